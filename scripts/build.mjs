@@ -1,0 +1,23 @@
+// Bundles each entry with ncc into dist/<name>/index.js. dist/ is committed; CI rebuilds and diffs it.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const entries = {
+  main: 'src/action/index.ts',
+  post: 'src/action/post-index.ts',
+  cli: 'src/cli/index.ts',
+};
+const only = process.argv.slice(2);
+for (const [name, entry] of Object.entries(entries)) {
+  if (only.length && !only.includes(name)) continue;
+  const out = `dist/${name}`;
+  rmSync(`${root}/${out}`, { recursive: true, force: true });
+  execFileSync(process.execPath, [`${root}/node_modules/@vercel/ncc/dist/ncc/cli.js`, 'build', entry, '-o', out, '--no-source-map-register', '--quiet', '--license', 'licenses.txt'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+}
+// ncc emits ESM for an ESM package; the runner loads dist/*/index.js directly, so it must know the type.
+writeFileSync(`${root}/dist/package.json`, JSON.stringify({ type: 'module' }, null, 2) + '\n');

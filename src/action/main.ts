@@ -1,0 +1,68 @@
+import * as core from '@actions/core';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCa } from '../ca/load.js';
+import { prepareInjection } from '../tools/inject.js';
+import { decideByRunner, type Decision } from './decide.js';
+import { getInputs } from './inputs.js';
+import { runnerContext } from './runner.js';
+import { saveFilesDir } from './state.js';
+import { renderSummary, type SummaryReport } from './summary.js';
+
+function setNotInjected(decision: Decision): void {
+  core.setOutput('injected', 'false');
+  core.setOutput('reason', decision.reason);
+}
+
+async function writeSummary(report: SummaryReport): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  await core.summary.addRaw(renderSummary(report), true).write();
+}
+
+export async function run(): Promise<void> {
+  try {
+    const inputs = getInputs();
+    const context = runnerContext(process.env);
+    const decision = decideByRunner(inputs.when, context.environment);
+    if (!decision.act) {
+      core.info(decision.message);
+      setNotInjected(decision);
+      await writeSummary({ decision });
+      return;
+    }
+
+    const ca = loadCa({ ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint }, new Date());
+    for (const warning of ca.warnings) core.warning(warning);
+
+    const dir = mkdtempSync(join(context.temp, 'org-ca-'));
+    // World-readable like the files in it: apt fetches as `_apt`, job containers may run as another user.
+    chmodSync(dir, 0o755);
+    // Saved before anything is written, so the post step cleans up even after a failure half-way.
+    saveFilesDir(dir);
+    const injection = prepareInjection({
+      certs: ca.certs,
+      env: process.env,
+      platform: context.platform,
+      ...(inputs.tools ? { tools: inputs.tools } : {}),
+      dir,
+      ...(context.workspace ? { workspace: context.workspace } : {}),
+      onVerificationOff: inputs.onVerificationOff,
+    });
+    for (const warning of injection.warnings) core.warning(warning);
+    for (const note of injection.plan.notes) core.info(note);
+
+    for (const variable of injection.plan.variables) {
+      core.exportVariable(variable.name, variable.value);
+      core.info(`${variable.name}=${variable.value}  (${variable.readers}; ${variable.semantics})`);
+    }
+    core.info(decision.message);
+    core.setOutput('injected', 'true');
+    core.setOutput('reason', decision.reason);
+    core.setOutput('ca-path', injection.plan.files.ca);
+    core.setOutput('bundle-path', injection.plan.files.bundle);
+    core.setOutput('fingerprint', ca.primary.fingerprint);
+    await writeSummary({ decision, ca, injection });
+  } catch (error) {
+    core.setFailed(error instanceof Error ? error.message : String(error));
+  }
+}

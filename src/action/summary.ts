@@ -1,0 +1,53 @@
+import { colonFingerprint } from '../ca/certificate.js';
+import type { ValidatedCa } from '../ca/validate.js';
+import type { Injection } from '../tools/inject.js';
+import type { Decision } from './decide.js';
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+export interface SummaryReport {
+  readonly decision: Decision;
+  readonly ca?: ValidatedCa;
+  readonly injection?: Injection;
+  /** Extra sections (probe verdicts, build outputs) rendered by their own modules. */
+  readonly sections?: readonly string[];
+}
+
+const NODE_CAVEAT =
+  'NODE_EXTRA_CA_CERTS is read once when a Node process starts, so it reaches the later steps of this job, not this one; ' +
+  'code that passes its own `ca` option to TLS ignores it. The runner refuses NODE_OPTIONS from GITHUB_ENV, so nothing here relies on it.';
+
+/** Pure: the job summary as HTML/Markdown. Certificate metadata only; never certificate content. */
+export function renderSummary(report: SummaryReport): string {
+  const lines: string[] = ['## org-ca', '', `**${report.decision.act ? 'Injected' : 'Not injected'}** — ${escapeHtml(report.decision.message)}`, ''];
+  if (report.ca) {
+    const p = report.ca.primary;
+    lines.push(
+      '| CA | |',
+      '|---|---|',
+      `| Subject | ${escapeHtml(p.subject)} |`,
+      `| Issuer | ${escapeHtml(p.issuer)} |`,
+      `| Expires | ${p.notAfter.toISOString()} |`,
+      `| SHA-256 | \`${colonFingerprint(p.fingerprint)}\` |`,
+      `| Certificates given | ${report.ca.certs.length} |`,
+      '',
+    );
+    for (const warning of report.ca.warnings) lines.push(`> ⚠️ ${escapeHtml(warning)}`, '');
+  }
+  if (report.injection) {
+    const { plan, bundle } = report.injection;
+    lines.push('| Variable | For | Semantics | Points at |', '|---|---|---|---|');
+    for (const v of plan.variables) {
+      const semantics = v.semantics === 'replace' ? 'replaces default roots → combined bundle' : 'appends → org CA alone';
+      lines.push(`| \`${escapeHtml(v.name)}\` | ${escapeHtml(v.readers)} | ${semantics} | \`${escapeHtml(v.value)}\` |`);
+    }
+    lines.push('', `Combined bundle: ${bundle.count} certificates (${bundle.added.map((a) => `${escapeHtml(a.label)}: ${a.count}`).join(', ')}).`, '');
+    if (report.injection.truststoreBase) lines.push(`Java truststore: ${escapeHtml(report.injection.truststoreBase)} + the org CA.`, '');
+    for (const note of [...plan.notes, ...report.injection.warnings]) lines.push(`- ${escapeHtml(note)}`);
+    lines.push(`- ${escapeHtml(NODE_CAVEAT)}`, '');
+  }
+  for (const section of report.sections ?? []) lines.push(section, '');
+  return lines.join('\n');
+}

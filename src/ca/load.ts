@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { CaInputError, parseCertificates } from './parse.js';
+import { validateCa, type ValidatedCa } from './validate.js';
+
+export interface CaSpec {
+  /** Certificate text (PEM, base64…), usually from a secret. */
+  readonly ca?: string;
+  /** A path to a certificate file (PEM, DER, .p7b). */
+  readonly caFile?: string;
+  /** Optional SHA-256 pin. */
+  readonly fingerprint?: string;
+}
+
+export function hasCa(spec: CaSpec): boolean {
+  return Boolean(spec.ca?.trim() || spec.caFile?.trim());
+}
+
+/** Reads, parses and validates the CA from whichever input was given. Messages never contain the input itself. */
+export function loadCa(spec: CaSpec, now: Date, names = { ca: 'ca', caFile: 'ca-file' }): ValidatedCa {
+  const text = spec.ca?.trim() ? spec.ca : undefined;
+  const file = spec.caFile?.trim() || undefined;
+  if (text && file) throw new CaInputError(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
+  if (!text && !file) {
+    throw new CaInputError(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
+  }
+  let certs;
+  if (file) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new CaInputError(`${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`);
+    }
+    certs = parseCertificates(bytes, `${names.caFile} '${file}'`);
+  } else {
+    certs = parseCertificates(text!, names.ca);
+  }
+  return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}) });
+}

@@ -1,0 +1,51 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { oneOf } from '../action/inputs.js';
+import { prepareInjection } from '../tools/inject.js';
+import { CA_OPTIONS, CA_OPTIONS_HELP, currentPlatform, readCaOptions } from './ca-options.js';
+import { parseCommandArgs, UsageError, type Command } from './command.js';
+import { ENV_FORMATS, formatVariables, type EnvFormat } from './shell-format.js';
+
+const HELP = `Usage: org-ca env --ca FILE [--format sh|powershell|dotenv|github] [options]
+
+Prints the variables that make every common tool trust the org CA, for your own shell:
+  eval "$(org-ca env --ca ~/org-root.pem)"
+
+The CA file, the combined bundle and the Java truststore are written to --dir
+(default: $XDG_CACHE_HOME/org-ca/<fingerprint>), since the variables point at them.
+
+Options:
+${CA_OPTIONS_HELP}
+  --format FORMAT            sh (default), powershell, dotenv, github (for $GITHUB_ENV)
+  --dir DIR                  where to write the files
+  -h, --help                 this help`;
+
+export const envCommand: Command = {
+  name: 'env',
+  summary: 'print the per-tool CA variables for a shell (sh, powershell, dotenv, github)',
+  help: HELP,
+  async run(argv) {
+    const { values } = parseCommandArgs('env', argv, { ...CA_OPTIONS, format: { type: 'string' }, dir: { type: 'string' } });
+    let format: EnvFormat;
+    try {
+      format = oneOf('--format', values.format ?? '', ENV_FORMATS, 'sh');
+    } catch (error) {
+      throw new UsageError(`env: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const options = readCaOptions('env', values);
+    const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+    const dir = values.dir ?? join(cache, 'org-ca', options.ca.primary.fingerprint.slice(0, 16));
+    const injection = prepareInjection({
+      certs: options.ca.certs,
+      env: process.env,
+      platform: currentPlatform(),
+      ...(options.tools ? { tools: options.tools } : {}),
+      dir,
+      workspace: process.cwd(),
+      onVerificationOff: options.onVerificationOff,
+    });
+    for (const line of [...options.ca.warnings, ...injection.warnings, ...injection.plan.notes]) process.stderr.write(`org-ca env: ${line}\n`);
+    process.stdout.write(formatVariables(injection.plan.variables, format));
+    return 0;
+  },
+};

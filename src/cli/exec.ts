@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { constants } from 'node:os';
+import { prepareInjection } from '../tools/inject.js';
+import { CA_OPTIONS, CA_OPTIONS_HELP, currentPlatform, readCaOptions } from './ca-options.js';
+import { parseCommandArgs, UsageError, type Command } from './command.js';
+
+const HELP = `Usage: org-ca exec --ca FILE [options] -- COMMAND [ARGS...]
+
+Runs one command with every common tool trusting the org CA, then removes the files it wrote,
+whatever the command's outcome. The command's exit status is passed on (128+N when killed by signal N).
+
+Options:
+${CA_OPTIONS_HELP}
+  -h, --help                 this help`;
+
+/** Runs argv with env added; resolves to the exit status in shell convention. Signals to us go on to the child. */
+function runChild(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: 'inherit' });
+    const forward = (signal: NodeJS.Signals): void => {
+      child.kill(signal);
+    };
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    for (const signal of signals) process.on(signal, forward);
+    const done = (): void => {
+      for (const signal of signals) process.off(signal, forward);
+    };
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      done();
+      reject(error.code === 'ENOENT' ? new Error(`command not found: '${argv[0]}'`) : error);
+    });
+    child.on('exit', (code, signal) => {
+      done();
+      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+    });
+  });
+}
+
+export const execCommand: Command = {
+  name: 'exec',
+  summary: 'run one command with the org CA trusted, then clean up',
+  help: HELP,
+  async run(argv) {
+    const split = argv.indexOf('--');
+    const own = split === -1 ? argv : argv.slice(0, split);
+    const commandLine = split === -1 ? [] : argv.slice(split + 1);
+    const { values } = parseCommandArgs('exec', own, CA_OPTIONS);
+    if (commandLine.length === 0) throw new UsageError("exec: no command given: expected 'org-ca exec --ca FILE -- COMMAND [ARGS...]'");
+    const options = readCaOptions('exec', values);
+
+    const dir = mkdtempSync(join(tmpdir(), 'org-ca-exec-'));
+    chmodSync(dir, 0o755);
+    try {
+      const injection = prepareInjection({
+        certs: options.ca.certs,
+        env: process.env,
+        platform: currentPlatform(),
+        ...(options.tools ? { tools: options.tools } : {}),
+        dir,
+        workspace: process.cwd(),
+        onVerificationOff: options.onVerificationOff,
+      });
+      for (const line of [...options.ca.warnings, ...injection.warnings]) process.stderr.write(`org-ca exec: ${line}\n`);
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      for (const variable of injection.plan.variables) env[variable.name] = variable.value;
+      return await runChild(commandLine, env);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};

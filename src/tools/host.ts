@@ -1,0 +1,139 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import * as tls from 'node:tls';
+import type { TrustSource } from '../ca/bundle.js';
+import { isJavaKeystore, readJks, readPkcs12, type KeystoreEntry } from '../ca/keystore.js';
+import type { ConfigFile, ConfigKind } from './config-scan.js';
+import { TOOL_REGISTRY } from './registry.js';
+
+/** The machine side of injection: what the runner already trusts and configures. Kept apart from the pure plan. */
+type Env = Readonly<Record<string, string | undefined>>;
+
+function readIfFile(path: string): string | undefined {
+  try {
+    return statSync(path).isFile() ? readFileSync(path, 'utf8') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Node's bundled Mozilla roots, the OS store as OpenSSL sees it, and any CA file the job already points tools at. */
+export function runnerTrustSources(env: Env): TrustSource[] {
+  const sources: TrustSource[] = [];
+  // tls.getCACertificates (Node ≥22.15/23.10): 'default' = what Node trusts now, 'system' = the OS store.
+  sources.push({ label: "Node's default roots", pems: tls.getCACertificates('default') });
+  try {
+    sources.push({ label: 'OS store', pems: tls.getCACertificates('system') });
+  } catch {
+    sources.push({ label: 'OS store', pems: [] });
+  }
+  const variables = new Set(['SSL_CERT_FILE', 'NODE_EXTRA_CA_CERTS', ...TOOL_REGISTRY.filter((e) => e.file === 'bundle').map((e) => e.variable)]);
+  const seenPaths = new Set<string>();
+  for (const name of variables) {
+    const path = env[name];
+    if (!path || seenPaths.has(path)) continue;
+    seenPaths.add(path);
+    const text = readIfFile(path);
+    if (text !== undefined) sources.push({ label: `${name} (${path})`, pems: [text] });
+  }
+  return sources;
+}
+
+/** Directories holding a `node` on PATH: npm's global npmrc is `<prefix>/etc/npmrc` for each of them. */
+function nodePrefixes(env: Env): string[] {
+  const prefixes = new Set<string>();
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const node = join(dir, process.platform === 'win32' ? 'node.exe' : 'node');
+    try {
+      prefixes.add(dirname(dirname(realpathSync(node))));
+    } catch {
+      // no node here
+    }
+  }
+  return [...prefixes];
+}
+
+/** Every config file that can carry a CA or switch verification off, for the tools the registry covers. */
+export function readConfigFiles(env: Env, workspace: string | undefined): ConfigFile[] {
+  const home = env.HOME ?? env.USERPROFILE ?? homedir();
+  const xdg = env.XDG_CONFIG_HOME ?? join(home, '.config');
+  const candidates: Array<[ConfigKind, string | undefined]> = [
+    ['npmrc', env.NPM_CONFIG_GLOBALCONFIG ?? env.npm_config_globalconfig],
+    ...nodePrefixes(env).map((prefix): [ConfigKind, string] => ['npmrc', join(prefix, 'etc', 'npmrc')]),
+    ['npmrc', env.NPM_CONFIG_USERCONFIG ?? env.npm_config_userconfig ?? join(home, '.npmrc')],
+    ['npmrc', workspace && join(workspace, '.npmrc')],
+    ['yarnrc', join(home, '.yarnrc')],
+    ['yarnrc', workspace && join(workspace, '.yarnrc')],
+    ['yarnrc.yml', join(home, '.yarnrc.yml')],
+    ['yarnrc.yml', workspace && join(workspace, '.yarnrc.yml')],
+    ['bunfig', join(home, '.bunfig.toml')],
+    ['bunfig', join(xdg, '.bunfig.toml')],
+    ['bunfig', workspace && join(workspace, 'bunfig.toml')],
+    ['gitconfig', '/etc/gitconfig'],
+    ['gitconfig', join(home, '.gitconfig')],
+    ['gitconfig', join(xdg, 'git', 'config')],
+    ['curlrc', join(home, '.curlrc')],
+    ['wgetrc', '/etc/wgetrc'],
+    ['wgetrc', env.WGETRC ?? join(home, '.wgetrc')],
+    ['pip.conf', '/etc/pip.conf'],
+    ['pip.conf', env.PIP_CONFIG_FILE],
+    ['pip.conf', join(xdg, 'pip', 'pip.conf')],
+    ['pip.conf', join(home, '.pip', 'pip.conf')],
+  ];
+  const files: ConfigFile[] = [];
+  const seen = new Set<string>();
+  for (const [kind, path] of candidates) {
+    if (!path || seen.has(path)) continue;
+    seen.add(path);
+    const text = readIfFile(path);
+    if (text !== undefined) files.push({ path, kind, text });
+  }
+  return files;
+}
+
+export interface JdkTrust {
+  readonly path: string;
+  readonly entries: readonly KeystoreEntry[];
+}
+
+/** The JDK's default cacerts (JKS through JDK 17, password-less PKCS#12 from 18), or undefined where no JDK is found. */
+export function jdkCacerts(env: Env): JdkTrust | undefined {
+  const homes: string[] = [];
+  if (env.JAVA_HOME) homes.push(env.JAVA_HOME);
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      homes.push(dirname(dirname(realpathSync(join(dir, process.platform === 'win32' ? 'java.exe' : 'java')))));
+      break;
+    } catch {
+      // no java here
+    }
+  }
+  for (const home of homes) {
+    for (const rel of ['lib/security/cacerts', 'jre/lib/security/cacerts']) {
+      const path = join(home, rel);
+      if (!existsSync(path)) continue;
+      const bytes = readFileSync(path);
+      try {
+        return { path, entries: isJavaKeystore(bytes) ? readJks(bytes) : readPkcs12(bytes) };
+      } catch {
+        // unreadable store: fall back to the next candidate, then to the combined bundle
+      }
+    }
+  }
+  return undefined;
+}
+
+export function readUserWgetrc(env: Env): string | undefined {
+  const home = env.HOME ?? homedir();
+  return readIfFile(env.WGETRC ?? join(home, '.wgetrc'));
+}
+
+/** Writes a file readable by every user (apt fetches as `_apt`), creating its directory. */
+export function writePublicFile(path: string, content: string | Buffer): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  writeFileSync(path, content, { mode: 0o644 });
+  chmodSync(path, 0o644);
+}
