@@ -20,9 +20,13 @@ function overview(): string {
 /** Runs the CLI; returns the exit code. Errors become one line on stderr, never a stack trace. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    process.stderr.write(`${overview()}\n`);
+    return EXIT_USAGE;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${overview()}\n`);
-    return name === undefined ? EXIT_USAGE : 0;
+    return 0;
   }
   if (name === '--version' || name === '-V') {
     process.stdout.write(`${VERSION}\n`);
