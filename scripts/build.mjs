@@ -1,6 +1,6 @@
 // Bundles each entry with ncc into dist/<name>/index.js. dist/ is committed; CI rebuilds and diffs it.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -21,3 +21,7 @@ for (const [name, entry] of Object.entries(entries)) {
 }
 // ncc emits ESM for an ESM package; the runner loads dist/*/index.js directly, so it must know the type.
 writeFileSync(`${root}/dist/package.json`, JSON.stringify({ type: 'module' }, null, 2) + '\n');
+// The in-build helper ships as a plain file: the action copies it into the `org-ca` build context (issue 4).
+mkdirSync(`${root}/dist/build-context`, { recursive: true });
+cpSync(`${root}/src/build/with-org-ca.sh`, `${root}/dist/build-context/with-org-ca`);
+chmodSync(`${root}/dist/build-context/with-org-ca`, 0o755);

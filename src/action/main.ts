@@ -6,6 +6,7 @@ import { prepareInjection } from '../tools/inject.js';
 import { decideByRunner, type Decision } from './decide.js';
 import { getInputs } from './inputs.js';
 import { runnerContext } from './runner.js';
+import { setBuildOutputs } from './build-outputs.js';
 import { saveFilesDir } from './state.js';
 import { renderSummary, type SummaryReport } from './summary.js';
 
@@ -27,6 +28,7 @@ export async function run(): Promise<void> {
     if (!decision.act) {
       core.info(decision.message);
       setNotInjected(decision);
+      setBuildOutputs(context.temp);
       await writeSummary({ decision });
       return;
     }
@@ -39,7 +41,7 @@ export async function run(): Promise<void> {
     chmodSync(dir, 0o755);
     // Saved before anything is written, so the post step cleans up even after a failure half-way.
     saveFilesDir(dir);
-    const injection = prepareInjection({
+    const injection = await prepareInjection({
       certs: ca.certs,
       env: process.env,
       platform: context.platform,
@@ -61,6 +63,7 @@ export async function run(): Promise<void> {
     core.setOutput('ca-path', injection.plan.files.ca);
     core.setOutput('bundle-path', injection.plan.files.bundle);
     core.setOutput('fingerprint', ca.primary.fingerprint);
+    setBuildOutputs(context.temp, injection.plan.files);
     await writeSummary({ decision, ca, injection });
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));

@@ -1,0 +1,213 @@
+#!/bin/sh
+# with-org-ca: run ONE build command trusting the org CA from a BuildKit secret, then remove every trace of it.
+#
+#   RUN --mount=type=secret,id=org_ca,required=false --mount=type=bind,from=org-ca,target=/org-ca \
+#       /org-ca/with-org-ca npm ci
+#
+# POSIX sh only (dash, busybox ash, bash): it must run in any image with a shell, Node or not.
+# Without the secret (no inspection on this runner) it runs the command unchanged.
+# It writes only in a fresh mktemp directory, never under /etc, /usr or the working directory,
+# and never prints the CA. The command's exit status is passed on (128+N when a signal N ends it).
+#
+# Environment (for tests and unusual layouts):
+#   ORG_CA_SECRET          the org CA, PEM            (default /run/secrets/org_ca)
+#   ORG_CA_BUNDLE_SECRET   the runner's trust + CA    (default /run/secrets/org_ca_bundle), used only
+#                          when the image has no system bundle of its own (distroless-like stages)
+#   ORG_CA_SYSTEM_BUNDLES  where to look for the image's bundle, space-separated, first readable wins
+#   ORG_CA_QUIET=1         no note on stderr
+
+# The variables below must match src/tools/registry.ts (Linux entries); __tests__/unit/build checks it.
+# Tools whose variable APPENDS to their default roots get the CA alone.
+ORG_CA_CA_VARIABLES='NODE_EXTRA_CA_CERTS DENO_CERT'
+# Tools whose variable REPLACES their default roots get the combined bundle.
+ORG_CA_BUNDLE_VARIABLES='SSL_CERT_FILE REQUESTS_CA_BUNDLE PIP_CERT CURL_CA_BUNDLE GIT_SSL_CAINFO AWS_CA_BUNDLE CARGO_HTTP_CAINFO CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE BUNDLE_SSL_CA_CERT COMPOSER_CAFILE HEX_CACERTS_PATH GRPC_DEFAULT_SSL_ROOTS_FILE_PATH'
+
+me=with-org-ca
+if [ "$#" -eq 0 ]; then
+  echo "$me: no command given: expected '$me COMMAND [ARGS...]'" >&2
+  exit 2
+fi
+
+secret=${ORG_CA_SECRET:-/run/secrets/org_ca}
+# required=false secret mounts leave the path absent; an empty file means the same (no inspection).
+if [ ! -s "$secret" ]; then
+  exec "$@"
+fi
+if [ ! -r "$secret" ]; then
+  echo "$me: cannot read '$secret': expected the org CA secret readable by this user" >&2
+  exit 1
+fi
+
+tmp=
+child=
+cleanup() {
+  if [ -n "$tmp" ]; then
+    rm -rf "$tmp"
+    tmp=
+  fi
+}
+# Cleanup must run after the command, so no exec: the command runs as a child and signals are passed on to it.
+on_signal() {
+  trap '' INT TERM HUP
+  if [ -n "$child" ]; then
+    kill "-$2" "$child" 2>/dev/null
+    wait "$child" 2>/dev/null
+  fi
+  cleanup
+  trap - EXIT
+  exit "$1"
+}
+trap cleanup EXIT
+trap 'on_signal 129 HUP' HUP
+trap 'on_signal 130 INT' INT
+trap 'on_signal 143 TERM' TERM
+
+fail() {
+  echo "$me: $1" >&2
+  cleanup
+  exit 1
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/org-ca.XXXXXX") || fail "cannot create a temporary directory in '${TMPDIR:-/tmp}': expected a writable TMPDIR"
+# apt fetches as the unprivileged _apt user, so the directory and files must be world-readable (they hold public certs).
+chmod 755 "$tmp" || fail "cannot chmod '$tmp'"
+
+# Keep only the certificate blocks (CRLF tolerated); refuse a private key rather than use or echo it.
+cr=$(printf '\r')
+count=0
+inside=0
+: >"$tmp/org-ca.pem"
+while IFS= read -r line || [ -n "$line" ]; do
+  line=${line%"$cr"}
+  case $line in
+    *'PRIVATE KEY-----'*) fail "'$secret' holds a private key: expected the org CA certificate only; nothing was run" ;;
+    '-----BEGIN CERTIFICATE-----') inside=1; count=$((count + 1)) ;;
+  esac
+  if [ "$inside" = 1 ]; then
+    printf '%s\n' "$line" >>"$tmp/org-ca.pem"
+  fi
+  case $line in
+    '-----END CERTIFICATE-----') inside=0 ;;
+  esac
+done <"$secret"
+[ "$count" -gt 0 ] || fail "'$secret' holds no PEM certificate: expected the org CA as PEM (the action's secret-files output)"
+
+# The combined bundle: what the image trusts + anything the image already points tools at + the org CA.
+: >"$tmp/ca-bundle.pem"
+base=
+for candidate in ${ORG_CA_SYSTEM_BUNDLES:-/etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/ca-bundle.pem /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem /etc/ssl/cert.pem}; do
+  if [ -f "$candidate" ] && [ -r "$candidate" ]; then
+    base=$candidate
+    break
+  fi
+done
+if [ -z "$base" ]; then
+  bundle_secret=${ORG_CA_BUNDLE_SECRET:-/run/secrets/org_ca_bundle}
+  [ -s "$bundle_secret" ] && [ -r "$bundle_secret" ] && base=$bundle_secret
+fi
+seen=" "
+for source in "$base" ${SSL_CERT_FILE:-} ${REQUESTS_CA_BUNDLE:-} ${CURL_CA_BUNDLE:-}; do
+  [ -n "$source" ] && [ -f "$source" ] && [ -r "$source" ] || continue
+  case $seen in *" $source "*) continue ;; esac
+  seen="$seen$source "
+  cat "$source" >>"$tmp/ca-bundle.pem" || fail "cannot read '$source'"
+  # A file without a final newline would glue its last line to the next BEGIN line.
+  echo >>"$tmp/ca-bundle.pem"
+done
+cat "$tmp/org-ca.pem" >>"$tmp/ca-bundle.pem" || fail "cannot write '$tmp/ca-bundle.pem'"
+
+for name in $ORG_CA_CA_VARIABLES; do
+  export "$name=$tmp/org-ca.pem"
+done
+for name in $ORG_CA_BUNDLE_VARIABLES; do
+  export "$name=$tmp/ca-bundle.pem"
+done
+
+# wget (GnuTLS on Debian) reads no CA variable, only wgetrc; WGETRC replaces the user's, so keep its other lines.
+old_wgetrc=${WGETRC:-${HOME:-/nonexistent}/.wgetrc}
+: >"$tmp/wgetrc"
+if [ -f "$old_wgetrc" ] && [ -r "$old_wgetrc" ]; then
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in
+      *ca_certificate*=*) ;;
+      *) printf '%s\n' "$line" >>"$tmp/wgetrc" ;;
+    esac
+  done <"$old_wgetrc"
+fi
+printf 'ca_certificate = %s\n' "$tmp/ca-bundle.pem" >>"$tmp/wgetrc"
+export WGETRC="$tmp/wgetrc"
+
+# apt ignores every CA variable; Acquire::https::CAInfo replaces its roots, so it gets the bundle (apt.conf(5)).
+# APT_CONFIG is read before /etc/apt/apt.conf.d, and an existing one is kept through #include.
+{
+  if [ -n "${APT_CONFIG:-}" ] && [ -f "$APT_CONFIG" ]; then
+    printf '#include "%s";\n' "$APT_CONFIG"
+  fi
+  printf 'Acquire::https::CAInfo "%s";\n' "$tmp/ca-bundle.pem"
+} >"$tmp/apt.conf"
+export APT_CONFIG="$tmp/apt.conf"
+
+# apk (apk-tools 2 and 3) uses /etc/apk/ca.pem when present, else OpenSSL's defaults, which SSL_CERT_FILE sets.
+if [ -f /etc/apk/ca.pem ] && [ -z "${ORG_CA_QUIET:-}" ]; then
+  echo "$me: note: /etc/apk/ca.pem exists, so apk ignores SSL_CERT_FILE and will not trust the org CA" >&2
+fi
+
+# Java: a copy of the JDK's cacerts plus the org CA, only where a JDK with keytool is in the image.
+java_home=${JAVA_HOME:-}
+if [ -z "$java_home" ] && command -v java >/dev/null 2>&1; then
+  java_bin=$(command -v java)
+  java_bin=$(readlink -f "$java_bin" 2>/dev/null || printf '%s' "$java_bin")
+  java_home=${java_bin%/bin/java}
+fi
+keytool=
+cacerts=
+if [ -n "$java_home" ]; then
+  [ -x "$java_home/bin/keytool" ] && keytool=$java_home/bin/keytool
+  for candidate in "$java_home/lib/security/cacerts" "$java_home/jre/lib/security/cacerts"; do
+    if [ -f "$candidate" ] && [ -r "$candidate" ]; then
+      cacerts=$candidate
+      break
+    fi
+  done
+fi
+case $tmp in *[[:space:]]*) keytool= ;; esac
+if [ -n "$keytool" ] && [ -n "$cacerts" ]; then
+  cp "$cacerts" "$tmp/truststore" && chmod 644 "$tmp/truststore" || fail "cannot copy '$cacerts'"
+  n=0
+  inside=0
+  while IFS= read -r line; do
+    case $line in '-----BEGIN CERTIFICATE-----') inside=1; n=$((n + 1)); : >"$tmp/cert-$n.pem" ;; esac
+    [ "$inside" = 1 ] && printf '%s\n' "$line" >>"$tmp/cert-$n.pem"
+    case $line in '-----END CERTIFICATE-----') inside=0 ;; esac
+  done <"$tmp/org-ca.pem"
+  i=1
+  while [ "$i" -le "$n" ]; do
+    # keytool prints only "Certificate was added"; on failure its message names the store, never the CA body.
+    "$keytool" -importcert -noprompt -trustcacerts -alias "org-ca-$i" -file "$tmp/cert-$i.pem" \
+      -keystore "$tmp/truststore" -storepass changeit >/dev/null 2>"$tmp/keytool.err" \
+      || fail "keytool could not add the org CA to a copy of '$cacerts': $(head -n 1 "$tmp/keytool.err")"
+    rm -f "$tmp/cert-$i.pem"
+    i=$((i + 1))
+  done
+  rm -f "$tmp/keytool.err"
+  # No trustStoreType: JDK 9+ reads both JKS and PKCS#12 cacerts under the default type (keystore.type.compat).
+  JAVA_TOOL_OPTIONS="${JAVA_TOOL_OPTIONS:+$JAVA_TOOL_OPTIONS }-Djavax.net.ssl.trustStore=$tmp/truststore -Djavax.net.ssl.trustStorePassword=changeit"
+  export JAVA_TOOL_OPTIONS
+fi
+chmod 644 "$tmp"/* 2>/dev/null
+
+if [ -z "${ORG_CA_QUIET:-}" ]; then
+  echo "$me: the org CA ($count certificate(s)) is trusted for: $1" >&2
+fi
+
+# Run in the background so that a signal reaches the trap at once; fd 3 keeps the caller's stdin, which an
+# asynchronous command would otherwise get as /dev/null (POSIX, 2.9.3 Asynchronous Lists).
+exec 3<&0
+"$@" 0<&3 3<&- &
+child=$!
+exec 3<&-
+wait "$child"
+status=$?
+child=
+cleanup
+exit "$status"
