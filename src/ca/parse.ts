@@ -1,6 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
-import forge from 'node-forge';
 import { certificateFromDer, type Certificate } from './certificate.js';
+import { derBytes, derElement, looksLikePkcs12, pkcs7Certificates } from './der.js';
 
 /**
  * A problem with the CA input. Its message is safe to log: it never holds any part of the input,
@@ -140,39 +140,18 @@ function parsePkcs7(der: Buffer, source: CaSource): Certificate[] {
 }
 
 function tryPkcs7(der: Buffer): Certificate[] | undefined {
+  const ders = pkcs7Certificates(der);
+  if (!ders?.length) return undefined;
   try {
-    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')));
-    const message = forge.pkcs7.messageFromAsn1(asn1) as { certificates?: forge.pki.Certificate[] };
-    const certs = (message.certificates ?? []).map((cert) =>
-      certificateFromDer(Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary')),
-    );
-    return certs.length ? certs : undefined;
+    return ders.map((cert) => certificateFromDer(cert));
   } catch {
     return undefined;
   }
 }
 
-function looksLikePkcs12(der: Buffer): boolean {
-  try {
-    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')));
-    const seq = asn1.value as forge.asn1.Asn1[];
-    const version = seq[0]?.value;
-    // PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL }
-    return typeof version === 'string' && version.length === 1 && version.charCodeAt(0) === 3;
-  } catch {
-    return false;
-  }
-}
-
 /** The first complete DER element of `der` (tag + length + content). */
 function firstDerElement(der: Buffer): Buffer {
-  if (der.length < 2) return der;
-  const lenByte = der[1] ?? 0;
-  if (lenByte < 0x80) return der.subarray(0, 2 + lenByte);
-  const count = lenByte & 0x7f;
-  let len = 0;
-  for (let i = 0; i < count; i++) len = len * 256 + (der[2 + i] ?? 0);
-  return der.subarray(0, 2 + count + len);
+  return derBytes(der, derElement(der));
 }
 
 function dedupe(certs: Certificate[]): Certificate[] {

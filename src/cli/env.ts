@@ -35,7 +35,7 @@ export const envCommand: Command = {
     const options = readCaOptions('env', values);
     const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
     const dir = values.dir ?? join(cache, 'org-ca', options.ca.primary.fingerprint.slice(0, 16));
-    const injection = prepareInjection({
+    const injection = await prepareInjection({
       certs: options.ca.certs,
       env: process.env,
       platform: currentPlatform(),

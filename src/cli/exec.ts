@@ -54,7 +54,7 @@ export const execCommand: Command = {
     const dir = mkdtempSync(join(tmpdir(), 'org-ca-exec-'));
     chmodSync(dir, 0o755);
     try {
-      const injection = prepareInjection({
+      const injection = await prepareInjection({
         certs: options.ca.certs,
         env: process.env,
         platform: currentPlatform(),

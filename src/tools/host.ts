@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import * as tls from 'node:tls';
 import type { TrustSource } from '../ca/bundle.js';
-import { isJavaKeystore, readJks, readPkcs12, type KeystoreEntry } from '../ca/keystore.js';
+import { isJavaKeystore, readJks, type KeystoreEntry } from '../ca/jks.js';
 import type { ConfigFile, ConfigKind } from './config-scan.js';
 import { TOOL_REGISTRY } from './registry.js';
 
@@ -99,7 +99,7 @@ export interface JdkTrust {
 }
 
 /** The JDK's default cacerts (JKS through JDK 17, password-less PKCS#12 from 18), or undefined where no JDK is found. */
-export function jdkCacerts(env: Env): JdkTrust | undefined {
+export async function jdkCacerts(env: Env): Promise<JdkTrust | undefined> {
   const homes: string[] = [];
   if (env.JAVA_HOME) homes.push(env.JAVA_HOME);
   for (const dir of (env.PATH ?? '').split(delimiter)) {
@@ -117,7 +117,10 @@ export function jdkCacerts(env: Env): JdkTrust | undefined {
       if (!existsSync(path)) continue;
       const bytes = readFileSync(path);
       try {
-        return { path, entries: isJavaKeystore(bytes) ? readJks(bytes) : readPkcs12(bytes) };
+        if (isJavaKeystore(bytes)) return { path, entries: readJks(bytes) };
+        // Loaded only here: node-forge is large, and only JDK 18+ (PKCS#12 cacerts) needs it.
+        const { readPkcs12 } = await import('../ca/pkcs12.js');
+        return { path, entries: readPkcs12(bytes) };
       } catch {
         // unreadable store: fall back to the next candidate, then to the combined bundle
       }

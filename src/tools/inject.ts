@@ -1,6 +1,6 @@
 import { certificatesPem, combineBundle, pemCertificates, type Bundle } from '../ca/bundle.js';
 import { sha256Hex, type Certificate } from '../ca/certificate.js';
-import { writeJks, type KeystoreEntry } from '../ca/keystore.js';
+import { writeJks, type KeystoreEntry } from '../ca/jks.js';
 import { scanConfigs, type ConfigScan, type InsecureSetting } from './config-scan.js';
 import { jdkCacerts, readConfigFiles, readUserWgetrc, runnerTrustSources, writePublicFile } from './host.js';
 import { planInjection, wgetrcContent, type Plan } from './plan.js';
@@ -42,7 +42,7 @@ export function describeInsecure(settings: readonly InsecureSetting[]): string {
 }
 
 /** Reads what the machine trusts and configures, plans, and writes the files. Exports nothing: that is the caller's. */
-export function prepareInjection(request: InjectionRequest): Injection {
+export async function prepareInjection(request: InjectionRequest): Promise<Injection> {
   const scan = scanConfigs(readConfigFiles(request.env, request.workspace), request.env);
   const warnings: string[] = [];
   if (scan.insecure.length) {
@@ -62,7 +62,7 @@ export function prepareInjection(request: InjectionRequest): Injection {
   writePublicFile(plan.files.bundle, bundle.pem);
   let truststoreBase: string | undefined;
   if (plan.files.truststore) {
-    const jdk = jdkCacerts(request.env);
+    const jdk = await jdkCacerts(request.env);
     truststoreBase = jdk ? jdk.path : 'the combined bundle (no JDK found)';
     const base: KeystoreEntry[] = jdk
       ? [...jdk.entries]

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { CaOverride } from './config-scan.js';
 import { TOOL_IDS, TOOL_REGISTRY, type FileKind, type Platform, type Semantics, type ToolEntry } from './registry.js';
-import { DEFAULT_STORE_PASSWORD } from '../ca/keystore.js';
+import { DEFAULT_STORE_PASSWORD } from '../ca/jks.js';
 
 export interface PlannedVariable {
   readonly name: string;
