@@ -1,0 +1,188 @@
+/**
+ * Runs the bundled action the way the Actions runner does: `node dist/<entry>/index.js` with inputs as INPUT_<NAME>,
+ * fresh GITHUB_ENV/GITHUB_OUTPUT/GITHUB_STATE/GITHUB_STEP_SUMMARY files, and saved state passed to the post step as
+ * STATE_<name> variables.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface ActionRun {
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** GITHUB_ENV as the runner reads it: what later steps get. */
+  readonly env: Record<string, string>;
+  readonly outputs: Record<string, string>;
+  readonly state: Record<string, string>;
+  readonly summary: string;
+  /** Raw text of each file command, for "this never appears anywhere" checks. */
+  readonly files: { readonly env: string; readonly output: string; readonly state: string; readonly summary: string };
+  readonly runnerTemp: string;
+}
+
+export interface RunActionOptions {
+  /** Input names as in action.yml (`ca-file`), values as the runner would pass them. */
+  readonly inputs?: Readonly<Record<string, string>>;
+  /** The step's environment (process.env is NOT inherited: pass what the job would have). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Saved state from the main step, for `post` (the runner passes it as STATE_<name>). */
+  readonly state?: Readonly<Record<string, string>>;
+  /** RUNNER_TEMP to use (default: a fresh directory). The post step must get the main step's. */
+  readonly runnerTemp?: string;
+  readonly runnerEnvironment?: string;
+  readonly timeoutMs?: number;
+  /** Where the file-command files go (default: the OS temp dir); never inside RUNNER_TEMP. */
+  readonly workRoot?: string;
+}
+
+/** The runner's input variable: upper-cased, spaces → `_`, hyphens kept (actions/runner; @actions/core getInput). */
+export function inputVariable(name: string): string {
+  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
+}
+
+/**
+ * Parses a GITHUB_ENV/GITHUB_OUTPUT/GITHUB_STATE file: `name=value` lines and `name<<DELIMITER` heredocs
+ * (https://docs.github.com/actions/reference/workflow-commands-for-github-actions#multiline-strings).
+ */
+export function parseFileCommands(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '') continue;
+    const heredoc = /^([^=]+?)<<(.+)$/.exec(line);
+    const eq = line.indexOf('=');
+    if (heredoc && (eq === -1 || line.indexOf('<<') < eq)) {
+      const [, name, delimiter] = heredoc;
+      const value: string[] = [];
+      i++;
+      while (i < lines.length && lines[i] !== delimiter) value.push(lines[i++]!);
+      if (i >= lines.length) throw new Error(`file command '${name}' has no closing delimiter '${delimiter}'`);
+      out[name!] = value.join('\n');
+    } else if (eq > 0) {
+      out[line.slice(0, eq)] = line.slice(eq + 1);
+    } else {
+      throw new Error(`unparseable file-command line: '${line}'`);
+    }
+  }
+  return out;
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export async function runAction(entry: 'main' | 'post', options: RunActionOptions = {}): Promise<ActionRun> {
+  const root = options.workRoot ?? tmpdir();
+  const work = mkdtempSync(join(root, `file-commands-${entry}-`));
+  const runnerTemp = options.runnerTemp ?? mkdtempSync(join(root, 'runner-temp-'));
+  mkdirSync(runnerTemp, { recursive: true });
+  const files = {
+    env: join(work, 'github_env'),
+    output: join(work, 'github_output'),
+    state: join(work, 'github_state'),
+    summary: join(work, 'step_summary'),
+  };
+  for (const f of Object.values(files)) writeFileSync(f, '');
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(options.inputs ?? {})) env[inputVariable(k)] = v;
+  for (const [k, v] of Object.entries(options.state ?? {})) env[`STATE_${k}`] = v;
+  Object.assign(env, {
+    GITHUB_ACTIONS: 'true',
+    GITHUB_ENV: files.env,
+    GITHUB_OUTPUT: files.output,
+    GITHUB_STATE: files.state,
+    GITHUB_STEP_SUMMARY: files.summary,
+    RUNNER_TEMP: runnerTemp,
+    RUNNER_ENVIRONMENT: options.runnerEnvironment ?? env.RUNNER_ENVIRONMENT ?? 'self-hosted',
+  });
+  const script = join(await buildDist(), entry, 'index.js');
+  const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: runnerTemp });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30000);
+  const exitCode = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  clearTimeout(timer);
+  const raw = { env: readText(files.env), output: readText(files.output), state: readText(files.state), summary: readText(files.summary) };
+  return {
+    exitCode,
+    stdout,
+    stderr,
+    env: parseFileCommands(raw.env),
+    outputs: parseFileCommands(raw.output),
+    state: parseFileCommands(raw.state),
+    summary: raw.summary,
+    files: raw,
+    runnerTemp,
+  };
+}
+
+/**
+ * The bundles under test: ncc-built from the current sources with the flags of scripts/build.mjs, into a cache keyed
+ * by the sources' hash. Not dist/ itself: parallel test files (and engineers) rebuilding dist/ in place would race
+ * with each other's runs. ORG_CA_TEST_DIST=<dir> uses an existing build (e.g. the checked dist/ in CI).
+ */
+let built: Promise<string> | undefined;
+export function buildDist(): Promise<string> {
+  built ??= buildOnce();
+  return built;
+}
+
+function sourceHash(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else hash.update(path).update(readFileSync(path));
+    }
+  };
+  walk(join(REPO_ROOT, 'src'));
+  for (const f of ['package-lock.json', 'tsconfig.json']) hash.update(readText(join(REPO_ROOT, f)));
+  return hash.digest('hex').slice(0, 16);
+}
+
+async function buildOnce(): Promise<string> {
+  if (process.env.ORG_CA_TEST_DIST) return process.env.ORG_CA_TEST_DIST;
+  const target = join(tmpdir(), `org-ca-test-dist-${sourceHash()}`);
+  if (existsSync(join(target, 'post', 'index.js'))) return target;
+  const staging = mkdtempSync(`${target}.staging-`);
+  const ncc = join(REPO_ROOT, 'node_modules/@vercel/ncc/dist/ncc/cli.js');
+  const entries = { main: 'src/action/index.ts', post: 'src/action/post-index.ts' };
+  await Promise.all(
+    Object.entries(entries).map(
+      ([name, entry]) =>
+        new Promise<void>((resolve, reject) => {
+          const child = spawn(process.execPath, [ncc, 'build', entry, '-o', join(staging, name), '--no-source-map-register', '--quiet'], {
+            cwd: REPO_ROOT,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let err = '';
+          child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+          child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`ncc build of ${entry} failed (exit ${code}): ${err.trim()}`))));
+        }),
+    ),
+  );
+  // As scripts/build.mjs: the runner loads index.js directly, so the ESM bundle needs {"type":"module"} above it.
+  writeFileSync(join(staging, 'package.json'), JSON.stringify({ type: 'module' }) + '\n');
+  try {
+    renameSync(staging, target);
+  } catch {
+    // another test process won the race with an identical build
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return target;
+}

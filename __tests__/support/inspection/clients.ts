@@ -1,0 +1,221 @@
+/**
+ * Real clients, each run as its own process with a given environment and proxy: Node 24 fetch, Python urllib, curl,
+ * git, wget, Java HttpClient and npm. Each request carries a `via=<client>` marker (or a client-specific path) so a
+ * test can find it in the proxy's log: proof that the client really went through the proxy.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+
+export const CLIENT_NAMES = ['node', 'python', 'curl', 'git', 'wget', 'java', 'npm'] as const;
+export type ClientName = (typeof CLIENT_NAMES)[number];
+
+export interface ClientRequest {
+  /** The whole environment of the client process (use jobEnv() as a base). Proxy variables are added from `proxy`. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** http://[user:pass@]127.0.0.1:PORT, or undefined for a direct connection. */
+  readonly proxy?: string;
+  /** https://127.0.0.1:PORT/ of the upstream. */
+  readonly upstream: string;
+  /** A scratch directory (git clones into it, npm caches in it). */
+  readonly workDir: string;
+  readonly timeoutMs?: number;
+}
+
+export interface ClientResult {
+  readonly client: ClientName;
+  readonly ok: boolean;
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout + stderr, for matching error texts. */
+  readonly output: string;
+  /** What the client asked the upstream for: find it in the proxy's log. */
+  readonly marker: string;
+}
+
+interface Spawned {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string, args: readonly string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<Spawned> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      stderr += `\n[lab: killed after ${timeoutMs} ms]`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      resolve({ exitCode: null, stdout, stderr: `${stderr}\n[lab: ${error.message}]` });
+    });
+    child.once('close', (exitCode) => {
+      clearTimeout(timer);
+      resolve({ exitCode, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * The environment a job on this machine would have: the machine's own variables (its CA settings count), without
+ * proxy settings, runner or jest variables, and with a fresh HOME so a developer's dotfiles do not change results.
+ */
+export function jobEnv(home: string, extra: Readonly<Record<string, string | undefined>> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined) continue;
+    if (/proxy/i.test(k) || /^(JEST_|INPUT_|STATE_|GITHUB_|RUNNER_|NODE_OPTIONS$|NODE_ENV$|npm_)/i.test(k)) continue;
+    env[k] = v;
+  }
+  mkdirSync(home, { recursive: true });
+  env.HOME = home;
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+function withProxy(env: Readonly<Record<string, string | undefined>>, proxy: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  if (proxy) {
+    // Both spellings: wget and git/curl read https_proxy; Node, npm and Python take either.
+    out.HTTPS_PROXY = proxy;
+    out.https_proxy = proxy;
+    // No client bypasses 127.0.0.1 unless told to (Java's default does: see javaClient), so NO_PROXY stays unset.
+    delete out.NO_PROXY;
+    delete out.no_proxy;
+  }
+  return out;
+}
+
+let pythonPath: string | undefined;
+/** The real interpreter behind a pyenv shim: shims need the real HOME, which jobEnv replaces. */
+function python(): string {
+  pythonPath ??= execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();
+  return pythonPath;
+}
+
+let javaClasses: string | undefined;
+/** Compiles Client.java once per process (a single-file launch would recompile for each run, ~1 s each). */
+function javaClassDir(): string {
+  if (!javaClasses) {
+    const dir = mkdtempSync(join(tmpdir(), 'org-ca-java-client-'));
+    execFileSync('javac', ['-d', dir, join(HERE, 'Client.java')], { stdio: 'pipe' });
+    javaClasses = dir;
+  }
+  return javaClasses;
+}
+
+function result(client: ClientName, marker: string, s: Spawned, ok: boolean): ClientResult {
+  return { client, ok, exitCode: s.exitCode, stdout: s.stdout, stderr: s.stderr, output: `${s.stdout}\n${s.stderr}`, marker };
+}
+
+type ClientFn = (request: ClientRequest) => Promise<ClientResult>;
+
+const NODE_FETCH = `
+const url = process.argv[1];
+try {
+  const response = await fetch(url, { signal: AbortSignal.timeout(20000) });
+  console.log(response.status, (await response.text()).trim());
+  process.exit(response.status === 200 ? 0 : 3);
+} catch (error) {
+  console.error(String(error));
+  for (let c = error.cause; c; c = c.cause) console.error('cause:', c.code ?? '', String(c));
+  process.exit(1);
+}`;
+
+const PYTHON_URLLIB = `
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=20) as r:
+        print(r.status, r.read().decode().strip())
+        sys.exit(0 if r.status == 200 else 3)
+except Exception as e:
+    print(repr(e), file=sys.stderr)
+    sys.exit(1)
+`;
+
+const upstreamBody = (s: Spawned): boolean => s.exitCode === 0 && s.stdout.includes('upstream-ok');
+
+export const CLIENTS: Readonly<Record<ClientName, ClientFn>> = {
+  async node(r) {
+    const url = `${r.upstream}?via=node`;
+    // NODE_USE_ENV_PROXY=1 makes Node 24's fetch honour HTTPS_PROXY/NO_PROXY (nodejs.org/api/cli.html#node_use_env_proxy1).
+    const env = { ...withProxy(r.env, r.proxy), NODE_USE_ENV_PROXY: '1' };
+    const s = await run(process.execPath, ['--input-type=module', '-e', NODE_FETCH, url], env, r.workDir, r.timeoutMs ?? 30000);
+    return result('node', 'via=node', s, upstreamBody(s));
+  },
+  async python(r) {
+    const url = `${r.upstream}?via=python`;
+    const s = await run(python(), ['-c', PYTHON_URLLIB, url], withProxy(r.env, r.proxy), r.workDir, r.timeoutMs ?? 30000);
+    return result('python', 'via=python', s, upstreamBody(s));
+  },
+  async curl(r) {
+    const url = `${r.upstream}?via=curl`;
+    const s = await run('curl', ['-sS', '--max-time', '20', url], withProxy(r.env, r.proxy), r.workDir, r.timeoutMs ?? 30000);
+    return result('curl', 'via=curl', s, upstreamBody(s));
+  },
+  async git(r) {
+    const dest = mkdtempSync(join(r.workDir, 'clone-'));
+    const env = { ...withProxy(r.env, r.proxy), GIT_TERMINAL_PROMPT: '0' };
+    const s = await run('git', ['clone', `${r.upstream}repo.git`, join(dest, 'repo')], env, r.workDir, r.timeoutMs ?? 30000);
+    const readme = join(dest, 'repo', 'README.txt');
+    const ok = s.exitCode === 0 && existsSync(readme) && readFileSync(readme, 'utf8').includes('lab upstream');
+    return result('git', '/repo.git/info/refs', s, ok);
+  },
+  async wget(r) {
+    const url = `${r.upstream}?via=wget`;
+    // -nv keeps error lines (-q would hide the certificate error); --tries=1: no retry loop on a refused handshake.
+    const s = await run('wget', ['-nv', '--tries=1', '--timeout=20', '-O', '-', url], withProxy(r.env, r.proxy), r.workDir, r.timeoutMs ?? 30000);
+    return result('wget', 'via=wget', s, upstreamBody(s));
+  },
+  async java(r) {
+    const url = `${r.upstream}?via=java`;
+    const args = ['-cp', javaClassDir()];
+    if (r.proxy) {
+      // Java ignores the proxy variables, and its default http.nonProxyHosts (localhost|127.*|[::1]) bypasses the
+      // proxy for the loopback upstream. OpenJDK 17's DefaultProxySelector appends that default to any non-empty
+      // value (measured: "lab.invalid" still went DIRECT for 127.0.0.1), so only an empty value switches it off.
+      const p = new URL(r.proxy);
+      args.push(`-Dhttps.proxyHost=${p.hostname}`, `-Dhttps.proxyPort=${p.port}`, '-Dhttp.nonProxyHosts=');
+      if (p.username) {
+        // Basic is disabled for HTTPS tunnels by default (jdk.http.auth.tunneling.disabledSchemes=Basic).
+        args.push('-Djdk.http.auth.tunneling.disabledSchemes=', `-Dlab.proxyUser=${decodeURIComponent(p.username)}`, `-Dlab.proxyPassword=${decodeURIComponent(p.password)}`);
+      }
+    }
+    args.push('Client', url);
+    const s = await run('java', args, withProxy(r.env, r.proxy), r.workDir, r.timeoutMs ?? 45000);
+    return result('java', 'via=java', s, upstreamBody(s));
+  },
+  async npm(r) {
+    const cache = mkdtempSync(join(r.workDir, 'npm-cache-'));
+    // npm takes https-proxy from HTTPS_PROXY and noproxy from NO_PROXY (docs.npmjs.com/cli/using-npm/config#https-proxy).
+    const s = await run(
+      'npm',
+      ['view', 'lab-npm-probe', '--registry', r.upstream, '--cache', cache, '--fetch-retries=0', '--prefer-online', '--no-update-notifier'],
+      withProxy(r.env, r.proxy),
+      r.workDir,
+      r.timeoutMs ?? 45000,
+    );
+    // The upstream is not a registry: a 404 from it means TLS through the proxy worked.
+    const ok = /\bE404\b/.test(s.stdout + s.stderr) && /lab-npm-probe/.test(s.stdout + s.stderr);
+    return result('npm', '/lab-npm-probe', s, ok);
+  },
+};
+
+export async function runClients(names: readonly ClientName[], request: ClientRequest): Promise<Record<ClientName, ClientResult>> {
+  const results = await Promise.all(names.map((name) => CLIENTS[name](request)));
+  return Object.fromEntries(results.map((r) => [r.client, r])) as Record<ClientName, ClientResult>;
+}
