@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,9 +131,10 @@ export async function runAction(entry: 'main' | 'post', options: RunActionOption
 }
 
 /**
- * The bundles under test: ncc-built from the current sources with the flags of scripts/build.mjs, into a cache keyed
- * by the sources' hash. Not dist/ itself: parallel test files (and engineers) rebuilding dist/ in place would race
- * with each other's runs. ORG_CA_TEST_DIST=<dir> uses an existing build (e.g. the checked dist/ in CI).
+ * The bundles under test, made by the project's own scripts/build.mjs from the current sources, but in a shadow
+ * checkout (copies of src/, scripts/ and the configs, a link to node_modules/) cached by the sources' hash: parallel test files
+ * (and engineers) rebuilding dist/ in place would race with each other's runs, and dist/ is the lead's to commit.
+ * ORG_CA_TEST_DIST=<dir> uses an existing build instead (e.g. the checked dist/ in CI).
  */
 let built: Promise<string> | undefined;
 export function buildDist(): Promise<string> {
@@ -151,7 +152,8 @@ function sourceHash(): string {
     }
   };
   walk(join(REPO_ROOT, 'src'));
-  for (const f of ['package-lock.json', 'tsconfig.json']) hash.update(readText(join(REPO_ROOT, f)));
+  walk(join(REPO_ROOT, 'scripts'));
+  for (const f of ['package.json', 'package-lock.json', 'tsconfig.json']) hash.update(readText(join(REPO_ROOT, f)));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -159,30 +161,29 @@ async function buildOnce(): Promise<string> {
   if (process.env.ORG_CA_TEST_DIST) return process.env.ORG_CA_TEST_DIST;
   const target = join(tmpdir(), `org-ca-test-dist-${sourceHash()}`);
   if (existsSync(join(target, 'post', 'index.js'))) return target;
-  const staging = mkdtempSync(`${target}.staging-`);
-  const ncc = join(REPO_ROOT, 'node_modules/@vercel/ncc/dist/ncc/cli.js');
-  const entries = { main: 'src/action/index.ts', post: 'src/action/post-index.ts' };
-  await Promise.all(
-    Object.entries(entries).map(
-      ([name, entry]) =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn(process.execPath, [ncc, 'build', entry, '-o', join(staging, name), '--no-source-map-register', '--quiet'], {
-            cwd: REPO_ROOT,
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          let err = '';
-          child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-          child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`ncc build of ${entry} failed (exit ${code}): ${err.trim()}`))));
-        }),
-    ),
-  );
-  // As scripts/build.mjs: the runner loads index.js directly, so the ESM bundle needs {"type":"module"} above it.
-  writeFileSync(join(staging, 'package.json'), JSON.stringify({ type: 'module' }) + '\n');
+  const shadow = mkdtempSync(join(tmpdir(), 'org-ca-test-build-'));
   try {
-    renameSync(staging, target);
-  } catch {
-    // another test process won the race with an identical build
-    rmSync(staging, { recursive: true, force: true });
+    cpSync(join(REPO_ROOT, 'scripts'), join(shadow, 'scripts'), { recursive: true });
+    // ncc's TypeScript loader resolves a symlinked src/ to its real path and then fails on the real tsconfig's
+    // other inputs (measured: TS5110), so sources and configs are copied; only node_modules is linked.
+    for (const name of ['src', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+      if (existsSync(join(REPO_ROOT, name))) cpSync(join(REPO_ROOT, name), join(shadow, name), { recursive: true });
+    }
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(shadow, 'node_modules'));
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [join(shadow, 'scripts', 'build.mjs'), 'main', 'post'], { cwd: shadow, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (err += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`scripts/build.mjs failed (exit ${code}): ${err.trim()}`))));
+    });
+    try {
+      renameSync(join(shadow, 'dist'), target);
+    } catch {
+      // another test process won the race with an identical build
+    }
+  } finally {
+    rmSync(shadow, { recursive: true, force: true });
   }
   return target;
 }
