@@ -1,10 +1,14 @@
 import { colonFingerprint } from '../ca/certificate.js';
 import type { ValidatedCa } from '../ca/validate.js';
 import type { Injection } from '../tools/inject.js';
+import type { FileKind } from '../tools/registry.js';
 import type { Decision } from './decide.js';
 
+/** Escapes untrusted text (certificate names, paths) for the summary's HTML and Markdown tables. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return text
+    .replace(/[&<>"'|]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;' })[c]!)
+    .replace(/[\r\n]+/g, ' ');
 }
 
 export interface SummaryReport {
@@ -18,6 +22,14 @@ export interface SummaryReport {
 const NODE_CAVEAT =
   'NODE_EXTRA_CA_CERTS is read once when a Node process starts, so it reaches the later steps of this job, not this one; ' +
   'code that passes its own `ca` option to TLS ignores it. The runner refuses NODE_OPTIONS from GITHUB_ENV, so nothing here relies on it.';
+
+const SEMANTICS_TEXT: Readonly<Record<FileKind, string>> = {
+  ca: 'appends → org CA alone',
+  bundle: 'replaces default roots → combined bundle',
+  wgetrc: 'replaces → a wgetrc naming the combined bundle',
+  truststore: "replaces cacerts → the JDK's roots + org CA (JKS)",
+  setting: 'keeps the OS verifier',
+};
 
 /** Pure: the job summary as HTML/Markdown. Certificate metadata only; never certificate content. */
 export function renderSummary(report: SummaryReport): string {
@@ -40,7 +52,7 @@ export function renderSummary(report: SummaryReport): string {
     const { plan, bundle } = report.injection;
     lines.push('| Variable | For | Semantics | Points at |', '|---|---|---|---|');
     for (const v of plan.variables) {
-      const semantics = v.semantics === 'replace' ? 'replaces default roots → combined bundle' : 'appends → org CA alone';
+      const semantics = SEMANTICS_TEXT[v.file];
       lines.push(`| \`${escapeHtml(v.name)}\` | ${escapeHtml(v.readers)} | ${semantics} | \`${escapeHtml(v.value)}\` |`);
     }
     lines.push('', `Combined bundle: ${bundle.count} certificates (${bundle.added.map((a) => `${escapeHtml(a.label)}: ${a.count}`).join(', ')}).`, '');

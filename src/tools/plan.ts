@@ -81,17 +81,18 @@ export function planInjection(input: PlanInput): Plan {
   for (const entry of entries) {
     switch (entry.file) {
       case 'ca':
-        if (entry.variable === 'GODEBUG') {
-          const current = input.env.GODEBUG ?? '';
-          if (current.includes('x509sslcertoverrideplatform=')) {
-            notes.push(`GODEBUG already sets x509sslcertoverrideplatform (${current}); left as it is.`);
-          } else {
-            add(entry, 'GODEBUG', current ? `${current},${GODEBUG_KEEP_PLATFORM_VERIFIER}` : GODEBUG_KEEP_PLATFORM_VERIFIER);
-          }
+        add(entry, entry.variable, files.ca);
+        break;
+      case 'setting': {
+        // GODEBUG is the only setting-type entry: a comma-separated list that other settings share.
+        const current = input.env.GODEBUG ?? '';
+        if (current.includes('x509sslcertoverrideplatform=')) {
+          notes.push(`GODEBUG already sets x509sslcertoverrideplatform (${current}); left as it is.`);
         } else {
-          add(entry, entry.variable, files.ca);
+          add(entry, 'GODEBUG', current ? `${current},${GODEBUG_KEEP_PLATFORM_VERIFIER}` : GODEBUG_KEEP_PLATFORM_VERIFIER);
         }
         break;
+      }
       case 'bundle':
         add(entry, entry.variable, files.bundle);
         break;

@@ -6,8 +6,8 @@
  */
 export type Semantics = 'append' | 'replace';
 
-/** Which generated file a variable points at. */
-export type FileKind = 'ca' | 'bundle' | 'truststore' | 'wgetrc';
+/** Which generated file a variable points at; `setting` = a value that names no file (GODEBUG). */
+export type FileKind = 'ca' | 'bundle' | 'truststore' | 'wgetrc' | 'setting';
 
 export type Platform = 'linux' | 'darwin' | 'win32';
 
@@ -163,7 +163,7 @@ export const TOOL_REGISTRY: readonly ToolEntry[] = [
     readers: 'Go ≥1.27 on macOS/Windows (keeps the platform verifier while SSL_CERT_FILE is set)',
     variable: 'GODEBUG',
     semantics: 'append',
-    file: 'ca',
+    file: 'setting',
     platforms: ['darwin', 'win32'],
     source: 'https://pkg.go.dev/crypto/x509#SystemCertPool',
   },
@@ -173,7 +173,7 @@ export const TOOL_IDS: readonly string[] = [...new Set(TOOL_REGISTRY.map((entry)
 
 /** The variables that point tools at a CA file: the leak check looks for these in release images. */
 export const CA_POINTER_VARIABLES: readonly string[] = [
-  ...TOOL_REGISTRY.filter((entry) => entry.file === 'ca' || entry.file === 'bundle').map((entry) => entry.variable).filter((v) => v !== 'GODEBUG'),
+  ...TOOL_REGISTRY.filter((entry) => entry.file === 'ca' || entry.file === 'bundle').map((entry) => entry.variable),
   'SSL_CERT_DIR',
   'NPM_CONFIG_CAFILE',
   'YARN_CAFILE',
