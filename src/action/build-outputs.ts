@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { prepareBuildContext } from '../build/context.js';
 import { buildOutputs } from '../build/outputs.js';
+import { saveBuildContextDir } from './state.js';
 
 /**
  * Sets the image-build outputs (secret-files, build-contexts, build-args, docker-flags). Called whether or not the CA
@@ -9,6 +10,7 @@ import { buildOutputs } from '../build/outputs.js';
  */
 export function setBuildOutputs(temp: string, files?: { readonly ca: string; readonly bundle: string }): void {
   const helperDir = prepareBuildContext(temp);
+  saveBuildContextDir(helperDir);
   const outputs = buildOutputs({ helperDir, ...(files ? { caPath: files.ca, bundlePath: files.bundle } : {}), env: process.env });
   for (const note of outputs.skipped) core.warning(`build-args: left out ${note}`);
   core.setOutput('secret-files', outputs.secretFiles);

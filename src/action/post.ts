@@ -1,18 +1,20 @@
 import * as core from '@actions/core';
 import { rmSync } from 'node:fs';
-import { filesDir } from './state.js';
+import { writtenDirs } from './state.js';
 
 /** Removes what the main step wrote. Never fails the job: a file already gone is fine, anything else is a warning. */
 export async function post(): Promise<void> {
-  const dir = filesDir();
-  if (!dir) {
+  const dirs = writtenDirs();
+  if (dirs.length === 0) {
     core.info('org-ca wrote no files in this job: nothing to clean up.');
     return;
   }
-  try {
-    rmSync(dir, { recursive: true, force: true });
-    core.info(`Removed ${dir}.`);
-  } catch (error) {
-    core.warning(`Could not remove ${dir}: ${error instanceof Error ? error.message : String(error)}. Delete it by hand: it holds the org CA.`);
+  for (const dir of dirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      core.info(`Removed ${dir}.`);
+    } catch (error) {
+      core.warning(`Could not remove ${dir}: ${error instanceof Error ? error.message : String(error)}. Delete it by hand: it may hold the org CA.`);
+    }
   }
 }

@@ -5,11 +5,19 @@ import * as core from '@actions/core';
  * in plain files for the job's duration.
  */
 const FILES_DIR = 'files-dir';
+const BUILD_CONTEXT_DIR = 'build-context-dir';
 
+/** The directory holding the CA, the bundle, the truststore and the wgetrc. */
 export function saveFilesDir(dir: string): void {
   core.saveState(FILES_DIR, dir);
 }
 
-export function filesDir(): string {
-  return core.getState(FILES_DIR);
+/** The directory holding the in-build helper (never the CA). */
+export function saveBuildContextDir(dir: string): void {
+  core.saveState(BUILD_CONTEXT_DIR, dir);
+}
+
+/** Everything the main step wrote, for the post step to remove. */
+export function writtenDirs(): string[] {
+  return [core.getState(FILES_DIR), core.getState(BUILD_CONTEXT_DIR)].filter(Boolean);
 }
