@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCa } from '../ca/load.js';
 import { prepareInjection } from '../tools/inject.js';
-import { decideByRunner, type Decision } from './decide.js';
+import type { Decision } from './decide.js';
+import { decideWhen } from './detect-step.js';
 import { getInputs } from './inputs.js';
 import { runnerContext } from './runner.js';
 import { setBuildOutputs } from './build-outputs.js';
@@ -24,16 +25,17 @@ export async function run(): Promise<void> {
   try {
     const inputs = getInputs();
     const context = runnerContext(process.env);
-    const decision = decideByRunner(inputs.when, context.environment);
+    const { decision, ca: decidedCa, failure, sections } = await decideWhen(inputs, context);
     if (!decision.act) {
       core.info(decision.message);
       setNotInjected(decision);
       setBuildOutputs(context.temp);
-      await writeSummary({ decision });
+      await writeSummary({ decision, sections });
+      if (failure) core.setFailed(failure);
       return;
     }
 
-    const ca = loadCa({ ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint }, new Date());
+    const ca = decidedCa ?? loadCa({ ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint }, new Date());
     for (const warning of ca.warnings) core.warning(warning);
 
     const dir = mkdtempSync(join(context.temp, 'org-ca-'));
@@ -64,7 +66,7 @@ export async function run(): Promise<void> {
     core.setOutput('bundle-path', injection.plan.files.bundle);
     core.setOutput('fingerprint', ca.primary.fingerprint);
     setBuildOutputs(context.temp, injection.plan.files);
-    await writeSummary({ decision, ca, injection });
+    await writeSummary({ decision, ca, injection, sections });
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));
   }
