@@ -41,8 +41,8 @@ export function oneOf<T extends string>(name: string, value: string, allowed: re
 
 /** Probe URLs separated by commas, spaces or new lines; each must be https:// (a bare host gets it). */
 export function parseProbeUrls(value: string): string[] {
-  const items = value.split(/[\s,]+/).filter(Boolean);
-  if (items.length === 0) return [...DEFAULT_PROBE_URLS];
+  const given = value.split(/[\s,]+/).filter(Boolean);
+  const items = given.length ? given : DEFAULT_PROBE_URLS;
   try {
     return items.map((item) => parseTarget(item).url);
   } catch (error) {
