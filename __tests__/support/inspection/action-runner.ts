@@ -3,7 +3,7 @@
  * fresh GITHUB_ENV/GITHUB_OUTPUT/GITHUB_STATE/GITHUB_STEP_SUMMARY files, and saved state passed to the post step as
  * STATE_<name> variables.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -134,7 +134,8 @@ export async function runAction(entry: 'main' | 'post', options: RunActionOption
  * The bundles under test, made by the project's own scripts/build.mjs from the current sources, but in a shadow
  * checkout (copies of src/, scripts/ and the configs, a link to node_modules/) cached by the sources' hash: parallel test files
  * (and engineers) rebuilding dist/ in place would race with each other's runs, and dist/ is the lead's to commit.
- * ORG_CA_TEST_DIST=<dir> uses an existing build instead (e.g. the checked dist/ in CI).
+ * ORG_CA_TEST_DIST=<dir> uses an existing build instead (e.g. the checked dist/ in CI); ORG_CA_TEST_SOURCE=head builds
+ * HEAD's sources instead of the worktree's.
  */
 let built: Promise<string> | undefined;
 export function buildDist(): Promise<string> {
@@ -142,18 +143,25 @@ export function buildDist(): Promise<string> {
   return built;
 }
 
+const BUILD_INPUTS = ['src', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json'];
+
+/** ORG_CA_TEST_SOURCE=head builds the committed sources (stable while others edit the shared worktree). */
+function fromHead(): boolean {
+  return process.env.ORG_CA_TEST_SOURCE === 'head';
+}
+
 function sourceHash(): string {
   const hash = createHash('sha256');
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else hash.update(path).update(readFileSync(path));
-    }
+  if (fromHead()) {
+    for (const name of BUILD_INPUTS) hash.update(execFileSync('git', ['rev-parse', `HEAD:${name}`], { cwd: REPO_ROOT }));
+    return `head-${hash.digest('hex').slice(0, 16)}`;
+  }
+  const walk = (path: string): void => {
+    if (!existsSync(path)) return;
+    if (statSync(path).isDirectory()) for (const name of readdirSync(path).sort()) walk(join(path, name));
+    else hash.update(path).update(readFileSync(path));
   };
-  walk(join(REPO_ROOT, 'src'));
-  walk(join(REPO_ROOT, 'scripts'));
-  for (const f of ['package.json', 'package-lock.json', 'tsconfig.json']) hash.update(readText(join(REPO_ROOT, f)));
+  for (const name of BUILD_INPUTS) walk(join(REPO_ROOT, name));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -163,11 +171,15 @@ async function buildOnce(): Promise<string> {
   if (existsSync(join(target, 'post', 'index.js'))) return target;
   const shadow = mkdtempSync(join(tmpdir(), 'org-ca-test-build-'));
   try {
-    cpSync(join(REPO_ROOT, 'scripts'), join(shadow, 'scripts'), { recursive: true });
     // ncc's TypeScript loader resolves a symlinked src/ to its real path and then fails on the real tsconfig's
     // other inputs (measured: TS5110), so sources and configs are copied; only node_modules is linked.
-    for (const name of ['src', 'package.json', 'package-lock.json', 'tsconfig.json']) {
-      if (existsSync(join(REPO_ROOT, name))) cpSync(join(REPO_ROOT, name), join(shadow, name), { recursive: true });
+    if (fromHead()) {
+      const tar = execFileSync('git', ['archive', '--format=tar', 'HEAD', ...BUILD_INPUTS], { cwd: REPO_ROOT, maxBuffer: 256 * 1024 * 1024 });
+      execFileSync('tar', ['-x', '-C', shadow], { input: tar });
+    } else {
+      for (const name of BUILD_INPUTS) {
+        if (existsSync(join(REPO_ROOT, name))) cpSync(join(REPO_ROOT, name), join(shadow, name), { recursive: true });
+      }
     }
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(shadow, 'node_modules'));
     await new Promise<void>((resolve, reject) => {

@@ -1,9 +1,10 @@
 /**
  * Real clients, each run as its own process with a given environment and proxy: Node 24 fetch, Python urllib, curl,
- * git, wget, Java HttpClient and npm. Each request carries a `via=<client>` marker (or a client-specific path) so a
+ * git, wget, Java HttpClient and npm. Each request carries a marker unique to the run (`via=<client>-<tag>`, or a tagged path) so a
  * test can find it in the proxy's log: proof that the client really went through the proxy.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,8 @@ export interface ClientRequest {
   /** A scratch directory (git clones into it, npm caches in it). */
   readonly workDir: string;
   readonly timeoutMs?: number;
+  /** Makes this run's requests unique in the proxy's log (default: random). */
+  readonly tag?: string;
 }
 
 export interface ClientResult {
@@ -151,38 +154,44 @@ const upstreamBody = (s: Spawned): boolean => s.exitCode === 0 && s.stdout.inclu
 
 export const CLIENTS: Readonly<Record<ClientName, ClientFn>> = {
   async node(r) {
-    const url = `${r.upstream}?via=node`;
+    const marker = `via=node-${tagOf(r)}`;
+    const url = `${r.upstream}?${marker}`;
     // NODE_USE_ENV_PROXY=1 makes Node 24's fetch honour HTTPS_PROXY/NO_PROXY (nodejs.org/api/cli.html#node_use_env_proxy1).
     const env = { ...withProxy(r.env, r.proxy), NODE_USE_ENV_PROXY: '1' };
     const s = await run(process.execPath, ['--input-type=module', '-e', NODE_FETCH, url], env, r.workDir, r.timeoutMs ?? 30000);
-    return result('node', 'via=node', s, upstreamBody(s));
+    return result('node', marker, s, upstreamBody(s));
   },
   async python(r) {
-    const url = `${r.upstream}?via=python`;
+    const marker = `via=python-${tagOf(r)}`;
+    const url = `${r.upstream}?${marker}`;
     const s = await run(python(), ['-c', PYTHON_URLLIB, url], withProxy(r.env, r.proxy), r.workDir, r.timeoutMs ?? 30000);
-    return result('python', 'via=python', s, upstreamBody(s));
+    return result('python', marker, s, upstreamBody(s));
   },
   async curl(r) {
-    const url = `${r.upstream}?via=curl`;
+    const marker = `via=curl-${tagOf(r)}`;
+    const url = `${r.upstream}?${marker}`;
     const s = await run('curl', ['-sS', '--max-time', '20', url], withProxy(r.env, r.proxy), r.workDir, r.timeoutMs ?? 30000);
-    return result('curl', 'via=curl', s, upstreamBody(s));
+    return result('curl', marker, s, upstreamBody(s));
   },
   async git(r) {
     const dest = mkdtempSync(join(r.workDir, 'clone-'));
     const env = { ...withProxy(r.env, r.proxy), GIT_TERMINAL_PROMPT: '0' };
-    const s = await run('git', ['clone', `${r.upstream}repo.git`, join(dest, 'repo')], env, r.workDir, r.timeoutMs ?? 30000);
+    const marker = `/t/${tagOf(r)}/repo.git/info/refs`;
+    const s = await run('git', ['clone', `${r.upstream}t/${tagOf(r)}/repo.git`, join(dest, 'repo')], env, r.workDir, r.timeoutMs ?? 30000);
     const readme = join(dest, 'repo', 'README.txt');
     const ok = s.exitCode === 0 && existsSync(readme) && readFileSync(readme, 'utf8').includes('lab upstream');
-    return result('git', '/repo.git/info/refs', s, ok);
+    return result('git', marker, s, ok);
   },
   async wget(r) {
-    const url = `${r.upstream}?via=wget`;
+    const marker = `via=wget-${tagOf(r)}`;
+    const url = `${r.upstream}?${marker}`;
     // -nv keeps error lines (-q would hide the certificate error); --tries=1: no retry loop on a refused handshake.
     const s = await run('wget', ['-nv', '--tries=1', '--timeout=20', '-O', '-', url], withProxy(r.env, r.proxy), r.workDir, r.timeoutMs ?? 30000);
-    return result('wget', 'via=wget', s, upstreamBody(s));
+    return result('wget', marker, s, upstreamBody(s));
   },
   async java(r) {
-    const url = `${r.upstream}?via=java`;
+    const marker = `via=java-${tagOf(r)}`;
+    const url = `${r.upstream}?${marker}`;
     const args = ['-cp', javaClassDir()];
     if (r.proxy) {
       // Java ignores the proxy variables, and its default http.nonProxyHosts (localhost|127.*|[::1]) bypasses the
@@ -197,23 +206,32 @@ export const CLIENTS: Readonly<Record<ClientName, ClientFn>> = {
     }
     args.push('Client', url);
     const s = await run('java', args, withProxy(r.env, r.proxy), r.workDir, r.timeoutMs ?? 45000);
-    return result('java', 'via=java', s, upstreamBody(s));
+    return result('java', marker, s, upstreamBody(s));
   },
   async npm(r) {
     const cache = mkdtempSync(join(r.workDir, 'npm-cache-'));
+    const pkg = `lab-npm-probe-${tagOf(r)}`;
     // npm takes https-proxy from HTTPS_PROXY and noproxy from NO_PROXY (docs.npmjs.com/cli/using-npm/config#https-proxy).
     const s = await run(
       'npm',
-      ['view', 'lab-npm-probe', '--registry', r.upstream, '--cache', cache, '--fetch-retries=0', '--prefer-online', '--no-update-notifier'],
+      ['view', pkg, '--registry', r.upstream, '--cache', cache, '--fetch-retries=0', '--prefer-online', '--no-update-notifier'],
       withProxy(r.env, r.proxy),
       r.workDir,
       r.timeoutMs ?? 45000,
     );
     // The upstream is not a registry: a 404 from it means TLS through the proxy worked.
-    const ok = /\bE404\b/.test(s.stdout + s.stderr) && /lab-npm-probe/.test(s.stdout + s.stderr);
-    return result('npm', '/lab-npm-probe', s, ok);
+    const ok = /\bE404\b/.test(s.stdout + s.stderr) && (s.stdout + s.stderr).includes(pkg);
+    return result('npm', `/${pkg}`, s, ok);
   },
 };
+
+const tags = new WeakMap<ClientRequest, string>();
+function tagOf(r: ClientRequest): string {
+  if (r.tag) return r.tag;
+  let tag = tags.get(r);
+  if (!tag) tags.set(r, (tag = randomBytes(4).toString('hex')));
+  return tag;
+}
 
 export async function runClients(names: readonly ClientName[], request: ClientRequest): Promise<Record<ClientName, ClientResult>> {
   const results = await Promise.all(names.map((name) => CLIENTS[name](request)));

@@ -124,3 +124,13 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Servic
   }
   return { url: options.url, port: options.port, log: options.log, stop };
 }
+
+/** Polls `check` until it holds or `timeoutMs` passes (proxies write their logs a moment after a client exits). */
+export async function waitFor(check: () => boolean, timeoutMs = 3000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}

@@ -66,6 +66,8 @@ export interface Proxy extends Service {
   accessLog(): string;
   /** Whether the proxy logged a request for an upstream URL containing `marker` (a ClientResult's marker). */
   saw(marker: string): boolean;
+  /** How many client connections (mitmproxy) or CONNECT tunnels (squid) the proxy has logged so far. */
+  tunnels(): number;
 }
 
 /** mitmdump re-signing with the CA in `confdir` (mitmproxy-ca.pem) and verifying upstreams against `upstreamCa`. */
@@ -91,7 +93,15 @@ export async function startMitmproxy(options: { name: string; confdir: string; u
   });
   const accessLog = (): string => readFileSync(log, 'utf8');
   // flow_detail=1 lines: "127.0.0.1:PORT: GET https://127.0.0.1:UPSTREAM/?via=node" — requests inside the tunnel
-  return { ...service, kind: 'mitmproxy', accessLog, saw: (marker) => accessLog().split('\n').some((l) => / (GET|HEAD|POST) https:\/\//.test(l) && l.includes(marker)) };
+  return {
+    ...service,
+    kind: 'mitmproxy',
+    accessLog,
+    saw: (marker) => accessLog().split('\n').some((l) => / (GET|HEAD|POST) https:\/\//.test(l) && l.includes(marker)),
+    // squid logs a tunnel when it ends, a moment after the client has gone: poll with waitFor()
+    tunnels: () => (accessLog().match(/ CONNECT /g) ?? []).length,
+    tunnels: () => (accessLog().match(/: client connect$/gm) ?? []).length,
+  };
 }
 
 function proxyUser(): { uid: number; gid: number } {
@@ -186,6 +196,8 @@ export async function startSquid(options: {
     accessLog,
     // bumped requests are logged with their https:// URL; the tunnel itself as CONNECT host:port
     saw: (marker) => accessLog().split('\n').some((l) => / (GET|HEAD|POST) https:\/\//.test(l) && l.includes(marker)),
+    // squid logs a tunnel when it ends, a moment after the client has gone: poll with waitFor()
+    tunnels: () => (accessLog().match(/ CONNECT /g) ?? []).length,
     // the start error already quotes squid.out; cache.log is where squid says why it stopped later
     log: cacheLog,
   };

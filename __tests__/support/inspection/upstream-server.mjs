@@ -1,7 +1,7 @@
 // The lab's HTTPS upstream, run as its own process so a busy test process cannot stall it.
 // Usage: node upstream-server.mjs <port> <cert> <key> <git-root>
 //   GET /            → 200 "upstream-ok"
-//   GET /<repo>.git/… → files of a bare repository under <git-root> (git's dumb HTTP protocol)
+//   GET [/t/<tag>]/<repo>.git/… → files of a bare repository under <git-root> (git's dumb HTTP protocol)
 //   anything else    → 404 (an npm registry URL on it answers 404: success as far as TLS goes)
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:https';
@@ -15,9 +15,11 @@ const server = createServer({ cert: readFileSync(cert), key: readFileSync(key) }
     res.writeHead(200, { 'content-type': 'text/plain' }).end('upstream-ok\n');
     return;
   }
-  if (/^\/[\w.-]+\.git\//.test(url.pathname) && (req.method === 'GET' || req.method === 'HEAD')) {
+  // /t/<tag>/repo.git/… is repo.git too: the tag makes each clone's requests findable in a proxy's log.
+  const repoPath = url.pathname.replace(/^\/t\/[\w-]+\//, '/');
+  if (/^\/[\w.-]+\.git\//.test(repoPath) && (req.method === 'GET' || req.method === 'HEAD')) {
     // Dumb HTTP: the query (?service=git-upload-pack) is ignored, and git falls back when the answer is plain info/refs.
-    const file = normalize(join(gitRoot, decodeURIComponent(url.pathname)));
+    const file = normalize(join(gitRoot, decodeURIComponent(repoPath)));
     if (file.startsWith(gitRoot + sep)) {
       try {
         if (statSync(file).isFile()) {
