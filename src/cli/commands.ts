@@ -1,6 +1,8 @@
 import type { Command } from './command.js';
 import { envCommand } from './env.js';
 import { execCommand } from './exec.js';
+import { detectCommand } from './detect.js';
+import { doctorCommand } from './doctor.js';
 
 /** Every `org-ca` command, in the order `org-ca --help` lists them. */
-export const COMMANDS: readonly Command[] = [envCommand, execCommand];
+export const COMMANDS: readonly Command[] = [envCommand, execCommand, detectCommand, doctorCommand];
