@@ -138,6 +138,39 @@ describe.each([
   }, 60000);
 });
 
+/**
+ * The variable each client really reads, as the registry claims: with everything the step exported except that one
+ * variable, the client fails again behind squid (the machine's own value, if any, points at the system bundle).
+ */
+const READS: Record<ClientName, readonly string[]> = {
+  node: ['NODE_EXTRA_CA_CERTS'],
+  python: ['SSL_CERT_FILE'],
+  curl: ['CURL_CA_BUNDLE'],
+  git: ['GIT_SSL_CAINFO'],
+  wget: ['WGETRC'],
+  java: ['JAVA_TOOL_OPTIONS'],
+  npm: ['NODE_EXTRA_CA_CERTS', 'npm_config_cafile'],
+};
+
+test('each client depends on the variable the registry names for it', async () => {
+  const l = lab();
+  const run = await main(l, { 'ca-file': l.pki.paths.orgRoot });
+  expect(run.exitCode).toBe(0);
+  const results = await Promise.all(
+    CLIENT_NAMES.map(async (client) => {
+      const env = { ...l.jobEnv(), ...run.env };
+      for (const name of READS[client]) {
+        const machine = l.jobEnv()[name];
+        if (machine === undefined) delete env[name];
+        else env[name] = machine;
+      }
+      return (await clientsVia(l, l.squid!, env, [client]))[client];
+    }),
+  );
+  for (const r of results) expect({ client: r.client, output: r.output }).toEqual({ client: r.client, output: expect.stringMatching(FAILURE.squid[r.client]) });
+  await runAction('post', { state: run.state, env: l.jobEnv(), runnerTemp: run.runnerTemp, workRoot: l.dir });
+}, 120000);
+
 describe('npm and a global npmrc with cafile', () => {
   test('npm_config_cafile is what makes npm pass, and the summary says it overrode the npmrc', async () => {
     const l = lab();

@@ -4,8 +4,8 @@
  * test can find it in the proxy's log: proof that the client really went through the proxy.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,11 +111,23 @@ function python(): string {
 }
 
 let javaClasses: string | undefined;
-/** Compiles Client.java once per process (a single-file launch would recompile for each run, ~1 s each). */
+/**
+ * Compiles Client.java once, into a directory keyed by its hash that later runs reuse (a single-file launch would
+ * recompile on every run, ~1 s each).
+ */
 function javaClassDir(): string {
   if (!javaClasses) {
-    const dir = mkdtempSync(join(tmpdir(), 'org-ca-java-client-'));
-    execFileSync('javac', ['-d', dir, join(HERE, 'Client.java')], { stdio: 'pipe' });
+    const source = join(HERE, 'Client.java');
+    const dir = join(tmpdir(), `org-ca-java-client-${createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12)}`);
+    if (!existsSync(join(dir, 'Client.class'))) {
+      const staging = mkdtempSync(`${dir}.staging-`);
+      execFileSync('javac', ['-d', staging, source], { stdio: 'pipe' });
+      try {
+        renameSync(staging, dir);
+      } catch {
+        rmSync(staging, { recursive: true, force: true });
+      }
+    }
     javaClasses = dir;
   }
   return javaClasses;
