@@ -101,16 +101,28 @@ except Exception as e:
     sys.exit(1)`;
 const JAVA_SOURCE = `import java.net.*; import javax.net.ssl.*;
 public class OrgCaDoctor { public static void main(String[] a) throws Exception {
+  String auth = System.getenv("ORG_CA_DOCTOR_PROXY_AUTH");
+  if (auth != null) { int i = auth.indexOf(':'); final String u = auth.substring(0, i), p = auth.substring(i + 1);
+    Authenticator.setDefault(new Authenticator() { protected PasswordAuthentication getPasswordAuthentication() {
+      return getRequestorType() == RequestorType.PROXY ? new PasswordAuthentication(u, p.toCharArray()) : null; } }); }
   try { HttpsURLConnection c = (HttpsURLConnection) new URI(a[0]).toURL().openConnection();
         c.setConnectTimeout(15000); c.setReadTimeout(15000); c.setRequestMethod("HEAD");
         System.out.println("HTTP " + c.getResponseCode());
   } catch (Exception e) { System.err.println(e); System.exit(1); } } }`;
 
-/** Java reads no proxy variable; Maven/Gradle users set https.proxyHost etc., so the doctor does the same. */
-export function javaProxyFlags(url: string, env: Env): string[] {
+/**
+ * Java reads no proxy variable; Maven/Gradle users set https.proxyHost etc., so the doctor does the same for the
+ * route the other clients take. http.nonProxyHosts is emptied: OpenJDK appends its loopback default to any non-empty
+ * value, and the route already applied NO_PROXY. Basic proxy auth over CONNECT is off by default in the JDK
+ * (jdk.http.auth.tunneling.disabledSchemes=Basic); the credentials go to the child in its environment, not argv.
+ */
+export function javaProxy(url: string, env: Env): { flags: string[]; env: Env } {
   const route = routeFor(parseTarget(url), env);
-  if (route.kind !== 'proxy') return [];
-  return [`-Dhttps.proxyHost=${route.host}`, `-Dhttps.proxyPort=${route.port}`];
+  if (route.kind !== 'proxy') return { flags: [], env: {} };
+  const flags = [`-Dhttps.proxyHost=${route.host}`, `-Dhttps.proxyPort=${route.port}`, '-Dhttp.nonProxyHosts='];
+  if (!route.authorization) return { flags, env: {} };
+  const userPass = Buffer.from(route.authorization.replace(/^Basic /, ''), 'base64').toString();
+  return { flags: [...flags, '-Djdk.http.auth.tunneling.disabledSchemes='], env: { ORG_CA_DOCTOR_PROXY_AUTH: userPass } };
 }
 
 const CLIENTS: readonly Client[] = [
@@ -165,7 +177,8 @@ const CLIENTS: readonly Client[] = [
     async run(url, env, dir, timeoutMs) {
       const source = join(dir, 'OrgCaDoctor.java');
       writeFileSync(source, JAVA_SOURCE);
-      const r = await exec(['java', ...javaProxyFlags(url, env), source, url], env, timeoutMs);
+      const proxy = javaProxy(url, env);
+      const r = await exec(['java', ...proxy.flags, source, url], { ...env, ...proxy.env }, timeoutMs);
       // JAVA_TOOL_OPTIONS makes the JVM print "Picked up JAVA_TOOL_OPTIONS: …" first; that is not the answer.
       const out = r.out.replace(/^Picked up JAVA_TOOL_OPTIONS:.*$/gm, '');
       return { ok: r.code === 0, text: lastLines(out, 1) };
