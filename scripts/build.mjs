@@ -8,6 +8,7 @@ const entries = {
   main: 'src/action/index.ts',
   post: 'src/action/post-index.ts',
   cli: 'src/cli/index.ts',
+  'leak-check': 'src/leak/action-index.ts',
 };
 const only = process.argv.slice(2);
 for (const [name, entry] of Object.entries(entries)) {

@@ -3,6 +3,8 @@ import { envCommand } from './env.js';
 import { execCommand } from './exec.js';
 import { detectCommand } from './detect.js';
 import { doctorCommand } from './doctor.js';
+import { leakCheckCommand } from './leak-check.js';
+import { lintCommand } from './lint.js';
 
 /** Every `org-ca` command, in the order `org-ca --help` lists them. */
-export const COMMANDS: readonly Command[] = [envCommand, execCommand, detectCommand, doctorCommand];
+export const COMMANDS: readonly Command[] = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand];

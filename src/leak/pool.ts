@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { buildMatcher } from './matcher.js';
+import { scanLayer } from './layer.js';
+import type { LayerJob, LayerResult, ScanLimits, TargetSpec } from './types.js';
+
+/**
+ * Layers are scanned in parallel on worker_threads, one layer per worker at a time. The worker is the leak-check
+ * bundle itself (dist/leak-check/index.js, which starts as a worker when it is not the main thread), so both the
+ * CLI bundle and the action find it at `../leak-check/index.js`. From sources (tests) there is no bundle: layers
+ * then run in this thread, still overlapping their decompression on libuv's pool.
+ */
+interface WorkerInit {
+  readonly orgCaLeakWorker: true;
+  readonly spec: TargetSpec;
+  readonly limits: ScanLimits;
+}
+
+export function workerScript(): string | undefined {
+  try {
+    const candidate = fileURLToPath(new URL('../leak-check/index.js', import.meta.url));
+    return existsSync(candidate) ? candidate : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isLeakWorker(): boolean {
+  return !isMainThread && (workerData as Partial<WorkerInit> | undefined)?.orgCaLeakWorker === true;
+}
+
+/** The worker side: one matcher, then one layer per message. */
+export function serveWorker(): void {
+  const init = workerData as WorkerInit;
+  const matcher = buildMatcher(init.spec);
+  parentPort!.on('message', (job: LayerJob) => {
+    void scanLayer(job, matcher, init.limits).then((result) => parentPort!.postMessage(result));
+  });
+}
+
+export async function runLayerJobs(jobs: readonly LayerJob[], spec: TargetSpec, limits: ScanLimits, parallel = availableParallelism()): Promise<LayerResult[]> {
+  // Biggest first, so one large layer does not start last and finish alone.
+  const queue = [...jobs].sort((a, b) => b.blob.size - a.blob.size);
+  const results = new Map<string, LayerResult>();
+  const script = workerScript();
+  const width = Math.max(1, Math.min(parallel, queue.length));
+  if (!script || width === 1) {
+    const matcher = buildMatcher(spec);
+    const lanes = Array.from({ length: Math.min(width, 2) }, async () => {
+      for (let job = queue.shift(); job; job = queue.shift()) results.set(job.id, await scanLayer(job, matcher, limits));
+    });
+    await Promise.all(lanes);
+  } else {
+    const init: WorkerInit = { orgCaLeakWorker: true, spec, limits };
+    const lanes = Array.from({ length: width }, () =>
+      new Promise<void>((resolve, reject) => {
+        // A worker's heap holds one window per file and a few buffers; capping it keeps the whole process bounded.
+        const worker = new Worker(script, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: 96 } });
+        let current: LayerJob | undefined;
+        const next = (): void => {
+          current = queue.shift();
+          if (!current) {
+            void worker.terminate().then(() => resolve());
+            return;
+          }
+          worker.postMessage(current);
+        };
+        worker.on('message', (result: LayerResult) => {
+          results.set(result.id, result);
+          next();
+        });
+        worker.on('error', (error) => {
+          if (current) results.set(current.id, failed(current, `worker failed: ${error.message}`));
+          reject(error);
+        });
+        next();
+      }),
+    );
+    await Promise.all(lanes);
+  }
+  return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
+}
+
+function failed(job: LayerJob, error: string): LayerResult {
+  return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, entries: [], hits: [], unreadable: [], captured: [] };
+}

@@ -1,0 +1,116 @@
+import { colonFingerprint } from '../ca/certificate.js';
+import type { Finding, MatchKind, Report } from './types.js';
+
+/** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
+
+export function failed(report: Report): boolean {
+  return report.findings.length > 0 || report.unscanned.length > 0;
+}
+
+function where(f: Finding): string {
+  return f.layer ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}` : f.visibility === 'config' ? 'image config' : 'archive';
+}
+
+export function renderText(report: Report): string {
+  const lines: string[] = [];
+  const s = report.stats;
+  lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s), ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
+  for (const f of report.findings) {
+    lines.push(`LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`);
+    lines.push(`     ${f.message}`);
+  }
+  for (const u of report.unscanned) lines.push(`NOT SCANNED ${u.what}: ${u.reason}`);
+  if (!failed(report)) lines.push('OK: the CA was not found anywhere in the image.');
+  else lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).`);
+  return lines.join('\n');
+}
+
+function md(text: string): string {
+  return text.replace(/[&<>"'|`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;', '`': '&#96;' })[c]!);
+}
+
+export function renderMarkdown(report: Report): string {
+  const lines = ['## org-ca leak check', ''];
+  lines.push(
+    failed(report)
+      ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in \`${md(report.input)}\`.`
+      : `**Clean**: the CA is nowhere in \`${md(report.input)}\` (${report.stats.layers} layers, ${report.stats.files} files).`,
+    '',
+  );
+  if (report.findings.length) {
+    lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
+    for (const f of report.findings) {
+      lines.push(
+        `| ${f.kind} | ${md(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${md((f.layer?.instruction ?? '').slice(0, 80))} | ${md(f.path)} | ${f.visibility} | ${f.fingerprint ? `${md(f.subject ?? '')} \`${colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (report.unscanned.length) {
+    lines.push('| Not scanned | Why |', '|---|---|');
+    for (const u of report.unscanned) lines.push(`| ${md(u.what)} | ${md(u.reason)} |`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+export interface Annotation {
+  readonly title: string;
+  readonly message: string;
+}
+
+export function annotations(report: Report): Annotation[] {
+  return [
+    ...report.findings.map((f) => ({ title: `CA leak (${f.kind}) at ${f.path}`, message: f.message })),
+    ...report.unscanned.map((u) => ({ title: `Not scanned: ${u.what}`, message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.` })),
+  ];
+}
+
+const RULES: Record<string, string> = {
+  pem: 'The CA certificate as PEM',
+  'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
+  der: 'The CA certificate as DER bytes',
+  'der-same-key': 'A certificate with the CA key, DER',
+  'public-key': 'The CA public key',
+  'pem-body': 'The CA PEM body without its BEGIN line',
+  'base64-der': 'base64 of the CA DER',
+  'base64-der-same-key': 'base64 of a certificate with the CA key',
+  'base64-public-key': 'base64 of the CA public key',
+  'base64-pem': 'base64 of the CA PEM',
+  jks: 'The CA in a Java keystore',
+  pkcs12: 'The CA in a PKCS#12 store',
+  'pointer-inline': 'A CA setting holding certificate text',
+  'pointer-to-ca': 'A CA setting naming a file that holds the CA',
+  'pointer-missing': 'A CA setting naming a file absent from the image',
+  'not-scanned': 'A part of the image that could not be read',
+};
+
+/** SARIF 2.1.0 for github/codeql-action/upload-sarif. Paths are inside the image, so they carry their own base id. */
+export function renderSarif(report: Report): object {
+  const result = (ruleId: MatchKind | 'not-scanned', text: string, uri: string, key: string): object => ({
+    ruleId,
+    level: 'error',
+    message: { text },
+    locations: [{ physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } }],
+    partialFingerprints: { 'orgCaLeak/v1': key },
+  });
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'org-ca leak-check',
+            rules: Object.entries(RULES).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
+          },
+        },
+        originalUriBaseIds: { IMAGE: { description: { text: `Inside the image ${report.input}` } } },
+        results: [
+          ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
+          ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,140 @@
+/** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
+
+/** What was matched. The `base64-` kinds were found inside base64 text (one line, any of the 3 byte alignments). */
+export type MatchKind =
+  | 'pem' // a PEM certificate block equal to a target
+  | 'pem-same-key' // a PEM certificate with a target's public key (re-issued or cross-signed copy)
+  | 'der' // the target's DER bytes
+  | 'der-same-key'
+  | 'public-key' // the target's public key bytes, no whole certificate around them
+  | 'pem-body' // the base64 body of the target's PEM without its BEGIN line
+  | 'base64-der'
+  | 'base64-der-same-key'
+  | 'base64-public-key'
+  | 'base64-pem'
+  | 'jks' // a trusted entry in a Java keystore
+  | 'pkcs12' // a certificate bag of a PKCS#12 store
+  | 'pointer-inline' // a CA pointer variable/setting whose value is certificate text
+  | 'pointer-to-ca' // a CA pointer naming a file that holds the CA
+  | 'pointer-missing'; // a CA pointer naming a file absent from the final file system
+
+/** One match inside one piece of content, before it is placed in an image. */
+export interface Hit {
+  readonly kind: MatchKind;
+  /** SHA-256 of the matched certificate (the target's, for key-only matches). */
+  readonly fingerprint: string;
+  readonly subject?: string;
+  /** Byte range in the scanned content, for de-duplication. */
+  readonly start: number;
+  readonly end: number;
+}
+
+/** What to look for: the CA's certificates (full matching) or only SHA-256 fingerprints (parse-everything mode). */
+export interface TargetSpec {
+  readonly certs: readonly { readonly der: Uint8Array }[];
+  readonly fingerprints: readonly string[];
+}
+
+/** Bounds that make a hostile layer fail instead of eating the machine. */
+export interface ScanLimits {
+  /** One tar entry's size. */
+  readonly maxFileBytes: number;
+  /** One layer, uncompressed. */
+  readonly maxLayerBytes: number;
+  /** Uncompressed/compressed; checked once a layer is past `ratioFloorBytes` (deflate itself tops out near 1032:1). */
+  readonly maxRatio: number;
+  readonly ratioFloorBytes: number;
+  /** Keystores are parsed whole, so they have their own bound. */
+  readonly maxKeystoreBytes: number;
+  /** zstd window (log2): libzstd's default 27 = 128 MiB per stream would break the memory target. */
+  readonly zstdWindowLogMax: number;
+}
+
+export const DEFAULT_LIMITS: ScanLimits = {
+  maxFileBytes: 8 * 1024 ** 3,
+  maxLayerBytes: 64 * 1024 ** 3,
+  maxRatio: 1000,
+  ratioFloorBytes: 64 * 1024 ** 2,
+  maxKeystoreBytes: 64 * 1024 ** 2,
+  zstdWindowLogMax: 25,
+};
+
+/** A byte range of a local file: a blob inside an archive, or a whole file. Workers open it themselves. */
+export interface BlobRef {
+  readonly file: string;
+  readonly start: number;
+  readonly size: number;
+}
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
+
+export interface LayerEntry {
+  readonly path: string;
+  readonly type: EntryType;
+  readonly link?: string;
+}
+
+/** A file whose content the pointer check needs (.npmrc, pip.conf, …): small, captured whole. */
+export interface CapturedFile {
+  readonly path: string;
+  readonly text: string;
+}
+
+export interface FileHit extends Hit {
+  readonly path: string;
+}
+
+export interface LayerJob {
+  readonly id: string;
+  readonly blob: BlobRef;
+  /** For messages: where the blob lives (archive member, path). */
+  readonly where: string;
+  readonly mediaType?: string;
+  /** Expected sha256 of the blob as stored, when a descriptor or file name gives one. */
+  readonly digest?: string;
+  /** Expected sha256 of the uncompressed tar (config rootfs.diff_ids). */
+  readonly diffId?: string;
+}
+
+export interface LayerResult {
+  readonly id: string;
+  /** Set when the layer could not be read completely: the check fails. */
+  readonly error?: string;
+  readonly compression: 'gzip' | 'zstd' | 'none' | 'unknown';
+  readonly digest: string;
+  readonly diffId: string;
+  readonly bytes: number;
+  readonly files: number;
+  readonly entries: readonly LayerEntry[];
+  readonly hits: readonly FileHit[];
+  /** Files the scan could not check (e.g. a PKCS#12 store no default password opens). */
+  readonly unreadable: readonly { readonly path: string; readonly reason: string }[];
+  readonly captured: readonly CapturedFile[];
+}
+
+export type Visibility = 'final' | 'lower-layer' | 'config' | 'n/a';
+
+export interface Finding {
+  readonly kind: MatchKind;
+  readonly fingerprint: string;
+  readonly subject?: string;
+  /** Which image (tag or platform) of the input; absent for a plain rootfs. */
+  readonly image?: string;
+  readonly layer?: { readonly index: number; readonly digest: string; readonly instruction?: string };
+  /** Path inside the image, or a config location such as `config.Env[2]`. */
+  readonly path: string;
+  readonly visibility: Visibility;
+  readonly message: string;
+}
+
+export interface Unscanned {
+  readonly what: string;
+  readonly reason: string;
+}
+
+export interface Report {
+  readonly input: string;
+  readonly findings: readonly Finding[];
+  readonly unscanned: readonly Unscanned[];
+  readonly stats: { readonly images: number; readonly layers: number; readonly files: number; readonly bytes: number; readonly ms: number };
+}
