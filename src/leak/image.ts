@@ -158,7 +158,7 @@ export function planImages(source: Source): Plan {
       if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0)) continue;
       const cfgType = typeof manifest.config?.mediaType === 'string' ? manifest.config.mediaType : '';
       const isImageConfig = cfgType === '' || /image\.config|container\.image/.test(cfgType);
-      addImage(name || member, isImageConfig ? configMember : undefined, tarLayers);
+      addImage(name || `image ${member.replace(/^blobs\/sha256\//, 'sha256:').slice(0, 19)}`, isImageConfig ? configMember : undefined, tarLayers);
     }
   };
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { buildMatcher } from './matcher.js';
@@ -20,7 +21,9 @@ interface WorkerInit {
 
 export function workerScript(): string | undefined {
   try {
-    const candidate = fileURLToPath(new URL('../leak-check/index.js', import.meta.url));
+    // Built at run time so that ncc does not take it for a module to bundle.
+    const parts = ['..', 'leak-check', ['index', 'js'].join('.')];
+    const candidate = join(dirname(fileURLToPath(import.meta.url)), ...parts);
     return existsSync(candidate) ? candidate : undefined;
   } catch {
     return undefined;
