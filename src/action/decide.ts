@@ -80,6 +80,13 @@ function named(subject: string, fingerprint: string): string {
   return `'${subject}' (SHA-256 ${colonFingerprint(fingerprint)})`;
 }
 
+/** 'X' (SHA-256 …, sent along) when the server sent the unknown root; else its name and the top of what was sent. */
+export function unknownIssuer(c: Classification): string {
+  return c.top.subject === c.top.issuer
+    ? `${named(c.top.issuer, c.top.fingerprint)}, sent along by the server`
+    : `'${c.top.issuer}' (not sent; the chain as sent tops out at ${named(c.top.subject, c.top.fingerprint)})`;
+}
+
 /** The problems that make auto mode refuse: a foreign issuer, or one other than the CA given. */
 function problemsOf(input: ProbeDecisionInput): string[] {
   const given = input.ca ? `; the CA given is ${named(input.ca.subject, input.ca.fingerprint)}` : '';
@@ -88,7 +95,7 @@ function problemsOf(input: ProbeDecisionInput): string[] {
     const c = o.classification;
     if (!c) continue;
     if (o.verdict === 'unknown') {
-      problems.push(`${o.url} is re-signed by an unknown issuer: the chain tops out at ${named(c.top.subject, c.top.fingerprint)}, issued by '${c.top.issuer}'${given}`);
+      problems.push(`${o.url} is re-signed by an unknown issuer ${unknownIssuer(c)}${given}`);
     } else if (o.verdict === 'os-trusted' && input.ca) {
       problems.push(`${o.url} is re-signed by ${named(c.anchor!.subject, c.anchor!.fingerprint)} from the OS store, not by the CA given${given}`);
     }

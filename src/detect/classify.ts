@@ -152,6 +152,8 @@ export function describeClassification(c: Classification): string {
     case 'os-trusted':
       return `os-trusted: anchors in '${c.anchor!.subject}' (SHA-256 ${colonFingerprint(c.anchor!.fingerprint)}), trusted by the OS store but not public`;
     case 'unknown':
-      return `unknown: anchors nowhere known; the chain tops out at '${c.top.subject}' issued by '${c.top.issuer}' (SHA-256 ${colonFingerprint(c.top.fingerprint)})`;
+      return c.top.subject === c.top.issuer
+        ? `unknown: anchors nowhere known; the server sent the unknown root '${c.top.subject}' (SHA-256 ${colonFingerprint(c.top.fingerprint)})`
+        : `unknown: anchors nowhere known; issued by '${c.top.issuer}', not sent; the chain as sent tops out at '${c.top.subject}' (SHA-256 ${colonFingerprint(c.top.fingerprint)})`;
   }
 }

@@ -76,6 +76,7 @@ describe('classifyChain', () => {
     const sent = classifyChain([c(foreignLeaf), c(foreignCa)], trust(PUBLIC), now);
     expect(sent.top).toEqual({ subject: 'CN=Foreign Appliance CA, O=Nobody We Know', issuer: 'CN=Foreign Appliance CA, O=Nobody We Know', fingerprint: c(foreignCa).fingerprint });
     expect(describeClassification(sent)).toMatch(/^unknown: .*'CN=Foreign Appliance CA, O=Nobody We Know' \(SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\)$/);
+    expect(describeClassification(classifyChain([c(foreignLeaf)], trust(PUBLIC), now))).toContain("issued by 'CN=Foreign Appliance CA, O=Nobody We Know', not sent");
     // leaf only: the top is the leaf, and its issuer is the appliance
     const leafOnly = classifyChain([c(foreignLeaf)], trust(PUBLIC), now);
     expect(leafOnly.top.issuer).toBe('CN=Foreign Appliance CA, O=Nobody We Know');
