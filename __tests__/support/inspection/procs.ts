@@ -1,6 +1,7 @@
 /**
- * Long-lived helper processes (upstream, proxies) for end-to-end tests: each runs in its own process group under
- * `timeout`, so a crashed or killed test run cannot leave it behind for more than HARD_LIMIT_S, and stop() ends the group.
+ * Long-lived helper processes (upstream, proxies) for end-to-end tests. Each runs in its own process group, on a
+ * lifeline (a pipe from the test process: when that process dies, even by SIGKILL, the pipe closes and the group is
+ * signalled) and under `timeout` as a last bound; stop() ends the group and waits for it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
@@ -18,6 +19,16 @@ export interface Service {
 }
 
 const running = new Set<ChildProcess>();
+
+/**
+ * `sh -c LIFELINE lifeline CMD ARGS…`: runs CMD, and signals the whole group once stdin (the test process's end of a
+ * pipe) reaches EOF. fd 3 carries stdin to the watcher because sh gives background jobs /dev/null as stdin.
+ */
+const LIFELINE = `exec 3<&0
+"$@" &
+child=$!
+{ cat <&3 >/dev/null; kill -TERM 0; } &
+wait "$child"`;
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
@@ -82,9 +93,9 @@ export interface SpawnServiceOptions {
 /** Starts a process group, waits (bounded) until its port accepts connections, and returns its stop(). */
 export async function spawnService(options: SpawnServiceOptions): Promise<Service> {
   const fd = openSync(options.log, 'a');
-  const child = spawn('timeout', ['-k', '5', String(HARD_LIMIT_S), options.command, ...options.args], {
+  const child = spawn('timeout', ['-k', '5', String(HARD_LIMIT_S), 'sh', '-c', LIFELINE, 'lifeline', options.command, ...options.args], {
     detached: true,
-    stdio: ['ignore', fd, fd],
+    stdio: ['pipe', fd, fd],
     env: options.env ?? process.env,
     ...(options.cwd ? { cwd: options.cwd } : {}),
   });
