@@ -153,7 +153,9 @@ const CLIENTS: readonly Client[] = [
     version: (env) => firstLine(['curl', '--version'], env).split(' ').slice(0, 2).join(' '),
     async run(url, env, _dir, timeoutMs) {
       const r = await exec(['curl', '-sS', '-I', '-o', '/dev/null', '--max-time', String(Math.ceil(timeoutMs / 1000)), url], env, timeoutMs + 2000);
-      return { ok: r.code === 0, text: r.code === 0 ? 'TLS ok' : `${lastLines(r.out)} (exit ${r.code})` };
+      // curl follows its one-line error with paragraphs of advice; the `curl: (N)` line is the error itself.
+      const line = r.out.split('\n').find((l) => /^curl: \(\d+\)/.test(l)) ?? lastLines(r.out);
+      return { ok: r.code === 0, text: r.code === 0 ? 'TLS ok' : `${line} (exit ${r.code})` };
     },
   },
   {
