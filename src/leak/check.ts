@@ -256,10 +256,13 @@ function configFindings(image: PlannedImage, matcher: Matcher): Finding[] {
 function scanText(matcher: Matcher, text: string, depth = 0): Hit[] {
   const hits = scanBuffer(matcher, Buffer.from(text, 'utf8'));
   if (depth < 2) {
+    const found = new Set(hits.map((h) => h.fingerprint));
     for (const token of text.match(/[A-Za-z0-9+/]{64,}={0,2}/g) ?? []) {
       const decoded = Buffer.from(token, 'base64');
-      for (const h of scanBuffer(matcher, decoded)) hits.push(h);
-      if (decoded[0] === 0x7b || decoded[0] === 0x5b) hits.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
+      const inner = scanBuffer(matcher, decoded);
+      if (decoded[0] === 0x7b || decoded[0] === 0x5b) inner.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
+      // A PEM line is itself base64: what decodes from it was already found as the PEM.
+      for (const h of inner) if (!found.has(h.fingerprint)) (found.add(h.fingerprint), hits.push(h));
     }
   }
   return hits;

@@ -65,8 +65,15 @@ export function instructions(config: ImageConfig, layerCount: number): (string |
   return Array.from({ length: layerCount }, (_, i) => made[i]);
 }
 
+/** Certificate text and long base64 never reach a log or a report, even when an instruction holds them. */
+export function redact(text: string): string {
+  return text
+    .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
+    .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, '[redacted base64]');
+}
+
 export function tidyInstruction(createdBy: string): string {
-  return createdBy.replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
+  return redact(createdBy).replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
 }
 
 function platformName(p: unknown): string {
