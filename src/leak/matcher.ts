@@ -416,11 +416,11 @@ function verifyBase64(m: Matcher, needle: Needle, win: Buffer, rel: number, winS
   const charOf = (byte: number): number => Math.min(out.length, from + Math.floor(byte / 3) * 4);
   const place = (h: Hit): Hit => {
     const a = charOf(h.start);
-    const b = charOf(h.end + 2);
+    const last = charOf(Math.max(h.start, h.end - 1));
     const start = origin[a]!;
-    const end = origin[b]!;
+    const end = origin[Math.min(out.length, last + 4)]!;
     // Line breaks or escapes inside the certificate's base64: a wrapped PEM body, not one-line base64.
-    const wrapped = end - start !== b - a;
+    const wrapped = origin[last]! - start !== last - a;
     const kind: MatchKind = needle.role === 'key-b64' && wrapped && h.kind !== 'base64-public-key' ? 'pem-body' : h.kind;
     return { ...h, kind, start: winStart + start, end: winStart + end };
   };
