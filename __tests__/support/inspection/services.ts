@@ -98,8 +98,7 @@ export async function startMitmproxy(options: { name: string; confdir: string; u
     kind: 'mitmproxy',
     accessLog,
     saw: (marker) => accessLog().split('\n').some((l) => / (GET|HEAD|POST) https:\/\//.test(l) && l.includes(marker)),
-    // squid logs a tunnel when it ends, a moment after the client has gone: poll with waitFor()
-    tunnels: () => (accessLog().match(/ CONNECT /g) ?? []).length,
+    // mitmdump prints one "client connect" line per CONNECT tunnel
     tunnels: () => (accessLog().match(/: client connect$/gm) ?? []).length,
   };
 }
