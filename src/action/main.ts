@@ -27,7 +27,8 @@ export async function run(): Promise<void> {
     const context = runnerContext(process.env);
     const { decision, ca: decidedCa, failure, sections } = await decideWhen(inputs, context);
     if (!decision.act) {
-      core.info(decision.message);
+      // A failure carries the same sentence: say it once, as the error.
+      if (!failure) core.info(decision.message);
       setNotInjected(decision);
       setBuildOutputs(context.temp);
       await writeSummary({ decision, sections });
