@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants } from 'node:os';
-import { prepareInjection } from '../tools/inject.js';
-import { CA_OPTIONS, CA_OPTIONS_HELP, currentPlatform, readCaOptions } from './ca-options.js';
+import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
 import { parseCommandArgs, UsageError, type Command } from './command.js';
 
 const HELP = `Usage: org-ca exec --ca FILE [options] -- COMMAND [ARGS...]
@@ -14,7 +13,21 @@ whatever the command's outcome. The command's exit status is passed on (128+N wh
 
 Options:
 ${CA_OPTIONS_HELP}
+  --if-present               run the command unchanged when the --ca file is absent or empty (a BuildKit secret
+                             mounted with required=false where nothing inspects)
   -h, --help                 this help`;
+
+const EXEC_OPTIONS = { ...CA_OPTIONS, 'if-present': { type: 'boolean' } } as const;
+
+/** True when --ca names a file that is missing or empty: the in-build "no inspection here" case. */
+function caAbsent(path: string | undefined): boolean {
+  if (!path || path === '-') return false;
+  try {
+    return statSync(path).size === 0;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
 
 /** Runs argv with env added; resolves to the exit status in shell convention. Signals to us go on to the child. */
 function runChild(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -47,22 +60,15 @@ export const execCommand: Command = {
     const split = argv.indexOf('--');
     const own = split === -1 ? argv : argv.slice(0, split);
     const commandLine = split === -1 ? [] : argv.slice(split + 1);
-    const { values } = parseCommandArgs('exec', own, CA_OPTIONS);
+    const { values } = parseCommandArgs('exec', own, EXEC_OPTIONS);
     if (commandLine.length === 0) throw new UsageError("exec: no command given: expected 'org-ca exec --ca FILE -- COMMAND [ARGS...]'");
+    if (values['if-present'] && caAbsent(values.ca)) return await runChild(commandLine, process.env);
     const options = readCaOptions('exec', values);
 
     const dir = mkdtempSync(join(tmpdir(), 'org-ca-exec-'));
     chmodSync(dir, 0o755);
     try {
-      const injection = await prepareInjection({
-        certs: options.ca.certs,
-        env: process.env,
-        platform: currentPlatform(),
-        ...(options.tools ? { tools: options.tools } : {}),
-        dir,
-        workspace: process.cwd(),
-        onVerificationOff: options.onVerificationOff,
-      });
+      const injection = await injectForCli(options, dir);
       for (const line of [...options.ca.warnings, ...injection.warnings]) process.stderr.write(`org-ca exec: ${line}\n`);
       const env: NodeJS.ProcessEnv = { ...process.env };
       for (const variable of injection.plan.variables) env[variable.name] = variable.value;
