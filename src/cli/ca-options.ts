@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { loadCa } from '../ca/load.js';
+import { loadCa, type CaSpec } from '../ca/load.js';
 import type { ValidatedCa } from '../ca/validate.js';
 import { oneOf } from '../action/inputs.js';
-import type { OnVerificationOff } from '../tools/inject.js';
+import { prepareInjection, type Injection, type OnVerificationOff } from '../tools/inject.js';
 import { parseToolList } from '../tools/plan.js';
 import { UsageError } from './command.js';
 
@@ -27,6 +27,16 @@ export interface CaOptions {
   readonly onVerificationOff: OnVerificationOff;
 }
 
+/** `--ca FILE` or `--ca -` (standard input) as a CaSpec for loadCa. */
+export function caArgument(value: string): CaSpec {
+  return value === '-' ? { ca: readFileSync(0, 'utf8') } : { caFile: value };
+}
+
+/** Loads and validates `--ca FILE|-`, naming the option in every message. */
+export function loadCaArgument(value: string, now: Date, fingerprint?: string): ValidatedCa {
+  return loadCa({ ...caArgument(value), ...(fingerprint ? { fingerprint } : {}) }, now, { ca: '--ca -', caFile: '--ca' });
+}
+
 export function readCaOptions(command: string, values: { ca?: string; fingerprint?: string; tools?: string; 'on-verification-off'?: string }): CaOptions {
   if (!values.ca) throw new UsageError(`${command}: --ca FILE is required (see 'org-ca ${command} --help')`);
   let tools: readonly string[] | undefined;
@@ -37,11 +47,23 @@ export function readCaOptions(command: string, values: { ca?: string; fingerprin
   } catch (error) {
     throw new UsageError(`${command}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const spec = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : { caFile: values.ca };
-  const ca = loadCa({ ...spec, ...(values.fingerprint ? { fingerprint: values.fingerprint } : {}) }, new Date(), { ca: '--ca -', caFile: '--ca' });
+  const ca = loadCaArgument(values.ca, new Date(), values.fingerprint);
   return { ca, ...(tools ? { tools } : {}), onVerificationOff };
 }
 
 export function currentPlatform(): 'linux' | 'darwin' | 'win32' {
   return process.platform === 'darwin' || process.platform === 'win32' ? process.platform : 'linux';
+}
+
+/** Writes the CA files into `dir` for a command run from the CLI, the working directory counting as the project. */
+export function injectForCli(options: CaOptions, dir: string): Promise<Injection> {
+  return prepareInjection({
+    certs: options.ca.certs,
+    env: process.env,
+    platform: currentPlatform(),
+    ...(options.tools ? { tools: options.tools } : {}),
+    dir,
+    workspace: process.cwd(),
+    onVerificationOff: options.onVerificationOff,
+  });
 }

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { loadCa } from '../ca/load.js';
+import { loadCaArgument } from './ca-options.js';
 import type { ValidatedCa } from '../ca/validate.js';
 import { InputError, parseDuration } from '../action/inputs.js';
 import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_PROBE_URLS, detect } from '../detect/detect.js';
@@ -53,8 +52,7 @@ export const detectCommand: Command = {
     const now = new Date();
     let ca: ValidatedCa | undefined;
     if (values.ca) {
-      const spec = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : { caFile: values.ca };
-      ca = loadCa(spec, now, { ca: '--ca -', caFile: '--ca' });
+      ca = loadCaArgument(values.ca, now);
       for (const warning of ca.warnings) process.stderr.write(`org-ca detect: ${warning}\n`);
     }
     const verdicts = await detect({

@@ -1,8 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { loadCa } from '../ca/load.js';
 import type { ValidatedCa } from '../ca/validate.js';
 import { explain, type Runtime } from '../detect/catalogue.js';
 import { DEFAULT_PROBE_URLS, detect } from '../detect/detect.js';
@@ -10,7 +9,7 @@ import { verdictLine } from '../detect/report.js';
 import { parseTarget, routeFor, TargetError } from '../detect/route.js';
 import { publicRoots, systemRoots } from '../detect/trust.js';
 import { prepareInjection } from '../tools/inject.js';
-import { currentPlatform } from './ca-options.js';
+import { currentPlatform, loadCaArgument } from './ca-options.js';
 import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError, type Command } from './command.js';
 
 const HELP = `Usage: org-ca doctor [URL] [--ca FILE]
@@ -220,8 +219,7 @@ export const doctorCommand: Command = {
     const now = new Date();
     let ca: ValidatedCa | undefined;
     if (values.ca) {
-      const spec = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : { caFile: values.ca };
-      ca = loadCa(spec, now, { ca: '--ca -', caFile: '--ca' });
+      ca = loadCaArgument(values.ca, now);
     }
     const env = process.env;
     const timeoutMs = timeoutSecs * 1000;

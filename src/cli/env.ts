@@ -1,8 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { oneOf } from '../action/inputs.js';
-import { prepareInjection } from '../tools/inject.js';
-import { CA_OPTIONS, CA_OPTIONS_HELP, currentPlatform, readCaOptions } from './ca-options.js';
+import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
 import { parseCommandArgs, UsageError, type Command } from './command.js';
 import { ENV_FORMATS, formatVariables, type EnvFormat } from './shell-format.js';
 
@@ -35,15 +34,7 @@ export const envCommand: Command = {
     const options = readCaOptions('env', values);
     const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
     const dir = values.dir ?? join(cache, 'org-ca', options.ca.primary.fingerprint.slice(0, 16));
-    const injection = await prepareInjection({
-      certs: options.ca.certs,
-      env: process.env,
-      platform: currentPlatform(),
-      ...(options.tools ? { tools: options.tools } : {}),
-      dir,
-      workspace: process.cwd(),
-      onVerificationOff: options.onVerificationOff,
-    });
+    const injection = await injectForCli(options, dir);
     for (const line of [...options.ca.warnings, ...injection.warnings, ...injection.plan.notes]) process.stderr.write(`org-ca env: ${line}\n`);
     process.stdout.write(formatVariables(injection.plan.variables, format));
     return 0;

@@ -3,8 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants } from 'node:os';
-import { prepareInjection } from '../tools/inject.js';
-import { CA_OPTIONS, CA_OPTIONS_HELP, currentPlatform, readCaOptions } from './ca-options.js';
+import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
 import { parseCommandArgs, UsageError, type Command } from './command.js';
 
 const HELP = `Usage: org-ca exec --ca FILE [options] -- COMMAND [ARGS...]
@@ -69,15 +68,7 @@ export const execCommand: Command = {
     const dir = mkdtempSync(join(tmpdir(), 'org-ca-exec-'));
     chmodSync(dir, 0o755);
     try {
-      const injection = await prepareInjection({
-        certs: options.ca.certs,
-        env: process.env,
-        platform: currentPlatform(),
-        ...(options.tools ? { tools: options.tools } : {}),
-        dir,
-        workspace: process.cwd(),
-        onVerificationOff: options.onVerificationOff,
-      });
+      const injection = await injectForCli(options, dir);
       for (const line of [...options.ca.warnings, ...injection.warnings]) process.stderr.write(`org-ca exec: ${line}\n`);
       const env: NodeJS.ProcessEnv = { ...process.env };
       for (const variable of injection.plan.variables) env[variable.name] = variable.value;
