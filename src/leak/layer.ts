@@ -174,7 +174,7 @@ async function readHead(blob: BlobRef, n: number): Promise<Buffer> {
 }
 
 function decompressor(kind: Compression, limits: ScanLimits): Transform {
-  const chunkSize = 256 * 1024;
+  const chunkSize = 64 * 1024;
   if (kind === 'gzip') return zlib.createGunzip({ chunkSize });
   if (kind === 'zstd') return zlib.createZstdDecompress({ chunkSize, params: { [zlib.constants.ZSTD_d_windowLogMax]: limits.zstdWindowLogMax } });
   return new PassThrough({ highWaterMark: chunkSize });
@@ -230,7 +230,7 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
       entryEnd: () => acc.entryEnd(),
     });
     const decomp = decompressor(compression, limits);
-    const input = createReadStream(job.blob.file, { start: job.blob.start, end: job.blob.start + job.blob.size - 1, highWaterMark: 1024 * 1024 });
+    const input = createReadStream(job.blob.file, { start: job.blob.start, end: job.blob.start + job.blob.size - 1, highWaterMark: 256 * 1024 });
     await pipeline(
       input,
       async function* (source: AsyncIterable<Buffer>) {

@@ -60,7 +60,7 @@ export async function runLayerJobs(jobs: readonly LayerJob[], spec: TargetSpec, 
     const lanes = Array.from({ length: width }, () =>
       new Promise<void>((resolve, reject) => {
         // A worker's heap holds one window per file and a few buffers; capping it keeps the whole process bounded.
-        const worker = new Worker(script, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: 96 } });
+        const worker = new Worker(script, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
         let current: LayerJob | undefined;
         const next = (): void => {
           current = queue.shift();
