@@ -10,7 +10,7 @@ import { writeJks } from '../../../src/ca/keystore.js';
 import { sha256Hex } from '../../../src/ca/certificate.js';
 import type { Report } from '../../../src/leak/types.js';
 import { mintRoot } from '../../support/pki.js';
-import { build, bundle, dockerSave25, ensureBase, push, runCli, type Run } from './support.js';
+import { build, bundle, dockerSave25, ensureBase, push, removeBuilt, runCli, type Run } from './support.js';
 
 const org = mintRoot({ cn: 'Org Inspection Root', org: 'Org' });
 const orgFp = sha256Hex(org.der);
@@ -40,6 +40,7 @@ beforeAll(() => {
 }, 600_000);
 
 afterAll(() => {
+  removeBuilt();
   rmSync(work, { recursive: true, force: true });
   if (cli) rmSync(cli, { recursive: true, force: true });
 });

@@ -54,17 +54,29 @@ export interface BuildSpec {
   readonly target?: string;
 }
 
+const built = new Set<string>();
+
+/** Removes the images this run built from the private store (the cached base stays). */
+export function removeBuilt(): void {
+  for (const name of built) spawnSync('buildah', ['--root', join(CACHE, 'root'), '--runroot', join(CACHE, 'runroot'), '--storage-driver', 'vfs', 'rmi', '-f', name], { stdio: 'ignore' });
+  built.clear();
+  // --layers leaves one untagged image per instruction; the tagged base is kept.
+  spawnSync('buildah', ['--root', join(CACHE, 'root'), '--runroot', join(CACHE, 'runroot'), '--storage-driver', 'vfs', 'rmi', '--prune'], { stdio: 'ignore' });
+}
+
 /** Builds with one layer per instruction (--layers), as BuildKit and docker build do. Returns the image name. */
 export function build(name: string, spec: BuildSpec): string {
   const ctx = mkdtempSync(join(tmpdir(), 'org-ca-leak-ctx-'));
   try {
     writeFileSync(join(ctx, 'Containerfile'), spec.containerfile.replaceAll('BASE', BASE));
     for (const [file, content] of Object.entries(spec.files ?? {})) writeFileSync(join(ctx, file), content);
-    const args = ['bud', '--layers', '--isolation', 'chroot', '-f', join(ctx, 'Containerfile'), '-t', name];
+    // --no-cache: buildah's layer cache ignores secret contents, and every run mints a new CA.
+    const args = ['bud', '--layers', '--no-cache', '--isolation', 'chroot', '-f', join(ctx, 'Containerfile'), '-t', name];
     for (const [k, v] of Object.entries(spec.buildArgs ?? {})) args.push('--build-arg', `${k}=${v}`);
     for (const [id, file] of Object.entries(spec.secrets ?? {})) args.push('--secret', `id=${id},src=${file}`);
     if (spec.target) args.push('--target', spec.target);
     buildah([...args, ctx]);
+    built.add(name);
     return name;
   } finally {
     rmSync(ctx, { recursive: true, force: true });
