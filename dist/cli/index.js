@@ -1,6 +1,4207 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
+/***/ 5940:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Argument = void 0;
+class Argument {
+    constructor(value, range) {
+        this.value = value;
+        this.range = range;
+    }
+    toString() {
+        return this.value;
+    }
+    getRange() {
+        return this.range;
+    }
+    getValue() {
+        return this.value;
+    }
+    isAfter(position) {
+        if (this.range.end.line < position.line) {
+            return false;
+        }
+        return this.range.start.line > position.line ? true : this.range.start.character > position.character;
+    }
+    isBefore(position) {
+        if (this.range.start.line < position.line) {
+            return true;
+        }
+        return this.range.end.line > position.line ? false : this.range.end.character < position.character;
+    }
+}
+exports.Argument = Argument;
+
+
+/***/ }),
+
+/***/ 4022:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Comment = void 0;
+const vscode_languageserver_types_1 = __nccwpck_require__(4612);
+const line_1 = __nccwpck_require__(7005);
+const util_1 = __nccwpck_require__(7459);
+class Comment extends line_1.Line {
+    constructor(document, range) {
+        super(document, range);
+    }
+    toString() {
+        const content = this.getContent();
+        if (content) {
+            return "# " + content;
+        }
+        return "#";
+    }
+    /**
+     * Returns the content of this comment. This excludes leading and
+     * trailing whitespace as well as the # symbol. If the comment only
+     * consists of whitespace, the empty string will be returned.
+     */
+    getContent() {
+        let range = this.getContentRange();
+        if (range === null) {
+            return "";
+        }
+        return this.document.getText().substring(this.document.offsetAt(range.start), this.document.offsetAt(range.end));
+    }
+    /**
+     * Returns a range that includes the content of the comment
+     * excluding any leading and trailing whitespace as well as the #
+     * symbol. May return null if the comment only consists of whitespace
+     * characters.
+     */
+    getContentRange() {
+        let range = this.getRange();
+        const startOffset = this.document.offsetAt(range.start);
+        let raw = this.document.getText().substring(startOffset, this.document.offsetAt(range.end));
+        let start = -1;
+        let end = -1;
+        // skip the first # symbol
+        for (let i = 1; i < raw.length; i++) {
+            if (!util_1.Util.isWhitespace(raw.charAt(i))) {
+                start = i;
+                break;
+            }
+        }
+        if (start === -1) {
+            return null;
+        }
+        // go backwards up to the first # symbol
+        for (let i = raw.length - 1; i >= 1; i--) {
+            if (!util_1.Util.isWhitespace(raw.charAt(i))) {
+                end = i + 1;
+                break;
+            }
+        }
+        return vscode_languageserver_types_1.Range.create(this.document.positionAt(startOffset + start), this.document.positionAt(startOffset + end));
+    }
+}
+exports.Comment = Comment;
+
+
+/***/ }),
+
+/***/ 9933:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+/* --------------------------------------------------------------------------------------------
+ * Copyright (c) Remy Suen. All rights reserved.
+ * Licensed under the MIT License. See License.txt in the project root for license information.
+ * ------------------------------------------------------------------------------------------ */
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Dockerfile = void 0;
+const vscode_languageserver_types_1 = __nccwpck_require__(4612);
+const ast = __nccwpck_require__(8390);
+const imageTemplate_1 = __nccwpck_require__(3520);
+const from_1 = __nccwpck_require__(5377);
+const util_1 = __nccwpck_require__(7459);
+const main_1 = __nccwpck_require__(8390);
+class Dockerfile extends imageTemplate_1.ImageTemplate {
+    constructor(document) {
+        super();
+        this.initialInstructions = new imageTemplate_1.ImageTemplate();
+        this.buildStages = [];
+        this.directives = [];
+        /**
+         * Whether a FROM instruction has been added to this Dockerfile or not.
+         */
+        this.foundFrom = false;
+        this.document = document;
+    }
+    getEscapeCharacter() {
+        for (const directive of this.directives) {
+            if (directive.getDirective() === ast.Directive.escape) {
+                const value = directive.getValue();
+                if (value === '\\' || value === '`') {
+                    return value;
+                }
+            }
+        }
+        return '\\';
+    }
+    getInitialARGs() {
+        return this.initialInstructions.getARGs();
+    }
+    getContainingImage(position) {
+        let range = vscode_languageserver_types_1.Range.create(vscode_languageserver_types_1.Position.create(0, 0), this.document.positionAt(this.document.getText().length));
+        if (!util_1.Util.isInsideRange(position, range)) {
+            // not inside the document, invalid position
+            return null;
+        }
+        if (this.initialInstructions.getComments().length > 0 || this.initialInstructions.getInstructions().length > 0) {
+            if (util_1.Util.isInsideRange(position, this.initialInstructions.getRange())) {
+                return this.initialInstructions;
+            }
+        }
+        for (const buildStage of this.buildStages) {
+            if (util_1.Util.isInsideRange(position, buildStage.getRange())) {
+                return buildStage;
+            }
+        }
+        return this;
+    }
+    addInstruction(instruction) {
+        if (instruction.getKeyword() === main_1.Keyword.FROM) {
+            this.currentBuildStage = new imageTemplate_1.ImageTemplate();
+            this.buildStages.push(this.currentBuildStage);
+            this.foundFrom = true;
+        }
+        else if (!this.foundFrom) {
+            this.initialInstructions.addInstruction(instruction);
+        }
+        if (this.foundFrom) {
+            this.currentBuildStage.addInstruction(instruction);
+        }
+        super.addInstruction(instruction);
+    }
+    setDirectives(directives) {
+        this.directives = directives;
+    }
+    getDirective() {
+        return this.directives.length === 0 ? null : this.directives[0];
+    }
+    getDirectives() {
+        return this.directives;
+    }
+    resolveVariable(variable, line) {
+        for (let from of this.getFROMs()) {
+            let range = from.getRange();
+            if (range.start.line <= line && line <= range.end.line) {
+                // resolve the FROM variable against the initial ARGs
+                let initialARGs = new imageTemplate_1.ImageTemplate();
+                for (let instruction of this.initialInstructions.getARGs()) {
+                    initialARGs.addInstruction(instruction);
+                }
+                return initialARGs.resolveVariable(variable, line);
+            }
+        }
+        let image = this.getContainingImage(vscode_languageserver_types_1.Position.create(line, 0));
+        if (image === null) {
+            return undefined;
+        }
+        let resolvedVariable = image.resolveVariable(variable, line);
+        if (resolvedVariable === null) {
+            // refers to an uninitialized ARG variable,
+            // try resolving it against the initial ARGs then
+            let initialARGs = new imageTemplate_1.ImageTemplate();
+            for (let instruction of this.initialInstructions.getARGs()) {
+                initialARGs.addInstruction(instruction);
+            }
+            return initialARGs.resolveVariable(variable, line);
+        }
+        return resolvedVariable;
+    }
+    getAvailableVariables(currentLine) {
+        if (this.getInstructionAt(currentLine) instanceof from_1.From) {
+            let variables = [];
+            for (let arg of this.getInitialARGs()) {
+                let property = arg.getProperty();
+                if (property) {
+                    variables.push(property.getName());
+                }
+            }
+            return variables;
+        }
+        let image = this.getContainingImage(vscode_languageserver_types_1.Position.create(currentLine, 0));
+        return image ? image.getAvailableVariables(currentLine) : [];
+    }
+    getParentStage(image) {
+        const templateFrom = image.getFROM();
+        const imageName = templateFrom === null ? null : templateFrom.getImageName();
+        if (imageName === null) {
+            return null;
+        }
+        for (const from of this.getFROMs()) {
+            if (from.getBuildStage() === imageName) {
+                const range = from.getRange();
+                // on the same line then it's an image that shares the name as the build stage
+                if (range.start.line === templateFrom.getRange().start.line) {
+                    return null;
+                }
+                return this.getContainingImage(range.start);
+            }
+        }
+        return null;
+    }
+    getStageHierarchy(line) {
+        const image = this.getContainingImage(vscode_languageserver_types_1.Position.create(line, 0));
+        if (image === null) {
+            return [];
+        }
+        const stages = [image];
+        let stage = this.getParentStage(image);
+        while (stage !== null) {
+            stages.splice(0, 0, stage);
+            stage = this.getParentStage(stage);
+        }
+        return stages;
+    }
+    getAvailableWorkingDirectories(line) {
+        const availableDirectories = new Set();
+        for (const image of this.getStageHierarchy(line)) {
+            for (const workdir of image.getWORKDIRs()) {
+                if (workdir.getRange().end.line < line) {
+                    let directory = workdir.getAbsolutePath();
+                    if (directory !== undefined && directory !== null) {
+                        if (!directory.endsWith("/")) {
+                            directory += "/";
+                        }
+                        availableDirectories.add(directory);
+                    }
+                }
+            }
+        }
+        return Array.from(availableDirectories);
+    }
+    /**
+     * Internally reorganize the comments in the Dockerfile and allocate
+     * them to the relevant build stages that they belong to.
+     */
+    organizeComments() {
+        const comments = this.getComments();
+        for (let i = 0; i < comments.length; i++) {
+            if (util_1.Util.isInsideRange(comments[i].getRange().end, this.initialInstructions.getRange())) {
+                this.initialInstructions.addComment(comments[i]);
+            }
+            else {
+                for (const buildStage of this.buildStages) {
+                    if (util_1.Util.isInsideRange(comments[i].getRange().start, buildStage.getRange())) {
+                        buildStage.addComment(comments[i]);
+                    }
+                }
+            }
+        }
+    }
+    getRange() {
+        const comments = this.getComments();
+        const instructions = this.getInstructions();
+        let range = null;
+        if (comments.length === 0) {
+            if (instructions.length > 0) {
+                range = vscode_languageserver_types_1.Range.create(instructions[0].getRange().start, instructions[instructions.length - 1].getRange().end);
+            }
+        }
+        else if (instructions.length === 0) {
+            range = vscode_languageserver_types_1.Range.create(comments[0].getRange().start, comments[comments.length - 1].getRange().end);
+        }
+        else {
+            const commentStart = comments[0].getRange().start;
+            const commentEnd = comments[comments.length - 1].getRange().end;
+            const instructionStart = instructions[0].getRange().start;
+            const instructionEnd = instructions[instructions.length - 1].getRange().end;
+            if (commentStart.line < instructionStart.line) {
+                if (commentEnd.line < instructionEnd.line) {
+                    range = vscode_languageserver_types_1.Range.create(commentStart, instructionEnd);
+                }
+                range = vscode_languageserver_types_1.Range.create(commentStart, commentEnd);
+            }
+            else if (commentEnd.line < instructionEnd.line) {
+                range = vscode_languageserver_types_1.Range.create(instructionStart, instructionEnd);
+            }
+            else {
+                range = vscode_languageserver_types_1.Range.create(instructionStart, commentEnd);
+            }
+        }
+        if (range === null) {
+            if (this.directives.length === 0) {
+                return null;
+            }
+            return this.directives[0].getRange();
+        }
+        else if (this.directives.length === 0) {
+            return range;
+        }
+        return vscode_languageserver_types_1.Range.create(this.directives[0].getRange().start, range.end);
+    }
+}
+exports.Dockerfile = Dockerfile;
+
+
+/***/ }),
+
+/***/ 1077:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Flag = void 0;
+const vscode_languageserver_types_1 = __nccwpck_require__(4612);
+const flagOption_1 = __nccwpck_require__(3700);
+class Flag {
+    constructor(document, range, name, nameRange, value, valueRange) {
+        this.options = [];
+        this.range = range;
+        this.name = name;
+        this.nameRange = nameRange;
+        this.value = value;
+        this.valueRange = valueRange;
+        if (this.value !== null) {
+            let offset = document.offsetAt(valueRange.start);
+            let nameStart = -1;
+            let valueStart = -1;
+            let hasOptions = false;
+            for (let i = 0; i < value.length; i++) {
+                switch (value.charAt(i)) {
+                    case '=':
+                        hasOptions = true;
+                        if (valueStart === -1) {
+                            valueStart = i + 1;
+                            break;
+                        }
+                        break;
+                    case ',':
+                        this.options.push(this.createFlagOption(document, value, offset, nameStart, valueStart, i));
+                        nameStart = -1;
+                        valueStart = -1;
+                        break;
+                    default:
+                        if (nameStart === -1) {
+                            nameStart = i;
+                        }
+                        break;
+                }
+            }
+            if (hasOptions && nameStart !== -1) {
+                this.options.push(this.createFlagOption(document, value, offset, nameStart, valueStart, value.length));
+            }
+        }
+    }
+    createFlagOption(document, content, documentOffset, nameStart, valueStart, valueEnd) {
+        const optionRange = vscode_languageserver_types_1.Range.create(document.positionAt(documentOffset + nameStart), document.positionAt(documentOffset + valueEnd));
+        if (valueStart === -1) {
+            return new flagOption_1.FlagOption(optionRange, content.substring(nameStart, valueEnd), optionRange, null, null);
+        }
+        return new flagOption_1.FlagOption(optionRange, content.substring(nameStart, valueStart - 1), vscode_languageserver_types_1.Range.create(document.positionAt(documentOffset + nameStart), document.positionAt(documentOffset + valueStart - 1)), content.substring(valueStart, valueEnd), vscode_languageserver_types_1.Range.create(document.positionAt(documentOffset + valueStart), document.positionAt(documentOffset + valueEnd)));
+    }
+    toString() {
+        if (this.valueRange) {
+            return "--" + this.name + "=" + this.value;
+        }
+        return "--" + this.name;
+    }
+    /**
+     * Returns the range that encompasses this entire flag. This includes the
+     * -- prefix in the beginning to the last character of the flag's value (if
+     * it has been defined).
+     *
+     * @return the entire range of this flag
+     */
+    getRange() {
+        return this.range;
+    }
+    /**
+     * Returns the name of this flag. The name does not include the -- prefix.
+     * Thus, for HEALTHCHECK's --interval flag, interval is the flag's name and
+     * not --interval.
+     *
+     * @return this flag's name
+     */
+    getName() {
+        return this.name;
+    }
+    /**
+     * Returns the range that encompasses the flag's name
+     *
+     * @return the range containing the flag's name
+     */
+    getNameRange() {
+        return this.nameRange;
+    }
+    /**
+     * Returns the value that has been set to this flag. May be null if the
+     * flag is invalid and has no value set like a --start-period. If the flag
+     * is instead a --start-period= with an equals sign then the flag's value
+     * is the empty string.
+     *
+     * @return this flag's value if it has been defined, null otherwise
+     */
+    getValue() {
+        return this.value;
+    }
+    /**
+     * Returns the range that encompasses this flag's value. If no value has
+     * been set then null will be returned.
+     *
+     * @return the range containing this flag's value, or null if the flag
+     *         has no value defined
+     */
+    getValueRange() {
+        return this.valueRange;
+    }
+    getOption(name) {
+        for (const option of this.options) {
+            if (option.getName() === name) {
+                return option;
+            }
+        }
+        return null;
+    }
+    getOptions() {
+        return this.options;
+    }
+    hasOptions() {
+        return this.options.length > 0;
+    }
+}
+exports.Flag = Flag;
+
+
+/***/ }),
+
+/***/ 3700:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.FlagOption = void 0;
+class FlagOption {
+    constructor(range, name, nameRange, value, valueRange) {
+        this.range = range;
+        this.name = name;
+        this.nameRange = nameRange;
+        this.value = value;
+        this.valueRange = valueRange;
+    }
+    toString() {
+        if (this.valueRange !== null) {
+            return this.name + "=" + this.value;
+        }
+        return this.name;
+    }
+    getRange() {
+        return this.range;
+    }
+    getName() {
+        return this.name;
+    }
+    getNameRange() {
+        return this.nameRange;
+    }
+    getValue() {
+        return this.value;
+    }
+    getValueRange() {
+        return this.valueRange;
+    }
+}
+exports.FlagOption = FlagOption;
+
+
+/***/ }),
+
+/***/ 7599:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Heredoc = void 0;
+/**
+ * Heredoc represents a here-document that has been embedded in a
+ * Dockerfile.
+ *
+ * This API is experimental and subject to change.
+ */
+class Heredoc {
+    constructor(startRange, name, nameRange, contentRange, endRange) {
+        this.startRange = startRange;
+        this.name = name;
+        this.nameRange = nameRange;
+        this.contentRange = contentRange;
+        this.endRange = endRange;
+    }
+    /**
+     * Returns the name of the here-document.
+     *
+     * This API is experimental and subject to change.
+     */
+    getName() {
+        return this.name;
+    }
+    /**
+     * Returns the range of the start operator and the name. If the
+     * here-document is initialized with <<EOT then the start range would
+     * encompass all five characters.
+     *
+     * This API is experimental and subject to change.
+     */
+    getStartRange() {
+        return this.startRange;
+    }
+    /**
+     * Returns the range of this here-document's name that is declared at
+     * the beginning of the here-document with the operator. If the
+     * here-document is initialized with <<EOT then the name range would
+     * encompass the latter three "EOT" characters.
+     *
+     * This API is experimental and subject to change.
+     */
+    getNameRange() {
+        return this.nameRange;
+    }
+    /**
+     * Returns the range of the content of this here-document. This may
+     * be null if the here-document has no content because:
+     * - the start range is the only thing that was declared
+     * - the end range was declared immediately and there is no content
+     *
+     * This API is experimental and subject to change.
+     */
+    getContentRange() {
+        return this.contentRange;
+    }
+    /**
+     * Returns the range of the here-document's name on a line that
+     * represents the end of the here-document.
+     *
+     * This API is experimental and subject to change.
+     */
+    getDelimiterRange() {
+        return this.endRange;
+    }
+}
+exports.Heredoc = Heredoc;
+
+
+/***/ }),
+
+/***/ 3520:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+/* --------------------------------------------------------------------------------------------
+ * Copyright (c) Remy Suen. All rights reserved.
+ * Licensed under the MIT License. See License.txt in the project root for license information.
+ * ------------------------------------------------------------------------------------------ */
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.ImageTemplate = void 0;
+const vscode_languageserver_types_1 = __nccwpck_require__(4612);
+const arg_1 = __nccwpck_require__(4381);
+const cmd_1 = __nccwpck_require__(5517);
+const copy_1 = __nccwpck_require__(444);
+const env_1 = __nccwpck_require__(1822);
+const entrypoint_1 = __nccwpck_require__(1835);
+const from_1 = __nccwpck_require__(5377);
+const healthcheck_1 = __nccwpck_require__(1167);
+const onbuild_1 = __nccwpck_require__(5554);
+const util_1 = __nccwpck_require__(7459);
+const workdir_1 = __nccwpck_require__(7529);
+class ImageTemplate {
+    constructor() {
+        this.comments = [];
+        this.instructions = [];
+    }
+    addComment(comment) {
+        this.comments.push(comment);
+    }
+    getComments() {
+        return this.comments;
+    }
+    addInstruction(instruction) {
+        this.instructions.push(instruction);
+    }
+    getInstructions() {
+        return this.instructions;
+    }
+    getInstructionAt(line) {
+        for (let instruction of this.instructions) {
+            if (util_1.Util.isInsideRange(vscode_languageserver_types_1.Position.create(line, 0), instruction.getRange())) {
+                return instruction;
+            }
+        }
+        return null;
+    }
+    /**
+     * Gets all the ARG instructions that are defined in this image.
+     */
+    getARGs() {
+        let args = [];
+        for (let instruction of this.instructions) {
+            if (instruction instanceof arg_1.Arg) {
+                args.push(instruction);
+            }
+        }
+        return args;
+    }
+    /**
+     * Gets all the CMD instructions that are defined in this image.
+     */
+    getCMDs() {
+        let cmds = [];
+        for (let instruction of this.instructions) {
+            if (instruction instanceof cmd_1.Cmd) {
+                cmds.push(instruction);
+            }
+        }
+        return cmds;
+    }
+    /**
+     * Gets all the COPY instructions that are defined in this image.
+     */
+    getCOPYs() {
+        let copies = [];
+        for (let instruction of this.instructions) {
+            if (instruction instanceof copy_1.Copy) {
+                copies.push(instruction);
+            }
+        }
+        return copies;
+    }
+    /**
+     * Gets all the ENTRYPOINT instructions that are defined in this image.
+     */
+    getENTRYPOINTs() {
+        let froms = [];
+        for (let instruction of this.instructions) {
+            if (instruction instanceof entrypoint_1.Entrypoint) {
+                froms.push(instruction);
+            }
+        }
+        return froms;
+    }
+    /**
+     * Gets all the ENV instructions that are defined in this image.
+     */
+    getENVs() {
+        let args = [];
+        for (let instruction of this.instructions) {
+            if (instruction instanceof env_1.Env) {
+                args.push(instruction);
+            }
+        }
+        return args;
+    }
+    getFROM() {
+        for (const instruction of this.instructions) {
+            if (instruction instanceof from_1.From) {
+                return instruction;
+            }
+        }
+        return null;
+    }
+    /**
+     * Gets all the FROM instructions that are defined in this image.
+     */
+    getFROMs() {
+        let froms = [];
+        for (let instruction of this.instructions) {
+            if (instruction instanceof from_1.From) {
+                froms.push(instruction);
+            }
+        }
+        return froms;
+    }
+    /**
+     * Gets all the HEALTHCHECK instructions that are defined in this image.
+     */
+    getHEALTHCHECKs() {
+        let froms = [];
+        for (let instruction of this.instructions) {
+            if (instruction instanceof healthcheck_1.Healthcheck) {
+                froms.push(instruction);
+            }
+        }
+        return froms;
+    }
+    getWORKDIRs() {
+        const workdirs = [];
+        for (const instruction of this.instructions) {
+            if (instruction instanceof workdir_1.Workdir) {
+                workdirs.push(instruction);
+            }
+        }
+        return workdirs;
+    }
+    getOnbuildTriggers() {
+        let triggers = [];
+        for (let instruction of this.instructions) {
+            if (instruction instanceof onbuild_1.Onbuild) {
+                let trigger = instruction.getTriggerInstruction();
+                if (trigger) {
+                    triggers.push(trigger);
+                }
+            }
+        }
+        return triggers;
+    }
+    getAvailableVariables(currentLine) {
+        const variables = [];
+        for (const arg of this.getARGs()) {
+            if (arg.isBefore(currentLine)) {
+                const property = arg.getProperty();
+                if (property) {
+                    const variable = property.getName();
+                    if (variables.indexOf(variable) === -1) {
+                        variables.push(variable);
+                    }
+                }
+            }
+        }
+        for (const env of this.getENVs()) {
+            if (env.isBefore(currentLine)) {
+                for (const property of env.getProperties()) {
+                    const variable = property.getName();
+                    if (variables.indexOf(variable) === -1) {
+                        variables.push(variable);
+                    }
+                }
+            }
+        }
+        return variables;
+    }
+    /**
+     * Resolves a variable with the given name at the specified line
+     * to its value. If null is returned, then the variable has been
+     * defined but no value was given. If undefined is returned, then
+     * a variable with the given name has not been defined yet as of
+     * the given line.
+     *
+     * @param variable the name of the variable to resolve
+     * @param line the line number that the variable is on, zero-based
+     * @return the value of the variable as defined by an ARG or ENV
+     *         instruction, or null if no value has been specified, or
+     *         undefined if a variable with the given name has not
+     *         been defined
+     */
+    resolveVariable(variable, line) {
+        let envs = this.getENVs();
+        for (let i = envs.length - 1; i >= 0; i--) {
+            if (envs[i].isBefore(line)) {
+                for (let property of envs[i].getProperties()) {
+                    if (property.getName() === variable) {
+                        return property.getValue();
+                    }
+                }
+            }
+        }
+        let args = this.getARGs();
+        for (let i = args.length - 1; i >= 0; i--) {
+            if (args[i].isBefore(line)) {
+                let property = args[i].getProperty();
+                if (property && property.getName() === variable) {
+                    return property.getValue();
+                }
+            }
+        }
+        return undefined;
+    }
+    getRange() {
+        const instructions = this.getInstructions();
+        if (instructions.length === 0) {
+            // all templates should have instructions, this only happens for
+            // the initial set of instruction
+            return vscode_languageserver_types_1.Range.create(0, 0, 0, 0);
+        }
+        const instructionStart = instructions[0].getRange().start;
+        const instructionEnd = instructions[instructions.length - 1].getRange().end;
+        return vscode_languageserver_types_1.Range.create(instructionStart, instructionEnd);
+    }
+    contains(position) {
+        const range = this.getRange();
+        if (range === null) {
+            return false;
+        }
+        return util_1.Util.isInsideRange(position, range);
+    }
+}
+exports.ImageTemplate = ImageTemplate;
+
+
+/***/ }),
+
+/***/ 5279:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Instruction = void 0;
+const vscode_languageserver_types_1 = __nccwpck_require__(4612);
+const util_1 = __nccwpck_require__(7459);
+const line_1 = __nccwpck_require__(7005);
+const argument_1 = __nccwpck_require__(5940);
+const heredoc_1 = __nccwpck_require__(7599);
+const variable_1 = __nccwpck_require__(3743);
+const main_1 = __nccwpck_require__(8390);
+class Instruction extends line_1.Line {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range);
+        this.dockerfile = dockerfile;
+        this.escapeChar = escapeChar;
+        this.instruction = instruction;
+        this.instructionRange = instructionRange;
+    }
+    toString() {
+        let value = this.getKeyword();
+        for (let arg of this.getRawArguments()) {
+            value += ' ';
+            value += arg.getValue();
+        }
+        return value;
+    }
+    getRangeContent(range) {
+        if (range === null) {
+            return null;
+        }
+        return this.document.getText().substring(this.document.offsetAt(range.start), this.document.offsetAt(range.end));
+    }
+    getInstructionRange() {
+        return this.instructionRange;
+    }
+    getInstruction() {
+        return this.instruction;
+    }
+    getKeyword() {
+        return this.getInstruction().toUpperCase();
+    }
+    getArgumentsRange() {
+        let args = this.getArguments();
+        if (args.length === 0) {
+            return null;
+        }
+        return vscode_languageserver_types_1.Range.create(args[0].getRange().start, args[args.length - 1].getRange().end);
+    }
+    getArgumentsRanges() {
+        let args = this.getArguments();
+        if (args.length === 0) {
+            return [];
+        }
+        if (args[0].getRange().start.line === args[args.length - 1].getRange().end.line) {
+            return [vscode_languageserver_types_1.Range.create(args[0].getRange().start, args[args.length - 1].getRange().end)];
+        }
+        let ranges = [];
+        let end = -1;
+        let startPosition = args[0].getRange().start;
+        let range = this.getInstructionRange();
+        let extra = this.document.offsetAt(startPosition) - this.document.offsetAt(range.start);
+        let content = this.getTextContent();
+        let fullArgs = content.substring(extra, this.document.offsetAt(args[args.length - 1].getRange().end) - this.document.offsetAt(range.start));
+        let offset = this.document.offsetAt(range.start) + extra;
+        let start = false;
+        let comment = false;
+        for (let i = 0; i < fullArgs.length; i++) {
+            let char = fullArgs.charAt(i);
+            if (char === this.escapeChar) {
+                let next = fullArgs.charAt(i + 1);
+                if (next === ' ' || next === '\t') {
+                    whitespaceCheck: for (let j = i + 2; j < fullArgs.length; j++) {
+                        switch (fullArgs.charAt(j)) {
+                            case ' ':
+                            case '\t':
+                                continue;
+                            case '\r':
+                                j++;
+                            case '\n':
+                                if (startPosition !== null) {
+                                    ranges.push(vscode_languageserver_types_1.Range.create(startPosition, this.document.positionAt(offset + end + 1)));
+                                }
+                                startPosition = null;
+                                start = true;
+                                comment = false;
+                                i = j;
+                                break whitespaceCheck;
+                            default:
+                                break whitespaceCheck;
+                        }
+                    }
+                }
+                else if (next === '\r') {
+                    if (startPosition !== null) {
+                        ranges.push(vscode_languageserver_types_1.Range.create(startPosition, this.document.positionAt(offset + end + 1)));
+                        startPosition = null;
+                    }
+                    start = true;
+                    comment = false;
+                    i += 2;
+                }
+                else if (next === '\n') {
+                    if (startPosition !== null) {
+                        ranges.push(vscode_languageserver_types_1.Range.create(startPosition, this.document.positionAt(offset + end + 1)));
+                    }
+                    startPosition = null;
+                    start = true;
+                    comment = false;
+                    i++;
+                }
+                else {
+                    i++;
+                }
+            }
+            else if (util_1.Util.isNewline(char)) {
+                if (comment) {
+                    startPosition = null;
+                    start = true;
+                    comment = false;
+                }
+            }
+            else {
+                if (!comment) {
+                    if (startPosition === null) {
+                        if (char === '#') {
+                            comment = true;
+                            continue;
+                        }
+                        let position = this.document.positionAt(offset + i);
+                        if (position.character !== 0) {
+                            startPosition = vscode_languageserver_types_1.Position.create(position.line, 0);
+                        }
+                    }
+                    end = i;
+                }
+            }
+        }
+        if (startPosition === null) {
+            // should only happen if the last argument is on its own line with
+            // no leading whitespace
+            ranges.push(vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + end), this.document.positionAt(offset + end + 1)));
+        }
+        else {
+            ranges.push(vscode_languageserver_types_1.Range.create(startPosition, this.document.positionAt(offset + end + 1)));
+        }
+        return ranges;
+    }
+    getRawArgumentsContent() {
+        let args = this.getArguments();
+        if (args.length === 0) {
+            return null;
+        }
+        return this.getRangeContent(vscode_languageserver_types_1.Range.create(args[0].getRange().start, args[args.length - 1].getRange().end));
+    }
+    getArgumentsContent() {
+        let args = this.getArguments();
+        if (args.length === 0) {
+            return null;
+        }
+        let content = "";
+        let ranges = this.getArgumentsRanges();
+        let documentText = this.document.getText();
+        for (let range of ranges) {
+            content += documentText.substring(this.document.offsetAt(range.start), this.document.offsetAt(range.end));
+        }
+        return content;
+    }
+    getArguments() {
+        return this.getRawArguments();
+    }
+    getRawArguments() {
+        let args = [];
+        let range = this.getInstructionRange();
+        let extra = this.document.offsetAt(range.end) - this.document.offsetAt(range.start);
+        let content = this.getTextContent();
+        let fullArgs = content.substring(extra);
+        let offset = this.document.offsetAt(range.start) + extra;
+        let start = false;
+        let comment = false;
+        let found = -1;
+        // determines whether the parser has found a space or tab
+        // whitespace character that's a part of an escaped newline sequence
+        let escapedWhitespaceDetected = false;
+        // determines if the parser is currently in an escaped newline sequence
+        let escaping = false;
+        let escapeMarker = -1;
+        let escapedArg = "";
+        for (let i = 0; i < fullArgs.length; i++) {
+            let char = fullArgs.charAt(i);
+            if (util_1.Util.isWhitespace(char)) {
+                if (escaping) {
+                    escapedWhitespaceDetected = true;
+                    if (util_1.Util.isNewline(char)) {
+                        // reached a newline, any previously
+                        // detected whitespace should be ignored
+                        escapedWhitespaceDetected = false;
+                        if (comment) {
+                            // reached a newline, no longer in a comment
+                            comment = false;
+                            start = true;
+                        }
+                    }
+                    continue;
+                }
+                else if (found !== -1) {
+                    if (escapeMarker === -1) {
+                        args.push(new argument_1.Argument(escapedArg, vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + found), this.document.positionAt(offset + i))));
+                    }
+                    else {
+                        args.push(new argument_1.Argument(escapedArg, vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + found), this.document.positionAt(offset + escapeMarker))));
+                    }
+                    escapeMarker = -1;
+                    escapedArg = "";
+                    found = -1;
+                }
+            }
+            else if (char === this.escapeChar) {
+                let next = fullArgs.charAt(i + 1);
+                if (next === ' ' || next === '\t') {
+                    whitespaceCheck: for (let j = i + 2; j < fullArgs.length; j++) {
+                        let newlineCheck = fullArgs.charAt(j);
+                        switch (newlineCheck) {
+                            case ' ':
+                            case '\t':
+                                continue;
+                            case '\r':
+                                j++;
+                            case '\n':
+                                comment = false;
+                                escaping = true;
+                                start = true;
+                                if (found !== -1) {
+                                    escapeMarker = i;
+                                }
+                                i = j;
+                                break whitespaceCheck;
+                            default:
+                                escapeMarker = i;
+                                if (found === -1) {
+                                    i = j - 1;
+                                }
+                                break whitespaceCheck;
+                        }
+                    }
+                }
+                else if (next === '\r') {
+                    comment = false;
+                    escaping = true;
+                    start = true;
+                    if (found !== -1 && escapeMarker === -1) {
+                        escapeMarker = i;
+                    }
+                    i += 2;
+                }
+                else if (next === '\n') {
+                    comment = false;
+                    escaping = true;
+                    start = true;
+                    if (found !== -1 && escapeMarker === -1) {
+                        escapeMarker = i;
+                    }
+                    i++;
+                }
+                else {
+                    if (escapedWhitespaceDetected && escapeMarker !== -1) {
+                        args.push(new argument_1.Argument(escapedArg, vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + found), this.document.positionAt(offset + escapeMarker))));
+                        escapedArg = "";
+                        found = -1;
+                    }
+                    escapeMarker = -1;
+                    escapedWhitespaceDetected = false;
+                    escaping = false;
+                    if (next === '$') {
+                        escapedArg = escapedArg + char + next;
+                    }
+                    else if (next === '') {
+                        // reached EOF, stop processing
+                        break;
+                    }
+                    else {
+                        escapedArg = escapedArg + next;
+                    }
+                    if (found === -1) {
+                        found = i;
+                    }
+                    i++;
+                }
+            }
+            else if (!comment) {
+                if (start && char === '#') {
+                    comment = true;
+                }
+                else {
+                    if (escapedWhitespaceDetected && escapeMarker !== -1) {
+                        args.push(new argument_1.Argument(escapedArg, vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + found), this.document.positionAt(offset + escapeMarker))));
+                        escapedArg = "";
+                        found = -1;
+                    }
+                    escapedWhitespaceDetected = false;
+                    escaping = false;
+                    escapeMarker = -1;
+                    escapedArg = escapedArg + char;
+                    if (found === -1) {
+                        found = i;
+                    }
+                }
+                // non-whitespace character detected, reset
+                start = false;
+            }
+        }
+        if (found !== -1) {
+            if (escapeMarker === -1) {
+                args.push(new argument_1.Argument(escapedArg, vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + found), this.document.positionAt(offset + fullArgs.length))));
+            }
+            else {
+                args.push(new argument_1.Argument(escapedArg, vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + found), this.document.positionAt(offset + escapeMarker))));
+            }
+        }
+        return args;
+    }
+    getExpandedArguments() {
+        let args = this.getArguments();
+        for (let i = 0; i < args.length; i++) {
+            const argRange = args[i].getRange();
+            let offset = this.document.offsetAt(argRange.start);
+            const variables = this.parseVariables(offset, args[i].getValue());
+            const swaps = [];
+            let requiresExpansion = false;
+            for (let variable of variables) {
+                const value = this.dockerfile.resolveVariable(variable.getName(), variable.getNameRange().start.line);
+                swaps.push(value);
+                requiresExpansion = requiresExpansion || value !== undefined;
+            }
+            if (requiresExpansion) {
+                let expanded = "";
+                for (let j = 0; j < swaps.length; j++) {
+                    const variableRange = variables[j].getRange();
+                    const start = this.document.offsetAt(variableRange.start);
+                    const end = this.document.offsetAt(variableRange.end);
+                    if (swaps[j]) {
+                        // replace variable with its resolved value
+                        expanded += this.document.getText().substring(offset, start);
+                        expanded += swaps[j];
+                        offset = end;
+                    }
+                    else {
+                        expanded += this.document.getText().substring(offset, end);
+                        offset = end;
+                    }
+                }
+                const argEnd = this.document.offsetAt(argRange.end);
+                if (argEnd !== offset) {
+                    // if the variable's range doesn't match the argument,
+                    // append the remaining text
+                    expanded += this.document.getText().substring(offset, argEnd);
+                }
+                args[i] = new argument_1.Argument(expanded, argRange);
+            }
+        }
+        return args;
+    }
+    getVariables() {
+        const variables = [];
+        const args = this.getRawArguments();
+        for (const arg of args) {
+            let range = arg.getRange();
+            let rawValue = this.document.getText().substring(this.document.offsetAt(range.start), this.document.offsetAt(range.end));
+            const parsedVariables = this.parseVariables(this.document.offsetAt(arg.getRange().start), rawValue);
+            for (const parsedVariable of parsedVariables) {
+                variables.push(parsedVariable);
+            }
+        }
+        return variables;
+    }
+    parseVariables(offset, arg) {
+        let variables = [];
+        variableLoop: for (let i = 0; i < arg.length; i++) {
+            switch (arg.charAt(i)) {
+                case this.escapeChar:
+                    if (arg.charAt(i + 1) === '$') {
+                        i++;
+                    }
+                    break;
+                case '$':
+                    if (arg.charAt(i + 1) === '{') {
+                        let escapedString = "${";
+                        let escapedName = "";
+                        let nameEnd = -1;
+                        let escapedSubstitutionParameter = "";
+                        let substitutionStart = -1;
+                        let substitutionEnd = -1;
+                        let modifierRead = -1;
+                        nameLoop: for (let j = i + 2; j < arg.length; j++) {
+                            let char = arg.charAt(j);
+                            switch (char) {
+                                case this.escapeChar:
+                                    for (let k = j + 1; k < arg.length; k++) {
+                                        switch (arg.charAt(k)) {
+                                            case ' ':
+                                            case '\t':
+                                            case '\r':
+                                                // ignore whitespace
+                                                continue;
+                                            case '\n':
+                                                // escape this newline
+                                                j = k;
+                                                continue nameLoop;
+                                        }
+                                    }
+                                    break;
+                                case '}':
+                                    escapedString += '}';
+                                    let modifier = null;
+                                    let modifierRange = null;
+                                    let substitutionParameter = modifierRead !== -1 ? escapedSubstitutionParameter : null;
+                                    let substitutionRange = null;
+                                    if (nameEnd === -1) {
+                                        nameEnd = j;
+                                    }
+                                    else if (nameEnd + 1 === j) {
+                                        modifier = "";
+                                        modifierRange = vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + nameEnd + 1), this.document.positionAt(offset + nameEnd + 1));
+                                    }
+                                    else {
+                                        if (substitutionStart === -1) {
+                                            // no substitution parameter found,
+                                            // but a modifier character existed,
+                                            // just offset the range by 1 from
+                                            // the modifier character
+                                            substitutionStart = modifierRead + 1;
+                                            substitutionEnd = modifierRead + 1;
+                                        }
+                                        else {
+                                            // offset one more from the last
+                                            // character found
+                                            substitutionEnd = substitutionEnd + 1;
+                                        }
+                                        modifier = arg.substring(modifierRead, modifierRead + 1);
+                                        modifierRange = vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + modifierRead), this.document.positionAt(offset + modifierRead + 1));
+                                        substitutionRange = vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + substitutionStart), this.document.positionAt(offset + substitutionEnd));
+                                    }
+                                    let start = this.document.positionAt(offset + i);
+                                    variables.push(new variable_1.Variable(escapedName, vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + i + 2), this.document.positionAt(offset + nameEnd)), vscode_languageserver_types_1.Range.create(start, this.document.positionAt(offset + j + 1)), modifier, modifierRange, substitutionParameter, substitutionRange, this.dockerfile.resolveVariable(escapedName, start.line) !== undefined, this.isBuildVariable(escapedName, start.line), escapedString));
+                                    i = j;
+                                    continue variableLoop;
+                                case ':':
+                                    if (nameEnd === -1) {
+                                        nameEnd = j;
+                                    }
+                                    else if (modifierRead !== -1) {
+                                        if (substitutionStart === -1) {
+                                            substitutionStart = j;
+                                            substitutionEnd = j;
+                                        }
+                                        else {
+                                            substitutionEnd = j;
+                                        }
+                                        escapedSubstitutionParameter += ':';
+                                    }
+                                    else {
+                                        modifierRead = j;
+                                    }
+                                    escapedString += ':';
+                                    break;
+                                case '\n':
+                                case '\r':
+                                case ' ':
+                                case '\t':
+                                    break;
+                                default:
+                                    if (nameEnd === -1) {
+                                        escapedName += char;
+                                    }
+                                    else if (modifierRead !== -1) {
+                                        if (substitutionStart === -1) {
+                                            substitutionStart = j;
+                                            substitutionEnd = j;
+                                        }
+                                        else {
+                                            substitutionEnd = j;
+                                        }
+                                        escapedSubstitutionParameter += char;
+                                    }
+                                    else {
+                                        modifierRead = j;
+                                    }
+                                    escapedString += char;
+                                    break;
+                            }
+                        }
+                        // no } found, not a valid variable, stop processing
+                        break variableLoop;
+                    }
+                    else if (util_1.Util.isWhitespace(arg.charAt(i + 1)) || i === arg.length - 1) {
+                        // $ followed by whitespace or EOF, ignore this variable
+                        continue;
+                    }
+                    else {
+                        let escapedName = "";
+                        nameLoop: for (let j = i + 1; j < arg.length; j++) {
+                            let char = arg.charAt(j);
+                            switch (char) {
+                                case '\r':
+                                case '\n':
+                                case ' ':
+                                case '\t':
+                                    continue;
+                                case '$':
+                                case '\'':
+                                case '"':
+                                    let varStart = this.document.positionAt(offset + i);
+                                    variables.push(new variable_1.Variable(escapedName, vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + i + 1), this.document.positionAt(offset + j)), vscode_languageserver_types_1.Range.create(varStart, this.document.positionAt(offset + j)), null, null, null, null, this.dockerfile.resolveVariable(escapedName, varStart.line) !== undefined, this.isBuildVariable(escapedName, varStart.line), '$' + escapedName));
+                                    i = j - 1;
+                                    continue variableLoop;
+                                case this.escapeChar:
+                                    for (let k = j + 1; k < arg.length; k++) {
+                                        switch (arg.charAt(k)) {
+                                            case ' ':
+                                            case '\t':
+                                            case '\r':
+                                                // ignore whitespace
+                                                continue;
+                                            case '\n':
+                                                // escape this newline
+                                                j = k;
+                                                continue nameLoop;
+                                        }
+                                    }
+                                    // reached EOF after an escape character
+                                    let start = this.document.positionAt(offset + i);
+                                    variables.push(new variable_1.Variable(escapedName, vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + i + 1), this.document.positionAt(offset + j)), vscode_languageserver_types_1.Range.create(start, this.document.positionAt(offset + j)), null, null, null, null, this.dockerfile.resolveVariable(escapedName, start.line) !== undefined, this.isBuildVariable(escapedName, start.line), '$' + escapedName));
+                                    break variableLoop;
+                            }
+                            if (char.match(/^[a-z0-9_]+$/i) === null) {
+                                let varStart = this.document.positionAt(offset + i);
+                                variables.push(new variable_1.Variable(escapedName, vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + i + 1), this.document.positionAt(offset + j)), vscode_languageserver_types_1.Range.create(varStart, this.document.positionAt(offset + j)), null, null, null, null, this.dockerfile.resolveVariable(escapedName, varStart.line) !== undefined, this.isBuildVariable(escapedName, varStart.line), '$' + escapedName));
+                                i = j - 1;
+                                continue variableLoop;
+                            }
+                            escapedName += char;
+                        }
+                        let start = this.document.positionAt(offset + i);
+                        variables.push(new variable_1.Variable(escapedName, vscode_languageserver_types_1.Range.create(this.document.positionAt(offset + i + 1), this.document.positionAt(offset + arg.length)), vscode_languageserver_types_1.Range.create(start, this.document.positionAt(offset + arg.length)), null, null, null, null, this.dockerfile.resolveVariable(escapedName, start.line) !== undefined, this.isBuildVariable(escapedName, start.line), '$' + escapedName));
+                    }
+                    break variableLoop;
+            }
+        }
+        return variables;
+    }
+    isBuildVariable(variable, line) {
+        if (this.getKeyword() === main_1.Keyword.FROM) {
+            for (const initialArg of this.dockerfile.getInitialARGs()) {
+                const arg = initialArg;
+                const property = arg.getProperty();
+                if (property && variable === property.getName()) {
+                    return true;
+                }
+            }
+            return undefined;
+        }
+        let image = this.dockerfile.getContainingImage(vscode_languageserver_types_1.Position.create(line, 0));
+        let envs = image.getENVs();
+        for (let i = envs.length - 1; i >= 0; i--) {
+            if (envs[i].isBefore(line)) {
+                for (let property of envs[i].getProperties()) {
+                    if (property.getName() === variable) {
+                        return false;
+                    }
+                }
+            }
+        }
+        let args = image.getARGs();
+        for (let i = args.length - 1; i >= 0; i--) {
+            if (args[i].isBefore(line)) {
+                let property = args[i].getProperty();
+                if (property && property.getName() === variable) {
+                    return true;
+                }
+            }
+        }
+        return undefined;
+    }
+    createSingleLineHeredocs(args) {
+        const heredocs = [];
+        // instruction only on one line, if heredocs exist they would be incomplete
+        for (const arg of args) {
+            const value = arg.getValue();
+            if (value.startsWith("<<") && util_1.Util.parseHeredocName(value) !== null) {
+                const startRange = arg.getRange();
+                const nameRange = this.getNameRange(startRange);
+                const name = this.getName(nameRange);
+                heredocs.push(new heredoc_1.Heredoc(startRange, name, nameRange, null, null));
+            }
+        }
+        return heredocs;
+    }
+    getName(nameRange) {
+        const content = this.document.getText(nameRange);
+        let escaping = false;
+        let name = "";
+        nameLoop: for (let i = 0; i < content.length; i++) {
+            const ch = content.charAt(i);
+            switch (ch) {
+                case this.escapeChar:
+                    escaping = true;
+                    for (let j = i + 1; j < content.length; j++) {
+                        switch (content.charAt(j)) {
+                            case ' ':
+                            case '\t':
+                                break;
+                            case '\r':
+                                i = j + 1;
+                                continue nameLoop;
+                            case '\n':
+                                i = j;
+                                continue nameLoop;
+                            default:
+                                name += content.charAt(j);
+                                i = j;
+                                continue nameLoop;
+                        }
+                    }
+                    break;
+                case '#':
+                    if (escaping) {
+                        for (let j = i + 1; j < content.length; j++) {
+                            switch (content.charAt(j)) {
+                                case '\n':
+                                    i = j;
+                                    continue nameLoop;
+                            }
+                        }
+                    }
+                case ' ':
+                case '\t':
+                case '\r':
+                case '\n':
+                    if (escaping) {
+                        break;
+                    }
+                default:
+                    name += ch;
+                    break;
+            }
+        }
+        return name;
+    }
+    getNameRange(startRange) {
+        const content = this.document.getText(startRange);
+        let endFound = false;
+        let searchHyphen = false;
+        let start = -1;
+        let end = -1;
+        let escaping = false;
+        let quote = null;
+        contentLoop: for (let i = 0; i < content.length; i++) {
+            const ch = content.charAt(i);
+            switch (ch) {
+                case '"':
+                case '\'':
+                    if (quote === ch) {
+                        break contentLoop;
+                    }
+                    quote = ch;
+                    continue;
+                case this.escapeChar:
+                    for (let j = i + 1; j < content.length; j++) {
+                        switch (content.charAt(j)) {
+                            case '\n':
+                                escaping = true;
+                                j = i;
+                                continue contentLoop;
+                        }
+                    }
+                    break;
+                case ' ':
+                case '\t':
+                case '\r':
+                case '\n':
+                    break;
+                case '<':
+                    if (endFound) {
+                        searchHyphen = true;
+                    }
+                    else {
+                        endFound = true;
+                    }
+                    break;
+                case '-':
+                    if (searchHyphen) {
+                        searchHyphen = false;
+                        break;
+                    }
+                case '#':
+                    if (escaping) {
+                        for (let j = i + 1; j < content.length; j++) {
+                            switch (content.charAt(j)) {
+                                case '\n':
+                                    i = j;
+                                    continue contentLoop;
+                            }
+                        }
+                    }
+                default:
+                    if (start === -1) {
+                        start = i;
+                    }
+                    if (quote !== null) {
+                        end = i + 1;
+                        break;
+                    }
+                    break contentLoop;
+            }
+        }
+        if (start === -1) {
+            return vscode_languageserver_types_1.Range.create(startRange.end, startRange.end);
+        }
+        const nameStart = this.document.positionAt(this.document.offsetAt(startRange.start) + start);
+        const nameEnd = quote !== null ? this.document.positionAt(this.document.offsetAt(startRange.start) + end) : startRange.end;
+        return vscode_languageserver_types_1.Range.create(nameStart, nameEnd);
+    }
+    getHeredocs() {
+        const args = this.getArguments();
+        if (args.length === 0) {
+            return [];
+        }
+        const heredocs = [];
+        const range = this.getRange();
+        if (range.start.line === range.end.line) {
+            // instruction only on one line, if heredocs exist they would be incomplete
+            return this.createSingleLineHeredocs(args);
+        }
+        const heredocDefinitions = [];
+        let heredocsProcessed = false;
+        let escaping = false;
+        let contentStart = -1;
+        let contentEnd = -1;
+        let lineStart = -1;
+        let currentHeredoc = 0;
+        const startOffset = this.document.offsetAt(args[0].getRange().start);
+        const content = this.getRangeContent(vscode_languageserver_types_1.Range.create(args[0].getRange().start, this.getRange().end));
+        contentLoop: for (let i = 0; i < content.length; i++) {
+            switch (content.charAt(i)) {
+                case this.escapeChar:
+                    escaping = true;
+                    for (let j = i + 1; j < content.length; j++) {
+                        switch (content.charAt(j)) {
+                            case ' ':
+                            case '\t':
+                                break;
+                            case '\r':
+                                j++;
+                            case '\n':
+                                i = j;
+                                continue contentLoop;
+                            default:
+                                i = j;
+                                continue contentLoop;
+                        }
+                    }
+                    break;
+                case '\r':
+                    break;
+                case '\n':
+                    if (escaping) {
+                        break;
+                    }
+                    if (heredocsProcessed) {
+                        if (contentStart === -1) {
+                            contentStart = i;
+                        }
+                        contentEnd = i;
+                        const arg = heredocDefinitions[currentHeredoc];
+                        const startRange = arg.getRange();
+                        const nameRange = this.getNameRange(startRange);
+                        const name = this.getName(nameRange);
+                        const delimiterRange = this.getDelimiterRange(arg, name, vscode_languageserver_types_1.Range.create(this.document.positionAt(startOffset + lineStart), this.document.positionAt(startOffset + i)));
+                        if (delimiterRange !== null) {
+                            const contentRange = vscode_languageserver_types_1.Range.create(this.document.positionAt(startOffset + contentStart), this.document.positionAt(startOffset + lineStart - 1));
+                            heredocs.push(new heredoc_1.Heredoc(startRange, name, nameRange, contentRange, delimiterRange));
+                            contentStart = -1;
+                            currentHeredoc++;
+                        }
+                        lineStart = -1;
+                    }
+                    else {
+                        // found a newline that hasn't been escaped,
+                        // must be in a heredoc
+                        const offsetLimit = startOffset + i;
+                        for (const arg of args) {
+                            // check if this argument is on the initial line of the instruction,
+                            // note that it may not all be on the same line due to escaped newlines,
+                            // because of that we need to use offset checks instead of line checks
+                            // as an argument being on a different line in the document does not
+                            // imply it is on a different line from the Dockerfile's point of view
+                            if (this.document.offsetAt(arg.getRange().start) < offsetLimit) {
+                                if (arg.getValue().startsWith("<<")) {
+                                    heredocDefinitions.push(arg);
+                                }
+                            }
+                            else {
+                                break;
+                            }
+                        }
+                        heredocsProcessed = true;
+                        lineStart = -1;
+                        continue contentLoop;
+                    }
+                    break;
+                case ' ':
+                case '\t':
+                    if (escaping) {
+                        break;
+                    }
+                case '#':
+                    if (escaping) {
+                        for (let j = i + 1; j < content.length; j++) {
+                            switch (content.charAt(j)) {
+                                case '\n':
+                                    i = j;
+                                    continue contentLoop;
+                            }
+                        }
+                    }
+                default:
+                    if (escaping) {
+                        escaping = false;
+                    }
+                    if (heredocsProcessed) {
+                        if (contentStart === -1) {
+                            contentStart = i;
+                        }
+                        if (lineStart === -1) {
+                            lineStart = i;
+                        }
+                    }
+                    break;
+            }
+        }
+        if (heredocsProcessed) {
+            const arg = heredocDefinitions[currentHeredoc];
+            const startRange = arg.getRange();
+            const nameRange = this.getNameRange(startRange);
+            const name = this.getName(nameRange);
+            let contentRange = null;
+            // check if the last line of this instruction matches the name of the last heredoc
+            const delimiterRange = this.getDelimiterRange(arg, name, vscode_languageserver_types_1.Range.create(this.document.positionAt(startOffset + lineStart), range.end));
+            if (delimiterRange === null) {
+                contentRange = vscode_languageserver_types_1.Range.create(this.document.positionAt(startOffset + contentStart), range.end);
+            }
+            else if (contentEnd !== -1) {
+                contentRange = vscode_languageserver_types_1.Range.create(this.document.positionAt(startOffset + contentStart), this.document.positionAt(startOffset + contentEnd));
+            }
+            heredocs.push(new heredoc_1.Heredoc(startRange, name, nameRange, contentRange, delimiterRange));
+            currentHeredoc++;
+            for (let i = currentHeredoc; i < heredocDefinitions.length; i++) {
+                const arg = heredocDefinitions[currentHeredoc];
+                const startRange = arg.getRange();
+                const nameRange = this.getNameRange(startRange);
+                const name = this.getName(nameRange);
+                heredocs.push(new heredoc_1.Heredoc(startRange, name, nameRange, null, null));
+                currentHeredoc++;
+            }
+        }
+        else {
+            // instruction only on one line, if heredocs exist they would be incomplete
+            return this.createSingleLineHeredocs(args);
+        }
+        return heredocs;
+    }
+    getDelimiterRange(startArg, name, candidateRange) {
+        const text = this.document.getText(candidateRange);
+        if (startArg.getValue().startsWith("<<-")) {
+            // remove tabs in the front
+            let index = 0;
+            while (text.charAt(index) === '\t') {
+                index++;
+            }
+            if (text.substring(index) === name) {
+                return vscode_languageserver_types_1.Range.create(vscode_languageserver_types_1.Position.create(candidateRange.start.line, index), candidateRange.end);
+            }
+            return null;
+        }
+        return text === name ? candidateRange : null;
+    }
+}
+exports.Instruction = Instruction;
+
+
+/***/ }),
+
+/***/ 9618:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Add = void 0;
+const jsonInstruction_1 = __nccwpck_require__(5305);
+class Add extends jsonInstruction_1.JSONInstruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+    stopSearchingForFlags(argument) {
+        return argument.indexOf("--") === -1;
+    }
+}
+exports.Add = Add;
+
+
+/***/ }),
+
+/***/ 4381:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Arg = void 0;
+const property_1 = __nccwpck_require__(9602);
+const propertyInstruction_1 = __nccwpck_require__(4984);
+class Arg extends propertyInstruction_1.PropertyInstruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+        this.property = null;
+        const args = this.getPropertyArguments();
+        if (args.length === 1) {
+            this.property = new property_1.Property(this.document, this.escapeChar, args[0]);
+        }
+        else {
+            this.property = null;
+        }
+    }
+    /**
+     * Returns the variable defined by this ARG. This may be null if
+     * this ARG instruction is malformed and has no variable
+     * declaration.
+     */
+    getProperty() {
+        return this.property;
+    }
+}
+exports.Arg = Arg;
+
+
+/***/ }),
+
+/***/ 5517:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Cmd = void 0;
+const jsonInstruction_1 = __nccwpck_require__(5305);
+class Cmd extends jsonInstruction_1.JSONInstruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+}
+exports.Cmd = Cmd;
+
+
+/***/ }),
+
+/***/ 444:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Copy = void 0;
+const jsonInstruction_1 = __nccwpck_require__(5305);
+class Copy extends jsonInstruction_1.JSONInstruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+    stopSearchingForFlags(argument) {
+        return argument.indexOf("--") === -1;
+    }
+    getFromFlag() {
+        let flags = super.getFlags();
+        return flags.length === 1 && flags[0].getName() === "from" ? flags[0] : null;
+    }
+    /**
+     * Returns there here-documents that are defined in this RUN
+     * instruction.
+     *
+     * This API is experimental and subject to change.
+     */
+    getHeredocs() {
+        return super.getHeredocs();
+    }
+}
+exports.Copy = Copy;
+
+
+/***/ }),
+
+/***/ 1835:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Entrypoint = void 0;
+const jsonInstruction_1 = __nccwpck_require__(5305);
+class Entrypoint extends jsonInstruction_1.JSONInstruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+}
+exports.Entrypoint = Entrypoint;
+
+
+/***/ }),
+
+/***/ 1822:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Env = void 0;
+const propertyInstruction_1 = __nccwpck_require__(4984);
+class Env extends propertyInstruction_1.PropertyInstruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+    getProperties() {
+        return super.getProperties();
+    }
+}
+exports.Env = Env;
+
+
+/***/ }),
+
+/***/ 5377:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.From = void 0;
+const vscode_languageserver_types_1 = __nccwpck_require__(4612);
+const modifiableInstruction_1 = __nccwpck_require__(2393);
+class From extends modifiableInstruction_1.ModifiableInstruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+    stopSearchingForFlags(argument) {
+        return argument.indexOf("--") === -1;
+    }
+    getImage() {
+        const args = this.getArguments();
+        return args.length > 0 ? args[0].getValue() : null;
+    }
+    /**
+     * Returns the name of the image that will be used as the base image.
+     *
+     * @return the base image's name, or null if unspecified
+     */
+    getImageName() {
+        const imageName = this.getRangeContent(this.getImageNameRange());
+        if (imageName === null) {
+            return null;
+        }
+        let commented = false;
+        let escaped = false;
+        let name = "";
+        for (let i = 0; i < imageName.length; i++) {
+            const ch = imageName.charAt(i);
+            switch (ch) {
+                case this.escapeChar:
+                    escaped = true;
+                    break;
+                case '\r':
+                    continue;
+                case '\n':
+                    commented = false;
+                    break;
+                case ' ':
+                case '\t':
+                    break;
+                case '#':
+                    if (escaped) {
+                        commented = true;
+                    }
+                    else {
+                        name = name + ch;
+                        escaped = false;
+                    }
+                    break;
+                default:
+                    if (!commented) {
+                        name = name + ch;
+                        escaped = false;
+                    }
+                    break;
+            }
+        }
+        return name;
+    }
+    /**
+     * Returns the range that covers the name of the image used by
+     * this instruction.
+     *
+     * @return the range of the name of this instruction's argument,
+     *         or null if no image has been specified
+     */
+    getImageNameRange() {
+        let range = this.getImageRange();
+        if (range) {
+            let registryRange = this.getRegistryRange();
+            if (registryRange) {
+                range.start = this.document.positionAt(this.document.offsetAt(registryRange.end) + 1);
+            }
+            let tagRange = this.getImageTagRange();
+            let digestRange = this.getImageDigestRange();
+            if (tagRange === null) {
+                if (digestRange !== null) {
+                    range.end = this.document.positionAt(this.document.offsetAt(digestRange.start) - 1);
+                }
+            }
+            else {
+                range.end = this.document.positionAt(this.document.offsetAt(tagRange.start) - 1);
+            }
+            return range;
+        }
+        return null;
+    }
+    /**
+     * Returns the range that covers the image argument of this
+     * instruction. This includes the tag or digest of the image if
+     * it has been specified by the instruction.
+     *
+     * @return the range of the image argument, or null if no image
+     *         has been specified
+     */
+    getImageRange() {
+        let args = this.getArguments();
+        return args.length !== 0 ? args[0].getRange() : null;
+    }
+    getImageTag() {
+        return this.getRangeContent(this.getImageTagRange());
+    }
+    /**
+     * Returns the range in the document that the tag of the base
+     * image encompasses.
+     *
+     * @return the base image's tag's range in the document, or null
+     *         if no tag has been specified
+     */
+    getImageTagRange() {
+        const range = this.getImageRange();
+        if (range) {
+            const rangeStartOffset = this.document.offsetAt(range.start);
+            const content = this.getRangeContent(range);
+            const atIndex = this.indexOf(rangeStartOffset, content, '@');
+            const slashIndex = content.indexOf('/');
+            if (atIndex === -1) {
+                const colonIndex = this.lastIndexOf(rangeStartOffset, content, ':');
+                if (colonIndex > slashIndex) {
+                    return vscode_languageserver_types_1.Range.create(this.document.positionAt(rangeStartOffset + colonIndex + 1), range.end);
+                }
+            }
+            const subcontent = content.substring(0, atIndex);
+            const subcolonIndex = subcontent.indexOf(':');
+            if (subcolonIndex === -1) {
+                return null;
+            }
+            if (slashIndex === -1) {
+                // slash not found suggests no registry and no namespace defined
+                return vscode_languageserver_types_1.Range.create(this.document.positionAt(rangeStartOffset + subcolonIndex + 1), this.document.positionAt(rangeStartOffset + atIndex));
+            }
+            // both colon and slash found, check if it is a port
+            if (subcolonIndex < slashIndex) {
+                return null;
+            }
+            return vscode_languageserver_types_1.Range.create(this.document.positionAt(rangeStartOffset + subcolonIndex + 1), this.document.positionAt(rangeStartOffset + subcontent.length));
+        }
+        return null;
+    }
+    getImageDigest() {
+        return this.getRangeContent(this.getImageDigestRange());
+    }
+    /**
+     * Returns the range in the document that the digest of the base
+     * image encompasses.
+     *
+     * @return the base image's digest's range in the document, or null
+     *         if no digest has been specified
+     */
+    getImageDigestRange() {
+        let range = this.getImageRange();
+        if (range) {
+            let content = this.getRangeContent(range);
+            let index = this.lastIndexOf(this.document.offsetAt(range.start), content, '@');
+            if (index !== -1) {
+                return vscode_languageserver_types_1.Range.create(range.start.line, range.start.character + index + 1, range.end.line, range.end.character);
+            }
+        }
+        return null;
+    }
+    indexOf(documentOffset, content, searchString) {
+        let index = content.indexOf(searchString);
+        const variables = this.getVariables();
+        for (let i = 0; i < variables.length; i++) {
+            const position = documentOffset + index;
+            const variableRange = variables[i].getRange();
+            if (this.document.offsetAt(variableRange.start) < position && position < this.document.offsetAt(variableRange.end)) {
+                const offset = this.document.offsetAt(variableRange.end) - documentOffset;
+                const substring = content.substring(offset);
+                const subIndex = substring.indexOf(searchString);
+                if (subIndex === -1) {
+                    return -1;
+                }
+                index = subIndex + offset;
+                i = -1;
+                continue;
+            }
+        }
+        return index;
+    }
+    lastIndexOf(documentOffset, content, searchString) {
+        let index = content.lastIndexOf(searchString);
+        const variables = this.getVariables();
+        for (let i = 0; i < variables.length; i++) {
+            const position = documentOffset + index;
+            const variableRange = variables[i].getRange();
+            if (this.document.offsetAt(variableRange.start) < position && position < this.document.offsetAt(variableRange.end)) {
+                index = content.substring(0, index).lastIndexOf(searchString);
+                if (index === -1) {
+                    return -1;
+                }
+                i = -1;
+                continue;
+            }
+        }
+        return index;
+    }
+    getRegistry() {
+        return this.getRangeContent(this.getRegistryRange());
+    }
+    getRegistryRange() {
+        const range = this.getImageRange();
+        if (range) {
+            const tagRange = this.getImageTagRange();
+            const digestRange = this.getImageDigestRange();
+            if (tagRange === null) {
+                if (digestRange !== null) {
+                    range.end = this.document.positionAt(this.document.offsetAt(digestRange.start) - 1);
+                }
+            }
+            else {
+                range.end = this.document.positionAt(this.document.offsetAt(tagRange.start) - 1);
+            }
+            const content = this.getRangeContent(range);
+            const rangeStart = this.document.offsetAt(range.start);
+            const startingSlashIndex = this.indexOf(rangeStart, content, '/');
+            if (startingSlashIndex === -1) {
+                return null;
+            }
+            const portIndex = this.indexOf(rangeStart, content, ':');
+            const dotIndex = this.indexOf(rangeStart, content, '.');
+            // hostname detected
+            if (portIndex !== -1 || dotIndex !== -1) {
+                return vscode_languageserver_types_1.Range.create(range.start, this.document.positionAt(rangeStart + startingSlashIndex));
+            }
+            const registry = content.substring(0, startingSlashIndex);
+            // localhost registry detected
+            if (registry === 'localhost') {
+                return vscode_languageserver_types_1.Range.create(range.start, this.document.positionAt(rangeStart + startingSlashIndex));
+            }
+        }
+        return null;
+    }
+    getBuildStage() {
+        let range = this.getBuildStageRange();
+        return range === null ? null : this.getRangeContent(range);
+    }
+    getBuildStageRange() {
+        let args = this.getArguments();
+        if (args.length > 2 && args[1].getValue().toUpperCase() === "AS") {
+            return args[2].getRange();
+        }
+        return null;
+    }
+    getPlatformFlag() {
+        let flags = super.getFlags();
+        return flags.length === 1 && flags[0].getName() === "platform" ? flags[0] : null;
+    }
+}
+exports.From = From;
+
+
+/***/ }),
+
+/***/ 1167:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Healthcheck = void 0;
+const modifiableInstruction_1 = __nccwpck_require__(2393);
+class Healthcheck extends modifiableInstruction_1.ModifiableInstruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+    stopSearchingForFlags(argument) {
+        argument = argument.toUpperCase();
+        return argument === "CMD" || argument === "NONE";
+    }
+    getSubcommand() {
+        let args = this.getArguments();
+        return args.length !== 0 ? args[0] : null;
+    }
+}
+exports.Healthcheck = Healthcheck;
+
+
+/***/ }),
+
+/***/ 3871:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Label = void 0;
+const propertyInstruction_1 = __nccwpck_require__(4984);
+const util_1 = __nccwpck_require__(7459);
+class Label extends propertyInstruction_1.PropertyInstruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+    getVariables() {
+        const variables = super.getVariables();
+        const properties = this.getProperties();
+        // iterate over all of this LABEL's properties
+        for (const property of properties) {
+            const value = property.getUnescapedValue();
+            // check if the value is contained in single quotes,
+            // single quotes would indicate a literal value
+            if (value !== null && value.length > 2 && value.charAt(0) === '\'' && value.charAt(value.length - 1) === '\'') {
+                const range = property.getValueRange();
+                for (let i = 0; i < variables.length; i++) {
+                    // if a variable is in a single quote, remove it from the list
+                    if (util_1.Util.isInsideRange(variables[i].getRange().start, range)) {
+                        variables.splice(i, 1);
+                        i--;
+                    }
+                }
+            }
+        }
+        return variables;
+    }
+    getProperties() {
+        return super.getProperties();
+    }
+}
+exports.Label = Label;
+
+
+/***/ }),
+
+/***/ 5554:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Onbuild = void 0;
+const vscode_languageserver_types_1 = __nccwpck_require__(4612);
+const parser_1 = __nccwpck_require__(7988);
+const instruction_1 = __nccwpck_require__(5279);
+class Onbuild extends instruction_1.Instruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+    getTrigger() {
+        let trigger = this.getTriggerWord();
+        return trigger === null ? null : trigger.toUpperCase();
+    }
+    getTriggerWord() {
+        return this.getRangeContent(this.getTriggerRange());
+    }
+    getTriggerRange() {
+        let args = this.getArguments();
+        return args.length > 0 ? args[0].getRange() : null;
+    }
+    getTriggerInstruction() {
+        let triggerRange = this.getTriggerRange();
+        if (triggerRange === null) {
+            return null;
+        }
+        let args = this.getArguments();
+        return parser_1.Parser.createInstruction(this.document, this.dockerfile, this.escapeChar, vscode_languageserver_types_1.Range.create(args[0].getRange().start, this.getRange().end), this.getTriggerWord(), triggerRange);
+    }
+}
+exports.Onbuild = Onbuild;
+
+
+/***/ }),
+
+/***/ 7224:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Run = void 0;
+const jsonInstruction_1 = __nccwpck_require__(5305);
+class Run extends jsonInstruction_1.JSONInstruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+    stopSearchingForFlags(argument) {
+        return argument.indexOf("--") === -1;
+    }
+    /**
+     * Returns there here-documents that are defined in this RUN
+     * instruction.
+     *
+     * This API is experimental and subject to change.
+     */
+    getHeredocs() {
+        return super.getHeredocs();
+    }
+}
+exports.Run = Run;
+
+
+/***/ }),
+
+/***/ 7523:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Shell = void 0;
+const jsonInstruction_1 = __nccwpck_require__(5305);
+class Shell extends jsonInstruction_1.JSONInstruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+}
+exports.Shell = Shell;
+
+
+/***/ }),
+
+/***/ 4301:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Stopsignal = void 0;
+const instruction_1 = __nccwpck_require__(5279);
+class Stopsignal extends instruction_1.Instruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+}
+exports.Stopsignal = Stopsignal;
+
+
+/***/ }),
+
+/***/ 3998:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.User = void 0;
+const instruction_1 = __nccwpck_require__(5279);
+class User extends instruction_1.Instruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+}
+exports.User = User;
+
+
+/***/ }),
+
+/***/ 1347:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Volume = void 0;
+const jsonInstruction_1 = __nccwpck_require__(5305);
+class Volume extends jsonInstruction_1.JSONInstruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+}
+exports.Volume = Volume;
+
+
+/***/ }),
+
+/***/ 7529:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Workdir = void 0;
+const instruction_1 = __nccwpck_require__(5279);
+class Workdir extends instruction_1.Instruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+    /**
+     * Returns the path that has been defined. Note that this path may
+     * be absolute or relative depending on what was written in the
+     * instruction.
+     *
+     * @return the working directory's path, or null if this
+     *         instruction has no arguments
+     */
+    getPath() {
+        return this.getArgumentsContent();
+    }
+    /**
+     * Returns the absolute path that this instruction resolves to. The
+     * function will inspect prior WORKDIR instructions in the current
+     * image or another build stage in the Dockerfile to try to
+     * determine this.
+     *
+     * @return the absolute path of the working directory, or null if
+     *         this instruction has no arguments, or undefined if it
+     *         cannot be determined because only relative paths could be
+     *         found
+     */
+    getAbsolutePath() {
+        const path = this.getPath();
+        if (path === null || path.startsWith("/")) {
+            return path;
+        }
+        const startLine = this.getRange().start.line;
+        const hierarchy = this.dockerfile.getStageHierarchy(startLine);
+        for (let i = hierarchy.length - 1; i >= 0; i--) {
+            const workdirs = hierarchy[i].getWORKDIRs();
+            for (let j = workdirs.length - 1; j >= 0; j--) {
+                if (workdirs[j].getRange().start.line < startLine) {
+                    const parent = workdirs[j].getAbsolutePath();
+                    if (parent === undefined || parent === null) {
+                        return undefined;
+                    }
+                    return parent.endsWith("/") ? parent + path : parent + "/" + path;
+                }
+            }
+        }
+        return undefined;
+    }
+}
+exports.Workdir = Workdir;
+
+
+/***/ }),
+
+/***/ 3702:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.JSONArgument = void 0;
+const argument_1 = __nccwpck_require__(5940);
+class JSONArgument extends argument_1.Argument {
+    constructor(value, range, jsonRange) {
+        super(value, range);
+        this.jsonRange = jsonRange;
+    }
+    getJSONRange() {
+        return this.jsonRange;
+    }
+    getJSONValue() {
+        let value = super.getValue();
+        value = value.substring(1, value.length - 1);
+        return value;
+    }
+}
+exports.JSONArgument = JSONArgument;
+
+
+/***/ }),
+
+/***/ 5305:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.JSONInstruction = void 0;
+const vscode_languageserver_types_1 = __nccwpck_require__(4612);
+const argument_1 = __nccwpck_require__(5940);
+const jsonArgument_1 = __nccwpck_require__(3702);
+const modifiableInstruction_1 = __nccwpck_require__(2393);
+class JSONInstruction extends modifiableInstruction_1.ModifiableInstruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+        this.openingBracket = null;
+        this.closingBracket = null;
+        this.jsonStrings = [];
+        const argsContent = this.getRawArgumentsContent();
+        if (argsContent === null) {
+            return;
+        }
+        const args = this.getArguments();
+        if (args.length === 1 && args[0].getValue() === "[]") {
+            let argRange = args[0].getRange();
+            this.openingBracket = new argument_1.Argument("[", vscode_languageserver_types_1.Range.create(argRange.start.line, argRange.start.character, argRange.start.line, argRange.start.character + 1));
+            this.closingBracket = new argument_1.Argument("]", vscode_languageserver_types_1.Range.create(argRange.start.line, argRange.start.character + 1, argRange.end.line, argRange.end.character));
+            return;
+        }
+        else if (args.length === 2 && args[0].getValue() === '[' && args[1].getValue() === ']') {
+            this.openingBracket = args[0];
+            this.closingBracket = args[1];
+            return;
+        }
+        const argsOffset = document.offsetAt(this.getArgumentsRange().start);
+        let start = -1;
+        let last = "";
+        let quoted = false;
+        let escapedArg = "";
+        argsCheck: for (let i = 0; i < argsContent.length; i++) {
+            let char = argsContent.charAt(i);
+            switch (char) {
+                case '[':
+                    if (last === "") {
+                        this.openingBracket = new argument_1.Argument("[", vscode_languageserver_types_1.Range.create(document.positionAt(argsOffset + i), document.positionAt(argsOffset + i + 1)));
+                        last = '[';
+                    }
+                    else if (quoted) {
+                        escapedArg = escapedArg + char;
+                    }
+                    else {
+                        break argsCheck;
+                    }
+                    break;
+                case '"':
+                    if (last === '[' || last === ',') {
+                        start = i;
+                        quoted = true;
+                        last = '"';
+                        escapedArg = escapedArg + char;
+                        continue;
+                    }
+                    else if (last === '"') {
+                        if (quoted) {
+                            escapedArg = escapedArg + char;
+                            // quoted string done
+                            quoted = false;
+                            this.jsonStrings.push(new jsonArgument_1.JSONArgument(escapedArg, vscode_languageserver_types_1.Range.create(document.positionAt(argsOffset + start), document.positionAt(argsOffset + i + 1)), vscode_languageserver_types_1.Range.create(document.positionAt(argsOffset + start + 1), document.positionAt(argsOffset + i))));
+                            escapedArg = "";
+                        }
+                        else {
+                            // should be a , or a ]
+                            break argsCheck;
+                        }
+                    }
+                    else {
+                        break argsCheck;
+                    }
+                    break;
+                case ',':
+                    if (quoted) {
+                        escapedArg = escapedArg + char;
+                    }
+                    else {
+                        if (last === '"') {
+                            last = ',';
+                        }
+                        else {
+                            break argsCheck;
+                        }
+                    }
+                    break;
+                case ']':
+                    if (quoted) {
+                        escapedArg = escapedArg + char;
+                    }
+                    else if (last !== "") {
+                        this.closingBracket = new argument_1.Argument("]", vscode_languageserver_types_1.Range.create(document.positionAt(argsOffset + i), document.positionAt(argsOffset + i + 1)));
+                        break argsCheck;
+                    }
+                    break;
+                case ' ':
+                case '\t':
+                    break;
+                case '\\':
+                    if (quoted) {
+                        switch (argsContent.charAt(i + 1)) {
+                            case '"':
+                            case '\\':
+                                escapedArg = escapedArg + argsContent.charAt(i + 1);
+                                i++;
+                                continue;
+                            case ' ':
+                            case '\t':
+                                escapeCheck: for (let j = i + 2; j < argsContent.length; j++) {
+                                    switch (argsContent.charAt(j)) {
+                                        case '\r':
+                                            // offset one more for \r\n
+                                            j++;
+                                        case '\n':
+                                            i = j;
+                                            continue argsCheck;
+                                        case ' ':
+                                        case '\t':
+                                            break;
+                                        default:
+                                            break escapeCheck;
+                                    }
+                                }
+                                break;
+                            case '\r':
+                                // offset one more for \r\n
+                                i++;
+                            default:
+                                i++;
+                                continue;
+                        }
+                    }
+                    else {
+                        escapeCheck: for (let j = i + 1; j < argsContent.length; j++) {
+                            switch (argsContent.charAt(j)) {
+                                case '\r':
+                                    // offset one more for \r\n
+                                    j++;
+                                case '\n':
+                                    i = j;
+                                    continue argsCheck;
+                                case ' ':
+                                case '\t':
+                                    break;
+                                default:
+                                    break escapeCheck;
+                            }
+                        }
+                    }
+                    break argsCheck;
+                default:
+                    if (!quoted) {
+                        break argsCheck;
+                    }
+                    escapedArg = escapedArg + char;
+                    break;
+            }
+        }
+    }
+    stopSearchingForFlags(_value) {
+        return true;
+    }
+    getOpeningBracket() {
+        return this.openingBracket;
+    }
+    getJSONStrings() {
+        return this.jsonStrings;
+    }
+    getClosingBracket() {
+        return this.closingBracket;
+    }
+}
+exports.JSONInstruction = JSONInstruction;
+
+
+/***/ }),
+
+/***/ 7005:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Line = void 0;
+class Line {
+    constructor(document, range) {
+        this.document = document;
+        this.range = range;
+    }
+    getRange() {
+        return this.range;
+    }
+    getTextContent() {
+        return this.document.getText().substring(this.document.offsetAt(this.range.start), this.document.offsetAt(this.range.end));
+    }
+    isAfter(line) {
+        return this.range.start.line > line.range.start.line;
+    }
+    isBefore(line) {
+        return this.range.start.line < line;
+    }
+}
+exports.Line = Line;
+
+
+/***/ }),
+
+/***/ 8390:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.DockerfileParser = exports.DefaultVariables = exports.Directive = exports.Keyword = exports.Workdir = exports.Volume = exports.User = exports.Stopsignal = exports.Shell = exports.Run = exports.PropertyInstruction = exports.Onbuild = exports.ModifiableInstruction = exports.Label = exports.JSONInstruction = exports.Heredoc = exports.Healthcheck = exports.From = exports.Env = exports.Entrypoint = exports.Copy = exports.Cmd = exports.Arg = exports.Add = exports.Variable = exports.Property = exports.ParserDirective = exports.Line = exports.Instruction = exports.Flag = exports.Comment = exports.JSONArgument = exports.Argument = void 0;
+var argument_1 = __nccwpck_require__(5940);
+Object.defineProperty(exports, "Argument", ({ enumerable: true, get: function () { return argument_1.Argument; } }));
+var jsonArgument_1 = __nccwpck_require__(3702);
+Object.defineProperty(exports, "JSONArgument", ({ enumerable: true, get: function () { return jsonArgument_1.JSONArgument; } }));
+const comment_1 = __nccwpck_require__(4022);
+Object.defineProperty(exports, "Comment", ({ enumerable: true, get: function () { return comment_1.Comment; } }));
+const parser_1 = __nccwpck_require__(7988);
+var flag_1 = __nccwpck_require__(1077);
+Object.defineProperty(exports, "Flag", ({ enumerable: true, get: function () { return flag_1.Flag; } }));
+const instruction_1 = __nccwpck_require__(5279);
+Object.defineProperty(exports, "Instruction", ({ enumerable: true, get: function () { return instruction_1.Instruction; } }));
+var line_1 = __nccwpck_require__(7005);
+Object.defineProperty(exports, "Line", ({ enumerable: true, get: function () { return line_1.Line; } }));
+const parserDirective_1 = __nccwpck_require__(7499);
+Object.defineProperty(exports, "ParserDirective", ({ enumerable: true, get: function () { return parserDirective_1.ParserDirective; } }));
+var property_1 = __nccwpck_require__(9602);
+Object.defineProperty(exports, "Property", ({ enumerable: true, get: function () { return property_1.Property; } }));
+var variable_1 = __nccwpck_require__(3743);
+Object.defineProperty(exports, "Variable", ({ enumerable: true, get: function () { return variable_1.Variable; } }));
+var add_1 = __nccwpck_require__(9618);
+Object.defineProperty(exports, "Add", ({ enumerable: true, get: function () { return add_1.Add; } }));
+const arg_1 = __nccwpck_require__(4381);
+Object.defineProperty(exports, "Arg", ({ enumerable: true, get: function () { return arg_1.Arg; } }));
+const cmd_1 = __nccwpck_require__(5517);
+Object.defineProperty(exports, "Cmd", ({ enumerable: true, get: function () { return cmd_1.Cmd; } }));
+const copy_1 = __nccwpck_require__(444);
+Object.defineProperty(exports, "Copy", ({ enumerable: true, get: function () { return copy_1.Copy; } }));
+const entrypoint_1 = __nccwpck_require__(1835);
+Object.defineProperty(exports, "Entrypoint", ({ enumerable: true, get: function () { return entrypoint_1.Entrypoint; } }));
+const env_1 = __nccwpck_require__(1822);
+Object.defineProperty(exports, "Env", ({ enumerable: true, get: function () { return env_1.Env; } }));
+const from_1 = __nccwpck_require__(5377);
+Object.defineProperty(exports, "From", ({ enumerable: true, get: function () { return from_1.From; } }));
+const healthcheck_1 = __nccwpck_require__(1167);
+Object.defineProperty(exports, "Healthcheck", ({ enumerable: true, get: function () { return healthcheck_1.Healthcheck; } }));
+var heredoc_1 = __nccwpck_require__(7599);
+Object.defineProperty(exports, "Heredoc", ({ enumerable: true, get: function () { return heredoc_1.Heredoc; } }));
+var jsonInstruction_1 = __nccwpck_require__(5305);
+Object.defineProperty(exports, "JSONInstruction", ({ enumerable: true, get: function () { return jsonInstruction_1.JSONInstruction; } }));
+var label_1 = __nccwpck_require__(3871);
+Object.defineProperty(exports, "Label", ({ enumerable: true, get: function () { return label_1.Label; } }));
+var modifiableInstruction_1 = __nccwpck_require__(2393);
+Object.defineProperty(exports, "ModifiableInstruction", ({ enumerable: true, get: function () { return modifiableInstruction_1.ModifiableInstruction; } }));
+var onbuild_1 = __nccwpck_require__(5554);
+Object.defineProperty(exports, "Onbuild", ({ enumerable: true, get: function () { return onbuild_1.Onbuild; } }));
+var propertyInstruction_1 = __nccwpck_require__(4984);
+Object.defineProperty(exports, "PropertyInstruction", ({ enumerable: true, get: function () { return propertyInstruction_1.PropertyInstruction; } }));
+var run_1 = __nccwpck_require__(7224);
+Object.defineProperty(exports, "Run", ({ enumerable: true, get: function () { return run_1.Run; } }));
+var shell_1 = __nccwpck_require__(7523);
+Object.defineProperty(exports, "Shell", ({ enumerable: true, get: function () { return shell_1.Shell; } }));
+var stopsignal_1 = __nccwpck_require__(4301);
+Object.defineProperty(exports, "Stopsignal", ({ enumerable: true, get: function () { return stopsignal_1.Stopsignal; } }));
+var user_1 = __nccwpck_require__(3998);
+Object.defineProperty(exports, "User", ({ enumerable: true, get: function () { return user_1.User; } }));
+var volume_1 = __nccwpck_require__(1347);
+Object.defineProperty(exports, "Volume", ({ enumerable: true, get: function () { return volume_1.Volume; } }));
+const workdir_1 = __nccwpck_require__(7529);
+Object.defineProperty(exports, "Workdir", ({ enumerable: true, get: function () { return workdir_1.Workdir; } }));
+var Keyword;
+(function (Keyword) {
+    Keyword["ADD"] = "ADD";
+    Keyword["ARG"] = "ARG";
+    Keyword["CMD"] = "CMD";
+    Keyword["COPY"] = "COPY";
+    Keyword["ENTRYPOINT"] = "ENTRYPOINT";
+    Keyword["ENV"] = "ENV";
+    Keyword["EXPOSE"] = "EXPOSE";
+    Keyword["FROM"] = "FROM";
+    Keyword["HEALTHCHECK"] = "HEALTHCHECK";
+    Keyword["LABEL"] = "LABEL";
+    Keyword["MAINTAINER"] = "MAINTAINER";
+    Keyword["ONBUILD"] = "ONBUILD";
+    Keyword["RUN"] = "RUN";
+    Keyword["SHELL"] = "SHELL";
+    Keyword["STOPSIGNAL"] = "STOPSIGNAL";
+    Keyword["USER"] = "USER";
+    Keyword["VOLUME"] = "VOLUME";
+    Keyword["WORKDIR"] = "WORKDIR";
+})(Keyword || (exports.Keyword = Keyword = {}));
+var Directive;
+(function (Directive) {
+    Directive["escape"] = "escape";
+    Directive["syntax"] = "syntax";
+})(Directive || (exports.Directive = Directive = {}));
+exports.DefaultVariables = [
+    "ALL_PROXY", "all_proxy",
+    "FTP_PROXY", "ftp_proxy",
+    "HTTP_PROXY", "http_proxy",
+    "HTTPS_PROXY", "https_proxy",
+    "NO_PROXY", "no_proxy"
+];
+var DockerfileParser;
+(function (DockerfileParser) {
+    function parse(content) {
+        let parser = new parser_1.Parser();
+        return parser.parse(content);
+    }
+    DockerfileParser.parse = parse;
+})(DockerfileParser || (exports.DockerfileParser = DockerfileParser = {}));
+
+
+/***/ }),
+
+/***/ 2393:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.ModifiableInstruction = void 0;
+const vscode_languageserver_types_1 = __nccwpck_require__(4612);
+const flag_1 = __nccwpck_require__(1077);
+const instruction_1 = __nccwpck_require__(5279);
+class ModifiableInstruction extends instruction_1.Instruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+    }
+    getFlags() {
+        if (!this.flags) {
+            this.flags = [];
+            for (let arg of this.getArguments()) {
+                let value = arg.getValue();
+                if (this.stopSearchingForFlags(value)) {
+                    return this.flags;
+                }
+                else if (value.indexOf("--") === 0) {
+                    let range = arg.getRange();
+                    let rawValue = this.document.getText().substring(this.document.offsetAt(range.start), this.document.offsetAt(range.end));
+                    let nameIndex = value.indexOf('=');
+                    let index = rawValue.indexOf('=');
+                    let firstMatch = false;
+                    let secondMatch = false;
+                    let startIndex = -1;
+                    nameSearchLoop: for (let i = 0; i < rawValue.length; i++) {
+                        switch (rawValue.charAt(i)) {
+                            case '\\':
+                            case ' ':
+                            case '\t':
+                            case '\r':
+                            case '\n':
+                                break;
+                            case '-':
+                                if (secondMatch) {
+                                    startIndex = i;
+                                    break nameSearchLoop;
+                                }
+                                else if (firstMatch) {
+                                    secondMatch = true;
+                                }
+                                else {
+                                    firstMatch = true;
+                                }
+                                break;
+                            default:
+                                startIndex = i;
+                                break nameSearchLoop;
+                        }
+                    }
+                    let nameStart = this.document.positionAt(this.document.offsetAt(range.start) + startIndex);
+                    if (index === -1) {
+                        this.flags.push(new flag_1.Flag(this.document, range, value.substring(2), vscode_languageserver_types_1.Range.create(nameStart, range.end), null, null));
+                    }
+                    else if (index === value.length - 1) {
+                        let nameEnd = this.document.positionAt(this.document.offsetAt(range.start) + index);
+                        this.flags.push(new flag_1.Flag(this.document, range, value.substring(2, index), vscode_languageserver_types_1.Range.create(nameStart, nameEnd), "", vscode_languageserver_types_1.Range.create(range.end, range.end)));
+                    }
+                    else {
+                        let nameEnd = this.document.positionAt(this.document.offsetAt(range.start) + index);
+                        this.flags.push(new flag_1.Flag(this.document, range, value.substring(2, nameIndex), vscode_languageserver_types_1.Range.create(nameStart, nameEnd), value.substring(nameIndex + 1), vscode_languageserver_types_1.Range.create(this.document.positionAt(this.document.offsetAt(range.start) + index + 1), range.end)));
+                    }
+                }
+            }
+        }
+        return this.flags;
+    }
+    getArguments() {
+        const args = super.getArguments();
+        const flags = this.getFlags();
+        if (flags.length === 0) {
+            return args;
+        }
+        for (let i = 0; i < flags.length; i++) {
+            args.shift();
+        }
+        return args;
+    }
+}
+exports.ModifiableInstruction = ModifiableInstruction;
+
+
+/***/ }),
+
+/***/ 7988:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+/* --------------------------------------------------------------------------------------------
+ * Copyright (c) Remy Suen. All rights reserved.
+ * Licensed under the MIT License. See License.txt in the project root for license information.
+ * ------------------------------------------------------------------------------------------ */
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Parser = void 0;
+const vscode_languageserver_textdocument_1 = __nccwpck_require__(3383);
+const vscode_languageserver_types_1 = __nccwpck_require__(4612);
+const comment_1 = __nccwpck_require__(4022);
+const parserDirective_1 = __nccwpck_require__(7499);
+const instruction_1 = __nccwpck_require__(5279);
+const add_1 = __nccwpck_require__(9618);
+const arg_1 = __nccwpck_require__(4381);
+const cmd_1 = __nccwpck_require__(5517);
+const copy_1 = __nccwpck_require__(444);
+const env_1 = __nccwpck_require__(1822);
+const entrypoint_1 = __nccwpck_require__(1835);
+const from_1 = __nccwpck_require__(5377);
+const healthcheck_1 = __nccwpck_require__(1167);
+const label_1 = __nccwpck_require__(3871);
+const onbuild_1 = __nccwpck_require__(5554);
+const run_1 = __nccwpck_require__(7224);
+const shell_1 = __nccwpck_require__(7523);
+const stopsignal_1 = __nccwpck_require__(4301);
+const workdir_1 = __nccwpck_require__(7529);
+const user_1 = __nccwpck_require__(3998);
+const volume_1 = __nccwpck_require__(1347);
+const dockerfile_1 = __nccwpck_require__(9933);
+const util_1 = __nccwpck_require__(7459);
+const main_1 = __nccwpck_require__(8390);
+class Parser {
+    constructor() {
+        this.escapeChar = null;
+    }
+    static createInstruction(document, dockerfile, escapeChar, lineRange, instruction, instructionRange) {
+        switch (instruction.toUpperCase()) {
+            case "ADD":
+                return new add_1.Add(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "ARG":
+                return new arg_1.Arg(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "CMD":
+                return new cmd_1.Cmd(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "COPY":
+                return new copy_1.Copy(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "ENTRYPOINT":
+                return new entrypoint_1.Entrypoint(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "ENV":
+                return new env_1.Env(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "FROM":
+                return new from_1.From(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "HEALTHCHECK":
+                return new healthcheck_1.Healthcheck(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "LABEL":
+                return new label_1.Label(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "ONBUILD":
+                return new onbuild_1.Onbuild(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "RUN":
+                return new run_1.Run(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "SHELL":
+                return new shell_1.Shell(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "STOPSIGNAL":
+                return new stopsignal_1.Stopsignal(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "WORKDIR":
+                return new workdir_1.Workdir(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "USER":
+                return new user_1.User(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+            case "VOLUME":
+                return new volume_1.Volume(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+        }
+        return new instruction_1.Instruction(document, lineRange, dockerfile, escapeChar, instruction, instructionRange);
+    }
+    getParserDirectives(document, buffer) {
+        // reset the escape directive in between runs
+        const directives = [];
+        this.escapeChar = '';
+        const offset = util_1.Util.isUTF8BOM(buffer.substring(0, 1)) ? 1 : 0;
+        directiveCheck: for (let i = offset; i < buffer.length; i++) {
+            switch (buffer.charAt(i)) {
+                case ' ':
+                case '\t':
+                    break;
+                case '\r':
+                case '\n':
+                    // blank lines stop the parsing of directives immediately
+                    break directiveCheck;
+                case '#':
+                    let directiveStart = -1;
+                    let directiveEnd = -1;
+                    for (let j = i + 1; j < buffer.length; j++) {
+                        let char = buffer.charAt(j);
+                        switch (char) {
+                            case ' ':
+                            case '\t':
+                                if (directiveStart !== -1 && directiveEnd === -1) {
+                                    directiveEnd = j;
+                                }
+                                break;
+                            case '\r':
+                            case '\n':
+                                break directiveCheck;
+                            case '=':
+                                let valueStart = -1;
+                                let valueEnd = -1;
+                                if (directiveEnd === -1) {
+                                    directiveEnd = j;
+                                }
+                                // assume the line ends with the file
+                                let lineEnd = buffer.length;
+                                directiveValue: for (let k = j + 1; k < buffer.length; k++) {
+                                    char = buffer.charAt(k);
+                                    switch (char) {
+                                        case '\r':
+                                        case '\n':
+                                            if (valueStart !== -1 && valueEnd === -1) {
+                                                valueEnd = k;
+                                            }
+                                            // line break found, reset
+                                            lineEnd = k;
+                                            break directiveValue;
+                                        case '\t':
+                                        case ' ':
+                                            if (valueStart !== -1 && valueEnd === -1) {
+                                                valueEnd = k;
+                                            }
+                                            continue;
+                                        default:
+                                            if (valueStart === -1) {
+                                                valueStart = k;
+                                            }
+                                            break;
+                                    }
+                                }
+                                if (directiveStart === -1) {
+                                    // no directive, it's a regular comment
+                                    break directiveCheck;
+                                }
+                                if (valueStart === -1) {
+                                    // no non-whitespace characters found, highlight all the characters then
+                                    valueStart = j + 1;
+                                    valueEnd = lineEnd;
+                                }
+                                else if (valueEnd === -1) {
+                                    // reached EOF
+                                    valueEnd = buffer.length;
+                                }
+                                const lineRange = vscode_languageserver_types_1.Range.create(document.positionAt(i), document.positionAt(lineEnd));
+                                const nameRange = vscode_languageserver_types_1.Range.create(document.positionAt(directiveStart), document.positionAt(directiveEnd));
+                                const valueRange = vscode_languageserver_types_1.Range.create(document.positionAt(valueStart), document.positionAt(valueEnd));
+                                directives.push(new parserDirective_1.ParserDirective(document, lineRange, nameRange, valueRange));
+                                directiveStart = -1;
+                                if (buffer.charAt(valueEnd) === '\r') {
+                                    // skip over the \r
+                                    i = valueEnd + 1;
+                                }
+                                else {
+                                    i = valueEnd;
+                                }
+                                continue directiveCheck;
+                            default:
+                                if (directiveStart === -1) {
+                                    directiveStart = j;
+                                }
+                                break;
+                        }
+                    }
+                    break;
+                default:
+                    break directiveCheck;
+            }
+        }
+        return directives;
+    }
+    parse(buffer) {
+        this.document = vscode_languageserver_textdocument_1.TextDocument.create("", "", 0, buffer);
+        this.buffer = buffer;
+        let dockerfile = new dockerfile_1.Dockerfile(this.document);
+        let directives = this.getParserDirectives(this.document, this.buffer);
+        let offset = 0;
+        this.escapeChar = '\\';
+        if (directives.length > 0) {
+            dockerfile.setDirectives(directives);
+            this.escapeChar = dockerfile.getEscapeCharacter();
+            // start parsing after the directives
+            offset = this.document.offsetAt(vscode_languageserver_types_1.Position.create(directives.length, 0));
+        }
+        else if (util_1.Util.isUTF8BOM(buffer.substring(0, 1))) {
+            offset = 1;
+        }
+        for (let i = offset; i < this.buffer.length; i++) {
+            const char = this.buffer.charAt(i);
+            switch (char) {
+                case ' ':
+                case '\t':
+                case '\r':
+                case '\n':
+                    break;
+                case '#':
+                    i = this.processComment(dockerfile, i);
+                    break;
+                default:
+                    i = this.processInstruction(dockerfile, char, i);
+                    break;
+            }
+        }
+        dockerfile.organizeComments();
+        return dockerfile;
+    }
+    processInstruction(dockerfile, char, start) {
+        let instruction = char;
+        let instructionEnd = -1;
+        let escapedInstruction = false;
+        instructionCheck: for (let i = start + 1; i < this.buffer.length; i++) {
+            char = this.buffer.charAt(i);
+            switch (char) {
+                case this.escapeChar:
+                    escapedInstruction = true;
+                    char = this.buffer.charAt(i + 1);
+                    if (char === '\r' || char === '\n') {
+                        if (instructionEnd === -1) {
+                            instructionEnd = i;
+                        }
+                        i++;
+                    }
+                    else if (char === ' ' || char === '\t') {
+                        for (let j = i + 2; j < this.buffer.length; j++) {
+                            switch (this.buffer.charAt(j)) {
+                                case ' ':
+                                case '\t':
+                                    break;
+                                case '\r':
+                                case '\n':
+                                    i = j;
+                                    continue instructionCheck;
+                                default:
+                                    // found an argument, mark end of instruction
+                                    instructionEnd = i + 1;
+                                    instruction = instruction + this.escapeChar;
+                                    i = j - 2;
+                                    continue instructionCheck;
+                            }
+                        }
+                        // reached EOF
+                        instructionEnd = i + 1;
+                        instruction = instruction + this.escapeChar;
+                        break instructionCheck;
+                    }
+                    else {
+                        instructionEnd = i + 1;
+                        instruction = instruction + this.escapeChar;
+                        // reset and consider it as one contiguous word
+                        escapedInstruction = false;
+                    }
+                    break;
+                case ' ':
+                case '\t':
+                    if (escapedInstruction) {
+                        // on an escaped newline, need to search for non-whitespace
+                        escapeCheck: for (let j = i + 1; j < this.buffer.length; j++) {
+                            switch (this.buffer.charAt(j)) {
+                                case ' ':
+                                case '\t':
+                                    break;
+                                case '\r':
+                                case '\n':
+                                    i = j;
+                                    continue instructionCheck;
+                                default:
+                                    break escapeCheck;
+                            }
+                        }
+                        escapedInstruction = false;
+                    }
+                    if (instructionEnd === -1) {
+                        instructionEnd = i;
+                    }
+                    i = this.processArguments(dockerfile, instruction, instructionEnd, start, i);
+                    dockerfile.addInstruction(this.createInstruction(dockerfile, instruction, start, instructionEnd, i));
+                    return i;
+                case '\r':
+                case '\n':
+                    if (escapedInstruction) {
+                        continue;
+                    }
+                    if (instructionEnd === -1) {
+                        instructionEnd = i;
+                    }
+                    dockerfile.addInstruction(this.createInstruction(dockerfile, instruction, start, i, i));
+                    return i;
+                case '#':
+                    if (escapedInstruction) {
+                        continue;
+                    }
+                default:
+                    instructionEnd = i + 1;
+                    instruction = instruction + char;
+                    escapedInstruction = false;
+                    break;
+            }
+        }
+        // reached EOF
+        if (instructionEnd === -1) {
+            instructionEnd = this.buffer.length;
+        }
+        dockerfile.addInstruction(this.createInstruction(dockerfile, instruction, start, instructionEnd, this.buffer.length));
+        return this.buffer.length;
+    }
+    processHeredocs(instruction, offset) {
+        let keyword = instruction.getKeyword();
+        if (keyword === main_1.Keyword.ONBUILD) {
+            instruction = instruction.getTriggerInstruction();
+            if (instruction === null) {
+                return offset;
+            }
+            keyword = instruction.getKeyword();
+        }
+        if (keyword !== main_1.Keyword.ADD && keyword !== main_1.Keyword.COPY && keyword !== main_1.Keyword.RUN) {
+            return offset;
+        }
+        const heredocs = [];
+        let tabbed = false;
+        for (const arg of instruction.getArguments()) {
+            const value = arg.getValue();
+            if (value.startsWith("<<") && value.length > 2) {
+                if (value.startsWith("<<-")) {
+                    tabbed = true;
+                }
+                const name = util_1.Util.parseHeredocName(value);
+                if (name !== null) {
+                    heredocs.push(name);
+                }
+            }
+        }
+        if (heredocs.length > 0) {
+            for (const heredoc of heredocs) {
+                offset = this.parseHeredoc(heredoc, offset, tabbed);
+            }
+        }
+        return offset;
+    }
+    processArguments(dockerfile, instruction, instructionEnd, start, offset) {
+        let escaped = false;
+        argumentsCheck: for (let i = offset + 1; i < this.buffer.length; i++) {
+            switch (this.buffer.charAt(i)) {
+                case '\r':
+                case '\n':
+                    if (escaped) {
+                        continue;
+                    }
+                    return this.processHeredocs(this.createInstruction(dockerfile, instruction, start, instructionEnd, i), i);
+                case this.escapeChar:
+                    const next = this.buffer.charAt(i + 1);
+                    if (next === '\n' || next === '\r') {
+                        escaped = true;
+                        i++;
+                    }
+                    else if (next === ' ' || next === '\t') {
+                        for (let j = i + 2; j < this.buffer.length; j++) {
+                            switch (this.buffer.charAt(j)) {
+                                case ' ':
+                                case '\t':
+                                    break;
+                                case '\r':
+                                case '\n':
+                                    escaped = true;
+                                default:
+                                    i = j;
+                                    continue argumentsCheck;
+                            }
+                        }
+                        // reached EOF
+                        return this.buffer.length;
+                    }
+                    continue;
+                case '#':
+                    if (escaped) {
+                        i = this.processComment(dockerfile, i);
+                        continue argumentsCheck;
+                    }
+                    break;
+                case ' ':
+                case '\t':
+                    break;
+                default:
+                    if (escaped) {
+                        escaped = false;
+                    }
+                    break;
+            }
+        }
+        return this.buffer.length;
+    }
+    processComment(dockerfile, start) {
+        let end = this.buffer.length;
+        commentLoop: for (let i = start + 1; i < this.buffer.length; i++) {
+            switch (this.buffer.charAt(i)) {
+                case '\r':
+                case '\n':
+                    end = i;
+                    break commentLoop;
+            }
+        }
+        const range = vscode_languageserver_types_1.Range.create(this.document.positionAt(start), this.document.positionAt(end));
+        dockerfile.addComment(new comment_1.Comment(this.document, range));
+        return end;
+    }
+    parseHeredoc(heredocName, offset, tabbed) {
+        let startWord = -1;
+        let lineStart = true;
+        for (let i = offset; i < this.buffer.length; i++) {
+            switch (this.buffer.charAt(i)) {
+                case ' ':
+                    lineStart = false;
+                    break;
+                case '\t':
+                    if (!tabbed) {
+                        lineStart = false;
+                    }
+                    break;
+                case '\r':
+                case '\n':
+                    if (startWord !== -1 && heredocName === this.buffer.substring(startWord, i)) {
+                        return i;
+                    }
+                    startWord = -1;
+                    lineStart = true;
+                    break;
+                default:
+                    if (lineStart) {
+                        startWord = i;
+                        lineStart = false;
+                    }
+                    break;
+            }
+        }
+        return this.buffer.length;
+    }
+    createInstruction(dockerfile, instruction, start, instructionEnd, end) {
+        const startPosition = this.document.positionAt(start);
+        const instructionRange = vscode_languageserver_types_1.Range.create(startPosition, this.document.positionAt(instructionEnd));
+        const lineRange = vscode_languageserver_types_1.Range.create(startPosition, this.document.positionAt(end));
+        return Parser.createInstruction(this.document, dockerfile, this.escapeChar, lineRange, instruction, instructionRange);
+    }
+}
+exports.Parser = Parser;
+
+
+/***/ }),
+
+/***/ 7499:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.ParserDirective = void 0;
+const main_1 = __nccwpck_require__(8390);
+const line_1 = __nccwpck_require__(7005);
+class ParserDirective extends line_1.Line {
+    constructor(document, range, nameRange, valueRange) {
+        super(document, range);
+        this.nameRange = nameRange;
+        this.valueRange = valueRange;
+    }
+    toString() {
+        return "# " + this.getName() + '=' + this.getValue();
+    }
+    getNameRange() {
+        return this.nameRange;
+    }
+    getValueRange() {
+        return this.valueRange;
+    }
+    getName() {
+        return this.document.getText().substring(this.document.offsetAt(this.nameRange.start), this.document.offsetAt(this.nameRange.end));
+    }
+    getValue() {
+        return this.document.getText().substring(this.document.offsetAt(this.valueRange.start), this.document.offsetAt(this.valueRange.end));
+    }
+    getDirective() {
+        const directive = main_1.Directive[this.getName().toLowerCase()];
+        return directive === undefined ? null : directive;
+    }
+}
+exports.ParserDirective = ParserDirective;
+
+
+/***/ }),
+
+/***/ 9602:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Property = void 0;
+const vscode_languageserver_types_1 = __nccwpck_require__(4612);
+const util_1 = __nccwpck_require__(7459);
+class Property {
+    constructor(document, escapeChar, arg, arg2) {
+        this.assignmentOperatorRange = null;
+        this.assignmentOperator = null;
+        this.valueRange = null;
+        this.value = null;
+        this.document = document;
+        this.escapeChar = escapeChar;
+        this.nameRange = Property.getNameRange(document, arg);
+        let value = document.getText().substring(document.offsetAt(this.nameRange.start), document.offsetAt(this.nameRange.end));
+        this.name = Property.getValue(value, escapeChar);
+        if (arg2) {
+            this.valueRange = arg2.getRange();
+            value = document.getText().substring(document.offsetAt(this.valueRange.start), document.offsetAt(this.valueRange.end));
+            this.value = Property.getValue(value, escapeChar);
+            this.range = vscode_languageserver_types_1.Range.create(this.nameRange.start, this.valueRange.end);
+        }
+        else {
+            let argRange = arg.getRange();
+            if (this.nameRange.start.line === argRange.start.line
+                && this.nameRange.start.character === argRange.start.character
+                && this.nameRange.end.line === argRange.end.line
+                && this.nameRange.end.character === argRange.end.character) {
+            }
+            else {
+                this.valueRange = Property.getValueRange(document, arg);
+                value = document.getText().substring(document.offsetAt(this.valueRange.start), document.offsetAt(this.valueRange.end));
+                this.value = Property.getValue(value, escapeChar);
+                this.assignmentOperatorRange = vscode_languageserver_types_1.Range.create(this.nameRange.end, this.valueRange.start);
+                this.assignmentOperator = "=";
+            }
+            this.range = argRange;
+        }
+    }
+    getRange() {
+        return this.range;
+    }
+    getName() {
+        return this.name;
+    }
+    getNameRange() {
+        return this.nameRange;
+    }
+    getValue() {
+        return this.value;
+    }
+    getValueRange() {
+        return this.valueRange;
+    }
+    /**
+     * Retrieves the operator used for delimiting between the name and
+     * value of this property. This will either be the "=" character
+     * or null if a character was not used or if this property has no
+     * value defined.
+     */
+    getAssignmentOperator() {
+        return this.assignmentOperator;
+    }
+    getAssignmentOperatorRange() {
+        return this.assignmentOperatorRange;
+    }
+    /**
+     * Returns the value of this property including any enclosing
+     * single or double quotes and relevant escape characters.
+     * Escaped newlines and its associated contiguous whitespace
+     * characters however will not be returned as they are deemed to
+     * be uninteresting to clients trying to return a Dockerfile.
+     *
+     * @return the unescaped value of this property or null if this
+     *         property has no associated value
+     */
+    getUnescapedValue() {
+        if (this.valueRange === null) {
+            return null;
+        }
+        let escaped = false;
+        let rawValue = "";
+        let value = this.document.getText().substring(this.document.offsetAt(this.valueRange.start), this.document.offsetAt(this.valueRange.end));
+        rawLoop: for (let i = 0; i < value.length; i++) {
+            let char = value.charAt(i);
+            switch (char) {
+                case this.escapeChar:
+                    for (let j = i + 1; j < value.length; j++) {
+                        switch (value.charAt(j)) {
+                            case '\r':
+                                j++;
+                            case '\n':
+                                escaped = true;
+                                i = j;
+                                continue rawLoop;
+                            case ' ':
+                            case '\t':
+                                break;
+                            default:
+                                rawValue = rawValue + char;
+                                continue rawLoop;
+                        }
+                    }
+                    // this happens if there's only whitespace after the escape character
+                    rawValue = rawValue + char;
+                    break;
+                case '\r':
+                case '\n':
+                    break;
+                case ' ':
+                case '\t':
+                    if (!escaped) {
+                        rawValue = rawValue + char;
+                    }
+                    break;
+                case '#':
+                    if (escaped) {
+                        for (let j = i + 1; j < value.length; j++) {
+                            switch (value.charAt(j)) {
+                                case '\r':
+                                    j++;
+                                case '\n':
+                                    i = j;
+                                    continue rawLoop;
+                            }
+                        }
+                    }
+                    else {
+                        rawValue = rawValue + char;
+                    }
+                    break;
+                default:
+                    rawValue = rawValue + char;
+                    escaped = false;
+                    break;
+            }
+        }
+        return rawValue;
+    }
+    static getNameRange(document, arg) {
+        let value = arg.getValue();
+        let index = value.indexOf('=');
+        if (index !== -1) {
+            let initial = value.charAt(0);
+            let before = value.charAt(index - 1);
+            // check if content before the equals sign are in quotes
+            // "var"=value
+            // 'var'=value
+            // otherwise, just assume it's a standard definition
+            // var=value
+            if ((initial === '"' && before === '"') || (initial === '\'' && before === '\'') || (initial !== '"' && initial !== '\'')) {
+                return vscode_languageserver_types_1.Range.create(arg.getRange().start, document.positionAt(document.offsetAt(arg.getRange().start) + index));
+            }
+        }
+        // no '=' found, just defined the property's name
+        return arg.getRange();
+    }
+    static getValueRange(document, arg) {
+        return vscode_languageserver_types_1.Range.create(document.positionAt(document.offsetAt(arg.getRange().start) + arg.getValue().indexOf('=') + 1), document.positionAt(document.offsetAt(arg.getRange().end)));
+    }
+    /**
+     * Returns the actual value of this key-value pair. The value will
+     * have its escape characters removed if applicable. If the value
+     * spans multiple lines and there are comments nested within the
+     * lines, they too will be removed.
+     *
+     * @return the value that this key-value pair will actually be, may
+     *         be null if no value is defined, may be the empty string
+     *         if the value only consists of whitespace
+     */
+    static getValue(value, escapeChar) {
+        let escaped = false;
+        const skip = util_1.Util.findLeadingNonWhitespace(value, escapeChar);
+        if (skip !== 0 && value.charAt(skip) === '#') {
+            // need to skip over comments
+            escaped = true;
+        }
+        value = value.substring(skip);
+        let first = value.charAt(0);
+        let last = value.charAt(value.length - 1);
+        let literal = first === '\'' || first === '"';
+        let inSingle = (first === '\'' && last === '\'');
+        let inDouble = false;
+        if (first === '"') {
+            for (let i = 1; i < value.length; i++) {
+                if (value.charAt(i) === escapeChar) {
+                    i++;
+                }
+                else if (value.charAt(i) === '"' && i === value.length - 1) {
+                    inDouble = true;
+                }
+            }
+        }
+        if (inSingle || inDouble) {
+            value = value.substring(1, value.length - 1);
+        }
+        let commentCheck = -1;
+        let escapedValue = "";
+        let start = 0;
+        parseValue: for (let i = 0; i < value.length; i++) {
+            let char = value.charAt(i);
+            switch (char) {
+                case escapeChar:
+                    if (i + 1 === value.length) {
+                        escapedValue = escapedValue + escapeChar;
+                        break parseValue;
+                    }
+                    char = value.charAt(i + 1);
+                    if (char === ' ' || char === '\t') {
+                        whitespaceCheck: for (let j = i + 2; j < value.length; j++) {
+                            let char2 = value.charAt(j);
+                            switch (char2) {
+                                case ' ':
+                                case '\t':
+                                    break;
+                                case '\r':
+                                    j++;
+                                case '\n':
+                                    escaped = true;
+                                    i = j;
+                                    continue parseValue;
+                                default:
+                                    if (!inDouble && !inSingle && !literal) {
+                                        if (char2 === escapeChar) {
+                                            // add the escaped character
+                                            escapedValue = escapedValue + char;
+                                            // now start parsing from the next escape character
+                                            i = i + 1;
+                                        }
+                                        else {
+                                            // the expectation is that this j = i + 2 here
+                                            escapedValue = escapedValue + char + char2;
+                                            i = j;
+                                        }
+                                        continue parseValue;
+                                    }
+                                    break whitespaceCheck;
+                            }
+                        }
+                    }
+                    if (inDouble) {
+                        if (char === '\r') {
+                            escaped = true;
+                            i = i + 2;
+                        }
+                        else if (char === '\n') {
+                            escaped = true;
+                            i++;
+                        }
+                        else if (char !== '"') {
+                            if (char === escapeChar) {
+                                i++;
+                            }
+                            escapedValue = escapedValue + escapeChar;
+                        }
+                        continue parseValue;
+                    }
+                    else if (inSingle || literal) {
+                        if (char === '\r') {
+                            escaped = true;
+                            i = i + 2;
+                        }
+                        else if (char === '\n') {
+                            escaped = true;
+                            i++;
+                        }
+                        else {
+                            escapedValue = escapedValue + escapeChar;
+                        }
+                        continue parseValue;
+                    }
+                    else if (char === escapeChar) {
+                        // double escape, append one and move on
+                        escapedValue = escapedValue + escapeChar;
+                        i++;
+                    }
+                    else if (char === '\r') {
+                        escaped = true;
+                        // offset one more for \r\n
+                        i = i + 2;
+                    }
+                    else if (char === '\n') {
+                        escaped = true;
+                        i++;
+                        start = i;
+                    }
+                    else {
+                        // any other escapes are simply ignored
+                        escapedValue = escapedValue + char;
+                        i++;
+                    }
+                    break;
+                case ' ':
+                case '\t':
+                    if (escaped && commentCheck === -1) {
+                        commentCheck = i;
+                    }
+                    escapedValue = escapedValue + char;
+                    break;
+                case '\r':
+                    i++;
+                case '\n':
+                    if (escaped && commentCheck !== -1) {
+                        // rollback and remove the whitespace that was previously appended
+                        escapedValue = escapedValue.substring(0, escapedValue.length - (i - commentCheck - 1));
+                        commentCheck = -1;
+                    }
+                    break;
+                case '#':
+                    // a newline was escaped and now there's a comment
+                    if (escaped) {
+                        if (commentCheck !== -1) {
+                            // rollback and remove the whitespace that was previously appended
+                            escapedValue = escapedValue.substring(0, escapedValue.length - (i - commentCheck));
+                            commentCheck = -1;
+                        }
+                        newlineCheck: for (let j = i + 1; j < value.length; j++) {
+                            switch (value.charAt(j)) {
+                                case '\r':
+                                    j++;
+                                case '\n':
+                                    i = j;
+                                    break newlineCheck;
+                            }
+                        }
+                        continue parseValue;
+                    }
+                default:
+                    if (escaped) {
+                        escaped = false;
+                        commentCheck = -1;
+                    }
+                    escapedValue = escapedValue + char;
+                    break;
+            }
+        }
+        return escapedValue;
+    }
+}
+exports.Property = Property;
+
+
+/***/ }),
+
+/***/ 4984:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.PropertyInstruction = void 0;
+const vscode_languageserver_types_1 = __nccwpck_require__(4612);
+const instruction_1 = __nccwpck_require__(5279);
+const property_1 = __nccwpck_require__(9602);
+const argument_1 = __nccwpck_require__(5940);
+const util_1 = __nccwpck_require__(7459);
+class PropertyInstruction extends instruction_1.Instruction {
+    constructor(document, range, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document, range, dockerfile, escapeChar, instruction, instructionRange);
+        this.properties = undefined;
+    }
+    getProperties() {
+        if (this.properties === undefined) {
+            let args = this.getPropertyArguments();
+            if (args.length === 0) {
+                this.properties = [];
+            }
+            else if (args.length === 1) {
+                this.properties = [new property_1.Property(this.document, this.escapeChar, args[0])];
+            }
+            else if (args.length === 2) {
+                if (args[0].getValue().indexOf('=') === -1) {
+                    this.properties = [new property_1.Property(this.document, this.escapeChar, args[0], args[1])];
+                }
+                else {
+                    this.properties = [
+                        new property_1.Property(this.document, this.escapeChar, args[0]),
+                        new property_1.Property(this.document, this.escapeChar, args[1])
+                    ];
+                }
+            }
+            else if (args[0].getValue().indexOf('=') === -1) {
+                let text = this.document.getText();
+                let start = args[1].getRange().start;
+                let end = args[args.length - 1].getRange().end;
+                text = text.substring(this.document.offsetAt(start), this.document.offsetAt(end));
+                this.properties = [new property_1.Property(this.document, this.escapeChar, args[0], new argument_1.Argument(text, vscode_languageserver_types_1.Range.create(args[1].getRange().start, args[args.length - 1].getRange().end)))];
+            }
+            else {
+                this.properties = [];
+                for (let i = 0; i < args.length; i++) {
+                    this.properties.push(new property_1.Property(this.document, this.escapeChar, args[i]));
+                }
+            }
+        }
+        return this.properties;
+    }
+    /**
+     * Goes from the back of the string and returns the first
+     * non-whitespace character that is found. If an escape character
+     * is found with newline characters, the escape character will
+     * not be considered a non-whitespace character and its index in
+     * the string will not be returned.
+     *
+     * @param content the string to search through
+     * @return the index in the string for the first non-whitespace
+     *         character when searching from the end of the string
+     */
+    findTrailingNonWhitespace(content) {
+        // loop back to find the first non-whitespace character
+        let index = content.length;
+        whitespaceCheck: for (let i = content.length - 1; i >= 0; i--) {
+            switch (content.charAt(i)) {
+                case ' ':
+                case '\t':
+                    continue;
+                case '\n':
+                    if (content.charAt(i - 1) === '\r') {
+                        i = i - 1;
+                    }
+                case '\r':
+                    newlineCheck: for (let j = i - 1; j >= 0; j--) {
+                        switch (content.charAt(j)) {
+                            case ' ':
+                            case '\t':
+                            case '\r':
+                            case '\n':
+                            case this.escapeChar:
+                                continue;
+                            default:
+                                index = j;
+                                break newlineCheck;
+                        }
+                    }
+                    break whitespaceCheck;
+                default:
+                    index = i;
+                    break whitespaceCheck;
+            }
+        }
+        return index;
+    }
+    getPropertyArguments() {
+        const args = [];
+        let range = this.getInstructionRange();
+        let instructionNameEndOffset = this.document.offsetAt(range.end);
+        let extra = instructionNameEndOffset - this.document.offsetAt(range.start);
+        let content = this.getTextContent();
+        let fullArgs = content.substring(extra);
+        let start = util_1.Util.findLeadingNonWhitespace(fullArgs, this.escapeChar);
+        if (start === -1) {
+            // only whitespace found, no arguments
+            return [];
+        }
+        const startPosition = this.document.positionAt(instructionNameEndOffset + start);
+        // records whether the parser has just processed an escaped newline or not,
+        // if our starting position is not on the same line as the instruction then
+        // the start of the content is already on an escaped line
+        let escaped = range.start.line !== startPosition.line;
+        // flag to track if the last character was an escape character
+        let endingEscape = false;
+        // position before the first escape character was hit
+        let mark = -1;
+        let end = this.findTrailingNonWhitespace(fullArgs);
+        content = fullArgs.substring(start, end + 1);
+        let argStart = escaped ? -1 : 0;
+        let spaced = false;
+        argumentLoop: for (let i = 0; i < content.length; i++) {
+            let char = content.charAt(i);
+            switch (char) {
+                case this.escapeChar:
+                    if (i + 1 === content.length) {
+                        endingEscape = true;
+                        break argumentLoop;
+                    }
+                    if (!escaped) {
+                        mark = i;
+                    }
+                    switch (content.charAt(i + 1)) {
+                        case ' ':
+                        case '\t':
+                            if (!util_1.Util.isWhitespace(content.charAt(i + 2))) {
+                                // space was escaped, continue as normal
+                                i = i + 1;
+                                continue argumentLoop;
+                            }
+                            // whitespace encountered, need to figure out if it extends to EOL
+                            whitespaceCheck: for (let j = i + 2; j < content.length; j++) {
+                                switch (content.charAt(j)) {
+                                    case '\r':
+                                        // offset one more for \r\n
+                                        j++;
+                                    case '\n':
+                                        // whitespace only, safe to skip
+                                        escaped = true;
+                                        i = j;
+                                        continue argumentLoop;
+                                    case ' ':
+                                    case '\t':
+                                        // ignore whitespace
+                                        break;
+                                    default:
+                                        // whitespace doesn't extend to EOL, create an argument
+                                        args.push(new argument_1.Argument(content.substring(argStart, i), vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start + argStart), this.document.positionAt(instructionNameEndOffset + start + i + 2))));
+                                        argStart = j;
+                                        break whitespaceCheck;
+                                }
+                            }
+                            // go back and start processing the encountered non-whitespace character
+                            i = argStart - 1;
+                            continue argumentLoop;
+                        case '\r':
+                            // offset one more for \r\n
+                            i++;
+                        case '\n':
+                            // immediately followed by a newline, skip the newline
+                            escaped = true;
+                            i = i + 1;
+                            continue argumentLoop;
+                        case this.escapeChar:
+                            // double escape found, skip it and move on
+                            if (argStart === -1) {
+                                argStart = i;
+                            }
+                            i = i + 1;
+                            continue argumentLoop;
+                        default:
+                            if (argStart === -1) {
+                                argStart = i;
+                            }
+                            // non-whitespace encountered, skip the escape and process the
+                            // character normally
+                            continue argumentLoop;
+                    }
+                case '\'':
+                case '"':
+                    if (spaced) {
+                        this.createSpacedArgument(argStart, args, content, mark, instructionNameEndOffset, start);
+                        // reset to start a new argument
+                        argStart = i;
+                        spaced = false;
+                    }
+                    if (argStart === -1) {
+                        argStart = i;
+                    }
+                    for (let j = i + 1; j < content.length; j++) {
+                        switch (content.charAt(j)) {
+                            case char:
+                                if (content.charAt(j + 1) !== ' ' && content.charAt(j + 1) !== '') {
+                                    // there is more content after this quote,
+                                    // continue so that it is all processed as
+                                    // one single argument
+                                    i = j;
+                                    continue argumentLoop;
+                                }
+                                args.push(new argument_1.Argument(content.substring(argStart, j + 1), vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start + argStart), this.document.positionAt(instructionNameEndOffset + start + j + 1))));
+                                i = j;
+                                argStart = -1;
+                                continue argumentLoop;
+                            case this.escapeChar:
+                                j++;
+                                break;
+                        }
+                    }
+                    break argumentLoop;
+                case ' ':
+                case '\t':
+                    if (escaped) {
+                        // consider there to be a space only if an argument
+                        // is not spanning multiple lines
+                        if (argStart !== -1) {
+                            spaced = true;
+                        }
+                    }
+                    else if (argStart !== -1) {
+                        args.push(new argument_1.Argument(content.substring(argStart, i), vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start + argStart), this.document.positionAt(instructionNameEndOffset + start + i))));
+                        argStart = -1;
+                    }
+                    break;
+                case '\r':
+                    // offset one more for \r\n
+                    i++;
+                case '\n':
+                    spaced = false;
+                    break;
+                case '#':
+                    if (escaped) {
+                        // a newline was escaped and now there's a comment
+                        for (let j = i + 1; j < content.length; j++) {
+                            switch (content.charAt(j)) {
+                                case '\r':
+                                    j++;
+                                case '\n':
+                                    i = j;
+                                    spaced = false;
+                                    continue argumentLoop;
+                            }
+                        }
+                        // went to the end without finding a newline,
+                        // the comment was the last line in the instruction,
+                        // just stop parsing, create an argument if needed
+                        if (argStart !== -1) {
+                            let value = content.substring(argStart, mark);
+                            args.push(new argument_1.Argument(value, vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start + argStart), this.document.positionAt(instructionNameEndOffset + start + mark))));
+                            argStart = -1;
+                        }
+                        break argumentLoop;
+                    }
+                    else if (argStart === -1) {
+                        argStart = i;
+                    }
+                    break;
+                default:
+                    if (spaced) {
+                        this.createSpacedArgument(argStart, args, content, mark, instructionNameEndOffset, start);
+                        // reset to start a new argument
+                        argStart = i;
+                        spaced = false;
+                    }
+                    escaped = false;
+                    if (argStart === -1) {
+                        argStart = i;
+                    }
+                    // variable detected
+                    if (char === '$' && content.charAt(i + 1) === '{') {
+                        let singleQuotes = false;
+                        let doubleQuotes = false;
+                        let escaped = false;
+                        for (let j = i + 1; j < content.length; j++) {
+                            switch (content.charAt(j)) {
+                                case this.escapeChar:
+                                    escaped = true;
+                                    break;
+                                case '\r':
+                                case '\n':
+                                    break;
+                                case '\'':
+                                    singleQuotes = !singleQuotes;
+                                    escaped = false;
+                                    break;
+                                case '"':
+                                    doubleQuotes = !doubleQuotes;
+                                    escaped = false;
+                                    break;
+                                case ' ':
+                                case '\t':
+                                    if (escaped || singleQuotes || doubleQuotes) {
+                                        break;
+                                    }
+                                    i = j - 1;
+                                    continue argumentLoop;
+                                case '}':
+                                    i = j;
+                                    continue argumentLoop;
+                                default:
+                                    escaped = false;
+                                    break;
+                            }
+                        }
+                        break argumentLoop;
+                    }
+                    break;
+            }
+        }
+        if (argStart !== -1 && argStart !== content.length) {
+            let end = endingEscape ? content.length - 1 : content.length;
+            let value = content.substring(argStart, end);
+            args.push(new argument_1.Argument(value, vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start + argStart), this.document.positionAt(instructionNameEndOffset + start + end))));
+        }
+        return args;
+    }
+    createSpacedArgument(argStart, args, content, mark, instructionNameEndOffset, start) {
+        if (argStart !== -1) {
+            args.push(new argument_1.Argument(content.substring(argStart, mark), vscode_languageserver_types_1.Range.create(this.document.positionAt(instructionNameEndOffset + start + argStart), this.document.positionAt(instructionNameEndOffset + start + mark))));
+        }
+    }
+}
+exports.PropertyInstruction = PropertyInstruction;
+
+
+/***/ }),
+
+/***/ 7459:
+/***/ ((__unused_webpack_module, exports) => {
+
+/* --------------------------------------------------------------------------------------------
+ * Copyright (c) Remy Suen. All rights reserved.
+ * Licensed under the MIT License. See License.txt in the project root for license information.
+ * ------------------------------------------------------------------------------------------ */
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Util = void 0;
+class Util {
+    static isUTF8BOM(char) {
+        const uintArray = Uint8Array.from(Buffer.from(char, "UTF-8"));
+        return uintArray[0] === 0xEF && uintArray[1] == 0xBB && uintArray[2] == 0xBF;
+    }
+    static isWhitespace(char) {
+        return char === ' ' || char === '\t' || Util.isNewline(char);
+    }
+    static isNewline(char) {
+        return char === '\r' || char === '\n';
+    }
+    static findLeadingNonWhitespace(content, escapeChar) {
+        whitespaceCheck: for (let i = 0; i < content.length; i++) {
+            switch (content.charAt(i)) {
+                case ' ':
+                case '\t':
+                    continue;
+                case escapeChar:
+                    escapeCheck: for (let j = i + 1; j < content.length; j++) {
+                        switch (content.charAt(j)) {
+                            case ' ':
+                            case '\t':
+                                continue;
+                            case '\r':
+                                // offset one more for \r\n
+                                i = j + 1;
+                                continue whitespaceCheck;
+                            case '\n':
+                                i = j;
+                                continue whitespaceCheck;
+                            default:
+                                break escapeCheck;
+                        }
+                    }
+                    // found an escape character and then reached EOF
+                    return -1;
+                default:
+                    return i;
+            }
+        }
+        // only possible if the content is the empty string
+        return -1;
+    }
+    /**
+     * Determines if the given position is contained within the given range.
+     *
+     * @param position the position to check
+     * @param range the range to see if the position is inside of
+     */
+    static isInsideRange(position, range) {
+        if (range.start.line === range.end.line) {
+            return range.start.line === position.line
+                && range.start.character <= position.character
+                && position.character <= range.end.character;
+        }
+        else if (range.start.line === position.line) {
+            return range.start.character <= position.character;
+        }
+        else if (range.end.line === position.line) {
+            return position.character <= range.end.character;
+        }
+        return range.start.line < position.line && position.line < range.end.line;
+    }
+    static parseHeredocName(value) {
+        value = value.substring(2);
+        if (value.charAt(0) === '-') {
+            value = value.substring(1);
+        }
+        if (value.charAt(0) === '"') {
+            if (value.charAt(value.length - 1) !== '"') {
+                return null;
+            }
+            value = value.substring(1, value.length - 1);
+        }
+        if (value.charAt(0) === '\'') {
+            if (value.charAt(value.length - 1) !== '\'') {
+                return null;
+            }
+            value = value.substring(1, value.length - 1);
+        }
+        if (value.charAt(0) === "<") {
+            return null;
+        }
+        return value;
+    }
+}
+exports.Util = Util;
+
+
+/***/ }),
+
+/***/ 3743:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Variable = void 0;
+class Variable {
+    constructor(name, nameRange, range, modifier, modifierRange, substitutionParameter, substitutionRange, defined, buildVariable, stringValue) {
+        this.name = name;
+        this.nameRange = nameRange;
+        this.range = range;
+        this.modifier = modifier;
+        this.modifierRange = modifierRange;
+        this.substitutionParameter = substitutionParameter;
+        this.substitutionRange = substitutionRange;
+        this.defined = defined;
+        this.buildVariable = buildVariable;
+        this.stringValue = stringValue;
+    }
+    toString() {
+        return this.stringValue;
+    }
+    getName() {
+        return this.name;
+    }
+    getNameRange() {
+        return this.nameRange;
+    }
+    /**
+     * Returns the range of the entire variable. This includes the symbols for
+     * the declaration of the variable such as the $, {, and } symbols.
+     *
+     * @return the range in the document that this variable encompasses in its
+     *         entirety
+     */
+    getRange() {
+        return this.range;
+    }
+    /**
+     * Returns the modifier character that has been set for
+     * specifying how this variable should be expanded and resolved.
+     * If this variable is ${variable:+value} then the modifier
+     * character is '+'. Will be the empty string if the variable is
+     * declared as ${variable:}. Otherwise, will be null if this
+     * variable will not use variable substitution at all (such as
+     * ${variable} or $variable).
+     *
+     * @return this variable's modifier character, or the empty
+     *         string if it does not have one, or null if this
+     *         variable will not use variable substitution
+     */
+    getModifier() {
+        return this.modifier;
+    }
+    getModifierRange() {
+        return this.modifierRange;
+    }
+    /**
+     * Returns the parameter that will be used for substitution if
+     * this variable uses modifiers to define how its value should be
+     * resolved. If this variable is ${variable:+value} then the
+     * substitution value will be 'value'. Will be the empty string
+     * if the variable is declared as ${variable:+} or some other
+     * variant where the only thing that follows the modifier
+     * character (excluding considerations of escape characters and
+     * so on) is the variable's closing bracket. May be null if this
+     * variable does not have a modifier character defined (such as
+     * ${variable} or $variable).
+     *
+     * @return this variable's substitution parameter, or the empty
+     *         string if it does not have one, or null if there is
+     *         not one defined
+     */
+    getSubstitutionParameter() {
+        return this.substitutionParameter;
+    }
+    getSubstitutionRange() {
+        return this.substitutionRange;
+    }
+    /**
+     * Returns whether this variable has been defined or not.
+     *
+     * @return true if this variable has been defined, false otherwise
+     */
+    isDefined() {
+        return this.defined;
+    }
+    isBuildVariable() {
+        return this.buildVariable === true;
+    }
+    isEnvironmentVariable() {
+        return this.buildVariable === false;
+    }
+}
+exports.Variable = Variable;
+
+
+/***/ }),
+
 /***/ 9445:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
@@ -57983,11 +62184,3007 @@ module.exports = {
 
 /***/ }),
 
+/***/ 3383:
+/***/ (function(module, exports) {
+
+var __spreadArray = (this && this.__spreadArray) || function (to, from, pack) {
+    if (pack || arguments.length === 2) for (var i = 0, l = from.length, ar; i < l; i++) {
+        if (ar || !(i in from)) {
+            if (!ar) ar = Array.prototype.slice.call(from, 0, i);
+            ar[i] = from[i];
+        }
+    }
+    return to.concat(ar || Array.prototype.slice.call(from));
+};
+(function (factory) {
+    if ( true && typeof module.exports === "object") {
+        var v = factory(__WEBPACK_EXTERNAL_createRequire(import.meta.url), exports);
+        if (v !== undefined) module.exports = v;
+    }
+    else if (typeof define === "function" && define.amd) {
+        define(["require", "exports"], factory);
+    }
+})(function (require, exports) {
+    /* --------------------------------------------------------------------------------------------
+     * Copyright (c) Microsoft Corporation. All rights reserved.
+     * Licensed under the MIT License. See License.txt in the project root for license information.
+     * ------------------------------------------------------------------------------------------ */
+    'use strict';
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.TextDocument = void 0;
+    var FullTextDocument = /** @class */ (function () {
+        function FullTextDocument(uri, languageId, version, content) {
+            this._uri = uri;
+            this._languageId = languageId;
+            this._version = version;
+            this._content = content;
+            this._lineOffsets = undefined;
+        }
+        Object.defineProperty(FullTextDocument.prototype, "uri", {
+            get: function () {
+                return this._uri;
+            },
+            enumerable: false,
+            configurable: true
+        });
+        Object.defineProperty(FullTextDocument.prototype, "languageId", {
+            get: function () {
+                return this._languageId;
+            },
+            enumerable: false,
+            configurable: true
+        });
+        Object.defineProperty(FullTextDocument.prototype, "version", {
+            get: function () {
+                return this._version;
+            },
+            enumerable: false,
+            configurable: true
+        });
+        FullTextDocument.prototype.getText = function (range) {
+            if (range) {
+                var start = this.offsetAt(range.start);
+                var end = this.offsetAt(range.end);
+                return this._content.substring(start, end);
+            }
+            return this._content;
+        };
+        FullTextDocument.prototype.update = function (changes, version) {
+            for (var _i = 0, changes_1 = changes; _i < changes_1.length; _i++) {
+                var change = changes_1[_i];
+                if (FullTextDocument.isIncremental(change)) {
+                    // makes sure start is before end
+                    var range = getWellformedRange(change.range);
+                    // update content
+                    var startOffset = this.offsetAt(range.start);
+                    var endOffset = this.offsetAt(range.end);
+                    this._content = this._content.substring(0, startOffset) + change.text + this._content.substring(endOffset, this._content.length);
+                    var insertedEndOffset = startOffset + change.text.length;
+                    var crlfAtStart = this._content.charCodeAt(startOffset - 1) === 13 /* CharCode.CarriageReturn */ && this._content.charCodeAt(startOffset) === 10 /* CharCode.LineFeed */;
+                    var crlfAtEnd = this._content.charCodeAt(insertedEndOffset - 1) === 13 /* CharCode.CarriageReturn */ && this._content.charCodeAt(insertedEndOffset) === 10 /* CharCode.LineFeed */;
+                    if (crlfAtStart || crlfAtEnd) {
+                        // A CRLF pair across an edit boundary is not included in the inserted text's line offsets.
+                        this._lineOffsets = undefined;
+                        continue;
+                    }
+                    // update the offsets
+                    var startLine = Math.max(range.start.line, 0);
+                    var endLine = Math.max(range.end.line, 0);
+                    var lineOffsets = this._lineOffsets;
+                    var addedLineOffsets = computeLineOffsets(change.text, false, startOffset);
+                    if (endLine - startLine === addedLineOffsets.length) {
+                        for (var i = 0, len = addedLineOffsets.length; i < len; i++) {
+                            lineOffsets[i + startLine + 1] = addedLineOffsets[i];
+                        }
+                    }
+                    else {
+                        if (addedLineOffsets.length < 10000) {
+                            lineOffsets.splice.apply(lineOffsets, __spreadArray([startLine + 1, endLine - startLine], addedLineOffsets, false));
+                        }
+                        else { // avoid too many arguments for splice
+                            this._lineOffsets = lineOffsets = lineOffsets.slice(0, startLine + 1).concat(addedLineOffsets, lineOffsets.slice(endLine + 1));
+                        }
+                    }
+                    var diff = change.text.length - (endOffset - startOffset);
+                    if (diff !== 0) {
+                        for (var i = startLine + 1 + addedLineOffsets.length, len = lineOffsets.length; i < len; i++) {
+                            lineOffsets[i] = lineOffsets[i] + diff;
+                        }
+                    }
+                }
+                else if (FullTextDocument.isFull(change)) {
+                    this._content = change.text;
+                    this._lineOffsets = undefined;
+                }
+                else {
+                    throw new Error('Unknown change event received');
+                }
+            }
+            this._version = version;
+        };
+        FullTextDocument.prototype.getLineOffsets = function () {
+            if (this._lineOffsets === undefined) {
+                this._lineOffsets = computeLineOffsets(this._content, true);
+            }
+            return this._lineOffsets;
+        };
+        FullTextDocument.prototype.positionAt = function (offset) {
+            offset = Math.max(Math.min(offset, this._content.length), 0);
+            var lineOffsets = this.getLineOffsets();
+            var low = 0, high = lineOffsets.length;
+            if (high === 0) {
+                return { line: 0, character: offset };
+            }
+            while (low < high) {
+                var mid = Math.floor((low + high) / 2);
+                if (lineOffsets[mid] > offset) {
+                    high = mid;
+                }
+                else {
+                    low = mid + 1;
+                }
+            }
+            // low is the least x for which the line offset is larger than the current offset
+            // or array.length if no line offset is larger than the current offset
+            var line = low - 1;
+            offset = this.ensureBeforeEOL(offset, lineOffsets[line]);
+            return { line: line, character: offset - lineOffsets[line] };
+        };
+        FullTextDocument.prototype.offsetAt = function (position) {
+            var lineOffsets = this.getLineOffsets();
+            if (position.line >= lineOffsets.length) {
+                return this._content.length;
+            }
+            else if (position.line < 0) {
+                return 0;
+            }
+            var lineOffset = lineOffsets[position.line];
+            if (position.character <= 0) {
+                return lineOffset;
+            }
+            var nextLineOffset = (position.line + 1 < lineOffsets.length) ? lineOffsets[position.line + 1] : this._content.length;
+            var offset = Math.min(lineOffset + position.character, nextLineOffset);
+            return this.ensureBeforeEOL(offset, lineOffset);
+        };
+        FullTextDocument.prototype.getLineRange = function (line) {
+            var lineOffsets = this.getLineOffsets();
+            if (line >= lineOffsets.length) {
+                var lastLine = lineOffsets.length - 1;
+                return { start: { line: lastLine, character: 0 }, end: { line: lastLine, character: this._content.length - lineOffsets[lastLine] } };
+            }
+            else if (line < 0) {
+                return { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+            }
+            var startOffset = lineOffsets[line];
+            var nextLineOffset = (line + 1 < lineOffsets.length) ? lineOffsets[line + 1] : this._content.length;
+            var endOffset = this.ensureBeforeEOL(nextLineOffset, startOffset);
+            return { start: { line: line, character: 0 }, end: { line: line, character: endOffset - startOffset } };
+        };
+        FullTextDocument.prototype.getEOLCharacters = function (line) {
+            var lineOffsets = this.getLineOffsets();
+            if (line >= lineOffsets.length) {
+                return '';
+            }
+            else if (line < 0) {
+                return '';
+            }
+            var nextLineOffset = (line + 1 < lineOffsets.length) ? lineOffsets[line + 1] : this._content.length;
+            var eolOffset = this.ensureBeforeEOL(nextLineOffset, lineOffsets[line]);
+            return this._content.substring(eolOffset, nextLineOffset);
+        };
+        FullTextDocument.prototype.ensureBeforeEOL = function (offset, lineOffset) {
+            while (offset > lineOffset && isEOL(this._content.charCodeAt(offset - 1))) {
+                offset--;
+            }
+            return offset;
+        };
+        Object.defineProperty(FullTextDocument.prototype, "lineCount", {
+            get: function () {
+                return this.getLineOffsets().length;
+            },
+            enumerable: false,
+            configurable: true
+        });
+        FullTextDocument.isIncremental = function (event) {
+            var candidate = event;
+            return candidate !== undefined && candidate !== null &&
+                typeof candidate.text === 'string' && candidate.range !== undefined &&
+                (candidate.rangeLength === undefined || typeof candidate.rangeLength === 'number');
+        };
+        FullTextDocument.isFull = function (event) {
+            var candidate = event;
+            return candidate !== undefined && candidate !== null &&
+                typeof candidate.text === 'string' && candidate.range === undefined && candidate.rangeLength === undefined;
+        };
+        return FullTextDocument;
+    }());
+    var TextDocument;
+    (function (TextDocument) {
+        /**
+         * Creates a new text document.
+         *
+         * @param uri The document's uri.
+         * @param languageId  The document's language Id.
+         * @param version The document's initial version number.
+         * @param content The document's content.
+         */
+        function create(uri, languageId, version, content) {
+            return new FullTextDocument(uri, languageId, version, content);
+        }
+        TextDocument.create = create;
+        /**
+         * Updates a TextDocument by modifying its content.
+         *
+         * @param document the document to update. Only documents created by TextDocument.create are valid inputs.
+         * @param changes the changes to apply to the document.
+         * @param version the changes version for the document.
+         * @returns The updated TextDocument. Note: That's the same document instance passed in as first parameter.
+         *
+         */
+        function update(document, changes, version) {
+            if (document instanceof FullTextDocument) {
+                document.update(changes, version);
+                return document;
+            }
+            else {
+                throw new Error('TextDocument.update: document must be created by TextDocument.create');
+            }
+        }
+        TextDocument.update = update;
+        function applyEdits(document, edits) {
+            var text = document.getText();
+            var sortedEdits = mergeSort(edits.map(getWellformedEdit), function (a, b) {
+                var diff = a.range.start.line - b.range.start.line;
+                if (diff === 0) {
+                    return a.range.start.character - b.range.start.character;
+                }
+                return diff;
+            });
+            var lastModifiedOffset = 0;
+            var spans = [];
+            for (var _i = 0, sortedEdits_1 = sortedEdits; _i < sortedEdits_1.length; _i++) {
+                var e = sortedEdits_1[_i];
+                var startOffset = document.offsetAt(e.range.start);
+                if (startOffset < lastModifiedOffset) {
+                    throw new Error('Overlapping edit');
+                }
+                else if (startOffset > lastModifiedOffset) {
+                    spans.push(text.substring(lastModifiedOffset, startOffset));
+                }
+                if (e.newText.length) {
+                    spans.push(e.newText);
+                }
+                lastModifiedOffset = document.offsetAt(e.range.end);
+            }
+            spans.push(text.substr(lastModifiedOffset));
+            return spans.join('');
+        }
+        TextDocument.applyEdits = applyEdits;
+    })(TextDocument || (exports.TextDocument = TextDocument = {}));
+    function mergeSort(data, compare) {
+        if (data.length <= 1) {
+            // sorted
+            return data;
+        }
+        var p = (data.length / 2) | 0;
+        var left = data.slice(0, p);
+        var right = data.slice(p);
+        mergeSort(left, compare);
+        mergeSort(right, compare);
+        var leftIdx = 0;
+        var rightIdx = 0;
+        var i = 0;
+        while (leftIdx < left.length && rightIdx < right.length) {
+            var ret = compare(left[leftIdx], right[rightIdx]);
+            if (ret <= 0) {
+                // smaller_equal -> take left to preserve order
+                data[i++] = left[leftIdx++];
+            }
+            else {
+                // greater -> take right
+                data[i++] = right[rightIdx++];
+            }
+        }
+        while (leftIdx < left.length) {
+            data[i++] = left[leftIdx++];
+        }
+        while (rightIdx < right.length) {
+            data[i++] = right[rightIdx++];
+        }
+        return data;
+    }
+    function computeLineOffsets(text, isAtLineStart, textOffset) {
+        if (textOffset === void 0) { textOffset = 0; }
+        var result = isAtLineStart ? [textOffset] : [];
+        for (var i = 0; i < text.length; i++) {
+            var ch = text.charCodeAt(i);
+            if (isEOL(ch)) {
+                if (ch === 13 /* CharCode.CarriageReturn */ && i + 1 < text.length && text.charCodeAt(i + 1) === 10 /* CharCode.LineFeed */) {
+                    i++;
+                }
+                result.push(textOffset + i + 1);
+            }
+        }
+        return result;
+    }
+    function isEOL(char) {
+        return char === 13 /* CharCode.CarriageReturn */ || char === 10 /* CharCode.LineFeed */;
+    }
+    function getWellformedRange(range) {
+        var start = range.start;
+        var end = range.end;
+        if (start.line > end.line || (start.line === end.line && start.character > end.character)) {
+            return { start: end, end: start };
+        }
+        return range;
+    }
+    function getWellformedEdit(textEdit) {
+        var range = getWellformedRange(textEdit.range);
+        if (range !== textEdit.range) {
+            return { newText: textEdit.newText, range: range };
+        }
+        return textEdit;
+    }
+});
+
+
+/***/ }),
+
+/***/ 4612:
+/***/ ((module, exports) => {
+
+(function (factory) {
+    if ( true && typeof module.exports === "object") {
+        var v = factory(__WEBPACK_EXTERNAL_createRequire(import.meta.url), exports);
+        if (v !== undefined) module.exports = v;
+    }
+    else if (typeof define === "function" && define.amd) {
+        define(["require", "exports"], factory);
+    }
+})(function () {
+    /* --------------------------------------------------------------------------------------------
+     * Copyright (c) Microsoft Corporation. All rights reserved.
+     * Licensed under the MIT License. See License.txt in the project root for license information.
+     * ------------------------------------------------------------------------------------------ */
+    'use strict';
+    Object.defineProperty(exports, "__esModule", ({ value: true }));
+    exports.TextDocument = exports.EOL = exports.WorkspaceFolder = exports.InlineCompletionContext = exports.SelectedCompletionInfo = exports.InlineCompletionTriggerKind = exports.InlineCompletionList = exports.InlineCompletionItem = exports.StringValue = exports.InlayHint = exports.InlayHintLabelPart = exports.InlayHintKind = exports.InlineValueContext = exports.InlineValueEvaluatableExpression = exports.InlineValueVariableLookup = exports.InlineValueText = exports.SemanticTokens = exports.SemanticTokenModifiers = exports.SemanticTokenTypes = exports.SelectionRange = exports.DocumentLink = exports.FormattingOptions = exports.CodeLens = exports.CodeAction = exports.CodeActionTag = exports.CodeActionContext = exports.CodeActionTriggerKind = exports.CodeActionKind = exports.DocumentSymbol = exports.WorkspaceSymbol = exports.SymbolInformation = exports.SymbolTag = exports.SymbolKind = exports.DocumentHighlight = exports.DocumentHighlightKind = exports.SignatureInformation = exports.ParameterInformation = exports.Hover = exports.MarkedString = exports.CompletionList = exports.CompletionItem = exports.CompletionItemLabelDetails = exports.ApplyKind = exports.InsertTextMode = exports.InsertReplaceEdit = exports.CompletionItemTag = exports.InsertTextFormat = exports.CompletionItemKind = exports.MarkupContent = exports.MarkupKind = exports.TextDocumentItem = exports.LanguageKind = exports.OptionalVersionedTextDocumentIdentifier = exports.VersionedTextDocumentIdentifier = exports.TextDocumentIdentifier = exports.WorkspaceChange = exports.SnippetTextEdit = exports.WorkspaceEdit = exports.DeleteFile = exports.RenameFile = exports.CreateFile = exports.TextDocumentEdit = exports.AnnotatedTextEdit = exports.ChangeAnnotationIdentifier = exports.ChangeAnnotation = exports.TextEdit = exports.Command = exports.Diagnostic = exports.CodeDescription = exports.DiagnosticTag = exports.DiagnosticSeverity = exports.DiagnosticRelatedInformation = exports.FoldingRange = exports.FoldingRangeKind = exports.ColorPresentation = exports.ColorInformation = exports.Color = exports.LocationLink = exports.Location = exports.Range = exports.Position = exports.uinteger = exports.integer = exports.URI = exports.DocumentUri = void 0;
+    var DocumentUri;
+    (function (DocumentUri) {
+        function is(value) {
+            return typeof value === 'string';
+        }
+        DocumentUri.is = is;
+    })(DocumentUri || (exports.DocumentUri = DocumentUri = {}));
+    var URI;
+    (function (URI) {
+        function is(value) {
+            return typeof value === 'string';
+        }
+        URI.is = is;
+    })(URI || (exports.URI = URI = {}));
+    var integer;
+    (function (integer) {
+        integer.MIN_VALUE = -2147483648;
+        integer.MAX_VALUE = 2147483647;
+        function is(value) {
+            return typeof value === 'number' && integer.MIN_VALUE <= value && value <= integer.MAX_VALUE;
+        }
+        integer.is = is;
+    })(integer || (exports.integer = integer = {}));
+    var uinteger;
+    (function (uinteger) {
+        uinteger.MIN_VALUE = 0;
+        uinteger.MAX_VALUE = 2147483647;
+        function is(value) {
+            return typeof value === 'number' && uinteger.MIN_VALUE <= value && value <= uinteger.MAX_VALUE;
+        }
+        uinteger.is = is;
+    })(uinteger || (exports.uinteger = uinteger = {}));
+    /**
+     * The Position namespace provides helper functions to work with
+     * {@link Position} literals.
+     */
+    var Position;
+    (function (Position) {
+        /**
+         * Creates a new Position literal from the given line and character.
+         * @param line The position's line.
+         * @param character The position's character.
+         */
+        function create(line, character) {
+            if (line === Number.MAX_VALUE) {
+                line = uinteger.MAX_VALUE;
+            }
+            if (character === Number.MAX_VALUE) {
+                character = uinteger.MAX_VALUE;
+            }
+            return { line: line, character: character };
+        }
+        Position.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link Position} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && Is.uinteger(candidate.line) && Is.uinteger(candidate.character);
+        }
+        Position.is = is;
+    })(Position || (exports.Position = Position = {}));
+    /**
+     * The Range namespace provides helper functions to work with
+     * {@link Range} literals.
+     */
+    var Range;
+    (function (Range) {
+        function create(one, two, three, four) {
+            if (Is.uinteger(one) && Is.uinteger(two) && Is.uinteger(three) && Is.uinteger(four)) {
+                return { start: Position.create(one, two), end: Position.create(three, four) };
+            }
+            else if (Position.is(one) && Position.is(two)) {
+                return { start: one, end: two };
+            }
+            else {
+                throw new Error("Range#create called with invalid arguments[".concat(one, ", ").concat(two, ", ").concat(three, ", ").concat(four, "]"));
+            }
+        }
+        Range.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link Range} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && Position.is(candidate.start) && Position.is(candidate.end);
+        }
+        Range.is = is;
+    })(Range || (exports.Range = Range = {}));
+    /**
+     * The Location namespace provides helper functions to work with
+     * {@link Location} literals.
+     */
+    var Location;
+    (function (Location) {
+        /**
+         * Creates a Location literal.
+         * @param uri The location's uri.
+         * @param range The location's range.
+         */
+        function create(uri, range) {
+            return { uri: uri, range: range };
+        }
+        Location.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link Location} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && Range.is(candidate.range) && (Is.string(candidate.uri) || Is.undefined(candidate.uri));
+        }
+        Location.is = is;
+    })(Location || (exports.Location = Location = {}));
+    /**
+     * The LocationLink namespace provides helper functions to work with
+     * {@link LocationLink} literals.
+     */
+    var LocationLink;
+    (function (LocationLink) {
+        /**
+         * Creates a LocationLink literal.
+         * @param targetUri The definition's uri.
+         * @param targetRange The full range of the definition.
+         * @param targetSelectionRange The span of the symbol definition at the target.
+         * @param originSelectionRange The span of the symbol being defined in the originating source file.
+         */
+        function create(targetUri, targetRange, targetSelectionRange, originSelectionRange) {
+            return { targetUri: targetUri, targetRange: targetRange, targetSelectionRange: targetSelectionRange, originSelectionRange: originSelectionRange };
+        }
+        LocationLink.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link LocationLink} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && Range.is(candidate.targetRange) && Is.string(candidate.targetUri)
+                && Range.is(candidate.targetSelectionRange)
+                && (Range.is(candidate.originSelectionRange) || Is.undefined(candidate.originSelectionRange));
+        }
+        LocationLink.is = is;
+    })(LocationLink || (exports.LocationLink = LocationLink = {}));
+    /**
+     * The Color namespace provides helper functions to work with
+     * {@link Color} literals.
+     */
+    var Color;
+    (function (Color) {
+        /**
+         * Creates a new Color literal.
+         */
+        function create(red, green, blue, alpha) {
+            return {
+                red: red,
+                green: green,
+                blue: blue,
+                alpha: alpha,
+            };
+        }
+        Color.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link Color} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && Is.numberRange(candidate.red, 0, 1)
+                && Is.numberRange(candidate.green, 0, 1)
+                && Is.numberRange(candidate.blue, 0, 1)
+                && Is.numberRange(candidate.alpha, 0, 1);
+        }
+        Color.is = is;
+    })(Color || (exports.Color = Color = {}));
+    /**
+     * The ColorInformation namespace provides helper functions to work with
+     * {@link ColorInformation} literals.
+     */
+    var ColorInformation;
+    (function (ColorInformation) {
+        /**
+         * Creates a new ColorInformation literal.
+         */
+        function create(range, color) {
+            return {
+                range: range,
+                color: color,
+            };
+        }
+        ColorInformation.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link ColorInformation} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && Range.is(candidate.range) && Color.is(candidate.color);
+        }
+        ColorInformation.is = is;
+    })(ColorInformation || (exports.ColorInformation = ColorInformation = {}));
+    /**
+     * The Color namespace provides helper functions to work with
+     * {@link ColorPresentation} literals.
+     */
+    var ColorPresentation;
+    (function (ColorPresentation) {
+        /**
+         * Creates a new ColorInformation literal.
+         */
+        function create(label, textEdit, additionalTextEdits) {
+            return {
+                label: label,
+                textEdit: textEdit,
+                additionalTextEdits: additionalTextEdits,
+            };
+        }
+        ColorPresentation.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link ColorInformation} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && Is.string(candidate.label)
+                && (Is.undefined(candidate.textEdit) || TextEdit.is(candidate.textEdit))
+                && (Is.undefined(candidate.additionalTextEdits) || Is.typedArray(candidate.additionalTextEdits, TextEdit.is));
+        }
+        ColorPresentation.is = is;
+    })(ColorPresentation || (exports.ColorPresentation = ColorPresentation = {}));
+    /**
+     * A set of predefined range kinds.
+     */
+    var FoldingRangeKind;
+    (function (FoldingRangeKind) {
+        /**
+         * Folding range for a comment
+         */
+        FoldingRangeKind.Comment = 'comment';
+        /**
+         * Folding range for an import or include
+         */
+        FoldingRangeKind.Imports = 'imports';
+        /**
+         * Folding range for a region (e.g. `#region`)
+         */
+        FoldingRangeKind.Region = 'region';
+    })(FoldingRangeKind || (exports.FoldingRangeKind = FoldingRangeKind = {}));
+    /**
+     * The folding range namespace provides helper functions to work with
+     * {@link FoldingRange} literals.
+     */
+    var FoldingRange;
+    (function (FoldingRange) {
+        /**
+         * Creates a new FoldingRange literal.
+         */
+        function create(startLine, endLine, startCharacter, endCharacter, kind, collapsedText) {
+            var result = {
+                startLine: startLine,
+                endLine: endLine
+            };
+            if (Is.defined(startCharacter)) {
+                result.startCharacter = startCharacter;
+            }
+            if (Is.defined(endCharacter)) {
+                result.endCharacter = endCharacter;
+            }
+            if (Is.defined(kind)) {
+                result.kind = kind;
+            }
+            if (Is.defined(collapsedText)) {
+                result.collapsedText = collapsedText;
+            }
+            return result;
+        }
+        FoldingRange.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link FoldingRange} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && Is.uinteger(candidate.startLine) && Is.uinteger(candidate.endLine)
+                && (Is.undefined(candidate.startCharacter) || Is.uinteger(candidate.startCharacter))
+                && (Is.undefined(candidate.endCharacter) || Is.uinteger(candidate.endCharacter))
+                && (Is.undefined(candidate.kind) || Is.string(candidate.kind));
+        }
+        FoldingRange.is = is;
+    })(FoldingRange || (exports.FoldingRange = FoldingRange = {}));
+    /**
+     * The DiagnosticRelatedInformation namespace provides helper functions to work with
+     * {@link DiagnosticRelatedInformation} literals.
+     */
+    var DiagnosticRelatedInformation;
+    (function (DiagnosticRelatedInformation) {
+        /**
+         * Creates a new DiagnosticRelatedInformation literal.
+         */
+        function create(location, message) {
+            return {
+                location: location,
+                message: message
+            };
+        }
+        DiagnosticRelatedInformation.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link DiagnosticRelatedInformation} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.defined(candidate) && Location.is(candidate.location) && Is.string(candidate.message);
+        }
+        DiagnosticRelatedInformation.is = is;
+    })(DiagnosticRelatedInformation || (exports.DiagnosticRelatedInformation = DiagnosticRelatedInformation = {}));
+    /**
+     * The diagnostic's severity.
+     */
+    var DiagnosticSeverity;
+    (function (DiagnosticSeverity) {
+        /**
+         * Reports an error.
+         */
+        DiagnosticSeverity.Error = 1;
+        /**
+         * Reports a warning.
+         */
+        DiagnosticSeverity.Warning = 2;
+        /**
+         * Reports an information.
+         */
+        DiagnosticSeverity.Information = 3;
+        /**
+         * Reports a hint.
+         */
+        DiagnosticSeverity.Hint = 4;
+    })(DiagnosticSeverity || (exports.DiagnosticSeverity = DiagnosticSeverity = {}));
+    /**
+     * The diagnostic tags.
+     *
+     * @since 3.15.0
+     */
+    var DiagnosticTag;
+    (function (DiagnosticTag) {
+        /**
+         * Unused or unnecessary code.
+         *
+         * Clients are allowed to render diagnostics with this tag faded out instead of having
+         * an error squiggle.
+         */
+        DiagnosticTag.Unnecessary = 1;
+        /**
+         * Deprecated or obsolete code.
+         *
+         * Clients are allowed to rendered diagnostics with this tag strike through.
+         */
+        DiagnosticTag.Deprecated = 2;
+    })(DiagnosticTag || (exports.DiagnosticTag = DiagnosticTag = {}));
+    /**
+     * The CodeDescription namespace provides functions to deal with descriptions for diagnostic codes.
+     *
+     * @since 3.16.0
+     */
+    var CodeDescription;
+    (function (CodeDescription) {
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && Is.string(candidate.href);
+        }
+        CodeDescription.is = is;
+    })(CodeDescription || (exports.CodeDescription = CodeDescription = {}));
+    /**
+     * The Diagnostic namespace provides helper functions to work with
+     * {@link Diagnostic} literals.
+     */
+    var Diagnostic;
+    (function (Diagnostic) {
+        /**
+         * Creates a new Diagnostic literal.
+         */
+        function create(range, message, severity, code, source, relatedInformation) {
+            var result = { range: range, message: message };
+            if (Is.defined(severity)) {
+                result.severity = severity;
+            }
+            if (Is.defined(code)) {
+                result.code = code;
+            }
+            if (Is.defined(source)) {
+                result.source = source;
+            }
+            if (Is.defined(relatedInformation)) {
+                result.relatedInformation = relatedInformation;
+            }
+            return result;
+        }
+        Diagnostic.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link Diagnostic} interface.
+         */
+        function is(value) {
+            var _a;
+            var candidate = value;
+            return Is.defined(candidate)
+                && Range.is(candidate.range)
+                && (Is.string(candidate.message) || MarkupContent.is(candidate.message))
+                && (Is.number(candidate.severity) || Is.undefined(candidate.severity))
+                && (Is.integer(candidate.code) || Is.string(candidate.code) || Is.undefined(candidate.code))
+                && (Is.undefined(candidate.codeDescription) || (Is.string((_a = candidate.codeDescription) === null || _a === void 0 ? void 0 : _a.href)))
+                && (Is.string(candidate.source) || Is.undefined(candidate.source))
+                && (Is.undefined(candidate.relatedInformation) || Is.typedArray(candidate.relatedInformation, DiagnosticRelatedInformation.is));
+        }
+        Diagnostic.is = is;
+        /**
+         * Checks whether the given diagnostic's message conforms to the 3.17.0
+         * version of the protocol where the message is a string.
+         *
+         * @param value the diagnostic
+         * @returns true if the diagnostic's message is a string, false otherwise.
+         */
+        function is3_17(value) {
+            return Is.string(value.message);
+        }
+        Diagnostic.is3_17 = is3_17;
+        /**
+         * Gets the message string of a diagnostic. If the message is already a
+         * string, it is returned as is. If the message is a MarkupContent,
+         * the value of the MarkupContent is returned. Otherwise an error is thrown.
+         *
+         * @param diagnostic the diagnostic to get the message string from.
+         * @returns the message string of the given diagnostic.
+         */
+        function getMessageString(diagnostic) {
+            if (Is.string(diagnostic.message)) {
+                return diagnostic.message;
+            }
+            else if (MarkupContent.is(diagnostic.message)) {
+                return diagnostic.message.value;
+            }
+            else {
+                throw new Error("Unknown message type ".concat(typeof diagnostic.message));
+            }
+        }
+        Diagnostic.getMessageString = getMessageString;
+    })(Diagnostic || (exports.Diagnostic = Diagnostic = {}));
+    /**
+     * The Command namespace provides helper functions to work with
+     * {@link Command} literals.
+     */
+    var Command;
+    (function (Command) {
+        /**
+         * Creates a new Command literal.
+         */
+        function create(title, command) {
+            var args = [];
+            for (var _i = 2; _i < arguments.length; _i++) {
+                args[_i - 2] = arguments[_i];
+            }
+            var result = { title: title, command: command };
+            if (Is.defined(args) && args.length > 0) {
+                result.arguments = args;
+            }
+            return result;
+        }
+        Command.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link Command} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.defined(candidate) && Is.string(candidate.title) && (candidate.tooltip === undefined || Is.string(candidate.tooltip)) && Is.string(candidate.command);
+        }
+        Command.is = is;
+    })(Command || (exports.Command = Command = {}));
+    /**
+     * The TextEdit namespace provides helper function to create replace,
+     * insert and delete edits more easily.
+     */
+    var TextEdit;
+    (function (TextEdit) {
+        /**
+         * Creates a replace text edit.
+         * @param range The range of text to be replaced.
+         * @param newText The new text.
+         */
+        function replace(range, newText) {
+            return { range: range, newText: newText };
+        }
+        TextEdit.replace = replace;
+        /**
+         * Creates an insert text edit.
+         * @param position The position to insert the text at.
+         * @param newText The text to be inserted.
+         */
+        function insert(position, newText) {
+            return { range: { start: position, end: position }, newText: newText };
+        }
+        TextEdit.insert = insert;
+        /**
+         * Creates a delete text edit.
+         * @param range The range of text to be deleted.
+         */
+        function del(range) {
+            return { range: range, newText: '' };
+        }
+        TextEdit.del = del;
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate)
+                && Is.string(candidate.newText)
+                && Range.is(candidate.range);
+        }
+        TextEdit.is = is;
+    })(TextEdit || (exports.TextEdit = TextEdit = {}));
+    var ChangeAnnotation;
+    (function (ChangeAnnotation) {
+        function create(label, needsConfirmation, description) {
+            var result = { label: label };
+            if (needsConfirmation !== undefined) {
+                result.needsConfirmation = needsConfirmation;
+            }
+            if (description !== undefined) {
+                result.description = description;
+            }
+            return result;
+        }
+        ChangeAnnotation.create = create;
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && Is.string(candidate.label) &&
+                (Is.boolean(candidate.needsConfirmation) || candidate.needsConfirmation === undefined) &&
+                (Is.string(candidate.description) || candidate.description === undefined);
+        }
+        ChangeAnnotation.is = is;
+    })(ChangeAnnotation || (exports.ChangeAnnotation = ChangeAnnotation = {}));
+    var ChangeAnnotationIdentifier;
+    (function (ChangeAnnotationIdentifier) {
+        function is(value) {
+            var candidate = value;
+            return Is.string(candidate);
+        }
+        ChangeAnnotationIdentifier.is = is;
+    })(ChangeAnnotationIdentifier || (exports.ChangeAnnotationIdentifier = ChangeAnnotationIdentifier = {}));
+    var AnnotatedTextEdit;
+    (function (AnnotatedTextEdit) {
+        /**
+         * Creates an annotated replace text edit.
+         *
+         * @param range The range of text to be replaced.
+         * @param newText The new text.
+         * @param annotation The annotation.
+         */
+        function replace(range, newText, annotation) {
+            return { range: range, newText: newText, annotationId: annotation };
+        }
+        AnnotatedTextEdit.replace = replace;
+        /**
+         * Creates an annotated insert text edit.
+         *
+         * @param position The position to insert the text at.
+         * @param newText The text to be inserted.
+         * @param annotation The annotation.
+         */
+        function insert(position, newText, annotation) {
+            return { range: { start: position, end: position }, newText: newText, annotationId: annotation };
+        }
+        AnnotatedTextEdit.insert = insert;
+        /**
+         * Creates an annotated delete text edit.
+         *
+         * @param range The range of text to be deleted.
+         * @param annotation The annotation.
+         */
+        function del(range, annotation) {
+            return { range: range, newText: '', annotationId: annotation };
+        }
+        AnnotatedTextEdit.del = del;
+        function is(value) {
+            var candidate = value;
+            return TextEdit.is(candidate) && (ChangeAnnotation.is(candidate.annotationId) || ChangeAnnotationIdentifier.is(candidate.annotationId));
+        }
+        AnnotatedTextEdit.is = is;
+    })(AnnotatedTextEdit || (exports.AnnotatedTextEdit = AnnotatedTextEdit = {}));
+    /**
+     * The TextDocumentEdit namespace provides helper function to create
+     * an edit that manipulates a text document.
+     */
+    var TextDocumentEdit;
+    (function (TextDocumentEdit) {
+        /**
+         * Creates a new `TextDocumentEdit`
+         */
+        function create(textDocument, edits) {
+            return { textDocument: textDocument, edits: edits };
+        }
+        TextDocumentEdit.create = create;
+        function is(value) {
+            var candidate = value;
+            return Is.defined(candidate)
+                && OptionalVersionedTextDocumentIdentifier.is(candidate.textDocument)
+                && Array.isArray(candidate.edits);
+        }
+        TextDocumentEdit.is = is;
+    })(TextDocumentEdit || (exports.TextDocumentEdit = TextDocumentEdit = {}));
+    var CreateFile;
+    (function (CreateFile) {
+        function create(uri, options, annotation) {
+            var result = {
+                kind: 'create',
+                uri: uri
+            };
+            if (options !== undefined && (options.overwrite !== undefined || options.ignoreIfExists !== undefined)) {
+                result.options = options;
+            }
+            if (annotation !== undefined) {
+                result.annotationId = annotation;
+            }
+            return result;
+        }
+        CreateFile.create = create;
+        function is(value) {
+            var candidate = value;
+            return candidate && candidate.kind === 'create' && Is.string(candidate.uri) && (candidate.options === undefined ||
+                ((candidate.options.overwrite === undefined || Is.boolean(candidate.options.overwrite)) && (candidate.options.ignoreIfExists === undefined || Is.boolean(candidate.options.ignoreIfExists)))) && (candidate.annotationId === undefined || ChangeAnnotationIdentifier.is(candidate.annotationId));
+        }
+        CreateFile.is = is;
+    })(CreateFile || (exports.CreateFile = CreateFile = {}));
+    var RenameFile;
+    (function (RenameFile) {
+        function create(oldUri, newUri, options, annotation) {
+            var result = {
+                kind: 'rename',
+                oldUri: oldUri,
+                newUri: newUri
+            };
+            if (options !== undefined && (options.overwrite !== undefined || options.ignoreIfExists !== undefined)) {
+                result.options = options;
+            }
+            if (annotation !== undefined) {
+                result.annotationId = annotation;
+            }
+            return result;
+        }
+        RenameFile.create = create;
+        function is(value) {
+            var candidate = value;
+            return candidate && candidate.kind === 'rename' && Is.string(candidate.oldUri) && Is.string(candidate.newUri) && (candidate.options === undefined ||
+                ((candidate.options.overwrite === undefined || Is.boolean(candidate.options.overwrite)) && (candidate.options.ignoreIfExists === undefined || Is.boolean(candidate.options.ignoreIfExists)))) && (candidate.annotationId === undefined || ChangeAnnotationIdentifier.is(candidate.annotationId));
+        }
+        RenameFile.is = is;
+    })(RenameFile || (exports.RenameFile = RenameFile = {}));
+    var DeleteFile;
+    (function (DeleteFile) {
+        function create(uri, options, annotation) {
+            var result = {
+                kind: 'delete',
+                uri: uri
+            };
+            if (options !== undefined && (options.recursive !== undefined || options.ignoreIfNotExists !== undefined)) {
+                result.options = options;
+            }
+            if (annotation !== undefined) {
+                result.annotationId = annotation;
+            }
+            return result;
+        }
+        DeleteFile.create = create;
+        function is(value) {
+            var candidate = value;
+            return candidate && candidate.kind === 'delete' && Is.string(candidate.uri) && (candidate.options === undefined ||
+                ((candidate.options.recursive === undefined || Is.boolean(candidate.options.recursive)) && (candidate.options.ignoreIfNotExists === undefined || Is.boolean(candidate.options.ignoreIfNotExists)))) && (candidate.annotationId === undefined || ChangeAnnotationIdentifier.is(candidate.annotationId));
+        }
+        DeleteFile.is = is;
+    })(DeleteFile || (exports.DeleteFile = DeleteFile = {}));
+    var WorkspaceEdit;
+    (function (WorkspaceEdit) {
+        function is(value) {
+            var candidate = value;
+            return candidate &&
+                (candidate.changes !== undefined || candidate.documentChanges !== undefined) &&
+                (candidate.documentChanges === undefined || candidate.documentChanges.every(function (change) {
+                    if (Is.string(change.kind)) {
+                        return CreateFile.is(change) || RenameFile.is(change) || DeleteFile.is(change);
+                    }
+                    else {
+                        return TextDocumentEdit.is(change);
+                    }
+                }));
+        }
+        WorkspaceEdit.is = is;
+    })(WorkspaceEdit || (exports.WorkspaceEdit = WorkspaceEdit = {}));
+    var TextEditChangeImpl = /** @class */ (function () {
+        function TextEditChangeImpl(edits, changeAnnotations) {
+            this.edits = edits;
+            this.changeAnnotations = changeAnnotations;
+        }
+        TextEditChangeImpl.prototype.insert = function (position, newText, annotation) {
+            var edit;
+            var id;
+            if (annotation === undefined) {
+                edit = TextEdit.insert(position, newText);
+            }
+            else if (ChangeAnnotationIdentifier.is(annotation)) {
+                id = annotation;
+                edit = AnnotatedTextEdit.insert(position, newText, annotation);
+            }
+            else {
+                this.assertChangeAnnotations(this.changeAnnotations);
+                id = this.changeAnnotations.manage(annotation);
+                edit = AnnotatedTextEdit.insert(position, newText, id);
+            }
+            this.edits.push(edit);
+            if (id !== undefined) {
+                return id;
+            }
+        };
+        TextEditChangeImpl.prototype.replace = function (range, newText, annotation) {
+            var edit;
+            var id;
+            if (annotation === undefined) {
+                edit = TextEdit.replace(range, newText);
+            }
+            else if (ChangeAnnotationIdentifier.is(annotation)) {
+                id = annotation;
+                edit = AnnotatedTextEdit.replace(range, newText, annotation);
+            }
+            else {
+                this.assertChangeAnnotations(this.changeAnnotations);
+                id = this.changeAnnotations.manage(annotation);
+                edit = AnnotatedTextEdit.replace(range, newText, id);
+            }
+            this.edits.push(edit);
+            if (id !== undefined) {
+                return id;
+            }
+        };
+        TextEditChangeImpl.prototype.delete = function (range, annotation) {
+            var edit;
+            var id;
+            if (annotation === undefined) {
+                edit = TextEdit.del(range);
+            }
+            else if (ChangeAnnotationIdentifier.is(annotation)) {
+                id = annotation;
+                edit = AnnotatedTextEdit.del(range, annotation);
+            }
+            else {
+                this.assertChangeAnnotations(this.changeAnnotations);
+                id = this.changeAnnotations.manage(annotation);
+                edit = AnnotatedTextEdit.del(range, id);
+            }
+            this.edits.push(edit);
+            if (id !== undefined) {
+                return id;
+            }
+        };
+        TextEditChangeImpl.prototype.add = function (edit) {
+            this.edits.push(edit);
+        };
+        TextEditChangeImpl.prototype.all = function () {
+            return this.edits;
+        };
+        TextEditChangeImpl.prototype.clear = function () {
+            this.edits.splice(0, this.edits.length);
+        };
+        TextEditChangeImpl.prototype.assertChangeAnnotations = function (value) {
+            if (value === undefined) {
+                throw new Error("Text edit change is not configured to manage change annotations.");
+            }
+        };
+        return TextEditChangeImpl;
+    }());
+    var SnippetTextEdit;
+    (function (SnippetTextEdit) {
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate)
+                && Range.is(candidate.range)
+                && StringValue.isSnippet(candidate.snippet)
+                && (candidate.annotationId === undefined ||
+                    (ChangeAnnotation.is(candidate.annotationId) || ChangeAnnotationIdentifier.is(candidate.annotationId)));
+        }
+        SnippetTextEdit.is = is;
+    })(SnippetTextEdit || (exports.SnippetTextEdit = SnippetTextEdit = {}));
+    /**
+     * A helper class
+     */
+    var ChangeAnnotations = /** @class */ (function () {
+        function ChangeAnnotations(annotations) {
+            this._annotations = annotations === undefined ? Object.create(null) : annotations;
+            this._counter = 0;
+            this._size = 0;
+        }
+        ChangeAnnotations.prototype.all = function () {
+            return this._annotations;
+        };
+        Object.defineProperty(ChangeAnnotations.prototype, "size", {
+            get: function () {
+                return this._size;
+            },
+            enumerable: false,
+            configurable: true
+        });
+        ChangeAnnotations.prototype.manage = function (idOrAnnotation, annotation) {
+            var id;
+            if (ChangeAnnotationIdentifier.is(idOrAnnotation)) {
+                id = idOrAnnotation;
+            }
+            else {
+                id = this.nextId();
+                annotation = idOrAnnotation;
+            }
+            if (this._annotations[id] !== undefined) {
+                throw new Error("Id ".concat(id, " is already in use."));
+            }
+            if (annotation === undefined) {
+                throw new Error("No annotation provided for id ".concat(id));
+            }
+            this._annotations[id] = annotation;
+            this._size++;
+            return id;
+        };
+        ChangeAnnotations.prototype.nextId = function () {
+            this._counter++;
+            return this._counter.toString();
+        };
+        return ChangeAnnotations;
+    }());
+    /**
+     * A workspace change helps constructing changes to a workspace.
+     */
+    var WorkspaceChange = /** @class */ (function () {
+        function WorkspaceChange(workspaceEdit) {
+            var _this = this;
+            this._textEditChanges = Object.create(null);
+            if (workspaceEdit !== undefined) {
+                this._workspaceEdit = workspaceEdit;
+                if (workspaceEdit.documentChanges) {
+                    this._changeAnnotations = new ChangeAnnotations(workspaceEdit.changeAnnotations);
+                    workspaceEdit.changeAnnotations = this._changeAnnotations.all();
+                    workspaceEdit.documentChanges.forEach(function (change) {
+                        if (TextDocumentEdit.is(change)) {
+                            var textEditChange = new TextEditChangeImpl(change.edits, _this._changeAnnotations);
+                            _this._textEditChanges[change.textDocument.uri] = textEditChange;
+                        }
+                    });
+                }
+                else if (workspaceEdit.changes) {
+                    Object.keys(workspaceEdit.changes).forEach(function (key) {
+                        var textEditChange = new TextEditChangeImpl(workspaceEdit.changes[key]);
+                        _this._textEditChanges[key] = textEditChange;
+                    });
+                }
+            }
+            else {
+                this._workspaceEdit = {};
+            }
+        }
+        Object.defineProperty(WorkspaceChange.prototype, "edit", {
+            /**
+             * Returns the underlying {@link WorkspaceEdit} literal
+             * use to be returned from a workspace edit operation like rename.
+             */
+            get: function () {
+                this.initDocumentChanges();
+                if (this._changeAnnotations !== undefined) {
+                    if (this._changeAnnotations.size === 0) {
+                        this._workspaceEdit.changeAnnotations = undefined;
+                    }
+                    else {
+                        this._workspaceEdit.changeAnnotations = this._changeAnnotations.all();
+                    }
+                }
+                return this._workspaceEdit;
+            },
+            enumerable: false,
+            configurable: true
+        });
+        WorkspaceChange.prototype.getTextEditChange = function (key) {
+            if (OptionalVersionedTextDocumentIdentifier.is(key)) {
+                this.initDocumentChanges();
+                if (this._workspaceEdit.documentChanges === undefined) {
+                    throw new Error('Workspace edit is not configured for document changes.');
+                }
+                var textDocument = { uri: key.uri, version: key.version };
+                var result = this._textEditChanges[textDocument.uri];
+                if (!result) {
+                    var edits = [];
+                    var textDocumentEdit = {
+                        textDocument: textDocument,
+                        edits: edits
+                    };
+                    this._workspaceEdit.documentChanges.push(textDocumentEdit);
+                    result = new TextEditChangeImpl(edits, this._changeAnnotations);
+                    this._textEditChanges[textDocument.uri] = result;
+                }
+                return result;
+            }
+            else {
+                this.initChanges();
+                if (this._workspaceEdit.changes === undefined) {
+                    throw new Error('Workspace edit is not configured for normal text edit changes.');
+                }
+                var result = this._textEditChanges[key];
+                if (!result) {
+                    var edits = [];
+                    this._workspaceEdit.changes[key] = edits;
+                    result = new TextEditChangeImpl(edits);
+                    this._textEditChanges[key] = result;
+                }
+                return result;
+            }
+        };
+        WorkspaceChange.prototype.initDocumentChanges = function () {
+            if (this._workspaceEdit.documentChanges === undefined && this._workspaceEdit.changes === undefined) {
+                this._changeAnnotations = new ChangeAnnotations();
+                this._workspaceEdit.documentChanges = [];
+                this._workspaceEdit.changeAnnotations = this._changeAnnotations.all();
+            }
+        };
+        WorkspaceChange.prototype.initChanges = function () {
+            if (this._workspaceEdit.documentChanges === undefined && this._workspaceEdit.changes === undefined) {
+                this._workspaceEdit.changes = Object.create(null);
+            }
+        };
+        WorkspaceChange.prototype.createFile = function (uri, optionsOrAnnotation, options) {
+            this.initDocumentChanges();
+            if (this._workspaceEdit.documentChanges === undefined) {
+                throw new Error('Workspace edit is not configured for document changes.');
+            }
+            var annotation;
+            if (ChangeAnnotation.is(optionsOrAnnotation) || ChangeAnnotationIdentifier.is(optionsOrAnnotation)) {
+                annotation = optionsOrAnnotation;
+            }
+            else {
+                options = optionsOrAnnotation;
+            }
+            var operation;
+            var id;
+            if (annotation === undefined) {
+                operation = CreateFile.create(uri, options);
+            }
+            else {
+                id = ChangeAnnotationIdentifier.is(annotation) ? annotation : this._changeAnnotations.manage(annotation);
+                operation = CreateFile.create(uri, options, id);
+            }
+            this._workspaceEdit.documentChanges.push(operation);
+            if (id !== undefined) {
+                return id;
+            }
+        };
+        WorkspaceChange.prototype.renameFile = function (oldUri, newUri, optionsOrAnnotation, options) {
+            this.initDocumentChanges();
+            if (this._workspaceEdit.documentChanges === undefined) {
+                throw new Error('Workspace edit is not configured for document changes.');
+            }
+            var annotation;
+            if (ChangeAnnotation.is(optionsOrAnnotation) || ChangeAnnotationIdentifier.is(optionsOrAnnotation)) {
+                annotation = optionsOrAnnotation;
+            }
+            else {
+                options = optionsOrAnnotation;
+            }
+            var operation;
+            var id;
+            if (annotation === undefined) {
+                operation = RenameFile.create(oldUri, newUri, options);
+            }
+            else {
+                id = ChangeAnnotationIdentifier.is(annotation) ? annotation : this._changeAnnotations.manage(annotation);
+                operation = RenameFile.create(oldUri, newUri, options, id);
+            }
+            this._workspaceEdit.documentChanges.push(operation);
+            if (id !== undefined) {
+                return id;
+            }
+        };
+        WorkspaceChange.prototype.deleteFile = function (uri, optionsOrAnnotation, options) {
+            this.initDocumentChanges();
+            if (this._workspaceEdit.documentChanges === undefined) {
+                throw new Error('Workspace edit is not configured for document changes.');
+            }
+            var annotation;
+            if (ChangeAnnotation.is(optionsOrAnnotation) || ChangeAnnotationIdentifier.is(optionsOrAnnotation)) {
+                annotation = optionsOrAnnotation;
+            }
+            else {
+                options = optionsOrAnnotation;
+            }
+            var operation;
+            var id;
+            if (annotation === undefined) {
+                operation = DeleteFile.create(uri, options);
+            }
+            else {
+                id = ChangeAnnotationIdentifier.is(annotation) ? annotation : this._changeAnnotations.manage(annotation);
+                operation = DeleteFile.create(uri, options, id);
+            }
+            this._workspaceEdit.documentChanges.push(operation);
+            if (id !== undefined) {
+                return id;
+            }
+        };
+        return WorkspaceChange;
+    }());
+    exports.WorkspaceChange = WorkspaceChange;
+    /**
+     * The TextDocumentIdentifier namespace provides helper functions to work with
+     * {@link TextDocumentIdentifier} literals.
+     */
+    var TextDocumentIdentifier;
+    (function (TextDocumentIdentifier) {
+        /**
+         * Creates a new TextDocumentIdentifier literal.
+         * @param uri The document's uri.
+         */
+        function create(uri) {
+            return { uri: uri };
+        }
+        TextDocumentIdentifier.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link TextDocumentIdentifier} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.defined(candidate) && Is.string(candidate.uri);
+        }
+        TextDocumentIdentifier.is = is;
+    })(TextDocumentIdentifier || (exports.TextDocumentIdentifier = TextDocumentIdentifier = {}));
+    /**
+     * The VersionedTextDocumentIdentifier namespace provides helper functions to work with
+     * {@link VersionedTextDocumentIdentifier} literals.
+     */
+    var VersionedTextDocumentIdentifier;
+    (function (VersionedTextDocumentIdentifier) {
+        /**
+         * Creates a new VersionedTextDocumentIdentifier literal.
+         * @param uri The document's uri.
+         * @param version The document's version.
+         */
+        function create(uri, version) {
+            return { uri: uri, version: version };
+        }
+        VersionedTextDocumentIdentifier.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link VersionedTextDocumentIdentifier} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.defined(candidate) && Is.string(candidate.uri) && Is.integer(candidate.version);
+        }
+        VersionedTextDocumentIdentifier.is = is;
+    })(VersionedTextDocumentIdentifier || (exports.VersionedTextDocumentIdentifier = VersionedTextDocumentIdentifier = {}));
+    /**
+     * The OptionalVersionedTextDocumentIdentifier namespace provides helper functions to work with
+     * {@link OptionalVersionedTextDocumentIdentifier} literals.
+     */
+    var OptionalVersionedTextDocumentIdentifier;
+    (function (OptionalVersionedTextDocumentIdentifier) {
+        /**
+         * Creates a new OptionalVersionedTextDocumentIdentifier literal.
+         * @param uri The document's uri.
+         * @param version The document's version.
+         */
+        function create(uri, version) {
+            return { uri: uri, version: version };
+        }
+        OptionalVersionedTextDocumentIdentifier.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link OptionalVersionedTextDocumentIdentifier} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.defined(candidate) && Is.string(candidate.uri) && (candidate.version === null || Is.integer(candidate.version));
+        }
+        OptionalVersionedTextDocumentIdentifier.is = is;
+    })(OptionalVersionedTextDocumentIdentifier || (exports.OptionalVersionedTextDocumentIdentifier = OptionalVersionedTextDocumentIdentifier = {}));
+    /**
+     * Predefined Language kinds
+     * @since 3.18.0
+     */
+    var LanguageKind;
+    (function (LanguageKind) {
+        LanguageKind.ABAP = 'abap';
+        LanguageKind.WindowsBat = 'bat';
+        LanguageKind.BibTeX = 'bibtex';
+        LanguageKind.Clojure = 'clojure';
+        LanguageKind.Coffeescript = 'coffeescript';
+        LanguageKind.C = 'c';
+        LanguageKind.CPP = 'cpp';
+        LanguageKind.CSharp = 'csharp';
+        LanguageKind.CSS = 'css';
+        /**
+         * @since 3.18.0
+         */
+        LanguageKind.D = 'd';
+        /**
+         * @since 3.18.0
+         */
+        LanguageKind.Delphi = 'pascal';
+        LanguageKind.Diff = 'diff';
+        LanguageKind.Dart = 'dart';
+        LanguageKind.Dockerfile = 'dockerfile';
+        LanguageKind.Elixir = 'elixir';
+        LanguageKind.Erlang = 'erlang';
+        LanguageKind.FSharp = 'fsharp';
+        LanguageKind.GitCommit = 'git-commit';
+        LanguageKind.GitRebase = 'git-rebase';
+        LanguageKind.Go = 'go';
+        LanguageKind.Groovy = 'groovy';
+        LanguageKind.Handlebars = 'handlebars';
+        LanguageKind.Haskell = 'haskell';
+        LanguageKind.HTML = 'html';
+        LanguageKind.Ini = 'ini';
+        LanguageKind.Java = 'java';
+        LanguageKind.JavaScript = 'javascript';
+        LanguageKind.JavaScriptReact = 'javascriptreact';
+        LanguageKind.JSON = 'json';
+        LanguageKind.LaTeX = 'latex';
+        LanguageKind.Less = 'less';
+        LanguageKind.Lua = 'lua';
+        LanguageKind.Makefile = 'makefile';
+        LanguageKind.Markdown = 'markdown';
+        LanguageKind.ObjectiveC = 'objective-c';
+        LanguageKind.ObjectiveCPP = 'objective-cpp';
+        /**
+         * @since 3.18.0
+         */
+        LanguageKind.Pascal = 'pascal';
+        LanguageKind.Perl = 'perl';
+        LanguageKind.Perl6 = 'perl6';
+        LanguageKind.PHP = 'php';
+        LanguageKind.Plaintext = 'plaintext';
+        LanguageKind.Powershell = 'powershell';
+        LanguageKind.Pug = 'jade';
+        LanguageKind.Python = 'python';
+        LanguageKind.R = 'r';
+        LanguageKind.Razor = 'razor';
+        LanguageKind.Ruby = 'ruby';
+        LanguageKind.Rust = 'rust';
+        LanguageKind.SCSS = 'scss';
+        LanguageKind.SASS = 'sass';
+        LanguageKind.Scala = 'scala';
+        LanguageKind.ShaderLab = 'shaderlab';
+        LanguageKind.ShellScript = 'shellscript';
+        LanguageKind.SQL = 'sql';
+        LanguageKind.Swift = 'swift';
+        LanguageKind.TypeScript = 'typescript';
+        LanguageKind.TypeScriptReact = 'typescriptreact';
+        LanguageKind.TeX = 'tex';
+        LanguageKind.VisualBasic = 'vb';
+        LanguageKind.XML = 'xml';
+        LanguageKind.XSL = 'xsl';
+        LanguageKind.YAML = 'yaml';
+    })(LanguageKind || (exports.LanguageKind = LanguageKind = {}));
+    /**
+     * The TextDocumentItem namespace provides helper functions to work with
+     * {@link TextDocumentItem} literals.
+     */
+    var TextDocumentItem;
+    (function (TextDocumentItem) {
+        /**
+         * Creates a new TextDocumentItem literal.
+         * @param uri The document's uri.
+         * @param languageId The document's language identifier.
+         * @param version The document's version number.
+         * @param text The document's text.
+         */
+        function create(uri, languageId, version, text) {
+            return { uri: uri, languageId: languageId, version: version, text: text };
+        }
+        TextDocumentItem.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link TextDocumentItem} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.defined(candidate) && Is.string(candidate.uri) && Is.string(candidate.languageId) && Is.integer(candidate.version) && Is.string(candidate.text);
+        }
+        TextDocumentItem.is = is;
+    })(TextDocumentItem || (exports.TextDocumentItem = TextDocumentItem = {}));
+    /**
+     * Describes the content type that a client supports in various
+     * result literals like `Hover`, `ParameterInfo` or `CompletionItem`.
+     *
+     * Please note that `MarkupKinds` must not start with a `$`. This kinds
+     * are reserved for internal usage.
+     */
+    var MarkupKind;
+    (function (MarkupKind) {
+        /**
+         * Plain text is supported as a content format
+         */
+        MarkupKind.PlainText = 'plaintext';
+        /**
+         * Markdown is supported as a content format
+         */
+        MarkupKind.Markdown = 'markdown';
+        /**
+         * Checks whether the given value is a value of the {@link MarkupKind} type.
+         */
+        function is(value) {
+            var candidate = value;
+            return candidate === MarkupKind.PlainText || candidate === MarkupKind.Markdown;
+        }
+        MarkupKind.is = is;
+    })(MarkupKind || (exports.MarkupKind = MarkupKind = {}));
+    var MarkupContent;
+    (function (MarkupContent) {
+        /**
+         * Checks whether the given value conforms to the {@link MarkupContent} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(value) && MarkupKind.is(candidate.kind) && Is.string(candidate.value);
+        }
+        MarkupContent.is = is;
+    })(MarkupContent || (exports.MarkupContent = MarkupContent = {}));
+    /**
+     * The kind of a completion entry.
+     */
+    var CompletionItemKind;
+    (function (CompletionItemKind) {
+        CompletionItemKind.Text = 1;
+        CompletionItemKind.Method = 2;
+        CompletionItemKind.Function = 3;
+        CompletionItemKind.Constructor = 4;
+        CompletionItemKind.Field = 5;
+        CompletionItemKind.Variable = 6;
+        CompletionItemKind.Class = 7;
+        CompletionItemKind.Interface = 8;
+        CompletionItemKind.Module = 9;
+        CompletionItemKind.Property = 10;
+        CompletionItemKind.Unit = 11;
+        CompletionItemKind.Value = 12;
+        CompletionItemKind.Enum = 13;
+        CompletionItemKind.Keyword = 14;
+        CompletionItemKind.Snippet = 15;
+        CompletionItemKind.Color = 16;
+        CompletionItemKind.File = 17;
+        CompletionItemKind.Reference = 18;
+        CompletionItemKind.Folder = 19;
+        CompletionItemKind.EnumMember = 20;
+        CompletionItemKind.Constant = 21;
+        CompletionItemKind.Struct = 22;
+        CompletionItemKind.Event = 23;
+        CompletionItemKind.Operator = 24;
+        CompletionItemKind.TypeParameter = 25;
+    })(CompletionItemKind || (exports.CompletionItemKind = CompletionItemKind = {}));
+    /**
+     * Defines whether the insert text in a completion item should be interpreted as
+     * plain text or a snippet.
+     */
+    var InsertTextFormat;
+    (function (InsertTextFormat) {
+        /**
+         * The primary text to be inserted is treated as a plain string.
+         */
+        InsertTextFormat.PlainText = 1;
+        /**
+         * The primary text to be inserted is treated as a snippet.
+         *
+         * A snippet can define tab stops and placeholders with `$1`, `$2`
+         * and `${3:foo}`. `$0` defines the final tab stop, it defaults to
+         * the end of the snippet. Placeholders with equal identifiers are linked,
+         * that is typing in one will update others too.
+         *
+         * See also: https://microsoft.github.io/language-server-protocol/specifications/specification-current/#snippet_syntax
+         */
+        InsertTextFormat.Snippet = 2;
+    })(InsertTextFormat || (exports.InsertTextFormat = InsertTextFormat = {}));
+    /**
+     * Completion item tags are extra annotations that tweak the rendering of a completion
+     * item.
+     *
+     * @since 3.15.0
+     */
+    var CompletionItemTag;
+    (function (CompletionItemTag) {
+        /**
+         * Render a completion as obsolete, usually using a strike-out.
+         */
+        CompletionItemTag.Deprecated = 1;
+    })(CompletionItemTag || (exports.CompletionItemTag = CompletionItemTag = {}));
+    /**
+     * The InsertReplaceEdit namespace provides functions to deal with insert / replace edits.
+     *
+     * @since 3.16.0
+     */
+    var InsertReplaceEdit;
+    (function (InsertReplaceEdit) {
+        /**
+         * Creates a new insert / replace edit
+         */
+        function create(newText, insert, replace) {
+            return { newText: newText, insert: insert, replace: replace };
+        }
+        InsertReplaceEdit.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link InsertReplaceEdit} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return candidate && Is.string(candidate.newText) && Range.is(candidate.insert) && Range.is(candidate.replace);
+        }
+        InsertReplaceEdit.is = is;
+    })(InsertReplaceEdit || (exports.InsertReplaceEdit = InsertReplaceEdit = {}));
+    /**
+     * How whitespace and indentation is handled during completion
+     * item insertion.
+     *
+     * @since 3.16.0
+     */
+    var InsertTextMode;
+    (function (InsertTextMode) {
+        /**
+         * The insertion or replace strings is taken as it is. If the
+         * value is multi line the lines below the cursor will be
+         * inserted using the indentation defined in the string value.
+         * The client will not apply any kind of adjustments to the
+         * string.
+         */
+        InsertTextMode.asIs = 1;
+        /**
+         * The editor adjusts leading whitespace of new lines so that
+         * they match the indentation up to the cursor of the line for
+         * which the item is accepted.
+         *
+         * Consider a line like this: <2tabs><cursor><3tabs>foo. Accepting a
+         * multi line completion item is indented using 2 tabs and all
+         * following lines inserted will be indented using 2 tabs as well.
+         */
+        InsertTextMode.adjustIndentation = 2;
+    })(InsertTextMode || (exports.InsertTextMode = InsertTextMode = {}));
+    /**
+     * Defines how values from a set of defaults and an individual item will be
+     * merged.
+     *
+     * @since 3.18.0
+     */
+    var ApplyKind;
+    (function (ApplyKind) {
+        /**
+         * The value from the individual item (if provided and not `null`) will be
+         * used instead of the default.
+         */
+        ApplyKind.Replace = 1;
+        /**
+         * The value from the item will be merged with the default.
+         *
+         * The specific rules for mergeing values are defined against each field
+         * that supports merging.
+         */
+        ApplyKind.Merge = 2;
+    })(ApplyKind || (exports.ApplyKind = ApplyKind = {}));
+    var CompletionItemLabelDetails;
+    (function (CompletionItemLabelDetails) {
+        function is(value) {
+            var candidate = value;
+            return candidate && (Is.string(candidate.detail) || candidate.detail === undefined) &&
+                (Is.string(candidate.description) || candidate.description === undefined);
+        }
+        CompletionItemLabelDetails.is = is;
+    })(CompletionItemLabelDetails || (exports.CompletionItemLabelDetails = CompletionItemLabelDetails = {}));
+    /**
+     * The CompletionItem namespace provides functions to deal with
+     * completion items.
+     */
+    var CompletionItem;
+    (function (CompletionItem) {
+        /**
+         * Create a completion item and seed it with a label.
+         * @param label The completion item's label
+         */
+        function create(label) {
+            return { label: label };
+        }
+        CompletionItem.create = create;
+    })(CompletionItem || (exports.CompletionItem = CompletionItem = {}));
+    /**
+     * The CompletionList namespace provides functions to deal with
+     * completion lists.
+     */
+    var CompletionList;
+    (function (CompletionList) {
+        /**
+         * Creates a new completion list.
+         *
+         * @param items The completion items.
+         * @param isIncomplete The list is not complete.
+         */
+        function create(items, isIncomplete) {
+            return { items: items ? items : [], isIncomplete: !!isIncomplete };
+        }
+        CompletionList.create = create;
+    })(CompletionList || (exports.CompletionList = CompletionList = {}));
+    var MarkedString;
+    (function (MarkedString) {
+        /**
+         * Creates a marked string from plain text.
+         *
+         * @param plainText The plain text.
+         */
+        function fromPlainText(plainText) {
+            return plainText.replace(/[\\`*_{}[\]()#+\-.!]/g, '\\$&'); // escape markdown syntax tokens: http://daringfireball.net/projects/markdown/syntax#backslash
+        }
+        MarkedString.fromPlainText = fromPlainText;
+        /**
+         * Checks whether the given value conforms to the {@link MarkedString} type.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.string(candidate) || (Is.objectLiteral(candidate) && Is.string(candidate.language) && Is.string(candidate.value));
+        }
+        MarkedString.is = is;
+    })(MarkedString || (exports.MarkedString = MarkedString = {}));
+    var Hover;
+    (function (Hover) {
+        /**
+         * Checks whether the given value conforms to the {@link Hover} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return !!candidate && Is.objectLiteral(candidate) && (MarkupContent.is(candidate.contents) ||
+                MarkedString.is(candidate.contents) ||
+                Is.typedArray(candidate.contents, MarkedString.is)) && (value.range === undefined || Range.is(value.range));
+        }
+        Hover.is = is;
+    })(Hover || (exports.Hover = Hover = {}));
+    /**
+     * The ParameterInformation namespace provides helper functions to work with
+     * {@link ParameterInformation} literals.
+     */
+    var ParameterInformation;
+    (function (ParameterInformation) {
+        /**
+         * Creates a new parameter information literal.
+         *
+         * @param label A label string.
+         * @param documentation A doc string.
+         */
+        function create(label, documentation) {
+            return documentation ? { label: label, documentation: documentation } : { label: label };
+        }
+        ParameterInformation.create = create;
+    })(ParameterInformation || (exports.ParameterInformation = ParameterInformation = {}));
+    /**
+     * The SignatureInformation namespace provides helper functions to work with
+     * {@link SignatureInformation} literals.
+     */
+    var SignatureInformation;
+    (function (SignatureInformation) {
+        function create(label, documentation) {
+            var parameters = [];
+            for (var _i = 2; _i < arguments.length; _i++) {
+                parameters[_i - 2] = arguments[_i];
+            }
+            var result = { label: label };
+            if (Is.defined(documentation)) {
+                result.documentation = documentation;
+            }
+            if (Is.defined(parameters)) {
+                result.parameters = parameters;
+            }
+            else {
+                result.parameters = [];
+            }
+            return result;
+        }
+        SignatureInformation.create = create;
+    })(SignatureInformation || (exports.SignatureInformation = SignatureInformation = {}));
+    /**
+     * A document highlight kind.
+     */
+    var DocumentHighlightKind;
+    (function (DocumentHighlightKind) {
+        /**
+         * A textual occurrence.
+         */
+        DocumentHighlightKind.Text = 1;
+        /**
+         * Read-access of a symbol, like reading a variable.
+         */
+        DocumentHighlightKind.Read = 2;
+        /**
+         * Write-access of a symbol, like writing to a variable.
+         */
+        DocumentHighlightKind.Write = 3;
+    })(DocumentHighlightKind || (exports.DocumentHighlightKind = DocumentHighlightKind = {}));
+    /**
+     * DocumentHighlight namespace to provide helper functions to work with
+     * {@link DocumentHighlight} literals.
+     */
+    var DocumentHighlight;
+    (function (DocumentHighlight) {
+        /**
+         * Create a DocumentHighlight object.
+         * @param range The range the highlight applies to.
+         * @param kind The highlight kind
+         */
+        function create(range, kind) {
+            var result = { range: range };
+            if (Is.number(kind)) {
+                result.kind = kind;
+            }
+            return result;
+        }
+        DocumentHighlight.create = create;
+    })(DocumentHighlight || (exports.DocumentHighlight = DocumentHighlight = {}));
+    /**
+     * A symbol kind.
+     */
+    var SymbolKind;
+    (function (SymbolKind) {
+        SymbolKind.File = 1;
+        SymbolKind.Module = 2;
+        SymbolKind.Namespace = 3;
+        SymbolKind.Package = 4;
+        SymbolKind.Class = 5;
+        SymbolKind.Method = 6;
+        SymbolKind.Property = 7;
+        SymbolKind.Field = 8;
+        SymbolKind.Constructor = 9;
+        SymbolKind.Enum = 10;
+        SymbolKind.Interface = 11;
+        SymbolKind.Function = 12;
+        SymbolKind.Variable = 13;
+        SymbolKind.Constant = 14;
+        SymbolKind.String = 15;
+        SymbolKind.Number = 16;
+        SymbolKind.Boolean = 17;
+        SymbolKind.Array = 18;
+        SymbolKind.Object = 19;
+        SymbolKind.Key = 20;
+        SymbolKind.Null = 21;
+        SymbolKind.EnumMember = 22;
+        SymbolKind.Struct = 23;
+        SymbolKind.Event = 24;
+        SymbolKind.Operator = 25;
+        SymbolKind.TypeParameter = 26;
+    })(SymbolKind || (exports.SymbolKind = SymbolKind = {}));
+    /**
+     * Symbol tags are extra annotations that tweak the rendering of a symbol.
+     *
+     * @since 3.16
+     */
+    var SymbolTag;
+    (function (SymbolTag) {
+        /**
+         * Render a symbol as obsolete, usually using a strike-out.
+         */
+        SymbolTag.Deprecated = 1;
+    })(SymbolTag || (exports.SymbolTag = SymbolTag = {}));
+    var SymbolInformation;
+    (function (SymbolInformation) {
+        /**
+         * Creates a new symbol information literal.
+         *
+         * @param name The name of the symbol.
+         * @param kind The kind of the symbol.
+         * @param range The range of the location of the symbol.
+         * @param uri The resource of the location of symbol.
+         * @param containerName The name of the symbol containing the symbol.
+         */
+        function create(name, kind, range, uri, containerName) {
+            var result = {
+                name: name,
+                kind: kind,
+                location: { uri: uri, range: range }
+            };
+            if (containerName) {
+                result.containerName = containerName;
+            }
+            return result;
+        }
+        SymbolInformation.create = create;
+    })(SymbolInformation || (exports.SymbolInformation = SymbolInformation = {}));
+    var WorkspaceSymbol;
+    (function (WorkspaceSymbol) {
+        /**
+         * Create a new workspace symbol.
+         *
+         * @param name The name of the symbol.
+         * @param kind The kind of the symbol.
+         * @param uri The resource of the location of the symbol.
+         * @param range An options range of the location.
+         * @returns A WorkspaceSymbol.
+         */
+        function create(name, kind, uri, range) {
+            return range !== undefined
+                ? { name: name, kind: kind, location: { uri: uri, range: range } }
+                : { name: name, kind: kind, location: { uri: uri } };
+        }
+        WorkspaceSymbol.create = create;
+    })(WorkspaceSymbol || (exports.WorkspaceSymbol = WorkspaceSymbol = {}));
+    var DocumentSymbol;
+    (function (DocumentSymbol) {
+        /**
+         * Creates a new symbol information literal.
+         *
+         * @param name The name of the symbol.
+         * @param detail The detail of the symbol.
+         * @param kind The kind of the symbol.
+         * @param range The range of the symbol.
+         * @param selectionRange The selectionRange of the symbol.
+         * @param children Children of the symbol.
+         */
+        function create(name, detail, kind, range, selectionRange, children) {
+            var result = {
+                name: name,
+                detail: detail,
+                kind: kind,
+                range: range,
+                selectionRange: selectionRange
+            };
+            if (children !== undefined) {
+                result.children = children;
+            }
+            return result;
+        }
+        DocumentSymbol.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link DocumentSymbol} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return candidate &&
+                Is.string(candidate.name) && Is.number(candidate.kind) &&
+                Range.is(candidate.range) && Range.is(candidate.selectionRange) &&
+                (candidate.detail === undefined || Is.string(candidate.detail)) &&
+                (candidate.deprecated === undefined || Is.boolean(candidate.deprecated)) &&
+                (candidate.children === undefined || Array.isArray(candidate.children)) &&
+                (candidate.tags === undefined || Array.isArray(candidate.tags));
+        }
+        DocumentSymbol.is = is;
+    })(DocumentSymbol || (exports.DocumentSymbol = DocumentSymbol = {}));
+    /**
+     * A set of predefined code action kinds
+     */
+    var CodeActionKind;
+    (function (CodeActionKind) {
+        /**
+         * Empty kind.
+         */
+        CodeActionKind.Empty = '';
+        /**
+         * Base kind for quickfix actions: 'quickfix'
+         */
+        CodeActionKind.QuickFix = 'quickfix';
+        /**
+         * Base kind for refactoring actions: 'refactor'
+         */
+        CodeActionKind.Refactor = 'refactor';
+        /**
+         * Base kind for refactoring extraction actions: 'refactor.extract'
+         *
+         * Example extract actions:
+         *
+         * - Extract method
+         * - Extract function
+         * - Extract variable
+         * - Extract interface from class
+         * - ...
+         */
+        CodeActionKind.RefactorExtract = 'refactor.extract';
+        /**
+         * Base kind for refactoring inline actions: 'refactor.inline'
+         *
+         * Example inline actions:
+         *
+         * - Inline function
+         * - Inline variable
+         * - Inline constant
+         * - ...
+         */
+        CodeActionKind.RefactorInline = 'refactor.inline';
+        /**
+         * Base kind for refactoring move actions: `refactor.move`
+         *
+         * Example move actions:
+         *
+         * - Move a function to a new file
+         * - Move a property between classes
+         * - Move method to base class
+         * - ...
+         *
+         * @since 3.18.0
+         */
+        CodeActionKind.RefactorMove = 'refactor.move';
+        /**
+         * Base kind for refactoring rewrite actions: 'refactor.rewrite'
+         *
+         * Example rewrite actions:
+         *
+         * - Convert JavaScript function to class
+         * - Add or remove parameter
+         * - Encapsulate field
+         * - Make method static
+         * - Move method to base class
+         * - ...
+         */
+        CodeActionKind.RefactorRewrite = 'refactor.rewrite';
+        /**
+         * Base kind for source actions: `source`
+         *
+         * Source code actions apply to the entire file.
+         */
+        CodeActionKind.Source = 'source';
+        /**
+         * Base kind for an organize imports source action: `source.organizeImports`
+         */
+        CodeActionKind.SourceOrganizeImports = 'source.organizeImports';
+        /**
+         * Base kind for auto-fix source actions: `source.fixAll`.
+         *
+         * Fix all actions automatically fix errors that have a clear fix that do not require user input.
+         * They should not suppress errors or perform unsafe fixes such as generating new types or classes.
+         *
+         * @since 3.15.0
+         */
+        CodeActionKind.SourceFixAll = 'source.fixAll';
+        /**
+         * Base kind for all code actions applying to the entire notebook's scope. CodeActionKinds using
+         * this should always begin with `notebook.`
+         *
+         * @since 3.18.0
+         */
+        CodeActionKind.Notebook = 'notebook';
+    })(CodeActionKind || (exports.CodeActionKind = CodeActionKind = {}));
+    /**
+     * The reason why code actions were requested.
+     *
+     * @since 3.17.0
+     */
+    var CodeActionTriggerKind;
+    (function (CodeActionTriggerKind) {
+        /**
+         * Code actions were explicitly requested by the user or by an extension.
+         */
+        CodeActionTriggerKind.Invoked = 1;
+        /**
+         * Code actions were requested automatically.
+         *
+         * This typically happens when current selection in a file changes, but can
+         * also be triggered when file content changes.
+         */
+        CodeActionTriggerKind.Automatic = 2;
+    })(CodeActionTriggerKind || (exports.CodeActionTriggerKind = CodeActionTriggerKind = {}));
+    /**
+     * The CodeActionContext namespace provides helper functions to work with
+     * {@link CodeActionContext} literals.
+     */
+    var CodeActionContext;
+    (function (CodeActionContext) {
+        /**
+         * Creates a new CodeActionContext literal.
+         */
+        function create(diagnostics, only, triggerKind) {
+            var result = { diagnostics: diagnostics };
+            if (only !== undefined && only !== null) {
+                result.only = only;
+            }
+            if (triggerKind !== undefined && triggerKind !== null) {
+                result.triggerKind = triggerKind;
+            }
+            return result;
+        }
+        CodeActionContext.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link CodeActionContext} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.defined(candidate) && Is.typedArray(candidate.diagnostics, Diagnostic.is)
+                && (candidate.only === undefined || Is.typedArray(candidate.only, Is.string))
+                && (candidate.triggerKind === undefined || candidate.triggerKind === CodeActionTriggerKind.Invoked || candidate.triggerKind === CodeActionTriggerKind.Automatic);
+        }
+        CodeActionContext.is = is;
+    })(CodeActionContext || (exports.CodeActionContext = CodeActionContext = {}));
+    /**
+     * Code action tags are extra annotations that tweak the behavior of a code action.
+     *
+     * @since 3.18.0
+     */
+    var CodeActionTag;
+    (function (CodeActionTag) {
+        /**
+         * Marks the code action as LLM-generated.
+         */
+        CodeActionTag.LLMGenerated = 1;
+        /**
+         * Checks whether the given literal conforms to the {@link CodeActionTag} interface.
+         */
+        function is(value) {
+            return Is.defined(value) && value === CodeActionTag.LLMGenerated;
+        }
+        CodeActionTag.is = is;
+    })(CodeActionTag || (exports.CodeActionTag = CodeActionTag = {}));
+    var CodeAction;
+    (function (CodeAction) {
+        function create(title, kindOrCommandOrEdit, kind) {
+            var result = { title: title };
+            var checkKind = true;
+            if (typeof kindOrCommandOrEdit === 'string') {
+                checkKind = false;
+                result.kind = kindOrCommandOrEdit;
+            }
+            else if (Command.is(kindOrCommandOrEdit)) {
+                result.command = kindOrCommandOrEdit;
+            }
+            else {
+                result.edit = kindOrCommandOrEdit;
+            }
+            if (checkKind && kind !== undefined) {
+                result.kind = kind;
+            }
+            return result;
+        }
+        CodeAction.create = create;
+        function is(value) {
+            var candidate = value;
+            return candidate && Is.string(candidate.title) &&
+                (candidate.diagnostics === undefined || Is.typedArray(candidate.diagnostics, Diagnostic.is)) &&
+                (candidate.kind === undefined || Is.string(candidate.kind)) &&
+                (candidate.edit !== undefined || candidate.command !== undefined) &&
+                (candidate.command === undefined || Command.is(candidate.command)) &&
+                (candidate.isPreferred === undefined || Is.boolean(candidate.isPreferred)) &&
+                (candidate.edit === undefined || WorkspaceEdit.is(candidate.edit)) &&
+                (candidate.tags === undefined || Is.typedArray(candidate.tags, CodeActionTag.is));
+        }
+        CodeAction.is = is;
+    })(CodeAction || (exports.CodeAction = CodeAction = {}));
+    /**
+     * The CodeLens namespace provides helper functions to work with
+     * {@link CodeLens} literals.
+     */
+    var CodeLens;
+    (function (CodeLens) {
+        /**
+         * Creates a new CodeLens literal.
+         */
+        function create(range, data) {
+            var result = { range: range };
+            if (Is.defined(data)) {
+                result.data = data;
+            }
+            return result;
+        }
+        CodeLens.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link CodeLens} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.defined(candidate) && Range.is(candidate.range) && (Is.undefined(candidate.command) || Command.is(candidate.command));
+        }
+        CodeLens.is = is;
+    })(CodeLens || (exports.CodeLens = CodeLens = {}));
+    /**
+     * The FormattingOptions namespace provides helper functions to work with
+     * {@link FormattingOptions} literals.
+     */
+    var FormattingOptions;
+    (function (FormattingOptions) {
+        /**
+         * Creates a new FormattingOptions literal.
+         */
+        function create(tabSize, insertSpaces) {
+            return { tabSize: tabSize, insertSpaces: insertSpaces };
+        }
+        FormattingOptions.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link FormattingOptions} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.defined(candidate) && Is.uinteger(candidate.tabSize) && Is.boolean(candidate.insertSpaces);
+        }
+        FormattingOptions.is = is;
+    })(FormattingOptions || (exports.FormattingOptions = FormattingOptions = {}));
+    /**
+     * The DocumentLink namespace provides helper functions to work with
+     * {@link DocumentLink} literals.
+     */
+    var DocumentLink;
+    (function (DocumentLink) {
+        /**
+         * Creates a new DocumentLink literal.
+         */
+        function create(range, target, data) {
+            return { range: range, target: target, data: data };
+        }
+        DocumentLink.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link DocumentLink} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.defined(candidate) && Range.is(candidate.range) && (Is.undefined(candidate.target) || Is.string(candidate.target));
+        }
+        DocumentLink.is = is;
+    })(DocumentLink || (exports.DocumentLink = DocumentLink = {}));
+    /**
+     * The SelectionRange namespace provides helper function to work with
+     * SelectionRange literals.
+     */
+    var SelectionRange;
+    (function (SelectionRange) {
+        /**
+         * Creates a new SelectionRange
+         * @param range the range.
+         * @param parent an optional parent.
+         */
+        function create(range, parent) {
+            return { range: range, parent: parent };
+        }
+        SelectionRange.create = create;
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && Range.is(candidate.range) && (candidate.parent === undefined || SelectionRange.is(candidate.parent));
+        }
+        SelectionRange.is = is;
+    })(SelectionRange || (exports.SelectionRange = SelectionRange = {}));
+    /**
+     * A set of predefined token types. This set is not fixed
+     * an clients can specify additional token types via the
+     * corresponding client capabilities.
+     *
+     * @since 3.16.0
+     */
+    var SemanticTokenTypes;
+    (function (SemanticTokenTypes) {
+        SemanticTokenTypes["namespace"] = "namespace";
+        /**
+         * Represents a generic type. Acts as a fallback for types which can't be mapped to
+         * a specific type like class or enum.
+         */
+        SemanticTokenTypes["type"] = "type";
+        SemanticTokenTypes["class"] = "class";
+        SemanticTokenTypes["enum"] = "enum";
+        SemanticTokenTypes["interface"] = "interface";
+        SemanticTokenTypes["struct"] = "struct";
+        SemanticTokenTypes["typeParameter"] = "typeParameter";
+        SemanticTokenTypes["parameter"] = "parameter";
+        SemanticTokenTypes["variable"] = "variable";
+        SemanticTokenTypes["property"] = "property";
+        SemanticTokenTypes["enumMember"] = "enumMember";
+        SemanticTokenTypes["event"] = "event";
+        SemanticTokenTypes["function"] = "function";
+        SemanticTokenTypes["method"] = "method";
+        SemanticTokenTypes["macro"] = "macro";
+        SemanticTokenTypes["keyword"] = "keyword";
+        SemanticTokenTypes["modifier"] = "modifier";
+        SemanticTokenTypes["comment"] = "comment";
+        SemanticTokenTypes["string"] = "string";
+        SemanticTokenTypes["number"] = "number";
+        SemanticTokenTypes["regexp"] = "regexp";
+        SemanticTokenTypes["operator"] = "operator";
+        /**
+         * @since 3.17.0
+         */
+        SemanticTokenTypes["decorator"] = "decorator";
+        /**
+         * @since 3.18.0
+         */
+        SemanticTokenTypes["label"] = "label";
+    })(SemanticTokenTypes || (exports.SemanticTokenTypes = SemanticTokenTypes = {}));
+    /**
+     * A set of predefined token modifiers. This set is not fixed
+     * an clients can specify additional token types via the
+     * corresponding client capabilities.
+     *
+     * @since 3.16.0
+     */
+    var SemanticTokenModifiers;
+    (function (SemanticTokenModifiers) {
+        SemanticTokenModifiers["declaration"] = "declaration";
+        SemanticTokenModifiers["definition"] = "definition";
+        SemanticTokenModifiers["readonly"] = "readonly";
+        SemanticTokenModifiers["static"] = "static";
+        SemanticTokenModifiers["deprecated"] = "deprecated";
+        SemanticTokenModifiers["abstract"] = "abstract";
+        SemanticTokenModifiers["async"] = "async";
+        SemanticTokenModifiers["modification"] = "modification";
+        SemanticTokenModifiers["documentation"] = "documentation";
+        SemanticTokenModifiers["defaultLibrary"] = "defaultLibrary";
+    })(SemanticTokenModifiers || (exports.SemanticTokenModifiers = SemanticTokenModifiers = {}));
+    /**
+     * @since 3.16.0
+     */
+    var SemanticTokens;
+    (function (SemanticTokens) {
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && (candidate.resultId === undefined || typeof candidate.resultId === 'string') &&
+                Array.isArray(candidate.data) && (candidate.data.length === 0 || typeof candidate.data[0] === 'number');
+        }
+        SemanticTokens.is = is;
+    })(SemanticTokens || (exports.SemanticTokens = SemanticTokens = {}));
+    /**
+     * The InlineValueText namespace provides functions to deal with InlineValueTexts.
+     *
+     * @since 3.17.0
+     */
+    var InlineValueText;
+    (function (InlineValueText) {
+        /**
+         * Creates a new InlineValueText literal.
+         */
+        function create(range, text) {
+            return { range: range, text: text };
+        }
+        InlineValueText.create = create;
+        function is(value) {
+            var candidate = value;
+            return candidate !== undefined && candidate !== null && Range.is(candidate.range) && Is.string(candidate.text);
+        }
+        InlineValueText.is = is;
+    })(InlineValueText || (exports.InlineValueText = InlineValueText = {}));
+    /**
+     * The InlineValueVariableLookup namespace provides functions to
+     * deal with InlineValueVariableLookups.
+     *
+     * @since 3.17.0
+     */
+    var InlineValueVariableLookup;
+    (function (InlineValueVariableLookup) {
+        /**
+         * Creates a new InlineValueText literal.
+         */
+        function create(range, variableName, caseSensitiveLookup) {
+            return { range: range, variableName: variableName, caseSensitiveLookup: caseSensitiveLookup };
+        }
+        InlineValueVariableLookup.create = create;
+        function is(value) {
+            var candidate = value;
+            return candidate !== undefined && candidate !== null && Range.is(candidate.range) && Is.boolean(candidate.caseSensitiveLookup)
+                && (Is.string(candidate.variableName) || candidate.variableName === undefined);
+        }
+        InlineValueVariableLookup.is = is;
+    })(InlineValueVariableLookup || (exports.InlineValueVariableLookup = InlineValueVariableLookup = {}));
+    /**
+     * The InlineValueEvaluatableExpression namespace provides functions to deal with InlineValueEvaluatableExpression.
+     *
+     * @since 3.17.0
+     */
+    var InlineValueEvaluatableExpression;
+    (function (InlineValueEvaluatableExpression) {
+        /**
+         * Creates a new InlineValueEvaluatableExpression literal.
+         */
+        function create(range, expression) {
+            return { range: range, expression: expression };
+        }
+        InlineValueEvaluatableExpression.create = create;
+        function is(value) {
+            var candidate = value;
+            return candidate !== undefined && candidate !== null && Range.is(candidate.range)
+                && (Is.string(candidate.expression) || candidate.expression === undefined);
+        }
+        InlineValueEvaluatableExpression.is = is;
+    })(InlineValueEvaluatableExpression || (exports.InlineValueEvaluatableExpression = InlineValueEvaluatableExpression = {}));
+    /**
+     * The InlineValueContext namespace provides helper functions to work with
+     * {@link InlineValueContext} literals.
+     *
+     * @since 3.17.0
+     */
+    var InlineValueContext;
+    (function (InlineValueContext) {
+        /**
+         * Creates a new InlineValueContext literal.
+         */
+        function create(frameId, stoppedLocation) {
+            return { frameId: frameId, stoppedLocation: stoppedLocation };
+        }
+        InlineValueContext.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link InlineValueContext} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.defined(candidate) && Range.is(value.stoppedLocation);
+        }
+        InlineValueContext.is = is;
+    })(InlineValueContext || (exports.InlineValueContext = InlineValueContext = {}));
+    /**
+     * Inlay hint kinds.
+     *
+     * @since 3.17.0
+     */
+    var InlayHintKind;
+    (function (InlayHintKind) {
+        /**
+         * An inlay hint that for a type annotation.
+         */
+        InlayHintKind.Type = 1;
+        /**
+         * An inlay hint that is for a parameter.
+         */
+        InlayHintKind.Parameter = 2;
+        function is(value) {
+            return value === 1 || value === 2;
+        }
+        InlayHintKind.is = is;
+    })(InlayHintKind || (exports.InlayHintKind = InlayHintKind = {}));
+    var InlayHintLabelPart;
+    (function (InlayHintLabelPart) {
+        function create(value) {
+            return { value: value };
+        }
+        InlayHintLabelPart.create = create;
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate)
+                && (candidate.tooltip === undefined || Is.string(candidate.tooltip) || MarkupContent.is(candidate.tooltip))
+                && (candidate.location === undefined || Location.is(candidate.location))
+                && (candidate.command === undefined || Command.is(candidate.command));
+        }
+        InlayHintLabelPart.is = is;
+    })(InlayHintLabelPart || (exports.InlayHintLabelPart = InlayHintLabelPart = {}));
+    var InlayHint;
+    (function (InlayHint) {
+        function create(position, label, kind) {
+            var result = { position: position, label: label };
+            if (kind !== undefined) {
+                result.kind = kind;
+            }
+            return result;
+        }
+        InlayHint.create = create;
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && Position.is(candidate.position)
+                && (Is.string(candidate.label) || Is.typedArray(candidate.label, InlayHintLabelPart.is))
+                && (candidate.kind === undefined || InlayHintKind.is(candidate.kind))
+                && (candidate.textEdits === undefined) || Is.typedArray(candidate.textEdits, TextEdit.is)
+                && (candidate.tooltip === undefined || Is.string(candidate.tooltip) || MarkupContent.is(candidate.tooltip))
+                && (candidate.paddingLeft === undefined || Is.boolean(candidate.paddingLeft))
+                && (candidate.paddingRight === undefined || Is.boolean(candidate.paddingRight));
+        }
+        InlayHint.is = is;
+    })(InlayHint || (exports.InlayHint = InlayHint = {}));
+    var StringValue;
+    (function (StringValue) {
+        function createSnippet(value) {
+            return { kind: 'snippet', value: value };
+        }
+        StringValue.createSnippet = createSnippet;
+        function isSnippet(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate)
+                && candidate.kind === 'snippet'
+                && Is.string(candidate.value);
+        }
+        StringValue.isSnippet = isSnippet;
+    })(StringValue || (exports.StringValue = StringValue = {}));
+    var InlineCompletionItem;
+    (function (InlineCompletionItem) {
+        function create(insertText, filterText, range, command) {
+            return { insertText: insertText, filterText: filterText, range: range, command: command };
+        }
+        InlineCompletionItem.create = create;
+    })(InlineCompletionItem || (exports.InlineCompletionItem = InlineCompletionItem = {}));
+    var InlineCompletionList;
+    (function (InlineCompletionList) {
+        function create(items) {
+            return { items: items };
+        }
+        InlineCompletionList.create = create;
+    })(InlineCompletionList || (exports.InlineCompletionList = InlineCompletionList = {}));
+    /**
+     * Describes how an {@link InlineCompletionItemProvider inline completion provider} was triggered.
+     *
+     * @since 3.18.0
+     */
+    var InlineCompletionTriggerKind;
+    (function (InlineCompletionTriggerKind) {
+        /**
+         * Completion was triggered explicitly by a user gesture.
+         */
+        InlineCompletionTriggerKind.Invoked = 1;
+        /**
+         * Completion was triggered automatically while editing.
+         */
+        InlineCompletionTriggerKind.Automatic = 2;
+    })(InlineCompletionTriggerKind || (exports.InlineCompletionTriggerKind = InlineCompletionTriggerKind = {}));
+    var SelectedCompletionInfo;
+    (function (SelectedCompletionInfo) {
+        function create(range, text) {
+            return { range: range, text: text };
+        }
+        SelectedCompletionInfo.create = create;
+    })(SelectedCompletionInfo || (exports.SelectedCompletionInfo = SelectedCompletionInfo = {}));
+    var InlineCompletionContext;
+    (function (InlineCompletionContext) {
+        function create(triggerKind, selectedCompletionInfo) {
+            return { triggerKind: triggerKind, selectedCompletionInfo: selectedCompletionInfo };
+        }
+        InlineCompletionContext.create = create;
+    })(InlineCompletionContext || (exports.InlineCompletionContext = InlineCompletionContext = {}));
+    var WorkspaceFolder;
+    (function (WorkspaceFolder) {
+        function is(value) {
+            var candidate = value;
+            return Is.objectLiteral(candidate) && URI.is(candidate.uri) && Is.string(candidate.name);
+        }
+        WorkspaceFolder.is = is;
+    })(WorkspaceFolder || (exports.WorkspaceFolder = WorkspaceFolder = {}));
+    exports.EOL = ['\n', '\r\n', '\r'];
+    /**
+     * @deprecated Use the text document from the new vscode-languageserver-textdocument package.
+     */
+    var TextDocument;
+    (function (TextDocument) {
+        /**
+         * Creates a new ITextDocument literal from the given uri and content.
+         * @param uri The document's uri.
+         * @param languageId The document's language Id.
+         * @param version The document's version.
+         * @param content The document's content.
+         */
+        function create(uri, languageId, version, content) {
+            return new FullTextDocument(uri, languageId, version, content);
+        }
+        TextDocument.create = create;
+        /**
+         * Checks whether the given literal conforms to the {@link ITextDocument} interface.
+         */
+        function is(value) {
+            var candidate = value;
+            return Is.defined(candidate) && Is.string(candidate.uri) && (Is.undefined(candidate.languageId) || Is.string(candidate.languageId)) && Is.uinteger(candidate.lineCount)
+                && Is.func(candidate.getText) && Is.func(candidate.positionAt) && Is.func(candidate.offsetAt) ? true : false;
+        }
+        TextDocument.is = is;
+        function applyEdits(document, edits) {
+            var text = document.getText();
+            var sortedEdits = mergeSort(edits, function (a, b) {
+                var diff = a.range.start.line - b.range.start.line;
+                if (diff === 0) {
+                    return a.range.start.character - b.range.start.character;
+                }
+                return diff;
+            });
+            var lastModifiedOffset = text.length;
+            for (var i = sortedEdits.length - 1; i >= 0; i--) {
+                var e = sortedEdits[i];
+                var startOffset = document.offsetAt(e.range.start);
+                var endOffset = document.offsetAt(e.range.end);
+                if (endOffset <= lastModifiedOffset) {
+                    text = text.substring(0, startOffset) + e.newText + text.substring(endOffset, text.length);
+                }
+                else {
+                    throw new Error('Overlapping edit');
+                }
+                lastModifiedOffset = startOffset;
+            }
+            return text;
+        }
+        TextDocument.applyEdits = applyEdits;
+        function mergeSort(data, compare) {
+            if (data.length <= 1) {
+                // sorted
+                return data;
+            }
+            var p = (data.length / 2) | 0;
+            var left = data.slice(0, p);
+            var right = data.slice(p);
+            mergeSort(left, compare);
+            mergeSort(right, compare);
+            var leftIdx = 0;
+            var rightIdx = 0;
+            var i = 0;
+            while (leftIdx < left.length && rightIdx < right.length) {
+                var ret = compare(left[leftIdx], right[rightIdx]);
+                if (ret <= 0) {
+                    // smaller_equal -> take left to preserve order
+                    data[i++] = left[leftIdx++];
+                }
+                else {
+                    // greater -> take right
+                    data[i++] = right[rightIdx++];
+                }
+            }
+            while (leftIdx < left.length) {
+                data[i++] = left[leftIdx++];
+            }
+            while (rightIdx < right.length) {
+                data[i++] = right[rightIdx++];
+            }
+            return data;
+        }
+    })(TextDocument || (exports.TextDocument = TextDocument = {}));
+    /**
+     * @deprecated Use the text document from the new vscode-languageserver-textdocument package.
+     */
+    var FullTextDocument = /** @class */ (function () {
+        function FullTextDocument(uri, languageId, version, content) {
+            this._uri = uri;
+            this._languageId = languageId;
+            this._version = version;
+            this._content = content;
+            this._lineOffsets = undefined;
+        }
+        Object.defineProperty(FullTextDocument.prototype, "uri", {
+            get: function () {
+                return this._uri;
+            },
+            enumerable: false,
+            configurable: true
+        });
+        Object.defineProperty(FullTextDocument.prototype, "languageId", {
+            get: function () {
+                return this._languageId;
+            },
+            enumerable: false,
+            configurable: true
+        });
+        Object.defineProperty(FullTextDocument.prototype, "version", {
+            get: function () {
+                return this._version;
+            },
+            enumerable: false,
+            configurable: true
+        });
+        FullTextDocument.prototype.getText = function (range) {
+            if (range) {
+                var start = this.offsetAt(range.start);
+                var end = this.offsetAt(range.end);
+                return this._content.substring(start, end);
+            }
+            return this._content;
+        };
+        FullTextDocument.prototype.update = function (event, version) {
+            this._content = event.text;
+            this._version = version;
+            this._lineOffsets = undefined;
+        };
+        FullTextDocument.prototype.getLineOffsets = function () {
+            if (this._lineOffsets === undefined) {
+                var lineOffsets = [];
+                var text = this._content;
+                var isLineStart = true;
+                for (var i = 0; i < text.length; i++) {
+                    if (isLineStart) {
+                        lineOffsets.push(i);
+                        isLineStart = false;
+                    }
+                    var ch = text.charAt(i);
+                    isLineStart = (ch === '\r' || ch === '\n');
+                    if (ch === '\r' && i + 1 < text.length && text.charAt(i + 1) === '\n') {
+                        i++;
+                    }
+                }
+                if (isLineStart && text.length > 0) {
+                    lineOffsets.push(text.length);
+                }
+                this._lineOffsets = lineOffsets;
+            }
+            return this._lineOffsets;
+        };
+        FullTextDocument.prototype.positionAt = function (offset) {
+            offset = Math.max(Math.min(offset, this._content.length), 0);
+            var lineOffsets = this.getLineOffsets();
+            var low = 0, high = lineOffsets.length;
+            if (high === 0) {
+                return Position.create(0, offset);
+            }
+            while (low < high) {
+                var mid = Math.floor((low + high) / 2);
+                if (lineOffsets[mid] > offset) {
+                    high = mid;
+                }
+                else {
+                    low = mid + 1;
+                }
+            }
+            // low is the least x for which the line offset is larger than the current offset
+            // or array.length if no line offset is larger than the current offset
+            var line = low - 1;
+            return Position.create(line, offset - lineOffsets[line]);
+        };
+        FullTextDocument.prototype.offsetAt = function (position) {
+            var lineOffsets = this.getLineOffsets();
+            if (position.line >= lineOffsets.length) {
+                return this._content.length;
+            }
+            else if (position.line < 0) {
+                return 0;
+            }
+            var lineOffset = lineOffsets[position.line];
+            var nextLineOffset = (position.line + 1 < lineOffsets.length) ? lineOffsets[position.line + 1] : this._content.length;
+            return Math.max(Math.min(lineOffset + position.character, nextLineOffset), lineOffset);
+        };
+        Object.defineProperty(FullTextDocument.prototype, "lineCount", {
+            get: function () {
+                return this.getLineOffsets().length;
+            },
+            enumerable: false,
+            configurable: true
+        });
+        return FullTextDocument;
+    }());
+    var Is;
+    (function (Is) {
+        var toString = Object.prototype.toString;
+        function defined(value) {
+            return typeof value !== 'undefined';
+        }
+        Is.defined = defined;
+        function undefined(value) {
+            return typeof value === 'undefined';
+        }
+        Is.undefined = undefined;
+        function boolean(value) {
+            return value === true || value === false;
+        }
+        Is.boolean = boolean;
+        function string(value) {
+            return toString.call(value) === '[object String]';
+        }
+        Is.string = string;
+        function number(value) {
+            return toString.call(value) === '[object Number]';
+        }
+        Is.number = number;
+        function numberRange(value, min, max) {
+            return toString.call(value) === '[object Number]' && min <= value && value <= max;
+        }
+        Is.numberRange = numberRange;
+        function integer(value) {
+            return toString.call(value) === '[object Number]' && -2147483648 <= value && value <= 2147483647;
+        }
+        Is.integer = integer;
+        function uinteger(value) {
+            return toString.call(value) === '[object Number]' && 0 <= value && value <= 2147483647;
+        }
+        Is.uinteger = uinteger;
+        function func(value) {
+            return toString.call(value) === '[object Function]';
+        }
+        Is.func = func;
+        function objectLiteral(value) {
+            // Strictly speaking class instances pass this check as well. Since the LSP
+            // doesn't use classes we ignore this for now. If we do we need to add something
+            // like this: `Object.getPrototypeOf(Object.getPrototypeOf(x)) === null`
+            return value !== null && typeof value === 'object';
+        }
+        Is.objectLiteral = objectLiteral;
+        function typedArray(value, check) {
+            return Array.isArray(value) && value.every(check);
+        }
+        Is.typedArray = typedArray;
+    })(Is || (Is = {}));
+});
+
+
+/***/ }),
+
+/***/ 7928:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   P9: () => (/* binding */ isJavaKeystore),
+/* harmony export */   Yb: () => (/* binding */ writeJks),
+/* harmony export */   f2: () => (/* binding */ readJks),
+/* harmony export */   yE: () => (/* binding */ DEFAULT_STORE_PASSWORD)
+/* harmony export */ });
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+
+/**
+ * Java keystores, read and written by hand: keytool needs a JVM start (~0.5 s) per call, and the format of a
+ * trusted-certificate JKS is small. Layout from OpenJDK's JavaKeyStore engine
+ * (openjdk/jdk17u-dev src/java.base/share/classes/sun/security/provider/JavaKeyStore.java).
+ */
+const JKS_MAGIC = 0xfeedfeed;
+const JCEKS_MAGIC = 0xcececece;
+const TAG_PRIVATE_KEY = 1;
+const TAG_TRUSTED_CERT = 2;
+const TAG_SECRET_KEY = 3;
+const DEFAULT_STORE_PASSWORD = 'changeit';
+function isJavaKeystore(bytes) {
+    if (bytes.length < 12)
+        return false;
+    const magic = bytes.readUInt32BE(0);
+    return magic === JKS_MAGIC || magic === JCEKS_MAGIC;
+}
+/** Writes a JKS holding only trusted-certificate entries; readable by every JDK with trustStoreType=JKS. */
+function writeJks(entries, password = DEFAULT_STORE_PASSWORD, now = new Date()) {
+    const parts = [];
+    const u32 = (n) => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE(n >>> 0);
+        return b;
+    };
+    const utf = (s) => {
+        const body = Buffer.from(s, 'utf8');
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(body.length);
+        return Buffer.concat([len, body]);
+    };
+    parts.push(u32(JKS_MAGIC), u32(2), u32(entries.length));
+    const stamp = Buffer.alloc(8);
+    stamp.writeBigUInt64BE(BigInt(now.getTime()));
+    for (const entry of entries) {
+        parts.push(u32(TAG_TRUSTED_CERT), utf(entry.alias.toLowerCase()), stamp, utf('X.509'), u32(entry.der.length), entry.der);
+    }
+    const body = Buffer.concat(parts);
+    return Buffer.concat([body, jksDigest(body, password)]);
+}
+function jksDigest(body, password) {
+    const pw = Buffer.alloc(password.length * 2);
+    for (let i = 0; i < password.length; i++)
+        pw.writeUInt16BE(password.charCodeAt(i), i * 2);
+    return (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha1').update(pw).update('Mighty Aphrodite', 'utf8').update(body).digest();
+}
+/**
+ * Every certificate in a JKS or JCEKS keystore: trusted entries and the chains of key entries (certificates are
+ * never encrypted in these formats, so no password is needed). Throws on anything it cannot follow.
+ */
+function readJks(bytes) {
+    let pos = 0;
+    const need = (n) => {
+        if (pos + n > bytes.length)
+            throw new Error(`keystore truncated at byte ${pos}`);
+    };
+    const u32 = () => {
+        need(4);
+        const v = bytes.readUInt32BE(pos);
+        pos += 4;
+        return v;
+    };
+    const utf = () => {
+        need(2);
+        const len = bytes.readUInt16BE(pos);
+        pos += 2;
+        need(len);
+        const s = bytes.subarray(pos, pos + len).toString('utf8');
+        pos += len;
+        return s;
+    };
+    const blob = () => {
+        const len = u32();
+        need(len);
+        const b = bytes.subarray(pos, pos + len);
+        pos += len;
+        return b;
+    };
+    const magic = u32();
+    if (magic !== JKS_MAGIC && magic !== JCEKS_MAGIC)
+        throw new Error('not a JKS/JCEKS keystore');
+    const version = u32();
+    if (version !== 1 && version !== 2)
+        throw new Error(`unknown keystore version ${version}`);
+    const count = u32();
+    const certificate = () => {
+        if (version === 2)
+            utf(); // certificate type, "X.509"
+        return blob();
+    };
+    const entries = [];
+    for (let i = 0; i < count; i++) {
+        const tag = u32();
+        const alias = utf();
+        need(8);
+        pos += 8; // creation date
+        if (tag === TAG_TRUSTED_CERT) {
+            entries.push({ alias, der: certificate() });
+        }
+        else if (tag === TAG_PRIVATE_KEY) {
+            blob(); // the protected key: opaque here
+            const chain = u32();
+            for (let c = 0; c < chain; c++)
+                entries.push({ alias, der: certificate() });
+        }
+        else if (tag === TAG_SECRET_KEY) {
+            throw new Error('JCEKS secret-key entries (serialized Java objects) cannot be read');
+        }
+        else {
+            throw new Error(`unknown keystore entry tag ${tag}`);
+        }
+    }
+    return entries;
+}
+
+
+/***/ }),
+
+/***/ 5670:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   readPkcs12: () => (/* binding */ readPkcs12)
+/* harmony export */ });
+/* harmony import */ var node_forge__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8542);
+/* harmony import */ var node_forge__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_forge__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _jks_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7928);
+
+
+/**
+ * Certificates of a PKCS#12 store, trying the passwords Java and OpenSSL use by default. The JDK's own cacerts is a
+ * password-less PKCS#12 from JDK 18 on (JDK-8275252); `undefined` and '' are the two encodings of "no password".
+ */
+function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED_MODULE_1__/* .DEFAULT_STORE_PASSWORD */ .yE]) {
+    const asn1 = node_forge__WEBPACK_IMPORTED_MODULE_0___default().asn1.fromDer(node_forge__WEBPACK_IMPORTED_MODULE_0___default().util.createBuffer(bytes.toString('binary')));
+    let lastError;
+    for (const password of passwords) {
+        try {
+            const p12 = node_forge__WEBPACK_IMPORTED_MODULE_0___default().pkcs12.pkcs12FromAsn1(asn1, false, password);
+            const entries = [];
+            for (const content of p12.safeContents) {
+                for (const bag of content.safeBags) {
+                    if (bag.type !== (node_forge__WEBPACK_IMPORTED_MODULE_0___default().pki).oids.certBag)
+                        continue;
+                    const alias = bag.attributes?.friendlyName?.[0] ?? '';
+                    if (bag.cert) {
+                        entries.push({ alias, der: Buffer.from(node_forge__WEBPACK_IMPORTED_MODULE_0___default().asn1.toDer(node_forge__WEBPACK_IMPORTED_MODULE_0___default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary') });
+                    }
+                    else if (bag.asn1) {
+                        // forge keeps certificates whose key type it cannot parse (EC, Ed25519) as the raw certificate ASN.1
+                        entries.push({ alias, der: Buffer.from(node_forge__WEBPACK_IMPORTED_MODULE_0___default().asn1.toDer(bag.asn1).getBytes(), 'binary') });
+                    }
+                }
+            }
+            return entries;
+        }
+        catch (error) {
+            lastError = error;
+        }
+    }
+    throw new Error(`PKCS#12 store could not be opened with the default passwords: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+}
+
+
+/***/ }),
+
 /***/ 486:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4669);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4653);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -57996,13 +65193,13 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4669:
+/***/ 4653:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  i: () => (/* binding */ main)
+  i: () => (/* binding */ main_main)
 });
 
 ;// CONCATENATED MODULE: external "node:os"
@@ -60479,14 +67676,14 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  */
 function exec_exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -61058,7 +68255,7 @@ const TOOL_REGISTRY = [
         readers: 'Go ≥1.27 on macOS/Windows (keeps the platform verifier while SSL_CERT_FILE is set)',
         variable: 'GODEBUG',
         semantics: 'append',
-        file: 'ca',
+        file: 'setting',
         platforms: ['darwin', 'win32'],
         source: 'https://pkg.go.dev/crypto/x509#SystemCertPool',
     },
@@ -61066,7 +68263,7 @@ const TOOL_REGISTRY = [
 const TOOL_IDS = [...new Set(TOOL_REGISTRY.map((entry) => entry.id))];
 /** The variables that point tools at a CA file: the leak check looks for these in release images. */
 const CA_POINTER_VARIABLES = [
-    ...TOOL_REGISTRY.filter((entry) => entry.file === 'ca' || entry.file === 'bundle').map((entry) => entry.variable).filter((v) => v !== 'GODEBUG'),
+    ...TOOL_REGISTRY.filter((entry) => entry.file === 'ca' || entry.file === 'bundle').map((entry) => entry.variable),
     'SSL_CERT_DIR',
     'NPM_CONFIG_CAFILE',
     'YARN_CAFILE',
@@ -61074,162 +68271,8 @@ const CA_POINTER_VARIABLES = [
     'YARN_CA_FILE_PATH',
 ];
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: ./node_modules/node-forge/lib/index.js
-var lib = __nccwpck_require__(8542);
-var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
-;// CONCATENATED MODULE: ./src/ca/keystore.ts
-
-
-/**
- * Java keystores, read and written by hand: keytool needs a JVM start (~0.5 s) per call, and the format of a
- * trusted-certificate JKS is small. Layout from OpenJDK's JavaKeyStore engine
- * (openjdk/jdk17u-dev src/java.base/share/classes/sun/security/provider/JavaKeyStore.java).
- */
-const JKS_MAGIC = 0xfeedfeed;
-const JCEKS_MAGIC = 0xcececece;
-const TAG_PRIVATE_KEY = 1;
-const TAG_TRUSTED_CERT = 2;
-const TAG_SECRET_KEY = 3;
-const DEFAULT_STORE_PASSWORD = 'changeit';
-function isJavaKeystore(bytes) {
-    if (bytes.length < 12)
-        return false;
-    const magic = bytes.readUInt32BE(0);
-    return magic === JKS_MAGIC || magic === JCEKS_MAGIC;
-}
-/** Writes a JKS holding only trusted-certificate entries; readable by every JDK with trustStoreType=JKS. */
-function writeJks(entries, password = DEFAULT_STORE_PASSWORD, now = new Date()) {
-    const parts = [];
-    const u32 = (n) => {
-        const b = Buffer.alloc(4);
-        b.writeUInt32BE(n >>> 0);
-        return b;
-    };
-    const utf = (s) => {
-        const body = Buffer.from(s, 'utf8');
-        const len = Buffer.alloc(2);
-        len.writeUInt16BE(body.length);
-        return Buffer.concat([len, body]);
-    };
-    parts.push(u32(JKS_MAGIC), u32(2), u32(entries.length));
-    const stamp = Buffer.alloc(8);
-    stamp.writeBigUInt64BE(BigInt(now.getTime()));
-    for (const entry of entries) {
-        parts.push(u32(TAG_TRUSTED_CERT), utf(entry.alias.toLowerCase()), stamp, utf('X.509'), u32(entry.der.length), entry.der);
-    }
-    const body = Buffer.concat(parts);
-    return Buffer.concat([body, jksDigest(body, password)]);
-}
-function jksDigest(body, password) {
-    const pw = Buffer.alloc(password.length * 2);
-    for (let i = 0; i < password.length; i++)
-        pw.writeUInt16BE(password.charCodeAt(i), i * 2);
-    return (0,external_node_crypto_.createHash)('sha1').update(pw).update('Mighty Aphrodite', 'utf8').update(body).digest();
-}
-/**
- * Every certificate in a JKS or JCEKS keystore: trusted entries and the chains of key entries (certificates are
- * never encrypted in these formats, so no password is needed). Throws on anything it cannot follow.
- */
-function readJks(bytes) {
-    let pos = 0;
-    const need = (n) => {
-        if (pos + n > bytes.length)
-            throw new Error(`keystore truncated at byte ${pos}`);
-    };
-    const u32 = () => {
-        need(4);
-        const v = bytes.readUInt32BE(pos);
-        pos += 4;
-        return v;
-    };
-    const utf = () => {
-        need(2);
-        const len = bytes.readUInt16BE(pos);
-        pos += 2;
-        need(len);
-        const s = bytes.subarray(pos, pos + len).toString('utf8');
-        pos += len;
-        return s;
-    };
-    const blob = () => {
-        const len = u32();
-        need(len);
-        const b = bytes.subarray(pos, pos + len);
-        pos += len;
-        return b;
-    };
-    const magic = u32();
-    if (magic !== JKS_MAGIC && magic !== JCEKS_MAGIC)
-        throw new Error('not a JKS/JCEKS keystore');
-    const version = u32();
-    if (version !== 1 && version !== 2)
-        throw new Error(`unknown keystore version ${version}`);
-    const count = u32();
-    const certificate = () => {
-        if (version === 2)
-            utf(); // certificate type, "X.509"
-        return blob();
-    };
-    const entries = [];
-    for (let i = 0; i < count; i++) {
-        const tag = u32();
-        const alias = utf();
-        need(8);
-        pos += 8; // creation date
-        if (tag === TAG_TRUSTED_CERT) {
-            entries.push({ alias, der: certificate() });
-        }
-        else if (tag === TAG_PRIVATE_KEY) {
-            blob(); // the protected key: opaque here
-            const chain = u32();
-            for (let c = 0; c < chain; c++)
-                entries.push({ alias, der: certificate() });
-        }
-        else if (tag === TAG_SECRET_KEY) {
-            throw new Error('JCEKS secret-key entries (serialized Java objects) cannot be read');
-        }
-        else {
-            throw new Error(`unknown keystore entry tag ${tag}`);
-        }
-    }
-    return entries;
-}
-/**
- * Certificates of a PKCS#12 store, trying the passwords Java and OpenSSL use by default. The JDK's own cacerts is a
- * password-less PKCS#12 from JDK 18 on (JDK-8275252); `undefined` and '' are the two encodings of "no password".
- */
-function readPkcs12(bytes, passwords = [undefined, '', DEFAULT_STORE_PASSWORD]) {
-    const asn1 = lib_default().asn1.fromDer(lib_default().util.createBuffer(bytes.toString('binary')));
-    let lastError;
-    for (const password of passwords) {
-        try {
-            const p12 = lib_default().pkcs12.pkcs12FromAsn1(asn1, false, password);
-            const entries = [];
-            for (const content of p12.safeContents) {
-                for (const bag of content.safeBags) {
-                    if (bag.type !== (lib_default()).pki.oids.certBag)
-                        continue;
-                    const alias = bag.attributes?.friendlyName?.[0] ?? '';
-                    if (bag.cert) {
-                        entries.push({ alias, der: Buffer.from(lib_default().asn1.toDer(lib_default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary') });
-                    }
-                    else if (bag.asn1) {
-                        // forge keeps certificates whose key type it cannot parse (EC, Ed25519) as the raw certificate ASN.1
-                        entries.push({ alias, der: Buffer.from(lib_default().asn1.toDer(bag.asn1).getBytes(), 'binary') });
-                    }
-                }
-            }
-            return entries;
-        }
-        catch (error) {
-            lastError = error;
-        }
-    }
-    throw new Error(`PKCS#12 store could not be opened with the default passwords: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
-}
-
+// EXTERNAL MODULE: ./src/ca/jks.ts
+var jks = __nccwpck_require__(7928);
 ;// CONCATENATED MODULE: ./src/tools/plan.ts
 
 
@@ -61277,19 +68320,19 @@ function planInjection(input) {
     for (const entry of entries) {
         switch (entry.file) {
             case 'ca':
-                if (entry.variable === 'GODEBUG') {
-                    const current = input.env.GODEBUG ?? '';
-                    if (current.includes('x509sslcertoverrideplatform=')) {
-                        notes.push(`GODEBUG already sets x509sslcertoverrideplatform (${current}); left as it is.`);
-                    }
-                    else {
-                        add(entry, 'GODEBUG', current ? `${current},${GODEBUG_KEEP_PLATFORM_VERIFIER}` : GODEBUG_KEEP_PLATFORM_VERIFIER);
-                    }
+                add(entry, entry.variable, files.ca);
+                break;
+            case 'setting': {
+                // GODEBUG is the only setting-type entry: a comma-separated list that other settings share.
+                const current = input.env.GODEBUG ?? '';
+                if (current.includes('x509sslcertoverrideplatform=')) {
+                    notes.push(`GODEBUG already sets x509sslcertoverrideplatform (${current}); left as it is.`);
                 }
                 else {
-                    add(entry, entry.variable, files.ca);
+                    add(entry, 'GODEBUG', current ? `${current},${GODEBUG_KEEP_PLATFORM_VERIFIER}` : GODEBUG_KEEP_PLATFORM_VERIFIER);
                 }
                 break;
+            }
             case 'bundle':
                 add(entry, entry.variable, files.bundle);
                 break;
@@ -61301,7 +68344,7 @@ function planInjection(input) {
                 const ours = [
                     `-Djavax.net.ssl.trustStore=${files.truststore}`,
                     '-Djavax.net.ssl.trustStoreType=JKS',
-                    `-Djavax.net.ssl.trustStorePassword=${DEFAULT_STORE_PASSWORD}`,
+                    `-Djavax.net.ssl.trustStorePassword=${jks/* DEFAULT_STORE_PASSWORD */.yE}`,
                 ].map(quoteJvmArg);
                 if (/-Djavax\.net\.ssl\.trustStore=/.test(current)) {
                     notes.push('JAVA_TOOL_OPTIONS already named a trustStore; the org-ca one is appended and wins (the JVM takes the last -D).');
@@ -61339,48 +68382,8 @@ function wgetrcContent(existing, bundlePath) {
     return `${kept ? `${kept}\n` : ''}# written by org-ca: GnuTLS wget reads no CA variable, only wgetrc\nca_certificate = ${bundlePath}\n`;
 }
 
-;// CONCATENATED MODULE: ./src/action/inputs.ts
-
-
-const WHEN_VALUES = (/* unused pure expression or super */ null && (['self-hosted', 'always', 'never']));
-class InputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'InputError';
-    }
-}
-/** Checks one enumerated input; the value is quoted back (no enumerated input is secret). */
-function oneOf(name, value, allowed, fallback) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
-        return fallback;
-    if (allowed.includes(v))
-        return v;
-    throw new InputError(`Invalid ${name} '${value.trim()}'. Expected one of: ${allowed.join(', ')}.`);
-}
-/** Pure: from raw input strings (as the runner passes them) to Inputs. */
-function parseInputs(raw) {
-    let tools;
-    try {
-        tools = parseToolList(raw('tools'));
-    }
-    catch (error) {
-        throw new InputError(error instanceof Error ? error.message : String(error));
-    }
-    return {
-        ca: raw('ca'),
-        caFile: raw('ca-file').trim(),
-        caFingerprint: raw('ca-fingerprint').trim(),
-        when: oneOf('when', raw('when'), WHEN_VALUES, 'self-hosted'),
-        ...(tools ? { tools } : {}),
-        onVerificationOff: oneOf('on-verification-off', raw('on-verification-off'), ['fail', 'warn'], 'fail'),
-    };
-}
-function getInputs() {
-    // trimWhitespace off for `ca`: the parser handles whitespace itself, and a PEM's line ends matter to nobody here.
-    return parseInputs((name) => core.getInput(name, { trimWhitespace: name !== 'ca' }));
-}
-
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/ca/certificate.ts
 
 function sha256Hex(data) {
@@ -61417,7 +68420,7 @@ function toPem(der) {
     return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
 }
 /** aa:bb:… form, the way browsers and `openssl x509 -fingerprint` show it. */
-function colonFingerprint(hex) {
+function certificate_colonFingerprint(hex) {
     return hex.toUpperCase().replace(/(..)(?!$)/g, '$1:');
 }
 /** Whether `issuer` signed `cert`: checked by signature, never by comparing names alone. */
@@ -61428,6 +68431,1045 @@ function isIssuedBy(cert, issuer) {
     catch {
         return false;
     }
+}
+
+;// CONCATENATED MODULE: ./src/detect/classify.ts
+/**
+ * Classifies the chain a server presented, by the trust anchor its signatures lead to. Pure: the certificate sets
+ * come in as arguments. Names are never compared alone: every step of a path is a verified signature (isIssuedBy).
+ *
+ * The engineer's manual check ("open a site and look at the issuer: an organisation's or appliance's name means
+ * inspection") becomes: build a path from the leaf through the presented certificates to a known anchor, and say
+ * which set the anchor belongs to.
+ */
+
+/** Verdicts that mean something between the runner and the server re-signs TLS. */
+const INSPECTED = (/* unused pure expression or super */ null && (['org-ca', 'os-trusted', 'unknown']));
+const MAX_DEPTH = 8;
+/**
+ * The same anchor: the same certificate, or the same key under the same name (a re-issued or cross-signed copy).
+ * RFC 5280 §6.1.1(d) defines a trust anchor as a name and a public key, not as one certificate.
+ */
+function sameAnchor(a, b) {
+    return a.fingerprint === b.fingerprint || (a.spkiSha256 === b.spkiSha256 && a.subject === b.subject);
+}
+/** The anchor of `set` that `cert` is, or that signed `cert`. */
+function anchorFor(cert, set) {
+    return set.find((anchor) => sameAnchor(cert, anchor)) ?? set.find((anchor) => isIssuedBy(cert, anchor));
+}
+/** Shortest path from the leaf through presented certificates to an anchor of `set`, by breadth-first search. */
+function pathTo(leaf, presented, set) {
+    if (set.length === 0)
+        return undefined;
+    let frontier = [[leaf]];
+    for (let depth = 0; depth < MAX_DEPTH && frontier.length; depth++) {
+        const next = [];
+        for (const path of frontier) {
+            const end = path[path.length - 1];
+            const anchor = anchorFor(end, set);
+            // A presented copy of the anchor stays in the path as sent; the anchor itself is the trusted set's certificate.
+            if (anchor)
+                return { path: sameAnchor(end, anchor) ? path : [...path, anchor], anchor };
+            for (const candidate of presented) {
+                if (path.some((c) => c.fingerprint === candidate.fingerprint))
+                    continue;
+                if (isIssuedBy(end, candidate))
+                    next.push([...path, candidate]);
+            }
+        }
+        frontier = next;
+    }
+    return undefined;
+}
+/** The longest signature path through the presented certificates: where an unknown chain tops out. */
+function longestPath(leaf, presented) {
+    let best = [leaf];
+    const walk = (path) => {
+        if (path.length > best.length)
+            best = path;
+        if (path.length >= MAX_DEPTH)
+            return;
+        const end = path[path.length - 1];
+        for (const candidate of presented) {
+            if (path.some((c) => c.fingerprint === candidate.fingerprint))
+                continue;
+            if (isIssuedBy(end, candidate))
+                walk([...path, candidate]);
+        }
+    };
+    walk(best);
+    return best;
+}
+function validityNotes(certs, now) {
+    const notes = [];
+    certs.forEach((cert, i) => {
+        const role = i === 0 ? 'server certificate' : 'CA certificate';
+        if (cert.notAfter.getTime() < now.getTime())
+            notes.push(`The ${role} '${cert.subject}' expired on ${cert.notAfter.toISOString()}.`);
+        if (cert.notBefore.getTime() > now.getTime())
+            notes.push(`The ${role} '${cert.subject}' is not valid before ${cert.notBefore.toISOString()}.`);
+    });
+    return notes;
+}
+/**
+ * `chain` is what the server sent, leaf first (the order of the rest does not matter). The org CA is tried first so
+ * that an org root which is also in the OS store is still `org-ca`; public before system, since the OS store holds
+ * the public roots too.
+ */
+function classifyChain(chain, trust, now) {
+    const leaf = chain[0];
+    if (!leaf)
+        throw new Error('classifyChain: the server presented no certificate');
+    const presented = chain.slice(1);
+    const systemOnly = trust.system.filter((s) => !trust.public.some((p) => sameAnchor(s, p)));
+    const tries = [
+        ['org-ca', trust.org],
+        ['direct', trust.public],
+        ['os-trusted', systemOnly],
+    ];
+    for (const [verdict, set] of tries) {
+        const found = pathTo(leaf, presented, set);
+        if (!found)
+            continue;
+        const { path, anchor } = found;
+        return {
+            verdict,
+            path,
+            anchor,
+            leafIssuer: leaf.issuer,
+            top: { issuer: anchor.issuer, subject: anchor.subject, fingerprint: anchor.fingerprint },
+            notes: validityNotes(path, now),
+        };
+    }
+    const path = longestPath(leaf, presented);
+    const top = path[path.length - 1];
+    return {
+        verdict: 'unknown',
+        path,
+        leafIssuer: leaf.issuer,
+        top: { issuer: top.issuer, subject: top.subject, fingerprint: top.fingerprint },
+        notes: validityNotes(path, now),
+    };
+}
+/** One line for logs: "unknown: anchors nowhere known; top issuer 'CN=…' (SHA-256 AA:BB…)". */
+function describeClassification(c) {
+    switch (c.verdict) {
+        case 'direct':
+            return `direct: anchors in the public root '${c.anchor.subject}'`;
+        case 'org-ca':
+            return `org-ca: anchors in the provided CA '${c.anchor.subject}' (SHA-256 ${certificate_colonFingerprint(c.anchor.fingerprint)})`;
+        case 'os-trusted':
+            return `os-trusted: anchors in '${c.anchor.subject}' (SHA-256 ${certificate_colonFingerprint(c.anchor.fingerprint)}), trusted by the OS store but not public`;
+        case 'unknown':
+            return c.top.subject === c.top.issuer
+                ? `unknown: anchors nowhere known; the server sent the unknown root '${c.top.subject}' (SHA-256 ${certificate_colonFingerprint(c.top.fingerprint)})`
+                : `unknown: anchors nowhere known; issued by '${c.top.issuer}', not sent; the chain as sent tops out at '${c.top.subject}' (SHA-256 ${certificate_colonFingerprint(c.top.fingerprint)})`;
+    }
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./src/detect/no-proxy.ts
+/**
+ * NO_PROXY matching, pure. There is no standard: each client family has its own rules, and the two that matter on a
+ * runner differ in small ways, so both are written down here and the probe says when they disagree.
+ *
+ * curl (lib/noproxy.c; https://curl.se/libcurl/c/CURLOPT_NOPROXY.html), which Python urllib, wget and Node's
+ * undici follow closely:
+ *   - `*` alone (the whole list) disables the proxy for every host;
+ *   - a name matches itself and every subdomain; a leading or trailing dot is ignored, so `.example.com` also
+ *     matches `example.com`;
+ *   - no ports: `example.com:8443` matches nothing;
+ *   - IP literals compare as addresses, with CIDR (`10.0.0.0/8`, since 7.86.0); IPv6 entries without brackets.
+ * Go (golang.org/x/net/http/httpproxy, https://pkg.go.dev/golang.org/x/net/http/httpproxy#Config), used by
+ * Docker, BuildKit, gh, Terraform and every Go tool:
+ *   - an entry `*` disables the proxy for every host;
+ *   - `example.com` matches itself and subdomains, `.example.com` and `*.example.com` only subdomains;
+ *   - a host or IP entry may carry a port (`example.com:8443`, `1.2.3.4:80`, `[::1]:443`), then only that port;
+ *   - IP literals and CIDR blocks compare as addresses;
+ *   - `localhost` and loopback addresses are never proxied, whatever the list says.
+ */
+
+/** Strips IPv6 brackets and a trailing dot, lower-cases: the form both families compare. */
+function normaliseHost(host) {
+    let h = host.trim().toLowerCase();
+    if (h.startsWith('[') && h.endsWith(']'))
+        h = h.slice(1, -1);
+    if (h.endsWith('.') && (0,external_node_net_.isIP)(h) === 0)
+        h = h.slice(0, -1);
+    return h;
+}
+function ipv4Bits(ip) {
+    return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+}
+/** Expands an IPv6 literal (with `::` and an optional dotted IPv4 tail) to 128 bits. */
+function ipv6Bits(ip) {
+    let text = ip.split('%')[0];
+    const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+    if (dotted) {
+        const v4 = ipv4Bits(dotted[1]);
+        text = text.slice(0, -dotted[1].length) + `${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+    }
+    const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+    const headParts = head ? head.split(':') : [];
+    const tailParts = tail ? tail.split(':') : [];
+    const fill = tail === undefined ? [] : new Array(8 - headParts.length - tailParts.length).fill('0');
+    return [...headParts, ...fill, ...tailParts].reduce((acc, part) => (acc << 16n) | BigInt(parseInt(part || '0', 16)), 0n);
+}
+/** Whether `host` (an IP literal) lies in `network`/`bits`; bits absent = exact match. Families never mix. */
+function inCidr(host, network, bits) {
+    const family = (0,external_node_net_.isIP)(host);
+    if (family === 0 || (0,external_node_net_.isIP)(network) !== family)
+        return false;
+    const width = family === 4 ? 32 : 128;
+    const prefix = bits ?? width;
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > width)
+        return false;
+    const toBits = family === 4 ? ipv4Bits : ipv6Bits;
+    const shift = BigInt(width - prefix);
+    return toBits(host) >> shift === toBits(network) >> shift;
+}
+function entries(list) {
+    return list
+        .split(',')
+        .map((e) => e.trim().toLowerCase())
+        .filter(Boolean);
+}
+function curlMatches(host, list) {
+    if (list.trim() === '*')
+        return true;
+    const ip = (0,external_node_net_.isIP)(host) !== 0;
+    for (const raw of entries(list)) {
+        if (ip) {
+            const [network, bits] = raw.split('/');
+            if (inCidr(host, network, bits === undefined ? undefined : Number(bits)))
+                return true;
+            continue;
+        }
+        const token = raw.replace(/\.$/, '').replace(/^\./, '');
+        if (!token)
+            continue;
+        if (host === token || host.endsWith(`.${token}`))
+            return true;
+    }
+    return false;
+}
+/** Splits `host:port`, `[v6]:port`, or a bare host; a bare IPv6 literal has no port. */
+function splitEntry(entry) {
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+    if (bracketed)
+        return { host: bracketed[1], ...(bracketed[2] ? { port: bracketed[2] } : {}) };
+    const colon = entry.lastIndexOf(':');
+    if (colon > 0 && entry.indexOf(':') === colon && /^\d+$/.test(entry.slice(colon + 1))) {
+        return { host: entry.slice(0, colon), port: entry.slice(colon + 1) };
+    }
+    return { host: entry };
+}
+function isLoopback(host) {
+    if ((0,external_node_net_.isIP)(host) === 4)
+        return host.startsWith('127.');
+    if ((0,external_node_net_.isIP)(host) === 6)
+        return ipv6Bits(host) === 1n;
+    return false;
+}
+function goMatches(host, port, list) {
+    if (host === 'localhost' || isLoopback(host))
+        return true;
+    const ip = (0,external_node_net_.isIP)(host) !== 0;
+    for (const raw of entries(list)) {
+        if (raw === '*')
+            return true;
+        const cidr = /^([^/]+)\/(\d+)$/.exec(raw);
+        if (cidr && (0,external_node_net_.isIP)(cidr[1]) !== 0) {
+            if (ip && inCidr(host, cidr[1], Number(cidr[2])))
+                return true;
+            continue;
+        }
+        const entry = splitEntry(raw);
+        if (!entry.host)
+            continue;
+        const portOk = entry.port === undefined || entry.port === port;
+        if ((0,external_node_net_.isIP)(entry.host) !== 0) {
+            if (ip && inCidr(host, entry.host, undefined) && portOk)
+                return true;
+            continue;
+        }
+        // Go compares domain entries as strings, against IP hosts too (harmless: an IP never ends in ".name").
+        let name = entry.host.startsWith('*.') ? entry.host.slice(1) : entry.host;
+        const matchHost = !name.startsWith('.');
+        if (matchHost)
+            name = `.${name}`;
+        if ((host.endsWith(name) || (matchHost && host === name.slice(1))) && portOk)
+            return true;
+    }
+    return false;
+}
+/** Whether a client of `flavor` goes to `host:port` directly because of the NO_PROXY `list`. */
+function bypassesProxy(flavor, host, port, list) {
+    const h = normaliseHost(host);
+    if (!h)
+        return false;
+    return flavor === 'curl' ? curlMatches(h, list) : goMatches(h, String(port), list);
+}
+
+;// CONCATENATED MODULE: ./src/detect/route.ts
+/**
+ * Which way a job's HTTPS request leaves the runner: directly, or through the proxy from the environment. Pure.
+ * Lower-case variables win over upper-case ones, as in curl (https://curl.se/docs/manpage.html#ENVIRONMENT) and
+ * Python urllib (https://docs.python.org/3/library/urllib.request.html#urllib.request.getproxies); Go reads
+ * upper-case first, so a disagreement between the two is reported as a note.
+ */
+
+class route_TargetError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'TargetError';
+    }
+}
+/** Parses a probe URL; only https is meaningful (the chain is the point). A bare host gets https:// and :443. */
+function route_parseTarget(raw) {
+    const text = raw.trim();
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
+    let url;
+    try {
+        url = new URL(withScheme);
+    }
+    catch {
+        throw new route_TargetError(`Invalid probe URL '${text}': expected an https:// URL (e.g., https://github.com).`);
+    }
+    if (url.protocol !== 'https:') {
+        throw new route_TargetError(`Invalid probe URL '${text}': expected https:// (a TLS certificate chain is what is probed), got ${url.protocol}//.`);
+    }
+    if (!url.hostname)
+        throw new route_TargetError(`Invalid probe URL '${text}': no host.`);
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    return { url: url.href, host, port: url.port ? Number(url.port) : 443 };
+}
+function firstSet(env, names) {
+    for (const name of names) {
+        const value = env[name];
+        if (value !== undefined && value.trim() !== '')
+            return { name, value: value.trim() };
+    }
+    return undefined;
+}
+/** Parses the proxy variable's value into a route; throws with the variable's name and the URL minus credentials. */
+function parseProxy(variable, value) {
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+    let url;
+    try {
+        url = new URL(withScheme);
+    }
+    catch {
+        throw new route_TargetError(`${variable} is not a URL: expected http://[user:password@]host:port.`);
+    }
+    const display = `${url.protocol}//${url.host}`;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new route_TargetError(`${variable} '${display}' uses ${url.protocol}//, which the probe cannot tunnel through: expected http:// or https://.`);
+    }
+    const authorization = url.username || url.password
+        ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
+        : undefined;
+    return {
+        kind: 'proxy',
+        display,
+        protocol: url.protocol,
+        host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+        ...(authorization ? { authorization } : {}),
+        variable,
+    };
+}
+/** The route curl-style clients take to `target` under `env`, with notes where Go tools would go another way. */
+function routeFor(target, env) {
+    const proxy = firstSet(env, ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY']);
+    const noProxy = firstSet(env, ['no_proxy', 'NO_PROXY']);
+    const notes = [];
+    const goProxy = firstSet(env, ['HTTPS_PROXY', 'https_proxy']);
+    const goNoProxy = firstSet(env, ['NO_PROXY', 'no_proxy']);
+    if (proxy && goProxy && proxy.value !== goProxy.value) {
+        notes.push(`${proxy.name} and ${goProxy.name} differ: curl-style clients use ${proxy.name}, Go tools ${goProxy.name}.`);
+    }
+    if (!proxy)
+        return { kind: 'direct', why: 'no proxy variable set', notes };
+    const curlDirect = noProxy ? bypassesProxy('curl', target.host, target.port, noProxy.value) : false;
+    // Go reads no ALL_PROXY: with only that set, Go tools go directly.
+    const goDirect = goProxy ? bypassesProxy('go', target.host, target.port, goNoProxy?.value ?? '') : true;
+    if (curlDirect !== goDirect) {
+        notes.push(`NO_PROXY rules differ for ${target.host}:${target.port}: curl, Python and Node clients go ${curlDirect ? 'directly' : 'through the proxy'}, ` +
+            `Go tools (docker, BuildKit) ${goDirect ? 'directly' : 'through the proxy'}; this probe took the curl path.`);
+    }
+    if (curlDirect)
+        return { kind: 'direct', why: `${noProxy.name} matches ${target.host}`, notes };
+    return { ...parseProxy(proxy.name, proxy.value), notes };
+}
+
+;// CONCATENATED MODULE: ./src/detect/probe.ts
+/**
+ * The probe: one TLS handshake per URL along the path the job's tools take (an HTTP CONNECT tunnel through the
+ * environment's proxy, or direct), reading the chain the far end presents without trusting it. I/O only; judging
+ * the chain is classify.ts's job.
+ *
+ * Node's fetch proxy support is not used: it verifies the chain and hides it, and the raw chain is what is judged.
+ */
+
+
+
+
+class ProbeError extends Error {
+    kind;
+    constructor(kind, message) {
+        super(message);
+        this.kind = kind;
+    }
+}
+const MAX_PROXY_RESPONSE = 16 * 1024;
+function hostPort(host, port) {
+    return (0,external_node_net_.isIP)(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+/** Node's socket errors, as one of the reasons the issue names. `where` says whose endpoint it is. */
+function classifyError(error, where) {
+    if (error instanceof ProbeError)
+        return error;
+    const e = error;
+    const code = e?.code ?? '';
+    const text = e instanceof Error ? e.message.split('\n')[0] : String(error);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NONAME') {
+        return new ProbeError('dns', `DNS lookup of ${where} failed (${code})`);
+    }
+    if (code === 'ECONNREFUSED')
+        return new ProbeError('refused', `${where} refused the connection (ECONNREFUSED)`);
+    if (code === 'ECONNRESET' || code === 'EPIPE')
+        return new ProbeError('reset', `${where} closed the connection during the TLS handshake (${code})`);
+    if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
+        return new ProbeError('timeout', `${where} unreachable (${code})`);
+    if (code.startsWith('ERR_SSL_') || /alert|handshake|wrong version number/i.test(text)) {
+        return new ProbeError('tls', `TLS handshake with ${where} failed: ${text}${code ? ` (${code})` : ''}`);
+    }
+    return new ProbeError('reset', `${where}: ${text}${code ? ` (${code})` : ''}`);
+}
+/** Reads the proxy's answer to CONNECT; resolves once the tunnel is open, with any bytes that came after it. */
+function readConnectResponse(socket, proxy) {
+    return new Promise((resolve, reject) => {
+        let buffer = Buffer.alloc(0);
+        const onData = (chunk) => {
+            buffer = Buffer.concat([buffer, chunk]);
+            const end = buffer.indexOf('\r\n\r\n');
+            if (end === -1) {
+                if (buffer.length > MAX_PROXY_RESPONSE)
+                    finish(new ProbeError('proxy-error', `proxy ${proxy.display} sent no end of headers in ${MAX_PROXY_RESPONSE} bytes`));
+                return;
+            }
+            const statusLine = buffer.subarray(0, buffer.indexOf('\r\n')).toString('latin1').trim();
+            const status = Number(/^HTTP\/\d(?:\.\d)?\s+(\d{3})/.exec(statusLine)?.[1] ?? NaN);
+            if (status >= 200 && status < 300)
+                return finish(undefined, buffer.subarray(end + 4));
+            const line = `proxy ${proxy.display} answered CONNECT with '${statusLine}'`;
+            if (status === 407) {
+                const why = proxy.authorization ? `it refused the credentials in ${proxy.variable}` : `it wants credentials and ${proxy.variable} has none`;
+                return finish(new ProbeError('proxy-auth', `${line}: ${why}`));
+            }
+            if (status === 403)
+                return finish(new ProbeError('proxy-denied', `${line}: the proxy refuses this destination`));
+            return finish(new ProbeError('proxy-error', line));
+        };
+        const onError = (error) => finish(classifyError(error, `proxy ${proxy.display}`));
+        const onClose = () => finish(new ProbeError('reset', `proxy ${proxy.display} closed the connection before answering CONNECT`));
+        const finish = (error, rest) => {
+            socket.off('data', onData);
+            socket.off('error', onError);
+            socket.off('close', onClose);
+            if (error)
+                reject(error);
+            else
+                resolve(rest ?? Buffer.alloc(0));
+        };
+        socket.on('data', onData);
+        socket.on('error', onError);
+        socket.on('close', onClose);
+    });
+}
+/** Opens a connection to the proxy (TLS-verified when it is https://, since credentials go over it). */
+function connectToProxy(proxy, track) {
+    return new Promise((resolve, reject) => {
+        const socket = proxy.protocol === 'https:'
+            ? (0,external_node_tls_.connect)({ host: proxy.host, port: proxy.port, ...((0,external_node_net_.isIP)(proxy.host) ? {} : { servername: proxy.host }) })
+            : (0,external_node_net_.connect)({ host: proxy.host, port: proxy.port });
+        track(socket);
+        const ready = proxy.protocol === 'https:' ? 'secureConnect' : 'connect';
+        socket.once(ready, () => {
+            socket.off('error', onError);
+            resolve(socket);
+        });
+        const onError = (error) => reject(classifyError(error, `proxy ${proxy.display}`));
+        socket.once('error', onError);
+    });
+}
+/** The chain exactly as presented: walks node's issuerCertificate links, which stop at a self-issued certificate. */
+function presentedChain(socket) {
+    const chain = [];
+    const seen = new Set();
+    let cert = socket.getPeerCertificate(true);
+    while (cert && cert.raw && !seen.has(cert)) {
+        seen.add(cert);
+        chain.push(certificateFromDer(cert.raw));
+        cert = cert.issuerCertificate;
+    }
+    return chain;
+}
+function handshake(target, socket, head, track) {
+    return new Promise((resolve, reject) => {
+        if (socket && head.length)
+            socket.unshift(head);
+        const tls = (0,external_node_tls_.connect)({
+            ...(socket ? { socket } : { host: target.host, port: target.port }),
+            // SNI is for names only (RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted").
+            ...((0,external_node_net_.isIP)(target.host) ? {} : { servername: target.host }),
+            rejectUnauthorized: false,
+            // An empty CA list, not the default one: node completes getPeerCertificate(true) from its own store, which
+            // would add roots the server never sent (src/crypto/crypto_common.cc GetPeerCert → GetLastIssuedCert).
+            ca: [],
+            ALPNProtocols: ['http/1.1'],
+        });
+        track(tls);
+        tls.once('secureConnect', () => {
+            try {
+                resolve(presentedChain(tls));
+            }
+            catch (error) {
+                reject(new ProbeError('tls', `${hostPort(target.host, target.port)} sent a certificate that does not parse: ${error.message}`));
+            }
+            tls.destroy();
+        });
+        tls.once('error', (error) => reject(classifyError(error, hostPort(target.host, target.port))));
+    });
+}
+async function probeOne(target, route, track) {
+    if (route.kind === 'direct')
+        return handshake(target, undefined, Buffer.alloc(0), track);
+    const socket = await connectToProxy(route, track);
+    const authority = hostPort(target.host, target.port);
+    const headers = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`, ...(route.authorization ? [`Proxy-Authorization: ${route.authorization}`] : []), '', ''];
+    const answer = readConnectResponse(socket, route);
+    socket.write(headers.join('\r\n'));
+    const head = await answer;
+    return handshake(target, socket, head, track);
+}
+/**
+ * Probes every URL in parallel under one deadline. Never rejects: each URL gets a result with a chain or a failure.
+ * Every socket opened is destroyed before this resolves, so a dead URL cannot keep the process alive.
+ */
+async function probeAll(urls, options) {
+    const started = performance.now();
+    const sockets = new Set();
+    const track = (s) => {
+        sockets.add(s);
+        // Errors are read by the listeners of each stage; this one keeps a late error (after the deadline) from
+        // becoming an uncaught exception.
+        s.on('error', () => { });
+    };
+    const results = urls.map(() => undefined);
+    let settle;
+    const allDone = new Promise((resolve) => {
+        settle = resolve;
+    });
+    let finished = false;
+    const record = (i, result) => {
+        if (finished || results[i])
+            return;
+        results[i] = result;
+        if (results.every(Boolean) || options.stopWhen?.(results))
+            settle();
+    };
+    const elapsed = () => Math.round(performance.now() - started);
+    urls.forEach((url, i) => {
+        let target;
+        let route;
+        try {
+            target = route_parseTarget(url);
+            route = routeFor(target, options.env);
+        }
+        catch (error) {
+            const message = error instanceof route_TargetError ? error.message : String(error);
+            queueMicrotask(() => record(i, { url, ...(target ? { target } : {}), chain: [], failure: { kind: 'config', message }, elapsedMs: elapsed() }));
+            return;
+        }
+        const base = { url: target.url, target, route };
+        probeOne(target, route, track).then((chain) => record(i, { ...base, chain, elapsedMs: elapsed() }), (error) => {
+            const failure = classifyError(error, hostPort(target.host, target.port));
+            record(i, { ...base, chain: [], failure: { kind: failure.kind, message: failure.message }, elapsedMs: elapsed() });
+        });
+    });
+    if (urls.length === 0)
+        settle();
+    const timer = setTimeout(settle, options.timeoutMs);
+    await allDone;
+    finished = true;
+    clearTimeout(timer);
+    for (const socket of sockets)
+        socket.destroy();
+    const stoppedEarly = options.stopWhen?.(results) ?? false;
+    return urls.map((url, i) => {
+        const done = results[i];
+        if (done)
+            return done;
+        let target;
+        let route;
+        try {
+            target = route_parseTarget(url);
+            route = routeFor(target, options.env);
+        }
+        catch {
+            // a bad URL always answers at once; unreachable here
+        }
+        const where = target ? hostPort(target.host, target.port) : url;
+        const via = route?.kind === 'proxy' ? ` through proxy ${route.display}` : '';
+        const failure = stoppedEarly
+            ? { kind: 'cancelled', message: `not waited for: the other answers already decided` }
+            : { kind: 'timeout', message: `no TLS handshake with ${where}${via} within ${options.timeoutMs} ms` };
+        return { url: target?.url ?? url, ...(target ? { target } : {}), ...(route ? { route } : {}), chain: [], failure, elapsedMs: elapsed() };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/detect/detect.ts
+
+
+const detect_DEFAULT_PROBE_URLS = ['https://github.com', 'https://registry.npmjs.org'];
+const detect_DEFAULT_PROBE_TIMEOUT_MS = 5000;
+/** A probe's answer → its verdict. Pure but for the lazy OS-store read. */
+function judge(result, trust, now) {
+    if (result.failure || result.chain.length === 0)
+        return { ...result, verdict: 'unreachable' };
+    const sets = { org: trust.org, public: trust.public, system: [] };
+    let classification = classifyChain(result.chain, sets, now);
+    if (classification.verdict === 'unknown')
+        classification = classifyChain(result.chain, { ...sets, system: trust.system() }, now);
+    return { ...result, verdict: classification.verdict, classification };
+}
+async function detect(options) {
+    const judged = new Map();
+    const verdictOf = (r) => {
+        let v = judged.get(r);
+        if (!v) {
+            v = judge(r, options.trust, options.now);
+            judged.set(r, v);
+        }
+        return v;
+    };
+    const settled = options.settled;
+    const results = await probeAll(options.urls, {
+        env: options.env,
+        timeoutMs: options.timeoutMs,
+        ...(settled ? { stopWhen: (partial) => settled(partial.map((r) => (r ? verdictOf(r) : undefined))) } : {}),
+    });
+    return results.map(verdictOf);
+}
+
+;// CONCATENATED MODULE: ./src/action/inputs.ts
+
+
+
+
+const WHEN_VALUES = (/* unused pure expression or super */ null && (['auto', 'self-hosted', 'always', 'never']));
+class InputError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'InputError';
+    }
+}
+/** Checks one enumerated input; the value is quoted back (no enumerated input is secret). */
+function oneOf(name, value, allowed, fallback) {
+    const v = value.trim().toLowerCase();
+    if (v === '')
+        return fallback;
+    if (allowed.includes(v))
+        return v;
+    throw new InputError(`Invalid ${name} '${value.trim()}'. Expected one of: ${allowed.join(', ')}.`);
+}
+/** Probe URLs separated by commas, spaces or new lines; each must be https:// (a bare host gets it). */
+function parseProbeUrls(value) {
+    const given = value.split(/[\s,]+/).filter(Boolean);
+    const items = given.length ? given : DEFAULT_PROBE_URLS;
+    try {
+        return items.map((item) => parseTarget(item).url);
+    }
+    catch (error) {
+        throw new InputError(`probe-urls: ${error instanceof TargetError ? error.message : String(error)}`);
+    }
+}
+/** A duration in milliseconds: `5000`, `5000ms`, `5s` or `1.5s`; 100 ms to 120 s. */
+function parseDuration(name, value, fallbackMs) {
+    const v = value.trim().toLowerCase();
+    if (v === '')
+        return fallbackMs;
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s)?$/.exec(v);
+    const ms = m ? Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1)) : NaN;
+    if (!(ms >= 100 && ms <= 120_000)) {
+        throw new InputError(`Invalid ${name} '${value.trim()}'. Expected a duration from 100ms to 120s (e.g., 5s, 2500ms).`);
+    }
+    return ms;
+}
+/** Pure: from raw input strings (as the runner passes them) to Inputs. */
+function parseInputs(raw) {
+    let tools;
+    try {
+        tools = parseToolList(raw('tools'));
+    }
+    catch (error) {
+        throw new InputError(error instanceof Error ? error.message : String(error));
+    }
+    return {
+        ca: raw('ca'),
+        caFile: raw('ca-file').trim(),
+        caFingerprint: raw('ca-fingerprint').trim(),
+        when: oneOf('when', raw('when'), WHEN_VALUES, 'auto'),
+        ...(tools ? { tools } : {}),
+        onVerificationOff: oneOf('on-verification-off', raw('on-verification-off'), ['fail', 'warn'], 'fail'),
+        probeUrls: parseProbeUrls(raw('probe-urls')),
+        probeTimeoutMs: parseDuration('probe-timeout', raw('probe-timeout'), DEFAULT_PROBE_TIMEOUT_MS),
+        publicRoots: raw('public-roots').trim(),
+        onUnknown: oneOf('on-unknown', raw('on-unknown'), ['fail', 'warn'], 'fail'),
+        onUnreachable: oneOf('on-unreachable', raw('on-unreachable'), ['inject', 'skip', 'fail'], 'inject'),
+    };
+}
+function getInputs() {
+    // trimWhitespace off for `ca`: the parser handles whitespace itself, and a PEM's line ends matter to nobody here.
+    return parseInputs((name) => core.getInput(name, { trimWhitespace: name !== 'ca' }));
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/ca/der.ts
+/** The element at `offset`; throws on truncation or indefinite/oversized lengths (not DER). */
+function derElement(buf, offset = 0) {
+    if (offset + 2 > buf.length)
+        throw new Error('DER truncated');
+    const tag = buf[offset];
+    if ((tag & 0x1f) === 0x1f)
+        throw new Error('multi-byte DER tags are not used here');
+    let length = buf[offset + 1];
+    let start = offset + 2;
+    if (length & 0x80) {
+        const count = length & 0x7f;
+        if (count === 0 || count > 4)
+            throw new Error('not DER: indefinite or oversized length');
+        if (start + count > buf.length)
+            throw new Error('DER truncated');
+        length = 0;
+        for (let i = 0; i < count; i++)
+            length = length * 256 + buf[start + i];
+        start += count;
+    }
+    const end = start + length;
+    if (end > buf.length)
+        throw new Error('DER truncated');
+    return { tag, start, end, offset };
+}
+function derChildren(buf, parent) {
+    const out = [];
+    for (let pos = parent.start; pos < parent.end;) {
+        const child = derElement(buf, pos);
+        out.push(child);
+        pos = child.end;
+    }
+    return out;
+}
+function derBytes(buf, el) {
+    return buf.subarray(el.offset, el.end);
+}
+const SIGNED_DATA_OID = Buffer.from('2a864886f70d010702', 'hex'); // 1.2.840.113549.1.7.2
+/**
+ * The certificates of a PKCS#7/CMS SignedData (a .p7b export), or undefined when `buf` is not one.
+ * ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT SignedData };
+ * SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo, certificates [0] IMPLICIT SET OF … }
+ * (RFC 5652 §3, §5.1).
+ */
+function pkcs7Certificates(buf) {
+    try {
+        const root = derElement(buf);
+        if (root.tag !== 0x30)
+            return undefined;
+        const [oid, explicit] = derChildren(buf, root);
+        if (!oid || oid.tag !== 0x06 || !buf.subarray(oid.start, oid.end).equals(SIGNED_DATA_OID))
+            return undefined;
+        if (!explicit || explicit.tag !== 0xa0)
+            return undefined;
+        const [signedData] = derChildren(buf, explicit);
+        if (!signedData || signedData.tag !== 0x30)
+            return undefined;
+        const certSet = derChildren(buf, signedData).find((el) => el.tag === 0xa0);
+        if (!certSet)
+            return [];
+        return derChildren(buf, certSet)
+            .filter((el) => el.tag === 0x30)
+            .map((el) => derBytes(buf, el));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL } (RFC 7292 §4). */
+function looksLikePkcs12(buf) {
+    try {
+        const root = derElement(buf);
+        if (root.tag !== 0x30)
+            return false;
+        const [version, authSafe] = derChildren(buf, root);
+        return version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30;
+    }
+    catch {
+        return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/ca/parse.ts
+
+
+
+/**
+ * A problem with the CA input. Its message is safe to log: it never holds any part of the input,
+ * because the input may be a secret (or, pasted by mistake, a private key).
+ */
+class CaInputError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'CaInputError';
+    }
+}
+const EXPECTED = 'expected a PEM certificate (-----BEGIN CERTIFICATE-----), DER bytes, the base64 of either on one line, or a PKCS#7 (.p7b) bundle';
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+// Any PEM label naming a private key: PRIVATE KEY, ENCRYPTED PRIVATE KEY, RSA/EC/DSA/OPENSSH PRIVATE KEY, PGP PRIVATE KEY BLOCK.
+const PRIVATE_KEY_LABEL = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/;
+const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
+const PKCS7_LABELS = new Set(['PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
+/**
+ * Turns whatever people actually hold as "the CA" into certificates: PEM (any line ends, many blocks),
+ * DER, base64 of DER or of a whole PEM, PKCS#7. Rejects private keys before looking at anything else.
+ */
+function parseCertificates(input, source = 'ca') {
+    const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+    const certs = parseBytes(bytes, source, 0);
+    return dedupe(certs);
+}
+function parseBytes(bytes, source, depth) {
+    const text = bytes.toString('latin1');
+    if (text.trim() === '')
+        throw new CaInputError(`The ${source} input is empty: ${EXPECTED}.`);
+    rejectPrivateKeyText(text, source);
+    if (text.includes('-----BEGIN '))
+        return parsePem(text, source);
+    const first = bytes[0];
+    if (first === 0x30)
+        return parseDer(bytes, source);
+    // Secrets are often stored as base64 on one line (of the DER, or of a whole PEM file).
+    const compact = text.replace(/\s+/g, '');
+    if (depth === 0 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(compact) && compact.length >= 16) {
+        const decoded = Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+        if (decoded.length > 0)
+            return parseBytes(decoded, source, depth + 1);
+    }
+    throw new CaInputError(`The ${source} input is not a certificate: ${EXPECTED}.`);
+}
+function rejectPrivateKeyText(text, source) {
+    if (PRIVATE_KEY_LABEL.test(text)) {
+        throw new CaInputError(`The ${source} input contains a private key; it was not used and is not shown. ` +
+            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
+    }
+}
+function parsePem(text, source) {
+    const certs = [];
+    const labels = [];
+    for (const match of text.matchAll(PEM_BLOCK)) {
+        const label = match[1] ?? '';
+        labels.push(label);
+        const der = Buffer.from((match[2] ?? '').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+        if (CERT_LABELS.has(label)) {
+            certs.push(certificateFromBlock(der, label, source));
+        }
+        else if (PKCS7_LABELS.has(label)) {
+            certs.push(...parsePkcs7(der, source));
+        }
+    }
+    if (certs.length === 0) {
+        const seen = labels.length ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks` : 'no complete PEM block';
+        throw new CaInputError(`The ${source} input holds no certificate (${seen}): ${EXPECTED}.`);
+    }
+    return certs;
+}
+function certificateFromBlock(der, label, source) {
+    try {
+        // OpenSSL's TRUSTED CERTIFICATE is the certificate DER followed by trust settings: keep the first element.
+        return certificateFromDer(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
+    }
+    catch {
+        throw new CaInputError(`The ${source} input has a '${label}' block that is not a valid X.509 certificate: ${EXPECTED}.`);
+    }
+}
+function parseDer(bytes, source) {
+    try {
+        return [certificateFromDer(bytes)];
+    }
+    catch {
+        // not a single certificate: try the other DER things people export
+    }
+    if (isDerPrivateKey(bytes)) {
+        throw new CaInputError(`The ${source} input is a private key (DER); it was not used and is not shown. ` +
+            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
+    }
+    const pkcs7 = tryPkcs7(bytes);
+    if (pkcs7)
+        return pkcs7;
+    if (looksLikePkcs12(bytes)) {
+        throw new CaInputError(`The ${source} input is a PKCS#12 (.p12/.pfx) file, which can hold private keys: ` +
+            'export the CA certificate alone (e.g. openssl pkcs12 -in file.p12 -cacerts -nokeys).');
+    }
+    throw new CaInputError(`The ${source} input is DER data but not a certificate: ${EXPECTED}.`);
+}
+function isDerPrivateKey(der) {
+    for (const type of ['pkcs8', 'pkcs1', 'sec1']) {
+        try {
+            (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type });
+            return true;
+        }
+        catch {
+            // not this encoding
+        }
+    }
+    // An encrypted PKCS#8 key needs a passphrase to load: node says so instead of "unsupported".
+    try {
+        (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type: 'pkcs8', passphrase: '' });
+    }
+    catch (error) {
+        if (error instanceof Error && /passphrase|decrypt|bad decrypt/i.test(error.message))
+            return true;
+    }
+    return false;
+}
+function parsePkcs7(der, source) {
+    const certs = tryPkcs7(der);
+    if (!certs)
+        throw new CaInputError(`The ${source} input has a PKCS#7 block that could not be read: ${EXPECTED}.`);
+    return certs;
+}
+function tryPkcs7(der) {
+    const ders = pkcs7Certificates(der);
+    if (!ders?.length)
+        return undefined;
+    try {
+        return ders.map((cert) => certificateFromDer(cert));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The first complete DER element of `der` (tag + length + content). */
+function firstDerElement(der) {
+    return derBytes(der, derElement(der));
+}
+function dedupe(certs) {
+    const seen = new Set();
+    return certs.filter((cert) => {
+        if (seen.has(cert.fingerprint))
+            return false;
+        seen.add(cert.fingerprint);
+        return true;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/ca/validate.ts
+
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const EXPIRY_WARNING_DAYS = 30;
+/** Normalises a SHA-256 pin (`AA:BB:…` or `aabb…`); throws on anything else. The pin is no secret, so it is quoted. */
+function parseFingerprint(value, inputName = 'ca-fingerprint') {
+    const hex = value.trim().replace(/^sha256[:/]/i, '').replace(/[:\s]/g, '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(hex)) {
+        throw new CaInputError(`${inputName} '${value.trim()}' is not a SHA-256 fingerprint: expected 64 hex digits, with or without colons.`);
+    }
+    return hex;
+}
+function describe(cert) {
+    return `'${cert.subject}' (SHA-256 ${certificate_colonFingerprint(cert.fingerprint)})`;
+}
+/**
+ * Checks that the input is something a TLS client may anchor on: CA certificates, valid now, matching the pin.
+ * Problems that make trust impossible throw; things worth knowing come back as warnings.
+ */
+function validateCa(certs, options) {
+    const { now } = options;
+    if (certs.length === 0)
+        throw new CaInputError('The CA input holds no certificate.');
+    for (const cert of certs) {
+        if (!cert.isCa) {
+            throw new CaInputError(`Certificate ${describe(cert)} is not a CA (basicConstraints CA:FALSE or absent): ` +
+                "expected the organisation's root or issuing CA, not a server certificate.");
+        }
+        if (cert.notAfter.getTime() < now.getTime()) {
+            throw new CaInputError(`CA ${describe(cert)} expired on ${cert.notAfter.toISOString()}: expected a CA valid now; ask for the current one.`);
+        }
+        if (cert.notBefore.getTime() > now.getTime()) {
+            throw new CaInputError(`CA ${describe(cert)} is not valid before ${cert.notBefore.toISOString()}: check the clock, or the certificate.`);
+        }
+    }
+    let primary;
+    if (options.pin !== undefined) {
+        const pin = parseFingerprint(options.pin);
+        primary = certs.find((cert) => cert.fingerprint === pin);
+        if (!primary) {
+            const got = certs.map((cert) => certificate_colonFingerprint(cert.fingerprint)).join(', ');
+            throw new CaInputError(`The CA's SHA-256 fingerprint does not match ca-fingerprint ${certificate_colonFingerprint(pin)}: the input has ${got}.`);
+        }
+    }
+    primary ??= certs.find((cert) => cert.selfIssued) ?? certs[0];
+    const warnings = [];
+    for (const cert of certs) {
+        const daysLeft = Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
+        if (daysLeft < EXPIRY_WARNING_DAYS) {
+            warnings.push(`CA ${describe(cert)} expires in ${daysLeft} day(s), on ${cert.notAfter.toISOString()}.`);
+        }
+        if (!cert.selfIssued && !certs.some((other) => other !== cert && isIssuedBy(cert, other))) {
+            warnings.push(`CA ${describe(cert)} is an intermediate whose issuer '${cert.issuer}' was not given: ` +
+                'clients that need the full chain (apt, Java) may still fail; add the root too.');
+        }
+    }
+    return { certs, primary, warnings };
+}
+
+;// CONCATENATED MODULE: ./src/ca/load.ts
+
+
+
+function hasCa(spec) {
+    return Boolean(spec.ca?.trim() || spec.caFile?.trim());
+}
+/** Reads, parses and validates the CA from whichever input was given. Messages never contain the input itself. */
+function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
+    const text = spec.ca?.trim() ? spec.ca : undefined;
+    const file = spec.caFile?.trim() || undefined;
+    if (text && file)
+        throw new CaInputError(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
+    if (!text && !file) {
+        throw new CaInputError(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
+    }
+    let certs;
+    if (file) {
+        let bytes;
+        try {
+            bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
+        }
+        catch (error) {
+            const code = error.code ?? 'unreadable';
+            throw new CaInputError(`${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`);
+        }
+        certs = parseCertificates(bytes, `${names.caFile} '${file}'`);
+    }
+    else {
+        certs = parseCertificates(text, names.ca);
+    }
+    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}) });
 }
 
 ;// CONCATENATED MODULE: ./src/ca/bundle.ts
@@ -61598,10 +69640,6 @@ function scanConfigs(files, env) {
     return { caOverrides, insecure };
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
 ;// CONCATENATED MODULE: ./src/tools/host.ts
 
 
@@ -61697,7 +69735,7 @@ function readConfigFiles(env, workspace) {
     return files;
 }
 /** The JDK's default cacerts (JKS through JDK 17, password-less PKCS#12 from 18), or undefined where no JDK is found. */
-function jdkCacerts(env) {
+async function jdkCacerts(env) {
     const homes = [];
     if (env.JAVA_HOME)
         homes.push(env.JAVA_HOME);
@@ -61719,7 +69757,11 @@ function jdkCacerts(env) {
                 continue;
             const bytes = (0,external_node_fs_namespaceObject.readFileSync)(path);
             try {
-                return { path, entries: isJavaKeystore(bytes) ? readJks(bytes) : readPkcs12(bytes) };
+                if ((0,jks/* isJavaKeystore */.P9)(bytes))
+                    return { path, entries: (0,jks/* readJks */.f2)(bytes) };
+                // Loaded only here: node-forge is large, and only JDK 18+ (PKCS#12 cacerts) needs it.
+                const { readPkcs12 } = await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 5670));
+                return { path, entries: readPkcs12(bytes) };
             }
             catch {
                 // unreadable store: fall back to the next candidate, then to the combined bundle
@@ -61757,7 +69799,7 @@ function describeInsecure(settings) {
     return `TLS verification is switched off by ${settings.map((s) => `${s.setting} (${s.where})`).join(', ')}; with the org CA trusted it is no longer needed.`;
 }
 /** Reads what the machine trusts and configures, plans, and writes the files. Exports nothing: that is the caller's. */
-function prepareInjection(request) {
+async function prepareInjection(request) {
     const scan = scanConfigs(readConfigFiles(request.env, request.workspace), request.env);
     const warnings = [];
     if (scan.insecure.length) {
@@ -61777,13 +69819,13 @@ function prepareInjection(request) {
     writePublicFile(plan.files.bundle, bundle.pem);
     let truststoreBase;
     if (plan.files.truststore) {
-        const jdk = jdkCacerts(request.env);
+        const jdk = await jdkCacerts(request.env);
         truststoreBase = jdk ? jdk.path : 'the combined bundle (no JDK found)';
         const base = jdk
             ? [...jdk.entries]
             : pemCertificates(bundle.pem).map((der) => ({ alias: `root-${sha256Hex(der).slice(0, 16)}`, der }));
         const org = request.certs.map((cert) => ({ alias: `org-ca-${cert.fingerprint.slice(0, 16)}`, der: cert.der }));
-        writePublicFile(plan.files.truststore, writeJks(uniqueEntries([...base, ...org])));
+        writePublicFile(plan.files.truststore, (0,jks/* writeJks */.Yb)(uniqueEntries([...base, ...org])));
     }
     if (plan.files.wgetrc)
         writePublicFile(plan.files.wgetrc, wgetrcContent(readUserWgetrc(request.env), plan.files.bundle));
@@ -61805,275 +69847,6 @@ function uniqueEntries(entries) {
         out.push({ alias, der: entry.der });
     }
     return out;
-}
-
-;// CONCATENATED MODULE: ./src/ca/parse.ts
-
-
-
-/**
- * A problem with the CA input. Its message is safe to log: it never holds any part of the input,
- * because the input may be a secret (or, pasted by mistake, a private key).
- */
-class CaInputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'CaInputError';
-    }
-}
-const EXPECTED = 'expected a PEM certificate (-----BEGIN CERTIFICATE-----), DER bytes, the base64 of either on one line, or a PKCS#7 (.p7b) bundle';
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-// Any PEM label naming a private key: PRIVATE KEY, ENCRYPTED PRIVATE KEY, RSA/EC/DSA/OPENSSH PRIVATE KEY, PGP PRIVATE KEY BLOCK.
-const PRIVATE_KEY_LABEL = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/;
-const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
-const PKCS7_LABELS = new Set(['PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
-/**
- * Turns whatever people actually hold as "the CA" into certificates: PEM (any line ends, many blocks),
- * DER, base64 of DER or of a whole PEM, PKCS#7. Rejects private keys before looking at anything else.
- */
-function parseCertificates(input, source = 'ca') {
-    const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-    const certs = parseBytes(bytes, source, 0);
-    return dedupe(certs);
-}
-function parseBytes(bytes, source, depth) {
-    const text = bytes.toString('latin1');
-    if (text.trim() === '')
-        throw new CaInputError(`The ${source} input is empty: ${EXPECTED}.`);
-    rejectPrivateKeyText(text, source);
-    if (text.includes('-----BEGIN '))
-        return parsePem(text, source);
-    const first = bytes[0];
-    if (first === 0x30)
-        return parseDer(bytes, source);
-    // Secrets are often stored as base64 on one line (of the DER, or of a whole PEM file).
-    const compact = text.replace(/\s+/g, '');
-    if (depth === 0 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(compact) && compact.length >= 16) {
-        const decoded = Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-        if (decoded.length > 0)
-            return parseBytes(decoded, source, depth + 1);
-    }
-    throw new CaInputError(`The ${source} input is not a certificate: ${EXPECTED}.`);
-}
-function rejectPrivateKeyText(text, source) {
-    if (PRIVATE_KEY_LABEL.test(text)) {
-        throw new CaInputError(`The ${source} input contains a private key; it was not used and is not shown. ` +
-            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
-    }
-}
-function parsePem(text, source) {
-    const certs = [];
-    const labels = [];
-    for (const match of text.matchAll(PEM_BLOCK)) {
-        const label = match[1] ?? '';
-        labels.push(label);
-        const der = Buffer.from((match[2] ?? '').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
-        if (CERT_LABELS.has(label)) {
-            certs.push(certificateFromBlock(der, label, source));
-        }
-        else if (PKCS7_LABELS.has(label)) {
-            certs.push(...parsePkcs7(der, source));
-        }
-    }
-    if (certs.length === 0) {
-        const seen = labels.length ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks` : 'no complete PEM block';
-        throw new CaInputError(`The ${source} input holds no certificate (${seen}): ${EXPECTED}.`);
-    }
-    return certs;
-}
-function certificateFromBlock(der, label, source) {
-    try {
-        // OpenSSL's TRUSTED CERTIFICATE is the certificate DER followed by trust settings: keep the first element.
-        return certificateFromDer(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
-    }
-    catch {
-        throw new CaInputError(`The ${source} input has a '${label}' block that is not a valid X.509 certificate: ${EXPECTED}.`);
-    }
-}
-function parseDer(bytes, source) {
-    try {
-        return [certificateFromDer(bytes)];
-    }
-    catch {
-        // not a single certificate: try the other DER things people export
-    }
-    if (isDerPrivateKey(bytes)) {
-        throw new CaInputError(`The ${source} input is a private key (DER); it was not used and is not shown. ` +
-            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
-    }
-    const pkcs7 = tryPkcs7(bytes);
-    if (pkcs7)
-        return pkcs7;
-    if (looksLikePkcs12(bytes)) {
-        throw new CaInputError(`The ${source} input is a PKCS#12 (.p12/.pfx) file, which can hold private keys: ` +
-            'export the CA certificate alone (e.g. openssl pkcs12 -in file.p12 -cacerts -nokeys).');
-    }
-    throw new CaInputError(`The ${source} input is DER data but not a certificate: ${EXPECTED}.`);
-}
-function isDerPrivateKey(der) {
-    for (const type of ['pkcs8', 'pkcs1', 'sec1']) {
-        try {
-            (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type });
-            return true;
-        }
-        catch {
-            // not this encoding
-        }
-    }
-    // An encrypted PKCS#8 key needs a passphrase to load: node says so instead of "unsupported".
-    try {
-        (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type: 'pkcs8', passphrase: '' });
-    }
-    catch (error) {
-        if (error instanceof Error && /passphrase|decrypt|bad decrypt/i.test(error.message))
-            return true;
-    }
-    return false;
-}
-function parsePkcs7(der, source) {
-    const certs = tryPkcs7(der);
-    if (!certs)
-        throw new CaInputError(`The ${source} input has a PKCS#7 block that could not be read: ${EXPECTED}.`);
-    return certs;
-}
-function tryPkcs7(der) {
-    try {
-        const asn1 = lib_default().asn1.fromDer(lib_default().util.createBuffer(der.toString('binary')));
-        const message = lib_default().pkcs7.messageFromAsn1(asn1);
-        const certs = (message.certificates ?? []).map((cert) => certificateFromDer(Buffer.from(lib_default().asn1.toDer(lib_default().pki.certificateToAsn1(cert)).getBytes(), 'binary')));
-        return certs.length ? certs : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-function looksLikePkcs12(der) {
-    try {
-        const asn1 = lib_default().asn1.fromDer(lib_default().util.createBuffer(der.toString('binary')));
-        const seq = asn1.value;
-        const version = seq[0]?.value;
-        // PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL }
-        return typeof version === 'string' && version.length === 1 && version.charCodeAt(0) === 3;
-    }
-    catch {
-        return false;
-    }
-}
-/** The first complete DER element of `der` (tag + length + content). */
-function firstDerElement(der) {
-    if (der.length < 2)
-        return der;
-    const lenByte = der[1] ?? 0;
-    if (lenByte < 0x80)
-        return der.subarray(0, 2 + lenByte);
-    const count = lenByte & 0x7f;
-    let len = 0;
-    for (let i = 0; i < count; i++)
-        len = len * 256 + (der[2 + i] ?? 0);
-    return der.subarray(0, 2 + count + len);
-}
-function dedupe(certs) {
-    const seen = new Set();
-    return certs.filter((cert) => {
-        if (seen.has(cert.fingerprint))
-            return false;
-        seen.add(cert.fingerprint);
-        return true;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/ca/validate.ts
-
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-const EXPIRY_WARNING_DAYS = 30;
-/** Normalises a SHA-256 pin (`AA:BB:…` or `aabb…`); throws on anything else. The pin is no secret, so it is quoted. */
-function parseFingerprint(value, inputName = 'ca-fingerprint') {
-    const hex = value.trim().replace(/^sha256[:/]/i, '').replace(/[:\s]/g, '').toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(hex)) {
-        throw new CaInputError(`${inputName} '${value.trim()}' is not a SHA-256 fingerprint: expected 64 hex digits, with or without colons.`);
-    }
-    return hex;
-}
-function describe(cert) {
-    return `'${cert.subject}' (SHA-256 ${colonFingerprint(cert.fingerprint)})`;
-}
-/**
- * Checks that the input is something a TLS client may anchor on: CA certificates, valid now, matching the pin.
- * Problems that make trust impossible throw; things worth knowing come back as warnings.
- */
-function validateCa(certs, options) {
-    const { now } = options;
-    if (certs.length === 0)
-        throw new CaInputError('The CA input holds no certificate.');
-    for (const cert of certs) {
-        if (!cert.isCa) {
-            throw new CaInputError(`Certificate ${describe(cert)} is not a CA (basicConstraints CA:FALSE or absent): ` +
-                "expected the organisation's root or issuing CA, not a server certificate.");
-        }
-        if (cert.notAfter.getTime() < now.getTime()) {
-            throw new CaInputError(`CA ${describe(cert)} expired on ${cert.notAfter.toISOString()}: expected a CA valid now; ask for the current one.`);
-        }
-        if (cert.notBefore.getTime() > now.getTime()) {
-            throw new CaInputError(`CA ${describe(cert)} is not valid before ${cert.notBefore.toISOString()}: check the clock, or the certificate.`);
-        }
-    }
-    let primary;
-    if (options.pin !== undefined) {
-        const pin = parseFingerprint(options.pin);
-        primary = certs.find((cert) => cert.fingerprint === pin);
-        if (!primary) {
-            const got = certs.map((cert) => colonFingerprint(cert.fingerprint)).join(', ');
-            throw new CaInputError(`The CA's SHA-256 fingerprint does not match ca-fingerprint ${colonFingerprint(pin)}: the input has ${got}.`);
-        }
-    }
-    primary ??= certs.find((cert) => cert.selfIssued) ?? certs[0];
-    const warnings = [];
-    for (const cert of certs) {
-        const daysLeft = Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
-        if (daysLeft < EXPIRY_WARNING_DAYS) {
-            warnings.push(`CA ${describe(cert)} expires in ${daysLeft} day(s), on ${cert.notAfter.toISOString()}.`);
-        }
-        if (!cert.selfIssued && !certs.some((other) => other !== cert && isIssuedBy(cert, other))) {
-            warnings.push(`CA ${describe(cert)} is an intermediate whose issuer '${cert.issuer}' was not given: ` +
-                'clients that need the full chain (apt, Java) may still fail; add the root too.');
-        }
-    }
-    return { certs, primary, warnings };
-}
-
-;// CONCATENATED MODULE: ./src/ca/load.ts
-
-
-
-function hasCa(spec) {
-    return Boolean(spec.ca?.trim() || spec.caFile?.trim());
-}
-/** Reads, parses and validates the CA from whichever input was given. Messages never contain the input itself. */
-function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
-    const text = spec.ca?.trim() ? spec.ca : undefined;
-    const file = spec.caFile?.trim() || undefined;
-    if (text && file)
-        throw new CaInputError(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
-    if (!text && !file) {
-        throw new CaInputError(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
-    }
-    let certs;
-    if (file) {
-        let bytes;
-        try {
-            bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
-        }
-        catch (error) {
-            const code = error.code ?? 'unreadable';
-            throw new CaInputError(`${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`);
-        }
-        certs = parseCertificates(bytes, `${names.caFile} '${file}'`);
-    }
-    else {
-        certs = parseCertificates(text, names.ca);
-    }
-    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}) });
 }
 
 // EXTERNAL MODULE: external "node:util"
@@ -62111,6 +69884,7 @@ function wantsHelp(argv) {
 
 
 
+
 /** Options shared by the commands that take the CA: --ca FILE (or - for stdin), --fingerprint, --tools. */
 const CA_OPTIONS = {
     ca: { type: 'string' },
@@ -62124,6 +69898,14 @@ const CA_OPTIONS_HELP = [
     '  --tools LIST               only these tools (comma-separated registry ids), default all',
     '  --on-verification-off fail|warn   what to do where TLS verification is switched off (default fail)',
 ].join('\n');
+/** `--ca FILE` or `--ca -` (standard input) as a CaSpec for loadCa. */
+function caArgument(value) {
+    return value === '-' ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : { caFile: value };
+}
+/** Loads and validates `--ca FILE|-`, naming the option in every message. */
+function loadCaArgument(value, now, fingerprint) {
+    return loadCa({ ...caArgument(value), ...(fingerprint ? { fingerprint } : {}) }, now, { ca: '--ca -', caFile: '--ca' });
+}
 function readCaOptions(command, values) {
     if (!values.ca)
         throw new UsageError(`${command}: --ca FILE is required (see 'org-ca ${command} --help')`);
@@ -62136,12 +69918,23 @@ function readCaOptions(command, values) {
     catch (error) {
         throw new UsageError(`${command}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const spec = values.ca === '-' ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : { caFile: values.ca };
-    const ca = loadCa({ ...spec, ...(values.fingerprint ? { fingerprint: values.fingerprint } : {}) }, new Date(), { ca: '--ca -', caFile: '--ca' });
+    const ca = loadCaArgument(values.ca, new Date(), values.fingerprint);
     return { ca, ...(tools ? { tools } : {}), onVerificationOff };
 }
 function currentPlatform() {
     return process.platform === 'darwin' || process.platform === 'win32' ? process.platform : 'linux';
+}
+/** Writes the CA files into `dir` for a command run from the CLI, the working directory counting as the project. */
+function injectForCli(options, dir) {
+    return prepareInjection({
+        certs: options.ca.certs,
+        env: process.env,
+        platform: currentPlatform(),
+        ...(options.tools ? { tools: options.tools } : {}),
+        dir,
+        workspace: process.cwd(),
+        onVerificationOff: options.onVerificationOff,
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/cli/shell-format.ts
@@ -62164,7 +69957,6 @@ function formatOne(name, value, format) {
 }
 
 ;// CONCATENATED MODULE: ./src/cli/env.ts
-
 
 
 
@@ -62200,15 +69992,7 @@ const envCommand = {
         const options = readCaOptions('env', values);
         const cache = process.env.XDG_CACHE_HOME || (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.cache');
         const dir = values.dir ?? (0,external_node_path_namespaceObject.join)(cache, 'org-ca', options.ca.primary.fingerprint.slice(0, 16));
-        const injection = prepareInjection({
-            certs: options.ca.certs,
-            env: process.env,
-            platform: currentPlatform(),
-            ...(options.tools ? { tools: options.tools } : {}),
-            dir,
-            workspace: process.cwd(),
-            onVerificationOff: options.onVerificationOff,
-        });
+        const injection = await injectForCli(options, dir);
         for (const line of [...options.ca.warnings, ...injection.warnings, ...injection.plan.notes])
             process.stderr.write(`org-ca env: ${line}\n`);
         process.stdout.write(formatVariables(injection.plan.variables, format));
@@ -62226,7 +70010,6 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 
 
 
-
 const exec_HELP = `Usage: org-ca exec --ca FILE [options] -- COMMAND [ARGS...]
 
 Runs one command with every common tool trusting the org CA, then removes the files it wrote,
@@ -62234,7 +70017,21 @@ whatever the command's outcome. The command's exit status is passed on (128+N wh
 
 Options:
 ${CA_OPTIONS_HELP}
+  --if-present               run the command unchanged when the --ca file is absent or empty (a BuildKit secret
+                             mounted with required=false where nothing inspects)
   -h, --help                 this help`;
+const EXEC_OPTIONS = { ...CA_OPTIONS, 'if-present': { type: 'boolean' } };
+/** True when --ca names a file that is missing or empty: the in-build "no inspection here" case. */
+function caAbsent(path) {
+    if (!path || path === '-')
+        return false;
+    try {
+        return (0,external_node_fs_namespaceObject.statSync)(path).size === 0;
+    }
+    catch (error) {
+        return error.code === 'ENOENT';
+    }
+}
 /** Runs argv with env added; resolves to the exit status in shell convention. Signals to us go on to the child. */
 function runChild(argv, env) {
     return new Promise((resolve, reject) => {
@@ -62267,22 +70064,16 @@ const execCommand = {
         const split = argv.indexOf('--');
         const own = split === -1 ? argv : argv.slice(0, split);
         const commandLine = split === -1 ? [] : argv.slice(split + 1);
-        const { values } = parseCommandArgs('exec', own, CA_OPTIONS);
+        const { values } = parseCommandArgs('exec', own, EXEC_OPTIONS);
         if (commandLine.length === 0)
             throw new UsageError("exec: no command given: expected 'org-ca exec --ca FILE -- COMMAND [ARGS...]'");
+        if (values['if-present'] && caAbsent(values.ca))
+            return await runChild(commandLine, process.env);
         const options = readCaOptions('exec', values);
         const dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-exec-'));
         (0,external_node_fs_namespaceObject.chmodSync)(dir, 0o755);
         try {
-            const injection = prepareInjection({
-                certs: options.ca.certs,
-                env: process.env,
-                platform: currentPlatform(),
-                ...(options.tools ? { tools: options.tools } : {}),
-                dir,
-                workspace: process.cwd(),
-                onVerificationOff: options.onVerificationOff,
-            });
+            const injection = await injectForCli(options, dir);
             for (const line of [...options.ca.warnings, ...injection.warnings])
                 process.stderr.write(`org-ca exec: ${line}\n`);
             const env = { ...process.env };
@@ -62296,11 +70087,2983 @@ const execCommand = {
     },
 };
 
+;// CONCATENATED MODULE: ./src/detect/report.ts
+/** How probe verdicts are shown: text for logs and the CLI, JSON for scripts, Markdown for the job summary. Pure. */
+
+
+function entry(cert) {
+    return {
+        subject: cert.subject,
+        issuer: cert.issuer,
+        sha256: cert.fingerprint,
+        notBefore: cert.notBefore.toISOString(),
+        notAfter: cert.notAfter.toISOString(),
+    };
+}
+function routeText(v) {
+    if (!v.route)
+        return 'not probed';
+    return v.route.kind === 'proxy' ? `via proxy ${v.route.display} (${v.route.variable})` : `direct (${v.route.why})`;
+}
+function notesOf(v) {
+    return [...(v.route?.notes ?? []), ...(v.classification?.notes ?? [])];
+}
+function toJson(verdicts) {
+    return verdicts.map((v) => ({
+        url: v.url,
+        verdict: v.verdict,
+        route: routeText(v),
+        ...(v.classification ? { reason: describeClassification(v.classification), issuer: v.classification.leafIssuer } : {}),
+        ...(v.failure ? { failure: `${v.failure.kind}: ${v.failure.message}` } : {}),
+        ...(v.classification?.anchor ? { anchor: entry(v.classification.anchor) } : {}),
+        chain: v.chain.map(entry),
+        notes: notesOf(v),
+        elapsedMs: v.elapsedMs,
+    }));
+}
+/** One line per probe: what the action logs. */
+function verdictLine(v) {
+    const why = v.classification ? describeClassification(v.classification) : `${v.verdict}: ${v.failure?.kind ?? 'no answer'}: ${v.failure?.message ?? ''}`;
+    return `${v.url} ${routeText(v)} → ${why}`;
+}
+/** The human report of `org-ca detect`: verdict, then the chain as presented. */
+function formatText(verdicts) {
+    const out = [];
+    for (const v of verdicts) {
+        out.push(`${v.url}  ${v.verdict.toUpperCase()}  ${routeText(v)}  (${v.elapsedMs} ms)`);
+        out.push(`  ${v.classification ? describeClassification(v.classification) : `${v.failure?.kind}: ${v.failure?.message}`}`);
+        if (v.chain.length)
+            out.push('  chain as presented:');
+        v.chain.forEach((cert, i) => {
+            out.push(`    [${i}] ${cert.subject}`, `        issuer   ${cert.issuer}`, `        SHA-256  ${certificate_colonFingerprint(cert.fingerprint)}`, `        valid    ${cert.notBefore.toISOString()} → ${cert.notAfter.toISOString()}`);
+        });
+        const anchor = v.classification?.anchor;
+        if (anchor && !v.chain.some((c) => c.fingerprint === anchor.fingerprint)) {
+            out.push(`  anchor (not sent, from the trust store): ${anchor.subject}`, `        SHA-256  ${certificate_colonFingerprint(anchor.fingerprint)}`);
+        }
+        for (const note of notesOf(v))
+            out.push(`  note: ${note}`);
+        out.push('');
+    }
+    return out.join('\n');
+}
+function escapeHtml(text) {
+    return text.replace(/[&<>"'|]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;' })[c]);
+}
+const VERDICT_MARK = {
+    direct: '🟢 direct',
+    'org-ca': '🟠 org-ca',
+    'os-trusted': '🟠 os-trusted',
+    unknown: '🔴 unknown',
+    unreachable: '⚪ unreachable',
+};
+/** The job summary section: a table of verdicts, then each chain. Untrusted text (names from certificates) escaped. */
+function markdownSection(verdicts) {
+    const lines = ['### TLS inspection probes', '', '| URL | Path | Verdict | Leaf issuer | Anchor / reason |', '|---|---|---|---|---|'];
+    for (const v of verdicts) {
+        const anchor = v.classification?.anchor;
+        const last = v.verdict === 'unknown' && v.classification
+            ? `tops out at ${escapeHtml(v.classification.top.subject)}, SHA-256 \`${colonFingerprint(v.classification.top.fingerprint)}\``
+            : anchor
+                ? `${escapeHtml(anchor.subject)}, SHA-256 \`${colonFingerprint(anchor.fingerprint)}\``
+                : escapeHtml(v.failure ? `${v.failure.kind}: ${v.failure.message}` : '');
+        lines.push(`| ${escapeHtml(v.url)} | ${escapeHtml(routeText(v))} | ${VERDICT_MARK[v.verdict]} | ${escapeHtml(v.classification?.leafIssuer ?? '')} | ${last} |`);
+    }
+    lines.push('');
+    for (const v of verdicts) {
+        if (!v.chain.length)
+            continue;
+        lines.push(`<details><summary>Chain presented for ${escapeHtml(v.url)} (${v.chain.length} certificate${v.chain.length > 1 ? 's' : ''})</summary>`, '');
+        lines.push('| # | Subject | Issuer | SHA-256 | Valid |', '|---|---|---|---|---|');
+        v.chain.forEach((c, i) => {
+            lines.push(`| ${i} | ${escapeHtml(c.subject)} | ${escapeHtml(c.issuer)} | \`${colonFingerprint(c.fingerprint)}\` | ${c.notBefore.toISOString().slice(0, 10)} → ${c.notAfter.toISOString().slice(0, 10)} |`);
+        });
+        for (const note of notesOf(v))
+            lines.push('', `> ${escapeHtml(note)}`);
+        lines.push('', '</details>', '');
+    }
+    return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/detect/trust.ts
+/**
+ * Where the classifier's certificate sets come from (the I/O half of classify.ts).
+ * - public: Node's bundled Mozilla roots (tls.rootCertificates, https://nodejs.org/api/tls.html#tlsrootcertificates),
+ *   plus the file of input `public-roots` (added, not replacing: it declares more roots as "not inspection").
+ * - system: tls.getCACertificates('system') (https://nodejs.org/api/tls.html#tlsgetcacertificatestype), the OS store
+ *   as OpenSSL finds it (SSL_CERT_FILE / SSL_CERT_DIR on Linux, Keychain on macOS, the Windows store).
+ */
+
+
+
+
+function fromPems(pems) {
+    const out = [];
+    // The OS store lists one certificate under several names (the hashed links of /etc/ssl/certs): parse each once.
+    for (const pem of new Set(pems)) {
+        const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
+        try {
+            out.push(certificateFromDer(Buffer.from(body, 'base64')));
+        }
+        catch {
+            // one unparsable store entry must not hide the others
+        }
+    }
+    return out;
+}
+let bundled;
+let system;
+function bundledRoots() {
+    bundled ??= fromPems(external_node_tls_.rootCertificates);
+    return bundled;
+}
+/** Node's bundled roots plus the certificates of `file`; a bad file is an error naming it. */
+function publicRoots(file) {
+    if (!file)
+        return bundledRoots();
+    let bytes;
+    try {
+        bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
+    }
+    catch (error) {
+        throw new CaInputError(`public-roots '${file}' could not be read (${error.code ?? 'unreadable'}): expected a PEM file of root certificates.`);
+    }
+    return [...bundledRoots(), ...parseCertificates(bytes, `public-roots '${file}'`)];
+}
+/** What the OS store trusts; read on first use only (it costs tens of milliseconds), empty where unreadable. */
+function systemRoots() {
+    if (!system) {
+        try {
+            system = fromPems((0,external_node_tls_.getCACertificates)('system'));
+        }
+        catch {
+            system = [];
+        }
+    }
+    return system;
+}
+
+;// CONCATENATED MODULE: ./src/cli/detect.ts
+
+
+
+
+
+
+
+const detect_HELP = `Usage: org-ca detect [URL...] [--ca FILE] [--json] [--timeout DURATION] [--public-roots FILE]
+
+Opens a TLS connection to each URL the way your tools do (through HTTPS_PROXY with NO_PROXY honoured,
+or directly), reads the certificate chain without trusting it, and says who signed it:
+  direct       anchors in a public root (Node's bundled Mozilla roots, plus --public-roots)
+  org-ca       anchors in the CA given with --ca (or an intermediate of it): inspected by your organisation
+  os-trusted   anchors in a root your OS store trusts that is not public: inspected, the CA is in the OS store
+  unknown      anchors nowhere known: inspected by someone whose CA you were not given
+  unreachable  no handshake (DNS, refused, timeout, proxy 407/403, TLS alert), with the reason
+Each chain is printed as presented: subject, issuer, SHA-256, validity.
+
+URLs default to ${detect_DEFAULT_PROBE_URLS.join(' ')}.
+
+Options:
+  --ca FILE              the org CA: PEM, DER, base64 or .p7b; - reads standard input
+  --json                 print a JSON array instead of text
+  --timeout DURATION     one deadline for all probes (default ${detect_DEFAULT_PROBE_TIMEOUT_MS / 1000}s; e.g. 2500ms, 10s)
+  --public-roots FILE    more roots that mean "not inspected" (PEM)
+  -h, --help             this help
+
+Exit status: 0 when every URL is direct, org-ca or os-trusted; 1 when any is unknown or unreachable; 2 usage error.`;
+const detectCommand = {
+    name: 'detect',
+    summary: 'probe URLs through the proxy and say whether (and by whom) TLS is inspected',
+    help: detect_HELP,
+    async run(argv) {
+        const { values, positionals } = parseCommandArgs('detect', argv, { ca: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' }, 'public-roots': { type: 'string' } }, true);
+        let timeoutMs;
+        const urls = positionals.length ? positionals : [...detect_DEFAULT_PROBE_URLS];
+        try {
+            timeoutMs = parseDuration('--timeout', values.timeout ?? '', detect_DEFAULT_PROBE_TIMEOUT_MS);
+            for (const url of urls)
+                route_parseTarget(url);
+        }
+        catch (error) {
+            if (error instanceof InputError || error instanceof route_TargetError)
+                throw new UsageError(`detect: ${error.message}`);
+            throw error;
+        }
+        const now = new Date();
+        let ca;
+        if (values.ca) {
+            ca = loadCaArgument(values.ca, now);
+            for (const warning of ca.warnings)
+                process.stderr.write(`org-ca detect: ${warning}\n`);
+        }
+        const verdicts = await detect({
+            urls,
+            env: process.env,
+            timeoutMs,
+            trust: { org: ca?.certs ?? [], public: publicRoots(values['public-roots']), system: systemRoots },
+            now,
+        });
+        process.stdout.write(values.json ? `${JSON.stringify(toJson(verdicts), null, 2)}\n` : formatText(verdicts));
+        return verdicts.every((v) => v.verdict === 'direct' || v.verdict === 'org-ca' || v.verdict === 'os-trusted') ? EXIT_OK : EXIT_FAILURE;
+    },
+};
+
+;// CONCATENATED MODULE: ./src/detect/catalogue.ts
+/**
+ * The TLS-trust errors each runtime prints behind an inspection proxy, what they mean, and the one setting that fixes
+ * them for that tool. Pure. Messages and sources: ../shared/research/peers.md §5; the setting is the tool's entry in
+ * TOOL_REGISTRY, never repeated here.
+ */
+
+const MISSING = 'the TLS-inspection CA is not in the trust store this client uses';
+const ERROR_CATALOGUE = [
+    {
+        id: 'SELF_SIGNED_CERT_IN_CHAIN',
+        runtime: 'node',
+        pattern: /SELF_SIGNED_CERT_IN_CHAIN|self[- ]signed certificate in certificate chain/i,
+        meaning: `the server sent a chain ending in a root this client does not trust: a proxy sending its own root along (squid ssl-bump does); ${MISSING}`,
+        tool: 'node',
+        source: 'https://github.com/npm/npm/issues/7519',
+    },
+    {
+        id: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+        runtime: 'node',
+        pattern: /UNABLE_TO_GET_ISSUER_CERT_LOCALLY/,
+        meaning: `the issuer of the chain's top certificate is not trusted here; ${MISSING}`,
+        tool: 'node',
+        source: 'https://github.com/oliverschwendener/ueli/issues/619',
+    },
+    {
+        id: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+        runtime: 'node',
+        pattern: /UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate/i,
+        meaning: `only the server certificate was sent and nothing trusted here signed it (the proxy sends no chain); ${MISSING}`,
+        tool: 'node',
+        source: 'https://github.com/release-drafter/release-drafter/issues/875',
+    },
+    {
+        id: 'PYTHON_CERTIFICATE_VERIFY_FAILED',
+        runtime: 'python',
+        pattern: /CERTIFICATE_VERIFY_FAILED/,
+        meaning: `Python's ssl module could not build a chain to a trusted root ("unable to get local issuer certificate" or "self-signed certificate in certificate chain"); ${MISSING}. Python requests and pip read REQUESTS_CA_BUNDLE / PIP_CERT instead`,
+        tool: 'openssl',
+        source: 'https://github.com/pypa/pipenv/issues/5282',
+    },
+    {
+        id: 'OPENSSL_CERTIFICATE_VERIFY_FAILED',
+        runtime: 'openssl',
+        pattern: /tls_post_process_server_certificate:certificate verify failed/,
+        meaning: `OpenSSL (Ruby, PHP, C tools) rejected the server chain; ${MISSING}`,
+        tool: 'openssl',
+        source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/',
+    },
+    {
+        id: 'CURL_60',
+        runtime: 'curl',
+        pattern: /curl: \(60\)|SSL certificate problem/,
+        meaning: `curl exit 60: the peer certificate cannot be authenticated with the known CA certificates; ${MISSING}`,
+        tool: 'curl',
+        source: 'https://curl.se/libcurl/c/libcurl-errors.html#CURLEPEERFAILEDVERIFICATION',
+    },
+    {
+        id: 'GIT_SERVER_CERTIFICATE_VERIFICATION_FAILED',
+        runtime: 'git',
+        pattern: /server certificate verification failed|SSL certificate problem/,
+        meaning: `git (GnuTLS on Debian/Ubuntu, which ignores SSL_CERT_FILE) rejected the server chain; ${MISSING}`,
+        tool: 'git',
+        source: 'https://github.com/Altinn/altinn-studio/issues/100',
+    },
+    {
+        id: 'JAVA_PKIX_PATH_BUILDING_FAILED',
+        runtime: 'java',
+        pattern: /PKIX path building failed|unable to find valid certification path/,
+        meaning: `the JVM found no path to a root in its truststore (cacerts); ${MISSING}. Maven, Gradle and every JVM tool print this`,
+        tool: 'java',
+        source: 'https://github.com/gradle/gradle/issues/14019',
+    },
+    {
+        id: 'GO_UNKNOWN_AUTHORITY',
+        runtime: 'go',
+        pattern: /x509: certificate signed by unknown authority|tls: failed to verify certificate/,
+        meaning: `Go (docker, BuildKit, gh, Terraform) found no trusted root for the chain; ${MISSING}`,
+        tool: 'openssl',
+        source: 'https://github.com/golang/go/issues/18519',
+    },
+];
+function fixFor(entry) {
+    switch (entry.file) {
+        case 'ca':
+            return `${entry.variable}=<the org CA alone, PEM> (appends to ${entry.readers}'s own roots)`;
+        case 'bundle':
+            return `${entry.variable}=<a bundle: the default roots + the org CA, PEM> (replaces ${entry.readers}'s roots)`;
+        case 'truststore':
+            return `${entry.variable}="-Djavax.net.ssl.trustStore=<JDK cacerts + the org CA> -Djavax.net.ssl.trustStoreType=… -Djavax.net.ssl.trustStorePassword=…"`;
+        case 'wgetrc':
+            return `${entry.variable}=<a wgetrc with ca_certificate = the bundle>`;
+        case 'setting':
+            return `${entry.variable} (see ${entry.source})`;
+    }
+}
+/** Explains one client's error text; the client's own runtime is matched first, since patterns overlap. */
+function explain(text, runtime) {
+    const ordered = runtime ? [...ERROR_CATALOGUE.filter((e) => e.runtime === runtime), ...ERROR_CATALOGUE.filter((e) => e.runtime !== runtime)] : ERROR_CATALOGUE;
+    const error = ordered.find((e) => e.pattern.test(text));
+    if (!error)
+        return undefined;
+    const entry = TOOL_REGISTRY.find((t) => t.id === error.tool);
+    if (!entry)
+        throw new Error(`catalogue entry ${error.id} names tool '${error.tool}', which TOOL_REGISTRY does not have`);
+    return { error, entry, fix: fixFor(entry) };
+}
+
+;// CONCATENATED MODULE: ./src/cli/doctor.ts
+
+
+
+
+
+
+
+
+
+
+
+
+const doctor_HELP = `Usage: org-ca doctor [URL] [--ca FILE]
+
+Runs the clients installed here (node, python3, curl, git, java) against URL the way they run in a job, with
+the current environment (proxy variables included), and for each failure prints the client's own error, what
+it means, and the one setting that fixes it for that tool. With --ca, runs each failing client again with
+org-ca's settings to show whether the org CA fixes it.
+
+URL defaults to ${detect_DEFAULT_PROBE_URLS[0]}.
+
+Options:
+  --ca FILE        the org CA: PEM, DER, base64 or .p7b; - reads standard input
+  --timeout SECS   per-client time limit (default 20)
+  -h, --help       this help
+
+Exit status: 0 when every installed client verifies TLS (with --ca: once org-ca's settings are applied), 1 otherwise.`;
+function onPath(bin, env) {
+    if (bin.includes('/'))
+        return bin;
+    for (const dir of (env.PATH ?? '').split(external_node_path_namespaceObject.delimiter)) {
+        if (!dir)
+            continue;
+        const candidate = (0,external_node_path_namespaceObject.join)(dir, bin);
+        try {
+            (0,external_node_fs_namespaceObject.accessSync)(candidate, external_node_fs_namespaceObject.constants.X_OK);
+            return candidate;
+        }
+        catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+function doctor_exec(argv, env, timeoutMs) {
+    return new Promise((resolve) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+        let out = '';
+        child.stdout.on('data', (d) => (out += d.toString()));
+        child.stderr.on('data', (d) => (out += d.toString()));
+        child.on('error', (error) => resolve({ code: -1, out: error.message }));
+        child.on('close', (code, signal) => resolve({ code, out: signal ? `${out}\n(killed by ${signal} after ${timeoutMs} ms)` : out }));
+    });
+}
+/** The lines that say what went wrong, without stack frames. */
+function lastLines(out, n = 2) {
+    return out
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .filter((l) => l.trim() && !/^\s+at |^\s*File "|^\s*\^|^Traceback|^\s+\.\.\./.test(l))
+        .slice(-n)
+        .join('\n');
+}
+const firstLine = (argv, env) => {
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)(argv[0], argv.slice(1), { env, encoding: 'utf8', timeout: 10000 });
+    return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').find((l) => l.trim())?.trim() ?? '';
+};
+// Node: fetch through the proxy from the environment (NODE_USE_ENV_PROXY, Node ≥24), as npm and most tools go.
+const NODE_SCRIPT = `fetch(process.argv[1],{method:'HEAD',signal:AbortSignal.timeout(${15000})}).then(r=>{console.log('HTTP '+r.status);},e=>{const c=e.cause||e;console.error((c.code?c.code+': ':'')+(c.message||c));process.exit(1);});`;
+const PY_SCRIPT = `import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(urllib.request.Request(sys.argv[1], method="HEAD"), timeout=15)
+    print("HTTP ok")
+except urllib.error.HTTPError as e:
+    print("HTTP", e.code)
+except Exception as e:
+    print(repr(e), file=sys.stderr)
+    sys.exit(1)`;
+const JAVA_SOURCE = `import java.net.*; import javax.net.ssl.*;
+public class OrgCaDoctor { public static void main(String[] a) throws Exception {
+  String auth = System.getenv("ORG_CA_DOCTOR_PROXY_AUTH");
+  if (auth != null) { int i = auth.indexOf(':'); final String u = auth.substring(0, i), p = auth.substring(i + 1);
+    Authenticator.setDefault(new Authenticator() { protected PasswordAuthentication getPasswordAuthentication() {
+      return getRequestorType() == RequestorType.PROXY ? new PasswordAuthentication(u, p.toCharArray()) : null; } }); }
+  try { HttpsURLConnection c = (HttpsURLConnection) new URI(a[0]).toURL().openConnection();
+        c.setConnectTimeout(15000); c.setReadTimeout(15000); c.setRequestMethod("HEAD");
+        System.out.println("HTTP " + c.getResponseCode());
+  } catch (Exception e) { System.err.println(e); System.exit(1); } } }`;
+/**
+ * Java reads no proxy variable; Maven/Gradle users set https.proxyHost etc., so the doctor does the same for the
+ * route the other clients take. http.nonProxyHosts is emptied: OpenJDK appends its loopback default to any non-empty
+ * value, and the route already applied NO_PROXY. Basic proxy auth over CONNECT is off by default in the JDK
+ * (jdk.http.auth.tunneling.disabledSchemes=Basic); the credentials go to the child in its environment, not argv.
+ */
+function javaProxy(url, env) {
+    const route = routeFor(route_parseTarget(url), env);
+    if (route.kind !== 'proxy')
+        return { flags: [], env: {} };
+    const flags = [`-Dhttps.proxyHost=${route.host}`, `-Dhttps.proxyPort=${route.port}`, '-Dhttp.nonProxyHosts='];
+    if (!route.authorization)
+        return { flags, env: {} };
+    const userPass = Buffer.from(route.authorization.replace(/^Basic /, ''), 'base64').toString();
+    return { flags: [...flags, '-Djdk.http.auth.tunneling.disabledSchemes='], env: { ORG_CA_DOCTOR_PROXY_AUTH: userPass } };
+}
+const CLIENTS = [
+    {
+        name: 'node',
+        runtime: 'node',
+        bin: process.execPath,
+        version: () => `node ${process.version}`,
+        async run(url, env, _dir, timeoutMs) {
+            const r = await doctor_exec([process.execPath, '-e', NODE_SCRIPT, url], { ...env, NODE_USE_ENV_PROXY: '1' }, timeoutMs);
+            return { ok: r.code === 0, text: lastLines(r.out) };
+        },
+    },
+    {
+        name: 'python3',
+        runtime: 'python',
+        bin: 'python3',
+        version: (env) => firstLine(['python3', '--version'], env),
+        async run(url, env, _dir, timeoutMs) {
+            const r = await doctor_exec(['python3', '-c', PY_SCRIPT, url], env, timeoutMs);
+            return { ok: r.code === 0, text: lastLines(r.out, 1) };
+        },
+    },
+    {
+        name: 'curl',
+        runtime: 'curl',
+        bin: 'curl',
+        version: (env) => firstLine(['curl', '--version'], env).split(' ').slice(0, 2).join(' '),
+        async run(url, env, _dir, timeoutMs) {
+            const r = await doctor_exec(['curl', '-sS', '-I', '-o', '/dev/null', '--max-time', String(Math.ceil(timeoutMs / 1000)), url], env, timeoutMs + 2000);
+            // curl follows its one-line error with paragraphs of advice; the `curl: (N)` line is the error itself.
+            const line = r.out.split('\n').find((l) => /^curl: \(\d+\)/.test(l)) ?? lastLines(r.out);
+            return { ok: r.code === 0, text: r.code === 0 ? 'TLS ok' : `${line} (exit ${r.code})` };
+        },
+    },
+    {
+        name: 'git',
+        runtime: 'git',
+        bin: 'git',
+        version: (env) => firstLine(['git', '--version'], env),
+        async run(url, env, _dir, timeoutMs) {
+            const r = await doctor_exec(['git', 'ls-remote', '--heads', url], { ...env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' }, timeoutMs);
+            const text = lastLines(r.out);
+            // An HTTP-level answer (not a repository, 404, auth wanted) means the TLS handshake worked.
+            const httpAnswer = /returned error: \d{3}|not found|Authentication failed|not valid|could not read Username|repository .* not found/i.test(text);
+            return { ok: r.code === 0 || (httpAnswer && !explain(text, 'git')), text: r.code === 0 ? 'TLS ok' : text };
+        },
+    },
+    {
+        name: 'java',
+        runtime: 'java',
+        bin: 'java',
+        version: (env) => firstLine(['java', '-version'], env),
+        async run(url, env, dir, timeoutMs) {
+            const source = (0,external_node_path_namespaceObject.join)(dir, 'OrgCaDoctor.java');
+            (0,external_node_fs_namespaceObject.writeFileSync)(source, JAVA_SOURCE);
+            const proxy = javaProxy(url, env);
+            const r = await doctor_exec(['java', ...proxy.flags, source, url], { ...env, ...proxy.env }, timeoutMs);
+            // JAVA_TOOL_OPTIONS makes the JVM print "Picked up JAVA_TOOL_OPTIONS: …" first; that is not the answer.
+            const out = r.out.replace(/^Picked up JAVA_TOOL_OPTIONS:.*$/gm, '');
+            return { ok: r.code === 0, text: lastLines(out, 1) };
+        },
+    },
+];
+function report(name, version, run) {
+    const lines = [`${run.ok ? 'OK  ' : 'FAIL'}  ${name}  (${version})`];
+    if (run.ok)
+        return lines;
+    for (const l of run.text.split('\n'))
+        lines.push(`      error: ${l}`);
+    const explanation = explain(run.text, CLIENTS.find((c) => c.name === name)?.runtime);
+    if (explanation) {
+        lines.push(`      means: ${explanation.error.id}: ${explanation.error.meaning}.`, `      fix:   ${explanation.fix}`);
+    }
+    else {
+        lines.push('      means: not a certificate-trust error (network, proxy or HTTP): the CA is not the cause.');
+    }
+    return lines;
+}
+const doctorCommand = {
+    name: 'doctor',
+    summary: 'run the installed clients against a URL and explain their TLS errors',
+    help: doctor_HELP,
+    async run(argv) {
+        const { values, positionals } = parseCommandArgs('doctor', argv, { ca: { type: 'string' }, timeout: { type: 'string' } }, true);
+        if (positionals.length > 1)
+            throw new UsageError(`doctor: one URL at most, got ${positionals.length} (see 'org-ca doctor --help')`);
+        const timeoutSecs = values.timeout === undefined ? 20 : Number(values.timeout);
+        if (!Number.isFinite(timeoutSecs) || timeoutSecs <= 0 || timeoutSecs > 600)
+            throw new UsageError(`doctor: invalid --timeout '${values.timeout}': expected seconds from 1 to 600`);
+        let url;
+        try {
+            url = route_parseTarget(positionals[0] ?? detect_DEFAULT_PROBE_URLS[0]).url;
+        }
+        catch (error) {
+            if (error instanceof route_TargetError)
+                throw new UsageError(`doctor: ${error.message}`);
+            throw error;
+        }
+        const now = new Date();
+        let ca;
+        if (values.ca) {
+            ca = loadCaArgument(values.ca, now);
+        }
+        const env = process.env;
+        const timeoutMs = timeoutSecs * 1000;
+        const dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-doctor-'));
+        (0,external_node_fs_namespaceObject.chmodSync)(dir, 0o755);
+        try {
+            const [verdict] = await detect({ urls: [url], env, timeoutMs: 5000, trust: { org: ca?.certs ?? [], public: publicRoots(), system: systemRoots }, now });
+            process.stdout.write(`probe: ${verdictLine(verdict)}\n\n`);
+            const installed = CLIENTS.filter((c) => onPath(c.bin, env));
+            const missing = CLIENTS.filter((c) => !installed.includes(c));
+            const runs = await Promise.all(installed.map((c) => c.run(url, env, dir, timeoutMs)));
+            const lines = [];
+            installed.forEach((c, i) => lines.push(...report(c.name, c.version(env), runs[i])));
+            for (const c of missing)
+                lines.push(`--    ${c.name}  (not installed)`);
+            process.stdout.write(`${lines.join('\n')}\n`);
+            const failing = installed.filter((_c, i) => !runs[i].ok);
+            if (!ca || failing.length === 0)
+                return failing.length === 0 ? EXIT_OK : EXIT_FAILURE;
+            // Again, with what `org-ca env` / the action would set.
+            const injection = await prepareInjection({
+                certs: ca.certs,
+                env,
+                platform: currentPlatform(),
+                dir: (0,external_node_path_namespaceObject.join)(dir, 'files'),
+                workspace: process.cwd(),
+                onVerificationOff: 'warn',
+            });
+            const fixedEnv = { ...env };
+            for (const v of injection.plan.variables)
+                fixedEnv[v.name] = v.value;
+            const again = await Promise.all(failing.map((c) => c.run(url, fixedEnv, dir, timeoutMs)));
+            process.stdout.write(`\nWith org-ca's settings (${ca.primary.subject}):\n`);
+            failing.forEach((c, i) => {
+                const r = again[i];
+                process.stdout.write(r.ok ? `OK    ${c.name}  fixed\n` : `FAIL  ${c.name}  still failing: ${r.text.split('\n').join(' / ')}\n`);
+            });
+            return again.every((r) => r.ok) ? EXIT_OK : EXIT_FAILURE;
+        }
+        finally {
+            (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+        }
+    },
+};
+
+;// CONCATENATED MODULE: ./src/leak/filesystem.ts
+
+const OPAQUE = '.wh..wh..opq';
+const WHITEOUT = '.wh.';
+class FinalFs {
+    root = { layer: -1, type: 'dir', children: new Map() };
+    static build(layers) {
+        const fs = new FinalFs();
+        layers.forEach((entries, index) => fs.apply(entries, index));
+        return fs;
+    }
+    apply(entries, layer) {
+        // Whiteouts first, against lower layers only; then this layer's own entries.
+        for (const e of entries) {
+            const base = external_node_path_namespaceObject.posix.basename(e.path);
+            if (!base.startsWith(WHITEOUT))
+                continue;
+            const dir = external_node_path_namespaceObject.posix.dirname(e.path);
+            const parent = this.lookup(dir === '.' ? '' : dir);
+            if (!parent?.children)
+                continue;
+            if (base === OPAQUE) {
+                for (const [name, child] of parent.children)
+                    if (child.layer < layer)
+                        parent.children.delete(name);
+            }
+            else {
+                parent.children.delete(base.slice(WHITEOUT.length));
+            }
+        }
+        for (const e of entries) {
+            if (external_node_path_namespaceObject.posix.basename(e.path).startsWith(WHITEOUT) || e.path === '')
+                continue;
+            const parts = e.path.split('/');
+            let node = this.root;
+            for (const part of parts.slice(0, -1)) {
+                node.children ??= new Map();
+                let next = node.children.get(part);
+                if (!next || next.type !== 'dir') {
+                    next = { layer, type: 'dir', children: new Map() };
+                    node.children.set(part, next);
+                }
+                node = next;
+            }
+            node.children ??= new Map();
+            const name = parts[parts.length - 1];
+            const existing = node.children.get(name);
+            if (e.type === 'dir' && existing?.type === 'dir') {
+                existing.layer = layer;
+                continue;
+            }
+            node.children.set(name, { layer, type: e.type, ...(e.link !== undefined ? { link: e.link } : {}), ...(e.type === 'dir' ? { children: new Map() } : {}) });
+        }
+    }
+    lookup(path) {
+        let node = this.root;
+        for (const part of path.split('/').filter(Boolean)) {
+            node = node?.children?.get(part);
+            if (!node)
+                return undefined;
+        }
+        return node;
+    }
+    /** Which layer the visible version of `path` comes from (no symlink following), or undefined if it is gone. */
+    layerOf(path) {
+        const n = this.lookup(path);
+        return n && n !== this.root ? n.layer : undefined;
+    }
+    /**
+     * Resolves an absolute path in the image, following symlinks in every component as the kernel would.
+     * Returns the final path and its node, or undefined when it does not exist.
+     */
+    resolve(path, cwd = '/') {
+        const start = path.startsWith('/') ? path : external_node_path_namespaceObject.posix.join(cwd, path);
+        let pending = start.split('/').filter(Boolean);
+        let resolved = [];
+        let hops = 0;
+        while (pending.length) {
+            const part = pending.shift();
+            if (part === '.')
+                continue;
+            if (part === '..') {
+                resolved.pop();
+                continue;
+            }
+            const candidate = [...resolved, part];
+            const node = this.lookup(candidate.join('/'));
+            if (!node)
+                return undefined;
+            if (node.type === 'symlink' && node.link !== undefined) {
+                if (++hops > 40)
+                    return undefined;
+                const target = node.link.split('/').filter(Boolean);
+                if (node.link.startsWith('/'))
+                    resolved = [];
+                pending = [...target, ...pending];
+                continue;
+            }
+            resolved = candidate;
+        }
+        const node = this.lookup(resolved.join('/'));
+        if (!node)
+            return undefined;
+        return { path: `/${resolved.join('/')}`, layer: node.layer, type: node.type };
+    }
+    /** Visible children of a directory (names only). */
+    list(path) {
+        return [...(this.lookup(path.replace(/^\/+/, ''))?.children?.keys() ?? [])];
+    }
+}
+
+;// CONCATENATED MODULE: ./src/leak/tar.ts
+/**
+ * A strict, push-based tar reader: every irregularity is an error, never a warning, because a lenient parser that
+ * skips a bad header skips whatever hides behind it (node-tar is non-strict by default; modern-tar ends quietly on
+ * truncation). Entry paths are only ever data here. Format: POSIX pax/ustar and GNU (long names), as Go's
+ * archive/tar and containers/image write layers.
+ */
+class TarError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'TarError';
+    }
+}
+const BLOCK = 512;
+/** PAX and GNU long-name records are metadata: a path is never a megabyte long. */
+const MAX_META = 1024 * 1024;
+const TYPES = {
+    '0': 'file',
+    '\0': 'file',
+    '7': 'file',
+    '1': 'hardlink',
+    '2': 'symlink',
+    '3': 'char',
+    '4': 'block',
+    '5': 'dir',
+    '6': 'fifo',
+};
+const META = new Set(['x', 'g', 'L', 'K']);
+function cstring(buf, start, len) {
+    const end = buf.indexOf(0, start);
+    return buf.toString('utf8', start, end === -1 || end > start + len ? start + len : end);
+}
+function octal(buf, start, len, field) {
+    if ((buf[start] & 0x80) !== 0) {
+        // GNU base-256 for sizes >= 8 GiB; a negative value is never valid here.
+        if (buf[start] === 0xff)
+            throw new TarError(`negative base-256 ${field}`);
+        let v = buf[start] & 0x7f;
+        for (let i = 1; i < len; i++)
+            v = v * 256 + buf[start + i];
+        if (!Number.isSafeInteger(v))
+            throw new TarError(`${field} too large`);
+        return v;
+    }
+    const text = buf.toString('latin1', start, start + len).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+    if (text === '')
+        return 0;
+    if (!/^[0-7]+$/.test(text))
+        throw new TarError(`invalid ${field} field '${text.replace(/[^\x20-\x7e]/g, '?')}'`);
+    return parseInt(text, 8);
+}
+function checksumOk(block) {
+    const stored = octal(block, 148, 8, 'checksum');
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < BLOCK; i++) {
+        const b = i >= 148 && i < 156 ? 0x20 : block[i];
+        unsigned += b;
+        signed += b > 127 ? b - 256 : b;
+    }
+    return stored === unsigned || stored === signed;
+}
+function parsePax(buf) {
+    const out = new Map();
+    let pos = 0;
+    while (pos < buf.length) {
+        const space = buf.indexOf(0x20, pos);
+        if (space === -1)
+            throw new TarError('malformed PAX record');
+        const len = Number(buf.toString('latin1', pos, space));
+        if (!Number.isInteger(len) || len <= 0 || pos + len > buf.length)
+            throw new TarError('malformed PAX record length');
+        const record = buf.subarray(space + 1, pos + len);
+        if (record[record.length - 1] !== 0x0a)
+            throw new TarError('PAX record without newline');
+        const eq = record.indexOf(0x3d);
+        if (eq === -1)
+            throw new TarError('PAX record without =');
+        out.set(record.toString('utf8', 0, eq), record.toString('utf8', eq + 1, record.length - 1));
+        pos += len;
+    }
+    return out;
+}
+/** Tar paths as the image sees them: no leading `./` or `/`, no empty or `.` components. Never resolved on disk. */
+function normalizePath(path) {
+    const parts = [];
+    for (const part of path.split('/')) {
+        if (part === '' || part === '.')
+            continue;
+        if (part === '..')
+            parts.pop();
+        else
+            parts.push(part);
+    }
+    return parts.join('/');
+}
+class TarParser {
+    sink;
+    state = 'header';
+    buffered = [];
+    bufferedLen = 0;
+    remaining = 0;
+    padding = 0;
+    metaType = '';
+    meta = [];
+    pax = new Map();
+    globalPax = new Map();
+    longName;
+    longLink;
+    zeroBlocks = 0;
+    entries = 0;
+    constructor(sink) {
+        this.sink = sink;
+    }
+    write(chunk) {
+        let pos = 0;
+        while (pos < chunk.length) {
+            if (this.state === 'data' || this.state === 'meta') {
+                const n = Math.min(this.remaining, chunk.length - pos);
+                const piece = chunk.subarray(pos, pos + n);
+                if (this.state === 'data')
+                    this.sink.data(piece);
+                else
+                    this.meta.push(piece);
+                this.remaining -= n;
+                pos += n;
+                if (this.remaining === 0)
+                    this.finishBody();
+                continue;
+            }
+            if (this.state === 'padding') {
+                const n = Math.min(this.padding, chunk.length - pos);
+                pos += n;
+                this.padding -= n;
+                if (this.padding === 0)
+                    this.state = 'header';
+                continue;
+            }
+            // header or eof: whole 512-byte blocks
+            const need = BLOCK - this.bufferedLen;
+            const n = Math.min(need, chunk.length - pos);
+            this.buffered.push(chunk.subarray(pos, pos + n));
+            this.bufferedLen += n;
+            pos += n;
+            if (this.bufferedLen === BLOCK) {
+                const block = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
+                this.buffered = [];
+                this.bufferedLen = 0;
+                this.block(block);
+            }
+        }
+    }
+    /** Call at the end of input: a tar without its end-of-archive blocks, or cut inside an entry, is truncated. */
+    end() {
+        if (this.state !== 'eof' || this.bufferedLen !== 0) {
+            throw new TarError(this.state === 'data' || this.state === 'meta' ? 'truncated inside an entry' : 'truncated: no end-of-archive marker');
+        }
+    }
+    block(block) {
+        if (this.state === 'eof') {
+            // After the end marker only zero padding may follow (record blocking); anything else is hidden data.
+            if (!isZero(block))
+                throw new TarError('data after the end-of-archive marker');
+            return;
+        }
+        if (isZero(block)) {
+            this.zeroBlocks++;
+            if (this.zeroBlocks === 2)
+                this.state = 'eof';
+            return;
+        }
+        if (this.zeroBlocks === 1)
+            throw new TarError('a single zero block inside the archive');
+        this.header(block);
+    }
+    header(block) {
+        const magic = block.toString('latin1', 257, 263);
+        if (magic !== 'ustar\0' && magic !== 'ustar ')
+            throw new TarError(`not a ustar/pax/GNU header at entry ${this.entries + 1}`);
+        if (!checksumOk(block))
+            throw new TarError(`bad header checksum at entry ${this.entries + 1}`);
+        const flag = String.fromCharCode(block[156]);
+        let size = octal(block, 124, 12, 'size');
+        if (META.has(flag)) {
+            if (size > MAX_META)
+                throw new TarError(`${flag} metadata record of ${size} bytes is over the ${MAX_META}-byte bound`);
+            this.metaType = flag;
+            this.meta = [];
+            this.remaining = size;
+            this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+            this.state = 'meta';
+            if (size === 0)
+                this.finishBody();
+            return;
+        }
+        const type = TYPES[flag];
+        if (!type)
+            throw new TarError(`unsupported entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at entry ${this.entries + 1}`);
+        const pax = new Map([...this.globalPax, ...this.pax]);
+        for (const key of pax.keys()) {
+            if (key.startsWith('GNU.sparse.'))
+                throw new TarError('sparse files are not supported (OCI layers should not use them)');
+        }
+        let path = cstring(block, 0, 100);
+        if (magic === 'ustar\0') {
+            const prefix = cstring(block, 345, 155);
+            if (prefix)
+                path = `${prefix}/${path}`;
+        }
+        if (this.longName !== undefined)
+            path = this.longName;
+        if (pax.has('path'))
+            path = pax.get('path');
+        let linkname = cstring(block, 157, 100);
+        if (this.longLink !== undefined)
+            linkname = this.longLink;
+        if (pax.has('linkpath'))
+            linkname = pax.get('linkpath');
+        if (pax.has('size')) {
+            const s = pax.get('size');
+            if (!/^\d+$/.test(s))
+                throw new TarError(`invalid PAX size '${s}'`);
+            size = Number(s);
+        }
+        // Readers disagree on whether these types carry data (Go skips it, others read it): refuse the ambiguity.
+        if (size !== 0 && type !== 'file')
+            throw new TarError(`${type} entry '${path}' has a size of ${size}`);
+        this.pax = new Map();
+        this.longName = undefined;
+        this.longLink = undefined;
+        this.entries++;
+        this.sink.entry({ path: normalizePath(path), type, size, linkname });
+        this.remaining = size;
+        this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+        if (size === 0) {
+            this.sink.entryEnd();
+            this.state = 'header';
+        }
+        else {
+            this.state = 'data';
+        }
+    }
+    finishBody() {
+        if (this.state === 'data') {
+            this.sink.entryEnd();
+        }
+        else {
+            const body = Buffer.concat(this.meta);
+            this.meta = [];
+            if (this.metaType === 'x')
+                this.pax = parsePax(body);
+            else if (this.metaType === 'g')
+                for (const [k, v] of parsePax(body))
+                    this.globalPax.set(k, v);
+            else if (this.metaType === 'L')
+                this.longName = cstring(body, 0, body.length);
+            else if (this.metaType === 'K')
+                this.longLink = cstring(body, 0, body.length);
+        }
+        this.state = this.padding > 0 ? 'padding' : 'header';
+    }
+}
+function isZero(block) {
+    for (let i = 0; i < block.length; i++)
+        if (block[i] !== 0)
+            return false;
+    return true;
+}
+
+;// CONCATENATED MODULE: ./src/leak/source.ts
+
+
+
+const source_BLOCK = 512;
+/** Reads every header of an uncompressed tar file; throws TarError on anything irregular (fail closed). */
+function indexTar(file) {
+    const fd = (0,external_node_fs_namespaceObject.openSync)(file, 'r');
+    const members = new Map();
+    try {
+        const size = (0,external_node_fs_namespaceObject.statSync)(file).size;
+        const block = Buffer.alloc(source_BLOCK);
+        let pos = 0;
+        let pax = new Map();
+        let longName;
+        let longLink;
+        let zeros = 0;
+        const read = (at, len) => {
+            const buf = Buffer.alloc(len);
+            if ((0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, len, at) !== len)
+                throw new TarError(`archive truncated at byte ${at}`);
+            return buf;
+        };
+        for (;;) {
+            if (pos + source_BLOCK > size)
+                throw new TarError('archive truncated: no end-of-archive marker');
+            if ((0,external_node_fs_namespaceObject.readSync)(fd, block, 0, source_BLOCK, pos) !== source_BLOCK)
+                throw new TarError(`archive truncated at byte ${pos}`);
+            pos += source_BLOCK;
+            if (isZero(block)) {
+                if (++zeros === 2)
+                    break;
+                continue;
+            }
+            if (zeros)
+                throw new TarError('a single zero block inside the archive');
+            const magic = block.toString('latin1', 257, 263);
+            if (magic !== 'ustar\0' && magic !== 'ustar ')
+                throw new TarError(`not a tar header at byte ${pos - source_BLOCK}`);
+            if (!checksumOk(block))
+                throw new TarError(`bad header checksum at byte ${pos - source_BLOCK}`);
+            const flag = String.fromCharCode(block[156]);
+            let len = octal(block, 124, 12, 'size');
+            const padded = len + ((source_BLOCK - (len % source_BLOCK)) % source_BLOCK);
+            if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+                if (len > 1024 * 1024)
+                    throw new TarError('metadata record over 1 MiB');
+                const body = read(pos, len);
+                if (flag === 'x')
+                    pax = parsePax(body);
+                else if (flag === 'L')
+                    longName = cstring(body, 0, body.length);
+                else if (flag === 'K')
+                    longLink = cstring(body, 0, body.length);
+                pos += padded;
+                continue;
+            }
+            const type = TYPES[flag];
+            if (!type)
+                throw new TarError(`unsupported entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' in the archive`);
+            let name = cstring(block, 0, 100);
+            if (magic === 'ustar\0') {
+                const prefix = cstring(block, 345, 155);
+                if (prefix)
+                    name = `${prefix}/${name}`;
+            }
+            name = pax.get('path') ?? longName ?? name;
+            const link = pax.get('linkpath') ?? longLink ?? cstring(block, 157, 100);
+            if (pax.has('size'))
+                len = Number(pax.get('size'));
+            const start = pos;
+            pos += len + ((source_BLOCK - (len % source_BLOCK)) % source_BLOCK);
+            if (pos > size)
+                throw new TarError(`archive truncated inside '${name}'`);
+            pax = new Map();
+            longName = undefined;
+            longLink = undefined;
+            const norm = normalizePath(name);
+            const mtype = type === 'file' || type === 'symlink' || type === 'hardlink' || type === 'dir' ? type : 'other';
+            if (members.has(norm) && mtype !== 'dir')
+                throw new TarError(`archive member '${norm}' appears twice`);
+            members.set(norm, { name: norm, type: mtype, blob: { file, start, size: len }, ...(link ? { link } : {}) });
+        }
+        // Only zero padding may follow the end marker.
+        const rest = size - pos;
+        if (rest > 0) {
+            const tail = read(pos, Math.min(rest, 1024 * 1024));
+            if (rest > 1024 * 1024 || !isZero(tail))
+                throw new TarError(`${rest} bytes after the archive's end marker`);
+        }
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+    return { label: file, members };
+}
+/** Lists a directory the same way (an OCI layout or an extracted docker save). Symlinks are not followed. */
+function indexDirectory(dir) {
+    const members = new Map();
+    const walk = (rel) => {
+        for (const name of (0,external_node_fs_namespaceObject.readdirSync)((0,external_node_path_namespaceObject.join)(dir, rel)).sort()) {
+            const path = rel ? `${rel}/${name}` : name;
+            const full = (0,external_node_path_namespaceObject.join)(dir, path);
+            const st = (0,external_node_fs_namespaceObject.lstatSync)(full);
+            if (st.isDirectory()) {
+                members.set(path, { name: path, type: 'dir', blob: { file: full, start: 0, size: 0 } });
+                walk(path);
+            }
+            else if (st.isSymbolicLink()) {
+                members.set(path, { name: path, type: 'symlink', blob: { file: full, start: 0, size: 0 }, link: (0,external_node_fs_namespaceObject.readlinkSync)(full) });
+            }
+            else if (st.isFile()) {
+                members.set(path, { name: path, type: 'file', blob: { file: full, start: 0, size: st.size } });
+            }
+            else {
+                members.set(path, { name: path, type: 'other', blob: { file: full, start: 0, size: 0 } });
+            }
+        }
+    };
+    walk('');
+    return { label: dir, members };
+}
+/** Follows symlinks and hard links between members (docker save's `layer.tar -> ../<id>/layer.tar`). */
+function resolveMember(source, name) {
+    let current = normalizePath(name);
+    for (let hops = 0; hops < 16; hops++) {
+        const m = source.members.get(current);
+        if (!m)
+            return undefined;
+        if (m.type === 'file')
+            return m;
+        if (m.type === 'hardlink' && m.link)
+            current = normalizePath(m.link);
+        else if (m.type === 'symlink' && m.link)
+            current = normalizePath(m.link.startsWith('/') ? m.link : external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.dirname(current), m.link));
+        else
+            return undefined;
+    }
+    return undefined;
+}
+function readMember(m, max = 64 * 1024 * 1024) {
+    if (m.blob.size > max)
+        throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
+    const fd = (0,external_node_fs_namespaceObject.openSync)(m.blob.file, 'r');
+    try {
+        const buf = Buffer.alloc(m.blob.size);
+        const n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, buf.length, m.blob.start);
+        if (n !== buf.length)
+            throw new Error(`'${m.name}' is truncated`);
+        return buf;
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/leak/image.ts
+
+const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+const LAYER_JSON = /in-toto|json$/;
+function parseJson(source, name, unscanned) {
+    const m = resolveMember(source, name);
+    if (!m) {
+        unscanned.push({ what: name, reason: 'referenced but missing from the input' });
+        return undefined;
+    }
+    try {
+        return JSON.parse(readMember(m).toString('utf8'));
+    }
+    catch (error) {
+        unscanned.push({ what: name, reason: `not valid JSON (${error instanceof Error ? error.message.split('\n')[0] : String(error)})` });
+        return undefined;
+    }
+}
+function blobName(digest) {
+    if (typeof digest !== 'string')
+        return undefined;
+    const m = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/.exec(digest);
+    return m ? `blobs/${m[1]}/${m[2]}` : undefined;
+}
+/** Pairs layers with the history entries that made them: entries marked empty_layer made none. */
+function instructions(config, layerCount) {
+    const made = (config.history ?? []).filter((h) => !h.empty_layer).map((h) => tidyInstruction(h.created_by ?? ''));
+    return Array.from({ length: layerCount }, (_, i) => made[i]);
+}
+/** Certificate text and long base64 never reach a log or a report, even when an instruction holds them. */
+function redact(text) {
+    return text
+        .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
+        .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, '[redacted base64]');
+}
+function tidyInstruction(createdBy) {
+    return redact(createdBy).replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
+}
+function platformName(p) {
+    if (!p || typeof p !== 'object')
+        return '';
+    const { os, architecture, variant } = p;
+    return [os, architecture, variant].filter(Boolean).join('/');
+}
+function planImages(source) {
+    const unscanned = [];
+    const images = [];
+    const layerMembers = new Map();
+    const seenConfigs = new Set();
+    const addImage = (name, configMember, layers) => {
+        const resolvedConfig = configMember ? resolveMember(source, configMember)?.name : undefined;
+        const key = `${resolvedConfig ?? configMember ?? ''}|${layers.map((l) => resolveMember(source, l.member)?.name ?? l.member).join(',')}`;
+        if (seenConfigs.has(key))
+            return;
+        seenConfigs.add(key);
+        const config = (configMember ? parseJson(source, configMember, unscanned) : {});
+        const diffIds = config?.rootfs?.diff_ids ?? [];
+        if (config && configMember && diffIds.length !== layers.length) {
+            unscanned.push({ what: configMember, reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers` });
+        }
+        const steps = instructions(config ?? {}, layers.length);
+        const planned = [];
+        layers.forEach((l, index) => {
+            const m = resolveMember(source, l.member);
+            if (!m) {
+                unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: 'referenced blob is missing from the input' });
+                return;
+            }
+            layerMembers.set(m.name, { ...(l.mediaType ? { mediaType: l.mediaType } : {}), ...(l.digest ? { digest: l.digest } : {}) });
+            planned.push({
+                member: m.name,
+                index,
+                ...(l.mediaType ? { mediaType: l.mediaType } : {}),
+                ...(l.digest ? { digest: l.digest } : {}),
+                ...(diffIds[index] ? { diffId: diffIds[index] } : {}),
+                ...(steps[index] ? { instruction: steps[index] } : {}),
+            });
+        });
+        images.push({ name, ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}), config: config ?? {}, layers: planned });
+    };
+    const walkIndex = (indexMember, depth, label) => {
+        const index = parseJson(source, indexMember, unscanned);
+        if (!index)
+            return;
+        if (index.manifests !== undefined && !Array.isArray(index.manifests)) {
+            unscanned.push({ what: indexMember, reason: 'manifests is not a list' });
+            return;
+        }
+        for (const d of (index.manifests ?? [])) {
+            const member = blobName(d.digest);
+            if (!member) {
+                unscanned.push({ what: indexMember, reason: `descriptor with an invalid digest '${String(d.digest)}'` });
+                continue;
+            }
+            const annotations = (d.annotations ?? {});
+            const ref = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
+            const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
+            const name = [label, ref, isAttestation ? `attestation for ${annotations['vnd.docker.reference.digest'] ?? '?'}` : platformName(d.platform)]
+                .filter(Boolean)
+                .join(' ');
+            const mediaType = typeof d.mediaType === 'string' ? d.mediaType : '';
+            if (INDEX_TYPES.has(mediaType)) {
+                if (depth > 8)
+                    unscanned.push({ what: member, reason: 'image indexes nested deeper than 8' });
+                else
+                    walkIndex(member, depth + 1, name);
+                continue;
+            }
+            const manifest = parseJson(source, member, unscanned);
+            if (!manifest)
+                continue;
+            if (manifest.manifests !== undefined) {
+                walkIndex(member, depth + 1, name);
+                continue;
+            }
+            const configMember = blobName(manifest.config?.digest);
+            const layers = (manifest.layers ?? []).map((l) => ({
+                member: blobName(l.digest) ?? '',
+                ...(typeof l.mediaType === 'string' ? { mediaType: l.mediaType } : {}),
+                ...(typeof l.digest === 'string' ? { digest: l.digest } : {}),
+            }));
+            // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
+            const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType ?? ''));
+            const jsonLayers = layers.filter((l) => LAYER_JSON.test(l.mediaType ?? ''));
+            for (const l of jsonLayers)
+                if (!resolveMember(source, l.member))
+                    unscanned.push({ what: `${name} ${l.digest}`, reason: 'referenced blob is missing from the input' });
+            if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0))
+                continue;
+            const cfgType = typeof manifest.config?.mediaType === 'string' ? manifest.config.mediaType : '';
+            const isImageConfig = cfgType === '' || /image\.config|container\.image/.test(cfgType);
+            addImage(name || `image ${member.replace(/^blobs\/sha256\//, 'sha256:').slice(0, 19)}`, isImageConfig ? configMember : undefined, tarLayers);
+        }
+    };
+    if (source.members.has('index.json'))
+        walkIndex('index.json', 0, '');
+    if (source.members.has('manifest.json')) {
+        const list = parseJson(source, 'manifest.json', unscanned);
+        if (!Array.isArray(list)) {
+            unscanned.push({ what: 'manifest.json', reason: 'expected a list of images (docker save format)' });
+        }
+        else {
+            for (const item of list) {
+                addImage(item.RepoTags?.[0] ?? item.Config ?? 'image', item.Config, (item.Layers ?? []).map((member) => {
+                    const digest = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(member);
+                    return { member, ...(digest ? { digest: `sha256:${digest[1]}` } : {}) };
+                }));
+            }
+        }
+    }
+    return { images, layerMembers, unscanned };
+}
+/** What kind of input a Source is, for messages and for the rootfs fallback. */
+function looksLikeImage(source) {
+    return source.members.has('index.json') || source.members.has('manifest.json') || source.members.has('oci-layout');
+}
+/** The expected digest of a member stored under blobs/<alg>/<hex>. */
+function digestOfMember(m) {
+    const match = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(m.name);
+    return match ? `sha256:${match[1]}` : undefined;
+}
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_);
+// EXTERNAL MODULE: ./src/ca/pkcs12.ts
+var pkcs12 = __nccwpck_require__(5670);
+;// CONCATENATED MODULE: ./src/ca/keystore.ts
+/** Java and PKCS#12 keystores. The JKS half is in jks.ts, free of node-forge so the action's hot path stays small. */
+
+
+
+;// CONCATENATED MODULE: ./src/leak/matcher.ts
+
+
+
+const KEY_SEG = 32;
+/** Context kept before a hit and awaited after it. A certificate is a few KiB; PEM bundles of PKCS#7 can be more. */
+const BACK = 16 * 1024;
+const FORWARD = 16 * 1024;
+const FORWARD_BEGIN = 64 * 1024;
+const MAX_HITS_PER_FILE = 64;
+const matcher_MAX_DEPTH = 2;
+const DER_MARKER = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02, 0x02]);
+const BEGIN = Buffer.from('-----BEGIN ');
+const matcher_CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE', 'PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
+/**
+ * The base64 characters of `pattern` that do not depend on the bytes around it, when it starts `shift` bytes after
+ * a 3-byte group boundary. Each character holds 6 bits; it is fixed when all 6 fall inside the pattern.
+ */
+function base64Needle(pattern, shift) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), pattern]).toString('base64');
+    const first = Math.ceil((8 * shift) / 6);
+    const last = Math.floor((8 * (shift + pattern.length)) / 6); // exclusive
+    return { text: encoded.slice(first, last), lead: first };
+}
+function spkiOf(x509) {
+    return x509.publicKey.export({ type: 'spki', format: 'der' });
+}
+/** 32 key bytes whose base64, in the DER's own alignment, sits inside one 64-column PEM line (48 DER bytes a line). */
+function pickKeySegment(der, spki) {
+    const spkiAt = der.indexOf(spki);
+    // The key material is the tail of the SPKI (RSA: modulus then a 5-byte exponent; EC: the point).
+    const keyStart = spkiAt + Math.max(0, spki.length - 8 - 256);
+    const keyEnd = spkiAt + spki.length - 8;
+    for (let line = Math.ceil(keyStart / 48); 48 * line + 3 + KEY_SEG <= keyEnd; line++) {
+        const offset = 48 * line + 3;
+        return { seg: der.subarray(offset, offset + KEY_SEG), offset };
+    }
+    const offset = Math.max(spkiAt, keyEnd - KEY_SEG);
+    return { seg: der.subarray(offset, offset + KEY_SEG), offset };
+}
+function matcher_buildMatcher(spec) {
+    const targets = [];
+    const needles = [];
+    const fingerprints = new Set(spec.fingerprints.map((f) => f.toLowerCase()));
+    for (const given of spec.certs) {
+        const der = Buffer.from(given.der);
+        const cert = certificateFromDer(der);
+        const spki = spkiOf(cert.x509);
+        const { seg, offset } = pickKeySegment(cert.der, spki);
+        const index = targets.length;
+        targets.push({ der: cert.der, fingerprint: cert.fingerprint, spkiSha256: cert.spkiSha256, subject: cert.subject, keySeg: seg });
+        fingerprints.add(cert.fingerprint);
+        needles.push({ bytes: seg, role: 'key', target: index, lead: 0, shift: 0 });
+        for (let shift = 0; shift < 3; shift++) {
+            const n = base64Needle(seg.subarray(0, KEY_SEG - 2), shift);
+            needles.push({ bytes: Buffer.from(n.text), role: 'key-b64', target: index, lead: n.lead, shift });
+        }
+        // The 64-column PEM line around the key bytes, for base64 of a whole PEM file.
+        const body = cert.der.toString('base64');
+        const lineStart = Math.floor((Math.ceil(offset / 3) * 4) / 64) * 64;
+        const line = Buffer.from(body.slice(lineStart, lineStart + 64));
+        if (line.length === 64) {
+            for (let shift = 0; shift < 3; shift++) {
+                const n = base64Needle(line, shift);
+                needles.push({ bytes: Buffer.from(n.text), role: 'pem-b64', target: index, lead: n.lead, shift });
+            }
+        }
+    }
+    needles.push({ bytes: BEGIN, role: 'begin', lead: 0, shift: 0 });
+    if (targets.length === 0) {
+        needles.push({ bytes: DER_MARKER, role: 'der-marker', lead: 0, shift: 0 });
+        for (let shift = 0; shift < 3; shift++) {
+            const marker = base64Needle(DER_MARKER, shift);
+            needles.push({ bytes: Buffer.from(marker.text), role: 'der-marker-b64', lead: marker.lead, shift });
+            const begin = base64Needle(Buffer.from('-----BEGIN CERTIFICATE-----'), shift);
+            needles.push({ bytes: Buffer.from(begin.text), role: 'begin-b64', lead: begin.lead, shift });
+        }
+    }
+    return { targets, fingerprints, needles, maxNeedle: Math.max(...needles.map((n) => n.bytes.length)) };
+}
+/** A matcher's spec in transferable form (for worker_threads). */
+function matcherSpec(matcher) {
+    return { certs: matcher.targets.map((t) => ({ der: t.der })), fingerprints: [...matcher.fingerprints] };
+}
+/** Streams one file's bytes through the matcher. feed() any number of chunks, then end(). */
+class ContentScanner {
+    matcher;
+    depth;
+    total = 0;
+    tail = Buffer.alloc(0);
+    history = [];
+    pending = [];
+    hits = [];
+    constructor(matcher, depth = 0) {
+        this.matcher = matcher;
+        this.depth = depth;
+    }
+    feed(chunk) {
+        if (chunk.length === 0)
+            return;
+        const base = this.total;
+        const { needles, maxNeedle } = this.matcher;
+        if (this.tail.length > 0) {
+            // Matches that straddle the previous chunk and this one.
+            const seam = Buffer.concat([this.tail, chunk.subarray(0, maxNeedle - 1)]);
+            for (const needle of needles) {
+                let i = seam.indexOf(needle.bytes);
+                while (i !== -1 && i < this.tail.length) {
+                    if (i + needle.bytes.length > this.tail.length)
+                        this.pending.push({ pos: base - this.tail.length + i, needle });
+                    i = seam.indexOf(needle.bytes, i + 1);
+                }
+            }
+        }
+        for (const needle of needles) {
+            let i = chunk.indexOf(needle.bytes);
+            while (i !== -1) {
+                this.pending.push({ pos: base + i, needle });
+                i = chunk.indexOf(needle.bytes, i + 1);
+            }
+        }
+        this.total += chunk.length;
+        this.history.push({ start: base, buf: chunk });
+        const keep = maxNeedle - 1;
+        this.tail = chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.tail, chunk]).subarray(-keep);
+        if (this.pending.length)
+            this.resolve(false);
+        this.prune();
+    }
+    end() {
+        this.resolve(true);
+        this.history = [];
+        return matcher_dedupe(this.hits);
+    }
+    prune() {
+        let floor = this.total - BACK - this.matcher.maxNeedle;
+        for (const p of this.pending)
+            floor = Math.min(floor, p.pos - BACK);
+        while (this.history.length > 1) {
+            const first = this.history[0];
+            if (first.start + first.buf.length >= floor)
+                break;
+            this.history.shift();
+        }
+    }
+    window(from, to) {
+        const parts = [];
+        let start = -1;
+        for (const h of this.history) {
+            const hEnd = h.start + h.buf.length;
+            if (hEnd <= from || h.start >= to)
+                continue;
+            const a = Math.max(from, h.start);
+            const b = Math.min(to, hEnd);
+            if (start === -1)
+                start = a;
+            parts.push(h.buf.subarray(a - h.start, b - h.start));
+        }
+        return { buf: parts.length === 1 ? parts[0] : Buffer.concat(parts), start: start === -1 ? from : start };
+    }
+    resolve(atEnd) {
+        const still = [];
+        for (const p of this.pending) {
+            const forward = p.needle.role === 'begin' ? FORWARD_BEGIN : FORWARD;
+            if (!atEnd && this.total < p.pos + forward) {
+                still.push(p);
+                continue;
+            }
+            if (this.hits.length >= MAX_HITS_PER_FILE)
+                continue;
+            const w = this.window(Math.max(0, p.pos - BACK), p.pos + forward);
+            for (const hit of verify(this.matcher, p.needle, w.buf, p.pos - w.start, w.start, this.depth))
+                this.hits.push(hit);
+        }
+        this.pending = still;
+    }
+}
+/** Scans a whole buffer (config strings, decoded base64, keystores). */
+function scanBuffer(matcher, buf, depth = 0) {
+    const scanner = new ContentScanner(matcher, depth);
+    scanner.feed(buf);
+    return scanner.end();
+}
+/** Drops hits inside a larger hit for the same certificate (the key bytes inside a PEM block already reported). */
+function matcher_dedupe(hits) {
+    const sorted = [...hits].sort((a, b) => b.end - b.start - (a.end - a.start) || a.start - b.start);
+    const kept = [];
+    for (const hit of sorted) {
+        if (kept.some((k) => k.fingerprint === hit.fingerprint && k.start <= hit.start && hit.end <= k.end))
+            continue;
+        kept.push(hit);
+    }
+    return kept.sort((a, b) => a.start - b.start);
+}
+function verify(m, needle, win, rel, winStart, depth) {
+    switch (needle.role) {
+        case 'begin':
+            return verifyPem(m, win, rel, winStart);
+        case 'key':
+            return verifyKey(m, m.targets[needle.target], win, rel, winStart, '');
+        case 'der-marker':
+            return verifyDerMarker(m, win, rel, winStart, '');
+        default:
+            return verifyBase64(m, needle, win, rel, winStart, depth);
+    }
+}
+function hitFor(m, der, kindSame, kindExact, start, end) {
+    const fingerprint = (0,external_node_crypto_.createHash)('sha256').update(der).digest('hex');
+    if (m.fingerprints.has(fingerprint)) {
+        const t = m.targets.find((x) => x.fingerprint === fingerprint);
+        return { kind: kindExact, fingerprint, ...(t ? { subject: t.subject } : {}), start, end };
+    }
+    if (m.targets.length === 0)
+        return undefined;
+    // Same key, other certificate: only worth an X.509 parse when the key bytes are there.
+    const t = m.targets.find((x) => der.includes(x.keySeg));
+    if (!t)
+        return undefined;
+    try {
+        const cert = certificateFromDer(der);
+        if (cert.spkiSha256 === t.spkiSha256)
+            return { kind: kindSame, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
+    }
+    catch {
+        // not a certificate
+    }
+    return undefined;
+}
+/** Whether one DER certificate (from a keystore) is a target, by fingerprint or by key. */
+function classifyDer(m, der) {
+    const hit = hitFor(m, der, 'der-same-key', 'der', 0, der.length);
+    return hit ? { fingerprint: hit.fingerprint, ...(hit.subject ? { subject: hit.subject } : {}) } : undefined;
+}
+function verifyPem(m, win, rel, winStart) {
+    const text = win.toString('latin1', rel, Math.min(win.length, rel + FORWARD_BEGIN));
+    const head = /^-----BEGIN ([A-Z0-9 #]{1,40})-----/.exec(text);
+    if (!head || !matcher_CERT_LABELS.has(head[1]))
+        return [];
+    const label = head[1];
+    const endMarker = `-----END ${label}-----`;
+    const endAt = text.indexOf(endMarker, head[0].length);
+    if (endAt === -1)
+        return [];
+    // Bodies appear JSON- or shell-escaped (\n, \r, \/) as well as raw: drop escapes, then anything not base64.
+    const body = text
+        .slice(head[0].length, endAt)
+        .replace(/\\[nrt]/g, '')
+        .replace(/[^A-Za-z0-9+/=]/g, '');
+    const start = winStart + rel;
+    const end = start + endAt + endMarker.length;
+    const ders = [];
+    if (label === 'PKCS7' || label === 'CMS' || label === 'PKCS #7 SIGNED DATA') {
+        try {
+            for (const cert of parseCertificates(`-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`, 'image'))
+                ders.push(cert.der);
+        }
+        catch {
+            return [];
+        }
+    }
+    else {
+        const der = Buffer.from(body, 'base64');
+        ders.push(label === 'TRUSTED CERTIFICATE' ? matcher_firstDerElement(der) : der);
+    }
+    const hits = [];
+    for (const der of ders) {
+        const hit = hitFor(m, der, 'pem-same-key', 'pem', start, end);
+        if (hit)
+            hits.push(hit);
+    }
+    return hits;
+}
+function derLength(buf, at) {
+    if (buf[at] !== 0x30)
+        return undefined;
+    const l = buf[at + 1];
+    if (l === undefined)
+        return undefined;
+    if (l < 0x80)
+        return 2 + l;
+    const n = l & 0x7f;
+    if (n < 1 || n > 3 || at + 2 + n > buf.length)
+        return undefined;
+    let len = 0;
+    for (let i = 0; i < n; i++)
+        len = len * 256 + buf[at + 2 + i];
+    return 2 + n + len;
+}
+function matcher_firstDerElement(der) {
+    const len = derLength(der, 0);
+    return len && len <= der.length ? der.subarray(0, len) : der;
+}
+/** Looks for a whole certificate around the key bytes at `rel`; without one, the key alone is reported. */
+function verifyKey(m, t, win, rel, winStart, prefix) {
+    for (let q = rel - 1; q >= Math.max(0, rel - 8192); q--) {
+        if (win[q] !== 0x30 || (win[q + 1] ?? 0) < 0x81 || (win[q + 1] ?? 0) > 0x83)
+            continue;
+        const len = derLength(win, q);
+        if (!len || q + len < rel + KEY_SEG || q + len > win.length || len > 65536)
+            continue;
+        const hit = hitFor(m, win.subarray(q, q + len), `${prefix}der-same-key`, `${prefix}der`, winStart + q, winStart + q + len);
+        if (hit)
+            return [hit];
+    }
+    return [{ kind: `${prefix}public-key`, fingerprint: t.fingerprint, subject: t.subject, start: winStart + rel, end: winStart + rel + KEY_SEG }];
+}
+function verifyDerMarker(m, win, rel, winStart, prefix) {
+    // Certificate SEQUENCE, then TBSCertificate SEQUENCE, then `a0 03 02 01 02`: try each length-of-length pair.
+    for (const back of [8, 9, 7, 6, 10]) {
+        const q = rel - back;
+        if (q < 0)
+            continue;
+        const len = derLength(win, q);
+        if (!len || q + len > win.length)
+            continue;
+        const hit = hitFor(m, win.subarray(q, q + len), `${prefix}der-same-key`, `${prefix}der`, winStart + q, winStart + q + len);
+        if (hit)
+            return [hit];
+    }
+    return [];
+}
+const B64 = /[A-Za-z0-9+/=]/;
+// Node's base64 decoder stops at the first '=', so a run never extends left over padding.
+const B64_NO_PAD = /[A-Za-z0-9+/]/;
+/**
+ * Decodes the base64 text around a base64 needle (skipping line breaks, JSON escapes and quotes, so wrapped
+ * bodies decode too) at the needle's own alignment, then looks inside the decoded bytes.
+ */
+function verifyBase64(m, needle, win, rel, winStart, depth) {
+    const s = win.toString('latin1');
+    const skippable = (i) => {
+        const c = s[i];
+        if (c === '\\' && /[nrt/]/.test(s[i + 1] ?? ''))
+            return s[i + 1] === '/' ? 0 : 2;
+        if (c === '\n' || c === '\r' || c === ' ' || c === '\t' || c === '"' || c === "'")
+            return 1;
+        return 0;
+    };
+    let left = rel;
+    while (left > 0) {
+        const c = s[left - 1];
+        if (B64_NO_PAD.test(c) || c === '\n' || c === '\r' || c === ' ' || c === '\t' || c === '"' || c === "'")
+            left--;
+        else if (c === '\\' || (s[left - 2] === '\\' && /[nrt]/.test(c)))
+            left--;
+        else
+            break;
+    }
+    let out = '';
+    const origin = [];
+    let hitNorm = -1;
+    let i = left;
+    for (; i < s.length;) {
+        if (i === rel)
+            hitNorm = out.length;
+        const c = s[i];
+        if (c === '\\' && s[i + 1] === '/') {
+            origin.push(i);
+            out += '/';
+            i += 2;
+            continue;
+        }
+        const skip = skippable(i);
+        if (skip) {
+            i += skip;
+            continue;
+        }
+        if (!B64.test(c))
+            break;
+        origin.push(i);
+        out += c;
+        i++;
+        if (c === '=' && s[i] !== '=')
+            break;
+    }
+    origin.push(i);
+    if (hitNorm === -1)
+        return [];
+    const group = hitNorm - needle.lead;
+    const from = ((group % 4) + 4) % 4;
+    const usable = out.length - from - ((out.length - from) % 4);
+    const decoded = Buffer.from(out.slice(from, from + usable), 'base64');
+    const at = ((group - from) / 4) * 3 + needle.shift;
+    // Decoded byte offsets back to window offsets, so the ranges of separate copies stay separate.
+    const charOf = (byte) => Math.min(out.length, from + Math.floor(byte / 3) * 4);
+    const place = (h) => {
+        const a = charOf(h.start);
+        const last = charOf(Math.max(h.start, h.end - 1));
+        const start = origin[a];
+        const end = origin[Math.min(out.length, last + 4)];
+        // Line breaks or escapes inside the certificate's base64: a wrapped PEM body, not one-line base64.
+        const wrapped = origin[last] - start !== last - a;
+        const kind = needle.role === 'key-b64' && wrapped && h.kind !== 'base64-public-key' ? 'pem-body' : h.kind;
+        return { ...h, kind, start: winStart + start, end: winStart + end };
+    };
+    if (needle.role === 'key-b64')
+        return verifyKey(m, m.targets[needle.target], decoded, at, 0, 'base64-').map(place);
+    if (needle.role === 'der-marker-b64')
+        return verifyDerMarker(m, decoded, at, 0, 'base64-').map(place);
+    if (depth >= matcher_MAX_DEPTH)
+        return [];
+    return scanBuffer(m, decoded, depth + 1).map((h) => place({ ...h, kind: base64Kind(h.kind) }));
+}
+function base64Kind(kind) {
+    if (kind === 'der' || kind === 'der-same-key' || kind === 'public-key')
+        return `base64-${kind}`;
+    if (kind.startsWith('base64-'))
+        return kind;
+    return 'base64-pem';
+}
+
+;// CONCATENATED MODULE: ./src/leak/layer.ts
+
+
+
+
+
+
+
+
+
+
+/** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
+const CAPTURE_NAMES = new Set(['.npmrc', 'npmrc', 'pip.conf', 'pip.ini', '.gitconfig', 'gitconfig', '.wgetrc', 'wgetrc', '.curlrc', '.yarnrc', '.yarnrc.yml']);
+const CAPTURE_MAX = 64 * 1024;
+function isCapturedPath(path) {
+    return CAPTURE_NAMES.has(external_node_path_namespaceObject.posix.basename(path)) || path.endsWith('.config/git/config');
+}
+function keystoreKind(head) {
+    if (head.length >= 4) {
+        const magic = head.readUInt32BE(0);
+        if (magic === 0xfeedfeed || magic === 0xcececece)
+            return 'jks';
+    }
+    // PFX ::= SEQUENCE { version INTEGER 3, ... }
+    if (head[0] === 0x30 && head.length >= 8) {
+        const l = head[1];
+        const at = l < 0x80 ? 2 : 2 + (l & 0x7f);
+        if (head[at] === 0x02 && head[at + 1] === 0x01 && head[at + 2] === 0x03 && head[at + 3] === 0x30)
+            return 'pkcs12';
+    }
+    return undefined;
+}
+/** Collects what the scan of one layer (or one directory tree) learns, file by file. */
+class LayerAccumulator {
+    matcher;
+    limits;
+    entries = [];
+    hits = [];
+    unreadable = [];
+    captured = [];
+    files = 0;
+    path = '';
+    head = [];
+    headLen = 0;
+    mode = 'head';
+    scanner;
+    whole = [];
+    wholeLen = 0;
+    capture;
+    constructor(matcher, limits) {
+        this.matcher = matcher;
+        this.limits = limits;
+    }
+    entry(path, type, size, link) {
+        this.entries.push(link !== undefined ? { path, type, link } : { path, type });
+        if (type !== 'file')
+            return;
+        if (size > this.limits.maxFileBytes) {
+            throw new Error(`file '${path}' is ${size} bytes, over the ${this.limits.maxFileBytes}-byte bound for one file`);
+        }
+        this.files++;
+        this.path = path;
+        this.mode = 'head';
+        this.head = [];
+        this.headLen = 0;
+        this.scanner = undefined;
+        this.capture = isCapturedPath(path) && size <= CAPTURE_MAX ? [] : undefined;
+    }
+    data(chunk) {
+        this.capture?.push(chunk);
+        if (this.mode === 'head') {
+            this.head.push(chunk);
+            this.headLen += chunk.length;
+            if (this.headLen >= 16)
+                this.decide();
+            return;
+        }
+        this.route(chunk);
+    }
+    decide() {
+        const head = Buffer.concat(this.head);
+        this.head = [];
+        this.mode = keystoreKind(head) ?? 'stream';
+        if (this.mode === 'stream')
+            this.scanner = new ContentScanner(this.matcher);
+        this.whole = [];
+        this.wholeLen = 0;
+        this.route(head);
+    }
+    route(chunk) {
+        if (this.mode === 'stream') {
+            this.scanner.feed(chunk);
+            return;
+        }
+        this.wholeLen += chunk.length;
+        if (this.wholeLen > this.limits.maxKeystoreBytes) {
+            throw new Error(`keystore '${this.path}' is over the ${this.limits.maxKeystoreBytes}-byte bound for keystores`);
+        }
+        this.whole.push(chunk);
+    }
+    entryEnd() {
+        if (this.mode === 'head' && this.headLen > 0)
+            this.decide();
+        const path = this.path;
+        if (this.capture)
+            this.captured.push({ path, text: Buffer.concat(this.capture).toString('utf8') });
+        this.capture = undefined;
+        if (this.mode === 'stream' && this.scanner) {
+            for (const hit of this.scanner.end())
+                this.hits.push({ ...hit, path });
+        }
+        else if (this.mode === 'jks' || this.mode === 'pkcs12') {
+            this.keystore(path, this.mode, Buffer.concat(this.whole));
+        }
+        this.scanner = undefined;
+        this.whole = [];
+        this.mode = 'head';
+        this.headLen = 0;
+    }
+    keystore(path, kind, bytes) {
+        const found = [];
+        try {
+            const entries = kind === 'jks' ? (0,jks/* readJks */.f2)(bytes) : (0,pkcs12.readPkcs12)(bytes);
+            for (const entry of entries) {
+                const c = classifyDer(this.matcher, entry.der);
+                if (c)
+                    found.push({ kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
+            }
+        }
+        catch (error) {
+            // Fail closed: a store we cannot open could hold the CA (keytool defaults: 'changeit' and empty were tried).
+            const why = error instanceof Error ? error.message : String(error);
+            this.unreadable.push({ path, reason: `${kind === 'jks' ? 'Java keystore' : 'PKCS#12 store'} could not be read: ${why}` });
+        }
+        const fps = new Set(found.map((f) => f.fingerprint));
+        for (const hit of scanBuffer(this.matcher, bytes))
+            if (!fps.has(hit.fingerprint))
+                found.push({ ...hit, path });
+        this.hits.push(...found);
+    }
+    /** Files reached by hard links carry the hits of the file they link to. */
+    linkHits() {
+        const byPath = new Map();
+        for (const hit of this.hits)
+            byPath.set(hit.path, [...(byPath.get(hit.path) ?? []), hit]);
+        for (const e of this.entries) {
+            if (e.type !== 'hardlink' || !e.link)
+                continue;
+            for (const hit of byPath.get(e.link) ?? [])
+                this.hits.push({ ...hit, path: e.path });
+        }
+    }
+}
+function sniff(head) {
+    if (head[0] === 0x1f && head[1] === 0x8b)
+        return 'gzip';
+    if (head.length >= 4) {
+        const magic = head.readUInt32LE(0);
+        // zstd frame, or a skippable frame (zstd:chunked puts its TOC in those)
+        if (magic === 0xfd2fb528 || (magic & 0xfffffff0) === 0x184d2a50)
+            return 'zstd';
+    }
+    if (head.toString('latin1', 257, 262) === 'ustar')
+        return 'none';
+    if (head.length >= 1024 && head.subarray(0, 1024).every((b) => b === 0))
+        return 'none'; // an empty tar
+    return 'unknown';
+}
+async function readHead(blob, n) {
+    const fh = await (0,promises_namespaceObject.open)(blob.file, 'r');
+    try {
+        const buf = Buffer.alloc(Math.min(n, blob.size));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, blob.start);
+        return buf.subarray(0, bytesRead);
+    }
+    finally {
+        await fh.close();
+    }
+}
+function decompressor(kind, limits) {
+    const chunkSize = 64 * 1024;
+    if (kind === 'gzip')
+        return external_node_zlib_default().createGunzip({ chunkSize });
+    if (kind === 'zstd')
+        return external_node_zlib_default().createZstdDecompress({ chunkSize, params: { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: limits.zstdWindowLogMax } });
+    return new external_node_stream_.PassThrough({ highWaterMark: chunkSize });
+}
+const MEDIA_COMPRESSION = [
+    [/(\+|\.)gzip$/, 'gzip'],
+    [/(\+|\.)zstd$/, 'zstd'],
+    [/(\.tar|\.layer\.v1\.tar|rootfs\.diff\.tar)$/, 'none'],
+];
+function describeMedia(mediaType) {
+    if (!mediaType)
+        return undefined;
+    for (const [re, c] of MEDIA_COMPRESSION)
+        if (re.test(mediaType))
+            return c;
+    return undefined;
+}
+/** Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. */
+async function layer_scanLayer(job, matcher, limits) {
+    const acc = new LayerAccumulator(matcher, limits);
+    const rawHash = (0,external_node_crypto_.createHash)('sha256');
+    const outHash = (0,external_node_crypto_.createHash)('sha256');
+    let rawBytes = 0;
+    let outBytes = 0;
+    let compression = 'unknown';
+    const result = (error) => ({
+        id: job.id,
+        ...(error ? { error } : {}),
+        compression,
+        digest: `sha256:${rawHash.digest('hex')}`,
+        diffId: `sha256:${outHash.digest('hex')}`,
+        bytes: outBytes,
+        files: acc.files,
+        entries: acc.entries,
+        hits: acc.hits,
+        unreadable: acc.unreadable,
+        captured: acc.captured,
+    });
+    try {
+        const head = await readHead(job.blob, 1024);
+        compression = sniff(head);
+        if (compression === 'unknown') {
+            const said = job.mediaType ? ` (media type '${job.mediaType}')` : '';
+            throw new Error(`unknown layer format${said}: expected tar, gzip or zstd by its first bytes`);
+        }
+        // A known media type is not trusted either: the bytes decide (containerd sniffs too, containerd#13662).
+        if (!describeMedia(job.mediaType) && job.mediaType && !/tar|layer/.test(job.mediaType)) {
+            throw new Error(`unknown layer media type '${job.mediaType}'`);
+        }
+        const tar = new TarParser({
+            entry: (h) => acc.entry(h.path, h.type === 'char' || h.type === 'block' || h.type === 'fifo' ? 'other' : h.type, h.size, h.type === 'symlink' || h.type === 'hardlink' ? normalizeLink(h) : undefined),
+            data: (c) => acc.data(c),
+            entryEnd: () => acc.entryEnd(),
+        });
+        const decomp = decompressor(compression, limits);
+        const input = (0,external_node_fs_namespaceObject.createReadStream)(job.blob.file, { start: job.blob.start, end: job.blob.start + job.blob.size - 1, highWaterMark: 256 * 1024 });
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(input, async function* (source) {
+            for await (const chunk of source) {
+                rawHash.update(chunk);
+                rawBytes += chunk.length;
+                yield chunk;
+            }
+        }, decomp, async function (source) {
+            for await (const chunk of source) {
+                outHash.update(chunk);
+                outBytes += chunk.length;
+                if (outBytes > limits.maxLayerBytes)
+                    throw new Error(`layer is over the ${limits.maxLayerBytes}-byte bound uncompressed`);
+                if (compression !== 'none' && outBytes > limits.ratioFloorBytes && outBytes > limits.maxRatio * Math.max(1, rawBytes)) {
+                    throw new Error(`decompression ratio over ${limits.maxRatio}:1 (${outBytes} bytes from ${rawBytes}): a decompression bomb?`);
+                }
+                tar.write(chunk);
+            }
+            tar.end();
+        });
+        if (rawBytes !== job.blob.size)
+            throw new Error(`read ${rawBytes} of ${job.blob.size} bytes: the blob is truncated`);
+        // zlib stops silently at a 0x00 after a gzip member ("trailing zero bytes are okay", node src/node_zlib.cc):
+        // whatever follows would never be scanned, so anything but zero padding there fails the layer.
+        const consumed = decomp.bytesWritten;
+        if (compression !== 'none' && consumed !== undefined && consumed < rawBytes) {
+            const rest = await readHead({ file: job.blob.file, start: job.blob.start + consumed, size: rawBytes - consumed }, rawBytes - consumed);
+            if (rest.length > 64 * 1024 || !rest.every((b) => b === 0)) {
+                throw new Error(`${rawBytes - consumed} bytes after the end of the ${compression} stream were not decompressed`);
+            }
+        }
+        acc.linkHits();
+        const r = result();
+        const problems = [];
+        if (job.digest && r.digest !== job.digest)
+            problems.push(`blob digest is ${r.digest}, expected ${job.digest}`);
+        if (job.diffId && r.diffId !== job.diffId)
+            problems.push(`uncompressed digest is ${r.diffId}, expected diff_id ${job.diffId}`);
+        return problems.length ? { ...r, error: problems.join('; ') } : r;
+    }
+    catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return result(friendly(message, compression));
+    }
+}
+function friendly(message, compression) {
+    if (/unexpected end of file/i.test(message))
+        return `${compression} stream is truncated (${message})`;
+    if (/incorrect header check|invalid|data error|unknown frame|corrupt/i.test(message) && compression !== 'none')
+        return `${compression} data is corrupt (${message})`;
+    return message;
+}
+function normalizeLink(h) {
+    // Hard links name another entry of the archive; symlinks keep their text (resolved later in the image's tree).
+    return h.type === 'hardlink' ? h.linkname.replace(/^\/+/, '').replace(/^\.\//, '') : h.linkname;
+}
+/** A plain root file system: walked without following symlinks, each regular file streamed. */
+async function scanDirectory(id, root, matcher, limits) {
+    const acc = new LayerAccumulator(matcher, limits);
+    let bytes = 0;
+    const unreadable = [];
+    const walk = async (rel) => {
+        let names;
+        try {
+            names = (0,external_node_fs_namespaceObject.readdirSync)((0,external_node_path_namespaceObject.join)(root, rel)).sort();
+        }
+        catch (error) {
+            unreadable.push(`${rel || '.'}: ${error.code ?? String(error)}`);
+            return;
+        }
+        for (const name of names) {
+            const path = rel ? `${rel}/${name}` : name;
+            const full = (0,external_node_path_namespaceObject.join)(root, path);
+            const st = (0,external_node_fs_namespaceObject.lstatSync)(full);
+            if (st.isDirectory()) {
+                acc.entry(path, 'dir', 0);
+                await walk(path);
+            }
+            else if (st.isSymbolicLink()) {
+                acc.entry(path, 'symlink', 0, (0,external_node_fs_namespaceObject.readlinkSync)(full));
+            }
+            else if (st.isFile()) {
+                acc.entry(path, 'file', st.size);
+                try {
+                    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(full, { highWaterMark: 1024 * 1024 })) {
+                        bytes += chunk.length;
+                        acc.data(chunk);
+                    }
+                }
+                catch (error) {
+                    unreadable.push(`${path}: ${error.code ?? String(error)}`);
+                }
+                acc.entryEnd();
+            }
+            else {
+                acc.entry(path, 'other', 0);
+            }
+        }
+    };
+    let error;
+    try {
+        await walk('');
+    }
+    catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+    }
+    if (unreadable.length && !error)
+        error = `could not read ${unreadable.length} path(s), e.g. ${unreadable[0]}`;
+    return {
+        id,
+        ...(error ? { error } : {}),
+        compression: 'none',
+        digest: '',
+        diffId: '',
+        bytes,
+        files: acc.files,
+        entries: acc.entries,
+        hits: acc.hits,
+        unreadable: acc.unreadable,
+        captured: acc.captured,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/leak/pointers.ts
+
+
+const POINTER_VARIABLES = new Set(CA_POINTER_VARIABLES);
+function envPointers(env) {
+    const out = [];
+    env.forEach((entry, i) => {
+        const eq = entry.indexOf('=');
+        const name = eq === -1 ? entry : entry.slice(0, eq);
+        if (POINTER_VARIABLES.has(name))
+            out.push({ where: `config.Env[${i}]`, setting: name, value: eq === -1 ? '' : entry.slice(eq + 1) });
+    });
+    return out;
+}
+/** Per config file: the keys that name a CA file (npm, pip, git, wget, curl, yarn). Keys compare case-insensitively. */
+const FILE_KEYS = [
+    [/(^|\/)\.?npmrc$/, /^\s*(cafile|ca(?:\[\])?)\s*=\s*(.+?)\s*$/i],
+    [/(^|\/)pip\.(conf|ini)$/, /^\s*(cert)\s*[=:]\s*(.+?)\s*$/i],
+    [/(^|\/)(\.gitconfig|gitconfig|\.config\/git\/config)$/, /^\s*(sslcainfo|sslcapath)\s*=\s*(.+?)\s*$/i],
+    [/(^|\/)\.?wgetrc$/, /^\s*(ca_certificate|ca_directory)\s*=\s*(.+?)\s*$/i],
+    [/(^|\/)\.curlrc$/, /^\s*-{0,2}(cacert|capath)\s*[=:\s]\s*(.+?)\s*$/i],
+    [/(^|\/)\.yarnrc$/, /^\s*(cafile|https-ca-file-path)\s+(.+?)\s*$/i],
+    [/(^|\/)\.yarnrc\.yml$/, /^\s*(caFilePath|httpsCaFilePath)\s*:\s*(.+?)\s*$/i],
+];
+function filePointers(path, text) {
+    const rule = FILE_KEYS.find(([file]) => file.test(path));
+    if (!rule)
+        return [];
+    const out = [];
+    for (const line of text.split(/\r?\n/)) {
+        const m = rule[1].exec(line);
+        if (!m)
+            continue;
+        let value = m[2].replace(/\s+[#;].*$/, '').replace(/^["']|["']$/g, '');
+        // git and others expand ~ to the home of the file's owner: the directory holding a dotfile.
+        if (value.startsWith('~/'))
+            value = external_node_path_namespaceObject.posix.join('/', external_node_path_namespaceObject.posix.dirname(path), value.slice(2));
+        out.push({ where: `/${path}`, setting: m[1], value });
+    }
+    return out;
+}
+function looksLikeCertText(value) {
+    return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());
+}
+/**
+ * Judges one pointer against the final file system. `caPaths` are the absolute paths whose visible version holds
+ * the CA; `cwd` is the image's WorkingDir, against which a relative value resolves.
+ */
+function judgePointer(p, fs, caPaths, cwd = '/') {
+    if (looksLikeCertText(p.value))
+        return { kind: 'pointer-inline' };
+    const value = p.value.trim();
+    if (value === '')
+        return undefined;
+    // SSL_CERT_DIR is a list like PATH; the others hold one path, which a ':' split leaves whole.
+    for (const path of p.setting === 'SSL_CERT_DIR' ? value.split(':').filter(Boolean) : [value]) {
+        const found = fs.resolve(path, cwd);
+        if (!found)
+            return { kind: 'pointer-missing', file: path };
+        if (caPaths.has(found.path))
+            return { kind: 'pointer-to-ca', file: found.path };
+        if (found.type === 'dir') {
+            for (const name of fs.list(found.path)) {
+                const child = fs.resolve(external_node_path_namespaceObject.posix.join(found.path, name));
+                if (child && caPaths.has(child.path))
+                    return { kind: 'pointer-to-ca', file: child.path };
+            }
+        }
+    }
+    return undefined;
+}
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+// EXTERNAL MODULE: external "node:worker_threads"
+var external_node_worker_threads_ = __nccwpck_require__(5919);
+;// CONCATENATED MODULE: ./src/leak/pool.ts
+
+
+
+
+
+
+
+function workerScript() {
+    try {
+        // Built at run time so that ncc does not take it for a module to bundle.
+        const parts = ['..', 'leak-check', ['index', 'js'].join('.')];
+        const candidate = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url)), ...parts);
+        return (0,external_node_fs_namespaceObject.existsSync)(candidate) ? candidate : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+function isLeakWorker() {
+    return !isMainThread && workerData?.orgCaLeakWorker === true;
+}
+/** The worker side: one matcher, then one layer per message. */
+function serveWorker() {
+    const init = workerData;
+    const matcher = buildMatcher(init.spec);
+    parentPort.on('message', (job) => {
+        void scanLayer(job, matcher, init.limits).then((result) => parentPort.postMessage(result));
+    });
+}
+async function runLayerJobs(jobs, spec, limits, parallel = (0,external_node_os_namespaceObject.availableParallelism)()) {
+    // Biggest first, so one large layer does not start last and finish alone.
+    const queue = [...jobs].sort((a, b) => b.blob.size - a.blob.size);
+    const results = new Map();
+    const script = workerScript();
+    const width = Math.max(1, Math.min(parallel, queue.length));
+    if (!script || width === 1) {
+        const matcher = matcher_buildMatcher(spec);
+        const lanes = Array.from({ length: Math.min(width, 2) }, async () => {
+            for (let job = queue.shift(); job; job = queue.shift())
+                results.set(job.id, await layer_scanLayer(job, matcher, limits));
+        });
+        await Promise.all(lanes);
+    }
+    else {
+        const init = { orgCaLeakWorker: true, spec, limits };
+        const lanes = Array.from({ length: width }, () => new Promise((resolve, reject) => {
+            // A worker's heap holds one window per file and a few buffers; capping it keeps the whole process bounded.
+            const worker = new external_node_worker_threads_.Worker(script, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
+            let current;
+            const next = () => {
+                current = queue.shift();
+                if (!current) {
+                    void worker.terminate().then(() => resolve());
+                    return;
+                }
+                worker.postMessage(current);
+            };
+            worker.on('message', (result) => {
+                results.set(result.id, result);
+                next();
+            });
+            worker.on('error', (error) => {
+                if (current)
+                    results.set(current.id, failed(current, `worker failed: ${error.message}`));
+                reject(error);
+            });
+            next();
+        }));
+        await Promise.all(lanes);
+    }
+    return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
+}
+function failed(job, error) {
+    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, entries: [], hits: [], unreadable: [], captured: [] };
+}
+
+;// CONCATENATED MODULE: ./src/leak/types.ts
+/** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
+const DEFAULT_LIMITS = {
+    maxFileBytes: 8 * 1024 ** 3,
+    maxLayerBytes: 64 * 1024 ** 3,
+    maxRatio: 1000,
+    ratioFloorBytes: 64 * 1024 ** 2,
+    maxKeystoreBytes: 64 * 1024 ** 2,
+    zstdWindowLogMax: 25,
+};
+
+;// CONCATENATED MODULE: ./src/leak/check.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+class ImageInputError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ImageInputError';
+    }
+}
+const FIX = 'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org-ca … with-org-ca …), ' +
+    'and copy only build outputs into the release stage.';
+/** `docker-archive:x`, `oci-archive:x`, `oci:dir[:ref]`, `dir:x` as skopeo/buildah spell them, or a bare path. */
+function resolveImagePath(image) {
+    const m = /^(docker-archive|oci-archive|oci|dir):(.*)$/.exec(image);
+    const path = m ? m[2] : image;
+    if ((0,external_node_fs_namespaceObject.existsSync)(path))
+        return path;
+    // oci:/path:tag and docker-archive:/path:ref carry a reference after the path.
+    const cut = path.lastIndexOf(':');
+    if (cut > 0 && (0,external_node_fs_namespaceObject.existsSync)(path.slice(0, cut)))
+        return path.slice(0, cut);
+    return m ? path : undefined;
+}
+function openSource(path) {
+    const st = (0,external_node_fs_namespaceObject.statSync)(path);
+    if (st.isDirectory()) {
+        const dir = indexDirectory(path);
+        return dir.members.has('oci-layout') || dir.members.has('index.json') || dir.members.has('manifest.json') ? dir : 'rootfs';
+    }
+    const fd = (0,external_node_fs_namespaceObject.openSync)(path, 'r');
+    const head = Buffer.alloc(1024);
+    const n = (0,external_node_fs_namespaceObject.readSync)(fd, head, 0, head.length, 0);
+    (0,external_node_fs_namespaceObject.closeSync)(fd);
+    const kind = sniff(head.subarray(0, n));
+    if (kind === 'gzip' || kind === 'zstd') {
+        throw new ImageInputError(`'${path}' is a ${kind}-compressed archive: decompress it first (e.g. gunzip -k), then check the .tar.`);
+    }
+    if (kind !== 'none')
+        throw new ImageInputError(`'${path}' is not a tar archive: expected a docker save / OCI archive, an OCI layout directory or a root file system directory.`);
+    return indexTar(path);
+}
+async function checkImage(options) {
+    const started = Date.now();
+    const limits = options.limits ?? DEFAULT_LIMITS;
+    const matcher = matcher_buildMatcher(options.spec);
+    let path = resolveImagePath(options.image);
+    let temp;
+    try {
+        if (!path) {
+            if (!options.dockerSave)
+                throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
+            temp = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-'));
+            path = (0,external_node_path_namespaceObject.join)(temp, 'image.tar');
+            await options.dockerSave(options.image, path);
+        }
+        const source = openSource(path);
+        if (source === 'rootfs')
+            return await checkRootfs(options.image, path, matcher, limits, started);
+        return await checkSource(options.image, source, matcher, options.spec, limits, options.parallel, started);
+    }
+    finally {
+        if (temp)
+            (0,external_node_fs_namespaceObject.rmSync)(temp, { recursive: true, force: true });
+    }
+}
+async function checkRootfs(input, dir, matcher, limits, started) {
+    const result = await scanDirectory('rootfs', dir, matcher, limits);
+    const fs = FinalFs.build([result.entries]);
+    const findings = result.hits.map((h) => ({
+        ...hitFields(h),
+        path: `/${h.path}`,
+        visibility: 'final',
+        message: `${describeCa(h)} is in the file system at /${h.path} (${h.kind}). ${FIX}`,
+    }));
+    const caPaths = new Set(result.hits.map((h) => `/${h.path}`));
+    for (const c of result.captured)
+        findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
+    const unscanned = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
+    if (result.error)
+        unscanned.push({ what: dir, reason: result.error });
+    return { input, findings, unscanned, stats: { images: 0, layers: 0, files: result.files, bytes: result.bytes, ms: Date.now() - started } };
+}
+function hitFields(h) {
+    return { kind: h.kind, fingerprint: h.fingerprint, ...(h.subject ? { subject: h.subject } : {}) };
+}
+function describeCa(h) {
+    return `The CA${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${certificate_colonFingerprint(h.fingerprint)})`;
+}
+async function checkSource(input, source, matcher, spec, limits, parallel, started) {
+    const plan = planImages(source);
+    const unscanned = [...plan.unscanned];
+    const findings = [];
+    if (plan.images.length === 0)
+        unscanned.push({ what: source.label, reason: 'no image found: expected index.json (OCI) or manifest.json (docker save)' });
+    // Every regular member is scanned once: as a layer when a manifest says so or its bytes are a tar stream
+    // (an unreferenced blob still ships), else as content (configs, manifests, attestations, legacy json).
+    const jobs = [];
+    const contentMembers = [];
+    for (const m of source.members.values()) {
+        if (m.type !== 'file')
+            continue;
+        const planned = plan.layerMembers.get(m.name);
+        const digest = planned?.digest ?? digestOfMember(m);
+        if (planned) {
+            jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(planned.mediaType ? { mediaType: planned.mediaType } : {}), ...(digest ? { digest } : {}) });
+            continue;
+        }
+        const head = readMember({ ...m, blob: { ...m.blob, size: Math.min(m.blob.size, 1024) } });
+        const kind = sniff(head);
+        if (kind === 'gzip' || kind === 'zstd' || (kind === 'none' && m.blob.size >= 1024))
+            jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(digest ? { digest } : {}) });
+        else
+            contentMembers.push(m.name);
+    }
+    const configMembers = new Set(plan.images.map((i) => i.configMember).filter((x) => Boolean(x)));
+    const structured = new Map();
+    for (const image of plan.images) {
+        const found = configFindings(image, matcher);
+        findings.push(...found);
+        if (image.configMember)
+            structured.set(image.configMember, new Set([...(structured.get(image.configMember) ?? []), ...found.map((f) => f.fingerprint)]));
+    }
+    const layerRun = runLayerJobs(jobs, spec, limits, parallel);
+    for (const name of contentMembers) {
+        const m = source.members.get(name);
+        const { hits, digest, error } = await scanContent(m.blob.file, m.blob.start, m.blob.size, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
+        const expected = digestOfMember(m);
+        if (error)
+            unscanned.push({ what: name, reason: error });
+        if (expected && digest !== expected)
+            unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
+        const skip = structured.get(name) ?? new Set();
+        for (const h of hits) {
+            if (skip.has(h.fingerprint))
+                continue;
+            findings.push({ ...hitFields(h), path: name, visibility: 'n/a', message: `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${FIX}` });
+        }
+    }
+    const results = new Map((await layerRun).map((r) => [r.id, r]));
+    let files = 0;
+    let bytes = 0;
+    for (const r of results.values()) {
+        files += r.files;
+        bytes += r.bytes;
+        for (const u of r.unreadable)
+            unscanned.push({ what: `${r.id}: /${u.path}`, reason: u.reason });
+        if (r.error)
+            unscanned.push({ what: `layer ${r.digest && r.compression !== 'unknown' ? r.digest : r.id}`, reason: r.error });
+    }
+    const inImage = new Set();
+    for (const image of plan.images) {
+        const layerResults = image.layers.map((l) => results.get(l.member));
+        const fs = FinalFs.build(layerResults.map((r) => r?.entries ?? []));
+        const caPaths = new Set();
+        image.layers.forEach((l, i) => {
+            const r = layerResults[i];
+            if (!r)
+                return;
+            inImage.add(l.member);
+            if (l.diffId && !r.error && r.diffId !== l.diffId)
+                unscanned.push({ what: `${image.name} layer ${l.index}`, reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}` });
+            for (const h of r.hits) {
+                const visible = fs.layerOf(h.path) === i;
+                if (visible)
+                    caPaths.add(`/${h.path}`);
+                findings.push({
+                    ...hitFields(h),
+                    image: image.name,
+                    layer: { index: l.index, digest: r.digest, ...(l.instruction ? { instruction: l.instruction } : {}) },
+                    path: `/${h.path}`,
+                    visibility: visible ? 'final' : 'lower-layer',
+                    message: `${describeCa(h)} is in layer ${l.index} at /${h.path} (${h.kind}), ` +
+                        (visible ? 'visible in the final file system' : 'hidden or deleted by a later layer but still shipped in this one') +
+                        `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${FIX}`,
+                });
+            }
+        });
+        const cwd = image.config.config?.WorkingDir || '/';
+        findings.push(...pointerFindings(envPointers(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
+        image.layers.forEach((l, i) => {
+            for (const c of layerResults[i]?.captured ?? []) {
+                if (fs.layerOf(c.path) === i)
+                    findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
+            }
+        });
+    }
+    for (const [id, r] of results) {
+        if (inImage.has(id))
+            continue;
+        for (const h of r.hits) {
+            findings.push({ ...hitFields(h), path: `${id}: /${h.path}`, visibility: 'n/a', message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${FIX}` });
+        }
+    }
+    return { input, findings: dedupeFindings(findings), unscanned, stats: { images: plan.images.length, layers: jobs.length, files, bytes, ms: Date.now() - started } };
+}
+function dedupeFindings(findings) {
+    const seen = new Set();
+    return findings.filter((f) => {
+        const key = `${f.image}|${f.layer?.index}|${f.path}|${f.kind}|${f.fingerprint}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+function pointerFindings(pointers, fs, caPaths, cwd, image, layer) {
+    const out = [];
+    for (const p of pointers) {
+        const verdict = judgePointer(p, fs, caPaths, cwd);
+        if (!verdict)
+            continue;
+        const what = `${p.setting} in ${p.where}${layer !== undefined ? ` (layer ${layer})` : ''}`;
+        const message = verdict.kind === 'pointer-inline'
+            ? `${what} holds certificate text instead of a path. ${FIX}`
+            : verdict.kind === 'pointer-to-ca'
+                ? `${what} points tools at ${verdict.file}, which holds the CA. ${FIX}`
+                : `${what} points at ${verdict.file}, which is not in the image: a build-time CA setting was left in the release image ` +
+                    '(tools fail on the missing file, or trust whatever is put there). Set it only in the builder stage, e.g. through with-org-ca.';
+        out.push({ kind: verdict.kind, fingerprint: '', ...(image ? { image } : {}), path: p.where, visibility: p.where.startsWith('config.') ? 'config' : 'final', message });
+    }
+    return out;
+}
+/** Env, Labels, Entrypoint, Cmd and every history entry (ARG values appear there as `RUN |N K=v …`). */
+function configFindings(image, matcher) {
+    const c = image.config;
+    const fields = [];
+    (c.config?.Env ?? []).forEach((v, i) => fields.push([`config.Env[${i}]`, v]));
+    for (const [k, v] of Object.entries(c.config?.Labels ?? {}))
+        fields.push([`config.Labels[${JSON.stringify(k)}]`, `${k}=${v}`]);
+    for (const key of ['Entrypoint', 'Cmd']) {
+        const v = c.config?.[key];
+        if (v)
+            fields.push([`config.${key}`, Array.isArray(v) ? v.join(' ') : v]);
+    }
+    (c.history ?? []).forEach((h, i) => h.created_by && fields.push([`history[${i}].created_by`, h.created_by]));
+    const out = [];
+    for (const [where, text] of fields) {
+        for (const h of scanText(matcher, text)) {
+            out.push({ ...hitFields(h), image: image.name, path: where, visibility: 'config', message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${FIX}` });
+        }
+    }
+    return out;
+}
+/** Text, plus any base64 token in it decoded (descriptor `data`, max-mode provenance hold JSON []byte as base64). */
+function scanText(matcher, text, depth = 0) {
+    const hits = scanBuffer(matcher, Buffer.from(text, 'utf8'));
+    if (depth < 2) {
+        const found = new Set(hits.map((h) => h.fingerprint));
+        for (const token of text.match(/[A-Za-z0-9+/]{64,}={0,2}/g) ?? []) {
+            const decoded = Buffer.from(token, 'base64');
+            const inner = scanBuffer(matcher, decoded);
+            if (decoded[0] === 0x7b || decoded[0] === 0x5b)
+                inner.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
+            // A PEM line is itself base64: what decodes from it was already found as the PEM.
+            for (const h of inner)
+                if (!found.has(h.fingerprint))
+                    (found.add(h.fingerprint), hits.push(h));
+        }
+    }
+    return hits;
+}
+function scanJsonStrings(matcher, text, depth) {
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch {
+        return [];
+    }
+    const hits = [];
+    const walk = (v) => {
+        if (typeof v === 'string') {
+            if (v.length >= 40)
+                hits.push(...scanText(matcher, v, depth));
+        }
+        else if (Array.isArray(v))
+            v.forEach(walk);
+        else if (v && typeof v === 'object')
+            for (const [k, x] of Object.entries(v)) {
+                if (k.length >= 40)
+                    hits.push(...scanText(matcher, k, depth));
+                walk(x);
+            }
+    };
+    walk(doc);
+    return hits;
+}
+/** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
+async function scanContent(file, start, size, matcher, maybeJson) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const scanner = new ContentScanner(matcher);
+    const keep = [];
+    let kept = 0;
+    try {
+        if (size > 0) {
+            for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(file, { start, end: start + size - 1, highWaterMark: 1024 * 1024 })) {
+                const b = chunk;
+                hash.update(b);
+                scanner.feed(b);
+                if (maybeJson && kept < 64 * 1024 * 1024) {
+                    keep.push(b);
+                    kept += b.length;
+                }
+            }
+        }
+    }
+    catch (error) {
+        return { hits: scanner.end(), digest: `sha256:${hash.digest('hex')}`, error: error instanceof Error ? error.message : String(error) };
+    }
+    const hits = scanner.end();
+    if (maybeJson && kept <= 64 * 1024 * 1024) {
+        const text = Buffer.concat(keep).toString('utf8');
+        if (/^\s*[[{]/.test(text)) {
+            const fps = new Set(hits.map((h) => h.fingerprint));
+            for (const h of scanJsonStrings(matcher, text, 0))
+                if (!fps.has(h.fingerprint))
+                    hits.push(h);
+        }
+    }
+    return { hits, digest: `sha256:${hash.digest('hex')}` };
+}
+
+;// CONCATENATED MODULE: ./src/leak/docker.ts
+
+
+/** `docker save` of a daemon image into `file`; the reference is checked by the daemon, not here. */
+async function dockerSave(reference, file) {
+    let stderr = '';
+    let code;
+    try {
+        code = await exec_exec('docker', ['save', '--output', file, reference], {
+            ignoreReturnCode: true,
+            silent: true,
+            listeners: { stderr: (data) => (stderr += data.toString()) },
+        });
+    }
+    catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        throw new ImageInputError(`'${reference}' is not a file or directory, and 'docker save' cannot run here (${why}): ` +
+            'pass a docker save archive, an OCI archive or layout, or a root file system directory instead.');
+    }
+    if (code !== 0) {
+        const line = stderr.trim().split('\n').pop() ?? '';
+        throw new ImageInputError(`'docker save ${reference}' failed with exit code ${code}${line ? `: ${line}` : ''}: expected a local image, or a path to an image archive or directory.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/leak/report.ts
+
+/** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
+function report_failed(report) {
+    return report.findings.length > 0 || report.unscanned.length > 0;
+}
+function where(f) {
+    return f.layer ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}` : f.visibility === 'config' ? 'image config' : 'archive';
+}
+function renderText(report) {
+    const lines = [];
+    const s = report.stats;
+    lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s), ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
+    for (const f of report.findings) {
+        lines.push(`LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`);
+        lines.push(`     ${f.message}`);
+    }
+    for (const u of report.unscanned)
+        lines.push(`NOT SCANNED ${u.what}: ${u.reason}`);
+    if (!report_failed(report))
+        lines.push('OK: the CA was not found anywhere in the image.');
+    else
+        lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).`);
+    return lines.join('\n');
+}
+function md(text) {
+    return text.replace(/[&<>"'|`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;', '`': '&#96;' })[c]);
+}
+function renderMarkdown(report) {
+    const lines = ['## org-ca leak check', ''];
+    lines.push(report_failed(report)
+        ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in \`${md(report.input)}\`.`
+        : `**Clean**: the CA is nowhere in \`${md(report.input)}\` (${report.stats.layers} layers, ${report.stats.files} files).`, '');
+    if (report.findings.length) {
+        lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
+        for (const f of report.findings) {
+            lines.push(`| ${f.kind} | ${md(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${md((f.layer?.instruction ?? '').slice(0, 80))} | ${md(f.path)} | ${f.visibility} | ${f.fingerprint ? `${md(f.subject ?? '')} \`${colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`);
+        }
+        lines.push('');
+    }
+    if (report.unscanned.length) {
+        lines.push('| Not scanned | Why |', '|---|---|');
+        for (const u of report.unscanned)
+            lines.push(`| ${md(u.what)} | ${md(u.reason)} |`);
+        lines.push('');
+    }
+    return lines.join('\n');
+}
+function annotations(report) {
+    return [
+        ...report.findings.map((f) => ({ title: `CA leak (${f.kind}) at ${f.path}`, message: f.message })),
+        ...report.unscanned.map((u) => ({ title: `Not scanned: ${u.what}`, message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.` })),
+    ];
+}
+const RULES = {
+    pem: 'The CA certificate as PEM',
+    'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
+    der: 'The CA certificate as DER bytes',
+    'der-same-key': 'A certificate with the CA key, DER',
+    'public-key': 'The CA public key',
+    'pem-body': 'The CA PEM body without its BEGIN line',
+    'base64-der': 'base64 of the CA DER',
+    'base64-der-same-key': 'base64 of a certificate with the CA key',
+    'base64-public-key': 'base64 of the CA public key',
+    'base64-pem': 'base64 of the CA PEM',
+    jks: 'The CA in a Java keystore',
+    pkcs12: 'The CA in a PKCS#12 store',
+    'pointer-inline': 'A CA setting holding certificate text',
+    'pointer-to-ca': 'A CA setting naming a file that holds the CA',
+    'pointer-missing': 'A CA setting naming a file absent from the image',
+    'not-scanned': 'A part of the image that could not be read',
+};
+/** SARIF 2.1.0 for github/codeql-action/upload-sarif. Paths are inside the image, so they carry their own base id. */
+function renderSarif(report) {
+    const result = (ruleId, text, uri, key) => ({
+        ruleId,
+        level: 'error',
+        message: { text },
+        locations: [{ physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } }],
+        partialFingerprints: { 'orgCaLeak/v1': key },
+    });
+    return {
+        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+        version: '2.1.0',
+        runs: [
+            {
+                tool: {
+                    driver: {
+                        name: 'org-ca leak-check',
+                        rules: Object.entries(RULES).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
+                    },
+                },
+                originalUriBaseIds: { IMAGE: { description: { text: `Inside the image ${report.input}` } } },
+                results: [
+                    ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
+                    ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
+                ],
+            },
+        ],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/leak/targets.ts
+
+
+
+/**
+ * What to look for, from the CA (text or file, the main action's parser) and/or SHA-256 fingerprints. Unlike the
+ * main action, an expired or non-CA certificate is still searched for: the check is about the bytes, not trust.
+ */
+function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 'fingerprint' }) {
+    const text = input.ca?.trim() ? input.ca : undefined;
+    const file = input.caFile?.trim() || undefined;
+    if (text && file)
+        throw new CaInputError(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
+    const fingerprints = (input.fingerprints ?? []).flatMap((f) => f.split(/[\s,]+/)).filter(Boolean).map((f) => parseFingerprint(f, names.fingerprint));
+    let certs = [];
+    if (file) {
+        let bytes;
+        try {
+            bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
+        }
+        catch (error) {
+            throw new CaInputError(`${names.caFile} '${file}' could not be read (${error.code ?? 'unreadable'}): expected a readable certificate file.`);
+        }
+        certs = parseCertificates(bytes, `${names.caFile} '${file}'`).map((c) => ({ der: c.der }));
+    }
+    else if (text) {
+        certs = parseCertificates(text, names.ca).map((c) => ({ der: c.der }));
+    }
+    if (certs.length === 0 && fingerprints.length === 0) {
+        throw new CaInputError(`Nothing to look for: set ${names.ca} or ${names.caFile} (the CA), or ${names.fingerprint} (its SHA-256, several allowed).`);
+    }
+    return { certs, fingerprints };
+}
+
+;// CONCATENATED MODULE: ./src/cli/leak-check.ts
+
+
+
+
+
+
+const leak_check_HELP = `Usage: org-ca leak-check IMAGE (--ca FILE | --fingerprint SHA256...) [--json] [--sarif FILE] [--report FILE]
+
+Fails (exit 1) when the org CA is anywhere in a release image: every layer (also files deleted by later layers),
+the image config (Env, Labels, Entrypoint, Cmd, history) and attestations; or when a part cannot be read.
+
+IMAGE is one of:
+  a docker save archive (legacy or Docker 25+ layout)   image.tar, docker-archive:image.tar
+  an OCI archive or layout directory                    oci-archive:image.tar, oci:dir, dir
+  a root file system directory                          ./rootfs
+  a local Docker image (saved with docker save)         myapp:1.2
+
+Options:
+  --ca FILE               the CA: PEM, DER, base64 or .p7b; - reads standard input
+  --fingerprint SHA256    its SHA-256 instead (or as well); repeatable, or comma-separated
+  --json                  print the report as JSON on standard output
+  --sarif FILE            write SARIF 2.1.0 (for github/codeql-action/upload-sarif)
+  --report FILE           write the JSON report to FILE
+  --parallel N            layers scanned at once (default: the number of CPUs)
+  -h, --help              this help`;
+const leakCheckCommand = {
+    name: 'leak-check',
+    summary: 'fail when the org CA is anywhere in a release image',
+    help: leak_check_HELP,
+    async run(argv) {
+        const { values, positionals } = parseCommandArgs('leak-check', argv, {
+            ca: { type: 'string' },
+            fingerprint: { type: 'string', multiple: true },
+            json: { type: 'boolean' },
+            sarif: { type: 'string' },
+            report: { type: 'string' },
+            parallel: { type: 'string' },
+        }, true);
+        if (positionals.length !== 1)
+            throw new UsageError("leak-check: expected exactly one IMAGE (see 'org-ca leak-check --help')");
+        const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
+        if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1))
+            throw new UsageError(`leak-check: --parallel '${values.parallel}' is not a positive integer`);
+        const ca = values.ca === '-' ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
+        const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, { ca: '--ca -', caFile: '--ca', fingerprint: '--fingerprint' });
+        const report = await checkImage({ image: positionals[0], spec, dockerSave: dockerSave, ...(parallel ? { parallel } : {}) });
+        if (values.sarif)
+            (0,external_node_fs_namespaceObject.writeFileSync)(values.sarif, JSON.stringify(renderSarif(report), null, 2) + '\n');
+        if (values.report)
+            (0,external_node_fs_namespaceObject.writeFileSync)(values.report, JSON.stringify(report, null, 2) + '\n');
+        if (values.json)
+            process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        else
+            process.stdout.write(renderText(report) + '\n');
+        return report_failed(report) ? EXIT_FAILURE : EXIT_OK;
+    },
+};
+
+// EXTERNAL MODULE: ./node_modules/dockerfile-ast/lib/main.js
+var main = __nccwpck_require__(8390);
+;// CONCATENATED MODULE: ./src/leak/lint.ts
+
+
+class LintError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'LintError';
+    }
+}
+const lint_FIX = 'Mount the CA as a build secret in a builder stage only (RUN --mount=type=secret,id=org_ca … with-org-ca <command>) ' +
+    'and COPY --from that stage only the build outputs.';
+const CA_FILE = /\.(pem|crt|cer|der|p7b|p7c|p12|pfx|jks|keystore|truststore)$|(^|[/_.-])(ca|cacerts?|ca-bundle|ca-certificates|root-?ca|org-?ca)([._-]|$)/i;
+const TRUST_DIRS = /\/(usr\/local\/share\/ca-certificates|usr\/share\/ca-certificates|etc\/ssl\/certs|etc\/pki\/ca-trust|etc\/pki\/tls\/certs|etc\/ca-certificates)\b|cacerts\b/;
+const TRUST_UPDATE = /\b(update-ca-certificates|update-ca-trust|keytool\b[^\n;&|]*-import(cert)?|trust\s+anchor|certutil\b[^\n;&|]*\s-A\b|c_rehash)\b/;
+const CA_ARG = /(^|_)(CA|CAS|CERT|CERTS|CERTIFICATE|PEM|CACERT|CACERTS|TRUST|TRUSTSTORE|BUNDLE|ROOT_CA|ORG_CA)(_|$)/i;
+const POINTERS = new Set(CA_POINTER_VARIABLES);
+function lint_text(lines, inst) {
+    const r = inst.getRange();
+    return lines.slice(r.start.line, r.end.line + 1).join('\n');
+}
+/** `--from=x` of COPY/ADD, and every `from=` of `--mount` options of RUN. */
+function fromRefs(raw) {
+    const refs = [];
+    for (const m of raw.matchAll(/--from=("?)([^\s"]+)\1/g))
+        refs.push(m[2]);
+    for (const m of raw.matchAll(/--mount=([^\s]+)/g)) {
+        for (const opt of m[1].split(',')) {
+            const [k, v] = opt.split('=');
+            if (k === 'from' && v)
+                refs.push(v.replace(/^"|"$/g, ''));
+        }
+    }
+    return refs;
+}
+function lintDockerfile(content, target) {
+    const doc = main.DockerfileParser.parse(content);
+    const lines = content.split(/\r?\n/);
+    const stages = [];
+    for (const inst of doc.getInstructions()) {
+        if (inst.getKeyword() === 'FROM') {
+            const from = inst;
+            stages.push({ index: stages.length, name: from.getBuildStage() ?? String(stages.length), base: from.getImageName() ?? '', instructions: [] });
+        }
+        else if (stages.length) {
+            stages[stages.length - 1].instructions.push(inst);
+        }
+    }
+    if (stages.length === 0)
+        throw new LintError('the Dockerfile has no FROM instruction: expected at least one stage.');
+    const byName = (ref) => stages.find((s) => s.name.toLowerCase() === ref.toLowerCase()) ?? (/^\d+$/.test(ref) ? stages[Number(ref)] : undefined);
+    const release = target ? byName(target) : stages[stages.length - 1];
+    if (!release)
+        throw new LintError(`--target '${target}' is not a stage of this Dockerfile: expected one of ${stages.map((s) => s.name).join(', ')}.`);
+    // The release image is its FROM chain; everything those stages copy or mount from reaches it too.
+    const chain = new Set();
+    for (let s = release; s && !chain.has(s); s = byName(s.base))
+        chain.add(s);
+    const reach = new Set(chain);
+    const todo = [...chain];
+    while (todo.length) {
+        const s = todo.pop();
+        const deps = [byName(s.base), ...s.instructions.flatMap((i) => fromRefs(lint_text(lines, i)).map(byName))];
+        for (const d of deps)
+            if (d && !reach.has(d))
+                (reach.add(d), todo.push(d));
+    }
+    const findings = [];
+    // CA-adding commands per stage, to judge what a COPY --from of a bundle brings along.
+    const addsCa = new Set();
+    for (const s of stages)
+        if (s.instructions.some((i) => TRUST_UPDATE.test(lint_text(lines, i))))
+            addsCa.add(s);
+    for (const s of [...reach].sort((a, b) => a.index - b.index)) {
+        const inRelease = chain.has(s);
+        const where = inRelease ? `the release image (stage '${s.name}')` : `stage '${s.name}', which the release target copies from (its layers and cache hold the CA)`;
+        const add = (rule, inst, message, fix = lint_FIX) => {
+            findings.push({ rule, line: inst.getRange().start.line + 1, stage: s.name, inRelease, message, fix });
+        };
+        const args = [];
+        for (const inst of s.instructions) {
+            const raw = lint_text(lines, inst);
+            const keyword = inst.getKeyword();
+            if (raw.includes('-----BEGIN CERTIFICATE'))
+                add('ca-in-source', inst, `A certificate is written inline in the Dockerfile: it ends up in ${where} and in the build history.`);
+            if (keyword === 'COPY' || keyword === 'ADD') {
+                const parts = inst.getArguments().map((a) => a.getValue()).filter((v) => !v.startsWith('--'));
+                const sources = parts.slice(0, -1);
+                const dest = parts[parts.length - 1] ?? '';
+                const from = fromRefs(raw)[0];
+                const fromStage = from ? byName(from) : undefined;
+                const caLike = sources.filter((src) => CA_FILE.test(src) || (TRUST_DIRS.test(src) && !fromStage && !from));
+                if (caLike.length || (TRUST_DIRS.test(dest) && !from)) {
+                    add('copy-ca-file', inst, `${keyword} puts ${caLike.length ? caLike.map((c) => `'${c}'`).join(', ') : 'a file'} into ${TRUST_DIRS.test(dest) ? `the trust store path '${dest}' of ` : ''}${where}: a CA file copied in is in that layer for good, even if deleted later.`);
+                }
+                else if (fromStage && addsCa.has(fromStage) && sources.some((src) => TRUST_DIRS.test(src))) {
+                    add('copy-ca-file', inst, `${keyword} --from=${from} copies a trust store from stage '${fromStage.name}', which adds a CA to it, into ${where}.`);
+                }
+            }
+            else if (keyword === 'ARG') {
+                for (const a of inst.getArguments()) {
+                    const [name, value] = a.getValue().split('=');
+                    if (name)
+                        args.push(name);
+                    if (name && (CA_ARG.test(name) || value?.includes('BEGIN'))) {
+                        const usedLater = s.instructions.some((i) => i.getKeyword() === 'RUN' && i.getRange().start.line > inst.getRange().start.line);
+                        if (usedLater)
+                            add('arg-ca', inst, `ARG ${name} looks like it carries a CA; BuildKit records the value of every ARG in scope in the history of each later RUN ('RUN |N ${name}=…'), readable in ${where}.`);
+                    }
+                }
+            }
+            else if (keyword === 'ENV' && inRelease) {
+                const props = inst.getProperties();
+                for (const p of props) {
+                    if (POINTERS.has(p.getName())) {
+                        add('env-ca-pointer', inst, `ENV ${p.getName()} is baked into the release image config: it points every container at a CA file (or at a file that is not there).`, 'Set CA variables only for the build command that needs them, e.g. with-org-ca in a builder stage; never with ENV in the release stage.');
+                    }
+                }
+            }
+            else if (keyword === 'RUN') {
+                if (TRUST_UPDATE.test(raw))
+                    add('trust-store-update', inst, `RUN updates the system trust store (${TRUST_UPDATE.exec(raw)[1]}): the CA is then in the bundle or keystore this layer writes, in ${where}.`);
+                const secretTargets = [...raw.matchAll(/--mount=([^\s]*type=secret[^\s]*)/g)].map((m) => {
+                    const opts = Object.fromEntries(m[1].split(',').map((o) => o.split('=')));
+                    return opts.target ?? opts.dst ?? opts.destination ?? `/run/secrets/${opts.id ?? ''}`;
+                });
+                const mentions = ['/run/secrets/', ...secretTargets].some((t) => raw.includes(t));
+                if (mentions && /\b(cp|mv|install|tee|rsync|dd|ln)\b|>\s*[^\s&|;]/.test(raw.replace(/--mount=\S+/g, ''))) {
+                    add('secret-to-disk', inst, `RUN copies a secret mount to disk: the copy stays in the layer of ${where}, defeating the secret mount.`, 'Read the secret in place (with-org-ca reads /run/secrets/org_ca itself) and write nothing from it to the file system.');
+                }
+                for (const name of args) {
+                    if (new RegExp(`\\$\\{?${name}\\b`).test(raw) && (TRUST_DIRS.test(raw) || TRUST_UPDATE.test(raw) || /\.(pem|crt)\b/.test(raw))) {
+                        add('arg-ca', inst, `RUN writes ARG ${name} into a certificate file or trust store in ${where}, and the ARG value is recorded in the image history.`);
+                    }
+                }
+            }
+        }
+    }
+    return { target: release.name, stages: [...reach].sort((a, b) => a.index - b.index).map((s) => ({ name: s.name, inRelease: chain.has(s) })), findings };
+}
+function renderLintText(file, result) {
+    const head = `org-ca lint: ${file}: target '${result.target}', stages checked: ${result.stages.map((s) => `${s.name}${s.inRelease ? ' (release)' : ''}`).join(', ')}`;
+    const body = result.findings.map((f) => `${file}:${f.line}: ${f.rule}: ${f.message}\n    fix: ${f.fix}`);
+    return [head, ...body, result.findings.length ? `FAILED: ${result.findings.length} finding(s).` : 'OK: nothing in these stages would put a CA into the image.'].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/cli/lint.ts
+
+
+
+const lint_HELP = `Usage: org-ca lint DOCKERFILE [--target STAGE] [--json]
+
+Before building: finds the stages that reach the release target (FROM chain, COPY --from, RUN --mount from=) and
+flags what would put the org CA into the image: COPY/ADD of CA files, ARGs carrying a CA into RUN (recorded in
+history), ENV of CA variables, trust store updates (update-ca-certificates, update-ca-trust, keytool -importcert),
+and secret mounts copied to disk. Exit 1 on any finding.
+
+Options:
+  --target STAGE   the release stage (default: the last one)
+  --json           print the result as JSON
+  -h, --help       this help`;
+const lintCommand = {
+    name: 'lint',
+    summary: 'flag Dockerfile instructions that would put the org CA into the image',
+    help: lint_HELP,
+    async run(argv) {
+        const { values, positionals } = parseCommandArgs('lint', argv, { target: { type: 'string' }, json: { type: 'boolean' } }, true);
+        if (positionals.length !== 1)
+            throw new UsageError("lint: expected exactly one DOCKERFILE (see 'org-ca lint --help')");
+        const file = positionals[0];
+        let content;
+        try {
+            content = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+        }
+        catch (error) {
+            throw new Error(`'${file}' could not be read (${error.code ?? 'unreadable'}): expected a Dockerfile.`);
+        }
+        const result = lintDockerfile(content, values.target);
+        process.stdout.write((values.json ? JSON.stringify(result, null, 2) : renderLintText(file, result)) + '\n');
+        return result.findings.length ? EXIT_FAILURE : EXIT_OK;
+    },
+};
+
 ;// CONCATENATED MODULE: ./src/cli/commands.ts
 
 
+
+
+
+
 /** Every `org-ca` command, in the order `org-ca --help` lists them. */
-const COMMANDS = [envCommand, execCommand];
+const COMMANDS = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand];
 
 ;// CONCATENATED MODULE: ./src/cli/main.ts
 
@@ -62320,11 +73083,15 @@ function overview() {
     ].join('\n');
 }
 /** Runs the CLI; returns the exit code. Errors become one line on stderr, never a stack trace. */
-async function main(argv) {
+async function main_main(argv) {
     const [name, ...rest] = argv;
-    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    if (name === undefined) {
+        process.stderr.write(`${overview()}\n`);
+        return EXIT_USAGE;
+    }
+    if (name === '--help' || name === '-h' || name === 'help') {
         process.stdout.write(`${overview()}\n`);
-        return name === undefined ? EXIT_USAGE : 0;
+        return 0;
     }
     if (name === '--version' || name === '-V') {
         process.stdout.write(`${VERSION}\n`);
@@ -62577,7 +73344,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];

@@ -31346,11 +31346,18 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
  * in plain files for the job's duration.
  */
 const FILES_DIR = 'files-dir';
+const BUILD_CONTEXT_DIR = 'build-context-dir';
+/** The directory holding the CA, the bundle, the truststore and the wgetrc. */
 function saveFilesDir(dir) {
     core.saveState(FILES_DIR, dir);
 }
-function filesDir() {
-    return getState(FILES_DIR);
+/** The directory holding the in-build helper (never the CA). */
+function saveBuildContextDir(dir) {
+    core.saveState(BUILD_CONTEXT_DIR, dir);
+}
+/** Everything the main step wrote, for the post step to remove. */
+function writtenDirs() {
+    return [getState(FILES_DIR), getState(BUILD_CONTEXT_DIR)].filter(Boolean);
 }
 
 ;// CONCATENATED MODULE: ./src/action/post.ts
@@ -31359,17 +31366,19 @@ function filesDir() {
 
 /** Removes what the main step wrote. Never fails the job: a file already gone is fine, anything else is a warning. */
 async function post() {
-    const dir = filesDir();
-    if (!dir) {
+    const dirs = writtenDirs();
+    if (dirs.length === 0) {
         info('org-ca wrote no files in this job: nothing to clean up.');
         return;
     }
-    try {
-        (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
-        info(`Removed ${dir}.`);
-    }
-    catch (error) {
-        warning(`Could not remove ${dir}: ${error instanceof Error ? error.message : String(error)}. Delete it by hand: it holds the org CA.`);
+    for (const dir of dirs) {
+        try {
+            (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+            info(`Removed ${dir}.`);
+        }
+        catch (error) {
+            warning(`Could not remove ${dir}: ${error instanceof Error ? error.message : String(error)}. Delete it by hand: it may hold the org CA.`);
+        }
     }
 }
 
