@@ -56,10 +56,12 @@ export async function run(): Promise<void> {
     for (const warning of injection.warnings) core.warning(warning);
     for (const note of injection.plan.notes) core.info(note);
 
+    core.startGroup(`Exported ${injection.plan.variables.length} variables for the rest of the job`);
     for (const variable of injection.plan.variables) {
       core.exportVariable(variable.name, variable.value);
       core.info(`${variable.name}=${variable.value}  (${variable.readers}; ${variable.semantics})`);
     }
+    core.endGroup();
     core.info(decision.message);
     core.setOutput('injected', 'true');
     core.setOutput('reason', decision.reason);
