@@ -82,7 +82,10 @@ function readText(path: string): string {
   }
 }
 
-export async function runAction(entry: 'main' | 'post', options: RunActionOptions = {}): Promise<ActionRun> {
+/** A bundle of scripts/build.mjs: the main action's two steps, or the leak-check sub-action. */
+export type ActionEntry = 'main' | 'post' | 'leak-check';
+
+export async function runAction(entry: ActionEntry, options: RunActionOptions = {}): Promise<ActionRun> {
   const root = options.workRoot ?? tmpdir();
   const work = mkdtempSync(join(root, `file-commands-${entry}-`));
   const runnerTemp = options.runnerTemp ?? mkdtempSync(join(root, 'runner-temp-'));
@@ -107,7 +110,7 @@ export async function runAction(entry: 'main' | 'post', options: RunActionOption
     RUNNER_TEMP: runnerTemp,
     RUNNER_ENVIRONMENT: options.runnerEnvironment ?? env.RUNNER_ENVIRONMENT ?? 'self-hosted',
   });
-  const script = join(await buildDist(), entry, 'index.js');
+  const script = join(await buildDist(entry === 'leak-check' ? ['leak-check'] : undefined), entry, 'index.js');
   const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: runnerTemp });
   let stdout = '';
   let stderr = '';
@@ -137,10 +140,12 @@ export async function runAction(entry: 'main' | 'post', options: RunActionOption
  * ORG_CA_TEST_DIST=<dir> uses an existing build instead (e.g. the checked dist/ in CI); ORG_CA_TEST_SOURCE=head builds
  * HEAD's sources instead of the worktree's.
  */
-let built: Promise<string> | undefined;
-export function buildDist(): Promise<string> {
-  built ??= buildOnce();
-  return built;
+const built = new Map<string, Promise<string>>();
+/** Builds `entries` (default: the main action's main and post); other entries share the same cached directory. */
+export function buildDist(entries: readonly ActionEntry[] = ['main', 'post']): Promise<string> {
+  const key = [...entries].sort().join(',');
+  if (!built.has(key)) built.set(key, buildOnce(entries));
+  return built.get(key)!;
 }
 
 const BUILD_INPUTS = ['src', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json'];
@@ -165,10 +170,13 @@ function sourceHash(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-async function buildOnce(): Promise<string> {
+async function buildOnce(entries: readonly ActionEntry[]): Promise<string> {
   if (process.env.ORG_CA_TEST_DIST) return process.env.ORG_CA_TEST_DIST;
-  const target = join(tmpdir(), `org-ca-test-dist-${sourceHash()}`);
-  if (existsSync(join(target, 'post', 'index.js'))) return target;
+  const base = join(tmpdir(), `org-ca-test-dist-${sourceHash()}`);
+  // main+post keep their historical directory; another entry set gets a sibling one, so neither build races the other.
+  const key = [...entries].sort().join(',');
+  const target = key === 'main,post' ? base : `${base}-${key.replace(/,/g, '-')}`;
+  if (entries.every((e) => existsSync(join(target, e, 'index.js')))) return target;
   const shadow = mkdtempSync(join(tmpdir(), 'org-ca-test-build-'));
   try {
     // ncc's TypeScript loader resolves a symlinked src/ to its real path and then fails on the real tsconfig's
@@ -183,7 +191,7 @@ async function buildOnce(): Promise<string> {
     }
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(shadow, 'node_modules'));
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [join(shadow, 'scripts', 'build.mjs'), 'main', 'post'], { cwd: shadow, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [join(shadow, 'scripts', 'build.mjs'), ...entries], { cwd: shadow, stdio: ['ignore', 'pipe', 'pipe'] });
       let err = '';
       child.stdout.on('data', (d: Buffer) => (err += d.toString()));
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
