@@ -26,9 +26,16 @@ test('walkthrough', async () => {
     say(`   ${name.padEnd(7)} ${before[name].ok ? 'ok (!)' : 'FAILS'}  ${line.trim().slice(0, 110)}`);
   }
 
-  say('\n2. The action (dist/main/index.js), run as the runner runs it, with the org CA as `ca-file`:');
-  const main = await runAction('main', { inputs: { 'ca-file': pki.paths.orgCa }, env: lab().jobEnv(), runnerEnvironment: 'self-hosted', workRoot: lab().dir });
-  say(`   exit ${main.exitCode}; outputs: injected=${main.outputs.injected} reason=${main.outputs.reason} fingerprint=${main.outputs.fingerprint?.slice(0, 16)}…`);
+  say('\n2. The action (dist/main/index.js), run as the runner runs it: `when: auto` probes the upstream through the');
+  say('   job\'s HTTPS_PROXY, sees the org CA sign it, and injects the org CA given as `ca-file`:');
+  const main = await runAction('main', {
+    inputs: { 'ca-file': pki.paths.orgCa, 'probe-urls': upstream.url },
+    env: lab().jobEnv({ HTTPS_PROXY: mitmproxy!.url }),
+    runnerEnvironment: 'self-hosted',
+    workRoot: lab().dir,
+  });
+  say(`   exit ${main.exitCode}; outputs: injected=${main.outputs.injected} reason=${main.outputs.reason} inspected=${main.outputs.inspected}`);
+  say(`   issuer=${main.outputs.issuer}; fingerprint=${main.outputs.fingerprint?.slice(0, 16)}…`);
   for (const [name, value] of Object.entries(main.env)) say(`   ${name}=${value}`);
 
   say('\n3. The same clients, in a later step of the job (GITHUB_ENV applied):');

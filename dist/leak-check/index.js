@@ -68619,6 +68619,7 @@ function planImages(source) {
     const unscanned = [];
     const images = [];
     const layerMembers = new Map();
+    const attestations = new Map();
     const seenConfigs = new Set();
     const addImage = (name, configMember, layers) => {
         const resolvedConfig = configMember ? resolveMember(source, configMember)?.name : undefined;
@@ -68659,7 +68660,10 @@ function planImages(source) {
             unscanned.push({ what: indexMember, reason: 'manifests is not a list' });
             return;
         }
-        for (const d of (index.manifests ?? [])) {
+        const descriptors = (index.manifests ?? []);
+        // An attestation manifest names its subject by digest; the subject's descriptor in the same index has the platform.
+        const platformOf = new Map(descriptors.map((d) => [String(d.digest), platformName(d.platform)]));
+        for (const d of descriptors) {
             const member = blobName(d.digest);
             if (!member) {
                 unscanned.push({ what: indexMember, reason: `descriptor with an invalid digest '${String(d.digest)}'` });
@@ -68668,7 +68672,8 @@ function planImages(source) {
             const annotations = (d.annotations ?? {});
             const ref = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
             const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
-            const name = [label, ref, isAttestation ? `attestation for ${annotations['vnd.docker.reference.digest'] ?? '?'}` : platformName(d.platform)]
+            const subject = annotations['vnd.docker.reference.digest'];
+            const name = [label, ref, isAttestation ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}` : platformName(d.platform)]
                 .filter(Boolean)
                 .join(' ');
             const mediaType = typeof d.mediaType === 'string' ? d.mediaType : '';
@@ -68695,9 +68700,14 @@ function planImages(source) {
             // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
             const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType ?? ''));
             const jsonLayers = layers.filter((l) => LAYER_JSON.test(l.mediaType ?? ''));
-            for (const l of jsonLayers)
-                if (!resolveMember(source, l.member))
+            for (const [i, l] of jsonLayers.entries()) {
+                const m = resolveMember(source, l.member);
+                if (!m)
                     unscanned.push({ what: `${name} ${l.digest}`, reason: 'referenced blob is missing from the input' });
+                const predicate = (manifest.layers ?? []).find((x) => x.digest === l.digest)?.annotations;
+                if (m)
+                    attestations.set(m.name, `${name} (${predicate?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
+            }
             if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0))
                 continue;
             const cfgType = typeof manifest.config?.mediaType === 'string' ? manifest.config.mediaType : '';
@@ -68721,7 +68731,7 @@ function planImages(source) {
             }
         }
     }
-    return { images, layerMembers, unscanned };
+    return { images, layerMembers, attestations, unscanned };
 }
 /** What kind of input a Source is, for messages and for the rootfs fallback. */
 function looksLikeImage(source) {
@@ -69038,6 +69048,11 @@ async function checkImage(options) {
     let temp;
     try {
         if (!path) {
+            // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
+            // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
+            if (/^(\/|\.\.?\/|~\/)/.test(options.image)) {
+                throw new ImageInputError(`'${options.image}' does not exist: expected a docker save or OCI archive, an OCI layout or root file system directory, or a local Docker image reference.`);
+            }
             if (!options.dockerSave)
                 throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
             temp = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'org-ca-leak-'));
@@ -69121,10 +69136,19 @@ async function checkSource(input, source, matcher, spec, limits, parallel, start
         if (expected && digest !== expected)
             unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
         const skip = structured.get(name) ?? new Set();
+        const attestation = plan.attestations.get(name);
         for (const h of hits) {
             if (skip.has(h.fingerprint))
                 continue;
-            findings.push({ ...hitFields(h), path: name, visibility: 'n/a', message: `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${FIX}` });
+            findings.push({
+                ...hitFields(h),
+                ...(attestation ? { image: attestation } : {}),
+                path: name,
+                visibility: 'n/a',
+                message: attestation
+                    ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${FIX}`
+                    : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${FIX}`,
+            });
         }
     }
     const results = new Map((await layerRun).map((r) => [r.id, r]));

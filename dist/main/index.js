@@ -33724,10 +33724,12 @@ async function run() {
             core_warning(warning);
         for (const note of injection.plan.notes)
             info(note);
+        startGroup(`Exported ${injection.plan.variables.length} variables for the rest of the job`);
         for (const variable of injection.plan.variables) {
             exportVariable(variable.name, variable.value);
             info(`${variable.name}=${variable.value}  (${variable.readers}; ${variable.semantics})`);
         }
+        endGroup();
         info(decision.message);
         setOutput('injected', 'true');
         setOutput('reason', decision.reason);
