@@ -70,6 +70,11 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
   let temp: string | undefined;
   try {
     if (!path) {
+      // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
+      // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
+      if (/^(\/|\.\.?\/|~\/)/.test(options.image)) {
+        throw new ImageInputError(`'${options.image}' does not exist: expected a docker save or OCI archive, an OCI layout or root file system directory, or a local Docker image reference.`);
+      }
       if (!options.dockerSave) throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
       temp = mkdtempSync(join(tmpdir(), 'org-ca-leak-'));
       path = join(temp, 'image.tar');
@@ -146,9 +151,18 @@ async function checkSource(input: string, source: Source, matcher: Matcher, spec
     if (error) unscanned.push({ what: name, reason: error });
     if (expected && digest !== expected) unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
     const skip = structured.get(name) ?? new Set<string>();
+    const attestation = plan.attestations.get(name);
     for (const h of hits) {
       if (skip.has(h.fingerprint)) continue;
-      findings.push({ ...hitFields(h), path: name, visibility: 'n/a', message: `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${FIX}` });
+      findings.push({
+        ...hitFields(h),
+        ...(attestation ? { image: attestation } : {}),
+        path: name,
+        visibility: 'n/a',
+        message: attestation
+          ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${FIX}`
+          : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${FIX}`,
+      });
     }
   }
   const results = new Map((await layerRun).map((r) => [r.id, r] as const));

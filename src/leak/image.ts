@@ -33,6 +33,8 @@ export interface Plan {
   readonly images: PlannedImage[];
   /** Members that manifests say are layers: scanned as tar streams. */
   readonly layerMembers: Map<string, { mediaType?: string; digest?: string }>;
+  /** In-toto blobs of attestation manifests → what they attest (platform, predicate type), for findings. */
+  readonly attestations: Map<string, string>;
   readonly unscanned: Unscanned[];
 }
 
@@ -86,6 +88,7 @@ export function planImages(source: Source): Plan {
   const unscanned: Unscanned[] = [];
   const images: PlannedImage[] = [];
   const layerMembers = new Map<string, { mediaType?: string; digest?: string }>();
+  const attestations = new Map<string, string>();
   const seenConfigs = new Set<string>();
 
   const addImage = (name: string, configMember: string | undefined, layers: { member: string; mediaType?: string; digest?: string }[]): void => {
@@ -126,7 +129,10 @@ export function planImages(source: Source): Plan {
       unscanned.push({ what: indexMember, reason: 'manifests is not a list' });
       return;
     }
-    for (const d of (index.manifests ?? []) as Record<string, unknown>[]) {
+    const descriptors = (index.manifests ?? []) as Record<string, unknown>[];
+    // An attestation manifest names its subject by digest; the subject's descriptor in the same index has the platform.
+    const platformOf = new Map(descriptors.map((d) => [String(d.digest), platformName(d.platform)] as const));
+    for (const d of descriptors) {
       const member = blobName(d.digest);
       if (!member) {
         unscanned.push({ what: indexMember, reason: `descriptor with an invalid digest '${String(d.digest)}'` });
@@ -135,7 +141,8 @@ export function planImages(source: Source): Plan {
       const annotations = (d.annotations ?? {}) as Record<string, string>;
       const ref = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
       const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
-      const name = [label, ref, isAttestation ? `attestation for ${annotations['vnd.docker.reference.digest'] ?? '?'}` : platformName(d.platform)]
+      const subject = annotations['vnd.docker.reference.digest'];
+      const name = [label, ref, isAttestation ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}` : platformName(d.platform)]
         .filter(Boolean)
         .join(' ');
       const mediaType = typeof d.mediaType === 'string' ? d.mediaType : '';
@@ -161,7 +168,12 @@ export function planImages(source: Source): Plan {
       // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
       const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType ?? ''));
       const jsonLayers = layers.filter((l) => LAYER_JSON.test(l.mediaType ?? ''));
-      for (const l of jsonLayers) if (!resolveMember(source, l.member)) unscanned.push({ what: `${name} ${l.digest}`, reason: 'referenced blob is missing from the input' });
+      for (const [i, l] of jsonLayers.entries()) {
+        const m = resolveMember(source, l.member);
+        if (!m) unscanned.push({ what: `${name} ${l.digest}`, reason: 'referenced blob is missing from the input' });
+        const predicate = (manifest.layers ?? []).find((x) => x.digest === l.digest)?.annotations as Record<string, string> | undefined;
+        if (m) attestations.set(m.name, `${name} (${predicate?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
+      }
       if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0)) continue;
       const cfgType = typeof manifest.config?.mediaType === 'string' ? manifest.config.mediaType : '';
       const isImageConfig = cfgType === '' || /image\.config|container\.image/.test(cfgType);
@@ -187,7 +199,7 @@ export function planImages(source: Source): Plan {
       }
     }
   }
-  return { images, layerMembers, unscanned };
+  return { images, layerMembers, attestations, unscanned };
 }
 
 /** What kind of input a Source is, for messages and for the rootfs fallback. */

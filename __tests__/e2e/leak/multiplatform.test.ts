@@ -212,7 +212,10 @@ describe.each(FORMATS)('%s', (format) => {
     for (const f of report.findings) {
       expect(f.fingerprint).toBe(orgFp);
       expect(f.layer).toBeUndefined();
-      expect(f.path).toContain(built.arm64Provenance.digest.slice(7));
+      expect(f.path).toBe(`blobs/sha256/${built.arm64Provenance.digest.slice(7)}`);
+      // Named as the arm64 platform's provenance attestation, not as an anonymous blob.
+      expect(f.image).toMatch(new RegExp(`attestation for linux/arm64 \\(https://slsa\\.dev/provenance/${provenance.version.replace('.', '\\.')}\\)$`));
+      expect(f.message).toContain('BuildKit records build arguments and the Dockerfile there');
     }
     expect(run.status).toBe(1);
     expect(run.stdout).not.toContain(org.certPem.split('\n')[2]!);

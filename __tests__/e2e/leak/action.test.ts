@@ -1,0 +1,216 @@
+/**
+ * The leak-check sub-action as the Actions runner runs it: `node dist/leak-check/index.js` (built from the current
+ * sources by scripts/build.mjs, or ORG_CA_TEST_DIST's), inputs as INPUT_<NAME>, fresh GITHUB_OUTPUT and
+ * GITHUB_STEP_SUMMARY files, RUNNER_TEMP. Images are real buildah builds exported as OCI archives.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256Hex } from '../../../src/ca/certificate.js';
+import type { Report } from '../../../src/leak/types.js';
+import { runAction, type ActionRun } from '../../support/inspection/action-runner.js';
+import { mintRoot } from '../../support/pki.js';
+import { build, ensureBase, push, removeBuilt } from './support.js';
+
+const org = mintRoot({ cn: 'Org Inspection Root', org: 'Org' });
+const orgFp = sha256Hex(org.der);
+/** Every line of the CA's PEM body, and its DER as one base64 line: none may appear in anything the step writes. */
+const caBodyLines = org.certPem.split('\n').filter((l) => l && !l.startsWith('-----'));
+const caOneLine = org.der.toString('base64');
+let work: string;
+let caFile: string;
+let leaky: string;
+let clean: string;
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'org-ca-leak-action-'));
+  caFile = join(work, 'org-ca.pem');
+  writeFileSync(caFile, org.certPem);
+  ensureBase();
+  leaky = join(work, 'leaky.tar');
+  push(
+    build('leak-e2e-action-leaky', {
+      containerfile: 'FROM BASE\nCOPY org.pem /etc/org.pem\nENV NODE_EXTRA_CA_CERTS=/etc/org.pem',
+      files: { 'org.pem': org.certPem },
+    }),
+    `oci-archive:${leaky}`,
+  );
+  clean = join(work, 'clean.tar');
+  push(build('leak-e2e-action-clean', { containerfile: 'FROM BASE\nRUN echo hello > /hello.txt' }), `oci-archive:${clean}`);
+}, 600_000);
+
+afterAll(() => {
+  removeBuilt();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const runs: ActionRun[] = [];
+afterEach(() => {
+  for (const r of runs.splice(0)) rmSync(r.runnerTemp, { recursive: true, force: true });
+});
+
+async function leakCheck(inputs: Record<string, string>): Promise<ActionRun> {
+  const run = await runAction('leak-check', { inputs, env: { PATH: process.env.PATH }, timeoutMs: 240_000 });
+  runs.push(run);
+  return run;
+}
+
+const errorLines = (run: ActionRun): string[] => run.stdout.split('\n').filter((l) => l.startsWith('::error'));
+
+/** Everything the step wrote: logs, file commands, and the report files its outputs name. */
+function everything(run: ActionRun): string {
+  const files = ['report-file', 'sarif-file'].map((o) => run.outputs[o]).filter((p): p is string => Boolean(p) && existsSync(p!));
+  return [run.stdout, run.stderr, run.files.output, run.files.env, run.files.summary, ...files.map((f) => readFileSync(f, 'utf8'))].join('\n');
+}
+
+function expectNoCaBody(run: ActionRun): void {
+  const all = everything(run);
+  for (const line of caBodyLines) expect(all).not.toContain(line);
+  expect(all).not.toContain(caOneLine);
+}
+
+describe('a leaking image', () => {
+  test.each([
+    ['ca-file', () => ({ 'ca-file': caFile })],
+    ['ca (the PEM text, as from a secret)', () => ({ ca: org.certPem })],
+    ['fingerprint only (colon form)', () => ({ fingerprint: orgFp.toUpperCase().replace(/(..)(?!$)/g, '$1:') })],
+  ])('with %s: exit 1, one annotation per finding, leaks, JSON report, SARIF 2.1.0, summary table', async (_name, ca) => {
+    const run = await leakCheck({ image: `oci-archive:${leaky}`, ...ca() });
+    expect(run.exitCode).toBe(1);
+
+    const report = JSON.parse(readFileSync(run.outputs['report-file']!, 'utf8')) as Report;
+    expect(report.unscanned).toEqual([]);
+    expect(report.findings.map((f) => `${f.kind}@${f.path}`).sort()).toEqual(['pem@/etc/org.pem', 'pointer-to-ca@config.Env[1]']);
+    expect(run.outputs.leaks).toBe('2');
+
+    // One error annotation per finding, titled with its kind and path, plus the step's one failure line.
+    const errors = errorLines(run);
+    const annotations = errors.filter((l) => l.startsWith('::error title=CA leak'));
+    expect(annotations).toHaveLength(2);
+    expect(annotations.some((l) => l.includes('(pem) at /etc/org.pem'))).toBe(true);
+    expect(annotations.some((l) => l.includes('(pointer-to-ca) at config.Env[1]'))).toBe(true);
+    expect(errors.filter((l) => !annotations.includes(l))).toEqual(['::error::org-ca leak check failed: 2 leak(s).']);
+
+    // Report files live in RUNNER_TEMP (the runner cleans it), outputs name them.
+    expect(run.outputs['report-file']!.startsWith(run.runnerTemp)).toBe(true);
+    const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
+    expect(sarif.version).toBe('2.1.0');
+    expect(sarif.$schema).toMatch(/sarif-2\.1\.0/);
+    expect(sarif.runs).toHaveLength(1);
+    expect(sarif.runs[0].tool.driver.name).toBe('org-ca leak-check');
+    expect(sarif.runs[0].results).toHaveLength(2);
+    const ruleIds = new Set(sarif.runs[0].tool.driver.rules.map((r: { id: string }) => r.id));
+    for (const r of sarif.runs[0].results) {
+      expect(ruleIds.has(r.ruleId)).toBe(true);
+      expect(r.level).toBe('error');
+      expect(r.message.text).toBeTruthy();
+      expect(r.locations[0].physicalLocation.artifactLocation.uri).toBeTruthy();
+    }
+    expect(sarif.runs[0].results.map((r: { ruleId: string }) => r.ruleId).sort()).toEqual(['pem', 'pointer-to-ca']);
+
+    // The job summary: a table with one row per finding.
+    expect(run.summary).toContain('## org-ca leak check');
+    expect(run.summary).toContain('**Failed**: 2 leak(s), 0 part(s) not scanned');
+    expect(run.summary).toContain('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |');
+    const rows = run.summary.split('\n').filter((l) => /^\| (pem|pointer-to-ca) \|/.test(l));
+    expect(rows).toHaveLength(2);
+    expect(rows.find((r) => r.startsWith('| pem |'))).toContain('/etc/org.pem');
+
+    expectNoCaBody(run);
+  }, 300_000);
+});
+
+describe('a clean image', () => {
+  test.each([
+    ['ca-file', () => ({ 'ca-file': caFile })],
+    ['ca', () => ({ ca: org.certPem })],
+    ['fingerprint', () => ({ fingerprint: orgFp })],
+  ])('with %s: exit 0, leaks=0, no error annotation, clean summary', async (_name, ca) => {
+    const run = await leakCheck({ image: clean, ...ca() });
+    expect(errorLines(run)).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.leaks).toBe('0');
+    const report = JSON.parse(readFileSync(run.outputs['report-file']!, 'utf8')) as Report;
+    expect(report.findings).toEqual([]);
+    expect(report.unscanned).toEqual([]);
+    expect(JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8')).runs[0].results).toEqual([]);
+    expect(run.summary).toContain('**Clean**');
+    expectNoCaBody(run);
+  }, 300_000);
+});
+
+describe('Dockerfile lint', () => {
+  // The release stage is clean; a debug stage built on it installs the CA.
+  const DOCKERFILE = [
+    'FROM busybox:1.36 AS release',
+    'COPY app /app',
+    'FROM release AS debug',
+    'COPY org.pem /usr/local/share/ca-certificates/org.crt',
+    'RUN update-ca-certificates',
+    '',
+  ].join('\n');
+  let dockerfile: string;
+  beforeAll(() => {
+    dockerfile = join(work, 'Dockerfile');
+    writeFileSync(dockerfile, DOCKERFILE);
+  });
+
+  test('a lint finding counts in leaks and fails the step even when the image is clean', async () => {
+    const run = await leakCheck({ image: clean, 'ca-file': caFile, dockerfile });
+    expect(run.exitCode).toBe(1);
+    const lint = errorLines(run).filter((l) => l.startsWith('::error title=CA would leak'));
+    // COPY of a CA file and the trust-store update, each annotated at its line of the Dockerfile.
+    expect(lint).toHaveLength(2);
+    expect(lint.some((l) => l.includes(`file=${dockerfile},line=4`) && l.includes('copy-ca-file'))).toBe(true);
+    expect(lint.some((l) => l.includes(`file=${dockerfile},line=5`) && l.includes('trust-store-update'))).toBe(true);
+    expect(run.outputs.leaks).toBe('2');
+    // The image itself was clean.
+    expect((JSON.parse(readFileSync(run.outputs['report-file']!, 'utf8')) as Report).findings).toEqual([]);
+    expect(errorLines(run)).toContain('::error::org-ca leak check failed: 2 leak(s).');
+    expect(run.summary).toContain("Dockerfile lint: 2 finding(s) in the stages of target 'debug'");
+  }, 300_000);
+
+  test('target: the release stage does not reach the debug stage, so it passes', async () => {
+    const run = await leakCheck({ image: clean, 'ca-file': caFile, dockerfile, target: 'release' });
+    expect(errorLines(run)).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.leaks).toBe('0');
+  }, 300_000);
+
+  test('a Dockerfile alone (no image, no CA needed)', async () => {
+    const run = await leakCheck({ dockerfile });
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs.leaks).toBe('2');
+    expect(run.outputs['report-file']).toBeUndefined();
+  }, 300_000);
+});
+
+describe('bad inputs fail with one clear line', () => {
+  const key = org.keyPem;
+  const keyBody = key.split('\n').filter((l) => l && !l.startsWith('-----'));
+
+  test.each([
+    ['no CA and no fingerprint', () => ({ image: clean }), /^::error::Nothing to look for: set ca or ca-file \(the CA\), or fingerprint/],
+    ['a private key as ca', () => ({ image: clean, ca: key }), /^::error::The ca input contains a private key; it was not used and is not shown\./],
+    ['a private key pasted after the CA', () => ({ image: clean, ca: `${org.certPem}${key}` }), /private key; it was not used and is not shown/],
+    ['a malformed fingerprint', () => ({ image: clean, fingerprint: 'abc123' }), /^::error::.*fingerprint.*'abc123'/],
+    ['a nonexistent ca-file', () => ({ image: clean, 'ca-file': '/nonexistent/org.pem' }), /^::error::ca-file '\/nonexistent\/org\.pem' could not be read \(ENOENT\)/],
+    ['a nonexistent OCI archive', () => ({ image: 'oci-archive:/nonexistent/image.tar', 'ca-file': caFile }), /^::error::.*'\/nonexistent\/image\.tar'/],
+    ['a nonexistent path (not sent to docker save: a reference never starts with /)', () => ({ image: '/nonexistent/image.tar', 'ca-file': caFile }), /^::error::'\/nonexistent\/image\.tar' does not exist: expected a docker save or OCI archive/],
+    ['a nonexistent relative path', () => ({ image: './build/image.tar', 'ca-file': caFile }), /^::error::'\.\/build\/image\.tar' does not exist/],
+    ['neither image nor dockerfile', () => ({ 'ca-file': caFile }), /^::error::Nothing to check: set 'image'/],
+  ])('%s', async (_name, inputs, message) => {
+    const run = await leakCheck(inputs());
+    expect(run.exitCode).toBe(1);
+    const errors = errorLines(run);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(message);
+    // One line: no stack trace, nothing on stderr.
+    expect(run.stderr.trim()).toBe('');
+    expect(run.stdout).not.toMatch(/^\s+at /m);
+    const all = everything(run);
+    for (const line of keyBody) expect(all).not.toContain(line);
+    expect(all).not.toContain('PRIVATE KEY-----');
+    expectNoCaBody(run);
+  }, 120_000);
+});
