@@ -50,7 +50,7 @@ afterEach(() => {
 });
 
 async function leakCheck(inputs: Record<string, string>): Promise<ActionRun> {
-  const run = await runAction('leak-check', { inputs, env: { PATH: process.env.PATH }, timeoutMs: 240_000 });
+  const run = await runAction('leak-check', { inputs, env: { PATH: process.env.PATH }, timeoutMs: 240_000, workRoot: work });
   runs.push(run);
   return run;
 }
