@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Certificate } from './certificate.js';
 import { CaInputError, parseCertificates } from './parse.js';
 import { validateCa, type ValidatedCa } from './validate.js';
 
@@ -15,26 +16,32 @@ export function hasCa(spec: CaSpec): boolean {
   return Boolean(spec.ca?.trim() || spec.caFile?.trim());
 }
 
-/** Reads, parses and validates the CA from whichever input was given. Messages never contain the input itself. */
-export function loadCa(spec: CaSpec, now: Date, names = { ca: 'ca', caFile: 'ca-file' }): ValidatedCa {
+type InputNames = { readonly ca: string; readonly caFile: string };
+
+/**
+ * Reads and parses the certificates from whichever input was given, without judging them (the leak check searches for
+ * an expired or non-CA certificate too). Messages never contain the input itself.
+ */
+export function readCaCertificates(spec: CaSpec, names: InputNames = { ca: 'ca', caFile: 'ca-file' }): Certificate[] {
   const text = spec.ca?.trim() ? spec.ca : undefined;
   const file = spec.caFile?.trim() || undefined;
   if (text && file) throw new CaInputError(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
   if (!text && !file) {
     throw new CaInputError(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
   }
-  let certs;
-  if (file) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(file);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new CaInputError(`${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`);
-    }
-    certs = parseCertificates(bytes, `${names.caFile} '${file}'`);
-  } else {
-    certs = parseCertificates(text!, names.ca);
+  if (!file) return parseCertificates(text!, names.ca);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new CaInputError(`${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`);
   }
+  return parseCertificates(bytes, `${names.caFile} '${file}'`);
+}
+
+/** Reads, parses and validates the CA: what a TLS client may anchor on. */
+export function loadCa(spec: CaSpec, now: Date, names: InputNames = { ca: 'ca', caFile: 'ca-file' }): ValidatedCa {
+  const certs = readCaCertificates(spec, names);
   return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}) });
 }

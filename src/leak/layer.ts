@@ -130,7 +130,7 @@ export class LayerAccumulator {
     } catch (error) {
       // Fail closed: a store we cannot open could hold the CA (keytool defaults: 'changeit' and empty were tried).
       const why = error instanceof Error ? error.message : String(error);
-      this.unreadable.push({ path, reason: `${kind === 'jks' ? 'Java keystore' : 'PKCS#12 store'} could not be read: ${why}` });
+      this.unreadable.push({ path, reason: kind === 'jks' ? `Java keystore could not be read: ${why}` : why });
     }
     const fps = new Set(found.map((f) => f.fingerprint));
     for (const hit of scanBuffer(this.matcher, bytes)) if (!fps.has(hit.fingerprint)) found.push({ ...hit, path });
