@@ -10,7 +10,7 @@ import { writeJks } from '../../../src/ca/keystore.js';
 import { sha256Hex } from '../../../src/ca/certificate.js';
 import type { Report } from '../../../src/leak/types.js';
 import { mintRoot } from '../../support/pki.js';
-import { build, bundle, dockerSave25, ensureBase, push, removeBuilt, runCli, type Run } from './support.js';
+import { build, bundle, dockerSave25, ensureBase, push, removeBuilt, runCli, type Run, checkImage } from './support.js';
 
 const org = mintRoot({ cn: 'Org Inspection Root', org: 'Org' });
 const orgFp = sha256Hex(org.der);
@@ -19,24 +19,17 @@ let cli: string;
 let caFile: string;
 
 function check(image: string, extra: string[] = ['--ca', caFile]): { run: Run; report: Report } {
-  const run = runCli(cli, ['leak-check', image, ...extra, '--json']);
-  let report: Report;
-  try {
-    report = JSON.parse(run.stdout) as Report;
-  } catch {
-    throw new Error(`no JSON from leak-check (exit ${run.status}): ${run.stderr}`);
-  }
-  return { run, report };
+  return checkImage(cli, image, extra);
 }
 
 const kinds = (r: Report): string[] => r.findings.map((f) => `${f.kind}@${f.path}:${f.visibility}`).sort();
 
-beforeAll(() => {
+beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'org-ca-leak-e2e-'));
   caFile = join(work, 'org-ca.pem');
   writeFileSync(caFile, org.certPem);
   ensureBase();
-  cli = bundle();
+  cli = await bundle();
 }, 600_000);
 
 afterAll(() => {

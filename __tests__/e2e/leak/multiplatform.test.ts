@@ -10,7 +10,7 @@ import { sha256Hex } from '../../../src/ca/certificate.js';
 import type { Report } from '../../../src/leak/types.js';
 import { mintRoot } from '../../support/pki.js';
 import { archive, Blobs, type Descriptor, type LayerSpec } from './layout.js';
-import { bundle, runCli, type Run } from './support.js';
+import { bundle, runCli, type Run, checkImage } from './support.js';
 
 const org = mintRoot({ cn: 'Org Inspection Root', org: 'Org' });
 const orgFp = sha256Hex(org.der);
@@ -20,11 +20,11 @@ let work: string;
 let cli: string;
 let caFile: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'org-ca-leak-multi-'));
   caFile = join(work, 'org-ca.pem');
   writeFileSync(caFile, org.certPem);
-  cli = bundle();
+  cli = await bundle();
 }, 300_000);
 
 afterAll(() => {
@@ -149,14 +149,7 @@ function assemble(name: string, format: Format, variant: Variant): { path: strin
 }
 
 function check(path: string, extra: string[] = ['--ca', caFile]): { run: Run; report: Report } {
-  const run = runCli(cli, ['leak-check', path, ...extra, '--json']);
-  let report: Report;
-  try {
-    report = JSON.parse(run.stdout) as Report;
-  } catch {
-    throw new Error(`no JSON from leak-check (exit ${run.status}): ${run.stderr}`);
-  }
-  return { run, report };
+  return checkImage(cli, path, extra);
 }
 
 const FORMATS: Format[] = ['oci-dir', 'oci-archive', 'docker-save-25'];

@@ -14,7 +14,7 @@ import { sha256Hex } from '../../../src/ca/certificate.js';
 import type { Report } from '../../../src/leak/types.js';
 import { mintRoot } from '../../support/pki.js';
 import { archive, Blobs } from './layout.js';
-import { build, bundle, ensureBase, push, removeBuilt, runCli, type Run } from './support.js';
+import { build, bundle, ensureBase, push, removeBuilt, runCli, type Run, checkImage } from './support.js';
 
 const org = mintRoot({ cn: 'Org Inspection Root', org: 'Org' });
 const other = mintRoot({ cn: 'Some Public Root', org: 'Elsewhere' });
@@ -24,12 +24,12 @@ let work: string;
 let cli: string;
 let caFile: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'org-ca-leak-p12-'));
   caFile = join(work, 'org-ca.pem');
   writeFileSync(caFile, org.certPem);
   writeFileSync(join(work, 'other.pem'), other.certPem);
-  cli = bundle();
+  cli = await bundle();
 }, 300_000);
 
 afterAll(() => {
@@ -66,14 +66,7 @@ function imageWith(name: string, store: Buffer): string {
 }
 
 function check(path: string, extra: string[] = ['--ca', caFile]): { run: Run; report: Report } {
-  const run = runCli(cli, ['leak-check', path, ...extra, '--json']);
-  let report: Report;
-  try {
-    report = JSON.parse(run.stdout) as Report;
-  } catch {
-    throw new Error(`no JSON from leak-check (exit ${run.status}): ${run.stderr}`);
-  }
-  return { run, report };
+  return checkImage(cli, path, extra);
 }
 
 describe('a truststore holding the CA is found', () => {

@@ -3,6 +3,8 @@
  * suites using buildah do not collide), from a base made locally out of Debian's busybox-static plus this machine's
  * full public CA bundle. The store lives in /var/cache/org-ca-test/leak so the base survives between runs.
  */
+import type { Report } from '../../../src/leak/types.js';
+import { buildDist } from '../../support/inspection/action-runner.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -125,18 +127,12 @@ export function dockerSave25(ociDir: string, outTar: string, tag: string): void 
   }
 }
 
-/** Bundles the CLI and the leak-check worker with ncc, the way dist/ is built, into a temp dir. */
-export function bundle(): string {
-  const out = mkdtempSync(join(tmpdir(), 'org-ca-leak-bundle-'));
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
-  const ncc = join(ROOT, 'node_modules/@vercel/ncc/dist/ncc/cli.js');
-  for (const [name, entry] of [
-    ['cli', 'src/cli/index.ts'],
-    ['leak-check', 'src/leak/action-index.ts'],
-  ] as const) {
-    execFileSync(NODE, [ncc, 'build', entry, '-o', join(out, name), '--no-source-map-register', '--quiet'], { cwd: ROOT, stdio: 'pipe' });
-  }
-  return out;
+/**
+ * The CLI and the leak-check worker bundled the way dist/ is (scripts/build.mjs), or the checked dist/ itself when
+ * ORG_CA_TEST_DIST names it (CI).
+ */
+export function bundle(): Promise<string> {
+  return buildDist(['cli', 'leak-check']);
 }
 
 export interface Run {
@@ -151,3 +147,13 @@ export function runCli(bundleDir: string, args: string[], env: NodeJS.ProcessEnv
 }
 
 export { existsSync };
+
+/** Runs `org-ca leak-check IMAGE … --json` and parses its report; a missing report is an error with stderr. */
+export function checkImage(bundleDir: string, image: string, args: readonly string[]): { run: Run; report: Report } {
+  const run = runCli(bundleDir, ['leak-check', image, ...args, '--json']);
+  try {
+    return { run, report: JSON.parse(run.stdout) as Report };
+  } catch {
+    throw new Error(`no JSON from leak-check (exit ${run.status}): ${run.stderr}`);
+  }
+}

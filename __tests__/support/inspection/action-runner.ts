@@ -84,6 +84,8 @@ function readText(path: string): string {
 
 /** A bundle of scripts/build.mjs: the main action's two steps, or the leak-check sub-action. */
 export type ActionEntry = 'main' | 'post' | 'leak-check';
+/** The entries of scripts/build.mjs: the action bundles and the CLI. */
+export type BuildEntry = ActionEntry | 'cli';
 
 export async function runAction(entry: ActionEntry, options: RunActionOptions = {}): Promise<ActionRun> {
   const root = options.workRoot ?? tmpdir();
@@ -142,7 +144,7 @@ export async function runAction(entry: ActionEntry, options: RunActionOptions = 
  */
 const built = new Map<string, Promise<string>>();
 /** Builds `entries` (default: the main action's main and post); other entries share the same cached directory. */
-export function buildDist(entries: readonly ActionEntry[] = ['main', 'post']): Promise<string> {
+export function buildDist(entries: readonly BuildEntry[] = ['main', 'post']): Promise<string> {
   const key = [...entries].sort().join(',');
   if (!built.has(key)) built.set(key, buildOnce(entries));
   return built.get(key)!;
@@ -170,7 +172,7 @@ function sourceHash(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-async function buildOnce(entries: readonly ActionEntry[]): Promise<string> {
+async function buildOnce(entries: readonly BuildEntry[]): Promise<string> {
   if (process.env.ORG_CA_TEST_DIST) return process.env.ORG_CA_TEST_DIST;
   const base = join(tmpdir(), `org-ca-test-dist-${sourceHash()}`);
   // main+post keep their historical directory; another entry set gets a sibling one, so neither build races the other.
