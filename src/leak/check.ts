@@ -10,7 +10,7 @@ import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from './matche
 import { envPointers, filePointers, judgePointer, type Pointer } from './pointers.js';
 import { runLayerJobs } from './pool.js';
 import { indexDirectory, indexTar, readMember, type Source } from './source.js';
-import { DEFAULT_LIMITS, type Finding, type Hit, type LayerJob, type LayerResult, type Report, type ScanLimits, type TargetSpec, type Unscanned } from './types.js';
+import { DEFAULT_LIMITS, LEAK_FIX, type Finding, type Hit, type LayerJob, type LayerResult, type Report, type ScanLimits, type TargetSpec, type Unscanned } from './types.js';
 
 export interface CheckOptions {
   /** A path (archive, OCI layout, rootfs directory), optionally with a transport prefix, or a daemon image reference. */
@@ -29,9 +29,6 @@ export class ImageInputError extends Error {
   }
 }
 
-const FIX =
-  'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org-ca … with-org-ca …), ' +
-  'and copy only build outputs into the release stage.';
 
 /** `docker-archive:x`, `oci-archive:x`, `oci:dir[:ref]`, `dir:x` as skopeo/buildah spell them, or a bare path. */
 export function resolveImagePath(image: string): string | undefined {
@@ -95,7 +92,7 @@ async function checkRootfs(input: string, dir: string, matcher: Matcher, limits:
     ...hitFields(h),
     path: `/${h.path}`,
     visibility: 'final',
-    message: `${describeCa(h)} is in the file system at /${h.path} (${h.kind}). ${FIX}`,
+    message: `${describeCa(h)} is in the file system at /${h.path} (${h.kind}). ${LEAK_FIX}`,
   }));
   const caPaths = new Set(result.hits.map((h) => `/${h.path}`));
   for (const c of result.captured) findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
@@ -160,8 +157,8 @@ async function checkSource(input: string, source: Source, matcher: Matcher, spec
         path: name,
         visibility: 'n/a',
         message: attestation
-          ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${FIX}`
-          : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${FIX}`,
+          ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${LEAK_FIX}`
+          : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${LEAK_FIX}`,
       });
     }
   }
@@ -197,7 +194,7 @@ async function checkSource(input: string, source: Source, matcher: Matcher, spec
           message:
             `${describeCa(h)} is in layer ${l.index} at /${h.path} (${h.kind}), ` +
             (visible ? 'visible in the final file system' : 'hidden or deleted by a later layer but still shipped in this one') +
-            `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${FIX}`,
+            `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
         });
       }
     });
@@ -212,7 +209,7 @@ async function checkSource(input: string, source: Source, matcher: Matcher, spec
   for (const [id, r] of results) {
     if (inImage.has(id)) continue;
     for (const h of r.hits) {
-      findings.push({ ...hitFields(h), path: `${id}: /${h.path}`, visibility: 'n/a', message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${FIX}` });
+      findings.push({ ...hitFields(h), path: `${id}: /${h.path}`, visibility: 'n/a', message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}` });
     }
   }
   return { input, findings: dedupeFindings(findings), unscanned, stats: { images: plan.images.length, layers: jobs.length, files, bytes, ms: Date.now() - started } };
@@ -236,9 +233,9 @@ function pointerFindings(pointers: Pointer[], fs: FinalFs, caPaths: ReadonlySet<
     const what = `${p.setting} in ${p.where}${layer !== undefined ? ` (layer ${layer})` : ''}`;
     const message =
       verdict.kind === 'pointer-inline'
-        ? `${what} holds certificate text instead of a path. ${FIX}`
+        ? `${what} holds certificate text instead of a path. ${LEAK_FIX}`
         : verdict.kind === 'pointer-to-ca'
-          ? `${what} points tools at ${verdict.file}, which holds the CA. ${FIX}`
+          ? `${what} points tools at ${verdict.file}, which holds the CA. ${LEAK_FIX}`
           : `${what} points at ${verdict.file}, which is not in the image: a build-time CA setting was left in the release image ` +
             '(tools fail on the missing file, or trust whatever is put there). Set it only in the builder stage, e.g. through with-org-ca.';
     out.push({ kind: verdict.kind, fingerprint: '', ...(image ? { image } : {}), path: p.where, visibility: p.where.startsWith('config.') ? 'config' : 'final', message });
@@ -260,7 +257,7 @@ function configFindings(image: PlannedImage, matcher: Matcher): Finding[] {
   const out: Finding[] = [];
   for (const [where, text] of fields) {
     for (const h of scanText(matcher, text)) {
-      out.push({ ...hitFields(h), image: image.name, path: where, visibility: 'config', message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${FIX}` });
+      out.push({ ...hitFields(h), image: image.name, path: where, visibility: 'config', message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}` });
     }
   }
   return out;

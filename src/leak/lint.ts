@@ -1,4 +1,5 @@
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { LEAK_FIX } from './types.js';
 import { CA_POINTER_VARIABLES } from '../tools/registry.js';
 
 /**
@@ -33,9 +34,6 @@ export class LintError extends Error {
   }
 }
 
-const FIX =
-  'Mount the CA as a build secret in a builder stage only (RUN --mount=type=secret,id=org_ca … with-org-ca <command>) ' +
-  'and COPY --from that stage only the build outputs.';
 
 const CA_FILE = /\.(pem|crt|cer|der|p7b|p7c|p12|pfx|jks|keystore|truststore)$|(^|[/_.-])(ca|cacerts?|ca-bundle|ca-certificates|root-?ca|org-?ca)([._-]|$)/i;
 const TRUST_DIRS = /\/(usr\/local\/share\/ca-certificates|usr\/share\/ca-certificates|etc\/ssl\/certs|etc\/pki\/ca-trust|etc\/pki\/tls\/certs|etc\/ca-certificates)\b|cacerts\b/;
@@ -104,7 +102,7 @@ export function lintDockerfile(content: string, target?: string): LintResult {
   for (const s of [...reach].sort((a, b) => a.index - b.index)) {
     const inRelease = chain.has(s);
     const where = inRelease ? `the release image (stage '${s.name}')` : `stage '${s.name}', which the release target copies from (its layers and cache hold the CA)`;
-    const add = (rule: LintRule, inst: Instruction, message: string, fix = FIX): void => {
+    const add = (rule: LintRule, inst: Instruction, message: string, fix = LEAK_FIX): void => {
       findings.push({ rule, line: inst.getRange().start.line + 1, stage: s.name, inRelease, message, fix });
     };
     const args: string[] = [];

@@ -32,7 +32,7 @@ afterAll(() => {
   if (cli) rmSync(cli, { recursive: true, force: true });
 });
 
-const CLEAN_DOCKERFILE = 'FROM debian:bookworm AS build\nRUN --mount=type=secret,id=org-ca with-org-ca make\nFROM debian:bookworm\nCOPY --from=build /out /app\n';
+const CLEAN_DOCKERFILE = 'FROM debian:bookworm AS build\nRUN --mount=type=secret,id=org_ca with-org-ca make\nFROM debian:bookworm\nCOPY --from=build /out /app\n';
 const LEAKY_DOCKERFILE = `FROM debian:bookworm\nCOPY <<EOF /usr/local/share/ca-certificates/org.crt\n${org.certPem}EOF\nRUN update-ca-certificates\n`;
 
 /** SLSA provenance v0.2 as BuildKit writes it in mode=max (https://docs.docker.com/build/metadata/attestations/slsa-definitions/). */
