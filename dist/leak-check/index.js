@@ -65321,7 +65321,7 @@ function dedupe(certs) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(589);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4702);
 /* harmony import */ var _pool_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2157);
 
 
@@ -65336,7 +65336,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 589:
+/***/ 4702:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68979,6 +68979,10 @@ function judgePointer(p, fs, caPaths, cwd = '/') {
 var pool = __nccwpck_require__(2157);
 ;// CONCATENATED MODULE: ./src/leak/types.ts
 /** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
+/** What was matched. The `base64-` kinds were found inside base64 text (one line, any of the 3 byte alignments). */
+/** The one fix for every leak, said the same way by the image check and the Dockerfile lint. */
+const LEAK_FIX = 'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org_ca … with-org-ca <command>), ' +
+    'and copy only build outputs into the release stage.';
 const DEFAULT_LIMITS = {
     maxFileBytes: 8 * 1024 ** 3,
     maxLayerBytes: 64 * 1024 ** 3,
@@ -69008,8 +69012,6 @@ class ImageInputError extends Error {
         this.name = 'ImageInputError';
     }
 }
-const FIX = 'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org-ca … with-org-ca …), ' +
-    'and copy only build outputs into the release stage.';
 /** `docker-archive:x`, `oci-archive:x`, `oci:dir[:ref]`, `dir:x` as skopeo/buildah spell them, or a bare path. */
 function resolveImagePath(image) {
     const m = /^(docker-archive|oci-archive|oci|dir):(.*)$/.exec(image);
@@ -69076,7 +69078,7 @@ async function checkRootfs(input, dir, matcher, limits, started) {
         ...hitFields(h),
         path: `/${h.path}`,
         visibility: 'final',
-        message: `${describeCa(h)} is in the file system at /${h.path} (${h.kind}). ${FIX}`,
+        message: `${describeCa(h)} is in the file system at /${h.path} (${h.kind}). ${LEAK_FIX}`,
     }));
     const caPaths = new Set(result.hits.map((h) => `/${h.path}`));
     for (const c of result.captured)
@@ -69146,8 +69148,8 @@ async function checkSource(input, source, matcher, spec, limits, parallel, start
                 path: name,
                 visibility: 'n/a',
                 message: attestation
-                    ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${FIX}`
-                    : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${FIX}`,
+                    ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${LEAK_FIX}`
+                    : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${LEAK_FIX}`,
             });
         }
     }
@@ -69186,7 +69188,7 @@ async function checkSource(input, source, matcher, spec, limits, parallel, start
                     visibility: visible ? 'final' : 'lower-layer',
                     message: `${describeCa(h)} is in layer ${l.index} at /${h.path} (${h.kind}), ` +
                         (visible ? 'visible in the final file system' : 'hidden or deleted by a later layer but still shipped in this one') +
-                        `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${FIX}`,
+                        `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
                 });
             }
         });
@@ -69203,7 +69205,7 @@ async function checkSource(input, source, matcher, spec, limits, parallel, start
         if (inImage.has(id))
             continue;
         for (const h of r.hits) {
-            findings.push({ ...hitFields(h), path: `${id}: /${h.path}`, visibility: 'n/a', message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${FIX}` });
+            findings.push({ ...hitFields(h), path: `${id}: /${h.path}`, visibility: 'n/a', message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}` });
         }
     }
     return { input, findings: dedupeFindings(findings), unscanned, stats: { images: plan.images.length, layers: jobs.length, files, bytes, ms: Date.now() - started } };
@@ -69226,9 +69228,9 @@ function pointerFindings(pointers, fs, caPaths, cwd, image, layer) {
             continue;
         const what = `${p.setting} in ${p.where}${layer !== undefined ? ` (layer ${layer})` : ''}`;
         const message = verdict.kind === 'pointer-inline'
-            ? `${what} holds certificate text instead of a path. ${FIX}`
+            ? `${what} holds certificate text instead of a path. ${LEAK_FIX}`
             : verdict.kind === 'pointer-to-ca'
-                ? `${what} points tools at ${verdict.file}, which holds the CA. ${FIX}`
+                ? `${what} points tools at ${verdict.file}, which holds the CA. ${LEAK_FIX}`
                 : `${what} points at ${verdict.file}, which is not in the image: a build-time CA setting was left in the release image ` +
                     '(tools fail on the missing file, or trust whatever is put there). Set it only in the builder stage, e.g. through with-org-ca.';
         out.push({ kind: verdict.kind, fingerprint: '', ...(image ? { image } : {}), path: p.where, visibility: p.where.startsWith('config.') ? 'config' : 'final', message });
@@ -69251,7 +69253,7 @@ function configFindings(image, matcher) {
     const out = [];
     for (const [where, text] of fields) {
         for (const h of scanText(matcher, text)) {
-            out.push({ ...hitFields(h), image: image.name, path: where, visibility: 'config', message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${FIX}` });
+            out.push({ ...hitFields(h), image: image.name, path: where, visibility: 'config', message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}` });
         }
     }
     return out;
@@ -69365,14 +69367,13 @@ var main = __nccwpck_require__(8390);
 ;// CONCATENATED MODULE: ./src/leak/lint.ts
 
 
+
 class LintError extends Error {
     constructor(message) {
         super(message);
         this.name = 'LintError';
     }
 }
-const lint_FIX = 'Mount the CA as a build secret in a builder stage only (RUN --mount=type=secret,id=org_ca … with-org-ca <command>) ' +
-    'and COPY --from that stage only the build outputs.';
 const CA_FILE = /\.(pem|crt|cer|der|p7b|p7c|p12|pfx|jks|keystore|truststore)$|(^|[/_.-])(ca|cacerts?|ca-bundle|ca-certificates|root-?ca|org-?ca)([._-]|$)/i;
 const TRUST_DIRS = /\/(usr\/local\/share\/ca-certificates|usr\/share\/ca-certificates|etc\/ssl\/certs|etc\/pki\/ca-trust|etc\/pki\/tls\/certs|etc\/ca-certificates)\b|cacerts\b/;
 const TRUST_UPDATE = /\b(update-ca-certificates|update-ca-trust|keytool\b[^\n;&|]*-import(cert)?|trust\s+anchor|certutil\b[^\n;&|]*\s-A\b|c_rehash)\b/;
@@ -69437,7 +69438,7 @@ function lintDockerfile(content, target) {
     for (const s of [...reach].sort((a, b) => a.index - b.index)) {
         const inRelease = chain.has(s);
         const where = inRelease ? `the release image (stage '${s.name}')` : `stage '${s.name}', which the release target copies from (its layers and cache hold the CA)`;
-        const add = (rule, inst, message, fix = lint_FIX) => {
+        const add = (rule, inst, message, fix = LEAK_FIX) => {
             findings.push({ rule, line: inst.getRange().start.line + 1, stage: s.name, inRelease, message, fix });
         };
         const args = [];
@@ -69631,7 +69632,7 @@ function describe(cert) {
  * Checks that the input is something a TLS client may anchor on: CA certificates, valid now, matching the pin.
  * Problems that make trust impossible throw; things worth knowing come back as warnings.
  */
-function validateCa(certs, options) {
+function validate_validateCa(certs, options) {
     const { now } = options;
     if (certs.length === 0)
         throw new CaInputError('The CA input holds no certificate.');
@@ -69671,6 +69672,43 @@ function validateCa(certs, options) {
     return { certs, primary, warnings };
 }
 
+;// CONCATENATED MODULE: ./src/ca/load.ts
+
+
+
+function hasCa(spec) {
+    return Boolean(spec.ca?.trim() || spec.caFile?.trim());
+}
+/**
+ * Reads and parses the certificates from whichever input was given, without judging them (the leak check searches for
+ * an expired or non-CA certificate too). Messages never contain the input itself.
+ */
+function readCaCertificates(spec, names = { ca: 'ca', caFile: 'ca-file' }) {
+    const text = spec.ca?.trim() ? spec.ca : undefined;
+    const file = spec.caFile?.trim() || undefined;
+    if (text && file)
+        throw new parse/* CaInputError */.l(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
+    if (!text && !file) {
+        throw new parse/* CaInputError */.l(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
+    }
+    if (!file)
+        return (0,parse/* parseCertificates */.W)(text, names.ca);
+    let bytes;
+    try {
+        bytes = (0,external_node_fs_.readFileSync)(file);
+    }
+    catch (error) {
+        const code = error.code ?? 'unreadable';
+        throw new parse/* CaInputError */.l(`${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`);
+    }
+    return (0,parse/* parseCertificates */.W)(bytes, `${names.caFile} '${file}'`);
+}
+/** Reads, parses and validates the CA: what a TLS client may anchor on. */
+function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
+    const certs = readCaCertificates(spec, names);
+    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}) });
+}
+
 ;// CONCATENATED MODULE: ./src/leak/targets.ts
 
 
@@ -69680,25 +69718,9 @@ function validateCa(certs, options) {
  * main action, an expired or non-CA certificate is still searched for: the check is about the bytes, not trust.
  */
 function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 'fingerprint' }) {
-    const text = input.ca?.trim() ? input.ca : undefined;
-    const file = input.caFile?.trim() || undefined;
-    if (text && file)
-        throw new parse/* CaInputError */.l(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
     const fingerprints = (input.fingerprints ?? []).flatMap((f) => f.split(/[\s,]+/)).filter(Boolean).map((f) => parseFingerprint(f, names.fingerprint));
-    let certs = [];
-    if (file) {
-        let bytes;
-        try {
-            bytes = (0,external_node_fs_.readFileSync)(file);
-        }
-        catch (error) {
-            throw new parse/* CaInputError */.l(`${names.caFile} '${file}' could not be read (${error.code ?? 'unreadable'}): expected a readable certificate file.`);
-        }
-        certs = (0,parse/* parseCertificates */.W)(bytes, `${names.caFile} '${file}'`).map((c) => ({ der: c.der }));
-    }
-    else if (text) {
-        certs = (0,parse/* parseCertificates */.W)(text, names.ca).map((c) => ({ der: c.der }));
-    }
+    const hasCa = Boolean(input.ca?.trim() || input.caFile?.trim());
+    const certs = hasCa ? readCaCertificates({ ca: input.ca, caFile: input.caFile }, names).map((c) => ({ der: c.der })) : [];
     if (certs.length === 0 && fingerprints.length === 0) {
         throw new parse/* CaInputError */.l(`Nothing to look for: set ${names.ca} or ${names.caFile} (the CA), or ${names.fingerprint} (its SHA-256, several allowed).`);
     }
@@ -70100,7 +70122,7 @@ class LayerAccumulator {
         catch (error) {
             // Fail closed: a store we cannot open could hold the CA (keytool defaults: 'changeit' and empty were tried).
             const why = error instanceof Error ? error.message : String(error);
-            this.unreadable.push({ path, reason: `${kind === 'jks' ? 'Java keystore' : 'PKCS#12 store'} could not be read: ${why}` });
+            this.unreadable.push({ path, reason: kind === 'jks' ? `Java keystore could not be read: ${why}` : why });
         }
         const fps = new Set(found.map((f) => f.fingerprint));
         for (const hit of (0,matcher/* scanBuffer */.q5)(this.matcher, bytes))

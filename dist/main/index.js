@@ -31696,8 +31696,11 @@ function validateCa(certs, options) {
 function hasCa(spec) {
     return Boolean(spec.ca?.trim() || spec.caFile?.trim());
 }
-/** Reads, parses and validates the CA from whichever input was given. Messages never contain the input itself. */
-function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
+/**
+ * Reads and parses the certificates from whichever input was given, without judging them (the leak check searches for
+ * an expired or non-CA certificate too). Messages never contain the input itself.
+ */
+function readCaCertificates(spec, names = { ca: 'ca', caFile: 'ca-file' }) {
     const text = spec.ca?.trim() ? spec.ca : undefined;
     const file = spec.caFile?.trim() || undefined;
     if (text && file)
@@ -31705,21 +31708,21 @@ function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
     if (!text && !file) {
         throw new CaInputError(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
     }
-    let certs;
-    if (file) {
-        let bytes;
-        try {
-            bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
-        }
-        catch (error) {
-            const code = error.code ?? 'unreadable';
-            throw new CaInputError(`${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`);
-        }
-        certs = parseCertificates(bytes, `${names.caFile} '${file}'`);
+    if (!file)
+        return parseCertificates(text, names.ca);
+    let bytes;
+    try {
+        bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
     }
-    else {
-        certs = parseCertificates(text, names.ca);
+    catch (error) {
+        const code = error.code ?? 'unreadable';
+        throw new CaInputError(`${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`);
     }
+    return parseCertificates(bytes, `${names.caFile} '${file}'`);
+}
+/** Reads, parses and validates the CA: what a TLS client may anchor on. */
+function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
+    const certs = readCaCertificates(spec, names);
     return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}) });
 }
 
