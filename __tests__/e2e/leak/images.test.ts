@@ -35,7 +35,6 @@ beforeAll(async () => {
 afterAll(() => {
   removeBuilt();
   rmSync(work, { recursive: true, force: true });
-  if (cli) rmSync(cli, { recursive: true, force: true });
 });
 
 describe('clean multi-stage build: CA only through a secret mount, full public bundle in the image', () => {

@@ -29,7 +29,6 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
-  if (cli) rmSync(cli, { recursive: true, force: true });
 });
 
 const CLEAN_DOCKERFILE = 'FROM debian:bookworm AS build\nRUN --mount=type=secret,id=org_ca with-org-ca make\nFROM debian:bookworm\nCOPY --from=build /out /app\n';

@@ -35,7 +35,6 @@ beforeAll(async () => {
 afterAll(() => {
   removeBuilt();
   if (work) rmSync(work, { recursive: true, force: true });
-  if (cli) rmSync(cli, { recursive: true, force: true });
 });
 
 type Maker = (pem: string, password: string | null) => Buffer;
