@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, statSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { colonFingerprint } from '../ca/certificate.js';
-import { FinalFs } from './filesystem.js';
+import { emptyLayerIndex, FinalFs } from './filesystem.js';
 import { digestOfMember, planImages, type PlannedImage } from './image.js';
 import { scanDirectory, sniff } from './layer.js';
 import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from './matcher.js';
@@ -87,7 +87,7 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
 
 async function checkRootfs(input: string, dir: string, matcher: Matcher, limits: ScanLimits, started: number): Promise<Report> {
   const result = await scanDirectory('rootfs', dir, matcher, limits);
-  const fs = FinalFs.build([result.entries]);
+  const fs = FinalFs.build([result.index]);
   const findings: Finding[] = result.hits.map((h) => ({
     ...hitFields(h),
     path: `/${h.path}`,
@@ -175,7 +175,7 @@ async function checkSource(input: string, source: Source, matcher: Matcher, spec
   const inImage = new Set<string>();
   for (const image of plan.images) {
     const layerResults = image.layers.map((l) => results.get(l.member));
-    const fs = FinalFs.build(layerResults.map((r) => r?.entries ?? []));
+    const fs = FinalFs.build(layerResults.map((r) => r?.index ?? emptyLayerIndex()));
     const caPaths = new Set<string>();
     image.layers.forEach((l, i) => {
       const r = layerResults[i];

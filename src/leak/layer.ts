@@ -8,7 +8,8 @@ import zlib from 'node:zlib';
 import { readJks, readPkcs12 } from '../ca/keystore.js';
 import { classifyDer, ContentScanner, scanBuffer, type Matcher } from './matcher.js';
 import { TarParser, type TarHeader } from './tar.js';
-import type { BlobRef, CapturedFile, EntryType, FileHit, LayerEntry, LayerJob, LayerResult, ScanLimits } from './types.js';
+import { LayerIndexBuilder } from './filesystem.js';
+import type { BlobRef, CapturedFile, EntryType, FileHit, LayerJob, LayerResult, ScanLimits } from './types.js';
 
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
 const CAPTURE_NAMES = new Set(['.npmrc', 'npmrc', 'pip.conf', 'pip.ini', '.gitconfig', 'gitconfig', '.wgetrc', 'wgetrc', '.curlrc', '.yarnrc', '.yarnrc.yml']);
@@ -36,7 +37,7 @@ function keystoreKind(head: Buffer): Keystore | undefined {
 
 /** Collects what the scan of one layer (or one directory tree) learns, file by file. */
 export class LayerAccumulator {
-  readonly entries: LayerEntry[] = [];
+  readonly index = new LayerIndexBuilder();
   readonly hits: FileHit[] = [];
   readonly unreadable: { path: string; reason: string }[] = [];
   readonly captured: CapturedFile[] = [];
@@ -56,7 +57,7 @@ export class LayerAccumulator {
   ) {}
 
   entry(path: string, type: EntryType, size: number, link?: string): void {
-    this.entries.push(link !== undefined ? { path, type, link } : { path, type });
+    this.index.add(path, type, link);
     if (type !== 'file') return;
     if (size > this.limits.maxFileBytes) {
       throw new Error(`file '${path}' is ${size} bytes, over the ${this.limits.maxFileBytes}-byte bound for one file`);
@@ -141,9 +142,9 @@ export class LayerAccumulator {
   linkHits(): void {
     const byPath = new Map<string, FileHit[]>();
     for (const hit of this.hits) byPath.set(hit.path, [...(byPath.get(hit.path) ?? []), hit]);
-    for (const e of this.entries) {
-      if (e.type !== 'hardlink' || !e.link) continue;
-      for (const hit of byPath.get(e.link) ?? []) this.hits.push({ ...hit, path: e.path });
+    for (const [path, link] of this.index.hardlinks) {
+      if (!link) continue;
+      for (const hit of byPath.get(link) ?? []) this.hits.push({ ...hit, path });
     }
   }
 }
@@ -208,7 +209,7 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
     diffId: `sha256:${outHash.digest('hex')}`,
     bytes: outBytes,
     files: acc.files,
-    entries: acc.entries,
+    index: acc.index.finish(),
     hits: acc.hits,
     unreadable: acc.unreadable,
     captured: acc.captured,
@@ -340,7 +341,7 @@ export async function scanDirectory(id: string, root: string, matcher: Matcher, 
     diffId: '',
     bytes,
     files: acc.files,
-    entries: acc.entries,
+    index: acc.index.finish(),
     hits: acc.hits,
     unreadable: acc.unreadable,
     captured: acc.captured,

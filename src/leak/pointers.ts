@@ -72,7 +72,11 @@ export function judgePointer(p: Pointer, fs: FinalFs, caPaths: ReadonlySet<strin
     if (!found) return { kind: 'pointer-missing', file: path };
     if (caPaths.has(found.path)) return { kind: 'pointer-to-ca', file: found.path };
     if (found.type === 'dir') {
-      for (const name of fs.list(found.path)) {
+      // A directory of certificates: the CA as a file in it, or reached through one of its symlinks
+      // (c_rehash-style `<hash>.0` links). caPaths hold only visible files, so no listing is needed for the first.
+      const direct = [...caPaths].find((c) => posix.dirname(c) === found.path);
+      if (direct) return { kind: 'pointer-to-ca', file: direct };
+      for (const name of fs.symlinksIn(found.path)) {
         const child = fs.resolve(posix.join(found.path, name));
         if (child && caPaths.has(child.path)) return { kind: 'pointer-to-ca', file: child.path };
       }

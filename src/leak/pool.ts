@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { buildMatcher } from './matcher.js';
+import { emptyLayerIndex } from './filesystem.js';
 import { scanLayer } from './layer.js';
 import type { LayerJob, LayerResult, ScanLimits, TargetSpec } from './types.js';
 
@@ -39,7 +40,8 @@ export function serveWorker(): void {
   const init = workerData as WorkerInit;
   const matcher = buildMatcher(init.spec);
   parentPort!.on('message', (job: LayerJob) => {
-    void scanLayer(job, matcher, init.limits).then((result) => parentPort!.postMessage(result));
+    // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
+    void scanLayer(job, matcher, init.limits).then((result) => parentPort!.postMessage(result, [result.index.dirs.buffer, result.index.nondirs.buffer]));
   });
 }
 
@@ -87,5 +89,5 @@ export async function runLayerJobs(jobs: readonly LayerJob[], spec: TargetSpec, 
 }
 
 function failed(job: LayerJob, error: string): LayerResult {
-  return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, entries: [], hits: [], unreadable: [], captured: [] };
+  return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], captured: [] };
 }

@@ -73,10 +73,25 @@ export interface BlobRef {
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
 
-export interface LayerEntry {
-  readonly path: string;
-  readonly type: EntryType;
-  readonly link?: string;
+/**
+ * What the final-file-system questions need from one layer, a few bytes a file (see filesystem.ts). Paths are
+ * normalised tar paths without a leading '/'. The hash arrays are transferred, not copied, out of a worker.
+ */
+export interface LayerIndex {
+  /** Sorted, distinct 64-bit hashes of the directories (listed, or implied by an entry below them). */
+  readonly dirs: BigUint64Array<ArrayBuffer>;
+  /** Sorted, distinct 64-bit hashes of every other entry except whiteouts. */
+  readonly nondirs: BigUint64Array<ArrayBuffer>;
+  /** Paths a `.wh.<name>` entry deletes from lower layers. */
+  readonly whiteouts: readonly string[];
+  /** Directories holding `.wh..wh..opq`: their lower children are hidden. */
+  readonly opaques: readonly string[];
+  /** [path, target as written] */
+  readonly symlinks: readonly (readonly [string, string])[];
+  /** [path, the archive path it links to] */
+  readonly hardlinks: readonly (readonly [string, string])[];
+  /** Device nodes and fifos. */
+  readonly others: readonly string[];
 }
 
 /** A file whose content the pointer check needs (.npmrc, pip.conf, …): small, captured whole. */
@@ -110,7 +125,7 @@ export interface LayerResult {
   readonly diffId: string;
   readonly bytes: number;
   readonly files: number;
-  readonly entries: readonly LayerEntry[];
+  readonly index: LayerIndex;
   readonly hits: readonly FileHit[];
   /** Files the scan could not check (e.g. a PKCS#12 store no default password opens). */
   readonly unreadable: readonly { readonly path: string; readonly reason: string }[];
