@@ -70673,71 +70673,199 @@ const doctorCommand = {
 
 ;// CONCATENATED MODULE: ./src/leak/filesystem.ts
 
+/**
+ * The final file system of an image, as far as the leak check asks about it: which layer the visible version of a
+ * path comes from, and where a path leads once symlinks are followed. OCI whiteout rules (image-spec layer.md):
+ * `.wh.<name>` deletes a lower path, `.wh..wh..opq` hides every lower child of its directory, and neither hides
+ * files of its own layer; a non-directory in a higher layer replaces a lower directory and all under it.
+ *
+ * Memory must not grow with the number of files beyond a few bytes each (issue 5: peak RSS < 256 MB whatever the
+ * image). So a layer is kept as a `LayerIndex`: sorted 64-bit hashes of its paths (~8 bytes a file), plus the short
+ * lists that carry meaning (whiteouts, opaque directories, symlinks, hard links, device nodes) as strings. Queries
+ * walk the layers top-down instead of materialising a tree.
+ *
+ * Hash collisions (about n / 2^64 per lookup) can only make a path look present in a layer where it is not. The
+ * findings themselves never depend on it — every match in every layer is reported; a collision could at worst
+ * label a visible match 'lower-layer' or make a pointer's target look present.
+ */
+// cyrb53 (bryc, public domain: github.com/bryc/code/blob/master/jshash/experimental/cyrb53.js), both 32-bit lanes
+// kept, so 64 bits. Written to module scratch so that indexing a million paths allocates nothing per path.
+let lo = 0;
+let hi = 0;
+function hash(path) {
+    let h1 = 0xdeadbeef;
+    let h2 = 0x41c6ce57;
+    for (let i = 0; i < path.length; i++) {
+        const c = path.charCodeAt(i);
+        h1 = Math.imul(h1 ^ c, 2654435761);
+        h2 = Math.imul(h2 ^ c, 1597334677);
+    }
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+    h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+    h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    lo = h1 >>> 0;
+    hi = h2 >>> 0;
+}
+function pathHash(path) {
+    hash(path);
+    return (BigInt(hi) << 32n) | BigInt(lo);
+}
+/** A growable list of path hashes, two little-endian 32-bit words each so the buffer reads as a BigUint64Array. */
+class HashList {
+    words = new Uint32Array(2048);
+    n = 0;
+    push(path) {
+        if (2 * this.n + 2 > this.words.length) {
+            const bigger = new Uint32Array(this.words.length * 2);
+            bigger.set(this.words);
+            this.words = bigger;
+        }
+        hash(path);
+        this.words[2 * this.n] = lo;
+        this.words[2 * this.n + 1] = hi;
+        this.n++;
+    }
+    /** Sorted and distinct, in a buffer of its own (so it can be transferred between threads). */
+    finish() {
+        const all = new BigUint64Array(this.words.buffer, 0, this.n).sort();
+        let m = 0;
+        for (let i = 0; i < all.length; i++)
+            if (m === 0 || all[i] !== all[m - 1])
+                all[m++] = all[i];
+        this.words = new Uint32Array(0);
+        return all.slice(0, m);
+    }
+}
 const OPAQUE = '.wh..wh..opq';
 const WHITEOUT = '.wh.';
+/** Builds one layer's `LayerIndex` from its tar entries (paths normalised, without a leading '/'). */
+class LayerIndexBuilder {
+    dirs = new HashList();
+    nondirs = new HashList();
+    whiteouts = [];
+    opaques = [];
+    symlinks = [];
+    hardlinks = [];
+    others = [];
+    lastParent = '';
+    add(path, type, link) {
+        if (path === '')
+            return;
+        const cut = path.lastIndexOf('/');
+        const parent = cut === -1 ? '' : path.slice(0, cut);
+        const base = path.slice(cut + 1);
+        if (base.startsWith(WHITEOUT)) {
+            if (base === OPAQUE)
+                this.opaques.push(parent);
+            else
+                this.whiteouts.push(parent ? `${parent}/${base.slice(WHITEOUT.length)}` : base.slice(WHITEOUT.length));
+            return;
+        }
+        // A tar need not list the directories it fills: each ancestor exists in this layer too. Entries come grouped
+        // by directory, so ancestors are indexed only when the parent changes (duplicates go in finish()).
+        if (parent !== this.lastParent) {
+            this.lastParent = parent;
+            for (let dir = parent; dir !== ''; dir = dir.slice(0, Math.max(0, dir.lastIndexOf('/'))))
+                this.dirs.push(dir);
+        }
+        if (type === 'dir') {
+            this.dirs.push(path);
+            return;
+        }
+        this.nondirs.push(path);
+        if (type === 'symlink')
+            this.symlinks.push([path, link ?? '']);
+        else if (type === 'hardlink')
+            this.hardlinks.push([path, link ?? '']);
+        else if (type === 'other')
+            this.others.push(path);
+    }
+    finish() {
+        return {
+            dirs: this.dirs.finish(),
+            nondirs: this.nondirs.finish(),
+            whiteouts: this.whiteouts,
+            opaques: this.opaques,
+            symlinks: this.symlinks,
+            hardlinks: this.hardlinks,
+            others: this.others,
+        };
+    }
+}
+function emptyLayerIndex() {
+    return new LayerIndexBuilder().finish();
+}
+function contains(sorted, h) {
+    let a = 0;
+    let b = sorted.length - 1;
+    while (a <= b) {
+        const mid = (a + b) >>> 1;
+        const v = sorted[mid];
+        if (v === h)
+            return true;
+        if (v < h)
+            a = mid + 1;
+        else
+            b = mid - 1;
+    }
+    return false;
+}
 class FinalFs {
-    root = { layer: -1, type: 'dir', children: new Map() };
+    layers;
+    constructor(layers) {
+        this.layers = layers;
+    }
+    /** Layers bottom first, as in the manifest. */
     static build(layers) {
-        const fs = new FinalFs();
-        layers.forEach((entries, index) => fs.apply(entries, index));
-        return fs;
+        return new FinalFs(layers.map((l) => ({
+            dirs: l.dirs,
+            nondirs: l.nondirs,
+            whiteouts: new Set(l.whiteouts),
+            opaques: new Set(l.opaques),
+            symlinks: new Map(l.symlinks),
+            hardlinks: new Map(l.hardlinks),
+            others: new Set(l.others),
+        })));
     }
-    apply(entries, layer) {
-        // Whiteouts first, against lower layers only; then this layer's own entries.
-        for (const e of entries) {
-            const base = external_node_path_namespaceObject.posix.basename(e.path);
-            if (!base.startsWith(WHITEOUT))
-                continue;
-            const dir = external_node_path_namespaceObject.posix.dirname(e.path);
-            const parent = this.lookup(dir === '.' ? '' : dir);
-            if (!parent?.children)
-                continue;
-            if (base === OPAQUE) {
-                for (const [name, child] of parent.children)
-                    if (child.layer < layer)
-                        parent.children.delete(name);
-            }
-            else {
-                parent.children.delete(base.slice(WHITEOUT.length));
-            }
-        }
-        for (const e of entries) {
-            if (external_node_path_namespaceObject.posix.basename(e.path).startsWith(WHITEOUT) || e.path === '')
-                continue;
-            const parts = e.path.split('/');
-            let node = this.root;
-            for (const part of parts.slice(0, -1)) {
-                node.children ??= new Map();
-                let next = node.children.get(part);
-                if (!next || next.type !== 'dir') {
-                    next = { layer, type: 'dir', children: new Map() };
-                    node.children.set(part, next);
-                }
-                node = next;
-            }
-            node.children ??= new Map();
-            const name = parts[parts.length - 1];
-            const existing = node.children.get(name);
-            if (e.type === 'dir' && existing?.type === 'dir') {
-                existing.layer = layer;
-                continue;
-            }
-            node.children.set(name, { layer, type: e.type, ...(e.link !== undefined ? { link: e.link } : {}), ...(e.type === 'dir' ? { children: new Map() } : {}) });
-        }
-    }
+    /**
+     * The visible version of a normalised path, without following symlinks: the highest layer that has it, unless
+     * a layer between hides it (a whiteout of it or of an ancestor, an opaque ancestor, or an ancestor that is not
+     * a directory there).
+     */
     lookup(path) {
-        let node = this.root;
-        for (const part of path.split('/').filter(Boolean)) {
-            node = node?.children?.get(part);
-            if (!node)
+        const parts = path.split('/').filter(Boolean);
+        if (parts.length === 0)
+            return { layer: -1, type: 'dir' };
+        const ancestors = [];
+        for (let i = 1; i < parts.length; i++)
+            ancestors.push(parts.slice(0, i).join('/'));
+        const full = parts.join('/');
+        const h = pathHash(full);
+        const ancestorHashes = ancestors.map(pathHash);
+        for (let index = this.layers.length - 1; index >= 0; index--) {
+            const layer = this.layers[index];
+            if (contains(layer.nondirs, h)) {
+                const link = layer.symlinks.get(full) ?? layer.hardlinks.get(full);
+                const type = layer.symlinks.has(full) ? 'symlink' : layer.hardlinks.has(full) ? 'hardlink' : layer.others.has(full) ? 'other' : 'file';
+                return { layer: index, type, ...(link !== undefined ? { link } : {}) };
+            }
+            if (contains(layer.dirs, h))
+                return { layer: index, type: 'dir' };
+            if (layer.whiteouts.has(full))
                 return undefined;
+            for (let i = 0; i < ancestors.length; i++) {
+                const a = ancestors[i];
+                if (layer.whiteouts.has(a) || layer.opaques.has(a) || contains(layer.nondirs, ancestorHashes[i]))
+                    return undefined;
+            }
         }
-        return node;
+        return undefined;
     }
     /** Which layer the visible version of `path` comes from (no symlink following), or undefined if it is gone. */
     layerOf(path) {
         const n = this.lookup(path);
-        return n && n !== this.root ? n.layer : undefined;
+        return n && n.layer >= 0 ? n.layer : undefined;
     }
     /**
      * Resolves an absolute path in the image, following symlinks in every component as the kernel would.
@@ -70776,9 +70904,21 @@ class FinalFs {
             return undefined;
         return { path: `/${resolved.join('/')}`, layer: node.layer, type: node.type };
     }
-    /** Visible children of a directory (names only). */
-    list(path) {
-        return [...(this.lookup(path.replace(/^\/+/, ''))?.children?.keys() ?? [])];
+    /** Names of the visible symlinks directly inside a directory (given resolved, absolute or not). */
+    symlinksIn(dir) {
+        const prefix = dir.split('/').filter(Boolean).join('/');
+        const names = new Set();
+        this.layers.forEach((layer, index) => {
+            for (const path of layer.symlinks.keys()) {
+                const cut = path.lastIndexOf('/');
+                if ((cut === -1 ? '' : path.slice(0, cut)) !== prefix)
+                    continue;
+                const found = this.lookup(path);
+                if (found?.layer === index && found.type === 'symlink')
+                    names.add(path.slice(cut + 1));
+            }
+        });
+        return [...names];
     }
 }
 
@@ -71817,6 +71957,7 @@ function base64Kind(kind) {
 
 
 
+
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
 const CAPTURE_NAMES = new Set(['.npmrc', 'npmrc', 'pip.conf', 'pip.ini', '.gitconfig', 'gitconfig', '.wgetrc', 'wgetrc', '.curlrc', '.yarnrc', '.yarnrc.yml']);
 const CAPTURE_MAX = 64 * 1024;
@@ -71842,7 +71983,7 @@ function keystoreKind(head) {
 class LayerAccumulator {
     matcher;
     limits;
-    entries = [];
+    index = new LayerIndexBuilder();
     hits = [];
     unreadable = [];
     captured = [];
@@ -71860,7 +72001,7 @@ class LayerAccumulator {
         this.limits = limits;
     }
     entry(path, type, size, link) {
-        this.entries.push(link !== undefined ? { path, type, link } : { path, type });
+        this.index.add(path, type, link);
         if (type !== 'file')
             return;
         if (size > this.limits.maxFileBytes) {
@@ -71951,11 +72092,11 @@ class LayerAccumulator {
         const byPath = new Map();
         for (const hit of this.hits)
             byPath.set(hit.path, [...(byPath.get(hit.path) ?? []), hit]);
-        for (const e of this.entries) {
-            if (e.type !== 'hardlink' || !e.link)
+        for (const [path, link] of this.index.hardlinks) {
+            if (!link)
                 continue;
-            for (const hit of byPath.get(e.link) ?? [])
-                this.hits.push({ ...hit, path: e.path });
+            for (const hit of byPath.get(link) ?? [])
+                this.hits.push({ ...hit, path });
         }
     }
 }
@@ -72022,7 +72163,7 @@ async function layer_scanLayer(job, matcher, limits) {
         diffId: `sha256:${outHash.digest('hex')}`,
         bytes: outBytes,
         files: acc.files,
-        entries: acc.entries,
+        index: acc.index.finish(),
         hits: acc.hits,
         unreadable: acc.unreadable,
         captured: acc.captured,
@@ -72160,7 +72301,7 @@ async function scanDirectory(id, root, matcher, limits) {
         diffId: '',
         bytes,
         files: acc.files,
-        entries: acc.entries,
+        index: acc.index.finish(),
         hits: acc.hits,
         unreadable: acc.unreadable,
         captured: acc.captured,
@@ -72229,7 +72370,12 @@ function judgePointer(p, fs, caPaths, cwd = '/') {
         if (caPaths.has(found.path))
             return { kind: 'pointer-to-ca', file: found.path };
         if (found.type === 'dir') {
-            for (const name of fs.list(found.path)) {
+            // A directory of certificates: the CA as a file in it, or reached through one of its symlinks
+            // (c_rehash-style `<hash>.0` links). caPaths hold only visible files, so no listing is needed for the first.
+            const direct = [...caPaths].find((c) => external_node_path_namespaceObject.posix.dirname(c) === found.path);
+            if (direct)
+                return { kind: 'pointer-to-ca', file: direct };
+            for (const name of fs.symlinksIn(found.path)) {
                 const child = fs.resolve(external_node_path_namespaceObject.posix.join(found.path, name));
                 if (child && caPaths.has(child.path))
                     return { kind: 'pointer-to-ca', file: child.path };
@@ -72244,6 +72390,7 @@ var external_node_url_ = __nccwpck_require__(3136);
 // EXTERNAL MODULE: external "node:worker_threads"
 var external_node_worker_threads_ = __nccwpck_require__(5919);
 ;// CONCATENATED MODULE: ./src/leak/pool.ts
+
 
 
 
@@ -72270,7 +72417,8 @@ function serveWorker() {
     const init = workerData;
     const matcher = buildMatcher(init.spec);
     parentPort.on('message', (job) => {
-        void scanLayer(job, matcher, init.limits).then((result) => parentPort.postMessage(result));
+        // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
+        void scanLayer(job, matcher, init.limits).then((result) => parentPort.postMessage(result, [result.index.dirs.buffer, result.index.nondirs.buffer]));
     });
 }
 async function runLayerJobs(jobs, spec, limits, parallel = (0,external_node_os_namespaceObject.availableParallelism)()) {
@@ -72317,7 +72465,7 @@ async function runLayerJobs(jobs, spec, limits, parallel = (0,external_node_os_n
     return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
 }
 function failed(job, error) {
-    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, entries: [], hits: [], unreadable: [], captured: [] };
+    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], captured: [] };
 }
 
 ;// CONCATENATED MODULE: ./src/leak/types.ts
@@ -72416,7 +72564,7 @@ async function checkImage(options) {
 }
 async function checkRootfs(input, dir, matcher, limits, started) {
     const result = await scanDirectory('rootfs', dir, matcher, limits);
-    const fs = FinalFs.build([result.entries]);
+    const fs = FinalFs.build([result.index]);
     const findings = result.hits.map((h) => ({
         ...hitFields(h),
         path: `/${h.path}`,
@@ -72510,7 +72658,7 @@ async function checkSource(input, source, matcher, spec, limits, parallel, start
     const inImage = new Set();
     for (const image of plan.images) {
         const layerResults = image.layers.map((l) => results.get(l.member));
-        const fs = FinalFs.build(layerResults.map((r) => r?.entries ?? []));
+        const fs = FinalFs.build(layerResults.map((r) => r?.index ?? emptyLayerIndex()));
         const caPaths = new Set();
         image.layers.forEach((l, i) => {
             const r = layerResults[i];

@@ -65321,7 +65321,7 @@ function dedupe(certs) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4702);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5029);
 /* harmony import */ var _pool_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2157);
 
 
@@ -65336,7 +65336,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4702:
+/***/ 5029:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68302,117 +68302,8 @@ var external_node_path_ = __nccwpck_require__(6760);
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./src/ca/certificate.ts
 var certificate = __nccwpck_require__(1779);
-;// CONCATENATED MODULE: ./src/leak/filesystem.ts
-
-const OPAQUE = '.wh..wh..opq';
-const WHITEOUT = '.wh.';
-class FinalFs {
-    root = { layer: -1, type: 'dir', children: new Map() };
-    static build(layers) {
-        const fs = new FinalFs();
-        layers.forEach((entries, index) => fs.apply(entries, index));
-        return fs;
-    }
-    apply(entries, layer) {
-        // Whiteouts first, against lower layers only; then this layer's own entries.
-        for (const e of entries) {
-            const base = external_node_path_.posix.basename(e.path);
-            if (!base.startsWith(WHITEOUT))
-                continue;
-            const dir = external_node_path_.posix.dirname(e.path);
-            const parent = this.lookup(dir === '.' ? '' : dir);
-            if (!parent?.children)
-                continue;
-            if (base === OPAQUE) {
-                for (const [name, child] of parent.children)
-                    if (child.layer < layer)
-                        parent.children.delete(name);
-            }
-            else {
-                parent.children.delete(base.slice(WHITEOUT.length));
-            }
-        }
-        for (const e of entries) {
-            if (external_node_path_.posix.basename(e.path).startsWith(WHITEOUT) || e.path === '')
-                continue;
-            const parts = e.path.split('/');
-            let node = this.root;
-            for (const part of parts.slice(0, -1)) {
-                node.children ??= new Map();
-                let next = node.children.get(part);
-                if (!next || next.type !== 'dir') {
-                    next = { layer, type: 'dir', children: new Map() };
-                    node.children.set(part, next);
-                }
-                node = next;
-            }
-            node.children ??= new Map();
-            const name = parts[parts.length - 1];
-            const existing = node.children.get(name);
-            if (e.type === 'dir' && existing?.type === 'dir') {
-                existing.layer = layer;
-                continue;
-            }
-            node.children.set(name, { layer, type: e.type, ...(e.link !== undefined ? { link: e.link } : {}), ...(e.type === 'dir' ? { children: new Map() } : {}) });
-        }
-    }
-    lookup(path) {
-        let node = this.root;
-        for (const part of path.split('/').filter(Boolean)) {
-            node = node?.children?.get(part);
-            if (!node)
-                return undefined;
-        }
-        return node;
-    }
-    /** Which layer the visible version of `path` comes from (no symlink following), or undefined if it is gone. */
-    layerOf(path) {
-        const n = this.lookup(path);
-        return n && n !== this.root ? n.layer : undefined;
-    }
-    /**
-     * Resolves an absolute path in the image, following symlinks in every component as the kernel would.
-     * Returns the final path and its node, or undefined when it does not exist.
-     */
-    resolve(path, cwd = '/') {
-        const start = path.startsWith('/') ? path : external_node_path_.posix.join(cwd, path);
-        let pending = start.split('/').filter(Boolean);
-        let resolved = [];
-        let hops = 0;
-        while (pending.length) {
-            const part = pending.shift();
-            if (part === '.')
-                continue;
-            if (part === '..') {
-                resolved.pop();
-                continue;
-            }
-            const candidate = [...resolved, part];
-            const node = this.lookup(candidate.join('/'));
-            if (!node)
-                return undefined;
-            if (node.type === 'symlink' && node.link !== undefined) {
-                if (++hops > 40)
-                    return undefined;
-                const target = node.link.split('/').filter(Boolean);
-                if (node.link.startsWith('/'))
-                    resolved = [];
-                pending = [...target, ...pending];
-                continue;
-            }
-            resolved = candidate;
-        }
-        const node = this.lookup(resolved.join('/'));
-        if (!node)
-            return undefined;
-        return { path: `/${resolved.join('/')}`, layer: node.layer, type: node.type };
-    }
-    /** Visible children of a directory (names only). */
-    list(path) {
-        return [...(this.lookup(path.replace(/^\/+/, ''))?.children?.keys() ?? [])];
-    }
-}
-
+// EXTERNAL MODULE: ./src/leak/filesystem.ts
+var filesystem = __nccwpck_require__(8);
 // EXTERNAL MODULE: ./src/leak/tar.ts
 var tar = __nccwpck_require__(9932);
 ;// CONCATENATED MODULE: ./src/leak/source.ts
@@ -68965,7 +68856,12 @@ function judgePointer(p, fs, caPaths, cwd = '/') {
         if (caPaths.has(found.path))
             return { kind: 'pointer-to-ca', file: found.path };
         if (found.type === 'dir') {
-            for (const name of fs.list(found.path)) {
+            // A directory of certificates: the CA as a file in it, or reached through one of its symlinks
+            // (c_rehash-style `<hash>.0` links). caPaths hold only visible files, so no listing is needed for the first.
+            const direct = [...caPaths].find((c) => external_node_path_.posix.dirname(c) === found.path);
+            if (direct)
+                return { kind: 'pointer-to-ca', file: direct };
+            for (const name of fs.symlinksIn(found.path)) {
                 const child = fs.resolve(external_node_path_.posix.join(found.path, name));
                 if (child && caPaths.has(child.path))
                     return { kind: 'pointer-to-ca', file: child.path };
@@ -69073,7 +68969,7 @@ async function checkImage(options) {
 }
 async function checkRootfs(input, dir, matcher, limits, started) {
     const result = await (0,leak_layer/* scanDirectory */.vc)('rootfs', dir, matcher, limits);
-    const fs = FinalFs.build([result.entries]);
+    const fs = filesystem/* FinalFs */.yS.build([result.index]);
     const findings = result.hits.map((h) => ({
         ...hitFields(h),
         path: `/${h.path}`,
@@ -69167,7 +69063,7 @@ async function checkSource(input, source, matcher, spec, limits, parallel, start
     const inImage = new Set();
     for (const image of plan.images) {
         const layerResults = image.layers.map((l) => results.get(l.member));
-        const fs = FinalFs.build(layerResults.map((r) => r?.entries ?? []));
+        const fs = filesystem/* FinalFs */.yS.build(layerResults.map((r) => r?.index ?? (0,filesystem/* emptyLayerIndex */.TD)()));
         const caPaths = new Set();
         image.layers.forEach((l, i) => {
             const r = layerResults[i];
@@ -69796,6 +69692,270 @@ async function run() {
 
 /***/ }),
 
+/***/ 8:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $F: () => (/* binding */ LayerIndexBuilder),
+/* harmony export */   TD: () => (/* binding */ emptyLayerIndex),
+/* harmony export */   yS: () => (/* binding */ FinalFs)
+/* harmony export */ });
+/* unused harmony export pathHash */
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
+
+/**
+ * The final file system of an image, as far as the leak check asks about it: which layer the visible version of a
+ * path comes from, and where a path leads once symlinks are followed. OCI whiteout rules (image-spec layer.md):
+ * `.wh.<name>` deletes a lower path, `.wh..wh..opq` hides every lower child of its directory, and neither hides
+ * files of its own layer; a non-directory in a higher layer replaces a lower directory and all under it.
+ *
+ * Memory must not grow with the number of files beyond a few bytes each (issue 5: peak RSS < 256 MB whatever the
+ * image). So a layer is kept as a `LayerIndex`: sorted 64-bit hashes of its paths (~8 bytes a file), plus the short
+ * lists that carry meaning (whiteouts, opaque directories, symlinks, hard links, device nodes) as strings. Queries
+ * walk the layers top-down instead of materialising a tree.
+ *
+ * Hash collisions (about n / 2^64 per lookup) can only make a path look present in a layer where it is not. The
+ * findings themselves never depend on it — every match in every layer is reported; a collision could at worst
+ * label a visible match 'lower-layer' or make a pointer's target look present.
+ */
+// cyrb53 (bryc, public domain: github.com/bryc/code/blob/master/jshash/experimental/cyrb53.js), both 32-bit lanes
+// kept, so 64 bits. Written to module scratch so that indexing a million paths allocates nothing per path.
+let lo = 0;
+let hi = 0;
+function hash(path) {
+    let h1 = 0xdeadbeef;
+    let h2 = 0x41c6ce57;
+    for (let i = 0; i < path.length; i++) {
+        const c = path.charCodeAt(i);
+        h1 = Math.imul(h1 ^ c, 2654435761);
+        h2 = Math.imul(h2 ^ c, 1597334677);
+    }
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+    h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+    h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    lo = h1 >>> 0;
+    hi = h2 >>> 0;
+}
+function pathHash(path) {
+    hash(path);
+    return (BigInt(hi) << 32n) | BigInt(lo);
+}
+/** A growable list of path hashes, two little-endian 32-bit words each so the buffer reads as a BigUint64Array. */
+class HashList {
+    words = new Uint32Array(2048);
+    n = 0;
+    push(path) {
+        if (2 * this.n + 2 > this.words.length) {
+            const bigger = new Uint32Array(this.words.length * 2);
+            bigger.set(this.words);
+            this.words = bigger;
+        }
+        hash(path);
+        this.words[2 * this.n] = lo;
+        this.words[2 * this.n + 1] = hi;
+        this.n++;
+    }
+    /** Sorted and distinct, in a buffer of its own (so it can be transferred between threads). */
+    finish() {
+        const all = new BigUint64Array(this.words.buffer, 0, this.n).sort();
+        let m = 0;
+        for (let i = 0; i < all.length; i++)
+            if (m === 0 || all[i] !== all[m - 1])
+                all[m++] = all[i];
+        this.words = new Uint32Array(0);
+        return all.slice(0, m);
+    }
+}
+const OPAQUE = '.wh..wh..opq';
+const WHITEOUT = '.wh.';
+/** Builds one layer's `LayerIndex` from its tar entries (paths normalised, without a leading '/'). */
+class LayerIndexBuilder {
+    dirs = new HashList();
+    nondirs = new HashList();
+    whiteouts = [];
+    opaques = [];
+    symlinks = [];
+    hardlinks = [];
+    others = [];
+    lastParent = '';
+    add(path, type, link) {
+        if (path === '')
+            return;
+        const cut = path.lastIndexOf('/');
+        const parent = cut === -1 ? '' : path.slice(0, cut);
+        const base = path.slice(cut + 1);
+        if (base.startsWith(WHITEOUT)) {
+            if (base === OPAQUE)
+                this.opaques.push(parent);
+            else
+                this.whiteouts.push(parent ? `${parent}/${base.slice(WHITEOUT.length)}` : base.slice(WHITEOUT.length));
+            return;
+        }
+        // A tar need not list the directories it fills: each ancestor exists in this layer too. Entries come grouped
+        // by directory, so ancestors are indexed only when the parent changes (duplicates go in finish()).
+        if (parent !== this.lastParent) {
+            this.lastParent = parent;
+            for (let dir = parent; dir !== ''; dir = dir.slice(0, Math.max(0, dir.lastIndexOf('/'))))
+                this.dirs.push(dir);
+        }
+        if (type === 'dir') {
+            this.dirs.push(path);
+            return;
+        }
+        this.nondirs.push(path);
+        if (type === 'symlink')
+            this.symlinks.push([path, link ?? '']);
+        else if (type === 'hardlink')
+            this.hardlinks.push([path, link ?? '']);
+        else if (type === 'other')
+            this.others.push(path);
+    }
+    finish() {
+        return {
+            dirs: this.dirs.finish(),
+            nondirs: this.nondirs.finish(),
+            whiteouts: this.whiteouts,
+            opaques: this.opaques,
+            symlinks: this.symlinks,
+            hardlinks: this.hardlinks,
+            others: this.others,
+        };
+    }
+}
+function emptyLayerIndex() {
+    return new LayerIndexBuilder().finish();
+}
+function contains(sorted, h) {
+    let a = 0;
+    let b = sorted.length - 1;
+    while (a <= b) {
+        const mid = (a + b) >>> 1;
+        const v = sorted[mid];
+        if (v === h)
+            return true;
+        if (v < h)
+            a = mid + 1;
+        else
+            b = mid - 1;
+    }
+    return false;
+}
+class FinalFs {
+    layers;
+    constructor(layers) {
+        this.layers = layers;
+    }
+    /** Layers bottom first, as in the manifest. */
+    static build(layers) {
+        return new FinalFs(layers.map((l) => ({
+            dirs: l.dirs,
+            nondirs: l.nondirs,
+            whiteouts: new Set(l.whiteouts),
+            opaques: new Set(l.opaques),
+            symlinks: new Map(l.symlinks),
+            hardlinks: new Map(l.hardlinks),
+            others: new Set(l.others),
+        })));
+    }
+    /**
+     * The visible version of a normalised path, without following symlinks: the highest layer that has it, unless
+     * a layer between hides it (a whiteout of it or of an ancestor, an opaque ancestor, or an ancestor that is not
+     * a directory there).
+     */
+    lookup(path) {
+        const parts = path.split('/').filter(Boolean);
+        if (parts.length === 0)
+            return { layer: -1, type: 'dir' };
+        const ancestors = [];
+        for (let i = 1; i < parts.length; i++)
+            ancestors.push(parts.slice(0, i).join('/'));
+        const full = parts.join('/');
+        const h = pathHash(full);
+        const ancestorHashes = ancestors.map(pathHash);
+        for (let index = this.layers.length - 1; index >= 0; index--) {
+            const layer = this.layers[index];
+            if (contains(layer.nondirs, h)) {
+                const link = layer.symlinks.get(full) ?? layer.hardlinks.get(full);
+                const type = layer.symlinks.has(full) ? 'symlink' : layer.hardlinks.has(full) ? 'hardlink' : layer.others.has(full) ? 'other' : 'file';
+                return { layer: index, type, ...(link !== undefined ? { link } : {}) };
+            }
+            if (contains(layer.dirs, h))
+                return { layer: index, type: 'dir' };
+            if (layer.whiteouts.has(full))
+                return undefined;
+            for (let i = 0; i < ancestors.length; i++) {
+                const a = ancestors[i];
+                if (layer.whiteouts.has(a) || layer.opaques.has(a) || contains(layer.nondirs, ancestorHashes[i]))
+                    return undefined;
+            }
+        }
+        return undefined;
+    }
+    /** Which layer the visible version of `path` comes from (no symlink following), or undefined if it is gone. */
+    layerOf(path) {
+        const n = this.lookup(path);
+        return n && n.layer >= 0 ? n.layer : undefined;
+    }
+    /**
+     * Resolves an absolute path in the image, following symlinks in every component as the kernel would.
+     * Returns the final path and its node, or undefined when it does not exist.
+     */
+    resolve(path, cwd = '/') {
+        const start = path.startsWith('/') ? path : node_path__WEBPACK_IMPORTED_MODULE_0__.posix.join(cwd, path);
+        let pending = start.split('/').filter(Boolean);
+        let resolved = [];
+        let hops = 0;
+        while (pending.length) {
+            const part = pending.shift();
+            if (part === '.')
+                continue;
+            if (part === '..') {
+                resolved.pop();
+                continue;
+            }
+            const candidate = [...resolved, part];
+            const node = this.lookup(candidate.join('/'));
+            if (!node)
+                return undefined;
+            if (node.type === 'symlink' && node.link !== undefined) {
+                if (++hops > 40)
+                    return undefined;
+                const target = node.link.split('/').filter(Boolean);
+                if (node.link.startsWith('/'))
+                    resolved = [];
+                pending = [...target, ...pending];
+                continue;
+            }
+            resolved = candidate;
+        }
+        const node = this.lookup(resolved.join('/'));
+        if (!node)
+            return undefined;
+        return { path: `/${resolved.join('/')}`, layer: node.layer, type: node.type };
+    }
+    /** Names of the visible symlinks directly inside a directory (given resolved, absolute or not). */
+    symlinksIn(dir) {
+        const prefix = dir.split('/').filter(Boolean).join('/');
+        const names = new Set();
+        this.layers.forEach((layer, index) => {
+            for (const path of layer.symlinks.keys()) {
+                const cut = path.lastIndexOf('/');
+                if ((cut === -1 ? '' : path.slice(0, cut)) !== prefix)
+                    continue;
+                const found = this.lookup(path);
+                if (found?.layer === index && found.type === 'symlink')
+                    names.add(path.slice(cut + 1));
+            }
+        });
+        return [...names];
+    }
+}
+
+
+/***/ }),
+
 /***/ 5466:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -69990,7 +70150,10 @@ function readPkcs12(bytes, passwords = [undefined, '', DEFAULT_STORE_PASSWORD]) 
 var matcher = __nccwpck_require__(2693);
 // EXTERNAL MODULE: ./src/leak/tar.ts
 var leak_tar = __nccwpck_require__(9932);
+// EXTERNAL MODULE: ./src/leak/filesystem.ts
+var filesystem = __nccwpck_require__(8);
 ;// CONCATENATED MODULE: ./src/leak/layer.ts
+
 
 
 
@@ -70026,7 +70189,7 @@ function keystoreKind(head) {
 class LayerAccumulator {
     matcher;
     limits;
-    entries = [];
+    index = new filesystem/* LayerIndexBuilder */.$F();
     hits = [];
     unreadable = [];
     captured = [];
@@ -70044,7 +70207,7 @@ class LayerAccumulator {
         this.limits = limits;
     }
     entry(path, type, size, link) {
-        this.entries.push(link !== undefined ? { path, type, link } : { path, type });
+        this.index.add(path, type, link);
         if (type !== 'file')
             return;
         if (size > this.limits.maxFileBytes) {
@@ -70135,11 +70298,11 @@ class LayerAccumulator {
         const byPath = new Map();
         for (const hit of this.hits)
             byPath.set(hit.path, [...(byPath.get(hit.path) ?? []), hit]);
-        for (const e of this.entries) {
-            if (e.type !== 'hardlink' || !e.link)
+        for (const [path, link] of this.index.hardlinks) {
+            if (!link)
                 continue;
-            for (const hit of byPath.get(e.link) ?? [])
-                this.hits.push({ ...hit, path: e.path });
+            for (const hit of byPath.get(link) ?? [])
+                this.hits.push({ ...hit, path });
         }
     }
 }
@@ -70206,7 +70369,7 @@ async function scanLayer(job, matcher, limits) {
         diffId: `sha256:${outHash.digest('hex')}`,
         bytes: outBytes,
         files: acc.files,
-        entries: acc.entries,
+        index: acc.index.finish(),
         hits: acc.hits,
         unreadable: acc.unreadable,
         captured: acc.captured,
@@ -70344,7 +70507,7 @@ async function scanDirectory(id, root, matcher, limits) {
         diffId: '',
         bytes,
         files: acc.files,
-        entries: acc.entries,
+        index: acc.index.finish(),
         hits: acc.hits,
         unreadable: acc.unreadable,
         captured: acc.captured,
@@ -70801,7 +70964,9 @@ function base64Kind(kind) {
 /* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5919);
 /* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_worker_threads__WEBPACK_IMPORTED_MODULE_4__);
 /* harmony import */ var _matcher_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2693);
-/* harmony import */ var _layer_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5466);
+/* harmony import */ var _filesystem_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(8);
+/* harmony import */ var _layer_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5466);
+
 
 
 
@@ -70828,7 +70993,8 @@ function serveWorker() {
     const init = node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.workerData;
     const matcher = (0,_matcher_js__WEBPACK_IMPORTED_MODULE_5__/* .buildMatcher */ .DY)(init.spec);
     node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.parentPort.on('message', (job) => {
-        void (0,_layer_js__WEBPACK_IMPORTED_MODULE_6__/* .scanLayer */ .h4)(job, matcher, init.limits).then((result) => node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.parentPort.postMessage(result));
+        // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
+        void (0,_layer_js__WEBPACK_IMPORTED_MODULE_7__/* .scanLayer */ .h4)(job, matcher, init.limits).then((result) => node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.parentPort.postMessage(result, [result.index.dirs.buffer, result.index.nondirs.buffer]));
     });
 }
 async function runLayerJobs(jobs, spec, limits, parallel = (0,node_os__WEBPACK_IMPORTED_MODULE_1__.availableParallelism)()) {
@@ -70841,7 +71007,7 @@ async function runLayerJobs(jobs, spec, limits, parallel = (0,node_os__WEBPACK_I
         const matcher = (0,_matcher_js__WEBPACK_IMPORTED_MODULE_5__/* .buildMatcher */ .DY)(spec);
         const lanes = Array.from({ length: Math.min(width, 2) }, async () => {
             for (let job = queue.shift(); job; job = queue.shift())
-                results.set(job.id, await (0,_layer_js__WEBPACK_IMPORTED_MODULE_6__/* .scanLayer */ .h4)(job, matcher, limits));
+                results.set(job.id, await (0,_layer_js__WEBPACK_IMPORTED_MODULE_7__/* .scanLayer */ .h4)(job, matcher, limits));
         });
         await Promise.all(lanes);
     }
@@ -70875,7 +71041,7 @@ async function runLayerJobs(jobs, spec, limits, parallel = (0,node_os__WEBPACK_I
     return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
 }
 function failed(job, error) {
-    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, entries: [], hits: [], unreadable: [], captured: [] };
+    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: (0,_filesystem_js__WEBPACK_IMPORTED_MODULE_6__/* .emptyLayerIndex */ .TD)(), hits: [], unreadable: [], captured: [] };
 }
 
 
