@@ -70200,16 +70200,18 @@ function markdownSection(verdicts) {
 
 
 
+
 function fromPems(pems) {
     const out = [];
     // The OS store lists one certificate under several names (the hashed links of /etc/ssl/certs): parse each once.
     for (const pem of new Set(pems)) {
-        const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
-        try {
-            out.push(certificateFromDer(Buffer.from(body, 'base64')));
-        }
-        catch {
-            // one unparsable store entry must not hide the others
+        for (const der of pemCertificates(pem)) {
+            try {
+                out.push(certificateFromDer(der));
+            }
+            catch {
+                // one unparsable store entry must not hide the others
+            }
         }
     }
     return out;

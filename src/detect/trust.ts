@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { getCACertificates, rootCertificates } from 'node:tls';
+import { pemCertificates } from '../ca/bundle.js';
 import { certificateFromDer, type Certificate } from '../ca/certificate.js';
 import { parseCertificates, CaInputError } from '../ca/parse.js';
 
@@ -14,11 +15,12 @@ function fromPems(pems: readonly string[]): Certificate[] {
   const out: Certificate[] = [];
   // The OS store lists one certificate under several names (the hashed links of /etc/ssl/certs): parse each once.
   for (const pem of new Set(pems)) {
-    const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
-    try {
-      out.push(certificateFromDer(Buffer.from(body, 'base64')));
-    } catch {
-      // one unparsable store entry must not hide the others
+    for (const der of pemCertificates(pem)) {
+      try {
+        out.push(certificateFromDer(der));
+      } catch {
+        // one unparsable store entry must not hide the others
+      }
     }
   }
   return out;
