@@ -8,6 +8,7 @@ APT_PACKAGES=(
   mitmproxy squid-openssl            # real TLS-inspection proxies (mitmdump; squid with ssl-bump)
   curl wget git openssl ca-certificates python3 default-jdk-headless  # real clients
   buildah skopeo umoci debootstrap busybox-static dash zstd uidmap fuse-overlayfs  # real image builds
+  chromium libnss3-tools             # browsers read only NSS databases (org-ca store --stores browsers)
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1,0 +1,102 @@
+/**
+ * Browsers read only their NSS databases: headless Chromium (Debian's) and Playwright driving it fail through mitmdump
+ * with the org CA unknown, load the page once `org-ca store add --stores browsers` put the CA into the user's NSS
+ * database, and fail again after `org-ca store remove`. A database that existed before keeps what IT put there.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { mintRoot } from '../../support/pki.js';
+import { buildDist, useInspectionLab } from '../../support/inspection/index.js';
+
+const lab = useInspectionLab({ mitmproxy: true });
+const CHROMIUM = '/usr/bin/chromium';
+// The flags this machine needs: root (no sandbox), no GPU, and no background traffic to hosts it cannot reach.
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+function proxyFlags(): string[] {
+  // Chromium never sends loopback through a proxy unless told to (<-loopback> removes the implicit bypass).
+  return [`--proxy-server=${lab().mitmproxy!.url}`, '--proxy-bypass-list=<-loopback>'];
+}
+
+/** The page text through the proxy with `home` as HOME, or '' when Chromium refused the certificate. */
+function dumpDom(home: string): string {
+  const profile = join(home, `profile-${Date.now()}`);
+  const r = spawnSync(CHROMIUM, [...FLAGS, `--user-data-dir=${profile}`, ...proxyFlags(), '--dump-dom', lab().upstream.url], {
+    env: { PATH: process.env.PATH, HOME: home },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return r.stdout ?? '';
+}
+
+async function playwrightLoad(home: string): Promise<string> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS.slice(1), ...proxyFlags()], env: { PATH: process.env.PATH ?? '', HOME: home }, timeout: 60_000 });
+  try {
+    const page = await browser.newPage();
+    try {
+      await page.goto(lab().upstream.url, { timeout: 30_000 });
+      return await page.innerText('body');
+    } catch (error) {
+      return String(error instanceof Error ? error.message : error).split('\n')[0]!;
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
+async function storeCli(home: string, args: string[]): Promise<{ status: number | null; out: string }> {
+  const dist = await buildDist(['cli']);
+  const r = spawnSync(process.execPath, [join(dist, 'cli', 'index.js'), 'store', ...args, '--journal', join(home, 'journal.json')], {
+    env: { PATH: process.env.PATH, HOME: home },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+
+
+
+describe('browser trust stores (NSS) with headless Chromium and Playwright', () => {
+  test('Chromium and Playwright fail, load after store add, and fail again after store remove; a created database goes entirely', async () => {
+    const home = lab().scratch('browser-home');
+    expect(dumpDom(home)).not.toContain('upstream-ok');
+    expect(await playwrightLoad(home)).toMatch(/ERR_CERT_AUTHORITY_INVALID/);
+
+    const add = await storeCli(home, ['add', '--stores', 'browsers', '--ca', lab().pki.paths.orgCa]);
+    expect(add.out).toContain('added');
+    expect(add.status).toBe(0);
+    expect(existsSync(join(home, '.pki', 'nssdb', 'cert9.db'))).toBe(true);
+    expect(dumpDom(home)).toContain('upstream-ok');
+    expect(await playwrightLoad(home)).toContain('upstream-ok');
+
+    const remove = await storeCli(home, ['remove']);
+    expect(remove.status).toBe(0);
+    // org-ca created ~/.pki/nssdb for the CA, so it removes it entirely, and the journal with it.
+    expect(existsSync(join(home, '.pki'))).toBe(false);
+    expect(existsSync(join(home, 'journal.json'))).toBe(false);
+    expect(dumpDom(home)).not.toContain('upstream-ok');
+    expect(await playwrightLoad(home)).toMatch(/ERR_CERT_AUTHORITY_INVALID/);
+  }, 300_000);
+
+  test('an existing database keeps the certificates IT put there', async () => {
+    const home = lab().scratch('browser-home-it');
+    const db = join(home, '.pki', 'nssdb');
+    mkdirSync(db, { recursive: true });
+    expect(spawnSync('certutil', ['-N', '-d', `sql:${db}`, '--empty-password']).status).toBe(0);
+    const it = mintRoot({ cn: 'IT Provisioned Root', org: 'IT' });
+    writeFileSync(join(home, 'it.pem'), it.certPem);
+    expect(spawnSync('certutil', ['-A', '-d', `sql:${db}`, '-t', 'C,,', '-n', 'it-root', '-i', join(home, 'it.pem')]).status).toBe(0);
+
+    expect((await storeCli(home, ['add', '--stores', 'browsers', '--ca', lab().pki.paths.orgCa])).status).toBe(0);
+    expect(dumpDom(home)).toContain('upstream-ok');
+    expect((await storeCli(home, ['remove'])).status).toBe(0);
+
+    const list = spawnSync('certutil', ['-L', '-d', `sql:${db}`], { encoding: 'utf8' }).stdout;
+    expect(list).toContain('it-root');
+    expect(list).not.toContain('org-ca');
+    expect(dumpDom(home)).not.toContain('upstream-ok');
+  }, 300_000);
+});

@@ -1,0 +1,86 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/**
+ * The journal is written BEFORE each change to a trust store and names exactly what that change adds, so that
+ * whoever comes next (the post step, the job-completed hook, the next `org-ca store add|remove`) can take out
+ * exactly that, even after a crash or a cancelled job, and never anything IT installed.
+ */
+export type JournalEntry =
+  | {
+      readonly kind: 'os';
+      readonly store: string;
+      /** The anchor file org-ca created (never one that existed before). */
+      readonly file: string;
+      /** SHA-256 of the bytes written: a file that no longer has them was replaced by someone else and is left alone. */
+      readonly sha256: string;
+      readonly updateAfterRemove: readonly string[];
+      /** Set when org-ca created the anchor directory itself (removed again when empty). */
+      readonly createdDir?: string;
+    }
+  | {
+      readonly kind: 'nss';
+      /** The NSS database directory (used as `sql:<db>`). */
+      readonly db: string;
+      readonly nickname: string;
+      /** Set when org-ca created the database files themselves: they are removed again. */
+      readonly createdDb: boolean;
+      /** Directories org-ca created for a database that did not exist: removed again, deepest first. */
+      readonly createdDirs: readonly string[];
+    };
+
+export interface Journal {
+  readonly version: 1;
+  readonly entries: readonly JournalEntry[];
+}
+
+/** Root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner empties per job); users under XDG state. */
+export function defaultJournalPath(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? -1): string {
+  if (uid === 0) return '/var/lib/org-ca/store-journal.json';
+  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
+  return join(state, 'org-ca', 'store-journal.json');
+}
+
+export class JournalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JournalError';
+  }
+}
+
+function isEntry(value: unknown): value is JournalEntry {
+  if (!value || typeof value !== 'object') return false;
+  const e = value as Record<string, unknown>;
+  if (e.kind === 'os') return typeof e.file === 'string' && typeof e.sha256 === 'string' && Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string');
+  if (e.kind === 'nss') return typeof e.db === 'string' && typeof e.nickname === 'string' && typeof e.createdDb === 'boolean' && Array.isArray(e.createdDirs) && e.createdDirs.every((d) => typeof d === 'string');
+  return false;
+}
+
+/** The journal at `path`, or an empty one. A journal that cannot be understood is an error, never ignored. */
+export function readJournal(path: string): Journal {
+  if (!existsSync(path)) return { version: 1, entries: [] };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new JournalError(`the trust-store journal '${path}' is not valid JSON (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it.`);
+  }
+  const entries = (doc as { entries?: unknown }).entries;
+  if ((doc as { version?: unknown }).version !== 1 || !Array.isArray(entries) || !entries.every(isEntry)) {
+    throw new JournalError(`the trust-store journal '${path}' is not an org-ca journal (version 1 with an entries list): inspect it, revert by hand, then delete it.`);
+  }
+  return { version: 1, entries };
+}
+
+/** Replaces the journal atomically (write, then rename), so a crash leaves the old or the new one, never half. */
+export function writeJournal(path: string, journal: Journal): void {
+  if (journal.entries.length === 0) {
+    rmSync(path, { force: true });
+    return;
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temp, path);
+}
