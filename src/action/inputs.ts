@@ -4,6 +4,7 @@ import type { OnVerificationOff } from '../tools/inject.js';
 import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_PROBE_URLS } from '../detect/detect.js';
 import { parseTarget, TargetError } from '../detect/route.js';
 import type { OnUnknown, OnUnreachable } from './decide.js';
+import { parseStoreSelection, StoreSelectionError, type StoreSelection } from '../store/selection.js';
 
 /** The only reader of `core.getInput` for the main action: everything downstream takes this typed object. */
 export type When = 'auto' | 'self-hosted' | 'always' | 'never';
@@ -22,6 +23,8 @@ export interface Inputs {
   readonly publicRoots: string;
   readonly onUnknown: OnUnknown;
   readonly onUnreachable: OnUnreachable;
+  /** Also add the CA to the OS and/or browser trust stores (reverted by the post step through a journal). */
+  readonly systemStore: StoreSelection;
 }
 
 export class InputError extends Error {
@@ -62,6 +65,14 @@ export function parseDuration(name: string, value: string, fallbackMs: number): 
   return ms;
 }
 
+function storeInput(value: string): StoreSelection {
+  try {
+    return parseStoreSelection('system-store', value, true);
+  } catch (error) {
+    throw new InputError(error instanceof StoreSelectionError ? error.message : String(error));
+  }
+}
+
 /** Pure: from raw input strings (as the runner passes them) to Inputs. */
 export function parseInputs(raw: (name: string) => string): Inputs {
   let tools: readonly string[] | undefined;
@@ -82,6 +93,7 @@ export function parseInputs(raw: (name: string) => string): Inputs {
     publicRoots: raw('public-roots').trim(),
     onUnknown: oneOf('on-unknown', raw('on-unknown'), ['fail', 'warn'] as const, 'fail'),
     onUnreachable: oneOf('on-unreachable', raw('on-unreachable'), ['inject', 'skip', 'fail'] as const, 'inject'),
+    systemStore: storeInput(raw('system-store')),
   };
 }
 

@@ -10,6 +10,7 @@ import { runnerContext } from './runner.js';
 import { setBuildOutputs } from './build-outputs.js';
 import { saveFilesDir } from './state.js';
 import { renderSummary, type SummaryReport } from './summary.js';
+import { addToSystemStores } from './system-store.js';
 
 function setNotInjected(decision: Decision): void {
   core.setOutput('injected', 'false');
@@ -62,6 +63,7 @@ export async function run(): Promise<void> {
       core.info(`${variable.name}=${variable.value}  (${variable.readers}; ${variable.semantics})`);
     }
     core.endGroup();
+    addToSystemStores(inputs.systemStore, ca.certs);
     core.info(decision.message);
     core.setOutput('injected', 'true');
     core.setOutput('reason', decision.reason);

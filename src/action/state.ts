@@ -6,6 +6,7 @@ import * as core from '@actions/core';
  */
 const FILES_DIR = 'files-dir';
 const BUILD_CONTEXT_DIR = 'build-context-dir';
+const STORE_JOURNAL = 'store-journal';
 
 /** The directory holding the CA, the bundle, the truststore and the wgetrc. */
 export function saveFilesDir(dir: string): void {
@@ -20,4 +21,13 @@ export function saveBuildContextDir(dir: string): void {
 /** Everything the main step wrote, for the post step to remove. */
 export function writtenDirs(): string[] {
   return [core.getState(FILES_DIR), core.getState(BUILD_CONTEXT_DIR)].filter(Boolean);
+}
+
+/** The trust-store journal, saved before the first store change so the post step reverts even a half-done add. */
+export function saveStoreJournal(path: string): void {
+  core.saveState(STORE_JOURNAL, path);
+}
+
+export function storeJournal(): string | undefined {
+  return core.getState(STORE_JOURNAL) || undefined;
 }

@@ -2,7 +2,8 @@ import { loadCaArgument } from './ca-options.js';
 import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError, type Command } from './command.js';
 import { systemHost } from '../store/host.js';
 import { defaultJournalPath } from '../store/journal.js';
-import { addToStores, removeFromStores, storeStatus, type StoreOutcome, type StoreSelection } from '../store/store.js';
+import { parseStoreSelection, StoreSelectionError, type StoreSelection } from '../store/selection.js';
+import { addToStores, removeFromStores, storeStatus, type StoreOutcome } from '../store/store.js';
 
 const HELP = `Usage: org-ca store add --ca FILE [--stores os,browsers] [--journal FILE]
        org-ca store remove [--journal FILE]
@@ -21,8 +22,8 @@ Options:
   --ca FILE          the org CA: PEM, DER, base64 or .p7b; - reads standard input
   --fingerprint SHA256   fail unless the CA has this SHA-256 fingerprint
   --stores LIST      os (default), browsers, or os,browsers
-  --journal FILE     where the journal lives (default: /var/lib/org-ca/store-journal.json as root,
-                     else $XDG_STATE_HOME/org-ca/store-journal.json)
+  --journal FILE     where the journal lives (default: $ORG_CA_STORE_JOURNAL, else
+                     /var/lib/org-ca/store-journal.json as root, else $XDG_STATE_HOME/org-ca/store-journal.json)
   --json             status as JSON
   -h, --help         this help
 
@@ -30,13 +31,12 @@ Exit status: 0 done (or nothing to do), 1 a store could not be changed (nothing 
 
 const ACTIONS = ['add', 'remove', 'status'] as const;
 
-export function parseStores(value: string): StoreSelection {
-  const words = value.split(',').map((w) => w.trim()).filter(Boolean);
-  const bad = words.find((w) => w !== 'os' && w !== 'browsers');
-  if (bad !== undefined || words.length === 0) {
-    throw new UsageError(`store: --stores '${value}' is not a list of stores: expected os, browsers or os,browsers`);
+function parseStores(value: string): StoreSelection {
+  try {
+    return parseStoreSelection('--stores', value, false);
+  } catch (error) {
+    throw new UsageError(`store: ${error instanceof StoreSelectionError ? error.message : String(error)}`);
   }
-  return { os: words.includes('os'), browsers: words.includes('browsers') };
 }
 
 function print(outcome: StoreOutcome): void {

@@ -35,8 +35,12 @@ export interface Journal {
   readonly entries: readonly JournalEntry[];
 }
 
-/** Root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner empties per job); users under XDG state. */
+/**
+ * ORG_CA_STORE_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner empties
+ * per job), users under XDG state.
+ */
 export function defaultJournalPath(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? -1): string {
+  if (env.ORG_CA_STORE_JOURNAL) return env.ORG_CA_STORE_JOURNAL;
   if (uid === 0) return '/var/lib/org-ca/store-journal.json';
   const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
   return join(state, 'org-ca', 'store-journal.json');

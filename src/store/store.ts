@@ -6,12 +6,8 @@ import { certificateFromDer, sha256Hex, toPem, type Certificate } from '../ca/ce
 import type { StoreHost } from './host.js';
 import { readJournal, writeJournal, type Journal, type JournalEntry } from './journal.js';
 import { linuxStoreFor, parseOsRelease, type LinuxStore } from './platforms.js';
+import type { StoreSelection } from './selection.js';
 
-/** Which stores a call touches: the operating system's, and the browsers' NSS databases of the current user. */
-export interface StoreSelection {
-  readonly os: boolean;
-  readonly browsers: boolean;
-}
 
 export interface StoreContext {
   readonly host: StoreHost;

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { mintRoot } from '../../support/pki.js';
-import { buildDist, useInspectionLab } from '../../support/inspection/index.js';
+import { buildDist, runAction, useInspectionLab } from '../../support/inspection/index.js';
 
 const lab = useInspectionLab({ mitmproxy: true });
 const CHROMIUM = '/usr/bin/chromium';
@@ -60,22 +60,25 @@ async function storeCli(home: string, args: string[]): Promise<{ status: number 
 
 
 describe('browser trust stores (NSS) with headless Chromium and Playwright', () => {
-  test('Chromium and Playwright fail, load after store add, and fail again after store remove; a created database goes entirely', async () => {
+  test('Chromium and Playwright fail, load after store add, and fail again after store remove', async () => {
     const home = lab().scratch('browser-home');
     expect(dumpDom(home)).not.toContain('upstream-ok');
     expect(await playwrightLoad(home)).toMatch(/ERR_CERT_AUTHORITY_INVALID/);
+    // Chromium ≥ 146 made its own database on first start, at ~/.local/share/pki/nssdb: the one to change.
+    const db = join(home, '.local', 'share', 'pki', 'nssdb');
+    expect(existsSync(join(db, 'cert9.db'))).toBe(true);
 
     const add = await storeCli(home, ['add', '--stores', 'browsers', '--ca', lab().pki.paths.orgCa]);
-    expect(add.out).toContain('added');
+    expect(add.out).toContain(`to the NSS database ${db}`);
     expect(add.status).toBe(0);
-    expect(existsSync(join(home, '.pki', 'nssdb', 'cert9.db'))).toBe(true);
+    expect(existsSync(join(home, '.pki'))).toBe(false);
     expect(dumpDom(home)).toContain('upstream-ok');
     expect(await playwrightLoad(home)).toContain('upstream-ok');
 
     const remove = await storeCli(home, ['remove']);
     expect(remove.status).toBe(0);
-    // org-ca created ~/.pki/nssdb for the CA, so it removes it entirely, and the journal with it.
-    expect(existsSync(join(home, '.pki'))).toBe(false);
+    expect(spawnSync('certutil', ['-L', '-d', `sql:${db}`], { encoding: 'utf8' }).stdout).not.toContain('org-ca');
+    expect(existsSync(join(db, 'cert9.db'))).toBe(true); // Chromium's own database stays
     expect(existsSync(join(home, 'journal.json'))).toBe(false);
     expect(dumpDom(home)).not.toContain('upstream-ok');
     expect(await playwrightLoad(home)).toMatch(/ERR_CERT_AUTHORITY_INVALID/);
@@ -97,6 +100,23 @@ describe('browser trust stores (NSS) with headless Chromium and Playwright', () 
     const list = spawnSync('certutil', ['-L', '-d', `sql:${db}`], { encoding: 'utf8' }).stdout;
     expect(list).toContain('it-root');
     expect(list).not.toContain('org-ca');
+    expect(dumpDom(home)).not.toContain('upstream-ok');
+  }, 300_000);
+
+  test('the action with system-store: browsers adds the CA in its main step and its post step takes it out', async () => {
+    const home = lab().scratch('browser-home-action');
+    const env = { PATH: process.env.PATH, HOME: home, ORG_CA_STORE_JOURNAL: join(home, 'journal.json') };
+    const main = await runAction('main', { inputs: { 'ca-file': lab().pki.paths.orgCa, when: 'always', 'system-store': 'browsers' }, env, workRoot: lab().scratch('files'), timeoutMs: 60_000 });
+    expect(main.stderr).toBe('');
+    expect(main.exitCode).toBe(0);
+    expect(main.state['store-journal']).toBe(join(home, 'journal.json'));
+    expect(existsSync(join(home, '.pki', 'nssdb', 'cert9.db'))).toBe(true);
+    expect(dumpDom(home)).toContain('upstream-ok');
+    const post = await runAction('post', { env, state: main.state, runnerTemp: main.runnerTemp, workRoot: lab().scratch('files'), timeoutMs: 60_000 });
+    expect(post.exitCode).toBe(0);
+    // org-ca created ~/.pki/nssdb for the CA (Chromium had never run in this home), so it removes it entirely.
+    expect(existsSync(join(home, '.pki'))).toBe(false);
+    expect(existsSync(join(home, 'journal.json'))).toBe(false);
     expect(dumpDom(home)).not.toContain('upstream-ok');
   }, 300_000);
 });

@@ -30,7 +30,7 @@ clients() {
     rm -rf "$T/clone" && git clone -q "$GIT_URL" "$T/clone" 2>/dev/null && echo "$1 $proxy git ok" || echo "$1 $proxy git fail"
   done
 }
-cli() { "$NODE" "$CLI" store "$@" --journal "$T/journal.json"; }
+cli() { echo "== store $1 $(date +%T)" >&2; "$NODE" "$CLI" store "$@" --journal "$T/journal.json"; }
 echo "snap before $(snap)"
 clients before
 cli add --ca "$CA" || echo "add failed"
@@ -79,7 +79,7 @@ async function runInNamespace(l: Lab, caPath: string): Promise<Outcome> {
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
   });
-  const r = spawnSync('unshare', ['--mount', '--', 'bash', join(t, 'run.sh')], { env, encoding: 'utf8', timeout: 540_000 });
+  const r = spawnSync('unshare', ['--mount', '--', 'bash', join(t, 'run.sh')], { env, encoding: 'utf8', timeout: 840_000 });
   const lines = `${r.stdout}`.split('\n').filter(Boolean);
   if (r.status !== 0 || r.error) throw new Error(`the namespace script failed (${r.status ?? r.error?.message}): ${r.stderr.slice(-2000)}`);
   return { lines, value: (key) => lines.find((line) => line.startsWith(`${key} `))?.slice(key.length + 1) };
@@ -93,7 +93,7 @@ describe('the OS trust store (Debian update-ca-certificates in a private mount n
     const ca = join(l.scratch('ca'), 'org.pem');
     writeFileSync(ca, `${readFileSync(l.pki.paths.orgCa, 'utf8')}${readFileSync(l.pki.paths.orgRoot, 'utf8')}`);
     outcome = await runInNamespace(l, ca);
-  }, 600_000);
+  }, 900_000);
 
   test.each(['mitmproxy', 'squid'])('behind %s: curl, wget and git fail before, verify with no variables while the CA is in the store, fail after', (proxy) => {
     for (const client of ['curl', 'wget', 'git']) {

@@ -95,6 +95,7 @@ describe('the journal', () => {
     expect(defaultJournalPath({}, 0)).toBe('/var/lib/org-ca/store-journal.json');
     expect(defaultJournalPath({ HOME: '/home/u' }, 1000)).toBe('/home/u/.local/state/org-ca/store-journal.json');
     expect(defaultJournalPath({ HOME: '/home/u', XDG_STATE_HOME: '/s' }, 1000)).toBe('/s/org-ca/store-journal.json');
+    expect(defaultJournalPath({ ORG_CA_STORE_JOURNAL: '/j.json' }, 0)).toBe('/j.json');
   });
 });
 

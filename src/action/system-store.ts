@@ -1,0 +1,34 @@
+import * as core from '@actions/core';
+import type { Certificate } from '../ca/certificate.js';
+import { systemHost } from '../store/host.js';
+import { defaultJournalPath } from '../store/journal.js';
+import type { StoreSelection } from '../store/selection.js';
+import { addToStores, removeFromStores, type StoreOutcome } from '../store/store.js';
+import { saveStoreJournal, storeJournal } from './state.js';
+
+function log(outcome: StoreOutcome): void {
+  for (const line of outcome.changed) core.info(line);
+  for (const line of outcome.notices) core.notice(line);
+}
+
+/** Main step, `system-store` set: adds the CA; throws (failing the step) when a requested store cannot be changed. */
+export function addToSystemStores(selection: StoreSelection, certs: readonly Certificate[]): void {
+  if (!selection.os && !selection.browsers) return;
+  const journalPath = defaultJournalPath();
+  saveStoreJournal(journalPath);
+  log(addToStores({ host: systemHost(), journalPath }, certs, selection));
+}
+
+/** Post step: takes out exactly what the journal lists. Never fails the job; a failure says what is left. */
+export function revertSystemStores(): void {
+  const journalPath = storeJournal();
+  if (!journalPath) return;
+  try {
+    log(removeFromStores({ host: systemHost(), journalPath }));
+  } catch (error) {
+    core.warning(
+      `The org CA could not be taken out of the trust stores: ${error instanceof Error ? error.message : String(error)} ` +
+        `The journal ${journalPath} still lists it; 'org-ca store remove --journal ${journalPath}' or the next run reverts it.`,
+    );
+  }
+}
