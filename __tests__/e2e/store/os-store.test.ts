@@ -31,6 +31,9 @@ clients() {
   done
 }
 cli() { echo "== store $1 $(date +%T)" >&2; "$NODE" "$CLI" store "$@" --journal "$T/journal.json"; }
+# A store as its updater leaves it: a machine's store can hold hand-placed files that ANY run of Debian's updater
+# rewrites (this machine has a regular file where update-ca-certificates puts a link), which no revert can undo.
+update-ca-certificates --fresh >/dev/null 2>&1 </dev/null
 echo "snap before $(snap)"
 clients before
 cli add --ca "$CA" || echo "add failed"
