@@ -1,5 +1,5 @@
 import * as exec from '@actions/exec';
-import { ImageInputError } from './check.js';
+import { ImageInputError } from './input.js';
 
 /** `docker save` of a daemon image into `file`; the reference is checked by the daemon, not here. */
 export async function dockerSave(reference: string, file: string): Promise<void> {
