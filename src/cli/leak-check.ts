@@ -1,8 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { checkImage } from '../leak/check.js';
 import { dockerSave } from '../leak/docker.js';
-import { redact } from '../leak/image.js';
-import { failed, failureReport, renderSarif, renderText } from '../leak/report.js';
+import { failed, failureReport, renderSarif, renderText, safeMessage } from '../leak/report.js';
 import type { Report } from '../leak/types.js';
 import { loadTargets } from '../leak/targets.js';
 import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError, type Command } from './command.js';
@@ -60,7 +59,7 @@ export const leakCheckCommand: Command = {
       report = await checkImage({ image, spec, dockerSave, ...(parallel ? { parallel } : {}) });
     } catch (error) {
       // The same files as on success, saying why, so a pipeline's SARIF upload still gets one; then the one line.
-      report = failureReport(image, redact(error instanceof Error ? error.message : String(error)));
+      report = failureReport(image, safeMessage(error));
     }
     if (values.sarif) writeFileSync(values.sarif, JSON.stringify(renderSarif(report), null, 2) + '\n');
     if (values.report) writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');

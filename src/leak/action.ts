@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkImage } from './check.js';
 import { dockerSave } from './docker.js';
-import { redact } from './image.js';
 import { lintDockerfile, renderLintText, type LintResult } from './lint.js';
-import { annotations, emptyReport, failed, failureReport, renderMarkdown, renderSarif } from './report.js';
+import { annotations, emptyReport, failed, failureReport, renderMarkdown, renderSarif, safeMessage } from './report.js';
 import { loadTargets } from './targets.js';
 import type { Report } from './types.js';
 
@@ -44,14 +43,14 @@ export async function run(): Promise<void> {
   let image = '';
   let report: Report | undefined;
   let error: string | undefined;
-  let lint: { file: string; result: LintResult } | undefined;
+  let lint: { file: string; result: LintResult; workspace?: string } | undefined;
   const sections: string[] = [];
   try {
     const inputs = parseLeakInputs((name) => core.getInput(name, { trimWhitespace: name !== 'ca' }));
     image = inputs.image;
     if (inputs.dockerfile) {
       const result = lintDockerfile(readFileSync(inputs.dockerfile, 'utf8'), inputs.target || undefined);
-      lint = { file: inputs.dockerfile, result };
+      lint = { file: inputs.dockerfile, result, ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}) };
       core.info(renderLintText(inputs.dockerfile, result));
       for (const f of result.findings) core.error(`${f.message} Fix: ${f.fix}`, { title: `CA would leak: ${f.rule}`, file: inputs.dockerfile, startLine: f.line });
       leaks += result.findings.length;
@@ -65,8 +64,7 @@ export async function run(): Promise<void> {
       problems += report.unscanned.length;
     }
   } catch (e) {
-    // Messages quote bad values; certificate text or long base64 in one must not reach the logs or the files.
-    error = redact(e instanceof Error ? e.message : String(e));
+    error = safeMessage(e);
   }
   try {
     // A Dockerfile-only run has no image report, but the same files: SARIF carries the lint findings.

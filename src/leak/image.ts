@@ -73,7 +73,8 @@ export function instructions(config: ImageConfig, layerCount: number): (string |
 export function redact(text: string): string {
   return text
     .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
-    .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, '[redacted base64]');
+    // A SHA-256 or SHA-512 digest in hex is not a secret, and messages need it.
+    .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run) => (/^(?:[0-9a-f]{64}|[0-9a-f]{128})$/.test(run) ? run : '[redacted base64]'));
 }
 
 export function tidyInstruction(createdBy: string): string {

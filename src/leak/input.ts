@@ -219,7 +219,7 @@ function inspectDirectory(path: string): Found {
     const source = indexDirectory(path);
     // skopeo's dir: holds one manifest (an object) and a version file; docker save's manifest.json is a list.
     const first = readMember(source.members.get('manifest.json')!).toString('utf8').trimStart()[0];
-    if (first === '{' || (names.has('version') && first !== '[')) return { what: 'dir-transport', source };
+    if (names.has('version') && first !== '[') return { what: 'dir-transport', source };
     return { what: 'docker-save-dir', source };
   }
   const clue = names.has('oci-layout') ? 'oci-layout' : names.has('blobs') ? 'blobs/' : undefined;

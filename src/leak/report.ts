@@ -1,4 +1,8 @@
+import { isAbsolute, relative, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { colonFingerprint } from '../ca/certificate.js';
+import { CaInputError } from '../ca/parse.js';
+import { redact } from './image.js';
 import type { LintResult, LintRule } from './lint.js';
 import type { Finding, MatchKind, Report } from './types.js';
 
@@ -6,6 +10,15 @@ import type { Finding, MatchKind, Report } from './types.js';
 
 export function failed(report: Report): boolean {
   return report.error !== undefined || report.findings.length > 0 || report.unscanned.length > 0;
+}
+
+/**
+ * An error as one line for the report files and the summary. The CA input's messages quote the bad value (a
+ * fingerprint token, say), which may be certificate text pasted into the wrong input: those are redacted.
+ */
+export function safeMessage(error: unknown): string {
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+  return error instanceof CaInputError ? redact(message) : message;
 }
 
 /** The report of a check that could not run: the same files and outputs as any other, saying why. */
@@ -117,10 +130,23 @@ const NOTIFICATIONS: Record<string, string> = {
 };
 
 /**
+ * A repository file as SARIF wants it: relative to the checkout when it is inside it (code scanning resolves
+ * relative URIs against the repository root), else an absolute file: URI.
+ */
+export function artifactUri(path: string, workspace?: string): string {
+  if (!isAbsolute(path)) return path.split(sep).join('/').replace(/^(\.\/)+/, '');
+  if (workspace) {
+    const rel = relative(workspace, path);
+    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return rel.split(sep).join('/');
+  }
+  return pathToFileURL(path).href;
+}
+
+/**
  * SARIF 2.1.0 for github/codeql-action/upload-sarif. Image paths are inside the image, so they carry their own base
  * id; Dockerfile lint findings point at the Dockerfile's line, relative to the repository.
  */
-export function renderSarif(report: Report, lint?: { readonly file: string; readonly result: LintResult }): object {
+export function renderSarif(report: Report, lint?: { readonly file: string; readonly result: LintResult; readonly workspace?: string }): object {
   const result = (ruleId: MatchKind | 'not-scanned', text: string, uri: string, key: string): object => ({
     ruleId,
     level: 'error',
@@ -164,7 +190,7 @@ export function renderSarif(report: Report, lint?: { readonly file: string; read
             ruleId: `lint/${f.rule}`,
             level: 'error',
             message: { text: `${f.message} Fix: ${f.fix}` },
-            locations: [{ physicalLocation: { artifactLocation: { uri: lint!.file.replace(/^\.\//, '') }, region: { startLine: f.line } } }],
+            locations: [{ physicalLocation: { artifactLocation: { uri: artifactUri(lint!.file, lint!.workspace) }, region: { startLine: f.line } } }],
             partialFingerprints: { 'orgCaLeak/v1': `lint|${f.rule}|${f.stage}|${f.line}` },
           })),
         ],

@@ -51,7 +51,7 @@ export function indexTar(file: string): Source {
       const magic = block.toString('latin1', 257, 263);
       const at = `byte ${pos - BLOCK} (${quoteName(headerName(block))})`;
       if (magic !== 'ustar\0' && magic !== 'ustar ') throw new TarError(`not a tar header at ${at}`);
-      if (!checksumOk(block)) throw new TarError(`bad header checksum at ${at}`);
+      if (!checksumOk(block)) throw new TarError(`bad tar header checksum at ${at}`);
       const flag = String.fromCharCode(block[156]!);
       let len = headerSize(block, at);
       const padded = len + ((BLOCK - (len % BLOCK)) % BLOCK);

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { sha256Hex } from '../../../src/ca/certificate.js';
 import type { Report } from '../../../src/leak/types.js';
 import { runAction, type ActionRun } from '../../support/inspection/action-runner.js';
@@ -217,7 +218,8 @@ describe('Dockerfile lint', () => {
     const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
     const results = sarif.runs[0].results as { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[];
     expect(results.map((r) => `${r.ruleId}@${r.locations[0]!.physicalLocation.region.startLine}`).sort()).toEqual(['lint/copy-ca-file@4', 'lint/trust-store-update@5']);
-    expect(results[0]!.locations[0]!.physicalLocation.artifactLocation.uri).toBe(dockerfile.replace(/^\//, ''));
+    // Outside GITHUB_WORKSPACE (as here) an absolute file: URI; inside it, relative to the checkout (unit-tested).
+    expect(results[0]!.locations[0]!.physicalLocation.artifactLocation.uri).toBe(pathToFileURL(dockerfile).href);
     const ruleIds = new Set(sarif.runs[0].tool.driver.rules.map((r: { id: string }) => r.id));
     for (const r of results) expect(ruleIds.has(r.ruleId)).toBe(true);
     const report = JSON.parse(readFileSync(run.outputs['report-file']!, 'utf8'));
