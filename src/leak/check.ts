@@ -38,7 +38,8 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
       temp = mkdtempSync(join(tmpdir(), 'org-ca-leak-'));
       const file = join(temp, 'image.tar');
       await options.dockerSave(input.reference, file);
-      opened = openImageInput({ kind: 'path', spelling: options.image, transport: 'docker-archive', path: file });
+      // Whatever docker save wrote (legacy, Docker 25+ or the containerd store's layout) is read as what it is.
+      opened = openImageInput({ kind: 'path', spelling: options.image, path: file });
     } else {
       opened = openImageInput(input);
     }
