@@ -98,7 +98,7 @@ function short(digest: string): string {
  * as not scanned, with the file and field, and the rest is still checked; an input where no image could be planned
  * is again an ImageInputError, with the first reason.
  */
-export function planImages(source: Source, layouts: readonly Layout[] = ['oci', 'docker-save'], ref?: string): Plan {
+export function planImages(source: Source, layouts: readonly Layout[], ref?: string): Plan {
   const unscanned: Unscanned[] = [];
   const images: PlannedImage[] = [];
   const layerMembers = new Map<string, { mediaType?: string; digest?: string }>();
