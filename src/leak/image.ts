@@ -50,10 +50,17 @@ const BLOB_PATHS: Readonly<Record<Layout, (algorithm: string, encoded: string, r
   dir: (alg, hex, role) => [...(role === 'manifest' ? [`${hex}.manifest.json`] : []), alg === 'sha256' ? hex : `${alg}-${hex}`],
 };
 
+/** Why a referenced blob is absent, and what to do: a non-distributable layer is never exported (layer.md). */
+function missingBlob(mediaType: string | undefined): string {
+  return /nondistributable|foreign/.test(mediaType ?? '')
+    ? `referenced blob is missing from the input: a non-distributable layer (${mediaType}) is not exported with the image, so it cannot be checked here`
+    : 'referenced blob is missing from the input: the export is incomplete, re-export the image';
+}
+
 /** A document of the input, read and shape-checked; every failure is a one-line ShapeError naming the file. */
 function readDocument<T>(source: Source, name: string, shape: Shape<T>): T {
   const m = resolveMember(source, name);
-  if (!m) throw new ShapeError(`${name} is missing from the input`);
+  if (!m) throw new ShapeError(`${name} is missing from the input: the export is incomplete, re-export the image`);
   let bytes: Buffer;
   try {
     bytes = readMember(m);
@@ -137,7 +144,7 @@ export function planImages(source: Source, layouts: readonly Layout[], ref?: str
     layers.forEach((l, index) => {
       const m = resolveMember(source, l.member);
       if (!m) {
-        unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: 'referenced blob is missing from the input' });
+        unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: missingBlob(l.mediaType) });
         return;
       }
       layerMembers.set(m.name, { ...(l.mediaType ? { mediaType: l.mediaType } : {}), ...(l.digest ? { digest: l.digest } : {}) });
@@ -162,7 +169,7 @@ export function planImages(source: Source, layouts: readonly Layout[], ref?: str
     const jsonLayers = (manifest.layers ?? []).filter((l) => LAYER_JSON.test(l.mediaType));
     for (const [i, l] of jsonLayers.entries()) {
       const m = memberOf(l.digest, 'blob');
-      if (!m.present) unscanned.push({ what: `${name} ${l.digest}`, reason: 'referenced blob is missing from the input' });
+      if (!m.present) unscanned.push({ what: `${name} ${l.digest}`, reason: missingBlob(l.mediaType) });
       else attestations.set(m.name, `${name} (${l.annotations?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
     }
     if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0)) return;
