@@ -99,6 +99,7 @@ describe('everything else is a one-line error naming what was found and the fix'
     ['myapp:1.2', 'myapp:1.2'],
     ['docker:27-dind (an image called docker)', 'docker:27-dind'],
     ['docker-daemon:myapp:1.2 (skopeo spelling)', 'myapp:1.2'],
+    ['constructor:1 (a name that is also an Object.prototype key)', 'constructor:1'],
   ])('a daemon reference: %s', (spelling, reference) => {
     const input = parseImageInput(spelling.split(' ')[0]!);
     expect(input).toMatchObject({ kind: 'daemon', reference });
