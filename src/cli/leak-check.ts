@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { checkImage } from '../leak/check.js';
 import { dockerSave } from '../leak/docker.js';
-import { failed, renderSarif, renderText } from '../leak/report.js';
+import { failed, failureReport, renderSarif, renderText, safeMessage } from '../leak/report.js';
+import type { Report } from '../leak/types.js';
 import { loadTargets } from '../leak/targets.js';
 import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError, type Command } from './command.js';
 
@@ -10,11 +11,15 @@ const HELP = `Usage: org-ca leak-check IMAGE (--ca FILE | --fingerprint SHA256..
 Fails (exit 1) when the org CA is anywhere in a release image: every layer (also files deleted by later layers),
 the image config (Env, Labels, Entrypoint, Cmd, history) and attestations; or when a part cannot be read.
 
-IMAGE is one of:
-  a docker save archive (legacy or Docker 25+ layout)   image.tar, docker-archive:image.tar
-  an OCI archive or layout directory                    oci-archive:image.tar, oci:dir, dir
-  a root file system directory                          ./rootfs
-  a local Docker image (saved with docker save)         myapp:1.2
+IMAGE is one of (a prefix must match what is there, else the check fails and says what to write):
+  a docker save archive (legacy or Docker 25+ layout)   image.tar, docker-archive:image.tar[:name:tag]
+  an OCI archive                                        image.tar, oci-archive:image.tar[:tag]
+  an OCI layout directory (index.json over blobs/)      out/, oci:out[:tag]
+  a skopeo/buildah dir: transport directory             dir:out
+  a root file system directory or tar (docker export)   rootfs:out, rootfs:fs.tar
+  a local Docker image (saved with docker save)         myapp:1.2, docker-daemon:myapp:1.2
+A directory is read as a root file system only when written rootfs:DIR. An empty directory, a layout without
+index.json, or an index pointing at missing blobs fails. --json, --report and --sarif are written in every case.
 
 Options:
   --ca FILE               the CA: PEM, DER, base64 or .p7b; - reads standard input
@@ -46,13 +51,21 @@ export const leakCheckCommand: Command = {
     if (positionals.length !== 1) throw new UsageError("leak-check: expected exactly one IMAGE (see 'org-ca leak-check --help')");
     const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
     if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1)) throw new UsageError(`leak-check: --parallel '${values.parallel}' is not a positive integer`);
-    const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
-    const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, { ca: '--ca -', caFile: '--ca', fingerprint: '--fingerprint' });
-    const report = await checkImage({ image: positionals[0]!, spec, dockerSave, ...(parallel ? { parallel } : {}) });
+    const image = positionals[0]!;
+    let report: Report;
+    try {
+      const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
+      const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, { ca: '--ca -', caFile: '--ca', fingerprint: '--fingerprint' });
+      report = await checkImage({ image, spec, dockerSave, ...(parallel ? { parallel } : {}) });
+    } catch (error) {
+      // The same files as on success, saying why, so a pipeline's SARIF upload still gets one; then the one line.
+      report = failureReport(image, safeMessage(error));
+    }
     if (values.sarif) writeFileSync(values.sarif, JSON.stringify(renderSarif(report), null, 2) + '\n');
     if (values.report) writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    else process.stdout.write(renderText(report) + '\n');
+    if (report.error !== undefined) throw new Error(report.error);
+    if (!values.json) process.stdout.write(renderText(report) + '\n');
     return failed(report) ? EXIT_FAILURE : EXIT_OK;
   },
 };

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkImage } from './check.js';
 import { dockerSave } from './docker.js';
-import { lintDockerfile, renderLintText } from './lint.js';
-import { annotations, failed, renderMarkdown, renderSarif } from './report.js';
+import { lintDockerfile, renderLintText, type LintResult } from './lint.js';
+import { annotations, emptyReport, failed, failureReport, renderMarkdown, renderSarif, safeMessage } from './report.js';
 import { loadTargets } from './targets.js';
 import type { Report } from './types.js';
 
@@ -32,41 +32,58 @@ export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
   return inputs;
 }
 
+/**
+ * Always reports: on a leak, a clean image, an unreadable image or a bad input alike, the step sets `leaks`,
+ * `report-file` and `sarif-file` and writes the job summary, so that a following `upload-sarif` with `if: always()`
+ * gets a real file; then it fails if anything was found or could not be checked.
+ */
 export async function run(): Promise<void> {
+  let leaks = 0;
+  let problems = 0;
+  let image = '';
+  let report: Report | undefined;
+  let error: string | undefined;
+  let lint: { file: string; result: LintResult; workspace?: string } | undefined;
+  const sections: string[] = [];
   try {
     const inputs = parseLeakInputs((name) => core.getInput(name, { trimWhitespace: name !== 'ca' }));
-    const temp = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'org-ca-leak-'));
-    let leaks = 0;
-    let problems = 0;
-    const sections: string[] = [];
+    image = inputs.image;
     if (inputs.dockerfile) {
-      const lint = lintDockerfile(readFileSync(inputs.dockerfile, 'utf8'), inputs.target || undefined);
-      core.info(renderLintText(inputs.dockerfile, lint));
-      for (const f of lint.findings) core.error(`${f.message} Fix: ${f.fix}`, { title: `CA would leak: ${f.rule}`, file: inputs.dockerfile, startLine: f.line });
-      leaks += lint.findings.length;
-      sections.push(`### Dockerfile lint: ${lint.findings.length} finding(s) in the stages of target '${lint.target}'`);
+      const result = lintDockerfile(readFileSync(inputs.dockerfile, 'utf8'), inputs.target || undefined);
+      lint = { file: inputs.dockerfile, result, ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}) };
+      core.info(renderLintText(inputs.dockerfile, result));
+      for (const f of result.findings) core.error(`${f.message} Fix: ${f.fix}`, { title: `CA would leak: ${f.rule}`, file: inputs.dockerfile, startLine: f.line });
+      leaks += result.findings.length;
+      sections.push(`### Dockerfile lint: ${result.findings.length} finding(s) in the stages of target '${result.target}'`);
     }
-    let report: Report | undefined;
     if (inputs.image) {
       const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
       report = await core.group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave }));
       for (const a of annotations(report)) core.error(a.message, { title: a.title });
       leaks += report.findings.length;
       problems += report.unscanned.length;
-      const reportFile = join(temp, 'leak-report.json');
-      const sarifFile = join(temp, 'leak-report.sarif');
-      writeFileSync(reportFile, JSON.stringify(report, null, 2) + '\n');
-      writeFileSync(sarifFile, JSON.stringify(renderSarif(report), null, 2) + '\n');
-      core.setOutput('report-file', reportFile);
-      core.setOutput('sarif-file', sarifFile);
-      sections.unshift(renderMarkdown(report));
     }
+  } catch (e) {
+    error = safeMessage(e);
+  }
+  try {
+    // A Dockerfile-only run has no image report, but the same files: SARIF carries the lint findings.
+    const written: Report = error !== undefined ? failureReport(image, error) : (report ?? emptyReport(''));
+    const temp = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'org-ca-leak-'));
+    const reportFile = join(temp, 'leak-report.json');
+    const sarifFile = join(temp, 'leak-report.sarif');
+    writeFileSync(reportFile, JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) + '\n');
+    writeFileSync(sarifFile, JSON.stringify(renderSarif(written, lint), null, 2) + '\n');
+    core.setOutput('report-file', reportFile);
+    core.setOutput('sarif-file', sarifFile);
     core.setOutput('leaks', String(leaks));
+    if (error !== undefined || report) sections.unshift(renderMarkdown(written));
     if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(sections.join('\n\n'), true).write();
-    if (leaks > 0 || (report && failed(report)) || problems > 0) {
-      core.setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}.`);
-    }
-  } catch (error) {
-    core.setFailed(error instanceof Error ? error.message : String(error));
+  } catch (e) {
+    error ??= `could not write the report: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  if (error !== undefined) core.setFailed(error);
+  else if (leaks > 0 || (report && failed(report)) || problems > 0) {
+    core.setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}.`);
   }
 }

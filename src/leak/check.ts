@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, statSync, createReadStream } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { colonFingerprint } from '../ca/certificate.js';
 import { emptyLayerIndex, FinalFs } from './filesystem.js';
-import { digestOfMember, planImages, type PlannedImage } from './image.js';
+import { digestOfMember, planImages, type Plan, type PlannedImage } from './image.js';
+import { ImageInputError, openImageInput, parseImageInput, type OpenedInput } from './input.js';
 import { scanDirectory, sniff } from './layer.js';
 import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from './matcher.js';
 import { envPointers, filePointers, judgePointer, type Pointer } from './pointers.js';
 import { runLayerJobs } from './pool.js';
-import { indexDirectory, indexTar, readMember, type Source } from './source.js';
+import { readMember, type Source } from './source.js';
 import { DEFAULT_LIMITS, LEAK_FIX, type Finding, type Hit, type LayerJob, type LayerResult, type Report, type ScanLimits, type TargetSpec, type Unscanned } from './types.js';
 
 export interface CheckOptions {
@@ -22,71 +23,40 @@ export interface CheckOptions {
   readonly dockerSave?: (reference: string, file: string) => Promise<void>;
 }
 
-export class ImageInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ImageInputError';
-  }
-}
-
-
-/** `docker-archive:x`, `oci-archive:x`, `oci:dir[:ref]`, `dir:x` as skopeo/buildah spell them, or a bare path. */
-export function resolveImagePath(image: string): string | undefined {
-  const m = /^(docker-archive|oci-archive|oci|dir):(.*)$/.exec(image);
-  const path = m ? m[2]! : image;
-  if (existsSync(path)) return path;
-  // oci:/path:tag and docker-archive:/path:ref carry a reference after the path.
-  const cut = path.lastIndexOf(':');
-  if (cut > 0 && existsSync(path.slice(0, cut))) return path.slice(0, cut);
-  return m ? path : undefined;
-}
-
-function openSource(path: string): Source | 'rootfs' {
-  const st = statSync(path);
-  if (st.isDirectory()) {
-    const dir = indexDirectory(path);
-    return dir.members.has('oci-layout') || dir.members.has('index.json') || dir.members.has('manifest.json') ? dir : 'rootfs';
-  }
-  const fd = openSync(path, 'r');
-  const head = Buffer.alloc(1024);
-  const n = readSync(fd, head, 0, head.length, 0);
-  closeSync(fd);
-  const kind = sniff(head.subarray(0, n));
-  if (kind === 'gzip' || kind === 'zstd') {
-    throw new ImageInputError(`'${path}' is a ${kind}-compressed archive: decompress it first (e.g. gunzip -k), then check the .tar.`);
-  }
-  if (kind !== 'none') throw new ImageInputError(`'${path}' is not a tar archive: expected a docker save / OCI archive, an OCI layout directory or a root file system directory.`);
-  return indexTar(path);
-}
+export { ImageInputError };
 
 export async function checkImage(options: CheckOptions): Promise<Report> {
   const started = Date.now();
   const limits = options.limits ?? DEFAULT_LIMITS;
   const matcher = buildMatcher(options.spec);
-  let path = resolveImagePath(options.image);
+  const input = parseImageInput(options.image);
   let temp: string | undefined;
   try {
-    if (!path) {
-      // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
-      // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
-      if (/^(\/|\.\.?\/|~\/)/.test(options.image)) {
-        throw new ImageInputError(`'${options.image}' does not exist: expected a docker save or OCI archive, an OCI layout or root file system directory, or a local Docker image reference.`);
-      }
+    let opened: OpenedInput;
+    if (input.kind === 'daemon') {
       if (!options.dockerSave) throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
       temp = mkdtempSync(join(tmpdir(), 'org-ca-leak-'));
-      path = join(temp, 'image.tar');
-      await options.dockerSave(options.image, path);
+      const file = join(temp, 'image.tar');
+      await options.dockerSave(input.reference, file);
+      // Whatever docker save wrote (legacy, Docker 25+ or the containerd store's layout) is read as what it is.
+      opened = openImageInput({ kind: 'path', spelling: options.image, path: file });
+    } else {
+      opened = openImageInput(input);
     }
-    const source = openSource(path);
-    if (source === 'rootfs') return await checkRootfs(options.image, path, matcher, limits, started);
-    return await checkSource(options.image, source, matcher, options.spec, limits, options.parallel, started);
+    if (opened.kind === 'rootfs-dir') return await checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
+    if (opened.kind === 'rootfs-tar') {
+      const size = statSync(opened.file).size;
+      const [layer] = await runLayerJobs([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, 1);
+      return await checkRootfs(options.image, layer!, opened.file, started);
+    }
+    return await checkSource(options.image, opened.source, planImages(opened.source, opened.layouts, opened.ref), matcher, options.spec, limits, options.parallel, started);
   } finally {
     if (temp) rmSync(temp, { recursive: true, force: true });
   }
 }
 
-async function checkRootfs(input: string, dir: string, matcher: Matcher, limits: ScanLimits, started: number): Promise<Report> {
-  const result = await scanDirectory('rootfs', dir, matcher, limits);
+/** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
+async function checkRootfs(input: string, result: LayerResult, where: string, started: number): Promise<Report> {
   const fs = FinalFs.build([result.index]);
   const findings: Finding[] = result.hits.map((h) => ({
     ...hitFields(h),
@@ -97,7 +67,7 @@ async function checkRootfs(input: string, dir: string, matcher: Matcher, limits:
   const caPaths = new Set(result.hits.map((h) => `/${h.path}`));
   for (const c of result.captured) findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
   const unscanned: Unscanned[] = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
-  if (result.error) unscanned.push({ what: dir, reason: result.error });
+  if (result.error) unscanned.push({ what: where, reason: result.error });
   return { input, findings, unscanned, stats: { images: 0, layers: 0, files: result.files, bytes: result.bytes, ms: Date.now() - started } };
 }
 
@@ -109,11 +79,9 @@ function describeCa(h: { fingerprint: string; subject?: string }): string {
   return `The CA${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${colonFingerprint(h.fingerprint)})`;
 }
 
-async function checkSource(input: string, source: Source, matcher: Matcher, spec: TargetSpec, limits: ScanLimits, parallel: number | undefined, started: number): Promise<Report> {
-  const plan = planImages(source);
+async function checkSource(input: string, source: Source, plan: Plan, matcher: Matcher, spec: TargetSpec, limits: ScanLimits, parallel: number | undefined, started: number): Promise<Report> {
   const unscanned: Unscanned[] = [...plan.unscanned];
   const findings: Finding[] = [];
-  if (plan.images.length === 0) unscanned.push({ what: source.label, reason: 'no image found: expected index.json (OCI) or manifest.json (docker save)' });
 
   // Every regular member is scanned once: as a layer when a manifest says so or its bytes are a tar stream
   // (an unreferenced blob still ships), else as content (configs, manifests, attestations, legacy json).
@@ -287,16 +255,21 @@ function scanJsonStrings(matcher: Matcher, text: string, depth: number): Hit[] {
     return [];
   }
   const hits: Hit[] = [];
-  const walk = (v: unknown): void => {
+  // An explicit stack: a hostile blob of a million nested lists must not overflow the call stack.
+  const stack: unknown[] = [doc];
+  while (stack.length) {
+    const v = stack.pop();
     if (typeof v === 'string') {
       if (v.length >= 40) hits.push(...scanText(matcher, v, depth));
-    } else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) {
-      if (k.length >= 40) hits.push(...scanText(matcher, k, depth));
-      walk(x);
+    } else if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+    } else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k.length >= 40) hits.push(...scanText(matcher, k, depth));
+        stack.push(x);
+      }
     }
-  };
-  walk(doc);
+  }
   return hits;
 }
 

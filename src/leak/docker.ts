@@ -1,5 +1,5 @@
 import * as exec from '@actions/exec';
-import { ImageInputError } from './check.js';
+import { ImageInputError } from './input.js';
 
 /** `docker save` of a daemon image into `file`; the reference is checked by the daemon, not here. */
 export async function dockerSave(reference: string, file: string): Promise<void> {
@@ -15,7 +15,7 @@ export async function dockerSave(reference: string, file: string): Promise<void>
     const why = error instanceof Error ? error.message : String(error);
     throw new ImageInputError(
       `'${reference}' is not a file or directory, and 'docker save' cannot run here (${why}): ` +
-        'pass a docker save archive, an OCI archive or layout, or a root file system directory instead.',
+        'pass a docker save archive, an OCI archive or layout, or rootfs:DIR for a root file system instead.',
     );
   }
   if (code !== 0) {

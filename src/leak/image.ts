@@ -1,3 +1,5 @@
+import { ImageInputError, type Layout } from './input.js';
+import { checkShape, dockerSaveManifest, imageConfig, imageIndex, imageManifest, manifestKind, parseDocument, ShapeError, type ImageIndex, type ImageManifest, type Shape } from './shapes.js';
 import { readMember, resolveMember, type Member, type Source } from './source.js';
 import type { Unscanned } from './types.js';
 
@@ -38,27 +40,34 @@ export interface Plan {
   readonly unscanned: Unscanned[];
 }
 
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 const LAYER_JSON = /in-toto|json$/;
 
-function parseJson(source: Source, name: string, unscanned: Unscanned[]): unknown {
-  const m = resolveMember(source, name);
-  if (!m) {
-    unscanned.push({ what: name, reason: 'referenced but missing from the input' });
-    return undefined;
-  }
-  try {
-    return JSON.parse(readMember(m).toString('utf8'));
-  } catch (error) {
-    unscanned.push({ what: name, reason: `not valid JSON (${error instanceof Error ? error.message.split('\n')[0] : String(error)})` });
-    return undefined;
-  }
+/** Where a descriptor's blob lives in each layout (image-layout.md; containers/image dir transport). */
+const BLOB_PATHS: Readonly<Record<Layout, (algorithm: string, encoded: string, role: 'manifest' | 'blob') => string[]>> = {
+  oci: (alg, hex) => [`blobs/${alg}/${hex}`],
+  'docker-save': (alg, hex) => [`blobs/${alg}/${hex}`],
+  // dir: writes blobs as <hex> (other algorithms <alg>-<hex>), and the instances of a copied index as <hex>.manifest.json.
+  dir: (alg, hex, role) => [...(role === 'manifest' ? [`${hex}.manifest.json`] : []), alg === 'sha256' ? hex : `${alg}-${hex}`],
+};
+
+/** Why a referenced blob is absent, and what to do: a non-distributable layer is never exported (layer.md). */
+function missingBlob(mediaType: string | undefined): string {
+  return /nondistributable|foreign/.test(mediaType ?? '')
+    ? `referenced blob is missing from the input: a non-distributable layer (${mediaType}) is not exported with the image, so it cannot be checked here`
+    : 'referenced blob is missing from the input: the export is incomplete, re-export the image';
 }
 
-function blobName(digest: unknown): string | undefined {
-  if (typeof digest !== 'string') return undefined;
-  const m = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/.exec(digest);
-  return m ? `blobs/${m[1]}/${m[2]}` : undefined;
+/** A document of the input, read and shape-checked; every failure is a one-line ShapeError naming the file. */
+function readDocument<T>(source: Source, name: string, shape: Shape<T>): T {
+  const m = resolveMember(source, name);
+  if (!m) throw new ShapeError(`${name} is missing from the input: the export is incomplete, re-export the image`);
+  let bytes: Buffer;
+  try {
+    bytes = readMember(m);
+  } catch (error) {
+    throw new ShapeError(error instanceof Error ? error.message : String(error));
+  }
+  return parseDocument(bytes, name, shape);
 }
 
 /** Pairs layers with the history entries that made them: entries marked empty_layer made none. */
@@ -71,7 +80,8 @@ export function instructions(config: ImageConfig, layerCount: number): (string |
 export function redact(text: string): string {
   return text
     .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
-    .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, '[redacted base64]');
+    // A SHA-256 or SHA-512 digest in hex is not a secret, and messages need it.
+    .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run) => (/^(?:[0-9a-f]{64}|[0-9a-f]{128})$/.test(run) ? run : '[redacted base64]'));
 }
 
 export function tidyInstruction(createdBy: string): string {
@@ -84,29 +94,57 @@ function platformName(p: unknown): string {
   return [os, architecture, variant].filter(Boolean).join('/');
 }
 
-export function planImages(source: Source): Plan {
+/** What the walk reached, for messages: `linux/arm64 manifest (blobs/sha256/…)`. */
+function short(digest: string): string {
+  return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…');
+}
+
+/**
+ * Plans every image of an input. The top-level document (index.json, manifest.json) must be readable, or the input
+ * is not an image at all (ImageInputError). Below it, a manifest or config that is missing or malformed is listed
+ * as not scanned, with the file and field, and the rest is still checked; an input where no image could be planned
+ * is again an ImageInputError, with the first reason.
+ */
+export function planImages(source: Source, layouts: readonly Layout[], ref?: string): Plan {
   const unscanned: Unscanned[] = [];
   const images: PlannedImage[] = [];
   const layerMembers = new Map<string, { mediaType?: string; digest?: string }>();
   const attestations = new Map<string, string>();
   const seenConfigs = new Set<string>();
+  const refs: string[] = [];
+  const layout: Layout = layouts.includes('dir') ? 'dir' : 'oci';
+
+  /** The member a digest names, when present; else the first place it would be (for messages). */
+  const memberOf = (digest: string, role: 'manifest' | 'blob'): { name: string; present: boolean } => {
+    const [alg, hex] = digest.split(':') as [string, string];
+    const candidates = BLOB_PATHS[layout](alg, hex, role);
+    for (const c of candidates) if (resolveMember(source, c)) return { name: resolveMember(source, c)!.name, present: true };
+    return { name: candidates[candidates.length - 1]!, present: false };
+  };
 
   const addImage = (name: string, configMember: string | undefined, layers: { member: string; mediaType?: string; digest?: string }[]): void => {
     const resolvedConfig = configMember ? resolveMember(source, configMember)?.name : undefined;
     const key = `${resolvedConfig ?? configMember ?? ''}|${layers.map((l) => resolveMember(source, l.member)?.name ?? l.member).join(',')}`;
     if (seenConfigs.has(key)) return;
     seenConfigs.add(key);
-    const config = (configMember ? parseJson(source, configMember, unscanned) : {}) as ImageConfig | undefined;
-    const diffIds = config?.rootfs?.diff_ids ?? [];
-    if (config && configMember && diffIds.length !== layers.length) {
-      unscanned.push({ what: configMember, reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers` });
+    let config: ImageConfig = {};
+    if (configMember) {
+      try {
+        config = readDocument(source, configMember, imageConfig);
+        const diffIds = config.rootfs?.diff_ids ?? [];
+        if (diffIds.length !== layers.length) unscanned.push({ what: configMember, reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers` });
+      } catch (error) {
+        if (!(error instanceof ShapeError)) throw error;
+        unscanned.push({ what: `config of ${name}`, reason: error.message });
+      }
     }
-    const steps = instructions(config ?? {}, layers.length);
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    const steps = instructions(config, layers.length);
     const planned: PlannedLayer[] = [];
     layers.forEach((l, index) => {
       const m = resolveMember(source, l.member);
       if (!m) {
-        unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: 'referenced blob is missing from the input' });
+        unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: missingBlob(l.mediaType) });
         return;
       }
       layerMembers.set(m.name, { ...(l.mediaType ? { mediaType: l.mediaType } : {}), ...(l.digest ? { digest: l.digest } : {}) });
@@ -119,92 +157,121 @@ export function planImages(source: Source): Plan {
         ...(steps[index] ? { instruction: steps[index] } : {}),
       });
     });
-    images.push({ name, ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}), config: config ?? {}, layers: planned });
+    images.push({ name, ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}), config, layers: planned });
   };
 
-  const walkIndex = (indexMember: string, depth: number, label: string): void => {
-    const index = parseJson(source, indexMember, unscanned) as { manifests?: unknown } | undefined;
-    if (!index) return;
-    if (index.manifests !== undefined && !Array.isArray(index.manifests)) {
-      unscanned.push({ what: indexMember, reason: 'manifests is not a list' });
-      return;
+  /** One image manifest: its layers, its config, its attestation documents. */
+  const walkManifest = (manifest: ImageManifest, name: string, isAttestation: boolean): void => {
+    const configMember = memberOf(manifest.config.digest, 'blob').name;
+    const layers = (manifest.layers ?? []).map((l) => ({ member: memberOf(l.digest, 'blob').name, mediaType: l.mediaType, digest: l.digest }));
+    // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
+    const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType));
+    const jsonLayers = (manifest.layers ?? []).filter((l) => LAYER_JSON.test(l.mediaType));
+    for (const [i, l] of jsonLayers.entries()) {
+      const m = memberOf(l.digest, 'blob');
+      if (!m.present) unscanned.push({ what: `${name} ${l.digest}`, reason: missingBlob(l.mediaType) });
+      else attestations.set(m.name, `${name} (${l.annotations?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
     }
-    const descriptors = (index.manifests ?? []) as Record<string, unknown>[];
+    if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0)) return;
+    const isImageConfig = /image\.config|container\.image/.test(manifest.config.mediaType);
+    addImage(name || `image ${short(memberOf(manifest.config.digest, 'blob').name)}`, isImageConfig ? configMember : undefined, tarLayers);
+  };
+
+  const walkIndex = (indexMember: string, index: ImageIndex, depth: number, label: string): void => {
+    const descriptors = index.manifests ?? [];
     // An attestation manifest names its subject by digest; the subject's descriptor in the same index has the platform.
-    const platformOf = new Map(descriptors.map((d) => [String(d.digest), platformName(d.platform)] as const));
-    for (const d of descriptors) {
-      const member = blobName(d.digest);
-      if (!member) {
-        unscanned.push({ what: indexMember, reason: `descriptor with an invalid digest '${String(d.digest)}'` });
-        continue;
+    const platformOf = new Map(descriptors.map((d) => [d.digest, platformName(d.platform)] as const));
+    descriptors.forEach((d, i) => {
+      const annotations = d.annotations ?? {};
+      const refName = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
+      if (depth === 0) {
+        if (annotations['org.opencontainers.image.ref.name']) refs.push(annotations['org.opencontainers.image.ref.name']);
+        if (annotations['io.containerd.image.name']) refs.push(annotations['io.containerd.image.name']);
       }
-      const annotations = (d.annotations ?? {}) as Record<string, string>;
-      const ref = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
       const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
       const subject = annotations['vnd.docker.reference.digest'];
-      const name = [label, ref, isAttestation ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}` : platformName(d.platform)]
+      const name = [label, refName, isAttestation ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}` : platformName(d.platform)]
         .filter(Boolean)
         .join(' ');
-      const mediaType = typeof d.mediaType === 'string' ? d.mediaType : '';
-      if (INDEX_TYPES.has(mediaType)) {
-        if (depth > 8) unscanned.push({ what: member, reason: 'image indexes nested deeper than 8' });
-        else walkIndex(member, depth + 1, name);
-        continue;
+      const target = memberOf(d.digest, 'manifest');
+      const what = `${indexMember} manifests[${i}] (${[name, short(d.digest)].filter(Boolean).join(' ')})`;
+      if (!target.present) {
+        unscanned.push({
+          what,
+          reason:
+            `the manifest ${d.digest} it points at is missing from the input: the export is incomplete ` +
+            "(Docker's containerd store leaves out platforms it never pulled: save one with docker save --platform OS/ARCH)",
+        });
+        return;
       }
-      const manifest = parseJson(source, member, unscanned) as
-        | { config?: Record<string, unknown>; layers?: Record<string, unknown>[]; manifests?: unknown; mediaType?: string }
-        | undefined;
-      if (!manifest) continue;
-      if (manifest.manifests !== undefined) {
-        walkIndex(member, depth + 1, name);
-        continue;
+      let doc: unknown;
+      try {
+        doc = readDocument(source, target.name, (v) => v);
+      } catch (error) {
+        if (!(error instanceof ShapeError)) throw error;
+        unscanned.push({ what, reason: error.message });
+        return;
       }
-      const configMember = blobName(manifest.config?.digest);
-      const layers = (manifest.layers ?? []).map((l) => ({
-        member: blobName(l.digest) ?? '',
-        ...(typeof l.mediaType === 'string' ? { mediaType: l.mediaType } : {}),
-        ...(typeof l.digest === 'string' ? { digest: l.digest } : {}),
-      }));
-      // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
-      const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType ?? ''));
-      const jsonLayers = layers.filter((l) => LAYER_JSON.test(l.mediaType ?? ''));
-      for (const [i, l] of jsonLayers.entries()) {
-        const m = resolveMember(source, l.member);
-        if (!m) unscanned.push({ what: `${name} ${l.digest}`, reason: 'referenced blob is missing from the input' });
-        const predicate = (manifest.layers ?? []).find((x) => x.digest === l.digest)?.annotations as Record<string, string> | undefined;
-        if (m) attestations.set(m.name, `${name} (${predicate?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
+      const kind = manifestKind(doc);
+      try {
+        if (kind === 'index') {
+          if (depth >= 8) unscanned.push({ what: target.name, reason: 'image indexes nested deeper than 8' });
+          else walkIndex(target.name, checkShape(doc, target.name, imageIndex), depth + 1, name);
+        } else if (kind === 'manifest') {
+          walkManifest(checkShape(doc, target.name, imageManifest), name, isAttestation);
+        } else if (kind === 'schema1') {
+          unscanned.push({ what, reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)` });
+        } else {
+          unscanned.push({ what, reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)` });
+        }
+      } catch (error) {
+        if (!(error instanceof ShapeError)) throw error;
+        unscanned.push({ what, reason: error.message });
       }
-      if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0)) continue;
-      const cfgType = typeof manifest.config?.mediaType === 'string' ? manifest.config.mediaType : '';
-      const isImageConfig = cfgType === '' || /image\.config|container\.image/.test(cfgType);
-      addImage(name || `image ${member.replace(/^blobs\/sha256\//, 'sha256:').slice(0, 19)}`, isImageConfig ? configMember : undefined, tarLayers);
+    });
+  };
+
+  /** The top-level documents: the input is not an image when they cannot be read. */
+  const top = <T>(name: string, shape: Shape<T>): T => {
+    try {
+      return readDocument(source, name, shape);
+    } catch (error) {
+      if (error instanceof ShapeError) throw new ImageInputError(`'${source.label}': ${error.message}`);
+      throw error;
     }
   };
 
-  if (source.members.has('index.json')) walkIndex('index.json', 0, '');
-  if (source.members.has('manifest.json')) {
-    const list = parseJson(source, 'manifest.json', unscanned);
-    if (!Array.isArray(list)) {
-      unscanned.push({ what: 'manifest.json', reason: 'expected a list of images (docker save format)' });
-    } else {
-      for (const item of list as { Config?: string; Layers?: string[]; RepoTags?: string[] }[]) {
-        addImage(
-          item.RepoTags?.[0] ?? item.Config ?? 'image',
-          item.Config,
-          (item.Layers ?? []).map((member) => {
-            const digest = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(member);
-            return { member, ...(digest ? { digest: `sha256:${digest[1]}` } : {}) };
-          }),
-        );
-      }
-    }
+  if (layouts.includes('oci')) walkIndex('index.json', top('index.json', imageIndex), 0, '');
+  if (layouts.includes('docker-save')) {
+    top('manifest.json', dockerSaveManifest).forEach((item, i) => {
+      if (item.RepoTags) refs.push(...item.RepoTags);
+      refs.push(`@${i}`);
+      addImage(
+        item.RepoTags?.[0] ?? item.Config,
+        item.Config,
+        (item.Layers ?? []).map((member) => {
+          const digest = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(member);
+          return { member, ...(digest ? { digest: `sha256:${digest[1]}` } : {}) };
+        }),
+      );
+    });
+  }
+  if (layouts.includes('dir')) {
+    const doc = top('manifest.json', (v) => v);
+    const kind = manifestKind(doc);
+    if (kind === 'index') walkIndex('manifest.json', top('manifest.json', imageIndex), 0, '');
+    else walkManifest(top('manifest.json', imageManifest), '', false);
+  }
+  if (ref !== undefined && !refs.includes(ref) && !refs.some((r) => r.endsWith(`:${ref}`) || r.endsWith(`/${ref}`))) {
+    throw new ImageInputError(`'${source.label}' holds no image '${ref}'${refs.length ? ` (it holds: ${[...new Set(refs)].slice(0, 8).join(', ')})` : ''}: name one of those, or leave the reference out to check every image.`);
+  }
+  if (images.length === 0) {
+    const first = unscanned[0];
+    throw new ImageInputError(
+      first ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}` : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`,
+    );
   }
   return { images, layerMembers, attestations, unscanned };
-}
-
-/** What kind of input a Source is, for messages and for the rootfs fallback. */
-export function looksLikeImage(source: Source): boolean {
-  return source.members.has('index.json') || source.members.has('manifest.json') || source.members.has('oci-layout');
 }
 
 /** The expected digest of a member stored under blobs/<alg>/<hex>. */

@@ -7,7 +7,8 @@ import { PassThrough, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { readJks, readPkcs12 } from '../ca/keystore.js';
 import { classifyDer, ContentScanner, scanBuffer, type Matcher } from './matcher.js';
-import { TarParser, type TarHeader } from './tar.js';
+import { blameTarFailure } from './blame.js';
+import { TarError, TarParser, type TarHeader } from './tar.js';
 import { LayerIndexBuilder } from './filesystem.js';
 import type { BlobRef, CapturedFile, EntryType, FileHit, LayerJob, LayerResult, ScanLimits } from './types.js';
 
@@ -273,7 +274,8 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
     return problems.length ? { ...r, error: problems.join('; ') } : r;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return result(friendly(message, compression));
+    // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
+    return result(error instanceof TarError ? await blameTarFailure(job, message) : friendly(message, compression));
   }
 }
 

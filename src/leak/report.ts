@@ -1,10 +1,33 @@
+import { isAbsolute, relative, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { colonFingerprint } from '../ca/certificate.js';
+import { CaInputError } from '../ca/parse.js';
+import { redact } from './image.js';
+import type { LintResult, LintRule } from './lint.js';
 import type { Finding, MatchKind, Report } from './types.js';
 
 /** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
 
 export function failed(report: Report): boolean {
-  return report.findings.length > 0 || report.unscanned.length > 0;
+  return report.error !== undefined || report.findings.length > 0 || report.unscanned.length > 0;
+}
+
+/**
+ * An error as one line for the report files and the summary. The CA input's messages quote the bad value (a
+ * fingerprint token, say), which may be certificate text pasted into the wrong input: those are redacted.
+ */
+export function safeMessage(error: unknown): string {
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+  return error instanceof CaInputError ? redact(message) : message;
+}
+
+/** The report of a check that could not run: the same files and outputs as any other, saying why. */
+export function failureReport(input: string, error: string): Report {
+  return { ...emptyReport(input), error };
+}
+
+export function emptyReport(input: string): Report {
+  return { input, findings: [], unscanned: [], stats: { images: 0, layers: 0, files: 0, bytes: 0, ms: 0 } };
 }
 
 function where(f: Finding): string {
@@ -13,6 +36,7 @@ function where(f: Finding): string {
 
 export function renderText(report: Report): string {
   const lines: string[] = [];
+  if (report.error !== undefined) return `FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`;
   const s = report.stats;
   lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s), ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
   for (const f of report.findings) {
@@ -31,6 +55,10 @@ function md(text: string): string {
 
 export function renderMarkdown(report: Report): string {
   const lines = ['## org-ca leak check', ''];
+  if (report.error !== undefined) {
+    lines.push(`**Could not check**${report.input ? ` \`${md(report.input)}\`` : ''}: ${md(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
+    return lines.join('\n');
+  }
   lines.push(
     failed(report)
       ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in \`${md(report.input)}\`.`
@@ -85,8 +113,40 @@ const RULES: Record<string, string> = {
   'not-scanned': 'A part of the image that could not be read',
 };
 
-/** SARIF 2.1.0 for github/codeql-action/upload-sarif. Paths are inside the image, so they carry their own base id. */
-export function renderSarif(report: Report): object {
+/** The Dockerfile lint's rules, as SARIF rule ids `lint/<rule>` (see lint.ts). */
+const LINT_RULES: Record<LintRule, string> = {
+  'copy-ca-file': 'COPY/ADD of a CA-looking file into a stage the release image reaches',
+  'ca-in-source': 'A CA certificate in the build context copied into the release image',
+  'arg-ca': 'A build argument carrying the CA (recorded in history and provenance)',
+  'env-ca-pointer': 'ENV of a CA setting in a stage the release image reaches',
+  'trust-store-update': 'A trust-store update that bakes the CA into the image',
+  'secret-to-disk': 'A secret mount copied to a file that stays in a layer',
+};
+
+/** Notification descriptors (toolExecutionNotifications refer to them by id). */
+const NOTIFICATIONS: Record<string, string> = {
+  'input-error': 'The image could not be checked at all (a bad input or an unreadable image): the check fails closed.',
+  'not-scanned': 'A part of the image could not be read: it is not counted clean.',
+};
+
+/**
+ * A repository file as SARIF wants it: relative to the checkout when it is inside it (code scanning resolves
+ * relative URIs against the repository root), else an absolute file: URI.
+ */
+export function artifactUri(path: string, workspace?: string): string {
+  if (!isAbsolute(path)) return path.split(sep).join('/').replace(/^(\.\/)+/, '');
+  if (workspace) {
+    const rel = relative(workspace, path);
+    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return rel.split(sep).join('/');
+  }
+  return pathToFileURL(path).href;
+}
+
+/**
+ * SARIF 2.1.0 for github/codeql-action/upload-sarif. Image paths are inside the image, so they carry their own base
+ * id; Dockerfile lint findings point at the Dockerfile's line, relative to the repository.
+ */
+export function renderSarif(report: Report, lint?: { readonly file: string; readonly result: LintResult; readonly workspace?: string }): object {
   const result = (ruleId: MatchKind | 'not-scanned', text: string, uri: string, key: string): object => ({
     ruleId,
     level: 'error',
@@ -102,13 +162,37 @@ export function renderSarif(report: Report): object {
         tool: {
           driver: {
             name: 'org-ca leak-check',
-            rules: Object.entries(RULES).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
+            rules: [...Object.entries(RULES), ...Object.entries(LINT_RULES).map(([id, text]) => [`lint/${id}`, text] as const)].map(([id, text]) => ({
+              id,
+              shortDescription: { text },
+              defaultConfiguration: { level: 'error' },
+            })),
+            notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
           },
         },
+        // An unreadable image or a bad input is a run that did not execute successfully, with the reason as a tool
+        // notification (SARIF 2.1.0 §3.20.14, §3.20.21): upload-sarif still gets a valid file, and a reader sees why.
+        // A part that could not be read is a result (an alert) and also a notification: the run did not fully succeed.
+        invocations: [
+          {
+            executionSuccessful: report.error === undefined && report.unscanned.length === 0,
+            toolExecutionNotifications: [
+              ...(report.error === undefined ? [] : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
+              ...report.unscanned.map((u) => ({ level: 'error', message: { text: `${u.what}: ${u.reason}` }, descriptor: { id: 'not-scanned' } })),
+            ],
+          },
+        ],
         originalUriBaseIds: { IMAGE: { description: { text: `Inside the image ${report.input}` } } },
         results: [
           ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
           ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
+          ...(lint?.result.findings ?? []).map((f) => ({
+            ruleId: `lint/${f.rule}`,
+            level: 'error',
+            message: { text: `${f.message} Fix: ${f.fix}` },
+            locations: [{ physicalLocation: { artifactLocation: { uri: artifactUri(lint!.file, lint!.workspace) }, region: { startLine: f.line } } }],
+            partialFingerprints: { 'orgCaLeak/v1': `lint|${f.rule}|${f.stage}|${f.line}` },
+          })),
         ],
       },
     ],

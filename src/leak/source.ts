@@ -1,6 +1,6 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
-import { checksumOk, cstring, isZero, normalizePath, octal, parsePax, TarError, TYPES } from './tar.js';
+import { checksumOk, cstring, headerName, headerSize, isZero, normalizePath, parsePax, paxSize, quoteName, TarError, TYPES } from './tar.js';
 import type { BlobRef } from './types.js';
 
 /**
@@ -49,22 +49,23 @@ export function indexTar(file: string): Source {
       }
       if (zeros) throw new TarError('a single zero block inside the archive');
       const magic = block.toString('latin1', 257, 263);
-      if (magic !== 'ustar\0' && magic !== 'ustar ') throw new TarError(`not a tar header at byte ${pos - BLOCK}`);
-      if (!checksumOk(block)) throw new TarError(`bad header checksum at byte ${pos - BLOCK}`);
+      const at = `byte ${pos - BLOCK} (${quoteName(headerName(block))})`;
+      if (magic !== 'ustar\0' && magic !== 'ustar ') throw new TarError(`not a tar header at ${at}`);
+      if (!checksumOk(block)) throw new TarError(`bad tar header checksum at ${at}`);
       const flag = String.fromCharCode(block[156]!);
-      let len = octal(block, 124, 12, 'size');
+      let len = headerSize(block, at);
       const padded = len + ((BLOCK - (len % BLOCK)) % BLOCK);
       if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
-        if (len > 1024 * 1024) throw new TarError('metadata record over 1 MiB');
+        if (len > 1024 * 1024) throw new TarError(`invalid tar header at ${at}: a metadata record over 1 MiB`);
         const body = read(pos, len);
-        if (flag === 'x') pax = parsePax(body);
+        if (flag === 'x') pax = parsePax(body, at);
         else if (flag === 'L') longName = cstring(body, 0, body.length);
         else if (flag === 'K') longLink = cstring(body, 0, body.length);
         pos += padded;
         continue;
       }
       const type = TYPES[flag];
-      if (!type) throw new TarError(`unsupported entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' in the archive`);
+      if (!type) throw new TarError(`unsupported entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
       let name = cstring(block, 0, 100);
       if (magic === 'ustar\0') {
         const prefix = cstring(block, 345, 155);
@@ -72,10 +73,10 @@ export function indexTar(file: string): Source {
       }
       name = pax.get('path') ?? longName ?? name;
       const link = pax.get('linkpath') ?? longLink ?? cstring(block, 157, 100);
-      if (pax.has('size')) len = Number(pax.get('size'));
+      if (pax.has('size')) len = paxSize(pax.get('size')!, `byte ${pos - BLOCK} (${quoteName(name)})`);
       const start = pos;
       pos += len + ((BLOCK - (len % BLOCK)) % BLOCK);
-      if (pos > size) throw new TarError(`archive truncated inside '${name}'`);
+      if (pos > size) throw new TarError(`archive truncated inside ${quoteName(name)}`);
       pax = new Map();
       longName = undefined;
       longLink = undefined;

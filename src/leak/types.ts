@@ -154,6 +154,8 @@ export interface Unscanned {
 
 export interface Report {
   readonly input: string;
+  /** Set when the input could not be checked at all (bad input, unreadable image): nothing was counted clean. */
+  readonly error?: string;
   readonly findings: readonly Finding[];
   readonly unscanned: readonly Unscanned[];
   readonly stats: { readonly images: number; readonly layers: number; readonly files: number; readonly bytes: number; readonly ms: number };

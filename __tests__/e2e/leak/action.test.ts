@@ -3,9 +3,11 @@
  * sources by scripts/build.mjs, or ORG_CA_TEST_DIST's), inputs as INPUT_<NAME>, fresh GITHUB_OUTPUT and
  * GITHUB_STEP_SUMMARY files, RUNNER_TEMP. Images are real buildah builds exported as OCI archives.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { sha256Hex } from '../../../src/ca/certificate.js';
 import type { Report } from '../../../src/leak/types.js';
 import { runAction, type ActionRun } from '../../support/inspection/action-runner.js';
@@ -69,6 +71,35 @@ function expectNoCaBody(run: ActionRun): void {
   expect(all).not.toContain(caOneLine);
 }
 
+/**
+ * The outputs of a run that could not check the image: leaks, a JSON report with `error`, a SARIF 2.1.0 run with
+ * executionSuccessful false and the reason as a tool execution notification, and a summary that says why.
+ */
+function expectFailureReported(run: ActionRun, reason: string): void {
+  expect(run.outputs.leaks).toBe('0');
+  for (const o of ['report-file', 'sarif-file']) {
+    expect(run.outputs[o]).toBeTruthy();
+    expect(run.outputs[o]!.startsWith(run.runnerTemp)).toBe(true);
+  }
+  const report = JSON.parse(readFileSync(run.outputs['report-file']!, 'utf8')) as Report;
+  // The annotation escapes % and newlines (workflow commands); the reason itself is one line.
+  expect(report.error).toBe(reason.replace(/%25/g, '%'));
+  expect(report.error).not.toContain('\n');
+  expect(report.findings).toEqual([]);
+  const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
+  expect(sarif.version).toBe('2.1.0');
+  expect(sarif.runs[0].results).toEqual([]);
+  expect(sarif.runs[0].invocations).toEqual([
+    { executionSuccessful: false, toolExecutionNotifications: [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }] },
+  ]);
+  expect(sarif.runs[0].tool.driver.notifications.map((n: { id: string }) => n.id)).toContain('input-error');
+  expect(run.summary).toContain('## org-ca leak check');
+  expect(run.summary).toContain('**Could not check**');
+  expect(run.summary).toContain('nothing is counted clean');
+  // The reason, Markdown-escaped, is in the summary.
+  expect(run.summary).toContain(report.error!.slice(0, 40).replace(/[&<>"'|`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;', '`': '&#96;' })[c]!));
+}
+
 describe('a leaking image', () => {
   test.each([
     ['ca-file', () => ({ 'ca-file': caFile })],
@@ -107,6 +138,7 @@ describe('a leaking image', () => {
       expect(r.locations[0].physicalLocation.artifactLocation.uri).toBeTruthy();
     }
     expect(sarif.runs[0].results.map((r: { ruleId: string }) => r.ruleId).sort()).toEqual(['pem', 'pointer-to-ca']);
+    expect(sarif.runs[0].invocations).toEqual([{ executionSuccessful: true, toolExecutionNotifications: [] }]);
 
     // The job summary: a table with one row per finding.
     expect(run.summary).toContain('## org-ca leak check');
@@ -133,7 +165,9 @@ describe('a clean image', () => {
     const report = JSON.parse(readFileSync(run.outputs['report-file']!, 'utf8')) as Report;
     expect(report.findings).toEqual([]);
     expect(report.unscanned).toEqual([]);
-    expect(JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8')).runs[0].results).toEqual([]);
+    const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
+    expect(sarif.runs[0].results).toEqual([]);
+    expect(sarif.runs[0].invocations).toEqual([{ executionSuccessful: true, toolExecutionNotifications: [] }]);
     expect(run.summary).toContain('**Clean**');
     expectNoCaBody(run);
   }, 300_000);
@@ -177,13 +211,84 @@ describe('Dockerfile lint', () => {
     expect(run.outputs.leaks).toBe('0');
   }, 300_000);
 
-  test('a Dockerfile alone (no image, no CA needed)', async () => {
+  test('a Dockerfile alone (no image, no CA needed): the SARIF file carries the lint findings at their lines', async () => {
     const run = await leakCheck({ dockerfile });
     expect(run.exitCode).toBe(1);
     expect(run.outputs.leaks).toBe('2');
-    expect(run.outputs['report-file']).toBeUndefined();
+    const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
+    const results = sarif.runs[0].results as { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[];
+    expect(results.map((r) => `${r.ruleId}@${r.locations[0]!.physicalLocation.region.startLine}`).sort()).toEqual(['lint/copy-ca-file@4', 'lint/trust-store-update@5']);
+    // Outside GITHUB_WORKSPACE (as here) an absolute file: URI; inside it, relative to the checkout (unit-tested).
+    expect(results[0]!.locations[0]!.physicalLocation.artifactLocation.uri).toBe(pathToFileURL(dockerfile).href);
+    const ruleIds = new Set(sarif.runs[0].tool.driver.rules.map((r: { id: string }) => r.id));
+    for (const r of results) expect(ruleIds.has(r.ruleId)).toBe(true);
+    const report = JSON.parse(readFileSync(run.outputs['report-file']!, 'utf8'));
+    expect(report.dockerfile.findings).toHaveLength(2);
+    expect(report.error).toBeUndefined();
   }, 300_000);
 });
+
+describe('an unreadable image: every output and the summary, then the step fails', () => {
+  test.each<[string, () => string, RegExp]>([
+    ['a directory that is not an image (never read as a root file system unless rootfs:)', () => dirWith('plain', { 'etc/hostname': 'box\n' }), /holds no image .*write rootfs:/],
+    ['an empty directory (a failed --output type=oci,tar=false export)', () => dirWith('empty', {}), /is an empty directory: .*rerun the export/],
+    ['oci: on an OCI archive', () => `oci:${leaky}`, /oci: expects an OCI image layout directory .* write oci-archive:/],
+    ['a truncated archive', () => truncated(), /is not a readable tar archive: .*truncated/],
+  ])('%s', async (_name, image, message) => {
+    const run = await leakCheck({ image: image(), 'ca-file': caFile });
+    expect(run.exitCode).toBe(1);
+    const errors = errorLines(run);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(message);
+    expect(run.stderr.trim()).toBe('');
+    expectFailureReported(run, errors[0]!.replace(/^::error::/, ''));
+    expectNoCaBody(run);
+  }, 120_000);
+
+  test('an image with a part that cannot be read: reported as not scanned, SARIF run not successful, step fails', async () => {
+    const cut = truncatedLayer();
+    const run = await leakCheck({ image: cut, 'ca-file': caFile });
+    expect(run.exitCode).toBe(1);
+    const report = JSON.parse(readFileSync(run.outputs['report-file']!, 'utf8')) as Report;
+    expect(report.error).toBeUndefined();
+    expect(report.unscanned.length).toBeGreaterThan(0);
+    const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
+    expect(sarif.runs[0].invocations[0].executionSuccessful).toBe(false);
+    expect(sarif.runs[0].invocations[0].toolExecutionNotifications.map((n: { descriptor: { id: string } }) => n.descriptor.id)).toContain('not-scanned');
+    expect(sarif.runs[0].results.map((r: { ruleId: string }) => r.ruleId)).toContain('not-scanned');
+    expect(run.outputs.leaks).toBe('0');
+    expect(run.summary).toMatch(/\*\*Failed\*\*: 0 leak\(s\), [1-9]\d* part\(s\) not scanned/);
+    expect(errorLines(run).at(-1)).toMatch(/^::error::org-ca leak check failed: 0 leak\(s\), [1-9]\d* part\(s\) of the image not scanned\.$/);
+  }, 120_000);
+});
+
+function dirWith(name: string, files: Record<string, string>): string {
+  const dir = join(work, `unreadable-${name}`);
+  mkdirSync(dir, { recursive: true });
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+function truncated(): string {
+  const file = join(work, 'truncated.tar');
+  writeFileSync(file, readFileSync(clean).subarray(0, 5000));
+  return file;
+}
+
+/** The clean image as an OCI layout whose biggest layer lost its second half. */
+function truncatedLayer(): string {
+  const dir = join(work, 'cut-layer');
+  mkdirSync(dir, { recursive: true });
+  execFileSync('tar', ['-C', dir, '-xf', clean]);
+  const blobs = join(dir, 'blobs/sha256');
+  const biggest = readdirSync(blobs).sort((a, b) => statSync(join(blobs, b)).size - statSync(join(blobs, a)).size)[0]!;
+  const bytes = readFileSync(join(blobs, biggest));
+  writeFileSync(join(blobs, biggest), bytes.subarray(0, bytes.length >> 1));
+  return `oci:${dir}`;
+}
 
 describe('bad inputs fail with one clear line', () => {
   const key = org.keyPem;
@@ -208,6 +313,8 @@ describe('bad inputs fail with one clear line', () => {
     // One line: no stack trace, nothing on stderr.
     expect(run.stderr.trim()).toBe('');
     expect(run.stdout).not.toMatch(/^\s+at /m);
+    // And still every output, file and the summary, saying why (README: upload-sarif with if: always()).
+    expectFailureReported(run, errors[0]!.replace(/^::error::/, ''));
     const all = everything(run);
     for (const line of keyBody) expect(all).not.toContain(line);
     expect(all).not.toContain('PRIVATE KEY-----');

@@ -172,13 +172,16 @@ describe('formats', () => {
   test('fingerprint only', () => {
     expectDeletedPem(join(work, 'formats-oci'), ['--fingerprint', orgFp.toUpperCase().replace(/(..)(?!$)/g, '$1:')]);
   });
-  test('a root file system directory', () => {
+  test('a root file system directory, said so with rootfs: (a bare directory that is not an image fails)', () => {
     const root = join(work, 'rootfs');
     mkdirSync(join(root, 'etc/ssl/certs'), { recursive: true });
     cpSync('/etc/ssl/certs/ca-certificates.crt', join(root, 'etc/ssl/certs/ca-certificates.crt'));
-    expect(check(root).run.status).toBe(0);
+    expect(check(`rootfs:${root}`).run.status).toBe(0);
+    const bare = runCli(cli, ['leak-check', root, '--ca', caFile]);
+    expect(bare.status).toBe(1);
+    expect(bare.stderr).toContain(`write rootfs:${root}`);
     writeFileSync(join(root, 'etc/ssl/certs/org.pem'), org.certPem);
-    const { run, report } = check(root);
+    const { run, report } = check(`rootfs:${root}`);
     expect(kinds(report)).toEqual(['pem@/etc/ssl/certs/org.pem:final']);
     expect(run.status).toBe(1);
   });

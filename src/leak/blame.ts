@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { LayerJob } from './types.js';
+
+/**
+ * Names the real cause when the tar reader fails inside a layer. A bit flip in compressed data can still inflate
+ * (deflate only checks its CRC at the end of a member), so the tar reader sees garbage first and would blame a tar
+ * header. When the blob's digest is known, hashing it settles which one broke: a blob that does not match its digest
+ * is corrupt, whatever the tar reader saw; a blob that matches really holds a bad tar stream.
+ */
+export async function blameTarFailure(job: LayerJob, tarMessage: string): Promise<string> {
+  if (!job.digest?.startsWith('sha256:')) return tarMessage;
+  const hash = createHash('sha256');
+  try {
+    if (job.blob.size > 0) {
+      for await (const chunk of createReadStream(job.blob.file, { start: job.blob.start, end: job.blob.start + job.blob.size - 1, highWaterMark: 1024 * 1024 })) {
+        hash.update(chunk as Buffer);
+      }
+    }
+  } catch {
+    return tarMessage;
+  }
+  const actual = `sha256:${hash.digest('hex')}`;
+  return actual === job.digest ? tarMessage : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
+}
