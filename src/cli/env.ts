@@ -5,7 +5,7 @@ import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-o
 import { parseCommandArgs, UsageError, type Command } from './command.js';
 import { ENV_FORMATS, formatVariables, type EnvFormat } from './shell-format.js';
 
-const HELP = `Usage: org-ca env --ca FILE [--format sh|powershell|dotenv|github] [options]
+const HELP = `Usage: org-ca env --ca FILE [--format FORMAT] [options]
 
 Prints the variables that make every common tool trust the org CA, for your own shell:
   eval "$(org-ca env --ca ~/org-root.pem)"
@@ -15,7 +15,9 @@ The CA file, the combined bundle and the Java truststore are written to --dir
 
 Options:
 ${CA_OPTIONS_HELP}
-  --format FORMAT            sh (default), powershell, dotenv, github (for $GITHUB_ENV)
+  --format FORMAT            sh (default), powershell, dotenv, github (for $GITHUB_ENV),
+                             gitlab (dotenv report), azure (##vso setvariable), buildkite (environment hook),
+                             circleci ($BASH_ENV), jenkins (properties for readProperties + withEnv)
   --dir DIR                  where to write the files
   -h, --help                 this help`;
 
@@ -36,7 +38,7 @@ export const envCommand: Command = {
     const dir = values.dir ?? join(cache, 'org-ca', options.ca.primary.fingerprint.slice(0, 16));
     const injection = await injectForCli(options, dir);
     for (const line of [...options.ca.warnings, ...injection.warnings, ...injection.plan.notes]) process.stderr.write(`org-ca env: ${line}\n`);
-    process.stdout.write(formatVariables(injection.plan.variables, format));
+    process.stdout.write(formatVariables(injection.plan.variables, format, (line) => process.stderr.write(`org-ca env: ${line}\n`)));
     return 0;
   },
 };
