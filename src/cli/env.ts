@@ -4,6 +4,7 @@ import { oneOf } from '../action/inputs.js';
 import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
 import { parseCommandArgs, UsageError, type Command } from './command.js';
 import { ENV_FORMATS, formatVariables, type EnvFormat } from './shell-format.js';
+import { resolveNative } from '../native/host.js';
 
 const HELP = `Usage: org-ca env --ca FILE [--format FORMAT] [options]
 
@@ -36,9 +37,12 @@ export const envCommand: Command = {
     const options = readCaOptions('env', values);
     const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
     const dir = values.dir ?? join(cache, 'org-ca', options.ca.primary.fingerprint.slice(0, 16));
-    const injection = await injectForCli(options, dir);
-    for (const line of [...options.ca.warnings, ...injection.warnings, ...injection.plan.notes]) process.stderr.write(`org-ca env: ${line}\n`);
-    process.stdout.write(formatVariables(injection.plan.variables, format, (line) => process.stderr.write(`org-ca env: ${line}\n`)));
+    const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);
+    const injection = native.useEnvFiles ? await injectForCli(options, dir) : undefined;
+    const notes = [...options.ca.warnings, ...(injection ? [...injection.warnings, ...injection.plan.notes] : []), ...native.notes];
+    for (const line of notes) process.stderr.write(`org-ca env: ${line}\n`);
+    const variables = [...(injection?.plan.variables ?? []), ...native.variables];
+    process.stdout.write(formatVariables(variables, format, (line) => process.stderr.write(`org-ca env: ${line}\n`)));
     return 0;
   },
 };
