@@ -5,10 +5,11 @@
  * back to the file variables and says so.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { useInspectionLab, type Proxy } from '../../support/inspection/index.js';
+import { buildDist, inputVariable, parseFileCommands, useInspectionLab, type Proxy } from '../../support/inspection/index.js';
 import { makeStoreDir, run, runWithStore } from '../../support/os-store.js';
 import { CA_POINTER_VARIABLES } from '../../../src/tools/registry.js';
 
@@ -153,5 +154,49 @@ describe('without the org CA in the OS store', () => {
     const variables = evaluated(r.stdout);
     expect(variables).toHaveProperty('NODE_EXTRA_CA_CERTS');
     expect(variables).toHaveProperty('NODE_USE_SYSTEM_CA', '1');
+  });
+});
+
+/** The bundled main step, run as the runner runs it (INPUT_*, GITHUB_ENV…), optionally inside the private store. */
+async function runMainStep(inputs: Record<string, string>, inStore: boolean) {
+  const dist = await buildDist(['main', 'post']);
+  const work = mkdtempSync(join(lab().dir, 'step-'));
+  const files = { GITHUB_ENV: join(work, 'env'), GITHUB_OUTPUT: join(work, 'output'), GITHUB_STATE: join(work, 'state'), GITHUB_STEP_SUMMARY: join(work, 'summary') };
+  for (const f of Object.values(files)) writeFileSync(f, '');
+  const runnerTemp = join(work, 'temp');
+  mkdirSync(runnerTemp);
+  const env: Record<string, string> = { ...bare, ...files, GITHUB_ACTIONS: 'true', RUNNER_TEMP: runnerTemp, RUNNER_ENVIRONMENT: 'self-hosted' };
+  for (const [k, v] of Object.entries(inputs)) env[inputVariable(k)] = v;
+  const argv = [process.execPath, join(dist, 'main', 'index.js')];
+  const r = inStore ? await runWithStore(storeDir, argv, env) : await run(argv[0]!, argv.slice(1), env);
+  return { ...r, runnerTemp, env: parseFileCommands(readFileSync(files.GITHUB_ENV, 'utf8')), outputs: parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')), summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8') };
+}
+
+describe('the action input strategy', () => {
+  test('native with the CA in the OS store: GITHUB_ENV gets only the switches, no file is written', async () => {
+    // `ca` (the text, as from a secret), not `ca-file`: the sh that sets up the mount namespace drops variables whose
+    // names are not shell identifiers, such as INPUT_CA-FILE.
+    const step = await runMainStep({ ca: readFileSync(caFile, 'utf8'), when: 'always', strategy: 'native' }, true);
+    expect(`exit ${step.code}: ${step.stdout}${step.stderr}`).toMatch(/^exit 0: /);
+    expect(step.env).toEqual({ NODE_USE_SYSTEM_CA: '1', DENO_TLS_CA_STORE: 'mozilla,system', UV_SYSTEM_CERTS: 'true' });
+    expect(step.outputs).toMatchObject({ injected: 'true', reason: 'when-always' });
+    expect(step.outputs['ca-path'] ?? '').toBe('');
+    // Only the in-build helper's directory (never a CA) is in RUNNER_TEMP: no org-ca-XXXX files directory.
+    expect(readdirSync(step.runnerTemp)).toEqual(['org-ca-build-context']);
+    expect(step.summary).toContain('Native verifiers (the OS store holds the CA)');
+  });
+
+  test('native without the CA in the OS store: a warning, and the CA files and variables as with env', async () => {
+    const step = await runMainStep({ 'ca-file': caFile, when: 'always', strategy: 'native' }, false);
+    expect(step.code).toBe(0);
+    expect(step.stdout).toMatch(/^::warning::strategy 'native': the OS store .* does not hold .*falling back to strategy 'env'/m);
+    expect(step.env).toHaveProperty('NODE_EXTRA_CA_CERTS');
+    expect(step.env).not.toHaveProperty('NODE_USE_SYSTEM_CA');
+  });
+
+  test("an unknown strategy fails the step quoting it", async () => {
+    const step = await runMainStep({ 'ca-file': caFile, when: 'always', strategy: 'system' }, false);
+    expect(step.code).toBe(1);
+    expect(step.stdout).toMatch(/^::error::Invalid strategy 'system'\. Expected one of: env, native, both\.$/m);
   });
 });
