@@ -5,6 +5,7 @@ import { detectCommand } from './detect.js';
 import { doctorCommand } from './doctor.js';
 import { leakCheckCommand } from './leak-check.js';
 import { lintCommand } from './lint.js';
+import { runnerCommand } from './runner.js';
 
 /** Every `org-ca` command, in the order `org-ca --help` lists them. */
-export const COMMANDS: readonly Command[] = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand];
+export const COMMANDS: readonly Command[] = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand, runnerCommand];

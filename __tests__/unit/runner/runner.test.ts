@@ -1,0 +1,76 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freshVerdict, verdictKey, type CachedVerdict } from '../../../src/runner/cache.js';
+import { withHooks, withoutHooks } from '../../../src/runner/env-file.js';
+import { containerPath } from '../../../src/runner/job.js';
+import { hookScript } from '../../../src/runner/scripts.js';
+
+const hooks = { started: '/opt/h/job-started.sh', completed: '/opt/h/job-completed.sh' };
+
+describe('.env', () => {
+  test.each<[string, string | undefined, string]>([
+    ['no .env', undefined, ''],
+    ['lines kept, missing final new line added', 'LANG=C.UTF-8\nhttps_proxy=http://proxy:3128', 'LANG=C.UTF-8\nhttps_proxy=http://proxy:3128\n'],
+    ['CRLF kept', 'A=1\r\nB=2\r\n', 'A=1\r\nB=2\r\n'],
+  ])('%s', (_name, before, kept) => {
+    const eol = before?.includes('\r\n') ? '\r\n' : '\n';
+    const after = withHooks(before, hooks);
+    expect(after).toBe(`${kept}ACTIONS_RUNNER_HOOK_JOB_STARTED=${hooks.started}${eol}ACTIONS_RUNNER_HOOK_JOB_COMPLETED=${hooks.completed}${eol}`);
+    expect(withoutHooks(after, hooks)).toBe(kept);
+  });
+
+  test('another hook already set is refused, naming it', () => {
+    expect(() => withHooks('ACTIONS_RUNNER_HOOK_JOB_STARTED=/opt/other.sh\n', hooks)).toThrow(
+      "the runner's .env already sets ACTIONS_RUNNER_HOOK_JOB_STARTED=/opt/other.sh: org-ca will not replace another hook; chain it from that script or remove it first.",
+    );
+  });
+});
+
+describe('hook scripts under bash -e, as the runner runs them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'org-ca-hookscript-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  /** A stand-in for node that exits with `code`: the script's mapping of org-ca's status is what is tested. */
+  const scriptExiting = (phase: 'job-started' | 'job-completed', code: number): string => {
+    const fake = join(dir, `fake-${phase}-${code}`);
+    writeFileSync(fake, `#!/bin/sh\nexit ${code}\n`);
+    chmodSync(fake, 0o755);
+    const script = join(dir, `${phase}-${code}.sh`);
+    writeFileSync(script, hookScript(phase, { node: fake, cli: "/opt/it's/org-ca.js", config: '/opt/h/config.json' }));
+    return script;
+  };
+  test.each<['job-started' | 'job-completed', number, number, boolean]>([
+    ['job-started', 0, 0, false],
+    ['job-started', 3, 1, false],
+    ['job-started', 1, 0, true],
+    ['job-started', 127, 0, true],
+    ['job-completed', 0, 0, false],
+    ['job-completed', 3, 0, true],
+  ])('%s: org-ca exit %i → hook exit %i', (phase, code, expected, warns) => {
+    const r = spawnSync('bash', ['-e', scriptExiting(phase, code)], { encoding: 'utf8' });
+    expect(r.status).toBe(expected);
+    expect(r.stdout.includes('::warning::')).toBe(warns);
+  });
+});
+
+describe('verdict cache', () => {
+  const key = verdictKey({ probeUrls: ['https://a'], env: { HTTPS_PROXY: 'http://p:1' }, caFingerprint: 'ab', policy: 'fail/inject' });
+  const verdict: CachedVerdict = { key, at: 1000, act: true, reason: 'inspected-org-ca', message: 'm', warnings: [] };
+  test('fresh within the TTL, for the same key only', () => {
+    expect(freshVerdict(verdict, key, 1000 + 59_999, 60_000)).toBe(verdict);
+    expect(freshVerdict(verdict, key, 1000 + 60_000, 60_000)).toBeUndefined();
+    expect(freshVerdict(verdict, key, 999, 60_000)).toBeUndefined();
+    expect(freshVerdict(verdict, key, 1000, 0)).toBeUndefined();
+  });
+  test('another proxy is another key', () => {
+    expect(verdictKey({ probeUrls: ['https://a'], env: { HTTPS_PROXY: 'http://p:2' }, caFingerprint: 'ab', policy: 'fail/inject' })).not.toBe(key);
+  });
+});
+
+test('container paths: RUNNER_TEMP on the host is /__w/_temp in the job container', () => {
+  expect(containerPath('/srv/runner/_work/_temp/org-ca-hook/ca.pem', '/srv/runner/_work/_temp')).toBe('/__w/_temp/org-ca-hook/ca.pem');
+  expect(containerPath('-Dx=1 "-Djavax.net.ssl.trustStore=/srv/runner/_work/_temp/org-ca-hook/truststore.jks"', '/srv/runner/_work/_temp/')).toBe(
+    '-Dx=1 "-Djavax.net.ssl.trustStore=/__w/_temp/org-ca-hook/truststore.jks"',
+  );
+});
