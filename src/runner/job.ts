@@ -47,7 +47,8 @@ async function decide(config: RunnerConfig, ca: ValidatedCa, env: Env, lines: st
   if (early) return { ...early, warnings: [] };
   const policy = { ca: { subject: ca.primary.subject, fingerprint: ca.primary.fingerprint }, onUnknown: config.onUnknown, onUnreachable: config.onUnreachable };
   const key = verdictKey({ probeUrls: config.probeUrls, env, caFingerprint: ca.primary.fingerprint, policy: `${config.onUnknown}/${config.onUnreachable}` });
-  const cachePath = join(config.hooksDir, 'verdict.json');
+  // One file per key: a runner whose jobs take different routes keeps a verdict for each.
+  const cachePath = join(config.hooksDir, `verdict-${key.slice(0, 16)}.json`);
   const now = Date.now();
   const cached = freshVerdict(readVerdict(cachePath), key, now, config.cacheTtlMs);
   if (cached) {
