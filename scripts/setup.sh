@@ -8,6 +8,7 @@ APT_PACKAGES=(
   mitmproxy squid-openssl            # real TLS-inspection proxies (mitmdump; squid with ssl-bump)
   curl wget git openssl ca-certificates python3 default-jdk-headless  # real clients
   buildah skopeo umoci debootstrap busybox-static dash zstd uidmap fuse-overlayfs  # real image builds
+  python3-pip docker.io util-linux   # native strategy (Debian's pip), runner hooks' job containers (dockerd), unshare
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

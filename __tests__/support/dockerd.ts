@@ -3,8 +3,8 @@
  * iptables and no bridge (containers use --network host, loopback only), stopped by PID. The data root is kept under
  * /var/cache/org-ca-test so the imported rootfs image is reused by later runs.
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureRootfsTar } from '../e2e/build/buildah.js';
@@ -19,6 +19,7 @@ export interface Dockerd {
   stop(): Promise<void>;
 }
 
+/** `dir` is the daemon's own (socket, exec root, log): removed by stop(). */
 export async function startDockerd(dir: string): Promise<Dockerd> {
   mkdirSync(dir, { recursive: true });
   const sock = join(dir, 'docker.sock');
@@ -47,6 +48,9 @@ export async function startDockerd(dir: string): Promise<Dockerd> {
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     await exited;
     clearTimeout(timer);
+    // dockerd 20.10 leaves its default network namespace bind-mounted under the exec root after a clean stop.
+    for (const mount of mountsUnder(dir).reverse()) execFileSync('umount', [mount]);
+    rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -56,6 +60,13 @@ export async function startDockerd(dir: string): Promise<Dockerd> {
   }
   await stop();
   throw new Error(`dockerd did not start: ${readFileSync(join(dir, 'dockerd.log'), 'utf8').split('\n').slice(-5).join(' / ')}`);
+}
+
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((mountPoint) => mountPoint.startsWith(`${dir}/`));
 }
 
 /** The cached debootstrap rootfs (curl, python3, Debian's nodejs) as a Docker image, imported once. */
