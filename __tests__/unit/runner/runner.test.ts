@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshVerdict, verdictKey, type CachedVerdict } from '../../../src/runner/cache.js';
 import { withHooks, withoutHooks } from '../../../src/runner/env-file.js';
 import { containerPath } from '../../../src/runner/job.js';
+import { install, uninstall, type InstallRequest } from '../../../src/runner/install.js';
 import { hookScript } from '../../../src/runner/scripts.js';
 
 const hooks = { started: '/opt/h/job-started.sh', completed: '/opt/h/job-completed.sh' };
@@ -73,4 +74,48 @@ test('container paths: RUNNER_TEMP on the host is /__w/_temp in the job containe
   expect(containerPath('-Dx=1 "-Djavax.net.ssl.trustStore=/srv/runner/_work/_temp/org-ca-hook/truststore.jks"', '/srv/runner/_work/_temp/')).toBe(
     '-Dx=1 "-Djavax.net.ssl.trustStore=/__w/_temp/org-ca-hook/truststore.jks"',
   );
+});
+
+describe('install and uninstall on a directory', () => {
+  const settings = {
+    when: 'always' as const,
+    probeUrls: ['https://example.invalid/'],
+    probeTimeoutMs: 5000,
+    onUnknown: 'fail' as const,
+    onUnreachable: 'inject' as const,
+    onVerificationOff: 'fail' as const,
+    strategy: 'env' as const,
+    cacheTtlMs: 60_000,
+    jobPaths: 'host' as const,
+  };
+  let base: string;
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), 'org-ca-runner-install-'));
+    mkdirSync(join(base, 'runner'));
+  });
+  afterEach(() => rmSync(base, { recursive: true, force: true }));
+  const doInstall = (extra: Partial<InstallRequest> = {}) =>
+    install({ runnerDir: join(base, 'runner'), caPem: '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n', settings, node: '/usr/bin/node', cli: '/opt/org-ca.js', ...extra });
+
+  test('a runner without .env gets one, and uninstall deletes it again', () => {
+    doInstall();
+    expect(readFileSync(join(base, 'runner', '.env'), 'utf8')).toMatch(/^ACTIONS_RUNNER_HOOK_JOB_STARTED=.*\nACTIONS_RUNNER_HOOK_JOB_COMPLETED=.*\n$/);
+    uninstall(join(base, 'runner'));
+    expect(readdirSync(join(base, 'runner'))).toEqual([]);
+    expect(existsSync(join(base, 'runner.org-ca-hooks'))).toBe(false);
+  });
+
+  test('an .env edited since install keeps the edit; only the hook lines go', () => {
+    writeFileSync(join(base, 'runner', '.env'), 'A=1\n');
+    doInstall();
+    appendFileSync(join(base, 'runner', '.env'), 'B=2\n');
+    expect(uninstall(join(base, 'runner'))[0]).toMatch(/changed since install: removed only org-ca's two hook lines/);
+    expect(readFileSync(join(base, 'runner', '.env'), 'utf8')).toBe('A=1\nB=2\n');
+  });
+
+  test('hooks inside the runner directory, or a missing runner directory, are refused before anything is written', () => {
+    expect(() => doInstall({ hooksDir: join(base, 'runner', 'hooks') })).toThrow(/is inside the runner directory/);
+    expect(() => doInstall({ runnerDir: join(base, 'nope') })).toThrow(/^--runner-dir '.*nope' is not a directory/);
+    expect(readdirSync(join(base, 'runner'))).toEqual([]);
+  });
 });
