@@ -24,7 +24,7 @@ ${CA_OPTIONS_HELP}
 
 export const envCommand: Command = {
   name: 'env',
-  summary: 'print the per-tool CA variables for a shell (sh, powershell, dotenv, github)',
+  summary: 'print the per-tool CA variables for a shell or a CI system (sh, github, gitlab, azure, jenkins, …)',
   help: HELP,
   async run(argv) {
     const { values } = parseCommandArgs('env', argv, { ...CA_OPTIONS, format: { type: 'string' }, dir: { type: 'string' } });

@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { InputError, oneOf, parseDuration, parseProbeUrls, WHEN_VALUES } from '../action/inputs.js';
 import { certificatesPem } from '../ca/bundle.js';
 import { DEFAULT_PROBE_TIMEOUT_MS } from '../detect/detect.js';
@@ -8,7 +8,8 @@ import { install, uninstall } from '../runner/install.js';
 import { jobCompleted, jobStarted, PolicyFailure } from '../runner/job.js';
 import { POLICY_FAILURE_EXIT } from '../runner/scripts.js';
 import { parseToolList } from '../tools/plan.js';
-import { currentPlatform, loadCaArgument } from './ca-options.js';
+import { currentPlatform } from './ca-options.js';
+import { loadCa } from '../ca/load.js';
 import { EXIT_OK, parseCommandArgs, UsageError, type Command } from './command.js';
 
 const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
@@ -101,7 +102,7 @@ export const runnerCommand: Command = {
         } catch (error) {
           throw new UsageError(`runner install: ${error instanceof Error ? error.message : String(error)}`);
         }
-        const ca = loadCaArgument(values.ca ? '-' : values['ca-file']!, new Date());
+        const ca = loadCa(values.ca ? { ca: readFileSync(0, 'utf8') } : { caFile: values['ca-file']! }, new Date(), { ca: '--ca -', caFile: '--ca-file' });
         for (const warning of ca.warnings) process.stderr.write(`org-ca runner: ${warning}\n`);
         const done = install({
           runnerDir: values['runner-dir'],
