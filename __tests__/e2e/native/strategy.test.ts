@@ -4,6 +4,7 @@
  * pip then verify through mitmdump and squid with no CA file variable at all. Without the CA in the store it falls
  * back to the file variables and says so.
  */
+import { jest } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,8 @@ import { CA_POINTER_VARIABLES } from '../../../src/tools/registry.js';
 const BIN = fileURLToPath(new URL('../../../bin/org-ca.js', import.meta.url));
 const DEBIAN_PYTHON = '/usr/bin/python3';
 const lab = useInspectionLab({ mitmproxy: true, squid: true });
+// Each test runs several processes in a mount namespace; on a loaded machine one can take over a minute.
+jest.setTimeout(180_000);
 
 let storeDir: string;
 let caFile: string;
@@ -173,6 +176,8 @@ async function runMainStep(inputs: Record<string, string>, inStore: boolean) {
 }
 
 describe('the action input strategy', () => {
+  // The bundles are built once, up front: under load a build inside the first test would eat its time limit.
+  beforeAll(() => buildDist(['main', 'post']), 600_000);
   test('native with the CA in the OS store: GITHUB_ENV gets only the switches, no file is written', async () => {
     // `ca` (the text, as from a secret), not `ca-file`: the sh that sets up the mount namespace drops variables whose
     // names are not shell identifiers, such as INPUT_CA-FILE.

@@ -5,6 +5,7 @@
  * the runner's mounts reproduced); a foreign intercepting CA fails the job; org-ca's own failure does not; the files
  * go at job end; uninstall leaves the runner directory byte-identical.
  */
+import { jest } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,8 @@ import { ensureRootfsImage, startDockerd, type Dockerd } from '../../support/doc
 
 const BIN = fileURLToPath(new URL('../../../bin/org-ca.js', import.meta.url));
 const lab = useInspectionLab({ mitmproxy: true, squid: true, foreign: true });
+// A job runs the hook, probes and four clients; on a loaded machine that can take over a minute.
+jest.setTimeout(180_000);
 
 /** Every file and directory under dir: path → type, mode and content hash. */
 function snapshot(dir: string): Record<string, string> {
