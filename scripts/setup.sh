@@ -9,6 +9,7 @@ APT_PACKAGES=(
   curl wget git openssl ca-certificates python3 default-jdk-headless  # real clients
   buildah skopeo umoci debootstrap busybox-static dash zstd uidmap fuse-overlayfs  # real image builds
   chromium libnss3-tools             # browsers read only NSS databases (org-ca store --stores browsers)
+  python3-pip docker.io util-linux   # native strategy (Debian's pip), runner hooks' job containers (dockerd), unshare
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -5,6 +5,7 @@ import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_PROBE_URLS } from '../detect/detect.j
 import { parseTarget, TargetError } from '../detect/route.js';
 import type { OnUnknown, OnUnreachable } from './decide.js';
 import { parseStoreSelection, StoreSelectionError, type StoreSelection } from '../store/selection.js';
+import { STRATEGIES, type Strategy } from '../native/plan.js';
 
 /** The only reader of `core.getInput` for the main action: everything downstream takes this typed object. */
 export type When = 'auto' | 'self-hosted' | 'always' | 'never';
@@ -17,6 +18,7 @@ export interface Inputs {
   readonly when: When;
   readonly tools?: readonly string[];
   readonly onVerificationOff: OnVerificationOff;
+  readonly strategy: Strategy;
   /** Detection (when: auto). */
   readonly probeUrls: readonly string[];
   readonly probeTimeoutMs: number;
@@ -88,6 +90,7 @@ export function parseInputs(raw: (name: string) => string): Inputs {
     when: oneOf('when', raw('when'), WHEN_VALUES, 'auto'),
     ...(tools ? { tools } : {}),
     onVerificationOff: oneOf('on-verification-off', raw('on-verification-off'), ['fail', 'warn'] as const, 'fail'),
+    strategy: oneOf('strategy', raw('strategy'), STRATEGIES, 'env'),
     probeUrls: parseProbeUrls(raw('probe-urls')),
     probeTimeoutMs: parseDuration('probe-timeout', raw('probe-timeout'), DEFAULT_PROBE_TIMEOUT_MS),
     publicRoots: raw('public-roots').trim(),

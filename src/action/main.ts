@@ -11,6 +11,8 @@ import { setBuildOutputs } from './build-outputs.js';
 import { saveFilesDir } from './state.js';
 import { renderSummary, type SummaryReport } from './summary.js';
 import { addToSystemStores } from './system-store.js';
+import { resolveNative } from '../native/host.js';
+import { nativeSection } from '../native/summary.js';
 
 function setNotInjected(decision: Decision): void {
   core.setOutput('injected', 'false');
@@ -40,6 +42,27 @@ export async function run(): Promise<void> {
     const ca = decidedCa ?? loadCa({ ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint }, new Date());
     for (const warning of ca.warnings) core.warning(warning);
 
+    // Before the native check: a CA this step puts into the OS store is one the native switches can then use.
+    addToSystemStores(inputs.systemStore, ca.certs);
+    // strategy native/both: the OS-store switches, only where the OS bundle holds the CA (read here, not assumed).
+    const native = resolveNative(inputs.strategy, ca.certs, ca.primary.subject, process.env);
+    if (native.fallback) core.warning(native.fallback);
+    for (const note of native.notes) if (note !== native.fallback) core.info(note);
+    for (const variable of native.variables) {
+      core.exportVariable(variable.name, variable.value);
+      core.info(`${variable.name}=${variable.value}  (${variable.readers}: reads the OS store)`);
+    }
+    const nativeSections = native.variables.length ? [nativeSection(native)] : [];
+    if (!native.useEnvFiles) {
+      core.info(decision.message);
+      core.setOutput('injected', 'true');
+      core.setOutput('reason', decision.reason);
+      core.setOutput('fingerprint', ca.primary.fingerprint);
+      setBuildOutputs(context.temp);
+      await writeSummary({ decision, ca, sections: [...nativeSections, ...sections] });
+      return;
+    }
+
     const dir = mkdtempSync(join(context.temp, 'org-ca-'));
     // World-readable like the files in it: apt fetches as `_apt`, job containers may run as another user.
     chmodSync(dir, 0o755);
@@ -63,7 +86,6 @@ export async function run(): Promise<void> {
       core.info(`${variable.name}=${variable.value}  (${variable.readers}; ${variable.semantics})`);
     }
     core.endGroup();
-    addToSystemStores(inputs.systemStore, ca.certs);
     core.info(decision.message);
     core.setOutput('injected', 'true');
     core.setOutput('reason', decision.reason);
@@ -71,7 +93,7 @@ export async function run(): Promise<void> {
     core.setOutput('bundle-path', injection.plan.files.bundle);
     core.setOutput('fingerprint', ca.primary.fingerprint);
     setBuildOutputs(context.temp, injection.plan.files);
-    await writeSummary({ decision, ca, injection, sections });
+    await writeSummary({ decision, ca, injection, sections: [...nativeSections, ...sections] });
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));
   }

@@ -5,6 +5,7 @@ import { oneOf } from '../action/inputs.js';
 import { prepareInjection, type Injection, type OnVerificationOff } from '../tools/inject.js';
 import { parseToolList } from '../tools/plan.js';
 import { UsageError } from './command.js';
+import { STRATEGIES, type Strategy } from '../native/plan.js';
 
 /** Options shared by the commands that take the CA: --ca FILE (or - for stdin), --fingerprint, --tools. */
 export const CA_OPTIONS = {
@@ -12,6 +13,7 @@ export const CA_OPTIONS = {
   fingerprint: { type: 'string' },
   tools: { type: 'string' },
   'on-verification-off': { type: 'string' },
+  strategy: { type: 'string' },
 } as const;
 
 export const CA_OPTIONS_HELP = [
@@ -19,12 +21,15 @@ export const CA_OPTIONS_HELP = [
   '  --fingerprint SHA256       fail unless the CA has this SHA-256 fingerprint',
   '  --tools LIST               only these tools (comma-separated registry ids), default all',
   '  --on-verification-off fail|warn   what to do where TLS verification is switched off (default fail)',
+  '  --strategy env|native|both  env (default): CA files + variables; native: switches that make runtimes read the',
+  "                             OS store, when it holds the CA (else falls back to env); both: files, variables and switches",
 ].join('\n');
 
 export interface CaOptions {
   readonly ca: ValidatedCa;
   readonly tools?: readonly string[];
   readonly onVerificationOff: OnVerificationOff;
+  readonly strategy: Strategy;
 }
 
 /** `--ca FILE` or `--ca -` (standard input) as a CaSpec for loadCa. */
@@ -37,18 +42,23 @@ export function loadCaArgument(value: string, now: Date, fingerprint?: string): 
   return loadCa({ ...caArgument(value), ...(fingerprint ? { fingerprint } : {}) }, now, { ca: '--ca -', caFile: '--ca' });
 }
 
-export function readCaOptions(command: string, values: { ca?: string; fingerprint?: string; tools?: string; 'on-verification-off'?: string }): CaOptions {
+export function readCaOptions(
+  command: string,
+  values: { ca?: string; fingerprint?: string; tools?: string; 'on-verification-off'?: string; strategy?: string },
+): CaOptions {
   if (!values.ca) throw new UsageError(`${command}: --ca FILE is required (see 'org-ca ${command} --help')`);
   let tools: readonly string[] | undefined;
   let onVerificationOff: OnVerificationOff;
+  let strategy: Strategy;
   try {
+    strategy = oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env');
     tools = parseToolList(values.tools ?? '');
     onVerificationOff = oneOf('--on-verification-off', values['on-verification-off'] ?? '', ['fail', 'warn'] as const, 'fail');
   } catch (error) {
     throw new UsageError(`${command}: ${error instanceof Error ? error.message : String(error)}`);
   }
   const ca = loadCaArgument(values.ca, new Date(), values.fingerprint);
-  return { ca, ...(tools ? { tools } : {}), onVerificationOff };
+  return { ca, ...(tools ? { tools } : {}), onVerificationOff, strategy };
 }
 
 export function currentPlatform(): 'linux' | 'darwin' | 'win32' {

@@ -5,7 +5,8 @@ import { detectCommand } from './detect.js';
 import { doctorCommand } from './doctor.js';
 import { leakCheckCommand } from './leak-check.js';
 import { lintCommand } from './lint.js';
+import { runnerCommand } from './runner.js';
 import { storeCommand } from './store.js';
 
 /** Every `org-ca` command, in the order `org-ca --help` lists them. */
-export const COMMANDS: readonly Command[] = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand, storeCommand];
+export const COMMANDS: readonly Command[] = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand, storeCommand, runnerCommand];

@@ -4,8 +4,9 @@ import { oneOf } from '../action/inputs.js';
 import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
 import { parseCommandArgs, UsageError, type Command } from './command.js';
 import { ENV_FORMATS, formatVariables, type EnvFormat } from './shell-format.js';
+import { resolveNative } from '../native/host.js';
 
-const HELP = `Usage: org-ca env --ca FILE [--format sh|powershell|dotenv|github] [options]
+const HELP = `Usage: org-ca env --ca FILE [--format FORMAT] [options]
 
 Prints the variables that make every common tool trust the org CA, for your own shell:
   eval "$(org-ca env --ca ~/org-root.pem)"
@@ -15,13 +16,15 @@ The CA file, the combined bundle and the Java truststore are written to --dir
 
 Options:
 ${CA_OPTIONS_HELP}
-  --format FORMAT            sh (default), powershell, dotenv, github (for $GITHUB_ENV)
+  --format FORMAT            sh (default), powershell, dotenv, github (for $GITHUB_ENV),
+                             gitlab (dotenv report), azure (##vso setvariable), buildkite (environment hook),
+                             circleci ($BASH_ENV), jenkins (properties for readProperties + withEnv)
   --dir DIR                  where to write the files
   -h, --help                 this help`;
 
 export const envCommand: Command = {
   name: 'env',
-  summary: 'print the per-tool CA variables for a shell (sh, powershell, dotenv, github)',
+  summary: 'print the per-tool CA variables for a shell or a CI system (sh, github, gitlab, azure, jenkins, …)',
   help: HELP,
   async run(argv) {
     const { values } = parseCommandArgs('env', argv, { ...CA_OPTIONS, format: { type: 'string' }, dir: { type: 'string' } });
@@ -34,9 +37,12 @@ export const envCommand: Command = {
     const options = readCaOptions('env', values);
     const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
     const dir = values.dir ?? join(cache, 'org-ca', options.ca.primary.fingerprint.slice(0, 16));
-    const injection = await injectForCli(options, dir);
-    for (const line of [...options.ca.warnings, ...injection.warnings, ...injection.plan.notes]) process.stderr.write(`org-ca env: ${line}\n`);
-    process.stdout.write(formatVariables(injection.plan.variables, format));
+    const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);
+    const injection = native.useEnvFiles ? await injectForCli(options, dir) : undefined;
+    const notes = [...options.ca.warnings, ...(injection ? [...injection.warnings, ...injection.plan.notes] : []), ...native.notes];
+    for (const line of notes) process.stderr.write(`org-ca env: ${line}\n`);
+    const variables = [...(injection?.plan.variables ?? []), ...native.variables];
+    process.stdout.write(formatVariables(variables, format, (line) => process.stderr.write(`org-ca env: ${line}\n`)));
     return 0;
   },
 };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { constants } from 'node:os';
 import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
 import { parseCommandArgs, UsageError, type Command } from './command.js';
+import { resolveNative } from '../native/host.js';
 
 const HELP = `Usage: org-ca exec --ca FILE [options] -- COMMAND [ARGS...]
 
@@ -68,10 +69,12 @@ export const execCommand: Command = {
     const dir = mkdtempSync(join(tmpdir(), 'org-ca-exec-'));
     chmodSync(dir, 0o755);
     try {
-      const injection = await injectForCli(options, dir);
-      for (const line of [...options.ca.warnings, ...injection.warnings]) process.stderr.write(`org-ca exec: ${line}\n`);
+      const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);
+      const injection = native.useEnvFiles ? await injectForCli(options, dir) : undefined;
+      const lines = [...options.ca.warnings, ...(injection?.warnings ?? []), ...(native.fallback ? [native.fallback] : [])];
+      for (const line of lines) process.stderr.write(`org-ca exec: ${line}\n`);
       const env: NodeJS.ProcessEnv = { ...process.env };
-      for (const variable of injection.plan.variables) env[variable.name] = variable.value;
+      for (const variable of [...(injection?.plan.variables ?? []), ...native.variables]) env[variable.name] = variable.value;
       return await runChild(commandLine, env);
     } finally {
       rmSync(dir, { recursive: true, force: true });

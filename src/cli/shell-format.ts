@@ -1,12 +1,21 @@
-/** Renders variables for a shell or env file. Pure; values are paths and options, never certificate content. */
-export type EnvFormat = 'sh' | 'powershell' | 'dotenv' | 'github';
-export const ENV_FORMATS: readonly EnvFormat[] = ['sh', 'powershell', 'dotenv', 'github'];
+import { CI_FORMAT_IDS, isCiFormat, renderCiFormat, type CiFormatId } from '../ci-formats/registry.js';
 
-export function formatVariables(variables: ReadonlyArray<{ name: string; value: string }>, format: EnvFormat): string {
+/** Renders variables for a shell or env file. Pure; values are paths and options, never certificate content. */
+type ShellFormat = 'sh' | 'powershell' | 'dotenv' | 'github';
+export type EnvFormat = ShellFormat | CiFormatId;
+export const ENV_FORMATS: readonly EnvFormat[] = ['sh', 'powershell', 'dotenv', 'github', ...CI_FORMAT_IDS];
+
+/** Other CI systems' forms come from src/ci-formats, with the consumer limits worth a warning on stderr. */
+export function formatVariables(variables: ReadonlyArray<{ name: string; value: string }>, format: EnvFormat, warn: (line: string) => void = () => {}): string {
+  if (isCiFormat(format)) {
+    const rendered = renderCiFormat(format, variables);
+    rendered.warnings.forEach(warn);
+    return rendered.text;
+  }
   return variables.map(({ name, value }) => formatOne(name, value, format)).join('');
 }
 
-function formatOne(name: string, value: string, format: EnvFormat): string {
+function formatOne(name: string, value: string, format: ShellFormat): string {
   switch (format) {
     case 'sh':
       return `export ${name}='${value.replace(/'/g, `'\\''`)}'\n`;

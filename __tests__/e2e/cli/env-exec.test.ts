@@ -50,7 +50,7 @@ describe('usage', () => {
     [['frob'], /^org-ca: unknown command 'frob'\. Expected one of: env, exec/],
     [['env', '--bogus'], /^org-ca env: Unknown option '--bogus'/],
     [['env'], /^org-ca env: --ca FILE is required/],
-    [['env', '--ca', 'x', '--format', 'xml'], /^org-ca env: Invalid --format 'xml'\. Expected one of: sh, powershell, dotenv, github\.$/m],
+    [['env', '--ca', 'x', '--format', 'xml'], /^org-ca env: Invalid --format 'xml'\. Expected one of: sh, powershell, dotenv, github, gitlab, azure, buildkite, circleci, jenkins\.$/m],
     [['env', '--ca', 'x', '--tools', 'gradle'], /^org-ca env: tools: unknown tool 'gradle'/],
     [['exec', '--ca', 'x'], /^org-ca exec: no command given/],
   ])('%j is a usage error (exit 2)', (args, message) => {
