@@ -125,8 +125,8 @@ export class LayerAccumulator {
     try {
       const entries = kind === 'jks' ? readJks(bytes) : readPkcs12(bytes);
       for (const entry of entries) {
-        const c = classifyDer(this.matcher, entry.der);
-        if (c) found.push({ kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
+        const c = classifyDer(this.matcher, entry.der, kind);
+        if (c) found.push({ kind: c.kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
       }
     } catch (error) {
       // Fail closed: a store we cannot open could hold the CA (keytool defaults: 'changeit' and empty were tried).
