@@ -68,6 +68,8 @@ const BACK = 16 * 1024;
 const FORWARD = 16 * 1024;
 const FORWARD_BEGIN = 64 * 1024;
 const MAX_HITS_PER_FILE = 64;
+/** Longest base64 of a PEM certificate block to expect (a 16 KiB certificate, wrapped and indented). */
+const MAX_PEM_BASE64 = 12 * 1024;
 const MAX_DEPTH = 2;
 
 const DER_MARKER = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02, 0x02]);
@@ -245,6 +247,7 @@ export class ContentScanner {
   private history: { start: number; buf: Buffer }[] = [];
   private pending: Pending[] = [];
   private readonly hits: Hit[] = [];
+  private scannedRun?: { start: number; end: number };
 
   constructor(
     private readonly matcher: Matcher,
@@ -305,14 +308,21 @@ export class ContentScanner {
   private resolve(atEnd: boolean): void {
     const still: Pending[] = [];
     for (const p of this.pending) {
-      const forward = p.needle.role === 'begin' ? FORWARD_BEGIN : FORWARD;
+      const role = p.needle.role;
+      const forward = role === 'begin' || role === 'begin-b64' || role === 'pem-b64' ? FORWARD_BEGIN : FORWARD;
       if (!atEnd && this.total < p.pos + forward) {
         still.push(p);
         continue;
       }
       if (this.hits.length >= MAX_HITS_PER_FILE) continue;
+      // base64 of a PEM bundle holds a BEGIN every few KiB: one decoded run already scanned every PEM block that
+      // starts in it and ends before it does.
+      const wholeScan = role === 'begin-b64' || role === 'pem-b64';
+      if (wholeScan && this.scannedRun && p.pos >= this.scannedRun.start && p.pos + MAX_PEM_BASE64 <= this.scannedRun.end) continue;
       const w = this.window(Math.max(0, p.pos - BACK), p.pos + forward);
-      for (const hit of verify(this.matcher, p.needle, w.buf, p.pos - w.start, w.start, this.depth)) this.hits.push(hit);
+      const run = { start: 0, end: 0 };
+      for (const hit of verify(this.matcher, p.needle, w.buf, p.pos - w.start, w.start, this.depth, run)) this.hits.push(hit);
+      if (wholeScan && run.end > run.start) this.scannedRun = { start: w.start + run.start, end: w.start + run.end };
     }
     this.pending = still;
   }
@@ -336,7 +346,8 @@ function dedupe(hits: Hit[]): Hit[] {
   return kept.sort((a, b) => a.start - b.start);
 }
 
-function verify(m: Matcher, needle: Needle, win: Buffer, rel: number, winStart: number, depth: number): Hit[] {
+/** `run` receives the window range of the base64 run a base64 needle's verification decoded. */
+function verify(m: Matcher, needle: Needle, win: Buffer, rel: number, winStart: number, depth: number, run?: { start: number; end: number }): Hit[] {
   switch (needle.role) {
     case 'begin':
       return verifyPem(m, win, rel, winStart);
@@ -347,7 +358,7 @@ function verify(m: Matcher, needle: Needle, win: Buffer, rel: number, winStart: 
     case 'der-marker':
       return verifyDerMarker(m, win, rel, winStart, 'der');
     default:
-      return verifyBase64(m, needle, win, rel, winStart, depth);
+      return verifyBase64(m, needle, win, rel, winStart, depth, run);
   }
 }
 
@@ -488,35 +499,48 @@ function verifyDerMarker(m: Matcher, win: Buffer, rel: number, winStart: number,
   return [];
 }
 
-const B64 = /[A-Za-z0-9+/=]/;
+/** base64 characters, and (for the walk back to a run's start) every character a separator is made of. */
+const IS_B64 = new Uint8Array(256);
+const IN_RUN = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=') IS_B64[c.charCodeAt(0)] = IN_RUN[c.charCodeAt(0)] = 1;
+for (const c of '\n\r \t"\',\\&#;') IN_RUN[c.charCodeAt(0)] = 1;
 
 /**
- * How many characters at `i` separate two pieces of one base64 blob: line breaks and indentation, quotes and commas
+ * How many bytes at `i` separate two pieces of one base64 blob: line breaks and indentation, quotes and commas
  * (JSON arrays of lines), escapes of a line break (`\n`, `\\n`, `\r\n`, `\u000a`, a Java properties `\` at the end
  * of a line), XML character references (`&#10;`). 0 when `i` is not a separator.
  */
-function separatorAt(s: string, i: number): number {
-  const c = s.charCodeAt(i);
+function separatorAt(b: Buffer, i: number): number {
+  const c = b[i];
   // \n \r space \t " ' ,
   if (c === 10 || c === 13 || c === 32 || c === 9 || c === 34 || c === 39 || c === 44) return 1;
   if (c === 92) {
     let j = i;
-    while (s.charCodeAt(j) === 92) j++;
-    const e = s[j];
-    if (e === 'n' || e === 'r' || e === 't' || e === '\n') return j + 1 - i;
-    if (e === '\r' && s[j + 1] === '\n') return j + 2 - i;
-    if (e === 'u' && /^u000[aAdD]/.test(s.slice(j, j + 5))) return j + 5 - i;
+    while (b[j] === 92) j++;
+    const e = b[j];
+    // n r t, or a real line break
+    if (e === 110 || e === 114 || e === 116 || e === 10) return j + 1 - i;
+    if (e === 13 && b[j + 1] === 10) return j + 2 - i;
+    // u000a, u000d
+    if (e === 117 && b[j + 1] === 48 && b[j + 2] === 48 && b[j + 3] === 48) {
+      const last = (b[j + 4] ?? 0) | 0x20;
+      if (last === 97 || last === 100) return j + 5 - i;
+    }
     return 0;
   }
-  if (c === 38) {
-    const ref = /^&#(?:1[03]|x[aAdD]);/.exec(s.slice(i, i + 6));
-    return ref ? ref[0].length : 0;
+  if (c === 38 && b[i + 1] === 35) {
+    // &#10; &#13; &#xA; &#xD;
+    if (b[i + 2] === 49 && (b[i + 3] === 48 || b[i + 3] === 51) && b[i + 4] === 59) return 5;
+    if (b[i + 2] === 120) {
+      const h = (b[i + 3] ?? 0) | 0x20;
+      if ((h === 97 || h === 100) && b[i + 4] === 59) return 5;
+    }
   }
   return 0;
 }
 
-function nextNonSeparator(s: string, i: number): number {
-  for (let skip = separatorAt(s, i); skip; skip = separatorAt(s, i)) i += skip;
+function nextNonSeparator(b: Buffer, i: number): number {
+  for (let skip = separatorAt(b, i); skip; skip = separatorAt(b, i)) i += skip;
   return i;
 }
 
@@ -524,57 +548,63 @@ function nextNonSeparator(s: string, i: number): number {
  * Decodes the base64 text around a base64 needle at the needle's own alignment, joining the pieces of a wrapped,
  * indented or escaped blob, then looks inside the decoded bytes.
  */
-function verifyBase64(m: Matcher, needle: Needle, win: Buffer, rel: number, winStart: number, depth: number): Hit[] {
-  const s = win.toString('latin1');
-  // The run that holds the needle: collected from the window's start, restarting after anything that ends a run,
-  // until a run passes the needle and ends.
-  let out = '';
-  let origin: number[] = [];
+function verifyBase64(m: Matcher, needle: Needle, win: Buffer, rel: number, winStart: number, depth: number, run?: { start: number; end: number }): Hit[] {
+  // The run that holds the needle: collected from where the characters it can be made of begin, restarting after
+  // anything that ends a run (a stray '&' or '\\'), until a run passes the needle and ends. Bytes, not strings:
+  // this runs once per hit over up to the whole window.
+  let i = rel;
+  while (i > 0 && IN_RUN[win[i - 1]!]) i--;
+  const out = Buffer.allocUnsafe(win.length - i);
+  const origin = new Int32Array(win.length - i + 1);
+  let n = 0;
   let hitNorm = -1;
-  let i = 0;
-  while (i < s.length) {
-    if (i === rel) hitNorm = out.length;
-    const c = s[i]!;
-    if (c === '\\' && s[i + 1] === '/') {
-      origin.push(i + 1);
-      out += '/';
+  while (i < win.length) {
+    if (i === rel) hitNorm = n;
+    const c = win[i]!;
+    if (c === 92 && win[i + 1] === 47) {
+      // JSON's \/ is a '/'
+      origin[n] = i + 1;
+      out[n++] = 47;
       i += 2;
       continue;
     }
-    const skip = separatorAt(s, i);
+    const skip = separatorAt(win, i);
     if (skip) {
       if (i < rel && i + skip > rel) return []; // the needle cannot start inside a separator
       i += skip;
       continue;
     }
-    const ends = !B64.test(c);
+    const ends = !IS_B64[c];
     if (!ends) {
-      origin.push(i);
-      out += c;
+      origin[n] = i;
+      out[n++] = c;
       i++;
     }
     // Node's base64 decoder stops at the first '=': padding ends a run as well (once any second '=' is in).
-    if (ends || (c === '=' && s[nextNonSeparator(s, i)] !== '=')) {
+    if (ends || (c === 61 && win[nextNonSeparator(win, i)] !== 61)) {
       if (hitNorm !== -1) break;
-      out = '';
-      origin = [];
+      n = 0;
       if (ends) i++;
     }
   }
-  origin.push(i);
+  origin[n] = i;
   if (hitNorm === -1) return [];
+  if (run) {
+    run.start = origin[0]!;
+    run.end = i;
+  }
   const group = hitNorm - needle.lead;
   const from = ((group % 4) + 4) % 4;
-  const usable = out.length - from - ((out.length - from) % 4);
-  const decoded = Buffer.from(out.slice(from, from + usable), 'base64');
+  const usable = n - from - ((n - from) % 4);
+  const decoded = Buffer.from(out.toString('latin1', from, from + usable), 'base64');
   const at = ((group - from) / 4) * 3 + needle.shift;
   // Decoded byte offsets back to window offsets, so the ranges of separate copies stay separate.
-  const charOf = (byte: number): number => Math.min(out.length, from + Math.floor(byte / 3) * 4);
+  const charOf = (byte: number): number => Math.min(n, from + Math.floor(byte / 3) * 4);
   const place = (h: Hit): Hit => {
     const a = charOf(h.start);
     const last = charOf(Math.max(h.start, h.end - 1));
     const start = origin[a]!;
-    const end = origin[Math.min(out.length, last + 4)]!;
+    const end = origin[Math.min(n, last + 4)]!;
     // Line breaks or escapes inside the certificate's base64, which starts a line: a PEM body without its BEGIN line
     // (or `base64 -w N` of the DER file), not one-line base64 nor a certificate inside a base64 keystore.
     const wrapped = origin[last]! - start !== last - a;

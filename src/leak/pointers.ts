@@ -70,6 +70,7 @@ export const POINTER_VARIABLES: readonly PointerVariable[] = [
   { name: 'HTTPS_CA_DIR', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
   { name: 'SYSTEM_WGET2RC', form: 'file', source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md' },
   { name: 'APT_CONFIG', form: 'file', source: 'https://manpages.debian.org/apt.conf.5' },
+  { name: 'HTTPLIB2_CA_CERTS', form: 'file', source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py' },
   { name: 'NIX_SSL_CERT_FILE', form: 'file', source: 'https://nixos.org/manual/nix/stable/installation/env-variables' },
 ];
 
