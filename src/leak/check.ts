@@ -75,8 +75,10 @@ function hitFields(h: Hit): Pick<Finding, 'kind' | 'fingerprint' | 'subject'> {
   return { kind: h.kind, fingerprint: h.fingerprint, ...(h.subject ? { subject: h.subject } : {}) };
 }
 
-function describeCa(h: { fingerprint: string; subject?: string }): string {
-  return `The CA${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${colonFingerprint(h.fingerprint)})`;
+function describeCa(h: { kind: string; fingerprint: string; subject?: string }): string {
+  // An intermediate the CA signed is an anchor for Java, Go and Node as much as the CA itself.
+  const what = h.kind.endsWith('-intermediate') ? 'An intermediate CA signed by the org CA,' : 'The CA';
+  return `${what}${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${colonFingerprint(h.fingerprint)})`;
 }
 
 async function checkSource(input: string, source: Source, plan: Plan, matcher: Matcher, spec: TargetSpec, limits: ScanLimits, parallel: number | undefined, started: number): Promise<Report> {

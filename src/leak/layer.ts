@@ -1,24 +1,20 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { readJks, readPkcs12 } from '../ca/keystore.js';
 import { classifyDer, ContentScanner, scanBuffer, type Matcher } from './matcher.js';
 import { blameTarFailure } from './blame.js';
+import { isCapturedPath } from './pointers.js';
 import { TarError, TarParser, type TarHeader } from './tar.js';
 import { LayerIndexBuilder } from './filesystem.js';
 import type { BlobRef, CapturedFile, EntryType, FileHit, LayerJob, LayerResult, ScanLimits } from './types.js';
 
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
-const CAPTURE_NAMES = new Set(['.npmrc', 'npmrc', 'pip.conf', 'pip.ini', '.gitconfig', 'gitconfig', '.wgetrc', 'wgetrc', '.curlrc', '.yarnrc', '.yarnrc.yml']);
 const CAPTURE_MAX = 64 * 1024;
-
-export function isCapturedPath(path: string): boolean {
-  return CAPTURE_NAMES.has(posix.basename(path)) || path.endsWith('.config/git/config');
-}
 
 type Keystore = 'jks' | 'pkcs12';
 
@@ -126,8 +122,8 @@ export class LayerAccumulator {
     try {
       const entries = kind === 'jks' ? readJks(bytes) : readPkcs12(bytes);
       for (const entry of entries) {
-        const c = classifyDer(this.matcher, entry.der);
-        if (c) found.push({ kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
+        const c = classifyDer(this.matcher, entry.der, kind);
+        if (c) found.push({ kind: c.kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
       }
     } catch (error) {
       // Fail closed: a store we cannot open could hold the CA (keytool defaults: 'changeit' and empty were tried).

@@ -1,6 +1,7 @@
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { LEAK_FIX } from './types.js';
-import { CA_POINTER_VARIABLES } from '../tools/registry.js';
+import { assignmentPointers } from './pointers.js';
+import { isSystemBundlePath } from '../tools/system-bundles.js';
 
 /**
  * Pre-build lint: reads a Dockerfile with dockerfile-ast (rcjsuen/dockerfile-ast, the parser of the Docker VS Code
@@ -39,7 +40,6 @@ const CA_FILE = /\.(pem|crt|cer|der|p7b|p7c|p12|pfx|jks|keystore|truststore)$|(^
 const TRUST_DIRS = /\/(usr\/local\/share\/ca-certificates|usr\/share\/ca-certificates|etc\/ssl\/certs|etc\/pki\/ca-trust|etc\/pki\/tls\/certs|etc\/ca-certificates)\b|cacerts\b/;
 const TRUST_UPDATE = /\b(update-ca-certificates|update-ca-trust|keytool\b[^\n;&|]*-import(cert)?|trust\s+anchor|certutil\b[^\n;&|]*\s-A\b|c_rehash)\b/;
 const CA_ARG = /(^|_)(CA|CAS|CERT|CERTS|CERTIFICATE|PEM|CACERT|CACERTS|TRUST|TRUSTSTORE|BUNDLE|ROOT_CA|ORG_CA)(_|$)/i;
-const POINTERS = new Set(CA_POINTER_VARIABLES);
 
 interface Stage {
   readonly index: number;
@@ -134,7 +134,7 @@ export function lintDockerfile(content: string, target?: string): LintResult {
       } else if (keyword === 'ENV' && inRelease) {
         const props = (inst as unknown as { getProperties(): { getName(): string; getValue(): string | null }[] }).getProperties();
         for (const p of props) {
-          if (POINTERS.has(p.getName())) {
+          if (assignmentPointers(p.getName(), p.getValue() ?? '', '').some((pointer) => !isSystemBundlePath(pointer.value))) {
             add('env-ca-pointer', inst, `ENV ${p.getName()} is baked into the release image config: it points every container at a CA file (or at a file that is not there).`, 'Set CA variables only for the build command that needs them, e.g. with-org-ca in a builder stage; never with ENV in the release stage.');
           }
         }

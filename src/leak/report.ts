@@ -94,7 +94,7 @@ export function annotations(report: Report): Annotation[] {
   ];
 }
 
-const RULES: Record<string, string> = {
+const RULES: Record<MatchKind | 'not-scanned', string> = {
   pem: 'The CA certificate as PEM',
   'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
   der: 'The CA certificate as DER bytes',
@@ -105,8 +105,14 @@ const RULES: Record<string, string> = {
   'base64-der-same-key': 'base64 of a certificate with the CA key',
   'base64-public-key': 'base64 of the CA public key',
   'base64-pem': 'base64 of the CA PEM',
+  'pem-intermediate': 'An intermediate CA the org CA signed (a trust anchor for Java, Go and Node), PEM',
+  'der-intermediate': 'An intermediate CA the org CA signed, DER',
+  'base64-der-intermediate': 'base64 of an intermediate CA the org CA signed',
+  'base64-pem-intermediate': 'base64 of the PEM of an intermediate CA the org CA signed',
   jks: 'The CA in a Java keystore',
   pkcs12: 'The CA in a PKCS#12 store',
+  'jks-intermediate': 'An intermediate CA the org CA signed, in a Java keystore',
+  'pkcs12-intermediate': 'An intermediate CA the org CA signed, in a PKCS#12 store',
   'pointer-inline': 'A CA setting holding certificate text',
   'pointer-to-ca': 'A CA setting naming a file that holds the CA',
   'pointer-missing': 'A CA setting naming a file absent from the image',

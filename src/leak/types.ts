@@ -17,8 +17,14 @@ export type MatchKind =
   | 'base64-der-same-key'
   | 'base64-public-key'
   | 'base64-pem'
+  | 'pem-intermediate' // a CA certificate (CA:TRUE) whose signature verifies under a target's key, as PEM
+  | 'der-intermediate'
+  | 'base64-der-intermediate'
+  | 'base64-pem-intermediate'
   | 'jks' // a trusted entry in a Java keystore
   | 'pkcs12' // a certificate bag of a PKCS#12 store
+  | 'jks-intermediate'
+  | 'pkcs12-intermediate'
   | 'pointer-inline' // a CA pointer variable/setting whose value is certificate text
   | 'pointer-to-ca' // a CA pointer naming a file that holds the CA
   | 'pointer-missing'; // a CA pointer naming a file absent from the final file system

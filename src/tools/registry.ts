@@ -170,13 +170,3 @@ export const TOOL_REGISTRY: readonly ToolEntry[] = [
 ];
 
 export const TOOL_IDS: readonly string[] = [...new Set(TOOL_REGISTRY.map((entry) => entry.id))];
-
-/** The variables that point tools at a CA file: the leak check looks for these in release images. */
-export const CA_POINTER_VARIABLES: readonly string[] = [
-  ...TOOL_REGISTRY.filter((entry) => entry.file === 'ca' || entry.file === 'bundle').map((entry) => entry.variable),
-  'SSL_CERT_DIR',
-  'NPM_CONFIG_CAFILE',
-  'YARN_CAFILE',
-  'YARN_HTTPS_CA_FILE_PATH',
-  'YARN_CA_FILE_PATH',
-];

@@ -187,6 +187,6 @@ describe('judgePointer on a directory of certificates', () => {
     ['nothing in the directory is the CA', '/etc/ssl/certs', ['/etc/pki/org.pem'], undefined],
     ['the directory is missing', '/etc/nope', [], { kind: 'pointer-missing', file: '/etc/nope' }],
   ])('%s', (_name, dir, caPaths, expected) => {
-    expect(judgePointer({ where: 'config.Env[0]', setting: 'SSL_CERT_DIR', value: dir }, fs, new Set(caPaths))).toEqual(expected);
+    expect(judgePointer({ where: 'config.Env[0]', setting: 'SSL_CERT_DIR', value: dir, form: 'path-list' }, fs, new Set(caPaths))).toEqual(expected);
   });
 });

@@ -12,6 +12,10 @@ describe('org-ca lint', () => {
     ['keytool -importcert', 'FROM eclipse-temurin\nRUN keytool -importcert -noprompt -cacerts -file /tmp/x -alias org', ['trust-store-update:2:0']],
     ['update-ca-trust', 'FROM fedora\nRUN update-ca-trust extract', ['trust-store-update:2:0']],
     ['ENV of a registry variable', 'FROM node\nENV NODE_EXTRA_CA_CERTS=/etc/org.pem', ['env-ca-pointer:2:0']],
+    ['ENV of npm_config_cafile in lower case', 'FROM node\nENV npm_config_cafile=/run/secrets/org_ca', ['env-ca-pointer:2:0']],
+    ['ENV JAVA_TOOL_OPTIONS with a trustStore', 'FROM eclipse-temurin\nENV JAVA_TOOL_OPTIONS="-Xmx1g -Djavax.net.ssl.trustStore=/run/secrets/ts"', ['env-ca-pointer:2:0']],
+    ['ENV JAVA_TOOL_OPTIONS without a trustStore is fine', 'FROM eclipse-temurin\nENV JAVA_TOOL_OPTIONS=-Xmx1g', []],
+    ['ENV at the distribution bundle is fine', 'FROM debian\nENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt', []],
     ['ARG carrying a CA into RUN', 'FROM alpine\nARG ORG_CA\nRUN echo "$ORG_CA" > /tmp/x', ['arg-ca:2:0']],
     [
       'secret mount copied to disk',
