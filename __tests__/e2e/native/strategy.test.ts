@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDist, inputVariable, parseFileCommands, useInspectionLab, type Proxy } from '../../support/inspection/index.js';
 import { makeStoreDir, run, runWithStore } from '../../support/os-store.js';
-import { CA_POINTER_VARIABLES } from '../../../src/tools/registry.js';
+import { POINTER_VARIABLES } from '../../../src/leak/pointers.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/org-ca.js', import.meta.url));
 const DEBIAN_PYTHON = '/usr/bin/python3';
@@ -34,7 +34,7 @@ beforeAll(() => {
   work = lab().scratch('native');
   caFile = join(work, 'org-cas.pem');
   writeFileSync(caFile, pems.join(''));
-  const strip = new Set([...CA_POINTER_VARIABLES, 'SSL_CERT_DIR', 'PIP_CERT', 'HTTPLIB2_CA_CERTS', 'NIX_SSL_CERT_FILE', 'WGETRC', 'JAVA_TOOL_OPTIONS']);
+  const strip = new Set([...POINTER_VARIABLES.map((v) => v.name), 'SSL_CERT_DIR', 'PIP_CERT', 'HTTPLIB2_CA_CERTS', 'NIX_SSL_CERT_FILE', 'WGETRC', 'JAVA_TOOL_OPTIONS']);
   bare = Object.fromEntries(Object.entries(lab().jobEnv()).filter(([k]) => !strip.has(k)));
   bare.PIP_CONFIG_FILE = '/dev/null';
   bare.PIP_DISABLE_PIP_VERSION_CHECK = '1';
