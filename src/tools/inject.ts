@@ -5,8 +5,9 @@ import { scanConfigs, type ConfigScan, type InsecureSetting } from './config-sca
 import { jdkCacerts, readConfigFiles, readUserWgetrc, runnerTrustSources, writePublicFile } from './host.js';
 import { planInjection, wgetrcContent, type Plan } from './plan.js';
 import type { Platform } from './registry.js';
+import type { OnVerificationOff } from '../options/values.js';
 
-export type OnVerificationOff = 'fail' | 'warn';
+export type { OnVerificationOff };
 
 export interface InjectionRequest {
   readonly certs: readonly Certificate[];
