@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { checkImage } from './check.js';
 import { dockerSave } from './docker.js';
 import { lintDockerfile, renderLintText } from './lint.js';
-import { annotations, failed, renderMarkdown, renderSarif } from './report.js';
+import { annotations, failed, fixMarkdown, renderMarkdown, renderSarif } from './report.js';
 import { loadTargets } from './targets.js';
 import type { Report } from './types.js';
 
@@ -62,6 +62,7 @@ export async function run(): Promise<void> {
       sections.unshift(renderMarkdown(report));
     }
     core.setOutput('leaks', String(leaks));
+    if (leaks > 0 || problems > 0) sections.push(fixMarkdown({ leaks, unscanned: problems }));
     if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(sections.join('\n\n'), true).write();
     if (leaks > 0 || (report && failed(report)) || problems > 0) {
       core.setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}.`);

@@ -145,6 +145,13 @@ describe('exit codes', () => {
   });
 });
 
+test('the CLI bundle does not carry @actions/core: the CLI imports no module of the runner shell', () => {
+  const bundle = readFileSync(entry, 'utf8');
+  expect(bundle.length).toBeGreaterThan(100_000);
+  expect(bundle).not.toContain('@actions/core');
+  expect(bundle).not.toMatch(/GITHUB_STEP_SUMMARY|::set-output|getInput\(/);
+});
+
 describe('help', () => {
   test('org-ca --version prints the package version', async () => {
     expect((await runCli(entry, ['--version'])).stdout).toBe(`${PACKAGE.version}\n`);
