@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { writtenDirs } from './state.js';
 
 /** Removes what the main step wrote. Never fails the job: a file already gone is fine, anything else is a warning. */
-export async function post(): Promise<void> {
+export function post(): void {
   const dirs = writtenDirs();
   if (dirs.length === 0) {
     core.info('org-ca wrote no files in this job: nothing to clean up.');

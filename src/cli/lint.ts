@@ -21,7 +21,7 @@ export const lintCommand: Command = {
   name: 'lint',
   summary: 'flag Dockerfile instructions that would put the org CA into the image',
   help: HELP,
-  async run(argv) {
+  run(argv) {
     const { values, positionals } = parseCommandArgs('lint', argv, { target: { type: 'string' }, json: { type: 'boolean' } }, true);
     if (positionals.length !== 1) throw new UsageError("lint: expected exactly one DOCKERFILE (see 'org-ca lint --help')");
     const file = positionals[0]!;
@@ -40,6 +40,6 @@ export const lintCommand: Command = {
       throw error;
     }
     process.stdout.write((values.json ? JSON.stringify(result, null, 2) : renderLintText(file, result)) + '\n');
-    return result.findings.length ? EXIT.failed : EXIT.ok;
+    return Promise.resolve(result.findings.length ? EXIT.failed : EXIT.ok);
   },
 };

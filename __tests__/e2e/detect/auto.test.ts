@@ -22,10 +22,6 @@ async function auto(l: Lab, options: { inputs?: Record<string, string>; proxy?: 
   });
 }
 
-function diagnose(run: ActionRun): string {
-  return `exit ${run.exitCode}\n${run.stdout}\n${run.stderr}`;
-}
-
 describe('when: auto behind the org proxies injects', () => {
   test.each([
     ['mitmproxy (single-tier org CA)', 'mitmproxy', 'orgCa', 'CN=Example Org Inspection CA, O=Example Org', ['curl', 'python']],
