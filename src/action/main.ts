@@ -40,7 +40,7 @@ export async function run(): Promise<void> {
       if (!failure) core.info(decision.message);
       const prepared = build(context.temp);
       setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildOutputValues(prepared.outputs) });
-      await writeSummary(renderSummary({ decision, ...(failure ? { failure } : {}), sections }));
+      await writeSummary(renderSummary({ decision, ...(failure ? { failure } : {}), ...(acting.given ? { ca: acting.given } : {}), sections }));
       if (failure) core.setFailed(failure);
       return;
     }

@@ -17,6 +17,8 @@ export interface ActDecision {
   readonly decision: Decision;
   /** The CA to inject when it acts: the one given (already validated), or roots exported from the OS store. */
   readonly ca?: ValidatedCa;
+  /** The CA given, validated, whether or not the step acts: the summary describes it also when the step fails. */
+  readonly given?: ValidatedCa;
   /** Set when the step must fail. */
   readonly failure?: string;
   /** For the `inspected` and `issuer` outputs: what the probes saw (false and '' when nothing was probed). */
@@ -54,7 +56,7 @@ export async function probeAndDecide(inputs: Inputs, context: RunnerContext): Pr
   });
 
   const decision = decideByProbes({ outcomes: verdicts, ...policy });
-  const seen = { inspected: decision.inspected, issuer: decision.issuer, sections: [markdownSection(verdicts)] };
+  const seen = { inspected: decision.inspected, issuer: decision.issuer, sections: [markdownSection(verdicts)], ...(given ? { given } : {}) };
   if (decision.failure) return { decision, failure: decision.failure, ...seen };
   for (const warning of decision.warnings) core.warning(warning);
   if (!decision.act) return { decision, ...seen };

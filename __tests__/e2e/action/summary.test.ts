@@ -86,6 +86,10 @@ test('a CA given while another CA signs: ca-mismatch, naming both, and the summa
   expect(run.stdout).toMatch(/^::error::TLS inspection by a CA other than the one given: .*'CN=Summary Org Root CA, O=Summary Org'.*the CA given is 'CN=Some Other Root'/m);
   const page = html(run, 'ca-mismatch');
   expect(page).toMatch(/<p><strong>Failed<\/strong> — TLS inspection by a CA other than the one given/);
+  // the CA given is described too, after the reason and before the probes
+  const ca = page.indexOf('<td>CN=Some Other Root</td>');
+  expect(ca).toBeGreaterThan(page.indexOf('<strong>Failed</strong>'));
+  expect(ca).toBeLessThan(page.indexOf('TLS inspection probes</h3>'));
 }, 300_000);
 
 test.each<[string, Record<string, string>, Record<string, string>, RegExp]>([
