@@ -1,15 +1,18 @@
 /**
- * `org-ca detect` and `org-ca doctor` as engineers run them (bin/org-ca.js → the CLI bundle, Node 24, separate
+ * `org-ca detect` and `org-ca doctor` as engineers run them (the CLI bundle of the current sources, Node 24, separate
  * processes), against the real inspection proxies of the lab.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { certificateFromDer } from '../../../src/ca/certificate.js';
+import { cliEntry } from '../../support/cli.js';
 import { useInspectionLab, type Lab } from '../../support/inspection/index.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/org-ca.js', import.meta.url));
+let BIN: string;
+beforeAll(async () => {
+  BIN = await cliEntry();
+}, 300_000);
 const lab = useInspectionLab({ mitmproxy: true, squid: true });
 const fp = (issued: { der: Buffer }): string => certificateFromDer(issued.der).fingerprint;
 
