@@ -70,12 +70,17 @@ function onPath(bin: string, env: Env): string | undefined {
 
 function exec(argv: readonly string[], env: Env, timeoutMs: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
+    const started = Date.now();
     const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', (error) => resolve({ code: -1, out: error.message }));
-    child.on('close', (code, signal) => resolve({ code, out: signal ? `${out}\n(killed by ${signal} after ${timeoutMs} ms)` : out }));
+    // A JVM exits 143 on SIGTERM rather than dying of it: the clock, not the signal, says it was stopped.
+    child.on('close', (code, signal) => {
+      const stopped = signal !== null || Date.now() - started >= timeoutMs;
+      resolve({ code, out: stopped ? `${out}\n(stopped after ${timeoutMs} ms: no answer within --timeout)` : out });
+    });
   });
 }
 
