@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
-import { CommandNotRunError, describeError, EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
+import { CommandNotRunError, EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 
 const HELP = `Usage: org-ca exec --ca FILE [options] -- COMMAND [ARGS...]
 
@@ -37,7 +37,7 @@ function notRun(command: string, error: NodeJS.ErrnoException): Error {
   if (error.code === 'EACCES' || error.code === 'EISDIR' || error.code === 'ENOEXEC' || error.code === 'EPERM') {
     return new CommandNotRunError(`cannot run '${command}': not an executable file (${error.code})`, EXIT.cannotRun);
   }
-  return new CommandNotRunError(`cannot run '${command}': ${describeError(error)}`, EXIT.cannotRun);
+  return new CommandNotRunError(`cannot run '${command}': the system refused to start it (${error.code ?? 'unknown error'})`, EXIT.cannotRun);
 }
 
 /** Runs argv with env added; resolves to the exit status in shell convention. Signals to us go on to the child. */
