@@ -3,7 +3,7 @@ import { loadCa, type CaSpec } from '../ca/load.js';
 import type { ValidatedCa } from '../ca/validate.js';
 import { oneOf, parseToolList } from '../options/parse.js';
 import { ON_VERIFICATION_OFF_VALUES, type OnVerificationOff } from '../options/values.js';
-import { prepareInjection, type Injection } from '../tools/inject.js';
+import { prepareInjection, VerificationOffError, type Injection } from '../tools/inject.js';
 import { TOOL_IDS } from '../tools/registry.js';
 import { UsageError } from './command-kit.js';
 
@@ -75,7 +75,17 @@ export function currentPlatform(): 'linux' | 'darwin' | 'win32' {
 }
 
 /** Writes the CA files into `dir` for a command run from the CLI, the working directory counting as the project. */
-export function injectForCli(options: CaOptions, dir: string): Promise<Injection> {
+export async function injectForCli(options: CaOptions, dir: string): Promise<Injection> {
+  try {
+    return await prepareInjectionHere(options, dir);
+  } catch (error) {
+    // The same refusal, in the CLI's words: its flag, not the action's input.
+    if (error instanceof VerificationOffError) throw new VerificationOffError(error.settings, 'pass --on-verification-off warn');
+    throw error;
+  }
+}
+
+function prepareInjectionHere(options: CaOptions, dir: string): Promise<Injection> {
   return prepareInjection({
     certs: options.ca.certs,
     env: process.env,

@@ -84,7 +84,8 @@ const ROWS: readonly Row[] = [
   [['env', '--ca', '@leaf.pem'], {}, 2, /is not a CA/],
   [['env', '--ca', '@ca.pem', '--fingerprint', 'zz'], {}, 2, /^org-ca env: --fingerprint 'zz' is not a SHA-256 fingerprint/],
   [['env', '--ca', '@ca.pem', '--fingerprint', FP], {}, 2, /does not match --fingerprint AB:AB:/],
-  [['env', '--ca', '@ca.pem'], { NODE_TLS_REJECT_UNAUTHORIZED: '0' }, 1, /^org-ca env: TLS verification is switched off/],
+  [['env', '--ca', '@ca.pem'], { NODE_TLS_REJECT_UNAUTHORIZED: '0' }, 1, /^org-ca env: TLS verification is switched off .* or pass --on-verification-off warn to continue\.$/],
+  [['exec', '--ca', '@ca.pem', '--', 'true'], { NODE_TLS_REJECT_UNAUTHORIZED: '0' }, 1, /^org-ca exec: TLS verification is switched off .* or pass --on-verification-off warn to continue\.$/],
   // exec
   [['exec', '--ca', '@ca.pem', '--tools', 'node', '--', 'sh', '-c', 'exit 3'], {}, 3, null],
   [['exec', '--ca', '@ca.pem'], {}, 2, /^org-ca exec: no command given/],
@@ -141,7 +142,7 @@ describe('exit codes', () => {
     if (status !== 0 && args[0] !== undefined) expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).not.toMatch(RAW_NODE_ERROR);
     // the CLI's errors speak its flags: never the action's input names
-    expect(r.stderr).not.toMatch(/\b(ca-file|ca-fingerprint|probe-timeout|public-roots)\b(?<!--public-roots)/);
+    expect(r.stderr).not.toMatch(/\b(ca-file|ca-fingerprint|probe-timeout|public-roots)\b(?<!--public-roots)|(?<!-)on-verification-off:/);
   });
 });
 
