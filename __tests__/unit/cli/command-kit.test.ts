@@ -31,7 +31,7 @@ test.each<[unknown, number]>([
   [new CaInputError('c'), EXIT.usage],
   [new CommandNotRunError('n', EXIT.notFound), 127],
   [new CommandNotRunError('n', EXIT.cannotRun), 126],
-  [new VerificationOffError([{ setting: 'NODE_TLS_REJECT_UNAUTHORIZED=0', where: 'environment' } as never]), EXIT.failed],
+  [new VerificationOffError([{ setting: 'NODE_TLS_REJECT_UNAUTHORIZED=0', where: 'environment' }]), EXIT.failed],
   [new Error('anything else'), EXIT.failed],
   ['not even an Error', EXIT.failed],
 ])('exit code of %s', (error, code) => {
