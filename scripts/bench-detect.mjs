@@ -68,7 +68,7 @@ async function detect(args, env) {
 const dir = mkdtempSync(join(tmpdir(), 'org-ca-bench-detect-'));
 const sockets = new Set();
 const servers = [];
-let failed = false;
+let failed;
 try {
   mintPki(dir);
   const tls = createTlsServer({ cert: readFileSync(join(dir, 'leaf.pem')), key: readFileSync(join(dir, 'leaf.key')) }, (s) => s.end());

@@ -1,12 +1,39 @@
-// README's input/output tables are generated from action.yml and leak-check/action.yml, so they cannot drift.
-//   node scripts/gen-docs.mjs          rewrite README.md between the markers
-//   node scripts/gen-docs.mjs --check  exit 1 when README.md is out of date (a test runs this)
-import { readFileSync, writeFileSync } from 'node:fs';
+// README sections generated from the code and the action.yml files, so they cannot drift:
+//   action, leak-check     the inputs/outputs tables of action.yml and leak-check/action.yml
+//   tools                  the tool registry (src/tools/registry.ts): ids, variables, readers, semantics
+//   reasons                every value of the `reason` output (src/action/reasons.ts)
+//   troubleshooting        the error catalogue (src/detect/catalogue.ts): error text → meaning → fix
+//   node scripts/gen-docs.mjs          rewrite README.md between the <!-- generated:NAME --> markers
+//   node scripts/gen-docs.mjs --check  exit 1 when README.md is out of date (a unit test runs this)
+// The TypeScript sources are imported directly: Node 24 strips types, and a resolve hook maps the sources' `.js`
+// import suffixes to their `.ts` files. On an older Node the script runs itself again on Node 24.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { node24Path } from './node24.mjs';
+
+if (Number(process.versions.node.split('.')[0]) < 24) {
+  const r = spawnSync(node24Path(), [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
+const { registerHooks } = await import('node:module');
+registerHooks({
+  resolve(specifier, context, next) {
+    if (specifier.startsWith('.') && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) {
+      const ts = new URL(specifier.replace(/\.js$/, '.ts'), context.parentURL);
+      if (existsSync(fileURLToPath(ts))) return next(ts.href, context);
+    }
+    return next(specifier, context);
+  },
+});
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const ACTIONS = { action: 'action.yml', 'leak-check': 'leak-check/action.yml' };
+const source = (path) => import(new URL(`../${path}`, import.meta.url).href);
+const { TOOL_REGISTRY } = await source('src/tools/registry.ts');
+const { REASONS } = await source('src/action/reasons.ts');
+const { ERROR_CATALOGUE, fixFor } = await source('src/detect/catalogue.ts');
 
 const cell = (text) => String(text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ').trim();
 
@@ -22,24 +49,72 @@ export function renderTables(actionYml) {
   return lines.join('\n');
 }
 
-export function updateReadme(readme, read) {
+const SEMANTICS = {
+  ca: 'appends → org CA',
+  bundle: 'replaces → bundle',
+  wgetrc: 'replaces → a wgetrc naming the bundle',
+  truststore: 'replaces `cacerts` → JDK roots + org CA (JKS), appended to your value',
+  setting: 'a setting (no file)',
+};
+const PLATFORM = { linux: 'Linux', darwin: 'macOS', win32: 'Windows' };
+
+function renderTools() {
+  const lines = ['| `tools` id | Variable | Read by | Semantics |', '|---|---|---|---|'];
+  for (const t of TOOL_REGISTRY) {
+    const where = t.platforms ? ` (${t.platforms.map((p) => PLATFORM[p]).join('/')} only)` : '';
+    lines.push(`| \`${t.id}\` | \`${t.variable}\`${where} | ${cell(t.readers)} | ${cell(SEMANTICS[t.file])} |`);
+  }
+  return lines.join('\n');
+}
+
+function renderReasons() {
+  const lines = ['| `reason` | Injected | Step fails | When |', '|---|---|---|---|'];
+  for (const r of REASONS) lines.push(`| \`${r.code}\` | ${r.injected ? 'yes' : 'no'} | ${r.fails ? 'yes' : 'no'} | ${cell(r.meaning)} |`);
+  return lines.join('\n');
+}
+
+function renderTroubleshooting() {
+  const out = [];
+  for (const e of ERROR_CATALOGUE) {
+    const entry = TOOL_REGISTRY.find((t) => t.id === e.tool);
+    out.push(
+      `**\`${e.example}\`**`,
+      '',
+      `- *Means* (${e.runtime}, \`${e.id}\`): ${e.meaning}.`,
+      `- *Check*: \`org-ca doctor https://<the host>\` runs this client and the others the way the job does and names the error.`,
+      `- *Fix*: \`${fixFor(entry)}\` — the action and \`org-ca env\` / \`org-ca exec\` set it ([source](${entry.source})).`,
+      '',
+    );
+  }
+  return out.join('\n').trimEnd();
+}
+
+const GENERATED = {
+  action: () => renderTables(readFileSync(`${root}/action.yml`, 'utf8')),
+  'leak-check': () => renderTables(readFileSync(`${root}/leak-check/action.yml`, 'utf8')),
+  tools: renderTools,
+  reasons: renderReasons,
+  troubleshooting: renderTroubleshooting,
+};
+
+export function updateReadme(readme) {
   let out = readme;
-  for (const [key, file] of Object.entries(ACTIONS)) {
+  for (const [key, render] of Object.entries(GENERATED)) {
     const begin = `<!-- generated:${key} -->`;
     const end = `<!-- /generated:${key} -->`;
     const i = out.indexOf(begin);
     const j = out.indexOf(end);
-    if (i === -1 || j === -1) continue;
-    out = `${out.slice(0, i + begin.length)}\n${renderTables(read(file))}\n${out.slice(j)}`;
+    if (i === -1 || j === -1) throw new Error(`README.md has no ${begin} … ${end} section`);
+    out = `${out.slice(0, i + begin.length)}\n${render()}\n${out.slice(j)}`;
   }
   return out;
 }
 
 const readme = readFileSync(`${root}/README.md`, 'utf8');
-const next = updateReadme(readme, (file) => readFileSync(`${root}/${file}`, 'utf8'));
+const next = updateReadme(readme);
 if (process.argv.includes('--check')) {
   if (next !== readme) {
-    console.error('README.md input/output tables are out of date: run `node scripts/gen-docs.mjs`.');
+    console.error('README.md generated sections are out of date: run `npm run docs`.');
     process.exit(1);
   }
 } else {

@@ -33,7 +33,7 @@ const DAY = 24 * 60 * 60 * 1000;
 export function newKeys(): Issued['keys'] {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  const forgeKey = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+  const forgeKey = forge.pki.privateKeyFromPem(pem);
   const publicKey = forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e);
   return { privateKey: forgeKey, publicKey, native: createPrivateKey(pem) };
 }

@@ -1,20 +1,18 @@
-import * as core from '@actions/core';
 import { prepareBuildContext } from '../build/context.js';
-import { buildOutputs } from '../build/outputs.js';
-import { saveBuildContextDir } from './state.js';
+import { buildOutputs, type BuildOutputs } from '../build/outputs.js';
+
+export interface PreparedBuild {
+  /** The build-context directory holding the in-build helper (never the CA), for the post step to remove. */
+  readonly helperDir: string;
+  readonly outputs: BuildOutputs;
+}
 
 /**
- * Sets the image-build outputs (secret-files, build-contexts, build-args, docker-flags). Called whether or not the CA
- * was injected, so one workflow serves both: without injection secret-files is empty and the helper runs commands
- * unchanged, since `required=false` secret mounts tolerate the missing secret.
+ * Writes the helper's build context and computes the image-build outputs. Called whether or not the CA was injected,
+ * so one workflow serves both: without injection secret-files is empty and the helper runs commands unchanged,
+ * since `required=false` secret mounts tolerate the missing secret. Sets nothing: main.ts owns outputs and state.
  */
-export function setBuildOutputs(temp: string, files?: { readonly ca: string; readonly bundle: string }): void {
+export function prepareBuild(temp: string, env: Readonly<Record<string, string | undefined>>, files?: { readonly ca: string; readonly bundle: string }): PreparedBuild {
   const helperDir = prepareBuildContext(temp);
-  saveBuildContextDir(helperDir);
-  const outputs = buildOutputs({ helperDir, ...(files ? { caPath: files.ca, bundlePath: files.bundle } : {}), env: process.env });
-  for (const note of outputs.skipped) core.warning(`build-args: left out ${note}`);
-  core.setOutput('secret-files', outputs.secretFiles);
-  core.setOutput('build-contexts', outputs.buildContexts);
-  core.setOutput('build-args', outputs.buildArgs);
-  core.setOutput('docker-flags', outputs.dockerFlags);
+  return { helperDir, outputs: buildOutputs({ helperDir, ...(files ? { caPath: files.ca, bundlePath: files.bundle } : {}), env }) };
 }

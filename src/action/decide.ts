@@ -1,11 +1,12 @@
 import { colonFingerprint, type Certificate } from '../ca/certificate.js';
 import { INSPECTED, type Classification, type Verdict } from '../detect/classify.js';
-import type { When } from './inputs.js';
+import type { OnUnknown, OnUnreachable, When } from '../options/values.js';
+import type { Reason } from './reasons.js';
 
 /** Why the step acted or not: `reason` is the stable code for workflows, `message` the sentence for people. */
 export interface Decision {
   readonly act: boolean;
-  readonly reason: string;
+  readonly reason: Reason;
   readonly message: string;
 }
 
@@ -45,9 +46,6 @@ export function decideBeforeProbe(when: When, runnerEnvironment: string | undefi
   }
   return undefined;
 }
-
-export type OnUnknown = 'fail' | 'warn';
-export type OnUnreachable = 'inject' | 'skip' | 'fail';
 
 /** What the decision needs of one probe (ProbeVerdict fits). */
 export interface ProbeOutcome {
@@ -124,11 +122,12 @@ export function decideByProbes(input: ProbeDecisionInput): ProbeDecision {
   const total = input.outcomes.length;
 
   const problems = problemsOf(input);
-  const mismatch = Boolean(input.ca) && by('os-trusted').length > 0;
-  const problemReason = mismatch ? 'ca-mismatch' : 'unknown-issuer';
+  // With a CA given, another signer is a mismatch (the message names both); without one, an unknown issuer.
+  const problemReason: Reason = input.ca ? 'ca-mismatch' : 'unknown-issuer';
   if (problems.length) {
     if (input.onUnknown === 'fail') {
-      const failure = `TLS inspection by an issuer nobody provided: ${problems.join('. ')}. Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
+      const lead = input.ca ? 'TLS inspection by a CA other than the one given' : 'TLS inspection by an issuer nobody provided';
+      const failure = `${lead}: ${problems.join('. ')}. Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
       return { ...base, act: false, reason: problemReason, message: failure, failure, warnings };
     }
     warnings.push(...problems);

@@ -1,16 +1,20 @@
 import * as core from '@actions/core';
-import { parseToolList } from '../tools/plan.js';
-import type { OnVerificationOff } from '../tools/inject.js';
-import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_PROBE_URLS } from '../detect/detect.js';
-import { parseTarget, TargetError } from '../detect/route.js';
-import type { OnUnknown, OnUnreachable } from './decide.js';
-import { parseStoreSelection, StoreSelectionError, type StoreSelection } from '../store/selection.js';
+import { DEFAULT_PROBE_TIMEOUT_MS } from '../detect/detect.js';
+import { oneOf, OptionError, parseDuration, parseProbeUrls, parseToolList } from '../options/parse.js';
 import { STRATEGIES, type Strategy } from '../native/plan.js';
+import { parseStoreSelection, StoreSelectionError, type StoreSelection } from '../store/selection.js';
+import {
+  ON_UNKNOWN_VALUES,
+  ON_UNREACHABLE_VALUES,
+  ON_VERIFICATION_OFF_VALUES,
+  WHEN_VALUES,
+  type OnUnknown,
+  type OnUnreachable,
+  type OnVerificationOff,
+  type When,
+} from '../options/values.js';
 
 /** The only reader of `core.getInput` for the main action: everything downstream takes this typed object. */
-export type When = 'auto' | 'self-hosted' | 'always' | 'never';
-export const WHEN_VALUES: readonly When[] = ['auto', 'self-hosted', 'always', 'never'];
-
 export interface Inputs {
   readonly ca: string;
   readonly caFile: string;
@@ -29,76 +33,36 @@ export interface Inputs {
   readonly systemStore: StoreSelection;
 }
 
-export class InputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InputError';
-  }
-}
-
-/** Checks one enumerated input; the value is quoted back (no enumerated input is secret). */
-export function oneOf<T extends string>(name: string, value: string, allowed: readonly T[], fallback: T): T {
-  const v = value.trim().toLowerCase();
-  if (v === '') return fallback;
-  if ((allowed as readonly string[]).includes(v)) return v as T;
-  throw new InputError(`Invalid ${name} '${value.trim()}'. Expected one of: ${allowed.join(', ')}.`);
-}
-
-/** Probe URLs separated by commas, spaces or new lines; each must be https:// (a bare host gets it). */
-export function parseProbeUrls(value: string): string[] {
-  const given = value.split(/[\s,]+/).filter(Boolean);
-  const items = given.length ? given : DEFAULT_PROBE_URLS;
-  try {
-    return items.map((item) => parseTarget(item).url);
-  } catch (error) {
-    throw new InputError(`probe-urls: ${error instanceof TargetError ? error.message : String(error)}`);
-  }
-}
-
-/** A duration in milliseconds: `5000`, `5000ms`, `5s` or `1.5s`; 100 ms to 120 s. */
-export function parseDuration(name: string, value: string, fallbackMs: number): number {
-  const v = value.trim().toLowerCase();
-  if (v === '') return fallbackMs;
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s)?$/.exec(v);
-  const ms = m ? Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1)) : NaN;
-  if (!(ms >= 100 && ms <= 120_000)) {
-    throw new InputError(`Invalid ${name} '${value.trim()}'. Expected a duration from 100ms to 120s (e.g., 5s, 2500ms).`);
-  }
-  return ms;
-}
 
 function storeInput(value: string): StoreSelection {
   try {
     return parseStoreSelection('system-store', value, true);
   } catch (error) {
-    throw new InputError(error instanceof StoreSelectionError ? error.message : String(error));
+    throw new OptionError(error instanceof StoreSelectionError ? error.message : String(error));
   }
 }
 
 /** Pure: from raw input strings (as the runner passes them) to Inputs. */
 export function parseInputs(raw: (name: string) => string): Inputs {
-  let tools: readonly string[] | undefined;
-  try {
-    tools = parseToolList(raw('tools'));
-  } catch (error) {
-    throw new InputError(error instanceof Error ? error.message : String(error));
-  }
+  const tools = parseToolList(raw('tools'));
   return {
     ca: raw('ca'),
     caFile: raw('ca-file').trim(),
     caFingerprint: raw('ca-fingerprint').trim(),
     when: oneOf('when', raw('when'), WHEN_VALUES, 'auto'),
     ...(tools ? { tools } : {}),
-    onVerificationOff: oneOf('on-verification-off', raw('on-verification-off'), ['fail', 'warn'] as const, 'fail'),
+    onVerificationOff: oneOf('on-verification-off', raw('on-verification-off'), ON_VERIFICATION_OFF_VALUES, 'fail'),
     strategy: oneOf('strategy', raw('strategy'), STRATEGIES, 'env'),
     probeUrls: parseProbeUrls(raw('probe-urls')),
     probeTimeoutMs: parseDuration('probe-timeout', raw('probe-timeout'), DEFAULT_PROBE_TIMEOUT_MS),
     publicRoots: raw('public-roots').trim(),
-    onUnknown: oneOf('on-unknown', raw('on-unknown'), ['fail', 'warn'] as const, 'fail'),
-    onUnreachable: oneOf('on-unreachable', raw('on-unreachable'), ['inject', 'skip', 'fail'] as const, 'inject'),
+    onUnknown: oneOf('on-unknown', raw('on-unknown'), ON_UNKNOWN_VALUES, 'fail'),
+    onUnreachable: oneOf('on-unreachable', raw('on-unreachable'), ON_UNREACHABLE_VALUES, 'inject'),
     systemStore: storeInput(raw('system-store')),
   };
 }
+
+export { parseProbeUrls };
 
 export function getInputs(): Inputs {
   // trimWhitespace off for `ca`: the parser handles whitespace itself, and a PEM's line ends matter to nobody here.

@@ -3,43 +3,52 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCa } from '../ca/load.js';
 import { prepareInjection } from '../tools/inject.js';
-import type { Decision } from './decide.js';
-import { decideWhen } from './detect-step.js';
+import { prepareBuild, type PreparedBuild } from './build-outputs.js';
 import { getInputs } from './inputs.js';
+import { buildOutputValues, setActionOutputs } from './outputs.js';
+import { probeAndDecide } from './probe-and-decide.js';
 import { runnerContext } from './runner.js';
-import { setBuildOutputs } from './build-outputs.js';
-import { saveFilesDir } from './state.js';
-import { renderSummary, type SummaryReport } from './summary.js';
+import { saveBuildContextDir, saveFilesDir } from './state.js';
+import { renderFailureSummary, renderSummary } from './summary.js';
 import { addToSystemStores } from './system-store.js';
 import { resolveNative } from '../native/host.js';
 import { nativeSection } from '../native/summary.js';
 
-function setNotInjected(decision: Decision): void {
-  core.setOutput('injected', 'false');
-  core.setOutput('reason', decision.reason);
-}
-
-async function writeSummary(report: SummaryReport): Promise<void> {
+async function writeSummary(markdown: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
-  await core.summary.addRaw(renderSummary(report), true).write();
+  await core.summary.addRaw(markdown, true).write();
 }
 
+/** The build context is written whether or not the CA is injected: saved for the post step, its warnings logged. */
+function build(temp: string, files?: { readonly ca: string; readonly bundle: string }): PreparedBuild {
+  const prepared = prepareBuild(temp, process.env, files);
+  saveBuildContextDir(prepared.helperDir);
+  for (const note of prepared.outputs.skipped) core.warning(`build-args: left out ${note}`);
+  return prepared;
+}
+
+/**
+ * The main step. Every output is set here, once, from what the other modules return (as docker/build-push-action's
+ * main.ts does): probeAndDecide says whether to act, prepareInjection writes the files, prepareBuild the build context.
+ */
 export async function run(): Promise<void> {
   try {
     const inputs = getInputs();
     const context = runnerContext(process.env);
-    const { decision, ca: decidedCa, failure, sections } = await decideWhen(inputs, context);
+    const acting = await probeAndDecide(inputs, context);
+    const { decision, failure, sections } = acting;
+    const seen = { inspected: acting.inspected ? 'true' : 'false', issuer: acting.issuer } as const;
     if (!decision.act) {
       // A failure carries the same sentence: say it once, as the error.
       if (!failure) core.info(decision.message);
-      setNotInjected(decision);
-      setBuildOutputs(context.temp);
-      await writeSummary({ decision, sections });
+      const prepared = build(context.temp);
+      setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildOutputValues(prepared.outputs) });
+      await writeSummary(renderSummary({ decision, ...(failure ? { failure } : {}), ...(acting.given ? { ca: acting.given } : {}), sections }));
       if (failure) core.setFailed(failure);
       return;
     }
 
-    const ca = decidedCa ?? loadCa({ ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint }, new Date());
+    const ca = acting.ca ?? loadCa({ ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint }, new Date());
     for (const warning of ca.warnings) core.warning(warning);
 
     // Before the native check: a CA this step puts into the OS store is one the native switches can then use.
@@ -55,11 +64,9 @@ export async function run(): Promise<void> {
     const nativeSections = native.variables.length ? [nativeSection(native)] : [];
     if (!native.useEnvFiles) {
       core.info(decision.message);
-      core.setOutput('injected', 'true');
-      core.setOutput('reason', decision.reason);
-      core.setOutput('fingerprint', ca.primary.fingerprint);
-      setBuildOutputs(context.temp);
-      await writeSummary({ decision, ca, sections: [...nativeSections, ...sections] });
+      const prepared = build(context.temp);
+      setActionOutputs({ injected: 'true', reason: decision.reason, ...seen, fingerprint: ca.primary.fingerprint, ...buildOutputValues(prepared.outputs) });
+      await writeSummary(renderSummary({ decision, ca, sections: [...nativeSections, ...sections] }));
       return;
     }
 
@@ -87,14 +94,21 @@ export async function run(): Promise<void> {
     }
     core.endGroup();
     core.info(decision.message);
-    core.setOutput('injected', 'true');
-    core.setOutput('reason', decision.reason);
-    core.setOutput('ca-path', injection.plan.files.ca);
-    core.setOutput('bundle-path', injection.plan.files.bundle);
-    core.setOutput('fingerprint', ca.primary.fingerprint);
-    setBuildOutputs(context.temp, injection.plan.files);
-    await writeSummary({ decision, ca, injection, sections: [...nativeSections, ...sections] });
+    const prepared = build(context.temp, injection.plan.files);
+    setActionOutputs({
+      injected: 'true',
+      reason: decision.reason,
+      ...seen,
+      'ca-path': injection.plan.files.ca,
+      'bundle-path': injection.plan.files.bundle,
+      fingerprint: ca.primary.fingerprint,
+      ...buildOutputValues(prepared.outputs),
+    });
+    await writeSummary(renderSummary({ decision, ca, injection, sections: [...nativeSections, ...sections] }));
   } catch (error) {
-    core.setFailed(error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    core.setFailed(message);
+    // The summary says why too, where people look first; a summary that cannot be written must not hide the error.
+    await writeSummary(renderFailureSummary(message)).catch(() => undefined);
   }
 }

@@ -4,7 +4,7 @@ import { writtenDirs } from './state.js';
 import { revertSystemStores } from './system-store.js';
 
 /** Removes what the main step wrote. Never fails the job: a file already gone is fine, anything else is a warning. */
-export async function post(): Promise<void> {
+export function post(): void {
   revertSystemStores();
   const dirs = writtenDirs();
   if (dirs.length === 0) {

@@ -13,6 +13,8 @@ export function escapeHtml(text: string): string {
 
 export interface SummaryReport {
   readonly decision: Decision;
+  /** Set when the step fails on its decision (an unknown issuer, a CA mismatch, unreachable with on-unreachable: fail). */
+  readonly failure?: string;
   readonly ca?: ValidatedCa;
   readonly injection?: Injection;
   /** Extra sections (probe verdicts, build outputs) rendered by their own modules. */
@@ -31,35 +33,47 @@ const SEMANTICS_TEXT: Readonly<Record<FileKind, string>> = {
   setting: 'keeps the OS verifier',
 };
 
-/** Pure: the job summary as HTML/Markdown. Certificate metadata only; never certificate content. */
+function headline(report: SummaryReport): string {
+  if (report.failure) return `**Failed** — ${escapeHtml(report.failure)}`;
+  return `**${report.decision.act ? 'Injected' : 'Not injected'}** — ${escapeHtml(report.decision.message)}`;
+}
+
+/**
+ * Pure: the job summary as HTML/Markdown, in the order a reader needs it: the decision, the CA (subject, SHA-256,
+ * expiry), the probes; then the variables, collapsed, and the notes. Certificate metadata only, never content.
+ */
 export function renderSummary(report: SummaryReport): string {
-  const lines: string[] = ['## org-ca', '', `**${report.decision.act ? 'Injected' : 'Not injected'}** — ${escapeHtml(report.decision.message)}`, ''];
+  const lines: string[] = ['## org-ca', '', headline(report), ''];
   if (report.ca) {
     const p = report.ca.primary;
     lines.push(
-      '| CA | |',
-      '|---|---|',
-      `| Subject | ${escapeHtml(p.subject)} |`,
-      `| Issuer | ${escapeHtml(p.issuer)} |`,
-      `| Expires | ${p.notAfter.toISOString()} |`,
-      `| SHA-256 | \`${colonFingerprint(p.fingerprint)}\` |`,
-      `| Certificates given | ${report.ca.certs.length} |`,
+      '| CA subject | SHA-256 | Expires | Issuer | Certificates given |',
+      '|---|---|---|---|---|',
+      `| ${escapeHtml(p.subject)} | \`${colonFingerprint(p.fingerprint)}\` | ${p.notAfter.toISOString().slice(0, 10)} | ${escapeHtml(p.issuer)} | ${report.ca.certs.length} |`,
       '',
     );
     for (const warning of report.ca.warnings) lines.push(`> ⚠️ ${escapeHtml(warning)}`, '');
   }
+  for (const section of report.sections ?? []) lines.push(section, '');
   if (report.injection) {
     const { plan, bundle } = report.injection;
+    // A blank line after <summary> and before </details>: GitHub renders the Markdown table inside only then.
+    lines.push(`<details><summary>${plan.variables.length} variables exported for the rest of the job</summary>`, '');
     lines.push('| Variable | For | Semantics | Points at |', '|---|---|---|---|');
     for (const v of plan.variables) {
       const semantics = SEMANTICS_TEXT[v.file];
       lines.push(`| \`${escapeHtml(v.name)}\` | ${escapeHtml(v.readers)} | ${semantics} | \`${escapeHtml(v.value)}\` |`);
     }
-    lines.push('', `Combined bundle: ${bundle.count} certificates (${bundle.added.map((a) => `${escapeHtml(a.label)}: ${a.count}`).join(', ')}).`, '');
+    lines.push('', '</details>', '');
+    lines.push(`Combined bundle: ${bundle.count} certificates (${bundle.added.map((a) => `${escapeHtml(a.label)}: ${a.count}`).join(', ')}).`, '');
     if (report.injection.truststoreBase) lines.push(`Java truststore: ${escapeHtml(report.injection.truststoreBase)} + the org CA.`, '');
     for (const note of [...plan.notes, ...report.injection.warnings]) lines.push(`- ${escapeHtml(note)}`);
     lines.push(`- ${escapeHtml(NODE_CAVEAT)}`, '');
   }
-  for (const section of report.sections ?? []) lines.push(section, '');
   return lines.join('\n');
+}
+
+/** Pure: the summary of a step that failed before deciding (a bad input, verification switched off): why, in one line. */
+export function renderFailureSummary(message: string): string {
+  return ['## org-ca', '', `**Failed** — ${escapeHtml(message)}`, ''].join('\n');
 }

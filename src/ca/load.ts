@@ -16,7 +16,7 @@ export function hasCa(spec: CaSpec): boolean {
   return Boolean(spec.ca?.trim() || spec.caFile?.trim());
 }
 
-type InputNames = { readonly ca: string; readonly caFile: string };
+type InputNames = { readonly ca: string; readonly caFile: string; readonly fingerprint?: string };
 
 /**
  * Reads and parses the certificates from whichever input was given, without judging them (the leak check searches for
@@ -43,5 +43,5 @@ export function readCaCertificates(spec: CaSpec, names: InputNames = { ca: 'ca',
 /** Reads, parses and validates the CA: what a TLS client may anchor on. */
 export function loadCa(spec: CaSpec, now: Date, names: InputNames = { ca: 'ca', caFile: 'ca-file' }): ValidatedCa {
   const certs = readCaCertificates(spec, names);
-  return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}) });
+  return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}), ...(names.fingerprint ? { pinName: names.fingerprint } : {}) });
 }

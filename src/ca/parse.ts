@@ -22,8 +22,8 @@ const PRIVATE_KEY_LABEL = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/;
 const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
 const PKCS7_LABELS = new Set(['PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
 
-/** Where the input came from, for messages: `ca` (text input) or `ca-file` (a path). */
-export type CaSource = 'ca' | 'ca-file' | string;
+/** Where the input came from, for messages: the input or flag as the caller names it (`ca`, `ca-file '/x'`, `--ca '/x'`). */
+export type CaSource = string;
 
 /**
  * Turns whatever people actually hold as "the CA" into certificates: PEM (any line ends, many blocks),

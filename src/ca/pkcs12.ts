@@ -15,7 +15,9 @@ export function readPkcs12(bytes: Buffer, passwords: ReadonlyArray<string | unde
       for (const content of p12.safeContents) {
         for (const bag of content.safeBags) {
           if (bag.type !== forge.pki.oids.certBag) continue;
-          const alias = (bag.attributes?.friendlyName?.[0] as string | undefined) ?? '';
+          // node-forge types a bag's attributes as `any`: read the one attribute we want defensively.
+          const names = (bag.attributes as Record<string, unknown> | undefined)?.friendlyName;
+          const alias = Array.isArray(names) && typeof names[0] === 'string' ? names[0] : '';
           if (bag.cert) {
             entries.push({ alias, der: Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes(), 'binary') });
           } else if (bag.asn1) {

@@ -29,9 +29,10 @@ function describe(cert: Certificate): string {
 
 /**
  * Checks that the input is something a TLS client may anchor on: CA certificates, valid now, matching the pin.
- * Problems that make trust impossible throw; things worth knowing come back as warnings.
+ * Problems that make trust impossible throw; things worth knowing come back as warnings. `pinName` is the option as
+ * the caller spells it in messages: `ca-fingerprint` (action) or `--fingerprint` (CLI).
  */
-export function validateCa(certs: readonly Certificate[], options: { now: Date; pin?: string }): ValidatedCa {
+export function validateCa(certs: readonly Certificate[], options: { now: Date; pin?: string; pinName?: string }): ValidatedCa {
   const { now } = options;
   if (certs.length === 0) throw new CaInputError('The CA input holds no certificate.');
 
@@ -56,12 +57,13 @@ export function validateCa(certs: readonly Certificate[], options: { now: Date; 
 
   let primary: Certificate | undefined;
   if (options.pin !== undefined) {
-    const pin = parseFingerprint(options.pin);
+    const pinName = options.pinName ?? 'ca-fingerprint';
+    const pin = parseFingerprint(options.pin, pinName);
     primary = certs.find((cert) => cert.fingerprint === pin);
     if (!primary) {
       const got = certs.map((cert) => colonFingerprint(cert.fingerprint)).join(', ');
       throw new CaInputError(
-        `The CA's SHA-256 fingerprint does not match ca-fingerprint ${colonFingerprint(pin)}: the input has ${got}.`,
+        `The CA's SHA-256 fingerprint does not match ${pinName} ${colonFingerprint(pin)}: the input has ${got}.`,
       );
     }
   }

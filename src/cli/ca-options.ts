@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { loadCa, type CaSpec } from '../ca/load.js';
 import type { ValidatedCa } from '../ca/validate.js';
-import { oneOf } from '../action/inputs.js';
-import { prepareInjection, type Injection, type OnVerificationOff } from '../tools/inject.js';
-import { parseToolList } from '../tools/plan.js';
-import { UsageError } from './command.js';
+import { oneOf, parseToolList } from '../options/parse.js';
+import { ON_VERIFICATION_OFF_VALUES, type OnVerificationOff } from '../options/values.js';
+import { prepareInjection, VerificationOffError, type Injection } from '../tools/inject.js';
+import { TOOL_IDS } from '../tools/registry.js';
+import { UsageError } from './command-kit.js';
 import { STRATEGIES, type Strategy } from '../native/plan.js';
 
 /** Options shared by the commands that take the CA: --ca FILE (or - for stdin), --fingerprint, --tools. */
@@ -16,13 +17,37 @@ export const CA_OPTIONS = {
   strategy: { type: 'string' },
 } as const;
 
+/** The CA flags' names in messages, so no CLI error speaks of the action's `ca-file` or `ca-fingerprint`. */
+export const CA_FLAG_NAMES = { ca: '--ca -', caFile: '--ca', fingerprint: '--fingerprint' } as const;
+
+const HELP_INDENT = ' '.repeat(29);
+
+/** Words wrapped to `width` columns, continuation lines indented to the help text's column. */
+function wrapList(words: readonly string[], width = 88): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of words) {
+    if (line && HELP_INDENT.length + line.length + word.length + 2 > width) {
+      lines.push(line);
+      line = '';
+    }
+    line += line ? ` ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.map((l) => HELP_INDENT + l).join('\n');
+}
+
+/** The registry's tool ids, as `--tools` accepts them: generated, so help and registry cannot disagree. */
+export const TOOLS_HELP = wrapList(TOOL_IDS.map((id, i) => (i < TOOL_IDS.length - 1 ? `${id},` : id)));
+
 export const CA_OPTIONS_HELP = [
   '  --ca FILE                  the org CA: PEM, DER, base64 or .p7b; - reads standard input',
   '  --fingerprint SHA256       fail unless the CA has this SHA-256 fingerprint',
-  '  --tools LIST               only these tools (comma-separated registry ids), default all',
-  '  --on-verification-off fail|warn   what to do where TLS verification is switched off (default fail)',
+  '  --tools LIST               only these tools (comma-separated), default all; the ids are:',
+  TOOLS_HELP,
+  `  --on-verification-off fail|warn   what to do where TLS verification is switched off (default fail)`,
   '  --strategy env|native|both  env (default): CA files + variables; native: switches that make runtimes read the',
-  "                             OS store, when it holds the CA (else falls back to env); both: files, variables and switches",
+  '                             OS store, when it holds the CA (else falls back to env); both: files, variables and switches',
 ].join('\n');
 
 export interface CaOptions {
@@ -37,9 +62,9 @@ export function caArgument(value: string): CaSpec {
   return value === '-' ? { ca: readFileSync(0, 'utf8') } : { caFile: value };
 }
 
-/** Loads and validates `--ca FILE|-`, naming the option in every message. */
+/** Loads and validates `--ca FILE|-`, naming the CLI's flags in every message. */
 export function loadCaArgument(value: string, now: Date, fingerprint?: string): ValidatedCa {
-  return loadCa({ ...caArgument(value), ...(fingerprint ? { fingerprint } : {}) }, now, { ca: '--ca -', caFile: '--ca' });
+  return loadCa({ ...caArgument(value), ...(fingerprint ? { fingerprint } : {}) }, now, CA_FLAG_NAMES);
 }
 
 export function readCaOptions(
@@ -47,16 +72,9 @@ export function readCaOptions(
   values: { ca?: string; fingerprint?: string; tools?: string; 'on-verification-off'?: string; strategy?: string },
 ): CaOptions {
   if (!values.ca) throw new UsageError(`${command}: --ca FILE is required (see 'org-ca ${command} --help')`);
-  let tools: readonly string[] | undefined;
-  let onVerificationOff: OnVerificationOff;
-  let strategy: Strategy;
-  try {
-    strategy = oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env');
-    tools = parseToolList(values.tools ?? '');
-    onVerificationOff = oneOf('--on-verification-off', values['on-verification-off'] ?? '', ['fail', 'warn'] as const, 'fail');
-  } catch (error) {
-    throw new UsageError(`${command}: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  const tools = parseToolList(values.tools ?? '', '--tools');
+  const onVerificationOff = oneOf('--on-verification-off', values['on-verification-off'] ?? '', ON_VERIFICATION_OFF_VALUES, 'fail');
+  const strategy = oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env');
   const ca = loadCaArgument(values.ca, new Date(), values.fingerprint);
   return { ca, ...(tools ? { tools } : {}), onVerificationOff, strategy };
 }
@@ -66,7 +84,17 @@ export function currentPlatform(): 'linux' | 'darwin' | 'win32' {
 }
 
 /** Writes the CA files into `dir` for a command run from the CLI, the working directory counting as the project. */
-export function injectForCli(options: CaOptions, dir: string): Promise<Injection> {
+export async function injectForCli(options: CaOptions, dir: string): Promise<Injection> {
+  try {
+    return await prepareInjectionHere(options, dir);
+  } catch (error) {
+    // The same refusal, in the CLI's words: its flag, not the action's input.
+    if (error instanceof VerificationOffError) throw new VerificationOffError(error.settings, 'pass --on-verification-off warn');
+    throw error;
+  }
+}
+
+function prepareInjectionHere(options: CaOptions, dir: string): Promise<Injection> {
   return prepareInjection({
     certs: options.ca.certs,
     env: process.env,

@@ -1,11 +1,11 @@
 import { loadCaArgument } from './ca-options.js';
 import type { ValidatedCa } from '../ca/validate.js';
-import { InputError, parseDuration } from '../action/inputs.js';
+import { parseDuration } from '../options/parse.js';
 import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_PROBE_URLS, detect } from '../detect/detect.js';
 import { formatText, toJson } from '../detect/report.js';
-import { parseTarget, TargetError } from '../detect/route.js';
+import { parseTarget } from '../detect/route.js';
 import { publicRoots, systemRoots } from '../detect/trust.js';
-import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError, type Command } from './command.js';
+import { EXIT, parseCommandArgs, type Command } from './command-kit.js';
 
 const HELP = `Usage: org-ca detect [URL...] [--ca FILE] [--json] [--timeout DURATION] [--public-roots FILE]
 
@@ -23,11 +23,13 @@ URLs default to ${DEFAULT_PROBE_URLS.join(' ')}.
 Options:
   --ca FILE              the org CA: PEM, DER, base64 or .p7b; - reads standard input
   --json                 print a JSON array instead of text
-  --timeout DURATION     one deadline for all probes (default ${DEFAULT_PROBE_TIMEOUT_MS / 1000}s; e.g. 2500ms, 10s)
+  --timeout DURATION     one deadline for all probes, 100ms to 2m (default ${DEFAULT_PROBE_TIMEOUT_MS / 1000}s; e.g. 1500ms, 10s;
+                         a bare number is seconds)
   --public-roots FILE    more roots that mean "not inspected" (PEM)
   -h, --help             this help
 
-Exit status: 0 when every URL is direct, org-ca or os-trusted; 1 when any is unknown or unreachable; 2 usage error.`;
+Exit status: 0 when every URL is direct, org-ca or os-trusted; 1 when any is unknown or unreachable; 2 usage or
+input error.`;
 
 export const detectCommand: Command = {
   name: 'detect',
@@ -40,15 +42,9 @@ export const detectCommand: Command = {
       { ca: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' }, 'public-roots': { type: 'string' } },
       true,
     );
-    let timeoutMs: number;
     const urls = positionals.length ? positionals : [...DEFAULT_PROBE_URLS];
-    try {
-      timeoutMs = parseDuration('--timeout', values.timeout ?? '', DEFAULT_PROBE_TIMEOUT_MS);
-      for (const url of urls) parseTarget(url);
-    } catch (error) {
-      if (error instanceof InputError || error instanceof TargetError) throw new UsageError(`detect: ${error.message}`);
-      throw error;
-    }
+    const timeoutMs = parseDuration('--timeout', values.timeout ?? '', DEFAULT_PROBE_TIMEOUT_MS);
+    for (const url of urls) parseTarget(url);
     const now = new Date();
     let ca: ValidatedCa | undefined;
     if (values.ca) {
@@ -59,10 +55,10 @@ export const detectCommand: Command = {
       urls,
       env: process.env,
       timeoutMs,
-      trust: { org: ca?.certs ?? [], public: publicRoots(values['public-roots']), system: systemRoots },
+      trust: { org: ca?.certs ?? [], public: publicRoots(values['public-roots'], '--public-roots'), system: systemRoots },
       now,
     });
     process.stdout.write(values.json ? `${JSON.stringify(toJson(verdicts), null, 2)}\n` : formatText(verdicts));
-    return verdicts.every((v) => v.verdict === 'direct' || v.verdict === 'org-ca' || v.verdict === 'os-trusted') ? EXIT_OK : EXIT_FAILURE;
+    return verdicts.every((v) => v.verdict === 'direct' || v.verdict === 'org-ca' || v.verdict === 'os-trusted') ? EXIT.ok : EXIT.failed;
   },
 };

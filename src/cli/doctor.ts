@@ -5,14 +5,15 @@ import { delimiter, join } from 'node:path';
 import type { ValidatedCa } from '../ca/validate.js';
 import { explain, type Runtime } from '../detect/catalogue.js';
 import { DEFAULT_PROBE_URLS, detect } from '../detect/detect.js';
-import { verdictLine } from '../detect/report.js';
-import { parseTarget, routeFor, TargetError } from '../detect/route.js';
+import { toJson, verdictLine, type ProbeJson } from '../detect/report.js';
+import { parseTarget, routeFor } from '../detect/route.js';
 import { publicRoots, systemRoots } from '../detect/trust.js';
 import { prepareInjection } from '../tools/inject.js';
 import { currentPlatform, loadCaArgument } from './ca-options.js';
-import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError, type Command } from './command.js';
+import { parseDuration } from '../options/parse.js';
+import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 
-const HELP = `Usage: org-ca doctor [URL] [--ca FILE]
+const HELP = `Usage: org-ca doctor [URL] [--ca FILE] [--json] [--timeout DURATION]
 
 Runs the clients installed here (node, python3, curl, git, java) against URL the way they run in a job, with
 the current environment (proxy variables included), and for each failure prints the client's own error, what
@@ -22,11 +23,17 @@ org-ca's settings to show whether the org CA fixes it.
 URL defaults to ${DEFAULT_PROBE_URLS[0]}.
 
 Options:
-  --ca FILE        the org CA: PEM, DER, base64 or .p7b; - reads standard input
-  --timeout SECS   per-client time limit (default 20)
-  -h, --help       this help
+  --ca FILE            the org CA: PEM, DER, base64 or .p7b; - reads standard input
+  --json               print the result as JSON
+  --timeout DURATION   per-client time limit, 1s to 10m (default 20s; e.g. 30s, 2m; a bare number is seconds)
+  -h, --help           this help
 
-Exit status: 0 when every installed client verifies TLS (with --ca: once org-ca's settings are applied), 1 otherwise.`;
+Exit status: 0 when every installed client verifies TLS (with --ca: once org-ca's settings are applied), 1 otherwise;
+2 usage or input error.`;
+
+/** Per-client time limit: a cold JVM compiling the probe takes seconds; ten minutes is surely a hung client. */
+const CLIENT_TIMEOUT_RANGE = { minMs: 1000, maxMs: 600_000 };
+const DEFAULT_CLIENT_TIMEOUT_MS = 20_000;
 
 type Env = NodeJS.ProcessEnv;
 
@@ -63,12 +70,17 @@ function onPath(bin: string, env: Env): string | undefined {
 
 function exec(argv: readonly string[], env: Env, timeoutMs: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
+    const started = Date.now();
     const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', (error) => resolve({ code: -1, out: error.message }));
-    child.on('close', (code, signal) => resolve({ code, out: signal ? `${out}\n(killed by ${signal} after ${timeoutMs} ms)` : out }));
+    // A JVM exits 143 on SIGTERM rather than dying of it: the clock, not the signal, says it was stopped.
+    child.on('close', (code, signal) => {
+      const stopped = signal !== null || Date.now() - started >= timeoutMs;
+      resolve({ code, out: stopped ? `${out}\n(stopped after ${timeoutMs} ms: no answer within --timeout)` : out });
+    });
   });
 }
 
@@ -187,17 +199,51 @@ const CLIENTS: readonly Client[] = [
   },
 ];
 
-function report(name: string, version: string, run: ClientRun): string[] {
-  const lines = [`${run.ok ? 'OK  ' : 'FAIL'}  ${name}  (${version})`];
-  if (run.ok) return lines;
-  for (const l of run.text.split('\n')) lines.push(`      error: ${l}`);
+/** One client's result as `--json` prints it and the text report renders it. */
+export interface ClientResult {
+  readonly name: string;
+  readonly installed: boolean;
+  readonly version?: string;
+  readonly ok?: boolean;
+  /** The client's own words when it failed. */
+  readonly error?: string;
+  /** The catalogue's id and meaning, and the one setting that fixes it; absent when not a trust error. */
+  readonly explanation?: { readonly id: string; readonly meaning: string; readonly fix: string };
+  /** With --ca, for a failing client: whether org-ca's settings fix it. */
+  readonly withOrgCa?: { readonly ok: boolean; readonly error?: string };
+}
+
+export interface DoctorReport {
+  readonly url: string;
+  readonly probe: ProbeJson;
+  readonly clients: readonly ClientResult[];
+  /** The CA given with --ca, by subject. */
+  readonly ca?: string;
+  readonly ok: boolean;
+}
+
+function explained(name: string, run: ClientRun): ClientResult['explanation'] {
   const explanation = explain(run.text, CLIENTS.find((c) => c.name === name)?.runtime);
-  if (explanation) {
-    lines.push(`      means: ${explanation.error.id}: ${explanation.error.meaning}.`, `      fix:   ${explanation.fix}`);
-  } else {
-    lines.push('      means: not a certificate-trust error (network, proxy or HTTP): the CA is not the cause.');
+  return explanation ? { id: explanation.error.id, meaning: explanation.error.meaning, fix: explanation.fix } : undefined;
+}
+
+/** The text report: one block per client, then what org-ca's settings changed. Pure. */
+export function renderDoctorText(report: DoctorReport, probeLine: string): string {
+  const lines = [`probe: ${probeLine}`, ''];
+  for (const c of report.clients.filter((c) => c.installed)) {
+    lines.push(`${c.ok ? 'OK  ' : 'FAIL'}  ${c.name}  (${c.version ?? ''})`);
+    if (c.ok) continue;
+    for (const l of (c.error ?? '').split('\n')) lines.push(`      error: ${l}`);
+    if (c.explanation) lines.push(`      means: ${c.explanation.id}: ${c.explanation.meaning}.`, `      fix:   ${c.explanation.fix}`);
+    else lines.push('      means: not a certificate-trust error (network, proxy or HTTP): the CA is not the cause.');
   }
-  return lines;
+  for (const c of report.clients.filter((c) => !c.installed)) lines.push(`--    ${c.name}  (not installed)`);
+  const retried = report.clients.filter((c) => c.withOrgCa);
+  if (report.ca && retried.length) {
+    lines.push('', `With org-ca's settings (${report.ca}):`);
+    for (const c of retried) lines.push(c.withOrgCa!.ok ? `OK    ${c.name}  fixed` : `FAIL  ${c.name}  still failing: ${(c.withOrgCa!.error ?? '').split('\n').join(' / ')}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 export const doctorCommand: Command = {
@@ -205,59 +251,59 @@ export const doctorCommand: Command = {
   summary: 'run the installed clients against a URL and explain their TLS errors',
   help: HELP,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs('doctor', argv, { ca: { type: 'string' }, timeout: { type: 'string' } }, true);
+    const { values, positionals } = parseCommandArgs('doctor', argv, { ca: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } }, true);
     if (positionals.length > 1) throw new UsageError(`doctor: one URL at most, got ${positionals.length} (see 'org-ca doctor --help')`);
-    const timeoutSecs = values.timeout === undefined ? 20 : Number(values.timeout);
-    if (!Number.isFinite(timeoutSecs) || timeoutSecs <= 0 || timeoutSecs > 600) throw new UsageError(`doctor: invalid --timeout '${values.timeout}': expected seconds from 1 to 600`);
-    let url: string;
-    try {
-      url = parseTarget(positionals[0] ?? DEFAULT_PROBE_URLS[0]!).url;
-    } catch (error) {
-      if (error instanceof TargetError) throw new UsageError(`doctor: ${error.message}`);
-      throw error;
-    }
+    const timeoutMs = parseDuration('--timeout', values.timeout ?? '', DEFAULT_CLIENT_TIMEOUT_MS, CLIENT_TIMEOUT_RANGE);
+    const url = parseTarget(positionals[0] ?? DEFAULT_PROBE_URLS[0]!).url;
     const now = new Date();
-    let ca: ValidatedCa | undefined;
-    if (values.ca) {
-      ca = loadCaArgument(values.ca, now);
-    }
+    const ca: ValidatedCa | undefined = values.ca ? loadCaArgument(values.ca, now) : undefined;
     const env = process.env;
-    const timeoutMs = timeoutSecs * 1000;
     const dir = mkdtempSync(join(tmpdir(), 'org-ca-doctor-'));
     chmodSync(dir, 0o755);
     try {
       const [verdict] = await detect({ urls: [url], env, timeoutMs: 5000, trust: { org: ca?.certs ?? [], public: publicRoots(), system: systemRoots }, now });
-      process.stdout.write(`probe: ${verdictLine(verdict!)}\n\n`);
 
       const installed = CLIENTS.filter((c) => onPath(c.bin, env));
-      const missing = CLIENTS.filter((c) => !installed.includes(c));
       const runs = await Promise.all(installed.map((c) => c.run(url, env, dir, timeoutMs)));
-      const lines: string[] = [];
-      installed.forEach((c, i) => lines.push(...report(c.name, c.version(env), runs[i]!)));
-      for (const c of missing) lines.push(`--    ${c.name}  (not installed)`);
-      process.stdout.write(`${lines.join('\n')}\n`);
-
       const failing = installed.filter((_c, i) => !runs[i]!.ok);
-      if (!ca || failing.length === 0) return failing.length === 0 ? EXIT_OK : EXIT_FAILURE;
 
       // Again, with what `org-ca env` / the action would set.
-      const injection = await prepareInjection({
-        certs: ca.certs,
-        env,
-        platform: currentPlatform(),
-        dir: join(dir, 'files'),
-        workspace: process.cwd(),
-        onVerificationOff: 'warn',
+      const again = new Map<string, ClientRun>();
+      if (ca && failing.length) {
+        const injection = await prepareInjection({
+          certs: ca.certs,
+          env,
+          platform: currentPlatform(),
+          dir: join(dir, 'files'),
+          workspace: process.cwd(),
+          onVerificationOff: 'warn',
+        });
+        const fixedEnv: Env = { ...env };
+        for (const v of injection.plan.variables) fixedEnv[v.name] = v.value;
+        const results = await Promise.all(failing.map((c) => c.run(url, fixedEnv, dir, timeoutMs)));
+        failing.forEach((c, i) => again.set(c.name, results[i]!));
+      }
+
+      const clients: ClientResult[] = CLIENTS.map((c) => {
+        const i = installed.indexOf(c);
+        if (i === -1) return { name: c.name, installed: false };
+        const run = runs[i]!;
+        const retry = again.get(c.name);
+        const explanation = run.ok ? undefined : explained(c.name, run);
+        return {
+          name: c.name,
+          installed: true,
+          version: c.version(env),
+          ok: run.ok,
+          ...(run.ok ? {} : { error: run.text }),
+          ...(explanation ? { explanation } : {}),
+          ...(retry ? { withOrgCa: { ok: retry.ok, ...(retry.ok ? {} : { error: retry.text }) } } : {}),
+        };
       });
-      const fixedEnv: Env = { ...env };
-      for (const v of injection.plan.variables) fixedEnv[v.name] = v.value;
-      const again = await Promise.all(failing.map((c) => c.run(url, fixedEnv, dir, timeoutMs)));
-      process.stdout.write(`\nWith org-ca's settings (${ca.primary.subject}):\n`);
-      failing.forEach((c, i) => {
-        const r = again[i]!;
-        process.stdout.write(r.ok ? `OK    ${c.name}  fixed\n` : `FAIL  ${c.name}  still failing: ${r.text.split('\n').join(' / ')}\n`);
-      });
-      return again.every((r) => r.ok) ? EXIT_OK : EXIT_FAILURE;
+      const ok = clients.every((c) => !c.installed || c.ok || c.withOrgCa?.ok);
+      const report: DoctorReport = { url, probe: toJson([verdict!])[0]!, clients, ...(ca ? { ca: ca.primary.subject } : {}), ok };
+      process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderDoctorText(report, verdictLine(verdict!)));
+      return ok ? EXIT.ok : EXIT.failed;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

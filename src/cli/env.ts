@@ -1,8 +1,8 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { oneOf } from '../action/inputs.js';
+import { oneOf } from '../options/parse.js';
 import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
-import { parseCommandArgs, UsageError, type Command } from './command.js';
+import { EXIT, parseCommandArgs, type Command } from './command-kit.js';
 import { ENV_FORMATS, formatVariables, type EnvFormat } from './shell-format.js';
 import { resolveNative } from '../native/host.js';
 
@@ -20,7 +20,10 @@ ${CA_OPTIONS_HELP}
                              gitlab (dotenv report), azure (##vso setvariable), buildkite (environment hook),
                              circleci ($BASH_ENV), jenkins (properties for readProperties + withEnv)
   --dir DIR                  where to write the files
-  -h, --help                 this help`;
+  -h, --help                 this help
+
+Exit status: 0 printed; 1 TLS verification is switched off here (see --on-verification-off); 2 usage or input error
+(a bad option, a CA file that is missing, no certificate or no CA).`;
 
 export const envCommand: Command = {
   name: 'env',
@@ -28,12 +31,7 @@ export const envCommand: Command = {
   help: HELP,
   async run(argv) {
     const { values } = parseCommandArgs('env', argv, { ...CA_OPTIONS, format: { type: 'string' }, dir: { type: 'string' } });
-    let format: EnvFormat;
-    try {
-      format = oneOf('--format', values.format ?? '', ENV_FORMATS, 'sh');
-    } catch (error) {
-      throw new UsageError(`env: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    const format: EnvFormat = oneOf('--format', values.format ?? '', ENV_FORMATS, 'sh');
     const options = readCaOptions('env', values);
     const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
     const dir = values.dir ?? join(cache, 'org-ca', options.ca.primary.fingerprint.slice(0, 16));
@@ -43,6 +41,6 @@ export const envCommand: Command = {
     for (const line of notes) process.stderr.write(`org-ca env: ${line}\n`);
     const variables = [...(injection?.plan.variables ?? []), ...native.variables];
     process.stdout.write(formatVariables(variables, format, (line) => process.stderr.write(`org-ca env: ${line}\n`)));
-    return 0;
+    return EXIT.ok;
   },
 };

@@ -1,22 +1,24 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { constants } from 'node:os';
 import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
-import { parseCommandArgs, UsageError, type Command } from './command.js';
 import { resolveNative } from '../native/host.js';
+import { CommandNotRunError, EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 
 const HELP = `Usage: org-ca exec --ca FILE [options] -- COMMAND [ARGS...]
 
 Runs one command with every common tool trusting the org CA, then removes the files it wrote,
-whatever the command's outcome. The command's exit status is passed on (128+N when killed by signal N).
+whatever the command's outcome.
 
 Options:
 ${CA_OPTIONS_HELP}
   --if-present               run the command unchanged when the --ca file is absent or empty (a BuildKit secret
                              mounted with required=false where nothing inspects)
-  -h, --help                 this help`;
+  -h, --help                 this help
+
+Exit status: the command's own (128+N when killed by signal N); 127 when it is not found, 126 when it cannot be
+run (not executable, a directory); 1 when TLS verification is switched off here; 2 usage or input error.`;
 
 const EXEC_OPTIONS = { ...CA_OPTIONS, 'if-present': { type: 'boolean' } } as const;
 
@@ -28,6 +30,15 @@ function caAbsent(path: string | undefined): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT';
   }
+}
+
+/** A command that could not be started, in sh's terms: 127 not found, 126 found but not runnable. */
+function notRun(command: string, error: NodeJS.ErrnoException): Error {
+  if (error.code === 'ENOENT') return new CommandNotRunError(`command not found: '${command}'`, EXIT.notFound);
+  if (error.code === 'EACCES' || error.code === 'EISDIR' || error.code === 'ENOEXEC' || error.code === 'EPERM') {
+    return new CommandNotRunError(`cannot run '${command}': not an executable file (${error.code})`, EXIT.cannotRun);
+  }
+  return new CommandNotRunError(`cannot run '${command}': the system refused to start it (${error.code ?? 'unknown error'})`, EXIT.cannotRun);
 }
 
 /** Runs argv with env added; resolves to the exit status in shell convention. Signals to us go on to the child. */
@@ -44,7 +55,7 @@ function runChild(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<numb
     };
     child.on('error', (error: NodeJS.ErrnoException) => {
       done();
-      reject(error.code === 'ENOENT' ? new Error(`command not found: '${argv[0]}'`) : error);
+      reject(notRun(argv[0]!, error));
     });
     child.on('exit', (code, signal) => {
       done();

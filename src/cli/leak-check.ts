@@ -4,7 +4,8 @@ import { dockerSave } from '../leak/docker.js';
 import { failed, failureReport, renderSarif, renderText, safeMessage } from '../leak/report.js';
 import type { Report } from '../leak/types.js';
 import { loadTargets } from '../leak/targets.js';
-import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError, type Command } from './command.js';
+import { CA_FLAG_NAMES } from './ca-options.js';
+import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 
 const HELP = `Usage: org-ca leak-check IMAGE (--ca FILE | --fingerprint SHA256...) [--json] [--sarif FILE] [--report FILE]
 
@@ -28,7 +29,10 @@ Options:
   --sarif FILE            write SARIF 2.1.0 (for github/codeql-action/upload-sarif)
   --report FILE           write the JSON report to FILE
   --parallel N            layers scanned at once (default: the number of CPUs)
-  -h, --help              this help`;
+  -h, --help              this help
+
+Exit status: 0 the CA is nowhere in the image; 1 a leak was found or a part could not be read (never counted
+clean); 2 usage or input error (no --ca/--fingerprint, a bad fingerprint, a CA file that holds no certificate).`;
 
 export const leakCheckCommand: Command = {
   name: 'leak-check',
@@ -51,21 +55,28 @@ export const leakCheckCommand: Command = {
     if (positionals.length !== 1) throw new UsageError("leak-check: expected exactly one IMAGE (see 'org-ca leak-check --help')");
     const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
     if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1)) throw new UsageError(`leak-check: --parallel '${values.parallel}' is not a positive integer`);
+    if (!values.ca && !values.fingerprint?.length) {
+      throw new UsageError("leak-check: nothing to look for: give --ca FILE (the CA) or --fingerprint SHA256 (see 'org-ca leak-check --help')");
+    }
     const image = positionals[0]!;
     let report: Report;
+    let failure: unknown;
     try {
       const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
-      const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, { ca: '--ca -', caFile: '--ca', fingerprint: '--fingerprint' });
+      const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
       report = await checkImage({ image, spec, dockerSave, ...(parallel ? { parallel } : {}) });
     } catch (error) {
-      // The same files as on success, saying why, so a pipeline's SARIF upload still gets one; then the one line.
+      // The same files as on success, saying why, so a pipeline's SARIF upload still gets one; then the one line,
+      // with the exit code of the error itself (2 for input errors).
+      failure = error;
       report = failureReport(image, safeMessage(error));
     }
     if (values.sarif) writeFileSync(values.sarif, JSON.stringify(renderSarif(report), null, 2) + '\n');
     if (values.report) writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    if (failure !== undefined) throw failure;
     if (report.error !== undefined) throw new Error(report.error);
     if (!values.json) process.stdout.write(renderText(report) + '\n');
-    return failed(report) ? EXIT_FAILURE : EXIT_OK;
+    return failed(report) ? EXIT.failed : EXIT.ok;
   },
 };

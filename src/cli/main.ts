@@ -1,7 +1,6 @@
-import { COMMANDS } from './commands.js';
-import { EXIT_FAILURE, EXIT_USAGE, UsageError, wantsHelp } from './command.js';
-
-const VERSION = '0.1.0';
+import { COMMANDS } from './command-list.js';
+import { describeError, EXIT, exitCodeFor, wantsHelp, type Command } from './command-kit.js';
+import { VERSION } from './version.js';
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -9,12 +8,23 @@ function overview(): string {
     'org-ca: trust the org TLS-inspection CA where inspection happens, and never ship it.',
     '',
     'Usage: org-ca <command> [options]',
+    '       org-ca help <command>      (the same as org-ca <command> --help)',
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    "Run 'org-ca <command> --help' for a command's options. Exit codes: 0 success, 1 failure, 2 usage error.",
+    "Run 'org-ca <command> --help' for a command's options.",
+    'Exit codes: 0 fine, 1 found or failed, 2 usage or input error; exec: 126 cannot run, 127 not found, else the command\'s own.',
   ].join('\n');
+}
+
+function find(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+function unknown(name: string): number {
+  process.stderr.write(`org-ca: unknown command '${name}'. Expected one of: ${COMMANDS.map((c) => c.name).join(', ')}.\n`);
+  return EXIT.usage;
 }
 
 /** Runs the CLI; returns the exit code. Errors become one line on stderr, never a stack trace. */
@@ -22,30 +32,34 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
     process.stderr.write(`${overview()}\n`);
-    return EXIT_USAGE;
+    return EXIT.usage;
   }
-  if (name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
     process.stdout.write(`${overview()}\n`);
-    return 0;
+    return EXIT.ok;
+  }
+  if (name === 'help') {
+    // `org-ca help env` = `org-ca env --help`.
+    const command = find(rest[0]!);
+    if (!command) return unknown(rest[0]!);
+    process.stdout.write(`${command.help}\n`);
+    return EXIT.ok;
   }
   if (name === '--version' || name === '-V') {
     process.stdout.write(`${VERSION}\n`);
-    return 0;
+    return EXIT.ok;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
-    process.stderr.write(`org-ca: unknown command '${name}'. Expected one of: ${COMMANDS.map((c) => c.name).join(', ')}.\n`);
-    return EXIT_USAGE;
-  }
+  const command = find(name);
+  if (!command) return unknown(name);
   if (wantsHelp(rest)) {
     process.stdout.write(`${command.help}\n`);
-    return 0;
+    return EXIT.ok;
   }
   try {
     return await command.run(rest);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = describeError(error);
     process.stderr.write(`org-ca ${command.name}: ${message.replace(/^\S+: /, (m) => (m === `${command.name}: ` ? '' : m))}\n`);
-    return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+    return exitCodeFor(error);
   }
 }

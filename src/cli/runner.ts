@@ -1,5 +1,6 @@
 import { readFileSync, realpathSync } from 'node:fs';
-import { InputError, oneOf, parseDuration, parseProbeUrls, WHEN_VALUES } from '../action/inputs.js';
+import { OptionError, oneOf, parseDuration, parseProbeUrls, parseToolList } from '../options/parse.js';
+import { ON_UNKNOWN_VALUES, ON_UNREACHABLE_VALUES, ON_VERIFICATION_OFF_VALUES, WHEN_VALUES } from '../options/values.js';
 import { certificatesPem } from '../ca/bundle.js';
 import { DEFAULT_PROBE_TIMEOUT_MS } from '../detect/detect.js';
 import { STRATEGIES } from '../native/plan.js';
@@ -7,10 +8,9 @@ import { JOB_PATHS, readConfig } from '../runner/config.js';
 import { install, uninstall } from '../runner/install.js';
 import { jobCompleted, jobStarted, PolicyFailure } from '../runner/job.js';
 import { POLICY_FAILURE_EXIT } from '../runner/scripts.js';
-import { parseToolList } from '../tools/plan.js';
 import { currentPlatform } from './ca-options.js';
 import { loadCa } from '../ca/load.js';
-import { EXIT_OK, parseCommandArgs, UsageError, type Command } from './command.js';
+import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 
 const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
 
@@ -64,7 +64,7 @@ export function parseTtl(value: string | undefined): number {
   if (v === '') return DEFAULT_CACHE_TTL_MS;
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(v);
   const ms = m ? Math.round(Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 'ms' ? 1 : 1000)) : NaN;
-  if (!(ms >= 0 && ms <= 86_400_000)) throw new InputError(`Invalid --cache-ttl '${value}'. Expected 0 or a duration up to 24h (e.g., 90s, 10m).`);
+  if (!(ms >= 0 && ms <= 86_400_000)) throw new OptionError(`Invalid --cache-ttl '${value}'. Expected 0 or a duration up to 24h (e.g., 90s, 10m).`);
   return ms;
 }
 
@@ -91,9 +91,9 @@ export const runnerCommand: Command = {
             when: oneOf('--when', values.when ?? '', WHEN_VALUES, 'auto'),
             probeUrls: parseProbeUrls(values['probe-urls'] ?? ''),
             probeTimeoutMs: parseDuration('--probe-timeout', values['probe-timeout'] ?? '', DEFAULT_PROBE_TIMEOUT_MS),
-            onUnknown: oneOf('--on-unknown', values['on-unknown'] ?? '', ['fail', 'warn'] as const, 'fail'),
-            onUnreachable: oneOf('--on-unreachable', values['on-unreachable'] ?? '', ['inject', 'skip', 'fail'] as const, 'inject'),
-            onVerificationOff: oneOf('--on-verification-off', values['on-verification-off'] ?? '', ['fail', 'warn'] as const, 'fail'),
+            onUnknown: oneOf('--on-unknown', values['on-unknown'] ?? '', ON_UNKNOWN_VALUES, 'fail'),
+            onUnreachable: oneOf('--on-unreachable', values['on-unreachable'] ?? '', ON_UNREACHABLE_VALUES, 'inject'),
+            onVerificationOff: oneOf('--on-verification-off', values['on-verification-off'] ?? '', ON_VERIFICATION_OFF_VALUES, 'fail'),
             ...(tools ? { tools } : {}),
             strategy: oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env'),
             cacheTtlMs: parseTtl(values['cache-ttl']),
@@ -117,18 +117,18 @@ export const runnerCommand: Command = {
           `${done.envPath} now sets ACTIONS_RUNNER_HOOK_JOB_STARTED=${done.started} and ACTIONS_RUNNER_HOOK_JOB_COMPLETED=${done.completed}.`,
           'Restart the runner service for it to read them.',
         ]);
-        return EXIT_OK;
+        return EXIT.ok;
       }
       case 'uninstall':
         if (!values['runner-dir']) throw new UsageError("runner uninstall: --runner-dir DIR is required (see 'org-ca runner --help')");
         print(uninstall(values['runner-dir'], values['hooks-dir']));
-        return EXIT_OK;
+        return EXIT.ok;
       case 'job-started': {
         // Run by the hook script: every error is reported here, and only a policy failure gets its own exit code.
         try {
           const outcome = await jobStarted(readConfig(values.config ?? ''), process.env, currentPlatform());
           print(outcome.lines);
-          return EXIT_OK;
+          return EXIT.ok;
         } catch (error) {
           if (error instanceof PolicyFailure) {
             print([`::error::org-ca: ${error.message}`]);
@@ -144,7 +144,7 @@ export const runnerCommand: Command = {
         } catch (error) {
           print([`::warning::org-ca: could not remove the job's CA files: ${error instanceof Error ? error.message : String(error)}`]);
         }
-        return EXIT_OK;
+        return EXIT.ok;
       default:
         throw new UsageError(`runner: unknown sub-command '${sub ?? ''}'. Expected install or uninstall (see 'org-ca runner --help').`);
     }

@@ -1,5 +1,5 @@
 import { loadCaArgument } from './ca-options.js';
-import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError, type Command } from './command.js';
+import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 import { systemHost } from '../store/host.js';
 import { defaultJournalPath } from '../store/journal.js';
 import { parseStoreSelection, StoreSelectionError, type StoreSelection } from '../store/selection.js';
@@ -65,11 +65,11 @@ export const storeCommand: Command = {
       if (values.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
       else if (status.entries.length === 0) process.stdout.write(`No org-ca changes are recorded in ${status.journal}.\n`);
       else for (const e of status.entries) process.stdout.write(e.kind === 'os' ? `os: ${e.file} (${e.store})\n` : `nss: '${e.nickname}' in ${e.db}\n`);
-      return EXIT_OK;
+      return EXIT.ok;
     }
     if (action === 'remove') {
       print(removeFromStores(context));
-      return EXIT_OK;
+      return EXIT.ok;
     }
     if (!values.ca) throw new UsageError(`store: --ca FILE is required for 'store add' (see 'org-ca store --help')`);
     const selection = parseStores(values.stores ?? 'os');
@@ -78,8 +78,8 @@ export const storeCommand: Command = {
       print(addToStores(context, ca.certs, selection));
     } catch (error) {
       process.stderr.write(`org-ca store: ${error instanceof Error ? error.message : String(error)}\n`);
-      return EXIT_FAILURE;
+      return EXIT.failed;
     }
-    return EXIT_OK;
+    return EXIT.ok;
   },
 };

@@ -44,7 +44,7 @@ function ipv6Bits(ip: string): bigint {
   const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
   const headParts = head ? head.split(':') : [];
   const tailParts = tail ? tail.split(':') : [];
-  const fill = tail === undefined ? [] : new Array(8 - headParts.length - tailParts.length).fill('0');
+  const fill = tail === undefined ? [] : new Array<string>(8 - headParts.length - tailParts.length).fill('0');
   return [...headParts, ...fill, ...tailParts].reduce((acc, part) => (acc << 16n) | BigInt(parseInt(part || '0', 16)), 0n);
 }
 

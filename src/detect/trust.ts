@@ -34,16 +34,16 @@ export function bundledRoots(): readonly Certificate[] {
   return bundled;
 }
 
-/** Node's bundled roots plus the certificates of `file`; a bad file is an error naming it. */
-export function publicRoots(file?: string): readonly Certificate[] {
+/** Node's bundled roots plus the certificates of `file`; a bad file is an error naming it as `name` (input or flag). */
+export function publicRoots(file?: string, name = 'public-roots'): readonly Certificate[] {
   if (!file) return bundledRoots();
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch (error) {
-    throw new CaInputError(`public-roots '${file}' could not be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): expected a PEM file of root certificates.`);
+    throw new CaInputError(`${name} '${file}' could not be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): expected a PEM file of root certificates.`);
   }
-  return [...bundledRoots(), ...parseCertificates(bytes, `public-roots '${file}'`)];
+  return [...bundledRoots(), ...parseCertificates(bytes, `${name} '${file}'`)];
 }
 
 /** What the OS store trusts; read on first use only (it costs tens of milliseconds), empty where unreadable. */

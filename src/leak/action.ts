@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { checkImage } from './check.js';
 import { dockerSave } from './docker.js';
 import { lintDockerfile, renderLintText, type LintResult } from './lint.js';
-import { annotations, emptyReport, failed, failureReport, renderMarkdown, renderSarif, safeMessage } from './report.js';
+import { annotations, emptyReport, failed, failureReport, fixMarkdown, renderMarkdown, renderSarif, safeMessage } from './report.js';
 import { loadTargets } from './targets.js';
 import type { Report } from './types.js';
 
@@ -78,6 +78,7 @@ export async function run(): Promise<void> {
     core.setOutput('sarif-file', sarifFile);
     core.setOutput('leaks', String(leaks));
     if (error !== undefined || report) sections.unshift(renderMarkdown(written));
+    if (leaks > 0 || problems > 0) sections.push(fixMarkdown({ leaks, unscanned: problems }));
     if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(sections.join('\n\n'), true).write();
   } catch (e) {
     error ??= `could not write the report: ${e instanceof Error ? e.message : String(e)}`;

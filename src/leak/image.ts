@@ -76,12 +76,17 @@ export function instructions(config: ImageConfig, layerCount: number): (string |
   return Array.from({ length: layerCount }, (_, i) => made[i]);
 }
 
+/** A content digest as Docker writes it in history (`COPY file:<sha256> in /`, `ADD dir:<sha256>`): harmless, and useful. */
+const DIGEST_BEFORE = /(?:file|dir|sha256|sha512):$/;
+const DIGEST = /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/;
+
 /** Certificate text and long base64 never reach a log or a report, even when an instruction holds them. */
 export function redact(text: string): string {
   return text
     .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
-    // A SHA-256 or SHA-512 digest in hex is not a secret, and messages need it.
-    .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run) => (/^(?:[0-9a-f]{64}|[0-9a-f]{128})$/.test(run) ? run : '[redacted base64]'));
+    .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run: string, offset: number, whole: string) =>
+      DIGEST.test(run) && DIGEST_BEFORE.test(whole.slice(Math.max(0, offset - 7), offset)) ? run : '[redacted base64]',
+    );
 }
 
 export function tidyInstruction(createdBy: string): string {

@@ -82,6 +82,25 @@ export function renderMarkdown(report: Report): string {
   return lines.join('\n');
 }
 
+/** The last lines of a failed check's summary: what to do about it. Pure. */
+export function fixMarkdown(failure: { readonly leaks: number; readonly unscanned: number }): string {
+  const lines: string[] = [];
+  if (failure.leaks > 0) {
+    lines.push(
+      '**Fix**: use the CA only in a builder stage, through a BuildKit secret mount ' +
+        '(`RUN --mount=type=secret,id=org_ca --mount=type=bind,from=org-ca,target=/org-ca /org-ca/with-org-ca npm ci`), ' +
+        'copy only build outputs into the release stage, and rebuild; `org-ca lint Dockerfile --target <release stage>` names the instruction.',
+    );
+  }
+  if (failure.unscanned > 0) {
+    lines.push(
+      '**Fix** for the parts not scanned: a part that cannot be read is never counted clean; export the image again ' +
+        '(`docker save`, `skopeo copy … oci-archive:`), check the archive is complete, and run the check on it.',
+    );
+  }
+  return lines.join('\n\n');
+}
+
 export interface Annotation {
   readonly title: string;
   readonly message: string;

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { OnUnknown, OnUnreachable } from '../action/decide.js';
-import type { When } from '../action/inputs.js';
+import type { OnUnknown, OnUnreachable, When } from '../options/values.js';
 import type { Strategy } from '../native/plan.js';
 import type { OnVerificationOff } from '../tools/inject.js';
 

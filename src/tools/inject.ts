@@ -5,8 +5,9 @@ import { scanConfigs, type ConfigScan, type InsecureSetting } from './config-sca
 import { jdkCacerts, readConfigFiles, readUserWgetrc, runnerTrustSources, writePublicFile } from './host.js';
 import { planInjection, wgetrcContent, type Plan } from './plan.js';
 import type { Platform } from './registry.js';
+import type { OnVerificationOff } from '../options/values.js';
 
-export type OnVerificationOff = 'fail' | 'warn';
+export type { OnVerificationOff };
 
 export interface InjectionRequest {
   readonly certs: readonly Certificate[];
@@ -28,13 +29,17 @@ export interface Injection {
 }
 
 export class VerificationOffError extends Error {
-  constructor(settings: readonly InsecureSetting[]) {
+  /** `howToGoOn` names the option as the caller spells it: the action's input by default, the CLI passes its flag. */
+  constructor(settings: readonly InsecureSetting[], howToGoOn = "set on-verification-off: 'warn'") {
     super(
       `TLS verification is switched off (${settings.map((s) => `${s.setting} in ${s.where}`).join('; ')}): ` +
-        "org-ca makes tools trust the org CA instead; remove these settings, or set on-verification-off: 'warn' to continue.",
+        `org-ca makes tools trust the org CA instead; remove these settings, or ${howToGoOn} to continue.`,
     );
     this.name = 'VerificationOffError';
+    this.settings = settings;
   }
+
+  readonly settings: readonly InsecureSetting[];
 }
 
 export function describeInsecure(settings: readonly InsecureSetting[]): string {

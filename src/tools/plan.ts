@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { CaOverride } from './config-scan.js';
-import { TOOL_IDS, TOOL_REGISTRY, type FileKind, type Platform, type Semantics, type ToolEntry } from './registry.js';
+import { TOOL_REGISTRY, type FileKind, type Platform, type Semantics, type ToolEntry } from './registry.js';
 import { DEFAULT_STORE_PASSWORD } from '../ca/jks.js';
 
 export interface PlannedVariable {
@@ -36,20 +36,6 @@ export interface PlanInput {
 }
 
 export const GODEBUG_KEEP_PLATFORM_VERIFIER = 'x509sslcertoverrideplatform=0';
-
-/** Parses the `tools` input: ids separated by commas, spaces or new lines; `all` or empty means every tool. */
-export function parseToolList(value: string): string[] | undefined {
-  const ids = value
-    .split(/[\s,]+/)
-    .map((id) => id.trim().toLowerCase())
-    .filter(Boolean);
-  if (ids.length === 0 || ids.includes('all')) return undefined;
-  const unknown = ids.filter((id) => !TOOL_IDS.includes(id));
-  if (unknown.length) {
-    throw new Error(`tools: unknown tool '${unknown[0]}'. Expected 'all' or a list of: ${TOOL_IDS.join(', ')}.`);
-  }
-  return [...new Set(ids)];
-}
 
 function quoteJvmArg(arg: string): string {
   // JAVA_TOOL_OPTIONS splits on white space; since JDK 9 a double-quoted option may hold spaces (JDK-8061999).

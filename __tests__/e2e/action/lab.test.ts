@@ -4,6 +4,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { request } from 'node:http';
+import type { Socket } from 'node:net';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { CLIENT_NAMES, runClients, useInspectionLab, waitFor, type Proxy } from '../../support/inspection/index.js';
 
@@ -12,7 +13,7 @@ const lab = useInspectionLab({ mitmproxy: true, squid: true, squidAuth: true, fo
 /** The chain a proxy presents for the upstream, read through a CONNECT tunnel without verifying it. */
 async function chainVia(proxy: Proxy, auth?: string): Promise<string[]> {
   const { port } = lab().upstream;
-  const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
+  const socket = await new Promise<Socket>((resolve, reject) => {
     const req = request({
       host: '127.0.0.1',
       port: proxy.port,

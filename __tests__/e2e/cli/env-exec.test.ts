@@ -1,21 +1,22 @@
 /**
- * The CLI as engineers run it: the committed bundle through bin/org-ca.js on Node 24, as separate processes.
+ * The CLI as engineers run it: the bundle of the current sources on Node 24, as separate processes.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cliEntry } from '../../support/cli.js';
 import { mintLeaf, mintRoot, type Issued } from '../../support/pki.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/org-ca.js', import.meta.url));
+let BIN: string;
 let dir: string;
 let tmp: string;
 let root: Issued;
 let caFile: string;
 let keyFile: string;
 
-beforeAll(() => {
+beforeAll(async () => {
+  BIN = await cliEntry();
   dir = mkdtempSync(join(tmpdir(), 'org-ca-cli-'));
   tmp = join(dir, 'tmp');
   spawnSync('mkdir', ['-p', tmp]);
@@ -51,7 +52,7 @@ describe('usage', () => {
     [['env', '--bogus'], /^org-ca env: Unknown option '--bogus'/],
     [['env'], /^org-ca env: --ca FILE is required/],
     [['env', '--ca', 'x', '--format', 'xml'], /^org-ca env: Invalid --format 'xml'\. Expected one of: sh, powershell, dotenv, github, gitlab, azure, buildkite, circleci, jenkins\.$/m],
-    [['env', '--ca', 'x', '--tools', 'gradle'], /^org-ca env: tools: unknown tool 'gradle'/],
+    [['env', '--ca', 'x', '--tools', 'gradle'], /^org-ca env: --tools: unknown tool 'gradle'/],
     [['exec', '--ca', 'x'], /^org-ca exec: no command given/],
   ])('%j is a usage error (exit 2)', (args, message) => {
     const r = cli(args);
@@ -94,9 +95,9 @@ describe('org-ca env', () => {
     expect(r.stdout).toMatch(/^export GIT_SSL_CAINFO='.+ca-bundle\.pem'$/m);
   });
 
-  test('a private key fails with one line, exit 1, and no part of the key anywhere', () => {
+  test('a private key fails with one line, exit 2 (input error), and no part of the key anywhere', () => {
     const r = cli(['env', '--ca', keyFile]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/contains a private key; it was not used and is not shown/);
@@ -107,13 +108,13 @@ describe('org-ca env', () => {
     const leafFile = join(dir, 'leaf.pem');
     writeFileSync(leafFile, mintLeaf(root, { cn: 'www.example' }).certPem);
     const r = cli(['env', '--ca', leafFile]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^org-ca env: Certificate 'CN=www\.example' .* is not a CA/);
   });
 
   test('a missing file is named', () => {
     const r = cli(['env', '--ca', join(dir, 'nope.pem')]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^org-ca env: --ca '.*nope\.pem' could not be read \(ENOENT\)/);
   });
 
@@ -173,9 +174,9 @@ describe('org-ca exec', () => {
     expect(leftovers()).toEqual([]);
   });
 
-  test('a command that does not exist fails with its name and leaves nothing', () => {
+  test('a command that does not exist fails with its name, exit 127 as in sh, and leaves nothing', () => {
     const r = cli(['exec', '--ca', caFile, '--', 'no-such-command-xyz']);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(127);
     expect(r.stderr).toMatch(/^org-ca exec: command not found: 'no-such-command-xyz'$/m);
     expect(leftovers()).toEqual([]);
   });

@@ -22,10 +22,6 @@ async function auto(l: Lab, options: { inputs?: Record<string, string>; proxy?: 
   });
 }
 
-function diagnose(run: ActionRun): string {
-  return `exit ${run.exitCode}\n${run.stdout}\n${run.stderr}`;
-}
-
 describe('when: auto behind the org proxies injects', () => {
   test.each([
     ['mitmproxy (single-tier org CA)', 'mitmproxy', 'orgCa', 'CN=Example Org Inspection CA, O=Example Org', ['curl', 'python']],
@@ -85,20 +81,28 @@ describe('when: auto elsewhere', () => {
     expect(strict.stdout).toContain("'CN=Lab Public Root CA, O=Lab Public Trust'");
   });
 
-  test('the foreign proxy fails the step loudly, naming its issuer and the CA given', async () => {
+  test('the foreign proxy while a CA was given fails the step loudly as ca-mismatch, naming its issuer and the CA given', async () => {
     const l = lab();
     const run = await auto(l, { inputs: { 'ca-file': l.pki.paths.orgCa }, proxy: l.foreign!.url });
     expect(run.exitCode).toBe(1);
     const error = run.stdout.split('\n').find((line) => line.startsWith('::error::'));
     // mitmproxy sends the leaf alone: the issuer is named, and the top of what was sent is fingerprinted
-    expect(error).toMatch(/TLS inspection by an issuer nobody provided: .* is re-signed by an unknown issuer 'CN=Foreign Appliance CA, O=Nobody We Know' \(not sent; the chain as sent tops out at 'CN=127.0.0.1' \(SHA-256 [0-9A-F:]{95}\)\)/);
+    expect(error).toMatch(/TLS inspection by a CA other than the one given: .* is re-signed by an unknown issuer 'CN=Foreign Appliance CA, O=Nobody We Know' \(not sent; the chain as sent tops out at 'CN=127.0.0.1' \(SHA-256 [0-9A-F:]{95}\)\)/);
     expect(error).toContain("the CA given is 'CN=Example Org Inspection CA, O=Example Org'");
-    expect(run.outputs).toMatchObject({ injected: 'false', reason: 'unknown-issuer', inspected: 'true' });
+    expect(run.outputs).toMatchObject({ injected: 'false', reason: 'ca-mismatch', inspected: 'true' });
     expect(run.env).toEqual({});
     // on-unknown: warn turns it into a warning, and nothing is injected
     const warned = await auto(l, { inputs: { 'ca-file': l.pki.paths.orgCa, 'on-unknown': 'warn' }, proxy: l.foreign!.url });
-    expect({ exit: warned.exitCode, ...warned.outputs }).toMatchObject({ exit: 0, injected: 'false', reason: 'unknown-issuer' });
+    expect({ exit: warned.exitCode, ...warned.outputs }).toMatchObject({ exit: 0, injected: 'false', reason: 'ca-mismatch' });
     expect(warned.stdout).toMatch(/::warning::.*Foreign Appliance CA/);
+  });
+
+  test('the foreign proxy with no CA given fails as unknown-issuer', async () => {
+    const l = lab();
+    const run = await auto(l, { proxy: l.foreign!.url });
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(/^::error::TLS inspection by an issuer nobody provided: .*'CN=Foreign Appliance CA, O=Nobody We Know'/m);
+    expect(run.outputs).toMatchObject({ injected: 'false', reason: 'unknown-issuer', inspected: 'true' });
   });
 
   test('GitHub-hosted runner: a no-op that probes nothing', async () => {

@@ -1,15 +1,18 @@
 /**
- * `org-ca detect` and `org-ca doctor` as engineers run them (bin/org-ca.js → the CLI bundle, Node 24, separate
+ * `org-ca detect` and `org-ca doctor` as engineers run them (the CLI bundle of the current sources, Node 24, separate
  * processes), against the real inspection proxies of the lab.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { certificateFromDer } from '../../../src/ca/certificate.js';
+import { cliEntry } from '../../support/cli.js';
 import { useInspectionLab, type Lab } from '../../support/inspection/index.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/org-ca.js', import.meta.url));
+let BIN: string;
+beforeAll(async () => {
+  BIN = await cliEntry();
+}, 300_000);
 const lab = useInspectionLab({ mitmproxy: true, squid: true });
 const fp = (issued: { der: Buffer }): string => certificateFromDer(issued.der).fingerprint;
 
@@ -32,7 +35,7 @@ function cli(l: Lab, args: string[], extra: Record<string, string | undefined> =
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr, ms: performance.now() - t0 });
@@ -117,7 +120,7 @@ describe('org-ca doctor', () => {
   test('behind squid: each client fails with its own error, explained, with the fix from the registry; --ca fixes them all', async () => {
     const l = lab();
     const url = l.upstream.gitUrl;
-    const before = await cli(l, ['doctor', url], {}, l.squid!.url);
+    const before = await cli(l, ['doctor', url, '--timeout', '60s'], {}, l.squid!.url);
     expect(before.code).toBe(1);
     const out = before.stdout;
     expect(out).toMatch(/^probe: .* → unknown: anchors nowhere known; the server sent the unknown root 'CN=Example Org Root CA, O=Example Org'/);
@@ -137,9 +140,9 @@ describe('org-ca doctor', () => {
       expect(mine).toContain(`fix:   ${fix}`);
     }
 
-    const after = await cli(l, ['doctor', url, '--ca', l.pki.paths.orgRoot], {}, l.squid!.url);
+    const after = await cli(l, ['doctor', url, '--ca', l.pki.paths.orgRoot, '--timeout', '60s'], {}, l.squid!.url);
     expect(after.stdout).toMatch(/^probe: .* → org-ca: anchors in the provided CA 'CN=Example Org Root CA, O=Example Org'/);
     for (const [client] of expected) expect(after.stdout).toContain(`OK    ${client}  fixed`);
     expect(after.code).toBe(0);
-  });
+  }, 300_000);
 });

@@ -147,6 +147,8 @@ describe('a leaking image', () => {
     const rows = run.summary.split('\n').filter((l) => /^\| (pem|pointer-to-ca) \|/.test(l));
     expect(rows).toHaveLength(2);
     expect(rows.find((r) => r.startsWith('| pem |'))).toContain('/etc/org.pem');
+    // …and it ends with the fix
+    expect(run.summary.trim().split('\n').at(-1)).toMatch(/^\*\*Fix\*\*: use the CA only in a builder stage, through a BuildKit secret mount/);
 
     expectNoCaBody(run);
   }, 300_000);
@@ -202,6 +204,7 @@ describe('Dockerfile lint', () => {
     expect((JSON.parse(readFileSync(run.outputs['report-file']!, 'utf8')) as Report).findings).toEqual([]);
     expect(errorLines(run)).toContain('::error::org-ca leak check failed: 2 leak(s).');
     expect(run.summary).toContain("Dockerfile lint: 2 finding(s) in the stages of target 'debug'");
+    expect(run.summary.trim().split('\n').at(-1)).toMatch(/^\*\*Fix\*\*: use the CA only in a builder stage/);
   }, 300_000);
 
   test('target: the release stage does not reach the debug stage, so it passes', async () => {

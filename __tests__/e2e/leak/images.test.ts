@@ -244,7 +244,7 @@ describe('fail closed', () => {
     ['zip bomb', () => gzipSync(bigZeroTar(), { level: 9 }), /ratio over 1000/],
     ['PEM hidden after a 0x00 following the gzip member', (b: Buffer) => Buffer.concat([b, Buffer.from([0]), gzipSync(org.certPem)]), /after the end of the gzip stream/],
   ])('%s: not scanned, exit 1, clear reason', (name, mutate, reason) => {
-    const dir = withLayer(`fc-${name.replace(/\W+/g, '-')}`, mutate as (b: Buffer) => Buffer | undefined);
+    const dir = withLayer(`fc-${name.replace(/\W+/g, '-')}`, mutate);
     const { run, report } = check(dir);
     expect(run.status).toBe(1);
     expect(report.unscanned.length).toBeGreaterThan(0);

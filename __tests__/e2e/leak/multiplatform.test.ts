@@ -10,7 +10,7 @@ import { sha256Hex } from '../../../src/ca/certificate.js';
 import type { Report } from '../../../src/leak/types.js';
 import { mintRoot } from '../../support/pki.js';
 import { archive, Blobs, type Descriptor, type LayerSpec } from './layout.js';
-import { bundle, runCli, type Run, checkImage } from './support.js';
+import { bundle, type Run, checkImage } from './support.js';
 
 const org = mintRoot({ cn: 'Org Inspection Root', org: 'Org' });
 const orgFp = sha256Hex(org.der);

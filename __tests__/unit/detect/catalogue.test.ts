@@ -41,3 +41,9 @@ describe('error catalogue', () => {
     expect(ERROR_CATALOGUE.filter((e) => !ids.has(e.tool)).map((e) => e.id)).toEqual([]);
   });
 });
+
+test("every entry's example (quoted in the README's Troubleshooting) is explained by that very entry", () => {
+  for (const entry of ERROR_CATALOGUE) {
+    expect({ id: entry.id, explainedAs: explain(entry.example, entry.runtime)?.error.id }).toEqual({ id: entry.id, explainedAs: entry.id });
+  }
+});

@@ -1,6 +1,8 @@
 import { certificateFromDer, type Certificate } from '../../../src/ca/certificate.js';
 import { decideBeforeProbe, decideByProbes, decideByRunner, probesSettled, type ProbeOutcome } from '../../../src/action/decide.js';
-import { InputError, parseDuration, parseInputs, parseProbeUrls } from '../../../src/action/inputs.js';
+import { parseInputs, parseProbeUrls } from '../../../src/action/inputs.js';
+import { OptionError, parseDuration } from '../../../src/options/parse.js';
+import { REASON_CODES } from '../../../src/action/reasons.js';
 import { classifyChain, type Verdict } from '../../../src/detect/classify.js';
 import { mintLeaf, mintRoot } from '../../support/pki.js';
 
@@ -32,9 +34,11 @@ const ROWS: readonly Row[] = [
   ['OS-store root while a CA was given → fail (mismatch)', [osRoot], true, {}, false, 'ca-mismatch', true],
   ['OS-store root while a CA was given, on-unknown warn → nothing', [osRoot], true, { onUnknown: 'warn' }, false, 'ca-mismatch', false],
   ['foreign issuer → fail', [foreign], false, {}, false, 'unknown-issuer', true],
-  ['foreign issuer while the org CA works elsewhere → fail', [orgCa, foreign], true, {}, false, 'unknown-issuer', true],
+  ['foreign issuer while the org CA works elsewhere → fail (mismatch: a CA was given)', [orgCa, foreign], true, {}, false, 'ca-mismatch', true],
+  ['foreign issuer while a CA was given → fail (mismatch)', [foreign], true, {}, false, 'ca-mismatch', true],
   ['foreign issuer, on-unknown warn, org CA elsewhere → inject', [orgCa, foreign], true, { onUnknown: 'warn' }, true, 'inspected-org-ca', false],
-  ['foreign issuer, on-unknown warn, alone → nothing', [foreign], true, { onUnknown: 'warn' }, false, 'unknown-issuer', false],
+  ['foreign issuer, CA given, on-unknown warn, alone → nothing', [foreign], true, { onUnknown: 'warn' }, false, 'ca-mismatch', false],
+  ['foreign issuer, no CA, on-unknown warn → nothing', [foreign], false, { onUnknown: 'warn' }, false, 'unknown-issuer', false],
   ['all unreachable, CA given, inject → inject with warning', [undefined, undefined], true, {}, true, 'unreachable-inject', false],
   ['all unreachable, no CA, inject → nothing, with warning', [undefined], false, {}, false, 'unreachable-no-ca', false],
   ['all unreachable, skip', [undefined], true, { onUnreachable: 'skip' }, false, 'unreachable-skip', false],
@@ -42,17 +46,29 @@ const ROWS: readonly Row[] = [
   ['no probe URL at all behaves as unreachable', [], true, {}, true, 'unreachable-inject', false],
 ];
 
+/** Every reason the decision functions returned in this file's tables: must be exactly the documented list. */
+const emitted = new Set<string>();
+
 describe('decideByProbes', () => {
   test.each(ROWS)('%s', (_name, issuers, caGiven, policy, act, reason, fails) => {
     const outcomes = issuers.map((issuer, i) => outcome(`https://h${i}.test/`, issuer, caGiven));
     const d = decideByProbes({ outcomes, ...(caGiven ? { ca: GIVEN } : {}), ...base, ...policy });
+    emitted.add(d.reason);
     expect({ act: d.act, reason: d.reason, fails: Boolean(d.failure) }).toEqual({ act, reason, fails });
     expect(d.inspected).toBe(outcomes.some((o) => (['org-ca', 'os-trusted', 'unknown'] as Verdict[]).includes(o.verdict)));
   });
 
-  test('a foreign issuer fails naming it, with its fingerprint and the CA given', () => {
+  test('a foreign issuer with no CA given fails as unknown-issuer, naming it with its fingerprint', () => {
+    const d = decideByProbes({ outcomes: [outcome('https://github.com/', foreign, false)], ...base });
+    expect(d.reason).toBe('unknown-issuer');
+    expect(d.failure).toMatch(/^TLS inspection by an issuer nobody provided: https:\/\/github.com\/ is re-signed by an unknown issuer 'CN=Foreign Appliance CA' \(not sent; /);
+    expect(d.failure).not.toContain('the CA given');
+  });
+
+  test('a foreign issuer while a CA was given fails as ca-mismatch, naming both with their fingerprints', () => {
     const d = decideByProbes({ outcomes: [outcome('https://github.com/', foreign)], ca: GIVEN, ...base });
-    expect(d.failure).toMatch(/^TLS inspection by an issuer nobody provided: https:\/\/github.com\/ is re-signed by an unknown issuer 'CN=Foreign Appliance CA' \(not sent; the chain as sent tops out at 'CN=https:\/\/github.com\/' \(SHA-256 /);
+    expect(d.reason).toBe('ca-mismatch');
+    expect(d.failure).toMatch(/^TLS inspection by a CA other than the one given: https:\/\/github.com\/ is re-signed by an unknown issuer 'CN=Foreign Appliance CA' \(not sent; the chain as sent tops out at 'CN=https:\/\/github.com\/' \(SHA-256 /);
     expect(d.failure).toContain(`the CA given is 'CN=Org CA, O=Example Org'`);
     expect(d.failure).toMatch(/SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\)/);
     expect(d.failure).toMatch(/set on-unknown: 'warn' to continue\.$/);
@@ -98,6 +114,7 @@ describe('decideBeforeProbe', () => {
     ['never', 'self-hosted', false, 'when-never'],
   ] as const)('when %s on %s', (when, env, act, reason) => {
     const d = decideBeforeProbe(when, env);
+    if (d) emitted.add(d.reason);
     expect(d?.act).toBe(act);
     expect(d?.reason).toBe(reason);
     if (when !== 'auto') expect(d).toEqual(decideByRunner(when, env));
@@ -120,23 +137,32 @@ describe('detection inputs', () => {
     ['5s', 5000],
     ['2500ms', 2500],
     ['1.5s', 1500],
-    ['800', 800],
+    ['2m', 120000],
+    ['5', 5000],
+    ['0.5', 500],
   ])('probe-timeout %s → %d ms', (value, ms) => {
     expect(parseDuration('probe-timeout', value, 1)).toBe(ms);
   });
   test.each([
-    ['probe-timeout', 'soon', "Invalid probe-timeout 'soon'. Expected a duration from 100ms to 120s (e.g., 5s, 2500ms)."],
-    ['probe-timeout', '10m', "Invalid probe-timeout '10m'. Expected a duration from 100ms to 120s (e.g., 5s, 2500ms)."],
-    ['probe-timeout', '5', "Invalid probe-timeout '5'. Expected a duration from 100ms to 120s (e.g., 5s, 2500ms)."],
+    ['probe-timeout', 'soon', "Invalid probe-timeout 'soon'. Expected a duration, e.g. 1500ms, 5s or 2m (a bare number is seconds)."],
+    ['probe-timeout', '10m', "Invalid probe-timeout '10m'. Expected a duration from 100ms to 2m, e.g. 1500ms, 5s or 2m (a bare number is seconds)."],
+    ['probe-timeout', '5000', "Invalid probe-timeout '5000'. Expected a duration from 100ms to 2m, e.g. 1500ms, 5s or 2m (a bare number is seconds)."],
+    ['probe-timeout', '5 s', "Invalid probe-timeout '5 s'. Expected a duration, e.g. 1500ms, 5s or 2m (a bare number is seconds)."],
+    ['probe-timeout', '-1s', "Invalid probe-timeout '-1s'. Expected a duration, e.g. 1500ms, 5s or 2m (a bare number is seconds)."],
+    ['probe-timeout', '1e3', "Invalid probe-timeout '1e3'. Expected a duration, e.g. 1500ms, 5s or 2m (a bare number is seconds)."],
     ['on-unknown', 'ignore', "Invalid on-unknown 'ignore'. Expected one of: fail, warn."],
     ['on-unreachable', 'maybe', "Invalid on-unreachable 'maybe'. Expected one of: inject, skip, fail."],
     ['when', 'sometimes', "Invalid when 'sometimes'. Expected one of: auto, self-hosted, always, never."],
     ['probe-urls', 'https://ok.test http://plain.test', "probe-urls: Invalid probe URL 'http://plain.test': expected https:// (a TLS certificate chain is what is probed), got http://."],
   ])('%s %j is refused with a one-line message', (name, value, message) => {
-    expect(() => parseInputs(raw({ [name]: value }))).toThrow(InputError);
+    expect(() => parseInputs(raw({ [name]: value }))).toThrow(OptionError);
     expect(() => parseInputs(raw({ [name]: value }))).toThrow(message);
   });
   test('probe-urls: commas, spaces, new lines; bare hosts get https://', () => {
     expect(parseProbeUrls('github.com,\n https://pypi.org/simple  ')).toEqual(['https://github.com/', 'https://pypi.org/simple']);
   });
+});
+
+test('the decision emits exactly the documented reason codes, no more and no fewer', () => {
+  expect([...emitted].sort()).toEqual([...REASON_CODES].sort());
 });

@@ -1,6 +1,7 @@
 /**
- * The `when` phase of the main step: decides whether to act, probing the network in auto mode. I/O shell around the
- * pure decideBeforeProbe / decideByProbes; owns the `inspected` and `issuer` outputs.
+ * The first phase of the main step: whether to act. `when` other than auto decides alone; auto probes the job's
+ * network path. The I/O shell around the pure decideBeforeProbe / decideByProbes: it logs, and returns everything
+ * main.ts needs for the outputs and the summary (it sets no output itself).
  */
 import * as core from '@actions/core';
 import { hasCa, loadCa } from '../ca/load.js';
@@ -12,27 +13,24 @@ import { decideBeforeProbe, decideByProbes, probesSettled, type Decision } from 
 import type { Inputs } from './inputs.js';
 import type { RunnerContext } from './runner.js';
 
-export interface WhenOutcome {
+export interface ActDecision {
   readonly decision: Decision;
   /** The CA to inject when it acts: the one given (already validated), or roots exported from the OS store. */
   readonly ca?: ValidatedCa;
+  /** The CA given, validated, whether or not the step acts: the summary describes it also when the step fails. */
+  readonly given?: ValidatedCa;
   /** Set when the step must fail. */
   readonly failure?: string;
+  /** For the `inspected` and `issuer` outputs: what the probes saw (false and '' when nothing was probed). */
+  readonly inspected: boolean;
+  readonly issuer: string;
   /** Job summary sections (the probe table). */
   readonly sections: readonly string[];
 }
 
-function setDetectionOutputs(inspected: boolean, issuer: string): void {
-  core.setOutput('inspected', inspected ? 'true' : 'false');
-  core.setOutput('issuer', issuer);
-}
-
-export async function decideWhen(inputs: Inputs, context: RunnerContext): Promise<WhenOutcome> {
+export async function probeAndDecide(inputs: Inputs, context: RunnerContext): Promise<ActDecision> {
   const early = decideBeforeProbe(inputs.when, context.environment);
-  if (early) {
-    setDetectionOutputs(false, '');
-    return { decision: early, sections: [] };
-  }
+  if (early) return { decision: early, inspected: false, issuer: '', sections: [] };
 
   const now = new Date();
   const spec = { ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint };
@@ -58,13 +56,12 @@ export async function decideWhen(inputs: Inputs, context: RunnerContext): Promis
   });
 
   const decision = decideByProbes({ outcomes: verdicts, ...policy });
-  setDetectionOutputs(decision.inspected, decision.issuer);
-  const sections = [markdownSection(verdicts)];
-  if (decision.failure) return { decision, failure: decision.failure, sections };
+  const seen = { inspected: decision.inspected, issuer: decision.issuer, sections: [markdownSection(verdicts)], ...(given ? { given } : {}) };
+  if (decision.failure) return { decision, failure: decision.failure, ...seen };
   for (const warning of decision.warnings) core.warning(warning);
-  if (!decision.act) return { decision, sections };
-  if (given) return { decision, ca: given, sections };
+  if (!decision.act) return { decision, ...seen };
+  if (given) return { decision, ca: given, ...seen };
   // No CA given, and the proxy's root is trusted by the OS store: that root becomes the org CA (a pin still applies).
   const exported = validateCa(decision.osAnchors, { now, ...(inputs.caFingerprint ? { pin: inputs.caFingerprint } : {}) });
-  return { decision, ca: exported, sections };
+  return { decision, ca: exported, ...seen };
 }

@@ -1,4 +1,4 @@
-import type { Command } from './command.js';
+import type { Command } from './command-kit.js';
 import { envCommand } from './env.js';
 import { execCommand } from './exec.js';
 import { detectCommand } from './detect.js';

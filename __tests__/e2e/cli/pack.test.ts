@@ -1,0 +1,93 @@
+/**
+ * The package as users get it: `npm pack` of a copy of the package with the CLI bundle of the current sources,
+ * installed from the tarball alone (offline, nothing else to fetch) into an empty directory and globally into a
+ * prefix, then run on Node 24. dist/ of the worktree is not touched: the bundle comes from buildDist.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { REPO_ROOT, buildDist } from '../../support/inspection/action-runner.js';
+import { runCli } from '../../support/cli.js';
+
+interface PackageJson {
+  readonly name: string;
+  readonly version: string;
+  readonly private?: boolean;
+  readonly files: readonly string[];
+  readonly bin: Record<string, string>;
+  readonly engines: Record<string, string>;
+  readonly dependencies?: Record<string, string>;
+}
+
+const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as PackageJson;
+let work: string;
+let tarball: string;
+let packed: string[];
+/** Node 24 first on PATH, so `#!/usr/bin/env node` in npm and in bin/org-ca.js both start Node 24. */
+let env: NodeJS.ProcessEnv;
+
+function npm(args: readonly string[], cwd: string): string {
+  return execFileSync('npm', [...args], { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'org-ca-pack-'));
+  env = {
+    PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH}`,
+    HOME: work,
+    npm_config_cache: join(work, 'npm-cache'),
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+  };
+  // The package as it would be published: its own files, and dist/ freshly built from the current sources.
+  const stage = join(work, 'stage');
+  mkdirSync(stage);
+  for (const name of ['package.json', 'README.md', 'bin']) cpSync(join(REPO_ROOT, name), join(stage, name), { recursive: true });
+  cpSync(await buildDist(['cli']), join(stage, 'dist'), { recursive: true });
+  const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], stage)) as [{ filename: string; files: { path: string }[] }];
+  tarball = join(work, info.filename);
+  packed = info.files.map((f) => f.path).sort();
+}, 300_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+test('package.json is publishable: not private, a bin, Node 24 engines, no runtime dependency (ncc bundles them)', () => {
+  expect(pkg.private).toBeUndefined();
+  expect(pkg.bin).toEqual({ 'org-ca': 'bin/org-ca.js' });
+  expect(pkg.engines.node).toBe('>=24');
+  expect(pkg.dependencies ?? {}).toEqual({});
+});
+
+test('the tarball holds what runs and nothing else: bin/, the CLI bundle, README, package.json', () => {
+  expect(packed).toContain('bin/org-ca.js');
+  expect(packed).toContain('dist/cli/index.js');
+  expect(packed).toContain('package.json');
+  expect(packed).toContain('README.md');
+  const unexpected = packed.filter((p) => !/^(bin\/|dist\/cli\/|package\.json$|README\.md$|LICENSE)/.test(p));
+  expect(unexpected).toEqual([]);
+});
+
+test('installed from the tarball alone into an empty directory (offline), `org-ca` runs on Node 24', async () => {
+  const app = join(work, 'app');
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+  npm(['install', '--offline', '--no-audit', '--no-fund', tarball], app);
+  // nothing but org-ca itself came in
+  expect(readdirSync(join(app, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['org-ca']);
+  const bin = join(app, 'node_modules', '.bin', 'org-ca');
+  const version = execFileSync(bin, ['--version'], { env, encoding: 'utf8' });
+  expect(version).toBe(`${pkg.version}\n`);
+  const help = await runCli(bin, ['env', '--help'], { env, cwd: app });
+  expect(help.status).toBe(0);
+  expect(help.stdout).toMatch(/^Usage: org-ca env --ca FILE/);
+  expect(help.stderr).toBe('');
+}, 180_000);
+
+test('a global install (npm install -g) puts org-ca on PATH', () => {
+  const prefix = join(work, 'global');
+  npm(['install', '--global', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', tarball], work);
+  const out = execFileSync('org-ca', ['--version'], { env: { ...env, PATH: `${join(prefix, 'bin')}${delimiter}${env.PATH}` }, encoding: 'utf8', cwd: work });
+  expect(out).toBe(`${pkg.version}\n`);
+}, 180_000);

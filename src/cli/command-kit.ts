@@ -1,0 +1,112 @@
+/**
+ * What every `org-ca` command is built from: the Command shape, the exit codes, the errors that map to them, and
+ * the argument parser. The list of commands itself is command-list.ts.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CaInputError } from '../ca/parse.js';
+import { TargetError } from '../detect/route.js';
+import { ImageInputError } from '../leak/check.js';
+import { OptionError } from '../options/parse.js';
+
+/** One `org-ca` sub-command. `run` returns the exit code; errors thrown map to one through exitCodeFor. */
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  /** The full --help text. */
+  readonly help: string;
+  run(argv: readonly string[]): Promise<number>;
+}
+
+/** The exit codes of every command (a command run by `exec` passes its own status on instead). */
+export const EXIT = {
+  /** Everything verified, nothing found. */
+  ok: 0,
+  /** Something was found or failed: a leak, an unknown issuer, a failing client, verification switched off. */
+  failed: 1,
+  /** The command line or an input is wrong: an unknown option, a bad value, a CA file that is no CA. */
+  usage: 2,
+  /** `exec`: the command exists but cannot be run (not executable, a directory), as in sh. */
+  cannotRun: 126,
+  /** `exec`: the command was not found, as in sh. */
+  notFound: 127,
+} as const;
+
+/** The command line itself is wrong (exit 2). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** `exec` could not start its command (exit 126 or 127). */
+export class CommandNotRunError extends Error {
+  readonly exitCode: typeof EXIT.cannotRun | typeof EXIT.notFound;
+  constructor(message: string, exitCode: typeof EXIT.cannotRun | typeof EXIT.notFound) {
+    super(message);
+    this.name = 'CommandNotRunError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** Errors that mean "what you gave is wrong", whichever module found it: exit 2, like a usage error. */
+const INPUT_ERRORS = [UsageError, OptionError, CaInputError, TargetError, ImageInputError] as const;
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof CommandNotRunError) return error.exitCode;
+  if (INPUT_ERRORS.some((kind) => error instanceof kind)) return EXIT.usage;
+  return EXIT.failed;
+}
+
+/** What Node's system-error codes mean, in words: the CLI prints these instead of `spawn x EACCES`. */
+const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EISDIR: 'it is a directory',
+  EEXIST: 'it already exists',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EMFILE: 'too many open files',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+  ENOEXEC: 'it is not an executable format',
+};
+
+/**
+ * One sentence for any error: Node's system errors (`EACCES: permission denied, mkdir '/x'`) become
+ * "cannot mkdir '/x': permission denied (EACCES)"; other errors keep their own message, first line only.
+ */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const e = error as NodeJS.ErrnoException;
+  if (e.code && e.syscall && /^E[A-Z]+$/.test(e.code)) {
+    const what = SYSTEM_ERRORS[e.code] ?? `system error ${e.code}`;
+    const path = e.path ? ` '${e.path}'` : '';
+    const syscall = e.syscall.replace(/^spawn.*/, 'run');
+    return `cannot ${syscall}${path}: ${what} (${e.code}).`;
+  }
+  return e.message.split('\n')[0]!;
+}
+
+/** node:util parseArgs, with its errors turned into one-line usage errors. */
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(
+  command: string,
+  argv: readonly string[],
+  options: T,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new UsageError(`${command}: ${message} (see 'org-ca ${command} --help')`);
+  }
+}
+
+export function wantsHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  const head = end === -1 ? argv : argv.slice(0, end);
+  return head.includes('--help') || head.includes('-h');
+}

@@ -1,0 +1,2 @@
+/** The package version `org-ca --version` prints; a unit test keeps it equal to package.json's. */
+export const VERSION = '0.1.0';
