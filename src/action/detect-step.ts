@@ -3,7 +3,6 @@
  * pure decideBeforeProbe / decideByProbes; owns the `inspected` and `issuer` outputs.
  */
 import * as core from '@actions/core';
-import { hasCa, loadCa } from '../ca/load.js';
 import { validateCa, type ValidatedCa } from '../ca/validate.js';
 import { detect } from '../detect/detect.js';
 import { markdownSection, verdictLine } from '../detect/report.js';
@@ -27,17 +26,15 @@ function setDetectionOutputs(inspected: boolean, issuer: string): void {
   core.setOutput('issuer', issuer);
 }
 
-export async function decideWhen(inputs: Inputs, context: RunnerContext): Promise<WhenOutcome> {
+/** `given` is the CA input, already loaded and validated by the caller (whatever `when` says). */
+export async function decideWhen(inputs: Inputs, context: RunnerContext, given: ValidatedCa | undefined): Promise<WhenOutcome> {
   const early = decideBeforeProbe(inputs.when, context.environment);
   if (early) {
     setDetectionOutputs(false, '');
-    return { decision: early, sections: [] };
+    return { decision: early, ...(early.act && given ? { ca: given } : {}), sections: [] };
   }
 
   const now = new Date();
-  const spec = { ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint };
-  // The CA is validated before probing: a bad input fails at once, and a good one is what org-ca verdicts mean.
-  const given = hasCa(spec) ? loadCa(spec, now) : undefined;
   const trust = { org: given?.certs ?? [], public: publicRoots(inputs.publicRoots || undefined), system: systemRoots };
   const policy = {
     ...(given ? { ca: { subject: given.primary.subject, fingerprint: given.primary.fingerprint } } : {}),

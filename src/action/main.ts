@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCa } from '../ca/load.js';
+import { loadGivenCa, noCaGiven } from '../ca/load.js';
 import { prepareInjection } from '../tools/inject.js';
 import type { Decision } from './decide.js';
 import { decideWhen } from './detect-step.js';
@@ -25,18 +25,22 @@ export async function run(): Promise<void> {
   try {
     const inputs = getInputs();
     const context = runnerContext(process.env);
-    const { decision, ca: decidedCa, failure, sections } = await decideWhen(inputs, context);
+    // Loaded and judged first, whatever `when` says: a private key pasted into the secret fails on every runner kind.
+    const given = loadGivenCa({ ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint }, new Date());
+    const { decision, ca: decidedCa, failure, sections } = await decideWhen(inputs, context, given);
     if (!decision.act) {
       // A failure carries the same sentence: say it once, as the error.
       if (!failure) core.info(decision.message);
       setNotInjected(decision);
-      setBuildOutputs(context.temp);
+      // `when: never` is "leave this job alone": not even the no-op build helper is written.
+      if (inputs.when !== 'never') await setBuildOutputs(context.temp);
       await writeSummary({ decision, sections });
       if (failure) core.setFailed(failure);
       return;
     }
 
-    const ca = decidedCa ?? loadCa({ ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint }, new Date());
+    if (!decidedCa) throw noCaGiven();
+    const ca = decidedCa;
     for (const warning of ca.warnings) core.warning(warning);
 
     const dir = mkdtempSync(join(context.temp, 'org-ca-'));
@@ -68,7 +72,7 @@ export async function run(): Promise<void> {
     core.setOutput('ca-path', injection.plan.files.ca);
     core.setOutput('bundle-path', injection.plan.files.bundle);
     core.setOutput('fingerprint', ca.primary.fingerprint);
-    setBuildOutputs(context.temp, injection.plan.files);
+    await setBuildOutputs(context.temp, injection.plan.files);
     await writeSummary({ decision, ca, injection, sections });
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));
