@@ -8,8 +8,8 @@ import { saveBuildContextDir } from './state.js';
  * was injected, so one workflow serves both: without injection secret-files is empty and the helper runs commands
  * unchanged, since `required=false` secret mounts tolerate the missing secret.
  */
-export function setBuildOutputs(temp: string, files?: { readonly ca: string; readonly bundle: string }): void {
-  const helperDir = prepareBuildContext(temp);
+export async function setBuildOutputs(temp: string, files?: { readonly ca: string; readonly bundle: string }): Promise<void> {
+  const helperDir = await prepareBuildContext(temp);
   saveBuildContextDir(helperDir);
   const outputs = buildOutputs({ helperDir, ...(files ? { caPath: files.ca, bundlePath: files.bundle } : {}), env: process.env });
   for (const note of outputs.skipped) core.warning(`build-args: left out ${note}`);

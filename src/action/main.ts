@@ -1,7 +1,6 @@
 import * as core from '@actions/core';
-import { chmodSync, mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadGivenCa, noCaGiven } from '../ca/load.js';
+import { makeTempDirectory } from '../fs/ensure-directory.js';
 import { prepareInjection } from '../tools/inject.js';
 import type { Decision } from './decide.js';
 import { decideWhen } from './detect-step.js';
@@ -43,9 +42,8 @@ export async function run(): Promise<void> {
     const ca = decidedCa;
     for (const warning of ca.warnings) core.warning(warning);
 
-    const dir = mkdtempSync(join(context.temp, 'org-ca-'));
-    // World-readable like the files in it: apt fetches as `_apt`, job containers may run as another user.
-    chmodSync(dir, 0o755);
+    // World-readable (0755) like the files in it: apt fetches as `_apt`, job containers may run as another user.
+    const dir = await makeTempDirectory(context.temp, 'org-ca-', { purpose: 'RUNNER_TEMP' });
     // Saved before anything is written, so the post step cleans up even after a failure half-way.
     saveFilesDir(dir);
     const injection = await prepareInjection({
@@ -54,6 +52,7 @@ export async function run(): Promise<void> {
       platform: context.platform,
       ...(inputs.tools ? { tools: inputs.tools } : {}),
       dir,
+      dirPurpose: 'RUNNER_TEMP',
       ...(context.workspace ? { workspace: context.workspace } : {}),
       onVerificationOff: inputs.onVerificationOff,
     });

@@ -56,13 +56,14 @@ export function currentPlatform(): 'linux' | 'darwin' | 'win32' {
 }
 
 /** Writes the CA files into `dir` for a command run from the CLI, the working directory counting as the project. */
-export function injectForCli(options: CaOptions, dir: string): Promise<Injection> {
+export function injectForCli(options: CaOptions, dir: string, dirPurpose = '--dir'): Promise<Injection> {
   return prepareInjection({
     certs: options.ca.certs,
     env: process.env,
     platform: currentPlatform(),
     ...(options.tools ? { tools: options.tools } : {}),
     dir,
+    dirPurpose,
     workspace: process.cwd(),
     onVerificationOff: options.onVerificationOff,
   });

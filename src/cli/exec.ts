@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { constants } from 'node:os';
+import { makeTempDirectory } from '../fs/ensure-directory.js';
 import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
 import { parseCommandArgs, UsageError, type Command } from './command.js';
 
@@ -65,10 +65,9 @@ export const execCommand: Command = {
     if (values['if-present'] && caAbsent(values.ca)) return await runChild(commandLine, process.env);
     const options = readCaOptions('exec', values);
 
-    const dir = mkdtempSync(join(tmpdir(), 'org-ca-exec-'));
-    chmodSync(dir, 0o755);
+    const dir = await makeTempDirectory(tmpdir(), 'org-ca-exec-', { purpose: 'TMPDIR' });
     try {
-      const injection = await injectForCli(options, dir);
+      const injection = await injectForCli(options, dir, 'TMPDIR');
       for (const line of [...options.ca.warnings, ...injection.warnings]) process.stderr.write(`org-ca exec: ${line}\n`);
       const env: NodeJS.ProcessEnv = { ...process.env };
       for (const variable of injection.plan.variables) env[variable.name] = variable.value;

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import * as tls from 'node:tls';
@@ -134,9 +134,8 @@ export function readUserWgetrc(env: Env): string | undefined {
   return readIfFile(env.WGETRC ?? join(home, '.wgetrc'));
 }
 
-/** Writes a file readable by every user (apt fetches as `_apt`), creating its directory. */
+/** Writes a file readable by every user (apt fetches as `_apt`) into a directory made by ensureDirectory. */
 export function writePublicFile(path: string, content: string | Buffer): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   writeFileSync(path, content, { mode: 0o644 });
   chmodSync(path, 0o644);
 }

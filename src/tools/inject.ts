@@ -3,6 +3,7 @@ import { sha256Hex, type Certificate } from '../ca/certificate.js';
 import { writeJks, type KeystoreEntry } from '../ca/jks.js';
 import { scanConfigs, type ConfigScan, type InsecureSetting } from './config-scan.js';
 import { jdkCacerts, readConfigFiles, readUserWgetrc, runnerTrustSources, writePublicFile } from './host.js';
+import { ensureDirectory } from '../fs/ensure-directory.js';
 import { planInjection, wgetrcContent, type Plan } from './plan.js';
 import type { Platform } from './registry.js';
 
@@ -14,6 +15,8 @@ export interface InjectionRequest {
   readonly platform: Platform;
   readonly tools?: readonly string[];
   readonly dir: string;
+  /** What `dir` is, for messages (`--dir`, `RUNNER_TEMP`); default 'the output directory'. */
+  readonly dirPurpose?: string;
   readonly workspace?: string;
   readonly onVerificationOff: OnVerificationOff;
 }
@@ -49,11 +52,13 @@ export async function prepareInjection(request: InjectionRequest): Promise<Injec
     if (request.onVerificationOff === 'fail') throw new VerificationOffError(scan.insecure);
     warnings.push(describeInsecure(scan.insecure));
   }
+  // Guarded (never Node's recursive mkdir, which spins under /proc) and absolute, so the variables survive a `cd`.
+  const dir = await ensureDirectory(request.dir, { purpose: request.dirPurpose ?? 'the output directory' });
   const plan = planInjection({
     platform: request.platform,
     tools: request.tools,
     env: request.env,
-    dir: request.dir,
+    dir,
     caOverrides: scan.caOverrides,
   });
   const bundle = combineBundle(runnerTrustSources(request.env), request.certs);
