@@ -14,7 +14,10 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Runs it with a stopwatch: every refusal must come back fast, never spin. */
+/**
+ * Runs it with a stopwatch: every refusal must come back well inside the walk's own 5 s deadline (one Node start-up
+ * for the guarded child, stretched on a loaded machine), never spin.
+ */
 async function refusal(path: string): Promise<{ message: string; ms: number; isPathError: boolean }> {
   const started = Date.now();
   try {
@@ -34,7 +37,7 @@ describe('refuses, fast and in one line', () => {
     const r = await refusal(path);
     expect(r).toEqual({ message: expect.stringMatching(message), ms: expect.any(Number), isPathError: true });
     expect(r.message).not.toContain('\n');
-    expect(r.ms).toBeLessThan(1000);
+    expect(r.ms).toBeLessThan(3000);
   });
 
   test('a dangling symbolic link in the path', async () => {
@@ -42,7 +45,7 @@ describe('refuses, fast and in one line', () => {
     symlinkSync(join(work, 'gone', 'target'), link);
     const r = await refusal(join(link, 'sub'));
     expect(r.message).toBe(`--dir '${join(link, 'sub')}': '${link}' is a dangling symbolic link (to '${join(work, 'gone', 'target')}', which does not exist); expected a directory.`);
-    expect(r.ms).toBeLessThan(1000);
+    expect(r.ms).toBeLessThan(3000);
   });
 
   test('a dangling symbolic link as the directory itself', async () => {
@@ -59,7 +62,7 @@ describe('refuses, fast and in one line', () => {
     symlinkSync(a, b);
     const r = await refusal(join(a, 'sub', 'deeper'));
     expect(r.message).toBe(`--dir '${join(a, 'sub', 'deeper')}': '${a}' is a symbolic link loop; expected a directory.`);
-    expect(r.ms).toBeLessThan(1000);
+    expect(r.ms).toBeLessThan(3000);
   });
 
   test('a regular file in the path', async () => {
