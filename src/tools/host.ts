@@ -28,7 +28,8 @@ export function runnerTrustSources(env: Env): TrustSource[] {
   } catch {
     sources.push({ label: 'OS store', pems: [] });
   }
-  const variables = new Set(['SSL_CERT_FILE', 'NODE_EXTRA_CA_CERTS', ...TOOL_REGISTRY.filter((e) => e.file === 'bundle').map((e) => e.variable)]);
+  // Every variable that names a CA file: the bundle replaces their roots for some tools, so it must hold what they held.
+  const variables = new Set(['SSL_CERT_FILE', ...TOOL_REGISTRY.filter((e) => e.file === 'bundle' || e.file === 'ca').map((e) => e.variable)]);
   const seenPaths = new Set<string>();
   for (const name of variables) {
     const path = env[name];
@@ -127,6 +128,12 @@ export async function jdkCacerts(env: Env): Promise<JdkTrust | undefined> {
     }
   }
   return undefined;
+}
+
+/** The user's own wget2rc: WGET2RC, else ~/.wget2rc (wget2 --config). */
+export function readUserWget2rc(env: Env): string | undefined {
+  const home = env.HOME ?? homedir();
+  return readIfFile(env.WGET2RC ?? join(home, '.wget2rc'));
 }
 
 export function readUserWgetrc(env: Env): string | undefined {
