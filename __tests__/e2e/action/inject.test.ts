@@ -33,6 +33,8 @@ const FAILURE: Record<'mitmproxy' | 'squid', Record<ClientName, RegExp>> = {
     wget: /The certificate of .127\.0\.0\.1. (is not trusted|doesn't have a known issuer)/,
     java: /PKIX path building failed/,
     npm: /npm error code (UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)/,
+    // LWP::Protocol::https on Debian: IO::Socket::SSL against /etc/ssl/certs/ca-certificates.crt, SSL_CERT_FILE ignored
+    perl: /500 Can't connect to 127\.0\.0\.1:\d+ \(certificate verify failed\)/,
   },
   squid: {
     node: /cause: SELF_SIGNED_CERT_IN_CHAIN/,
@@ -42,6 +44,7 @@ const FAILURE: Record<'mitmproxy' | 'squid', Record<ClientName, RegExp>> = {
     wget: /The certificate of .127\.0\.0\.1. (is not trusted|doesn't have a known issuer)/,
     java: /PKIX path building failed/,
     npm: /npm error code SELF_SIGNED_CERT_IN_CHAIN/,
+    perl: /500 Can't connect to 127\.0\.0\.1:\d+ \(certificate verify failed\)/,
   },
 };
 const EXIT: Partial<Record<ClientName, number>> = { curl: 60, git: 128, wget: 5 };
@@ -95,8 +98,8 @@ describe.each([
     await waitFor(() => proxy.tunnels() - before >= CLIENT_NAMES.length);
     expect(proxy.tunnels() - before).toBeGreaterThanOrEqual(CLIENT_NAMES.length);
     for (const r of Object.values(results)) {
-      expect({ client: r.client, output: r.output }).toEqual({ client: r.client, output: expect.stringMatching(FAILURE[proxyName][r.client]) });
-      const exit = EXIT[r.client];
+      expect({ client: r.client, output: r.output }).toEqual({ client: r.client, output: expect.stringMatching(FAILURE[proxyName][r.client as ClientName]) });
+      const exit = EXIT[r.client as ClientName];
       if (exit !== undefined) expect({ client: r.client, exitCode: r.exitCode }).toEqual({ client: r.client, exitCode: exit });
     }
   }, 120000);
@@ -150,6 +153,7 @@ const READS: Record<ClientName, readonly string[]> = {
   wget: ['WGETRC'],
   java: ['JAVA_TOOL_OPTIONS'],
   npm: ['NODE_EXTRA_CA_CERTS', 'npm_config_cafile'],
+  perl: ['PERL_LWP_SSL_CA_FILE'],
 };
 
 test('each client depends on the variable the registry names for it', async () => {
@@ -167,7 +171,7 @@ test('each client depends on the variable the registry names for it', async () =
       return (await clientsVia(l, l.squid!, env, [client]))[client];
     }),
   );
-  for (const r of results) expect({ client: r.client, output: r.output }).toEqual({ client: r.client, output: expect.stringMatching(FAILURE.squid[r.client]) });
+  for (const r of results) expect({ client: r.client, output: r.output }).toEqual({ client: r.client, output: expect.stringMatching(FAILURE.squid[r.client as ClientName]) });
   await runAction('post', { state: run.state, env: l.jobEnv(), runnerTemp: run.runnerTemp, workRoot: l.dir });
 }, 120000);
 
