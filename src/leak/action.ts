@@ -1,7 +1,8 @@
 import * as core from '@actions/core';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeTempDirectory } from '../fs/ensure-directory.js';
 import { checkImage } from './check.js';
 import { dockerSave } from './docker.js';
 import { lintDockerfile, renderLintText } from './lint.js';
@@ -35,7 +36,7 @@ export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
 export async function run(): Promise<void> {
   try {
     const inputs = parseLeakInputs((name) => core.getInput(name, { trimWhitespace: name !== 'ca' }));
-    const temp = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'org-ca-leak-'));
+    const temp = await makeTempDirectory(process.env.RUNNER_TEMP || tmpdir(), 'org-ca-leak-', { purpose: process.env.RUNNER_TEMP ? 'RUNNER_TEMP' : 'TMPDIR', mode: 0o700 });
     let leaks = 0;
     let problems = 0;
     const sections: string[] = [];

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, statSync, createReadStream } from 'node:fs';
+import { existsSync, openSync, readSync, closeSync, rmSync, statSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeTempDirectory } from '../fs/ensure-directory.js';
 import { colonFingerprint } from '../ca/certificate.js';
 import { emptyLayerIndex, FinalFs } from './filesystem.js';
 import { digestOfMember, planImages, type PlannedImage } from './image.js';
@@ -73,7 +74,7 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
         throw new ImageInputError(`'${options.image}' does not exist: expected a docker save or OCI archive, an OCI layout or root file system directory, or a local Docker image reference.`);
       }
       if (!options.dockerSave) throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
-      temp = mkdtempSync(join(tmpdir(), 'org-ca-leak-'));
+      temp = await makeTempDirectory(tmpdir(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
       path = join(temp, 'image.tar');
       await options.dockerSave(options.image, path);
     }
