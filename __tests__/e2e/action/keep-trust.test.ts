@@ -11,9 +11,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pemCertificates } from '../../../src/ca/bundle.js';
 import { writeJks } from '../../../src/ca/jks.js';
-import { CLIENTS, runAction, useInspectionLab, wget2Client, type ActionRun, type ClientResult, type Lab } from '../../support/inspection/index.js';
+import { buildDist, CLIENTS, runAction, useInspectionLab, wget2Client, type ActionRun, type ClientResult, type Lab } from '../../support/inspection/index.js';
 
 const lab = useInspectionLab({ mitmproxy: true, servers: true });
+// The bundle under test is built once, outside any one test's time.
+beforeAll(() => buildDist(), 600000);
 
 function describeResult(r: ClientResult): string {
   return `${r.client} exit ${r.exitCode}: ${r.output.trim().split('\n').slice(0, 4).join(' | ')}`;
@@ -69,8 +71,10 @@ describe("Java: the user's own trustStore is the base of the org-ca store", () =
     [
       'PKCS12 with a password in JDK_JAVA_OPTIONS',
       (l) => {
+        // keytool, as Java users make them: an OpenSSL 3.0 PKCS12 lacks Java's trusted-certificate attribute, and the
+        // JVM then sees no trust anchor in it at all ("the trustAnchors parameter must be non-empty").
         const path = join(l.scratch('p12'), 'internal.p12');
-        execFileSync('openssl', ['pkcs12', '-export', '-nokeys', '-in', l.pki.paths.internalCa, '-out', path, '-passout', 'pass:p12-secret']);
+        execFileSync('keytool', ['-importcert', '-noprompt', '-storetype', 'PKCS12', '-keystore', path, '-storepass', 'p12-secret', '-alias', 'internal', '-file', l.pki.paths.internalCa], { stdio: 'pipe' });
         return { JDK_JAVA_OPTIONS: `-Djavax.net.ssl.trustStore=${path} -Djavax.net.ssl.trustStoreType=PKCS12 -Djavax.net.ssl.trustStorePassword=p12-secret` };
       },
     ],
