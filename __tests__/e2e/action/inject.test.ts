@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  buildDist,
   CLIENT_NAMES,
   runAction,
   runClients,
@@ -19,6 +20,16 @@ import {
 } from '../../support/inspection/index.js';
 
 const lab = useInspectionLab({ mitmproxy: true, squid: true });
+// The bundle under test is built once, outside any one test's time.
+beforeAll(() => buildDist(), 600000);
+
+/**
+ * What NODE_EXTRA_CA_CERTS must be after the step: the CA alone, or — where the machine already sets it (this one
+ * points it at the system bundle) — a merged copy that keeps those certificates too.
+ */
+function expectedNodeExtra(l: Lab, run: ActionRun): string {
+  return l.jobEnv().NODE_EXTRA_CA_CERTS ? join(run.state['files-dir']!, 'node_extra_ca_certs.pem') : run.outputs['ca-path']!;
+}
 
 /**
  * Each client's own error behind each proxy, as measured. mitmproxy presents the leaf alone (issuer unknown);
@@ -33,8 +44,9 @@ const FAILURE: Record<'mitmproxy' | 'squid', Record<ClientName, RegExp>> = {
     wget: /The certificate of .127\.0\.0\.1. (is not trusted|doesn't have a known issuer)/,
     java: /PKIX path building failed/,
     npm: /npm error code (UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)/,
-    // LWP::Protocol::https on Debian: IO::Socket::SSL against /etc/ssl/certs/ca-certificates.crt, SSL_CERT_FILE ignored
-    perl: /500 Can't connect to 127\.0\.0\.1:\d+ \(certificate verify failed\)/,
+    // LWP::Protocol::https on Debian: IO::Socket::SSL against /etc/ssl/certs/ca-certificates.crt, SSL_CERT_FILE ignored;
+    // through a proxy the failure is in the CONNECT tunnel's TLS upgrade
+    perl: /500 SSL upgrade failed: SSL connect attempt failed error:0A000086:SSL routines::certificate verify failed/,
   },
   squid: {
     node: /cause: SELF_SIGNED_CERT_IN_CHAIN/,
@@ -44,7 +56,7 @@ const FAILURE: Record<'mitmproxy' | 'squid', Record<ClientName, RegExp>> = {
     wget: /The certificate of .127\.0\.0\.1. (is not trusted|doesn't have a known issuer)/,
     java: /PKIX path building failed/,
     npm: /npm error code SELF_SIGNED_CERT_IN_CHAIN/,
-    perl: /500 Can't connect to 127\.0\.0\.1:\d+ \(certificate verify failed\)/,
+    perl: /500 SSL upgrade failed: SSL connect attempt failed error:0A000086:SSL routines::certificate verify failed/,
   },
 };
 const EXIT: Partial<Record<ClientName, number>> = { curl: 60, git: 128, wget: 5 };
@@ -112,7 +124,7 @@ describe.each([
     expect(run.outputs).toMatchObject({ injected: 'true', reason: 'self-hosted-runner', fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(run.outputs['ca-path']).toBe(join(run.state['files-dir']!, 'org-ca.pem'));
     expect(run.env).toMatchObject({
-      NODE_EXTRA_CA_CERTS: run.outputs['ca-path'],
+      NODE_EXTRA_CA_CERTS: expectedNodeExtra(l, run),
       SSL_CERT_FILE: run.outputs['bundle-path'],
       CURL_CA_BUNDLE: run.outputs['bundle-path'],
       GIT_SSL_CAINFO: run.outputs['bundle-path'],
@@ -126,7 +138,7 @@ describe.each([
     const results = await clientsVia(l, proxy, { ...l.jobEnv(), ...run.env });
     expectAll(results, true);
     expectThroughProxy(proxy, results);
-  }, 120000);
+  }, 240000);
 
   test('the post step removes everything it wrote, and a second post is a clean no-op', async () => {
     const l = lab();
@@ -281,7 +293,7 @@ describe('where the step must not inject', () => {
     expect(warned.exitCode).toBe(0);
     expect(warned.stdout).toMatch(/^::warning::.*NODE_TLS_REJECT_UNAUTHORIZED=0/m);
     expect(warned.outputs.injected).toBe('true');
-    expect(warned.env.NODE_EXTRA_CA_CERTS).toBe(warned.outputs['ca-path']);
+    expect(warned.env.NODE_EXTRA_CA_CERTS).toBe(expectedNodeExtra(l, warned));
     await runAction('post', { state: warned.state, env: l.jobEnv(), runnerTemp: warned.runnerTemp, workRoot: l.dir });
     expect(listTree(warned.runnerTemp)).toEqual([]);
   });
