@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   mitmproxy squid-openssl            # real TLS-inspection proxies (mitmdump; squid with ssl-bump)
   curl wget git openssl ca-certificates python3 default-jdk-headless  # real clients
+  libwww-perl liblwp-protocol-https-perl wget2                      # more real clients (Perl LWP, wget2)
   buildah skopeo umoci debootstrap busybox-static dash zstd uidmap fuse-overlayfs  # real image builds
   chromium libnss3-tools             # browsers read only NSS databases (org-ca store --stores browsers)
   python3-pip docker.io util-linux   # native strategy (Debian's pip), runner hooks' job containers (dockerd), unshare

@@ -1,7 +1,6 @@
 import * as core from '@actions/core';
-import { chmodSync, mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadCa } from '../ca/load.js';
+import { loadGivenCa, noCaGiven } from '../ca/load.js';
+import { makeTempDirectory } from '../fs/ensure-directory.js';
 import { prepareInjection } from '../tools/inject.js';
 import { prepareBuild, type PreparedBuild } from './build-outputs.js';
 import { getInputs } from './inputs.js';
@@ -20,8 +19,8 @@ async function writeSummary(markdown: string): Promise<void> {
 }
 
 /** The build context is written whether or not the CA is injected: saved for the post step, its warnings logged. */
-function build(temp: string, files?: { readonly ca: string; readonly bundle: string }): PreparedBuild {
-  const prepared = prepareBuild(temp, process.env, files);
+async function build(temp: string, files?: { readonly ca: string; readonly bundle: string }): Promise<PreparedBuild> {
+  const prepared = await prepareBuild(temp, process.env, files);
   saveBuildContextDir(prepared.helperDir);
   for (const note of prepared.outputs.skipped) core.warning(`build-args: left out ${note}`);
   return prepared;
@@ -35,20 +34,25 @@ export async function run(): Promise<void> {
   try {
     const inputs = getInputs();
     const context = runnerContext(process.env);
-    const acting = await probeAndDecide(inputs, context);
+    // Loaded and judged first, whatever `when` says: a private key pasted into the secret fails on every runner kind.
+    const given = loadGivenCa({ ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint }, new Date());
+    const acting = await probeAndDecide(inputs, context, given);
     const { decision, failure, sections } = acting;
     const seen = { inspected: acting.inspected ? 'true' : 'false', issuer: acting.issuer } as const;
     if (!decision.act) {
       // A failure carries the same sentence: say it once, as the error.
       if (!failure) core.info(decision.message);
-      const prepared = build(context.temp);
-      setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildOutputValues(prepared.outputs) });
+      // `when: never` is "leave this job alone": not even the no-op build helper is written.
+      const prepared = inputs.when === 'never' ? undefined : await build(context.temp);
+      const buildValues = prepared ? buildOutputValues(prepared.outputs) : { 'secret-files': '', 'build-contexts': '', 'build-args': '', 'docker-flags': '' };
+      setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildValues });
       await writeSummary(renderSummary({ decision, ...(failure ? { failure } : {}), ...(acting.given ? { ca: acting.given } : {}), sections }));
       if (failure) core.setFailed(failure);
       return;
     }
 
-    const ca = acting.ca ?? loadCa({ ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint }, new Date());
+    if (!acting.ca) throw noCaGiven();
+    const ca = acting.ca;
     for (const warning of ca.warnings) core.warning(warning);
 
     // Before the native check: a CA this step puts into the OS store is one the native switches can then use.
@@ -64,15 +68,14 @@ export async function run(): Promise<void> {
     const nativeSections = native.variables.length ? [nativeSection(native)] : [];
     if (!native.useEnvFiles) {
       core.info(decision.message);
-      const prepared = build(context.temp);
+      const prepared = await build(context.temp);
       setActionOutputs({ injected: 'true', reason: decision.reason, ...seen, fingerprint: ca.primary.fingerprint, ...buildOutputValues(prepared.outputs) });
       await writeSummary(renderSummary({ decision, ca, sections: [...nativeSections, ...sections] }));
       return;
     }
 
-    const dir = mkdtempSync(join(context.temp, 'org-ca-'));
-    // World-readable like the files in it: apt fetches as `_apt`, job containers may run as another user.
-    chmodSync(dir, 0o755);
+    // World-readable (0755) like the files in it: apt fetches as `_apt`, job containers may run as another user.
+    const dir = await makeTempDirectory(context.temp, 'org-ca-', { purpose: 'RUNNER_TEMP' });
     // Saved before anything is written, so the post step cleans up even after a failure half-way.
     saveFilesDir(dir);
     const injection = await prepareInjection({
@@ -81,6 +84,7 @@ export async function run(): Promise<void> {
       platform: context.platform,
       ...(inputs.tools ? { tools: inputs.tools } : {}),
       dir,
+      dirPurpose: 'RUNNER_TEMP',
       ...(context.workspace ? { workspace: context.workspace } : {}),
       onVerificationOff: inputs.onVerificationOff,
     });
@@ -94,7 +98,7 @@ export async function run(): Promise<void> {
     }
     core.endGroup();
     core.info(decision.message);
-    const prepared = build(context.temp, injection.plan.files);
+    const prepared = await build(context.temp, injection.plan.files);
     setActionOutputs({
       injected: 'true',
       reason: decision.reason,

@@ -4,7 +4,6 @@
  * main.ts needs for the outputs and the summary (it sets no output itself).
  */
 import * as core from '@actions/core';
-import { hasCa, loadCa } from '../ca/load.js';
 import { validateCa, type ValidatedCa } from '../ca/validate.js';
 import { detect } from '../detect/detect.js';
 import { markdownSection, verdictLine } from '../detect/report.js';
@@ -28,14 +27,12 @@ export interface ActDecision {
   readonly sections: readonly string[];
 }
 
-export async function probeAndDecide(inputs: Inputs, context: RunnerContext): Promise<ActDecision> {
+/** `given` is the CA input, already loaded and validated by the caller (whatever `when` says). */
+export async function probeAndDecide(inputs: Inputs, context: RunnerContext, given: ValidatedCa | undefined): Promise<ActDecision> {
   const early = decideBeforeProbe(inputs.when, context.environment);
-  if (early) return { decision: early, inspected: false, issuer: '', sections: [] };
+  if (early) return { decision: early, ...(early.act && given ? { ca: given } : {}), ...(given ? { given } : {}), inspected: false, issuer: '', sections: [] };
 
   const now = new Date();
-  const spec = { ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint };
-  // The CA is validated before probing: a bad input fails at once, and a good one is what org-ca verdicts mean.
-  const given = hasCa(spec) ? loadCa(spec, now) : undefined;
   const trust = { org: given?.certs ?? [], public: publicRoots(inputs.publicRoots || undefined), system: systemRoots };
   const policy = {
     ...(given ? { ca: { subject: given.primary.subject, fingerprint: given.primary.fingerprint } } : {}),

@@ -29,6 +29,7 @@ const SEMANTICS_TEXT: Readonly<Record<FileKind, string>> = {
   ca: 'appends → org CA alone',
   bundle: 'replaces default roots → combined bundle',
   wgetrc: 'replaces → a wgetrc naming the combined bundle',
+  wget2rc: 'replaces → a wget2rc naming the combined bundle',
   truststore: "replaces cacerts → the JDK's roots + org CA (JKS)",
   setting: 'keeps the OS verifier',
 };

@@ -1,6 +1,7 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDirectory } from '../fs/ensure-directory.js';
 import { HELPER_NAME } from './outputs.js';
 
 /**
@@ -23,9 +24,8 @@ export function helperSource(moduleUrl: string = import.meta.url): string {
  * Writes the build context: a directory under the runner's temp holding the helper alone, never the CA, so that it
  * can be passed to every build whether or not the CA was injected. The runner empties RUNNER_TEMP after each job.
  */
-export function prepareBuildContext(temp: string, source: string = helperSource()): string {
-  const dir = join(temp, 'org-ca-build-context');
-  mkdirSync(dir, { recursive: true });
+export async function prepareBuildContext(temp: string, source: string = helperSource()): Promise<string> {
+  const dir = await ensureDirectory(join(temp, 'org-ca-build-context'), { purpose: 'RUNNER_TEMP' });
   const target = join(dir, HELPER_NAME);
   copyFileSync(source, target);
   chmodSync(target, 0o755);

@@ -11,16 +11,21 @@
 #
 # Environment (for tests and unusual layouts):
 #   ORG_CA_SECRET          the org CA, PEM            (default /run/secrets/org_ca)
-#   ORG_CA_BUNDLE_SECRET   the runner's trust + CA    (default /run/secrets/org_ca_bundle), used only
-#                          when the image has no system bundle of its own (distroless-like stages)
+#   ORG_CA_BUNDLE_SECRET   the runner's trust + CA    (default /run/secrets/org_ca_bundle): when mounted, the
+#                          base of the combined bundle (the image's own bundle is added after it)
 #   ORG_CA_SYSTEM_BUNDLES  where to look for the image's bundle, space-separated, first readable wins
-#   ORG_CA_QUIET=1         no note on stderr
+#   ORG_CA_QUIET=1         no note on stderr (the warning about a missing bundle is always printed)
+#
+# Variables that REPLACE a tool's roots never point at the org CA alone (every site it does not sign would break):
+# they get the org_ca_bundle secret when mounted, else the image's own bundle plus the CA; with neither, they are
+# left unset and a warning says what to mount. Variables that APPEND get the CA, merged with any file the image
+# already named in them.
 
 # The variables below must match src/tools/registry.ts (Linux entries); __tests__/unit/build checks it.
 # Tools whose variable APPENDS to their default roots get the CA alone.
 ORG_CA_CA_VARIABLES='NODE_EXTRA_CA_CERTS DENO_CERT'
 # Tools whose variable REPLACES their default roots get the combined bundle.
-ORG_CA_BUNDLE_VARIABLES='SSL_CERT_FILE REQUESTS_CA_BUNDLE PIP_CERT CURL_CA_BUNDLE GIT_SSL_CAINFO AWS_CA_BUNDLE CARGO_HTTP_CAINFO CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE BUNDLE_SSL_CA_CERT COMPOSER_CAFILE HEX_CACERTS_PATH GRPC_DEFAULT_SSL_ROOTS_FILE_PATH'
+ORG_CA_BUNDLE_VARIABLES='SSL_CERT_FILE REQUESTS_CA_BUNDLE PIP_CERT CURL_CA_BUNDLE GIT_SSL_CAINFO AWS_CA_BUNDLE CARGO_HTTP_CAINFO CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE BUNDLE_SSL_CA_CERT COMPOSER_CAFILE HEX_CACERTS_PATH GRPC_DEFAULT_SSL_ROOTS_FILE_PATH PERL_LWP_SSL_CA_FILE'
 
 me=with-org-ca
 if [ "$#" -eq 0 ]; then
@@ -92,60 +97,90 @@ while IFS= read -r line || [ -n "$line" ]; do
 done <"$secret"
 [ "$count" -gt 0 ] || fail "'$secret' holds no PEM certificate: expected the org CA as PEM (the action's secret-files output)"
 
-# The combined bundle: what the image trusts + anything the image already points tools at + the org CA.
+# The combined bundle: the runner's bundle (org_ca_bundle secret) when mounted, the image's own bundle, anything the
+# image already points tools at, then the org CA. Duplicates are harmless to every reader of a PEM bundle.
 : >"$tmp/ca-bundle.pem"
-base=
+bundle_secret=${ORG_CA_BUNDLE_SECRET:-/run/secrets/org_ca_bundle}
+runner_bundle=
+[ -s "$bundle_secret" ] && [ -r "$bundle_secret" ] && runner_bundle=$bundle_secret
+image_bundle=
 for candidate in ${ORG_CA_SYSTEM_BUNDLES:-/etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/ca-bundle.pem /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem /etc/ssl/cert.pem}; do
   if [ -f "$candidate" ] && [ -r "$candidate" ]; then
-    base=$candidate
+    image_bundle=$candidate
     break
   fi
 done
-if [ -z "$base" ]; then
-  bundle_secret=${ORG_CA_BUNDLE_SECRET:-/run/secrets/org_ca_bundle}
-  [ -s "$bundle_secret" ] && [ -r "$bundle_secret" ] && base=$bundle_secret
-fi
 seen=" "
-for source in "$base" ${SSL_CERT_FILE:-} ${REQUESTS_CA_BUNDLE:-} ${CURL_CA_BUNDLE:-}; do
+have_roots=
+for source in "$runner_bundle" "$image_bundle" ${SSL_CERT_FILE:-} ${REQUESTS_CA_BUNDLE:-} ${CURL_CA_BUNDLE:-}; do
   [ -n "$source" ] && [ -f "$source" ] && [ -r "$source" ] || continue
   case $seen in *" $source "*) continue ;; esac
   seen="$seen$source "
+  have_roots=1
   cat "$source" >>"$tmp/ca-bundle.pem" || fail "cannot read '$source'"
   # A file without a final newline would glue its last line to the next BEGIN line.
   echo >>"$tmp/ca-bundle.pem"
 done
 cat "$tmp/org-ca.pem" >>"$tmp/ca-bundle.pem" || fail "cannot write '$tmp/ca-bundle.pem'"
 
+# Appending variables: the CA, plus whatever file the image already named (its trust is kept, never replaced).
 for name in $ORG_CA_CA_VARIABLES; do
-  export "$name=$tmp/org-ca.pem"
-done
-for name in $ORG_CA_BUNDLE_VARIABLES; do
-  export "$name=$tmp/ca-bundle.pem"
-done
-
-# wget (GnuTLS on Debian) reads no CA variable, only wgetrc; WGETRC replaces the user's, so keep its other lines.
-old_wgetrc=${WGETRC:-${HOME:-/nonexistent}/.wgetrc}
-: >"$tmp/wgetrc"
-if [ -f "$old_wgetrc" ] && [ -r "$old_wgetrc" ]; then
-  while IFS= read -r line || [ -n "$line" ]; do
-    case $line in
-      *ca_certificate*=*) ;;
-      *) printf '%s\n' "$line" >>"$tmp/wgetrc" ;;
-    esac
-  done <"$old_wgetrc"
-fi
-printf 'ca_certificate = %s\n' "$tmp/ca-bundle.pem" >>"$tmp/wgetrc"
-export WGETRC="$tmp/wgetrc"
-
-# apt ignores every CA variable; Acquire::https::CAInfo replaces its roots, so it gets the bundle (apt.conf(5)).
-# APT_CONFIG is read before /etc/apt/apt.conf.d, and an existing one is kept through #include.
-{
-  if [ -n "${APT_CONFIG:-}" ] && [ -f "$APT_CONFIG" ]; then
-    printf '#include "%s";\n' "$APT_CONFIG"
+  eval "preset=\${$name:-}"
+  if [ -n "$preset" ] && [ -f "$preset" ] && [ -r "$preset" ]; then
+    file="$tmp/$name.pem"
+    { cat "$preset"; echo; cat "$tmp/org-ca.pem"; } >"$file" || fail "cannot write '$file'"
+    export "$name=$file"
+  else
+    export "$name=$tmp/org-ca.pem"
   fi
-  printf 'Acquire::https::CAInfo "%s";\n' "$tmp/ca-bundle.pem"
-} >"$tmp/apt.conf"
-export APT_CONFIG="$tmp/apt.conf"
+done
+
+if [ -z "$have_roots" ]; then
+  # Never point a replacing variable at the CA alone: say what to mount instead, even when quiet.
+  echo "$me: WARNING: this image has no CA bundle and no org_ca_bundle secret is mounted, so SSL_CERT_FILE and the other variables that replace a tool's roots are left unset (the org CA alone would break every site it does not sign): add --mount=type=secret,id=org_ca_bundle,required=false to this RUN" >&2
+else
+  for name in $ORG_CA_BUNDLE_VARIABLES; do
+    export "$name=$tmp/ca-bundle.pem"
+  done
+
+  # wget (GnuTLS on Debian) reads no CA variable, only wgetrc; WGETRC replaces the user's, so keep its other lines.
+  old_wgetrc=${WGETRC:-${HOME:-/nonexistent}/.wgetrc}
+  : >"$tmp/wgetrc"
+  if [ -f "$old_wgetrc" ] && [ -r "$old_wgetrc" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      case $line in
+        *ca_certificate*=*) ;;
+        *) printf '%s\n' "$line" >>"$tmp/wgetrc" ;;
+      esac
+    done <"$old_wgetrc"
+  fi
+  printf 'ca_certificate = %s\n' "$tmp/ca-bundle.pem" >>"$tmp/wgetrc"
+  export WGETRC="$tmp/wgetrc"
+
+  # wget2 reads neither WGETRC nor SSL_CERT_FILE; WGET2RC replaces ~/.wget2rc (wget2 --config), so keep its lines.
+  old_wget2rc=${WGET2RC:-${HOME:-/nonexistent}/.wget2rc}
+  : >"$tmp/wget2rc"
+  if [ -f "$old_wget2rc" ] && [ -r "$old_wget2rc" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      case $line in
+        *ca-certificate*=* | *ca_certificate*=*) ;;
+        *) printf '%s\n' "$line" >>"$tmp/wget2rc" ;;
+      esac
+    done <"$old_wget2rc"
+  fi
+  printf 'ca-certificate = %s\n' "$tmp/ca-bundle.pem" >>"$tmp/wget2rc"
+  export WGET2RC="$tmp/wget2rc"
+
+  # apt ignores every CA variable; Acquire::https::CAInfo replaces its roots, so it gets the bundle (apt.conf(5)).
+  # APT_CONFIG is read before /etc/apt/apt.conf.d, and an existing one is kept through #include.
+  {
+    if [ -n "${APT_CONFIG:-}" ] && [ -f "$APT_CONFIG" ]; then
+      printf '#include "%s";\n' "$APT_CONFIG"
+    fi
+    printf 'Acquire::https::CAInfo "%s";\n' "$tmp/ca-bundle.pem"
+  } >"$tmp/apt.conf"
+  export APT_CONFIG="$tmp/apt.conf"
+fi
 
 # apk (apk-tools 2 and 3) uses /etc/apk/ca.pem when present, else OpenSSL's defaults, which SSL_CERT_FILE sets.
 if [ -f /etc/apk/ca.pem ] && [ -z "${ORG_CA_QUIET:-}" ]; then
@@ -171,6 +206,15 @@ if [ -n "$java_home" ]; then
   done
 fi
 case $tmp in *[[:space:]]*) keytool= ;; esac
+# A trustStore the image already names replaced cacerts on purpose: never swap it for cacerts + CA behind its back.
+case " ${JAVA_TOOL_OPTIONS:-} ${JDK_JAVA_OPTIONS:-} " in
+  *-Djavax.net.ssl.trustStore=*)
+    keytool=
+    if [ -z "${ORG_CA_QUIET:-}" ]; then
+      echo "$me: note: JAVA_TOOL_OPTIONS/JDK_JAVA_OPTIONS name their own trustStore, so Java is left as it is: add the org CA to that store to trust it" >&2
+    fi
+    ;;
+esac
 if [ -n "$keytool" ] && [ -n "$cacerts" ]; then
   cp "$cacerts" "$tmp/truststore" && chmod 644 "$tmp/truststore" || fail "cannot copy '$cacerts'"
   n=0

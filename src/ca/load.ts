@@ -18,6 +18,11 @@ export function hasCa(spec: CaSpec): boolean {
 
 type InputNames = { readonly ca: string; readonly caFile: string; readonly fingerprint?: string };
 
+/** The error for a step or command that must act but was given no CA. */
+export function noCaGiven(names: InputNames = { ca: 'ca', caFile: 'ca-file' }): CaInputError {
+  return new CaInputError(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
+}
+
 /**
  * Reads and parses the certificates from whichever input was given, without judging them (the leak check searches for
  * an expired or non-CA certificate too). Messages never contain the input itself.
@@ -26,9 +31,7 @@ export function readCaCertificates(spec: CaSpec, names: InputNames = { ca: 'ca',
   const text = spec.ca?.trim() ? spec.ca : undefined;
   const file = spec.caFile?.trim() || undefined;
   if (text && file) throw new CaInputError(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
-  if (!text && !file) {
-    throw new CaInputError(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
-  }
+  if (!text && !file) throw noCaGiven(names);
   if (!file) return parseCertificates(text!, names.ca);
   let bytes: Buffer;
   try {
@@ -44,4 +47,12 @@ export function readCaCertificates(spec: CaSpec, names: InputNames = { ca: 'ca',
 export function loadCa(spec: CaSpec, now: Date, names: InputNames = { ca: 'ca', caFile: 'ca-file' }): ValidatedCa {
   const certs = readCaCertificates(spec, names);
   return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}), ...(names.fingerprint ? { pinName: names.fingerprint } : {}) });
+}
+
+/**
+ * The one place the action loads its CA input: judged whenever one is given, whatever the step then decides, so a
+ * private key or garbage in the secret fails on every runner kind; undefined when none was given.
+ */
+export function loadGivenCa(spec: CaSpec, now: Date, names: InputNames = { ca: 'ca', caFile: 'ca-file' }): ValidatedCa | undefined {
+  return hasCa(spec) ? loadCa(spec, now, names) : undefined;
 }

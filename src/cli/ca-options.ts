@@ -84,9 +84,9 @@ export function currentPlatform(): 'linux' | 'darwin' | 'win32' {
 }
 
 /** Writes the CA files into `dir` for a command run from the CLI, the working directory counting as the project. */
-export async function injectForCli(options: CaOptions, dir: string): Promise<Injection> {
+export async function injectForCli(options: CaOptions, dir: string, dirPurpose = '--dir'): Promise<Injection> {
   try {
-    return await prepareInjectionHere(options, dir);
+    return await prepareInjectionHere(options, dir, dirPurpose);
   } catch (error) {
     // The same refusal, in the CLI's words: its flag, not the action's input.
     if (error instanceof VerificationOffError) throw new VerificationOffError(error.settings, 'pass --on-verification-off warn');
@@ -94,13 +94,14 @@ export async function injectForCli(options: CaOptions, dir: string): Promise<Inj
   }
 }
 
-function prepareInjectionHere(options: CaOptions, dir: string): Promise<Injection> {
+function prepareInjectionHere(options: CaOptions, dir: string, dirPurpose: string): Promise<Injection> {
   return prepareInjection({
     certs: options.ca.certs,
     env: process.env,
     platform: currentPlatform(),
     ...(options.tools ? { tools: options.tools } : {}),
     dir,
+    dirPurpose,
     workspace: process.cwd(),
     onVerificationOff: options.onVerificationOff,
   });

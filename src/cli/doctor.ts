@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { makeTempDirectory } from '../fs/ensure-directory.js';
 import { delimiter, join } from 'node:path';
 import type { ValidatedCa } from '../ca/validate.js';
 import { explain, type Runtime } from '../detect/catalogue.js';
@@ -258,8 +259,7 @@ export const doctorCommand: Command = {
     const now = new Date();
     const ca: ValidatedCa | undefined = values.ca ? loadCaArgument(values.ca, now) : undefined;
     const env = process.env;
-    const dir = mkdtempSync(join(tmpdir(), 'org-ca-doctor-'));
-    chmodSync(dir, 0o755);
+    const dir = await makeTempDirectory(tmpdir(), 'org-ca-doctor-', { purpose: 'TMPDIR' });
     try {
       const [verdict] = await detect({ urls: [url], env, timeoutMs: 5000, trust: { org: ca?.certs ?? [], public: publicRoots(), system: systemRoots }, now });
 

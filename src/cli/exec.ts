@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { makeTempDirectory } from '../fs/ensure-directory.js';
 import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
 import { resolveNative } from '../native/host.js';
 import { CommandNotRunError, EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
@@ -77,11 +77,10 @@ export const execCommand: Command = {
     if (values['if-present'] && caAbsent(values.ca)) return await runChild(commandLine, process.env);
     const options = readCaOptions('exec', values);
 
-    const dir = mkdtempSync(join(tmpdir(), 'org-ca-exec-'));
-    chmodSync(dir, 0o755);
+    const dir = await makeTempDirectory(tmpdir(), 'org-ca-exec-', { purpose: 'TMPDIR' });
     try {
       const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);
-      const injection = native.useEnvFiles ? await injectForCli(options, dir) : undefined;
+      const injection = native.useEnvFiles ? await injectForCli(options, dir, 'TMPDIR') : undefined;
       const lines = [...options.ca.warnings, ...(injection?.warnings ?? []), ...(native.fallback ? [native.fallback] : [])];
       for (const line of lines) process.stderr.write(`org-ca exec: ${line}\n`);
       const env: NodeJS.ProcessEnv = { ...process.env };

@@ -123,6 +123,8 @@ export function fixFor(entry: ToolEntry): string {
       return `${entry.variable}="-Djavax.net.ssl.trustStore=<JDK cacerts + the org CA> -Djavax.net.ssl.trustStoreType=… -Djavax.net.ssl.trustStorePassword=…"`;
     case 'wgetrc':
       return `${entry.variable}=<a wgetrc with ca_certificate = the bundle>`;
+    case 'wget2rc':
+      return `${entry.variable}=<a wget2rc with ca-certificate = the bundle>`;
     case 'setting':
       return `${entry.variable} (see ${entry.source})`;
   }

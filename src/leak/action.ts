@@ -1,7 +1,8 @@
 import * as core from '@actions/core';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeTempDirectory } from '../fs/ensure-directory.js';
 import { checkImage } from './check.js';
 import { dockerSave } from './docker.js';
 import { lintDockerfile, renderLintText, type LintResult } from './lint.js';
@@ -69,7 +70,7 @@ export async function run(): Promise<void> {
   try {
     // A Dockerfile-only run has no image report, but the same files: SARIF carries the lint findings.
     const written: Report = error !== undefined ? failureReport(image, error) : (report ?? emptyReport(''));
-    const temp = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'org-ca-leak-'));
+    const temp = await makeTempDirectory(process.env.RUNNER_TEMP || tmpdir(), 'org-ca-leak-', { purpose: process.env.RUNNER_TEMP ? 'RUNNER_TEMP' : 'TMPDIR', mode: 0o700 });
     const reportFile = join(temp, 'leak-report.json');
     const sarifFile = join(temp, 'leak-report.sarif');
     writeFileSync(reportFile, JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) + '\n');

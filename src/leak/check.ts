@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
+import { rmSync, statSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeTempDirectory } from '../fs/ensure-directory.js';
 import { colonFingerprint } from '../ca/certificate.js';
 import { emptyLayerIndex, FinalFs } from './filesystem.js';
 import { digestOfMember, planImages, type Plan, type PlannedImage } from './image.js';
@@ -35,7 +36,7 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
     let opened: OpenedInput;
     if (input.kind === 'daemon') {
       if (!options.dockerSave) throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
-      temp = mkdtempSync(join(tmpdir(), 'org-ca-leak-'));
+      temp = await makeTempDirectory(tmpdir(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
       const file = join(temp, 'image.tar');
       await options.dockerSave(input.reference, file);
       // Whatever docker save wrote (legacy, Docker 25+ or the containerd store's layout) is read as what it is.

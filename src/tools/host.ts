@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import * as tls from 'node:tls';
@@ -28,7 +28,8 @@ export function runnerTrustSources(env: Env): TrustSource[] {
   } catch {
     sources.push({ label: 'OS store', pems: [] });
   }
-  const variables = new Set(['SSL_CERT_FILE', 'NODE_EXTRA_CA_CERTS', ...TOOL_REGISTRY.filter((e) => e.file === 'bundle').map((e) => e.variable)]);
+  // Every variable that names a CA file: the bundle replaces their roots for some tools, so it must hold what they held.
+  const variables = new Set(['SSL_CERT_FILE', ...TOOL_REGISTRY.filter((e) => e.file === 'bundle' || e.file === 'ca').map((e) => e.variable)]);
   const seenPaths = new Set<string>();
   for (const name of variables) {
     const path = env[name];
@@ -129,14 +130,19 @@ export async function jdkCacerts(env: Env): Promise<JdkTrust | undefined> {
   return undefined;
 }
 
+/** The user's own wget2rc: WGET2RC, else ~/.wget2rc (wget2 --config). */
+export function readUserWget2rc(env: Env): string | undefined {
+  const home = env.HOME ?? homedir();
+  return readIfFile(env.WGET2RC ?? join(home, '.wget2rc'));
+}
+
 export function readUserWgetrc(env: Env): string | undefined {
   const home = env.HOME ?? homedir();
   return readIfFile(env.WGETRC ?? join(home, '.wgetrc'));
 }
 
-/** Writes a file readable by every user (apt fetches as `_apt`), creating its directory. */
+/** Writes a file readable by every user (apt fetches as `_apt`) into a directory made by ensureDirectory. */
 export function writePublicFile(path: string, content: string | Buffer): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   writeFileSync(path, content, { mode: 0o644 });
   chmodSync(path, 0o644);
 }

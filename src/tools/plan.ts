@@ -17,12 +17,31 @@ export interface PlanFiles {
   readonly bundle: string;
   readonly truststore?: string;
   readonly wgetrc?: string;
+  readonly wget2rc?: string;
+}
+
+/** An appending variable the job had already set: its file's certificates go, with the org CA, into `path`. */
+export interface KeptTrust {
+  readonly variable: string;
+  readonly from: string;
+  readonly path: string;
+}
+
+/** The user's own Java trustStore, as the JVM would resolve it from the options: the base of org-ca's store. */
+export interface JavaTrustStore {
+  readonly path: string;
+  readonly type?: string;
+  readonly password?: string;
+  /** The variable that named the store. */
+  readonly from: 'JAVA_TOOL_OPTIONS' | 'JDK_JAVA_OPTIONS';
 }
 
 export interface Plan {
   readonly files: PlanFiles;
   readonly variables: readonly PlannedVariable[];
   readonly notes: readonly string[];
+  readonly kept: readonly KeptTrust[];
+  readonly javaTrustStore?: JavaTrustStore;
 }
 
 export interface PlanInput {
@@ -42,6 +61,40 @@ function quoteJvmArg(arg: string): string {
   return /\s/.test(arg) ? `"${arg}"` : arg;
 }
 
+/** JVM options as the JVM reads JAVA_TOOL_OPTIONS / JDK_JAVA_OPTIONS: white-space separated, double quotes group. */
+export function splitJvmOptions(value: string | undefined): string[] {
+  const tokens: string[] = [];
+  for (const match of (value ?? '').matchAll(/(?:"[^"]*"|[^\s"])+/g)) tokens.push(match[0].replace(/"/g, ''));
+  return tokens;
+}
+
+export interface JvmTrustOptions {
+  readonly store?: string;
+  readonly type?: string;
+  readonly password?: string;
+  /** Every other option, in order. */
+  readonly rest: readonly string[];
+}
+
+const TRUST_PROPERTIES = { 'javax.net.ssl.trustStore': 'store', 'javax.net.ssl.trustStoreType': 'type', 'javax.net.ssl.trustStorePassword': 'password' } as const;
+
+/** The trust-store properties of one options variable (the last of each wins, as in the JVM) and the other options. */
+export function jvmTrustOptions(value: string | undefined): JvmTrustOptions {
+  const found: { store?: string; type?: string; password?: string } = {};
+  const rest: string[] = [];
+  for (const token of splitJvmOptions(value)) {
+    const m = /^-D(javax\.net\.ssl\.trustStore(?:Type|Password)?)=(.*)$/.exec(token);
+    if (m) found[TRUST_PROPERTIES[m[1] as keyof typeof TRUST_PROPERTIES]] = m[2]!;
+    else rest.push(token);
+  }
+  return { ...found, rest };
+}
+
+/** The file an appending variable gets when the job had set it already: a merged copy, never the user's file. */
+function keptPath(dir: string, variable: string): string {
+  return join(dir, `${variable.toLowerCase()}.pem`);
+}
+
 function appliesTo(entry: ToolEntry, input: PlanInput): boolean {
   if (entry.platforms && !entry.platforms.includes(input.platform)) return false;
   return input.tools === undefined || input.tools.includes(entry.id);
@@ -52,13 +105,17 @@ export function planInjection(input: PlanInput): Plan {
   const entries = TOOL_REGISTRY.filter((entry) => appliesTo(entry, input));
   const wantsTruststore = entries.some((entry) => entry.file === 'truststore');
   const wantsWgetrc = entries.some((entry) => entry.file === 'wgetrc');
+  const wantsWget2rc = entries.some((entry) => entry.file === 'wget2rc');
   const files: PlanFiles = {
     ca: join(input.dir, 'org-ca.pem'),
     bundle: join(input.dir, 'ca-bundle.pem'),
     ...(wantsTruststore ? { truststore: join(input.dir, 'truststore.jks') } : {}),
     ...(wantsWgetrc ? { wgetrc: join(input.dir, 'wgetrc') } : {}),
+    ...(wantsWget2rc ? { wget2rc: join(input.dir, 'wget2rc') } : {}),
   };
   const notes: string[] = [];
+  const kept: KeptTrust[] = [];
+  let javaTrustStore: JavaTrustStore | undefined;
   const variables: PlannedVariable[] = [];
   const add = (entry: Pick<ToolEntry, 'readers' | 'semantics' | 'file' | 'source'>, name: string, value: string): void => {
     variables.push({ name, value, readers: entry.readers, semantics: entry.semantics, file: entry.file, source: entry.source });
@@ -66,9 +123,20 @@ export function planInjection(input: PlanInput): Plan {
 
   for (const entry of entries) {
     switch (entry.file) {
-      case 'ca':
-        add(entry, entry.variable, files.ca);
+      case 'ca': {
+        // An appending variable adds to the tool's roots: the file it named is trust the job already had (an
+        // internal service's CA), so it is kept next to the org CA rather than replaced.
+        const current = input.env[entry.variable]?.trim();
+        if (current && current !== files.ca) {
+          const path = keptPath(input.dir, entry.variable);
+          kept.push({ variable: entry.variable, from: current, path });
+          notes.push(`${entry.variable} already named '${current}': its certificates are kept, with the org CA, in ${path}.`);
+          add(entry, entry.variable, path);
+        } else {
+          add(entry, entry.variable, files.ca);
+        }
         break;
+      }
       case 'setting': {
         // GODEBUG is the only setting-type entry: a comma-separated list that other settings share.
         const current = input.env.GODEBUG ?? '';
@@ -85,17 +153,32 @@ export function planInjection(input: PlanInput): Plan {
       case 'wgetrc':
         add(entry, entry.variable, files.wgetrc!);
         break;
+      case 'wget2rc':
+        add(entry, entry.variable, files.wget2rc!);
+        break;
       case 'truststore': {
-        const current = (input.env.JAVA_TOOL_OPTIONS ?? '').trim();
+        // The java launcher passes JDK_JAVA_OPTIONS as command-line options, which beat JAVA_TOOL_OPTIONS property by
+        // property (measured with OpenJDK 17): the user's store is what both resolve to, and its options move out of
+        // JDK_JAVA_OPTIONS so that org-ca's, in JAVA_TOOL_OPTIONS, apply. Every other option stays where it was.
+        const tool = jvmTrustOptions(input.env.JAVA_TOOL_OPTIONS);
+        const launcher = jvmTrustOptions(input.env.JDK_JAVA_OPTIONS);
+        const store = launcher.store ?? tool.store;
+        if (store) {
+          const type = launcher.type ?? tool.type;
+          const password = launcher.password ?? tool.password;
+          const from = launcher.store ? 'JDK_JAVA_OPTIONS' : 'JAVA_TOOL_OPTIONS';
+          javaTrustStore = { path: store, ...(type ? { type } : {}), ...(password !== undefined ? { password } : {}), from };
+          notes.push(`the trustStore '${store}' named in ${from} is the base of the org-ca store (its certificates + the org CA).`);
+        }
         const ours = [
           `-Djavax.net.ssl.trustStore=${files.truststore!}`,
           '-Djavax.net.ssl.trustStoreType=JKS',
           `-Djavax.net.ssl.trustStorePassword=${DEFAULT_STORE_PASSWORD}`,
-        ].map(quoteJvmArg);
-        if (/-Djavax\.net\.ssl\.trustStore=/.test(current)) {
-          notes.push('JAVA_TOOL_OPTIONS already named a trustStore; the org-ca one is appended and wins (the JVM takes the last -D).');
+        ];
+        add(entry, entry.variable, [...tool.rest, ...ours].map(quoteJvmArg).join(' '));
+        if (launcher.store || launcher.type || launcher.password !== undefined) {
+          add(entry, 'JDK_JAVA_OPTIONS', launcher.rest.map(quoteJvmArg).join(' '));
         }
-        add(entry, entry.variable, [current, ...ours].filter(Boolean).join(' '));
         break;
       }
     }
@@ -122,7 +205,17 @@ export function planInjection(input: PlanInput): Plan {
       );
     }
   }
-  return { files, variables, notes };
+  return { files, variables, notes, kept, ...(javaTrustStore ? { javaTrustStore } : {}) };
+}
+
+/** The content of the generated wget2rc: the user's own (WGET2RC replaces ~/.wget2rc) plus our CA line. */
+export function wget2rcContent(existing: string | undefined, bundlePath: string): string {
+  const kept = (existing ?? '')
+    .split(/\r?\n/)
+    .filter((line) => !/^\s*ca[-_]certificate\s*=/.test(line))
+    .join('\n')
+    .trim();
+  return `${kept ? `${kept}\n` : ''}# written by org-ca: wget2 reads no CA variable, only its wget2rc\nca-certificate = ${bundlePath}\n`;
 }
 
 /** The content of the generated wgetrc: the user's own wgetrc (WGETRC replaces it) plus our CA line. */

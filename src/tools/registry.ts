@@ -7,7 +7,7 @@
 export type Semantics = 'append' | 'replace';
 
 /** Which generated file a variable points at; `setting` = a value that names no file (GODEBUG). */
-export type FileKind = 'ca' | 'bundle' | 'truststore' | 'wgetrc' | 'setting';
+export type FileKind = 'ca' | 'bundle' | 'truststore' | 'wgetrc' | 'wget2rc' | 'setting';
 
 export type Platform = 'linux' | 'darwin' | 'win32';
 
@@ -148,6 +148,25 @@ export const TOOL_REGISTRY: readonly ToolEntry[] = [
     semantics: 'replace',
     file: 'wgetrc',
     source: 'https://www.gnu.org/software/wget/manual/html_node/Wgetrc-Commands.html',
+  },
+  {
+    id: 'perl',
+    readers: 'Perl LWP (LWP::Protocol::https; Debian builds ignore SSL_CERT_FILE)',
+    variable: 'PERL_LWP_SSL_CA_FILE',
+    semantics: 'replace',
+    file: 'bundle',
+    // LWP::UserAgent reads PERL_LWP_SSL_CA_FILE, then HTTPS_CA_FILE; the latter also sets verify_hostname to 0
+    // (Crypt::SSLeay compatibility), so it is never exported.
+    source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts',
+  },
+  {
+    id: 'wget2',
+    readers: 'wget2 (reads neither WGETRC nor SSL_CERT_FILE)',
+    variable: 'WGET2RC',
+    semantics: 'replace',
+    file: 'wget2rc',
+    // "$SYSTEM_WGET2RC and ($WGET2RC or ~/.wget2rc) are read … If set, $WGET2RC replaces ~/.wget2rc" (--config).
+    source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md#--configfile',
   },
   {
     id: 'java',

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  buildDist,
   CLIENT_NAMES,
   runAction,
   runClients,
@@ -19,6 +20,16 @@ import {
 } from '../../support/inspection/index.js';
 
 const lab = useInspectionLab({ mitmproxy: true, squid: true });
+// The bundle under test is built once, outside any one test's time.
+beforeAll(() => buildDist(), 600000);
+
+/**
+ * What NODE_EXTRA_CA_CERTS must be after the step: the CA alone, or — where the machine already sets it (this one
+ * points it at the system bundle) — a merged copy that keeps those certificates too.
+ */
+function expectedNodeExtra(l: Lab, run: ActionRun): string {
+  return l.jobEnv().NODE_EXTRA_CA_CERTS ? join(run.state['files-dir']!, 'node_extra_ca_certs.pem') : run.outputs['ca-path']!;
+}
 
 /**
  * Each client's own error behind each proxy, as measured. mitmproxy presents the leaf alone (issuer unknown);
@@ -33,6 +44,9 @@ const FAILURE: Record<'mitmproxy' | 'squid', Record<ClientName, RegExp>> = {
     wget: /The certificate of .127\.0\.0\.1. (is not trusted|doesn't have a known issuer)/,
     java: /PKIX path building failed/,
     npm: /npm error code (UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)/,
+    // LWP::Protocol::https on Debian: IO::Socket::SSL against /etc/ssl/certs/ca-certificates.crt, SSL_CERT_FILE ignored;
+    // through a proxy the failure is in the CONNECT tunnel's TLS upgrade
+    perl: /500 SSL upgrade failed: SSL connect attempt failed error:0A000086:SSL routines::certificate verify failed/,
   },
   squid: {
     node: /cause: SELF_SIGNED_CERT_IN_CHAIN/,
@@ -42,6 +56,7 @@ const FAILURE: Record<'mitmproxy' | 'squid', Record<ClientName, RegExp>> = {
     wget: /The certificate of .127\.0\.0\.1. (is not trusted|doesn't have a known issuer)/,
     java: /PKIX path building failed/,
     npm: /npm error code SELF_SIGNED_CERT_IN_CHAIN/,
+    perl: /500 SSL upgrade failed: SSL connect attempt failed error:0A000086:SSL routines::certificate verify failed/,
   },
 };
 const EXIT: Partial<Record<ClientName, number>> = { curl: 60, git: 128, wget: 5 };
@@ -95,8 +110,8 @@ describe.each([
     await waitFor(() => proxy.tunnels() - before >= CLIENT_NAMES.length);
     expect(proxy.tunnels() - before).toBeGreaterThanOrEqual(CLIENT_NAMES.length);
     for (const r of Object.values(results)) {
-      expect({ client: r.client, output: r.output }).toEqual({ client: r.client, output: expect.stringMatching(FAILURE[proxyName][r.client]) });
-      const exit = EXIT[r.client];
+      expect({ client: r.client, output: r.output }).toEqual({ client: r.client, output: expect.stringMatching(FAILURE[proxyName][r.client as ClientName]) });
+      const exit = EXIT[r.client as ClientName];
       if (exit !== undefined) expect({ client: r.client, exitCode: r.exitCode }).toEqual({ client: r.client, exitCode: exit });
     }
   }, 120000);
@@ -109,7 +124,7 @@ describe.each([
     expect(run.outputs).toMatchObject({ injected: 'true', reason: 'self-hosted-runner', fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(run.outputs['ca-path']).toBe(join(run.state['files-dir']!, 'org-ca.pem'));
     expect(run.env).toMatchObject({
-      NODE_EXTRA_CA_CERTS: run.outputs['ca-path'],
+      NODE_EXTRA_CA_CERTS: expectedNodeExtra(l, run),
       SSL_CERT_FILE: run.outputs['bundle-path'],
       CURL_CA_BUNDLE: run.outputs['bundle-path'],
       GIT_SSL_CAINFO: run.outputs['bundle-path'],
@@ -123,7 +138,7 @@ describe.each([
     const results = await clientsVia(l, proxy, { ...l.jobEnv(), ...run.env });
     expectAll(results, true);
     expectThroughProxy(proxy, results);
-  }, 120000);
+  }, 240000);
 
   test('the post step removes everything it wrote, and a second post is a clean no-op', async () => {
     const l = lab();
@@ -150,6 +165,7 @@ const READS: Record<ClientName, readonly string[]> = {
   wget: ['WGETRC'],
   java: ['JAVA_TOOL_OPTIONS'],
   npm: ['NODE_EXTRA_CA_CERTS', 'npm_config_cafile'],
+  perl: ['PERL_LWP_SSL_CA_FILE'],
 };
 
 test('each client depends on the variable the registry names for it', async () => {
@@ -167,7 +183,7 @@ test('each client depends on the variable the registry names for it', async () =
       return (await clientsVia(l, l.squid!, env, [client]))[client];
     }),
   );
-  for (const r of results) expect({ client: r.client, output: r.output }).toEqual({ client: r.client, output: expect.stringMatching(FAILURE.squid[r.client]) });
+  for (const r of results) expect({ client: r.client, output: r.output }).toEqual({ client: r.client, output: expect.stringMatching(FAILURE.squid[r.client as ClientName]) });
   await runAction('post', { state: run.state, env: l.jobEnv(), runnerTemp: run.runnerTemp, workRoot: l.dir });
 }, 120000);
 
@@ -277,7 +293,7 @@ describe('where the step must not inject', () => {
     expect(warned.exitCode).toBe(0);
     expect(warned.stdout).toMatch(/^::warning::.*NODE_TLS_REJECT_UNAUTHORIZED=0/m);
     expect(warned.outputs.injected).toBe('true');
-    expect(warned.env.NODE_EXTRA_CA_CERTS).toBe(warned.outputs['ca-path']);
+    expect(warned.env.NODE_EXTRA_CA_CERTS).toBe(expectedNodeExtra(l, warned));
     await runAction('post', { state: warned.state, env: l.jobEnv(), runnerTemp: warned.runnerTemp, workRoot: l.dir });
     expect(listTree(warned.runnerTemp)).toEqual([]);
   });

@@ -223,7 +223,7 @@ beforeAll(async () => {
   publicImage = `localhost/org-ca-test-public:${RUN_ID}`;
   await mustBuildah(['commit', '--rm', ctr, publicImage]);
   images.push(publicImage);
-  helperDir = prepareBuildContext(l.scratch('runner-temp'));
+  helperDir = await prepareBuildContext(l.scratch('runner-temp'));
   ({ npmIntegrity } = writePackageSource(l));
 }, 30 * 60000);
 

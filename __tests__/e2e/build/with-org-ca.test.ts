@@ -123,15 +123,75 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
     );
   });
 
-  test('without a system bundle it falls back to the org_ca_bundle secret', () => {
+  test('the org_ca_bundle secret, when mounted, comes first, with the image bundle and the CA after it', () => {
     const box = sandbox();
     const runnerBundle = join(work, 'org_ca_bundle');
-    writeFileSync(runnerBundle, `${mintRoot({ cn: 'Runner Root' }).certPem}${root.certPem}`);
-    const out = run(shell, box, ['sh', '-c', 'grep -c "BEGIN CERTIFICATE" "$SSL_CERT_FILE"'], {
-      ORG_CA_SYSTEM_BUNDLES: '/nonexistent/a.pem',
-      ORG_CA_BUNDLE_SECRET: runnerBundle,
-    });
-    expect(out.stdout.trim()).toBe('3');
+    const runnerRoot = mintRoot({ cn: 'Runner Root' });
+    writeFileSync(runnerBundle, `${runnerRoot.certPem}${root.certPem}`);
+    const system = join(work, 'system-bundle-2.pem');
+    const imageRoot = mintRoot({ cn: 'Image Root' });
+    writeFileSync(system, imageRoot.certPem);
+    const out = run(shell, box, ['sh', '-c', 'cat "$SSL_CERT_FILE"'], { ORG_CA_SYSTEM_BUNDLES: system, ORG_CA_BUNDLE_SECRET: runnerBundle });
+    expect(out.status).toBe(0);
+    const blocks = (out.stdout.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((b) => b.replace(/\s+/g, ''));
+    const flat = (pem: string): string => pem.trim().replace(/\s+/g, '');
+    expect(blocks).toEqual([flat(runnerRoot.certPem), flat(root.certPem), flat(imageRoot.certPem), flat(root.certPem)]);
+  });
+
+  test('no bundle in the image and none mounted: replacing variables are left alone, appending ones set, and it says what to mount', () => {
+    const box = sandbox();
+    const out = run(shell, box, ['sh', '-c', 'env; exit 4'], { ORG_CA_SYSTEM_BUNDLES: '/nonexistent/a.pem', ORG_CA_BUNDLE_SECRET: join(work, 'no-bundle-secret') });
+    expect(out.status).toBe(4);
+    const env = parseEnv(out.stdout);
+    for (const name of ['SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'PERL_LWP_SSL_CA_FILE', 'WGETRC', 'WGET2RC', 'APT_CONFIG']) expect({ name, value: env[name] }).toEqual({ name, value: undefined });
+    expect(env.NODE_EXTRA_CA_CERTS).toMatch(/\/org-ca\.pem$/);
+    expect(env.DENO_CERT).toMatch(/\/org-ca\.pem$/);
+    expect(out.stderr).toContain(
+      "with-org-ca: WARNING: this image has no CA bundle and no org_ca_bundle secret is mounted, so SSL_CERT_FILE and the other variables that replace a tool's roots are left unset (the org CA alone would break every site it does not sign): add --mount=type=secret,id=org_ca_bundle,required=false to this RUN\n",
+    );
+    expect(readdirSync(box.tmp)).toEqual([]);
+  });
+
+  test('the warning is printed even with ORG_CA_QUIET', () => {
+    const box = sandbox();
+    const out = run(shell, box, ['true'], { ORG_CA_SYSTEM_BUNDLES: '/nonexistent/a.pem', ORG_CA_BUNDLE_SECRET: join(work, 'no-bundle-secret'), ORG_CA_QUIET: '1' });
+    expect(out.stderr).toMatch(/^with-org-ca: WARNING: this image has no CA bundle/);
+  });
+
+  test('an SSL_CERT_FILE the image already sets counts as its bundle', () => {
+    const box = sandbox();
+    const own = join(work, 'image-own-bundle.pem');
+    writeFileSync(own, mintRoot({ cn: 'Image Own' }).certPem);
+    const out = run(shell, box, ['sh', '-c', 'grep -c "BEGIN CERTIFICATE" "$SSL_CERT_FILE"'], { ORG_CA_SYSTEM_BUNDLES: '/nonexistent/a.pem', ORG_CA_BUNDLE_SECRET: join(work, 'no-bundle-secret'), SSL_CERT_FILE: own });
+    expect(out.status).toBe(0);
+    expect(out.stdout.trim()).toBe('2');
+    expect(out.stderr).not.toMatch(/WARNING/);
+  });
+
+  test('an appending variable the image already sets is kept: its certificates + the org CA', () => {
+    const box = sandbox();
+    const internal = mintRoot({ cn: 'Image Internal CA' });
+    const preset = join(work, 'image-node-extra.pem');
+    writeFileSync(preset, internal.certPem);
+    const out = run(shell, box, ['sh', '-c', 'echo "$NODE_EXTRA_CA_CERTS"; cat "$NODE_EXTRA_CA_CERTS"; echo "--- deno"; echo "$DENO_CERT"'], { NODE_EXTRA_CA_CERTS: preset });
+    expect(out.status).toBe(0);
+    const [path] = out.stdout.split('\n');
+    expect(path).not.toBe(preset);
+    const blocks = (out.stdout.split('--- deno')[0]!.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((b) => b.replace(/\s+/g, ''));
+    expect(blocks).toEqual([internal.certPem, root.certPem].map((pem) => pem.trim().replace(/\s+/g, '')));
+    expect(out.stdout.split('--- deno\n')[1]!.trim()).toMatch(/\/org-ca\.pem$/);
+    expect(readFileSync(preset, 'utf8')).toBe(internal.certPem);
+  });
+
+  test('exports PERL_LWP_SSL_CA_FILE (never HTTPS_CA_FILE) and a WGET2RC that keeps the user wget2rc', () => {
+    const box = sandbox();
+    const userRc = join(work, 'user-wget2rc');
+    writeFileSync(userRc, 'tries = 2\nca-certificate = /old/ca.pem\n');
+    const out = run(shell, box, ['sh', '-c', 'env; echo "--- wget2rc"; cat "$WGET2RC"'], { WGET2RC: userRc });
+    const env = parseEnv(out.stdout.split('--- wget2rc')[0]!);
+    expect(env.PERL_LWP_SSL_CA_FILE).toBe(env.SSL_CERT_FILE);
+    expect(env.HTTPS_CA_FILE).toBeUndefined();
+    expect(out.stdout.split('--- wget2rc\n')[1]).toBe(`tries = 2\nca-certificate = ${env.SSL_CERT_FILE}\n`);
   });
 
   test.each([
@@ -281,4 +341,58 @@ const hasKeytool = spawnSync('sh', ['-c', 'command -v keytool && command -v java
   // the JDK's public roots are still there
   expect(Number(count)).toBeGreaterThan(50);
   expect(readdirSync(box.tmp)).toEqual([]);
+});
+
+const busybox = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+const chroot = spawnSync('sh', ['-c', 'command -v chroot'], { encoding: 'utf8' }).stdout.trim();
+const canChroot = process.getuid?.() === 0 && busybox !== '' && chroot !== '' && spawnSync('sh', ['-c', `file -L ${busybox} 2>/dev/null | grep -q static || ldd ${busybox} 2>&1 | grep -q 'not a dynamic'`]).status === 0;
+
+/** A busybox-only image: a root file system holding a static busybox and nothing else (no CA bundle anywhere). */
+function busyboxImage(): string {
+  const image = mkdtempSync(join(work, 'busybox-image-'));
+  for (const d of ['bin', 'tmp', 'run/secrets', 'org-ca', 'etc', 'dev']) mkdirSync(join(image, d), { recursive: true });
+  // A container runtime always provides /dev/null; a bare chroot needs its own.
+  spawnSync('mknod', ['-m', '666', join(image, 'dev', 'null'), 'c', '1', '3']);
+  spawnSync('cp', [busybox, join(image, 'bin', 'busybox')]);
+  for (const applet of ['sh', 'env', 'cat', 'grep', 'mktemp', 'chmod', 'rm', 'head', 'readlink', 'echo', 'true']) spawnSync('ln', ['-s', 'busybox', join(image, 'bin', applet)]);
+  spawnSync('cp', [HELPER, join(image, 'org-ca', 'with-org-ca')]);
+  writeFileSync(join(image, 'run/secrets/org_ca'), root.certPem);
+  spawnSync('chmod', ['1777', join(image, 'tmp')]);
+  return image;
+}
+
+function inImage(image: string, script: string) {
+  const out = spawnSync(chroot, [image, '/bin/busybox', 'sh', '/org-ca/with-org-ca', 'sh', '-c', script], {
+    env: { PATH: '/bin', HOME: '/tmp' },
+    encoding: 'utf8',
+    timeout: 30000,
+  });
+  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
+describe('in a busybox-only image (a real chroot, no CA bundle at all)', () => {
+  (canChroot ? test : test.skip)('without the org_ca_bundle secret: no replacing variable points at the CA alone, and it says what to mount', () => {
+    const image = busyboxImage();
+    const out = inImage(image, 'env');
+    expect(out.status).toBe(0);
+    const env = parseEnv(out.stdout);
+    expect(env.SSL_CERT_FILE).toBeUndefined();
+    expect(env.CURL_CA_BUNDLE).toBeUndefined();
+    expect(env.NODE_EXTRA_CA_CERTS).toMatch(/^\/tmp\/org-ca\.\w+\/org-ca\.pem$/);
+    expect(out.stderr).toMatch(/WARNING: this image has no CA bundle and no org_ca_bundle secret is mounted.*--mount=type=secret,id=org_ca_bundle,required=false/);
+    expect(readdirSync(join(image, 'tmp'))).toEqual([]);
+  });
+
+  (canChroot ? test : test.skip)('with the org_ca_bundle secret mounted: the replacing variables get it', () => {
+    const image = busyboxImage();
+    const runnerRoot = mintRoot({ cn: 'Runner Public Root' });
+    writeFileSync(join(image, 'run/secrets/org_ca_bundle'), runnerRoot.certPem + root.certPem);
+    const out = inImage(image, 'echo "$SSL_CERT_FILE"; grep -c "BEGIN CERTIFICATE" "$SSL_CERT_FILE"; cat "$WGET2RC"');
+    expect(out.status).toBe(0);
+    const [path, count, rc] = out.stdout.split('\n');
+    expect(path).toMatch(/^\/tmp\/org-ca\.\w+\/ca-bundle\.pem$/);
+    expect(Number(count)).toBe(3);
+    expect(rc).toBe(`ca-certificate = ${path}`);
+    expect(out.stderr).not.toMatch(/WARNING/);
+  });
 });

@@ -34,7 +34,9 @@ describe('when: auto behind the org proxies injects', () => {
     const proxy = l[proxyName]!;
     const run = await auto(l, { inputs: { 'ca-file': l.pki.paths[caName] }, proxy: proxy.url });
     expect({ exit: run.exitCode, ...run.outputs }).toMatchObject({ exit: 0, injected: 'true', reason: 'inspected-org-ca', inspected: 'true', issuer });
-    expect(run.env.NODE_EXTRA_CA_CERTS).toBe(run.outputs['ca-path']);
+    // the CA alone, or a merged copy where the machine already sets NODE_EXTRA_CA_CERTS (kept trust, issue 11)
+    const kept = l.jobEnv().NODE_EXTRA_CA_CERTS ? join(run.state['files-dir']!, 'node_extra_ca_certs.pem') : run.outputs['ca-path'];
+    expect(run.env.NODE_EXTRA_CA_CERTS).toBe(kept);
     expect(run.stdout).toContain(`${l.upstream.url} via proxy ${proxy.url} (https_proxy) → org-ca: anchors in the provided CA`);
     // the job summary shows the verdict and the chain as presented
     expect(run.summary).toContain('### TLS inspection probes');

@@ -12,8 +12,10 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
-export const CLIENT_NAMES = ['node', 'python', 'curl', 'git', 'wget', 'java', 'npm'] as const;
+export const CLIENT_NAMES = ['node', 'python', 'curl', 'git', 'wget', 'java', 'npm', 'perl'] as const;
 export type ClientName = (typeof CLIENT_NAMES)[number];
+/** Clients that cannot go through the lab's proxies (see wget2Client): run against a server the org CA signs. */
+export type DirectClientName = 'wget2';
 
 export interface ClientRequest {
   /** The whole environment of the client process (use jobEnv() as a base). Proxy variables are added from `proxy`. */
@@ -30,7 +32,7 @@ export interface ClientRequest {
 }
 
 export interface ClientResult {
-  readonly client: ClientName;
+  readonly client: ClientName | DirectClientName;
   readonly ok: boolean;
   readonly exitCode: number | null;
   readonly stdout: string;
@@ -133,7 +135,7 @@ function javaClassDir(): string {
   return javaClasses;
 }
 
-function result(client: ClientName, marker: string, s: Spawned, ok: boolean): ClientResult {
+function result(client: ClientName | DirectClientName, marker: string, s: Spawned, ok: boolean): ClientResult {
   return { client, ok, exitCode: s.exitCode, stdout: s.stdout, stderr: s.stderr, output: `${s.stdout}\n${s.stderr}`, marker };
 }
 
@@ -163,6 +165,29 @@ except Exception as e:
 `;
 
 const upstreamBody = (s: Spawned): boolean => s.exitCode === 0 && s.stdout.includes('upstream-ok');
+
+// LWP::UserAgent with LWP::Protocol::https (Debian libwww-perl + liblwp-protocol-https-perl); env_proxy reads
+// https_proxy, and LWP ≥6.06 tunnels https through it with CONNECT.
+const PERL_LWP = `
+use strict; use LWP::UserAgent;
+my $ua = LWP::UserAgent->new(timeout => 20);
+$ua->env_proxy;
+my $r = $ua->get($ARGV[0]);
+print $r->status_line, "\n", $r->decoded_content;
+exit($r->code == 200 ? 0 : 1);
+`;
+
+/**
+ * wget2, run without a proxy: Debian's wget2 1.99 cannot tunnel https through an http proxy (it starts TLS with the
+ * proxy itself; squid logs "400 error:invalid-request"), so its proof is a loopback server whose certificate the
+ * org CA signs. Same request shape as the other clients.
+ */
+export async function wget2Client(r: Omit<ClientRequest, 'proxy'>): Promise<ClientResult> {
+  const marker = `via=wget2-${tagOf(r as ClientRequest)}`;
+  const url = `${r.upstream}?${marker}`;
+  const s = await run('wget2', ['--tries=1', '--timeout=20', '--no-robots', '-O', '-', url], withProxy(r.env, undefined), r.workDir, r.timeoutMs ?? 30000);
+  return result('wget2', marker, s, upstreamBody(s));
+}
 
 export const CLIENTS: Readonly<Record<ClientName, ClientFn>> = {
   async node(r) {
@@ -219,6 +244,12 @@ export const CLIENTS: Readonly<Record<ClientName, ClientFn>> = {
     args.push('Client', url);
     const s = await run('java', args, withProxy(r.env, r.proxy), r.workDir, r.timeoutMs ?? 45000);
     return result('java', marker, s, upstreamBody(s));
+  },
+  async perl(r) {
+    const marker = `via=perl-${tagOf(r)}`;
+    const url = `${r.upstream}?${marker}`;
+    const s = await run('perl', ['-e', PERL_LWP, url], withProxy(r.env, r.proxy), r.workDir, r.timeoutMs ?? 30000);
+    return result('perl', marker, s, upstreamBody(s));
   },
   async npm(r) {
     const cache = mkdtempSync(join(r.workDir, 'npm-cache-'));

@@ -29,6 +29,8 @@ export interface LabOptions {
   readonly squidAuth?: boolean;
   /** mitmdump re-signing with the foreign CA nobody provides. */
   readonly foreign?: boolean;
+  /** Two more loopback servers: one signed by the org CA itself, one by the "internal" CA. */
+  readonly servers?: boolean;
 }
 
 export interface Lab {
@@ -39,6 +41,10 @@ export interface Lab {
   readonly squid?: Proxy;
   readonly squidAuth?: Proxy;
   readonly foreign?: Proxy;
+  /** https://127.0.0.1:PORT/ whose certificate the single-tier org CA signed (no proxy needed to see the org CA). */
+  readonly orgSigned?: Upstream;
+  /** https://127.0.0.1:PORT/ signed by the internal CA, reached directly (as a NO_PROXY service would be). */
+  readonly internal?: Upstream;
   /** A fresh scratch directory inside the lab. */
   scratch(prefix: string): string;
   /** The environment a job on this machine would have (see clients.jobEnv), with the lab's HOME. */
@@ -65,6 +71,17 @@ export async function startInspectionLab(options: LabOptions = {}): Promise<Lab>
       started.push(proxy);
       return proxy;
     };
+    const trackServer = async (p: Promise<Upstream>): Promise<Upstream> => {
+      const server = await p;
+      started.push(server);
+      return server;
+    };
+    const [orgSigned, internal] = options.servers
+      ? await Promise.all([
+          trackServer(startUpstream(pki, dir, { name: 'org-signed', cert: pki.paths.orgSignedCert, key: pki.paths.orgSignedKey })),
+          trackServer(startUpstream(pki, dir, { name: 'internal', cert: pki.paths.internalServerCert, key: pki.paths.internalServerKey })),
+        ])
+      : [undefined, undefined];
     const [mitmproxy, squid, squidAuth, foreign] = await Promise.all([
       options.mitmproxy ? track(startMitmproxy({ name: 'mitmproxy-org', confdir: pki.paths.mitmConfdir, upstreamCa: pki.paths.publicRoot, dir })) : undefined,
       options.squid ? track(startSquid({ name: 'squid-org', pki, dir })) : undefined,
@@ -81,6 +98,8 @@ export async function startInspectionLab(options: LabOptions = {}): Promise<Lab>
       ...(squid ? { squid } : {}),
       ...(squidAuth ? { squidAuth } : {}),
       ...(foreign ? { foreign } : {}),
+      ...(orgSigned ? { orgSigned } : {}),
+      ...(internal ? { internal } : {}),
       scratch(prefix) {
         const d = join(dir, 'scratch', `${prefix}-${++n}`);
         mkdirSync(d, { recursive: true });

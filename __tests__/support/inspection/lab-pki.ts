@@ -17,6 +17,11 @@ export interface LabPki {
   readonly orgIntermediate: Issued;
   /** Signs for the "unknown" proxy; never given to the action. */
   readonly foreignCa: Issued;
+  /** A server certificate for 127.0.0.1 signed by the single-tier org CA (for clients that cannot use the proxies). */
+  readonly orgSignedServer: Issued;
+  /** A second, "internal" CA a job may already trust (NODE_EXTRA_CA_CERTS, its own Java trustStore), and its server. */
+  readonly internalCa: Issued;
+  readonly internalServer: Issued;
   readonly paths: {
     readonly publicRoot: string;
     readonly upstreamCert: string;
@@ -33,6 +38,11 @@ export interface LabPki {
     /** squid's tls-cert (signing intermediate first, then the root it sends along) and tls-key. */
     readonly squidCert: string;
     readonly squidKey: string;
+    readonly orgSignedCert: string;
+    readonly orgSignedKey: string;
+    readonly internalCa: string;
+    readonly internalServerCert: string;
+    readonly internalServerKey: string;
   };
 }
 
@@ -51,6 +61,9 @@ export function writeLabPki(dir: string): LabPki {
   const orgRoot = mintRoot({ cn: 'Example Org Root CA', org: 'Example Org' });
   const orgIntermediate = mintIntermediate(orgRoot, { cn: 'Example Org Issuing CA 1', org: 'Example Org' });
   const foreignCa = mintRoot({ cn: 'Foreign Appliance CA', org: 'Nobody We Know' });
+  const orgSignedServer = mintLeaf(orgCa, { cn: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const internalCa = mintRoot({ cn: 'Example Org Internal Services CA', org: 'Example Org Internal' });
+  const internalServer = mintLeaf(internalCa, { cn: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
 
   const mitmConfdir = join(dir, 'mitm-org');
   const foreignConfdir = join(dir, 'mitm-foreign');
@@ -72,6 +85,11 @@ export function writeLabPki(dir: string): LabPki {
     foreignConfdir,
     squidCert: write(join(dir, 'squid-signing.pem'), orgIntermediate.certPem + orgRoot.certPem),
     squidKey: write(join(dir, 'squid-signing-key.pem'), orgIntermediate.keyPem),
+    orgSignedCert: write(join(dir, 'org-signed-server.pem'), orgSignedServer.certPem),
+    orgSignedKey: write(join(dir, 'org-signed-server-key.pem'), orgSignedServer.keyPem),
+    internalCa: write(join(dir, 'internal-ca.pem'), internalCa.certPem),
+    internalServerCert: write(join(dir, 'internal-server.pem'), internalServer.certPem),
+    internalServerKey: write(join(dir, 'internal-server-key.pem'), internalServer.keyPem),
   };
-  return { dir, publicRoot, upstream, orgCa, orgRoot, orgIntermediate, foreignCa, paths };
+  return { dir, publicRoot, upstream, orgCa, orgRoot, orgIntermediate, foreignCa, orgSignedServer, internalCa, internalServer, paths };
 }

@@ -40,17 +40,19 @@ function makeRepository(gitRoot: string): void {
   git(join(gitRoot, 'repo.git'), 'update-server-info');
 }
 
-export async function startUpstream(pki: LabPki, dir: string): Promise<Upstream> {
-  const gitRoot = join(dir, 'git');
+/** The upstream signed by the lab's public root, or (`server`) another loopback HTTPS server with its own key pair. */
+export async function startUpstream(pki: LabPki, dir: string, server?: { name: string; cert: string; key: string }): Promise<Upstream> {
+  const name = server?.name ?? 'upstream';
+  const gitRoot = join(dir, server ? `git-${name}` : 'git');
   mkdirSync(gitRoot, { recursive: true });
   makeRepository(gitRoot);
   const port = await freePort();
   const service = await spawnService({
-    name: 'upstream',
+    name,
     command: process.execPath,
-    args: [join(HERE, 'upstream-server.mjs'), String(port), pki.paths.upstreamCert, pki.paths.upstreamKey, gitRoot],
+    args: [join(HERE, 'upstream-server.mjs'), String(port), server?.cert ?? pki.paths.upstreamCert, server?.key ?? pki.paths.upstreamKey, gitRoot],
     port,
-    log: join(dir, 'upstream.log'),
+    log: join(dir, `${name}.log`),
     url: `https://127.0.0.1:${port}/`,
   });
   return { ...service, gitUrl: `https://127.0.0.1:${port}/repo.git`, readme: README_TEXT };

@@ -24,6 +24,7 @@ test('with-org-ca exports exactly the Linux registry variables, each pointing at
       if (value === `${tmp}/org-ca.pem`) return 'ca';
       if (value === `${tmp}/ca-bundle.pem`) return 'bundle';
       if (value === `${tmp}/wgetrc`) return 'wgetrc';
+      if (value === `${tmp}/wget2rc`) return 'wget2rc';
       if (value.includes(`-Djavax.net.ssl.trustStore=${tmp}/truststore`)) return 'truststore';
       return undefined;
     };

@@ -1,0 +1,237 @@
+import { spawn } from 'node:child_process';
+
+/**
+ * The one way org-ca creates a directory whose path came from a user (`--dir`) or the environment (RUNNER_TEMP,
+ * TMPDIR, XDG_CACHE_HOME). Node's `mkdir(…, { recursive: true })` spins at 100 % CPU forever under /proc (it retries
+ * the parent on ENOENT), answers a bare ENOENT for a dangling link, and blocks for good on a hung mount. Here:
+ * - the path is walked one component at a time, each looked at once and created at most once, so the work is
+ *   bounded by the path's length, and each refusal is one line that quotes the path and says why;
+ * - the walk runs in a child process killed at a deadline: a call stuck in the kernel (a stopped FUSE daemon, a hard
+ *   NFS mount) would otherwise pin a libuv thread, and Node joins those threads on exit, so even process.exit() hangs
+ *   (measured with Node 24 on a FUSE mount whose daemon was stopped).
+ */
+export class PathError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PathError';
+  }
+}
+
+export interface EnsureDirectoryOptions {
+  /** What the path is, for messages: `--dir`, `RUNNER_TEMP`, `TMPDIR`… */
+  readonly purpose: string;
+  /** Mode of directories created here (default 0755: apt reads the files as `_apt`). */
+  readonly mode?: number;
+  /** Time for the whole walk; a hung mount never answers (default 5 s). */
+  readonly timeoutMs?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+/**
+ * Linux pseudo file systems where nothing can be created (statfs f_type, from linux/magic.h): a directory there is a
+ * mistake, never a place for a CA bundle.
+ */
+const PSEUDO_FILE_SYSTEMS: Readonly<Record<number, string>> = {
+  0x9fa0: 'proc',
+  0x62656572: 'sysfs',
+  0x1cd1: 'devpts',
+  0x27e0eb: 'cgroup',
+  0x63677270: 'cgroup2',
+  0x64626720: 'debugfs',
+  0x74726163: 'tracefs',
+  0x73636673: 'securityfs',
+  0xcafe4a11: 'bpf',
+  0x6165676c: 'pstore',
+  0x62656570: 'configfs',
+  0xde5e81e4: 'efivarfs',
+  0x65735543: 'fusectl',
+  0x6e736673: 'nsfs',
+  0x42494e4d: 'binfmt_misc',
+  0xf97cff8c: 'selinuxfs',
+};
+
+/** Why an errno stops us, in words (the code stays in the message for searching). */
+const ERRNO_WORDS: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  ESTALE: 'stale file handle (a network mount that went away)',
+  EIO: 'input/output error (a failing disk or mount)',
+  ENAMETOOLONG: 'name too long',
+  ENOTCONN: 'transport endpoint is not connected (a FUSE mount whose daemon is gone)',
+};
+
+interface WalkRequest {
+  readonly path: string;
+  readonly mode: number;
+  readonly tempPrefix?: string;
+  readonly pseudo: Readonly<Record<number, string>>;
+  readonly words: Readonly<Record<string, string>>;
+  readonly linux: boolean;
+}
+
+type WalkResult = { readonly ok: true; readonly dir: string } | { readonly ok: false; readonly reason: string };
+
+/**
+ * The walk itself, run in the child process. Self-contained on purpose (its source text is what the child runs):
+ * it uses only its arguments, synchronous calls, and writes `at <path>` before each call so that the parent can name
+ * the component a hang happened on.
+ */
+function walkDirectory(fs: typeof import('node:fs'), path: typeof import('node:path'), request: WalkRequest): WalkResult {
+  const at = (p: string): void => {
+    fs.writeSync(1, `at ${JSON.stringify(p)}\n`);
+  };
+  const codeOf = (error: unknown): string => (error as { code?: string })?.code ?? 'unknown error';
+  const words = (error: unknown): string => `${codeOf(error)}: ${request.words[codeOf(error)] ?? (error as Error)?.message ?? 'failed'}`;
+  const kindOf = (s: import('node:fs').Stats): string =>
+    s.isFile() ? 'a regular file' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : 'not a directory';
+  const refuse = (reason: string): WalkResult => ({ ok: false, reason });
+
+  const absolute = path.resolve(request.path);
+  const root = path.parse(absolute).root;
+  const prefixes = [root];
+  for (const part of absolute.slice(root.length).split(path.sep).filter(Boolean)) prefixes.push(path.join(prefixes[prefixes.length - 1]!, part));
+
+  /** true: a directory (links followed); false: nothing there; a string: why it cannot be one. */
+  const look = (p: string): boolean | string => {
+    let own;
+    try {
+      at(p);
+      own = fs.lstatSync(p);
+    } catch (error) {
+      return codeOf(error) === 'ENOENT' ? false : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
+    }
+    if (own.isDirectory()) return true;
+    if (!own.isSymbolicLink()) return `'${p}' is ${kindOf(own)}, not a directory.`;
+    try {
+      const target = fs.statSync(p);
+      return target.isDirectory() ? true : `'${p}' is a symbolic link to ${kindOf(target)}, not to a directory.`;
+    } catch (error) {
+      if (codeOf(error) === 'ELOOP') return `'${p}' is a symbolic link loop; expected a directory.`;
+      if (codeOf(error) !== 'ENOENT') return `cannot follow the link '${p}' (${words(error)}); expected a writable directory.`;
+      let to = '?';
+      try {
+        to = fs.readlinkSync(p);
+      } catch {
+        // gone meanwhile: the message still says what it was
+      }
+      return `'${p}' is a dangling symbolic link (to '${to}', which does not exist); expected a directory.`;
+    }
+  };
+
+  let firstMissing = prefixes.length;
+  for (let i = 0; i < prefixes.length; i++) {
+    const seen = look(prefixes[i]!);
+    if (typeof seen === 'string') return refuse(seen);
+    if (!seen) {
+      firstMissing = i;
+      break;
+    }
+  }
+  if (firstMissing === 0) return refuse(`the root '${root}' does not exist.`);
+  const deepest = prefixes[firstMissing - 1]!;
+  if (request.linux) {
+    try {
+      at(deepest);
+      const name = request.pseudo[fs.statfsSync(deepest).type];
+      if (name) return refuse(`'${deepest}' is on ${name}, a kernel pseudo file system where no file can be created; expected a directory on a real file system.`);
+    } catch (error) {
+      return refuse(`cannot statfs '${deepest}' (${words(error)}); expected a writable directory.`);
+    }
+  }
+  for (const p of prefixes.slice(firstMissing)) {
+    try {
+      at(p);
+      fs.mkdirSync(p, { mode: request.mode });
+      // mkdir's mode is filtered by the umask; the files must be readable by other users (apt as `_apt`).
+      fs.chmodSync(p, request.mode);
+    } catch (error) {
+      // Made by someone else meanwhile: fine if it is a directory (looked at once more, never a loop).
+      if (codeOf(error) === 'EEXIST' && look(p) === true) continue;
+      return refuse(`cannot create '${p}' (${words(error)}); expected a writable directory.`);
+    }
+  }
+  try {
+    at(absolute);
+    fs.accessSync(absolute, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (error) {
+    return refuse(`cannot write in '${absolute}' (${words(error)}); expected a writable directory.`);
+  }
+  if (request.tempPrefix === undefined) return { ok: true, dir: absolute };
+  const template = path.join(absolute, request.tempPrefix);
+  try {
+    at(absolute);
+    const dir = fs.mkdtempSync(template);
+    fs.chmodSync(dir, request.mode);
+    return { ok: true, dir };
+  } catch (error) {
+    return refuse(`cannot create '${template}XXXXXX' (${words(error)}); expected a writable directory.`);
+  }
+}
+
+const CHILD_SCRIPT = `
+const request = JSON.parse(process.argv[1]);
+const result = (${walkDirectory.toString()})(require('node:fs'), require('node:path'), request);
+require('node:fs').writeSync(1, 'result ' + JSON.stringify(result) + '\\n');
+`;
+
+async function runWalk(path: string, options: EnsureDirectoryOptions, tempPrefix?: string): Promise<string> {
+  const fail = (reason: string): PathError => new PathError(`${options.purpose} '${path}': ${reason}`);
+  if (path.trim() === '') throw new PathError(`${options.purpose} is empty: expected a directory path.`);
+  const request: WalkRequest = {
+    path,
+    mode: options.mode ?? 0o755,
+    ...(tempPrefix !== undefined ? { tempPrefix } : {}),
+    pseudo: PSEUDO_FILE_SYSTEMS,
+    words: ERRNO_WORDS,
+    linux: process.platform === 'linux',
+  };
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const child = spawn(process.execPath, ['-e', CHILD_SCRIPT, JSON.stringify(request)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // The child must see the path exactly as we do, relative ones included.
+    cwd: process.cwd(),
+    env: { PATH: process.env.PATH ?? '' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    // SIGKILL: a process waiting on a FUSE or NFS answer is killable, nothing else ends it.
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  await new Promise<void>((resolve) => {
+    child.once('close', () => resolve());
+    child.once('error', () => resolve());
+  });
+  clearTimeout(timer);
+  const lines = stdout.split('\n');
+  const result = lines.find((line) => line.startsWith('result '));
+  if (result) {
+    const parsed = JSON.parse(result.slice('result '.length)) as WalkResult;
+    if (parsed.ok) return parsed.dir;
+    throw fail(parsed.reason);
+  }
+  const last = lines.filter((line) => line.startsWith('at ')).pop();
+  const where = last ? (JSON.parse(last.slice(3)) as string) : path;
+  if (timedOut) {
+    throw fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
+  }
+  throw fail(`the check of '${where}' failed (${stderr.trim().split('\n').pop() || 'no answer'}).`);
+}
+
+/** Makes sure `path` is a writable directory, creating what is missing; returns it absolute. Throws PathError. */
+export function ensureDirectory(path: string, options: EnsureDirectoryOptions): Promise<string> {
+  return runWalk(path, options);
+}
+
+/** A fresh directory `<parent>/<prefix>XXXXXX` (mode 0755) in a guarded parent, e.g. under RUNNER_TEMP or TMPDIR. */
+export function makeTempDirectory(parent: string, prefix: string, options: EnsureDirectoryOptions): Promise<string> {
+  return runWalk(parent, options, prefix);
+}
