@@ -56,7 +56,7 @@ export async function run(): Promise<void> {
     for (const warning of ca.warnings) core.warning(warning);
 
     // Before the native check: a CA this step puts into the OS store is one the native switches can then use.
-    addToSystemStores(inputs.systemStore, ca.certs);
+    await addToSystemStores(inputs.systemStore, ca.certs);
     // strategy native/both: the OS-store switches, only where the OS bundle holds the CA (read here, not assumed).
     const native = resolveNative(inputs.strategy, ca.certs, ca.primary.subject, process.env);
     if (native.fallback) core.warning(native.fallback);

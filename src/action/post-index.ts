@@ -1,3 +1,3 @@
 import { post } from './post.js';
 
-post();
+await post();

@@ -4,8 +4,8 @@ import { writtenDirs } from './state.js';
 import { revertSystemStores } from './system-store.js';
 
 /** Removes what the main step wrote. Never fails the job: a file already gone is fine, anything else is a warning. */
-export function post(): void {
-  revertSystemStores();
+export async function post(): Promise<void> {
+  await revertSystemStores();
   const dirs = writtenDirs();
   if (dirs.length === 0) {
     core.info('org-ca wrote no files in this job: nothing to clean up.');

@@ -12,19 +12,19 @@ function log(outcome: StoreOutcome): void {
 }
 
 /** Main step, `system-store` set: adds the CA; throws (failing the step) when a requested store cannot be changed. */
-export function addToSystemStores(selection: StoreSelection, certs: readonly Certificate[]): void {
+export async function addToSystemStores(selection: StoreSelection, certs: readonly Certificate[]): Promise<void> {
   if (!selection.os && !selection.browsers) return;
   const journalPath = defaultJournalPath();
   saveStoreJournal(journalPath);
-  log(addToStores({ host: systemHost(), journalPath }, certs, selection));
+  log(await addToStores({ host: systemHost(), journalPath }, certs, selection));
 }
 
 /** Post step: takes out exactly what the journal lists. Never fails the job; a failure says what is left. */
-export function revertSystemStores(): void {
+export async function revertSystemStores(): Promise<void> {
   const journalPath = storeJournal();
   if (!journalPath) return;
   try {
-    log(removeFromStores({ host: systemHost(), journalPath }));
+    log(await removeFromStores({ host: systemHost(), journalPath }));
   } catch (error) {
     core.warning(
       `The org CA could not be taken out of the trust stores: ${error instanceof Error ? error.message : String(error)} ` +

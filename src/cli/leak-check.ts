@@ -60,7 +60,7 @@ export const leakCheckCommand: Command = {
     }
     const image = positionals[0]!;
     let report: Report;
-    let failure: unknown;
+    let failure: Error | undefined;
     try {
       const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
       const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
@@ -68,7 +68,7 @@ export const leakCheckCommand: Command = {
     } catch (error) {
       // The same files as on success, saying why, so a pipeline's SARIF upload still gets one; then the one line,
       // with the exit code of the error itself (2 for input errors).
-      failure = error;
+      failure = error instanceof Error ? error : new Error(String(error));
       report = failureReport(image, safeMessage(error));
     }
     if (values.sarif) writeFileSync(values.sarif, JSON.stringify(renderSarif(report), null, 2) + '\n');

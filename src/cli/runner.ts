@@ -1,4 +1,6 @@
 import { readFileSync, realpathSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ensureDirectory } from '../fs/ensure-directory.js';
 import { OptionError, oneOf, parseDuration, parseProbeUrls, parseToolList } from '../options/parse.js';
 import { ON_UNKNOWN_VALUES, ON_UNREACHABLE_VALUES, ON_VERIFICATION_OFF_VALUES, WHEN_VALUES } from '../options/values.js';
 import { certificatesPem } from '../ca/bundle.js';
@@ -104,6 +106,9 @@ export const runnerCommand: Command = {
         }
         const ca = loadCa(values.ca ? { ca: readFileSync(0, 'utf8') } : { caFile: values['ca-file']! }, new Date(), { ca: '--ca -', caFile: '--ca-file' });
         for (const warning of ca.warnings) process.stderr.write(`org-ca runner: ${warning}\n`);
+        // The runner directory and where the hooks go are paths from the user: checked without ever hanging first.
+        await ensureDirectory(values['runner-dir'], { purpose: '--runner-dir' });
+        if (values['hooks-dir']) await ensureDirectory(dirname(resolve(values['hooks-dir'])), { purpose: '--hooks-dir' });
         const done = install({
           runnerDir: values['runner-dir'],
           ...(values['hooks-dir'] ? { hooksDir: values['hooks-dir'] } : {}),

@@ -68,14 +68,14 @@ export const storeCommand: Command = {
       return EXIT.ok;
     }
     if (action === 'remove') {
-      print(removeFromStores(context));
+      print(await removeFromStores(context));
       return EXIT.ok;
     }
     if (!values.ca) throw new UsageError(`store: --ca FILE is required for 'store add' (see 'org-ca store --help')`);
     const selection = parseStores(values.stores ?? 'os');
     const ca = loadCaArgument(values.ca, new Date(), values.fingerprint);
     try {
-      print(addToStores(context, ca.certs, selection));
+      print(await addToStores(context, ca.certs, selection));
     } catch (error) {
       process.stderr.write(`org-ca store: ${error instanceof Error ? error.message : String(error)}\n`);
       return EXIT.failed;

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import type * as NodeFs from 'node:fs';
+import type * as NodePath from 'node:path';
 
 /**
  * The one way org-ca creates a directory whose path came from a user (`--dir`) or the environment (RUNNER_TEMP,
@@ -80,13 +82,13 @@ type WalkResult = { readonly ok: true; readonly dir: string } | { readonly ok: f
  * it uses only its arguments, synchronous calls, and writes `at <path>` before each call so that the parent can name
  * the component a hang happened on.
  */
-function walkDirectory(fs: typeof import('node:fs'), path: typeof import('node:path'), request: WalkRequest): WalkResult {
+function walkDirectory(fs: typeof NodeFs, path: typeof NodePath, request: WalkRequest): WalkResult {
   const at = (p: string): void => {
     fs.writeSync(1, `at ${JSON.stringify(p)}\n`);
   };
   const codeOf = (error: unknown): string => (error as { code?: string })?.code ?? 'unknown error';
   const words = (error: unknown): string => `${codeOf(error)}: ${request.words[codeOf(error)] ?? (error as Error)?.message ?? 'failed'}`;
-  const kindOf = (s: import('node:fs').Stats): string =>
+  const kindOf = (s: NodeFs.Stats): string =>
     s.isFile() ? 'a regular file' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : 'not a directory';
   const refuse = (reason: string): WalkResult => ({ ok: false, reason });
 

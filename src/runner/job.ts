@@ -3,7 +3,8 @@
  * with the verdict cached per runner; on "act", the CA files in RUNNER_TEMP and the variables in GITHUB_ENV, in
  * paths the job's steps can open (host or job container). job-completed removes the files.
  */
-import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ensureDirectory } from '../fs/ensure-directory.js';
 import { join } from 'node:path';
 import { loadCa } from '../ca/load.js';
 import type { ValidatedCa } from '../ca/validate.js';
@@ -93,8 +94,8 @@ export async function jobStarted(config: RunnerConfig, env: Env, platform: Platf
 
   const dir = join(hostTemp, JOB_FILES_DIR);
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
   // World-readable like the files in it: a job container may run as another user.
+  await ensureDirectory(dir, { purpose: 'RUNNER_TEMP', mode: 0o755 });
   chmodSync(dir, 0o755);
   const native = resolveNative(config.strategy, ca.certs, ca.primary.subject, env);
   if (native.fallback) lines.push(`::warning::org-ca: ${native.fallback}`);

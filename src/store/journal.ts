@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { ensureDirectory } from '../fs/ensure-directory.js';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -83,8 +84,14 @@ export function writeJournal(path: string, journal: Journal): void {
     rmSync(path, { force: true });
     return;
   }
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // The directory is made beforehand through the guarded ensureDirectory (prepareJournal): a path from the
+  // environment never reaches a recursive mkdir.
   const temp = `${path}.${process.pid}.tmp`;
   writeFileSync(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
   renameSync(temp, path);
+}
+
+/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+export async function prepareJournal(path: string): Promise<void> {
+  await ensureDirectory(dirname(path), { purpose: 'the trust-store journal', mode: 0o700 });
 }

@@ -4,7 +4,7 @@ import { join, posix } from 'node:path';
 import { pemCertificates } from '../ca/bundle.js';
 import { certificateFromDer, sha256Hex, toPem, type Certificate } from '../ca/certificate.js';
 import type { StoreHost } from './host.js';
-import { readJournal, writeJournal, type Journal, type JournalEntry } from './journal.js';
+import { prepareJournal, readJournal, writeJournal, type Journal, type JournalEntry } from './journal.js';
 import { linuxStoreFor, parseOsRelease, type LinuxStore } from './platforms.js';
 import type { StoreSelection } from './selection.js';
 
@@ -246,7 +246,8 @@ class Session {
  * Adds the CA's certificates to the selected stores. A journal left by an earlier run (a crash, a cancelled job) is
  * reverted first; a failure half-way reverts what this call did, then reports the failure.
  */
-export function addToStores(context: StoreContext, certs: readonly Certificate[], selection: StoreSelection): StoreOutcome {
+export async function addToStores(context: StoreContext, certs: readonly Certificate[], selection: StoreSelection): Promise<StoreOutcome> {
+  await prepareJournal(context.journalPath);
   const session = new Session(context);
   if (session.entries.length) {
     session.notices.push(`a journal of an earlier run that did not finish was found at ${context.journalPath}: reverting it first.`);
@@ -269,7 +270,8 @@ export function addToStores(context: StoreContext, certs: readonly Certificate[]
 }
 
 /** Takes out exactly what the journal lists; a missing journal means nothing to do. */
-export function removeFromStores(context: StoreContext): StoreOutcome {
+export async function removeFromStores(context: StoreContext): Promise<StoreOutcome> {
+  await prepareJournal(context.journalPath);
   const session = new Session(context);
   if (session.entries.length === 0) return { changed: [], notices: [`no org-ca changes are recorded in ${context.journalPath}: nothing to remove.`] };
   session.revertAll();

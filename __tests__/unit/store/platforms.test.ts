@@ -5,7 +5,7 @@ import { parseCertificates } from '../../../src/ca/parse.js';
 import type { StoreHost } from '../../../src/store/host.js';
 import { addToStores, removeFromStores } from '../../../src/store/store.js';
 import { mintLeaf, mintRoot } from '../../support/pki.js';
-import { defaultJournalPath, readJournal, writeJournal, type Journal } from '../../../src/store/journal.js';
+import { defaultJournalPath, prepareJournal, readJournal, writeJournal, type Journal } from '../../../src/store/journal.js';
 import { LINUX_STORES, linuxStoreFor, parseOsRelease, PLANNED_STORES, renderPlan } from '../../../src/store/platforms.js';
 
 describe('which OS store a distribution uses (os-release ID, then ID_LIKE)', () => {
@@ -63,8 +63,9 @@ describe('the journal', () => {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'org-ca-journal-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('round-trips, and an empty journal is no file at all', () => {
+  test('round-trips, and an empty journal is no file at all', async () => {
     const path = join(dir, 'state', 'journal.json');
+    await prepareJournal(path);
     const journal: Journal = {
       version: 1,
       entries: [
@@ -116,30 +117,30 @@ describe('adding to the OS store refuses cleanly, changing nothing', () => {
   test.each([
     ['none', true, /needs root or passwordless sudo, and neither is available: nothing was changed/],
     ['root', false, /'update-ca-certificates' is not installed.*nothing was changed/],
-  ] as const)('privilege %s, updater present %s', (privilege, has, message) => {
+  ] as const)('privilege %s, updater present %s', async (privilege, has, message) => {
     ran.length = 0;
     const journalPath = join(dir, 'journal.json');
-    expect(() => addToStores({ host: host(privilege, has), journalPath, osRelease: 'ID=debian' }, certs, { os: true, browsers: false })).toThrow(message);
+    await expect(addToStores({ host: host(privilege, has), journalPath, osRelease: 'ID=debian' }, certs, { os: true, browsers: false })).rejects.toThrow(message);
     expect(ran).toEqual([]);
     expect(readJournal(journalPath).entries).toEqual([]);
   });
 
-  test('an unknown distribution is named, with the ones that are known', () => {
-    expect(() => addToStores({ host: host('root', true), journalPath: join(dir, 'j.json'), osRelease: 'ID=nixos' }, certs, { os: true, browsers: false })).toThrow(
+  test('an unknown distribution is named, with the ones that are known', async () => {
+    await expect(addToStores({ host: host('root', true), journalPath: join(dir, 'j.json'), osRelease: 'ID=nixos' }, certs, { os: true, browsers: false })).rejects.toThrow(
       /the OS trust store of 'nixos' is not known to org-ca: expected Debian, Ubuntu, RHEL\/Fedora, Alpine, SUSE or Arch/,
     );
   });
 
-  test('a certificate that is not a CA is never added', () => {
+  test('a certificate that is not a CA is never added', async () => {
     const leaf = mintLeaf(ca, { cn: 'leaf.example' });
-    expect(() => addToStores({ host: host('root', true), journalPath: join(dir, 'j.json'), osRelease: 'ID=debian' }, parseCertificates(leaf.certPem), { os: true, browsers: false })).toThrow(
+    await expect(addToStores({ host: host('root', true), journalPath: join(dir, 'j.json'), osRelease: 'ID=debian' }, parseCertificates(leaf.certPem), { os: true, browsers: false })).rejects.toThrow(
       /holds no CA certificate/,
     );
   });
 
-  test('removing with no journal does nothing and says so', () => {
+  test('removing with no journal does nothing and says so', async () => {
     ran.length = 0;
-    const outcome = removeFromStores({ host: host('root', true), journalPath: join(dir, 'none.json') });
+    const outcome = await removeFromStores({ host: host('root', true), journalPath: join(dir, 'none.json') });
     expect(outcome.changed).toEqual([]);
     expect(outcome.notices.join('\n')).toMatch(/no org-ca changes are recorded/);
     expect(ran).toEqual([]);
