@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { checkImage } from '../leak/check.js';
 import { dockerSave } from '../leak/docker.js';
 import { failed, renderSarif, renderText } from '../leak/report.js';
+import { describeDefault, LIMIT_OPTIONS, parseLimits } from '../leak/limits.js';
 import { loadTargets } from '../leak/targets.js';
 import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, UsageError, type Command } from './command.js';
 
@@ -23,7 +24,13 @@ Options:
   --sarif FILE            write SARIF 2.1.0 (for github/codeql-action/upload-sarif)
   --report FILE           write the JSON report to FILE
   --parallel N            layers scanned at once (default: the number of CPUs)
-  -h, --help              this help`;
+  --strict                fail when a file inside the image could not be looked inside (default: warn)
+${LIMIT_OPTIONS.map((o) => `  --${`${o.name} ${o.kind === 'bytes' ? 'SIZE' : 'N'}`.padEnd(28)} ${o.help} (default ${describeDefault(o.name)})`).join('\n')}
+  -h, --help              this help
+
+Inside the image, files that hold other files are opened and searched too, recursively: zip and its family (jar,
+war, ear, whl, egg, nupkg, apk, vsix), tar, .deb (ar), rpm and cpio, and gzip, bzip2, xz and zstd files. A finding
+inside one names the whole path (/app/app.jar!/BOOT-INF/lib/x.jar!/truststore.jks). SIZE takes K, M, G, T (1024).`;
 
 export const leakCheckCommand: Command = {
   name: 'leak-check',
@@ -40,6 +47,8 @@ export const leakCheckCommand: Command = {
         sarif: { type: 'string' },
         report: { type: 'string' },
         parallel: { type: 'string' },
+        strict: { type: 'boolean' },
+        ...Object.fromEntries(LIMIT_OPTIONS.map((o) => [o.name, { type: 'string' as const }])),
       },
       true,
     );
@@ -48,11 +57,18 @@ export const leakCheckCommand: Command = {
     if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1)) throw new UsageError(`leak-check: --parallel '${values.parallel}' is not a positive integer`);
     const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
     const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, { ca: '--ca -', caFile: '--ca', fingerprint: '--fingerprint' });
-    const report = await checkImage({ image: positionals[0]!, spec, dockerSave, ...(parallel ? { parallel } : {}) });
-    if (values.sarif) writeFileSync(values.sarif, JSON.stringify(renderSarif(report), null, 2) + '\n');
+    let limits;
+    try {
+      limits = parseLimits((name) => (values as Record<string, unknown>)[name] as string | undefined, '--');
+    } catch (error) {
+      throw new UsageError(`leak-check: ${(error as Error).message}`);
+    }
+    const strict = values.strict === true;
+    const report = await checkImage({ image: positionals[0]!, spec, dockerSave, limits, ...(parallel ? { parallel } : {}) });
+    if (values.sarif) writeFileSync(values.sarif, JSON.stringify(renderSarif(report, strict), null, 2) + '\n');
     if (values.report) writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    else process.stdout.write(renderText(report) + '\n');
-    return failed(report) ? EXIT_FAILURE : EXIT_OK;
+    else process.stdout.write(renderText(report, strict) + '\n');
+    return failed(report, strict) ? EXIT_FAILURE : EXIT_OK;
   },
 };

@@ -6,8 +6,9 @@ import { checkImage } from './check.js';
 import { dockerSave } from './docker.js';
 import { lintDockerfile, renderLintText } from './lint.js';
 import { annotations, failed, renderMarkdown, renderSarif } from './report.js';
+import { parseBoolean, parseLimits } from './limits.js';
 import { loadTargets } from './targets.js';
-import type { Report } from './types.js';
+import type { Report, ScanLimits } from './types.js';
 
 /** The leak-check sub-action's inputs: read here only, validated early. */
 export interface LeakInputs {
@@ -17,6 +18,9 @@ export interface LeakInputs {
   readonly fingerprints: readonly string[];
   readonly dockerfile: string;
   readonly target: string;
+  /** Fail (not only warn) when a file inside the image could not be looked inside. */
+  readonly strict: boolean;
+  readonly limits: Partial<ScanLimits>;
 }
 
 export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
@@ -27,6 +31,8 @@ export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
     fingerprints: raw('fingerprint').split(/[\s,]+/).filter(Boolean),
     dockerfile: raw('dockerfile').trim(),
     target: raw('target').trim(),
+    strict: parseBoolean('strict', raw('strict')),
+    limits: parseLimits((name) => raw(name)),
   };
   if (!inputs.image && !inputs.dockerfile) throw new Error("Nothing to check: set 'image' (an image or archive) and/or 'dockerfile'.");
   return inputs;
@@ -49,22 +55,23 @@ export async function run(): Promise<void> {
     let report: Report | undefined;
     if (inputs.image) {
       const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
-      report = await core.group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave }));
-      for (const a of annotations(report)) core.error(a.message, { title: a.title });
+      report = await core.group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave, limits: inputs.limits }));
+      for (const a of annotations(report, inputs.strict)) (a.level === 'error' ? core.error : core.warning)(a.message, { title: a.title });
       leaks += report.findings.length;
       problems += report.unscanned.length;
       const reportFile = join(temp, 'leak-report.json');
       const sarifFile = join(temp, 'leak-report.sarif');
       writeFileSync(reportFile, JSON.stringify(report, null, 2) + '\n');
-      writeFileSync(sarifFile, JSON.stringify(renderSarif(report), null, 2) + '\n');
+      writeFileSync(sarifFile, JSON.stringify(renderSarif(report, inputs.strict), null, 2) + '\n');
       core.setOutput('report-file', reportFile);
       core.setOutput('sarif-file', sarifFile);
-      sections.unshift(renderMarkdown(report));
+      sections.unshift(renderMarkdown(report, inputs.strict));
     }
     core.setOutput('leaks', String(leaks));
     if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(sections.join('\n\n'), true).write();
-    if (leaks > 0 || (report && failed(report)) || problems > 0) {
-      core.setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}.`);
+    const unopened = report && inputs.strict ? report.notLookedInside.length : 0;
+    if (leaks > 0 || (report && failed(report, inputs.strict)) || problems > 0) {
+      core.setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`);
     }
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));
