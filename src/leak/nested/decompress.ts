@@ -2,11 +2,13 @@ import { pipeline, Readable } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
 import zlib from 'node:zlib';
 import unbzip2 from 'unbzip2-stream';
-import xzDecompress from 'xz-decompress';
+import * as xzDecompress from 'xz-decompress';
 
-// A webpack UMD bundle: Node's ESM loader sees only its default export (module.exports).
-const { XzReadableStream } = xzDecompress;
+// A webpack UMD bundle: Node's ESM loader sees only its default export (module.exports), a bundler its names.
+type XzModule = typeof xzDecompress;
+const XzReadableStream = (xzDecompress.XzReadableStream ?? (xzDecompress as unknown as { default: XzModule }).default.XzReadableStream) as XzModule['XzReadableStream'];
 import type { Compressor } from '../sniff.js';
+import { withoutChecks, xzCheckType } from './xz-checks.js';
 
 /**
  * Decoders for the compressed single files and streams the leak check meets, as async iterables of output chunks.
@@ -164,24 +166,22 @@ function unlockXz(): void {
   if (cls._contextMutex) cls._contextMutex = { acquire: async () => {}, release: () => {} };
 }
 
-/** xz integrity checks by stream-flag id (xz file-format spec 2.1.1.2); xz-embedded here verifies none, CRC32, CRC64. */
-const XZ_CHECKS: Record<number, string> = { 0: 'none', 1: 'CRC32', 4: 'CRC64', 10: 'SHA-256' };
-
 async function* xz(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   unlockXz();
   // xz-decompress reads past the end of input as a TypeError; say what it means.
   let ended = false;
+  const it = source[Symbol.asyncIterator]();
+  const first = await it.next();
+  async function* all(): AsyncGenerator<Buffer> {
+    if (first.done) return;
+    yield first.value;
+    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+  }
+  // xz-embedded verifies none, CRC32 and CRC64 checks only; other check types are dropped first (see xz-checks.ts).
+  const check = first.done ? undefined : xzCheckType(first.value);
+  const stream = check !== undefined && check !== 0 && check !== 1 && check !== 4 ? withoutChecks(all()) : all();
   async function* input(): AsyncGenerator<Uint8Array> {
-    let first = true;
-    for await (const chunk of source) {
-      if (first && chunk.length >= 8) {
-        const check = chunk[7]! & 0x0f;
-        // rpm writes its xz payloads with SHA-256 checks (rpmio: LZMA_CHECK_SHA256); this decoder cannot read them.
-        if (check !== 0 && check !== 1 && check !== 4) throw new Error(`xz streams with ${XZ_CHECKS[check] ?? `check type ${check}`} integrity checks are not supported (none, CRC32 and CRC64 are)`);
-      }
-      first = false;
-      yield chunk;
-    }
+    yield* stream;
     ended = true;
   }
   try {
@@ -190,7 +190,7 @@ async function* xz(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     }
   } catch (error) {
     if (ended && error instanceof TypeError) throw new Error('xz stream is truncated');
-    if (error instanceof Error && /are not supported/.test(error.message)) throw error;
+    if (error instanceof Error && /^xz (data|stream)/.test(error.message)) throw error;
     throw new Error(`xz data is corrupt (${error instanceof Error ? error.message : String(error)})`);
   }
 }
