@@ -346,9 +346,15 @@ export async function openNested(ctx: ScanContext, job: NestedJob): Promise<void
           ctx.nestedFiles++;
           const scan = new FileScan(ctx, path, job.depth + 1);
           try {
-            for await (const chunk of await m.open()) {
-              ctx.budget.nested((chunk as Buffer).length);
-              scan.write(chunk as Buffer);
+            const body = await m.open();
+            if (Buffer.isBuffer(body)) {
+              ctx.budget.nested(body.length);
+              if (body.length) scan.write(body);
+            } else {
+              for await (const chunk of body) {
+                ctx.budget.nested((chunk as Buffer).length);
+                scan.write(chunk as Buffer);
+              }
             }
           } catch (error) {
             scan.abort();

@@ -7,6 +7,7 @@
  */
 import { closeSync, openSync, read as fsRead } from 'node:fs';
 import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import { readSpooled, type Spooled } from './spool.js';
 
@@ -97,8 +98,15 @@ export interface ZipMember {
   /** Why the member cannot be read, when it cannot (encrypted, an unsupported method). */
   readonly unreadable?: string;
   readonly size: number;
-  open(): Promise<Readable>;
+  /** The member's bytes: whole when small, else a stream. */
+  open(): Promise<Buffer | Readable>;
 }
+
+/**
+ * Entries this small are read and inflated in one call. A jmod or src.zip holds tens of thousands of small class
+ * and source files, and yauzl's per-entry stream pipeline (read, inflate, size check) costs more than the entry.
+ */
+const SMALL_ENTRY = 1024 * 1024;
 
 const METHODS: Record<number, string> = { 1: 'shrink', 6: 'implode', 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz', 98: 'ppmd', 99: 'AES encryption' };
 
@@ -128,7 +136,17 @@ export async function walkZip(s: Spooled, visit: (m: ZipMember) => Promise<void>
           directory: name.endsWith('/'),
           ...(unreadable ? { unreadable } : {}),
           size: entry.uncompressedSize,
-          open: () => new Promise<Readable>((res, rej) => zip.openReadStream(entry, (err, stream) => (err ? rej(err) : res(stream)))),
+          open: async () => {
+            if (entry.compressedSize <= SMALL_ENTRY && entry.uncompressedSize <= 16 * SMALL_ENTRY) {
+              const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
+              const raw = Buffer.alloc(entry.compressedSize);
+              await new Promise<void>((res, rej) => reader.read(raw, 0, raw.length, fileDataStart, (err) => (err ? rej(err) : res())));
+              const data = method === 0 ? raw : zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
+              if (data.length !== entry.uncompressedSize) throw new Error(`entry is ${data.length} bytes, its header says ${entry.uncompressedSize}`);
+              return data;
+            }
+            return new Promise<Readable>((res, rej) => zip.openReadStream(entry, (err, stream) => (err ? rej(err) : res(stream))));
+          },
         };
         visit(member).then(
           () => zip.readEntry(),
