@@ -14,7 +14,10 @@ export class ArParser {
   private remaining = 0;
   private odd = false;
   private longNames?: Buffer;
+  /** The body of a special member (name table, symbol table) being collected instead of scanned. */
   private collecting?: Buffer[];
+  /** The special member is a symbol table: dropped, not kept as the name table. */
+  private longNamesSkip = false;
   private bsdName = 0;
   private nameParts: Buffer[] = [];
 
@@ -100,8 +103,6 @@ export class ArParser {
     }
     if (size === 0) this.endMember();
   }
-
-  private longNamesSkip = false;
 
   private startMember(name: string, size: number): void {
     this.sink.entry(name, 'file', size);
