@@ -8,7 +8,7 @@ APT_PACKAGES=(
   mitmproxy squid-openssl            # real TLS-inspection proxies (mitmdump; squid with ssl-bump)
   curl wget git openssl ca-certificates python3 default-jdk-headless  # real clients
   buildah skopeo umoci debootstrap busybox-static dash zstd uidmap fuse-overlayfs  # real image builds
-  zip unzip bzip2 xz-utils rpm cpio  # real archives for the leak check's nested scan
+  zip unzip bzip2 xz-utils binutils rpm cpio  # real archives for the leak check's nested scan
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -67,6 +67,17 @@ describe('every container class: the CA is found under its whole nested path', (
     ['a DER certificate gzipped', (d) => compressed(join(d, 'org.crt.gz'), org.der, 'gzip'), ['der org.crt.gz!/org.crt']],
     ['a local .deb (data.tar.xz)', (d) => debOf(join(d, 'org-ca.deb'), 'org-ca', { 'usr/share/org/ca.pem': org.certPem }), ['pem org-ca.deb!/data.tar.xz!/usr/share/org/ca.pem']],
     ['a .deb with data.tar.zst', (d) => debOf(join(d, 'org-ca.deb'), 'org-ca', { 'usr/share/org/ca.pem': org.certPem }, 'zstd'), ['pem org-ca.deb!/data.tar.zst!/usr/share/org/ca.pem']],
+    [
+      'ar with GNU long member names (a static library)',
+      (d) => {
+        const src = join(work, `ar${seq}`);
+        mkdirSync(src, { recursive: true });
+        writeFileSync(join(src, 'short.o'), 'x');
+        writeFileSync(join(src, 'a-very-long-member-name-over-sixteen.pem'), org.certPem);
+        execFileSync('ar', ['rc', join(d, 'libx.a'), 'short.o', 'a-very-long-member-name-over-sixteen.pem'], { cwd: src });
+      },
+      ['pem libx.a!/a-very-long-member-name-over-sixteen.pem'],
+    ],
     ['cpio (new ASCII)', (d) => cpioOf(join(d, 'initrd.cpio'), { 'etc/org.pem': org.certPem }), ['pem initrd.cpio!/etc/org.pem']],
     ['cpio (old portable)', (d) => cpioOf(join(d, 'old.cpio'), { 'etc/org.pem': org.certPem }, 'odc'), ['pem old.cpio!/etc/org.pem']],
     [
