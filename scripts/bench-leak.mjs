@@ -304,8 +304,8 @@ function benchMany() {
 
 // ---- jars, wheels and .deb files ---------------------------------------------------------------------------
 
-const APT = '/var/cache/apt/archives';
 function jarsLayers() {
+  const APT = '/var/cache/apt/archives';
   const debs = (re) => (existsSync(APT) ? readdirSync(APT).filter((n) => re.test(n)).map((n) => `var/cache/apt/archives/${n}`) : []);
   return [
     ['usr/share/java', 'usr/lib/jvm/java-17-openjdk-amd64/jmods', 'usr/share/python-wheels'],
