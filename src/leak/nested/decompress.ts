@@ -20,7 +20,7 @@ const CHUNK = 64 * 1024;
 const ZSTD_FRAME = 0xfd2fb528;
 /** Frames whose compressed bytes fit this are decoded in one synchronous call: zstd:chunked has a frame per file. */
 const SMALL_FRAME = 1024 * 1024;
-const SMALL_FRAME_OUTPUT = 16 * 1024 * 1024;
+const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
 
 /** `source` through a transform, as an async iterable whose iteration throws whatever either side throws. */
 function piped(source: AsyncIterable<Buffer>, transform: NodeJS.ReadWriteStream & Readable): AsyncIterable<Buffer> {
@@ -154,20 +154,26 @@ export async function* zstdFrames(source: AsyncIterable<Buffer>, windowLogMax: n
 }
 
 let xzPatched = false;
+let xzActive = 0;
+type XzStatics = { _contextMutex?: { acquire(): Promise<void>; release(): void }; _getModuleInstance?: () => Promise<void> };
 /**
  * xz-decompress serialises its decoders with a module-wide mutex held for a whole stream, so an xz file inside an
- * xz file (a .deb's data.tar.xz holding a .xz) would wait for itself forever. Its contexts are separate allocations
- * in one WebAssembly instance, so concurrent ones are safe; the nesting depth bounds how many exist at once.
+ * xz file (a .deb's data.tar.xz holding a .xz) would wait for itself forever; and its decoder contexts share one
+ * WebAssembly instance whose state they corrupt when two run at once. So the mutex is lifted, and a stream that
+ * starts while another is active in this thread gets a fresh instance (contexts keep the instance they started on).
+ * The nesting depth bounds how many exist at once.
  */
-function unlockXz(): void {
-  if (xzPatched) return;
-  xzPatched = true;
-  const cls = XzReadableStream as unknown as { _contextMutex?: { acquire(): Promise<void>; release(): void } };
-  if (cls._contextMutex) cls._contextMutex = { acquire: async () => {}, release: () => {} };
+async function xzReady(): Promise<void> {
+  const cls = XzReadableStream as unknown as XzStatics;
+  if (!xzPatched) {
+    xzPatched = true;
+    if (cls._contextMutex) cls._contextMutex = { acquire: async () => {}, release: () => {} };
+  }
+  if (xzActive > 0 && cls._getModuleInstance) await cls._getModuleInstance();
 }
 
 async function* xz(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  unlockXz();
+  await xzReady();
   // xz-decompress reads past the end of input as a TypeError; say what it means.
   let ended = false;
   const it = source[Symbol.asyncIterator]();
@@ -184,6 +190,7 @@ async function* xz(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     yield* stream;
     ended = true;
   }
+  xzActive++;
   try {
     for await (const chunk of new XzReadableStream(ReadableStream.from(input()) as unknown as globalThis.ReadableStream<Uint8Array>) as unknown as AsyncIterable<Uint8Array>) {
       yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -192,6 +199,8 @@ async function* xz(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     if (ended && error instanceof TypeError) throw new Error('xz stream is truncated');
     if (error instanceof Error && /^xz (data|stream)/.test(error.message)) throw error;
     throw new Error(`xz data is corrupt (${error instanceof Error ? error.message : String(error)})`);
+  } finally {
+    xzActive--;
   }
 }
 

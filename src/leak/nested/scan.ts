@@ -50,10 +50,10 @@ export interface NestedJob {
 export const NESTED = '!/';
 
 /** Collected containers at most this big stay in memory; bigger ones go to a temporary file. */
-const MEMORY_SPOOL = 4 * 1024 * 1024;
+const MEMORY_SPOOL = 2 * 1024 * 1024;
 /** In-memory gzip members this small are decoded in one call (a stream per small file costs more than the file). */
 const SMALL_GZIP = 1024 * 1024;
-const SMALL_GZIP_OUTPUT = 16 * 1024 * 1024;
+const SMALL_GZIP_OUTPUT = 4 * 1024 * 1024;
 
 /** Streams one file's bytes: matcher always, keystore parse, and collection for opening when it is a container. */
 export class FileScan {

@@ -145,7 +145,7 @@ export async function walkZip(s: Spooled, visit: (m: ZipMember) => Promise<void>
           ...(unreadable ? { unreadable } : {}),
           size: entry.uncompressedSize,
           open: async () => {
-            if (entry.compressedSize <= SMALL_ENTRY && entry.uncompressedSize <= 16 * SMALL_ENTRY) {
+            if (entry.compressedSize <= SMALL_ENTRY && entry.uncompressedSize <= 4 * SMALL_ENTRY) {
               const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
               const raw = Buffer.alloc(entry.compressedSize);
               await new Promise<void>((res, rej) => reader.read(raw, 0, raw.length, fileDataStart, (err) => (err ? rej(err) : res())));
