@@ -177,6 +177,15 @@ describe('what cannot be opened is listed, with its path and why', () => {
   });
 });
 
+// A real Debian package whose data.tar.xz holds .xz test files: two xz decoders at once, on real data.
+const joblib = readdirSync('/var/cache/apt/archives').find((n) => /^python3-joblib_.*\.deb$/.test(n));
+(joblib ? test : test.skip)(`a real .deb with xz files inside its data.tar.xz (${joblib ?? 'python3-joblib not in the apt cache'})`, async () => {
+  const r = await scan((d) => writeFileSync(join(d, joblib!), readFileSync(join('/var/cache/apt/archives', joblib!))));
+  expect(r.notLookedInside).toEqual([]);
+  expect(r.hits).toEqual([]);
+  expect(r.nestedFiles).toBeGreaterThan(100);
+});
+
 describe('bounds and safety', () => {
   test('a 100 MB zero-filled file, gzipped, is not a bomb', async () => {
     const r = await scan((d) => writeFileSync(join(d, 'disk.img.gz'), zlib.gzipSync(Buffer.alloc(100 * 1024 * 1024), { level: 1 })));
