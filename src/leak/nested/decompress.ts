@@ -155,7 +155,23 @@ export async function* zstdFrames(source: AsyncIterable<Buffer>, windowLogMax: n
 
 let xzPatched = false;
 let xzActive = 0;
-type XzStatics = { _contextMutex?: { acquire(): Promise<void>; release(): void }; _getModuleInstance?: () => Promise<void> };
+type XzStatics = {
+  _contextMutex?: { acquire(): Promise<void>; release(): void };
+  _getModuleInstance?: () => Promise<void>;
+  _moduleInstance?: { exports: Record<string, unknown> };
+  _moduleInstancePromise?: Promise<void>;
+};
+/** A WebAssembly memory never shrinks: an instance grown past this by a big dictionary is let go once idle. */
+const XZ_KEEP_MEMORY = 16 * 1024 * 1024;
+
+function releaseBigXzInstance(): void {
+  const cls = XzReadableStream as unknown as XzStatics;
+  const memory = cls._moduleInstance?.exports.memory as { buffer: ArrayBuffer } | undefined;
+  if (xzActive === 0 && memory && memory.buffer.byteLength > XZ_KEEP_MEMORY) {
+    cls._moduleInstance = undefined;
+    cls._moduleInstancePromise = undefined;
+  }
+}
 /**
  * xz-decompress serialises its decoders with a module-wide mutex held for a whole stream, so an xz file inside an
  * xz file (a .deb's data.tar.xz holding a .xz) would wait for itself forever; and its decoder contexts share one
@@ -201,6 +217,7 @@ async function* xz(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     throw new Error(`xz data is corrupt (${error instanceof Error ? error.message : String(error)})`);
   } finally {
     xzActive--;
+    releaseBigXzInstance();
   }
 }
 
