@@ -8,10 +8,14 @@
 // over a million small or empty files in a few gzip layers, with whiteouts, an opaque directory and symlinks (its
 // tar streams are written here directly, nothing is extracted). Target: peak RSS < 256 MB, and the planted CA found
 // both where it is visible and where a later layer deleted it.
-//   node scripts/bench-leak.mjs [--cache DIR] [--rebuild] [--only large|many]
+// A third case, "jars", is an image whose layers are mostly real archives: the jars of /usr/share/java, the JDK's
+// jmods, Debian's python wheels, and .deb files from the apt cache (python3-*, the JDK's and *java*), every one of
+// which the check opens and searches inside, with the CA planted in one small jar. Targets: peak RSS < 256 MB and
+// exactly the planted CA, under its nested path; its time against `gzip -dc` of its layers is printed.
+//   node scripts/bench-leak.mjs [--cache DIR] [--rebuild] [--only large|many|jars]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -23,6 +27,7 @@ const args = process.argv.slice(2);
 const cache = args.includes('--cache') ? args[args.indexOf('--cache') + 1] : '/var/cache/org-ca-test/leak/bench';
 const image = join(cache, 'oci');
 const manyImage = join(cache, 'oci-many');
+const jarsImage = join(cache, 'oci-jars');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const node = node24Path();
 
@@ -104,8 +109,9 @@ function cliPath() {
 
 const cli = cliPath();
 const misses = [];
-if (only !== 'many') benchLarge();
-if (only !== 'large') benchMany();
+if (!only || only === 'large') benchLarge();
+if (!only || only === 'many') benchMany();
+if (!only || only === 'jars') benchJars();
 if (misses.length) {
   console.log(`MISSED: ${misses.join('; ')}`);
   process.exit(1);
@@ -293,5 +299,94 @@ function benchMany() {
   const pointer = report.findings.some((f) => f.kind === 'pointer-to-ca' && f.path === 'config.Env[1]');
   if (report.stats.files < 1_000_000 || !expected.every(want) || !pointer || report.unscanned.length !== 0) {
     misses.push(`many files: expected >= 1,000,000 files, ${expected.join(' and ')}, the SSL_CERT_FILE pointer, nothing unscanned`);
+  }
+}
+
+// ---- jars, wheels and .deb files ---------------------------------------------------------------------------
+
+function jarsLayers() {
+  const APT = '/var/cache/apt/archives';
+  const debs = (re) => (existsSync(APT) ? readdirSync(APT).filter((n) => re.test(n)).map((n) => `var/cache/apt/archives/${n}`) : []);
+  return [
+    ['usr/share/java', 'usr/lib/jvm/java-17-openjdk-amd64/jmods', 'usr/share/python-wheels'],
+    debs(/^python3-.*\.deb$/),
+    debs(/(java|jdk).*\.deb$/),
+  ].map((paths) => paths.filter((p) => existsSync(`/${p}`)));
+}
+
+function buildJarsImage(caPem) {
+  rmSync(jarsImage, { recursive: true, force: true });
+  mkdirSync(join(jarsImage, 'blobs/sha256'), { recursive: true });
+  const work = mkdtempSync(join(tmpdir(), 'org-ca-bench-jars-'));
+  // The planted leak: a jar holding the CA as a deflated resource (found only by opening the jar).
+  mkdirSync(join(work, 'src/certs'), { recursive: true });
+  writeFileSync(join(work, 'src/certs/org.pem'), caPem);
+  mkdirSync(join(work, 'root/opt'), { recursive: true });
+  sh(`cd ${work}/src && zip -q -r ${work}/root/opt/app.jar certs`);
+  const specs = [...jarsLayers().filter((p) => p.length).map((paths) => ({ dir: '/', paths })), { dir: join(work, 'root'), paths: ['opt'] }];
+  const layers = [];
+  const diffIds = [];
+  for (const { dir, paths } of specs) {
+    const tarFile = join(cache, 'jars-layer.tar');
+    // -h: /usr/share/java is mostly version-less symlinks to the jars; keep the jars themselves.
+    sh(`tar --format=pax --numeric-owner -h -C ${dir} -cf ${tarFile} ${paths.join(' ')} 2>/dev/null || true`);
+    diffIds.push(`sha256:${sh(`sha256sum ${tarFile}`).split(' ')[0]}`);
+    sh(`gzip -6 -n -c ${tarFile} > ${tarFile}.gz && rm ${tarFile}`);
+    const digest = sh(`sha256sum ${tarFile}.gz`).split(' ')[0];
+    sh(`mv ${tarFile}.gz ${jarsImage}/blobs/sha256/${digest}`);
+    layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${digest}`, size: statSync(`${jarsImage}/blobs/sha256/${digest}`).size });
+  }
+  rmSync(work, { recursive: true, force: true });
+  const put = (obj) => {
+    const b = Buffer.from(JSON.stringify(obj));
+    const hex = createHash('sha256').update(b).digest('hex');
+    writeFileSync(join(jarsImage, 'blobs/sha256', hex), b);
+    return { digest: `sha256:${hex}`, size: b.length };
+  };
+  const config = put({ architecture: 'amd64', os: 'linux', config: { Env: ['PATH=/usr/bin'] }, rootfs: { type: 'layers', diff_ids: diffIds }, history: diffIds.map((_, i) => ({ created_by: `COPY jars${i} /` })) });
+  const manifest = put({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers });
+  writeFileSync(join(jarsImage, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }] }));
+  writeFileSync(join(jarsImage, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+}
+
+function benchJars() {
+  const caPem = join(cache, 'ca.pem');
+  if (!existsSync(caPem)) {
+    mkdirSync(cache, { recursive: true });
+    makeCa(cache);
+  }
+  if (args.includes('--rebuild') || !existsSync(join(jarsImage, 'index.json'))) {
+    process.stderr.write(`building the jars-and-wheels benchmark image in ${jarsImage} (once) …\n`);
+    buildJarsImage(readFileSync(caPem, 'utf8'));
+  }
+  const index = JSON.parse(readFileSync(join(jarsImage, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(join(jarsImage, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+  const blobs = manifest.layers.map((l) => join(jarsImage, 'blobs/sha256', l.digest.slice(7)));
+  const compressed = blobs.reduce((n, b) => n + statSync(b).size, 0);
+  for (const b of blobs) sh(`cat ${b} > /dev/null`);
+  const floor = blobs.reduce((n, b) => n + time(() => sh(`gzip -dc ${b} > /dev/null`)).s, 0);
+  const check = time(() => spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', jarsImage, '--ca', caPem, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+  const rssKb = Number(check.out.stderr.trim().split('\n').pop());
+  let report;
+  try {
+    report = JSON.parse(check.out.stdout);
+  } catch {
+    console.log(`\njars: the check did not produce a report (exit ${check.out.status}): ${check.out.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    misses.push('jars: no report');
+    return;
+  }
+  const found = report.findings.map((f) => `${f.kind} ${f.path}`);
+  const unopened = report.notLookedInside ?? [];
+  console.log('');
+  printRows([
+    ['jars: image', `${blobs.length} gzip layers, ${(compressed / 1e6).toFixed(0)} MB compressed, ${(report.stats.bytes / 1e6).toFixed(0)} MB uncompressed, ${report.stats.files} files + ${report.stats.nestedFiles} inside archives`],
+    ['floor: gzip -dc of each layer, summed', `${floor.toFixed(2)} s`],
+    ['org-ca leak-check', `${check.s.toFixed(2)} s  (${(check.s / floor).toFixed(2)}x the floor)`],
+    ['check peak RSS', `${(rssKb / 1024).toFixed(0)} MB`],
+    ['check findings', `${report.findings.length} (${found.join(', ')}), not scanned: ${report.unscanned.length}, not looked inside: ${unopened.length}${unopened.length ? ` (e.g. ${unopened[0].path}: ${unopened[0].reason})` : ''}`],
+  ]);
+  if (rssKb / 1024 >= 256) misses.push(`jars: peak RSS ${(rssKb / 1024).toFixed(0)} MB (target < 256 MB)`);
+  if (found.length !== 1 || found[0] !== 'pem /opt/app.jar!/certs/org.pem' || report.unscanned.length !== 0 || unopened.length !== 0) {
+    misses.push('jars: expected exactly the planted CA at /opt/app.jar!/certs/org.pem, nothing unscanned or unopened');
   }
 }

@@ -11,6 +11,7 @@ APT_PACKAGES=(
   buildah skopeo umoci debootstrap busybox-static dash zstd uidmap fuse-overlayfs  # real image builds
   chromium libnss3-tools             # browsers read only NSS databases (org-ca store --stores browsers)
   python3-pip docker.io util-linux   # native strategy (Debian's pip), runner hooks' job containers (dockerd), unshare
+  zip unzip bzip2 xz-utils binutils rpm cpio  # real archives for the leak check's nested scan
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

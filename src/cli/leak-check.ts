@@ -3,6 +3,7 @@ import { checkImage } from '../leak/check.js';
 import { dockerSave } from '../leak/docker.js';
 import { failed, failureReport, renderSarif, renderText, safeMessage } from '../leak/report.js';
 import type { Report } from '../leak/types.js';
+import { describeDefault, LIMIT_OPTIONS, parseLimits } from '../leak/limits.js';
 import { loadTargets } from '../leak/targets.js';
 import { CA_FLAG_NAMES } from './ca-options.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
@@ -29,7 +30,13 @@ Options:
   --sarif FILE            write SARIF 2.1.0 (for github/codeql-action/upload-sarif)
   --report FILE           write the JSON report to FILE
   --parallel N            layers scanned at once (default: the number of CPUs)
+  --strict                fail when a file inside the image could not be looked inside (default: warn)
+${LIMIT_OPTIONS.map((o) => `  --${`${o.name} ${o.kind === 'bytes' ? 'SIZE' : 'N'}`.padEnd(28)} ${o.help} (default ${describeDefault(o.name)})`).join('\n')}
   -h, --help              this help
+
+Inside the image, files that hold other files are opened and searched too, recursively: zip and its family (jar,
+war, ear, whl, egg, nupkg, apk, vsix), tar, .deb (ar), rpm and cpio, and gzip, bzip2, xz and zstd files. A finding
+inside one names the whole path (/app/app.jar!/BOOT-INF/lib/x.jar!/truststore.jks). SIZE takes K, M, G, T (1024).
 
 Exit status: 0 the CA is nowhere in the image; 1 a leak was found or a part could not be read (never counted
 clean); 2 usage or input error (no --ca/--fingerprint, a bad fingerprint, a CA file that holds no certificate).`;
@@ -49,6 +56,8 @@ export const leakCheckCommand: Command = {
         sarif: { type: 'string' },
         report: { type: 'string' },
         parallel: { type: 'string' },
+        strict: { type: 'boolean' },
+        ...Object.fromEntries(LIMIT_OPTIONS.map((o) => [o.name, { type: 'string' as const }])),
       },
       true,
     );
@@ -58,25 +67,32 @@ export const leakCheckCommand: Command = {
     if (!values.ca && !values.fingerprint?.length) {
       throw new UsageError("leak-check: nothing to look for: give --ca FILE (the CA) or --fingerprint SHA256 (see 'org-ca leak-check --help')");
     }
+    let limits;
+    try {
+      limits = parseLimits((name) => (values as Record<string, unknown>)[name] as string | undefined, '--');
+    } catch (error) {
+      throw new UsageError(`leak-check: ${(error as Error).message}`);
+    }
+    const strict = values.strict === true;
     const image = positionals[0]!;
     let report: Report;
     let failure: Error | undefined;
     try {
       const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
       const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
-      report = await checkImage({ image, spec, dockerSave, ...(parallel ? { parallel } : {}) });
+      report = await checkImage({ image, spec, dockerSave, limits, ...(parallel ? { parallel } : {}) });
     } catch (error) {
       // The same files as on success, saying why, so a pipeline's SARIF upload still gets one; then the one line,
       // with the exit code of the error itself (2 for input errors).
       failure = error instanceof Error ? error : new Error(String(error));
       report = failureReport(image, safeMessage(error));
     }
-    if (values.sarif) writeFileSync(values.sarif, JSON.stringify(renderSarif(report), null, 2) + '\n');
+    if (values.sarif) writeFileSync(values.sarif, JSON.stringify(renderSarif(report, undefined, strict), null, 2) + '\n');
     if (values.report) writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     if (failure !== undefined) throw failure;
     if (report.error !== undefined) throw new Error(report.error);
-    if (!values.json) process.stdout.write(renderText(report) + '\n');
-    return failed(report) ? EXIT.failed : EXIT.ok;
+    if (!values.json) process.stdout.write(renderText(report, strict) + '\n');
+    return failed(report, strict) ? EXIT.failed : EXIT.ok;
   },
 };

@@ -7,8 +7,9 @@ import { checkImage } from './check.js';
 import { dockerSave } from './docker.js';
 import { lintDockerfile, renderLintText, type LintResult } from './lint.js';
 import { annotations, emptyReport, failed, failureReport, fixMarkdown, renderMarkdown, renderSarif, safeMessage } from './report.js';
+import { parseBoolean, parseLimits } from './limits.js';
 import { loadTargets } from './targets.js';
-import type { Report } from './types.js';
+import type { Report, ScanLimits } from './types.js';
 
 /** The leak-check sub-action's inputs: read here only, validated early. */
 export interface LeakInputs {
@@ -18,6 +19,9 @@ export interface LeakInputs {
   readonly fingerprints: readonly string[];
   readonly dockerfile: string;
   readonly target: string;
+  /** Fail (not only warn) when a file inside the image could not be looked inside. */
+  readonly strict: boolean;
+  readonly limits: Partial<ScanLimits>;
 }
 
 export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
@@ -28,6 +32,8 @@ export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
     fingerprints: raw('fingerprint').split(/[\s,]+/).filter(Boolean),
     dockerfile: raw('dockerfile').trim(),
     target: raw('target').trim(),
+    strict: parseBoolean('strict', raw('strict')),
+    limits: parseLimits((name) => raw(name)),
   };
   if (!inputs.image && !inputs.dockerfile) throw new Error("Nothing to check: set 'image' (an image or archive) and/or 'dockerfile'.");
   return inputs;
@@ -42,6 +48,7 @@ export async function run(): Promise<void> {
   let leaks = 0;
   let problems = 0;
   let image = '';
+  let strict = false;
   let report: Report | undefined;
   let error: string | undefined;
   let lint: { file: string; result: LintResult; workspace?: string } | undefined;
@@ -49,6 +56,7 @@ export async function run(): Promise<void> {
   try {
     const inputs = parseLeakInputs((name) => core.getInput(name, { trimWhitespace: name !== 'ca' }));
     image = inputs.image;
+    strict = inputs.strict;
     if (inputs.dockerfile) {
       const result = lintDockerfile(readFileSync(inputs.dockerfile, 'utf8'), inputs.target || undefined);
       lint = { file: inputs.dockerfile, result, ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}) };
@@ -59,8 +67,8 @@ export async function run(): Promise<void> {
     }
     if (inputs.image) {
       const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
-      report = await core.group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave }));
-      for (const a of annotations(report)) core.error(a.message, { title: a.title });
+      report = await core.group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave, limits: inputs.limits }));
+      for (const a of annotations(report, inputs.strict)) (a.level === 'error' ? core.error : core.warning)(a.message, { title: a.title });
       leaks += report.findings.length;
       problems += report.unscanned.length;
     }
@@ -74,18 +82,19 @@ export async function run(): Promise<void> {
     const reportFile = join(temp, 'leak-report.json');
     const sarifFile = join(temp, 'leak-report.sarif');
     writeFileSync(reportFile, JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) + '\n');
-    writeFileSync(sarifFile, JSON.stringify(renderSarif(written, lint), null, 2) + '\n');
+    writeFileSync(sarifFile, JSON.stringify(renderSarif(written, lint, strict), null, 2) + '\n');
     core.setOutput('report-file', reportFile);
     core.setOutput('sarif-file', sarifFile);
     core.setOutput('leaks', String(leaks));
-    if (error !== undefined || report) sections.unshift(renderMarkdown(written));
+    if (error !== undefined || report) sections.unshift(renderMarkdown(written, strict));
     if (leaks > 0 || problems > 0) sections.push(fixMarkdown({ leaks, unscanned: problems }));
     if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(sections.join('\n\n'), true).write();
   } catch (e) {
     error ??= `could not write the report: ${e instanceof Error ? e.message : String(e)}`;
   }
+  const unopened = report && strict ? (report.notLookedInside ?? []).length : 0;
   if (error !== undefined) core.setFailed(error);
-  else if (leaks > 0 || (report && failed(report)) || problems > 0) {
-    core.setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}.`);
+  else if (leaks > 0 || (report && failed(report, strict)) || problems > 0) {
+    core.setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`);
   }
 }

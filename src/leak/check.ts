@@ -7,7 +7,10 @@ import { colonFingerprint } from '../ca/certificate.js';
 import { emptyLayerIndex, FinalFs } from './filesystem.js';
 import { digestOfMember, planImages, type Plan, type PlannedImage } from './image.js';
 import { ImageInputError, openImageInput, parseImageInput, type OpenedInput } from './input.js';
-import { scanDirectory, sniff } from './layer.js';
+import { sniff } from './sniff.js';
+import { scanDirectory } from './rootfs.js';
+import { newTotals } from './nested/budget.js';
+import { NESTED } from './nested/scan.js';
 import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from './matcher.js';
 import { envPointers, filePointers, judgePointer, type Pointer } from './pointers.js';
 import { runLayerJobs } from './pool.js';
@@ -18,7 +21,8 @@ export interface CheckOptions {
   /** A path (archive, OCI layout, rootfs directory), optionally with a transport prefix, or a daemon image reference. */
   readonly image: string;
   readonly spec: TargetSpec;
-  readonly limits?: ScanLimits;
+  /** Bounds on work: layer sizes, nesting depth, expansion budgets (DEFAULT_LIMITS for what is not given). */
+  readonly limits?: Partial<ScanLimits>;
   readonly parallel?: number;
   /** Writes `docker save` of a reference to a file; the shell passes one backed by @actions/exec. */
   readonly dockerSave?: (reference: string, file: string) => Promise<void>;
@@ -28,7 +32,7 @@ export { ImageInputError };
 
 export async function checkImage(options: CheckOptions): Promise<Report> {
   const started = Date.now();
-  const limits = options.limits ?? DEFAULT_LIMITS;
+  const limits: ScanLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const matcher = buildMatcher(options.spec);
   const input = parseImageInput(options.image);
   let temp: string | undefined;
@@ -59,17 +63,19 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
 /** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
 async function checkRootfs(input: string, result: LayerResult, where: string, started: number): Promise<Report> {
   const fs = FinalFs.build([result.index]);
+  const within = (h: { path: string }): string => (h.path.includes(NESTED) ? ' (inside a file that holds other files)' : '');
   const findings: Finding[] = result.hits.map((h) => ({
     ...hitFields(h),
     path: `/${h.path}`,
     visibility: 'final',
-    message: `${describeCa(h)} is in the file system at /${h.path} (${h.kind}). ${LEAK_FIX}`,
+    message: `${describeCa(h)} is in the file system at /${h.path}${within(h)} (${h.kind}). ${LEAK_FIX}`,
   }));
-  const caPaths = new Set(result.hits.map((h) => `/${h.path}`));
+  const caPaths = new Set(result.hits.filter((h) => !h.path.includes(NESTED)).map((h) => `/${h.path}`));
   for (const c of result.captured) findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
   const unscanned: Unscanned[] = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
   if (result.error) unscanned.push({ what: where, reason: result.error });
-  return { input, findings, unscanned, stats: { images: 0, layers: 0, files: result.files, bytes: result.bytes, ms: Date.now() - started } };
+  const notLookedInside = result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` }));
+  return { input, findings, unscanned, notLookedInside, stats: { images: 0, layers: 0, files: result.files, nestedFiles: result.nestedFiles, bytes: result.bytes, ms: Date.now() - started } };
 }
 
 function hitFields(h: Hit): Pick<Finding, 'kind' | 'fingerprint' | 'subject'> {
@@ -111,7 +117,7 @@ async function checkSource(input: string, source: Source, plan: Plan, matcher: M
     findings.push(...found);
     if (image.configMember) structured.set(image.configMember, new Set([...(structured.get(image.configMember) ?? []), ...found.map((f) => f.fingerprint)]));
   }
-  const layerRun = runLayerJobs(jobs, spec, limits, parallel);
+  const layerRun = runLayerJobs(jobs, spec, limits, parallel, newTotals());
   for (const name of contentMembers) {
     const m = source.members.get(name)!;
     const { hits, digest, error } = await scanContent(m.blob.file, m.blob.start, m.blob.size, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
@@ -136,9 +142,12 @@ async function checkSource(input: string, source: Source, plan: Plan, matcher: M
   const results = new Map((await layerRun).map((r) => [r.id, r] as const));
 
   let files = 0;
+  let nestedFiles = 0;
   let bytes = 0;
+  const notLookedInside: Report['notLookedInside'][number][] = [];
   for (const r of results.values()) {
     files += r.files;
+    nestedFiles += r.nestedFiles;
     bytes += r.bytes;
     for (const u of r.unreadable) unscanned.push({ what: `${r.id}: /${u.path}`, reason: u.reason });
     if (r.error) unscanned.push({ what: `layer ${r.digest && r.compression !== 'unknown' ? r.digest : r.id}`, reason: r.error });
@@ -153,9 +162,13 @@ async function checkSource(input: string, source: Source, plan: Plan, matcher: M
       if (!r) return;
       inImage.add(l.member);
       if (l.diffId && !r.error && r.diffId !== l.diffId) unscanned.push({ what: `${image.name} layer ${l.index}`, reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}` });
+      for (const n of r.notLookedInside) notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
       for (const h of r.hits) {
-        const visible = fs.layerOf(h.path) === i;
-        if (visible) caPaths.add(`/${h.path}`);
+        // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.
+        const cut = h.path.indexOf(NESTED);
+        const nested = cut !== -1;
+        const visible = fs.layerOf(nested ? h.path.slice(0, cut) : h.path) === i;
+        if (visible && !nested) caPaths.add(`/${h.path}`);
         findings.push({
           ...hitFields(h),
           image: image.name,
@@ -163,7 +176,7 @@ async function checkSource(input: string, source: Source, plan: Plan, matcher: M
           path: `/${h.path}`,
           visibility: visible ? 'final' : 'lower-layer',
           message:
-            `${describeCa(h)} is in layer ${l.index} at /${h.path} (${h.kind}), ` +
+            `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? ' (inside a file that holds other files)' : ''} (${h.kind}), ` +
             (visible ? 'visible in the final file system' : 'hidden or deleted by a later layer but still shipped in this one') +
             `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
         });
@@ -179,11 +192,29 @@ async function checkSource(input: string, source: Source, plan: Plan, matcher: M
   }
   for (const [id, r] of results) {
     if (inImage.has(id)) continue;
+    for (const n of r.notLookedInside) notLookedInside.push({ path: `${id}: /${n.path}`, reason: n.reason });
     for (const h of r.hits) {
       findings.push({ ...hitFields(h), path: `${id}: /${h.path}`, visibility: 'n/a', message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}` });
     }
   }
-  return { input, findings: dedupeFindings(findings), unscanned, stats: { images: plan.images.length, layers: jobs.length, files, bytes, ms: Date.now() - started } };
+  return {
+    input,
+    findings: dedupeFindings(findings),
+    unscanned,
+    notLookedInside: dedupeNotLookedInside(notLookedInside),
+    stats: { images: plan.images.length, layers: jobs.length, files, nestedFiles, bytes, ms: Date.now() - started },
+  };
+}
+
+/** A layer shared by several images (platforms) is listed once per layer and path. */
+function dedupeNotLookedInside(list: Report['notLookedInside'][number][]): Report['notLookedInside'][number][] {
+  const seen = new Set<string>();
+  return list.filter((n) => {
+    const key = `${n.layer}|${n.path}|${n.reason}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function dedupeFindings(findings: Finding[]): Finding[] {

@@ -1,57 +1,50 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { PassThrough, type Transform } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import zlib from 'node:zlib';
-import { readJks, readPkcs12 } from '../ca/keystore.js';
-import { classifyDer, ContentScanner, scanBuffer, type Matcher } from './matcher.js';
+import type { Matcher } from './matcher.js';
+import { Budget } from './nested/budget.js';
+import { zstdFrames } from './nested/decompress.js';
+import { FileScan, NESTED, openNested, type NestedJob, type ScanContext } from './nested/scan.js';
+import { TempDir } from './nested/spool.js';
+import { sniff, type Compression } from './sniff.js';
 import { blameTarFailure } from './blame.js';
 import { isCapturedPath } from './pointers.js';
 import { TarError, TarParser, type TarHeader } from './tar.js';
 import { LayerIndexBuilder } from './filesystem.js';
-import type { BlobRef, CapturedFile, EntryType, FileHit, LayerJob, LayerResult, ScanLimits } from './types.js';
+import type { BlobRef, CapturedFile, EntryType, FileHit, LayerJob, LayerResult, NotLookedInside, ScanLimits } from './types.js';
 
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
 const CAPTURE_MAX = 64 * 1024;
 
-type Keystore = 'jks' | 'pkcs12';
-
-function keystoreKind(head: Buffer): Keystore | undefined {
-  if (head.length >= 4) {
-    const magic = head.readUInt32BE(0);
-    if (magic === 0xfeedfeed || magic === 0xcececece) return 'jks';
-  }
-  // PFX ::= SEQUENCE { version INTEGER 3, ... }
-  if (head[0] === 0x30 && head.length >= 8) {
-    const l = head[1]!;
-    const at = l < 0x80 ? 2 : 2 + (l & 0x7f);
-    if (head[at] === 0x02 && head[at + 1] === 0x01 && head[at + 2] === 0x03 && head[at + 3] === 0x30) return 'pkcs12';
-  }
-  return undefined;
-}
-
-/** Collects what the scan of one layer (or one directory tree) learns, file by file. */
+/**
+ * Collects what the scan of one layer (or one directory tree) learns, file by file: the path index, the matches
+ * (also inside archives and compressed files, see nested/), the captured pointer files. Files are pushed in
+ * synchronously as the tar streams past; containers found on the way wait in `pending` until `drain()` opens them.
+ */
 export class LayerAccumulator {
   readonly index = new LayerIndexBuilder();
   readonly hits: FileHit[] = [];
   readonly unreadable: { path: string; reason: string }[] = [];
+  readonly notLookedInside: NotLookedInside[] = [];
   readonly captured: CapturedFile[] = [];
+  readonly temp = new TempDir();
+  readonly context: ScanContext;
   files = 0;
-  private path = '';
-  private head: Buffer[] = [];
-  private headLen = 0;
-  private mode: 'head' | 'stream' | Keystore = 'head';
-  private scanner?: ContentScanner;
-  private whole: Buffer[] = [];
-  private wholeLen = 0;
+  private file?: FileScan;
   private capture: Buffer[] | undefined;
+  private readonly pending: NestedJob[] = [];
 
   constructor(
-    private readonly matcher: Matcher,
+    matcher: Matcher,
     private readonly limits: ScanLimits,
-  ) {}
+    budget: Budget = new Budget(limits),
+  ) {
+    this.context = { matcher, limits, budget, temp: this.temp, hits: this.hits, unreadable: this.unreadable, notLookedInside: this.notLookedInside, nestedFiles: 0 };
+  }
 
   entry(path: string, type: EntryType, size: number, link?: string): void {
     this.index.add(path, type, link);
@@ -60,105 +53,70 @@ export class LayerAccumulator {
       throw new Error(`file '${path}' is ${size} bytes, over the ${this.limits.maxFileBytes}-byte bound for one file`);
     }
     this.files++;
-    this.path = path;
-    this.mode = 'head';
-    this.head = [];
-    this.headLen = 0;
-    this.scanner = undefined;
+    this.file = new FileScan(this.context, path, 0);
     this.capture = isCapturedPath(path) && size <= CAPTURE_MAX ? [] : undefined;
   }
 
   data(chunk: Buffer): void {
     this.capture?.push(chunk);
-    if (this.mode === 'head') {
-      this.head.push(chunk);
-      this.headLen += chunk.length;
-      if (this.headLen >= 16) this.decide();
-      return;
-    }
-    this.route(chunk);
-  }
-
-  private decide(): void {
-    const head = Buffer.concat(this.head);
-    this.head = [];
-    this.mode = keystoreKind(head) ?? 'stream';
-    if (this.mode === 'stream') this.scanner = new ContentScanner(this.matcher);
-    this.whole = [];
-    this.wholeLen = 0;
-    this.route(head);
-  }
-
-  private route(chunk: Buffer): void {
-    if (this.mode === 'stream') {
-      this.scanner!.feed(chunk);
-      return;
-    }
-    this.wholeLen += chunk.length;
-    if (this.wholeLen > this.limits.maxKeystoreBytes) {
-      throw new Error(`keystore '${this.path}' is over the ${this.limits.maxKeystoreBytes}-byte bound for keystores`);
-    }
-    this.whole.push(chunk);
+    this.file?.write(chunk);
   }
 
   entryEnd(): void {
-    if (this.mode === 'head' && this.headLen > 0) this.decide();
-    const path = this.path;
-    if (this.capture) this.captured.push({ path, text: Buffer.concat(this.capture).toString('utf8') });
+    const file = this.file;
+    this.file = undefined;
+    if (!file) return;
+    if (this.capture) this.captured.push({ path: file.path, text: Buffer.concat(this.capture).toString('utf8') });
     this.capture = undefined;
-    if (this.mode === 'stream' && this.scanner) {
-      for (const hit of this.scanner.end()) this.hits.push({ ...hit, path });
-    } else if (this.mode === 'jks' || this.mode === 'pkcs12') {
-      this.keystore(path, this.mode, Buffer.concat(this.whole));
-    }
-    this.scanner = undefined;
-    this.whole = [];
-    this.mode = 'head';
-    this.headLen = 0;
+    const job = file.end();
+    if (job) this.pending.push(job);
   }
 
-  private keystore(path: string, kind: Keystore, bytes: Buffer): void {
-    const found: FileHit[] = [];
-    try {
-      const entries = kind === 'jks' ? readJks(bytes) : readPkcs12(bytes);
-      for (const entry of entries) {
-        const c = classifyDer(this.matcher, entry.der, kind);
-        if (c) found.push({ kind: c.kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
-      }
-    } catch (error) {
-      // Fail closed: a store we cannot open could hold the CA (keytool defaults: 'changeit' and empty were tried).
-      const why = error instanceof Error ? error.message : String(error);
-      this.unreadable.push({ path, reason: kind === 'jks' ? `Java keystore could not be read: ${why}` : why });
-    }
-    const fps = new Set(found.map((f) => f.fingerprint));
-    for (const hit of scanBuffer(this.matcher, bytes)) if (!fps.has(hit.fingerprint)) found.push({ ...hit, path });
-    this.hits.push(...found);
+  /** Whether containers wait to be opened. */
+  get hasPending(): boolean {
+    return this.pending.length > 0;
   }
 
-  /** Files reached by hard links carry the hits of the file they link to. */
+  /** Opens the containers collected so far (call between writes; the layer stream waits meanwhile). */
+  async drain(): Promise<void> {
+    while (this.pending.length) await openNested(this.context, this.pending.shift()!);
+  }
+
+  /** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
   linkHits(): void {
-    const byPath = new Map<string, FileHit[]>();
-    for (const hit of this.hits) byPath.set(hit.path, [...(byPath.get(hit.path) ?? []), hit]);
-    for (const [path, link] of this.index.hardlinks) {
-      if (!link) continue;
-      for (const hit of byPath.get(link) ?? []) this.hits.push({ ...hit, path });
+    const links = this.index.hardlinks.filter(([, link]) => link);
+    if (!links.length) return;
+    const byOuter = new Map<string, FileHit[]>();
+    for (const hit of this.hits) {
+      const cut = hit.path.indexOf(NESTED);
+      const outer = cut === -1 ? hit.path : hit.path.slice(0, cut);
+      byOuter.set(outer, [...(byOuter.get(outer) ?? []), hit]);
+    }
+    for (const [path, link] of links) {
+      for (const hit of byOuter.get(link) ?? []) this.hits.push({ ...hit, path: path + hit.path.slice(link.length) });
     }
   }
-}
 
-type Compression = LayerResult['compression'];
-
-export function sniff(head: Buffer): Compression {
-  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.length >= 4) {
-    const magic = head.readUInt32LE(0);
-    // zstd frame, or a skippable frame (zstd:chunked puts its TOC in those)
-    if (magic === 0xfd2fb528 || (magic & 0xfffffff0) === 0x184d2a50) return 'zstd';
+  /** Removes the temporary files of nested archives. */
+  close(): void {
+    this.temp.remove();
   }
-  if (head.toString('latin1', 257, 262) === 'ustar') return 'none';
-  if (head.length >= 1024 && head.subarray(0, 1024).every((b) => b === 0)) return 'none'; // an empty tar
-  return 'unknown';
+
+  result(base: Omit<LayerResult, 'files' | 'index' | 'hits' | 'unreadable' | 'notLookedInside' | 'nestedFiles' | 'captured'>): LayerResult {
+    return {
+      ...base,
+      files: this.files,
+      index: this.index.finish(),
+      hits: this.hits,
+      unreadable: this.unreadable,
+      notLookedInside: this.notLookedInside,
+      nestedFiles: this.context.nestedFiles,
+      captured: this.captured,
+    };
+  }
 }
+
+export { sniff };
 
 async function readHead(blob: BlobRef, n: number): Promise<Buffer> {
   const fh = await open(blob.file, 'r');
@@ -171,10 +129,11 @@ async function readHead(blob: BlobRef, n: number): Promise<Buffer> {
   }
 }
 
-function decompressor(kind: Compression, limits: ScanLimits): Transform {
+function decompressor(kind: Compression, limits: ScanLimits): NodeJS.ReadWriteStream | ((source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>) {
   const chunkSize = 64 * 1024;
   if (kind === 'gzip') return zlib.createGunzip({ chunkSize });
-  if (kind === 'zstd') return zlib.createZstdDecompress({ chunkSize, params: { [zlib.constants.ZSTD_d_windowLogMax]: limits.zstdWindowLogMax } });
+  // zstd frame by frame: one frame per file in zstd:chunked layers (see nested/decompress.ts).
+  if (kind === 'zstd') return (source: AsyncIterable<Buffer>) => zstdFrames(source, limits.zstdWindowLogMax);
   return new PassThrough({ highWaterMark: chunkSize });
 }
 
@@ -190,27 +149,26 @@ function describeMedia(mediaType: string | undefined): Compression | undefined {
   return undefined;
 }
 
-/** Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. */
-export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLimits): Promise<LayerResult> {
-  const acc = new LayerAccumulator(matcher, limits);
+/**
+ * Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. `budget`
+ * carries the bounds on absolute work, shared with the other layers of the check.
+ */
+export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLimits, budget: Budget = new Budget(limits)): Promise<LayerResult> {
+  const acc = new LayerAccumulator(matcher, limits, budget);
   const rawHash = createHash('sha256');
   const outHash = createHash('sha256');
   let rawBytes = 0;
   let outBytes = 0;
   let compression: Compression = 'unknown';
-  const result = (error?: string): LayerResult => ({
-    id: job.id,
-    ...(error ? { error } : {}),
-    compression,
-    digest: `sha256:${rawHash.digest('hex')}`,
-    diffId: `sha256:${outHash.digest('hex')}`,
-    bytes: outBytes,
-    files: acc.files,
-    index: acc.index.finish(),
-    hits: acc.hits,
-    unreadable: acc.unreadable,
-    captured: acc.captured,
-  });
+  const result = (error?: string): LayerResult =>
+    acc.result({
+      id: job.id,
+      ...(error ? { error } : {}),
+      compression,
+      digest: `sha256:${rawHash.digest('hex')}`,
+      diffId: `sha256:${outHash.digest('hex')}`,
+      bytes: outBytes,
+    });
   try {
     const head = await readHead(job.blob, 1024);
     compression = sniff(head);
@@ -243,20 +201,20 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
         for await (const chunk of source) {
           outHash.update(chunk);
           outBytes += chunk.length;
-          if (outBytes > limits.maxLayerBytes) throw new Error(`layer is over the ${limits.maxLayerBytes}-byte bound uncompressed`);
-          if (compression !== 'none' && outBytes > limits.ratioFloorBytes && outBytes > limits.maxRatio * Math.max(1, rawBytes)) {
-            throw new Error(`decompression ratio over ${limits.maxRatio}:1 (${outBytes} bytes from ${rawBytes}): a decompression bomb?`);
-          }
+          budget.layer(chunk.length);
           tar.write(chunk);
+          // Archives and compressed files met in this chunk are opened now, while the layer stream waits.
+          if (acc.hasPending) await acc.drain();
         }
         tar.end();
+        await acc.drain();
       },
     );
     if (rawBytes !== job.blob.size) throw new Error(`read ${rawBytes} of ${job.blob.size} bytes: the blob is truncated`);
     // zlib stops silently at a 0x00 after a gzip member ("trailing zero bytes are okay", node src/node_zlib.cc):
     // whatever follows would never be scanned, so anything but zero padding there fails the layer.
-    const consumed = (decomp as unknown as { bytesWritten?: number }).bytesWritten;
-    if (compression !== 'none' && consumed !== undefined && consumed < rawBytes) {
+    const consumed = compression === 'gzip' ? (decomp as unknown as { bytesWritten?: number }).bytesWritten : undefined;
+    if (consumed !== undefined && consumed < rawBytes) {
       const rest = await readHead({ file: job.blob.file, start: job.blob.start + consumed, size: rawBytes - consumed }, rawBytes - consumed);
       if (rest.length > 64 * 1024 || !rest.every((b) => b === 0)) {
         throw new Error(`${rawBytes - consumed} bytes after the end of the ${compression} stream were not decompressed`);
@@ -272,11 +230,14 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
     const message = error instanceof Error ? error.message : String(error);
     // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
     return result(error instanceof TarError ? await blameTarFailure(job, message) : friendly(message, compression));
+  } finally {
+    acc.close();
   }
 }
 
 function friendly(message: string, compression: Compression): string {
   if (/unexpected end of file/i.test(message)) return `${compression} stream is truncated (${message})`;
+  if (/^zstd (stream|data)/.test(message)) return message;
   if (/incorrect header check|invalid|data error|unknown frame|corrupt/i.test(message) && compression !== 'none') return `${compression} data is corrupt (${message})`;
   return message;
 }
@@ -284,64 +245,4 @@ function friendly(message: string, compression: Compression): string {
 function normalizeLink(h: TarHeader): string {
   // Hard links name another entry of the archive; symlinks keep their text (resolved later in the image's tree).
   return h.type === 'hardlink' ? h.linkname.replace(/^\/+/, '').replace(/^\.\//, '') : h.linkname;
-}
-
-/** A plain root file system: walked without following symlinks, each regular file streamed. */
-export async function scanDirectory(id: string, root: string, matcher: Matcher, limits: ScanLimits): Promise<LayerResult> {
-  const acc = new LayerAccumulator(matcher, limits);
-  let bytes = 0;
-  const unreadable: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    let names: string[];
-    try {
-      names = readdirSync(join(root, rel)).sort();
-    } catch (error) {
-      unreadable.push(`${rel || '.'}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-      return;
-    }
-    for (const name of names) {
-      const path = rel ? `${rel}/${name}` : name;
-      const full = join(root, path);
-      const st = lstatSync(full);
-      if (st.isDirectory()) {
-        acc.entry(path, 'dir', 0);
-        await walk(path);
-      } else if (st.isSymbolicLink()) {
-        acc.entry(path, 'symlink', 0, readlinkSync(full));
-      } else if (st.isFile()) {
-        acc.entry(path, 'file', st.size);
-        try {
-          for await (const chunk of createReadStream(full, { highWaterMark: 1024 * 1024 })) {
-            bytes += (chunk as Buffer).length;
-            acc.data(chunk as Buffer);
-          }
-        } catch (error) {
-          unreadable.push(`${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-        }
-        acc.entryEnd();
-      } else {
-        acc.entry(path, 'other', 0);
-      }
-    }
-  };
-  let error: string | undefined;
-  try {
-    await walk('');
-  } catch (e) {
-    error = e instanceof Error ? e.message : String(e);
-  }
-  if (unreadable.length && !error) error = `could not read ${unreadable.length} path(s), e.g. ${unreadable[0]}`;
-  return {
-    id,
-    ...(error ? { error } : {}),
-    compression: 'none',
-    digest: '',
-    diffId: '',
-    bytes,
-    files: acc.files,
-    index: acc.index.finish(),
-    hits: acc.hits,
-    unreadable: acc.unreadable,
-    captured: acc.captured,
-  };
 }

@@ -6,6 +6,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { buildMatcher } from './matcher.js';
 import { emptyLayerIndex } from './filesystem.js';
 import { scanLayer } from './layer.js';
+import { Budget, newTotals } from './nested/budget.js';
 import type { LayerJob, LayerResult, ScanLimits, TargetSpec } from './types.js';
 
 /**
@@ -18,6 +19,8 @@ interface WorkerInit {
   readonly orgCaLeakWorker: true;
   readonly spec: TargetSpec;
   readonly limits: ScanLimits;
+  /** The check's running totals, shared by every thread (see nested/budget.ts). */
+  readonly totals: BigInt64Array<SharedArrayBuffer>;
 }
 
 export function workerScript(): string | undefined {
@@ -41,11 +44,17 @@ export function serveWorker(): void {
   const matcher = buildMatcher(init.spec);
   parentPort!.on('message', (job: LayerJob) => {
     // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
-    void scanLayer(job, matcher, init.limits).then((result) => parentPort!.postMessage(result, [result.index.dirs.buffer, result.index.nondirs.buffer]));
+    void scanLayer(job, matcher, init.limits, new Budget(init.limits, init.totals)).then((result) => parentPort!.postMessage(result, [result.index.dirs.buffer, result.index.nondirs.buffer]));
   });
 }
 
-export async function runLayerJobs(jobs: readonly LayerJob[], spec: TargetSpec, limits: ScanLimits, parallel = availableParallelism()): Promise<LayerResult[]> {
+export async function runLayerJobs(
+  jobs: readonly LayerJob[],
+  spec: TargetSpec,
+  limits: ScanLimits,
+  parallel = availableParallelism(),
+  totals: BigInt64Array<SharedArrayBuffer> = newTotals(),
+): Promise<LayerResult[]> {
   // Biggest first, so one large layer does not start last and finish alone.
   const queue = [...jobs].sort((a, b) => b.blob.size - a.blob.size);
   const results = new Map<string, LayerResult>();
@@ -54,11 +63,11 @@ export async function runLayerJobs(jobs: readonly LayerJob[], spec: TargetSpec, 
   if (!script || width === 1) {
     const matcher = buildMatcher(spec);
     const lanes = Array.from({ length: Math.min(width, 2) }, async () => {
-      for (let job = queue.shift(); job; job = queue.shift()) results.set(job.id, await scanLayer(job, matcher, limits));
+      for (let job = queue.shift(); job; job = queue.shift()) results.set(job.id, await scanLayer(job, matcher, limits, new Budget(limits, totals)));
     });
     await Promise.all(lanes);
   } else {
-    const init: WorkerInit = { orgCaLeakWorker: true, spec, limits };
+    const init: WorkerInit = { orgCaLeakWorker: true, spec, limits, totals };
     const lanes = Array.from({ length: width }, () =>
       new Promise<void>((resolve, reject) => {
         // A worker's heap holds one window per file and a few buffers; capping it keeps the whole process bounded.
@@ -89,5 +98,5 @@ export async function runLayerJobs(jobs: readonly LayerJob[], spec: TargetSpec, 
 }
 
 function failed(job: LayerJob, error: string): LayerResult {
-  return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], captured: [] };
+  return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };
 }

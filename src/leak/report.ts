@@ -8,8 +8,18 @@ import type { Finding, MatchKind, Report } from './types.js';
 
 /** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
 
-export function failed(report: Report): boolean {
-  return report.error !== undefined || report.findings.length > 0 || report.unscanned.length > 0;
+/** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
+export function failed(report: Report, strict = false): boolean {
+  return report.error !== undefined || report.findings.length > 0 || report.unscanned.length > 0 || (strict && notLookedInside(report).length > 0);
+}
+
+/** Older reports (and hand-made ones) may lack the field. */
+function notLookedInside(report: Report): Report['notLookedInside'] {
+  return report.notLookedInside ?? [];
+}
+
+function nlWhere(n: Report['notLookedInside'][number]): string {
+  return `${n.image ? `[${n.image}] ` : ''}${n.layer !== undefined ? `layer ${n.layer} ` : ''}${n.path}`;
 }
 
 /**
@@ -27,25 +37,29 @@ export function failureReport(input: string, error: string): Report {
 }
 
 export function emptyReport(input: string): Report {
-  return { input, findings: [], unscanned: [], stats: { images: 0, layers: 0, files: 0, bytes: 0, ms: 0 } };
+  return { input, findings: [], unscanned: [], notLookedInside: [], stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 } };
 }
 
 function where(f: Finding): string {
   return f.layer ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}` : f.visibility === 'config' ? 'image config' : 'archive';
 }
 
-export function renderText(report: Report): string {
+export function renderText(report: Report, strict = false): string {
   const lines: string[] = [];
   if (report.error !== undefined) return `FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`;
   const s = report.stats;
-  lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s), ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
+  const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
+  lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
   for (const f of report.findings) {
     lines.push(`LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`);
     lines.push(`     ${f.message}`);
   }
   for (const u of report.unscanned) lines.push(`NOT SCANNED ${u.what}: ${u.reason}`);
-  if (!failed(report)) lines.push('OK: the CA was not found anywhere in the image.');
-  else lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).`);
+  const unopened = notLookedInside(report);
+  for (const n of unopened) lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
+  const warn = unopened.length ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.` : '';
+  if (!failed(report, strict)) lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
+  else lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
   return lines.join('\n');
 }
 
@@ -53,14 +67,14 @@ function md(text: string): string {
   return text.replace(/[&<>"'|`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;', '`': '&#96;' })[c]!);
 }
 
-export function renderMarkdown(report: Report): string {
+export function renderMarkdown(report: Report, strict = false): string {
   const lines = ['## org-ca leak check', ''];
   if (report.error !== undefined) {
     lines.push(`**Could not check**${report.input ? ` \`${md(report.input)}\`` : ''}: ${md(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
     return lines.join('\n');
   }
   lines.push(
-    failed(report)
+    failed(report, strict)
       ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in \`${md(report.input)}\`.`
       : `**Clean**: the CA is nowhere in \`${md(report.input)}\` (${report.stats.layers} layers, ${report.stats.files} files).`,
     '',
@@ -77,6 +91,13 @@ export function renderMarkdown(report: Report): string {
   if (report.unscanned.length) {
     lines.push('| Not scanned | Why |', '|---|---|');
     for (const u of report.unscanned) lines.push(`| ${md(u.what)} | ${md(u.reason)} |`);
+    lines.push('');
+  }
+  const unopened = notLookedInside(report);
+  if (unopened.length) {
+    lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
+    lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
+    for (const n of unopened) lines.push(`| ${md(n.image ?? '')} | ${n.layer ?? ''} | ${md(n.path)} | ${md(n.reason)} |`);
     lines.push('');
   }
   return lines.join('\n');
@@ -102,18 +123,24 @@ export function fixMarkdown(failure: { readonly leaks: number; readonly unscanne
 }
 
 export interface Annotation {
+  readonly level: 'error' | 'warning';
   readonly title: string;
   readonly message: string;
 }
 
-export function annotations(report: Report): Annotation[] {
+export function annotations(report: Report, strict = false): Annotation[] {
   return [
-    ...report.findings.map((f) => ({ title: `CA leak (${f.kind}) at ${f.path}`, message: f.message })),
-    ...report.unscanned.map((u) => ({ title: `Not scanned: ${u.what}`, message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.` })),
+    ...report.findings.map((f) => ({ level: 'error' as const, title: `CA leak (${f.kind}) at ${f.path}`, message: f.message })),
+    ...report.unscanned.map((u) => ({ level: 'error' as const, title: `Not scanned: ${u.what}`, message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.` })),
+    ...notLookedInside(report).map((n) => ({
+      level: strict ? ('error' as const) : ('warning' as const),
+      title: `Not looked inside: ${n.path}`,
+      message: `${nlWhere(n)}: ${n.reason}. ${strict ? 'strict: this fails the check.' : 'The CA could hide there unseen; set strict to fail on this.'}`,
+    })),
   ];
 }
 
-const RULES: Record<MatchKind | 'not-scanned', string> = {
+const RULES: Record<MatchKind | 'not-scanned' | 'not-looked-inside', string> = {
   pem: 'The CA certificate as PEM',
   'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
   der: 'The CA certificate as DER bytes',
@@ -136,6 +163,7 @@ const RULES: Record<MatchKind | 'not-scanned', string> = {
   'pointer-to-ca': 'A CA setting naming a file that holds the CA',
   'pointer-missing': 'A CA setting naming a file absent from the image',
   'not-scanned': 'A part of the image that could not be read',
+  'not-looked-inside': 'An archive or compressed file inside the image that could not be opened',
 };
 
 /** The Dockerfile lint's rules, as SARIF rule ids `lint/<rule>` (see lint.ts). */
@@ -171,10 +199,10 @@ export function artifactUri(path: string, workspace?: string): string {
  * SARIF 2.1.0 for github/codeql-action/upload-sarif. Image paths are inside the image, so they carry their own base
  * id; Dockerfile lint findings point at the Dockerfile's line, relative to the repository.
  */
-export function renderSarif(report: Report, lint?: { readonly file: string; readonly result: LintResult; readonly workspace?: string }): object {
-  const result = (ruleId: MatchKind | 'not-scanned', text: string, uri: string, key: string): object => ({
+export function renderSarif(report: Report, lint?: { readonly file: string; readonly result: LintResult; readonly workspace?: string }, strict = false): object {
+  const result = (ruleId: MatchKind | 'not-scanned' | 'not-looked-inside', text: string, uri: string, key: string, level: 'error' | 'warning' = 'error'): object => ({
     ruleId,
-    level: 'error',
+    level,
     message: { text },
     locations: [{ physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } }],
     partialFingerprints: { 'orgCaLeak/v1': key },
@@ -190,7 +218,7 @@ export function renderSarif(report: Report, lint?: { readonly file: string; read
             rules: [...Object.entries(RULES), ...Object.entries(LINT_RULES).map(([id, text]) => [`lint/${id}`, text] as const)].map(([id, text]) => ({
               id,
               shortDescription: { text },
-              defaultConfiguration: { level: 'error' },
+              defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
             })),
             notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
           },
@@ -218,6 +246,9 @@ export function renderSarif(report: Report, lint?: { readonly file: string; read
             locations: [{ physicalLocation: { artifactLocation: { uri: artifactUri(lint!.file, lint!.workspace) }, region: { startLine: f.line } } }],
             partialFingerprints: { 'orgCaLeak/v1': `lint|${f.rule}|${f.stage}|${f.line}` },
           })),
+          ...notLookedInside(report).map((n) =>
+            result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning'),
+          ),
         ],
       },
     ],

@@ -46,15 +46,23 @@ export interface TargetSpec {
   readonly fingerprints: readonly string[];
 }
 
-/** Bounds that make a hostile layer fail instead of eating the machine. */
+/**
+ * Bounds on absolute work, so that a hostile input ends in a clear message instead of eating the machine (see
+ * nested/budget.ts). Over a layer bound the check fails closed; over a nested bound the member is "not looked inside".
+ */
 export interface ScanLimits {
   /** One tar entry's size. */
   readonly maxFileBytes: number;
   /** One layer, uncompressed. */
   readonly maxLayerBytes: number;
-  /** Uncompressed/compressed; checked once a layer is past `ratioFloorBytes` (deflate itself tops out near 1032:1). */
-  readonly maxRatio: number;
-  readonly ratioFloorBytes: number;
+  /** All layers of the input together, uncompressed. */
+  readonly maxImageBytes: number;
+  /** How many archives deep the scan looks inside files (a jar in a jar in a layer is 2). */
+  readonly maxDepth: number;
+  /** Bytes expanded from the files inside one layer (archives and compressed files, at every depth). */
+  readonly maxNestedLayerBytes: number;
+  /** The same over all layers of the input. */
+  readonly maxNestedImageBytes: number;
   /** Keystores are parsed whole, so they have their own bound. */
   readonly maxKeystoreBytes: number;
   /** zstd window (log2): libzstd's default 27 = 128 MiB per stream would break the memory target. */
@@ -63,12 +71,20 @@ export interface ScanLimits {
 
 export const DEFAULT_LIMITS: ScanLimits = {
   maxFileBytes: 8 * 1024 ** 3,
-  maxLayerBytes: 64 * 1024 ** 3,
-  maxRatio: 1000,
-  ratioFloorBytes: 64 * 1024 ** 2,
+  maxLayerBytes: 32 * 1024 ** 3,
+  maxImageBytes: 128 * 1024 ** 3,
+  maxDepth: 6,
+  maxNestedLayerBytes: 8 * 1024 ** 3,
+  maxNestedImageBytes: 32 * 1024 ** 3,
   maxKeystoreBytes: 64 * 1024 ** 2,
   zstdWindowLogMax: 25,
 };
+
+/** A file inside another file (`/app/app.jar!/BOOT-INF/lib/x.jar`) that the scan could not open, and why. */
+export interface NotLookedInside {
+  readonly path: string;
+  readonly reason: string;
+}
 
 /** A byte range of a local file: a blob inside an archive, or a whole file. Workers open it themselves. */
 export interface BlobRef {
@@ -135,6 +151,10 @@ export interface LayerResult {
   readonly hits: readonly FileHit[];
   /** Files the scan could not check (e.g. a PKCS#12 store no default password opens). */
   readonly unreadable: readonly { readonly path: string; readonly reason: string }[];
+  /** Archives and compressed files inside the layer that could not be opened (paths without a leading '/'). */
+  readonly notLookedInside: readonly NotLookedInside[];
+  /** Files scanned inside other files. */
+  readonly nestedFiles: number;
   readonly captured: readonly CapturedFile[];
 }
 
@@ -164,5 +184,7 @@ export interface Report {
   readonly error?: string;
   readonly findings: readonly Finding[];
   readonly unscanned: readonly Unscanned[];
-  readonly stats: { readonly images: number; readonly layers: number; readonly files: number; readonly bytes: number; readonly ms: number };
+  /** Files inside files that could not be opened: a warning, or a failure with `strict`. */
+  readonly notLookedInside: readonly (NotLookedInside & { readonly image?: string; readonly layer?: number })[];
+  readonly stats: { readonly images: number; readonly layers: number; readonly files: number; readonly nestedFiles: number; readonly bytes: number; readonly ms: number };
 }

@@ -1,0 +1,92 @@
+import type { ScanLimits } from '../types.js';
+
+/**
+ * Bounds on absolute work, not on ratios: a 100 MB zero-filled file is legitimate (it gzips about 1000:1), while a
+ * bomb is whatever makes the check read more than the user allows. Two kinds of bytes are counted:
+ * - the uncompressed bytes of layers: past a bound the layer fails (fails closed: the rest was never read);
+ * - the bytes expanded while looking inside files (archives and compressed files, at any depth): past a bound the
+ *   member is listed as "not looked inside" and the scan goes on.
+ * Each is bounded per layer and in total over the check. The totals are shared by every worker thread through a
+ * SharedArrayBuffer, so two layers scanned at once count against the same total.
+ */
+export class LimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LimitError';
+  }
+}
+
+export class NestedLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NestedLimitError';
+  }
+}
+
+const LAYER_TOTAL = 0;
+const NESTED_TOTAL = 1;
+
+/** The shared counters of one check: [uncompressed layer bytes, nested bytes]. */
+export function newTotals(): BigInt64Array<SharedArrayBuffer> {
+  return new BigInt64Array(new SharedArrayBuffer(2 * 8));
+}
+
+export function describeBytes(n: number): string {
+  const units: [number, string][] = [
+    [1024 ** 4, 'TiB'],
+    [1024 ** 3, 'GiB'],
+    [1024 ** 2, 'MiB'],
+    [1024, 'KiB'],
+  ];
+  for (const [size, unit] of units) if (n >= size && n % size === 0) return `${n / size} ${unit}`;
+  for (const [size, unit] of units) if (n >= size) return `${(n / size).toFixed(1)} ${unit}`;
+  return `${n} bytes`;
+}
+
+export class Budget {
+  private layerBytes = 0;
+  private nestedBytes = 0;
+
+  constructor(
+    readonly limits: ScanLimits,
+    private readonly totals: BigInt64Array<SharedArrayBuffer> = newTotals(),
+  ) {}
+
+  /** Uncompressed bytes of the layer itself. Throws LimitError past the per-layer or the total bound. */
+  layer(n: number): void {
+    this.layerBytes += n;
+    const total = Number(Atomics.add(this.totals, LAYER_TOTAL, BigInt(n))) + n;
+    if (this.layerBytes > this.limits.maxLayerBytes) {
+      throw new LimitError(`layer is over the ${describeBytes(this.limits.maxLayerBytes)} bound for one uncompressed layer (--max-layer-bytes)`);
+    }
+    if (total > this.limits.maxImageBytes) {
+      throw new LimitError(`the image's layers are over the ${describeBytes(this.limits.maxImageBytes)} bound for all uncompressed layers together (--max-image-bytes)`);
+    }
+  }
+
+  /** Bytes expanded inside files. Throws NestedLimitError past the per-layer or the total bound. */
+  nested(n: number): void {
+    this.nestedBytes += n;
+    const total = Number(Atomics.add(this.totals, NESTED_TOTAL, BigInt(n))) + n;
+    if (this.nestedBytes > this.limits.maxNestedLayerBytes) {
+      throw new NestedLimitError(`over the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer (--max-nested-layer-bytes)`);
+    }
+    if (total > this.limits.maxNestedImageBytes) {
+      throw new NestedLimitError(`over the ${describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image (--max-nested-image-bytes)`);
+    }
+  }
+
+  /** Why nothing more may be opened, once a nested budget is spent. */
+  get exhausted(): string | undefined {
+    if (this.nestedBytes >= this.limits.maxNestedLayerBytes) return `the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer is spent (--max-nested-layer-bytes)`;
+    if (Number(Atomics.load(this.totals, NESTED_TOTAL)) >= this.limits.maxNestedImageBytes) {
+      return `the ${describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image is spent (--max-nested-image-bytes)`;
+    }
+    return undefined;
+  }
+
+  /** Bytes expanded inside the files of this layer so far (for the report's statistics). */
+  get expanded(): number {
+    return this.nestedBytes;
+  }
+}

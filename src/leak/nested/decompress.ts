@@ -1,0 +1,259 @@
+import { pipeline, Readable } from 'node:stream';
+import { ReadableStream } from 'node:stream/web';
+import zlib from 'node:zlib';
+import unbzip2 from 'unbzip2-stream';
+import * as xzDecompress from 'xz-decompress';
+
+// A webpack UMD bundle: Node's ESM loader sees only its default export (module.exports), a bundler its names.
+type XzModule = typeof xzDecompress;
+const XzReadableStream = (xzDecompress.XzReadableStream ?? (xzDecompress as unknown as { default: XzModule }).default.XzReadableStream) as XzModule['XzReadableStream'];
+import type { Compressor } from '../sniff.js';
+import { withoutChecks, xzCheckType } from './xz-checks.js';
+
+/**
+ * Decoders for the compressed single files and streams the leak check meets, as async iterables of output chunks.
+ * gzip and zstd come with Node; bzip2 (unbzip2-stream, pure JS) and xz (xz-decompress: xz-embedded compiled to
+ * WebAssembly) do not. Every decoder fails on truncated or corrupt input rather than ending quietly.
+ */
+
+const CHUNK = 64 * 1024;
+const ZSTD_FRAME = 0xfd2fb528;
+/** Frames whose compressed bytes fit this are decoded in one synchronous call: zstd:chunked has a frame per file. */
+const SMALL_FRAME = 1024 * 1024;
+const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
+
+/** `source` through a transform, as an async iterable whose iteration throws whatever either side throws. */
+function piped(source: AsyncIterable<Buffer>, transform: NodeJS.ReadWriteStream & Readable): AsyncIterable<Buffer> {
+  return pipeline(Readable.from(source, { objectMode: false }), transform, () => {}) as unknown as AsyncIterable<Buffer>;
+}
+
+/** Reads exact byte counts from an async iterable of chunks. */
+class ByteReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private done = false;
+  offset = 0;
+
+  constructor(private readonly it: AsyncIterator<Buffer>) {}
+
+  private async fill(n: number): Promise<boolean> {
+    while (this.buf.length < n && !this.done) {
+      const next = await this.it.next();
+      if (next.done) this.done = true;
+      else this.buf = this.buf.length ? Buffer.concat([this.buf, next.value]) : next.value;
+    }
+    return this.buf.length >= n;
+  }
+
+  async atEnd(): Promise<boolean> {
+    return !(await this.fill(1));
+  }
+
+  async exact(n: number, what: string): Promise<Buffer> {
+    if (!(await this.fill(n))) throw new Error(`zstd stream is truncated (inside ${what} at byte ${this.offset + this.buf.length})`);
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    this.offset += n;
+    return out;
+  }
+
+  /** Up to `n` bytes, at least one; throws at the end of input. */
+  async some(n: number, what: string): Promise<Buffer> {
+    if (!(await this.fill(1))) throw new Error(`zstd stream is truncated (inside ${what} at byte ${this.offset})`);
+    const out = this.buf.subarray(0, Math.min(n, this.buf.length));
+    this.buf = this.buf.subarray(out.length);
+    this.offset += out.length;
+    return out;
+  }
+}
+
+/**
+ * The compressed bytes of one zstd frame (RFC 8878 section 3.1.1), magic included: the frame header tells the sizes
+ * of its fields, each block header its own size, so the frame's end is known without decoding it.
+ */
+async function* frameBytes(reader: ByteReader, magic: Buffer): AsyncGenerator<Buffer> {
+  yield magic;
+  const fhd = await reader.exact(1, 'a frame header');
+  yield fhd;
+  const d = fhd[0]!;
+  const fcsFlag = d >> 6;
+  const single = (d >> 5) & 1;
+  const checksum = (d >> 2) & 1;
+  if (d & 0x08) throw new Error('zstd frame header has its reserved bit set');
+  const headerRest = (single ? 0 : 1) + [0, 1, 2, 4][d & 3]! + [single ? 1 : 0, 2, 4, 8][fcsFlag]!;
+  if (headerRest) yield await reader.exact(headerRest, 'a frame header');
+  for (;;) {
+    const bh = await reader.exact(3, 'a block header');
+    yield bh;
+    const v = bh[0]! | (bh[1]! << 8) | (bh[2]! << 16);
+    const last = v & 1;
+    const type = (v >> 1) & 3;
+    const size = v >>> 3;
+    if (type === 3) throw new Error('zstd block of the reserved type');
+    for (let left = type === 1 ? 1 : size; left > 0; ) {
+      const piece = await reader.some(left, 'a block');
+      left -= piece.length;
+      yield piece;
+    }
+    if (last) break;
+  }
+  if (checksum) yield await reader.exact(4, 'a frame checksum');
+}
+
+/**
+ * zstd, frame by frame. Node's decompressor stops after the first frame and drops the rest silently, while
+ * podman/buildah `zstd:chunked` layers are a frame per file plus skippable frames (magic 0x184D2A50–5F) holding the
+ * table of contents (containers/storage docs/containers-storage-zstd-chunked.md). So frames are split here and each
+ * is decoded by a decoder of its own; skippable frames are skipped by their length field.
+ */
+export async function* zstdFrames(source: AsyncIterable<Buffer>, windowLogMax: number): AsyncGenerator<Buffer> {
+  const reader = new ByteReader(source[Symbol.asyncIterator]());
+  const params = { [zlib.constants.ZSTD_d_windowLogMax]: windowLogMax };
+  while (!(await reader.atEnd())) {
+    const at = reader.offset;
+    const magic = await reader.exact(4, 'a frame magic');
+    const m = magic.readUInt32LE(0);
+    if ((m & 0xfffffff0) === 0x184d2a50) {
+      const size = (await reader.exact(4, 'a skippable frame')).readUInt32LE(0);
+      for (let left = size; left > 0; ) left -= (await reader.some(left, 'a skippable frame')).length;
+      continue;
+    }
+    if (m !== ZSTD_FRAME) throw new Error(`zstd data is corrupt: no frame magic at byte ${at}`);
+    const frame = frameBytes(reader, magic);
+    // Small frames: collect and decode at once (a stream per frame costs more than the frame).
+    const held: Buffer[] = [];
+    let heldBytes = 0;
+    let next = await frame.next();
+    while (!next.done && heldBytes <= SMALL_FRAME) {
+      held.push(next.value);
+      heldBytes += next.value.length;
+      next = await frame.next();
+    }
+    if (next.done) {
+      const whole = Buffer.concat(held);
+      let out: Buffer | undefined;
+      try {
+        out = zlib.zstdDecompressSync(whole, { params, maxOutputLength: SMALL_FRAME_OUTPUT });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw error;
+      }
+      if (out) {
+        for (let i = 0; i < out.length; i += CHUNK) yield out.subarray(i, i + CHUNK);
+        continue;
+      }
+    }
+    const rest = next.done ? undefined : next.value;
+    async function* replay(): AsyncGenerator<Buffer> {
+      yield* held;
+      if (rest) {
+        yield rest;
+        yield* frame;
+      }
+    }
+    yield* piped(replay(), zlib.createZstdDecompress({ chunkSize: CHUNK, params }));
+  }
+}
+
+let xzPatched = false;
+let xzActive = 0;
+type XzStatics = {
+  _contextMutex?: { acquire(): Promise<void>; release(): void };
+  _getModuleInstance?: () => Promise<void>;
+  _moduleInstance?: { exports: Record<string, unknown> };
+  _moduleInstancePromise?: Promise<void>;
+};
+/** A WebAssembly memory never shrinks: an instance grown past this by a big dictionary is let go once idle. */
+const XZ_KEEP_MEMORY = 16 * 1024 * 1024;
+
+function releaseBigXzInstance(): void {
+  const cls = XzReadableStream as unknown as XzStatics;
+  const memory = cls._moduleInstance?.exports.memory as { buffer: ArrayBuffer } | undefined;
+  if (xzActive === 0 && memory && memory.buffer.byteLength > XZ_KEEP_MEMORY) {
+    cls._moduleInstance = undefined;
+    cls._moduleInstancePromise = undefined;
+  }
+}
+/**
+ * xz-decompress serialises its decoders with a module-wide mutex held for a whole stream, so an xz file inside an
+ * xz file (a .deb's data.tar.xz holding a .xz) would wait for itself forever; and its decoder contexts share one
+ * WebAssembly instance whose state they corrupt when two run at once. So the mutex is lifted, and a stream that
+ * starts while another is active in this thread gets a fresh instance (contexts keep the instance they started on).
+ * The nesting depth bounds how many exist at once.
+ */
+async function xzReady(): Promise<void> {
+  const cls = XzReadableStream as unknown as XzStatics;
+  if (!xzPatched) {
+    xzPatched = true;
+    if (cls._contextMutex) cls._contextMutex = { acquire: async () => {}, release: () => {} };
+  }
+  if (xzActive > 0 && cls._getModuleInstance) await cls._getModuleInstance();
+}
+
+async function* xz(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  await xzReady();
+  // xz-decompress reads past the end of input as a TypeError; say what it means.
+  let ended = false;
+  const it = source[Symbol.asyncIterator]();
+  const first = await it.next();
+  async function* all(): AsyncGenerator<Buffer> {
+    if (first.done) return;
+    yield first.value;
+    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+  }
+  // xz-embedded verifies none, CRC32 and CRC64 checks only; other check types are dropped first (see xz-checks.ts).
+  const check = first.done ? undefined : xzCheckType(first.value);
+  const stream = check !== undefined && check !== 0 && check !== 1 && check !== 4 ? withoutChecks(all()) : all();
+  async function* input(): AsyncGenerator<Uint8Array> {
+    yield* stream;
+    ended = true;
+  }
+  xzActive++;
+  try {
+    for await (const chunk of new XzReadableStream(ReadableStream.from(input()) as unknown as globalThis.ReadableStream<Uint8Array>) as unknown as AsyncIterable<Uint8Array>) {
+      yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    }
+  } catch (error) {
+    if (ended && error instanceof TypeError) throw new Error('xz stream is truncated');
+    if (error instanceof Error && /^xz (data|stream)/.test(error.message)) throw error;
+    throw new Error(`xz data is corrupt (${error instanceof Error ? error.message : String(error)})`);
+  } finally {
+    xzActive--;
+    releaseBigXzInstance();
+  }
+}
+
+/**
+ * unbzip2-stream is a classic `through` stream that decodes synchronously inside write(): what one write produced
+ * is handed on before the next input chunk is read, so memory stays at a block or two (bzip2 blocks are ≤ 900 kB
+ * before their run-length stage).
+ */
+async function* bzip2(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const decoder = unbzip2();
+  const out: Buffer[] = [];
+  let failure: unknown;
+  decoder.on('data', (d: Buffer) => out.push(d));
+  decoder.on('error', (e: unknown) => (failure ??= e));
+  const check = (): void => {
+    if (failure) throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : String(failure)})`);
+  };
+  for await (const chunk of source) {
+    decoder.write(chunk);
+    check();
+    yield* out.splice(0);
+  }
+  decoder.end();
+  check();
+  yield* out.splice(0);
+}
+
+export function decompress(kind: Compressor, source: AsyncIterable<Buffer>, windowLogMax: number): AsyncIterable<Buffer> {
+  switch (kind) {
+    case 'gzip':
+      return piped(source, zlib.createGunzip({ chunkSize: CHUNK }));
+    case 'zstd':
+      return zstdFrames(source, windowLogMax);
+    case 'bzip2':
+      return bzip2(source);
+    case 'xz':
+      return xz(source);
+  }
+}

@@ -1,0 +1,401 @@
+/**
+ * Looking inside what files hold, recursively: zips (jar, war, whl, …), tar, ar (.deb), rpm (cpio payload), cpio,
+ * and gzip/bzip2/xz/zstd-compressed files, at any depth up to `maxDepth`. A file's own bytes are always scanned as
+ * they stream past (FileScan); a file that is a container is also collected (in memory, or a temporary file past a
+ * bound) and opened once it is complete (openNested), its members scanned the same way under the path
+ * `outer!/member`. What cannot be opened (corrupt, encrypted, too deep, over the budget) is listed as "not looked
+ * inside" with its path and the reason, never silently passed.
+ */
+import { posix } from 'node:path';
+import zlib from 'node:zlib';
+import { readJks, readPkcs12 } from '../../ca/keystore.js';
+import { classifyDer, ContentScanner, scanBuffer, type Matcher } from '../matcher.js';
+import { COMPRESSORS, HEAD_BYTES, isTarHead, keystoreKind, sniffContainer, type Compressor, type Container, type Keystore } from '../sniff.js';
+import { TarParser } from '../tar.js';
+import type { FileHit, NotLookedInside, ScanLimits } from '../types.js';
+import { ArParser } from './ar.js';
+import { NestedLimitError, type Budget } from './budget.js';
+import { CpioParser } from './cpio.js';
+import { decompress } from './decompress.js';
+import type { MemberParser, MemberSink } from './members.js';
+import { rpmPayloadOffset } from './rpm.js';
+import { discard, readSpooled, Spool, type Spooled, type TempDir } from './spool.js';
+import { walkZip } from './zip.js';
+
+/** Where one layer's (or one directory tree's) scan collects what it learns. */
+export interface ScanContext {
+  readonly matcher: Matcher;
+  readonly limits: ScanLimits;
+  readonly budget: Budget;
+  readonly temp: TempDir;
+  readonly hits: FileHit[];
+  /** Keystores that could not be read (fail the check, as before). */
+  readonly unreadable: { path: string; reason: string }[];
+  readonly notLookedInside: NotLookedInside[];
+  /** Members scanned inside other files. */
+  nestedFiles: number;
+}
+
+/** A complete container file, waiting to be opened. */
+export interface NestedJob {
+  readonly path: string;
+  readonly depth: number;
+  readonly kind: Container;
+  readonly spooled: Spooled;
+  /** Matches in the container's own bytes, held back so that a match the opening places more precisely replaces them. */
+  readonly rawHits: FileHit[];
+}
+
+/** Separator between an archive's path and a member's path inside it, as Java's jar: URLs write it. */
+export const NESTED = '!/';
+
+/** Collected containers at most this big stay in memory; bigger ones go to a temporary file. */
+const MEMORY_SPOOL = 2 * 1024 * 1024;
+/** In-memory gzip members this small are decoded in one call (a stream per small file costs more than the file). */
+const SMALL_GZIP = 1024 * 1024;
+const SMALL_GZIP_OUTPUT = 4 * 1024 * 1024;
+
+/** Streams one file's bytes: matcher always, keystore parse, and collection for opening when it is a container. */
+export class FileScan {
+  private head: Buffer[] = [];
+  private headLen = 0;
+  private mode: 'head' | 'stream' | Keystore = 'head';
+  private scanner?: ContentScanner;
+  private whole: Buffer[] = [];
+  private wholeLen = 0;
+  private spool?: Spool;
+  private container?: Container;
+
+  constructor(
+    private readonly ctx: ScanContext,
+    readonly path: string,
+    private readonly depth: number,
+  ) {}
+
+  write(chunk: Buffer): void {
+    if (this.mode === 'head') {
+      this.head.push(chunk);
+      this.headLen += chunk.length;
+      if (this.headLen >= HEAD_BYTES) this.decide();
+      return;
+    }
+    this.route(chunk);
+  }
+
+  private decide(): void {
+    const head = this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head);
+    this.head = [];
+    this.mode = keystoreKind(head) ?? 'stream';
+    if (this.mode === 'stream') {
+      this.scanner = new ContentScanner(this.ctx.matcher);
+      const container = sniffContainer(head, posix.basename(this.path));
+      if (container) this.startContainer(container);
+    }
+    this.whole = [];
+    this.wholeLen = 0;
+    this.route(head);
+  }
+
+  private startContainer(container: Container): void {
+    const { limits, budget } = this.ctx;
+    if (this.depth >= limits.maxDepth) {
+      this.ctx.notLookedInside.push({ path: this.path, reason: `${container} nested deeper than ${limits.maxDepth} archives (--max-depth)` });
+    } else if (budget.exhausted) {
+      this.ctx.notLookedInside.push({ path: this.path, reason: `${container} not opened: ${budget.exhausted}` });
+    } else {
+      this.container = container;
+      this.spool = new Spool(this.ctx.temp, MEMORY_SPOOL);
+    }
+  }
+
+  private route(chunk: Buffer): void {
+    if (this.mode === 'stream') {
+      this.scanner!.feed(chunk);
+      this.spool?.write(chunk);
+      return;
+    }
+    this.wholeLen += chunk.length;
+    if (this.wholeLen > this.ctx.limits.maxKeystoreBytes) {
+      throw new Error(`keystore '${this.path}' is over the ${this.ctx.limits.maxKeystoreBytes}-byte bound for keystores`);
+    }
+    this.whole.push(chunk);
+  }
+
+  /** The file is complete. Returns the container to open, if it is one. */
+  end(): NestedJob | undefined {
+    if (this.mode === 'head' && this.headLen > 0) this.decide();
+    const path = this.path;
+    let job: NestedJob | undefined;
+    if (this.mode === 'stream' && this.scanner) {
+      const raw = this.scanner.end().map((hit) => ({ ...hit, path }));
+      if (this.spool && this.container) job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw };
+      else this.ctx.hits.push(...raw);
+    } else if (this.mode === 'jks' || this.mode === 'pkcs12') {
+      this.keystore(this.mode, Buffer.concat(this.whole));
+    }
+    this.scanner = undefined;
+    this.spool = undefined;
+    this.whole = [];
+    return job;
+  }
+
+  /** Abandons a file cut short (its archive failed): nothing it collected is kept. */
+  abort(): void {
+    this.spool?.abandon();
+    this.spool = undefined;
+  }
+
+  private keystore(kind: Keystore, bytes: Buffer): void {
+    const { matcher } = this.ctx;
+    const path = this.path;
+    const found: FileHit[] = [];
+    try {
+      const entries = kind === 'jks' ? readJks(bytes) : readPkcs12(bytes);
+      for (const entry of entries) {
+        const c = classifyDer(matcher, entry.der, kind);
+        if (c) found.push({ kind: c.kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
+      }
+    } catch (error) {
+      // Fail closed: a store we cannot open could hold the CA (keytool defaults: 'changeit' and empty were tried).
+      const why = error instanceof Error ? error.message : String(error);
+      this.ctx.unreadable.push({ path, reason: kind === 'jks' ? `Java keystore could not be read: ${why}` : why });
+    }
+    const fps = new Set(found.map((f) => f.fingerprint));
+    for (const hit of scanBuffer(matcher, bytes)) if (!fps.has(hit.fingerprint)) found.push({ ...hit, path });
+    this.ctx.hits.push(...found);
+  }
+}
+
+function message(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+/** The name of a compressed file's content: `ca.pem.gz` → `ca.pem`, `x.tgz` → `x.tar`. */
+export function innerName(path: string): string {
+  const base = posix.basename(path.slice(path.lastIndexOf(NESTED) + 1));
+  const stripped = base.replace(/\.t(gz|bz2?|xz|zst)$/i, '.tar').replace(/\.(gz|gzip|z|bz2|bzip2|xz|zst|zstd)$/i, '');
+  return stripped && stripped !== base ? stripped : `${base}.decompressed`;
+}
+
+/** Member paths of a member archive, with a FileScan per regular member and the containers they turn out to be. */
+class Members implements MemberSink {
+  readonly queue: NestedJob[] = [];
+  private current?: FileScan;
+
+  constructor(
+    private readonly ctx: ScanContext,
+    private readonly prefix: string,
+    private readonly depth: number,
+  ) {}
+
+  entry(name: string, type: 'file' | 'other'): void {
+    if (type !== 'file') return;
+    this.ctx.nestedFiles++;
+    this.current = new FileScan(this.ctx, `${this.prefix}${name}`, this.depth);
+  }
+
+  data(chunk: Buffer): void {
+    this.current?.write(chunk);
+  }
+
+  entryEnd(): void {
+    const job = this.current?.end();
+    this.current = undefined;
+    if (job) this.queue.push(job);
+  }
+
+  abort(): void {
+    this.current?.abort();
+    for (const job of this.queue.splice(0)) discard(job.spooled);
+  }
+
+  async drain(): Promise<void> {
+    while (this.queue.length) await openNested(this.ctx, this.queue.shift()!);
+  }
+}
+
+function tarSink(members: Members): ConstructorParameters<typeof TarParser>[0] {
+  return {
+    entry: (h) => members.entry(h.path, h.type === 'file' ? 'file' : 'other'),
+    data: (c) => members.data(c),
+    entryEnd: () => members.entryEnd(),
+  };
+}
+
+/** Pushes a byte stream through a member parser, opening each complete member container before reading on. */
+async function feed(ctx: ScanContext, source: AsyncIterable<Buffer>, parser: MemberParser, members: Members, counted: boolean): Promise<void> {
+  try {
+    for await (const chunk of source) {
+      if (!counted) ctx.budget.nested(chunk.length);
+      parser.write(chunk);
+      if (members.queue.length) await members.drain();
+    }
+    parser.end();
+    await members.drain();
+  } catch (error) {
+    members.abort();
+    throw error;
+  }
+}
+
+/** Counts decoded bytes against the nested budget as they are produced. */
+async function* counting(ctx: ScanContext, source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    ctx.budget.nested(chunk.length);
+    yield chunk;
+  }
+}
+
+function decodeSmallGzip(s: Spooled): Buffer | undefined {
+  if (s.kind !== 'memory' || s.bytes.length > SMALL_GZIP) return undefined;
+  try {
+    return zlib.gunzipSync(s.bytes, { maxOutputLength: SMALL_GZIP_OUTPUT });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+    throw error;
+  }
+}
+
+async function* chunksOf(buf: Buffer): AsyncGenerator<Buffer> {
+  for (let i = 0; i < buf.length; i += 256 * 1024) yield buf.subarray(i, i + 256 * 1024);
+}
+
+/**
+ * A compressed file: its content is a tar (then its members are listed right under the compressed file's path,
+ * `x.tar.gz!/etc/ca.pem`) or a single file (`ca.pem.gz!/ca.pem`), scanned and opened like any other file.
+ */
+async function openCompressed(ctx: ScanContext, job: NestedJob, kind: Compressor, source: AsyncIterable<Buffer>): Promise<void> {
+  const decoded = counting(ctx, source);
+  const members = new Members(ctx, `${job.path}${NESTED}`, job.depth + 1);
+  let parser: MemberParser | undefined;
+  let single: FileScan | undefined;
+  const head: Buffer[] = [];
+  let headLen = 0;
+  const decide = (): void => {
+    const h = Buffer.concat(head);
+    if (isTarHead(h)) parser = new TarParser(tarSink(members));
+    else {
+      ctx.nestedFiles++;
+      single = new FileScan(ctx, `${job.path}${NESTED}${innerName(job.path)}`, job.depth + 1);
+    }
+  };
+  const push = (chunk: Buffer): void => {
+    if (parser) parser.write(chunk);
+    else single!.write(chunk);
+  };
+  try {
+    for await (const chunk of decoded) {
+      if (!parser && !single) {
+        head.push(chunk);
+        headLen += chunk.length;
+        if (headLen < HEAD_BYTES) continue;
+        decide();
+        push(Buffer.concat(head));
+      } else push(chunk);
+      if (members.queue.length) await members.drain();
+    }
+    if (!parser && !single) {
+      decide();
+      if (headLen) push(Buffer.concat(head));
+    }
+    if (parser) parser.end();
+    else {
+      const inner = single!.end();
+      if (inner) members.queue.push(inner);
+    }
+    await members.drain();
+  } catch (error) {
+    single?.abort();
+    members.abort();
+    throw error;
+  }
+}
+
+async function openRpm(ctx: ScanContext, job: NestedJob): Promise<void> {
+  const offset = await rpmPayloadOffset(job.spooled);
+  const payload = readSpooled(job.spooled, offset);
+  // The payload compressor is told by the payload's first bytes (the PAYLOADCOMPRESSOR tag is only a claim).
+  const it = payload[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) throw new Error('RPM package has no payload');
+  async function* all(): AsyncGenerator<Buffer> {
+    yield first.value as Buffer;
+    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+  }
+  const kind = sniffContainer(first.value as Buffer, '');
+  const members = new Members(ctx, `${job.path}${NESTED}`, job.depth + 1);
+  if (kind === 'cpio') return feed(ctx, all(), new CpioParser(members), members, false);
+  if (kind && COMPRESSORS.has(kind)) return feed(ctx, counting(ctx, decompress(kind as Compressor, all(), ctx.limits.zstdWindowLogMax)), new CpioParser(members), members, true);
+  throw new Error(`RPM payload is neither cpio nor a known compression of it`);
+}
+
+/** Opens one container; whatever goes wrong is recorded as "not looked inside" for its path, never thrown. */
+export async function openNested(ctx: ScanContext, job: NestedJob): Promise<void> {
+  const hitsBefore = ctx.hits.length;
+  try {
+    const members = new Members(ctx, `${job.path}${NESTED}`, job.depth + 1);
+    switch (job.kind) {
+      case 'zip':
+        await walkZip(job.spooled, async (m) => {
+          if (m.directory) return;
+          const path = `${job.path}${NESTED}${m.name}`;
+          if (m.unreadable) {
+            ctx.notLookedInside.push({ path, reason: m.unreadable });
+            return;
+          }
+          ctx.nestedFiles++;
+          const scan = new FileScan(ctx, path, job.depth + 1);
+          try {
+            const body = await m.open();
+            if (Buffer.isBuffer(body)) {
+              ctx.budget.nested(body.length);
+              if (body.length) scan.write(body);
+            } else {
+              for await (const chunk of body) {
+                ctx.budget.nested((chunk as Buffer).length);
+                scan.write(chunk as Buffer);
+              }
+            }
+          } catch (error) {
+            scan.abort();
+            if (error instanceof NestedLimitError) throw error;
+            ctx.notLookedInside.push({ path, reason: `zip entry could not be read: ${message(error)}` });
+            return;
+          }
+          const inner = scan.end();
+          if (inner) await openNested(ctx, inner);
+        });
+        break;
+      case 'tar':
+        await feed(ctx, readSpooled(job.spooled), new TarParser(tarSink(members)), members, false);
+        break;
+      case 'ar':
+        await feed(ctx, readSpooled(job.spooled), new ArParser(members), members, false);
+        break;
+      case 'cpio':
+        await feed(ctx, readSpooled(job.spooled), new CpioParser(members), members, false);
+        break;
+      case 'rpm':
+        await openRpm(ctx, job);
+        break;
+      default: {
+        const kind = job.kind as Compressor;
+        const small = kind === 'gzip' ? decodeSmallGzip(job.spooled) : undefined;
+        await openCompressed(ctx, job, kind, small ? chunksOf(small) : decompress(kind, readSpooled(job.spooled), ctx.limits.zstdWindowLogMax));
+      }
+    }
+  } catch (error) {
+    // Over the budget deep inside: the outermost container is the one reported, once.
+    if (error instanceof NestedLimitError && job.depth > 0) throw error;
+    const what = COMPRESSORS.has(job.kind) ? `${job.kind}-compressed file` : `${job.kind} archive`;
+    ctx.notLookedInside.push({
+      path: job.path,
+      reason: error instanceof NestedLimitError ? `not looked inside completely: ${error.message}` : `${what} could not be opened: ${message(error)}`,
+    });
+  } finally {
+    discard(job.spooled);
+    // A match inside a member names the member; the same certificate seen in the container's raw bytes is that one.
+    const inside = new Set(ctx.hits.slice(hitsBefore).map((h) => h.fingerprint));
+    ctx.hits.push(...job.rawHits.filter((h) => !inside.has(h.fingerprint)));
+  }
+}
