@@ -1,10 +1,12 @@
 import * as core from '@actions/core';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { checkImage } from './check.js';
 import { dockerSave } from './docker.js';
-import { lintDockerfile, renderLintText } from './lint.js';
+import { readBuildContext } from '../lint/context.js';
+import { lintDockerfile } from '../lint/lint.js';
+import { lintAnnotations, renderLintText } from '../lint/report.js';
 import { annotations, failed, renderMarkdown, renderSarif } from './report.js';
 import { loadTargets } from './targets.js';
 import type { Report } from './types.js';
@@ -17,6 +19,10 @@ export interface LeakInputs {
   readonly fingerprints: readonly string[];
   readonly dockerfile: string;
   readonly target: string;
+  /** The Dockerfile's build context (default: its directory). */
+  readonly context: string;
+  /** Lint rules to ignore (ids or names). */
+  readonly lintIgnore: readonly string[];
 }
 
 export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
@@ -27,6 +33,8 @@ export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
     fingerprints: raw('fingerprint').split(/[\s,]+/).filter(Boolean),
     dockerfile: raw('dockerfile').trim(),
     target: raw('target').trim(),
+    context: raw('context').trim(),
+    lintIgnore: raw('lint-ignore').split(/[\s,]+/).filter(Boolean),
   };
   if (!inputs.image && !inputs.dockerfile) throw new Error("Nothing to check: set 'image' (an image or archive) and/or 'dockerfile'.");
   return inputs;
@@ -40,11 +48,13 @@ export async function run(): Promise<void> {
     let problems = 0;
     const sections: string[] = [];
     if (inputs.dockerfile) {
-      const lint = lintDockerfile(readFileSync(inputs.dockerfile, 'utf8'), inputs.target || undefined);
+      const context = readBuildContext(inputs.context || dirname(inputs.dockerfile) || '.', { dockerfile: inputs.dockerfile });
+      const lint = lintDockerfile(readFileSync(inputs.dockerfile, 'utf8'), { ...(inputs.target ? { target: inputs.target } : {}), context, ignore: inputs.lintIgnore });
       core.info(renderLintText(inputs.dockerfile, lint));
-      for (const f of lint.findings) core.error(`${f.message} Fix: ${f.fix}`, { title: `CA would leak: ${f.rule}`, file: inputs.dockerfile, startLine: f.line });
-      leaks += lint.findings.length;
-      sections.push(`### Dockerfile lint: ${lint.findings.length} finding(s) in the stages of target '${lint.target}'`);
+      for (const a of lintAnnotations(lint)) (a.level === 'error' ? core.error : core.notice)(a.message, { title: a.title, file: inputs.dockerfile, startLine: a.line });
+      const errors = lint.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
+      leaks += errors;
+      sections.push(`### Dockerfile lint: ${errors} finding(s) for the release image of target '${lint.target}'`);
     }
     let report: Report | undefined;
     if (inputs.image) {
