@@ -61,11 +61,14 @@ export { isSystemBundlePath };
 
 /** Certificate file extensions; keystores included. */
 const CERT_EXTENSION = /\.(pem|crt|cer|cert|der|p7b|p7c|jks|bks|keystore|truststore|ca-bundle)$/i;
-/** Words that make a certificate file name a CA's (split on separators and camelCase: rootCA → root, ca). */
+/**
+ * Words that make a certificate file name a CA's (split on separators and camelCase: rootCA → root, ca). Words a
+ * server's own certificate also uses (proxy, chain as in certbot's chain.pem, bundle, internal) are left out.
+ */
 const CA_WORDS = new Set([
-  'ca', 'cas', 'cacert', 'cacerts', 'root', 'roots', 'rootca', 'chain', 'bundle', 'trust', 'truststore', 'anchor', 'anchors',
-  'zscaler', 'netskope', 'nscacert', 'mitm', 'mitmproxy', 'proxy', 'inspection', 'corp', 'corporate', 'company', 'enterprise',
-  'org', 'issuing', 'intermediate', 'internal', 'pki', 'netfree', 'fortinet', 'fortigate', 'paloalto', 'bluecoat', 'forcepoint',
+  'ca', 'cas', 'cacert', 'cacerts', 'root', 'roots', 'rootca', 'trust', 'truststore', 'anchor', 'anchors',
+  'zscaler', 'netskope', 'nscacert', 'mitm', 'mitmproxy', 'inspection', 'corp', 'corporate', 'company', 'enterprise',
+  'org', 'issuing', 'intermediate', 'pki', 'netfree', 'fortinet', 'fortigate', 'paloalto', 'bluecoat', 'forcepoint',
 ]);
 
 function nameWords(name: string): string[] {
