@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readCaCertificates } from '../ca/load.js';
 import { parseFingerprint } from '../ca/validate.js';
-import { readBuildContext, type OrgCa } from '../lint/context.js';
+import { ContextError, readBuildContext, type OrgCa } from '../lint/context.js';
 import { lintDockerfile, LintError } from '../lint/lint.js';
 import { renderLintSarif, renderLintText } from '../lint/report.js';
 import { RULES } from '../lint/rules.js';
@@ -68,7 +68,13 @@ export const lintCommand: Command = {
         fingerprints: (values.fingerprint ?? []).flatMap((f) => f.split(/[\s,]+/)).filter(Boolean).map((f) => parseFingerprint(f, '--fingerprint')),
       };
     }
-    const context = values.context ? readBuildContext(values.context, { dockerfile: file, ...(org ? { org } : {}) }) : undefined;
+    let context;
+    try {
+      context = values.context ? readBuildContext(values.context, { dockerfile: file, ...(org ? { org } : {}) }) : undefined;
+    } catch (error) {
+      if (error instanceof ContextError) throw new UsageError(`lint: --context: ${error.message}`);
+      throw error;
+    }
     let result;
     try {
       result = lintDockerfile(content, { ...(values.target ? { target: values.target } : {}), ...(context ? { context } : {}), ignore: values.ignore ?? [] });

@@ -15,7 +15,7 @@ export interface Rule {
 }
 
 // The image check says its fix inside a sentence ("… Fix: use …"); a finding's own `fix` field is the bare advice.
-const USE_A_SECRET = LEAK_FIX.replace(/^Fix:\s*/, '');
+const USE_A_SECRET = LEAK_FIX.replace(/^Fix:\s*(.)/, (_m, first: string) => first.toUpperCase());
 
 export const RULES: readonly Rule[] = [
   {
