@@ -54,7 +54,7 @@ export async function run(): Promise<void> {
       for (const a of lintAnnotations(lint)) (a.level === 'error' ? core.error : core.notice)(a.message, { title: a.title, file: inputs.dockerfile, startLine: a.line });
       const errors = lint.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
       leaks += errors;
-      sections.push(`### Dockerfile lint: ${errors} finding(s) for the release image of target '${lint.target}'`);
+      sections.push(`### Dockerfile lint: ${errors} finding(s) in the stages of target '${lint.target}'`);
     }
     let report: Report | undefined;
     if (inputs.image) {

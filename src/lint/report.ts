@@ -34,7 +34,12 @@ export interface LintAnnotation {
 export function lintAnnotations(result: LintResult): LintAnnotation[] {
   return result.findings
     .filter((f) => !f.ignored)
-    .map((f) => ({ level: f.severity === 'error' ? 'error' : 'notice', title: `${f.rule} ${f.name}`, message: `${f.message} Fix: ${f.fix}`, line: f.line }));
+    .map((f) => ({
+      level: f.severity === 'error' ? 'error' : 'notice',
+      title: `${f.severity === 'error' ? 'CA would leak' : 'CA in a build stage only'}: ${f.rule} ${f.name}`,
+      message: `${f.message} Fix: ${f.fix}`,
+      line: f.line,
+    }));
 }
 
 /** SARIF 2.1.0; an ignored finding carries a `suppressions` entry (inSource for comments, external for --ignore). */
