@@ -64,6 +64,8 @@ const POINTER_VARIABLES = new Set(CA_POINTER_VARIABLES);
 /** Names of ARGs that carry certificate text (ZSCALER_CERT, ORG_CA, CA_PEM), not a flag, URL or path about one. */
 export function isCaContentArg(name: string, value: string | undefined): boolean {
   if (value !== undefined && value.includes('-----BEGIN')) return true;
+  // NODE_EXTRA_CA_CERTS, SSL_CERT_FILE…: the registry's variables hold paths; so does any value that looks like one.
+  if (POINTER_VARIABLES.has(name) || (value !== undefined && /^[/$~.]/.test(value.trim()))) return false;
   const words = name.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
   if (!words.some((w) => ['ca', 'cert', 'certs', 'certificate', 'pem', 'cacert', 'cacerts', 'bundle', 'rootca', 'crt'].includes(w))) return false;
   if (words.some((w) => ['url', 'uri', 'path', 'file', 'dir', 'name', 'home', 'location', 'id', 'no', 'add', 'import', 'use', 'enable', 'enabled', 'install', 'skip', 'verify', 'check', 'type', 'version', 'pass', 'password', 'alias', 'host'].includes(w))) return false;
