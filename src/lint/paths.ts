@@ -49,6 +49,8 @@ export function isTrustSource(path: string): boolean {
 
 /** A place whose files a system trust store, a Java store or a container engine trusts. */
 export function isTrustPath(path: string): boolean {
+  // Hooks, configuration and distrust lists live beside the anchors but add no trust.
+  if (isUnder(path, '/etc/ca-certificates/update.d') || /\/(blacklist|blocklist)(\/|$)/.test(path) || /\.(conf|sh)$/.test(path)) return false;
   if (isTrustSource(path) || isSystemBundlePath(path)) return true;
   if (isUnder(path, '/etc/ssl/certs') || isUnder(path, '/etc/pki') || isUnder(path, '/usr/share/pki')) return true;
   const segments = path.split('/');

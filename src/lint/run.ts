@@ -6,6 +6,7 @@ import type { FileRecord, StageFs } from './filesystem.js';
 import { mapPath } from './filesystem.js';
 import { isKnownDirectory, type ContextView } from './model.js';
 import {
+  hasCertExtension,
   hasGlob,
   isCaLikeName,
   isPublicBundleUrl,
@@ -215,7 +216,9 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
 
   const write = (path: string, content: Content, how: string): void => {
     if (mountOf(path) || path === '/dev/null' || path.startsWith('/dev/') || path.startsWith('/proc/')) return;
-    const trust = isTrustPath(path) && !content.public;
+    // Output of unknown content (a `{ …; } > file` group, grep, sed) counts only where a certificate file would go.
+    const certish = hasCertExtension(path) || isCaLikeName(path) || posix.basename(path) === 'cacerts' || isSystemBundlePath(path);
+    const trust = isTrustPath(path) && !content.public && (content !== NOTHING || certish);
     const ca = !content.public && (content.ca || trust || (content.download === true && isCaLikeName(path)));
     const rule: RuleId = content.secret !== undefined ? 'OCA105' : 'OCA102';
     newRecord(path, false, ca, rule, `RUN ${how} ${content.what === 'nothing' ? '' : `${content.what} `}to ${path}`.replace(/\s+to /, ' to '), content.secret !== undefined ? 'secret' : content.download ? 'download' : 'write');

@@ -26,6 +26,8 @@ describe('org-ca lint: what each stage holds', () => {
     ['echo of a CA ARG into a trust path', 'FROM golang\nARG ZSCALER_CERT\nRUN echo "$ZSCALER_CERT" > /usr/local/share/ca-certificates/zscaler.crt && update-ca-certificates', ['!OCA102:3:0', '!OCA103:3:0', '!OCA107:2:0']],
     ['appending a CA to the system bundle', 'FROM node\nCOPY zscaler.pem /tmp/z.pem\nRUN cat /tmp/z.pem >> /etc/ssl/certs/ca-certificates.crt && rm /tmp/z.pem', ['!OCA101:2:0', '!OCA102:3:0']],
     ['RUN <<EOF heredoc script', 'FROM alpine\nRUN <<EOF\nset -e\nwget -O /usr/local/share/ca-certificates/c.crt http://pki.example/c\nupdate-ca-certificates\nEOF', ['!OCA102:2:0', '!OCA103:2:0']],
+    ['a hook script written into update.d is not an anchor', 'FROM debian\nRUN { echo "#!/bin/sh"; echo "trust extract --format=java-cacerts"; } > /etc/ca-certificates/update.d/java && chmod +x /etc/ca-certificates/update.d/java', []],
+    ['unknown output into a certificate name in an anchor directory', 'FROM debian\nRUN cat <<EOF > /usr/local/share/ca-certificates/corp.crt\nsomething\nEOF', ['!OCA102:2:0']],
     // trust-store updates
     ['a bare update-ca-certificates is clean', 'FROM alpine\nRUN apk add --no-cache ca-certificates && update-ca-certificates', []],
     ['--fresh after trimming a distrusted root is clean', 'FROM debian\nRUN sed -i "/CNNIC/d" /etc/ca-certificates.conf && update-ca-certificates --fresh', []],
