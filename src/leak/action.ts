@@ -1,11 +1,13 @@
 import * as core from '@actions/core';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { makeTempDirectory } from '../fs/ensure-directory.js';
 import { checkImage } from './check.js';
 import { dockerSave } from './docker.js';
-import { lintDockerfile, renderLintText, type LintResult } from './lint.js';
+import { readBuildContext } from '../lint/context.js';
+import { lintDockerfile, type LintResult } from '../lint/lint.js';
+import { lintAnnotations, renderLintText } from '../lint/report.js';
 import { annotations, emptyReport, failed, failureReport, fixMarkdown, renderMarkdown, renderSarif, safeMessage } from './report.js';
 import { parseBoolean, parseLimits } from './limits.js';
 import { loadTargets } from './targets.js';
@@ -22,6 +24,10 @@ export interface LeakInputs {
   /** Fail (not only warn) when a file inside the image could not be looked inside. */
   readonly strict: boolean;
   readonly limits: Partial<ScanLimits>;
+  /** The Dockerfile's build context (default: its directory). */
+  readonly context: string;
+  /** Lint rules to ignore (ids or names). */
+  readonly lintIgnore: readonly string[];
 }
 
 export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
@@ -34,6 +40,8 @@ export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
     target: raw('target').trim(),
     strict: parseBoolean('strict', raw('strict')),
     limits: parseLimits((name) => raw(name)),
+    context: raw('context').trim(),
+    lintIgnore: raw('lint-ignore').split(/[\s,]+/).filter(Boolean),
   };
   if (!inputs.image && !inputs.dockerfile) throw new Error("Nothing to check: set 'image' (an image or archive) and/or 'dockerfile'.");
   return inputs;
@@ -58,12 +66,14 @@ export async function run(): Promise<void> {
     image = inputs.image;
     strict = inputs.strict;
     if (inputs.dockerfile) {
-      const result = lintDockerfile(readFileSync(inputs.dockerfile, 'utf8'), inputs.target || undefined);
+      const context = readBuildContext(inputs.context || dirname(inputs.dockerfile) || '.', { dockerfile: inputs.dockerfile });
+      const result = lintDockerfile(readFileSync(inputs.dockerfile, 'utf8'), { ...(inputs.target ? { target: inputs.target } : {}), context, ignore: inputs.lintIgnore });
       lint = { file: inputs.dockerfile, result, ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}) };
       core.info(renderLintText(inputs.dockerfile, result));
-      for (const f of result.findings) core.error(`${f.message} Fix: ${f.fix}`, { title: `CA would leak: ${f.rule}`, file: inputs.dockerfile, startLine: f.line });
-      leaks += result.findings.length;
-      sections.push(`### Dockerfile lint: ${result.findings.length} finding(s) in the stages of target '${result.target}'`);
+      for (const a of lintAnnotations(result)) (a.level === 'error' ? core.error : core.notice)(a.message, { title: a.title, file: inputs.dockerfile, startLine: a.line });
+      const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
+      leaks += errors;
+      sections.push(`### Dockerfile lint: ${errors} finding(s) in the stages of target '${result.target}'`);
     }
     if (inputs.image) {
       const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });

@@ -3,7 +3,8 @@ import { pathToFileURL } from 'node:url';
 import { colonFingerprint } from '../ca/certificate.js';
 import { CaInputError } from '../ca/parse.js';
 import { redact } from './image.js';
-import type { LintResult, LintRule } from './lint.js';
+import type { LintResult } from '../lint/lint.js';
+import { lintSarifResults, lintSarifRules } from '../lint/report.js';
 import type { Finding, MatchKind, Report } from './types.js';
 
 /** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
@@ -166,16 +167,6 @@ const RULES: Record<MatchKind | 'not-scanned' | 'not-looked-inside', string> = {
   'not-looked-inside': 'An archive or compressed file inside the image that could not be opened',
 };
 
-/** The Dockerfile lint's rules, as SARIF rule ids `lint/<rule>` (see lint.ts). */
-const LINT_RULES: Record<LintRule, string> = {
-  'copy-ca-file': 'COPY/ADD of a CA-looking file into a stage the release image reaches',
-  'ca-in-source': 'A CA certificate in the build context copied into the release image',
-  'arg-ca': 'A build argument carrying the CA (recorded in history and provenance)',
-  'env-ca-pointer': 'ENV of a CA setting in a stage the release image reaches',
-  'trust-store-update': 'A trust-store update that bakes the CA into the image',
-  'secret-to-disk': 'A secret mount copied to a file that stays in a layer',
-};
-
 /** Notification descriptors (toolExecutionNotifications refer to them by id). */
 const NOTIFICATIONS: Record<string, string> = {
   'input-error': 'The image could not be checked at all (a bad input or an unreadable image): the check fails closed.',
@@ -215,11 +206,14 @@ export function renderSarif(report: Report, lint?: { readonly file: string; read
         tool: {
           driver: {
             name: 'org-ca leak-check',
-            rules: [...Object.entries(RULES), ...Object.entries(LINT_RULES).map(([id, text]) => [`lint/${id}`, text] as const)].map(([id, text]) => ({
-              id,
-              shortDescription: { text },
-              defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
-            })),
+            rules: [
+              ...Object.entries(RULES).map(([id, text]) => ({
+                id,
+                shortDescription: { text },
+                defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
+              })),
+              ...(lint ? lintSarifRules() : []),
+            ],
             notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
           },
         },
@@ -239,13 +233,7 @@ export function renderSarif(report: Report, lint?: { readonly file: string; read
         results: [
           ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
           ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
-          ...(lint?.result.findings ?? []).map((f) => ({
-            ruleId: `lint/${f.rule}`,
-            level: 'error',
-            message: { text: `${f.message} Fix: ${f.fix}` },
-            locations: [{ physicalLocation: { artifactLocation: { uri: artifactUri(lint!.file, lint!.workspace) }, region: { startLine: f.line } } }],
-            partialFingerprints: { 'orgCaLeak/v1': `lint|${f.rule}|${f.stage}|${f.line}` },
-          })),
+          ...(lint ? lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) : []),
           ...notLookedInside(report).map((n) =>
             result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning'),
           ),

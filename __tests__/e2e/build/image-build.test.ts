@@ -3,7 +3,7 @@
  * the build stage fetches over HTTPS through mitmproxy and squid ssl-bump with curl, Python urllib, apt-get and pip
  * via with-org-ca: it fails without the org_ca secret and passes with it. Dockerfile.example builds with the secret
  * behind the proxy and with nothing on a direct path, and its release image, exported as an OCI archive, holds the
- * org CA nowhere (layers, config, history).
+ * org CA nowhere (layers, config, history). For every image built here, the Dockerfile lint and the leak check agree.
  *
  * The first run builds a Debian base with debootstrap (minutes; cached under /var/cache/org-ca-test).
  */
@@ -18,6 +18,7 @@ import { prepareBuildContext } from '../../../src/build/context.js';
 import { useInspectionLab, type Lab, type Proxy } from '../../support/inspection/index.js';
 import type { Issued } from '../../support/pki.js';
 import { buildah, ensureBaseImage, mustBuildah } from './buildah.js';
+import { explain, judgeBoth } from './agreement.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const lab = useInspectionLab({ mitmproxy: true, squid: true }, 120000);
@@ -162,6 +163,14 @@ async function bud(request: BuildRequest): Promise<{ code: number; output: strin
   return result;
 }
 
+/** The lint passes the Dockerfile exactly where the leak check passes the image built from it (here: both pass). */
+async function expectLintAgreesWithLeakCheck(l: Lab, dockerfile: string, context: string, tag: string): Promise<void> {
+  const orgCaFile = join(work, 'org-cas.pem');
+  writeFileSync(orgCaFile, l.pki.orgCa.certPem + l.pki.orgRoot.certPem + l.pki.orgIntermediate.certPem);
+  const v = await judgeBoth({ dockerfile, context, tag, orgCaFile, work });
+  expect({ lint: v.lintPasses, leakCheck: v.leakCheckPasses, why: explain(v) }).toEqual({ lint: true, leakCheck: true, why: expect.any(String) });
+}
+
 function clientLines(output: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of output.matchAll(/^CLIENT (\w+) (ok|fail)(.*)$/gm)) out[m[1]!] = m[2] === 'ok' ? 'ok' : `fail${m[3]}`;
@@ -270,6 +279,7 @@ describe('fetches in a build stage through real inspection proxies, via with-org
     expect(proxy.saw(`client=python-${name}-with`)).toBe(true);
     expect(proxy.saw('pkgs.git/apt/')).toBe(true);
     expect(proxy.saw('pkgs.git/wheels/six-1.16.0')).toBe(true);
+    await expectLintAgreesWithLeakCheck(l, join(context, 'Dockerfile'), context, `localhost/fetch-${name}-with:${RUN_ID}`);
   }, 20 * 60000);
 });
 
@@ -311,20 +321,23 @@ describe('Dockerfile.example', () => {
     } finally {
       await buildah(['rm', ctr]);
     }
+    await expectLintAgreesWithLeakCheck(l, join(REPO, 'Dockerfile.example'), context, tag);
   }, 20 * 60000);
 
   test('with no proxy and no secret (a GitHub-hosted runner): the same file builds unchanged', async () => {
     const l = lab();
     const context = exampleContext(l, npmIntegrity);
+    const tag = `localhost/example-release-direct:${RUN_ID}`;
     const result = await bud({
       file: join(REPO, 'Dockerfile.example'),
       context,
       args: { NODE_IMAGE: publicImage, PYTHON_IMAGE: publicImage },
-      tag: `localhost/example-release-direct:${RUN_ID}`,
+      tag,
     });
     if (result.code !== 0) log(result.output.slice(-4000));
     expect(result.code).toBe(0);
     expect(result.output).not.toContain('with-org-ca: the org CA');
+    await expectLintAgreesWithLeakCheck(l, join(REPO, 'Dockerfile.example'), context, tag);
   }, 20 * 60000);
 
   test('the CA scan finds a CA that was copied into an image layer (positive control)', () => {

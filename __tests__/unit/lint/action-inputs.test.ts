@@ -1,0 +1,10 @@
+import { parseLeakInputs } from '../../../src/leak/action.js';
+
+describe('leak-check sub-action: lint inputs', () => {
+  const inputs = (values: Record<string, string>) => parseLeakInputs((name) => values[name] ?? '');
+
+  test('context (default empty: the Dockerfile directory) and lint-ignore (commas or new lines)', () => {
+    expect(inputs({ dockerfile: 'app/Dockerfile' })).toMatchObject({ dockerfile: 'app/Dockerfile', context: '', lintIgnore: [] });
+    expect(inputs({ dockerfile: 'Dockerfile', context: ' . ', 'lint-ignore': 'OCA109, copy-ca-file\nOCA103' })).toMatchObject({ context: '.', lintIgnore: ['OCA109', 'copy-ca-file', 'OCA103'] });
+  });
+});

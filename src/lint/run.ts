@@ -1,0 +1,528 @@
+import { posix } from 'node:path';
+import { assignmentPointers } from '../leak/pointers.js';
+import type { Instr } from './dockerfile.js';
+import { expand } from './expand.js';
+import type { FileRecord, StageFs } from './filesystem.js';
+import { mapPath } from './filesystem.js';
+import { isKnownDirectory, type ContextView } from './model.js';
+import {
+  hasCertExtension,
+  hasGlob,
+  isCaLikeName,
+  isPublicBundleUrl,
+  isSystemBundlePath,
+  isTrustPath,
+  isUnder,
+  isUrl,
+  REGENERATED_BY_UPDATE,
+  resolvePath,
+  urlBasename,
+} from './paths.js';
+import type { RuleId } from './rules.js';
+import { parseShell, type SimpleCommand, type Word } from './shell.js';
+
+/**
+ * What one RUN does to the stage's file system, read from its shell text: files written or downloaded (and where),
+ * files removed again before the RUN ends, trust stores regenerated, keystores imported into, tool settings that stay
+ * in the image, and files that a tool flag proves to be CAs. Nothing is executed.
+ */
+export interface RunEnv {
+  readonly stage: number;
+  readonly fs: StageFs;
+  readonly vars: ReadonlyMap<string, string>;
+  /** ARGs whose value reads as certificate text. */
+  readonly caArgs: ReadonlySet<string>;
+  stageFs(ref: string): { fs: StageFs; name: string } | undefined;
+  readonly context: ContextView | undefined;
+  report(record: FileRecord): void;
+  finding(rule: RuleId, message: string): void;
+  pointer(setting: string, value: string, cwd: string): void;
+}
+
+interface Mount {
+  readonly type: string;
+  readonly target: string;
+  readonly id?: string;
+  readonly from?: string;
+  readonly source?: string;
+  /** For a secret: whether it reads as a CA (by id or target) or lands in a trust path. */
+  readonly ca: boolean;
+}
+
+interface Content {
+  readonly ca: boolean;
+  readonly what: string;
+  readonly secret?: string;
+  /** A distribution bundle or a public download: never org-CA material by itself. */
+  readonly public?: boolean;
+  readonly download?: boolean;
+}
+
+const NOTHING: Content = { ca: false, what: 'nothing' };
+const DEBIAN_SOURCES = ['/usr/local/share/ca-certificates', '/usr/share/ca-certificates'];
+const RHEL_SOURCES = ['/etc/pki/ca-trust/source', '/usr/share/pki/ca-trust-source', '/etc/pki/trust/anchors'];
+
+function csv(value: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of value.split(',')) {
+    const eq = part.indexOf('=');
+    const key = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
+    out.set(key, eq === -1 ? 'true' : part.slice(eq + 1).trim().replace(/^["']|["']$/g, ''));
+  }
+  return out;
+}
+
+function secretLooksCa(id: string, target: string): boolean {
+  const words = `${id} ${posix.basename(target)}`
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/);
+  return words.some((w) => ['ca', 'cas', 'cacert', 'cacerts', 'cert', 'certs', 'certificate', 'certificates', 'pem', 'crt', 'root', 'rootca', 'bundle', 'zscaler', 'netskope', 'trust', 'truststore', 'proxy', 'mitm'].includes(w));
+}
+
+function mountsOf(instr: Instr, cwd: string, vars: ReadonlyMap<string, string>): Mount[] {
+  return instr.flags
+    .filter((f) => f.name === 'mount')
+    .map((f) => {
+      const o = csv(expand(f.value, vars));
+      const type = o.get('type') ?? 'bind';
+      const id = o.get('id');
+      const targetRaw = o.get('target') ?? o.get('dst') ?? o.get('destination') ?? (type === 'secret' ? `/run/secrets/${id ?? ''}` : undefined);
+      const target = targetRaw ? resolvePath(targetRaw, cwd) : `/run/${type}`;
+      const source = o.get('source') ?? o.get('src');
+      return {
+        type,
+        target,
+        ...(id !== undefined ? { id } : {}),
+        ...(o.get('from') !== undefined ? { from: o.get('from')! } : {}),
+        ...(source !== undefined ? { source } : {}),
+        ca: type === 'secret' && (secretLooksCa(id ?? '', target) || isTrustPath(target)),
+      };
+    });
+}
+
+/** The shell text of a RUN: its command line, or the here-document it runs (`RUN <<EOF`, `RUN bash <<EOF`). */
+function scriptOf(instr: Instr): string {
+  if (instr.json) {
+    const w = instr.words;
+    return w.length >= 3 && /(^|\/)(ba|da|a)?sh$/.test(w[0]!) && /^-[a-z]*c$/.test(w[1]!) ? w[2]! : w.map((x) => `'${x.replace(/'/g, "'\\''")}'`).join(' ');
+  }
+  if (!instr.heredocs.length) return instr.rest;
+  const header = instr.rest.replace(/<<-?(["']?)([A-Za-z0-9_.-]+)\1/g, '').trim();
+  if (header === '' || /^(\/usr)?(\/bin\/)?(ba|da|a)?sh(\s+-[a-z]+)*$/.test(header)) return instr.heredocs.map((h) => h.body).join('\n');
+  return header;
+}
+
+/** Options that take a value, per command, so that the value is not read as a file. */
+const OPTIONS_WITH_VALUE: Record<string, string[]> = {
+  cp: ['-t', '-S', '--target-directory', '--suffix'],
+  install: ['-m', '-o', '-g', '-t', '-S', '--mode', '--owner', '--group', '--target-directory', '--suffix'],
+  mv: ['-t', '-S', '--target-directory', '--suffix'],
+  curl: ['-o', '-H', '-d', '-u', '-x', '-X', '-A', '-e', '-w', '-m', '-T', '-b', '-c', '-E', '--cacert', '--capath', '--cert', '--key', '--connect-timeout', '--max-time', '--retry', '--retry-delay', '--retry-max-time', '--resolve', '--proxy', '--data', '--data-raw', '--data-binary', '--header', '--user', '--output', '--url', '--user-agent', '--referer', '--write-out', '--upload-file', '--cookie', '--cookie-jar', '--proto', '--proto-redir', '--limit-rate', '--tlsv1.2'],
+  wget: ['-O', '-P', '-o', '-a', '-t', '-T', '-U', '-e', '--output-document', '--directory-prefix', '--tries', '--timeout', '--user-agent', '--header', '--user', '--password', '--ca-certificate', '--ca-directory'],
+  keytool: ['-file', '-keystore', '-alias', '-storepass', '-keypass', '-srckeystore', '-destkeystore', '-srcstorepass', '-deststorepass', '-storetype', '-srcstoretype', '-deststoretype', '-providername', '-provider', '-providerclass', '-providerpath', '-keyalg', '-keysize', '-dname', '-validity', '-ext', '-sigalg', '-startdate', '-srcalias', '-destalias'],
+  unzip: ['-d', '-x'],
+  tar: ['-f', '-C', '--file', '--directory', '-T', '-X', '--exclude'],
+  certutil: ['-d', '-n', '-t', '-i', '-f'],
+  openssl: ['-in', '-out', '-inform', '-outform', '-connect', '-servername', '-CAfile', '-CApath', '-verify', '-certfile', '-passin', '-name'],
+};
+
+function operands(cmd: string, args: readonly string[]): { operands: string[]; options: Map<string, string> } {
+  const withValue = OPTIONS_WITH_VALUE[cmd] ?? [];
+  const out: string[] = [];
+  const options = new Map<string, string>();
+  let afterDoubleDash = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (afterDoubleDash || !a.startsWith('-') || a === '-') {
+      out.push(a);
+      continue;
+    }
+    if (a === '--') {
+      afterDoubleDash = true;
+      continue;
+    }
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq !== -1) {
+      options.set(a.slice(0, eq), a.slice(eq + 1));
+      continue;
+    }
+    if (withValue.includes(a)) {
+      options.set(a, args[i + 1] ?? '');
+      i++;
+      continue;
+    }
+    // -ofile / -Pdir (single-letter option glued to its value)
+    const glued = withValue.find((o) => /^-[A-Za-z]$/.test(o) && a.startsWith(o) && a.length > 2 && !a.startsWith('--'));
+    if (glued && (cmd === 'curl' || cmd === 'wget' || cmd === 'tar')) {
+      options.set(glued, a.slice(2));
+      continue;
+    }
+    options.set(a, 'true');
+  }
+  return { operands: out, options };
+}
+
+export function interpretRun(instr: Instr, env: RunEnv): string[] {
+  const fs = env.fs;
+  let cwd = fs.workdir;
+  const local = new Map(env.vars);
+  const mounts = mountsOf(instr, cwd, env.vars);
+  const created: FileRecord[] = [];
+  const script = scriptOf(instr);
+  const where = (): string => `line ${instr.line}`;
+
+  const text = (w: Word): string => (w.literal ? w.text : expand(w.text, local));
+  const abs = (p: string): string => resolvePath(p, cwd);
+  const mountOf = (path: string): Mount | undefined => mounts.find((m) => isUnder(path, m.target));
+  const unresolved = (p: string): boolean => /\$|`|\{\}/.test(p);
+
+  const newRecord = (path: string, dir: boolean, ca: boolean, rule: RuleId, what: string, origin: FileRecord['origin'], evidence?: string): FileRecord => {
+    const r: FileRecord = { path, dir, ca, line: instr.line, stage: env.stage, rule, what, origin, removed: [], pending: true, reported: false, ...(evidence ? { evidence } : {}) };
+    fs.add(r);
+    created.push(r);
+    return r;
+  };
+
+  const read = (path: string): Content => {
+    const m = mountOf(path);
+    if (m) {
+      if (m.type === 'secret') return { ca: m.ca, what: `the secret '${m.id ?? posix.basename(m.target)}'`, secret: m.id ?? m.target };
+      if (m.type === 'bind') {
+        const inner = resolvePath(posix.join(m.source ?? '.', posix.relative(m.target, path)), '/');
+        if (m.from !== undefined) {
+          const s = env.stageFs(m.from);
+          if (!s) return { ca: isCaLikeName(path), what: `${inner} of '${m.from}'` };
+          const r = s.fs.lookup(inner) ?? s.fs.covered(inner).find((x) => x.ca);
+          return r ? { ca: r.ca, what: `${inner} of stage '${s.name}' (${r.what})` } : { ca: false, public: isSystemBundlePath(inner), what: `${inner} of stage '${s.name}'` };
+        }
+        const cls = env.context?.classify(inner.slice(1));
+        return cls ? { ca: cls.ca, what: `'${inner.slice(1)}' of the build context (${cls.description})` } : { ca: isCaLikeName(inner), what: `'${inner.slice(1)}' of the build context` };
+      }
+      return NOTHING;
+    }
+    const publicPath = isSystemBundlePath(path) || isUnder(path, '/usr/share/ca-certificates/mozilla') || (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length);
+    if (hasGlob(path)) {
+      const recs = fs.covered(path);
+      const ca = recs.some((r) => r.ca);
+      return { ca, what: ca ? recs.filter((r) => r.ca).map((r) => r.path).join(', ') : path, public: publicPath && !ca };
+    }
+    const r = fs.lookup(path);
+    if (r && (r.ca || r.path === path)) return { ca: r.ca, what: r.path === path ? path : `${path} (${r.what})` };
+    if (publicPath) return { ca: false, public: true, what: path };
+    return { ca: isCaLikeName(path) && !unresolved(path), what: path };
+  };
+
+  const write = (path: string, content: Content, how: string): void => {
+    if (mountOf(path) || path === '/dev/null' || path.startsWith('/dev/') || path.startsWith('/proc/')) return;
+    // Output of unknown content (a `{ …; } > file` group, grep, sed) counts only where a certificate file would go.
+    const certish = hasCertExtension(path) || isCaLikeName(path) || posix.basename(path) === 'cacerts' || isSystemBundlePath(path);
+    const trust = isTrustPath(path) && !content.public && (content !== NOTHING || certish);
+    const ca = !content.public && (content.ca || trust || (content.download === true && isCaLikeName(path)));
+    const rule: RuleId = content.secret !== undefined ? 'OCA105' : 'OCA102';
+    newRecord(path, false, ca, rule, `RUN ${how} ${content.what === 'nothing' ? '' : `${content.what} `}to ${path}`.replace(/\s+to /, ' to '), content.secret !== undefined ? 'secret' : content.download ? 'download' : 'write');
+  };
+
+  /** A tool flag or setting proves `value` names a CA: the file (if it is in the image) is CA material. */
+  const provenCa = (value: string, evidence: string): void => {
+    if (!value || unresolved(value) || /^[a-z]+:\/\//i.test(value) || value.includes('-----BEGIN')) return;
+    const path = abs(value);
+    if (mountOf(path) || isSystemBundlePath(path) || isUnder(path, '/usr/share/ca-certificates/mozilla')) return;
+    const r = fs.lookup(path);
+    if (r && r.path === path) {
+      if (!r.ca) {
+        r.ca = true;
+        r.evidence = `${where()} ${evidence}`;
+      }
+      if (!r.pending) env.report(r);
+      return;
+    }
+    if (r?.dir) {
+      const child: FileRecord = { ...r, path, dir: false, ca: true, what: `${r.what}, which includes ${path}`, evidence: `${where()} ${evidence}`, removed: [], reported: false };
+      fs.add(child);
+      if (child.pending) created.push(child);
+      else env.report(child);
+      return;
+    }
+    if (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length) return;
+    env.finding('OCA110', `RUN ${evidence.replace(/\bit\b/, path)}: the file is not a mount and no COPY/ADD here brought it, so it is in the image (from the base image or an earlier step), and the tool treats it as a CA`);
+    newRecord(path, false, true, 'OCA110', `${path} (used as a CA at ${where()})`, 'write').reported = true;
+  };
+
+  const trustUpdate = (tool: string, sources: readonly string[], extra: string[] = []): void => {
+    for (const p of REGENERATED_BY_UPDATE) {
+      const r = fs.records.find((x) => x.path === p);
+      if (r && (r.origin === 'regenerated' || !r.dir)) fs.remove(p, true);
+    }
+    const added = [
+      ...new Set([
+        ...sources.flatMap((d) => fs.caUnder(d).map((r) => r.path)),
+        ...mounts.filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || read(m.target).ca)).map((m) => `${m.target} (a ${m.type} mount)`),
+        ...extra,
+      ]),
+    ];
+    if (!added.length) return;
+    const what = `RUN ${tool} regenerates the system trust store (${REGENERATED_BY_UPDATE[0]} and the other bundles) with ${added.slice(0, 3).join(', ')}${added.length > 3 ? ` and ${added.length - 3} more` : ''}`;
+    for (const p of REGENERATED_BY_UPDATE) newRecord(p, !/\.(crt|pem)$|cacerts$/.test(p), true, 'OCA103', what, 'regenerated');
+  };
+
+  /** Copies each source to dest (cp, mv, install, rsync), carrying what the model knows of directories. */
+  const copyFiles = (sources: string[], destWord: string, destIsDirHint: boolean, how: string, move: boolean): void => {
+    const dest = abs(destWord);
+    const known = fs.records.find((r) => r.path === dest);
+    const destIsDir = destIsDirHint || destWord.endsWith('/') || sources.length > 1 || isKnownDirectory(dest) || Boolean(known?.dir);
+    for (const s of sources) {
+      const src = abs(s);
+      const under = mountOf(src) ? [] : fs.records.filter((r) => r.path !== src && isUnder(r.path, src));
+      if (under.length) {
+        for (const r of under) {
+          const target = mapPath(r, src, destIsDir ? posix.join(dest, posix.basename(src)) : dest, false);
+          newRecord(target, r.dir, r.ca || (isTrustPath(target) && !isSystemBundlePath(r.path)), 'OCA102', `RUN ${how} ${r.path} (${r.what}) to ${target}`, 'write');
+        }
+      }
+      const target = destIsDir && !hasGlob(src) ? posix.join(dest, posix.basename(src)) : hasGlob(src) ? dest : dest;
+      const content = read(src);
+      if (!under.length || content.ca) write(target, content, how);
+      if (move) fs.remove(src);
+    }
+  };
+
+  for (const pipeline of parseShell(script)) {
+    let stdin: Content = NOTHING;
+    for (const command of pipeline) {
+      const out = runCommand(command, stdin);
+      for (const r of command.redirects) {
+        if (r.op === '<') continue;
+        write(abs(text(r.target)), out, r.op === '>>' ? 'appends' : 'writes');
+      }
+      stdin = command.redirects.some((r) => r.op !== '<') ? NOTHING : out;
+    }
+  }
+
+  function runCommand(command: SimpleCommand, stdin: Content): Content {
+    for (const a of command.assigns) {
+      const t = text(a);
+      const eq = t.indexOf('=');
+      const name = t.slice(0, eq);
+      const value = t.slice(eq + 1);
+      if (command.words.length === 0) local.set(name, value);
+      for (const p of assignmentPointers(name, value, '')) if (p.form !== 'text') provenCa(p.value, `sets ${name}=${value} for ${command.words[0]?.text ?? 'the shell'}`);
+    }
+    if (!command.words.length) return NOTHING;
+    const words = command.words.map(text);
+    const cmd = posix.basename(words[0]!);
+    const args = words.slice(1);
+    for (const r of command.redirects) if (r.op === '<') stdin = read(abs(text(r.target)));
+    const { operands: ops, options } = operands(cmd, args);
+    const opt = (...names: string[]): string | undefined => names.map((n) => options.get(n)).find((v) => v !== undefined);
+
+    switch (cmd) {
+      case 'cd':
+        cwd = abs(ops[0] ?? '/root');
+        return NOTHING;
+      case 'export':
+        for (const a of args) {
+          const eq = a.indexOf('=');
+          if (eq === -1) continue;
+          local.set(a.slice(0, eq), a.slice(eq + 1));
+          for (const p of assignmentPointers(a.slice(0, eq), a.slice(eq + 1), '')) if (p.form !== 'text') provenCa(p.value, `exports ${a.slice(0, eq)}=${a.slice(eq + 1)}`);
+        }
+        return NOTHING;
+      case 'cp':
+      case 'install':
+      case 'rsync':
+      case 'mv': {
+        const targetDir = opt('-t', '--target-directory');
+        if (cmd === 'install' && options.has('-d')) return NOTHING;
+        if (targetDir !== undefined) copyFiles(ops, targetDir, true, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
+        else if (ops.length >= 2) copyFiles(ops.slice(0, -1), ops[ops.length - 1]!, false, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
+        return NOTHING;
+      }
+      case 'rm':
+      case 'unlink':
+        for (const p of ops) fs.remove(abs(p));
+        return NOTHING;
+      case 'cat': {
+        const files = ops.filter((o) => o !== '-');
+        if (!files.length) return stdin;
+        const parts = files.map((f) => read(abs(f)));
+        const secret = parts.find((p) => p.secret !== undefined)?.secret;
+        return { ca: parts.some((p) => p.ca), what: parts.map((p) => p.what).join(' + '), ...(secret !== undefined ? { secret } : {}), public: parts.every((p) => p.public) };
+      }
+      case 'tee':
+        for (const f of ops) write(abs(f), stdin, options.has('-a') ? 'appends' : 'writes');
+        return stdin;
+      case 'echo':
+      case 'printf': {
+        const raw = command.words.slice(1).map((w) => w.text).join(' ');
+        const caVar = [...raw.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!).find((n) => env.caArgs.has(n) || (local.get(n) ?? '').includes('-----BEGIN'));
+        if (raw.includes('-----BEGIN') || caVar) return { ca: true, what: caVar ? `the value of ${caVar}` : 'certificate text' };
+        return NOTHING;
+      }
+      case 'wget':
+      case 'curl': {
+        const caFile = opt('--cacert', '--ca-certificate');
+        if (caFile) provenCa(caFile, `passes ${caFile} to ${cmd} as its CA file`);
+        const url = ops.find(isUrl) ?? ops.find((o) => /^\$|^[\w.-]+\.[a-z]{2,}\//i.test(o)) ?? ops[0];
+        if (!url) return NOTHING;
+        const name = isUrl(url) ? urlBasename(url) : posix.basename(url);
+        const pub = isUrl(url) && isPublicBundleUrl(url);
+        const content: Content = { ca: !pub && isCaLikeName(name), what: `downloads ${url}`, download: true, public: pub };
+        const outFile = cmd === 'wget' ? opt('-O', '--output-document') : opt('-o', '--output');
+        if (outFile === '-') return content;
+        if (outFile !== undefined) {
+          write(abs(outFile), content, 'downloads');
+          return NOTHING;
+        }
+        if (cmd === 'wget' || options.has('-O') || options.has('--remote-name')) {
+          const dir = cmd === 'wget' ? opt('-P', '--directory-prefix') : undefined;
+          write(resolvePath(name, dir !== undefined ? abs(dir) : cwd), content, 'downloads');
+          return NOTHING;
+        }
+        return content;
+      }
+      case 'openssl': {
+        const sub = ops[0];
+        const caFile = opt('-CAfile');
+        if (caFile) provenCa(caFile, `passes ${caFile} to openssl -CAfile`);
+        if (sub === 's_client') return { ca: true, what: 'the certificates the server (or an inspecting proxy) presents' };
+        if (sub === 'rehash') {
+          if (fs.caUnder('/etc/ssl/certs').length) trustUpdate('openssl rehash', ['/etc/ssl/certs']);
+          return NOTHING;
+        }
+        const input = opt('-in');
+        const content = input !== undefined ? read(abs(input)) : stdin;
+        const output = opt('-out');
+        if (output !== undefined) {
+          write(abs(output), content, `openssl ${sub ?? ''} writes`);
+          return NOTHING;
+        }
+        return content;
+      }
+      case 'unzip':
+      case 'tar': {
+        const extracting = cmd === 'unzip' || args.some((a) => /^-?[a-zA-Z]*x/.test(a) && !a.startsWith('--') || a === '--extract' || a === '--get');
+        if (!extracting) return NOTHING;
+        const archive = cmd === 'unzip' ? ops[0] : opt('-f', '--file') ?? args.find((a) => /\.(tar|tgz|gz|xz|bz2|zst)$/.test(a));
+        const content = archive && archive !== '-' ? read(abs(archive)) : stdin;
+        const dir = abs(opt('-d', '-C', '--directory') ?? '.');
+        if (mountOf(dir)) return NOTHING;
+        const ca = (content.ca || isTrustPath(dir)) && !content.public;
+        newRecord(dir, true, ca, 'OCA102', `RUN extracts ${archive ?? 'an archive'} into ${dir}`, 'write');
+        return NOTHING;
+      }
+      case 'update-ca-certificates':
+        trustUpdate(words.join(' '), DEBIAN_SOURCES);
+        return NOTHING;
+      case 'update-ca-trust':
+        trustUpdate(words.join(' '), RHEL_SOURCES);
+        return NOTHING;
+      case 'c_rehash':
+        if (fs.caUnder(ops[0] ? abs(ops[0]) : '/etc/ssl/certs').length) trustUpdate('c_rehash', [ops[0] ? abs(ops[0]) : '/etc/ssl/certs']);
+        return NOTHING;
+      case 'trust': {
+        if (ops[0] !== 'anchor') return NOTHING;
+        const file = ops[1];
+        if (!file) return NOTHING;
+        const content = read(abs(file));
+        if (content.public) return NOTHING;
+        provenCa(file, 'adds it with trust anchor');
+        trustUpdate('trust anchor', RHEL_SOURCES, [abs(file)]);
+        return NOTHING;
+      }
+      case 'keytool': {
+        if (!args.some((a) => /^-import(cert|keystore)?$/.test(a))) return NOTHING;
+        const file = opt('-file', '-srckeystore');
+        const content = file !== undefined ? read(abs(file)) : stdin;
+        if (content.public || script.includes('/usr/share/ca-certificates/mozilla')) return NOTHING;
+        if (file !== undefined) provenCa(file, 'imports it into a Java keystore with keytool');
+        const store = opt('-keystore', '-destkeystore');
+        const storePath = store !== undefined ? abs(store) : '/$JAVA_HOME/lib/security/cacerts';
+        newRecord(storePath, false, true, 'OCA104', `RUN keytool imports ${file ?? 'a certificate'} into the keystore ${store ?? 'cacerts (-cacerts)'}`, 'write');
+        return NOTHING;
+      }
+      case 'certutil': {
+        if (!options.has('-A')) return NOTHING;
+        const file = opt('-i');
+        const content = file !== undefined ? read(abs(file)) : stdin;
+        if (content.public) return NOTHING;
+        if (file !== undefined) provenCa(file, 'adds it to an NSS database with certutil -A');
+        const db = opt('-d');
+        newRecord(db !== undefined ? abs(db.replace(/^sql:/, '')) : '/root/.pki/nssdb', true, true, 'OCA104', `RUN certutil -A adds ${file ?? 'a certificate'} to the NSS database ${db ?? '~/.pki/nssdb'}`, 'write');
+        return NOTHING;
+      }
+      default:
+        toolSettings(cmd, args);
+        return NOTHING;
+    }
+  }
+
+  /** npm/yarn/pnpm/pip/git/poetry/conda flags and settings that name a CA file. */
+  function toolSettings(cmd: string, args: string[]): void {
+    const flagValue = (names: string[]): string | undefined => {
+      for (let i = 0; i < args.length; i++) {
+        for (const n of names) {
+          if (args[i] === n) return args[i + 1];
+          if (args[i]!.startsWith(`${n}=`)) return args[i]!.slice(n.length + 1);
+        }
+      }
+      return undefined;
+    };
+    const setting = (value: string | undefined, label: string): void => {
+      if (value === undefined) return;
+      provenCa(value, `sets ${label} to it`);
+      env.pointer(label, value, cwd);
+    };
+    const configSet = (): [string, string | undefined] | undefined => {
+      const at = args.findIndex((a) => a === 'set');
+      if (at === -1) return undefined;
+      const rest = args.slice(at + 1).filter((a) => !a.startsWith('-'));
+      if (!rest[0]) return undefined;
+      const eq = rest[0].indexOf('=');
+      return eq !== -1 ? [rest[0].slice(0, eq), rest[0].slice(eq + 1)] : [rest[0], rest[1]];
+    };
+    const isPip = cmd === 'pip' || cmd === 'pip3' || /^pip3\.\d+$/.test(cmd) || (/^python(\d(\.\d+)?)?$/.test(cmd) && args[0] === '-m' && /^pip/.test(args[1] ?? ''));
+    if (['npm', 'yarn', 'pnpm'].includes(cmd)) {
+      const one = flagValue(['--cafile']);
+      if (one) provenCa(one, `passes ${one} to ${cmd} --cafile`);
+      const kv = configSet();
+      if (kv && /^(cafile|https-ca-file-path|ca-file-path|capath)$/i.test(kv[0])) setting(kv[1], `${cmd} config ${kv[0]}`);
+    } else if (isPip) {
+      const one = flagValue(['--cert']);
+      if (one) provenCa(one, `passes ${one} to pip --cert`);
+      const kv = configSet();
+      if (kv && /(^|\.)cert$/.test(kv[0])) setting(kv[1], `pip config ${kv[0]}`);
+    } else if (cmd === 'git') {
+      for (let i = 0; i < args.length; i++) {
+        if (args[i] === '-c' && /sslcainfo=/i.test(args[i + 1] ?? '')) provenCa(args[i + 1]!.split('=').slice(1).join('='), 'passes it to git -c http.sslCAInfo');
+      }
+      const at = args.indexOf('config');
+      if (at !== -1) {
+        const rest = args.slice(at + 1).filter((a) => !a.startsWith('-'));
+        if (rest[0] && /sslcainfo$/i.test(rest[0])) setting(rest[1], `git config ${rest[0]}`);
+      }
+    } else if (cmd === 'poetry') {
+      const at = args.indexOf('config');
+      const rest = at === -1 ? [] : args.slice(at + 1).filter((a) => !a.startsWith('-'));
+      if (rest[0] && /^certificates\..+\.cert$/.test(rest[0])) setting(rest[1], `poetry config ${rest[0]}`);
+    } else if (cmd === 'conda') {
+      const at = args.indexOf('--set');
+      if (at !== -1 && args[at + 1] === 'ssl_verify' && (args[at + 2] ?? '').includes('/')) setting(args[at + 2], 'conda ssl_verify');
+    } else if (cmd === 'bundle' && args[0] === 'config') {
+      const rest = args.slice(1).filter((a) => !a.startsWith('-'));
+      if (rest[0] && /ssl_ca_cert$/i.test(rest[0])) setting(rest[1], `bundle config ${rest[0]}`);
+    }
+  }
+
+  // The RUN's layer: what it created and did not remove again.
+  for (const r of created) {
+    r.pending = false;
+    // A directory record that got a hole punched is a new object for the same path and line.
+    const still = fs.records.find((x) => x === r || (x.path === r.path && x.line === r.line && x.stage === r.stage));
+    if (still) {
+      still.pending = false;
+      if (still.ca) env.report(still);
+    }
+  }
+  return mounts.filter((m) => m.type === 'secret').map((m) => m.target);
+}
