@@ -47,7 +47,7 @@ const JVM_OPTION_VARIABLES: readonly string[] = [
 
 export const POINTER_VARIABLES: readonly PointerVariable[] = [
   // Every file variable the action exports for a job: none of them belongs in a release image.
-  ...TOOL_REGISTRY.filter((entry) => entry.file === 'ca' || entry.file === 'bundle' || entry.file === 'wgetrc').map((entry) => ({
+  ...TOOL_REGISTRY.filter((entry) => entry.file !== 'setting' && entry.file !== 'truststore').map((entry) => ({
     name: entry.variable,
     form: 'file' as const,
     source: entry.source,
