@@ -4,6 +4,7 @@ import type { OnVerificationOff } from '../tools/inject.js';
 import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_PROBE_URLS } from '../detect/detect.js';
 import { parseTarget, TargetError } from '../detect/route.js';
 import type { OnUnknown, OnUnreachable } from './decide.js';
+import { parseRegistries } from '../registries/hosts.js';
 
 /** The only reader of `core.getInput` for the main action: everything downstream takes this typed object. */
 export type When = 'auto' | 'self-hosted' | 'always' | 'never';
@@ -22,6 +23,8 @@ export interface Inputs {
   readonly publicRoots: string;
   readonly onUnknown: OnUnknown;
   readonly onUnreachable: OnUnreachable;
+  /** Registries whose pulls builders must trust the org CA for (`registries`); empty for 'none'. */
+  readonly registries: readonly string[];
 }
 
 export class InputError extends Error {
@@ -62,6 +65,14 @@ export function parseDuration(name: string, value: string, fallbackMs: number): 
   return ms;
 }
 
+function wrapped<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new InputError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** Pure: from raw input strings (as the runner passes them) to Inputs. */
 export function parseInputs(raw: (name: string) => string): Inputs {
   let tools: readonly string[] | undefined;
@@ -82,6 +93,7 @@ export function parseInputs(raw: (name: string) => string): Inputs {
     publicRoots: raw('public-roots').trim(),
     onUnknown: oneOf('on-unknown', raw('on-unknown'), ['fail', 'warn'] as const, 'fail'),
     onUnreachable: oneOf('on-unreachable', raw('on-unreachable'), ['inject', 'skip', 'fail'] as const, 'inject'),
+    registries: wrapped(() => parseRegistries(raw('registries'))),
   };
 }
 

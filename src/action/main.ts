@@ -10,6 +10,7 @@ import { runnerContext } from './runner.js';
 import { setBuildOutputs } from './build-outputs.js';
 import { saveFilesDir } from './state.js';
 import { renderSummary, type SummaryReport } from './summary.js';
+import { setRegistryOutputs, setUpRegistryTrust } from '../registries/action.js';
 
 function setNotInjected(decision: Decision): void {
   core.setOutput('injected', 'false');
@@ -31,6 +32,7 @@ export async function run(): Promise<void> {
       if (!failure) core.info(decision.message);
       setNotInjected(decision);
       setBuildOutputs(context.temp);
+      setRegistryOutputs(inputs.registries);
       await writeSummary({ decision, sections });
       if (failure) core.setFailed(failure);
       return;
@@ -69,6 +71,7 @@ export async function run(): Promise<void> {
     core.setOutput('bundle-path', injection.plan.files.bundle);
     core.setOutput('fingerprint', ca.primary.fingerprint);
     setBuildOutputs(context.temp, injection.plan.files);
+    setUpRegistryTrust(inputs.registries, injection.plan.files.ca);
     await writeSummary({ decision, ca, injection, sections });
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));

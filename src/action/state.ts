@@ -6,6 +6,7 @@ import * as core from '@actions/core';
  */
 const FILES_DIR = 'files-dir';
 const BUILD_CONTEXT_DIR = 'build-context-dir';
+const REGISTRY_JOURNAL = 'registry-journal';
 
 /** The directory holding the CA, the bundle, the truststore and the wgetrc. */
 export function saveFilesDir(dir: string): void {
@@ -20,4 +21,13 @@ export function saveBuildContextDir(dir: string): void {
 /** Everything the main step wrote, for the post step to remove. */
 export function writtenDirs(): string[] {
   return [core.getState(FILES_DIR), core.getState(BUILD_CONTEXT_DIR)].filter(Boolean);
+}
+
+/** What registry trust created under certs.d directories (paths and hashes, JSON), saved after every step. */
+export function saveRegistryJournal(json: string): void {
+  core.saveState(REGISTRY_JOURNAL, json);
+}
+
+export function registryJournal(): string {
+  return core.getState(REGISTRY_JOURNAL);
 }
