@@ -8,6 +8,7 @@ APT_PACKAGES=(
   mitmproxy squid-openssl            # real TLS-inspection proxies (mitmdump; squid with ssl-bump)
   curl wget git openssl ca-certificates python3 default-jdk-headless  # real clients
   buildah skopeo umoci debootstrap busybox-static dash zstd uidmap fuse-overlayfs  # real image builds
+  docker.io docker-registry apache2-utils  # a real Docker Engine (20.10, BuildKit) and registry (htpasswd for its basic auth)
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
