@@ -15,6 +15,7 @@ IMAGE is one of:
   an OCI archive or layout directory                    oci-archive:image.tar, oci:dir, dir
   a root file system directory                          ./rootfs
   a local Docker image (saved with docker save)         myapp:1.2
+  an image in a registry (HTTPS_PROXY honoured)         registry:ghcr.io/org/app:1.2, docker://HOST/REPO@sha256:…
 
 Options:
   --ca FILE               the CA: PEM, DER, base64 or .p7b; - reads standard input
@@ -23,6 +24,9 @@ Options:
   --sarif FILE            write SARIF 2.1.0 (for github/codeql-action/upload-sarif)
   --report FILE           write the JSON report to FILE
   --parallel N            layers scanned at once (default: the number of CPUs)
+  --username USER         registry user (default: from the docker config / credential helper)
+  --password-stdin        read the registry password or token from standard input
+  --platform OS/ARCH      check only this platform of a registry index (default: every platform)
   -h, --help              this help`;
 
 export const leakCheckCommand: Command = {
@@ -40,15 +44,23 @@ export const leakCheckCommand: Command = {
         sarif: { type: 'string' },
         report: { type: 'string' },
         parallel: { type: 'string' },
+        username: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        platform: { type: 'string' },
       },
       true,
     );
     if (positionals.length !== 1) throw new UsageError("leak-check: expected exactly one IMAGE (see 'org-ca leak-check --help')");
     const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
     if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1)) throw new UsageError(`leak-check: --parallel '${values.parallel}' is not a positive integer`);
+    if (values['password-stdin'] && values.ca === '-') throw new UsageError('leak-check: --password-stdin and --ca - cannot both read standard input');
+    if (values['password-stdin'] && !values.username) throw new UsageError('leak-check: --password-stdin needs --username');
+    const password = values['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined;
+    const credentials = values.username !== undefined && password !== undefined ? { username: values.username, password } : undefined;
     const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
     const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, { ca: '--ca -', caFile: '--ca', fingerprint: '--fingerprint' });
-    const report = await checkImage({ image: positionals[0]!, spec, dockerSave, ...(parallel ? { parallel } : {}) });
+    const registry = { ...(credentials ? { credentials } : {}), ...(values.platform ? { platform: values.platform } : {}) };
+    const report = await checkImage({ image: positionals[0]!, spec, dockerSave, registry, ...(parallel ? { parallel } : {}) });
     if (values.sarif) writeFileSync(values.sarif, JSON.stringify(renderSarif(report), null, 2) + '\n');
     if (values.report) writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');

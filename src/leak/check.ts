@@ -10,6 +10,7 @@ import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from './matche
 import { envPointers, filePointers, judgePointer, type Pointer } from './pointers.js';
 import { runLayerJobs } from './pool.js';
 import { indexDirectory, indexTar, readMember, type Source } from './source.js';
+import { isRegistryReference, pemOf, stageRegistryImage, type RegistrySourceOptions } from './registry/index.js';
 import { DEFAULT_LIMITS, LEAK_FIX, type Finding, type Hit, type LayerJob, type LayerResult, type Report, type ScanLimits, type TargetSpec, type Unscanned } from './types.js';
 
 export interface CheckOptions {
@@ -20,6 +21,8 @@ export interface CheckOptions {
   readonly parallel?: number;
   /** Writes `docker save` of a reference to a file; the shell passes one backed by @actions/exec. */
   readonly dockerSave?: (reference: string, file: string) => Promise<void>;
+  /** For `registry:` / `docker://` references: credentials, platform, environment (see src/leak/registry/). */
+  readonly registry?: RegistrySourceOptions;
 }
 
 export class ImageInputError extends Error {
@@ -63,10 +66,15 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
   const started = Date.now();
   const limits = options.limits ?? DEFAULT_LIMITS;
   const matcher = buildMatcher(options.spec);
-  let path = resolveImagePath(options.image);
+  const fromRegistry = isRegistryReference(options.image);
+  let path = fromRegistry ? undefined : resolveImagePath(options.image);
   let temp: string | undefined;
   try {
-    if (!path) {
+    if (fromRegistry) {
+      temp = mkdtempSync(join(tmpdir(), 'org-ca-leak-'));
+      path = join(temp, 'layout');
+      await stageRegistryImage(options.image, path, pemOf(options.spec.certs), options.registry);
+    } else if (!path) {
       // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
       // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
       if (/^(\/|\.\.?\/|~\/)/.test(options.image)) {

@@ -260,3 +260,55 @@ export function writeDockerConfig(dir: string, registry: Registry): string {
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths }, null, 2));
   return dir;
 }
+
+/** A registry front that corrupts or cuts every blob it serves (see tamper-front.mjs). */
+export async function startTamperFront(registry: Registry, tls: RegistryTls, dir: string, mode: 'corrupt' | 'drop'): Promise<Service & { host: string }> {
+  const port = await freePort();
+  const service = await spawnService({
+    name: `tamper-${mode}`,
+    command: process.execPath,
+    args: [join(HERE, 'tamper-front.mjs'), String(port), mode, tls.cert, tls.key, registry.url, tls.publicRoot],
+    port,
+    log: join(dir, `tamper-${mode}.log`),
+    url: `https://${REGISTRY_NAME}:${port}`,
+  });
+  return { ...service, host: `${REGISTRY_NAME}:${port}` };
+}
+
+/**
+ * Pushes blobs and manifests with the distribution API itself (monolithic upload: POST then PUT ?digest=, then PUT
+ * of each manifest by tag or digest), for shapes skopeo will not copy as they are (referrer indexes, artifacts).
+ */
+export async function pushRaw(
+  registry: Registry,
+  tls: RegistryTls,
+  repository: string,
+  blobs: ReadonlyMap<string, Buffer>,
+  manifests: readonly { readonly reference: string; readonly bytes: Buffer; readonly mediaType: string }[],
+): Promise<void> {
+  const https = await import('node:https');
+  const ca = readFileSync(tls.publicRoot);
+  const auth = registry.credentials ? { authorization: `Basic ${Buffer.from(`${registry.credentials.user}:${registry.credentials.password}`).toString('base64')}` } : {};
+  const request = (method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; location?: string; text: string }> =>
+    new Promise((resolve, reject) => {
+      const req = https.request(`${registry.url}${path}`, { method, ca, headers: { ...auth, ...headers, ...(body ? { 'content-length': String(body.length) } : { 'content-length': '0' }) } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(res.headers.location ? { location: res.headers.location } : {}), text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  for (const [hex, bytes] of blobs) {
+    const start = await request('POST', `/v2/${repository}/blobs/uploads/`);
+    if (start.status !== 202 || !start.location) throw new Error(`upload start for ${repository}: ${start.status} ${start.text}`);
+    const location = new URL(start.location, registry.url);
+    location.searchParams.set('digest', `sha256:${hex}`);
+    const put = await request('PUT', `${location.pathname}${location.search}`, bytes, { 'content-type': 'application/octet-stream' });
+    if (put.status !== 201) throw new Error(`blob upload sha256:${hex} to ${repository}: ${put.status} ${put.text}`);
+  }
+  for (const m of manifests) {
+    const put = await request('PUT', `/v2/${repository}/manifests/${m.reference}`, m.bytes, { 'content-type': m.mediaType });
+    if (put.status !== 201) throw new Error(`manifest ${m.reference} to ${repository}: ${put.status} ${put.text}`);
+  }
+}
