@@ -8,8 +8,10 @@
 // over a million small or empty files in a few gzip layers, with whiteouts, an opaque directory and symlinks (its
 // tar streams are written here directly, nothing is extracted). Target: peak RSS < 256 MB, and the planted CA found
 // both where it is visible and where a later layer deleted it.
-//   node scripts/bench-leak.mjs [--cache DIR] [--rebuild] [--only large|many]
-import { execFileSync, spawnSync } from 'node:child_process';
+// A third case, "registry", pushes the large image to a loopback docker-registry (TLS) with skopeo and times
+// `leak-check registry:…` against `leak-check` of the same image as an OCI layout. Targets: <= 1.2x, peak RSS < 256 MB.
+//   node scripts/bench-leak.mjs [--cache DIR] [--rebuild] [--only large|many|registry]
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -104,8 +106,9 @@ function cliPath() {
 
 const cli = cliPath();
 const misses = [];
-if (only !== 'many') benchLarge();
-if (only !== 'large') benchMany();
+if (only === undefined || only === 'large') benchLarge();
+if (only === undefined || only === 'many') benchMany();
+if (only === undefined || only === 'registry') benchRegistry();
 if (misses.length) {
   console.log(`MISSED: ${misses.join('; ')}`);
   process.exit(1);
@@ -293,5 +296,67 @@ function benchMany() {
   const pointer = report.findings.some((f) => f.kind === 'pointer-to-ca' && f.path === 'config.Env[1]');
   if (report.stats.files < 1_000_000 || !expected.every(want) || !pointer || report.unscanned.length !== 0) {
     misses.push(`many files: expected >= 1,000,000 files, ${expected.join(' and ')}, the SSL_CERT_FILE pointer, nothing unscanned`);
+  }
+}
+
+// ---- registry ------------------------------------------------------------------------------------------------
+
+/** Starts docker-registry on 127.0.0.1 with a throwaway CA, pushes the large image, and compares the two sources. */
+function benchRegistry() {
+  if (!existsSync(join(image, 'index.json'))) {
+    process.stderr.write(`building the benchmark image in ${cache} (once) …\n`);
+    buildImage();
+  }
+  const work = mkdtempSync(join(tmpdir(), 'org-ca-bench-registry-'));
+  const caPem = join(cache, 'ca.pem');
+  let registry;
+  try {
+    sh(`openssl req -x509 -newkey rsa:2048 -nodes -keyout ${work}/ca.key -subj "/CN=Bench Registry Root" -days 2 -addext basicConstraints=critical,CA:TRUE -out ${work}/ca.pem 2>/dev/null`);
+    sh(`openssl req -newkey rsa:2048 -nodes -keyout ${work}/reg.key -subj "/CN=127.0.0.1" -out ${work}/reg.csr 2>/dev/null`);
+    writeFileSync(join(work, 'ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+    sh(`openssl x509 -req -in ${work}/reg.csr -CA ${work}/ca.pem -CAkey ${work}/ca.key -CAcreateserial -days 2 -extfile ${work}/ext -out ${work}/reg.pem 2>/dev/null`);
+    mkdirSync(join(work, 'certs'));
+    sh(`cp ${work}/ca.pem ${work}/certs/ca.crt`);
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    writeFileSync(join(work, 'config.yml'), [
+      'version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${work}/storage`,
+      'http:', `  addr: 127.0.0.1:${port}`, '  tls:', `    certificate: ${work}/reg.pem`, `    key: ${work}/reg.key`,
+    ].join('\n') + '\n');
+    registry = spawn('timeout', ['600', 'docker-registry', 'serve', join(work, 'config.yml')], { stdio: 'ignore', detached: true });
+    for (let i = 0; i < 100 && spawnSync('curl', ['-s', '--cacert', `${work}/ca.pem`, `https://127.0.0.1:${port}/v2/`]).status !== 0; i++) sh('sleep 0.1');
+    sh(`skopeo copy --quiet --dest-cert-dir ${work}/certs oci:${image} docker://127.0.0.1:${port}/bench:1`);
+    const run = (source) => {
+      const t = time(() => spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', source, '--ca', caPem, '--json'], {
+        encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, NODE_EXTRA_CA_CERTS: `${work}/ca.pem`, HTTPS_PROXY: '', https_proxy: '' },
+      }));
+      const rss = Number(t.out.stderr.trim().split('\n').pop());
+      let report;
+      try {
+        report = JSON.parse(t.out.stdout);
+      } catch {
+        throw new Error(`leak-check ${source} gave no report: ${t.out.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      }
+      return { s: t.s, rss, report };
+    };
+    const local = run(image);
+    const remote = run(`registry:127.0.0.1:${port}/bench:1`);
+    const ratio = remote.s / local.s;
+    printRows([
+      ['registry: OCI layout (same image)', `${local.s.toFixed(2)} s, peak RSS ${(local.rss / 1024).toFixed(0)} MB`],
+      ['registry: registry:127.0.0.1 (TLS, loopback)', `${remote.s.toFixed(2)} s  (${ratio.toFixed(2)}x the layout), peak RSS ${(remote.rss / 1024).toFixed(0)} MB`],
+      ['registry: findings', `layout ${local.report.findings.length}, registry ${remote.report.findings.length}; not scanned: ${remote.report.unscanned.length}`],
+    ]);
+    if (ratio > 1.2) misses.push(`registry source ${ratio.toFixed(2)}x the OCI layout (target <= 1.2x)`);
+    if (remote.rss / 1024 >= 256) misses.push(`registry source peak RSS ${(remote.rss / 1024).toFixed(0)} MB (target < 256 MB)`);
+    if (remote.report.findings.length !== local.report.findings.length || remote.report.unscanned.length !== 0) misses.push('registry source: findings differ from the layout');
+  } finally {
+    if (registry?.pid) {
+      try {
+        process.kill(-registry.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(work, { recursive: true, force: true });
   }
 }
