@@ -9,7 +9,7 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Report } from '../../../src/leak/types.js';
-import { useInspectionLab, type Lab } from '../../support/inspection/index.js';
+import { runAction, useInspectionLab, type Lab } from '../../support/inspection/index.js';
 import { bundle, runCli, type Run } from '../leak/support.js';
 import { Blobs, MEDIA, type Descriptor } from '../leak/layout.js';
 import { loopbackNamesResolve, pushRaw, startRegistry, startTamperFront, writeRegistryTls, type Registry, type RegistryTls } from '../../support/registry/index.js';
@@ -189,6 +189,19 @@ maybe('leak-check reading a registry through TLS inspection', () => {
     expect(`${run.status} ${run.stderr}`).toBe('0 ');
     expect(readFileSync(asked, 'utf8')).toBe(authed.host);
   }, 120000);
+
+  test('the leak-check sub-action takes the same image input, with credentials from the docker config', async () => {
+    const l = lab();
+    const dir = l.scratch('docker-config');
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [authed.host]: { auth: Buffer.from('reader:read-secret').toString('base64') } } }));
+    const env = { ...l.jobEnv(), HTTPS_PROXY: l.mitmproxy!.url, NO_PROXY: '', DOCKER_CONFIG: dir };
+    const leaky = await runAction('leak-check', { inputs: { image: `registry:${open.host}/app:leaky-layer`, 'ca-file': l.pki.paths.orgCa }, env, timeoutMs: 120000 });
+    expect(leaky.exitCode).not.toBe(0);
+    expect(Number(leaky.outputs.leaks)).toBeGreaterThan(0);
+    const clean = await runAction('leak-check', { inputs: { image: `registry:${authed.host}/private:1`, 'ca-file': l.pki.paths.orgCa }, env, timeoutMs: 120000 });
+    expect(`${clean.exitCode} ${clean.stdout.split('\n').filter((x) => x.startsWith('::error')).join(' ')}`).toBe('0 ');
+    expect(clean.outputs.leaks).toBe('0');
+  }, 240000);
 
   test('a missing tag (404) fails closed with one line', () => {
     oneLineFailure(check(lab(), `registry:${open.host}/app:missing`).run, /manifest of vm:\d+\/app:missing: not found \(404\)/);
