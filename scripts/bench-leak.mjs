@@ -12,8 +12,10 @@
 // jmods, Debian's python wheels, and .deb files from the apt cache (python3-*, the JDK's and *java*), every one of
 // which the check opens and searches inside, with the CA planted in one small jar. Targets: peak RSS < 256 MB and
 // exactly the planted CA, under its nested path; its time against `gzip -dc` of its layers is printed.
-//   node scripts/bench-leak.mjs [--cache DIR] [--rebuild] [--only large|many|jars]
-import { execFileSync, spawnSync } from 'node:child_process';
+// A fourth case, "registry", pushes the large image to a loopback docker-registry (TLS) with skopeo and times
+// `leak-check registry:…` against `leak-check` of the same image as an OCI layout. Targets: <= 1.2x, peak RSS < 256 MB.
+//   node scripts/bench-leak.mjs [--cache DIR] [--rebuild] [--only large|many|jars|registry]
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -112,6 +114,7 @@ const misses = [];
 if (!only || only === 'large') benchLarge();
 if (!only || only === 'many') benchMany();
 if (!only || only === 'jars') benchJars();
+if (!only || only === 'registry') benchRegistry();
 if (misses.length) {
   console.log(`MISSED: ${misses.join('; ')}`);
   process.exit(1);
@@ -388,5 +391,67 @@ function benchJars() {
   if (rssKb / 1024 >= 256) misses.push(`jars: peak RSS ${(rssKb / 1024).toFixed(0)} MB (target < 256 MB)`);
   if (found.length !== 1 || found[0] !== 'pem /opt/app.jar!/certs/org.pem' || report.unscanned.length !== 0 || unopened.length !== 0) {
     misses.push('jars: expected exactly the planted CA at /opt/app.jar!/certs/org.pem, nothing unscanned or unopened');
+  }
+}
+
+// ---- registry ------------------------------------------------------------------------------------------------
+
+/** Starts docker-registry on 127.0.0.1 with a throwaway CA, pushes the large image, and compares the two sources. */
+function benchRegistry() {
+  if (!existsSync(join(image, 'index.json'))) {
+    process.stderr.write(`building the benchmark image in ${cache} (once) …\n`);
+    buildImage();
+  }
+  const work = mkdtempSync(join(tmpdir(), 'org-ca-bench-registry-'));
+  const caPem = join(cache, 'ca.pem');
+  let registry;
+  try {
+    sh(`openssl req -x509 -newkey rsa:2048 -nodes -keyout ${work}/ca.key -subj "/CN=Bench Registry Root" -days 2 -addext basicConstraints=critical,CA:TRUE -out ${work}/ca.pem 2>/dev/null`);
+    sh(`openssl req -newkey rsa:2048 -nodes -keyout ${work}/reg.key -subj "/CN=127.0.0.1" -out ${work}/reg.csr 2>/dev/null`);
+    writeFileSync(join(work, 'ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+    sh(`openssl x509 -req -in ${work}/reg.csr -CA ${work}/ca.pem -CAkey ${work}/ca.key -CAcreateserial -days 2 -extfile ${work}/ext -out ${work}/reg.pem 2>/dev/null`);
+    mkdirSync(join(work, 'certs'));
+    sh(`cp ${work}/ca.pem ${work}/certs/ca.crt`);
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    writeFileSync(join(work, 'config.yml'), [
+      'version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${work}/storage`,
+      'http:', `  addr: 127.0.0.1:${port}`, '  tls:', `    certificate: ${work}/reg.pem`, `    key: ${work}/reg.key`,
+    ].join('\n') + '\n');
+    registry = spawn('timeout', ['600', 'docker-registry', 'serve', join(work, 'config.yml')], { stdio: 'ignore', detached: true });
+    for (let i = 0; i < 100 && spawnSync('curl', ['-s', '--cacert', `${work}/ca.pem`, `https://127.0.0.1:${port}/v2/`]).status !== 0; i++) sh('sleep 0.1');
+    sh(`skopeo copy --quiet --dest-cert-dir ${work}/certs oci:${image} docker://127.0.0.1:${port}/bench:1`);
+    const run = (source) => {
+      const t = time(() => spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', source, '--ca', caPem, '--json'], {
+        encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, NODE_EXTRA_CA_CERTS: `${work}/ca.pem`, HTTPS_PROXY: '', https_proxy: '' },
+      }));
+      const rss = Number(t.out.stderr.trim().split('\n').pop());
+      let report;
+      try {
+        report = JSON.parse(t.out.stdout);
+      } catch {
+        throw new Error(`leak-check ${source} gave no report: ${t.out.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      }
+      return { s: t.s, rss, report };
+    };
+    const local = run(image);
+    const remote = run(`registry:127.0.0.1:${port}/bench:1`);
+    const ratio = remote.s / local.s;
+    printRows([
+      ['registry: OCI layout (same image)', `${local.s.toFixed(2)} s, peak RSS ${(local.rss / 1024).toFixed(0)} MB`],
+      ['registry: registry:127.0.0.1 (TLS, loopback)', `${remote.s.toFixed(2)} s  (${ratio.toFixed(2)}x the layout), peak RSS ${(remote.rss / 1024).toFixed(0)} MB`],
+      ['registry: findings', `layout ${local.report.findings.length}, registry ${remote.report.findings.length}; not scanned: ${remote.report.unscanned.length}`],
+    ]);
+    if (ratio > 1.2) misses.push(`registry source ${ratio.toFixed(2)}x the OCI layout (target <= 1.2x)`);
+    if (remote.rss / 1024 >= 256) misses.push(`registry source peak RSS ${(remote.rss / 1024).toFixed(0)} MB (target < 256 MB)`);
+    if (remote.report.findings.length !== local.report.findings.length || remote.report.unscanned.length !== 0) misses.push('registry source: findings differ from the layout');
+  } finally {
+    if (registry?.pid) {
+      try {
+        process.kill(-registry.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(work, { recursive: true, force: true });
   }
 }

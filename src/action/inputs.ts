@@ -13,6 +13,7 @@ import {
   type OnVerificationOff,
   type When,
 } from '../options/values.js';
+import { parseRegistries } from '../registries/hosts.js';
 
 /** The only reader of `core.getInput` for the main action: everything downstream takes this typed object. */
 export interface Inputs {
@@ -31,6 +32,8 @@ export interface Inputs {
   readonly onUnreachable: OnUnreachable;
   /** Also add the CA to the OS and/or browser trust stores (reverted by the post step through a journal). */
   readonly systemStore: StoreSelection;
+  /** Registries whose pulls builders must trust the org CA for (`registries`); empty for 'none'. */
+  readonly registries: readonly string[];
 }
 
 
@@ -39,6 +42,14 @@ function storeInput(value: string): StoreSelection {
     return parseStoreSelection('system-store', value, true);
   } catch (error) {
     throw new OptionError(error instanceof StoreSelectionError ? error.message : String(error));
+  }
+}
+
+function wrapped<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new OptionError(error instanceof Error ? error.message : String(error));
   }
 }
 
@@ -59,6 +70,7 @@ export function parseInputs(raw: (name: string) => string): Inputs {
     onUnknown: oneOf('on-unknown', raw('on-unknown'), ON_UNKNOWN_VALUES, 'fail'),
     onUnreachable: oneOf('on-unreachable', raw('on-unreachable'), ON_UNREACHABLE_VALUES, 'inject'),
     systemStore: storeInput(raw('system-store')),
+    registries: wrapped(() => parseRegistries(raw('registries'))),
   };
 }
 

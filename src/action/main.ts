@@ -12,6 +12,7 @@ import { renderFailureSummary, renderSummary } from './summary.js';
 import { addToSystemStores } from './system-store.js';
 import { resolveNative } from '../native/host.js';
 import { nativeSection } from '../native/summary.js';
+import { registryOutputValues, setUpRegistryTrust } from '../registries/action.js';
 
 async function writeSummary(markdown: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
@@ -45,7 +46,7 @@ export async function run(): Promise<void> {
       // `when: never` is "leave this job alone": not even the no-op build helper is written.
       const prepared = inputs.when === 'never' ? undefined : await build(context.temp);
       const buildValues = prepared ? buildOutputValues(prepared.outputs) : { 'secret-files': '', 'build-contexts': '', 'build-args': '', 'docker-flags': '' };
-      setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildValues });
+      setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildValues, ...registryOutputValues(inputs.registries) });
       await writeSummary(renderSummary({ decision, ...(failure ? { failure } : {}), ...(acting.given ? { ca: acting.given } : {}), sections }));
       if (failure) core.setFailed(failure);
       return;
@@ -69,7 +70,7 @@ export async function run(): Promise<void> {
     if (!native.useEnvFiles) {
       core.info(decision.message);
       const prepared = await build(context.temp);
-      setActionOutputs({ injected: 'true', reason: decision.reason, ...seen, fingerprint: ca.primary.fingerprint, ...buildOutputValues(prepared.outputs) });
+      setActionOutputs({ injected: 'true', reason: decision.reason, ...seen, fingerprint: ca.primary.fingerprint, ...buildOutputValues(prepared.outputs), ...registryOutputValues(inputs.registries) });
       await writeSummary(renderSummary({ decision, ca, sections: [...nativeSections, ...sections] }));
       return;
     }
@@ -99,6 +100,7 @@ export async function run(): Promise<void> {
     core.endGroup();
     core.info(decision.message);
     const prepared = await build(context.temp, injection.plan.files);
+    setUpRegistryTrust(inputs.registries, injection.plan.files.ca);
     setActionOutputs({
       injected: 'true',
       reason: decision.reason,
@@ -107,6 +109,7 @@ export async function run(): Promise<void> {
       'bundle-path': injection.plan.files.bundle,
       fingerprint: ca.primary.fingerprint,
       ...buildOutputValues(prepared.outputs),
+      ...registryOutputValues(inputs.registries, injection.plan.files.ca),
     });
     await writeSummary(renderSummary({ decision, ca, injection, sections: [...nativeSections, ...sections] }));
   } catch (error) {

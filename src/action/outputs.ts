@@ -19,6 +19,9 @@ export interface ActionOutputs {
   readonly 'build-contexts': string;
   readonly 'build-args': string;
   readonly 'docker-flags': string;
+  /** Pull-side trust for builders the action cannot configure itself; empty when not injected. */
+  readonly 'buildkitd-config-inline': string;
+  readonly 'kaniko-flags': string;
 }
 
 export const OUTPUT_NAMES: readonly (keyof ActionOutputs)[] = [
@@ -33,6 +36,8 @@ export const OUTPUT_NAMES: readonly (keyof ActionOutputs)[] = [
   'build-contexts',
   'build-args',
   'docker-flags',
+  'buildkitd-config-inline',
+  'kaniko-flags',
 ];
 
 /** The build outputs under their action.yml names. */

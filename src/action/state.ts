@@ -7,6 +7,7 @@ import * as core from '@actions/core';
 const FILES_DIR = 'files-dir';
 const BUILD_CONTEXT_DIR = 'build-context-dir';
 const STORE_JOURNAL = 'store-journal';
+const REGISTRY_JOURNAL = 'registry-journal';
 
 /** The directory holding the CA, the bundle, the truststore and the wgetrc. */
 export function saveFilesDir(dir: string): void {
@@ -30,4 +31,13 @@ export function saveStoreJournal(path: string): void {
 
 export function storeJournal(): string | undefined {
   return core.getState(STORE_JOURNAL) || undefined;
+}
+
+/** What registry trust created under certs.d directories (paths and hashes, JSON), saved after every step. */
+export function saveRegistryJournal(json: string): void {
+  core.saveState(REGISTRY_JOURNAL, json);
+}
+
+export function registryJournal(): string {
+  return core.getState(REGISTRY_JOURNAL);
 }

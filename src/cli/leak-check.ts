@@ -20,6 +20,7 @@ IMAGE is one of (a prefix must match what is there, else the check fails and say
   a skopeo/buildah dir: transport directory             dir:out
   a root file system directory or tar (docker export)   rootfs:out, rootfs:fs.tar
   a local Docker image (saved with docker save)         myapp:1.2, docker-daemon:myapp:1.2
+  an image in a registry (HTTPS_PROXY honoured)         registry:ghcr.io/org/app:1.2, docker://HOST/REPO@sha256:…
 A directory is read as a root file system only when written rootfs:DIR. An empty directory, a layout without
 index.json, or an index pointing at missing blobs fails. --json, --report and --sarif are written in every case.
 
@@ -30,6 +31,9 @@ Options:
   --sarif FILE            write SARIF 2.1.0 (for github/codeql-action/upload-sarif)
   --report FILE           write the JSON report to FILE
   --parallel N            layers scanned at once (default: the number of CPUs)
+  --username USER         registry user (default: from the docker config / credential helper)
+  --password-stdin        read the registry password or token from standard input
+  --platform OS/ARCH      check only this platform of a registry index (default: every platform)
   --strict                fail when a file inside the image could not be looked inside (default: warn)
 ${LIMIT_OPTIONS.map((o) => `  --${`${o.name} ${o.kind === 'bytes' ? 'SIZE' : 'N'}`.padEnd(28)} ${o.help} (default ${describeDefault(o.name)})`).join('\n')}
   -h, --help              this help
@@ -58,6 +62,9 @@ export const leakCheckCommand: Command = {
         parallel: { type: 'string' },
         strict: { type: 'boolean' },
         ...Object.fromEntries(LIMIT_OPTIONS.map((o) => [o.name, { type: 'string' as const }])),
+        username: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        platform: { type: 'string' },
       },
       true,
     );
@@ -74,13 +81,18 @@ export const leakCheckCommand: Command = {
       throw new UsageError(`leak-check: ${(error as Error).message}`);
     }
     const strict = values.strict === true;
+    if (values['password-stdin'] && values.ca === '-') throw new UsageError('leak-check: --password-stdin and --ca - cannot both read standard input');
+    if (values['password-stdin'] && !values.username) throw new UsageError('leak-check: --password-stdin needs --username');
+    const password = values['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined;
+    const credentials = values.username !== undefined && password !== undefined ? { username: values.username, password } : undefined;
+    const registry = { ...(credentials ? { credentials } : {}), ...(values.platform ? { platform: values.platform } : {}) };
     const image = positionals[0]!;
     let report: Report;
     let failure: Error | undefined;
     try {
       const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
       const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
-      report = await checkImage({ image, spec, dockerSave, limits, ...(parallel ? { parallel } : {}) });
+      report = await checkImage({ image, spec, dockerSave, limits, registry, ...(parallel ? { parallel } : {}) });
     } catch (error) {
       // The same files as on success, saying why, so a pipeline's SARIF upload still gets one; then the one line,
       // with the exit code of the error itself (2 for input errors).

@@ -15,6 +15,7 @@ import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from './matche
 import { envPointers, filePointers, judgePointer, type Pointer } from './pointers.js';
 import { runLayerJobs } from './pool.js';
 import { readMember, type Source } from './source.js';
+import { isRegistryReference, pemOf, stageRegistryImage, type RegistrySourceOptions } from './registry/index.js';
 import { DEFAULT_LIMITS, LEAK_FIX, type Finding, type Hit, type LayerJob, type LayerResult, type Report, type ScanLimits, type TargetSpec, type Unscanned } from './types.js';
 
 export interface CheckOptions {
@@ -26,6 +27,8 @@ export interface CheckOptions {
   readonly parallel?: number;
   /** Writes `docker save` of a reference to a file; the shell passes one backed by @actions/exec. */
   readonly dockerSave?: (reference: string, file: string) => Promise<void>;
+  /** For `registry:` / `docker://` references: credentials, platform, environment (see src/leak/registry/). */
+  readonly registry?: RegistrySourceOptions;
 }
 
 export { ImageInputError };
@@ -34,11 +37,18 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
   const started = Date.now();
   const limits: ScanLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const matcher = buildMatcher(options.spec);
-  const input = parseImageInput(options.image);
+  // registry:HOST/REPO… and docker://…: read through the distribution API, before the local spellings are parsed.
+  const fromRegistry = isRegistryReference(options.image);
+  const input = fromRegistry ? undefined : parseImageInput(options.image);
   let temp: string | undefined;
   try {
     let opened: OpenedInput;
-    if (input.kind === 'daemon') {
+    if (!input) {
+      temp = await makeTempDirectory(tmpdir(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
+      const layout = join(temp, 'layout');
+      await stageRegistryImage(options.image, layout, pemOf(options.spec.certs), options.registry);
+      opened = openImageInput({ kind: 'path', spelling: options.image, path: layout });
+    } else if (input.kind === 'daemon') {
       if (!options.dockerSave) throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
       temp = await makeTempDirectory(tmpdir(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
       const file = join(temp, 'image.tar');

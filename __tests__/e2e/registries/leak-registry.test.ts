@@ -1,0 +1,233 @@
+/**
+ * Issue 12's end-to-end proof for `leak-check registry:…`: images pushed to a real registry (docker-registry, TLS with
+ * a "public" certificate, once with htpasswd auth) are read through a real TLS-inspection proxy (mitmdump re-signing
+ * with the org CA, which the check is given and also trusts for the connection). A leak in a layer, in the config
+ * and in an attestation is found, as is one in a referrer found through the `sha256-<hex>` tag fallback; a clean
+ * image passes; credentials come from a docker config file and from a docker-credential-* helper; a 404, a 401, a
+ * corrupted blob and a dropped connection each fail closed with one line.
+ */
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Report } from '../../../src/leak/types.js';
+import { runAction, useInspectionLab, type Lab } from '../../support/inspection/index.js';
+import { bundle, runCli, type Run } from '../leak/support.js';
+import { Blobs, MEDIA, type Descriptor } from '../leak/layout.js';
+import { loopbackNamesResolve, pushRaw, startRegistry, startTamperFront, writeRegistryTls, type Registry, type RegistryTls } from '../../support/registry/index.js';
+
+const lab = useInspectionLab({ mitmproxy: true });
+const usable = loopbackNamesResolve();
+const maybe = usable ? describe : describe.skip;
+
+let tls: RegistryTls;
+let open: Registry;
+let authed: Registry;
+let dist: string;
+let caPem: string;
+const stops: (() => Promise<void>)[] = [];
+
+const CLEAN_FILES = { 'app/run': '#!/bin/sh\necho ok\n', 'etc/motd': 'hello\n' };
+
+function manifestBytes(blobs: Blobs, d: Descriptor): Buffer {
+  return blobs.blobs.get(d.digest.slice(7))!;
+}
+
+/** Pushes every blob of `blobs` except manifests, then the manifests given (children before the index). */
+async function push(registry: Registry, repo: string, blobs: Blobs, manifests: { reference: string; descriptor: Descriptor }[], children: Descriptor[] = []): Promise<void> {
+  const manifestHexes = new Set([...manifests.map((m) => m.descriptor.digest), ...children.map((c) => c.digest)].map((d) => d.slice(7)));
+  const plain = new Map([...blobs.blobs].filter(([hex]) => !manifestHexes.has(hex)));
+  await pushRaw(registry, tls, repo, plain, [
+    ...children.map((c) => ({ reference: c.digest, bytes: manifestBytes(blobs, c), mediaType: c.mediaType })),
+    ...manifests.map((m) => ({ reference: m.reference, bytes: manifestBytes(blobs, m.descriptor), mediaType: m.descriptor.mediaType })),
+  ]);
+}
+
+beforeAll(async () => {
+  if (!usable) return;
+  const l = lab();
+  dist = await bundle();
+  caPem = readFileSync(l.pki.paths.orgCa, 'utf8');
+  tls = writeRegistryTls(l.pki, l.scratch('registry-tls'));
+  open = await startRegistry({ name: 'registry-open', dir: l.dir, tls });
+  stops.push(open.stop);
+  authed = await startRegistry({ name: 'registry-auth', dir: l.dir, tls, basicAuth: { user: 'reader', password: 'read-secret' } });
+  stops.push(authed.stop);
+  const amd64 = { architecture: 'amd64', os: 'linux' };
+  const arm64 = { architecture: 'arm64', os: 'linux' };
+
+  // A leak in a layer (a file), in the config (history, as a build arg would put it) and in an attestation.
+  {
+    const b = new Blobs();
+    const img = b.image(amd64, [{ files: { ...CLEAN_FILES, 'usr/local/share/ca-certificates/org.crt': caPem }, createdBy: 'COPY org.crt /usr/local/share/ca-certificates/' }]);
+    await push(open, 'app', b, [{ reference: 'leaky-layer', descriptor: img.descriptor }]);
+  }
+  {
+    const b = new Blobs();
+    const img = b.image(amd64, [{ files: CLEAN_FILES, createdBy: `RUN |1 ORG_CA=${caPem.replace(/\n/g, '\\n')} /bin/sh -c make` }]);
+    await push(open, 'app', b, [{ reference: 'leaky-config', descriptor: img.descriptor }]);
+  }
+  for (const [tag, leak] of [['leaky-attestation', true], ['clean', false]] as const) {
+    const b = new Blobs();
+    const x = b.image(amd64, [{ files: CLEAN_FILES, createdBy: 'COPY app /app' }]);
+    const y = b.image(arm64, [{ files: CLEAN_FILES, createdBy: 'COPY app /app' }]);
+    const args = leak ? { 'build-arg:ORG_CA': caPem } : { 'build-arg:VERSION': '1.2' };
+    const att = b.attestation(x.descriptor, [
+      { predicateType: 'https://slsa.dev/provenance/v0.2', statement: { _type: 'https://in-toto.io/Statement/v0.1', predicate: { invocation: { parameters: { args } } } } },
+    ]);
+    const index = b.index([x.descriptor, y.descriptor, att.descriptor]);
+    await push(open, 'app', b, [{ reference: tag, descriptor: index }], [x.descriptor, y.descriptor, att.descriptor]);
+  }
+  // A clean image whose referrer (an artifact with a subject, found by the sha256-<hex> tag) carries the CA.
+  {
+    const b = new Blobs();
+    // Its own content: a referrer tag names a manifest digest, and would attach to any byte-identical manifest.
+    const img = b.image(amd64, [{ files: { ...CLEAN_FILES, 'etc/version': 'with-referrer\n' }, createdBy: 'COPY app /app' }]);
+    const empty = b.put('{}', 'application/vnd.oci.empty.v1+json');
+    const payload = b.put(JSON.stringify({ note: 'sbom', certificate: caPem }), 'application/spdx+json');
+    const artifact = b.put(
+      { schemaVersion: 2, mediaType: MEDIA.manifest, artifactType: 'application/spdx+json', config: empty, layers: [payload], subject: { mediaType: MEDIA.manifest, digest: img.descriptor.digest, size: img.descriptor.size } },
+      MEDIA.manifest,
+    );
+    const referrers = b.index([{ ...artifact, annotations: { 'org.opencontainers.image.description': 'sbom' } }]);
+    await push(open, 'app', b, [
+      { reference: 'with-referrer', descriptor: img.descriptor },
+      { reference: `sha256-${img.descriptor.digest.slice(7)}`, descriptor: referrers },
+    ], [artifact]);
+  }
+  // The clean image behind auth, for the credential sources.
+  {
+    const b = new Blobs();
+    const img = b.image(amd64, [{ files: CLEAN_FILES, createdBy: 'COPY app /app' }]);
+    await push(authed, 'private', b, [{ reference: '1', descriptor: img.descriptor }]);
+  }
+}, 180000);
+
+afterAll(async () => {
+  for (const stop of stops.reverse()) await stop();
+}, 60000);
+
+/** The CLI through the inspection proxy, trusting the org CA it checks for. */
+function check(l: Lab, image: string, env: NodeJS.ProcessEnv = {}, extra: string[] = []): { run: Run; report?: Report } {
+  const run = runCli(dist, ['leak-check', image, '--ca', l.pki.paths.orgCa, '--json', ...extra], { HTTPS_PROXY: l.mitmproxy!.url, NO_PROXY: '', ...env });
+  try {
+    return { run, report: JSON.parse(run.stdout) as Report };
+  } catch {
+    return { run };
+  }
+}
+
+function oneLineFailure(run: Run, pattern: RegExp): void {
+  expect(run.status).not.toBe(0);
+  expect(run.stdout).toBe('');
+  const lines = run.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+}
+
+maybe('leak-check reading a registry through TLS inspection', () => {
+  test('a CA in a layer is found, with the file it is in', () => {
+    const { run, report } = check(lab(), `registry:${open.host}/app:leaky-layer`);
+    expect(run.status).toBe(1);
+    expect(report!.unscanned).toEqual([]);
+    expect(report!.findings.map((f) => `${f.path} ${f.visibility}`)).toContain('/usr/local/share/ca-certificates/org.crt final');
+    // It went through the proxy: mitmdump logged the registry's requests.
+    expect(lab().mitmproxy!.saw(`${open.host}/v2/app/manifests/leaky-layer`)).toBe(true);
+  }, 120000);
+
+  test('a CA in the image config (history) is found', () => {
+    const { run, report } = check(lab(), `docker://${open.host}/app:leaky-config`);
+    expect(run.status).toBe(1);
+    expect(report!.findings.some((f) => f.visibility === 'config' && f.path.startsWith('history['))).toBe(true);
+  }, 120000);
+
+  test('a CA in an attestation of a multi-platform index is found; every platform is read', () => {
+    const { run, report } = check(lab(), `registry:${open.host}/app:leaky-attestation`);
+    expect(run.status).toBe(1);
+    expect(report!.stats.images).toBe(2);
+    expect(report!.findings.some((f) => /attestation/.test(f.message))).toBe(true);
+  }, 120000);
+
+  test('a CA in a referrer found through the sha256-<hex> tag fallback is found', () => {
+    const { run, report } = check(lab(), `registry:${open.host}/app:with-referrer`);
+    expect(run.status).toBe(1);
+    expect(report!.findings.length).toBeGreaterThan(0);
+    expect(report!.findings.every((f) => f.visibility === 'n/a')).toBe(true);
+  }, 120000);
+
+  test('a clean multi-platform image with its attestation passes', () => {
+    const { run, report } = check(lab(), `registry:${open.host}/app:clean`);
+    expect(report!.findings.map((f) => f.message)).toEqual([]);
+    expect(report!.unscanned).toEqual([]);
+    expect(`${run.status} ${run.stderr}`).toBe('0 ');
+    expect(report!.stats.images).toBe(2);
+  }, 120000);
+
+  test('--platform reads one platform of an index', () => {
+    const { run, report } = check(lab(), `registry:${open.host}/app:clean`, {}, ['--platform', 'linux/arm64']);
+    expect(run.status).toBe(0);
+    expect(report!.stats.images).toBe(1);
+  }, 120000);
+
+  test('credentials from a docker config file', () => {
+    const l = lab();
+    const dir = l.scratch('docker-config');
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [authed.host]: { auth: Buffer.from('reader:read-secret').toString('base64') } } }));
+    const { run, report } = check(l, `registry:${authed.host}/private:1`, { DOCKER_CONFIG: dir });
+    expect(`${run.status} ${run.stderr}`).toBe('0 ');
+    expect(report!.stats.layers).toBeGreaterThan(0);
+  }, 120000);
+
+  test('credentials from a docker-credential-* helper (the real helper protocol)', () => {
+    const l = lab();
+    const dir = l.scratch('docker-config');
+    const bin = l.scratch('bin');
+    const asked = join(dir, 'asked');
+    // get: the server URL on stdin, {"ServerURL","Username","Secret"} on stdout.
+    writeFileSync(join(bin, 'docker-credential-lab'), `#!/bin/sh\n[ "$1" = get ] || exit 1\nread url\nprintf '%s' "$url" > '${asked}'\nprintf '{"ServerURL":"%s","Username":"reader","Secret":"read-secret"}' "$url"\n`);
+    chmodSync(join(bin, 'docker-credential-lab'), 0o755);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [authed.host]: 'lab' } }));
+    const { run } = check(l, `registry:${authed.host}/private:1`, { DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH}` });
+    expect(`${run.status} ${run.stderr}`).toBe('0 ');
+    expect(readFileSync(asked, 'utf8')).toBe(authed.host);
+  }, 120000);
+
+  test('the leak-check sub-action takes the same image input, with credentials from the docker config', async () => {
+    const l = lab();
+    const dir = l.scratch('docker-config');
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [authed.host]: { auth: Buffer.from('reader:read-secret').toString('base64') } } }));
+    const env = { ...l.jobEnv(), HTTPS_PROXY: l.mitmproxy!.url, NO_PROXY: '', DOCKER_CONFIG: dir };
+    const leaky = await runAction('leak-check', { inputs: { image: `registry:${open.host}/app:leaky-layer`, 'ca-file': l.pki.paths.orgCa }, env, timeoutMs: 120000 });
+    expect(leaky.exitCode).not.toBe(0);
+    expect(Number(leaky.outputs.leaks)).toBeGreaterThan(0);
+    const clean = await runAction('leak-check', { inputs: { image: `registry:${authed.host}/private:1`, 'ca-file': l.pki.paths.orgCa }, env, timeoutMs: 120000 });
+    expect(`${clean.exitCode} ${clean.stdout.split('\n').filter((x) => x.startsWith('::error')).join(' ')}`).toBe('0 ');
+    expect(clean.outputs.leaks).toBe('0');
+  }, 240000);
+
+  test('a missing tag (404) fails closed with one line', () => {
+    oneLineFailure(check(lab(), `registry:${open.host}/app:missing`).run, /manifest of vm:\d+\/app:missing: not found \(404\)/);
+  }, 120000);
+
+  test('no credentials (401) and wrong ones fail closed with one line, never echoing a secret', () => {
+    const l = lab();
+    const empty = l.scratch('no-config');
+    oneLineFailure(check(l, `registry:${authed.host}/private:1`, { DOCKER_CONFIG: empty }).run, /asks for a user name and password \(401\)/);
+    const dir = l.scratch('docker-config');
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [authed.host]: { auth: Buffer.from('reader:wrong-secret').toString('base64') } } }));
+    const wrong = check(l, `registry:${authed.host}/private:1`, { DOCKER_CONFIG: dir }).run;
+    oneLineFailure(wrong, /authentication required or refused \(401\)/);
+    expect(wrong.stderr).not.toContain('wrong-secret');
+  }, 120000);
+
+  test.each(['corrupt', 'drop'] as const)('a %s blob from a tampering front fails closed with one line', async (mode) => {
+    const l = lab();
+    const front = await startTamperFront(open, tls, l.scratch(`tamper-${mode}`), mode);
+    try {
+      // Straight to the front (no proxy): its "public" certificate is trusted through NODE_EXTRA_CA_CERTS.
+      const run = runCli(dist, ['leak-check', `registry:${front.host}/app:clean`, '--ca', l.pki.paths.orgCa, '--json'], { NODE_EXTRA_CA_CERTS: tls.publicRoot, HTTPS_PROXY: '', NO_PROXY: '' });
+      oneLineFailure(run, mode === 'corrupt' ? /blob sha256:[0-9a-f]{64} of vm:\d+\/app:clean: the registry served content whose digest is sha256:/ : /blob sha256:[0-9a-f]{64} of vm:\d+\/app:clean: (the download broke off|got \d+ of \d+ bytes)/);
+    } finally {
+      await front.stop();
+    }
+  }, 120000);
+});
+

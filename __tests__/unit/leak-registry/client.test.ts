@@ -1,0 +1,132 @@
+/**
+ * The distribution client against a real local HTTPS server (127.0.0.1, a test PKI): bearer-token challenges,
+ * retries with backoff on 429/5xx, redirects without the registry's Authorization, and refusals that stay one line.
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mintLeaf, mintRoot } from '../../support/pki.js';
+import { parseChallenge, RegistryClient, RegistryError, readText } from '../../../src/leak/registry/client.js';
+import { parseRegistryReference, ReferenceError } from '../../../src/leak/registry/reference.js';
+
+const root = mintRoot({ cn: 'Client Test Root' });
+const leaf = mintLeaf(root, { cn: '127.0.0.1', ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
+
+type Handler = (req: IncomingMessage, res: ServerResponse, port: number) => void;
+let server: Server;
+let port = 0;
+let handler: Handler = () => undefined;
+const seen: { url: string; authorization?: string }[] = [];
+
+beforeAll(async () => {
+  server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
+    seen.push({ url: req.url ?? '', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+    handler(req, res, port);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+beforeEach(() => (seen.length = 0));
+
+const client = (extra: Partial<ConstructorParameters<typeof RegistryClient>[0]> = {}) =>
+  new RegistryClient({ host: `127.0.0.1:${port}`, repository: 'org/app', extraCa: [root.certPem], env: {}, backoffMs: 10, timeoutMs: 5000, ...extra });
+
+test('a bearer challenge is answered with a token from the realm, with the repository pull scope', async () => {
+  handler = (req, res, p) => {
+    if (req.url?.startsWith('/token')) {
+      const u = new URL(req.url, 'https://x');
+      expect(u.searchParams.get('scope')).toBe('repository:org/app:pull');
+      expect(u.searchParams.get('service')).toBe('lab');
+      expect(req.headers.authorization).toBe(`Basic ${Buffer.from('ci:s3cret').toString('base64')}`);
+      res.end(JSON.stringify({ token: 'tok-1' }));
+    } else if (req.headers.authorization !== 'Bearer tok-1') {
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="https://127.0.0.1:${p}/token",service="lab",scope="repository:org/app:pull"` });
+      res.end();
+    } else res.end('{"ok":true}');
+  };
+  const res = await client({ credentials: { username: 'ci', password: 's3cret' } }).get('/v2/org/app/manifests/1');
+  expect(res.status).toBe(200);
+  expect(await readText(res.body)).toBe('{"ok":true}');
+});
+
+test('429 and 503 are retried with backoff, honouring Retry-After', async () => {
+  let n = 0;
+  handler = (_req, res) => {
+    n++;
+    if (n === 1) res.writeHead(429, { 'retry-after': '0' }).end();
+    else if (n === 2) res.writeHead(503).end();
+    else res.end('done');
+  };
+  const res = await client().get('/v2/org/app/blobs/sha256:x');
+  expect(res.status).toBe(200);
+  expect(n).toBe(3);
+});
+
+test('after the last retry the 5xx answer is returned for the caller to fail on', async () => {
+  handler = (_req, res) => res.writeHead(502).end();
+  const res = await client({ retries: 2 }).get('/v2/');
+  expect(res.status).toBe(502);
+  expect(seen).toHaveLength(3);
+});
+
+test('a redirect to another host is followed without the registry Authorization', async () => {
+  handler = (req, res, p) => {
+    if (req.url === '/v2/org/app/blobs/sha256:a') {
+      if (!req.headers.authorization) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="lab"' }).end();
+        return;
+      }
+      // localhost is another host name for the same server: the client must drop Authorization there.
+      res.writeHead(307, { location: `https://localhost:${p}/cdn/a` }).end();
+    } else res.end('blob');
+  };
+  const c = new RegistryClient({ host: `127.0.0.1:${port}`, repository: 'org/app', extraCa: [root.certPem], env: {}, backoffMs: 10, credentials: { username: 'u', password: 'p' } });
+  const res = await c.get('/v2/org/app/blobs/sha256:a');
+  expect(res.status).toBe(200);
+  expect(seen.at(-1)).toEqual({ url: '/cdn/a' });
+});
+
+test('a redirect to http:// is refused in one line', async () => {
+  handler = (_req, res) => res.writeHead(302, { location: 'http://127.0.0.1:1/x' }).end();
+  await expect(client().get('/v2/')).rejects.toThrow(/^GET https:\/\/127\.0\.0\.1:\d+\/v2\/ failed: 127\.0\.0\.1:\d+ redirected to a non-https URL \(http:\/\/127\.0\.0\.1:1\)$/);
+});
+
+test('an untrusted certificate fails (verification is never switched off), after retries, in one line', async () => {
+  handler = (_req, res) => res.end('x');
+  const other = mintRoot({ cn: 'Someone Else' });
+  const error = await client({ extraCa: [other.certPem], retries: 1 }).get('/v2/').catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(RegistryError);
+  expect((error as Error).message).toMatch(/failed: .*(certificate|verify)/i);
+  expect((error as Error).message).not.toContain('\n');
+});
+
+test('basic challenge without credentials says what to pass', async () => {
+  handler = (_req, res) => res.writeHead(401, { 'www-authenticate': 'Basic realm="lab"' }).end();
+  await expect(client().get('/v2/')).rejects.toThrow(/asks for a user name and password \(401\): pass --username\/--password-stdin or log in with docker login/);
+});
+
+test('challenge parsing', () => {
+  expect(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/node:pull"')).toEqual({
+    scheme: 'bearer',
+    params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/node:pull' },
+  });
+});
+
+describe('references', () => {
+  test.each([
+    ['registry:ghcr.io/org/app:1.2', { registry: 'ghcr.io', repository: 'org/app', tag: '1.2' }],
+    ['docker://docker.io/node:24', { registry: 'docker.io', repository: 'library/node', tag: '24' }],
+    [`registry:vm:5000/a/b@sha256:${'a'.repeat(64)}`, { registry: 'vm:5000', repository: 'a/b', digest: `sha256:${'a'.repeat(64)}` }],
+  ])('%s', (input, expected) => expect(parseRegistryReference(input)).toEqual(expected));
+
+  test.each([
+    ['registry:library/node:24', /'library' is not a registry host; name it in full \(e\.g\., registry:docker\.io\/library\/node\)/],
+    ['registry:ghcr.io/org/app', /no tag or digest/],
+    ['registry:ghcr.io/Org/App:1', /Invalid registry reference 'registry:ghcr.io\/Org\/App:1'/],
+  ])('rejects %s', (input, message) => {
+    expect(() => parseRegistryReference(input)).toThrow(ReferenceError);
+    expect(() => parseRegistryReference(input)).toThrow(message);
+  });
+});
+

@@ -1,0 +1,184 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'smol-toml';
+import { applyRegistryTrust } from '../../../src/registries/apply.js';
+import { buildkitdConfigInline, kanikoFlags } from '../../../src/registries/builders.js';
+import { DEFAULT_REGISTRIES, parseRegistries, parseRegistry } from '../../../src/registries/hosts.js';
+import { parseJournal, undoJournal } from '../../../src/registries/journal.js';
+import { CERT_FILE_NAME, trustLocations, type TrustLocation } from '../../../src/registries/locations.js';
+import { planTrust, type PathKind } from '../../../src/registries/plan.js';
+import { opsFor } from '../../../src/registries/privileges.js';
+import { shellQuote } from '../../../src/build/outputs.js';
+
+describe('the registries input', () => {
+  test.each([
+    ['', DEFAULT_REGISTRIES],
+    ['defaults', DEFAULT_REGISTRIES],
+    ['none', []],
+    ['ghcr.io', ['ghcr.io']],
+    ['defaults, Registry.Example.com:5000', [...DEFAULT_REGISTRIES, 'registry.example.com:5000']],
+    ['ghcr.io ghcr.io\nquay.io', ['ghcr.io', 'quay.io']],
+    ['[::1]:5000,127.0.0.1:443', ['[::1]:5000', '127.0.0.1:443']],
+  ])('%j → %j', (input, expected) => {
+    expect(parseRegistries(input)).toEqual(expected);
+  });
+
+  test.each([
+    ['https://ghcr.io', /Invalid registry 'https:\/\/ghcr.io'. Expected HOST or HOST:PORT .*no scheme or path/],
+    ['ghcr.io/org/app', /Invalid registry 'ghcr.io\/org\/app'/],
+    ['host:99999', /Invalid registry 'host:99999'/],
+    ['-bad.example', /Invalid registry '-bad.example'/],
+  ])('rejects %j with the value quoted', (input, message) => {
+    expect(() => parseRegistry(input)).toThrow(message);
+  });
+
+  test("'none' cannot be mixed with hosts", () => {
+    expect(() => parseRegistries('none ghcr.io')).toThrow(/'none' cannot be combined/);
+  });
+});
+
+describe('builder outputs', () => {
+  const ca = '/runner/_temp/org-ca-x/org-ca.pem';
+
+  test('buildkitd-config-inline parses as TOML in BuildKit\'s [registry."HOST"] ca = [paths] schema', () => {
+    const text = buildkitdConfigInline(['docker.io', 'registry.example.com:5000', '[::1]:5000'], ca);
+    const doc = parse(text) as { registry: Record<string, { ca: string[] }> };
+    // buildkitd.toml.md: `[registry."docker.io"]` holds `mirrors`, `http`, `insecure`, `ca`, `keypair`: only ca here.
+    expect(Object.keys(doc)).toEqual(['registry']);
+    expect(doc.registry).toEqual({
+      'docker.io': { ca: [ca] },
+      'registry.example.com:5000': { ca: [ca] },
+      '[::1]:5000': { ca: [ca] },
+    });
+  });
+
+  test('paths with quotes and backslashes survive the TOML round trip', () => {
+    const odd = 'C:\\runner\\temp "x"\\org-ca.pem';
+    const doc = parse(buildkitdConfigInline(['ghcr.io'], odd)) as { registry: Record<string, { ca: string[] }> };
+    expect(doc.registry['ghcr.io']!.ca).toEqual([odd]);
+  });
+
+  test('kaniko flags name Docker Hub both ways and quote paths', () => {
+    expect(kanikoFlags(['docker.io', 'ghcr.io'], '/tmp/a b/ca.pem', shellQuote)).toBe(
+      "'--registry-certificate=docker.io=/tmp/a b/ca.pem' '--registry-certificate=index.docker.io=/tmp/a b/ca.pem' '--registry-certificate=ghcr.io=/tmp/a b/ca.pem'",
+    );
+  });
+});
+
+describe('trust locations', () => {
+  test('root gets the system directories only; a user also the rootless one under XDG_CONFIG_HOME or HOME', () => {
+    expect(trustLocations({ HOME: '/root' }, 0).map((l) => l.root)).toEqual(['/etc/docker/certs.d', '/etc/containers/certs.d']);
+    expect(trustLocations({ HOME: '/home/runner' }, 1001).map((l) => l.root)).toContain('/home/runner/.config/containers/certs.d');
+    expect(trustLocations({ HOME: '/home/runner', XDG_CONFIG_HOME: '/xdg' }, 1001).map((l) => l.root)).toContain('/xdg/containers/certs.d');
+  });
+});
+
+describe('planTrust (pure)', () => {
+  const loc = (root: string): TrustLocation => ({ id: 'docker', readers: 'test', root, privileged: true, source: '' });
+  const fsOf = (entries: Record<string, PathKind>) => (p: string) => entries[p];
+
+  test('creates only the missing directories, parents first, each once', () => {
+    const plan = planTrust([loc('/etc/docker/certs.d')], ['a.io', 'b.io:5000'], fsOf({ '/': 'dir', '/etc': 'dir' }));
+    expect(plan.mkdirs.map((d) => d.path)).toEqual(['/etc/docker', '/etc/docker/certs.d', '/etc/docker/certs.d/a.io', '/etc/docker/certs.d/b.io:5000']);
+    expect(plan.files.map((f) => f.path)).toEqual([`/etc/docker/certs.d/a.io/${CERT_FILE_NAME}`, `/etc/docker/certs.d/b.io:5000/${CERT_FILE_NAME}`]);
+  });
+
+  test('never plans over an existing file, and never through a non-directory', () => {
+    const plan = planTrust(
+      [loc('/etc/docker/certs.d')],
+      ['a.io', 'b.io'],
+      fsOf({ '/': 'dir', '/etc': 'dir', '/etc/docker': 'dir', '/etc/docker/certs.d': 'dir', '/etc/docker/certs.d/a.io': 'dir', [`/etc/docker/certs.d/a.io/${CERT_FILE_NAME}`]: 'file', '/etc/docker/certs.d/b.io': 'file' }),
+    );
+    expect(plan.mkdirs).toEqual([]);
+    expect(plan.files).toEqual([]);
+    expect(plan.skipped).toEqual([`/etc/docker/certs.d/a.io/${CERT_FILE_NAME}: already exists, left as it is`, `/etc/docker/certs.d/b.io/${CERT_FILE_NAME}: '/etc/docker/certs.d/b.io' exists and is not a directory`]);
+  });
+});
+
+/** Every path under dir with its type and content, to compare before and after. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (p: string): void => {
+    for (const name of readdirSync(p).sort()) {
+      const full = join(p, name);
+      const st = statSync(full);
+      out[full] = st.isDirectory() ? `dir ${(st.mode & 0o777).toString(8)}` : `file ${readFileSync(full, 'utf8')}`;
+      if (st.isDirectory()) walk(full);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('apply and undo on real directories', () => {
+  let dir: string;
+  let ca: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'org-ca-registries-'));
+    ca = join(dir, 'org-ca.pem');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const locations = (): TrustLocation[] => [
+    { id: 'docker', readers: 'docker', root: join(dir, 'etc/docker/certs.d'), privileged: true, source: '' },
+    { id: 'containers', readers: 'containers', root: join(dir, 'etc/containers/certs.d'), privileged: true, source: '' },
+  ];
+
+  test('writes the CA for each registry, and undo restores the tree exactly, leaving what was there', () => {
+    // An administrator's own CA for one registry, and an unrelated directory: both must survive untouched.
+    mkdirSync(join(dir, 'etc/docker/certs.d/ghcr.io'), { recursive: true });
+    writeFileSync(join(dir, 'etc/docker/certs.d/ghcr.io/ca.crt'), 'admin CA');
+    const before = snapshot(dir);
+    let saved = '';
+    const result = applyRegistryTrust({ registries: ['ghcr.io', 'registry.example.com:5000'], caPath: ca, env: {}, uid: 0, mode: 'root', locations: locations(), save: (j) => (saved = JSON.stringify(j)) });
+    expect(result.warnings).toEqual([]);
+    expect(result.written).toHaveLength(4);
+    for (const path of result.written) expect(readFileSync(path, 'utf8')).toBe(readFileSync(ca, 'utf8'));
+    expect(statSync(result.written[0]!).mode & 0o777).toBe(0o644);
+    expect(readFileSync(join(dir, 'etc/docker/certs.d/ghcr.io/ca.crt'), 'utf8')).toBe('admin CA');
+    // Only the docker directory that did not exist before is "new" for the BuildKit restart notice.
+    expect(result.newDockerHosts).toEqual(['registry.example.com:5000']);
+
+    const journal = parseJournal(saved)!;
+    expect(journal.entries.length).toBe(result.journal.entries.length);
+    const undo = undoJournal(journal, (p) => opsFor('root', p));
+    expect(undo.left).toEqual([]);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  test('undo leaves a file changed since, and a directory someone else filled', () => {
+    const result = applyRegistryTrust({ registries: ['a.io', 'b.io'], caPath: ca, env: {}, uid: 0, mode: 'root', locations: locations().slice(0, 1) });
+    const [fileA] = result.written;
+    writeFileSync(fileA!, 'edited');
+    writeFileSync(join(dir, 'etc/docker/certs.d/b.io/other.crt'), 'theirs');
+    const undo = undoJournal(result.journal, (p) => opsFor('root', p));
+    expect(existsSync(fileA!)).toBe(true);
+    expect(readFileSync(join(dir, 'etc/docker/certs.d/b.io/other.crt'), 'utf8')).toBe('theirs');
+    expect(undo.left.join('\n')).toMatch(/a\.io\/org-ca\.crt: changed since org-ca wrote it/);
+    expect(undo.left.join('\n')).toMatch(/b\.io: not empty or not removable/);
+  });
+
+  test('without rights to the system directories nothing is written there, with one clear warning', () => {
+    const rootless: TrustLocation = { id: 'containers-rootless', readers: 'rootless', root: join(dir, 'home/.config/containers/certs.d'), privileged: false, source: '' };
+    const before = snapshot(dir);
+    const result = applyRegistryTrust({ registries: ['a.io'], caPath: ca, env: {}, uid: 1000, mode: 'user', locations: [...locations(), rootless] });
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatch(/sudo asks for a password, so .*etc\/docker\/certs.d and .*etc\/containers\/certs.d were left unchanged/);
+    expect(result.written).toEqual([join(rootless.root, 'a.io', CERT_FILE_NAME)]);
+    expect(Object.keys(snapshot(dir)).filter((p) => p.includes('/etc/'))).toEqual(Object.keys(before).filter((p) => p.includes('/etc/')));
+  });
+
+  test('a failure half-way removes everything written so far', () => {
+    const before = snapshot(dir);
+    const saves: number[] = [];
+    // The directories are made first; copying a CA that is not there then fails after several steps were journaled.
+    const broken = applyRegistryTrust({ registries: ['a.io', 'b.io'], caPath: join(dir, 'missing.pem'), env: {}, uid: 0, mode: 'root', locations: locations(), save: (j) => saves.push(j.entries.length) });
+    expect(Math.max(...saves)).toBeGreaterThan(2);
+    expect(broken.written).toEqual([]);
+    expect(broken.warnings.join('\n')).toMatch(/Registry trust was not set up \(.*missing\.pem.*\); everything written so far was removed again\. /);
+    expect(broken.journal.entries).toEqual([]);
+    expect(saves.at(-1)).toBe(0);
+    expect(snapshot(dir)).toEqual(before);
+  });
+});

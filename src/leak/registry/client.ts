@@ -1,0 +1,215 @@
+/**
+ * A small OCI distribution client: HTTPS only, through HTTPS_PROXY/NO_PROXY as curl-style clients route
+ * (src/detect/route.ts), trusting the system roots plus the org CA (the runner is behind inspection) with
+ * verification always on; anonymous, basic and bearer-token auth; redirects (blob CDNs) followed without the
+ * registry's Authorization; 429/5xx and dropped connections retried with backoff. Every failure is one line.
+ */
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import { routeFor, type Env } from '../../detect/route.js';
+import type { Credentials } from './credentials.js';
+
+export class RegistryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegistryError';
+  }
+}
+
+export interface ClientOptions {
+  /** HOST[:PORT] the requests go to. */
+  readonly host: string;
+  readonly repository: string;
+  /** PEM certificates trusted besides the system roots (the org CA). */
+  readonly extraCa: readonly string[];
+  readonly env: Env;
+  readonly credentials?: Credentials;
+  readonly retries?: number;
+  readonly timeoutMs?: number;
+  /** Backoff base in ms (tests make it short). */
+  readonly backoffMs?: number;
+}
+
+export interface Response {
+  readonly status: number;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: IncomingMessage;
+  readonly url: string;
+}
+
+function trustedRoots(extra: readonly string[]): string[] {
+  // getCACertificates('default') includes NODE_EXTRA_CA_CERTS; tls.rootCertificates is the bundled Mozilla set.
+  const defaults = typeof tls.getCACertificates === 'function' ? tls.getCACertificates('default') : [...tls.rootCertificates];
+  return [...defaults, ...extra];
+}
+
+/** Opens the TLS socket for one request: straight, or through the proxy's CONNECT tunnel. */
+function connector(url: URL, env: Env, ca: string[], timeoutMs: number) {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = Number(url.port || 443);
+  const route = routeFor({ url: url.href, host, port }, env);
+  return (_opts: unknown, done: (error: Error | null, socket?: tls.TLSSocket) => void): void => {
+    const secure = (socket?: import('node:net').Socket): void => {
+      const s = tls.connect({ ...(socket ? { socket } : { host, port }), servername: /^[\d.]+$|:/.test(host) ? undefined : host, ca, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+      s.once('secureConnect', () => done(null, s));
+      s.once('error', (error) => done(error));
+    };
+    if (route.kind === 'direct') return secure();
+    const connect = http.request({
+      host: route.host,
+      port: route.port,
+      method: 'CONNECT',
+      path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+      headers: { host: `${host}:${port}`, ...(route.authorization ? { 'proxy-authorization': route.authorization } : {}) },
+      timeout: timeoutMs,
+    });
+    connect.once('connect', (res, socket) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        done(new RegistryError(`the proxy ${route.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
+      } else secure(socket);
+    });
+    connect.once('timeout', () => connect.destroy(new RegistryError(`the proxy ${route.display} did not answer within ${timeoutMs} ms`)));
+    connect.once('error', (error) => done(error));
+    connect.end();
+  };
+}
+
+function once(url: URL, headers: Record<string, string>, env: Env, ca: string[], timeoutMs: number, method = 'GET'): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    // A one-request agent whose connections are ours: `agent: false` would make Node build its own TLS socket and
+    // ignore createConnection, going around the proxy.
+    const agent = new https.Agent({ keepAlive: false });
+    (agent as unknown as { createConnection: unknown }).createConnection = connector(url, env, ca, timeoutMs);
+    const req = https.request(url, { method, headers, agent, timeout: timeoutMs });
+    req.once('response', resolve);
+    req.once('timeout', () => req.destroy(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`)));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+async function readText(res: IncomingMessage, max = 1024 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of res) {
+    n += (c as Buffer).length;
+    if (n > max) throw new RegistryError(`an answer over ${max} bytes where a small JSON document was expected`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `Bearer realm="…",service="…",scope="…"` → its parameters. */
+export function parseChallenge(header: string): { scheme: string; params: Record<string, string> } {
+  const m = /^(\w+)\s*(.*)$/s.exec(header.trim());
+  const params: Record<string, string> = {};
+  for (const p of (m?.[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)) params[p[1]!.toLowerCase()] = p[2]!;
+  return { scheme: (m?.[1] ?? '').toLowerCase(), params };
+}
+
+export class RegistryClient {
+  private authorization?: string;
+  private readonly ca: string[];
+
+  constructor(private readonly options: ClientOptions) {
+    this.ca = trustedRoots(options.extraCa);
+  }
+
+  private get timeoutMs(): number {
+    return this.options.timeoutMs ?? 60000;
+  }
+
+  /** GET a registry path (`/v2/<repo>/manifests/<ref>`), with auth, retries and redirects. Non-2xx are returned. */
+  async get(path: string, accept?: string): Promise<Response> {
+    const retries = this.options.retries ?? 4;
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await this.follow(new URL(`https://${this.options.host}${path}`), accept);
+      } catch (error) {
+        if (attempt < retries && !(error instanceof RegistryError)) {
+          await this.backoff(attempt);
+          continue;
+        }
+        throw new RegistryError(`GET https://${this.options.host}${path} failed: ${oneLine(error)}`);
+      }
+      if ((res.status === 429 || res.status >= 500) && attempt < retries) {
+        res.body.resume();
+        const after = Number(res.headers['retry-after']);
+        await this.backoff(attempt, Number.isFinite(after) ? Math.min(after * 1000, 30000) : undefined);
+        continue;
+      }
+      return res;
+    }
+  }
+
+  private async backoff(attempt: number, ms?: number): Promise<void> {
+    const base = this.options.backoffMs ?? 500;
+    await new Promise((r) => setTimeout(r, ms ?? base * 2 ** attempt));
+  }
+
+  private async follow(url: URL, accept?: string, authRetried = false): Promise<Response> {
+    let current = url;
+    for (let hops = 0; hops < 5; hops++) {
+      const sameHost = current.host === this.options.host;
+      const headers: Record<string, string> = { 'user-agent': 'org-ca-leak-check', ...(accept ? { accept } : {}) };
+      if (sameHost && this.authorization) headers.authorization = this.authorization;
+      const res = await once(current, headers, this.options.env, this.ca, this.timeoutMs);
+      const status = res.statusCode ?? 0;
+      if (status === 401 && sameHost && !authRetried && res.headers['www-authenticate']) {
+        res.resume();
+        await this.authenticate(String(res.headers['www-authenticate']));
+        return this.follow(url, accept, true);
+      }
+      if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
+        res.resume();
+        const next = new URL(res.headers.location, current);
+        // Verification is never traded for a redirect: https only, the same trust as the registry.
+        if (next.protocol !== 'https:') throw new RegistryError(`${current.host} redirected to a non-https URL (${next.protocol}//${next.host})`);
+        current = next;
+        continue;
+      }
+      return { status, headers: res.headers, body: res, url: current.href };
+    }
+    throw new RegistryError(`more than 5 redirects from ${url.href}`);
+  }
+
+  private async authenticate(header: string): Promise<void> {
+    const { scheme, params } = parseChallenge(header);
+    const creds = this.options.credentials;
+    const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` : undefined;
+    if (scheme === 'basic') {
+      if (!basic) throw new RegistryError(`${this.options.host} asks for a user name and password (401): pass --username/--password-stdin or log in with docker login`);
+      this.authorization = basic;
+      return;
+    }
+    if (scheme !== 'bearer' || !params.realm) throw new RegistryError(`${this.options.host} asks for unsupported authentication '${header.split(' ')[0]}'`);
+    const realm = new URL(params.realm);
+    if (realm.protocol !== 'https:') throw new RegistryError(`${this.options.host}'s token service is not https (${realm.origin})`);
+    if (params.service) realm.searchParams.set('service', params.service);
+    realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
+    const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) }, this.options.env, this.ca, this.timeoutMs);
+    const text = await readText(res);
+    if (res.statusCode !== 200) throw new RegistryError(`the token service ${realm.host} answered ${res.statusCode}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
+    let token: string | undefined;
+    try {
+      const doc = JSON.parse(text) as { token?: string; access_token?: string };
+      token = doc.token ?? doc.access_token;
+    } catch {
+      // handled below
+    }
+    if (!token) throw new RegistryError(`the token service ${realm.host} answered without a token`);
+    this.authorization = `Bearer ${token}`;
+  }
+}
+
+export function oneLine(error: unknown): string {
+  const e = error as NodeJS.ErrnoException & { reason?: string };
+  const text = error instanceof Error ? error.message : String(error);
+  const code = e?.code && !text.includes(e.code) ? ` (${e.code})` : '';
+  return `${text.split('\n')[0]}${code}`;
+}
+
+export { readText };

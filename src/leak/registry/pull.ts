@@ -1,0 +1,214 @@
+/**
+ * Copies what a registry serves for one reference into an OCI layout directory that the leak check then reads
+ * like any other: the root manifest or index, every platform's manifest, config and layers, and every referrer
+ * (attestations, signatures) found through the referrers API or its `sha256-<hex>` tag fallback. Each blob's
+ * digest and size are verified while it streams to disk; any mismatch or fetch error fails the whole pull.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { RegistryClient, RegistryError, readText, type ClientOptions, type Response } from './client.js';
+import { apiHost, describeReference, type RegistryReference } from './reference.js';
+
+const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
+const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
+const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
+const MAX_MANIFEST = 4 * 1024 * 1024;
+
+interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size: number;
+  platform?: { os?: string; architecture?: string; variant?: string };
+  annotations?: Record<string, string>;
+  urls?: string[];
+}
+
+export interface PullOptions extends Omit<ClientOptions, 'host' | 'repository'> {
+  readonly reference: RegistryReference;
+  /** An empty directory to write the layout into. */
+  readonly dir: string;
+  /** `os/arch[/variant]`: only that platform of an index (its attestations too); default every platform. */
+  readonly platform?: string;
+  readonly parallel?: number;
+}
+
+export interface PullResult {
+  readonly dir: string;
+  readonly manifests: number;
+  readonly blobs: number;
+  readonly referrers: number;
+}
+
+function check(res: Response, what: string, ref: string): void {
+  if (res.status >= 200 && res.status < 300) return;
+  res.body.resume();
+  const why: Record<number, string> = {
+    401: 'authentication required or refused (401): pass --username/--password-stdin or log in with docker login',
+    403: 'access denied (403)',
+    404: 'not found (404)',
+  };
+  throw new RegistryError(`${what} of ${ref}: ${why[res.status] ?? `the registry answered ${res.status}`}`);
+}
+
+export async function pullToLayout(options: PullOptions): Promise<PullResult> {
+  const ref = options.reference;
+  const label = describeReference(ref);
+  const client = new RegistryClient({ ...options, host: apiHost(ref.registry), repository: ref.repository });
+  const base = `/v2/${ref.repository}`;
+  const blobsDir = join(options.dir, 'blobs', 'sha256');
+  mkdirSync(blobsDir, { recursive: true });
+  const saved = new Set<string>();
+  const blobQueue = new Map<string, Descriptor>();
+  let manifests = 0;
+
+  const save = (digest: string, bytes: Buffer): void => {
+    writeFileSync(join(blobsDir, digest.slice('sha256:'.length)), bytes);
+    saved.add(digest);
+  };
+
+  /** A manifest or index by tag or digest: read whole (bounded), verified against its digest, saved as a blob. */
+  const fetchManifest = async (reference: string, expected?: string): Promise<{ digest: string; mediaType: string; doc: Record<string, unknown>; size: number }> => {
+    const res = await client.get(`${base}/manifests/${reference}`, ACCEPT);
+    check(res, 'manifest', `${label}${reference.startsWith('sha256:') && !label.includes(reference) ? ` (${reference})` : ''}`);
+    const text = await readText(res.body, MAX_MANIFEST);
+    const bytes = Buffer.from(text, 'utf8');
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const claimed = res.headers['docker-content-digest'];
+    if (expected && digest !== expected) throw new RegistryError(`manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`);
+    if (typeof claimed === 'string' && claimed.startsWith('sha256:') && claimed !== digest) {
+      throw new RegistryError(`manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`);
+    }
+    let doc: Record<string, unknown>;
+    try {
+      doc = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new RegistryError(`manifest ${reference} of ${label} is not JSON`);
+    }
+    const mediaType = String(doc.mediaType ?? res.headers['content-type'] ?? '');
+    save(digest, bytes);
+    manifests++;
+    return { digest, mediaType, doc, size: bytes.length };
+  };
+
+  const wantPlatform = (d: Descriptor): boolean => {
+    if (!options.platform || !d.platform) return true;
+    if (d.platform.os === 'unknown') return true; // attestation manifests; filtered by subject below
+    return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === options.platform ||
+      [d.platform.os, d.platform.architecture].join('/') === options.platform;
+  };
+
+  const walked = new Set<string>();
+  /** With --platform, the root index's entries that were fetched: the layout lists these instead of the root. */
+  const selected: Descriptor[] = [];
+  const walk = async (reference: string, expected: string | undefined, depth: number): Promise<{ digest: string; mediaType: string; size: number }> => {
+    const m = await fetchManifest(reference, expected);
+    if (walked.has(m.digest)) return m;
+    walked.add(m.digest);
+    if (Array.isArray(m.doc.manifests)) {
+      if (depth > 8) throw new RegistryError(`${label}: image indexes nested deeper than 8`);
+      const list = (m.doc.manifests as Descriptor[]).filter(wantPlatform);
+      const chosen = new Set(list.filter((d) => d.platform?.os !== 'unknown').map((d) => d.digest));
+      for (const d of list) {
+        const subject = d.annotations?.['vnd.docker.reference.digest'];
+        if (options.platform && subject && !chosen.has(subject)) continue;
+        await walk(d.digest, d.digest, depth + 1);
+        if (depth === 0) selected.push(d);
+      }
+      if (options.platform && chosen.size === 0) throw new RegistryError(`${label} has no image for platform '${options.platform}'`);
+    } else {
+      const config = m.doc.config as Descriptor | undefined;
+      if (config?.digest) blobQueue.set(config.digest, config);
+      for (const layer of (m.doc.layers as Descriptor[] | undefined) ?? []) blobQueue.set(layer.digest, layer);
+    }
+    return m;
+  };
+
+  const root = await walk(ref.digest ?? ref.tag!, ref.digest, 0);
+
+  // Referrers of every manifest: the API (distribution-spec 1.1), else the `sha256-<hex>` tag schema.
+  const referrerDescriptors: Descriptor[] = [];
+  for (const subject of [...walked]) {
+    const hex = subject.slice('sha256:'.length);
+    let list: Descriptor[] = [];
+    const res = await client.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
+    if (res.status === 200) {
+      const doc = JSON.parse(await readText(res.body, MAX_MANIFEST)) as { manifests?: Descriptor[] };
+      list = doc.manifests ?? [];
+    } else {
+      res.body.resume();
+      if (res.status !== 404) check(res, 'referrers', `${label} (${subject})`);
+      const tagged = await client.get(`${base}/manifests/sha256-${hex}`, ACCEPT);
+      if (tagged.status === 200) {
+        tagged.body.resume();
+        const index = await fetchManifest(`sha256-${hex}`);
+        list = (index.doc.manifests as Descriptor[] | undefined) ?? [];
+        referrerDescriptors.push({ mediaType: index.mediaType, digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` } });
+      } else if (tagged.status === 404) tagged.body.resume();
+      else check(tagged, 'referrers tag', `${label} (sha256-${hex})`);
+    }
+    // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
+    for (const suffix of ['sig', 'att', 'sbom']) {
+      const tag = `sha256-${hex}.${suffix}`;
+      const res = await client.get(`${base}/manifests/${tag}`, ACCEPT);
+      res.body.resume();
+      if (res.status === 404) continue;
+      check(res, 'signature tag', `${label} (${tag})`);
+      const m = await walk(tag, undefined, 1);
+      referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': tag } });
+    }
+    for (const d of list) {
+      if (walked.has(d.digest)) continue;
+      const m = await walk(d.digest, d.digest, 1);
+      referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': `referrer of ${subject}` } });
+    }
+  }
+
+  // Blobs in parallel, each verified while it streams to disk.
+  const queue = [...blobQueue.values()].filter((d) => !saved.has(d.digest));
+  const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, queue.length)) }, async () => {
+    for (let d = queue.shift(); d; d = queue.shift()) await fetchBlob(client, base, label, d, blobsDir);
+  });
+  await Promise.all(lanes);
+
+  writeFileSync(join(options.dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  // The root index names every platform; with --platform only some were fetched, so the layout lists those instead.
+  const tops: Descriptor[] =
+    options.platform && selected.length
+      ? selected.map((d) => ({ ...d, annotations: { ...d.annotations, 'org.opencontainers.image.ref.name': label } }))
+      : [{ mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: { 'org.opencontainers.image.ref.name': label } }];
+  writeFileSync(join(options.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] }, null, 2));
+  return { dir: options.dir, manifests, blobs: blobQueue.size, referrers: referrerDescriptors.length };
+}
+
+async function fetchBlob(client: RegistryClient, base: string, label: string, d: Descriptor, blobsDir: string): Promise<void> {
+  const m = /^sha256:([0-9a-f]{64})$/.exec(d.digest);
+  if (!m) throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
+  const res = await client.get(`${base}/blobs/${d.digest}`);
+  check(res, `blob ${d.digest}`, label);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const part = join(blobsDir, `${m[1]}.part`);
+  try {
+    await pipeline(
+      res.body,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          if (bytes > d.size) throw new RegistryError(`blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`);
+          yield chunk;
+        }
+      },
+      createWriteStream(part),
+    );
+  } catch (error) {
+    if (error instanceof RegistryError) throw error;
+    throw new RegistryError(`blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${(error as Error).message.split('\n')[0]})`);
+  }
+  const got = `sha256:${hash.digest('hex')}`;
+  if (bytes !== d.size) throw new RegistryError(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
+  if (got !== d.digest) throw new RegistryError(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
+  renameSync(part, join(blobsDir, m[1]!));
+}

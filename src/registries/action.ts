@@ -1,0 +1,67 @@
+/**
+ * The action's shell for pull-side trust: runs after the CA was injected (never when the action decided not to act),
+ * sets the builder outputs, and hands the journal to the post step.
+ */
+import * as core from '@actions/core';
+import { shellQuote } from '../build/outputs.js';
+import { applyRegistryTrust } from './apply.js';
+import { buildkitdConfigInline, kanikoFlags } from './builders.js';
+import { parseJournal, undoJournal } from './journal.js';
+import { opsFor } from './privileges.js';
+import { registryJournal, saveRegistryJournal } from '../action/state.js';
+
+/** The outputs for builders the action cannot configure itself (main.ts sets them); empty when nothing was injected. */
+export function registryOutputValues(registries: readonly string[], caPath?: string): { 'buildkitd-config-inline': string; 'kaniko-flags': string } {
+  return {
+    'buildkitd-config-inline': caPath && registries.length ? buildkitdConfigInline(registries, caPath) : '',
+    'kaniko-flags': caPath && registries.length ? kanikoFlags(registries, caPath, shellQuote) : '',
+  };
+}
+
+export function setUpRegistryTrust(registries: readonly string[], caPath: string, env: Readonly<Record<string, string | undefined>> = process.env): void {
+  if (registries.length === 0) {
+    core.info("registries is 'none': no builder's registry trust was changed.");
+    return;
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  if (process.platform !== 'linux') {
+    core.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
+    return;
+  }
+  const result = applyRegistryTrust({
+    registries,
+    caPath,
+    env,
+    uid,
+    save: (journal) => saveRegistryJournal(JSON.stringify(journal)),
+  });
+  for (const warning of result.warnings) core.warning(warning);
+  core.startGroup(`Registry pulls: the org CA added for ${result.written.length} registry director${result.written.length === 1 ? 'y' : 'ies'}`);
+  for (const path of result.written) core.info(path);
+  for (const note of result.notes) core.info(note);
+  core.endGroup();
+  if (result.newDockerHosts.length) {
+    core.notice(
+      `Docker Engine's BuildKit builder learns which registries have a /etc/docker/certs.d directory when dockerd starts ` +
+        `(measured on Engine 20.10), so for ${result.newDockerHosts.join(', ')} restart the daemon before building ` +
+        "(e.g. sudo systemctl restart docker), or create these directories when the runner is provisioned. " +
+        'docker pull of Docker Hub images never reads certs.d: it needs the CA in the OS store and a daemon restart.',
+      { title: 'org-ca: Docker Engine needs a restart for new registries' },
+    );
+  }
+}
+
+/** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
+export function undoRegistryTrust(): void {
+  let journal;
+  try {
+    journal = parseJournal(registryJournal());
+  } catch (error) {
+    core.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca.crt files.`);
+    return;
+  }
+  if (!journal || journal.entries.length === 0) return;
+  const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
+  if (result.removed.length) core.info(`Registry trust removed: ${result.removed.join(', ')}.`);
+  for (const left of result.left) core.warning(`Registry trust: ${left}. Remove it by hand if it holds the org CA.`);
+}

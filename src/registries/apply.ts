@@ -1,0 +1,86 @@
+/**
+ * Performs the trust plan on the runner: creates what is missing, journals each step as it happens, and rolls
+ * everything back if a step fails, so the runner is never left half-configured.
+ */
+import { posix } from 'node:path';
+import { undoJournal, sha256File, type Journal, type JournalEntry } from './journal.js';
+import { trustLocations, type TrustLocation } from './locations.js';
+import { planTrust } from './plan.js';
+import { detectMode, kindOf, opsFor, type FileOps, type Mode } from './privileges.js';
+
+export interface ApplyInput {
+  readonly registries: readonly string[];
+  /** The org CA alone, as PEM (the injection's ca file). */
+  readonly caPath: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly uid: number;
+  /** For tests: the rights to assume (default: detected). */
+  readonly mode?: Mode;
+  /** For tests: other roots than /etc/docker/certs.d and friends. */
+  readonly locations?: readonly TrustLocation[];
+  /** Called with the journal after every step, so that a crash half-way still leaves the post step a record. */
+  readonly save?: (journal: Journal) => void;
+}
+
+export interface ApplyResult {
+  readonly journal: Journal;
+  readonly written: readonly string[];
+  readonly notes: readonly string[];
+  readonly warnings: readonly string[];
+  /** Registries whose /etc/docker/certs.d directory did not exist before: Docker's BuildKit sees them only after a daemon restart. */
+  readonly newDockerHosts: readonly string[];
+}
+
+export function applyRegistryTrust(input: ApplyInput): ApplyResult {
+  const mode = input.mode ?? detectMode(input.uid);
+  const all = input.locations ?? trustLocations(input.env, input.uid);
+  const notes: string[] = [];
+  const warnings: string[] = [];
+  const usable = all.filter((l) => opsFor(mode, l.privileged));
+  const withoutRights = all.filter((l) => !opsFor(mode, l.privileged));
+  if (withoutRights.length) {
+    warnings.push(
+      `Not running as root and sudo asks for a password, so ${withoutRights.map((l) => l.root).join(' and ')} ` +
+        `${withoutRights.length > 1 ? 'were' : 'was'} left unchanged: ${withoutRights.map((l) => l.readers).join('; ')} will not trust the org CA for registry pulls. ` +
+        'Give the runner user passwordless sudo, or add the CA to those directories when the runner is provisioned.',
+    );
+  }
+  const plan = planTrust(usable, input.registries, kindOf);
+  for (const s of plan.skipped) notes.push(`Registry trust: ${s}.`);
+  const entries: JournalEntry[] = [];
+  const journal = (): Journal => ({ mode, entries: [...entries] });
+  const privileged = new Map(usable.map((l) => [l.id, l.privileged] as const));
+  const ops = (p: boolean): FileOps | undefined => opsFor(mode, p);
+  const written: string[] = [];
+  try {
+    for (const dir of plan.mkdirs) {
+      const p = privileged.get(dir.location) ?? true;
+      ops(p)!.mkdir(dir.path);
+      entries.push({ type: 'dir', path: dir.path, privileged: p });
+      input.save?.(journal());
+    }
+    for (const file of plan.files) {
+      const p = privileged.get(file.location) ?? true;
+      ops(p)!.copy(input.caPath, file.path);
+      entries.push({ type: 'file', path: file.path, privileged: p, sha256: sha256File(file.path) });
+      written.push(file.path);
+      input.save?.(journal());
+    }
+  } catch (error) {
+    const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const undo = undoJournal(journal(), ops);
+    entries.length = 0;
+    input.save?.(journal());
+    warnings.push(
+      `Registry trust was not set up (${why}); everything written so far was removed again` +
+        (undo.left.length ? `, except: ${undo.left.join('; ')}` : '') +
+        '. Builders will not trust the org CA for registry pulls.',
+    );
+    return { journal: journal(), written: [], notes, warnings, newDockerHosts: [] };
+  }
+  const dockerRoot = all.find((l) => l.id === 'docker')?.root;
+  const newDockerHosts = dockerRoot
+    ? input.registries.filter((r) => entries.some((e) => e.type === 'dir' && e.path === posix.join(dockerRoot, r)))
+    : [];
+  return { journal: journal(), written, notes, warnings, newDockerHosts };
+}
