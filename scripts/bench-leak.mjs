@@ -16,8 +16,8 @@
 // `leak-check registry:…` against `leak-check` of the same image as an OCI layout. Targets: <= 1.2x, peak RSS < 256 MB.
 //   node scripts/bench-leak.mjs [--cache DIR] [--rebuild] [--only large|many|jars|registry]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';

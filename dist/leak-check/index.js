@@ -1,6 +1,376 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
+/***/ 4158:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+/**
+ * @license
+ * Copyright 2020 Balena Ltd.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at
+ *
+ *    http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ *
+ * ------------------------------------------------------------------------
+ *
+ * Copyright 2018 Zeit, Inc.
+ * Licensed under the MIT License. See file LICENSE.md for a full copy.
+ *
+ * ------------------------------------------------------------------------
+ */
+
+/**
+ * This module implements the [dockerignore
+ * spec](https://docs.docker.com/engine/reference/builder/#dockerignore-file),
+ * closely following Docker's (Moby) Golang implementation:
+ * https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go
+ * https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go
+ * https://github.com/moby/moby/blob/v19.03.8/pkg/archive/archive.go#L825
+ *
+ * Something the spec is not clear about, but we discovered by reading source code
+ * and testing against the "docker build" command, is the handling of backslashes and
+ * forward slashes as path separators and escape characters in the .dockerignore file
+ * across platforms including Windows, Linux and macOS:
+ *
+ * * On Linux and macOS, only forward slashes can be used as path separators in the
+ *   .dockerignore file, and the backslash works as an escape character.
+ * * On Windows, both forward slashes and backslashes are allowed as path separators
+ *   in the .dockerignore file, and the backslash is not used as an escape character.
+ *
+ * This is consistent with how Windows works generally: both forward slashes and
+ * backslashes are accepted as path separators by the cmd.exe Command Prompt or
+ * PowerShell, and by library functions like the Golang filepath.Clean or the
+ * Node.js path.normalize.
+ *
+ * Similarly, path strings provided to the IgnoreBase.ignores() and IgnoreBase.filter()
+ * methods can use either forward slashes or backslashes as path separators on Windows,
+ * but only forward slashes are accepted as path separators on Linux and macOS.
+ */
+
+const path = __nccwpck_require__(6928);
+
+const factory = options => new IgnoreBase(options); // https://github.com/kaelzhang/node-ignore/blob/5.1.4/index.js#L538-L539
+// Fixes typescript module import
+
+
+factory.default = factory;
+module.exports = factory;
+
+function make_array(subject) {
+  return Array.isArray(subject) ? subject : [subject];
+}
+
+const REGEX_TRAILING_SLASH = /(?<=.)\/$/;
+const REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
+const REGEX_TRAILING_PATH_SEP = path.sep === '\\' ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+const KEY_IGNORE = typeof Symbol !== 'undefined' ? Symbol.for('dockerignore') : 'dockerignore'; // An implementation of Go's filepath.Clean
+// https://golang.org/pkg/path/filepath/#Clean
+// https://github.com/golang/go/blob/master/src/path/filepath/path.go
+// Note that, like Go, on Windows this function converts forward slashes
+// to backslashes.
+
+function cleanPath(file) {
+  return path.normalize(file).replace(REGEX_TRAILING_PATH_SEP, '');
+} // Javascript port of Golang's filepath.ToSlash
+// https://golang.org/pkg/path/filepath/#ToSlash
+// https://github.com/golang/go/blob/master/src/path/filepath/path.go
+// Convert any OS-specific path separator to '/'. Backslash is converted
+// to forward slash on Windows, but not on Linux/macOS.
+// Note that both forward slashes and backslashes are valid path separators on
+// Windows. As a result, code such as `pattern.split(path.sep).join('/')` fails
+// on Windows when forward slashes are used as path separators.
+
+
+function toSlash(file) {
+  if (path.sep === '/') {
+    return file;
+  }
+
+  return file.replace(/\\/g, '/');
+} // Javascript port of Golang's filepath.FromSlash
+// https://github.com/golang/go/blob/master/src/path/filepath/path.go
+
+
+function fromSlash(file) {
+  if (path.sep === '/') {
+    return file;
+  }
+
+  return file.replace(/\//g, path.sep);
+}
+
+class IgnoreBase {
+  constructor({
+    // https://github.com/kaelzhang/node-ignore/blob/5.1.4/index.js#L372
+    ignorecase = true
+  } = {}) {
+    this._rules = [];
+    this._ignorecase = ignorecase;
+    this[KEY_IGNORE] = true;
+
+    this._initCache();
+  }
+
+  _initCache() {
+    this._cache = {};
+  } // @param {Array.<string>|string|Ignore} pattern
+
+
+  add(pattern) {
+    this._added = false;
+
+    if (typeof pattern === 'string') {
+      pattern = pattern.split(/\r?\n/g);
+    }
+
+    make_array(pattern).forEach(this._addPattern, this); // Some rules have just added to the ignore,
+    // making the behavior changed.
+
+    if (this._added) {
+      this._initCache();
+    }
+
+    return this;
+  } // legacy
+
+
+  addPattern(pattern) {
+    return this.add(pattern);
+  }
+
+  _addPattern(pattern) {
+    // https://github.com/kaelzhang/node-ignore/issues/32
+    if (pattern && pattern[KEY_IGNORE]) {
+      this._rules = this._rules.concat(pattern._rules);
+      this._added = true;
+      return;
+    }
+
+    if (this._checkPattern(pattern)) {
+      const rule = this._createRule(pattern.trim());
+
+      if (rule !== null) {
+        this._added = true;
+
+        this._rules.push(rule);
+      }
+    }
+  }
+
+  _checkPattern(pattern) {
+    // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L34-L40
+    return pattern && typeof pattern === 'string' && pattern.indexOf('#') !== 0 && pattern.trim() !== "";
+  }
+
+  filter(paths) {
+    return make_array(paths).filter(path => this._filter(path));
+  }
+
+  createFilter() {
+    return path => this._filter(path);
+  }
+
+  ignores(path) {
+    return !this._filter(path);
+  } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
+  // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
+
+
+  _createRule(pattern) {
+    const origin = pattern;
+    let negative = false; // > An optional prefix "!" which negates the pattern;
+    // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L43-L46
+
+    if (pattern[0] === '!') {
+      negative = true;
+      pattern = pattern.substring(1).trim();
+    } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L47-L53
+
+
+    if (pattern.length > 0) {
+      pattern = cleanPath(pattern);
+      pattern = toSlash(pattern);
+
+      if (pattern.length > 1 && pattern[0] === '/') {
+        pattern = pattern.slice(1);
+      }
+    } // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L54-L55
+
+
+    if (negative) {
+      pattern = '!' + pattern;
+    } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L30
+
+
+    pattern = pattern.trim();
+
+    if (pattern === "") {
+      return null;
+    } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L34
+    // convert forward slashes to backslashes on Windows
+
+
+    pattern = cleanPath(pattern); // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L36-L42
+
+    if (pattern[0] === '!') {
+      if (pattern.length === 1) {
+        return null;
+      }
+
+      negative = true;
+      pattern = pattern.substring(1);
+    } else {
+      negative = false;
+    }
+
+    return {
+      origin,
+      pattern,
+      // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
+      dirs: pattern.split(path.sep),
+      negative
+    };
+  } // @returns `Boolean` true if the `path` is NOT ignored
+
+
+  _filter(path) {
+    if (!path) {
+      return false;
+    }
+
+    if (path in this._cache) {
+      return this._cache[path];
+    }
+
+    return this._cache[path] = this._test(path);
+  } // @returns {Boolean} true if a file is NOT ignored
+  // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
+
+
+  _test(file) {
+    file = fromSlash(file); // equivalent to golang filepath.Dir() https://golang.org/src/path/filepath/path.go
+
+    const parentPath = cleanPath(path.dirname(file));
+    const parentPathDirs = parentPath.split(path.sep);
+    let matched = false;
+
+    this._rules.forEach(rule => {
+      let match = this._match(file, rule); // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L80
+
+
+      if (!match && parentPath !== ".") {
+        // Check to see if the pattern matches one of our parent dirs.
+        if (rule.dirs.includes('**')) {
+          // Ah shucks! We have to test every possible parent path that has 
+          // a number of dirs _n_ where 
+          // `rule.dirs.filter(doubleStar).length <= _n_ <= parentPathDirs.length`
+          // since the ** can imply any number of directories including 0
+          for (let i = rule.dirs.filter(x => x !== '**').length; i <= parentPathDirs.length; i++) {
+            match = match || this._match(parentPathDirs.slice(0, i).join(path.sep), rule);
+          }
+        } else if (rule.dirs.length <= parentPathDirs.length) {
+          // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L83
+          match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path.sep), rule);
+        }
+      }
+
+      if (match) {
+        matched = !rule.negative;
+      }
+    });
+
+    return !matched;
+  } // @returns {Boolean} true if a file is matched by a rule
+
+
+  _match(file, rule) {
+    return this._compile(rule).regexp.test(file);
+  } // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L139
+
+
+  _compile(rule) {
+    if (rule.regexp) {
+      return rule;
+    }
+
+    let regStr = '^'; // Go through the pattern and convert it to a regexp.
+
+    let escapedSlash = path.sep === '\\' ? '\\\\' : path.sep;
+
+    for (let i = 0; i < rule.pattern.length; i++) {
+      const ch = rule.pattern[i];
+
+      if (ch === '*') {
+        if (rule.pattern[i + 1] === '*') {
+          // is some flavor of "**"
+          i++; // Treat **/ as ** so eat the "/"
+
+          if (rule.pattern[i + 1] === path.sep) {
+            i++;
+          }
+
+          if (rule.pattern[i + 1] === undefined) {
+            // is "**EOF" - to align with .gitignore just accept all
+            regStr += ".*";
+          } else {
+            // is "**"
+            // Note that this allows for any # of /'s (even 0) because
+            // the .* will eat everything, even /'s
+            regStr += `(.*${escapedSlash})?`;
+          }
+        } else {
+          // is "*" so map it to anything but "/"
+          regStr += `[^${escapedSlash}]*`;
+        }
+      } else if (ch === '?') {
+        // "?" is any char except "/"
+        regStr += `[^${escapedSlash}]`;
+      } else if (ch === '.' || ch === '$') {
+        // Escape some regexp special chars that have no meaning
+        // in golang's filepath.Match
+        regStr += `\\${ch}`;
+      } else if (ch === '\\') {
+        // escape next char. Note that a trailing \ in the pattern
+        // will be left alone (but need to escape it)
+        if (path.sep === '\\') {
+          // On windows map "\" to "\\", meaning an escaped backslash,
+          // and then just continue because filepath.Match on
+          // Windows doesn't allow escaping at all
+          regStr += escapedSlash;
+          continue;
+        }
+
+        if (rule.pattern[i + 1] !== undefined) {
+          regStr += '\\' + rule.pattern[i + 1];
+          i++;
+        } else {
+          regStr += '\\';
+        }
+      } else {
+        regStr += ch;
+      }
+    }
+
+    regStr += "$";
+    rule.regexp = new RegExp(regStr, this._ignorecase ? 'i' : '');
+    return rule;
+  }
+
+}
+
+
+/***/ }),
+
 /***/ 5940:
 /***/ ((__unused_webpack_module, exports) => {
 
@@ -33815,6 +34185,183 @@ pki.verifyCertificateChain = function(caStore, chain, options) {
 
 /***/ }),
 
+/***/ 3313:
+/***/ ((module) => {
+
+module.exports = Pend;
+
+function Pend() {
+  this.pending = 0;
+  this.max = Infinity;
+  this.listeners = [];
+  this.waiting = [];
+  this.error = null;
+}
+
+Pend.prototype.go = function(fn) {
+  if (this.pending < this.max) {
+    pendGo(this, fn);
+  } else {
+    this.waiting.push(fn);
+  }
+};
+
+Pend.prototype.wait = function(cb) {
+  if (this.pending === 0) {
+    cb(this.error);
+  } else {
+    this.listeners.push(cb);
+  }
+};
+
+Pend.prototype.hold = function() {
+  return pendHold(this);
+};
+
+function pendHold(self) {
+  self.pending += 1;
+  var called = false;
+  return onCb;
+  function onCb(err) {
+    if (called) throw new Error("callback called twice");
+    called = true;
+    self.error = self.error || err;
+    self.pending -= 1;
+    if (self.waiting.length > 0 && self.pending < self.max) {
+      pendGo(self, self.waiting.shift());
+    } else if (self.pending === 0) {
+      var listeners = self.listeners;
+      self.listeners = [];
+      listeners.forEach(cbListener);
+    }
+  }
+  function cbListener(listener) {
+    listener(self.error);
+  }
+}
+
+function pendGo(self, fn) {
+  fn(pendHold(self));
+}
+
+
+/***/ }),
+
+/***/ 461:
+/***/ ((module, exports, __nccwpck_require__) => {
+
+var Stream = __nccwpck_require__(2203)
+
+// through
+//
+// a stream that does nothing but re-emit the input.
+// useful for aggregating a series of changing but not ending streams into one stream)
+
+exports = module.exports = through
+through.through = through
+
+//create a readable writable stream.
+
+function through (write, end, opts) {
+  write = write || function (data) { this.queue(data) }
+  end = end || function () { this.queue(null) }
+
+  var ended = false, destroyed = false, buffer = [], _ended = false
+  var stream = new Stream()
+  stream.readable = stream.writable = true
+  stream.paused = false
+
+//  stream.autoPause   = !(opts && opts.autoPause   === false)
+  stream.autoDestroy = !(opts && opts.autoDestroy === false)
+
+  stream.write = function (data) {
+    write.call(this, data)
+    return !stream.paused
+  }
+
+  function drain() {
+    while(buffer.length && !stream.paused) {
+      var data = buffer.shift()
+      if(null === data)
+        return stream.emit('end')
+      else
+        stream.emit('data', data)
+    }
+  }
+
+  stream.queue = stream.push = function (data) {
+//    console.error(ended)
+    if(_ended) return stream
+    if(data === null) _ended = true
+    buffer.push(data)
+    drain()
+    return stream
+  }
+
+  //this will be registered as the first 'end' listener
+  //must call destroy next tick, to make sure we're after any
+  //stream piped from here.
+  //this is only a problem if end is not emitted synchronously.
+  //a nicer way to do this is to make sure this is the last listener for 'end'
+
+  stream.on('end', function () {
+    stream.readable = false
+    if(!stream.writable && stream.autoDestroy)
+      process.nextTick(function () {
+        stream.destroy()
+      })
+  })
+
+  function _end () {
+    stream.writable = false
+    end.call(stream)
+    if(!stream.readable && stream.autoDestroy)
+      stream.destroy()
+  }
+
+  stream.end = function (data) {
+    if(ended) return
+    ended = true
+    if(arguments.length) stream.write(data)
+    _end() // will emit or queue
+    return stream
+  }
+
+  stream.destroy = function () {
+    if(destroyed) return
+    destroyed = true
+    ended = true
+    buffer.length = 0
+    stream.writable = stream.readable = false
+    stream.emit('close')
+    return stream
+  }
+
+  stream.pause = function () {
+    if(stream.paused) return
+    stream.paused = true
+    return stream
+  }
+
+  stream.resume = function () {
+    if(stream.paused) {
+      stream.paused = false
+      stream.emit('resume')
+    }
+    drain()
+    //may have become paused again,
+    //as drain emits 'data'.
+    if(!stream.paused)
+      stream.emit('drain')
+    return stream
+  }
+  return stream
+}
+
+
+
+/***/ }),
+
 /***/ 770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
@@ -34091,6 +34638,524 @@ if (process.env.NODE_DEBUG && /\btunnel\b/.test(process.env.NODE_DEBUG)) {
   debug = function() {};
 }
 __webpack_unused_export__ = debug; // for test
+
+
+/***/ }),
+
+/***/ 8183:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+var through = __nccwpck_require__(461);
+var bz2 = __nccwpck_require__(9226);
+var bitIterator = __nccwpck_require__(7685);
+
+module.exports = unbzip2Stream;
+
+function unbzip2Stream() {
+    var bufferQueue = [];
+    var hasBytes = 0;
+    var blockSize = 0;
+    var broken = false;
+    var done = false;
+    var bitReader = null;
+    var streamCRC = null;
+
+    function decompressBlock(push){
+        if(!blockSize){
+            blockSize = bz2.header(bitReader);
+            //console.error("got header of", blockSize);
+            streamCRC = 0;
+            return true;
+        }else{
+            var bufsize = 100000 * blockSize;
+            var buf = new Int32Array(bufsize);
+            
+            var chunk = [];
+            var f = function(b) {
+                chunk.push(b);
+            };
+
+            streamCRC = bz2.decompress(bitReader, f, buf, bufsize, streamCRC);
+            if (streamCRC === null) {
+                // reset for next bzip2 header
+                blockSize = 0;
+                return false;
+            }else{
+                //console.error('decompressed', chunk.length,'bytes');
+                push(Buffer.from(chunk));
+                return true;
+            }
+        }
+    }
+
+    var outlength = 0;
+    function decompressAndQueue(stream) {
+        if (broken) return;
+        try {
+            return decompressBlock(function(d) {
+                stream.queue(d);
+                if (d !== null) {
+                    //console.error('write at', outlength.toString(16));
+                    outlength += d.length;
+                } else {
+                    //console.error('written EOS');
+                }
+            });
+        } catch(e) {
+            //console.error(e);
+            stream.emit('error', e);
+            broken = true;
+            return false;
+        }
+    }
+
+    return through(
+        function write(data) {
+            //console.error('received', data.length,'bytes in', typeof data);
+            bufferQueue.push(data);
+            hasBytes += data.length;
+            if (bitReader === null) {
+                bitReader = bitIterator(function() {
+                    return bufferQueue.shift();
+                });
+            }
+            while (!broken && hasBytes - bitReader.bytesRead + 1 >= ((25000 + 100000 * blockSize) || 4)){
+                //console.error('decompressing with', hasBytes - bitReader.bytesRead + 1, 'bytes in buffer');
+                decompressAndQueue(this);
+            }
+        },
+        function end(x) {
+            //console.error(x,'last compressing with', hasBytes, 'bytes in buffer');
+            while (!broken && bitReader && hasBytes > bitReader.bytesRead){
+                decompressAndQueue(this);
+            }
+            if (!broken) {
+                if (streamCRC !== null)
+                    this.emit('error', new Error("input stream ended prematurely"));
+                this.queue(null);
+            }
+        }
+    );
+}
+
+
+
+/***/ }),
+
+/***/ 7685:
+/***/ ((module) => {
+
+var BITMASK = [0, 0x01, 0x03, 0x07, 0x0F, 0x1F, 0x3F, 0x7F, 0xFF];
+
+// returns a function that reads bits.
+// takes a buffer iterator as input
+module.exports = function bitIterator(nextBuffer) {
+    var bit = 0, byte = 0;
+    var bytes = nextBuffer();
+    var f = function(n) {
+        if (n === null && bit != 0) {  // align to byte boundary
+            bit = 0
+            byte++;
+            return;
+        }
+        var result = 0;
+        while(n > 0) {
+            if (byte >= bytes.length) {
+                byte = 0;
+                bytes = nextBuffer();
+            }
+            var left = 8 - bit;
+            if (bit === 0 && n > 0)
+                f.bytesRead++;
+            if (n >= left) {
+                result <<= left;
+                result |= (BITMASK[left] & bytes[byte++]);
+                bit = 0;
+                n -= left;
+            } else {
+                result <<= n;
+                result |= ((bytes[byte] & (BITMASK[n] << (8 - n - bit))) >> (8 - n - bit));
+                bit += n;
+                n = 0;
+            }
+        }
+        return result;
+    };
+    f.bytesRead = 0;
+    return f;
+};
+
+
+/***/ }),
+
+/***/ 9226:
+/***/ ((module) => {
+
+/* 
+  bzip2.js - a small bzip2 decompression implementation
+  
+  Copyright 2011 by antimatter15 (antimatter15@gmail.com)
+  
+  Based on micro-bunzip by Rob Landley (rob@landley.net).
+
+  Copyright (c) 2011 by antimatter15 (antimatter15@gmail.com).
+
+  Permission is hereby granted, free of charge, to any person obtaining a
+  copy of this software and associated documentation files (the "Software"),
+  to deal in the Software without restriction, including without limitation
+  the rights to use, copy, modify, merge, publish, distribute, sublicense,
+  and/or sell copies of the Software, and to permit persons to whom the
+  Software is furnished to do so, subject to the following conditions:
+  
+  The above copyright notice and this permission notice shall be included
+  in all copies or substantial portions of the Software.
+  
+  THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND,
+  EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF
+  MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT.
+  IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
+  DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT,
+  TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH
+  THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+*/
+function Bzip2Error(message) {
+    this.name = 'Bzip2Error';
+    this.message = message;
+    this.stack = (new Error()).stack;
+}
+Bzip2Error.prototype = new Error;
+ 
+var message = {
+    Error: function(message) {throw new Bzip2Error(message);}
+};
+
+var bzip2 = {};
+bzip2.Bzip2Error = Bzip2Error;
+
+bzip2.crcTable =
+[
+   0x00000000, 0x04c11db7, 0x09823b6e, 0x0d4326d9,
+   0x130476dc, 0x17c56b6b, 0x1a864db2, 0x1e475005,
+   0x2608edb8, 0x22c9f00f, 0x2f8ad6d6, 0x2b4bcb61,
+   0x350c9b64, 0x31cd86d3, 0x3c8ea00a, 0x384fbdbd,
+   0x4c11db70, 0x48d0c6c7, 0x4593e01e, 0x4152fda9,
+   0x5f15adac, 0x5bd4b01b, 0x569796c2, 0x52568b75,
+   0x6a1936c8, 0x6ed82b7f, 0x639b0da6, 0x675a1011,
+   0x791d4014, 0x7ddc5da3, 0x709f7b7a, 0x745e66cd,
+   0x9823b6e0, 0x9ce2ab57, 0x91a18d8e, 0x95609039,
+   0x8b27c03c, 0x8fe6dd8b, 0x82a5fb52, 0x8664e6e5,
+   0xbe2b5b58, 0xbaea46ef, 0xb7a96036, 0xb3687d81,
+   0xad2f2d84, 0xa9ee3033, 0xa4ad16ea, 0xa06c0b5d,
+   0xd4326d90, 0xd0f37027, 0xddb056fe, 0xd9714b49,
+   0xc7361b4c, 0xc3f706fb, 0xceb42022, 0xca753d95,
+   0xf23a8028, 0xf6fb9d9f, 0xfbb8bb46, 0xff79a6f1,
+   0xe13ef6f4, 0xe5ffeb43, 0xe8bccd9a, 0xec7dd02d,
+   0x34867077, 0x30476dc0, 0x3d044b19, 0x39c556ae,
+   0x278206ab, 0x23431b1c, 0x2e003dc5, 0x2ac12072,
+   0x128e9dcf, 0x164f8078, 0x1b0ca6a1, 0x1fcdbb16,
+   0x018aeb13, 0x054bf6a4, 0x0808d07d, 0x0cc9cdca,
+   0x7897ab07, 0x7c56b6b0, 0x71159069, 0x75d48dde,
+   0x6b93dddb, 0x6f52c06c, 0x6211e6b5, 0x66d0fb02,
+   0x5e9f46bf, 0x5a5e5b08, 0x571d7dd1, 0x53dc6066,
+   0x4d9b3063, 0x495a2dd4, 0x44190b0d, 0x40d816ba,
+   0xaca5c697, 0xa864db20, 0xa527fdf9, 0xa1e6e04e,
+   0xbfa1b04b, 0xbb60adfc, 0xb6238b25, 0xb2e29692,
+   0x8aad2b2f, 0x8e6c3698, 0x832f1041, 0x87ee0df6,
+   0x99a95df3, 0x9d684044, 0x902b669d, 0x94ea7b2a,
+   0xe0b41de7, 0xe4750050, 0xe9362689, 0xedf73b3e,
+   0xf3b06b3b, 0xf771768c, 0xfa325055, 0xfef34de2,
+   0xc6bcf05f, 0xc27dede8, 0xcf3ecb31, 0xcbffd686,
+   0xd5b88683, 0xd1799b34, 0xdc3abded, 0xd8fba05a,
+   0x690ce0ee, 0x6dcdfd59, 0x608edb80, 0x644fc637,
+   0x7a089632, 0x7ec98b85, 0x738aad5c, 0x774bb0eb,
+   0x4f040d56, 0x4bc510e1, 0x46863638, 0x42472b8f,
+   0x5c007b8a, 0x58c1663d, 0x558240e4, 0x51435d53,
+   0x251d3b9e, 0x21dc2629, 0x2c9f00f0, 0x285e1d47,
+   0x36194d42, 0x32d850f5, 0x3f9b762c, 0x3b5a6b9b,
+   0x0315d626, 0x07d4cb91, 0x0a97ed48, 0x0e56f0ff,
+   0x1011a0fa, 0x14d0bd4d, 0x19939b94, 0x1d528623,
+   0xf12f560e, 0xf5ee4bb9, 0xf8ad6d60, 0xfc6c70d7,
+   0xe22b20d2, 0xe6ea3d65, 0xeba91bbc, 0xef68060b,
+   0xd727bbb6, 0xd3e6a601, 0xdea580d8, 0xda649d6f,
+   0xc423cd6a, 0xc0e2d0dd, 0xcda1f604, 0xc960ebb3,
+   0xbd3e8d7e, 0xb9ff90c9, 0xb4bcb610, 0xb07daba7,
+   0xae3afba2, 0xaafbe615, 0xa7b8c0cc, 0xa379dd7b,
+   0x9b3660c6, 0x9ff77d71, 0x92b45ba8, 0x9675461f,
+   0x8832161a, 0x8cf30bad, 0x81b02d74, 0x857130c3,
+   0x5d8a9099, 0x594b8d2e, 0x5408abf7, 0x50c9b640,
+   0x4e8ee645, 0x4a4ffbf2, 0x470cdd2b, 0x43cdc09c,
+   0x7b827d21, 0x7f436096, 0x7200464f, 0x76c15bf8,
+   0x68860bfd, 0x6c47164a, 0x61043093, 0x65c52d24,
+   0x119b4be9, 0x155a565e, 0x18197087, 0x1cd86d30,
+   0x029f3d35, 0x065e2082, 0x0b1d065b, 0x0fdc1bec,
+   0x3793a651, 0x3352bbe6, 0x3e119d3f, 0x3ad08088,
+   0x2497d08d, 0x2056cd3a, 0x2d15ebe3, 0x29d4f654,
+   0xc5a92679, 0xc1683bce, 0xcc2b1d17, 0xc8ea00a0,
+   0xd6ad50a5, 0xd26c4d12, 0xdf2f6bcb, 0xdbee767c,
+   0xe3a1cbc1, 0xe760d676, 0xea23f0af, 0xeee2ed18,
+   0xf0a5bd1d, 0xf464a0aa, 0xf9278673, 0xfde69bc4,
+   0x89b8fd09, 0x8d79e0be, 0x803ac667, 0x84fbdbd0,
+   0x9abc8bd5, 0x9e7d9662, 0x933eb0bb, 0x97ffad0c,
+   0xafb010b1, 0xab710d06, 0xa6322bdf, 0xa2f33668,
+   0xbcb4666d, 0xb8757bda, 0xb5365d03, 0xb1f740b4
+];
+
+bzip2.array = function(bytes) {
+    var bit = 0, byte = 0;
+    var BITMASK = [0, 0x01, 0x03, 0x07, 0x0F, 0x1F, 0x3F, 0x7F, 0xFF ];
+    return function(n) {
+        var result = 0;
+        while(n > 0) {
+            var left = 8 - bit;
+            if (n >= left) {
+                result <<= left;
+                result |= (BITMASK[left] & bytes[byte++]);
+                bit = 0;
+                n -= left;
+            } else {
+                result <<= n;
+                result |= ((bytes[byte] & (BITMASK[n] << (8 - n - bit))) >> (8 - n - bit));
+                bit += n;
+                n = 0;
+            }
+        }
+        return result;
+    }
+}
+
+    
+bzip2.simple = function(srcbuffer, stream) {
+    var bits = bzip2.array(srcbuffer);
+    var size = bzip2.header(bits);
+    var ret = false;
+    var bufsize = 100000 * size;
+    var buf = new Int32Array(bufsize);
+    
+    do {
+        ret = bzip2.decompress(bits, stream, buf, bufsize);        
+    } while(!ret);
+}
+
+bzip2.header = function(bits) {
+    this.byteCount = new Int32Array(256);
+    this.symToByte = new Uint8Array(256);
+    this.mtfSymbol = new Int32Array(256);
+    this.selectors = new Uint8Array(0x8000);
+
+    if (bits(8*3) != 4348520) message.Error("No magic number found");
+
+    var i = bits(8) - 48;
+    if (i < 1 || i > 9) message.Error("Not a BZIP archive");
+    return i;
+};
+
+
+//takes a function for reading the block data (starting with 0x314159265359)
+//a block size (0-9) (optional, defaults to 9)
+//a length at which to stop decompressing and return the output
+bzip2.decompress = function(bits, stream, buf, bufsize, streamCRC) {
+    var MAX_HUFCODE_BITS = 20;
+    var MAX_SYMBOLS = 258;
+    var SYMBOL_RUNA = 0;
+    var SYMBOL_RUNB = 1;
+    var GROUP_SIZE = 50;
+    var crc = 0 ^ (-1);
+    
+    for(var h = '', i = 0; i < 6; i++) h += bits(8).toString(16);
+    if (h == "177245385090") {
+      var finalCRC = bits(32)|0;
+      if (finalCRC !== streamCRC) message.Error("Error in bzip2: crc32 do not match");
+      // align stream to byte
+      bits(null);
+      return null; // reset streamCRC for next call
+    }
+    if (h != "314159265359") message.Error("eek not valid bzip data");
+    var crcblock = bits(32)|0; // CRC code
+    if (bits(1)) message.Error("unsupported obsolete version");
+    var origPtr = bits(24);
+    if (origPtr > bufsize) message.Error("Initial position larger than buffer size");
+    var t = bits(16);
+    var symTotal = 0;
+    for (i = 0; i < 16; i++) {
+        if (t & (1 << (15 - i))) {
+            var k = bits(16);
+            for(j = 0; j < 16; j++) {
+                if (k & (1 << (15 - j))) {
+                    this.symToByte[symTotal++] = (16 * i) + j;
+                }
+            }
+        }
+    }
+
+    var groupCount = bits(3);
+    if (groupCount < 2 || groupCount > 6) message.Error("another error");
+    var nSelectors = bits(15);
+    if (nSelectors == 0) message.Error("meh");
+    for(var i = 0; i < groupCount; i++) this.mtfSymbol[i] = i;
+
+    for(var i = 0; i < nSelectors; i++) {
+        for(var j = 0; bits(1); j++) if (j >= groupCount) message.Error("whoops another error");
+        var uc = this.mtfSymbol[j];
+        for(var k = j-1; k>=0; k--) {
+            this.mtfSymbol[k+1] = this.mtfSymbol[k];
+        }
+        this.mtfSymbol[0] = uc;
+        this.selectors[i] = uc;
+    }
+
+    var symCount = symTotal + 2;
+    var groups = [];
+    var length = new Uint8Array(MAX_SYMBOLS),
+    temp = new Uint16Array(MAX_HUFCODE_BITS+1);
+
+    var hufGroup;
+
+    for(var j = 0; j < groupCount; j++) {
+        t = bits(5); //lengths
+        for(var i = 0; i < symCount; i++) {
+            while(true){
+                if (t < 1 || t > MAX_HUFCODE_BITS) message.Error("I gave up a while ago on writing error messages");
+                if (!bits(1)) break;
+                if (!bits(1)) t++;
+                else t--;
+            }
+            length[i] = t;
+        }
+        var  minLen,  maxLen;
+        minLen = maxLen = length[0];
+        for(var i = 1; i < symCount; i++) {
+            if (length[i] > maxLen) maxLen = length[i];
+            else if (length[i] < minLen) minLen = length[i];
+        }
+        hufGroup = groups[j] = {};
+        hufGroup.permute = new Int32Array(MAX_SYMBOLS);
+        hufGroup.limit = new Int32Array(MAX_HUFCODE_BITS + 1);
+        hufGroup.base = new Int32Array(MAX_HUFCODE_BITS + 1);
+
+        hufGroup.minLen = minLen;
+        hufGroup.maxLen = maxLen;
+        var base = hufGroup.base;
+        var limit = hufGroup.limit;
+        var pp = 0;
+        for(var i = minLen; i <= maxLen; i++)
+        for(var t = 0; t < symCount; t++)
+        if (length[t] == i) hufGroup.permute[pp++] = t;
+        for(i = minLen; i <= maxLen; i++) temp[i] = limit[i] = 0;
+        for(i = 0; i < symCount; i++) temp[length[i]]++;
+        pp = t = 0;
+        for(i = minLen; i < maxLen; i++) {
+            pp += temp[i];
+            limit[i] = pp - 1;
+            pp <<= 1;
+            base[i+1] = pp - (t += temp[i]);
+        }
+        limit[maxLen] = pp + temp[maxLen] - 1;
+        base[minLen] = 0;
+    }
+
+    for(var i = 0; i < 256; i++) { 
+        this.mtfSymbol[i] = i;
+        this.byteCount[i] = 0;
+    }
+    var runPos, count, symCount, selector;
+    runPos = count = symCount = selector = 0;    
+    while(true) {
+        if (!(symCount--)) {
+            symCount = GROUP_SIZE - 1;
+            if (selector >= nSelectors) message.Error("meow i'm a kitty, that's an error");
+            hufGroup = groups[this.selectors[selector++]];
+            base = hufGroup.base;
+            limit = hufGroup.limit;
+        }
+        i = hufGroup.minLen;
+        j = bits(i);
+        while(true) {
+            if (i > hufGroup.maxLen) message.Error("rawr i'm a dinosaur");
+            if (j <= limit[i]) break;
+            i++;
+            j = (j << 1) | bits(1);
+        }
+        j -= base[i];
+        if (j < 0 || j >= MAX_SYMBOLS) message.Error("moo i'm a cow");
+        var nextSym = hufGroup.permute[j];
+        if (nextSym == SYMBOL_RUNA || nextSym == SYMBOL_RUNB) {
+            if (!runPos){
+                runPos = 1;
+                t = 0;
+            }
+            if (nextSym == SYMBOL_RUNA) t += runPos;
+            else t += 2 * runPos;
+            runPos <<= 1;
+            continue;
+        }
+        if (runPos) {
+            runPos = 0;
+            if (count + t > bufsize) message.Error("Boom.");
+            uc = this.symToByte[this.mtfSymbol[0]];
+            this.byteCount[uc] += t;
+            while(t--) buf[count++] = uc;
+        }
+        if (nextSym > symTotal) break;
+        if (count >= bufsize) message.Error("I can't think of anything. Error");
+        i = nextSym - 1;
+        uc = this.mtfSymbol[i];
+        for(var k = i-1; k>=0; k--) {
+            this.mtfSymbol[k+1] = this.mtfSymbol[k];
+        }
+        this.mtfSymbol[0] = uc
+        uc = this.symToByte[uc];
+        this.byteCount[uc]++;
+        buf[count++] = uc;
+    }
+    if (origPtr < 0 || origPtr >= count) message.Error("I'm a monkey and I'm throwing something at someone, namely you");
+    var j = 0;
+    for(var i = 0; i < 256; i++) {
+        k = j + this.byteCount[i];
+        this.byteCount[i] = j;
+        j = k;
+    }
+    for(var i = 0; i < count; i++) {
+        uc = buf[i] & 0xff;
+        buf[this.byteCount[uc]] |= (i << 8);
+        this.byteCount[uc]++;
+    }
+    var pos = 0, current = 0, run = 0;
+    if (count) {
+        pos = buf[origPtr];
+        current = (pos & 0xff);
+        pos >>= 8;
+        run = -1;
+    }
+    count = count;
+    var copies, previous, outbyte;
+    while(count) {
+        count--;
+        previous = current;
+        pos = buf[pos];
+        current = pos & 0xff;
+        pos >>= 8;
+        if (run++ == 3) {
+            copies = current;
+            outbyte = previous;
+            current = -1;
+        } else {
+            copies = 1;
+            outbyte = current;
+        }
+        while(copies--) {
+            crc = ((crc << 8) ^ this.crcTable[((crc>>24) ^ outbyte) & 0xFF])&0xFFFFFFFF; // crc32
+            stream(outbyte);
+        }
+        if (current != previous) run = 0;
+    }
+
+    crc = (crc ^ (-1)) >>> 0;
+    if ((crc|0) != (crcblock|0)) message.Error("Error in bzip2: crc32 do not match");
+    streamCRC = (crc ^ ((streamCRC << 1) | (streamCRC >>> 31))) & 0xFFFFFFFF;
+    return streamCRC;
+}
+
+module.exports = bzip2;
 
 
 /***/ }),
@@ -65002,14 +66067,1639 @@ var __spreadArray = (this && this.__spreadArray) || function (to, from, pack) {
 
 /***/ }),
 
+/***/ 6642:
+/***/ (function(module, __unused_webpack_exports, __nccwpck_require__) {
+
+/*!
+ * Based on xzwasm (c) Steve Sanderson. License: MIT - https://github.com/SteveSanderson/xzwasm
+ * Contains xz-embedded by Lasse Collin and Igor Pavlov. License: Public domain - https://tukaani.org/xz/embedded.html
+ * and walloc (c) 2020 Igalia, S.L. License: MIT - https://github.com/wingo/walloc
+ */
+(function webpackUniversalModuleDefinition(root, factory) {
+	if(true)
+		module.exports = factory(__nccwpck_require__(3774));
+	else {}
+})(this, (__WEBPACK_EXTERNAL_MODULE__2__) => {
+return /******/ (() => { // webpackBootstrap
+/******/ 	"use strict";
+/******/ 	var __webpack_modules__ = ([
+/* 0 */,
+/* 1 */
+/***/ ((module) => {
+
+module.exports = "data:application/wasm;base64,AGFzbQEAAAABOApgAX8Bf2ABfwBgAABgA39/fwF/YAABf2ACf38AYAN/f34BfmACf38Bf2AEf39/fwF/YAN/f38AAyEgAAABAgMDAwMEAQUAAgMCBgcIBwUDAAMHAQcABwcBAwkFAwEAAgYIAX8BQfCgBAsHTgUGbWVtb3J5AgAOY3JlYXRlX2NvbnRleHQACA9kZXN0cm95X2NvbnRleHQACQxzdXBwbHlfaW5wdXQACg9nZXRfbmV4dF9vdXRwdXQACwqQYCDfAgEFf0EAIQECQCAAQQdqIgJBEEkNAEEBIQEgAkEDdiIDQQJGDQBBAiEBIAJBIEkNAEEDIQEgA0EERg0AQQQhASACQTBJDQBBBSEBIANBBkYNAEEGIQEgAkHIAEkNAEEHIQEgAkHYAEkNAEEIIQEgAkGIAUkNAEEJIQEgAkGIAkkNACAAEIGAgIAAIgBBCGpBACAAGw8LAkACQCABQQJ0QcCIgIAAaiIEKAIAIgANAEEAIQACQAJAQQAoAuSIgIAAIgJFDQBBACACKAIANgLkiICAAAwBC0EAEIGAgIAAIgJFDQILIAJBgIB8cSIAIAJBCHZB/wFxIgJyIAE6AAAgACACQQh0ckGAAmohAEEAIQJBACABQQJ0QYCIgIAAaigCACIDayEFIAMhAQNAIAAgBWoiACACNgIAIAAhAiABIANqIgFBgQJJDQALIAQgADYCAAsgBCAAKAIANgIACyAAC/QHAQh/QQAoArCIgIAAIQECQAJAAkACQAJAQQAtALSIgIAARQ0AQQBBADoAtIiAgAAgAUUNAUGwiICAACECA0ACQAJAIAFBCGoiAyABKAIEIgRqIgVBCHZB/wFxIgYNACABIQIMAQsCQANAIAVBgIB8cSAGai0AAEH+AUcNAUGwiICAACEGA0AgBiIHKAIAIgYgBUcNAAsgByAFKAIANgIAIAEgBCAFKAIEakEIaiIENgIEIAcgAiACIAVGGyECIAMgBGoiBUEIdkH/AXEiBg0ACwsgAigCACECCyACKAIAIgENAAtBACgCsIiAgAAhAQsgAUUNACAAQYcCakGAfnEhCEF/IQJBsIiAgAAhBEEAIQNBsIiAgAAhBgNAIAYhBwJAIAEiBigCBCIFIABJDQAgBSACTw0AIAUhAiAHIQQgBiEDIAVBCGogCEcNACAHIQQgBSECIAYhAwwECyAGKAIAIgENAAsgAw0CDAELQbCIgIAAIQQLPwBBEHQhASAAQYgCaiEHQQAhAwJAAkBBACgCuIiAgAAiAkUNAEEAIQUgASEGDAELQQAgAUHwoISAAEH//wNqQYCAfHEiBmsiAjYCuIiAgAAgAiEFCwJAIAcgBU0NACACQQF2IgIgByAFayIHIAIgB0sbQf//A2oiB0EQdkAAQX9GDQJBAEEAKAK4iICAACAHQYCAfHEiA2o2AriIgIAACyAGRQ0BIAZB/wE6AAEgBkEAKAKwiICAADYCgAIgBkGEAmogAyAFakGAgHxxQfh9aiICNgIAIAZBgAJqIQMLIANBgIB8cSIGIANBCHZB/wFxckH/AToAACAEIAMoAgA2AgACQCACIABrQYB+cSIFDQAgAw8LIAMhAQJAIAYgBUF/cyADQQhqIgQgAmoiB2pBgIB8cUYNACAEQf//A3EhBQJAIABB9/0DSw0AIAYgBEEIdkH/AXFqQf4BOgAAIANBACgCsIiAgAA2AgAgA0GAgAQgBWsiBTYCBEEAIAM2ArCIgIAAEIOAgIAAIAZBhIIEaiACIAVrQfh9aiIFNgIAIAZBgYAEakH/AToAACAGQYCCBGohASAFIABrQYB+cSEFDAELIAIgBWogACAFakH//3tqQYCAfHFrQYCAeGohBSADIQELIAEgASgCBCAFazYCBCAFQfgBaiEGIAcgBWtBCHZB/wFxIQUCQANAIAYiB0GAfmohBiAFIgQNAUEBIQUgB0H4AUcNAAsLAkAgB0H4AUYNACACIANqIAZrQYCAfHEiBSAEakH+AToAACAFIARBCHRqIgVBACgCsIiAgAA2AgAgBSAGNgIEQQAgBTYCsIiAgAAQg4CAgAALIAEPC0EAC3wBAn8CQCAARQ0AAkAgAEGAgHxxIABBCHZB/wFxciIBLQAAIgJB/wFHDQAgAEF4aiIAQQAoArCIgIAANgIAQQAgADYCsIiAgAAgAUH+AToAAEEAQQE6ALSIgIAADwsgACACQQJ0QcCIgIAAaiICKAIANgIAIAIgADYCAAsLawECfwJAQQAoArCIgIAAIgAoAgRB/wFLDQAgAEGAgHxxIgEgAEEIdkH/AXEiAHJBCToAAEEAQQAoArCIgIAAKAIANgKwiICAACABIABBCHRyIgBBACgC5IiAgAA2AgBBACAANgLkiICAAAsLTgECfwJAIAAgAUYNACACRQ0AA0ACQCAALQAAIgMgAS0AACIERg0AQQFBfyADIARLGw8LIAFBAWohASAAQQFqIQAgAkF/aiICDQALC0EAC3gBAX8CQAJAIAAgAU8NACACRQ0BIAAhAwNAIAMgAS0AADoAACABQQFqIQEgA0EBaiEDIAJBf2oiAg0ADAILCyAAIAFNDQAgAkUNACABQX9qIQEgAEF/aiEDA0AgAyACaiABIAJqLQAAOgAAIAJBf2oiAg0ACwsgAAssAQF/AkAgAkUNACAAIQMDQCADIAE6AAAgA0EBaiEDIAJBf2oiAg0ACwsgAAt/AQF/AkACQCABIAByIAJyQQNxRQ0AIAJFDQEgACEDA0AgAyABLQAAOgAAIAFBAWohASADQQFqIQMgAkF/aiICDQAMAgsLIAJBBEkNACACQQJ2IQIgACEDA0AgAyABKAIANgIAIAFBBGohASADQQRqIQMgAkF/aiICDQALCyAAC4gBAQJ/AkBBAC0A6IiAgAANAEEAQQE6AOiIgIAAEIyAgIAAEI6AgIAAC0GggAgQgICAgAAiAEGAgAQ2AgBBAkGAgIAgEJeAgIAAIQEgAEEUakKAgICAgIDAADcCACAAQRBqIABBoIAEajYCACAAQQhqQgA3AgAgACAAQSBqNgIEIAAgATYCHCAACxUAIAAoAhwQmICAgAAgABCCgICAAAsWACAAQQxqIAE2AgAgAEEIakEANgIACxsAIAAoAhwgAEEEaiAAQQxqKAIARRCWgICAAAtUAQN/QQAhAANAQQghASAAIQIDQEEAIAJBAXFrQaCG4u1+cSACQQF2cyECIAFBf2oiAQ0ACyAAQQJ0QfCIgIAAaiACNgIAIABBAWoiAEGAAkcNAAsLTgACQCABRQ0AIAJBf3MhAgNAIAJB/wFxIAAtAABzQQJ0QfCIgIAAaigCACACQQh2cyECIABBAWohACABQX9qIgENAAsgAkF/cyECCyACC10DAX4BfwF+QgAhAANAQQghASAAIQIDQEIAIAJCAYN9QsKenLzd8pW2SYMgAkIBiIUhAiABQX9qIgENAAsgAKdBA3RB8JCAgABqIAI3AwAgAEIBfCIAQoACUg0ACwtPAAJAIAFFDQAgAkJ/hSECA0AgAkL/AYMgADEAAIWnQQN0QfCQgIAAaikDACACQgiIhSECIABBAWohACABQX9qIgENAAsgAkJ/hSECCyACC8oQAgx/An4CQAJAIAAoAiRFDQAgACgCACECDAELQQAhAiAAQQA6ACggAEIANwMAIABCADcDGCAAQcgAakEAQeQAEIaAgIAAGiAAQawBakEMNgIACyAAIAEoAgQiAzYCECAAQeAAaiEEIABByABqIQUgAEG2AWohBiAAQbABaiEHIABBqAFqIQggASgCECEJAkACQAJAAkADQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkACQCACDgoBAgAEBQYHCAkKDwsgASgCACEKIAAoAqgBIQIgACgCrAEhCyABKAIEIQwgASgCCCENDAILIAcgACgCqAEiDGogASgCACABKAIEIgJqIAEoAgggAmsiAiAAKAKsASAMayIMIAIgDEkbIgIQh4CAgAAaIAEgASgCBCACajYCBEEAIQwgAEEAIAAoAqgBIAJqIgIgAiAAKAKsASILRhs2AqgBIAIgC0cNESAAQQE2AgACQCAHQaiIgIAAQQYQhICAgABFDQBBBSEMDBILIAZBAkEAEI2AgIAAIAAoALgBRw0QQQYhDCAGLQAADREgACAALQC3ASICNgIgIAJBBEsNEUEBIAJ0QRNxRQ0RCyABKAIEIgwgASgCCCINRg0OAkAgASgCACIKIAxqLQAAIgsNACAAIAw2AhAgASAMQQFqNgIEQQYhAgwMC0EAIQIgAEEANgKoASAAQQI2AgAgACALQQJ0QQRqIgs2AqwBIAAgCzYCQAsgByACaiAKIAxqIA0gDGsiDCALIAJrIgIgDCACSRsiAhCHgICAABogASABKAIEIAJqNgIEQQAhDCAAQQAgACgCqAEgAmoiAiACIAAoAqwBIgtGGzYCqAEgAiALRw0PIAAgAkF8aiICNgKsAUEHIQwgByACQQAQjYCAgAAgByAAKAKsASICaigAAEcNDyAAQQI2AqgBIAAtALEBIgtBP3ENDAJAAkAgC0HAAHFFDQAgACAHIAggAhCRgICAAEEBRw0RIAAgACkDCDcDMCAAKAKsASECIAAtALEBIQsMAQsgAEJ/NwMwC0J/IQ4CQCALwEF/Sg0AIAAgByAIIAIQkYCAgABBAUcNECAAKAKsASECIAApAwghDgsgACAONwM4IAIgACgCqAEiC2tBAkkNDyAAIAtBAWoiCjYCqAEgCCALakEIai0AAEEhRw0MIAAgC0ECaiINNgKoASAIIApqQQhqLQAAQQFHDQwgAiANRg0PIAAgC0EDajYCqAEgACgCsAkgCCANakEIai0AABCcgICAACIMDQ8gACgCrAEiAiAAKAKoASIMIAIgDEsbIQ0CQANAIA0gDEYNASAAIAxBAWoiAjYCqAEgACAMaiELIAIhDCALQbABai0AAA0ODAALCyAFQgA3AwAgAEEANgKoASAAQQM2AgAgBUEIakIANwMACyAAIAEoAgQ2AhAgACABKAIQNgIUIAAoArAJIAEQmYCAgAAhDCAAIAApA0ggASgCBCAAKAIQa618Ig43A0ggACAAKQNQIAEoAhAgACgCFCICayILrXwiDzcDUCAOIAApAzBWDQ0gDyAAKQM4Vg0NAkACQAJAAkAgACgCIEF/ag4EAAMDAQMLIAEoAgwgAmogCyAAKAIYEI2AgIAArSEODAELIAEoAgwgAmogCyAAKQMYEI+AgIAAIQ4LIAAgDjcDGAsgDEEBRw0OAkAgACkDMCIOQn9RDQAgDiAFKQMAUg0OCwJAIAApAzgiDkJ/UQ0AQQchDCAOIAApA1BSDQ8LIAAgACkDSCAANQJAfCAAKQNgfCIPNwNgQgQhDgJAAkACQCAAKAIgQX9qDgQBAgIAAgtCCCEOCyAEIA4gD3w3AwALIAAgACkDaCAAKQNQfDcDaCAAIARBGCAAKAJwEI2AgIAANgJwIABBBDYCACAAIAApA1hCAXw3A1gLAkAgBSkDACIOQgODUA0AIA5CAXwhDiABKAIEIQwgASgCCCELA0AgCyAMRg0NIAEgDEEBaiICNgIEIAEoAgAgDGotAAANDiAFIA43AwAgDkIDgyEPIA5CAXwhDiACIQwgD0IAUg0ACwsgAEEFNgIAC0EBIQIgACgCIEF/ag4EBgcHBQcLIAAgARCSgICAACIMQQFHDQsgAEEHNgIAC0EAIAAoAhBrIQUgAEGAAWopAwAhDiABKAIEIQwCQANAIA4gBSAMaq18QgODUA0BAkAgDCABKAIIRw0AIAAgARCTgICAAAwLCyABIAxBAWoiAjYCBCABKAIAIAxqIQsgAiEMIAstAAANCwwACwsgACABEJOAgIAAQQchDCAEIABBkAFqQRgQhICAgAANCiAAQQg2AgALIAAgAUEgEJSAgIAAIgxBAUcNCSAAQQk2AgBBDCELIABBDDYCrAEMAQsgACgCrAEhCwsgByAAKAKoASIMaiABKAIAIAEoAgQiAmogASgCCCACayICIAsgDGsiDCACIAxJGyICEIeAgIAAGiABIAEoAgQgAmo2AgRBACEMIABBACAAKAKoASACaiICIAIgACgCrAEiC0YbNgKoASACIAtHDQcgABCVgICAACEMDAcLQQEhAiAAIAFBwAAQlICAgAAiDEEBRw0GDAELQQEhAiAAIAFBIBCUgICAACIMQQFHDQULIAAgAjYCAAwACwtBBiEMDAILQQAhDAwBC0EHIQwLAkACQCAAKAIkDQACQAJAIAwOAgADAQtBB0EIIAEoAgQgASgCCEYbIQwLIAEgCTYCECABIAM2AgQgDA8LAkAgDA0AIAMgASgCBEcNACAJIAEoAhBHDQAgAC0AKCEBIABBAToAKCABQQN0DwsgAEEAOgAoCyAMC6YBAQN/AkAgACgCBCIEDQAgAEIANwMICyACKAIAIgUgAyAFIANLGyEGA0ACQCAGIAVHDQBBAA8LIAEgBWotAAAhAyACIAVBAWoiBTYCACAAIANB/wBxrSAErYYgACkDCIQ3AwgCQAJAIAPAIgNBAEgNAAJAIAMNAEEHIQMgBA0CCyAAQQA2AgRBAQ8LQQchAyAAIARBB2oiBDYCBCAEQT9HDQELCyADC6ECAgN/AX4gAEGQAWohAiABQQRqIQMDQAJAIAAgASgCACADIAEoAggQkYCAgAAiBEEBRg0AIABBgAFqIgMgAykDACABKAIEIAAoAhAiA2siAq18NwMAIAAgAyABKAIAaiACIAAoAhgQjYCAgACtNwMYIAQPCwJAAkACQAJAAkAgACgCeA4DAAIBAwsgACAAKQMIIgU3A4gBAkAgBSAAKQNYUQ0AQQcPCyAAQQE2AngMAwsgACAAKQOYASAAKQMIfDcDmAEgACACQRggACgCoAEQjYCAgAA2AqABIABBATYCeCAAIAApA4gBQn98IgU3A4gBDAILIABBAjYCeCAAIAApA5ABIAApAwh8NwOQAQsgACkDiAEhBQsgBUIAUg0AC0EBC0ABAn8gAEGAAWoiAiACKQMAIAEoAgQgACgCECICayIDrXw3AwAgACACIAEoAgBqIAMgACgCGBCNgICAAK03AxgLfAEEfyABKAIEIQMgASgCCCEEA0ACQCAEIANHDQBBAA8LIAEgA0EBaiIFNgIEAkAgASgCACADai0AACAAKQMYIAAoAgQiA62Ip0H/AXFGDQBBBw8LIAAgA0EIaiIGNgIEIAUhAyAGIAJJDQALIABBADYCBCAAQgA3AxhBAQtvAQF/QQchAQJAIABBugFqLwAAQdm0AUcNACAAQbQBakEGQQAQjYCAgAAgAEGwAWooAABHDQAgAEGAAWopAwBCAoggADUAtAFSDQAgAEG4AWotAAANAEEBQQcgACgCICAAQbkBai0AAEYbIQELIAELwAIBA38CQAJAAkAgACgCJA0AIABBADoAKCAAQQA2AgBBASECDAELAkAgACgCAEEKRw0AQQAhAwwCC0ECIQMMAQtBASEDCwJAAkADQAJAAkACQAJAIAMOAwABAwMLIAEoAgQiAyABKAIIIgRGDQQgASgCACEFAkADQCAFIANqLQAADQEgASADQQFqIgM2AgQgACAAKAIEQQFqQQNxNgIEIAQgA0YNBgwACwsCQCAAKAIERQ0AQQcPCyAAKAIkRQ0BIABBADoAKCAAQQA2AgBBASEDDAMLIABCADcDGCAAQQA2AgQgAEHIAGpBAEHkABCGgICAABogAEGsAWpBDDYCAAtBAiEDDAELIAAgARCQgICAACIDQQFHDQIgAEEKNgIAQQAhAwwACwsCQCACDQBBAA8LQQdBASAAKAIEGyEDCyADC3UBAX8CQEG4CRCAgICAACICRQ0AIAIgADYCJCACIAAgARCbgICAACIANgKwCQJAIABFDQAgAkEAOgAoIAJCADcDACACQgA3AxggAkHIAGpBAEHkABCGgICAABogAkGsAWpBDDYCACACDwsgAhCCgICAAAtBAAseAAJAIABFDQAgACgCsAkQnYCAgAAgABCCgICAAAsL3RABCn8gAEHo3QFqIQIgAEHUAGohAyAAQRxqIgRBCGohBQJAAkADQCAAKAJAIQYCQAJAAkACQAJAAkACQAJAAkACQAJAAkACQAJAAkAgASgCBCIHIAEoAghJDQAgBkEHRg0BDBELIAYOCQECAwQFBgcACQ4LIAAoAkwhBgwHC0EBIQYgASAHQQFqNgIEIAEoAgAgB2otAAAiB0UNCAJAAkAgB0HfAUsNACAHQQFHDQELIABBgAI7AVACQCAAKAI8DQAgACABKAIMIAEoAhAiBmo2AhggACABKAIUIAZrNgIsCyAEQgA3AgAgBUIANwIADAoLIAAtAFBFDQkMDQsgASAHQQFqNgIEIAEoAgAgB2otAAAhByAAQQI2AkAgACAHQQh0IAAoAkhqNgJIDAsLIAEgB0EBajYCBCABKAIAIAdqLQAAIQcgAEEDNgJAIAAgByAAKAJIakEBajYCSAwKCyABIAdBAWo2AgQgASgCACAHai0AACEHIABBBDYCQCAAIAdBCHQ2AkwMCQsgASAHQQFqNgIEIAEoAgAgB2otAAAhByAAIAAoAkQ2AkAgACAHIAAoAkxqQQFqNgJMDAgLIAEgB0EBajYCBEEHIQYgASgCACAHai0AACIHQeABSw0DQQAhCAJAAkAgB0EtTw0AQQAhCQwBCyAHQVNqIgcgB0H/AXFBLW4iCUEtbGshByAJQQFqIQkLIABBfyAJdEF/czYCdAJAIAdB/wFxQQlJDQAgB0F3aiIHIAdB/wFxQQluIghBCWxrIQcgCEEBaiEICyAAIAg2AnAgACAHQf8BcSIHNgJsIAggB2pBBEsNAyADQgA3AgAgA0EIakIANwIAIANBEGpBADYCACAAQX8gCHRBf3M2AnBB+AAhBwNAIAAgB2pBgAg7AQAgB0ECaiIHQeTdAUcNAAsgAEEGNgJAIABBBTYCCCAAQv////8PNwIACyAAKAJMIgpBBUkNBwJAIAAoAggiB0UNACAHQX9qIQYgASgCBCEHIAEoAgghCQNAIAkgB0YNCiABIAdBAWoiCDYCBCABKAIAIAdqLQAAIQcgACAGNgIIIAAgByAAKAIEQQh0cjYCBCAIIQcgBkF/aiIGQX9HDQALCyAAQQc2AkAgACAKQXtqIgY2AkwLIAAgACgCICIHIAEoAhQgASgCEGsiCCAAKAJIIgkgCCAJSRsiCGogACgCLCIJIAkgB2sgCEsbNgIoIAEoAggiCiABKAIEIghrIQcCQAJAAkAgACgC5N0BIgkNACAGDQFBACEGCyACIAlqIAEoAgAgCGpBKiAJayIIIAYgCWsiBiAIIAZJGyIGIAcgBiAHSRsiBxCHgICAABoCQAJAIAAoAuTdASIIIAdqIgYgACgCTEcNACACIAhqIAdqQQBBPyAGaxCGgICAABogACgC5N0BIAdqIQYMAQsCQCAGQRRLDQAgACAGNgLk3QEgASABKAIEIAdqNgIEDAMLIAZBa2ohBgsgAEEANgIQIAAgAjYCDCAAIAY2AhRBByEGIAAQmoCAgABFDQMgACgCECIIIAAoAuTdASIJIAdqSw0DIAAgACgCTCAIayIGNgJMAkAgCCAJTw0AIAAgCSAIayIHNgLk3QEgAiACIAhqIAcQhYCAgAAaDAILIABBADYC5N0BIAEgASgCBCAIIAlraiIINgIEIAEoAggiCiAIayEHCwJAIAdBFUkNACAAIAg2AhAgACABKAIANgIMIAAgCkFraiAIIAZqIAcgBkEVakkbNgIUQQchBiAAEJqAgIAARQ0DIAAoAkwiByAAKAIQIgggASgCBGsiCUkNAyABIAg2AgQgACAHIAlrIgY2AkwgASgCCCAIayIHQRRLDQELIAIgASgCACAIaiAHIAYgByAGSRsiBxCHgICAABogACAHNgLk3QEgASABKAIEIAdqNgIECyAAKAIgIgYgACgCHCIIayEHAkAgACgCPEUNAAJAIAYgACgCLEcNACAAQQA2AiALIAEoAgwgASgCEGogACgCGCAIaiAHEIeAgIAAGiAAKAIgIQYLIAAgBjYCHCABIAEoAhAgB2oiCDYCECAAIAAoAkgiBiAHazYCSAJAIAYgB0cNAEEHIQYgACgCTA0CIAAoAmgNAiAAKAIEDQIgAEEANgJADAQLQQAhBiAIIAEoAhRGDQEgASgCBCABKAIIRw0FIAAoAuTdASAAKAJMTw0FDAELAkADQCAAKAJMIghFDQFBACEGIAEoAggiCSAHTQ0CIAEoAhQiCiABKAIQIgtNDQIgACAIIAkgB2siBiAKIAtrIgkgBiAJSRsiBiAAKAIsIAAoAiAiCWsiCiAGIApJGyIGIAggBiAISRsiBms2AkwgCSAAKAIYaiABKAIAIAdqIAYQhYCAgAAaIAAgACgCICAGaiIHNgIgAkAgACgCJCAHTw0AIAAgBzYCJAsCQCAAKAI8RQ0AAkAgByAAKAIsRw0AIABBADYCIAsgASgCDCABKAIQaiABKAIAIAEoAgRqIAYQhYCAgAAaIAAoAiAhBwsgACAHNgIcIAEgASgCECAGajYCECABIAEoAgQgBmoiBzYCBAwACwsgAEEANgJADAQLIAYPCyAHwEF/Sg0BIABBATYCQCAAIAdBEHRBgID8AHE2AkgCQCAHQcABSQ0AIABBBTYCRCAAQQA6AFEMAwsgAC0AUQ0DIABBBjYCRCAHQaABSQ0CIANCADcCACADQRBqQQA2AgAgA0EIakIANwIAQfgAIQcDQCAAIAdqQYAIOwEAIAdBAmoiB0Hk3QFHDQALCyAAQQU2AgggAEL/////DzcCAAwBCyAHQQJLDQEgAEKDgICAgAE3AkAMAAsLQQcPC0EAC5wYARR/IABBGGohAQJAIABBIGooAgAiAiAAQShqKAIAIgNPDQAgAEHoAGoiBCgCAEUNACABIAQgACgCVBCegICAABogACgCKCEDIAAoAiAhAgsCQCACIANPDQAgAEHYC2ohBSAAQbwNaiEGIABB3A1qIQcgAEHoAGohCCAAQeAVaiEJIABB1ABqIQoDQCAAKAIQIgsgACgCFEsNASAAIAAoAmQiDEEFdGogACgCdCACcSINQQF0aiIOQfgAaiEPAkACQCAAKAIAIgNBgICACEkNACAAKAIEIRAMAQsgACADQQh0IgM2AgAgACALQQFqIgQ2AhAgACAAKAIEQQh0IAAoAgwgC2otAAByIhA2AgQgBCELCwJAAkAgECADQQt2IA8vAQAiEWwiBE8NACAAIAQ2AgAgDyARQYAQIBFrQQV2ajsBACACQX9qIQMCQCACDQAgACgCLCADaiEDCwJAAkAgACgCJCIRDQBBACEDDAELIAEoAgAgA2otAAAhAwsgACAAKAJwIAJxIAAoAmwiD3QgA0EIIA9rdmpBgAxsakHkHWohDgJAAkAgDEEGSw0AQQEhAwNAIA4gA0EBdCIDaiEQAkACQCAAKAIAIgRBgICACEkNACAAKAIEIQwMAQsgACAEQQh0IgQ2AgAgACAAKAIQIg9BAWo2AhAgACAAKAIEQQh0IA8gACgCDGotAAByIgw2AgQLAkACQCAMIARBC3YgEC8BACIRbCIPSQ0AIAAgDCAPazYCBCAEIA9rIQ8gA0EBciEDIBEgEUEFdmshBAwBCyARQYAQIBFrQQV2aiEECyAAIA82AgAgECAEOwEAIANBgAJJDQALIAAoAiAhAgwBCyACIAAoAlQiD0F/c2ohAwJAIAIgD0sNACAAKAIsIANqIQMLAkACQCARDQBBACESDAELIAEoAgAgA2otAAAhEgtBASEDQYACIQ8DQCAOIBJBAXQiEiAPcSITIA9qIANqQQF0aiERAkACQCAEQf///wdNDQAgBCENDAELIAAgBEEIdCINNgIAIAAgC0EBaiIENgIQIAAgEEEIdCAAKAIMIAtqLQAAciIQNgIEIAQhCwsCQAJAIBAgDUELdiARLwEAIgxsIgRPIhQNACAMQYAQIAxrQQV2aiEMDAELIAAgECAEayIQNgIEIA0gBGshBCAMIAxBBXZrIQxBACEPCyAAIAQ2AgAgESAMOwEAIA8gE3MhDyADQQF0IBRyIgNBgAJJDQALCyAAIAJBAWo2AiAgACgCGCACaiADOgAAAkAgACgCJCAAKAIgIgJPDQAgACACNgIkC0EAIQMCQCAAKAJkIgRBBEkNAAJAIARBCUsNACAEQX1qIQMMAQsgBEF6aiEDCyAAIAM2AmQMAQsgACADIARrIgM2AgAgACAQIARrIgQ2AgQgDyARIBFBBXZrOwEAIAAgDEEBdGoiEkH4A2ohDwJAAkAgA0H///8HTQ0AIAshEwwBCyAAIANBCHQiAzYCACAAIAtBAWoiEzYCECAAIARBCHQgACgCDCALai0AAHIiBDYCBAsCQAJAIAQgA0ELdiAPLwEAIhBsIhFJDQAgACADIBFrIgw2AgAgACAEIBFrIgM2AgQgDyAQIBBBBXZrOwEAIBJBkARqIQ8CQAJAIAxB////B00NACATIREMAQsgACAMQQh0Igw2AgAgACATQQFqIhE2AhAgACADQQh0IAAoAgwgE2otAAByIgM2AgQLAkACQCADIAxBC3YgDy8BACIQbCIETw0AIAAgBDYCACAPIBBBgBAgEGtBBXZqOwEAIA5B2ARqIQ8CQCAEQf///wdLDQAgACAEQQh0IgQ2AgAgACARQQFqNgIQIAAgA0EIdCAAKAIMIBFqLQAAciIDNgIECwJAIAMgBEELdiAPLwEAIhBsIhFJDQAgACAEIBFrNgIAIAAgAyARazYCBCAPIBAgEEEFdms7AQAMAgsgACARNgIAIA8gEEGAECAQa0EFdmo7AQAgAEEBNgJoIABBCUELIAAoAmRBB0kbNgJkDAMLIAAgDCAEayIMNgIAIAAgAyAEayIDNgIEIA8gECAQQQV2azsBACASQagEaiEEAkACQCAMQf///wdNDQAgESEODAELIAAgDEEIdCIMNgIAIAAgEUEBaiIONgIQIAAgA0EIdCAAKAIMIBFqLQAAciIDNgIECwJAAkAgAyAMQQt2IAQvAQAiD2wiEE8NACAAIBA2AgAgBCAPQYAQIA9rQQV2ajsBACAAKAJYIQMMAQsgACAMIBBrIhE2AgAgACADIBBrIgM2AgQgBCAPIA9BBXZrOwEAIBJBwARqIQ8CQCARQf///wdLDQAgACARQQh0IhE2AgAgACAOQQFqNgIQIAAgA0EIdCAAKAIMIA5qLQAAciIDNgIECwJAAkAgAyARQQt2IA8vAQAiEGwiBE8NACAQQYAQIBBrQQV2aiEQIAAoAlwhAwwBCyAAIAMgBGs2AgQgACgCYCEDIAAgACgCXDYCYCARIARrIQQgECAQQQV2ayEQCyAAIAQ2AgAgDyAQOwEAIAAgACgCWDYCXAsgACAAKAJUNgJYIAAgAzYCVAsgAEEIQQsgACgCZEEHSRs2AmQgACAJIA0Qn4CAgAAMAQsgACARNgIAIA8gEEGAECAQa0EFdmo7AQAgACAAKAJcNgJgIAAgACkCVDcCWCAAQQdBCiAAKAJkQQdJGzYCZCAAIAcgDRCfgICAACAKIAAoAmgiA0F+akEDIANBBkkbQQd0akGEB2ohDUEBIQMDQCANIANBAXQiA2ohEAJAAkAgACgCACIEQYCAgAhJDQAgACgCBCEMDAELIAAgBEEIdCIENgIAIAAgACgCECIPQQFqNgIQIAAgACgCBEEIdCAPIAAoAgxqLQAAciIMNgIECwJAAkAgDCAEQQt2IBAvAQAiEWwiD0kNACAAIAwgD2s2AgQgBCAPayEPIANBAXIhAyARIBFBBXZrIQQMAQsgEUGAECARa0EFdmohBAsgACAPNgIAIBAgBDsBACADQcAASQ0ACwJAIANBQGoiBEEDSw0AIAAgBDYCVAwBCyAAIANBAXFBAnIiDzYCVCAEQQF2IRACQCAEQQ1LDQAgACAPIBBBf2oiDnQiBDYCVEEBIQ8gBSAEQQF0akHAACADa0EBdGpBfmohEkEAIQwDQCASIA9BAXQiD2ohEAJAAkAgACgCACIDQYCAgAhJDQAgACgCBCENDAELIAAgA0EIdCIDNgIAIAAgACgCECIEQQFqNgIQIAAgACgCBEEIdCAEIAAoAgxqLQAAciINNgIECwJAAkAgDSADQQt2IBAvAQAiEWwiBEkNACAAIA0gBGs2AgQgACAAKAJUQQEgDHRqNgJUIAMgBGshBCAPQQFyIQ8gESARQQV2ayEDDAELIBFBgBAgEWtBBXZqIQMLIAAgBDYCACAQIAM7AQAgDiAMQQFqIgxHDQAMAgsLIBBBe2ohECAAKAIEIQQgACgCACEDA0ACQCADQf///wdLDQAgACADQQh0IgM2AgAgACAAKAIQIhFBAWo2AhAgBEEIdCARIAAoAgxqLQAAciEECyAAIANBAXYiAzYCACAAIAQgA2siBEEfdSIRIA9BAXRqQQFqIg82AlQgACARIANxIARqIgQ2AgQgEEF/aiIQDQALIAAgD0EEdDYCVEEAIQxBASEPA0AgBiAPQQF0Ig9qIRACQAJAIAAoAgAiA0GAgIAISQ0AIAAoAgQhDQwBCyAAIANBCHQiAzYCACAAIAAoAhAiBEEBajYCECAAIAAoAgRBCHQgBCAAKAIMai0AAHIiDTYCBAsCQAJAIA0gA0ELdiAQLwEAIhFsIgRJDQAgACANIARrNgIEIAAgACgCVEEBIAx0ajYCVCADIARrIQQgD0EBciEPIBEgEUEFdmshAwwBCyARQYAQIBFrQQV2aiEDCyAAIAQ2AgAgECADOwEAIAxBAWoiDEEERw0ACwsCQCABIAggACgCVBCegICAAA0AQQAPCyAAKAIgIQILIAIgACgCKEkNAAsLQQEhAwJAIAAoAgAiBEH///8HSw0AIAAgBEEIdDYCAEEBIQMgACAAKAIQIgRBAWo2AhAgACAAKAIEQQh0IAQgACgCDGotAAByNgIECyADC3ABAX8CQEGo3gEQgICAgAAiAkUNACACQTRqIAE2AgAgAkE8aiAANgIAAkACQAJAIABBf2oOAgABAgsgAiABEICAgIAAIgA2AhggAA0BIAIQgoCAgAAMAgsgAkEANgIYIAJBOGpBADYCAAsgAg8LQQAL0gEBAn9BBiECAkAgAUEnSw0AIABBMGogAUEBcUECciABQQF2QQtqdCIBNgIAAkACQCAAQTxqKAIAIgNFDQBBBCECIAEgAEE0aigCAEsNAiAAQSxqIAE2AgAgA0ECRw0AIABBOGoiAygCACABTw0AIAAgATYCOCAAKAIYEIKAgIAAIAAgACgCMBCAgICAACIBNgIYIAENAEEDIQIMAQtBACECIABBADYCQCAAQdAAakEBOgAAIABB6ABqQQA2AgAgAEHk3QFqIQMLIANBADYCAAsgAgsjAAJAIABBPGooAgBFDQAgACgCGBCCgICAAAsgABCCgICAAAvHAQEDf0EAIQMCQCAAKAIMIAJNDQAgACgCGCACTQ0AIAEgASgCACIDIAAoAhAgACgCCCIEayIFIAMgBSADSRsiBWs2AgAgBCACQX9zaiEDAkAgBCACSw0AIAAoAhQgA2ohAwsDQCAAKAIAIgIgA2otAAAhASAAIAAoAggiBEEBajYCCCACIARqIAE6AABBACADQQFqIgMgAyAAKAIURhshAyAFQX9qIgUNAAtBASEDIAAoAgwgACgCCCIFTw0AIAAgBTYCDAsgAwvoBAEGfwJAAkAgACgCACIDQYCAgAhJDQAgACgCBCEEDAELIAAgA0EIdCIDNgIAIAAgACgCECIFQQFqNgIQIAAgACgCBEEIdCAFIAAoAgxqLQAAciIENgIECwJAAkAgBCADQQt2IAEvAQAiBWwiBk8NACAAIAY2AgAgASAFQYAQIAVrQQV2ajsBACABIAJBBHRqQQRqIQdBCCEIQQIhAQwBCyAAIAMgBmsiAzYCACAAIAQgBmsiBDYCBCABIAUgBUEFdms7AQACQCADQf///wdLDQAgACADQQh0IgM2AgAgACAAKAIQIgVBAWo2AhAgACAEQQh0IAUgACgCDGotAAByIgQ2AgQLAkAgBCADQQt2IAEvAQIiBWwiBk8NACAAIAY2AgAgASAFQYAQIAVrQQV2ajsBAiABIAJBBHRqQYQCaiEHQQghCEEKIQEMAQsgACADIAZrNgIAIAAgBCAGazYCBCABIAUgBUEFdms7AQIgAUGEBGohB0GAAiEIQRIhAQsgAEHoAGogATYCAEEBIQEDQCAHIAFBAXQiAWohBAJAAkAgACgCACIDQYCAgAhJDQAgACgCBCECDAELIAAgA0EIdCIDNgIAIAAgACgCECIFQQFqNgIQIAAgACgCBEEIdCAFIAAoAgxqLQAAciICNgIECwJAAkAgAiADQQt2IAQvAQAiBmwiBUkNACAAIAIgBWs2AgQgAyAFayEFIAFBAXIhASAGIAZBBXZrIQMMAQsgBkGAECAGa0EFdmohAwsgACAFNgIAIAQgAzsBACABIAhJDQALIABB6ABqIgAgASAIayAAKAIAajYCAAsLNQEAQYAICy4IAAAAEAAAABgAAAAgAAAAKAAAADAAAABAAAAAUAAAAIAAAAAAAQAA/Td6WFoA";
+
+/***/ }),
+/* 2 */
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_MODULE__2__;
+
+/***/ })
+/******/ 	]);
+/************************************************************************/
+/******/ 	// The module cache
+/******/ 	var __webpack_module_cache__ = {};
+/******/ 	
+/******/ 	// The require function
+/******/ 	function __nested_webpack_require_18035__(moduleId) {
+/******/ 		// Check if module is in cache
+/******/ 		var cachedModule = __webpack_module_cache__[moduleId];
+/******/ 		if (cachedModule !== undefined) {
+/******/ 			return cachedModule.exports;
+/******/ 		}
+/******/ 		// Create a new module (and put it into the cache)
+/******/ 		var module = __webpack_module_cache__[moduleId] = {
+/******/ 			// no module.id needed
+/******/ 			// no module.loaded needed
+/******/ 			exports: {}
+/******/ 		};
+/******/ 	
+/******/ 		// Execute the module function
+/******/ 		__webpack_modules__[moduleId](module, module.exports, __nested_webpack_require_18035__);
+/******/ 	
+/******/ 		// Return the exports of the module
+/******/ 		return module.exports;
+/******/ 	}
+/******/ 	
+/************************************************************************/
+/******/ 	/* webpack/runtime/define property getters */
+/******/ 	(() => {
+/******/ 		// define getter functions for harmony exports
+/******/ 		__nested_webpack_require_18035__.d = (exports, definition) => {
+/******/ 			for(var key in definition) {
+/******/ 				if(__nested_webpack_require_18035__.o(definition, key) && !__nested_webpack_require_18035__.o(exports, key)) {
+/******/ 					Object.defineProperty(exports, key, { enumerable: true, get: definition[key] });
+/******/ 				}
+/******/ 			}
+/******/ 		};
+/******/ 	})();
+/******/ 	
+/******/ 	/* webpack/runtime/hasOwnProperty shorthand */
+/******/ 	(() => {
+/******/ 		__nested_webpack_require_18035__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ 	})();
+/******/ 	
+/******/ 	/* webpack/runtime/make namespace object */
+/******/ 	(() => {
+/******/ 		// define __esModule on exports
+/******/ 		__nested_webpack_require_18035__.r = (exports) => {
+/******/ 			if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 				Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 			}
+/******/ 			Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 		};
+/******/ 	})();
+/******/ 	
+/************************************************************************/
+var __nested_webpack_exports__ = {};
+// This entry need to be wrapped in an IIFE because it need to be isolated against other modules in the chunk.
+(() => {
+__nested_webpack_require_18035__.r(__nested_webpack_exports__);
+/* harmony export */ __nested_webpack_require_18035__.d(__nested_webpack_exports__, {
+/* harmony export */   XzReadableStream: () => (/* binding */ XzReadableStream)
+/* harmony export */ });
+/* harmony import */ var _dist_native_xz_decompress_wasm__WEBPACK_IMPORTED_MODULE_0__ = __nested_webpack_require_18035__(1);
+
+
+const ReadableStream = globalThis.ReadableStream
+    // Node < 18 support web streams, but it's not available as a global, so we need to require it.
+    // This won't be reached in modern browsers, and bundlers will ignore due to 'browser' field in package.json:
+    || (__nested_webpack_require_18035__(2).ReadableStream);
+
+const XZ_OK = 0;
+const XZ_STREAM_END = 1;
+
+class XzContext {
+    constructor(moduleInstance) {
+        this.exports = moduleInstance.exports;
+        this.memory = this.exports.memory;
+        this.ptr = this.exports.create_context();
+        this._refresh();
+        this.bufSize = this.mem32[0];
+        this.inStart = this.mem32[1] - this.ptr;
+        this.inEnd = this.inStart + this.bufSize;
+        this.outStart = this.mem32[4] - this.ptr;
+    }
+
+    supplyInput(sourceDataUint8Array) {
+        this._refresh();
+        const inBuffer = this.mem8.subarray(this.inStart, this.inEnd);
+        inBuffer.set(sourceDataUint8Array, 0);
+        this.exports.supply_input(this.ptr, sourceDataUint8Array.byteLength);
+        this._refresh();
+    }
+
+    getNextOutput() {
+        const result = this.exports.get_next_output(this.ptr);
+        this._refresh();
+        if (result !== XZ_OK && result !== XZ_STREAM_END) {
+            throw new Error(`get_next_output failed with error code ${result}`);
+        }
+        const outChunk = this.mem8.slice(this.outStart, this.outStart + /* outPos */ this.mem32[5]);
+        return { outChunk, finished: result === XZ_STREAM_END };
+    }
+
+    needsMoreInput() {
+        return /* inPos */ this.mem32[2] === /* inSize */ this.mem32[3];
+    }
+
+    outputBufferIsFull() {
+        return /* outPos */ this.mem32[5] === this.bufSize;
+    }
+
+    resetOutputBuffer() {
+        this.outPos = this.mem32[5] = 0;
+    }
+
+    dispose() {
+        this.exports.destroy_context(this.ptr);
+        this.exports = null;
+    }
+
+    _refresh() {
+        if (this.memory.buffer !== this.mem8?.buffer) {
+            this.mem8 = new Uint8Array(this.memory.buffer, this.ptr);
+            this.mem32 = new Uint32Array(this.memory.buffer, this.ptr);
+        }
+    }
+}
+
+// Simple mutex to serialize context creation and prevent resource exhaustion
+class ContextMutex {
+    constructor() {
+        this.locked = false;
+        this.waitQueue = [];
+    }
+
+    async acquire() {
+        if (!this.locked) {
+            this.locked = true;
+            return;
+        }
+
+        // Wait in queue
+        return new Promise((resolve) => {
+            this.waitQueue.push(resolve);
+        });
+    }
+
+    release() {
+        if (this.waitQueue.length > 0) {
+            const next = this.waitQueue.shift();
+            next();
+        } else {
+            this.locked = false;
+        }
+    }
+}
+
+class XzReadableStream extends ReadableStream {
+    static _moduleInstancePromise;
+    static _moduleInstance;
+    static _contextMutex = new ContextMutex();
+
+    static async _getModuleInstance() {
+        const base64Wasm = _dist_native_xz_decompress_wasm__WEBPACK_IMPORTED_MODULE_0__.replace('data:application/wasm;base64,', '');
+        const wasmBytes = Uint8Array.from(atob(base64Wasm), c => c.charCodeAt(0)).buffer;
+        const wasmOptions = {};
+        const module = await WebAssembly.instantiate(wasmBytes, wasmOptions);
+        XzReadableStream._moduleInstance = module.instance;
+    }
+
+    constructor(compressedStream) {
+        let xzContext;
+        let unconsumedInput = null;
+        const compressedReader = compressedStream.getReader();
+
+        super({
+            async start(controller) {
+                await XzReadableStream._contextMutex.acquire();
+
+                try {
+                    if (!XzReadableStream._moduleInstance) {
+                        await (XzReadableStream._moduleInstancePromise || (XzReadableStream._moduleInstancePromise = XzReadableStream._getModuleInstance()));
+                    }
+                    xzContext = new XzContext(XzReadableStream._moduleInstance);
+                } catch (error) {
+                    XzReadableStream._contextMutex.release();
+                    throw error;
+                }
+            },
+
+            async pull(controller) {
+                try {
+                    if (xzContext.needsMoreInput()) {
+                        if (unconsumedInput === null || unconsumedInput.byteLength === 0) {
+                            const { done, value } = await compressedReader.read();
+                            if (!done) {
+                                unconsumedInput = value;
+                            }
+                        }
+                        const nextInputLength = Math.min(xzContext.bufSize, unconsumedInput.byteLength);
+                        xzContext.supplyInput(unconsumedInput.subarray(0, nextInputLength));
+                        unconsumedInput = unconsumedInput.subarray(nextInputLength);
+                    }
+
+                    const nextOutputResult = xzContext.getNextOutput();
+                    controller.enqueue(nextOutputResult.outChunk);
+                    xzContext.resetOutputBuffer();
+
+                    if (nextOutputResult.finished) {
+                        xzContext.dispose();
+                        XzReadableStream._contextMutex.release();
+                        controller.close();
+                    }
+                } catch (error) {
+                    if (xzContext) {
+                        xzContext.dispose();
+                    }
+                    XzReadableStream._contextMutex.release();
+                    throw error;
+                }
+            },
+            cancel() {
+                try {
+                    if (xzContext) {
+                        xzContext.dispose();
+                    }
+                    return compressedReader.cancel();
+                } finally {
+                    XzReadableStream._contextMutex.release();
+                }
+            }
+        });
+    }
+}
+
+})();
+
+/******/ 	return __nested_webpack_exports__;
+/******/ })()
+;
+});
+
+/***/ }),
+
+/***/ 4248:
+/***/ ((module) => {
+
+// Adapted from https://github.com/brianloveswords/buffer-crc32/blob/v0.2.13/index.js
+const CRC_TABLE = new Int32Array([
+  0x00000000, 0x77073096, 0xee0e612c, 0x990951ba, 0x076dc419, 0x706af48f, 0xe963a535, 0x9e6495a3,
+  0x0edb8832, 0x79dcb8a4, 0xe0d5e91e, 0x97d2d988, 0x09b64c2b, 0x7eb17cbd, 0xe7b82d07, 0x90bf1d91,
+  0x1db71064, 0x6ab020f2, 0xf3b97148, 0x84be41de, 0x1adad47d, 0x6ddde4eb, 0xf4d4b551, 0x83d385c7,
+  0x136c9856, 0x646ba8c0, 0xfd62f97a, 0x8a65c9ec, 0x14015c4f, 0x63066cd9, 0xfa0f3d63, 0x8d080df5,
+  0x3b6e20c8, 0x4c69105e, 0xd56041e4, 0xa2677172, 0x3c03e4d1, 0x4b04d447, 0xd20d85fd, 0xa50ab56b,
+  0x35b5a8fa, 0x42b2986c, 0xdbbbc9d6, 0xacbcf940, 0x32d86ce3, 0x45df5c75, 0xdcd60dcf, 0xabd13d59,
+  0x26d930ac, 0x51de003a, 0xc8d75180, 0xbfd06116, 0x21b4f4b5, 0x56b3c423, 0xcfba9599, 0xb8bda50f,
+  0x2802b89e, 0x5f058808, 0xc60cd9b2, 0xb10be924, 0x2f6f7c87, 0x58684c11, 0xc1611dab, 0xb6662d3d,
+  0x76dc4190, 0x01db7106, 0x98d220bc, 0xefd5102a, 0x71b18589, 0x06b6b51f, 0x9fbfe4a5, 0xe8b8d433,
+  0x7807c9a2, 0x0f00f934, 0x9609a88e, 0xe10e9818, 0x7f6a0dbb, 0x086d3d2d, 0x91646c97, 0xe6635c01,
+  0x6b6b51f4, 0x1c6c6162, 0x856530d8, 0xf262004e, 0x6c0695ed, 0x1b01a57b, 0x8208f4c1, 0xf50fc457,
+  0x65b0d9c6, 0x12b7e950, 0x8bbeb8ea, 0xfcb9887c, 0x62dd1ddf, 0x15da2d49, 0x8cd37cf3, 0xfbd44c65,
+  0x4db26158, 0x3ab551ce, 0xa3bc0074, 0xd4bb30e2, 0x4adfa541, 0x3dd895d7, 0xa4d1c46d, 0xd3d6f4fb,
+  0x4369e96a, 0x346ed9fc, 0xad678846, 0xda60b8d0, 0x44042d73, 0x33031de5, 0xaa0a4c5f, 0xdd0d7cc9,
+  0x5005713c, 0x270241aa, 0xbe0b1010, 0xc90c2086, 0x5768b525, 0x206f85b3, 0xb966d409, 0xce61e49f,
+  0x5edef90e, 0x29d9c998, 0xb0d09822, 0xc7d7a8b4, 0x59b33d17, 0x2eb40d81, 0xb7bd5c3b, 0xc0ba6cad,
+  0xedb88320, 0x9abfb3b6, 0x03b6e20c, 0x74b1d29a, 0xead54739, 0x9dd277af, 0x04db2615, 0x73dc1683,
+  0xe3630b12, 0x94643b84, 0x0d6d6a3e, 0x7a6a5aa8, 0xe40ecf0b, 0x9309ff9d, 0x0a00ae27, 0x7d079eb1,
+  0xf00f9344, 0x8708a3d2, 0x1e01f268, 0x6906c2fe, 0xf762575d, 0x806567cb, 0x196c3671, 0x6e6b06e7,
+  0xfed41b76, 0x89d32be0, 0x10da7a5a, 0x67dd4acc, 0xf9b9df6f, 0x8ebeeff9, 0x17b7be43, 0x60b08ed5,
+  0xd6d6a3e8, 0xa1d1937e, 0x38d8c2c4, 0x4fdff252, 0xd1bb67f1, 0xa6bc5767, 0x3fb506dd, 0x48b2364b,
+  0xd80d2bda, 0xaf0a1b4c, 0x36034af6, 0x41047a60, 0xdf60efc3, 0xa867df55, 0x316e8eef, 0x4669be79,
+  0xcb61b38c, 0xbc66831a, 0x256fd2a0, 0x5268e236, 0xcc0c7795, 0xbb0b4703, 0x220216b9, 0x5505262f,
+  0xc5ba3bbe, 0xb2bd0b28, 0x2bb45a92, 0x5cb36a04, 0xc2d7ffa7, 0xb5d0cf31, 0x2cd99e8b, 0x5bdeae1d,
+  0x9b64c2b0, 0xec63f226, 0x756aa39c, 0x026d930a, 0x9c0906a9, 0xeb0e363f, 0x72076785, 0x05005713,
+  0x95bf4a82, 0xe2b87a14, 0x7bb12bae, 0x0cb61b38, 0x92d28e9b, 0xe5d5be0d, 0x7cdcefb7, 0x0bdbdf21,
+  0x86d3d2d4, 0xf1d4e242, 0x68ddb3f8, 0x1fda836e, 0x81be16cd, 0xf6b9265b, 0x6fb077e1, 0x18b74777,
+  0x88085ae6, 0xff0f6a70, 0x66063bca, 0x11010b5c, 0x8f659eff, 0xf862ae69, 0x616bffd3, 0x166ccf45,
+  0xa00ae278, 0xd70dd2ee, 0x4e048354, 0x3903b3c2, 0xa7672661, 0xd06016f7, 0x4969474d, 0x3e6e77db,
+  0xaed16a4a, 0xd9d65adc, 0x40df0b66, 0x37d83bf0, 0xa9bcae53, 0xdebb9ec5, 0x47b2cf7f, 0x30b5ffe9,
+  0xbdbdf21c, 0xcabac28a, 0x53b39330, 0x24b4a3a6, 0xbad03605, 0xcdd70693, 0x54de5729, 0x23d967bf,
+  0xb3667a2e, 0xc4614ab8, 0x5d681b02, 0x2a6f2b94, 0xb40bbe37, 0xc30c8ea1, 0x5a05df1b, 0x2d02ef8d,
+]);
+
+function crc32(buf) {
+  let crc = -1;
+  for (let x of buf) {
+    crc = CRC_TABLE[(crc ^ x) & 0xff] ^ (crc >>> 8);
+  }
+  return (crc ^ -1) >>> 0;
+}
+
+module.exports = crc32;
+
+
+/***/ }),
+
+/***/ 3502:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+// This was adapted from https://github.com/andrewrk/node-fd-slicer by Andrew Kelley under the MIT License.
+var fs = __nccwpck_require__(9896);
+var util = __nccwpck_require__(9023);
+var stream = __nccwpck_require__(2203);
+var Readable = stream.Readable;
+var PassThrough = stream.PassThrough;
+var Pend = __nccwpck_require__(3313);
+var EventEmitter = (__nccwpck_require__(4434).EventEmitter);
+
+exports.BufferSlicer = BufferSlicer;
+exports.FdSlicer = FdSlicer;
+
+util.inherits(FdSlicer, EventEmitter);
+function FdSlicer(fd) {
+  EventEmitter.call(this);
+
+  this.fd = fd;
+  this.pend = new Pend();
+  this.pend.max = 1;
+  this.refCount = 0;
+}
+
+FdSlicer.prototype.read = function(buffer, offset, length, position, callback) {
+  var self = this;
+  self.pend.go(function(cb) {
+    fs.read(self.fd, buffer, offset, length, position, function(err, bytesRead, buffer) {
+      cb();
+      callback(err, bytesRead, buffer);
+    });
+  });
+};
+
+FdSlicer.prototype.createReadStream = function(options) {
+  return new ReadStream(this, options);
+};
+
+FdSlicer.prototype.ref = function() {
+  this.refCount += 1;
+};
+
+FdSlicer.prototype.unref = function() {
+  var self = this;
+  self.refCount -= 1;
+  if (self.refCount < 0) throw new Error("invalid unref");
+  if (self.refCount > 0) return;
+
+  fs.close(self.fd, onCloseDone);
+
+  function onCloseDone(err) {
+    if (err) {
+      self.emit('error', err);
+    } else {
+      self.emit('close');
+    }
+  }
+};
+
+util.inherits(ReadStream, Readable);
+function ReadStream(context, options) {
+  options = options || {};
+  Readable.call(this, options);
+
+  this.context = context;
+  this.context.ref();
+
+  this.start = options.start || 0;
+  this.endOffset = options.end;
+  this.pos = this.start;
+}
+
+ReadStream.prototype._read = function(n) {
+  var self = this;
+
+  var toRead = Math.min(self._readableState.highWaterMark, n);
+  if (self.endOffset != null) {
+    toRead = Math.min(toRead, self.endOffset - self.pos);
+  }
+  if (toRead <= 0) {
+    self.push(null);
+    this._cleanup();
+    return;
+  }
+  self.context.pend.go(function(cb) {
+    var buffer = Buffer.allocUnsafe(toRead);
+    fs.read(self.context.fd, buffer, 0, toRead, self.pos, function(err, bytesRead) {
+      if (err) {
+        self.destroy(err);
+      } else if (bytesRead === 0) {
+        self.push(null);
+        self._cleanup();
+      } else {
+        self.pos += bytesRead;
+        self.push(buffer.slice(0, bytesRead));
+      }
+      cb();
+    });
+  });
+};
+
+ReadStream.prototype._destroy = function(err, cb) {
+  // Node 14+ calls this automatically at EOF.
+  this._cleanup();
+  cb(err);
+};
+
+ReadStream.prototype._cleanup = function() {
+  if (this.context != null) {
+    this.context.unref();
+    this.context = null;
+  }
+};
+
+util.inherits(BufferSlicer, EventEmitter);
+function BufferSlicer(buffer) {
+  EventEmitter.call(this);
+
+  this.refCount = 0;
+  this.buffer = buffer;
+}
+
+BufferSlicer.prototype.read = function(buffer, offset, length, position, callback) {
+  if (!(0 <= offset && offset <= buffer.length)) throw new RangeError("offset outside buffer: 0 <= " + offset + " <= " + buffer.length);
+  if (position < 0) throw new RangeError("position is negative: " + position);
+  if (offset + length > buffer.length) {
+    // The caller's buffer can't hold all the bytes they're trying to read.
+    // Clamp the length instead of giving an error.
+    // The callback will be informed of fewer than expected bytes written.
+    length = buffer.length - offset;
+  }
+  if (position + length > this.buffer.length) {
+    // Clamp any attempt to read past the end of the source buffer.
+    length = this.buffer.length - position;
+  }
+  if (length <= 0) {
+    // After any clamping, we're fully out of bounds or otherwise have nothing to do.
+    // This isn't an error; it's just zero bytes written.
+    setImmediate(function() {
+      callback(null, 0);
+    });
+    return;
+  }
+  this.buffer.copy(buffer, offset, position, position + length);
+  setImmediate(function() {
+    callback(null, length);
+  });
+};
+
+BufferSlicer.prototype.createReadStream = function(options) {
+  options = options || {};
+  var readStream = new PassThrough(options);
+  readStream.start = options.start || 0;
+  readStream.endOffset = options.end;
+  // by the time this function returns, we'll be done.
+  readStream.pos = readStream.endOffset || this.buffer.length;
+
+  var entireSlice = this.buffer.slice(readStream.start, readStream.pos);
+  // Cut the buffer into smaller slices for better memory usage when streaming into a zlib inflate stream.
+  // See https://github.com/thejoshwolfe/yauzl/issues/87
+  var maxChunkSize = 0x10000;
+  var offset = 0;
+  while (true) {
+    var nextOffset = offset + maxChunkSize;
+    if (nextOffset >= entireSlice.length) {
+      // last chunk
+      if (offset < entireSlice.length) {
+        readStream.write(entireSlice.slice(offset, entireSlice.length));
+      }
+      break;
+    }
+    readStream.write(entireSlice.slice(offset, nextOffset));
+    offset = nextOffset;
+  }
+
+  readStream.end();
+  return readStream;
+};
+
+BufferSlicer.prototype.ref = function() {
+  this.refCount += 1;
+};
+
+BufferSlicer.prototype.unref = function() {
+  this.refCount -= 1;
+
+  if (this.refCount < 0) {
+    throw new Error("invalid unref");
+  }
+};
+
+
+/***/ }),
+
+/***/ 663:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+var fs = __nccwpck_require__(9896);
+var zlib = __nccwpck_require__(3106);
+var fd_slicer = __nccwpck_require__(3502);
+var util = __nccwpck_require__(9023);
+var EventEmitter = (__nccwpck_require__(4434).EventEmitter);
+var Transform = (__nccwpck_require__(2203).Transform);
+var PassThrough = (__nccwpck_require__(2203).PassThrough);
+var Writable = (__nccwpck_require__(2203).Writable);
+
+// Node 20 added zlib.crc32.
+const crc32 = typeof zlib.crc32 === "function" ? zlib.crc32 : __nccwpck_require__(4248);
+
+exports.open = open;
+exports.fromFd = fromFd;
+exports.fromBuffer = fromBuffer;
+exports.fromRandomAccessReader = fromRandomAccessReader;
+exports.openPromise = openPromise;
+exports.fromFdPromise = fromFdPromise;
+exports.fromBufferPromise = fromBufferPromise;
+exports.fromRandomAccessReaderPromise = fromRandomAccessReaderPromise;
+
+exports.dosDateTimeToDate = dosDateTimeToDate;
+exports.getFileNameLowLevel = getFileNameLowLevel;
+exports.validateFileName = validateFileName;
+exports.parseExtraFields = parseExtraFields;
+exports.ZipFile = ZipFile;
+exports.Entry = Entry;
+exports.LocalFileHeader = LocalFileHeader;
+exports.RandomAccessReader = RandomAccessReader;
+
+function openPromise(path, options) {
+  return new Promise((resolve, reject) => {
+    open(path, {...options, lazyEntries: true}, function(err, zipfile) {
+      if (err) return reject(err);
+      resolve(zipfile);
+    });
+  });
+}
+function fromFdPromise(fd, options) {
+  return new Promise((resolve, reject) => {
+    fromFd(fd, {...options, lazyEntries: true}, function(err, zipfile) {
+      if (err) return reject(err);
+      resolve(zipfile);
+    });
+  });
+}
+function fromBufferPromise(buffer, options) {
+  return new Promise((resolve, reject) => {
+    fromBuffer(buffer, {...options, lazyEntries: true}, function(err, zipfile) {
+      if (err) return reject(err);
+      resolve(zipfile);
+    });
+  });
+}
+function fromRandomAccessReaderPromise(reader, totalSize, options) {
+  return new Promise((resolve, reject) => {
+    fromRandomAccessReader(reader, totalSize, {...options, lazyEntries: true}, function(err, zipfile) {
+      if (err) return reject(err);
+      resolve(zipfile);
+    });
+  });
+}
+
+function open(path, options, callback) {
+  if (typeof options === "function") {
+    callback = options;
+    options = null;
+  }
+  if (options == null) options = {};
+  if (options.autoClose == null) options.autoClose = true;
+  if (options.lazyEntries == null) options.lazyEntries = false;
+  if (options.decodeStrings == null) options.decodeStrings = true;
+  if (options.validateEntrySizes == null) options.validateEntrySizes = true;
+  if (options.strictFileNames == null) options.strictFileNames = false;
+  if (callback == null) callback = defaultCallback;
+  fs.open(path, "r", function(err, fd) {
+    if (err) return callback(err);
+    fromFd(fd, options, function(err, zipfile) {
+      if (err) fs.close(fd, defaultCallback);
+      callback(err, zipfile);
+    });
+  });
+}
+
+function fromFd(fd, options, callback) {
+  if (typeof options === "function") {
+    callback = options;
+    options = null;
+  }
+  if (options == null) options = {};
+  if (options.autoClose == null) options.autoClose = false;
+  if (options.lazyEntries == null) options.lazyEntries = false;
+  if (options.decodeStrings == null) options.decodeStrings = true;
+  if (options.validateEntrySizes == null) options.validateEntrySizes = true;
+  if (options.strictFileNames == null) options.strictFileNames = false;
+  if (callback == null) callback = defaultCallback;
+  fs.fstat(fd, function(err, stats) {
+    if (err) return callback(err);
+    var reader = new fd_slicer.FdSlicer(fd);
+    fromRandomAccessReader(reader, stats.size, options, callback);
+  });
+}
+
+function fromBuffer(buffer, options, callback) {
+  if (typeof options === "function") {
+    callback = options;
+    options = null;
+  }
+  if (options == null) options = {};
+  options.autoClose = false;
+  if (options.lazyEntries == null) options.lazyEntries = false;
+  if (options.decodeStrings == null) options.decodeStrings = true;
+  if (options.validateEntrySizes == null) options.validateEntrySizes = true;
+  if (options.strictFileNames == null) options.strictFileNames = false;
+  var reader = new fd_slicer.BufferSlicer(buffer);
+  fromRandomAccessReader(reader, buffer.length, options, callback);
+}
+
+function fromRandomAccessReader(reader, totalSize, options, callback) {
+  if (typeof options === "function") {
+    callback = options;
+    options = null;
+  }
+  if (options == null) options = {};
+  if (options.autoClose == null) options.autoClose = true;
+  if (options.lazyEntries == null) options.lazyEntries = false;
+  if (options.decodeStrings == null) options.decodeStrings = true;
+  var decodeStrings = !!options.decodeStrings;
+  if (options.validateEntrySizes == null) options.validateEntrySizes = true;
+  if (options.strictFileNames == null) options.strictFileNames = false;
+  if (callback == null) callback = defaultCallback;
+  if (typeof totalSize !== "number") throw new Error("expected totalSize parameter to be a number");
+  if (totalSize > Number.MAX_SAFE_INTEGER) {
+    throw new Error("zip file too large. only file sizes up to 2^52 are supported due to JavaScript's Number type being an IEEE 754 double.");
+  }
+
+  // the matching unref() call is in zipfile.close()
+  reader.ref();
+
+  // eocdr means End of Central Directory Record.
+  // search backwards for the eocdr signature.
+  // the last field of the eocdr is a variable-length comment.
+  // the comment size is encoded in a 2-byte field in the eocdr, which we can't find without trudging backwards through the comment to find it.
+  // as a consequence of this design decision, it's possible to have ambiguous zip file metadata if a coherent eocdr was in the comment.
+  // we search backwards for a eocdr signature, and hope that whoever made the zip file was smart enough to forbid the eocdr signature in the comment.
+  var eocdrWithoutCommentSize = 22;
+  var zip64EocdlSize = 20; // Zip64 end of central directory locator
+  var maxCommentSize = 0xffff; // 2-byte size
+  var bufferSize = Math.min(zip64EocdlSize + eocdrWithoutCommentSize + maxCommentSize, totalSize);
+  var buffer = newBuffer(bufferSize);
+  var bufferReadStart = totalSize - buffer.length;
+  readAndAssertNoEof(reader, buffer, 0, bufferSize, bufferReadStart, function(err) {
+    if (err) return callback(err);
+    for (var i = bufferSize - eocdrWithoutCommentSize; i >= 0; i -= 1) {
+      if (buffer.readUInt32LE(i) !== 0x06054b50) continue;
+      // found eocdr
+      var eocdrBuffer = buffer.subarray(i);
+
+      // 0 - End of central directory signature = 0x06054b50
+      // 4 - Number of this disk
+      var diskNumber = eocdrBuffer.readUInt16LE(4);
+      // 6 - Disk where central directory starts
+      // 8 - Number of central directory records on this disk
+      // 10 - Total number of central directory records
+      var entryCount = eocdrBuffer.readUInt16LE(10);
+      // 12 - Size of central directory (bytes)
+      // 16 - Offset of start of central directory, relative to start of archive
+      var centralDirectoryOffset = eocdrBuffer.readUInt32LE(16);
+      // 20 - Comment length
+      var commentLength = eocdrBuffer.readUInt16LE(20);
+      var expectedCommentLength = eocdrBuffer.length - eocdrWithoutCommentSize;
+      if (commentLength !== expectedCommentLength) {
+        return callback(new Error("Invalid comment length. Expected: " + expectedCommentLength + ". Found: " + commentLength + ". Are there extra bytes at the end of the file? Or is the end of central dir signature `PK☺☻` in the comment?"));
+      }
+      // 22 - Comment
+      // the encoding is always cp437.
+      var comment = decodeStrings ? decodeBuffer(eocdrBuffer.subarray(22), false)
+                                  : eocdrBuffer.subarray(22);
+
+      // Look for a Zip64 end of central directory locator
+      if (i - zip64EocdlSize >= 0 && buffer.readUInt32LE(i - zip64EocdlSize) === 0x07064b50) {
+        // ZIP64 format
+        var zip64EocdlBuffer = buffer.subarray(i - zip64EocdlSize, i - zip64EocdlSize + zip64EocdlSize);
+        // 0 - zip64 end of central dir locator signature = 0x07064b50
+        // 4 - number of the disk with the start of the zip64 end of central directory
+        // 8 - relative offset of the zip64 end of central directory record
+        var zip64EocdrOffset = readUInt64LE(zip64EocdlBuffer, 8);
+        // 16 - total number of disks
+
+        // ZIP64 end of central directory record
+        var zip64EocdrBuffer = newBuffer(56);
+        return readAndAssertNoEof(reader, zip64EocdrBuffer, 0, zip64EocdrBuffer.length, zip64EocdrOffset, function(err) {
+          if (err) return callback(err);
+
+          // 0 - zip64 end of central dir signature                           4 bytes  (0x06064b50)
+          if (zip64EocdrBuffer.readUInt32LE(0) !== 0x06064b50) {
+            return callback(new Error("invalid zip64 end of central directory record signature"));
+          }
+          // 4 - size of zip64 end of central directory record                8 bytes
+          // 12 - version made by                                             2 bytes
+          // 14 - version needed to extract                                   2 bytes
+          // 16 - number of this disk                                         4 bytes
+          diskNumber = zip64EocdrBuffer.readUInt32LE(16);
+          if (diskNumber !== 0) {
+            // Check this only after zip64 overrides. See #118.
+            return callback(new Error("multi-disk zip files are not supported: found disk number: " + diskNumber));
+          }
+          // 20 - number of the disk with the start of the central directory  4 bytes
+          // 24 - total number of entries in the central directory on this disk         8 bytes
+          // 32 - total number of entries in the central directory            8 bytes
+          entryCount = readUInt64LE(zip64EocdrBuffer, 32);
+          // 40 - size of the central directory                               8 bytes
+          // 48 - offset of start of central directory with respect to the starting disk number     8 bytes
+          centralDirectoryOffset = readUInt64LE(zip64EocdrBuffer, 48);
+          // 56 - zip64 extensible data sector                                (variable size)
+          return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options.autoClose, options.lazyEntries, decodeStrings, options.validateEntrySizes, options.strictFileNames));
+        });
+      }
+
+      // Not ZIP64 format
+      if (diskNumber !== 0) {
+        return callback(new Error("multi-disk zip files are not supported: found disk number: " + diskNumber));
+      }
+      return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options.autoClose, options.lazyEntries, decodeStrings, options.validateEntrySizes, options.strictFileNames));
+
+    }
+
+    // Not a zip file.
+    callback(new Error("End of central directory record signature not found. Either not a zip file, or file is truncated."));
+  });
+}
+
+util.inherits(ZipFile, EventEmitter);
+function ZipFile(reader, centralDirectoryOffset, fileSize, entryCount, comment, autoClose, lazyEntries, decodeStrings, validateEntrySizes, strictFileNames) {
+  var self = this;
+  EventEmitter.call(self);
+  self.reader = reader;
+  // forward close events
+  self.reader.on("error", function(err) {
+    // error closing the fd
+    emitError(self, err);
+  });
+  self.reader.once("close", function() {
+    self.emit("close");
+  });
+  self.readEntryCursor = centralDirectoryOffset;
+  self.fileSize = fileSize;
+  self.entryCount = entryCount;
+  self.comment = comment;
+  self.entriesRead = 0;
+  self.autoClose = !!autoClose;
+  self.lazyEntries = !!lazyEntries;
+  self.decodeStrings = !!decodeStrings;
+  self.validateEntrySizes = !!validateEntrySizes;
+  self.strictFileNames = !!strictFileNames;
+  self.isOpen = true;
+  self.emittedError = false;
+  self.hasEachEntryBeenCalled = false;
+
+  if (!self.lazyEntries) self._readEntry();
+}
+ZipFile.prototype.close = function() {
+  if (!this.isOpen) return;
+  this.isOpen = false;
+  this.reader.unref();
+};
+
+function emitErrorAndAutoClose(self, err) {
+  if (self.autoClose) self.close();
+  emitError(self, err);
+}
+function emitError(self, err) {
+  if (self.emittedError) return;
+  self.emittedError = true;
+  self.emit("error", err);
+}
+
+ZipFile.prototype.readEntry = function() {
+  if (!this.lazyEntries) throw new Error("readEntry() called without lazyEntries:true");
+  this._readEntry();
+};
+ZipFile.prototype._readEntry = function() {
+  var self = this;
+  if (self.entryCount === self.entriesRead) {
+    // done with metadata
+    setImmediate(function() {
+      if (self.autoClose) self.close();
+      if (self.emittedError) return;
+      self.emit("end");
+    });
+    return;
+  }
+  if (self.emittedError) return;
+  var buffer = newBuffer(46);
+  readAndAssertNoEof(self.reader, buffer, 0, buffer.length, self.readEntryCursor, function(err) {
+    if (err) return emitErrorAndAutoClose(self, err);
+    if (self.emittedError) return;
+    var entry = new Entry();
+    // 0 - Central directory file header signature
+    var signature = buffer.readUInt32LE(0);
+    if (signature !== 0x02014b50) return emitErrorAndAutoClose(self, new Error("invalid central directory file header signature: 0x" + signature.toString(16)));
+    // 4 - Version made by
+    entry.versionMadeBy = buffer.readUInt16LE(4);
+    // 6 - Version needed to extract (minimum)
+    entry.versionNeededToExtract = buffer.readUInt16LE(6);
+    // 8 - General purpose bit flag
+    entry.generalPurposeBitFlag = buffer.readUInt16LE(8);
+    // 10 - Compression method
+    entry.compressionMethod = buffer.readUInt16LE(10);
+    // 12 - File last modification time
+    entry.lastModFileTime = buffer.readUInt16LE(12);
+    // 14 - File last modification date
+    entry.lastModFileDate = buffer.readUInt16LE(14);
+    // 16 - CRC-32
+    entry.crc32 = buffer.readUInt32LE(16);
+    // 20 - Compressed size
+    entry.compressedSize = buffer.readUInt32LE(20);
+    // 24 - Uncompressed size
+    entry.uncompressedSize = buffer.readUInt32LE(24);
+    // 28 - File name length (n)
+    entry.fileNameLength = buffer.readUInt16LE(28);
+    // 30 - Extra field length (m)
+    entry.extraFieldLength = buffer.readUInt16LE(30);
+    // 32 - File comment length (k)
+    entry.fileCommentLength = buffer.readUInt16LE(32);
+    // 34 - Disk number where file starts
+    // 36 - Internal file attributes
+    entry.internalFileAttributes = buffer.readUInt16LE(36);
+    // 38 - External file attributes
+    entry.externalFileAttributes = buffer.readUInt32LE(38);
+    // 42 - Relative offset of local file header
+    entry.relativeOffsetOfLocalHeader = buffer.readUInt32LE(42);
+
+    if (entry.generalPurposeBitFlag & 0x40) return emitErrorAndAutoClose(self, new Error("strong encryption is not supported"));
+
+    self.readEntryCursor += 46;
+
+    buffer = newBuffer(entry.fileNameLength + entry.extraFieldLength + entry.fileCommentLength);
+    readAndAssertNoEof(self.reader, buffer, 0, buffer.length, self.readEntryCursor, function(err) {
+      if (err) return emitErrorAndAutoClose(self, err);
+      if (self.emittedError) return;
+      // 46 - File name
+      entry.fileNameRaw = buffer.subarray(0, entry.fileNameLength);
+      // 46+n - Extra field
+      var fileCommentStart = entry.fileNameLength + entry.extraFieldLength;
+      entry.extraFieldRaw = buffer.subarray(entry.fileNameLength, fileCommentStart);
+      // 46+n+m - File comment
+      entry.fileCommentRaw = buffer.subarray(fileCommentStart, fileCommentStart + entry.fileCommentLength);
+
+      // Parse the extra fields, which we need for processing other fields.
+      try {
+        entry.extraFields = parseExtraFields(entry.extraFieldRaw);
+      } catch (err) {
+        return emitErrorAndAutoClose(self, err);
+      }
+
+      // Interpret strings according to bit flags, extra fields, and options.
+      if (self.decodeStrings) {
+        var isUtf8 = (entry.generalPurposeBitFlag & 0x800) !== 0;
+        entry.fileComment = decodeBuffer(entry.fileCommentRaw, isUtf8);
+        entry.fileName = getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, self.strictFileNames);
+        var errorMessage = validateFileName(entry.fileName);
+        if (errorMessage != null) return emitErrorAndAutoClose(self, new Error(errorMessage));
+      } else {
+        entry.fileComment = entry.fileCommentRaw;
+        entry.fileName = entry.fileNameRaw;
+      }
+      // Maintain API compatibility. See https://github.com/thejoshwolfe/yauzl/issues/47
+      entry.comment = entry.fileComment;
+
+      self.readEntryCursor += buffer.length;
+      self.entriesRead += 1;
+
+      // Check for the Zip64 Extended Information Extra Field.
+      for (var i = 0; i < entry.extraFields.length; i++) {
+        var extraField = entry.extraFields[i];
+        if (extraField.id !== 0x0001) continue;
+        // Found it.
+
+        var zip64EiefBuffer = extraField.data;
+        var index = 0;
+        // 0 - Original Size          8 bytes
+        if (entry.uncompressedSize === 0xffffffff) {
+          if (index + 8 > zip64EiefBuffer.length) {
+            return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include uncompressed size"));
+          }
+          entry.uncompressedSize = readUInt64LE(zip64EiefBuffer, index);
+          index += 8;
+        }
+        // 8 - Compressed Size        8 bytes
+        if (entry.compressedSize === 0xffffffff) {
+          if (index + 8 > zip64EiefBuffer.length) {
+            return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include compressed size"));
+          }
+          entry.compressedSize = readUInt64LE(zip64EiefBuffer, index);
+          index += 8;
+        }
+        // 16 - Relative Header Offset 8 bytes
+        if (entry.relativeOffsetOfLocalHeader === 0xffffffff) {
+          if (index + 8 > zip64EiefBuffer.length) {
+            return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include relative header offset"));
+          }
+          entry.relativeOffsetOfLocalHeader = readUInt64LE(zip64EiefBuffer, index);
+          index += 8;
+        }
+        // 24 - Disk Start Number      4 bytes
+
+        break;
+      }
+
+      // validate file size
+      if (self.validateEntrySizes && entry.compressionMethod === 0) {
+        var expectedCompressedSize = entry.uncompressedSize;
+        if (entry.isEncrypted()) {
+          // traditional encryption prefixes the file data with a header
+          expectedCompressedSize += 12;
+        }
+        if (entry.compressedSize !== expectedCompressedSize) {
+          var msg = "compressed/uncompressed size mismatch for stored file: " + entry.compressedSize + " != " + entry.uncompressedSize;
+          return emitErrorAndAutoClose(self, new Error(msg));
+        }
+      }
+
+      self.emit("entry", entry);
+
+      if (!self.lazyEntries) self._readEntry();
+    });
+  });
+};
+
+ZipFile.prototype.eachEntry = function() {
+  const self = this;
+  if (!self.lazyEntries) throw new Error("eachEntry() requires lazyEntries: true");
+  if (self.hasEachEntryBeenCalled) throw new Error("eachEntry() must only be called once per ZipFile");
+  self.hasEachEntryBeenCalled = true;
+
+  let pendingResolveReject = null;
+  self.on("entry", onEntry);
+  self.on("end", onEnd);
+  self.on("error", onError);
+  function cleanup() {
+    self.removeListener("entry", onEntry);
+    self.removeListener("end", onEnd);
+    self.removeListener("error", onError);
+    if (self.autoClose) self.close();
+  }
+
+  function onEntry(entry) {
+    let {resolve} = pendingResolveReject;
+    pendingResolveReject = null;
+    resolve({value: entry});
+  }
+  function onEnd() {
+    let {resolve} = pendingResolveReject;
+    pendingResolveReject = null;
+    cleanup();
+    resolve({done: true});
+  }
+  function onError(err) {
+    let {reject} = pendingResolveReject;
+    pendingResolveReject = null;
+    cleanup();
+    reject(err);
+  }
+
+  return {
+    [Symbol.asyncIterator]() {
+      // Called once by `for await...of`.
+      return this;
+    },
+    next() {
+      // Called on each iteration in a `for await...of`.
+      const promise = new Promise((resolve, reject) => {
+        if (pendingResolveReject != null) throw new Error("next() called before previous Promise was resolved.");
+        pendingResolveReject = {resolve, reject};
+      });
+      self.readEntry();
+      return promise;
+    },
+    return(value) {
+      // Called when breaking, returning, throwing out of a `for await...of`.
+      cleanup();
+      return Promise.resolve({done: true, value});
+    },
+    throw(value) {
+      // Almost never called. Something about `yield*` maybe?
+      cleanup();
+      return Promise.reject(value);
+    },
+  };
+};
+
+ZipFile.prototype.openReadStream = function(entry, options, callback) {
+  var self = this;
+  // parameter validation
+  var relativeStart = 0;
+  var relativeEnd = entry.compressedSize;
+  if (callback == null) {
+    callback = options;
+    options = null;
+  }
+  if (options == null) {
+    options = {};
+  } else {
+    if (options.decodeFileData === false) {
+      // new, simple option
+      if (options.decrypt != null) {
+        throw new Error("cannot use options.decrypt when options.decodeFileData === false");
+      }
+      if (options.decompress != null) {
+        throw new Error("cannot use options.decompress when options.decodeFileData === false");
+      }
+      // start and end are allowed
+    } else {
+      // old, complicated options
+      if (options.decrypt != null) {
+        if (!entry.isEncrypted()) {
+          throw new Error("options.decrypt can only be specified for encrypted entries. See also option decodeFileData.");
+        }
+        if (options.decrypt !== false) throw new Error("invalid options.decrypt value: " + options.decrypt);
+        if (entry.isCompressed()) {
+          if (options.decompress !== false) throw new Error("entry is encrypted and compressed, and options.decompress !== false. See also option decodeFileData.");
+        }
+      }
+      if (options.decompress != null) {
+        if (!entry.isCompressed()) {
+          throw new Error("options.decompress can only be specified for compressed entries. See also option decodeFileData.");
+        }
+        if (!(options.decompress === false || options.decompress === true)) {
+          throw new Error("invalid options.decompress value: " + options.decompress);
+        }
+        decompress = options.decompress;
+      }
+    }
+    if (options.start != null) {
+      relativeStart = options.start;
+      if (relativeStart < 0) throw new Error("options.start < 0");
+      if (relativeStart > entry.compressedSize) throw new Error("options.start > entry.compressedSize");
+    }
+    if (options.end != null) {
+      relativeEnd = options.end;
+      if (relativeEnd < 0) throw new Error("options.end < 0");
+      if (relativeEnd > entry.compressedSize) throw new Error("options.end > entry.compressedSize");
+      if (relativeEnd < relativeStart) throw new Error("options.end < options.start");
+    }
+  }
+  var rawMode = (
+    options.decodeFileData === false || // Explicitly requested raw.
+    (
+      (entry.compressionMethod === 0 || // Naturally without compression.
+        (entry.compressionMethod === 8 && options.decompress === false) // Deprecated compression bypass option.
+      ) &&
+      (!entry.isEncrypted() || // Naturally without encryption.
+        options.decrypt === false // Deprecated encryption bypass option.
+      )
+    )
+  );
+  if (options.start != null || options.end != null) {
+    // Ensure slicing deals with raw data.
+    if (!rawMode) throw new Error("start/end range require options.decodeFileData === false for non-trivial encoded entries.");
+  }
+
+  // any further errors can either be caused by the zipfile,
+  // or were introduced in a minor version of yauzl,
+  // so should be passed to the client rather than thrown.
+  if (!self.isOpen) return callback(new Error("closed"));
+  if (entry.isEncrypted() && !rawMode) {
+    if (options.decrypt !== false) return callback(new Error("entry is encrypted, and options.decodeFileData !== false"));
+  }
+  var decompress;
+  if (rawMode) {
+    decompress = false;
+  } else if (entry.compressionMethod === 8) {
+    // 8 - The file is Deflated
+    decompress = options.decodeFileData !== true;
+  } else {
+    return callback(new Error("unsupported compression method: " + entry.compressionMethod));
+  }
+
+  self.readLocalFileHeader(entry, {minimal: true}, function(err, localFileHeader) {
+    if (err) return callback(err);
+    self.openReadStreamLowLevel(
+      localFileHeader.fileDataStart, entry.compressedSize,
+      relativeStart, relativeEnd,
+      decompress, entry.uncompressedSize,
+      callback);
+  });
+};
+
+ZipFile.prototype.openReadStreamLowLevel = function(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize, callback) {
+  var self = this;
+
+  var fileDataEnd = fileDataStart + compressedSize;
+  var readStream = self.reader.createReadStream({
+    start: fileDataStart + relativeStart,
+    end: fileDataStart + relativeEnd,
+  });
+  var endpointStream = readStream;
+  if (decompress) {
+    var destroyed = false;
+    var inflateFilter = zlib.createInflateRaw();
+    readStream.on("error", function(err) {
+      // setImmediate here because errors can be emitted during the first call to pipe()
+      setImmediate(function() {
+        if (!destroyed) inflateFilter.emit("error", err);
+      });
+    });
+    readStream.pipe(inflateFilter);
+
+    if (self.validateEntrySizes) {
+      endpointStream = new AssertByteCountStream(uncompressedSize);
+      inflateFilter.on("error", function(err) {
+        // forward zlib errors to the client-visible stream
+        setImmediate(function() {
+          if (!destroyed) endpointStream.emit("error", err);
+        });
+      });
+      inflateFilter.pipe(endpointStream);
+    } else {
+      // the zlib filter is the client-visible stream
+      endpointStream = inflateFilter;
+    }
+    // this is part of yauzl's API, so implement this function on the client-visible stream
+    installDestroyFn(endpointStream, function() {
+      destroyed = true;
+      if (inflateFilter !== endpointStream) inflateFilter.unpipe(endpointStream);
+      readStream.unpipe(inflateFilter);
+      // TODO: the inflateFilter may cause a memory leak. see Issue #27.
+      readStream.destroy();
+    });
+  }
+  callback(null, endpointStream);
+};
+
+ZipFile.prototype.readLocalFileHeader = function(entry, options, callback) {
+  var self = this;
+  if (callback == null) {
+    callback = options;
+    options = null;
+  }
+  if (options == null) options = {};
+
+  self.reader.ref();
+  var buffer = newBuffer(30);
+  readAndAssertNoEof(self.reader, buffer, 0, buffer.length, entry.relativeOffsetOfLocalHeader, function(err) {
+    try {
+      if (err) return callback(err);
+      // 0 - Local file header signature = 0x04034b50
+      var signature = buffer.readUInt32LE(0);
+      if (signature !== 0x04034b50) {
+        return callback(new Error("invalid local file header signature: 0x" + signature.toString(16)));
+      }
+
+      var fileNameLength = buffer.readUInt16LE(26);
+      var extraFieldLength = buffer.readUInt16LE(28);
+      var fileDataStart = entry.relativeOffsetOfLocalHeader + 30 + fileNameLength + extraFieldLength;
+      // We now have enough information to do this bounds check.
+      if (fileDataStart + entry.compressedSize > self.fileSize) {
+        return callback(new Error("file data overflows file bounds: " +
+            fileDataStart + " + " + entry.compressedSize + " > " + self.fileSize));
+      }
+
+      if (options.minimal) {
+        return callback(null, {fileDataStart: fileDataStart});
+      }
+
+      var localFileHeader = new LocalFileHeader();
+      localFileHeader.fileDataStart = fileDataStart;
+
+      // 4 - Version needed to extract (minimum)
+      localFileHeader.versionNeededToExtract = buffer.readUInt16LE(4);
+      // 6 - General purpose bit flag
+      localFileHeader.generalPurposeBitFlag = buffer.readUInt16LE(6);
+      // 8 - Compression method
+      localFileHeader.compressionMethod = buffer.readUInt16LE(8);
+      // 10 - File last modification time
+      localFileHeader.lastModFileTime = buffer.readUInt16LE(10);
+      // 12 - File last modification date
+      localFileHeader.lastModFileDate = buffer.readUInt16LE(12);
+      // 14 - CRC-32
+      localFileHeader.crc32 = buffer.readUInt32LE(14);
+      // 18 - Compressed size
+      localFileHeader.compressedSize = buffer.readUInt32LE(18);
+      // 22 - Uncompressed size
+      localFileHeader.uncompressedSize = buffer.readUInt32LE(22);
+      // 26 - File name length (n)
+      localFileHeader.fileNameLength = fileNameLength;
+      // 28 - Extra field length (m)
+      localFileHeader.extraFieldLength = extraFieldLength;
+      // 30 - File name
+      // 30+n - Extra field
+
+      buffer = newBuffer(fileNameLength + extraFieldLength);
+      self.reader.ref();
+      readAndAssertNoEof(self.reader, buffer, 0, buffer.length, entry.relativeOffsetOfLocalHeader + 30, function(err) {
+        try {
+          if (err) return callback(err);
+          localFileHeader.fileName = buffer.subarray(0, fileNameLength);
+          localFileHeader.extraField = buffer.subarray(fileNameLength);
+          return callback(null, localFileHeader);
+        } finally {
+          self.reader.unref();
+        }
+      });
+    } finally {
+      self.reader.unref();
+    }
+  });
+};
+
+ZipFile.prototype.openReadStreamPromise = function(entry, options) {
+  return new Promise((resolve, reject) => {
+    this.openReadStream(entry, options, function(err, readStream) {
+      if (err) return reject(err);
+      resolve(readStream);
+    });
+  });
+};
+ZipFile.prototype.openReadStreamLowLevelPromise = function(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize) {
+  return new Promise((resolve, reject) => {
+    this.openReadStream(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize, function(err, readStream) {
+      if (err) return reject(err);
+      resolve(readStream);
+    });
+  });
+};
+ZipFile.prototype.readLocalFileHeaderPromise = function(entry, options) {
+  return new Promise((resolve, reject) => {
+    this.readLocalFileHeader(entry, options, function(err, localFileHeader) {
+      if (err) return reject(err);
+      resolve(localFileHeader);
+    });
+  });
+};
+
+function Entry() {
+}
+Entry.prototype.getLastModDate = function(options) {
+  if (options == null) options = {};
+
+  if (!options.forceDosFormat) {
+    // Check extended fields.
+    for (var i = 0; i < this.extraFields.length; i++) {
+      var extraField = this.extraFields[i];
+      if (extraField.id === 0x5455) {
+        // Info-ZIP "universal timestamp" extended field (`0x5455` aka `"UT"`).
+        // See the Info-ZIP source code unix/unix.c:set_extra_field() and zipfile.c:ef_scan_ut_time().
+        var data = extraField.data;
+        if (data.length < 5) continue; // Too short.
+        // The flags define which of the three fields are present: mtime, atime, ctime.
+        // We only care about mtime.
+        // Also, ctime is never included in practice.
+        // And also, atime is only included in the local file header for some reason
+        // despite the flags lying about its inclusion in the central header.
+        var flags = data[0];
+        var HAS_MTIME = 1;
+        if (!(flags & HAS_MTIME)) continue; // This will realistically never happen.
+        // Although the positions of all of the fields shift around depending on the presence of other fields,
+        // mtime is always first if present, and that's the only one we care about.
+        var posixTimestamp = data.readInt32LE(1);
+        return new Date(posixTimestamp * 1000);
+      } else if (extraField.id === 0x000a) {
+        var data = extraField.data;
+        if (data.length !== 32) continue; // The length is always the same.
+        // 4 bytes reserved
+        // 2 bytes Tag
+        if (data.readUInt16LE(4) !== 1) continue; // Tag1 is actually the only defined Tag.
+        // 2 bytes Size
+        if (data.readUInt16LE(6) !== 24) continue; // Size is always 24.
+        // 8 bytes Mtime
+        var hundredNanoSecondsSince1601 = data.readUInt32LE(8) + 4294967296 * data.readInt32LE(12);
+        // Convert from NTFS to POSIX milliseconds.
+        // The big number below is the milliseconds between year 1601 and year 1970
+        // (i.e. the negative POSIX timestamp of 1601-01-01 00:00:00Z)
+        var millisecondsSince1970 = hundredNanoSecondsSince1601 / 10000 - 11644473600000;
+        // Note on numeric precision: JavaScript Number objects lose precision above Number.MAX_SAFE_INTEGER,
+        // and NTFS timestamps are typically much bigger than that limit.
+        // (MAX_SAFE_INTEGER would represent 1629-07-17T23:58:45.475Z.)
+        // However, we're losing precision in the conversion from 100nanosecond units to millisecond units anyway,
+        // and the time at which we also lose 1-millisecond precision is year 275760, the JavaScript Date limit (by design).
+        // Up through the year 2057, this conversion only drops 4 bits of precision,
+        // which is well under the 13-14 bits ratio between the milliseconds and 100nanoseconds.
+        return new Date(millisecondsSince1970);
+      }
+    }
+  }
+
+  // Fallback to non-extended encoding.
+  return dosDateTimeToDate(this.lastModFileDate, this.lastModFileTime, options.timezone);
+};
+
+Entry.prototype.canDecodeFileData = function() {
+  return (
+    !this.isEncrypted() &&
+    (this.compressionMethod === 0 || this.compressionMethod === 8)
+  );
+};
+Entry.prototype.isEncrypted = function() {
+  return (this.generalPurposeBitFlag & 0x1) !== 0;
+};
+Entry.prototype.isCompressed = function() {
+  return this.compressionMethod === 8;
+};
+
+function LocalFileHeader() {
+}
+
+function dosDateTimeToDate(date, time, timezone) {
+  var day = date & 0x1f; // 1-31
+  var month = (date >> 5 & 0xf) - 1; // 1-12, 0-11
+  var year = (date >> 9 & 0x7f) + 1980; // 0-128, 1980-2108
+
+  var millisecond = 0;
+  var second = (time & 0x1f) * 2; // 0-29, 0-58 (even numbers)
+  var minute = time >> 5 & 0x3f; // 0-59
+  var hour = time >> 11 & 0x1f; // 0-23
+
+  if (timezone == null || timezone === "local") {
+    return new Date(year, month, day, hour, minute, second, millisecond);
+  } else if (timezone === "UTC") {
+    return new Date(Date.UTC(year, month, day, hour, minute, second, millisecond));
+  } else {
+    throw new Error("unrecognized options.timezone: " + options.timezone);
+  }
+}
+
+function getFileNameLowLevel(generalPurposeBitFlag, fileNameBuffer, extraFields, strictFileNames) {
+  var fileName = null;
+
+  // check for Info-ZIP Unicode Path Extra Field (0x7075)
+  // see https://github.com/thejoshwolfe/yauzl/issues/33
+  for (var i = 0; i < extraFields.length; i++) {
+    var extraField = extraFields[i];
+    if (extraField.id === 0x7075) {
+      if (extraField.data.length < 6) {
+        // too short to be meaningful
+        continue;
+      }
+      // Version       1 byte      version of this extra field, currently 1
+      if (extraField.data.readUInt8(0) !== 1) {
+        // > Changes may not be backward compatible so this extra
+        // > field should not be used if the version is not recognized.
+        continue;
+      }
+      // NameCRC32     4 bytes     File Name Field CRC32 Checksum
+      var oldNameCrc32 = extraField.data.readUInt32LE(1);
+      if (crc32(fileNameBuffer) !== oldNameCrc32) {
+        // > If the CRC check fails, this UTF-8 Path Extra Field should be
+        // > ignored and the File Name field in the header should be used instead.
+        continue;
+      }
+      // UnicodeName   Variable    UTF-8 version of the entry File Name
+      fileName = decodeBuffer(extraField.data.subarray(5), true);
+      break;
+    }
+  }
+
+  if (fileName == null) {
+    // The typical case.
+    var isUtf8 = (generalPurposeBitFlag & 0x800) !== 0;
+    fileName = decodeBuffer(fileNameBuffer, isUtf8);
+  }
+
+  if (!strictFileNames) {
+    // Allow backslash.
+    fileName = fileName.replace(/\\/g, "/");
+  }
+  return fileName;
+}
+
+function validateFileName(fileName) {
+  if (fileName.indexOf("\\") !== -1) {
+    return "invalid characters in fileName: " + fileName;
+  }
+  if (/^[a-zA-Z]:/.test(fileName) || /^\//.test(fileName)) {
+    return "absolute path: " + fileName;
+  }
+  if (fileName.split("/").indexOf("..") !== -1) {
+    return "invalid relative path: " + fileName;
+  }
+  // all good
+  return null;
+}
+
+function parseExtraFields(extraFieldBuffer) {
+  var extraFields = [];
+  var i = 0;
+  while (i < extraFieldBuffer.length - 3) {
+    var headerId = extraFieldBuffer.readUInt16LE(i + 0);
+    var dataSize = extraFieldBuffer.readUInt16LE(i + 2);
+    var dataStart = i + 4;
+    var dataEnd = dataStart + dataSize;
+    if (dataEnd > extraFieldBuffer.length) throw new Error("extra field length exceeds extra field buffer size");
+    var dataBuffer = extraFieldBuffer.subarray(dataStart, dataEnd);
+    extraFields.push({
+      id: headerId,
+      data: dataBuffer,
+    });
+    i = dataEnd;
+  }
+  return extraFields;
+}
+
+function readAndAssertNoEof(reader, buffer, offset, length, position, callback) {
+  if (length === 0) {
+    // fs.read will throw an out-of-bounds error if you try to read 0 bytes from a 0 byte file
+    return setImmediate(function() { callback(null, newBuffer(0)); });
+  }
+  reader.read(buffer, offset, length, position, function(err, bytesRead) {
+    if (err) return callback(err);
+    if (bytesRead < length) {
+      return callback(new Error("unexpected EOF"));
+    }
+    callback();
+  });
+}
+
+util.inherits(AssertByteCountStream, Transform);
+function AssertByteCountStream(byteCount) {
+  Transform.call(this);
+  this.actualByteCount = 0;
+  this.expectedByteCount = byteCount;
+}
+AssertByteCountStream.prototype._transform = function(chunk, encoding, cb) {
+  this.actualByteCount += chunk.length;
+  if (this.actualByteCount > this.expectedByteCount) {
+    var msg = "too many bytes in the stream. expected " + this.expectedByteCount + ". got at least " + this.actualByteCount;
+    return cb(new Error(msg));
+  }
+  cb(null, chunk);
+};
+AssertByteCountStream.prototype._flush = function(cb) {
+  if (this.actualByteCount < this.expectedByteCount) {
+    var msg = "not enough bytes in the stream. expected " + this.expectedByteCount + ". got only " + this.actualByteCount;
+    return cb(new Error(msg));
+  }
+  cb();
+};
+
+util.inherits(RandomAccessReader, EventEmitter);
+function RandomAccessReader() {
+  EventEmitter.call(this);
+  this.refCount = 0;
+}
+RandomAccessReader.prototype.ref = function() {
+  this.refCount += 1;
+};
+RandomAccessReader.prototype.unref = function() {
+  var self = this;
+  self.refCount -= 1;
+
+  if (self.refCount > 0) return;
+  if (self.refCount < 0) throw new Error("invalid unref");
+
+  self.close(onCloseDone);
+
+  function onCloseDone(err) {
+    if (err) return self.emit('error', err);
+    self.emit('close');
+  }
+};
+RandomAccessReader.prototype.createReadStream = function(options) {
+  if (options == null) options = {};
+  var start = options.start;
+  var end = options.end;
+  if (start === end) {
+    var emptyStream = new PassThrough();
+    setImmediate(function() {
+      emptyStream.end();
+    });
+    return emptyStream;
+  }
+  var stream = this._readStreamForRange(start, end);
+
+  var destroyed = false;
+  var refUnrefFilter = new RefUnrefFilter(this);
+  stream.on("error", function(err) {
+    setImmediate(function() {
+      if (!destroyed) refUnrefFilter.emit("error", err);
+    });
+  });
+  installDestroyFn(refUnrefFilter, function() {
+    stream.unpipe(refUnrefFilter);
+    refUnrefFilter.unref();
+    stream.destroy();
+  });
+
+  var byteCounter = new AssertByteCountStream(end - start);
+  refUnrefFilter.on("error", function(err) {
+    setImmediate(function() {
+      if (!destroyed) byteCounter.emit("error", err);
+    });
+  });
+  installDestroyFn(byteCounter, function() {
+    destroyed = true;
+    refUnrefFilter.unpipe(byteCounter);
+    refUnrefFilter.destroy();
+  });
+
+  return stream.pipe(refUnrefFilter).pipe(byteCounter);
+};
+RandomAccessReader.prototype._readStreamForRange = function(start, end) {
+  throw new Error("not implemented");
+};
+RandomAccessReader.prototype.read = function(buffer, offset, length, position, callback) {
+  var readStream = this.createReadStream({start: position, end: position + length});
+  var writeStream = new Writable();
+  var written = 0;
+  writeStream._write = function(chunk, encoding, cb) {
+    chunk.copy(buffer, offset + written, 0, chunk.length);
+    written += chunk.length;
+    cb();
+  };
+  writeStream.on("finish", callback);
+  readStream.on("error", function(error) {
+    callback(error);
+  });
+  readStream.pipe(writeStream);
+};
+RandomAccessReader.prototype.close = function(callback) {
+  setImmediate(callback);
+};
+
+util.inherits(RefUnrefFilter, PassThrough);
+function RefUnrefFilter(context) {
+  PassThrough.call(this);
+  this.context = context;
+  this.context.ref();
+  this.unreffedYet = false;
+}
+RefUnrefFilter.prototype._flush = function(cb) {
+  this.unref();
+  cb();
+};
+RefUnrefFilter.prototype.unref = function(cb) {
+  if (this.unreffedYet) return;
+  this.unreffedYet = true;
+  this.context.unref();
+};
+
+var cp437 = '\u0000☺☻♥♦♣♠•◘○◙♂♀♪♫☼►◄↕‼¶§▬↨↑↓→←∟↔▲▼ !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~⌂ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■ ';
+function decodeBuffer(buffer, isUtf8) {
+  if (isUtf8) {
+    return buffer.toString("utf8");
+  } else {
+    var result = "";
+    for (var i = 0; i < buffer.length; i++) {
+      result += cp437[buffer[i]];
+    }
+    return result;
+  }
+}
+
+function readUInt64LE(buffer, offset) {
+  // There is no native function for this, because we can't actually store 64-bit integers precisely.
+  // after 53 bits, JavaScript's Number type (IEEE 754 double) can't store individual integers anymore.
+  // but since 53 bits is a whole lot more than 32 bits, we do our best anyway.
+  // As of 2020, Node has added support for BigInt, which obviates this whole function,
+  // but yauzl hasn't been updated to depend on BigInt (yet?).
+  var lower32 = buffer.readUInt32LE(offset);
+  var upper32 = buffer.readUInt32LE(offset + 4);
+  // we can't use bitshifting here, because JavaScript bitshifting only works on 32-bit integers.
+  return upper32 * 0x100000000 + lower32;
+  // as long as we're bounds checking the result of this function against the total file size,
+  // we'll catch any overflow errors, because we already made sure the total file size was within reason.
+}
+
+// Node 10 deprecated new Buffer().
+var newBuffer;
+if (typeof Buffer.allocUnsafe === "function") {
+  newBuffer = function(len) {
+    return Buffer.allocUnsafe(len);
+  };
+} else {
+  newBuffer = function(len) {
+    return new Buffer(len);
+  };
+}
+
+// Node 8 introduced a proper destroy() implementation on writable streams.
+function installDestroyFn(stream, fn) {
+  if (typeof stream.destroy === "function") {
+    // New API.
+    stream._destroy = function(err, cb) {
+      fn();
+      if (cb != null) cb(err);
+    };
+  } else {
+    // Old API.
+    stream.destroy = fn;
+  }
+}
+
+function defaultCallback(err) {
+  if (err) throw err;
+}
+
+
+/***/ }),
+
 /***/ 1779:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   VJ: () => (/* binding */ certificateFromDer),
-/* harmony export */   ae: () => (/* binding */ colonFingerprint)
+/* harmony export */   ae: () => (/* binding */ colonFingerprint),
+/* harmony export */   rh: () => (/* binding */ isIssuedBy)
 /* harmony export */ });
-/* unused harmony exports sha256Hex, toPem, isIssuedBy */
+/* unused harmony exports sha256Hex, toPem */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 
@@ -65063,21 +67753,16 @@ function isIssuedBy(cert, issuer) {
 
 /***/ }),
 
-/***/ 5726:
+/***/ 3127:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  l: () => (/* binding */ CaInputError),
-  W: () => (/* binding */ parseCertificates)
-});
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: ./src/ca/certificate.ts
-var certificate = __nccwpck_require__(1779);
-;// CONCATENATED MODULE: ./src/ca/der.ts
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   PM: () => (/* binding */ pkcs7Certificates),
+/* harmony export */   U$: () => (/* binding */ derElement),
+/* harmony export */   lP: () => (/* binding */ derBytes),
+/* harmony export */   mG: () => (/* binding */ looksLikePkcs12),
+/* harmony export */   v0: () => (/* binding */ derChildren)
+/* harmony export */ });
 /** The element at `offset`; throws on truncation or indefinite/oversized lengths (not DER). */
 function derElement(buf, offset = 0) {
     if (offset + 2 > buf.length)
@@ -65160,7 +67845,150 @@ function looksLikePkcs12(buf) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/ca/parse.ts
+
+/***/ }),
+
+/***/ 7928:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   P9: () => (/* binding */ isJavaKeystore),
+/* harmony export */   f2: () => (/* binding */ readJks),
+/* harmony export */   yE: () => (/* binding */ DEFAULT_STORE_PASSWORD)
+/* harmony export */ });
+/* unused harmony export writeJks */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+
+/**
+ * Java keystores, read and written by hand: keytool needs a JVM start (~0.5 s) per call, and the format of a
+ * trusted-certificate JKS is small. Layout from OpenJDK's JavaKeyStore engine
+ * (openjdk/jdk17u-dev src/java.base/share/classes/sun/security/provider/JavaKeyStore.java).
+ */
+const JKS_MAGIC = 0xfeedfeed;
+const JCEKS_MAGIC = 0xcececece;
+const TAG_PRIVATE_KEY = 1;
+const TAG_TRUSTED_CERT = 2;
+const TAG_SECRET_KEY = 3;
+const DEFAULT_STORE_PASSWORD = 'changeit';
+function isJavaKeystore(bytes) {
+    if (bytes.length < 12)
+        return false;
+    const magic = bytes.readUInt32BE(0);
+    return magic === JKS_MAGIC || magic === JCEKS_MAGIC;
+}
+/** Writes a JKS holding only trusted-certificate entries; readable by every JDK with trustStoreType=JKS. */
+function writeJks(entries, password = DEFAULT_STORE_PASSWORD, now = new Date()) {
+    const parts = [];
+    const u32 = (n) => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE(n >>> 0);
+        return b;
+    };
+    const utf = (s) => {
+        const body = Buffer.from(s, 'utf8');
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(body.length);
+        return Buffer.concat([len, body]);
+    };
+    parts.push(u32(JKS_MAGIC), u32(2), u32(entries.length));
+    const stamp = Buffer.alloc(8);
+    stamp.writeBigUInt64BE(BigInt(now.getTime()));
+    for (const entry of entries) {
+        parts.push(u32(TAG_TRUSTED_CERT), utf(entry.alias.toLowerCase()), stamp, utf('X.509'), u32(entry.der.length), entry.der);
+    }
+    const body = Buffer.concat(parts);
+    return Buffer.concat([body, jksDigest(body, password)]);
+}
+function jksDigest(body, password) {
+    const pw = Buffer.alloc(password.length * 2);
+    for (let i = 0; i < password.length; i++)
+        pw.writeUInt16BE(password.charCodeAt(i), i * 2);
+    return createHash('sha1').update(pw).update('Mighty Aphrodite', 'utf8').update(body).digest();
+}
+/**
+ * Every certificate in a JKS or JCEKS keystore: trusted entries and the chains of key entries (certificates are
+ * never encrypted in these formats, so no password is needed). Throws on anything it cannot follow.
+ */
+function readJks(bytes) {
+    let pos = 0;
+    const need = (n) => {
+        if (pos + n > bytes.length)
+            throw new Error(`keystore truncated at byte ${pos}`);
+    };
+    const u32 = () => {
+        need(4);
+        const v = bytes.readUInt32BE(pos);
+        pos += 4;
+        return v;
+    };
+    const utf = () => {
+        need(2);
+        const len = bytes.readUInt16BE(pos);
+        pos += 2;
+        need(len);
+        const s = bytes.subarray(pos, pos + len).toString('utf8');
+        pos += len;
+        return s;
+    };
+    const blob = () => {
+        const len = u32();
+        need(len);
+        const b = bytes.subarray(pos, pos + len);
+        pos += len;
+        return b;
+    };
+    const magic = u32();
+    if (magic !== JKS_MAGIC && magic !== JCEKS_MAGIC)
+        throw new Error('not a JKS/JCEKS keystore');
+    const version = u32();
+    if (version !== 1 && version !== 2)
+        throw new Error(`unknown keystore version ${version}`);
+    const count = u32();
+    const certificate = () => {
+        if (version === 2)
+            utf(); // certificate type, "X.509"
+        return blob();
+    };
+    const entries = [];
+    for (let i = 0; i < count; i++) {
+        const tag = u32();
+        const alias = utf();
+        need(8);
+        pos += 8; // creation date
+        if (tag === TAG_TRUSTED_CERT) {
+            entries.push({ alias, der: certificate() });
+        }
+        else if (tag === TAG_PRIVATE_KEY) {
+            blob(); // the protected key: opaque here
+            const chain = u32();
+            for (let c = 0; c < chain; c++)
+                entries.push({ alias, der: certificate() });
+        }
+        else if (tag === TAG_SECRET_KEY) {
+            throw new Error('JCEKS secret-key entries (serialized Java objects) cannot be read');
+        }
+        else {
+            throw new Error(`unknown keystore entry tag ${tag}`);
+        }
+    }
+    return entries;
+}
+
+
+/***/ }),
+
+/***/ 4807:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   W: () => (/* binding */ parseCertificates),
+/* harmony export */   l: () => (/* binding */ CaInputError)
+/* harmony export */ });
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _certificate_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1779);
+/* harmony import */ var _der_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3127);
 
 
 
@@ -65237,7 +68065,7 @@ function parsePem(text, source) {
 function certificateFromBlock(der, label, source) {
     try {
         // OpenSSL's TRUSTED CERTIFICATE is the certificate DER followed by trust settings: keep the first element.
-        return (0,certificate/* certificateFromDer */.VJ)(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
+        return (0,_certificate_js__WEBPACK_IMPORTED_MODULE_1__/* .certificateFromDer */ .VJ)(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
     }
     catch {
         throw new CaInputError(`The ${source} input has a '${label}' block that is not a valid X.509 certificate: ${EXPECTED}.`);
@@ -65245,7 +68073,7 @@ function certificateFromBlock(der, label, source) {
 }
 function parseDer(bytes, source) {
     try {
-        return [(0,certificate/* certificateFromDer */.VJ)(bytes)];
+        return [(0,_certificate_js__WEBPACK_IMPORTED_MODULE_1__/* .certificateFromDer */ .VJ)(bytes)];
     }
     catch {
         // not a single certificate: try the other DER things people export
@@ -65257,7 +68085,7 @@ function parseDer(bytes, source) {
     const pkcs7 = tryPkcs7(bytes);
     if (pkcs7)
         return pkcs7;
-    if (looksLikePkcs12(bytes)) {
+    if ((0,_der_js__WEBPACK_IMPORTED_MODULE_2__/* .looksLikePkcs12 */ .mG)(bytes)) {
         throw new CaInputError(`The ${source} input is a PKCS#12 (.p12/.pfx) file, which can hold private keys: ` +
             'export the CA certificate alone (e.g. openssl pkcs12 -in file.p12 -cacerts -nokeys).');
     }
@@ -65266,7 +68094,7 @@ function parseDer(bytes, source) {
 function isDerPrivateKey(der) {
     for (const type of ['pkcs8', 'pkcs1', 'sec1']) {
         try {
-            (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type });
+            (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createPrivateKey)({ key: der, format: 'der', type });
             return true;
         }
         catch {
@@ -65275,7 +68103,7 @@ function isDerPrivateKey(der) {
     }
     // An encrypted PKCS#8 key needs a passphrase to load: node says so instead of "unsupported".
     try {
-        (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type: 'pkcs8', passphrase: '' });
+        (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createPrivateKey)({ key: der, format: 'der', type: 'pkcs8', passphrase: '' });
     }
     catch (error) {
         if (error instanceof Error && /passphrase|decrypt|bad decrypt/i.test(error.message))
@@ -65290,11 +68118,11 @@ function parsePkcs7(der, source) {
     return certs;
 }
 function tryPkcs7(der) {
-    const ders = pkcs7Certificates(der);
+    const ders = (0,_der_js__WEBPACK_IMPORTED_MODULE_2__/* .pkcs7Certificates */ .PM)(der);
     if (!ders?.length)
         return undefined;
     try {
-        return ders.map((cert) => (0,certificate/* certificateFromDer */.VJ)(cert));
+        return ders.map((cert) => (0,_certificate_js__WEBPACK_IMPORTED_MODULE_1__/* .certificateFromDer */ .VJ)(cert));
     }
     catch {
         return undefined;
@@ -65302,7 +68130,7 @@ function tryPkcs7(der) {
 }
 /** The first complete DER element of `der` (tag + length + content). */
 function firstDerElement(der) {
-    return derBytes(der, derElement(der));
+    return (0,_der_js__WEBPACK_IMPORTED_MODULE_2__/* .derBytes */ .lP)(der, (0,_der_js__WEBPACK_IMPORTED_MODULE_2__/* .derElement */ .U$)(der));
 }
 function dedupe(certs) {
     const seen = new Set();
@@ -65321,7 +68149,7 @@ function dedupe(certs) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5029);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2086);
 /* harmony import */ var _pool_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2157);
 
 
@@ -65336,7 +68164,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5029:
+/***/ 2086:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65371,7 +68199,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -65479,8 +68307,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 // EXTERNAL MODULE: external "crypto"
 var external_crypto_ = __nccwpck_require__(6982);
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -65494,10 +68322,10 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!external_fs_namespaceObject.existsSync(filePath)) {
+    if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -65516,8 +68344,8 @@ function file_command_prepareKeyValueMessage(key, value) {
     return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
-;// CONCATENATED MODULE: external "path"
-const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
@@ -66476,7 +69304,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
+const { access, appendFile, writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -66499,7 +69327,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -66799,7 +69627,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -66826,7 +69654,7 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
+const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
@@ -66884,7 +69712,7 @@ function tryGetExecutablePath(filePath, extensions) {
         if (stats && stats.isFile()) {
             if (IS_WINDOWS) {
                 // on Windows, test for valid extension
-                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
+                const upperExt = external_path_.extname(filePath).toUpperCase();
                 if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
                     return filePath;
                 }
@@ -66913,11 +69741,11 @@ function tryGetExecutablePath(filePath, extensions) {
                 if (IS_WINDOWS) {
                     // preserve the case of the actual file (since an extension was appended)
                     try {
-                        const directory = external_path_namespaceObject.dirname(filePath);
-                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
+                        const directory = external_path_.dirname(filePath);
+                        const upperName = external_path_.basename(filePath).toUpperCase();
                         for (const actualName of yield readdir(directory)) {
                             if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_namespaceObject.join(directory, actualName);
+                                filePath = external_path_.join(directory, actualName);
                                 break;
                             }
                         }
@@ -67137,7 +69965,7 @@ function findInPath(tool) {
         // build the list of extensions to try
         const extensions = [];
         if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
+            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
                 if (extension) {
                     extensions.push(extension);
                 }
@@ -67152,7 +69980,7 @@ function findInPath(tool) {
             return [];
         }
         // if any path separators, return empty
-        if (tool.includes(external_path_namespaceObject.sep)) {
+        if (tool.includes(external_path_.sep)) {
             return [];
         }
         // build the list of directories
@@ -67163,7 +69991,7 @@ function findInPath(tool) {
         // across platforms.
         const directories = [];
         if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
+            for (const p of process.env.PATH.split(external_path_.delimiter)) {
                 if (p) {
                     directories.push(p);
                 }
@@ -67172,7 +70000,7 @@ function findInPath(tool) {
         // find all matches
         const matches = [];
         for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
+            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
             if (filePath) {
                 matches.push(filePath);
             }
@@ -67603,7 +70431,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 (this.toolPath.includes('/') ||
                     (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
                 // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
             }
             // if the tool is only a file name, then resolve it from the PATH
             // otherwise verify it exists (add extension on Windows if necessary)
@@ -68158,7 +70986,7 @@ function setCommandEcho(enabled) {
  */
 function setFailed(message) {
     process.exitCode = ExitCode.Failure;
-    error(message);
+    core_error(message);
 }
 //-----------------------------------------------------------------------
 // Logging Commands
@@ -68181,8 +71009,8 @@ function core_debug(message) {
  * @param message error issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+function core_error(message, properties = {}) {
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -68190,7 +71018,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -68198,7 +71026,7 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -68298,12 +71126,241 @@ var external_node_fs_ = __nccwpck_require__(3024);
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/fs/ensure-directory.ts
+
+/**
+ * The one way org-ca creates a directory whose path came from a user (`--dir`) or the environment (RUNNER_TEMP,
+ * TMPDIR, XDG_CACHE_HOME). Node's `mkdir(…, { recursive: true })` spins at 100 % CPU forever under /proc (it retries
+ * the parent on ENOENT), answers a bare ENOENT for a dangling link, and blocks for good on a hung mount. Here:
+ * - the path is walked one component at a time, each looked at once and created at most once, so the work is
+ *   bounded by the path's length, and each refusal is one line that quotes the path and says why;
+ * - the walk runs in a child process killed at a deadline: a call stuck in the kernel (a stopped FUSE daemon, a hard
+ *   NFS mount) would otherwise pin a libuv thread, and Node joins those threads on exit, so even process.exit() hangs
+ *   (measured with Node 24 on a FUSE mount whose daemon was stopped).
+ */
+class PathError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'PathError';
+    }
+}
+const DEFAULT_TIMEOUT_MS = 5000;
+/**
+ * Linux pseudo file systems where nothing can be created (statfs f_type, from linux/magic.h): a directory there is a
+ * mistake, never a place for a CA bundle.
+ */
+const PSEUDO_FILE_SYSTEMS = {
+    0x9fa0: 'proc',
+    0x62656572: 'sysfs',
+    0x1cd1: 'devpts',
+    0x27e0eb: 'cgroup',
+    0x63677270: 'cgroup2',
+    0x64626720: 'debugfs',
+    0x74726163: 'tracefs',
+    0x73636673: 'securityfs',
+    0xcafe4a11: 'bpf',
+    0x6165676c: 'pstore',
+    0x62656570: 'configfs',
+    0xde5e81e4: 'efivarfs',
+    0x65735543: 'fusectl',
+    0x6e736673: 'nsfs',
+    0x42494e4d: 'binfmt_misc',
+    0xf97cff8c: 'selinuxfs',
+};
+/** Why an errno stops us, in words (the code stays in the message for searching). */
+const ERRNO_WORDS = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    ESTALE: 'stale file handle (a network mount that went away)',
+    EIO: 'input/output error (a failing disk or mount)',
+    ENAMETOOLONG: 'name too long',
+    ENOTCONN: 'transport endpoint is not connected (a FUSE mount whose daemon is gone)',
+};
+/**
+ * The walk itself, run in the child process. Self-contained on purpose (its source text is what the child runs):
+ * it uses only its arguments, synchronous calls, and writes `at <path>` before each call so that the parent can name
+ * the component a hang happened on.
+ */
+function walkDirectory(fs, path, request) {
+    const at = (p) => {
+        fs.writeSync(1, `at ${JSON.stringify(p)}\n`);
+    };
+    const codeOf = (error) => error?.code ?? 'unknown error';
+    const words = (error) => `${codeOf(error)}: ${request.words[codeOf(error)] ?? error?.message ?? 'failed'}`;
+    const kindOf = (s) => s.isFile() ? 'a regular file' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : 'not a directory';
+    const refuse = (reason) => ({ ok: false, reason });
+    const absolute = path.resolve(request.path);
+    const root = path.parse(absolute).root;
+    const prefixes = [root];
+    for (const part of absolute.slice(root.length).split(path.sep).filter(Boolean))
+        prefixes.push(path.join(prefixes[prefixes.length - 1], part));
+    /** true: a directory (links followed); false: nothing there; a string: why it cannot be one. */
+    const look = (p) => {
+        let own;
+        try {
+            at(p);
+            own = fs.lstatSync(p);
+        }
+        catch (error) {
+            return codeOf(error) === 'ENOENT' ? false : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
+        }
+        if (own.isDirectory())
+            return true;
+        if (!own.isSymbolicLink())
+            return `'${p}' is ${kindOf(own)}, not a directory.`;
+        try {
+            const target = fs.statSync(p);
+            return target.isDirectory() ? true : `'${p}' is a symbolic link to ${kindOf(target)}, not to a directory.`;
+        }
+        catch (error) {
+            if (codeOf(error) === 'ELOOP')
+                return `'${p}' is a symbolic link loop; expected a directory.`;
+            if (codeOf(error) !== 'ENOENT')
+                return `cannot follow the link '${p}' (${words(error)}); expected a writable directory.`;
+            let to = '?';
+            try {
+                to = fs.readlinkSync(p);
+            }
+            catch {
+                // gone meanwhile: the message still says what it was
+            }
+            return `'${p}' is a dangling symbolic link (to '${to}', which does not exist); expected a directory.`;
+        }
+    };
+    let firstMissing = prefixes.length;
+    for (let i = 0; i < prefixes.length; i++) {
+        const seen = look(prefixes[i]);
+        if (typeof seen === 'string')
+            return refuse(seen);
+        if (!seen) {
+            firstMissing = i;
+            break;
+        }
+    }
+    if (firstMissing === 0)
+        return refuse(`the root '${root}' does not exist.`);
+    const deepest = prefixes[firstMissing - 1];
+    if (request.linux) {
+        try {
+            at(deepest);
+            const name = request.pseudo[fs.statfsSync(deepest).type];
+            if (name)
+                return refuse(`'${deepest}' is on ${name}, a kernel pseudo file system where no file can be created; expected a directory on a real file system.`);
+        }
+        catch (error) {
+            return refuse(`cannot statfs '${deepest}' (${words(error)}); expected a writable directory.`);
+        }
+    }
+    for (const p of prefixes.slice(firstMissing)) {
+        try {
+            at(p);
+            fs.mkdirSync(p, { mode: request.mode });
+            // mkdir's mode is filtered by the umask; the files must be readable by other users (apt as `_apt`).
+            fs.chmodSync(p, request.mode);
+        }
+        catch (error) {
+            // Made by someone else meanwhile: fine if it is a directory (looked at once more, never a loop).
+            if (codeOf(error) === 'EEXIST' && look(p) === true)
+                continue;
+            return refuse(`cannot create '${p}' (${words(error)}); expected a writable directory.`);
+        }
+    }
+    try {
+        at(absolute);
+        fs.accessSync(absolute, fs.constants.W_OK | fs.constants.X_OK);
+    }
+    catch (error) {
+        return refuse(`cannot write in '${absolute}' (${words(error)}); expected a writable directory.`);
+    }
+    if (request.tempPrefix === undefined)
+        return { ok: true, dir: absolute };
+    const template = path.join(absolute, request.tempPrefix);
+    try {
+        at(absolute);
+        const dir = fs.mkdtempSync(template);
+        fs.chmodSync(dir, request.mode);
+        return { ok: true, dir };
+    }
+    catch (error) {
+        return refuse(`cannot create '${template}XXXXXX' (${words(error)}); expected a writable directory.`);
+    }
+}
+const CHILD_SCRIPT = `
+const request = JSON.parse(process.argv[1]);
+const result = (${walkDirectory.toString()})(require('node:fs'), require('node:path'), request);
+require('node:fs').writeSync(1, 'result ' + JSON.stringify(result) + '\\n');
+`;
+async function runWalk(path, options, tempPrefix) {
+    const fail = (reason) => new PathError(`${options.purpose} '${path}': ${reason}`);
+    if (path.trim() === '')
+        throw new PathError(`${options.purpose} is empty: expected a directory path.`);
+    const request = {
+        path,
+        mode: options.mode ?? 0o755,
+        ...(tempPrefix !== undefined ? { tempPrefix } : {}),
+        pseudo: PSEUDO_FILE_SYSTEMS,
+        words: ERRNO_WORDS,
+        linux: process.platform === 'linux',
+    };
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, ['-e', CHILD_SCRIPT, JSON.stringify(request)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // The child must see the path exactly as we do, relative ones included.
+        cwd: process.cwd(),
+        env: { PATH: process.env.PATH ?? '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d.toString()));
+    child.stderr.on('data', (d) => (stderr += d.toString()));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+        timedOut = true;
+        // SIGKILL: a process waiting on a FUSE or NFS answer is killable, nothing else ends it.
+        child.kill('SIGKILL');
+    }, timeoutMs);
+    await new Promise((resolve) => {
+        child.once('close', () => resolve());
+        child.once('error', () => resolve());
+    });
+    clearTimeout(timer);
+    const lines = stdout.split('\n');
+    const result = lines.find((line) => line.startsWith('result '));
+    if (result) {
+        const parsed = JSON.parse(result.slice('result '.length));
+        if (parsed.ok)
+            return parsed.dir;
+        throw fail(parsed.reason);
+    }
+    const last = lines.filter((line) => line.startsWith('at ')).pop();
+    const where = last ? JSON.parse(last.slice(3)) : path;
+    if (timedOut) {
+        throw fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
+    }
+    throw fail(`the check of '${where}' failed (${stderr.trim().split('\n').pop() || 'no answer'}).`);
+}
+/** Makes sure `path` is a writable directory, creating what is missing; returns it absolute. Throws PathError. */
+function ensureDirectory(path, options) {
+    return runWalk(path, options);
+}
+/** A fresh directory `<parent>/<prefix>XXXXXX` (mode 0755) in a guarded parent, e.g. under RUNNER_TEMP or TMPDIR. */
+function makeTempDirectory(parent, prefix, options) {
+    return runWalk(parent, options, prefix);
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./src/ca/certificate.ts
 var certificate = __nccwpck_require__(1779);
 // EXTERNAL MODULE: ./src/leak/filesystem.ts
 var filesystem = __nccwpck_require__(8);
+// EXTERNAL MODULE: ./src/leak/layer.ts + 1 modules
+var leak_layer = __nccwpck_require__(2444);
 // EXTERNAL MODULE: ./src/leak/tar.ts
 var tar = __nccwpck_require__(9932);
 ;// CONCATENATED MODULE: ./src/leak/source.ts
@@ -68343,19 +71400,20 @@ function indexTar(file) {
             if (zeros)
                 throw new tar/* TarError */.mt('a single zero block inside the archive');
             const magic = block.toString('latin1', 257, 263);
+            const at = `byte ${pos - BLOCK} (${(0,tar/* quoteName */.AB)((0,tar/* headerName */.Bv)(block))})`;
             if (magic !== 'ustar\0' && magic !== 'ustar ')
-                throw new tar/* TarError */.mt(`not a tar header at byte ${pos - BLOCK}`);
+                throw new tar/* TarError */.mt(`not a tar header at ${at}`);
             if (!(0,tar/* checksumOk */.eu)(block))
-                throw new tar/* TarError */.mt(`bad header checksum at byte ${pos - BLOCK}`);
+                throw new tar/* TarError */.mt(`bad tar header checksum at ${at}`);
             const flag = String.fromCharCode(block[156]);
-            let len = (0,tar/* octal */.Wo)(block, 124, 12, 'size');
+            let len = (0,tar/* headerSize */.pw)(block, at);
             const padded = len + ((BLOCK - (len % BLOCK)) % BLOCK);
             if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
                 if (len > 1024 * 1024)
-                    throw new tar/* TarError */.mt('metadata record over 1 MiB');
+                    throw new tar/* TarError */.mt(`invalid tar header at ${at}: a metadata record over 1 MiB`);
                 const body = read(pos, len);
                 if (flag === 'x')
-                    pax = (0,tar/* parsePax */.dA)(body);
+                    pax = (0,tar/* parsePax */.dA)(body, at);
                 else if (flag === 'L')
                     longName = (0,tar/* cstring */.RX)(body, 0, body.length);
                 else if (flag === 'K')
@@ -68365,7 +71423,7 @@ function indexTar(file) {
             }
             const type = tar/* TYPES */.QE[flag];
             if (!type)
-                throw new tar/* TarError */.mt(`unsupported entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' in the archive`);
+                throw new tar/* TarError */.mt(`unsupported entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
             let name = (0,tar/* cstring */.RX)(block, 0, 100);
             if (magic === 'ustar\0') {
                 const prefix = (0,tar/* cstring */.RX)(block, 345, 155);
@@ -68375,11 +71433,11 @@ function indexTar(file) {
             name = pax.get('path') ?? longName ?? name;
             const link = pax.get('linkpath') ?? longLink ?? (0,tar/* cstring */.RX)(block, 157, 100);
             if (pax.has('size'))
-                len = Number(pax.get('size'));
+                len = (0,tar/* paxSize */.VH)(pax.get('size'), `byte ${pos - BLOCK} (${(0,tar/* quoteName */.AB)(name)})`);
             const start = pos;
             pos += len + ((BLOCK - (len % BLOCK)) % BLOCK);
             if (pos > size)
-                throw new tar/* TarError */.mt(`archive truncated inside '${name}'`);
+                throw new tar/* TarError */.mt(`archive truncated inside ${(0,tar/* quoteName */.AB)(name)}`);
             pax = new Map();
             longName = undefined;
             longLink = undefined;
@@ -68462,40 +71520,452 @@ function readMember(m, max = 64 * 1024 * 1024) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/image.ts
+;// CONCATENATED MODULE: ./src/leak/input.ts
 
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
-const LAYER_JSON = /in-toto|json$/;
-function parseJson(source, name, unscanned) {
-    const m = resolveMember(source, name);
-    if (!m) {
-        unscanned.push({ what: name, reason: 'referenced but missing from the input' });
-        return undefined;
-    }
-    try {
-        return JSON.parse(readMember(m).toString('utf8'));
-    }
-    catch (error) {
-        unscanned.push({ what: name, reason: `not valid JSON (${error instanceof Error ? error.message.split('\n')[0] : String(error)})` });
-        return undefined;
+
+
+
+/**
+ * What the user's `image` spelling names, and whether what is on disk is that. The check fails closed on the
+ * question "what is this input?" as much as on its bytes: a directory that is not an image is never silently read as
+ * a root file system (its gzip layers would never be decompressed), a transport the user wrote must match what is
+ * there, and an empty or half-written export is an error that says how to redo it.
+ */
+class ImageInputError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ImageInputError';
     }
 }
-function blobName(digest) {
-    if (typeof digest !== 'string')
-        return undefined;
-    const m = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/.exec(digest);
-    return m ? `blobs/${m[1]}/${m[2]}` : undefined;
+const TRANSPORTS = {
+    oci: { expects: 'an OCI image layout directory (index.json over blobs/)', accepts: new Set(['oci-dir']) },
+    'oci-archive': { expects: 'a tar file of an OCI image layout (index.json over blobs/)', accepts: new Set(['oci-archive', 'docker-save-25-archive']) },
+    'docker-archive': { expects: 'a docker save tar file (manifest.json)', accepts: new Set(['docker-archive', 'docker-save-25-archive']) },
+    dir: { expects: "a directory written by skopeo/buildah's dir: transport (manifest.json and version)", accepts: new Set(['dir-transport']) },
+    rootfs: { expects: 'a root file system: a directory or a tar of one (docker export)', accepts: new Set(['plain-dir', 'empty-dir', 'plain-tar', 'compressed']) },
+};
+/** A bare path: anything that is unambiguously an image, never a directory or tar that is not one. */
+const BARE = new Set(['oci-dir', 'docker-save-dir', 'dir-transport', 'oci-archive', 'docker-archive', 'docker-save-25-archive']);
+/** Transports of other tools that name something this check cannot read directly, with the way to get a file. */
+const FOREIGN = {
+    docker: (spelling, rest) => `'${spelling}' is an image in a registry; the check reads local files only: copy it first (e.g. skopeo copy docker:${rest} oci-archive:image.tar), then check oci-archive:image.tar.`,
+    'containers-storage': (spelling, rest) => `'${spelling}' is in podman/buildah's local store: save it first (e.g. podman save --format oci-archive -o image.tar ${rest}), then check oci-archive:image.tar.`,
+};
+/**
+ * Splits the user's spelling into transport, path and reference. `oci:/x:tag`, `oci-archive:/x.tar:tag` and
+ * `docker-archive:/x.tar:name:tag` carry a reference after the path: the path is the longest prefix that exists.
+ */
+function parseImageInput(spelling, exists = external_node_fs_.existsSync) {
+    const m = /^([a-z][a-z0-9-]*):(.*)$/s.exec(spelling);
+    const prefix = m?.[1];
+    // skopeo's name for a local Docker image: the same as a bare reference.
+    if (prefix === 'docker-daemon')
+        return { kind: 'daemon', spelling, reference: m[2] };
+    // `docker:` alone is also an image name (docker:27-dind): only skopeo's `docker://` means a registry.
+    if (prefix && Object.hasOwn(FOREIGN, prefix) && (prefix !== 'docker' || m[2].startsWith('//')))
+        throw new ImageInputError(FOREIGN[prefix](spelling, m[2]));
+    const transport = prefix && Object.hasOwn(TRANSPORTS, prefix) ? prefix : undefined;
+    const rest = transport ? m[2] : spelling;
+    if (transport === undefined && !exists(rest)) {
+        // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
+        // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
+        if (/^(\/|\.\.?\/|~\/)/.test(spelling)) {
+            throw new ImageInputError(`'${spelling}' does not exist: expected a docker save or OCI archive, an OCI layout directory, rootfs:DIR, or a local Docker image reference.`);
+        }
+        return { kind: 'daemon', spelling, reference: spelling };
+    }
+    if (transport && rest === '')
+        throw new ImageInputError(`'${spelling}' names no path: expected ${transport}:PATH.`);
+    let path = rest;
+    let ref;
+    if (!exists(rest) && transport !== 'rootfs' && transport !== 'dir') {
+        for (let cut = rest.indexOf(':'); cut > 0; cut = rest.indexOf(':', cut + 1)) {
+            if (exists(rest.slice(0, cut))) {
+                path = rest.slice(0, cut);
+                ref = rest.slice(cut + 1);
+            }
+        }
+    }
+    if (!exists(path))
+        throw new ImageInputError(`'${path}' does not exist (from '${spelling}'): expected ${transport ? TRANSPORTS[transport].expects : 'an image archive or directory'}.`);
+    return { kind: 'path', spelling, ...(transport ? { transport } : {}), path, ...(ref ? { ref } : {}) };
+}
+function describe(found) {
+    switch (found.what) {
+        case 'empty-dir':
+            return 'an empty directory';
+        case 'oci-dir':
+            return 'an OCI image layout directory';
+        case 'docker-save-dir':
+            return 'an extracted docker save directory';
+        case 'dir-transport':
+            return "a dir: transport directory (skopeo's manifest.json and version)";
+        case 'layout-without-index':
+            return `a directory with ${found.clue} but no index.json`;
+        case 'plain-dir':
+            return 'a directory that holds no image (no index.json, manifest.json or oci-layout)';
+        case 'oci-archive':
+            return 'an OCI archive (a tar with index.json)';
+        case 'docker-archive':
+            return 'a docker save archive (a tar with manifest.json, no index.json)';
+        case 'docker-save-25-archive':
+            return 'a Docker 25+ save archive (index.json and manifest.json)';
+        case 'archive-without-index':
+            return `a tar with ${found.clue} but neither index.json nor manifest.json`;
+        case 'plain-tar':
+            return 'a tar archive that holds no image (no index.json or manifest.json)';
+        case 'compressed':
+            return `a ${found.compression}-compressed file`;
+        case 'not-tar':
+            return 'a file that is not a tar archive';
+        case 'special':
+            return 'neither a regular file nor a directory';
+    }
+}
+/** The spelling that reads what was found, or the fix when nothing does. */
+function remedy(found, path) {
+    switch (found.what) {
+        case 'oci-dir':
+            return `write oci:${path}`;
+        case 'docker-save-dir':
+            return `write the bare path ${path}`;
+        case 'dir-transport':
+            return `write dir:${path}`;
+        case 'oci-archive':
+        case 'docker-save-25-archive':
+            return `write oci-archive:${path}`;
+        case 'docker-archive':
+            return `write docker-archive:${path}`;
+        case 'plain-dir':
+        case 'plain-tar':
+            return `to check it as a root file system, write rootfs:${path}`;
+        case 'empty-dir':
+            return 'an export that failed or did not finish leaves it empty (e.g. docker buildx build --output type=oci,tar=false,dest=DIR): rerun the export';
+        case 'layout-without-index':
+        case 'archive-without-index':
+            return ('without index.json nothing says which blobs are layers, so compressed layers would be read as opaque files: ' +
+                're-export the image (e.g. skopeo copy … oci:DIR, or buildx --output type=oci,tar=false,dest=DIR), or restore its index.json');
+        case 'compressed':
+            return `decompress it first (e.g. ${found.compression === 'gzip' ? 'gunzip -k' : 'zstd -d'}), then check the .tar`;
+        case 'not-tar':
+        case 'special':
+            return 'expected a docker save or OCI archive, an OCI layout directory, or rootfs:DIR';
+    }
+}
+/** Reads just enough of `path` to say what it is. */
+function inspect(path) {
+    const st = (0,external_node_fs_.statSync)(path);
+    if (st.isDirectory())
+        return inspectDirectory(path);
+    if (!st.isFile())
+        return { what: 'special' };
+    const fd = (0,external_node_fs_.openSync)(path, 'r');
+    const head = Buffer.alloc(1024);
+    let n;
+    try {
+        n = (0,external_node_fs_.readSync)(fd, head, 0, head.length, 0);
+    }
+    finally {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+    const kind = (0,leak_layer/* sniff */.ZF)(head.subarray(0, n));
+    if (kind === 'gzip' || kind === 'zstd')
+        return { what: 'compressed', compression: kind };
+    if (kind !== 'none')
+        return { what: 'not-tar' };
+    let source;
+    try {
+        source = indexTar(path);
+    }
+    catch (error) {
+        if (error instanceof tar/* TarError */.mt)
+            throw new ImageInputError(`'${path}' is not a readable tar archive: ${error.message}.`);
+        throw error;
+    }
+    const has = (name) => source.members.has(name);
+    if (has('index.json') && has('manifest.json'))
+        return { what: 'docker-save-25-archive', source };
+    if (has('index.json'))
+        return { what: 'oci-archive', source };
+    if (has('manifest.json'))
+        return { what: 'docker-archive', source };
+    const clue = imageClue(source);
+    return clue ? { what: 'archive-without-index', clue } : { what: 'plain-tar' };
+}
+function inspectDirectory(path) {
+    const top = (0,external_node_fs_.readdirSync)(path);
+    if (top.length === 0)
+        return { what: 'empty-dir' };
+    const names = new Set(top);
+    if (names.has('index.json'))
+        return { what: 'oci-dir', source: indexDirectory(path) };
+    if (names.has('manifest.json')) {
+        const source = indexDirectory(path);
+        // skopeo's dir: holds one manifest (an object) and a version file; docker save's manifest.json is a list.
+        const first = readMember(source.members.get('manifest.json')).toString('utf8').trimStart()[0];
+        if (names.has('version') && first !== '[')
+            return { what: 'dir-transport', source };
+        return { what: 'docker-save-dir', source };
+    }
+    const clue = names.has('oci-layout') ? 'oci-layout' : names.has('blobs') ? 'blobs/' : undefined;
+    return clue ? { what: 'layout-without-index', clue } : { what: 'plain-dir' };
+}
+/** Signs of an OCI layout that lost its index.json. */
+function imageClue(source) {
+    if (source.members.has('oci-layout'))
+        return 'oci-layout';
+    for (const name of source.members.keys())
+        if (/^blobs\/[a-z0-9]+\/[a-f0-9]{32,}$/.test(name))
+            return 'blobs/';
+    return undefined;
+}
+function layoutsOf(found) {
+    switch (found.what) {
+        case 'oci-dir':
+        case 'oci-archive':
+            return found.source.members.has('manifest.json') ? ['oci', 'docker-save'] : ['oci'];
+        case 'docker-save-25-archive':
+            return ['oci', 'docker-save'];
+        case 'docker-save-dir':
+        case 'docker-archive':
+            return ['docker-save'];
+        case 'dir-transport':
+            return ['dir'];
+        default:
+            return [];
+    }
+}
+/** Opens a path input as what its transport (or, bare, its content) says, or throws one line naming the fix. */
+function openImageInput(input) {
+    const { path, transport, spelling } = input;
+    const found = inspect(path);
+    const accepted = transport ? TRANSPORTS[transport].accepts : BARE;
+    if (!accepted.has(found.what)) {
+        const what = describe(found);
+        const fix = remedy(found, path);
+        if (transport)
+            throw new ImageInputError(`'${spelling}': ${transport}: expects ${TRANSPORTS[transport].expects}, but '${path}' is ${what}: ${fix}.`);
+        throw new ImageInputError(`'${path}' is ${what}: ${fix}.`);
+    }
+    if (transport === 'rootfs') {
+        if (found.what === 'plain-dir' || found.what === 'empty-dir')
+            return { kind: 'rootfs-dir', dir: path };
+        return { kind: 'rootfs-tar', file: path };
+    }
+    if (!('source' in found))
+        throw new ImageInputError(`'${path}' is ${describe(found)}.`);
+    return { kind: 'image', source: found.source, layouts: layoutsOf(found), ...(input.ref ? { ref: input.ref } : {}) };
+}
+
+;// CONCATENATED MODULE: ./src/leak/shapes.ts
+/**
+ * The JSON documents of an image input, checked for shape before anything reads them: a `null` where a descriptor
+ * belongs, `Env` as a string or a number where a digest belongs must end in one line that names the file and the
+ * field, never in a JavaScript TypeError deep inside the planner. A dozen lines of combinators cover the handful of
+ * documents we read (OCI image-spec index, manifest, config; docker save's manifest.json); extra fields are allowed,
+ * as the specs require of readers.
+ */
+class ShapeError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ShapeError';
+    }
+}
+/** How a wrong value is described: its JSON type, and a short quote of a scalar (never a long one: it may be a secret). */
+function describeValue(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'a list';
+    if (typeof value === 'string')
+        return value.length <= 40 ? `the string ${JSON.stringify(value)}` : `a string of ${value.length} characters`;
+    if (typeof value === 'number')
+        return `the number ${value}`;
+    if (typeof value === 'boolean')
+        return `the boolean ${value}`;
+    if (value === undefined)
+        return 'missing';
+    return 'an object';
+}
+function fail(field, value, expected) {
+    throw new ShapeError(`${field || 'the document'} is ${describeValue(value)}, expected ${expected}`);
+}
+function join(field, key) {
+    return /^[A-Za-z_][\w]*$/.test(key) ? (field ? `${field}.${key}` : key) : `${field}[${JSON.stringify(key)}]`;
+}
+const string = (v, field) => (typeof v === 'string' ? v : fail(field, v, 'a string'));
+const shapes_boolean = (v, field) => (typeof v === 'boolean' ? v : fail(field, v, 'true or false'));
+const count = (v, field) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, v, 'a whole number ≥ 0'));
+/** `algorithm:encoded` (image-spec descriptor.md), the encoding limited to what a file name can safely be. */
+const digest = (v, field) => typeof v === 'string' && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(v) ? v : fail(field, v, "a digest such as 'sha256:<64 hex digits>'");
+/** The field may be absent; `null` is still wrong. */
+function optional(shape) {
+    return (v, field) => (v === undefined ? undefined : shape(v, field));
+}
+/** Absent or `null` (Go's encoding/json writes a nil slice or map as null: moby#47210, moby#47065). */
+function nullable(shape) {
+    return (v, field) => (v === undefined || v === null ? undefined : shape(v, field));
+}
+function listOf(item, what) {
+    return (v, field) => {
+        if (!Array.isArray(v))
+            fail(field, v, `a list of ${what}`);
+        return v.map((x, i) => item(x, `${field}[${i}]`));
+    };
+}
+/** A JSON object used as a map (annotations, labels): a prototype-free record, so no key can reach Object.prototype. */
+function mapOf(value, what) {
+    return (v, field) => {
+        if (!v || typeof v !== 'object' || Array.isArray(v))
+            fail(field, v, `an object of ${what}`);
+        const out = Object.create(null);
+        for (const [k, x] of Object.entries(v))
+            out[k] = value(x, join(field, k));
+        return out;
+    };
+}
+function object(fields, what = 'an object') {
+    return (v, field) => {
+        if (!v || typeof v !== 'object' || Array.isArray(v))
+            fail(field, v, what);
+        const record = v;
+        const out = {};
+        for (const [key, shape] of Object.entries(fields)) {
+            const x = shape(Object.hasOwn(record, key) ? record[key] : undefined, join(field, key));
+            if (x !== undefined)
+                out[key] = x;
+        }
+        return out;
+    };
+}
+/** The first shape that accepts the value; the message names every accepted form. */
+function either(a, b, expected) {
+    return (v, field) => {
+        try {
+            return a(v, field);
+        }
+        catch {
+            try {
+                return b(v, field);
+            }
+            catch {
+                return fail(field, v, expected);
+            }
+        }
+    };
+}
+/** Parses `bytes` as JSON of `shape`; every failure is one line naming the file (and the field). */
+function parseDocument(bytes, file, shape) {
+    let doc;
+    try {
+        doc = JSON.parse(bytes.toString('utf8'));
+    }
+    catch (error) {
+        const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        throw new ShapeError(`${file}: not valid JSON (${why.slice(0, 160)})`);
+    }
+    return checkShape(doc, file, shape);
+}
+/** Checks an already parsed document; a ShapeError names the file and the field. */
+function checkShape(doc, file, shape) {
+    try {
+        return shape(doc, '');
+    }
+    catch (error) {
+        if (error instanceof ShapeError)
+            throw new ShapeError(`${file}: ${error.message}`);
+        throw error;
+    }
+}
+// ---- The documents (https://github.com/opencontainers/image-spec: descriptor.md, image-index.md, manifest.md, config.md)
+const shapes_platform = object({ os: string, architecture: string, variant: optional(string) }, 'an object with os and architecture');
+const annotations = nullable(mapOf(string, 'strings'));
+const descriptor = object({
+    mediaType: string,
+    digest,
+    size: count,
+    platform: optional(shapes_platform),
+    annotations,
+    urls: nullable(listOf(string, 'URLs')),
+    data: optional(string),
+    artifactType: optional(string),
+}, 'a descriptor (an object with mediaType, digest and size)');
+/** An image index (index.json, a nested index or a manifest list). `manifests: null` is Docker 25's empty list. */
+const imageIndex = object({ mediaType: optional(string), manifests: nullable(listOf(descriptor, 'descriptors')) }, 'an image index (an object with manifests)');
+const imageManifest = object({ mediaType: optional(string), config: descriptor, layers: nullable(listOf(descriptor, 'descriptors')), annotations }, 'an image manifest (an object with config and layers)');
+/** What a manifest blob is, by its own fields: an index (nested, or a manifest list), an image manifest, or neither. */
+function manifestKind(doc) {
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+        return 'unknown';
+    const d = doc;
+    if ('manifests' in d)
+        return 'index';
+    if ('fsLayers' in d)
+        return 'schema1';
+    if ('config' in d || 'layers' in d)
+        return 'manifest';
+    return 'unknown';
+}
+const words = either(listOf(string, 'strings'), string, 'a list of strings or a string');
+const imageConfig = object({
+    config: nullable(object({
+        Env: nullable(listOf(string, 'strings ("NAME=value")')),
+        Labels: nullable(mapOf(string, 'strings')),
+        Entrypoint: nullable(words),
+        Cmd: nullable(words),
+        WorkingDir: nullable(string),
+    })),
+    rootfs: optional(object({ diff_ids: nullable(listOf(digest, 'digests')) })),
+    history: nullable(listOf(object({ created_by: optional(string), empty_layer: optional(shapes_boolean) }), 'history entries')),
+}, 'an image config (an object)');
+/** docker save's manifest.json (moby image/tarexport): one entry per saved image. */
+const dockerSaveManifest = listOf(object({ Config: string, RepoTags: nullable(listOf(string, 'strings')), Layers: nullable(listOf(string, 'paths')) }, 'an object with Config and Layers'), 'images (docker save format)');
+
+;// CONCATENATED MODULE: ./src/leak/image.ts
+
+
+
+const LAYER_JSON = /in-toto|json$/;
+/** Where a descriptor's blob lives in each layout (image-layout.md; containers/image dir transport). */
+const BLOB_PATHS = {
+    oci: (alg, hex) => [`blobs/${alg}/${hex}`],
+    'docker-save': (alg, hex) => [`blobs/${alg}/${hex}`],
+    // dir: writes blobs as <hex> (other algorithms <alg>-<hex>), and the instances of a copied index as <hex>.manifest.json.
+    dir: (alg, hex, role) => [...(role === 'manifest' ? [`${hex}.manifest.json`] : []), alg === 'sha256' ? hex : `${alg}-${hex}`],
+};
+/** Why a referenced blob is absent, and what to do: a non-distributable layer is never exported (layer.md). */
+function missingBlob(mediaType) {
+    return /nondistributable|foreign/.test(mediaType ?? '')
+        ? `referenced blob is missing from the input: a non-distributable layer (${mediaType}) is not exported with the image, so it cannot be checked here`
+        : 'referenced blob is missing from the input: the export is incomplete, re-export the image';
+}
+/** A document of the input, read and shape-checked; every failure is a one-line ShapeError naming the file. */
+function readDocument(source, name, shape) {
+    const m = resolveMember(source, name);
+    if (!m)
+        throw new ShapeError(`${name} is missing from the input: the export is incomplete, re-export the image`);
+    let bytes;
+    try {
+        bytes = readMember(m);
+    }
+    catch (error) {
+        throw new ShapeError(error instanceof Error ? error.message : String(error));
+    }
+    return parseDocument(bytes, name, shape);
 }
 /** Pairs layers with the history entries that made them: entries marked empty_layer made none. */
 function instructions(config, layerCount) {
     const made = (config.history ?? []).filter((h) => !h.empty_layer).map((h) => tidyInstruction(h.created_by ?? ''));
     return Array.from({ length: layerCount }, (_, i) => made[i]);
 }
+/** A content digest as Docker writes it in history (`COPY file:<sha256> in /`, `ADD dir:<sha256>`): harmless, and useful. */
+const DIGEST_BEFORE = /(?:file|dir|sha256|sha512):$/;
+const DIGEST = /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/;
 /** Certificate text and long base64 never reach a log or a report, even when an instruction holds them. */
 function redact(text) {
     return text
         .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
-        .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, '[redacted base64]');
+        .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run, offset, whole) => DIGEST.test(run) && DIGEST_BEFORE.test(whole.slice(Math.max(0, offset - 7), offset)) ? run : '[redacted base64]');
 }
 function tidyInstruction(createdBy) {
     return redact(createdBy).replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
@@ -68506,29 +71976,60 @@ function platformName(p) {
     const { os, architecture, variant } = p;
     return [os, architecture, variant].filter(Boolean).join('/');
 }
-function planImages(source) {
+/** What the walk reached, for messages: `linux/arm64 manifest (blobs/sha256/…)`. */
+function image_short(digest) {
+    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…');
+}
+/**
+ * Plans every image of an input. The top-level document (index.json, manifest.json) must be readable, or the input
+ * is not an image at all (ImageInputError). Below it, a manifest or config that is missing or malformed is listed
+ * as not scanned, with the file and field, and the rest is still checked; an input where no image could be planned
+ * is again an ImageInputError, with the first reason.
+ */
+function planImages(source, layouts, ref) {
     const unscanned = [];
     const images = [];
     const layerMembers = new Map();
     const attestations = new Map();
     const seenConfigs = new Set();
+    const refs = [];
+    const layout = layouts.includes('dir') ? 'dir' : 'oci';
+    /** The member a digest names, when present; else the first place it would be (for messages). */
+    const memberOf = (digest, role) => {
+        const [alg, hex] = digest.split(':');
+        const candidates = BLOB_PATHS[layout](alg, hex, role);
+        for (const c of candidates)
+            if (resolveMember(source, c))
+                return { name: resolveMember(source, c).name, present: true };
+        return { name: candidates[candidates.length - 1], present: false };
+    };
     const addImage = (name, configMember, layers) => {
         const resolvedConfig = configMember ? resolveMember(source, configMember)?.name : undefined;
         const key = `${resolvedConfig ?? configMember ?? ''}|${layers.map((l) => resolveMember(source, l.member)?.name ?? l.member).join(',')}`;
         if (seenConfigs.has(key))
             return;
         seenConfigs.add(key);
-        const config = (configMember ? parseJson(source, configMember, unscanned) : {});
-        const diffIds = config?.rootfs?.diff_ids ?? [];
-        if (config && configMember && diffIds.length !== layers.length) {
-            unscanned.push({ what: configMember, reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers` });
+        let config = {};
+        if (configMember) {
+            try {
+                config = readDocument(source, configMember, imageConfig);
+                const diffIds = config.rootfs?.diff_ids ?? [];
+                if (diffIds.length !== layers.length)
+                    unscanned.push({ what: configMember, reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers` });
+            }
+            catch (error) {
+                if (!(error instanceof ShapeError))
+                    throw error;
+                unscanned.push({ what: `config of ${name}`, reason: error.message });
+            }
         }
-        const steps = instructions(config ?? {}, layers.length);
+        const diffIds = config.rootfs?.diff_ids ?? [];
+        const steps = instructions(config, layers.length);
         const planned = [];
         layers.forEach((l, index) => {
             const m = resolveMember(source, l.member);
             if (!m) {
-                unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: 'referenced blob is missing from the input' });
+                unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: missingBlob(l.mediaType) });
                 return;
             }
             layerMembers.set(m.name, { ...(l.mediaType ? { mediaType: l.mediaType } : {}), ...(l.digest ? { digest: l.digest } : {}) });
@@ -68541,92 +72042,130 @@ function planImages(source) {
                 ...(steps[index] ? { instruction: steps[index] } : {}),
             });
         });
-        images.push({ name, ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}), config: config ?? {}, layers: planned });
+        images.push({ name, ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}), config, layers: planned });
     };
-    const walkIndex = (indexMember, depth, label) => {
-        const index = parseJson(source, indexMember, unscanned);
-        if (!index)
-            return;
-        if (index.manifests !== undefined && !Array.isArray(index.manifests)) {
-            unscanned.push({ what: indexMember, reason: 'manifests is not a list' });
-            return;
+    /** One image manifest: its layers, its config, its attestation documents. */
+    const walkManifest = (manifest, name, isAttestation) => {
+        const configMember = memberOf(manifest.config.digest, 'blob').name;
+        const layers = (manifest.layers ?? []).map((l) => ({ member: memberOf(l.digest, 'blob').name, mediaType: l.mediaType, digest: l.digest }));
+        // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
+        const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType));
+        const jsonLayers = (manifest.layers ?? []).filter((l) => LAYER_JSON.test(l.mediaType));
+        for (const [i, l] of jsonLayers.entries()) {
+            const m = memberOf(l.digest, 'blob');
+            if (!m.present)
+                unscanned.push({ what: `${name} ${l.digest}`, reason: missingBlob(l.mediaType) });
+            else
+                attestations.set(m.name, `${name} (${l.annotations?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
         }
-        const descriptors = (index.manifests ?? []);
+        if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0))
+            return;
+        const isImageConfig = /image\.config|container\.image/.test(manifest.config.mediaType);
+        addImage(name || `image ${image_short(memberOf(manifest.config.digest, 'blob').name)}`, isImageConfig ? configMember : undefined, tarLayers);
+    };
+    const walkIndex = (indexMember, index, depth, label) => {
+        const descriptors = index.manifests ?? [];
         // An attestation manifest names its subject by digest; the subject's descriptor in the same index has the platform.
-        const platformOf = new Map(descriptors.map((d) => [String(d.digest), platformName(d.platform)]));
-        for (const d of descriptors) {
-            const member = blobName(d.digest);
-            if (!member) {
-                unscanned.push({ what: indexMember, reason: `descriptor with an invalid digest '${String(d.digest)}'` });
-                continue;
+        const platformOf = new Map(descriptors.map((d) => [d.digest, platformName(d.platform)]));
+        descriptors.forEach((d, i) => {
+            const annotations = d.annotations ?? {};
+            const refName = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
+            if (depth === 0) {
+                if (annotations['org.opencontainers.image.ref.name'])
+                    refs.push(annotations['org.opencontainers.image.ref.name']);
+                if (annotations['io.containerd.image.name'])
+                    refs.push(annotations['io.containerd.image.name']);
             }
-            const annotations = (d.annotations ?? {});
-            const ref = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
             const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
             const subject = annotations['vnd.docker.reference.digest'];
-            const name = [label, ref, isAttestation ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}` : platformName(d.platform)]
+            const name = [label, refName, isAttestation ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}` : platformName(d.platform)]
                 .filter(Boolean)
                 .join(' ');
-            const mediaType = typeof d.mediaType === 'string' ? d.mediaType : '';
-            if (INDEX_TYPES.has(mediaType)) {
-                if (depth > 8)
-                    unscanned.push({ what: member, reason: 'image indexes nested deeper than 8' });
-                else
-                    walkIndex(member, depth + 1, name);
-                continue;
+            const target = memberOf(d.digest, 'manifest');
+            const what = `${indexMember} manifests[${i}] (${[name, image_short(d.digest)].filter(Boolean).join(' ')})`;
+            if (!target.present) {
+                unscanned.push({
+                    what,
+                    reason: `the manifest ${d.digest} it points at is missing from the input: the export is incomplete ` +
+                        "(Docker's containerd store leaves out platforms it never pulled: save one with docker save --platform OS/ARCH)",
+                });
+                return;
             }
-            const manifest = parseJson(source, member, unscanned);
-            if (!manifest)
-                continue;
-            if (manifest.manifests !== undefined) {
-                walkIndex(member, depth + 1, name);
-                continue;
+            let doc;
+            try {
+                doc = readDocument(source, target.name, (v) => v);
             }
-            const configMember = blobName(manifest.config?.digest);
-            const layers = (manifest.layers ?? []).map((l) => ({
-                member: blobName(l.digest) ?? '',
-                ...(typeof l.mediaType === 'string' ? { mediaType: l.mediaType } : {}),
-                ...(typeof l.digest === 'string' ? { digest: l.digest } : {}),
-            }));
-            // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
-            const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType ?? ''));
-            const jsonLayers = layers.filter((l) => LAYER_JSON.test(l.mediaType ?? ''));
-            for (const [i, l] of jsonLayers.entries()) {
-                const m = resolveMember(source, l.member);
-                if (!m)
-                    unscanned.push({ what: `${name} ${l.digest}`, reason: 'referenced blob is missing from the input' });
-                const predicate = (manifest.layers ?? []).find((x) => x.digest === l.digest)?.annotations;
-                if (m)
-                    attestations.set(m.name, `${name} (${predicate?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
+            catch (error) {
+                if (!(error instanceof ShapeError))
+                    throw error;
+                unscanned.push({ what, reason: error.message });
+                return;
             }
-            if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0))
-                continue;
-            const cfgType = typeof manifest.config?.mediaType === 'string' ? manifest.config.mediaType : '';
-            const isImageConfig = cfgType === '' || /image\.config|container\.image/.test(cfgType);
-            addImage(name || `image ${member.replace(/^blobs\/sha256\//, 'sha256:').slice(0, 19)}`, isImageConfig ? configMember : undefined, tarLayers);
+            const kind = manifestKind(doc);
+            try {
+                if (kind === 'index') {
+                    if (depth >= 8)
+                        unscanned.push({ what: target.name, reason: 'image indexes nested deeper than 8' });
+                    else
+                        walkIndex(target.name, checkShape(doc, target.name, imageIndex), depth + 1, name);
+                }
+                else if (kind === 'manifest') {
+                    walkManifest(checkShape(doc, target.name, imageManifest), name, isAttestation);
+                }
+                else if (kind === 'schema1') {
+                    unscanned.push({ what, reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)` });
+                }
+                else {
+                    unscanned.push({ what, reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)` });
+                }
+            }
+            catch (error) {
+                if (!(error instanceof ShapeError))
+                    throw error;
+                unscanned.push({ what, reason: error.message });
+            }
+        });
+    };
+    /** The top-level documents: the input is not an image when they cannot be read. */
+    const top = (name, shape) => {
+        try {
+            return readDocument(source, name, shape);
+        }
+        catch (error) {
+            if (error instanceof ShapeError)
+                throw new ImageInputError(`'${source.label}': ${error.message}`);
+            throw error;
         }
     };
-    if (source.members.has('index.json'))
-        walkIndex('index.json', 0, '');
-    if (source.members.has('manifest.json')) {
-        const list = parseJson(source, 'manifest.json', unscanned);
-        if (!Array.isArray(list)) {
-            unscanned.push({ what: 'manifest.json', reason: 'expected a list of images (docker save format)' });
-        }
-        else {
-            for (const item of list) {
-                addImage(item.RepoTags?.[0] ?? item.Config ?? 'image', item.Config, (item.Layers ?? []).map((member) => {
-                    const digest = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(member);
-                    return { member, ...(digest ? { digest: `sha256:${digest[1]}` } : {}) };
-                }));
-            }
-        }
+    if (layouts.includes('oci'))
+        walkIndex('index.json', top('index.json', imageIndex), 0, '');
+    if (layouts.includes('docker-save')) {
+        top('manifest.json', dockerSaveManifest).forEach((item, i) => {
+            if (item.RepoTags)
+                refs.push(...item.RepoTags);
+            refs.push(`@${i}`);
+            addImage(item.RepoTags?.[0] ?? item.Config, item.Config, (item.Layers ?? []).map((member) => {
+                const digest = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(member);
+                return { member, ...(digest ? { digest: `sha256:${digest[1]}` } : {}) };
+            }));
+        });
+    }
+    if (layouts.includes('dir')) {
+        const doc = top('manifest.json', (v) => v);
+        const kind = manifestKind(doc);
+        if (kind === 'index')
+            walkIndex('manifest.json', top('manifest.json', imageIndex), 0, '');
+        else
+            walkManifest(top('manifest.json', imageManifest), '', false);
+    }
+    if (ref !== undefined && !refs.includes(ref) && !refs.some((r) => r.endsWith(`:${ref}`) || r.endsWith(`/${ref}`))) {
+        throw new ImageInputError(`'${source.label}' holds no image '${ref}'${refs.length ? ` (it holds: ${[...new Set(refs)].slice(0, 8).join(', ')})` : ''}: name one of those, or leave the reference out to check every image.`);
+    }
+    if (images.length === 0) {
+        const first = unscanned[0];
+        throw new ImageInputError(first ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}` : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`);
     }
     return { images, layerMembers, attestations, unscanned };
-}
-/** What kind of input a Source is, for messages and for the rootfs fallback. */
-function looksLikeImage(source) {
-    return source.members.has('index.json') || source.members.has('manifest.json') || source.members.has('oci-layout');
 }
 /** The expected digest of a member stored under blobs/<alg>/<hex>. */
 function digestOfMember(m) {
@@ -68634,256 +72173,905 @@ function digestOfMember(m) {
     return match ? `sha256:${match[1]}` : undefined;
 }
 
-// EXTERNAL MODULE: ./src/leak/layer.ts + 5 modules
-var leak_layer = __nccwpck_require__(5466);
-// EXTERNAL MODULE: ./src/leak/matcher.ts
-var leak_matcher = __nccwpck_require__(2693);
-;// CONCATENATED MODULE: ./src/tools/registry.ts
-const TOOL_REGISTRY = [
-    {
-        id: 'node',
-        readers: 'Node.js, npm, yarn, pnpm, Bun, Deno ≥2.8',
-        variable: 'NODE_EXTRA_CA_CERTS',
-        semantics: 'append',
-        file: 'ca',
-        // "the well known root CAs … will be extended with the extra certificates in file"; read once at process start.
-        source: 'https://nodejs.org/api/cli.html#node_extra_ca_certsfile',
-    },
-    {
-        id: 'openssl',
-        readers: 'OpenSSL-based tools: Python ssl/urllib, httpx, uv, Ruby, Go on Linux, .NET on Linux, cargo',
-        variable: 'SSL_CERT_FILE',
-        semantics: 'replace',
-        file: 'bundle',
-        // Replaces OpenSSL's default CA file; on Debian the hashed CApath hides an org-CA-only value, elsewhere it breaks.
-        source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/',
-    },
-    {
-        id: 'requests',
-        readers: 'Python requests, pip, Poetry, Azure CLI, conda, botocore fallback',
-        variable: 'REQUESTS_CA_BUNDLE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://requests.readthedocs.io/en/latest/user/advanced/#ssl-cert-verification',
-    },
-    {
-        id: 'pip',
-        readers: 'pip',
-        variable: 'PIP_CERT',
-        semantics: 'replace',
-        file: 'bundle',
-        // pip <24.2 (or legacy-certs) replaces certifi with this file; newer pip adds it to the OS store.
-        source: 'https://pip.pypa.io/en/stable/topics/https-certificates/',
-    },
-    {
-        id: 'curl',
-        readers: 'curl (the command-line tool)',
-        variable: 'CURL_CA_BUNDLE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://curl.se/docs/manpage.html#--cacert',
-    },
-    {
-        id: 'git',
-        readers: 'git over HTTPS (Debian/Ubuntu git uses GnuTLS and ignores SSL_CERT_FILE)',
-        variable: 'GIT_SSL_CAINFO',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAInfo',
-    },
-    {
-        id: 'aws',
-        readers: 'AWS CLI and SDKs',
-        variable: 'AWS_CA_BUNDLE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://docs.aws.amazon.com/sdkref/latest/guide/feature-gen-config.html',
-    },
-    {
-        id: 'cargo',
-        readers: 'cargo',
-        variable: 'CARGO_HTTP_CAINFO',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://doc.rust-lang.org/cargo/reference/config.html#httpcainfo',
-    },
-    {
-        id: 'deno',
-        readers: 'Deno',
-        variable: 'DENO_CERT',
-        semantics: 'append',
-        file: 'ca',
-        // Appends to the store DENO_TLS_CA_STORE selects; a missing file is a hard error, so the post step runs last.
-        source: 'https://docs.deno.com/runtime/reference/env_variables/',
-    },
-    {
-        id: 'gcloud',
-        readers: 'Google Cloud CLI',
-        variable: 'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://cloud.google.com/sdk/gcloud/reference/topic/configurations',
-    },
-    {
-        id: 'bundler',
-        readers: 'Ruby Bundler',
-        variable: 'BUNDLE_SSL_CA_CERT',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://bundler.io/v2.5/man/bundle-config.1.html',
-    },
-    {
-        id: 'composer',
-        readers: 'PHP Composer',
-        variable: 'COMPOSER_CAFILE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://getcomposer.org/doc/03-cli.md#composer-cafile',
-    },
-    {
-        id: 'hex',
-        readers: 'Elixir Hex / Mix',
-        variable: 'HEX_CACERTS_PATH',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://hexdocs.pm/hex/Mix.Tasks.Hex.Config.html',
-    },
-    {
-        id: 'grpc',
-        readers: 'gRPC core (Python, Ruby, PHP, C++)',
-        variable: 'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://github.com/grpc/grpc/blob/master/doc/environment_variables.md',
-    },
-    {
-        id: 'wget',
-        readers: 'wget (GnuTLS builds read no CA variable, only wgetrc)',
-        variable: 'WGETRC',
-        semantics: 'replace',
-        file: 'wgetrc',
-        source: 'https://www.gnu.org/software/wget/manual/html_node/Wgetrc-Commands.html',
-    },
-    {
-        id: 'java',
-        readers: 'Java (Maven, Gradle, sbt, every JVM)',
-        variable: 'JAVA_TOOL_OPTIONS',
-        semantics: 'replace',
-        file: 'truststore',
-        // javax.net.ssl.trustStore replaces cacerts, so the store is the JDK's cacerts plus the org CA.
-        source: 'https://docs.oracle.com/en/java/javase/21/security/java-secure-socket-extension-jsse-reference-guide.html',
-    },
-    {
-        id: 'go',
-        readers: 'Go ≥1.27 on macOS/Windows (keeps the platform verifier while SSL_CERT_FILE is set)',
-        variable: 'GODEBUG',
-        semantics: 'append',
-        file: 'setting',
-        platforms: ['darwin', 'win32'],
-        source: 'https://pkg.go.dev/crypto/x509#SystemCertPool',
-    },
-];
-const TOOL_IDS = [...new Set(TOOL_REGISTRY.map((entry) => entry.id))];
-/** The variables that point tools at a CA file: the leak check looks for these in release images. */
-const CA_POINTER_VARIABLES = [
-    ...TOOL_REGISTRY.filter((entry) => entry.file === 'ca' || entry.file === 'bundle').map((entry) => entry.variable),
-    'SSL_CERT_DIR',
-    'NPM_CONFIG_CAFILE',
-    'YARN_CAFILE',
-    'YARN_HTTPS_CA_FILE_PATH',
-    'YARN_CA_FILE_PATH',
-];
-
-;// CONCATENATED MODULE: ./src/leak/pointers.ts
+// EXTERNAL MODULE: ./src/leak/sniff.ts
+var sniff = __nccwpck_require__(1507);
+// EXTERNAL MODULE: ./src/leak/nested/budget.ts
+var nested_budget = __nccwpck_require__(3738);
+;// CONCATENATED MODULE: ./src/leak/rootfs.ts
 
 
-const POINTER_VARIABLES = new Set(CA_POINTER_VARIABLES);
-function envPointers(env) {
-    const out = [];
-    env.forEach((entry, i) => {
-        const eq = entry.indexOf('=');
-        const name = eq === -1 ? entry : entry.slice(0, eq);
-        if (POINTER_VARIABLES.has(name))
-            out.push({ where: `config.Env[${i}]`, setting: name, value: eq === -1 ? '' : entry.slice(eq + 1) });
-    });
-    return out;
-}
-/** Per config file: the keys that name a CA file (npm, pip, git, wget, curl, yarn). Keys compare case-insensitively. */
-const FILE_KEYS = [
-    [/(^|\/)\.?npmrc$/, /^\s*(cafile|ca(?:\[\])?)\s*=\s*(.+?)\s*$/i],
-    [/(^|\/)pip\.(conf|ini)$/, /^\s*(cert)\s*[=:]\s*(.+?)\s*$/i],
-    [/(^|\/)(\.gitconfig|gitconfig|\.config\/git\/config)$/, /^\s*(sslcainfo|sslcapath)\s*=\s*(.+?)\s*$/i],
-    [/(^|\/)\.?wgetrc$/, /^\s*(ca_certificate|ca_directory)\s*=\s*(.+?)\s*$/i],
-    [/(^|\/)\.curlrc$/, /^\s*-{0,2}(cacert|capath)\s*[=:\s]\s*(.+?)\s*$/i],
-    [/(^|\/)\.yarnrc$/, /^\s*(cafile|https-ca-file-path)\s+(.+?)\s*$/i],
-    [/(^|\/)\.yarnrc\.yml$/, /^\s*(caFilePath|httpsCaFilePath)\s*:\s*(.+?)\s*$/i],
-];
-function filePointers(path, text) {
-    const rule = FILE_KEYS.find(([file]) => file.test(path));
-    if (!rule)
-        return [];
-    const out = [];
-    for (const line of text.split(/\r?\n/)) {
-        const m = rule[1].exec(line);
-        if (!m)
-            continue;
-        let value = m[2].replace(/\s+[#;].*$/, '').replace(/^["']|["']$/g, '');
-        // git and others expand ~ to the home of the file's owner: the directory holding a dotfile.
-        if (value.startsWith('~/'))
-            value = external_node_path_.posix.join('/', external_node_path_.posix.dirname(path), value.slice(2));
-        out.push({ where: `/${path}`, setting: m[1], value });
-    }
-    return out;
-}
-function looksLikeCertText(value) {
-    return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());
-}
+
+
 /**
- * Judges one pointer against the final file system. `caPaths` are the absolute paths whose visible version holds
- * the CA; `cwd` is the image's WorkingDir, against which a relative value resolves.
+ * A plain root file system (`rootfs:DIR`): walked without following symlinks, each regular file streamed through
+ * the same per-file scan as a layer's tar entries, archives and compressed files opened the same way.
  */
-function judgePointer(p, fs, caPaths, cwd = '/') {
-    if (looksLikeCertText(p.value))
-        return { kind: 'pointer-inline' };
-    const value = p.value.trim();
-    if (value === '')
-        return undefined;
-    // SSL_CERT_DIR is a list like PATH; the others hold one path, which a ':' split leaves whole.
-    for (const path of p.setting === 'SSL_CERT_DIR' ? value.split(':').filter(Boolean) : [value]) {
-        const found = fs.resolve(path, cwd);
-        if (!found)
-            return { kind: 'pointer-missing', file: path };
-        if (caPaths.has(found.path))
-            return { kind: 'pointer-to-ca', file: found.path };
-        if (found.type === 'dir') {
-            // A directory of certificates: the CA as a file in it, or reached through one of its symlinks
-            // (c_rehash-style `<hash>.0` links). caPaths hold only visible files, so no listing is needed for the first.
-            const direct = [...caPaths].find((c) => external_node_path_.posix.dirname(c) === found.path);
-            if (direct)
-                return { kind: 'pointer-to-ca', file: direct };
-            for (const name of fs.symlinksIn(found.path)) {
-                const child = fs.resolve(external_node_path_.posix.join(found.path, name));
-                if (child && caPaths.has(child.path))
-                    return { kind: 'pointer-to-ca', file: child.path };
+async function scanDirectory(id, root, matcher, limits, budget = new nested_budget/* Budget */.__(limits)) {
+    const acc = new leak_layer/* LayerAccumulator */.Aj(matcher, limits, budget);
+    let bytes = 0;
+    const unreadable = [];
+    const walk = async (rel) => {
+        let names;
+        try {
+            names = (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(root, rel)).sort();
+        }
+        catch (error) {
+            unreadable.push(`${rel || '.'}: ${error.code ?? String(error)}`);
+            return;
+        }
+        for (const name of names) {
+            const path = rel ? `${rel}/${name}` : name;
+            const full = (0,external_node_path_.join)(root, path);
+            const st = (0,external_node_fs_.lstatSync)(full);
+            if (st.isDirectory()) {
+                acc.entry(path, 'dir', 0);
+                await walk(path);
+            }
+            else if (st.isSymbolicLink()) {
+                acc.entry(path, 'symlink', 0, (0,external_node_fs_.readlinkSync)(full));
+            }
+            else if (st.isFile()) {
+                acc.entry(path, 'file', st.size);
+                try {
+                    for await (const chunk of (0,external_node_fs_.createReadStream)(full, { highWaterMark: 1024 * 1024 })) {
+                        bytes += chunk.length;
+                        acc.data(chunk);
+                    }
+                }
+                catch (error) {
+                    unreadable.push(`${path}: ${error.code ?? String(error)}`);
+                }
+                acc.entryEnd();
+                await acc.drain();
+            }
+            else {
+                acc.entry(path, 'other', 0);
             }
         }
+    };
+    let error;
+    try {
+        await walk('');
+    }
+    catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+    }
+    finally {
+        acc.close();
+    }
+    if (unreadable.length && !error)
+        error = `could not read ${unreadable.length} path(s), e.g. ${unreadable[0]}`;
+    return acc.result({ id, ...(error ? { error } : {}), compression: 'none', digest: '', diffId: '', bytes });
+}
+
+// EXTERNAL MODULE: ./src/leak/nested/scan.ts + 6 modules
+var scan = __nccwpck_require__(940);
+// EXTERNAL MODULE: ./src/leak/matcher.ts
+var leak_matcher = __nccwpck_require__(2693);
+// EXTERNAL MODULE: ./src/leak/pointers.ts + 1 modules
+var leak_pointers = __nccwpck_require__(321);
+// EXTERNAL MODULE: ./src/leak/pool.ts
+var pool = __nccwpck_require__(2157);
+;// CONCATENATED MODULE: ./src/leak/registry/credentials.ts
+/**
+ * Registry credentials the way the docker CLI keeps them (~/.docker/config.json, or $DOCKER_CONFIG/config.json):
+ * `credHelpers[host]`, then `credsStore`, then `auths[host].auth`. Helpers are run with the docker-credential-*
+ * protocol: `docker-credential-NAME get`, the server URL on stdin, `{"Username","Secret"}` on stdout
+ * (https://github.com/docker/docker-credential-helpers). Secrets are never logged.
+ */
+
+
+
+
+function dockerConfigPath(env) {
+    return (0,external_node_path_.join)(env.DOCKER_CONFIG || (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.docker'), 'config.json');
+}
+/** The keys the docker CLI may have stored a registry under. */
+function keysFor(registry) {
+    if (registry === 'docker.io' || registry === 'registry-1.docker.io' || registry === 'index.docker.io') {
+        return ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
+    }
+    return [registry, `https://${registry}`, `https://${registry}/`, `http://${registry}`];
+}
+function fromHelper(helper, serverUrl, env) {
+    let out;
+    try {
+        out = (0,external_node_child_process_namespaceObject.execFileSync)(`docker-credential-${helper}`, ['get'], { input: serverUrl, env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30000 }).toString();
+    }
+    catch (error) {
+        const stdout = error.stdout?.toString() ?? '';
+        // The protocol's answer for "no credentials": exit 1 with this text; anything else is a real failure.
+        if (/credentials not found/i.test(stdout))
+            return undefined;
+        const why = error.code === 'ENOENT' ? 'not found on PATH' : `failed (${error.message.split('\n')[0]})`;
+        throw new Error(`the credential helper docker-credential-${helper} ${why}, asked for ${serverUrl}`);
+    }
+    let parsed;
+    try {
+        parsed = JSON.parse(out);
+    }
+    catch {
+        throw new Error(`the credential helper docker-credential-${helper} answered something other than JSON for ${serverUrl}`);
+    }
+    if (!parsed.Secret)
+        return undefined;
+    return { username: parsed.Username ?? '', password: parsed.Secret };
+}
+/** Credentials for `registry` from a docker config file, or undefined (anonymous). */
+function credentialsFor(registry, configPath, env = process.env) {
+    if (!(0,external_node_fs_.existsSync)(configPath))
+        return undefined;
+    let config;
+    try {
+        config = JSON.parse((0,external_node_fs_.readFileSync)(configPath, 'utf8'));
+    }
+    catch {
+        throw new Error(`'${configPath}' is not valid JSON: expected a docker CLI config file`);
+    }
+    const keys = keysFor(registry);
+    const helper = keys.map((k) => config.credHelpers?.[k]).find(Boolean);
+    if (helper)
+        return fromHelper(helper, keys[0], env);
+    if (config.credsStore) {
+        const found = fromHelper(config.credsStore, keys[0], env);
+        if (found)
+            return found;
+    }
+    for (const key of keys) {
+        const entry = config.auths?.[key];
+        if (!entry)
+            continue;
+        if (entry.auth) {
+            const text = Buffer.from(entry.auth, 'base64').toString('utf8');
+            const cut = text.indexOf(':');
+            if (cut < 0)
+                throw new Error(`the auth entry for '${key}' in '${configPath}' is not base64 of user:password`);
+            return { username: text.slice(0, cut), password: text.slice(cut + 1) };
+        }
+        if (entry.username && entry.password)
+            return { username: entry.username, password: entry.password };
     }
     return undefined;
 }
 
-// EXTERNAL MODULE: ./src/leak/pool.ts
-var pool = __nccwpck_require__(2157);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/detect/no-proxy.ts
+/**
+ * NO_PROXY matching, pure. There is no standard: each client family has its own rules, and the two that matter on a
+ * runner differ in small ways, so both are written down here and the probe says when they disagree.
+ *
+ * curl (lib/noproxy.c; https://curl.se/libcurl/c/CURLOPT_NOPROXY.html), which Python urllib, wget and Node's
+ * undici follow closely:
+ *   - `*` alone (the whole list) disables the proxy for every host;
+ *   - a name matches itself and every subdomain; a leading or trailing dot is ignored, so `.example.com` also
+ *     matches `example.com`;
+ *   - no ports: `example.com:8443` matches nothing;
+ *   - IP literals compare as addresses, with CIDR (`10.0.0.0/8`, since 7.86.0); IPv6 entries without brackets.
+ * Go (golang.org/x/net/http/httpproxy, https://pkg.go.dev/golang.org/x/net/http/httpproxy#Config), used by
+ * Docker, BuildKit, gh, Terraform and every Go tool:
+ *   - an entry `*` disables the proxy for every host;
+ *   - `example.com` matches itself and subdomains, `.example.com` and `*.example.com` only subdomains;
+ *   - a host or IP entry may carry a port (`example.com:8443`, `1.2.3.4:80`, `[::1]:443`), then only that port;
+ *   - IP literals and CIDR blocks compare as addresses;
+ *   - `localhost` and loopback addresses are never proxied, whatever the list says.
+ */
+
+/** Strips IPv6 brackets and a trailing dot, lower-cases: the form both families compare. */
+function normaliseHost(host) {
+    let h = host.trim().toLowerCase();
+    if (h.startsWith('[') && h.endsWith(']'))
+        h = h.slice(1, -1);
+    if (h.endsWith('.') && (0,external_node_net_.isIP)(h) === 0)
+        h = h.slice(0, -1);
+    return h;
+}
+function ipv4Bits(ip) {
+    return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+}
+/** Expands an IPv6 literal (with `::` and an optional dotted IPv4 tail) to 128 bits. */
+function ipv6Bits(ip) {
+    let text = ip.split('%')[0];
+    const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+    if (dotted) {
+        const v4 = ipv4Bits(dotted[1]);
+        text = text.slice(0, -dotted[1].length) + `${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+    }
+    const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+    const headParts = head ? head.split(':') : [];
+    const tailParts = tail ? tail.split(':') : [];
+    const fill = tail === undefined ? [] : new Array(8 - headParts.length - tailParts.length).fill('0');
+    return [...headParts, ...fill, ...tailParts].reduce((acc, part) => (acc << 16n) | BigInt(parseInt(part || '0', 16)), 0n);
+}
+/** Whether `host` (an IP literal) lies in `network`/`bits`; bits absent = exact match. Families never mix. */
+function inCidr(host, network, bits) {
+    const family = (0,external_node_net_.isIP)(host);
+    if (family === 0 || (0,external_node_net_.isIP)(network) !== family)
+        return false;
+    const width = family === 4 ? 32 : 128;
+    const prefix = bits ?? width;
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > width)
+        return false;
+    const toBits = family === 4 ? ipv4Bits : ipv6Bits;
+    const shift = BigInt(width - prefix);
+    return toBits(host) >> shift === toBits(network) >> shift;
+}
+function entries(list) {
+    return list
+        .split(',')
+        .map((e) => e.trim().toLowerCase())
+        .filter(Boolean);
+}
+function curlMatches(host, list) {
+    if (list.trim() === '*')
+        return true;
+    const ip = (0,external_node_net_.isIP)(host) !== 0;
+    for (const raw of entries(list)) {
+        if (ip) {
+            const [network, bits] = raw.split('/');
+            if (inCidr(host, network, bits === undefined ? undefined : Number(bits)))
+                return true;
+            continue;
+        }
+        const token = raw.replace(/\.$/, '').replace(/^\./, '');
+        if (!token)
+            continue;
+        if (host === token || host.endsWith(`.${token}`))
+            return true;
+    }
+    return false;
+}
+/** Splits `host:port`, `[v6]:port`, or a bare host; a bare IPv6 literal has no port. */
+function splitEntry(entry) {
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+    if (bracketed)
+        return { host: bracketed[1], ...(bracketed[2] ? { port: bracketed[2] } : {}) };
+    const colon = entry.lastIndexOf(':');
+    if (colon > 0 && entry.indexOf(':') === colon && /^\d+$/.test(entry.slice(colon + 1))) {
+        return { host: entry.slice(0, colon), port: entry.slice(colon + 1) };
+    }
+    return { host: entry };
+}
+function isLoopback(host) {
+    if ((0,external_node_net_.isIP)(host) === 4)
+        return host.startsWith('127.');
+    if ((0,external_node_net_.isIP)(host) === 6)
+        return ipv6Bits(host) === 1n;
+    return false;
+}
+function goMatches(host, port, list) {
+    if (host === 'localhost' || isLoopback(host))
+        return true;
+    const ip = (0,external_node_net_.isIP)(host) !== 0;
+    for (const raw of entries(list)) {
+        if (raw === '*')
+            return true;
+        const cidr = /^([^/]+)\/(\d+)$/.exec(raw);
+        if (cidr && (0,external_node_net_.isIP)(cidr[1]) !== 0) {
+            if (ip && inCidr(host, cidr[1], Number(cidr[2])))
+                return true;
+            continue;
+        }
+        const entry = splitEntry(raw);
+        if (!entry.host)
+            continue;
+        const portOk = entry.port === undefined || entry.port === port;
+        if ((0,external_node_net_.isIP)(entry.host) !== 0) {
+            if (ip && inCidr(host, entry.host, undefined) && portOk)
+                return true;
+            continue;
+        }
+        // Go compares domain entries as strings, against IP hosts too (harmless: an IP never ends in ".name").
+        let name = entry.host.startsWith('*.') ? entry.host.slice(1) : entry.host;
+        const matchHost = !name.startsWith('.');
+        if (matchHost)
+            name = `.${name}`;
+        if ((host.endsWith(name) || (matchHost && host === name.slice(1))) && portOk)
+            return true;
+    }
+    return false;
+}
+/** Whether a client of `flavor` goes to `host:port` directly because of the NO_PROXY `list`. */
+function bypassesProxy(flavor, host, port, list) {
+    const h = normaliseHost(host);
+    if (!h)
+        return false;
+    return flavor === 'curl' ? curlMatches(h, list) : goMatches(h, String(port), list);
+}
+
+;// CONCATENATED MODULE: ./src/detect/route.ts
+/**
+ * Which way a job's HTTPS request leaves the runner: directly, or through the proxy from the environment. Pure.
+ * Lower-case variables win over upper-case ones, as in curl (https://curl.se/docs/manpage.html#ENVIRONMENT) and
+ * Python urllib (https://docs.python.org/3/library/urllib.request.html#urllib.request.getproxies); Go reads
+ * upper-case first, so a disagreement between the two is reported as a note.
+ */
+
+class TargetError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'TargetError';
+    }
+}
+/** Parses a probe URL; only https is meaningful (the chain is the point). A bare host gets https:// and :443. */
+function parseTarget(raw) {
+    const text = raw.trim();
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
+    let url;
+    try {
+        url = new URL(withScheme);
+    }
+    catch {
+        throw new TargetError(`Invalid probe URL '${text}': expected an https:// URL (e.g., https://github.com).`);
+    }
+    if (url.protocol !== 'https:') {
+        throw new TargetError(`Invalid probe URL '${text}': expected https:// (a TLS certificate chain is what is probed), got ${url.protocol}//.`);
+    }
+    if (!url.hostname)
+        throw new TargetError(`Invalid probe URL '${text}': no host.`);
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    return { url: url.href, host, port: url.port ? Number(url.port) : 443 };
+}
+function firstSet(env, names) {
+    for (const name of names) {
+        const value = env[name];
+        if (value !== undefined && value.trim() !== '')
+            return { name, value: value.trim() };
+    }
+    return undefined;
+}
+/** Parses the proxy variable's value into a route; throws with the variable's name and the URL minus credentials. */
+function parseProxy(variable, value) {
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+    let url;
+    try {
+        url = new URL(withScheme);
+    }
+    catch {
+        throw new TargetError(`${variable} is not a URL: expected http://[user:password@]host:port.`);
+    }
+    const display = `${url.protocol}//${url.host}`;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new TargetError(`${variable} '${display}' uses ${url.protocol}//, which the probe cannot tunnel through: expected http:// or https://.`);
+    }
+    const authorization = url.username || url.password
+        ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
+        : undefined;
+    return {
+        kind: 'proxy',
+        display,
+        protocol: url.protocol,
+        host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+        ...(authorization ? { authorization } : {}),
+        variable,
+    };
+}
+/** The route curl-style clients take to `target` under `env`, with notes where Go tools would go another way. */
+function routeFor(target, env) {
+    const proxy = firstSet(env, ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY']);
+    const noProxy = firstSet(env, ['no_proxy', 'NO_PROXY']);
+    const notes = [];
+    const goProxy = firstSet(env, ['HTTPS_PROXY', 'https_proxy']);
+    const goNoProxy = firstSet(env, ['NO_PROXY', 'no_proxy']);
+    if (proxy && goProxy && proxy.value !== goProxy.value) {
+        notes.push(`${proxy.name} and ${goProxy.name} differ: curl-style clients use ${proxy.name}, Go tools ${goProxy.name}.`);
+    }
+    if (!proxy)
+        return { kind: 'direct', why: 'no proxy variable set', notes };
+    const curlDirect = noProxy ? bypassesProxy('curl', target.host, target.port, noProxy.value) : false;
+    // Go reads no ALL_PROXY: with only that set, Go tools go directly.
+    const goDirect = goProxy ? bypassesProxy('go', target.host, target.port, goNoProxy?.value ?? '') : true;
+    if (curlDirect !== goDirect) {
+        notes.push(`NO_PROXY rules differ for ${target.host}:${target.port}: curl, Python and Node clients go ${curlDirect ? 'directly' : 'through the proxy'}, ` +
+            `Go tools (docker, BuildKit) ${goDirect ? 'directly' : 'through the proxy'}; this probe took the curl path.`);
+    }
+    if (curlDirect)
+        return { kind: 'direct', why: `${noProxy.name} matches ${target.host}`, notes };
+    return { ...parseProxy(proxy.name, proxy.value), notes };
+}
+
+;// CONCATENATED MODULE: ./src/leak/registry/client.ts
+/**
+ * A small OCI distribution client: HTTPS only, through HTTPS_PROXY/NO_PROXY as curl-style clients route
+ * (src/detect/route.ts), trusting the system roots plus the org CA (the runner is behind inspection) with
+ * verification always on; anonymous, basic and bearer-token auth; redirects (blob CDNs) followed without the
+ * registry's Authorization; 429/5xx and dropped connections retried with backoff. Every failure is one line.
+ */
+
+
+
+
+class RegistryError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'RegistryError';
+    }
+}
+function trustedRoots(extra) {
+    // getCACertificates('default') includes NODE_EXTRA_CA_CERTS; tls.rootCertificates is the bundled Mozilla set.
+    const defaults = typeof (external_node_tls_default()).getCACertificates === 'function' ? external_node_tls_default().getCACertificates('default') : [...(external_node_tls_default()).rootCertificates];
+    return [...defaults, ...extra];
+}
+/** Opens the TLS socket for one request: straight, or through the proxy's CONNECT tunnel. */
+function connector(url, env, ca, timeoutMs) {
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = Number(url.port || 443);
+    const route = routeFor({ url: url.href, host, port }, env);
+    return (_opts, done) => {
+        const secure = (socket) => {
+            const s = external_node_tls_default().connect({ ...(socket ? { socket } : { host, port }), servername: /^[\d.]+$|:/.test(host) ? undefined : host, ca, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+            s.once('secureConnect', () => done(null, s));
+            s.once('error', (error) => done(error));
+        };
+        if (route.kind === 'direct')
+            return secure();
+        const connect = external_node_http_default().request({
+            host: route.host,
+            port: route.port,
+            method: 'CONNECT',
+            path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+            headers: { host: `${host}:${port}`, ...(route.authorization ? { 'proxy-authorization': route.authorization } : {}) },
+            timeout: timeoutMs,
+        });
+        connect.once('connect', (res, socket) => {
+            if (res.statusCode !== 200) {
+                socket.destroy();
+                done(new RegistryError(`the proxy ${route.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
+            }
+            else
+                secure(socket);
+        });
+        connect.once('timeout', () => connect.destroy(new RegistryError(`the proxy ${route.display} did not answer within ${timeoutMs} ms`)));
+        connect.once('error', (error) => done(error));
+        connect.end();
+    };
+}
+function once(url, headers, env, ca, timeoutMs, method = 'GET') {
+    return new Promise((resolve, reject) => {
+        // A one-request agent whose connections are ours: `agent: false` would make Node build its own TLS socket and
+        // ignore createConnection, going around the proxy.
+        const agent = new (external_node_https_default()).Agent({ keepAlive: false });
+        agent.createConnection = connector(url, env, ca, timeoutMs);
+        const req = external_node_https_default().request(url, { method, headers, agent, timeout: timeoutMs });
+        req.once('response', resolve);
+        req.once('timeout', () => req.destroy(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`)));
+        req.once('error', reject);
+        req.end();
+    });
+}
+async function readText(res, max = 1024 * 1024) {
+    const chunks = [];
+    let n = 0;
+    for await (const c of res) {
+        n += c.length;
+        if (n > max)
+            throw new RegistryError(`an answer over ${max} bytes where a small JSON document was expected`);
+        chunks.push(c);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+/** `Bearer realm="…",service="…",scope="…"` → its parameters. */
+function parseChallenge(header) {
+    const m = /^(\w+)\s*(.*)$/s.exec(header.trim());
+    const params = {};
+    for (const p of (m?.[2] ?? '').matchAll(/(\w+)="([^"]*)"/g))
+        params[p[1].toLowerCase()] = p[2];
+    return { scheme: (m?.[1] ?? '').toLowerCase(), params };
+}
+class RegistryClient {
+    options;
+    authorization;
+    ca;
+    constructor(options) {
+        this.options = options;
+        this.ca = trustedRoots(options.extraCa);
+    }
+    get timeoutMs() {
+        return this.options.timeoutMs ?? 60000;
+    }
+    /** GET a registry path (`/v2/<repo>/manifests/<ref>`), with auth, retries and redirects. Non-2xx are returned. */
+    async get(path, accept) {
+        const retries = this.options.retries ?? 4;
+        for (let attempt = 0;; attempt++) {
+            let res;
+            try {
+                res = await this.follow(new URL(`https://${this.options.host}${path}`), accept);
+            }
+            catch (error) {
+                if (attempt < retries && !(error instanceof RegistryError)) {
+                    await this.backoff(attempt);
+                    continue;
+                }
+                throw new RegistryError(`GET https://${this.options.host}${path} failed: ${oneLine(error)}`);
+            }
+            if ((res.status === 429 || res.status >= 500) && attempt < retries) {
+                res.body.resume();
+                const after = Number(res.headers['retry-after']);
+                await this.backoff(attempt, Number.isFinite(after) ? Math.min(after * 1000, 30000) : undefined);
+                continue;
+            }
+            return res;
+        }
+    }
+    async backoff(attempt, ms) {
+        const base = this.options.backoffMs ?? 500;
+        await new Promise((r) => setTimeout(r, ms ?? base * 2 ** attempt));
+    }
+    async follow(url, accept, authRetried = false) {
+        let current = url;
+        for (let hops = 0; hops < 5; hops++) {
+            const sameHost = current.host === this.options.host;
+            const headers = { 'user-agent': 'org-ca-leak-check', ...(accept ? { accept } : {}) };
+            if (sameHost && this.authorization)
+                headers.authorization = this.authorization;
+            const res = await once(current, headers, this.options.env, this.ca, this.timeoutMs);
+            const status = res.statusCode ?? 0;
+            if (status === 401 && sameHost && !authRetried && res.headers['www-authenticate']) {
+                res.resume();
+                await this.authenticate(String(res.headers['www-authenticate']));
+                return this.follow(url, accept, true);
+            }
+            if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
+                res.resume();
+                const next = new URL(res.headers.location, current);
+                // Verification is never traded for a redirect: https only, the same trust as the registry.
+                if (next.protocol !== 'https:')
+                    throw new RegistryError(`${current.host} redirected to a non-https URL (${next.protocol}//${next.host})`);
+                current = next;
+                continue;
+            }
+            return { status, headers: res.headers, body: res, url: current.href };
+        }
+        throw new RegistryError(`more than 5 redirects from ${url.href}`);
+    }
+    async authenticate(header) {
+        const { scheme, params } = parseChallenge(header);
+        const creds = this.options.credentials;
+        const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` : undefined;
+        if (scheme === 'basic') {
+            if (!basic)
+                throw new RegistryError(`${this.options.host} asks for a user name and password (401): pass --username/--password-stdin or log in with docker login`);
+            this.authorization = basic;
+            return;
+        }
+        if (scheme !== 'bearer' || !params.realm)
+            throw new RegistryError(`${this.options.host} asks for unsupported authentication '${header.split(' ')[0]}'`);
+        const realm = new URL(params.realm);
+        if (realm.protocol !== 'https:')
+            throw new RegistryError(`${this.options.host}'s token service is not https (${realm.origin})`);
+        if (params.service)
+            realm.searchParams.set('service', params.service);
+        realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
+        const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) }, this.options.env, this.ca, this.timeoutMs);
+        const text = await readText(res);
+        if (res.statusCode !== 200)
+            throw new RegistryError(`the token service ${realm.host} answered ${res.statusCode}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
+        let token;
+        try {
+            const doc = JSON.parse(text);
+            token = doc.token ?? doc.access_token;
+        }
+        catch {
+            // handled below
+        }
+        if (!token)
+            throw new RegistryError(`the token service ${realm.host} answered without a token`);
+        this.authorization = `Bearer ${token}`;
+    }
+}
+function oneLine(error) {
+    const e = error;
+    const text = error instanceof Error ? error.message : String(error);
+    const code = e?.code && !text.includes(e.code) ? ` (${e.code})` : '';
+    return `${text.split('\n')[0]}${code}`;
+}
+
+
+// EXTERNAL MODULE: external "node:stream/promises"
+var promises_ = __nccwpck_require__(6466);
+;// CONCATENATED MODULE: ./src/leak/registry/reference.ts
+class ReferenceError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ReferenceError';
+    }
+}
+const PREFIX = /^(registry:|docker:\/\/)/;
+function isRegistryReference(image) {
+    return PREFIX.test(image);
+}
+/** Docker Hub's API host, and its `library/` namespace for official images. */
+function apiHost(registry) {
+    return registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
+}
+function parseRegistryReference(image) {
+    const text = image.replace(PREFIX, '');
+    const expected = `expected registry:HOST/REPOSITORY:TAG or registry:HOST/REPOSITORY@sha256:DIGEST (e.g., registry:ghcr.io/org/app:1.2)`;
+    const m = /^([^/]+)\/([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[0-9a-f]{64}))?$/.exec(text);
+    if (!m)
+        throw new ReferenceError(`Invalid registry reference '${image}': ${expected}.`);
+    const [, host, repo, tag, digest] = m;
+    // A first component without '.', ':' or 'localhost' is a Docker Hub namespace, not a host (distribution/reference).
+    if (!/[.:]/.test(host) && host !== 'localhost') {
+        throw new ReferenceError(`Invalid registry reference '${image}': '${host}' is not a registry host; name it in full (e.g., registry:docker.io/${host}/${repo}).`);
+    }
+    if (!tag && !digest)
+        throw new ReferenceError(`Invalid registry reference '${image}': no tag or digest; ${expected}.`);
+    const repository = (host === 'docker.io' || host === 'index.docker.io') && !repo.includes('/') ? `library/${repo}` : repo;
+    return { registry: host, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+function describeReference(ref) {
+    return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/leak/registry/pull.ts
+/**
+ * Copies what a registry serves for one reference into an OCI layout directory that the leak check then reads
+ * like any other: the root manifest or index, every platform's manifest, config and layers, and every referrer
+ * (attestations, signatures) found through the referrers API or its `sha256-<hex>` tag fallback. Each blob's
+ * digest and size are verified while it streams to disk; any mismatch or fetch error fails the whole pull.
+ */
+
+
+
+
+
+
+const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
+const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
+const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
+const MAX_MANIFEST = 4 * 1024 * 1024;
+function check(res, what, ref) {
+    if (res.status >= 200 && res.status < 300)
+        return;
+    res.body.resume();
+    const why = {
+        401: 'authentication required or refused (401): pass --username/--password-stdin or log in with docker login',
+        403: 'access denied (403)',
+        404: 'not found (404)',
+    };
+    throw new RegistryError(`${what} of ${ref}: ${why[res.status] ?? `the registry answered ${res.status}`}`);
+}
+async function pullToLayout(options) {
+    const ref = options.reference;
+    const label = describeReference(ref);
+    const client = new RegistryClient({ ...options, host: apiHost(ref.registry), repository: ref.repository });
+    const base = `/v2/${ref.repository}`;
+    const blobsDir = (0,external_node_path_.join)(options.dir, 'blobs', 'sha256');
+    (0,external_node_fs_.mkdirSync)(blobsDir, { recursive: true });
+    const saved = new Set();
+    const blobQueue = new Map();
+    let manifests = 0;
+    const save = (digest, bytes) => {
+        (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(blobsDir, digest.slice('sha256:'.length)), bytes);
+        saved.add(digest);
+    };
+    /** A manifest or index by tag or digest: read whole (bounded), verified against its digest, saved as a blob. */
+    const fetchManifest = async (reference, expected) => {
+        const res = await client.get(`${base}/manifests/${reference}`, ACCEPT);
+        check(res, 'manifest', `${label}${reference.startsWith('sha256:') && !label.includes(reference) ? ` (${reference})` : ''}`);
+        const text = await readText(res.body, MAX_MANIFEST);
+        const bytes = Buffer.from(text, 'utf8');
+        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+        const claimed = res.headers['docker-content-digest'];
+        if (expected && digest !== expected)
+            throw new RegistryError(`manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`);
+        if (typeof claimed === 'string' && claimed.startsWith('sha256:') && claimed !== digest) {
+            throw new RegistryError(`manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`);
+        }
+        let doc;
+        try {
+            doc = JSON.parse(text);
+        }
+        catch {
+            throw new RegistryError(`manifest ${reference} of ${label} is not JSON`);
+        }
+        const mediaType = String(doc.mediaType ?? res.headers['content-type'] ?? '');
+        save(digest, bytes);
+        manifests++;
+        return { digest, mediaType, doc, size: bytes.length };
+    };
+    const wantPlatform = (d) => {
+        if (!options.platform || !d.platform)
+            return true;
+        if (d.platform.os === 'unknown')
+            return true; // attestation manifests; filtered by subject below
+        return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === options.platform ||
+            [d.platform.os, d.platform.architecture].join('/') === options.platform;
+    };
+    const walked = new Set();
+    /** With --platform, the root index's entries that were fetched: the layout lists these instead of the root. */
+    const selected = [];
+    const walk = async (reference, expected, depth) => {
+        const m = await fetchManifest(reference, expected);
+        if (walked.has(m.digest))
+            return m;
+        walked.add(m.digest);
+        if (Array.isArray(m.doc.manifests)) {
+            if (depth > 8)
+                throw new RegistryError(`${label}: image indexes nested deeper than 8`);
+            const list = m.doc.manifests.filter(wantPlatform);
+            const chosen = new Set(list.filter((d) => d.platform?.os !== 'unknown').map((d) => d.digest));
+            for (const d of list) {
+                const subject = d.annotations?.['vnd.docker.reference.digest'];
+                if (options.platform && subject && !chosen.has(subject))
+                    continue;
+                await walk(d.digest, d.digest, depth + 1);
+                if (depth === 0)
+                    selected.push(d);
+            }
+            if (options.platform && chosen.size === 0)
+                throw new RegistryError(`${label} has no image for platform '${options.platform}'`);
+        }
+        else {
+            const config = m.doc.config;
+            if (config?.digest)
+                blobQueue.set(config.digest, config);
+            for (const layer of m.doc.layers ?? [])
+                blobQueue.set(layer.digest, layer);
+        }
+        return m;
+    };
+    const root = await walk(ref.digest ?? ref.tag, ref.digest, 0);
+    // Referrers of every manifest: the API (distribution-spec 1.1), else the `sha256-<hex>` tag schema.
+    const referrerDescriptors = [];
+    for (const subject of [...walked]) {
+        const hex = subject.slice('sha256:'.length);
+        let list = [];
+        const res = await client.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
+        if (res.status === 200) {
+            const doc = JSON.parse(await readText(res.body, MAX_MANIFEST));
+            list = doc.manifests ?? [];
+        }
+        else {
+            res.body.resume();
+            if (res.status !== 404)
+                check(res, 'referrers', `${label} (${subject})`);
+            const tagged = await client.get(`${base}/manifests/sha256-${hex}`, ACCEPT);
+            if (tagged.status === 200) {
+                tagged.body.resume();
+                const index = await fetchManifest(`sha256-${hex}`);
+                list = index.doc.manifests ?? [];
+                referrerDescriptors.push({ mediaType: index.mediaType, digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` } });
+            }
+            else if (tagged.status === 404)
+                tagged.body.resume();
+            else
+                check(tagged, 'referrers tag', `${label} (sha256-${hex})`);
+        }
+        // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
+        for (const suffix of ['sig', 'att', 'sbom']) {
+            const tag = `sha256-${hex}.${suffix}`;
+            const res = await client.get(`${base}/manifests/${tag}`, ACCEPT);
+            res.body.resume();
+            if (res.status === 404)
+                continue;
+            check(res, 'signature tag', `${label} (${tag})`);
+            const m = await walk(tag, undefined, 1);
+            referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': tag } });
+        }
+        for (const d of list) {
+            if (walked.has(d.digest))
+                continue;
+            const m = await walk(d.digest, d.digest, 1);
+            referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': `referrer of ${subject}` } });
+        }
+    }
+    // Blobs in parallel, each verified while it streams to disk.
+    const queue = [...blobQueue.values()].filter((d) => !saved.has(d.digest));
+    const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, queue.length)) }, async () => {
+        for (let d = queue.shift(); d; d = queue.shift())
+            await fetchBlob(client, base, label, d, blobsDir);
+    });
+    await Promise.all(lanes);
+    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(options.dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    // The root index names every platform; with --platform only some were fetched, so the layout lists those instead.
+    const tops = options.platform && selected.length
+        ? selected.map((d) => ({ ...d, annotations: { ...d.annotations, 'org.opencontainers.image.ref.name': label } }))
+        : [{ mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: { 'org.opencontainers.image.ref.name': label } }];
+    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(options.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] }, null, 2));
+    return { dir: options.dir, manifests, blobs: blobQueue.size, referrers: referrerDescriptors.length };
+}
+async function fetchBlob(client, base, label, d, blobsDir) {
+    const m = /^sha256:([0-9a-f]{64})$/.exec(d.digest);
+    if (!m)
+        throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
+    const res = await client.get(`${base}/blobs/${d.digest}`);
+    check(res, `blob ${d.digest}`, label);
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let bytes = 0;
+    const part = (0,external_node_path_.join)(blobsDir, `${m[1]}.part`);
+    try {
+        await (0,promises_.pipeline)(res.body, async function* (source) {
+            for await (const chunk of source) {
+                hash.update(chunk);
+                bytes += chunk.length;
+                if (bytes > d.size)
+                    throw new RegistryError(`blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`);
+                yield chunk;
+            }
+        }, (0,external_node_fs_.createWriteStream)(part));
+    }
+    catch (error) {
+        if (error instanceof RegistryError)
+            throw error;
+        throw new RegistryError(`blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${error.message.split('\n')[0]})`);
+    }
+    const got = `sha256:${hash.digest('hex')}`;
+    if (bytes !== d.size)
+        throw new RegistryError(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
+    if (got !== d.digest)
+        throw new RegistryError(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
+    (0,external_node_fs_.renameSync)(part, (0,external_node_path_.join)(blobsDir, m[1]));
+}
+
+;// CONCATENATED MODULE: ./src/leak/registry/index.ts
+/**
+ * The registry source of the leak check: resolves credentials, then stages the reference's manifests and blobs as
+ * an OCI layout (see pull.ts) for the scanner. The org CA being checked for is also what the connection trusts:
+ * behind inspection, the registry's chain ends in it.
+ */
+
+
+
+
+
+
+
+/** DER certificates as PEM, for the TLS trust store. */
+function pemOf(certs) {
+    return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`);
+}
+async function stageRegistryImage(image, dir, extraCa, options = {}) {
+    const reference = parseRegistryReference(image);
+    const env = options.env ?? process.env;
+    let credentials = options.credentials;
+    if (!credentials) {
+        try {
+            credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), { ...process.env, ...env });
+        }
+        catch (error) {
+            throw new RegistryError(`credentials for ${reference.registry}: ${error.message}`);
+        }
+    }
+    (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
+    return pullToLayout({
+        reference,
+        dir,
+        extraCa,
+        env,
+        ...(credentials ? { credentials } : {}),
+        ...(options.platform ? { platform: options.platform } : {}),
+        ...(options.parallel ? { parallel: options.parallel } : {}),
+        ...(options.retries !== undefined ? { retries: options.retries } : {}),
+        ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/leak/types.ts
 /** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
 /** What was matched. The `base64-` kinds were found inside base64 text (one line, any of the 3 byte alignments). */
 /** The one fix for every leak, said the same way by the image check and the Dockerfile lint. */
 const LEAK_FIX = 'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org_ca … with-org-ca <command>), ' +
     'and copy only build outputs into the release stage.';
-const DEFAULT_LIMITS = {
+const types_DEFAULT_LIMITS = {
     maxFileBytes: 8 * 1024 ** 3,
-    maxLayerBytes: 64 * 1024 ** 3,
-    maxRatio: 1000,
-    ratioFloorBytes: 64 * 1024 ** 2,
+    maxLayerBytes: 32 * 1024 ** 3,
+    maxImageBytes: 128 * 1024 ** 3,
+    maxDepth: 6,
+    maxNestedLayerBytes: 8 * 1024 ** 3,
+    maxNestedImageBytes: 32 * 1024 ** 3,
     maxKeystoreBytes: 64 * 1024 ** 2,
     zstdWindowLogMax: 25,
 };
@@ -68902,100 +73090,85 @@ const DEFAULT_LIMITS = {
 
 
 
-class ImageInputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ImageInputError';
-    }
-}
-/** `docker-archive:x`, `oci-archive:x`, `oci:dir[:ref]`, `dir:x` as skopeo/buildah spell them, or a bare path. */
-function resolveImagePath(image) {
-    const m = /^(docker-archive|oci-archive|oci|dir):(.*)$/.exec(image);
-    const path = m ? m[2] : image;
-    if ((0,external_node_fs_.existsSync)(path))
-        return path;
-    // oci:/path:tag and docker-archive:/path:ref carry a reference after the path.
-    const cut = path.lastIndexOf(':');
-    if (cut > 0 && (0,external_node_fs_.existsSync)(path.slice(0, cut)))
-        return path.slice(0, cut);
-    return m ? path : undefined;
-}
-function openSource(path) {
-    const st = (0,external_node_fs_.statSync)(path);
-    if (st.isDirectory()) {
-        const dir = indexDirectory(path);
-        return dir.members.has('oci-layout') || dir.members.has('index.json') || dir.members.has('manifest.json') ? dir : 'rootfs';
-    }
-    const fd = (0,external_node_fs_.openSync)(path, 'r');
-    const head = Buffer.alloc(1024);
-    const n = (0,external_node_fs_.readSync)(fd, head, 0, head.length, 0);
-    (0,external_node_fs_.closeSync)(fd);
-    const kind = (0,leak_layer/* sniff */.ZF)(head.subarray(0, n));
-    if (kind === 'gzip' || kind === 'zstd') {
-        throw new ImageInputError(`'${path}' is a ${kind}-compressed archive: decompress it first (e.g. gunzip -k), then check the .tar.`);
-    }
-    if (kind !== 'none')
-        throw new ImageInputError(`'${path}' is not a tar archive: expected a docker save / OCI archive, an OCI layout directory or a root file system directory.`);
-    return indexTar(path);
-}
+
+
+
+
+
+
+
 async function checkImage(options) {
     const started = Date.now();
-    const limits = options.limits ?? DEFAULT_LIMITS;
+    const limits = { ...types_DEFAULT_LIMITS, ...options.limits };
     const matcher = (0,leak_matcher/* buildMatcher */.DY)(options.spec);
-    let path = resolveImagePath(options.image);
+    // registry:HOST/REPO… and docker://…: read through the distribution API, before the local spellings are parsed.
+    const fromRegistry = isRegistryReference(options.image);
+    const input = fromRegistry ? undefined : parseImageInput(options.image);
     let temp;
     try {
-        if (!path) {
-            // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
-            // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
-            if (/^(\/|\.\.?\/|~\/)/.test(options.image)) {
-                throw new ImageInputError(`'${options.image}' does not exist: expected a docker save or OCI archive, an OCI layout or root file system directory, or a local Docker image reference.`);
-            }
+        let opened;
+        if (!input) {
+            temp = await makeTempDirectory((0,external_node_os_.tmpdir)(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
+            const layout = (0,external_node_path_.join)(temp, 'layout');
+            await stageRegistryImage(options.image, layout, pemOf(options.spec.certs), options.registry);
+            opened = openImageInput({ kind: 'path', spelling: options.image, path: layout });
+        }
+        else if (input.kind === 'daemon') {
             if (!options.dockerSave)
                 throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
-            temp = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'org-ca-leak-'));
-            path = (0,external_node_path_.join)(temp, 'image.tar');
-            await options.dockerSave(options.image, path);
+            temp = await makeTempDirectory((0,external_node_os_.tmpdir)(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
+            const file = (0,external_node_path_.join)(temp, 'image.tar');
+            await options.dockerSave(input.reference, file);
+            // Whatever docker save wrote (legacy, Docker 25+ or the containerd store's layout) is read as what it is.
+            opened = openImageInput({ kind: 'path', spelling: options.image, path: file });
         }
-        const source = openSource(path);
-        if (source === 'rootfs')
-            return await checkRootfs(options.image, path, matcher, limits, started);
-        return await checkSource(options.image, source, matcher, options.spec, limits, options.parallel, started);
+        else {
+            opened = openImageInput(input);
+        }
+        if (opened.kind === 'rootfs-dir')
+            return await checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
+        if (opened.kind === 'rootfs-tar') {
+            const size = (0,external_node_fs_.statSync)(opened.file).size;
+            const [layer] = await (0,pool/* runLayerJobs */.L)([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, 1);
+            return await checkRootfs(options.image, layer, opened.file, started);
+        }
+        return await checkSource(options.image, opened.source, planImages(opened.source, opened.layouts, opened.ref), matcher, options.spec, limits, options.parallel, started);
     }
     finally {
         if (temp)
             (0,external_node_fs_.rmSync)(temp, { recursive: true, force: true });
     }
 }
-async function checkRootfs(input, dir, matcher, limits, started) {
-    const result = await (0,leak_layer/* scanDirectory */.vc)('rootfs', dir, matcher, limits);
+/** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
+async function checkRootfs(input, result, where, started) {
     const fs = filesystem/* FinalFs */.yS.build([result.index]);
+    const within = (h) => (h.path.includes(scan/* NESTED */.s6) ? ' (inside a file that holds other files)' : '');
     const findings = result.hits.map((h) => ({
         ...hitFields(h),
         path: `/${h.path}`,
         visibility: 'final',
-        message: `${describeCa(h)} is in the file system at /${h.path} (${h.kind}). ${LEAK_FIX}`,
+        message: `${describeCa(h)} is in the file system at /${h.path}${within(h)} (${h.kind}). ${LEAK_FIX}`,
     }));
-    const caPaths = new Set(result.hits.map((h) => `/${h.path}`));
+    const caPaths = new Set(result.hits.filter((h) => !h.path.includes(scan/* NESTED */.s6)).map((h) => `/${h.path}`));
     for (const c of result.captured)
-        findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
+        findings.push(...pointerFindings((0,leak_pointers/* filePointers */.Ht)(c.path, c.text), fs, caPaths, '/', undefined));
     const unscanned = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
     if (result.error)
-        unscanned.push({ what: dir, reason: result.error });
-    return { input, findings, unscanned, stats: { images: 0, layers: 0, files: result.files, bytes: result.bytes, ms: Date.now() - started } };
+        unscanned.push({ what: where, reason: result.error });
+    const notLookedInside = result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` }));
+    return { input, findings, unscanned, notLookedInside, stats: { images: 0, layers: 0, files: result.files, nestedFiles: result.nestedFiles, bytes: result.bytes, ms: Date.now() - started } };
 }
 function hitFields(h) {
     return { kind: h.kind, fingerprint: h.fingerprint, ...(h.subject ? { subject: h.subject } : {}) };
 }
 function describeCa(h) {
-    return `The CA${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${(0,certificate/* colonFingerprint */.ae)(h.fingerprint)})`;
+    // An intermediate the CA signed is an anchor for Java, Go and Node as much as the CA itself.
+    const what = h.kind.endsWith('-intermediate') ? 'An intermediate CA signed by the org CA,' : 'The CA';
+    return `${what}${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${(0,certificate/* colonFingerprint */.ae)(h.fingerprint)})`;
 }
-async function checkSource(input, source, matcher, spec, limits, parallel, started) {
-    const plan = planImages(source);
+async function checkSource(input, source, plan, matcher, spec, limits, parallel, started) {
     const unscanned = [...plan.unscanned];
     const findings = [];
-    if (plan.images.length === 0)
-        unscanned.push({ what: source.label, reason: 'no image found: expected index.json (OCI) or manifest.json (docker save)' });
     // Every regular member is scanned once: as a layer when a manifest says so or its bytes are a tar stream
     // (an unreferenced blob still ships), else as content (configs, manifests, attestations, legacy json).
     const jobs = [];
@@ -69010,7 +73183,7 @@ async function checkSource(input, source, matcher, spec, limits, parallel, start
             continue;
         }
         const head = readMember({ ...m, blob: { ...m.blob, size: Math.min(m.blob.size, 1024) } });
-        const kind = (0,leak_layer/* sniff */.ZF)(head);
+        const kind = (0,sniff/* sniff */.ZF)(head);
         if (kind === 'gzip' || kind === 'zstd' || (kind === 'none' && m.blob.size >= 1024))
             jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(digest ? { digest } : {}) });
         else
@@ -69024,7 +73197,7 @@ async function checkSource(input, source, matcher, spec, limits, parallel, start
         if (image.configMember)
             structured.set(image.configMember, new Set([...(structured.get(image.configMember) ?? []), ...found.map((f) => f.fingerprint)]));
     }
-    const layerRun = (0,pool/* runLayerJobs */.L)(jobs, spec, limits, parallel);
+    const layerRun = (0,pool/* runLayerJobs */.L)(jobs, spec, limits, parallel, (0,nested_budget/* newTotals */.CX)());
     for (const name of contentMembers) {
         const m = source.members.get(name);
         const { hits, digest, error } = await scanContent(m.blob.file, m.blob.start, m.blob.size, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
@@ -69051,9 +73224,12 @@ async function checkSource(input, source, matcher, spec, limits, parallel, start
     }
     const results = new Map((await layerRun).map((r) => [r.id, r]));
     let files = 0;
+    let nestedFiles = 0;
     let bytes = 0;
+    const notLookedInside = [];
     for (const r of results.values()) {
         files += r.files;
+        nestedFiles += r.nestedFiles;
         bytes += r.bytes;
         for (const u of r.unreadable)
             unscanned.push({ what: `${r.id}: /${u.path}`, reason: u.reason });
@@ -69072,9 +73248,14 @@ async function checkSource(input, source, matcher, spec, limits, parallel, start
             inImage.add(l.member);
             if (l.diffId && !r.error && r.diffId !== l.diffId)
                 unscanned.push({ what: `${image.name} layer ${l.index}`, reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}` });
+            for (const n of r.notLookedInside)
+                notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
             for (const h of r.hits) {
-                const visible = fs.layerOf(h.path) === i;
-                if (visible)
+                // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.
+                const cut = h.path.indexOf(scan/* NESTED */.s6);
+                const nested = cut !== -1;
+                const visible = fs.layerOf(nested ? h.path.slice(0, cut) : h.path) === i;
+                if (visible && !nested)
                     caPaths.add(`/${h.path}`);
                 findings.push({
                     ...hitFields(h),
@@ -69082,29 +73263,48 @@ async function checkSource(input, source, matcher, spec, limits, parallel, start
                     layer: { index: l.index, digest: r.digest, ...(l.instruction ? { instruction: l.instruction } : {}) },
                     path: `/${h.path}`,
                     visibility: visible ? 'final' : 'lower-layer',
-                    message: `${describeCa(h)} is in layer ${l.index} at /${h.path} (${h.kind}), ` +
+                    message: `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? ' (inside a file that holds other files)' : ''} (${h.kind}), ` +
                         (visible ? 'visible in the final file system' : 'hidden or deleted by a later layer but still shipped in this one') +
                         `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
                 });
             }
         });
         const cwd = image.config.config?.WorkingDir || '/';
-        findings.push(...pointerFindings(envPointers(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
+        findings.push(...pointerFindings((0,leak_pointers/* envPointers */.Qg)(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
         image.layers.forEach((l, i) => {
             for (const c of layerResults[i]?.captured ?? []) {
                 if (fs.layerOf(c.path) === i)
-                    findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
+                    findings.push(...pointerFindings((0,leak_pointers/* filePointers */.Ht)(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
             }
         });
     }
     for (const [id, r] of results) {
         if (inImage.has(id))
             continue;
+        for (const n of r.notLookedInside)
+            notLookedInside.push({ path: `${id}: /${n.path}`, reason: n.reason });
         for (const h of r.hits) {
             findings.push({ ...hitFields(h), path: `${id}: /${h.path}`, visibility: 'n/a', message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}` });
         }
     }
-    return { input, findings: dedupeFindings(findings), unscanned, stats: { images: plan.images.length, layers: jobs.length, files, bytes, ms: Date.now() - started } };
+    return {
+        input,
+        findings: dedupeFindings(findings),
+        unscanned,
+        notLookedInside: dedupeNotLookedInside(notLookedInside),
+        stats: { images: plan.images.length, layers: jobs.length, files, nestedFiles, bytes, ms: Date.now() - started },
+    };
+}
+/** A layer shared by several images (platforms) is listed once per layer and path. */
+function dedupeNotLookedInside(list) {
+    const seen = new Set();
+    return list.filter((n) => {
+        const key = `${n.layer}|${n.path}|${n.reason}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
 }
 function dedupeFindings(findings) {
     const seen = new Set();
@@ -69119,7 +73319,7 @@ function dedupeFindings(findings) {
 function pointerFindings(pointers, fs, caPaths, cwd, image, layer) {
     const out = [];
     for (const p of pointers) {
-        const verdict = judgePointer(p, fs, caPaths, cwd);
+        const verdict = (0,leak_pointers/* judgePointer */.Z_)(p, fs, caPaths, cwd);
         if (!verdict)
             continue;
         const what = `${p.setting} in ${p.where}${layer !== undefined ? ` (layer ${layer})` : ''}`;
@@ -69181,21 +73381,26 @@ function scanJsonStrings(matcher, text, depth) {
         return [];
     }
     const hits = [];
-    const walk = (v) => {
+    // An explicit stack: a hostile blob of a million nested lists must not overflow the call stack.
+    const stack = [doc];
+    while (stack.length) {
+        const v = stack.pop();
         if (typeof v === 'string') {
             if (v.length >= 40)
                 hits.push(...scanText(matcher, v, depth));
         }
-        else if (Array.isArray(v))
-            v.forEach(walk);
-        else if (v && typeof v === 'object')
+        else if (Array.isArray(v)) {
+            for (const x of v)
+                stack.push(x);
+        }
+        else if (v && typeof v === 'object') {
             for (const [k, x] of Object.entries(v)) {
                 if (k.length >= 40)
                     hits.push(...scanText(matcher, k, depth));
-                walk(x);
+                stack.push(x);
             }
-    };
-    walk(doc);
+        }
+    }
     return hits;
 }
 /** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
@@ -69250,7 +73455,7 @@ async function dockerSave(reference, file) {
     catch (error) {
         const why = error instanceof Error ? error.message : String(error);
         throw new ImageInputError(`'${reference}' is not a file or directory, and 'docker save' cannot run here (${why}): ` +
-            'pass a docker save archive, an OCI archive or layout, or a root file system directory instead.');
+            'pass a docker save archive, an OCI archive or layout, or rootfs:DIR for a root file system instead.');
     }
     if (code !== 0) {
         const line = stderr.trim().split('\n').pop() ?? '';
@@ -69258,9 +73463,1625 @@ async function dockerSave(reference, file) {
     }
 }
 
+// EXTERNAL MODULE: ./node_modules/@balena/dockerignore/ignore.js
+var ignore = __nccwpck_require__(4158);
+var ignore_default = /*#__PURE__*/__nccwpck_require__.n(ignore);
+// EXTERNAL MODULE: ./src/ca/jks.ts
+var jks = __nccwpck_require__(7928);
+// EXTERNAL MODULE: ./src/ca/parse.ts
+var parse = __nccwpck_require__(4807);
+// EXTERNAL MODULE: ./src/tools/system-bundles.ts
+var system_bundles = __nccwpck_require__(4494);
+;// CONCATENATED MODULE: ./src/lint/paths.ts
+
+
+/**
+ * Where trust lives in an image, and what a CA file looks like by name. Pure string work on absolute POSIX paths.
+ */
+/** Directories that trust-store tools read additions from (update-ca-certificates, update-ca-trust, trust anchor). */
+const TRUST_SOURCE_DIRS = [
+    '/usr/local/share/ca-certificates', // Debian/Ubuntu/Alpine update-ca-certificates
+    '/usr/share/ca-certificates', // Debian: listed in /etc/ca-certificates.conf
+    '/etc/pki/ca-trust/source', // RHEL/Fedora update-ca-trust (and anchors/, blacklist/)
+    '/usr/share/pki/ca-trust-source', // RHEL/Fedora, and openSUSE/SLES update-ca-certificates
+    '/etc/pki/trust/anchors', // openSUSE/SLES
+    '/etc/ca-certificates/trust-source', // Arch trust anchor
+    '/usr/local/share/certs', // FreeBSD-style, seen in images
+];
+/** What each tool regenerates from those sources: the distribution bundles plus the Java stores they feed. */
+const REGENERATED_BY_UPDATE = [
+    ...system_bundles/* SYSTEM_BUNDLE_FILES */.D$,
+    ...system_bundles/* SYSTEM_BUNDLE_DIRS */.aJ,
+    '/etc/ssl/certs/java/cacerts',
+    '/etc/pki/java/cacerts',
+    '/etc/pki/ca-trust/extracted',
+];
+/** A path segment that marks a place where certificates are trusted (dockerd/podman registry CAs included). */
+const TRUST_SEGMENTS = new Set(['ca-certificates', 'ca-trust', 'ca-trust-source', 'anchors', 'trust-source', 'certs.d', 'cacerts']);
+function normalise(path) {
+    const n = external_node_path_.posix.normalize(path.startsWith('/') ? path : `/${path}`);
+    return n.length > 1 ? n.replace(/\/+$/, '') : n;
+}
+/** Resolves `path` against a working directory, as WORKDIR, COPY destinations and `cd` do. */
+function resolvePath(path, cwd) {
+    if (path === '' || path === '.')
+        return normalise(cwd);
+    return normalise(path.startsWith('/') ? path : external_node_path_.posix.join(cwd, path));
+}
+function isUnder(path, dir) {
+    return dir === '/' ? path.startsWith('/') : path === dir || path.startsWith(`${dir}/`);
+}
+function isTrustSource(path) {
+    return TRUST_SOURCE_DIRS.some((d) => isUnder(path, d));
+}
+/** A place whose files a system trust store, a Java store or a container engine trusts. */
+function isTrustPath(path) {
+    // Hooks, configuration and distrust lists live beside the anchors but add no trust.
+    if (isUnder(path, '/etc/ca-certificates/update.d') || /\/(blacklist|blocklist)(\/|$)/.test(path) || /\.(conf|sh)$/.test(path))
+        return false;
+    if (isTrustSource(path) || (0,system_bundles/* isSystemBundlePath */.Rz)(path))
+        return true;
+    if (isUnder(path, '/etc/ssl/certs') || isUnder(path, '/etc/pki') || isUnder(path, '/usr/share/pki'))
+        return true;
+    const segments = path.split('/');
+    if (segments.some((s) => TRUST_SEGMENTS.has(s)))
+        return true;
+    // A JDK's security directory (…/lib/security, …/jre/lib/security), home of cacerts.
+    return /\/lib\/security(\/|$)/.test(path);
+}
+
+/** Certificate file extensions; keystores included. */
+const CERT_EXTENSION = /\.(pem|crt|cer|cert|der|p7b|p7c|jks|bks|keystore|truststore|ca-bundle)$/i;
+/**
+ * Words that make a certificate file name a CA's (split on separators and camelCase: rootCA → root, ca). Words a
+ * server's own certificate also uses (proxy, chain as in certbot's chain.pem, bundle, internal) are left out.
+ */
+const CA_WORDS = new Set([
+    'ca', 'cas', 'cacert', 'cacerts', 'root', 'roots', 'rootca', 'trust', 'truststore', 'anchor', 'anchors',
+    'zscaler', 'netskope', 'nscacert', 'mitm', 'mitmproxy', 'inspection', 'corp', 'corporate', 'company', 'enterprise',
+    'org', 'issuing', 'intermediate', 'pki', 'netfree', 'fortinet', 'fortigate', 'paloalto', 'bluecoat', 'forcepoint',
+]);
+function nameWords(name) {
+    return name
+        .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+        .split(/[^A-Za-z0-9]+/)
+        .filter(Boolean)
+        .map((w) => w.toLowerCase());
+}
+function hasCertExtension(name) {
+    return CERT_EXTENSION.test(name);
+}
+/** Whether a file name reads as a CA certificate (a server's cert.pem or tls.crt does not). */
+function isCaLikeName(path) {
+    const base = external_node_path_.posix.basename(path);
+    if (/^cacerts?$/i.test(base) || /^ca-certificates\.crt$/i.test(base))
+        return true;
+    if (!hasCertExtension(base) && !/\.(pem|crt|cer)\b/i.test(base))
+        return false;
+    const stem = base.replace(/(\.(pem|crt|cer|cert|der|p7b|p7c|jks|bks|keystore|truststore|ca-bundle))+$/i, '');
+    return nameWords(stem).some((w) => CA_WORDS.has(w));
+}
+/** Go's filepath.Match-style glob (BuildKit's COPY patterns) to a RegExp over a whole path. */
+function globRegExp(pattern) {
+    let re = '';
+    for (let i = 0; i < pattern.length; i++) {
+        const c = pattern[i];
+        if (c === '*') {
+            if (pattern[i + 1] === '*') {
+                re += '.*';
+                i++;
+            }
+            else
+                re += '[^/]*';
+        }
+        else if (c === '?')
+            re += '[^/]';
+        else if (c === '[') {
+            const end = pattern.indexOf(']', i + 1);
+            if (end === -1)
+                re += '\\[';
+            else {
+                re += `[${pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+                i = end;
+            }
+        }
+        else
+            re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+    }
+    return new RegExp(`^${re}$`);
+}
+function hasGlob(path) {
+    return /[*?[]/.test(path);
+}
+/** Whether a copy/remove source (file, directory or glob) covers `path`. */
+function covers(source, path) {
+    if (hasGlob(source)) {
+        const re = globRegExp(source);
+        // A glob matching a directory covers what is under it.
+        let p = path;
+        for (;;) {
+            if (re.test(p))
+                return true;
+            if (p === '/' || p === '')
+                return false;
+            p = external_node_path_.posix.dirname(p);
+        }
+    }
+    return isUnder(path, source);
+}
+/** Downloads that are public bundles, not an org CA (Mozilla's list as curl ships it). */
+const PUBLIC_BUNDLE_URLS = [/^https?:\/\/curl\.(se|haxx\.se)\/ca\/cacert(-[\d-]+)?\.pem$/i];
+function isPublicBundleUrl(url) {
+    return PUBLIC_BUNDLE_URLS.some((re) => re.test(url));
+}
+function urlBasename(url) {
+    try {
+        return external_node_path_.posix.basename(new URL(url).pathname) || 'index.html';
+    }
+    catch {
+        return external_node_path_.posix.basename(url);
+    }
+}
+function isUrl(word) {
+    return /^(https?|ftp):\/\//i.test(word);
+}
+
+;// CONCATENATED MODULE: ./src/lint/context.ts
+
+
+
+
+
+
+
+class ContextError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ContextError';
+    }
+}
+// A CommonJS module whose typings declare `export default`: under NodeNext the default import is module.exports.
+const dockerignore = ((ignore_default())["default"] ?? (ignore_default()));
+const MAX_FILES = 500_000;
+const MAX_CERT_BYTES = 4 * 1024 * 1024;
+function inOrgFamily(cert, org) {
+    if (org.fingerprints.includes(cert.fingerprint))
+        return true;
+    return org.certs.some((o) => o.fingerprint === cert.fingerprint || o.spkiSha256 === cert.spkiSha256 || (0,certificate/* isIssuedBy */.rh)(cert, o) || (0,certificate/* isIssuedBy */.rh)(o, cert));
+}
+function listFiles(root) {
+    const out = [];
+    const walk = (rel) => {
+        for (const entry of (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(root, rel), { withFileTypes: true })) {
+            const path = rel ? `${rel}/${entry.name}` : entry.name;
+            if (entry.isDirectory())
+                walk(path);
+            else
+                out.push(path);
+            if (out.length > MAX_FILES)
+                throw new ContextError(`the build context '${root}' has more than ${MAX_FILES} files: expected a Docker build context (use .dockerignore).`);
+        }
+    };
+    walk('');
+    return out;
+}
+function readIgnore(root, dockerfile) {
+    const specific = dockerfile ? (0,external_node_path_.join)((0,external_node_path_.dirname)(dockerfile), `${(0,external_node_path_.basename)(dockerfile)}.dockerignore`) : undefined;
+    const file = specific && (0,external_node_fs_.existsSync)(specific) ? specific : (0,external_node_path_.join)(root, '.dockerignore');
+    if (!(0,external_node_fs_.existsSync)(file))
+        return [];
+    return (0,external_node_fs_.readFileSync)(file, 'utf8')
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'));
+}
+function certificatesIn(bytes, name) {
+    try {
+        if ((0,jks/* isJavaKeystore */.P9)(bytes))
+            return (0,jks/* readJks */.f2)(bytes).map((e) => (0,certificate/* certificateFromDer */.VJ)(e.der));
+    }
+    catch {
+        return undefined;
+    }
+    const text = bytes.toString('latin1');
+    const pem = text.includes('-----BEGIN CERTIFICATE') || text.includes('-----BEGIN TRUSTED CERTIFICATE') || text.includes('-----BEGIN PKCS7');
+    if (!pem && !(hasCertExtension(name) && bytes[0] === 0x30))
+        return undefined;
+    try {
+        // A PEM with a private key in it is a server identity, not a CA to trust: the parser refuses it.
+        return (0,parse/* parseCertificates */.W)(bytes, name);
+    }
+    catch {
+        return undefined;
+    }
+}
+function readBuildContext(root, options = {}) {
+    let stat;
+    try {
+        stat = (0,external_node_fs_.statSync)(root);
+    }
+    catch (error) {
+        throw new ContextError(`the build context '${root}' could not be read (${error.code ?? 'unreadable'}): expected a directory.`);
+    }
+    if (!stat.isDirectory())
+        throw new ContextError(`the build context '${root}' is not a directory: expected the directory docker build is given.`);
+    const ig = dockerignore().add(readIgnore(root, options.dockerfile));
+    const files = listFiles(root).filter((f) => !ig.ignores(f));
+    const classified = new Map();
+    return {
+        match(source) {
+            if (source === '.' || source === '')
+                return { files, dir: true };
+            if (hasGlob(source)) {
+                const re = globRegExp(source);
+                const hit = files.filter((f) => re.test(f) || f.split('/').some((_, i, parts) => re.test(parts.slice(0, i + 1).join('/'))));
+                return hit.length ? { files: hit, dir: false } : undefined;
+            }
+            if (files.includes(source))
+                return { files: [source], dir: false };
+            const under = files.filter((f) => f.startsWith(`${source}/`));
+            return under.length ? { files: under, dir: true } : undefined;
+        },
+        classify(file) {
+            if (classified.has(file))
+                return classified.get(file);
+            let result;
+            const path = (0,external_node_path_.join)(root, ...file.split('/'));
+            try {
+                const st = (0,external_node_fs_.lstatSync)(path);
+                if (st.isFile() && st.size <= MAX_CERT_BYTES) {
+                    const certs = certificatesIn((0,external_node_fs_.readFileSync)(path), external_node_path_.posix.basename(file));
+                    if (certs?.length) {
+                        const counted = options.org ? certs.filter((c) => inOrgFamily(c, options.org)) : certs.filter((c) => c.isCa);
+                        const shown = (counted[0] ?? certs[0]);
+                        result = {
+                            ca: counted.length > 0,
+                            description: counted.length
+                                ? `${options.org ? "a certificate of the org CA's family" : 'a CA certificate'}: ${shown.subject}${counted.length > 1 ? ` and ${counted.length - 1} more` : ''}`
+                                : `${certs.length} certificate(s), ${options.org ? "none of the org CA's family" : 'none of them a CA'}: ${shown.subject}`,
+                        };
+                    }
+                }
+            }
+            catch {
+                result = undefined;
+            }
+            classified.set(file, result);
+            return result;
+        },
+    };
+}
+
 // EXTERNAL MODULE: ./node_modules/dockerfile-ast/lib/main.js
 var main = __nccwpck_require__(8390);
-;// CONCATENATED MODULE: ./src/leak/lint.ts
+;// CONCATENATED MODULE: ./src/lint/dockerfile.ts
+
+class DockerfileError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DockerfileError';
+    }
+}
+/** Splits words the way the Dockerfile frontend does for COPY/ADD/FROM: whitespace, with quotes kept together. */
+function splitWords(text, escape = '\\') {
+    const words = [];
+    let word = '';
+    let quote;
+    let has = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (quote) {
+            if (c === quote)
+                quote = undefined;
+            else if (c === escape && quote === '"' && i + 1 < text.length)
+                word += text[++i];
+            else
+                word += c;
+            continue;
+        }
+        if (c === '"' || c === "'") {
+            quote = c;
+            has = true;
+        }
+        else if (/\s/.test(c)) {
+            if (has)
+                words.push(word);
+            word = '';
+            has = false;
+        }
+        else if (c === escape && i + 1 < text.length) {
+            word += text[++i];
+            has = true;
+        }
+        else {
+            word += c;
+            has = true;
+        }
+    }
+    if (has)
+        words.push(word);
+    return words;
+}
+const FLAG = /^--([A-Za-z][A-Za-z0-9-]*)(?:=(.*))?$/;
+function parseDockerfile(content) {
+    const doc = main.DockerfileParser.parse(content);
+    const escape = doc.getEscapeCharacter();
+    const lines = content.split(/\r?\n/);
+    const comments = new Map();
+    for (const c of doc.getComments())
+        comments.set(c.getRange().start.line + 1, c.getContent());
+    const stages = [];
+    const globalArgs = [];
+    const instructionLines = [];
+    for (const inst of doc.getInstructions()) {
+        const range = inst.getRange();
+        const heredocRanges = inst
+            .getHeredocs?.() ?? [];
+        const heredocs = heredocRanges.map((h) => {
+            const r = h.getContentRange();
+            return { name: h.getName(), body: r ? lines.slice(r.start.line, r.end.line + 1).join('\n') : '' };
+        });
+        // The header: the instruction's lines up to its first heredoc body.
+        const firstBody = heredocRanges.map((h) => h.getContentRange()?.start.line).find((l) => l !== undefined);
+        const headerEnd = firstBody !== undefined ? firstBody - 1 : range.end.line;
+        const header = [];
+        for (let l = range.start.line; l <= headerEnd; l++) {
+            const raw = lines[l] ?? '';
+            if (l > range.start.line && /^\s*#/.test(raw))
+                continue; // comment inside a continuation
+            const trimmed = raw.replace(/\s+$/, '');
+            header.push(trimmed.endsWith(escape) && l < headerEnd ? trimmed.slice(0, -1) : trimmed);
+        }
+        const joined = header.join(' ').trim();
+        const keyword = inst.getKeyword().toUpperCase();
+        let rest = joined.slice(joined.search(/\s|$/)).trim();
+        const flags = [];
+        // Flags come first: --from=x --chmod=644 --link --mount=type=secret,id=a …
+        for (;;) {
+            const m = /^(--[A-Za-z][A-Za-z0-9-]*(?:=(?:"[^"]*"|'[^']*'|\S)*)?)(\s+|$)/.exec(rest);
+            if (!m || keyword === 'ENV' || keyword === 'LABEL')
+                break;
+            const f = FLAG.exec(m[1]);
+            if (!f)
+                break;
+            flags.push({ name: f[1].toLowerCase(), value: (f[2] ?? '').replace(/^"(.*)"$/, '$1') });
+            rest = rest.slice(m[0].length);
+        }
+        let json = false;
+        let words;
+        if (/^\[/.test(rest)) {
+            try {
+                const parsed = JSON.parse(rest);
+                if (Array.isArray(parsed) && parsed.every((w) => typeof w === 'string')) {
+                    words = parsed;
+                    json = true;
+                }
+                else
+                    words = splitWords(rest, escape);
+            }
+            catch {
+                words = splitWords(rest, escape);
+            }
+        }
+        else
+            words = splitWords(rest, escape);
+        const instr = {
+            keyword,
+            line: range.start.line + 1,
+            endLine: range.end.line + 1,
+            flags,
+            words,
+            rest,
+            heredocs,
+            text: lines.slice(range.start.line, range.end.line + 1).join('\n'),
+            json,
+        };
+        instructionLines.push(instr.line);
+        if (keyword === 'FROM') {
+            const plain = words.filter((w) => !w.startsWith('--'));
+            const asAt = plain.findIndex((w) => w.toLowerCase() === 'as');
+            const name = asAt !== -1 ? plain[asAt + 1]?.toLowerCase() : undefined;
+            stages.push({ index: stages.length, name, base: plain[0] ?? '', from: instr, instructions: [] });
+        }
+        else if (stages.length) {
+            stages[stages.length - 1].instructions.push(instr);
+        }
+        else if (keyword === 'ARG') {
+            globalArgs.push(instr);
+        }
+    }
+    if (stages.length === 0)
+        throw new DockerfileError('the Dockerfile has no FROM instruction: expected at least one stage.');
+    return { globalArgs, stages, comments, instructionLines };
+}
+/** `a=b c="d e"` (ENV/ARG/LABEL) or the legacy `ENV name value with spaces`. */
+function keyValues(instr) {
+    const words = instr.words;
+    if (instr.keyword === 'ENV' && words.length >= 2 && !words[0].includes('='))
+        return [[words[0], words.slice(1).join(' ')]];
+    return words.map((w) => {
+        const eq = w.indexOf('=');
+        return eq === -1 ? [w, undefined] : [w.slice(0, eq), w.slice(eq + 1)];
+    });
+}
+
+;// CONCATENATED MODULE: ./src/lint/expand.ts
+function expand(text, vars) {
+    return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (whole, braced, op, word, bare) => {
+        const name = braced ?? bare;
+        const value = vars.get(name);
+        if (!op)
+            return value ?? whole;
+        const set = op.startsWith(':') ? value !== undefined && value !== '' : value !== undefined;
+        if (op.endsWith('-'))
+            return set ? value : expand(word ?? '', vars);
+        return set ? expand(word ?? '', vars) : '';
+    });
+}
+/** The names a text refers to with $X or ${X…}. */
+function referencedVariables(text) {
+    return [...text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
+}
+
+;// CONCATENATED MODULE: ./src/lint/filesystem.ts
+
+
+class StageFs {
+    records;
+    workdir;
+    env;
+    constructor(records = [], workdir = '/', env = new Map()) {
+        this.records = records;
+        this.workdir = workdir;
+        this.env = env;
+    }
+    /** A copy for a stage built FROM this one (records are shared until one of them changes). */
+    fork() {
+        return new StageFs([...this.records], this.workdir, new Map(this.env));
+    }
+    add(record) {
+        this.remove(record.path, true);
+        this.records.push(record);
+    }
+    /** Removes a path (or glob) and what is under it; a directory record above it keeps a note of the hole. */
+    remove(path, exactOnly = false) {
+        const gone = [];
+        const kept = [];
+        for (const r of this.records) {
+            if (exactOnly ? r.path === path : covers(path, r.path))
+                gone.push(r);
+            else if (!exactOnly && r.dir && !hasGlob(path) && isUnder(path, r.path) && path !== r.path)
+                kept.push({ ...r, removed: [...r.removed, path] });
+            else
+                kept.push(r);
+        }
+        this.records = kept;
+        return gone;
+    }
+    /** The record that provides `path`: the file itself, or the nearest directory record that holds it. */
+    lookup(path) {
+        let best;
+        for (const r of this.records) {
+            if (r.path === path)
+                return r;
+            if (r.dir && isUnder(path, r.path) && !r.removed.some((x) => isUnder(path, x)) && (!best || r.path.length > best.path.length))
+                best = r;
+        }
+        return best;
+    }
+    /** Records at or under `source` (a path or glob), and directory records that hold `source`. */
+    covered(source) {
+        const out = this.records.filter((r) => covers(source, r.path));
+        if (!hasGlob(source)) {
+            const holder = this.lookup(source);
+            if (holder && holder.path !== source && !out.includes(holder))
+                out.push(holder);
+        }
+        return out;
+    }
+    /** CA records at or under a directory. */
+    caUnder(dir) {
+        return this.records.filter((r) => r.ca && (isUnder(r.path, dir) || (r.dir && isUnder(dir, r.path))));
+    }
+}
+/** Where a record copied from `source` lands under `dest` (COPY and cp semantics). */
+function mapPath(record, source, dest, destIsDir) {
+    if (hasGlob(source))
+        return external_node_path_.posix.join(dest, external_node_path_.posix.basename(record.path));
+    // A directory source copies its contents, not itself.
+    if (record.path === source && record.dir)
+        return dest;
+    if (record.path === source || isUnder(source, record.path))
+        return destIsDir ? external_node_path_.posix.join(dest, external_node_path_.posix.basename(source)) : dest;
+    return external_node_path_.posix.join(dest, record.path.slice(source === '/' ? 0 : source.length));
+}
+
+;// CONCATENATED MODULE: ./src/lint/shell.ts
+const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'do', 'while', 'until', '!', '{', '}', 'fi', 'done', 'esac', 'time']);
+function tokenize(script) {
+    const tokens = [];
+    let text = '';
+    let has = false;
+    let literal = true;
+    let anyQuote = false;
+    const flush = () => {
+        if (has)
+            tokens.push({ kind: 'word', word: { text, literal: anyQuote && literal } });
+        text = '';
+        has = false;
+        literal = true;
+        anyQuote = false;
+    };
+    for (let i = 0; i < script.length; i++) {
+        const c = script[i];
+        const next = script[i + 1];
+        if (c === '\\' && next === '\n') {
+            i++;
+            continue;
+        }
+        if (c === ' ' || c === '\t' || c === '\r') {
+            flush();
+            continue;
+        }
+        if (c === '\n') {
+            flush();
+            tokens.push({ kind: 'op', op: ';' });
+            continue;
+        }
+        if (c === '#' && !has) {
+            while (i < script.length && script[i] !== '\n')
+                i++;
+            i--;
+            continue;
+        }
+        if (c === "'") {
+            const end = script.indexOf("'", i + 1);
+            const stop = end === -1 ? script.length : end;
+            text += script.slice(i + 1, stop);
+            has = true;
+            anyQuote = true;
+            i = stop;
+            continue;
+        }
+        if (c === '"') {
+            literal = false;
+            anyQuote = true;
+            has = true;
+            let j = i + 1;
+            for (; j < script.length && script[j] !== '"'; j++) {
+                if (script[j] === '\\' && j + 1 < script.length && '"\\$`\n'.includes(script[j + 1])) {
+                    if (script[j + 1] !== '\n')
+                        text += script[j + 1];
+                    j++;
+                }
+                else
+                    text += script[j];
+            }
+            i = j;
+            continue;
+        }
+        if (c === '\\' && next !== undefined) {
+            text += next;
+            has = true;
+            literal = false;
+            i++;
+            continue;
+        }
+        if (c === '$' && next === '(') {
+            // Command substitution: one opaque word part, parentheses balanced.
+            let depth = 0;
+            let j = i + 1;
+            for (; j < script.length; j++) {
+                if (script[j] === '(')
+                    depth++;
+                else if (script[j] === ')' && --depth === 0)
+                    break;
+            }
+            text += script.slice(i, j + 1);
+            has = true;
+            literal = false;
+            i = j;
+            continue;
+        }
+        if (c === '`') {
+            const end = script.indexOf('`', i + 1);
+            const stop = end === -1 ? script.length : end;
+            text += script.slice(i, stop + 1);
+            has = true;
+            literal = false;
+            i = stop;
+            continue;
+        }
+        if (c === '&' && next === '&') {
+            flush();
+            tokens.push({ kind: 'op', op: '&&' });
+            i++;
+            continue;
+        }
+        if (c === '|' && next === '|') {
+            flush();
+            tokens.push({ kind: 'op', op: '||' });
+            i++;
+            continue;
+        }
+        if (c === '&' && next === '>') {
+            flush();
+            const append = script[i + 2] === '>';
+            tokens.push({ kind: 'op', op: append ? '>>' : '>' });
+            i += append ? 2 : 1;
+            continue;
+        }
+        if (c === '>' || c === '<') {
+            // 2>file, 2>&1, >>file, <file, <<EOF (here-doc to a command: the body is not a file)
+            const fd = /^\d+$/.test(text) && has ? text : undefined;
+            if (fd) {
+                text = '';
+                has = false;
+            }
+            else
+                flush();
+            if (c === '>' && next === '&') {
+                // >&2 or 2>&1: a descriptor, not a file
+                i++;
+                while (/\d|-/.test(script[i + 1] ?? ''))
+                    i++;
+                continue;
+            }
+            if (c === '<' && next === '<') {
+                tokens.push({ kind: 'op', op: '<<' });
+                i += script[i + 2] === '<' ? 2 : 1;
+                continue;
+            }
+            const append = c === '>' && next === '>';
+            tokens.push({ kind: 'op', op: fd && fd !== '1' ? 'fd>' : append ? '>>' : c });
+            if (append)
+                i++;
+            continue;
+        }
+        if (c === ';' || c === '|' || c === '&' || c === '(' || c === ')') {
+            flush();
+            tokens.push({ kind: 'op', op: c === '&' || c === '(' || c === ')' ? ';' : c });
+            continue;
+        }
+        text += c;
+        has = true;
+        literal = false;
+    }
+    flush();
+    return tokens;
+}
+function parseShell(script) {
+    const pipelines = [];
+    let pipeline = [];
+    let words = [];
+    let assigns = [];
+    let redirects = [];
+    const endCommand = () => {
+        // Control keywords and wrappers in front of the command itself.
+        while (words.length && !words[0].literal && KEYWORDS.has(words[0].text))
+            words.shift();
+        while (words.length && (words[0].text === 'sudo' || words[0].text === 'env' || words[0].text === 'exec' || words[0].text === 'command')) {
+            words.shift();
+            while (words.length && words[0].text.startsWith('-'))
+                words.shift();
+            while (words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0].text))
+                assigns.push(words.shift());
+        }
+        if (words.length || assigns.length || redirects.length)
+            pipeline.push({ words, assigns, redirects });
+        words = [];
+        assigns = [];
+        redirects = [];
+    };
+    const endPipeline = () => {
+        endCommand();
+        if (pipeline.length)
+            pipelines.push(pipeline);
+        pipeline = [];
+    };
+    const tokens = tokenize(script);
+    for (let i = 0; i < tokens.length; i++) {
+        const t = tokens[i];
+        if (t.kind === 'word') {
+            if (words.length === 0 && !t.word.literal && /^[A-Za-z_][A-Za-z0-9_]*=/.test(t.word.text))
+                assigns.push(t.word);
+            else
+                words.push(t.word);
+            continue;
+        }
+        switch (t.op) {
+            case '|':
+                endCommand();
+                break;
+            case '>':
+            case '>>':
+            case '<': {
+                const target = tokens[i + 1];
+                if (target?.kind === 'word') {
+                    redirects.push({ op: t.op, target: target.word });
+                    i++;
+                }
+                break;
+            }
+            case 'fd>':
+            case '<<':
+                if (tokens[i + 1]?.kind === 'word')
+                    i++;
+                break;
+            default:
+                endPipeline();
+        }
+    }
+    endPipeline();
+    return pipelines;
+}
+
+;// CONCATENATED MODULE: ./src/lint/run.ts
+
+
+
+
+
+
+
+const NOTHING = { ca: false, what: 'nothing' };
+const DEBIAN_SOURCES = ['/usr/local/share/ca-certificates', '/usr/share/ca-certificates'];
+const RHEL_SOURCES = ['/etc/pki/ca-trust/source', '/usr/share/pki/ca-trust-source', '/etc/pki/trust/anchors'];
+function csv(value) {
+    const out = new Map();
+    for (const part of value.split(',')) {
+        const eq = part.indexOf('=');
+        const key = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
+        out.set(key, eq === -1 ? 'true' : part.slice(eq + 1).trim().replace(/^["']|["']$/g, ''));
+    }
+    return out;
+}
+function secretLooksCa(id, target) {
+    const words = `${id} ${external_node_path_.posix.basename(target)}`
+        .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+        .toLowerCase()
+        .split(/[^a-z0-9]+/);
+    return words.some((w) => ['ca', 'cas', 'cacert', 'cacerts', 'cert', 'certs', 'certificate', 'certificates', 'pem', 'crt', 'root', 'rootca', 'bundle', 'zscaler', 'netskope', 'trust', 'truststore', 'proxy', 'mitm'].includes(w));
+}
+function mountsOf(instr, cwd, vars) {
+    return instr.flags
+        .filter((f) => f.name === 'mount')
+        .map((f) => {
+        const o = csv(expand(f.value, vars));
+        const type = o.get('type') ?? 'bind';
+        const id = o.get('id');
+        const targetRaw = o.get('target') ?? o.get('dst') ?? o.get('destination') ?? (type === 'secret' ? `/run/secrets/${id ?? ''}` : undefined);
+        const target = targetRaw ? resolvePath(targetRaw, cwd) : `/run/${type}`;
+        const source = o.get('source') ?? o.get('src');
+        return {
+            type,
+            target,
+            ...(id !== undefined ? { id } : {}),
+            ...(o.get('from') !== undefined ? { from: o.get('from') } : {}),
+            ...(source !== undefined ? { source } : {}),
+            ca: type === 'secret' && (secretLooksCa(id ?? '', target) || isTrustPath(target)),
+        };
+    });
+}
+/** The shell text of a RUN: its command line, or the here-document it runs (`RUN <<EOF`, `RUN bash <<EOF`). */
+function scriptOf(instr) {
+    if (instr.json) {
+        const w = instr.words;
+        return w.length >= 3 && /(^|\/)(ba|da|a)?sh$/.test(w[0]) && /^-[a-z]*c$/.test(w[1]) ? w[2] : w.map((x) => `'${x.replace(/'/g, "'\\''")}'`).join(' ');
+    }
+    if (!instr.heredocs.length)
+        return instr.rest;
+    const header = instr.rest.replace(/<<-?(["']?)([A-Za-z0-9_.-]+)\1/g, '').trim();
+    if (header === '' || /^(\/usr)?(\/bin\/)?(ba|da|a)?sh(\s+-[a-z]+)*$/.test(header))
+        return instr.heredocs.map((h) => h.body).join('\n');
+    return header;
+}
+/** Options that take a value, per command, so that the value is not read as a file. */
+const OPTIONS_WITH_VALUE = {
+    cp: ['-t', '-S', '--target-directory', '--suffix'],
+    install: ['-m', '-o', '-g', '-t', '-S', '--mode', '--owner', '--group', '--target-directory', '--suffix'],
+    mv: ['-t', '-S', '--target-directory', '--suffix'],
+    curl: ['-o', '-H', '-d', '-u', '-x', '-X', '-A', '-e', '-w', '-m', '-T', '-b', '-c', '-E', '--cacert', '--capath', '--cert', '--key', '--connect-timeout', '--max-time', '--retry', '--retry-delay', '--retry-max-time', '--resolve', '--proxy', '--data', '--data-raw', '--data-binary', '--header', '--user', '--output', '--url', '--user-agent', '--referer', '--write-out', '--upload-file', '--cookie', '--cookie-jar', '--proto', '--proto-redir', '--limit-rate', '--tlsv1.2'],
+    wget: ['-O', '-P', '-o', '-a', '-t', '-T', '-U', '-e', '--output-document', '--directory-prefix', '--tries', '--timeout', '--user-agent', '--header', '--user', '--password', '--ca-certificate', '--ca-directory'],
+    keytool: ['-file', '-keystore', '-alias', '-storepass', '-keypass', '-srckeystore', '-destkeystore', '-srcstorepass', '-deststorepass', '-storetype', '-srcstoretype', '-deststoretype', '-providername', '-provider', '-providerclass', '-providerpath', '-keyalg', '-keysize', '-dname', '-validity', '-ext', '-sigalg', '-startdate', '-srcalias', '-destalias'],
+    unzip: ['-d', '-x'],
+    tar: ['-f', '-C', '--file', '--directory', '-T', '-X', '--exclude'],
+    certutil: ['-d', '-n', '-t', '-i', '-f'],
+    openssl: ['-in', '-out', '-inform', '-outform', '-connect', '-servername', '-CAfile', '-CApath', '-verify', '-certfile', '-passin', '-name'],
+};
+function operands(cmd, args) {
+    const withValue = OPTIONS_WITH_VALUE[cmd] ?? [];
+    const out = [];
+    const options = new Map();
+    let afterDoubleDash = false;
+    for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (afterDoubleDash || !a.startsWith('-') || a === '-') {
+            out.push(a);
+            continue;
+        }
+        if (a === '--') {
+            afterDoubleDash = true;
+            continue;
+        }
+        const eq = a.indexOf('=');
+        if (a.startsWith('--') && eq !== -1) {
+            options.set(a.slice(0, eq), a.slice(eq + 1));
+            continue;
+        }
+        if (withValue.includes(a)) {
+            options.set(a, args[i + 1] ?? '');
+            i++;
+            continue;
+        }
+        // -ofile / -Pdir (single-letter option glued to its value)
+        const glued = withValue.find((o) => /^-[A-Za-z]$/.test(o) && a.startsWith(o) && a.length > 2 && !a.startsWith('--'));
+        if (glued && (cmd === 'curl' || cmd === 'wget' || cmd === 'tar')) {
+            options.set(glued, a.slice(2));
+            continue;
+        }
+        options.set(a, 'true');
+    }
+    return { operands: out, options };
+}
+function interpretRun(instr, env) {
+    const fs = env.fs;
+    let cwd = fs.workdir;
+    const local = new Map(env.vars);
+    const mounts = mountsOf(instr, cwd, env.vars);
+    const created = [];
+    const script = scriptOf(instr);
+    const where = () => `line ${instr.line}`;
+    const text = (w) => (w.literal ? w.text : expand(w.text, local));
+    const abs = (p) => resolvePath(p, cwd);
+    const mountOf = (path) => mounts.find((m) => isUnder(path, m.target));
+    const unresolved = (p) => /\$|`|\{\}/.test(p);
+    const newRecord = (path, dir, ca, rule, what, origin, evidence) => {
+        const r = { path, dir, ca, line: instr.line, stage: env.stage, rule, what, origin, removed: [], pending: true, reported: false, ...(evidence ? { evidence } : {}) };
+        fs.add(r);
+        created.push(r);
+        return r;
+    };
+    const read = (path) => {
+        const m = mountOf(path);
+        if (m) {
+            if (m.type === 'secret')
+                return { ca: m.ca, what: `the secret '${m.id ?? external_node_path_.posix.basename(m.target)}'`, secret: m.id ?? m.target };
+            if (m.type === 'bind') {
+                const inner = resolvePath(external_node_path_.posix.join(m.source ?? '.', external_node_path_.posix.relative(m.target, path)), '/');
+                if (m.from !== undefined) {
+                    const s = env.stageFs(m.from);
+                    if (!s)
+                        return { ca: isCaLikeName(path), what: `${inner} of '${m.from}'` };
+                    const r = s.fs.lookup(inner) ?? s.fs.covered(inner).find((x) => x.ca);
+                    return r ? { ca: r.ca, what: `${inner} of stage '${s.name}' (${r.what})` } : { ca: false, public: (0,system_bundles/* isSystemBundlePath */.Rz)(inner), what: `${inner} of stage '${s.name}'` };
+                }
+                const cls = env.context?.classify(inner.slice(1));
+                return cls ? { ca: cls.ca, what: `'${inner.slice(1)}' of the build context (${cls.description})` } : { ca: isCaLikeName(inner), what: `'${inner.slice(1)}' of the build context` };
+            }
+            return NOTHING;
+        }
+        const publicPath = (0,system_bundles/* isSystemBundlePath */.Rz)(path) || isUnder(path, '/usr/share/ca-certificates/mozilla') || (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length);
+        if (hasGlob(path)) {
+            const recs = fs.covered(path);
+            const ca = recs.some((r) => r.ca);
+            return { ca, what: ca ? recs.filter((r) => r.ca).map((r) => r.path).join(', ') : path, public: publicPath && !ca };
+        }
+        const r = fs.lookup(path);
+        if (r && (r.ca || r.path === path))
+            return { ca: r.ca, what: r.path === path ? path : `${path} (${r.what})` };
+        if (publicPath)
+            return { ca: false, public: true, what: path };
+        return { ca: isCaLikeName(path) && !unresolved(path), what: path };
+    };
+    const write = (path, content, how) => {
+        if (mountOf(path) || path === '/dev/null' || path.startsWith('/dev/') || path.startsWith('/proc/'))
+            return;
+        // Output of unknown content (a `{ …; } > file` group, grep, sed) counts only where a certificate file would go.
+        const certish = hasCertExtension(path) || isCaLikeName(path) || external_node_path_.posix.basename(path) === 'cacerts' || (0,system_bundles/* isSystemBundlePath */.Rz)(path);
+        const trust = isTrustPath(path) && !content.public && (content !== NOTHING || certish);
+        const ca = !content.public && (content.ca || trust || (content.download === true && isCaLikeName(path)));
+        const rule = content.secret !== undefined ? 'OCA105' : 'OCA102';
+        newRecord(path, false, ca, rule, `RUN ${how} ${content.what === 'nothing' ? '' : `${content.what} `}to ${path}`.replace(/\s+to /, ' to '), content.secret !== undefined ? 'secret' : content.download ? 'download' : 'write');
+    };
+    /** A tool flag or setting proves `value` names a CA: the file (if it is in the image) is CA material. */
+    const provenCa = (value, evidence) => {
+        if (!value || unresolved(value) || /^[a-z]+:\/\//i.test(value) || value.includes('-----BEGIN'))
+            return;
+        const path = abs(value);
+        if (mountOf(path) || (0,system_bundles/* isSystemBundlePath */.Rz)(path) || isUnder(path, '/usr/share/ca-certificates/mozilla'))
+            return;
+        const r = fs.lookup(path);
+        if (r && r.path === path) {
+            if (!r.ca) {
+                r.ca = true;
+                r.evidence = `${where()} ${evidence}`;
+            }
+            if (!r.pending)
+                env.report(r);
+            return;
+        }
+        if (r?.dir) {
+            const child = { ...r, path, dir: false, ca: true, what: `${r.what}, which includes ${path}`, evidence: `${where()} ${evidence}`, removed: [], reported: false };
+            fs.add(child);
+            if (child.pending)
+                created.push(child);
+            else
+                env.report(child);
+            return;
+        }
+        if (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length)
+            return;
+        env.finding('OCA110', `RUN ${evidence.replace(/\bit\b/, path)}: the file is not a mount and no COPY/ADD here brought it, so it is in the image (from the base image or an earlier step), and the tool treats it as a CA`);
+        newRecord(path, false, true, 'OCA110', `${path} (used as a CA at ${where()})`, 'write').reported = true;
+    };
+    const trustUpdate = (tool, sources, extra = []) => {
+        for (const p of REGENERATED_BY_UPDATE) {
+            const r = fs.records.find((x) => x.path === p);
+            if (r && (r.origin === 'regenerated' || !r.dir))
+                fs.remove(p, true);
+        }
+        const added = [
+            ...new Set([
+                ...sources.flatMap((d) => fs.caUnder(d).map((r) => r.path)),
+                ...mounts.filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || read(m.target).ca)).map((m) => `${m.target} (a ${m.type} mount)`),
+                ...extra,
+            ]),
+        ];
+        if (!added.length)
+            return;
+        const what = `RUN ${tool} regenerates the system trust store (${REGENERATED_BY_UPDATE[0]} and the other bundles) with ${added.slice(0, 3).join(', ')}${added.length > 3 ? ` and ${added.length - 3} more` : ''}`;
+        for (const p of REGENERATED_BY_UPDATE)
+            newRecord(p, !/\.(crt|pem)$|cacerts$/.test(p), true, 'OCA103', what, 'regenerated');
+    };
+    /** Copies each source to dest (cp, mv, install, rsync), carrying what the model knows of directories. */
+    const copyFiles = (sources, destWord, destIsDirHint, how, move) => {
+        const dest = abs(destWord);
+        const known = fs.records.find((r) => r.path === dest);
+        const destIsDir = destIsDirHint || destWord.endsWith('/') || sources.length > 1 || isKnownDirectory(dest) || Boolean(known?.dir);
+        for (const s of sources) {
+            const src = abs(s);
+            const under = mountOf(src) ? [] : fs.records.filter((r) => r.path !== src && isUnder(r.path, src));
+            if (under.length) {
+                for (const r of under) {
+                    const target = mapPath(r, src, destIsDir ? external_node_path_.posix.join(dest, external_node_path_.posix.basename(src)) : dest, false);
+                    newRecord(target, r.dir, r.ca || (isTrustPath(target) && !(0,system_bundles/* isSystemBundlePath */.Rz)(r.path)), 'OCA102', `RUN ${how} ${r.path} (${r.what}) to ${target}`, 'write');
+                }
+            }
+            const target = destIsDir && !hasGlob(src) ? external_node_path_.posix.join(dest, external_node_path_.posix.basename(src)) : hasGlob(src) ? dest : dest;
+            const content = read(src);
+            if (!under.length || content.ca)
+                write(target, content, how);
+            if (move)
+                fs.remove(src);
+        }
+    };
+    for (const pipeline of parseShell(script)) {
+        let stdin = NOTHING;
+        for (const command of pipeline) {
+            const out = runCommand(command, stdin);
+            for (const r of command.redirects) {
+                if (r.op === '<')
+                    continue;
+                write(abs(text(r.target)), out, r.op === '>>' ? 'appends' : 'writes');
+            }
+            stdin = command.redirects.some((r) => r.op !== '<') ? NOTHING : out;
+        }
+    }
+    function runCommand(command, stdin) {
+        for (const a of command.assigns) {
+            const t = text(a);
+            const eq = t.indexOf('=');
+            const name = t.slice(0, eq);
+            const value = t.slice(eq + 1);
+            if (command.words.length === 0)
+                local.set(name, value);
+            for (const p of (0,leak_pointers/* assignmentPointers */.GJ)(name, value, ''))
+                if (p.form !== 'text')
+                    provenCa(p.value, `sets ${name}=${value} for ${command.words[0]?.text ?? 'the shell'}`);
+        }
+        if (!command.words.length)
+            return NOTHING;
+        const words = command.words.map(text);
+        const cmd = external_node_path_.posix.basename(words[0]);
+        const args = words.slice(1);
+        for (const r of command.redirects)
+            if (r.op === '<')
+                stdin = read(abs(text(r.target)));
+        const { operands: ops, options } = operands(cmd, args);
+        const opt = (...names) => names.map((n) => options.get(n)).find((v) => v !== undefined);
+        switch (cmd) {
+            case 'cd':
+                cwd = abs(ops[0] ?? '/root');
+                return NOTHING;
+            case 'export':
+                for (const a of args) {
+                    const eq = a.indexOf('=');
+                    if (eq === -1)
+                        continue;
+                    local.set(a.slice(0, eq), a.slice(eq + 1));
+                    for (const p of (0,leak_pointers/* assignmentPointers */.GJ)(a.slice(0, eq), a.slice(eq + 1), ''))
+                        if (p.form !== 'text')
+                            provenCa(p.value, `exports ${a.slice(0, eq)}=${a.slice(eq + 1)}`);
+                }
+                return NOTHING;
+            case 'cp':
+            case 'install':
+            case 'rsync':
+            case 'mv': {
+                const targetDir = opt('-t', '--target-directory');
+                if (cmd === 'install' && options.has('-d'))
+                    return NOTHING;
+                if (targetDir !== undefined)
+                    copyFiles(ops, targetDir, true, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
+                else if (ops.length >= 2)
+                    copyFiles(ops.slice(0, -1), ops[ops.length - 1], false, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
+                return NOTHING;
+            }
+            case 'rm':
+            case 'unlink':
+                for (const p of ops)
+                    fs.remove(abs(p));
+                return NOTHING;
+            case 'cat': {
+                const files = ops.filter((o) => o !== '-');
+                if (!files.length)
+                    return stdin;
+                const parts = files.map((f) => read(abs(f)));
+                const secret = parts.find((p) => p.secret !== undefined)?.secret;
+                return { ca: parts.some((p) => p.ca), what: parts.map((p) => p.what).join(' + '), ...(secret !== undefined ? { secret } : {}), public: parts.every((p) => p.public) };
+            }
+            case 'tee':
+                for (const f of ops)
+                    write(abs(f), stdin, options.has('-a') ? 'appends' : 'writes');
+                return stdin;
+            case 'echo':
+            case 'printf': {
+                const raw = command.words.slice(1).map((w) => w.text).join(' ');
+                const caVar = [...raw.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]).find((n) => env.caArgs.has(n) || (local.get(n) ?? '').includes('-----BEGIN'));
+                if (raw.includes('-----BEGIN') || caVar)
+                    return { ca: true, what: caVar ? `the value of ${caVar}` : 'certificate text' };
+                return NOTHING;
+            }
+            case 'wget':
+            case 'curl': {
+                const caFile = opt('--cacert', '--ca-certificate');
+                if (caFile)
+                    provenCa(caFile, `passes ${caFile} to ${cmd} as its CA file`);
+                const url = ops.find(isUrl) ?? ops.find((o) => /^\$|^[\w.-]+\.[a-z]{2,}\//i.test(o)) ?? ops[0];
+                if (!url)
+                    return NOTHING;
+                const name = isUrl(url) ? urlBasename(url) : external_node_path_.posix.basename(url);
+                const pub = isUrl(url) && isPublicBundleUrl(url);
+                const content = { ca: !pub && isCaLikeName(name), what: `downloads ${url}`, download: true, public: pub };
+                const outFile = cmd === 'wget' ? opt('-O', '--output-document') : opt('-o', '--output');
+                if (outFile === '-')
+                    return content;
+                if (outFile !== undefined) {
+                    write(abs(outFile), content, 'downloads');
+                    return NOTHING;
+                }
+                if (cmd === 'wget' || options.has('-O') || options.has('--remote-name')) {
+                    const dir = cmd === 'wget' ? opt('-P', '--directory-prefix') : undefined;
+                    write(resolvePath(name, dir !== undefined ? abs(dir) : cwd), content, 'downloads');
+                    return NOTHING;
+                }
+                return content;
+            }
+            case 'openssl': {
+                const sub = ops[0];
+                const caFile = opt('-CAfile');
+                if (caFile)
+                    provenCa(caFile, `passes ${caFile} to openssl -CAfile`);
+                if (sub === 's_client')
+                    return { ca: true, what: 'the certificates the server (or an inspecting proxy) presents' };
+                if (sub === 'rehash') {
+                    if (fs.caUnder('/etc/ssl/certs').length)
+                        trustUpdate('openssl rehash', ['/etc/ssl/certs']);
+                    return NOTHING;
+                }
+                const input = opt('-in');
+                const content = input !== undefined ? read(abs(input)) : stdin;
+                const output = opt('-out');
+                if (output !== undefined) {
+                    write(abs(output), content, `openssl ${sub ?? ''} writes`);
+                    return NOTHING;
+                }
+                return content;
+            }
+            case 'unzip':
+            case 'tar': {
+                const extracting = cmd === 'unzip' || args.some((a) => /^-?[a-zA-Z]*x/.test(a) && !a.startsWith('--') || a === '--extract' || a === '--get');
+                if (!extracting)
+                    return NOTHING;
+                const archive = cmd === 'unzip' ? ops[0] : opt('-f', '--file') ?? args.find((a) => /\.(tar|tgz|gz|xz|bz2|zst)$/.test(a));
+                const content = archive && archive !== '-' ? read(abs(archive)) : stdin;
+                const dir = abs(opt('-d', '-C', '--directory') ?? '.');
+                if (mountOf(dir))
+                    return NOTHING;
+                const ca = (content.ca || isTrustPath(dir)) && !content.public;
+                newRecord(dir, true, ca, 'OCA102', `RUN extracts ${archive ?? 'an archive'} into ${dir}`, 'write');
+                return NOTHING;
+            }
+            case 'update-ca-certificates':
+                trustUpdate(words.join(' '), DEBIAN_SOURCES);
+                return NOTHING;
+            case 'update-ca-trust':
+                trustUpdate(words.join(' '), RHEL_SOURCES);
+                return NOTHING;
+            case 'c_rehash':
+                if (fs.caUnder(ops[0] ? abs(ops[0]) : '/etc/ssl/certs').length)
+                    trustUpdate('c_rehash', [ops[0] ? abs(ops[0]) : '/etc/ssl/certs']);
+                return NOTHING;
+            case 'trust': {
+                if (ops[0] !== 'anchor')
+                    return NOTHING;
+                const file = ops[1];
+                if (!file)
+                    return NOTHING;
+                const content = read(abs(file));
+                if (content.public)
+                    return NOTHING;
+                provenCa(file, 'adds it with trust anchor');
+                trustUpdate('trust anchor', RHEL_SOURCES, [abs(file)]);
+                return NOTHING;
+            }
+            case 'keytool': {
+                if (!args.some((a) => /^-import(cert|keystore)?$/.test(a)))
+                    return NOTHING;
+                const file = opt('-file', '-srckeystore');
+                const content = file !== undefined ? read(abs(file)) : stdin;
+                if (content.public || script.includes('/usr/share/ca-certificates/mozilla'))
+                    return NOTHING;
+                if (file !== undefined)
+                    provenCa(file, 'imports it into a Java keystore with keytool');
+                const store = opt('-keystore', '-destkeystore');
+                const storePath = store !== undefined ? abs(store) : '/$JAVA_HOME/lib/security/cacerts';
+                newRecord(storePath, false, true, 'OCA104', `RUN keytool imports ${file ?? 'a certificate'} into the keystore ${store ?? 'cacerts (-cacerts)'}`, 'write');
+                return NOTHING;
+            }
+            case 'certutil': {
+                if (!options.has('-A'))
+                    return NOTHING;
+                const file = opt('-i');
+                const content = file !== undefined ? read(abs(file)) : stdin;
+                if (content.public)
+                    return NOTHING;
+                if (file !== undefined)
+                    provenCa(file, 'adds it to an NSS database with certutil -A');
+                const db = opt('-d');
+                newRecord(db !== undefined ? abs(db.replace(/^sql:/, '')) : '/root/.pki/nssdb', true, true, 'OCA104', `RUN certutil -A adds ${file ?? 'a certificate'} to the NSS database ${db ?? '~/.pki/nssdb'}`, 'write');
+                return NOTHING;
+            }
+            default:
+                toolSettings(cmd, args);
+                return NOTHING;
+        }
+    }
+    /** npm/yarn/pnpm/pip/git/poetry/conda flags and settings that name a CA file. */
+    function toolSettings(cmd, args) {
+        const flagValue = (names) => {
+            for (let i = 0; i < args.length; i++) {
+                for (const n of names) {
+                    if (args[i] === n)
+                        return args[i + 1];
+                    if (args[i].startsWith(`${n}=`))
+                        return args[i].slice(n.length + 1);
+                }
+            }
+            return undefined;
+        };
+        const setting = (value, label) => {
+            if (value === undefined)
+                return;
+            provenCa(value, `sets ${label} to it`);
+            env.pointer(label, value, cwd);
+        };
+        const configSet = () => {
+            const at = args.findIndex((a) => a === 'set');
+            if (at === -1)
+                return undefined;
+            const rest = args.slice(at + 1).filter((a) => !a.startsWith('-'));
+            if (!rest[0])
+                return undefined;
+            const eq = rest[0].indexOf('=');
+            return eq !== -1 ? [rest[0].slice(0, eq), rest[0].slice(eq + 1)] : [rest[0], rest[1]];
+        };
+        const isPip = cmd === 'pip' || cmd === 'pip3' || /^pip3\.\d+$/.test(cmd) || (/^python(\d(\.\d+)?)?$/.test(cmd) && args[0] === '-m' && /^pip/.test(args[1] ?? ''));
+        if (['npm', 'yarn', 'pnpm'].includes(cmd)) {
+            const one = flagValue(['--cafile']);
+            if (one)
+                provenCa(one, `passes ${one} to ${cmd} --cafile`);
+            const kv = configSet();
+            if (kv && /^(cafile|https-ca-file-path|ca-file-path|capath)$/i.test(kv[0]))
+                setting(kv[1], `${cmd} config ${kv[0]}`);
+        }
+        else if (isPip) {
+            const one = flagValue(['--cert']);
+            if (one)
+                provenCa(one, `passes ${one} to pip --cert`);
+            const kv = configSet();
+            if (kv && /(^|\.)cert$/.test(kv[0]))
+                setting(kv[1], `pip config ${kv[0]}`);
+        }
+        else if (cmd === 'git') {
+            for (let i = 0; i < args.length; i++) {
+                if (args[i] === '-c' && /sslcainfo=/i.test(args[i + 1] ?? ''))
+                    provenCa(args[i + 1].split('=').slice(1).join('='), 'passes it to git -c http.sslCAInfo');
+            }
+            const at = args.indexOf('config');
+            if (at !== -1) {
+                const rest = args.slice(at + 1).filter((a) => !a.startsWith('-'));
+                if (rest[0] && /sslcainfo$/i.test(rest[0]))
+                    setting(rest[1], `git config ${rest[0]}`);
+            }
+        }
+        else if (cmd === 'poetry') {
+            const at = args.indexOf('config');
+            const rest = at === -1 ? [] : args.slice(at + 1).filter((a) => !a.startsWith('-'));
+            if (rest[0] && /^certificates\..+\.cert$/.test(rest[0]))
+                setting(rest[1], `poetry config ${rest[0]}`);
+        }
+        else if (cmd === 'conda') {
+            const at = args.indexOf('--set');
+            if (at !== -1 && args[at + 1] === 'ssl_verify' && (args[at + 2] ?? '').includes('/'))
+                setting(args[at + 2], 'conda ssl_verify');
+        }
+        else if (cmd === 'bundle' && args[0] === 'config') {
+            const rest = args.slice(1).filter((a) => !a.startsWith('-'));
+            if (rest[0] && /ssl_ca_cert$/i.test(rest[0]))
+                setting(rest[1], `bundle config ${rest[0]}`);
+        }
+    }
+    // The RUN's layer: what it created and did not remove again.
+    for (const r of created) {
+        r.pending = false;
+        // A directory record that got a hole punched is a new object for the same path and line.
+        const still = fs.records.find((x) => x === r || (x.path === r.path && x.line === r.line && x.stage === r.stage));
+        if (still) {
+            still.pending = false;
+            if (still.ca)
+                env.report(still);
+        }
+    }
+    return mounts.filter((m) => m.type === 'secret').map((m) => m.target);
+}
+
+;// CONCATENATED MODULE: ./src/lint/model.ts
+
+
+
+
+
+
+
+/** Names of ARGs that carry certificate text (ZSCALER_CERT, ORG_CA, CA_PEM), not a flag, URL or path about one. */
+function isCaContentArg(name, value) {
+    if (value !== undefined && value.includes('-----BEGIN'))
+        return true;
+    // NODE_EXTRA_CA_CERTS, SSL_CERT_FILE…: the registry's variables hold paths; so does any value that looks like one.
+    if ((0,leak_pointers/* isPointerVariable */.m9)(name) || (value !== undefined && /^[/$~.]/.test(value.trim())))
+        return false;
+    const words = name.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+    if (!words.some((w) => ['ca', 'cert', 'certs', 'certificate', 'pem', 'cacert', 'cacerts', 'bundle', 'rootca', 'crt'].includes(w)))
+        return false;
+    if (words.some((w) => ['url', 'uri', 'path', 'file', 'dir', 'name', 'home', 'location', 'id', 'no', 'add', 'import', 'use', 'enable', 'enabled', 'install', 'skip', 'verify', 'check', 'type', 'version', 'pass', 'password', 'alias', 'host'].includes(w)))
+        return false;
+    return !(value !== undefined && /^(true|false|yes|no|0|1|)$/i.test(value.trim()));
+}
+function buildModel(file, options = {}) {
+    const findings = [];
+    const pointers = [];
+    const stageModels = [];
+    const report = (r) => {
+        if (r.reported || !r.ca)
+            return;
+        r.reported = true;
+        findings.push({ rule: r.rule, stage: r.stage, line: r.line, message: `${r.what}${r.evidence ? `; ${r.evidence}` : ''}.` });
+    };
+    const globalArgs = new Map();
+    for (const instr of file.globalArgs) {
+        for (const [name, value] of keyValues(instr)) {
+            const v = options.buildArgs?.get(name) ?? (value !== undefined ? expand(value, globalArgs) : undefined);
+            if (v !== undefined)
+                globalArgs.set(name, v);
+        }
+    }
+    const stageByRef = (ref, before) => {
+        const lower = ref.toLowerCase();
+        const named = stageModels.findIndex((s, i) => i < before && s.stage.name === lower);
+        if (named !== -1)
+            return named;
+        return /^\d+$/.test(ref) && Number(ref) < before ? Number(ref) : undefined;
+    };
+    for (const stage of file.stages) {
+        const base = expand(stage.base, globalArgs);
+        const parent = stageByRef(base, stage.index);
+        const fs = parent !== undefined ? stageModels[parent].fs.fork() : new StageFs();
+        const args = new Map();
+        const caArgs = new Set();
+        const secretTargets = [];
+        const vars = () => new Map([...args, ...fs.env]);
+        const stageName = stage.name ?? String(stage.index);
+        const instructions = stage.instructions;
+        for (let i = 0; i < instructions.length; i++) {
+            const instr = instructions[i];
+            inlineCertificates(instr, stage.index, findings);
+            switch (instr.keyword) {
+                case 'ARG':
+                    for (const [name, value] of keyValues(instr)) {
+                        const v = options.buildArgs?.get(name) ?? (value !== undefined ? expand(value, vars()) : globalArgs.get(name));
+                        if (v !== undefined)
+                            args.set(name, v);
+                        if (isCaContentArg(name, value)) {
+                            caArgs.add(name);
+                            if (instructions.slice(i + 1).some((later) => later.keyword === 'RUN')) {
+                                findings.push({ rule: 'OCA107', stage: stage.index, line: instr.line, message: `ARG ${name} reads as certificate text; its value is recorded in the history of every later RUN of stage '${stageName}'` });
+                            }
+                        }
+                    }
+                    break;
+                case 'ENV':
+                    for (const [name, value] of keyValues(instr)) {
+                        const v = expand(value ?? '', vars());
+                        fs.env.set(name, v);
+                        // The leak check's own registry: the same variables, JVM trustStore options and spellings it judges.
+                        for (const p of (0,leak_pointers/* assignmentPointers */.GJ)(name, v, ''))
+                            pointers.push({ stage: stage.index, line: instr.line, setting: p.setting, value: p.value, cwd: fs.workdir, via: 'env' });
+                    }
+                    break;
+                case 'WORKDIR':
+                    fs.workdir = resolvePath(expand(instr.words.join(' '), vars()), fs.workdir);
+                    break;
+                case 'COPY':
+                case 'ADD':
+                    copy(instr, stage.index, fs, vars(), stageModels, stageByRef, options.context, report);
+                    break;
+                case 'RUN': {
+                    const env = {
+                        stage: stage.index,
+                        fs,
+                        vars: vars(),
+                        caArgs,
+                        stageFs: (ref) => {
+                            const s = stageByRef(ref, stage.index);
+                            return s !== undefined ? { fs: stageModels[s].fs, name: stageModels[s].stage.name ?? String(s) } : undefined;
+                        },
+                        context: options.context,
+                        report,
+                        finding: (rule, message) => findings.push({ rule, stage: stage.index, line: instr.line, message }),
+                        pointer: (setting, value, cwd) => pointers.push({ stage: stage.index, line: instr.line, setting, value, cwd, via: 'config' }),
+                    };
+                    secretTargets.push(...interpretRun(instr, env));
+                    break;
+                }
+                default:
+                    break;
+            }
+        }
+        stageModels.push({ stage, parent, base, fs, secretTargets });
+    }
+    return { stages: stageModels, findings: dedupe(findings), pointers };
+}
+function dedupe(findings) {
+    const seen = new Set();
+    return findings.filter((f) => {
+        const key = `${f.rule}|${f.stage}|${f.line}|${f.message}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+function inlineCertificates(instr, stage, findings) {
+    const text = [instr.rest, ...instr.heredocs.map((h) => h.body)].join('\n');
+    if (/-----BEGIN (TRUSTED )?CERTIFICATE-----/.test(text)) {
+        findings.push({ rule: 'OCA108', stage, line: instr.line, message: `${instr.keyword} holds certificate text written inline in the Dockerfile` });
+    }
+}
+/**
+ * A destination without a trailing slash is a file unless it already exists as a directory in the image. The
+ * Dockerfile cannot say; these are directories in every image that has them (trust stores, a JDK's security dir).
+ */
+function isKnownDirectory(path) {
+    if (path === '/' || path === '/tmp' || path === '/root' || path === '/etc/ssl/certs')
+        return true;
+    if (/\/lib\/security$/.test(path))
+        return true;
+    return isTrustPath(path) && external_node_path_.posix.extname(path) === '' && external_node_path_.posix.basename(path) !== 'cacerts';
+}
+function flag(instr, name) {
+    return instr.flags.find((f) => f.name === name)?.value;
+}
+/** COPY and ADD: sources from the context, a URL, another stage, or an image; destination resolved against WORKDIR. */
+function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) {
+    const heredocNames = new Set(instr.heredocs.map((h) => h.name));
+    const words = instr.words.map((w) => expand(w, vars));
+    if (words.length < 2 && !instr.heredocs.length)
+        return;
+    const destWord = words[words.length - 1];
+    const sources = words.slice(0, -1).map((w) => w.replace(/^<<-?["']?([^"']+)["']?$/, '<<$1'));
+    const dest = resolvePath(destWord, fs.workdir);
+    const destIsDir = destWord.endsWith('/') || destWord === '.' || sources.length > 1 || sources.some(hasGlob) || isKnownDirectory(dest);
+    const from = flag(instr, 'from');
+    const kw = instr.keyword;
+    const fromStage = from !== undefined ? stageByRef(expand(from, vars), stage) : undefined;
+    for (const source of sources) {
+        const heredoc = source.startsWith('<<') ? instr.heredocs.find((h) => h.name === source.slice(2) || heredocNames.has(source.slice(2))) : undefined;
+        if (heredoc) {
+            const target = destIsDir ? external_node_path_.posix.join(dest, heredoc.name) : dest;
+            const ca = heredoc.body.includes('-----BEGIN');
+            fs.add(record(target, false, ca || isTrustPath(target), instr, stage, 'OCA101', `${kw} writes a here-document to ${target}`, 'inline'));
+            report(fs.lookup(target));
+            continue;
+        }
+        if (fromStage !== undefined) {
+            const src = stageModels[fromStage];
+            const srcName = src.stage.name ?? String(fromStage);
+            const srcPath = resolvePath(source, '/');
+            for (const r of src.fs.covered(srcPath)) {
+                const target = mapPath(r, srcPath, dest, destIsDir);
+                const wholeDir = r.dir && (r.path === srcPath || !external_node_path_.posix.relative(srcPath, r.path).startsWith('..'));
+                const carried = record(target, wholeDir, r.ca, instr, stage, r.ca ? 'OCA106' : r.rule, `COPY --from=${srcName} ${source} brings ${r.path} of stage '${srcName}' to ${target}: ${r.what} (line ${r.line})`, 'stage', r.contextDir !== undefined && wholeDir ? { contextDir: r.contextDir } : {});
+                if (r.evidence)
+                    carried.evidence = r.evidence;
+                fs.add(carried);
+                report(carried);
+            }
+            continue;
+        }
+        if (from !== undefined) {
+            // An image or a named build context: nothing of this Dockerfile's stages, so only names and destinations tell.
+            const srcPath = resolvePath(source, '/');
+            const target = destIsDir ? external_node_path_.posix.join(dest, external_node_path_.posix.basename(srcPath)) : dest;
+            const publicBundle = (0,system_bundles/* isSystemBundlePath */.Rz)(srcPath) || srcPath.startsWith('/etc/ssl/certs') || srcPath.startsWith('/usr/share/ca-certificates');
+            const ca = !publicBundle && (isCaLikeName(srcPath) || (isTrustPath(target) && !(0,system_bundles/* isSystemBundlePath */.Rz)(target)));
+            fs.add(record(target, false, ca, instr, stage, 'OCA101', `${kw} --from=${from} puts ${source} at ${target}`, 'external'));
+            report(fs.lookup(target));
+            continue;
+        }
+        if (kw === 'ADD' && isUrl(source)) {
+            const name = urlBasename(source);
+            const target = destIsDir ? external_node_path_.posix.join(dest, name) : dest;
+            const ca = isCaLikeName(name) || isCaLikeName(target) || isTrustPath(target);
+            fs.add(record(target, false, ca, instr, stage, 'OCA101', `ADD downloads ${source} to ${target}`, 'download'));
+            report(fs.lookup(target));
+            continue;
+        }
+        copyFromContext(instr, stage, fs, source, dest, destIsDir, context, report);
+    }
+}
+function record(path, dir, ca, instr, stage, rule, what, origin, extra = {}) {
+    return { path, dir, ca, line: instr.line, stage, rule, what, origin, removed: [], pending: false, reported: false, ...extra };
+}
+function contextRelative(source) {
+    const n = external_node_path_.posix.normalize(`/${source}`).replace(/\/+$/, '');
+    return n === '' || n === '/' ? '.' : n.slice(1);
+}
+function copyFromContext(instr, stage, fs, source, dest, destIsDir, context, report) {
+    const kw = instr.keyword;
+    const rel = contextRelative(source);
+    const known = context?.match(rel);
+    if (known) {
+        // Each file the source brings, parsed: only certificates that count (CAs, or the org CA's family) are findings.
+        const baseDir = known.dir ? rel : external_node_path_.posix.dirname(rel);
+        if (known.dir)
+            fs.add(record(dest, true, false, instr, stage, 'OCA101', `${kw} ${source} copies the build context directory '${rel}' to ${dest}`, 'context', { contextDir: rel }));
+        for (const file of known.files) {
+            const target = known.dir ? external_node_path_.posix.join(dest, baseDir === '.' ? file : external_node_path_.posix.relative(baseDir, file)) : destIsDir ? external_node_path_.posix.join(dest, external_node_path_.posix.basename(file)) : dest;
+            const cls = context.classify(file);
+            if (!cls && known.dir)
+                continue;
+            const r = record(target, false, cls?.ca ?? false, instr, stage, 'OCA101', `${kw} puts '${file}' from the build context at ${target}${cls ? ` (${cls.description})` : ''}`, 'context');
+            fs.add(r);
+            report(r);
+        }
+        return;
+    }
+    // No context to read: judge by names and destinations.
+    const isDir = !hasGlob(rel) && (rel === '.' || source.endsWith('/') || external_node_path_.posix.extname(rel) === '');
+    if (hasGlob(rel) || isDir) {
+        const ca = isTrustPath(dest);
+        const r = record(dest, true, ca, instr, stage, 'OCA101', `${kw} ${source} copies ${hasGlob(rel) ? 'the matching files' : `the build context${rel === '.' ? '' : ` directory '${rel}'`}`} into ${ca ? 'the trust path ' : ''}${dest}`, 'context', isDir ? { contextDir: rel } : {});
+        fs.add(r);
+        report(r);
+        return;
+    }
+    const target = destIsDir ? external_node_path_.posix.join(dest, external_node_path_.posix.basename(rel)) : dest;
+    const ca = isCaLikeName(rel) || isCaLikeName(target) || isTrustPath(target);
+    const r = record(target, false, ca, instr, stage, 'OCA101', `${kw} puts '${rel}' from the build context at ${target}`, 'context');
+    fs.add(r);
+    report(r);
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules.ts
+
+// The image check says its fix inside a sentence ("… Fix: use …"); a finding's own `fix` field is the bare advice.
+const USE_A_SECRET = LEAK_FIX.replace(/^Fix:\s*(.)/, (_m, first) => first.toUpperCase());
+const RULES = [
+    {
+        id: 'OCA101',
+        name: 'copy-ca-file',
+        what: 'COPY/ADD brings a CA certificate into the image: into a trust path, under a CA-like name, a file a later step uses as a CA, or (with --context) a file that parses as a CA certificate.',
+        why: 'A file copied in stays in that layer for good, even if a later step deletes it.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA102',
+        name: 'write-ca-file',
+        what: 'RUN downloads or writes a CA certificate into the file system (wget -O/-P, curl -o, cp, tee, echo > … into a trust path, or a file later used as a CA) and leaves it there.',
+        why: 'The file is part of the layer that RUN creates.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA103',
+        name: 'trust-store-update',
+        what: 'update-ca-certificates, update-ca-trust, trust anchor or c_rehash run after a CA was added in this stage or its FROM chain.',
+        why: 'The regenerated bundle (/etc/ssl/certs/ca-certificates.crt and friends) then holds the CA. A bare update, --fresh, or the distribution ca-certificates package alone add nothing and are not flagged.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA104',
+        name: 'keystore-import',
+        what: 'keytool -importcert or certutil -A adds a certificate that is not one of the distribution roots to a Java or NSS store.',
+        why: 'The keystore file (cacerts) in that layer holds the CA.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA105',
+        name: 'secret-to-disk',
+        what: 'RUN copies a CA secret mount (or a secret mounted into a trust directory) to the file system and does not remove it in the same RUN.',
+        why: 'A secret mount is never in a layer; a copy of it is.',
+        fix: 'Read the secret in place (with-org-ca reads /run/secrets/org_ca itself), or remove every copy (and regenerate the bundle) within the same RUN.',
+    },
+    {
+        id: 'OCA106',
+        name: 'copy-from-stage',
+        what: 'COPY --from=<stage> (or a RUN bind mount from a stage) brings a path of that stage that holds a CA: its SRC names the file, a directory containing it, or a glob matching it.',
+        why: 'Only what COPY --from names reaches the release image; when that is a CA file or a bundle regenerated with one, the CA goes with it.',
+        fix: 'Copy build outputs only, or copy the bundle from a stage that installed nothing but the distribution ca-certificates package.',
+    },
+    {
+        id: 'OCA107',
+        name: 'arg-ca',
+        what: 'An ARG that carries certificate text is in scope of a later RUN.',
+        why: 'BuildKit records the value of every ARG in scope in the history of each later RUN (RUN |N NAME=…), readable by anyone who pulls the image.',
+        fix: 'Pass the CA as a secret (--secret id=org_ca,src=…) and read it with RUN --mount=type=secret, never as a build argument.',
+    },
+    {
+        id: 'OCA108',
+        name: 'ca-in-source',
+        what: 'Certificate text (-----BEGIN CERTIFICATE-----) is written inline in the Dockerfile.',
+        why: 'It ends up in the layer and in the build history and provenance.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA109',
+        name: 'ca-pointer',
+        what: 'ENV or a persistent tool setting (npm/yarn/pip/git config) in the release image names a CA file other than the image\'s own system bundle.',
+        why: 'The leak check fails it too: the file it names either holds a CA added for the build or is missing at run time (tools then fail, or trust whatever is put there).',
+        fix: 'Set CA variables only for the build command that needs them (with-org-ca in a builder stage); point at the system bundle (/etc/ssl/certs/ca-certificates.crt) if anything.',
+    },
+    {
+        id: 'OCA110',
+        name: 'ca-file-in-image',
+        what: 'A tool flag or variable (pip --cert, curl --cacert, NODE_EXTRA_CA_CERTS=… cmd, keytool -file …) uses a file of the image as a CA, and no COPY/ADD of this Dockerfile explains where it came from.',
+        why: 'The flag proves the file is a CA; it is not a mount, so it is in the image (from the base image or an earlier step).',
+        fix: USE_A_SECRET,
+    },
+];
+function ruleById(id) {
+    return RULES.find((r) => r.id === id);
+}
+/** A rule by id (OCA101, case-insensitive) or by name (copy-ca-file). */
+function findRule(idOrName) {
+    const key = idOrName.trim().toLowerCase();
+    return RULES.find((r) => r.id.toLowerCase() === key || r.name === key);
+}
+
+;// CONCATENATED MODULE: ./src/lint/lint.ts
+
+
 
 
 
@@ -69270,171 +75091,282 @@ class LintError extends Error {
         this.name = 'LintError';
     }
 }
-const CA_FILE = /\.(pem|crt|cer|der|p7b|p7c|p12|pfx|jks|keystore|truststore)$|(^|[/_.-])(ca|cacerts?|ca-bundle|ca-certificates|root-?ca|org-?ca)([._-]|$)/i;
-const TRUST_DIRS = /\/(usr\/local\/share\/ca-certificates|usr\/share\/ca-certificates|etc\/ssl\/certs|etc\/pki\/ca-trust|etc\/pki\/tls\/certs|etc\/ca-certificates)\b|cacerts\b/;
-const TRUST_UPDATE = /\b(update-ca-certificates|update-ca-trust|keytool\b[^\n;&|]*-import(cert)?|trust\s+anchor|certutil\b[^\n;&|]*\s-A\b|c_rehash)\b/;
-const CA_ARG = /(^|_)(CA|CAS|CERT|CERTS|CERTIFICATE|PEM|CACERT|CACERTS|TRUST|TRUSTSTORE|BUNDLE|ROOT_CA|ORG_CA)(_|$)/i;
-const POINTERS = new Set(CA_POINTER_VARIABLES);
-function lint_text(lines, inst) {
-    const r = inst.getRange();
-    return lines.slice(r.start.line, r.end.line + 1).join('\n');
+const CACHE_NOTE = 'Findings marked info are in stages the release image does not contain: they matter only if the build cache (--cache-to mode=max, kaniko --cache) or that stage is pushed.';
+const INLINE_IGNORE = /^\s*org-ca\s+ignore=([A-Za-z0-9_,-]+)\s*(.*)$/;
+/** `# org-ca ignore=OCA101,copy-ca-file reason` applies to the next instruction, as hadolint's inline ignores do. */
+function inlineIgnores(file, notes) {
+    const out = new Map();
+    for (const [line, text] of file.comments) {
+        const m = INLINE_IGNORE.exec(text);
+        if (!m)
+            continue;
+        const next = file.instructionLines.find((l) => l > line);
+        if (next === undefined)
+            continue;
+        const rules = new Set();
+        for (const name of m[1].split(',').filter(Boolean)) {
+            const rule = findRule(name);
+            if (rule)
+                rules.add(rule.id);
+            else
+                notes.push(`line ${line}: '${name}' in an org-ca ignore comment is not a rule (expected one of ${RULES.map((r) => r.id).join(', ')} or their names); it ignores nothing.`);
+        }
+        const entry = out.get(next) ?? { rules: new Set(), reason: m[2].trim() };
+        for (const r of rules)
+            entry.rules.add(r);
+        out.set(next, entry);
+    }
+    return out;
 }
-/** `--from=x` of COPY/ADD, and every `from=` of `--mount` options of RUN. */
-function fromRefs(raw) {
-    const refs = [];
-    for (const m of raw.matchAll(/--from=("?)([^\s"]+)\1/g))
-        refs.push(m[2]);
-    for (const m of raw.matchAll(/--mount=([^\s]+)/g)) {
-        for (const opt of m[1].split(',')) {
-            const [k, v] = opt.split('=');
-            if (k === 'from' && v)
-                refs.push(v.replace(/^"|"$/g, ''));
-        }
-    }
-    return refs;
+function parseIgnoreList(values) {
+    return values
+        .flatMap((v) => v.split(/[\s,]+/))
+        .filter(Boolean)
+        .map((name) => {
+        const rule = findRule(name);
+        if (!rule)
+            throw new LintError(`--ignore '${name}' is not a rule: expected one of ${RULES.map((r) => `${r.id} (${r.name})`).join(', ')}.`);
+        return rule.id;
+    });
 }
-function lintDockerfile(content, target) {
-    const doc = main.DockerfileParser.parse(content);
-    const lines = content.split(/\r?\n/);
-    const stages = [];
-    for (const inst of doc.getInstructions()) {
-        if (inst.getKeyword() === 'FROM') {
-            const from = inst;
-            stages.push({ index: stages.length, name: from.getBuildStage() ?? String(stages.length), base: from.getImageName() ?? '', instructions: [] });
+/** The settings left in the release image: the last ENV per variable, the last value per tool setting. */
+function finalPointers(model, chain) {
+    const last = new Map();
+    for (const stage of chain) {
+        for (const p of model.pointers.filter((x) => x.stage === stage))
+            last.set(`${p.via}|${p.setting}`, p);
+    }
+    return [...last.values()];
+}
+function lint_pointerFindings(model, chain, release) {
+    const fs = model.stages[release].fs;
+    const secretTargets = chain.flatMap((s) => model.stages[s].secretTargets);
+    const out = [];
+    for (const p of finalPointers(model, chain)) {
+        const value = p.value.trim();
+        if (!value)
+            continue;
+        const what = p.via === 'env' ? `ENV ${p.setting}` : `${p.setting} (a setting written by RUN)`;
+        const add = (message) => void out.push({ rule: 'OCA109', stage: p.stage, line: p.line, message });
+        if ((0,leak_pointers/* looksLikeCertText */.Xz)(value)) {
+            add(`${what} holds certificate text, and it is in the release image`);
+            continue;
         }
-        else if (stages.length) {
-            stages[stages.length - 1].instructions.push(inst);
+        for (const raw of p.setting === 'SSL_CERT_DIR' ? value.split(':').filter(Boolean) : [value]) {
+            if (/\$/.test(raw))
+                continue;
+            const path = resolvePath(raw, p.cwd);
+            if ((0,system_bundles/* isSystemBundlePath */.Rz)(path))
+                continue;
+            if (isUnder(path, '/run/secrets') || secretTargets.some((t) => isUnder(path, t))) {
+                add(`${what} points at ${path}, a secret mount that is absent when the image runs: a build-time CA setting left in the release image`);
+                continue;
+            }
+            const r = fs.lookup(path);
+            if (r?.ca)
+                add(`${what} points at ${path}, which holds a CA (${r.what}, line ${r.line})`);
+            else
+                add(`${what} points at ${path}, which is not the image's own bundle: it either holds a CA added for the build or is missing when the image runs`);
         }
     }
-    if (stages.length === 0)
-        throw new LintError('the Dockerfile has no FROM instruction: expected at least one stage.');
-    const byName = (ref) => stages.find((s) => s.name.toLowerCase() === ref.toLowerCase()) ?? (/^\d+$/.test(ref) ? stages[Number(ref)] : undefined);
-    const release = target ? byName(target) : stages[stages.length - 1];
-    if (!release)
-        throw new LintError(`--target '${target}' is not a stage of this Dockerfile: expected one of ${stages.map((s) => s.name).join(', ')}.`);
-    // The release image is its FROM chain; everything those stages copy or mount from reaches it too.
-    const chain = new Set();
-    for (let s = release; s && !chain.has(s); s = byName(s.base))
-        chain.add(s);
-    const reach = new Set(chain);
-    const todo = [...chain];
-    while (todo.length) {
-        const s = todo.pop();
-        const deps = [byName(s.base), ...s.instructions.flatMap((i) => fromRefs(lint_text(lines, i)).map(byName))];
-        for (const d of deps)
-            if (d && !reach.has(d))
-                (reach.add(d), todo.push(d));
+    return out;
+}
+function lintDockerfile(content, options = {}) {
+    let file;
+    try {
+        file = parseDockerfile(content);
     }
-    const findings = [];
-    // CA-adding commands per stage, to judge what a COPY --from of a bundle brings along.
-    const addsCa = new Set();
-    for (const s of stages)
-        if (s.instructions.some((i) => TRUST_UPDATE.test(lint_text(lines, i))))
-            addsCa.add(s);
-    for (const s of [...reach].sort((a, b) => a.index - b.index)) {
-        const inRelease = chain.has(s);
-        const where = inRelease ? `the release image (stage '${s.name}')` : `stage '${s.name}', which the release target copies from (its layers and cache hold the CA)`;
-        const add = (rule, inst, message, fix = LEAK_FIX) => {
-            findings.push({ rule, line: inst.getRange().start.line + 1, stage: s.name, inRelease, message, fix });
+    catch (error) {
+        throw new LintError(error instanceof Error ? error.message : String(error));
+    }
+    const notes = [];
+    const optionIgnores = new Set(parseIgnoreList(options.ignore ?? []));
+    const model = buildModel(file, { ...(options.context ? { context: options.context } : {}), ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}) });
+    const names = model.stages.map((s) => s.stage.name ?? String(s.stage.index));
+    let release = model.stages.length - 1;
+    if (options.target !== undefined) {
+        const t = options.target.toLowerCase();
+        const found = names.findIndex((n) => n === t);
+        release = found !== -1 ? found : /^\d+$/.test(t) && Number(t) < names.length ? Number(t) : -1;
+        if (release === -1)
+            throw new LintError(`--target '${options.target}' is not a stage of this Dockerfile: expected one of ${names.join(', ')}.`);
+    }
+    const chain = [];
+    for (let s = release; s !== undefined && !chain.includes(s); s = model.stages[s].parent)
+        chain.unshift(s);
+    const inChain = new Set(chain);
+    const ignores = inlineIgnores(file, notes);
+    const raw = [...model.findings, ...lint_pointerFindings(model, chain, release)];
+    const findings = raw
+        .filter((f, i) => raw.findIndex((g) => g.rule === f.rule && g.line === f.line && g.stage === f.stage && g.message === f.message) === i)
+        .sort((a, b) => a.line - b.line || a.rule.localeCompare(b.rule))
+        .map((f) => {
+        const rule = ruleById(f.rule);
+        const inRelease = inChain.has(f.stage);
+        const inline = ignores.get(f.line);
+        const ignored = inline?.rules.has(f.rule)
+            ? { by: 'inline', reason: inline.reason || 'no reason given' }
+            : optionIgnores.has(f.rule)
+                ? { by: 'option', reason: `--ignore ${f.rule}` }
+                : undefined;
+        return {
+            rule: f.rule,
+            name: rule.name,
+            line: f.line,
+            stage: names[f.stage],
+            inRelease,
+            severity: inRelease ? 'error' : 'info',
+            message: f.message,
+            fix: rule.fix,
+            ...(ignored ? { ignored } : {}),
         };
-        const args = [];
-        for (const inst of s.instructions) {
-            const raw = lint_text(lines, inst);
-            const keyword = inst.getKeyword();
-            if (raw.includes('-----BEGIN CERTIFICATE'))
-                add('ca-in-source', inst, `A certificate is written inline in the Dockerfile: it ends up in ${where} and in the build history.`);
-            if (keyword === 'COPY' || keyword === 'ADD') {
-                const parts = inst.getArguments().map((a) => a.getValue()).filter((v) => !v.startsWith('--'));
-                const sources = parts.slice(0, -1);
-                const dest = parts[parts.length - 1] ?? '';
-                const from = fromRefs(raw)[0];
-                const fromStage = from ? byName(from) : undefined;
-                const caLike = sources.filter((src) => CA_FILE.test(src) || (TRUST_DIRS.test(src) && !fromStage && !from));
-                if (caLike.length || (TRUST_DIRS.test(dest) && !from)) {
-                    add('copy-ca-file', inst, `${keyword} puts ${caLike.length ? caLike.map((c) => `'${c}'`).join(', ') : 'a file'} into ${TRUST_DIRS.test(dest) ? `the trust store path '${dest}' of ` : ''}${where}: a CA file copied in is in that layer for good, even if deleted later.`);
-                }
-                else if (fromStage && addsCa.has(fromStage) && sources.some((src) => TRUST_DIRS.test(src))) {
-                    add('copy-ca-file', inst, `${keyword} --from=${from} copies a trust store from stage '${fromStage.name}', which adds a CA to it, into ${where}.`);
-                }
-            }
-            else if (keyword === 'ARG') {
-                for (const a of inst.getArguments()) {
-                    const [name, value] = a.getValue().split('=');
-                    if (name)
-                        args.push(name);
-                    if (name && (CA_ARG.test(name) || value?.includes('BEGIN'))) {
-                        const usedLater = s.instructions.some((i) => i.getKeyword() === 'RUN' && i.getRange().start.line > inst.getRange().start.line);
-                        if (usedLater)
-                            add('arg-ca', inst, `ARG ${name} looks like it carries a CA; BuildKit records the value of every ARG in scope in the history of each later RUN ('RUN |N ${name}=…'), readable in ${where}.`);
-                    }
-                }
-            }
-            else if (keyword === 'ENV' && inRelease) {
-                const props = inst.getProperties();
-                for (const p of props) {
-                    if (POINTERS.has(p.getName())) {
-                        add('env-ca-pointer', inst, `ENV ${p.getName()} is baked into the release image config: it points every container at a CA file (or at a file that is not there).`, 'Set CA variables only for the build command that needs them, e.g. with-org-ca in a builder stage; never with ENV in the release stage.');
-                    }
-                }
-            }
-            else if (keyword === 'RUN') {
-                if (TRUST_UPDATE.test(raw))
-                    add('trust-store-update', inst, `RUN updates the system trust store (${TRUST_UPDATE.exec(raw)[1]}): the CA is then in the bundle or keystore this layer writes, in ${where}.`);
-                const secretTargets = [...raw.matchAll(/--mount=([^\s]*type=secret[^\s]*)/g)].map((m) => {
-                    const opts = Object.fromEntries(m[1].split(',').map((o) => o.split('=')));
-                    return opts.target ?? opts.dst ?? opts.destination ?? `/run/secrets/${opts.id ?? ''}`;
-                });
-                const mentions = ['/run/secrets/', ...secretTargets].some((t) => raw.includes(t));
-                if (mentions && /\b(cp|mv|install|tee|rsync|dd|ln)\b|>\s*[^\s&|;]/.test(raw.replace(/--mount=\S+/g, ''))) {
-                    add('secret-to-disk', inst, `RUN copies a secret mount to disk: the copy stays in the layer of ${where}, defeating the secret mount.`, 'Read the secret in place (with-org-ca reads /run/secrets/org_ca itself) and write nothing from it to the file system.');
-                }
-                for (const name of args) {
-                    if (new RegExp(`\\$\\{?${name}\\b`).test(raw) && (TRUST_DIRS.test(raw) || TRUST_UPDATE.test(raw) || /\.(pem|crt)\b/.test(raw))) {
-                        add('arg-ca', inst, `RUN writes ARG ${name} into a certificate file or trust store in ${where}, and the ARG value is recorded in the image history.`);
-                    }
-                }
-            }
-        }
-    }
-    return { target: release.name, stages: [...reach].sort((a, b) => a.index - b.index).map((s) => ({ name: s.name, inRelease: chain.has(s) })), findings };
+    });
+    if (findings.some((f) => f.severity === 'info'))
+        notes.push(CACHE_NOTE);
+    return {
+        target: names[release],
+        stages: model.stages.map((s, i) => ({ name: names[i], inRelease: inChain.has(i) })),
+        findings,
+        failed: findings.some((f) => f.severity === 'error' && !f.ignored),
+        notes,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/lint/report.ts
+
+/** Renderings of a lint result: terminal text, annotations (data) and SARIF 2.1.0. Pure. */
+function label(f) {
+    return f.ignored ? `ignored (${f.ignored.reason})` : f.severity;
 }
 function renderLintText(file, result) {
-    const head = `org-ca lint: ${file}: target '${result.target}', stages checked: ${result.stages.map((s) => `${s.name}${s.inRelease ? ' (release)' : ''}`).join(', ')}`;
-    const body = result.findings.map((f) => `${file}:${f.line}: ${f.rule}: ${f.message}\n    fix: ${f.fix}`);
-    return [head, ...body, result.findings.length ? `FAILED: ${result.findings.length} finding(s).` : 'OK: nothing in these stages would put a CA into the image.'].join('\n');
+    const stages = result.stages.map((s) => `${s.name}${s.inRelease ? ' (release)' : ''}`).join(', ');
+    const lines = [`org-ca lint: ${file}: target '${result.target}', stages: ${stages}`];
+    for (const f of result.findings) {
+        lines.push(`${file}:${f.line}: ${label(f)} ${f.rule} ${f.name} [stage '${f.stage}']: ${f.message}`);
+        lines.push(`    fix: ${f.fix}`);
+    }
+    lines.push(...result.notes.map((n) => `note: ${n}`));
+    const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
+    const ignored = result.findings.filter((f) => f.ignored).length;
+    const info = result.findings.filter((f) => f.severity === 'info' && !f.ignored).length;
+    const counts = `${errors} error(s), ${info} info, ${ignored} ignored`;
+    lines.push(result.failed ? `FAILED: ${counts}: the release image would hold a CA.` : `OK: ${counts}: nothing puts a CA into the release image.`);
+    return lines.join('\n');
+}
+/** One annotation per finding that is not ignored: errors for the release image, notices for other stages. */
+function lintAnnotations(result) {
+    return result.findings
+        .filter((f) => !f.ignored)
+        .map((f) => ({
+        level: f.severity === 'error' ? 'error' : 'notice',
+        title: `${f.severity === 'error' ? 'CA would leak' : 'CA in a build stage only'}: ${f.rule} ${f.name}`,
+        message: `${f.message} Fix: ${f.fix}`,
+        line: f.line,
+    }));
+}
+/** SARIF 2.1.0; an ignored finding carries a `suppressions` entry (inSource for comments, external for --ignore). */
+/** The lint's rules as SARIF reportingDescriptors (shared with the leak-check sub-action's combined SARIF). */
+function lintSarifRules() {
+    return RULES.map((r) => ({
+        id: r.id,
+        name: r.name,
+        shortDescription: { text: r.what },
+        fullDescription: { text: r.why },
+        help: { text: r.fix },
+        defaultConfiguration: { level: 'error' },
+    }));
+}
+/** One SARIF result per finding; information-level ones as notes, ignored ones with their suppression. */
+function lintSarifResults(uri, result) {
+    return result.findings.map((f) => ({
+        ruleId: f.rule,
+        level: f.severity === 'error' ? 'error' : 'note',
+        message: { text: `${f.message} (stage '${f.stage}'${f.inRelease ? ', release image' : ', not in the release image'}). Fix: ${f.fix}` },
+        locations: [{ physicalLocation: { artifactLocation: { uri }, region: { startLine: f.line } } }],
+        partialFingerprints: { 'orgCaLint/v1': `${f.rule}|${f.stage}|${f.message}` },
+        ...(f.ignored ? { suppressions: [{ kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason }] } : {}),
+    }));
+}
+function renderLintSarif(file, result) {
+    return {
+        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+        version: '2.1.0',
+        runs: [{ tool: { driver: { name: 'org-ca lint', rules: lintSarifRules() } }, results: lintSarifResults(file, result) }],
+    };
 }
 
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/leak/report.ts
 
+
+
+
+
+
 /** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
-function failed(report) {
-    return report.findings.length > 0 || report.unscanned.length > 0;
+/** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
+function failed(report, strict = false) {
+    return report.error !== undefined || report.findings.length > 0 || report.unscanned.length > 0 || (strict && notLookedInside(report).length > 0);
+}
+/** Older reports (and hand-made ones) may lack the field. */
+function notLookedInside(report) {
+    return report.notLookedInside ?? [];
+}
+function nlWhere(n) {
+    return `${n.image ? `[${n.image}] ` : ''}${n.layer !== undefined ? `layer ${n.layer} ` : ''}${n.path}`;
+}
+/**
+ * An error as one line for the report files and the summary. The CA input's messages quote the bad value (a
+ * fingerprint token, say), which may be certificate text pasted into the wrong input: those are redacted.
+ */
+function safeMessage(error) {
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+    return error instanceof parse/* CaInputError */.l ? redact(message) : message;
+}
+/** The report of a check that could not run: the same files and outputs as any other, saying why. */
+function failureReport(input, error) {
+    return { ...emptyReport(input), error };
+}
+function emptyReport(input) {
+    return { input, findings: [], unscanned: [], notLookedInside: [], stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 } };
 }
 function where(f) {
     return f.layer ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}` : f.visibility === 'config' ? 'image config' : 'archive';
 }
-function renderText(report) {
+function renderText(report, strict = false) {
     const lines = [];
+    if (report.error !== undefined)
+        return `FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`;
     const s = report.stats;
-    lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s), ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
+    const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
+    lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
     for (const f of report.findings) {
         lines.push(`LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`);
         lines.push(`     ${f.message}`);
     }
     for (const u of report.unscanned)
         lines.push(`NOT SCANNED ${u.what}: ${u.reason}`);
-    if (!failed(report))
-        lines.push('OK: the CA was not found anywhere in the image.');
+    const unopened = notLookedInside(report);
+    for (const n of unopened)
+        lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
+    const warn = unopened.length ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.` : '';
+    if (!failed(report, strict))
+        lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
     else
-        lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).`);
+        lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
     return lines.join('\n');
 }
 function md(text) {
     return text.replace(/[&<>"'|`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;', '`': '&#96;' })[c]);
 }
-function renderMarkdown(report) {
+function renderMarkdown(report, strict = false) {
     const lines = ['## org-ca leak check', ''];
-    lines.push(failed(report)
+    if (report.error !== undefined) {
+        lines.push(`**Could not check**${report.input ? ` \`${md(report.input)}\`` : ''}: ${md(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
+        return lines.join('\n');
+    }
+    lines.push(failed(report, strict)
         ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in \`${md(report.input)}\`.`
         : `**Clean**: the CA is nowhere in \`${md(report.input)}\` (${report.stats.layers} layers, ${report.stats.files} files).`, '');
     if (report.findings.length) {
@@ -69450,15 +75382,42 @@ function renderMarkdown(report) {
             lines.push(`| ${md(u.what)} | ${md(u.reason)} |`);
         lines.push('');
     }
+    const unopened = notLookedInside(report);
+    if (unopened.length) {
+        lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
+        lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
+        for (const n of unopened)
+            lines.push(`| ${md(n.image ?? '')} | ${n.layer ?? ''} | ${md(n.path)} | ${md(n.reason)} |`);
+        lines.push('');
+    }
     return lines.join('\n');
 }
-function annotations(report) {
+/** The last lines of a failed check's summary: what to do about it. Pure. */
+function fixMarkdown(failure) {
+    const lines = [];
+    if (failure.leaks > 0) {
+        lines.push('**Fix**: use the CA only in a builder stage, through a BuildKit secret mount ' +
+            '(`RUN --mount=type=secret,id=org_ca --mount=type=bind,from=org-ca,target=/org-ca /org-ca/with-org-ca npm ci`), ' +
+            'copy only build outputs into the release stage, and rebuild; `org-ca lint Dockerfile --target <release stage>` names the instruction.');
+    }
+    if (failure.unscanned > 0) {
+        lines.push('**Fix** for the parts not scanned: a part that cannot be read is never counted clean; export the image again ' +
+            '(`docker save`, `skopeo copy … oci-archive:`), check the archive is complete, and run the check on it.');
+    }
+    return lines.join('\n\n');
+}
+function report_annotations(report, strict = false) {
     return [
-        ...report.findings.map((f) => ({ title: `CA leak (${f.kind}) at ${f.path}`, message: f.message })),
-        ...report.unscanned.map((u) => ({ title: `Not scanned: ${u.what}`, message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.` })),
+        ...report.findings.map((f) => ({ level: 'error', title: `CA leak (${f.kind}) at ${f.path}`, message: f.message })),
+        ...report.unscanned.map((u) => ({ level: 'error', title: `Not scanned: ${u.what}`, message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.` })),
+        ...notLookedInside(report).map((n) => ({
+            level: strict ? 'error' : 'warning',
+            title: `Not looked inside: ${n.path}`,
+            message: `${nlWhere(n)}: ${n.reason}. ${strict ? 'strict: this fails the check.' : 'The CA could hide there unseen; set strict to fail on this.'}`,
+        })),
     ];
 }
-const RULES = {
+const report_RULES = {
     pem: 'The CA certificate as PEM',
     'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
     der: 'The CA certificate as DER bytes',
@@ -69469,18 +75428,47 @@ const RULES = {
     'base64-der-same-key': 'base64 of a certificate with the CA key',
     'base64-public-key': 'base64 of the CA public key',
     'base64-pem': 'base64 of the CA PEM',
+    'pem-intermediate': 'An intermediate CA the org CA signed (a trust anchor for Java, Go and Node), PEM',
+    'der-intermediate': 'An intermediate CA the org CA signed, DER',
+    'base64-der-intermediate': 'base64 of an intermediate CA the org CA signed',
+    'base64-pem-intermediate': 'base64 of the PEM of an intermediate CA the org CA signed',
     jks: 'The CA in a Java keystore',
     pkcs12: 'The CA in a PKCS#12 store',
+    'jks-intermediate': 'An intermediate CA the org CA signed, in a Java keystore',
+    'pkcs12-intermediate': 'An intermediate CA the org CA signed, in a PKCS#12 store',
     'pointer-inline': 'A CA setting holding certificate text',
     'pointer-to-ca': 'A CA setting naming a file that holds the CA',
     'pointer-missing': 'A CA setting naming a file absent from the image',
     'not-scanned': 'A part of the image that could not be read',
+    'not-looked-inside': 'An archive or compressed file inside the image that could not be opened',
 };
-/** SARIF 2.1.0 for github/codeql-action/upload-sarif. Paths are inside the image, so they carry their own base id. */
-function renderSarif(report) {
-    const result = (ruleId, text, uri, key) => ({
+/** Notification descriptors (toolExecutionNotifications refer to them by id). */
+const NOTIFICATIONS = {
+    'input-error': 'The image could not be checked at all (a bad input or an unreadable image): the check fails closed.',
+    'not-scanned': 'A part of the image could not be read: it is not counted clean.',
+};
+/**
+ * A repository file as SARIF wants it: relative to the checkout when it is inside it (code scanning resolves
+ * relative URIs against the repository root), else an absolute file: URI.
+ */
+function artifactUri(path, workspace) {
+    if (!(0,external_node_path_.isAbsolute)(path))
+        return path.split(external_node_path_.sep).join('/').replace(/^(\.\/)+/, '');
+    if (workspace) {
+        const rel = (0,external_node_path_.relative)(workspace, path);
+        if (rel && !rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel))
+            return rel.split(external_node_path_.sep).join('/');
+    }
+    return (0,external_node_url_.pathToFileURL)(path).href;
+}
+/**
+ * SARIF 2.1.0 for github/codeql-action/upload-sarif. Image paths are inside the image, so they carry their own base
+ * id; Dockerfile lint findings point at the Dockerfile's line, relative to the repository.
+ */
+function renderSarif(report, lint, strict = false) {
+    const result = (ruleId, text, uri, key, level = 'error') => ({
         ruleId,
-        level: 'error',
+        level,
         message: { text },
         locations: [{ physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } }],
         partialFingerprints: { 'orgCaLeak/v1': key },
@@ -69493,21 +75481,102 @@ function renderSarif(report) {
                 tool: {
                     driver: {
                         name: 'org-ca leak-check',
-                        rules: Object.entries(RULES).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
+                        rules: [
+                            ...Object.entries(report_RULES).map(([id, text]) => ({
+                                id,
+                                shortDescription: { text },
+                                defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
+                            })),
+                            ...(lint ? lintSarifRules() : []),
+                        ],
+                        notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
                     },
                 },
+                // An unreadable image or a bad input is a run that did not execute successfully, with the reason as a tool
+                // notification (SARIF 2.1.0 §3.20.14, §3.20.21): upload-sarif still gets a valid file, and a reader sees why.
+                // A part that could not be read is a result (an alert) and also a notification: the run did not fully succeed.
+                invocations: [
+                    {
+                        executionSuccessful: report.error === undefined && report.unscanned.length === 0,
+                        toolExecutionNotifications: [
+                            ...(report.error === undefined ? [] : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
+                            ...report.unscanned.map((u) => ({ level: 'error', message: { text: `${u.what}: ${u.reason}` }, descriptor: { id: 'not-scanned' } })),
+                        ],
+                    },
+                ],
                 originalUriBaseIds: { IMAGE: { description: { text: `Inside the image ${report.input}` } } },
                 results: [
                     ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
                     ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
+                    ...(lint ? lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) : []),
+                    ...notLookedInside(report).map((n) => result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning')),
                 ],
             },
         ],
     };
 }
 
-// EXTERNAL MODULE: ./src/ca/parse.ts + 1 modules
-var parse = __nccwpck_require__(5726);
+;// CONCATENATED MODULE: ./src/leak/limits.ts
+
+
+/**
+ * The user-settable bounds, one table for the CLI flags and the sub-action inputs (same names, `--` for flags).
+ * Pure: raw strings in, a partial ScanLimits out, or an error quoting the bad value.
+ */
+const LIMIT_OPTIONS = [
+    { name: 'max-depth', key: 'maxDepth', kind: 'count', help: 'how many archives deep to look inside files' },
+    { name: 'max-layer-bytes', key: 'maxLayerBytes', kind: 'bytes', help: 'bound on one uncompressed layer (over it the check fails)' },
+    { name: 'max-image-bytes', key: 'maxImageBytes', kind: 'bytes', help: 'bound on all uncompressed layers together (over it the check fails)' },
+    { name: 'max-nested-layer-bytes', key: 'maxNestedLayerBytes', kind: 'bytes', help: 'bytes expanded from the files inside one layer' },
+    { name: 'max-nested-image-bytes', key: 'maxNestedImageBytes', kind: 'bytes', help: 'bytes expanded from the files inside all layers' },
+];
+const UNITS = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+/** `4G`, `512MiB`, `100mb`, `1073741824`: binary units (a K is 1024). */
+function parseBytes(text) {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+    if (!m)
+        return undefined;
+    const n = Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]);
+    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+function parseLimits(raw, flagPrefix = '') {
+    const out = {};
+    for (const o of LIMIT_OPTIONS) {
+        const text = raw(o.name)?.trim();
+        if (!text)
+            continue;
+        if (o.kind === 'count') {
+            if (!/^\d+$/.test(text) || Number(text) > 64)
+                throw new Error(`${flagPrefix}${o.name} '${text}' is not a whole number from 0 to 64`);
+            out[o.key] = Number(text);
+        }
+        else {
+            const n = parseBytes(text);
+            if (n === undefined)
+                throw new Error(`${flagPrefix}${o.name} '${text}' is not a size: expected bytes or a number with K, M, G or T (e.g. 16G)`);
+            out[o.key] = n;
+        }
+    }
+    return out;
+}
+/** The defaults as the help and the README say them. */
+function describeDefault(name) {
+    const o = LIMIT_OPTIONS.find((x) => x.name === name);
+    const v = DEFAULT_LIMITS[o.key];
+    return o.kind === 'bytes' ? describeBytes(v).replace(/ (\w)iB$/, '$1') : String(v);
+}
+/** `true`/`false` as the runner spells booleans (YAML 1.2 core schema, as @actions/core getBooleanInput). */
+function parseBoolean(name, text) {
+    const t = text.trim();
+    if (t === '')
+        return false;
+    if (/^(true|True|TRUE)$/.test(t))
+        return true;
+    if (/^(false|False|FALSE)$/.test(t))
+        return false;
+    throw new Error(`${name} '${t}' is not a boolean: expected true or false`);
+}
+
 ;// CONCATENATED MODULE: ./src/ca/validate.ts
 
 
@@ -69521,12 +75590,13 @@ function parseFingerprint(value, inputName = 'ca-fingerprint') {
     }
     return hex;
 }
-function describe(cert) {
+function validate_describe(cert) {
     return `'${cert.subject}' (SHA-256 ${colonFingerprint(cert.fingerprint)})`;
 }
 /**
  * Checks that the input is something a TLS client may anchor on: CA certificates, valid now, matching the pin.
- * Problems that make trust impossible throw; things worth knowing come back as warnings.
+ * Problems that make trust impossible throw; things worth knowing come back as warnings. `pinName` is the option as
+ * the caller spells it in messages: `ca-fingerprint` (action) or `--fingerprint` (CLI).
  */
 function validate_validateCa(certs, options) {
     const { now } = options;
@@ -69534,23 +75604,24 @@ function validate_validateCa(certs, options) {
         throw new CaInputError('The CA input holds no certificate.');
     for (const cert of certs) {
         if (!cert.isCa) {
-            throw new CaInputError(`Certificate ${describe(cert)} is not a CA (basicConstraints CA:FALSE or absent): ` +
+            throw new CaInputError(`Certificate ${validate_describe(cert)} is not a CA (basicConstraints CA:FALSE or absent): ` +
                 "expected the organisation's root or issuing CA, not a server certificate.");
         }
         if (cert.notAfter.getTime() < now.getTime()) {
-            throw new CaInputError(`CA ${describe(cert)} expired on ${cert.notAfter.toISOString()}: expected a CA valid now; ask for the current one.`);
+            throw new CaInputError(`CA ${validate_describe(cert)} expired on ${cert.notAfter.toISOString()}: expected a CA valid now; ask for the current one.`);
         }
         if (cert.notBefore.getTime() > now.getTime()) {
-            throw new CaInputError(`CA ${describe(cert)} is not valid before ${cert.notBefore.toISOString()}: check the clock, or the certificate.`);
+            throw new CaInputError(`CA ${validate_describe(cert)} is not valid before ${cert.notBefore.toISOString()}: check the clock, or the certificate.`);
         }
     }
     let primary;
     if (options.pin !== undefined) {
-        const pin = parseFingerprint(options.pin);
+        const pinName = options.pinName ?? 'ca-fingerprint';
+        const pin = parseFingerprint(options.pin, pinName);
         primary = certs.find((cert) => cert.fingerprint === pin);
         if (!primary) {
             const got = certs.map((cert) => colonFingerprint(cert.fingerprint)).join(', ');
-            throw new CaInputError(`The CA's SHA-256 fingerprint does not match ca-fingerprint ${colonFingerprint(pin)}: the input has ${got}.`);
+            throw new CaInputError(`The CA's SHA-256 fingerprint does not match ${pinName} ${colonFingerprint(pin)}: the input has ${got}.`);
         }
     }
     primary ??= certs.find((cert) => cert.selfIssued) ?? certs[0];
@@ -69558,10 +75629,10 @@ function validate_validateCa(certs, options) {
     for (const cert of certs) {
         const daysLeft = Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
         if (daysLeft < EXPIRY_WARNING_DAYS) {
-            warnings.push(`CA ${describe(cert)} expires in ${daysLeft} day(s), on ${cert.notAfter.toISOString()}.`);
+            warnings.push(`CA ${validate_describe(cert)} expires in ${daysLeft} day(s), on ${cert.notAfter.toISOString()}.`);
         }
         if (!cert.selfIssued && !certs.some((other) => other !== cert && isIssuedBy(cert, other))) {
-            warnings.push(`CA ${describe(cert)} is an intermediate whose issuer '${cert.issuer}' was not given: ` +
+            warnings.push(`CA ${validate_describe(cert)} is an intermediate whose issuer '${cert.issuer}' was not given: ` +
                 'clients that need the full chain (apt, Java) may still fail; add the root too.');
         }
     }
@@ -69575,6 +75646,10 @@ function validate_validateCa(certs, options) {
 function hasCa(spec) {
     return Boolean(spec.ca?.trim() || spec.caFile?.trim());
 }
+/** The error for a step or command that must act but was given no CA. */
+function noCaGiven(names = { ca: 'ca', caFile: 'ca-file' }) {
+    return new parse/* CaInputError */.l(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
+}
 /**
  * Reads and parses the certificates from whichever input was given, without judging them (the leak check searches for
  * an expired or non-CA certificate too). Messages never contain the input itself.
@@ -69584,9 +75659,8 @@ function readCaCertificates(spec, names = { ca: 'ca', caFile: 'ca-file' }) {
     const file = spec.caFile?.trim() || undefined;
     if (text && file)
         throw new parse/* CaInputError */.l(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
-    if (!text && !file) {
-        throw new parse/* CaInputError */.l(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
-    }
+    if (!text && !file)
+        throw noCaGiven(names);
     if (!file)
         return (0,parse/* parseCertificates */.W)(text, names.ca);
     let bytes;
@@ -69602,7 +75676,14 @@ function readCaCertificates(spec, names = { ca: 'ca', caFile: 'ca-file' }) {
 /** Reads, parses and validates the CA: what a TLS client may anchor on. */
 function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
     const certs = readCaCertificates(spec, names);
-    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}) });
+    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}), ...(names.fingerprint ? { pinName: names.fingerprint } : {}) });
+}
+/**
+ * The one place the action loads its CA input: judged whenever one is given, whatever the step then decides, so a
+ * private key or garbage in the secret fails on every runner kind; undefined when none was given.
+ */
+function loadGivenCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
+    return hasCa(spec) ? loadCa(spec, now, names) : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/leak/targets.ts
@@ -69633,6 +75714,10 @@ function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 
 
 
 
+
+
+
+
 function parseLeakInputs(raw) {
     const inputs = {
         image: raw('image').trim(),
@@ -69641,51 +75726,82 @@ function parseLeakInputs(raw) {
         fingerprints: raw('fingerprint').split(/[\s,]+/).filter(Boolean),
         dockerfile: raw('dockerfile').trim(),
         target: raw('target').trim(),
+        strict: parseBoolean('strict', raw('strict')),
+        limits: parseLimits((name) => raw(name)),
+        context: raw('context').trim(),
+        lintIgnore: raw('lint-ignore').split(/[\s,]+/).filter(Boolean),
     };
     if (!inputs.image && !inputs.dockerfile)
         throw new Error("Nothing to check: set 'image' (an image or archive) and/or 'dockerfile'.");
     return inputs;
 }
+/**
+ * Always reports: on a leak, a clean image, an unreadable image or a bad input alike, the step sets `leaks`,
+ * `report-file` and `sarif-file` and writes the job summary, so that a following `upload-sarif` with `if: always()`
+ * gets a real file; then it fails if anything was found or could not be checked.
+ */
 async function run() {
+    let leaks = 0;
+    let problems = 0;
+    let image = '';
+    let strict = false;
+    let report;
+    let error;
+    let lint;
+    const sections = [];
     try {
         const inputs = parseLeakInputs((name) => getInput(name, { trimWhitespace: name !== 'ca' }));
-        const temp = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'org-ca-leak-'));
-        let leaks = 0;
-        let problems = 0;
-        const sections = [];
+        image = inputs.image;
+        strict = inputs.strict;
         if (inputs.dockerfile) {
-            const lint = lintDockerfile((0,external_node_fs_.readFileSync)(inputs.dockerfile, 'utf8'), inputs.target || undefined);
-            info(renderLintText(inputs.dockerfile, lint));
-            for (const f of lint.findings)
-                error(`${f.message} Fix: ${f.fix}`, { title: `CA would leak: ${f.rule}`, file: inputs.dockerfile, startLine: f.line });
-            leaks += lint.findings.length;
-            sections.push(`### Dockerfile lint: ${lint.findings.length} finding(s) in the stages of target '${lint.target}'`);
+            const context = readBuildContext(inputs.context || (0,external_node_path_.dirname)(inputs.dockerfile) || '.', { dockerfile: inputs.dockerfile });
+            const result = lintDockerfile((0,external_node_fs_.readFileSync)(inputs.dockerfile, 'utf8'), { ...(inputs.target ? { target: inputs.target } : {}), context, ignore: inputs.lintIgnore });
+            lint = { file: inputs.dockerfile, result, ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}) };
+            info(renderLintText(inputs.dockerfile, result));
+            for (const a of lintAnnotations(result))
+                (a.level === 'error' ? core_error : notice)(a.message, { title: a.title, file: inputs.dockerfile, startLine: a.line });
+            const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
+            leaks += errors;
+            sections.push(`### Dockerfile lint: ${errors} finding(s) in the stages of target '${result.target}'`);
         }
-        let report;
         if (inputs.image) {
             const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
-            report = await group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave: dockerSave }));
-            for (const a of annotations(report))
-                error(a.message, { title: a.title });
+            report = await group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave: dockerSave, limits: inputs.limits }));
+            for (const a of report_annotations(report, inputs.strict))
+                (a.level === 'error' ? core_error : warning)(a.message, { title: a.title });
             leaks += report.findings.length;
             problems += report.unscanned.length;
-            const reportFile = (0,external_node_path_.join)(temp, 'leak-report.json');
-            const sarifFile = (0,external_node_path_.join)(temp, 'leak-report.sarif');
-            (0,external_node_fs_.writeFileSync)(reportFile, JSON.stringify(report, null, 2) + '\n');
-            (0,external_node_fs_.writeFileSync)(sarifFile, JSON.stringify(renderSarif(report), null, 2) + '\n');
-            setOutput('report-file', reportFile);
-            setOutput('sarif-file', sarifFile);
-            sections.unshift(renderMarkdown(report));
-        }
-        setOutput('leaks', String(leaks));
-        if (process.env.GITHUB_STEP_SUMMARY)
-            await summary.addRaw(sections.join('\n\n'), true).write();
-        if (leaks > 0 || (report && failed(report)) || problems > 0) {
-            setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}.`);
         }
     }
-    catch (error) {
-        setFailed(error instanceof Error ? error.message : String(error));
+    catch (e) {
+        error = safeMessage(e);
+    }
+    try {
+        // A Dockerfile-only run has no image report, but the same files: SARIF carries the lint findings.
+        const written = error !== undefined ? failureReport(image, error) : (report ?? emptyReport(''));
+        const temp = await makeTempDirectory(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'org-ca-leak-', { purpose: process.env.RUNNER_TEMP ? 'RUNNER_TEMP' : 'TMPDIR', mode: 0o700 });
+        const reportFile = (0,external_node_path_.join)(temp, 'leak-report.json');
+        const sarifFile = (0,external_node_path_.join)(temp, 'leak-report.sarif');
+        (0,external_node_fs_.writeFileSync)(reportFile, JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) + '\n');
+        (0,external_node_fs_.writeFileSync)(sarifFile, JSON.stringify(renderSarif(written, lint, strict), null, 2) + '\n');
+        setOutput('report-file', reportFile);
+        setOutput('sarif-file', sarifFile);
+        setOutput('leaks', String(leaks));
+        if (error !== undefined || report)
+            sections.unshift(renderMarkdown(written, strict));
+        if (leaks > 0 || problems > 0)
+            sections.push(fixMarkdown({ leaks, unscanned: problems }));
+        if (process.env.GITHUB_STEP_SUMMARY)
+            await summary.addRaw(sections.join('\n\n'), true).write();
+    }
+    catch (e) {
+        error ??= `could not write the report: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    const unopened = report && strict ? (report.notLookedInside ?? []).length : 0;
+    if (error !== undefined)
+        setFailed(error);
+    else if (leaks > 0 || (report && failed(report, strict)) || problems > 0) {
+        setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`);
     }
 }
 
@@ -69956,198 +76072,69 @@ class FinalFs {
 
 /***/ }),
 
-/***/ 5466:
+/***/ 2444:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  vc: () => (/* binding */ scanDirectory),
+  Aj: () => (/* binding */ LayerAccumulator),
   h4: () => (/* binding */ scanLayer),
-  ZF: () => (/* binding */ sniff)
+  ZF: () => (/* reexport */ sniff/* sniff */.ZF)
 });
-
-// UNUSED EXPORTS: LayerAccumulator, isCapturedPath
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:stream/promises"
+var external_node_stream_promises_ = __nccwpck_require__(6466);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
 var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_);
-;// CONCATENATED MODULE: ./src/ca/jks.ts
-
-/**
- * Java keystores, read and written by hand: keytool needs a JVM start (~0.5 s) per call, and the format of a
- * trusted-certificate JKS is small. Layout from OpenJDK's JavaKeyStore engine
- * (openjdk/jdk17u-dev src/java.base/share/classes/sun/security/provider/JavaKeyStore.java).
- */
-const JKS_MAGIC = 0xfeedfeed;
-const JCEKS_MAGIC = 0xcececece;
-const TAG_PRIVATE_KEY = 1;
-const TAG_TRUSTED_CERT = 2;
-const TAG_SECRET_KEY = 3;
-const DEFAULT_STORE_PASSWORD = 'changeit';
-function isJavaKeystore(bytes) {
-    if (bytes.length < 12)
-        return false;
-    const magic = bytes.readUInt32BE(0);
-    return magic === JKS_MAGIC || magic === JCEKS_MAGIC;
-}
-/** Writes a JKS holding only trusted-certificate entries; readable by every JDK with trustStoreType=JKS. */
-function writeJks(entries, password = DEFAULT_STORE_PASSWORD, now = new Date()) {
-    const parts = [];
-    const u32 = (n) => {
-        const b = Buffer.alloc(4);
-        b.writeUInt32BE(n >>> 0);
-        return b;
-    };
-    const utf = (s) => {
-        const body = Buffer.from(s, 'utf8');
-        const len = Buffer.alloc(2);
-        len.writeUInt16BE(body.length);
-        return Buffer.concat([len, body]);
-    };
-    parts.push(u32(JKS_MAGIC), u32(2), u32(entries.length));
-    const stamp = Buffer.alloc(8);
-    stamp.writeBigUInt64BE(BigInt(now.getTime()));
-    for (const entry of entries) {
-        parts.push(u32(TAG_TRUSTED_CERT), utf(entry.alias.toLowerCase()), stamp, utf('X.509'), u32(entry.der.length), entry.der);
-    }
-    const body = Buffer.concat(parts);
-    return Buffer.concat([body, jksDigest(body, password)]);
-}
-function jksDigest(body, password) {
-    const pw = Buffer.alloc(password.length * 2);
-    for (let i = 0; i < password.length; i++)
-        pw.writeUInt16BE(password.charCodeAt(i), i * 2);
-    return createHash('sha1').update(pw).update('Mighty Aphrodite', 'utf8').update(body).digest();
-}
-/**
- * Every certificate in a JKS or JCEKS keystore: trusted entries and the chains of key entries (certificates are
- * never encrypted in these formats, so no password is needed). Throws on anything it cannot follow.
- */
-function readJks(bytes) {
-    let pos = 0;
-    const need = (n) => {
-        if (pos + n > bytes.length)
-            throw new Error(`keystore truncated at byte ${pos}`);
-    };
-    const u32 = () => {
-        need(4);
-        const v = bytes.readUInt32BE(pos);
-        pos += 4;
-        return v;
-    };
-    const utf = () => {
-        need(2);
-        const len = bytes.readUInt16BE(pos);
-        pos += 2;
-        need(len);
-        const s = bytes.subarray(pos, pos + len).toString('utf8');
-        pos += len;
-        return s;
-    };
-    const blob = () => {
-        const len = u32();
-        need(len);
-        const b = bytes.subarray(pos, pos + len);
-        pos += len;
-        return b;
-    };
-    const magic = u32();
-    if (magic !== JKS_MAGIC && magic !== JCEKS_MAGIC)
-        throw new Error('not a JKS/JCEKS keystore');
-    const version = u32();
-    if (version !== 1 && version !== 2)
-        throw new Error(`unknown keystore version ${version}`);
-    const count = u32();
-    const certificate = () => {
-        if (version === 2)
-            utf(); // certificate type, "X.509"
-        return blob();
-    };
-    const entries = [];
-    for (let i = 0; i < count; i++) {
-        const tag = u32();
-        const alias = utf();
-        need(8);
-        pos += 8; // creation date
-        if (tag === TAG_TRUSTED_CERT) {
-            entries.push({ alias, der: certificate() });
-        }
-        else if (tag === TAG_PRIVATE_KEY) {
-            blob(); // the protected key: opaque here
-            const chain = u32();
-            for (let c = 0; c < chain; c++)
-                entries.push({ alias, der: certificate() });
-        }
-        else if (tag === TAG_SECRET_KEY) {
-            throw new Error('JCEKS secret-key entries (serialized Java objects) cannot be read');
-        }
-        else {
-            throw new Error(`unknown keystore entry tag ${tag}`);
-        }
-    }
-    return entries;
-}
-
-// EXTERNAL MODULE: ./node_modules/node-forge/lib/index.js
-var lib = __nccwpck_require__(8542);
-var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
-;// CONCATENATED MODULE: ./src/ca/pkcs12.ts
+// EXTERNAL MODULE: ./src/leak/nested/budget.ts
+var nested_budget = __nccwpck_require__(3738);
+// EXTERNAL MODULE: ./src/leak/nested/decompress.ts + 2 modules
+var decompress = __nccwpck_require__(8526);
+// EXTERNAL MODULE: ./src/leak/nested/scan.ts + 6 modules
+var scan = __nccwpck_require__(940);
+// EXTERNAL MODULE: ./src/leak/nested/spool.ts
+var spool = __nccwpck_require__(8712);
+// EXTERNAL MODULE: ./src/leak/sniff.ts
+var sniff = __nccwpck_require__(1507);
+;// CONCATENATED MODULE: ./src/leak/blame.ts
 
 
 /**
- * Certificates of a PKCS#12 store, trying the passwords Java and OpenSSL use by default. The JDK's own cacerts is a
- * password-less PKCS#12 from JDK 18 on (JDK-8275252); `undefined` and '' are the two encodings of "no password".
+ * Names the real cause when the tar reader fails inside a layer. A bit flip in compressed data can still inflate
+ * (deflate only checks its CRC at the end of a member), so the tar reader sees garbage first and would blame a tar
+ * header. When the blob's digest is known, hashing it settles which one broke: a blob that does not match its digest
+ * is corrupt, whatever the tar reader saw; a blob that matches really holds a bad tar stream.
  */
-function readPkcs12(bytes, passwords = [undefined, '', DEFAULT_STORE_PASSWORD]) {
-    const asn1 = lib_default().asn1.fromDer(lib_default().util.createBuffer(bytes.toString('binary')));
-    let lastError;
-    for (const password of passwords) {
-        try {
-            const p12 = lib_default().pkcs12.pkcs12FromAsn1(asn1, false, password);
-            const entries = [];
-            for (const content of p12.safeContents) {
-                for (const bag of content.safeBags) {
-                    if (bag.type !== (lib_default()).pki.oids.certBag)
-                        continue;
-                    const alias = bag.attributes?.friendlyName?.[0] ?? '';
-                    if (bag.cert) {
-                        entries.push({ alias, der: Buffer.from(lib_default().asn1.toDer(lib_default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary') });
-                    }
-                    else if (bag.asn1) {
-                        // forge keeps certificates whose key type it cannot parse (EC, Ed25519) as the raw certificate ASN.1
-                        entries.push({ alias, der: Buffer.from(lib_default().asn1.toDer(bag.asn1).getBytes(), 'binary') });
-                    }
-                }
+async function blameTarFailure(job, tarMessage) {
+    if (!job.digest?.startsWith('sha256:'))
+        return tarMessage;
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    try {
+        if (job.blob.size > 0) {
+            for await (const chunk of (0,external_node_fs_.createReadStream)(job.blob.file, { start: job.blob.start, end: job.blob.start + job.blob.size - 1, highWaterMark: 1024 * 1024 })) {
+                hash.update(chunk);
             }
-            return entries;
-        }
-        catch (error) {
-            lastError = error;
         }
     }
-    throw new Error(`PKCS#12 store could not be opened with the default passwords: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+    catch {
+        return tarMessage;
+    }
+    const actual = `sha256:${hash.digest('hex')}`;
+    return actual === job.digest ? tarMessage : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
 }
 
-;// CONCATENATED MODULE: ./src/ca/keystore.ts
-/** Java and PKCS#12 keystores. The JKS half is in jks.ts, free of node-forge so the action's hot path stays small. */
-
-
-
-// EXTERNAL MODULE: ./src/leak/matcher.ts
-var matcher = __nccwpck_require__(2693);
+// EXTERNAL MODULE: ./src/leak/pointers.ts + 1 modules
+var pointers = __nccwpck_require__(321);
 // EXTERNAL MODULE: ./src/leak/tar.ts
 var leak_tar = __nccwpck_require__(9932);
 // EXTERNAL MODULE: ./src/leak/filesystem.ts
@@ -70164,47 +76151,33 @@ var filesystem = __nccwpck_require__(8);
 
 
 
+
+
+
+
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
-const CAPTURE_NAMES = new Set(['.npmrc', 'npmrc', 'pip.conf', 'pip.ini', '.gitconfig', 'gitconfig', '.wgetrc', 'wgetrc', '.curlrc', '.yarnrc', '.yarnrc.yml']);
 const CAPTURE_MAX = 64 * 1024;
-function isCapturedPath(path) {
-    return CAPTURE_NAMES.has(external_node_path_.posix.basename(path)) || path.endsWith('.config/git/config');
-}
-function keystoreKind(head) {
-    if (head.length >= 4) {
-        const magic = head.readUInt32BE(0);
-        if (magic === 0xfeedfeed || magic === 0xcececece)
-            return 'jks';
-    }
-    // PFX ::= SEQUENCE { version INTEGER 3, ... }
-    if (head[0] === 0x30 && head.length >= 8) {
-        const l = head[1];
-        const at = l < 0x80 ? 2 : 2 + (l & 0x7f);
-        if (head[at] === 0x02 && head[at + 1] === 0x01 && head[at + 2] === 0x03 && head[at + 3] === 0x30)
-            return 'pkcs12';
-    }
-    return undefined;
-}
-/** Collects what the scan of one layer (or one directory tree) learns, file by file. */
+/**
+ * Collects what the scan of one layer (or one directory tree) learns, file by file: the path index, the matches
+ * (also inside archives and compressed files, see nested/), the captured pointer files. Files are pushed in
+ * synchronously as the tar streams past; containers found on the way wait in `pending` until `drain()` opens them.
+ */
 class LayerAccumulator {
-    matcher;
     limits;
     index = new filesystem/* LayerIndexBuilder */.$F();
     hits = [];
     unreadable = [];
+    notLookedInside = [];
     captured = [];
+    temp = new spool/* TempDir */.sO();
+    context;
     files = 0;
-    path = '';
-    head = [];
-    headLen = 0;
-    mode = 'head';
-    scanner;
-    whole = [];
-    wholeLen = 0;
+    file;
     capture;
-    constructor(matcher, limits) {
-        this.matcher = matcher;
+    pending = [];
+    constructor(matcher, limits, budget = new nested_budget/* Budget */.__(limits)) {
         this.limits = limits;
+        this.context = { matcher, limits, budget, temp: this.temp, hits: this.hits, unreadable: this.unreadable, notLookedInside: this.notLookedInside, nestedFiles: 0 };
     }
     entry(path, type, size, link) {
         this.index.add(path, type, link);
@@ -70214,115 +76187,70 @@ class LayerAccumulator {
             throw new Error(`file '${path}' is ${size} bytes, over the ${this.limits.maxFileBytes}-byte bound for one file`);
         }
         this.files++;
-        this.path = path;
-        this.mode = 'head';
-        this.head = [];
-        this.headLen = 0;
-        this.scanner = undefined;
-        this.capture = isCapturedPath(path) && size <= CAPTURE_MAX ? [] : undefined;
+        this.file = new scan/* FileScan */.Qc(this.context, path, 0);
+        this.capture = (0,pointers/* isCapturedPath */.Mt)(path) && size <= CAPTURE_MAX ? [] : undefined;
     }
     data(chunk) {
         this.capture?.push(chunk);
-        if (this.mode === 'head') {
-            this.head.push(chunk);
-            this.headLen += chunk.length;
-            if (this.headLen >= 16)
-                this.decide();
-            return;
-        }
-        this.route(chunk);
-    }
-    decide() {
-        const head = Buffer.concat(this.head);
-        this.head = [];
-        this.mode = keystoreKind(head) ?? 'stream';
-        if (this.mode === 'stream')
-            this.scanner = new matcher/* ContentScanner */.SQ(this.matcher);
-        this.whole = [];
-        this.wholeLen = 0;
-        this.route(head);
-    }
-    route(chunk) {
-        if (this.mode === 'stream') {
-            this.scanner.feed(chunk);
-            return;
-        }
-        this.wholeLen += chunk.length;
-        if (this.wholeLen > this.limits.maxKeystoreBytes) {
-            throw new Error(`keystore '${this.path}' is over the ${this.limits.maxKeystoreBytes}-byte bound for keystores`);
-        }
-        this.whole.push(chunk);
+        this.file?.write(chunk);
     }
     entryEnd() {
-        if (this.mode === 'head' && this.headLen > 0)
-            this.decide();
-        const path = this.path;
+        const file = this.file;
+        this.file = undefined;
+        if (!file)
+            return;
         if (this.capture)
-            this.captured.push({ path, text: Buffer.concat(this.capture).toString('utf8') });
+            this.captured.push({ path: file.path, text: Buffer.concat(this.capture).toString('utf8') });
         this.capture = undefined;
-        if (this.mode === 'stream' && this.scanner) {
-            for (const hit of this.scanner.end())
-                this.hits.push({ ...hit, path });
-        }
-        else if (this.mode === 'jks' || this.mode === 'pkcs12') {
-            this.keystore(path, this.mode, Buffer.concat(this.whole));
-        }
-        this.scanner = undefined;
-        this.whole = [];
-        this.mode = 'head';
-        this.headLen = 0;
+        const job = file.end();
+        if (job)
+            this.pending.push(job);
     }
-    keystore(path, kind, bytes) {
-        const found = [];
-        try {
-            const entries = kind === 'jks' ? readJks(bytes) : readPkcs12(bytes);
-            for (const entry of entries) {
-                const c = (0,matcher/* classifyDer */._3)(this.matcher, entry.der);
-                if (c)
-                    found.push({ kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
-            }
-        }
-        catch (error) {
-            // Fail closed: a store we cannot open could hold the CA (keytool defaults: 'changeit' and empty were tried).
-            const why = error instanceof Error ? error.message : String(error);
-            this.unreadable.push({ path, reason: kind === 'jks' ? `Java keystore could not be read: ${why}` : why });
-        }
-        const fps = new Set(found.map((f) => f.fingerprint));
-        for (const hit of (0,matcher/* scanBuffer */.q5)(this.matcher, bytes))
-            if (!fps.has(hit.fingerprint))
-                found.push({ ...hit, path });
-        this.hits.push(...found);
+    /** Whether containers wait to be opened. */
+    get hasPending() {
+        return this.pending.length > 0;
     }
-    /** Files reached by hard links carry the hits of the file they link to. */
+    /** Opens the containers collected so far (call between writes; the layer stream waits meanwhile). */
+    async drain() {
+        while (this.pending.length)
+            await (0,scan/* openNested */.IG)(this.context, this.pending.shift());
+    }
+    /** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
     linkHits() {
-        const byPath = new Map();
-        for (const hit of this.hits)
-            byPath.set(hit.path, [...(byPath.get(hit.path) ?? []), hit]);
-        for (const [path, link] of this.index.hardlinks) {
-            if (!link)
-                continue;
-            for (const hit of byPath.get(link) ?? [])
-                this.hits.push({ ...hit, path });
+        const links = this.index.hardlinks.filter(([, link]) => link);
+        if (!links.length)
+            return;
+        const byOuter = new Map();
+        for (const hit of this.hits) {
+            const cut = hit.path.indexOf(scan/* NESTED */.s6);
+            const outer = cut === -1 ? hit.path : hit.path.slice(0, cut);
+            byOuter.set(outer, [...(byOuter.get(outer) ?? []), hit]);
+        }
+        for (const [path, link] of links) {
+            for (const hit of byOuter.get(link) ?? [])
+                this.hits.push({ ...hit, path: path + hit.path.slice(link.length) });
         }
     }
-}
-function sniff(head) {
-    if (head[0] === 0x1f && head[1] === 0x8b)
-        return 'gzip';
-    if (head.length >= 4) {
-        const magic = head.readUInt32LE(0);
-        // zstd frame, or a skippable frame (zstd:chunked puts its TOC in those)
-        if (magic === 0xfd2fb528 || (magic & 0xfffffff0) === 0x184d2a50)
-            return 'zstd';
+    /** Removes the temporary files of nested archives. */
+    close() {
+        this.temp.remove();
     }
-    if (head.toString('latin1', 257, 262) === 'ustar')
-        return 'none';
-    if (head.length >= 1024 && head.subarray(0, 1024).every((b) => b === 0))
-        return 'none'; // an empty tar
-    return 'unknown';
+    result(base) {
+        return {
+            ...base,
+            files: this.files,
+            index: this.index.finish(),
+            hits: this.hits,
+            unreadable: this.unreadable,
+            notLookedInside: this.notLookedInside,
+            nestedFiles: this.context.nestedFiles,
+            captured: this.captured,
+        };
+    }
 }
+
 async function readHead(blob, n) {
-    const fh = await (0,promises_namespaceObject.open)(blob.file, 'r');
+    const fh = await (0,promises_.open)(blob.file, 'r');
     try {
         const buf = Buffer.alloc(Math.min(n, blob.size));
         const { bytesRead } = await fh.read(buf, 0, buf.length, blob.start);
@@ -70336,8 +76264,9 @@ function decompressor(kind, limits) {
     const chunkSize = 64 * 1024;
     if (kind === 'gzip')
         return external_node_zlib_default().createGunzip({ chunkSize });
+    // zstd frame by frame: one frame per file in zstd:chunked layers (see nested/decompress.ts).
     if (kind === 'zstd')
-        return external_node_zlib_default().createZstdDecompress({ chunkSize, params: { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: limits.zstdWindowLogMax } });
+        return (source) => (0,decompress/* zstdFrames */.C)(source, limits.zstdWindowLogMax);
     return new external_node_stream_.PassThrough({ highWaterMark: chunkSize });
 }
 const MEDIA_COMPRESSION = [
@@ -70353,30 +76282,28 @@ function describeMedia(mediaType) {
             return c;
     return undefined;
 }
-/** Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. */
-async function scanLayer(job, matcher, limits) {
-    const acc = new LayerAccumulator(matcher, limits);
+/**
+ * Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. `budget`
+ * carries the bounds on absolute work, shared with the other layers of the check.
+ */
+async function scanLayer(job, matcher, limits, budget = new nested_budget/* Budget */.__(limits)) {
+    const acc = new LayerAccumulator(matcher, limits, budget);
     const rawHash = (0,external_node_crypto_.createHash)('sha256');
     const outHash = (0,external_node_crypto_.createHash)('sha256');
     let rawBytes = 0;
     let outBytes = 0;
     let compression = 'unknown';
-    const result = (error) => ({
+    const result = (error) => acc.result({
         id: job.id,
         ...(error ? { error } : {}),
         compression,
         digest: `sha256:${rawHash.digest('hex')}`,
         diffId: `sha256:${outHash.digest('hex')}`,
         bytes: outBytes,
-        files: acc.files,
-        index: acc.index.finish(),
-        hits: acc.hits,
-        unreadable: acc.unreadable,
-        captured: acc.captured,
     });
     try {
         const head = await readHead(job.blob, 1024);
-        compression = sniff(head);
+        compression = (0,sniff/* sniff */.ZF)(head);
         if (compression === 'unknown') {
             const said = job.mediaType ? ` (media type '${job.mediaType}')` : '';
             throw new Error(`unknown layer format${said}: expected tar, gzip or zstd by its first bytes`);
@@ -70392,7 +76319,7 @@ async function scanLayer(job, matcher, limits) {
         });
         const decomp = decompressor(compression, limits);
         const input = (0,external_node_fs_.createReadStream)(job.blob.file, { start: job.blob.start, end: job.blob.start + job.blob.size - 1, highWaterMark: 256 * 1024 });
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(input, async function* (source) {
+        await (0,external_node_stream_promises_.pipeline)(input, async function* (source) {
             for await (const chunk of source) {
                 rawHash.update(chunk);
                 rawBytes += chunk.length;
@@ -70402,21 +76329,21 @@ async function scanLayer(job, matcher, limits) {
             for await (const chunk of source) {
                 outHash.update(chunk);
                 outBytes += chunk.length;
-                if (outBytes > limits.maxLayerBytes)
-                    throw new Error(`layer is over the ${limits.maxLayerBytes}-byte bound uncompressed`);
-                if (compression !== 'none' && outBytes > limits.ratioFloorBytes && outBytes > limits.maxRatio * Math.max(1, rawBytes)) {
-                    throw new Error(`decompression ratio over ${limits.maxRatio}:1 (${outBytes} bytes from ${rawBytes}): a decompression bomb?`);
-                }
+                budget.layer(chunk.length);
                 tar.write(chunk);
+                // Archives and compressed files met in this chunk are opened now, while the layer stream waits.
+                if (acc.hasPending)
+                    await acc.drain();
             }
             tar.end();
+            await acc.drain();
         });
         if (rawBytes !== job.blob.size)
             throw new Error(`read ${rawBytes} of ${job.blob.size} bytes: the blob is truncated`);
         // zlib stops silently at a 0x00 after a gzip member ("trailing zero bytes are okay", node src/node_zlib.cc):
         // whatever follows would never be scanned, so anything but zero padding there fails the layer.
-        const consumed = decomp.bytesWritten;
-        if (compression !== 'none' && consumed !== undefined && consumed < rawBytes) {
+        const consumed = compression === 'gzip' ? decomp.bytesWritten : undefined;
+        if (consumed !== undefined && consumed < rawBytes) {
             const rest = await readHead({ file: job.blob.file, start: job.blob.start + consumed, size: rawBytes - consumed }, rawBytes - consumed);
             if (rest.length > 64 * 1024 || !rest.every((b) => b === 0)) {
                 throw new Error(`${rawBytes - consumed} bytes after the end of the ${compression} stream were not decompressed`);
@@ -70433,12 +76360,18 @@ async function scanLayer(job, matcher, limits) {
     }
     catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        return result(friendly(message, compression));
+        // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
+        return result(error instanceof leak_tar/* TarError */.mt ? await blameTarFailure(job, message) : friendly(message, compression));
+    }
+    finally {
+        acc.close();
     }
 }
 function friendly(message, compression) {
     if (/unexpected end of file/i.test(message))
         return `${compression} stream is truncated (${message})`;
+    if (/^zstd (stream|data)/.test(message))
+        return message;
     if (/incorrect header check|invalid|data error|unknown frame|corrupt/i.test(message) && compression !== 'none')
         return `${compression} data is corrupt (${message})`;
     return message;
@@ -70446,72 +76379,6 @@ function friendly(message, compression) {
 function normalizeLink(h) {
     // Hard links name another entry of the archive; symlinks keep their text (resolved later in the image's tree).
     return h.type === 'hardlink' ? h.linkname.replace(/^\/+/, '').replace(/^\.\//, '') : h.linkname;
-}
-/** A plain root file system: walked without following symlinks, each regular file streamed. */
-async function scanDirectory(id, root, matcher, limits) {
-    const acc = new LayerAccumulator(matcher, limits);
-    let bytes = 0;
-    const unreadable = [];
-    const walk = async (rel) => {
-        let names;
-        try {
-            names = (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(root, rel)).sort();
-        }
-        catch (error) {
-            unreadable.push(`${rel || '.'}: ${error.code ?? String(error)}`);
-            return;
-        }
-        for (const name of names) {
-            const path = rel ? `${rel}/${name}` : name;
-            const full = (0,external_node_path_.join)(root, path);
-            const st = (0,external_node_fs_.lstatSync)(full);
-            if (st.isDirectory()) {
-                acc.entry(path, 'dir', 0);
-                await walk(path);
-            }
-            else if (st.isSymbolicLink()) {
-                acc.entry(path, 'symlink', 0, (0,external_node_fs_.readlinkSync)(full));
-            }
-            else if (st.isFile()) {
-                acc.entry(path, 'file', st.size);
-                try {
-                    for await (const chunk of (0,external_node_fs_.createReadStream)(full, { highWaterMark: 1024 * 1024 })) {
-                        bytes += chunk.length;
-                        acc.data(chunk);
-                    }
-                }
-                catch (error) {
-                    unreadable.push(`${path}: ${error.code ?? String(error)}`);
-                }
-                acc.entryEnd();
-            }
-            else {
-                acc.entry(path, 'other', 0);
-            }
-        }
-    };
-    let error;
-    try {
-        await walk('');
-    }
-    catch (e) {
-        error = e instanceof Error ? e.message : String(e);
-    }
-    if (unreadable.length && !error)
-        error = `could not read ${unreadable.length} path(s), e.g. ${unreadable[0]}`;
-    return {
-        id,
-        ...(error ? { error } : {}),
-        compression: 'none',
-        digest: '',
-        diffId: '',
-        bytes,
-        files: acc.files,
-        index: acc.index.finish(),
-        hits: acc.hits,
-        unreadable: acc.unreadable,
-        captured: acc.captured,
-    };
 }
 
 
@@ -70526,23 +76393,35 @@ async function scanDirectory(id, root, matcher, limits) {
 /* harmony export */   _3: () => (/* binding */ classifyDer),
 /* harmony export */   q5: () => (/* binding */ scanBuffer)
 /* harmony export */ });
-/* unused harmony exports base64Needle, matcherSpec */
+/* unused harmony exports base64Needle, NeedleSet, matcherSpec */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _ca_certificate_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1779);
-/* harmony import */ var _ca_parse_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5726);
+/* harmony import */ var _ca_der_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3127);
+/* harmony import */ var _ca_parse_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4807);
+
 
 
 
 const KEY_SEG = 32;
+/** Key bytes whose base64 is cut into pieces: 45 bytes = 60 characters = 3 pieces. */
+const KEY_B64_SEG = 45;
+/** base64 needle length. Consecutive pieces of this length: for any wrap width >= 1.5 x this, one stays whole. */
+const PIECE = 20;
+const PIECES = 3;
+/** Needles at least this long share one Wu-Manber pass; shorter ones get an indexOf pass each. */
+const MULTI_MIN = 16;
 /** Context kept before a hit and awaited after it. A certificate is a few KiB; PEM bundles of PKCS#7 can be more. */
 const BACK = 16 * 1024;
 const FORWARD = 16 * 1024;
 const FORWARD_BEGIN = 64 * 1024;
 const MAX_HITS_PER_FILE = 64;
+/** Longest base64 of a PEM certificate block to expect (a 16 KiB certificate, wrapped and indented). */
+const MAX_PEM_BASE64 = 12 * 1024;
 const MAX_DEPTH = 2;
 const DER_MARKER = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02, 0x02]);
 const BEGIN = Buffer.from('-----BEGIN ');
+const BEGIN_CERT = Buffer.from('-----BEGIN CERTIFICATE-----');
 const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE', 'PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
 /**
  * The base64 characters of `pattern` that do not depend on the bytes around it, when it starts `shift` bytes after
@@ -70553,6 +76432,85 @@ function base64Needle(pattern, shift) {
     const first = Math.ceil((8 * shift) / 6);
     const last = Math.floor((8 * (shift + pattern.length)) / 6); // exclusive
     return { text: encoded.slice(first, last), lead: first };
+}
+/**
+ * base64 needles of `pattern` at the 3 alignments, each cut into up to `count` consecutive pieces of `size`
+ * characters: a line break (or indentation, or an escape) falls inside at most one piece of a run when the lines
+ * are longer than the run's length divided by (pieces - 1).
+ */
+function base64Pieces(pattern, role, target, size = PIECE, count = PIECES) {
+    const out = [];
+    for (let shift = 0; shift < 3; shift++) {
+        const n = base64Needle(pattern, shift);
+        for (let k = 0; k < count; k++) {
+            const from = k * size;
+            if (from + MULTI_MIN > n.text.length)
+                break;
+            const text = n.text.slice(from, from + size);
+            out.push({ bytes: Buffer.from(text), role, ...(target !== undefined ? { target } : {}), lead: n.lead + from, shift });
+        }
+    }
+    return out;
+}
+/**
+ * All needles of a matcher in one pass: Wu-Manber (1994) with a table over the last two bytes of a 16-byte window.
+ * On binary data and on base64 text alike almost every window shifts by the full 15 bytes, so dozens of needles
+ * cost about one indexOf; the few needles shorter than the window each get an indexOf of their own.
+ */
+class NeedleSet {
+    shiftOf = new Uint8Array(65536);
+    head = new Int32Array(65536).fill(-1);
+    next;
+    long;
+    short;
+    m;
+    constructor(needles) {
+        this.long = needles.filter((n) => n.bytes.length >= MULTI_MIN);
+        this.short = needles.filter((n) => n.bytes.length < MULTI_MIN);
+        this.m = this.long.length ? Math.min(...this.long.map((n) => n.bytes.length)) : MULTI_MIN;
+        const m = this.m;
+        this.shiftOf.fill(m - 1);
+        this.next = new Int32Array(this.long.length).fill(-1);
+        this.long.forEach((needle, j) => {
+            const p = needle.bytes;
+            for (let q = 1; q < m; q++) {
+                const h = (p[q - 1] << 8) | p[q];
+                this.shiftOf[h] = Math.min(this.shiftOf[h], m - 1 - q);
+            }
+            const h = (p[m - 2] << 8) | p[m - 1];
+            this.next[j] = this.head[h];
+            this.head[h] = j;
+        });
+    }
+    /** Calls `found` for every needle occurrence wholly inside `buf`, with its offset. */
+    forEach(buf, found) {
+        for (const needle of this.short) {
+            let i = buf.indexOf(needle.bytes);
+            while (i !== -1) {
+                found(i, needle);
+                i = buf.indexOf(needle.bytes, i + 1);
+            }
+        }
+        const { shiftOf, head, next, long, m } = this;
+        if (long.length === 0)
+            return;
+        const len = buf.length;
+        for (let pos = m - 1; pos < len;) {
+            const h = (buf[pos - 1] << 8) | buf[pos];
+            const skip = shiftOf[h];
+            if (skip !== 0) {
+                pos += skip;
+                continue;
+            }
+            const start = pos - m + 1;
+            for (let j = head[h]; j !== -1; j = next[j]) {
+                const p = long[j].bytes;
+                if (start + p.length <= len && buf.compare(p, 0, p.length, start, start + p.length) === 0)
+                    found(start, long[j]);
+            }
+            pos++;
+        }
+    }
 }
 function spkiOf(x509) {
     return x509.publicKey.export({ type: 'spki', format: 'der' });
@@ -70565,10 +76523,17 @@ function pickKeySegment(der, spki) {
     const keyEnd = spkiAt + spki.length - 8;
     for (let line = Math.ceil(keyStart / 48); 48 * line + 3 + KEY_SEG <= keyEnd; line++) {
         const offset = 48 * line + 3;
-        return { seg: der.subarray(offset, offset + KEY_SEG), offset };
+        return { seg: der.subarray(offset, offset + KEY_SEG), offset, end: keyEnd };
     }
     const offset = Math.max(spkiAt, keyEnd - KEY_SEG);
-    return { seg: der.subarray(offset, offset + KEY_SEG), offset };
+    return { seg: der.subarray(offset, offset + KEY_SEG), offset, end: keyEnd };
+}
+/** The subject Name of a certificate, as DER (TBSCertificate: [0] version, serial, signature, issuer, validity, subject). */
+function subjectNameDer(der) {
+    const [tbs] = (0,_ca_der_js__WEBPACK_IMPORTED_MODULE_2__/* .derChildren */ .v0)(der, (0,_ca_der_js__WEBPACK_IMPORTED_MODULE_2__/* .derElement */ .U$)(der));
+    const fields = (0,_ca_der_js__WEBPACK_IMPORTED_MODULE_2__/* .derChildren */ .v0)(der, tbs);
+    const subject = fields[fields[0].tag === 0xa0 ? 5 : 4];
+    return der.subarray(subject.offset, subject.end);
 }
 function buildMatcher(spec) {
     const targets = [];
@@ -70578,37 +76543,33 @@ function buildMatcher(spec) {
         const der = Buffer.from(given.der);
         const cert = (0,_ca_certificate_js__WEBPACK_IMPORTED_MODULE_1__/* .certificateFromDer */ .VJ)(der);
         const spki = spkiOf(cert.x509);
-        const { seg, offset } = pickKeySegment(cert.der, spki);
+        const { seg, offset, end } = pickKeySegment(cert.der, spki);
+        const name = subjectNameDer(cert.der);
         const index = targets.length;
-        targets.push({ der: cert.der, fingerprint: cert.fingerprint, spkiSha256: cert.spkiSha256, subject: cert.subject, keySeg: seg });
+        targets.push({ der: cert.der, fingerprint: cert.fingerprint, spkiSha256: cert.spkiSha256, subject: cert.subject, keySeg: seg, name, cert, publicKey: cert.x509.publicKey });
         fingerprints.add(cert.fingerprint);
         needles.push({ bytes: seg, role: 'key', target: index, lead: 0, shift: 0 });
-        for (let shift = 0; shift < 3; shift++) {
-            const n = base64Needle(seg.subarray(0, KEY_SEG - 2), shift);
-            needles.push({ bytes: Buffer.from(n.text), role: 'key-b64', target: index, lead: n.lead, shift });
-        }
+        needles.push(...base64Pieces(cert.der.subarray(offset, Math.min(end, offset + KEY_B64_SEG)), 'key-b64', index));
+        needles.push({ bytes: name, role: 'name', target: index, lead: 0, shift: 0 });
+        needles.push(...base64Pieces(name, 'name-b64', index));
         // The 64-column PEM line around the key bytes, for base64 of a whole PEM file.
         const body = cert.der.toString('base64');
         const lineStart = Math.floor((Math.ceil(offset / 3) * 4) / 64) * 64;
         const line = Buffer.from(body.slice(lineStart, lineStart + 64));
-        if (line.length === 64) {
-            for (let shift = 0; shift < 3; shift++) {
-                const n = base64Needle(line, shift);
-                needles.push({ bytes: Buffer.from(n.text), role: 'pem-b64', target: index, lead: n.lead, shift });
-            }
-        }
+        if (line.length === 64)
+            needles.push(...base64Pieces(line, 'pem-b64', index));
     }
     needles.push({ bytes: BEGIN, role: 'begin', lead: 0, shift: 0 });
+    // base64 of a PEM file of any certificate: decoded and scanned (the CA, its key, or an intermediate it signed).
+    needles.push(...base64Pieces(BEGIN_CERT, 'begin-b64', undefined, 17, 2));
     if (targets.length === 0) {
         needles.push({ bytes: DER_MARKER, role: 'der-marker', lead: 0, shift: 0 });
         for (let shift = 0; shift < 3; shift++) {
             const marker = base64Needle(DER_MARKER, shift);
             needles.push({ bytes: Buffer.from(marker.text), role: 'der-marker-b64', lead: marker.lead, shift });
-            const begin = base64Needle(Buffer.from('-----BEGIN CERTIFICATE-----'), shift);
-            needles.push({ bytes: Buffer.from(begin.text), role: 'begin-b64', lead: begin.lead, shift });
         }
     }
-    return { targets, fingerprints, needles, maxNeedle: Math.max(...needles.map((n) => n.bytes.length)) };
+    return { targets, fingerprints, needles, maxNeedle: Math.max(...needles.map((n) => n.bytes.length)), search: new NeedleSet(needles) };
 }
 /** A matcher's spec in transferable form (for worker_threads). */
 function matcherSpec(matcher) {
@@ -70623,6 +76584,7 @@ class ContentScanner {
     history = [];
     pending = [];
     hits = [];
+    scannedRun;
     constructor(matcher, depth = 0) {
         this.matcher = matcher;
         this.depth = depth;
@@ -70631,26 +76593,17 @@ class ContentScanner {
         if (chunk.length === 0)
             return;
         const base = this.total;
-        const { needles, maxNeedle } = this.matcher;
+        const { search, maxNeedle } = this.matcher;
         if (this.tail.length > 0) {
             // Matches that straddle the previous chunk and this one.
+            const tailLength = this.tail.length;
             const seam = Buffer.concat([this.tail, chunk.subarray(0, maxNeedle - 1)]);
-            for (const needle of needles) {
-                let i = seam.indexOf(needle.bytes);
-                while (i !== -1 && i < this.tail.length) {
-                    if (i + needle.bytes.length > this.tail.length)
-                        this.pending.push({ pos: base - this.tail.length + i, needle });
-                    i = seam.indexOf(needle.bytes, i + 1);
-                }
-            }
+            search.forEach(seam, (i, needle) => {
+                if (i < tailLength && i + needle.bytes.length > tailLength)
+                    this.pending.push({ pos: base - tailLength + i, needle });
+            });
         }
-        for (const needle of needles) {
-            let i = chunk.indexOf(needle.bytes);
-            while (i !== -1) {
-                this.pending.push({ pos: base + i, needle });
-                i = chunk.indexOf(needle.bytes, i + 1);
-            }
-        }
+        search.forEach(chunk, (i, needle) => this.pending.push({ pos: base + i, needle }));
         this.total += chunk.length;
         this.history.push({ start: base, buf: chunk });
         const keep = maxNeedle - 1;
@@ -70693,16 +76646,25 @@ class ContentScanner {
     resolve(atEnd) {
         const still = [];
         for (const p of this.pending) {
-            const forward = p.needle.role === 'begin' ? FORWARD_BEGIN : FORWARD;
+            const role = p.needle.role;
+            const forward = role === 'begin' || role === 'begin-b64' || role === 'pem-b64' ? FORWARD_BEGIN : FORWARD;
             if (!atEnd && this.total < p.pos + forward) {
                 still.push(p);
                 continue;
             }
             if (this.hits.length >= MAX_HITS_PER_FILE)
                 continue;
+            // base64 of a PEM bundle holds a BEGIN every few KiB: one decoded run already scanned every PEM block that
+            // starts in it and ends before it does.
+            const wholeScan = role === 'begin-b64' || role === 'pem-b64';
+            if (wholeScan && this.scannedRun && p.pos >= this.scannedRun.start && p.pos + MAX_PEM_BASE64 <= this.scannedRun.end)
+                continue;
             const w = this.window(Math.max(0, p.pos - BACK), p.pos + forward);
-            for (const hit of verify(this.matcher, p.needle, w.buf, p.pos - w.start, w.start, this.depth))
+            const run = { start: 0, end: 0 };
+            for (const hit of verify(this.matcher, p.needle, w.buf, p.pos - w.start, w.start, this.depth, run))
                 this.hits.push(hit);
+            if (wholeScan && run.end > run.start)
+                this.scannedRun = { start: w.start + run.start, end: w.start + run.end };
         }
         this.pending = still;
     }
@@ -70724,45 +76686,61 @@ function dedupe(hits) {
     }
     return kept.sort((a, b) => a.start - b.start);
 }
-function verify(m, needle, win, rel, winStart, depth) {
+/** `run` receives the window range of the base64 run a base64 needle's verification decoded. */
+function verify(m, needle, win, rel, winStart, depth, run) {
     switch (needle.role) {
         case 'begin':
             return verifyPem(m, win, rel, winStart);
         case 'key':
             return verifyKey(m, m.targets[needle.target], win, rel, winStart, '');
+        case 'name':
+            return verifyIssued(m, m.targets[needle.target], win, rel, winStart, 'der');
         case 'der-marker':
-            return verifyDerMarker(m, win, rel, winStart, '');
+            return verifyDerMarker(m, win, rel, winStart, 'der');
         default:
-            return verifyBase64(m, needle, win, rel, winStart, depth);
+            return verifyBase64(m, needle, win, rel, winStart, depth, run);
     }
 }
-function hitFor(m, der, kindSame, kindExact, start, end) {
+/** The one place a certificate found in the content is judged: the CA, a certificate of its key, or one it issued. */
+function hitFor(m, der, encoding, start, end) {
     const fingerprint = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(der).digest('hex');
     if (m.fingerprints.has(fingerprint)) {
         const t = m.targets.find((x) => x.fingerprint === fingerprint);
-        return { kind: kindExact, fingerprint, ...(t ? { subject: t.subject } : {}), start, end };
+        return { kind: encoding, fingerprint, ...(t ? { subject: t.subject } : {}), start, end };
     }
-    if (m.targets.length === 0)
+    // Only worth an X.509 parse when the key bytes or the CA's name are there (a public bundle never has them).
+    const sameKey = m.targets.find((x) => der.includes(x.keySeg));
+    const issuedBy = m.targets.filter((x) => der.includes(x.name));
+    if (!sameKey && issuedBy.length === 0)
         return undefined;
-    // Same key, other certificate: only worth an X.509 parse when the key bytes are there.
-    const t = m.targets.find((x) => der.includes(x.keySeg));
-    if (!t)
-        return undefined;
+    let cert;
     try {
-        const cert = (0,_ca_certificate_js__WEBPACK_IMPORTED_MODULE_1__/* .certificateFromDer */ .VJ)(der);
-        if (cert.spkiSha256 === t.spkiSha256)
-            return { kind: kindSame, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
+        cert = (0,_ca_certificate_js__WEBPACK_IMPORTED_MODULE_1__/* .certificateFromDer */ .VJ)(der);
     }
     catch {
-        // not a certificate
+        return undefined; // not a certificate
     }
+    if (sameKey && cert.spkiSha256 === sameKey.spkiSha256)
+        return { kind: `${encoding}-same-key`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
+    // Java, Go and Node trust every certificate in their store as an anchor: a CA the org CA signed (an issuing
+    // intermediate) trusts the inspection proxy as much as the root. Checked by signature, never by name alone.
+    if (cert.isCa && issuedBy.some((t) => (0,_ca_certificate_js__WEBPACK_IMPORTED_MODULE_1__/* .isIssuedBy */ .rh)(cert, t.cert)))
+        return { kind: `${encoding}-intermediate`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
     return undefined;
 }
-/** Whether one DER certificate (from a keystore) is a target, by fingerprint or by key. */
-function classifyDer(m, der) {
-    const hit = hitFor(m, der, 'der-same-key', 'der', 0, der.length);
-    return hit ? { fingerprint: hit.fingerprint, ...(hit.subject ? { subject: hit.subject } : {}) } : undefined;
+/**
+ * Whether one DER certificate (from a keystore) is a target, by fingerprint or by key, or an intermediate it signed.
+ * `container` names the store, which names the kind: `jks`, `pkcs12`, `jks-intermediate`, `pkcs12-intermediate`.
+ */
+function classifyDer(m, der, container = 'jks') {
+    const hit = hitFor(m, der, 'der', 0, der.length);
+    if (!hit)
+        return undefined;
+    const kind = hit.kind === 'der-intermediate' ? `${container}-intermediate` : container;
+    return { kind, fingerprint: hit.fingerprint, ...(hit.subject ? { subject: hit.subject } : {}) };
 }
+/** Line breaks and entities that PEM bodies carry once escaped for JSON, shells, Java properties or XML. */
+const ESCAPED_BREAKS = /\\+(?:[nrt]|u000[aAdD]|\r?\n)|&#(?:1[03]|x[aAdD]);/g;
 function verifyPem(m, win, rel, winStart) {
     const text = win.toString('latin1', rel, Math.min(win.length, rel + FORWARD_BEGIN));
     const head = /^-----BEGIN ([A-Z0-9 #]{1,40})-----/.exec(text);
@@ -70773,17 +76751,18 @@ function verifyPem(m, win, rel, winStart) {
     const endAt = text.indexOf(endMarker, head[0].length);
     if (endAt === -1)
         return [];
-    // Bodies appear JSON- or shell-escaped (\n, \r, \/) as well as raw: drop escapes, then anything not base64.
+    // Bodies appear JSON-, shell- or XML-escaped (\n, \\n, \r\n, \u000a, &#10;, \/) as well as raw: drop escapes,
+    // then anything not base64.
     const body = text
         .slice(head[0].length, endAt)
-        .replace(/\\[nrt]/g, '')
+        .replace(ESCAPED_BREAKS, '')
         .replace(/[^A-Za-z0-9+/=]/g, '');
     const start = winStart + rel;
     const end = start + endAt + endMarker.length;
     const ders = [];
     if (label === 'PKCS7' || label === 'CMS' || label === 'PKCS #7 SIGNED DATA') {
         try {
-            for (const cert of (0,_ca_parse_js__WEBPACK_IMPORTED_MODULE_2__/* .parseCertificates */ .W)(`-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`, 'image'))
+            for (const cert of (0,_ca_parse_js__WEBPACK_IMPORTED_MODULE_3__/* .parseCertificates */ .W)(`-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`, 'image'))
                 ders.push(cert.der);
         }
         catch {
@@ -70796,7 +76775,7 @@ function verifyPem(m, win, rel, winStart) {
     }
     const hits = [];
     for (const der of ders) {
-        const hit = hitFor(m, der, 'pem-same-key', 'pem', start, end);
+        const hit = hitFor(m, der, 'pem', start, end);
         if (hit)
             hits.push(hit);
     }
@@ -70822,21 +76801,39 @@ function firstDerElement(der) {
     const len = derLength(der, 0);
     return len && len <= der.length ? der.subarray(0, len) : der;
 }
-/** Looks for a whole certificate around the key bytes at `rel`; without one, the key alone is reported. */
-function verifyKey(m, t, win, rel, winStart, prefix) {
-    for (let q = rel - 1; q >= Math.max(0, rel - 8192); q--) {
+/**
+ * The certificate around bytes found at `rel` (`covering` of them): the nearest enclosing DER SEQUENCE, within
+ * `reach` bytes before them, that hitFor accepts.
+ */
+function enclosingCertificate(m, win, rel, covering, reach, winStart, encoding) {
+    for (let q = rel - 1; q >= Math.max(0, rel - reach); q--) {
         if (win[q] !== 0x30 || (win[q + 1] ?? 0) < 0x81 || (win[q + 1] ?? 0) > 0x83)
             continue;
         const len = derLength(win, q);
-        if (!len || q + len < rel + KEY_SEG || q + len > win.length || len > 65536)
+        if (!len || q + len < rel + covering || q + len > win.length || len > 65536)
             continue;
-        const hit = hitFor(m, win.subarray(q, q + len), `${prefix}der-same-key`, `${prefix}der`, winStart + q, winStart + q + len);
+        const hit = hitFor(m, win.subarray(q, q + len), encoding, winStart + q, winStart + q + len);
         if (hit)
-            return [hit];
+            return hit;
     }
+    return undefined;
+}
+/** Looks for a whole certificate around the key bytes at `rel`; without one, the key alone is reported. */
+function verifyKey(m, t, win, rel, winStart, prefix) {
+    const hit = enclosingCertificate(m, win, rel, KEY_SEG, 8192, winStart, prefix ? 'base64-der' : 'der');
+    if (hit)
+        return [hit];
     return [{ kind: `${prefix}public-key`, fingerprint: t.fingerprint, subject: t.subject, start: winStart + rel, end: winStart + rel + KEY_SEG }];
 }
-function verifyDerMarker(m, win, rel, winStart, prefix) {
+/**
+ * The CA's name at `rel`: the issuer of a certificate it signed (or its own subject). In a TBSCertificate the issuer
+ * follows the version, the serial (up to 20 bytes) and the signature algorithm (longest for RSA-PSS): well within 1 KiB.
+ */
+function verifyIssued(m, t, win, rel, winStart, encoding) {
+    const hit = enclosingCertificate(m, win, rel, t.name.length, 1024, winStart, encoding);
+    return hit ? [hit] : [];
+}
+function verifyDerMarker(m, win, rel, winStart, encoding) {
     // Certificate SEQUENCE, then TBSCertificate SEQUENCE, then `a0 03 02 01 02`: try each length-of-length pair.
     for (const back of [8, 9, 7, 6, 10]) {
         const q = rel - back;
@@ -70845,100 +76842,2275 @@ function verifyDerMarker(m, win, rel, winStart, prefix) {
         const len = derLength(win, q);
         if (!len || q + len > win.length)
             continue;
-        const hit = hitFor(m, win.subarray(q, q + len), `${prefix}der-same-key`, `${prefix}der`, winStart + q, winStart + q + len);
+        const hit = hitFor(m, win.subarray(q, q + len), encoding, winStart + q, winStart + q + len);
         if (hit)
             return [hit];
     }
     return [];
 }
-const B64 = /[A-Za-z0-9+/=]/;
-// Node's base64 decoder stops at the first '=', so a run never extends left over padding.
-const B64_NO_PAD = /[A-Za-z0-9+/]/;
+/** base64 characters, and (for the walk back to a run's start) every character a separator is made of. */
+const IS_B64 = new Uint8Array(256);
+const IN_RUN = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=')
+    IS_B64[c.charCodeAt(0)] = IN_RUN[c.charCodeAt(0)] = 1;
+for (const c of '\n\r \t"\',\\&#;')
+    IN_RUN[c.charCodeAt(0)] = 1;
 /**
- * Decodes the base64 text around a base64 needle (skipping line breaks, JSON escapes and quotes, so wrapped
- * bodies decode too) at the needle's own alignment, then looks inside the decoded bytes.
+ * How many bytes at `i` separate two pieces of one base64 blob: line breaks and indentation, quotes and commas
+ * (JSON arrays of lines), escapes of a line break (`\n`, `\\n`, `\r\n`, `\u000a`, a Java properties `\` at the end
+ * of a line), XML character references (`&#10;`). 0 when `i` is not a separator.
  */
-function verifyBase64(m, needle, win, rel, winStart, depth) {
-    const s = win.toString('latin1');
-    const skippable = (i) => {
-        const c = s[i];
-        if (c === '\\' && /[nrt/]/.test(s[i + 1] ?? ''))
-            return s[i + 1] === '/' ? 0 : 2;
-        if (c === '\n' || c === '\r' || c === ' ' || c === '\t' || c === '"' || c === "'")
-            return 1;
+function separatorAt(b, i) {
+    const c = b[i];
+    // \n \r space \t " ' ,
+    if (c === 10 || c === 13 || c === 32 || c === 9 || c === 34 || c === 39 || c === 44)
+        return 1;
+    if (c === 92) {
+        let j = i;
+        while (b[j] === 92)
+            j++;
+        const e = b[j];
+        // n r t, or a real line break
+        if (e === 110 || e === 114 || e === 116 || e === 10)
+            return j + 1 - i;
+        if (e === 13 && b[j + 1] === 10)
+            return j + 2 - i;
+        // u000a, u000d
+        if (e === 117 && b[j + 1] === 48 && b[j + 2] === 48 && b[j + 3] === 48) {
+            const last = (b[j + 4] ?? 0) | 0x20;
+            if (last === 97 || last === 100)
+                return j + 5 - i;
+        }
         return 0;
-    };
-    let left = rel;
-    while (left > 0) {
-        const c = s[left - 1];
-        if (B64_NO_PAD.test(c) || c === '\n' || c === '\r' || c === ' ' || c === '\t' || c === '"' || c === "'")
-            left--;
-        else if (c === '\\' || (s[left - 2] === '\\' && /[nrt]/.test(c)))
-            left--;
-        else
-            break;
     }
-    let out = '';
-    const origin = [];
+    if (c === 38 && b[i + 1] === 35) {
+        // &#10; &#13; &#xA; &#xD;
+        if (b[i + 2] === 49 && (b[i + 3] === 48 || b[i + 3] === 51) && b[i + 4] === 59)
+            return 5;
+        if (b[i + 2] === 120) {
+            const h = (b[i + 3] ?? 0) | 0x20;
+            if ((h === 97 || h === 100) && b[i + 4] === 59)
+                return 5;
+        }
+    }
+    return 0;
+}
+function nextNonSeparator(b, i) {
+    for (let skip = separatorAt(b, i); skip; skip = separatorAt(b, i))
+        i += skip;
+    return i;
+}
+/**
+ * Decodes the base64 text around a base64 needle at the needle's own alignment, joining the pieces of a wrapped,
+ * indented or escaped blob, then looks inside the decoded bytes.
+ */
+function verifyBase64(m, needle, win, rel, winStart, depth, run) {
+    // The run that holds the needle: collected from where the characters it can be made of begin, restarting after
+    // anything that ends a run (a stray '&' or '\\'), until a run passes the needle and ends. Bytes, not strings:
+    // this runs once per hit over up to the whole window.
+    let i = rel;
+    while (i > 0 && IN_RUN[win[i - 1]])
+        i--;
+    const out = Buffer.allocUnsafe(win.length - i);
+    const origin = new Int32Array(win.length - i + 1);
+    let n = 0;
     let hitNorm = -1;
-    let i = left;
-    for (; i < s.length;) {
+    while (i < win.length) {
         if (i === rel)
-            hitNorm = out.length;
-        const c = s[i];
-        if (c === '\\' && s[i + 1] === '/') {
-            origin.push(i);
-            out += '/';
+            hitNorm = n;
+        const c = win[i];
+        if (c === 92 && win[i + 1] === 47) {
+            // JSON's \/ is a '/'
+            origin[n] = i + 1;
+            out[n++] = 47;
             i += 2;
             continue;
         }
-        const skip = skippable(i);
+        const skip = separatorAt(win, i);
         if (skip) {
+            if (i < rel && i + skip > rel)
+                return []; // the needle cannot start inside a separator
             i += skip;
             continue;
         }
-        if (!B64.test(c))
-            break;
-        origin.push(i);
-        out += c;
-        i++;
-        if (c === '=' && s[i] !== '=')
-            break;
+        const ends = !IS_B64[c];
+        if (!ends) {
+            origin[n] = i;
+            out[n++] = c;
+            i++;
+        }
+        // Node's base64 decoder stops at the first '=': padding ends a run as well (once any second '=' is in).
+        if (ends || (c === 61 && win[nextNonSeparator(win, i)] !== 61)) {
+            if (hitNorm !== -1)
+                break;
+            n = 0;
+            if (ends)
+                i++;
+        }
     }
-    origin.push(i);
+    origin[n] = i;
     if (hitNorm === -1)
         return [];
+    if (run) {
+        run.start = origin[0];
+        run.end = i;
+    }
     const group = hitNorm - needle.lead;
     const from = ((group % 4) + 4) % 4;
-    const usable = out.length - from - ((out.length - from) % 4);
-    const decoded = Buffer.from(out.slice(from, from + usable), 'base64');
+    const usable = n - from - ((n - from) % 4);
+    const decoded = Buffer.from(out.toString('latin1', from, from + usable), 'base64');
     const at = ((group - from) / 4) * 3 + needle.shift;
     // Decoded byte offsets back to window offsets, so the ranges of separate copies stay separate.
-    const charOf = (byte) => Math.min(out.length, from + Math.floor(byte / 3) * 4);
+    const charOf = (byte) => Math.min(n, from + Math.floor(byte / 3) * 4);
     const place = (h) => {
         const a = charOf(h.start);
         const last = charOf(Math.max(h.start, h.end - 1));
         const start = origin[a];
-        const end = origin[Math.min(out.length, last + 4)];
-        // Line breaks or escapes inside the certificate's base64: a wrapped PEM body, not one-line base64.
+        const end = origin[Math.min(n, last + 4)];
+        // Line breaks or escapes inside the certificate's base64, which starts a line: a PEM body without its BEGIN line
+        // (or `base64 -w N` of the DER file), not one-line base64 nor a certificate inside a base64 keystore.
         const wrapped = origin[last] - start !== last - a;
-        const kind = needle.role === 'key-b64' && wrapped && h.kind !== 'base64-public-key' ? 'pem-body' : h.kind;
-        return { ...h, kind, start: winStart + start, end: winStart + end };
+        const startsLine = a === 0 || start - origin[a - 1] > 1;
+        const pemBody = wrapped && startsLine && (h.kind === 'base64-der' || h.kind === 'base64-der-same-key');
+        return { ...h, kind: pemBody ? 'pem-body' : h.kind, start: winStart + start, end: winStart + end };
     };
+    if (at < 0)
+        return [];
     if (needle.role === 'key-b64')
         return verifyKey(m, m.targets[needle.target], decoded, at, 0, 'base64-').map(place);
+    if (needle.role === 'name-b64')
+        return verifyIssued(m, m.targets[needle.target], decoded, at, 0, 'base64-der').map(place);
     if (needle.role === 'der-marker-b64')
-        return verifyDerMarker(m, decoded, at, 0, 'base64-').map(place);
+        return verifyDerMarker(m, decoded, at, 0, 'base64-der').map(place);
     if (depth >= MAX_DEPTH)
         return [];
     return scanBuffer(m, decoded, depth + 1).map((h) => place({ ...h, kind: base64Kind(h.kind) }));
 }
 function base64Kind(kind) {
-    if (kind === 'der' || kind === 'der-same-key' || kind === 'public-key')
-        return `base64-${kind}`;
-    if (kind.startsWith('base64-'))
-        return kind;
-    return 'base64-pem';
+    switch (kind) {
+        case 'der':
+        case 'der-same-key':
+        case 'der-intermediate':
+        case 'public-key':
+            return `base64-${kind}`;
+        case 'pem-intermediate':
+            return 'base64-pem-intermediate';
+        default:
+            return kind.startsWith('base64-') ? kind : 'base64-pem';
+    }
+}
+
+
+/***/ }),
+
+/***/ 3738:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   CX: () => (/* binding */ newTotals),
+/* harmony export */   __: () => (/* binding */ Budget),
+/* harmony export */   rz: () => (/* binding */ NestedLimitError)
+/* harmony export */ });
+/* unused harmony exports LimitError, describeBytes */
+/**
+ * Bounds on absolute work, not on ratios: a 100 MB zero-filled file is legitimate (it gzips about 1000:1), while a
+ * bomb is whatever makes the check read more than the user allows. Two kinds of bytes are counted:
+ * - the uncompressed bytes of layers: past a bound the layer fails (fails closed: the rest was never read);
+ * - the bytes expanded while looking inside files (archives and compressed files, at any depth): past a bound the
+ *   member is listed as "not looked inside" and the scan goes on.
+ * Each is bounded per layer and in total over the check. The totals are shared by every worker thread through a
+ * SharedArrayBuffer, so two layers scanned at once count against the same total.
+ */
+class LimitError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'LimitError';
+    }
+}
+class NestedLimitError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'NestedLimitError';
+    }
+}
+const LAYER_TOTAL = 0;
+const NESTED_TOTAL = 1;
+/** The shared counters of one check: [uncompressed layer bytes, nested bytes]. */
+function newTotals() {
+    return new BigInt64Array(new SharedArrayBuffer(2 * 8));
+}
+function describeBytes(n) {
+    const units = [
+        [1024 ** 4, 'TiB'],
+        [1024 ** 3, 'GiB'],
+        [1024 ** 2, 'MiB'],
+        [1024, 'KiB'],
+    ];
+    for (const [size, unit] of units)
+        if (n >= size && n % size === 0)
+            return `${n / size} ${unit}`;
+    for (const [size, unit] of units)
+        if (n >= size)
+            return `${(n / size).toFixed(1)} ${unit}`;
+    return `${n} bytes`;
+}
+class Budget {
+    limits;
+    totals;
+    layerBytes = 0;
+    nestedBytes = 0;
+    constructor(limits, totals = newTotals()) {
+        this.limits = limits;
+        this.totals = totals;
+    }
+    /** Uncompressed bytes of the layer itself. Throws LimitError past the per-layer or the total bound. */
+    layer(n) {
+        this.layerBytes += n;
+        const total = Number(Atomics.add(this.totals, LAYER_TOTAL, BigInt(n))) + n;
+        if (this.layerBytes > this.limits.maxLayerBytes) {
+            throw new LimitError(`layer is over the ${describeBytes(this.limits.maxLayerBytes)} bound for one uncompressed layer (--max-layer-bytes)`);
+        }
+        if (total > this.limits.maxImageBytes) {
+            throw new LimitError(`the image's layers are over the ${describeBytes(this.limits.maxImageBytes)} bound for all uncompressed layers together (--max-image-bytes)`);
+        }
+    }
+    /** Bytes expanded inside files. Throws NestedLimitError past the per-layer or the total bound. */
+    nested(n) {
+        this.nestedBytes += n;
+        const total = Number(Atomics.add(this.totals, NESTED_TOTAL, BigInt(n))) + n;
+        if (this.nestedBytes > this.limits.maxNestedLayerBytes) {
+            throw new NestedLimitError(`over the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer (--max-nested-layer-bytes)`);
+        }
+        if (total > this.limits.maxNestedImageBytes) {
+            throw new NestedLimitError(`over the ${describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image (--max-nested-image-bytes)`);
+        }
+    }
+    /** Why nothing more may be opened, once a nested budget is spent. */
+    get exhausted() {
+        if (this.nestedBytes >= this.limits.maxNestedLayerBytes)
+            return `the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer is spent (--max-nested-layer-bytes)`;
+        if (Number(Atomics.load(this.totals, NESTED_TOTAL)) >= this.limits.maxNestedImageBytes) {
+            return `the ${describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image is spent (--max-nested-image-bytes)`;
+        }
+        return undefined;
+    }
+    /** Bytes expanded inside the files of this layer so far (for the report's statistics). */
+    get expanded() {
+        return this.nestedBytes;
+    }
+}
+
+
+/***/ }),
+
+/***/ 8526:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  m: () => (/* binding */ decompress),
+  C: () => (/* binding */ zstdFrames)
+});
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:stream/web"
+const web_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/web");
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_);
+// EXTERNAL MODULE: ./node_modules/unbzip2-stream/index.js
+var unbzip2_stream = __nccwpck_require__(8183);
+var unbzip2_stream_default = /*#__PURE__*/__nccwpck_require__.n(unbzip2_stream);
+// EXTERNAL MODULE: ./node_modules/xz-decompress/dist/package/xz-decompress.js
+var xz_decompress = __nccwpck_require__(6642);
+var xz_decompress_default = /*#__PURE__*/__nccwpck_require__.n(xz_decompress);
+;// CONCATENATED MODULE: ./src/leak/nested/xz-checks.ts
+/**
+ * Rewrites an .xz stream whose integrity check the WebAssembly decoder cannot verify (rpm writes SHA-256 checks,
+ * rpmio.c: LZMA_CHECK_SHA256; xz-embedded knows none, CRC32 and CRC64) into the same stream with check type None,
+ * so it can be decoded. The compressed data is untouched: block boundaries are found by walking the LZMA2 chunk
+ * headers (each says its own size), the check field after each block is dropped, and the index and stream footer
+ * are re-encoded with their CRC32s (The .xz File Format 1.2.1, sections 2.1, 3, 4, 5; LZMA2 chunk headers as in
+ * xz-embedded xz_dec_lzma2.c). The dropped check only guarded against corrupted bytes; a corrupt stream still fails
+ * to decode, or its index no longer matches.
+ */
+
+const MAGIC = Buffer.from('fd377a585a00', 'hex');
+const FOOTER_MAGIC = 'YZ';
+function checkSize(type) {
+    if (type === 0)
+        return 0;
+    return 4 << Math.floor((type - 1) / 3);
+}
+function xzCheckType(head) {
+    return head.length >= 8 && head.subarray(0, 6).equals(MAGIC) ? head[7] & 0x0f : undefined;
+}
+class Reader {
+    it;
+    buf = Buffer.alloc(0);
+    done = false;
+    constructor(it) {
+        this.it = it;
+    }
+    async fill(n) {
+        while (this.buf.length < n && !this.done) {
+            const next = await this.it.next();
+            if (next.done)
+                this.done = true;
+            else
+                this.buf = this.buf.length ? Buffer.concat([this.buf, next.value]) : next.value;
+        }
+        return this.buf.length >= n;
+    }
+    async atEnd() {
+        return !(await this.fill(1));
+    }
+    async exact(n) {
+        if (!(await this.fill(n)))
+            throw new Error('xz stream is truncated');
+        const out = this.buf.subarray(0, n);
+        this.buf = this.buf.subarray(n);
+        return out;
+    }
+    async some(n) {
+        if (!(await this.fill(1)))
+            throw new Error('xz stream is truncated');
+        const out = this.buf.subarray(0, Math.min(n, this.buf.length));
+        this.buf = this.buf.subarray(out.length);
+        return out;
+    }
+    async varint() {
+        let v = 0;
+        for (let i = 0; i < 9; i++) {
+            const b = (await this.exact(1))[0];
+            v += (b & 0x7f) * 2 ** (7 * i);
+            if (!(b & 0x80))
+                return v;
+        }
+        throw new Error('xz data is corrupt (bad variable-length integer)');
+    }
+}
+function varint(n) {
+    const out = [];
+    while (n >= 0x80) {
+        out.push((n % 0x80) | 0x80);
+        n = Math.floor(n / 0x80);
+    }
+    out.push(n);
+    return Buffer.from(out);
+}
+function crc32le(b) {
+    const out = Buffer.alloc(4);
+    out.writeUInt32LE(external_node_zlib_default().crc32(b), 0);
+    return out;
+}
+const NONE_FLAGS = Buffer.from([0, 0]);
+async function* withoutChecks(source) {
+    const r = new Reader(source[Symbol.asyncIterator]());
+    while (!(await r.atEnd())) {
+        const header = await r.exact(12);
+        if (header.readUInt32LE(0) === 0 && header.readUInt32LE(4) === 0 && header.readUInt32LE(8) === 0)
+            continue; // stream padding
+        if (!header.subarray(0, 6).equals(MAGIC))
+            throw new Error('xz data is corrupt (no stream header)');
+        const check = header[7] & 0x0f;
+        const dropped = checkSize(check);
+        yield Buffer.concat([MAGIC, NONE_FLAGS, crc32le(NONE_FLAGS)]);
+        const unpadded = [];
+        for (;;) {
+            const first = await r.exact(1);
+            if (first[0] === 0)
+                break; // index indicator
+            const size = (first[0] + 1) * 4;
+            const blockHeader = Buffer.concat([first, await r.exact(size - 1)]);
+            yield blockHeader;
+            let data = 0;
+            let out = 0;
+            for (;;) {
+                const c = (await r.exact(1))[0];
+                yield Buffer.from([c]);
+                data++;
+                if (c === 0)
+                    break;
+                let body;
+                if (c === 1 || c === 2) {
+                    const s = await r.exact(2);
+                    yield s;
+                    data += 2;
+                    body = s.readUInt16BE(0) + 1;
+                    out += body;
+                }
+                else if (c >= 0x80) {
+                    const s = await r.exact(c >= 0xc0 ? 5 : 4);
+                    yield s;
+                    data += s.length;
+                    out += ((c & 0x1f) << 16) + s.readUInt16BE(0) + 1;
+                    body = s.readUInt16BE(2) + 1;
+                }
+                else
+                    throw new Error('xz data is corrupt (bad LZMA2 chunk header)');
+                for (let left = body; left > 0;) {
+                    const piece = await r.some(left);
+                    left -= piece.length;
+                    data += piece.length;
+                    yield piece;
+                }
+            }
+            const pad = (4 - ((size + data) % 4)) % 4;
+            const padding = await r.exact(pad);
+            if (pad)
+                yield padding;
+            await r.exact(dropped);
+            unpadded.push([size + data, out]);
+        }
+        // The original index: read and checked against what was walked, then written again without the check sizes.
+        const count = await r.varint();
+        if (count !== unpadded.length)
+            throw new Error('xz data is corrupt (index does not match the blocks)');
+        for (const [u, o] of unpadded) {
+            const iu = await r.varint();
+            const io = await r.varint();
+            if (iu !== u + dropped || io !== o)
+                throw new Error('xz data is corrupt (index does not match the blocks)');
+        }
+        let indexLen = 1 + varint(count).length;
+        for (const [u, o] of unpadded)
+            indexLen += varint(u + dropped).length + varint(o).length;
+        await r.exact((4 - (indexLen % 4)) % 4);
+        await r.exact(4); // index CRC32
+        const footer = await r.exact(12);
+        if (footer.toString('latin1', 10, 12) !== FOOTER_MAGIC)
+            throw new Error('xz data is corrupt (no stream footer)');
+        const index = Buffer.concat([Buffer.from([0]), varint(count), ...unpadded.flatMap(([u, o]) => [varint(u), varint(o)])]);
+        const padded = Buffer.concat([index, Buffer.alloc((4 - (index.length % 4)) % 4)]);
+        yield padded;
+        yield crc32le(padded);
+        const tail = Buffer.alloc(6);
+        tail.writeUInt32LE((padded.length + 4) / 4 - 1, 0);
+        NONE_FLAGS.copy(tail, 4);
+        yield Buffer.concat([crc32le(tail), tail, Buffer.from(FOOTER_MAGIC)]);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/leak/nested/decompress.ts
+
+
+
+
+
+const XzReadableStream = (xz_decompress.XzReadableStream ?? (xz_decompress_default()).XzReadableStream);
+
+/**
+ * Decoders for the compressed single files and streams the leak check meets, as async iterables of output chunks.
+ * gzip and zstd come with Node; bzip2 (unbzip2-stream, pure JS) and xz (xz-decompress: xz-embedded compiled to
+ * WebAssembly) do not. Every decoder fails on truncated or corrupt input rather than ending quietly.
+ */
+const CHUNK = 64 * 1024;
+const ZSTD_FRAME = 0xfd2fb528;
+/** Frames whose compressed bytes fit this are decoded in one synchronous call: zstd:chunked has a frame per file. */
+const SMALL_FRAME = 1024 * 1024;
+const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
+/** `source` through a transform, as an async iterable whose iteration throws whatever either side throws. */
+function piped(source, transform) {
+    return (0,external_node_stream_.pipeline)(external_node_stream_.Readable.from(source, { objectMode: false }), transform, () => { });
+}
+/** Reads exact byte counts from an async iterable of chunks. */
+class ByteReader {
+    it;
+    buf = Buffer.alloc(0);
+    done = false;
+    offset = 0;
+    constructor(it) {
+        this.it = it;
+    }
+    async fill(n) {
+        while (this.buf.length < n && !this.done) {
+            const next = await this.it.next();
+            if (next.done)
+                this.done = true;
+            else
+                this.buf = this.buf.length ? Buffer.concat([this.buf, next.value]) : next.value;
+        }
+        return this.buf.length >= n;
+    }
+    async atEnd() {
+        return !(await this.fill(1));
+    }
+    async exact(n, what) {
+        if (!(await this.fill(n)))
+            throw new Error(`zstd stream is truncated (inside ${what} at byte ${this.offset + this.buf.length})`);
+        const out = this.buf.subarray(0, n);
+        this.buf = this.buf.subarray(n);
+        this.offset += n;
+        return out;
+    }
+    /** Up to `n` bytes, at least one; throws at the end of input. */
+    async some(n, what) {
+        if (!(await this.fill(1)))
+            throw new Error(`zstd stream is truncated (inside ${what} at byte ${this.offset})`);
+        const out = this.buf.subarray(0, Math.min(n, this.buf.length));
+        this.buf = this.buf.subarray(out.length);
+        this.offset += out.length;
+        return out;
+    }
+}
+/**
+ * The compressed bytes of one zstd frame (RFC 8878 section 3.1.1), magic included: the frame header tells the sizes
+ * of its fields, each block header its own size, so the frame's end is known without decoding it.
+ */
+async function* frameBytes(reader, magic) {
+    yield magic;
+    const fhd = await reader.exact(1, 'a frame header');
+    yield fhd;
+    const d = fhd[0];
+    const fcsFlag = d >> 6;
+    const single = (d >> 5) & 1;
+    const checksum = (d >> 2) & 1;
+    if (d & 0x08)
+        throw new Error('zstd frame header has its reserved bit set');
+    const headerRest = (single ? 0 : 1) + [0, 1, 2, 4][d & 3] + [single ? 1 : 0, 2, 4, 8][fcsFlag];
+    if (headerRest)
+        yield await reader.exact(headerRest, 'a frame header');
+    for (;;) {
+        const bh = await reader.exact(3, 'a block header');
+        yield bh;
+        const v = bh[0] | (bh[1] << 8) | (bh[2] << 16);
+        const last = v & 1;
+        const type = (v >> 1) & 3;
+        const size = v >>> 3;
+        if (type === 3)
+            throw new Error('zstd block of the reserved type');
+        for (let left = type === 1 ? 1 : size; left > 0;) {
+            const piece = await reader.some(left, 'a block');
+            left -= piece.length;
+            yield piece;
+        }
+        if (last)
+            break;
+    }
+    if (checksum)
+        yield await reader.exact(4, 'a frame checksum');
+}
+/**
+ * zstd, frame by frame. Node's decompressor stops after the first frame and drops the rest silently, while
+ * podman/buildah `zstd:chunked` layers are a frame per file plus skippable frames (magic 0x184D2A50–5F) holding the
+ * table of contents (containers/storage docs/containers-storage-zstd-chunked.md). So frames are split here and each
+ * is decoded by a decoder of its own; skippable frames are skipped by their length field.
+ */
+async function* zstdFrames(source, windowLogMax) {
+    const reader = new ByteReader(source[Symbol.asyncIterator]());
+    const params = { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax };
+    while (!(await reader.atEnd())) {
+        const at = reader.offset;
+        const magic = await reader.exact(4, 'a frame magic');
+        const m = magic.readUInt32LE(0);
+        if ((m & 0xfffffff0) === 0x184d2a50) {
+            const size = (await reader.exact(4, 'a skippable frame')).readUInt32LE(0);
+            for (let left = size; left > 0;)
+                left -= (await reader.some(left, 'a skippable frame')).length;
+            continue;
+        }
+        if (m !== ZSTD_FRAME)
+            throw new Error(`zstd data is corrupt: no frame magic at byte ${at}`);
+        const frame = frameBytes(reader, magic);
+        // Small frames: collect and decode at once (a stream per frame costs more than the frame).
+        const held = [];
+        let heldBytes = 0;
+        let next = await frame.next();
+        while (!next.done && heldBytes <= SMALL_FRAME) {
+            held.push(next.value);
+            heldBytes += next.value.length;
+            next = await frame.next();
+        }
+        if (next.done) {
+            const whole = Buffer.concat(held);
+            let out;
+            try {
+                out = external_node_zlib_default().zstdDecompressSync(whole, { params, maxOutputLength: SMALL_FRAME_OUTPUT });
+            }
+            catch (error) {
+                if (error.code !== 'ERR_BUFFER_TOO_LARGE')
+                    throw error;
+            }
+            if (out) {
+                for (let i = 0; i < out.length; i += CHUNK)
+                    yield out.subarray(i, i + CHUNK);
+                continue;
+            }
+        }
+        const rest = next.done ? undefined : next.value;
+        async function* replay() {
+            yield* held;
+            if (rest) {
+                yield rest;
+                yield* frame;
+            }
+        }
+        yield* piped(replay(), external_node_zlib_default().createZstdDecompress({ chunkSize: CHUNK, params }));
+    }
+}
+let xzPatched = false;
+let xzActive = 0;
+/** A WebAssembly memory never shrinks: an instance grown past this by a big dictionary is let go once idle. */
+const XZ_KEEP_MEMORY = 16 * 1024 * 1024;
+function releaseBigXzInstance() {
+    const cls = XzReadableStream;
+    const memory = cls._moduleInstance?.exports.memory;
+    if (xzActive === 0 && memory && memory.buffer.byteLength > XZ_KEEP_MEMORY) {
+        cls._moduleInstance = undefined;
+        cls._moduleInstancePromise = undefined;
+    }
+}
+/**
+ * xz-decompress serialises its decoders with a module-wide mutex held for a whole stream, so an xz file inside an
+ * xz file (a .deb's data.tar.xz holding a .xz) would wait for itself forever; and its decoder contexts share one
+ * WebAssembly instance whose state they corrupt when two run at once. So the mutex is lifted, and a stream that
+ * starts while another is active in this thread gets a fresh instance (contexts keep the instance they started on).
+ * The nesting depth bounds how many exist at once.
+ */
+async function xzReady() {
+    const cls = XzReadableStream;
+    if (!xzPatched) {
+        xzPatched = true;
+        if (cls._contextMutex)
+            cls._contextMutex = { acquire: async () => { }, release: () => { } };
+    }
+    if (xzActive > 0 && cls._getModuleInstance)
+        await cls._getModuleInstance();
+}
+async function* xz(source) {
+    await xzReady();
+    // xz-decompress reads past the end of input as a TypeError; say what it means.
+    let ended = false;
+    const it = source[Symbol.asyncIterator]();
+    const first = await it.next();
+    async function* all() {
+        if (first.done)
+            return;
+        yield first.value;
+        for (let n = await it.next(); !n.done; n = await it.next())
+            yield n.value;
+    }
+    // xz-embedded verifies none, CRC32 and CRC64 checks only; other check types are dropped first (see xz-checks.ts).
+    const check = first.done ? undefined : xzCheckType(first.value);
+    const stream = check !== undefined && check !== 0 && check !== 1 && check !== 4 ? withoutChecks(all()) : all();
+    async function* input() {
+        yield* stream;
+        ended = true;
+    }
+    xzActive++;
+    try {
+        for await (const chunk of new XzReadableStream(web_namespaceObject.ReadableStream.from(input()))) {
+            yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        }
+    }
+    catch (error) {
+        if (ended && error instanceof TypeError)
+            throw new Error('xz stream is truncated');
+        if (error instanceof Error && /^xz (data|stream)/.test(error.message))
+            throw error;
+        throw new Error(`xz data is corrupt (${error instanceof Error ? error.message : String(error)})`);
+    }
+    finally {
+        xzActive--;
+        releaseBigXzInstance();
+    }
+}
+/**
+ * unbzip2-stream is a classic `through` stream that decodes synchronously inside write(): what one write produced
+ * is handed on before the next input chunk is read, so memory stays at a block or two (bzip2 blocks are ≤ 900 kB
+ * before their run-length stage).
+ */
+async function* bzip2(source) {
+    const decoder = unbzip2_stream_default()();
+    const out = [];
+    let failure;
+    decoder.on('data', (d) => out.push(d));
+    decoder.on('error', (e) => (failure ??= e));
+    const check = () => {
+        if (failure)
+            throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : String(failure)})`);
+    };
+    for await (const chunk of source) {
+        decoder.write(chunk);
+        check();
+        yield* out.splice(0);
+    }
+    decoder.end();
+    check();
+    yield* out.splice(0);
+}
+function decompress(kind, source, windowLogMax) {
+    switch (kind) {
+        case 'gzip':
+            return piped(source, external_node_zlib_default().createGunzip({ chunkSize: CHUNK }));
+        case 'zstd':
+            return zstdFrames(source, windowLogMax);
+        case 'bzip2':
+            return bzip2(source);
+        case 'xz':
+            return xz(source);
+    }
+}
+
+
+/***/ }),
+
+/***/ 940:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Qc: () => (/* binding */ FileScan),
+  s6: () => (/* binding */ NESTED),
+  IG: () => (/* binding */ openNested)
+});
+
+// UNUSED EXPORTS: innerName
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_);
+// EXTERNAL MODULE: ./src/ca/jks.ts
+var jks = __nccwpck_require__(7928);
+// EXTERNAL MODULE: ./node_modules/node-forge/lib/index.js
+var lib = __nccwpck_require__(8542);
+var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
+;// CONCATENATED MODULE: ./src/ca/pkcs12.ts
+
+
+/**
+ * Certificates of a PKCS#12 store, trying the passwords Java and OpenSSL use by default. The JDK's own cacerts is a
+ * password-less PKCS#12 from JDK 18 on (JDK-8275252); `undefined` and '' are the two encodings of "no password".
+ */
+function readPkcs12(bytes, passwords = [undefined, '', jks/* DEFAULT_STORE_PASSWORD */.yE]) {
+    const asn1 = lib_default().asn1.fromDer(lib_default().util.createBuffer(bytes.toString('binary')));
+    let lastError;
+    for (const password of passwords) {
+        try {
+            const p12 = lib_default().pkcs12.pkcs12FromAsn1(asn1, false, password);
+            const entries = [];
+            for (const content of p12.safeContents) {
+                for (const bag of content.safeBags) {
+                    if (bag.type !== (lib_default()).pki.oids.certBag)
+                        continue;
+                    // node-forge types a bag's attributes as `any`: read the one attribute we want defensively.
+                    const names = bag.attributes?.friendlyName;
+                    const alias = Array.isArray(names) && typeof names[0] === 'string' ? names[0] : '';
+                    if (bag.cert) {
+                        entries.push({ alias, der: Buffer.from(lib_default().asn1.toDer(lib_default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary') });
+                    }
+                    else if (bag.asn1) {
+                        // forge keeps certificates whose key type it cannot parse (EC, Ed25519) as the raw certificate ASN.1
+                        entries.push({ alias, der: Buffer.from(lib_default().asn1.toDer(bag.asn1).getBytes(), 'binary') });
+                    }
+                }
+            }
+            return entries;
+        }
+        catch (error) {
+            lastError = error;
+        }
+    }
+    throw new Error(`PKCS#12 store could not be opened with the default passwords: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+}
+
+;// CONCATENATED MODULE: ./src/ca/keystore.ts
+/** Java and PKCS#12 keystores. The JKS half is in jks.ts, free of node-forge so the action's hot path stays small. */
+
+
+
+// EXTERNAL MODULE: ./src/leak/matcher.ts
+var leak_matcher = __nccwpck_require__(2693);
+// EXTERNAL MODULE: ./src/leak/sniff.ts
+var sniff = __nccwpck_require__(1507);
+// EXTERNAL MODULE: ./src/leak/tar.ts
+var tar = __nccwpck_require__(9932);
+;// CONCATENATED MODULE: ./src/leak/nested/ar.ts
+const MAGIC = '!<arch>\n';
+const HEADER = 60;
+class ArParser {
+    sink;
+    state = 'magic';
+    pending = [];
+    pendingLen = 0;
+    remaining = 0;
+    odd = false;
+    longNames;
+    /** The body of a special member (name table, symbol table) being collected instead of scanned. */
+    collecting;
+    /** The special member is a symbol table: dropped, not kept as the name table. */
+    longNamesSkip = false;
+    bsdName = 0;
+    nameParts = [];
+    constructor(sink) {
+        this.sink = sink;
+    }
+    take(chunk, pos, n) {
+        const want = n - this.pendingLen;
+        const piece = chunk.subarray(pos, pos + want);
+        this.pending.push(piece);
+        this.pendingLen += piece.length;
+        if (this.pendingLen < n)
+            return [undefined, pos + piece.length];
+        const all = Buffer.concat(this.pending);
+        this.pending = [];
+        this.pendingLen = 0;
+        return [all, pos + piece.length];
+    }
+    write(chunk) {
+        let pos = 0;
+        while (pos < chunk.length) {
+            if (this.state === 'magic' || this.state === 'header') {
+                const [block, next] = this.take(chunk, pos, this.state === 'magic' ? MAGIC.length : HEADER);
+                pos = next;
+                if (!block)
+                    return;
+                if (this.state === 'magic') {
+                    if (block.toString('latin1') !== MAGIC)
+                        throw new Error('not an ar archive');
+                    this.state = 'header';
+                }
+                else
+                    this.header(block);
+                continue;
+            }
+            if (this.state === 'pad') {
+                if (chunk[pos] !== 0x0a)
+                    throw new Error('ar member padding is not a newline');
+                pos++;
+                this.state = 'header';
+                continue;
+            }
+            const n = Math.min(this.remaining, chunk.length - pos);
+            let piece = chunk.subarray(pos, pos + n);
+            pos += n;
+            this.remaining -= n;
+            if (this.bsdName > 0) {
+                const k = Math.min(this.bsdName, piece.length);
+                this.nameParts.push(piece.subarray(0, k));
+                this.bsdName -= k;
+                piece = piece.subarray(k);
+                if (this.bsdName === 0)
+                    this.startMember(Buffer.concat(this.nameParts).toString('utf8').replace(/\0+$/, ''), this.remaining + piece.length);
+            }
+            if (piece.length) {
+                if (this.collecting)
+                    this.collecting.push(piece);
+                else
+                    this.sink.data(piece);
+            }
+            if (this.remaining === 0)
+                this.endMember();
+        }
+    }
+    header(h) {
+        if (h.toString('latin1', 58, 60) !== '`\n')
+            throw new Error('bad ar member header');
+        const rawName = h.toString('utf8', 0, 16).trimEnd();
+        const sizeText = h.toString('latin1', 48, 58).trim();
+        if (!/^\d+$/.test(sizeText))
+            throw new Error(`invalid ar member size '${sizeText.replace(/[^\x20-\x7e]/g, '?')}'`);
+        const size = Number(sizeText);
+        this.remaining = size;
+        this.odd = size % 2 === 1;
+        this.state = 'data';
+        if (rawName === '//') {
+            this.collecting = [];
+        }
+        else if (rawName === '/' || rawName === '/SYM64/' || rawName === '__.SYMDEF' || rawName === '__.SYMDEF SORTED') {
+            this.collecting = []; // symbol tables: not files
+            this.longNamesSkip = true;
+        }
+        else if (/^#1\/\d+$/.test(rawName)) {
+            this.bsdName = Number(rawName.slice(3));
+            if (this.bsdName > size)
+                throw new Error('ar BSD name longer than its member');
+            this.nameParts = [];
+            if (this.bsdName === 0)
+                this.startMember('', size);
+        }
+        else if (/^\/\d+$/.test(rawName)) {
+            const at = Number(rawName.slice(1));
+            const table = this.longNames;
+            if (!table || at >= table.length)
+                throw new Error(`ar long name ${rawName} without a name table`);
+            const end = table.indexOf('/\n', at);
+            this.startMember(table.toString('utf8', at, end === -1 ? table.length : end), size);
+        }
+        else {
+            this.startMember(rawName.replace(/\/$/, ''), size);
+        }
+        if (size === 0)
+            this.endMember();
+    }
+    startMember(name, size) {
+        this.sink.entry(name, 'file', size);
+    }
+    endMember() {
+        if (this.collecting) {
+            if (!this.longNamesSkip)
+                this.longNames = Buffer.concat(this.collecting);
+            this.collecting = undefined;
+            this.longNamesSkip = false;
+        }
+        else {
+            this.sink.entryEnd();
+        }
+        this.state = this.odd ? 'pad' : 'header';
+    }
+    end() {
+        if (this.state === 'magic' && this.pendingLen === 0)
+            throw new Error('empty ar archive');
+        if (this.state !== 'header' || this.pendingLen !== 0)
+            throw new Error('ar archive is truncated');
+    }
+}
+
+// EXTERNAL MODULE: ./src/leak/nested/budget.ts
+var budget = __nccwpck_require__(3738);
+;// CONCATENATED MODULE: ./src/leak/nested/cpio.ts
+const TRAILER = 'TRAILER!!!';
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+class CpioParser {
+    sink;
+    state = 'header';
+    pending = [];
+    pendingLen = 0;
+    need = 6;
+    format = 'newc';
+    nameSize = 0;
+    fileSize = 0;
+    mode = 0;
+    remaining = 0;
+    padding = 0;
+    regular = false;
+    headerBytes = 0;
+    constructor(sink) {
+        this.sink = sink;
+    }
+    write(chunk) {
+        let pos = 0;
+        while (pos < chunk.length) {
+            if (this.state === 'done') {
+                // Zero padding to the block size after the trailer.
+                for (; pos < chunk.length; pos++)
+                    if (chunk[pos] !== 0)
+                        throw new Error('data after the cpio trailer');
+                return;
+            }
+            if (this.state === 'data' || this.state === 'pad') {
+                const n = Math.min(this.state === 'data' ? this.remaining : this.padding, chunk.length - pos);
+                if (this.state === 'data') {
+                    if (this.regular)
+                        this.sink.data(chunk.subarray(pos, pos + n));
+                    this.remaining -= n;
+                    if (this.remaining === 0) {
+                        if (this.regular)
+                            this.sink.entryEnd();
+                        this.state = this.padding ? 'pad' : 'header';
+                        this.need = 6;
+                    }
+                }
+                else {
+                    this.padding -= n;
+                    if (this.padding === 0) {
+                        this.state = 'header';
+                        this.need = 6;
+                    }
+                }
+                pos += n;
+                continue;
+            }
+            const want = this.need - this.pendingLen;
+            const piece = chunk.subarray(pos, pos + want);
+            this.pending.push(piece);
+            this.pendingLen += piece.length;
+            pos += piece.length;
+            if (this.pendingLen < this.need)
+                return;
+            const block = Buffer.concat(this.pending);
+            this.pending = [];
+            this.pendingLen = 0;
+            if (this.state === 'header')
+                this.header(block);
+            else
+                this.name(block);
+        }
+    }
+    header(block) {
+        if (block.length === 6) {
+            const magic = block.toString('latin1');
+            if (magic === '070701' || magic === '070702')
+                this.format = 'newc';
+            else if (magic === '070707')
+                this.format = 'odc';
+            else
+                throw new Error(`not a cpio header ('${magic.replace(/[^\x20-\x7e]/g, '?')}')`);
+            this.need = this.format === 'newc' ? 110 : 76;
+            this.pending = [block];
+            this.pendingLen = 6;
+            return;
+        }
+        const field = (start, len, radix) => {
+            const text = block.toString('latin1', start, start + len);
+            if (!(radix === 16 ? /^[0-9a-fA-F]+$/ : /^[0-7]+$/).test(text))
+                throw new Error(`invalid cpio header field '${text.replace(/[^\x20-\x7e]/g, '?')}'`);
+            return parseInt(text, radix);
+        };
+        if (this.format === 'newc') {
+            this.mode = field(14, 8, 16);
+            this.fileSize = field(54, 8, 16);
+            this.nameSize = field(94, 8, 16);
+        }
+        else {
+            this.mode = field(18, 6, 8);
+            this.nameSize = field(59, 6, 8);
+            this.fileSize = field(65, 11, 8);
+        }
+        if (this.nameSize < 1 || this.nameSize > 64 * 1024)
+            throw new Error(`cpio name size ${this.nameSize} out of range`);
+        this.headerBytes = block.length;
+        this.state = 'name';
+        // new ASCII pads header+name to a multiple of 4
+        this.need = this.format === 'newc' ? this.nameSize + ((4 - ((this.headerBytes + this.nameSize) % 4)) % 4) : this.nameSize;
+    }
+    name(block) {
+        const name = block.toString('utf8', 0, this.nameSize - 1);
+        if (name === TRAILER) {
+            this.state = 'done';
+            return;
+        }
+        this.regular = (this.mode & S_IFMT) === S_IFREG;
+        this.remaining = this.fileSize;
+        this.padding = this.format === 'newc' ? (4 - (this.fileSize % 4)) % 4 : 0;
+        if (this.regular)
+            this.sink.entry(name.replace(/^\.?\/+/, ''), 'file', this.fileSize);
+        if (this.fileSize === 0) {
+            if (this.regular)
+                this.sink.entryEnd();
+            this.state = this.padding ? 'pad' : 'header';
+            this.need = 6;
+        }
+        else
+            this.state = 'data';
+    }
+    end() {
+        if (this.state !== 'done')
+            throw new Error('cpio archive is truncated (no TRAILER!!! entry)');
+    }
+}
+
+// EXTERNAL MODULE: ./src/leak/nested/decompress.ts + 2 modules
+var decompress = __nccwpck_require__(8526);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: ./src/leak/nested/rpm.ts
+/**
+ * RPM packages (rpm's lib/rpmlead.c, lib/header.c): a 96-byte lead, a signature header padded to 8 bytes, the main
+ * header, then the payload: a cpio archive, usually compressed (gzip, xz, zstd or bzip2, told by its first bytes).
+ * Only the payload's offset is read here; the headers' tags are not needed to find the files.
+ */
+
+const LEAD = 96;
+const HEADER_MAGIC = '8eade801';
+async function readAt(s, at, n) {
+    if (s.kind === 'memory')
+        return s.bytes.subarray(at, at + n);
+    const fh = await (0,promises_.open)(s.file, 'r');
+    try {
+        const buf = Buffer.alloc(n);
+        const { bytesRead } = await fh.read(buf, 0, n, at);
+        return buf.subarray(0, bytesRead);
+    }
+    finally {
+        await fh.close();
+    }
+}
+/** Offset of the payload, after the lead and both headers. */
+async function rpmPayloadOffset(s) {
+    const lead = await readAt(s, 0, LEAD);
+    if (lead.length < LEAD || lead.toString('hex', 0, 4) !== 'edabeedb')
+        throw new Error('not an RPM package (bad lead)');
+    let at = LEAD;
+    for (const which of ['signature', 'main']) {
+        const h = await readAt(s, at, 16);
+        if (h.length < 16 || h.toString('hex', 0, 4) !== HEADER_MAGIC)
+            throw new Error(`RPM ${which} header is missing or corrupt`);
+        const count = h.readUInt32BE(8);
+        const size = h.readUInt32BE(12);
+        if (count > 1_000_000 || size > 256 * 1024 * 1024)
+            throw new Error(`RPM ${which} header is implausibly large`);
+        at += 16 + 16 * count + size;
+        if (which === 'signature')
+            at += (8 - (at % 8)) % 8;
+    }
+    return at;
+}
+
+// EXTERNAL MODULE: ./src/leak/nested/spool.ts
+var spool = __nccwpck_require__(8712);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+// EXTERNAL MODULE: ./node_modules/yauzl/index.js
+var yauzl = __nccwpck_require__(663);
+;// CONCATENATED MODULE: ./src/leak/nested/zip.ts
+/**
+ * Zip and its family (jar, war, ear, whl, egg, nupkg, apk, vsix, jmod …), read through yauzl from the central
+ * directory, as every real reader does: local headers of entries written with data descriptors carry no sizes, so a
+ * streamed walk of them is unreliable. ZIP64 is handled by yauzl. A prefix before the archive (a Spring Boot launch
+ * script, a jmod's 4-byte header, a self-extractor) is found the way Info-ZIP does it: the end record says where the
+ * central directory ends, and the difference from where it really ends is the prefix.
+ */
+
+
+
+
+
+const EOCD = 0x06054b50;
+const EOCD_MIN = 22;
+async function tail(s, n) {
+    const size = s.kind === 'memory' ? s.bytes.length : s.size;
+    const start = Math.max(0, size - n);
+    const parts = [];
+    for await (const chunk of (0,spool/* readSpooled */.pM)(s, start))
+        parts.push(chunk);
+    return Buffer.concat(parts);
+}
+/** Bytes before the zip proper, from the end-of-central-directory record (0 when it cannot tell: yauzl decides). */
+async function zipPrefix(s) {
+    const size = s.kind === 'memory' ? s.bytes.length : s.size;
+    const t = await tail(s, EOCD_MIN + 0xffff);
+    for (let i = t.length - EOCD_MIN; i >= 0; i--) {
+        if (t.readUInt32LE(i) !== EOCD)
+            continue;
+        const cdSize = t.readUInt32LE(i + 12);
+        const cdOffset = t.readUInt32LE(i + 16);
+        if (cdOffset === 0xffffffff || cdSize === 0xffffffff)
+            return 0; // ZIP64: its own locator, left to yauzl
+        const eocdAt = size - t.length + i;
+        const prefix = eocdAt - (cdOffset + cdSize);
+        return prefix > 0 ? prefix : 0;
+    }
+    return 0;
+}
+/** Bytes [start, end) of an open file, by positioned reads: the fd stays open and shared. */
+function rangeStream(fd, start, end) {
+    let at = start;
+    return new external_node_stream_.Readable({
+        highWaterMark: 256 * 1024,
+        read(size) {
+            const n = Math.min(size, 256 * 1024, end - at);
+            if (n <= 0)
+                return void this.push(null);
+            const buf = Buffer.allocUnsafe(n);
+            (0,external_node_fs_.read)(fd, buf, 0, n, at, (err, got) => {
+                if (err)
+                    return this.destroy(err);
+                if (got === 0)
+                    return this.destroy(new Error('unexpected end of zip data'));
+                at += got;
+                this.push(buf.subarray(0, got));
+            });
+        },
+    });
+}
+/** A yauzl reader over a byte range of a Spooled (memory or temporary file). */
+class SpooledReader extends yauzl.RandomAccessReader {
+    s;
+    offset;
+    fd;
+    constructor(s, offset) {
+        super();
+        this.s = s;
+        this.offset = offset;
+        if (s.kind === 'file')
+            this.fd = (0,external_node_fs_.openSync)(s.file, 'r');
+    }
+    _readStreamForRange(start, end) {
+        if (this.s.kind === 'memory')
+            return external_node_stream_.Readable.from([this.s.bytes.subarray(this.offset + start, this.offset + end)]);
+        return rangeStream(this.fd, this.offset + start, this.offset + end);
+    }
+    // The central directory is read a header at a time: a stream per read would cost more than the read.
+    read(buffer, offset, length, position, callback) {
+        if (this.s.kind === 'memory') {
+            const from = this.offset + position;
+            if (from + length > this.s.bytes.length)
+                return callback(new Error('unexpected end of zip data'));
+            this.s.bytes.copy(buffer, offset, from, from + length);
+            return callback(null);
+        }
+        // Synchronous on purpose: a read is a page-cache copy of a few bytes, while a round trip through libuv's thread
+        // pool per entry header made a jmod of 40,000 entries wait seconds on a busy machine.
+        let n;
+        try {
+            n = (0,external_node_fs_.readSync)(this.fd, buffer, offset, length, this.offset + position);
+        }
+        catch (error) {
+            return callback(error);
+        }
+        callback(n < length ? new Error('unexpected end of zip data') : null);
+    }
+    close(callback) {
+        if (this.fd !== undefined)
+            (0,external_node_fs_.closeSync)(this.fd);
+        this.fd = undefined;
+        setImmediate(() => callback(null));
+    }
+}
+/**
+ * Entries this small are read and inflated in one call. A jmod or src.zip holds tens of thousands of small class
+ * and source files, and yauzl's per-entry stream pipeline (read, inflate, size check) costs more than the entry.
+ */
+const SMALL_ENTRY = 1024 * 1024;
+const METHODS = { 1: 'shrink', 6: 'implode', 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz', 98: 'ppmd', 99: 'AES encryption' };
+/** Walks the entries of a zip one at a time; `visit` is awaited before the next entry is read. */
+async function walkZip(s, visit) {
+    const size = s.kind === 'memory' ? s.bytes.length : s.size;
+    const prefix = await zipPrefix(s);
+    const reader = new SpooledReader(s, prefix);
+    const zip = await new Promise((resolve, reject) => yauzl.fromRandomAccessReader(reader, size - prefix, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true }, (err, z) => (err ? reject(err) : resolve(z))));
+    try {
+        await new Promise((resolve, reject) => {
+            zip.on('error', reject);
+            zip.on('end', () => resolve());
+            zip.on('entry', (entry) => {
+                const raw = entry.fileName;
+                const name = raw.toString('utf8');
+                const method = entry.compressionMethod;
+                const unreadable = entry.isEncrypted()
+                    ? 'encrypted zip entry'
+                    : method !== 0 && method !== 8
+                        ? `zip compression method ${method}${METHODS[method] ? ` (${METHODS[method]})` : ''} is not supported (stored and deflate are)`
+                        : undefined;
+                const member = {
+                    name,
+                    directory: name.endsWith('/'),
+                    ...(unreadable ? { unreadable } : {}),
+                    size: entry.uncompressedSize,
+                    open: async () => {
+                        if (entry.compressedSize <= SMALL_ENTRY && entry.uncompressedSize <= 4 * SMALL_ENTRY) {
+                            const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
+                            const raw = Buffer.alloc(entry.compressedSize);
+                            await new Promise((res, rej) => reader.read(raw, 0, raw.length, fileDataStart, (err) => (err ? rej(err) : res())));
+                            const data = method === 0 ? raw : external_node_zlib_default().inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
+                            if (data.length !== entry.uncompressedSize)
+                                throw new Error(`entry is ${data.length} bytes, its header says ${entry.uncompressedSize}`);
+                            return data;
+                        }
+                        return new Promise((res, rej) => zip.openReadStream(entry, (err, stream) => (err ? rej(err) : res(stream))));
+                    },
+                };
+                visit(member).then(() => zip.readEntry(), (error) => reject(error));
+            });
+            zip.readEntry();
+        });
+    }
+    finally {
+        zip.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/leak/nested/scan.ts
+/**
+ * Looking inside what files hold, recursively: zips (jar, war, whl, …), tar, ar (.deb), rpm (cpio payload), cpio,
+ * and gzip/bzip2/xz/zstd-compressed files, at any depth up to `maxDepth`. A file's own bytes are always scanned as
+ * they stream past (FileScan); a file that is a container is also collected (in memory, or a temporary file past a
+ * bound) and opened once it is complete (openNested), its members scanned the same way under the path
+ * `outer!/member`. What cannot be opened (corrupt, encrypted, too deep, over the budget) is listed as "not looked
+ * inside" with its path and the reason, never silently passed.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Separator between an archive's path and a member's path inside it, as Java's jar: URLs write it. */
+const NESTED = '!/';
+/** Collected containers at most this big stay in memory; bigger ones go to a temporary file. */
+const MEMORY_SPOOL = 2 * 1024 * 1024;
+/** In-memory gzip members this small are decoded in one call (a stream per small file costs more than the file). */
+const SMALL_GZIP = 1024 * 1024;
+const SMALL_GZIP_OUTPUT = 4 * 1024 * 1024;
+/** Streams one file's bytes: matcher always, keystore parse, and collection for opening when it is a container. */
+class FileScan {
+    ctx;
+    path;
+    depth;
+    head = [];
+    headLen = 0;
+    mode = 'head';
+    scanner;
+    whole = [];
+    wholeLen = 0;
+    spool;
+    container;
+    constructor(ctx, path, depth) {
+        this.ctx = ctx;
+        this.path = path;
+        this.depth = depth;
+    }
+    write(chunk) {
+        if (this.mode === 'head') {
+            this.head.push(chunk);
+            this.headLen += chunk.length;
+            if (this.headLen >= sniff/* HEAD_BYTES */.Lq)
+                this.decide();
+            return;
+        }
+        this.route(chunk);
+    }
+    decide() {
+        const head = this.head.length === 1 ? this.head[0] : Buffer.concat(this.head);
+        this.head = [];
+        this.mode = (0,sniff/* keystoreKind */.$I)(head) ?? 'stream';
+        if (this.mode === 'stream') {
+            this.scanner = new leak_matcher/* ContentScanner */.SQ(this.ctx.matcher);
+            const container = (0,sniff/* sniffContainer */.W1)(head, external_node_path_.posix.basename(this.path));
+            if (container)
+                this.startContainer(container);
+        }
+        this.whole = [];
+        this.wholeLen = 0;
+        this.route(head);
+    }
+    startContainer(container) {
+        const { limits, budget } = this.ctx;
+        if (this.depth >= limits.maxDepth) {
+            this.ctx.notLookedInside.push({ path: this.path, reason: `${container} nested deeper than ${limits.maxDepth} archives (--max-depth)` });
+        }
+        else if (budget.exhausted) {
+            this.ctx.notLookedInside.push({ path: this.path, reason: `${container} not opened: ${budget.exhausted}` });
+        }
+        else {
+            this.container = container;
+            this.spool = new spool/* Spool */.QX(this.ctx.temp, MEMORY_SPOOL);
+        }
+    }
+    route(chunk) {
+        if (this.mode === 'stream') {
+            this.scanner.feed(chunk);
+            this.spool?.write(chunk);
+            return;
+        }
+        this.wholeLen += chunk.length;
+        if (this.wholeLen > this.ctx.limits.maxKeystoreBytes) {
+            throw new Error(`keystore '${this.path}' is over the ${this.ctx.limits.maxKeystoreBytes}-byte bound for keystores`);
+        }
+        this.whole.push(chunk);
+    }
+    /** The file is complete. Returns the container to open, if it is one. */
+    end() {
+        if (this.mode === 'head' && this.headLen > 0)
+            this.decide();
+        const path = this.path;
+        let job;
+        if (this.mode === 'stream' && this.scanner) {
+            const raw = this.scanner.end().map((hit) => ({ ...hit, path }));
+            if (this.spool && this.container)
+                job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw };
+            else
+                this.ctx.hits.push(...raw);
+        }
+        else if (this.mode === 'jks' || this.mode === 'pkcs12') {
+            this.keystore(this.mode, Buffer.concat(this.whole));
+        }
+        this.scanner = undefined;
+        this.spool = undefined;
+        this.whole = [];
+        return job;
+    }
+    /** Abandons a file cut short (its archive failed): nothing it collected is kept. */
+    abort() {
+        this.spool?.abandon();
+        this.spool = undefined;
+    }
+    keystore(kind, bytes) {
+        const { matcher } = this.ctx;
+        const path = this.path;
+        const found = [];
+        try {
+            const entries = kind === 'jks' ? (0,jks/* readJks */.f2)(bytes) : readPkcs12(bytes);
+            for (const entry of entries) {
+                const c = (0,leak_matcher/* classifyDer */._3)(matcher, entry.der, kind);
+                if (c)
+                    found.push({ kind: c.kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
+            }
+        }
+        catch (error) {
+            // Fail closed: a store we cannot open could hold the CA (keytool defaults: 'changeit' and empty were tried).
+            const why = error instanceof Error ? error.message : String(error);
+            this.ctx.unreadable.push({ path, reason: kind === 'jks' ? `Java keystore could not be read: ${why}` : why });
+        }
+        const fps = new Set(found.map((f) => f.fingerprint));
+        for (const hit of (0,leak_matcher/* scanBuffer */.q5)(matcher, bytes))
+            if (!fps.has(hit.fingerprint))
+                found.push({ ...hit, path });
+        this.ctx.hits.push(...found);
+    }
+}
+function message(error) {
+    return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+}
+/** The name of a compressed file's content: `ca.pem.gz` → `ca.pem`, `x.tgz` → `x.tar`. */
+function innerName(path) {
+    const base = external_node_path_.posix.basename(path.slice(path.lastIndexOf(NESTED) + 1));
+    const stripped = base.replace(/\.t(gz|bz2?|xz|zst)$/i, '.tar').replace(/\.(gz|gzip|z|bz2|bzip2|xz|zst|zstd)$/i, '');
+    return stripped && stripped !== base ? stripped : `${base}.decompressed`;
+}
+/** Member paths of a member archive, with a FileScan per regular member and the containers they turn out to be. */
+class Members {
+    ctx;
+    prefix;
+    depth;
+    queue = [];
+    current;
+    constructor(ctx, prefix, depth) {
+        this.ctx = ctx;
+        this.prefix = prefix;
+        this.depth = depth;
+    }
+    entry(name, type) {
+        if (type !== 'file')
+            return;
+        this.ctx.nestedFiles++;
+        this.current = new FileScan(this.ctx, `${this.prefix}${name}`, this.depth);
+    }
+    data(chunk) {
+        this.current?.write(chunk);
+    }
+    entryEnd() {
+        const job = this.current?.end();
+        this.current = undefined;
+        if (job)
+            this.queue.push(job);
+    }
+    abort() {
+        this.current?.abort();
+        for (const job of this.queue.splice(0))
+            (0,spool/* discard */.vf)(job.spooled);
+    }
+    async drain() {
+        while (this.queue.length)
+            await openNested(this.ctx, this.queue.shift());
+    }
+}
+function tarSink(members) {
+    return {
+        entry: (h) => members.entry(h.path, h.type === 'file' ? 'file' : 'other'),
+        data: (c) => members.data(c),
+        entryEnd: () => members.entryEnd(),
+    };
+}
+/** Pushes a byte stream through a member parser, opening each complete member container before reading on. */
+async function feed(ctx, source, parser, members, counted) {
+    try {
+        for await (const chunk of source) {
+            if (!counted)
+                ctx.budget.nested(chunk.length);
+            parser.write(chunk);
+            if (members.queue.length)
+                await members.drain();
+        }
+        parser.end();
+        await members.drain();
+    }
+    catch (error) {
+        members.abort();
+        throw error;
+    }
+}
+/** Counts decoded bytes against the nested budget as they are produced. */
+async function* counting(ctx, source) {
+    for await (const chunk of source) {
+        ctx.budget.nested(chunk.length);
+        yield chunk;
+    }
+}
+function decodeSmallGzip(s) {
+    if (s.kind !== 'memory' || s.bytes.length > SMALL_GZIP)
+        return undefined;
+    try {
+        return external_node_zlib_default().gunzipSync(s.bytes, { maxOutputLength: SMALL_GZIP_OUTPUT });
+    }
+    catch (error) {
+        if (error.code === 'ERR_BUFFER_TOO_LARGE')
+            return undefined;
+        throw error;
+    }
+}
+async function* chunksOf(buf) {
+    for (let i = 0; i < buf.length; i += 256 * 1024)
+        yield buf.subarray(i, i + 256 * 1024);
+}
+/**
+ * A compressed file: its content is a tar (then its members are listed right under the compressed file's path,
+ * `x.tar.gz!/etc/ca.pem`) or a single file (`ca.pem.gz!/ca.pem`), scanned and opened like any other file.
+ */
+async function openCompressed(ctx, job, kind, source) {
+    const decoded = counting(ctx, source);
+    const members = new Members(ctx, `${job.path}${NESTED}`, job.depth + 1);
+    let parser;
+    let single;
+    const head = [];
+    let headLen = 0;
+    const decide = () => {
+        const h = Buffer.concat(head);
+        if ((0,sniff/* isTarHead */.u5)(h))
+            parser = new tar/* TarParser */.Jf(tarSink(members));
+        else {
+            ctx.nestedFiles++;
+            single = new FileScan(ctx, `${job.path}${NESTED}${innerName(job.path)}`, job.depth + 1);
+        }
+    };
+    const push = (chunk) => {
+        if (parser)
+            parser.write(chunk);
+        else
+            single.write(chunk);
+    };
+    try {
+        for await (const chunk of decoded) {
+            if (!parser && !single) {
+                head.push(chunk);
+                headLen += chunk.length;
+                if (headLen < sniff/* HEAD_BYTES */.Lq)
+                    continue;
+                decide();
+                push(Buffer.concat(head));
+            }
+            else
+                push(chunk);
+            if (members.queue.length)
+                await members.drain();
+        }
+        if (!parser && !single) {
+            decide();
+            if (headLen)
+                push(Buffer.concat(head));
+        }
+        if (parser)
+            parser.end();
+        else {
+            const inner = single.end();
+            if (inner)
+                members.queue.push(inner);
+        }
+        await members.drain();
+    }
+    catch (error) {
+        single?.abort();
+        members.abort();
+        throw error;
+    }
+}
+async function openRpm(ctx, job) {
+    const offset = await rpmPayloadOffset(job.spooled);
+    const payload = (0,spool/* readSpooled */.pM)(job.spooled, offset);
+    // The payload compressor is told by the payload's first bytes (the PAYLOADCOMPRESSOR tag is only a claim).
+    const it = payload[Symbol.asyncIterator]();
+    const first = await it.next();
+    if (first.done)
+        throw new Error('RPM package has no payload');
+    async function* all() {
+        yield first.value;
+        for (let n = await it.next(); !n.done; n = await it.next())
+            yield n.value;
+    }
+    const kind = (0,sniff/* sniffContainer */.W1)(first.value, '');
+    const members = new Members(ctx, `${job.path}${NESTED}`, job.depth + 1);
+    if (kind === 'cpio')
+        return feed(ctx, all(), new CpioParser(members), members, false);
+    if (kind && sniff/* COMPRESSORS */.vZ.has(kind))
+        return feed(ctx, counting(ctx, (0,decompress/* decompress */.m)(kind, all(), ctx.limits.zstdWindowLogMax)), new CpioParser(members), members, true);
+    throw new Error(`RPM payload is neither cpio nor a known compression of it`);
+}
+/** Opens one container; whatever goes wrong is recorded as "not looked inside" for its path, never thrown. */
+async function openNested(ctx, job) {
+    const hitsBefore = ctx.hits.length;
+    try {
+        const members = new Members(ctx, `${job.path}${NESTED}`, job.depth + 1);
+        switch (job.kind) {
+            case 'zip':
+                await walkZip(job.spooled, async (m) => {
+                    if (m.directory)
+                        return;
+                    const path = `${job.path}${NESTED}${m.name}`;
+                    if (m.unreadable) {
+                        ctx.notLookedInside.push({ path, reason: m.unreadable });
+                        return;
+                    }
+                    ctx.nestedFiles++;
+                    const scan = new FileScan(ctx, path, job.depth + 1);
+                    try {
+                        const body = await m.open();
+                        if (Buffer.isBuffer(body)) {
+                            ctx.budget.nested(body.length);
+                            if (body.length)
+                                scan.write(body);
+                        }
+                        else {
+                            for await (const chunk of body) {
+                                ctx.budget.nested(chunk.length);
+                                scan.write(chunk);
+                            }
+                        }
+                    }
+                    catch (error) {
+                        scan.abort();
+                        if (error instanceof budget/* NestedLimitError */.rz)
+                            throw error;
+                        ctx.notLookedInside.push({ path, reason: `zip entry could not be read: ${message(error)}` });
+                        return;
+                    }
+                    const inner = scan.end();
+                    if (inner)
+                        await openNested(ctx, inner);
+                });
+                break;
+            case 'tar':
+                await feed(ctx, (0,spool/* readSpooled */.pM)(job.spooled), new tar/* TarParser */.Jf(tarSink(members)), members, false);
+                break;
+            case 'ar':
+                await feed(ctx, (0,spool/* readSpooled */.pM)(job.spooled), new ArParser(members), members, false);
+                break;
+            case 'cpio':
+                await feed(ctx, (0,spool/* readSpooled */.pM)(job.spooled), new CpioParser(members), members, false);
+                break;
+            case 'rpm':
+                await openRpm(ctx, job);
+                break;
+            default: {
+                const kind = job.kind;
+                const small = kind === 'gzip' ? decodeSmallGzip(job.spooled) : undefined;
+                await openCompressed(ctx, job, kind, small ? chunksOf(small) : (0,decompress/* decompress */.m)(kind, (0,spool/* readSpooled */.pM)(job.spooled), ctx.limits.zstdWindowLogMax));
+            }
+        }
+    }
+    catch (error) {
+        // Over the budget deep inside: the outermost container is the one reported, once.
+        if (error instanceof budget/* NestedLimitError */.rz && job.depth > 0)
+            throw error;
+        const what = sniff/* COMPRESSORS */.vZ.has(job.kind) ? `${job.kind}-compressed file` : `${job.kind} archive`;
+        ctx.notLookedInside.push({
+            path: job.path,
+            reason: error instanceof budget/* NestedLimitError */.rz ? `not looked inside completely: ${error.message}` : `${what} could not be opened: ${message(error)}`,
+        });
+    }
+    finally {
+        (0,spool/* discard */.vf)(job.spooled);
+        // A match inside a member names the member; the same certificate seen in the container's raw bytes is that one.
+        const inside = new Set(ctx.hits.slice(hitsBefore).map((h) => h.fingerprint));
+        ctx.hits.push(...job.rawHits.filter((h) => !inside.has(h.fingerprint)));
+    }
+}
+
+
+/***/ }),
+
+/***/ 8712:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   QX: () => (/* binding */ Spool),
+/* harmony export */   pM: () => (/* binding */ readSpooled),
+/* harmony export */   sO: () => (/* binding */ TempDir),
+/* harmony export */   vf: () => (/* binding */ discard)
+/* harmony export */ });
+/* unused harmony export spooledSize */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+
+
+
+/**
+ * Where the bytes of a file that is going to be opened wait: in memory up to a bound, then in a temporary file.
+ * A zip needs its central directory at the end (a streamed walk of local headers is unreliable with data
+ * descriptors), so a nested archive must be complete before it is opened; spilling keeps memory flat whatever its
+ * size. Temporary files are named by a counter, never by a member name (names inside archives are data, not paths),
+ * live in one private directory (mode 0700 by mkdtemp) and are removed when the layer is done.
+ */
+class TempDir {
+    parent;
+    dir;
+    next = 0;
+    constructor(parent = (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)()) {
+        this.parent = parent;
+    }
+    file() {
+        this.dir ??= (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdtempSync)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.parent, 'org-ca-leak-nested-'));
+        return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.dir, String(this.next++));
+    }
+    remove() {
+        if (this.dir)
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(this.dir, { recursive: true, force: true });
+        this.dir = undefined;
+    }
+}
+function spooledSize(s) {
+    return s.kind === 'memory' ? s.bytes.length : s.size;
+}
+/** Releases what a Spooled holds on disk. */
+function discard(s) {
+    if (s.kind === 'file') {
+        try {
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.unlinkSync)(s.file);
+        }
+        catch {
+            // already gone with its directory
+        }
+    }
+}
+async function* readSpooled(s, start = 0) {
+    if (s.kind === 'memory') {
+        for (let at = start; at < s.bytes.length; at += 256 * 1024)
+            yield s.bytes.subarray(at, Math.min(s.bytes.length, at + 256 * 1024));
+        return;
+    }
+    if (start >= s.size)
+        return;
+    for await (const chunk of (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.createReadStream)(s.file, { start, highWaterMark: 256 * 1024 }))
+        yield chunk;
+}
+class Spool {
+    temp;
+    memoryBound;
+    parts = [];
+    size = 0;
+    fd;
+    file;
+    constructor(temp, memoryBound) {
+        this.temp = temp;
+        this.memoryBound = memoryBound;
+    }
+    write(chunk) {
+        this.size += chunk.length;
+        if (this.fd === undefined && this.size > this.memoryBound) {
+            this.file = this.temp.file();
+            this.fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.openSync)(this.file, 'wx', 0o600);
+            for (const p of this.parts)
+                (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeSync)(this.fd, p);
+            this.parts = [];
+        }
+        // A chunk handed on by a parser is a view into a larger buffer the parser reuses: copy what is kept.
+        if (this.fd !== undefined)
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeSync)(this.fd, chunk);
+        else
+            this.parts.push(Buffer.from(chunk));
+    }
+    finish() {
+        if (this.fd !== undefined) {
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.closeSync)(this.fd);
+            this.fd = undefined;
+            return { kind: 'file', file: this.file, size: this.size };
+        }
+        const bytes = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
+        this.parts = [];
+        return { kind: 'memory', bytes };
+    }
+    /** Drops what was collected (the file turned out not to need opening). */
+    abandon() {
+        if (this.fd !== undefined) {
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.closeSync)(this.fd);
+            this.fd = undefined;
+            discard({ kind: 'file', file: this.file, size: this.size });
+        }
+        this.parts = [];
+    }
+}
+
+
+/***/ }),
+
+/***/ 321:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  GJ: () => (/* binding */ assignmentPointers),
+  Qg: () => (/* binding */ envPointers),
+  Ht: () => (/* binding */ filePointers),
+  Mt: () => (/* binding */ isCapturedPath),
+  m9: () => (/* binding */ isPointerVariable),
+  Z_: () => (/* binding */ judgePointer),
+  Xz: () => (/* binding */ looksLikeCertText)
+});
+
+// UNUSED EXPORTS: POINTER_VARIABLES
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/tools/registry.ts
+const TOOL_REGISTRY = [
+    {
+        id: 'node',
+        readers: 'Node.js, npm, yarn, pnpm, Bun, Deno ≥2.8',
+        variable: 'NODE_EXTRA_CA_CERTS',
+        semantics: 'append',
+        file: 'ca',
+        // "the well known root CAs … will be extended with the extra certificates in file"; read once at process start.
+        source: 'https://nodejs.org/api/cli.html#node_extra_ca_certsfile',
+    },
+    {
+        id: 'openssl',
+        readers: 'OpenSSL-based tools: Python ssl/urllib, httpx, uv, Ruby, Go on Linux, .NET on Linux, cargo',
+        variable: 'SSL_CERT_FILE',
+        semantics: 'replace',
+        file: 'bundle',
+        // Replaces OpenSSL's default CA file; on Debian the hashed CApath hides an org-CA-only value, elsewhere it breaks.
+        source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/',
+    },
+    {
+        id: 'requests',
+        readers: 'Python requests, pip, Poetry, Azure CLI, conda, botocore fallback',
+        variable: 'REQUESTS_CA_BUNDLE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://requests.readthedocs.io/en/latest/user/advanced/#ssl-cert-verification',
+    },
+    {
+        id: 'pip',
+        readers: 'pip',
+        variable: 'PIP_CERT',
+        semantics: 'replace',
+        file: 'bundle',
+        // pip <24.2 (or legacy-certs) replaces certifi with this file; newer pip adds it to the OS store.
+        source: 'https://pip.pypa.io/en/stable/topics/https-certificates/',
+    },
+    {
+        id: 'curl',
+        readers: 'curl (the command-line tool)',
+        variable: 'CURL_CA_BUNDLE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://curl.se/docs/manpage.html#--cacert',
+    },
+    {
+        id: 'git',
+        readers: 'git over HTTPS (Debian/Ubuntu git uses GnuTLS and ignores SSL_CERT_FILE)',
+        variable: 'GIT_SSL_CAINFO',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAInfo',
+    },
+    {
+        id: 'aws',
+        readers: 'AWS CLI and SDKs',
+        variable: 'AWS_CA_BUNDLE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://docs.aws.amazon.com/sdkref/latest/guide/feature-gen-config.html',
+    },
+    {
+        id: 'cargo',
+        readers: 'cargo',
+        variable: 'CARGO_HTTP_CAINFO',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://doc.rust-lang.org/cargo/reference/config.html#httpcainfo',
+    },
+    {
+        id: 'deno',
+        readers: 'Deno',
+        variable: 'DENO_CERT',
+        semantics: 'append',
+        file: 'ca',
+        // Appends to the store DENO_TLS_CA_STORE selects; a missing file is a hard error, so the post step runs last.
+        source: 'https://docs.deno.com/runtime/reference/env_variables/',
+    },
+    {
+        id: 'gcloud',
+        readers: 'Google Cloud CLI',
+        variable: 'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://cloud.google.com/sdk/gcloud/reference/topic/configurations',
+    },
+    {
+        id: 'bundler',
+        readers: 'Ruby Bundler',
+        variable: 'BUNDLE_SSL_CA_CERT',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://bundler.io/v2.5/man/bundle-config.1.html',
+    },
+    {
+        id: 'composer',
+        readers: 'PHP Composer',
+        variable: 'COMPOSER_CAFILE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://getcomposer.org/doc/03-cli.md#composer-cafile',
+    },
+    {
+        id: 'hex',
+        readers: 'Elixir Hex / Mix',
+        variable: 'HEX_CACERTS_PATH',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://hexdocs.pm/hex/Mix.Tasks.Hex.Config.html',
+    },
+    {
+        id: 'grpc',
+        readers: 'gRPC core (Python, Ruby, PHP, C++)',
+        variable: 'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://github.com/grpc/grpc/blob/master/doc/environment_variables.md',
+    },
+    {
+        id: 'wget',
+        readers: 'wget (GnuTLS builds read no CA variable, only wgetrc)',
+        variable: 'WGETRC',
+        semantics: 'replace',
+        file: 'wgetrc',
+        source: 'https://www.gnu.org/software/wget/manual/html_node/Wgetrc-Commands.html',
+    },
+    {
+        id: 'perl',
+        readers: 'Perl LWP (LWP::Protocol::https; Debian builds ignore SSL_CERT_FILE)',
+        variable: 'PERL_LWP_SSL_CA_FILE',
+        semantics: 'replace',
+        file: 'bundle',
+        // LWP::UserAgent reads PERL_LWP_SSL_CA_FILE, then HTTPS_CA_FILE; the latter also sets verify_hostname to 0
+        // (Crypt::SSLeay compatibility), so it is never exported.
+        source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts',
+    },
+    {
+        id: 'wget2',
+        readers: 'wget2 (reads neither WGETRC nor SSL_CERT_FILE)',
+        variable: 'WGET2RC',
+        semantics: 'replace',
+        file: 'wget2rc',
+        // "$SYSTEM_WGET2RC and ($WGET2RC or ~/.wget2rc) are read … If set, $WGET2RC replaces ~/.wget2rc" (--config).
+        source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md#--configfile',
+    },
+    {
+        id: 'java',
+        readers: 'Java (Maven, Gradle, sbt, every JVM)',
+        variable: 'JAVA_TOOL_OPTIONS',
+        semantics: 'replace',
+        file: 'truststore',
+        // javax.net.ssl.trustStore replaces cacerts, so the store is the JDK's cacerts plus the org CA.
+        source: 'https://docs.oracle.com/en/java/javase/21/security/java-secure-socket-extension-jsse-reference-guide.html',
+    },
+    {
+        id: 'go',
+        readers: 'Go ≥1.27 on macOS/Windows (keeps the platform verifier while SSL_CERT_FILE is set)',
+        variable: 'GODEBUG',
+        semantics: 'append',
+        file: 'setting',
+        platforms: ['darwin', 'win32'],
+        source: 'https://pkg.go.dev/crypto/x509#SystemCertPool',
+    },
+];
+const TOOL_IDS = [...new Set(TOOL_REGISTRY.map((entry) => entry.id))];
+
+// EXTERNAL MODULE: ./src/tools/system-bundles.ts
+var system_bundles = __nccwpck_require__(4494);
+;// CONCATENATED MODULE: ./src/leak/pointers.ts
+
+
+
+/** Variables whose value is JVM options: a `-Djavax.net.ssl.trustStore=…` inside replaces every JVM's cacerts. */
+const JVM_OPTION_VARIABLES = [
+    // Read by every JVM (JAVA_TOOL_OPTIONS, and the launcher's JDK_JAVA_OPTIONS and _JAVA_OPTIONS), and by the
+    // launch scripts of Maven, Gradle, sbt and servlet containers.
+    ...TOOL_REGISTRY.filter((entry) => entry.file === 'truststore').map((entry) => entry.variable),
+    'JDK_JAVA_OPTIONS',
+    '_JAVA_OPTIONS',
+    'MAVEN_OPTS',
+    'GRADLE_OPTS',
+    'SBT_OPTS',
+    'JAVA_OPTS',
+    'CATALINA_OPTS',
+];
+const POINTER_VARIABLES = [
+    // Every file variable the action exports for a job: none of them belongs in a release image.
+    ...TOOL_REGISTRY.filter((entry) => entry.file !== 'setting' && entry.file !== 'truststore').map((entry) => ({
+        name: entry.variable,
+        form: 'file',
+        source: entry.source,
+    })),
+    // What the action exports to override a configured cafile (src/tools/config-scan.ts), and the other names of it.
+    { name: 'npm_config_cafile', form: 'file', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#environment-variables' },
+    { name: 'npm_config_ca', form: 'text', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#ca' },
+    { name: 'pnpm_config_cafile', form: 'file', anyCase: true, source: 'https://pnpm.io/npmrc' },
+    { name: 'YARN_CAFILE', form: 'file', source: 'https://classic.yarnpkg.com/en/docs/cli/config' },
+    { name: 'YARN_HTTPS_CA_FILE_PATH', form: 'file', source: 'https://yarnpkg.com/configuration/yarnrc#httpsCaFilePath' },
+    { name: 'YARN_CA_FILE_PATH', form: 'file', source: 'https://github.com/yarnpkg/berry/pull/4503' },
+    // Directories and lists of them.
+    { name: 'SSL_CERT_DIR', form: 'path-list', source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/' },
+    { name: 'GIT_SSL_CAPATH', form: 'dir', source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath' },
+    // Further tools' CA variables (ca-env-matrix.md), which a build may set by hand.
+    { name: 'CONDA_SSL_VERIFY', form: 'file', source: 'https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/non-standard-certs.html' },
+    { name: 'PERL_LWP_SSL_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
+    { name: 'PERL_LWP_SSL_CA_PATH', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
+    { name: 'HTTPS_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
+    { name: 'HTTPS_CA_DIR', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
+    { name: 'SYSTEM_WGET2RC', form: 'file', source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md' },
+    { name: 'APT_CONFIG', form: 'file', source: 'https://manpages.debian.org/apt.conf.5' },
+    { name: 'HTTPLIB2_CA_CERTS', form: 'file', source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py' },
+    { name: 'NIX_SSL_CERT_FILE', form: 'file', source: 'https://nixos.org/manual/nix/stable/installation/env-variables' },
+];
+const EXACT = new Map(POINTER_VARIABLES.filter((v) => !v.anyCase).map((v) => [v.name, v]));
+const ANY_CASE = new Map(POINTER_VARIABLES.filter((v) => v.anyCase).map((v) => [v.name.toLowerCase(), v]));
+const JVM = new Set(JVM_OPTION_VARIABLES);
+/** Whether a variable of this name can point a tool at a CA (its value may still be harmless: see judgePointer). */
+function isPointerVariable(name) {
+    return EXACT.has(name) || ANY_CASE.has(name.toLowerCase()) || JVM.has(name);
+}
+/** `-Djavax.net.ssl.trustStore=…` (also `-J-D…` for sbt, and the plain property in .properties files). */
+const TRUST_STORE_PROPERTY = /(?:^|[\s"'])(?:-J)?(?:-D|systemProp\.)?javax\.net\.ssl\.trustStore\s*=\s*("[^"]*"|'[^']*'|[^\s"']+)/g;
+function unquote(value) {
+    const v = value.trim();
+    return /^(["']).*\1$/s.test(v) ? v.slice(1, -1) : v;
+}
+function trustStoreValues(text) {
+    return [...text.matchAll(TRUST_STORE_PROPERTY)].map((m) => unquote(m[1])).filter((v) => v !== '' && v.toUpperCase() !== 'NONE');
+}
+/** The pointers one `NAME=value` assignment makes (none, one, or one per trustStore in JVM options). */
+function assignmentPointers(name, value, where) {
+    if (JVM.has(name))
+        return trustStoreValues(value).map((v) => ({ where, setting: `${name} -Djavax.net.ssl.trustStore`, value: v, form: 'file' }));
+    const known = EXACT.get(name) ?? ANY_CASE.get(name.toLowerCase());
+    if (!known)
+        return [];
+    // CONDA_SSL_VERIFY also takes true/false/truststore: only a path names a file.
+    if (known.name === 'CONDA_SSL_VERIFY' && /^(true|false|truststore|yes|no|0|1)$/i.test(value.trim()))
+        return [];
+    return [{ where, setting: name, value, form: known.form }];
+}
+function envPointers(env) {
+    const out = [];
+    const gitKeys = new Map();
+    env.forEach((entry, i) => {
+        const eq = entry.indexOf('=');
+        const name = eq === -1 ? entry : entry.slice(0, eq);
+        const value = eq === -1 ? '' : entry.slice(eq + 1);
+        out.push(...assignmentPointers(name, value, `config.Env[${i}]`));
+        // git reads config from the environment too: GIT_CONFIG_KEY_<n>=http.sslCAInfo with GIT_CONFIG_VALUE_<n>.
+        const key = /^GIT_CONFIG_KEY_(\d+)$/.exec(name);
+        if (key && /^http\.(.*\.)?sslca(info|path)$/i.test(value))
+            gitKeys.set(key[1], value);
+    });
+    env.forEach((entry, i) => {
+        const m = /^GIT_CONFIG_VALUE_(\d+)=(.*)$/s.exec(entry);
+        const key = m && gitKeys.get(m[1]);
+        if (key)
+            out.push({ where: `config.Env[${i}]`, setting: key, value: m[2], form: /sslcapath$/i.test(key) ? 'dir' : 'file' });
+    });
+    return out;
+}
+/** Lines `key = value` (or `key: value`, `key value`) for the given keys, compared case-insensitively. */
+function keyLines(keys, separator = '[=:]', form = 'file') {
+    const re = new RegExp(`^\\s*(?:\\/\\/\\S*:)?(${keys})\\s*${separator}\\s*(.+?)\\s*$`, 'i');
+    return (text) => {
+        const out = [];
+        text.split(/\r?\n/).forEach((line, i) => {
+            const m = re.exec(line);
+            if (!m)
+                return;
+            const value = unquote(m[2].replace(/\s+[#;].*$/, '').replace(/[,;]$/, ''));
+            if (value)
+                out.push({ setting: m[1], value, form: /(path|dir|directory)$/i.test(m[1]) ? 'dir' : form, line: i + 1 });
+        });
+        return out;
+    };
+}
+/** Shell assignments: `export NAME=value`, `NAME="value"`, csh `setenv NAME value`, fish `set -gx NAME value`,
+ * systemd `Environment="NAME=value"`, and trustStore properties anywhere in them. */
+function shellAssignments(text) {
+    const out = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        const line = raw.trim();
+        if (line.startsWith('#'))
+            return;
+        const forms = [
+            /^(?:export\s+|declare\s+-x\s+|readonly\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/,
+            /^setenv\s+([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$/,
+            /^set\s+(?:-[a-zA-Z]+\s+)*([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$/,
+        ];
+        const assignments = [];
+        for (const re of forms) {
+            const m = re.exec(line);
+            if (m)
+                assignments.push([m[1], m[2]]);
+        }
+        // systemd units and drop-ins: Environment="A=x" "B=y"
+        const env = /^Environment=(.*)$/.exec(line);
+        if (env)
+            for (const m of env[1].matchAll(/"([A-Za-z_][A-Za-z0-9_]*)=([^"]*)"|([A-Za-z_][A-Za-z0-9_]*)=(\S*)/g))
+                assignments.push([m[1] ?? m[3], m[2] ?? m[4]]);
+        for (const [name, rawValue] of assignments) {
+            const value = shellWord(rawValue);
+            for (const p of assignmentPointers(name, value, '')) {
+                // A value built from other variables cannot be judged here; a JVM property inside it still can.
+                if (p.form !== 'text' && /[$`]/.test(p.value))
+                    continue;
+                out.push({ setting: p.setting, value: p.value, form: p.form, line: i + 1 });
+            }
+        }
+    });
+    return out;
+}
+/** The first shell word of an assignment's value: a quoted string, or up to a space, `;`, `&` or `|`. */
+function shellWord(raw) {
+    const quoted = /^"((?:[^"\\]|\\.)*)"|^'([^']*)'/.exec(raw);
+    if (quoted)
+        return quoted[1] ?? quoted[2];
+    return /^[^\s;&|]*/.exec(raw)[0];
+}
+/** `"key": "value"` pairs of a JSON file (composer), wherever they sit. */
+function jsonKeys(keys) {
+    const re = new RegExp(`"(${keys})"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`, 'g');
+    return (text) => {
+        const out = [];
+        text.split(/\r?\n/).forEach((line, i) => {
+            for (const m of line.matchAll(re))
+                if (m[2])
+                    out.push({ setting: m[1], value: m[2].replace(/\\\//g, '/'), form: m[1] === 'capath' ? 'dir' : 'file', line: i + 1 });
+        });
+        return out;
+    };
+}
+function trustStoreLines(text) {
+    const out = [];
+    text.split(/\r?\n/).forEach((line, i) => {
+        if (/^\s*#/.test(line))
+            return;
+        for (const value of trustStoreValues(line))
+            out.push({ setting: 'javax.net.ssl.trustStore', value, line: i + 1 });
+    });
+    return out;
+}
+const both = (...parsers) => (text) => parsers.flatMap((parse) => parse(text));
+/** apt: `Acquire::https::CAInfo "file";`, per host `Acquire::https::<host>::CAInfo`, CaPath, and the nested-block form. */
+function aptSettings(text) {
+    const out = [];
+    text.split(/\r?\n/).forEach((line, i) => {
+        if (/^\s*(\/\/|#)/.test(line))
+            return;
+        for (const m of line.matchAll(/((?:[\w.-]+::)*(CAInfo|CAPath))\s+"([^"]*)"/gi))
+            out.push({ setting: m[1], value: m[3], form: /path$/i.test(m[2]) ? 'dir' : 'file', line: i + 1 });
+    });
+    return out;
+}
+const SHELL_FILES = /^(etc\/environment|etc\/profile|etc\/profile\.d\/[^/]+|etc\/(bash\.)?bashrc|etc\/zsh\/(zshenv|zshrc|zprofile)|etc\/(zshenv|zshrc|zprofile)|etc\/csh\.(cshrc|login)|etc\/mavenrc|etc\/systemd\/.+\.(service|conf)|(.*\/)?(\.bashrc|\.bash_profile|\.bash_login|\.profile|\.zshrc|\.zshenv|\.zprofile|\.cshrc|\.tcshrc|\.mavenrc|\.env)|(.*\/)?\.config\/fish\/config\.fish)$/;
+const FILE_RULES = [
+    { path: SHELL_FILES, parse: shellAssignments },
+    // npm / pnpm / yarn 1 read every npmrc (user, project, global /etc/npmrc, builtin /usr/etc/npmrc); per registry too.
+    { path: /(^|\/)\.?npmrc$/, parse: both(keyLines('cafile', '='), keyLines('ca(?:\\[\\])?', '=', 'text')) },
+    { path: /(^|\/)\.yarnrc$/, parse: keyLines('cafile|https-ca-file-path', '\\s') },
+    { path: /(^|\/)\.yarnrc\.yml$/, parse: keyLines('caFilePath|httpsCaFilePath', ':') },
+    { path: /(^|\/)pip\.(conf|ini)$/, parse: keyLines('cert') },
+    { path: /(^|\/)\.?condarc$/, parse: (text) => keyLines('ssl_verify', ':')(text).filter((p) => !/^(true|false|truststore|yes|no)$/i.test(p.value)) },
+    { path: /(^|\/)(\.gitconfig|gitconfig|\.config\/git\/config)$/, parse: keyLines('sslcainfo|sslcapath', '=') },
+    { path: /(^|\/)(\.curlrc|_curlrc|\.config\/curlrc)$/, parse: keyLines('-{0,2}(?:cacert|capath)', '[=:\\s]') },
+    { path: /(^|\/)(\.wgetrc|wgetrc)$/, parse: keyLines('ca_certificate|ca_directory', '=') },
+    { path: /(^|\/)(\.wget2rc|wget2rc)$/, parse: keyLines('ca-certificate|ca-directory', '=') },
+    { path: /^etc\/apt\/apt\.conf(\.d\/[^/]+)?$/, parse: aptSettings },
+    { path: /(^|\/)gradle\.properties$/, parse: trustStoreLines },
+    { path: /(^|\/)(\.mvn\/jvm\.config|\.jvmopts|\.sbtopts|etc\/sbt\/sbtopts)$/, parse: trustStoreLines },
+    { path: /(^|\/)\.cargo\/config(\.toml)?$|^usr\/local\/cargo\/config(\.toml)?$/, parse: keyLines('(?:http\\.)?cainfo', '=') },
+    { path: /(^|\/)\.bundle\/config$|^usr\/local\/bundle\/config$/, parse: keyLines('BUNDLE_SSL_CA_CERT', ':') },
+    { path: /(^|\/)(\.composer|\.config\/composer)\/config\.json$|(^|\/)composer\.json$/, parse: jsonKeys('cafile|capath') },
+    { path: /(^|\/)\.?bunfig\.toml$/, parse: keyLines('cafile', '=') },
+    { path: /(^|\/)pypoetry\/config\.toml$/, parse: keyLines('cert', '=') },
+];
+/** Base names that can hold a setting: the cheap first test, run on every path of every layer. */
+const CAPTURE_BASENAMES = new Set([
+    '.npmrc', 'npmrc', '.yarnrc', '.yarnrc.yml', 'pip.conf', 'pip.ini', '.condarc', 'condarc', '.gitconfig', 'gitconfig', 'config',
+    '.curlrc', '_curlrc', 'curlrc', '.wgetrc', 'wgetrc', '.wget2rc', 'wget2rc', 'apt.conf', 'gradle.properties', 'jvm.config', '.jvmopts',
+    '.sbtopts', 'sbtopts', 'config.toml', 'config.json', 'composer.json', 'bunfig.toml', '.bunfig.toml', 'environment', 'profile',
+    'bashrc', 'bash.bashrc', 'zshenv', 'zshrc', 'zprofile', 'csh.cshrc', 'csh.login', 'mavenrc', '.bashrc', '.bash_profile',
+    '.bash_login', '.profile', '.zshrc', '.zshenv', '.zprofile', '.cshrc', '.tcshrc', '.mavenrc', '.env', 'config.fish',
+]);
+const CAPTURE_DIRS = /^etc\/(profile\.d|apt\/apt\.conf\.d|systemd)\//;
+/** Whether a layer path (normalised, no leading '/') is a file whose settings the pointer check reads. */
+function isCapturedPath(path) {
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    if (!CAPTURE_BASENAMES.has(base) && !CAPTURE_DIRS.test(path))
+        return false;
+    return FILE_RULES.some((rule) => rule.path.test(path));
+}
+function filePointers(path, text) {
+    const normalised = path.replace(/^\/+/, '');
+    const out = [];
+    for (const rule of FILE_RULES) {
+        if (!rule.path.test(normalised))
+            continue;
+        for (const found of rule.parse(text)) {
+            let value = found.value;
+            // git, npm, pip and shells expand ~ to the home of the file's owner: the directory holding a dotfile.
+            if (value.startsWith('~/'))
+                value = external_node_path_.posix.join('/', external_node_path_.posix.dirname(normalised), value.slice(2));
+            out.push({ where: `/${normalised}`, setting: found.setting, value, form: found.form ?? 'file' });
+        }
+    }
+    return out;
+}
+function looksLikeCertText(value) {
+    return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());
+}
+/**
+ * Judges one pointer against the final file system. `caPaths` are the absolute paths whose visible version holds
+ * the CA; `cwd` is the image's WorkingDir, against which a relative value resolves.
+ */
+function judgePointer(p, fs, caPaths, cwd = '/') {
+    if (looksLikeCertText(p.value))
+        return { kind: 'pointer-inline' };
+    const value = p.value.trim();
+    if (value === '' || p.form === 'text')
+        return undefined;
+    // SSL_CERT_DIR is a list like PATH; the others hold one path, which a ':' split leaves whole.
+    for (const path of p.form === 'path-list' ? value.split(':').filter(Boolean) : [value]) {
+        const found = fs.resolve(path, cwd);
+        if (!found) {
+            // The distribution's own bundle path in an image without one: no org CA is involved, and only root could
+            // put a file there. Anything else names a file the build had and the image lacks (a secret mount, a temp dir).
+            if ((0,system_bundles/* isSystemBundlePath */.Rz)(path))
+                continue;
+            return { kind: 'pointer-missing', file: path };
+        }
+        if (caPaths.has(found.path))
+            return { kind: 'pointer-to-ca', file: found.path };
+        if (found.type === 'dir') {
+            // A directory of certificates: the CA as a file in it, or reached through one of its symlinks
+            // (c_rehash-style `<hash>.0` links). caPaths hold only visible files, so no listing is needed for the first.
+            const direct = [...caPaths].find((c) => external_node_path_.posix.dirname(c) === found.path);
+            if (direct)
+                return { kind: 'pointer-to-ca', file: direct };
+            for (const name of fs.symlinksIn(found.path)) {
+                const child = fs.resolve(external_node_path_.posix.join(found.path, name));
+                if (child && caPaths.has(child.path))
+                    return { kind: 'pointer-to-ca', file: child.path };
+            }
+        }
+    }
+    return undefined;
 }
 
 
@@ -70965,7 +79137,9 @@ function base64Kind(kind) {
 /* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_worker_threads__WEBPACK_IMPORTED_MODULE_4__);
 /* harmony import */ var _matcher_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2693);
 /* harmony import */ var _filesystem_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(8);
-/* harmony import */ var _layer_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5466);
+/* harmony import */ var _layer_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(2444);
+/* harmony import */ var _nested_budget_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(3738);
+
 
 
 
@@ -70994,10 +79168,10 @@ function serveWorker() {
     const matcher = (0,_matcher_js__WEBPACK_IMPORTED_MODULE_5__/* .buildMatcher */ .DY)(init.spec);
     node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.parentPort.on('message', (job) => {
         // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
-        void (0,_layer_js__WEBPACK_IMPORTED_MODULE_7__/* .scanLayer */ .h4)(job, matcher, init.limits).then((result) => node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.parentPort.postMessage(result, [result.index.dirs.buffer, result.index.nondirs.buffer]));
+        void (0,_layer_js__WEBPACK_IMPORTED_MODULE_7__/* .scanLayer */ .h4)(job, matcher, init.limits, new _nested_budget_js__WEBPACK_IMPORTED_MODULE_8__/* .Budget */ .__(init.limits, init.totals)).then((result) => node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.parentPort.postMessage(result, [result.index.dirs.buffer, result.index.nondirs.buffer]));
     });
 }
-async function runLayerJobs(jobs, spec, limits, parallel = (0,node_os__WEBPACK_IMPORTED_MODULE_1__.availableParallelism)()) {
+async function runLayerJobs(jobs, spec, limits, parallel = (0,node_os__WEBPACK_IMPORTED_MODULE_1__.availableParallelism)(), totals = (0,_nested_budget_js__WEBPACK_IMPORTED_MODULE_8__/* .newTotals */ .CX)()) {
     // Biggest first, so one large layer does not start last and finish alone.
     const queue = [...jobs].sort((a, b) => b.blob.size - a.blob.size);
     const results = new Map();
@@ -71007,12 +79181,12 @@ async function runLayerJobs(jobs, spec, limits, parallel = (0,node_os__WEBPACK_I
         const matcher = (0,_matcher_js__WEBPACK_IMPORTED_MODULE_5__/* .buildMatcher */ .DY)(spec);
         const lanes = Array.from({ length: Math.min(width, 2) }, async () => {
             for (let job = queue.shift(); job; job = queue.shift())
-                results.set(job.id, await (0,_layer_js__WEBPACK_IMPORTED_MODULE_7__/* .scanLayer */ .h4)(job, matcher, limits));
+                results.set(job.id, await (0,_layer_js__WEBPACK_IMPORTED_MODULE_7__/* .scanLayer */ .h4)(job, matcher, limits, new _nested_budget_js__WEBPACK_IMPORTED_MODULE_8__/* .Budget */ .__(limits, totals)));
         });
         await Promise.all(lanes);
     }
     else {
-        const init = { orgCaLeakWorker: true, spec, limits };
+        const init = { orgCaLeakWorker: true, spec, limits, totals };
         const lanes = Array.from({ length: width }, () => new Promise((resolve, reject) => {
             // A worker's heap holds one window per file and a few buffers; capping it keeps the whole process bounded.
             const worker = new node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.Worker(script, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
@@ -71041,7 +79215,92 @@ async function runLayerJobs(jobs, spec, limits, parallel = (0,node_os__WEBPACK_I
     return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
 }
 function failed(job, error) {
-    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: (0,_filesystem_js__WEBPACK_IMPORTED_MODULE_6__/* .emptyLayerIndex */ .TD)(), hits: [], unreadable: [], captured: [] };
+    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: (0,_filesystem_js__WEBPACK_IMPORTED_MODULE_6__/* .emptyLayerIndex */ .TD)(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };
+}
+
+
+/***/ }),
+
+/***/ 1507:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $I: () => (/* binding */ keystoreKind),
+/* harmony export */   Lq: () => (/* binding */ HEAD_BYTES),
+/* harmony export */   W1: () => (/* binding */ sniffContainer),
+/* harmony export */   ZF: () => (/* binding */ sniff),
+/* harmony export */   u5: () => (/* binding */ isTarHead),
+/* harmony export */   vZ: () => (/* binding */ COMPRESSORS)
+/* harmony export */ });
+/**
+ * What a run of bytes is, told by its first bytes (never by a media type or a file name alone): layer compression,
+ * keystores, and the archives and compressed files the nested scan opens. Pure.
+ */
+/** How many leading bytes `sniffContent` wants: a tar's `ustar` magic sits at offset 257. */
+const HEAD_BYTES = 512;
+const ZSTD_FRAME = 0xfd2fb528;
+function isZstdMagic(magic) {
+    // A zstd frame, or a skippable frame (0x184D2A50–5F: zstd:chunked keeps its TOC and tar-split in those).
+    return magic === ZSTD_FRAME || (magic & 0xfffffff0) === 0x184d2a50;
+}
+/** The compression of a layer blob. */
+function sniff(head) {
+    if (head[0] === 0x1f && head[1] === 0x8b)
+        return 'gzip';
+    if (head.length >= 4 && isZstdMagic(head.readUInt32LE(0)))
+        return 'zstd';
+    if (isTarHead(head))
+        return 'none';
+    if (head.length >= 1024 && head.subarray(0, 1024).every((b) => b === 0))
+        return 'none'; // an empty tar
+    return 'unknown';
+}
+function isTarHead(head) {
+    return head.toString('latin1', 257, 262) === 'ustar';
+}
+function keystoreKind(head) {
+    if (head.length >= 4) {
+        const magic = head.readUInt32BE(0);
+        if (magic === 0xfeedfeed || magic === 0xcececece)
+            return 'jks';
+    }
+    // PFX ::= SEQUENCE { version INTEGER 3, ... }
+    if (head[0] === 0x30 && head.length >= 8) {
+        const l = head[1];
+        const at = l < 0x80 ? 2 : 2 + (l & 0x7f);
+        if (head[at] === 0x02 && head[at + 1] === 0x01 && head[at + 2] === 0x03 && head[at + 3] === 0x30)
+            return 'pkcs12';
+    }
+    return undefined;
+}
+const COMPRESSORS = new Set(['gzip', 'bzip2', 'xz', 'zstd']);
+/**
+ * The zip family by extension: jar/war/ear (Java), whl/egg (Python), nupkg (.NET), apk/aar (Android), vsix (VS Code),
+ * jmod (JDK, a 4-byte header before the zip). Used only when the first bytes are not a local header, e.g. a Spring
+ * Boot "fully executable" jar with a launch script in front: yauzl finds the central directory from the end.
+ */
+const ZIP_NAMES = /\.(zip|jar|war|ear|whl|egg|nupkg|snupkg|apk|aar|vsix|jmod|xpi|ipa|aab)$/i;
+const TABLE = [
+    { kind: 'gzip', test: (h) => h[0] === 0x1f && h[1] === 0x8b && h[2] === 0x08 },
+    // "BZh" + block size '1'–'9' + the block magic 0x314159265359 (pi) or the end-of-stream magic (sqrt(pi)).
+    { kind: 'bzip2', test: (h) => h.toString('latin1', 0, 3) === 'BZh' && h[3] >= 0x31 && h[3] <= 0x39 && /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)) },
+    { kind: 'xz', test: (h) => h.toString('hex', 0, 6) === 'fd377a585a00' },
+    { kind: 'zstd', test: (h) => h.length >= 4 && isZstdMagic(h.readUInt32LE(0)) },
+    // Local file header, an empty zip's end record, or a spanned-archive marker before a local header.
+    { kind: 'zip', test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304' },
+    { kind: 'ar', test: (h) => h.toString('latin1', 0, 8) === '!<arch>\n' },
+    { kind: 'rpm', test: (h) => h.toString('hex', 0, 4) === 'edabeedb' },
+    { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },
+    { kind: 'tar', test: isTarHead },
+];
+/** The container a file is, by its first bytes (and, for zips with a prefix, by its name). */
+function sniffContainer(head, name) {
+    for (const row of TABLE)
+        if (row.test(head))
+            return row.kind;
+    if (ZIP_NAMES.test(name) && head.length >= 22)
+        return 'zip';
+    return undefined;
 }
 
 
@@ -71051,16 +79310,20 @@ function failed(job, error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   AB: () => (/* binding */ quoteName),
+/* harmony export */   Bv: () => (/* binding */ headerName),
 /* harmony export */   Fd: () => (/* binding */ normalizePath),
 /* harmony export */   Jf: () => (/* binding */ TarParser),
 /* harmony export */   QE: () => (/* binding */ TYPES),
 /* harmony export */   RX: () => (/* binding */ cstring),
-/* harmony export */   Wo: () => (/* binding */ octal),
+/* harmony export */   VH: () => (/* binding */ paxSize),
 /* harmony export */   be: () => (/* binding */ isZero),
 /* harmony export */   dA: () => (/* binding */ parsePax),
 /* harmony export */   eu: () => (/* binding */ checksumOk),
-/* harmony export */   mt: () => (/* binding */ TarError)
+/* harmony export */   mt: () => (/* binding */ TarError),
+/* harmony export */   pw: () => (/* binding */ headerSize)
 /* harmony export */ });
+/* unused harmony export octal */
 /**
  * A strict, push-based tar reader: every irregularity is an error, never a warning, because a lenient parser that
  * skips a bad header skips whatever hides behind it (node-tar is non-strict by default; modern-tar ends quietly on
@@ -71096,23 +79359,54 @@ function octal(buf, start, len, field) {
     if ((buf[start] & 0x80) !== 0) {
         // GNU base-256 for sizes >= 8 GiB; a negative value is never valid here.
         if (buf[start] === 0xff)
-            throw new TarError(`negative base-256 ${field}`);
+            throw new TarError(`${field} field is a negative base-256 number`);
         let v = buf[start] & 0x7f;
         for (let i = 1; i < len; i++)
             v = v * 256 + buf[start + i];
         if (!Number.isSafeInteger(v))
-            throw new TarError(`${field} too large`);
+            throw new TarError(`${field} field is a base-256 number over 2^53`);
         return v;
     }
     const text = buf.toString('latin1', start, start + len).replace(/[\0 ]+$/, '').replace(/^ +/, '');
     if (text === '')
         return 0;
     if (!/^[0-7]+$/.test(text))
-        throw new TarError(`invalid ${field} field '${text.replace(/[^\x20-\x7e]/g, '?')}'`);
+        throw new TarError(`${field} field '${text.replace(/[^\x20-\x7e]/g, '?')}' is not an octal number`);
     return parseInt(text, 8);
 }
+/** The raw name field of a header, for messages about a header that cannot be trusted further. */
+function headerName(block) {
+    return cstring(block, 0, 100);
+}
+/** A tar path quoted for a message: printable, and short. */
+function quoteName(name) {
+    const clean = name.replace(/[^\x20-\x7e]/g, '?');
+    return `'${clean.length > 120 ? `${clean.slice(0, 117)}...` : clean}'`;
+}
+/** The size field, as a header error that names the entry: a garbage size is a tar problem, not a compression one. */
+function headerSize(block, at) {
+    try {
+        return octal(block, 124, 12, 'size');
+    }
+    catch (error) {
+        throw new TarError(`invalid tar header at ${at}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+}
+/** A PAX `size` record: decimal digits only (POSIX pax), a safe integer. */
+function paxSize(text, at) {
+    const shown = text.length > 24 ? `${text.slice(0, 24)}...` : text;
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+        throw new TarError(`invalid tar header at ${at}: PAX size '${shown.replace(/[^\x20-\x7e]/g, '?')}' is not a whole number of bytes`);
+    return Number(text);
+}
 function checksumOk(block) {
-    const stored = octal(block, 148, 8, 'checksum');
+    let stored;
+    try {
+        stored = octal(block, 148, 8, 'checksum');
+    }
+    catch {
+        return false;
+    }
     let unsigned = 0;
     let signed = 0;
     for (let i = 0; i < BLOCK; i++) {
@@ -71122,22 +79416,22 @@ function checksumOk(block) {
     }
     return stored === unsigned || stored === signed;
 }
-function parsePax(buf) {
+function parsePax(buf, at = 'a PAX header') {
     const out = new Map();
     let pos = 0;
     while (pos < buf.length) {
         const space = buf.indexOf(0x20, pos);
         if (space === -1)
-            throw new TarError('malformed PAX record');
+            throw new TarError(`malformed PAX record in ${at}`);
         const len = Number(buf.toString('latin1', pos, space));
         if (!Number.isInteger(len) || len <= 0 || pos + len > buf.length)
-            throw new TarError('malformed PAX record length');
+            throw new TarError(`malformed PAX record length in ${at}`);
         const record = buf.subarray(space + 1, pos + len);
         if (record[record.length - 1] !== 0x0a)
-            throw new TarError('PAX record without newline');
+            throw new TarError(`PAX record without newline in ${at}`);
         const eq = record.indexOf(0x3d);
         if (eq === -1)
-            throw new TarError('PAX record without =');
+            throw new TarError(`PAX record without = in ${at}`);
         out.set(record.toString('utf8', 0, eq), record.toString('utf8', eq + 1, record.length - 1));
         pos += len;
     }
@@ -71170,6 +79464,8 @@ class TarParser {
     longName;
     longLink;
     zeroBlocks = 0;
+    /** The entry being read, for messages. */
+    current = '';
     entries = 0;
     constructor(sink) {
         this.sink = sink;
@@ -71215,14 +79511,14 @@ class TarParser {
     /** Call at the end of input: a tar without its end-of-archive blocks, or cut inside an entry, is truncated. */
     end() {
         if (this.state !== 'eof' || this.bufferedLen !== 0) {
-            throw new TarError(this.state === 'data' || this.state === 'meta' ? 'truncated inside an entry' : 'truncated: no end-of-archive marker');
+            throw new TarError(this.state === 'data' || this.state === 'meta' ? `tar stream truncated inside ${this.current}` : 'tar stream truncated: no end-of-archive marker');
         }
     }
     block(block) {
         if (this.state === 'eof') {
             // After the end marker only zero padding may follow (record blocking); anything else is hidden data.
             if (!isZero(block))
-                throw new TarError('data after the end-of-archive marker');
+                throw new TarError('data after the tar end-of-archive marker');
             return;
         }
         if (isZero(block)) {
@@ -71232,20 +79528,22 @@ class TarParser {
             return;
         }
         if (this.zeroBlocks === 1)
-            throw new TarError('a single zero block inside the archive');
+            throw new TarError('a single zero block inside the tar stream');
         this.header(block);
     }
     header(block) {
         const magic = block.toString('latin1', 257, 263);
+        const at = `entry ${this.entries + 1} (${quoteName(headerName(block))})`;
         if (magic !== 'ustar\0' && magic !== 'ustar ')
-            throw new TarError(`not a ustar/pax/GNU header at entry ${this.entries + 1}`);
+            throw new TarError(`not a ustar/pax/GNU header at ${at}`);
         if (!checksumOk(block))
-            throw new TarError(`bad header checksum at entry ${this.entries + 1}`);
+            throw new TarError(`bad tar header checksum at ${at}`);
         const flag = String.fromCharCode(block[156]);
-        let size = octal(block, 124, 12, 'size');
+        let size = headerSize(block, at);
         if (META.has(flag)) {
             if (size > MAX_META)
-                throw new TarError(`${flag} metadata record of ${size} bytes is over the ${MAX_META}-byte bound`);
+                throw new TarError(`invalid tar header at ${at}: a '${flag}' metadata record of ${size} bytes is over the ${MAX_META}-byte bound`);
+            this.current = at;
             this.metaType = flag;
             this.meta = [];
             this.remaining = size;
@@ -71257,7 +79555,7 @@ class TarParser {
         }
         const type = TYPES[flag];
         if (!type)
-            throw new TarError(`unsupported entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at entry ${this.entries + 1}`);
+            throw new TarError(`unsupported tar entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
         const pax = new Map([...this.globalPax, ...this.pax]);
         for (const key of pax.keys()) {
             if (key.startsWith('GNU.sparse.'))
@@ -71278,12 +79576,8 @@ class TarParser {
             linkname = this.longLink;
         if (pax.has('linkpath'))
             linkname = pax.get('linkpath');
-        if (pax.has('size')) {
-            const s = pax.get('size');
-            if (!/^\d+$/.test(s))
-                throw new TarError(`invalid PAX size '${s}'`);
-            size = Number(s);
-        }
+        if (pax.has('size'))
+            size = paxSize(pax.get('size'), `entry ${this.entries + 1} (${quoteName(path)})`);
         // Readers disagree on whether these types carry data (Go skips it, others read it): refuse the ambiguity.
         if (size !== 0 && type !== 'file')
             throw new TarError(`${type} entry '${path}' has a size of ${size}`);
@@ -71291,6 +79585,7 @@ class TarParser {
         this.longName = undefined;
         this.longLink = undefined;
         this.entries++;
+        this.current = `entry ${this.entries} (${quoteName(path)})`;
         this.sink.entry({ path: normalizePath(path), type, size, linkname });
         this.remaining = size;
         this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
@@ -71310,9 +79605,9 @@ class TarParser {
             const body = Buffer.concat(this.meta);
             this.meta = [];
             if (this.metaType === 'x')
-                this.pax = parsePax(body);
+                this.pax = parsePax(body, this.current);
             else if (this.metaType === 'g')
-                for (const [k, v] of parsePax(body))
+                for (const [k, v] of parsePax(body, this.current))
                     this.globalPax.set(k, v);
             else if (this.metaType === 'L')
                 this.longName = cstring(body, 0, body.length);
@@ -71327,6 +79622,42 @@ function isZero(block) {
         if (block[i] !== 0)
             return false;
     return true;
+}
+
+
+/***/ }),
+
+/***/ 4494:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   D$: () => (/* binding */ SYSTEM_BUNDLE_FILES),
+/* harmony export */   Rz: () => (/* binding */ isSystemBundlePath),
+/* harmony export */   aJ: () => (/* binding */ SYSTEM_BUNDLE_DIRS)
+/* harmony export */ });
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
+
+/**
+ * Where Linux distributions keep their own CA bundle, the file a correctly built image already trusts. A setting that
+ * points at one of these (unmodified) is not an org-CA leak: the leak check, the Dockerfile lint and the in-build
+ * helper (with-org-ca.sh, kept equal by a unit test) all use this one list.
+ */
+const SYSTEM_BUNDLE_FILES = [
+    '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Alpine, Gentoo, Arch (also /etc/ssl/cert.pem)
+    '/etc/pki/tls/certs/ca-bundle.crt', // RHEL, Fedora, CentOS, Amazon Linux
+    '/etc/ssl/ca-bundle.pem', // openSUSE, SLES
+    '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem', // RHEL/Fedora p11-kit extract
+    '/etc/ssl/cert.pem', // Alpine, Arch, macOS, LibreSSL
+];
+/** Directories of hashed certificate links that the distribution's own tooling maintains (OpenSSL CApath). */
+const SYSTEM_BUNDLE_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs', '/etc/pki/ca-trust/extracted/pem'];
+/** Whether an absolute path (normalised here) names a distribution's own bundle file or certificate directory. */
+function isSystemBundlePath(path) {
+    if (!path.startsWith('/'))
+        return false;
+    const normalised = node_path__WEBPACK_IMPORTED_MODULE_0__.posix.normalize(path).replace(/\/+$/, '') || '/';
+    return SYSTEM_BUNDLE_FILES.includes(normalised) || SYSTEM_BUNDLE_DIRS.includes(normalised);
 }
 
 
@@ -71350,6 +79681,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
@@ -71437,6 +79775,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 
 /***/ }),
 
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -71493,6 +79838,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream"
 
 /***/ }),
 
+/***/ 6466:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+
+/***/ }),
+
 /***/ 1692:
 /***/ ((module) => {
 
@@ -71535,6 +79887,27 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
+/***/ 6928:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
+/***/ 2203:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+
+/***/ }),
+
+/***/ 3774:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream/web");
+
+/***/ }),
+
 /***/ 3193:
 /***/ ((module) => {
 
@@ -71553,6 +79926,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 3106:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 /***/ })
 

@@ -28,7 +28,9 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
                 for (const bag of content.safeBags) {
                     if (bag.type !== (node_forge__WEBPACK_IMPORTED_MODULE_0___default().pki).oids.certBag)
                         continue;
-                    const alias = bag.attributes?.friendlyName?.[0] ?? '';
+                    // node-forge types a bag's attributes as `any`: read the one attribute we want defensively.
+                    const names = bag.attributes?.friendlyName;
+                    const alias = Array.isArray(names) && typeof names[0] === 'string' ? names[0] : '';
                     if (bag.cert) {
                         entries.push({ alias, der: Buffer.from(node_forge__WEBPACK_IMPORTED_MODULE_0___default().asn1.toDer(node_forge__WEBPACK_IMPORTED_MODULE_0___default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary') });
                     }

@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3194);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3369);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3194:
+/***/ 3369:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28416,7 +28416,7 @@ function toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -31227,7 +31227,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -31235,7 +31235,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function core_warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -31243,7 +31243,7 @@ function core_warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -31339,8 +31339,6 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/ca/certificate.ts
@@ -31647,7 +31645,8 @@ function describe(cert) {
 }
 /**
  * Checks that the input is something a TLS client may anchor on: CA certificates, valid now, matching the pin.
- * Problems that make trust impossible throw; things worth knowing come back as warnings.
+ * Problems that make trust impossible throw; things worth knowing come back as warnings. `pinName` is the option as
+ * the caller spells it in messages: `ca-fingerprint` (action) or `--fingerprint` (CLI).
  */
 function validateCa(certs, options) {
     const { now } = options;
@@ -31667,11 +31666,12 @@ function validateCa(certs, options) {
     }
     let primary;
     if (options.pin !== undefined) {
-        const pin = parseFingerprint(options.pin);
+        const pinName = options.pinName ?? 'ca-fingerprint';
+        const pin = parseFingerprint(options.pin, pinName);
         primary = certs.find((cert) => cert.fingerprint === pin);
         if (!primary) {
             const got = certs.map((cert) => certificate_colonFingerprint(cert.fingerprint)).join(', ');
-            throw new CaInputError(`The CA's SHA-256 fingerprint does not match ca-fingerprint ${certificate_colonFingerprint(pin)}: the input has ${got}.`);
+            throw new CaInputError(`The CA's SHA-256 fingerprint does not match ${pinName} ${certificate_colonFingerprint(pin)}: the input has ${got}.`);
         }
     }
     primary ??= certs.find((cert) => cert.selfIssued) ?? certs[0];
@@ -31696,6 +31696,10 @@ function validateCa(certs, options) {
 function hasCa(spec) {
     return Boolean(spec.ca?.trim() || spec.caFile?.trim());
 }
+/** The error for a step or command that must act but was given no CA. */
+function noCaGiven(names = { ca: 'ca', caFile: 'ca-file' }) {
+    return new CaInputError(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
+}
 /**
  * Reads and parses the certificates from whichever input was given, without judging them (the leak check searches for
  * an expired or non-CA certificate too). Messages never contain the input itself.
@@ -31705,9 +31709,8 @@ function readCaCertificates(spec, names = { ca: 'ca', caFile: 'ca-file' }) {
     const file = spec.caFile?.trim() || undefined;
     if (text && file)
         throw new CaInputError(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
-    if (!text && !file) {
-        throw new CaInputError(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
-    }
+    if (!text && !file)
+        throw noCaGiven(names);
     if (!file)
         return parseCertificates(text, names.ca);
     let bytes;
@@ -31723,7 +31726,241 @@ function readCaCertificates(spec, names = { ca: 'ca', caFile: 'ca-file' }) {
 /** Reads, parses and validates the CA: what a TLS client may anchor on. */
 function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
     const certs = readCaCertificates(spec, names);
-    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}) });
+    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}), ...(names.fingerprint ? { pinName: names.fingerprint } : {}) });
+}
+/**
+ * The one place the action loads its CA input: judged whenever one is given, whatever the step then decides, so a
+ * private key or garbage in the secret fails on every runner kind; undefined when none was given.
+ */
+function loadGivenCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
+    return hasCa(spec) ? loadCa(spec, now, names) : undefined;
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/fs/ensure-directory.ts
+
+/**
+ * The one way org-ca creates a directory whose path came from a user (`--dir`) or the environment (RUNNER_TEMP,
+ * TMPDIR, XDG_CACHE_HOME). Node's `mkdir(…, { recursive: true })` spins at 100 % CPU forever under /proc (it retries
+ * the parent on ENOENT), answers a bare ENOENT for a dangling link, and blocks for good on a hung mount. Here:
+ * - the path is walked one component at a time, each looked at once and created at most once, so the work is
+ *   bounded by the path's length, and each refusal is one line that quotes the path and says why;
+ * - the walk runs in a child process killed at a deadline: a call stuck in the kernel (a stopped FUSE daemon, a hard
+ *   NFS mount) would otherwise pin a libuv thread, and Node joins those threads on exit, so even process.exit() hangs
+ *   (measured with Node 24 on a FUSE mount whose daemon was stopped).
+ */
+class PathError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'PathError';
+    }
+}
+const DEFAULT_TIMEOUT_MS = 5000;
+/**
+ * Linux pseudo file systems where nothing can be created (statfs f_type, from linux/magic.h): a directory there is a
+ * mistake, never a place for a CA bundle.
+ */
+const PSEUDO_FILE_SYSTEMS = {
+    0x9fa0: 'proc',
+    0x62656572: 'sysfs',
+    0x1cd1: 'devpts',
+    0x27e0eb: 'cgroup',
+    0x63677270: 'cgroup2',
+    0x64626720: 'debugfs',
+    0x74726163: 'tracefs',
+    0x73636673: 'securityfs',
+    0xcafe4a11: 'bpf',
+    0x6165676c: 'pstore',
+    0x62656570: 'configfs',
+    0xde5e81e4: 'efivarfs',
+    0x65735543: 'fusectl',
+    0x6e736673: 'nsfs',
+    0x42494e4d: 'binfmt_misc',
+    0xf97cff8c: 'selinuxfs',
+};
+/** Why an errno stops us, in words (the code stays in the message for searching). */
+const ERRNO_WORDS = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    ESTALE: 'stale file handle (a network mount that went away)',
+    EIO: 'input/output error (a failing disk or mount)',
+    ENAMETOOLONG: 'name too long',
+    ENOTCONN: 'transport endpoint is not connected (a FUSE mount whose daemon is gone)',
+};
+/**
+ * The walk itself, run in the child process. Self-contained on purpose (its source text is what the child runs):
+ * it uses only its arguments, synchronous calls, and writes `at <path>` before each call so that the parent can name
+ * the component a hang happened on.
+ */
+function walkDirectory(fs, path, request) {
+    const at = (p) => {
+        fs.writeSync(1, `at ${JSON.stringify(p)}\n`);
+    };
+    const codeOf = (error) => error?.code ?? 'unknown error';
+    const words = (error) => `${codeOf(error)}: ${request.words[codeOf(error)] ?? error?.message ?? 'failed'}`;
+    const kindOf = (s) => s.isFile() ? 'a regular file' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : 'not a directory';
+    const refuse = (reason) => ({ ok: false, reason });
+    const absolute = path.resolve(request.path);
+    const root = path.parse(absolute).root;
+    const prefixes = [root];
+    for (const part of absolute.slice(root.length).split(path.sep).filter(Boolean))
+        prefixes.push(path.join(prefixes[prefixes.length - 1], part));
+    /** true: a directory (links followed); false: nothing there; a string: why it cannot be one. */
+    const look = (p) => {
+        let own;
+        try {
+            at(p);
+            own = fs.lstatSync(p);
+        }
+        catch (error) {
+            return codeOf(error) === 'ENOENT' ? false : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
+        }
+        if (own.isDirectory())
+            return true;
+        if (!own.isSymbolicLink())
+            return `'${p}' is ${kindOf(own)}, not a directory.`;
+        try {
+            const target = fs.statSync(p);
+            return target.isDirectory() ? true : `'${p}' is a symbolic link to ${kindOf(target)}, not to a directory.`;
+        }
+        catch (error) {
+            if (codeOf(error) === 'ELOOP')
+                return `'${p}' is a symbolic link loop; expected a directory.`;
+            if (codeOf(error) !== 'ENOENT')
+                return `cannot follow the link '${p}' (${words(error)}); expected a writable directory.`;
+            let to = '?';
+            try {
+                to = fs.readlinkSync(p);
+            }
+            catch {
+                // gone meanwhile: the message still says what it was
+            }
+            return `'${p}' is a dangling symbolic link (to '${to}', which does not exist); expected a directory.`;
+        }
+    };
+    let firstMissing = prefixes.length;
+    for (let i = 0; i < prefixes.length; i++) {
+        const seen = look(prefixes[i]);
+        if (typeof seen === 'string')
+            return refuse(seen);
+        if (!seen) {
+            firstMissing = i;
+            break;
+        }
+    }
+    if (firstMissing === 0)
+        return refuse(`the root '${root}' does not exist.`);
+    const deepest = prefixes[firstMissing - 1];
+    if (request.linux) {
+        try {
+            at(deepest);
+            const name = request.pseudo[fs.statfsSync(deepest).type];
+            if (name)
+                return refuse(`'${deepest}' is on ${name}, a kernel pseudo file system where no file can be created; expected a directory on a real file system.`);
+        }
+        catch (error) {
+            return refuse(`cannot statfs '${deepest}' (${words(error)}); expected a writable directory.`);
+        }
+    }
+    for (const p of prefixes.slice(firstMissing)) {
+        try {
+            at(p);
+            fs.mkdirSync(p, { mode: request.mode });
+            // mkdir's mode is filtered by the umask; the files must be readable by other users (apt as `_apt`).
+            fs.chmodSync(p, request.mode);
+        }
+        catch (error) {
+            // Made by someone else meanwhile: fine if it is a directory (looked at once more, never a loop).
+            if (codeOf(error) === 'EEXIST' && look(p) === true)
+                continue;
+            return refuse(`cannot create '${p}' (${words(error)}); expected a writable directory.`);
+        }
+    }
+    try {
+        at(absolute);
+        fs.accessSync(absolute, fs.constants.W_OK | fs.constants.X_OK);
+    }
+    catch (error) {
+        return refuse(`cannot write in '${absolute}' (${words(error)}); expected a writable directory.`);
+    }
+    if (request.tempPrefix === undefined)
+        return { ok: true, dir: absolute };
+    const template = path.join(absolute, request.tempPrefix);
+    try {
+        at(absolute);
+        const dir = fs.mkdtempSync(template);
+        fs.chmodSync(dir, request.mode);
+        return { ok: true, dir };
+    }
+    catch (error) {
+        return refuse(`cannot create '${template}XXXXXX' (${words(error)}); expected a writable directory.`);
+    }
+}
+const CHILD_SCRIPT = `
+const request = JSON.parse(process.argv[1]);
+const result = (${walkDirectory.toString()})(require('node:fs'), require('node:path'), request);
+require('node:fs').writeSync(1, 'result ' + JSON.stringify(result) + '\\n');
+`;
+async function runWalk(path, options, tempPrefix) {
+    const fail = (reason) => new PathError(`${options.purpose} '${path}': ${reason}`);
+    if (path.trim() === '')
+        throw new PathError(`${options.purpose} is empty: expected a directory path.`);
+    const request = {
+        path,
+        mode: options.mode ?? 0o755,
+        ...(tempPrefix !== undefined ? { tempPrefix } : {}),
+        pseudo: PSEUDO_FILE_SYSTEMS,
+        words: ERRNO_WORDS,
+        linux: process.platform === 'linux',
+    };
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, ['-e', CHILD_SCRIPT, JSON.stringify(request)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // The child must see the path exactly as we do, relative ones included.
+        cwd: process.cwd(),
+        env: { PATH: process.env.PATH ?? '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d.toString()));
+    child.stderr.on('data', (d) => (stderr += d.toString()));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+        timedOut = true;
+        // SIGKILL: a process waiting on a FUSE or NFS answer is killable, nothing else ends it.
+        child.kill('SIGKILL');
+    }, timeoutMs);
+    await new Promise((resolve) => {
+        child.once('close', () => resolve());
+        child.once('error', () => resolve());
+    });
+    clearTimeout(timer);
+    const lines = stdout.split('\n');
+    const result = lines.find((line) => line.startsWith('result '));
+    if (result) {
+        const parsed = JSON.parse(result.slice('result '.length));
+        if (parsed.ok)
+            return parsed.dir;
+        throw fail(parsed.reason);
+    }
+    const last = lines.filter((line) => line.startsWith('at ')).pop();
+    const where = last ? JSON.parse(last.slice(3)) : path;
+    if (timedOut) {
+        throw fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
+    }
+    throw fail(`the check of '${where}' failed (${stderr.trim().split('\n').pop() || 'no answer'}).`);
+}
+/** Makes sure `path` is a writable directory, creating what is missing; returns it absolute. Throws PathError. */
+function ensureDirectory(path, options) {
+    return runWalk(path, options);
+}
+/** A fresh directory `<parent>/<prefix>XXXXXX` (mode 0755) in a guarded parent, e.g. under RUNNER_TEMP or TMPDIR. */
+function makeTempDirectory(parent, prefix, options) {
+    return runWalk(parent, options, prefix);
 }
 
 ;// CONCATENATED MODULE: ./src/ca/bundle.ts
@@ -31898,6 +32135,8 @@ function scanConfigs(files, env) {
 
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
 ;// CONCATENATED MODULE: ./src/tools/registry.ts
@@ -32027,6 +32266,25 @@ const TOOL_REGISTRY = [
         source: 'https://www.gnu.org/software/wget/manual/html_node/Wgetrc-Commands.html',
     },
     {
+        id: 'perl',
+        readers: 'Perl LWP (LWP::Protocol::https; Debian builds ignore SSL_CERT_FILE)',
+        variable: 'PERL_LWP_SSL_CA_FILE',
+        semantics: 'replace',
+        file: 'bundle',
+        // LWP::UserAgent reads PERL_LWP_SSL_CA_FILE, then HTTPS_CA_FILE; the latter also sets verify_hostname to 0
+        // (Crypt::SSLeay compatibility), so it is never exported.
+        source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts',
+    },
+    {
+        id: 'wget2',
+        readers: 'wget2 (reads neither WGETRC nor SSL_CERT_FILE)',
+        variable: 'WGET2RC',
+        semantics: 'replace',
+        file: 'wget2rc',
+        // "$SYSTEM_WGET2RC and ($WGET2RC or ~/.wget2rc) are read … If set, $WGET2RC replaces ~/.wget2rc" (--config).
+        source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md#--configfile',
+    },
+    {
         id: 'java',
         readers: 'Java (Maven, Gradle, sbt, every JVM)',
         variable: 'JAVA_TOOL_OPTIONS',
@@ -32046,15 +32304,6 @@ const TOOL_REGISTRY = [
     },
 ];
 const TOOL_IDS = [...new Set(TOOL_REGISTRY.map((entry) => entry.id))];
-/** The variables that point tools at a CA file: the leak check looks for these in release images. */
-const CA_POINTER_VARIABLES = [
-    ...TOOL_REGISTRY.filter((entry) => entry.file === 'ca' || entry.file === 'bundle').map((entry) => entry.variable),
-    'SSL_CERT_DIR',
-    'NPM_CONFIG_CAFILE',
-    'YARN_CAFILE',
-    'YARN_HTTPS_CA_FILE_PATH',
-    'YARN_CA_FILE_PATH',
-];
 
 ;// CONCATENATED MODULE: ./src/tools/host.ts
 
@@ -32082,7 +32331,8 @@ function runnerTrustSources(env) {
     catch {
         sources.push({ label: 'OS store', pems: [] });
     }
-    const variables = new Set(['SSL_CERT_FILE', 'NODE_EXTRA_CA_CERTS', ...TOOL_REGISTRY.filter((e) => e.file === 'bundle').map((e) => e.variable)]);
+    // Every variable that names a CA file: the bundle replaces their roots for some tools, so it must hold what they held.
+    const variables = new Set(['SSL_CERT_FILE', ...TOOL_REGISTRY.filter((e) => e.file === 'bundle' || e.file === 'ca').map((e) => e.variable)]);
     const seenPaths = new Set();
     for (const name of variables) {
         const path = env[name];
@@ -32186,13 +32436,17 @@ async function jdkCacerts(env) {
     }
     return undefined;
 }
+/** The user's own wget2rc: WGET2RC, else ~/.wget2rc (wget2 --config). */
+function readUserWget2rc(env) {
+    const home = env.HOME ?? (0,external_node_os_namespaceObject.homedir)();
+    return readIfFile(env.WGET2RC ?? (0,external_node_path_namespaceObject.join)(home, '.wget2rc'));
+}
 function readUserWgetrc(env) {
     const home = env.HOME ?? (0,external_node_os_namespaceObject.homedir)();
     return readIfFile(env.WGETRC ?? (0,external_node_path_namespaceObject.join)(home, '.wgetrc'));
 }
-/** Writes a file readable by every user (apt fetches as `_apt`), creating its directory. */
+/** Writes a file readable by every user (apt fetches as `_apt`) into a directory made by ensureDirectory. */
 function writePublicFile(path, content) {
-    (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true, mode: 0o755 });
     (0,external_node_fs_namespaceObject.writeFileSync)(path, content, { mode: 0o644 });
     (0,external_node_fs_namespaceObject.chmodSync)(path, 0o644);
 }
@@ -32202,23 +32456,34 @@ function writePublicFile(path, content) {
 
 
 const GODEBUG_KEEP_PLATFORM_VERIFIER = 'x509sslcertoverrideplatform=0';
-/** Parses the `tools` input: ids separated by commas, spaces or new lines; `all` or empty means every tool. */
-function parseToolList(value) {
-    const ids = value
-        .split(/[\s,]+/)
-        .map((id) => id.trim().toLowerCase())
-        .filter(Boolean);
-    if (ids.length === 0 || ids.includes('all'))
-        return undefined;
-    const unknown = ids.filter((id) => !TOOL_IDS.includes(id));
-    if (unknown.length) {
-        throw new Error(`tools: unknown tool '${unknown[0]}'. Expected 'all' or a list of: ${TOOL_IDS.join(', ')}.`);
-    }
-    return [...new Set(ids)];
-}
 function quoteJvmArg(arg) {
     // JAVA_TOOL_OPTIONS splits on white space; since JDK 9 a double-quoted option may hold spaces (JDK-8061999).
     return /\s/.test(arg) ? `"${arg}"` : arg;
+}
+/** JVM options as the JVM reads JAVA_TOOL_OPTIONS / JDK_JAVA_OPTIONS: white-space separated, double quotes group. */
+function splitJvmOptions(value) {
+    const tokens = [];
+    for (const match of (value ?? '').matchAll(/(?:"[^"]*"|[^\s"])+/g))
+        tokens.push(match[0].replace(/"/g, ''));
+    return tokens;
+}
+const TRUST_PROPERTIES = { 'javax.net.ssl.trustStore': 'store', 'javax.net.ssl.trustStoreType': 'type', 'javax.net.ssl.trustStorePassword': 'password' };
+/** The trust-store properties of one options variable (the last of each wins, as in the JVM) and the other options. */
+function jvmTrustOptions(value) {
+    const found = {};
+    const rest = [];
+    for (const token of splitJvmOptions(value)) {
+        const m = /^-D(javax\.net\.ssl\.trustStore(?:Type|Password)?)=(.*)$/.exec(token);
+        if (m)
+            found[TRUST_PROPERTIES[m[1]]] = m[2];
+        else
+            rest.push(token);
+    }
+    return { ...found, rest };
+}
+/** The file an appending variable gets when the job had set it already: a merged copy, never the user's file. */
+function keptPath(dir, variable) {
+    return (0,external_node_path_namespaceObject.join)(dir, `${variable.toLowerCase()}.pem`);
 }
 function appliesTo(entry, input) {
     if (entry.platforms && !entry.platforms.includes(input.platform))
@@ -32230,22 +32495,38 @@ function planInjection(input) {
     const entries = TOOL_REGISTRY.filter((entry) => appliesTo(entry, input));
     const wantsTruststore = entries.some((entry) => entry.file === 'truststore');
     const wantsWgetrc = entries.some((entry) => entry.file === 'wgetrc');
+    const wantsWget2rc = entries.some((entry) => entry.file === 'wget2rc');
     const files = {
         ca: (0,external_node_path_namespaceObject.join)(input.dir, 'org-ca.pem'),
         bundle: (0,external_node_path_namespaceObject.join)(input.dir, 'ca-bundle.pem'),
         ...(wantsTruststore ? { truststore: (0,external_node_path_namespaceObject.join)(input.dir, 'truststore.jks') } : {}),
         ...(wantsWgetrc ? { wgetrc: (0,external_node_path_namespaceObject.join)(input.dir, 'wgetrc') } : {}),
+        ...(wantsWget2rc ? { wget2rc: (0,external_node_path_namespaceObject.join)(input.dir, 'wget2rc') } : {}),
     };
     const notes = [];
+    const kept = [];
+    let javaTrustStore;
     const variables = [];
     const add = (entry, name, value) => {
         variables.push({ name, value, readers: entry.readers, semantics: entry.semantics, file: entry.file, source: entry.source });
     };
     for (const entry of entries) {
         switch (entry.file) {
-            case 'ca':
-                add(entry, entry.variable, files.ca);
+            case 'ca': {
+                // An appending variable adds to the tool's roots: the file it named is trust the job already had (an
+                // internal service's CA), so it is kept next to the org CA rather than replaced.
+                const current = input.env[entry.variable]?.trim();
+                if (current && current !== files.ca) {
+                    const path = keptPath(input.dir, entry.variable);
+                    kept.push({ variable: entry.variable, from: current, path });
+                    notes.push(`${entry.variable} already named '${current}': its certificates are kept, with the org CA, in ${path}.`);
+                    add(entry, entry.variable, path);
+                }
+                else {
+                    add(entry, entry.variable, files.ca);
+                }
                 break;
+            }
             case 'setting': {
                 // GODEBUG is the only setting-type entry: a comma-separated list that other settings share.
                 const current = input.env.GODEBUG ?? '';
@@ -32263,17 +32544,32 @@ function planInjection(input) {
             case 'wgetrc':
                 add(entry, entry.variable, files.wgetrc);
                 break;
+            case 'wget2rc':
+                add(entry, entry.variable, files.wget2rc);
+                break;
             case 'truststore': {
-                const current = (input.env.JAVA_TOOL_OPTIONS ?? '').trim();
+                // The java launcher passes JDK_JAVA_OPTIONS as command-line options, which beat JAVA_TOOL_OPTIONS property by
+                // property (measured with OpenJDK 17): the user's store is what both resolve to, and its options move out of
+                // JDK_JAVA_OPTIONS so that org-ca's, in JAVA_TOOL_OPTIONS, apply. Every other option stays where it was.
+                const tool = jvmTrustOptions(input.env.JAVA_TOOL_OPTIONS);
+                const launcher = jvmTrustOptions(input.env.JDK_JAVA_OPTIONS);
+                const store = launcher.store ?? tool.store;
+                if (store) {
+                    const type = launcher.type ?? tool.type;
+                    const password = launcher.password ?? tool.password;
+                    const from = launcher.store ? 'JDK_JAVA_OPTIONS' : 'JAVA_TOOL_OPTIONS';
+                    javaTrustStore = { path: store, ...(type ? { type } : {}), ...(password !== undefined ? { password } : {}), from };
+                    notes.push(`the trustStore '${store}' named in ${from} is the base of the org-ca store (its certificates + the org CA).`);
+                }
                 const ours = [
                     `-Djavax.net.ssl.trustStore=${files.truststore}`,
                     '-Djavax.net.ssl.trustStoreType=JKS',
                     `-Djavax.net.ssl.trustStorePassword=${jks/* DEFAULT_STORE_PASSWORD */.yE}`,
-                ].map(quoteJvmArg);
-                if (/-Djavax\.net\.ssl\.trustStore=/.test(current)) {
-                    notes.push('JAVA_TOOL_OPTIONS already named a trustStore; the org-ca one is appended and wins (the JVM takes the last -D).');
+                ];
+                add(entry, entry.variable, [...tool.rest, ...ours].map(quoteJvmArg).join(' '));
+                if (launcher.store || launcher.type || launcher.password !== undefined) {
+                    add(entry, 'JDK_JAVA_OPTIONS', launcher.rest.map(quoteJvmArg).join(' '));
                 }
-                add(entry, entry.variable, [current, ...ours].filter(Boolean).join(' '));
                 break;
             }
         }
@@ -32294,7 +32590,16 @@ function planInjection(input) {
             add({ readers: override.tool, semantics: 'replace', file: 'bundle', source: 'https://docs.npmjs.com/cli/using-npm/config#cafile' }, override.variable, files.bundle);
         }
     }
-    return { files, variables, notes };
+    return { files, variables, notes, kept, ...(javaTrustStore ? { javaTrustStore } : {}) };
+}
+/** The content of the generated wget2rc: the user's own (WGET2RC replaces ~/.wget2rc) plus our CA line. */
+function wget2rcContent(existing, bundlePath) {
+    const kept = (existing ?? '')
+        .split(/\r?\n/)
+        .filter((line) => !/^\s*ca[-_]certificate\s*=/.test(line))
+        .join('\n')
+        .trim();
+    return `${kept ? `${kept}\n` : ''}# written by org-ca: wget2 reads no CA variable, only its wget2rc\nca-certificate = ${bundlePath}\n`;
 }
 /** The content of the generated wgetrc: the user's own wgetrc (WGETRC replaces it) plus our CA line. */
 function wgetrcContent(existing, bundlePath) {
@@ -32313,12 +32618,17 @@ function wgetrcContent(existing, bundlePath) {
 
 
 
+
+
 class VerificationOffError extends Error {
-    constructor(settings) {
+    /** `howToGoOn` names the option as the caller spells it: the action's input by default, the CLI passes its flag. */
+    constructor(settings, howToGoOn = "set on-verification-off: 'warn'") {
         super(`TLS verification is switched off (${settings.map((s) => `${s.setting} in ${s.where}`).join('; ')}): ` +
-            "org-ca makes tools trust the org CA instead; remove these settings, or set on-verification-off: 'warn' to continue.");
+            `org-ca makes tools trust the org CA instead; remove these settings, or ${howToGoOn} to continue.`);
         this.name = 'VerificationOffError';
+        this.settings = settings;
     }
+    settings;
 }
 function describeInsecure(settings) {
     return `TLS verification is switched off by ${settings.map((s) => `${s.setting} (${s.where})`).join(', ')}; with the org CA trusted it is no longer needed.`;
@@ -32332,29 +32642,94 @@ async function prepareInjection(request) {
             throw new VerificationOffError(scan.insecure);
         warnings.push(describeInsecure(scan.insecure));
     }
+    // Guarded (never Node's recursive mkdir, which spins under /proc) and absolute, so the variables survive a `cd`.
+    const dir = await ensureDirectory(request.dir, { purpose: request.dirPurpose ?? 'the output directory' });
     const plan = planInjection({
         platform: request.platform,
         tools: request.tools,
         env: request.env,
-        dir: request.dir,
+        dir,
         caOverrides: scan.caOverrides,
     });
     const bundle = combineBundle(runnerTrustSources(request.env), request.certs);
+    // The user's store is opened before anything is written: a store that cannot be read stops the step, whole.
+    const userStore = plan.javaTrustStore && plan.files.truststore ? await readUserTrustStore(plan.javaTrustStore) : undefined;
     writePublicFile(plan.files.ca, certificatesPem(request.certs));
     writePublicFile(plan.files.bundle, bundle.pem);
+    for (const kept of plan.kept)
+        writePublicFile(kept.path, keptContent(kept, request.certs, warnings));
     let truststoreBase;
     if (plan.files.truststore) {
-        const jdk = await jdkCacerts(request.env);
-        truststoreBase = jdk ? jdk.path : 'the combined bundle (no JDK found)';
-        const base = jdk
-            ? [...jdk.entries]
-            : pemCertificates(bundle.pem).map((der) => ({ alias: `root-${sha256Hex(der).slice(0, 16)}`, der }));
+        const jdk = userStore ? undefined : await jdkCacerts(request.env);
+        truststoreBase = userStore ? `${plan.javaTrustStore.path} (from ${plan.javaTrustStore.from})` : jdk ? jdk.path : 'the combined bundle (no JDK found)';
+        // A user's trustStore replaced cacerts on purpose: its certificates, not the JDK's, are the base.
+        const base = userStore
+            ? userStore
+            : jdk
+                ? [...jdk.entries]
+                : pemCertificates(bundle.pem).map((der) => ({ alias: `root-${sha256Hex(der).slice(0, 16)}`, der }));
         const org = request.certs.map((cert) => ({ alias: `org-ca-${cert.fingerprint.slice(0, 16)}`, der: cert.der }));
         writePublicFile(plan.files.truststore, (0,jks/* writeJks */.Yb)(uniqueEntries([...base, ...org])));
     }
     if (plan.files.wgetrc)
         writePublicFile(plan.files.wgetrc, wgetrcContent(readUserWgetrc(request.env), plan.files.bundle));
+    if (plan.files.wget2rc)
+        writePublicFile(plan.files.wget2rc, wget2rcContent(readUserWget2rc(request.env), plan.files.bundle));
     return { plan, bundle, scan, warnings, truststoreBase };
+}
+/**
+ * A kept appending variable's new file: what its old file held + the org CA, each certificate once. An unreadable or
+ * empty old file gave the tool no trust (Node warns and ignores it, Deno fails every fetch), so nothing is lost by
+ * going on with the org CA alone: a warning, not a failure.
+ */
+function keptContent(kept, org, warnings) {
+    let text = '';
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(kept.from, 'utf8');
+    }
+    catch (error) {
+        const code = error.code ?? 'unreadable';
+        warnings.push(`${kept.variable} named '${kept.from}', which could not be read (${code}): it gave no trust before, and now holds the org CA alone.`);
+    }
+    if (text && pemCertificates(text).length === 0) {
+        warnings.push(`${kept.variable} named '${kept.from}', which holds no PEM certificate: it gave no trust before, and now holds the org CA alone.`);
+    }
+    return combineBundle([{ label: kept.variable, pems: [text] }], org).pem;
+}
+/** One line for a trustStore that cannot be used; the password is never part of it. */
+function storeError(store, problem) {
+    return new Error(`${store.from} names the trustStore '${store.path}'${problem}`);
+}
+/**
+ * The certificates of the user's own trustStore, read as the JVM would: its type from trustStoreType, else detected
+ * (JDK 9+ keystore.type.compat reads JKS and PKCS12 under the default type), its password from trustStorePassword.
+ */
+async function readUserTrustStore(store) {
+    const type = store.type?.toUpperCase();
+    if (type !== undefined && !['JKS', 'JCEKS', 'PKCS12'].includes(type)) {
+        throw storeError(store, ` of type ${store.type}, which org-ca cannot merge: expected a JKS or PKCS12 file; set tools without java to leave Java alone.`);
+    }
+    let bytes;
+    try {
+        bytes = (0,external_node_fs_namespaceObject.readFileSync)(store.path);
+    }
+    catch (error) {
+        const code = error.code ?? 'unreadable';
+        throw storeError(store, `, which could not be read (${code}): expected a readable JKS or PKCS12 store; fix the path or remove -Djavax.net.ssl.trustStore.`);
+    }
+    const asJks = type === 'JKS' || type === 'JCEKS' || (type === undefined && (0,jks/* isJavaKeystore */.P9)(bytes));
+    try {
+        // JKS certificates are not encrypted: no password is needed to read them (the digest is the JVM's to check).
+        if (asJks)
+            return (0,jks/* readJks */.f2)(bytes);
+        const { readPkcs12 } = await Promise.all(/* import() */[__nccwpck_require__.e(542), __nccwpck_require__.e(670)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5670));
+        return readPkcs12(bytes, store.password !== undefined ? [store.password] : [undefined, '']);
+    }
+    catch (error) {
+        const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0].replace(store.password ?? '\u0000', '***');
+        const how = asJks ? 'JKS' : `PKCS12 ${store.password !== undefined ? 'with the trustStorePassword given' : 'without a trustStorePassword'}`;
+        throw storeError(store, `, which could not be opened as ${how}: ${reason}.`);
+    }
 }
 function uniqueEntries(entries) {
     const seenDer = new Set();
@@ -32372,6 +32747,142 @@ function uniqueEntries(entries) {
         out.push({ alias, der: entry.der });
     }
     return out;
+}
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/build/outputs.ts
+/**
+ * The outputs that carry the org CA into image builds without leaving it in the image (pure; no I/O).
+ *
+ * The CA travels only as a BuildKit secret (mounted for one RUN, "not persisted in the final image or its metadata":
+ * https://docs.docker.com/build/building/secrets/), the helper as a named build context (bind-mounted, never copied
+ * into a layer), and the only build args are Docker's predefined proxy args, which BuildKit keeps out of the image
+ * history (https://docs.docker.com/reference/dockerfile/#predefined-args). No certificate content is ever a build
+ * arg: build args are recorded in history and, with provenance mode=max, in the attestation.
+ */
+/** `RUN --mount=type=secret,id=org_ca` reads the CA alone at /run/secrets/org_ca. */
+const CA_SECRET_ID = 'org_ca';
+/** The runner's combined bundle, for stages whose image has no system bundle of its own. */
+const BUNDLE_SECRET_ID = 'org_ca_bundle';
+/** `--mount=type=bind,from=org-ca,target=/org-ca` reaches the helper through this build context. */
+const CONTEXT_NAME = 'org-ca';
+const HELPER_NAME = 'with-org-ca';
+/** Docker's predefined ARGs: usable without an ARG line and excluded from `docker history`. */
+const PROXY_BUILD_ARGS = [
+    'HTTP_PROXY',
+    'http_proxy',
+    'HTTPS_PROXY',
+    'https_proxy',
+    'FTP_PROXY',
+    'ftp_proxy',
+    'NO_PROXY',
+    'no_proxy',
+    'ALL_PROXY',
+    'all_proxy',
+];
+/** A proxy URL with `user:password@` would put a credential into provenance attestations: leave it out. */
+function hasCredentials(value) {
+    try {
+        const url = new URL(value.includes('://') ? value : `http://${value}`);
+        return url.username !== '' || url.password !== '';
+    }
+    catch {
+        return /^[^/]*@/.test(value);
+    }
+}
+function proxyBuildArgs(env) {
+    const args = [];
+    const skipped = [];
+    for (const name of PROXY_BUILD_ARGS) {
+        const value = env[name];
+        if (value === undefined || value === '')
+            continue;
+        if (/[\r\n]/.test(value)) {
+            skipped.push(`${name}: holds a line break, which a build-args list cannot carry`);
+        }
+        else if (!name.toLowerCase().startsWith('no_') && hasCredentials(value)) {
+            skipped.push(`${name}: the proxy URL carries credentials, which build args would record in provenance; pass it as a secret instead`);
+        }
+        else {
+            args.push({ name, value });
+        }
+    }
+    return { args, skipped };
+}
+/** POSIX shell quoting: bare when safe, else single quotes (a `'` becomes `'\''`). */
+function shellQuote(word) {
+    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word))
+        return word;
+    return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+function buildOutputs(input) {
+    const secrets = [];
+    if (input.caPath)
+        secrets.push([CA_SECRET_ID, input.caPath]);
+    if (input.caPath && input.bundlePath)
+        secrets.push([BUNDLE_SECRET_ID, input.bundlePath]);
+    const { args, skipped } = proxyBuildArgs(input.env);
+    const flags = [];
+    for (const [id, path] of secrets)
+        flags.push('--secret', shellQuote(`id=${id},src=${path}`));
+    flags.push('--build-context', shellQuote(`${CONTEXT_NAME}=${input.helperDir}`));
+    for (const arg of args)
+        flags.push('--build-arg', shellQuote(`${arg.name}=${arg.value}`));
+    return {
+        secretFiles: secrets.map(([id, path]) => `${id}=${path}`).join('\n'),
+        buildContexts: `${CONTEXT_NAME}=${input.helperDir}`,
+        buildArgs: args.map((arg) => `${arg.name}=${arg.value}`).join('\n'),
+        dockerFlags: flags.join(' '),
+        skipped,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/build/context.ts
+
+
+
+
+
+/**
+ * Where the shipped helper is: `dist/build-context/with-org-ca` next to the bundle that runs (dist/main/index.js),
+ * or `src/build/with-org-ca.sh` when running from source (tests).
+ */
+function helperSource(moduleUrl = import.meta.url) {
+    const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(moduleUrl));
+    const candidates = [
+        (0,external_node_path_namespaceObject.join)(here, '..', 'build-context', HELPER_NAME),
+        (0,external_node_path_namespaceObject.join)(here, '..', 'build', `${HELPER_NAME}.sh`),
+        (0,external_node_path_namespaceObject.join)(here, `${HELPER_NAME}.sh`),
+    ];
+    const found = candidates.find((path) => (0,external_node_fs_namespaceObject.existsSync)(path));
+    if (!found)
+        throw new Error(`the in-build helper is missing: looked for ${candidates.map((c) => `'${c}'`).join(', ')}; expected it shipped in dist/build-context/`);
+    return found;
+}
+/**
+ * Writes the build context: a directory under the runner's temp holding the helper alone, never the CA, so that it
+ * can be passed to every build whether or not the CA was injected. The runner empties RUNNER_TEMP after each job.
+ */
+async function prepareBuildContext(temp, source = helperSource()) {
+    const dir = await ensureDirectory((0,external_node_path_namespaceObject.join)(temp, 'org-ca-build-context'), { purpose: 'RUNNER_TEMP' });
+    const target = (0,external_node_path_namespaceObject.join)(dir, HELPER_NAME);
+    (0,external_node_fs_namespaceObject.copyFileSync)(source, target);
+    (0,external_node_fs_namespaceObject.chmodSync)(target, 0o755);
+    return dir;
+}
+
+;// CONCATENATED MODULE: ./src/action/build-outputs.ts
+
+
+/**
+ * Writes the helper's build context and computes the image-build outputs. Called whether or not the CA was injected,
+ * so one workflow serves both: without injection secret-files is empty and the helper runs commands unchanged,
+ * since `required=false` secret mounts tolerate the missing secret. Sets nothing: main.ts owns outputs and state.
+ */
+async function prepareBuild(temp, env, files) {
+    const helperDir = await prepareBuildContext(temp);
+    return { helperDir, outputs: buildOutputs({ helperDir, ...(files ? { caPath: files.ca, bundlePath: files.bundle } : {}), env }) };
 }
 
 ;// CONCATENATED MODULE: ./src/detect/classify.ts
@@ -33006,6 +33517,394 @@ async function detect(options) {
     return results.map(verdictOf);
 }
 
+;// CONCATENATED MODULE: ./src/options/parse.ts
+/**
+ * Parsers for option values shared by the action's inputs and the CLI's flags. Each takes the option's name as the
+ * caller spells it (`probe-timeout` for the action, `--timeout` for the CLI), so every message names what the user
+ * typed. Pure; values are quoted back, since no option parsed here is secret.
+ */
+
+
+
+/** A bad option value: a usage error in the CLI (exit 2), a failed step in the action. */
+class OptionError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'OptionError';
+    }
+}
+/** Checks one enumerated value, case-insensitively; empty means the fallback. */
+function oneOf(name, value, allowed, fallback) {
+    const v = value.trim().toLowerCase();
+    if (v === '')
+        return fallback;
+    if (allowed.includes(v))
+        return v;
+    throw new OptionError(`Invalid ${name} '${value.trim()}'. Expected one of: ${allowed.join(', ')}.`);
+}
+/** The probes' deadline: long enough for a slow proxy, short enough that a dead one cannot stall a job. */
+const PROBE_TIMEOUT_RANGE = { minMs: 100, maxMs: 120_000 };
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000 };
+/** How a duration reads back in messages: the largest unit that keeps it whole. */
+function formatDuration(ms) {
+    if (ms % 60_000 === 0)
+        return `${ms / 60_000}m`;
+    if (ms % 1000 === 0)
+        return `${ms / 1000}s`;
+    return `${ms}ms`;
+}
+/**
+ * The one duration syntax of every timeout: a number with a unit, `1500ms`, `5s`, `1.5s` or `2m`. A bare number is
+ * seconds, as for timeout(1), sleep(1) and curl's --max-time. Returns milliseconds.
+ */
+function parseDuration(name, value, fallbackMs, range = PROBE_TIMEOUT_RANGE) {
+    const v = value.trim().toLowerCase();
+    if (v === '')
+        return fallbackMs;
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
+    const ms = m ? Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']) : NaN;
+    if (!(ms >= range.minMs && ms <= range.maxMs)) {
+        const what = m ? `a duration from ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}` : 'a duration';
+        throw new OptionError(`Invalid ${name} '${value.trim()}'. Expected ${what}, e.g. 1500ms, 5s or 2m (a bare number is seconds).`);
+    }
+    return ms;
+}
+/** A list of tool ids separated by commas, spaces or new lines; `all` or empty means every tool (undefined). */
+function parseToolList(value, name = 'tools') {
+    const ids = value
+        .split(/[\s,]+/)
+        .map((id) => id.trim().toLowerCase())
+        .filter(Boolean);
+    if (ids.length === 0 || ids.includes('all'))
+        return undefined;
+    const unknown = ids.filter((id) => !TOOL_IDS.includes(id));
+    if (unknown.length) {
+        throw new OptionError(`${name}: unknown tool '${unknown[0]}'. Expected 'all' or a list of: ${TOOL_IDS.join(', ')}.`);
+    }
+    return [...new Set(ids)];
+}
+/** Probe URLs separated by commas, spaces or new lines; each must be https:// (a bare host gets it). */
+function parseProbeUrls(value) {
+    const given = value.split(/[\s,]+/).filter(Boolean);
+    const items = given.length ? given : DEFAULT_PROBE_URLS;
+    try {
+        return items.map((item) => parseTarget(item).url);
+    }
+    catch (error) {
+        throw new OptionError(`probe-urls: ${error instanceof TargetError ? error.message : String(error)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/native/registry.ts
+const NATIVE_SWITCHES = [
+    {
+        id: 'node',
+        readers: 'Node.js (and npm, yarn, pnpm run on it)',
+        variable: 'NODE_USE_SYSTEM_CA',
+        value: () => '1',
+        // The --use-system-ca flag came in 23.8.0/22.15.0; the environment form only in 24.6.0/22.19.0 (lab: Node 20 ignores it).
+        since: 'Node 24.6.0, 22.19.0',
+        olderVersions: 'ignore',
+        source: 'https://nodejs.org/api/cli.html#node_use_system_ca1',
+    },
+    {
+        id: 'deno',
+        readers: 'Deno',
+        variable: 'DENO_TLS_CA_STORE',
+        // Adds the OS store to Mozilla's, as the job had it; a value already naming `system` is left alone.
+        value: (current) => (current === undefined || current.trim() === '' ? 'mozilla,system' : /\bsystem\b/.test(current) ? current : `${current},system`),
+        since: 'Deno 1.13',
+        olderVersions: 'ignore',
+        source: 'https://docs.deno.com/runtime/reference/env_variables/',
+    },
+    {
+        id: 'uv',
+        readers: 'uv',
+        variable: 'UV_SYSTEM_CERTS',
+        value: () => 'true',
+        // 0.11.0 renamed UV_NATIVE_TLS (0.1.19) to UV_SYSTEM_CERTS; the old name is deprecated, so only the new one is set.
+        since: 'uv 0.11.0',
+        olderVersions: 'ignore',
+        source: 'https://docs.astral.sh/uv/reference/environment/#uv_system_certs',
+    },
+    {
+        id: 'pip',
+        readers: 'pip 22.2–24.1 with the truststore package (pip ≥24.2 reads the OS store by default)',
+        variable: 'PIP_USE_FEATURE',
+        value: (current) => (current && !/\btruststore\b/.test(current) ? `${current} truststore` : 'truststore'),
+        since: 'pip 22.2 (default from 24.2)',
+        // Without the truststore module pip <24.1 refuses to run with the feature on: probe for both.
+        olderVersions: 'break',
+        probe: { argv: ['python3', '-c', 'import pip, truststore; print(pip.__version__)'], min: '22.2', nativeFrom: '24.2' },
+        source: 'https://pip.pypa.io/en/stable/topics/https-certificates/#using-system-certificate-stores',
+    },
+    {
+        id: 'conda',
+        readers: 'conda',
+        variable: 'CONDA_SSL_VERIFY',
+        value: () => 'truststore',
+        since: 'conda 23.9 (Python ≥3.10)',
+        // An older conda takes the value for a CA file path and fails every download.
+        olderVersions: 'break',
+        probe: { argv: ['conda', '--version'], min: '23.9' },
+        source: 'https://docs.conda.io/projects/conda/en/stable/user-guide/configuration/non-standard-certs.html',
+    },
+];
+
+;// CONCATENATED MODULE: ./src/native/plan.ts
+
+const STRATEGIES = ['env', 'native', 'both'];
+/** Compares dotted versions numerically: compareVersions('24.10', '24.2') > 0. */
+function compareVersions(a, b) {
+    const pa = a.split('.').map((n) => parseInt(n, 10) || 0);
+    const pb = b.split('.').map((n) => parseInt(n, 10) || 0);
+    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+        const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+        if (d !== 0)
+            return d;
+    }
+    return 0;
+}
+/** Whether a switch is exported, and why not when it is not. */
+function decideSwitch(entry, versions) {
+    if (entry.olderVersions === 'ignore')
+        return { export: true };
+    const found = versions[entry.id];
+    const probe = entry.probe;
+    if (found === undefined)
+        return { export: false, note: `${entry.variable} not set: no ${entry.id} that takes it was found (needs ${entry.since}).` };
+    if (compareVersions(found, probe.min) < 0)
+        return { export: false, note: `${entry.variable} not set: ${entry.id} ${found} is older than ${probe.min}, and would fail with it.` };
+    if (probe.nativeFrom && compareVersions(found, probe.nativeFrom) >= 0) {
+        return { export: false, note: `${entry.variable} not needed: ${entry.id} ${found} reads the OS store by default.` };
+    }
+    return { export: true };
+}
+/**
+ * Pure: the native switches for a strategy. `native` and `both` act only where the OS store holds the CA (checked by
+ * the caller, never assumed); when it does not, `native` falls back to `env` with a notice, since a job with neither
+ * the files nor the CA in the store would fail every download.
+ */
+function planNative(input) {
+    if (input.strategy === 'env')
+        return { useEnvFiles: true, variables: [], notes: [] };
+    if (!input.store.holds) {
+        const where = input.store.path ? `the OS store (${input.store.path})` : 'no OS store was found, so it';
+        const message = input.strategy === 'native'
+            ? `strategy 'native': ${where} does not hold ${input.caName}, so the runtimes' native verifiers would not trust it; falling back to strategy 'env' (CA files and variables).`
+            : `strategy 'both': ${where} does not hold ${input.caName}; only the CA files and variables are set.`;
+        return { useEnvFiles: true, variables: [], notes: [message], ...(input.strategy === 'native' ? { fallback: message } : {}) };
+    }
+    const variables = [];
+    const notes = [];
+    for (const entry of NATIVE_SWITCHES) {
+        const decision = decideSwitch(entry, input.versions);
+        if (decision.note)
+            notes.push(decision.note);
+        if (!decision.export)
+            continue;
+        variables.push({ name: entry.variable, value: entry.value(input.env[entry.variable]), readers: entry.readers, source: entry.source });
+    }
+    return { useEnvFiles: input.strategy === 'both', variables, notes };
+}
+
+;// CONCATENATED MODULE: ./src/store/selection.ts
+const NO_STORES = { os: false, browsers: false };
+class StoreSelectionError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'StoreSelectionError';
+    }
+}
+/**
+ * `os`, `browsers` or `os,browsers`; for the action's `system-store` input also `true` (= os) and `false`/empty
+ * (none). `name` is how the caller's user spells the setting, for the message.
+ */
+function parseStoreSelection(name, value, allowBoolean) {
+    const v = value.trim().toLowerCase();
+    if (allowBoolean && (v === '' || v === 'false'))
+        return NO_STORES;
+    if (allowBoolean && v === 'true')
+        return { os: true, browsers: false };
+    const words = v.split(',').map((w) => w.trim()).filter(Boolean);
+    if (words.length === 0 || words.some((w) => w !== 'os' && w !== 'browsers')) {
+        throw new StoreSelectionError(`Invalid ${name} '${value.trim()}'. Expected ${allowBoolean ? 'false, true, ' : ''}os, browsers or os,browsers.`);
+    }
+    return { os: words.includes('os'), browsers: words.includes('browsers') };
+}
+
+;// CONCATENATED MODULE: ./src/options/values.ts
+/**
+ * The enumerated option values, in one place: the action's inputs and the CLI's flags both validate against these
+ * lists, and the pure decision code takes the types. Nothing here reads the environment or the runner.
+ */
+const WHEN_VALUES = ['auto', 'self-hosted', 'always', 'never'];
+/** with when: auto, a chain re-signed by an issuer that is neither public nor the CA given. */
+const ON_UNKNOWN_VALUES = ['fail', 'warn'];
+/** with when: auto, no probe got an answer (air-gapped runners). */
+const ON_UNREACHABLE_VALUES = ['inject', 'skip', 'fail'];
+/** the job has switched TLS verification off somewhere. */
+const ON_VERIFICATION_OFF_VALUES = ['fail', 'warn'];
+
+;// CONCATENATED MODULE: ./src/registries/hosts.ts
+/**
+ * The registries whose pulls the builders must trust the org CA for: the `registries` input, parsed (pure).
+ *
+ * A registry is named the way every builder names its per-registry trust directory: `HOST` or `HOST:PORT`
+ * (Docker: /etc/docker/certs.d/HOST[:PORT]; containers/image: containers-certs.d(5); BuildKit: `[registry."HOST"]`).
+ */
+/** The keyword that stands for the common public registries, so that one more host does not mean retyping them. */
+const DEFAULTS_KEYWORD = 'defaults';
+const NONE_KEYWORD = 'none';
+/**
+ * The common public registries. Docker Hub appears under both names builders use: BuildKit and containers/image key
+ * their trust by `docker.io`, while the API host is registry-1.docker.io. Blob downloads that a registry redirects
+ * elsewhere (Docker Hub → its CDN) are fetched with the registry's own client and trust (measured: see the README),
+ * so CDN hosts are not listed.
+ */
+const DEFAULT_REGISTRIES = [
+    'docker.io',
+    'registry-1.docker.io',
+    'ghcr.io',
+    'quay.io',
+    'gcr.io',
+    'registry.k8s.io',
+    'public.ecr.aws',
+    'mcr.microsoft.com',
+];
+class RegistryInputError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'RegistryInputError';
+    }
+}
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const HOST = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9a-f:.]+\\])(?::(\\d{1,5}))?$`);
+/** One registry name, normalised to lower case; throws with the value quoted when it is not HOST[:PORT]. */
+function parseRegistry(value) {
+    const v = value.trim().toLowerCase();
+    const match = HOST.exec(v);
+    const port = match?.[1] === undefined ? undefined : Number(match[1]);
+    if (!match || (port !== undefined && (port < 1 || port > 65535))) {
+        const hint = /^[a-z]+:\/\//.test(v) || v.includes('/') ? ' (no scheme or path: the trust directory is named by host and port only)' : '';
+        throw new RegistryInputError(`Invalid registry '${value.trim()}'. Expected HOST or HOST:PORT (e.g., ghcr.io, registry.example.com:5000)${hint}.`);
+    }
+    return v;
+}
+/**
+ * The `registries` input: hosts separated by commas, spaces or new lines; `defaults` expands to the common public
+ * registries (and is what an empty input means); `none` alone turns pull-side trust off.
+ */
+function parseRegistries(value) {
+    const tokens = value.split(/[\s,]+/).filter(Boolean);
+    if (tokens.length === 0)
+        return [...DEFAULT_REGISTRIES];
+    if (tokens.some((t) => t.toLowerCase() === NONE_KEYWORD)) {
+        if (tokens.length > 1)
+            throw new RegistryInputError(`Invalid registries '${value.trim()}': 'none' cannot be combined with registries.`);
+        return [];
+    }
+    const out = [];
+    for (const token of tokens) {
+        const names = token.toLowerCase() === DEFAULTS_KEYWORD ? DEFAULT_REGISTRIES : [parseRegistry(token)];
+        for (const name of names)
+            if (!out.includes(name))
+                out.push(name);
+    }
+    return out;
+}
+/**
+ * Kaniko (go-containerregistry) names Docker Hub `index.docker.io`, so its flag map needs that key as well
+ * (name.DefaultRegistry in google/go-containerregistry pkg/name).
+ */
+function kanikoNames(registry) {
+    return registry === 'docker.io' ? ['docker.io', 'index.docker.io'] : [registry];
+}
+
+;// CONCATENATED MODULE: ./src/action/inputs.ts
+
+
+
+
+
+
+
+function storeInput(value) {
+    try {
+        return parseStoreSelection('system-store', value, true);
+    }
+    catch (error) {
+        throw new OptionError(error instanceof StoreSelectionError ? error.message : String(error));
+    }
+}
+function wrapped(parse) {
+    try {
+        return parse();
+    }
+    catch (error) {
+        throw new OptionError(error instanceof Error ? error.message : String(error));
+    }
+}
+/** Pure: from raw input strings (as the runner passes them) to Inputs. */
+function parseInputs(raw) {
+    const tools = parseToolList(raw('tools'));
+    return {
+        ca: raw('ca'),
+        caFile: raw('ca-file').trim(),
+        caFingerprint: raw('ca-fingerprint').trim(),
+        when: oneOf('when', raw('when'), WHEN_VALUES, 'auto'),
+        ...(tools ? { tools } : {}),
+        onVerificationOff: oneOf('on-verification-off', raw('on-verification-off'), ON_VERIFICATION_OFF_VALUES, 'fail'),
+        strategy: oneOf('strategy', raw('strategy'), STRATEGIES, 'env'),
+        probeUrls: parseProbeUrls(raw('probe-urls')),
+        probeTimeoutMs: parseDuration('probe-timeout', raw('probe-timeout'), DEFAULT_PROBE_TIMEOUT_MS),
+        publicRoots: raw('public-roots').trim(),
+        onUnknown: oneOf('on-unknown', raw('on-unknown'), ON_UNKNOWN_VALUES, 'fail'),
+        onUnreachable: oneOf('on-unreachable', raw('on-unreachable'), ON_UNREACHABLE_VALUES, 'inject'),
+        systemStore: storeInput(raw('system-store')),
+        registries: wrapped(() => parseRegistries(raw('registries'))),
+    };
+}
+
+function getInputs() {
+    // trimWhitespace off for `ca`: the parser handles whitespace itself, and a PEM's line ends matter to nobody here.
+    return parseInputs((name) => getInput(name, { trimWhitespace: name !== 'ca' }));
+}
+
+;// CONCATENATED MODULE: ./src/action/outputs.ts
+
+const OUTPUT_NAMES = [
+    'injected',
+    'reason',
+    'inspected',
+    'issuer',
+    'ca-path',
+    'bundle-path',
+    'fingerprint',
+    'secret-files',
+    'build-contexts',
+    'build-args',
+    'docker-flags',
+    'buildkitd-config-inline',
+    'kaniko-flags',
+];
+/** The build outputs under their action.yml names. */
+function buildOutputValues(build) {
+    return {
+        'secret-files': build.secretFiles,
+        'build-contexts': build.buildContexts,
+        'build-args': build.buildArgs,
+        'docker-flags': build.dockerFlags,
+    };
+}
+function setActionOutputs(outputs) {
+    for (const name of OUTPUT_NAMES) {
+        const value = outputs[name];
+        if (value !== undefined)
+            setOutput(name, value);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/detect/report.ts
 /** How probe verdicts are shown: text for logs and the CLI, JSON for scripts, Markdown for the job summary. Pure. */
 
@@ -33138,8 +34037,8 @@ function bundledRoots() {
     bundled ??= fromPems(external_node_tls_.rootCertificates);
     return bundled;
 }
-/** Node's bundled roots plus the certificates of `file`; a bad file is an error naming it. */
-function publicRoots(file) {
+/** Node's bundled roots plus the certificates of `file`; a bad file is an error naming it as `name` (input or flag). */
+function publicRoots(file, name = 'public-roots') {
     if (!file)
         return bundledRoots();
     let bytes;
@@ -33147,9 +34046,9 @@ function publicRoots(file) {
         bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
     }
     catch (error) {
-        throw new CaInputError(`public-roots '${file}' could not be read (${error.code ?? 'unreadable'}): expected a PEM file of root certificates.`);
+        throw new CaInputError(`${name} '${file}' could not be read (${error.code ?? 'unreadable'}): expected a PEM file of root certificates.`);
     }
-    return [...bundledRoots(), ...parseCertificates(bytes, `public-roots '${file}'`)];
+    return [...bundledRoots(), ...parseCertificates(bytes, `${name} '${file}'`)];
 }
 /** What the OS store trusts; read on first use only (it costs tens of milliseconds), empty where unreadable. */
 function systemRoots() {
@@ -33249,11 +34148,12 @@ function decideByProbes(input) {
     const warnings = [];
     const total = input.outcomes.length;
     const problems = problemsOf(input);
-    const mismatch = Boolean(input.ca) && by('os-trusted').length > 0;
-    const problemReason = mismatch ? 'ca-mismatch' : 'unknown-issuer';
+    // With a CA given, another signer is a mismatch (the message names both); without one, an unknown issuer.
+    const problemReason = input.ca ? 'ca-mismatch' : 'unknown-issuer';
     if (problems.length) {
         if (input.onUnknown === 'fail') {
-            const failure = `TLS inspection by an issuer nobody provided: ${problems.join('. ')}. Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
+            const lead = input.ca ? 'TLS inspection by a CA other than the one given' : 'TLS inspection by an issuer nobody provided';
+            const failure = `${lead}: ${problems.join('. ')}. Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
             return { ...base, act: false, reason: problemReason, message: failure, failure, warnings };
         }
         warnings.push(...problems);
@@ -33315,10 +34215,11 @@ function decideByProbes(input) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/action/detect-step.ts
+;// CONCATENATED MODULE: ./src/action/probe-and-decide.ts
 /**
- * The `when` phase of the main step: decides whether to act, probing the network in auto mode. I/O shell around the
- * pure decideBeforeProbe / decideByProbes; owns the `inspected` and `issuer` outputs.
+ * The first phase of the main step: whether to act. `when` other than auto decides alone; auto probes the job's
+ * network path. The I/O shell around the pure decideBeforeProbe / decideByProbes: it logs, and returns everything
+ * main.ts needs for the outputs and the summary (it sets no output itself).
  */
 
 
@@ -33326,21 +34227,12 @@ function decideByProbes(input) {
 
 
 
-
-function setDetectionOutputs(inspected, issuer) {
-    setOutput('inspected', inspected ? 'true' : 'false');
-    setOutput('issuer', issuer);
-}
-async function decideWhen(inputs, context) {
+/** `given` is the CA input, already loaded and validated by the caller (whatever `when` says). */
+async function probeAndDecide(inputs, context, given) {
     const early = decideBeforeProbe(inputs.when, context.environment);
-    if (early) {
-        setDetectionOutputs(false, '');
-        return { decision: early, sections: [] };
-    }
+    if (early)
+        return { decision: early, ...(early.act && given ? { ca: given } : {}), ...(given ? { given } : {}), inspected: false, issuer: '', sections: [] };
     const now = new Date();
-    const spec = { ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint };
-    // The CA is validated before probing: a bad input fails at once, and a good one is what org-ca verdicts mean.
-    const given = hasCa(spec) ? loadCa(spec, now) : undefined;
     const trust = { org: given?.certs ?? [], public: publicRoots(inputs.publicRoots || undefined), system: systemRoots };
     const policy = {
         ...(given ? { ca: { subject: given.primary.subject, fingerprint: given.primary.fingerprint } } : {}),
@@ -33361,91 +34253,18 @@ async function decideWhen(inputs, context) {
         return found;
     });
     const decision = decideByProbes({ outcomes: verdicts, ...policy });
-    setDetectionOutputs(decision.inspected, decision.issuer);
-    const sections = [markdownSection(verdicts)];
+    const seen = { inspected: decision.inspected, issuer: decision.issuer, sections: [markdownSection(verdicts)], ...(given ? { given } : {}) };
     if (decision.failure)
-        return { decision, failure: decision.failure, sections };
+        return { decision, failure: decision.failure, ...seen };
     for (const warning of decision.warnings)
         core_warning(warning);
     if (!decision.act)
-        return { decision, sections };
+        return { decision, ...seen };
     if (given)
-        return { decision, ca: given, sections };
+        return { decision, ca: given, ...seen };
     // No CA given, and the proxy's root is trusted by the OS store: that root becomes the org CA (a pin still applies).
     const exported = validateCa(decision.osAnchors, { now, ...(inputs.caFingerprint ? { pin: inputs.caFingerprint } : {}) });
-    return { decision, ca: exported, sections };
-}
-
-;// CONCATENATED MODULE: ./src/action/inputs.ts
-
-
-
-
-const WHEN_VALUES = ['auto', 'self-hosted', 'always', 'never'];
-class InputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'InputError';
-    }
-}
-/** Checks one enumerated input; the value is quoted back (no enumerated input is secret). */
-function oneOf(name, value, allowed, fallback) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
-        return fallback;
-    if (allowed.includes(v))
-        return v;
-    throw new InputError(`Invalid ${name} '${value.trim()}'. Expected one of: ${allowed.join(', ')}.`);
-}
-/** Probe URLs separated by commas, spaces or new lines; each must be https:// (a bare host gets it). */
-function parseProbeUrls(value) {
-    const given = value.split(/[\s,]+/).filter(Boolean);
-    const items = given.length ? given : DEFAULT_PROBE_URLS;
-    try {
-        return items.map((item) => parseTarget(item).url);
-    }
-    catch (error) {
-        throw new InputError(`probe-urls: ${error instanceof TargetError ? error.message : String(error)}`);
-    }
-}
-/** A duration in milliseconds: `5000`, `5000ms`, `5s` or `1.5s`; 100 ms to 120 s. */
-function parseDuration(name, value, fallbackMs) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
-        return fallbackMs;
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s)?$/.exec(v);
-    const ms = m ? Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1)) : NaN;
-    if (!(ms >= 100 && ms <= 120_000)) {
-        throw new InputError(`Invalid ${name} '${value.trim()}'. Expected a duration from 100ms to 120s (e.g., 5s, 2500ms).`);
-    }
-    return ms;
-}
-/** Pure: from raw input strings (as the runner passes them) to Inputs. */
-function parseInputs(raw) {
-    let tools;
-    try {
-        tools = parseToolList(raw('tools'));
-    }
-    catch (error) {
-        throw new InputError(error instanceof Error ? error.message : String(error));
-    }
-    return {
-        ca: raw('ca'),
-        caFile: raw('ca-file').trim(),
-        caFingerprint: raw('ca-fingerprint').trim(),
-        when: oneOf('when', raw('when'), WHEN_VALUES, 'auto'),
-        ...(tools ? { tools } : {}),
-        onVerificationOff: oneOf('on-verification-off', raw('on-verification-off'), ['fail', 'warn'], 'fail'),
-        probeUrls: parseProbeUrls(raw('probe-urls')),
-        probeTimeoutMs: parseDuration('probe-timeout', raw('probe-timeout'), DEFAULT_PROBE_TIMEOUT_MS),
-        publicRoots: raw('public-roots').trim(),
-        onUnknown: oneOf('on-unknown', raw('on-unknown'), ['fail', 'warn'], 'fail'),
-        onUnreachable: oneOf('on-unreachable', raw('on-unreachable'), ['inject', 'skip', 'fail'], 'inject'),
-    };
-}
-function getInputs() {
-    // trimWhitespace off for `ca`: the parser handles whitespace itself, and a PEM's line ends matter to nobody here.
-    return parseInputs((name) => getInput(name, { trimWhitespace: name !== 'ca' }));
+    return { decision, ca: exported, ...seen };
 }
 
 ;// CONCATENATED MODULE: ./src/action/runner.ts
@@ -33460,129 +34279,6 @@ function runnerContext(env) {
     };
 }
 
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./src/build/outputs.ts
-/**
- * The outputs that carry the org CA into image builds without leaving it in the image (pure; no I/O).
- *
- * The CA travels only as a BuildKit secret (mounted for one RUN, "not persisted in the final image or its metadata":
- * https://docs.docker.com/build/building/secrets/), the helper as a named build context (bind-mounted, never copied
- * into a layer), and the only build args are Docker's predefined proxy args, which BuildKit keeps out of the image
- * history (https://docs.docker.com/reference/dockerfile/#predefined-args). No certificate content is ever a build
- * arg: build args are recorded in history and, with provenance mode=max, in the attestation.
- */
-/** `RUN --mount=type=secret,id=org_ca` reads the CA alone at /run/secrets/org_ca. */
-const CA_SECRET_ID = 'org_ca';
-/** The runner's combined bundle, for stages whose image has no system bundle of its own. */
-const BUNDLE_SECRET_ID = 'org_ca_bundle';
-/** `--mount=type=bind,from=org-ca,target=/org-ca` reaches the helper through this build context. */
-const CONTEXT_NAME = 'org-ca';
-const HELPER_NAME = 'with-org-ca';
-/** Docker's predefined ARGs: usable without an ARG line and excluded from `docker history`. */
-const PROXY_BUILD_ARGS = [
-    'HTTP_PROXY',
-    'http_proxy',
-    'HTTPS_PROXY',
-    'https_proxy',
-    'FTP_PROXY',
-    'ftp_proxy',
-    'NO_PROXY',
-    'no_proxy',
-    'ALL_PROXY',
-    'all_proxy',
-];
-/** A proxy URL with `user:password@` would put a credential into provenance attestations: leave it out. */
-function hasCredentials(value) {
-    try {
-        const url = new URL(value.includes('://') ? value : `http://${value}`);
-        return url.username !== '' || url.password !== '';
-    }
-    catch {
-        return /^[^/]*@/.test(value);
-    }
-}
-function proxyBuildArgs(env) {
-    const args = [];
-    const skipped = [];
-    for (const name of PROXY_BUILD_ARGS) {
-        const value = env[name];
-        if (value === undefined || value === '')
-            continue;
-        if (/[\r\n]/.test(value)) {
-            skipped.push(`${name}: holds a line break, which a build-args list cannot carry`);
-        }
-        else if (!name.toLowerCase().startsWith('no_') && hasCredentials(value)) {
-            skipped.push(`${name}: the proxy URL carries credentials, which build args would record in provenance; pass it as a secret instead`);
-        }
-        else {
-            args.push({ name, value });
-        }
-    }
-    return { args, skipped };
-}
-/** POSIX shell quoting: bare when safe, else single quotes (a `'` becomes `'\''`). */
-function shellQuote(word) {
-    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word))
-        return word;
-    return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-function buildOutputs(input) {
-    const secrets = [];
-    if (input.caPath)
-        secrets.push([CA_SECRET_ID, input.caPath]);
-    if (input.caPath && input.bundlePath)
-        secrets.push([BUNDLE_SECRET_ID, input.bundlePath]);
-    const { args, skipped } = proxyBuildArgs(input.env);
-    const flags = [];
-    for (const [id, path] of secrets)
-        flags.push('--secret', shellQuote(`id=${id},src=${path}`));
-    flags.push('--build-context', shellQuote(`${CONTEXT_NAME}=${input.helperDir}`));
-    for (const arg of args)
-        flags.push('--build-arg', shellQuote(`${arg.name}=${arg.value}`));
-    return {
-        secretFiles: secrets.map(([id, path]) => `${id}=${path}`).join('\n'),
-        buildContexts: `${CONTEXT_NAME}=${input.helperDir}`,
-        buildArgs: args.map((arg) => `${arg.name}=${arg.value}`).join('\n'),
-        dockerFlags: flags.join(' '),
-        skipped,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/build/context.ts
-
-
-
-
-/**
- * Where the shipped helper is: `dist/build-context/with-org-ca` next to the bundle that runs (dist/main/index.js),
- * or `src/build/with-org-ca.sh` when running from source (tests).
- */
-function helperSource(moduleUrl = import.meta.url) {
-    const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(moduleUrl));
-    const candidates = [
-        (0,external_node_path_namespaceObject.join)(here, '..', 'build-context', HELPER_NAME),
-        (0,external_node_path_namespaceObject.join)(here, '..', 'build', `${HELPER_NAME}.sh`),
-        (0,external_node_path_namespaceObject.join)(here, `${HELPER_NAME}.sh`),
-    ];
-    const found = candidates.find((path) => (0,external_node_fs_namespaceObject.existsSync)(path));
-    if (!found)
-        throw new Error(`the in-build helper is missing: looked for ${candidates.map((c) => `'${c}'`).join(', ')}; expected it shipped in dist/build-context/`);
-    return found;
-}
-/**
- * Writes the build context: a directory under the runner's temp holding the helper alone, never the CA, so that it
- * can be passed to every build whether or not the CA was injected. The runner empties RUNNER_TEMP after each job.
- */
-function prepareBuildContext(temp, source = helperSource()) {
-    const dir = (0,external_node_path_namespaceObject.join)(temp, 'org-ca-build-context');
-    (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
-    const target = (0,external_node_path_namespaceObject.join)(dir, HELPER_NAME);
-    (0,external_node_fs_namespaceObject.copyFileSync)(source, target);
-    (0,external_node_fs_namespaceObject.chmodSync)(target, 0o755);
-    return dir;
-}
-
 ;// CONCATENATED MODULE: ./src/action/state.ts
 
 /**
@@ -33591,6 +34287,8 @@ function prepareBuildContext(temp, source = helperSource()) {
  */
 const FILES_DIR = 'files-dir';
 const BUILD_CONTEXT_DIR = 'build-context-dir';
+const STORE_JOURNAL = 'store-journal';
+const REGISTRY_JOURNAL = 'registry-journal';
 /** The directory holding the CA, the bundle, the truststore and the wgetrc. */
 function saveFilesDir(dir) {
     saveState(FILES_DIR, dir);
@@ -33603,27 +34301,19 @@ function saveBuildContextDir(dir) {
 function writtenDirs() {
     return [core.getState(FILES_DIR), core.getState(BUILD_CONTEXT_DIR)].filter(Boolean);
 }
-
-;// CONCATENATED MODULE: ./src/action/build-outputs.ts
-
-
-
-
-/**
- * Sets the image-build outputs (secret-files, build-contexts, build-args, docker-flags). Called whether or not the CA
- * was injected, so one workflow serves both: without injection secret-files is empty and the helper runs commands
- * unchanged, since `required=false` secret mounts tolerate the missing secret.
- */
-function setBuildOutputs(temp, files) {
-    const helperDir = prepareBuildContext(temp);
-    saveBuildContextDir(helperDir);
-    const outputs = buildOutputs({ helperDir, ...(files ? { caPath: files.ca, bundlePath: files.bundle } : {}), env: process.env });
-    for (const note of outputs.skipped)
-        core_warning(`build-args: left out ${note}`);
-    setOutput('secret-files', outputs.secretFiles);
-    setOutput('build-contexts', outputs.buildContexts);
-    setOutput('build-args', outputs.buildArgs);
-    setOutput('docker-flags', outputs.dockerFlags);
+/** The trust-store journal, saved before the first store change so the post step reverts even a half-done add. */
+function saveStoreJournal(path) {
+    saveState(STORE_JOURNAL, path);
+}
+function state_storeJournal() {
+    return core.getState(STORE_JOURNAL) || undefined;
+}
+/** What registry trust created under certs.d directories (paths and hashes, JSON), saved after every step. */
+function saveRegistryJournal(json) {
+    saveState(REGISTRY_JOURNAL, json);
+}
+function state_registryJournal() {
+    return core.getState(REGISTRY_JOURNAL);
 }
 
 ;// CONCATENATED MODULE: ./src/action/summary.ts
@@ -33640,35 +34330,1014 @@ const SEMANTICS_TEXT = {
     ca: 'appends → org CA alone',
     bundle: 'replaces default roots → combined bundle',
     wgetrc: 'replaces → a wgetrc naming the combined bundle',
+    wget2rc: 'replaces → a wget2rc naming the combined bundle',
     truststore: "replaces cacerts → the JDK's roots + org CA (JKS)",
     setting: 'keeps the OS verifier',
 };
-/** Pure: the job summary as HTML/Markdown. Certificate metadata only; never certificate content. */
+function headline(report) {
+    if (report.failure)
+        return `**Failed** — ${summary_escapeHtml(report.failure)}`;
+    return `**${report.decision.act ? 'Injected' : 'Not injected'}** — ${summary_escapeHtml(report.decision.message)}`;
+}
+/**
+ * Pure: the job summary as HTML/Markdown, in the order a reader needs it: the decision, the CA (subject, SHA-256,
+ * expiry), the probes; then the variables, collapsed, and the notes. Certificate metadata only, never content.
+ */
 function renderSummary(report) {
-    const lines = ['## org-ca', '', `**${report.decision.act ? 'Injected' : 'Not injected'}** — ${summary_escapeHtml(report.decision.message)}`, ''];
+    const lines = ['## org-ca', '', headline(report), ''];
     if (report.ca) {
         const p = report.ca.primary;
-        lines.push('| CA | |', '|---|---|', `| Subject | ${summary_escapeHtml(p.subject)} |`, `| Issuer | ${summary_escapeHtml(p.issuer)} |`, `| Expires | ${p.notAfter.toISOString()} |`, `| SHA-256 | \`${certificate_colonFingerprint(p.fingerprint)}\` |`, `| Certificates given | ${report.ca.certs.length} |`, '');
+        lines.push('| CA subject | SHA-256 | Expires | Issuer | Certificates given |', '|---|---|---|---|---|', `| ${summary_escapeHtml(p.subject)} | \`${certificate_colonFingerprint(p.fingerprint)}\` | ${p.notAfter.toISOString().slice(0, 10)} | ${summary_escapeHtml(p.issuer)} | ${report.ca.certs.length} |`, '');
         for (const warning of report.ca.warnings)
             lines.push(`> ⚠️ ${summary_escapeHtml(warning)}`, '');
     }
+    for (const section of report.sections ?? [])
+        lines.push(section, '');
     if (report.injection) {
         const { plan, bundle } = report.injection;
+        // A blank line after <summary> and before </details>: GitHub renders the Markdown table inside only then.
+        lines.push(`<details><summary>${plan.variables.length} variables exported for the rest of the job</summary>`, '');
         lines.push('| Variable | For | Semantics | Points at |', '|---|---|---|---|');
         for (const v of plan.variables) {
             const semantics = SEMANTICS_TEXT[v.file];
             lines.push(`| \`${summary_escapeHtml(v.name)}\` | ${summary_escapeHtml(v.readers)} | ${semantics} | \`${summary_escapeHtml(v.value)}\` |`);
         }
-        lines.push('', `Combined bundle: ${bundle.count} certificates (${bundle.added.map((a) => `${summary_escapeHtml(a.label)}: ${a.count}`).join(', ')}).`, '');
+        lines.push('', '</details>', '');
+        lines.push(`Combined bundle: ${bundle.count} certificates (${bundle.added.map((a) => `${summary_escapeHtml(a.label)}: ${a.count}`).join(', ')}).`, '');
         if (report.injection.truststoreBase)
             lines.push(`Java truststore: ${summary_escapeHtml(report.injection.truststoreBase)} + the org CA.`, '');
         for (const note of [...plan.notes, ...report.injection.warnings])
             lines.push(`- ${summary_escapeHtml(note)}`);
         lines.push(`- ${summary_escapeHtml(NODE_CAVEAT)}`, '');
     }
-    for (const section of report.sections ?? [])
-        lines.push(section, '');
     return lines.join('\n');
+}
+/** Pure: the summary of a step that failed before deciding (a bad input, verification switched off): why, in one line. */
+function renderFailureSummary(message) {
+    return ['## org-ca', '', `**Failed** — ${summary_escapeHtml(message)}`, ''].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/store/host.ts
+
+function spawn(argv, input) {
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)(argv[0], argv.slice(1), { encoding: 'utf8', input: input ?? '', timeout: 600_000, env: { ...process.env, LC_ALL: 'C' } });
+    if (r.error) {
+        const code = r.error.code;
+        return { code: code === 'ENOENT' ? 127 : 126, output: code === 'ENOENT' ? `${argv[0]}: command not found` : `${argv[0]} could not be run (${code ?? 'error'})` };
+    }
+    return { code: r.status ?? 128, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+function detectPrivilege() {
+    if (process.getuid?.() === 0)
+        return 'root';
+    return spawn(['sudo', '-n', 'true']).code === 0 ? 'sudo' : 'none';
+}
+function host_systemHost(privilege = detectPrivilege()) {
+    return {
+        privilege,
+        runPrivileged: (argv, input) => spawn(privilege === 'sudo' ? ['sudo', '-n', ...argv] : argv, input),
+        run: spawn,
+        has: (command) => spawn(['sh', '-c', 'command -v "$1"', 'sh', command]).code === 0,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/store/journal.ts
+
+
+
+
+/**
+ * ORG_CA_STORE_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner empties
+ * per job), users under XDG state.
+ */
+function defaultJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
+    if (env.ORG_CA_STORE_JOURNAL)
+        return env.ORG_CA_STORE_JOURNAL;
+    if (uid === 0)
+        return '/var/lib/org-ca/store-journal.json';
+    const state = env.XDG_STATE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
+    return (0,external_node_path_namespaceObject.join)(state, 'org-ca', 'store-journal.json');
+}
+class JournalError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'JournalError';
+    }
+}
+function isEntry(value) {
+    if (!value || typeof value !== 'object')
+        return false;
+    const e = value;
+    if (e.kind === 'os')
+        return typeof e.file === 'string' && typeof e.sha256 === 'string' && Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string');
+    if (e.kind === 'nss')
+        return typeof e.db === 'string' && typeof e.nickname === 'string' && typeof e.createdDb === 'boolean' && Array.isArray(e.createdDirs) && e.createdDirs.every((d) => typeof d === 'string');
+    return false;
+}
+/** The journal at `path`, or an empty one. A journal that cannot be understood is an error, never ignored. */
+function journal_readJournal(path) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(path))
+        return { version: 1, entries: [] };
+    let doc;
+    try {
+        doc = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+    }
+    catch (error) {
+        throw new JournalError(`the trust-store journal '${path}' is not valid JSON (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it.`);
+    }
+    const entries = doc.entries;
+    if (doc.version !== 1 || !Array.isArray(entries) || !entries.every(isEntry)) {
+        throw new JournalError(`the trust-store journal '${path}' is not an org-ca journal (version 1 with an entries list): inspect it, revert by hand, then delete it.`);
+    }
+    return { version: 1, entries };
+}
+/** Replaces the journal atomically (write, then rename), so a crash leaves the old or the new one, never half. */
+function writeJournal(path, journal) {
+    if (journal.entries.length === 0) {
+        (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+        return;
+    }
+    // The directory is made beforehand through the guarded ensureDirectory (prepareJournal): a path from the
+    // environment never reaches a recursive mkdir.
+    const temp = `${path}.${process.pid}.tmp`;
+    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
+    (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+}
+/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+async function journal_prepareJournal(path) {
+    await ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose: 'the trust-store journal', mode: 0o700 });
+}
+
+;// CONCATENATED MODULE: ./src/store/platforms.ts
+const LINUX_STORES = [
+    {
+        id: 'debian',
+        distributions: ['debian', 'ubuntu'],
+        anchorDir: '/usr/local/share/ca-certificates',
+        extension: '.crt',
+        update: ['update-ca-certificates'],
+        // Without --fresh the removed anchor's link in /etc/ssl/certs stays behind, dangling (update-ca-certificates only
+        // cleans orphans when its set of files changed).
+        updateAfterRemove: ['update-ca-certificates', '--fresh'],
+        bundle: '/etc/ssl/certs/ca-certificates.crt',
+        source: 'https://manpages.debian.org/bookworm/ca-certificates/update-ca-certificates.8.en.html',
+    },
+    {
+        id: 'rhel',
+        distributions: ['rhel', 'fedora', 'centos', 'rocky', 'almalinux', 'amzn', 'ol'],
+        anchorDir: '/etc/pki/ca-trust/source/anchors',
+        extension: '.pem',
+        update: ['update-ca-trust', 'extract'],
+        updateAfterRemove: ['update-ca-trust', 'extract'],
+        bundle: '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
+        source: 'https://www.mankier.com/8/update-ca-trust',
+    },
+    {
+        id: 'alpine',
+        distributions: ['alpine'],
+        anchorDir: '/usr/local/share/ca-certificates',
+        extension: '.crt',
+        update: ['update-ca-certificates'],
+        updateAfterRemove: ['update-ca-certificates'],
+        bundle: '/etc/ssl/certs/ca-certificates.crt',
+        source: 'https://gitlab.alpinelinux.org/alpine/ca-certificates',
+    },
+    {
+        id: 'suse',
+        distributions: ['suse', 'opensuse', 'sles', 'opensuse-leap', 'opensuse-tumbleweed'],
+        anchorDir: '/etc/pki/trust/anchors',
+        extension: '.pem',
+        update: ['update-ca-certificates'],
+        updateAfterRemove: ['update-ca-certificates'],
+        bundle: '/etc/ssl/ca-bundle.pem',
+        source: 'https://documentation.suse.com/sles/15-SP6/html/SLES-all/cha-security-certificates.html',
+    },
+    {
+        id: 'arch',
+        distributions: ['arch', 'manjaro', 'endeavouros'],
+        anchorDir: '/etc/ca-certificates/trust-source/anchors',
+        extension: '.crt',
+        update: ['update-ca-trust'],
+        updateAfterRemove: ['update-ca-trust'],
+        bundle: '/etc/ssl/certs/ca-certificates.crt',
+        source: 'https://wiki.archlinux.org/title/Transport_Layer_Security#Add_a_certificate_to_a_trust_store',
+    },
+];
+/** Parses /etc/os-release text: KEY=value lines, values optionally quoted. */
+function parseOsRelease(text) {
+    const fields = new Map();
+    for (const line of text.split(/\r?\n/)) {
+        const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+        if (m)
+            fields.set(m[1], m[2].replace(/^(["'])(.*)\1$/, '$2'));
+    }
+    return { id: (fields.get('ID') ?? '').toLowerCase(), idLike: (fields.get('ID_LIKE') ?? '').toLowerCase().split(/\s+/).filter(Boolean) };
+}
+/** The store of a distribution: its own ID first, then each ID_LIKE word in order. */
+function linuxStoreFor(release) {
+    for (const name of [release.id, ...release.idLike]) {
+        const store = LINUX_STORES.find((s) => s.distributions.includes(name));
+        if (store)
+            return store;
+    }
+    return undefined;
+}
+const PLANNED_STORES = [
+    {
+        id: 'macos',
+        add: [['sudo', 'security', 'add-trusted-cert', '-d', '-r', 'trustRoot', '-k', '/Library/Keychains/System.keychain', '{file}']],
+        remove: [
+            ['sudo', 'security', 'remove-trusted-cert', '-d', '{file}'],
+            ['sudo', 'security', 'delete-certificate', '-Z', '{sha1}', '/Library/Keychains/System.keychain'],
+        ],
+        executed: false,
+        caveat: 'macOS 11 and later ask for an interactive administrator authorisation for trust settings; sudo alone is not enough, so pre-provision the CA by MDM on unattended runners.',
+        source: 'https://ss64.com/mac/security-cert.html',
+    },
+    {
+        id: 'windows',
+        add: [['certutil', '-addstore', '-f', 'Root', '{file}']],
+        remove: [['certutil', '-delstore', 'Root', '{sha1}']],
+        executed: false,
+        caveat: 'LocalMachine\\Root needs an elevated shell; CurrentUser\\Root raises a modal prompt and hangs unattended.',
+        source: 'https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/certutil',
+    },
+];
+/** Fills a planned store's placeholders for one certificate. */
+function renderPlan(commands, values) {
+    return commands.map((argv) => argv.map((arg) => arg.replace('{file}', values.file).replace('{sha1}', values.sha1)));
+}
+
+;// CONCATENATED MODULE: ./src/store/store.ts
+
+
+
+
+
+
+
+class StoreError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'StoreError';
+    }
+}
+const NSS_FILES = ['cert9.db', 'key4.db', 'pkcs11.txt'];
+function anchorName(cert, store) {
+    return `org-ca-${cert.fingerprint.slice(0, 16)}${store.extension}`;
+}
+function nssNickname(cert) {
+    return `org-ca ${cert.fingerprint.slice(0, 16)}`;
+}
+function osStore(context) {
+    const text = context.osRelease ?? ((0,external_node_fs_namespaceObject.existsSync)('/etc/os-release') ? (0,external_node_fs_namespaceObject.readFileSync)('/etc/os-release', 'utf8') : '');
+    const release = parseOsRelease(text);
+    const store = linuxStoreFor(release);
+    if (!store) {
+        throw new StoreError(`the OS trust store of '${release.id || 'this system'}' is not known to org-ca: expected Debian, Ubuntu, RHEL/Fedora, Alpine, SUSE or Arch (from /etc/os-release ID/ID_LIKE).`);
+    }
+    return store;
+}
+/** Fingerprints of the certificates in the store's bundle: what the OS already trusts. */
+function bundleFingerprints(store) {
+    const out = new Set();
+    if (!(0,external_node_fs_namespaceObject.existsSync)(store.bundle))
+        return out;
+    for (const der of pemCertificates((0,external_node_fs_namespaceObject.readFileSync)(store.bundle, 'latin1'))) {
+        try {
+            out.add(certificateFromDer(der).fingerprint);
+        }
+        catch {
+            // a malformed block in a distribution bundle is not ours to judge
+        }
+    }
+    return out;
+}
+/**
+ * NSS databases of a user that Chromium and Firefox read. Chromium ≥ 146 uses ~/.local/share/pki/nssdb unless
+ * ~/.pki/nssdb exists, older ones only ~/.pki/nssdb: so every existing one gets the CA, and where none exists
+ * ~/.pki/nssdb is created, which both read.
+ */
+function nssDatabases(home) {
+    const candidates = [(0,external_node_path_namespaceObject.join)(home, '.pki', 'nssdb'), (0,external_node_path_namespaceObject.join)(home, '.local', 'share', 'pki', 'nssdb')];
+    for (const base of [(0,external_node_path_namespaceObject.join)(home, '.mozilla', 'firefox'), (0,external_node_path_namespaceObject.join)(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox')]) {
+        if (!(0,external_node_fs_namespaceObject.existsSync)(base))
+            continue;
+        for (const name of (0,external_node_fs_namespaceObject.readdirSync)(base).sort())
+            candidates.push((0,external_node_path_namespaceObject.join)(base, name));
+    }
+    const existing = candidates.filter((dir) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'cert9.db')));
+    const chromium = existing.some((dir) => dir.endsWith((0,external_node_path_namespaceObject.join)('pki', 'nssdb')));
+    return chromium ? { existing } : { existing, create: candidates[0] };
+}
+/** The directories `mkdir -p dir` would create, outermost first. */
+function missingDirs(dir) {
+    const out = [];
+    for (let d = dir; !(0,external_node_fs_namespaceObject.existsSync)(d); d = external_node_path_namespaceObject.posix.dirname(d))
+        out.unshift(d);
+    return out;
+}
+class Session {
+    context;
+    journal;
+    changed = [];
+    notices = [];
+    constructor(context) {
+        this.context = context;
+        this.journal = journal_readJournal(context.journalPath);
+    }
+    get entries() {
+        return this.journal.entries;
+    }
+    /** Records an entry before the change it describes is made. */
+    record(entry) {
+        this.journal = { version: 1, entries: [...this.journal.entries, entry] };
+        writeJournal(this.context.journalPath, this.journal);
+    }
+    forget(entry) {
+        this.journal = { version: 1, entries: this.journal.entries.filter((e) => e !== entry) };
+        writeJournal(this.context.journalPath, this.journal);
+    }
+    must(argv, privileged, what, input) {
+        const { host } = this.context;
+        const r = privileged ? host.runPrivileged(argv, input) : host.run(argv, input);
+        if (r.code !== 0) {
+            const last = r.output.trim().split('\n').pop() ?? '';
+            throw new StoreError(`${what} failed: '${argv.join(' ')}' exited ${r.code}${last ? ` (${last.slice(0, 200)})` : ''}.`);
+        }
+    }
+    /** Reverts every recorded change, newest first; each step is safe to repeat. */
+    revertAll() {
+        const updates = new Map();
+        for (const entry of [...this.journal.entries].reverse()) {
+            if (entry.kind === 'os') {
+                this.revertAnchor(entry);
+                updates.set(entry.updateAfterRemove.join('\0'), entry.updateAfterRemove);
+            }
+            else {
+                this.revertNss(entry);
+            }
+        }
+        // One rebuild per store, after every anchor is gone; the entries stay until it succeeded.
+        for (const argv of updates.values())
+            this.must(argv, true, 'rebuilding the OS trust store');
+        for (const entry of [...this.journal.entries])
+            this.forget(entry);
+    }
+    revertAnchor(entry) {
+        if ((0,external_node_fs_namespaceObject.existsSync)(entry.file)) {
+            const now = sha256Hex((0,external_node_fs_namespaceObject.readFileSync)(entry.file));
+            if (now !== entry.sha256) {
+                this.notices.push(`${entry.file} was changed after org-ca wrote it: left in place, remove it by hand if it is not wanted.`);
+            }
+            else {
+                this.must(['rm', '-f', '--', entry.file], true, `removing ${entry.file}`);
+                this.changed.push(`removed ${entry.file} from the ${entry.store} trust store`);
+            }
+        }
+        if (entry.createdDir && (0,external_node_fs_namespaceObject.existsSync)(entry.createdDir) && (0,external_node_fs_namespaceObject.readdirSync)(entry.createdDir).length === 0) {
+            this.must(['rmdir', '--', entry.createdDir], true, `removing ${entry.createdDir}`);
+        }
+    }
+    revertNss(entry) {
+        const db = `sql:${entry.db}`;
+        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(entry.db, 'cert9.db')) && this.context.host.run(['certutil', '-L', '-d', db, '-n', entry.nickname]).code === 0) {
+            this.must(['certutil', '-D', '-d', db, '-n', entry.nickname], false, `removing the CA from the NSS database ${entry.db}`);
+            this.changed.push(`removed '${entry.nickname}' from the NSS database ${entry.db}`);
+        }
+        // A database org-ca created for the CA goes entirely: its files, then its directories, deepest first.
+        if (entry.createdDb) {
+            for (const file of NSS_FILES)
+                this.must(['rm', '-f', '--', (0,external_node_path_namespaceObject.join)(entry.db, file)], false, `removing ${(0,external_node_path_namespaceObject.join)(entry.db, file)}`);
+            for (const dir of [...entry.createdDirs].reverse()) {
+                if ((0,external_node_fs_namespaceObject.existsSync)(dir) && (0,external_node_fs_namespaceObject.readdirSync)(dir).length === 0)
+                    this.must(['rmdir', '--', dir], false, `removing ${dir}`);
+            }
+        }
+    }
+    addToOs(certs) {
+        const { host } = this.context;
+        const store = osStore(this.context);
+        if (host.privilege === 'none') {
+            throw new StoreError(`adding the CA to the ${store.id} trust store needs root or passwordless sudo, and neither is available: nothing was changed.`);
+        }
+        if (!host.has(store.update[0])) {
+            throw new StoreError(`'${store.update[0]}' is not installed, so the ${store.id} trust store cannot be updated: install the ca-certificates package${store.id === 'rhel' || store.id === 'arch' ? ' (p11-kit trust)' : ''}; nothing was changed.`);
+        }
+        const trusted = bundleFingerprints(store);
+        let added = false;
+        for (const cert of certs) {
+            if (trusted.has(cert.fingerprint)) {
+                this.notices.push(`'${cert.subject}' is already in the OS trust store (${store.bundle}): left as it is, and never removed by org-ca.`);
+                continue;
+            }
+            const file = external_node_path_namespaceObject.posix.join(store.anchorDir, anchorName(cert, store));
+            if ((0,external_node_fs_namespaceObject.existsSync)(file)) {
+                this.notices.push(`${file} already exists and was not written by this run: left as it is.`);
+                continue;
+            }
+            const createdDir = (0,external_node_fs_namespaceObject.existsSync)(store.anchorDir) ? undefined : store.anchorDir;
+            const pem = toPem(cert.der);
+            this.record({ kind: 'os', store: store.id, file, sha256: sha256Hex(pem), updateAfterRemove: store.updateAfterRemove, ...(createdDir ? { createdDir } : {}) });
+            if (createdDir)
+                this.must(['mkdir', '-p', '-m', '0755', '--', createdDir], true, `creating ${createdDir}`);
+            // Written with the store's rights, refusing to replace a file (noclobber); the PEM goes through standard input.
+            this.must(['sh', '-c', 'umask 022 && set -C && cat > "$1"', 'sh', file], true, `writing ${file}`, pem);
+            this.changed.push(`added '${cert.subject}' to the ${store.id} trust store as ${file}`);
+            added = true;
+        }
+        if (added)
+            this.must(store.update, true, `updating the ${store.id} trust store`);
+    }
+    addToBrowsers(certs) {
+        const { host } = this.context;
+        if (!host.has('certutil')) {
+            throw new StoreError(`'certutil' is not installed, so browser (NSS) databases cannot be changed: install libnss3-tools (Debian/Ubuntu) or nss-tools (RHEL/Fedora); nothing was changed.`);
+        }
+        const home = this.context.home ?? (0,external_node_os_namespaceObject.homedir)();
+        const found = nssDatabases(home);
+        const targets = found.existing.map((db) => ({ db, createdDirs: [] }));
+        if (found.create)
+            targets.push({ db: found.create, createdDirs: missingDirs(found.create) });
+        const temp = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-nss-'));
+        try {
+            for (const target of targets)
+                this.addToNssDb(target, certs, temp);
+        }
+        finally {
+            (0,external_node_fs_namespaceObject.rmSync)(temp, { recursive: true, force: true });
+        }
+    }
+    addToNssDb(target, certs, temp) {
+        const { host } = this.context;
+        const db = `sql:${target.db}`;
+        if (target.createdDirs.length || !(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(target.db, 'cert9.db'))) {
+            this.record({ kind: 'nss', db: target.db, nickname: nssNickname(certs[0]), createdDb: true, createdDirs: target.createdDirs });
+            this.must(['mkdir', '-p', '-m', '0700', '--', target.db], false, `creating ${target.db}`);
+            this.must(['certutil', '-N', '-d', db, '--empty-password'], false, `creating the NSS database ${target.db}`);
+        }
+        for (const cert of certs) {
+            const nickname = nssNickname(cert);
+            if (host.run(['certutil', '-L', '-d', db, '-n', nickname]).code === 0) {
+                this.notices.push(`the NSS database ${target.db} already holds '${nickname}': left as it is.`);
+                continue;
+            }
+            if (!this.entries.some((e) => e.kind === 'nss' && e.db === target.db && e.nickname === nickname)) {
+                this.record({ kind: 'nss', db: target.db, nickname, createdDb: false, createdDirs: [] });
+            }
+            const pem = (0,external_node_path_namespaceObject.join)(temp, `${cert.fingerprint}.pem`);
+            (0,external_node_fs_namespaceObject.writeFileSync)(pem, toPem(cert.der), { mode: 0o644 });
+            this.must(['certutil', '-A', '-d', db, '-t', 'C,,', '-n', nickname, '-i', pem], false, `adding the CA to the NSS database ${target.db}`);
+            this.changed.push(`added '${cert.subject}' to the NSS database ${target.db}`);
+        }
+    }
+}
+/**
+ * Adds the CA's certificates to the selected stores. A journal left by an earlier run (a crash, a cancelled job) is
+ * reverted first; a failure half-way reverts what this call did, then reports the failure.
+ */
+async function addToStores(context, certs, selection) {
+    await journal_prepareJournal(context.journalPath);
+    const session = new Session(context);
+    if (session.entries.length) {
+        session.notices.push(`a journal of an earlier run that did not finish was found at ${context.journalPath}: reverting it first.`);
+        session.revertAll();
+    }
+    const anchors = certs.filter((c) => c.isCa);
+    if (anchors.length === 0)
+        throw new StoreError('the CA input holds no CA certificate (basicConstraints CA:TRUE): nothing to add to a trust store.');
+    try {
+        if (selection.os)
+            session.addToOs(anchors);
+        if (selection.browsers)
+            session.addToBrowsers(anchors);
+    }
+    catch (error) {
+        try {
+            session.revertAll();
+        }
+        catch (revertError) {
+            throw new StoreError(`${error instanceof Error ? error.message : String(error)} Reverting what was added also failed (${revertError instanceof Error ? revertError.message : String(revertError)}); the journal ${context.journalPath} still lists it for the next run.`);
+        }
+        throw error;
+    }
+    return { changed: session.changed, notices: session.notices };
+}
+/** Takes out exactly what the journal lists; a missing journal means nothing to do. */
+async function store_removeFromStores(context) {
+    await prepareJournal(context.journalPath);
+    const session = new Session(context);
+    if (session.entries.length === 0)
+        return { changed: [], notices: [`no org-ca changes are recorded in ${context.journalPath}: nothing to remove.`] };
+    session.revertAll();
+    return { changed: session.changed, notices: session.notices };
+}
+function storeStatus(context) {
+    return { journal: context.journalPath, entries: readJournal(context.journalPath).entries };
+}
+
+;// CONCATENATED MODULE: ./src/action/system-store.ts
+
+
+
+
+
+function log(outcome) {
+    for (const line of outcome.changed)
+        info(line);
+    for (const line of outcome.notices)
+        notice(line);
+}
+/** Main step, `system-store` set: adds the CA; throws (failing the step) when a requested store cannot be changed. */
+async function addToSystemStores(selection, certs) {
+    if (!selection.os && !selection.browsers)
+        return;
+    const journalPath = defaultJournalPath();
+    saveStoreJournal(journalPath);
+    log(await addToStores({ host: host_systemHost(), journalPath }, certs, selection));
+}
+/** Post step: takes out exactly what the journal lists. Never fails the job; a failure says what is left. */
+async function revertSystemStores() {
+    const journalPath = storeJournal();
+    if (!journalPath)
+        return;
+    try {
+        log(await removeFromStores({ host: systemHost(), journalPath }));
+    }
+    catch (error) {
+        core.warning(`The org CA could not be taken out of the trust stores: ${error instanceof Error ? error.message : String(error)} ` +
+            `The journal ${journalPath} still lists it; 'org-ca store remove --journal ${journalPath}' or the next run reverts it.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/tools/system-bundles.ts
+
+/**
+ * Where Linux distributions keep their own CA bundle, the file a correctly built image already trusts. A setting that
+ * points at one of these (unmodified) is not an org-CA leak: the leak check, the Dockerfile lint and the in-build
+ * helper (with-org-ca.sh, kept equal by a unit test) all use this one list.
+ */
+const SYSTEM_BUNDLE_FILES = [
+    '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Alpine, Gentoo, Arch (also /etc/ssl/cert.pem)
+    '/etc/pki/tls/certs/ca-bundle.crt', // RHEL, Fedora, CentOS, Amazon Linux
+    '/etc/ssl/ca-bundle.pem', // openSUSE, SLES
+    '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem', // RHEL/Fedora p11-kit extract
+    '/etc/ssl/cert.pem', // Alpine, Arch, macOS, LibreSSL
+];
+/** Directories of hashed certificate links that the distribution's own tooling maintains (OpenSSL CApath). */
+const SYSTEM_BUNDLE_DIRS = (/* unused pure expression or super */ null && (['/etc/ssl/certs', '/etc/pki/tls/certs', '/etc/pki/ca-trust/extracted/pem']));
+/** Whether an absolute path (normalised here) names a distribution's own bundle file or certificate directory. */
+function isSystemBundlePath(path) {
+    if (!path.startsWith('/'))
+        return false;
+    const normalised = posix.normalize(path).replace(/\/+$/, '') || '/';
+    return SYSTEM_BUNDLE_FILES.includes(normalised) || SYSTEM_BUNDLE_DIRS.includes(normalised);
+}
+
+;// CONCATENATED MODULE: ./src/native/host.ts
+/** The I/O half of the native strategy: reads the OS bundle and probes the versions of `break` switches. */
+
+
+
+
+
+
+
+/** The certificates that must be in the store: the roots given (self-signed), or every certificate when none is. */
+function anchorsOf(certs) {
+    const roots = certs.filter((c) => c.selfIssued);
+    return roots.length ? roots : certs;
+}
+/**
+ * Reads the distribution's bundle (the first of SYSTEM_BUNDLE_FILES that exists: the file OpenSSL, Debian's certifi,
+ * curl and git read by default) and says whether it holds every anchor of the CA, by SHA-256 of the DER.
+ */
+function checkOsStore(certs, files = SYSTEM_BUNDLE_FILES) {
+    for (const path of files) {
+        let text;
+        try {
+            text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+        }
+        catch {
+            continue;
+        }
+        const present = new Set(pemCertificates(text).map((der) => sha256Hex(der)));
+        return { path, holds: anchorsOf(certs).every((c) => present.has(c.fingerprint)) };
+    }
+    return { holds: false };
+}
+/** Runs each `break` switch's probe (5 s each); a version only when the probe succeeds and prints one. */
+function probeVersions(env) {
+    const versions = {};
+    for (const entry of NATIVE_SWITCHES) {
+        if (!entry.probe)
+            continue;
+        const [command, ...args] = entry.probe.argv;
+        const r = (0,external_node_child_process_namespaceObject.spawnSync)(command, args, { env, encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+        const version = r.status === 0 ? /(\d+(?:\.\d+)+)/.exec(r.stdout ?? '')?.[1] : undefined;
+        if (version)
+            versions[entry.id] = version;
+    }
+    return versions;
+}
+/** Checks the store and the versions, then plans. Probes run only when the store holds the CA. */
+function resolveNative(strategy, certs, caName, env) {
+    if (strategy === 'env')
+        return planNative({ strategy, store: { holds: false }, caName, env, versions: {} });
+    const store = checkOsStore(certs);
+    return planNative({ strategy, store, caName, env, versions: store.holds ? probeVersions(env) : {} });
+}
+
+;// CONCATENATED MODULE: ./src/native/summary.ts
+
+/** Pure: the job-summary section listing the native switches that were exported. */
+function nativeSection(plan) {
+    const lines = ['### Native verifiers (the OS store holds the CA)', '', '| Variable | Value | For |', '|---|---|---|'];
+    for (const v of plan.variables)
+        lines.push(`| \`${summary_escapeHtml(v.name)}\` | \`${summary_escapeHtml(v.value)}\` | ${summary_escapeHtml(v.readers)} |`);
+    for (const note of plan.notes)
+        lines.push('', `- ${summary_escapeHtml(note)}`);
+    return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/registries/privileges.ts
+/**
+ * How the action may write to system directories: as root, through passwordless sudo, or not at all. The same
+ * operations back both ways, so that the journal can be replayed backwards by the post step with the same rights.
+ */
+
+
+/** What is at a path: symlinks count as what they point to for directories, and as 'other' otherwise. */
+function kindOf(path) {
+    try {
+        const st = (0,external_node_fs_namespaceObject.lstatSync)(path);
+        if (st.isDirectory())
+            return 'dir';
+        if (st.isSymbolicLink())
+            return (0,external_node_fs_namespaceObject.statSync)(path, { throwIfNoEntry: false })?.isDirectory() ? 'dir' : 'other';
+        return st.isFile() ? 'file' : 'other';
+    }
+    catch {
+        return undefined;
+    }
+}
+const directOps = (mode) => ({
+    mode,
+    mkdir: (path) => {
+        (0,external_node_fs_namespaceObject.mkdirSync)(path, { mode: 0o755 });
+        (0,external_node_fs_namespaceObject.chmodSync)(path, 0o755);
+    },
+    copy: (from, path) => {
+        // COPYFILE_EXCL: a file that appeared since the plan is never overwritten.
+        (0,external_node_fs_namespaceObject.copyFileSync)(from, path, 1);
+        (0,external_node_fs_namespaceObject.chmodSync)(path, 0o644);
+    },
+    unlink: (path) => (0,external_node_fs_namespaceObject.unlinkSync)(path),
+    rmdir: (path) => (0,external_node_fs_namespaceObject.rmdirSync)(path),
+});
+function sudo(args) {
+    // -n: never prompt (a prompt would hang the job); errors surface as the thrown Error's message.
+    (0,external_node_child_process_namespaceObject.execFileSync)('sudo', ['-n', ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 15000 });
+}
+const sudoOps = {
+    mode: 'sudo',
+    mkdir: (path) => sudo(['mkdir', '-m', '0755', '--', path]),
+    // install -T refuses nothing by itself, so the plan's existence check is repeated by `test ! -e` first.
+    copy: (from, path) => sudo(['sh', '-c', 'test ! -e "$2" && install -m 0644 -T -- "$1" "$2"', 'sh', from, path]),
+    unlink: (path) => sudo(['rm', '-f', '--', path]),
+    rmdir: (path) => sudo(['rmdir', '--', path]),
+};
+/** root when uid 0; sudo when `sudo -n true` succeeds (passwordless); else user (system directories are skipped). */
+function detectMode(uid, canSudo = sudoWorks) {
+    if (uid === 0)
+        return 'root';
+    return canSudo() ? 'sudo' : 'user';
+}
+function sudoWorks() {
+    try {
+        (0,external_node_child_process_namespaceObject.execFileSync)('sudo', ['-n', 'true'], { stdio: 'ignore', timeout: 5000 });
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+function privileges_opsFor(mode, privileged) {
+    if (!privileged || mode === 'root')
+        return directOps(mode);
+    return mode === 'sudo' ? sudoOps : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/registries/journal.ts
+/**
+ * The record of what pull-side trust created, in creation order, so the post step removes exactly that: paths and
+ * content hashes only (the state file is plain text on the runner; a CA is public, but nothing else is kept).
+ */
+
+
+
+function sha256File(path) {
+    return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
+}
+function journal_parseJournal(text) {
+    if (!text)
+        return undefined;
+    const value = JSON.parse(text);
+    if (!value || !Array.isArray(value.entries))
+        throw new Error('the saved registry-trust journal is not valid');
+    return value;
+}
+/**
+ * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
+ * it is empty. Anything else is left and reported, never forced.
+ */
+function journal_undoJournal(journal, opsFor) {
+    const removed = [];
+    const left = [];
+    for (const entry of [...journal.entries].reverse()) {
+        const ops = opsFor(entry.privileged);
+        const kind = kindOf(entry.path);
+        if (kind === undefined)
+            continue;
+        if (!ops) {
+            left.push(`${entry.path}: no rights to remove it any more`);
+            continue;
+        }
+        try {
+            if (entry.type === 'file') {
+                if (kind !== 'file' || sha256File(entry.path) !== entry.sha256) {
+                    left.push(`${entry.path}: changed since org-ca wrote it, so it was left in place`);
+                    continue;
+                }
+                ops.unlink(entry.path);
+            }
+            else {
+                if (kind !== 'dir') {
+                    left.push(`${entry.path}: no longer a directory, left in place`);
+                    continue;
+                }
+                ops.rmdir(entry.path);
+            }
+            removed.push(entry.path);
+        }
+        catch (error) {
+            const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+            left.push(`${entry.path}: ${entry.type === 'dir' ? 'not empty or not removable' : 'could not be removed'} (${why})`);
+        }
+    }
+    return { removed, left };
+}
+
+;// CONCATENATED MODULE: ./src/registries/locations.ts
+/**
+ * The CA's file name in every registry directory. Not `ca.crt`, the name administrators use: both builders read
+ * every `*.crt` there, so the org CA goes next to an existing CA instead of replacing it.
+ */
+const CERT_FILE_NAME = 'org-ca.crt';
+function trustLocations(env, uid) {
+    const locations = [
+        {
+            id: 'docker',
+            readers: 'Docker Engine (docker pull, its BuildKit builder) and, as a fallback, containers/image',
+            root: '/etc/docker/certs.d',
+            privileged: true,
+            source: 'https://docs.docker.com/engine/security/certificates/',
+        },
+        {
+            id: 'containers',
+            readers: 'buildah, podman and skopeo (containers/image), run as root',
+            root: '/etc/containers/certs.d',
+            privileged: true,
+            source: 'https://github.com/containers/image/blob/main/docs/containers-certs.d.5.md',
+        },
+    ];
+    // containers/image reads the per-user directory only when not running as root (containers-certs.d(5)).
+    const config = env.XDG_CONFIG_HOME || (env.HOME ? `${env.HOME}/.config` : '');
+    if (uid !== 0 && config) {
+        locations.push({
+            id: 'containers-rootless',
+            readers: 'rootless buildah, podman and skopeo',
+            root: `${config}/containers/certs.d`,
+            privileged: false,
+            source: 'https://github.com/containers/image/blob/main/docs/containers-certs.d.5.md',
+        });
+    }
+    return locations;
+}
+
+;// CONCATENATED MODULE: ./src/registries/plan.ts
+/**
+ * Pure: which directories and files pull-side trust needs, given what already exists. Nothing that exists is ever
+ * written to or planned for removal: the plan only ever adds.
+ */
+
+
+function planTrust(locations, registries, kindOf) {
+    const mkdirs = [];
+    const files = [];
+    const skipped = [];
+    const planned = new Set();
+    const kind = (path) => (planned.has(path) ? 'dir' : kindOf(path));
+    for (const location of locations) {
+        for (const registry of registries) {
+            const dir = external_node_path_namespaceObject.posix.join(location.root, registry);
+            const file = external_node_path_namespaceObject.posix.join(dir, CERT_FILE_NAME);
+            // The missing ancestors of dir, top-down; any that exists must be a directory (never follow into a file).
+            const missing = [];
+            let at = dir;
+            let blocked;
+            for (;;) {
+                const k = kind(at);
+                if (k === 'dir')
+                    break;
+                if (k !== undefined) {
+                    blocked = at;
+                    break;
+                }
+                missing.unshift(at);
+                const up = external_node_path_namespaceObject.posix.dirname(at);
+                if (up === at)
+                    break;
+                at = up;
+            }
+            if (blocked) {
+                skipped.push(`${file}: '${blocked}' exists and is not a directory`);
+                continue;
+            }
+            if (kind(file) !== undefined) {
+                skipped.push(`${file}: already exists, left as it is`);
+                continue;
+            }
+            for (const path of missing) {
+                planned.add(path);
+                mkdirs.push({ path, location: location.id });
+            }
+            files.push({ path: file, location: location.id, registry });
+        }
+    }
+    return { mkdirs, files, skipped };
+}
+
+;// CONCATENATED MODULE: ./src/registries/apply.ts
+/**
+ * Performs the trust plan on the runner: creates what is missing, journals each step as it happens, and rolls
+ * everything back if a step fails, so the runner is never left half-configured.
+ */
+
+
+
+
+
+function applyRegistryTrust(input) {
+    const mode = input.mode ?? detectMode(input.uid);
+    const all = input.locations ?? trustLocations(input.env, input.uid);
+    const notes = [];
+    const warnings = [];
+    const usable = all.filter((l) => privileges_opsFor(mode, l.privileged));
+    const withoutRights = all.filter((l) => !privileges_opsFor(mode, l.privileged));
+    if (withoutRights.length) {
+        warnings.push(`Not running as root and sudo asks for a password, so ${withoutRights.map((l) => l.root).join(' and ')} ` +
+            `${withoutRights.length > 1 ? 'were' : 'was'} left unchanged: ${withoutRights.map((l) => l.readers).join('; ')} will not trust the org CA for registry pulls. ` +
+            'Give the runner user passwordless sudo, or add the CA to those directories when the runner is provisioned.');
+    }
+    const plan = planTrust(usable, input.registries, kindOf);
+    for (const s of plan.skipped)
+        notes.push(`Registry trust: ${s}.`);
+    const entries = [];
+    const journal = () => ({ mode, entries: [...entries] });
+    const privileged = new Map(usable.map((l) => [l.id, l.privileged]));
+    const ops = (p) => privileges_opsFor(mode, p);
+    const written = [];
+    try {
+        for (const dir of plan.mkdirs) {
+            const p = privileged.get(dir.location) ?? true;
+            ops(p).mkdir(dir.path);
+            entries.push({ type: 'dir', path: dir.path, privileged: p });
+            input.save?.(journal());
+        }
+        for (const file of plan.files) {
+            const p = privileged.get(file.location) ?? true;
+            ops(p).copy(input.caPath, file.path);
+            entries.push({ type: 'file', path: file.path, privileged: p, sha256: sha256File(file.path) });
+            written.push(file.path);
+            input.save?.(journal());
+        }
+    }
+    catch (error) {
+        const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        const undo = journal_undoJournal(journal(), ops);
+        entries.length = 0;
+        input.save?.(journal());
+        warnings.push(`Registry trust was not set up (${why}); everything written so far was removed again` +
+            (undo.left.length ? `, except: ${undo.left.join('; ')}` : '') +
+            '. Builders will not trust the org CA for registry pulls.');
+        return { journal: journal(), written: [], notes, warnings, newDockerHosts: [] };
+    }
+    const dockerRoot = all.find((l) => l.id === 'docker')?.root;
+    const newDockerHosts = dockerRoot
+        ? input.registries.filter((r) => entries.some((e) => e.type === 'dir' && e.path === external_node_path_namespaceObject.posix.join(dockerRoot, r)))
+        : [];
+    return { journal: journal(), written, notes, warnings, newDockerHosts };
+}
+
+;// CONCATENATED MODULE: ./src/registries/builders.ts
+/**
+ * The pull-side trust outputs for builders that the action cannot configure on the runner itself (pure).
+ */
+
+/** A TOML basic string: JSON's escapes (\" \\ \n \uXXXX) are all valid TOML escapes (toml.io/en/v1.0.0#string). */
+function tomlString(value) {
+    return JSON.stringify(value);
+}
+/**
+ * For docker/setup-buildx-action's `buildkitd-config-inline`: one `[registry."HOST"]` table with `ca = [PATH]` per
+ * registry, BuildKit's documented schema (moby/buildkit docs/buildkitd.toml.md). PATH is a path on the runner:
+ * with the docker-container driver, buildx copies every file named under `ca` into the BuildKit container
+ * (/etc/buildkit/certs/HOST/) and rewrites the path (docker/buildx docs/guides/custom-registry-config.md).
+ */
+function buildkitdConfigInline(registries, caPath) {
+    return registries.map((host) => `[registry.${tomlString(host)}]\n  ca = [${tomlString(caPath)}]\n`).join('\n');
+}
+/**
+ * Kaniko's `--registry-certificate HOST=PATH` flags, one per registry, shell-quoted on one line. PATH must be where
+ * the CA is inside the Kaniko container (mount the runner's ca-path there at the same path).
+ */
+function kanikoFlags(registries, caPath, quote) {
+    const flags = [];
+    for (const registry of registries)
+        for (const name of kanikoNames(registry))
+            flags.push(quote(`--registry-certificate=${name}=${caPath}`));
+    return flags.join(' ');
+}
+
+;// CONCATENATED MODULE: ./src/registries/action.ts
+/**
+ * The action's shell for pull-side trust: runs after the CA was injected (never when the action decided not to act),
+ * sets the builder outputs, and hands the journal to the post step.
+ */
+
+
+
+
+
+
+
+/** The outputs for builders the action cannot configure itself (main.ts sets them); empty when nothing was injected. */
+function registryOutputValues(registries, caPath) {
+    return {
+        'buildkitd-config-inline': caPath && registries.length ? buildkitdConfigInline(registries, caPath) : '',
+        'kaniko-flags': caPath && registries.length ? kanikoFlags(registries, caPath, shellQuote) : '',
+    };
+}
+function setUpRegistryTrust(registries, caPath, env = process.env) {
+    if (registries.length === 0) {
+        info("registries is 'none': no builder's registry trust was changed.");
+        return;
+    }
+    const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+    if (process.platform !== 'linux') {
+        info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
+        return;
+    }
+    const result = applyRegistryTrust({
+        registries,
+        caPath,
+        env,
+        uid,
+        save: (journal) => saveRegistryJournal(JSON.stringify(journal)),
+    });
+    for (const warning of result.warnings)
+        core_warning(warning);
+    startGroup(`Registry pulls: the org CA added for ${result.written.length} registry director${result.written.length === 1 ? 'y' : 'ies'}`);
+    for (const path of result.written)
+        info(path);
+    for (const note of result.notes)
+        info(note);
+    endGroup();
+    if (result.newDockerHosts.length) {
+        notice(`Docker Engine's BuildKit builder learns which registries have a /etc/docker/certs.d directory when dockerd starts ` +
+            `(measured on Engine 20.10), so for ${result.newDockerHosts.join(', ')} restart the daemon before building ` +
+            "(e.g. sudo systemctl restart docker), or create these directories when the runner is provisioned. " +
+            'docker pull of Docker Hub images never reads certs.d: it needs the CA in the OS store and a daemon restart.', { title: 'org-ca: Docker Engine needs a restart for new registries' });
+    }
+}
+/** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
+function undoRegistryTrust() {
+    let journal;
+    try {
+        journal = parseJournal(registryJournal());
+    }
+    catch (error) {
+        core.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca.crt files.`);
+        return;
+    }
+    if (!journal || journal.entries.length === 0)
+        return;
+    const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
+    if (result.removed.length)
+        core.info(`Registry trust removed: ${result.removed.join(', ')}.`);
+    for (const left of result.left)
+        core.warning(`Registry trust: ${left}. Remove it by hand if it holds the org CA.`);
 }
 
 ;// CONCATENATED MODULE: ./src/action/main.ts
@@ -33683,37 +35352,77 @@ function renderSummary(report) {
 
 
 
-function setNotInjected(decision) {
-    setOutput('injected', 'false');
-    setOutput('reason', decision.reason);
-}
-async function writeSummary(report) {
+
+
+
+
+async function writeSummary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
-    await summary.addRaw(renderSummary(report), true).write();
+    await summary.addRaw(markdown, true).write();
 }
+/** The build context is written whether or not the CA is injected: saved for the post step, its warnings logged. */
+async function build(temp, files) {
+    const prepared = await prepareBuild(temp, process.env, files);
+    saveBuildContextDir(prepared.helperDir);
+    for (const note of prepared.outputs.skipped)
+        core_warning(`build-args: left out ${note}`);
+    return prepared;
+}
+/**
+ * The main step. Every output is set here, once, from what the other modules return (as docker/build-push-action's
+ * main.ts does): probeAndDecide says whether to act, prepareInjection writes the files, prepareBuild the build context.
+ */
 async function run() {
     try {
         const inputs = getInputs();
         const context = runnerContext(process.env);
-        const { decision, ca: decidedCa, failure, sections } = await decideWhen(inputs, context);
+        // Loaded and judged first, whatever `when` says: a private key pasted into the secret fails on every runner kind.
+        const given = loadGivenCa({ ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint }, new Date());
+        const acting = await probeAndDecide(inputs, context, given);
+        const { decision, failure, sections } = acting;
+        const seen = { inspected: acting.inspected ? 'true' : 'false', issuer: acting.issuer };
         if (!decision.act) {
             // A failure carries the same sentence: say it once, as the error.
             if (!failure)
                 info(decision.message);
-            setNotInjected(decision);
-            setBuildOutputs(context.temp);
-            await writeSummary({ decision, sections });
+            // `when: never` is "leave this job alone": not even the no-op build helper is written.
+            const prepared = inputs.when === 'never' ? undefined : await build(context.temp);
+            const buildValues = prepared ? buildOutputValues(prepared.outputs) : { 'secret-files': '', 'build-contexts': '', 'build-args': '', 'docker-flags': '' };
+            setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildValues, ...registryOutputValues(inputs.registries) });
+            await writeSummary(renderSummary({ decision, ...(failure ? { failure } : {}), ...(acting.given ? { ca: acting.given } : {}), sections }));
             if (failure)
                 setFailed(failure);
             return;
         }
-        const ca = decidedCa ?? loadCa({ ca: inputs.ca, caFile: inputs.caFile, fingerprint: inputs.caFingerprint }, new Date());
+        if (!acting.ca)
+            throw noCaGiven();
+        const ca = acting.ca;
         for (const warning of ca.warnings)
             core_warning(warning);
-        const dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(context.temp, 'org-ca-'));
-        // World-readable like the files in it: apt fetches as `_apt`, job containers may run as another user.
-        (0,external_node_fs_namespaceObject.chmodSync)(dir, 0o755);
+        // Before the native check: a CA this step puts into the OS store is one the native switches can then use.
+        await addToSystemStores(inputs.systemStore, ca.certs);
+        // strategy native/both: the OS-store switches, only where the OS bundle holds the CA (read here, not assumed).
+        const native = resolveNative(inputs.strategy, ca.certs, ca.primary.subject, process.env);
+        if (native.fallback)
+            core_warning(native.fallback);
+        for (const note of native.notes)
+            if (note !== native.fallback)
+                info(note);
+        for (const variable of native.variables) {
+            exportVariable(variable.name, variable.value);
+            info(`${variable.name}=${variable.value}  (${variable.readers}: reads the OS store)`);
+        }
+        const nativeSections = native.variables.length ? [nativeSection(native)] : [];
+        if (!native.useEnvFiles) {
+            info(decision.message);
+            const prepared = await build(context.temp);
+            setActionOutputs({ injected: 'true', reason: decision.reason, ...seen, fingerprint: ca.primary.fingerprint, ...buildOutputValues(prepared.outputs), ...registryOutputValues(inputs.registries) });
+            await writeSummary(renderSummary({ decision, ca, sections: [...nativeSections, ...sections] }));
+            return;
+        }
+        // World-readable (0755) like the files in it: apt fetches as `_apt`, job containers may run as another user.
+        const dir = await makeTempDirectory(context.temp, 'org-ca-', { purpose: 'RUNNER_TEMP' });
         // Saved before anything is written, so the post step cleans up even after a failure half-way.
         saveFilesDir(dir);
         const injection = await prepareInjection({
@@ -33722,6 +35431,7 @@ async function run() {
             platform: context.platform,
             ...(inputs.tools ? { tools: inputs.tools } : {}),
             dir,
+            dirPurpose: 'RUNNER_TEMP',
             ...(context.workspace ? { workspace: context.workspace } : {}),
             onVerificationOff: inputs.onVerificationOff,
         });
@@ -33736,16 +35446,25 @@ async function run() {
         }
         endGroup();
         info(decision.message);
-        setOutput('injected', 'true');
-        setOutput('reason', decision.reason);
-        setOutput('ca-path', injection.plan.files.ca);
-        setOutput('bundle-path', injection.plan.files.bundle);
-        setOutput('fingerprint', ca.primary.fingerprint);
-        setBuildOutputs(context.temp, injection.plan.files);
-        await writeSummary({ decision, ca, injection, sections });
+        const prepared = await build(context.temp, injection.plan.files);
+        setUpRegistryTrust(inputs.registries, injection.plan.files.ca);
+        setActionOutputs({
+            injected: 'true',
+            reason: decision.reason,
+            ...seen,
+            'ca-path': injection.plan.files.ca,
+            'bundle-path': injection.plan.files.bundle,
+            fingerprint: ca.primary.fingerprint,
+            ...buildOutputValues(prepared.outputs),
+            ...registryOutputValues(inputs.registries, injection.plan.files.ca),
+        });
+        await writeSummary(renderSummary({ decision, ca, injection, sections: [...nativeSections, ...sections] }));
     }
     catch (error) {
-        setFailed(error instanceof Error ? error.message : String(error));
+        const message = error instanceof Error ? error.message : String(error);
+        setFailed(message);
+        // The summary says why too, where people look first; a summary that cannot be written must not hide the error.
+        await writeSummary(renderFailureSummary(message)).catch(() => undefined);
     }
 }
 

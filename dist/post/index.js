@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8452);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(448);
 
 await (0,_post_js__WEBPACK_IMPORTED_MODULE_0__/* .post */ .b)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8452:
+/***/ 448:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31243,7 +31243,7 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('notice', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -31347,6 +31347,8 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
  */
 const FILES_DIR = 'files-dir';
 const BUILD_CONTEXT_DIR = 'build-context-dir';
+const STORE_JOURNAL = 'store-journal';
+const REGISTRY_JOURNAL = 'registry-journal';
 /** The directory holding the CA, the bundle, the truststore and the wgetrc. */
 function saveFilesDir(dir) {
     core.saveState(FILES_DIR, dir);
@@ -31359,13 +31361,1274 @@ function saveBuildContextDir(dir) {
 function writtenDirs() {
     return [getState(FILES_DIR), getState(BUILD_CONTEXT_DIR)].filter(Boolean);
 }
+/** The trust-store journal, saved before the first store change so the post step reverts even a half-done add. */
+function state_saveStoreJournal(path) {
+    core.saveState(STORE_JOURNAL, path);
+}
+function storeJournal() {
+    return getState(STORE_JOURNAL) || undefined;
+}
+/** What registry trust created under certs.d directories (paths and hashes, JSON), saved after every step. */
+function state_saveRegistryJournal(json) {
+    core.saveState(REGISTRY_JOURNAL, json);
+}
+function registryJournal() {
+    return getState(REGISTRY_JOURNAL);
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/store/host.ts
+
+function spawn(argv, input) {
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)(argv[0], argv.slice(1), { encoding: 'utf8', input: input ?? '', timeout: 600_000, env: { ...process.env, LC_ALL: 'C' } });
+    if (r.error) {
+        const code = r.error.code;
+        return { code: code === 'ENOENT' ? 127 : 126, output: code === 'ENOENT' ? `${argv[0]}: command not found` : `${argv[0]} could not be run (${code ?? 'error'})` };
+    }
+    return { code: r.status ?? 128, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+function detectPrivilege() {
+    if (process.getuid?.() === 0)
+        return 'root';
+    return spawn(['sudo', '-n', 'true']).code === 0 ? 'sudo' : 'none';
+}
+function host_systemHost(privilege = detectPrivilege()) {
+    return {
+        privilege,
+        runPrivileged: (argv, input) => spawn(privilege === 'sudo' ? ['sudo', '-n', ...argv] : argv, input),
+        run: spawn,
+        has: (command) => spawn(['sh', '-c', 'command -v "$1"', 'sh', command]).code === 0,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/fs/ensure-directory.ts
+
+/**
+ * The one way org-ca creates a directory whose path came from a user (`--dir`) or the environment (RUNNER_TEMP,
+ * TMPDIR, XDG_CACHE_HOME). Node's `mkdir(…, { recursive: true })` spins at 100 % CPU forever under /proc (it retries
+ * the parent on ENOENT), answers a bare ENOENT for a dangling link, and blocks for good on a hung mount. Here:
+ * - the path is walked one component at a time, each looked at once and created at most once, so the work is
+ *   bounded by the path's length, and each refusal is one line that quotes the path and says why;
+ * - the walk runs in a child process killed at a deadline: a call stuck in the kernel (a stopped FUSE daemon, a hard
+ *   NFS mount) would otherwise pin a libuv thread, and Node joins those threads on exit, so even process.exit() hangs
+ *   (measured with Node 24 on a FUSE mount whose daemon was stopped).
+ */
+class PathError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'PathError';
+    }
+}
+const DEFAULT_TIMEOUT_MS = 5000;
+/**
+ * Linux pseudo file systems where nothing can be created (statfs f_type, from linux/magic.h): a directory there is a
+ * mistake, never a place for a CA bundle.
+ */
+const PSEUDO_FILE_SYSTEMS = {
+    0x9fa0: 'proc',
+    0x62656572: 'sysfs',
+    0x1cd1: 'devpts',
+    0x27e0eb: 'cgroup',
+    0x63677270: 'cgroup2',
+    0x64626720: 'debugfs',
+    0x74726163: 'tracefs',
+    0x73636673: 'securityfs',
+    0xcafe4a11: 'bpf',
+    0x6165676c: 'pstore',
+    0x62656570: 'configfs',
+    0xde5e81e4: 'efivarfs',
+    0x65735543: 'fusectl',
+    0x6e736673: 'nsfs',
+    0x42494e4d: 'binfmt_misc',
+    0xf97cff8c: 'selinuxfs',
+};
+/** Why an errno stops us, in words (the code stays in the message for searching). */
+const ERRNO_WORDS = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    ESTALE: 'stale file handle (a network mount that went away)',
+    EIO: 'input/output error (a failing disk or mount)',
+    ENAMETOOLONG: 'name too long',
+    ENOTCONN: 'transport endpoint is not connected (a FUSE mount whose daemon is gone)',
+};
+/**
+ * The walk itself, run in the child process. Self-contained on purpose (its source text is what the child runs):
+ * it uses only its arguments, synchronous calls, and writes `at <path>` before each call so that the parent can name
+ * the component a hang happened on.
+ */
+function walkDirectory(fs, path, request) {
+    const at = (p) => {
+        fs.writeSync(1, `at ${JSON.stringify(p)}\n`);
+    };
+    const codeOf = (error) => error?.code ?? 'unknown error';
+    const words = (error) => `${codeOf(error)}: ${request.words[codeOf(error)] ?? error?.message ?? 'failed'}`;
+    const kindOf = (s) => s.isFile() ? 'a regular file' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : 'not a directory';
+    const refuse = (reason) => ({ ok: false, reason });
+    const absolute = path.resolve(request.path);
+    const root = path.parse(absolute).root;
+    const prefixes = [root];
+    for (const part of absolute.slice(root.length).split(path.sep).filter(Boolean))
+        prefixes.push(path.join(prefixes[prefixes.length - 1], part));
+    /** true: a directory (links followed); false: nothing there; a string: why it cannot be one. */
+    const look = (p) => {
+        let own;
+        try {
+            at(p);
+            own = fs.lstatSync(p);
+        }
+        catch (error) {
+            return codeOf(error) === 'ENOENT' ? false : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
+        }
+        if (own.isDirectory())
+            return true;
+        if (!own.isSymbolicLink())
+            return `'${p}' is ${kindOf(own)}, not a directory.`;
+        try {
+            const target = fs.statSync(p);
+            return target.isDirectory() ? true : `'${p}' is a symbolic link to ${kindOf(target)}, not to a directory.`;
+        }
+        catch (error) {
+            if (codeOf(error) === 'ELOOP')
+                return `'${p}' is a symbolic link loop; expected a directory.`;
+            if (codeOf(error) !== 'ENOENT')
+                return `cannot follow the link '${p}' (${words(error)}); expected a writable directory.`;
+            let to = '?';
+            try {
+                to = fs.readlinkSync(p);
+            }
+            catch {
+                // gone meanwhile: the message still says what it was
+            }
+            return `'${p}' is a dangling symbolic link (to '${to}', which does not exist); expected a directory.`;
+        }
+    };
+    let firstMissing = prefixes.length;
+    for (let i = 0; i < prefixes.length; i++) {
+        const seen = look(prefixes[i]);
+        if (typeof seen === 'string')
+            return refuse(seen);
+        if (!seen) {
+            firstMissing = i;
+            break;
+        }
+    }
+    if (firstMissing === 0)
+        return refuse(`the root '${root}' does not exist.`);
+    const deepest = prefixes[firstMissing - 1];
+    if (request.linux) {
+        try {
+            at(deepest);
+            const name = request.pseudo[fs.statfsSync(deepest).type];
+            if (name)
+                return refuse(`'${deepest}' is on ${name}, a kernel pseudo file system where no file can be created; expected a directory on a real file system.`);
+        }
+        catch (error) {
+            return refuse(`cannot statfs '${deepest}' (${words(error)}); expected a writable directory.`);
+        }
+    }
+    for (const p of prefixes.slice(firstMissing)) {
+        try {
+            at(p);
+            fs.mkdirSync(p, { mode: request.mode });
+            // mkdir's mode is filtered by the umask; the files must be readable by other users (apt as `_apt`).
+            fs.chmodSync(p, request.mode);
+        }
+        catch (error) {
+            // Made by someone else meanwhile: fine if it is a directory (looked at once more, never a loop).
+            if (codeOf(error) === 'EEXIST' && look(p) === true)
+                continue;
+            return refuse(`cannot create '${p}' (${words(error)}); expected a writable directory.`);
+        }
+    }
+    try {
+        at(absolute);
+        fs.accessSync(absolute, fs.constants.W_OK | fs.constants.X_OK);
+    }
+    catch (error) {
+        return refuse(`cannot write in '${absolute}' (${words(error)}); expected a writable directory.`);
+    }
+    if (request.tempPrefix === undefined)
+        return { ok: true, dir: absolute };
+    const template = path.join(absolute, request.tempPrefix);
+    try {
+        at(absolute);
+        const dir = fs.mkdtempSync(template);
+        fs.chmodSync(dir, request.mode);
+        return { ok: true, dir };
+    }
+    catch (error) {
+        return refuse(`cannot create '${template}XXXXXX' (${words(error)}); expected a writable directory.`);
+    }
+}
+const CHILD_SCRIPT = `
+const request = JSON.parse(process.argv[1]);
+const result = (${walkDirectory.toString()})(require('node:fs'), require('node:path'), request);
+require('node:fs').writeSync(1, 'result ' + JSON.stringify(result) + '\\n');
+`;
+async function runWalk(path, options, tempPrefix) {
+    const fail = (reason) => new PathError(`${options.purpose} '${path}': ${reason}`);
+    if (path.trim() === '')
+        throw new PathError(`${options.purpose} is empty: expected a directory path.`);
+    const request = {
+        path,
+        mode: options.mode ?? 0o755,
+        ...(tempPrefix !== undefined ? { tempPrefix } : {}),
+        pseudo: PSEUDO_FILE_SYSTEMS,
+        words: ERRNO_WORDS,
+        linux: process.platform === 'linux',
+    };
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, ['-e', CHILD_SCRIPT, JSON.stringify(request)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // The child must see the path exactly as we do, relative ones included.
+        cwd: process.cwd(),
+        env: { PATH: process.env.PATH ?? '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d.toString()));
+    child.stderr.on('data', (d) => (stderr += d.toString()));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+        timedOut = true;
+        // SIGKILL: a process waiting on a FUSE or NFS answer is killable, nothing else ends it.
+        child.kill('SIGKILL');
+    }, timeoutMs);
+    await new Promise((resolve) => {
+        child.once('close', () => resolve());
+        child.once('error', () => resolve());
+    });
+    clearTimeout(timer);
+    const lines = stdout.split('\n');
+    const result = lines.find((line) => line.startsWith('result '));
+    if (result) {
+        const parsed = JSON.parse(result.slice('result '.length));
+        if (parsed.ok)
+            return parsed.dir;
+        throw fail(parsed.reason);
+    }
+    const last = lines.filter((line) => line.startsWith('at ')).pop();
+    const where = last ? JSON.parse(last.slice(3)) : path;
+    if (timedOut) {
+        throw fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
+    }
+    throw fail(`the check of '${where}' failed (${stderr.trim().split('\n').pop() || 'no answer'}).`);
+}
+/** Makes sure `path` is a writable directory, creating what is missing; returns it absolute. Throws PathError. */
+function ensureDirectory(path, options) {
+    return runWalk(path, options);
+}
+/** A fresh directory `<parent>/<prefix>XXXXXX` (mode 0755) in a guarded parent, e.g. under RUNNER_TEMP or TMPDIR. */
+function makeTempDirectory(parent, prefix, options) {
+    return runWalk(parent, options, prefix);
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/store/journal.ts
+
+
+
+
+/**
+ * ORG_CA_STORE_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner empties
+ * per job), users under XDG state.
+ */
+function journal_defaultJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
+    if (env.ORG_CA_STORE_JOURNAL)
+        return env.ORG_CA_STORE_JOURNAL;
+    if (uid === 0)
+        return '/var/lib/org-ca/store-journal.json';
+    const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
+    return join(state, 'org-ca', 'store-journal.json');
+}
+class JournalError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'JournalError';
+    }
+}
+function isEntry(value) {
+    if (!value || typeof value !== 'object')
+        return false;
+    const e = value;
+    if (e.kind === 'os')
+        return typeof e.file === 'string' && typeof e.sha256 === 'string' && Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string');
+    if (e.kind === 'nss')
+        return typeof e.db === 'string' && typeof e.nickname === 'string' && typeof e.createdDb === 'boolean' && Array.isArray(e.createdDirs) && e.createdDirs.every((d) => typeof d === 'string');
+    return false;
+}
+/** The journal at `path`, or an empty one. A journal that cannot be understood is an error, never ignored. */
+function journal_readJournal(path) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(path))
+        return { version: 1, entries: [] };
+    let doc;
+    try {
+        doc = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+    }
+    catch (error) {
+        throw new JournalError(`the trust-store journal '${path}' is not valid JSON (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it.`);
+    }
+    const entries = doc.entries;
+    if (doc.version !== 1 || !Array.isArray(entries) || !entries.every(isEntry)) {
+        throw new JournalError(`the trust-store journal '${path}' is not an org-ca journal (version 1 with an entries list): inspect it, revert by hand, then delete it.`);
+    }
+    return { version: 1, entries };
+}
+/** Replaces the journal atomically (write, then rename), so a crash leaves the old or the new one, never half. */
+function writeJournal(path, journal) {
+    if (journal.entries.length === 0) {
+        (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+        return;
+    }
+    // The directory is made beforehand through the guarded ensureDirectory (prepareJournal): a path from the
+    // environment never reaches a recursive mkdir.
+    const temp = `${path}.${process.pid}.tmp`;
+    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
+    (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+}
+/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+async function journal_prepareJournal(path) {
+    await ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose: 'the trust-store journal', mode: 0o700 });
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/ca/certificate.ts
+
+function certificate_sha256Hex(data) {
+    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex');
+}
+/** Parses DER bytes; throws node's own error for anything that is not one X.509 certificate. */
+function certificateFromDer(der) {
+    const x509 = new external_node_crypto_.X509Certificate(der);
+    const raw = Buffer.from(x509.raw);
+    const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
+    return {
+        der: raw,
+        fingerprint: certificate_sha256Hex(raw),
+        spkiSha256: certificate_sha256Hex(spki),
+        subject: oneLineName(x509.subject),
+        issuer: oneLineName(x509.issuer),
+        notBefore: new Date(x509.validFrom),
+        notAfter: new Date(x509.validTo),
+        isCa: x509.ca,
+        selfIssued: x509.subject === x509.issuer,
+        x509,
+    };
+}
+/** node prints names one attribute per line; a log line wants them joined. */
+function oneLineName(name) {
+    return name
+        .split('\n')
+        .map((part) => part.trim())
+        .filter(Boolean)
+        .join(', ');
+}
+function certificate_toPem(der) {
+    const body = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+    return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+}
+/** aa:bb:… form, the way browsers and `openssl x509 -fingerprint` show it. */
+function colonFingerprint(hex) {
+    return hex.toUpperCase().replace(/(..)(?!$)/g, '$1:');
+}
+/** Whether `issuer` signed `cert`: checked by signature, never by comparing names alone. */
+function isIssuedBy(cert, issuer) {
+    try {
+        return cert.x509.checkIssued(issuer.x509) && cert.x509.verify(issuer.x509.publicKey);
+    }
+    catch {
+        return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/ca/bundle.ts
+
+const CERT_BLOCK = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
+/** Splits PEM text into certificate DERs; anything that is not a CERTIFICATE block is skipped. */
+function pemCertificates(text) {
+    const ders = [];
+    for (const match of text.matchAll(CERT_BLOCK)) {
+        const der = Buffer.from((match[1] ?? '').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+        if (der.length > 0)
+            ders.push(der);
+    }
+    return ders;
+}
+/**
+ * What the runner already trusts plus the org CA, de-duplicated by SHA-256 of the DER, in a stable order
+ * (sources in the order given, then the org CA). No X.509 parsing here: hashing the DER is enough to de-duplicate,
+ * and a system bundle holds ~150 certificates that need not be parsed on every run.
+ */
+function combineBundle(sources, org) {
+    const seen = new Set();
+    const parts = [];
+    const added = [];
+    const take = (der) => {
+        const fingerprint = sha256Hex(der);
+        if (seen.has(fingerprint))
+            return false;
+        seen.add(fingerprint);
+        parts.push(toPem(der));
+        return true;
+    };
+    for (const source of sources) {
+        let count = 0;
+        for (const pem of source.pems)
+            for (const der of pemCertificates(pem))
+                if (take(der))
+                    count++;
+        added.push({ label: source.label, count });
+    }
+    let orgCount = 0;
+    for (const cert of org)
+        if (take(cert.der))
+            orgCount++;
+    added.push({ label: 'org CA', count: orgCount });
+    return { pem: parts.join(''), count: seen.size, added };
+}
+function certificatesPem(certs) {
+    return certs.map((cert) => toPem(cert.der)).join('');
+}
+
+;// CONCATENATED MODULE: ./src/store/platforms.ts
+const LINUX_STORES = [
+    {
+        id: 'debian',
+        distributions: ['debian', 'ubuntu'],
+        anchorDir: '/usr/local/share/ca-certificates',
+        extension: '.crt',
+        update: ['update-ca-certificates'],
+        // Without --fresh the removed anchor's link in /etc/ssl/certs stays behind, dangling (update-ca-certificates only
+        // cleans orphans when its set of files changed).
+        updateAfterRemove: ['update-ca-certificates', '--fresh'],
+        bundle: '/etc/ssl/certs/ca-certificates.crt',
+        source: 'https://manpages.debian.org/bookworm/ca-certificates/update-ca-certificates.8.en.html',
+    },
+    {
+        id: 'rhel',
+        distributions: ['rhel', 'fedora', 'centos', 'rocky', 'almalinux', 'amzn', 'ol'],
+        anchorDir: '/etc/pki/ca-trust/source/anchors',
+        extension: '.pem',
+        update: ['update-ca-trust', 'extract'],
+        updateAfterRemove: ['update-ca-trust', 'extract'],
+        bundle: '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
+        source: 'https://www.mankier.com/8/update-ca-trust',
+    },
+    {
+        id: 'alpine',
+        distributions: ['alpine'],
+        anchorDir: '/usr/local/share/ca-certificates',
+        extension: '.crt',
+        update: ['update-ca-certificates'],
+        updateAfterRemove: ['update-ca-certificates'],
+        bundle: '/etc/ssl/certs/ca-certificates.crt',
+        source: 'https://gitlab.alpinelinux.org/alpine/ca-certificates',
+    },
+    {
+        id: 'suse',
+        distributions: ['suse', 'opensuse', 'sles', 'opensuse-leap', 'opensuse-tumbleweed'],
+        anchorDir: '/etc/pki/trust/anchors',
+        extension: '.pem',
+        update: ['update-ca-certificates'],
+        updateAfterRemove: ['update-ca-certificates'],
+        bundle: '/etc/ssl/ca-bundle.pem',
+        source: 'https://documentation.suse.com/sles/15-SP6/html/SLES-all/cha-security-certificates.html',
+    },
+    {
+        id: 'arch',
+        distributions: ['arch', 'manjaro', 'endeavouros'],
+        anchorDir: '/etc/ca-certificates/trust-source/anchors',
+        extension: '.crt',
+        update: ['update-ca-trust'],
+        updateAfterRemove: ['update-ca-trust'],
+        bundle: '/etc/ssl/certs/ca-certificates.crt',
+        source: 'https://wiki.archlinux.org/title/Transport_Layer_Security#Add_a_certificate_to_a_trust_store',
+    },
+];
+/** Parses /etc/os-release text: KEY=value lines, values optionally quoted. */
+function parseOsRelease(text) {
+    const fields = new Map();
+    for (const line of text.split(/\r?\n/)) {
+        const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+        if (m)
+            fields.set(m[1], m[2].replace(/^(["'])(.*)\1$/, '$2'));
+    }
+    return { id: (fields.get('ID') ?? '').toLowerCase(), idLike: (fields.get('ID_LIKE') ?? '').toLowerCase().split(/\s+/).filter(Boolean) };
+}
+/** The store of a distribution: its own ID first, then each ID_LIKE word in order. */
+function linuxStoreFor(release) {
+    for (const name of [release.id, ...release.idLike]) {
+        const store = LINUX_STORES.find((s) => s.distributions.includes(name));
+        if (store)
+            return store;
+    }
+    return undefined;
+}
+const PLANNED_STORES = [
+    {
+        id: 'macos',
+        add: [['sudo', 'security', 'add-trusted-cert', '-d', '-r', 'trustRoot', '-k', '/Library/Keychains/System.keychain', '{file}']],
+        remove: [
+            ['sudo', 'security', 'remove-trusted-cert', '-d', '{file}'],
+            ['sudo', 'security', 'delete-certificate', '-Z', '{sha1}', '/Library/Keychains/System.keychain'],
+        ],
+        executed: false,
+        caveat: 'macOS 11 and later ask for an interactive administrator authorisation for trust settings; sudo alone is not enough, so pre-provision the CA by MDM on unattended runners.',
+        source: 'https://ss64.com/mac/security-cert.html',
+    },
+    {
+        id: 'windows',
+        add: [['certutil', '-addstore', '-f', 'Root', '{file}']],
+        remove: [['certutil', '-delstore', 'Root', '{sha1}']],
+        executed: false,
+        caveat: 'LocalMachine\\Root needs an elevated shell; CurrentUser\\Root raises a modal prompt and hangs unattended.',
+        source: 'https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/certutil',
+    },
+];
+/** Fills a planned store's placeholders for one certificate. */
+function renderPlan(commands, values) {
+    return commands.map((argv) => argv.map((arg) => arg.replace('{file}', values.file).replace('{sha1}', values.sha1)));
+}
+
+;// CONCATENATED MODULE: ./src/store/store.ts
+
+
+
+
+
+
+
+class StoreError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'StoreError';
+    }
+}
+const NSS_FILES = ['cert9.db', 'key4.db', 'pkcs11.txt'];
+function anchorName(cert, store) {
+    return `org-ca-${cert.fingerprint.slice(0, 16)}${store.extension}`;
+}
+function nssNickname(cert) {
+    return `org-ca ${cert.fingerprint.slice(0, 16)}`;
+}
+function osStore(context) {
+    const text = context.osRelease ?? ((0,external_node_fs_namespaceObject.existsSync)('/etc/os-release') ? (0,external_node_fs_namespaceObject.readFileSync)('/etc/os-release', 'utf8') : '');
+    const release = parseOsRelease(text);
+    const store = linuxStoreFor(release);
+    if (!store) {
+        throw new StoreError(`the OS trust store of '${release.id || 'this system'}' is not known to org-ca: expected Debian, Ubuntu, RHEL/Fedora, Alpine, SUSE or Arch (from /etc/os-release ID/ID_LIKE).`);
+    }
+    return store;
+}
+/** Fingerprints of the certificates in the store's bundle: what the OS already trusts. */
+function bundleFingerprints(store) {
+    const out = new Set();
+    if (!(0,external_node_fs_namespaceObject.existsSync)(store.bundle))
+        return out;
+    for (const der of pemCertificates((0,external_node_fs_namespaceObject.readFileSync)(store.bundle, 'latin1'))) {
+        try {
+            out.add(certificateFromDer(der).fingerprint);
+        }
+        catch {
+            // a malformed block in a distribution bundle is not ours to judge
+        }
+    }
+    return out;
+}
+/**
+ * NSS databases of a user that Chromium and Firefox read. Chromium ≥ 146 uses ~/.local/share/pki/nssdb unless
+ * ~/.pki/nssdb exists, older ones only ~/.pki/nssdb: so every existing one gets the CA, and where none exists
+ * ~/.pki/nssdb is created, which both read.
+ */
+function nssDatabases(home) {
+    const candidates = [(0,external_node_path_namespaceObject.join)(home, '.pki', 'nssdb'), (0,external_node_path_namespaceObject.join)(home, '.local', 'share', 'pki', 'nssdb')];
+    for (const base of [(0,external_node_path_namespaceObject.join)(home, '.mozilla', 'firefox'), (0,external_node_path_namespaceObject.join)(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox')]) {
+        if (!(0,external_node_fs_namespaceObject.existsSync)(base))
+            continue;
+        for (const name of (0,external_node_fs_namespaceObject.readdirSync)(base).sort())
+            candidates.push((0,external_node_path_namespaceObject.join)(base, name));
+    }
+    const existing = candidates.filter((dir) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'cert9.db')));
+    const chromium = existing.some((dir) => dir.endsWith((0,external_node_path_namespaceObject.join)('pki', 'nssdb')));
+    return chromium ? { existing } : { existing, create: candidates[0] };
+}
+/** The directories `mkdir -p dir` would create, outermost first. */
+function missingDirs(dir) {
+    const out = [];
+    for (let d = dir; !(0,external_node_fs_namespaceObject.existsSync)(d); d = external_node_path_namespaceObject.posix.dirname(d))
+        out.unshift(d);
+    return out;
+}
+class Session {
+    context;
+    journal;
+    changed = [];
+    notices = [];
+    constructor(context) {
+        this.context = context;
+        this.journal = journal_readJournal(context.journalPath);
+    }
+    get entries() {
+        return this.journal.entries;
+    }
+    /** Records an entry before the change it describes is made. */
+    record(entry) {
+        this.journal = { version: 1, entries: [...this.journal.entries, entry] };
+        writeJournal(this.context.journalPath, this.journal);
+    }
+    forget(entry) {
+        this.journal = { version: 1, entries: this.journal.entries.filter((e) => e !== entry) };
+        writeJournal(this.context.journalPath, this.journal);
+    }
+    must(argv, privileged, what, input) {
+        const { host } = this.context;
+        const r = privileged ? host.runPrivileged(argv, input) : host.run(argv, input);
+        if (r.code !== 0) {
+            const last = r.output.trim().split('\n').pop() ?? '';
+            throw new StoreError(`${what} failed: '${argv.join(' ')}' exited ${r.code}${last ? ` (${last.slice(0, 200)})` : ''}.`);
+        }
+    }
+    /** Reverts every recorded change, newest first; each step is safe to repeat. */
+    revertAll() {
+        const updates = new Map();
+        for (const entry of [...this.journal.entries].reverse()) {
+            if (entry.kind === 'os') {
+                this.revertAnchor(entry);
+                updates.set(entry.updateAfterRemove.join('\0'), entry.updateAfterRemove);
+            }
+            else {
+                this.revertNss(entry);
+            }
+        }
+        // One rebuild per store, after every anchor is gone; the entries stay until it succeeded.
+        for (const argv of updates.values())
+            this.must(argv, true, 'rebuilding the OS trust store');
+        for (const entry of [...this.journal.entries])
+            this.forget(entry);
+    }
+    revertAnchor(entry) {
+        if ((0,external_node_fs_namespaceObject.existsSync)(entry.file)) {
+            const now = certificate_sha256Hex((0,external_node_fs_namespaceObject.readFileSync)(entry.file));
+            if (now !== entry.sha256) {
+                this.notices.push(`${entry.file} was changed after org-ca wrote it: left in place, remove it by hand if it is not wanted.`);
+            }
+            else {
+                this.must(['rm', '-f', '--', entry.file], true, `removing ${entry.file}`);
+                this.changed.push(`removed ${entry.file} from the ${entry.store} trust store`);
+            }
+        }
+        if (entry.createdDir && (0,external_node_fs_namespaceObject.existsSync)(entry.createdDir) && (0,external_node_fs_namespaceObject.readdirSync)(entry.createdDir).length === 0) {
+            this.must(['rmdir', '--', entry.createdDir], true, `removing ${entry.createdDir}`);
+        }
+    }
+    revertNss(entry) {
+        const db = `sql:${entry.db}`;
+        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(entry.db, 'cert9.db')) && this.context.host.run(['certutil', '-L', '-d', db, '-n', entry.nickname]).code === 0) {
+            this.must(['certutil', '-D', '-d', db, '-n', entry.nickname], false, `removing the CA from the NSS database ${entry.db}`);
+            this.changed.push(`removed '${entry.nickname}' from the NSS database ${entry.db}`);
+        }
+        // A database org-ca created for the CA goes entirely: its files, then its directories, deepest first.
+        if (entry.createdDb) {
+            for (const file of NSS_FILES)
+                this.must(['rm', '-f', '--', (0,external_node_path_namespaceObject.join)(entry.db, file)], false, `removing ${(0,external_node_path_namespaceObject.join)(entry.db, file)}`);
+            for (const dir of [...entry.createdDirs].reverse()) {
+                if ((0,external_node_fs_namespaceObject.existsSync)(dir) && (0,external_node_fs_namespaceObject.readdirSync)(dir).length === 0)
+                    this.must(['rmdir', '--', dir], false, `removing ${dir}`);
+            }
+        }
+    }
+    addToOs(certs) {
+        const { host } = this.context;
+        const store = osStore(this.context);
+        if (host.privilege === 'none') {
+            throw new StoreError(`adding the CA to the ${store.id} trust store needs root or passwordless sudo, and neither is available: nothing was changed.`);
+        }
+        if (!host.has(store.update[0])) {
+            throw new StoreError(`'${store.update[0]}' is not installed, so the ${store.id} trust store cannot be updated: install the ca-certificates package${store.id === 'rhel' || store.id === 'arch' ? ' (p11-kit trust)' : ''}; nothing was changed.`);
+        }
+        const trusted = bundleFingerprints(store);
+        let added = false;
+        for (const cert of certs) {
+            if (trusted.has(cert.fingerprint)) {
+                this.notices.push(`'${cert.subject}' is already in the OS trust store (${store.bundle}): left as it is, and never removed by org-ca.`);
+                continue;
+            }
+            const file = external_node_path_namespaceObject.posix.join(store.anchorDir, anchorName(cert, store));
+            if ((0,external_node_fs_namespaceObject.existsSync)(file)) {
+                this.notices.push(`${file} already exists and was not written by this run: left as it is.`);
+                continue;
+            }
+            const createdDir = (0,external_node_fs_namespaceObject.existsSync)(store.anchorDir) ? undefined : store.anchorDir;
+            const pem = certificate_toPem(cert.der);
+            this.record({ kind: 'os', store: store.id, file, sha256: certificate_sha256Hex(pem), updateAfterRemove: store.updateAfterRemove, ...(createdDir ? { createdDir } : {}) });
+            if (createdDir)
+                this.must(['mkdir', '-p', '-m', '0755', '--', createdDir], true, `creating ${createdDir}`);
+            // Written with the store's rights, refusing to replace a file (noclobber); the PEM goes through standard input.
+            this.must(['sh', '-c', 'umask 022 && set -C && cat > "$1"', 'sh', file], true, `writing ${file}`, pem);
+            this.changed.push(`added '${cert.subject}' to the ${store.id} trust store as ${file}`);
+            added = true;
+        }
+        if (added)
+            this.must(store.update, true, `updating the ${store.id} trust store`);
+    }
+    addToBrowsers(certs) {
+        const { host } = this.context;
+        if (!host.has('certutil')) {
+            throw new StoreError(`'certutil' is not installed, so browser (NSS) databases cannot be changed: install libnss3-tools (Debian/Ubuntu) or nss-tools (RHEL/Fedora); nothing was changed.`);
+        }
+        const home = this.context.home ?? (0,external_node_os_namespaceObject.homedir)();
+        const found = nssDatabases(home);
+        const targets = found.existing.map((db) => ({ db, createdDirs: [] }));
+        if (found.create)
+            targets.push({ db: found.create, createdDirs: missingDirs(found.create) });
+        const temp = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-nss-'));
+        try {
+            for (const target of targets)
+                this.addToNssDb(target, certs, temp);
+        }
+        finally {
+            (0,external_node_fs_namespaceObject.rmSync)(temp, { recursive: true, force: true });
+        }
+    }
+    addToNssDb(target, certs, temp) {
+        const { host } = this.context;
+        const db = `sql:${target.db}`;
+        if (target.createdDirs.length || !(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(target.db, 'cert9.db'))) {
+            this.record({ kind: 'nss', db: target.db, nickname: nssNickname(certs[0]), createdDb: true, createdDirs: target.createdDirs });
+            this.must(['mkdir', '-p', '-m', '0700', '--', target.db], false, `creating ${target.db}`);
+            this.must(['certutil', '-N', '-d', db, '--empty-password'], false, `creating the NSS database ${target.db}`);
+        }
+        for (const cert of certs) {
+            const nickname = nssNickname(cert);
+            if (host.run(['certutil', '-L', '-d', db, '-n', nickname]).code === 0) {
+                this.notices.push(`the NSS database ${target.db} already holds '${nickname}': left as it is.`);
+                continue;
+            }
+            if (!this.entries.some((e) => e.kind === 'nss' && e.db === target.db && e.nickname === nickname)) {
+                this.record({ kind: 'nss', db: target.db, nickname, createdDb: false, createdDirs: [] });
+            }
+            const pem = (0,external_node_path_namespaceObject.join)(temp, `${cert.fingerprint}.pem`);
+            (0,external_node_fs_namespaceObject.writeFileSync)(pem, certificate_toPem(cert.der), { mode: 0o644 });
+            this.must(['certutil', '-A', '-d', db, '-t', 'C,,', '-n', nickname, '-i', pem], false, `adding the CA to the NSS database ${target.db}`);
+            this.changed.push(`added '${cert.subject}' to the NSS database ${target.db}`);
+        }
+    }
+}
+/**
+ * Adds the CA's certificates to the selected stores. A journal left by an earlier run (a crash, a cancelled job) is
+ * reverted first; a failure half-way reverts what this call did, then reports the failure.
+ */
+async function store_addToStores(context, certs, selection) {
+    await prepareJournal(context.journalPath);
+    const session = new Session(context);
+    if (session.entries.length) {
+        session.notices.push(`a journal of an earlier run that did not finish was found at ${context.journalPath}: reverting it first.`);
+        session.revertAll();
+    }
+    const anchors = certs.filter((c) => c.isCa);
+    if (anchors.length === 0)
+        throw new StoreError('the CA input holds no CA certificate (basicConstraints CA:TRUE): nothing to add to a trust store.');
+    try {
+        if (selection.os)
+            session.addToOs(anchors);
+        if (selection.browsers)
+            session.addToBrowsers(anchors);
+    }
+    catch (error) {
+        try {
+            session.revertAll();
+        }
+        catch (revertError) {
+            throw new StoreError(`${error instanceof Error ? error.message : String(error)} Reverting what was added also failed (${revertError instanceof Error ? revertError.message : String(revertError)}); the journal ${context.journalPath} still lists it for the next run.`);
+        }
+        throw error;
+    }
+    return { changed: session.changed, notices: session.notices };
+}
+/** Takes out exactly what the journal lists; a missing journal means nothing to do. */
+async function removeFromStores(context) {
+    await journal_prepareJournal(context.journalPath);
+    const session = new Session(context);
+    if (session.entries.length === 0)
+        return { changed: [], notices: [`no org-ca changes are recorded in ${context.journalPath}: nothing to remove.`] };
+    session.revertAll();
+    return { changed: session.changed, notices: session.notices };
+}
+function storeStatus(context) {
+    return { journal: context.journalPath, entries: readJournal(context.journalPath).entries };
+}
+
+;// CONCATENATED MODULE: ./src/action/system-store.ts
+
+
+
+
+
+function log(outcome) {
+    for (const line of outcome.changed)
+        info(line);
+    for (const line of outcome.notices)
+        notice(line);
+}
+/** Main step, `system-store` set: adds the CA; throws (failing the step) when a requested store cannot be changed. */
+async function addToSystemStores(selection, certs) {
+    if (!selection.os && !selection.browsers)
+        return;
+    const journalPath = defaultJournalPath();
+    saveStoreJournal(journalPath);
+    log(await addToStores({ host: systemHost(), journalPath }, certs, selection));
+}
+/** Post step: takes out exactly what the journal lists. Never fails the job; a failure says what is left. */
+async function revertSystemStores() {
+    const journalPath = storeJournal();
+    if (!journalPath)
+        return;
+    try {
+        log(await removeFromStores({ host: host_systemHost(), journalPath }));
+    }
+    catch (error) {
+        warning(`The org CA could not be taken out of the trust stores: ${error instanceof Error ? error.message : String(error)} ` +
+            `The journal ${journalPath} still lists it; 'org-ca store remove --journal ${journalPath}' or the next run reverts it.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registries/privileges.ts
+/**
+ * How the action may write to system directories: as root, through passwordless sudo, or not at all. The same
+ * operations back both ways, so that the journal can be replayed backwards by the post step with the same rights.
+ */
+
+
+/** What is at a path: symlinks count as what they point to for directories, and as 'other' otherwise. */
+function privileges_kindOf(path) {
+    try {
+        const st = (0,external_node_fs_namespaceObject.lstatSync)(path);
+        if (st.isDirectory())
+            return 'dir';
+        if (st.isSymbolicLink())
+            return (0,external_node_fs_namespaceObject.statSync)(path, { throwIfNoEntry: false })?.isDirectory() ? 'dir' : 'other';
+        return st.isFile() ? 'file' : 'other';
+    }
+    catch {
+        return undefined;
+    }
+}
+const directOps = (mode) => ({
+    mode,
+    mkdir: (path) => {
+        (0,external_node_fs_namespaceObject.mkdirSync)(path, { mode: 0o755 });
+        (0,external_node_fs_namespaceObject.chmodSync)(path, 0o755);
+    },
+    copy: (from, path) => {
+        // COPYFILE_EXCL: a file that appeared since the plan is never overwritten.
+        (0,external_node_fs_namespaceObject.copyFileSync)(from, path, 1);
+        (0,external_node_fs_namespaceObject.chmodSync)(path, 0o644);
+    },
+    unlink: (path) => (0,external_node_fs_namespaceObject.unlinkSync)(path),
+    rmdir: (path) => (0,external_node_fs_namespaceObject.rmdirSync)(path),
+});
+function sudo(args) {
+    // -n: never prompt (a prompt would hang the job); errors surface as the thrown Error's message.
+    (0,external_node_child_process_namespaceObject.execFileSync)('sudo', ['-n', ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 15000 });
+}
+const sudoOps = {
+    mode: 'sudo',
+    mkdir: (path) => sudo(['mkdir', '-m', '0755', '--', path]),
+    // install -T refuses nothing by itself, so the plan's existence check is repeated by `test ! -e` first.
+    copy: (from, path) => sudo(['sh', '-c', 'test ! -e "$2" && install -m 0644 -T -- "$1" "$2"', 'sh', from, path]),
+    unlink: (path) => sudo(['rm', '-f', '--', path]),
+    rmdir: (path) => sudo(['rmdir', '--', path]),
+};
+/** root when uid 0; sudo when `sudo -n true` succeeds (passwordless); else user (system directories are skipped). */
+function privileges_detectMode(uid, canSudo = sudoWorks) {
+    if (uid === 0)
+        return 'root';
+    return canSudo() ? 'sudo' : 'user';
+}
+function sudoWorks() {
+    try {
+        execFileSync('sudo', ['-n', 'true'], { stdio: 'ignore', timeout: 5000 });
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+function privileges_opsFor(mode, privileged) {
+    if (!privileged || mode === 'root')
+        return directOps(mode);
+    return mode === 'sudo' ? sudoOps : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/registries/journal.ts
+/**
+ * The record of what pull-side trust created, in creation order, so the post step removes exactly that: paths and
+ * content hashes only (the state file is plain text on the runner; a CA is public, but nothing else is kept).
+ */
+
+
+
+function journal_sha256File(path) {
+    return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
+}
+function parseJournal(text) {
+    if (!text)
+        return undefined;
+    const value = JSON.parse(text);
+    if (!value || !Array.isArray(value.entries))
+        throw new Error('the saved registry-trust journal is not valid');
+    return value;
+}
+/**
+ * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
+ * it is empty. Anything else is left and reported, never forced.
+ */
+function journal_undoJournal(journal, opsFor) {
+    const removed = [];
+    const left = [];
+    for (const entry of [...journal.entries].reverse()) {
+        const ops = opsFor(entry.privileged);
+        const kind = privileges_kindOf(entry.path);
+        if (kind === undefined)
+            continue;
+        if (!ops) {
+            left.push(`${entry.path}: no rights to remove it any more`);
+            continue;
+        }
+        try {
+            if (entry.type === 'file') {
+                if (kind !== 'file' || journal_sha256File(entry.path) !== entry.sha256) {
+                    left.push(`${entry.path}: changed since org-ca wrote it, so it was left in place`);
+                    continue;
+                }
+                ops.unlink(entry.path);
+            }
+            else {
+                if (kind !== 'dir') {
+                    left.push(`${entry.path}: no longer a directory, left in place`);
+                    continue;
+                }
+                ops.rmdir(entry.path);
+            }
+            removed.push(entry.path);
+        }
+        catch (error) {
+            const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+            left.push(`${entry.path}: ${entry.type === 'dir' ? 'not empty or not removable' : 'could not be removed'} (${why})`);
+        }
+    }
+    return { removed, left };
+}
+
+;// CONCATENATED MODULE: ./src/registries/plan.ts
+/**
+ * Pure: which directories and files pull-side trust needs, given what already exists. Nothing that exists is ever
+ * written to or planned for removal: the plan only ever adds.
+ */
+
+
+function plan_planTrust(locations, registries, kindOf) {
+    const mkdirs = [];
+    const files = [];
+    const skipped = [];
+    const planned = new Set();
+    const kind = (path) => (planned.has(path) ? 'dir' : kindOf(path));
+    for (const location of locations) {
+        for (const registry of registries) {
+            const dir = posix.join(location.root, registry);
+            const file = posix.join(dir, CERT_FILE_NAME);
+            // The missing ancestors of dir, top-down; any that exists must be a directory (never follow into a file).
+            const missing = [];
+            let at = dir;
+            let blocked;
+            for (;;) {
+                const k = kind(at);
+                if (k === 'dir')
+                    break;
+                if (k !== undefined) {
+                    blocked = at;
+                    break;
+                }
+                missing.unshift(at);
+                const up = posix.dirname(at);
+                if (up === at)
+                    break;
+                at = up;
+            }
+            if (blocked) {
+                skipped.push(`${file}: '${blocked}' exists and is not a directory`);
+                continue;
+            }
+            if (kind(file) !== undefined) {
+                skipped.push(`${file}: already exists, left as it is`);
+                continue;
+            }
+            for (const path of missing) {
+                planned.add(path);
+                mkdirs.push({ path, location: location.id });
+            }
+            files.push({ path: file, location: location.id, registry });
+        }
+    }
+    return { mkdirs, files, skipped };
+}
+
+;// CONCATENATED MODULE: ./src/registries/apply.ts
+/**
+ * Performs the trust plan on the runner: creates what is missing, journals each step as it happens, and rolls
+ * everything back if a step fails, so the runner is never left half-configured.
+ */
+
+
+
+
+
+function apply_applyRegistryTrust(input) {
+    const mode = input.mode ?? detectMode(input.uid);
+    const all = input.locations ?? trustLocations(input.env, input.uid);
+    const notes = [];
+    const warnings = [];
+    const usable = all.filter((l) => opsFor(mode, l.privileged));
+    const withoutRights = all.filter((l) => !opsFor(mode, l.privileged));
+    if (withoutRights.length) {
+        warnings.push(`Not running as root and sudo asks for a password, so ${withoutRights.map((l) => l.root).join(' and ')} ` +
+            `${withoutRights.length > 1 ? 'were' : 'was'} left unchanged: ${withoutRights.map((l) => l.readers).join('; ')} will not trust the org CA for registry pulls. ` +
+            'Give the runner user passwordless sudo, or add the CA to those directories when the runner is provisioned.');
+    }
+    const plan = planTrust(usable, input.registries, kindOf);
+    for (const s of plan.skipped)
+        notes.push(`Registry trust: ${s}.`);
+    const entries = [];
+    const journal = () => ({ mode, entries: [...entries] });
+    const privileged = new Map(usable.map((l) => [l.id, l.privileged]));
+    const ops = (p) => opsFor(mode, p);
+    const written = [];
+    try {
+        for (const dir of plan.mkdirs) {
+            const p = privileged.get(dir.location) ?? true;
+            ops(p).mkdir(dir.path);
+            entries.push({ type: 'dir', path: dir.path, privileged: p });
+            input.save?.(journal());
+        }
+        for (const file of plan.files) {
+            const p = privileged.get(file.location) ?? true;
+            ops(p).copy(input.caPath, file.path);
+            entries.push({ type: 'file', path: file.path, privileged: p, sha256: sha256File(file.path) });
+            written.push(file.path);
+            input.save?.(journal());
+        }
+    }
+    catch (error) {
+        const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        const undo = undoJournal(journal(), ops);
+        entries.length = 0;
+        input.save?.(journal());
+        warnings.push(`Registry trust was not set up (${why}); everything written so far was removed again` +
+            (undo.left.length ? `, except: ${undo.left.join('; ')}` : '') +
+            '. Builders will not trust the org CA for registry pulls.');
+        return { journal: journal(), written: [], notes, warnings, newDockerHosts: [] };
+    }
+    const dockerRoot = all.find((l) => l.id === 'docker')?.root;
+    const newDockerHosts = dockerRoot
+        ? input.registries.filter((r) => entries.some((e) => e.type === 'dir' && e.path === posix.join(dockerRoot, r)))
+        : [];
+    return { journal: journal(), written, notes, warnings, newDockerHosts };
+}
+
+;// CONCATENATED MODULE: ./src/registries/hosts.ts
+/**
+ * The registries whose pulls the builders must trust the org CA for: the `registries` input, parsed (pure).
+ *
+ * A registry is named the way every builder names its per-registry trust directory: `HOST` or `HOST:PORT`
+ * (Docker: /etc/docker/certs.d/HOST[:PORT]; containers/image: containers-certs.d(5); BuildKit: `[registry."HOST"]`).
+ */
+/** The keyword that stands for the common public registries, so that one more host does not mean retyping them. */
+const DEFAULTS_KEYWORD = 'defaults';
+const NONE_KEYWORD = 'none';
+/**
+ * The common public registries. Docker Hub appears under both names builders use: BuildKit and containers/image key
+ * their trust by `docker.io`, while the API host is registry-1.docker.io. Blob downloads that a registry redirects
+ * elsewhere (Docker Hub → its CDN) are fetched with the registry's own client and trust (measured: see the README),
+ * so CDN hosts are not listed.
+ */
+const DEFAULT_REGISTRIES = (/* unused pure expression or super */ null && ([
+    'docker.io',
+    'registry-1.docker.io',
+    'ghcr.io',
+    'quay.io',
+    'gcr.io',
+    'registry.k8s.io',
+    'public.ecr.aws',
+    'mcr.microsoft.com',
+]));
+class RegistryInputError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'RegistryInputError';
+    }
+}
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const HOST = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9a-f:.]+\\])(?::(\\d{1,5}))?$`);
+/** One registry name, normalised to lower case; throws with the value quoted when it is not HOST[:PORT]. */
+function parseRegistry(value) {
+    const v = value.trim().toLowerCase();
+    const match = HOST.exec(v);
+    const port = match?.[1] === undefined ? undefined : Number(match[1]);
+    if (!match || (port !== undefined && (port < 1 || port > 65535))) {
+        const hint = /^[a-z]+:\/\//.test(v) || v.includes('/') ? ' (no scheme or path: the trust directory is named by host and port only)' : '';
+        throw new RegistryInputError(`Invalid registry '${value.trim()}'. Expected HOST or HOST:PORT (e.g., ghcr.io, registry.example.com:5000)${hint}.`);
+    }
+    return v;
+}
+/**
+ * The `registries` input: hosts separated by commas, spaces or new lines; `defaults` expands to the common public
+ * registries (and is what an empty input means); `none` alone turns pull-side trust off.
+ */
+function parseRegistries(value) {
+    const tokens = value.split(/[\s,]+/).filter(Boolean);
+    if (tokens.length === 0)
+        return [...DEFAULT_REGISTRIES];
+    if (tokens.some((t) => t.toLowerCase() === NONE_KEYWORD)) {
+        if (tokens.length > 1)
+            throw new RegistryInputError(`Invalid registries '${value.trim()}': 'none' cannot be combined with registries.`);
+        return [];
+    }
+    const out = [];
+    for (const token of tokens) {
+        const names = token.toLowerCase() === DEFAULTS_KEYWORD ? DEFAULT_REGISTRIES : [parseRegistry(token)];
+        for (const name of names)
+            if (!out.includes(name))
+                out.push(name);
+    }
+    return out;
+}
+/**
+ * Kaniko (go-containerregistry) names Docker Hub `index.docker.io`, so its flag map needs that key as well
+ * (name.DefaultRegistry in google/go-containerregistry pkg/name).
+ */
+function hosts_kanikoNames(registry) {
+    return registry === 'docker.io' ? ['docker.io', 'index.docker.io'] : [registry];
+}
+
+;// CONCATENATED MODULE: ./src/registries/builders.ts
+/**
+ * The pull-side trust outputs for builders that the action cannot configure on the runner itself (pure).
+ */
+
+/** A TOML basic string: JSON's escapes (\" \\ \n \uXXXX) are all valid TOML escapes (toml.io/en/v1.0.0#string). */
+function tomlString(value) {
+    return JSON.stringify(value);
+}
+/**
+ * For docker/setup-buildx-action's `buildkitd-config-inline`: one `[registry."HOST"]` table with `ca = [PATH]` per
+ * registry, BuildKit's documented schema (moby/buildkit docs/buildkitd.toml.md). PATH is a path on the runner:
+ * with the docker-container driver, buildx copies every file named under `ca` into the BuildKit container
+ * (/etc/buildkit/certs/HOST/) and rewrites the path (docker/buildx docs/guides/custom-registry-config.md).
+ */
+function builders_buildkitdConfigInline(registries, caPath) {
+    return registries.map((host) => `[registry.${tomlString(host)}]\n  ca = [${tomlString(caPath)}]\n`).join('\n');
+}
+/**
+ * Kaniko's `--registry-certificate HOST=PATH` flags, one per registry, shell-quoted on one line. PATH must be where
+ * the CA is inside the Kaniko container (mount the runner's ca-path there at the same path).
+ */
+function builders_kanikoFlags(registries, caPath, quote) {
+    const flags = [];
+    for (const registry of registries)
+        for (const name of kanikoNames(registry))
+            flags.push(quote(`--registry-certificate=${name}=${caPath}`));
+    return flags.join(' ');
+}
+
+;// CONCATENATED MODULE: ./src/registries/action.ts
+/**
+ * The action's shell for pull-side trust: runs after the CA was injected (never when the action decided not to act),
+ * sets the builder outputs, and hands the journal to the post step.
+ */
+
+
+
+
+
+
+
+/** The outputs for builders the action cannot configure itself (main.ts sets them); empty when nothing was injected. */
+function registryOutputValues(registries, caPath) {
+    return {
+        'buildkitd-config-inline': caPath && registries.length ? buildkitdConfigInline(registries, caPath) : '',
+        'kaniko-flags': caPath && registries.length ? kanikoFlags(registries, caPath, shellQuote) : '',
+    };
+}
+function setUpRegistryTrust(registries, caPath, env = process.env) {
+    if (registries.length === 0) {
+        core.info("registries is 'none': no builder's registry trust was changed.");
+        return;
+    }
+    const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+    if (process.platform !== 'linux') {
+        core.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
+        return;
+    }
+    const result = applyRegistryTrust({
+        registries,
+        caPath,
+        env,
+        uid,
+        save: (journal) => saveRegistryJournal(JSON.stringify(journal)),
+    });
+    for (const warning of result.warnings)
+        core.warning(warning);
+    core.startGroup(`Registry pulls: the org CA added for ${result.written.length} registry director${result.written.length === 1 ? 'y' : 'ies'}`);
+    for (const path of result.written)
+        core.info(path);
+    for (const note of result.notes)
+        core.info(note);
+    core.endGroup();
+    if (result.newDockerHosts.length) {
+        core.notice(`Docker Engine's BuildKit builder learns which registries have a /etc/docker/certs.d directory when dockerd starts ` +
+            `(measured on Engine 20.10), so for ${result.newDockerHosts.join(', ')} restart the daemon before building ` +
+            "(e.g. sudo systemctl restart docker), or create these directories when the runner is provisioned. " +
+            'docker pull of Docker Hub images never reads certs.d: it needs the CA in the OS store and a daemon restart.', { title: 'org-ca: Docker Engine needs a restart for new registries' });
+    }
+}
+/** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
+function undoRegistryTrust() {
+    let journal;
+    try {
+        journal = parseJournal(registryJournal());
+    }
+    catch (error) {
+        warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca.crt files.`);
+        return;
+    }
+    if (!journal || journal.entries.length === 0)
+        return;
+    const result = journal_undoJournal(journal, (privileged) => privileges_opsFor(journal.mode, privileged));
+    if (result.removed.length)
+        info(`Registry trust removed: ${result.removed.join(', ')}.`);
+    for (const left of result.left)
+        warning(`Registry trust: ${left}. Remove it by hand if it holds the org CA.`);
+}
 
 ;// CONCATENATED MODULE: ./src/action/post.ts
 
 
 
+
+
 /** Removes what the main step wrote. Never fails the job: a file already gone is fine, anything else is a warning. */
 async function post() {
+    // First the copies under certs.d and the trust stores, while the files they were copied from still exist.
+    undoRegistryTrust();
+    await revertSystemStores();
     const dirs = writtenDirs();
     if (dirs.length === 0) {
         info('org-ca wrote no files in this job: nothing to clean up.');

@@ -38,7 +38,7 @@ export const lintCommand: Command = {
   name: 'lint',
   summary: 'report Dockerfile instructions that would put the org CA into the release image',
   help: HELP,
-  async run(argv) {
+  run(argv) {
     const { values, positionals } = parseCommandArgs(
       'lint',
       argv,
@@ -88,7 +88,7 @@ export const lintCommand: Command = {
     }
     const out = format === 'json' ? JSON.stringify({ file, ...(values.context ? { context: values.context } : {}), ...result }, null, 2) : format === 'sarif' ? JSON.stringify(renderLintSarif(file, result), null, 2) : renderLintText(file, result);
     process.stdout.write(`${out}\n`);
-    return result.failed ? EXIT.failed : EXIT.ok;
+    return Promise.resolve(result.failed ? EXIT.failed : EXIT.ok);
   },
 };
 

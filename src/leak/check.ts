@@ -58,11 +58,11 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
     } else {
       opened = openImageInput(input);
     }
-    if (opened.kind === 'rootfs-dir') return await checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
+    if (opened.kind === 'rootfs-dir') return checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
     if (opened.kind === 'rootfs-tar') {
       const size = statSync(opened.file).size;
       const [layer] = await runLayerJobs([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, 1);
-      return await checkRootfs(options.image, layer!, opened.file, started);
+      return checkRootfs(options.image, layer!, opened.file, started);
     }
     return await checkSource(options.image, opened.source, planImages(opened.source, opened.layouts, opened.ref), matcher, options.spec, limits, options.parallel, started);
   } finally {
@@ -71,7 +71,7 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
 }
 
 /** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
-async function checkRootfs(input: string, result: LayerResult, where: string, started: number): Promise<Report> {
+function checkRootfs(input: string, result: LayerResult, where: string, started: number): Report {
   const fs = FinalFs.build([result.index]);
   const within = (h: { path: string }): string => (h.path.includes(NESTED) ? ' (inside a file that holds other files)' : '');
   const findings: Finding[] = result.hits.map((h) => ({
@@ -285,7 +285,11 @@ function scanText(matcher: Matcher, text: string, depth = 0): Hit[] {
       const inner = scanBuffer(matcher, decoded);
       if (decoded[0] === 0x7b || decoded[0] === 0x5b) inner.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
       // A PEM line is itself base64: what decodes from it was already found as the PEM.
-      for (const h of inner) if (!found.has(h.fingerprint)) (found.add(h.fingerprint), hits.push(h));
+      for (const h of inner) {
+        if (found.has(h.fingerprint)) continue;
+        found.add(h.fingerprint);
+        hits.push(h);
+      }
     }
   }
   return hits;

@@ -87,7 +87,7 @@ export function parseImageInput(spelling: string, exists: (path: string) => bool
   // skopeo's name for a local Docker image: the same as a bare reference.
   if (prefix === 'docker-daemon') return { kind: 'daemon', spelling, reference: m![2]! };
   // `docker:` alone is also an image name (docker:27-dind): only skopeo's `docker://` means a registry.
-  if (prefix && Object.hasOwn(FOREIGN, prefix) && (prefix !== 'docker' || m![2]!.startsWith('//'))) throw new ImageInputError(FOREIGN[prefix]!(spelling, m![2]!));
+  if (prefix && Object.hasOwn(FOREIGN, prefix) && (prefix !== 'docker' || m[2]!.startsWith('//'))) throw new ImageInputError(FOREIGN[prefix]!(spelling, m[2]!));
   const transport = prefix && Object.hasOwn(TRANSPORTS, prefix) ? (prefix as Transport) : undefined;
   const rest = transport ? m![2]! : spelling;
   if (transport === undefined && !exists(rest)) {

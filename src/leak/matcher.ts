@@ -1,4 +1,4 @@
-import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, type X509Certificate, type KeyObject } from 'node:crypto';
 import { certificateFromDer, isIssuedBy, type Certificate } from '../ca/certificate.js';
 import { derChildren, derElement } from '../ca/der.js';
 import { parseCertificates } from '../ca/parse.js';

@@ -85,7 +85,7 @@ export async function runLayerJobs(
           results.set(result.id, result);
           next();
         });
-        worker.on('error', (error) => {
+        worker.on('error', (error: Error) => {
           if (current) results.set(current.id, failed(current, `worker failed: ${error.message}`));
           reject(error);
         });

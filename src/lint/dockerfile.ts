@@ -141,7 +141,7 @@ export function parseDockerfile(content: string): ParsedDockerfile {
       try {
         const parsed: unknown = JSON.parse(rest);
         if (Array.isArray(parsed) && parsed.every((w) => typeof w === 'string')) {
-          words = parsed as string[];
+          words = parsed;
           json = true;
         } else words = splitWords(rest, escape);
       } catch {

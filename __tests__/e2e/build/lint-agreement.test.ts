@@ -35,7 +35,8 @@ afterAll(async () => {
   for (const image of images) await buildah(['rmi', '-f', image]);
 }, 5 * 60000);
 
-type Files = Record<string, 'org-ca' | 'public-root' | string>;
+/** File path → contents: 'org-ca' and 'public-root' stand for those certificates, anything else is the text. */
+type Files = Record<string, string>;
 
 interface Case {
   readonly name: string;

@@ -39,7 +39,7 @@ describe('org-ca lint (CLI)', () => {
     expect(leak.status).toBe(1);
     expect(leak.stdout).toMatch(/:2: error OCA101 copy-ca-file/);
     expect(leak.stdout).toMatch(/:3: error OCA103 trust-store-update/);
-    expect(leak.stdout).toMatch(/^    fix: Use the CA only in a builder stage/m);
+    expect(leak.stdout).toMatch(/^ {4}fix: Use the CA only in a builder stage/m);
     const builder = lint('FROM golang AS build\nCOPY corp-root.crt /usr/local/share/ca-certificates/\nRUN update-ca-certificates && go build -o /app\nFROM scratch\nCOPY --from=build /app /app\n');
     expect(builder.status).toBe(0);
     expect(builder.stdout).toMatch(/:2: info OCA101/);

@@ -45,11 +45,11 @@ beforeAll(async () => {
   const l = lab();
   tls = writeRegistryTls(l.pki, l.scratch('registry-tls'));
   open = await startRegistry({ name: 'registry-open', dir: l.dir, tls });
-  stops.push(open.stop);
+  stops.push(() => open.stop());
   authed = await startRegistry({ name: 'registry-auth', dir: l.dir, tls, basicAuth: { user: 'pusher', password: 'push-secret' } });
-  stops.push(authed.stop);
+  stops.push(() => authed.stop());
   front = await startRedirectingFront(open, tls, l.scratch('front'));
-  stops.push(front.stop);
+  stops.push(() => front.stop());
   const work = l.scratch('images');
   await pushImage(open, tls, work, 'base:1', 'open base\n');
   await pushImage(authed, tls, work, 'base:1', 'authed base\n');

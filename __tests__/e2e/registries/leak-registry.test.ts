@@ -48,9 +48,9 @@ beforeAll(async () => {
   caPem = readFileSync(l.pki.paths.orgCa, 'utf8');
   tls = writeRegistryTls(l.pki, l.scratch('registry-tls'));
   open = await startRegistry({ name: 'registry-open', dir: l.dir, tls });
-  stops.push(open.stop);
+  stops.push(() => open.stop());
   authed = await startRegistry({ name: 'registry-auth', dir: l.dir, tls, basicAuth: { user: 'reader', password: 'read-secret' } });
-  stops.push(authed.stop);
+  stops.push(() => authed.stop());
   const amd64 = { architecture: 'amd64', os: 'linux' };
   const arm64 = { architecture: 'arm64', os: 'linux' };
 

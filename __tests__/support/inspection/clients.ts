@@ -183,7 +183,7 @@ exit($r->code == 200 ? 0 : 1);
  * org CA signs. Same request shape as the other clients.
  */
 export async function wget2Client(r: Omit<ClientRequest, 'proxy'>): Promise<ClientResult> {
-  const marker = `via=wget2-${tagOf(r as ClientRequest)}`;
+  const marker = `via=wget2-${tagOf(r)}`;
   const url = `${r.upstream}?${marker}`;
   const s = await run('wget2', ['--tries=1', '--timeout=20', '--no-robots', '-O', '-', url], withProxy(r.env, undefined), r.workDir, r.timeoutMs ?? 30000);
   return result('wget2', marker, s, upstreamBody(s));

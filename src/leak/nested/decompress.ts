@@ -6,7 +6,7 @@ import * as xzDecompress from 'xz-decompress';
 
 // A webpack UMD bundle: Node's ESM loader sees only its default export (module.exports), a bundler its names.
 type XzModule = typeof xzDecompress;
-const XzReadableStream = (xzDecompress.XzReadableStream ?? (xzDecompress as unknown as { default: XzModule }).default.XzReadableStream) as XzModule['XzReadableStream'];
+const XzReadableStream = (xzDecompress.XzReadableStream ?? (xzDecompress as unknown as { default: XzModule }).default.XzReadableStream);
 import type { Compressor } from '../sniff.js';
 import { withoutChecks, xzCheckType } from './xz-checks.js';
 
@@ -24,7 +24,7 @@ const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
 
 /** `source` through a transform, as an async iterable whose iteration throws whatever either side throws. */
 function piped(source: AsyncIterable<Buffer>, transform: NodeJS.ReadWriteStream & Readable): AsyncIterable<Buffer> {
-  return pipeline(Readable.from(source, { objectMode: false }), transform, () => {}) as unknown as AsyncIterable<Buffer>;
+  return pipeline(Readable.from(source, { objectMode: false }), transform, () => {});
 }
 
 /** Reads exact byte counts from an async iterable of chunks. */
@@ -208,13 +208,13 @@ async function* xz(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   }
   xzActive++;
   try {
-    for await (const chunk of new XzReadableStream(ReadableStream.from(input()) as unknown as globalThis.ReadableStream<Uint8Array>) as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of new XzReadableStream(ReadableStream.from(input())) as unknown as AsyncIterable<Uint8Array>) {
       yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     }
   } catch (error) {
-    if (ended && error instanceof TypeError) throw new Error('xz stream is truncated');
+    if (ended && error instanceof TypeError) throw new Error('xz stream is truncated', { cause: error });
     if (error instanceof Error && /^xz (data|stream)/.test(error.message)) throw error;
-    throw new Error(`xz data is corrupt (${error instanceof Error ? error.message : String(error)})`);
+    throw new Error(`xz data is corrupt (${error instanceof Error ? error.message : String(error)})`, { cause: error });
   } finally {
     xzActive--;
     releaseBigXzInstance();
@@ -233,7 +233,7 @@ async function* bzip2(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   decoder.on('data', (d: Buffer) => out.push(d));
   decoder.on('error', (e: unknown) => (failure ??= e));
   const check = (): void => {
-    if (failure) throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : String(failure)})`);
+    if (failure) throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : 'unknown error'})`, { cause: failure });
   };
   for await (const chunk of source) {
     decoder.write(chunk);

@@ -256,7 +256,13 @@ function decodeSmallGzip(s: Spooled): Buffer | undefined {
   }
 }
 
-async function* chunksOf(buf: Buffer): AsyncGenerator<Buffer> {
+/** An in-memory file as the async chunks the decompressors read, without a stream's machinery. */
+function chunksOf(buf: Buffer): AsyncIterable<Buffer> {
+  const chunks = splitChunks(buf);
+  return { [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve(chunks.next()) }) };
+}
+
+function* splitChunks(buf: Buffer): Generator<Buffer> {
   for (let i = 0; i < buf.length; i += 256 * 1024) yield buf.subarray(i, i + 256 * 1024);
 }
 
@@ -322,7 +328,7 @@ async function openRpm(ctx: ScanContext, job: NestedJob): Promise<void> {
     yield first.value as Buffer;
     for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
   }
-  const kind = sniffContainer(first.value as Buffer, '');
+  const kind = sniffContainer(first.value, '');
   const members = new Members(ctx, `${job.path}${NESTED}`, job.depth + 1);
   if (kind === 'cpio') return feed(ctx, all(), new CpioParser(members), members, false);
   if (kind && COMPRESSORS.has(kind)) return feed(ctx, counting(ctx, decompress(kind as Compressor, all(), ctx.limits.zstdWindowLogMax)), new CpioParser(members), members, true);
@@ -379,7 +385,7 @@ export async function openNested(ctx: ScanContext, job: NestedJob): Promise<void
         await openRpm(ctx, job);
         break;
       default: {
-        const kind = job.kind as Compressor;
+        const kind = job.kind;
         const small = kind === 'gzip' ? decodeSmallGzip(job.spooled) : undefined;
         await openCompressed(ctx, job, kind, small ? chunksOf(small) : decompress(kind, readSpooled(job.spooled), ctx.limits.zstdWindowLogMax));
       }

@@ -158,7 +158,7 @@ export async function walkZip(s: Spooled, visit: (m: ZipMember) => Promise<void>
         };
         visit(member).then(
           () => zip.readEntry(),
-          (error: unknown) => reject(error),
+          (error: unknown) => reject(error instanceof Error ? error : new Error(String(error))),
         );
       });
       zip.readEntry();

@@ -6,6 +6,7 @@
  */
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { routeFor, type Env } from '../../detect/route.js';
 import type { Credentials } from './credentials.js';
@@ -50,10 +51,10 @@ function connector(url: URL, env: Env, ca: string[], timeoutMs: number) {
   const port = Number(url.port || 443);
   const route = routeFor({ url: url.href, host, port }, env);
   return (_opts: unknown, done: (error: Error | null, socket?: tls.TLSSocket) => void): void => {
-    const secure = (socket?: import('node:net').Socket): void => {
+    const secure = (socket?: Socket): void => {
       const s = tls.connect({ ...(socket ? { socket } : { host, port }), servername: /^[\d.]+$|:/.test(host) ? undefined : host, ca, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
       s.once('secureConnect', () => done(null, s));
-      s.once('error', (error) => done(error));
+      s.once('error', (error: Error) => done(error));
     };
     if (route.kind === 'direct') return secure();
     const connect = http.request({

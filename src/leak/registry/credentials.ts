@@ -41,7 +41,7 @@ function fromHelper(helper: string, serverUrl: string, env: NodeJS.ProcessEnv): 
     // The protocol's answer for "no credentials": exit 1 with this text; anything else is a real failure.
     if (/credentials not found/i.test(stdout)) return undefined;
     const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found on PATH' : `failed (${(error as Error).message.split('\n')[0]})`;
-    throw new Error(`the credential helper docker-credential-${helper} ${why}, asked for ${serverUrl}`);
+    throw new Error(`the credential helper docker-credential-${helper} ${why}, asked for ${serverUrl}`, { cause: error });
   }
   let parsed: { Username?: string; Secret?: string };
   try {

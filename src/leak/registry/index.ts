@@ -36,7 +36,7 @@ export async function stageRegistryImage(image: string, dir: string, extraCa: re
   let credentials = options.credentials;
   if (!credentials) {
     try {
-      credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), { ...process.env, ...env } as NodeJS.ProcessEnv);
+      credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), { ...process.env, ...env });
     } catch (error) {
       throw new RegistryError(`credentials for ${reference.registry}: ${(error as Error).message}`);
     }

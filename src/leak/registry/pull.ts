@@ -86,7 +86,8 @@ export async function pullToLayout(options: PullOptions): Promise<PullResult> {
     } catch {
       throw new RegistryError(`manifest ${reference} of ${label} is not JSON`);
     }
-    const mediaType = String(doc.mediaType ?? res.headers['content-type'] ?? '');
+    const declared = typeof doc.mediaType === 'string' ? doc.mediaType : res.headers['content-type'];
+    const mediaType = typeof declared === 'string' ? declared : '';
     save(digest, bytes);
     manifests++;
     return { digest, mediaType, doc, size: bytes.length };
