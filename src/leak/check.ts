@@ -9,9 +9,10 @@ import { scanDirectory, sniff } from './layer.js';
 import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from './matcher.js';
 import { envPointers, filePointers, judgePointer, type Pointer } from './pointers.js';
 import { runLayerJobs } from './pool.js';
+import { openBlob } from './blob.js';
 import { indexDirectory, indexTar, readMember, type Source } from './source.js';
-import { isRegistryReference, pemOf, stageRegistryImage, type RegistrySourceOptions } from './registry/index.js';
-import { DEFAULT_LIMITS, LEAK_FIX, type Finding, type Hit, type LayerJob, type LayerResult, type Report, type ScanLimits, type TargetSpec, type Unscanned } from './types.js';
+import { isRegistryReference, openRegistryImage, pemOf, RegistryError, type RegistrySourceOptions } from './registry/index.js';
+import { DEFAULT_LIMITS, LEAK_FIX, type BlobRef, type Finding, type Hit, type LayerJob, type LayerResult, type Report, type ScanLimits, type TargetSpec, type Unscanned } from './types.js';
 
 export interface CheckOptions {
   /** A path (archive, OCI layout, rootfs directory), optionally with a transport prefix, or a daemon image reference. */
@@ -66,15 +67,15 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
   const started = Date.now();
   const limits = options.limits ?? DEFAULT_LIMITS;
   const matcher = buildMatcher(options.spec);
-  const fromRegistry = isRegistryReference(options.image);
-  let path = fromRegistry ? undefined : resolveImagePath(options.image);
+  if (isRegistryReference(options.image)) {
+    // Nothing on disk: layers stream from the registry into the layer workers.
+    const { source } = await openRegistryImage(options.image, pemOf(options.spec.certs), options.registry);
+    return await checkSource(options.image, source, matcher, options.spec, limits, options.parallel, started, registryLayerFailure);
+  }
+  let path = resolveImagePath(options.image);
   let temp: string | undefined;
   try {
-    if (fromRegistry) {
-      temp = mkdtempSync(join(tmpdir(), 'org-ca-leak-'));
-      path = join(temp, 'layout');
-      await stageRegistryImage(options.image, path, pemOf(options.spec.certs), options.registry);
-    } else if (!path) {
+    if (!path) {
       // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
       // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
       if (/^(\/|\.\.?\/|~\/)/.test(options.image)) {
@@ -117,7 +118,30 @@ function describeCa(h: { fingerprint: string; subject?: string }): string {
   return `The CA${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${colonFingerprint(h.fingerprint)})`;
 }
 
-async function checkSource(input: string, source: Source, matcher: Matcher, spec: TargetSpec, limits: ScanLimits, parallel: number | undefined, started: number): Promise<Report> {
+/**
+ * A registry layer that could not be read to its end, or whose bytes do not hash to its digest, fails the whole
+ * check with one line naming the blob: what was scanned is not what was pushed.
+ */
+function registryLayerFailure(job: LayerJob, r: LayerResult): string | undefined {
+  if (job.blob.kind !== 'registry' || !r.error) return undefined;
+  // The stream's own one line (a break, a short body, an HTTP status), possibly wrapped by the scan's wording.
+  const own = r.error.indexOf(`blob ${job.blob.digest} of `);
+  if (own >= 0) return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
+  const what = `blob ${job.blob.digest} of ${job.blob.label}`;
+  if (r.digest !== job.blob.digest && /^blob digest is /.test(r.error)) return `${what}: the registry served content whose digest is ${r.digest}`;
+  return `${what}: ${r.error}`;
+}
+
+async function checkSource(
+  input: string,
+  source: Source,
+  matcher: Matcher,
+  spec: TargetSpec,
+  limits: ScanLimits,
+  parallel: number | undefined,
+  started: number,
+  layerFailure?: (job: LayerJob, result: LayerResult) => string | undefined,
+): Promise<Report> {
   const plan = planImages(source);
   const unscanned: Unscanned[] = [...plan.unscanned];
   const findings: Finding[] = [];
@@ -151,7 +175,7 @@ async function checkSource(input: string, source: Source, matcher: Matcher, spec
   const layerRun = runLayerJobs(jobs, spec, limits, parallel);
   for (const name of contentMembers) {
     const m = source.members.get(name)!;
-    const { hits, digest, error } = await scanContent(m.blob.file, m.blob.start, m.blob.size, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
+    const { hits, digest, error } = await scanContent(m.blob, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
     const expected = digestOfMember(m);
     if (error) unscanned.push({ what: name, reason: error });
     if (expected && digest !== expected) unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
@@ -171,6 +195,10 @@ async function checkSource(input: string, source: Source, matcher: Matcher, spec
     }
   }
   const results = new Map((await layerRun).map((r) => [r.id, r] as const));
+  for (const job of jobs) {
+    const failure = layerFailure?.(job, results.get(job.id)!);
+    if (failure) throw new RegistryError(failure);
+  }
 
   let files = 0;
   let bytes = 0;
@@ -309,14 +337,14 @@ function scanJsonStrings(matcher: Matcher, text: string, depth: number): Hit[] {
 }
 
 /** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
-async function scanContent(file: string, start: number, size: number, matcher: Matcher, maybeJson: boolean): Promise<{ hits: Hit[]; digest: string; error?: string }> {
+async function scanContent(blob: BlobRef, matcher: Matcher, maybeJson: boolean): Promise<{ hits: Hit[]; digest: string; error?: string }> {
   const hash = createHash('sha256');
   const scanner = new ContentScanner(matcher);
   const keep: Buffer[] = [];
   let kept = 0;
   try {
-    if (size > 0) {
-      for await (const chunk of createReadStream(file, { start, end: start + size - 1, highWaterMark: 1024 * 1024 })) {
+    if (blob.size > 0) {
+      for await (const chunk of await openBlob(blob)) {
         const b = chunk as Buffer;
         hash.update(b);
         scanner.feed(b);

@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { PassThrough, type Transform } from 'node:stream';
+import { PassThrough, type Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { readJks, readPkcs12 } from '../ca/keystore.js';
 import { classifyDer, ContentScanner, scanBuffer, type Matcher } from './matcher.js';
 import { TarParser, type TarHeader } from './tar.js';
+import { openBlob } from './blob.js';
 import { LayerIndexBuilder } from './filesystem.js';
-import type { BlobRef, CapturedFile, EntryType, FileHit, LayerJob, LayerResult, ScanLimits } from './types.js';
+import type { CapturedFile, EntryType, FileHit, LayerJob, LayerResult, ScanLimits } from './types.js';
 
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
 const CAPTURE_NAMES = new Set(['.npmrc', 'npmrc', 'pip.conf', 'pip.ini', '.gitconfig', 'gitconfig', '.wgetrc', 'wgetrc', '.curlrc', '.yarnrc', '.yarnrc.yml']);
@@ -163,15 +163,18 @@ export function sniff(head: Buffer): Compression {
   return 'unknown';
 }
 
-async function readHead(blob: BlobRef, n: number): Promise<Buffer> {
-  const fh = await open(blob.file, 'r');
-  try {
-    const buf = Buffer.alloc(Math.min(n, blob.size));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, blob.start);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
+/** The blob's first `n` bytes (fewer if it is shorter), and the stream positioned after them. */
+async function peek(input: Readable, n: number): Promise<{ head: Buffer; rest: AsyncIterator<Buffer> }> {
+  const rest = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const parts: Buffer[] = [];
+  let len = 0;
+  while (len < n) {
+    const next = await rest.next();
+    if (next.done) break;
+    parts.push(next.value);
+    len += next.value.length;
   }
+  return { head: Buffer.concat(parts), rest };
 }
 
 function decompressor(kind: Compression, limits: ScanLimits): Transform {
@@ -192,6 +195,8 @@ function describeMedia(mediaType: string | undefined): Compression | undefined {
   for (const [re, c] of MEDIA_COMPRESSION) if (re.test(mediaType)) return c;
   return undefined;
 }
+
+const TAIL_KEPT = 64 * 1024;
 
 /** Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. */
 export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLimits): Promise<LayerResult> {
@@ -215,8 +220,9 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
     captured: acc.captured,
   });
   try {
-    const head = await readHead(job.blob, 1024);
-    compression = sniff(head);
+    const opened = await peek(await openBlob(job.blob), 1024);
+    const head = opened.head;
+    compression = sniff(head.subarray(0, 1024));
     if (compression === 'unknown') {
       const said = job.mediaType ? ` (media type '${job.mediaType}')` : '';
       throw new Error(`unknown layer format${said}: expected tar, gzip or zstd by its first bytes`);
@@ -231,13 +237,27 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
       entryEnd: () => acc.entryEnd(),
     });
     const decomp = decompressor(compression, limits);
-    const input = createReadStream(job.blob.file, { start: job.blob.start, end: job.blob.start + job.blob.size - 1, highWaterMark: 256 * 1024 });
+    // The last raw bytes are kept for the check after a gzip member: the blob may be a stream that cannot be re-read.
+    const tail: Buffer[] = [];
+    let tailBytes = 0;
     await pipeline(
-      input,
+      async function* () {
+        try {
+          if (head.length) yield head;
+          for (let next = await opened.rest.next(); !next.done; next = await opened.rest.next()) yield next.value;
+        } finally {
+          // Closes the file or the connection when the scan stops early.
+          await opened.rest.return?.();
+        }
+      },
       async function* (source: AsyncIterable<Buffer>) {
         for await (const chunk of source) {
           rawHash.update(chunk);
           rawBytes += chunk.length;
+          if (rawBytes > job.blob.size) throw new Error(`the blob is longer than the ${job.blob.size} bytes expected`);
+          tail.push(chunk);
+          tailBytes += chunk.length;
+          while (tail.length > 1 && tailBytes - tail[0]!.length > TAIL_KEPT) tailBytes -= tail.shift()!.length;
           yield chunk;
         }
       },
@@ -260,8 +280,9 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
     // whatever follows would never be scanned, so anything but zero padding there fails the layer.
     const consumed = (decomp as unknown as { bytesWritten?: number }).bytesWritten;
     if (compression !== 'none' && consumed !== undefined && consumed < rawBytes) {
-      const rest = await readHead({ file: job.blob.file, start: job.blob.start + consumed, size: rawBytes - consumed }, rawBytes - consumed);
-      if (rest.length > 64 * 1024 || !rest.every((b) => b === 0)) {
+      const after = rawBytes - consumed;
+      const rest = after > TAIL_KEPT ? undefined : Buffer.concat(tail).subarray(tailBytes - after);
+      if (!rest || !rest.every((b) => b === 0)) {
         throw new Error(`${rawBytes - consumed} bytes after the end of the ${compression} stream were not decompressed`);
       }
     }

@@ -1,0 +1,39 @@
+/**
+ * One registry blob as a stream, opened where it is scanned (a layer worker): the same client as the main thread
+ * (route, trust, auth, redirects), retrying 429/5xx and connection failures before the first byte. After the first
+ * byte nothing is retried: a break, a short body or one byte too many fails the layer with one line naming the blob.
+ * The digest itself is verified by the scan, which hashes every raw byte it reads (layer.ts).
+ */
+import { Readable } from 'node:stream';
+import type { RegistryBlob } from '../types.js';
+import { RegistryClient, RegistryError, oneLine } from './client.js';
+
+export async function openRegistryBlob(blob: RegistryBlob): Promise<Readable> {
+  const spec = blob.fetch;
+  const what = `blob ${blob.digest} of ${blob.label}`;
+  const client = new RegistryClient({ ...spec, credentials: spec.credentials, env: spec.env });
+  const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
+  if (res.status < 200 || res.status >= 300) {
+    res.body.resume();
+    throw new RegistryError(`${what}: the registry answered ${res.status}`);
+  }
+  const body = res.body;
+  return Readable.from(
+    (async function* () {
+      let bytes = 0;
+      try {
+        for await (const chunk of body) {
+          bytes += (chunk as Buffer).length;
+          if (bytes > blob.size) throw new RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
+          yield chunk as Buffer;
+        }
+      } catch (error) {
+        body.destroy();
+        if (error instanceof RegistryError) throw error;
+        throw new RegistryError(`${what}: the download broke off after ${bytes} of ${blob.size} bytes (${oneLine(error)})`);
+      }
+      if (bytes !== blob.size) throw new RegistryError(`${what}: got ${bytes} of ${blob.size} bytes`);
+    })(),
+    { objectMode: false, highWaterMark: 256 * 1024 },
+  );
+}
