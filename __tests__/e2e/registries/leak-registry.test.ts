@@ -275,5 +275,17 @@ maybe('leak-check reading a registry through TLS inspection', () => {
       await front.stop();
     }
   }, 120000);
+
+  test.each(['corrupt', 'drop'] as const)('a %s layer, streamed by a worker into the scanner, fails closed with one line', async (mode) => {
+    const l = lab();
+    // Only blobs over 1 MB are tampered with: the two 12 MB layers of app:large, never its config or manifests.
+    const front = await startTamperFront(open, tls, l.scratch(`tamper-layer-${mode}`), mode, 1024 * 1024);
+    try {
+      const run = runCli(dist, ['leak-check', `registry:${front.host}/app:large`, '--ca', l.pki.paths.orgCa, '--json'], { NODE_EXTRA_CA_CERTS: tls.publicRoot, HTTPS_PROXY: '', NO_PROXY: '' });
+      oneLineFailure(run, mode === 'corrupt' ? /blob sha256:[0-9a-f]{64} of vm:\d+\/app:large: the registry served content whose digest is sha256:[0-9a-f]{64}$/ : /blob sha256:[0-9a-f]{64} of vm:\d+\/app:large: (the download broke off after \d+ of \d+ bytes|got \d+ of \d+ bytes)/);
+    } finally {
+      await front.stop();
+    }
+  }, 120000);
 });
 
