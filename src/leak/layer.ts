@@ -294,7 +294,10 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
     return problems.length ? { ...r, error: problems.join('; ') } : r;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return result(friendly(message, compression));
+    const r = result(friendly(message, compression));
+    // Every byte was read and they are not the blob's: that is the cause, whatever the decompressor made of them.
+    if (job.digest && rawBytes === job.blob.size && r.digest !== job.digest) return { ...r, error: `blob digest is ${r.digest}, expected ${job.digest} (${r.error})` };
+    return r;
   }
 }
 
