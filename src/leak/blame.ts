@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { openBlob } from './blob.js';
 import type { LayerJob } from './types.js';
 
 /**
@@ -12,11 +12,7 @@ export async function blameTarFailure(job: LayerJob, tarMessage: string): Promis
   if (!job.digest?.startsWith('sha256:')) return tarMessage;
   const hash = createHash('sha256');
   try {
-    if (job.blob.size > 0) {
-      for await (const chunk of createReadStream(job.blob.file, { start: job.blob.start, end: job.blob.start + job.blob.size - 1, highWaterMark: 1024 * 1024 })) {
-        hash.update(chunk as Buffer);
-      }
-    }
+    for await (const chunk of await openBlob(job.blob)) hash.update(chunk as Buffer);
   } catch {
     return tarMessage;
   }

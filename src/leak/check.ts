@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { rmSync, statSync, createReadStream } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTempDirectory } from '../fs/ensure-directory.js';
@@ -14,9 +14,10 @@ import { NESTED } from './nested/scan.js';
 import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from './matcher.js';
 import { envPointers, filePointers, judgePointer, type Pointer } from './pointers.js';
 import { runLayerJobs } from './pool.js';
+import { openBlob } from './blob.js';
 import { readMember, type Source } from './source.js';
-import { isRegistryReference, pemOf, stageRegistryImage, type RegistrySourceOptions } from './registry/index.js';
-import { DEFAULT_LIMITS, LEAK_FIX, type Finding, type Hit, type LayerJob, type LayerResult, type Report, type ScanLimits, type TargetSpec, type Unscanned } from './types.js';
+import { isRegistryReference, openRegistryImage, pemOf, RegistryError, type RegistrySourceOptions } from './registry/index.js';
+import { DEFAULT_LIMITS, LEAK_FIX, type BlobRef, type Finding, type Hit, type LayerJob, type LayerResult, type Report, type ScanLimits, type TargetSpec, type Unscanned } from './types.js';
 
 export interface CheckOptions {
   /** A path (archive, OCI layout, rootfs directory), optionally with a transport prefix, or a daemon image reference. */
@@ -37,18 +38,16 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
   const started = Date.now();
   const limits: ScanLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const matcher = buildMatcher(options.spec);
-  // registry:HOST/REPO… and docker://…: read through the distribution API, before the local spellings are parsed.
-  const fromRegistry = isRegistryReference(options.image);
-  const input = fromRegistry ? undefined : parseImageInput(options.image);
+  if (isRegistryReference(options.image)) {
+    // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
+    const { source } = await openRegistryImage(options.image, pemOf(options.spec.certs), options.registry);
+    return await checkSource(options.image, source, planImages(source, ['oci']), matcher, options.spec, limits, options.parallel, started, registryLayerFailure);
+  }
+  const input = parseImageInput(options.image);
   let temp: string | undefined;
   try {
     let opened: OpenedInput;
-    if (!input) {
-      temp = await makeTempDirectory(tmpdir(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
-      const layout = join(temp, 'layout');
-      await stageRegistryImage(options.image, layout, pemOf(options.spec.certs), options.registry);
-      opened = openImageInput({ kind: 'path', spelling: options.image, path: layout });
-    } else if (input.kind === 'daemon') {
+    if (input.kind === 'daemon') {
       if (!options.dockerSave) throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
       temp = await makeTempDirectory(tmpdir(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
       const file = join(temp, 'image.tar');
@@ -98,7 +97,31 @@ function describeCa(h: { kind: string; fingerprint: string; subject?: string }):
   return `${what}${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${colonFingerprint(h.fingerprint)})`;
 }
 
-async function checkSource(input: string, source: Source, plan: Plan, matcher: Matcher, spec: TargetSpec, limits: ScanLimits, parallel: number | undefined, started: number): Promise<Report> {
+/**
+ * A registry layer that could not be read to its end, or whose bytes do not hash to its digest, fails the whole
+ * check with one line naming the blob: what was scanned is not what was pushed.
+ */
+function registryLayerFailure(job: LayerJob, r: LayerResult): string | undefined {
+  if (job.blob.kind !== 'registry' || !r.error) return undefined;
+  // The stream's own one line (a break, a short body, an HTTP status), possibly wrapped by the scan's wording.
+  const own = r.error.indexOf(`blob ${job.blob.digest} of `);
+  if (own >= 0) return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
+  const what = `blob ${job.blob.digest} of ${job.blob.label}`;
+  if (r.digest !== job.blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error)) return `${what}: the registry served content whose digest is ${r.digest}`;
+  return `${what}: ${r.error}`;
+}
+
+async function checkSource(
+  input: string,
+  source: Source,
+  plan: Plan,
+  matcher: Matcher,
+  spec: TargetSpec,
+  limits: ScanLimits,
+  parallel: number | undefined,
+  started: number,
+  layerFailure?: (job: LayerJob, result: LayerResult) => string | undefined,
+): Promise<Report> {
   const unscanned: Unscanned[] = [...plan.unscanned];
   const findings: Finding[] = [];
 
@@ -130,7 +153,7 @@ async function checkSource(input: string, source: Source, plan: Plan, matcher: M
   const layerRun = runLayerJobs(jobs, spec, limits, parallel, newTotals());
   for (const name of contentMembers) {
     const m = source.members.get(name)!;
-    const { hits, digest, error } = await scanContent(m.blob.file, m.blob.start, m.blob.size, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
+    const { hits, digest, error } = await scanContent(m.blob, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
     const expected = digestOfMember(m);
     if (error) unscanned.push({ what: name, reason: error });
     if (expected && digest !== expected) unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
@@ -150,6 +173,10 @@ async function checkSource(input: string, source: Source, plan: Plan, matcher: M
     }
   }
   const results = new Map((await layerRun).map((r) => [r.id, r] as const));
+  for (const job of jobs) {
+    const failure = layerFailure?.(job, results.get(job.id)!);
+    if (failure) throw new RegistryError(failure);
+  }
 
   let files = 0;
   let nestedFiles = 0;
@@ -322,14 +349,14 @@ function scanJsonStrings(matcher: Matcher, text: string, depth: number): Hit[] {
 }
 
 /** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
-async function scanContent(file: string, start: number, size: number, matcher: Matcher, maybeJson: boolean): Promise<{ hits: Hit[]; digest: string; error?: string }> {
+async function scanContent(blob: BlobRef, matcher: Matcher, maybeJson: boolean): Promise<{ hits: Hit[]; digest: string; error?: string }> {
   const hash = createHash('sha256');
   const scanner = new ContentScanner(matcher);
   const keep: Buffer[] = [];
   let kept = 0;
   try {
-    if (size > 0) {
-      for await (const chunk of createReadStream(file, { start, end: start + size - 1, highWaterMark: 1024 * 1024 })) {
+    if (blob.size > 0) {
+      for await (const chunk of await openBlob(blob)) {
         const b = chunk as Buffer;
         hash.update(b);
         scanner.feed(b);

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Matcher } from './matcher.js';
 import { Budget } from './nested/budget.js';
@@ -13,8 +11,9 @@ import { sniff, type Compression } from './sniff.js';
 import { blameTarFailure } from './blame.js';
 import { isCapturedPath } from './pointers.js';
 import { TarError, TarParser, type TarHeader } from './tar.js';
+import { openBlob } from './blob.js';
 import { LayerIndexBuilder } from './filesystem.js';
-import type { BlobRef, CapturedFile, EntryType, FileHit, LayerJob, LayerResult, NotLookedInside, ScanLimits } from './types.js';
+import type { CapturedFile, EntryType, FileHit, LayerJob, LayerResult, NotLookedInside, ScanLimits } from './types.js';
 
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
 const CAPTURE_MAX = 64 * 1024;
@@ -117,16 +116,22 @@ export class LayerAccumulator {
 
 export { sniff };
 
-async function readHead(blob: BlobRef, n: number): Promise<Buffer> {
-  const fh = await open(blob.file, 'r');
-  try {
-    const buf = Buffer.alloc(Math.min(n, blob.size));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, blob.start);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
+/** The blob's first `n` bytes (fewer if it is shorter), and the stream positioned after them. */
+async function peek(input: Readable, n: number): Promise<{ head: Buffer; rest: AsyncIterator<Buffer> }> {
+  const rest = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const parts: Buffer[] = [];
+  let len = 0;
+  while (len < n) {
+    const next = await rest.next();
+    if (next.done) break;
+    parts.push(next.value);
+    len += next.value.length;
   }
+  return { head: Buffer.concat(parts), rest };
 }
+
+/** Raw bytes kept from the end of a blob, for the check after a gzip member (a registry stream cannot be re-read). */
+const TAIL_KEPT = 64 * 1024;
 
 function decompressor(kind: Compression, limits: ScanLimits): NodeJS.ReadWriteStream | ((source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>) {
   const chunkSize = 64 * 1024;
@@ -169,8 +174,9 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
       bytes: outBytes,
     });
   try {
-    const head = await readHead(job.blob, 1024);
-    compression = sniff(head);
+    const opened = await peek(await openBlob(job.blob), 1024);
+    const head = opened.head;
+    compression = sniff(head.subarray(0, 1024));
     if (compression === 'unknown') {
       const said = job.mediaType ? ` (media type '${job.mediaType}')` : '';
       throw new Error(`unknown layer format${said}: expected tar, gzip or zstd by its first bytes`);
@@ -185,13 +191,26 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
       entryEnd: () => acc.entryEnd(),
     });
     const decomp = decompressor(compression, limits);
-    const input = createReadStream(job.blob.file, { start: job.blob.start, end: job.blob.start + job.blob.size - 1, highWaterMark: 256 * 1024 });
+    const tail: Buffer[] = [];
+    let tailBytes = 0;
     await pipeline(
-      input,
+      async function* () {
+        try {
+          if (head.length) yield head;
+          for (let next = await opened.rest.next(); !next.done; next = await opened.rest.next()) yield next.value;
+        } finally {
+          // Closes the file or the connection when the scan stops early.
+          await opened.rest.return?.();
+        }
+      },
       async function* (source: AsyncIterable<Buffer>) {
         for await (const chunk of source) {
           rawHash.update(chunk);
           rawBytes += chunk.length;
+          if (rawBytes > job.blob.size) throw new Error(`the blob is longer than the ${job.blob.size} bytes expected`);
+          tail.push(chunk);
+          tailBytes += chunk.length;
+          while (tail.length > 1 && tailBytes - tail[0]!.length > TAIL_KEPT) tailBytes -= tail.shift()!.length;
           yield chunk;
         }
       },
@@ -214,8 +233,9 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
     // whatever follows would never be scanned, so anything but zero padding there fails the layer.
     const consumed = compression === 'gzip' ? (decomp as unknown as { bytesWritten?: number }).bytesWritten : undefined;
     if (consumed !== undefined && consumed < rawBytes) {
-      const rest = await readHead({ file: job.blob.file, start: job.blob.start + consumed, size: rawBytes - consumed }, rawBytes - consumed);
-      if (rest.length > 64 * 1024 || !rest.every((b) => b === 0)) {
+      const after = rawBytes - consumed;
+      const rest = after > TAIL_KEPT ? undefined : Buffer.concat(tail).subarray(tailBytes - after);
+      if (!rest || !rest.every((b) => b === 0)) {
         throw new Error(`${rawBytes - consumed} bytes after the end of the ${compression} stream were not decompressed`);
       }
     }
@@ -227,6 +247,12 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
     return problems.length ? { ...r, error: problems.join('; ') } : r;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    // Every byte was read and they are not the blob's: that is the cause, whatever the decompressor made of them.
+    const whole = rawBytes === job.blob.size && job.digest;
+    if (whole) {
+      const r = result(error instanceof TarError ? message : friendly(message, compression));
+      return r.digest === job.digest ? r : { ...r, error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})` };
+    }
     // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
     return result(error instanceof TarError ? await blameTarFailure(job, message) : friendly(message, compression));
   } finally {

@@ -137,6 +137,9 @@ export function resolveMember(source: Source, name: string): Member | undefined 
 
 export function readMember(m: Member, max = 64 * 1024 * 1024): Buffer {
   if (m.blob.size > max) throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
+  if (m.blob.kind === 'bytes') return Buffer.from(m.blob.bytes.buffer, m.blob.bytes.byteOffset, m.blob.size);
+  // Registry sources fetch every blob they read whole before planning (registry/pull.ts): this is a bug guard.
+  if (m.blob.kind === 'registry') throw new Error(`'${m.name}' is a registry blob read as metadata before it was fetched`);
   const fd = openSync(m.blob.file, 'r');
   try {
     const buf = Buffer.alloc(m.blob.size);

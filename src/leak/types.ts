@@ -87,11 +87,52 @@ export interface NotLookedInside {
 }
 
 /** A byte range of a local file: a blob inside an archive, or a whole file. Workers open it themselves. */
-export interface BlobRef {
+export interface FileBlob {
+  readonly kind?: 'file';
   readonly file: string;
   readonly start: number;
   readonly size: number;
 }
+
+/** A small blob already in memory (a registry's manifests and configs, fetched whole and verified). */
+export interface BytesBlob {
+  readonly kind: 'bytes';
+  readonly bytes: Uint8Array;
+  readonly size: number;
+}
+
+/**
+ * How a worker reaches a registry on its own: plain data (it crosses worker_threads), never logged. The
+ * authorization is the one the main thread already negotiated; the credentials let a worker answer a new
+ * challenge when a token expires during a long scan.
+ */
+export interface RegistryFetchSpec {
+  /** HOST[:PORT] of the API. */
+  readonly host: string;
+  readonly repository: string;
+  /** PEM certificates trusted besides the system roots (the org CA). */
+  readonly extraCa: readonly string[];
+  /** Only the proxy variables (HTTPS_PROXY, NO_PROXY, …): the route is decided in the worker the same way. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly authorization?: string;
+  readonly credentials?: { readonly username: string; readonly password: string };
+  readonly retries?: number;
+  readonly backoffMs?: number;
+  readonly timeoutMs?: number;
+}
+
+/** A blob a worker streams from the registry; its digest is verified as the scan hashes it (see layer.ts). */
+export interface RegistryBlob {
+  readonly kind: 'registry';
+  readonly digest: string;
+  readonly size: number;
+  /** For messages: HOST/REPO:TAG. */
+  readonly label: string;
+  readonly fetch: RegistryFetchSpec;
+}
+
+/** Where a blob's bytes come from; `openBlob` (blob.ts) turns any of them into a stream. */
+export type BlobRef = FileBlob | BytesBlob | RegistryBlob;
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
 

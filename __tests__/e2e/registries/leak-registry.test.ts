@@ -6,11 +6,13 @@
  * image passes; credentials come from a docker config file and from a docker-credential-* helper; a 404, a 401, a
  * corrupted blob and a dropped connection each fail closed with one line.
  */
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Report } from '../../../src/leak/types.js';
 import { runAction, useInspectionLab, type Lab } from '../../support/inspection/index.js';
-import { bundle, runCli, type Run } from '../leak/support.js';
+import { bundle, NODE, runCli, type Run } from '../leak/support.js';
 import { Blobs, MEDIA, type Descriptor } from '../leak/layout.js';
 import { loopbackNamesResolve, pushRaw, startRegistry, startTamperFront, writeRegistryTls, type Registry, type RegistryTls } from '../../support/registry/index.js';
 
@@ -93,6 +95,15 @@ beforeAll(async () => {
       { reference: `sha256-${img.descriptor.digest.slice(7)}`, descriptor: referrers },
     ], [artifact]);
   }
+  // Two layers large enough that a staged copy would sit on disk for a while (random bytes: gzip cannot shrink them).
+  {
+    const b = new Blobs();
+    const img = b.image(amd64, [
+      { files: { 'opt/big-a.bin': randomBytes(12 * 1024 * 1024), ...CLEAN_FILES }, createdBy: 'COPY big-a /opt/' },
+      { files: { 'opt/big-b.bin': randomBytes(12 * 1024 * 1024), 'etc/ssl/certs/org.pem': caPem }, createdBy: 'COPY org.pem /etc/ssl/certs/' },
+    ]);
+    await push(open, 'app', b, [{ reference: 'large', descriptor: img.descriptor }]);
+  }
   // The clean image behind auth, for the credential sources.
   {
     const b = new Blobs();
@@ -132,6 +143,41 @@ maybe('leak-check reading a registry through TLS inspection', () => {
     // It went through the proxy: mitmdump logged the registry's requests.
     expect(lab().mitmproxy!.saw(`${open.host}/v2/app/manifests/leaky-layer`)).toBe(true);
   }, 120000);
+
+  test('layers stream into the scanner: nothing of the image is ever written under TMPDIR', async () => {
+    const l = lab();
+    const tmp = l.scratch('tmpdir');
+    mkdirSync(tmp, { recursive: true });
+    const seen = new Set<string>();
+    const list = (dir: string, rel = ''): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        seen.add(`${rel}${e.name}`);
+        if (e.isDirectory()) list(join(dir, e.name), `${rel}${e.name}/`);
+      }
+    };
+    const child = spawn(NODE, [join(dist, 'cli/index.js'), 'leak-check', `registry:${open.host}/app:large`, '--ca', l.pki.paths.orgCa, '--json'], {
+      env: { ...process.env, TMPDIR: tmp, HTTPS_PROXY: l.mitmproxy!.url, NO_PROXY: '' },
+    });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    let polls = 0;
+    const poll = setInterval(() => {
+      polls++;
+      list(tmp);
+    }, 5);
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearInterval(poll);
+    list(tmp);
+    const report = JSON.parse(stdout) as Report;
+    expect(status).toBe(1);
+    expect(report.unscanned).toEqual([]);
+    // Both large layers were read to their end and verified (a digest or size mismatch would have failed the run).
+    expect(report.stats.layers).toBe(2);
+    expect(report.stats.bytes).toBeGreaterThan(24 * 1024 * 1024);
+    expect(report.findings.map((f) => `${f.path} ${f.layer?.index}`)).toContain('/etc/ssl/certs/org.pem 1');
+    expect(polls).toBeGreaterThan(5);
+    expect([...seen]).toEqual([]);
+  }, 180000);
 
   test('a CA in the image config (history) is found', () => {
     const { run, report } = check(lab(), `docker://${open.host}/app:leaky-config`);
@@ -225,6 +271,18 @@ maybe('leak-check reading a registry through TLS inspection', () => {
       // Straight to the front (no proxy): its "public" certificate is trusted through NODE_EXTRA_CA_CERTS.
       const run = runCli(dist, ['leak-check', `registry:${front.host}/app:clean`, '--ca', l.pki.paths.orgCa, '--json'], { NODE_EXTRA_CA_CERTS: tls.publicRoot, HTTPS_PROXY: '', NO_PROXY: '' });
       oneLineFailure(run, mode === 'corrupt' ? /blob sha256:[0-9a-f]{64} of vm:\d+\/app:clean: the registry served content whose digest is sha256:/ : /blob sha256:[0-9a-f]{64} of vm:\d+\/app:clean: (the download broke off|got \d+ of \d+ bytes)/);
+    } finally {
+      await front.stop();
+    }
+  }, 120000);
+
+  test.each(['corrupt', 'drop'] as const)('a %s layer, streamed by a worker into the scanner, fails closed with one line', async (mode) => {
+    const l = lab();
+    // Only blobs over 1 MB are tampered with: the two 12 MB layers of app:large, never its config or manifests.
+    const front = await startTamperFront(open, tls, l.scratch(`tamper-layer-${mode}`), mode, 1024 * 1024);
+    try {
+      const run = runCli(dist, ['leak-check', `registry:${front.host}/app:large`, '--ca', l.pki.paths.orgCa, '--json'], { NODE_EXTRA_CA_CERTS: tls.publicRoot, HTTPS_PROXY: '', NO_PROXY: '' });
+      oneLineFailure(run, mode === 'corrupt' ? /blob sha256:[0-9a-f]{64} of vm:\d+\/app:large: the registry served content whose digest is sha256:[0-9a-f]{64}$/ : /blob sha256:[0-9a-f]{64} of vm:\d+\/app:large: (the download broke off after \d+ of \d+ bytes|got \d+ of \d+ bytes)/);
     } finally {
       await front.stop();
     }

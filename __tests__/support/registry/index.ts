@@ -262,12 +262,12 @@ export function writeDockerConfig(dir: string, registry: Registry): string {
 }
 
 /** A registry front that corrupts or cuts every blob it serves (see tamper-front.mjs). */
-export async function startTamperFront(registry: Registry, tls: RegistryTls, dir: string, mode: 'corrupt' | 'drop'): Promise<Service & { host: string }> {
+export async function startTamperFront(registry: Registry, tls: RegistryTls, dir: string, mode: 'corrupt' | 'drop', minBytes = 0): Promise<Service & { host: string }> {
   const port = await freePort();
   const service = await spawnService({
     name: `tamper-${mode}`,
     command: process.execPath,
-    args: [join(HERE, 'tamper-front.mjs'), String(port), mode, tls.cert, tls.key, registry.url, tls.publicRoot],
+    args: [join(HERE, 'tamper-front.mjs'), String(port), mode, tls.cert, tls.key, registry.url, tls.publicRoot, String(minBytes)],
     port,
     log: join(dir, `tamper-${mode}.log`),
     url: `https://${REGISTRY_NAME}:${port}`,

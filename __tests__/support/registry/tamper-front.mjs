@@ -1,10 +1,12 @@
 // A hostile registry front for fail-closed tests: forwards everything to the real registry, but every blob GET is
 // tampered with. Modes: `corrupt` (same length, last byte flipped: the digest no longer matches) and `drop` (half
-// the body, then the connection is destroyed). Usage: node tamper-front.mjs PORT MODE CERT KEY REGISTRY_URL REGISTRY_CA
+// the body, then the connection is destroyed). Blobs under MIN_BYTES (default 0) pass untouched, so that only layers
+// (streamed by the scan's workers) are tampered with, not configs. Usage:
+// node tamper-front.mjs PORT MODE CERT KEY REGISTRY_URL REGISTRY_CA [MIN_BYTES]
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 
-const [port, mode, cert, key, registryUrl, registryCa] = process.argv.slice(2);
+const [port, mode, cert, key, registryUrl, registryCa, minBytes = '0'] = process.argv.slice(2);
 const ca = readFileSync(registryCa);
 const upstream = new URL(registryUrl);
 
@@ -23,6 +25,11 @@ https
         answer.on('data', (c) => chunks.push(c));
         answer.on('end', () => {
           const body = Buffer.concat(chunks);
+          if (body.length < Number(minBytes)) {
+            res.writeHead(200, answer.headers);
+            res.end(body);
+            return;
+          }
           console.log(`${mode} ${req.url} (${body.length} bytes)`);
           res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
           if (mode === 'corrupt') {

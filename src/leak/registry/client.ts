@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { routeFor, type Env } from '../../detect/route.js';
 import type { Credentials } from './credentials.js';
+import type { RegistryFetchSpec } from '../types.js';
 
 export class RegistryError extends Error {
   constructor(message: string) {
@@ -30,6 +31,8 @@ export interface ClientOptions {
   readonly timeoutMs?: number;
   /** Backoff base in ms (tests make it short). */
   readonly backoffMs?: number;
+  /** An Authorization already negotiated (by the main thread, for a worker streaming a blob). */
+  readonly authorization?: string;
 }
 
 export interface Response {
@@ -116,6 +119,25 @@ export class RegistryClient {
 
   constructor(private readonly options: ClientOptions) {
     this.ca = trustedRoots(options.extraCa);
+    this.authorization = options.authorization;
+  }
+
+  /** What a worker needs to fetch from the same registry with the same route, trust and authorization. */
+  fetchSpec(): RegistryFetchSpec {
+    const o = this.options;
+    // Only the proxy variables travel: nothing else of the environment is needed to route a request.
+    const env = Object.fromEntries(Object.entries(o.env).filter((e): e is [string, string] => /proxy/i.test(e[0]) && typeof e[1] === 'string'));
+    return {
+      host: o.host,
+      repository: o.repository,
+      extraCa: [...o.extraCa],
+      env,
+      ...(this.authorization ? { authorization: this.authorization } : {}),
+      ...(o.credentials ? { credentials: { username: o.credentials.username, password: o.credentials.password } } : {}),
+      ...(o.retries !== undefined ? { retries: o.retries } : {}),
+      ...(o.backoffMs !== undefined ? { backoffMs: o.backoffMs } : {}),
+      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    };
   }
 
   private get timeoutMs(): number {

@@ -1,12 +1,11 @@
 /**
- * The registry source of the leak check: resolves credentials, then stages the reference's manifests and blobs as
- * an OCI layout (see pull.ts) for the scanner. The org CA being checked for is also what the connection trusts:
+ * The registry source of the leak check: resolves credentials, then reads the reference's manifests and small blobs
+ * into an in-memory Source whose image layers the scanner streams from the registry (see pull.ts). The org CA being checked for is also what the connection trusts:
  * behind inspection, the registry's chain ends in it.
  */
-import { mkdirSync } from 'node:fs';
 import { credentialsFor, dockerConfigPath, type Credentials } from './credentials.js';
 import { RegistryError } from './client.js';
-import { pullToLayout, type PullResult } from './pull.js';
+import { readRegistryImage, type PullResult } from './pull.js';
 import { parseRegistryReference } from './reference.js';
 
 export { isRegistryReference } from './reference.js';
@@ -30,7 +29,7 @@ export function pemOf(certs: readonly { readonly der: Uint8Array }[]): string[] 
   return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`);
 }
 
-export async function stageRegistryImage(image: string, dir: string, extraCa: readonly string[], options: RegistrySourceOptions = {}): Promise<PullResult> {
+export async function openRegistryImage(image: string, extraCa: readonly string[], options: RegistrySourceOptions = {}): Promise<PullResult> {
   const reference = parseRegistryReference(image);
   const env = options.env ?? process.env;
   let credentials = options.credentials;
@@ -41,10 +40,8 @@ export async function stageRegistryImage(image: string, dir: string, extraCa: re
       throw new RegistryError(`credentials for ${reference.registry}: ${(error as Error).message}`);
     }
   }
-  mkdirSync(dir, { recursive: true });
-  return pullToLayout({
+  return readRegistryImage({
     reference,
-    dir,
     extraCa,
     env,
     ...(credentials ? { credentials } : {}),

@@ -1,13 +1,15 @@
 /**
- * Copies what a registry serves for one reference into an OCI layout directory that the leak check then reads
- * like any other: the root manifest or index, every platform's manifest, config and layers, and every referrer
- * (attestations, signatures) found through the referrers API or its `sha256-<hex>` tag fallback. Each blob's
- * digest and size are verified while it streams to disk; any mismatch or fetch error fails the whole pull.
+ * Reads what a registry serves for one reference as a Source the leak check plans and scans like an OCI layout,
+ * without writing anything to disk: the root manifest or index, every platform's manifest, config and layers, and
+ * every referrer (attestations, signatures) found through the referrers API or its `sha256-<hex>` tag fallback.
+ * Manifests, configs and other small blobs are fetched whole here (verified, bounded, kept in memory); image layers
+ * stay registry references that the layer workers stream straight into the scanner, verifying their digests as they
+ * hash them (see ../blob.ts, ../layer.ts). Any mismatch or fetch error fails closed.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { planImages } from '../image.js';
+import type { Member, Source } from '../source.js';
+import type { RegistryBlob } from '../types.js';
 import { RegistryClient, RegistryError, readText, type ClientOptions, type Response } from './client.js';
 import { apiHost, describeReference, type RegistryReference } from './reference.js';
 
@@ -27,15 +29,16 @@ interface Descriptor {
 
 export interface PullOptions extends Omit<ClientOptions, 'host' | 'repository'> {
   readonly reference: RegistryReference;
-  /** An empty directory to write the layout into. */
-  readonly dir: string;
   /** `os/arch[/variant]`: only that platform of an index (its attestations too); default every platform. */
   readonly platform?: string;
   readonly parallel?: number;
 }
 
+/** Blobs that are not image layers (configs, in-toto documents, artifacts) are read whole, up to this size. */
+const MAX_SMALL_BLOB = 64 * 1024 * 1024;
+
 export interface PullResult {
-  readonly dir: string;
+  readonly source: Source;
   readonly manifests: number;
   readonly blobs: number;
   readonly referrers: number;
@@ -52,21 +55,20 @@ function check(res: Response, what: string, ref: string): void {
   throw new RegistryError(`${what} of ${ref}: ${why[res.status] ?? `the registry answered ${res.status}`}`);
 }
 
-export async function pullToLayout(options: PullOptions): Promise<PullResult> {
+export async function readRegistryImage(options: PullOptions): Promise<PullResult> {
   const ref = options.reference;
   const label = describeReference(ref);
   const client = new RegistryClient({ ...options, host: apiHost(ref.registry), repository: ref.repository });
   const base = `/v2/${ref.repository}`;
-  const blobsDir = join(options.dir, 'blobs', 'sha256');
-  mkdirSync(blobsDir, { recursive: true });
-  const saved = new Set<string>();
+  const members = new Map<string, Member>();
   const blobQueue = new Map<string, Descriptor>();
   let manifests = 0;
 
-  const save = (digest: string, bytes: Buffer): void => {
-    writeFileSync(join(blobsDir, digest.slice('sha256:'.length)), bytes);
-    saved.add(digest);
+  const keep = (name: string, bytes: Buffer): void => {
+    members.set(name, { name, type: 'file', blob: { kind: 'bytes', bytes, size: bytes.length } });
   };
+  const memberOf = (digest: string): string => `blobs/sha256/${digest.slice('sha256:'.length)}`;
+  const save = (digest: string, bytes: Buffer): void => keep(memberOf(digest), bytes);
 
   /** A manifest or index by tag or digest: read whole (bounded), verified against its digest, saved as a blob. */
   const fetchManifest = async (reference: string, expected?: string): Promise<{ digest: string; mediaType: string; doc: Record<string, unknown>; size: number }> => {
@@ -166,50 +168,59 @@ export async function pullToLayout(options: PullOptions): Promise<PullResult> {
     }
   }
 
-  // Blobs in parallel, each verified while it streams to disk.
-  const queue = [...blobQueue.values()].filter((d) => !saved.has(d.digest));
-  const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, queue.length)) }, async () => {
-    for (let d = queue.shift(); d; d = queue.shift()) await fetchBlob(client, base, label, d, blobsDir);
-  });
-  await Promise.all(lanes);
-
-  writeFileSync(join(options.dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  keep('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
   // The root index names every platform; with --platform only some were fetched, so the layout lists those instead.
   const tops: Descriptor[] =
     options.platform && selected.length
       ? selected.map((d) => ({ ...d, annotations: { ...d.annotations, 'org.opencontainers.image.ref.name': label } }))
       : [{ mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: { 'org.opencontainers.image.ref.name': label } }];
-  writeFileSync(join(options.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] }, null, 2));
-  return { dir: options.dir, manifests, blobs: blobQueue.size, referrers: referrerDescriptors.length };
+  keep('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] })));
+
+  // Every other blob starts as a registry reference; the same planner as every input decides which are image layers.
+  const fetch = client.fetchSpec();
+  for (const d of blobQueue.values()) {
+    if (!/^sha256:[0-9a-f]{64}$/.test(d.digest)) throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
+    if (!Number.isSafeInteger(d.size) || d.size < 0) throw new RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
+    const name = memberOf(d.digest);
+    if (members.has(name)) continue;
+    const blob: RegistryBlob = { kind: 'registry', digest: d.digest, size: d.size, label, fetch };
+    members.set(name, { name, type: 'file', blob });
+  }
+  const source: Source = { label, members };
+  const layers = planImages(source, ['oci']).layerMembers;
+  // The rest (configs, attestation documents, artifacts) is read whole, in parallel, verified before use.
+  const small = [...members.values()].filter((m) => m.blob.kind === 'registry' && !layers.has(m.name));
+  const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, small.length)) }, async () => {
+    for (let m = small.shift(); m; m = small.shift()) {
+      const d = m.blob as RegistryBlob;
+      members.set(m.name, { name: m.name, type: 'file', blob: { kind: 'bytes', bytes: await fetchSmallBlob(client, base, label, d), size: d.size } });
+    }
+  });
+  await Promise.all(lanes);
+  return { source, manifests, blobs: blobQueue.size, referrers: referrerDescriptors.length };
 }
 
-async function fetchBlob(client: RegistryClient, base: string, label: string, d: Descriptor, blobsDir: string): Promise<void> {
-  const m = /^sha256:([0-9a-f]{64})$/.exec(d.digest);
-  if (!m) throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
+async function fetchSmallBlob(client: RegistryClient, base: string, label: string, d: RegistryBlob): Promise<Buffer> {
+  if (d.size > MAX_SMALL_BLOB) throw new RegistryError(`blob ${d.digest} of ${label} is ${d.size} bytes and not an image layer: over the ${MAX_SMALL_BLOB}-byte bound for configs and documents`);
   const res = await client.get(`${base}/blobs/${d.digest}`);
   check(res, `blob ${d.digest}`, label);
   const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
   let bytes = 0;
-  const part = join(blobsDir, `${m[1]}.part`);
   try {
-    await pipeline(
-      res.body,
-      async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          hash.update(chunk);
-          bytes += chunk.length;
-          if (bytes > d.size) throw new RegistryError(`blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`);
-          yield chunk;
-        }
-      },
-      createWriteStream(part),
-    );
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > d.size) throw new RegistryError(`blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`);
+      hash.update(chunk);
+      chunks.push(chunk);
+    }
   } catch (error) {
+    res.body.destroy();
     if (error instanceof RegistryError) throw error;
     throw new RegistryError(`blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${(error as Error).message.split('\n')[0]})`);
   }
   const got = `sha256:${hash.digest('hex')}`;
   if (bytes !== d.size) throw new RegistryError(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
   if (got !== d.digest) throw new RegistryError(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
-  renameSync(part, join(blobsDir, m[1]!));
+  return Buffer.concat(chunks);
 }

@@ -1,0 +1,52 @@
+/**
+ * One registry blob as a stream, opened where it is scanned (a layer worker): the same client as the main thread
+ * (route, trust, auth, redirects), retrying 429/5xx and connection failures before the first byte. After the first
+ * byte nothing is retried: a break, a short body or one byte too many fails the layer with one line naming the blob.
+ * The digest itself is verified by the scan, which hashes every raw byte it reads (layer.ts).
+ */
+import { Readable } from 'node:stream';
+import type { RegistryBlob } from '../types.js';
+import { RegistryClient, RegistryError, oneLine } from './client.js';
+
+const BATCH = 256 * 1024;
+
+export async function openRegistryBlob(blob: RegistryBlob): Promise<Readable> {
+  const spec = blob.fetch;
+  const what = `blob ${blob.digest} of ${blob.label}`;
+  const client = new RegistryClient({ ...spec, credentials: spec.credentials, env: spec.env });
+  const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
+  if (res.status < 200 || res.status >= 300) {
+    res.body.resume();
+    throw new RegistryError(`${what}: the registry answered ${res.status}`);
+  }
+  const body = res.body;
+  return Readable.from(
+    (async function* () {
+      let bytes = 0;
+      // TLS hands over 16 KiB records; batching them into 256 KiB pieces, as a file read gives, keeps the
+      // decompressor's round trips to libuv's pool (one per write) as few as for a file.
+      let batch: Buffer[] = [];
+      let batched = 0;
+      try {
+        for await (const chunk of body) {
+          bytes += (chunk as Buffer).length;
+          if (bytes > blob.size) throw new RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
+          batch.push(chunk as Buffer);
+          batched += (chunk as Buffer).length;
+          if (batched >= BATCH) {
+            yield batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+            batch = [];
+            batched = 0;
+          }
+        }
+        if (batched) yield Buffer.concat(batch, batched);
+      } catch (error) {
+        body.destroy();
+        if (error instanceof RegistryError) throw error;
+        throw new RegistryError(`${what}: the download broke off after ${bytes} of ${blob.size} bytes (${oneLine(error)})`);
+      }
+      if (bytes !== blob.size) throw new RegistryError(`${what}: got ${bytes} of ${blob.size} bytes`);
+    })(),
+    { objectMode: false, highWaterMark: 256 * 1024 },
+  );
+}
