@@ -68149,7 +68149,7 @@ function dedupe(certs) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2086);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7583);
 /* harmony import */ var _pool_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2157);
 
 
@@ -68164,7 +68164,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2086:
+/***/ 7583:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71359,8 +71359,8 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 var certificate = __nccwpck_require__(1779);
 // EXTERNAL MODULE: ./src/leak/filesystem.ts
 var filesystem = __nccwpck_require__(8);
-// EXTERNAL MODULE: ./src/leak/layer.ts + 1 modules
-var leak_layer = __nccwpck_require__(2444);
+// EXTERNAL MODULE: ./src/leak/layer.ts + 2 modules
+var leak_layer = __nccwpck_require__(2989);
 // EXTERNAL MODULE: ./src/leak/tar.ts
 var tar = __nccwpck_require__(9932);
 ;// CONCATENATED MODULE: ./src/leak/source.ts
@@ -71507,6 +71507,11 @@ function resolveMember(source, name) {
 function readMember(m, max = 64 * 1024 * 1024) {
     if (m.blob.size > max)
         throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
+    if (m.blob.kind === 'bytes')
+        return Buffer.from(m.blob.bytes.buffer, m.blob.bytes.byteOffset, m.blob.size);
+    // Registry sources fetch every blob they read whole before planning (registry/pull.ts): this is a bug guard.
+    if (m.blob.kind === 'registry')
+        throw new Error(`'${m.name}' is a registry blob read as metadata before it was fetched`);
     const fd = (0,external_node_fs_.openSync)(m.blob.file, 'r');
     try {
         const buf = Buffer.alloc(m.blob.size);
@@ -72244,14 +72249,16 @@ async function scanDirectory(id, root, matcher, limits, budget = new nested_budg
     return acc.result({ id, ...(error ? { error } : {}), compression: 'none', digest: '', diffId: '', bytes });
 }
 
-// EXTERNAL MODULE: ./src/leak/nested/scan.ts + 6 modules
-var scan = __nccwpck_require__(940);
+// EXTERNAL MODULE: ./src/leak/nested/scan.ts + 7 modules
+var scan = __nccwpck_require__(5309);
 // EXTERNAL MODULE: ./src/leak/matcher.ts
 var leak_matcher = __nccwpck_require__(2693);
 // EXTERNAL MODULE: ./src/leak/pointers.ts + 1 modules
 var leak_pointers = __nccwpck_require__(321);
 // EXTERNAL MODULE: ./src/leak/pool.ts
 var pool = __nccwpck_require__(2157);
+// EXTERNAL MODULE: ./src/leak/blob.ts + 1 modules
+var leak_blob = __nccwpck_require__(7500);
 ;// CONCATENATED MODULE: ./src/leak/registry/credentials.ts
 /**
  * Registry credentials the way the docker CLI keeps them (~/.docker/config.json, or $DOCKER_CONFIG/config.json):
@@ -72284,7 +72291,7 @@ function fromHelper(helper, serverUrl, env) {
         if (/credentials not found/i.test(stdout))
             return undefined;
         const why = error.code === 'ENOENT' ? 'not found on PATH' : `failed (${error.message.split('\n')[0]})`;
-        throw new Error(`the credential helper docker-credential-${helper} ${why}, asked for ${serverUrl}`);
+        throw new Error(`the credential helper docker-credential-${helper} ${why}, asked for ${serverUrl}`, { cause: error });
     }
     let parsed;
     try {
@@ -72334,451 +72341,8 @@ function credentialsFor(registry, configPath, env = process.env) {
     return undefined;
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
-var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/detect/no-proxy.ts
-/**
- * NO_PROXY matching, pure. There is no standard: each client family has its own rules, and the two that matter on a
- * runner differ in small ways, so both are written down here and the probe says when they disagree.
- *
- * curl (lib/noproxy.c; https://curl.se/libcurl/c/CURLOPT_NOPROXY.html), which Python urllib, wget and Node's
- * undici follow closely:
- *   - `*` alone (the whole list) disables the proxy for every host;
- *   - a name matches itself and every subdomain; a leading or trailing dot is ignored, so `.example.com` also
- *     matches `example.com`;
- *   - no ports: `example.com:8443` matches nothing;
- *   - IP literals compare as addresses, with CIDR (`10.0.0.0/8`, since 7.86.0); IPv6 entries without brackets.
- * Go (golang.org/x/net/http/httpproxy, https://pkg.go.dev/golang.org/x/net/http/httpproxy#Config), used by
- * Docker, BuildKit, gh, Terraform and every Go tool:
- *   - an entry `*` disables the proxy for every host;
- *   - `example.com` matches itself and subdomains, `.example.com` and `*.example.com` only subdomains;
- *   - a host or IP entry may carry a port (`example.com:8443`, `1.2.3.4:80`, `[::1]:443`), then only that port;
- *   - IP literals and CIDR blocks compare as addresses;
- *   - `localhost` and loopback addresses are never proxied, whatever the list says.
- */
-
-/** Strips IPv6 brackets and a trailing dot, lower-cases: the form both families compare. */
-function normaliseHost(host) {
-    let h = host.trim().toLowerCase();
-    if (h.startsWith('[') && h.endsWith(']'))
-        h = h.slice(1, -1);
-    if (h.endsWith('.') && (0,external_node_net_.isIP)(h) === 0)
-        h = h.slice(0, -1);
-    return h;
-}
-function ipv4Bits(ip) {
-    return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
-}
-/** Expands an IPv6 literal (with `::` and an optional dotted IPv4 tail) to 128 bits. */
-function ipv6Bits(ip) {
-    let text = ip.split('%')[0];
-    const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-    if (dotted) {
-        const v4 = ipv4Bits(dotted[1]);
-        text = text.slice(0, -dotted[1].length) + `${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
-    }
-    const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-    const headParts = head ? head.split(':') : [];
-    const tailParts = tail ? tail.split(':') : [];
-    const fill = tail === undefined ? [] : new Array(8 - headParts.length - tailParts.length).fill('0');
-    return [...headParts, ...fill, ...tailParts].reduce((acc, part) => (acc << 16n) | BigInt(parseInt(part || '0', 16)), 0n);
-}
-/** Whether `host` (an IP literal) lies in `network`/`bits`; bits absent = exact match. Families never mix. */
-function inCidr(host, network, bits) {
-    const family = (0,external_node_net_.isIP)(host);
-    if (family === 0 || (0,external_node_net_.isIP)(network) !== family)
-        return false;
-    const width = family === 4 ? 32 : 128;
-    const prefix = bits ?? width;
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > width)
-        return false;
-    const toBits = family === 4 ? ipv4Bits : ipv6Bits;
-    const shift = BigInt(width - prefix);
-    return toBits(host) >> shift === toBits(network) >> shift;
-}
-function entries(list) {
-    return list
-        .split(',')
-        .map((e) => e.trim().toLowerCase())
-        .filter(Boolean);
-}
-function curlMatches(host, list) {
-    if (list.trim() === '*')
-        return true;
-    const ip = (0,external_node_net_.isIP)(host) !== 0;
-    for (const raw of entries(list)) {
-        if (ip) {
-            const [network, bits] = raw.split('/');
-            if (inCidr(host, network, bits === undefined ? undefined : Number(bits)))
-                return true;
-            continue;
-        }
-        const token = raw.replace(/\.$/, '').replace(/^\./, '');
-        if (!token)
-            continue;
-        if (host === token || host.endsWith(`.${token}`))
-            return true;
-    }
-    return false;
-}
-/** Splits `host:port`, `[v6]:port`, or a bare host; a bare IPv6 literal has no port. */
-function splitEntry(entry) {
-    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
-    if (bracketed)
-        return { host: bracketed[1], ...(bracketed[2] ? { port: bracketed[2] } : {}) };
-    const colon = entry.lastIndexOf(':');
-    if (colon > 0 && entry.indexOf(':') === colon && /^\d+$/.test(entry.slice(colon + 1))) {
-        return { host: entry.slice(0, colon), port: entry.slice(colon + 1) };
-    }
-    return { host: entry };
-}
-function isLoopback(host) {
-    if ((0,external_node_net_.isIP)(host) === 4)
-        return host.startsWith('127.');
-    if ((0,external_node_net_.isIP)(host) === 6)
-        return ipv6Bits(host) === 1n;
-    return false;
-}
-function goMatches(host, port, list) {
-    if (host === 'localhost' || isLoopback(host))
-        return true;
-    const ip = (0,external_node_net_.isIP)(host) !== 0;
-    for (const raw of entries(list)) {
-        if (raw === '*')
-            return true;
-        const cidr = /^([^/]+)\/(\d+)$/.exec(raw);
-        if (cidr && (0,external_node_net_.isIP)(cidr[1]) !== 0) {
-            if (ip && inCidr(host, cidr[1], Number(cidr[2])))
-                return true;
-            continue;
-        }
-        const entry = splitEntry(raw);
-        if (!entry.host)
-            continue;
-        const portOk = entry.port === undefined || entry.port === port;
-        if ((0,external_node_net_.isIP)(entry.host) !== 0) {
-            if (ip && inCidr(host, entry.host, undefined) && portOk)
-                return true;
-            continue;
-        }
-        // Go compares domain entries as strings, against IP hosts too (harmless: an IP never ends in ".name").
-        let name = entry.host.startsWith('*.') ? entry.host.slice(1) : entry.host;
-        const matchHost = !name.startsWith('.');
-        if (matchHost)
-            name = `.${name}`;
-        if ((host.endsWith(name) || (matchHost && host === name.slice(1))) && portOk)
-            return true;
-    }
-    return false;
-}
-/** Whether a client of `flavor` goes to `host:port` directly because of the NO_PROXY `list`. */
-function bypassesProxy(flavor, host, port, list) {
-    const h = normaliseHost(host);
-    if (!h)
-        return false;
-    return flavor === 'curl' ? curlMatches(h, list) : goMatches(h, String(port), list);
-}
-
-;// CONCATENATED MODULE: ./src/detect/route.ts
-/**
- * Which way a job's HTTPS request leaves the runner: directly, or through the proxy from the environment. Pure.
- * Lower-case variables win over upper-case ones, as in curl (https://curl.se/docs/manpage.html#ENVIRONMENT) and
- * Python urllib (https://docs.python.org/3/library/urllib.request.html#urllib.request.getproxies); Go reads
- * upper-case first, so a disagreement between the two is reported as a note.
- */
-
-class TargetError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'TargetError';
-    }
-}
-/** Parses a probe URL; only https is meaningful (the chain is the point). A bare host gets https:// and :443. */
-function parseTarget(raw) {
-    const text = raw.trim();
-    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
-    let url;
-    try {
-        url = new URL(withScheme);
-    }
-    catch {
-        throw new TargetError(`Invalid probe URL '${text}': expected an https:// URL (e.g., https://github.com).`);
-    }
-    if (url.protocol !== 'https:') {
-        throw new TargetError(`Invalid probe URL '${text}': expected https:// (a TLS certificate chain is what is probed), got ${url.protocol}//.`);
-    }
-    if (!url.hostname)
-        throw new TargetError(`Invalid probe URL '${text}': no host.`);
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    return { url: url.href, host, port: url.port ? Number(url.port) : 443 };
-}
-function firstSet(env, names) {
-    for (const name of names) {
-        const value = env[name];
-        if (value !== undefined && value.trim() !== '')
-            return { name, value: value.trim() };
-    }
-    return undefined;
-}
-/** Parses the proxy variable's value into a route; throws with the variable's name and the URL minus credentials. */
-function parseProxy(variable, value) {
-    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
-    let url;
-    try {
-        url = new URL(withScheme);
-    }
-    catch {
-        throw new TargetError(`${variable} is not a URL: expected http://[user:password@]host:port.`);
-    }
-    const display = `${url.protocol}//${url.host}`;
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new TargetError(`${variable} '${display}' uses ${url.protocol}//, which the probe cannot tunnel through: expected http:// or https://.`);
-    }
-    const authorization = url.username || url.password
-        ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
-        : undefined;
-    return {
-        kind: 'proxy',
-        display,
-        protocol: url.protocol,
-        host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-        ...(authorization ? { authorization } : {}),
-        variable,
-    };
-}
-/** The route curl-style clients take to `target` under `env`, with notes where Go tools would go another way. */
-function routeFor(target, env) {
-    const proxy = firstSet(env, ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY']);
-    const noProxy = firstSet(env, ['no_proxy', 'NO_PROXY']);
-    const notes = [];
-    const goProxy = firstSet(env, ['HTTPS_PROXY', 'https_proxy']);
-    const goNoProxy = firstSet(env, ['NO_PROXY', 'no_proxy']);
-    if (proxy && goProxy && proxy.value !== goProxy.value) {
-        notes.push(`${proxy.name} and ${goProxy.name} differ: curl-style clients use ${proxy.name}, Go tools ${goProxy.name}.`);
-    }
-    if (!proxy)
-        return { kind: 'direct', why: 'no proxy variable set', notes };
-    const curlDirect = noProxy ? bypassesProxy('curl', target.host, target.port, noProxy.value) : false;
-    // Go reads no ALL_PROXY: with only that set, Go tools go directly.
-    const goDirect = goProxy ? bypassesProxy('go', target.host, target.port, goNoProxy?.value ?? '') : true;
-    if (curlDirect !== goDirect) {
-        notes.push(`NO_PROXY rules differ for ${target.host}:${target.port}: curl, Python and Node clients go ${curlDirect ? 'directly' : 'through the proxy'}, ` +
-            `Go tools (docker, BuildKit) ${goDirect ? 'directly' : 'through the proxy'}; this probe took the curl path.`);
-    }
-    if (curlDirect)
-        return { kind: 'direct', why: `${noProxy.name} matches ${target.host}`, notes };
-    return { ...parseProxy(proxy.name, proxy.value), notes };
-}
-
-;// CONCATENATED MODULE: ./src/leak/registry/client.ts
-/**
- * A small OCI distribution client: HTTPS only, through HTTPS_PROXY/NO_PROXY as curl-style clients route
- * (src/detect/route.ts), trusting the system roots plus the org CA (the runner is behind inspection) with
- * verification always on; anonymous, basic and bearer-token auth; redirects (blob CDNs) followed without the
- * registry's Authorization; 429/5xx and dropped connections retried with backoff. Every failure is one line.
- */
-
-
-
-
-class RegistryError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'RegistryError';
-    }
-}
-function trustedRoots(extra) {
-    // getCACertificates('default') includes NODE_EXTRA_CA_CERTS; tls.rootCertificates is the bundled Mozilla set.
-    const defaults = typeof (external_node_tls_default()).getCACertificates === 'function' ? external_node_tls_default().getCACertificates('default') : [...(external_node_tls_default()).rootCertificates];
-    return [...defaults, ...extra];
-}
-/** Opens the TLS socket for one request: straight, or through the proxy's CONNECT tunnel. */
-function connector(url, env, ca, timeoutMs) {
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const port = Number(url.port || 443);
-    const route = routeFor({ url: url.href, host, port }, env);
-    return (_opts, done) => {
-        const secure = (socket) => {
-            const s = external_node_tls_default().connect({ ...(socket ? { socket } : { host, port }), servername: /^[\d.]+$|:/.test(host) ? undefined : host, ca, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
-            s.once('secureConnect', () => done(null, s));
-            s.once('error', (error) => done(error));
-        };
-        if (route.kind === 'direct')
-            return secure();
-        const connect = external_node_http_default().request({
-            host: route.host,
-            port: route.port,
-            method: 'CONNECT',
-            path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-            headers: { host: `${host}:${port}`, ...(route.authorization ? { 'proxy-authorization': route.authorization } : {}) },
-            timeout: timeoutMs,
-        });
-        connect.once('connect', (res, socket) => {
-            if (res.statusCode !== 200) {
-                socket.destroy();
-                done(new RegistryError(`the proxy ${route.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
-            }
-            else
-                secure(socket);
-        });
-        connect.once('timeout', () => connect.destroy(new RegistryError(`the proxy ${route.display} did not answer within ${timeoutMs} ms`)));
-        connect.once('error', (error) => done(error));
-        connect.end();
-    };
-}
-function once(url, headers, env, ca, timeoutMs, method = 'GET') {
-    return new Promise((resolve, reject) => {
-        // A one-request agent whose connections are ours: `agent: false` would make Node build its own TLS socket and
-        // ignore createConnection, going around the proxy.
-        const agent = new (external_node_https_default()).Agent({ keepAlive: false });
-        agent.createConnection = connector(url, env, ca, timeoutMs);
-        const req = external_node_https_default().request(url, { method, headers, agent, timeout: timeoutMs });
-        req.once('response', resolve);
-        req.once('timeout', () => req.destroy(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`)));
-        req.once('error', reject);
-        req.end();
-    });
-}
-async function readText(res, max = 1024 * 1024) {
-    const chunks = [];
-    let n = 0;
-    for await (const c of res) {
-        n += c.length;
-        if (n > max)
-            throw new RegistryError(`an answer over ${max} bytes where a small JSON document was expected`);
-        chunks.push(c);
-    }
-    return Buffer.concat(chunks).toString('utf8');
-}
-/** `Bearer realm="…",service="…",scope="…"` → its parameters. */
-function parseChallenge(header) {
-    const m = /^(\w+)\s*(.*)$/s.exec(header.trim());
-    const params = {};
-    for (const p of (m?.[2] ?? '').matchAll(/(\w+)="([^"]*)"/g))
-        params[p[1].toLowerCase()] = p[2];
-    return { scheme: (m?.[1] ?? '').toLowerCase(), params };
-}
-class RegistryClient {
-    options;
-    authorization;
-    ca;
-    constructor(options) {
-        this.options = options;
-        this.ca = trustedRoots(options.extraCa);
-    }
-    get timeoutMs() {
-        return this.options.timeoutMs ?? 60000;
-    }
-    /** GET a registry path (`/v2/<repo>/manifests/<ref>`), with auth, retries and redirects. Non-2xx are returned. */
-    async get(path, accept) {
-        const retries = this.options.retries ?? 4;
-        for (let attempt = 0;; attempt++) {
-            let res;
-            try {
-                res = await this.follow(new URL(`https://${this.options.host}${path}`), accept);
-            }
-            catch (error) {
-                if (attempt < retries && !(error instanceof RegistryError)) {
-                    await this.backoff(attempt);
-                    continue;
-                }
-                throw new RegistryError(`GET https://${this.options.host}${path} failed: ${oneLine(error)}`);
-            }
-            if ((res.status === 429 || res.status >= 500) && attempt < retries) {
-                res.body.resume();
-                const after = Number(res.headers['retry-after']);
-                await this.backoff(attempt, Number.isFinite(after) ? Math.min(after * 1000, 30000) : undefined);
-                continue;
-            }
-            return res;
-        }
-    }
-    async backoff(attempt, ms) {
-        const base = this.options.backoffMs ?? 500;
-        await new Promise((r) => setTimeout(r, ms ?? base * 2 ** attempt));
-    }
-    async follow(url, accept, authRetried = false) {
-        let current = url;
-        for (let hops = 0; hops < 5; hops++) {
-            const sameHost = current.host === this.options.host;
-            const headers = { 'user-agent': 'org-ca-leak-check', ...(accept ? { accept } : {}) };
-            if (sameHost && this.authorization)
-                headers.authorization = this.authorization;
-            const res = await once(current, headers, this.options.env, this.ca, this.timeoutMs);
-            const status = res.statusCode ?? 0;
-            if (status === 401 && sameHost && !authRetried && res.headers['www-authenticate']) {
-                res.resume();
-                await this.authenticate(String(res.headers['www-authenticate']));
-                return this.follow(url, accept, true);
-            }
-            if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
-                res.resume();
-                const next = new URL(res.headers.location, current);
-                // Verification is never traded for a redirect: https only, the same trust as the registry.
-                if (next.protocol !== 'https:')
-                    throw new RegistryError(`${current.host} redirected to a non-https URL (${next.protocol}//${next.host})`);
-                current = next;
-                continue;
-            }
-            return { status, headers: res.headers, body: res, url: current.href };
-        }
-        throw new RegistryError(`more than 5 redirects from ${url.href}`);
-    }
-    async authenticate(header) {
-        const { scheme, params } = parseChallenge(header);
-        const creds = this.options.credentials;
-        const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` : undefined;
-        if (scheme === 'basic') {
-            if (!basic)
-                throw new RegistryError(`${this.options.host} asks for a user name and password (401): pass --username/--password-stdin or log in with docker login`);
-            this.authorization = basic;
-            return;
-        }
-        if (scheme !== 'bearer' || !params.realm)
-            throw new RegistryError(`${this.options.host} asks for unsupported authentication '${header.split(' ')[0]}'`);
-        const realm = new URL(params.realm);
-        if (realm.protocol !== 'https:')
-            throw new RegistryError(`${this.options.host}'s token service is not https (${realm.origin})`);
-        if (params.service)
-            realm.searchParams.set('service', params.service);
-        realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
-        const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) }, this.options.env, this.ca, this.timeoutMs);
-        const text = await readText(res);
-        if (res.statusCode !== 200)
-            throw new RegistryError(`the token service ${realm.host} answered ${res.statusCode}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
-        let token;
-        try {
-            const doc = JSON.parse(text);
-            token = doc.token ?? doc.access_token;
-        }
-        catch {
-            // handled below
-        }
-        if (!token)
-            throw new RegistryError(`the token service ${realm.host} answered without a token`);
-        this.authorization = `Bearer ${token}`;
-    }
-}
-function oneLine(error) {
-    const e = error;
-    const text = error instanceof Error ? error.message : String(error);
-    const code = e?.code && !text.includes(e.code) ? ` (${e.code})` : '';
-    return `${text.split('\n')[0]}${code}`;
-}
-
-
-// EXTERNAL MODULE: external "node:stream/promises"
-var promises_ = __nccwpck_require__(6466);
+// EXTERNAL MODULE: ./src/leak/registry/client.ts + 3 modules
+var registry_client = __nccwpck_require__(2375);
 ;// CONCATENATED MODULE: ./src/leak/registry/reference.ts
 class ReferenceError extends Error {
     constructor(message) {
@@ -72816,13 +72380,13 @@ function describeReference(ref) {
 
 ;// CONCATENATED MODULE: ./src/leak/registry/pull.ts
 /**
- * Copies what a registry serves for one reference into an OCI layout directory that the leak check then reads
- * like any other: the root manifest or index, every platform's manifest, config and layers, and every referrer
- * (attestations, signatures) found through the referrers API or its `sha256-<hex>` tag fallback. Each blob's
- * digest and size are verified while it streams to disk; any mismatch or fetch error fails the whole pull.
+ * Reads what a registry serves for one reference as a Source the leak check plans and scans like an OCI layout,
+ * without writing anything to disk: the root manifest or index, every platform's manifest, config and layers, and
+ * every referrer (attestations, signatures) found through the referrers API or its `sha256-<hex>` tag fallback.
+ * Manifests, configs and other small blobs are fetched whole here (verified, bounded, kept in memory); image layers
+ * stay registry references that the layer workers stream straight into the scanner, verifying their digests as they
+ * hash them (see ../blob.ts, ../layer.ts). Any mismatch or fetch error fails closed.
  */
-
-
 
 
 
@@ -72831,6 +72395,8 @@ const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
 const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
 const MAX_MANIFEST = 4 * 1024 * 1024;
+/** Blobs that are not image layers (configs, in-toto documents, artifacts) are read whole, up to this size. */
+const MAX_SMALL_BLOB = 64 * 1024 * 1024;
 function check(res, what, ref) {
     if (res.status >= 200 && res.status < 300)
         return;
@@ -72840,43 +72406,43 @@ function check(res, what, ref) {
         403: 'access denied (403)',
         404: 'not found (404)',
     };
-    throw new RegistryError(`${what} of ${ref}: ${why[res.status] ?? `the registry answered ${res.status}`}`);
+    throw new registry_client/* RegistryError */.gl(`${what} of ${ref}: ${why[res.status] ?? `the registry answered ${res.status}`}`);
 }
-async function pullToLayout(options) {
+async function readRegistryImage(options) {
     const ref = options.reference;
     const label = describeReference(ref);
-    const client = new RegistryClient({ ...options, host: apiHost(ref.registry), repository: ref.repository });
+    const client = new registry_client/* RegistryClient */.bP({ ...options, host: apiHost(ref.registry), repository: ref.repository });
     const base = `/v2/${ref.repository}`;
-    const blobsDir = (0,external_node_path_.join)(options.dir, 'blobs', 'sha256');
-    (0,external_node_fs_.mkdirSync)(blobsDir, { recursive: true });
-    const saved = new Set();
+    const members = new Map();
     const blobQueue = new Map();
     let manifests = 0;
-    const save = (digest, bytes) => {
-        (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(blobsDir, digest.slice('sha256:'.length)), bytes);
-        saved.add(digest);
+    const keep = (name, bytes) => {
+        members.set(name, { name, type: 'file', blob: { kind: 'bytes', bytes, size: bytes.length } });
     };
+    const memberOf = (digest) => `blobs/sha256/${digest.slice('sha256:'.length)}`;
+    const save = (digest, bytes) => keep(memberOf(digest), bytes);
     /** A manifest or index by tag or digest: read whole (bounded), verified against its digest, saved as a blob. */
     const fetchManifest = async (reference, expected) => {
         const res = await client.get(`${base}/manifests/${reference}`, ACCEPT);
         check(res, 'manifest', `${label}${reference.startsWith('sha256:') && !label.includes(reference) ? ` (${reference})` : ''}`);
-        const text = await readText(res.body, MAX_MANIFEST);
+        const text = await (0,registry_client/* readText */.yR)(res.body, MAX_MANIFEST);
         const bytes = Buffer.from(text, 'utf8');
         const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
         const claimed = res.headers['docker-content-digest'];
         if (expected && digest !== expected)
-            throw new RegistryError(`manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`);
+            throw new registry_client/* RegistryError */.gl(`manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`);
         if (typeof claimed === 'string' && claimed.startsWith('sha256:') && claimed !== digest) {
-            throw new RegistryError(`manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`);
+            throw new registry_client/* RegistryError */.gl(`manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`);
         }
         let doc;
         try {
             doc = JSON.parse(text);
         }
         catch {
-            throw new RegistryError(`manifest ${reference} of ${label} is not JSON`);
+            throw new registry_client/* RegistryError */.gl(`manifest ${reference} of ${label} is not JSON`);
         }
-        const mediaType = String(doc.mediaType ?? res.headers['content-type'] ?? '');
+        const declared = typeof doc.mediaType === 'string' ? doc.mediaType : res.headers['content-type'];
+        const mediaType = typeof declared === 'string' ? declared : '';
         save(digest, bytes);
         manifests++;
         return { digest, mediaType, doc, size: bytes.length };
@@ -72899,7 +72465,7 @@ async function pullToLayout(options) {
         walked.add(m.digest);
         if (Array.isArray(m.doc.manifests)) {
             if (depth > 8)
-                throw new RegistryError(`${label}: image indexes nested deeper than 8`);
+                throw new registry_client/* RegistryError */.gl(`${label}: image indexes nested deeper than 8`);
             const list = m.doc.manifests.filter(wantPlatform);
             const chosen = new Set(list.filter((d) => d.platform?.os !== 'unknown').map((d) => d.digest));
             for (const d of list) {
@@ -72911,7 +72477,7 @@ async function pullToLayout(options) {
                     selected.push(d);
             }
             if (options.platform && chosen.size === 0)
-                throw new RegistryError(`${label} has no image for platform '${options.platform}'`);
+                throw new registry_client/* RegistryError */.gl(`${label} has no image for platform '${options.platform}'`);
         }
         else {
             const config = m.doc.config;
@@ -72930,7 +72496,7 @@ async function pullToLayout(options) {
         let list = [];
         const res = await client.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
         if (res.status === 200) {
-            const doc = JSON.parse(await readText(res.body, MAX_MANIFEST));
+            const doc = JSON.parse(await (0,registry_client/* readText */.yR)(res.body, MAX_MANIFEST));
             list = doc.manifests ?? [];
         }
         else {
@@ -72967,61 +72533,75 @@ async function pullToLayout(options) {
             referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': `referrer of ${subject}` } });
         }
     }
-    // Blobs in parallel, each verified while it streams to disk.
-    const queue = [...blobQueue.values()].filter((d) => !saved.has(d.digest));
-    const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, queue.length)) }, async () => {
-        for (let d = queue.shift(); d; d = queue.shift())
-            await fetchBlob(client, base, label, d, blobsDir);
-    });
-    await Promise.all(lanes);
-    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(options.dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    keep('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
     // The root index names every platform; with --platform only some were fetched, so the layout lists those instead.
     const tops = options.platform && selected.length
         ? selected.map((d) => ({ ...d, annotations: { ...d.annotations, 'org.opencontainers.image.ref.name': label } }))
         : [{ mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: { 'org.opencontainers.image.ref.name': label } }];
-    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(options.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] }, null, 2));
-    return { dir: options.dir, manifests, blobs: blobQueue.size, referrers: referrerDescriptors.length };
+    keep('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] })));
+    // Every other blob starts as a registry reference; the same planner as every input decides which are image layers.
+    const fetch = client.fetchSpec();
+    for (const d of blobQueue.values()) {
+        if (!/^sha256:[0-9a-f]{64}$/.test(d.digest))
+            throw new registry_client/* RegistryError */.gl(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
+        if (!Number.isSafeInteger(d.size) || d.size < 0)
+            throw new registry_client/* RegistryError */.gl(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
+        const name = memberOf(d.digest);
+        if (members.has(name))
+            continue;
+        const blob = { kind: 'registry', digest: d.digest, size: d.size, label, fetch };
+        members.set(name, { name, type: 'file', blob });
+    }
+    const source = { label, members };
+    const layers = planImages(source, ['oci']).layerMembers;
+    // The rest (configs, attestation documents, artifacts) is read whole, in parallel, verified before use.
+    const small = [...members.values()].filter((m) => m.blob.kind === 'registry' && !layers.has(m.name));
+    const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, small.length)) }, async () => {
+        for (let m = small.shift(); m; m = small.shift()) {
+            const d = m.blob;
+            members.set(m.name, { name: m.name, type: 'file', blob: { kind: 'bytes', bytes: await fetchSmallBlob(client, base, label, d), size: d.size } });
+        }
+    });
+    await Promise.all(lanes);
+    return { source, manifests, blobs: blobQueue.size, referrers: referrerDescriptors.length };
 }
-async function fetchBlob(client, base, label, d, blobsDir) {
-    const m = /^sha256:([0-9a-f]{64})$/.exec(d.digest);
-    if (!m)
-        throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
+async function fetchSmallBlob(client, base, label, d) {
+    if (d.size > MAX_SMALL_BLOB)
+        throw new registry_client/* RegistryError */.gl(`blob ${d.digest} of ${label} is ${d.size} bytes and not an image layer: over the ${MAX_SMALL_BLOB}-byte bound for configs and documents`);
     const res = await client.get(`${base}/blobs/${d.digest}`);
     check(res, `blob ${d.digest}`, label);
     const hash = (0,external_node_crypto_.createHash)('sha256');
+    const chunks = [];
     let bytes = 0;
-    const part = (0,external_node_path_.join)(blobsDir, `${m[1]}.part`);
     try {
-        await (0,promises_.pipeline)(res.body, async function* (source) {
-            for await (const chunk of source) {
-                hash.update(chunk);
-                bytes += chunk.length;
-                if (bytes > d.size)
-                    throw new RegistryError(`blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`);
-                yield chunk;
-            }
-        }, (0,external_node_fs_.createWriteStream)(part));
+        for await (const chunk of res.body) {
+            bytes += chunk.length;
+            if (bytes > d.size)
+                throw new registry_client/* RegistryError */.gl(`blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`);
+            hash.update(chunk);
+            chunks.push(chunk);
+        }
     }
     catch (error) {
-        if (error instanceof RegistryError)
+        res.body.destroy();
+        if (error instanceof registry_client/* RegistryError */.gl)
             throw error;
-        throw new RegistryError(`blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${error.message.split('\n')[0]})`);
+        throw new registry_client/* RegistryError */.gl(`blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${error.message.split('\n')[0]})`);
     }
     const got = `sha256:${hash.digest('hex')}`;
     if (bytes !== d.size)
-        throw new RegistryError(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
+        throw new registry_client/* RegistryError */.gl(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
     if (got !== d.digest)
-        throw new RegistryError(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
-    (0,external_node_fs_.renameSync)(part, (0,external_node_path_.join)(blobsDir, m[1]));
+        throw new registry_client/* RegistryError */.gl(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
+    return Buffer.concat(chunks);
 }
 
 ;// CONCATENATED MODULE: ./src/leak/registry/index.ts
 /**
- * The registry source of the leak check: resolves credentials, then stages the reference's manifests and blobs as
- * an OCI layout (see pull.ts) for the scanner. The org CA being checked for is also what the connection trusts:
+ * The registry source of the leak check: resolves credentials, then reads the reference's manifests and small blobs
+ * into an in-memory Source whose image layers the scanner streams from the registry (see pull.ts). The org CA being checked for is also what the connection trusts:
  * behind inspection, the registry's chain ends in it.
  */
-
 
 
 
@@ -73032,7 +72612,7 @@ async function fetchBlob(client, base, label, d, blobsDir) {
 function pemOf(certs) {
     return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`);
 }
-async function stageRegistryImage(image, dir, extraCa, options = {}) {
+async function openRegistryImage(image, extraCa, options = {}) {
     const reference = parseRegistryReference(image);
     const env = options.env ?? process.env;
     let credentials = options.credentials;
@@ -73041,13 +72621,11 @@ async function stageRegistryImage(image, dir, extraCa, options = {}) {
             credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), { ...process.env, ...env });
         }
         catch (error) {
-            throw new RegistryError(`credentials for ${reference.registry}: ${error.message}`);
+            throw new registry_client/* RegistryError */.gl(`credentials for ${reference.registry}: ${error.message}`);
         }
     }
-    (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
-    return pullToLayout({
+    return readRegistryImage({
         reference,
-        dir,
         extraCa,
         env,
         ...(credentials ? { credentials } : {}),
@@ -73097,23 +72675,21 @@ const types_DEFAULT_LIMITS = {
 
 
 
+
 async function checkImage(options) {
     const started = Date.now();
     const limits = { ...types_DEFAULT_LIMITS, ...options.limits };
     const matcher = (0,leak_matcher/* buildMatcher */.DY)(options.spec);
-    // registry:HOST/REPO… and docker://…: read through the distribution API, before the local spellings are parsed.
-    const fromRegistry = isRegistryReference(options.image);
-    const input = fromRegistry ? undefined : parseImageInput(options.image);
+    if (isRegistryReference(options.image)) {
+        // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
+        const { source } = await openRegistryImage(options.image, pemOf(options.spec.certs), options.registry);
+        return await checkSource(options.image, source, planImages(source, ['oci']), matcher, options.spec, limits, options.parallel, started, registryLayerFailure);
+    }
+    const input = parseImageInput(options.image);
     let temp;
     try {
         let opened;
-        if (!input) {
-            temp = await makeTempDirectory((0,external_node_os_.tmpdir)(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
-            const layout = (0,external_node_path_.join)(temp, 'layout');
-            await stageRegistryImage(options.image, layout, pemOf(options.spec.certs), options.registry);
-            opened = openImageInput({ kind: 'path', spelling: options.image, path: layout });
-        }
-        else if (input.kind === 'daemon') {
+        if (input.kind === 'daemon') {
             if (!options.dockerSave)
                 throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
             temp = await makeTempDirectory((0,external_node_os_.tmpdir)(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
@@ -73126,11 +72702,11 @@ async function checkImage(options) {
             opened = openImageInput(input);
         }
         if (opened.kind === 'rootfs-dir')
-            return await checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
+            return checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
         if (opened.kind === 'rootfs-tar') {
             const size = (0,external_node_fs_.statSync)(opened.file).size;
             const [layer] = await (0,pool/* runLayerJobs */.L)([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, 1);
-            return await checkRootfs(options.image, layer, opened.file, started);
+            return checkRootfs(options.image, layer, opened.file, started);
         }
         return await checkSource(options.image, opened.source, planImages(opened.source, opened.layouts, opened.ref), matcher, options.spec, limits, options.parallel, started);
     }
@@ -73140,7 +72716,7 @@ async function checkImage(options) {
     }
 }
 /** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
-async function checkRootfs(input, result, where, started) {
+function checkRootfs(input, result, where, started) {
     const fs = filesystem/* FinalFs */.yS.build([result.index]);
     const within = (h) => (h.path.includes(scan/* NESTED */.s6) ? ' (inside a file that holds other files)' : '');
     const findings = result.hits.map((h) => ({
@@ -73166,7 +72742,23 @@ function describeCa(h) {
     const what = h.kind.endsWith('-intermediate') ? 'An intermediate CA signed by the org CA,' : 'The CA';
     return `${what}${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${(0,certificate/* colonFingerprint */.ae)(h.fingerprint)})`;
 }
-async function checkSource(input, source, plan, matcher, spec, limits, parallel, started) {
+/**
+ * A registry layer that could not be read to its end, or whose bytes do not hash to its digest, fails the whole
+ * check with one line naming the blob: what was scanned is not what was pushed.
+ */
+function registryLayerFailure(job, r) {
+    if (job.blob.kind !== 'registry' || !r.error)
+        return undefined;
+    // The stream's own one line (a break, a short body, an HTTP status), possibly wrapped by the scan's wording.
+    const own = r.error.indexOf(`blob ${job.blob.digest} of `);
+    if (own >= 0)
+        return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
+    const what = `blob ${job.blob.digest} of ${job.blob.label}`;
+    if (r.digest !== job.blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
+        return `${what}: the registry served content whose digest is ${r.digest}`;
+    return `${what}: ${r.error}`;
+}
+async function checkSource(input, source, plan, matcher, spec, limits, parallel, started, layerFailure) {
     const unscanned = [...plan.unscanned];
     const findings = [];
     // Every regular member is scanned once: as a layer when a manifest says so or its bytes are a tar stream
@@ -73200,7 +72792,7 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
     const layerRun = (0,pool/* runLayerJobs */.L)(jobs, spec, limits, parallel, (0,nested_budget/* newTotals */.CX)());
     for (const name of contentMembers) {
         const m = source.members.get(name);
-        const { hits, digest, error } = await scanContent(m.blob.file, m.blob.start, m.blob.size, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
+        const { hits, digest, error } = await scanContent(m.blob, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
         const expected = digestOfMember(m);
         if (error)
             unscanned.push({ what: name, reason: error });
@@ -73223,6 +72815,11 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
         }
     }
     const results = new Map((await layerRun).map((r) => [r.id, r]));
+    for (const job of jobs) {
+        const failure = layerFailure?.(job, results.get(job.id));
+        if (failure)
+            throw new registry_client/* RegistryError */.gl(failure);
+    }
     let files = 0;
     let nestedFiles = 0;
     let bytes = 0;
@@ -73365,9 +72962,12 @@ function scanText(matcher, text, depth = 0) {
             if (decoded[0] === 0x7b || decoded[0] === 0x5b)
                 inner.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
             // A PEM line is itself base64: what decodes from it was already found as the PEM.
-            for (const h of inner)
-                if (!found.has(h.fingerprint))
-                    (found.add(h.fingerprint), hits.push(h));
+            for (const h of inner) {
+                if (found.has(h.fingerprint))
+                    continue;
+                found.add(h.fingerprint);
+                hits.push(h);
+            }
         }
     }
     return hits;
@@ -73404,14 +73004,14 @@ function scanJsonStrings(matcher, text, depth) {
     return hits;
 }
 /** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
-async function scanContent(file, start, size, matcher, maybeJson) {
+async function scanContent(blob, matcher, maybeJson) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     const scanner = new leak_matcher/* ContentScanner */.SQ(matcher);
     const keep = [];
     let kept = 0;
     try {
-        if (size > 0) {
-            for await (const chunk of (0,external_node_fs_.createReadStream)(file, { start, end: start + size - 1, highWaterMark: 1024 * 1024 })) {
+        if (blob.size > 0) {
+            for await (const chunk of await (0,leak_blob/* openBlob */.Y)(blob)) {
                 const b = chunk;
                 hash.update(b);
                 scanner.feed(b);
@@ -75808,6 +75408,95 @@ async function run() {
 
 /***/ }),
 
+/***/ 7500:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Y: () => (/* binding */ openBlob)
+});
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+// EXTERNAL MODULE: ./src/leak/registry/client.ts + 3 modules
+var registry_client = __nccwpck_require__(2375);
+;// CONCATENATED MODULE: ./src/leak/registry/stream.ts
+/**
+ * One registry blob as a stream, opened where it is scanned (a layer worker): the same client as the main thread
+ * (route, trust, auth, redirects), retrying 429/5xx and connection failures before the first byte. After the first
+ * byte nothing is retried: a break, a short body or one byte too many fails the layer with one line naming the blob.
+ * The digest itself is verified by the scan, which hashes every raw byte it reads (layer.ts).
+ */
+
+
+const BATCH = 256 * 1024;
+async function openRegistryBlob(blob) {
+    const spec = blob.fetch;
+    const what = `blob ${blob.digest} of ${blob.label}`;
+    const client = new registry_client/* RegistryClient */.bP({ ...spec, credentials: spec.credentials, env: spec.env });
+    const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
+    if (res.status < 200 || res.status >= 300) {
+        res.body.resume();
+        throw new registry_client/* RegistryError */.gl(`${what}: the registry answered ${res.status}`);
+    }
+    const body = res.body;
+    return external_node_stream_.Readable.from((async function* () {
+        let bytes = 0;
+        // TLS hands over 16 KiB records; batching them into 256 KiB pieces, as a file read gives, keeps the
+        // decompressor's round trips to libuv's pool (one per write) as few as for a file.
+        let batch = [];
+        let batched = 0;
+        try {
+            for await (const chunk of body) {
+                bytes += chunk.length;
+                if (bytes > blob.size)
+                    throw new registry_client/* RegistryError */.gl(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
+                batch.push(chunk);
+                batched += chunk.length;
+                if (batched >= BATCH) {
+                    yield batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
+                    batch = [];
+                    batched = 0;
+                }
+            }
+            if (batched)
+                yield Buffer.concat(batch, batched);
+        }
+        catch (error) {
+            body.destroy();
+            if (error instanceof registry_client/* RegistryError */.gl)
+                throw error;
+            throw new registry_client/* RegistryError */.gl(`${what}: the download broke off after ${bytes} of ${blob.size} bytes (${(0,registry_client/* oneLine */.TN)(error)})`);
+        }
+        if (bytes !== blob.size)
+            throw new registry_client/* RegistryError */.gl(`${what}: got ${bytes} of ${blob.size} bytes`);
+    })(), { objectMode: false, highWaterMark: 256 * 1024 });
+}
+
+;// CONCATENATED MODULE: ./src/leak/blob.ts
+/**
+ * The one place a blob's bytes are opened, whatever holds them: a file range, bytes in memory, or a registry
+ * (streamed by the worker that scans it, so a registry image is never written to disk).
+ */
+
+
+
+async function openBlob(blob) {
+    if (blob.kind === 'registry')
+        return openRegistryBlob(blob);
+    if (blob.kind === 'bytes')
+        return external_node_stream_.Readable.from([Buffer.from(blob.bytes.buffer, blob.bytes.byteOffset, blob.size)], { objectMode: false });
+    if (blob.size === 0)
+        return external_node_stream_.Readable.from([], { objectMode: false });
+    return (0,external_node_fs_.createReadStream)(blob.file, { start: blob.start, end: blob.start + blob.size - 1, highWaterMark: 256 * 1024 });
+}
+
+
+/***/ }),
+
 /***/ 8:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -76072,7 +75761,7 @@ class FinalFs {
 
 /***/ }),
 
-/***/ 2444:
+/***/ 2989:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -76085,12 +75774,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:stream/promises"
-var external_node_stream_promises_ = __nccwpck_require__(6466);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: external "node:zlib"
@@ -76100,12 +75785,14 @@ var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 var nested_budget = __nccwpck_require__(3738);
 // EXTERNAL MODULE: ./src/leak/nested/decompress.ts + 2 modules
 var decompress = __nccwpck_require__(8526);
-// EXTERNAL MODULE: ./src/leak/nested/scan.ts + 6 modules
-var scan = __nccwpck_require__(940);
+// EXTERNAL MODULE: ./src/leak/nested/scan.ts + 7 modules
+var scan = __nccwpck_require__(5309);
 // EXTERNAL MODULE: ./src/leak/nested/spool.ts
 var spool = __nccwpck_require__(8712);
 // EXTERNAL MODULE: ./src/leak/sniff.ts
 var sniff = __nccwpck_require__(1507);
+// EXTERNAL MODULE: ./src/leak/blob.ts + 1 modules
+var blob = __nccwpck_require__(7500);
 ;// CONCATENATED MODULE: ./src/leak/blame.ts
 
 
@@ -76120,11 +75807,8 @@ async function blameTarFailure(job, tarMessage) {
         return tarMessage;
     const hash = (0,external_node_crypto_.createHash)('sha256');
     try {
-        if (job.blob.size > 0) {
-            for await (const chunk of (0,external_node_fs_.createReadStream)(job.blob.file, { start: job.blob.start, end: job.blob.start + job.blob.size - 1, highWaterMark: 1024 * 1024 })) {
-                hash.update(chunk);
-            }
-        }
+        for await (const chunk of await (0,blob/* openBlob */.Y)(job.blob))
+            hash.update(chunk);
     }
     catch {
         return tarMessage;
@@ -76140,7 +75824,6 @@ var leak_tar = __nccwpck_require__(9932);
 // EXTERNAL MODULE: ./src/leak/filesystem.ts
 var filesystem = __nccwpck_require__(8);
 ;// CONCATENATED MODULE: ./src/leak/layer.ts
-
 
 
 
@@ -76249,17 +75932,22 @@ class LayerAccumulator {
     }
 }
 
-async function readHead(blob, n) {
-    const fh = await (0,promises_.open)(blob.file, 'r');
-    try {
-        const buf = Buffer.alloc(Math.min(n, blob.size));
-        const { bytesRead } = await fh.read(buf, 0, buf.length, blob.start);
-        return buf.subarray(0, bytesRead);
+/** The blob's first `n` bytes (fewer if it is shorter), and the stream positioned after them. */
+async function peek(input, n) {
+    const rest = input[Symbol.asyncIterator]();
+    const parts = [];
+    let len = 0;
+    while (len < n) {
+        const next = await rest.next();
+        if (next.done)
+            break;
+        parts.push(next.value);
+        len += next.value.length;
     }
-    finally {
-        await fh.close();
-    }
+    return { head: Buffer.concat(parts), rest };
 }
+/** Raw bytes kept from the end of a blob, for the check after a gzip member (a registry stream cannot be re-read). */
+const TAIL_KEPT = 64 * 1024;
 function decompressor(kind, limits) {
     const chunkSize = 64 * 1024;
     if (kind === 'gzip')
@@ -76302,8 +75990,9 @@ async function scanLayer(job, matcher, limits, budget = new nested_budget/* Budg
         bytes: outBytes,
     });
     try {
-        const head = await readHead(job.blob, 1024);
-        compression = (0,sniff/* sniff */.ZF)(head);
+        const opened = await peek(await (0,blob/* openBlob */.Y)(job.blob), 1024);
+        const head = opened.head;
+        compression = (0,sniff/* sniff */.ZF)(head.subarray(0, 1024));
         if (compression === 'unknown') {
             const said = job.mediaType ? ` (media type '${job.mediaType}')` : '';
             throw new Error(`unknown layer format${said}: expected tar, gzip or zstd by its first bytes`);
@@ -76318,11 +76007,29 @@ async function scanLayer(job, matcher, limits, budget = new nested_budget/* Budg
             entryEnd: () => acc.entryEnd(),
         });
         const decomp = decompressor(compression, limits);
-        const input = (0,external_node_fs_.createReadStream)(job.blob.file, { start: job.blob.start, end: job.blob.start + job.blob.size - 1, highWaterMark: 256 * 1024 });
-        await (0,external_node_stream_promises_.pipeline)(input, async function* (source) {
+        const tail = [];
+        let tailBytes = 0;
+        await (0,promises_namespaceObject.pipeline)(async function* () {
+            try {
+                if (head.length)
+                    yield head;
+                for (let next = await opened.rest.next(); !next.done; next = await opened.rest.next())
+                    yield next.value;
+            }
+            finally {
+                // Closes the file or the connection when the scan stops early.
+                await opened.rest.return?.();
+            }
+        }, async function* (source) {
             for await (const chunk of source) {
                 rawHash.update(chunk);
                 rawBytes += chunk.length;
+                if (rawBytes > job.blob.size)
+                    throw new Error(`the blob is longer than the ${job.blob.size} bytes expected`);
+                tail.push(chunk);
+                tailBytes += chunk.length;
+                while (tail.length > 1 && tailBytes - tail[0].length > TAIL_KEPT)
+                    tailBytes -= tail.shift().length;
                 yield chunk;
             }
         }, decomp, async function (source) {
@@ -76344,8 +76051,9 @@ async function scanLayer(job, matcher, limits, budget = new nested_budget/* Budg
         // whatever follows would never be scanned, so anything but zero padding there fails the layer.
         const consumed = compression === 'gzip' ? decomp.bytesWritten : undefined;
         if (consumed !== undefined && consumed < rawBytes) {
-            const rest = await readHead({ file: job.blob.file, start: job.blob.start + consumed, size: rawBytes - consumed }, rawBytes - consumed);
-            if (rest.length > 64 * 1024 || !rest.every((b) => b === 0)) {
+            const after = rawBytes - consumed;
+            const rest = after > TAIL_KEPT ? undefined : Buffer.concat(tail).subarray(tailBytes - after);
+            if (!rest || !rest.every((b) => b === 0)) {
                 throw new Error(`${rawBytes - consumed} bytes after the end of the ${compression} stream were not decompressed`);
             }
         }
@@ -76360,6 +76068,12 @@ async function scanLayer(job, matcher, limits, budget = new nested_budget/* Budg
     }
     catch (error) {
         const message = error instanceof Error ? error.message : String(error);
+        // Every byte was read and they are not the blob's: that is the cause, whatever the decompressor made of them.
+        const whole = rawBytes === job.blob.size && job.digest;
+        if (whole) {
+            const r = result(error instanceof leak_tar/* TarError */.mt ? message : friendly(message, compression));
+            return r.digest === job.digest ? r : { ...r, error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})` };
+        }
         // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
         return result(error instanceof leak_tar/* TarError */.mt ? await blameTarFailure(job, message) : friendly(message, compression));
     }
@@ -77508,10 +77222,10 @@ async function* xz(source) {
     }
     catch (error) {
         if (ended && error instanceof TypeError)
-            throw new Error('xz stream is truncated');
+            throw new Error('xz stream is truncated', { cause: error });
         if (error instanceof Error && /^xz (data|stream)/.test(error.message))
             throw error;
-        throw new Error(`xz data is corrupt (${error instanceof Error ? error.message : String(error)})`);
+        throw new Error(`xz data is corrupt (${error instanceof Error ? error.message : String(error)})`, { cause: error });
     }
     finally {
         xzActive--;
@@ -77531,7 +77245,7 @@ async function* bzip2(source) {
     decoder.on('error', (e) => (failure ??= e));
     const check = () => {
         if (failure)
-            throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : String(failure)})`);
+            throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : 'unknown error'})`, { cause: failure });
     };
     for await (const chunk of source) {
         decoder.write(chunk);
@@ -77558,7 +77272,7 @@ function decompress(kind, source, windowLogMax) {
 
 /***/ }),
 
-/***/ 940:
+/***/ 5309:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -77909,8 +77623,8 @@ class CpioParser {
 
 // EXTERNAL MODULE: ./src/leak/nested/decompress.ts + 2 modules
 var decompress = __nccwpck_require__(8526);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./src/leak/nested/rpm.ts
 /**
  * RPM packages (rpm's lib/rpmlead.c, lib/header.c): a 96-byte lead, a signature header padded to 8 bytes, the main
@@ -77923,7 +77637,7 @@ const HEADER_MAGIC = '8eade801';
 async function readAt(s, at, n) {
     if (s.kind === 'memory')
         return s.bytes.subarray(at, at + n);
-    const fh = await (0,promises_.open)(s.file, 'r');
+    const fh = await (0,promises_namespaceObject.open)(s.file, 'r');
     try {
         const buf = Buffer.alloc(n);
         const { bytesRead } = await fh.read(buf, 0, n, at);
@@ -78110,7 +77824,7 @@ async function walkZip(s, visit) {
                         return new Promise((res, rej) => zip.openReadStream(entry, (err, stream) => (err ? rej(err) : res(stream))));
                     },
                 };
-                visit(member).then(() => zip.readEntry(), (error) => reject(error));
+                visit(member).then(() => zip.readEntry(), (error) => reject(error instanceof Error ? error : new Error(String(error))));
             });
             zip.readEntry();
         });
@@ -78356,7 +78070,12 @@ function decodeSmallGzip(s) {
         throw error;
     }
 }
-async function* chunksOf(buf) {
+/** An in-memory file as the async chunks the decompressors read, without a stream's machinery. */
+function chunksOf(buf) {
+    const chunks = splitChunks(buf);
+    return { [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve(chunks.next()) }) };
+}
+function* splitChunks(buf) {
     for (let i = 0; i < buf.length; i += 256 * 1024)
         yield buf.subarray(i, i + 256 * 1024);
 }
@@ -79137,7 +78856,7 @@ function judgePointer(p, fs, caPaths, cwd = '/') {
 /* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_worker_threads__WEBPACK_IMPORTED_MODULE_4__);
 /* harmony import */ var _matcher_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2693);
 /* harmony import */ var _filesystem_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(8);
-/* harmony import */ var _layer_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(2444);
+/* harmony import */ var _layer_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(2989);
 /* harmony import */ var _nested_budget_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(3738);
 
 
@@ -79217,6 +78936,484 @@ async function runLayerJobs(jobs, spec, limits, parallel = (0,node_os__WEBPACK_I
 function failed(job, error) {
     return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: (0,_filesystem_js__WEBPACK_IMPORTED_MODULE_6__/* .emptyLayerIndex */ .TD)(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };
 }
+
+
+/***/ }),
+
+/***/ 2375:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  bP: () => (/* binding */ RegistryClient),
+  gl: () => (/* binding */ RegistryError),
+  TN: () => (/* binding */ oneLine),
+  yR: () => (/* binding */ readText)
+});
+
+// UNUSED EXPORTS: parseChallenge
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/detect/no-proxy.ts
+/**
+ * NO_PROXY matching, pure. There is no standard: each client family has its own rules, and the two that matter on a
+ * runner differ in small ways, so both are written down here and the probe says when they disagree.
+ *
+ * curl (lib/noproxy.c; https://curl.se/libcurl/c/CURLOPT_NOPROXY.html), which Python urllib, wget and Node's
+ * undici follow closely:
+ *   - `*` alone (the whole list) disables the proxy for every host;
+ *   - a name matches itself and every subdomain; a leading or trailing dot is ignored, so `.example.com` also
+ *     matches `example.com`;
+ *   - no ports: `example.com:8443` matches nothing;
+ *   - IP literals compare as addresses, with CIDR (`10.0.0.0/8`, since 7.86.0); IPv6 entries without brackets.
+ * Go (golang.org/x/net/http/httpproxy, https://pkg.go.dev/golang.org/x/net/http/httpproxy#Config), used by
+ * Docker, BuildKit, gh, Terraform and every Go tool:
+ *   - an entry `*` disables the proxy for every host;
+ *   - `example.com` matches itself and subdomains, `.example.com` and `*.example.com` only subdomains;
+ *   - a host or IP entry may carry a port (`example.com:8443`, `1.2.3.4:80`, `[::1]:443`), then only that port;
+ *   - IP literals and CIDR blocks compare as addresses;
+ *   - `localhost` and loopback addresses are never proxied, whatever the list says.
+ */
+
+/** Strips IPv6 brackets and a trailing dot, lower-cases: the form both families compare. */
+function normaliseHost(host) {
+    let h = host.trim().toLowerCase();
+    if (h.startsWith('[') && h.endsWith(']'))
+        h = h.slice(1, -1);
+    if (h.endsWith('.') && (0,external_node_net_.isIP)(h) === 0)
+        h = h.slice(0, -1);
+    return h;
+}
+function ipv4Bits(ip) {
+    return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+}
+/** Expands an IPv6 literal (with `::` and an optional dotted IPv4 tail) to 128 bits. */
+function ipv6Bits(ip) {
+    let text = ip.split('%')[0];
+    const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+    if (dotted) {
+        const v4 = ipv4Bits(dotted[1]);
+        text = text.slice(0, -dotted[1].length) + `${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+    }
+    const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+    const headParts = head ? head.split(':') : [];
+    const tailParts = tail ? tail.split(':') : [];
+    const fill = tail === undefined ? [] : new Array(8 - headParts.length - tailParts.length).fill('0');
+    return [...headParts, ...fill, ...tailParts].reduce((acc, part) => (acc << 16n) | BigInt(parseInt(part || '0', 16)), 0n);
+}
+/** Whether `host` (an IP literal) lies in `network`/`bits`; bits absent = exact match. Families never mix. */
+function inCidr(host, network, bits) {
+    const family = (0,external_node_net_.isIP)(host);
+    if (family === 0 || (0,external_node_net_.isIP)(network) !== family)
+        return false;
+    const width = family === 4 ? 32 : 128;
+    const prefix = bits ?? width;
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > width)
+        return false;
+    const toBits = family === 4 ? ipv4Bits : ipv6Bits;
+    const shift = BigInt(width - prefix);
+    return toBits(host) >> shift === toBits(network) >> shift;
+}
+function entries(list) {
+    return list
+        .split(',')
+        .map((e) => e.trim().toLowerCase())
+        .filter(Boolean);
+}
+function curlMatches(host, list) {
+    if (list.trim() === '*')
+        return true;
+    const ip = (0,external_node_net_.isIP)(host) !== 0;
+    for (const raw of entries(list)) {
+        if (ip) {
+            const [network, bits] = raw.split('/');
+            if (inCidr(host, network, bits === undefined ? undefined : Number(bits)))
+                return true;
+            continue;
+        }
+        const token = raw.replace(/\.$/, '').replace(/^\./, '');
+        if (!token)
+            continue;
+        if (host === token || host.endsWith(`.${token}`))
+            return true;
+    }
+    return false;
+}
+/** Splits `host:port`, `[v6]:port`, or a bare host; a bare IPv6 literal has no port. */
+function splitEntry(entry) {
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+    if (bracketed)
+        return { host: bracketed[1], ...(bracketed[2] ? { port: bracketed[2] } : {}) };
+    const colon = entry.lastIndexOf(':');
+    if (colon > 0 && entry.indexOf(':') === colon && /^\d+$/.test(entry.slice(colon + 1))) {
+        return { host: entry.slice(0, colon), port: entry.slice(colon + 1) };
+    }
+    return { host: entry };
+}
+function isLoopback(host) {
+    if ((0,external_node_net_.isIP)(host) === 4)
+        return host.startsWith('127.');
+    if ((0,external_node_net_.isIP)(host) === 6)
+        return ipv6Bits(host) === 1n;
+    return false;
+}
+function goMatches(host, port, list) {
+    if (host === 'localhost' || isLoopback(host))
+        return true;
+    const ip = (0,external_node_net_.isIP)(host) !== 0;
+    for (const raw of entries(list)) {
+        if (raw === '*')
+            return true;
+        const cidr = /^([^/]+)\/(\d+)$/.exec(raw);
+        if (cidr && (0,external_node_net_.isIP)(cidr[1]) !== 0) {
+            if (ip && inCidr(host, cidr[1], Number(cidr[2])))
+                return true;
+            continue;
+        }
+        const entry = splitEntry(raw);
+        if (!entry.host)
+            continue;
+        const portOk = entry.port === undefined || entry.port === port;
+        if ((0,external_node_net_.isIP)(entry.host) !== 0) {
+            if (ip && inCidr(host, entry.host, undefined) && portOk)
+                return true;
+            continue;
+        }
+        // Go compares domain entries as strings, against IP hosts too (harmless: an IP never ends in ".name").
+        let name = entry.host.startsWith('*.') ? entry.host.slice(1) : entry.host;
+        const matchHost = !name.startsWith('.');
+        if (matchHost)
+            name = `.${name}`;
+        if ((host.endsWith(name) || (matchHost && host === name.slice(1))) && portOk)
+            return true;
+    }
+    return false;
+}
+/** Whether a client of `flavor` goes to `host:port` directly because of the NO_PROXY `list`. */
+function bypassesProxy(flavor, host, port, list) {
+    const h = normaliseHost(host);
+    if (!h)
+        return false;
+    return flavor === 'curl' ? curlMatches(h, list) : goMatches(h, String(port), list);
+}
+
+;// CONCATENATED MODULE: ./src/detect/route.ts
+/**
+ * Which way a job's HTTPS request leaves the runner: directly, or through the proxy from the environment. Pure.
+ * Lower-case variables win over upper-case ones, as in curl (https://curl.se/docs/manpage.html#ENVIRONMENT) and
+ * Python urllib (https://docs.python.org/3/library/urllib.request.html#urllib.request.getproxies); Go reads
+ * upper-case first, so a disagreement between the two is reported as a note.
+ */
+
+class TargetError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'TargetError';
+    }
+}
+/** Parses a probe URL; only https is meaningful (the chain is the point). A bare host gets https:// and :443. */
+function parseTarget(raw) {
+    const text = raw.trim();
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
+    let url;
+    try {
+        url = new URL(withScheme);
+    }
+    catch {
+        throw new TargetError(`Invalid probe URL '${text}': expected an https:// URL (e.g., https://github.com).`);
+    }
+    if (url.protocol !== 'https:') {
+        throw new TargetError(`Invalid probe URL '${text}': expected https:// (a TLS certificate chain is what is probed), got ${url.protocol}//.`);
+    }
+    if (!url.hostname)
+        throw new TargetError(`Invalid probe URL '${text}': no host.`);
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    return { url: url.href, host, port: url.port ? Number(url.port) : 443 };
+}
+function firstSet(env, names) {
+    for (const name of names) {
+        const value = env[name];
+        if (value !== undefined && value.trim() !== '')
+            return { name, value: value.trim() };
+    }
+    return undefined;
+}
+/** Parses the proxy variable's value into a route; throws with the variable's name and the URL minus credentials. */
+function parseProxy(variable, value) {
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+    let url;
+    try {
+        url = new URL(withScheme);
+    }
+    catch {
+        throw new TargetError(`${variable} is not a URL: expected http://[user:password@]host:port.`);
+    }
+    const display = `${url.protocol}//${url.host}`;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new TargetError(`${variable} '${display}' uses ${url.protocol}//, which the probe cannot tunnel through: expected http:// or https://.`);
+    }
+    const authorization = url.username || url.password
+        ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
+        : undefined;
+    return {
+        kind: 'proxy',
+        display,
+        protocol: url.protocol,
+        host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+        ...(authorization ? { authorization } : {}),
+        variable,
+    };
+}
+/** The route curl-style clients take to `target` under `env`, with notes where Go tools would go another way. */
+function routeFor(target, env) {
+    const proxy = firstSet(env, ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY']);
+    const noProxy = firstSet(env, ['no_proxy', 'NO_PROXY']);
+    const notes = [];
+    const goProxy = firstSet(env, ['HTTPS_PROXY', 'https_proxy']);
+    const goNoProxy = firstSet(env, ['NO_PROXY', 'no_proxy']);
+    if (proxy && goProxy && proxy.value !== goProxy.value) {
+        notes.push(`${proxy.name} and ${goProxy.name} differ: curl-style clients use ${proxy.name}, Go tools ${goProxy.name}.`);
+    }
+    if (!proxy)
+        return { kind: 'direct', why: 'no proxy variable set', notes };
+    const curlDirect = noProxy ? bypassesProxy('curl', target.host, target.port, noProxy.value) : false;
+    // Go reads no ALL_PROXY: with only that set, Go tools go directly.
+    const goDirect = goProxy ? bypassesProxy('go', target.host, target.port, goNoProxy?.value ?? '') : true;
+    if (curlDirect !== goDirect) {
+        notes.push(`NO_PROXY rules differ for ${target.host}:${target.port}: curl, Python and Node clients go ${curlDirect ? 'directly' : 'through the proxy'}, ` +
+            `Go tools (docker, BuildKit) ${goDirect ? 'directly' : 'through the proxy'}; this probe took the curl path.`);
+    }
+    if (curlDirect)
+        return { kind: 'direct', why: `${noProxy.name} matches ${target.host}`, notes };
+    return { ...parseProxy(proxy.name, proxy.value), notes };
+}
+
+;// CONCATENATED MODULE: ./src/leak/registry/client.ts
+/**
+ * A small OCI distribution client: HTTPS only, through HTTPS_PROXY/NO_PROXY as curl-style clients route
+ * (src/detect/route.ts), trusting the system roots plus the org CA (the runner is behind inspection) with
+ * verification always on; anonymous, basic and bearer-token auth; redirects (blob CDNs) followed without the
+ * registry's Authorization; 429/5xx and dropped connections retried with backoff. Every failure is one line.
+ */
+
+
+
+
+class RegistryError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'RegistryError';
+    }
+}
+function trustedRoots(extra) {
+    // getCACertificates('default') includes NODE_EXTRA_CA_CERTS; tls.rootCertificates is the bundled Mozilla set.
+    const defaults = typeof (external_node_tls_default()).getCACertificates === 'function' ? external_node_tls_default().getCACertificates('default') : [...(external_node_tls_default()).rootCertificates];
+    return [...defaults, ...extra];
+}
+/** Opens the TLS socket for one request: straight, or through the proxy's CONNECT tunnel. */
+function connector(url, env, ca, timeoutMs) {
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = Number(url.port || 443);
+    const route = routeFor({ url: url.href, host, port }, env);
+    return (_opts, done) => {
+        const secure = (socket) => {
+            const s = external_node_tls_default().connect({ ...(socket ? { socket } : { host, port }), servername: /^[\d.]+$|:/.test(host) ? undefined : host, ca, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+            s.once('secureConnect', () => done(null, s));
+            s.once('error', (error) => done(error));
+        };
+        if (route.kind === 'direct')
+            return secure();
+        const connect = external_node_http_default().request({
+            host: route.host,
+            port: route.port,
+            method: 'CONNECT',
+            path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+            headers: { host: `${host}:${port}`, ...(route.authorization ? { 'proxy-authorization': route.authorization } : {}) },
+            timeout: timeoutMs,
+        });
+        connect.once('connect', (res, socket) => {
+            if (res.statusCode !== 200) {
+                socket.destroy();
+                done(new RegistryError(`the proxy ${route.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
+            }
+            else
+                secure(socket);
+        });
+        connect.once('timeout', () => connect.destroy(new RegistryError(`the proxy ${route.display} did not answer within ${timeoutMs} ms`)));
+        connect.once('error', (error) => done(error));
+        connect.end();
+    };
+}
+function once(url, headers, env, ca, timeoutMs, method = 'GET') {
+    return new Promise((resolve, reject) => {
+        // A one-request agent whose connections are ours: `agent: false` would make Node build its own TLS socket and
+        // ignore createConnection, going around the proxy.
+        const agent = new (external_node_https_default()).Agent({ keepAlive: false });
+        agent.createConnection = connector(url, env, ca, timeoutMs);
+        const req = external_node_https_default().request(url, { method, headers, agent, timeout: timeoutMs });
+        req.once('response', resolve);
+        req.once('timeout', () => req.destroy(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`)));
+        req.once('error', reject);
+        req.end();
+    });
+}
+async function readText(res, max = 1024 * 1024) {
+    const chunks = [];
+    let n = 0;
+    for await (const c of res) {
+        n += c.length;
+        if (n > max)
+            throw new RegistryError(`an answer over ${max} bytes where a small JSON document was expected`);
+        chunks.push(c);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+/** `Bearer realm="…",service="…",scope="…"` → its parameters. */
+function parseChallenge(header) {
+    const m = /^(\w+)\s*(.*)$/s.exec(header.trim());
+    const params = {};
+    for (const p of (m?.[2] ?? '').matchAll(/(\w+)="([^"]*)"/g))
+        params[p[1].toLowerCase()] = p[2];
+    return { scheme: (m?.[1] ?? '').toLowerCase(), params };
+}
+class RegistryClient {
+    options;
+    authorization;
+    ca;
+    constructor(options) {
+        this.options = options;
+        this.ca = trustedRoots(options.extraCa);
+        this.authorization = options.authorization;
+    }
+    /** What a worker needs to fetch from the same registry with the same route, trust and authorization. */
+    fetchSpec() {
+        const o = this.options;
+        // Only the proxy variables travel: nothing else of the environment is needed to route a request.
+        const env = Object.fromEntries(Object.entries(o.env).filter((e) => /proxy/i.test(e[0]) && typeof e[1] === 'string'));
+        return {
+            host: o.host,
+            repository: o.repository,
+            extraCa: [...o.extraCa],
+            env,
+            ...(this.authorization ? { authorization: this.authorization } : {}),
+            ...(o.credentials ? { credentials: { username: o.credentials.username, password: o.credentials.password } } : {}),
+            ...(o.retries !== undefined ? { retries: o.retries } : {}),
+            ...(o.backoffMs !== undefined ? { backoffMs: o.backoffMs } : {}),
+            ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+        };
+    }
+    get timeoutMs() {
+        return this.options.timeoutMs ?? 60000;
+    }
+    /** GET a registry path (`/v2/<repo>/manifests/<ref>`), with auth, retries and redirects. Non-2xx are returned. */
+    async get(path, accept) {
+        const retries = this.options.retries ?? 4;
+        for (let attempt = 0;; attempt++) {
+            let res;
+            try {
+                res = await this.follow(new URL(`https://${this.options.host}${path}`), accept);
+            }
+            catch (error) {
+                if (attempt < retries && !(error instanceof RegistryError)) {
+                    await this.backoff(attempt);
+                    continue;
+                }
+                throw new RegistryError(`GET https://${this.options.host}${path} failed: ${oneLine(error)}`);
+            }
+            if ((res.status === 429 || res.status >= 500) && attempt < retries) {
+                res.body.resume();
+                const after = Number(res.headers['retry-after']);
+                await this.backoff(attempt, Number.isFinite(after) ? Math.min(after * 1000, 30000) : undefined);
+                continue;
+            }
+            return res;
+        }
+    }
+    async backoff(attempt, ms) {
+        const base = this.options.backoffMs ?? 500;
+        await new Promise((r) => setTimeout(r, ms ?? base * 2 ** attempt));
+    }
+    async follow(url, accept, authRetried = false) {
+        let current = url;
+        for (let hops = 0; hops < 5; hops++) {
+            const sameHost = current.host === this.options.host;
+            const headers = { 'user-agent': 'org-ca-leak-check', ...(accept ? { accept } : {}) };
+            if (sameHost && this.authorization)
+                headers.authorization = this.authorization;
+            const res = await once(current, headers, this.options.env, this.ca, this.timeoutMs);
+            const status = res.statusCode ?? 0;
+            if (status === 401 && sameHost && !authRetried && res.headers['www-authenticate']) {
+                res.resume();
+                await this.authenticate(String(res.headers['www-authenticate']));
+                return this.follow(url, accept, true);
+            }
+            if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
+                res.resume();
+                const next = new URL(res.headers.location, current);
+                // Verification is never traded for a redirect: https only, the same trust as the registry.
+                if (next.protocol !== 'https:')
+                    throw new RegistryError(`${current.host} redirected to a non-https URL (${next.protocol}//${next.host})`);
+                current = next;
+                continue;
+            }
+            return { status, headers: res.headers, body: res, url: current.href };
+        }
+        throw new RegistryError(`more than 5 redirects from ${url.href}`);
+    }
+    async authenticate(header) {
+        const { scheme, params } = parseChallenge(header);
+        const creds = this.options.credentials;
+        const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` : undefined;
+        if (scheme === 'basic') {
+            if (!basic)
+                throw new RegistryError(`${this.options.host} asks for a user name and password (401): pass --username/--password-stdin or log in with docker login`);
+            this.authorization = basic;
+            return;
+        }
+        if (scheme !== 'bearer' || !params.realm)
+            throw new RegistryError(`${this.options.host} asks for unsupported authentication '${header.split(' ')[0]}'`);
+        const realm = new URL(params.realm);
+        if (realm.protocol !== 'https:')
+            throw new RegistryError(`${this.options.host}'s token service is not https (${realm.origin})`);
+        if (params.service)
+            realm.searchParams.set('service', params.service);
+        realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
+        const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) }, this.options.env, this.ca, this.timeoutMs);
+        const text = await readText(res);
+        if (res.statusCode !== 200)
+            throw new RegistryError(`the token service ${realm.host} answered ${res.statusCode}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
+        let token;
+        try {
+            const doc = JSON.parse(text);
+            token = doc.token ?? doc.access_token;
+        }
+        catch {
+            // handled below
+        }
+        if (!token)
+            throw new RegistryError(`the token service ${realm.host} answered without a token`);
+        this.authorization = `Bearer ${token}`;
+    }
+}
+function oneLine(error) {
+    const e = error;
+    const text = error instanceof Error ? error.message : String(error);
+    const code = e?.code && !text.includes(e.code) ? ` (${e.code})` : '';
+    return `${text.split('\n')[0]}${code}`;
+}
+
 
 
 /***/ }),
@@ -79775,13 +79972,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 
 /***/ }),
 
-/***/ 1455:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-
-/***/ }),
-
 /***/ 7067:
 /***/ ((module) => {
 
@@ -79835,13 +80025,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:queryst
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
-
-/***/ }),
-
-/***/ 6466:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 
 /***/ }),
 
