@@ -52056,487 +52056,6 @@ function uninstall(runnerDirArg, hooksDirArg) {
     return lines;
 }
 
-;// CONCATENATED MODULE: ./src/action/decide.ts
-
-
-/** Pure: whether to inject, from the `when` input and the runner's kind (RUNNER_ENVIRONMENT). */
-function decideByRunner(when, runnerEnvironment) {
-    switch (when) {
-        case 'never':
-            return { act: false, reason: 'when-never', message: "when is 'never': nothing was changed." };
-        case 'always':
-            return { act: true, reason: 'when-always', message: "when is 'always': the org CA is injected on any runner." };
-        case 'self-hosted':
-            if (runnerEnvironment === 'github-hosted') {
-                return {
-                    act: false,
-                    reason: 'github-hosted-runner',
-                    message: 'GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted): its traffic is not inspected by your organisation, so nothing was changed.',
-                };
-            }
-            // GitHub-hosted runners always set RUNNER_ENVIRONMENT; older self-hosted/GHES runners may not.
-            return {
-                act: true,
-                reason: 'self-hosted-runner',
-                message: `Self-hosted runner (RUNNER_ENVIRONMENT=${runnerEnvironment ?? 'unset'}): the org CA is injected.`,
-            };
-    }
-}
-/** Before any probe: `when` other than auto is decided by the runner kind alone; auto no-ops on GitHub-hosted runners. */
-function decideBeforeProbe(when, runnerEnvironment) {
-    if (when !== 'auto')
-        return decideByRunner(when, runnerEnvironment);
-    if (runnerEnvironment === 'github-hosted') {
-        return {
-            act: false,
-            reason: 'github-hosted-runner',
-            message: 'GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted): its traffic is not inspected by your organisation, so nothing was probed or changed.',
-        };
-    }
-    return undefined;
-}
-function named(subject, fingerprint) {
-    return `'${subject}' (SHA-256 ${certificate_colonFingerprint(fingerprint)})`;
-}
-/** 'X' (SHA-256 …, sent along) when the server sent the unknown root; else its name and the top of what was sent. */
-function unknownIssuer(c) {
-    return c.top.subject === c.top.issuer
-        ? `${named(c.top.issuer, c.top.fingerprint)}, sent along by the server`
-        : `'${c.top.issuer}' (not sent; the chain as sent tops out at ${named(c.top.subject, c.top.fingerprint)})`;
-}
-/** The problems that make auto mode refuse: a foreign issuer, or one other than the CA given. */
-function problemsOf(input) {
-    const given = input.ca ? `; the CA given is ${named(input.ca.subject, input.ca.fingerprint)}` : '';
-    const problems = [];
-    for (const o of input.outcomes) {
-        const c = o.classification;
-        if (!c)
-            continue;
-        if (o.verdict === 'unknown') {
-            problems.push(`${o.url} is re-signed by an unknown issuer ${unknownIssuer(c)}${given}`);
-        }
-        else if (o.verdict === 'os-trusted' && input.ca) {
-            problems.push(`${o.url} is re-signed by ${named(c.anchor.subject, c.anchor.fingerprint)} from the OS store, not by the CA given${given}`);
-        }
-    }
-    return problems;
-}
-/** Whether the verdicts so far fix the outcome, so the remaining probes need not be awaited (a failure is final). */
-function probesSettled(partial, input) {
-    if (input.onUnknown !== 'fail')
-        return false;
-    return problemsOf({ ...input, outcomes: partial.filter((o) => o !== undefined) }).length > 0;
-}
-/**
- * Pure: auto mode's decision from the probes' verdicts (issue 3). In order: a foreign or mismatched issuer fails
- * (on-unknown), a chain anchored in the CA given injects it, one anchored in a non-public OS root injects that root
- * when no CA was given, a public chain changes nothing, and all-unreachable follows on-unreachable.
- */
-function decideByProbes(input) {
-    const by = (v) => input.outcomes.filter((o) => o.verdict === v);
-    const inspectedOutcomes = input.outcomes.filter((o) => INSPECTED.includes(o.verdict));
-    const inspected = inspectedOutcomes.length > 0;
-    const issuer = inspectedOutcomes[0]?.classification?.leafIssuer ?? '';
-    const base = { inspected, issuer, osAnchors: [] };
-    const warnings = [];
-    const total = input.outcomes.length;
-    const problems = problemsOf(input);
-    // With a CA given, another signer is a mismatch (the message names both); without one, an unknown issuer.
-    const problemReason = input.ca ? 'ca-mismatch' : 'unknown-issuer';
-    if (problems.length) {
-        if (input.onUnknown === 'fail') {
-            const lead = input.ca ? 'TLS inspection by a CA other than the one given' : 'TLS inspection by an issuer nobody provided';
-            const failure = `${lead}: ${problems.join('. ')}. Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
-            return { ...base, act: false, reason: problemReason, message: failure, failure, warnings };
-        }
-        warnings.push(...problems);
-    }
-    const org = by('org-ca');
-    if (org.length) {
-        return {
-            ...base,
-            act: true,
-            reason: 'inspected-org-ca',
-            message: `TLS inspection seen on ${org.length} of ${total} probe(s) (${org.map((o) => o.url).join(', ')}), re-signed by the CA given: it is injected.`,
-            warnings,
-        };
-    }
-    const os = by('os-trusted');
-    if (os.length && !input.ca) {
-        const anchors = [...new Map(os.map((o) => [o.classification.anchor.fingerprint, o.classification.anchor])).values()];
-        return {
-            ...base,
-            osAnchors: anchors,
-            act: true,
-            reason: 'inspected-os-trusted',
-            message: `TLS inspection seen on ${os.length} of ${total} probe(s), re-signed by ${anchors.map((a) => named(a.subject, a.fingerprint)).join(', ')}, ` +
-                'which the OS store trusts but is not public: no CA was given, so that root is exported from the OS store and injected.',
-            warnings,
-        };
-    }
-    if (problems.length) {
-        return { ...base, act: false, reason: problemReason, message: `Nothing was injected: ${problems.join('. ')}.`, warnings };
-    }
-    const direct = by('direct');
-    if (direct.length) {
-        const unreachable = by('unreachable');
-        if (unreachable.length)
-            warnings.push(`${unreachable.length} probe(s) got no answer (${unreachable.map((o) => o.url).join(', ')}); the others saw no inspection.`);
-        return {
-            ...base,
-            act: false,
-            reason: 'not-inspected',
-            message: `No TLS inspection: ${direct.length} of ${total} probe(s) anchor in public roots, so nothing was changed.`,
-            warnings,
-        };
-    }
-    const none = `No probe got an answer (${input.outcomes.map((o) => o.url).join(', ') || 'no probe URL'})`;
-    switch (input.onUnreachable) {
-        case 'fail': {
-            const failure = `${none}, and on-unreachable is 'fail'.`;
-            return { ...base, act: false, reason: 'unreachable', message: failure, failure, warnings };
-        }
-        case 'skip':
-            return { ...base, act: false, reason: 'unreachable-skip', message: `${none}; on-unreachable is 'skip', so nothing was changed.`, warnings };
-        case 'inject':
-            if (!input.ca) {
-                warnings.push(`${none}, and no CA was given: nothing to inject.`);
-                return { ...base, act: false, reason: 'unreachable-no-ca', message: `${none}, and no CA was given: nothing was changed.`, warnings };
-            }
-            warnings.push(`${none}: injecting the CA given anyway (on-unreachable: 'inject', for air-gapped runners).`);
-            return { ...base, act: true, reason: 'unreachable-inject', message: `${none}; on-unreachable is 'inject', so the CA given is injected.`, warnings };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/runner/cache.ts
-
-
-/** Everything a verdict depends on: the probes, the route to them (proxy variables), the CA and the policy. */
-function verdictKey(parts) {
-    const route = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'].map((n) => `${n}=${parts.env[n] ?? ''}`);
-    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify([parts.probeUrls, route, parts.caFingerprint, parts.policy])).digest('hex');
-}
-/** Pure: the cached verdict when it is for this key and younger than ttlMs; a verdict from the future is stale. */
-function freshVerdict(cached, key, now, ttlMs) {
-    if (!cached || cached.key !== key)
-        return undefined;
-    const age = now - cached.at;
-    return age >= 0 && age < ttlMs ? cached : undefined;
-}
-function readVerdict(path) {
-    try {
-        return JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Written to a temporary name and renamed: two jobs starting at once never read half a file. */
-function writeVerdict(path, verdict) {
-    const partial = `${path}.${process.pid}.partial`;
-    (0,external_node_fs_namespaceObject.writeFileSync)(partial, JSON.stringify(verdict), { mode: 0o644 });
-    (0,external_node_fs_namespaceObject.renameSync)(partial, path);
-}
-
-;// CONCATENATED MODULE: ./src/runner/job.ts
-/**
- * What the hooks do for each job: the same decision as the action (the `when` rule, then probe → classify → decide),
- * with the verdict cached per runner; on "act", the CA files in RUNNER_TEMP and the variables in GITHUB_ENV, in
- * paths the job's steps can open (host or job container). job-completed removes the files.
- */
-
-
-
-
-
-
-
-
-
-
-
-/** The files' directory inside RUNNER_TEMP: fixed, so job-completed finds it without state. */
-const JOB_FILES_DIR = 'org-ca-hook';
-/** Where the runner mounts the host's _work/_temp inside a job container. */
-const CONTAINER_TEMP = '/__w/_temp';
-class PolicyFailure extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'PolicyFailure';
-    }
-}
-/** Pure: a host path under RUNNER_TEMP as a container step sees it. */
-function containerPath(value, hostTemp) {
-    const base = hostTemp.replace(/\/+$/, '');
-    return value.split(`${base}/`).join(`${CONTAINER_TEMP}/`);
-}
-async function decide(config, ca, env, lines) {
-    const early = decideBeforeProbe(config.when, env.RUNNER_ENVIRONMENT);
-    if (early)
-        return { ...early, warnings: [] };
-    const policy = { ca: { subject: ca.primary.subject, fingerprint: ca.primary.fingerprint }, onUnknown: config.onUnknown, onUnreachable: config.onUnreachable };
-    const key = verdictKey({ probeUrls: config.probeUrls, env, caFingerprint: ca.primary.fingerprint, policy: `${config.onUnknown}/${config.onUnreachable}` });
-    // One file per key: a runner whose jobs take different routes keeps a verdict for each.
-    const cachePath = (0,external_node_path_namespaceObject.join)(config.hooksDir, `verdict-${key.slice(0, 16)}.json`);
-    const now = Date.now();
-    const cached = freshVerdict(readVerdict(cachePath), key, now, config.cacheTtlMs);
-    if (cached) {
-        lines.push(`org-ca: probe verdict from ${Math.round((now - cached.at) / 1000)} s ago reused (cache ${Math.round(config.cacheTtlMs / 1000)} s).`);
-        return cached;
-    }
-    const verdicts = await detect({
-        urls: config.probeUrls,
-        env,
-        timeoutMs: config.probeTimeoutMs,
-        trust: { org: ca.certs, public: publicRoots(), system: systemRoots },
-        now: new Date(now),
-        settled: (partial) => probesSettled(partial, policy),
-    });
-    const decision = decideByProbes({ outcomes: verdicts, ...policy });
-    const verdict = {
-        act: decision.act,
-        reason: decision.reason,
-        message: decision.message,
-        ...(decision.failure ? { failure: decision.failure } : {}),
-        warnings: decision.warnings,
-    };
-    try {
-        writeVerdict(cachePath, { key, at: now, ...verdict });
-    }
-    catch (error) {
-        lines.push(`::warning::org-ca: the verdict could not be cached in ${config.hooksDir} (${error.message}); the next job probes again.`);
-    }
-    return verdict;
-}
-async function jobStarted(config, env, platform) {
-    const lines = [];
-    const githubEnv = env.GITHUB_ENV;
-    const hostTemp = env.RUNNER_TEMP;
-    if (!githubEnv || !hostTemp)
-        throw new Error('GITHUB_ENV and RUNNER_TEMP are not set: this command runs as the Actions runner job-started hook.');
-    const ca = loadCa({ caFile: config.caFile }, new Date());
-    const decision = await decide(config, ca, env, lines);
-    if (decision.failure)
-        throw new PolicyFailure(decision.failure);
-    for (const warning of decision.warnings)
-        lines.push(`::warning::org-ca: ${warning}`);
-    lines.push(`org-ca: ${decision.message}`);
-    if (!decision.act)
-        return { lines, exported: [] };
-    const dir = (0,external_node_path_namespaceObject.join)(hostTemp, JOB_FILES_DIR);
-    (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
-    // World-readable like the files in it: a job container may run as another user.
-    await ensureDirectory(dir, { purpose: 'RUNNER_TEMP', mode: 0o755 });
-    (0,external_node_fs_namespaceObject.chmodSync)(dir, 0o755);
-    const native = resolveNative(config.strategy, ca.certs, ca.primary.subject, env);
-    if (native.fallback)
-        lines.push(`::warning::org-ca: ${native.fallback}`);
-    let variables = [...native.variables.map(({ name, value }) => ({ name, value }))];
-    if (native.useEnvFiles) {
-        try {
-            const injection = await prepareInjection({
-                certs: ca.certs,
-                env,
-                platform,
-                ...(config.tools ? { tools: config.tools } : {}),
-                dir,
-                ...(env.GITHUB_WORKSPACE ? { workspace: env.GITHUB_WORKSPACE } : {}),
-                onVerificationOff: config.onVerificationOff,
-            });
-            for (const warning of injection.warnings)
-                lines.push(`::warning::org-ca: ${warning}`);
-            variables = [...injection.plan.variables.map(({ name, value }) => ({ name, value })), ...variables];
-            if (config.jobPaths === 'container' && injection.plan.files.wgetrc) {
-                const wgetrc = injection.plan.files.wgetrc;
-                (0,external_node_fs_namespaceObject.writeFileSync)(wgetrc, containerPath((0,external_node_fs_namespaceObject.readFileSync)(wgetrc, 'utf8'), hostTemp));
-            }
-        }
-        catch (error) {
-            if (error instanceof VerificationOffError)
-                throw new PolicyFailure(error.message);
-            throw error;
-        }
-    }
-    if (config.jobPaths === 'container')
-        variables = variables.map((v) => ({ name: v.name, value: containerPath(v.value, hostTemp) }));
-    (0,external_node_fs_namespaceObject.appendFileSync)(githubEnv, formatVariables(variables, 'github'));
-    lines.push(`org-ca: ${variables.length} variables set for this job (${config.jobPaths} paths): ${variables.map((v) => v.name).join(', ')}.`);
-    return { lines, exported: variables.map((v) => v.name) };
-}
-/** Removes the job's files; never throws for a file already gone. */
-function jobCompleted(env) {
-    if (!env.RUNNER_TEMP)
-        return ['org-ca: RUNNER_TEMP is not set; nothing to remove.'];
-    const dir = (0,external_node_path_namespaceObject.join)(env.RUNNER_TEMP, JOB_FILES_DIR);
-    (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
-    return [`org-ca: removed ${dir}.`];
-}
-
-;// CONCATENATED MODULE: ./src/cli/runner.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
-const runner_HELP = `Usage: org-ca runner install --runner-dir DIR (--ca-file FILE | --ca -) [options]
-       org-ca runner uninstall --runner-dir DIR [--hooks-dir DIR]
-
-Makes every job on a self-hosted GitHub Actions runner trust the org CA, with no workflow change: writes the
-job-started and job-completed hook scripts (and a copy of the CA) to a hooks directory, and adds
-ACTIONS_RUNNER_HOOK_JOB_STARTED / _COMPLETED to the runner's .env, keeping every other line. Restart the runner
-service afterwards: it reads .env when it starts. Uninstall restores .env byte for byte.
-
-Each job start then makes the action's decision (the when rule, probes, classification), reusing a verdict for
---cache-ttl, writes the CA files to RUNNER_TEMP and the variables to GITHUB_ENV; each job end removes the files.
-A hook fails the job only when the policy says so (a foreign intercepting CA with on-unknown fail, verification
-switched off, no answer with on-unreachable fail); any failure of org-ca itself is a warning.
-
-Install options:
-  --runner-dir DIR            the runner's directory (holding run.sh and .env)
-  --ca-file FILE | --ca -     the org CA (PEM, DER, base64 or .p7b); - reads standard input
-  --hooks-dir DIR             where the hooks go (default: DIR.org-ca-hooks beside the runner directory)
-  --when auto|self-hosted|always|never   as the action's input (default auto)
-  --probe-urls LIST           as the action's input
-  --probe-timeout DURATION    as the action's input (default ${DEFAULT_PROBE_TIMEOUT_MS / 1000}s)
-  --on-unknown fail|warn      --on-unreachable inject|skip|fail      --on-verification-off fail|warn
-  --tools LIST                --strategy env|native|both
-  --cache-ttl DURATION        how long a probe verdict is reused by later jobs (default 5m; e.g. 90s, 10m, 0 = never)
-  --job-paths host|container  host (default): jobs run on the machine; container: jobs run in container:, where
-                              the runner mounts _work/_temp at /__w/_temp, so the variables name /__w/_temp paths`;
-const INSTALL_OPTIONS = {
-    'runner-dir': { type: 'string' },
-    'hooks-dir': { type: 'string' },
-    ca: { type: 'string' },
-    'ca-file': { type: 'string' },
-    when: { type: 'string' },
-    'probe-urls': { type: 'string' },
-    'probe-timeout': { type: 'string' },
-    'on-unknown': { type: 'string' },
-    'on-unreachable': { type: 'string' },
-    'on-verification-off': { type: 'string' },
-    tools: { type: 'string' },
-    strategy: { type: 'string' },
-    'cache-ttl': { type: 'string' },
-    'job-paths': { type: 'string' },
-    config: { type: 'string' },
-};
-/** 0, or a duration in s/m/ms up to a day. */
-function parseTtl(value) {
-    const v = (value ?? '').trim().toLowerCase();
-    if (v === '')
-        return DEFAULT_CACHE_TTL_MS;
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(v);
-    const ms = m ? Math.round(Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 'ms' ? 1 : 1000)) : NaN;
-    if (!(ms >= 0 && ms <= 86_400_000))
-        throw new OptionError(`Invalid --cache-ttl '${value}'. Expected 0 or a duration up to 24h (e.g., 90s, 10m).`);
-    return ms;
-}
-function print(lines) {
-    for (const line of lines)
-        process.stdout.write(`${line}\n`);
-}
-const runnerCommand = {
-    name: 'runner',
-    summary: 'install job hooks on a self-hosted Actions runner, so every job trusts the org CA',
-    help: runner_HELP,
-    async run(argv) {
-        const [sub, ...rest] = argv;
-        const { values } = parseCommandArgs('runner', rest, INSTALL_OPTIONS);
-        switch (sub) {
-            case 'install': {
-                if (!values['runner-dir'])
-                    throw new UsageError("runner install: --runner-dir DIR is required (see 'org-ca runner --help')");
-                if (Boolean(values.ca) === Boolean(values['ca-file']))
-                    throw new UsageError('runner install: give the CA with exactly one of --ca-file FILE or --ca -');
-                if (values.ca && values.ca !== '-')
-                    throw new UsageError(`runner install: --ca takes '-' (standard input), not '${values.ca}'; use --ca-file for a file`);
-                let settings;
-                try {
-                    const tools = parseToolList(values.tools ?? '');
-                    settings = {
-                        when: oneOf('--when', values.when ?? '', WHEN_VALUES, 'auto'),
-                        probeUrls: parseProbeUrls(values['probe-urls'] ?? ''),
-                        probeTimeoutMs: parseDuration('--probe-timeout', values['probe-timeout'] ?? '', DEFAULT_PROBE_TIMEOUT_MS),
-                        onUnknown: oneOf('--on-unknown', values['on-unknown'] ?? '', ON_UNKNOWN_VALUES, 'fail'),
-                        onUnreachable: oneOf('--on-unreachable', values['on-unreachable'] ?? '', ON_UNREACHABLE_VALUES, 'inject'),
-                        onVerificationOff: oneOf('--on-verification-off', values['on-verification-off'] ?? '', ON_VERIFICATION_OFF_VALUES, 'fail'),
-                        ...(tools ? { tools } : {}),
-                        strategy: oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env'),
-                        cacheTtlMs: parseTtl(values['cache-ttl']),
-                        jobPaths: oneOf('--job-paths', values['job-paths'] ?? '', JOB_PATHS, 'host'),
-                    };
-                }
-                catch (error) {
-                    throw new UsageError(`runner install: ${error instanceof Error ? error.message : String(error)}`);
-                }
-                const ca = loadCa(values.ca ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : { caFile: values['ca-file'] }, new Date(), { ca: '--ca -', caFile: '--ca-file' });
-                for (const warning of ca.warnings)
-                    process.stderr.write(`org-ca runner: ${warning}\n`);
-                // The runner directory and where the hooks go are paths from the user: checked without ever hanging first.
-                await ensureDirectory(values['runner-dir'], { purpose: '--runner-dir' });
-                if (values['hooks-dir'])
-                    await ensureDirectory((0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.resolve)(values['hooks-dir'])), { purpose: '--hooks-dir' });
-                const done = install({
-                    runnerDir: values['runner-dir'],
-                    ...(values['hooks-dir'] ? { hooksDir: values['hooks-dir'] } : {}),
-                    caPem: certificatesPem(ca.certs),
-                    settings,
-                    node: process.execPath,
-                    cli: (0,external_node_fs_namespaceObject.realpathSync)(process.argv[1]),
-                });
-                print([
-                    `Installed the org-ca job hooks in ${done.hooksDir} for the CA ${ca.primary.subject}.`,
-                    `${done.envPath} now sets ACTIONS_RUNNER_HOOK_JOB_STARTED=${done.started} and ACTIONS_RUNNER_HOOK_JOB_COMPLETED=${done.completed}.`,
-                    'Restart the runner service for it to read them.',
-                ]);
-                return EXIT.ok;
-            }
-            case 'uninstall':
-                if (!values['runner-dir'])
-                    throw new UsageError("runner uninstall: --runner-dir DIR is required (see 'org-ca runner --help')");
-                print(uninstall(values['runner-dir'], values['hooks-dir']));
-                return EXIT.ok;
-            case 'job-started': {
-                // Run by the hook script: every error is reported here, and only a policy failure gets its own exit code.
-                try {
-                    const outcome = await jobStarted(readConfig(values.config ?? ''), process.env, currentPlatform());
-                    print(outcome.lines);
-                    return EXIT.ok;
-                }
-                catch (error) {
-                    if (error instanceof PolicyFailure) {
-                        print([`::error::org-ca: ${error.message}`]);
-                        return POLICY_FAILURE_EXIT;
-                    }
-                    print([`::warning::org-ca: ${error instanceof Error ? error.message : String(error)}`]);
-                    return 1;
-                }
-            }
-            case 'job-completed':
-                try {
-                    print(jobCompleted(process.env));
-                }
-                catch (error) {
-                    print([`::warning::org-ca: could not remove the job's CA files: ${error instanceof Error ? error.message : String(error)}`]);
-                }
-                return EXIT.ok;
-            default:
-                throw new UsageError(`runner: unknown sub-command '${sub ?? ''}'. Expected install or uninstall (see 'org-ca runner --help').`);
-        }
-    },
-};
-
 ;// CONCATENATED MODULE: ./src/store/host.ts
 
 function spawn(argv, input) {
@@ -52626,31 +52145,6 @@ function writeJournal(path, journal) {
 /** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
 async function prepareJournal(path) {
     await ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose: 'the trust-store journal', mode: 0o700 });
-}
-
-;// CONCATENATED MODULE: ./src/store/selection.ts
-const NO_STORES = { os: false, browsers: false };
-class StoreSelectionError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'StoreSelectionError';
-    }
-}
-/**
- * `os`, `browsers` or `os,browsers`; for the action's `system-store` input also `true` (= os) and `false`/empty
- * (none). `name` is how the caller's user spells the setting, for the message.
- */
-function parseStoreSelection(name, value, allowBoolean) {
-    const v = value.trim().toLowerCase();
-    if (allowBoolean && (v === '' || v === 'false'))
-        return NO_STORES;
-    if (allowBoolean && v === 'true')
-        return { os: true, browsers: false };
-    const words = v.split(',').map((w) => w.trim()).filter(Boolean);
-    if (words.length === 0 || words.some((w) => w !== 'os' && w !== 'browsers')) {
-        throw new StoreSelectionError(`Invalid ${name} '${value.trim()}'. Expected ${allowBoolean ? 'false, true, ' : ''}os, browsers or os,browsers.`);
-    }
-    return { os: words.includes('os'), browsers: words.includes('browsers') };
 }
 
 ;// CONCATENATED MODULE: ./src/store/platforms.ts
@@ -53019,6 +52513,523 @@ async function removeFromStores(context) {
 }
 function storeStatus(context) {
     return { journal: context.journalPath, entries: readJournal(context.journalPath).entries };
+}
+
+;// CONCATENATED MODULE: ./src/action/decide.ts
+
+
+/** Pure: whether to inject, from the `when` input and the runner's kind (RUNNER_ENVIRONMENT). */
+function decideByRunner(when, runnerEnvironment) {
+    switch (when) {
+        case 'never':
+            return { act: false, reason: 'when-never', message: "when is 'never': nothing was changed." };
+        case 'always':
+            return { act: true, reason: 'when-always', message: "when is 'always': the org CA is injected on any runner." };
+        case 'self-hosted':
+            if (runnerEnvironment === 'github-hosted') {
+                return {
+                    act: false,
+                    reason: 'github-hosted-runner',
+                    message: 'GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted): its traffic is not inspected by your organisation, so nothing was changed.',
+                };
+            }
+            // GitHub-hosted runners always set RUNNER_ENVIRONMENT; older self-hosted/GHES runners may not.
+            return {
+                act: true,
+                reason: 'self-hosted-runner',
+                message: `Self-hosted runner (RUNNER_ENVIRONMENT=${runnerEnvironment ?? 'unset'}): the org CA is injected.`,
+            };
+    }
+}
+/** Before any probe: `when` other than auto is decided by the runner kind alone; auto no-ops on GitHub-hosted runners. */
+function decideBeforeProbe(when, runnerEnvironment) {
+    if (when !== 'auto')
+        return decideByRunner(when, runnerEnvironment);
+    if (runnerEnvironment === 'github-hosted') {
+        return {
+            act: false,
+            reason: 'github-hosted-runner',
+            message: 'GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted): its traffic is not inspected by your organisation, so nothing was probed or changed.',
+        };
+    }
+    return undefined;
+}
+function named(subject, fingerprint) {
+    return `'${subject}' (SHA-256 ${certificate_colonFingerprint(fingerprint)})`;
+}
+/** 'X' (SHA-256 …, sent along) when the server sent the unknown root; else its name and the top of what was sent. */
+function unknownIssuer(c) {
+    return c.top.subject === c.top.issuer
+        ? `${named(c.top.issuer, c.top.fingerprint)}, sent along by the server`
+        : `'${c.top.issuer}' (not sent; the chain as sent tops out at ${named(c.top.subject, c.top.fingerprint)})`;
+}
+/** The problems that make auto mode refuse: a foreign issuer, or one other than the CA given. */
+function problemsOf(input) {
+    const given = input.ca ? `; the CA given is ${named(input.ca.subject, input.ca.fingerprint)}` : '';
+    const problems = [];
+    for (const o of input.outcomes) {
+        const c = o.classification;
+        if (!c)
+            continue;
+        if (o.verdict === 'unknown') {
+            problems.push(`${o.url} is re-signed by an unknown issuer ${unknownIssuer(c)}${given}`);
+        }
+        else if (o.verdict === 'os-trusted' && input.ca) {
+            problems.push(`${o.url} is re-signed by ${named(c.anchor.subject, c.anchor.fingerprint)} from the OS store, not by the CA given${given}`);
+        }
+    }
+    return problems;
+}
+/** Whether the verdicts so far fix the outcome, so the remaining probes need not be awaited (a failure is final). */
+function probesSettled(partial, input) {
+    if (input.onUnknown !== 'fail')
+        return false;
+    return problemsOf({ ...input, outcomes: partial.filter((o) => o !== undefined) }).length > 0;
+}
+/**
+ * Pure: auto mode's decision from the probes' verdicts (issue 3). In order: a foreign or mismatched issuer fails
+ * (on-unknown), a chain anchored in the CA given injects it, one anchored in a non-public OS root injects that root
+ * when no CA was given, a public chain changes nothing, and all-unreachable follows on-unreachable.
+ */
+function decideByProbes(input) {
+    const by = (v) => input.outcomes.filter((o) => o.verdict === v);
+    const inspectedOutcomes = input.outcomes.filter((o) => INSPECTED.includes(o.verdict));
+    const inspected = inspectedOutcomes.length > 0;
+    const issuer = inspectedOutcomes[0]?.classification?.leafIssuer ?? '';
+    const base = { inspected, issuer, osAnchors: [] };
+    const warnings = [];
+    const total = input.outcomes.length;
+    const problems = problemsOf(input);
+    // With a CA given, another signer is a mismatch (the message names both); without one, an unknown issuer.
+    const problemReason = input.ca ? 'ca-mismatch' : 'unknown-issuer';
+    if (problems.length) {
+        if (input.onUnknown === 'fail') {
+            const lead = input.ca ? 'TLS inspection by a CA other than the one given' : 'TLS inspection by an issuer nobody provided';
+            const failure = `${lead}: ${problems.join('. ')}. Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
+            return { ...base, act: false, reason: problemReason, message: failure, failure, warnings };
+        }
+        warnings.push(...problems);
+    }
+    const org = by('org-ca');
+    if (org.length) {
+        return {
+            ...base,
+            act: true,
+            reason: 'inspected-org-ca',
+            message: `TLS inspection seen on ${org.length} of ${total} probe(s) (${org.map((o) => o.url).join(', ')}), re-signed by the CA given: it is injected.`,
+            warnings,
+        };
+    }
+    const os = by('os-trusted');
+    if (os.length && !input.ca) {
+        const anchors = [...new Map(os.map((o) => [o.classification.anchor.fingerprint, o.classification.anchor])).values()];
+        return {
+            ...base,
+            osAnchors: anchors,
+            act: true,
+            reason: 'inspected-os-trusted',
+            message: `TLS inspection seen on ${os.length} of ${total} probe(s), re-signed by ${anchors.map((a) => named(a.subject, a.fingerprint)).join(', ')}, ` +
+                'which the OS store trusts but is not public: no CA was given, so that root is exported from the OS store and injected.',
+            warnings,
+        };
+    }
+    if (problems.length) {
+        return { ...base, act: false, reason: problemReason, message: `Nothing was injected: ${problems.join('. ')}.`, warnings };
+    }
+    const direct = by('direct');
+    if (direct.length) {
+        const unreachable = by('unreachable');
+        if (unreachable.length)
+            warnings.push(`${unreachable.length} probe(s) got no answer (${unreachable.map((o) => o.url).join(', ')}); the others saw no inspection.`);
+        return {
+            ...base,
+            act: false,
+            reason: 'not-inspected',
+            message: `No TLS inspection: ${direct.length} of ${total} probe(s) anchor in public roots, so nothing was changed.`,
+            warnings,
+        };
+    }
+    const none = `No probe got an answer (${input.outcomes.map((o) => o.url).join(', ') || 'no probe URL'})`;
+    switch (input.onUnreachable) {
+        case 'fail': {
+            const failure = `${none}, and on-unreachable is 'fail'.`;
+            return { ...base, act: false, reason: 'unreachable', message: failure, failure, warnings };
+        }
+        case 'skip':
+            return { ...base, act: false, reason: 'unreachable-skip', message: `${none}; on-unreachable is 'skip', so nothing was changed.`, warnings };
+        case 'inject':
+            if (!input.ca) {
+                warnings.push(`${none}, and no CA was given: nothing to inject.`);
+                return { ...base, act: false, reason: 'unreachable-no-ca', message: `${none}, and no CA was given: nothing was changed.`, warnings };
+            }
+            warnings.push(`${none}: injecting the CA given anyway (on-unreachable: 'inject', for air-gapped runners).`);
+            return { ...base, act: true, reason: 'unreachable-inject', message: `${none}; on-unreachable is 'inject', so the CA given is injected.`, warnings };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/runner/cache.ts
+
+
+/** Everything a verdict depends on: the probes, the route to them (proxy variables), the CA and the policy. */
+function verdictKey(parts) {
+    const route = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'].map((n) => `${n}=${parts.env[n] ?? ''}`);
+    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify([parts.probeUrls, route, parts.caFingerprint, parts.policy])).digest('hex');
+}
+/** Pure: the cached verdict when it is for this key and younger than ttlMs; a verdict from the future is stale. */
+function freshVerdict(cached, key, now, ttlMs) {
+    if (!cached || cached.key !== key)
+        return undefined;
+    const age = now - cached.at;
+    return age >= 0 && age < ttlMs ? cached : undefined;
+}
+function readVerdict(path) {
+    try {
+        return JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Written to a temporary name and renamed: two jobs starting at once never read half a file. */
+function writeVerdict(path, verdict) {
+    const partial = `${path}.${process.pid}.partial`;
+    (0,external_node_fs_namespaceObject.writeFileSync)(partial, JSON.stringify(verdict), { mode: 0o644 });
+    (0,external_node_fs_namespaceObject.renameSync)(partial, path);
+}
+
+;// CONCATENATED MODULE: ./src/runner/job.ts
+/**
+ * What the hooks do for each job: the same decision as the action (the `when` rule, then probe → classify → decide),
+ * with the verdict cached per runner; on "act", the CA files in RUNNER_TEMP and the variables in GITHUB_ENV, in
+ * paths the job's steps can open (host or job container). job-completed removes the files.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The files' directory inside RUNNER_TEMP: fixed, so job-completed finds it without state. */
+const JOB_FILES_DIR = 'org-ca-hook';
+/** Where the runner mounts the host's _work/_temp inside a job container. */
+const CONTAINER_TEMP = '/__w/_temp';
+class PolicyFailure extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'PolicyFailure';
+    }
+}
+/** Pure: a host path under RUNNER_TEMP as a container step sees it. */
+function containerPath(value, hostTemp) {
+    const base = hostTemp.replace(/\/+$/, '');
+    return value.split(`${base}/`).join(`${CONTAINER_TEMP}/`);
+}
+async function decide(config, ca, env, lines) {
+    const early = decideBeforeProbe(config.when, env.RUNNER_ENVIRONMENT);
+    if (early)
+        return { ...early, warnings: [] };
+    const policy = { ca: { subject: ca.primary.subject, fingerprint: ca.primary.fingerprint }, onUnknown: config.onUnknown, onUnreachable: config.onUnreachable };
+    const key = verdictKey({ probeUrls: config.probeUrls, env, caFingerprint: ca.primary.fingerprint, policy: `${config.onUnknown}/${config.onUnreachable}` });
+    // One file per key: a runner whose jobs take different routes keeps a verdict for each.
+    const cachePath = (0,external_node_path_namespaceObject.join)(config.hooksDir, `verdict-${key.slice(0, 16)}.json`);
+    const now = Date.now();
+    const cached = freshVerdict(readVerdict(cachePath), key, now, config.cacheTtlMs);
+    if (cached) {
+        lines.push(`org-ca: probe verdict from ${Math.round((now - cached.at) / 1000)} s ago reused (cache ${Math.round(config.cacheTtlMs / 1000)} s).`);
+        return cached;
+    }
+    const verdicts = await detect({
+        urls: config.probeUrls,
+        env,
+        timeoutMs: config.probeTimeoutMs,
+        trust: { org: ca.certs, public: publicRoots(), system: systemRoots },
+        now: new Date(now),
+        settled: (partial) => probesSettled(partial, policy),
+    });
+    const decision = decideByProbes({ outcomes: verdicts, ...policy });
+    const verdict = {
+        act: decision.act,
+        reason: decision.reason,
+        message: decision.message,
+        ...(decision.failure ? { failure: decision.failure } : {}),
+        warnings: decision.warnings,
+    };
+    try {
+        writeVerdict(cachePath, { key, at: now, ...verdict });
+    }
+    catch (error) {
+        lines.push(`::warning::org-ca: the verdict could not be cached in ${config.hooksDir} (${error.message}); the next job probes again.`);
+    }
+    return verdict;
+}
+async function jobStarted(config, env, platform) {
+    const lines = [];
+    const githubEnv = env.GITHUB_ENV;
+    const hostTemp = env.RUNNER_TEMP;
+    if (!githubEnv || !hostTemp)
+        throw new Error('GITHUB_ENV and RUNNER_TEMP are not set: this command runs as the Actions runner job-started hook.');
+    const ca = loadCa({ caFile: config.caFile }, new Date());
+    const decision = await decide(config, ca, env, lines);
+    if (decision.failure)
+        throw new PolicyFailure(decision.failure);
+    for (const warning of decision.warnings)
+        lines.push(`::warning::org-ca: ${warning}`);
+    lines.push(`org-ca: ${decision.message}`);
+    if (!decision.act)
+        return { lines, exported: [] };
+    const dir = (0,external_node_path_namespaceObject.join)(hostTemp, JOB_FILES_DIR);
+    (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+    // World-readable like the files in it: a job container may run as another user.
+    await ensureDirectory(dir, { purpose: 'RUNNER_TEMP', mode: 0o755 });
+    (0,external_node_fs_namespaceObject.chmodSync)(dir, 0o755);
+    const native = resolveNative(config.strategy, ca.certs, ca.primary.subject, env);
+    if (native.fallback)
+        lines.push(`::warning::org-ca: ${native.fallback}`);
+    let variables = [...native.variables.map(({ name, value }) => ({ name, value }))];
+    if (native.useEnvFiles) {
+        try {
+            const injection = await prepareInjection({
+                certs: ca.certs,
+                env,
+                platform,
+                ...(config.tools ? { tools: config.tools } : {}),
+                dir,
+                ...(env.GITHUB_WORKSPACE ? { workspace: env.GITHUB_WORKSPACE } : {}),
+                onVerificationOff: config.onVerificationOff,
+            });
+            for (const warning of injection.warnings)
+                lines.push(`::warning::org-ca: ${warning}`);
+            variables = [...injection.plan.variables.map(({ name, value }) => ({ name, value })), ...variables];
+            if (config.jobPaths === 'container' && injection.plan.files.wgetrc) {
+                const wgetrc = injection.plan.files.wgetrc;
+                (0,external_node_fs_namespaceObject.writeFileSync)(wgetrc, containerPath((0,external_node_fs_namespaceObject.readFileSync)(wgetrc, 'utf8'), hostTemp));
+            }
+        }
+        catch (error) {
+            if (error instanceof VerificationOffError)
+                throw new PolicyFailure(error.message);
+            throw error;
+        }
+    }
+    if (config.jobPaths === 'container')
+        variables = variables.map((v) => ({ name: v.name, value: containerPath(v.value, hostTemp) }));
+    (0,external_node_fs_namespaceObject.appendFileSync)(githubEnv, formatVariables(variables, 'github'));
+    lines.push(`org-ca: ${variables.length} variables set for this job (${config.jobPaths} paths): ${variables.map((v) => v.name).join(', ')}.`);
+    return { lines, exported: variables.map((v) => v.name) };
+}
+/** Removes the job's files; never throws for a file already gone. */
+async function jobCompleted(env) {
+    // A trust-store journal left by a job whose post step never ran (cancelled, crashed runner): reverted here, so the
+    // OS and browser stores never keep the CA past the job that added it.
+    const journalPath = defaultJournalPath(env);
+    const lines = [];
+    if ((0,external_node_fs_namespaceObject.existsSync)(journalPath)) {
+        const outcome = await removeFromStores({ host: systemHost(), journalPath, ...(env.HOME ? { home: env.HOME } : {}) });
+        lines.push(...outcome.changed.map((line) => `org-ca: ${line}`), ...outcome.notices.map((line) => `org-ca: ${line}`));
+    }
+    if (!env.RUNNER_TEMP)
+        return [...lines, 'org-ca: RUNNER_TEMP is not set; nothing else to remove.'];
+    const dir = (0,external_node_path_namespaceObject.join)(env.RUNNER_TEMP, JOB_FILES_DIR);
+    (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+    return [...lines, `org-ca: removed ${dir}.`];
+}
+
+;// CONCATENATED MODULE: ./src/cli/runner.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
+const runner_HELP = `Usage: org-ca runner install --runner-dir DIR (--ca-file FILE | --ca -) [options]
+       org-ca runner uninstall --runner-dir DIR [--hooks-dir DIR]
+
+Makes every job on a self-hosted GitHub Actions runner trust the org CA, with no workflow change: writes the
+job-started and job-completed hook scripts (and a copy of the CA) to a hooks directory, and adds
+ACTIONS_RUNNER_HOOK_JOB_STARTED / _COMPLETED to the runner's .env, keeping every other line. Restart the runner
+service afterwards: it reads .env when it starts. Uninstall restores .env byte for byte.
+
+Each job start then makes the action's decision (the when rule, probes, classification), reusing a verdict for
+--cache-ttl, writes the CA files to RUNNER_TEMP and the variables to GITHUB_ENV; each job end removes the files.
+A hook fails the job only when the policy says so (a foreign intercepting CA with on-unknown fail, verification
+switched off, no answer with on-unreachable fail); any failure of org-ca itself is a warning.
+
+Install options:
+  --runner-dir DIR            the runner's directory (holding run.sh and .env)
+  --ca-file FILE | --ca -     the org CA (PEM, DER, base64 or .p7b); - reads standard input
+  --hooks-dir DIR             where the hooks go (default: DIR.org-ca-hooks beside the runner directory)
+  --when auto|self-hosted|always|never   as the action's input (default auto)
+  --probe-urls LIST           as the action's input
+  --probe-timeout DURATION    as the action's input (default ${DEFAULT_PROBE_TIMEOUT_MS / 1000}s)
+  --on-unknown fail|warn      --on-unreachable inject|skip|fail      --on-verification-off fail|warn
+  --tools LIST                --strategy env|native|both
+  --cache-ttl DURATION        how long a probe verdict is reused by later jobs (default 5m; e.g. 90s, 10m, 0 = never)
+  --job-paths host|container  host (default): jobs run on the machine; container: jobs run in container:, where
+                              the runner mounts _work/_temp at /__w/_temp, so the variables name /__w/_temp paths`;
+const INSTALL_OPTIONS = {
+    'runner-dir': { type: 'string' },
+    'hooks-dir': { type: 'string' },
+    ca: { type: 'string' },
+    'ca-file': { type: 'string' },
+    when: { type: 'string' },
+    'probe-urls': { type: 'string' },
+    'probe-timeout': { type: 'string' },
+    'on-unknown': { type: 'string' },
+    'on-unreachable': { type: 'string' },
+    'on-verification-off': { type: 'string' },
+    tools: { type: 'string' },
+    strategy: { type: 'string' },
+    'cache-ttl': { type: 'string' },
+    'job-paths': { type: 'string' },
+    config: { type: 'string' },
+};
+/** 0, or a duration in s/m/ms up to a day. */
+function parseTtl(value) {
+    const v = (value ?? '').trim().toLowerCase();
+    if (v === '')
+        return DEFAULT_CACHE_TTL_MS;
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(v);
+    const ms = m ? Math.round(Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 'ms' ? 1 : 1000)) : NaN;
+    if (!(ms >= 0 && ms <= 86_400_000))
+        throw new OptionError(`Invalid --cache-ttl '${value}'. Expected 0 or a duration up to 24h (e.g., 90s, 10m).`);
+    return ms;
+}
+function print(lines) {
+    for (const line of lines)
+        process.stdout.write(`${line}\n`);
+}
+const runnerCommand = {
+    name: 'runner',
+    summary: 'install job hooks on a self-hosted Actions runner, so every job trusts the org CA',
+    help: runner_HELP,
+    async run(argv) {
+        const [sub, ...rest] = argv;
+        const { values } = parseCommandArgs('runner', rest, INSTALL_OPTIONS);
+        switch (sub) {
+            case 'install': {
+                if (!values['runner-dir'])
+                    throw new UsageError("runner install: --runner-dir DIR is required (see 'org-ca runner --help')");
+                if (Boolean(values.ca) === Boolean(values['ca-file']))
+                    throw new UsageError('runner install: give the CA with exactly one of --ca-file FILE or --ca -');
+                if (values.ca && values.ca !== '-')
+                    throw new UsageError(`runner install: --ca takes '-' (standard input), not '${values.ca}'; use --ca-file for a file`);
+                let settings;
+                try {
+                    const tools = parseToolList(values.tools ?? '');
+                    settings = {
+                        when: oneOf('--when', values.when ?? '', WHEN_VALUES, 'auto'),
+                        probeUrls: parseProbeUrls(values['probe-urls'] ?? ''),
+                        probeTimeoutMs: parseDuration('--probe-timeout', values['probe-timeout'] ?? '', DEFAULT_PROBE_TIMEOUT_MS),
+                        onUnknown: oneOf('--on-unknown', values['on-unknown'] ?? '', ON_UNKNOWN_VALUES, 'fail'),
+                        onUnreachable: oneOf('--on-unreachable', values['on-unreachable'] ?? '', ON_UNREACHABLE_VALUES, 'inject'),
+                        onVerificationOff: oneOf('--on-verification-off', values['on-verification-off'] ?? '', ON_VERIFICATION_OFF_VALUES, 'fail'),
+                        ...(tools ? { tools } : {}),
+                        strategy: oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env'),
+                        cacheTtlMs: parseTtl(values['cache-ttl']),
+                        jobPaths: oneOf('--job-paths', values['job-paths'] ?? '', JOB_PATHS, 'host'),
+                    };
+                }
+                catch (error) {
+                    throw new UsageError(`runner install: ${error instanceof Error ? error.message : String(error)}`);
+                }
+                const ca = loadCa(values.ca ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : { caFile: values['ca-file'] }, new Date(), { ca: '--ca -', caFile: '--ca-file' });
+                for (const warning of ca.warnings)
+                    process.stderr.write(`org-ca runner: ${warning}\n`);
+                // The runner directory and where the hooks go are paths from the user: checked without ever hanging first.
+                await ensureDirectory(values['runner-dir'], { purpose: '--runner-dir' });
+                if (values['hooks-dir'])
+                    await ensureDirectory((0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.resolve)(values['hooks-dir'])), { purpose: '--hooks-dir' });
+                const done = install({
+                    runnerDir: values['runner-dir'],
+                    ...(values['hooks-dir'] ? { hooksDir: values['hooks-dir'] } : {}),
+                    caPem: certificatesPem(ca.certs),
+                    settings,
+                    node: process.execPath,
+                    cli: (0,external_node_fs_namespaceObject.realpathSync)(process.argv[1]),
+                });
+                print([
+                    `Installed the org-ca job hooks in ${done.hooksDir} for the CA ${ca.primary.subject}.`,
+                    `${done.envPath} now sets ACTIONS_RUNNER_HOOK_JOB_STARTED=${done.started} and ACTIONS_RUNNER_HOOK_JOB_COMPLETED=${done.completed}.`,
+                    'Restart the runner service for it to read them.',
+                ]);
+                return EXIT.ok;
+            }
+            case 'uninstall':
+                if (!values['runner-dir'])
+                    throw new UsageError("runner uninstall: --runner-dir DIR is required (see 'org-ca runner --help')");
+                print(uninstall(values['runner-dir'], values['hooks-dir']));
+                return EXIT.ok;
+            case 'job-started': {
+                // Run by the hook script: every error is reported here, and only a policy failure gets its own exit code.
+                try {
+                    const outcome = await jobStarted(readConfig(values.config ?? ''), process.env, currentPlatform());
+                    print(outcome.lines);
+                    return EXIT.ok;
+                }
+                catch (error) {
+                    if (error instanceof PolicyFailure) {
+                        print([`::error::org-ca: ${error.message}`]);
+                        return POLICY_FAILURE_EXIT;
+                    }
+                    print([`::warning::org-ca: ${error instanceof Error ? error.message : String(error)}`]);
+                    return 1;
+                }
+            }
+            case 'job-completed':
+                try {
+                    print(await jobCompleted(process.env));
+                }
+                catch (error) {
+                    print([`::warning::org-ca: could not remove the job's CA files: ${error instanceof Error ? error.message : String(error)}`]);
+                }
+                return EXIT.ok;
+            default:
+                throw new UsageError(`runner: unknown sub-command '${sub ?? ''}'. Expected install or uninstall (see 'org-ca runner --help').`);
+        }
+    },
+};
+
+;// CONCATENATED MODULE: ./src/store/selection.ts
+const NO_STORES = { os: false, browsers: false };
+class StoreSelectionError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'StoreSelectionError';
+    }
+}
+/**
+ * `os`, `browsers` or `os,browsers`; for the action's `system-store` input also `true` (= os) and `false`/empty
+ * (none). `name` is how the caller's user spells the setting, for the message.
+ */
+function parseStoreSelection(name, value, allowBoolean) {
+    const v = value.trim().toLowerCase();
+    if (allowBoolean && (v === '' || v === 'false'))
+        return NO_STORES;
+    if (allowBoolean && v === 'true')
+        return { os: true, browsers: false };
+    const words = v.split(',').map((w) => w.trim()).filter(Boolean);
+    if (words.length === 0 || words.some((w) => w !== 'os' && w !== 'browsers')) {
+        throw new StoreSelectionError(`Invalid ${name} '${value.trim()}'. Expected ${allowBoolean ? 'false, true, ' : ''}os, browsers or os,browsers.`);
+    }
+    return { os: words.includes('os'), browsers: words.includes('browsers') };
 }
 
 ;// CONCATENATED MODULE: ./src/cli/store.ts

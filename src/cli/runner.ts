@@ -145,7 +145,7 @@ export const runnerCommand: Command = {
       }
       case 'job-completed':
         try {
-          print(jobCompleted(process.env));
+          print(await jobCompleted(process.env));
         } catch (error) {
           print([`::warning::org-ca: could not remove the job's CA files: ${error instanceof Error ? error.message : String(error)}`]);
         }

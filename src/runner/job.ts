@@ -3,8 +3,11 @@
  * with the verdict cached per runner; on "act", the CA files in RUNNER_TEMP and the variables in GITHUB_ENV, in
  * paths the job's steps can open (host or job container). job-completed removes the files.
  */
-import { appendFileSync, chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ensureDirectory } from '../fs/ensure-directory.js';
+import { systemHost } from '../store/host.js';
+import { defaultJournalPath } from '../store/journal.js';
+import { removeFromStores } from '../store/store.js';
 import { join } from 'node:path';
 import { loadCa } from '../ca/load.js';
 import type { ValidatedCa } from '../ca/validate.js';
@@ -129,9 +132,17 @@ export async function jobStarted(config: RunnerConfig, env: Env, platform: Platf
 }
 
 /** Removes the job's files; never throws for a file already gone. */
-export function jobCompleted(env: Env): string[] {
-  if (!env.RUNNER_TEMP) return ['org-ca: RUNNER_TEMP is not set; nothing to remove.'];
+export async function jobCompleted(env: Env): Promise<string[]> {
+  // A trust-store journal left by a job whose post step never ran (cancelled, crashed runner): reverted here, so the
+  // OS and browser stores never keep the CA past the job that added it.
+  const journalPath = defaultJournalPath(env);
+  const lines: string[] = [];
+  if (existsSync(journalPath)) {
+    const outcome = await removeFromStores({ host: systemHost(), journalPath, ...(env.HOME ? { home: env.HOME } : {}) });
+    lines.push(...outcome.changed.map((line) => `org-ca: ${line}`), ...outcome.notices.map((line) => `org-ca: ${line}`));
+  }
+  if (!env.RUNNER_TEMP) return [...lines, 'org-ca: RUNNER_TEMP is not set; nothing else to remove.'];
   const dir = join(env.RUNNER_TEMP, JOB_FILES_DIR);
   rmSync(dir, { recursive: true, force: true });
-  return [`org-ca: removed ${dir}.`];
+  return [...lines, `org-ca: removed ${dir}.`];
 }

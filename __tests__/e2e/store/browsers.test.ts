@@ -119,4 +119,25 @@ describe('browser trust stores (NSS) with headless Chromium and Playwright', () 
     expect(existsSync(join(home, 'journal.json'))).toBe(false);
     expect(dumpDom(home)).not.toContain('upstream-ok');
   }, 300_000);
+
+  test("a job cancelled before its post step: the runner's job-completed hook reverts the store journal", async () => {
+    const home = lab().scratch('browser-home-hook');
+    const journal = join(home, 'journal.json');
+    expect((await storeCli(home, ['add', '--stores', 'browsers', '--ca', lab().pki.paths.orgCa])).status).toBe(0);
+    expect(existsSync(journal)).toBe(true);
+    expect(dumpDom(home)).toContain('upstream-ok');
+    // No post step ran; the hook runs as the runner does at job end (RUNNER_TEMP set, the same journal location).
+    const dist = await buildDist(['cli']);
+    const temp = lab().scratch('runner-temp');
+    const hook = spawnSync(process.execPath, [join(dist, 'cli', 'index.js'), 'runner', 'job-completed'], {
+      env: { PATH: process.env.PATH, HOME: home, RUNNER_TEMP: temp, ORG_CA_STORE_JOURNAL: journal },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(hook.status).toBe(0);
+    expect(hook.stdout).toMatch(/org-ca: removed 'org-ca [0-9a-f]{16}' from the NSS database/);
+    expect(existsSync(journal)).toBe(false);
+    expect(existsSync(join(home, '.pki'))).toBe(false);
+    expect(dumpDom(home)).not.toContain('upstream-ok');
+  }, 300_000);
 });
