@@ -398,6 +398,16 @@ export async function openNested(ctx: ScanContext, job: NestedJob): Promise<void
       default: {
         const kind = job.kind as Compressor;
         const small = kind === 'gzip' ? decodeSmallGzip(job.spooled) : undefined;
+        if (small && !isTarHead(small.subarray(0, HEAD_BYTES))) {
+          // A small compressed single file (a man page, a .pem.gz): scanned in one synchronous pass, no stream.
+          ctx.budget.nested(small.length);
+          ctx.nestedFiles++;
+          const single = new FileScan(ctx, `${job.path}${NESTED}${innerName(job.path)}`, job.depth + 1);
+          if (small.length) single.write(small);
+          const inner = single.end();
+          if (inner) await openNested(ctx, inner);
+          break;
+        }
         await openCompressed(ctx, job, kind, small ? chunksOf(small) : decompress(kind, readSpooled(job.spooled), ctx.limits.zstdWindowLogMax));
       }
     }
