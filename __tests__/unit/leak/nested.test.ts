@@ -145,6 +145,23 @@ describe('what cannot be opened is listed, with its path and why', () => {
     expect(r.notLookedInside[0]!.reason).toMatch(/^gzip-compressed file could not be opened: /);
   });
 
+  test('a corrupt gzip file whose stored block holds the PEM in the clear: its own bytes are still searched', async () => {
+    const r = await scan((d) => {
+      // Level 0 writes stored deflate blocks: the PEM is readable in the raw bytes. A wrong CRC makes decoding fail.
+      const gz = zlib.gzipSync(Buffer.from(org.certPem), { level: 0 });
+      gz.writeUInt32LE((gz.readUInt32LE(gz.length - 8) ^ 1) >>> 0, gz.length - 8);
+      writeFileSync(join(d, 'stored.pem.gz'), gz);
+    });
+    expect(unopened(r)).toEqual(['stored.pem.gz']);
+    expect(found(r)).toEqual(['pem stored.pem.gz']);
+  });
+
+  test('a gzip file that decodes: a match is named by the decoded file only, once', async () => {
+    const r = await scan((d) => writeFileSync(join(d, 'stored.pem.gz'), zlib.gzipSync(Buffer.from(org.certPem), { level: 0 })));
+    expect(r.notLookedInside).toEqual([]);
+    expect(found(r)).toEqual(['pem stored.pem.gz!/stored.pem']);
+  });
+
   test('a truncated .tar.xz', async () => {
     const r = await scan((d) => {
       const x = readFileSync(tarOf(join(work, `t${seq}.tar.xz`), { 'a.txt': 'z'.repeat(200000) }, 'xz'));

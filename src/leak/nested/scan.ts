@@ -44,6 +44,12 @@ export interface NestedJob {
   readonly spooled: Spooled;
   /** Matches in the container's own bytes, held back so that a match the opening places more precisely replaces them. */
   readonly rawHits: FileHit[];
+  /**
+   * The container's own bytes were not searched yet: a compressed file's bytes can hold a certificate in the clear
+   * only where its decoded bytes hold it too (a deflate stored block, an uncompressed zstd block), so they are
+   * searched only when decoding fails.
+   */
+  readonly rawDeferred?: boolean;
 }
 
 /** Separator between an archive's path and a member's path inside it, as Java's jar: URLs write it. */
@@ -65,6 +71,8 @@ export class FileScan {
   private wholeLen = 0;
   private spool?: Spool;
   private container?: Container;
+  /** The file is a compressed file being collected for decoding: its own bytes are searched only if that fails. */
+  private rawDeferred = false;
 
   constructor(
     private readonly ctx: ScanContext,
@@ -105,12 +113,13 @@ export class FileScan {
     } else {
       this.container = container;
       this.spool = new Spool(this.ctx.temp, MEMORY_SPOOL);
+      this.rawDeferred = COMPRESSORS.has(container);
     }
   }
 
   private route(chunk: Buffer): void {
     if (this.mode === 'stream') {
-      this.scanner!.feed(chunk);
+      if (!this.rawDeferred) this.scanner!.feed(chunk);
       this.spool?.write(chunk);
       return;
     }
@@ -127,8 +136,8 @@ export class FileScan {
     const path = this.path;
     let job: NestedJob | undefined;
     if (this.mode === 'stream' && this.scanner) {
-      const raw = this.scanner.end().map((hit) => ({ ...hit, path }));
-      if (this.spool && this.container) job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw };
+      const raw = this.rawDeferred ? [] : this.scanner.end().map((hit) => ({ ...hit, path }));
+      if (this.spool && this.container) job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw, rawDeferred: this.rawDeferred };
       else this.ctx.hits.push(...raw);
     } else if (this.mode === 'jks' || this.mode === 'pkcs12') {
       this.keystore(this.mode, Buffer.concat(this.whole));
@@ -335,9 +344,17 @@ async function openRpm(ctx: ScanContext, job: NestedJob): Promise<void> {
   throw new Error(`RPM payload is neither cpio nor a known compression of it`);
 }
 
+/** Searches a container's own bytes, as any file's are searched. */
+async function scanRaw(ctx: ScanContext, job: NestedJob): Promise<FileHit[]> {
+  const scanner = new ContentScanner(ctx.matcher);
+  for await (const chunk of readSpooled(job.spooled)) scanner.feed(chunk);
+  return scanner.end().map((hit) => ({ ...hit, path: job.path }));
+}
+
 /** Opens one container; whatever goes wrong is recorded as "not looked inside" for its path, never thrown. */
 export async function openNested(ctx: ScanContext, job: NestedJob): Promise<void> {
   const hitsBefore = ctx.hits.length;
+  let rawHits = job.rawHits;
   try {
     const members = new Members(ctx, `${job.path}${NESTED}`, job.depth + 1);
     switch (job.kind) {
@@ -387,10 +404,22 @@ export async function openNested(ctx: ScanContext, job: NestedJob): Promise<void
       default: {
         const kind = job.kind;
         const small = kind === 'gzip' ? decodeSmallGzip(job.spooled) : undefined;
+        if (small && !isTarHead(small.subarray(0, HEAD_BYTES))) {
+          // A small compressed single file (a man page, a .pem.gz): scanned in one synchronous pass, no stream.
+          ctx.budget.nested(small.length);
+          ctx.nestedFiles++;
+          const single = new FileScan(ctx, `${job.path}${NESTED}${innerName(job.path)}`, job.depth + 1);
+          if (small.length) single.write(small);
+          const inner = single.end();
+          if (inner) await openNested(ctx, inner);
+          break;
+        }
         await openCompressed(ctx, job, kind, small ? chunksOf(small) : decompress(kind, readSpooled(job.spooled), ctx.limits.zstdWindowLogMax));
       }
     }
   } catch (error) {
+    // Not decoded (completely): its own bytes are searched after all, as a file that is no container would be.
+    if (job.rawDeferred) rawHits = await scanRaw(ctx, job).catch(() => []);
     // Over the budget deep inside: the outermost container is the one reported, once.
     if (error instanceof NestedLimitError && job.depth > 0) throw error;
     const what = COMPRESSORS.has(job.kind) ? `${job.kind}-compressed file` : `${job.kind} archive`;
@@ -402,6 +431,6 @@ export async function openNested(ctx: ScanContext, job: NestedJob): Promise<void
     discard(job.spooled);
     // A match inside a member names the member; the same certificate seen in the container's raw bytes is that one.
     const inside = new Set(ctx.hits.slice(hitsBefore).map((h) => h.fingerprint));
-    ctx.hits.push(...job.rawHits.filter((h) => !inside.has(h.fingerprint)));
+    ctx.hits.push(...rawHits.filter((h) => !inside.has(h.fingerprint)));
   }
 }
