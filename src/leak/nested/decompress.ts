@@ -9,6 +9,7 @@ type XzModule = typeof xzDecompress;
 const XzReadableStream = (xzDecompress.XzReadableStream ?? (xzDecompress as unknown as { default: XzModule }).default.XzReadableStream);
 import type { Compressor } from '../sniff.js';
 import { withoutChecks, xzCheckType } from './xz-checks.js';
+import { ByteReader } from './byte-reader.js';
 
 /**
  * Decoders for the compressed single files and streams the leak check meets, as async iterables of output chunks.
@@ -25,45 +26,6 @@ const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
 /** `source` through a transform, as an async iterable whose iteration throws whatever either side throws. */
 function piped(source: AsyncIterable<Buffer>, transform: NodeJS.ReadWriteStream & Readable): AsyncIterable<Buffer> {
   return pipeline(Readable.from(source, { objectMode: false }), transform, () => {});
-}
-
-/** Reads exact byte counts from an async iterable of chunks. */
-class ByteReader {
-  private buf: Buffer = Buffer.alloc(0);
-  private done = false;
-  offset = 0;
-
-  constructor(private readonly it: AsyncIterator<Buffer>) {}
-
-  private async fill(n: number): Promise<boolean> {
-    while (this.buf.length < n && !this.done) {
-      const next = await this.it.next();
-      if (next.done) this.done = true;
-      else this.buf = this.buf.length ? Buffer.concat([this.buf, next.value]) : next.value;
-    }
-    return this.buf.length >= n;
-  }
-
-  async atEnd(): Promise<boolean> {
-    return !(await this.fill(1));
-  }
-
-  async exact(n: number, what: string): Promise<Buffer> {
-    if (!(await this.fill(n))) throw new Error(`zstd stream is truncated (inside ${what} at byte ${this.offset + this.buf.length})`);
-    const out = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
-    this.offset += n;
-    return out;
-  }
-
-  /** Up to `n` bytes, at least one; throws at the end of input. */
-  async some(n: number, what: string): Promise<Buffer> {
-    if (!(await this.fill(1))) throw new Error(`zstd stream is truncated (inside ${what} at byte ${this.offset})`);
-    const out = this.buf.subarray(0, Math.min(n, this.buf.length));
-    this.buf = this.buf.subarray(out.length);
-    this.offset += out.length;
-    return out;
-  }
 }
 
 /**
@@ -106,7 +68,7 @@ async function* frameBytes(reader: ByteReader, magic: Buffer): AsyncGenerator<Bu
  * is decoded by a decoder of its own; skippable frames are skipped by their length field.
  */
 export async function* zstdFrames(source: AsyncIterable<Buffer>, windowLogMax: number): AsyncGenerator<Buffer> {
-  const reader = new ByteReader(source[Symbol.asyncIterator]());
+  const reader = new ByteReader(source[Symbol.asyncIterator](), (where) => `zstd stream is truncated (${where})`);
   const params = { [zlib.constants.ZSTD_d_windowLogMax]: windowLogMax };
   while (!(await reader.atEnd())) {
     const at = reader.offset;

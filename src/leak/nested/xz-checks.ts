@@ -8,6 +8,7 @@
  * to decode, or its index no longer matches.
  */
 import zlib from 'node:zlib';
+import { ByteReader } from './byte-reader.js';
 
 const MAGIC = Buffer.from('fd377a585a00', 'hex');
 const FOOTER_MAGIC = 'YZ';
@@ -21,38 +22,7 @@ export function xzCheckType(head: Buffer): number | undefined {
   return head.length >= 8 && head.subarray(0, 6).equals(MAGIC) ? head[7]! & 0x0f : undefined;
 }
 
-class Reader {
-  private buf: Buffer = Buffer.alloc(0);
-  private done = false;
-  constructor(private readonly it: AsyncIterator<Buffer>) {}
-
-  private async fill(n: number): Promise<boolean> {
-    while (this.buf.length < n && !this.done) {
-      const next = await this.it.next();
-      if (next.done) this.done = true;
-      else this.buf = this.buf.length ? Buffer.concat([this.buf, next.value]) : next.value;
-    }
-    return this.buf.length >= n;
-  }
-
-  async atEnd(): Promise<boolean> {
-    return !(await this.fill(1));
-  }
-
-  async exact(n: number): Promise<Buffer> {
-    if (!(await this.fill(n))) throw new Error('xz stream is truncated');
-    const out = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
-    return out;
-  }
-
-  async some(n: number): Promise<Buffer> {
-    if (!(await this.fill(1))) throw new Error('xz stream is truncated');
-    const out = this.buf.subarray(0, Math.min(n, this.buf.length));
-    this.buf = this.buf.subarray(out.length);
-    return out;
-  }
-
+class Reader extends ByteReader {
   async varint(): Promise<number> {
     let v = 0;
     for (let i = 0; i < 9; i++) {
@@ -83,7 +53,7 @@ function crc32le(b: Buffer): Buffer {
 const NONE_FLAGS = Buffer.from([0, 0]);
 
 export async function* withoutChecks(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const r = new Reader(source[Symbol.asyncIterator]());
+  const r = new Reader(source[Symbol.asyncIterator](), () => 'xz stream is truncated');
   while (!(await r.atEnd())) {
     const header = await r.exact(12);
     if (header.readUInt32LE(0) === 0 && header.readUInt32LE(4) === 0 && header.readUInt32LE(8) === 0) continue; // stream padding
