@@ -179,7 +179,7 @@ describe('formats', () => {
     cpSync('/etc/ssl/certs/ca-certificates.crt', join(root, 'etc/ssl/certs/ca-certificates.crt'));
     expect(check(`rootfs:${root}`).run.status).toBe(0);
     const bare = runCli(cli, ['leak-check', root, '--ca', caFile]);
-    expect(bare.status).toBe(1);
+    expect(bare.status).toBe(2); // an input error, like every command's
     expect(bare.stderr).toContain(`write rootfs:${root}`);
     writeFileSync(join(root, 'etc/ssl/certs/org.pem'), org.certPem);
     const { run, report } = check(`rootfs:${root}`);
@@ -248,7 +248,7 @@ describe('fail closed', () => {
 
   test('no Docker daemon: a bare image reference fails with a one-line reason', () => {
     const r = runCli(cli, ['leak-check', 'example/app:1', '--ca', caFile], { PATH: '/nonexistent' });
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2); // neither a path nor an image a daemon can give: the input cannot be read
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain("'example/app:1' is not a file or directory, and 'docker save' cannot run here");
   });
@@ -257,7 +257,7 @@ describe('fail closed', () => {
     const gz = join(work, 'image.tar.gz');
     writeFileSync(gz, gzipSync(readFileSync(join(work, 'clean.tar'))));
     const r = runCli(cli, ['leak-check', gz, '--ca', caFile]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toContain('decompress it first');
   });
 });
@@ -267,6 +267,6 @@ test('truncating the archive itself fails closed', () => {
   cpSync(join(work, 'clean.tar'), t);
   truncateSync(t, statSync(t).size - 5000);
   const r = runCli(cli, ['leak-check', t, '--ca', caFile]);
-  expect(r.status).toBe(1);
+  expect(r.status).toBe(2); // no image can be read from it: an input error, never 0
   expect(r.stderr).toMatch(/truncated/);
 });
