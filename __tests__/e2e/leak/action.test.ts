@@ -220,7 +220,7 @@ describe('Dockerfile lint', () => {
     expect(run.outputs.leaks).toBe('2');
     const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
     const results = sarif.runs[0].results as { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[];
-    expect(results.map((r) => `${r.ruleId}@${r.locations[0]!.physicalLocation.region.startLine}`).sort()).toEqual(['lint/copy-ca-file@4', 'lint/trust-store-update@5']);
+    expect(results.map((r) => `${r.ruleId}@${r.locations[0]!.physicalLocation.region.startLine}`).sort()).toEqual(['OCA101@4', 'OCA103@5']);
     // Outside GITHUB_WORKSPACE (as here) an absolute file: URI; inside it, relative to the checkout (unit-tested).
     expect(results[0]!.locations[0]!.physicalLocation.artifactLocation.uri).toBe(pathToFileURL(dockerfile).href);
     const ruleIds = new Set(sarif.runs[0].tool.driver.rules.map((r: { id: string }) => r.id));

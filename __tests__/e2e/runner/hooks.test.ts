@@ -156,7 +156,8 @@ describe('host jobs', () => {
     expect(`exit ${job.code}: ${job.stdout}`).toMatch(/^exit 0: /);
     expect(job.stdout).toMatch(/TLS inspection seen on 1 of 1 probe/);
     const temp = join(runnerDir, '_work', '_temp', 'org-ca-hook');
-    expect(job.vars.NODE_EXTRA_CA_CERTS).toBe(join(temp, 'org-ca.pem'));
+    // A NODE_EXTRA_CA_CERTS the job already had (this machine sets one) is kept: merged into a file of its own.
+    expect(job.vars.NODE_EXTRA_CA_CERTS).toBe(join(temp, job.env.NODE_EXTRA_CA_CERTS ? 'node_extra_ca_certs.pem' : 'org-ca.pem'));
     expect(job.vars.SSL_CERT_FILE).toBe(join(temp, 'ca-bundle.pem'));
 
     const results = await runClients(HOST_CLIENTS, { env: { ...job.env, ...job.vars }, proxy: proxy.url, upstream: lab().upstream.url, workDir: lab().scratch(`host-${name}`), tag: `h${name.slice(0, 2)}` });
@@ -229,7 +230,7 @@ describe('container jobs (Docker Engine, the runner mounts reproduced)', () => {
     const proxy = lab()[name]!;
     const job = await startJob(runnerDir, proxy);
     expect(`exit ${job.code}: ${job.stdout}`).toMatch(/^exit 0: /);
-    expect(job.vars.NODE_EXTRA_CA_CERTS).toBe('/__w/_temp/org-ca-hook/org-ca.pem');
+    expect(job.vars.NODE_EXTRA_CA_CERTS).toBe(`/__w/_temp/org-ca-hook/${job.env.NODE_EXTRA_CA_CERTS ? 'node_extra_ca_certs.pem' : 'org-ca.pem'}`);
     expect(job.vars.JAVA_TOOL_OPTIONS).toContain('-Djavax.net.ssl.trustStore=/__w/_temp/org-ca-hook/truststore.jks');
 
     // As the runner creates a job container: _work at /__w, _temp at /__w/_temp, externals (its node) at /__e.
