@@ -75783,8 +75783,8 @@ var external_node_zlib_ = __nccwpck_require__(8522);
 var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_);
 // EXTERNAL MODULE: ./src/leak/nested/budget.ts
 var nested_budget = __nccwpck_require__(3738);
-// EXTERNAL MODULE: ./src/leak/nested/decompress.ts + 2 modules
-var decompress = __nccwpck_require__(8526);
+// EXTERNAL MODULE: ./src/leak/nested/decompress.ts + 3 modules
+var decompress = __nccwpck_require__(5681);
 // EXTERNAL MODULE: ./src/leak/nested/scan.ts + 7 modules
 var scan = __nccwpck_require__(5309);
 // EXTERNAL MODULE: ./src/leak/nested/spool.ts
@@ -76817,7 +76817,7 @@ class Budget {
 
 /***/ }),
 
-/***/ 8526:
+/***/ 5681:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -76840,33 +76840,21 @@ var unbzip2_stream_default = /*#__PURE__*/__nccwpck_require__.n(unbzip2_stream);
 // EXTERNAL MODULE: ./node_modules/xz-decompress/dist/package/xz-decompress.js
 var xz_decompress = __nccwpck_require__(6642);
 var xz_decompress_default = /*#__PURE__*/__nccwpck_require__.n(xz_decompress);
-;// CONCATENATED MODULE: ./src/leak/nested/xz-checks.ts
+;// CONCATENATED MODULE: ./src/leak/nested/byte-reader.ts
 /**
- * Rewrites an .xz stream whose integrity check the WebAssembly decoder cannot verify (rpm writes SHA-256 checks,
- * rpmio.c: LZMA_CHECK_SHA256; xz-embedded knows none, CRC32 and CRC64) into the same stream with check type None,
- * so it can be decoded. The compressed data is untouched: block boundaries are found by walking the LZMA2 chunk
- * headers (each says its own size), the check field after each block is dropped, and the index and stream footer
- * are re-encoded with their CRC32s (The .xz File Format 1.2.1, sections 2.1, 3, 4, 5; LZMA2 chunk headers as in
- * xz-embedded xz_dec_lzma2.c). The dropped check only guarded against corrupted bytes; a corrupt stream still fails
- * to decode, or its index no longer matches.
+ * Reads exact byte counts from an async iterable of chunks, for the hand-written frame walkers (zstd frames, xz
+ * blocks). `truncated` words the error a reader of that format gives when the input ends early.
  */
-
-const MAGIC = Buffer.from('fd377a585a00', 'hex');
-const FOOTER_MAGIC = 'YZ';
-function checkSize(type) {
-    if (type === 0)
-        return 0;
-    return 4 << Math.floor((type - 1) / 3);
-}
-function xzCheckType(head) {
-    return head.length >= 8 && head.subarray(0, 6).equals(MAGIC) ? head[7] & 0x0f : undefined;
-}
-class Reader {
+class ByteReader {
     it;
+    truncated;
     buf = Buffer.alloc(0);
     done = false;
-    constructor(it) {
+    /** Bytes handed out so far. */
+    offset = 0;
+    constructor(it, truncated) {
         this.it = it;
+        this.truncated = truncated;
     }
     async fill(n) {
         while (this.buf.length < n && !this.done) {
@@ -76881,20 +76869,49 @@ class Reader {
     async atEnd() {
         return !(await this.fill(1));
     }
-    async exact(n) {
+    /** Exactly `n` bytes; throws when the input ends first. `what` names the field, for the message. */
+    async exact(n, what = 'the stream') {
         if (!(await this.fill(n)))
-            throw new Error('xz stream is truncated');
+            throw new Error(this.truncated(`inside ${what} at byte ${this.offset + this.buf.length}`));
         const out = this.buf.subarray(0, n);
         this.buf = this.buf.subarray(n);
+        this.offset += n;
         return out;
     }
-    async some(n) {
+    /** Up to `n` bytes, at least one; throws at the end of input. */
+    async some(n, what = 'the stream') {
         if (!(await this.fill(1)))
-            throw new Error('xz stream is truncated');
+            throw new Error(this.truncated(`inside ${what} at byte ${this.offset}`));
         const out = this.buf.subarray(0, Math.min(n, this.buf.length));
         this.buf = this.buf.subarray(out.length);
+        this.offset += out.length;
         return out;
     }
+}
+
+;// CONCATENATED MODULE: ./src/leak/nested/xz-checks.ts
+/**
+ * Rewrites an .xz stream whose integrity check the WebAssembly decoder cannot verify (rpm writes SHA-256 checks,
+ * rpmio.c: LZMA_CHECK_SHA256; xz-embedded knows none, CRC32 and CRC64) into the same stream with check type None,
+ * so it can be decoded. The compressed data is untouched: block boundaries are found by walking the LZMA2 chunk
+ * headers (each says its own size), the check field after each block is dropped, and the index and stream footer
+ * are re-encoded with their CRC32s (The .xz File Format 1.2.1, sections 2.1, 3, 4, 5; LZMA2 chunk headers as in
+ * xz-embedded xz_dec_lzma2.c). The dropped check only guarded against corrupted bytes; a corrupt stream still fails
+ * to decode, or its index no longer matches.
+ */
+
+
+const MAGIC = Buffer.from('fd377a585a00', 'hex');
+const FOOTER_MAGIC = 'YZ';
+function checkSize(type) {
+    if (type === 0)
+        return 0;
+    return 4 << Math.floor((type - 1) / 3);
+}
+function xzCheckType(head) {
+    return head.length >= 8 && head.subarray(0, 6).equals(MAGIC) ? head[7] & 0x0f : undefined;
+}
+class Reader extends ByteReader {
     async varint() {
         let v = 0;
         for (let i = 0; i < 9; i++) {
@@ -76922,7 +76939,7 @@ function crc32le(b) {
 }
 const NONE_FLAGS = Buffer.from([0, 0]);
 async function* withoutChecks(source) {
-    const r = new Reader(source[Symbol.asyncIterator]());
+    const r = new Reader(source[Symbol.asyncIterator](), () => 'xz stream is truncated');
     while (!(await r.atEnd())) {
         const header = await r.exact(12);
         if (header.readUInt32LE(0) === 0 && header.readUInt32LE(4) === 0 && header.readUInt32LE(8) === 0)
@@ -77016,6 +77033,7 @@ async function* withoutChecks(source) {
 
 const XzReadableStream = (xz_decompress.XzReadableStream ?? (xz_decompress_default()).XzReadableStream);
 
+
 /**
  * Decoders for the compressed single files and streams the leak check meets, as async iterables of output chunks.
  * gzip and zstd come with Node; bzip2 (unbzip2-stream, pure JS) and xz (xz-decompress: xz-embedded compiled to
@@ -77029,46 +77047,6 @@ const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
 /** `source` through a transform, as an async iterable whose iteration throws whatever either side throws. */
 function piped(source, transform) {
     return (0,external_node_stream_.pipeline)(external_node_stream_.Readable.from(source, { objectMode: false }), transform, () => { });
-}
-/** Reads exact byte counts from an async iterable of chunks. */
-class ByteReader {
-    it;
-    buf = Buffer.alloc(0);
-    done = false;
-    offset = 0;
-    constructor(it) {
-        this.it = it;
-    }
-    async fill(n) {
-        while (this.buf.length < n && !this.done) {
-            const next = await this.it.next();
-            if (next.done)
-                this.done = true;
-            else
-                this.buf = this.buf.length ? Buffer.concat([this.buf, next.value]) : next.value;
-        }
-        return this.buf.length >= n;
-    }
-    async atEnd() {
-        return !(await this.fill(1));
-    }
-    async exact(n, what) {
-        if (!(await this.fill(n)))
-            throw new Error(`zstd stream is truncated (inside ${what} at byte ${this.offset + this.buf.length})`);
-        const out = this.buf.subarray(0, n);
-        this.buf = this.buf.subarray(n);
-        this.offset += n;
-        return out;
-    }
-    /** Up to `n` bytes, at least one; throws at the end of input. */
-    async some(n, what) {
-        if (!(await this.fill(1)))
-            throw new Error(`zstd stream is truncated (inside ${what} at byte ${this.offset})`);
-        const out = this.buf.subarray(0, Math.min(n, this.buf.length));
-        this.buf = this.buf.subarray(out.length);
-        this.offset += out.length;
-        return out;
-    }
 }
 /**
  * The compressed bytes of one zstd frame (RFC 8878 section 3.1.1), magic included: the frame header tells the sizes
@@ -77114,7 +77092,7 @@ async function* frameBytes(reader, magic) {
  * is decoded by a decoder of its own; skippable frames are skipped by their length field.
  */
 async function* zstdFrames(source, windowLogMax) {
-    const reader = new ByteReader(source[Symbol.asyncIterator]());
+    const reader = new ByteReader(source[Symbol.asyncIterator](), (where) => `zstd stream is truncated (${where})`);
     const params = { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax };
     while (!(await reader.atEnd())) {
         const at = reader.offset;
@@ -77621,8 +77599,8 @@ class CpioParser {
     }
 }
 
-// EXTERNAL MODULE: ./src/leak/nested/decompress.ts + 2 modules
-var decompress = __nccwpck_require__(8526);
+// EXTERNAL MODULE: ./src/leak/nested/decompress.ts + 3 modules
+var decompress = __nccwpck_require__(5681);
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./src/leak/nested/rpm.ts
@@ -77691,6 +77669,8 @@ var yauzl = __nccwpck_require__(663);
 
 const EOCD = 0x06054b50;
 const EOCD_MIN = 22;
+/** Bytes read at once from a spilled zip for its small reads (headers, names, small entries). */
+const WINDOW = 128 * 1024;
 async function tail(s, n) {
     const size = s.kind === 'memory' ? s.bytes.length : s.size;
     const start = Math.max(0, size - n);
@@ -77742,10 +77722,14 @@ class SpooledReader extends yauzl.RandomAccessReader {
     s;
     offset;
     fd;
+    windows = [];
+    /** The file's size: a window never reaches past it. */
+    end;
     constructor(s, offset) {
         super();
         this.s = s;
         this.offset = offset;
+        this.end = s.kind === 'memory' ? s.bytes.length : s.size;
         if (s.kind === 'file')
             this.fd = (0,external_node_fs_.openSync)(s.file, 'r');
     }
@@ -77764,20 +77748,53 @@ class SpooledReader extends yauzl.RandomAccessReader {
             return callback(null);
         }
         // Synchronous on purpose: a read is a page-cache copy of a few bytes, while a round trip through libuv's thread
-        // pool per entry header made a jmod of 40,000 entries wait seconds on a busy machine.
+        // pool per entry header made a jmod of 40,000 entries wait seconds on a busy machine. And windowed: yauzl reads
+        // a central directory header and its name as two reads of a few dozen bytes each, then a local header and the
+        // data at the other end of the file, so two windows (central directory, data) turn some 4 syscalls per entry
+        // into one per window's worth of entries.
+        const from = this.offset + position;
+        const win = this.windows.find((w) => from >= w.start && from + length <= w.start + w.bytes.length);
+        if (win) {
+            win.bytes.copy(buffer, offset, from - win.start, from - win.start + length);
+            return callback(null);
+        }
+        const want = Math.min(Math.max(length, WINDOW), this.end - from);
+        if (length > WINDOW / 2 || want < length) {
+            let n;
+            try {
+                n = (0,external_node_fs_.readSync)(this.fd, buffer, offset, length, from);
+            }
+            catch (error) {
+                return callback(error);
+            }
+            return callback(n < length ? new Error('unexpected end of zip data') : null);
+        }
+        const bytes = Buffer.allocUnsafe(want);
         let n;
         try {
-            n = (0,external_node_fs_.readSync)(this.fd, buffer, offset, length, this.offset + position);
+            n = (0,external_node_fs_.readSync)(this.fd, bytes, 0, want, from);
         }
         catch (error) {
             return callback(error);
         }
-        callback(n < length ? new Error('unexpected end of zip data') : null);
+        if (n < length)
+            return callback(new Error('unexpected end of zip data'));
+        const fresh = { start: from, bytes: bytes.subarray(0, n) };
+        // The window farthest from this read is replaced: the central directory and the data each keep theirs.
+        if (this.windows.length < 2)
+            this.windows.push(fresh);
+        else {
+            const far = Math.abs(this.windows[0].start - from) > Math.abs(this.windows[1].start - from) ? 0 : 1;
+            this.windows[far] = fresh;
+        }
+        fresh.bytes.copy(buffer, offset, 0, length);
+        callback(null);
     }
     close(callback) {
         if (this.fd !== undefined)
             (0,external_node_fs_.closeSync)(this.fd);
         this.fd = undefined;
+        this.windows = [];
         setImmediate(() => callback(null));
     }
 }
@@ -77876,6 +77893,8 @@ class FileScan {
     wholeLen = 0;
     spool;
     container;
+    /** The file is a compressed file being collected for decoding: its own bytes are searched only if that fails. */
+    rawDeferred = false;
     constructor(ctx, path, depth) {
         this.ctx = ctx;
         this.path = path;
@@ -77916,11 +77935,13 @@ class FileScan {
         else {
             this.container = container;
             this.spool = new spool/* Spool */.QX(this.ctx.temp, MEMORY_SPOOL);
+            this.rawDeferred = sniff/* COMPRESSORS */.vZ.has(container);
         }
     }
     route(chunk) {
         if (this.mode === 'stream') {
-            this.scanner.feed(chunk);
+            if (!this.rawDeferred)
+                this.scanner.feed(chunk);
             this.spool?.write(chunk);
             return;
         }
@@ -77937,9 +77958,9 @@ class FileScan {
         const path = this.path;
         let job;
         if (this.mode === 'stream' && this.scanner) {
-            const raw = this.scanner.end().map((hit) => ({ ...hit, path }));
+            const raw = this.rawDeferred ? [] : this.scanner.end().map((hit) => ({ ...hit, path }));
             if (this.spool && this.container)
-                job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw };
+                job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw, rawDeferred: this.rawDeferred };
             else
                 this.ctx.hits.push(...raw);
         }
@@ -78161,9 +78182,17 @@ async function openRpm(ctx, job) {
         return feed(ctx, counting(ctx, (0,decompress/* decompress */.m)(kind, all(), ctx.limits.zstdWindowLogMax)), new CpioParser(members), members, true);
     throw new Error(`RPM payload is neither cpio nor a known compression of it`);
 }
+/** Searches a container's own bytes, as any file's are searched. */
+async function scanRaw(ctx, job) {
+    const scanner = new leak_matcher/* ContentScanner */.SQ(ctx.matcher);
+    for await (const chunk of (0,spool/* readSpooled */.pM)(job.spooled))
+        scanner.feed(chunk);
+    return scanner.end().map((hit) => ({ ...hit, path: job.path }));
+}
 /** Opens one container; whatever goes wrong is recorded as "not looked inside" for its path, never thrown. */
 async function openNested(ctx, job) {
     const hitsBefore = ctx.hits.length;
+    let rawHits = job.rawHits;
     try {
         const members = new Members(ctx, `${job.path}${NESTED}`, job.depth + 1);
         switch (job.kind) {
@@ -78219,11 +78248,26 @@ async function openNested(ctx, job) {
             default: {
                 const kind = job.kind;
                 const small = kind === 'gzip' ? decodeSmallGzip(job.spooled) : undefined;
+                if (small && !(0,sniff/* isTarHead */.u5)(small.subarray(0, sniff/* HEAD_BYTES */.Lq))) {
+                    // A small compressed single file (a man page, a .pem.gz): scanned in one synchronous pass, no stream.
+                    ctx.budget.nested(small.length);
+                    ctx.nestedFiles++;
+                    const single = new FileScan(ctx, `${job.path}${NESTED}${innerName(job.path)}`, job.depth + 1);
+                    if (small.length)
+                        single.write(small);
+                    const inner = single.end();
+                    if (inner)
+                        await openNested(ctx, inner);
+                    break;
+                }
                 await openCompressed(ctx, job, kind, small ? chunksOf(small) : (0,decompress/* decompress */.m)(kind, (0,spool/* readSpooled */.pM)(job.spooled), ctx.limits.zstdWindowLogMax));
             }
         }
     }
     catch (error) {
+        // Not decoded (completely): its own bytes are searched after all, as a file that is no container would be.
+        if (job.rawDeferred)
+            rawHits = await scanRaw(ctx, job).catch(() => []);
         // Over the budget deep inside: the outermost container is the one reported, once.
         if (error instanceof budget/* NestedLimitError */.rz && job.depth > 0)
             throw error;
@@ -78237,7 +78281,7 @@ async function openNested(ctx, job) {
         (0,spool/* discard */.vf)(job.spooled);
         // A match inside a member names the member; the same certificate seen in the container's raw bytes is that one.
         const inside = new Set(ctx.hits.slice(hitsBefore).map((h) => h.fingerprint));
-        ctx.hits.push(...job.rawHits.filter((h) => !inside.has(h.fingerprint)));
+        ctx.hits.push(...rawHits.filter((h) => !inside.has(h.fingerprint)));
     }
 }
 
