@@ -44,8 +44,9 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'rootfs-leaky/etc/ssl/org.pem'), root.certPem);
   mkdirSync(join(dir, 'rootfs-clean/etc'), { recursive: true });
   writeFileSync(join(dir, 'rootfs-clean/etc/hostname'), 'clean\n');
-  files.rootfsLeaky = join(dir, 'rootfs-leaky');
-  files.rootfsClean = join(dir, 'rootfs-clean');
+  // A directory is read as a root file system only when said so (rootfs:), never as a fallback.
+  files.rootfsLeaky = `rootfs:${join(dir, 'rootfs-leaky')}`;
+  files.rootfsClean = `rootfs:${join(dir, 'rootfs-clean')}`;
   // A loopback TLS server whose certificate chains to the org CA: `detect --ca` says org-ca, exit 0.
   server = createServer({ key: leaf.keyPem, cert: leaf.certPem }, (socket) => socket.end());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -68,7 +69,7 @@ type Row = readonly [readonly string[], Readonly<Record<string, string>>, number
 const ROWS: readonly Row[] = [
   // the program itself
   [[], {}, 2, /^org-ca: trust the org/],
-  [['frob'], {}, 2, /^org-ca: unknown command 'frob'\. Expected one of: env, exec, detect, doctor, leak-check, lint\.$/],
+  [['frob'], {}, 2, /^org-ca: unknown command 'frob'\. Expected one of: env, exec, detect, doctor, leak-check, lint, store, runner\.$/],
   [['help', 'frob'], {}, 2, /^org-ca: unknown command 'frob'/],
   [['--version'], {}, 0, ''],
   [['help'], {}, 0, ''],
@@ -76,7 +77,7 @@ const ROWS: readonly Row[] = [
   [['env', '--ca', '@ca.pem', '--tools', 'node'], {}, 0, null],
   [['env'], {}, 2, /^org-ca env: --ca FILE is required/],
   [['env', '--bogus'], {}, 2, /^org-ca env: Unknown option '--bogus'/],
-  [['env', '--ca', '@ca.pem', '--format', 'xml'], {}, 2, /^org-ca env: Invalid --format 'xml'\. Expected one of: sh, powershell, dotenv, github\.$/],
+  [['env', '--ca', '@ca.pem', '--format', 'xml'], {}, 2, /^org-ca env: Invalid --format 'xml'\. Expected one of: sh, powershell, dotenv, github, gitlab, azure, buildkite, circleci, jenkins\.$/],
   [['env', '--ca', '@ca.pem', '--tools', 'python'], {}, 2, /^org-ca env: --tools: unknown tool 'python'\. Expected 'all' or a list of: node, openssl, /],
   [['env', '--ca', '@ca.pem', '--on-verification-off', 'ignore'], {}, 2, /^org-ca env: Invalid --on-verification-off 'ignore'/],
   [['env', '--ca', '@nope.pem'], {}, 2, /^org-ca env: --ca '.*nope\.pem' could not be read \(ENOENT\): expected a readable certificate file\.$/],
