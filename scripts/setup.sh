@@ -26,5 +26,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The registry tests address their loopback registry by name: Go clients (dockerd, buildah, skopeo) never send
+# 127.0.0.1 or localhost through HTTPS_PROXY, and the tests need the pull to go through the inspection proxy.
+for name in vm runsc; do
+  grep -Eq "^127\.0\.0\.1[[:space:]].*\b${name}\b" /etc/hosts && continue
+  if [ -w /etc/hosts ]; then echo "127.0.0.1 ${name}" >> /etc/hosts; else echo "setup: add '127.0.0.1 ${name}' to /etc/hosts (needs root)" >&2; fi
+done
+
 echo "setup: npm ci"
 npm ci --no-audit --no-fund
