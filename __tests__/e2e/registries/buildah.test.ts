@@ -23,7 +23,8 @@ const TRUST_ROOTS = ['/etc/docker/certs.d', '/etc/containers/certs.d'];
 const lab = useInspectionLab({ mitmproxy: true, squid: true });
 // Root (daemons, certs.d) and the loopback registry names scripts/setup.sh maps in /etc/hosts: missing, the file
 // fails at once with the reason rather than skipping.
-if (!(process.getuid?.() === 0 && loopbackNamesResolve())) throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
+const usable = process.getuid?.() === 0 && loopbackNamesResolve();
+if (!usable) throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
 const maybe = describe;
 
 let tls: RegistryTls;

@@ -12,7 +12,8 @@ import { startDockerd, type DockerEngine } from '../../support/registry/index.js
 
 // Root (daemons, certs.d) and the loopback registry names scripts/setup.sh maps in /etc/hosts: missing, the file
 // fails at once with the reason rather than skipping.
-if (!(process.getuid?.() === 0)) throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
+const usable = process.getuid?.() === 0;
+if (!usable) throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
 const maybe = describe;
 
 let dir: string;

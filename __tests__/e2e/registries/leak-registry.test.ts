@@ -19,7 +19,8 @@ import { loopbackNamesResolve, pushRaw, startRegistry, startTamperFront, writeRe
 const lab = useInspectionLab({ mitmproxy: true });
 // Root (daemons, certs.d) and the loopback registry names scripts/setup.sh maps in /etc/hosts: missing, the file
 // fails at once with the reason rather than skipping.
-if (!(loopbackNamesResolve())) throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
+const usable = loopbackNamesResolve();
+if (!usable) throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
 const maybe = describe;
 
 let tls: RegistryTls;
