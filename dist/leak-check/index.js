@@ -75165,7 +75165,7 @@ function describeDefault(name) {
     const v = DEFAULT_LIMITS[o.key];
     return o.kind === 'bytes' ? describeBytes(v).replace(/ (\w)iB$/, '$1') : String(v);
 }
-/** `true`/`false` as the runner spells booleans (YAML 1.2 core schema, as @actions/core getBooleanInput). */
+/** `true`/`false` as the runner spells booleans (YAML 1.2 core schema, as the Actions toolkit's getBooleanInput). */
 function parseBoolean(name, text) {
     const t = text.trim();
     if (t === '')

@@ -49,7 +49,7 @@ export function describeDefault(name: LimitName): string {
   return o.kind === 'bytes' ? describeBytes(v).replace(/ (\w)iB$/, '$1') : String(v);
 }
 
-/** `true`/`false` as the runner spells booleans (YAML 1.2 core schema, as @actions/core getBooleanInput). */
+/** `true`/`false` as the runner spells booleans (YAML 1.2 core schema, as the Actions toolkit's getBooleanInput). */
 export function parseBoolean(name: string, text: string): boolean {
   const t = text.trim();
   if (t === '') return false;
