@@ -1,7 +1,7 @@
 // README sections generated from the code and the action.yml files, so they cannot drift:
 //   action, leak-check     the inputs/outputs tables of action.yml and leak-check/action.yml
 //   tools                  the tool registry (src/tools/registry.ts): ids, variables, readers, semantics
-//   reasons                every value of the `reason` output (src/action/reasons.ts)
+//   reasons                every value of the `reason` output (src/decision/reasons.ts)
 //   troubleshooting        the error catalogue (src/detect/catalogue.ts): error text → meaning → fix
 //   node scripts/gen-docs.mjs          rewrite README.md between the <!-- generated:NAME --> markers
 //   node scripts/gen-docs.mjs --check  exit 1 when README.md is out of date (a unit test runs this)
@@ -32,7 +32,7 @@ registerHooks({
 const root = fileURLToPath(new URL('..', import.meta.url));
 const source = (path) => import(new URL(`../${path}`, import.meta.url).href);
 const { TOOL_REGISTRY } = await source('src/tools/registry.ts');
-const { REASONS } = await source('src/action/reasons.ts');
+const { REASONS } = await source('src/decision/reasons.ts');
 const { ERROR_CATALOGUE, fixFor } = await source('src/detect/catalogue.ts');
 
 const cell = (text) => String(text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ').trim();

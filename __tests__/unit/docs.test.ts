@@ -59,7 +59,7 @@ describe('README for someone in a hurry', () => {
   });
 
   test("the README's reason table lists exactly the reasons the code can emit", async () => {
-    const { REASON_CODES } = await import('../../src/action/reasons.js');
+    const { REASON_CODES } = await import('../../src/decision/reasons.js');
     const listed = [...section('reasons').matchAll(/^\| `([a-z-]+)` \| (?:yes|no) \|/gm)].map((m) => m[1]);
     expect(listed.sort()).toEqual([...REASON_CODES].sort());
   });

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import type { BuildOutputs } from '../build/outputs.js';
-import type { Reason } from './reasons.js';
+import type { Reason } from '../decision/reasons.js';
 
 /**
  * Every output of action.yml, typed: main.ts builds this from what the other modules return and sets it here, the

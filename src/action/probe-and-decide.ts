@@ -8,7 +8,7 @@ import { validateCa, type ValidatedCa } from '../ca/validate.js';
 import { detect } from '../detect/detect.js';
 import { markdownSection, verdictLine } from '../detect/report.js';
 import { publicRoots, systemRoots } from '../detect/trust.js';
-import { decideBeforeProbe, decideByProbes, probesSettled, type Decision } from './decide.js';
+import { decideBeforeProbe, decideByProbes, probesSettled, type Decision } from '../decision/decide.js';
 import type { Inputs } from './inputs.js';
 import type { RunnerContext } from './runner.js';
 

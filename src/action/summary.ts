@@ -2,7 +2,7 @@ import { colonFingerprint } from '../ca/certificate.js';
 import type { ValidatedCa } from '../ca/validate.js';
 import type { Injection } from '../tools/inject.js';
 import type { FileKind } from '../tools/registry.js';
-import type { Decision } from './decide.js';
+import type { Decision } from '../decision/decide.js';
 
 /** Escapes untrusted text (certificate names, paths) for the summary's HTML and Markdown tables. */
 export function escapeHtml(text: string): string {

@@ -11,7 +11,7 @@ import { removeFromStores } from '../store/store.js';
 import { join } from 'node:path';
 import { loadCa } from '../ca/load.js';
 import type { ValidatedCa } from '../ca/validate.js';
-import { decideBeforeProbe, decideByProbes, probesSettled } from '../action/decide.js';
+import { decideBeforeProbe, decideByProbes, probesSettled } from '../decision/decide.js';
 import { detect } from '../detect/detect.js';
 import { publicRoots, systemRoots } from '../detect/trust.js';
 import { formatVariables } from '../cli/shell-format.js';

@@ -81,9 +81,9 @@ test.each([
   ['a tag the layout does not hold', () => `oci:${p.oci}:v2`, /holds no image 'v2' \(it holds: v1\)/],
   ['the layout without index.json, bare', () => p.noIndex!, /with oci-layout but no index\.json: .*compressed layers would be read as opaque files/],
   ['the layout without index.json, as rootfs:', () => `rootfs:${p.noIndex}`, /no index\.json/],
-])('%s: exit 1, one line with the fix', (_name, image, message) => {
+])('%s: exit 2 (an input error), one line with the fix', (_name, image, message) => {
   const r = runCli(cli, ['leak-check', image(), '--ca', caFile]);
-  expect(r.status).toBe(1);
+  expect(r.status).toBe(2);
   expect(r.stdout).toBe('');
   const lines = r.stderr.trimEnd().split('\n');
   expect(lines).toHaveLength(1);
@@ -94,7 +94,7 @@ test('--sarif and --report are written when the input cannot be checked', () => 
   const sarif = join(work, 'err.sarif');
   const report = join(work, 'err.json');
   const r = runCli(cli, ['leak-check', p.noIndex!, '--ca', caFile, '--sarif', sarif, '--report', report]);
-  expect(r.status).toBe(1);
+  expect(r.status).toBe(2);
   const s = JSON.parse(readFileSync(sarif, 'utf8'));
   expect(s.version).toBe('2.1.0');
   expect(s.runs[0].invocations[0].executionSuccessful).toBe(false);

@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { OUTPUT_NAMES } from '../../../src/action/outputs.js';
-import { REASON_CODES } from '../../../src/action/reasons.js';
+import { REASON_CODES } from '../../../src/decision/reasons.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const action = parse(readFileSync(join(root, 'action.yml'), 'utf8')) as { outputs: Record<string, { description: string }> };

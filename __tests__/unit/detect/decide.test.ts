@@ -1,8 +1,8 @@
 import { certificateFromDer, type Certificate } from '../../../src/ca/certificate.js';
-import { decideBeforeProbe, decideByProbes, decideByRunner, probesSettled, type ProbeOutcome } from '../../../src/action/decide.js';
+import { decideBeforeProbe, decideByProbes, decideByRunner, probesSettled, type ProbeOutcome } from '../../../src/decision/decide.js';
 import { parseInputs, parseProbeUrls } from '../../../src/action/inputs.js';
 import { OptionError, parseDuration } from '../../../src/options/parse.js';
-import { REASON_CODES } from '../../../src/action/reasons.js';
+import { REASON_CODES } from '../../../src/decision/reasons.js';
 import { classifyChain, type Verdict } from '../../../src/detect/classify.js';
 import { mintLeaf, mintRoot } from '../../support/pki.js';
 
