@@ -135,6 +135,20 @@ for name in $ORG_CA_CA_VARIABLES; do
   fi
 done
 
+# Writes rc file $2: the lines of the user's rc file $1 that do not match pattern $3, then "$4 = <the bundle>".
+rc_with_bundle() {
+  : >"$2"
+  if [ -f "$1" ] && [ -r "$1" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      case $line in
+        $3) ;;
+        *) printf '%s\n' "$line" >>"$2" ;;
+      esac
+    done <"$1"
+  fi
+  printf '%s = %s\n' "$4" "$tmp/ca-bundle.pem" >>"$2"
+}
+
 if [ -z "$have_roots" ]; then
   # Never point a replacing variable at the CA alone: say what to mount instead, even when quiet.
   echo "$me: WARNING: this image has no CA bundle and no org_ca_bundle secret is mounted, so SSL_CERT_FILE and the other variables that replace a tool's roots are left unset (the org CA alone would break every site it does not sign): add --mount=type=secret,id=org_ca_bundle,required=false to this RUN" >&2
@@ -144,31 +158,11 @@ else
   done
 
   # wget (GnuTLS on Debian) reads no CA variable, only wgetrc; WGETRC replaces the user's, so keep its other lines.
-  old_wgetrc=${WGETRC:-${HOME:-/nonexistent}/.wgetrc}
-  : >"$tmp/wgetrc"
-  if [ -f "$old_wgetrc" ] && [ -r "$old_wgetrc" ]; then
-    while IFS= read -r line || [ -n "$line" ]; do
-      case $line in
-        *ca_certificate*=*) ;;
-        *) printf '%s\n' "$line" >>"$tmp/wgetrc" ;;
-      esac
-    done <"$old_wgetrc"
-  fi
-  printf 'ca_certificate = %s\n' "$tmp/ca-bundle.pem" >>"$tmp/wgetrc"
+  rc_with_bundle "${WGETRC:-${HOME:-/nonexistent}/.wgetrc}" "$tmp/wgetrc" '*ca_certificate*=*' ca_certificate
   export WGETRC="$tmp/wgetrc"
 
   # wget2 reads neither WGETRC nor SSL_CERT_FILE; WGET2RC replaces ~/.wget2rc (wget2 --config), so keep its lines.
-  old_wget2rc=${WGET2RC:-${HOME:-/nonexistent}/.wget2rc}
-  : >"$tmp/wget2rc"
-  if [ -f "$old_wget2rc" ] && [ -r "$old_wget2rc" ]; then
-    while IFS= read -r line || [ -n "$line" ]; do
-      case $line in
-        *ca-certificate*=* | *ca_certificate*=*) ;;
-        *) printf '%s\n' "$line" >>"$tmp/wget2rc" ;;
-      esac
-    done <"$old_wget2rc"
-  fi
-  printf 'ca-certificate = %s\n' "$tmp/ca-bundle.pem" >>"$tmp/wget2rc"
+  rc_with_bundle "${WGET2RC:-${HOME:-/nonexistent}/.wget2rc}" "$tmp/wget2rc" '*ca[-_]certificate*=*' ca-certificate
   export WGET2RC="$tmp/wget2rc"
 
   # apt ignores every CA variable; Acquire::https::CAInfo replaces its roots, so it gets the bundle (apt.conf(5)).
