@@ -100,10 +100,10 @@ function time(fn) {
 }
 
 function cliPath() {
-  if (existsSync(join(root, 'dist/cli/index.js')) && existsSync(join(root, 'dist/leak-check/index.js')) && !args.includes('--bundle')) return join(root, 'dist/cli/index.js');
+  if (existsSync(join(root, 'dist/cli/index.js')) && existsSync(join(root, 'dist/leak-worker/index.js')) && !args.includes('--bundle')) return join(root, 'dist/cli/index.js');
   const out = mkdtempSync(join(tmpdir(), 'org-ca-bench-bundle-'));
   writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
-  for (const [name, entry] of [['cli', 'src/cli/index.ts'], ['leak-check', 'src/leak/action-index.ts']]) {
+  for (const [name, entry] of [['cli', 'src/cli/index.ts'], ['leak-worker', 'src/leak/worker-index.ts']]) {
     execFileSync(node, [join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'), 'build', entry, '-o', join(out, name), '--no-source-map-register', '--quiet'], { cwd: root });
   }
   return join(out, 'cli/index.js');

@@ -9,6 +9,8 @@ const entries = {
   post: 'src/action/post-index.ts',
   cli: 'src/cli/index.ts',
   'leak-check': 'src/leak/action-index.ts',
+  // The leak check's layer workers (src/leak/pool.ts), shared by the CLI and the leak-check action.
+  'leak-worker': 'src/leak/worker-index.ts',
 };
 const only = process.argv.slice(2);
 for (const [name, entry] of Object.entries(entries)) {

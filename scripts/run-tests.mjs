@@ -23,7 +23,9 @@ let summary = 'tests: 0 passed, 0 failed';
 try {
   const r = JSON.parse(readFileSync(resultFile, 'utf8'));
   const skipped = r.numPendingTests + r.numTodoTests;
-  summary = `tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`;
+  // A suite that fails to run (a syntax or module error) has no failed tests of its own: count it as failed.
+  const brokenSuites = r.testResults.filter((s) => s.status === 'failed' && s.assertionResults.every((a) => a.status !== 'failed')).length;
+  summary = `tests: ${r.numPassedTests} passed, ${r.numFailedTests + brokenSuites} failed${skipped ? `, ${skipped} skipped` : ''}${brokenSuites ? ` (${brokenSuites} suite(s) failed to run)` : ''}`;
   if (r.numTotalTests === 0) summary = 'tests: 0 passed, 0 failed';
 } catch {
   // no results file: jest itself failed to start; its own output above says why

@@ -39506,7 +39506,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1656);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2175);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -39515,7 +39515,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1656:
+/***/ 2175:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41915,11 +41915,6 @@ class FinalFs {
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: external "node:stream"
-const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
-;// CONCATENATED MODULE: external "node:zlib"
-const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
-var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_namespaceObject);
 ;// CONCATENATED MODULE: ./src/leak/nested/budget.ts
 /**
  * Bounds on absolute work, not on ratios: a 100 MB zero-filled file is legitimate (it gzips about 1000:1), while a
@@ -41963,14 +41958,25 @@ function describeBytes(n) {
             return `${(n / size).toFixed(1)} ${unit}`;
     return `${n} bytes`;
 }
+/**
+ * A layer's own nested counter, shared too: a big archive found in a layer may be opened by another worker (see
+ * pool.ts), and its bytes still count against that layer's budget.
+ */
+function newLayerCounter() {
+    return new BigInt64Array(new SharedArrayBuffer(8));
+}
 class budget_Budget {
     limits;
     totals;
+    layerNested;
     layerBytes = 0;
-    nestedBytes = 0;
-    constructor(limits, totals = newTotals()) {
+    constructor(limits, totals = newTotals(), layerNested = newLayerCounter()) {
         this.limits = limits;
         this.totals = totals;
+        this.layerNested = layerNested;
+    }
+    get nestedBytes() {
+        return Number(Atomics.load(this.layerNested, 0));
     }
     /** Uncompressed bytes of the layer itself. Throws LimitError past the per-layer or the total bound. */
     layer(n) {
@@ -41985,9 +41991,9 @@ class budget_Budget {
     }
     /** Bytes expanded inside files. Throws NestedLimitError past the per-layer or the total bound. */
     nested(n) {
-        this.nestedBytes += n;
+        const layer = Number(Atomics.add(this.layerNested, 0, BigInt(n))) + n;
         const total = Number(Atomics.add(this.totals, NESTED_TOTAL, BigInt(n))) + n;
-        if (this.nestedBytes > this.limits.maxNestedLayerBytes) {
+        if (layer > this.limits.maxNestedLayerBytes) {
             throw new NestedLimitError(`over the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer (--max-nested-layer-bytes)`);
         }
         if (total > this.limits.maxNestedImageBytes) {
@@ -42011,6 +42017,1525 @@ class budget_Budget {
 
 ;// CONCATENATED MODULE: external "node:stream/web"
 const web_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/web");
+;// CONCATENATED MODULE: external "node:zlib"
+const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_namespaceObject);
+;// CONCATENATED MODULE: external "assert"
+const external_assert_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+;// CONCATENATED MODULE: external "buffer"
+const external_buffer_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
+;// CONCATENATED MODULE: external "node:events"
+const external_node_events_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+;// CONCATENATED MODULE: external "node:stream"
+const external_node_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ./node_modules/minipass/dist/esm/index.js
+const proc = typeof process === 'object' && process
+    ? process
+    : {
+        stdout: null,
+        stderr: null,
+    };
+
+
+
+/**
+ * Return true if the argument is a Minipass stream, Node stream, or something
+ * else that Minipass can interact with.
+ */
+const isStream = (s) => !!s &&
+    typeof s === 'object' &&
+    (s instanceof Minipass ||
+        s instanceof external_node_stream_namespaceObject ||
+        isReadable(s) ||
+        isWritable(s));
+/**
+ * Return true if the argument is a valid {@link Minipass.Readable}
+ */
+const isReadable = (s) => !!s &&
+    typeof s === 'object' &&
+    s instanceof external_node_events_namespaceObject.EventEmitter &&
+    typeof s.pipe === 'function' &&
+    // node core Writable streams have a pipe() method, but it throws
+    s.pipe !== external_node_stream_namespaceObject.Writable.prototype.pipe;
+/**
+ * Return true if the argument is a valid {@link Minipass.Writable}
+ */
+const isWritable = (s) => !!s &&
+    typeof s === 'object' &&
+    s instanceof external_node_events_namespaceObject.EventEmitter &&
+    typeof s.write === 'function' &&
+    typeof s.end === 'function';
+const EOF = Symbol('EOF');
+const MAYBE_EMIT_END = Symbol('maybeEmitEnd');
+const EMITTED_END = Symbol('emittedEnd');
+const EMITTING_END = Symbol('emittingEnd');
+const EMITTED_ERROR = Symbol('emittedError');
+const CLOSED = Symbol('closed');
+const READ = Symbol('read');
+const FLUSH = Symbol('flush');
+const FLUSHCHUNK = Symbol('flushChunk');
+const ENCODING = Symbol('encoding');
+const DECODER = Symbol('decoder');
+const FLOWING = Symbol('flowing');
+const PAUSED = Symbol('paused');
+const RESUME = Symbol('resume');
+const BUFFER = Symbol('buffer');
+const PIPES = Symbol('pipes');
+const BUFFERLENGTH = Symbol('bufferLength');
+const BUFFERPUSH = Symbol('bufferPush');
+const BUFFERSHIFT = Symbol('bufferShift');
+const OBJECTMODE = Symbol('objectMode');
+// internal event when stream is destroyed
+const DESTROYED = Symbol('destroyed');
+// internal event when stream has an error
+const ERROR = Symbol('error');
+const EMITDATA = Symbol('emitData');
+const EMITEND = Symbol('emitEnd');
+const EMITEND2 = Symbol('emitEnd2');
+const ASYNC = Symbol('async');
+const ABORT = Symbol('abort');
+const ABORTED = Symbol('aborted');
+const SIGNAL = Symbol('signal');
+const DATALISTENERS = Symbol('dataListeners');
+const DISCARDED = Symbol('discarded');
+const defer = (fn) => Promise.resolve().then(fn);
+const nodefer = (fn) => fn();
+const isEndish = (ev) => ev === 'end' || ev === 'finish' || ev === 'prefinish';
+const isArrayBufferLike = (b) => b instanceof ArrayBuffer ||
+    (!!b &&
+        typeof b === 'object' &&
+        b.constructor &&
+        b.constructor.name === 'ArrayBuffer' &&
+        b.byteLength >= 0);
+const isArrayBufferView = (b) => !Buffer.isBuffer(b) && ArrayBuffer.isView(b);
+/**
+ * Internal class representing a pipe to a destination stream.
+ *
+ * @internal
+ */
+class Pipe {
+    src;
+    dest;
+    opts;
+    ondrain;
+    constructor(src, dest, opts) {
+        this.src = src;
+        this.dest = dest;
+        this.opts = opts;
+        this.ondrain = () => src[RESUME]();
+        this.dest.on('drain', this.ondrain);
+    }
+    unpipe() {
+        this.dest.removeListener('drain', this.ondrain);
+    }
+    // only here for the prototype
+    /* c8 ignore start */
+    proxyErrors(_er) { }
+    /* c8 ignore stop */
+    end() {
+        this.unpipe();
+        if (this.opts.end)
+            this.dest.end();
+    }
+}
+/**
+ * Internal class representing a pipe to a destination stream where
+ * errors are proxied.
+ *
+ * @internal
+ */
+class PipeProxyErrors extends Pipe {
+    unpipe() {
+        this.src.removeListener('error', this.proxyErrors);
+        super.unpipe();
+    }
+    constructor(src, dest, opts) {
+        super(src, dest, opts);
+        this.proxyErrors = (er) => this.dest.emit('error', er);
+        src.on('error', this.proxyErrors);
+    }
+}
+const isObjectModeOptions = (o) => !!o.objectMode;
+const isEncodingOptions = (o) => !o.objectMode && !!o.encoding && o.encoding !== 'buffer';
+/**
+ * Main export, the Minipass class
+ *
+ * `RType` is the type of data emitted, defaults to Buffer
+ *
+ * `WType` is the type of data to be written, if RType is buffer or string,
+ * then any {@link Minipass.ContiguousData} is allowed.
+ *
+ * `Events` is the set of event handler signatures that this object
+ * will emit, see {@link Minipass.Events}
+ */
+class Minipass extends external_node_events_namespaceObject.EventEmitter {
+    [FLOWING] = false;
+    [PAUSED] = false;
+    [PIPES] = [];
+    [BUFFER] = [];
+    [OBJECTMODE];
+    [ENCODING];
+    [ASYNC];
+    [DECODER];
+    [EOF] = false;
+    [EMITTED_END] = false;
+    [EMITTING_END] = false;
+    [CLOSED] = false;
+    [EMITTED_ERROR] = null;
+    [BUFFERLENGTH] = 0;
+    [DESTROYED] = false;
+    [SIGNAL];
+    [ABORTED] = false;
+    [DATALISTENERS] = 0;
+    [DISCARDED] = false;
+    /**
+     * true if the stream can be written
+     */
+    writable = true;
+    /**
+     * true if the stream can be read
+     */
+    readable = true;
+    /**
+     * If `RType` is Buffer, then options do not need to be provided.
+     * Otherwise, an options object must be provided to specify either
+     * {@link Minipass.SharedOptions.objectMode} or
+     * {@link Minipass.SharedOptions.encoding}, as appropriate.
+     */
+    constructor(...args) {
+        const options = (args[0] ||
+            {});
+        super();
+        if (options.objectMode && typeof options.encoding === 'string') {
+            throw new TypeError('Encoding and objectMode may not be used together');
+        }
+        if (isObjectModeOptions(options)) {
+            this[OBJECTMODE] = true;
+            this[ENCODING] = null;
+        }
+        else if (isEncodingOptions(options)) {
+            this[ENCODING] = options.encoding;
+            this[OBJECTMODE] = false;
+        }
+        else {
+            this[OBJECTMODE] = false;
+            this[ENCODING] = null;
+        }
+        this[ASYNC] = !!options.async;
+        this[DECODER] = this[ENCODING]
+            ? new external_node_string_decoder_namespaceObject.StringDecoder(this[ENCODING])
+            : null;
+        //@ts-ignore - private option for debugging and testing
+        if (options && options.debugExposeBuffer === true) {
+            Object.defineProperty(this, 'buffer', { get: () => this[BUFFER] });
+        }
+        //@ts-ignore - private option for debugging and testing
+        if (options && options.debugExposePipes === true) {
+            Object.defineProperty(this, 'pipes', { get: () => this[PIPES] });
+        }
+        const { signal } = options;
+        if (signal) {
+            this[SIGNAL] = signal;
+            if (signal.aborted) {
+                this[ABORT]();
+            }
+            else {
+                signal.addEventListener('abort', () => this[ABORT]());
+            }
+        }
+    }
+    /**
+     * The amount of data stored in the buffer waiting to be read.
+     *
+     * For Buffer strings, this will be the total byte length.
+     * For string encoding streams, this will be the string character length,
+     * according to JavaScript's `string.length` logic.
+     * For objectMode streams, this is a count of the items waiting to be
+     * emitted.
+     */
+    get bufferLength() {
+        return this[BUFFERLENGTH];
+    }
+    /**
+     * The `BufferEncoding` currently in use, or `null`
+     */
+    get encoding() {
+        return this[ENCODING];
+    }
+    /**
+     * @deprecated - This is a read only property
+     */
+    set encoding(_enc) {
+        throw new Error('Encoding must be set at instantiation time');
+    }
+    /**
+     * @deprecated - Encoding may only be set at instantiation time
+     */
+    setEncoding(_enc) {
+        throw new Error('Encoding must be set at instantiation time');
+    }
+    /**
+     * True if this is an objectMode stream
+     */
+    get objectMode() {
+        return this[OBJECTMODE];
+    }
+    /**
+     * @deprecated - This is a read-only property
+     */
+    set objectMode(_om) {
+        throw new Error('objectMode must be set at instantiation time');
+    }
+    /**
+     * true if this is an async stream
+     */
+    get ['async']() {
+        return this[ASYNC];
+    }
+    /**
+     * Set to true to make this stream async.
+     *
+     * Once set, it cannot be unset, as this would potentially cause incorrect
+     * behavior.  Ie, a sync stream can be made async, but an async stream
+     * cannot be safely made sync.
+     */
+    set ['async'](a) {
+        this[ASYNC] = this[ASYNC] || !!a;
+    }
+    // drop everything and get out of the flow completely
+    [ABORT]() {
+        this[ABORTED] = true;
+        this.emit('abort', this[SIGNAL]?.reason);
+        this.destroy(this[SIGNAL]?.reason);
+    }
+    /**
+     * True if the stream has been aborted.
+     */
+    get aborted() {
+        return this[ABORTED];
+    }
+    /**
+     * No-op setter. Stream aborted status is set via the AbortSignal provided
+     * in the constructor options.
+     */
+    set aborted(_) { }
+    write(chunk, encoding, cb) {
+        if (this[ABORTED])
+            return false;
+        if (this[EOF])
+            throw new Error('write after end');
+        if (this[DESTROYED]) {
+            this.emit('error', Object.assign(new Error('Cannot call write after a stream was destroyed'), { code: 'ERR_STREAM_DESTROYED' }));
+            return true;
+        }
+        if (typeof encoding === 'function') {
+            cb = encoding;
+            encoding = 'utf8';
+        }
+        if (!encoding)
+            encoding = 'utf8';
+        const fn = this[ASYNC] ? defer : nodefer;
+        // convert array buffers and typed array views into buffers
+        // at some point in the future, we may want to do the opposite!
+        // leave strings and buffers as-is
+        // anything is only allowed if in object mode, so throw
+        if (!this[OBJECTMODE] && !Buffer.isBuffer(chunk)) {
+            if (isArrayBufferView(chunk)) {
+                //@ts-ignore - sinful unsafe type changing
+                chunk = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+            }
+            else if (isArrayBufferLike(chunk)) {
+                //@ts-ignore - sinful unsafe type changing
+                chunk = Buffer.from(chunk);
+            }
+            else if (typeof chunk !== 'string') {
+                throw new Error('Non-contiguous data written to non-objectMode stream');
+            }
+        }
+        // handle object mode up front, since it's simpler
+        // this yields better performance, fewer checks later.
+        if (this[OBJECTMODE]) {
+            // maybe impossible?
+            /* c8 ignore start */
+            if (this[FLOWING] && this[BUFFERLENGTH] !== 0)
+                this[FLUSH](true);
+            /* c8 ignore stop */
+            if (this[FLOWING])
+                this.emit('data', chunk);
+            else
+                this[BUFFERPUSH](chunk);
+            if (this[BUFFERLENGTH] !== 0)
+                this.emit('readable');
+            if (cb)
+                fn(cb);
+            return this[FLOWING];
+        }
+        // at this point the chunk is a buffer or string
+        // don't buffer it up or send it to the decoder
+        if (!chunk.length) {
+            if (this[BUFFERLENGTH] !== 0)
+                this.emit('readable');
+            if (cb)
+                fn(cb);
+            return this[FLOWING];
+        }
+        // fast-path writing strings of same encoding to a stream with
+        // an empty buffer, skipping the buffer/decoder dance
+        if (typeof chunk === 'string' &&
+            // unless it is a string already ready for us to use
+            !(encoding === this[ENCODING] && !this[DECODER]?.lastNeed)) {
+            //@ts-ignore - sinful unsafe type change
+            chunk = Buffer.from(chunk, encoding);
+        }
+        if (Buffer.isBuffer(chunk) && this[ENCODING]) {
+            //@ts-ignore - sinful unsafe type change
+            chunk = this[DECODER].write(chunk);
+        }
+        // Note: flushing CAN potentially switch us into not-flowing mode
+        if (this[FLOWING] && this[BUFFERLENGTH] !== 0)
+            this[FLUSH](true);
+        if (this[FLOWING])
+            this.emit('data', chunk);
+        else
+            this[BUFFERPUSH](chunk);
+        if (this[BUFFERLENGTH] !== 0)
+            this.emit('readable');
+        if (cb)
+            fn(cb);
+        return this[FLOWING];
+    }
+    /**
+     * Low-level explicit read method.
+     *
+     * In objectMode, the argument is ignored, and one item is returned if
+     * available.
+     *
+     * `n` is the number of bytes (or in the case of encoding streams,
+     * characters) to consume. If `n` is not provided, then the entire buffer
+     * is returned, or `null` is returned if no data is available.
+     *
+     * If `n` is greater that the amount of data in the internal buffer,
+     * then `null` is returned.
+     */
+    read(n) {
+        if (this[DESTROYED])
+            return null;
+        this[DISCARDED] = false;
+        if (this[BUFFERLENGTH] === 0 ||
+            n === 0 ||
+            (n && n > this[BUFFERLENGTH])) {
+            this[MAYBE_EMIT_END]();
+            return null;
+        }
+        if (this[OBJECTMODE])
+            n = null;
+        if (this[BUFFER].length > 1 && !this[OBJECTMODE]) {
+            // not object mode, so if we have an encoding, then RType is string
+            // otherwise, must be Buffer
+            this[BUFFER] = [
+                (this[ENCODING]
+                    ? this[BUFFER].join('')
+                    : Buffer.concat(this[BUFFER], this[BUFFERLENGTH])),
+            ];
+        }
+        const ret = this[READ](n || null, this[BUFFER][0]);
+        this[MAYBE_EMIT_END]();
+        return ret;
+    }
+    [READ](n, chunk) {
+        if (this[OBJECTMODE])
+            this[BUFFERSHIFT]();
+        else {
+            const c = chunk;
+            if (n === c.length || n === null)
+                this[BUFFERSHIFT]();
+            else if (typeof c === 'string') {
+                this[BUFFER][0] = c.slice(n);
+                chunk = c.slice(0, n);
+                this[BUFFERLENGTH] -= n;
+            }
+            else {
+                this[BUFFER][0] = c.subarray(n);
+                chunk = c.subarray(0, n);
+                this[BUFFERLENGTH] -= n;
+            }
+        }
+        this.emit('data', chunk);
+        if (!this[BUFFER].length && !this[EOF])
+            this.emit('drain');
+        return chunk;
+    }
+    end(chunk, encoding, cb) {
+        if (typeof chunk === 'function') {
+            cb = chunk;
+            chunk = undefined;
+        }
+        if (typeof encoding === 'function') {
+            cb = encoding;
+            encoding = 'utf8';
+        }
+        if (chunk !== undefined)
+            this.write(chunk, encoding);
+        if (cb)
+            this.once('end', cb);
+        this[EOF] = true;
+        this.writable = false;
+        // if we haven't written anything, then go ahead and emit,
+        // even if we're not reading.
+        // we'll re-emit if a new 'end' listener is added anyway.
+        // This makes MP more suitable to write-only use cases.
+        if (this[FLOWING] || !this[PAUSED])
+            this[MAYBE_EMIT_END]();
+        return this;
+    }
+    // don't let the internal resume be overwritten
+    [RESUME]() {
+        if (this[DESTROYED])
+            return;
+        if (!this[DATALISTENERS] && !this[PIPES].length) {
+            this[DISCARDED] = true;
+        }
+        this[PAUSED] = false;
+        this[FLOWING] = true;
+        this.emit('resume');
+        if (this[BUFFER].length)
+            this[FLUSH]();
+        else if (this[EOF])
+            this[MAYBE_EMIT_END]();
+        else
+            this.emit('drain');
+    }
+    /**
+     * Resume the stream if it is currently in a paused state
+     *
+     * If called when there are no pipe destinations or `data` event listeners,
+     * this will place the stream in a "discarded" state, where all data will
+     * be thrown away. The discarded state is removed if a pipe destination or
+     * data handler is added, if pause() is called, or if any synchronous or
+     * asynchronous iteration is started.
+     */
+    resume() {
+        return this[RESUME]();
+    }
+    /**
+     * Pause the stream
+     */
+    pause() {
+        this[FLOWING] = false;
+        this[PAUSED] = true;
+        this[DISCARDED] = false;
+    }
+    /**
+     * true if the stream has been forcibly destroyed
+     */
+    get destroyed() {
+        return this[DESTROYED];
+    }
+    /**
+     * true if the stream is currently in a flowing state, meaning that
+     * any writes will be immediately emitted.
+     */
+    get flowing() {
+        return this[FLOWING];
+    }
+    /**
+     * true if the stream is currently in a paused state
+     */
+    get paused() {
+        return this[PAUSED];
+    }
+    [BUFFERPUSH](chunk) {
+        if (this[OBJECTMODE])
+            this[BUFFERLENGTH] += 1;
+        else
+            this[BUFFERLENGTH] += chunk.length;
+        this[BUFFER].push(chunk);
+    }
+    [BUFFERSHIFT]() {
+        if (this[OBJECTMODE])
+            this[BUFFERLENGTH] -= 1;
+        else
+            this[BUFFERLENGTH] -= this[BUFFER][0].length;
+        return this[BUFFER].shift();
+    }
+    [FLUSH](noDrain = false) {
+        do { } while (this[FLUSHCHUNK](this[BUFFERSHIFT]()) &&
+            this[BUFFER].length);
+        if (!noDrain && !this[BUFFER].length && !this[EOF])
+            this.emit('drain');
+    }
+    [FLUSHCHUNK](chunk) {
+        this.emit('data', chunk);
+        return this[FLOWING];
+    }
+    /**
+     * Pipe all data emitted by this stream into the destination provided.
+     *
+     * Triggers the flow of data.
+     */
+    pipe(dest, opts) {
+        if (this[DESTROYED])
+            return dest;
+        this[DISCARDED] = false;
+        const ended = this[EMITTED_END];
+        opts = opts || {};
+        if (dest === proc.stdout || dest === proc.stderr)
+            opts.end = false;
+        else
+            opts.end = opts.end !== false;
+        opts.proxyErrors = !!opts.proxyErrors;
+        // piping an ended stream ends immediately
+        if (ended) {
+            if (opts.end)
+                dest.end();
+        }
+        else {
+            // "as" here just ignores the WType, which pipes don't care about,
+            // since they're only consuming from us, and writing to the dest
+            this[PIPES].push(!opts.proxyErrors
+                ? new Pipe(this, dest, opts)
+                : new PipeProxyErrors(this, dest, opts));
+            if (this[ASYNC])
+                defer(() => this[RESUME]());
+            else
+                this[RESUME]();
+        }
+        return dest;
+    }
+    /**
+     * Fully unhook a piped destination stream.
+     *
+     * If the destination stream was the only consumer of this stream (ie,
+     * there are no other piped destinations or `'data'` event listeners)
+     * then the flow of data will stop until there is another consumer or
+     * {@link Minipass#resume} is explicitly called.
+     */
+    unpipe(dest) {
+        const p = this[PIPES].find(p => p.dest === dest);
+        if (p) {
+            if (this[PIPES].length === 1) {
+                if (this[FLOWING] && this[DATALISTENERS] === 0) {
+                    this[FLOWING] = false;
+                }
+                this[PIPES] = [];
+            }
+            else
+                this[PIPES].splice(this[PIPES].indexOf(p), 1);
+            p.unpipe();
+        }
+    }
+    /**
+     * Alias for {@link Minipass#on}
+     */
+    addListener(ev, handler) {
+        return this.on(ev, handler);
+    }
+    /**
+     * Mostly identical to `EventEmitter.on`, with the following
+     * behavior differences to prevent data loss and unnecessary hangs:
+     *
+     * - Adding a 'data' event handler will trigger the flow of data
+     *
+     * - Adding a 'readable' event handler when there is data waiting to be read
+     *   will cause 'readable' to be emitted immediately.
+     *
+     * - Adding an 'endish' event handler ('end', 'finish', etc.) which has
+     *   already passed will cause the event to be emitted immediately and all
+     *   handlers removed.
+     *
+     * - Adding an 'error' event handler after an error has been emitted will
+     *   cause the event to be re-emitted immediately with the error previously
+     *   raised.
+     */
+    on(ev, handler) {
+        const ret = super.on(ev, handler);
+        if (ev === 'data') {
+            this[DISCARDED] = false;
+            this[DATALISTENERS]++;
+            if (!this[PIPES].length && !this[FLOWING]) {
+                this[RESUME]();
+            }
+        }
+        else if (ev === 'readable' && this[BUFFERLENGTH] !== 0) {
+            super.emit('readable');
+        }
+        else if (isEndish(ev) && this[EMITTED_END]) {
+            super.emit(ev);
+            this.removeAllListeners(ev);
+        }
+        else if (ev === 'error' && this[EMITTED_ERROR]) {
+            const h = handler;
+            if (this[ASYNC])
+                defer(() => h.call(this, this[EMITTED_ERROR]));
+            else
+                h.call(this, this[EMITTED_ERROR]);
+        }
+        return ret;
+    }
+    /**
+     * Alias for {@link Minipass#off}
+     */
+    removeListener(ev, handler) {
+        return this.off(ev, handler);
+    }
+    /**
+     * Mostly identical to `EventEmitter.off`
+     *
+     * If a 'data' event handler is removed, and it was the last consumer
+     * (ie, there are no pipe destinations or other 'data' event listeners),
+     * then the flow of data will stop until there is another consumer or
+     * {@link Minipass#resume} is explicitly called.
+     */
+    off(ev, handler) {
+        const ret = super.off(ev, handler);
+        // if we previously had listeners, and now we don't, and we don't
+        // have any pipes, then stop the flow, unless it's been explicitly
+        // put in a discarded flowing state via stream.resume().
+        if (ev === 'data') {
+            this[DATALISTENERS] = this.listeners('data').length;
+            if (this[DATALISTENERS] === 0 &&
+                !this[DISCARDED] &&
+                !this[PIPES].length) {
+                this[FLOWING] = false;
+            }
+        }
+        return ret;
+    }
+    /**
+     * Mostly identical to `EventEmitter.removeAllListeners`
+     *
+     * If all 'data' event handlers are removed, and they were the last consumer
+     * (ie, there are no pipe destinations), then the flow of data will stop
+     * until there is another consumer or {@link Minipass#resume} is explicitly
+     * called.
+     */
+    removeAllListeners(ev) {
+        const ret = super.removeAllListeners(ev);
+        if (ev === 'data' || ev === undefined) {
+            this[DATALISTENERS] = 0;
+            if (!this[DISCARDED] && !this[PIPES].length) {
+                this[FLOWING] = false;
+            }
+        }
+        return ret;
+    }
+    /**
+     * true if the 'end' event has been emitted
+     */
+    get emittedEnd() {
+        return this[EMITTED_END];
+    }
+    [MAYBE_EMIT_END]() {
+        if (!this[EMITTING_END] &&
+            !this[EMITTED_END] &&
+            !this[DESTROYED] &&
+            this[BUFFER].length === 0 &&
+            this[EOF]) {
+            this[EMITTING_END] = true;
+            this.emit('end');
+            this.emit('prefinish');
+            this.emit('finish');
+            if (this[CLOSED])
+                this.emit('close');
+            this[EMITTING_END] = false;
+        }
+    }
+    /**
+     * Mostly identical to `EventEmitter.emit`, with the following
+     * behavior differences to prevent data loss and unnecessary hangs:
+     *
+     * If the stream has been destroyed, and the event is something other
+     * than 'close' or 'error', then `false` is returned and no handlers
+     * are called.
+     *
+     * If the event is 'end', and has already been emitted, then the event
+     * is ignored. If the stream is in a paused or non-flowing state, then
+     * the event will be deferred until data flow resumes. If the stream is
+     * async, then handlers will be called on the next tick rather than
+     * immediately.
+     *
+     * If the event is 'close', and 'end' has not yet been emitted, then
+     * the event will be deferred until after 'end' is emitted.
+     *
+     * If the event is 'error', and an AbortSignal was provided for the stream,
+     * and there are no listeners, then the event is ignored, matching the
+     * behavior of node core streams in the presense of an AbortSignal.
+     *
+     * If the event is 'finish' or 'prefinish', then all listeners will be
+     * removed after emitting the event, to prevent double-firing.
+     */
+    emit(ev, ...args) {
+        const data = args[0];
+        // error and close are only events allowed after calling destroy()
+        if (ev !== 'error' &&
+            ev !== 'close' &&
+            ev !== DESTROYED &&
+            this[DESTROYED]) {
+            return false;
+        }
+        else if (ev === 'data') {
+            return !this[OBJECTMODE] && !data
+                ? false
+                : this[ASYNC]
+                    ? (defer(() => this[EMITDATA](data)), true)
+                    : this[EMITDATA](data);
+        }
+        else if (ev === 'end') {
+            return this[EMITEND]();
+        }
+        else if (ev === 'close') {
+            this[CLOSED] = true;
+            // don't emit close before 'end' and 'finish'
+            if (!this[EMITTED_END] && !this[DESTROYED])
+                return false;
+            const ret = super.emit('close');
+            this.removeAllListeners('close');
+            return ret;
+        }
+        else if (ev === 'error') {
+            this[EMITTED_ERROR] = data;
+            super.emit(ERROR, data);
+            const ret = !this[SIGNAL] || this.listeners('error').length
+                ? super.emit('error', data)
+                : false;
+            this[MAYBE_EMIT_END]();
+            return ret;
+        }
+        else if (ev === 'resume') {
+            const ret = super.emit('resume');
+            this[MAYBE_EMIT_END]();
+            return ret;
+        }
+        else if (ev === 'finish' || ev === 'prefinish') {
+            const ret = super.emit(ev);
+            this.removeAllListeners(ev);
+            return ret;
+        }
+        // Some other unknown event
+        const ret = super.emit(ev, ...args);
+        this[MAYBE_EMIT_END]();
+        return ret;
+    }
+    [EMITDATA](data) {
+        for (const p of this[PIPES]) {
+            if (p.dest.write(data) === false)
+                this.pause();
+        }
+        const ret = this[DISCARDED] ? false : super.emit('data', data);
+        this[MAYBE_EMIT_END]();
+        return ret;
+    }
+    [EMITEND]() {
+        if (this[EMITTED_END])
+            return false;
+        this[EMITTED_END] = true;
+        this.readable = false;
+        return this[ASYNC]
+            ? (defer(() => this[EMITEND2]()), true)
+            : this[EMITEND2]();
+    }
+    [EMITEND2]() {
+        if (this[DECODER]) {
+            const data = this[DECODER].end();
+            if (data) {
+                for (const p of this[PIPES]) {
+                    p.dest.write(data);
+                }
+                if (!this[DISCARDED])
+                    super.emit('data', data);
+            }
+        }
+        for (const p of this[PIPES]) {
+            p.end();
+        }
+        const ret = super.emit('end');
+        this.removeAllListeners('end');
+        return ret;
+    }
+    /**
+     * Return a Promise that resolves to an array of all emitted data once
+     * the stream ends.
+     */
+    async collect() {
+        const buf = Object.assign([], {
+            dataLength: 0,
+        });
+        if (!this[OBJECTMODE])
+            buf.dataLength = 0;
+        // set the promise first, in case an error is raised
+        // by triggering the flow here.
+        const p = this.promise();
+        this.on('data', c => {
+            buf.push(c);
+            if (!this[OBJECTMODE])
+                buf.dataLength += c.length;
+        });
+        await p;
+        return buf;
+    }
+    /**
+     * Return a Promise that resolves to the concatenation of all emitted data
+     * once the stream ends.
+     *
+     * Not allowed on objectMode streams.
+     */
+    async concat() {
+        if (this[OBJECTMODE]) {
+            throw new Error('cannot concat in objectMode');
+        }
+        const buf = await this.collect();
+        return (this[ENCODING]
+            ? buf.join('')
+            : Buffer.concat(buf, buf.dataLength));
+    }
+    /**
+     * Return a void Promise that resolves once the stream ends.
+     */
+    async promise() {
+        return new Promise((resolve, reject) => {
+            this.on(DESTROYED, () => reject(new Error('stream destroyed')));
+            this.on('error', er => reject(er));
+            this.on('end', () => resolve());
+        });
+    }
+    /**
+     * Asynchronous `for await of` iteration.
+     *
+     * This will continue emitting all chunks until the stream terminates.
+     */
+    [Symbol.asyncIterator]() {
+        // set this up front, in case the consumer doesn't call next()
+        // right away.
+        this[DISCARDED] = false;
+        let stopped = false;
+        const stop = async () => {
+            this.pause();
+            stopped = true;
+            return { value: undefined, done: true };
+        };
+        const next = () => {
+            if (stopped)
+                return stop();
+            const res = this.read();
+            if (res !== null)
+                return Promise.resolve({ done: false, value: res });
+            if (this[EOF])
+                return stop();
+            let resolve;
+            let reject;
+            const onerr = (er) => {
+                this.off('data', ondata);
+                this.off('end', onend);
+                this.off(DESTROYED, ondestroy);
+                stop();
+                reject(er);
+            };
+            const ondata = (value) => {
+                this.off('error', onerr);
+                this.off('end', onend);
+                this.off(DESTROYED, ondestroy);
+                this.pause();
+                resolve({ value, done: !!this[EOF] });
+            };
+            const onend = () => {
+                this.off('error', onerr);
+                this.off('data', ondata);
+                this.off(DESTROYED, ondestroy);
+                stop();
+                resolve({ done: true, value: undefined });
+            };
+            const ondestroy = () => onerr(new Error('stream destroyed'));
+            return new Promise((res, rej) => {
+                reject = rej;
+                resolve = res;
+                this.once(DESTROYED, ondestroy);
+                this.once('error', onerr);
+                this.once('end', onend);
+                this.once('data', ondata);
+            });
+        };
+        return {
+            next,
+            throw: stop,
+            return: stop,
+            [Symbol.asyncIterator]() {
+                return this;
+            },
+            [Symbol.asyncDispose]: async () => { },
+        };
+    }
+    /**
+     * Synchronous `for of` iteration.
+     *
+     * The iteration will terminate when the internal buffer runs out, even
+     * if the stream has not yet terminated.
+     */
+    [Symbol.iterator]() {
+        // set this up front, in case the consumer doesn't call next()
+        // right away.
+        this[DISCARDED] = false;
+        let stopped = false;
+        const stop = () => {
+            this.pause();
+            this.off(ERROR, stop);
+            this.off(DESTROYED, stop);
+            this.off('end', stop);
+            stopped = true;
+            return { done: true, value: undefined };
+        };
+        const next = () => {
+            if (stopped)
+                return stop();
+            const value = this.read();
+            return value === null ? stop() : { done: false, value };
+        };
+        this.once('end', stop);
+        this.once(ERROR, stop);
+        this.once(DESTROYED, stop);
+        return {
+            next,
+            throw: stop,
+            return: stop,
+            [Symbol.iterator]() {
+                return this;
+            },
+            [Symbol.dispose]: () => { },
+        };
+    }
+    /**
+     * Destroy a stream, preventing it from being used for any further purpose.
+     *
+     * If the stream has a `close()` method, then it will be called on
+     * destruction.
+     *
+     * After destruction, any attempt to write data, read data, or emit most
+     * events will be ignored.
+     *
+     * If an error argument is provided, then it will be emitted in an
+     * 'error' event.
+     */
+    destroy(er) {
+        if (this[DESTROYED]) {
+            if (er)
+                this.emit('error', er);
+            else
+                this.emit(DESTROYED);
+            return this;
+        }
+        this[DESTROYED] = true;
+        this[DISCARDED] = true;
+        // throw away all buffered data, it's never coming out
+        this[BUFFER].length = 0;
+        this[BUFFERLENGTH] = 0;
+        const wc = this;
+        if (typeof wc.close === 'function' && !this[CLOSED])
+            wc.close();
+        if (er)
+            this.emit('error', er);
+        // if no error to emit, still reject pending promises
+        else
+            this.emit(DESTROYED);
+        return this;
+    }
+    /**
+     * Alias for {@link isStream}
+     *
+     * Former export location, maintained for backwards compatibility.
+     *
+     * @deprecated
+     */
+    static get isStream() {
+        return isStream;
+    }
+}
+//# sourceMappingURL=index.js.map
+// EXTERNAL MODULE: external "zlib"
+var external_zlib_ = __nccwpck_require__(3106);
+var external_zlib_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_zlib_, 2);
+;// CONCATENATED MODULE: ./node_modules/minizlib/dist/esm/constants.js
+// Update with any zlib constants that are added or changed in the future.
+// Node v6 didn't export this, so we just hard code the version and rely
+// on all the other hard-coded values from zlib v4736.  When node v6
+// support drops, we can just export the realZlibConstants object.
+
+/* c8 ignore start */
+const realZlibConstants = external_zlib_.constants || { ZLIB_VERNUM: 4736 };
+/* c8 ignore stop */
+const constants = Object.freeze(Object.assign(Object.create(null), {
+    Z_NO_FLUSH: 0,
+    Z_PARTIAL_FLUSH: 1,
+    Z_SYNC_FLUSH: 2,
+    Z_FULL_FLUSH: 3,
+    Z_FINISH: 4,
+    Z_BLOCK: 5,
+    Z_OK: 0,
+    Z_STREAM_END: 1,
+    Z_NEED_DICT: 2,
+    Z_ERRNO: -1,
+    Z_STREAM_ERROR: -2,
+    Z_DATA_ERROR: -3,
+    Z_MEM_ERROR: -4,
+    Z_BUF_ERROR: -5,
+    Z_VERSION_ERROR: -6,
+    Z_NO_COMPRESSION: 0,
+    Z_BEST_SPEED: 1,
+    Z_BEST_COMPRESSION: 9,
+    Z_DEFAULT_COMPRESSION: -1,
+    Z_FILTERED: 1,
+    Z_HUFFMAN_ONLY: 2,
+    Z_RLE: 3,
+    Z_FIXED: 4,
+    Z_DEFAULT_STRATEGY: 0,
+    DEFLATE: 1,
+    INFLATE: 2,
+    GZIP: 3,
+    GUNZIP: 4,
+    DEFLATERAW: 5,
+    INFLATERAW: 6,
+    UNZIP: 7,
+    BROTLI_DECODE: 8,
+    BROTLI_ENCODE: 9,
+    Z_MIN_WINDOWBITS: 8,
+    Z_MAX_WINDOWBITS: 15,
+    Z_DEFAULT_WINDOWBITS: 15,
+    Z_MIN_CHUNK: 64,
+    Z_MAX_CHUNK: Infinity,
+    Z_DEFAULT_CHUNK: 16384,
+    Z_MIN_MEMLEVEL: 1,
+    Z_MAX_MEMLEVEL: 9,
+    Z_DEFAULT_MEMLEVEL: 8,
+    Z_MIN_LEVEL: -1,
+    Z_MAX_LEVEL: 9,
+    Z_DEFAULT_LEVEL: -1,
+    BROTLI_OPERATION_PROCESS: 0,
+    BROTLI_OPERATION_FLUSH: 1,
+    BROTLI_OPERATION_FINISH: 2,
+    BROTLI_OPERATION_EMIT_METADATA: 3,
+    BROTLI_MODE_GENERIC: 0,
+    BROTLI_MODE_TEXT: 1,
+    BROTLI_MODE_FONT: 2,
+    BROTLI_DEFAULT_MODE: 0,
+    BROTLI_MIN_QUALITY: 0,
+    BROTLI_MAX_QUALITY: 11,
+    BROTLI_DEFAULT_QUALITY: 11,
+    BROTLI_MIN_WINDOW_BITS: 10,
+    BROTLI_MAX_WINDOW_BITS: 24,
+    BROTLI_LARGE_MAX_WINDOW_BITS: 30,
+    BROTLI_DEFAULT_WINDOW: 22,
+    BROTLI_MIN_INPUT_BLOCK_BITS: 16,
+    BROTLI_MAX_INPUT_BLOCK_BITS: 24,
+    BROTLI_PARAM_MODE: 0,
+    BROTLI_PARAM_QUALITY: 1,
+    BROTLI_PARAM_LGWIN: 2,
+    BROTLI_PARAM_LGBLOCK: 3,
+    BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING: 4,
+    BROTLI_PARAM_SIZE_HINT: 5,
+    BROTLI_PARAM_LARGE_WINDOW: 6,
+    BROTLI_PARAM_NPOSTFIX: 7,
+    BROTLI_PARAM_NDIRECT: 8,
+    BROTLI_DECODER_RESULT_ERROR: 0,
+    BROTLI_DECODER_RESULT_SUCCESS: 1,
+    BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT: 2,
+    BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT: 3,
+    BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION: 0,
+    BROTLI_DECODER_PARAM_LARGE_WINDOW: 1,
+    BROTLI_DECODER_NO_ERROR: 0,
+    BROTLI_DECODER_SUCCESS: 1,
+    BROTLI_DECODER_NEEDS_MORE_INPUT: 2,
+    BROTLI_DECODER_NEEDS_MORE_OUTPUT: 3,
+    BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE: -1,
+    BROTLI_DECODER_ERROR_FORMAT_RESERVED: -2,
+    BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE: -3,
+    BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET: -4,
+    BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME: -5,
+    BROTLI_DECODER_ERROR_FORMAT_CL_SPACE: -6,
+    BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE: -7,
+    BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT: -8,
+    BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1: -9,
+    BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2: -10,
+    BROTLI_DECODER_ERROR_FORMAT_TRANSFORM: -11,
+    BROTLI_DECODER_ERROR_FORMAT_DICTIONARY: -12,
+    BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS: -13,
+    BROTLI_DECODER_ERROR_FORMAT_PADDING_1: -14,
+    BROTLI_DECODER_ERROR_FORMAT_PADDING_2: -15,
+    BROTLI_DECODER_ERROR_FORMAT_DISTANCE: -16,
+    BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET: -19,
+    BROTLI_DECODER_ERROR_INVALID_ARGUMENTS: -20,
+    BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES: -21,
+    BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS: -22,
+    BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP: -25,
+    BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1: -26,
+    BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2: -27,
+    BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES: -30,
+    BROTLI_DECODER_ERROR_UNREACHABLE: -31,
+}, realZlibConstants));
+//# sourceMappingURL=constants.js.map
+;// CONCATENATED MODULE: ./node_modules/minizlib/dist/esm/index.js
+
+
+
+
+
+
+const OriginalBufferConcat = external_buffer_namespaceObject.Buffer.concat;
+const desc = Object.getOwnPropertyDescriptor(external_buffer_namespaceObject.Buffer, 'concat');
+const noop = (args) => args;
+const passthroughBufferConcat = desc?.writable === true || desc?.set !== undefined
+    ? (makeNoOp) => {
+        external_buffer_namespaceObject.Buffer.concat = makeNoOp ? noop : OriginalBufferConcat;
+    }
+    : (_) => { };
+const _superWrite = Symbol('_superWrite');
+class ZlibError extends Error {
+    code;
+    errno;
+    constructor(err, origin) {
+        super('zlib: ' + err.message, { cause: err });
+        this.code = err.code;
+        this.errno = err.errno;
+        /* c8 ignore next */
+        if (!this.code)
+            this.code = 'ZLIB_ERROR';
+        this.message = 'zlib: ' + err.message;
+        Error.captureStackTrace(this, origin ?? this.constructor);
+    }
+    get name() {
+        return 'ZlibError';
+    }
+}
+// the Zlib class they all inherit from
+// This thing manages the queue of requests, and returns
+// true or false if there is anything in the queue when
+// you call the .write() method.
+const _flushFlag = Symbol('flushFlag');
+class ZlibBase extends Minipass {
+    #sawError = false;
+    #ended = false;
+    #flushFlag;
+    #finishFlushFlag;
+    #fullFlushFlag;
+    #handle;
+    #onError;
+    get sawError() {
+        return this.#sawError;
+    }
+    get handle() {
+        return this.#handle;
+    }
+    /* c8 ignore start */
+    get flushFlag() {
+        return this.#flushFlag;
+    }
+    /* c8 ignore stop */
+    constructor(opts, mode) {
+        if (!opts || typeof opts !== 'object')
+            throw new TypeError('invalid options for ZlibBase constructor');
+        //@ts-ignore
+        super(opts);
+        /* c8 ignore start */
+        this.#flushFlag = opts.flush ?? 0;
+        this.#finishFlushFlag = opts.finishFlush ?? 0;
+        this.#fullFlushFlag = opts.fullFlushFlag ?? 0;
+        /* c8 ignore stop */
+        //@ts-ignore
+        if (typeof external_zlib_namespaceObject[mode] !== 'function') {
+            throw new TypeError('Compression method not supported: ' + mode);
+        }
+        // this will throw if any options are invalid for the class selected
+        try {
+            // @types/node doesn't know that it exports the classes, but they're there
+            //@ts-ignore
+            this.#handle = new external_zlib_namespaceObject[mode](opts);
+        }
+        catch (er) {
+            // make sure that all errors get decorated properly
+            throw new ZlibError(er, this.constructor);
+        }
+        this.#onError = err => {
+            // no sense raising multiple errors, since we abort on the first one.
+            if (this.#sawError)
+                return;
+            this.#sawError = true;
+            // there is no way to cleanly recover.
+            // continuing only obscures problems.
+            this.close();
+            this.emit('error', err);
+        };
+        this.#handle?.on('error', er => this.#onError(new ZlibError(er)));
+        this.once('end', () => this.close);
+    }
+    close() {
+        if (this.#handle) {
+            this.#handle.close();
+            this.#handle = undefined;
+            this.emit('close');
+        }
+    }
+    reset() {
+        if (!this.#sawError) {
+            external_assert_namespaceObject(this.#handle, 'zlib binding closed');
+            //@ts-ignore
+            return this.#handle.reset?.();
+        }
+    }
+    flush(flushFlag) {
+        if (this.ended)
+            return;
+        if (typeof flushFlag !== 'number')
+            flushFlag = this.#fullFlushFlag;
+        this.write(Object.assign(external_buffer_namespaceObject.Buffer.alloc(0), { [_flushFlag]: flushFlag }));
+    }
+    end(chunk, encoding, cb) {
+        /* c8 ignore start */
+        if (typeof chunk === 'function') {
+            cb = chunk;
+            encoding = undefined;
+            chunk = undefined;
+        }
+        if (typeof encoding === 'function') {
+            cb = encoding;
+            encoding = undefined;
+        }
+        /* c8 ignore stop */
+        if (chunk) {
+            if (encoding)
+                this.write(chunk, encoding);
+            else
+                this.write(chunk);
+        }
+        this.flush(this.#finishFlushFlag);
+        this.#ended = true;
+        return super.end(cb);
+    }
+    get ended() {
+        return this.#ended;
+    }
+    // overridden in the gzip classes to do portable writes
+    [_superWrite](data) {
+        return super.write(data);
+    }
+    write(chunk, encoding, cb) {
+        // process the chunk using the sync process
+        // then super.write() all the outputted chunks
+        if (typeof encoding === 'function')
+            (cb = encoding), (encoding = 'utf8');
+        if (typeof chunk === 'string')
+            chunk = external_buffer_namespaceObject.Buffer.from(chunk, encoding);
+        if (this.#sawError)
+            return;
+        external_assert_namespaceObject(this.#handle, 'zlib binding closed');
+        // _processChunk tries to .close() the native handle after it's done, so we
+        // intercept that by temporarily making it a no-op.
+        // diving into the node:zlib internals a bit here
+        const nativeHandle = this.#handle
+            ._handle;
+        const originalNativeClose = nativeHandle.close;
+        nativeHandle.close = () => { };
+        const originalClose = this.#handle.close;
+        this.#handle.close = () => { };
+        // It also calls `Buffer.concat()` at the end, which may be convenient
+        // for some, but which we are not interested in as it slows us down.
+        passthroughBufferConcat(true);
+        let result = undefined;
+        try {
+            const flushFlag = typeof chunk[_flushFlag] === 'number'
+                ? chunk[_flushFlag]
+                : this.#flushFlag;
+            result = this.#handle._processChunk(chunk, flushFlag);
+            // if we don't throw, reset it back how it was
+            passthroughBufferConcat(false);
+        }
+        catch (err) {
+            // or if we do, put Buffer.concat() back before we emit error
+            // Error events call into user code, which may call Buffer.concat()
+            passthroughBufferConcat(false);
+            this.#onError(new ZlibError(err, this.write));
+        }
+        finally {
+            if (this.#handle) {
+                // Core zlib resets `_handle` to null after attempting to close the
+                // native handle. Our no-op handler prevented actual closure, but we
+                // need to restore the `._handle` property.
+                ;
+                this.#handle._handle =
+                    nativeHandle;
+                nativeHandle.close = originalNativeClose;
+                this.#handle.close = originalClose;
+                // `_processChunk()` adds an 'error' listener. If we don't remove it
+                // after each call, these handlers start piling up.
+                this.#handle.removeAllListeners('error');
+                // make sure OUR error listener is still attached tho
+            }
+        }
+        if (this.#handle)
+            this.#handle.on('error', er => this.#onError(new ZlibError(er, this.write)));
+        let writeReturn;
+        if (result) {
+            if (Array.isArray(result) && result.length > 0) {
+                const r = result[0];
+                // The first buffer is always `handle._outBuffer`, which would be
+                // re-used for later invocations; so, we always have to copy that one.
+                writeReturn = this[_superWrite](external_buffer_namespaceObject.Buffer.from(r));
+                for (let i = 1; i < result.length; i++) {
+                    writeReturn = this[_superWrite](result[i]);
+                }
+            }
+            else {
+                // either a single Buffer or an empty array
+                writeReturn = this[_superWrite](external_buffer_namespaceObject.Buffer.from(result));
+            }
+        }
+        if (cb)
+            cb();
+        return writeReturn;
+    }
+}
+class Zlib extends ZlibBase {
+    #level;
+    #strategy;
+    constructor(opts, mode) {
+        opts = opts || {};
+        opts.flush = opts.flush || constants.Z_NO_FLUSH;
+        opts.finishFlush = opts.finishFlush || constants.Z_FINISH;
+        opts.fullFlushFlag = constants.Z_FULL_FLUSH;
+        super(opts, mode);
+        this.#level = opts.level;
+        this.#strategy = opts.strategy;
+    }
+    params(level, strategy) {
+        if (this.sawError)
+            return;
+        if (!this.handle)
+            throw new Error('cannot switch params when binding is closed');
+        // no way to test this without also not supporting params at all
+        /* c8 ignore start */
+        if (!this.handle.params)
+            throw new Error('not supported in this implementation');
+        /* c8 ignore stop */
+        if (this.#level !== level || this.#strategy !== strategy) {
+            this.flush(constants.Z_SYNC_FLUSH);
+            external_assert_namespaceObject(this.handle, 'zlib binding closed');
+            // .params() calls .flush(), but the latter is always async in the
+            // core zlib. We override .flush() temporarily to intercept that and
+            // flush synchronously.
+            const origFlush = this.handle.flush;
+            this.handle.flush = (flushFlag, cb) => {
+                /* c8 ignore start */
+                if (typeof flushFlag === 'function') {
+                    cb = flushFlag;
+                    flushFlag = this.flushFlag;
+                }
+                /* c8 ignore stop */
+                this.flush(flushFlag);
+                cb?.();
+            };
+            try {
+                ;
+                this.handle.params(level, strategy);
+            }
+            finally {
+                this.handle.flush = origFlush;
+            }
+            /* c8 ignore start */
+            if (this.handle) {
+                this.#level = level;
+                this.#strategy = strategy;
+            }
+            /* c8 ignore stop */
+        }
+    }
+}
+// minimal 2-byte header
+class Deflate extends Zlib {
+    constructor(opts) {
+        super(opts, 'Deflate');
+    }
+}
+class Inflate extends Zlib {
+    constructor(opts) {
+        super(opts, 'Inflate');
+    }
+}
+class Gzip extends Zlib {
+    #portable;
+    constructor(opts) {
+        super(opts, 'Gzip');
+        this.#portable = opts && !!opts.portable;
+    }
+    [_superWrite](data) {
+        if (!this.#portable)
+            return super[_superWrite](data);
+        // we'll always get the header emitted in one first chunk
+        // overwrite the OS indicator byte with 0xFF
+        this.#portable = false;
+        data[9] = 255;
+        return super[_superWrite](data);
+    }
+}
+class Gunzip extends Zlib {
+    constructor(opts) {
+        super(opts, 'Gunzip');
+    }
+}
+// raw - no header
+class DeflateRaw extends Zlib {
+    constructor(opts) {
+        super(opts, 'DeflateRaw');
+    }
+}
+class InflateRaw extends Zlib {
+    constructor(opts) {
+        super(opts, 'InflateRaw');
+    }
+}
+// auto-detect header.
+class Unzip extends Zlib {
+    constructor(opts) {
+        super(opts, 'Unzip');
+    }
+}
+class Brotli extends ZlibBase {
+    constructor(opts, mode) {
+        opts = opts || {};
+        opts.flush = opts.flush || constants.BROTLI_OPERATION_PROCESS;
+        opts.finishFlush =
+            opts.finishFlush || constants.BROTLI_OPERATION_FINISH;
+        opts.fullFlushFlag = constants.BROTLI_OPERATION_FLUSH;
+        super(opts, mode);
+    }
+}
+class BrotliCompress extends Brotli {
+    constructor(opts) {
+        super(opts, 'BrotliCompress');
+    }
+}
+class BrotliDecompress extends Brotli {
+    constructor(opts) {
+        super(opts, 'BrotliDecompress');
+    }
+}
+class Zstd extends ZlibBase {
+    constructor(opts, mode) {
+        opts = opts || {};
+        opts.flush = opts.flush || constants.ZSTD_e_continue;
+        opts.finishFlush = opts.finishFlush || constants.ZSTD_e_end;
+        opts.fullFlushFlag = constants.ZSTD_e_flush;
+        super(opts, mode);
+    }
+}
+class ZstdCompress extends Zstd {
+    constructor(opts) {
+        super(opts, 'ZstdCompress');
+    }
+}
+class ZstdDecompress extends Zstd {
+    constructor(opts) {
+        super(opts, 'ZstdDecompress');
+    }
+}
+//# sourceMappingURL=index.js.map
 // EXTERNAL MODULE: ./node_modules/unbzip2-stream/index.js
 var unbzip2_stream = __nccwpck_require__(8183);
 var unbzip2_stream_default = /*#__PURE__*/__nccwpck_require__.n(unbzip2_stream);
@@ -42217,13 +43742,101 @@ const XzReadableStream = (xz_decompress.XzReadableStream ?? (xz_decompress_defau
  * WebAssembly) do not. Every decoder fails on truncated or corrupt input rather than ending quietly.
  */
 const CHUNK = 64 * 1024;
+/** Output piece of the synchronous decoders: one or a few per input chunk, so few objects for the GC. */
+const SYNC_CHUNK = 256 * 1024;
 const ZSTD_FRAME = 0xfd2fb528;
 /** Frames whose compressed bytes fit this are decoded in one synchronous call: zstd:chunked has a frame per file. */
 const SMALL_FRAME = 1024 * 1024;
 const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
-/** `source` through a transform, as an async iterable whose iteration throws whatever either side throws. */
-function piped(source, transform) {
-    return (0,external_node_stream_namespaceObject.pipeline)(external_node_stream_namespaceObject.Readable.from(source, { objectMode: false }), transform, () => { });
+/**
+ * gzip or zstd decoded synchronously, chunk by chunk, on the calling thread. Node's own zlib streams decode on
+ * libuv's thread pool: every 64 kB of output is a round trip between threads, and with a layer worker per core
+ * the pool's threads and the workers fight over the same cores (a third more CPU time for the same image, see
+ * README Performance). minizlib (the zlib stream of node-tar and npm) drives the same zlib binding synchronously,
+ * so a worker decodes its own layer, on its own core. `consumed` counts the input bytes zlib used: it stops
+ * quietly at a 0x00 after a gzip member, and what follows must be checked by the caller.
+ */
+class SyncDecoder {
+    consumed = 0;
+    decoder;
+    constructor(kind, windowLogMax) {
+        // minizlib hands its options to Node's zlib class, whose options its types do not list.
+        const options = { chunkSize: SYNC_CHUNK, ...(windowLogMax ? { params: { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}) };
+        this.decoder = kind === 'gzip' ? new Gunzip(options) : new ZstdDecompress(options);
+    }
+    async *decode(source) {
+        const out = [];
+        let failure;
+        this.decoder.on('data', (d) => out.push(d));
+        this.decoder.on('error', (e) => (failure ??= e instanceof Error ? e : new Error(String(e))));
+        const check = () => {
+            // minizlib prefixes zlib's own words with "zlib: "; the callers say which format failed.
+            if (failure)
+                throw Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: failure.code });
+        };
+        for await (const chunk of source) {
+            this.decoder.write(chunk);
+            // The binding reports the input used by the last call only.
+            this.consumed += this.decoder.handle?.bytesWritten ?? 0;
+            check();
+            yield* out.splice(0);
+        }
+        this.decoder.end();
+        check();
+        yield* out.splice(0);
+    }
+}
+/** Input slice of `decodeWhole`: one call can expand it at most ~1032 times (deflate's limit), about 4 MB. */
+const WHOLE_SLICE = 4 * 1024;
+const wholeDecoders = new Map();
+/**
+ * A small in-memory input (a zip entry, a man page's .gz) decoded whole, on one decoder per thread and format that
+ * is reset between inputs: making a zlib stream costs more than inflating a 5 kB class file, and a jmod holds
+ * thousands. Synchronous from start to end, so a decoder is never shared by two inputs. The input goes in slices
+ * and the output is checked after each, so a bomb stops at `maxOutput` plus one slice's expansion; past it the
+ * error has Node's code ERR_BUFFER_TOO_LARGE, as zlib's own `maxOutputLength` does.
+ */
+function decodeWhole(kind, input, maxOutput) {
+    let decoder = wholeDecoders.get(kind);
+    if (!decoder) {
+        const options = { chunkSize: SYNC_CHUNK };
+        decoder = kind === 'gzip' ? new Gunzip(options) : new InflateRaw(options);
+        wholeDecoders.set(kind, decoder);
+    }
+    const out = [];
+    let outLen = 0;
+    let failure;
+    const onData = (d) => {
+        out.push(d);
+        outLen += d.length;
+    };
+    const onError = (e) => {
+        failure ??= e;
+    };
+    decoder.on('data', onData);
+    decoder.on('error', onError);
+    try {
+        decoder.reset();
+        for (let at = 0; at < input.length && !failure && outLen <= maxOutput; at += WHOLE_SLICE)
+            decoder.write(input.subarray(at, at + WHOLE_SLICE));
+        if (!failure && outLen <= maxOutput)
+            decoder.flush(constants.Z_FINISH);
+    }
+    finally {
+        decoder.off('data', onData);
+        decoder.off('error', onError);
+    }
+    if (failure) {
+        // A decoder that failed is closed: the next input gets a new one.
+        wholeDecoders.delete(kind);
+        const e = failure instanceof Error ? failure : new Error(String(failure));
+        throw Object.assign(new Error(e.message.replace(/^zlib: /, ''), { cause: e }), { code: e.code });
+    }
+    if (outLen > maxOutput) {
+        wholeDecoders.delete(kind);
+        throw Object.assign(new RangeError(`output is over ${maxOutput} bytes`), { code: 'ERR_BUFFER_TOO_LARGE' });
+    }
+    return out.length === 1 ? out[0] : Buffer.concat(out, outLen);
 }
 /**
  * The compressed bytes of one zstd frame (RFC 8878 section 3.1.1), magic included: the frame header tells the sizes
@@ -42317,7 +43930,7 @@ async function* zstdFrames(source, windowLogMax) {
                 yield* frame;
             }
         }
-        yield* piped(replay(), external_node_zlib_default().createZstdDecompress({ chunkSize: CHUNK, params }));
+        yield* new SyncDecoder('zstd', windowLogMax).decode(replay());
     }
 }
 let xzPatched = false;
@@ -42414,7 +44027,7 @@ async function* bzip2(source) {
 function decompress(kind, source, windowLogMax) {
     switch (kind) {
         case 'gzip':
-            return piped(source, external_node_zlib_default().createGunzip({ chunkSize: CHUNK }));
+            return new SyncDecoder('gzip').decode(source);
         case 'zstd':
             return zstdFrames(source, windowLogMax);
         case 'bzip2':
@@ -43736,7 +45349,7 @@ async function rpmPayloadOffset(s) {
  * size. Temporary files are named by a counter, never by a member name (names inside archives are data, not paths),
  * live in one private directory (mode 0700 by mkdtemp) and are removed when the layer is done.
  */
-class TempDir {
+class spool_TempDir {
     parent;
     dir;
     next = 0;
@@ -43976,6 +45589,17 @@ class SpooledReader extends yauzl.RandomAccessReader {
  * and source files, and yauzl's per-entry stream pipeline (read, inflate, size check) costs more than the entry.
  */
 const SMALL_ENTRY = 1024 * 1024;
+/** A deflated entry whose size the central directory tells: more output than that is the header lying. */
+function inflateEntry(raw, size) {
+    try {
+        return decodeWhole('deflate-raw', raw, size);
+    }
+    catch (error) {
+        if (error.code === 'ERR_BUFFER_TOO_LARGE')
+            throw new Error(`entry inflates past the ${size} bytes its header says`, { cause: error });
+        throw error;
+    }
+}
 const METHODS = { 1: 'shrink', 6: 'implode', 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz', 98: 'ppmd', 99: 'AES encryption' };
 /** Walks the entries of a zip one at a time; `visit` is awaited before the next entry is read. */
 async function walkZip(s, visit) {
@@ -44004,9 +45628,9 @@ async function walkZip(s, visit) {
                     open: async () => {
                         if (entry.compressedSize <= SMALL_ENTRY && entry.uncompressedSize <= 4 * SMALL_ENTRY) {
                             const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
-                            const raw = Buffer.alloc(entry.compressedSize);
+                            const raw = Buffer.allocUnsafe(entry.compressedSize);
                             await new Promise((res, rej) => reader.read(raw, 0, raw.length, fileDataStart, (err) => (err ? rej(err) : res())));
-                            const data = method === 0 ? raw : external_node_zlib_default().inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
+                            const data = method === 0 ? raw : inflateEntry(raw, entry.uncompressedSize);
                             if (data.length !== entry.uncompressedSize)
                                 throw new Error(`entry is ${data.length} bytes, its header says ${entry.uncompressedSize}`);
                             return data;
@@ -44033,7 +45657,6 @@ async function walkZip(s, visit) {
  * `outer!/member`. What cannot be opened (corrupt, encrypted, too deep, over the budget) is listed as "not looked
  * inside" with its path and the reason, never silently passed.
  */
-
 
 
 
@@ -44217,7 +45840,7 @@ class Members {
     }
     async drain() {
         while (this.queue.length)
-            await openNested(this.ctx, this.queue.shift());
+            await scan_openNested(this.ctx, this.queue.shift());
     }
 }
 function tarSink(members) {
@@ -44256,7 +45879,7 @@ function decodeSmallGzip(s) {
     if (s.kind !== 'memory' || s.bytes.length > SMALL_GZIP)
         return undefined;
     try {
-        return external_node_zlib_default().gunzipSync(s.bytes, { maxOutputLength: SMALL_GZIP_OUTPUT });
+        return decodeWhole('gzip', s.bytes, SMALL_GZIP_OUTPUT);
     }
     catch (error) {
         if (error.code === 'ERR_BUFFER_TOO_LARGE')
@@ -44363,7 +45986,7 @@ async function scanRaw(ctx, job) {
     return scanner.end().map((hit) => ({ ...hit, path: job.path }));
 }
 /** Opens one container; whatever goes wrong is recorded as "not looked inside" for its path, never thrown. */
-async function openNested(ctx, job) {
+async function scan_openNested(ctx, job) {
     const hitsBefore = ctx.hits.length;
     let rawHits = job.rawHits;
     try {
@@ -44403,7 +46026,7 @@ async function openNested(ctx, job) {
                     }
                     const inner = scan.end();
                     if (inner)
-                        await openNested(ctx, inner);
+                        await scan_openNested(ctx, inner);
                 });
                 break;
             case 'tar':
@@ -44430,7 +46053,7 @@ async function openNested(ctx, job) {
                         single.write(small);
                     const inner = single.end();
                     if (inner)
-                        await openNested(ctx, inner);
+                        await scan_openNested(ctx, inner);
                     break;
                 }
                 await openCompressed(ctx, job, kind, small ? chunksOf(small) : decompress(kind, readSpooled(job.spooled), ctx.limits.zstdWindowLogMax));
@@ -44456,6 +46079,54 @@ async function openNested(ctx, job) {
         const inside = new Set(ctx.hits.slice(hitsBefore).map((h) => h.fingerprint));
         ctx.hits.push(...rawHits.filter((h) => !inside.has(h.fingerprint)));
     }
+}
+
+;// CONCATENATED MODULE: ./src/leak/nested/offer.ts
+
+
+
+
+
+/** Whether a container found at the top of a layer is worth handing over (spilled to a file: big, and movable). */
+function offer_isOfferable(job) {
+    return job.depth === 0 && job.spooled.kind === 'file';
+}
+/** The container with its temporary file moved to `dir` (the layer's own temporary directory is removed with it). */
+function offer_handOver(job, dir, name) {
+    if (job.spooled.kind !== 'file')
+        return job;
+    const file = join(dir, name);
+    renameSync(job.spooled.file, file);
+    return { ...job, spooled: { ...job.spooled, file } };
+}
+/** Opens one offered container (never throws for what is inside it: that is recorded, as for any container). */
+async function offer_openOffered(offer, matcher, limits, totals) {
+    const temp = new TempDir();
+    const ctx = { matcher, limits, budget: new Budget(limits, totals, offer.layerNested), temp, hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0 };
+    try {
+        await openNested(ctx, offer.job);
+    }
+    finally {
+        temp.remove();
+    }
+    return { layerId: offer.layerId, seq: offer.seq, hits: ctx.hits, unreadable: ctx.unreadable, notLookedInside: ctx.notLookedInside, nestedFiles: ctx.nestedFiles };
+}
+/** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
+function hitsThroughHardlinks(hits, hardlinks) {
+    const links = hardlinks.filter(([, link]) => link);
+    if (!links.length || !hits.length)
+        return [];
+    const byOuter = new Map();
+    for (const hit of hits) {
+        const cut = hit.path.indexOf(NESTED);
+        const outer = cut === -1 ? hit.path : hit.path.slice(0, cut);
+        byOuter.set(outer, [...(byOuter.get(outer) ?? []), hit]);
+    }
+    const out = [];
+    for (const [path, link] of links)
+        for (const hit of byOuter.get(link) ?? [])
+            out.push({ ...hit, path: path + hit.path.slice(link.length) });
+    return out;
 }
 
 ;// CONCATENATED MODULE: external "node:http"
@@ -45095,7 +46766,6 @@ function judgePointer(p, fs, caPaths, cwd = '/') {
 
 
 
-
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
 const CAPTURE_MAX = 64 * 1024;
 /**
@@ -45105,19 +46775,23 @@ const CAPTURE_MAX = 64 * 1024;
  */
 class LayerAccumulator {
     limits;
+    offer;
     index = new LayerIndexBuilder();
     hits = [];
     unreadable = [];
     notLookedInside = [];
     captured = [];
-    temp = new TempDir();
+    temp = new spool_TempDir();
     context;
     files = 0;
     file;
     capture;
     pending = [];
-    constructor(matcher, limits, budget = new budget_Budget(limits)) {
+    constructor(matcher, limits, budget = new budget_Budget(limits), 
+    /** Hands a big container to another worker (see nested/offer.ts); false: open it here. */
+    offer) {
         this.limits = limits;
+        this.offer = offer;
         this.context = { matcher, limits, budget, temp: this.temp, hits: this.hits, unreadable: this.unreadable, notLookedInside: this.notLookedInside, nestedFiles: 0 };
     }
     entry(path, type, size, link) {
@@ -45144,7 +46818,7 @@ class LayerAccumulator {
             this.captured.push({ path: file.path, text: Buffer.concat(this.capture).toString('utf8') });
         this.capture = undefined;
         const job = file.end();
-        if (job)
+        if (job && !this.offer?.(job))
             this.pending.push(job);
     }
     /** Whether containers wait to be opened. */
@@ -45154,23 +46828,11 @@ class LayerAccumulator {
     /** Opens the containers collected so far (call between writes; the layer stream waits meanwhile). */
     async drain() {
         while (this.pending.length)
-            await openNested(this.context, this.pending.shift());
+            await scan_openNested(this.context, this.pending.shift());
     }
     /** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
     linkHits() {
-        const links = this.index.hardlinks.filter(([, link]) => link);
-        if (!links.length)
-            return;
-        const byOuter = new Map();
-        for (const hit of this.hits) {
-            const cut = hit.path.indexOf(NESTED);
-            const outer = cut === -1 ? hit.path : hit.path.slice(0, cut);
-            byOuter.set(outer, [...(byOuter.get(outer) ?? []), hit]);
-        }
-        for (const [path, link] of links) {
-            for (const hit of byOuter.get(link) ?? [])
-                this.hits.push({ ...hit, path: path + hit.path.slice(link.length) });
-        }
+        this.hits.push(...hitsThroughHardlinks(this.hits, this.index.hardlinks));
     }
     /** Removes the temporary files of nested archives. */
     close() {
@@ -45207,13 +46869,12 @@ async function peek(input, n) {
 /** Raw bytes kept from the end of a blob, for the check after a gzip member (a registry stream cannot be re-read). */
 const TAIL_KEPT = 64 * 1024;
 function decompressor(kind, limits) {
-    const chunkSize = 64 * 1024;
     if (kind === 'gzip')
-        return external_node_zlib_default().createGunzip({ chunkSize });
+        return new SyncDecoder('gzip');
     // zstd frame by frame: one frame per file in zstd:chunked layers (see nested/decompress.ts).
     if (kind === 'zstd')
-        return (source) => zstdFrames(source, limits.zstdWindowLogMax);
-    return new external_node_stream_namespaceObject.PassThrough({ highWaterMark: chunkSize });
+        return { decode: (source) => zstdFrames(source, limits.zstdWindowLogMax) };
+    return { decode: (source) => source };
 }
 const MEDIA_COMPRESSION = [
     [/(\+|\.)gzip$/, 'gzip'],
@@ -45232,8 +46893,8 @@ function describeMedia(mediaType) {
  * Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. `budget`
  * carries the bounds on absolute work, shared with the other layers of the check.
  */
-async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(limits)) {
-    const acc = new LayerAccumulator(matcher, limits, budget);
+async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(limits), offer) {
+    const acc = new LayerAccumulator(matcher, limits, budget, offer);
     const rawHash = (0,external_node_crypto_.createHash)('sha256');
     const outHash = (0,external_node_crypto_.createHash)('sha256');
     let rawBytes = 0;
@@ -45290,7 +46951,7 @@ async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(
                     tailBytes -= tail.shift().length;
                 yield chunk;
             }
-        }, decomp, async function (source) {
+        }, (source) => decomp.decode(source), async function (source) {
             for await (const chunk of source) {
                 outHash.update(chunk);
                 outBytes += chunk.length;
@@ -45307,7 +46968,7 @@ async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(
             throw new Error(`read ${rawBytes} of ${job.blob.size} bytes: the blob is truncated`);
         // zlib stops silently at a 0x00 after a gzip member ("trailing zero bytes are okay", node src/node_zlib.cc):
         // whatever follows would never be scanned, so anything but zero padding there fails the layer.
-        const consumed = compression === 'gzip' ? decomp.bytesWritten : undefined;
+        const consumed = decomp.consumed;
         if (consumed !== undefined && consumed < rawBytes) {
             const after = rawBytes - consumed;
             const rest = after > TAIL_KEPT ? undefined : Buffer.concat(tail).subarray(tailBytes - after);
@@ -45785,7 +47446,7 @@ function describeValue(value) {
 function fail(field, value, expected) {
     throw new ShapeError(`${field || 'the document'} is ${describeValue(value)}, expected ${expected}`);
 }
-function join(field, key) {
+function shapes_join(field, key) {
     return /^[A-Za-z_][\w]*$/.test(key) ? (field ? `${field}.${key}` : key) : `${field}[${JSON.stringify(key)}]`;
 }
 const string = (v, field) => (typeof v === 'string' ? v : fail(field, v, 'a string'));
@@ -45815,7 +47476,7 @@ function mapOf(value, what) {
             fail(field, v, `an object of ${what}`);
         const out = Object.create(null);
         for (const [k, x] of Object.entries(v))
-            out[k] = value(x, join(field, k));
+            out[k] = value(x, shapes_join(field, k));
         return out;
     };
 }
@@ -45826,7 +47487,7 @@ function object(fields, what = 'an object') {
         const record = v;
         const out = {};
         for (const [key, shape] of Object.entries(fields)) {
-            const x = shape(Object.hasOwn(record, key) ? record[key] : undefined, join(field, key));
+            const x = shape(Object.hasOwn(record, key) ? record[key] : undefined, shapes_join(field, key));
             if (x !== undefined)
                 out[key] = x;
         }
@@ -46249,10 +47910,11 @@ const external_node_worker_threads_namespaceObject = __WEBPACK_EXTERNAL_createRe
 
 
 
+
 function workerScript() {
     try {
         // Built at run time so that ncc does not take it for a module to bundle.
-        const parts = ['..', 'leak-check', ['index', 'js'].join('.')];
+        const parts = ['..', 'leak-worker', ['index', 'js'].join('.')];
         const candidate = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url)), ...parts);
         return (0,external_node_fs_namespaceObject.existsSync)(candidate) ? candidate : undefined;
     }
@@ -46263,13 +47925,28 @@ function workerScript() {
 function isLeakWorker() {
     return !isMainThread && workerData?.orgCaLeakWorker === true;
 }
-/** The worker side: one matcher, then one layer per message. */
+/** The worker side: one matcher, then one task per message. */
 function serveWorker() {
     const init = workerData;
     const matcher = buildMatcher(init.spec);
-    parentPort.on('message', (job) => {
+    const port = parentPort;
+    let offered = 0;
+    port.on('message', (task) => {
+        if (task.type === 'container') {
+            void openOffered(task.offer, matcher, init.limits, init.totals).then((result) => port.postMessage({ type: 'container', result }));
+            return;
+        }
+        let seq = 0;
+        const offer = (nested) => {
+            if (!isOfferable(nested))
+                return false;
+            const moved = handOver(nested, init.offerDir, `${threadId}-${offered++}`);
+            port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } });
+            return true;
+        };
+        void scanLayer(task.job, matcher, init.limits, new Budget(init.limits, init.totals, task.layerNested), offer).then((result) => 
         // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
-        void scanLayer(job, matcher, init.limits, new Budget(init.limits, init.totals)).then((result) => parentPort.postMessage(result, [result.index.dirs.buffer, result.index.nondirs.buffer]));
+        port.postMessage({ type: 'layer', result }, [result.index.dirs.buffer, result.index.nondirs.buffer]));
     });
 }
 async function runLayerJobs(jobs, spec, limits, parallel = (0,external_node_os_namespaceObject.availableParallelism)(), totals = newTotals()) {
@@ -46278,42 +47955,136 @@ async function runLayerJobs(jobs, spec, limits, parallel = (0,external_node_os_n
     const results = new Map();
     const script = workerScript();
     const width = Math.max(1, Math.min(parallel, queue.length));
-    if (!script || width === 1) {
+    if (!script || parallel <= 1) {
         const matcher = matcher_buildMatcher(spec);
-        const lanes = Array.from({ length: Math.min(width, 2) }, async () => {
-            for (let job = queue.shift(); job; job = queue.shift())
-                results.set(job.id, await layer_scanLayer(job, matcher, limits, new budget_Budget(limits, totals)));
-        });
-        await Promise.all(lanes);
+        for (let job = queue.shift(); job; job = queue.shift())
+            results.set(job.id, await layer_scanLayer(job, matcher, limits, new budget_Budget(limits, totals)));
     }
     else {
-        const init = { orgCaLeakWorker: true, spec, limits, totals };
-        const lanes = Array.from({ length: width }, () => new Promise((resolve, reject) => {
-            // A worker's heap holds one window per file and a few buffers; capping it keeps the whole process bounded.
-            const worker = new external_node_worker_threads_namespaceObject.Worker(script, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
-            let current;
-            const next = () => {
-                current = queue.shift();
-                if (!current) {
-                    void worker.terminate().then(() => resolve());
-                    return;
-                }
-                worker.postMessage(current);
-            };
-            worker.on('message', (result) => {
-                results.set(result.id, result);
-                next();
-            });
-            worker.on('error', (error) => {
-                if (current)
-                    results.set(current.id, failed(current, `worker failed: ${error.message}`));
-                reject(error);
-            });
-            next();
-        }));
-        await Promise.all(lanes);
+        const offerDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-offers-'));
+        try {
+            await new Scheduler(script, { orgCaLeakWorker: true, spec, limits, totals, offerDir }, queue, results, Math.max(1, parallel), width).run();
+        }
+        finally {
+            (0,external_node_fs_namespaceObject.rmSync)(offerDir, { recursive: true, force: true });
+        }
     }
     return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
+}
+/**
+ * Hands out layers and offered archives to the workers, and merges each archive's result into its layer's. A layer
+ * is done when its own scan and every archive it offered are done. Workers start one per layer up to `parallel`;
+ * an offer made while every worker is busy starts one more, up to `parallel`.
+ */
+class Scheduler {
+    script;
+    init;
+    queue;
+    results;
+    parallel;
+    initialWidth;
+    offers = [];
+    idle = [];
+    workers = new Set();
+    current = new Map();
+    /** Per layer: its own result once scanned, and the offers still out. */
+    layers = new Map();
+    settle;
+    constructor(script, init, queue, results, parallel, initialWidth) {
+        this.script = script;
+        this.init = init;
+        this.queue = queue;
+        this.results = results;
+        this.parallel = parallel;
+        this.initialWidth = initialWidth;
+    }
+    run() {
+        return new Promise((resolve, reject) => {
+            this.settle = { resolve, reject };
+            for (let i = 0; i < this.initialWidth; i++)
+                this.dispatch(this.spawn());
+        }).finally(() => Promise.all([...this.workers].map((w) => w.terminate())));
+    }
+    spawn() {
+        // A worker's heap holds one window per file and a few buffers; capping it keeps the whole process bounded.
+        const worker = new external_node_worker_threads_namespaceObject.Worker(this.script, { workerData: this.init, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
+        this.workers.add(worker);
+        worker.on('message', (report) => this.receive(worker, report));
+        worker.on('error', (error) => {
+            const task = this.current.get(worker);
+            if (task?.type === 'layer')
+                this.results.set(task.job.id, failed(task.job, `worker failed: ${error.message}`));
+            this.settle.reject(error);
+        });
+        return worker;
+    }
+    receive(worker, report) {
+        if (report.type === 'offer') {
+            this.offers.push(report.offer);
+            this.offers.sort((a, b) => size(b) - size(a));
+            const layer = this.layers.get(report.offer.layerId);
+            layer.open++;
+            if (this.idle.length)
+                this.dispatch(this.idle.pop());
+            else if (this.workers.size < this.parallel)
+                this.dispatch(this.spawn());
+            return;
+        }
+        this.current.delete(worker);
+        if (report.type === 'layer') {
+            this.layers.get(report.result.id).result = report.result;
+            this.finish(report.result.id);
+        }
+        else {
+            const layer = this.layers.get(report.result.layerId);
+            layer.open--;
+            layer.done.push(report.result);
+            this.finish(report.result.layerId);
+        }
+        this.dispatch(worker);
+    }
+    /**
+     * Gives the worker the next task: layers first (each is a long serial stream, best started early), then the
+     * offered archives, biggest first, which fill in evenly at the end.
+     */
+    dispatch(worker) {
+        const job = this.queue.shift();
+        const offer = job ? undefined : this.offers.shift();
+        let task;
+        if (job) {
+            const layerNested = newLayerCounter();
+            this.layers.set(job.id, { open: 0, done: [] });
+            task = { type: 'layer', job, layerNested };
+        }
+        else if (offer)
+            task = { type: 'container', offer };
+        if (!task) {
+            this.idle.push(worker);
+            if (this.idle.length === this.workers.size)
+                this.settle.resolve();
+            return;
+        }
+        this.current.set(worker, task);
+        worker.postMessage(task);
+    }
+    finish(id) {
+        const layer = this.layers.get(id);
+        if (!layer.result || layer.open > 0)
+            return;
+        const r = layer.result;
+        const done = layer.done.sort((a, b) => a.seq - b.seq);
+        const hits = done.flatMap((d) => d.hits);
+        this.results.set(id, {
+            ...r,
+            hits: [...r.hits, ...hits, ...hitsThroughHardlinks(hits, r.index.hardlinks)],
+            unreadable: [...r.unreadable, ...done.flatMap((d) => d.unreadable)],
+            notLookedInside: [...r.notLookedInside, ...done.flatMap((d) => d.notLookedInside)],
+            nestedFiles: r.nestedFiles + done.reduce((n, d) => n + d.nestedFiles, 0),
+        });
+    }
+}
+function size(offer) {
+    return offer.job.spooled.kind === 'file' ? offer.job.spooled.size : offer.job.spooled.bytes.length;
 }
 function failed(job, error) {
     return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };
@@ -46763,7 +48534,7 @@ async function checkImage(options) {
             return checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
         if (opened.kind === 'rootfs-tar') {
             const size = (0,external_node_fs_namespaceObject.statSync)(opened.file).size;
-            const [layer] = await runLayerJobs([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, 1);
+            const [layer] = await runLayerJobs([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, options.parallel);
             return checkRootfs(options.image, layer, opened.file, started);
         }
         return await checkSource(options.image, opened.source, planImages(opened.source, opened.layouts, opened.ref), matcher, options.spec, limits, options.parallel, started);
@@ -48435,8 +50206,6 @@ var external_events_ = __nccwpck_require__(4434);
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "path"
 var external_path_ = __nccwpck_require__(6928);
-;// CONCATENATED MODULE: external "assert"
-const external_assert_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
@@ -53427,6 +55196,36 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -53442,6 +55241,17 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
 /******/ })();
 /******/ 
 /************************************************************************/

@@ -67691,480 +67691,20 @@ function defaultCallback(err) {
 
 /***/ }),
 
-/***/ 1779:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   VJ: () => (/* binding */ certificateFromDer),
-/* harmony export */   ae: () => (/* binding */ colonFingerprint),
-/* harmony export */   rh: () => (/* binding */ isIssuedBy)
-/* harmony export */ });
-/* unused harmony exports sha256Hex, toPem */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-
-function sha256Hex(data) {
-    return (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(data).digest('hex');
-}
-/** Parses DER bytes; throws node's own error for anything that is not one X.509 certificate. */
-function certificateFromDer(der) {
-    const x509 = new node_crypto__WEBPACK_IMPORTED_MODULE_0__.X509Certificate(der);
-    const raw = Buffer.from(x509.raw);
-    const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
-    return {
-        der: raw,
-        fingerprint: sha256Hex(raw),
-        spkiSha256: sha256Hex(spki),
-        subject: oneLineName(x509.subject),
-        issuer: oneLineName(x509.issuer),
-        notBefore: new Date(x509.validFrom),
-        notAfter: new Date(x509.validTo),
-        isCa: x509.ca,
-        selfIssued: x509.subject === x509.issuer,
-        x509,
-    };
-}
-/** node prints names one attribute per line; a log line wants them joined. */
-function oneLineName(name) {
-    return name
-        .split('\n')
-        .map((part) => part.trim())
-        .filter(Boolean)
-        .join(', ');
-}
-function toPem(der) {
-    const body = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
-    return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
-}
-/** aa:bb:… form, the way browsers and `openssl x509 -fingerprint` show it. */
-function colonFingerprint(hex) {
-    return hex.toUpperCase().replace(/(..)(?!$)/g, '$1:');
-}
-/** Whether `issuer` signed `cert`: checked by signature, never by comparing names alone. */
-function isIssuedBy(cert, issuer) {
-    try {
-        return cert.x509.checkIssued(issuer.x509) && cert.x509.verify(issuer.x509.publicKey);
-    }
-    catch {
-        return false;
-    }
-}
-
-
-/***/ }),
-
-/***/ 3127:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   PM: () => (/* binding */ pkcs7Certificates),
-/* harmony export */   U$: () => (/* binding */ derElement),
-/* harmony export */   lP: () => (/* binding */ derBytes),
-/* harmony export */   mG: () => (/* binding */ looksLikePkcs12),
-/* harmony export */   v0: () => (/* binding */ derChildren)
-/* harmony export */ });
-/** The element at `offset`; throws on truncation or indefinite/oversized lengths (not DER). */
-function derElement(buf, offset = 0) {
-    if (offset + 2 > buf.length)
-        throw new Error('DER truncated');
-    const tag = buf[offset];
-    if ((tag & 0x1f) === 0x1f)
-        throw new Error('multi-byte DER tags are not used here');
-    let length = buf[offset + 1];
-    let start = offset + 2;
-    if (length & 0x80) {
-        const count = length & 0x7f;
-        if (count === 0 || count > 4)
-            throw new Error('not DER: indefinite or oversized length');
-        if (start + count > buf.length)
-            throw new Error('DER truncated');
-        length = 0;
-        for (let i = 0; i < count; i++)
-            length = length * 256 + buf[start + i];
-        start += count;
-    }
-    const end = start + length;
-    if (end > buf.length)
-        throw new Error('DER truncated');
-    return { tag, start, end, offset };
-}
-function derChildren(buf, parent) {
-    const out = [];
-    for (let pos = parent.start; pos < parent.end;) {
-        const child = derElement(buf, pos);
-        out.push(child);
-        pos = child.end;
-    }
-    return out;
-}
-function derBytes(buf, el) {
-    return buf.subarray(el.offset, el.end);
-}
-const SIGNED_DATA_OID = Buffer.from('2a864886f70d010702', 'hex'); // 1.2.840.113549.1.7.2
-/**
- * The certificates of a PKCS#7/CMS SignedData (a .p7b export), or undefined when `buf` is not one.
- * ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT SignedData };
- * SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo, certificates [0] IMPLICIT SET OF … }
- * (RFC 5652 §3, §5.1).
- */
-function pkcs7Certificates(buf) {
-    try {
-        const root = derElement(buf);
-        if (root.tag !== 0x30)
-            return undefined;
-        const [oid, explicit] = derChildren(buf, root);
-        if (!oid || oid.tag !== 0x06 || !buf.subarray(oid.start, oid.end).equals(SIGNED_DATA_OID))
-            return undefined;
-        if (!explicit || explicit.tag !== 0xa0)
-            return undefined;
-        const [signedData] = derChildren(buf, explicit);
-        if (!signedData || signedData.tag !== 0x30)
-            return undefined;
-        const certSet = derChildren(buf, signedData).find((el) => el.tag === 0xa0);
-        if (!certSet)
-            return [];
-        return derChildren(buf, certSet)
-            .filter((el) => el.tag === 0x30)
-            .map((el) => derBytes(buf, el));
-    }
-    catch {
-        return undefined;
-    }
-}
-/** PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL } (RFC 7292 §4). */
-function looksLikePkcs12(buf) {
-    try {
-        const root = derElement(buf);
-        if (root.tag !== 0x30)
-            return false;
-        const [version, authSafe] = derChildren(buf, root);
-        return version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30;
-    }
-    catch {
-        return false;
-    }
-}
-
-
-/***/ }),
-
-/***/ 7928:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   P9: () => (/* binding */ isJavaKeystore),
-/* harmony export */   f2: () => (/* binding */ readJks),
-/* harmony export */   yE: () => (/* binding */ DEFAULT_STORE_PASSWORD)
-/* harmony export */ });
-/* unused harmony export writeJks */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-
-/**
- * Java keystores, read and written by hand: keytool needs a JVM start (~0.5 s) per call, and the format of a
- * trusted-certificate JKS is small. Layout from OpenJDK's JavaKeyStore engine
- * (openjdk/jdk17u-dev src/java.base/share/classes/sun/security/provider/JavaKeyStore.java).
- */
-const JKS_MAGIC = 0xfeedfeed;
-const JCEKS_MAGIC = 0xcececece;
-const TAG_PRIVATE_KEY = 1;
-const TAG_TRUSTED_CERT = 2;
-const TAG_SECRET_KEY = 3;
-const DEFAULT_STORE_PASSWORD = 'changeit';
-function isJavaKeystore(bytes) {
-    if (bytes.length < 12)
-        return false;
-    const magic = bytes.readUInt32BE(0);
-    return magic === JKS_MAGIC || magic === JCEKS_MAGIC;
-}
-/** Writes a JKS holding only trusted-certificate entries; readable by every JDK with trustStoreType=JKS. */
-function writeJks(entries, password = DEFAULT_STORE_PASSWORD, now = new Date()) {
-    const parts = [];
-    const u32 = (n) => {
-        const b = Buffer.alloc(4);
-        b.writeUInt32BE(n >>> 0);
-        return b;
-    };
-    const utf = (s) => {
-        const body = Buffer.from(s, 'utf8');
-        const len = Buffer.alloc(2);
-        len.writeUInt16BE(body.length);
-        return Buffer.concat([len, body]);
-    };
-    parts.push(u32(JKS_MAGIC), u32(2), u32(entries.length));
-    const stamp = Buffer.alloc(8);
-    stamp.writeBigUInt64BE(BigInt(now.getTime()));
-    for (const entry of entries) {
-        parts.push(u32(TAG_TRUSTED_CERT), utf(entry.alias.toLowerCase()), stamp, utf('X.509'), u32(entry.der.length), entry.der);
-    }
-    const body = Buffer.concat(parts);
-    return Buffer.concat([body, jksDigest(body, password)]);
-}
-function jksDigest(body, password) {
-    const pw = Buffer.alloc(password.length * 2);
-    for (let i = 0; i < password.length; i++)
-        pw.writeUInt16BE(password.charCodeAt(i), i * 2);
-    return createHash('sha1').update(pw).update('Mighty Aphrodite', 'utf8').update(body).digest();
-}
-/**
- * Every certificate in a JKS or JCEKS keystore: trusted entries and the chains of key entries (certificates are
- * never encrypted in these formats, so no password is needed). Throws on anything it cannot follow.
- */
-function readJks(bytes) {
-    let pos = 0;
-    const need = (n) => {
-        if (pos + n > bytes.length)
-            throw new Error(`keystore truncated at byte ${pos}`);
-    };
-    const u32 = () => {
-        need(4);
-        const v = bytes.readUInt32BE(pos);
-        pos += 4;
-        return v;
-    };
-    const utf = () => {
-        need(2);
-        const len = bytes.readUInt16BE(pos);
-        pos += 2;
-        need(len);
-        const s = bytes.subarray(pos, pos + len).toString('utf8');
-        pos += len;
-        return s;
-    };
-    const blob = () => {
-        const len = u32();
-        need(len);
-        const b = bytes.subarray(pos, pos + len);
-        pos += len;
-        return b;
-    };
-    const magic = u32();
-    if (magic !== JKS_MAGIC && magic !== JCEKS_MAGIC)
-        throw new Error('not a JKS/JCEKS keystore');
-    const version = u32();
-    if (version !== 1 && version !== 2)
-        throw new Error(`unknown keystore version ${version}`);
-    const count = u32();
-    const certificate = () => {
-        if (version === 2)
-            utf(); // certificate type, "X.509"
-        return blob();
-    };
-    const entries = [];
-    for (let i = 0; i < count; i++) {
-        const tag = u32();
-        const alias = utf();
-        need(8);
-        pos += 8; // creation date
-        if (tag === TAG_TRUSTED_CERT) {
-            entries.push({ alias, der: certificate() });
-        }
-        else if (tag === TAG_PRIVATE_KEY) {
-            blob(); // the protected key: opaque here
-            const chain = u32();
-            for (let c = 0; c < chain; c++)
-                entries.push({ alias, der: certificate() });
-        }
-        else if (tag === TAG_SECRET_KEY) {
-            throw new Error('JCEKS secret-key entries (serialized Java objects) cannot be read');
-        }
-        else {
-            throw new Error(`unknown keystore entry tag ${tag}`);
-        }
-    }
-    return entries;
-}
-
-
-/***/ }),
-
-/***/ 4807:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   W: () => (/* binding */ parseCertificates),
-/* harmony export */   l: () => (/* binding */ CaInputError)
-/* harmony export */ });
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _certificate_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1779);
-/* harmony import */ var _der_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3127);
-
-
-
-/**
- * A problem with the CA input. Its message is safe to log: it never holds any part of the input,
- * because the input may be a secret (or, pasted by mistake, a private key).
- */
-class CaInputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'CaInputError';
-    }
-}
-const EXPECTED = 'expected a PEM certificate (-----BEGIN CERTIFICATE-----), DER bytes, the base64 of either on one line, or a PKCS#7 (.p7b) bundle';
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-// Any PEM label naming a private key: PRIVATE KEY, ENCRYPTED PRIVATE KEY, RSA/EC/DSA/OPENSSH PRIVATE KEY, PGP PRIVATE KEY BLOCK.
-const PRIVATE_KEY_LABEL = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/;
-const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
-const PKCS7_LABELS = new Set(['PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
-/**
- * Turns whatever people actually hold as "the CA" into certificates: PEM (any line ends, many blocks),
- * DER, base64 of DER or of a whole PEM, PKCS#7. Rejects private keys before looking at anything else.
- */
-function parseCertificates(input, source = 'ca') {
-    const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-    const certs = parseBytes(bytes, source, 0);
-    return dedupe(certs);
-}
-function parseBytes(bytes, source, depth) {
-    const text = bytes.toString('latin1');
-    if (text.trim() === '')
-        throw new CaInputError(`The ${source} input is empty: ${EXPECTED}.`);
-    rejectPrivateKeyText(text, source);
-    if (text.includes('-----BEGIN '))
-        return parsePem(text, source);
-    const first = bytes[0];
-    if (first === 0x30)
-        return parseDer(bytes, source);
-    // Secrets are often stored as base64 on one line (of the DER, or of a whole PEM file).
-    const compact = text.replace(/\s+/g, '');
-    if (depth === 0 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(compact) && compact.length >= 16) {
-        const decoded = Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-        if (decoded.length > 0)
-            return parseBytes(decoded, source, depth + 1);
-    }
-    throw new CaInputError(`The ${source} input is not a certificate: ${EXPECTED}.`);
-}
-function rejectPrivateKeyText(text, source) {
-    if (PRIVATE_KEY_LABEL.test(text)) {
-        throw new CaInputError(`The ${source} input contains a private key; it was not used and is not shown. ` +
-            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
-    }
-}
-function parsePem(text, source) {
-    const certs = [];
-    const labels = [];
-    for (const match of text.matchAll(PEM_BLOCK)) {
-        const label = match[1] ?? '';
-        labels.push(label);
-        const der = Buffer.from((match[2] ?? '').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
-        if (CERT_LABELS.has(label)) {
-            certs.push(certificateFromBlock(der, label, source));
-        }
-        else if (PKCS7_LABELS.has(label)) {
-            certs.push(...parsePkcs7(der, source));
-        }
-    }
-    if (certs.length === 0) {
-        const seen = labels.length ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks` : 'no complete PEM block';
-        throw new CaInputError(`The ${source} input holds no certificate (${seen}): ${EXPECTED}.`);
-    }
-    return certs;
-}
-function certificateFromBlock(der, label, source) {
-    try {
-        // OpenSSL's TRUSTED CERTIFICATE is the certificate DER followed by trust settings: keep the first element.
-        return (0,_certificate_js__WEBPACK_IMPORTED_MODULE_1__/* .certificateFromDer */ .VJ)(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
-    }
-    catch {
-        throw new CaInputError(`The ${source} input has a '${label}' block that is not a valid X.509 certificate: ${EXPECTED}.`);
-    }
-}
-function parseDer(bytes, source) {
-    try {
-        return [(0,_certificate_js__WEBPACK_IMPORTED_MODULE_1__/* .certificateFromDer */ .VJ)(bytes)];
-    }
-    catch {
-        // not a single certificate: try the other DER things people export
-    }
-    if (isDerPrivateKey(bytes)) {
-        throw new CaInputError(`The ${source} input is a private key (DER); it was not used and is not shown. ` +
-            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
-    }
-    const pkcs7 = tryPkcs7(bytes);
-    if (pkcs7)
-        return pkcs7;
-    if ((0,_der_js__WEBPACK_IMPORTED_MODULE_2__/* .looksLikePkcs12 */ .mG)(bytes)) {
-        throw new CaInputError(`The ${source} input is a PKCS#12 (.p12/.pfx) file, which can hold private keys: ` +
-            'export the CA certificate alone (e.g. openssl pkcs12 -in file.p12 -cacerts -nokeys).');
-    }
-    throw new CaInputError(`The ${source} input is DER data but not a certificate: ${EXPECTED}.`);
-}
-function isDerPrivateKey(der) {
-    for (const type of ['pkcs8', 'pkcs1', 'sec1']) {
-        try {
-            (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createPrivateKey)({ key: der, format: 'der', type });
-            return true;
-        }
-        catch {
-            // not this encoding
-        }
-    }
-    // An encrypted PKCS#8 key needs a passphrase to load: node says so instead of "unsupported".
-    try {
-        (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createPrivateKey)({ key: der, format: 'der', type: 'pkcs8', passphrase: '' });
-    }
-    catch (error) {
-        if (error instanceof Error && /passphrase|decrypt|bad decrypt/i.test(error.message))
-            return true;
-    }
-    return false;
-}
-function parsePkcs7(der, source) {
-    const certs = tryPkcs7(der);
-    if (!certs)
-        throw new CaInputError(`The ${source} input has a PKCS#7 block that could not be read: ${EXPECTED}.`);
-    return certs;
-}
-function tryPkcs7(der) {
-    const ders = (0,_der_js__WEBPACK_IMPORTED_MODULE_2__/* .pkcs7Certificates */ .PM)(der);
-    if (!ders?.length)
-        return undefined;
-    try {
-        return ders.map((cert) => (0,_certificate_js__WEBPACK_IMPORTED_MODULE_1__/* .certificateFromDer */ .VJ)(cert));
-    }
-    catch {
-        return undefined;
-    }
-}
-/** The first complete DER element of `der` (tag + length + content). */
-function firstDerElement(der) {
-    return (0,_der_js__WEBPACK_IMPORTED_MODULE_2__/* .derBytes */ .lP)(der, (0,_der_js__WEBPACK_IMPORTED_MODULE_2__/* .derElement */ .U$)(der));
-}
-function dedupe(certs) {
-    const seen = new Set();
-    return certs.filter((cert) => {
-        if (seen.has(cert.fingerprint))
-            return false;
-        seen.add(cert.fingerprint);
-        return true;
-    });
-}
-
-
-/***/ }),
-
 /***/ 9232:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7583);
-/* harmony import */ var _pool_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2157);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2360);
 
-
-// This bundle is also the layer-scanning worker (see pool.ts): as a worker it serves layers and nothing else.
-if ((0,_pool_js__WEBPACK_IMPORTED_MODULE_1__/* .isLeakWorker */ .uQ)())
-    (0,_pool_js__WEBPACK_IMPORTED_MODULE_1__/* .serveWorker */ .sc)();
-else
-    await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 7583:
+/***/ 2360:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71120,12 +70660,12 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/fs/ensure-directory.ts
@@ -71355,4159 +70895,56 @@ function makeTempDirectory(parent, prefix, options) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: ./src/ca/certificate.ts
-var certificate = __nccwpck_require__(1779);
-// EXTERNAL MODULE: ./src/leak/filesystem.ts
-var filesystem = __nccwpck_require__(8);
-// EXTERNAL MODULE: ./src/leak/layer.ts + 2 modules
-var leak_layer = __nccwpck_require__(2989);
-// EXTERNAL MODULE: ./src/leak/tar.ts
-var tar = __nccwpck_require__(9932);
-;// CONCATENATED MODULE: ./src/leak/source.ts
+;// CONCATENATED MODULE: ./src/ca/certificate.ts
 
-
-
-const BLOCK = 512;
-/** Reads every header of an uncompressed tar file; throws TarError on anything irregular (fail closed). */
-function indexTar(file) {
-    const fd = (0,external_node_fs_.openSync)(file, 'r');
-    const members = new Map();
-    try {
-        const size = (0,external_node_fs_.statSync)(file).size;
-        const block = Buffer.alloc(BLOCK);
-        let pos = 0;
-        let pax = new Map();
-        let longName;
-        let longLink;
-        let zeros = 0;
-        const read = (at, len) => {
-            const buf = Buffer.alloc(len);
-            if ((0,external_node_fs_.readSync)(fd, buf, 0, len, at) !== len)
-                throw new tar/* TarError */.mt(`archive truncated at byte ${at}`);
-            return buf;
-        };
-        for (;;) {
-            if (pos + BLOCK > size)
-                throw new tar/* TarError */.mt('archive truncated: no end-of-archive marker');
-            if ((0,external_node_fs_.readSync)(fd, block, 0, BLOCK, pos) !== BLOCK)
-                throw new tar/* TarError */.mt(`archive truncated at byte ${pos}`);
-            pos += BLOCK;
-            if ((0,tar/* isZero */.be)(block)) {
-                if (++zeros === 2)
-                    break;
-                continue;
-            }
-            if (zeros)
-                throw new tar/* TarError */.mt('a single zero block inside the archive');
-            const magic = block.toString('latin1', 257, 263);
-            const at = `byte ${pos - BLOCK} (${(0,tar/* quoteName */.AB)((0,tar/* headerName */.Bv)(block))})`;
-            if (magic !== 'ustar\0' && magic !== 'ustar ')
-                throw new tar/* TarError */.mt(`not a tar header at ${at}`);
-            if (!(0,tar/* checksumOk */.eu)(block))
-                throw new tar/* TarError */.mt(`bad tar header checksum at ${at}`);
-            const flag = String.fromCharCode(block[156]);
-            let len = (0,tar/* headerSize */.pw)(block, at);
-            const padded = len + ((BLOCK - (len % BLOCK)) % BLOCK);
-            if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
-                if (len > 1024 * 1024)
-                    throw new tar/* TarError */.mt(`invalid tar header at ${at}: a metadata record over 1 MiB`);
-                const body = read(pos, len);
-                if (flag === 'x')
-                    pax = (0,tar/* parsePax */.dA)(body, at);
-                else if (flag === 'L')
-                    longName = (0,tar/* cstring */.RX)(body, 0, body.length);
-                else if (flag === 'K')
-                    longLink = (0,tar/* cstring */.RX)(body, 0, body.length);
-                pos += padded;
-                continue;
-            }
-            const type = tar/* TYPES */.QE[flag];
-            if (!type)
-                throw new tar/* TarError */.mt(`unsupported entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
-            let name = (0,tar/* cstring */.RX)(block, 0, 100);
-            if (magic === 'ustar\0') {
-                const prefix = (0,tar/* cstring */.RX)(block, 345, 155);
-                if (prefix)
-                    name = `${prefix}/${name}`;
-            }
-            name = pax.get('path') ?? longName ?? name;
-            const link = pax.get('linkpath') ?? longLink ?? (0,tar/* cstring */.RX)(block, 157, 100);
-            if (pax.has('size'))
-                len = (0,tar/* paxSize */.VH)(pax.get('size'), `byte ${pos - BLOCK} (${(0,tar/* quoteName */.AB)(name)})`);
-            const start = pos;
-            pos += len + ((BLOCK - (len % BLOCK)) % BLOCK);
-            if (pos > size)
-                throw new tar/* TarError */.mt(`archive truncated inside ${(0,tar/* quoteName */.AB)(name)}`);
-            pax = new Map();
-            longName = undefined;
-            longLink = undefined;
-            const norm = (0,tar/* normalizePath */.Fd)(name);
-            const mtype = type === 'file' || type === 'symlink' || type === 'hardlink' || type === 'dir' ? type : 'other';
-            if (members.has(norm) && mtype !== 'dir')
-                throw new tar/* TarError */.mt(`archive member '${norm}' appears twice`);
-            members.set(norm, { name: norm, type: mtype, blob: { file, start, size: len }, ...(link ? { link } : {}) });
-        }
-        // Only zero padding may follow the end marker.
-        const rest = size - pos;
-        if (rest > 0) {
-            const tail = read(pos, Math.min(rest, 1024 * 1024));
-            if (rest > 1024 * 1024 || !(0,tar/* isZero */.be)(tail))
-                throw new tar/* TarError */.mt(`${rest} bytes after the archive's end marker`);
-        }
-    }
-    finally {
-        (0,external_node_fs_.closeSync)(fd);
-    }
-    return { label: file, members };
+function sha256Hex(data) {
+    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex');
 }
-/** Lists a directory the same way (an OCI layout or an extracted docker save). Symlinks are not followed. */
-function indexDirectory(dir) {
-    const members = new Map();
-    const walk = (rel) => {
-        for (const name of (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(dir, rel)).sort()) {
-            const path = rel ? `${rel}/${name}` : name;
-            const full = (0,external_node_path_.join)(dir, path);
-            const st = (0,external_node_fs_.lstatSync)(full);
-            if (st.isDirectory()) {
-                members.set(path, { name: path, type: 'dir', blob: { file: full, start: 0, size: 0 } });
-                walk(path);
-            }
-            else if (st.isSymbolicLink()) {
-                members.set(path, { name: path, type: 'symlink', blob: { file: full, start: 0, size: 0 }, link: (0,external_node_fs_.readlinkSync)(full) });
-            }
-            else if (st.isFile()) {
-                members.set(path, { name: path, type: 'file', blob: { file: full, start: 0, size: st.size } });
-            }
-            else {
-                members.set(path, { name: path, type: 'other', blob: { file: full, start: 0, size: 0 } });
-            }
-        }
-    };
-    walk('');
-    return { label: dir, members };
-}
-/** Follows symlinks and hard links between members (docker save's `layer.tar -> ../<id>/layer.tar`). */
-function resolveMember(source, name) {
-    let current = (0,tar/* normalizePath */.Fd)(name);
-    for (let hops = 0; hops < 16; hops++) {
-        const m = source.members.get(current);
-        if (!m)
-            return undefined;
-        if (m.type === 'file')
-            return m;
-        if (m.type === 'hardlink' && m.link)
-            current = (0,tar/* normalizePath */.Fd)(m.link);
-        else if (m.type === 'symlink' && m.link)
-            current = (0,tar/* normalizePath */.Fd)(m.link.startsWith('/') ? m.link : external_node_path_.posix.join(external_node_path_.posix.dirname(current), m.link));
-        else
-            return undefined;
-    }
-    return undefined;
-}
-function readMember(m, max = 64 * 1024 * 1024) {
-    if (m.blob.size > max)
-        throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
-    if (m.blob.kind === 'bytes')
-        return Buffer.from(m.blob.bytes.buffer, m.blob.bytes.byteOffset, m.blob.size);
-    // Registry sources fetch every blob they read whole before planning (registry/pull.ts): this is a bug guard.
-    if (m.blob.kind === 'registry')
-        throw new Error(`'${m.name}' is a registry blob read as metadata before it was fetched`);
-    const fd = (0,external_node_fs_.openSync)(m.blob.file, 'r');
-    try {
-        const buf = Buffer.alloc(m.blob.size);
-        const n = (0,external_node_fs_.readSync)(fd, buf, 0, buf.length, m.blob.start);
-        if (n !== buf.length)
-            throw new Error(`'${m.name}' is truncated`);
-        return buf;
-    }
-    finally {
-        (0,external_node_fs_.closeSync)(fd);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/leak/input.ts
-
-
-
-
-/**
- * What the user's `image` spelling names, and whether what is on disk is that. The check fails closed on the
- * question "what is this input?" as much as on its bytes: a directory that is not an image is never silently read as
- * a root file system (its gzip layers would never be decompressed), a transport the user wrote must match what is
- * there, and an empty or half-written export is an error that says how to redo it.
- */
-class ImageInputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ImageInputError';
-    }
-}
-const TRANSPORTS = {
-    oci: { expects: 'an OCI image layout directory (index.json over blobs/)', accepts: new Set(['oci-dir']) },
-    'oci-archive': { expects: 'a tar file of an OCI image layout (index.json over blobs/)', accepts: new Set(['oci-archive', 'docker-save-25-archive']) },
-    'docker-archive': { expects: 'a docker save tar file (manifest.json)', accepts: new Set(['docker-archive', 'docker-save-25-archive']) },
-    dir: { expects: "a directory written by skopeo/buildah's dir: transport (manifest.json and version)", accepts: new Set(['dir-transport']) },
-    rootfs: { expects: 'a root file system: a directory or a tar of one (docker export)', accepts: new Set(['plain-dir', 'empty-dir', 'plain-tar', 'compressed']) },
-};
-/** A bare path: anything that is unambiguously an image, never a directory or tar that is not one. */
-const BARE = new Set(['oci-dir', 'docker-save-dir', 'dir-transport', 'oci-archive', 'docker-archive', 'docker-save-25-archive']);
-/** Transports of other tools that name something this check cannot read directly, with the way to get a file. */
-const FOREIGN = {
-    docker: (spelling, rest) => `'${spelling}' is an image in a registry; the check reads local files only: copy it first (e.g. skopeo copy docker:${rest} oci-archive:image.tar), then check oci-archive:image.tar.`,
-    'containers-storage': (spelling, rest) => `'${spelling}' is in podman/buildah's local store: save it first (e.g. podman save --format oci-archive -o image.tar ${rest}), then check oci-archive:image.tar.`,
-};
-/**
- * Splits the user's spelling into transport, path and reference. `oci:/x:tag`, `oci-archive:/x.tar:tag` and
- * `docker-archive:/x.tar:name:tag` carry a reference after the path: the path is the longest prefix that exists.
- */
-function parseImageInput(spelling, exists = external_node_fs_.existsSync) {
-    const m = /^([a-z][a-z0-9-]*):(.*)$/s.exec(spelling);
-    const prefix = m?.[1];
-    // skopeo's name for a local Docker image: the same as a bare reference.
-    if (prefix === 'docker-daemon')
-        return { kind: 'daemon', spelling, reference: m[2] };
-    // `docker:` alone is also an image name (docker:27-dind): only skopeo's `docker://` means a registry.
-    if (prefix && Object.hasOwn(FOREIGN, prefix) && (prefix !== 'docker' || m[2].startsWith('//')))
-        throw new ImageInputError(FOREIGN[prefix](spelling, m[2]));
-    const transport = prefix && Object.hasOwn(TRANSPORTS, prefix) ? prefix : undefined;
-    const rest = transport ? m[2] : spelling;
-    if (transport === undefined && !exists(rest)) {
-        // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
-        // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
-        if (/^(\/|\.\.?\/|~\/)/.test(spelling)) {
-            throw new ImageInputError(`'${spelling}' does not exist: expected a docker save or OCI archive, an OCI layout directory, rootfs:DIR, or a local Docker image reference.`);
-        }
-        return { kind: 'daemon', spelling, reference: spelling };
-    }
-    if (transport && rest === '')
-        throw new ImageInputError(`'${spelling}' names no path: expected ${transport}:PATH.`);
-    let path = rest;
-    let ref;
-    if (!exists(rest) && transport !== 'rootfs' && transport !== 'dir') {
-        for (let cut = rest.indexOf(':'); cut > 0; cut = rest.indexOf(':', cut + 1)) {
-            if (exists(rest.slice(0, cut))) {
-                path = rest.slice(0, cut);
-                ref = rest.slice(cut + 1);
-            }
-        }
-    }
-    if (!exists(path))
-        throw new ImageInputError(`'${path}' does not exist (from '${spelling}'): expected ${transport ? TRANSPORTS[transport].expects : 'an image archive or directory'}.`);
-    return { kind: 'path', spelling, ...(transport ? { transport } : {}), path, ...(ref ? { ref } : {}) };
-}
-function describe(found) {
-    switch (found.what) {
-        case 'empty-dir':
-            return 'an empty directory';
-        case 'oci-dir':
-            return 'an OCI image layout directory';
-        case 'docker-save-dir':
-            return 'an extracted docker save directory';
-        case 'dir-transport':
-            return "a dir: transport directory (skopeo's manifest.json and version)";
-        case 'layout-without-index':
-            return `a directory with ${found.clue} but no index.json`;
-        case 'plain-dir':
-            return 'a directory that holds no image (no index.json, manifest.json or oci-layout)';
-        case 'oci-archive':
-            return 'an OCI archive (a tar with index.json)';
-        case 'docker-archive':
-            return 'a docker save archive (a tar with manifest.json, no index.json)';
-        case 'docker-save-25-archive':
-            return 'a Docker 25+ save archive (index.json and manifest.json)';
-        case 'archive-without-index':
-            return `a tar with ${found.clue} but neither index.json nor manifest.json`;
-        case 'plain-tar':
-            return 'a tar archive that holds no image (no index.json or manifest.json)';
-        case 'compressed':
-            return `a ${found.compression}-compressed file`;
-        case 'not-tar':
-            return 'a file that is not a tar archive';
-        case 'special':
-            return 'neither a regular file nor a directory';
-    }
-}
-/** The spelling that reads what was found, or the fix when nothing does. */
-function remedy(found, path) {
-    switch (found.what) {
-        case 'oci-dir':
-            return `write oci:${path}`;
-        case 'docker-save-dir':
-            return `write the bare path ${path}`;
-        case 'dir-transport':
-            return `write dir:${path}`;
-        case 'oci-archive':
-        case 'docker-save-25-archive':
-            return `write oci-archive:${path}`;
-        case 'docker-archive':
-            return `write docker-archive:${path}`;
-        case 'plain-dir':
-        case 'plain-tar':
-            return `to check it as a root file system, write rootfs:${path}`;
-        case 'empty-dir':
-            return 'an export that failed or did not finish leaves it empty (e.g. docker buildx build --output type=oci,tar=false,dest=DIR): rerun the export';
-        case 'layout-without-index':
-        case 'archive-without-index':
-            return ('without index.json nothing says which blobs are layers, so compressed layers would be read as opaque files: ' +
-                're-export the image (e.g. skopeo copy … oci:DIR, or buildx --output type=oci,tar=false,dest=DIR), or restore its index.json');
-        case 'compressed':
-            return `decompress it first (e.g. ${found.compression === 'gzip' ? 'gunzip -k' : 'zstd -d'}), then check the .tar`;
-        case 'not-tar':
-        case 'special':
-            return 'expected a docker save or OCI archive, an OCI layout directory, or rootfs:DIR';
-    }
-}
-/** Reads just enough of `path` to say what it is. */
-function inspect(path) {
-    const st = (0,external_node_fs_.statSync)(path);
-    if (st.isDirectory())
-        return inspectDirectory(path);
-    if (!st.isFile())
-        return { what: 'special' };
-    const fd = (0,external_node_fs_.openSync)(path, 'r');
-    const head = Buffer.alloc(1024);
-    let n;
-    try {
-        n = (0,external_node_fs_.readSync)(fd, head, 0, head.length, 0);
-    }
-    finally {
-        (0,external_node_fs_.closeSync)(fd);
-    }
-    const kind = (0,leak_layer/* sniff */.ZF)(head.subarray(0, n));
-    if (kind === 'gzip' || kind === 'zstd')
-        return { what: 'compressed', compression: kind };
-    if (kind !== 'none')
-        return { what: 'not-tar' };
-    let source;
-    try {
-        source = indexTar(path);
-    }
-    catch (error) {
-        if (error instanceof tar/* TarError */.mt)
-            throw new ImageInputError(`'${path}' is not a readable tar archive: ${error.message}.`);
-        throw error;
-    }
-    const has = (name) => source.members.has(name);
-    if (has('index.json') && has('manifest.json'))
-        return { what: 'docker-save-25-archive', source };
-    if (has('index.json'))
-        return { what: 'oci-archive', source };
-    if (has('manifest.json'))
-        return { what: 'docker-archive', source };
-    const clue = imageClue(source);
-    return clue ? { what: 'archive-without-index', clue } : { what: 'plain-tar' };
-}
-function inspectDirectory(path) {
-    const top = (0,external_node_fs_.readdirSync)(path);
-    if (top.length === 0)
-        return { what: 'empty-dir' };
-    const names = new Set(top);
-    if (names.has('index.json'))
-        return { what: 'oci-dir', source: indexDirectory(path) };
-    if (names.has('manifest.json')) {
-        const source = indexDirectory(path);
-        // skopeo's dir: holds one manifest (an object) and a version file; docker save's manifest.json is a list.
-        const first = readMember(source.members.get('manifest.json')).toString('utf8').trimStart()[0];
-        if (names.has('version') && first !== '[')
-            return { what: 'dir-transport', source };
-        return { what: 'docker-save-dir', source };
-    }
-    const clue = names.has('oci-layout') ? 'oci-layout' : names.has('blobs') ? 'blobs/' : undefined;
-    return clue ? { what: 'layout-without-index', clue } : { what: 'plain-dir' };
-}
-/** Signs of an OCI layout that lost its index.json. */
-function imageClue(source) {
-    if (source.members.has('oci-layout'))
-        return 'oci-layout';
-    for (const name of source.members.keys())
-        if (/^blobs\/[a-z0-9]+\/[a-f0-9]{32,}$/.test(name))
-            return 'blobs/';
-    return undefined;
-}
-function layoutsOf(found) {
-    switch (found.what) {
-        case 'oci-dir':
-        case 'oci-archive':
-            return found.source.members.has('manifest.json') ? ['oci', 'docker-save'] : ['oci'];
-        case 'docker-save-25-archive':
-            return ['oci', 'docker-save'];
-        case 'docker-save-dir':
-        case 'docker-archive':
-            return ['docker-save'];
-        case 'dir-transport':
-            return ['dir'];
-        default:
-            return [];
-    }
-}
-/** Opens a path input as what its transport (or, bare, its content) says, or throws one line naming the fix. */
-function openImageInput(input) {
-    const { path, transport, spelling } = input;
-    const found = inspect(path);
-    const accepted = transport ? TRANSPORTS[transport].accepts : BARE;
-    if (!accepted.has(found.what)) {
-        const what = describe(found);
-        const fix = remedy(found, path);
-        if (transport)
-            throw new ImageInputError(`'${spelling}': ${transport}: expects ${TRANSPORTS[transport].expects}, but '${path}' is ${what}: ${fix}.`);
-        throw new ImageInputError(`'${path}' is ${what}: ${fix}.`);
-    }
-    if (transport === 'rootfs') {
-        if (found.what === 'plain-dir' || found.what === 'empty-dir')
-            return { kind: 'rootfs-dir', dir: path };
-        return { kind: 'rootfs-tar', file: path };
-    }
-    if (!('source' in found))
-        throw new ImageInputError(`'${path}' is ${describe(found)}.`);
-    return { kind: 'image', source: found.source, layouts: layoutsOf(found), ...(input.ref ? { ref: input.ref } : {}) };
-}
-
-;// CONCATENATED MODULE: ./src/leak/shapes.ts
-/**
- * The JSON documents of an image input, checked for shape before anything reads them: a `null` where a descriptor
- * belongs, `Env` as a string or a number where a digest belongs must end in one line that names the file and the
- * field, never in a JavaScript TypeError deep inside the planner. A dozen lines of combinators cover the handful of
- * documents we read (OCI image-spec index, manifest, config; docker save's manifest.json); extra fields are allowed,
- * as the specs require of readers.
- */
-class ShapeError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ShapeError';
-    }
-}
-/** How a wrong value is described: its JSON type, and a short quote of a scalar (never a long one: it may be a secret). */
-function describeValue(value) {
-    if (value === null)
-        return 'null';
-    if (Array.isArray(value))
-        return 'a list';
-    if (typeof value === 'string')
-        return value.length <= 40 ? `the string ${JSON.stringify(value)}` : `a string of ${value.length} characters`;
-    if (typeof value === 'number')
-        return `the number ${value}`;
-    if (typeof value === 'boolean')
-        return `the boolean ${value}`;
-    if (value === undefined)
-        return 'missing';
-    return 'an object';
-}
-function fail(field, value, expected) {
-    throw new ShapeError(`${field || 'the document'} is ${describeValue(value)}, expected ${expected}`);
-}
-function join(field, key) {
-    return /^[A-Za-z_][\w]*$/.test(key) ? (field ? `${field}.${key}` : key) : `${field}[${JSON.stringify(key)}]`;
-}
-const string = (v, field) => (typeof v === 'string' ? v : fail(field, v, 'a string'));
-const shapes_boolean = (v, field) => (typeof v === 'boolean' ? v : fail(field, v, 'true or false'));
-const count = (v, field) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, v, 'a whole number ≥ 0'));
-/** `algorithm:encoded` (image-spec descriptor.md), the encoding limited to what a file name can safely be. */
-const digest = (v, field) => typeof v === 'string' && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(v) ? v : fail(field, v, "a digest such as 'sha256:<64 hex digits>'");
-/** The field may be absent; `null` is still wrong. */
-function optional(shape) {
-    return (v, field) => (v === undefined ? undefined : shape(v, field));
-}
-/** Absent or `null` (Go's encoding/json writes a nil slice or map as null: moby#47210, moby#47065). */
-function nullable(shape) {
-    return (v, field) => (v === undefined || v === null ? undefined : shape(v, field));
-}
-function listOf(item, what) {
-    return (v, field) => {
-        if (!Array.isArray(v))
-            fail(field, v, `a list of ${what}`);
-        return v.map((x, i) => item(x, `${field}[${i}]`));
-    };
-}
-/** A JSON object used as a map (annotations, labels): a prototype-free record, so no key can reach Object.prototype. */
-function mapOf(value, what) {
-    return (v, field) => {
-        if (!v || typeof v !== 'object' || Array.isArray(v))
-            fail(field, v, `an object of ${what}`);
-        const out = Object.create(null);
-        for (const [k, x] of Object.entries(v))
-            out[k] = value(x, join(field, k));
-        return out;
-    };
-}
-function object(fields, what = 'an object') {
-    return (v, field) => {
-        if (!v || typeof v !== 'object' || Array.isArray(v))
-            fail(field, v, what);
-        const record = v;
-        const out = {};
-        for (const [key, shape] of Object.entries(fields)) {
-            const x = shape(Object.hasOwn(record, key) ? record[key] : undefined, join(field, key));
-            if (x !== undefined)
-                out[key] = x;
-        }
-        return out;
-    };
-}
-/** The first shape that accepts the value; the message names every accepted form. */
-function either(a, b, expected) {
-    return (v, field) => {
-        try {
-            return a(v, field);
-        }
-        catch {
-            try {
-                return b(v, field);
-            }
-            catch {
-                return fail(field, v, expected);
-            }
-        }
-    };
-}
-/** Parses `bytes` as JSON of `shape`; every failure is one line naming the file (and the field). */
-function parseDocument(bytes, file, shape) {
-    let doc;
-    try {
-        doc = JSON.parse(bytes.toString('utf8'));
-    }
-    catch (error) {
-        const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        throw new ShapeError(`${file}: not valid JSON (${why.slice(0, 160)})`);
-    }
-    return checkShape(doc, file, shape);
-}
-/** Checks an already parsed document; a ShapeError names the file and the field. */
-function checkShape(doc, file, shape) {
-    try {
-        return shape(doc, '');
-    }
-    catch (error) {
-        if (error instanceof ShapeError)
-            throw new ShapeError(`${file}: ${error.message}`);
-        throw error;
-    }
-}
-// ---- The documents (https://github.com/opencontainers/image-spec: descriptor.md, image-index.md, manifest.md, config.md)
-const shapes_platform = object({ os: string, architecture: string, variant: optional(string) }, 'an object with os and architecture');
-const annotations = nullable(mapOf(string, 'strings'));
-const descriptor = object({
-    mediaType: string,
-    digest,
-    size: count,
-    platform: optional(shapes_platform),
-    annotations,
-    urls: nullable(listOf(string, 'URLs')),
-    data: optional(string),
-    artifactType: optional(string),
-}, 'a descriptor (an object with mediaType, digest and size)');
-/** An image index (index.json, a nested index or a manifest list). `manifests: null` is Docker 25's empty list. */
-const imageIndex = object({ mediaType: optional(string), manifests: nullable(listOf(descriptor, 'descriptors')) }, 'an image index (an object with manifests)');
-const imageManifest = object({ mediaType: optional(string), config: descriptor, layers: nullable(listOf(descriptor, 'descriptors')), annotations }, 'an image manifest (an object with config and layers)');
-/** What a manifest blob is, by its own fields: an index (nested, or a manifest list), an image manifest, or neither. */
-function manifestKind(doc) {
-    if (!doc || typeof doc !== 'object' || Array.isArray(doc))
-        return 'unknown';
-    const d = doc;
-    if ('manifests' in d)
-        return 'index';
-    if ('fsLayers' in d)
-        return 'schema1';
-    if ('config' in d || 'layers' in d)
-        return 'manifest';
-    return 'unknown';
-}
-const words = either(listOf(string, 'strings'), string, 'a list of strings or a string');
-const imageConfig = object({
-    config: nullable(object({
-        Env: nullable(listOf(string, 'strings ("NAME=value")')),
-        Labels: nullable(mapOf(string, 'strings')),
-        Entrypoint: nullable(words),
-        Cmd: nullable(words),
-        WorkingDir: nullable(string),
-    })),
-    rootfs: optional(object({ diff_ids: nullable(listOf(digest, 'digests')) })),
-    history: nullable(listOf(object({ created_by: optional(string), empty_layer: optional(shapes_boolean) }), 'history entries')),
-}, 'an image config (an object)');
-/** docker save's manifest.json (moby image/tarexport): one entry per saved image. */
-const dockerSaveManifest = listOf(object({ Config: string, RepoTags: nullable(listOf(string, 'strings')), Layers: nullable(listOf(string, 'paths')) }, 'an object with Config and Layers'), 'images (docker save format)');
-
-;// CONCATENATED MODULE: ./src/leak/image.ts
-
-
-
-const LAYER_JSON = /in-toto|json$/;
-/** Where a descriptor's blob lives in each layout (image-layout.md; containers/image dir transport). */
-const BLOB_PATHS = {
-    oci: (alg, hex) => [`blobs/${alg}/${hex}`],
-    'docker-save': (alg, hex) => [`blobs/${alg}/${hex}`],
-    // dir: writes blobs as <hex> (other algorithms <alg>-<hex>), and the instances of a copied index as <hex>.manifest.json.
-    dir: (alg, hex, role) => [...(role === 'manifest' ? [`${hex}.manifest.json`] : []), alg === 'sha256' ? hex : `${alg}-${hex}`],
-};
-/** Why a referenced blob is absent, and what to do: a non-distributable layer is never exported (layer.md). */
-function missingBlob(mediaType) {
-    return /nondistributable|foreign/.test(mediaType ?? '')
-        ? `referenced blob is missing from the input: a non-distributable layer (${mediaType}) is not exported with the image, so it cannot be checked here`
-        : 'referenced blob is missing from the input: the export is incomplete, re-export the image';
-}
-/** A document of the input, read and shape-checked; every failure is a one-line ShapeError naming the file. */
-function readDocument(source, name, shape) {
-    const m = resolveMember(source, name);
-    if (!m)
-        throw new ShapeError(`${name} is missing from the input: the export is incomplete, re-export the image`);
-    let bytes;
-    try {
-        bytes = readMember(m);
-    }
-    catch (error) {
-        throw new ShapeError(error instanceof Error ? error.message : String(error));
-    }
-    return parseDocument(bytes, name, shape);
-}
-/** Pairs layers with the history entries that made them: entries marked empty_layer made none. */
-function instructions(config, layerCount) {
-    const made = (config.history ?? []).filter((h) => !h.empty_layer).map((h) => tidyInstruction(h.created_by ?? ''));
-    return Array.from({ length: layerCount }, (_, i) => made[i]);
-}
-/** A content digest as Docker writes it in history (`COPY file:<sha256> in /`, `ADD dir:<sha256>`): harmless, and useful. */
-const DIGEST_BEFORE = /(?:file|dir|sha256|sha512):$/;
-const DIGEST = /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/;
-/** Certificate text and long base64 never reach a log or a report, even when an instruction holds them. */
-function redact(text) {
-    return text
-        .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
-        .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run, offset, whole) => DIGEST.test(run) && DIGEST_BEFORE.test(whole.slice(Math.max(0, offset - 7), offset)) ? run : '[redacted base64]');
-}
-function tidyInstruction(createdBy) {
-    return redact(createdBy).replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
-}
-function platformName(p) {
-    if (!p || typeof p !== 'object')
-        return '';
-    const { os, architecture, variant } = p;
-    return [os, architecture, variant].filter(Boolean).join('/');
-}
-/** What the walk reached, for messages: `linux/arm64 manifest (blobs/sha256/…)`. */
-function image_short(digest) {
-    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…');
-}
-/**
- * Plans every image of an input. The top-level document (index.json, manifest.json) must be readable, or the input
- * is not an image at all (ImageInputError). Below it, a manifest or config that is missing or malformed is listed
- * as not scanned, with the file and field, and the rest is still checked; an input where no image could be planned
- * is again an ImageInputError, with the first reason.
- */
-function planImages(source, layouts, ref) {
-    const unscanned = [];
-    const images = [];
-    const layerMembers = new Map();
-    const attestations = new Map();
-    const seenConfigs = new Set();
-    const refs = [];
-    const layout = layouts.includes('dir') ? 'dir' : 'oci';
-    /** The member a digest names, when present; else the first place it would be (for messages). */
-    const memberOf = (digest, role) => {
-        const [alg, hex] = digest.split(':');
-        const candidates = BLOB_PATHS[layout](alg, hex, role);
-        for (const c of candidates)
-            if (resolveMember(source, c))
-                return { name: resolveMember(source, c).name, present: true };
-        return { name: candidates[candidates.length - 1], present: false };
-    };
-    const addImage = (name, configMember, layers) => {
-        const resolvedConfig = configMember ? resolveMember(source, configMember)?.name : undefined;
-        const key = `${resolvedConfig ?? configMember ?? ''}|${layers.map((l) => resolveMember(source, l.member)?.name ?? l.member).join(',')}`;
-        if (seenConfigs.has(key))
-            return;
-        seenConfigs.add(key);
-        let config = {};
-        if (configMember) {
-            try {
-                config = readDocument(source, configMember, imageConfig);
-                const diffIds = config.rootfs?.diff_ids ?? [];
-                if (diffIds.length !== layers.length)
-                    unscanned.push({ what: configMember, reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers` });
-            }
-            catch (error) {
-                if (!(error instanceof ShapeError))
-                    throw error;
-                unscanned.push({ what: `config of ${name}`, reason: error.message });
-            }
-        }
-        const diffIds = config.rootfs?.diff_ids ?? [];
-        const steps = instructions(config, layers.length);
-        const planned = [];
-        layers.forEach((l, index) => {
-            const m = resolveMember(source, l.member);
-            if (!m) {
-                unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: missingBlob(l.mediaType) });
-                return;
-            }
-            layerMembers.set(m.name, { ...(l.mediaType ? { mediaType: l.mediaType } : {}), ...(l.digest ? { digest: l.digest } : {}) });
-            planned.push({
-                member: m.name,
-                index,
-                ...(l.mediaType ? { mediaType: l.mediaType } : {}),
-                ...(l.digest ? { digest: l.digest } : {}),
-                ...(diffIds[index] ? { diffId: diffIds[index] } : {}),
-                ...(steps[index] ? { instruction: steps[index] } : {}),
-            });
-        });
-        images.push({ name, ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}), config, layers: planned });
-    };
-    /** One image manifest: its layers, its config, its attestation documents. */
-    const walkManifest = (manifest, name, isAttestation) => {
-        const configMember = memberOf(manifest.config.digest, 'blob').name;
-        const layers = (manifest.layers ?? []).map((l) => ({ member: memberOf(l.digest, 'blob').name, mediaType: l.mediaType, digest: l.digest }));
-        // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
-        const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType));
-        const jsonLayers = (manifest.layers ?? []).filter((l) => LAYER_JSON.test(l.mediaType));
-        for (const [i, l] of jsonLayers.entries()) {
-            const m = memberOf(l.digest, 'blob');
-            if (!m.present)
-                unscanned.push({ what: `${name} ${l.digest}`, reason: missingBlob(l.mediaType) });
-            else
-                attestations.set(m.name, `${name} (${l.annotations?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
-        }
-        if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0))
-            return;
-        const isImageConfig = /image\.config|container\.image/.test(manifest.config.mediaType);
-        addImage(name || `image ${image_short(memberOf(manifest.config.digest, 'blob').name)}`, isImageConfig ? configMember : undefined, tarLayers);
-    };
-    const walkIndex = (indexMember, index, depth, label) => {
-        const descriptors = index.manifests ?? [];
-        // An attestation manifest names its subject by digest; the subject's descriptor in the same index has the platform.
-        const platformOf = new Map(descriptors.map((d) => [d.digest, platformName(d.platform)]));
-        descriptors.forEach((d, i) => {
-            const annotations = d.annotations ?? {};
-            const refName = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
-            if (depth === 0) {
-                if (annotations['org.opencontainers.image.ref.name'])
-                    refs.push(annotations['org.opencontainers.image.ref.name']);
-                if (annotations['io.containerd.image.name'])
-                    refs.push(annotations['io.containerd.image.name']);
-            }
-            const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
-            const subject = annotations['vnd.docker.reference.digest'];
-            const name = [label, refName, isAttestation ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}` : platformName(d.platform)]
-                .filter(Boolean)
-                .join(' ');
-            const target = memberOf(d.digest, 'manifest');
-            const what = `${indexMember} manifests[${i}] (${[name, image_short(d.digest)].filter(Boolean).join(' ')})`;
-            if (!target.present) {
-                unscanned.push({
-                    what,
-                    reason: `the manifest ${d.digest} it points at is missing from the input: the export is incomplete ` +
-                        "(Docker's containerd store leaves out platforms it never pulled: save one with docker save --platform OS/ARCH)",
-                });
-                return;
-            }
-            let doc;
-            try {
-                doc = readDocument(source, target.name, (v) => v);
-            }
-            catch (error) {
-                if (!(error instanceof ShapeError))
-                    throw error;
-                unscanned.push({ what, reason: error.message });
-                return;
-            }
-            const kind = manifestKind(doc);
-            try {
-                if (kind === 'index') {
-                    if (depth >= 8)
-                        unscanned.push({ what: target.name, reason: 'image indexes nested deeper than 8' });
-                    else
-                        walkIndex(target.name, checkShape(doc, target.name, imageIndex), depth + 1, name);
-                }
-                else if (kind === 'manifest') {
-                    walkManifest(checkShape(doc, target.name, imageManifest), name, isAttestation);
-                }
-                else if (kind === 'schema1') {
-                    unscanned.push({ what, reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)` });
-                }
-                else {
-                    unscanned.push({ what, reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)` });
-                }
-            }
-            catch (error) {
-                if (!(error instanceof ShapeError))
-                    throw error;
-                unscanned.push({ what, reason: error.message });
-            }
-        });
-    };
-    /** The top-level documents: the input is not an image when they cannot be read. */
-    const top = (name, shape) => {
-        try {
-            return readDocument(source, name, shape);
-        }
-        catch (error) {
-            if (error instanceof ShapeError)
-                throw new ImageInputError(`'${source.label}': ${error.message}`);
-            throw error;
-        }
-    };
-    if (layouts.includes('oci'))
-        walkIndex('index.json', top('index.json', imageIndex), 0, '');
-    if (layouts.includes('docker-save')) {
-        top('manifest.json', dockerSaveManifest).forEach((item, i) => {
-            if (item.RepoTags)
-                refs.push(...item.RepoTags);
-            refs.push(`@${i}`);
-            addImage(item.RepoTags?.[0] ?? item.Config, item.Config, (item.Layers ?? []).map((member) => {
-                const digest = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(member);
-                return { member, ...(digest ? { digest: `sha256:${digest[1]}` } : {}) };
-            }));
-        });
-    }
-    if (layouts.includes('dir')) {
-        const doc = top('manifest.json', (v) => v);
-        const kind = manifestKind(doc);
-        if (kind === 'index')
-            walkIndex('manifest.json', top('manifest.json', imageIndex), 0, '');
-        else
-            walkManifest(top('manifest.json', imageManifest), '', false);
-    }
-    if (ref !== undefined && !refs.includes(ref) && !refs.some((r) => r.endsWith(`:${ref}`) || r.endsWith(`/${ref}`))) {
-        throw new ImageInputError(`'${source.label}' holds no image '${ref}'${refs.length ? ` (it holds: ${[...new Set(refs)].slice(0, 8).join(', ')})` : ''}: name one of those, or leave the reference out to check every image.`);
-    }
-    if (images.length === 0) {
-        const first = unscanned[0];
-        throw new ImageInputError(first ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}` : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`);
-    }
-    return { images, layerMembers, attestations, unscanned };
-}
-/** The expected digest of a member stored under blobs/<alg>/<hex>. */
-function digestOfMember(m) {
-    const match = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(m.name);
-    return match ? `sha256:${match[1]}` : undefined;
-}
-
-// EXTERNAL MODULE: ./src/leak/sniff.ts
-var sniff = __nccwpck_require__(1507);
-// EXTERNAL MODULE: ./src/leak/nested/budget.ts
-var nested_budget = __nccwpck_require__(3738);
-;// CONCATENATED MODULE: ./src/leak/rootfs.ts
-
-
-
-
-/**
- * A plain root file system (`rootfs:DIR`): walked without following symlinks, each regular file streamed through
- * the same per-file scan as a layer's tar entries, archives and compressed files opened the same way.
- */
-async function scanDirectory(id, root, matcher, limits, budget = new nested_budget/* Budget */.__(limits)) {
-    const acc = new leak_layer/* LayerAccumulator */.Aj(matcher, limits, budget);
-    let bytes = 0;
-    const unreadable = [];
-    const walk = async (rel) => {
-        let names;
-        try {
-            names = (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(root, rel)).sort();
-        }
-        catch (error) {
-            unreadable.push(`${rel || '.'}: ${error.code ?? String(error)}`);
-            return;
-        }
-        for (const name of names) {
-            const path = rel ? `${rel}/${name}` : name;
-            const full = (0,external_node_path_.join)(root, path);
-            const st = (0,external_node_fs_.lstatSync)(full);
-            if (st.isDirectory()) {
-                acc.entry(path, 'dir', 0);
-                await walk(path);
-            }
-            else if (st.isSymbolicLink()) {
-                acc.entry(path, 'symlink', 0, (0,external_node_fs_.readlinkSync)(full));
-            }
-            else if (st.isFile()) {
-                acc.entry(path, 'file', st.size);
-                try {
-                    for await (const chunk of (0,external_node_fs_.createReadStream)(full, { highWaterMark: 1024 * 1024 })) {
-                        bytes += chunk.length;
-                        acc.data(chunk);
-                    }
-                }
-                catch (error) {
-                    unreadable.push(`${path}: ${error.code ?? String(error)}`);
-                }
-                acc.entryEnd();
-                await acc.drain();
-            }
-            else {
-                acc.entry(path, 'other', 0);
-            }
-        }
-    };
-    let error;
-    try {
-        await walk('');
-    }
-    catch (e) {
-        error = e instanceof Error ? e.message : String(e);
-    }
-    finally {
-        acc.close();
-    }
-    if (unreadable.length && !error)
-        error = `could not read ${unreadable.length} path(s), e.g. ${unreadable[0]}`;
-    return acc.result({ id, ...(error ? { error } : {}), compression: 'none', digest: '', diffId: '', bytes });
-}
-
-// EXTERNAL MODULE: ./src/leak/nested/scan.ts + 7 modules
-var scan = __nccwpck_require__(5309);
-// EXTERNAL MODULE: ./src/leak/matcher.ts
-var leak_matcher = __nccwpck_require__(2693);
-// EXTERNAL MODULE: ./src/leak/pointers.ts + 1 modules
-var leak_pointers = __nccwpck_require__(321);
-// EXTERNAL MODULE: ./src/leak/pool.ts
-var pool = __nccwpck_require__(2157);
-// EXTERNAL MODULE: ./src/leak/blob.ts + 1 modules
-var leak_blob = __nccwpck_require__(7500);
-;// CONCATENATED MODULE: ./src/leak/registry/credentials.ts
-/**
- * Registry credentials the way the docker CLI keeps them (~/.docker/config.json, or $DOCKER_CONFIG/config.json):
- * `credHelpers[host]`, then `credsStore`, then `auths[host].auth`. Helpers are run with the docker-credential-*
- * protocol: `docker-credential-NAME get`, the server URL on stdin, `{"Username","Secret"}` on stdout
- * (https://github.com/docker/docker-credential-helpers). Secrets are never logged.
- */
-
-
-
-
-function dockerConfigPath(env) {
-    return (0,external_node_path_.join)(env.DOCKER_CONFIG || (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.docker'), 'config.json');
-}
-/** The keys the docker CLI may have stored a registry under. */
-function keysFor(registry) {
-    if (registry === 'docker.io' || registry === 'registry-1.docker.io' || registry === 'index.docker.io') {
-        return ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
-    }
-    return [registry, `https://${registry}`, `https://${registry}/`, `http://${registry}`];
-}
-function fromHelper(helper, serverUrl, env) {
-    let out;
-    try {
-        out = (0,external_node_child_process_namespaceObject.execFileSync)(`docker-credential-${helper}`, ['get'], { input: serverUrl, env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30000 }).toString();
-    }
-    catch (error) {
-        const stdout = error.stdout?.toString() ?? '';
-        // The protocol's answer for "no credentials": exit 1 with this text; anything else is a real failure.
-        if (/credentials not found/i.test(stdout))
-            return undefined;
-        const why = error.code === 'ENOENT' ? 'not found on PATH' : `failed (${error.message.split('\n')[0]})`;
-        throw new Error(`the credential helper docker-credential-${helper} ${why}, asked for ${serverUrl}`, { cause: error });
-    }
-    let parsed;
-    try {
-        parsed = JSON.parse(out);
-    }
-    catch {
-        throw new Error(`the credential helper docker-credential-${helper} answered something other than JSON for ${serverUrl}`);
-    }
-    if (!parsed.Secret)
-        return undefined;
-    return { username: parsed.Username ?? '', password: parsed.Secret };
-}
-/** Credentials for `registry` from a docker config file, or undefined (anonymous). */
-function credentialsFor(registry, configPath, env = process.env) {
-    if (!(0,external_node_fs_.existsSync)(configPath))
-        return undefined;
-    let config;
-    try {
-        config = JSON.parse((0,external_node_fs_.readFileSync)(configPath, 'utf8'));
-    }
-    catch {
-        throw new Error(`'${configPath}' is not valid JSON: expected a docker CLI config file`);
-    }
-    const keys = keysFor(registry);
-    const helper = keys.map((k) => config.credHelpers?.[k]).find(Boolean);
-    if (helper)
-        return fromHelper(helper, keys[0], env);
-    if (config.credsStore) {
-        const found = fromHelper(config.credsStore, keys[0], env);
-        if (found)
-            return found;
-    }
-    for (const key of keys) {
-        const entry = config.auths?.[key];
-        if (!entry)
-            continue;
-        if (entry.auth) {
-            const text = Buffer.from(entry.auth, 'base64').toString('utf8');
-            const cut = text.indexOf(':');
-            if (cut < 0)
-                throw new Error(`the auth entry for '${key}' in '${configPath}' is not base64 of user:password`);
-            return { username: text.slice(0, cut), password: text.slice(cut + 1) };
-        }
-        if (entry.username && entry.password)
-            return { username: entry.username, password: entry.password };
-    }
-    return undefined;
-}
-
-// EXTERNAL MODULE: ./src/leak/registry/client.ts + 3 modules
-var registry_client = __nccwpck_require__(2375);
-;// CONCATENATED MODULE: ./src/leak/registry/reference.ts
-class ReferenceError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ReferenceError';
-    }
-}
-const PREFIX = /^(registry:|docker:\/\/)/;
-function isRegistryReference(image) {
-    return PREFIX.test(image);
-}
-/** Docker Hub's API host, and its `library/` namespace for official images. */
-function apiHost(registry) {
-    return registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
-}
-function parseRegistryReference(image) {
-    const text = image.replace(PREFIX, '');
-    const expected = `expected registry:HOST/REPOSITORY:TAG or registry:HOST/REPOSITORY@sha256:DIGEST (e.g., registry:ghcr.io/org/app:1.2)`;
-    const m = /^([^/]+)\/([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[0-9a-f]{64}))?$/.exec(text);
-    if (!m)
-        throw new ReferenceError(`Invalid registry reference '${image}': ${expected}.`);
-    const [, host, repo, tag, digest] = m;
-    // A first component without '.', ':' or 'localhost' is a Docker Hub namespace, not a host (distribution/reference).
-    if (!/[.:]/.test(host) && host !== 'localhost') {
-        throw new ReferenceError(`Invalid registry reference '${image}': '${host}' is not a registry host; name it in full (e.g., registry:docker.io/${host}/${repo}).`);
-    }
-    if (!tag && !digest)
-        throw new ReferenceError(`Invalid registry reference '${image}': no tag or digest; ${expected}.`);
-    const repository = (host === 'docker.io' || host === 'index.docker.io') && !repo.includes('/') ? `library/${repo}` : repo;
-    return { registry: host, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
-}
-function describeReference(ref) {
-    return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-}
-
-;// CONCATENATED MODULE: ./src/leak/registry/pull.ts
-/**
- * Reads what a registry serves for one reference as a Source the leak check plans and scans like an OCI layout,
- * without writing anything to disk: the root manifest or index, every platform's manifest, config and layers, and
- * every referrer (attestations, signatures) found through the referrers API or its `sha256-<hex>` tag fallback.
- * Manifests, configs and other small blobs are fetched whole here (verified, bounded, kept in memory); image layers
- * stay registry references that the layer workers stream straight into the scanner, verifying their digests as they
- * hash them (see ../blob.ts, ../layer.ts). Any mismatch or fetch error fails closed.
- */
-
-
-
-
-const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
-const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
-const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
-const MAX_MANIFEST = 4 * 1024 * 1024;
-/** Blobs that are not image layers (configs, in-toto documents, artifacts) are read whole, up to this size. */
-const MAX_SMALL_BLOB = 64 * 1024 * 1024;
-function check(res, what, ref) {
-    if (res.status >= 200 && res.status < 300)
-        return;
-    res.body.resume();
-    const why = {
-        401: 'authentication required or refused (401): pass --username/--password-stdin or log in with docker login',
-        403: 'access denied (403)',
-        404: 'not found (404)',
-    };
-    throw new registry_client/* RegistryError */.gl(`${what} of ${ref}: ${why[res.status] ?? `the registry answered ${res.status}`}`);
-}
-async function readRegistryImage(options) {
-    const ref = options.reference;
-    const label = describeReference(ref);
-    const client = new registry_client/* RegistryClient */.bP({ ...options, host: apiHost(ref.registry), repository: ref.repository });
-    const base = `/v2/${ref.repository}`;
-    const members = new Map();
-    const blobQueue = new Map();
-    let manifests = 0;
-    const keep = (name, bytes) => {
-        members.set(name, { name, type: 'file', blob: { kind: 'bytes', bytes, size: bytes.length } });
-    };
-    const memberOf = (digest) => `blobs/sha256/${digest.slice('sha256:'.length)}`;
-    const save = (digest, bytes) => keep(memberOf(digest), bytes);
-    /** A manifest or index by tag or digest: read whole (bounded), verified against its digest, saved as a blob. */
-    const fetchManifest = async (reference, expected) => {
-        const res = await client.get(`${base}/manifests/${reference}`, ACCEPT);
-        check(res, 'manifest', `${label}${reference.startsWith('sha256:') && !label.includes(reference) ? ` (${reference})` : ''}`);
-        const text = await (0,registry_client/* readText */.yR)(res.body, MAX_MANIFEST);
-        const bytes = Buffer.from(text, 'utf8');
-        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
-        const claimed = res.headers['docker-content-digest'];
-        if (expected && digest !== expected)
-            throw new registry_client/* RegistryError */.gl(`manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`);
-        if (typeof claimed === 'string' && claimed.startsWith('sha256:') && claimed !== digest) {
-            throw new registry_client/* RegistryError */.gl(`manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`);
-        }
-        let doc;
-        try {
-            doc = JSON.parse(text);
-        }
-        catch {
-            throw new registry_client/* RegistryError */.gl(`manifest ${reference} of ${label} is not JSON`);
-        }
-        const declared = typeof doc.mediaType === 'string' ? doc.mediaType : res.headers['content-type'];
-        const mediaType = typeof declared === 'string' ? declared : '';
-        save(digest, bytes);
-        manifests++;
-        return { digest, mediaType, doc, size: bytes.length };
-    };
-    const wantPlatform = (d) => {
-        if (!options.platform || !d.platform)
-            return true;
-        if (d.platform.os === 'unknown')
-            return true; // attestation manifests; filtered by subject below
-        return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === options.platform ||
-            [d.platform.os, d.platform.architecture].join('/') === options.platform;
-    };
-    const walked = new Set();
-    /** With --platform, the root index's entries that were fetched: the layout lists these instead of the root. */
-    const selected = [];
-    const walk = async (reference, expected, depth) => {
-        const m = await fetchManifest(reference, expected);
-        if (walked.has(m.digest))
-            return m;
-        walked.add(m.digest);
-        if (Array.isArray(m.doc.manifests)) {
-            if (depth > 8)
-                throw new registry_client/* RegistryError */.gl(`${label}: image indexes nested deeper than 8`);
-            const list = m.doc.manifests.filter(wantPlatform);
-            const chosen = new Set(list.filter((d) => d.platform?.os !== 'unknown').map((d) => d.digest));
-            for (const d of list) {
-                const subject = d.annotations?.['vnd.docker.reference.digest'];
-                if (options.platform && subject && !chosen.has(subject))
-                    continue;
-                await walk(d.digest, d.digest, depth + 1);
-                if (depth === 0)
-                    selected.push(d);
-            }
-            if (options.platform && chosen.size === 0)
-                throw new registry_client/* RegistryError */.gl(`${label} has no image for platform '${options.platform}'`);
-        }
-        else {
-            const config = m.doc.config;
-            if (config?.digest)
-                blobQueue.set(config.digest, config);
-            for (const layer of m.doc.layers ?? [])
-                blobQueue.set(layer.digest, layer);
-        }
-        return m;
-    };
-    const root = await walk(ref.digest ?? ref.tag, ref.digest, 0);
-    // Referrers of every manifest: the API (distribution-spec 1.1), else the `sha256-<hex>` tag schema.
-    const referrerDescriptors = [];
-    for (const subject of [...walked]) {
-        const hex = subject.slice('sha256:'.length);
-        let list = [];
-        const res = await client.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
-        if (res.status === 200) {
-            const doc = JSON.parse(await (0,registry_client/* readText */.yR)(res.body, MAX_MANIFEST));
-            list = doc.manifests ?? [];
-        }
-        else {
-            res.body.resume();
-            if (res.status !== 404)
-                check(res, 'referrers', `${label} (${subject})`);
-            const tagged = await client.get(`${base}/manifests/sha256-${hex}`, ACCEPT);
-            if (tagged.status === 200) {
-                tagged.body.resume();
-                const index = await fetchManifest(`sha256-${hex}`);
-                list = index.doc.manifests ?? [];
-                referrerDescriptors.push({ mediaType: index.mediaType, digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` } });
-            }
-            else if (tagged.status === 404)
-                tagged.body.resume();
-            else
-                check(tagged, 'referrers tag', `${label} (sha256-${hex})`);
-        }
-        // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
-        for (const suffix of ['sig', 'att', 'sbom']) {
-            const tag = `sha256-${hex}.${suffix}`;
-            const res = await client.get(`${base}/manifests/${tag}`, ACCEPT);
-            res.body.resume();
-            if (res.status === 404)
-                continue;
-            check(res, 'signature tag', `${label} (${tag})`);
-            const m = await walk(tag, undefined, 1);
-            referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': tag } });
-        }
-        for (const d of list) {
-            if (walked.has(d.digest))
-                continue;
-            const m = await walk(d.digest, d.digest, 1);
-            referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': `referrer of ${subject}` } });
-        }
-    }
-    keep('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
-    // The root index names every platform; with --platform only some were fetched, so the layout lists those instead.
-    const tops = options.platform && selected.length
-        ? selected.map((d) => ({ ...d, annotations: { ...d.annotations, 'org.opencontainers.image.ref.name': label } }))
-        : [{ mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: { 'org.opencontainers.image.ref.name': label } }];
-    keep('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] })));
-    // Every other blob starts as a registry reference; the same planner as every input decides which are image layers.
-    const fetch = client.fetchSpec();
-    for (const d of blobQueue.values()) {
-        if (!/^sha256:[0-9a-f]{64}$/.test(d.digest))
-            throw new registry_client/* RegistryError */.gl(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
-        if (!Number.isSafeInteger(d.size) || d.size < 0)
-            throw new registry_client/* RegistryError */.gl(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
-        const name = memberOf(d.digest);
-        if (members.has(name))
-            continue;
-        const blob = { kind: 'registry', digest: d.digest, size: d.size, label, fetch };
-        members.set(name, { name, type: 'file', blob });
-    }
-    const source = { label, members };
-    const layers = planImages(source, ['oci']).layerMembers;
-    // The rest (configs, attestation documents, artifacts) is read whole, in parallel, verified before use.
-    const small = [...members.values()].filter((m) => m.blob.kind === 'registry' && !layers.has(m.name));
-    const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, small.length)) }, async () => {
-        for (let m = small.shift(); m; m = small.shift()) {
-            const d = m.blob;
-            members.set(m.name, { name: m.name, type: 'file', blob: { kind: 'bytes', bytes: await fetchSmallBlob(client, base, label, d), size: d.size } });
-        }
-    });
-    await Promise.all(lanes);
-    return { source, manifests, blobs: blobQueue.size, referrers: referrerDescriptors.length };
-}
-async function fetchSmallBlob(client, base, label, d) {
-    if (d.size > MAX_SMALL_BLOB)
-        throw new registry_client/* RegistryError */.gl(`blob ${d.digest} of ${label} is ${d.size} bytes and not an image layer: over the ${MAX_SMALL_BLOB}-byte bound for configs and documents`);
-    const res = await client.get(`${base}/blobs/${d.digest}`);
-    check(res, `blob ${d.digest}`, label);
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    const chunks = [];
-    let bytes = 0;
-    try {
-        for await (const chunk of res.body) {
-            bytes += chunk.length;
-            if (bytes > d.size)
-                throw new registry_client/* RegistryError */.gl(`blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`);
-            hash.update(chunk);
-            chunks.push(chunk);
-        }
-    }
-    catch (error) {
-        res.body.destroy();
-        if (error instanceof registry_client/* RegistryError */.gl)
-            throw error;
-        throw new registry_client/* RegistryError */.gl(`blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${error.message.split('\n')[0]})`);
-    }
-    const got = `sha256:${hash.digest('hex')}`;
-    if (bytes !== d.size)
-        throw new registry_client/* RegistryError */.gl(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
-    if (got !== d.digest)
-        throw new registry_client/* RegistryError */.gl(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
-    return Buffer.concat(chunks);
-}
-
-;// CONCATENATED MODULE: ./src/leak/registry/index.ts
-/**
- * The registry source of the leak check: resolves credentials, then reads the reference's manifests and small blobs
- * into an in-memory Source whose image layers the scanner streams from the registry (see pull.ts). The org CA being checked for is also what the connection trusts:
- * behind inspection, the registry's chain ends in it.
- */
-
-
-
-
-
-
-/** DER certificates as PEM, for the TLS trust store. */
-function pemOf(certs) {
-    return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`);
-}
-async function openRegistryImage(image, extraCa, options = {}) {
-    const reference = parseRegistryReference(image);
-    const env = options.env ?? process.env;
-    let credentials = options.credentials;
-    if (!credentials) {
-        try {
-            credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), { ...process.env, ...env });
-        }
-        catch (error) {
-            throw new registry_client/* RegistryError */.gl(`credentials for ${reference.registry}: ${error.message}`);
-        }
-    }
-    return readRegistryImage({
-        reference,
-        extraCa,
-        env,
-        ...(credentials ? { credentials } : {}),
-        ...(options.platform ? { platform: options.platform } : {}),
-        ...(options.parallel ? { parallel: options.parallel } : {}),
-        ...(options.retries !== undefined ? { retries: options.retries } : {}),
-        ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
-        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    });
-}
-
-;// CONCATENATED MODULE: ./src/leak/types.ts
-/** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
-/** What was matched. The `base64-` kinds were found inside base64 text (one line, any of the 3 byte alignments). */
-/** The one fix for every leak, said the same way by the image check and the Dockerfile lint. */
-const LEAK_FIX = 'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org_ca … with-org-ca <command>), ' +
-    'and copy only build outputs into the release stage.';
-const types_DEFAULT_LIMITS = {
-    maxFileBytes: 8 * 1024 ** 3,
-    maxLayerBytes: 32 * 1024 ** 3,
-    maxImageBytes: 128 * 1024 ** 3,
-    maxDepth: 6,
-    maxNestedLayerBytes: 8 * 1024 ** 3,
-    maxNestedImageBytes: 32 * 1024 ** 3,
-    maxKeystoreBytes: 64 * 1024 ** 2,
-    zstdWindowLogMax: 25,
-};
-
-;// CONCATENATED MODULE: ./src/leak/check.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-async function checkImage(options) {
-    const started = Date.now();
-    const limits = { ...types_DEFAULT_LIMITS, ...options.limits };
-    const matcher = (0,leak_matcher/* buildMatcher */.DY)(options.spec);
-    if (isRegistryReference(options.image)) {
-        // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
-        const { source } = await openRegistryImage(options.image, pemOf(options.spec.certs), options.registry);
-        return await checkSource(options.image, source, planImages(source, ['oci']), matcher, options.spec, limits, options.parallel, started, registryLayerFailure);
-    }
-    const input = parseImageInput(options.image);
-    let temp;
-    try {
-        let opened;
-        if (input.kind === 'daemon') {
-            if (!options.dockerSave)
-                throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
-            temp = await makeTempDirectory((0,external_node_os_.tmpdir)(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
-            const file = (0,external_node_path_.join)(temp, 'image.tar');
-            await options.dockerSave(input.reference, file);
-            // Whatever docker save wrote (legacy, Docker 25+ or the containerd store's layout) is read as what it is.
-            opened = openImageInput({ kind: 'path', spelling: options.image, path: file });
-        }
-        else {
-            opened = openImageInput(input);
-        }
-        if (opened.kind === 'rootfs-dir')
-            return checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
-        if (opened.kind === 'rootfs-tar') {
-            const size = (0,external_node_fs_.statSync)(opened.file).size;
-            const [layer] = await (0,pool/* runLayerJobs */.L)([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, 1);
-            return checkRootfs(options.image, layer, opened.file, started);
-        }
-        return await checkSource(options.image, opened.source, planImages(opened.source, opened.layouts, opened.ref), matcher, options.spec, limits, options.parallel, started);
-    }
-    finally {
-        if (temp)
-            (0,external_node_fs_.rmSync)(temp, { recursive: true, force: true });
-    }
-}
-/** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
-function checkRootfs(input, result, where, started) {
-    const fs = filesystem/* FinalFs */.yS.build([result.index]);
-    const within = (h) => (h.path.includes(scan/* NESTED */.s6) ? ' (inside a file that holds other files)' : '');
-    const findings = result.hits.map((h) => ({
-        ...hitFields(h),
-        path: `/${h.path}`,
-        visibility: 'final',
-        message: `${describeCa(h)} is in the file system at /${h.path}${within(h)} (${h.kind}). ${LEAK_FIX}`,
-    }));
-    const caPaths = new Set(result.hits.filter((h) => !h.path.includes(scan/* NESTED */.s6)).map((h) => `/${h.path}`));
-    for (const c of result.captured)
-        findings.push(...pointerFindings((0,leak_pointers/* filePointers */.Ht)(c.path, c.text), fs, caPaths, '/', undefined));
-    const unscanned = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
-    if (result.error)
-        unscanned.push({ what: where, reason: result.error });
-    const notLookedInside = result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` }));
-    return { input, findings, unscanned, notLookedInside, stats: { images: 0, layers: 0, files: result.files, nestedFiles: result.nestedFiles, bytes: result.bytes, ms: Date.now() - started } };
-}
-function hitFields(h) {
-    return { kind: h.kind, fingerprint: h.fingerprint, ...(h.subject ? { subject: h.subject } : {}) };
-}
-function describeCa(h) {
-    // An intermediate the CA signed is an anchor for Java, Go and Node as much as the CA itself.
-    const what = h.kind.endsWith('-intermediate') ? 'An intermediate CA signed by the org CA,' : 'The CA';
-    return `${what}${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${(0,certificate/* colonFingerprint */.ae)(h.fingerprint)})`;
-}
-/**
- * A registry layer that could not be read to its end, or whose bytes do not hash to its digest, fails the whole
- * check with one line naming the blob: what was scanned is not what was pushed.
- */
-function registryLayerFailure(job, r) {
-    if (job.blob.kind !== 'registry' || !r.error)
-        return undefined;
-    // The stream's own one line (a break, a short body, an HTTP status), possibly wrapped by the scan's wording.
-    const own = r.error.indexOf(`blob ${job.blob.digest} of `);
-    if (own >= 0)
-        return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
-    const what = `blob ${job.blob.digest} of ${job.blob.label}`;
-    if (r.digest !== job.blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
-        return `${what}: the registry served content whose digest is ${r.digest}`;
-    return `${what}: ${r.error}`;
-}
-async function checkSource(input, source, plan, matcher, spec, limits, parallel, started, layerFailure) {
-    const unscanned = [...plan.unscanned];
-    const findings = [];
-    // Every regular member is scanned once: as a layer when a manifest says so or its bytes are a tar stream
-    // (an unreferenced blob still ships), else as content (configs, manifests, attestations, legacy json).
-    const jobs = [];
-    const contentMembers = [];
-    for (const m of source.members.values()) {
-        if (m.type !== 'file')
-            continue;
-        const planned = plan.layerMembers.get(m.name);
-        const digest = planned?.digest ?? digestOfMember(m);
-        if (planned) {
-            jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(planned.mediaType ? { mediaType: planned.mediaType } : {}), ...(digest ? { digest } : {}) });
-            continue;
-        }
-        const head = readMember({ ...m, blob: { ...m.blob, size: Math.min(m.blob.size, 1024) } });
-        const kind = (0,sniff/* sniff */.ZF)(head);
-        if (kind === 'gzip' || kind === 'zstd' || (kind === 'none' && m.blob.size >= 1024))
-            jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(digest ? { digest } : {}) });
-        else
-            contentMembers.push(m.name);
-    }
-    const configMembers = new Set(plan.images.map((i) => i.configMember).filter((x) => Boolean(x)));
-    const structured = new Map();
-    for (const image of plan.images) {
-        const found = configFindings(image, matcher);
-        findings.push(...found);
-        if (image.configMember)
-            structured.set(image.configMember, new Set([...(structured.get(image.configMember) ?? []), ...found.map((f) => f.fingerprint)]));
-    }
-    const layerRun = (0,pool/* runLayerJobs */.L)(jobs, spec, limits, parallel, (0,nested_budget/* newTotals */.CX)());
-    for (const name of contentMembers) {
-        const m = source.members.get(name);
-        const { hits, digest, error } = await scanContent(m.blob, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
-        const expected = digestOfMember(m);
-        if (error)
-            unscanned.push({ what: name, reason: error });
-        if (expected && digest !== expected)
-            unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
-        const skip = structured.get(name) ?? new Set();
-        const attestation = plan.attestations.get(name);
-        for (const h of hits) {
-            if (skip.has(h.fingerprint))
-                continue;
-            findings.push({
-                ...hitFields(h),
-                ...(attestation ? { image: attestation } : {}),
-                path: name,
-                visibility: 'n/a',
-                message: attestation
-                    ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${LEAK_FIX}`
-                    : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${LEAK_FIX}`,
-            });
-        }
-    }
-    const results = new Map((await layerRun).map((r) => [r.id, r]));
-    for (const job of jobs) {
-        const failure = layerFailure?.(job, results.get(job.id));
-        if (failure)
-            throw new registry_client/* RegistryError */.gl(failure);
-    }
-    let files = 0;
-    let nestedFiles = 0;
-    let bytes = 0;
-    const notLookedInside = [];
-    for (const r of results.values()) {
-        files += r.files;
-        nestedFiles += r.nestedFiles;
-        bytes += r.bytes;
-        for (const u of r.unreadable)
-            unscanned.push({ what: `${r.id}: /${u.path}`, reason: u.reason });
-        if (r.error)
-            unscanned.push({ what: `layer ${r.digest && r.compression !== 'unknown' ? r.digest : r.id}`, reason: r.error });
-    }
-    const inImage = new Set();
-    for (const image of plan.images) {
-        const layerResults = image.layers.map((l) => results.get(l.member));
-        const fs = filesystem/* FinalFs */.yS.build(layerResults.map((r) => r?.index ?? (0,filesystem/* emptyLayerIndex */.TD)()));
-        const caPaths = new Set();
-        image.layers.forEach((l, i) => {
-            const r = layerResults[i];
-            if (!r)
-                return;
-            inImage.add(l.member);
-            if (l.diffId && !r.error && r.diffId !== l.diffId)
-                unscanned.push({ what: `${image.name} layer ${l.index}`, reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}` });
-            for (const n of r.notLookedInside)
-                notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
-            for (const h of r.hits) {
-                // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.
-                const cut = h.path.indexOf(scan/* NESTED */.s6);
-                const nested = cut !== -1;
-                const visible = fs.layerOf(nested ? h.path.slice(0, cut) : h.path) === i;
-                if (visible && !nested)
-                    caPaths.add(`/${h.path}`);
-                findings.push({
-                    ...hitFields(h),
-                    image: image.name,
-                    layer: { index: l.index, digest: r.digest, ...(l.instruction ? { instruction: l.instruction } : {}) },
-                    path: `/${h.path}`,
-                    visibility: visible ? 'final' : 'lower-layer',
-                    message: `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? ' (inside a file that holds other files)' : ''} (${h.kind}), ` +
-                        (visible ? 'visible in the final file system' : 'hidden or deleted by a later layer but still shipped in this one') +
-                        `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
-                });
-            }
-        });
-        const cwd = image.config.config?.WorkingDir || '/';
-        findings.push(...pointerFindings((0,leak_pointers/* envPointers */.Qg)(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
-        image.layers.forEach((l, i) => {
-            for (const c of layerResults[i]?.captured ?? []) {
-                if (fs.layerOf(c.path) === i)
-                    findings.push(...pointerFindings((0,leak_pointers/* filePointers */.Ht)(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
-            }
-        });
-    }
-    for (const [id, r] of results) {
-        if (inImage.has(id))
-            continue;
-        for (const n of r.notLookedInside)
-            notLookedInside.push({ path: `${id}: /${n.path}`, reason: n.reason });
-        for (const h of r.hits) {
-            findings.push({ ...hitFields(h), path: `${id}: /${h.path}`, visibility: 'n/a', message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}` });
-        }
-    }
+/** Parses DER bytes; throws node's own error for anything that is not one X.509 certificate. */
+function certificateFromDer(der) {
+    const x509 = new external_node_crypto_.X509Certificate(der);
+    const raw = Buffer.from(x509.raw);
+    const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
     return {
-        input,
-        findings: dedupeFindings(findings),
-        unscanned,
-        notLookedInside: dedupeNotLookedInside(notLookedInside),
-        stats: { images: plan.images.length, layers: jobs.length, files, nestedFiles, bytes, ms: Date.now() - started },
+        der: raw,
+        fingerprint: sha256Hex(raw),
+        spkiSha256: sha256Hex(spki),
+        subject: oneLineName(x509.subject),
+        issuer: oneLineName(x509.issuer),
+        notBefore: new Date(x509.validFrom),
+        notAfter: new Date(x509.validTo),
+        isCa: x509.ca,
+        selfIssued: x509.subject === x509.issuer,
+        x509,
     };
 }
-/** A layer shared by several images (platforms) is listed once per layer and path. */
-function dedupeNotLookedInside(list) {
-    const seen = new Set();
-    return list.filter((n) => {
-        const key = `${n.layer}|${n.path}|${n.reason}`;
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-function dedupeFindings(findings) {
-    const seen = new Set();
-    return findings.filter((f) => {
-        const key = `${f.image}|${f.layer?.index}|${f.path}|${f.kind}|${f.fingerprint}`;
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-function pointerFindings(pointers, fs, caPaths, cwd, image, layer) {
-    const out = [];
-    for (const p of pointers) {
-        const verdict = (0,leak_pointers/* judgePointer */.Z_)(p, fs, caPaths, cwd);
-        if (!verdict)
-            continue;
-        const what = `${p.setting} in ${p.where}${layer !== undefined ? ` (layer ${layer})` : ''}`;
-        const message = verdict.kind === 'pointer-inline'
-            ? `${what} holds certificate text instead of a path. ${LEAK_FIX}`
-            : verdict.kind === 'pointer-to-ca'
-                ? `${what} points tools at ${verdict.file}, which holds the CA. ${LEAK_FIX}`
-                : `${what} points at ${verdict.file}, which is not in the image: a build-time CA setting was left in the release image ` +
-                    '(tools fail on the missing file, or trust whatever is put there). Set it only in the builder stage, e.g. through with-org-ca.';
-        out.push({ kind: verdict.kind, fingerprint: '', ...(image ? { image } : {}), path: p.where, visibility: p.where.startsWith('config.') ? 'config' : 'final', message });
-    }
-    return out;
-}
-/** Env, Labels, Entrypoint, Cmd and every history entry (ARG values appear there as `RUN |N K=v …`). */
-function configFindings(image, matcher) {
-    const c = image.config;
-    const fields = [];
-    (c.config?.Env ?? []).forEach((v, i) => fields.push([`config.Env[${i}]`, v]));
-    for (const [k, v] of Object.entries(c.config?.Labels ?? {}))
-        fields.push([`config.Labels[${JSON.stringify(k)}]`, `${k}=${v}`]);
-    for (const key of ['Entrypoint', 'Cmd']) {
-        const v = c.config?.[key];
-        if (v)
-            fields.push([`config.${key}`, Array.isArray(v) ? v.join(' ') : v]);
-    }
-    (c.history ?? []).forEach((h, i) => h.created_by && fields.push([`history[${i}].created_by`, h.created_by]));
-    const out = [];
-    for (const [where, text] of fields) {
-        for (const h of scanText(matcher, text)) {
-            out.push({ ...hitFields(h), image: image.name, path: where, visibility: 'config', message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}` });
-        }
-    }
-    return out;
-}
-/** Text, plus any base64 token in it decoded (descriptor `data`, max-mode provenance hold JSON []byte as base64). */
-function scanText(matcher, text, depth = 0) {
-    const hits = (0,leak_matcher/* scanBuffer */.q5)(matcher, Buffer.from(text, 'utf8'));
-    if (depth < 2) {
-        const found = new Set(hits.map((h) => h.fingerprint));
-        for (const token of text.match(/[A-Za-z0-9+/]{64,}={0,2}/g) ?? []) {
-            const decoded = Buffer.from(token, 'base64');
-            const inner = (0,leak_matcher/* scanBuffer */.q5)(matcher, decoded);
-            if (decoded[0] === 0x7b || decoded[0] === 0x5b)
-                inner.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
-            // A PEM line is itself base64: what decodes from it was already found as the PEM.
-            for (const h of inner) {
-                if (found.has(h.fingerprint))
-                    continue;
-                found.add(h.fingerprint);
-                hits.push(h);
-            }
-        }
-    }
-    return hits;
-}
-function scanJsonStrings(matcher, text, depth) {
-    let doc;
-    try {
-        doc = JSON.parse(text);
-    }
-    catch {
-        return [];
-    }
-    const hits = [];
-    // An explicit stack: a hostile blob of a million nested lists must not overflow the call stack.
-    const stack = [doc];
-    while (stack.length) {
-        const v = stack.pop();
-        if (typeof v === 'string') {
-            if (v.length >= 40)
-                hits.push(...scanText(matcher, v, depth));
-        }
-        else if (Array.isArray(v)) {
-            for (const x of v)
-                stack.push(x);
-        }
-        else if (v && typeof v === 'object') {
-            for (const [k, x] of Object.entries(v)) {
-                if (k.length >= 40)
-                    hits.push(...scanText(matcher, k, depth));
-                stack.push(x);
-            }
-        }
-    }
-    return hits;
-}
-/** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
-async function scanContent(blob, matcher, maybeJson) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    const scanner = new leak_matcher/* ContentScanner */.SQ(matcher);
-    const keep = [];
-    let kept = 0;
-    try {
-        if (blob.size > 0) {
-            for await (const chunk of await (0,leak_blob/* openBlob */.Y)(blob)) {
-                const b = chunk;
-                hash.update(b);
-                scanner.feed(b);
-                if (maybeJson && kept < 64 * 1024 * 1024) {
-                    keep.push(b);
-                    kept += b.length;
-                }
-            }
-        }
-    }
-    catch (error) {
-        return { hits: scanner.end(), digest: `sha256:${hash.digest('hex')}`, error: error instanceof Error ? error.message : String(error) };
-    }
-    const hits = scanner.end();
-    if (maybeJson && kept <= 64 * 1024 * 1024) {
-        const text = Buffer.concat(keep).toString('utf8');
-        if (/^\s*[[{]/.test(text)) {
-            const fps = new Set(hits.map((h) => h.fingerprint));
-            for (const h of scanJsonStrings(matcher, text, 0))
-                if (!fps.has(h.fingerprint))
-                    hits.push(h);
-        }
-    }
-    return { hits, digest: `sha256:${hash.digest('hex')}` };
-}
-
-;// CONCATENATED MODULE: ./src/leak/docker.ts
-
-
-/** `docker save` of a daemon image into `file`; the reference is checked by the daemon, not here. */
-async function dockerSave(reference, file) {
-    let stderr = '';
-    let code;
-    try {
-        code = await exec_exec('docker', ['save', '--output', file, reference], {
-            ignoreReturnCode: true,
-            silent: true,
-            listeners: { stderr: (data) => (stderr += data.toString()) },
-        });
-    }
-    catch (error) {
-        const why = error instanceof Error ? error.message : String(error);
-        throw new ImageInputError(`'${reference}' is not a file or directory, and 'docker save' cannot run here (${why}): ` +
-            'pass a docker save archive, an OCI archive or layout, or rootfs:DIR for a root file system instead.');
-    }
-    if (code !== 0) {
-        const line = stderr.trim().split('\n').pop() ?? '';
-        throw new ImageInputError(`'docker save ${reference}' failed with exit code ${code}${line ? `: ${line}` : ''}: expected a local image, or a path to an image archive or directory.`);
-    }
-}
-
-// EXTERNAL MODULE: ./node_modules/@balena/dockerignore/ignore.js
-var ignore = __nccwpck_require__(4158);
-var ignore_default = /*#__PURE__*/__nccwpck_require__.n(ignore);
-// EXTERNAL MODULE: ./src/ca/jks.ts
-var jks = __nccwpck_require__(7928);
-// EXTERNAL MODULE: ./src/ca/parse.ts
-var parse = __nccwpck_require__(4807);
-// EXTERNAL MODULE: ./src/tools/system-bundles.ts
-var system_bundles = __nccwpck_require__(4494);
-;// CONCATENATED MODULE: ./src/lint/paths.ts
-
-
-/**
- * Where trust lives in an image, and what a CA file looks like by name. Pure string work on absolute POSIX paths.
- */
-/** Directories that trust-store tools read additions from (update-ca-certificates, update-ca-trust, trust anchor). */
-const TRUST_SOURCE_DIRS = [
-    '/usr/local/share/ca-certificates', // Debian/Ubuntu/Alpine update-ca-certificates
-    '/usr/share/ca-certificates', // Debian: listed in /etc/ca-certificates.conf
-    '/etc/pki/ca-trust/source', // RHEL/Fedora update-ca-trust (and anchors/, blacklist/)
-    '/usr/share/pki/ca-trust-source', // RHEL/Fedora, and openSUSE/SLES update-ca-certificates
-    '/etc/pki/trust/anchors', // openSUSE/SLES
-    '/etc/ca-certificates/trust-source', // Arch trust anchor
-    '/usr/local/share/certs', // FreeBSD-style, seen in images
-];
-/** What each tool regenerates from those sources: the distribution bundles plus the Java stores they feed. */
-const REGENERATED_BY_UPDATE = [
-    ...system_bundles/* SYSTEM_BUNDLE_FILES */.D$,
-    ...system_bundles/* SYSTEM_BUNDLE_DIRS */.aJ,
-    '/etc/ssl/certs/java/cacerts',
-    '/etc/pki/java/cacerts',
-    '/etc/pki/ca-trust/extracted',
-];
-/** A path segment that marks a place where certificates are trusted (dockerd/podman registry CAs included). */
-const TRUST_SEGMENTS = new Set(['ca-certificates', 'ca-trust', 'ca-trust-source', 'anchors', 'trust-source', 'certs.d', 'cacerts']);
-function normalise(path) {
-    const n = external_node_path_.posix.normalize(path.startsWith('/') ? path : `/${path}`);
-    return n.length > 1 ? n.replace(/\/+$/, '') : n;
-}
-/** Resolves `path` against a working directory, as WORKDIR, COPY destinations and `cd` do. */
-function resolvePath(path, cwd) {
-    if (path === '' || path === '.')
-        return normalise(cwd);
-    return normalise(path.startsWith('/') ? path : external_node_path_.posix.join(cwd, path));
-}
-function isUnder(path, dir) {
-    return dir === '/' ? path.startsWith('/') : path === dir || path.startsWith(`${dir}/`);
-}
-function isTrustSource(path) {
-    return TRUST_SOURCE_DIRS.some((d) => isUnder(path, d));
-}
-/** A place whose files a system trust store, a Java store or a container engine trusts. */
-function isTrustPath(path) {
-    // Hooks, configuration and distrust lists live beside the anchors but add no trust.
-    if (isUnder(path, '/etc/ca-certificates/update.d') || /\/(blacklist|blocklist)(\/|$)/.test(path) || /\.(conf|sh)$/.test(path))
-        return false;
-    if (isTrustSource(path) || (0,system_bundles/* isSystemBundlePath */.Rz)(path))
-        return true;
-    if (isUnder(path, '/etc/ssl/certs') || isUnder(path, '/etc/pki') || isUnder(path, '/usr/share/pki'))
-        return true;
-    const segments = path.split('/');
-    if (segments.some((s) => TRUST_SEGMENTS.has(s)))
-        return true;
-    // A JDK's security directory (…/lib/security, …/jre/lib/security), home of cacerts.
-    return /\/lib\/security(\/|$)/.test(path);
-}
-
-/** Certificate file extensions; keystores included. */
-const CERT_EXTENSION = /\.(pem|crt|cer|cert|der|p7b|p7c|jks|bks|keystore|truststore|ca-bundle)$/i;
-/**
- * Words that make a certificate file name a CA's (split on separators and camelCase: rootCA → root, ca). Words a
- * server's own certificate also uses (proxy, chain as in certbot's chain.pem, bundle, internal) are left out.
- */
-const CA_WORDS = new Set([
-    'ca', 'cas', 'cacert', 'cacerts', 'root', 'roots', 'rootca', 'trust', 'truststore', 'anchor', 'anchors',
-    'zscaler', 'netskope', 'nscacert', 'mitm', 'mitmproxy', 'inspection', 'corp', 'corporate', 'company', 'enterprise',
-    'org', 'issuing', 'intermediate', 'pki', 'netfree', 'fortinet', 'fortigate', 'paloalto', 'bluecoat', 'forcepoint',
-]);
-function nameWords(name) {
+/** node prints names one attribute per line; a log line wants them joined. */
+function oneLineName(name) {
     return name
-        .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-        .split(/[^A-Za-z0-9]+/)
+        .split('\n')
+        .map((part) => part.trim())
         .filter(Boolean)
-        .map((w) => w.toLowerCase());
+        .join(', ');
 }
-function hasCertExtension(name) {
-    return CERT_EXTENSION.test(name);
+function toPem(der) {
+    const body = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+    return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
 }
-/** Whether a file name reads as a CA certificate (a server's cert.pem or tls.crt does not). */
-function isCaLikeName(path) {
-    const base = external_node_path_.posix.basename(path);
-    if (/^cacerts?$/i.test(base) || /^ca-certificates\.crt$/i.test(base))
-        return true;
-    if (!hasCertExtension(base) && !/\.(pem|crt|cer)\b/i.test(base))
-        return false;
-    const stem = base.replace(/(\.(pem|crt|cer|cert|der|p7b|p7c|jks|bks|keystore|truststore|ca-bundle))+$/i, '');
-    return nameWords(stem).some((w) => CA_WORDS.has(w));
+/** aa:bb:… form, the way browsers and `openssl x509 -fingerprint` show it. */
+function certificate_colonFingerprint(hex) {
+    return hex.toUpperCase().replace(/(..)(?!$)/g, '$1:');
 }
-/** Go's filepath.Match-style glob (BuildKit's COPY patterns) to a RegExp over a whole path. */
-function globRegExp(pattern) {
-    let re = '';
-    for (let i = 0; i < pattern.length; i++) {
-        const c = pattern[i];
-        if (c === '*') {
-            if (pattern[i + 1] === '*') {
-                re += '.*';
-                i++;
-            }
-            else
-                re += '[^/]*';
-        }
-        else if (c === '?')
-            re += '[^/]';
-        else if (c === '[') {
-            const end = pattern.indexOf(']', i + 1);
-            if (end === -1)
-                re += '\\[';
-            else {
-                re += `[${pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
-                i = end;
-            }
-        }
-        else
-            re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-    }
-    return new RegExp(`^${re}$`);
-}
-function hasGlob(path) {
-    return /[*?[]/.test(path);
-}
-/** Whether a copy/remove source (file, directory or glob) covers `path`. */
-function covers(source, path) {
-    if (hasGlob(source)) {
-        const re = globRegExp(source);
-        // A glob matching a directory covers what is under it.
-        let p = path;
-        for (;;) {
-            if (re.test(p))
-                return true;
-            if (p === '/' || p === '')
-                return false;
-            p = external_node_path_.posix.dirname(p);
-        }
-    }
-    return isUnder(path, source);
-}
-/** Downloads that are public bundles, not an org CA (Mozilla's list as curl ships it). */
-const PUBLIC_BUNDLE_URLS = [/^https?:\/\/curl\.(se|haxx\.se)\/ca\/cacert(-[\d-]+)?\.pem$/i];
-function isPublicBundleUrl(url) {
-    return PUBLIC_BUNDLE_URLS.some((re) => re.test(url));
-}
-function urlBasename(url) {
+/** Whether `issuer` signed `cert`: checked by signature, never by comparing names alone. */
+function certificate_isIssuedBy(cert, issuer) {
     try {
-        return external_node_path_.posix.basename(new URL(url).pathname) || 'index.html';
+        return cert.x509.checkIssued(issuer.x509) && cert.x509.verify(issuer.x509.publicKey);
     }
     catch {
-        return external_node_path_.posix.basename(url);
-    }
-}
-function isUrl(word) {
-    return /^(https?|ftp):\/\//i.test(word);
-}
-
-;// CONCATENATED MODULE: ./src/lint/context.ts
-
-
-
-
-
-
-
-class ContextError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ContextError';
-    }
-}
-// A CommonJS module whose typings declare `export default`: under NodeNext the default import is module.exports.
-const dockerignore = ((ignore_default())["default"] ?? (ignore_default()));
-const MAX_FILES = 500_000;
-const MAX_CERT_BYTES = 4 * 1024 * 1024;
-function inOrgFamily(cert, org) {
-    if (org.fingerprints.includes(cert.fingerprint))
-        return true;
-    return org.certs.some((o) => o.fingerprint === cert.fingerprint || o.spkiSha256 === cert.spkiSha256 || (0,certificate/* isIssuedBy */.rh)(cert, o) || (0,certificate/* isIssuedBy */.rh)(o, cert));
-}
-function listFiles(root) {
-    const out = [];
-    const walk = (rel) => {
-        for (const entry of (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(root, rel), { withFileTypes: true })) {
-            const path = rel ? `${rel}/${entry.name}` : entry.name;
-            if (entry.isDirectory())
-                walk(path);
-            else
-                out.push(path);
-            if (out.length > MAX_FILES)
-                throw new ContextError(`the build context '${root}' has more than ${MAX_FILES} files: expected a Docker build context (use .dockerignore).`);
-        }
-    };
-    walk('');
-    return out;
-}
-function readIgnore(root, dockerfile) {
-    const specific = dockerfile ? (0,external_node_path_.join)((0,external_node_path_.dirname)(dockerfile), `${(0,external_node_path_.basename)(dockerfile)}.dockerignore`) : undefined;
-    const file = specific && (0,external_node_fs_.existsSync)(specific) ? specific : (0,external_node_path_.join)(root, '.dockerignore');
-    if (!(0,external_node_fs_.existsSync)(file))
-        return [];
-    return (0,external_node_fs_.readFileSync)(file, 'utf8')
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l && !l.startsWith('#'));
-}
-function certificatesIn(bytes, name) {
-    try {
-        if ((0,jks/* isJavaKeystore */.P9)(bytes))
-            return (0,jks/* readJks */.f2)(bytes).map((e) => (0,certificate/* certificateFromDer */.VJ)(e.der));
-    }
-    catch {
-        return undefined;
-    }
-    const text = bytes.toString('latin1');
-    const pem = text.includes('-----BEGIN CERTIFICATE') || text.includes('-----BEGIN TRUSTED CERTIFICATE') || text.includes('-----BEGIN PKCS7');
-    if (!pem && !(hasCertExtension(name) && bytes[0] === 0x30))
-        return undefined;
-    try {
-        // A PEM with a private key in it is a server identity, not a CA to trust: the parser refuses it.
-        return (0,parse/* parseCertificates */.W)(bytes, name);
-    }
-    catch {
-        return undefined;
-    }
-}
-function readBuildContext(root, options = {}) {
-    let stat;
-    try {
-        stat = (0,external_node_fs_.statSync)(root);
-    }
-    catch (error) {
-        throw new ContextError(`the build context '${root}' could not be read (${error.code ?? 'unreadable'}): expected a directory.`);
-    }
-    if (!stat.isDirectory())
-        throw new ContextError(`the build context '${root}' is not a directory: expected the directory docker build is given.`);
-    const ig = dockerignore().add(readIgnore(root, options.dockerfile));
-    const files = listFiles(root).filter((f) => !ig.ignores(f));
-    const classified = new Map();
-    return {
-        match(source) {
-            if (source === '.' || source === '')
-                return { files, dir: true };
-            if (hasGlob(source)) {
-                const re = globRegExp(source);
-                const hit = files.filter((f) => re.test(f) || f.split('/').some((_, i, parts) => re.test(parts.slice(0, i + 1).join('/'))));
-                return hit.length ? { files: hit, dir: false } : undefined;
-            }
-            if (files.includes(source))
-                return { files: [source], dir: false };
-            const under = files.filter((f) => f.startsWith(`${source}/`));
-            return under.length ? { files: under, dir: true } : undefined;
-        },
-        classify(file) {
-            if (classified.has(file))
-                return classified.get(file);
-            let result;
-            const path = (0,external_node_path_.join)(root, ...file.split('/'));
-            try {
-                const st = (0,external_node_fs_.lstatSync)(path);
-                if (st.isFile() && st.size <= MAX_CERT_BYTES) {
-                    const certs = certificatesIn((0,external_node_fs_.readFileSync)(path), external_node_path_.posix.basename(file));
-                    if (certs?.length) {
-                        const counted = options.org ? certs.filter((c) => inOrgFamily(c, options.org)) : certs.filter((c) => c.isCa);
-                        const shown = (counted[0] ?? certs[0]);
-                        result = {
-                            ca: counted.length > 0,
-                            description: counted.length
-                                ? `${options.org ? "a certificate of the org CA's family" : 'a CA certificate'}: ${shown.subject}${counted.length > 1 ? ` and ${counted.length - 1} more` : ''}`
-                                : `${certs.length} certificate(s), ${options.org ? "none of the org CA's family" : 'none of them a CA'}: ${shown.subject}`,
-                        };
-                    }
-                }
-            }
-            catch {
-                result = undefined;
-            }
-            classified.set(file, result);
-            return result;
-        },
-    };
-}
-
-// EXTERNAL MODULE: ./node_modules/dockerfile-ast/lib/main.js
-var main = __nccwpck_require__(8390);
-;// CONCATENATED MODULE: ./src/lint/dockerfile.ts
-
-class DockerfileError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'DockerfileError';
-    }
-}
-/** Splits words the way the Dockerfile frontend does for COPY/ADD/FROM: whitespace, with quotes kept together. */
-function splitWords(text, escape = '\\') {
-    const words = [];
-    let word = '';
-    let quote;
-    let has = false;
-    for (let i = 0; i < text.length; i++) {
-        const c = text[i];
-        if (quote) {
-            if (c === quote)
-                quote = undefined;
-            else if (c === escape && quote === '"' && i + 1 < text.length)
-                word += text[++i];
-            else
-                word += c;
-            continue;
-        }
-        if (c === '"' || c === "'") {
-            quote = c;
-            has = true;
-        }
-        else if (/\s/.test(c)) {
-            if (has)
-                words.push(word);
-            word = '';
-            has = false;
-        }
-        else if (c === escape && i + 1 < text.length) {
-            word += text[++i];
-            has = true;
-        }
-        else {
-            word += c;
-            has = true;
-        }
-    }
-    if (has)
-        words.push(word);
-    return words;
-}
-const FLAG = /^--([A-Za-z][A-Za-z0-9-]*)(?:=(.*))?$/;
-function parseDockerfile(content) {
-    const doc = main.DockerfileParser.parse(content);
-    const escape = doc.getEscapeCharacter();
-    const lines = content.split(/\r?\n/);
-    const comments = new Map();
-    for (const c of doc.getComments())
-        comments.set(c.getRange().start.line + 1, c.getContent());
-    const stages = [];
-    const globalArgs = [];
-    const instructionLines = [];
-    for (const inst of doc.getInstructions()) {
-        const range = inst.getRange();
-        const heredocRanges = inst
-            .getHeredocs?.() ?? [];
-        const heredocs = heredocRanges.map((h) => {
-            const r = h.getContentRange();
-            return { name: h.getName(), body: r ? lines.slice(r.start.line, r.end.line + 1).join('\n') : '' };
-        });
-        // The header: the instruction's lines up to its first heredoc body.
-        const firstBody = heredocRanges.map((h) => h.getContentRange()?.start.line).find((l) => l !== undefined);
-        const headerEnd = firstBody !== undefined ? firstBody - 1 : range.end.line;
-        const header = [];
-        for (let l = range.start.line; l <= headerEnd; l++) {
-            const raw = lines[l] ?? '';
-            if (l > range.start.line && /^\s*#/.test(raw))
-                continue; // comment inside a continuation
-            const trimmed = raw.replace(/\s+$/, '');
-            header.push(trimmed.endsWith(escape) && l < headerEnd ? trimmed.slice(0, -1) : trimmed);
-        }
-        const joined = header.join(' ').trim();
-        const keyword = inst.getKeyword().toUpperCase();
-        let rest = joined.slice(joined.search(/\s|$/)).trim();
-        const flags = [];
-        // Flags come first: --from=x --chmod=644 --link --mount=type=secret,id=a …
-        for (;;) {
-            const m = /^(--[A-Za-z][A-Za-z0-9-]*(?:=(?:"[^"]*"|'[^']*'|\S)*)?)(\s+|$)/.exec(rest);
-            if (!m || keyword === 'ENV' || keyword === 'LABEL')
-                break;
-            const f = FLAG.exec(m[1]);
-            if (!f)
-                break;
-            flags.push({ name: f[1].toLowerCase(), value: (f[2] ?? '').replace(/^"(.*)"$/, '$1') });
-            rest = rest.slice(m[0].length);
-        }
-        let json = false;
-        let words;
-        if (/^\[/.test(rest)) {
-            try {
-                const parsed = JSON.parse(rest);
-                if (Array.isArray(parsed) && parsed.every((w) => typeof w === 'string')) {
-                    words = parsed;
-                    json = true;
-                }
-                else
-                    words = splitWords(rest, escape);
-            }
-            catch {
-                words = splitWords(rest, escape);
-            }
-        }
-        else
-            words = splitWords(rest, escape);
-        const instr = {
-            keyword,
-            line: range.start.line + 1,
-            endLine: range.end.line + 1,
-            flags,
-            words,
-            rest,
-            heredocs,
-            text: lines.slice(range.start.line, range.end.line + 1).join('\n'),
-            json,
-        };
-        instructionLines.push(instr.line);
-        if (keyword === 'FROM') {
-            const plain = words.filter((w) => !w.startsWith('--'));
-            const asAt = plain.findIndex((w) => w.toLowerCase() === 'as');
-            const name = asAt !== -1 ? plain[asAt + 1]?.toLowerCase() : undefined;
-            stages.push({ index: stages.length, name, base: plain[0] ?? '', from: instr, instructions: [] });
-        }
-        else if (stages.length) {
-            stages[stages.length - 1].instructions.push(instr);
-        }
-        else if (keyword === 'ARG') {
-            globalArgs.push(instr);
-        }
-    }
-    if (stages.length === 0)
-        throw new DockerfileError('the Dockerfile has no FROM instruction: expected at least one stage.');
-    return { globalArgs, stages, comments, instructionLines };
-}
-/** `a=b c="d e"` (ENV/ARG/LABEL) or the legacy `ENV name value with spaces`. */
-function keyValues(instr) {
-    const words = instr.words;
-    if (instr.keyword === 'ENV' && words.length >= 2 && !words[0].includes('='))
-        return [[words[0], words.slice(1).join(' ')]];
-    return words.map((w) => {
-        const eq = w.indexOf('=');
-        return eq === -1 ? [w, undefined] : [w.slice(0, eq), w.slice(eq + 1)];
-    });
-}
-
-;// CONCATENATED MODULE: ./src/lint/expand.ts
-function expand(text, vars) {
-    return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (whole, braced, op, word, bare) => {
-        const name = braced ?? bare;
-        const value = vars.get(name);
-        if (!op)
-            return value ?? whole;
-        const set = op.startsWith(':') ? value !== undefined && value !== '' : value !== undefined;
-        if (op.endsWith('-'))
-            return set ? value : expand(word ?? '', vars);
-        return set ? expand(word ?? '', vars) : '';
-    });
-}
-/** The names a text refers to with $X or ${X…}. */
-function referencedVariables(text) {
-    return [...text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
-}
-
-;// CONCATENATED MODULE: ./src/lint/filesystem.ts
-
-
-class StageFs {
-    records;
-    workdir;
-    env;
-    constructor(records = [], workdir = '/', env = new Map()) {
-        this.records = records;
-        this.workdir = workdir;
-        this.env = env;
-    }
-    /** A copy for a stage built FROM this one (records are shared until one of them changes). */
-    fork() {
-        return new StageFs([...this.records], this.workdir, new Map(this.env));
-    }
-    add(record) {
-        this.remove(record.path, true);
-        this.records.push(record);
-    }
-    /** Removes a path (or glob) and what is under it; a directory record above it keeps a note of the hole. */
-    remove(path, exactOnly = false) {
-        const gone = [];
-        const kept = [];
-        for (const r of this.records) {
-            if (exactOnly ? r.path === path : covers(path, r.path))
-                gone.push(r);
-            else if (!exactOnly && r.dir && !hasGlob(path) && isUnder(path, r.path) && path !== r.path)
-                kept.push({ ...r, removed: [...r.removed, path] });
-            else
-                kept.push(r);
-        }
-        this.records = kept;
-        return gone;
-    }
-    /** The record that provides `path`: the file itself, or the nearest directory record that holds it. */
-    lookup(path) {
-        let best;
-        for (const r of this.records) {
-            if (r.path === path)
-                return r;
-            if (r.dir && isUnder(path, r.path) && !r.removed.some((x) => isUnder(path, x)) && (!best || r.path.length > best.path.length))
-                best = r;
-        }
-        return best;
-    }
-    /** Records at or under `source` (a path or glob), and directory records that hold `source`. */
-    covered(source) {
-        const out = this.records.filter((r) => covers(source, r.path));
-        if (!hasGlob(source)) {
-            const holder = this.lookup(source);
-            if (holder && holder.path !== source && !out.includes(holder))
-                out.push(holder);
-        }
-        return out;
-    }
-    /** CA records at or under a directory. */
-    caUnder(dir) {
-        return this.records.filter((r) => r.ca && (isUnder(r.path, dir) || (r.dir && isUnder(dir, r.path))));
-    }
-}
-/** Where a record copied from `source` lands under `dest` (COPY and cp semantics). */
-function mapPath(record, source, dest, destIsDir) {
-    if (hasGlob(source))
-        return external_node_path_.posix.join(dest, external_node_path_.posix.basename(record.path));
-    // A directory source copies its contents, not itself.
-    if (record.path === source && record.dir)
-        return dest;
-    if (record.path === source || isUnder(source, record.path))
-        return destIsDir ? external_node_path_.posix.join(dest, external_node_path_.posix.basename(source)) : dest;
-    return external_node_path_.posix.join(dest, record.path.slice(source === '/' ? 0 : source.length));
-}
-
-;// CONCATENATED MODULE: ./src/lint/shell.ts
-const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'do', 'while', 'until', '!', '{', '}', 'fi', 'done', 'esac', 'time']);
-function tokenize(script) {
-    const tokens = [];
-    let text = '';
-    let has = false;
-    let literal = true;
-    let anyQuote = false;
-    const flush = () => {
-        if (has)
-            tokens.push({ kind: 'word', word: { text, literal: anyQuote && literal } });
-        text = '';
-        has = false;
-        literal = true;
-        anyQuote = false;
-    };
-    for (let i = 0; i < script.length; i++) {
-        const c = script[i];
-        const next = script[i + 1];
-        if (c === '\\' && next === '\n') {
-            i++;
-            continue;
-        }
-        if (c === ' ' || c === '\t' || c === '\r') {
-            flush();
-            continue;
-        }
-        if (c === '\n') {
-            flush();
-            tokens.push({ kind: 'op', op: ';' });
-            continue;
-        }
-        if (c === '#' && !has) {
-            while (i < script.length && script[i] !== '\n')
-                i++;
-            i--;
-            continue;
-        }
-        if (c === "'") {
-            const end = script.indexOf("'", i + 1);
-            const stop = end === -1 ? script.length : end;
-            text += script.slice(i + 1, stop);
-            has = true;
-            anyQuote = true;
-            i = stop;
-            continue;
-        }
-        if (c === '"') {
-            literal = false;
-            anyQuote = true;
-            has = true;
-            let j = i + 1;
-            for (; j < script.length && script[j] !== '"'; j++) {
-                if (script[j] === '\\' && j + 1 < script.length && '"\\$`\n'.includes(script[j + 1])) {
-                    if (script[j + 1] !== '\n')
-                        text += script[j + 1];
-                    j++;
-                }
-                else
-                    text += script[j];
-            }
-            i = j;
-            continue;
-        }
-        if (c === '\\' && next !== undefined) {
-            text += next;
-            has = true;
-            literal = false;
-            i++;
-            continue;
-        }
-        if (c === '$' && next === '(') {
-            // Command substitution: one opaque word part, parentheses balanced.
-            let depth = 0;
-            let j = i + 1;
-            for (; j < script.length; j++) {
-                if (script[j] === '(')
-                    depth++;
-                else if (script[j] === ')' && --depth === 0)
-                    break;
-            }
-            text += script.slice(i, j + 1);
-            has = true;
-            literal = false;
-            i = j;
-            continue;
-        }
-        if (c === '`') {
-            const end = script.indexOf('`', i + 1);
-            const stop = end === -1 ? script.length : end;
-            text += script.slice(i, stop + 1);
-            has = true;
-            literal = false;
-            i = stop;
-            continue;
-        }
-        if (c === '&' && next === '&') {
-            flush();
-            tokens.push({ kind: 'op', op: '&&' });
-            i++;
-            continue;
-        }
-        if (c === '|' && next === '|') {
-            flush();
-            tokens.push({ kind: 'op', op: '||' });
-            i++;
-            continue;
-        }
-        if (c === '&' && next === '>') {
-            flush();
-            const append = script[i + 2] === '>';
-            tokens.push({ kind: 'op', op: append ? '>>' : '>' });
-            i += append ? 2 : 1;
-            continue;
-        }
-        if (c === '>' || c === '<') {
-            // 2>file, 2>&1, >>file, <file, <<EOF (here-doc to a command: the body is not a file)
-            const fd = /^\d+$/.test(text) && has ? text : undefined;
-            if (fd) {
-                text = '';
-                has = false;
-            }
-            else
-                flush();
-            if (c === '>' && next === '&') {
-                // >&2 or 2>&1: a descriptor, not a file
-                i++;
-                while (/\d|-/.test(script[i + 1] ?? ''))
-                    i++;
-                continue;
-            }
-            if (c === '<' && next === '<') {
-                tokens.push({ kind: 'op', op: '<<' });
-                i += script[i + 2] === '<' ? 2 : 1;
-                continue;
-            }
-            const append = c === '>' && next === '>';
-            tokens.push({ kind: 'op', op: fd && fd !== '1' ? 'fd>' : append ? '>>' : c });
-            if (append)
-                i++;
-            continue;
-        }
-        if (c === ';' || c === '|' || c === '&' || c === '(' || c === ')') {
-            flush();
-            tokens.push({ kind: 'op', op: c === '&' || c === '(' || c === ')' ? ';' : c });
-            continue;
-        }
-        text += c;
-        has = true;
-        literal = false;
-    }
-    flush();
-    return tokens;
-}
-function parseShell(script) {
-    const pipelines = [];
-    let pipeline = [];
-    let words = [];
-    let assigns = [];
-    let redirects = [];
-    const endCommand = () => {
-        // Control keywords and wrappers in front of the command itself.
-        while (words.length && !words[0].literal && KEYWORDS.has(words[0].text))
-            words.shift();
-        while (words.length && (words[0].text === 'sudo' || words[0].text === 'env' || words[0].text === 'exec' || words[0].text === 'command')) {
-            words.shift();
-            while (words.length && words[0].text.startsWith('-'))
-                words.shift();
-            while (words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0].text))
-                assigns.push(words.shift());
-        }
-        if (words.length || assigns.length || redirects.length)
-            pipeline.push({ words, assigns, redirects });
-        words = [];
-        assigns = [];
-        redirects = [];
-    };
-    const endPipeline = () => {
-        endCommand();
-        if (pipeline.length)
-            pipelines.push(pipeline);
-        pipeline = [];
-    };
-    const tokens = tokenize(script);
-    for (let i = 0; i < tokens.length; i++) {
-        const t = tokens[i];
-        if (t.kind === 'word') {
-            if (words.length === 0 && !t.word.literal && /^[A-Za-z_][A-Za-z0-9_]*=/.test(t.word.text))
-                assigns.push(t.word);
-            else
-                words.push(t.word);
-            continue;
-        }
-        switch (t.op) {
-            case '|':
-                endCommand();
-                break;
-            case '>':
-            case '>>':
-            case '<': {
-                const target = tokens[i + 1];
-                if (target?.kind === 'word') {
-                    redirects.push({ op: t.op, target: target.word });
-                    i++;
-                }
-                break;
-            }
-            case 'fd>':
-            case '<<':
-                if (tokens[i + 1]?.kind === 'word')
-                    i++;
-                break;
-            default:
-                endPipeline();
-        }
-    }
-    endPipeline();
-    return pipelines;
-}
-
-;// CONCATENATED MODULE: ./src/lint/run.ts
-
-
-
-
-
-
-
-const NOTHING = { ca: false, what: 'nothing' };
-const DEBIAN_SOURCES = ['/usr/local/share/ca-certificates', '/usr/share/ca-certificates'];
-const RHEL_SOURCES = ['/etc/pki/ca-trust/source', '/usr/share/pki/ca-trust-source', '/etc/pki/trust/anchors'];
-function csv(value) {
-    const out = new Map();
-    for (const part of value.split(',')) {
-        const eq = part.indexOf('=');
-        const key = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
-        out.set(key, eq === -1 ? 'true' : part.slice(eq + 1).trim().replace(/^["']|["']$/g, ''));
-    }
-    return out;
-}
-function secretLooksCa(id, target) {
-    const words = `${id} ${external_node_path_.posix.basename(target)}`
-        .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-        .toLowerCase()
-        .split(/[^a-z0-9]+/);
-    return words.some((w) => ['ca', 'cas', 'cacert', 'cacerts', 'cert', 'certs', 'certificate', 'certificates', 'pem', 'crt', 'root', 'rootca', 'bundle', 'zscaler', 'netskope', 'trust', 'truststore', 'proxy', 'mitm'].includes(w));
-}
-function mountsOf(instr, cwd, vars) {
-    return instr.flags
-        .filter((f) => f.name === 'mount')
-        .map((f) => {
-        const o = csv(expand(f.value, vars));
-        const type = o.get('type') ?? 'bind';
-        const id = o.get('id');
-        const targetRaw = o.get('target') ?? o.get('dst') ?? o.get('destination') ?? (type === 'secret' ? `/run/secrets/${id ?? ''}` : undefined);
-        const target = targetRaw ? resolvePath(targetRaw, cwd) : `/run/${type}`;
-        const source = o.get('source') ?? o.get('src');
-        return {
-            type,
-            target,
-            ...(id !== undefined ? { id } : {}),
-            ...(o.get('from') !== undefined ? { from: o.get('from') } : {}),
-            ...(source !== undefined ? { source } : {}),
-            ca: type === 'secret' && (secretLooksCa(id ?? '', target) || isTrustPath(target)),
-        };
-    });
-}
-/** The shell text of a RUN: its command line, or the here-document it runs (`RUN <<EOF`, `RUN bash <<EOF`). */
-function scriptOf(instr) {
-    if (instr.json) {
-        const w = instr.words;
-        return w.length >= 3 && /(^|\/)(ba|da|a)?sh$/.test(w[0]) && /^-[a-z]*c$/.test(w[1]) ? w[2] : w.map((x) => `'${x.replace(/'/g, "'\\''")}'`).join(' ');
-    }
-    if (!instr.heredocs.length)
-        return instr.rest;
-    const header = instr.rest.replace(/<<-?(["']?)([A-Za-z0-9_.-]+)\1/g, '').trim();
-    if (header === '' || /^(\/usr)?(\/bin\/)?(ba|da|a)?sh(\s+-[a-z]+)*$/.test(header))
-        return instr.heredocs.map((h) => h.body).join('\n');
-    return header;
-}
-/** Options that take a value, per command, so that the value is not read as a file. */
-const OPTIONS_WITH_VALUE = {
-    cp: ['-t', '-S', '--target-directory', '--suffix'],
-    install: ['-m', '-o', '-g', '-t', '-S', '--mode', '--owner', '--group', '--target-directory', '--suffix'],
-    mv: ['-t', '-S', '--target-directory', '--suffix'],
-    curl: ['-o', '-H', '-d', '-u', '-x', '-X', '-A', '-e', '-w', '-m', '-T', '-b', '-c', '-E', '--cacert', '--capath', '--cert', '--key', '--connect-timeout', '--max-time', '--retry', '--retry-delay', '--retry-max-time', '--resolve', '--proxy', '--data', '--data-raw', '--data-binary', '--header', '--user', '--output', '--url', '--user-agent', '--referer', '--write-out', '--upload-file', '--cookie', '--cookie-jar', '--proto', '--proto-redir', '--limit-rate', '--tlsv1.2'],
-    wget: ['-O', '-P', '-o', '-a', '-t', '-T', '-U', '-e', '--output-document', '--directory-prefix', '--tries', '--timeout', '--user-agent', '--header', '--user', '--password', '--ca-certificate', '--ca-directory'],
-    keytool: ['-file', '-keystore', '-alias', '-storepass', '-keypass', '-srckeystore', '-destkeystore', '-srcstorepass', '-deststorepass', '-storetype', '-srcstoretype', '-deststoretype', '-providername', '-provider', '-providerclass', '-providerpath', '-keyalg', '-keysize', '-dname', '-validity', '-ext', '-sigalg', '-startdate', '-srcalias', '-destalias'],
-    unzip: ['-d', '-x'],
-    tar: ['-f', '-C', '--file', '--directory', '-T', '-X', '--exclude'],
-    certutil: ['-d', '-n', '-t', '-i', '-f'],
-    openssl: ['-in', '-out', '-inform', '-outform', '-connect', '-servername', '-CAfile', '-CApath', '-verify', '-certfile', '-passin', '-name'],
-};
-function operands(cmd, args) {
-    const withValue = OPTIONS_WITH_VALUE[cmd] ?? [];
-    const out = [];
-    const options = new Map();
-    let afterDoubleDash = false;
-    for (let i = 0; i < args.length; i++) {
-        const a = args[i];
-        if (afterDoubleDash || !a.startsWith('-') || a === '-') {
-            out.push(a);
-            continue;
-        }
-        if (a === '--') {
-            afterDoubleDash = true;
-            continue;
-        }
-        const eq = a.indexOf('=');
-        if (a.startsWith('--') && eq !== -1) {
-            options.set(a.slice(0, eq), a.slice(eq + 1));
-            continue;
-        }
-        if (withValue.includes(a)) {
-            options.set(a, args[i + 1] ?? '');
-            i++;
-            continue;
-        }
-        // -ofile / -Pdir (single-letter option glued to its value)
-        const glued = withValue.find((o) => /^-[A-Za-z]$/.test(o) && a.startsWith(o) && a.length > 2 && !a.startsWith('--'));
-        if (glued && (cmd === 'curl' || cmd === 'wget' || cmd === 'tar')) {
-            options.set(glued, a.slice(2));
-            continue;
-        }
-        options.set(a, 'true');
-    }
-    return { operands: out, options };
-}
-function interpretRun(instr, env) {
-    const fs = env.fs;
-    let cwd = fs.workdir;
-    const local = new Map(env.vars);
-    const mounts = mountsOf(instr, cwd, env.vars);
-    const created = [];
-    const script = scriptOf(instr);
-    const where = () => `line ${instr.line}`;
-    const text = (w) => (w.literal ? w.text : expand(w.text, local));
-    const abs = (p) => resolvePath(p, cwd);
-    const mountOf = (path) => mounts.find((m) => isUnder(path, m.target));
-    const unresolved = (p) => /\$|`|\{\}/.test(p);
-    const newRecord = (path, dir, ca, rule, what, origin, evidence) => {
-        const r = { path, dir, ca, line: instr.line, stage: env.stage, rule, what, origin, removed: [], pending: true, reported: false, ...(evidence ? { evidence } : {}) };
-        fs.add(r);
-        created.push(r);
-        return r;
-    };
-    const read = (path) => {
-        const m = mountOf(path);
-        if (m) {
-            if (m.type === 'secret')
-                return { ca: m.ca, what: `the secret '${m.id ?? external_node_path_.posix.basename(m.target)}'`, secret: m.id ?? m.target };
-            if (m.type === 'bind') {
-                const inner = resolvePath(external_node_path_.posix.join(m.source ?? '.', external_node_path_.posix.relative(m.target, path)), '/');
-                if (m.from !== undefined) {
-                    const s = env.stageFs(m.from);
-                    if (!s)
-                        return { ca: isCaLikeName(path), what: `${inner} of '${m.from}'` };
-                    const r = s.fs.lookup(inner) ?? s.fs.covered(inner).find((x) => x.ca);
-                    return r ? { ca: r.ca, what: `${inner} of stage '${s.name}' (${r.what})` } : { ca: false, public: (0,system_bundles/* isSystemBundlePath */.Rz)(inner), what: `${inner} of stage '${s.name}'` };
-                }
-                const cls = env.context?.classify(inner.slice(1));
-                return cls ? { ca: cls.ca, what: `'${inner.slice(1)}' of the build context (${cls.description})` } : { ca: isCaLikeName(inner), what: `'${inner.slice(1)}' of the build context` };
-            }
-            return NOTHING;
-        }
-        const publicPath = (0,system_bundles/* isSystemBundlePath */.Rz)(path) || isUnder(path, '/usr/share/ca-certificates/mozilla') || (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length);
-        if (hasGlob(path)) {
-            const recs = fs.covered(path);
-            const ca = recs.some((r) => r.ca);
-            return { ca, what: ca ? recs.filter((r) => r.ca).map((r) => r.path).join(', ') : path, public: publicPath && !ca };
-        }
-        const r = fs.lookup(path);
-        if (r && (r.ca || r.path === path))
-            return { ca: r.ca, what: r.path === path ? path : `${path} (${r.what})` };
-        if (publicPath)
-            return { ca: false, public: true, what: path };
-        return { ca: isCaLikeName(path) && !unresolved(path), what: path };
-    };
-    const write = (path, content, how) => {
-        if (mountOf(path) || path === '/dev/null' || path.startsWith('/dev/') || path.startsWith('/proc/'))
-            return;
-        // Output of unknown content (a `{ …; } > file` group, grep, sed) counts only where a certificate file would go.
-        const certish = hasCertExtension(path) || isCaLikeName(path) || external_node_path_.posix.basename(path) === 'cacerts' || (0,system_bundles/* isSystemBundlePath */.Rz)(path);
-        const trust = isTrustPath(path) && !content.public && (content !== NOTHING || certish);
-        const ca = !content.public && (content.ca || trust || (content.download === true && isCaLikeName(path)));
-        const rule = content.secret !== undefined ? 'OCA105' : 'OCA102';
-        newRecord(path, false, ca, rule, `RUN ${how} ${content.what === 'nothing' ? '' : `${content.what} `}to ${path}`.replace(/\s+to /, ' to '), content.secret !== undefined ? 'secret' : content.download ? 'download' : 'write');
-    };
-    /** A tool flag or setting proves `value` names a CA: the file (if it is in the image) is CA material. */
-    const provenCa = (value, evidence) => {
-        if (!value || unresolved(value) || /^[a-z]+:\/\//i.test(value) || value.includes('-----BEGIN'))
-            return;
-        const path = abs(value);
-        if (mountOf(path) || (0,system_bundles/* isSystemBundlePath */.Rz)(path) || isUnder(path, '/usr/share/ca-certificates/mozilla'))
-            return;
-        const r = fs.lookup(path);
-        if (r && r.path === path) {
-            if (!r.ca) {
-                r.ca = true;
-                r.evidence = `${where()} ${evidence}`;
-            }
-            if (!r.pending)
-                env.report(r);
-            return;
-        }
-        if (r?.dir) {
-            const child = { ...r, path, dir: false, ca: true, what: `${r.what}, which includes ${path}`, evidence: `${where()} ${evidence}`, removed: [], reported: false };
-            fs.add(child);
-            if (child.pending)
-                created.push(child);
-            else
-                env.report(child);
-            return;
-        }
-        if (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length)
-            return;
-        env.finding('OCA110', `RUN ${evidence.replace(/\bit\b/, path)}: the file is not a mount and no COPY/ADD here brought it, so it is in the image (from the base image or an earlier step), and the tool treats it as a CA`);
-        newRecord(path, false, true, 'OCA110', `${path} (used as a CA at ${where()})`, 'write').reported = true;
-    };
-    const trustUpdate = (tool, sources, extra = []) => {
-        for (const p of REGENERATED_BY_UPDATE) {
-            const r = fs.records.find((x) => x.path === p);
-            if (r && (r.origin === 'regenerated' || !r.dir))
-                fs.remove(p, true);
-        }
-        const added = [
-            ...new Set([
-                ...sources.flatMap((d) => fs.caUnder(d).map((r) => r.path)),
-                ...mounts.filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || read(m.target).ca)).map((m) => `${m.target} (a ${m.type} mount)`),
-                ...extra,
-            ]),
-        ];
-        if (!added.length)
-            return;
-        const what = `RUN ${tool} regenerates the system trust store (${REGENERATED_BY_UPDATE[0]} and the other bundles) with ${added.slice(0, 3).join(', ')}${added.length > 3 ? ` and ${added.length - 3} more` : ''}`;
-        for (const p of REGENERATED_BY_UPDATE)
-            newRecord(p, !/\.(crt|pem)$|cacerts$/.test(p), true, 'OCA103', what, 'regenerated');
-    };
-    /** Copies each source to dest (cp, mv, install, rsync), carrying what the model knows of directories. */
-    const copyFiles = (sources, destWord, destIsDirHint, how, move) => {
-        const dest = abs(destWord);
-        const known = fs.records.find((r) => r.path === dest);
-        const destIsDir = destIsDirHint || destWord.endsWith('/') || sources.length > 1 || isKnownDirectory(dest) || Boolean(known?.dir);
-        for (const s of sources) {
-            const src = abs(s);
-            const under = mountOf(src) ? [] : fs.records.filter((r) => r.path !== src && isUnder(r.path, src));
-            if (under.length) {
-                for (const r of under) {
-                    const target = mapPath(r, src, destIsDir ? external_node_path_.posix.join(dest, external_node_path_.posix.basename(src)) : dest, false);
-                    newRecord(target, r.dir, r.ca || (isTrustPath(target) && !(0,system_bundles/* isSystemBundlePath */.Rz)(r.path)), 'OCA102', `RUN ${how} ${r.path} (${r.what}) to ${target}`, 'write');
-                }
-            }
-            const target = destIsDir && !hasGlob(src) ? external_node_path_.posix.join(dest, external_node_path_.posix.basename(src)) : hasGlob(src) ? dest : dest;
-            const content = read(src);
-            if (!under.length || content.ca)
-                write(target, content, how);
-            if (move)
-                fs.remove(src);
-        }
-    };
-    for (const pipeline of parseShell(script)) {
-        let stdin = NOTHING;
-        for (const command of pipeline) {
-            const out = runCommand(command, stdin);
-            for (const r of command.redirects) {
-                if (r.op === '<')
-                    continue;
-                write(abs(text(r.target)), out, r.op === '>>' ? 'appends' : 'writes');
-            }
-            stdin = command.redirects.some((r) => r.op !== '<') ? NOTHING : out;
-        }
-    }
-    function runCommand(command, stdin) {
-        for (const a of command.assigns) {
-            const t = text(a);
-            const eq = t.indexOf('=');
-            const name = t.slice(0, eq);
-            const value = t.slice(eq + 1);
-            if (command.words.length === 0)
-                local.set(name, value);
-            for (const p of (0,leak_pointers/* assignmentPointers */.GJ)(name, value, ''))
-                if (p.form !== 'text')
-                    provenCa(p.value, `sets ${name}=${value} for ${command.words[0]?.text ?? 'the shell'}`);
-        }
-        if (!command.words.length)
-            return NOTHING;
-        const words = command.words.map(text);
-        const cmd = external_node_path_.posix.basename(words[0]);
-        const args = words.slice(1);
-        for (const r of command.redirects)
-            if (r.op === '<')
-                stdin = read(abs(text(r.target)));
-        const { operands: ops, options } = operands(cmd, args);
-        const opt = (...names) => names.map((n) => options.get(n)).find((v) => v !== undefined);
-        switch (cmd) {
-            case 'cd':
-                cwd = abs(ops[0] ?? '/root');
-                return NOTHING;
-            case 'export':
-                for (const a of args) {
-                    const eq = a.indexOf('=');
-                    if (eq === -1)
-                        continue;
-                    local.set(a.slice(0, eq), a.slice(eq + 1));
-                    for (const p of (0,leak_pointers/* assignmentPointers */.GJ)(a.slice(0, eq), a.slice(eq + 1), ''))
-                        if (p.form !== 'text')
-                            provenCa(p.value, `exports ${a.slice(0, eq)}=${a.slice(eq + 1)}`);
-                }
-                return NOTHING;
-            case 'cp':
-            case 'install':
-            case 'rsync':
-            case 'mv': {
-                const targetDir = opt('-t', '--target-directory');
-                if (cmd === 'install' && options.has('-d'))
-                    return NOTHING;
-                if (targetDir !== undefined)
-                    copyFiles(ops, targetDir, true, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
-                else if (ops.length >= 2)
-                    copyFiles(ops.slice(0, -1), ops[ops.length - 1], false, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
-                return NOTHING;
-            }
-            case 'rm':
-            case 'unlink':
-                for (const p of ops)
-                    fs.remove(abs(p));
-                return NOTHING;
-            case 'cat': {
-                const files = ops.filter((o) => o !== '-');
-                if (!files.length)
-                    return stdin;
-                const parts = files.map((f) => read(abs(f)));
-                const secret = parts.find((p) => p.secret !== undefined)?.secret;
-                return { ca: parts.some((p) => p.ca), what: parts.map((p) => p.what).join(' + '), ...(secret !== undefined ? { secret } : {}), public: parts.every((p) => p.public) };
-            }
-            case 'tee':
-                for (const f of ops)
-                    write(abs(f), stdin, options.has('-a') ? 'appends' : 'writes');
-                return stdin;
-            case 'echo':
-            case 'printf': {
-                const raw = command.words.slice(1).map((w) => w.text).join(' ');
-                const caVar = [...raw.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]).find((n) => env.caArgs.has(n) || (local.get(n) ?? '').includes('-----BEGIN'));
-                if (raw.includes('-----BEGIN') || caVar)
-                    return { ca: true, what: caVar ? `the value of ${caVar}` : 'certificate text' };
-                return NOTHING;
-            }
-            case 'wget':
-            case 'curl': {
-                const caFile = opt('--cacert', '--ca-certificate');
-                if (caFile)
-                    provenCa(caFile, `passes ${caFile} to ${cmd} as its CA file`);
-                const url = ops.find(isUrl) ?? ops.find((o) => /^\$|^[\w.-]+\.[a-z]{2,}\//i.test(o)) ?? ops[0];
-                if (!url)
-                    return NOTHING;
-                const name = isUrl(url) ? urlBasename(url) : external_node_path_.posix.basename(url);
-                const pub = isUrl(url) && isPublicBundleUrl(url);
-                const content = { ca: !pub && isCaLikeName(name), what: `downloads ${url}`, download: true, public: pub };
-                const outFile = cmd === 'wget' ? opt('-O', '--output-document') : opt('-o', '--output');
-                if (outFile === '-')
-                    return content;
-                if (outFile !== undefined) {
-                    write(abs(outFile), content, 'downloads');
-                    return NOTHING;
-                }
-                if (cmd === 'wget' || options.has('-O') || options.has('--remote-name')) {
-                    const dir = cmd === 'wget' ? opt('-P', '--directory-prefix') : undefined;
-                    write(resolvePath(name, dir !== undefined ? abs(dir) : cwd), content, 'downloads');
-                    return NOTHING;
-                }
-                return content;
-            }
-            case 'openssl': {
-                const sub = ops[0];
-                const caFile = opt('-CAfile');
-                if (caFile)
-                    provenCa(caFile, `passes ${caFile} to openssl -CAfile`);
-                if (sub === 's_client')
-                    return { ca: true, what: 'the certificates the server (or an inspecting proxy) presents' };
-                if (sub === 'rehash') {
-                    if (fs.caUnder('/etc/ssl/certs').length)
-                        trustUpdate('openssl rehash', ['/etc/ssl/certs']);
-                    return NOTHING;
-                }
-                const input = opt('-in');
-                const content = input !== undefined ? read(abs(input)) : stdin;
-                const output = opt('-out');
-                if (output !== undefined) {
-                    write(abs(output), content, `openssl ${sub ?? ''} writes`);
-                    return NOTHING;
-                }
-                return content;
-            }
-            case 'unzip':
-            case 'tar': {
-                const extracting = cmd === 'unzip' || args.some((a) => /^-?[a-zA-Z]*x/.test(a) && !a.startsWith('--') || a === '--extract' || a === '--get');
-                if (!extracting)
-                    return NOTHING;
-                const archive = cmd === 'unzip' ? ops[0] : opt('-f', '--file') ?? args.find((a) => /\.(tar|tgz|gz|xz|bz2|zst)$/.test(a));
-                const content = archive && archive !== '-' ? read(abs(archive)) : stdin;
-                const dir = abs(opt('-d', '-C', '--directory') ?? '.');
-                if (mountOf(dir))
-                    return NOTHING;
-                const ca = (content.ca || isTrustPath(dir)) && !content.public;
-                newRecord(dir, true, ca, 'OCA102', `RUN extracts ${archive ?? 'an archive'} into ${dir}`, 'write');
-                return NOTHING;
-            }
-            case 'update-ca-certificates':
-                trustUpdate(words.join(' '), DEBIAN_SOURCES);
-                return NOTHING;
-            case 'update-ca-trust':
-                trustUpdate(words.join(' '), RHEL_SOURCES);
-                return NOTHING;
-            case 'c_rehash':
-                if (fs.caUnder(ops[0] ? abs(ops[0]) : '/etc/ssl/certs').length)
-                    trustUpdate('c_rehash', [ops[0] ? abs(ops[0]) : '/etc/ssl/certs']);
-                return NOTHING;
-            case 'trust': {
-                if (ops[0] !== 'anchor')
-                    return NOTHING;
-                const file = ops[1];
-                if (!file)
-                    return NOTHING;
-                const content = read(abs(file));
-                if (content.public)
-                    return NOTHING;
-                provenCa(file, 'adds it with trust anchor');
-                trustUpdate('trust anchor', RHEL_SOURCES, [abs(file)]);
-                return NOTHING;
-            }
-            case 'keytool': {
-                if (!args.some((a) => /^-import(cert|keystore)?$/.test(a)))
-                    return NOTHING;
-                const file = opt('-file', '-srckeystore');
-                const content = file !== undefined ? read(abs(file)) : stdin;
-                if (content.public || script.includes('/usr/share/ca-certificates/mozilla'))
-                    return NOTHING;
-                if (file !== undefined)
-                    provenCa(file, 'imports it into a Java keystore with keytool');
-                const store = opt('-keystore', '-destkeystore');
-                const storePath = store !== undefined ? abs(store) : '/$JAVA_HOME/lib/security/cacerts';
-                newRecord(storePath, false, true, 'OCA104', `RUN keytool imports ${file ?? 'a certificate'} into the keystore ${store ?? 'cacerts (-cacerts)'}`, 'write');
-                return NOTHING;
-            }
-            case 'certutil': {
-                if (!options.has('-A'))
-                    return NOTHING;
-                const file = opt('-i');
-                const content = file !== undefined ? read(abs(file)) : stdin;
-                if (content.public)
-                    return NOTHING;
-                if (file !== undefined)
-                    provenCa(file, 'adds it to an NSS database with certutil -A');
-                const db = opt('-d');
-                newRecord(db !== undefined ? abs(db.replace(/^sql:/, '')) : '/root/.pki/nssdb', true, true, 'OCA104', `RUN certutil -A adds ${file ?? 'a certificate'} to the NSS database ${db ?? '~/.pki/nssdb'}`, 'write');
-                return NOTHING;
-            }
-            default:
-                toolSettings(cmd, args);
-                return NOTHING;
-        }
-    }
-    /** npm/yarn/pnpm/pip/git/poetry/conda flags and settings that name a CA file. */
-    function toolSettings(cmd, args) {
-        const flagValue = (names) => {
-            for (let i = 0; i < args.length; i++) {
-                for (const n of names) {
-                    if (args[i] === n)
-                        return args[i + 1];
-                    if (args[i].startsWith(`${n}=`))
-                        return args[i].slice(n.length + 1);
-                }
-            }
-            return undefined;
-        };
-        const setting = (value, label) => {
-            if (value === undefined)
-                return;
-            provenCa(value, `sets ${label} to it`);
-            env.pointer(label, value, cwd);
-        };
-        const configSet = () => {
-            const at = args.findIndex((a) => a === 'set');
-            if (at === -1)
-                return undefined;
-            const rest = args.slice(at + 1).filter((a) => !a.startsWith('-'));
-            if (!rest[0])
-                return undefined;
-            const eq = rest[0].indexOf('=');
-            return eq !== -1 ? [rest[0].slice(0, eq), rest[0].slice(eq + 1)] : [rest[0], rest[1]];
-        };
-        const isPip = cmd === 'pip' || cmd === 'pip3' || /^pip3\.\d+$/.test(cmd) || (/^python(\d(\.\d+)?)?$/.test(cmd) && args[0] === '-m' && /^pip/.test(args[1] ?? ''));
-        if (['npm', 'yarn', 'pnpm'].includes(cmd)) {
-            const one = flagValue(['--cafile']);
-            if (one)
-                provenCa(one, `passes ${one} to ${cmd} --cafile`);
-            const kv = configSet();
-            if (kv && /^(cafile|https-ca-file-path|ca-file-path|capath)$/i.test(kv[0]))
-                setting(kv[1], `${cmd} config ${kv[0]}`);
-        }
-        else if (isPip) {
-            const one = flagValue(['--cert']);
-            if (one)
-                provenCa(one, `passes ${one} to pip --cert`);
-            const kv = configSet();
-            if (kv && /(^|\.)cert$/.test(kv[0]))
-                setting(kv[1], `pip config ${kv[0]}`);
-        }
-        else if (cmd === 'git') {
-            for (let i = 0; i < args.length; i++) {
-                if (args[i] === '-c' && /sslcainfo=/i.test(args[i + 1] ?? ''))
-                    provenCa(args[i + 1].split('=').slice(1).join('='), 'passes it to git -c http.sslCAInfo');
-            }
-            const at = args.indexOf('config');
-            if (at !== -1) {
-                const rest = args.slice(at + 1).filter((a) => !a.startsWith('-'));
-                if (rest[0] && /sslcainfo$/i.test(rest[0]))
-                    setting(rest[1], `git config ${rest[0]}`);
-            }
-        }
-        else if (cmd === 'poetry') {
-            const at = args.indexOf('config');
-            const rest = at === -1 ? [] : args.slice(at + 1).filter((a) => !a.startsWith('-'));
-            if (rest[0] && /^certificates\..+\.cert$/.test(rest[0]))
-                setting(rest[1], `poetry config ${rest[0]}`);
-        }
-        else if (cmd === 'conda') {
-            const at = args.indexOf('--set');
-            if (at !== -1 && args[at + 1] === 'ssl_verify' && (args[at + 2] ?? '').includes('/'))
-                setting(args[at + 2], 'conda ssl_verify');
-        }
-        else if (cmd === 'bundle' && args[0] === 'config') {
-            const rest = args.slice(1).filter((a) => !a.startsWith('-'));
-            if (rest[0] && /ssl_ca_cert$/i.test(rest[0]))
-                setting(rest[1], `bundle config ${rest[0]}`);
-        }
-    }
-    // The RUN's layer: what it created and did not remove again.
-    for (const r of created) {
-        r.pending = false;
-        // A directory record that got a hole punched is a new object for the same path and line.
-        const still = fs.records.find((x) => x === r || (x.path === r.path && x.line === r.line && x.stage === r.stage));
-        if (still) {
-            still.pending = false;
-            if (still.ca)
-                env.report(still);
-        }
-    }
-    return mounts.filter((m) => m.type === 'secret').map((m) => m.target);
-}
-
-;// CONCATENATED MODULE: ./src/lint/model.ts
-
-
-
-
-
-
-
-/** Names of ARGs that carry certificate text (ZSCALER_CERT, ORG_CA, CA_PEM), not a flag, URL or path about one. */
-function isCaContentArg(name, value) {
-    if (value !== undefined && value.includes('-----BEGIN'))
-        return true;
-    // NODE_EXTRA_CA_CERTS, SSL_CERT_FILE…: the registry's variables hold paths; so does any value that looks like one.
-    if ((0,leak_pointers/* isPointerVariable */.m9)(name) || (value !== undefined && /^[/$~.]/.test(value.trim())))
         return false;
-    const words = name.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
-    if (!words.some((w) => ['ca', 'cert', 'certs', 'certificate', 'pem', 'cacert', 'cacerts', 'bundle', 'rootca', 'crt'].includes(w)))
-        return false;
-    if (words.some((w) => ['url', 'uri', 'path', 'file', 'dir', 'name', 'home', 'location', 'id', 'no', 'add', 'import', 'use', 'enable', 'enabled', 'install', 'skip', 'verify', 'check', 'type', 'version', 'pass', 'password', 'alias', 'host'].includes(w)))
-        return false;
-    return !(value !== undefined && /^(true|false|yes|no|0|1|)$/i.test(value.trim()));
-}
-function buildModel(file, options = {}) {
-    const findings = [];
-    const pointers = [];
-    const stageModels = [];
-    const report = (r) => {
-        if (r.reported || !r.ca)
-            return;
-        r.reported = true;
-        findings.push({ rule: r.rule, stage: r.stage, line: r.line, message: `${r.what}${r.evidence ? `; ${r.evidence}` : ''}.` });
-    };
-    const globalArgs = new Map();
-    for (const instr of file.globalArgs) {
-        for (const [name, value] of keyValues(instr)) {
-            const v = options.buildArgs?.get(name) ?? (value !== undefined ? expand(value, globalArgs) : undefined);
-            if (v !== undefined)
-                globalArgs.set(name, v);
-        }
-    }
-    const stageByRef = (ref, before) => {
-        const lower = ref.toLowerCase();
-        const named = stageModels.findIndex((s, i) => i < before && s.stage.name === lower);
-        if (named !== -1)
-            return named;
-        return /^\d+$/.test(ref) && Number(ref) < before ? Number(ref) : undefined;
-    };
-    for (const stage of file.stages) {
-        const base = expand(stage.base, globalArgs);
-        const parent = stageByRef(base, stage.index);
-        const fs = parent !== undefined ? stageModels[parent].fs.fork() : new StageFs();
-        const args = new Map();
-        const caArgs = new Set();
-        const secretTargets = [];
-        const vars = () => new Map([...args, ...fs.env]);
-        const stageName = stage.name ?? String(stage.index);
-        const instructions = stage.instructions;
-        for (let i = 0; i < instructions.length; i++) {
-            const instr = instructions[i];
-            inlineCertificates(instr, stage.index, findings);
-            switch (instr.keyword) {
-                case 'ARG':
-                    for (const [name, value] of keyValues(instr)) {
-                        const v = options.buildArgs?.get(name) ?? (value !== undefined ? expand(value, vars()) : globalArgs.get(name));
-                        if (v !== undefined)
-                            args.set(name, v);
-                        if (isCaContentArg(name, value)) {
-                            caArgs.add(name);
-                            if (instructions.slice(i + 1).some((later) => later.keyword === 'RUN')) {
-                                findings.push({ rule: 'OCA107', stage: stage.index, line: instr.line, message: `ARG ${name} reads as certificate text; its value is recorded in the history of every later RUN of stage '${stageName}'` });
-                            }
-                        }
-                    }
-                    break;
-                case 'ENV':
-                    for (const [name, value] of keyValues(instr)) {
-                        const v = expand(value ?? '', vars());
-                        fs.env.set(name, v);
-                        // The leak check's own registry: the same variables, JVM trustStore options and spellings it judges.
-                        for (const p of (0,leak_pointers/* assignmentPointers */.GJ)(name, v, ''))
-                            pointers.push({ stage: stage.index, line: instr.line, setting: p.setting, value: p.value, cwd: fs.workdir, via: 'env' });
-                    }
-                    break;
-                case 'WORKDIR':
-                    fs.workdir = resolvePath(expand(instr.words.join(' '), vars()), fs.workdir);
-                    break;
-                case 'COPY':
-                case 'ADD':
-                    copy(instr, stage.index, fs, vars(), stageModels, stageByRef, options.context, report);
-                    break;
-                case 'RUN': {
-                    const env = {
-                        stage: stage.index,
-                        fs,
-                        vars: vars(),
-                        caArgs,
-                        stageFs: (ref) => {
-                            const s = stageByRef(ref, stage.index);
-                            return s !== undefined ? { fs: stageModels[s].fs, name: stageModels[s].stage.name ?? String(s) } : undefined;
-                        },
-                        context: options.context,
-                        report,
-                        finding: (rule, message) => findings.push({ rule, stage: stage.index, line: instr.line, message }),
-                        pointer: (setting, value, cwd) => pointers.push({ stage: stage.index, line: instr.line, setting, value, cwd, via: 'config' }),
-                    };
-                    secretTargets.push(...interpretRun(instr, env));
-                    break;
-                }
-                default:
-                    break;
-            }
-        }
-        stageModels.push({ stage, parent, base, fs, secretTargets });
-    }
-    return { stages: stageModels, findings: dedupe(findings), pointers };
-}
-function dedupe(findings) {
-    const seen = new Set();
-    return findings.filter((f) => {
-        const key = `${f.rule}|${f.stage}|${f.line}|${f.message}`;
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-function inlineCertificates(instr, stage, findings) {
-    const text = [instr.rest, ...instr.heredocs.map((h) => h.body)].join('\n');
-    if (/-----BEGIN (TRUSTED )?CERTIFICATE-----/.test(text)) {
-        findings.push({ rule: 'OCA108', stage, line: instr.line, message: `${instr.keyword} holds certificate text written inline in the Dockerfile` });
-    }
-}
-/**
- * A destination without a trailing slash is a file unless it already exists as a directory in the image. The
- * Dockerfile cannot say; these are directories in every image that has them (trust stores, a JDK's security dir).
- */
-function isKnownDirectory(path) {
-    if (path === '/' || path === '/tmp' || path === '/root' || path === '/etc/ssl/certs')
-        return true;
-    if (/\/lib\/security$/.test(path))
-        return true;
-    return isTrustPath(path) && external_node_path_.posix.extname(path) === '' && external_node_path_.posix.basename(path) !== 'cacerts';
-}
-function flag(instr, name) {
-    return instr.flags.find((f) => f.name === name)?.value;
-}
-/** COPY and ADD: sources from the context, a URL, another stage, or an image; destination resolved against WORKDIR. */
-function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) {
-    const heredocNames = new Set(instr.heredocs.map((h) => h.name));
-    const words = instr.words.map((w) => expand(w, vars));
-    if (words.length < 2 && !instr.heredocs.length)
-        return;
-    const destWord = words[words.length - 1];
-    const sources = words.slice(0, -1).map((w) => w.replace(/^<<-?["']?([^"']+)["']?$/, '<<$1'));
-    const dest = resolvePath(destWord, fs.workdir);
-    const destIsDir = destWord.endsWith('/') || destWord === '.' || sources.length > 1 || sources.some(hasGlob) || isKnownDirectory(dest);
-    const from = flag(instr, 'from');
-    const kw = instr.keyword;
-    const fromStage = from !== undefined ? stageByRef(expand(from, vars), stage) : undefined;
-    for (const source of sources) {
-        const heredoc = source.startsWith('<<') ? instr.heredocs.find((h) => h.name === source.slice(2) || heredocNames.has(source.slice(2))) : undefined;
-        if (heredoc) {
-            const target = destIsDir ? external_node_path_.posix.join(dest, heredoc.name) : dest;
-            const ca = heredoc.body.includes('-----BEGIN');
-            fs.add(record(target, false, ca || isTrustPath(target), instr, stage, 'OCA101', `${kw} writes a here-document to ${target}`, 'inline'));
-            report(fs.lookup(target));
-            continue;
-        }
-        if (fromStage !== undefined) {
-            const src = stageModels[fromStage];
-            const srcName = src.stage.name ?? String(fromStage);
-            const srcPath = resolvePath(source, '/');
-            for (const r of src.fs.covered(srcPath)) {
-                const target = mapPath(r, srcPath, dest, destIsDir);
-                const wholeDir = r.dir && (r.path === srcPath || !external_node_path_.posix.relative(srcPath, r.path).startsWith('..'));
-                const carried = record(target, wholeDir, r.ca, instr, stage, r.ca ? 'OCA106' : r.rule, `COPY --from=${srcName} ${source} brings ${r.path} of stage '${srcName}' to ${target}: ${r.what} (line ${r.line})`, 'stage', r.contextDir !== undefined && wholeDir ? { contextDir: r.contextDir } : {});
-                if (r.evidence)
-                    carried.evidence = r.evidence;
-                fs.add(carried);
-                report(carried);
-            }
-            continue;
-        }
-        if (from !== undefined) {
-            // An image or a named build context: nothing of this Dockerfile's stages, so only names and destinations tell.
-            const srcPath = resolvePath(source, '/');
-            const target = destIsDir ? external_node_path_.posix.join(dest, external_node_path_.posix.basename(srcPath)) : dest;
-            const publicBundle = (0,system_bundles/* isSystemBundlePath */.Rz)(srcPath) || srcPath.startsWith('/etc/ssl/certs') || srcPath.startsWith('/usr/share/ca-certificates');
-            const ca = !publicBundle && (isCaLikeName(srcPath) || (isTrustPath(target) && !(0,system_bundles/* isSystemBundlePath */.Rz)(target)));
-            fs.add(record(target, false, ca, instr, stage, 'OCA101', `${kw} --from=${from} puts ${source} at ${target}`, 'external'));
-            report(fs.lookup(target));
-            continue;
-        }
-        if (kw === 'ADD' && isUrl(source)) {
-            const name = urlBasename(source);
-            const target = destIsDir ? external_node_path_.posix.join(dest, name) : dest;
-            const ca = isCaLikeName(name) || isCaLikeName(target) || isTrustPath(target);
-            fs.add(record(target, false, ca, instr, stage, 'OCA101', `ADD downloads ${source} to ${target}`, 'download'));
-            report(fs.lookup(target));
-            continue;
-        }
-        copyFromContext(instr, stage, fs, source, dest, destIsDir, context, report);
-    }
-}
-function record(path, dir, ca, instr, stage, rule, what, origin, extra = {}) {
-    return { path, dir, ca, line: instr.line, stage, rule, what, origin, removed: [], pending: false, reported: false, ...extra };
-}
-function contextRelative(source) {
-    const n = external_node_path_.posix.normalize(`/${source}`).replace(/\/+$/, '');
-    return n === '' || n === '/' ? '.' : n.slice(1);
-}
-function copyFromContext(instr, stage, fs, source, dest, destIsDir, context, report) {
-    const kw = instr.keyword;
-    const rel = contextRelative(source);
-    const known = context?.match(rel);
-    if (known) {
-        // Each file the source brings, parsed: only certificates that count (CAs, or the org CA's family) are findings.
-        const baseDir = known.dir ? rel : external_node_path_.posix.dirname(rel);
-        if (known.dir)
-            fs.add(record(dest, true, false, instr, stage, 'OCA101', `${kw} ${source} copies the build context directory '${rel}' to ${dest}`, 'context', { contextDir: rel }));
-        for (const file of known.files) {
-            const target = known.dir ? external_node_path_.posix.join(dest, baseDir === '.' ? file : external_node_path_.posix.relative(baseDir, file)) : destIsDir ? external_node_path_.posix.join(dest, external_node_path_.posix.basename(file)) : dest;
-            const cls = context.classify(file);
-            if (!cls && known.dir)
-                continue;
-            const r = record(target, false, cls?.ca ?? false, instr, stage, 'OCA101', `${kw} puts '${file}' from the build context at ${target}${cls ? ` (${cls.description})` : ''}`, 'context');
-            fs.add(r);
-            report(r);
-        }
-        return;
-    }
-    // No context to read: judge by names and destinations.
-    const isDir = !hasGlob(rel) && (rel === '.' || source.endsWith('/') || external_node_path_.posix.extname(rel) === '');
-    if (hasGlob(rel) || isDir) {
-        const ca = isTrustPath(dest);
-        const r = record(dest, true, ca, instr, stage, 'OCA101', `${kw} ${source} copies ${hasGlob(rel) ? 'the matching files' : `the build context${rel === '.' ? '' : ` directory '${rel}'`}`} into ${ca ? 'the trust path ' : ''}${dest}`, 'context', isDir ? { contextDir: rel } : {});
-        fs.add(r);
-        report(r);
-        return;
-    }
-    const target = destIsDir ? external_node_path_.posix.join(dest, external_node_path_.posix.basename(rel)) : dest;
-    const ca = isCaLikeName(rel) || isCaLikeName(target) || isTrustPath(target);
-    const r = record(target, false, ca, instr, stage, 'OCA101', `${kw} puts '${rel}' from the build context at ${target}`, 'context');
-    fs.add(r);
-    report(r);
-}
-
-;// CONCATENATED MODULE: ./src/lint/rules.ts
-
-// The image check says its fix inside a sentence ("… Fix: use …"); a finding's own `fix` field is the bare advice.
-const USE_A_SECRET = LEAK_FIX.replace(/^Fix:\s*(.)/, (_m, first) => first.toUpperCase());
-const RULES = [
-    {
-        id: 'OCA101',
-        name: 'copy-ca-file',
-        what: 'COPY/ADD brings a CA certificate into the image: into a trust path, under a CA-like name, a file a later step uses as a CA, or (with --context) a file that parses as a CA certificate.',
-        why: 'A file copied in stays in that layer for good, even if a later step deletes it.',
-        fix: USE_A_SECRET,
-    },
-    {
-        id: 'OCA102',
-        name: 'write-ca-file',
-        what: 'RUN downloads or writes a CA certificate into the file system (wget -O/-P, curl -o, cp, tee, echo > … into a trust path, or a file later used as a CA) and leaves it there.',
-        why: 'The file is part of the layer that RUN creates.',
-        fix: USE_A_SECRET,
-    },
-    {
-        id: 'OCA103',
-        name: 'trust-store-update',
-        what: 'update-ca-certificates, update-ca-trust, trust anchor or c_rehash run after a CA was added in this stage or its FROM chain.',
-        why: 'The regenerated bundle (/etc/ssl/certs/ca-certificates.crt and friends) then holds the CA. A bare update, --fresh, or the distribution ca-certificates package alone add nothing and are not flagged.',
-        fix: USE_A_SECRET,
-    },
-    {
-        id: 'OCA104',
-        name: 'keystore-import',
-        what: 'keytool -importcert or certutil -A adds a certificate that is not one of the distribution roots to a Java or NSS store.',
-        why: 'The keystore file (cacerts) in that layer holds the CA.',
-        fix: USE_A_SECRET,
-    },
-    {
-        id: 'OCA105',
-        name: 'secret-to-disk',
-        what: 'RUN copies a CA secret mount (or a secret mounted into a trust directory) to the file system and does not remove it in the same RUN.',
-        why: 'A secret mount is never in a layer; a copy of it is.',
-        fix: 'Read the secret in place (with-org-ca reads /run/secrets/org_ca itself), or remove every copy (and regenerate the bundle) within the same RUN.',
-    },
-    {
-        id: 'OCA106',
-        name: 'copy-from-stage',
-        what: 'COPY --from=<stage> (or a RUN bind mount from a stage) brings a path of that stage that holds a CA: its SRC names the file, a directory containing it, or a glob matching it.',
-        why: 'Only what COPY --from names reaches the release image; when that is a CA file or a bundle regenerated with one, the CA goes with it.',
-        fix: 'Copy build outputs only, or copy the bundle from a stage that installed nothing but the distribution ca-certificates package.',
-    },
-    {
-        id: 'OCA107',
-        name: 'arg-ca',
-        what: 'An ARG that carries certificate text is in scope of a later RUN.',
-        why: 'BuildKit records the value of every ARG in scope in the history of each later RUN (RUN |N NAME=…), readable by anyone who pulls the image.',
-        fix: 'Pass the CA as a secret (--secret id=org_ca,src=…) and read it with RUN --mount=type=secret, never as a build argument.',
-    },
-    {
-        id: 'OCA108',
-        name: 'ca-in-source',
-        what: 'Certificate text (-----BEGIN CERTIFICATE-----) is written inline in the Dockerfile.',
-        why: 'It ends up in the layer and in the build history and provenance.',
-        fix: USE_A_SECRET,
-    },
-    {
-        id: 'OCA109',
-        name: 'ca-pointer',
-        what: 'ENV or a persistent tool setting (npm/yarn/pip/git config) in the release image names a CA file other than the image\'s own system bundle.',
-        why: 'The leak check fails it too: the file it names either holds a CA added for the build or is missing at run time (tools then fail, or trust whatever is put there).',
-        fix: 'Set CA variables only for the build command that needs them (with-org-ca in a builder stage); point at the system bundle (/etc/ssl/certs/ca-certificates.crt) if anything.',
-    },
-    {
-        id: 'OCA110',
-        name: 'ca-file-in-image',
-        what: 'A tool flag or variable (pip --cert, curl --cacert, NODE_EXTRA_CA_CERTS=… cmd, keytool -file …) uses a file of the image as a CA, and no COPY/ADD of this Dockerfile explains where it came from.',
-        why: 'The flag proves the file is a CA; it is not a mount, so it is in the image (from the base image or an earlier step).',
-        fix: USE_A_SECRET,
-    },
-];
-function ruleById(id) {
-    return RULES.find((r) => r.id === id);
-}
-/** A rule by id (OCA101, case-insensitive) or by name (copy-ca-file). */
-function findRule(idOrName) {
-    const key = idOrName.trim().toLowerCase();
-    return RULES.find((r) => r.id.toLowerCase() === key || r.name === key);
-}
-
-;// CONCATENATED MODULE: ./src/lint/lint.ts
-
-
-
-
-
-class LintError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'LintError';
-    }
-}
-const CACHE_NOTE = 'Findings marked info are in stages the release image does not contain: they matter only if the build cache (--cache-to mode=max, kaniko --cache) or that stage is pushed.';
-const INLINE_IGNORE = /^\s*org-ca\s+ignore=([A-Za-z0-9_,-]+)\s*(.*)$/;
-/** `# org-ca ignore=OCA101,copy-ca-file reason` applies to the next instruction, as hadolint's inline ignores do. */
-function inlineIgnores(file, notes) {
-    const out = new Map();
-    for (const [line, text] of file.comments) {
-        const m = INLINE_IGNORE.exec(text);
-        if (!m)
-            continue;
-        const next = file.instructionLines.find((l) => l > line);
-        if (next === undefined)
-            continue;
-        const rules = new Set();
-        for (const name of m[1].split(',').filter(Boolean)) {
-            const rule = findRule(name);
-            if (rule)
-                rules.add(rule.id);
-            else
-                notes.push(`line ${line}: '${name}' in an org-ca ignore comment is not a rule (expected one of ${RULES.map((r) => r.id).join(', ')} or their names); it ignores nothing.`);
-        }
-        const entry = out.get(next) ?? { rules: new Set(), reason: m[2].trim() };
-        for (const r of rules)
-            entry.rules.add(r);
-        out.set(next, entry);
-    }
-    return out;
-}
-function parseIgnoreList(values) {
-    return values
-        .flatMap((v) => v.split(/[\s,]+/))
-        .filter(Boolean)
-        .map((name) => {
-        const rule = findRule(name);
-        if (!rule)
-            throw new LintError(`--ignore '${name}' is not a rule: expected one of ${RULES.map((r) => `${r.id} (${r.name})`).join(', ')}.`);
-        return rule.id;
-    });
-}
-/** The settings left in the release image: the last ENV per variable, the last value per tool setting. */
-function finalPointers(model, chain) {
-    const last = new Map();
-    for (const stage of chain) {
-        for (const p of model.pointers.filter((x) => x.stage === stage))
-            last.set(`${p.via}|${p.setting}`, p);
-    }
-    return [...last.values()];
-}
-function lint_pointerFindings(model, chain, release) {
-    const fs = model.stages[release].fs;
-    const secretTargets = chain.flatMap((s) => model.stages[s].secretTargets);
-    const out = [];
-    for (const p of finalPointers(model, chain)) {
-        const value = p.value.trim();
-        if (!value)
-            continue;
-        const what = p.via === 'env' ? `ENV ${p.setting}` : `${p.setting} (a setting written by RUN)`;
-        const add = (message) => void out.push({ rule: 'OCA109', stage: p.stage, line: p.line, message });
-        if ((0,leak_pointers/* looksLikeCertText */.Xz)(value)) {
-            add(`${what} holds certificate text, and it is in the release image`);
-            continue;
-        }
-        for (const raw of p.setting === 'SSL_CERT_DIR' ? value.split(':').filter(Boolean) : [value]) {
-            if (/\$/.test(raw))
-                continue;
-            const path = resolvePath(raw, p.cwd);
-            if ((0,system_bundles/* isSystemBundlePath */.Rz)(path))
-                continue;
-            if (isUnder(path, '/run/secrets') || secretTargets.some((t) => isUnder(path, t))) {
-                add(`${what} points at ${path}, a secret mount that is absent when the image runs: a build-time CA setting left in the release image`);
-                continue;
-            }
-            const r = fs.lookup(path);
-            if (r?.ca)
-                add(`${what} points at ${path}, which holds a CA (${r.what}, line ${r.line})`);
-            else
-                add(`${what} points at ${path}, which is not the image's own bundle: it either holds a CA added for the build or is missing when the image runs`);
-        }
-    }
-    return out;
-}
-function lintDockerfile(content, options = {}) {
-    let file;
-    try {
-        file = parseDockerfile(content);
-    }
-    catch (error) {
-        throw new LintError(error instanceof Error ? error.message : String(error));
-    }
-    const notes = [];
-    const optionIgnores = new Set(parseIgnoreList(options.ignore ?? []));
-    const model = buildModel(file, { ...(options.context ? { context: options.context } : {}), ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}) });
-    const names = model.stages.map((s) => s.stage.name ?? String(s.stage.index));
-    let release = model.stages.length - 1;
-    if (options.target !== undefined) {
-        const t = options.target.toLowerCase();
-        const found = names.findIndex((n) => n === t);
-        release = found !== -1 ? found : /^\d+$/.test(t) && Number(t) < names.length ? Number(t) : -1;
-        if (release === -1)
-            throw new LintError(`--target '${options.target}' is not a stage of this Dockerfile: expected one of ${names.join(', ')}.`);
-    }
-    const chain = [];
-    for (let s = release; s !== undefined && !chain.includes(s); s = model.stages[s].parent)
-        chain.unshift(s);
-    const inChain = new Set(chain);
-    const ignores = inlineIgnores(file, notes);
-    const raw = [...model.findings, ...lint_pointerFindings(model, chain, release)];
-    const findings = raw
-        .filter((f, i) => raw.findIndex((g) => g.rule === f.rule && g.line === f.line && g.stage === f.stage && g.message === f.message) === i)
-        .sort((a, b) => a.line - b.line || a.rule.localeCompare(b.rule))
-        .map((f) => {
-        const rule = ruleById(f.rule);
-        const inRelease = inChain.has(f.stage);
-        const inline = ignores.get(f.line);
-        const ignored = inline?.rules.has(f.rule)
-            ? { by: 'inline', reason: inline.reason || 'no reason given' }
-            : optionIgnores.has(f.rule)
-                ? { by: 'option', reason: `--ignore ${f.rule}` }
-                : undefined;
-        return {
-            rule: f.rule,
-            name: rule.name,
-            line: f.line,
-            stage: names[f.stage],
-            inRelease,
-            severity: inRelease ? 'error' : 'info',
-            message: f.message,
-            fix: rule.fix,
-            ...(ignored ? { ignored } : {}),
-        };
-    });
-    if (findings.some((f) => f.severity === 'info'))
-        notes.push(CACHE_NOTE);
-    return {
-        target: names[release],
-        stages: model.stages.map((s, i) => ({ name: names[i], inRelease: inChain.has(i) })),
-        findings,
-        failed: findings.some((f) => f.severity === 'error' && !f.ignored),
-        notes,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/lint/report.ts
-
-/** Renderings of a lint result: terminal text, annotations (data) and SARIF 2.1.0. Pure. */
-function label(f) {
-    return f.ignored ? `ignored (${f.ignored.reason})` : f.severity;
-}
-function renderLintText(file, result) {
-    const stages = result.stages.map((s) => `${s.name}${s.inRelease ? ' (release)' : ''}`).join(', ');
-    const lines = [`org-ca lint: ${file}: target '${result.target}', stages: ${stages}`];
-    for (const f of result.findings) {
-        lines.push(`${file}:${f.line}: ${label(f)} ${f.rule} ${f.name} [stage '${f.stage}']: ${f.message}`);
-        lines.push(`    fix: ${f.fix}`);
-    }
-    lines.push(...result.notes.map((n) => `note: ${n}`));
-    const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
-    const ignored = result.findings.filter((f) => f.ignored).length;
-    const info = result.findings.filter((f) => f.severity === 'info' && !f.ignored).length;
-    const counts = `${errors} error(s), ${info} info, ${ignored} ignored`;
-    lines.push(result.failed ? `FAILED: ${counts}: the release image would hold a CA.` : `OK: ${counts}: nothing puts a CA into the release image.`);
-    return lines.join('\n');
-}
-/** One annotation per finding that is not ignored: errors for the release image, notices for other stages. */
-function lintAnnotations(result) {
-    return result.findings
-        .filter((f) => !f.ignored)
-        .map((f) => ({
-        level: f.severity === 'error' ? 'error' : 'notice',
-        title: `${f.severity === 'error' ? 'CA would leak' : 'CA in a build stage only'}: ${f.rule} ${f.name}`,
-        message: `${f.message} Fix: ${f.fix}`,
-        line: f.line,
-    }));
-}
-/** SARIF 2.1.0; an ignored finding carries a `suppressions` entry (inSource for comments, external for --ignore). */
-/** The lint's rules as SARIF reportingDescriptors (shared with the leak-check sub-action's combined SARIF). */
-function lintSarifRules() {
-    return RULES.map((r) => ({
-        id: r.id,
-        name: r.name,
-        shortDescription: { text: r.what },
-        fullDescription: { text: r.why },
-        help: { text: r.fix },
-        defaultConfiguration: { level: 'error' },
-    }));
-}
-/** One SARIF result per finding; information-level ones as notes, ignored ones with their suppression. */
-function lintSarifResults(uri, result) {
-    return result.findings.map((f) => ({
-        ruleId: f.rule,
-        level: f.severity === 'error' ? 'error' : 'note',
-        message: { text: `${f.message} (stage '${f.stage}'${f.inRelease ? ', release image' : ', not in the release image'}). Fix: ${f.fix}` },
-        locations: [{ physicalLocation: { artifactLocation: { uri }, region: { startLine: f.line } } }],
-        partialFingerprints: { 'orgCaLint/v1': `${f.rule}|${f.stage}|${f.message}` },
-        ...(f.ignored ? { suppressions: [{ kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason }] } : {}),
-    }));
-}
-function renderLintSarif(file, result) {
-    return {
-        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-        version: '2.1.0',
-        runs: [{ tool: { driver: { name: 'org-ca lint', rules: lintSarifRules() } }, results: lintSarifResults(file, result) }],
-    };
-}
-
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./src/leak/report.ts
-
-
-
-
-
-
-/** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
-/** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
-function failed(report, strict = false) {
-    return report.error !== undefined || report.findings.length > 0 || report.unscanned.length > 0 || (strict && notLookedInside(report).length > 0);
-}
-/** Older reports (and hand-made ones) may lack the field. */
-function notLookedInside(report) {
-    return report.notLookedInside ?? [];
-}
-function nlWhere(n) {
-    return `${n.image ? `[${n.image}] ` : ''}${n.layer !== undefined ? `layer ${n.layer} ` : ''}${n.path}`;
-}
-/**
- * An error as one line for the report files and the summary. The CA input's messages quote the bad value (a
- * fingerprint token, say), which may be certificate text pasted into the wrong input: those are redacted.
- */
-function safeMessage(error) {
-    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
-    return error instanceof parse/* CaInputError */.l ? redact(message) : message;
-}
-/** The report of a check that could not run: the same files and outputs as any other, saying why. */
-function failureReport(input, error) {
-    return { ...emptyReport(input), error };
-}
-function emptyReport(input) {
-    return { input, findings: [], unscanned: [], notLookedInside: [], stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 } };
-}
-function where(f) {
-    return f.layer ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}` : f.visibility === 'config' ? 'image config' : 'archive';
-}
-function renderText(report, strict = false) {
-    const lines = [];
-    if (report.error !== undefined)
-        return `FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`;
-    const s = report.stats;
-    const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
-    lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
-    for (const f of report.findings) {
-        lines.push(`LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`);
-        lines.push(`     ${f.message}`);
-    }
-    for (const u of report.unscanned)
-        lines.push(`NOT SCANNED ${u.what}: ${u.reason}`);
-    const unopened = notLookedInside(report);
-    for (const n of unopened)
-        lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
-    const warn = unopened.length ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.` : '';
-    if (!failed(report, strict))
-        lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
-    else
-        lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
-    return lines.join('\n');
-}
-function md(text) {
-    return text.replace(/[&<>"'|`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;', '`': '&#96;' })[c]);
-}
-function renderMarkdown(report, strict = false) {
-    const lines = ['## org-ca leak check', ''];
-    if (report.error !== undefined) {
-        lines.push(`**Could not check**${report.input ? ` \`${md(report.input)}\`` : ''}: ${md(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
-        return lines.join('\n');
-    }
-    lines.push(failed(report, strict)
-        ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in \`${md(report.input)}\`.`
-        : `**Clean**: the CA is nowhere in \`${md(report.input)}\` (${report.stats.layers} layers, ${report.stats.files} files).`, '');
-    if (report.findings.length) {
-        lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
-        for (const f of report.findings) {
-            lines.push(`| ${f.kind} | ${md(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${md((f.layer?.instruction ?? '').slice(0, 80))} | ${md(f.path)} | ${f.visibility} | ${f.fingerprint ? `${md(f.subject ?? '')} \`${(0,certificate/* colonFingerprint */.ae)(f.fingerprint).slice(0, 23)}…\`` : ''} |`);
-        }
-        lines.push('');
-    }
-    if (report.unscanned.length) {
-        lines.push('| Not scanned | Why |', '|---|---|');
-        for (const u of report.unscanned)
-            lines.push(`| ${md(u.what)} | ${md(u.reason)} |`);
-        lines.push('');
-    }
-    const unopened = notLookedInside(report);
-    if (unopened.length) {
-        lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
-        lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
-        for (const n of unopened)
-            lines.push(`| ${md(n.image ?? '')} | ${n.layer ?? ''} | ${md(n.path)} | ${md(n.reason)} |`);
-        lines.push('');
-    }
-    return lines.join('\n');
-}
-/** The last lines of a failed check's summary: what to do about it. Pure. */
-function fixMarkdown(failure) {
-    const lines = [];
-    if (failure.leaks > 0) {
-        lines.push('**Fix**: use the CA only in a builder stage, through a BuildKit secret mount ' +
-            '(`RUN --mount=type=secret,id=org_ca --mount=type=bind,from=org-ca,target=/org-ca /org-ca/with-org-ca npm ci`), ' +
-            'copy only build outputs into the release stage, and rebuild; `org-ca lint Dockerfile --target <release stage>` names the instruction.');
-    }
-    if (failure.unscanned > 0) {
-        lines.push('**Fix** for the parts not scanned: a part that cannot be read is never counted clean; export the image again ' +
-            '(`docker save`, `skopeo copy … oci-archive:`), check the archive is complete, and run the check on it.');
-    }
-    return lines.join('\n\n');
-}
-function report_annotations(report, strict = false) {
-    return [
-        ...report.findings.map((f) => ({ level: 'error', title: `CA leak (${f.kind}) at ${f.path}`, message: f.message })),
-        ...report.unscanned.map((u) => ({ level: 'error', title: `Not scanned: ${u.what}`, message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.` })),
-        ...notLookedInside(report).map((n) => ({
-            level: strict ? 'error' : 'warning',
-            title: `Not looked inside: ${n.path}`,
-            message: `${nlWhere(n)}: ${n.reason}. ${strict ? 'strict: this fails the check.' : 'The CA could hide there unseen; set strict to fail on this.'}`,
-        })),
-    ];
-}
-const report_RULES = {
-    pem: 'The CA certificate as PEM',
-    'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
-    der: 'The CA certificate as DER bytes',
-    'der-same-key': 'A certificate with the CA key, DER',
-    'public-key': 'The CA public key',
-    'pem-body': 'The CA PEM body without its BEGIN line',
-    'base64-der': 'base64 of the CA DER',
-    'base64-der-same-key': 'base64 of a certificate with the CA key',
-    'base64-public-key': 'base64 of the CA public key',
-    'base64-pem': 'base64 of the CA PEM',
-    'pem-intermediate': 'An intermediate CA the org CA signed (a trust anchor for Java, Go and Node), PEM',
-    'der-intermediate': 'An intermediate CA the org CA signed, DER',
-    'base64-der-intermediate': 'base64 of an intermediate CA the org CA signed',
-    'base64-pem-intermediate': 'base64 of the PEM of an intermediate CA the org CA signed',
-    jks: 'The CA in a Java keystore',
-    pkcs12: 'The CA in a PKCS#12 store',
-    'jks-intermediate': 'An intermediate CA the org CA signed, in a Java keystore',
-    'pkcs12-intermediate': 'An intermediate CA the org CA signed, in a PKCS#12 store',
-    'pointer-inline': 'A CA setting holding certificate text',
-    'pointer-to-ca': 'A CA setting naming a file that holds the CA',
-    'pointer-missing': 'A CA setting naming a file absent from the image',
-    'not-scanned': 'A part of the image that could not be read',
-    'not-looked-inside': 'An archive or compressed file inside the image that could not be opened',
-};
-/** Notification descriptors (toolExecutionNotifications refer to them by id). */
-const NOTIFICATIONS = {
-    'input-error': 'The image could not be checked at all (a bad input or an unreadable image): the check fails closed.',
-    'not-scanned': 'A part of the image could not be read: it is not counted clean.',
-};
-/**
- * A repository file as SARIF wants it: relative to the checkout when it is inside it (code scanning resolves
- * relative URIs against the repository root), else an absolute file: URI.
- */
-function artifactUri(path, workspace) {
-    if (!(0,external_node_path_.isAbsolute)(path))
-        return path.split(external_node_path_.sep).join('/').replace(/^(\.\/)+/, '');
-    if (workspace) {
-        const rel = (0,external_node_path_.relative)(workspace, path);
-        if (rel && !rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel))
-            return rel.split(external_node_path_.sep).join('/');
-    }
-    return (0,external_node_url_.pathToFileURL)(path).href;
-}
-/**
- * SARIF 2.1.0 for github/codeql-action/upload-sarif. Image paths are inside the image, so they carry their own base
- * id; Dockerfile lint findings point at the Dockerfile's line, relative to the repository.
- */
-function renderSarif(report, lint, strict = false) {
-    const result = (ruleId, text, uri, key, level = 'error') => ({
-        ruleId,
-        level,
-        message: { text },
-        locations: [{ physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } }],
-        partialFingerprints: { 'orgCaLeak/v1': key },
-    });
-    return {
-        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-        version: '2.1.0',
-        runs: [
-            {
-                tool: {
-                    driver: {
-                        name: 'org-ca leak-check',
-                        rules: [
-                            ...Object.entries(report_RULES).map(([id, text]) => ({
-                                id,
-                                shortDescription: { text },
-                                defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
-                            })),
-                            ...(lint ? lintSarifRules() : []),
-                        ],
-                        notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
-                    },
-                },
-                // An unreadable image or a bad input is a run that did not execute successfully, with the reason as a tool
-                // notification (SARIF 2.1.0 §3.20.14, §3.20.21): upload-sarif still gets a valid file, and a reader sees why.
-                // A part that could not be read is a result (an alert) and also a notification: the run did not fully succeed.
-                invocations: [
-                    {
-                        executionSuccessful: report.error === undefined && report.unscanned.length === 0,
-                        toolExecutionNotifications: [
-                            ...(report.error === undefined ? [] : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
-                            ...report.unscanned.map((u) => ({ level: 'error', message: { text: `${u.what}: ${u.reason}` }, descriptor: { id: 'not-scanned' } })),
-                        ],
-                    },
-                ],
-                originalUriBaseIds: { IMAGE: { description: { text: `Inside the image ${report.input}` } } },
-                results: [
-                    ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
-                    ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
-                    ...(lint ? lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) : []),
-                    ...notLookedInside(report).map((n) => result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning')),
-                ],
-            },
-        ],
-    };
-}
-
-;// CONCATENATED MODULE: ./src/leak/limits.ts
-
-
-/**
- * The user-settable bounds, one table for the CLI flags and the sub-action inputs (same names, `--` for flags).
- * Pure: raw strings in, a partial ScanLimits out, or an error quoting the bad value.
- */
-const LIMIT_OPTIONS = [
-    { name: 'max-depth', key: 'maxDepth', kind: 'count', help: 'how many archives deep to look inside files' },
-    { name: 'max-layer-bytes', key: 'maxLayerBytes', kind: 'bytes', help: 'bound on one uncompressed layer (over it the check fails)' },
-    { name: 'max-image-bytes', key: 'maxImageBytes', kind: 'bytes', help: 'bound on all uncompressed layers together (over it the check fails)' },
-    { name: 'max-nested-layer-bytes', key: 'maxNestedLayerBytes', kind: 'bytes', help: 'bytes expanded from the files inside one layer' },
-    { name: 'max-nested-image-bytes', key: 'maxNestedImageBytes', kind: 'bytes', help: 'bytes expanded from the files inside all layers' },
-];
-const UNITS = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-/** `4G`, `512MiB`, `100mb`, `1073741824`: binary units (a K is 1024). */
-function parseBytes(text) {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
-    if (!m)
-        return undefined;
-    const n = Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]);
-    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
-}
-function parseLimits(raw, flagPrefix = '') {
-    const out = {};
-    for (const o of LIMIT_OPTIONS) {
-        const text = raw(o.name)?.trim();
-        if (!text)
-            continue;
-        if (o.kind === 'count') {
-            if (!/^\d+$/.test(text) || Number(text) > 64)
-                throw new Error(`${flagPrefix}${o.name} '${text}' is not a whole number from 0 to 64`);
-            out[o.key] = Number(text);
-        }
-        else {
-            const n = parseBytes(text);
-            if (n === undefined)
-                throw new Error(`${flagPrefix}${o.name} '${text}' is not a size: expected bytes or a number with K, M, G or T (e.g. 16G)`);
-            out[o.key] = n;
-        }
-    }
-    return out;
-}
-/** The defaults as the help and the README say them. */
-function describeDefault(name) {
-    const o = LIMIT_OPTIONS.find((x) => x.name === name);
-    const v = DEFAULT_LIMITS[o.key];
-    return o.kind === 'bytes' ? describeBytes(v).replace(/ (\w)iB$/, '$1') : String(v);
-}
-/** `true`/`false` as the runner spells booleans (YAML 1.2 core schema, as the Actions toolkit's getBooleanInput). */
-function parseBoolean(name, text) {
-    const t = text.trim();
-    if (t === '')
-        return false;
-    if (/^(true|True|TRUE)$/.test(t))
-        return true;
-    if (/^(false|False|FALSE)$/.test(t))
-        return false;
-    throw new Error(`${name} '${t}' is not a boolean: expected true or false`);
-}
-
-;// CONCATENATED MODULE: ./src/ca/validate.ts
-
-
-const DAY_MS = (/* unused pure expression or super */ null && (24 * 60 * 60 * 1000));
-const EXPIRY_WARNING_DAYS = 30;
-/** Normalises a SHA-256 pin (`AA:BB:…` or `aabb…`); throws on anything else. The pin is no secret, so it is quoted. */
-function parseFingerprint(value, inputName = 'ca-fingerprint') {
-    const hex = value.trim().replace(/^sha256[:/]/i, '').replace(/[:\s]/g, '').toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(hex)) {
-        throw new parse/* CaInputError */.l(`${inputName} '${value.trim()}' is not a SHA-256 fingerprint: expected 64 hex digits, with or without colons.`);
-    }
-    return hex;
-}
-function validate_describe(cert) {
-    return `'${cert.subject}' (SHA-256 ${colonFingerprint(cert.fingerprint)})`;
-}
-/**
- * Checks that the input is something a TLS client may anchor on: CA certificates, valid now, matching the pin.
- * Problems that make trust impossible throw; things worth knowing come back as warnings. `pinName` is the option as
- * the caller spells it in messages: `ca-fingerprint` (action) or `--fingerprint` (CLI).
- */
-function validate_validateCa(certs, options) {
-    const { now } = options;
-    if (certs.length === 0)
-        throw new CaInputError('The CA input holds no certificate.');
-    for (const cert of certs) {
-        if (!cert.isCa) {
-            throw new CaInputError(`Certificate ${validate_describe(cert)} is not a CA (basicConstraints CA:FALSE or absent): ` +
-                "expected the organisation's root or issuing CA, not a server certificate.");
-        }
-        if (cert.notAfter.getTime() < now.getTime()) {
-            throw new CaInputError(`CA ${validate_describe(cert)} expired on ${cert.notAfter.toISOString()}: expected a CA valid now; ask for the current one.`);
-        }
-        if (cert.notBefore.getTime() > now.getTime()) {
-            throw new CaInputError(`CA ${validate_describe(cert)} is not valid before ${cert.notBefore.toISOString()}: check the clock, or the certificate.`);
-        }
-    }
-    let primary;
-    if (options.pin !== undefined) {
-        const pinName = options.pinName ?? 'ca-fingerprint';
-        const pin = parseFingerprint(options.pin, pinName);
-        primary = certs.find((cert) => cert.fingerprint === pin);
-        if (!primary) {
-            const got = certs.map((cert) => colonFingerprint(cert.fingerprint)).join(', ');
-            throw new CaInputError(`The CA's SHA-256 fingerprint does not match ${pinName} ${colonFingerprint(pin)}: the input has ${got}.`);
-        }
-    }
-    primary ??= certs.find((cert) => cert.selfIssued) ?? certs[0];
-    const warnings = [];
-    for (const cert of certs) {
-        const daysLeft = Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
-        if (daysLeft < EXPIRY_WARNING_DAYS) {
-            warnings.push(`CA ${validate_describe(cert)} expires in ${daysLeft} day(s), on ${cert.notAfter.toISOString()}.`);
-        }
-        if (!cert.selfIssued && !certs.some((other) => other !== cert && isIssuedBy(cert, other))) {
-            warnings.push(`CA ${validate_describe(cert)} is an intermediate whose issuer '${cert.issuer}' was not given: ` +
-                'clients that need the full chain (apt, Java) may still fail; add the root too.');
-        }
-    }
-    return { certs, primary, warnings };
-}
-
-;// CONCATENATED MODULE: ./src/ca/load.ts
-
-
-
-function hasCa(spec) {
-    return Boolean(spec.ca?.trim() || spec.caFile?.trim());
-}
-/** The error for a step or command that must act but was given no CA. */
-function noCaGiven(names = { ca: 'ca', caFile: 'ca-file' }) {
-    return new parse/* CaInputError */.l(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
-}
-/**
- * Reads and parses the certificates from whichever input was given, without judging them (the leak check searches for
- * an expired or non-CA certificate too). Messages never contain the input itself.
- */
-function readCaCertificates(spec, names = { ca: 'ca', caFile: 'ca-file' }) {
-    const text = spec.ca?.trim() ? spec.ca : undefined;
-    const file = spec.caFile?.trim() || undefined;
-    if (text && file)
-        throw new parse/* CaInputError */.l(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
-    if (!text && !file)
-        throw noCaGiven(names);
-    if (!file)
-        return (0,parse/* parseCertificates */.W)(text, names.ca);
-    let bytes;
-    try {
-        bytes = (0,external_node_fs_.readFileSync)(file);
-    }
-    catch (error) {
-        const code = error.code ?? 'unreadable';
-        throw new parse/* CaInputError */.l(`${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`);
-    }
-    return (0,parse/* parseCertificates */.W)(bytes, `${names.caFile} '${file}'`);
-}
-/** Reads, parses and validates the CA: what a TLS client may anchor on. */
-function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
-    const certs = readCaCertificates(spec, names);
-    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}), ...(names.fingerprint ? { pinName: names.fingerprint } : {}) });
-}
-/**
- * The one place the action loads its CA input: judged whenever one is given, whatever the step then decides, so a
- * private key or garbage in the secret fails on every runner kind; undefined when none was given.
- */
-function loadGivenCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
-    return hasCa(spec) ? loadCa(spec, now, names) : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/leak/targets.ts
-
-
-
-/**
- * What to look for, from the CA (text or file, the main action's parser) and/or SHA-256 fingerprints. Unlike the
- * main action, an expired or non-CA certificate is still searched for: the check is about the bytes, not trust.
- */
-function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 'fingerprint' }) {
-    const fingerprints = (input.fingerprints ?? []).flatMap((f) => f.split(/[\s,]+/)).filter(Boolean).map((f) => parseFingerprint(f, names.fingerprint));
-    const hasCa = Boolean(input.ca?.trim() || input.caFile?.trim());
-    const certs = hasCa ? readCaCertificates({ ca: input.ca, caFile: input.caFile }, names).map((c) => ({ der: c.der })) : [];
-    if (certs.length === 0 && fingerprints.length === 0) {
-        throw new parse/* CaInputError */.l(`Nothing to look for: set ${names.ca} or ${names.caFile} (the CA), or ${names.fingerprint} (its SHA-256, several allowed).`);
-    }
-    return { certs, fingerprints };
-}
-
-;// CONCATENATED MODULE: ./src/leak/action.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-function parseLeakInputs(raw) {
-    const inputs = {
-        image: raw('image').trim(),
-        ca: raw('ca'),
-        caFile: raw('ca-file').trim(),
-        fingerprints: raw('fingerprint').split(/[\s,]+/).filter(Boolean),
-        dockerfile: raw('dockerfile').trim(),
-        target: raw('target').trim(),
-        strict: parseBoolean('strict', raw('strict')),
-        limits: parseLimits((name) => raw(name)),
-        context: raw('context').trim(),
-        lintIgnore: raw('lint-ignore').split(/[\s,]+/).filter(Boolean),
-    };
-    if (!inputs.image && !inputs.dockerfile)
-        throw new Error("Nothing to check: set 'image' (an image or archive) and/or 'dockerfile'.");
-    return inputs;
-}
-/**
- * Always reports: on a leak, a clean image, an unreadable image or a bad input alike, the step sets `leaks`,
- * `report-file` and `sarif-file` and writes the job summary, so that a following `upload-sarif` with `if: always()`
- * gets a real file; then it fails if anything was found or could not be checked.
- */
-async function run() {
-    let leaks = 0;
-    let problems = 0;
-    let image = '';
-    let strict = false;
-    let report;
-    let error;
-    let lint;
-    const sections = [];
-    try {
-        const inputs = parseLeakInputs((name) => getInput(name, { trimWhitespace: name !== 'ca' }));
-        image = inputs.image;
-        strict = inputs.strict;
-        if (inputs.dockerfile) {
-            const context = readBuildContext(inputs.context || (0,external_node_path_.dirname)(inputs.dockerfile) || '.', { dockerfile: inputs.dockerfile });
-            const result = lintDockerfile((0,external_node_fs_.readFileSync)(inputs.dockerfile, 'utf8'), { ...(inputs.target ? { target: inputs.target } : {}), context, ignore: inputs.lintIgnore });
-            lint = { file: inputs.dockerfile, result, ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}) };
-            info(renderLintText(inputs.dockerfile, result));
-            for (const a of lintAnnotations(result))
-                (a.level === 'error' ? core_error : notice)(a.message, { title: a.title, file: inputs.dockerfile, startLine: a.line });
-            const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
-            leaks += errors;
-            sections.push(`### Dockerfile lint: ${errors} finding(s) in the stages of target '${result.target}'`);
-        }
-        if (inputs.image) {
-            const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
-            report = await group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave: dockerSave, limits: inputs.limits }));
-            for (const a of report_annotations(report, inputs.strict))
-                (a.level === 'error' ? core_error : warning)(a.message, { title: a.title });
-            leaks += report.findings.length;
-            problems += report.unscanned.length;
-        }
-    }
-    catch (e) {
-        error = safeMessage(e);
-    }
-    try {
-        // A Dockerfile-only run has no image report, but the same files: SARIF carries the lint findings.
-        const written = error !== undefined ? failureReport(image, error) : (report ?? emptyReport(''));
-        const temp = await makeTempDirectory(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'org-ca-leak-', { purpose: process.env.RUNNER_TEMP ? 'RUNNER_TEMP' : 'TMPDIR', mode: 0o700 });
-        const reportFile = (0,external_node_path_.join)(temp, 'leak-report.json');
-        const sarifFile = (0,external_node_path_.join)(temp, 'leak-report.sarif');
-        (0,external_node_fs_.writeFileSync)(reportFile, JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) + '\n');
-        (0,external_node_fs_.writeFileSync)(sarifFile, JSON.stringify(renderSarif(written, lint, strict), null, 2) + '\n');
-        setOutput('report-file', reportFile);
-        setOutput('sarif-file', sarifFile);
-        setOutput('leaks', String(leaks));
-        if (error !== undefined || report)
-            sections.unshift(renderMarkdown(written, strict));
-        if (leaks > 0 || problems > 0)
-            sections.push(fixMarkdown({ leaks, unscanned: problems }));
-        if (process.env.GITHUB_STEP_SUMMARY)
-            await summary.addRaw(sections.join('\n\n'), true).write();
-    }
-    catch (e) {
-        error ??= `could not write the report: ${e instanceof Error ? e.message : String(e)}`;
-    }
-    const unopened = report && strict ? (report.notLookedInside ?? []).length : 0;
-    if (error !== undefined)
-        setFailed(error);
-    else if (leaks > 0 || (report && failed(report, strict)) || problems > 0) {
-        setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`);
     }
 }
 
-
-/***/ }),
-
-/***/ 7500:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Y: () => (/* binding */ openBlob)
-});
-
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-// EXTERNAL MODULE: ./src/leak/registry/client.ts + 3 modules
-var registry_client = __nccwpck_require__(2375);
-;// CONCATENATED MODULE: ./src/leak/registry/stream.ts
-/**
- * One registry blob as a stream, opened where it is scanned (a layer worker): the same client as the main thread
- * (route, trust, auth, redirects), retrying 429/5xx and connection failures before the first byte. After the first
- * byte nothing is retried: a break, a short body or one byte too many fails the layer with one line naming the blob.
- * The digest itself is verified by the scan, which hashes every raw byte it reads (layer.ts).
- */
-
-
-const BATCH = 256 * 1024;
-async function openRegistryBlob(blob) {
-    const spec = blob.fetch;
-    const what = `blob ${blob.digest} of ${blob.label}`;
-    const client = new registry_client/* RegistryClient */.bP({ ...spec, credentials: spec.credentials, env: spec.env });
-    const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
-    if (res.status < 200 || res.status >= 300) {
-        res.body.resume();
-        throw new registry_client/* RegistryError */.gl(`${what}: the registry answered ${res.status}`);
-    }
-    const body = res.body;
-    return external_node_stream_.Readable.from((async function* () {
-        let bytes = 0;
-        // TLS hands over 16 KiB records; batching them into 256 KiB pieces, as a file read gives, keeps the
-        // decompressor's round trips to libuv's pool (one per write) as few as for a file.
-        let batch = [];
-        let batched = 0;
-        try {
-            for await (const chunk of body) {
-                bytes += chunk.length;
-                if (bytes > blob.size)
-                    throw new registry_client/* RegistryError */.gl(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
-                batch.push(chunk);
-                batched += chunk.length;
-                if (batched >= BATCH) {
-                    yield batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
-                    batch = [];
-                    batched = 0;
-                }
-            }
-            if (batched)
-                yield Buffer.concat(batch, batched);
-        }
-        catch (error) {
-            body.destroy();
-            if (error instanceof registry_client/* RegistryError */.gl)
-                throw error;
-            throw new registry_client/* RegistryError */.gl(`${what}: the download broke off after ${bytes} of ${blob.size} bytes (${(0,registry_client/* oneLine */.TN)(error)})`);
-        }
-        if (bytes !== blob.size)
-            throw new registry_client/* RegistryError */.gl(`${what}: got ${bytes} of ${blob.size} bytes`);
-    })(), { objectMode: false, highWaterMark: 256 * 1024 });
-}
-
-;// CONCATENATED MODULE: ./src/leak/blob.ts
-/**
- * The one place a blob's bytes are opened, whatever holds them: a file range, bytes in memory, or a registry
- * (streamed by the worker that scans it, so a registry image is never written to disk).
- */
-
-
-
-async function openBlob(blob) {
-    if (blob.kind === 'registry')
-        return openRegistryBlob(blob);
-    if (blob.kind === 'bytes')
-        return external_node_stream_.Readable.from([Buffer.from(blob.bytes.buffer, blob.bytes.byteOffset, blob.size)], { objectMode: false });
-    if (blob.size === 0)
-        return external_node_stream_.Readable.from([], { objectMode: false });
-    return (0,external_node_fs_.createReadStream)(blob.file, { start: blob.start, end: blob.start + blob.size - 1, highWaterMark: 256 * 1024 });
-}
-
-
-/***/ }),
-
-/***/ 8:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $F: () => (/* binding */ LayerIndexBuilder),
-/* harmony export */   TD: () => (/* binding */ emptyLayerIndex),
-/* harmony export */   yS: () => (/* binding */ FinalFs)
-/* harmony export */ });
-/* unused harmony export pathHash */
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
+;// CONCATENATED MODULE: ./src/leak/filesystem.ts
 
 /**
  * The final file system of an image, as far as the leak check asks about it: which layer the visible version of a
@@ -75708,7 +71145,7 @@ class FinalFs {
      * Returns the final path and its node, or undefined when it does not exist.
      */
     resolve(path, cwd = '/') {
-        const start = path.startsWith('/') ? path : node_path__WEBPACK_IMPORTED_MODULE_0__.posix.join(cwd, path);
+        const start = path.startsWith('/') ? path : external_node_path_namespaceObject.posix.join(cwd, path);
         let pending = start.split('/').filter(Boolean);
         let resolved = [];
         let hops = 0;
@@ -75758,974 +71195,9 @@ class FinalFs {
     }
 }
 
-
-/***/ }),
-
-/***/ 2989:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Aj: () => (/* binding */ LayerAccumulator),
-  h4: () => (/* binding */ scanLayer),
-  ZF: () => (/* reexport */ sniff/* sniff */.ZF)
-});
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_);
-// EXTERNAL MODULE: ./src/leak/nested/budget.ts
-var nested_budget = __nccwpck_require__(3738);
-// EXTERNAL MODULE: ./src/leak/nested/decompress.ts + 3 modules
-var decompress = __nccwpck_require__(5681);
-// EXTERNAL MODULE: ./src/leak/nested/scan.ts + 7 modules
-var scan = __nccwpck_require__(5309);
-// EXTERNAL MODULE: ./src/leak/nested/spool.ts
-var spool = __nccwpck_require__(8712);
-// EXTERNAL MODULE: ./src/leak/sniff.ts
-var sniff = __nccwpck_require__(1507);
-// EXTERNAL MODULE: ./src/leak/blob.ts + 1 modules
-var blob = __nccwpck_require__(7500);
-;// CONCATENATED MODULE: ./src/leak/blame.ts
-
-
-/**
- * Names the real cause when the tar reader fails inside a layer. A bit flip in compressed data can still inflate
- * (deflate only checks its CRC at the end of a member), so the tar reader sees garbage first and would blame a tar
- * header. When the blob's digest is known, hashing it settles which one broke: a blob that does not match its digest
- * is corrupt, whatever the tar reader saw; a blob that matches really holds a bad tar stream.
- */
-async function blameTarFailure(job, tarMessage) {
-    if (!job.digest?.startsWith('sha256:'))
-        return tarMessage;
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    try {
-        for await (const chunk of await (0,blob/* openBlob */.Y)(job.blob))
-            hash.update(chunk);
-    }
-    catch {
-        return tarMessage;
-    }
-    const actual = `sha256:${hash.digest('hex')}`;
-    return actual === job.digest ? tarMessage : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
-}
-
-// EXTERNAL MODULE: ./src/leak/pointers.ts + 1 modules
-var pointers = __nccwpck_require__(321);
-// EXTERNAL MODULE: ./src/leak/tar.ts
-var leak_tar = __nccwpck_require__(9932);
-// EXTERNAL MODULE: ./src/leak/filesystem.ts
-var filesystem = __nccwpck_require__(8);
-;// CONCATENATED MODULE: ./src/leak/layer.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
-const CAPTURE_MAX = 64 * 1024;
-/**
- * Collects what the scan of one layer (or one directory tree) learns, file by file: the path index, the matches
- * (also inside archives and compressed files, see nested/), the captured pointer files. Files are pushed in
- * synchronously as the tar streams past; containers found on the way wait in `pending` until `drain()` opens them.
- */
-class LayerAccumulator {
-    limits;
-    index = new filesystem/* LayerIndexBuilder */.$F();
-    hits = [];
-    unreadable = [];
-    notLookedInside = [];
-    captured = [];
-    temp = new spool/* TempDir */.sO();
-    context;
-    files = 0;
-    file;
-    capture;
-    pending = [];
-    constructor(matcher, limits, budget = new nested_budget/* Budget */.__(limits)) {
-        this.limits = limits;
-        this.context = { matcher, limits, budget, temp: this.temp, hits: this.hits, unreadable: this.unreadable, notLookedInside: this.notLookedInside, nestedFiles: 0 };
-    }
-    entry(path, type, size, link) {
-        this.index.add(path, type, link);
-        if (type !== 'file')
-            return;
-        if (size > this.limits.maxFileBytes) {
-            throw new Error(`file '${path}' is ${size} bytes, over the ${this.limits.maxFileBytes}-byte bound for one file`);
-        }
-        this.files++;
-        this.file = new scan/* FileScan */.Qc(this.context, path, 0);
-        this.capture = (0,pointers/* isCapturedPath */.Mt)(path) && size <= CAPTURE_MAX ? [] : undefined;
-    }
-    data(chunk) {
-        this.capture?.push(chunk);
-        this.file?.write(chunk);
-    }
-    entryEnd() {
-        const file = this.file;
-        this.file = undefined;
-        if (!file)
-            return;
-        if (this.capture)
-            this.captured.push({ path: file.path, text: Buffer.concat(this.capture).toString('utf8') });
-        this.capture = undefined;
-        const job = file.end();
-        if (job)
-            this.pending.push(job);
-    }
-    /** Whether containers wait to be opened. */
-    get hasPending() {
-        return this.pending.length > 0;
-    }
-    /** Opens the containers collected so far (call between writes; the layer stream waits meanwhile). */
-    async drain() {
-        while (this.pending.length)
-            await (0,scan/* openNested */.IG)(this.context, this.pending.shift());
-    }
-    /** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
-    linkHits() {
-        const links = this.index.hardlinks.filter(([, link]) => link);
-        if (!links.length)
-            return;
-        const byOuter = new Map();
-        for (const hit of this.hits) {
-            const cut = hit.path.indexOf(scan/* NESTED */.s6);
-            const outer = cut === -1 ? hit.path : hit.path.slice(0, cut);
-            byOuter.set(outer, [...(byOuter.get(outer) ?? []), hit]);
-        }
-        for (const [path, link] of links) {
-            for (const hit of byOuter.get(link) ?? [])
-                this.hits.push({ ...hit, path: path + hit.path.slice(link.length) });
-        }
-    }
-    /** Removes the temporary files of nested archives. */
-    close() {
-        this.temp.remove();
-    }
-    result(base) {
-        return {
-            ...base,
-            files: this.files,
-            index: this.index.finish(),
-            hits: this.hits,
-            unreadable: this.unreadable,
-            notLookedInside: this.notLookedInside,
-            nestedFiles: this.context.nestedFiles,
-            captured: this.captured,
-        };
-    }
-}
-
-/** The blob's first `n` bytes (fewer if it is shorter), and the stream positioned after them. */
-async function peek(input, n) {
-    const rest = input[Symbol.asyncIterator]();
-    const parts = [];
-    let len = 0;
-    while (len < n) {
-        const next = await rest.next();
-        if (next.done)
-            break;
-        parts.push(next.value);
-        len += next.value.length;
-    }
-    return { head: Buffer.concat(parts), rest };
-}
-/** Raw bytes kept from the end of a blob, for the check after a gzip member (a registry stream cannot be re-read). */
-const TAIL_KEPT = 64 * 1024;
-function decompressor(kind, limits) {
-    const chunkSize = 64 * 1024;
-    if (kind === 'gzip')
-        return external_node_zlib_default().createGunzip({ chunkSize });
-    // zstd frame by frame: one frame per file in zstd:chunked layers (see nested/decompress.ts).
-    if (kind === 'zstd')
-        return (source) => (0,decompress/* zstdFrames */.C)(source, limits.zstdWindowLogMax);
-    return new external_node_stream_.PassThrough({ highWaterMark: chunkSize });
-}
-const MEDIA_COMPRESSION = [
-    [/(\+|\.)gzip$/, 'gzip'],
-    [/(\+|\.)zstd$/, 'zstd'],
-    [/(\.tar|\.layer\.v1\.tar|rootfs\.diff\.tar)$/, 'none'],
-];
-function describeMedia(mediaType) {
-    if (!mediaType)
-        return undefined;
-    for (const [re, c] of MEDIA_COMPRESSION)
-        if (re.test(mediaType))
-            return c;
-    return undefined;
-}
-/**
- * Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. `budget`
- * carries the bounds on absolute work, shared with the other layers of the check.
- */
-async function scanLayer(job, matcher, limits, budget = new nested_budget/* Budget */.__(limits)) {
-    const acc = new LayerAccumulator(matcher, limits, budget);
-    const rawHash = (0,external_node_crypto_.createHash)('sha256');
-    const outHash = (0,external_node_crypto_.createHash)('sha256');
-    let rawBytes = 0;
-    let outBytes = 0;
-    let compression = 'unknown';
-    const result = (error) => acc.result({
-        id: job.id,
-        ...(error ? { error } : {}),
-        compression,
-        digest: `sha256:${rawHash.digest('hex')}`,
-        diffId: `sha256:${outHash.digest('hex')}`,
-        bytes: outBytes,
-    });
-    try {
-        const opened = await peek(await (0,blob/* openBlob */.Y)(job.blob), 1024);
-        const head = opened.head;
-        compression = (0,sniff/* sniff */.ZF)(head.subarray(0, 1024));
-        if (compression === 'unknown') {
-            const said = job.mediaType ? ` (media type '${job.mediaType}')` : '';
-            throw new Error(`unknown layer format${said}: expected tar, gzip or zstd by its first bytes`);
-        }
-        // A known media type is not trusted either: the bytes decide (containerd sniffs too, containerd#13662).
-        if (!describeMedia(job.mediaType) && job.mediaType && !/tar|layer/.test(job.mediaType)) {
-            throw new Error(`unknown layer media type '${job.mediaType}'`);
-        }
-        const tar = new leak_tar/* TarParser */.Jf({
-            entry: (h) => acc.entry(h.path, h.type === 'char' || h.type === 'block' || h.type === 'fifo' ? 'other' : h.type, h.size, h.type === 'symlink' || h.type === 'hardlink' ? normalizeLink(h) : undefined),
-            data: (c) => acc.data(c),
-            entryEnd: () => acc.entryEnd(),
-        });
-        const decomp = decompressor(compression, limits);
-        const tail = [];
-        let tailBytes = 0;
-        await (0,promises_namespaceObject.pipeline)(async function* () {
-            try {
-                if (head.length)
-                    yield head;
-                for (let next = await opened.rest.next(); !next.done; next = await opened.rest.next())
-                    yield next.value;
-            }
-            finally {
-                // Closes the file or the connection when the scan stops early.
-                await opened.rest.return?.();
-            }
-        }, async function* (source) {
-            for await (const chunk of source) {
-                rawHash.update(chunk);
-                rawBytes += chunk.length;
-                if (rawBytes > job.blob.size)
-                    throw new Error(`the blob is longer than the ${job.blob.size} bytes expected`);
-                tail.push(chunk);
-                tailBytes += chunk.length;
-                while (tail.length > 1 && tailBytes - tail[0].length > TAIL_KEPT)
-                    tailBytes -= tail.shift().length;
-                yield chunk;
-            }
-        }, decomp, async function (source) {
-            for await (const chunk of source) {
-                outHash.update(chunk);
-                outBytes += chunk.length;
-                budget.layer(chunk.length);
-                tar.write(chunk);
-                // Archives and compressed files met in this chunk are opened now, while the layer stream waits.
-                if (acc.hasPending)
-                    await acc.drain();
-            }
-            tar.end();
-            await acc.drain();
-        });
-        if (rawBytes !== job.blob.size)
-            throw new Error(`read ${rawBytes} of ${job.blob.size} bytes: the blob is truncated`);
-        // zlib stops silently at a 0x00 after a gzip member ("trailing zero bytes are okay", node src/node_zlib.cc):
-        // whatever follows would never be scanned, so anything but zero padding there fails the layer.
-        const consumed = compression === 'gzip' ? decomp.bytesWritten : undefined;
-        if (consumed !== undefined && consumed < rawBytes) {
-            const after = rawBytes - consumed;
-            const rest = after > TAIL_KEPT ? undefined : Buffer.concat(tail).subarray(tailBytes - after);
-            if (!rest || !rest.every((b) => b === 0)) {
-                throw new Error(`${rawBytes - consumed} bytes after the end of the ${compression} stream were not decompressed`);
-            }
-        }
-        acc.linkHits();
-        const r = result();
-        const problems = [];
-        if (job.digest && r.digest !== job.digest)
-            problems.push(`blob digest is ${r.digest}, expected ${job.digest}`);
-        if (job.diffId && r.diffId !== job.diffId)
-            problems.push(`uncompressed digest is ${r.diffId}, expected diff_id ${job.diffId}`);
-        return problems.length ? { ...r, error: problems.join('; ') } : r;
-    }
-    catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        // Every byte was read and they are not the blob's: that is the cause, whatever the decompressor made of them.
-        const whole = rawBytes === job.blob.size && job.digest;
-        if (whole) {
-            const r = result(error instanceof leak_tar/* TarError */.mt ? message : friendly(message, compression));
-            return r.digest === job.digest ? r : { ...r, error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})` };
-        }
-        // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
-        return result(error instanceof leak_tar/* TarError */.mt ? await blameTarFailure(job, message) : friendly(message, compression));
-    }
-    finally {
-        acc.close();
-    }
-}
-function friendly(message, compression) {
-    if (/unexpected end of file/i.test(message))
-        return `${compression} stream is truncated (${message})`;
-    if (/^zstd (stream|data)/.test(message))
-        return message;
-    if (/incorrect header check|invalid|data error|unknown frame|corrupt/i.test(message) && compression !== 'none')
-        return `${compression} data is corrupt (${message})`;
-    return message;
-}
-function normalizeLink(h) {
-    // Hard links name another entry of the archive; symlinks keep their text (resolved later in the image's tree).
-    return h.type === 'hardlink' ? h.linkname.replace(/^\/+/, '').replace(/^\.\//, '') : h.linkname;
-}
-
-
-/***/ }),
-
-/***/ 2693:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   DY: () => (/* binding */ buildMatcher),
-/* harmony export */   SQ: () => (/* binding */ ContentScanner),
-/* harmony export */   _3: () => (/* binding */ classifyDer),
-/* harmony export */   q5: () => (/* binding */ scanBuffer)
-/* harmony export */ });
-/* unused harmony exports base64Needle, NeedleSet, matcherSpec */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _ca_certificate_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1779);
-/* harmony import */ var _ca_der_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3127);
-/* harmony import */ var _ca_parse_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4807);
-
-
-
-
-const KEY_SEG = 32;
-/** Key bytes whose base64 is cut into pieces: 45 bytes = 60 characters = 3 pieces. */
-const KEY_B64_SEG = 45;
-/** base64 needle length. Consecutive pieces of this length: for any wrap width >= 1.5 x this, one stays whole. */
-const PIECE = 20;
-const PIECES = 3;
-/** Needles at least this long share one Wu-Manber pass; shorter ones get an indexOf pass each. */
-const MULTI_MIN = 16;
-/** Context kept before a hit and awaited after it. A certificate is a few KiB; PEM bundles of PKCS#7 can be more. */
-const BACK = 16 * 1024;
-const FORWARD = 16 * 1024;
-const FORWARD_BEGIN = 64 * 1024;
-const MAX_HITS_PER_FILE = 64;
-/** Longest base64 of a PEM certificate block to expect (a 16 KiB certificate, wrapped and indented). */
-const MAX_PEM_BASE64 = 12 * 1024;
-const MAX_DEPTH = 2;
-const DER_MARKER = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02, 0x02]);
-const BEGIN = Buffer.from('-----BEGIN ');
-const BEGIN_CERT = Buffer.from('-----BEGIN CERTIFICATE-----');
-const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE', 'PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
-/**
- * The base64 characters of `pattern` that do not depend on the bytes around it, when it starts `shift` bytes after
- * a 3-byte group boundary. Each character holds 6 bits; it is fixed when all 6 fall inside the pattern.
- */
-function base64Needle(pattern, shift) {
-    const encoded = Buffer.concat([Buffer.alloc(shift), pattern]).toString('base64');
-    const first = Math.ceil((8 * shift) / 6);
-    const last = Math.floor((8 * (shift + pattern.length)) / 6); // exclusive
-    return { text: encoded.slice(first, last), lead: first };
-}
-/**
- * base64 needles of `pattern` at the 3 alignments, each cut into up to `count` consecutive pieces of `size`
- * characters: a line break (or indentation, or an escape) falls inside at most one piece of a run when the lines
- * are longer than the run's length divided by (pieces - 1).
- */
-function base64Pieces(pattern, role, target, size = PIECE, count = PIECES) {
-    const out = [];
-    for (let shift = 0; shift < 3; shift++) {
-        const n = base64Needle(pattern, shift);
-        for (let k = 0; k < count; k++) {
-            const from = k * size;
-            if (from + MULTI_MIN > n.text.length)
-                break;
-            const text = n.text.slice(from, from + size);
-            out.push({ bytes: Buffer.from(text), role, ...(target !== undefined ? { target } : {}), lead: n.lead + from, shift });
-        }
-    }
-    return out;
-}
-/**
- * All needles of a matcher in one pass: Wu-Manber (1994) with a table over the last two bytes of a 16-byte window.
- * On binary data and on base64 text alike almost every window shifts by the full 15 bytes, so dozens of needles
- * cost about one indexOf; the few needles shorter than the window each get an indexOf of their own.
- */
-class NeedleSet {
-    shiftOf = new Uint8Array(65536);
-    head = new Int32Array(65536).fill(-1);
-    next;
-    long;
-    short;
-    m;
-    constructor(needles) {
-        this.long = needles.filter((n) => n.bytes.length >= MULTI_MIN);
-        this.short = needles.filter((n) => n.bytes.length < MULTI_MIN);
-        this.m = this.long.length ? Math.min(...this.long.map((n) => n.bytes.length)) : MULTI_MIN;
-        const m = this.m;
-        this.shiftOf.fill(m - 1);
-        this.next = new Int32Array(this.long.length).fill(-1);
-        this.long.forEach((needle, j) => {
-            const p = needle.bytes;
-            for (let q = 1; q < m; q++) {
-                const h = (p[q - 1] << 8) | p[q];
-                this.shiftOf[h] = Math.min(this.shiftOf[h], m - 1 - q);
-            }
-            const h = (p[m - 2] << 8) | p[m - 1];
-            this.next[j] = this.head[h];
-            this.head[h] = j;
-        });
-    }
-    /** Calls `found` for every needle occurrence wholly inside `buf`, with its offset. */
-    forEach(buf, found) {
-        for (const needle of this.short) {
-            let i = buf.indexOf(needle.bytes);
-            while (i !== -1) {
-                found(i, needle);
-                i = buf.indexOf(needle.bytes, i + 1);
-            }
-        }
-        const { shiftOf, head, next, long, m } = this;
-        if (long.length === 0)
-            return;
-        const len = buf.length;
-        for (let pos = m - 1; pos < len;) {
-            const h = (buf[pos - 1] << 8) | buf[pos];
-            const skip = shiftOf[h];
-            if (skip !== 0) {
-                pos += skip;
-                continue;
-            }
-            const start = pos - m + 1;
-            for (let j = head[h]; j !== -1; j = next[j]) {
-                const p = long[j].bytes;
-                if (start + p.length <= len && buf.compare(p, 0, p.length, start, start + p.length) === 0)
-                    found(start, long[j]);
-            }
-            pos++;
-        }
-    }
-}
-function spkiOf(x509) {
-    return x509.publicKey.export({ type: 'spki', format: 'der' });
-}
-/** 32 key bytes whose base64, in the DER's own alignment, sits inside one 64-column PEM line (48 DER bytes a line). */
-function pickKeySegment(der, spki) {
-    const spkiAt = der.indexOf(spki);
-    // The key material is the tail of the SPKI (RSA: modulus then a 5-byte exponent; EC: the point).
-    const keyStart = spkiAt + Math.max(0, spki.length - 8 - 256);
-    const keyEnd = spkiAt + spki.length - 8;
-    for (let line = Math.ceil(keyStart / 48); 48 * line + 3 + KEY_SEG <= keyEnd; line++) {
-        const offset = 48 * line + 3;
-        return { seg: der.subarray(offset, offset + KEY_SEG), offset, end: keyEnd };
-    }
-    const offset = Math.max(spkiAt, keyEnd - KEY_SEG);
-    return { seg: der.subarray(offset, offset + KEY_SEG), offset, end: keyEnd };
-}
-/** The subject Name of a certificate, as DER (TBSCertificate: [0] version, serial, signature, issuer, validity, subject). */
-function subjectNameDer(der) {
-    const [tbs] = (0,_ca_der_js__WEBPACK_IMPORTED_MODULE_2__/* .derChildren */ .v0)(der, (0,_ca_der_js__WEBPACK_IMPORTED_MODULE_2__/* .derElement */ .U$)(der));
-    const fields = (0,_ca_der_js__WEBPACK_IMPORTED_MODULE_2__/* .derChildren */ .v0)(der, tbs);
-    const subject = fields[fields[0].tag === 0xa0 ? 5 : 4];
-    return der.subarray(subject.offset, subject.end);
-}
-function buildMatcher(spec) {
-    const targets = [];
-    const needles = [];
-    const fingerprints = new Set(spec.fingerprints.map((f) => f.toLowerCase()));
-    for (const given of spec.certs) {
-        const der = Buffer.from(given.der);
-        const cert = (0,_ca_certificate_js__WEBPACK_IMPORTED_MODULE_1__/* .certificateFromDer */ .VJ)(der);
-        const spki = spkiOf(cert.x509);
-        const { seg, offset, end } = pickKeySegment(cert.der, spki);
-        const name = subjectNameDer(cert.der);
-        const index = targets.length;
-        targets.push({ der: cert.der, fingerprint: cert.fingerprint, spkiSha256: cert.spkiSha256, subject: cert.subject, keySeg: seg, name, cert, publicKey: cert.x509.publicKey });
-        fingerprints.add(cert.fingerprint);
-        needles.push({ bytes: seg, role: 'key', target: index, lead: 0, shift: 0 });
-        needles.push(...base64Pieces(cert.der.subarray(offset, Math.min(end, offset + KEY_B64_SEG)), 'key-b64', index));
-        needles.push({ bytes: name, role: 'name', target: index, lead: 0, shift: 0 });
-        needles.push(...base64Pieces(name, 'name-b64', index));
-        // The 64-column PEM line around the key bytes, for base64 of a whole PEM file.
-        const body = cert.der.toString('base64');
-        const lineStart = Math.floor((Math.ceil(offset / 3) * 4) / 64) * 64;
-        const line = Buffer.from(body.slice(lineStart, lineStart + 64));
-        if (line.length === 64)
-            needles.push(...base64Pieces(line, 'pem-b64', index));
-    }
-    needles.push({ bytes: BEGIN, role: 'begin', lead: 0, shift: 0 });
-    // base64 of a PEM file of any certificate: decoded and scanned (the CA, its key, or an intermediate it signed).
-    needles.push(...base64Pieces(BEGIN_CERT, 'begin-b64', undefined, 17, 2));
-    if (targets.length === 0) {
-        needles.push({ bytes: DER_MARKER, role: 'der-marker', lead: 0, shift: 0 });
-        for (let shift = 0; shift < 3; shift++) {
-            const marker = base64Needle(DER_MARKER, shift);
-            needles.push({ bytes: Buffer.from(marker.text), role: 'der-marker-b64', lead: marker.lead, shift });
-        }
-    }
-    return { targets, fingerprints, needles, maxNeedle: Math.max(...needles.map((n) => n.bytes.length)), search: new NeedleSet(needles) };
-}
-/** A matcher's spec in transferable form (for worker_threads). */
-function matcherSpec(matcher) {
-    return { certs: matcher.targets.map((t) => ({ der: t.der })), fingerprints: [...matcher.fingerprints] };
-}
-/** Streams one file's bytes through the matcher. feed() any number of chunks, then end(). */
-class ContentScanner {
-    matcher;
-    depth;
-    total = 0;
-    tail = Buffer.alloc(0);
-    history = [];
-    pending = [];
-    hits = [];
-    scannedRun;
-    constructor(matcher, depth = 0) {
-        this.matcher = matcher;
-        this.depth = depth;
-    }
-    feed(chunk) {
-        if (chunk.length === 0)
-            return;
-        const base = this.total;
-        const { search, maxNeedle } = this.matcher;
-        if (this.tail.length > 0) {
-            // Matches that straddle the previous chunk and this one.
-            const tailLength = this.tail.length;
-            const seam = Buffer.concat([this.tail, chunk.subarray(0, maxNeedle - 1)]);
-            search.forEach(seam, (i, needle) => {
-                if (i < tailLength && i + needle.bytes.length > tailLength)
-                    this.pending.push({ pos: base - tailLength + i, needle });
-            });
-        }
-        search.forEach(chunk, (i, needle) => this.pending.push({ pos: base + i, needle }));
-        this.total += chunk.length;
-        this.history.push({ start: base, buf: chunk });
-        const keep = maxNeedle - 1;
-        this.tail = chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.tail, chunk]).subarray(-keep);
-        if (this.pending.length)
-            this.resolve(false);
-        this.prune();
-    }
-    end() {
-        this.resolve(true);
-        this.history = [];
-        return dedupe(this.hits);
-    }
-    prune() {
-        let floor = this.total - BACK - this.matcher.maxNeedle;
-        for (const p of this.pending)
-            floor = Math.min(floor, p.pos - BACK);
-        while (this.history.length > 1) {
-            const first = this.history[0];
-            if (first.start + first.buf.length >= floor)
-                break;
-            this.history.shift();
-        }
-    }
-    window(from, to) {
-        const parts = [];
-        let start = -1;
-        for (const h of this.history) {
-            const hEnd = h.start + h.buf.length;
-            if (hEnd <= from || h.start >= to)
-                continue;
-            const a = Math.max(from, h.start);
-            const b = Math.min(to, hEnd);
-            if (start === -1)
-                start = a;
-            parts.push(h.buf.subarray(a - h.start, b - h.start));
-        }
-        return { buf: parts.length === 1 ? parts[0] : Buffer.concat(parts), start: start === -1 ? from : start };
-    }
-    resolve(atEnd) {
-        const still = [];
-        for (const p of this.pending) {
-            const role = p.needle.role;
-            const forward = role === 'begin' || role === 'begin-b64' || role === 'pem-b64' ? FORWARD_BEGIN : FORWARD;
-            if (!atEnd && this.total < p.pos + forward) {
-                still.push(p);
-                continue;
-            }
-            if (this.hits.length >= MAX_HITS_PER_FILE)
-                continue;
-            // base64 of a PEM bundle holds a BEGIN every few KiB: one decoded run already scanned every PEM block that
-            // starts in it and ends before it does.
-            const wholeScan = role === 'begin-b64' || role === 'pem-b64';
-            if (wholeScan && this.scannedRun && p.pos >= this.scannedRun.start && p.pos + MAX_PEM_BASE64 <= this.scannedRun.end)
-                continue;
-            const w = this.window(Math.max(0, p.pos - BACK), p.pos + forward);
-            const run = { start: 0, end: 0 };
-            for (const hit of verify(this.matcher, p.needle, w.buf, p.pos - w.start, w.start, this.depth, run))
-                this.hits.push(hit);
-            if (wholeScan && run.end > run.start)
-                this.scannedRun = { start: w.start + run.start, end: w.start + run.end };
-        }
-        this.pending = still;
-    }
-}
-/** Scans a whole buffer (config strings, decoded base64, keystores). */
-function scanBuffer(matcher, buf, depth = 0) {
-    const scanner = new ContentScanner(matcher, depth);
-    scanner.feed(buf);
-    return scanner.end();
-}
-/** Drops hits inside a larger hit for the same certificate (the key bytes inside a PEM block already reported). */
-function dedupe(hits) {
-    const sorted = [...hits].sort((a, b) => b.end - b.start - (a.end - a.start) || a.start - b.start);
-    const kept = [];
-    for (const hit of sorted) {
-        if (kept.some((k) => k.fingerprint === hit.fingerprint && k.start <= hit.start && hit.end <= k.end))
-            continue;
-        kept.push(hit);
-    }
-    return kept.sort((a, b) => a.start - b.start);
-}
-/** `run` receives the window range of the base64 run a base64 needle's verification decoded. */
-function verify(m, needle, win, rel, winStart, depth, run) {
-    switch (needle.role) {
-        case 'begin':
-            return verifyPem(m, win, rel, winStart);
-        case 'key':
-            return verifyKey(m, m.targets[needle.target], win, rel, winStart, '');
-        case 'name':
-            return verifyIssued(m, m.targets[needle.target], win, rel, winStart, 'der');
-        case 'der-marker':
-            return verifyDerMarker(m, win, rel, winStart, 'der');
-        default:
-            return verifyBase64(m, needle, win, rel, winStart, depth, run);
-    }
-}
-/** The one place a certificate found in the content is judged: the CA, a certificate of its key, or one it issued. */
-function hitFor(m, der, encoding, start, end) {
-    const fingerprint = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(der).digest('hex');
-    if (m.fingerprints.has(fingerprint)) {
-        const t = m.targets.find((x) => x.fingerprint === fingerprint);
-        return { kind: encoding, fingerprint, ...(t ? { subject: t.subject } : {}), start, end };
-    }
-    // Only worth an X.509 parse when the key bytes or the CA's name are there (a public bundle never has them).
-    const sameKey = m.targets.find((x) => der.includes(x.keySeg));
-    const issuedBy = m.targets.filter((x) => der.includes(x.name));
-    if (!sameKey && issuedBy.length === 0)
-        return undefined;
-    let cert;
-    try {
-        cert = (0,_ca_certificate_js__WEBPACK_IMPORTED_MODULE_1__/* .certificateFromDer */ .VJ)(der);
-    }
-    catch {
-        return undefined; // not a certificate
-    }
-    if (sameKey && cert.spkiSha256 === sameKey.spkiSha256)
-        return { kind: `${encoding}-same-key`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
-    // Java, Go and Node trust every certificate in their store as an anchor: a CA the org CA signed (an issuing
-    // intermediate) trusts the inspection proxy as much as the root. Checked by signature, never by name alone.
-    if (cert.isCa && issuedBy.some((t) => (0,_ca_certificate_js__WEBPACK_IMPORTED_MODULE_1__/* .isIssuedBy */ .rh)(cert, t.cert)))
-        return { kind: `${encoding}-intermediate`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
-    return undefined;
-}
-/**
- * Whether one DER certificate (from a keystore) is a target, by fingerprint or by key, or an intermediate it signed.
- * `container` names the store, which names the kind: `jks`, `pkcs12`, `jks-intermediate`, `pkcs12-intermediate`.
- */
-function classifyDer(m, der, container = 'jks') {
-    const hit = hitFor(m, der, 'der', 0, der.length);
-    if (!hit)
-        return undefined;
-    const kind = hit.kind === 'der-intermediate' ? `${container}-intermediate` : container;
-    return { kind, fingerprint: hit.fingerprint, ...(hit.subject ? { subject: hit.subject } : {}) };
-}
-/** Line breaks and entities that PEM bodies carry once escaped for JSON, shells, Java properties or XML. */
-const ESCAPED_BREAKS = /\\+(?:[nrt]|u000[aAdD]|\r?\n)|&#(?:1[03]|x[aAdD]);/g;
-function verifyPem(m, win, rel, winStart) {
-    const text = win.toString('latin1', rel, Math.min(win.length, rel + FORWARD_BEGIN));
-    const head = /^-----BEGIN ([A-Z0-9 #]{1,40})-----/.exec(text);
-    if (!head || !CERT_LABELS.has(head[1]))
-        return [];
-    const label = head[1];
-    const endMarker = `-----END ${label}-----`;
-    const endAt = text.indexOf(endMarker, head[0].length);
-    if (endAt === -1)
-        return [];
-    // Bodies appear JSON-, shell- or XML-escaped (\n, \\n, \r\n, \u000a, &#10;, \/) as well as raw: drop escapes,
-    // then anything not base64.
-    const body = text
-        .slice(head[0].length, endAt)
-        .replace(ESCAPED_BREAKS, '')
-        .replace(/[^A-Za-z0-9+/=]/g, '');
-    const start = winStart + rel;
-    const end = start + endAt + endMarker.length;
-    const ders = [];
-    if (label === 'PKCS7' || label === 'CMS' || label === 'PKCS #7 SIGNED DATA') {
-        try {
-            for (const cert of (0,_ca_parse_js__WEBPACK_IMPORTED_MODULE_3__/* .parseCertificates */ .W)(`-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`, 'image'))
-                ders.push(cert.der);
-        }
-        catch {
-            return [];
-        }
-    }
-    else {
-        const der = Buffer.from(body, 'base64');
-        ders.push(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
-    }
-    const hits = [];
-    for (const der of ders) {
-        const hit = hitFor(m, der, 'pem', start, end);
-        if (hit)
-            hits.push(hit);
-    }
-    return hits;
-}
-function derLength(buf, at) {
-    if (buf[at] !== 0x30)
-        return undefined;
-    const l = buf[at + 1];
-    if (l === undefined)
-        return undefined;
-    if (l < 0x80)
-        return 2 + l;
-    const n = l & 0x7f;
-    if (n < 1 || n > 3 || at + 2 + n > buf.length)
-        return undefined;
-    let len = 0;
-    for (let i = 0; i < n; i++)
-        len = len * 256 + buf[at + 2 + i];
-    return 2 + n + len;
-}
-function firstDerElement(der) {
-    const len = derLength(der, 0);
-    return len && len <= der.length ? der.subarray(0, len) : der;
-}
-/**
- * The certificate around bytes found at `rel` (`covering` of them): the nearest enclosing DER SEQUENCE, within
- * `reach` bytes before them, that hitFor accepts.
- */
-function enclosingCertificate(m, win, rel, covering, reach, winStart, encoding) {
-    for (let q = rel - 1; q >= Math.max(0, rel - reach); q--) {
-        if (win[q] !== 0x30 || (win[q + 1] ?? 0) < 0x81 || (win[q + 1] ?? 0) > 0x83)
-            continue;
-        const len = derLength(win, q);
-        if (!len || q + len < rel + covering || q + len > win.length || len > 65536)
-            continue;
-        const hit = hitFor(m, win.subarray(q, q + len), encoding, winStart + q, winStart + q + len);
-        if (hit)
-            return hit;
-    }
-    return undefined;
-}
-/** Looks for a whole certificate around the key bytes at `rel`; without one, the key alone is reported. */
-function verifyKey(m, t, win, rel, winStart, prefix) {
-    const hit = enclosingCertificate(m, win, rel, KEY_SEG, 8192, winStart, prefix ? 'base64-der' : 'der');
-    if (hit)
-        return [hit];
-    return [{ kind: `${prefix}public-key`, fingerprint: t.fingerprint, subject: t.subject, start: winStart + rel, end: winStart + rel + KEY_SEG }];
-}
-/**
- * The CA's name at `rel`: the issuer of a certificate it signed (or its own subject). In a TBSCertificate the issuer
- * follows the version, the serial (up to 20 bytes) and the signature algorithm (longest for RSA-PSS): well within 1 KiB.
- */
-function verifyIssued(m, t, win, rel, winStart, encoding) {
-    const hit = enclosingCertificate(m, win, rel, t.name.length, 1024, winStart, encoding);
-    return hit ? [hit] : [];
-}
-function verifyDerMarker(m, win, rel, winStart, encoding) {
-    // Certificate SEQUENCE, then TBSCertificate SEQUENCE, then `a0 03 02 01 02`: try each length-of-length pair.
-    for (const back of [8, 9, 7, 6, 10]) {
-        const q = rel - back;
-        if (q < 0)
-            continue;
-        const len = derLength(win, q);
-        if (!len || q + len > win.length)
-            continue;
-        const hit = hitFor(m, win.subarray(q, q + len), encoding, winStart + q, winStart + q + len);
-        if (hit)
-            return [hit];
-    }
-    return [];
-}
-/** base64 characters, and (for the walk back to a run's start) every character a separator is made of. */
-const IS_B64 = new Uint8Array(256);
-const IN_RUN = new Uint8Array(256);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=')
-    IS_B64[c.charCodeAt(0)] = IN_RUN[c.charCodeAt(0)] = 1;
-for (const c of '\n\r \t"\',\\&#;')
-    IN_RUN[c.charCodeAt(0)] = 1;
-/**
- * How many bytes at `i` separate two pieces of one base64 blob: line breaks and indentation, quotes and commas
- * (JSON arrays of lines), escapes of a line break (`\n`, `\\n`, `\r\n`, `\u000a`, a Java properties `\` at the end
- * of a line), XML character references (`&#10;`). 0 when `i` is not a separator.
- */
-function separatorAt(b, i) {
-    const c = b[i];
-    // \n \r space \t " ' ,
-    if (c === 10 || c === 13 || c === 32 || c === 9 || c === 34 || c === 39 || c === 44)
-        return 1;
-    if (c === 92) {
-        let j = i;
-        while (b[j] === 92)
-            j++;
-        const e = b[j];
-        // n r t, or a real line break
-        if (e === 110 || e === 114 || e === 116 || e === 10)
-            return j + 1 - i;
-        if (e === 13 && b[j + 1] === 10)
-            return j + 2 - i;
-        // u000a, u000d
-        if (e === 117 && b[j + 1] === 48 && b[j + 2] === 48 && b[j + 3] === 48) {
-            const last = (b[j + 4] ?? 0) | 0x20;
-            if (last === 97 || last === 100)
-                return j + 5 - i;
-        }
-        return 0;
-    }
-    if (c === 38 && b[i + 1] === 35) {
-        // &#10; &#13; &#xA; &#xD;
-        if (b[i + 2] === 49 && (b[i + 3] === 48 || b[i + 3] === 51) && b[i + 4] === 59)
-            return 5;
-        if (b[i + 2] === 120) {
-            const h = (b[i + 3] ?? 0) | 0x20;
-            if ((h === 97 || h === 100) && b[i + 4] === 59)
-                return 5;
-        }
-    }
-    return 0;
-}
-function nextNonSeparator(b, i) {
-    for (let skip = separatorAt(b, i); skip; skip = separatorAt(b, i))
-        i += skip;
-    return i;
-}
-/**
- * Decodes the base64 text around a base64 needle at the needle's own alignment, joining the pieces of a wrapped,
- * indented or escaped blob, then looks inside the decoded bytes.
- */
-function verifyBase64(m, needle, win, rel, winStart, depth, run) {
-    // The run that holds the needle: collected from where the characters it can be made of begin, restarting after
-    // anything that ends a run (a stray '&' or '\\'), until a run passes the needle and ends. Bytes, not strings:
-    // this runs once per hit over up to the whole window.
-    let i = rel;
-    while (i > 0 && IN_RUN[win[i - 1]])
-        i--;
-    const out = Buffer.allocUnsafe(win.length - i);
-    const origin = new Int32Array(win.length - i + 1);
-    let n = 0;
-    let hitNorm = -1;
-    while (i < win.length) {
-        if (i === rel)
-            hitNorm = n;
-        const c = win[i];
-        if (c === 92 && win[i + 1] === 47) {
-            // JSON's \/ is a '/'
-            origin[n] = i + 1;
-            out[n++] = 47;
-            i += 2;
-            continue;
-        }
-        const skip = separatorAt(win, i);
-        if (skip) {
-            if (i < rel && i + skip > rel)
-                return []; // the needle cannot start inside a separator
-            i += skip;
-            continue;
-        }
-        const ends = !IS_B64[c];
-        if (!ends) {
-            origin[n] = i;
-            out[n++] = c;
-            i++;
-        }
-        // Node's base64 decoder stops at the first '=': padding ends a run as well (once any second '=' is in).
-        if (ends || (c === 61 && win[nextNonSeparator(win, i)] !== 61)) {
-            if (hitNorm !== -1)
-                break;
-            n = 0;
-            if (ends)
-                i++;
-        }
-    }
-    origin[n] = i;
-    if (hitNorm === -1)
-        return [];
-    if (run) {
-        run.start = origin[0];
-        run.end = i;
-    }
-    const group = hitNorm - needle.lead;
-    const from = ((group % 4) + 4) % 4;
-    const usable = n - from - ((n - from) % 4);
-    const decoded = Buffer.from(out.toString('latin1', from, from + usable), 'base64');
-    const at = ((group - from) / 4) * 3 + needle.shift;
-    // Decoded byte offsets back to window offsets, so the ranges of separate copies stay separate.
-    const charOf = (byte) => Math.min(n, from + Math.floor(byte / 3) * 4);
-    const place = (h) => {
-        const a = charOf(h.start);
-        const last = charOf(Math.max(h.start, h.end - 1));
-        const start = origin[a];
-        const end = origin[Math.min(n, last + 4)];
-        // Line breaks or escapes inside the certificate's base64, which starts a line: a PEM body without its BEGIN line
-        // (or `base64 -w N` of the DER file), not one-line base64 nor a certificate inside a base64 keystore.
-        const wrapped = origin[last] - start !== last - a;
-        const startsLine = a === 0 || start - origin[a - 1] > 1;
-        const pemBody = wrapped && startsLine && (h.kind === 'base64-der' || h.kind === 'base64-der-same-key');
-        return { ...h, kind: pemBody ? 'pem-body' : h.kind, start: winStart + start, end: winStart + end };
-    };
-    if (at < 0)
-        return [];
-    if (needle.role === 'key-b64')
-        return verifyKey(m, m.targets[needle.target], decoded, at, 0, 'base64-').map(place);
-    if (needle.role === 'name-b64')
-        return verifyIssued(m, m.targets[needle.target], decoded, at, 0, 'base64-der').map(place);
-    if (needle.role === 'der-marker-b64')
-        return verifyDerMarker(m, decoded, at, 0, 'base64-der').map(place);
-    if (depth >= MAX_DEPTH)
-        return [];
-    return scanBuffer(m, decoded, depth + 1).map((h) => place({ ...h, kind: base64Kind(h.kind) }));
-}
-function base64Kind(kind) {
-    switch (kind) {
-        case 'der':
-        case 'der-same-key':
-        case 'der-intermediate':
-        case 'public-key':
-            return `base64-${kind}`;
-        case 'pem-intermediate':
-            return 'base64-pem-intermediate';
-        default:
-            return kind.startsWith('base64-') ? kind : 'base64-pem';
-    }
-}
-
-
-/***/ }),
-
-/***/ 3738:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   CX: () => (/* binding */ newTotals),
-/* harmony export */   __: () => (/* binding */ Budget),
-/* harmony export */   rz: () => (/* binding */ NestedLimitError)
-/* harmony export */ });
-/* unused harmony exports LimitError, describeBytes */
+;// CONCATENATED MODULE: ./src/leak/nested/budget.ts
 /**
  * Bounds on absolute work, not on ratios: a 100 MB zero-filled file is legitimate (it gzips about 1000:1), while a
  * bomb is whatever makes the check read more than the user allows. Two kinds of bytes are counted:
@@ -76753,7 +71225,7 @@ const NESTED_TOTAL = 1;
 function newTotals() {
     return new BigInt64Array(new SharedArrayBuffer(2 * 8));
 }
-function describeBytes(n) {
+function budget_describeBytes(n) {
     const units = [
         [1024 ** 4, 'TiB'],
         [1024 ** 3, 'GiB'],
@@ -76768,43 +71240,54 @@ function describeBytes(n) {
             return `${(n / size).toFixed(1)} ${unit}`;
     return `${n} bytes`;
 }
-class Budget {
+/**
+ * A layer's own nested counter, shared too: a big archive found in a layer may be opened by another worker (see
+ * pool.ts), and its bytes still count against that layer's budget.
+ */
+function newLayerCounter() {
+    return new BigInt64Array(new SharedArrayBuffer(8));
+}
+class budget_Budget {
     limits;
     totals;
+    layerNested;
     layerBytes = 0;
-    nestedBytes = 0;
-    constructor(limits, totals = newTotals()) {
+    constructor(limits, totals = newTotals(), layerNested = newLayerCounter()) {
         this.limits = limits;
         this.totals = totals;
+        this.layerNested = layerNested;
+    }
+    get nestedBytes() {
+        return Number(Atomics.load(this.layerNested, 0));
     }
     /** Uncompressed bytes of the layer itself. Throws LimitError past the per-layer or the total bound. */
     layer(n) {
         this.layerBytes += n;
         const total = Number(Atomics.add(this.totals, LAYER_TOTAL, BigInt(n))) + n;
         if (this.layerBytes > this.limits.maxLayerBytes) {
-            throw new LimitError(`layer is over the ${describeBytes(this.limits.maxLayerBytes)} bound for one uncompressed layer (--max-layer-bytes)`);
+            throw new LimitError(`layer is over the ${budget_describeBytes(this.limits.maxLayerBytes)} bound for one uncompressed layer (--max-layer-bytes)`);
         }
         if (total > this.limits.maxImageBytes) {
-            throw new LimitError(`the image's layers are over the ${describeBytes(this.limits.maxImageBytes)} bound for all uncompressed layers together (--max-image-bytes)`);
+            throw new LimitError(`the image's layers are over the ${budget_describeBytes(this.limits.maxImageBytes)} bound for all uncompressed layers together (--max-image-bytes)`);
         }
     }
     /** Bytes expanded inside files. Throws NestedLimitError past the per-layer or the total bound. */
     nested(n) {
-        this.nestedBytes += n;
+        const layer = Number(Atomics.add(this.layerNested, 0, BigInt(n))) + n;
         const total = Number(Atomics.add(this.totals, NESTED_TOTAL, BigInt(n))) + n;
-        if (this.nestedBytes > this.limits.maxNestedLayerBytes) {
-            throw new NestedLimitError(`over the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer (--max-nested-layer-bytes)`);
+        if (layer > this.limits.maxNestedLayerBytes) {
+            throw new NestedLimitError(`over the ${budget_describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer (--max-nested-layer-bytes)`);
         }
         if (total > this.limits.maxNestedImageBytes) {
-            throw new NestedLimitError(`over the ${describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image (--max-nested-image-bytes)`);
+            throw new NestedLimitError(`over the ${budget_describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image (--max-nested-image-bytes)`);
         }
     }
     /** Why nothing more may be opened, once a nested budget is spent. */
     get exhausted() {
         if (this.nestedBytes >= this.limits.maxNestedLayerBytes)
-            return `the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer is spent (--max-nested-layer-bytes)`;
+            return `the ${budget_describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer is spent (--max-nested-layer-bytes)`;
         if (Number(Atomics.load(this.totals, NESTED_TOTAL)) >= this.limits.maxNestedImageBytes) {
-            return `the ${describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image is spent (--max-nested-image-bytes)`;
+            return `the ${budget_describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image is spent (--max-nested-image-bytes)`;
         }
         return undefined;
     }
@@ -76814,26 +71297,1525 @@ class Budget {
     }
 }
 
-
-/***/ }),
-
-/***/ 5681:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  m: () => (/* binding */ decompress),
-  C: () => (/* binding */ zstdFrames)
-});
-
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: external "node:stream/web"
 const web_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/web");
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
 var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_);
+;// CONCATENATED MODULE: external "buffer"
+const external_buffer_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ./node_modules/minipass/dist/esm/index.js
+const proc = typeof process === 'object' && process
+    ? process
+    : {
+        stdout: null,
+        stderr: null,
+    };
+
+
+
+/**
+ * Return true if the argument is a Minipass stream, Node stream, or something
+ * else that Minipass can interact with.
+ */
+const isStream = (s) => !!s &&
+    typeof s === 'object' &&
+    (s instanceof Minipass ||
+        s instanceof external_node_stream_ ||
+        isReadable(s) ||
+        isWritable(s));
+/**
+ * Return true if the argument is a valid {@link Minipass.Readable}
+ */
+const isReadable = (s) => !!s &&
+    typeof s === 'object' &&
+    s instanceof external_node_events_.EventEmitter &&
+    typeof s.pipe === 'function' &&
+    // node core Writable streams have a pipe() method, but it throws
+    s.pipe !== external_node_stream_.Writable.prototype.pipe;
+/**
+ * Return true if the argument is a valid {@link Minipass.Writable}
+ */
+const isWritable = (s) => !!s &&
+    typeof s === 'object' &&
+    s instanceof external_node_events_.EventEmitter &&
+    typeof s.write === 'function' &&
+    typeof s.end === 'function';
+const EOF = Symbol('EOF');
+const MAYBE_EMIT_END = Symbol('maybeEmitEnd');
+const EMITTED_END = Symbol('emittedEnd');
+const EMITTING_END = Symbol('emittingEnd');
+const EMITTED_ERROR = Symbol('emittedError');
+const CLOSED = Symbol('closed');
+const READ = Symbol('read');
+const FLUSH = Symbol('flush');
+const FLUSHCHUNK = Symbol('flushChunk');
+const ENCODING = Symbol('encoding');
+const DECODER = Symbol('decoder');
+const FLOWING = Symbol('flowing');
+const PAUSED = Symbol('paused');
+const RESUME = Symbol('resume');
+const BUFFER = Symbol('buffer');
+const PIPES = Symbol('pipes');
+const BUFFERLENGTH = Symbol('bufferLength');
+const BUFFERPUSH = Symbol('bufferPush');
+const BUFFERSHIFT = Symbol('bufferShift');
+const OBJECTMODE = Symbol('objectMode');
+// internal event when stream is destroyed
+const DESTROYED = Symbol('destroyed');
+// internal event when stream has an error
+const ERROR = Symbol('error');
+const EMITDATA = Symbol('emitData');
+const EMITEND = Symbol('emitEnd');
+const EMITEND2 = Symbol('emitEnd2');
+const ASYNC = Symbol('async');
+const ABORT = Symbol('abort');
+const ABORTED = Symbol('aborted');
+const SIGNAL = Symbol('signal');
+const DATALISTENERS = Symbol('dataListeners');
+const DISCARDED = Symbol('discarded');
+const defer = (fn) => Promise.resolve().then(fn);
+const nodefer = (fn) => fn();
+const isEndish = (ev) => ev === 'end' || ev === 'finish' || ev === 'prefinish';
+const isArrayBufferLike = (b) => b instanceof ArrayBuffer ||
+    (!!b &&
+        typeof b === 'object' &&
+        b.constructor &&
+        b.constructor.name === 'ArrayBuffer' &&
+        b.byteLength >= 0);
+const isArrayBufferView = (b) => !Buffer.isBuffer(b) && ArrayBuffer.isView(b);
+/**
+ * Internal class representing a pipe to a destination stream.
+ *
+ * @internal
+ */
+class Pipe {
+    src;
+    dest;
+    opts;
+    ondrain;
+    constructor(src, dest, opts) {
+        this.src = src;
+        this.dest = dest;
+        this.opts = opts;
+        this.ondrain = () => src[RESUME]();
+        this.dest.on('drain', this.ondrain);
+    }
+    unpipe() {
+        this.dest.removeListener('drain', this.ondrain);
+    }
+    // only here for the prototype
+    /* c8 ignore start */
+    proxyErrors(_er) { }
+    /* c8 ignore stop */
+    end() {
+        this.unpipe();
+        if (this.opts.end)
+            this.dest.end();
+    }
+}
+/**
+ * Internal class representing a pipe to a destination stream where
+ * errors are proxied.
+ *
+ * @internal
+ */
+class PipeProxyErrors extends Pipe {
+    unpipe() {
+        this.src.removeListener('error', this.proxyErrors);
+        super.unpipe();
+    }
+    constructor(src, dest, opts) {
+        super(src, dest, opts);
+        this.proxyErrors = (er) => this.dest.emit('error', er);
+        src.on('error', this.proxyErrors);
+    }
+}
+const isObjectModeOptions = (o) => !!o.objectMode;
+const isEncodingOptions = (o) => !o.objectMode && !!o.encoding && o.encoding !== 'buffer';
+/**
+ * Main export, the Minipass class
+ *
+ * `RType` is the type of data emitted, defaults to Buffer
+ *
+ * `WType` is the type of data to be written, if RType is buffer or string,
+ * then any {@link Minipass.ContiguousData} is allowed.
+ *
+ * `Events` is the set of event handler signatures that this object
+ * will emit, see {@link Minipass.Events}
+ */
+class Minipass extends external_node_events_.EventEmitter {
+    [FLOWING] = false;
+    [PAUSED] = false;
+    [PIPES] = [];
+    [BUFFER] = [];
+    [OBJECTMODE];
+    [ENCODING];
+    [ASYNC];
+    [DECODER];
+    [EOF] = false;
+    [EMITTED_END] = false;
+    [EMITTING_END] = false;
+    [CLOSED] = false;
+    [EMITTED_ERROR] = null;
+    [BUFFERLENGTH] = 0;
+    [DESTROYED] = false;
+    [SIGNAL];
+    [ABORTED] = false;
+    [DATALISTENERS] = 0;
+    [DISCARDED] = false;
+    /**
+     * true if the stream can be written
+     */
+    writable = true;
+    /**
+     * true if the stream can be read
+     */
+    readable = true;
+    /**
+     * If `RType` is Buffer, then options do not need to be provided.
+     * Otherwise, an options object must be provided to specify either
+     * {@link Minipass.SharedOptions.objectMode} or
+     * {@link Minipass.SharedOptions.encoding}, as appropriate.
+     */
+    constructor(...args) {
+        const options = (args[0] ||
+            {});
+        super();
+        if (options.objectMode && typeof options.encoding === 'string') {
+            throw new TypeError('Encoding and objectMode may not be used together');
+        }
+        if (isObjectModeOptions(options)) {
+            this[OBJECTMODE] = true;
+            this[ENCODING] = null;
+        }
+        else if (isEncodingOptions(options)) {
+            this[ENCODING] = options.encoding;
+            this[OBJECTMODE] = false;
+        }
+        else {
+            this[OBJECTMODE] = false;
+            this[ENCODING] = null;
+        }
+        this[ASYNC] = !!options.async;
+        this[DECODER] = this[ENCODING]
+            ? new external_node_string_decoder_namespaceObject.StringDecoder(this[ENCODING])
+            : null;
+        //@ts-ignore - private option for debugging and testing
+        if (options && options.debugExposeBuffer === true) {
+            Object.defineProperty(this, 'buffer', { get: () => this[BUFFER] });
+        }
+        //@ts-ignore - private option for debugging and testing
+        if (options && options.debugExposePipes === true) {
+            Object.defineProperty(this, 'pipes', { get: () => this[PIPES] });
+        }
+        const { signal } = options;
+        if (signal) {
+            this[SIGNAL] = signal;
+            if (signal.aborted) {
+                this[ABORT]();
+            }
+            else {
+                signal.addEventListener('abort', () => this[ABORT]());
+            }
+        }
+    }
+    /**
+     * The amount of data stored in the buffer waiting to be read.
+     *
+     * For Buffer strings, this will be the total byte length.
+     * For string encoding streams, this will be the string character length,
+     * according to JavaScript's `string.length` logic.
+     * For objectMode streams, this is a count of the items waiting to be
+     * emitted.
+     */
+    get bufferLength() {
+        return this[BUFFERLENGTH];
+    }
+    /**
+     * The `BufferEncoding` currently in use, or `null`
+     */
+    get encoding() {
+        return this[ENCODING];
+    }
+    /**
+     * @deprecated - This is a read only property
+     */
+    set encoding(_enc) {
+        throw new Error('Encoding must be set at instantiation time');
+    }
+    /**
+     * @deprecated - Encoding may only be set at instantiation time
+     */
+    setEncoding(_enc) {
+        throw new Error('Encoding must be set at instantiation time');
+    }
+    /**
+     * True if this is an objectMode stream
+     */
+    get objectMode() {
+        return this[OBJECTMODE];
+    }
+    /**
+     * @deprecated - This is a read-only property
+     */
+    set objectMode(_om) {
+        throw new Error('objectMode must be set at instantiation time');
+    }
+    /**
+     * true if this is an async stream
+     */
+    get ['async']() {
+        return this[ASYNC];
+    }
+    /**
+     * Set to true to make this stream async.
+     *
+     * Once set, it cannot be unset, as this would potentially cause incorrect
+     * behavior.  Ie, a sync stream can be made async, but an async stream
+     * cannot be safely made sync.
+     */
+    set ['async'](a) {
+        this[ASYNC] = this[ASYNC] || !!a;
+    }
+    // drop everything and get out of the flow completely
+    [ABORT]() {
+        this[ABORTED] = true;
+        this.emit('abort', this[SIGNAL]?.reason);
+        this.destroy(this[SIGNAL]?.reason);
+    }
+    /**
+     * True if the stream has been aborted.
+     */
+    get aborted() {
+        return this[ABORTED];
+    }
+    /**
+     * No-op setter. Stream aborted status is set via the AbortSignal provided
+     * in the constructor options.
+     */
+    set aborted(_) { }
+    write(chunk, encoding, cb) {
+        if (this[ABORTED])
+            return false;
+        if (this[EOF])
+            throw new Error('write after end');
+        if (this[DESTROYED]) {
+            this.emit('error', Object.assign(new Error('Cannot call write after a stream was destroyed'), { code: 'ERR_STREAM_DESTROYED' }));
+            return true;
+        }
+        if (typeof encoding === 'function') {
+            cb = encoding;
+            encoding = 'utf8';
+        }
+        if (!encoding)
+            encoding = 'utf8';
+        const fn = this[ASYNC] ? defer : nodefer;
+        // convert array buffers and typed array views into buffers
+        // at some point in the future, we may want to do the opposite!
+        // leave strings and buffers as-is
+        // anything is only allowed if in object mode, so throw
+        if (!this[OBJECTMODE] && !Buffer.isBuffer(chunk)) {
+            if (isArrayBufferView(chunk)) {
+                //@ts-ignore - sinful unsafe type changing
+                chunk = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+            }
+            else if (isArrayBufferLike(chunk)) {
+                //@ts-ignore - sinful unsafe type changing
+                chunk = Buffer.from(chunk);
+            }
+            else if (typeof chunk !== 'string') {
+                throw new Error('Non-contiguous data written to non-objectMode stream');
+            }
+        }
+        // handle object mode up front, since it's simpler
+        // this yields better performance, fewer checks later.
+        if (this[OBJECTMODE]) {
+            // maybe impossible?
+            /* c8 ignore start */
+            if (this[FLOWING] && this[BUFFERLENGTH] !== 0)
+                this[FLUSH](true);
+            /* c8 ignore stop */
+            if (this[FLOWING])
+                this.emit('data', chunk);
+            else
+                this[BUFFERPUSH](chunk);
+            if (this[BUFFERLENGTH] !== 0)
+                this.emit('readable');
+            if (cb)
+                fn(cb);
+            return this[FLOWING];
+        }
+        // at this point the chunk is a buffer or string
+        // don't buffer it up or send it to the decoder
+        if (!chunk.length) {
+            if (this[BUFFERLENGTH] !== 0)
+                this.emit('readable');
+            if (cb)
+                fn(cb);
+            return this[FLOWING];
+        }
+        // fast-path writing strings of same encoding to a stream with
+        // an empty buffer, skipping the buffer/decoder dance
+        if (typeof chunk === 'string' &&
+            // unless it is a string already ready for us to use
+            !(encoding === this[ENCODING] && !this[DECODER]?.lastNeed)) {
+            //@ts-ignore - sinful unsafe type change
+            chunk = Buffer.from(chunk, encoding);
+        }
+        if (Buffer.isBuffer(chunk) && this[ENCODING]) {
+            //@ts-ignore - sinful unsafe type change
+            chunk = this[DECODER].write(chunk);
+        }
+        // Note: flushing CAN potentially switch us into not-flowing mode
+        if (this[FLOWING] && this[BUFFERLENGTH] !== 0)
+            this[FLUSH](true);
+        if (this[FLOWING])
+            this.emit('data', chunk);
+        else
+            this[BUFFERPUSH](chunk);
+        if (this[BUFFERLENGTH] !== 0)
+            this.emit('readable');
+        if (cb)
+            fn(cb);
+        return this[FLOWING];
+    }
+    /**
+     * Low-level explicit read method.
+     *
+     * In objectMode, the argument is ignored, and one item is returned if
+     * available.
+     *
+     * `n` is the number of bytes (or in the case of encoding streams,
+     * characters) to consume. If `n` is not provided, then the entire buffer
+     * is returned, or `null` is returned if no data is available.
+     *
+     * If `n` is greater that the amount of data in the internal buffer,
+     * then `null` is returned.
+     */
+    read(n) {
+        if (this[DESTROYED])
+            return null;
+        this[DISCARDED] = false;
+        if (this[BUFFERLENGTH] === 0 ||
+            n === 0 ||
+            (n && n > this[BUFFERLENGTH])) {
+            this[MAYBE_EMIT_END]();
+            return null;
+        }
+        if (this[OBJECTMODE])
+            n = null;
+        if (this[BUFFER].length > 1 && !this[OBJECTMODE]) {
+            // not object mode, so if we have an encoding, then RType is string
+            // otherwise, must be Buffer
+            this[BUFFER] = [
+                (this[ENCODING]
+                    ? this[BUFFER].join('')
+                    : Buffer.concat(this[BUFFER], this[BUFFERLENGTH])),
+            ];
+        }
+        const ret = this[READ](n || null, this[BUFFER][0]);
+        this[MAYBE_EMIT_END]();
+        return ret;
+    }
+    [READ](n, chunk) {
+        if (this[OBJECTMODE])
+            this[BUFFERSHIFT]();
+        else {
+            const c = chunk;
+            if (n === c.length || n === null)
+                this[BUFFERSHIFT]();
+            else if (typeof c === 'string') {
+                this[BUFFER][0] = c.slice(n);
+                chunk = c.slice(0, n);
+                this[BUFFERLENGTH] -= n;
+            }
+            else {
+                this[BUFFER][0] = c.subarray(n);
+                chunk = c.subarray(0, n);
+                this[BUFFERLENGTH] -= n;
+            }
+        }
+        this.emit('data', chunk);
+        if (!this[BUFFER].length && !this[EOF])
+            this.emit('drain');
+        return chunk;
+    }
+    end(chunk, encoding, cb) {
+        if (typeof chunk === 'function') {
+            cb = chunk;
+            chunk = undefined;
+        }
+        if (typeof encoding === 'function') {
+            cb = encoding;
+            encoding = 'utf8';
+        }
+        if (chunk !== undefined)
+            this.write(chunk, encoding);
+        if (cb)
+            this.once('end', cb);
+        this[EOF] = true;
+        this.writable = false;
+        // if we haven't written anything, then go ahead and emit,
+        // even if we're not reading.
+        // we'll re-emit if a new 'end' listener is added anyway.
+        // This makes MP more suitable to write-only use cases.
+        if (this[FLOWING] || !this[PAUSED])
+            this[MAYBE_EMIT_END]();
+        return this;
+    }
+    // don't let the internal resume be overwritten
+    [RESUME]() {
+        if (this[DESTROYED])
+            return;
+        if (!this[DATALISTENERS] && !this[PIPES].length) {
+            this[DISCARDED] = true;
+        }
+        this[PAUSED] = false;
+        this[FLOWING] = true;
+        this.emit('resume');
+        if (this[BUFFER].length)
+            this[FLUSH]();
+        else if (this[EOF])
+            this[MAYBE_EMIT_END]();
+        else
+            this.emit('drain');
+    }
+    /**
+     * Resume the stream if it is currently in a paused state
+     *
+     * If called when there are no pipe destinations or `data` event listeners,
+     * this will place the stream in a "discarded" state, where all data will
+     * be thrown away. The discarded state is removed if a pipe destination or
+     * data handler is added, if pause() is called, or if any synchronous or
+     * asynchronous iteration is started.
+     */
+    resume() {
+        return this[RESUME]();
+    }
+    /**
+     * Pause the stream
+     */
+    pause() {
+        this[FLOWING] = false;
+        this[PAUSED] = true;
+        this[DISCARDED] = false;
+    }
+    /**
+     * true if the stream has been forcibly destroyed
+     */
+    get destroyed() {
+        return this[DESTROYED];
+    }
+    /**
+     * true if the stream is currently in a flowing state, meaning that
+     * any writes will be immediately emitted.
+     */
+    get flowing() {
+        return this[FLOWING];
+    }
+    /**
+     * true if the stream is currently in a paused state
+     */
+    get paused() {
+        return this[PAUSED];
+    }
+    [BUFFERPUSH](chunk) {
+        if (this[OBJECTMODE])
+            this[BUFFERLENGTH] += 1;
+        else
+            this[BUFFERLENGTH] += chunk.length;
+        this[BUFFER].push(chunk);
+    }
+    [BUFFERSHIFT]() {
+        if (this[OBJECTMODE])
+            this[BUFFERLENGTH] -= 1;
+        else
+            this[BUFFERLENGTH] -= this[BUFFER][0].length;
+        return this[BUFFER].shift();
+    }
+    [FLUSH](noDrain = false) {
+        do { } while (this[FLUSHCHUNK](this[BUFFERSHIFT]()) &&
+            this[BUFFER].length);
+        if (!noDrain && !this[BUFFER].length && !this[EOF])
+            this.emit('drain');
+    }
+    [FLUSHCHUNK](chunk) {
+        this.emit('data', chunk);
+        return this[FLOWING];
+    }
+    /**
+     * Pipe all data emitted by this stream into the destination provided.
+     *
+     * Triggers the flow of data.
+     */
+    pipe(dest, opts) {
+        if (this[DESTROYED])
+            return dest;
+        this[DISCARDED] = false;
+        const ended = this[EMITTED_END];
+        opts = opts || {};
+        if (dest === proc.stdout || dest === proc.stderr)
+            opts.end = false;
+        else
+            opts.end = opts.end !== false;
+        opts.proxyErrors = !!opts.proxyErrors;
+        // piping an ended stream ends immediately
+        if (ended) {
+            if (opts.end)
+                dest.end();
+        }
+        else {
+            // "as" here just ignores the WType, which pipes don't care about,
+            // since they're only consuming from us, and writing to the dest
+            this[PIPES].push(!opts.proxyErrors
+                ? new Pipe(this, dest, opts)
+                : new PipeProxyErrors(this, dest, opts));
+            if (this[ASYNC])
+                defer(() => this[RESUME]());
+            else
+                this[RESUME]();
+        }
+        return dest;
+    }
+    /**
+     * Fully unhook a piped destination stream.
+     *
+     * If the destination stream was the only consumer of this stream (ie,
+     * there are no other piped destinations or `'data'` event listeners)
+     * then the flow of data will stop until there is another consumer or
+     * {@link Minipass#resume} is explicitly called.
+     */
+    unpipe(dest) {
+        const p = this[PIPES].find(p => p.dest === dest);
+        if (p) {
+            if (this[PIPES].length === 1) {
+                if (this[FLOWING] && this[DATALISTENERS] === 0) {
+                    this[FLOWING] = false;
+                }
+                this[PIPES] = [];
+            }
+            else
+                this[PIPES].splice(this[PIPES].indexOf(p), 1);
+            p.unpipe();
+        }
+    }
+    /**
+     * Alias for {@link Minipass#on}
+     */
+    addListener(ev, handler) {
+        return this.on(ev, handler);
+    }
+    /**
+     * Mostly identical to `EventEmitter.on`, with the following
+     * behavior differences to prevent data loss and unnecessary hangs:
+     *
+     * - Adding a 'data' event handler will trigger the flow of data
+     *
+     * - Adding a 'readable' event handler when there is data waiting to be read
+     *   will cause 'readable' to be emitted immediately.
+     *
+     * - Adding an 'endish' event handler ('end', 'finish', etc.) which has
+     *   already passed will cause the event to be emitted immediately and all
+     *   handlers removed.
+     *
+     * - Adding an 'error' event handler after an error has been emitted will
+     *   cause the event to be re-emitted immediately with the error previously
+     *   raised.
+     */
+    on(ev, handler) {
+        const ret = super.on(ev, handler);
+        if (ev === 'data') {
+            this[DISCARDED] = false;
+            this[DATALISTENERS]++;
+            if (!this[PIPES].length && !this[FLOWING]) {
+                this[RESUME]();
+            }
+        }
+        else if (ev === 'readable' && this[BUFFERLENGTH] !== 0) {
+            super.emit('readable');
+        }
+        else if (isEndish(ev) && this[EMITTED_END]) {
+            super.emit(ev);
+            this.removeAllListeners(ev);
+        }
+        else if (ev === 'error' && this[EMITTED_ERROR]) {
+            const h = handler;
+            if (this[ASYNC])
+                defer(() => h.call(this, this[EMITTED_ERROR]));
+            else
+                h.call(this, this[EMITTED_ERROR]);
+        }
+        return ret;
+    }
+    /**
+     * Alias for {@link Minipass#off}
+     */
+    removeListener(ev, handler) {
+        return this.off(ev, handler);
+    }
+    /**
+     * Mostly identical to `EventEmitter.off`
+     *
+     * If a 'data' event handler is removed, and it was the last consumer
+     * (ie, there are no pipe destinations or other 'data' event listeners),
+     * then the flow of data will stop until there is another consumer or
+     * {@link Minipass#resume} is explicitly called.
+     */
+    off(ev, handler) {
+        const ret = super.off(ev, handler);
+        // if we previously had listeners, and now we don't, and we don't
+        // have any pipes, then stop the flow, unless it's been explicitly
+        // put in a discarded flowing state via stream.resume().
+        if (ev === 'data') {
+            this[DATALISTENERS] = this.listeners('data').length;
+            if (this[DATALISTENERS] === 0 &&
+                !this[DISCARDED] &&
+                !this[PIPES].length) {
+                this[FLOWING] = false;
+            }
+        }
+        return ret;
+    }
+    /**
+     * Mostly identical to `EventEmitter.removeAllListeners`
+     *
+     * If all 'data' event handlers are removed, and they were the last consumer
+     * (ie, there are no pipe destinations), then the flow of data will stop
+     * until there is another consumer or {@link Minipass#resume} is explicitly
+     * called.
+     */
+    removeAllListeners(ev) {
+        const ret = super.removeAllListeners(ev);
+        if (ev === 'data' || ev === undefined) {
+            this[DATALISTENERS] = 0;
+            if (!this[DISCARDED] && !this[PIPES].length) {
+                this[FLOWING] = false;
+            }
+        }
+        return ret;
+    }
+    /**
+     * true if the 'end' event has been emitted
+     */
+    get emittedEnd() {
+        return this[EMITTED_END];
+    }
+    [MAYBE_EMIT_END]() {
+        if (!this[EMITTING_END] &&
+            !this[EMITTED_END] &&
+            !this[DESTROYED] &&
+            this[BUFFER].length === 0 &&
+            this[EOF]) {
+            this[EMITTING_END] = true;
+            this.emit('end');
+            this.emit('prefinish');
+            this.emit('finish');
+            if (this[CLOSED])
+                this.emit('close');
+            this[EMITTING_END] = false;
+        }
+    }
+    /**
+     * Mostly identical to `EventEmitter.emit`, with the following
+     * behavior differences to prevent data loss and unnecessary hangs:
+     *
+     * If the stream has been destroyed, and the event is something other
+     * than 'close' or 'error', then `false` is returned and no handlers
+     * are called.
+     *
+     * If the event is 'end', and has already been emitted, then the event
+     * is ignored. If the stream is in a paused or non-flowing state, then
+     * the event will be deferred until data flow resumes. If the stream is
+     * async, then handlers will be called on the next tick rather than
+     * immediately.
+     *
+     * If the event is 'close', and 'end' has not yet been emitted, then
+     * the event will be deferred until after 'end' is emitted.
+     *
+     * If the event is 'error', and an AbortSignal was provided for the stream,
+     * and there are no listeners, then the event is ignored, matching the
+     * behavior of node core streams in the presense of an AbortSignal.
+     *
+     * If the event is 'finish' or 'prefinish', then all listeners will be
+     * removed after emitting the event, to prevent double-firing.
+     */
+    emit(ev, ...args) {
+        const data = args[0];
+        // error and close are only events allowed after calling destroy()
+        if (ev !== 'error' &&
+            ev !== 'close' &&
+            ev !== DESTROYED &&
+            this[DESTROYED]) {
+            return false;
+        }
+        else if (ev === 'data') {
+            return !this[OBJECTMODE] && !data
+                ? false
+                : this[ASYNC]
+                    ? (defer(() => this[EMITDATA](data)), true)
+                    : this[EMITDATA](data);
+        }
+        else if (ev === 'end') {
+            return this[EMITEND]();
+        }
+        else if (ev === 'close') {
+            this[CLOSED] = true;
+            // don't emit close before 'end' and 'finish'
+            if (!this[EMITTED_END] && !this[DESTROYED])
+                return false;
+            const ret = super.emit('close');
+            this.removeAllListeners('close');
+            return ret;
+        }
+        else if (ev === 'error') {
+            this[EMITTED_ERROR] = data;
+            super.emit(ERROR, data);
+            const ret = !this[SIGNAL] || this.listeners('error').length
+                ? super.emit('error', data)
+                : false;
+            this[MAYBE_EMIT_END]();
+            return ret;
+        }
+        else if (ev === 'resume') {
+            const ret = super.emit('resume');
+            this[MAYBE_EMIT_END]();
+            return ret;
+        }
+        else if (ev === 'finish' || ev === 'prefinish') {
+            const ret = super.emit(ev);
+            this.removeAllListeners(ev);
+            return ret;
+        }
+        // Some other unknown event
+        const ret = super.emit(ev, ...args);
+        this[MAYBE_EMIT_END]();
+        return ret;
+    }
+    [EMITDATA](data) {
+        for (const p of this[PIPES]) {
+            if (p.dest.write(data) === false)
+                this.pause();
+        }
+        const ret = this[DISCARDED] ? false : super.emit('data', data);
+        this[MAYBE_EMIT_END]();
+        return ret;
+    }
+    [EMITEND]() {
+        if (this[EMITTED_END])
+            return false;
+        this[EMITTED_END] = true;
+        this.readable = false;
+        return this[ASYNC]
+            ? (defer(() => this[EMITEND2]()), true)
+            : this[EMITEND2]();
+    }
+    [EMITEND2]() {
+        if (this[DECODER]) {
+            const data = this[DECODER].end();
+            if (data) {
+                for (const p of this[PIPES]) {
+                    p.dest.write(data);
+                }
+                if (!this[DISCARDED])
+                    super.emit('data', data);
+            }
+        }
+        for (const p of this[PIPES]) {
+            p.end();
+        }
+        const ret = super.emit('end');
+        this.removeAllListeners('end');
+        return ret;
+    }
+    /**
+     * Return a Promise that resolves to an array of all emitted data once
+     * the stream ends.
+     */
+    async collect() {
+        const buf = Object.assign([], {
+            dataLength: 0,
+        });
+        if (!this[OBJECTMODE])
+            buf.dataLength = 0;
+        // set the promise first, in case an error is raised
+        // by triggering the flow here.
+        const p = this.promise();
+        this.on('data', c => {
+            buf.push(c);
+            if (!this[OBJECTMODE])
+                buf.dataLength += c.length;
+        });
+        await p;
+        return buf;
+    }
+    /**
+     * Return a Promise that resolves to the concatenation of all emitted data
+     * once the stream ends.
+     *
+     * Not allowed on objectMode streams.
+     */
+    async concat() {
+        if (this[OBJECTMODE]) {
+            throw new Error('cannot concat in objectMode');
+        }
+        const buf = await this.collect();
+        return (this[ENCODING]
+            ? buf.join('')
+            : Buffer.concat(buf, buf.dataLength));
+    }
+    /**
+     * Return a void Promise that resolves once the stream ends.
+     */
+    async promise() {
+        return new Promise((resolve, reject) => {
+            this.on(DESTROYED, () => reject(new Error('stream destroyed')));
+            this.on('error', er => reject(er));
+            this.on('end', () => resolve());
+        });
+    }
+    /**
+     * Asynchronous `for await of` iteration.
+     *
+     * This will continue emitting all chunks until the stream terminates.
+     */
+    [Symbol.asyncIterator]() {
+        // set this up front, in case the consumer doesn't call next()
+        // right away.
+        this[DISCARDED] = false;
+        let stopped = false;
+        const stop = async () => {
+            this.pause();
+            stopped = true;
+            return { value: undefined, done: true };
+        };
+        const next = () => {
+            if (stopped)
+                return stop();
+            const res = this.read();
+            if (res !== null)
+                return Promise.resolve({ done: false, value: res });
+            if (this[EOF])
+                return stop();
+            let resolve;
+            let reject;
+            const onerr = (er) => {
+                this.off('data', ondata);
+                this.off('end', onend);
+                this.off(DESTROYED, ondestroy);
+                stop();
+                reject(er);
+            };
+            const ondata = (value) => {
+                this.off('error', onerr);
+                this.off('end', onend);
+                this.off(DESTROYED, ondestroy);
+                this.pause();
+                resolve({ value, done: !!this[EOF] });
+            };
+            const onend = () => {
+                this.off('error', onerr);
+                this.off('data', ondata);
+                this.off(DESTROYED, ondestroy);
+                stop();
+                resolve({ done: true, value: undefined });
+            };
+            const ondestroy = () => onerr(new Error('stream destroyed'));
+            return new Promise((res, rej) => {
+                reject = rej;
+                resolve = res;
+                this.once(DESTROYED, ondestroy);
+                this.once('error', onerr);
+                this.once('end', onend);
+                this.once('data', ondata);
+            });
+        };
+        return {
+            next,
+            throw: stop,
+            return: stop,
+            [Symbol.asyncIterator]() {
+                return this;
+            },
+            [Symbol.asyncDispose]: async () => { },
+        };
+    }
+    /**
+     * Synchronous `for of` iteration.
+     *
+     * The iteration will terminate when the internal buffer runs out, even
+     * if the stream has not yet terminated.
+     */
+    [Symbol.iterator]() {
+        // set this up front, in case the consumer doesn't call next()
+        // right away.
+        this[DISCARDED] = false;
+        let stopped = false;
+        const stop = () => {
+            this.pause();
+            this.off(ERROR, stop);
+            this.off(DESTROYED, stop);
+            this.off('end', stop);
+            stopped = true;
+            return { done: true, value: undefined };
+        };
+        const next = () => {
+            if (stopped)
+                return stop();
+            const value = this.read();
+            return value === null ? stop() : { done: false, value };
+        };
+        this.once('end', stop);
+        this.once(ERROR, stop);
+        this.once(DESTROYED, stop);
+        return {
+            next,
+            throw: stop,
+            return: stop,
+            [Symbol.iterator]() {
+                return this;
+            },
+            [Symbol.dispose]: () => { },
+        };
+    }
+    /**
+     * Destroy a stream, preventing it from being used for any further purpose.
+     *
+     * If the stream has a `close()` method, then it will be called on
+     * destruction.
+     *
+     * After destruction, any attempt to write data, read data, or emit most
+     * events will be ignored.
+     *
+     * If an error argument is provided, then it will be emitted in an
+     * 'error' event.
+     */
+    destroy(er) {
+        if (this[DESTROYED]) {
+            if (er)
+                this.emit('error', er);
+            else
+                this.emit(DESTROYED);
+            return this;
+        }
+        this[DESTROYED] = true;
+        this[DISCARDED] = true;
+        // throw away all buffered data, it's never coming out
+        this[BUFFER].length = 0;
+        this[BUFFERLENGTH] = 0;
+        const wc = this;
+        if (typeof wc.close === 'function' && !this[CLOSED])
+            wc.close();
+        if (er)
+            this.emit('error', er);
+        // if no error to emit, still reject pending promises
+        else
+            this.emit(DESTROYED);
+        return this;
+    }
+    /**
+     * Alias for {@link isStream}
+     *
+     * Former export location, maintained for backwards compatibility.
+     *
+     * @deprecated
+     */
+    static get isStream() {
+        return isStream;
+    }
+}
+//# sourceMappingURL=index.js.map
+// EXTERNAL MODULE: external "zlib"
+var external_zlib_ = __nccwpck_require__(3106);
+var external_zlib_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_zlib_, 2);
+;// CONCATENATED MODULE: ./node_modules/minizlib/dist/esm/constants.js
+// Update with any zlib constants that are added or changed in the future.
+// Node v6 didn't export this, so we just hard code the version and rely
+// on all the other hard-coded values from zlib v4736.  When node v6
+// support drops, we can just export the realZlibConstants object.
+
+/* c8 ignore start */
+const realZlibConstants = external_zlib_.constants || { ZLIB_VERNUM: 4736 };
+/* c8 ignore stop */
+const constants = Object.freeze(Object.assign(Object.create(null), {
+    Z_NO_FLUSH: 0,
+    Z_PARTIAL_FLUSH: 1,
+    Z_SYNC_FLUSH: 2,
+    Z_FULL_FLUSH: 3,
+    Z_FINISH: 4,
+    Z_BLOCK: 5,
+    Z_OK: 0,
+    Z_STREAM_END: 1,
+    Z_NEED_DICT: 2,
+    Z_ERRNO: -1,
+    Z_STREAM_ERROR: -2,
+    Z_DATA_ERROR: -3,
+    Z_MEM_ERROR: -4,
+    Z_BUF_ERROR: -5,
+    Z_VERSION_ERROR: -6,
+    Z_NO_COMPRESSION: 0,
+    Z_BEST_SPEED: 1,
+    Z_BEST_COMPRESSION: 9,
+    Z_DEFAULT_COMPRESSION: -1,
+    Z_FILTERED: 1,
+    Z_HUFFMAN_ONLY: 2,
+    Z_RLE: 3,
+    Z_FIXED: 4,
+    Z_DEFAULT_STRATEGY: 0,
+    DEFLATE: 1,
+    INFLATE: 2,
+    GZIP: 3,
+    GUNZIP: 4,
+    DEFLATERAW: 5,
+    INFLATERAW: 6,
+    UNZIP: 7,
+    BROTLI_DECODE: 8,
+    BROTLI_ENCODE: 9,
+    Z_MIN_WINDOWBITS: 8,
+    Z_MAX_WINDOWBITS: 15,
+    Z_DEFAULT_WINDOWBITS: 15,
+    Z_MIN_CHUNK: 64,
+    Z_MAX_CHUNK: Infinity,
+    Z_DEFAULT_CHUNK: 16384,
+    Z_MIN_MEMLEVEL: 1,
+    Z_MAX_MEMLEVEL: 9,
+    Z_DEFAULT_MEMLEVEL: 8,
+    Z_MIN_LEVEL: -1,
+    Z_MAX_LEVEL: 9,
+    Z_DEFAULT_LEVEL: -1,
+    BROTLI_OPERATION_PROCESS: 0,
+    BROTLI_OPERATION_FLUSH: 1,
+    BROTLI_OPERATION_FINISH: 2,
+    BROTLI_OPERATION_EMIT_METADATA: 3,
+    BROTLI_MODE_GENERIC: 0,
+    BROTLI_MODE_TEXT: 1,
+    BROTLI_MODE_FONT: 2,
+    BROTLI_DEFAULT_MODE: 0,
+    BROTLI_MIN_QUALITY: 0,
+    BROTLI_MAX_QUALITY: 11,
+    BROTLI_DEFAULT_QUALITY: 11,
+    BROTLI_MIN_WINDOW_BITS: 10,
+    BROTLI_MAX_WINDOW_BITS: 24,
+    BROTLI_LARGE_MAX_WINDOW_BITS: 30,
+    BROTLI_DEFAULT_WINDOW: 22,
+    BROTLI_MIN_INPUT_BLOCK_BITS: 16,
+    BROTLI_MAX_INPUT_BLOCK_BITS: 24,
+    BROTLI_PARAM_MODE: 0,
+    BROTLI_PARAM_QUALITY: 1,
+    BROTLI_PARAM_LGWIN: 2,
+    BROTLI_PARAM_LGBLOCK: 3,
+    BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING: 4,
+    BROTLI_PARAM_SIZE_HINT: 5,
+    BROTLI_PARAM_LARGE_WINDOW: 6,
+    BROTLI_PARAM_NPOSTFIX: 7,
+    BROTLI_PARAM_NDIRECT: 8,
+    BROTLI_DECODER_RESULT_ERROR: 0,
+    BROTLI_DECODER_RESULT_SUCCESS: 1,
+    BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT: 2,
+    BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT: 3,
+    BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION: 0,
+    BROTLI_DECODER_PARAM_LARGE_WINDOW: 1,
+    BROTLI_DECODER_NO_ERROR: 0,
+    BROTLI_DECODER_SUCCESS: 1,
+    BROTLI_DECODER_NEEDS_MORE_INPUT: 2,
+    BROTLI_DECODER_NEEDS_MORE_OUTPUT: 3,
+    BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE: -1,
+    BROTLI_DECODER_ERROR_FORMAT_RESERVED: -2,
+    BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE: -3,
+    BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET: -4,
+    BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME: -5,
+    BROTLI_DECODER_ERROR_FORMAT_CL_SPACE: -6,
+    BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE: -7,
+    BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT: -8,
+    BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1: -9,
+    BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2: -10,
+    BROTLI_DECODER_ERROR_FORMAT_TRANSFORM: -11,
+    BROTLI_DECODER_ERROR_FORMAT_DICTIONARY: -12,
+    BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS: -13,
+    BROTLI_DECODER_ERROR_FORMAT_PADDING_1: -14,
+    BROTLI_DECODER_ERROR_FORMAT_PADDING_2: -15,
+    BROTLI_DECODER_ERROR_FORMAT_DISTANCE: -16,
+    BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET: -19,
+    BROTLI_DECODER_ERROR_INVALID_ARGUMENTS: -20,
+    BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES: -21,
+    BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS: -22,
+    BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP: -25,
+    BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1: -26,
+    BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2: -27,
+    BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES: -30,
+    BROTLI_DECODER_ERROR_UNREACHABLE: -31,
+}, realZlibConstants));
+//# sourceMappingURL=constants.js.map
+;// CONCATENATED MODULE: ./node_modules/minizlib/dist/esm/index.js
+
+
+
+
+
+
+const OriginalBufferConcat = external_buffer_namespaceObject.Buffer.concat;
+const desc = Object.getOwnPropertyDescriptor(external_buffer_namespaceObject.Buffer, 'concat');
+const noop = (args) => args;
+const passthroughBufferConcat = desc?.writable === true || desc?.set !== undefined
+    ? (makeNoOp) => {
+        external_buffer_namespaceObject.Buffer.concat = makeNoOp ? noop : OriginalBufferConcat;
+    }
+    : (_) => { };
+const _superWrite = Symbol('_superWrite');
+class ZlibError extends Error {
+    code;
+    errno;
+    constructor(err, origin) {
+        super('zlib: ' + err.message, { cause: err });
+        this.code = err.code;
+        this.errno = err.errno;
+        /* c8 ignore next */
+        if (!this.code)
+            this.code = 'ZLIB_ERROR';
+        this.message = 'zlib: ' + err.message;
+        Error.captureStackTrace(this, origin ?? this.constructor);
+    }
+    get name() {
+        return 'ZlibError';
+    }
+}
+// the Zlib class they all inherit from
+// This thing manages the queue of requests, and returns
+// true or false if there is anything in the queue when
+// you call the .write() method.
+const _flushFlag = Symbol('flushFlag');
+class ZlibBase extends Minipass {
+    #sawError = false;
+    #ended = false;
+    #flushFlag;
+    #finishFlushFlag;
+    #fullFlushFlag;
+    #handle;
+    #onError;
+    get sawError() {
+        return this.#sawError;
+    }
+    get handle() {
+        return this.#handle;
+    }
+    /* c8 ignore start */
+    get flushFlag() {
+        return this.#flushFlag;
+    }
+    /* c8 ignore stop */
+    constructor(opts, mode) {
+        if (!opts || typeof opts !== 'object')
+            throw new TypeError('invalid options for ZlibBase constructor');
+        //@ts-ignore
+        super(opts);
+        /* c8 ignore start */
+        this.#flushFlag = opts.flush ?? 0;
+        this.#finishFlushFlag = opts.finishFlush ?? 0;
+        this.#fullFlushFlag = opts.fullFlushFlag ?? 0;
+        /* c8 ignore stop */
+        //@ts-ignore
+        if (typeof external_zlib_namespaceObject[mode] !== 'function') {
+            throw new TypeError('Compression method not supported: ' + mode);
+        }
+        // this will throw if any options are invalid for the class selected
+        try {
+            // @types/node doesn't know that it exports the classes, but they're there
+            //@ts-ignore
+            this.#handle = new external_zlib_namespaceObject[mode](opts);
+        }
+        catch (er) {
+            // make sure that all errors get decorated properly
+            throw new ZlibError(er, this.constructor);
+        }
+        this.#onError = err => {
+            // no sense raising multiple errors, since we abort on the first one.
+            if (this.#sawError)
+                return;
+            this.#sawError = true;
+            // there is no way to cleanly recover.
+            // continuing only obscures problems.
+            this.close();
+            this.emit('error', err);
+        };
+        this.#handle?.on('error', er => this.#onError(new ZlibError(er)));
+        this.once('end', () => this.close);
+    }
+    close() {
+        if (this.#handle) {
+            this.#handle.close();
+            this.#handle = undefined;
+            this.emit('close');
+        }
+    }
+    reset() {
+        if (!this.#sawError) {
+            external_assert_(this.#handle, 'zlib binding closed');
+            //@ts-ignore
+            return this.#handle.reset?.();
+        }
+    }
+    flush(flushFlag) {
+        if (this.ended)
+            return;
+        if (typeof flushFlag !== 'number')
+            flushFlag = this.#fullFlushFlag;
+        this.write(Object.assign(external_buffer_namespaceObject.Buffer.alloc(0), { [_flushFlag]: flushFlag }));
+    }
+    end(chunk, encoding, cb) {
+        /* c8 ignore start */
+        if (typeof chunk === 'function') {
+            cb = chunk;
+            encoding = undefined;
+            chunk = undefined;
+        }
+        if (typeof encoding === 'function') {
+            cb = encoding;
+            encoding = undefined;
+        }
+        /* c8 ignore stop */
+        if (chunk) {
+            if (encoding)
+                this.write(chunk, encoding);
+            else
+                this.write(chunk);
+        }
+        this.flush(this.#finishFlushFlag);
+        this.#ended = true;
+        return super.end(cb);
+    }
+    get ended() {
+        return this.#ended;
+    }
+    // overridden in the gzip classes to do portable writes
+    [_superWrite](data) {
+        return super.write(data);
+    }
+    write(chunk, encoding, cb) {
+        // process the chunk using the sync process
+        // then super.write() all the outputted chunks
+        if (typeof encoding === 'function')
+            (cb = encoding), (encoding = 'utf8');
+        if (typeof chunk === 'string')
+            chunk = external_buffer_namespaceObject.Buffer.from(chunk, encoding);
+        if (this.#sawError)
+            return;
+        external_assert_(this.#handle, 'zlib binding closed');
+        // _processChunk tries to .close() the native handle after it's done, so we
+        // intercept that by temporarily making it a no-op.
+        // diving into the node:zlib internals a bit here
+        const nativeHandle = this.#handle
+            ._handle;
+        const originalNativeClose = nativeHandle.close;
+        nativeHandle.close = () => { };
+        const originalClose = this.#handle.close;
+        this.#handle.close = () => { };
+        // It also calls `Buffer.concat()` at the end, which may be convenient
+        // for some, but which we are not interested in as it slows us down.
+        passthroughBufferConcat(true);
+        let result = undefined;
+        try {
+            const flushFlag = typeof chunk[_flushFlag] === 'number'
+                ? chunk[_flushFlag]
+                : this.#flushFlag;
+            result = this.#handle._processChunk(chunk, flushFlag);
+            // if we don't throw, reset it back how it was
+            passthroughBufferConcat(false);
+        }
+        catch (err) {
+            // or if we do, put Buffer.concat() back before we emit error
+            // Error events call into user code, which may call Buffer.concat()
+            passthroughBufferConcat(false);
+            this.#onError(new ZlibError(err, this.write));
+        }
+        finally {
+            if (this.#handle) {
+                // Core zlib resets `_handle` to null after attempting to close the
+                // native handle. Our no-op handler prevented actual closure, but we
+                // need to restore the `._handle` property.
+                ;
+                this.#handle._handle =
+                    nativeHandle;
+                nativeHandle.close = originalNativeClose;
+                this.#handle.close = originalClose;
+                // `_processChunk()` adds an 'error' listener. If we don't remove it
+                // after each call, these handlers start piling up.
+                this.#handle.removeAllListeners('error');
+                // make sure OUR error listener is still attached tho
+            }
+        }
+        if (this.#handle)
+            this.#handle.on('error', er => this.#onError(new ZlibError(er, this.write)));
+        let writeReturn;
+        if (result) {
+            if (Array.isArray(result) && result.length > 0) {
+                const r = result[0];
+                // The first buffer is always `handle._outBuffer`, which would be
+                // re-used for later invocations; so, we always have to copy that one.
+                writeReturn = this[_superWrite](external_buffer_namespaceObject.Buffer.from(r));
+                for (let i = 1; i < result.length; i++) {
+                    writeReturn = this[_superWrite](result[i]);
+                }
+            }
+            else {
+                // either a single Buffer or an empty array
+                writeReturn = this[_superWrite](external_buffer_namespaceObject.Buffer.from(result));
+            }
+        }
+        if (cb)
+            cb();
+        return writeReturn;
+    }
+}
+class Zlib extends ZlibBase {
+    #level;
+    #strategy;
+    constructor(opts, mode) {
+        opts = opts || {};
+        opts.flush = opts.flush || constants.Z_NO_FLUSH;
+        opts.finishFlush = opts.finishFlush || constants.Z_FINISH;
+        opts.fullFlushFlag = constants.Z_FULL_FLUSH;
+        super(opts, mode);
+        this.#level = opts.level;
+        this.#strategy = opts.strategy;
+    }
+    params(level, strategy) {
+        if (this.sawError)
+            return;
+        if (!this.handle)
+            throw new Error('cannot switch params when binding is closed');
+        // no way to test this without also not supporting params at all
+        /* c8 ignore start */
+        if (!this.handle.params)
+            throw new Error('not supported in this implementation');
+        /* c8 ignore stop */
+        if (this.#level !== level || this.#strategy !== strategy) {
+            this.flush(constants.Z_SYNC_FLUSH);
+            external_assert_(this.handle, 'zlib binding closed');
+            // .params() calls .flush(), but the latter is always async in the
+            // core zlib. We override .flush() temporarily to intercept that and
+            // flush synchronously.
+            const origFlush = this.handle.flush;
+            this.handle.flush = (flushFlag, cb) => {
+                /* c8 ignore start */
+                if (typeof flushFlag === 'function') {
+                    cb = flushFlag;
+                    flushFlag = this.flushFlag;
+                }
+                /* c8 ignore stop */
+                this.flush(flushFlag);
+                cb?.();
+            };
+            try {
+                ;
+                this.handle.params(level, strategy);
+            }
+            finally {
+                this.handle.flush = origFlush;
+            }
+            /* c8 ignore start */
+            if (this.handle) {
+                this.#level = level;
+                this.#strategy = strategy;
+            }
+            /* c8 ignore stop */
+        }
+    }
+}
+// minimal 2-byte header
+class Deflate extends Zlib {
+    constructor(opts) {
+        super(opts, 'Deflate');
+    }
+}
+class Inflate extends Zlib {
+    constructor(opts) {
+        super(opts, 'Inflate');
+    }
+}
+class Gzip extends Zlib {
+    #portable;
+    constructor(opts) {
+        super(opts, 'Gzip');
+        this.#portable = opts && !!opts.portable;
+    }
+    [_superWrite](data) {
+        if (!this.#portable)
+            return super[_superWrite](data);
+        // we'll always get the header emitted in one first chunk
+        // overwrite the OS indicator byte with 0xFF
+        this.#portable = false;
+        data[9] = 255;
+        return super[_superWrite](data);
+    }
+}
+class Gunzip extends Zlib {
+    constructor(opts) {
+        super(opts, 'Gunzip');
+    }
+}
+// raw - no header
+class DeflateRaw extends Zlib {
+    constructor(opts) {
+        super(opts, 'DeflateRaw');
+    }
+}
+class InflateRaw extends Zlib {
+    constructor(opts) {
+        super(opts, 'InflateRaw');
+    }
+}
+// auto-detect header.
+class Unzip extends Zlib {
+    constructor(opts) {
+        super(opts, 'Unzip');
+    }
+}
+class Brotli extends ZlibBase {
+    constructor(opts, mode) {
+        opts = opts || {};
+        opts.flush = opts.flush || constants.BROTLI_OPERATION_PROCESS;
+        opts.finishFlush =
+            opts.finishFlush || constants.BROTLI_OPERATION_FINISH;
+        opts.fullFlushFlag = constants.BROTLI_OPERATION_FLUSH;
+        super(opts, mode);
+    }
+}
+class BrotliCompress extends Brotli {
+    constructor(opts) {
+        super(opts, 'BrotliCompress');
+    }
+}
+class BrotliDecompress extends Brotli {
+    constructor(opts) {
+        super(opts, 'BrotliDecompress');
+    }
+}
+class Zstd extends ZlibBase {
+    constructor(opts, mode) {
+        opts = opts || {};
+        opts.flush = opts.flush || constants.ZSTD_e_continue;
+        opts.finishFlush = opts.finishFlush || constants.ZSTD_e_end;
+        opts.fullFlushFlag = constants.ZSTD_e_flush;
+        super(opts, mode);
+    }
+}
+class ZstdCompress extends Zstd {
+    constructor(opts) {
+        super(opts, 'ZstdCompress');
+    }
+}
+class ZstdDecompress extends Zstd {
+    constructor(opts) {
+        super(opts, 'ZstdDecompress');
+    }
+}
+//# sourceMappingURL=index.js.map
 // EXTERNAL MODULE: ./node_modules/unbzip2-stream/index.js
 var unbzip2_stream = __nccwpck_require__(8183);
 var unbzip2_stream_default = /*#__PURE__*/__nccwpck_require__.n(unbzip2_stream);
@@ -77040,13 +73022,49 @@ const XzReadableStream = (xz_decompress.XzReadableStream ?? (xz_decompress_defau
  * WebAssembly) do not. Every decoder fails on truncated or corrupt input rather than ending quietly.
  */
 const CHUNK = 64 * 1024;
+/** Output piece of the synchronous decoders: one or a few per input chunk, so few objects for the GC. */
+const SYNC_CHUNK = 256 * 1024;
 const ZSTD_FRAME = 0xfd2fb528;
 /** Frames whose compressed bytes fit this are decoded in one synchronous call: zstd:chunked has a frame per file. */
 const SMALL_FRAME = 1024 * 1024;
 const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
-/** `source` through a transform, as an async iterable whose iteration throws whatever either side throws. */
-function piped(source, transform) {
-    return (0,external_node_stream_.pipeline)(external_node_stream_.Readable.from(source, { objectMode: false }), transform, () => { });
+/**
+ * gzip or zstd decoded synchronously, chunk by chunk, on the calling thread. Node's own zlib streams decode on
+ * libuv's thread pool: every 64 kB of output is a round trip between threads, and with a layer worker per core
+ * the pool's threads and the workers fight over the same cores (a third more CPU time for the same image, see
+ * README Performance). minizlib (the zlib stream of node-tar and npm) drives the same zlib binding synchronously,
+ * so a worker decodes its own layer, on its own core. `consumed` counts the input bytes zlib used: it stops
+ * quietly at a 0x00 after a gzip member, and what follows must be checked by the caller.
+ */
+class SyncDecoder {
+    consumed = 0;
+    decoder;
+    constructor(kind, windowLogMax) {
+        // minizlib hands its options to Node's zlib class, whose options its types do not list.
+        const options = { chunkSize: SYNC_CHUNK, ...(windowLogMax ? { params: { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}) };
+        this.decoder = kind === 'gzip' ? new Gunzip(options) : new ZstdDecompress(options);
+    }
+    async *decode(source) {
+        const out = [];
+        let failure;
+        this.decoder.on('data', (d) => out.push(d));
+        this.decoder.on('error', (e) => (failure ??= e instanceof Error ? e : new Error(String(e))));
+        const check = () => {
+            // minizlib prefixes zlib's own words with "zlib: "; the callers say which format failed.
+            if (failure)
+                throw Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: failure.code });
+        };
+        for await (const chunk of source) {
+            this.decoder.write(chunk);
+            // The binding reports the input used by the last call only.
+            this.consumed += this.decoder.handle?.bytesWritten ?? 0;
+            check();
+            yield* out.splice(0);
+        }
+        this.decoder.end();
+        check();
+        yield* out.splice(0);
+    }
 }
 /**
  * The compressed bytes of one zstd frame (RFC 8878 section 3.1.1), magic included: the frame header tells the sizes
@@ -77140,7 +73158,7 @@ async function* zstdFrames(source, windowLogMax) {
                 yield* frame;
             }
         }
-        yield* piped(replay(), external_node_zlib_default().createZstdDecompress({ chunkSize: CHUNK, params }));
+        yield* new SyncDecoder('zstd', windowLogMax).decode(replay());
     }
 }
 let xzPatched = false;
@@ -77237,7 +73255,7 @@ async function* bzip2(source) {
 function decompress(kind, source, windowLogMax) {
     switch (kind) {
         case 'gzip':
-            return piped(source, external_node_zlib_default().createGunzip({ chunkSize: CHUNK }));
+            return new SyncDecoder('gzip').decode(source);
         case 'zstd':
             return zstdFrames(source, windowLogMax);
         case 'bzip2':
@@ -77247,29 +73265,123 @@ function decompress(kind, source, windowLogMax) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/ca/jks.ts
 
-/***/ }),
+/**
+ * Java keystores, read and written by hand: keytool needs a JVM start (~0.5 s) per call, and the format of a
+ * trusted-certificate JKS is small. Layout from OpenJDK's JavaKeyStore engine
+ * (openjdk/jdk17u-dev src/java.base/share/classes/sun/security/provider/JavaKeyStore.java).
+ */
+const JKS_MAGIC = 0xfeedfeed;
+const JCEKS_MAGIC = 0xcececece;
+const TAG_PRIVATE_KEY = 1;
+const TAG_TRUSTED_CERT = 2;
+const TAG_SECRET_KEY = 3;
+const DEFAULT_STORE_PASSWORD = 'changeit';
+function isJavaKeystore(bytes) {
+    if (bytes.length < 12)
+        return false;
+    const magic = bytes.readUInt32BE(0);
+    return magic === JKS_MAGIC || magic === JCEKS_MAGIC;
+}
+/** Writes a JKS holding only trusted-certificate entries; readable by every JDK with trustStoreType=JKS. */
+function writeJks(entries, password = DEFAULT_STORE_PASSWORD, now = new Date()) {
+    const parts = [];
+    const u32 = (n) => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE(n >>> 0);
+        return b;
+    };
+    const utf = (s) => {
+        const body = Buffer.from(s, 'utf8');
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(body.length);
+        return Buffer.concat([len, body]);
+    };
+    parts.push(u32(JKS_MAGIC), u32(2), u32(entries.length));
+    const stamp = Buffer.alloc(8);
+    stamp.writeBigUInt64BE(BigInt(now.getTime()));
+    for (const entry of entries) {
+        parts.push(u32(TAG_TRUSTED_CERT), utf(entry.alias.toLowerCase()), stamp, utf('X.509'), u32(entry.der.length), entry.der);
+    }
+    const body = Buffer.concat(parts);
+    return Buffer.concat([body, jksDigest(body, password)]);
+}
+function jksDigest(body, password) {
+    const pw = Buffer.alloc(password.length * 2);
+    for (let i = 0; i < password.length; i++)
+        pw.writeUInt16BE(password.charCodeAt(i), i * 2);
+    return createHash('sha1').update(pw).update('Mighty Aphrodite', 'utf8').update(body).digest();
+}
+/**
+ * Every certificate in a JKS or JCEKS keystore: trusted entries and the chains of key entries (certificates are
+ * never encrypted in these formats, so no password is needed). Throws on anything it cannot follow.
+ */
+function readJks(bytes) {
+    let pos = 0;
+    const need = (n) => {
+        if (pos + n > bytes.length)
+            throw new Error(`keystore truncated at byte ${pos}`);
+    };
+    const u32 = () => {
+        need(4);
+        const v = bytes.readUInt32BE(pos);
+        pos += 4;
+        return v;
+    };
+    const utf = () => {
+        need(2);
+        const len = bytes.readUInt16BE(pos);
+        pos += 2;
+        need(len);
+        const s = bytes.subarray(pos, pos + len).toString('utf8');
+        pos += len;
+        return s;
+    };
+    const blob = () => {
+        const len = u32();
+        need(len);
+        const b = bytes.subarray(pos, pos + len);
+        pos += len;
+        return b;
+    };
+    const magic = u32();
+    if (magic !== JKS_MAGIC && magic !== JCEKS_MAGIC)
+        throw new Error('not a JKS/JCEKS keystore');
+    const version = u32();
+    if (version !== 1 && version !== 2)
+        throw new Error(`unknown keystore version ${version}`);
+    const count = u32();
+    const certificate = () => {
+        if (version === 2)
+            utf(); // certificate type, "X.509"
+        return blob();
+    };
+    const entries = [];
+    for (let i = 0; i < count; i++) {
+        const tag = u32();
+        const alias = utf();
+        need(8);
+        pos += 8; // creation date
+        if (tag === TAG_TRUSTED_CERT) {
+            entries.push({ alias, der: certificate() });
+        }
+        else if (tag === TAG_PRIVATE_KEY) {
+            blob(); // the protected key: opaque here
+            const chain = u32();
+            for (let c = 0; c < chain; c++)
+                entries.push({ alias, der: certificate() });
+        }
+        else if (tag === TAG_SECRET_KEY) {
+            throw new Error('JCEKS secret-key entries (serialized Java objects) cannot be read');
+        }
+        else {
+            throw new Error(`unknown keystore entry tag ${tag}`);
+        }
+    }
+    return entries;
+}
 
-/***/ 5309:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Qc: () => (/* binding */ FileScan),
-  s6: () => (/* binding */ NESTED),
-  IG: () => (/* binding */ openNested)
-});
-
-// UNUSED EXPORTS: innerName
-
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_);
-// EXTERNAL MODULE: ./src/ca/jks.ts
-var jks = __nccwpck_require__(7928);
 // EXTERNAL MODULE: ./node_modules/node-forge/lib/index.js
 var lib = __nccwpck_require__(8542);
 var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
@@ -77280,7 +73392,7 @@ var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
  * Certificates of a PKCS#12 store, trying the passwords Java and OpenSSL use by default. The JDK's own cacerts is a
  * password-less PKCS#12 from JDK 18 on (JDK-8275252); `undefined` and '' are the two encodings of "no password".
  */
-function readPkcs12(bytes, passwords = [undefined, '', jks/* DEFAULT_STORE_PASSWORD */.yE]) {
+function readPkcs12(bytes, passwords = [undefined, '', DEFAULT_STORE_PASSWORD]) {
     const asn1 = lib_default().asn1.fromDer(lib_default().util.createBuffer(bytes.toString('binary')));
     let lastError;
     for (const password of passwords) {
@@ -77317,14 +73429,1220 @@ function readPkcs12(bytes, passwords = [undefined, '', jks/* DEFAULT_STORE_PASSW
 
 
 
-// EXTERNAL MODULE: ./src/leak/matcher.ts
-var leak_matcher = __nccwpck_require__(2693);
-// EXTERNAL MODULE: ./src/leak/sniff.ts
-var sniff = __nccwpck_require__(1507);
-// EXTERNAL MODULE: ./src/leak/tar.ts
-var tar = __nccwpck_require__(9932);
+;// CONCATENATED MODULE: ./src/ca/der.ts
+/** The element at `offset`; throws on truncation or indefinite/oversized lengths (not DER). */
+function derElement(buf, offset = 0) {
+    if (offset + 2 > buf.length)
+        throw new Error('DER truncated');
+    const tag = buf[offset];
+    if ((tag & 0x1f) === 0x1f)
+        throw new Error('multi-byte DER tags are not used here');
+    let length = buf[offset + 1];
+    let start = offset + 2;
+    if (length & 0x80) {
+        const count = length & 0x7f;
+        if (count === 0 || count > 4)
+            throw new Error('not DER: indefinite or oversized length');
+        if (start + count > buf.length)
+            throw new Error('DER truncated');
+        length = 0;
+        for (let i = 0; i < count; i++)
+            length = length * 256 + buf[start + i];
+        start += count;
+    }
+    const end = start + length;
+    if (end > buf.length)
+        throw new Error('DER truncated');
+    return { tag, start, end, offset };
+}
+function derChildren(buf, parent) {
+    const out = [];
+    for (let pos = parent.start; pos < parent.end;) {
+        const child = derElement(buf, pos);
+        out.push(child);
+        pos = child.end;
+    }
+    return out;
+}
+function derBytes(buf, el) {
+    return buf.subarray(el.offset, el.end);
+}
+const SIGNED_DATA_OID = Buffer.from('2a864886f70d010702', 'hex'); // 1.2.840.113549.1.7.2
+/**
+ * The certificates of a PKCS#7/CMS SignedData (a .p7b export), or undefined when `buf` is not one.
+ * ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT SignedData };
+ * SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo, certificates [0] IMPLICIT SET OF … }
+ * (RFC 5652 §3, §5.1).
+ */
+function pkcs7Certificates(buf) {
+    try {
+        const root = derElement(buf);
+        if (root.tag !== 0x30)
+            return undefined;
+        const [oid, explicit] = derChildren(buf, root);
+        if (!oid || oid.tag !== 0x06 || !buf.subarray(oid.start, oid.end).equals(SIGNED_DATA_OID))
+            return undefined;
+        if (!explicit || explicit.tag !== 0xa0)
+            return undefined;
+        const [signedData] = derChildren(buf, explicit);
+        if (!signedData || signedData.tag !== 0x30)
+            return undefined;
+        const certSet = derChildren(buf, signedData).find((el) => el.tag === 0xa0);
+        if (!certSet)
+            return [];
+        return derChildren(buf, certSet)
+            .filter((el) => el.tag === 0x30)
+            .map((el) => derBytes(buf, el));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL } (RFC 7292 §4). */
+function looksLikePkcs12(buf) {
+    try {
+        const root = derElement(buf);
+        if (root.tag !== 0x30)
+            return false;
+        const [version, authSafe] = derChildren(buf, root);
+        return version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30;
+    }
+    catch {
+        return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/ca/parse.ts
+
+
+
+/**
+ * A problem with the CA input. Its message is safe to log: it never holds any part of the input,
+ * because the input may be a secret (or, pasted by mistake, a private key).
+ */
+class parse_CaInputError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'CaInputError';
+    }
+}
+const EXPECTED = 'expected a PEM certificate (-----BEGIN CERTIFICATE-----), DER bytes, the base64 of either on one line, or a PKCS#7 (.p7b) bundle';
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+// Any PEM label naming a private key: PRIVATE KEY, ENCRYPTED PRIVATE KEY, RSA/EC/DSA/OPENSSH PRIVATE KEY, PGP PRIVATE KEY BLOCK.
+const PRIVATE_KEY_LABEL = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/;
+const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
+const PKCS7_LABELS = new Set(['PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
+/**
+ * Turns whatever people actually hold as "the CA" into certificates: PEM (any line ends, many blocks),
+ * DER, base64 of DER or of a whole PEM, PKCS#7. Rejects private keys before looking at anything else.
+ */
+function parseCertificates(input, source = 'ca') {
+    const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+    const certs = parseBytes(bytes, source, 0);
+    return dedupe(certs);
+}
+function parseBytes(bytes, source, depth) {
+    const text = bytes.toString('latin1');
+    if (text.trim() === '')
+        throw new parse_CaInputError(`The ${source} input is empty: ${EXPECTED}.`);
+    rejectPrivateKeyText(text, source);
+    if (text.includes('-----BEGIN '))
+        return parsePem(text, source);
+    const first = bytes[0];
+    if (first === 0x30)
+        return parseDer(bytes, source);
+    // Secrets are often stored as base64 on one line (of the DER, or of a whole PEM file).
+    const compact = text.replace(/\s+/g, '');
+    if (depth === 0 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(compact) && compact.length >= 16) {
+        const decoded = Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+        if (decoded.length > 0)
+            return parseBytes(decoded, source, depth + 1);
+    }
+    throw new parse_CaInputError(`The ${source} input is not a certificate: ${EXPECTED}.`);
+}
+function rejectPrivateKeyText(text, source) {
+    if (PRIVATE_KEY_LABEL.test(text)) {
+        throw new parse_CaInputError(`The ${source} input contains a private key; it was not used and is not shown. ` +
+            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
+    }
+}
+function parsePem(text, source) {
+    const certs = [];
+    const labels = [];
+    for (const match of text.matchAll(PEM_BLOCK)) {
+        const label = match[1] ?? '';
+        labels.push(label);
+        const der = Buffer.from((match[2] ?? '').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+        if (CERT_LABELS.has(label)) {
+            certs.push(certificateFromBlock(der, label, source));
+        }
+        else if (PKCS7_LABELS.has(label)) {
+            certs.push(...parsePkcs7(der, source));
+        }
+    }
+    if (certs.length === 0) {
+        const seen = labels.length ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks` : 'no complete PEM block';
+        throw new parse_CaInputError(`The ${source} input holds no certificate (${seen}): ${EXPECTED}.`);
+    }
+    return certs;
+}
+function certificateFromBlock(der, label, source) {
+    try {
+        // OpenSSL's TRUSTED CERTIFICATE is the certificate DER followed by trust settings: keep the first element.
+        return certificateFromDer(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
+    }
+    catch {
+        throw new parse_CaInputError(`The ${source} input has a '${label}' block that is not a valid X.509 certificate: ${EXPECTED}.`);
+    }
+}
+function parseDer(bytes, source) {
+    try {
+        return [certificateFromDer(bytes)];
+    }
+    catch {
+        // not a single certificate: try the other DER things people export
+    }
+    if (isDerPrivateKey(bytes)) {
+        throw new parse_CaInputError(`The ${source} input is a private key (DER); it was not used and is not shown. ` +
+            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
+    }
+    const pkcs7 = tryPkcs7(bytes);
+    if (pkcs7)
+        return pkcs7;
+    if (looksLikePkcs12(bytes)) {
+        throw new parse_CaInputError(`The ${source} input is a PKCS#12 (.p12/.pfx) file, which can hold private keys: ` +
+            'export the CA certificate alone (e.g. openssl pkcs12 -in file.p12 -cacerts -nokeys).');
+    }
+    throw new parse_CaInputError(`The ${source} input is DER data but not a certificate: ${EXPECTED}.`);
+}
+function isDerPrivateKey(der) {
+    for (const type of ['pkcs8', 'pkcs1', 'sec1']) {
+        try {
+            (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type });
+            return true;
+        }
+        catch {
+            // not this encoding
+        }
+    }
+    // An encrypted PKCS#8 key needs a passphrase to load: node says so instead of "unsupported".
+    try {
+        (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type: 'pkcs8', passphrase: '' });
+    }
+    catch (error) {
+        if (error instanceof Error && /passphrase|decrypt|bad decrypt/i.test(error.message))
+            return true;
+    }
+    return false;
+}
+function parsePkcs7(der, source) {
+    const certs = tryPkcs7(der);
+    if (!certs)
+        throw new parse_CaInputError(`The ${source} input has a PKCS#7 block that could not be read: ${EXPECTED}.`);
+    return certs;
+}
+function tryPkcs7(der) {
+    const ders = pkcs7Certificates(der);
+    if (!ders?.length)
+        return undefined;
+    try {
+        return ders.map((cert) => certificateFromDer(cert));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The first complete DER element of `der` (tag + length + content). */
+function firstDerElement(der) {
+    return derBytes(der, derElement(der));
+}
+function dedupe(certs) {
+    const seen = new Set();
+    return certs.filter((cert) => {
+        if (seen.has(cert.fingerprint))
+            return false;
+        seen.add(cert.fingerprint);
+        return true;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/leak/matcher.ts
+
+
+
+
+const KEY_SEG = 32;
+/** Key bytes whose base64 is cut into pieces: 45 bytes = 60 characters = 3 pieces. */
+const KEY_B64_SEG = 45;
+/** base64 needle length. Consecutive pieces of this length: for any wrap width >= 1.5 x this, one stays whole. */
+const PIECE = 20;
+const PIECES = 3;
+/** Needles at least this long share one Wu-Manber pass; shorter ones get an indexOf pass each. */
+const MULTI_MIN = 16;
+/** Context kept before a hit and awaited after it. A certificate is a few KiB; PEM bundles of PKCS#7 can be more. */
+const BACK = 16 * 1024;
+const FORWARD = 16 * 1024;
+const FORWARD_BEGIN = 64 * 1024;
+const MAX_HITS_PER_FILE = 64;
+/** Longest base64 of a PEM certificate block to expect (a 16 KiB certificate, wrapped and indented). */
+const MAX_PEM_BASE64 = 12 * 1024;
+const MAX_DEPTH = 2;
+const DER_MARKER = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02, 0x02]);
+const BEGIN = Buffer.from('-----BEGIN ');
+const BEGIN_CERT = Buffer.from('-----BEGIN CERTIFICATE-----');
+const matcher_CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE', 'PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
+/**
+ * The base64 characters of `pattern` that do not depend on the bytes around it, when it starts `shift` bytes after
+ * a 3-byte group boundary. Each character holds 6 bits; it is fixed when all 6 fall inside the pattern.
+ */
+function base64Needle(pattern, shift) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), pattern]).toString('base64');
+    const first = Math.ceil((8 * shift) / 6);
+    const last = Math.floor((8 * (shift + pattern.length)) / 6); // exclusive
+    return { text: encoded.slice(first, last), lead: first };
+}
+/**
+ * base64 needles of `pattern` at the 3 alignments, each cut into up to `count` consecutive pieces of `size`
+ * characters: a line break (or indentation, or an escape) falls inside at most one piece of a run when the lines
+ * are longer than the run's length divided by (pieces - 1).
+ */
+function base64Pieces(pattern, role, target, size = PIECE, count = PIECES) {
+    const out = [];
+    for (let shift = 0; shift < 3; shift++) {
+        const n = base64Needle(pattern, shift);
+        for (let k = 0; k < count; k++) {
+            const from = k * size;
+            if (from + MULTI_MIN > n.text.length)
+                break;
+            const text = n.text.slice(from, from + size);
+            out.push({ bytes: Buffer.from(text), role, ...(target !== undefined ? { target } : {}), lead: n.lead + from, shift });
+        }
+    }
+    return out;
+}
+/**
+ * All needles of a matcher in one pass: Wu-Manber (1994) with a table over the last two bytes of a 16-byte window.
+ * On binary data and on base64 text alike almost every window shifts by the full 15 bytes, so dozens of needles
+ * cost about one indexOf; the few needles shorter than the window each get an indexOf of their own.
+ */
+class NeedleSet {
+    shiftOf = new Uint8Array(65536);
+    head = new Int32Array(65536).fill(-1);
+    next;
+    long;
+    short;
+    m;
+    constructor(needles) {
+        this.long = needles.filter((n) => n.bytes.length >= MULTI_MIN);
+        this.short = needles.filter((n) => n.bytes.length < MULTI_MIN);
+        this.m = this.long.length ? Math.min(...this.long.map((n) => n.bytes.length)) : MULTI_MIN;
+        const m = this.m;
+        this.shiftOf.fill(m - 1);
+        this.next = new Int32Array(this.long.length).fill(-1);
+        this.long.forEach((needle, j) => {
+            const p = needle.bytes;
+            for (let q = 1; q < m; q++) {
+                const h = (p[q - 1] << 8) | p[q];
+                this.shiftOf[h] = Math.min(this.shiftOf[h], m - 1 - q);
+            }
+            const h = (p[m - 2] << 8) | p[m - 1];
+            this.next[j] = this.head[h];
+            this.head[h] = j;
+        });
+    }
+    /** Calls `found` for every needle occurrence wholly inside `buf`, with its offset. */
+    forEach(buf, found) {
+        for (const needle of this.short) {
+            let i = buf.indexOf(needle.bytes);
+            while (i !== -1) {
+                found(i, needle);
+                i = buf.indexOf(needle.bytes, i + 1);
+            }
+        }
+        const { shiftOf, head, next, long, m } = this;
+        if (long.length === 0)
+            return;
+        const len = buf.length;
+        for (let pos = m - 1; pos < len;) {
+            const h = (buf[pos - 1] << 8) | buf[pos];
+            const skip = shiftOf[h];
+            if (skip !== 0) {
+                pos += skip;
+                continue;
+            }
+            const start = pos - m + 1;
+            for (let j = head[h]; j !== -1; j = next[j]) {
+                const p = long[j].bytes;
+                if (start + p.length <= len && buf.compare(p, 0, p.length, start, start + p.length) === 0)
+                    found(start, long[j]);
+            }
+            pos++;
+        }
+    }
+}
+function spkiOf(x509) {
+    return x509.publicKey.export({ type: 'spki', format: 'der' });
+}
+/** 32 key bytes whose base64, in the DER's own alignment, sits inside one 64-column PEM line (48 DER bytes a line). */
+function pickKeySegment(der, spki) {
+    const spkiAt = der.indexOf(spki);
+    // The key material is the tail of the SPKI (RSA: modulus then a 5-byte exponent; EC: the point).
+    const keyStart = spkiAt + Math.max(0, spki.length - 8 - 256);
+    const keyEnd = spkiAt + spki.length - 8;
+    for (let line = Math.ceil(keyStart / 48); 48 * line + 3 + KEY_SEG <= keyEnd; line++) {
+        const offset = 48 * line + 3;
+        return { seg: der.subarray(offset, offset + KEY_SEG), offset, end: keyEnd };
+    }
+    const offset = Math.max(spkiAt, keyEnd - KEY_SEG);
+    return { seg: der.subarray(offset, offset + KEY_SEG), offset, end: keyEnd };
+}
+/** The subject Name of a certificate, as DER (TBSCertificate: [0] version, serial, signature, issuer, validity, subject). */
+function subjectNameDer(der) {
+    const [tbs] = derChildren(der, derElement(der));
+    const fields = derChildren(der, tbs);
+    const subject = fields[fields[0].tag === 0xa0 ? 5 : 4];
+    return der.subarray(subject.offset, subject.end);
+}
+function matcher_buildMatcher(spec) {
+    const targets = [];
+    const needles = [];
+    const fingerprints = new Set(spec.fingerprints.map((f) => f.toLowerCase()));
+    for (const given of spec.certs) {
+        const der = Buffer.from(given.der);
+        const cert = certificateFromDer(der);
+        const spki = spkiOf(cert.x509);
+        const { seg, offset, end } = pickKeySegment(cert.der, spki);
+        const name = subjectNameDer(cert.der);
+        const index = targets.length;
+        targets.push({ der: cert.der, fingerprint: cert.fingerprint, spkiSha256: cert.spkiSha256, subject: cert.subject, keySeg: seg, name, cert, publicKey: cert.x509.publicKey });
+        fingerprints.add(cert.fingerprint);
+        needles.push({ bytes: seg, role: 'key', target: index, lead: 0, shift: 0 });
+        needles.push(...base64Pieces(cert.der.subarray(offset, Math.min(end, offset + KEY_B64_SEG)), 'key-b64', index));
+        needles.push({ bytes: name, role: 'name', target: index, lead: 0, shift: 0 });
+        needles.push(...base64Pieces(name, 'name-b64', index));
+        // The 64-column PEM line around the key bytes, for base64 of a whole PEM file.
+        const body = cert.der.toString('base64');
+        const lineStart = Math.floor((Math.ceil(offset / 3) * 4) / 64) * 64;
+        const line = Buffer.from(body.slice(lineStart, lineStart + 64));
+        if (line.length === 64)
+            needles.push(...base64Pieces(line, 'pem-b64', index));
+    }
+    needles.push({ bytes: BEGIN, role: 'begin', lead: 0, shift: 0 });
+    // base64 of a PEM file of any certificate: decoded and scanned (the CA, its key, or an intermediate it signed).
+    needles.push(...base64Pieces(BEGIN_CERT, 'begin-b64', undefined, 17, 2));
+    if (targets.length === 0) {
+        needles.push({ bytes: DER_MARKER, role: 'der-marker', lead: 0, shift: 0 });
+        for (let shift = 0; shift < 3; shift++) {
+            const marker = base64Needle(DER_MARKER, shift);
+            needles.push({ bytes: Buffer.from(marker.text), role: 'der-marker-b64', lead: marker.lead, shift });
+        }
+    }
+    return { targets, fingerprints, needles, maxNeedle: Math.max(...needles.map((n) => n.bytes.length)), search: new NeedleSet(needles) };
+}
+/** A matcher's spec in transferable form (for worker_threads). */
+function matcherSpec(matcher) {
+    return { certs: matcher.targets.map((t) => ({ der: t.der })), fingerprints: [...matcher.fingerprints] };
+}
+/** Streams one file's bytes through the matcher. feed() any number of chunks, then end(). */
+class ContentScanner {
+    matcher;
+    depth;
+    total = 0;
+    tail = Buffer.alloc(0);
+    history = [];
+    pending = [];
+    hits = [];
+    scannedRun;
+    constructor(matcher, depth = 0) {
+        this.matcher = matcher;
+        this.depth = depth;
+    }
+    feed(chunk) {
+        if (chunk.length === 0)
+            return;
+        const base = this.total;
+        const { search, maxNeedle } = this.matcher;
+        if (this.tail.length > 0) {
+            // Matches that straddle the previous chunk and this one.
+            const tailLength = this.tail.length;
+            const seam = Buffer.concat([this.tail, chunk.subarray(0, maxNeedle - 1)]);
+            search.forEach(seam, (i, needle) => {
+                if (i < tailLength && i + needle.bytes.length > tailLength)
+                    this.pending.push({ pos: base - tailLength + i, needle });
+            });
+        }
+        search.forEach(chunk, (i, needle) => this.pending.push({ pos: base + i, needle }));
+        this.total += chunk.length;
+        this.history.push({ start: base, buf: chunk });
+        const keep = maxNeedle - 1;
+        this.tail = chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.tail, chunk]).subarray(-keep);
+        if (this.pending.length)
+            this.resolve(false);
+        this.prune();
+    }
+    end() {
+        this.resolve(true);
+        this.history = [];
+        return matcher_dedupe(this.hits);
+    }
+    prune() {
+        let floor = this.total - BACK - this.matcher.maxNeedle;
+        for (const p of this.pending)
+            floor = Math.min(floor, p.pos - BACK);
+        while (this.history.length > 1) {
+            const first = this.history[0];
+            if (first.start + first.buf.length >= floor)
+                break;
+            this.history.shift();
+        }
+    }
+    window(from, to) {
+        const parts = [];
+        let start = -1;
+        for (const h of this.history) {
+            const hEnd = h.start + h.buf.length;
+            if (hEnd <= from || h.start >= to)
+                continue;
+            const a = Math.max(from, h.start);
+            const b = Math.min(to, hEnd);
+            if (start === -1)
+                start = a;
+            parts.push(h.buf.subarray(a - h.start, b - h.start));
+        }
+        return { buf: parts.length === 1 ? parts[0] : Buffer.concat(parts), start: start === -1 ? from : start };
+    }
+    resolve(atEnd) {
+        const still = [];
+        for (const p of this.pending) {
+            const role = p.needle.role;
+            const forward = role === 'begin' || role === 'begin-b64' || role === 'pem-b64' ? FORWARD_BEGIN : FORWARD;
+            if (!atEnd && this.total < p.pos + forward) {
+                still.push(p);
+                continue;
+            }
+            if (this.hits.length >= MAX_HITS_PER_FILE)
+                continue;
+            // base64 of a PEM bundle holds a BEGIN every few KiB: one decoded run already scanned every PEM block that
+            // starts in it and ends before it does.
+            const wholeScan = role === 'begin-b64' || role === 'pem-b64';
+            if (wholeScan && this.scannedRun && p.pos >= this.scannedRun.start && p.pos + MAX_PEM_BASE64 <= this.scannedRun.end)
+                continue;
+            const w = this.window(Math.max(0, p.pos - BACK), p.pos + forward);
+            const run = { start: 0, end: 0 };
+            for (const hit of verify(this.matcher, p.needle, w.buf, p.pos - w.start, w.start, this.depth, run))
+                this.hits.push(hit);
+            if (wholeScan && run.end > run.start)
+                this.scannedRun = { start: w.start + run.start, end: w.start + run.end };
+        }
+        this.pending = still;
+    }
+}
+/** Scans a whole buffer (config strings, decoded base64, keystores). */
+function scanBuffer(matcher, buf, depth = 0) {
+    const scanner = new ContentScanner(matcher, depth);
+    scanner.feed(buf);
+    return scanner.end();
+}
+/** Drops hits inside a larger hit for the same certificate (the key bytes inside a PEM block already reported). */
+function matcher_dedupe(hits) {
+    const sorted = [...hits].sort((a, b) => b.end - b.start - (a.end - a.start) || a.start - b.start);
+    const kept = [];
+    for (const hit of sorted) {
+        if (kept.some((k) => k.fingerprint === hit.fingerprint && k.start <= hit.start && hit.end <= k.end))
+            continue;
+        kept.push(hit);
+    }
+    return kept.sort((a, b) => a.start - b.start);
+}
+/** `run` receives the window range of the base64 run a base64 needle's verification decoded. */
+function verify(m, needle, win, rel, winStart, depth, run) {
+    switch (needle.role) {
+        case 'begin':
+            return verifyPem(m, win, rel, winStart);
+        case 'key':
+            return verifyKey(m, m.targets[needle.target], win, rel, winStart, '');
+        case 'name':
+            return verifyIssued(m, m.targets[needle.target], win, rel, winStart, 'der');
+        case 'der-marker':
+            return verifyDerMarker(m, win, rel, winStart, 'der');
+        default:
+            return verifyBase64(m, needle, win, rel, winStart, depth, run);
+    }
+}
+/** The one place a certificate found in the content is judged: the CA, a certificate of its key, or one it issued. */
+function hitFor(m, der, encoding, start, end) {
+    const fingerprint = (0,external_node_crypto_.createHash)('sha256').update(der).digest('hex');
+    if (m.fingerprints.has(fingerprint)) {
+        const t = m.targets.find((x) => x.fingerprint === fingerprint);
+        return { kind: encoding, fingerprint, ...(t ? { subject: t.subject } : {}), start, end };
+    }
+    // Only worth an X.509 parse when the key bytes or the CA's name are there (a public bundle never has them).
+    const sameKey = m.targets.find((x) => der.includes(x.keySeg));
+    const issuedBy = m.targets.filter((x) => der.includes(x.name));
+    if (!sameKey && issuedBy.length === 0)
+        return undefined;
+    let cert;
+    try {
+        cert = certificateFromDer(der);
+    }
+    catch {
+        return undefined; // not a certificate
+    }
+    if (sameKey && cert.spkiSha256 === sameKey.spkiSha256)
+        return { kind: `${encoding}-same-key`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
+    // Java, Go and Node trust every certificate in their store as an anchor: a CA the org CA signed (an issuing
+    // intermediate) trusts the inspection proxy as much as the root. Checked by signature, never by name alone.
+    if (cert.isCa && issuedBy.some((t) => certificate_isIssuedBy(cert, t.cert)))
+        return { kind: `${encoding}-intermediate`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
+    return undefined;
+}
+/**
+ * Whether one DER certificate (from a keystore) is a target, by fingerprint or by key, or an intermediate it signed.
+ * `container` names the store, which names the kind: `jks`, `pkcs12`, `jks-intermediate`, `pkcs12-intermediate`.
+ */
+function classifyDer(m, der, container = 'jks') {
+    const hit = hitFor(m, der, 'der', 0, der.length);
+    if (!hit)
+        return undefined;
+    const kind = hit.kind === 'der-intermediate' ? `${container}-intermediate` : container;
+    return { kind, fingerprint: hit.fingerprint, ...(hit.subject ? { subject: hit.subject } : {}) };
+}
+/** Line breaks and entities that PEM bodies carry once escaped for JSON, shells, Java properties or XML. */
+const ESCAPED_BREAKS = /\\+(?:[nrt]|u000[aAdD]|\r?\n)|&#(?:1[03]|x[aAdD]);/g;
+function verifyPem(m, win, rel, winStart) {
+    const text = win.toString('latin1', rel, Math.min(win.length, rel + FORWARD_BEGIN));
+    const head = /^-----BEGIN ([A-Z0-9 #]{1,40})-----/.exec(text);
+    if (!head || !matcher_CERT_LABELS.has(head[1]))
+        return [];
+    const label = head[1];
+    const endMarker = `-----END ${label}-----`;
+    const endAt = text.indexOf(endMarker, head[0].length);
+    if (endAt === -1)
+        return [];
+    // Bodies appear JSON-, shell- or XML-escaped (\n, \\n, \r\n, \u000a, &#10;, \/) as well as raw: drop escapes,
+    // then anything not base64.
+    const body = text
+        .slice(head[0].length, endAt)
+        .replace(ESCAPED_BREAKS, '')
+        .replace(/[^A-Za-z0-9+/=]/g, '');
+    const start = winStart + rel;
+    const end = start + endAt + endMarker.length;
+    const ders = [];
+    if (label === 'PKCS7' || label === 'CMS' || label === 'PKCS #7 SIGNED DATA') {
+        try {
+            for (const cert of parseCertificates(`-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`, 'image'))
+                ders.push(cert.der);
+        }
+        catch {
+            return [];
+        }
+    }
+    else {
+        const der = Buffer.from(body, 'base64');
+        ders.push(label === 'TRUSTED CERTIFICATE' ? matcher_firstDerElement(der) : der);
+    }
+    const hits = [];
+    for (const der of ders) {
+        const hit = hitFor(m, der, 'pem', start, end);
+        if (hit)
+            hits.push(hit);
+    }
+    return hits;
+}
+function derLength(buf, at) {
+    if (buf[at] !== 0x30)
+        return undefined;
+    const l = buf[at + 1];
+    if (l === undefined)
+        return undefined;
+    if (l < 0x80)
+        return 2 + l;
+    const n = l & 0x7f;
+    if (n < 1 || n > 3 || at + 2 + n > buf.length)
+        return undefined;
+    let len = 0;
+    for (let i = 0; i < n; i++)
+        len = len * 256 + buf[at + 2 + i];
+    return 2 + n + len;
+}
+function matcher_firstDerElement(der) {
+    const len = derLength(der, 0);
+    return len && len <= der.length ? der.subarray(0, len) : der;
+}
+/**
+ * The certificate around bytes found at `rel` (`covering` of them): the nearest enclosing DER SEQUENCE, within
+ * `reach` bytes before them, that hitFor accepts.
+ */
+function enclosingCertificate(m, win, rel, covering, reach, winStart, encoding) {
+    for (let q = rel - 1; q >= Math.max(0, rel - reach); q--) {
+        if (win[q] !== 0x30 || (win[q + 1] ?? 0) < 0x81 || (win[q + 1] ?? 0) > 0x83)
+            continue;
+        const len = derLength(win, q);
+        if (!len || q + len < rel + covering || q + len > win.length || len > 65536)
+            continue;
+        const hit = hitFor(m, win.subarray(q, q + len), encoding, winStart + q, winStart + q + len);
+        if (hit)
+            return hit;
+    }
+    return undefined;
+}
+/** Looks for a whole certificate around the key bytes at `rel`; without one, the key alone is reported. */
+function verifyKey(m, t, win, rel, winStart, prefix) {
+    const hit = enclosingCertificate(m, win, rel, KEY_SEG, 8192, winStart, prefix ? 'base64-der' : 'der');
+    if (hit)
+        return [hit];
+    return [{ kind: `${prefix}public-key`, fingerprint: t.fingerprint, subject: t.subject, start: winStart + rel, end: winStart + rel + KEY_SEG }];
+}
+/**
+ * The CA's name at `rel`: the issuer of a certificate it signed (or its own subject). In a TBSCertificate the issuer
+ * follows the version, the serial (up to 20 bytes) and the signature algorithm (longest for RSA-PSS): well within 1 KiB.
+ */
+function verifyIssued(m, t, win, rel, winStart, encoding) {
+    const hit = enclosingCertificate(m, win, rel, t.name.length, 1024, winStart, encoding);
+    return hit ? [hit] : [];
+}
+function verifyDerMarker(m, win, rel, winStart, encoding) {
+    // Certificate SEQUENCE, then TBSCertificate SEQUENCE, then `a0 03 02 01 02`: try each length-of-length pair.
+    for (const back of [8, 9, 7, 6, 10]) {
+        const q = rel - back;
+        if (q < 0)
+            continue;
+        const len = derLength(win, q);
+        if (!len || q + len > win.length)
+            continue;
+        const hit = hitFor(m, win.subarray(q, q + len), encoding, winStart + q, winStart + q + len);
+        if (hit)
+            return [hit];
+    }
+    return [];
+}
+/** base64 characters, and (for the walk back to a run's start) every character a separator is made of. */
+const IS_B64 = new Uint8Array(256);
+const IN_RUN = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=')
+    IS_B64[c.charCodeAt(0)] = IN_RUN[c.charCodeAt(0)] = 1;
+for (const c of '\n\r \t"\',\\&#;')
+    IN_RUN[c.charCodeAt(0)] = 1;
+/**
+ * How many bytes at `i` separate two pieces of one base64 blob: line breaks and indentation, quotes and commas
+ * (JSON arrays of lines), escapes of a line break (`\n`, `\\n`, `\r\n`, `\u000a`, a Java properties `\` at the end
+ * of a line), XML character references (`&#10;`). 0 when `i` is not a separator.
+ */
+function separatorAt(b, i) {
+    const c = b[i];
+    // \n \r space \t " ' ,
+    if (c === 10 || c === 13 || c === 32 || c === 9 || c === 34 || c === 39 || c === 44)
+        return 1;
+    if (c === 92) {
+        let j = i;
+        while (b[j] === 92)
+            j++;
+        const e = b[j];
+        // n r t, or a real line break
+        if (e === 110 || e === 114 || e === 116 || e === 10)
+            return j + 1 - i;
+        if (e === 13 && b[j + 1] === 10)
+            return j + 2 - i;
+        // u000a, u000d
+        if (e === 117 && b[j + 1] === 48 && b[j + 2] === 48 && b[j + 3] === 48) {
+            const last = (b[j + 4] ?? 0) | 0x20;
+            if (last === 97 || last === 100)
+                return j + 5 - i;
+        }
+        return 0;
+    }
+    if (c === 38 && b[i + 1] === 35) {
+        // &#10; &#13; &#xA; &#xD;
+        if (b[i + 2] === 49 && (b[i + 3] === 48 || b[i + 3] === 51) && b[i + 4] === 59)
+            return 5;
+        if (b[i + 2] === 120) {
+            const h = (b[i + 3] ?? 0) | 0x20;
+            if ((h === 97 || h === 100) && b[i + 4] === 59)
+                return 5;
+        }
+    }
+    return 0;
+}
+function nextNonSeparator(b, i) {
+    for (let skip = separatorAt(b, i); skip; skip = separatorAt(b, i))
+        i += skip;
+    return i;
+}
+/**
+ * Decodes the base64 text around a base64 needle at the needle's own alignment, joining the pieces of a wrapped,
+ * indented or escaped blob, then looks inside the decoded bytes.
+ */
+function verifyBase64(m, needle, win, rel, winStart, depth, run) {
+    // The run that holds the needle: collected from where the characters it can be made of begin, restarting after
+    // anything that ends a run (a stray '&' or '\\'), until a run passes the needle and ends. Bytes, not strings:
+    // this runs once per hit over up to the whole window.
+    let i = rel;
+    while (i > 0 && IN_RUN[win[i - 1]])
+        i--;
+    const out = Buffer.allocUnsafe(win.length - i);
+    const origin = new Int32Array(win.length - i + 1);
+    let n = 0;
+    let hitNorm = -1;
+    while (i < win.length) {
+        if (i === rel)
+            hitNorm = n;
+        const c = win[i];
+        if (c === 92 && win[i + 1] === 47) {
+            // JSON's \/ is a '/'
+            origin[n] = i + 1;
+            out[n++] = 47;
+            i += 2;
+            continue;
+        }
+        const skip = separatorAt(win, i);
+        if (skip) {
+            if (i < rel && i + skip > rel)
+                return []; // the needle cannot start inside a separator
+            i += skip;
+            continue;
+        }
+        const ends = !IS_B64[c];
+        if (!ends) {
+            origin[n] = i;
+            out[n++] = c;
+            i++;
+        }
+        // Node's base64 decoder stops at the first '=': padding ends a run as well (once any second '=' is in).
+        if (ends || (c === 61 && win[nextNonSeparator(win, i)] !== 61)) {
+            if (hitNorm !== -1)
+                break;
+            n = 0;
+            if (ends)
+                i++;
+        }
+    }
+    origin[n] = i;
+    if (hitNorm === -1)
+        return [];
+    if (run) {
+        run.start = origin[0];
+        run.end = i;
+    }
+    const group = hitNorm - needle.lead;
+    const from = ((group % 4) + 4) % 4;
+    const usable = n - from - ((n - from) % 4);
+    const decoded = Buffer.from(out.toString('latin1', from, from + usable), 'base64');
+    const at = ((group - from) / 4) * 3 + needle.shift;
+    // Decoded byte offsets back to window offsets, so the ranges of separate copies stay separate.
+    const charOf = (byte) => Math.min(n, from + Math.floor(byte / 3) * 4);
+    const place = (h) => {
+        const a = charOf(h.start);
+        const last = charOf(Math.max(h.start, h.end - 1));
+        const start = origin[a];
+        const end = origin[Math.min(n, last + 4)];
+        // Line breaks or escapes inside the certificate's base64, which starts a line: a PEM body without its BEGIN line
+        // (or `base64 -w N` of the DER file), not one-line base64 nor a certificate inside a base64 keystore.
+        const wrapped = origin[last] - start !== last - a;
+        const startsLine = a === 0 || start - origin[a - 1] > 1;
+        const pemBody = wrapped && startsLine && (h.kind === 'base64-der' || h.kind === 'base64-der-same-key');
+        return { ...h, kind: pemBody ? 'pem-body' : h.kind, start: winStart + start, end: winStart + end };
+    };
+    if (at < 0)
+        return [];
+    if (needle.role === 'key-b64')
+        return verifyKey(m, m.targets[needle.target], decoded, at, 0, 'base64-').map(place);
+    if (needle.role === 'name-b64')
+        return verifyIssued(m, m.targets[needle.target], decoded, at, 0, 'base64-der').map(place);
+    if (needle.role === 'der-marker-b64')
+        return verifyDerMarker(m, decoded, at, 0, 'base64-der').map(place);
+    if (depth >= MAX_DEPTH)
+        return [];
+    return scanBuffer(m, decoded, depth + 1).map((h) => place({ ...h, kind: base64Kind(h.kind) }));
+}
+function base64Kind(kind) {
+    switch (kind) {
+        case 'der':
+        case 'der-same-key':
+        case 'der-intermediate':
+        case 'public-key':
+            return `base64-${kind}`;
+        case 'pem-intermediate':
+            return 'base64-pem-intermediate';
+        default:
+            return kind.startsWith('base64-') ? kind : 'base64-pem';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/leak/sniff.ts
+/**
+ * What a run of bytes is, told by its first bytes (never by a media type or a file name alone): layer compression,
+ * keystores, and the archives and compressed files the nested scan opens. Pure.
+ */
+/** How many leading bytes `sniffContent` wants: a tar's `ustar` magic sits at offset 257. */
+const HEAD_BYTES = 512;
+const sniff_ZSTD_FRAME = 0xfd2fb528;
+function isZstdMagic(magic) {
+    // A zstd frame, or a skippable frame (0x184D2A50–5F: zstd:chunked keeps its TOC and tar-split in those).
+    return magic === sniff_ZSTD_FRAME || (magic & 0xfffffff0) === 0x184d2a50;
+}
+/** The compression of a layer blob. */
+function sniff(head) {
+    if (head[0] === 0x1f && head[1] === 0x8b)
+        return 'gzip';
+    if (head.length >= 4 && isZstdMagic(head.readUInt32LE(0)))
+        return 'zstd';
+    if (isTarHead(head))
+        return 'none';
+    if (head.length >= 1024 && head.subarray(0, 1024).every((b) => b === 0))
+        return 'none'; // an empty tar
+    return 'unknown';
+}
+function isTarHead(head) {
+    return head.toString('latin1', 257, 262) === 'ustar';
+}
+function keystoreKind(head) {
+    if (head.length >= 4) {
+        const magic = head.readUInt32BE(0);
+        if (magic === 0xfeedfeed || magic === 0xcececece)
+            return 'jks';
+    }
+    // PFX ::= SEQUENCE { version INTEGER 3, ... }
+    if (head[0] === 0x30 && head.length >= 8) {
+        const l = head[1];
+        const at = l < 0x80 ? 2 : 2 + (l & 0x7f);
+        if (head[at] === 0x02 && head[at + 1] === 0x01 && head[at + 2] === 0x03 && head[at + 3] === 0x30)
+            return 'pkcs12';
+    }
+    return undefined;
+}
+const COMPRESSORS = new Set(['gzip', 'bzip2', 'xz', 'zstd']);
+/**
+ * The zip family by extension: jar/war/ear (Java), whl/egg (Python), nupkg (.NET), apk/aar (Android), vsix (VS Code),
+ * jmod (JDK, a 4-byte header before the zip). Used only when the first bytes are not a local header, e.g. a Spring
+ * Boot "fully executable" jar with a launch script in front: yauzl finds the central directory from the end.
+ */
+const ZIP_NAMES = /\.(zip|jar|war|ear|whl|egg|nupkg|snupkg|apk|aar|vsix|jmod|xpi|ipa|aab)$/i;
+const TABLE = [
+    { kind: 'gzip', test: (h) => h[0] === 0x1f && h[1] === 0x8b && h[2] === 0x08 },
+    // "BZh" + block size '1'–'9' + the block magic 0x314159265359 (pi) or the end-of-stream magic (sqrt(pi)).
+    { kind: 'bzip2', test: (h) => h.toString('latin1', 0, 3) === 'BZh' && h[3] >= 0x31 && h[3] <= 0x39 && /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)) },
+    { kind: 'xz', test: (h) => h.toString('hex', 0, 6) === 'fd377a585a00' },
+    { kind: 'zstd', test: (h) => h.length >= 4 && isZstdMagic(h.readUInt32LE(0)) },
+    // Local file header, an empty zip's end record, or a spanned-archive marker before a local header.
+    { kind: 'zip', test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304' },
+    { kind: 'ar', test: (h) => h.toString('latin1', 0, 8) === '!<arch>\n' },
+    { kind: 'rpm', test: (h) => h.toString('hex', 0, 4) === 'edabeedb' },
+    { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },
+    { kind: 'tar', test: isTarHead },
+];
+/** The container a file is, by its first bytes (and, for zips with a prefix, by its name). */
+function sniffContainer(head, name) {
+    for (const row of TABLE)
+        if (row.test(head))
+            return row.kind;
+    if (ZIP_NAMES.test(name) && head.length >= 22)
+        return 'zip';
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/leak/tar.ts
+/**
+ * A strict, push-based tar reader: every irregularity is an error, never a warning, because a lenient parser that
+ * skips a bad header skips whatever hides behind it (node-tar is non-strict by default; modern-tar ends quietly on
+ * truncation). Entry paths are only ever data here. Format: POSIX pax/ustar and GNU (long names), as Go's
+ * archive/tar and containers/image write layers.
+ */
+class TarError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'TarError';
+    }
+}
+const BLOCK = 512;
+/** PAX and GNU long-name records are metadata: a path is never a megabyte long. */
+const MAX_META = 1024 * 1024;
+const TYPES = {
+    '0': 'file',
+    '\0': 'file',
+    '7': 'file',
+    '1': 'hardlink',
+    '2': 'symlink',
+    '3': 'char',
+    '4': 'block',
+    '5': 'dir',
+    '6': 'fifo',
+};
+const META = new Set(['x', 'g', 'L', 'K']);
+function cstring(buf, start, len) {
+    const end = buf.indexOf(0, start);
+    return buf.toString('utf8', start, end === -1 || end > start + len ? start + len : end);
+}
+function octal(buf, start, len, field) {
+    if ((buf[start] & 0x80) !== 0) {
+        // GNU base-256 for sizes >= 8 GiB; a negative value is never valid here.
+        if (buf[start] === 0xff)
+            throw new TarError(`${field} field is a negative base-256 number`);
+        let v = buf[start] & 0x7f;
+        for (let i = 1; i < len; i++)
+            v = v * 256 + buf[start + i];
+        if (!Number.isSafeInteger(v))
+            throw new TarError(`${field} field is a base-256 number over 2^53`);
+        return v;
+    }
+    const text = buf.toString('latin1', start, start + len).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+    if (text === '')
+        return 0;
+    if (!/^[0-7]+$/.test(text))
+        throw new TarError(`${field} field '${text.replace(/[^\x20-\x7e]/g, '?')}' is not an octal number`);
+    return parseInt(text, 8);
+}
+/** The raw name field of a header, for messages about a header that cannot be trusted further. */
+function headerName(block) {
+    return cstring(block, 0, 100);
+}
+/** A tar path quoted for a message: printable, and short. */
+function quoteName(name) {
+    const clean = name.replace(/[^\x20-\x7e]/g, '?');
+    return `'${clean.length > 120 ? `${clean.slice(0, 117)}...` : clean}'`;
+}
+/** The size field, as a header error that names the entry: a garbage size is a tar problem, not a compression one. */
+function headerSize(block, at) {
+    try {
+        return octal(block, 124, 12, 'size');
+    }
+    catch (error) {
+        throw new TarError(`invalid tar header at ${at}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+}
+/** A PAX `size` record: decimal digits only (POSIX pax), a safe integer. */
+function paxSize(text, at) {
+    const shown = text.length > 24 ? `${text.slice(0, 24)}...` : text;
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+        throw new TarError(`invalid tar header at ${at}: PAX size '${shown.replace(/[^\x20-\x7e]/g, '?')}' is not a whole number of bytes`);
+    return Number(text);
+}
+function checksumOk(block) {
+    let stored;
+    try {
+        stored = octal(block, 148, 8, 'checksum');
+    }
+    catch {
+        return false;
+    }
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < BLOCK; i++) {
+        const b = i >= 148 && i < 156 ? 0x20 : block[i];
+        unsigned += b;
+        signed += b > 127 ? b - 256 : b;
+    }
+    return stored === unsigned || stored === signed;
+}
+function parsePax(buf, at = 'a PAX header') {
+    const out = new Map();
+    let pos = 0;
+    while (pos < buf.length) {
+        const space = buf.indexOf(0x20, pos);
+        if (space === -1)
+            throw new TarError(`malformed PAX record in ${at}`);
+        const len = Number(buf.toString('latin1', pos, space));
+        if (!Number.isInteger(len) || len <= 0 || pos + len > buf.length)
+            throw new TarError(`malformed PAX record length in ${at}`);
+        const record = buf.subarray(space + 1, pos + len);
+        if (record[record.length - 1] !== 0x0a)
+            throw new TarError(`PAX record without newline in ${at}`);
+        const eq = record.indexOf(0x3d);
+        if (eq === -1)
+            throw new TarError(`PAX record without = in ${at}`);
+        out.set(record.toString('utf8', 0, eq), record.toString('utf8', eq + 1, record.length - 1));
+        pos += len;
+    }
+    return out;
+}
+/** Tar paths as the image sees them: no leading `./` or `/`, no empty or `.` components. Never resolved on disk. */
+function normalizePath(path) {
+    const parts = [];
+    for (const part of path.split('/')) {
+        if (part === '' || part === '.')
+            continue;
+        if (part === '..')
+            parts.pop();
+        else
+            parts.push(part);
+    }
+    return parts.join('/');
+}
+class TarParser {
+    sink;
+    state = 'header';
+    buffered = [];
+    bufferedLen = 0;
+    remaining = 0;
+    padding = 0;
+    metaType = '';
+    meta = [];
+    pax = new Map();
+    globalPax = new Map();
+    longName;
+    longLink;
+    zeroBlocks = 0;
+    /** The entry being read, for messages. */
+    current = '';
+    entries = 0;
+    constructor(sink) {
+        this.sink = sink;
+    }
+    write(chunk) {
+        let pos = 0;
+        while (pos < chunk.length) {
+            if (this.state === 'data' || this.state === 'meta') {
+                const n = Math.min(this.remaining, chunk.length - pos);
+                const piece = chunk.subarray(pos, pos + n);
+                if (this.state === 'data')
+                    this.sink.data(piece);
+                else
+                    this.meta.push(piece);
+                this.remaining -= n;
+                pos += n;
+                if (this.remaining === 0)
+                    this.finishBody();
+                continue;
+            }
+            if (this.state === 'padding') {
+                const n = Math.min(this.padding, chunk.length - pos);
+                pos += n;
+                this.padding -= n;
+                if (this.padding === 0)
+                    this.state = 'header';
+                continue;
+            }
+            // header or eof: whole 512-byte blocks
+            const need = BLOCK - this.bufferedLen;
+            const n = Math.min(need, chunk.length - pos);
+            this.buffered.push(chunk.subarray(pos, pos + n));
+            this.bufferedLen += n;
+            pos += n;
+            if (this.bufferedLen === BLOCK) {
+                const block = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
+                this.buffered = [];
+                this.bufferedLen = 0;
+                this.block(block);
+            }
+        }
+    }
+    /** Call at the end of input: a tar without its end-of-archive blocks, or cut inside an entry, is truncated. */
+    end() {
+        if (this.state !== 'eof' || this.bufferedLen !== 0) {
+            throw new TarError(this.state === 'data' || this.state === 'meta' ? `tar stream truncated inside ${this.current}` : 'tar stream truncated: no end-of-archive marker');
+        }
+    }
+    block(block) {
+        if (this.state === 'eof') {
+            // After the end marker only zero padding may follow (record blocking); anything else is hidden data.
+            if (!isZero(block))
+                throw new TarError('data after the tar end-of-archive marker');
+            return;
+        }
+        if (isZero(block)) {
+            this.zeroBlocks++;
+            if (this.zeroBlocks === 2)
+                this.state = 'eof';
+            return;
+        }
+        if (this.zeroBlocks === 1)
+            throw new TarError('a single zero block inside the tar stream');
+        this.header(block);
+    }
+    header(block) {
+        const magic = block.toString('latin1', 257, 263);
+        const at = `entry ${this.entries + 1} (${quoteName(headerName(block))})`;
+        if (magic !== 'ustar\0' && magic !== 'ustar ')
+            throw new TarError(`not a ustar/pax/GNU header at ${at}`);
+        if (!checksumOk(block))
+            throw new TarError(`bad tar header checksum at ${at}`);
+        const flag = String.fromCharCode(block[156]);
+        let size = headerSize(block, at);
+        if (META.has(flag)) {
+            if (size > MAX_META)
+                throw new TarError(`invalid tar header at ${at}: a '${flag}' metadata record of ${size} bytes is over the ${MAX_META}-byte bound`);
+            this.current = at;
+            this.metaType = flag;
+            this.meta = [];
+            this.remaining = size;
+            this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+            this.state = 'meta';
+            if (size === 0)
+                this.finishBody();
+            return;
+        }
+        const type = TYPES[flag];
+        if (!type)
+            throw new TarError(`unsupported tar entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
+        const pax = new Map([...this.globalPax, ...this.pax]);
+        for (const key of pax.keys()) {
+            if (key.startsWith('GNU.sparse.'))
+                throw new TarError('sparse files are not supported (OCI layers should not use them)');
+        }
+        let path = cstring(block, 0, 100);
+        if (magic === 'ustar\0') {
+            const prefix = cstring(block, 345, 155);
+            if (prefix)
+                path = `${prefix}/${path}`;
+        }
+        if (this.longName !== undefined)
+            path = this.longName;
+        if (pax.has('path'))
+            path = pax.get('path');
+        let linkname = cstring(block, 157, 100);
+        if (this.longLink !== undefined)
+            linkname = this.longLink;
+        if (pax.has('linkpath'))
+            linkname = pax.get('linkpath');
+        if (pax.has('size'))
+            size = paxSize(pax.get('size'), `entry ${this.entries + 1} (${quoteName(path)})`);
+        // Readers disagree on whether these types carry data (Go skips it, others read it): refuse the ambiguity.
+        if (size !== 0 && type !== 'file')
+            throw new TarError(`${type} entry '${path}' has a size of ${size}`);
+        this.pax = new Map();
+        this.longName = undefined;
+        this.longLink = undefined;
+        this.entries++;
+        this.current = `entry ${this.entries} (${quoteName(path)})`;
+        this.sink.entry({ path: normalizePath(path), type, size, linkname });
+        this.remaining = size;
+        this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+        if (size === 0) {
+            this.sink.entryEnd();
+            this.state = 'header';
+        }
+        else {
+            this.state = 'data';
+        }
+    }
+    finishBody() {
+        if (this.state === 'data') {
+            this.sink.entryEnd();
+        }
+        else {
+            const body = Buffer.concat(this.meta);
+            this.meta = [];
+            if (this.metaType === 'x')
+                this.pax = parsePax(body, this.current);
+            else if (this.metaType === 'g')
+                for (const [k, v] of parsePax(body, this.current))
+                    this.globalPax.set(k, v);
+            else if (this.metaType === 'L')
+                this.longName = cstring(body, 0, body.length);
+            else if (this.metaType === 'K')
+                this.longLink = cstring(body, 0, body.length);
+        }
+        this.state = this.padding > 0 ? 'padding' : 'header';
+    }
+}
+function isZero(block) {
+    for (let i = 0; i < block.length; i++)
+        if (block[i] !== 0)
+            return false;
+    return true;
+}
+
 ;// CONCATENATED MODULE: ./src/leak/nested/ar.ts
-const MAGIC = '!<arch>\n';
+const ar_MAGIC = '!<arch>\n';
 const HEADER = 60;
 class ArParser {
     sink;
@@ -77359,12 +74677,12 @@ class ArParser {
         let pos = 0;
         while (pos < chunk.length) {
             if (this.state === 'magic' || this.state === 'header') {
-                const [block, next] = this.take(chunk, pos, this.state === 'magic' ? MAGIC.length : HEADER);
+                const [block, next] = this.take(chunk, pos, this.state === 'magic' ? ar_MAGIC.length : HEADER);
                 pos = next;
                 if (!block)
                     return;
                 if (this.state === 'magic') {
-                    if (block.toString('latin1') !== MAGIC)
+                    if (block.toString('latin1') !== ar_MAGIC)
                         throw new Error('not an ar archive');
                     this.state = 'header';
                 }
@@ -77464,8 +74782,6 @@ class ArParser {
     }
 }
 
-// EXTERNAL MODULE: ./src/leak/nested/budget.ts
-var budget = __nccwpck_require__(3738);
 ;// CONCATENATED MODULE: ./src/leak/nested/cpio.ts
 const TRAILER = 'TRAILER!!!';
 const S_IFMT = 0o170000;
@@ -77599,10 +74915,8 @@ class CpioParser {
     }
 }
 
-// EXTERNAL MODULE: ./src/leak/nested/decompress.ts + 3 modules
-var decompress = __nccwpck_require__(5681);
 ;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./src/leak/nested/rpm.ts
 /**
  * RPM packages (rpm's lib/rpmlead.c, lib/header.c): a 96-byte lead, a signature header padded to 8 bytes, the main
@@ -77615,7 +74929,7 @@ const HEADER_MAGIC = '8eade801';
 async function readAt(s, at, n) {
     if (s.kind === 'memory')
         return s.bytes.subarray(at, at + n);
-    const fh = await (0,promises_namespaceObject.open)(s.file, 'r');
+    const fh = await (0,external_node_fs_promises_namespaceObject.open)(s.file, 'r');
     try {
         const buf = Buffer.alloc(n);
         const { bytesRead } = await fh.read(buf, 0, n, at);
@@ -77646,12 +74960,106 @@ async function rpmPayloadOffset(s) {
     return at;
 }
 
-// EXTERNAL MODULE: ./src/leak/nested/spool.ts
-var spool = __nccwpck_require__(8712);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/leak/nested/spool.ts
+
+
+
+/**
+ * Where the bytes of a file that is going to be opened wait: in memory up to a bound, then in a temporary file.
+ * A zip needs its central directory at the end (a streamed walk of local headers is unreliable with data
+ * descriptors), so a nested archive must be complete before it is opened; spilling keeps memory flat whatever its
+ * size. Temporary files are named by a counter, never by a member name (names inside archives are data, not paths),
+ * live in one private directory (mode 0700 by mkdtemp) and are removed when the layer is done.
+ */
+class spool_TempDir {
+    parent;
+    dir;
+    next = 0;
+    constructor(parent = (0,external_node_os_namespaceObject.tmpdir)()) {
+        this.parent = parent;
+    }
+    file() {
+        this.dir ??= (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(this.parent, 'org-ca-leak-nested-'));
+        return (0,external_node_path_namespaceObject.join)(this.dir, String(this.next++));
+    }
+    remove() {
+        if (this.dir)
+            (0,external_node_fs_namespaceObject.rmSync)(this.dir, { recursive: true, force: true });
+        this.dir = undefined;
+    }
+}
+function spooledSize(s) {
+    return s.kind === 'memory' ? s.bytes.length : s.size;
+}
+/** Releases what a Spooled holds on disk. */
+function discard(s) {
+    if (s.kind === 'file') {
+        try {
+            (0,external_node_fs_namespaceObject.unlinkSync)(s.file);
+        }
+        catch {
+            // already gone with its directory
+        }
+    }
+}
+async function* readSpooled(s, start = 0) {
+    if (s.kind === 'memory') {
+        for (let at = start; at < s.bytes.length; at += 256 * 1024)
+            yield s.bytes.subarray(at, Math.min(s.bytes.length, at + 256 * 1024));
+        return;
+    }
+    if (start >= s.size)
+        return;
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(s.file, { start, highWaterMark: 256 * 1024 }))
+        yield chunk;
+}
+class Spool {
+    temp;
+    memoryBound;
+    parts = [];
+    size = 0;
+    fd;
+    file;
+    constructor(temp, memoryBound) {
+        this.temp = temp;
+        this.memoryBound = memoryBound;
+    }
+    write(chunk) {
+        this.size += chunk.length;
+        if (this.fd === undefined && this.size > this.memoryBound) {
+            this.file = this.temp.file();
+            this.fd = (0,external_node_fs_namespaceObject.openSync)(this.file, 'wx', 0o600);
+            for (const p of this.parts)
+                (0,external_node_fs_namespaceObject.writeSync)(this.fd, p);
+            this.parts = [];
+        }
+        // A chunk handed on by a parser is a view into a larger buffer the parser reuses: copy what is kept.
+        if (this.fd !== undefined)
+            (0,external_node_fs_namespaceObject.writeSync)(this.fd, chunk);
+        else
+            this.parts.push(Buffer.from(chunk));
+    }
+    finish() {
+        if (this.fd !== undefined) {
+            (0,external_node_fs_namespaceObject.closeSync)(this.fd);
+            this.fd = undefined;
+            return { kind: 'file', file: this.file, size: this.size };
+        }
+        const bytes = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
+        this.parts = [];
+        return { kind: 'memory', bytes };
+    }
+    /** Drops what was collected (the file turned out not to need opening). */
+    abandon() {
+        if (this.fd !== undefined) {
+            (0,external_node_fs_namespaceObject.closeSync)(this.fd);
+            this.fd = undefined;
+            discard({ kind: 'file', file: this.file, size: this.size });
+        }
+        this.parts = [];
+    }
+}
+
 // EXTERNAL MODULE: ./node_modules/yauzl/index.js
 var yauzl = __nccwpck_require__(663);
 ;// CONCATENATED MODULE: ./src/leak/nested/zip.ts
@@ -77675,7 +75083,7 @@ async function tail(s, n) {
     const size = s.kind === 'memory' ? s.bytes.length : s.size;
     const start = Math.max(0, size - n);
     const parts = [];
-    for await (const chunk of (0,spool/* readSpooled */.pM)(s, start))
+    for await (const chunk of readSpooled(s, start))
         parts.push(chunk);
     return Buffer.concat(parts);
 }
@@ -77706,7 +75114,7 @@ function rangeStream(fd, start, end) {
             if (n <= 0)
                 return void this.push(null);
             const buf = Buffer.allocUnsafe(n);
-            (0,external_node_fs_.read)(fd, buf, 0, n, at, (err, got) => {
+            (0,external_node_fs_namespaceObject.read)(fd, buf, 0, n, at, (err, got) => {
                 if (err)
                     return this.destroy(err);
                 if (got === 0)
@@ -77731,7 +75139,7 @@ class SpooledReader extends yauzl.RandomAccessReader {
         this.offset = offset;
         this.end = s.kind === 'memory' ? s.bytes.length : s.size;
         if (s.kind === 'file')
-            this.fd = (0,external_node_fs_.openSync)(s.file, 'r');
+            this.fd = (0,external_node_fs_namespaceObject.openSync)(s.file, 'r');
     }
     _readStreamForRange(start, end) {
         if (this.s.kind === 'memory')
@@ -77762,7 +75170,7 @@ class SpooledReader extends yauzl.RandomAccessReader {
         if (length > WINDOW / 2 || want < length) {
             let n;
             try {
-                n = (0,external_node_fs_.readSync)(this.fd, buffer, offset, length, from);
+                n = (0,external_node_fs_namespaceObject.readSync)(this.fd, buffer, offset, length, from);
             }
             catch (error) {
                 return callback(error);
@@ -77772,7 +75180,7 @@ class SpooledReader extends yauzl.RandomAccessReader {
         const bytes = Buffer.allocUnsafe(want);
         let n;
         try {
-            n = (0,external_node_fs_.readSync)(this.fd, bytes, 0, want, from);
+            n = (0,external_node_fs_namespaceObject.readSync)(this.fd, bytes, 0, want, from);
         }
         catch (error) {
             return callback(error);
@@ -77792,7 +75200,7 @@ class SpooledReader extends yauzl.RandomAccessReader {
     }
     close(callback) {
         if (this.fd !== undefined)
-            (0,external_node_fs_.closeSync)(this.fd);
+            (0,external_node_fs_namespaceObject.closeSync)(this.fd);
         this.fd = undefined;
         this.windows = [];
         setImmediate(() => callback(null));
@@ -77904,7 +75312,7 @@ class FileScan {
         if (this.mode === 'head') {
             this.head.push(chunk);
             this.headLen += chunk.length;
-            if (this.headLen >= sniff/* HEAD_BYTES */.Lq)
+            if (this.headLen >= HEAD_BYTES)
                 this.decide();
             return;
         }
@@ -77913,10 +75321,10 @@ class FileScan {
     decide() {
         const head = this.head.length === 1 ? this.head[0] : Buffer.concat(this.head);
         this.head = [];
-        this.mode = (0,sniff/* keystoreKind */.$I)(head) ?? 'stream';
+        this.mode = keystoreKind(head) ?? 'stream';
         if (this.mode === 'stream') {
-            this.scanner = new leak_matcher/* ContentScanner */.SQ(this.ctx.matcher);
-            const container = (0,sniff/* sniffContainer */.W1)(head, external_node_path_.posix.basename(this.path));
+            this.scanner = new ContentScanner(this.ctx.matcher);
+            const container = sniffContainer(head, external_node_path_namespaceObject.posix.basename(this.path));
             if (container)
                 this.startContainer(container);
         }
@@ -77934,8 +75342,8 @@ class FileScan {
         }
         else {
             this.container = container;
-            this.spool = new spool/* Spool */.QX(this.ctx.temp, MEMORY_SPOOL);
-            this.rawDeferred = sniff/* COMPRESSORS */.vZ.has(container);
+            this.spool = new Spool(this.ctx.temp, MEMORY_SPOOL);
+            this.rawDeferred = COMPRESSORS.has(container);
         }
     }
     route(chunk) {
@@ -77982,9 +75390,9 @@ class FileScan {
         const path = this.path;
         const found = [];
         try {
-            const entries = kind === 'jks' ? (0,jks/* readJks */.f2)(bytes) : readPkcs12(bytes);
+            const entries = kind === 'jks' ? readJks(bytes) : readPkcs12(bytes);
             for (const entry of entries) {
-                const c = (0,leak_matcher/* classifyDer */._3)(matcher, entry.der, kind);
+                const c = classifyDer(matcher, entry.der, kind);
                 if (c)
                     found.push({ kind: c.kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
             }
@@ -77995,7 +75403,7 @@ class FileScan {
             this.ctx.unreadable.push({ path, reason: kind === 'jks' ? `Java keystore could not be read: ${why}` : why });
         }
         const fps = new Set(found.map((f) => f.fingerprint));
-        for (const hit of (0,leak_matcher/* scanBuffer */.q5)(matcher, bytes))
+        for (const hit of scanBuffer(matcher, bytes))
             if (!fps.has(hit.fingerprint))
                 found.push({ ...hit, path });
         this.ctx.hits.push(...found);
@@ -78006,7 +75414,7 @@ function message(error) {
 }
 /** The name of a compressed file's content: `ca.pem.gz` → `ca.pem`, `x.tgz` → `x.tar`. */
 function innerName(path) {
-    const base = external_node_path_.posix.basename(path.slice(path.lastIndexOf(NESTED) + 1));
+    const base = external_node_path_namespaceObject.posix.basename(path.slice(path.lastIndexOf(NESTED) + 1));
     const stripped = base.replace(/\.t(gz|bz2?|xz|zst)$/i, '.tar').replace(/\.(gz|gzip|z|bz2|bzip2|xz|zst|zstd)$/i, '');
     return stripped && stripped !== base ? stripped : `${base}.decompressed`;
 }
@@ -78040,11 +75448,11 @@ class Members {
     abort() {
         this.current?.abort();
         for (const job of this.queue.splice(0))
-            (0,spool/* discard */.vf)(job.spooled);
+            discard(job.spooled);
     }
     async drain() {
         while (this.queue.length)
-            await openNested(this.ctx, this.queue.shift());
+            await scan_openNested(this.ctx, this.queue.shift());
     }
 }
 function tarSink(members) {
@@ -78113,8 +75521,8 @@ async function openCompressed(ctx, job, kind, source) {
     let headLen = 0;
     const decide = () => {
         const h = Buffer.concat(head);
-        if ((0,sniff/* isTarHead */.u5)(h))
-            parser = new tar/* TarParser */.Jf(tarSink(members));
+        if (isTarHead(h))
+            parser = new TarParser(tarSink(members));
         else {
             ctx.nestedFiles++;
             single = new FileScan(ctx, `${job.path}${NESTED}${innerName(job.path)}`, job.depth + 1);
@@ -78131,7 +75539,7 @@ async function openCompressed(ctx, job, kind, source) {
             if (!parser && !single) {
                 head.push(chunk);
                 headLen += chunk.length;
-                if (headLen < sniff/* HEAD_BYTES */.Lq)
+                if (headLen < HEAD_BYTES)
                     continue;
                 decide();
                 push(Buffer.concat(head));
@@ -78163,7 +75571,7 @@ async function openCompressed(ctx, job, kind, source) {
 }
 async function openRpm(ctx, job) {
     const offset = await rpmPayloadOffset(job.spooled);
-    const payload = (0,spool/* readSpooled */.pM)(job.spooled, offset);
+    const payload = readSpooled(job.spooled, offset);
     // The payload compressor is told by the payload's first bytes (the PAYLOADCOMPRESSOR tag is only a claim).
     const it = payload[Symbol.asyncIterator]();
     const first = await it.next();
@@ -78174,23 +75582,23 @@ async function openRpm(ctx, job) {
         for (let n = await it.next(); !n.done; n = await it.next())
             yield n.value;
     }
-    const kind = (0,sniff/* sniffContainer */.W1)(first.value, '');
+    const kind = sniffContainer(first.value, '');
     const members = new Members(ctx, `${job.path}${NESTED}`, job.depth + 1);
     if (kind === 'cpio')
         return feed(ctx, all(), new CpioParser(members), members, false);
-    if (kind && sniff/* COMPRESSORS */.vZ.has(kind))
-        return feed(ctx, counting(ctx, (0,decompress/* decompress */.m)(kind, all(), ctx.limits.zstdWindowLogMax)), new CpioParser(members), members, true);
+    if (kind && COMPRESSORS.has(kind))
+        return feed(ctx, counting(ctx, decompress(kind, all(), ctx.limits.zstdWindowLogMax)), new CpioParser(members), members, true);
     throw new Error(`RPM payload is neither cpio nor a known compression of it`);
 }
 /** Searches a container's own bytes, as any file's are searched. */
 async function scanRaw(ctx, job) {
-    const scanner = new leak_matcher/* ContentScanner */.SQ(ctx.matcher);
-    for await (const chunk of (0,spool/* readSpooled */.pM)(job.spooled))
+    const scanner = new ContentScanner(ctx.matcher);
+    for await (const chunk of readSpooled(job.spooled))
         scanner.feed(chunk);
     return scanner.end().map((hit) => ({ ...hit, path: job.path }));
 }
 /** Opens one container; whatever goes wrong is recorded as "not looked inside" for its path, never thrown. */
-async function openNested(ctx, job) {
+async function scan_openNested(ctx, job) {
     const hitsBefore = ctx.hits.length;
     let rawHits = job.rawHits;
     try {
@@ -78223,24 +75631,24 @@ async function openNested(ctx, job) {
                     }
                     catch (error) {
                         scan.abort();
-                        if (error instanceof budget/* NestedLimitError */.rz)
+                        if (error instanceof NestedLimitError)
                             throw error;
                         ctx.notLookedInside.push({ path, reason: `zip entry could not be read: ${message(error)}` });
                         return;
                     }
                     const inner = scan.end();
                     if (inner)
-                        await openNested(ctx, inner);
+                        await scan_openNested(ctx, inner);
                 });
                 break;
             case 'tar':
-                await feed(ctx, (0,spool/* readSpooled */.pM)(job.spooled), new tar/* TarParser */.Jf(tarSink(members)), members, false);
+                await feed(ctx, readSpooled(job.spooled), new TarParser(tarSink(members)), members, false);
                 break;
             case 'ar':
-                await feed(ctx, (0,spool/* readSpooled */.pM)(job.spooled), new ArParser(members), members, false);
+                await feed(ctx, readSpooled(job.spooled), new ArParser(members), members, false);
                 break;
             case 'cpio':
-                await feed(ctx, (0,spool/* readSpooled */.pM)(job.spooled), new CpioParser(members), members, false);
+                await feed(ctx, readSpooled(job.spooled), new CpioParser(members), members, false);
                 break;
             case 'rpm':
                 await openRpm(ctx, job);
@@ -78248,7 +75656,7 @@ async function openNested(ctx, job) {
             default: {
                 const kind = job.kind;
                 const small = kind === 'gzip' ? decodeSmallGzip(job.spooled) : undefined;
-                if (small && !(0,sniff/* isTarHead */.u5)(small.subarray(0, sniff/* HEAD_BYTES */.Lq))) {
+                if (small && !isTarHead(small.subarray(0, HEAD_BYTES))) {
                     // A small compressed single file (a man page, a .pem.gz): scanned in one synchronous pass, no stream.
                     ctx.budget.nested(small.length);
                     ctx.nestedFiles++;
@@ -78257,10 +75665,10 @@ async function openNested(ctx, job) {
                         single.write(small);
                     const inner = single.end();
                     if (inner)
-                        await openNested(ctx, inner);
+                        await scan_openNested(ctx, inner);
                     break;
                 }
-                await openCompressed(ctx, job, kind, small ? chunksOf(small) : (0,decompress/* decompress */.m)(kind, (0,spool/* readSpooled */.pM)(job.spooled), ctx.limits.zstdWindowLogMax));
+                await openCompressed(ctx, job, kind, small ? chunksOf(small) : decompress(kind, readSpooled(job.spooled), ctx.limits.zstdWindowLogMax));
             }
         }
     }
@@ -78269,734 +75677,69 @@ async function openNested(ctx, job) {
         if (job.rawDeferred)
             rawHits = await scanRaw(ctx, job).catch(() => []);
         // Over the budget deep inside: the outermost container is the one reported, once.
-        if (error instanceof budget/* NestedLimitError */.rz && job.depth > 0)
+        if (error instanceof NestedLimitError && job.depth > 0)
             throw error;
-        const what = sniff/* COMPRESSORS */.vZ.has(job.kind) ? `${job.kind}-compressed file` : `${job.kind} archive`;
+        const what = COMPRESSORS.has(job.kind) ? `${job.kind}-compressed file` : `${job.kind} archive`;
         ctx.notLookedInside.push({
             path: job.path,
-            reason: error instanceof budget/* NestedLimitError */.rz ? `not looked inside completely: ${error.message}` : `${what} could not be opened: ${message(error)}`,
+            reason: error instanceof NestedLimitError ? `not looked inside completely: ${error.message}` : `${what} could not be opened: ${message(error)}`,
         });
     }
     finally {
-        (0,spool/* discard */.vf)(job.spooled);
+        discard(job.spooled);
         // A match inside a member names the member; the same certificate seen in the container's raw bytes is that one.
         const inside = new Set(ctx.hits.slice(hitsBefore).map((h) => h.fingerprint));
         ctx.hits.push(...rawHits.filter((h) => !inside.has(h.fingerprint)));
     }
 }
 
-
-/***/ }),
-
-/***/ 8712:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   QX: () => (/* binding */ Spool),
-/* harmony export */   pM: () => (/* binding */ readSpooled),
-/* harmony export */   sO: () => (/* binding */ TempDir),
-/* harmony export */   vf: () => (/* binding */ discard)
-/* harmony export */ });
-/* unused harmony export spooledSize */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+;// CONCATENATED MODULE: ./src/leak/nested/offer.ts
 
 
 
-/**
- * Where the bytes of a file that is going to be opened wait: in memory up to a bound, then in a temporary file.
- * A zip needs its central directory at the end (a streamed walk of local headers is unreliable with data
- * descriptors), so a nested archive must be complete before it is opened; spilling keeps memory flat whatever its
- * size. Temporary files are named by a counter, never by a member name (names inside archives are data, not paths),
- * live in one private directory (mode 0700 by mkdtemp) and are removed when the layer is done.
- */
-class TempDir {
-    parent;
-    dir;
-    next = 0;
-    constructor(parent = (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)()) {
-        this.parent = parent;
-    }
-    file() {
-        this.dir ??= (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdtempSync)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.parent, 'org-ca-leak-nested-'));
-        return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.dir, String(this.next++));
-    }
-    remove() {
-        if (this.dir)
-            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(this.dir, { recursive: true, force: true });
-        this.dir = undefined;
-    }
+
+
+/** Whether a container found at the top of a layer is worth handing over (spilled to a file: big, and movable). */
+function offer_isOfferable(job) {
+    return job.depth === 0 && job.spooled.kind === 'file';
 }
-function spooledSize(s) {
-    return s.kind === 'memory' ? s.bytes.length : s.size;
+/** The container with its temporary file moved to `dir` (the layer's own temporary directory is removed with it). */
+function offer_handOver(job, dir, name) {
+    if (job.spooled.kind !== 'file')
+        return job;
+    const file = join(dir, name);
+    renameSync(job.spooled.file, file);
+    return { ...job, spooled: { ...job.spooled, file } };
 }
-/** Releases what a Spooled holds on disk. */
-function discard(s) {
-    if (s.kind === 'file') {
-        try {
-            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.unlinkSync)(s.file);
-        }
-        catch {
-            // already gone with its directory
-        }
-    }
-}
-async function* readSpooled(s, start = 0) {
-    if (s.kind === 'memory') {
-        for (let at = start; at < s.bytes.length; at += 256 * 1024)
-            yield s.bytes.subarray(at, Math.min(s.bytes.length, at + 256 * 1024));
-        return;
-    }
-    if (start >= s.size)
-        return;
-    for await (const chunk of (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.createReadStream)(s.file, { start, highWaterMark: 256 * 1024 }))
-        yield chunk;
-}
-class Spool {
-    temp;
-    memoryBound;
-    parts = [];
-    size = 0;
-    fd;
-    file;
-    constructor(temp, memoryBound) {
-        this.temp = temp;
-        this.memoryBound = memoryBound;
-    }
-    write(chunk) {
-        this.size += chunk.length;
-        if (this.fd === undefined && this.size > this.memoryBound) {
-            this.file = this.temp.file();
-            this.fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.openSync)(this.file, 'wx', 0o600);
-            for (const p of this.parts)
-                (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeSync)(this.fd, p);
-            this.parts = [];
-        }
-        // A chunk handed on by a parser is a view into a larger buffer the parser reuses: copy what is kept.
-        if (this.fd !== undefined)
-            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeSync)(this.fd, chunk);
-        else
-            this.parts.push(Buffer.from(chunk));
-    }
-    finish() {
-        if (this.fd !== undefined) {
-            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.closeSync)(this.fd);
-            this.fd = undefined;
-            return { kind: 'file', file: this.file, size: this.size };
-        }
-        const bytes = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
-        this.parts = [];
-        return { kind: 'memory', bytes };
-    }
-    /** Drops what was collected (the file turned out not to need opening). */
-    abandon() {
-        if (this.fd !== undefined) {
-            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.closeSync)(this.fd);
-            this.fd = undefined;
-            discard({ kind: 'file', file: this.file, size: this.size });
-        }
-        this.parts = [];
-    }
-}
-
-
-/***/ }),
-
-/***/ 321:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  GJ: () => (/* binding */ assignmentPointers),
-  Qg: () => (/* binding */ envPointers),
-  Ht: () => (/* binding */ filePointers),
-  Mt: () => (/* binding */ isCapturedPath),
-  m9: () => (/* binding */ isPointerVariable),
-  Z_: () => (/* binding */ judgePointer),
-  Xz: () => (/* binding */ looksLikeCertText)
-});
-
-// UNUSED EXPORTS: POINTER_VARIABLES
-
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ./src/tools/registry.ts
-const TOOL_REGISTRY = [
-    {
-        id: 'node',
-        readers: 'Node.js, npm, yarn, pnpm, Bun, Deno ≥2.8',
-        variable: 'NODE_EXTRA_CA_CERTS',
-        semantics: 'append',
-        file: 'ca',
-        // "the well known root CAs … will be extended with the extra certificates in file"; read once at process start.
-        source: 'https://nodejs.org/api/cli.html#node_extra_ca_certsfile',
-    },
-    {
-        id: 'openssl',
-        readers: 'OpenSSL-based tools: Python ssl/urllib, httpx, uv, Ruby, Go on Linux, .NET on Linux, cargo',
-        variable: 'SSL_CERT_FILE',
-        semantics: 'replace',
-        file: 'bundle',
-        // Replaces OpenSSL's default CA file; on Debian the hashed CApath hides an org-CA-only value, elsewhere it breaks.
-        source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/',
-    },
-    {
-        id: 'requests',
-        readers: 'Python requests, pip, Poetry, Azure CLI, conda, botocore fallback',
-        variable: 'REQUESTS_CA_BUNDLE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://requests.readthedocs.io/en/latest/user/advanced/#ssl-cert-verification',
-    },
-    {
-        id: 'pip',
-        readers: 'pip',
-        variable: 'PIP_CERT',
-        semantics: 'replace',
-        file: 'bundle',
-        // pip <24.2 (or legacy-certs) replaces certifi with this file; newer pip adds it to the OS store.
-        source: 'https://pip.pypa.io/en/stable/topics/https-certificates/',
-    },
-    {
-        id: 'curl',
-        readers: 'curl (the command-line tool)',
-        variable: 'CURL_CA_BUNDLE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://curl.se/docs/manpage.html#--cacert',
-    },
-    {
-        id: 'git',
-        readers: 'git over HTTPS (Debian/Ubuntu git uses GnuTLS and ignores SSL_CERT_FILE)',
-        variable: 'GIT_SSL_CAINFO',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAInfo',
-    },
-    {
-        id: 'aws',
-        readers: 'AWS CLI and SDKs',
-        variable: 'AWS_CA_BUNDLE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://docs.aws.amazon.com/sdkref/latest/guide/feature-gen-config.html',
-    },
-    {
-        id: 'cargo',
-        readers: 'cargo',
-        variable: 'CARGO_HTTP_CAINFO',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://doc.rust-lang.org/cargo/reference/config.html#httpcainfo',
-    },
-    {
-        id: 'deno',
-        readers: 'Deno',
-        variable: 'DENO_CERT',
-        semantics: 'append',
-        file: 'ca',
-        // Appends to the store DENO_TLS_CA_STORE selects; a missing file is a hard error, so the post step runs last.
-        source: 'https://docs.deno.com/runtime/reference/env_variables/',
-    },
-    {
-        id: 'gcloud',
-        readers: 'Google Cloud CLI',
-        variable: 'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://cloud.google.com/sdk/gcloud/reference/topic/configurations',
-    },
-    {
-        id: 'bundler',
-        readers: 'Ruby Bundler',
-        variable: 'BUNDLE_SSL_CA_CERT',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://bundler.io/v2.5/man/bundle-config.1.html',
-    },
-    {
-        id: 'composer',
-        readers: 'PHP Composer',
-        variable: 'COMPOSER_CAFILE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://getcomposer.org/doc/03-cli.md#composer-cafile',
-    },
-    {
-        id: 'hex',
-        readers: 'Elixir Hex / Mix',
-        variable: 'HEX_CACERTS_PATH',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://hexdocs.pm/hex/Mix.Tasks.Hex.Config.html',
-    },
-    {
-        id: 'grpc',
-        readers: 'gRPC core (Python, Ruby, PHP, C++)',
-        variable: 'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://github.com/grpc/grpc/blob/master/doc/environment_variables.md',
-    },
-    {
-        id: 'wget',
-        readers: 'wget (GnuTLS builds read no CA variable, only wgetrc)',
-        variable: 'WGETRC',
-        semantics: 'replace',
-        file: 'wgetrc',
-        source: 'https://www.gnu.org/software/wget/manual/html_node/Wgetrc-Commands.html',
-    },
-    {
-        id: 'perl',
-        readers: 'Perl LWP (LWP::Protocol::https; Debian builds ignore SSL_CERT_FILE)',
-        variable: 'PERL_LWP_SSL_CA_FILE',
-        semantics: 'replace',
-        file: 'bundle',
-        // LWP::UserAgent reads PERL_LWP_SSL_CA_FILE, then HTTPS_CA_FILE; the latter also sets verify_hostname to 0
-        // (Crypt::SSLeay compatibility), so it is never exported.
-        source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts',
-    },
-    {
-        id: 'wget2',
-        readers: 'wget2 (reads neither WGETRC nor SSL_CERT_FILE)',
-        variable: 'WGET2RC',
-        semantics: 'replace',
-        file: 'wget2rc',
-        // "$SYSTEM_WGET2RC and ($WGET2RC or ~/.wget2rc) are read … If set, $WGET2RC replaces ~/.wget2rc" (--config).
-        source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md#--configfile',
-    },
-    {
-        id: 'java',
-        readers: 'Java (Maven, Gradle, sbt, every JVM)',
-        variable: 'JAVA_TOOL_OPTIONS',
-        semantics: 'replace',
-        file: 'truststore',
-        // javax.net.ssl.trustStore replaces cacerts, so the store is the JDK's cacerts plus the org CA.
-        source: 'https://docs.oracle.com/en/java/javase/21/security/java-secure-socket-extension-jsse-reference-guide.html',
-    },
-    {
-        id: 'go',
-        readers: 'Go ≥1.27 on macOS/Windows (keeps the platform verifier while SSL_CERT_FILE is set)',
-        variable: 'GODEBUG',
-        semantics: 'append',
-        file: 'setting',
-        platforms: ['darwin', 'win32'],
-        source: 'https://pkg.go.dev/crypto/x509#SystemCertPool',
-    },
-];
-const TOOL_IDS = [...new Set(TOOL_REGISTRY.map((entry) => entry.id))];
-
-// EXTERNAL MODULE: ./src/tools/system-bundles.ts
-var system_bundles = __nccwpck_require__(4494);
-;// CONCATENATED MODULE: ./src/leak/pointers.ts
-
-
-
-/** Variables whose value is JVM options: a `-Djavax.net.ssl.trustStore=…` inside replaces every JVM's cacerts. */
-const JVM_OPTION_VARIABLES = [
-    // Read by every JVM (JAVA_TOOL_OPTIONS, and the launcher's JDK_JAVA_OPTIONS and _JAVA_OPTIONS), and by the
-    // launch scripts of Maven, Gradle, sbt and servlet containers.
-    ...TOOL_REGISTRY.filter((entry) => entry.file === 'truststore').map((entry) => entry.variable),
-    'JDK_JAVA_OPTIONS',
-    '_JAVA_OPTIONS',
-    'MAVEN_OPTS',
-    'GRADLE_OPTS',
-    'SBT_OPTS',
-    'JAVA_OPTS',
-    'CATALINA_OPTS',
-];
-const POINTER_VARIABLES = [
-    // Every file variable the action exports for a job: none of them belongs in a release image.
-    ...TOOL_REGISTRY.filter((entry) => entry.file !== 'setting' && entry.file !== 'truststore').map((entry) => ({
-        name: entry.variable,
-        form: 'file',
-        source: entry.source,
-    })),
-    // What the action exports to override a configured cafile (src/tools/config-scan.ts), and the other names of it.
-    { name: 'npm_config_cafile', form: 'file', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#environment-variables' },
-    { name: 'npm_config_ca', form: 'text', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#ca' },
-    { name: 'pnpm_config_cafile', form: 'file', anyCase: true, source: 'https://pnpm.io/npmrc' },
-    { name: 'YARN_CAFILE', form: 'file', source: 'https://classic.yarnpkg.com/en/docs/cli/config' },
-    { name: 'YARN_HTTPS_CA_FILE_PATH', form: 'file', source: 'https://yarnpkg.com/configuration/yarnrc#httpsCaFilePath' },
-    { name: 'YARN_CA_FILE_PATH', form: 'file', source: 'https://github.com/yarnpkg/berry/pull/4503' },
-    // Directories and lists of them.
-    { name: 'SSL_CERT_DIR', form: 'path-list', source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/' },
-    { name: 'GIT_SSL_CAPATH', form: 'dir', source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath' },
-    // Further tools' CA variables (ca-env-matrix.md), which a build may set by hand.
-    { name: 'CONDA_SSL_VERIFY', form: 'file', source: 'https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/non-standard-certs.html' },
-    { name: 'PERL_LWP_SSL_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
-    { name: 'PERL_LWP_SSL_CA_PATH', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
-    { name: 'HTTPS_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
-    { name: 'HTTPS_CA_DIR', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
-    { name: 'SYSTEM_WGET2RC', form: 'file', source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md' },
-    { name: 'APT_CONFIG', form: 'file', source: 'https://manpages.debian.org/apt.conf.5' },
-    { name: 'HTTPLIB2_CA_CERTS', form: 'file', source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py' },
-    { name: 'NIX_SSL_CERT_FILE', form: 'file', source: 'https://nixos.org/manual/nix/stable/installation/env-variables' },
-];
-const EXACT = new Map(POINTER_VARIABLES.filter((v) => !v.anyCase).map((v) => [v.name, v]));
-const ANY_CASE = new Map(POINTER_VARIABLES.filter((v) => v.anyCase).map((v) => [v.name.toLowerCase(), v]));
-const JVM = new Set(JVM_OPTION_VARIABLES);
-/** Whether a variable of this name can point a tool at a CA (its value may still be harmless: see judgePointer). */
-function isPointerVariable(name) {
-    return EXACT.has(name) || ANY_CASE.has(name.toLowerCase()) || JVM.has(name);
-}
-/** `-Djavax.net.ssl.trustStore=…` (also `-J-D…` for sbt, and the plain property in .properties files). */
-const TRUST_STORE_PROPERTY = /(?:^|[\s"'])(?:-J)?(?:-D|systemProp\.)?javax\.net\.ssl\.trustStore\s*=\s*("[^"]*"|'[^']*'|[^\s"']+)/g;
-function unquote(value) {
-    const v = value.trim();
-    return /^(["']).*\1$/s.test(v) ? v.slice(1, -1) : v;
-}
-function trustStoreValues(text) {
-    return [...text.matchAll(TRUST_STORE_PROPERTY)].map((m) => unquote(m[1])).filter((v) => v !== '' && v.toUpperCase() !== 'NONE');
-}
-/** The pointers one `NAME=value` assignment makes (none, one, or one per trustStore in JVM options). */
-function assignmentPointers(name, value, where) {
-    if (JVM.has(name))
-        return trustStoreValues(value).map((v) => ({ where, setting: `${name} -Djavax.net.ssl.trustStore`, value: v, form: 'file' }));
-    const known = EXACT.get(name) ?? ANY_CASE.get(name.toLowerCase());
-    if (!known)
-        return [];
-    // CONDA_SSL_VERIFY also takes true/false/truststore: only a path names a file.
-    if (known.name === 'CONDA_SSL_VERIFY' && /^(true|false|truststore|yes|no|0|1)$/i.test(value.trim()))
-        return [];
-    return [{ where, setting: name, value, form: known.form }];
-}
-function envPointers(env) {
-    const out = [];
-    const gitKeys = new Map();
-    env.forEach((entry, i) => {
-        const eq = entry.indexOf('=');
-        const name = eq === -1 ? entry : entry.slice(0, eq);
-        const value = eq === -1 ? '' : entry.slice(eq + 1);
-        out.push(...assignmentPointers(name, value, `config.Env[${i}]`));
-        // git reads config from the environment too: GIT_CONFIG_KEY_<n>=http.sslCAInfo with GIT_CONFIG_VALUE_<n>.
-        const key = /^GIT_CONFIG_KEY_(\d+)$/.exec(name);
-        if (key && /^http\.(.*\.)?sslca(info|path)$/i.test(value))
-            gitKeys.set(key[1], value);
-    });
-    env.forEach((entry, i) => {
-        const m = /^GIT_CONFIG_VALUE_(\d+)=(.*)$/s.exec(entry);
-        const key = m && gitKeys.get(m[1]);
-        if (key)
-            out.push({ where: `config.Env[${i}]`, setting: key, value: m[2], form: /sslcapath$/i.test(key) ? 'dir' : 'file' });
-    });
-    return out;
-}
-/** Lines `key = value` (or `key: value`, `key value`) for the given keys, compared case-insensitively. */
-function keyLines(keys, separator = '[=:]', form = 'file') {
-    const re = new RegExp(`^\\s*(?:\\/\\/\\S*:)?(${keys})\\s*${separator}\\s*(.+?)\\s*$`, 'i');
-    return (text) => {
-        const out = [];
-        text.split(/\r?\n/).forEach((line, i) => {
-            const m = re.exec(line);
-            if (!m)
-                return;
-            const value = unquote(m[2].replace(/\s+[#;].*$/, '').replace(/[,;]$/, ''));
-            if (value)
-                out.push({ setting: m[1], value, form: /(path|dir|directory)$/i.test(m[1]) ? 'dir' : form, line: i + 1 });
-        });
-        return out;
-    };
-}
-/** Shell assignments: `export NAME=value`, `NAME="value"`, csh `setenv NAME value`, fish `set -gx NAME value`,
- * systemd `Environment="NAME=value"`, and trustStore properties anywhere in them. */
-function shellAssignments(text) {
-    const out = [];
-    text.split(/\r?\n/).forEach((raw, i) => {
-        const line = raw.trim();
-        if (line.startsWith('#'))
-            return;
-        const forms = [
-            /^(?:export\s+|declare\s+-x\s+|readonly\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/,
-            /^setenv\s+([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$/,
-            /^set\s+(?:-[a-zA-Z]+\s+)*([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$/,
-        ];
-        const assignments = [];
-        for (const re of forms) {
-            const m = re.exec(line);
-            if (m)
-                assignments.push([m[1], m[2]]);
-        }
-        // systemd units and drop-ins: Environment="A=x" "B=y"
-        const env = /^Environment=(.*)$/.exec(line);
-        if (env)
-            for (const m of env[1].matchAll(/"([A-Za-z_][A-Za-z0-9_]*)=([^"]*)"|([A-Za-z_][A-Za-z0-9_]*)=(\S*)/g))
-                assignments.push([m[1] ?? m[3], m[2] ?? m[4]]);
-        for (const [name, rawValue] of assignments) {
-            const value = shellWord(rawValue);
-            for (const p of assignmentPointers(name, value, '')) {
-                // A value built from other variables cannot be judged here; a JVM property inside it still can.
-                if (p.form !== 'text' && /[$`]/.test(p.value))
-                    continue;
-                out.push({ setting: p.setting, value: p.value, form: p.form, line: i + 1 });
-            }
-        }
-    });
-    return out;
-}
-/** The first shell word of an assignment's value: a quoted string, or up to a space, `;`, `&` or `|`. */
-function shellWord(raw) {
-    const quoted = /^"((?:[^"\\]|\\.)*)"|^'([^']*)'/.exec(raw);
-    if (quoted)
-        return quoted[1] ?? quoted[2];
-    return /^[^\s;&|]*/.exec(raw)[0];
-}
-/** `"key": "value"` pairs of a JSON file (composer), wherever they sit. */
-function jsonKeys(keys) {
-    const re = new RegExp(`"(${keys})"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`, 'g');
-    return (text) => {
-        const out = [];
-        text.split(/\r?\n/).forEach((line, i) => {
-            for (const m of line.matchAll(re))
-                if (m[2])
-                    out.push({ setting: m[1], value: m[2].replace(/\\\//g, '/'), form: m[1] === 'capath' ? 'dir' : 'file', line: i + 1 });
-        });
-        return out;
-    };
-}
-function trustStoreLines(text) {
-    const out = [];
-    text.split(/\r?\n/).forEach((line, i) => {
-        if (/^\s*#/.test(line))
-            return;
-        for (const value of trustStoreValues(line))
-            out.push({ setting: 'javax.net.ssl.trustStore', value, line: i + 1 });
-    });
-    return out;
-}
-const both = (...parsers) => (text) => parsers.flatMap((parse) => parse(text));
-/** apt: `Acquire::https::CAInfo "file";`, per host `Acquire::https::<host>::CAInfo`, CaPath, and the nested-block form. */
-function aptSettings(text) {
-    const out = [];
-    text.split(/\r?\n/).forEach((line, i) => {
-        if (/^\s*(\/\/|#)/.test(line))
-            return;
-        for (const m of line.matchAll(/((?:[\w.-]+::)*(CAInfo|CAPath))\s+"([^"]*)"/gi))
-            out.push({ setting: m[1], value: m[3], form: /path$/i.test(m[2]) ? 'dir' : 'file', line: i + 1 });
-    });
-    return out;
-}
-const SHELL_FILES = /^(etc\/environment|etc\/profile|etc\/profile\.d\/[^/]+|etc\/(bash\.)?bashrc|etc\/zsh\/(zshenv|zshrc|zprofile)|etc\/(zshenv|zshrc|zprofile)|etc\/csh\.(cshrc|login)|etc\/mavenrc|etc\/systemd\/.+\.(service|conf)|(.*\/)?(\.bashrc|\.bash_profile|\.bash_login|\.profile|\.zshrc|\.zshenv|\.zprofile|\.cshrc|\.tcshrc|\.mavenrc|\.env)|(.*\/)?\.config\/fish\/config\.fish)$/;
-const FILE_RULES = [
-    { path: SHELL_FILES, parse: shellAssignments },
-    // npm / pnpm / yarn 1 read every npmrc (user, project, global /etc/npmrc, builtin /usr/etc/npmrc); per registry too.
-    { path: /(^|\/)\.?npmrc$/, parse: both(keyLines('cafile', '='), keyLines('ca(?:\\[\\])?', '=', 'text')) },
-    { path: /(^|\/)\.yarnrc$/, parse: keyLines('cafile|https-ca-file-path', '\\s') },
-    { path: /(^|\/)\.yarnrc\.yml$/, parse: keyLines('caFilePath|httpsCaFilePath', ':') },
-    { path: /(^|\/)pip\.(conf|ini)$/, parse: keyLines('cert') },
-    { path: /(^|\/)\.?condarc$/, parse: (text) => keyLines('ssl_verify', ':')(text).filter((p) => !/^(true|false|truststore|yes|no)$/i.test(p.value)) },
-    { path: /(^|\/)(\.gitconfig|gitconfig|\.config\/git\/config)$/, parse: keyLines('sslcainfo|sslcapath', '=') },
-    { path: /(^|\/)(\.curlrc|_curlrc|\.config\/curlrc)$/, parse: keyLines('-{0,2}(?:cacert|capath)', '[=:\\s]') },
-    { path: /(^|\/)(\.wgetrc|wgetrc)$/, parse: keyLines('ca_certificate|ca_directory', '=') },
-    { path: /(^|\/)(\.wget2rc|wget2rc)$/, parse: keyLines('ca-certificate|ca-directory', '=') },
-    { path: /^etc\/apt\/apt\.conf(\.d\/[^/]+)?$/, parse: aptSettings },
-    { path: /(^|\/)gradle\.properties$/, parse: trustStoreLines },
-    { path: /(^|\/)(\.mvn\/jvm\.config|\.jvmopts|\.sbtopts|etc\/sbt\/sbtopts)$/, parse: trustStoreLines },
-    { path: /(^|\/)\.cargo\/config(\.toml)?$|^usr\/local\/cargo\/config(\.toml)?$/, parse: keyLines('(?:http\\.)?cainfo', '=') },
-    { path: /(^|\/)\.bundle\/config$|^usr\/local\/bundle\/config$/, parse: keyLines('BUNDLE_SSL_CA_CERT', ':') },
-    { path: /(^|\/)(\.composer|\.config\/composer)\/config\.json$|(^|\/)composer\.json$/, parse: jsonKeys('cafile|capath') },
-    { path: /(^|\/)\.?bunfig\.toml$/, parse: keyLines('cafile', '=') },
-    { path: /(^|\/)pypoetry\/config\.toml$/, parse: keyLines('cert', '=') },
-];
-/** Base names that can hold a setting: the cheap first test, run on every path of every layer. */
-const CAPTURE_BASENAMES = new Set([
-    '.npmrc', 'npmrc', '.yarnrc', '.yarnrc.yml', 'pip.conf', 'pip.ini', '.condarc', 'condarc', '.gitconfig', 'gitconfig', 'config',
-    '.curlrc', '_curlrc', 'curlrc', '.wgetrc', 'wgetrc', '.wget2rc', 'wget2rc', 'apt.conf', 'gradle.properties', 'jvm.config', '.jvmopts',
-    '.sbtopts', 'sbtopts', 'config.toml', 'config.json', 'composer.json', 'bunfig.toml', '.bunfig.toml', 'environment', 'profile',
-    'bashrc', 'bash.bashrc', 'zshenv', 'zshrc', 'zprofile', 'csh.cshrc', 'csh.login', 'mavenrc', '.bashrc', '.bash_profile',
-    '.bash_login', '.profile', '.zshrc', '.zshenv', '.zprofile', '.cshrc', '.tcshrc', '.mavenrc', '.env', 'config.fish',
-]);
-const CAPTURE_DIRS = /^etc\/(profile\.d|apt\/apt\.conf\.d|systemd)\//;
-/** Whether a layer path (normalised, no leading '/') is a file whose settings the pointer check reads. */
-function isCapturedPath(path) {
-    const base = path.slice(path.lastIndexOf('/') + 1);
-    if (!CAPTURE_BASENAMES.has(base) && !CAPTURE_DIRS.test(path))
-        return false;
-    return FILE_RULES.some((rule) => rule.path.test(path));
-}
-function filePointers(path, text) {
-    const normalised = path.replace(/^\/+/, '');
-    const out = [];
-    for (const rule of FILE_RULES) {
-        if (!rule.path.test(normalised))
-            continue;
-        for (const found of rule.parse(text)) {
-            let value = found.value;
-            // git, npm, pip and shells expand ~ to the home of the file's owner: the directory holding a dotfile.
-            if (value.startsWith('~/'))
-                value = external_node_path_.posix.join('/', external_node_path_.posix.dirname(normalised), value.slice(2));
-            out.push({ where: `/${normalised}`, setting: found.setting, value, form: found.form ?? 'file' });
-        }
-    }
-    return out;
-}
-function looksLikeCertText(value) {
-    return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());
-}
-/**
- * Judges one pointer against the final file system. `caPaths` are the absolute paths whose visible version holds
- * the CA; `cwd` is the image's WorkingDir, against which a relative value resolves.
- */
-function judgePointer(p, fs, caPaths, cwd = '/') {
-    if (looksLikeCertText(p.value))
-        return { kind: 'pointer-inline' };
-    const value = p.value.trim();
-    if (value === '' || p.form === 'text')
-        return undefined;
-    // SSL_CERT_DIR is a list like PATH; the others hold one path, which a ':' split leaves whole.
-    for (const path of p.form === 'path-list' ? value.split(':').filter(Boolean) : [value]) {
-        const found = fs.resolve(path, cwd);
-        if (!found) {
-            // The distribution's own bundle path in an image without one: no org CA is involved, and only root could
-            // put a file there. Anything else names a file the build had and the image lacks (a secret mount, a temp dir).
-            if ((0,system_bundles/* isSystemBundlePath */.Rz)(path))
-                continue;
-            return { kind: 'pointer-missing', file: path };
-        }
-        if (caPaths.has(found.path))
-            return { kind: 'pointer-to-ca', file: found.path };
-        if (found.type === 'dir') {
-            // A directory of certificates: the CA as a file in it, or reached through one of its symlinks
-            // (c_rehash-style `<hash>.0` links). caPaths hold only visible files, so no listing is needed for the first.
-            const direct = [...caPaths].find((c) => external_node_path_.posix.dirname(c) === found.path);
-            if (direct)
-                return { kind: 'pointer-to-ca', file: direct };
-            for (const name of fs.symlinksIn(found.path)) {
-                const child = fs.resolve(external_node_path_.posix.join(found.path, name));
-                if (child && caPaths.has(child.path))
-                    return { kind: 'pointer-to-ca', file: child.path };
-            }
-        }
-    }
-    return undefined;
-}
-
-
-/***/ }),
-
-/***/ 2157:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   L: () => (/* binding */ runLayerJobs),
-/* harmony export */   sc: () => (/* binding */ serveWorker),
-/* harmony export */   uQ: () => (/* binding */ isLeakWorker)
-/* harmony export */ });
-/* unused harmony export workerScript */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3136);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_url__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5919);
-/* harmony import */ var node_worker_threads__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_worker_threads__WEBPACK_IMPORTED_MODULE_4__);
-/* harmony import */ var _matcher_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2693);
-/* harmony import */ var _filesystem_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(8);
-/* harmony import */ var _layer_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(2989);
-/* harmony import */ var _nested_budget_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(3738);
-
-
-
-
-
-
-
-
-
-function workerScript() {
+/** Opens one offered container (never throws for what is inside it: that is recorded, as for any container). */
+async function offer_openOffered(offer, matcher, limits, totals) {
+    const temp = new TempDir();
+    const ctx = { matcher, limits, budget: new Budget(limits, totals, offer.layerNested), temp, hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0 };
     try {
-        // Built at run time so that ncc does not take it for a module to bundle.
-        const parts = ['..', 'leak-check', ['index', 'js'].join('.')];
-        const candidate = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.dirname)((0,node_url__WEBPACK_IMPORTED_MODULE_3__.fileURLToPath)(import.meta.url)), ...parts);
-        return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(candidate) ? candidate : undefined;
+        await openNested(ctx, offer.job);
     }
-    catch {
-        return undefined;
+    finally {
+        temp.remove();
     }
+    return { layerId: offer.layerId, seq: offer.seq, hits: ctx.hits, unreadable: ctx.unreadable, notLookedInside: ctx.notLookedInside, nestedFiles: ctx.nestedFiles };
 }
-function isLeakWorker() {
-    return !node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.isMainThread && node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.workerData?.orgCaLeakWorker === true;
-}
-/** The worker side: one matcher, then one layer per message. */
-function serveWorker() {
-    const init = node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.workerData;
-    const matcher = (0,_matcher_js__WEBPACK_IMPORTED_MODULE_5__/* .buildMatcher */ .DY)(init.spec);
-    node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.parentPort.on('message', (job) => {
-        // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
-        void (0,_layer_js__WEBPACK_IMPORTED_MODULE_7__/* .scanLayer */ .h4)(job, matcher, init.limits, new _nested_budget_js__WEBPACK_IMPORTED_MODULE_8__/* .Budget */ .__(init.limits, init.totals)).then((result) => node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.parentPort.postMessage(result, [result.index.dirs.buffer, result.index.nondirs.buffer]));
-    });
-}
-async function runLayerJobs(jobs, spec, limits, parallel = (0,node_os__WEBPACK_IMPORTED_MODULE_1__.availableParallelism)(), totals = (0,_nested_budget_js__WEBPACK_IMPORTED_MODULE_8__/* .newTotals */ .CX)()) {
-    // Biggest first, so one large layer does not start last and finish alone.
-    const queue = [...jobs].sort((a, b) => b.blob.size - a.blob.size);
-    const results = new Map();
-    const script = workerScript();
-    const width = Math.max(1, Math.min(parallel, queue.length));
-    if (!script || width === 1) {
-        const matcher = (0,_matcher_js__WEBPACK_IMPORTED_MODULE_5__/* .buildMatcher */ .DY)(spec);
-        const lanes = Array.from({ length: Math.min(width, 2) }, async () => {
-            for (let job = queue.shift(); job; job = queue.shift())
-                results.set(job.id, await (0,_layer_js__WEBPACK_IMPORTED_MODULE_7__/* .scanLayer */ .h4)(job, matcher, limits, new _nested_budget_js__WEBPACK_IMPORTED_MODULE_8__/* .Budget */ .__(limits, totals)));
-        });
-        await Promise.all(lanes);
+/** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
+function hitsThroughHardlinks(hits, hardlinks) {
+    const links = hardlinks.filter(([, link]) => link);
+    if (!links.length || !hits.length)
+        return [];
+    const byOuter = new Map();
+    for (const hit of hits) {
+        const cut = hit.path.indexOf(NESTED);
+        const outer = cut === -1 ? hit.path : hit.path.slice(0, cut);
+        byOuter.set(outer, [...(byOuter.get(outer) ?? []), hit]);
     }
-    else {
-        const init = { orgCaLeakWorker: true, spec, limits, totals };
-        const lanes = Array.from({ length: width }, () => new Promise((resolve, reject) => {
-            // A worker's heap holds one window per file and a few buffers; capping it keeps the whole process bounded.
-            const worker = new node_worker_threads__WEBPACK_IMPORTED_MODULE_4__.Worker(script, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
-            let current;
-            const next = () => {
-                current = queue.shift();
-                if (!current) {
-                    void worker.terminate().then(() => resolve());
-                    return;
-                }
-                worker.postMessage(current);
-            };
-            worker.on('message', (result) => {
-                results.set(result.id, result);
-                next();
-            });
-            worker.on('error', (error) => {
-                if (current)
-                    results.set(current.id, failed(current, `worker failed: ${error.message}`));
-                reject(error);
-            });
-            next();
-        }));
-        await Promise.all(lanes);
-    }
-    return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
+    const out = [];
+    for (const [path, link] of links)
+        for (const hit of byOuter.get(link) ?? [])
+            out.push({ ...hit, path: path + hit.path.slice(link.length) });
+    return out;
 }
-function failed(job, error) {
-    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: (0,_filesystem_js__WEBPACK_IMPORTED_MODULE_6__/* .emptyLayerIndex */ .TD)(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };
-}
-
-
-/***/ }),
-
-/***/ 2375:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  bP: () => (/* binding */ RegistryClient),
-  gl: () => (/* binding */ RegistryError),
-  TN: () => (/* binding */ oneLine),
-  yR: () => (/* binding */ readText)
-});
-
-// UNUSED EXPORTS: parseChallenge
 
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
@@ -79459,425 +76202,268 @@ function oneLine(error) {
 }
 
 
-
-/***/ }),
-
-/***/ 1507:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $I: () => (/* binding */ keystoreKind),
-/* harmony export */   Lq: () => (/* binding */ HEAD_BYTES),
-/* harmony export */   W1: () => (/* binding */ sniffContainer),
-/* harmony export */   ZF: () => (/* binding */ sniff),
-/* harmony export */   u5: () => (/* binding */ isTarHead),
-/* harmony export */   vZ: () => (/* binding */ COMPRESSORS)
-/* harmony export */ });
+;// CONCATENATED MODULE: ./src/leak/registry/stream.ts
 /**
- * What a run of bytes is, told by its first bytes (never by a media type or a file name alone): layer compression,
- * keystores, and the archives and compressed files the nested scan opens. Pure.
+ * One registry blob as a stream, opened where it is scanned (a layer worker): the same client as the main thread
+ * (route, trust, auth, redirects), retrying 429/5xx and connection failures before the first byte. After the first
+ * byte nothing is retried: a break, a short body or one byte too many fails the layer with one line naming the blob.
+ * The digest itself is verified by the scan, which hashes every raw byte it reads (layer.ts).
  */
-/** How many leading bytes `sniffContent` wants: a tar's `ustar` magic sits at offset 257. */
-const HEAD_BYTES = 512;
-const ZSTD_FRAME = 0xfd2fb528;
-function isZstdMagic(magic) {
-    // A zstd frame, or a skippable frame (0x184D2A50–5F: zstd:chunked keeps its TOC and tar-split in those).
-    return magic === ZSTD_FRAME || (magic & 0xfffffff0) === 0x184d2a50;
-}
-/** The compression of a layer blob. */
-function sniff(head) {
-    if (head[0] === 0x1f && head[1] === 0x8b)
-        return 'gzip';
-    if (head.length >= 4 && isZstdMagic(head.readUInt32LE(0)))
-        return 'zstd';
-    if (isTarHead(head))
-        return 'none';
-    if (head.length >= 1024 && head.subarray(0, 1024).every((b) => b === 0))
-        return 'none'; // an empty tar
-    return 'unknown';
-}
-function isTarHead(head) {
-    return head.toString('latin1', 257, 262) === 'ustar';
-}
-function keystoreKind(head) {
-    if (head.length >= 4) {
-        const magic = head.readUInt32BE(0);
-        if (magic === 0xfeedfeed || magic === 0xcececece)
-            return 'jks';
+
+
+const BATCH = 256 * 1024;
+async function openRegistryBlob(blob) {
+    const spec = blob.fetch;
+    const what = `blob ${blob.digest} of ${blob.label}`;
+    const client = new RegistryClient({ ...spec, credentials: spec.credentials, env: spec.env });
+    const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
+    if (res.status < 200 || res.status >= 300) {
+        res.body.resume();
+        throw new RegistryError(`${what}: the registry answered ${res.status}`);
     }
-    // PFX ::= SEQUENCE { version INTEGER 3, ... }
-    if (head[0] === 0x30 && head.length >= 8) {
-        const l = head[1];
-        const at = l < 0x80 ? 2 : 2 + (l & 0x7f);
-        if (head[at] === 0x02 && head[at + 1] === 0x01 && head[at + 2] === 0x03 && head[at + 3] === 0x30)
-            return 'pkcs12';
-    }
-    return undefined;
+    const body = res.body;
+    return external_node_stream_.Readable.from((async function* () {
+        let bytes = 0;
+        // TLS hands over 16 KiB records; batching them into 256 KiB pieces, as a file read gives, keeps the
+        // decompressor's round trips to libuv's pool (one per write) as few as for a file.
+        let batch = [];
+        let batched = 0;
+        try {
+            for await (const chunk of body) {
+                bytes += chunk.length;
+                if (bytes > blob.size)
+                    throw new RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
+                batch.push(chunk);
+                batched += chunk.length;
+                if (batched >= BATCH) {
+                    yield batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
+                    batch = [];
+                    batched = 0;
+                }
+            }
+            if (batched)
+                yield Buffer.concat(batch, batched);
+        }
+        catch (error) {
+            body.destroy();
+            if (error instanceof RegistryError)
+                throw error;
+            throw new RegistryError(`${what}: the download broke off after ${bytes} of ${blob.size} bytes (${oneLine(error)})`);
+        }
+        if (bytes !== blob.size)
+            throw new RegistryError(`${what}: got ${bytes} of ${blob.size} bytes`);
+    })(), { objectMode: false, highWaterMark: 256 * 1024 });
 }
-const COMPRESSORS = new Set(['gzip', 'bzip2', 'xz', 'zstd']);
+
+;// CONCATENATED MODULE: ./src/leak/blob.ts
 /**
- * The zip family by extension: jar/war/ear (Java), whl/egg (Python), nupkg (.NET), apk/aar (Android), vsix (VS Code),
- * jmod (JDK, a 4-byte header before the zip). Used only when the first bytes are not a local header, e.g. a Spring
- * Boot "fully executable" jar with a launch script in front: yauzl finds the central directory from the end.
+ * The one place a blob's bytes are opened, whatever holds them: a file range, bytes in memory, or a registry
+ * (streamed by the worker that scans it, so a registry image is never written to disk).
  */
-const ZIP_NAMES = /\.(zip|jar|war|ear|whl|egg|nupkg|snupkg|apk|aar|vsix|jmod|xpi|ipa|aab)$/i;
-const TABLE = [
-    { kind: 'gzip', test: (h) => h[0] === 0x1f && h[1] === 0x8b && h[2] === 0x08 },
-    // "BZh" + block size '1'–'9' + the block magic 0x314159265359 (pi) or the end-of-stream magic (sqrt(pi)).
-    { kind: 'bzip2', test: (h) => h.toString('latin1', 0, 3) === 'BZh' && h[3] >= 0x31 && h[3] <= 0x39 && /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)) },
-    { kind: 'xz', test: (h) => h.toString('hex', 0, 6) === 'fd377a585a00' },
-    { kind: 'zstd', test: (h) => h.length >= 4 && isZstdMagic(h.readUInt32LE(0)) },
-    // Local file header, an empty zip's end record, or a spanned-archive marker before a local header.
-    { kind: 'zip', test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304' },
-    { kind: 'ar', test: (h) => h.toString('latin1', 0, 8) === '!<arch>\n' },
-    { kind: 'rpm', test: (h) => h.toString('hex', 0, 4) === 'edabeedb' },
-    { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },
-    { kind: 'tar', test: isTarHead },
-];
-/** The container a file is, by its first bytes (and, for zips with a prefix, by its name). */
-function sniffContainer(head, name) {
-    for (const row of TABLE)
-        if (row.test(head))
-            return row.kind;
-    if (ZIP_NAMES.test(name) && head.length >= 22)
-        return 'zip';
-    return undefined;
+
+
+
+async function openBlob(blob) {
+    if (blob.kind === 'registry')
+        return openRegistryBlob(blob);
+    if (blob.kind === 'bytes')
+        return external_node_stream_.Readable.from([Buffer.from(blob.bytes.buffer, blob.bytes.byteOffset, blob.size)], { objectMode: false });
+    if (blob.size === 0)
+        return external_node_stream_.Readable.from([], { objectMode: false });
+    return (0,external_node_fs_namespaceObject.createReadStream)(blob.file, { start: blob.start, end: blob.start + blob.size - 1, highWaterMark: 256 * 1024 });
 }
 
+;// CONCATENATED MODULE: ./src/leak/blame.ts
 
-/***/ }),
 
-/***/ 9932:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   AB: () => (/* binding */ quoteName),
-/* harmony export */   Bv: () => (/* binding */ headerName),
-/* harmony export */   Fd: () => (/* binding */ normalizePath),
-/* harmony export */   Jf: () => (/* binding */ TarParser),
-/* harmony export */   QE: () => (/* binding */ TYPES),
-/* harmony export */   RX: () => (/* binding */ cstring),
-/* harmony export */   VH: () => (/* binding */ paxSize),
-/* harmony export */   be: () => (/* binding */ isZero),
-/* harmony export */   dA: () => (/* binding */ parsePax),
-/* harmony export */   eu: () => (/* binding */ checksumOk),
-/* harmony export */   mt: () => (/* binding */ TarError),
-/* harmony export */   pw: () => (/* binding */ headerSize)
-/* harmony export */ });
-/* unused harmony export octal */
 /**
- * A strict, push-based tar reader: every irregularity is an error, never a warning, because a lenient parser that
- * skips a bad header skips whatever hides behind it (node-tar is non-strict by default; modern-tar ends quietly on
- * truncation). Entry paths are only ever data here. Format: POSIX pax/ustar and GNU (long names), as Go's
- * archive/tar and containers/image write layers.
+ * Names the real cause when the tar reader fails inside a layer. A bit flip in compressed data can still inflate
+ * (deflate only checks its CRC at the end of a member), so the tar reader sees garbage first and would blame a tar
+ * header. When the blob's digest is known, hashing it settles which one broke: a blob that does not match its digest
+ * is corrupt, whatever the tar reader saw; a blob that matches really holds a bad tar stream.
  */
-class TarError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'TarError';
-    }
-}
-const BLOCK = 512;
-/** PAX and GNU long-name records are metadata: a path is never a megabyte long. */
-const MAX_META = 1024 * 1024;
-const TYPES = {
-    '0': 'file',
-    '\0': 'file',
-    '7': 'file',
-    '1': 'hardlink',
-    '2': 'symlink',
-    '3': 'char',
-    '4': 'block',
-    '5': 'dir',
-    '6': 'fifo',
-};
-const META = new Set(['x', 'g', 'L', 'K']);
-function cstring(buf, start, len) {
-    const end = buf.indexOf(0, start);
-    return buf.toString('utf8', start, end === -1 || end > start + len ? start + len : end);
-}
-function octal(buf, start, len, field) {
-    if ((buf[start] & 0x80) !== 0) {
-        // GNU base-256 for sizes >= 8 GiB; a negative value is never valid here.
-        if (buf[start] === 0xff)
-            throw new TarError(`${field} field is a negative base-256 number`);
-        let v = buf[start] & 0x7f;
-        for (let i = 1; i < len; i++)
-            v = v * 256 + buf[start + i];
-        if (!Number.isSafeInteger(v))
-            throw new TarError(`${field} field is a base-256 number over 2^53`);
-        return v;
-    }
-    const text = buf.toString('latin1', start, start + len).replace(/[\0 ]+$/, '').replace(/^ +/, '');
-    if (text === '')
-        return 0;
-    if (!/^[0-7]+$/.test(text))
-        throw new TarError(`${field} field '${text.replace(/[^\x20-\x7e]/g, '?')}' is not an octal number`);
-    return parseInt(text, 8);
-}
-/** The raw name field of a header, for messages about a header that cannot be trusted further. */
-function headerName(block) {
-    return cstring(block, 0, 100);
-}
-/** A tar path quoted for a message: printable, and short. */
-function quoteName(name) {
-    const clean = name.replace(/[^\x20-\x7e]/g, '?');
-    return `'${clean.length > 120 ? `${clean.slice(0, 117)}...` : clean}'`;
-}
-/** The size field, as a header error that names the entry: a garbage size is a tar problem, not a compression one. */
-function headerSize(block, at) {
+async function blameTarFailure(job, tarMessage) {
+    if (!job.digest?.startsWith('sha256:'))
+        return tarMessage;
+    const hash = (0,external_node_crypto_.createHash)('sha256');
     try {
-        return octal(block, 124, 12, 'size');
-    }
-    catch (error) {
-        throw new TarError(`invalid tar header at ${at}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-}
-/** A PAX `size` record: decimal digits only (POSIX pax), a safe integer. */
-function paxSize(text, at) {
-    const shown = text.length > 24 ? `${text.slice(0, 24)}...` : text;
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
-        throw new TarError(`invalid tar header at ${at}: PAX size '${shown.replace(/[^\x20-\x7e]/g, '?')}' is not a whole number of bytes`);
-    return Number(text);
-}
-function checksumOk(block) {
-    let stored;
-    try {
-        stored = octal(block, 148, 8, 'checksum');
+        for await (const chunk of await openBlob(job.blob))
+            hash.update(chunk);
     }
     catch {
-        return false;
+        return tarMessage;
     }
-    let unsigned = 0;
-    let signed = 0;
-    for (let i = 0; i < BLOCK; i++) {
-        const b = i >= 148 && i < 156 ? 0x20 : block[i];
-        unsigned += b;
-        signed += b > 127 ? b - 256 : b;
-    }
-    return stored === unsigned || stored === signed;
-}
-function parsePax(buf, at = 'a PAX header') {
-    const out = new Map();
-    let pos = 0;
-    while (pos < buf.length) {
-        const space = buf.indexOf(0x20, pos);
-        if (space === -1)
-            throw new TarError(`malformed PAX record in ${at}`);
-        const len = Number(buf.toString('latin1', pos, space));
-        if (!Number.isInteger(len) || len <= 0 || pos + len > buf.length)
-            throw new TarError(`malformed PAX record length in ${at}`);
-        const record = buf.subarray(space + 1, pos + len);
-        if (record[record.length - 1] !== 0x0a)
-            throw new TarError(`PAX record without newline in ${at}`);
-        const eq = record.indexOf(0x3d);
-        if (eq === -1)
-            throw new TarError(`PAX record without = in ${at}`);
-        out.set(record.toString('utf8', 0, eq), record.toString('utf8', eq + 1, record.length - 1));
-        pos += len;
-    }
-    return out;
-}
-/** Tar paths as the image sees them: no leading `./` or `/`, no empty or `.` components. Never resolved on disk. */
-function normalizePath(path) {
-    const parts = [];
-    for (const part of path.split('/')) {
-        if (part === '' || part === '.')
-            continue;
-        if (part === '..')
-            parts.pop();
-        else
-            parts.push(part);
-    }
-    return parts.join('/');
-}
-class TarParser {
-    sink;
-    state = 'header';
-    buffered = [];
-    bufferedLen = 0;
-    remaining = 0;
-    padding = 0;
-    metaType = '';
-    meta = [];
-    pax = new Map();
-    globalPax = new Map();
-    longName;
-    longLink;
-    zeroBlocks = 0;
-    /** The entry being read, for messages. */
-    current = '';
-    entries = 0;
-    constructor(sink) {
-        this.sink = sink;
-    }
-    write(chunk) {
-        let pos = 0;
-        while (pos < chunk.length) {
-            if (this.state === 'data' || this.state === 'meta') {
-                const n = Math.min(this.remaining, chunk.length - pos);
-                const piece = chunk.subarray(pos, pos + n);
-                if (this.state === 'data')
-                    this.sink.data(piece);
-                else
-                    this.meta.push(piece);
-                this.remaining -= n;
-                pos += n;
-                if (this.remaining === 0)
-                    this.finishBody();
-                continue;
-            }
-            if (this.state === 'padding') {
-                const n = Math.min(this.padding, chunk.length - pos);
-                pos += n;
-                this.padding -= n;
-                if (this.padding === 0)
-                    this.state = 'header';
-                continue;
-            }
-            // header or eof: whole 512-byte blocks
-            const need = BLOCK - this.bufferedLen;
-            const n = Math.min(need, chunk.length - pos);
-            this.buffered.push(chunk.subarray(pos, pos + n));
-            this.bufferedLen += n;
-            pos += n;
-            if (this.bufferedLen === BLOCK) {
-                const block = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
-                this.buffered = [];
-                this.bufferedLen = 0;
-                this.block(block);
-            }
-        }
-    }
-    /** Call at the end of input: a tar without its end-of-archive blocks, or cut inside an entry, is truncated. */
-    end() {
-        if (this.state !== 'eof' || this.bufferedLen !== 0) {
-            throw new TarError(this.state === 'data' || this.state === 'meta' ? `tar stream truncated inside ${this.current}` : 'tar stream truncated: no end-of-archive marker');
-        }
-    }
-    block(block) {
-        if (this.state === 'eof') {
-            // After the end marker only zero padding may follow (record blocking); anything else is hidden data.
-            if (!isZero(block))
-                throw new TarError('data after the tar end-of-archive marker');
-            return;
-        }
-        if (isZero(block)) {
-            this.zeroBlocks++;
-            if (this.zeroBlocks === 2)
-                this.state = 'eof';
-            return;
-        }
-        if (this.zeroBlocks === 1)
-            throw new TarError('a single zero block inside the tar stream');
-        this.header(block);
-    }
-    header(block) {
-        const magic = block.toString('latin1', 257, 263);
-        const at = `entry ${this.entries + 1} (${quoteName(headerName(block))})`;
-        if (magic !== 'ustar\0' && magic !== 'ustar ')
-            throw new TarError(`not a ustar/pax/GNU header at ${at}`);
-        if (!checksumOk(block))
-            throw new TarError(`bad tar header checksum at ${at}`);
-        const flag = String.fromCharCode(block[156]);
-        let size = headerSize(block, at);
-        if (META.has(flag)) {
-            if (size > MAX_META)
-                throw new TarError(`invalid tar header at ${at}: a '${flag}' metadata record of ${size} bytes is over the ${MAX_META}-byte bound`);
-            this.current = at;
-            this.metaType = flag;
-            this.meta = [];
-            this.remaining = size;
-            this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
-            this.state = 'meta';
-            if (size === 0)
-                this.finishBody();
-            return;
-        }
-        const type = TYPES[flag];
-        if (!type)
-            throw new TarError(`unsupported tar entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
-        const pax = new Map([...this.globalPax, ...this.pax]);
-        for (const key of pax.keys()) {
-            if (key.startsWith('GNU.sparse.'))
-                throw new TarError('sparse files are not supported (OCI layers should not use them)');
-        }
-        let path = cstring(block, 0, 100);
-        if (magic === 'ustar\0') {
-            const prefix = cstring(block, 345, 155);
-            if (prefix)
-                path = `${prefix}/${path}`;
-        }
-        if (this.longName !== undefined)
-            path = this.longName;
-        if (pax.has('path'))
-            path = pax.get('path');
-        let linkname = cstring(block, 157, 100);
-        if (this.longLink !== undefined)
-            linkname = this.longLink;
-        if (pax.has('linkpath'))
-            linkname = pax.get('linkpath');
-        if (pax.has('size'))
-            size = paxSize(pax.get('size'), `entry ${this.entries + 1} (${quoteName(path)})`);
-        // Readers disagree on whether these types carry data (Go skips it, others read it): refuse the ambiguity.
-        if (size !== 0 && type !== 'file')
-            throw new TarError(`${type} entry '${path}' has a size of ${size}`);
-        this.pax = new Map();
-        this.longName = undefined;
-        this.longLink = undefined;
-        this.entries++;
-        this.current = `entry ${this.entries} (${quoteName(path)})`;
-        this.sink.entry({ path: normalizePath(path), type, size, linkname });
-        this.remaining = size;
-        this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
-        if (size === 0) {
-            this.sink.entryEnd();
-            this.state = 'header';
-        }
-        else {
-            this.state = 'data';
-        }
-    }
-    finishBody() {
-        if (this.state === 'data') {
-            this.sink.entryEnd();
-        }
-        else {
-            const body = Buffer.concat(this.meta);
-            this.meta = [];
-            if (this.metaType === 'x')
-                this.pax = parsePax(body, this.current);
-            else if (this.metaType === 'g')
-                for (const [k, v] of parsePax(body, this.current))
-                    this.globalPax.set(k, v);
-            else if (this.metaType === 'L')
-                this.longName = cstring(body, 0, body.length);
-            else if (this.metaType === 'K')
-                this.longLink = cstring(body, 0, body.length);
-        }
-        this.state = this.padding > 0 ? 'padding' : 'header';
-    }
-}
-function isZero(block) {
-    for (let i = 0; i < block.length; i++)
-        if (block[i] !== 0)
-            return false;
-    return true;
+    const actual = `sha256:${hash.digest('hex')}`;
+    return actual === job.digest ? tarMessage : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
 }
 
+;// CONCATENATED MODULE: ./src/tools/registry.ts
+const TOOL_REGISTRY = [
+    {
+        id: 'node',
+        readers: 'Node.js, npm, yarn, pnpm, Bun, Deno ≥2.8',
+        variable: 'NODE_EXTRA_CA_CERTS',
+        semantics: 'append',
+        file: 'ca',
+        // "the well known root CAs … will be extended with the extra certificates in file"; read once at process start.
+        source: 'https://nodejs.org/api/cli.html#node_extra_ca_certsfile',
+    },
+    {
+        id: 'openssl',
+        readers: 'OpenSSL-based tools: Python ssl/urllib, httpx, uv, Ruby, Go on Linux, .NET on Linux, cargo',
+        variable: 'SSL_CERT_FILE',
+        semantics: 'replace',
+        file: 'bundle',
+        // Replaces OpenSSL's default CA file; on Debian the hashed CApath hides an org-CA-only value, elsewhere it breaks.
+        source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/',
+    },
+    {
+        id: 'requests',
+        readers: 'Python requests, pip, Poetry, Azure CLI, conda, botocore fallback',
+        variable: 'REQUESTS_CA_BUNDLE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://requests.readthedocs.io/en/latest/user/advanced/#ssl-cert-verification',
+    },
+    {
+        id: 'pip',
+        readers: 'pip',
+        variable: 'PIP_CERT',
+        semantics: 'replace',
+        file: 'bundle',
+        // pip <24.2 (or legacy-certs) replaces certifi with this file; newer pip adds it to the OS store.
+        source: 'https://pip.pypa.io/en/stable/topics/https-certificates/',
+    },
+    {
+        id: 'curl',
+        readers: 'curl (the command-line tool)',
+        variable: 'CURL_CA_BUNDLE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://curl.se/docs/manpage.html#--cacert',
+    },
+    {
+        id: 'git',
+        readers: 'git over HTTPS (Debian/Ubuntu git uses GnuTLS and ignores SSL_CERT_FILE)',
+        variable: 'GIT_SSL_CAINFO',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAInfo',
+    },
+    {
+        id: 'aws',
+        readers: 'AWS CLI and SDKs',
+        variable: 'AWS_CA_BUNDLE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://docs.aws.amazon.com/sdkref/latest/guide/feature-gen-config.html',
+    },
+    {
+        id: 'cargo',
+        readers: 'cargo',
+        variable: 'CARGO_HTTP_CAINFO',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://doc.rust-lang.org/cargo/reference/config.html#httpcainfo',
+    },
+    {
+        id: 'deno',
+        readers: 'Deno',
+        variable: 'DENO_CERT',
+        semantics: 'append',
+        file: 'ca',
+        // Appends to the store DENO_TLS_CA_STORE selects; a missing file is a hard error, so the post step runs last.
+        source: 'https://docs.deno.com/runtime/reference/env_variables/',
+    },
+    {
+        id: 'gcloud',
+        readers: 'Google Cloud CLI',
+        variable: 'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://cloud.google.com/sdk/gcloud/reference/topic/configurations',
+    },
+    {
+        id: 'bundler',
+        readers: 'Ruby Bundler',
+        variable: 'BUNDLE_SSL_CA_CERT',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://bundler.io/v2.5/man/bundle-config.1.html',
+    },
+    {
+        id: 'composer',
+        readers: 'PHP Composer',
+        variable: 'COMPOSER_CAFILE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://getcomposer.org/doc/03-cli.md#composer-cafile',
+    },
+    {
+        id: 'hex',
+        readers: 'Elixir Hex / Mix',
+        variable: 'HEX_CACERTS_PATH',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://hexdocs.pm/hex/Mix.Tasks.Hex.Config.html',
+    },
+    {
+        id: 'grpc',
+        readers: 'gRPC core (Python, Ruby, PHP, C++)',
+        variable: 'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://github.com/grpc/grpc/blob/master/doc/environment_variables.md',
+    },
+    {
+        id: 'wget',
+        readers: 'wget (GnuTLS builds read no CA variable, only wgetrc)',
+        variable: 'WGETRC',
+        semantics: 'replace',
+        file: 'wgetrc',
+        source: 'https://www.gnu.org/software/wget/manual/html_node/Wgetrc-Commands.html',
+    },
+    {
+        id: 'perl',
+        readers: 'Perl LWP (LWP::Protocol::https; Debian builds ignore SSL_CERT_FILE)',
+        variable: 'PERL_LWP_SSL_CA_FILE',
+        semantics: 'replace',
+        file: 'bundle',
+        // LWP::UserAgent reads PERL_LWP_SSL_CA_FILE, then HTTPS_CA_FILE; the latter also sets verify_hostname to 0
+        // (Crypt::SSLeay compatibility), so it is never exported.
+        source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts',
+    },
+    {
+        id: 'wget2',
+        readers: 'wget2 (reads neither WGETRC nor SSL_CERT_FILE)',
+        variable: 'WGET2RC',
+        semantics: 'replace',
+        file: 'wget2rc',
+        // "$SYSTEM_WGET2RC and ($WGET2RC or ~/.wget2rc) are read … If set, $WGET2RC replaces ~/.wget2rc" (--config).
+        source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md#--configfile',
+    },
+    {
+        id: 'java',
+        readers: 'Java (Maven, Gradle, sbt, every JVM)',
+        variable: 'JAVA_TOOL_OPTIONS',
+        semantics: 'replace',
+        file: 'truststore',
+        // javax.net.ssl.trustStore replaces cacerts, so the store is the JDK's cacerts plus the org CA.
+        source: 'https://docs.oracle.com/en/java/javase/21/security/java-secure-socket-extension-jsse-reference-guide.html',
+    },
+    {
+        id: 'go',
+        readers: 'Go ≥1.27 on macOS/Windows (keeps the platform verifier while SSL_CERT_FILE is set)',
+        variable: 'GODEBUG',
+        semantics: 'append',
+        file: 'setting',
+        platforms: ['darwin', 'win32'],
+        source: 'https://pkg.go.dev/crypto/x509#SystemCertPool',
+    },
+];
+const TOOL_IDS = [...new Set(TOOL_REGISTRY.map((entry) => entry.id))];
 
-/***/ }),
-
-/***/ 4494:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   D$: () => (/* binding */ SYSTEM_BUNDLE_FILES),
-/* harmony export */   Rz: () => (/* binding */ isSystemBundlePath),
-/* harmony export */   aJ: () => (/* binding */ SYSTEM_BUNDLE_DIRS)
-/* harmony export */ });
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
+;// CONCATENATED MODULE: ./src/tools/system-bundles.ts
 
 /**
  * Where Linux distributions keep their own CA bundle, the file a correctly built image already trusts. A setting that
@@ -79897,8 +76483,4758 @@ const SYSTEM_BUNDLE_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs', '/etc/pki/ca
 function isSystemBundlePath(path) {
     if (!path.startsWith('/'))
         return false;
-    const normalised = node_path__WEBPACK_IMPORTED_MODULE_0__.posix.normalize(path).replace(/\/+$/, '') || '/';
+    const normalised = external_node_path_namespaceObject.posix.normalize(path).replace(/\/+$/, '') || '/';
     return SYSTEM_BUNDLE_FILES.includes(normalised) || SYSTEM_BUNDLE_DIRS.includes(normalised);
+}
+
+;// CONCATENATED MODULE: ./src/leak/pointers.ts
+
+
+
+/** Variables whose value is JVM options: a `-Djavax.net.ssl.trustStore=…` inside replaces every JVM's cacerts. */
+const JVM_OPTION_VARIABLES = [
+    // Read by every JVM (JAVA_TOOL_OPTIONS, and the launcher's JDK_JAVA_OPTIONS and _JAVA_OPTIONS), and by the
+    // launch scripts of Maven, Gradle, sbt and servlet containers.
+    ...TOOL_REGISTRY.filter((entry) => entry.file === 'truststore').map((entry) => entry.variable),
+    'JDK_JAVA_OPTIONS',
+    '_JAVA_OPTIONS',
+    'MAVEN_OPTS',
+    'GRADLE_OPTS',
+    'SBT_OPTS',
+    'JAVA_OPTS',
+    'CATALINA_OPTS',
+];
+const POINTER_VARIABLES = [
+    // Every file variable the action exports for a job: none of them belongs in a release image.
+    ...TOOL_REGISTRY.filter((entry) => entry.file !== 'setting' && entry.file !== 'truststore').map((entry) => ({
+        name: entry.variable,
+        form: 'file',
+        source: entry.source,
+    })),
+    // What the action exports to override a configured cafile (src/tools/config-scan.ts), and the other names of it.
+    { name: 'npm_config_cafile', form: 'file', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#environment-variables' },
+    { name: 'npm_config_ca', form: 'text', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#ca' },
+    { name: 'pnpm_config_cafile', form: 'file', anyCase: true, source: 'https://pnpm.io/npmrc' },
+    { name: 'YARN_CAFILE', form: 'file', source: 'https://classic.yarnpkg.com/en/docs/cli/config' },
+    { name: 'YARN_HTTPS_CA_FILE_PATH', form: 'file', source: 'https://yarnpkg.com/configuration/yarnrc#httpsCaFilePath' },
+    { name: 'YARN_CA_FILE_PATH', form: 'file', source: 'https://github.com/yarnpkg/berry/pull/4503' },
+    // Directories and lists of them.
+    { name: 'SSL_CERT_DIR', form: 'path-list', source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/' },
+    { name: 'GIT_SSL_CAPATH', form: 'dir', source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath' },
+    // Further tools' CA variables (ca-env-matrix.md), which a build may set by hand.
+    { name: 'CONDA_SSL_VERIFY', form: 'file', source: 'https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/non-standard-certs.html' },
+    { name: 'PERL_LWP_SSL_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
+    { name: 'PERL_LWP_SSL_CA_PATH', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
+    { name: 'HTTPS_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
+    { name: 'HTTPS_CA_DIR', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
+    { name: 'SYSTEM_WGET2RC', form: 'file', source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md' },
+    { name: 'APT_CONFIG', form: 'file', source: 'https://manpages.debian.org/apt.conf.5' },
+    { name: 'HTTPLIB2_CA_CERTS', form: 'file', source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py' },
+    { name: 'NIX_SSL_CERT_FILE', form: 'file', source: 'https://nixos.org/manual/nix/stable/installation/env-variables' },
+];
+const EXACT = new Map(POINTER_VARIABLES.filter((v) => !v.anyCase).map((v) => [v.name, v]));
+const ANY_CASE = new Map(POINTER_VARIABLES.filter((v) => v.anyCase).map((v) => [v.name.toLowerCase(), v]));
+const JVM = new Set(JVM_OPTION_VARIABLES);
+/** Whether a variable of this name can point a tool at a CA (its value may still be harmless: see judgePointer). */
+function isPointerVariable(name) {
+    return EXACT.has(name) || ANY_CASE.has(name.toLowerCase()) || JVM.has(name);
+}
+/** `-Djavax.net.ssl.trustStore=…` (also `-J-D…` for sbt, and the plain property in .properties files). */
+const TRUST_STORE_PROPERTY = /(?:^|[\s"'])(?:-J)?(?:-D|systemProp\.)?javax\.net\.ssl\.trustStore\s*=\s*("[^"]*"|'[^']*'|[^\s"']+)/g;
+function unquote(value) {
+    const v = value.trim();
+    return /^(["']).*\1$/s.test(v) ? v.slice(1, -1) : v;
+}
+function trustStoreValues(text) {
+    return [...text.matchAll(TRUST_STORE_PROPERTY)].map((m) => unquote(m[1])).filter((v) => v !== '' && v.toUpperCase() !== 'NONE');
+}
+/** The pointers one `NAME=value` assignment makes (none, one, or one per trustStore in JVM options). */
+function assignmentPointers(name, value, where) {
+    if (JVM.has(name))
+        return trustStoreValues(value).map((v) => ({ where, setting: `${name} -Djavax.net.ssl.trustStore`, value: v, form: 'file' }));
+    const known = EXACT.get(name) ?? ANY_CASE.get(name.toLowerCase());
+    if (!known)
+        return [];
+    // CONDA_SSL_VERIFY also takes true/false/truststore: only a path names a file.
+    if (known.name === 'CONDA_SSL_VERIFY' && /^(true|false|truststore|yes|no|0|1)$/i.test(value.trim()))
+        return [];
+    return [{ where, setting: name, value, form: known.form }];
+}
+function envPointers(env) {
+    const out = [];
+    const gitKeys = new Map();
+    env.forEach((entry, i) => {
+        const eq = entry.indexOf('=');
+        const name = eq === -1 ? entry : entry.slice(0, eq);
+        const value = eq === -1 ? '' : entry.slice(eq + 1);
+        out.push(...assignmentPointers(name, value, `config.Env[${i}]`));
+        // git reads config from the environment too: GIT_CONFIG_KEY_<n>=http.sslCAInfo with GIT_CONFIG_VALUE_<n>.
+        const key = /^GIT_CONFIG_KEY_(\d+)$/.exec(name);
+        if (key && /^http\.(.*\.)?sslca(info|path)$/i.test(value))
+            gitKeys.set(key[1], value);
+    });
+    env.forEach((entry, i) => {
+        const m = /^GIT_CONFIG_VALUE_(\d+)=(.*)$/s.exec(entry);
+        const key = m && gitKeys.get(m[1]);
+        if (key)
+            out.push({ where: `config.Env[${i}]`, setting: key, value: m[2], form: /sslcapath$/i.test(key) ? 'dir' : 'file' });
+    });
+    return out;
+}
+/** Lines `key = value` (or `key: value`, `key value`) for the given keys, compared case-insensitively. */
+function keyLines(keys, separator = '[=:]', form = 'file') {
+    const re = new RegExp(`^\\s*(?:\\/\\/\\S*:)?(${keys})\\s*${separator}\\s*(.+?)\\s*$`, 'i');
+    return (text) => {
+        const out = [];
+        text.split(/\r?\n/).forEach((line, i) => {
+            const m = re.exec(line);
+            if (!m)
+                return;
+            const value = unquote(m[2].replace(/\s+[#;].*$/, '').replace(/[,;]$/, ''));
+            if (value)
+                out.push({ setting: m[1], value, form: /(path|dir|directory)$/i.test(m[1]) ? 'dir' : form, line: i + 1 });
+        });
+        return out;
+    };
+}
+/** Shell assignments: `export NAME=value`, `NAME="value"`, csh `setenv NAME value`, fish `set -gx NAME value`,
+ * systemd `Environment="NAME=value"`, and trustStore properties anywhere in them. */
+function shellAssignments(text) {
+    const out = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        const line = raw.trim();
+        if (line.startsWith('#'))
+            return;
+        const forms = [
+            /^(?:export\s+|declare\s+-x\s+|readonly\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/,
+            /^setenv\s+([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$/,
+            /^set\s+(?:-[a-zA-Z]+\s+)*([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$/,
+        ];
+        const assignments = [];
+        for (const re of forms) {
+            const m = re.exec(line);
+            if (m)
+                assignments.push([m[1], m[2]]);
+        }
+        // systemd units and drop-ins: Environment="A=x" "B=y"
+        const env = /^Environment=(.*)$/.exec(line);
+        if (env)
+            for (const m of env[1].matchAll(/"([A-Za-z_][A-Za-z0-9_]*)=([^"]*)"|([A-Za-z_][A-Za-z0-9_]*)=(\S*)/g))
+                assignments.push([m[1] ?? m[3], m[2] ?? m[4]]);
+        for (const [name, rawValue] of assignments) {
+            const value = shellWord(rawValue);
+            for (const p of assignmentPointers(name, value, '')) {
+                // A value built from other variables cannot be judged here; a JVM property inside it still can.
+                if (p.form !== 'text' && /[$`]/.test(p.value))
+                    continue;
+                out.push({ setting: p.setting, value: p.value, form: p.form, line: i + 1 });
+            }
+        }
+    });
+    return out;
+}
+/** The first shell word of an assignment's value: a quoted string, or up to a space, `;`, `&` or `|`. */
+function shellWord(raw) {
+    const quoted = /^"((?:[^"\\]|\\.)*)"|^'([^']*)'/.exec(raw);
+    if (quoted)
+        return quoted[1] ?? quoted[2];
+    return /^[^\s;&|]*/.exec(raw)[0];
+}
+/** `"key": "value"` pairs of a JSON file (composer), wherever they sit. */
+function jsonKeys(keys) {
+    const re = new RegExp(`"(${keys})"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`, 'g');
+    return (text) => {
+        const out = [];
+        text.split(/\r?\n/).forEach((line, i) => {
+            for (const m of line.matchAll(re))
+                if (m[2])
+                    out.push({ setting: m[1], value: m[2].replace(/\\\//g, '/'), form: m[1] === 'capath' ? 'dir' : 'file', line: i + 1 });
+        });
+        return out;
+    };
+}
+function trustStoreLines(text) {
+    const out = [];
+    text.split(/\r?\n/).forEach((line, i) => {
+        if (/^\s*#/.test(line))
+            return;
+        for (const value of trustStoreValues(line))
+            out.push({ setting: 'javax.net.ssl.trustStore', value, line: i + 1 });
+    });
+    return out;
+}
+const both = (...parsers) => (text) => parsers.flatMap((parse) => parse(text));
+/** apt: `Acquire::https::CAInfo "file";`, per host `Acquire::https::<host>::CAInfo`, CaPath, and the nested-block form. */
+function aptSettings(text) {
+    const out = [];
+    text.split(/\r?\n/).forEach((line, i) => {
+        if (/^\s*(\/\/|#)/.test(line))
+            return;
+        for (const m of line.matchAll(/((?:[\w.-]+::)*(CAInfo|CAPath))\s+"([^"]*)"/gi))
+            out.push({ setting: m[1], value: m[3], form: /path$/i.test(m[2]) ? 'dir' : 'file', line: i + 1 });
+    });
+    return out;
+}
+const SHELL_FILES = /^(etc\/environment|etc\/profile|etc\/profile\.d\/[^/]+|etc\/(bash\.)?bashrc|etc\/zsh\/(zshenv|zshrc|zprofile)|etc\/(zshenv|zshrc|zprofile)|etc\/csh\.(cshrc|login)|etc\/mavenrc|etc\/systemd\/.+\.(service|conf)|(.*\/)?(\.bashrc|\.bash_profile|\.bash_login|\.profile|\.zshrc|\.zshenv|\.zprofile|\.cshrc|\.tcshrc|\.mavenrc|\.env)|(.*\/)?\.config\/fish\/config\.fish)$/;
+const FILE_RULES = [
+    { path: SHELL_FILES, parse: shellAssignments },
+    // npm / pnpm / yarn 1 read every npmrc (user, project, global /etc/npmrc, builtin /usr/etc/npmrc); per registry too.
+    { path: /(^|\/)\.?npmrc$/, parse: both(keyLines('cafile', '='), keyLines('ca(?:\\[\\])?', '=', 'text')) },
+    { path: /(^|\/)\.yarnrc$/, parse: keyLines('cafile|https-ca-file-path', '\\s') },
+    { path: /(^|\/)\.yarnrc\.yml$/, parse: keyLines('caFilePath|httpsCaFilePath', ':') },
+    { path: /(^|\/)pip\.(conf|ini)$/, parse: keyLines('cert') },
+    { path: /(^|\/)\.?condarc$/, parse: (text) => keyLines('ssl_verify', ':')(text).filter((p) => !/^(true|false|truststore|yes|no)$/i.test(p.value)) },
+    { path: /(^|\/)(\.gitconfig|gitconfig|\.config\/git\/config)$/, parse: keyLines('sslcainfo|sslcapath', '=') },
+    { path: /(^|\/)(\.curlrc|_curlrc|\.config\/curlrc)$/, parse: keyLines('-{0,2}(?:cacert|capath)', '[=:\\s]') },
+    { path: /(^|\/)(\.wgetrc|wgetrc)$/, parse: keyLines('ca_certificate|ca_directory', '=') },
+    { path: /(^|\/)(\.wget2rc|wget2rc)$/, parse: keyLines('ca-certificate|ca-directory', '=') },
+    { path: /^etc\/apt\/apt\.conf(\.d\/[^/]+)?$/, parse: aptSettings },
+    { path: /(^|\/)gradle\.properties$/, parse: trustStoreLines },
+    { path: /(^|\/)(\.mvn\/jvm\.config|\.jvmopts|\.sbtopts|etc\/sbt\/sbtopts)$/, parse: trustStoreLines },
+    { path: /(^|\/)\.cargo\/config(\.toml)?$|^usr\/local\/cargo\/config(\.toml)?$/, parse: keyLines('(?:http\\.)?cainfo', '=') },
+    { path: /(^|\/)\.bundle\/config$|^usr\/local\/bundle\/config$/, parse: keyLines('BUNDLE_SSL_CA_CERT', ':') },
+    { path: /(^|\/)(\.composer|\.config\/composer)\/config\.json$|(^|\/)composer\.json$/, parse: jsonKeys('cafile|capath') },
+    { path: /(^|\/)\.?bunfig\.toml$/, parse: keyLines('cafile', '=') },
+    { path: /(^|\/)pypoetry\/config\.toml$/, parse: keyLines('cert', '=') },
+];
+/** Base names that can hold a setting: the cheap first test, run on every path of every layer. */
+const CAPTURE_BASENAMES = new Set([
+    '.npmrc', 'npmrc', '.yarnrc', '.yarnrc.yml', 'pip.conf', 'pip.ini', '.condarc', 'condarc', '.gitconfig', 'gitconfig', 'config',
+    '.curlrc', '_curlrc', 'curlrc', '.wgetrc', 'wgetrc', '.wget2rc', 'wget2rc', 'apt.conf', 'gradle.properties', 'jvm.config', '.jvmopts',
+    '.sbtopts', 'sbtopts', 'config.toml', 'config.json', 'composer.json', 'bunfig.toml', '.bunfig.toml', 'environment', 'profile',
+    'bashrc', 'bash.bashrc', 'zshenv', 'zshrc', 'zprofile', 'csh.cshrc', 'csh.login', 'mavenrc', '.bashrc', '.bash_profile',
+    '.bash_login', '.profile', '.zshrc', '.zshenv', '.zprofile', '.cshrc', '.tcshrc', '.mavenrc', '.env', 'config.fish',
+]);
+const CAPTURE_DIRS = /^etc\/(profile\.d|apt\/apt\.conf\.d|systemd)\//;
+/** Whether a layer path (normalised, no leading '/') is a file whose settings the pointer check reads. */
+function isCapturedPath(path) {
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    if (!CAPTURE_BASENAMES.has(base) && !CAPTURE_DIRS.test(path))
+        return false;
+    return FILE_RULES.some((rule) => rule.path.test(path));
+}
+function filePointers(path, text) {
+    const normalised = path.replace(/^\/+/, '');
+    const out = [];
+    for (const rule of FILE_RULES) {
+        if (!rule.path.test(normalised))
+            continue;
+        for (const found of rule.parse(text)) {
+            let value = found.value;
+            // git, npm, pip and shells expand ~ to the home of the file's owner: the directory holding a dotfile.
+            if (value.startsWith('~/'))
+                value = external_node_path_namespaceObject.posix.join('/', external_node_path_namespaceObject.posix.dirname(normalised), value.slice(2));
+            out.push({ where: `/${normalised}`, setting: found.setting, value, form: found.form ?? 'file' });
+        }
+    }
+    return out;
+}
+function looksLikeCertText(value) {
+    return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());
+}
+/**
+ * Judges one pointer against the final file system. `caPaths` are the absolute paths whose visible version holds
+ * the CA; `cwd` is the image's WorkingDir, against which a relative value resolves.
+ */
+function judgePointer(p, fs, caPaths, cwd = '/') {
+    if (looksLikeCertText(p.value))
+        return { kind: 'pointer-inline' };
+    const value = p.value.trim();
+    if (value === '' || p.form === 'text')
+        return undefined;
+    // SSL_CERT_DIR is a list like PATH; the others hold one path, which a ':' split leaves whole.
+    for (const path of p.form === 'path-list' ? value.split(':').filter(Boolean) : [value]) {
+        const found = fs.resolve(path, cwd);
+        if (!found) {
+            // The distribution's own bundle path in an image without one: no org CA is involved, and only root could
+            // put a file there. Anything else names a file the build had and the image lacks (a secret mount, a temp dir).
+            if (isSystemBundlePath(path))
+                continue;
+            return { kind: 'pointer-missing', file: path };
+        }
+        if (caPaths.has(found.path))
+            return { kind: 'pointer-to-ca', file: found.path };
+        if (found.type === 'dir') {
+            // A directory of certificates: the CA as a file in it, or reached through one of its symlinks
+            // (c_rehash-style `<hash>.0` links). caPaths hold only visible files, so no listing is needed for the first.
+            const direct = [...caPaths].find((c) => external_node_path_namespaceObject.posix.dirname(c) === found.path);
+            if (direct)
+                return { kind: 'pointer-to-ca', file: direct };
+            for (const name of fs.symlinksIn(found.path)) {
+                const child = fs.resolve(external_node_path_namespaceObject.posix.join(found.path, name));
+                if (child && caPaths.has(child.path))
+                    return { kind: 'pointer-to-ca', file: child.path };
+            }
+        }
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/leak/layer.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
+const CAPTURE_MAX = 64 * 1024;
+/**
+ * Collects what the scan of one layer (or one directory tree) learns, file by file: the path index, the matches
+ * (also inside archives and compressed files, see nested/), the captured pointer files. Files are pushed in
+ * synchronously as the tar streams past; containers found on the way wait in `pending` until `drain()` opens them.
+ */
+class LayerAccumulator {
+    limits;
+    offer;
+    index = new LayerIndexBuilder();
+    hits = [];
+    unreadable = [];
+    notLookedInside = [];
+    captured = [];
+    temp = new spool_TempDir();
+    context;
+    files = 0;
+    file;
+    capture;
+    pending = [];
+    constructor(matcher, limits, budget = new budget_Budget(limits), 
+    /** Hands a big container to another worker (see nested/offer.ts); false: open it here. */
+    offer) {
+        this.limits = limits;
+        this.offer = offer;
+        this.context = { matcher, limits, budget, temp: this.temp, hits: this.hits, unreadable: this.unreadable, notLookedInside: this.notLookedInside, nestedFiles: 0 };
+    }
+    entry(path, type, size, link) {
+        this.index.add(path, type, link);
+        if (type !== 'file')
+            return;
+        if (size > this.limits.maxFileBytes) {
+            throw new Error(`file '${path}' is ${size} bytes, over the ${this.limits.maxFileBytes}-byte bound for one file`);
+        }
+        this.files++;
+        this.file = new FileScan(this.context, path, 0);
+        this.capture = isCapturedPath(path) && size <= CAPTURE_MAX ? [] : undefined;
+    }
+    data(chunk) {
+        this.capture?.push(chunk);
+        this.file?.write(chunk);
+    }
+    entryEnd() {
+        const file = this.file;
+        this.file = undefined;
+        if (!file)
+            return;
+        if (this.capture)
+            this.captured.push({ path: file.path, text: Buffer.concat(this.capture).toString('utf8') });
+        this.capture = undefined;
+        const job = file.end();
+        if (job && !this.offer?.(job))
+            this.pending.push(job);
+    }
+    /** Whether containers wait to be opened. */
+    get hasPending() {
+        return this.pending.length > 0;
+    }
+    /** Opens the containers collected so far (call between writes; the layer stream waits meanwhile). */
+    async drain() {
+        while (this.pending.length)
+            await scan_openNested(this.context, this.pending.shift());
+    }
+    /** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
+    linkHits() {
+        this.hits.push(...hitsThroughHardlinks(this.hits, this.index.hardlinks));
+    }
+    /** Removes the temporary files of nested archives. */
+    close() {
+        this.temp.remove();
+    }
+    result(base) {
+        return {
+            ...base,
+            files: this.files,
+            index: this.index.finish(),
+            hits: this.hits,
+            unreadable: this.unreadable,
+            notLookedInside: this.notLookedInside,
+            nestedFiles: this.context.nestedFiles,
+            captured: this.captured,
+        };
+    }
+}
+
+/** The blob's first `n` bytes (fewer if it is shorter), and the stream positioned after them. */
+async function peek(input, n) {
+    const rest = input[Symbol.asyncIterator]();
+    const parts = [];
+    let len = 0;
+    while (len < n) {
+        const next = await rest.next();
+        if (next.done)
+            break;
+        parts.push(next.value);
+        len += next.value.length;
+    }
+    return { head: Buffer.concat(parts), rest };
+}
+/** Raw bytes kept from the end of a blob, for the check after a gzip member (a registry stream cannot be re-read). */
+const TAIL_KEPT = 64 * 1024;
+function decompressor(kind, limits) {
+    if (kind === 'gzip')
+        return new SyncDecoder('gzip');
+    // zstd frame by frame: one frame per file in zstd:chunked layers (see nested/decompress.ts).
+    if (kind === 'zstd')
+        return { decode: (source) => zstdFrames(source, limits.zstdWindowLogMax) };
+    return { decode: (source) => source };
+}
+const MEDIA_COMPRESSION = [
+    [/(\+|\.)gzip$/, 'gzip'],
+    [/(\+|\.)zstd$/, 'zstd'],
+    [/(\.tar|\.layer\.v1\.tar|rootfs\.diff\.tar)$/, 'none'],
+];
+function describeMedia(mediaType) {
+    if (!mediaType)
+        return undefined;
+    for (const [re, c] of MEDIA_COMPRESSION)
+        if (re.test(mediaType))
+            return c;
+    return undefined;
+}
+/**
+ * Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. `budget`
+ * carries the bounds on absolute work, shared with the other layers of the check.
+ */
+async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(limits), offer) {
+    const acc = new LayerAccumulator(matcher, limits, budget, offer);
+    const rawHash = (0,external_node_crypto_.createHash)('sha256');
+    const outHash = (0,external_node_crypto_.createHash)('sha256');
+    let rawBytes = 0;
+    let outBytes = 0;
+    let compression = 'unknown';
+    const result = (error) => acc.result({
+        id: job.id,
+        ...(error ? { error } : {}),
+        compression,
+        digest: `sha256:${rawHash.digest('hex')}`,
+        diffId: `sha256:${outHash.digest('hex')}`,
+        bytes: outBytes,
+    });
+    try {
+        const opened = await peek(await openBlob(job.blob), 1024);
+        const head = opened.head;
+        compression = sniff(head.subarray(0, 1024));
+        if (compression === 'unknown') {
+            const said = job.mediaType ? ` (media type '${job.mediaType}')` : '';
+            throw new Error(`unknown layer format${said}: expected tar, gzip or zstd by its first bytes`);
+        }
+        // A known media type is not trusted either: the bytes decide (containerd sniffs too, containerd#13662).
+        if (!describeMedia(job.mediaType) && job.mediaType && !/tar|layer/.test(job.mediaType)) {
+            throw new Error(`unknown layer media type '${job.mediaType}'`);
+        }
+        const tar = new TarParser({
+            entry: (h) => acc.entry(h.path, h.type === 'char' || h.type === 'block' || h.type === 'fifo' ? 'other' : h.type, h.size, h.type === 'symlink' || h.type === 'hardlink' ? normalizeLink(h) : undefined),
+            data: (c) => acc.data(c),
+            entryEnd: () => acc.entryEnd(),
+        });
+        const decomp = decompressor(compression, limits);
+        const tail = [];
+        let tailBytes = 0;
+        await (0,promises_namespaceObject.pipeline)(async function* () {
+            try {
+                if (head.length)
+                    yield head;
+                for (let next = await opened.rest.next(); !next.done; next = await opened.rest.next())
+                    yield next.value;
+            }
+            finally {
+                // Closes the file or the connection when the scan stops early.
+                await opened.rest.return?.();
+            }
+        }, async function* (source) {
+            for await (const chunk of source) {
+                rawHash.update(chunk);
+                rawBytes += chunk.length;
+                if (rawBytes > job.blob.size)
+                    throw new Error(`the blob is longer than the ${job.blob.size} bytes expected`);
+                tail.push(chunk);
+                tailBytes += chunk.length;
+                while (tail.length > 1 && tailBytes - tail[0].length > TAIL_KEPT)
+                    tailBytes -= tail.shift().length;
+                yield chunk;
+            }
+        }, (source) => decomp.decode(source), async function (source) {
+            for await (const chunk of source) {
+                outHash.update(chunk);
+                outBytes += chunk.length;
+                budget.layer(chunk.length);
+                tar.write(chunk);
+                // Archives and compressed files met in this chunk are opened now, while the layer stream waits.
+                if (acc.hasPending)
+                    await acc.drain();
+            }
+            tar.end();
+            await acc.drain();
+        });
+        if (rawBytes !== job.blob.size)
+            throw new Error(`read ${rawBytes} of ${job.blob.size} bytes: the blob is truncated`);
+        // zlib stops silently at a 0x00 after a gzip member ("trailing zero bytes are okay", node src/node_zlib.cc):
+        // whatever follows would never be scanned, so anything but zero padding there fails the layer.
+        const consumed = decomp.consumed;
+        if (consumed !== undefined && consumed < rawBytes) {
+            const after = rawBytes - consumed;
+            const rest = after > TAIL_KEPT ? undefined : Buffer.concat(tail).subarray(tailBytes - after);
+            if (!rest || !rest.every((b) => b === 0)) {
+                throw new Error(`${rawBytes - consumed} bytes after the end of the ${compression} stream were not decompressed`);
+            }
+        }
+        acc.linkHits();
+        const r = result();
+        const problems = [];
+        if (job.digest && r.digest !== job.digest)
+            problems.push(`blob digest is ${r.digest}, expected ${job.digest}`);
+        if (job.diffId && r.diffId !== job.diffId)
+            problems.push(`uncompressed digest is ${r.diffId}, expected diff_id ${job.diffId}`);
+        return problems.length ? { ...r, error: problems.join('; ') } : r;
+    }
+    catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        // Every byte was read and they are not the blob's: that is the cause, whatever the decompressor made of them.
+        const whole = rawBytes === job.blob.size && job.digest;
+        if (whole) {
+            const r = result(error instanceof TarError ? message : friendly(message, compression));
+            return r.digest === job.digest ? r : { ...r, error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})` };
+        }
+        // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
+        return result(error instanceof TarError ? await blameTarFailure(job, message) : friendly(message, compression));
+    }
+    finally {
+        acc.close();
+    }
+}
+function friendly(message, compression) {
+    if (/unexpected end of file/i.test(message))
+        return `${compression} stream is truncated (${message})`;
+    if (/^zstd (stream|data)/.test(message))
+        return message;
+    if (/incorrect header check|invalid|data error|unknown frame|corrupt/i.test(message) && compression !== 'none')
+        return `${compression} data is corrupt (${message})`;
+    return message;
+}
+function normalizeLink(h) {
+    // Hard links name another entry of the archive; symlinks keep their text (resolved later in the image's tree).
+    return h.type === 'hardlink' ? h.linkname.replace(/^\/+/, '').replace(/^\.\//, '') : h.linkname;
+}
+
+;// CONCATENATED MODULE: ./src/leak/source.ts
+
+
+
+const source_BLOCK = 512;
+/** Reads every header of an uncompressed tar file; throws TarError on anything irregular (fail closed). */
+function indexTar(file) {
+    const fd = (0,external_node_fs_namespaceObject.openSync)(file, 'r');
+    const members = new Map();
+    try {
+        const size = (0,external_node_fs_namespaceObject.statSync)(file).size;
+        const block = Buffer.alloc(source_BLOCK);
+        let pos = 0;
+        let pax = new Map();
+        let longName;
+        let longLink;
+        let zeros = 0;
+        const read = (at, len) => {
+            const buf = Buffer.alloc(len);
+            if ((0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, len, at) !== len)
+                throw new TarError(`archive truncated at byte ${at}`);
+            return buf;
+        };
+        for (;;) {
+            if (pos + source_BLOCK > size)
+                throw new TarError('archive truncated: no end-of-archive marker');
+            if ((0,external_node_fs_namespaceObject.readSync)(fd, block, 0, source_BLOCK, pos) !== source_BLOCK)
+                throw new TarError(`archive truncated at byte ${pos}`);
+            pos += source_BLOCK;
+            if (isZero(block)) {
+                if (++zeros === 2)
+                    break;
+                continue;
+            }
+            if (zeros)
+                throw new TarError('a single zero block inside the archive');
+            const magic = block.toString('latin1', 257, 263);
+            const at = `byte ${pos - source_BLOCK} (${quoteName(headerName(block))})`;
+            if (magic !== 'ustar\0' && magic !== 'ustar ')
+                throw new TarError(`not a tar header at ${at}`);
+            if (!checksumOk(block))
+                throw new TarError(`bad tar header checksum at ${at}`);
+            const flag = String.fromCharCode(block[156]);
+            let len = headerSize(block, at);
+            const padded = len + ((source_BLOCK - (len % source_BLOCK)) % source_BLOCK);
+            if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+                if (len > 1024 * 1024)
+                    throw new TarError(`invalid tar header at ${at}: a metadata record over 1 MiB`);
+                const body = read(pos, len);
+                if (flag === 'x')
+                    pax = parsePax(body, at);
+                else if (flag === 'L')
+                    longName = cstring(body, 0, body.length);
+                else if (flag === 'K')
+                    longLink = cstring(body, 0, body.length);
+                pos += padded;
+                continue;
+            }
+            const type = TYPES[flag];
+            if (!type)
+                throw new TarError(`unsupported entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
+            let name = cstring(block, 0, 100);
+            if (magic === 'ustar\0') {
+                const prefix = cstring(block, 345, 155);
+                if (prefix)
+                    name = `${prefix}/${name}`;
+            }
+            name = pax.get('path') ?? longName ?? name;
+            const link = pax.get('linkpath') ?? longLink ?? cstring(block, 157, 100);
+            if (pax.has('size'))
+                len = paxSize(pax.get('size'), `byte ${pos - source_BLOCK} (${quoteName(name)})`);
+            const start = pos;
+            pos += len + ((source_BLOCK - (len % source_BLOCK)) % source_BLOCK);
+            if (pos > size)
+                throw new TarError(`archive truncated inside ${quoteName(name)}`);
+            pax = new Map();
+            longName = undefined;
+            longLink = undefined;
+            const norm = normalizePath(name);
+            const mtype = type === 'file' || type === 'symlink' || type === 'hardlink' || type === 'dir' ? type : 'other';
+            if (members.has(norm) && mtype !== 'dir')
+                throw new TarError(`archive member '${norm}' appears twice`);
+            members.set(norm, { name: norm, type: mtype, blob: { file, start, size: len }, ...(link ? { link } : {}) });
+        }
+        // Only zero padding may follow the end marker.
+        const rest = size - pos;
+        if (rest > 0) {
+            const tail = read(pos, Math.min(rest, 1024 * 1024));
+            if (rest > 1024 * 1024 || !isZero(tail))
+                throw new TarError(`${rest} bytes after the archive's end marker`);
+        }
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+    return { label: file, members };
+}
+/** Lists a directory the same way (an OCI layout or an extracted docker save). Symlinks are not followed. */
+function indexDirectory(dir) {
+    const members = new Map();
+    const walk = (rel) => {
+        for (const name of (0,external_node_fs_namespaceObject.readdirSync)((0,external_node_path_namespaceObject.join)(dir, rel)).sort()) {
+            const path = rel ? `${rel}/${name}` : name;
+            const full = (0,external_node_path_namespaceObject.join)(dir, path);
+            const st = (0,external_node_fs_namespaceObject.lstatSync)(full);
+            if (st.isDirectory()) {
+                members.set(path, { name: path, type: 'dir', blob: { file: full, start: 0, size: 0 } });
+                walk(path);
+            }
+            else if (st.isSymbolicLink()) {
+                members.set(path, { name: path, type: 'symlink', blob: { file: full, start: 0, size: 0 }, link: (0,external_node_fs_namespaceObject.readlinkSync)(full) });
+            }
+            else if (st.isFile()) {
+                members.set(path, { name: path, type: 'file', blob: { file: full, start: 0, size: st.size } });
+            }
+            else {
+                members.set(path, { name: path, type: 'other', blob: { file: full, start: 0, size: 0 } });
+            }
+        }
+    };
+    walk('');
+    return { label: dir, members };
+}
+/** Follows symlinks and hard links between members (docker save's `layer.tar -> ../<id>/layer.tar`). */
+function resolveMember(source, name) {
+    let current = normalizePath(name);
+    for (let hops = 0; hops < 16; hops++) {
+        const m = source.members.get(current);
+        if (!m)
+            return undefined;
+        if (m.type === 'file')
+            return m;
+        if (m.type === 'hardlink' && m.link)
+            current = normalizePath(m.link);
+        else if (m.type === 'symlink' && m.link)
+            current = normalizePath(m.link.startsWith('/') ? m.link : external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.dirname(current), m.link));
+        else
+            return undefined;
+    }
+    return undefined;
+}
+function readMember(m, max = 64 * 1024 * 1024) {
+    if (m.blob.size > max)
+        throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
+    if (m.blob.kind === 'bytes')
+        return Buffer.from(m.blob.bytes.buffer, m.blob.bytes.byteOffset, m.blob.size);
+    // Registry sources fetch every blob they read whole before planning (registry/pull.ts): this is a bug guard.
+    if (m.blob.kind === 'registry')
+        throw new Error(`'${m.name}' is a registry blob read as metadata before it was fetched`);
+    const fd = (0,external_node_fs_namespaceObject.openSync)(m.blob.file, 'r');
+    try {
+        const buf = Buffer.alloc(m.blob.size);
+        const n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, buf.length, m.blob.start);
+        if (n !== buf.length)
+            throw new Error(`'${m.name}' is truncated`);
+        return buf;
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/leak/input.ts
+
+
+
+
+/**
+ * What the user's `image` spelling names, and whether what is on disk is that. The check fails closed on the
+ * question "what is this input?" as much as on its bytes: a directory that is not an image is never silently read as
+ * a root file system (its gzip layers would never be decompressed), a transport the user wrote must match what is
+ * there, and an empty or half-written export is an error that says how to redo it.
+ */
+class ImageInputError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ImageInputError';
+    }
+}
+const TRANSPORTS = {
+    oci: { expects: 'an OCI image layout directory (index.json over blobs/)', accepts: new Set(['oci-dir']) },
+    'oci-archive': { expects: 'a tar file of an OCI image layout (index.json over blobs/)', accepts: new Set(['oci-archive', 'docker-save-25-archive']) },
+    'docker-archive': { expects: 'a docker save tar file (manifest.json)', accepts: new Set(['docker-archive', 'docker-save-25-archive']) },
+    dir: { expects: "a directory written by skopeo/buildah's dir: transport (manifest.json and version)", accepts: new Set(['dir-transport']) },
+    rootfs: { expects: 'a root file system: a directory or a tar of one (docker export)', accepts: new Set(['plain-dir', 'empty-dir', 'plain-tar', 'compressed']) },
+};
+/** A bare path: anything that is unambiguously an image, never a directory or tar that is not one. */
+const BARE = new Set(['oci-dir', 'docker-save-dir', 'dir-transport', 'oci-archive', 'docker-archive', 'docker-save-25-archive']);
+/** Transports of other tools that name something this check cannot read directly, with the way to get a file. */
+const FOREIGN = {
+    docker: (spelling, rest) => `'${spelling}' is an image in a registry; the check reads local files only: copy it first (e.g. skopeo copy docker:${rest} oci-archive:image.tar), then check oci-archive:image.tar.`,
+    'containers-storage': (spelling, rest) => `'${spelling}' is in podman/buildah's local store: save it first (e.g. podman save --format oci-archive -o image.tar ${rest}), then check oci-archive:image.tar.`,
+};
+/**
+ * Splits the user's spelling into transport, path and reference. `oci:/x:tag`, `oci-archive:/x.tar:tag` and
+ * `docker-archive:/x.tar:name:tag` carry a reference after the path: the path is the longest prefix that exists.
+ */
+function parseImageInput(spelling, exists = external_node_fs_namespaceObject.existsSync) {
+    const m = /^([a-z][a-z0-9-]*):(.*)$/s.exec(spelling);
+    const prefix = m?.[1];
+    // skopeo's name for a local Docker image: the same as a bare reference.
+    if (prefix === 'docker-daemon')
+        return { kind: 'daemon', spelling, reference: m[2] };
+    // `docker:` alone is also an image name (docker:27-dind): only skopeo's `docker://` means a registry.
+    if (prefix && Object.hasOwn(FOREIGN, prefix) && (prefix !== 'docker' || m[2].startsWith('//')))
+        throw new ImageInputError(FOREIGN[prefix](spelling, m[2]));
+    const transport = prefix && Object.hasOwn(TRANSPORTS, prefix) ? prefix : undefined;
+    const rest = transport ? m[2] : spelling;
+    if (transport === undefined && !exists(rest)) {
+        // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
+        // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
+        if (/^(\/|\.\.?\/|~\/)/.test(spelling)) {
+            throw new ImageInputError(`'${spelling}' does not exist: expected a docker save or OCI archive, an OCI layout directory, rootfs:DIR, or a local Docker image reference.`);
+        }
+        return { kind: 'daemon', spelling, reference: spelling };
+    }
+    if (transport && rest === '')
+        throw new ImageInputError(`'${spelling}' names no path: expected ${transport}:PATH.`);
+    let path = rest;
+    let ref;
+    if (!exists(rest) && transport !== 'rootfs' && transport !== 'dir') {
+        for (let cut = rest.indexOf(':'); cut > 0; cut = rest.indexOf(':', cut + 1)) {
+            if (exists(rest.slice(0, cut))) {
+                path = rest.slice(0, cut);
+                ref = rest.slice(cut + 1);
+            }
+        }
+    }
+    if (!exists(path))
+        throw new ImageInputError(`'${path}' does not exist (from '${spelling}'): expected ${transport ? TRANSPORTS[transport].expects : 'an image archive or directory'}.`);
+    return { kind: 'path', spelling, ...(transport ? { transport } : {}), path, ...(ref ? { ref } : {}) };
+}
+function describe(found) {
+    switch (found.what) {
+        case 'empty-dir':
+            return 'an empty directory';
+        case 'oci-dir':
+            return 'an OCI image layout directory';
+        case 'docker-save-dir':
+            return 'an extracted docker save directory';
+        case 'dir-transport':
+            return "a dir: transport directory (skopeo's manifest.json and version)";
+        case 'layout-without-index':
+            return `a directory with ${found.clue} but no index.json`;
+        case 'plain-dir':
+            return 'a directory that holds no image (no index.json, manifest.json or oci-layout)';
+        case 'oci-archive':
+            return 'an OCI archive (a tar with index.json)';
+        case 'docker-archive':
+            return 'a docker save archive (a tar with manifest.json, no index.json)';
+        case 'docker-save-25-archive':
+            return 'a Docker 25+ save archive (index.json and manifest.json)';
+        case 'archive-without-index':
+            return `a tar with ${found.clue} but neither index.json nor manifest.json`;
+        case 'plain-tar':
+            return 'a tar archive that holds no image (no index.json or manifest.json)';
+        case 'compressed':
+            return `a ${found.compression}-compressed file`;
+        case 'not-tar':
+            return 'a file that is not a tar archive';
+        case 'special':
+            return 'neither a regular file nor a directory';
+    }
+}
+/** The spelling that reads what was found, or the fix when nothing does. */
+function remedy(found, path) {
+    switch (found.what) {
+        case 'oci-dir':
+            return `write oci:${path}`;
+        case 'docker-save-dir':
+            return `write the bare path ${path}`;
+        case 'dir-transport':
+            return `write dir:${path}`;
+        case 'oci-archive':
+        case 'docker-save-25-archive':
+            return `write oci-archive:${path}`;
+        case 'docker-archive':
+            return `write docker-archive:${path}`;
+        case 'plain-dir':
+        case 'plain-tar':
+            return `to check it as a root file system, write rootfs:${path}`;
+        case 'empty-dir':
+            return 'an export that failed or did not finish leaves it empty (e.g. docker buildx build --output type=oci,tar=false,dest=DIR): rerun the export';
+        case 'layout-without-index':
+        case 'archive-without-index':
+            return ('without index.json nothing says which blobs are layers, so compressed layers would be read as opaque files: ' +
+                're-export the image (e.g. skopeo copy … oci:DIR, or buildx --output type=oci,tar=false,dest=DIR), or restore its index.json');
+        case 'compressed':
+            return `decompress it first (e.g. ${found.compression === 'gzip' ? 'gunzip -k' : 'zstd -d'}), then check the .tar`;
+        case 'not-tar':
+        case 'special':
+            return 'expected a docker save or OCI archive, an OCI layout directory, or rootfs:DIR';
+    }
+}
+/** Reads just enough of `path` to say what it is. */
+function inspect(path) {
+    const st = (0,external_node_fs_namespaceObject.statSync)(path);
+    if (st.isDirectory())
+        return inspectDirectory(path);
+    if (!st.isFile())
+        return { what: 'special' };
+    const fd = (0,external_node_fs_namespaceObject.openSync)(path, 'r');
+    const head = Buffer.alloc(1024);
+    let n;
+    try {
+        n = (0,external_node_fs_namespaceObject.readSync)(fd, head, 0, head.length, 0);
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+    const kind = sniff(head.subarray(0, n));
+    if (kind === 'gzip' || kind === 'zstd')
+        return { what: 'compressed', compression: kind };
+    if (kind !== 'none')
+        return { what: 'not-tar' };
+    let source;
+    try {
+        source = indexTar(path);
+    }
+    catch (error) {
+        if (error instanceof TarError)
+            throw new ImageInputError(`'${path}' is not a readable tar archive: ${error.message}.`);
+        throw error;
+    }
+    const has = (name) => source.members.has(name);
+    if (has('index.json') && has('manifest.json'))
+        return { what: 'docker-save-25-archive', source };
+    if (has('index.json'))
+        return { what: 'oci-archive', source };
+    if (has('manifest.json'))
+        return { what: 'docker-archive', source };
+    const clue = imageClue(source);
+    return clue ? { what: 'archive-without-index', clue } : { what: 'plain-tar' };
+}
+function inspectDirectory(path) {
+    const top = (0,external_node_fs_namespaceObject.readdirSync)(path);
+    if (top.length === 0)
+        return { what: 'empty-dir' };
+    const names = new Set(top);
+    if (names.has('index.json'))
+        return { what: 'oci-dir', source: indexDirectory(path) };
+    if (names.has('manifest.json')) {
+        const source = indexDirectory(path);
+        // skopeo's dir: holds one manifest (an object) and a version file; docker save's manifest.json is a list.
+        const first = readMember(source.members.get('manifest.json')).toString('utf8').trimStart()[0];
+        if (names.has('version') && first !== '[')
+            return { what: 'dir-transport', source };
+        return { what: 'docker-save-dir', source };
+    }
+    const clue = names.has('oci-layout') ? 'oci-layout' : names.has('blobs') ? 'blobs/' : undefined;
+    return clue ? { what: 'layout-without-index', clue } : { what: 'plain-dir' };
+}
+/** Signs of an OCI layout that lost its index.json. */
+function imageClue(source) {
+    if (source.members.has('oci-layout'))
+        return 'oci-layout';
+    for (const name of source.members.keys())
+        if (/^blobs\/[a-z0-9]+\/[a-f0-9]{32,}$/.test(name))
+            return 'blobs/';
+    return undefined;
+}
+function layoutsOf(found) {
+    switch (found.what) {
+        case 'oci-dir':
+        case 'oci-archive':
+            return found.source.members.has('manifest.json') ? ['oci', 'docker-save'] : ['oci'];
+        case 'docker-save-25-archive':
+            return ['oci', 'docker-save'];
+        case 'docker-save-dir':
+        case 'docker-archive':
+            return ['docker-save'];
+        case 'dir-transport':
+            return ['dir'];
+        default:
+            return [];
+    }
+}
+/** Opens a path input as what its transport (or, bare, its content) says, or throws one line naming the fix. */
+function openImageInput(input) {
+    const { path, transport, spelling } = input;
+    const found = inspect(path);
+    const accepted = transport ? TRANSPORTS[transport].accepts : BARE;
+    if (!accepted.has(found.what)) {
+        const what = describe(found);
+        const fix = remedy(found, path);
+        if (transport)
+            throw new ImageInputError(`'${spelling}': ${transport}: expects ${TRANSPORTS[transport].expects}, but '${path}' is ${what}: ${fix}.`);
+        throw new ImageInputError(`'${path}' is ${what}: ${fix}.`);
+    }
+    if (transport === 'rootfs') {
+        if (found.what === 'plain-dir' || found.what === 'empty-dir')
+            return { kind: 'rootfs-dir', dir: path };
+        return { kind: 'rootfs-tar', file: path };
+    }
+    if (!('source' in found))
+        throw new ImageInputError(`'${path}' is ${describe(found)}.`);
+    return { kind: 'image', source: found.source, layouts: layoutsOf(found), ...(input.ref ? { ref: input.ref } : {}) };
+}
+
+;// CONCATENATED MODULE: ./src/leak/shapes.ts
+/**
+ * The JSON documents of an image input, checked for shape before anything reads them: a `null` where a descriptor
+ * belongs, `Env` as a string or a number where a digest belongs must end in one line that names the file and the
+ * field, never in a JavaScript TypeError deep inside the planner. A dozen lines of combinators cover the handful of
+ * documents we read (OCI image-spec index, manifest, config; docker save's manifest.json); extra fields are allowed,
+ * as the specs require of readers.
+ */
+class ShapeError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ShapeError';
+    }
+}
+/** How a wrong value is described: its JSON type, and a short quote of a scalar (never a long one: it may be a secret). */
+function describeValue(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'a list';
+    if (typeof value === 'string')
+        return value.length <= 40 ? `the string ${JSON.stringify(value)}` : `a string of ${value.length} characters`;
+    if (typeof value === 'number')
+        return `the number ${value}`;
+    if (typeof value === 'boolean')
+        return `the boolean ${value}`;
+    if (value === undefined)
+        return 'missing';
+    return 'an object';
+}
+function fail(field, value, expected) {
+    throw new ShapeError(`${field || 'the document'} is ${describeValue(value)}, expected ${expected}`);
+}
+function shapes_join(field, key) {
+    return /^[A-Za-z_][\w]*$/.test(key) ? (field ? `${field}.${key}` : key) : `${field}[${JSON.stringify(key)}]`;
+}
+const string = (v, field) => (typeof v === 'string' ? v : fail(field, v, 'a string'));
+const shapes_boolean = (v, field) => (typeof v === 'boolean' ? v : fail(field, v, 'true or false'));
+const count = (v, field) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, v, 'a whole number ≥ 0'));
+/** `algorithm:encoded` (image-spec descriptor.md), the encoding limited to what a file name can safely be. */
+const digest = (v, field) => typeof v === 'string' && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(v) ? v : fail(field, v, "a digest such as 'sha256:<64 hex digits>'");
+/** The field may be absent; `null` is still wrong. */
+function optional(shape) {
+    return (v, field) => (v === undefined ? undefined : shape(v, field));
+}
+/** Absent or `null` (Go's encoding/json writes a nil slice or map as null: moby#47210, moby#47065). */
+function nullable(shape) {
+    return (v, field) => (v === undefined || v === null ? undefined : shape(v, field));
+}
+function listOf(item, what) {
+    return (v, field) => {
+        if (!Array.isArray(v))
+            fail(field, v, `a list of ${what}`);
+        return v.map((x, i) => item(x, `${field}[${i}]`));
+    };
+}
+/** A JSON object used as a map (annotations, labels): a prototype-free record, so no key can reach Object.prototype. */
+function mapOf(value, what) {
+    return (v, field) => {
+        if (!v || typeof v !== 'object' || Array.isArray(v))
+            fail(field, v, `an object of ${what}`);
+        const out = Object.create(null);
+        for (const [k, x] of Object.entries(v))
+            out[k] = value(x, shapes_join(field, k));
+        return out;
+    };
+}
+function object(fields, what = 'an object') {
+    return (v, field) => {
+        if (!v || typeof v !== 'object' || Array.isArray(v))
+            fail(field, v, what);
+        const record = v;
+        const out = {};
+        for (const [key, shape] of Object.entries(fields)) {
+            const x = shape(Object.hasOwn(record, key) ? record[key] : undefined, shapes_join(field, key));
+            if (x !== undefined)
+                out[key] = x;
+        }
+        return out;
+    };
+}
+/** The first shape that accepts the value; the message names every accepted form. */
+function either(a, b, expected) {
+    return (v, field) => {
+        try {
+            return a(v, field);
+        }
+        catch {
+            try {
+                return b(v, field);
+            }
+            catch {
+                return fail(field, v, expected);
+            }
+        }
+    };
+}
+/** Parses `bytes` as JSON of `shape`; every failure is one line naming the file (and the field). */
+function parseDocument(bytes, file, shape) {
+    let doc;
+    try {
+        doc = JSON.parse(bytes.toString('utf8'));
+    }
+    catch (error) {
+        const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        throw new ShapeError(`${file}: not valid JSON (${why.slice(0, 160)})`);
+    }
+    return checkShape(doc, file, shape);
+}
+/** Checks an already parsed document; a ShapeError names the file and the field. */
+function checkShape(doc, file, shape) {
+    try {
+        return shape(doc, '');
+    }
+    catch (error) {
+        if (error instanceof ShapeError)
+            throw new ShapeError(`${file}: ${error.message}`);
+        throw error;
+    }
+}
+// ---- The documents (https://github.com/opencontainers/image-spec: descriptor.md, image-index.md, manifest.md, config.md)
+const shapes_platform = object({ os: string, architecture: string, variant: optional(string) }, 'an object with os and architecture');
+const annotations = nullable(mapOf(string, 'strings'));
+const descriptor = object({
+    mediaType: string,
+    digest,
+    size: count,
+    platform: optional(shapes_platform),
+    annotations,
+    urls: nullable(listOf(string, 'URLs')),
+    data: optional(string),
+    artifactType: optional(string),
+}, 'a descriptor (an object with mediaType, digest and size)');
+/** An image index (index.json, a nested index or a manifest list). `manifests: null` is Docker 25's empty list. */
+const imageIndex = object({ mediaType: optional(string), manifests: nullable(listOf(descriptor, 'descriptors')) }, 'an image index (an object with manifests)');
+const imageManifest = object({ mediaType: optional(string), config: descriptor, layers: nullable(listOf(descriptor, 'descriptors')), annotations }, 'an image manifest (an object with config and layers)');
+/** What a manifest blob is, by its own fields: an index (nested, or a manifest list), an image manifest, or neither. */
+function manifestKind(doc) {
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+        return 'unknown';
+    const d = doc;
+    if ('manifests' in d)
+        return 'index';
+    if ('fsLayers' in d)
+        return 'schema1';
+    if ('config' in d || 'layers' in d)
+        return 'manifest';
+    return 'unknown';
+}
+const words = either(listOf(string, 'strings'), string, 'a list of strings or a string');
+const imageConfig = object({
+    config: nullable(object({
+        Env: nullable(listOf(string, 'strings ("NAME=value")')),
+        Labels: nullable(mapOf(string, 'strings')),
+        Entrypoint: nullable(words),
+        Cmd: nullable(words),
+        WorkingDir: nullable(string),
+    })),
+    rootfs: optional(object({ diff_ids: nullable(listOf(digest, 'digests')) })),
+    history: nullable(listOf(object({ created_by: optional(string), empty_layer: optional(shapes_boolean) }), 'history entries')),
+}, 'an image config (an object)');
+/** docker save's manifest.json (moby image/tarexport): one entry per saved image. */
+const dockerSaveManifest = listOf(object({ Config: string, RepoTags: nullable(listOf(string, 'strings')), Layers: nullable(listOf(string, 'paths')) }, 'an object with Config and Layers'), 'images (docker save format)');
+
+;// CONCATENATED MODULE: ./src/leak/image.ts
+
+
+
+const LAYER_JSON = /in-toto|json$/;
+/** Where a descriptor's blob lives in each layout (image-layout.md; containers/image dir transport). */
+const BLOB_PATHS = {
+    oci: (alg, hex) => [`blobs/${alg}/${hex}`],
+    'docker-save': (alg, hex) => [`blobs/${alg}/${hex}`],
+    // dir: writes blobs as <hex> (other algorithms <alg>-<hex>), and the instances of a copied index as <hex>.manifest.json.
+    dir: (alg, hex, role) => [...(role === 'manifest' ? [`${hex}.manifest.json`] : []), alg === 'sha256' ? hex : `${alg}-${hex}`],
+};
+/** Why a referenced blob is absent, and what to do: a non-distributable layer is never exported (layer.md). */
+function missingBlob(mediaType) {
+    return /nondistributable|foreign/.test(mediaType ?? '')
+        ? `referenced blob is missing from the input: a non-distributable layer (${mediaType}) is not exported with the image, so it cannot be checked here`
+        : 'referenced blob is missing from the input: the export is incomplete, re-export the image';
+}
+/** A document of the input, read and shape-checked; every failure is a one-line ShapeError naming the file. */
+function readDocument(source, name, shape) {
+    const m = resolveMember(source, name);
+    if (!m)
+        throw new ShapeError(`${name} is missing from the input: the export is incomplete, re-export the image`);
+    let bytes;
+    try {
+        bytes = readMember(m);
+    }
+    catch (error) {
+        throw new ShapeError(error instanceof Error ? error.message : String(error));
+    }
+    return parseDocument(bytes, name, shape);
+}
+/** Pairs layers with the history entries that made them: entries marked empty_layer made none. */
+function instructions(config, layerCount) {
+    const made = (config.history ?? []).filter((h) => !h.empty_layer).map((h) => tidyInstruction(h.created_by ?? ''));
+    return Array.from({ length: layerCount }, (_, i) => made[i]);
+}
+/** A content digest as Docker writes it in history (`COPY file:<sha256> in /`, `ADD dir:<sha256>`): harmless, and useful. */
+const DIGEST_BEFORE = /(?:file|dir|sha256|sha512):$/;
+const DIGEST = /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/;
+/** Certificate text and long base64 never reach a log or a report, even when an instruction holds them. */
+function redact(text) {
+    return text
+        .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
+        .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run, offset, whole) => DIGEST.test(run) && DIGEST_BEFORE.test(whole.slice(Math.max(0, offset - 7), offset)) ? run : '[redacted base64]');
+}
+function tidyInstruction(createdBy) {
+    return redact(createdBy).replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
+}
+function platformName(p) {
+    if (!p || typeof p !== 'object')
+        return '';
+    const { os, architecture, variant } = p;
+    return [os, architecture, variant].filter(Boolean).join('/');
+}
+/** What the walk reached, for messages: `linux/arm64 manifest (blobs/sha256/…)`. */
+function image_short(digest) {
+    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…');
+}
+/**
+ * Plans every image of an input. The top-level document (index.json, manifest.json) must be readable, or the input
+ * is not an image at all (ImageInputError). Below it, a manifest or config that is missing or malformed is listed
+ * as not scanned, with the file and field, and the rest is still checked; an input where no image could be planned
+ * is again an ImageInputError, with the first reason.
+ */
+function planImages(source, layouts, ref) {
+    const unscanned = [];
+    const images = [];
+    const layerMembers = new Map();
+    const attestations = new Map();
+    const seenConfigs = new Set();
+    const refs = [];
+    const layout = layouts.includes('dir') ? 'dir' : 'oci';
+    /** The member a digest names, when present; else the first place it would be (for messages). */
+    const memberOf = (digest, role) => {
+        const [alg, hex] = digest.split(':');
+        const candidates = BLOB_PATHS[layout](alg, hex, role);
+        for (const c of candidates)
+            if (resolveMember(source, c))
+                return { name: resolveMember(source, c).name, present: true };
+        return { name: candidates[candidates.length - 1], present: false };
+    };
+    const addImage = (name, configMember, layers) => {
+        const resolvedConfig = configMember ? resolveMember(source, configMember)?.name : undefined;
+        const key = `${resolvedConfig ?? configMember ?? ''}|${layers.map((l) => resolveMember(source, l.member)?.name ?? l.member).join(',')}`;
+        if (seenConfigs.has(key))
+            return;
+        seenConfigs.add(key);
+        let config = {};
+        if (configMember) {
+            try {
+                config = readDocument(source, configMember, imageConfig);
+                const diffIds = config.rootfs?.diff_ids ?? [];
+                if (diffIds.length !== layers.length)
+                    unscanned.push({ what: configMember, reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers` });
+            }
+            catch (error) {
+                if (!(error instanceof ShapeError))
+                    throw error;
+                unscanned.push({ what: `config of ${name}`, reason: error.message });
+            }
+        }
+        const diffIds = config.rootfs?.diff_ids ?? [];
+        const steps = instructions(config, layers.length);
+        const planned = [];
+        layers.forEach((l, index) => {
+            const m = resolveMember(source, l.member);
+            if (!m) {
+                unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: missingBlob(l.mediaType) });
+                return;
+            }
+            layerMembers.set(m.name, { ...(l.mediaType ? { mediaType: l.mediaType } : {}), ...(l.digest ? { digest: l.digest } : {}) });
+            planned.push({
+                member: m.name,
+                index,
+                ...(l.mediaType ? { mediaType: l.mediaType } : {}),
+                ...(l.digest ? { digest: l.digest } : {}),
+                ...(diffIds[index] ? { diffId: diffIds[index] } : {}),
+                ...(steps[index] ? { instruction: steps[index] } : {}),
+            });
+        });
+        images.push({ name, ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}), config, layers: planned });
+    };
+    /** One image manifest: its layers, its config, its attestation documents. */
+    const walkManifest = (manifest, name, isAttestation) => {
+        const configMember = memberOf(manifest.config.digest, 'blob').name;
+        const layers = (manifest.layers ?? []).map((l) => ({ member: memberOf(l.digest, 'blob').name, mediaType: l.mediaType, digest: l.digest }));
+        // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
+        const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType));
+        const jsonLayers = (manifest.layers ?? []).filter((l) => LAYER_JSON.test(l.mediaType));
+        for (const [i, l] of jsonLayers.entries()) {
+            const m = memberOf(l.digest, 'blob');
+            if (!m.present)
+                unscanned.push({ what: `${name} ${l.digest}`, reason: missingBlob(l.mediaType) });
+            else
+                attestations.set(m.name, `${name} (${l.annotations?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
+        }
+        if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0))
+            return;
+        const isImageConfig = /image\.config|container\.image/.test(manifest.config.mediaType);
+        addImage(name || `image ${image_short(memberOf(manifest.config.digest, 'blob').name)}`, isImageConfig ? configMember : undefined, tarLayers);
+    };
+    const walkIndex = (indexMember, index, depth, label) => {
+        const descriptors = index.manifests ?? [];
+        // An attestation manifest names its subject by digest; the subject's descriptor in the same index has the platform.
+        const platformOf = new Map(descriptors.map((d) => [d.digest, platformName(d.platform)]));
+        descriptors.forEach((d, i) => {
+            const annotations = d.annotations ?? {};
+            const refName = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
+            if (depth === 0) {
+                if (annotations['org.opencontainers.image.ref.name'])
+                    refs.push(annotations['org.opencontainers.image.ref.name']);
+                if (annotations['io.containerd.image.name'])
+                    refs.push(annotations['io.containerd.image.name']);
+            }
+            const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
+            const subject = annotations['vnd.docker.reference.digest'];
+            const name = [label, refName, isAttestation ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}` : platformName(d.platform)]
+                .filter(Boolean)
+                .join(' ');
+            const target = memberOf(d.digest, 'manifest');
+            const what = `${indexMember} manifests[${i}] (${[name, image_short(d.digest)].filter(Boolean).join(' ')})`;
+            if (!target.present) {
+                unscanned.push({
+                    what,
+                    reason: `the manifest ${d.digest} it points at is missing from the input: the export is incomplete ` +
+                        "(Docker's containerd store leaves out platforms it never pulled: save one with docker save --platform OS/ARCH)",
+                });
+                return;
+            }
+            let doc;
+            try {
+                doc = readDocument(source, target.name, (v) => v);
+            }
+            catch (error) {
+                if (!(error instanceof ShapeError))
+                    throw error;
+                unscanned.push({ what, reason: error.message });
+                return;
+            }
+            const kind = manifestKind(doc);
+            try {
+                if (kind === 'index') {
+                    if (depth >= 8)
+                        unscanned.push({ what: target.name, reason: 'image indexes nested deeper than 8' });
+                    else
+                        walkIndex(target.name, checkShape(doc, target.name, imageIndex), depth + 1, name);
+                }
+                else if (kind === 'manifest') {
+                    walkManifest(checkShape(doc, target.name, imageManifest), name, isAttestation);
+                }
+                else if (kind === 'schema1') {
+                    unscanned.push({ what, reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)` });
+                }
+                else {
+                    unscanned.push({ what, reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)` });
+                }
+            }
+            catch (error) {
+                if (!(error instanceof ShapeError))
+                    throw error;
+                unscanned.push({ what, reason: error.message });
+            }
+        });
+    };
+    /** The top-level documents: the input is not an image when they cannot be read. */
+    const top = (name, shape) => {
+        try {
+            return readDocument(source, name, shape);
+        }
+        catch (error) {
+            if (error instanceof ShapeError)
+                throw new ImageInputError(`'${source.label}': ${error.message}`);
+            throw error;
+        }
+    };
+    if (layouts.includes('oci'))
+        walkIndex('index.json', top('index.json', imageIndex), 0, '');
+    if (layouts.includes('docker-save')) {
+        top('manifest.json', dockerSaveManifest).forEach((item, i) => {
+            if (item.RepoTags)
+                refs.push(...item.RepoTags);
+            refs.push(`@${i}`);
+            addImage(item.RepoTags?.[0] ?? item.Config, item.Config, (item.Layers ?? []).map((member) => {
+                const digest = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(member);
+                return { member, ...(digest ? { digest: `sha256:${digest[1]}` } : {}) };
+            }));
+        });
+    }
+    if (layouts.includes('dir')) {
+        const doc = top('manifest.json', (v) => v);
+        const kind = manifestKind(doc);
+        if (kind === 'index')
+            walkIndex('manifest.json', top('manifest.json', imageIndex), 0, '');
+        else
+            walkManifest(top('manifest.json', imageManifest), '', false);
+    }
+    if (ref !== undefined && !refs.includes(ref) && !refs.some((r) => r.endsWith(`:${ref}`) || r.endsWith(`/${ref}`))) {
+        throw new ImageInputError(`'${source.label}' holds no image '${ref}'${refs.length ? ` (it holds: ${[...new Set(refs)].slice(0, 8).join(', ')})` : ''}: name one of those, or leave the reference out to check every image.`);
+    }
+    if (images.length === 0) {
+        const first = unscanned[0];
+        throw new ImageInputError(first ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}` : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`);
+    }
+    return { images, layerMembers, attestations, unscanned };
+}
+/** The expected digest of a member stored under blobs/<alg>/<hex>. */
+function digestOfMember(m) {
+    const match = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(m.name);
+    return match ? `sha256:${match[1]}` : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/leak/rootfs.ts
+
+
+
+
+/**
+ * A plain root file system (`rootfs:DIR`): walked without following symlinks, each regular file streamed through
+ * the same per-file scan as a layer's tar entries, archives and compressed files opened the same way.
+ */
+async function scanDirectory(id, root, matcher, limits, budget = new budget_Budget(limits)) {
+    const acc = new LayerAccumulator(matcher, limits, budget);
+    let bytes = 0;
+    const unreadable = [];
+    const walk = async (rel) => {
+        let names;
+        try {
+            names = (0,external_node_fs_namespaceObject.readdirSync)((0,external_node_path_namespaceObject.join)(root, rel)).sort();
+        }
+        catch (error) {
+            unreadable.push(`${rel || '.'}: ${error.code ?? String(error)}`);
+            return;
+        }
+        for (const name of names) {
+            const path = rel ? `${rel}/${name}` : name;
+            const full = (0,external_node_path_namespaceObject.join)(root, path);
+            const st = (0,external_node_fs_namespaceObject.lstatSync)(full);
+            if (st.isDirectory()) {
+                acc.entry(path, 'dir', 0);
+                await walk(path);
+            }
+            else if (st.isSymbolicLink()) {
+                acc.entry(path, 'symlink', 0, (0,external_node_fs_namespaceObject.readlinkSync)(full));
+            }
+            else if (st.isFile()) {
+                acc.entry(path, 'file', st.size);
+                try {
+                    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(full, { highWaterMark: 1024 * 1024 })) {
+                        bytes += chunk.length;
+                        acc.data(chunk);
+                    }
+                }
+                catch (error) {
+                    unreadable.push(`${path}: ${error.code ?? String(error)}`);
+                }
+                acc.entryEnd();
+                await acc.drain();
+            }
+            else {
+                acc.entry(path, 'other', 0);
+            }
+        }
+    };
+    let error;
+    try {
+        await walk('');
+    }
+    catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+    }
+    finally {
+        acc.close();
+    }
+    if (unreadable.length && !error)
+        error = `could not read ${unreadable.length} path(s), e.g. ${unreadable[0]}`;
+    return acc.result({ id, ...(error ? { error } : {}), compression: 'none', digest: '', diffId: '', bytes });
+}
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+// EXTERNAL MODULE: external "node:worker_threads"
+var external_node_worker_threads_ = __nccwpck_require__(5919);
+;// CONCATENATED MODULE: ./src/leak/pool.ts
+
+
+
+
+
+
+
+
+
+
+function workerScript() {
+    try {
+        // Built at run time so that ncc does not take it for a module to bundle.
+        const parts = ['..', 'leak-worker', ['index', 'js'].join('.')];
+        const candidate = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url)), ...parts);
+        return (0,external_node_fs_namespaceObject.existsSync)(candidate) ? candidate : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+function isLeakWorker() {
+    return !isMainThread && workerData?.orgCaLeakWorker === true;
+}
+/** The worker side: one matcher, then one task per message. */
+function serveWorker() {
+    const init = workerData;
+    const matcher = buildMatcher(init.spec);
+    const port = parentPort;
+    let offered = 0;
+    port.on('message', (task) => {
+        if (task.type === 'container') {
+            void openOffered(task.offer, matcher, init.limits, init.totals).then((result) => port.postMessage({ type: 'container', result }));
+            return;
+        }
+        let seq = 0;
+        const offer = (nested) => {
+            if (!isOfferable(nested))
+                return false;
+            const moved = handOver(nested, init.offerDir, `${threadId}-${offered++}`);
+            port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } });
+            return true;
+        };
+        void scanLayer(task.job, matcher, init.limits, new Budget(init.limits, init.totals, task.layerNested), offer).then((result) => 
+        // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
+        port.postMessage({ type: 'layer', result }, [result.index.dirs.buffer, result.index.nondirs.buffer]));
+    });
+}
+async function runLayerJobs(jobs, spec, limits, parallel = (0,external_node_os_namespaceObject.availableParallelism)(), totals = newTotals()) {
+    // Biggest first, so one large layer does not start last and finish alone.
+    const queue = [...jobs].sort((a, b) => b.blob.size - a.blob.size);
+    const results = new Map();
+    const script = workerScript();
+    const width = Math.max(1, Math.min(parallel, queue.length));
+    if (!script || parallel <= 1) {
+        const matcher = matcher_buildMatcher(spec);
+        for (let job = queue.shift(); job; job = queue.shift())
+            results.set(job.id, await layer_scanLayer(job, matcher, limits, new budget_Budget(limits, totals)));
+    }
+    else {
+        const offerDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-offers-'));
+        try {
+            await new Scheduler(script, { orgCaLeakWorker: true, spec, limits, totals, offerDir }, queue, results, Math.max(1, parallel), width).run();
+        }
+        finally {
+            (0,external_node_fs_namespaceObject.rmSync)(offerDir, { recursive: true, force: true });
+        }
+    }
+    return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
+}
+/**
+ * Hands out layers and offered archives to the workers, and merges each archive's result into its layer's. A layer
+ * is done when its own scan and every archive it offered are done. Workers start one per layer up to `parallel`;
+ * an offer made while every worker is busy starts one more, up to `parallel`.
+ */
+class Scheduler {
+    script;
+    init;
+    queue;
+    results;
+    parallel;
+    initialWidth;
+    offers = [];
+    idle = [];
+    workers = new Set();
+    current = new Map();
+    /** Per layer: its own result once scanned, and the offers still out. */
+    layers = new Map();
+    settle;
+    constructor(script, init, queue, results, parallel, initialWidth) {
+        this.script = script;
+        this.init = init;
+        this.queue = queue;
+        this.results = results;
+        this.parallel = parallel;
+        this.initialWidth = initialWidth;
+    }
+    run() {
+        return new Promise((resolve, reject) => {
+            this.settle = { resolve, reject };
+            for (let i = 0; i < this.initialWidth; i++)
+                this.dispatch(this.spawn());
+        }).finally(() => Promise.all([...this.workers].map((w) => w.terminate())));
+    }
+    spawn() {
+        // A worker's heap holds one window per file and a few buffers; capping it keeps the whole process bounded.
+        const worker = new external_node_worker_threads_.Worker(this.script, { workerData: this.init, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
+        this.workers.add(worker);
+        worker.on('message', (report) => this.receive(worker, report));
+        worker.on('error', (error) => {
+            const task = this.current.get(worker);
+            if (task?.type === 'layer')
+                this.results.set(task.job.id, failed(task.job, `worker failed: ${error.message}`));
+            this.settle.reject(error);
+        });
+        return worker;
+    }
+    receive(worker, report) {
+        if (report.type === 'offer') {
+            this.offers.push(report.offer);
+            const layer = this.layers.get(report.offer.layerId);
+            layer.open++;
+            if (this.idle.length)
+                this.dispatch(this.idle.pop());
+            else if (this.workers.size < this.parallel)
+                this.dispatch(this.spawn());
+            return;
+        }
+        this.current.delete(worker);
+        if (report.type === 'layer') {
+            this.layers.get(report.result.id).result = report.result;
+            this.finish(report.result.id);
+        }
+        else {
+            const layer = this.layers.get(report.result.layerId);
+            layer.open--;
+            layer.done.push(report.result);
+            this.finish(report.result.layerId);
+        }
+        this.dispatch(worker);
+    }
+    /** Gives the worker the next task: offered archives first (they hold disk space), then layers. */
+    dispatch(worker) {
+        const offer = this.offers.shift();
+        const job = offer ? undefined : this.queue.shift();
+        let task;
+        if (offer)
+            task = { type: 'container', offer };
+        else if (job) {
+            const layerNested = newLayerCounter();
+            this.layers.set(job.id, { open: 0, done: [] });
+            task = { type: 'layer', job, layerNested };
+        }
+        if (!task) {
+            this.idle.push(worker);
+            if (this.idle.length === this.workers.size)
+                this.settle.resolve();
+            return;
+        }
+        this.current.set(worker, task);
+        worker.postMessage(task);
+    }
+    finish(id) {
+        const layer = this.layers.get(id);
+        if (!layer.result || layer.open > 0)
+            return;
+        const r = layer.result;
+        const done = layer.done.sort((a, b) => a.seq - b.seq);
+        const hits = done.flatMap((d) => d.hits);
+        this.results.set(id, {
+            ...r,
+            hits: [...r.hits, ...hits, ...hitsThroughHardlinks(hits, r.index.hardlinks)],
+            unreadable: [...r.unreadable, ...done.flatMap((d) => d.unreadable)],
+            notLookedInside: [...r.notLookedInside, ...done.flatMap((d) => d.notLookedInside)],
+            nestedFiles: r.nestedFiles + done.reduce((n, d) => n + d.nestedFiles, 0),
+        });
+    }
+}
+function failed(job, error) {
+    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };
+}
+
+;// CONCATENATED MODULE: ./src/leak/registry/credentials.ts
+/**
+ * Registry credentials the way the docker CLI keeps them (~/.docker/config.json, or $DOCKER_CONFIG/config.json):
+ * `credHelpers[host]`, then `credsStore`, then `auths[host].auth`. Helpers are run with the docker-credential-*
+ * protocol: `docker-credential-NAME get`, the server URL on stdin, `{"Username","Secret"}` on stdout
+ * (https://github.com/docker/docker-credential-helpers). Secrets are never logged.
+ */
+
+
+
+
+function dockerConfigPath(env) {
+    return (0,external_node_path_namespaceObject.join)(env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.docker'), 'config.json');
+}
+/** The keys the docker CLI may have stored a registry under. */
+function keysFor(registry) {
+    if (registry === 'docker.io' || registry === 'registry-1.docker.io' || registry === 'index.docker.io') {
+        return ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
+    }
+    return [registry, `https://${registry}`, `https://${registry}/`, `http://${registry}`];
+}
+function fromHelper(helper, serverUrl, env) {
+    let out;
+    try {
+        out = (0,external_node_child_process_namespaceObject.execFileSync)(`docker-credential-${helper}`, ['get'], { input: serverUrl, env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30000 }).toString();
+    }
+    catch (error) {
+        const stdout = error.stdout?.toString() ?? '';
+        // The protocol's answer for "no credentials": exit 1 with this text; anything else is a real failure.
+        if (/credentials not found/i.test(stdout))
+            return undefined;
+        const why = error.code === 'ENOENT' ? 'not found on PATH' : `failed (${error.message.split('\n')[0]})`;
+        throw new Error(`the credential helper docker-credential-${helper} ${why}, asked for ${serverUrl}`, { cause: error });
+    }
+    let parsed;
+    try {
+        parsed = JSON.parse(out);
+    }
+    catch {
+        throw new Error(`the credential helper docker-credential-${helper} answered something other than JSON for ${serverUrl}`);
+    }
+    if (!parsed.Secret)
+        return undefined;
+    return { username: parsed.Username ?? '', password: parsed.Secret };
+}
+/** Credentials for `registry` from a docker config file, or undefined (anonymous). */
+function credentialsFor(registry, configPath, env = process.env) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(configPath))
+        return undefined;
+    let config;
+    try {
+        config = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(configPath, 'utf8'));
+    }
+    catch {
+        throw new Error(`'${configPath}' is not valid JSON: expected a docker CLI config file`);
+    }
+    const keys = keysFor(registry);
+    const helper = keys.map((k) => config.credHelpers?.[k]).find(Boolean);
+    if (helper)
+        return fromHelper(helper, keys[0], env);
+    if (config.credsStore) {
+        const found = fromHelper(config.credsStore, keys[0], env);
+        if (found)
+            return found;
+    }
+    for (const key of keys) {
+        const entry = config.auths?.[key];
+        if (!entry)
+            continue;
+        if (entry.auth) {
+            const text = Buffer.from(entry.auth, 'base64').toString('utf8');
+            const cut = text.indexOf(':');
+            if (cut < 0)
+                throw new Error(`the auth entry for '${key}' in '${configPath}' is not base64 of user:password`);
+            return { username: text.slice(0, cut), password: text.slice(cut + 1) };
+        }
+        if (entry.username && entry.password)
+            return { username: entry.username, password: entry.password };
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/leak/registry/reference.ts
+class ReferenceError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ReferenceError';
+    }
+}
+const PREFIX = /^(registry:|docker:\/\/)/;
+function isRegistryReference(image) {
+    return PREFIX.test(image);
+}
+/** Docker Hub's API host, and its `library/` namespace for official images. */
+function apiHost(registry) {
+    return registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
+}
+function parseRegistryReference(image) {
+    const text = image.replace(PREFIX, '');
+    const expected = `expected registry:HOST/REPOSITORY:TAG or registry:HOST/REPOSITORY@sha256:DIGEST (e.g., registry:ghcr.io/org/app:1.2)`;
+    const m = /^([^/]+)\/([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[0-9a-f]{64}))?$/.exec(text);
+    if (!m)
+        throw new ReferenceError(`Invalid registry reference '${image}': ${expected}.`);
+    const [, host, repo, tag, digest] = m;
+    // A first component without '.', ':' or 'localhost' is a Docker Hub namespace, not a host (distribution/reference).
+    if (!/[.:]/.test(host) && host !== 'localhost') {
+        throw new ReferenceError(`Invalid registry reference '${image}': '${host}' is not a registry host; name it in full (e.g., registry:docker.io/${host}/${repo}).`);
+    }
+    if (!tag && !digest)
+        throw new ReferenceError(`Invalid registry reference '${image}': no tag or digest; ${expected}.`);
+    const repository = (host === 'docker.io' || host === 'index.docker.io') && !repo.includes('/') ? `library/${repo}` : repo;
+    return { registry: host, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+function describeReference(ref) {
+    return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./src/leak/registry/pull.ts
+/**
+ * Reads what a registry serves for one reference as a Source the leak check plans and scans like an OCI layout,
+ * without writing anything to disk: the root manifest or index, every platform's manifest, config and layers, and
+ * every referrer (attestations, signatures) found through the referrers API or its `sha256-<hex>` tag fallback.
+ * Manifests, configs and other small blobs are fetched whole here (verified, bounded, kept in memory); image layers
+ * stay registry references that the layer workers stream straight into the scanner, verifying their digests as they
+ * hash them (see ../blob.ts, ../layer.ts). Any mismatch or fetch error fails closed.
+ */
+
+
+
+
+const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
+const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
+const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
+const MAX_MANIFEST = 4 * 1024 * 1024;
+/** Blobs that are not image layers (configs, in-toto documents, artifacts) are read whole, up to this size. */
+const MAX_SMALL_BLOB = 64 * 1024 * 1024;
+function check(res, what, ref) {
+    if (res.status >= 200 && res.status < 300)
+        return;
+    res.body.resume();
+    const why = {
+        401: 'authentication required or refused (401): pass --username/--password-stdin or log in with docker login',
+        403: 'access denied (403)',
+        404: 'not found (404)',
+    };
+    throw new RegistryError(`${what} of ${ref}: ${why[res.status] ?? `the registry answered ${res.status}`}`);
+}
+async function readRegistryImage(options) {
+    const ref = options.reference;
+    const label = describeReference(ref);
+    const client = new RegistryClient({ ...options, host: apiHost(ref.registry), repository: ref.repository });
+    const base = `/v2/${ref.repository}`;
+    const members = new Map();
+    const blobQueue = new Map();
+    let manifests = 0;
+    const keep = (name, bytes) => {
+        members.set(name, { name, type: 'file', blob: { kind: 'bytes', bytes, size: bytes.length } });
+    };
+    const memberOf = (digest) => `blobs/sha256/${digest.slice('sha256:'.length)}`;
+    const save = (digest, bytes) => keep(memberOf(digest), bytes);
+    /** A manifest or index by tag or digest: read whole (bounded), verified against its digest, saved as a blob. */
+    const fetchManifest = async (reference, expected) => {
+        const res = await client.get(`${base}/manifests/${reference}`, ACCEPT);
+        check(res, 'manifest', `${label}${reference.startsWith('sha256:') && !label.includes(reference) ? ` (${reference})` : ''}`);
+        const text = await readText(res.body, MAX_MANIFEST);
+        const bytes = Buffer.from(text, 'utf8');
+        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+        const claimed = res.headers['docker-content-digest'];
+        if (expected && digest !== expected)
+            throw new RegistryError(`manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`);
+        if (typeof claimed === 'string' && claimed.startsWith('sha256:') && claimed !== digest) {
+            throw new RegistryError(`manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`);
+        }
+        let doc;
+        try {
+            doc = JSON.parse(text);
+        }
+        catch {
+            throw new RegistryError(`manifest ${reference} of ${label} is not JSON`);
+        }
+        const declared = typeof doc.mediaType === 'string' ? doc.mediaType : res.headers['content-type'];
+        const mediaType = typeof declared === 'string' ? declared : '';
+        save(digest, bytes);
+        manifests++;
+        return { digest, mediaType, doc, size: bytes.length };
+    };
+    const wantPlatform = (d) => {
+        if (!options.platform || !d.platform)
+            return true;
+        if (d.platform.os === 'unknown')
+            return true; // attestation manifests; filtered by subject below
+        return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === options.platform ||
+            [d.platform.os, d.platform.architecture].join('/') === options.platform;
+    };
+    const walked = new Set();
+    /** With --platform, the root index's entries that were fetched: the layout lists these instead of the root. */
+    const selected = [];
+    const walk = async (reference, expected, depth) => {
+        const m = await fetchManifest(reference, expected);
+        if (walked.has(m.digest))
+            return m;
+        walked.add(m.digest);
+        if (Array.isArray(m.doc.manifests)) {
+            if (depth > 8)
+                throw new RegistryError(`${label}: image indexes nested deeper than 8`);
+            const list = m.doc.manifests.filter(wantPlatform);
+            const chosen = new Set(list.filter((d) => d.platform?.os !== 'unknown').map((d) => d.digest));
+            for (const d of list) {
+                const subject = d.annotations?.['vnd.docker.reference.digest'];
+                if (options.platform && subject && !chosen.has(subject))
+                    continue;
+                await walk(d.digest, d.digest, depth + 1);
+                if (depth === 0)
+                    selected.push(d);
+            }
+            if (options.platform && chosen.size === 0)
+                throw new RegistryError(`${label} has no image for platform '${options.platform}'`);
+        }
+        else {
+            const config = m.doc.config;
+            if (config?.digest)
+                blobQueue.set(config.digest, config);
+            for (const layer of m.doc.layers ?? [])
+                blobQueue.set(layer.digest, layer);
+        }
+        return m;
+    };
+    const root = await walk(ref.digest ?? ref.tag, ref.digest, 0);
+    // Referrers of every manifest: the API (distribution-spec 1.1), else the `sha256-<hex>` tag schema.
+    const referrerDescriptors = [];
+    for (const subject of [...walked]) {
+        const hex = subject.slice('sha256:'.length);
+        let list = [];
+        const res = await client.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
+        if (res.status === 200) {
+            const doc = JSON.parse(await readText(res.body, MAX_MANIFEST));
+            list = doc.manifests ?? [];
+        }
+        else {
+            res.body.resume();
+            if (res.status !== 404)
+                check(res, 'referrers', `${label} (${subject})`);
+            const tagged = await client.get(`${base}/manifests/sha256-${hex}`, ACCEPT);
+            if (tagged.status === 200) {
+                tagged.body.resume();
+                const index = await fetchManifest(`sha256-${hex}`);
+                list = index.doc.manifests ?? [];
+                referrerDescriptors.push({ mediaType: index.mediaType, digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` } });
+            }
+            else if (tagged.status === 404)
+                tagged.body.resume();
+            else
+                check(tagged, 'referrers tag', `${label} (sha256-${hex})`);
+        }
+        // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
+        for (const suffix of ['sig', 'att', 'sbom']) {
+            const tag = `sha256-${hex}.${suffix}`;
+            const res = await client.get(`${base}/manifests/${tag}`, ACCEPT);
+            res.body.resume();
+            if (res.status === 404)
+                continue;
+            check(res, 'signature tag', `${label} (${tag})`);
+            const m = await walk(tag, undefined, 1);
+            referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': tag } });
+        }
+        for (const d of list) {
+            if (walked.has(d.digest))
+                continue;
+            const m = await walk(d.digest, d.digest, 1);
+            referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': `referrer of ${subject}` } });
+        }
+    }
+    keep('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
+    // The root index names every platform; with --platform only some were fetched, so the layout lists those instead.
+    const tops = options.platform && selected.length
+        ? selected.map((d) => ({ ...d, annotations: { ...d.annotations, 'org.opencontainers.image.ref.name': label } }))
+        : [{ mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: { 'org.opencontainers.image.ref.name': label } }];
+    keep('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] })));
+    // Every other blob starts as a registry reference; the same planner as every input decides which are image layers.
+    const fetch = client.fetchSpec();
+    for (const d of blobQueue.values()) {
+        if (!/^sha256:[0-9a-f]{64}$/.test(d.digest))
+            throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
+        if (!Number.isSafeInteger(d.size) || d.size < 0)
+            throw new RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
+        const name = memberOf(d.digest);
+        if (members.has(name))
+            continue;
+        const blob = { kind: 'registry', digest: d.digest, size: d.size, label, fetch };
+        members.set(name, { name, type: 'file', blob });
+    }
+    const source = { label, members };
+    const layers = planImages(source, ['oci']).layerMembers;
+    // The rest (configs, attestation documents, artifacts) is read whole, in parallel, verified before use.
+    const small = [...members.values()].filter((m) => m.blob.kind === 'registry' && !layers.has(m.name));
+    const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, small.length)) }, async () => {
+        for (let m = small.shift(); m; m = small.shift()) {
+            const d = m.blob;
+            members.set(m.name, { name: m.name, type: 'file', blob: { kind: 'bytes', bytes: await fetchSmallBlob(client, base, label, d), size: d.size } });
+        }
+    });
+    await Promise.all(lanes);
+    return { source, manifests, blobs: blobQueue.size, referrers: referrerDescriptors.length };
+}
+async function fetchSmallBlob(client, base, label, d) {
+    if (d.size > MAX_SMALL_BLOB)
+        throw new RegistryError(`blob ${d.digest} of ${label} is ${d.size} bytes and not an image layer: over the ${MAX_SMALL_BLOB}-byte bound for configs and documents`);
+    const res = await client.get(`${base}/blobs/${d.digest}`);
+    check(res, `blob ${d.digest}`, label);
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const chunks = [];
+    let bytes = 0;
+    try {
+        for await (const chunk of res.body) {
+            bytes += chunk.length;
+            if (bytes > d.size)
+                throw new RegistryError(`blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`);
+            hash.update(chunk);
+            chunks.push(chunk);
+        }
+    }
+    catch (error) {
+        res.body.destroy();
+        if (error instanceof RegistryError)
+            throw error;
+        throw new RegistryError(`blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${error.message.split('\n')[0]})`);
+    }
+    const got = `sha256:${hash.digest('hex')}`;
+    if (bytes !== d.size)
+        throw new RegistryError(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
+    if (got !== d.digest)
+        throw new RegistryError(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
+    return Buffer.concat(chunks);
+}
+
+;// CONCATENATED MODULE: ./src/leak/registry/index.ts
+/**
+ * The registry source of the leak check: resolves credentials, then reads the reference's manifests and small blobs
+ * into an in-memory Source whose image layers the scanner streams from the registry (see pull.ts). The org CA being checked for is also what the connection trusts:
+ * behind inspection, the registry's chain ends in it.
+ */
+
+
+
+
+
+
+/** DER certificates as PEM, for the TLS trust store. */
+function pemOf(certs) {
+    return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`);
+}
+async function openRegistryImage(image, extraCa, options = {}) {
+    const reference = parseRegistryReference(image);
+    const env = options.env ?? process.env;
+    let credentials = options.credentials;
+    if (!credentials) {
+        try {
+            credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), { ...process.env, ...env });
+        }
+        catch (error) {
+            throw new RegistryError(`credentials for ${reference.registry}: ${error.message}`);
+        }
+    }
+    return readRegistryImage({
+        reference,
+        extraCa,
+        env,
+        ...(credentials ? { credentials } : {}),
+        ...(options.platform ? { platform: options.platform } : {}),
+        ...(options.parallel ? { parallel: options.parallel } : {}),
+        ...(options.retries !== undefined ? { retries: options.retries } : {}),
+        ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    });
+}
+
+;// CONCATENATED MODULE: ./src/leak/types.ts
+/** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
+/** What was matched. The `base64-` kinds were found inside base64 text (one line, any of the 3 byte alignments). */
+/** The one fix for every leak, said the same way by the image check and the Dockerfile lint. */
+const LEAK_FIX = 'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org_ca … with-org-ca <command>), ' +
+    'and copy only build outputs into the release stage.';
+const types_DEFAULT_LIMITS = {
+    maxFileBytes: 8 * 1024 ** 3,
+    maxLayerBytes: 32 * 1024 ** 3,
+    maxImageBytes: 128 * 1024 ** 3,
+    maxDepth: 6,
+    maxNestedLayerBytes: 8 * 1024 ** 3,
+    maxNestedImageBytes: 32 * 1024 ** 3,
+    maxKeystoreBytes: 64 * 1024 ** 2,
+    zstdWindowLogMax: 25,
+};
+
+;// CONCATENATED MODULE: ./src/leak/check.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function checkImage(options) {
+    const started = Date.now();
+    const limits = { ...types_DEFAULT_LIMITS, ...options.limits };
+    const matcher = matcher_buildMatcher(options.spec);
+    if (isRegistryReference(options.image)) {
+        // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
+        const { source } = await openRegistryImage(options.image, pemOf(options.spec.certs), options.registry);
+        return await checkSource(options.image, source, planImages(source, ['oci']), matcher, options.spec, limits, options.parallel, started, registryLayerFailure);
+    }
+    const input = parseImageInput(options.image);
+    let temp;
+    try {
+        let opened;
+        if (input.kind === 'daemon') {
+            if (!options.dockerSave)
+                throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
+            temp = await makeTempDirectory((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
+            const file = (0,external_node_path_namespaceObject.join)(temp, 'image.tar');
+            await options.dockerSave(input.reference, file);
+            // Whatever docker save wrote (legacy, Docker 25+ or the containerd store's layout) is read as what it is.
+            opened = openImageInput({ kind: 'path', spelling: options.image, path: file });
+        }
+        else {
+            opened = openImageInput(input);
+        }
+        if (opened.kind === 'rootfs-dir')
+            return checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
+        if (opened.kind === 'rootfs-tar') {
+            const size = (0,external_node_fs_namespaceObject.statSync)(opened.file).size;
+            const [layer] = await runLayerJobs([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, options.parallel);
+            return checkRootfs(options.image, layer, opened.file, started);
+        }
+        return await checkSource(options.image, opened.source, planImages(opened.source, opened.layouts, opened.ref), matcher, options.spec, limits, options.parallel, started);
+    }
+    finally {
+        if (temp)
+            (0,external_node_fs_namespaceObject.rmSync)(temp, { recursive: true, force: true });
+    }
+}
+/** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
+function checkRootfs(input, result, where, started) {
+    const fs = FinalFs.build([result.index]);
+    const within = (h) => (h.path.includes(NESTED) ? ' (inside a file that holds other files)' : '');
+    const findings = result.hits.map((h) => ({
+        ...hitFields(h),
+        path: `/${h.path}`,
+        visibility: 'final',
+        message: `${describeCa(h)} is in the file system at /${h.path}${within(h)} (${h.kind}). ${LEAK_FIX}`,
+    }));
+    const caPaths = new Set(result.hits.filter((h) => !h.path.includes(NESTED)).map((h) => `/${h.path}`));
+    for (const c of result.captured)
+        findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
+    const unscanned = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
+    if (result.error)
+        unscanned.push({ what: where, reason: result.error });
+    const notLookedInside = result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` }));
+    return { input, findings, unscanned, notLookedInside, stats: { images: 0, layers: 0, files: result.files, nestedFiles: result.nestedFiles, bytes: result.bytes, ms: Date.now() - started } };
+}
+function hitFields(h) {
+    return { kind: h.kind, fingerprint: h.fingerprint, ...(h.subject ? { subject: h.subject } : {}) };
+}
+function describeCa(h) {
+    // An intermediate the CA signed is an anchor for Java, Go and Node as much as the CA itself.
+    const what = h.kind.endsWith('-intermediate') ? 'An intermediate CA signed by the org CA,' : 'The CA';
+    return `${what}${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${certificate_colonFingerprint(h.fingerprint)})`;
+}
+/**
+ * A registry layer that could not be read to its end, or whose bytes do not hash to its digest, fails the whole
+ * check with one line naming the blob: what was scanned is not what was pushed.
+ */
+function registryLayerFailure(job, r) {
+    if (job.blob.kind !== 'registry' || !r.error)
+        return undefined;
+    // The stream's own one line (a break, a short body, an HTTP status), possibly wrapped by the scan's wording.
+    const own = r.error.indexOf(`blob ${job.blob.digest} of `);
+    if (own >= 0)
+        return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
+    const what = `blob ${job.blob.digest} of ${job.blob.label}`;
+    if (r.digest !== job.blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
+        return `${what}: the registry served content whose digest is ${r.digest}`;
+    return `${what}: ${r.error}`;
+}
+async function checkSource(input, source, plan, matcher, spec, limits, parallel, started, layerFailure) {
+    const unscanned = [...plan.unscanned];
+    const findings = [];
+    // Every regular member is scanned once: as a layer when a manifest says so or its bytes are a tar stream
+    // (an unreferenced blob still ships), else as content (configs, manifests, attestations, legacy json).
+    const jobs = [];
+    const contentMembers = [];
+    for (const m of source.members.values()) {
+        if (m.type !== 'file')
+            continue;
+        const planned = plan.layerMembers.get(m.name);
+        const digest = planned?.digest ?? digestOfMember(m);
+        if (planned) {
+            jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(planned.mediaType ? { mediaType: planned.mediaType } : {}), ...(digest ? { digest } : {}) });
+            continue;
+        }
+        const head = readMember({ ...m, blob: { ...m.blob, size: Math.min(m.blob.size, 1024) } });
+        const kind = sniff(head);
+        if (kind === 'gzip' || kind === 'zstd' || (kind === 'none' && m.blob.size >= 1024))
+            jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(digest ? { digest } : {}) });
+        else
+            contentMembers.push(m.name);
+    }
+    const configMembers = new Set(plan.images.map((i) => i.configMember).filter((x) => Boolean(x)));
+    const structured = new Map();
+    for (const image of plan.images) {
+        const found = configFindings(image, matcher);
+        findings.push(...found);
+        if (image.configMember)
+            structured.set(image.configMember, new Set([...(structured.get(image.configMember) ?? []), ...found.map((f) => f.fingerprint)]));
+    }
+    const layerRun = runLayerJobs(jobs, spec, limits, parallel, newTotals());
+    for (const name of contentMembers) {
+        const m = source.members.get(name);
+        const { hits, digest, error } = await scanContent(m.blob, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
+        const expected = digestOfMember(m);
+        if (error)
+            unscanned.push({ what: name, reason: error });
+        if (expected && digest !== expected)
+            unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
+        const skip = structured.get(name) ?? new Set();
+        const attestation = plan.attestations.get(name);
+        for (const h of hits) {
+            if (skip.has(h.fingerprint))
+                continue;
+            findings.push({
+                ...hitFields(h),
+                ...(attestation ? { image: attestation } : {}),
+                path: name,
+                visibility: 'n/a',
+                message: attestation
+                    ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${LEAK_FIX}`
+                    : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${LEAK_FIX}`,
+            });
+        }
+    }
+    const results = new Map((await layerRun).map((r) => [r.id, r]));
+    for (const job of jobs) {
+        const failure = layerFailure?.(job, results.get(job.id));
+        if (failure)
+            throw new RegistryError(failure);
+    }
+    let files = 0;
+    let nestedFiles = 0;
+    let bytes = 0;
+    const notLookedInside = [];
+    for (const r of results.values()) {
+        files += r.files;
+        nestedFiles += r.nestedFiles;
+        bytes += r.bytes;
+        for (const u of r.unreadable)
+            unscanned.push({ what: `${r.id}: /${u.path}`, reason: u.reason });
+        if (r.error)
+            unscanned.push({ what: `layer ${r.digest && r.compression !== 'unknown' ? r.digest : r.id}`, reason: r.error });
+    }
+    const inImage = new Set();
+    for (const image of plan.images) {
+        const layerResults = image.layers.map((l) => results.get(l.member));
+        const fs = FinalFs.build(layerResults.map((r) => r?.index ?? emptyLayerIndex()));
+        const caPaths = new Set();
+        image.layers.forEach((l, i) => {
+            const r = layerResults[i];
+            if (!r)
+                return;
+            inImage.add(l.member);
+            if (l.diffId && !r.error && r.diffId !== l.diffId)
+                unscanned.push({ what: `${image.name} layer ${l.index}`, reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}` });
+            for (const n of r.notLookedInside)
+                notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
+            for (const h of r.hits) {
+                // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.
+                const cut = h.path.indexOf(NESTED);
+                const nested = cut !== -1;
+                const visible = fs.layerOf(nested ? h.path.slice(0, cut) : h.path) === i;
+                if (visible && !nested)
+                    caPaths.add(`/${h.path}`);
+                findings.push({
+                    ...hitFields(h),
+                    image: image.name,
+                    layer: { index: l.index, digest: r.digest, ...(l.instruction ? { instruction: l.instruction } : {}) },
+                    path: `/${h.path}`,
+                    visibility: visible ? 'final' : 'lower-layer',
+                    message: `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? ' (inside a file that holds other files)' : ''} (${h.kind}), ` +
+                        (visible ? 'visible in the final file system' : 'hidden or deleted by a later layer but still shipped in this one') +
+                        `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
+                });
+            }
+        });
+        const cwd = image.config.config?.WorkingDir || '/';
+        findings.push(...pointerFindings(envPointers(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
+        image.layers.forEach((l, i) => {
+            for (const c of layerResults[i]?.captured ?? []) {
+                if (fs.layerOf(c.path) === i)
+                    findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
+            }
+        });
+    }
+    for (const [id, r] of results) {
+        if (inImage.has(id))
+            continue;
+        for (const n of r.notLookedInside)
+            notLookedInside.push({ path: `${id}: /${n.path}`, reason: n.reason });
+        for (const h of r.hits) {
+            findings.push({ ...hitFields(h), path: `${id}: /${h.path}`, visibility: 'n/a', message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}` });
+        }
+    }
+    return {
+        input,
+        findings: dedupeFindings(findings),
+        unscanned,
+        notLookedInside: dedupeNotLookedInside(notLookedInside),
+        stats: { images: plan.images.length, layers: jobs.length, files, nestedFiles, bytes, ms: Date.now() - started },
+    };
+}
+/** A layer shared by several images (platforms) is listed once per layer and path. */
+function dedupeNotLookedInside(list) {
+    const seen = new Set();
+    return list.filter((n) => {
+        const key = `${n.layer}|${n.path}|${n.reason}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+function dedupeFindings(findings) {
+    const seen = new Set();
+    return findings.filter((f) => {
+        const key = `${f.image}|${f.layer?.index}|${f.path}|${f.kind}|${f.fingerprint}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+function pointerFindings(pointers, fs, caPaths, cwd, image, layer) {
+    const out = [];
+    for (const p of pointers) {
+        const verdict = judgePointer(p, fs, caPaths, cwd);
+        if (!verdict)
+            continue;
+        const what = `${p.setting} in ${p.where}${layer !== undefined ? ` (layer ${layer})` : ''}`;
+        const message = verdict.kind === 'pointer-inline'
+            ? `${what} holds certificate text instead of a path. ${LEAK_FIX}`
+            : verdict.kind === 'pointer-to-ca'
+                ? `${what} points tools at ${verdict.file}, which holds the CA. ${LEAK_FIX}`
+                : `${what} points at ${verdict.file}, which is not in the image: a build-time CA setting was left in the release image ` +
+                    '(tools fail on the missing file, or trust whatever is put there). Set it only in the builder stage, e.g. through with-org-ca.';
+        out.push({ kind: verdict.kind, fingerprint: '', ...(image ? { image } : {}), path: p.where, visibility: p.where.startsWith('config.') ? 'config' : 'final', message });
+    }
+    return out;
+}
+/** Env, Labels, Entrypoint, Cmd and every history entry (ARG values appear there as `RUN |N K=v …`). */
+function configFindings(image, matcher) {
+    const c = image.config;
+    const fields = [];
+    (c.config?.Env ?? []).forEach((v, i) => fields.push([`config.Env[${i}]`, v]));
+    for (const [k, v] of Object.entries(c.config?.Labels ?? {}))
+        fields.push([`config.Labels[${JSON.stringify(k)}]`, `${k}=${v}`]);
+    for (const key of ['Entrypoint', 'Cmd']) {
+        const v = c.config?.[key];
+        if (v)
+            fields.push([`config.${key}`, Array.isArray(v) ? v.join(' ') : v]);
+    }
+    (c.history ?? []).forEach((h, i) => h.created_by && fields.push([`history[${i}].created_by`, h.created_by]));
+    const out = [];
+    for (const [where, text] of fields) {
+        for (const h of scanText(matcher, text)) {
+            out.push({ ...hitFields(h), image: image.name, path: where, visibility: 'config', message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}` });
+        }
+    }
+    return out;
+}
+/** Text, plus any base64 token in it decoded (descriptor `data`, max-mode provenance hold JSON []byte as base64). */
+function scanText(matcher, text, depth = 0) {
+    const hits = scanBuffer(matcher, Buffer.from(text, 'utf8'));
+    if (depth < 2) {
+        const found = new Set(hits.map((h) => h.fingerprint));
+        for (const token of text.match(/[A-Za-z0-9+/]{64,}={0,2}/g) ?? []) {
+            const decoded = Buffer.from(token, 'base64');
+            const inner = scanBuffer(matcher, decoded);
+            if (decoded[0] === 0x7b || decoded[0] === 0x5b)
+                inner.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
+            // A PEM line is itself base64: what decodes from it was already found as the PEM.
+            for (const h of inner) {
+                if (found.has(h.fingerprint))
+                    continue;
+                found.add(h.fingerprint);
+                hits.push(h);
+            }
+        }
+    }
+    return hits;
+}
+function scanJsonStrings(matcher, text, depth) {
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch {
+        return [];
+    }
+    const hits = [];
+    // An explicit stack: a hostile blob of a million nested lists must not overflow the call stack.
+    const stack = [doc];
+    while (stack.length) {
+        const v = stack.pop();
+        if (typeof v === 'string') {
+            if (v.length >= 40)
+                hits.push(...scanText(matcher, v, depth));
+        }
+        else if (Array.isArray(v)) {
+            for (const x of v)
+                stack.push(x);
+        }
+        else if (v && typeof v === 'object') {
+            for (const [k, x] of Object.entries(v)) {
+                if (k.length >= 40)
+                    hits.push(...scanText(matcher, k, depth));
+                stack.push(x);
+            }
+        }
+    }
+    return hits;
+}
+/** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
+async function scanContent(blob, matcher, maybeJson) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const scanner = new ContentScanner(matcher);
+    const keep = [];
+    let kept = 0;
+    try {
+        if (blob.size > 0) {
+            for await (const chunk of await openBlob(blob)) {
+                const b = chunk;
+                hash.update(b);
+                scanner.feed(b);
+                if (maybeJson && kept < 64 * 1024 * 1024) {
+                    keep.push(b);
+                    kept += b.length;
+                }
+            }
+        }
+    }
+    catch (error) {
+        return { hits: scanner.end(), digest: `sha256:${hash.digest('hex')}`, error: error instanceof Error ? error.message : String(error) };
+    }
+    const hits = scanner.end();
+    if (maybeJson && kept <= 64 * 1024 * 1024) {
+        const text = Buffer.concat(keep).toString('utf8');
+        if (/^\s*[[{]/.test(text)) {
+            const fps = new Set(hits.map((h) => h.fingerprint));
+            for (const h of scanJsonStrings(matcher, text, 0))
+                if (!fps.has(h.fingerprint))
+                    hits.push(h);
+        }
+    }
+    return { hits, digest: `sha256:${hash.digest('hex')}` };
+}
+
+;// CONCATENATED MODULE: ./src/leak/docker.ts
+
+
+/** `docker save` of a daemon image into `file`; the reference is checked by the daemon, not here. */
+async function dockerSave(reference, file) {
+    let stderr = '';
+    let code;
+    try {
+        code = await exec_exec('docker', ['save', '--output', file, reference], {
+            ignoreReturnCode: true,
+            silent: true,
+            listeners: { stderr: (data) => (stderr += data.toString()) },
+        });
+    }
+    catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        throw new ImageInputError(`'${reference}' is not a file or directory, and 'docker save' cannot run here (${why}): ` +
+            'pass a docker save archive, an OCI archive or layout, or rootfs:DIR for a root file system instead.');
+    }
+    if (code !== 0) {
+        const line = stderr.trim().split('\n').pop() ?? '';
+        throw new ImageInputError(`'docker save ${reference}' failed with exit code ${code}${line ? `: ${line}` : ''}: expected a local image, or a path to an image archive or directory.`);
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/@balena/dockerignore/ignore.js
+var ignore = __nccwpck_require__(4158);
+var ignore_default = /*#__PURE__*/__nccwpck_require__.n(ignore);
+;// CONCATENATED MODULE: ./src/lint/paths.ts
+
+
+/**
+ * Where trust lives in an image, and what a CA file looks like by name. Pure string work on absolute POSIX paths.
+ */
+/** Directories that trust-store tools read additions from (update-ca-certificates, update-ca-trust, trust anchor). */
+const TRUST_SOURCE_DIRS = [
+    '/usr/local/share/ca-certificates', // Debian/Ubuntu/Alpine update-ca-certificates
+    '/usr/share/ca-certificates', // Debian: listed in /etc/ca-certificates.conf
+    '/etc/pki/ca-trust/source', // RHEL/Fedora update-ca-trust (and anchors/, blacklist/)
+    '/usr/share/pki/ca-trust-source', // RHEL/Fedora, and openSUSE/SLES update-ca-certificates
+    '/etc/pki/trust/anchors', // openSUSE/SLES
+    '/etc/ca-certificates/trust-source', // Arch trust anchor
+    '/usr/local/share/certs', // FreeBSD-style, seen in images
+];
+/** What each tool regenerates from those sources: the distribution bundles plus the Java stores they feed. */
+const REGENERATED_BY_UPDATE = [
+    ...SYSTEM_BUNDLE_FILES,
+    ...SYSTEM_BUNDLE_DIRS,
+    '/etc/ssl/certs/java/cacerts',
+    '/etc/pki/java/cacerts',
+    '/etc/pki/ca-trust/extracted',
+];
+/** A path segment that marks a place where certificates are trusted (dockerd/podman registry CAs included). */
+const TRUST_SEGMENTS = new Set(['ca-certificates', 'ca-trust', 'ca-trust-source', 'anchors', 'trust-source', 'certs.d', 'cacerts']);
+function normalise(path) {
+    const n = external_node_path_namespaceObject.posix.normalize(path.startsWith('/') ? path : `/${path}`);
+    return n.length > 1 ? n.replace(/\/+$/, '') : n;
+}
+/** Resolves `path` against a working directory, as WORKDIR, COPY destinations and `cd` do. */
+function resolvePath(path, cwd) {
+    if (path === '' || path === '.')
+        return normalise(cwd);
+    return normalise(path.startsWith('/') ? path : external_node_path_namespaceObject.posix.join(cwd, path));
+}
+function isUnder(path, dir) {
+    return dir === '/' ? path.startsWith('/') : path === dir || path.startsWith(`${dir}/`);
+}
+function isTrustSource(path) {
+    return TRUST_SOURCE_DIRS.some((d) => isUnder(path, d));
+}
+/** A place whose files a system trust store, a Java store or a container engine trusts. */
+function isTrustPath(path) {
+    // Hooks, configuration and distrust lists live beside the anchors but add no trust.
+    if (isUnder(path, '/etc/ca-certificates/update.d') || /\/(blacklist|blocklist)(\/|$)/.test(path) || /\.(conf|sh)$/.test(path))
+        return false;
+    if (isTrustSource(path) || isSystemBundlePath(path))
+        return true;
+    if (isUnder(path, '/etc/ssl/certs') || isUnder(path, '/etc/pki') || isUnder(path, '/usr/share/pki'))
+        return true;
+    const segments = path.split('/');
+    if (segments.some((s) => TRUST_SEGMENTS.has(s)))
+        return true;
+    // A JDK's security directory (…/lib/security, …/jre/lib/security), home of cacerts.
+    return /\/lib\/security(\/|$)/.test(path);
+}
+
+/** Certificate file extensions; keystores included. */
+const CERT_EXTENSION = /\.(pem|crt|cer|cert|der|p7b|p7c|jks|bks|keystore|truststore|ca-bundle)$/i;
+/**
+ * Words that make a certificate file name a CA's (split on separators and camelCase: rootCA → root, ca). Words a
+ * server's own certificate also uses (proxy, chain as in certbot's chain.pem, bundle, internal) are left out.
+ */
+const CA_WORDS = new Set([
+    'ca', 'cas', 'cacert', 'cacerts', 'root', 'roots', 'rootca', 'trust', 'truststore', 'anchor', 'anchors',
+    'zscaler', 'netskope', 'nscacert', 'mitm', 'mitmproxy', 'inspection', 'corp', 'corporate', 'company', 'enterprise',
+    'org', 'issuing', 'intermediate', 'pki', 'netfree', 'fortinet', 'fortigate', 'paloalto', 'bluecoat', 'forcepoint',
+]);
+function nameWords(name) {
+    return name
+        .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+        .split(/[^A-Za-z0-9]+/)
+        .filter(Boolean)
+        .map((w) => w.toLowerCase());
+}
+function hasCertExtension(name) {
+    return CERT_EXTENSION.test(name);
+}
+/** Whether a file name reads as a CA certificate (a server's cert.pem or tls.crt does not). */
+function isCaLikeName(path) {
+    const base = external_node_path_namespaceObject.posix.basename(path);
+    if (/^cacerts?$/i.test(base) || /^ca-certificates\.crt$/i.test(base))
+        return true;
+    if (!hasCertExtension(base) && !/\.(pem|crt|cer)\b/i.test(base))
+        return false;
+    const stem = base.replace(/(\.(pem|crt|cer|cert|der|p7b|p7c|jks|bks|keystore|truststore|ca-bundle))+$/i, '');
+    return nameWords(stem).some((w) => CA_WORDS.has(w));
+}
+/** Go's filepath.Match-style glob (BuildKit's COPY patterns) to a RegExp over a whole path. */
+function globRegExp(pattern) {
+    let re = '';
+    for (let i = 0; i < pattern.length; i++) {
+        const c = pattern[i];
+        if (c === '*') {
+            if (pattern[i + 1] === '*') {
+                re += '.*';
+                i++;
+            }
+            else
+                re += '[^/]*';
+        }
+        else if (c === '?')
+            re += '[^/]';
+        else if (c === '[') {
+            const end = pattern.indexOf(']', i + 1);
+            if (end === -1)
+                re += '\\[';
+            else {
+                re += `[${pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+                i = end;
+            }
+        }
+        else
+            re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+    }
+    return new RegExp(`^${re}$`);
+}
+function hasGlob(path) {
+    return /[*?[]/.test(path);
+}
+/** Whether a copy/remove source (file, directory or glob) covers `path`. */
+function covers(source, path) {
+    if (hasGlob(source)) {
+        const re = globRegExp(source);
+        // A glob matching a directory covers what is under it.
+        let p = path;
+        for (;;) {
+            if (re.test(p))
+                return true;
+            if (p === '/' || p === '')
+                return false;
+            p = external_node_path_namespaceObject.posix.dirname(p);
+        }
+    }
+    return isUnder(path, source);
+}
+/** Downloads that are public bundles, not an org CA (Mozilla's list as curl ships it). */
+const PUBLIC_BUNDLE_URLS = [/^https?:\/\/curl\.(se|haxx\.se)\/ca\/cacert(-[\d-]+)?\.pem$/i];
+function isPublicBundleUrl(url) {
+    return PUBLIC_BUNDLE_URLS.some((re) => re.test(url));
+}
+function urlBasename(url) {
+    try {
+        return external_node_path_namespaceObject.posix.basename(new URL(url).pathname) || 'index.html';
+    }
+    catch {
+        return external_node_path_namespaceObject.posix.basename(url);
+    }
+}
+function isUrl(word) {
+    return /^(https?|ftp):\/\//i.test(word);
+}
+
+;// CONCATENATED MODULE: ./src/lint/context.ts
+
+
+
+
+
+
+
+class ContextError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ContextError';
+    }
+}
+// A CommonJS module whose typings declare `export default`: under NodeNext the default import is module.exports.
+const dockerignore = ((ignore_default())["default"] ?? (ignore_default()));
+const MAX_FILES = 500_000;
+const MAX_CERT_BYTES = 4 * 1024 * 1024;
+function inOrgFamily(cert, org) {
+    if (org.fingerprints.includes(cert.fingerprint))
+        return true;
+    return org.certs.some((o) => o.fingerprint === cert.fingerprint || o.spkiSha256 === cert.spkiSha256 || certificate_isIssuedBy(cert, o) || certificate_isIssuedBy(o, cert));
+}
+function listFiles(root) {
+    const out = [];
+    const walk = (rel) => {
+        for (const entry of (0,external_node_fs_namespaceObject.readdirSync)((0,external_node_path_namespaceObject.join)(root, rel), { withFileTypes: true })) {
+            const path = rel ? `${rel}/${entry.name}` : entry.name;
+            if (entry.isDirectory())
+                walk(path);
+            else
+                out.push(path);
+            if (out.length > MAX_FILES)
+                throw new ContextError(`the build context '${root}' has more than ${MAX_FILES} files: expected a Docker build context (use .dockerignore).`);
+        }
+    };
+    walk('');
+    return out;
+}
+function readIgnore(root, dockerfile) {
+    const specific = dockerfile ? (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(dockerfile), `${(0,external_node_path_namespaceObject.basename)(dockerfile)}.dockerignore`) : undefined;
+    const file = specific && (0,external_node_fs_namespaceObject.existsSync)(specific) ? specific : (0,external_node_path_namespaceObject.join)(root, '.dockerignore');
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+        return [];
+    return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8')
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'));
+}
+function certificatesIn(bytes, name) {
+    try {
+        if (isJavaKeystore(bytes))
+            return readJks(bytes).map((e) => certificateFromDer(e.der));
+    }
+    catch {
+        return undefined;
+    }
+    const text = bytes.toString('latin1');
+    const pem = text.includes('-----BEGIN CERTIFICATE') || text.includes('-----BEGIN TRUSTED CERTIFICATE') || text.includes('-----BEGIN PKCS7');
+    if (!pem && !(hasCertExtension(name) && bytes[0] === 0x30))
+        return undefined;
+    try {
+        // A PEM with a private key in it is a server identity, not a CA to trust: the parser refuses it.
+        return parseCertificates(bytes, name);
+    }
+    catch {
+        return undefined;
+    }
+}
+function readBuildContext(root, options = {}) {
+    let stat;
+    try {
+        stat = (0,external_node_fs_namespaceObject.statSync)(root);
+    }
+    catch (error) {
+        throw new ContextError(`the build context '${root}' could not be read (${error.code ?? 'unreadable'}): expected a directory.`);
+    }
+    if (!stat.isDirectory())
+        throw new ContextError(`the build context '${root}' is not a directory: expected the directory docker build is given.`);
+    const ig = dockerignore().add(readIgnore(root, options.dockerfile));
+    const files = listFiles(root).filter((f) => !ig.ignores(f));
+    const classified = new Map();
+    return {
+        match(source) {
+            if (source === '.' || source === '')
+                return { files, dir: true };
+            if (hasGlob(source)) {
+                const re = globRegExp(source);
+                const hit = files.filter((f) => re.test(f) || f.split('/').some((_, i, parts) => re.test(parts.slice(0, i + 1).join('/'))));
+                return hit.length ? { files: hit, dir: false } : undefined;
+            }
+            if (files.includes(source))
+                return { files: [source], dir: false };
+            const under = files.filter((f) => f.startsWith(`${source}/`));
+            return under.length ? { files: under, dir: true } : undefined;
+        },
+        classify(file) {
+            if (classified.has(file))
+                return classified.get(file);
+            let result;
+            const path = (0,external_node_path_namespaceObject.join)(root, ...file.split('/'));
+            try {
+                const st = (0,external_node_fs_namespaceObject.lstatSync)(path);
+                if (st.isFile() && st.size <= MAX_CERT_BYTES) {
+                    const certs = certificatesIn((0,external_node_fs_namespaceObject.readFileSync)(path), external_node_path_namespaceObject.posix.basename(file));
+                    if (certs?.length) {
+                        const counted = options.org ? certs.filter((c) => inOrgFamily(c, options.org)) : certs.filter((c) => c.isCa);
+                        const shown = (counted[0] ?? certs[0]);
+                        result = {
+                            ca: counted.length > 0,
+                            description: counted.length
+                                ? `${options.org ? "a certificate of the org CA's family" : 'a CA certificate'}: ${shown.subject}${counted.length > 1 ? ` and ${counted.length - 1} more` : ''}`
+                                : `${certs.length} certificate(s), ${options.org ? "none of the org CA's family" : 'none of them a CA'}: ${shown.subject}`,
+                        };
+                    }
+                }
+            }
+            catch {
+                result = undefined;
+            }
+            classified.set(file, result);
+            return result;
+        },
+    };
+}
+
+// EXTERNAL MODULE: ./node_modules/dockerfile-ast/lib/main.js
+var main = __nccwpck_require__(8390);
+;// CONCATENATED MODULE: ./src/lint/dockerfile.ts
+
+class DockerfileError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DockerfileError';
+    }
+}
+/** Splits words the way the Dockerfile frontend does for COPY/ADD/FROM: whitespace, with quotes kept together. */
+function splitWords(text, escape = '\\') {
+    const words = [];
+    let word = '';
+    let quote;
+    let has = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (quote) {
+            if (c === quote)
+                quote = undefined;
+            else if (c === escape && quote === '"' && i + 1 < text.length)
+                word += text[++i];
+            else
+                word += c;
+            continue;
+        }
+        if (c === '"' || c === "'") {
+            quote = c;
+            has = true;
+        }
+        else if (/\s/.test(c)) {
+            if (has)
+                words.push(word);
+            word = '';
+            has = false;
+        }
+        else if (c === escape && i + 1 < text.length) {
+            word += text[++i];
+            has = true;
+        }
+        else {
+            word += c;
+            has = true;
+        }
+    }
+    if (has)
+        words.push(word);
+    return words;
+}
+const FLAG = /^--([A-Za-z][A-Za-z0-9-]*)(?:=(.*))?$/;
+function parseDockerfile(content) {
+    const doc = main.DockerfileParser.parse(content);
+    const escape = doc.getEscapeCharacter();
+    const lines = content.split(/\r?\n/);
+    const comments = new Map();
+    for (const c of doc.getComments())
+        comments.set(c.getRange().start.line + 1, c.getContent());
+    const stages = [];
+    const globalArgs = [];
+    const instructionLines = [];
+    for (const inst of doc.getInstructions()) {
+        const range = inst.getRange();
+        const heredocRanges = inst
+            .getHeredocs?.() ?? [];
+        const heredocs = heredocRanges.map((h) => {
+            const r = h.getContentRange();
+            return { name: h.getName(), body: r ? lines.slice(r.start.line, r.end.line + 1).join('\n') : '' };
+        });
+        // The header: the instruction's lines up to its first heredoc body.
+        const firstBody = heredocRanges.map((h) => h.getContentRange()?.start.line).find((l) => l !== undefined);
+        const headerEnd = firstBody !== undefined ? firstBody - 1 : range.end.line;
+        const header = [];
+        for (let l = range.start.line; l <= headerEnd; l++) {
+            const raw = lines[l] ?? '';
+            if (l > range.start.line && /^\s*#/.test(raw))
+                continue; // comment inside a continuation
+            const trimmed = raw.replace(/\s+$/, '');
+            header.push(trimmed.endsWith(escape) && l < headerEnd ? trimmed.slice(0, -1) : trimmed);
+        }
+        const joined = header.join(' ').trim();
+        const keyword = inst.getKeyword().toUpperCase();
+        let rest = joined.slice(joined.search(/\s|$/)).trim();
+        const flags = [];
+        // Flags come first: --from=x --chmod=644 --link --mount=type=secret,id=a …
+        for (;;) {
+            const m = /^(--[A-Za-z][A-Za-z0-9-]*(?:=(?:"[^"]*"|'[^']*'|\S)*)?)(\s+|$)/.exec(rest);
+            if (!m || keyword === 'ENV' || keyword === 'LABEL')
+                break;
+            const f = FLAG.exec(m[1]);
+            if (!f)
+                break;
+            flags.push({ name: f[1].toLowerCase(), value: (f[2] ?? '').replace(/^"(.*)"$/, '$1') });
+            rest = rest.slice(m[0].length);
+        }
+        let json = false;
+        let words;
+        if (/^\[/.test(rest)) {
+            try {
+                const parsed = JSON.parse(rest);
+                if (Array.isArray(parsed) && parsed.every((w) => typeof w === 'string')) {
+                    words = parsed;
+                    json = true;
+                }
+                else
+                    words = splitWords(rest, escape);
+            }
+            catch {
+                words = splitWords(rest, escape);
+            }
+        }
+        else
+            words = splitWords(rest, escape);
+        const instr = {
+            keyword,
+            line: range.start.line + 1,
+            endLine: range.end.line + 1,
+            flags,
+            words,
+            rest,
+            heredocs,
+            text: lines.slice(range.start.line, range.end.line + 1).join('\n'),
+            json,
+        };
+        instructionLines.push(instr.line);
+        if (keyword === 'FROM') {
+            const plain = words.filter((w) => !w.startsWith('--'));
+            const asAt = plain.findIndex((w) => w.toLowerCase() === 'as');
+            const name = asAt !== -1 ? plain[asAt + 1]?.toLowerCase() : undefined;
+            stages.push({ index: stages.length, name, base: plain[0] ?? '', from: instr, instructions: [] });
+        }
+        else if (stages.length) {
+            stages[stages.length - 1].instructions.push(instr);
+        }
+        else if (keyword === 'ARG') {
+            globalArgs.push(instr);
+        }
+    }
+    if (stages.length === 0)
+        throw new DockerfileError('the Dockerfile has no FROM instruction: expected at least one stage.');
+    return { globalArgs, stages, comments, instructionLines };
+}
+/** `a=b c="d e"` (ENV/ARG/LABEL) or the legacy `ENV name value with spaces`. */
+function keyValues(instr) {
+    const words = instr.words;
+    if (instr.keyword === 'ENV' && words.length >= 2 && !words[0].includes('='))
+        return [[words[0], words.slice(1).join(' ')]];
+    return words.map((w) => {
+        const eq = w.indexOf('=');
+        return eq === -1 ? [w, undefined] : [w.slice(0, eq), w.slice(eq + 1)];
+    });
+}
+
+;// CONCATENATED MODULE: ./src/lint/expand.ts
+function expand(text, vars) {
+    return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (whole, braced, op, word, bare) => {
+        const name = braced ?? bare;
+        const value = vars.get(name);
+        if (!op)
+            return value ?? whole;
+        const set = op.startsWith(':') ? value !== undefined && value !== '' : value !== undefined;
+        if (op.endsWith('-'))
+            return set ? value : expand(word ?? '', vars);
+        return set ? expand(word ?? '', vars) : '';
+    });
+}
+/** The names a text refers to with $X or ${X…}. */
+function referencedVariables(text) {
+    return [...text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
+}
+
+;// CONCATENATED MODULE: ./src/lint/filesystem.ts
+
+
+class StageFs {
+    records;
+    workdir;
+    env;
+    constructor(records = [], workdir = '/', env = new Map()) {
+        this.records = records;
+        this.workdir = workdir;
+        this.env = env;
+    }
+    /** A copy for a stage built FROM this one (records are shared until one of them changes). */
+    fork() {
+        return new StageFs([...this.records], this.workdir, new Map(this.env));
+    }
+    add(record) {
+        this.remove(record.path, true);
+        this.records.push(record);
+    }
+    /** Removes a path (or glob) and what is under it; a directory record above it keeps a note of the hole. */
+    remove(path, exactOnly = false) {
+        const gone = [];
+        const kept = [];
+        for (const r of this.records) {
+            if (exactOnly ? r.path === path : covers(path, r.path))
+                gone.push(r);
+            else if (!exactOnly && r.dir && !hasGlob(path) && isUnder(path, r.path) && path !== r.path)
+                kept.push({ ...r, removed: [...r.removed, path] });
+            else
+                kept.push(r);
+        }
+        this.records = kept;
+        return gone;
+    }
+    /** The record that provides `path`: the file itself, or the nearest directory record that holds it. */
+    lookup(path) {
+        let best;
+        for (const r of this.records) {
+            if (r.path === path)
+                return r;
+            if (r.dir && isUnder(path, r.path) && !r.removed.some((x) => isUnder(path, x)) && (!best || r.path.length > best.path.length))
+                best = r;
+        }
+        return best;
+    }
+    /** Records at or under `source` (a path or glob), and directory records that hold `source`. */
+    covered(source) {
+        const out = this.records.filter((r) => covers(source, r.path));
+        if (!hasGlob(source)) {
+            const holder = this.lookup(source);
+            if (holder && holder.path !== source && !out.includes(holder))
+                out.push(holder);
+        }
+        return out;
+    }
+    /** CA records at or under a directory. */
+    caUnder(dir) {
+        return this.records.filter((r) => r.ca && (isUnder(r.path, dir) || (r.dir && isUnder(dir, r.path))));
+    }
+}
+/** Where a record copied from `source` lands under `dest` (COPY and cp semantics). */
+function mapPath(record, source, dest, destIsDir) {
+    if (hasGlob(source))
+        return external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(record.path));
+    // A directory source copies its contents, not itself.
+    if (record.path === source && record.dir)
+        return dest;
+    if (record.path === source || isUnder(source, record.path))
+        return destIsDir ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(source)) : dest;
+    return external_node_path_namespaceObject.posix.join(dest, record.path.slice(source === '/' ? 0 : source.length));
+}
+
+;// CONCATENATED MODULE: ./src/lint/shell.ts
+const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'do', 'while', 'until', '!', '{', '}', 'fi', 'done', 'esac', 'time']);
+function tokenize(script) {
+    const tokens = [];
+    let text = '';
+    let has = false;
+    let literal = true;
+    let anyQuote = false;
+    const flush = () => {
+        if (has)
+            tokens.push({ kind: 'word', word: { text, literal: anyQuote && literal } });
+        text = '';
+        has = false;
+        literal = true;
+        anyQuote = false;
+    };
+    for (let i = 0; i < script.length; i++) {
+        const c = script[i];
+        const next = script[i + 1];
+        if (c === '\\' && next === '\n') {
+            i++;
+            continue;
+        }
+        if (c === ' ' || c === '\t' || c === '\r') {
+            flush();
+            continue;
+        }
+        if (c === '\n') {
+            flush();
+            tokens.push({ kind: 'op', op: ';' });
+            continue;
+        }
+        if (c === '#' && !has) {
+            while (i < script.length && script[i] !== '\n')
+                i++;
+            i--;
+            continue;
+        }
+        if (c === "'") {
+            const end = script.indexOf("'", i + 1);
+            const stop = end === -1 ? script.length : end;
+            text += script.slice(i + 1, stop);
+            has = true;
+            anyQuote = true;
+            i = stop;
+            continue;
+        }
+        if (c === '"') {
+            literal = false;
+            anyQuote = true;
+            has = true;
+            let j = i + 1;
+            for (; j < script.length && script[j] !== '"'; j++) {
+                if (script[j] === '\\' && j + 1 < script.length && '"\\$`\n'.includes(script[j + 1])) {
+                    if (script[j + 1] !== '\n')
+                        text += script[j + 1];
+                    j++;
+                }
+                else
+                    text += script[j];
+            }
+            i = j;
+            continue;
+        }
+        if (c === '\\' && next !== undefined) {
+            text += next;
+            has = true;
+            literal = false;
+            i++;
+            continue;
+        }
+        if (c === '$' && next === '(') {
+            // Command substitution: one opaque word part, parentheses balanced.
+            let depth = 0;
+            let j = i + 1;
+            for (; j < script.length; j++) {
+                if (script[j] === '(')
+                    depth++;
+                else if (script[j] === ')' && --depth === 0)
+                    break;
+            }
+            text += script.slice(i, j + 1);
+            has = true;
+            literal = false;
+            i = j;
+            continue;
+        }
+        if (c === '`') {
+            const end = script.indexOf('`', i + 1);
+            const stop = end === -1 ? script.length : end;
+            text += script.slice(i, stop + 1);
+            has = true;
+            literal = false;
+            i = stop;
+            continue;
+        }
+        if (c === '&' && next === '&') {
+            flush();
+            tokens.push({ kind: 'op', op: '&&' });
+            i++;
+            continue;
+        }
+        if (c === '|' && next === '|') {
+            flush();
+            tokens.push({ kind: 'op', op: '||' });
+            i++;
+            continue;
+        }
+        if (c === '&' && next === '>') {
+            flush();
+            const append = script[i + 2] === '>';
+            tokens.push({ kind: 'op', op: append ? '>>' : '>' });
+            i += append ? 2 : 1;
+            continue;
+        }
+        if (c === '>' || c === '<') {
+            // 2>file, 2>&1, >>file, <file, <<EOF (here-doc to a command: the body is not a file)
+            const fd = /^\d+$/.test(text) && has ? text : undefined;
+            if (fd) {
+                text = '';
+                has = false;
+            }
+            else
+                flush();
+            if (c === '>' && next === '&') {
+                // >&2 or 2>&1: a descriptor, not a file
+                i++;
+                while (/\d|-/.test(script[i + 1] ?? ''))
+                    i++;
+                continue;
+            }
+            if (c === '<' && next === '<') {
+                tokens.push({ kind: 'op', op: '<<' });
+                i += script[i + 2] === '<' ? 2 : 1;
+                continue;
+            }
+            const append = c === '>' && next === '>';
+            tokens.push({ kind: 'op', op: fd && fd !== '1' ? 'fd>' : append ? '>>' : c });
+            if (append)
+                i++;
+            continue;
+        }
+        if (c === ';' || c === '|' || c === '&' || c === '(' || c === ')') {
+            flush();
+            tokens.push({ kind: 'op', op: c === '&' || c === '(' || c === ')' ? ';' : c });
+            continue;
+        }
+        text += c;
+        has = true;
+        literal = false;
+    }
+    flush();
+    return tokens;
+}
+function parseShell(script) {
+    const pipelines = [];
+    let pipeline = [];
+    let words = [];
+    let assigns = [];
+    let redirects = [];
+    const endCommand = () => {
+        // Control keywords and wrappers in front of the command itself.
+        while (words.length && !words[0].literal && KEYWORDS.has(words[0].text))
+            words.shift();
+        while (words.length && (words[0].text === 'sudo' || words[0].text === 'env' || words[0].text === 'exec' || words[0].text === 'command')) {
+            words.shift();
+            while (words.length && words[0].text.startsWith('-'))
+                words.shift();
+            while (words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0].text))
+                assigns.push(words.shift());
+        }
+        if (words.length || assigns.length || redirects.length)
+            pipeline.push({ words, assigns, redirects });
+        words = [];
+        assigns = [];
+        redirects = [];
+    };
+    const endPipeline = () => {
+        endCommand();
+        if (pipeline.length)
+            pipelines.push(pipeline);
+        pipeline = [];
+    };
+    const tokens = tokenize(script);
+    for (let i = 0; i < tokens.length; i++) {
+        const t = tokens[i];
+        if (t.kind === 'word') {
+            if (words.length === 0 && !t.word.literal && /^[A-Za-z_][A-Za-z0-9_]*=/.test(t.word.text))
+                assigns.push(t.word);
+            else
+                words.push(t.word);
+            continue;
+        }
+        switch (t.op) {
+            case '|':
+                endCommand();
+                break;
+            case '>':
+            case '>>':
+            case '<': {
+                const target = tokens[i + 1];
+                if (target?.kind === 'word') {
+                    redirects.push({ op: t.op, target: target.word });
+                    i++;
+                }
+                break;
+            }
+            case 'fd>':
+            case '<<':
+                if (tokens[i + 1]?.kind === 'word')
+                    i++;
+                break;
+            default:
+                endPipeline();
+        }
+    }
+    endPipeline();
+    return pipelines;
+}
+
+;// CONCATENATED MODULE: ./src/lint/run.ts
+
+
+
+
+
+
+
+const NOTHING = { ca: false, what: 'nothing' };
+const DEBIAN_SOURCES = ['/usr/local/share/ca-certificates', '/usr/share/ca-certificates'];
+const RHEL_SOURCES = ['/etc/pki/ca-trust/source', '/usr/share/pki/ca-trust-source', '/etc/pki/trust/anchors'];
+function csv(value) {
+    const out = new Map();
+    for (const part of value.split(',')) {
+        const eq = part.indexOf('=');
+        const key = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
+        out.set(key, eq === -1 ? 'true' : part.slice(eq + 1).trim().replace(/^["']|["']$/g, ''));
+    }
+    return out;
+}
+function secretLooksCa(id, target) {
+    const words = `${id} ${external_node_path_namespaceObject.posix.basename(target)}`
+        .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+        .toLowerCase()
+        .split(/[^a-z0-9]+/);
+    return words.some((w) => ['ca', 'cas', 'cacert', 'cacerts', 'cert', 'certs', 'certificate', 'certificates', 'pem', 'crt', 'root', 'rootca', 'bundle', 'zscaler', 'netskope', 'trust', 'truststore', 'proxy', 'mitm'].includes(w));
+}
+function mountsOf(instr, cwd, vars) {
+    return instr.flags
+        .filter((f) => f.name === 'mount')
+        .map((f) => {
+        const o = csv(expand(f.value, vars));
+        const type = o.get('type') ?? 'bind';
+        const id = o.get('id');
+        const targetRaw = o.get('target') ?? o.get('dst') ?? o.get('destination') ?? (type === 'secret' ? `/run/secrets/${id ?? ''}` : undefined);
+        const target = targetRaw ? resolvePath(targetRaw, cwd) : `/run/${type}`;
+        const source = o.get('source') ?? o.get('src');
+        return {
+            type,
+            target,
+            ...(id !== undefined ? { id } : {}),
+            ...(o.get('from') !== undefined ? { from: o.get('from') } : {}),
+            ...(source !== undefined ? { source } : {}),
+            ca: type === 'secret' && (secretLooksCa(id ?? '', target) || isTrustPath(target)),
+        };
+    });
+}
+/** The shell text of a RUN: its command line, or the here-document it runs (`RUN <<EOF`, `RUN bash <<EOF`). */
+function scriptOf(instr) {
+    if (instr.json) {
+        const w = instr.words;
+        return w.length >= 3 && /(^|\/)(ba|da|a)?sh$/.test(w[0]) && /^-[a-z]*c$/.test(w[1]) ? w[2] : w.map((x) => `'${x.replace(/'/g, "'\\''")}'`).join(' ');
+    }
+    if (!instr.heredocs.length)
+        return instr.rest;
+    const header = instr.rest.replace(/<<-?(["']?)([A-Za-z0-9_.-]+)\1/g, '').trim();
+    if (header === '' || /^(\/usr)?(\/bin\/)?(ba|da|a)?sh(\s+-[a-z]+)*$/.test(header))
+        return instr.heredocs.map((h) => h.body).join('\n');
+    return header;
+}
+/** Options that take a value, per command, so that the value is not read as a file. */
+const OPTIONS_WITH_VALUE = {
+    cp: ['-t', '-S', '--target-directory', '--suffix'],
+    install: ['-m', '-o', '-g', '-t', '-S', '--mode', '--owner', '--group', '--target-directory', '--suffix'],
+    mv: ['-t', '-S', '--target-directory', '--suffix'],
+    curl: ['-o', '-H', '-d', '-u', '-x', '-X', '-A', '-e', '-w', '-m', '-T', '-b', '-c', '-E', '--cacert', '--capath', '--cert', '--key', '--connect-timeout', '--max-time', '--retry', '--retry-delay', '--retry-max-time', '--resolve', '--proxy', '--data', '--data-raw', '--data-binary', '--header', '--user', '--output', '--url', '--user-agent', '--referer', '--write-out', '--upload-file', '--cookie', '--cookie-jar', '--proto', '--proto-redir', '--limit-rate', '--tlsv1.2'],
+    wget: ['-O', '-P', '-o', '-a', '-t', '-T', '-U', '-e', '--output-document', '--directory-prefix', '--tries', '--timeout', '--user-agent', '--header', '--user', '--password', '--ca-certificate', '--ca-directory'],
+    keytool: ['-file', '-keystore', '-alias', '-storepass', '-keypass', '-srckeystore', '-destkeystore', '-srcstorepass', '-deststorepass', '-storetype', '-srcstoretype', '-deststoretype', '-providername', '-provider', '-providerclass', '-providerpath', '-keyalg', '-keysize', '-dname', '-validity', '-ext', '-sigalg', '-startdate', '-srcalias', '-destalias'],
+    unzip: ['-d', '-x'],
+    tar: ['-f', '-C', '--file', '--directory', '-T', '-X', '--exclude'],
+    certutil: ['-d', '-n', '-t', '-i', '-f'],
+    openssl: ['-in', '-out', '-inform', '-outform', '-connect', '-servername', '-CAfile', '-CApath', '-verify', '-certfile', '-passin', '-name'],
+};
+function operands(cmd, args) {
+    const withValue = OPTIONS_WITH_VALUE[cmd] ?? [];
+    const out = [];
+    const options = new Map();
+    let afterDoubleDash = false;
+    for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (afterDoubleDash || !a.startsWith('-') || a === '-') {
+            out.push(a);
+            continue;
+        }
+        if (a === '--') {
+            afterDoubleDash = true;
+            continue;
+        }
+        const eq = a.indexOf('=');
+        if (a.startsWith('--') && eq !== -1) {
+            options.set(a.slice(0, eq), a.slice(eq + 1));
+            continue;
+        }
+        if (withValue.includes(a)) {
+            options.set(a, args[i + 1] ?? '');
+            i++;
+            continue;
+        }
+        // -ofile / -Pdir (single-letter option glued to its value)
+        const glued = withValue.find((o) => /^-[A-Za-z]$/.test(o) && a.startsWith(o) && a.length > 2 && !a.startsWith('--'));
+        if (glued && (cmd === 'curl' || cmd === 'wget' || cmd === 'tar')) {
+            options.set(glued, a.slice(2));
+            continue;
+        }
+        options.set(a, 'true');
+    }
+    return { operands: out, options };
+}
+function interpretRun(instr, env) {
+    const fs = env.fs;
+    let cwd = fs.workdir;
+    const local = new Map(env.vars);
+    const mounts = mountsOf(instr, cwd, env.vars);
+    const created = [];
+    const script = scriptOf(instr);
+    const where = () => `line ${instr.line}`;
+    const text = (w) => (w.literal ? w.text : expand(w.text, local));
+    const abs = (p) => resolvePath(p, cwd);
+    const mountOf = (path) => mounts.find((m) => isUnder(path, m.target));
+    const unresolved = (p) => /\$|`|\{\}/.test(p);
+    const newRecord = (path, dir, ca, rule, what, origin, evidence) => {
+        const r = { path, dir, ca, line: instr.line, stage: env.stage, rule, what, origin, removed: [], pending: true, reported: false, ...(evidence ? { evidence } : {}) };
+        fs.add(r);
+        created.push(r);
+        return r;
+    };
+    const read = (path) => {
+        const m = mountOf(path);
+        if (m) {
+            if (m.type === 'secret')
+                return { ca: m.ca, what: `the secret '${m.id ?? external_node_path_namespaceObject.posix.basename(m.target)}'`, secret: m.id ?? m.target };
+            if (m.type === 'bind') {
+                const inner = resolvePath(external_node_path_namespaceObject.posix.join(m.source ?? '.', external_node_path_namespaceObject.posix.relative(m.target, path)), '/');
+                if (m.from !== undefined) {
+                    const s = env.stageFs(m.from);
+                    if (!s)
+                        return { ca: isCaLikeName(path), what: `${inner} of '${m.from}'` };
+                    const r = s.fs.lookup(inner) ?? s.fs.covered(inner).find((x) => x.ca);
+                    return r ? { ca: r.ca, what: `${inner} of stage '${s.name}' (${r.what})` } : { ca: false, public: isSystemBundlePath(inner), what: `${inner} of stage '${s.name}'` };
+                }
+                const cls = env.context?.classify(inner.slice(1));
+                return cls ? { ca: cls.ca, what: `'${inner.slice(1)}' of the build context (${cls.description})` } : { ca: isCaLikeName(inner), what: `'${inner.slice(1)}' of the build context` };
+            }
+            return NOTHING;
+        }
+        const publicPath = isSystemBundlePath(path) || isUnder(path, '/usr/share/ca-certificates/mozilla') || (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length);
+        if (hasGlob(path)) {
+            const recs = fs.covered(path);
+            const ca = recs.some((r) => r.ca);
+            return { ca, what: ca ? recs.filter((r) => r.ca).map((r) => r.path).join(', ') : path, public: publicPath && !ca };
+        }
+        const r = fs.lookup(path);
+        if (r && (r.ca || r.path === path))
+            return { ca: r.ca, what: r.path === path ? path : `${path} (${r.what})` };
+        if (publicPath)
+            return { ca: false, public: true, what: path };
+        return { ca: isCaLikeName(path) && !unresolved(path), what: path };
+    };
+    const write = (path, content, how) => {
+        if (mountOf(path) || path === '/dev/null' || path.startsWith('/dev/') || path.startsWith('/proc/'))
+            return;
+        // Output of unknown content (a `{ …; } > file` group, grep, sed) counts only where a certificate file would go.
+        const certish = hasCertExtension(path) || isCaLikeName(path) || external_node_path_namespaceObject.posix.basename(path) === 'cacerts' || isSystemBundlePath(path);
+        const trust = isTrustPath(path) && !content.public && (content !== NOTHING || certish);
+        const ca = !content.public && (content.ca || trust || (content.download === true && isCaLikeName(path)));
+        const rule = content.secret !== undefined ? 'OCA105' : 'OCA102';
+        newRecord(path, false, ca, rule, `RUN ${how} ${content.what === 'nothing' ? '' : `${content.what} `}to ${path}`.replace(/\s+to /, ' to '), content.secret !== undefined ? 'secret' : content.download ? 'download' : 'write');
+    };
+    /** A tool flag or setting proves `value` names a CA: the file (if it is in the image) is CA material. */
+    const provenCa = (value, evidence) => {
+        if (!value || unresolved(value) || /^[a-z]+:\/\//i.test(value) || value.includes('-----BEGIN'))
+            return;
+        const path = abs(value);
+        if (mountOf(path) || isSystemBundlePath(path) || isUnder(path, '/usr/share/ca-certificates/mozilla'))
+            return;
+        const r = fs.lookup(path);
+        if (r && r.path === path) {
+            if (!r.ca) {
+                r.ca = true;
+                r.evidence = `${where()} ${evidence}`;
+            }
+            if (!r.pending)
+                env.report(r);
+            return;
+        }
+        if (r?.dir) {
+            const child = { ...r, path, dir: false, ca: true, what: `${r.what}, which includes ${path}`, evidence: `${where()} ${evidence}`, removed: [], reported: false };
+            fs.add(child);
+            if (child.pending)
+                created.push(child);
+            else
+                env.report(child);
+            return;
+        }
+        if (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length)
+            return;
+        env.finding('OCA110', `RUN ${evidence.replace(/\bit\b/, path)}: the file is not a mount and no COPY/ADD here brought it, so it is in the image (from the base image or an earlier step), and the tool treats it as a CA`);
+        newRecord(path, false, true, 'OCA110', `${path} (used as a CA at ${where()})`, 'write').reported = true;
+    };
+    const trustUpdate = (tool, sources, extra = []) => {
+        for (const p of REGENERATED_BY_UPDATE) {
+            const r = fs.records.find((x) => x.path === p);
+            if (r && (r.origin === 'regenerated' || !r.dir))
+                fs.remove(p, true);
+        }
+        const added = [
+            ...new Set([
+                ...sources.flatMap((d) => fs.caUnder(d).map((r) => r.path)),
+                ...mounts.filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || read(m.target).ca)).map((m) => `${m.target} (a ${m.type} mount)`),
+                ...extra,
+            ]),
+        ];
+        if (!added.length)
+            return;
+        const what = `RUN ${tool} regenerates the system trust store (${REGENERATED_BY_UPDATE[0]} and the other bundles) with ${added.slice(0, 3).join(', ')}${added.length > 3 ? ` and ${added.length - 3} more` : ''}`;
+        for (const p of REGENERATED_BY_UPDATE)
+            newRecord(p, !/\.(crt|pem)$|cacerts$/.test(p), true, 'OCA103', what, 'regenerated');
+    };
+    /** Copies each source to dest (cp, mv, install, rsync), carrying what the model knows of directories. */
+    const copyFiles = (sources, destWord, destIsDirHint, how, move) => {
+        const dest = abs(destWord);
+        const known = fs.records.find((r) => r.path === dest);
+        const destIsDir = destIsDirHint || destWord.endsWith('/') || sources.length > 1 || isKnownDirectory(dest) || Boolean(known?.dir);
+        for (const s of sources) {
+            const src = abs(s);
+            const under = mountOf(src) ? [] : fs.records.filter((r) => r.path !== src && isUnder(r.path, src));
+            if (under.length) {
+                for (const r of under) {
+                    const target = mapPath(r, src, destIsDir ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(src)) : dest, false);
+                    newRecord(target, r.dir, r.ca || (isTrustPath(target) && !isSystemBundlePath(r.path)), 'OCA102', `RUN ${how} ${r.path} (${r.what}) to ${target}`, 'write');
+                }
+            }
+            const target = destIsDir && !hasGlob(src) ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(src)) : hasGlob(src) ? dest : dest;
+            const content = read(src);
+            if (!under.length || content.ca)
+                write(target, content, how);
+            if (move)
+                fs.remove(src);
+        }
+    };
+    for (const pipeline of parseShell(script)) {
+        let stdin = NOTHING;
+        for (const command of pipeline) {
+            const out = runCommand(command, stdin);
+            for (const r of command.redirects) {
+                if (r.op === '<')
+                    continue;
+                write(abs(text(r.target)), out, r.op === '>>' ? 'appends' : 'writes');
+            }
+            stdin = command.redirects.some((r) => r.op !== '<') ? NOTHING : out;
+        }
+    }
+    function runCommand(command, stdin) {
+        for (const a of command.assigns) {
+            const t = text(a);
+            const eq = t.indexOf('=');
+            const name = t.slice(0, eq);
+            const value = t.slice(eq + 1);
+            if (command.words.length === 0)
+                local.set(name, value);
+            for (const p of assignmentPointers(name, value, ''))
+                if (p.form !== 'text')
+                    provenCa(p.value, `sets ${name}=${value} for ${command.words[0]?.text ?? 'the shell'}`);
+        }
+        if (!command.words.length)
+            return NOTHING;
+        const words = command.words.map(text);
+        const cmd = external_node_path_namespaceObject.posix.basename(words[0]);
+        const args = words.slice(1);
+        for (const r of command.redirects)
+            if (r.op === '<')
+                stdin = read(abs(text(r.target)));
+        const { operands: ops, options } = operands(cmd, args);
+        const opt = (...names) => names.map((n) => options.get(n)).find((v) => v !== undefined);
+        switch (cmd) {
+            case 'cd':
+                cwd = abs(ops[0] ?? '/root');
+                return NOTHING;
+            case 'export':
+                for (const a of args) {
+                    const eq = a.indexOf('=');
+                    if (eq === -1)
+                        continue;
+                    local.set(a.slice(0, eq), a.slice(eq + 1));
+                    for (const p of assignmentPointers(a.slice(0, eq), a.slice(eq + 1), ''))
+                        if (p.form !== 'text')
+                            provenCa(p.value, `exports ${a.slice(0, eq)}=${a.slice(eq + 1)}`);
+                }
+                return NOTHING;
+            case 'cp':
+            case 'install':
+            case 'rsync':
+            case 'mv': {
+                const targetDir = opt('-t', '--target-directory');
+                if (cmd === 'install' && options.has('-d'))
+                    return NOTHING;
+                if (targetDir !== undefined)
+                    copyFiles(ops, targetDir, true, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
+                else if (ops.length >= 2)
+                    copyFiles(ops.slice(0, -1), ops[ops.length - 1], false, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
+                return NOTHING;
+            }
+            case 'rm':
+            case 'unlink':
+                for (const p of ops)
+                    fs.remove(abs(p));
+                return NOTHING;
+            case 'cat': {
+                const files = ops.filter((o) => o !== '-');
+                if (!files.length)
+                    return stdin;
+                const parts = files.map((f) => read(abs(f)));
+                const secret = parts.find((p) => p.secret !== undefined)?.secret;
+                return { ca: parts.some((p) => p.ca), what: parts.map((p) => p.what).join(' + '), ...(secret !== undefined ? { secret } : {}), public: parts.every((p) => p.public) };
+            }
+            case 'tee':
+                for (const f of ops)
+                    write(abs(f), stdin, options.has('-a') ? 'appends' : 'writes');
+                return stdin;
+            case 'echo':
+            case 'printf': {
+                const raw = command.words.slice(1).map((w) => w.text).join(' ');
+                const caVar = [...raw.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]).find((n) => env.caArgs.has(n) || (local.get(n) ?? '').includes('-----BEGIN'));
+                if (raw.includes('-----BEGIN') || caVar)
+                    return { ca: true, what: caVar ? `the value of ${caVar}` : 'certificate text' };
+                return NOTHING;
+            }
+            case 'wget':
+            case 'curl': {
+                const caFile = opt('--cacert', '--ca-certificate');
+                if (caFile)
+                    provenCa(caFile, `passes ${caFile} to ${cmd} as its CA file`);
+                const url = ops.find(isUrl) ?? ops.find((o) => /^\$|^[\w.-]+\.[a-z]{2,}\//i.test(o)) ?? ops[0];
+                if (!url)
+                    return NOTHING;
+                const name = isUrl(url) ? urlBasename(url) : external_node_path_namespaceObject.posix.basename(url);
+                const pub = isUrl(url) && isPublicBundleUrl(url);
+                const content = { ca: !pub && isCaLikeName(name), what: `downloads ${url}`, download: true, public: pub };
+                const outFile = cmd === 'wget' ? opt('-O', '--output-document') : opt('-o', '--output');
+                if (outFile === '-')
+                    return content;
+                if (outFile !== undefined) {
+                    write(abs(outFile), content, 'downloads');
+                    return NOTHING;
+                }
+                if (cmd === 'wget' || options.has('-O') || options.has('--remote-name')) {
+                    const dir = cmd === 'wget' ? opt('-P', '--directory-prefix') : undefined;
+                    write(resolvePath(name, dir !== undefined ? abs(dir) : cwd), content, 'downloads');
+                    return NOTHING;
+                }
+                return content;
+            }
+            case 'openssl': {
+                const sub = ops[0];
+                const caFile = opt('-CAfile');
+                if (caFile)
+                    provenCa(caFile, `passes ${caFile} to openssl -CAfile`);
+                if (sub === 's_client')
+                    return { ca: true, what: 'the certificates the server (or an inspecting proxy) presents' };
+                if (sub === 'rehash') {
+                    if (fs.caUnder('/etc/ssl/certs').length)
+                        trustUpdate('openssl rehash', ['/etc/ssl/certs']);
+                    return NOTHING;
+                }
+                const input = opt('-in');
+                const content = input !== undefined ? read(abs(input)) : stdin;
+                const output = opt('-out');
+                if (output !== undefined) {
+                    write(abs(output), content, `openssl ${sub ?? ''} writes`);
+                    return NOTHING;
+                }
+                return content;
+            }
+            case 'unzip':
+            case 'tar': {
+                const extracting = cmd === 'unzip' || args.some((a) => /^-?[a-zA-Z]*x/.test(a) && !a.startsWith('--') || a === '--extract' || a === '--get');
+                if (!extracting)
+                    return NOTHING;
+                const archive = cmd === 'unzip' ? ops[0] : opt('-f', '--file') ?? args.find((a) => /\.(tar|tgz|gz|xz|bz2|zst)$/.test(a));
+                const content = archive && archive !== '-' ? read(abs(archive)) : stdin;
+                const dir = abs(opt('-d', '-C', '--directory') ?? '.');
+                if (mountOf(dir))
+                    return NOTHING;
+                const ca = (content.ca || isTrustPath(dir)) && !content.public;
+                newRecord(dir, true, ca, 'OCA102', `RUN extracts ${archive ?? 'an archive'} into ${dir}`, 'write');
+                return NOTHING;
+            }
+            case 'update-ca-certificates':
+                trustUpdate(words.join(' '), DEBIAN_SOURCES);
+                return NOTHING;
+            case 'update-ca-trust':
+                trustUpdate(words.join(' '), RHEL_SOURCES);
+                return NOTHING;
+            case 'c_rehash':
+                if (fs.caUnder(ops[0] ? abs(ops[0]) : '/etc/ssl/certs').length)
+                    trustUpdate('c_rehash', [ops[0] ? abs(ops[0]) : '/etc/ssl/certs']);
+                return NOTHING;
+            case 'trust': {
+                if (ops[0] !== 'anchor')
+                    return NOTHING;
+                const file = ops[1];
+                if (!file)
+                    return NOTHING;
+                const content = read(abs(file));
+                if (content.public)
+                    return NOTHING;
+                provenCa(file, 'adds it with trust anchor');
+                trustUpdate('trust anchor', RHEL_SOURCES, [abs(file)]);
+                return NOTHING;
+            }
+            case 'keytool': {
+                if (!args.some((a) => /^-import(cert|keystore)?$/.test(a)))
+                    return NOTHING;
+                const file = opt('-file', '-srckeystore');
+                const content = file !== undefined ? read(abs(file)) : stdin;
+                if (content.public || script.includes('/usr/share/ca-certificates/mozilla'))
+                    return NOTHING;
+                if (file !== undefined)
+                    provenCa(file, 'imports it into a Java keystore with keytool');
+                const store = opt('-keystore', '-destkeystore');
+                const storePath = store !== undefined ? abs(store) : '/$JAVA_HOME/lib/security/cacerts';
+                newRecord(storePath, false, true, 'OCA104', `RUN keytool imports ${file ?? 'a certificate'} into the keystore ${store ?? 'cacerts (-cacerts)'}`, 'write');
+                return NOTHING;
+            }
+            case 'certutil': {
+                if (!options.has('-A'))
+                    return NOTHING;
+                const file = opt('-i');
+                const content = file !== undefined ? read(abs(file)) : stdin;
+                if (content.public)
+                    return NOTHING;
+                if (file !== undefined)
+                    provenCa(file, 'adds it to an NSS database with certutil -A');
+                const db = opt('-d');
+                newRecord(db !== undefined ? abs(db.replace(/^sql:/, '')) : '/root/.pki/nssdb', true, true, 'OCA104', `RUN certutil -A adds ${file ?? 'a certificate'} to the NSS database ${db ?? '~/.pki/nssdb'}`, 'write');
+                return NOTHING;
+            }
+            default:
+                toolSettings(cmd, args);
+                return NOTHING;
+        }
+    }
+    /** npm/yarn/pnpm/pip/git/poetry/conda flags and settings that name a CA file. */
+    function toolSettings(cmd, args) {
+        const flagValue = (names) => {
+            for (let i = 0; i < args.length; i++) {
+                for (const n of names) {
+                    if (args[i] === n)
+                        return args[i + 1];
+                    if (args[i].startsWith(`${n}=`))
+                        return args[i].slice(n.length + 1);
+                }
+            }
+            return undefined;
+        };
+        const setting = (value, label) => {
+            if (value === undefined)
+                return;
+            provenCa(value, `sets ${label} to it`);
+            env.pointer(label, value, cwd);
+        };
+        const configSet = () => {
+            const at = args.findIndex((a) => a === 'set');
+            if (at === -1)
+                return undefined;
+            const rest = args.slice(at + 1).filter((a) => !a.startsWith('-'));
+            if (!rest[0])
+                return undefined;
+            const eq = rest[0].indexOf('=');
+            return eq !== -1 ? [rest[0].slice(0, eq), rest[0].slice(eq + 1)] : [rest[0], rest[1]];
+        };
+        const isPip = cmd === 'pip' || cmd === 'pip3' || /^pip3\.\d+$/.test(cmd) || (/^python(\d(\.\d+)?)?$/.test(cmd) && args[0] === '-m' && /^pip/.test(args[1] ?? ''));
+        if (['npm', 'yarn', 'pnpm'].includes(cmd)) {
+            const one = flagValue(['--cafile']);
+            if (one)
+                provenCa(one, `passes ${one} to ${cmd} --cafile`);
+            const kv = configSet();
+            if (kv && /^(cafile|https-ca-file-path|ca-file-path|capath)$/i.test(kv[0]))
+                setting(kv[1], `${cmd} config ${kv[0]}`);
+        }
+        else if (isPip) {
+            const one = flagValue(['--cert']);
+            if (one)
+                provenCa(one, `passes ${one} to pip --cert`);
+            const kv = configSet();
+            if (kv && /(^|\.)cert$/.test(kv[0]))
+                setting(kv[1], `pip config ${kv[0]}`);
+        }
+        else if (cmd === 'git') {
+            for (let i = 0; i < args.length; i++) {
+                if (args[i] === '-c' && /sslcainfo=/i.test(args[i + 1] ?? ''))
+                    provenCa(args[i + 1].split('=').slice(1).join('='), 'passes it to git -c http.sslCAInfo');
+            }
+            const at = args.indexOf('config');
+            if (at !== -1) {
+                const rest = args.slice(at + 1).filter((a) => !a.startsWith('-'));
+                if (rest[0] && /sslcainfo$/i.test(rest[0]))
+                    setting(rest[1], `git config ${rest[0]}`);
+            }
+        }
+        else if (cmd === 'poetry') {
+            const at = args.indexOf('config');
+            const rest = at === -1 ? [] : args.slice(at + 1).filter((a) => !a.startsWith('-'));
+            if (rest[0] && /^certificates\..+\.cert$/.test(rest[0]))
+                setting(rest[1], `poetry config ${rest[0]}`);
+        }
+        else if (cmd === 'conda') {
+            const at = args.indexOf('--set');
+            if (at !== -1 && args[at + 1] === 'ssl_verify' && (args[at + 2] ?? '').includes('/'))
+                setting(args[at + 2], 'conda ssl_verify');
+        }
+        else if (cmd === 'bundle' && args[0] === 'config') {
+            const rest = args.slice(1).filter((a) => !a.startsWith('-'));
+            if (rest[0] && /ssl_ca_cert$/i.test(rest[0]))
+                setting(rest[1], `bundle config ${rest[0]}`);
+        }
+    }
+    // The RUN's layer: what it created and did not remove again.
+    for (const r of created) {
+        r.pending = false;
+        // A directory record that got a hole punched is a new object for the same path and line.
+        const still = fs.records.find((x) => x === r || (x.path === r.path && x.line === r.line && x.stage === r.stage));
+        if (still) {
+            still.pending = false;
+            if (still.ca)
+                env.report(still);
+        }
+    }
+    return mounts.filter((m) => m.type === 'secret').map((m) => m.target);
+}
+
+;// CONCATENATED MODULE: ./src/lint/model.ts
+
+
+
+
+
+
+
+/** Names of ARGs that carry certificate text (ZSCALER_CERT, ORG_CA, CA_PEM), not a flag, URL or path about one. */
+function isCaContentArg(name, value) {
+    if (value !== undefined && value.includes('-----BEGIN'))
+        return true;
+    // NODE_EXTRA_CA_CERTS, SSL_CERT_FILE…: the registry's variables hold paths; so does any value that looks like one.
+    if (isPointerVariable(name) || (value !== undefined && /^[/$~.]/.test(value.trim())))
+        return false;
+    const words = name.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+    if (!words.some((w) => ['ca', 'cert', 'certs', 'certificate', 'pem', 'cacert', 'cacerts', 'bundle', 'rootca', 'crt'].includes(w)))
+        return false;
+    if (words.some((w) => ['url', 'uri', 'path', 'file', 'dir', 'name', 'home', 'location', 'id', 'no', 'add', 'import', 'use', 'enable', 'enabled', 'install', 'skip', 'verify', 'check', 'type', 'version', 'pass', 'password', 'alias', 'host'].includes(w)))
+        return false;
+    return !(value !== undefined && /^(true|false|yes|no|0|1|)$/i.test(value.trim()));
+}
+function buildModel(file, options = {}) {
+    const findings = [];
+    const pointers = [];
+    const stageModels = [];
+    const report = (r) => {
+        if (r.reported || !r.ca)
+            return;
+        r.reported = true;
+        findings.push({ rule: r.rule, stage: r.stage, line: r.line, message: `${r.what}${r.evidence ? `; ${r.evidence}` : ''}.` });
+    };
+    const globalArgs = new Map();
+    for (const instr of file.globalArgs) {
+        for (const [name, value] of keyValues(instr)) {
+            const v = options.buildArgs?.get(name) ?? (value !== undefined ? expand(value, globalArgs) : undefined);
+            if (v !== undefined)
+                globalArgs.set(name, v);
+        }
+    }
+    const stageByRef = (ref, before) => {
+        const lower = ref.toLowerCase();
+        const named = stageModels.findIndex((s, i) => i < before && s.stage.name === lower);
+        if (named !== -1)
+            return named;
+        return /^\d+$/.test(ref) && Number(ref) < before ? Number(ref) : undefined;
+    };
+    for (const stage of file.stages) {
+        const base = expand(stage.base, globalArgs);
+        const parent = stageByRef(base, stage.index);
+        const fs = parent !== undefined ? stageModels[parent].fs.fork() : new StageFs();
+        const args = new Map();
+        const caArgs = new Set();
+        const secretTargets = [];
+        const vars = () => new Map([...args, ...fs.env]);
+        const stageName = stage.name ?? String(stage.index);
+        const instructions = stage.instructions;
+        for (let i = 0; i < instructions.length; i++) {
+            const instr = instructions[i];
+            inlineCertificates(instr, stage.index, findings);
+            switch (instr.keyword) {
+                case 'ARG':
+                    for (const [name, value] of keyValues(instr)) {
+                        const v = options.buildArgs?.get(name) ?? (value !== undefined ? expand(value, vars()) : globalArgs.get(name));
+                        if (v !== undefined)
+                            args.set(name, v);
+                        if (isCaContentArg(name, value)) {
+                            caArgs.add(name);
+                            if (instructions.slice(i + 1).some((later) => later.keyword === 'RUN')) {
+                                findings.push({ rule: 'OCA107', stage: stage.index, line: instr.line, message: `ARG ${name} reads as certificate text; its value is recorded in the history of every later RUN of stage '${stageName}'` });
+                            }
+                        }
+                    }
+                    break;
+                case 'ENV':
+                    for (const [name, value] of keyValues(instr)) {
+                        const v = expand(value ?? '', vars());
+                        fs.env.set(name, v);
+                        // The leak check's own registry: the same variables, JVM trustStore options and spellings it judges.
+                        for (const p of assignmentPointers(name, v, ''))
+                            pointers.push({ stage: stage.index, line: instr.line, setting: p.setting, value: p.value, cwd: fs.workdir, via: 'env' });
+                    }
+                    break;
+                case 'WORKDIR':
+                    fs.workdir = resolvePath(expand(instr.words.join(' '), vars()), fs.workdir);
+                    break;
+                case 'COPY':
+                case 'ADD':
+                    copy(instr, stage.index, fs, vars(), stageModels, stageByRef, options.context, report);
+                    break;
+                case 'RUN': {
+                    const env = {
+                        stage: stage.index,
+                        fs,
+                        vars: vars(),
+                        caArgs,
+                        stageFs: (ref) => {
+                            const s = stageByRef(ref, stage.index);
+                            return s !== undefined ? { fs: stageModels[s].fs, name: stageModels[s].stage.name ?? String(s) } : undefined;
+                        },
+                        context: options.context,
+                        report,
+                        finding: (rule, message) => findings.push({ rule, stage: stage.index, line: instr.line, message }),
+                        pointer: (setting, value, cwd) => pointers.push({ stage: stage.index, line: instr.line, setting, value, cwd, via: 'config' }),
+                    };
+                    secretTargets.push(...interpretRun(instr, env));
+                    break;
+                }
+                default:
+                    break;
+            }
+        }
+        stageModels.push({ stage, parent, base, fs, secretTargets });
+    }
+    return { stages: stageModels, findings: model_dedupe(findings), pointers };
+}
+function model_dedupe(findings) {
+    const seen = new Set();
+    return findings.filter((f) => {
+        const key = `${f.rule}|${f.stage}|${f.line}|${f.message}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+function inlineCertificates(instr, stage, findings) {
+    const text = [instr.rest, ...instr.heredocs.map((h) => h.body)].join('\n');
+    if (/-----BEGIN (TRUSTED )?CERTIFICATE-----/.test(text)) {
+        findings.push({ rule: 'OCA108', stage, line: instr.line, message: `${instr.keyword} holds certificate text written inline in the Dockerfile` });
+    }
+}
+/**
+ * A destination without a trailing slash is a file unless it already exists as a directory in the image. The
+ * Dockerfile cannot say; these are directories in every image that has them (trust stores, a JDK's security dir).
+ */
+function isKnownDirectory(path) {
+    if (path === '/' || path === '/tmp' || path === '/root' || path === '/etc/ssl/certs')
+        return true;
+    if (/\/lib\/security$/.test(path))
+        return true;
+    return isTrustPath(path) && external_node_path_namespaceObject.posix.extname(path) === '' && external_node_path_namespaceObject.posix.basename(path) !== 'cacerts';
+}
+function flag(instr, name) {
+    return instr.flags.find((f) => f.name === name)?.value;
+}
+/** COPY and ADD: sources from the context, a URL, another stage, or an image; destination resolved against WORKDIR. */
+function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) {
+    const heredocNames = new Set(instr.heredocs.map((h) => h.name));
+    const words = instr.words.map((w) => expand(w, vars));
+    if (words.length < 2 && !instr.heredocs.length)
+        return;
+    const destWord = words[words.length - 1];
+    const sources = words.slice(0, -1).map((w) => w.replace(/^<<-?["']?([^"']+)["']?$/, '<<$1'));
+    const dest = resolvePath(destWord, fs.workdir);
+    const destIsDir = destWord.endsWith('/') || destWord === '.' || sources.length > 1 || sources.some(hasGlob) || isKnownDirectory(dest);
+    const from = flag(instr, 'from');
+    const kw = instr.keyword;
+    const fromStage = from !== undefined ? stageByRef(expand(from, vars), stage) : undefined;
+    for (const source of sources) {
+        const heredoc = source.startsWith('<<') ? instr.heredocs.find((h) => h.name === source.slice(2) || heredocNames.has(source.slice(2))) : undefined;
+        if (heredoc) {
+            const target = destIsDir ? external_node_path_namespaceObject.posix.join(dest, heredoc.name) : dest;
+            const ca = heredoc.body.includes('-----BEGIN');
+            fs.add(record(target, false, ca || isTrustPath(target), instr, stage, 'OCA101', `${kw} writes a here-document to ${target}`, 'inline'));
+            report(fs.lookup(target));
+            continue;
+        }
+        if (fromStage !== undefined) {
+            const src = stageModels[fromStage];
+            const srcName = src.stage.name ?? String(fromStage);
+            const srcPath = resolvePath(source, '/');
+            for (const r of src.fs.covered(srcPath)) {
+                const target = mapPath(r, srcPath, dest, destIsDir);
+                const wholeDir = r.dir && (r.path === srcPath || !external_node_path_namespaceObject.posix.relative(srcPath, r.path).startsWith('..'));
+                const carried = record(target, wholeDir, r.ca, instr, stage, r.ca ? 'OCA106' : r.rule, `COPY --from=${srcName} ${source} brings ${r.path} of stage '${srcName}' to ${target}: ${r.what} (line ${r.line})`, 'stage', r.contextDir !== undefined && wholeDir ? { contextDir: r.contextDir } : {});
+                if (r.evidence)
+                    carried.evidence = r.evidence;
+                fs.add(carried);
+                report(carried);
+            }
+            continue;
+        }
+        if (from !== undefined) {
+            // An image or a named build context: nothing of this Dockerfile's stages, so only names and destinations tell.
+            const srcPath = resolvePath(source, '/');
+            const target = destIsDir ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(srcPath)) : dest;
+            const publicBundle = isSystemBundlePath(srcPath) || srcPath.startsWith('/etc/ssl/certs') || srcPath.startsWith('/usr/share/ca-certificates');
+            const ca = !publicBundle && (isCaLikeName(srcPath) || (isTrustPath(target) && !isSystemBundlePath(target)));
+            fs.add(record(target, false, ca, instr, stage, 'OCA101', `${kw} --from=${from} puts ${source} at ${target}`, 'external'));
+            report(fs.lookup(target));
+            continue;
+        }
+        if (kw === 'ADD' && isUrl(source)) {
+            const name = urlBasename(source);
+            const target = destIsDir ? external_node_path_namespaceObject.posix.join(dest, name) : dest;
+            const ca = isCaLikeName(name) || isCaLikeName(target) || isTrustPath(target);
+            fs.add(record(target, false, ca, instr, stage, 'OCA101', `ADD downloads ${source} to ${target}`, 'download'));
+            report(fs.lookup(target));
+            continue;
+        }
+        copyFromContext(instr, stage, fs, source, dest, destIsDir, context, report);
+    }
+}
+function record(path, dir, ca, instr, stage, rule, what, origin, extra = {}) {
+    return { path, dir, ca, line: instr.line, stage, rule, what, origin, removed: [], pending: false, reported: false, ...extra };
+}
+function contextRelative(source) {
+    const n = external_node_path_namespaceObject.posix.normalize(`/${source}`).replace(/\/+$/, '');
+    return n === '' || n === '/' ? '.' : n.slice(1);
+}
+function copyFromContext(instr, stage, fs, source, dest, destIsDir, context, report) {
+    const kw = instr.keyword;
+    const rel = contextRelative(source);
+    const known = context?.match(rel);
+    if (known) {
+        // Each file the source brings, parsed: only certificates that count (CAs, or the org CA's family) are findings.
+        const baseDir = known.dir ? rel : external_node_path_namespaceObject.posix.dirname(rel);
+        if (known.dir)
+            fs.add(record(dest, true, false, instr, stage, 'OCA101', `${kw} ${source} copies the build context directory '${rel}' to ${dest}`, 'context', { contextDir: rel }));
+        for (const file of known.files) {
+            const target = known.dir ? external_node_path_namespaceObject.posix.join(dest, baseDir === '.' ? file : external_node_path_namespaceObject.posix.relative(baseDir, file)) : destIsDir ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(file)) : dest;
+            const cls = context.classify(file);
+            if (!cls && known.dir)
+                continue;
+            const r = record(target, false, cls?.ca ?? false, instr, stage, 'OCA101', `${kw} puts '${file}' from the build context at ${target}${cls ? ` (${cls.description})` : ''}`, 'context');
+            fs.add(r);
+            report(r);
+        }
+        return;
+    }
+    // No context to read: judge by names and destinations.
+    const isDir = !hasGlob(rel) && (rel === '.' || source.endsWith('/') || external_node_path_namespaceObject.posix.extname(rel) === '');
+    if (hasGlob(rel) || isDir) {
+        const ca = isTrustPath(dest);
+        const r = record(dest, true, ca, instr, stage, 'OCA101', `${kw} ${source} copies ${hasGlob(rel) ? 'the matching files' : `the build context${rel === '.' ? '' : ` directory '${rel}'`}`} into ${ca ? 'the trust path ' : ''}${dest}`, 'context', isDir ? { contextDir: rel } : {});
+        fs.add(r);
+        report(r);
+        return;
+    }
+    const target = destIsDir ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(rel)) : dest;
+    const ca = isCaLikeName(rel) || isCaLikeName(target) || isTrustPath(target);
+    const r = record(target, false, ca, instr, stage, 'OCA101', `${kw} puts '${rel}' from the build context at ${target}`, 'context');
+    fs.add(r);
+    report(r);
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules.ts
+
+// The image check says its fix inside a sentence ("… Fix: use …"); a finding's own `fix` field is the bare advice.
+const USE_A_SECRET = LEAK_FIX.replace(/^Fix:\s*(.)/, (_m, first) => first.toUpperCase());
+const RULES = [
+    {
+        id: 'OCA101',
+        name: 'copy-ca-file',
+        what: 'COPY/ADD brings a CA certificate into the image: into a trust path, under a CA-like name, a file a later step uses as a CA, or (with --context) a file that parses as a CA certificate.',
+        why: 'A file copied in stays in that layer for good, even if a later step deletes it.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA102',
+        name: 'write-ca-file',
+        what: 'RUN downloads or writes a CA certificate into the file system (wget -O/-P, curl -o, cp, tee, echo > … into a trust path, or a file later used as a CA) and leaves it there.',
+        why: 'The file is part of the layer that RUN creates.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA103',
+        name: 'trust-store-update',
+        what: 'update-ca-certificates, update-ca-trust, trust anchor or c_rehash run after a CA was added in this stage or its FROM chain.',
+        why: 'The regenerated bundle (/etc/ssl/certs/ca-certificates.crt and friends) then holds the CA. A bare update, --fresh, or the distribution ca-certificates package alone add nothing and are not flagged.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA104',
+        name: 'keystore-import',
+        what: 'keytool -importcert or certutil -A adds a certificate that is not one of the distribution roots to a Java or NSS store.',
+        why: 'The keystore file (cacerts) in that layer holds the CA.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA105',
+        name: 'secret-to-disk',
+        what: 'RUN copies a CA secret mount (or a secret mounted into a trust directory) to the file system and does not remove it in the same RUN.',
+        why: 'A secret mount is never in a layer; a copy of it is.',
+        fix: 'Read the secret in place (with-org-ca reads /run/secrets/org_ca itself), or remove every copy (and regenerate the bundle) within the same RUN.',
+    },
+    {
+        id: 'OCA106',
+        name: 'copy-from-stage',
+        what: 'COPY --from=<stage> (or a RUN bind mount from a stage) brings a path of that stage that holds a CA: its SRC names the file, a directory containing it, or a glob matching it.',
+        why: 'Only what COPY --from names reaches the release image; when that is a CA file or a bundle regenerated with one, the CA goes with it.',
+        fix: 'Copy build outputs only, or copy the bundle from a stage that installed nothing but the distribution ca-certificates package.',
+    },
+    {
+        id: 'OCA107',
+        name: 'arg-ca',
+        what: 'An ARG that carries certificate text is in scope of a later RUN.',
+        why: 'BuildKit records the value of every ARG in scope in the history of each later RUN (RUN |N NAME=…), readable by anyone who pulls the image.',
+        fix: 'Pass the CA as a secret (--secret id=org_ca,src=…) and read it with RUN --mount=type=secret, never as a build argument.',
+    },
+    {
+        id: 'OCA108',
+        name: 'ca-in-source',
+        what: 'Certificate text (-----BEGIN CERTIFICATE-----) is written inline in the Dockerfile.',
+        why: 'It ends up in the layer and in the build history and provenance.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA109',
+        name: 'ca-pointer',
+        what: 'ENV or a persistent tool setting (npm/yarn/pip/git config) in the release image names a CA file other than the image\'s own system bundle.',
+        why: 'The leak check fails it too: the file it names either holds a CA added for the build or is missing at run time (tools then fail, or trust whatever is put there).',
+        fix: 'Set CA variables only for the build command that needs them (with-org-ca in a builder stage); point at the system bundle (/etc/ssl/certs/ca-certificates.crt) if anything.',
+    },
+    {
+        id: 'OCA110',
+        name: 'ca-file-in-image',
+        what: 'A tool flag or variable (pip --cert, curl --cacert, NODE_EXTRA_CA_CERTS=… cmd, keytool -file …) uses a file of the image as a CA, and no COPY/ADD of this Dockerfile explains where it came from.',
+        why: 'The flag proves the file is a CA; it is not a mount, so it is in the image (from the base image or an earlier step).',
+        fix: USE_A_SECRET,
+    },
+];
+function ruleById(id) {
+    return RULES.find((r) => r.id === id);
+}
+/** A rule by id (OCA101, case-insensitive) or by name (copy-ca-file). */
+function findRule(idOrName) {
+    const key = idOrName.trim().toLowerCase();
+    return RULES.find((r) => r.id.toLowerCase() === key || r.name === key);
+}
+
+;// CONCATENATED MODULE: ./src/lint/lint.ts
+
+
+
+
+
+class LintError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'LintError';
+    }
+}
+const CACHE_NOTE = 'Findings marked info are in stages the release image does not contain: they matter only if the build cache (--cache-to mode=max, kaniko --cache) or that stage is pushed.';
+const INLINE_IGNORE = /^\s*org-ca\s+ignore=([A-Za-z0-9_,-]+)\s*(.*)$/;
+/** `# org-ca ignore=OCA101,copy-ca-file reason` applies to the next instruction, as hadolint's inline ignores do. */
+function inlineIgnores(file, notes) {
+    const out = new Map();
+    for (const [line, text] of file.comments) {
+        const m = INLINE_IGNORE.exec(text);
+        if (!m)
+            continue;
+        const next = file.instructionLines.find((l) => l > line);
+        if (next === undefined)
+            continue;
+        const rules = new Set();
+        for (const name of m[1].split(',').filter(Boolean)) {
+            const rule = findRule(name);
+            if (rule)
+                rules.add(rule.id);
+            else
+                notes.push(`line ${line}: '${name}' in an org-ca ignore comment is not a rule (expected one of ${RULES.map((r) => r.id).join(', ')} or their names); it ignores nothing.`);
+        }
+        const entry = out.get(next) ?? { rules: new Set(), reason: m[2].trim() };
+        for (const r of rules)
+            entry.rules.add(r);
+        out.set(next, entry);
+    }
+    return out;
+}
+function parseIgnoreList(values) {
+    return values
+        .flatMap((v) => v.split(/[\s,]+/))
+        .filter(Boolean)
+        .map((name) => {
+        const rule = findRule(name);
+        if (!rule)
+            throw new LintError(`--ignore '${name}' is not a rule: expected one of ${RULES.map((r) => `${r.id} (${r.name})`).join(', ')}.`);
+        return rule.id;
+    });
+}
+/** The settings left in the release image: the last ENV per variable, the last value per tool setting. */
+function finalPointers(model, chain) {
+    const last = new Map();
+    for (const stage of chain) {
+        for (const p of model.pointers.filter((x) => x.stage === stage))
+            last.set(`${p.via}|${p.setting}`, p);
+    }
+    return [...last.values()];
+}
+function lint_pointerFindings(model, chain, release) {
+    const fs = model.stages[release].fs;
+    const secretTargets = chain.flatMap((s) => model.stages[s].secretTargets);
+    const out = [];
+    for (const p of finalPointers(model, chain)) {
+        const value = p.value.trim();
+        if (!value)
+            continue;
+        const what = p.via === 'env' ? `ENV ${p.setting}` : `${p.setting} (a setting written by RUN)`;
+        const add = (message) => void out.push({ rule: 'OCA109', stage: p.stage, line: p.line, message });
+        if (looksLikeCertText(value)) {
+            add(`${what} holds certificate text, and it is in the release image`);
+            continue;
+        }
+        for (const raw of p.setting === 'SSL_CERT_DIR' ? value.split(':').filter(Boolean) : [value]) {
+            if (/\$/.test(raw))
+                continue;
+            const path = resolvePath(raw, p.cwd);
+            if (isSystemBundlePath(path))
+                continue;
+            if (isUnder(path, '/run/secrets') || secretTargets.some((t) => isUnder(path, t))) {
+                add(`${what} points at ${path}, a secret mount that is absent when the image runs: a build-time CA setting left in the release image`);
+                continue;
+            }
+            const r = fs.lookup(path);
+            if (r?.ca)
+                add(`${what} points at ${path}, which holds a CA (${r.what}, line ${r.line})`);
+            else
+                add(`${what} points at ${path}, which is not the image's own bundle: it either holds a CA added for the build or is missing when the image runs`);
+        }
+    }
+    return out;
+}
+function lintDockerfile(content, options = {}) {
+    let file;
+    try {
+        file = parseDockerfile(content);
+    }
+    catch (error) {
+        throw new LintError(error instanceof Error ? error.message : String(error));
+    }
+    const notes = [];
+    const optionIgnores = new Set(parseIgnoreList(options.ignore ?? []));
+    const model = buildModel(file, { ...(options.context ? { context: options.context } : {}), ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}) });
+    const names = model.stages.map((s) => s.stage.name ?? String(s.stage.index));
+    let release = model.stages.length - 1;
+    if (options.target !== undefined) {
+        const t = options.target.toLowerCase();
+        const found = names.findIndex((n) => n === t);
+        release = found !== -1 ? found : /^\d+$/.test(t) && Number(t) < names.length ? Number(t) : -1;
+        if (release === -1)
+            throw new LintError(`--target '${options.target}' is not a stage of this Dockerfile: expected one of ${names.join(', ')}.`);
+    }
+    const chain = [];
+    for (let s = release; s !== undefined && !chain.includes(s); s = model.stages[s].parent)
+        chain.unshift(s);
+    const inChain = new Set(chain);
+    const ignores = inlineIgnores(file, notes);
+    const raw = [...model.findings, ...lint_pointerFindings(model, chain, release)];
+    const findings = raw
+        .filter((f, i) => raw.findIndex((g) => g.rule === f.rule && g.line === f.line && g.stage === f.stage && g.message === f.message) === i)
+        .sort((a, b) => a.line - b.line || a.rule.localeCompare(b.rule))
+        .map((f) => {
+        const rule = ruleById(f.rule);
+        const inRelease = inChain.has(f.stage);
+        const inline = ignores.get(f.line);
+        const ignored = inline?.rules.has(f.rule)
+            ? { by: 'inline', reason: inline.reason || 'no reason given' }
+            : optionIgnores.has(f.rule)
+                ? { by: 'option', reason: `--ignore ${f.rule}` }
+                : undefined;
+        return {
+            rule: f.rule,
+            name: rule.name,
+            line: f.line,
+            stage: names[f.stage],
+            inRelease,
+            severity: inRelease ? 'error' : 'info',
+            message: f.message,
+            fix: rule.fix,
+            ...(ignored ? { ignored } : {}),
+        };
+    });
+    if (findings.some((f) => f.severity === 'info'))
+        notes.push(CACHE_NOTE);
+    return {
+        target: names[release],
+        stages: model.stages.map((s, i) => ({ name: names[i], inRelease: inChain.has(i) })),
+        findings,
+        failed: findings.some((f) => f.severity === 'error' && !f.ignored),
+        notes,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/lint/report.ts
+
+/** Renderings of a lint result: terminal text, annotations (data) and SARIF 2.1.0. Pure. */
+function label(f) {
+    return f.ignored ? `ignored (${f.ignored.reason})` : f.severity;
+}
+function renderLintText(file, result) {
+    const stages = result.stages.map((s) => `${s.name}${s.inRelease ? ' (release)' : ''}`).join(', ');
+    const lines = [`org-ca lint: ${file}: target '${result.target}', stages: ${stages}`];
+    for (const f of result.findings) {
+        lines.push(`${file}:${f.line}: ${label(f)} ${f.rule} ${f.name} [stage '${f.stage}']: ${f.message}`);
+        lines.push(`    fix: ${f.fix}`);
+    }
+    lines.push(...result.notes.map((n) => `note: ${n}`));
+    const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
+    const ignored = result.findings.filter((f) => f.ignored).length;
+    const info = result.findings.filter((f) => f.severity === 'info' && !f.ignored).length;
+    const counts = `${errors} error(s), ${info} info, ${ignored} ignored`;
+    lines.push(result.failed ? `FAILED: ${counts}: the release image would hold a CA.` : `OK: ${counts}: nothing puts a CA into the release image.`);
+    return lines.join('\n');
+}
+/** One annotation per finding that is not ignored: errors for the release image, notices for other stages. */
+function lintAnnotations(result) {
+    return result.findings
+        .filter((f) => !f.ignored)
+        .map((f) => ({
+        level: f.severity === 'error' ? 'error' : 'notice',
+        title: `${f.severity === 'error' ? 'CA would leak' : 'CA in a build stage only'}: ${f.rule} ${f.name}`,
+        message: `${f.message} Fix: ${f.fix}`,
+        line: f.line,
+    }));
+}
+/** SARIF 2.1.0; an ignored finding carries a `suppressions` entry (inSource for comments, external for --ignore). */
+/** The lint's rules as SARIF reportingDescriptors (shared with the leak-check sub-action's combined SARIF). */
+function lintSarifRules() {
+    return RULES.map((r) => ({
+        id: r.id,
+        name: r.name,
+        shortDescription: { text: r.what },
+        fullDescription: { text: r.why },
+        help: { text: r.fix },
+        defaultConfiguration: { level: 'error' },
+    }));
+}
+/** One SARIF result per finding; information-level ones as notes, ignored ones with their suppression. */
+function lintSarifResults(uri, result) {
+    return result.findings.map((f) => ({
+        ruleId: f.rule,
+        level: f.severity === 'error' ? 'error' : 'note',
+        message: { text: `${f.message} (stage '${f.stage}'${f.inRelease ? ', release image' : ', not in the release image'}). Fix: ${f.fix}` },
+        locations: [{ physicalLocation: { artifactLocation: { uri }, region: { startLine: f.line } } }],
+        partialFingerprints: { 'orgCaLint/v1': `${f.rule}|${f.stage}|${f.message}` },
+        ...(f.ignored ? { suppressions: [{ kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason }] } : {}),
+    }));
+}
+function renderLintSarif(file, result) {
+    return {
+        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+        version: '2.1.0',
+        runs: [{ tool: { driver: { name: 'org-ca lint', rules: lintSarifRules() } }, results: lintSarifResults(file, result) }],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/leak/report.ts
+
+
+
+
+
+
+/** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
+/** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
+function report_failed(report, strict = false) {
+    return report.error !== undefined || report.findings.length > 0 || report.unscanned.length > 0 || (strict && notLookedInside(report).length > 0);
+}
+/** Older reports (and hand-made ones) may lack the field. */
+function notLookedInside(report) {
+    return report.notLookedInside ?? [];
+}
+function nlWhere(n) {
+    return `${n.image ? `[${n.image}] ` : ''}${n.layer !== undefined ? `layer ${n.layer} ` : ''}${n.path}`;
+}
+/**
+ * An error as one line for the report files and the summary. The CA input's messages quote the bad value (a
+ * fingerprint token, say), which may be certificate text pasted into the wrong input: those are redacted.
+ */
+function safeMessage(error) {
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+    return error instanceof parse_CaInputError ? redact(message) : message;
+}
+/** The report of a check that could not run: the same files and outputs as any other, saying why. */
+function failureReport(input, error) {
+    return { ...emptyReport(input), error };
+}
+function emptyReport(input) {
+    return { input, findings: [], unscanned: [], notLookedInside: [], stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 } };
+}
+function where(f) {
+    return f.layer ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}` : f.visibility === 'config' ? 'image config' : 'archive';
+}
+function renderText(report, strict = false) {
+    const lines = [];
+    if (report.error !== undefined)
+        return `FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`;
+    const s = report.stats;
+    const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
+    lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
+    for (const f of report.findings) {
+        lines.push(`LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`);
+        lines.push(`     ${f.message}`);
+    }
+    for (const u of report.unscanned)
+        lines.push(`NOT SCANNED ${u.what}: ${u.reason}`);
+    const unopened = notLookedInside(report);
+    for (const n of unopened)
+        lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
+    const warn = unopened.length ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.` : '';
+    if (!report_failed(report, strict))
+        lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
+    else
+        lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
+    return lines.join('\n');
+}
+function md(text) {
+    return text.replace(/[&<>"'|`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;', '`': '&#96;' })[c]);
+}
+function renderMarkdown(report, strict = false) {
+    const lines = ['## org-ca leak check', ''];
+    if (report.error !== undefined) {
+        lines.push(`**Could not check**${report.input ? ` \`${md(report.input)}\`` : ''}: ${md(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
+        return lines.join('\n');
+    }
+    lines.push(report_failed(report, strict)
+        ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in \`${md(report.input)}\`.`
+        : `**Clean**: the CA is nowhere in \`${md(report.input)}\` (${report.stats.layers} layers, ${report.stats.files} files).`, '');
+    if (report.findings.length) {
+        lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
+        for (const f of report.findings) {
+            lines.push(`| ${f.kind} | ${md(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${md((f.layer?.instruction ?? '').slice(0, 80))} | ${md(f.path)} | ${f.visibility} | ${f.fingerprint ? `${md(f.subject ?? '')} \`${certificate_colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`);
+        }
+        lines.push('');
+    }
+    if (report.unscanned.length) {
+        lines.push('| Not scanned | Why |', '|---|---|');
+        for (const u of report.unscanned)
+            lines.push(`| ${md(u.what)} | ${md(u.reason)} |`);
+        lines.push('');
+    }
+    const unopened = notLookedInside(report);
+    if (unopened.length) {
+        lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
+        lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
+        for (const n of unopened)
+            lines.push(`| ${md(n.image ?? '')} | ${n.layer ?? ''} | ${md(n.path)} | ${md(n.reason)} |`);
+        lines.push('');
+    }
+    return lines.join('\n');
+}
+/** The last lines of a failed check's summary: what to do about it. Pure. */
+function fixMarkdown(failure) {
+    const lines = [];
+    if (failure.leaks > 0) {
+        lines.push('**Fix**: use the CA only in a builder stage, through a BuildKit secret mount ' +
+            '(`RUN --mount=type=secret,id=org_ca --mount=type=bind,from=org-ca,target=/org-ca /org-ca/with-org-ca npm ci`), ' +
+            'copy only build outputs into the release stage, and rebuild; `org-ca lint Dockerfile --target <release stage>` names the instruction.');
+    }
+    if (failure.unscanned > 0) {
+        lines.push('**Fix** for the parts not scanned: a part that cannot be read is never counted clean; export the image again ' +
+            '(`docker save`, `skopeo copy … oci-archive:`), check the archive is complete, and run the check on it.');
+    }
+    return lines.join('\n\n');
+}
+function report_annotations(report, strict = false) {
+    return [
+        ...report.findings.map((f) => ({ level: 'error', title: `CA leak (${f.kind}) at ${f.path}`, message: f.message })),
+        ...report.unscanned.map((u) => ({ level: 'error', title: `Not scanned: ${u.what}`, message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.` })),
+        ...notLookedInside(report).map((n) => ({
+            level: strict ? 'error' : 'warning',
+            title: `Not looked inside: ${n.path}`,
+            message: `${nlWhere(n)}: ${n.reason}. ${strict ? 'strict: this fails the check.' : 'The CA could hide there unseen; set strict to fail on this.'}`,
+        })),
+    ];
+}
+const report_RULES = {
+    pem: 'The CA certificate as PEM',
+    'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
+    der: 'The CA certificate as DER bytes',
+    'der-same-key': 'A certificate with the CA key, DER',
+    'public-key': 'The CA public key',
+    'pem-body': 'The CA PEM body without its BEGIN line',
+    'base64-der': 'base64 of the CA DER',
+    'base64-der-same-key': 'base64 of a certificate with the CA key',
+    'base64-public-key': 'base64 of the CA public key',
+    'base64-pem': 'base64 of the CA PEM',
+    'pem-intermediate': 'An intermediate CA the org CA signed (a trust anchor for Java, Go and Node), PEM',
+    'der-intermediate': 'An intermediate CA the org CA signed, DER',
+    'base64-der-intermediate': 'base64 of an intermediate CA the org CA signed',
+    'base64-pem-intermediate': 'base64 of the PEM of an intermediate CA the org CA signed',
+    jks: 'The CA in a Java keystore',
+    pkcs12: 'The CA in a PKCS#12 store',
+    'jks-intermediate': 'An intermediate CA the org CA signed, in a Java keystore',
+    'pkcs12-intermediate': 'An intermediate CA the org CA signed, in a PKCS#12 store',
+    'pointer-inline': 'A CA setting holding certificate text',
+    'pointer-to-ca': 'A CA setting naming a file that holds the CA',
+    'pointer-missing': 'A CA setting naming a file absent from the image',
+    'not-scanned': 'A part of the image that could not be read',
+    'not-looked-inside': 'An archive or compressed file inside the image that could not be opened',
+};
+/** Notification descriptors (toolExecutionNotifications refer to them by id). */
+const NOTIFICATIONS = {
+    'input-error': 'The image could not be checked at all (a bad input or an unreadable image): the check fails closed.',
+    'not-scanned': 'A part of the image could not be read: it is not counted clean.',
+};
+/**
+ * A repository file as SARIF wants it: relative to the checkout when it is inside it (code scanning resolves
+ * relative URIs against the repository root), else an absolute file: URI.
+ */
+function artifactUri(path, workspace) {
+    if (!(0,external_node_path_namespaceObject.isAbsolute)(path))
+        return path.split(external_node_path_namespaceObject.sep).join('/').replace(/^(\.\/)+/, '');
+    if (workspace) {
+        const rel = (0,external_node_path_namespaceObject.relative)(workspace, path);
+        if (rel && !rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel))
+            return rel.split(external_node_path_namespaceObject.sep).join('/');
+    }
+    return (0,external_node_url_.pathToFileURL)(path).href;
+}
+/**
+ * SARIF 2.1.0 for github/codeql-action/upload-sarif. Image paths are inside the image, so they carry their own base
+ * id; Dockerfile lint findings point at the Dockerfile's line, relative to the repository.
+ */
+function renderSarif(report, lint, strict = false) {
+    const result = (ruleId, text, uri, key, level = 'error') => ({
+        ruleId,
+        level,
+        message: { text },
+        locations: [{ physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } }],
+        partialFingerprints: { 'orgCaLeak/v1': key },
+    });
+    return {
+        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+        version: '2.1.0',
+        runs: [
+            {
+                tool: {
+                    driver: {
+                        name: 'org-ca leak-check',
+                        rules: [
+                            ...Object.entries(report_RULES).map(([id, text]) => ({
+                                id,
+                                shortDescription: { text },
+                                defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
+                            })),
+                            ...(lint ? lintSarifRules() : []),
+                        ],
+                        notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
+                    },
+                },
+                // An unreadable image or a bad input is a run that did not execute successfully, with the reason as a tool
+                // notification (SARIF 2.1.0 §3.20.14, §3.20.21): upload-sarif still gets a valid file, and a reader sees why.
+                // A part that could not be read is a result (an alert) and also a notification: the run did not fully succeed.
+                invocations: [
+                    {
+                        executionSuccessful: report.error === undefined && report.unscanned.length === 0,
+                        toolExecutionNotifications: [
+                            ...(report.error === undefined ? [] : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
+                            ...report.unscanned.map((u) => ({ level: 'error', message: { text: `${u.what}: ${u.reason}` }, descriptor: { id: 'not-scanned' } })),
+                        ],
+                    },
+                ],
+                originalUriBaseIds: { IMAGE: { description: { text: `Inside the image ${report.input}` } } },
+                results: [
+                    ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
+                    ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
+                    ...(lint ? lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) : []),
+                    ...notLookedInside(report).map((n) => result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning')),
+                ],
+            },
+        ],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/leak/limits.ts
+
+
+/**
+ * The user-settable bounds, one table for the CLI flags and the sub-action inputs (same names, `--` for flags).
+ * Pure: raw strings in, a partial ScanLimits out, or an error quoting the bad value.
+ */
+const LIMIT_OPTIONS = [
+    { name: 'max-depth', key: 'maxDepth', kind: 'count', help: 'how many archives deep to look inside files' },
+    { name: 'max-layer-bytes', key: 'maxLayerBytes', kind: 'bytes', help: 'bound on one uncompressed layer (over it the check fails)' },
+    { name: 'max-image-bytes', key: 'maxImageBytes', kind: 'bytes', help: 'bound on all uncompressed layers together (over it the check fails)' },
+    { name: 'max-nested-layer-bytes', key: 'maxNestedLayerBytes', kind: 'bytes', help: 'bytes expanded from the files inside one layer' },
+    { name: 'max-nested-image-bytes', key: 'maxNestedImageBytes', kind: 'bytes', help: 'bytes expanded from the files inside all layers' },
+];
+const UNITS = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+/** `4G`, `512MiB`, `100mb`, `1073741824`: binary units (a K is 1024). */
+function limits_parseBytes(text) {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+    if (!m)
+        return undefined;
+    const n = Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]);
+    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+function parseLimits(raw, flagPrefix = '') {
+    const out = {};
+    for (const o of LIMIT_OPTIONS) {
+        const text = raw(o.name)?.trim();
+        if (!text)
+            continue;
+        if (o.kind === 'count') {
+            if (!/^\d+$/.test(text) || Number(text) > 64)
+                throw new Error(`${flagPrefix}${o.name} '${text}' is not a whole number from 0 to 64`);
+            out[o.key] = Number(text);
+        }
+        else {
+            const n = limits_parseBytes(text);
+            if (n === undefined)
+                throw new Error(`${flagPrefix}${o.name} '${text}' is not a size: expected bytes or a number with K, M, G or T (e.g. 16G)`);
+            out[o.key] = n;
+        }
+    }
+    return out;
+}
+/** The defaults as the help and the README say them. */
+function describeDefault(name) {
+    const o = LIMIT_OPTIONS.find((x) => x.name === name);
+    const v = DEFAULT_LIMITS[o.key];
+    return o.kind === 'bytes' ? describeBytes(v).replace(/ (\w)iB$/, '$1') : String(v);
+}
+/** `true`/`false` as the runner spells booleans (YAML 1.2 core schema, as the Actions toolkit's getBooleanInput). */
+function parseBoolean(name, text) {
+    const t = text.trim();
+    if (t === '')
+        return false;
+    if (/^(true|True|TRUE)$/.test(t))
+        return true;
+    if (/^(false|False|FALSE)$/.test(t))
+        return false;
+    throw new Error(`${name} '${t}' is not a boolean: expected true or false`);
+}
+
+;// CONCATENATED MODULE: ./src/ca/validate.ts
+
+
+const DAY_MS = (/* unused pure expression or super */ null && (24 * 60 * 60 * 1000));
+const EXPIRY_WARNING_DAYS = 30;
+/** Normalises a SHA-256 pin (`AA:BB:…` or `aabb…`); throws on anything else. The pin is no secret, so it is quoted. */
+function parseFingerprint(value, inputName = 'ca-fingerprint') {
+    const hex = value.trim().replace(/^sha256[:/]/i, '').replace(/[:\s]/g, '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(hex)) {
+        throw new parse_CaInputError(`${inputName} '${value.trim()}' is not a SHA-256 fingerprint: expected 64 hex digits, with or without colons.`);
+    }
+    return hex;
+}
+function validate_describe(cert) {
+    return `'${cert.subject}' (SHA-256 ${colonFingerprint(cert.fingerprint)})`;
+}
+/**
+ * Checks that the input is something a TLS client may anchor on: CA certificates, valid now, matching the pin.
+ * Problems that make trust impossible throw; things worth knowing come back as warnings. `pinName` is the option as
+ * the caller spells it in messages: `ca-fingerprint` (action) or `--fingerprint` (CLI).
+ */
+function validate_validateCa(certs, options) {
+    const { now } = options;
+    if (certs.length === 0)
+        throw new CaInputError('The CA input holds no certificate.');
+    for (const cert of certs) {
+        if (!cert.isCa) {
+            throw new CaInputError(`Certificate ${validate_describe(cert)} is not a CA (basicConstraints CA:FALSE or absent): ` +
+                "expected the organisation's root or issuing CA, not a server certificate.");
+        }
+        if (cert.notAfter.getTime() < now.getTime()) {
+            throw new CaInputError(`CA ${validate_describe(cert)} expired on ${cert.notAfter.toISOString()}: expected a CA valid now; ask for the current one.`);
+        }
+        if (cert.notBefore.getTime() > now.getTime()) {
+            throw new CaInputError(`CA ${validate_describe(cert)} is not valid before ${cert.notBefore.toISOString()}: check the clock, or the certificate.`);
+        }
+    }
+    let primary;
+    if (options.pin !== undefined) {
+        const pinName = options.pinName ?? 'ca-fingerprint';
+        const pin = parseFingerprint(options.pin, pinName);
+        primary = certs.find((cert) => cert.fingerprint === pin);
+        if (!primary) {
+            const got = certs.map((cert) => colonFingerprint(cert.fingerprint)).join(', ');
+            throw new CaInputError(`The CA's SHA-256 fingerprint does not match ${pinName} ${colonFingerprint(pin)}: the input has ${got}.`);
+        }
+    }
+    primary ??= certs.find((cert) => cert.selfIssued) ?? certs[0];
+    const warnings = [];
+    for (const cert of certs) {
+        const daysLeft = Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
+        if (daysLeft < EXPIRY_WARNING_DAYS) {
+            warnings.push(`CA ${validate_describe(cert)} expires in ${daysLeft} day(s), on ${cert.notAfter.toISOString()}.`);
+        }
+        if (!cert.selfIssued && !certs.some((other) => other !== cert && isIssuedBy(cert, other))) {
+            warnings.push(`CA ${validate_describe(cert)} is an intermediate whose issuer '${cert.issuer}' was not given: ` +
+                'clients that need the full chain (apt, Java) may still fail; add the root too.');
+        }
+    }
+    return { certs, primary, warnings };
+}
+
+;// CONCATENATED MODULE: ./src/ca/load.ts
+
+
+
+function hasCa(spec) {
+    return Boolean(spec.ca?.trim() || spec.caFile?.trim());
+}
+/** The error for a step or command that must act but was given no CA. */
+function noCaGiven(names = { ca: 'ca', caFile: 'ca-file' }) {
+    return new parse_CaInputError(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
+}
+/**
+ * Reads and parses the certificates from whichever input was given, without judging them (the leak check searches for
+ * an expired or non-CA certificate too). Messages never contain the input itself.
+ */
+function readCaCertificates(spec, names = { ca: 'ca', caFile: 'ca-file' }) {
+    const text = spec.ca?.trim() ? spec.ca : undefined;
+    const file = spec.caFile?.trim() || undefined;
+    if (text && file)
+        throw new parse_CaInputError(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
+    if (!text && !file)
+        throw noCaGiven(names);
+    if (!file)
+        return parseCertificates(text, names.ca);
+    let bytes;
+    try {
+        bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
+    }
+    catch (error) {
+        const code = error.code ?? 'unreadable';
+        throw new parse_CaInputError(`${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`);
+    }
+    return parseCertificates(bytes, `${names.caFile} '${file}'`);
+}
+/** Reads, parses and validates the CA: what a TLS client may anchor on. */
+function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
+    const certs = readCaCertificates(spec, names);
+    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}), ...(names.fingerprint ? { pinName: names.fingerprint } : {}) });
+}
+/**
+ * The one place the action loads its CA input: judged whenever one is given, whatever the step then decides, so a
+ * private key or garbage in the secret fails on every runner kind; undefined when none was given.
+ */
+function loadGivenCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
+    return hasCa(spec) ? loadCa(spec, now, names) : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/leak/targets.ts
+
+
+
+/**
+ * What to look for, from the CA (text or file, the main action's parser) and/or SHA-256 fingerprints. Unlike the
+ * main action, an expired or non-CA certificate is still searched for: the check is about the bytes, not trust.
+ */
+function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 'fingerprint' }) {
+    const fingerprints = (input.fingerprints ?? []).flatMap((f) => f.split(/[\s,]+/)).filter(Boolean).map((f) => parseFingerprint(f, names.fingerprint));
+    const hasCa = Boolean(input.ca?.trim() || input.caFile?.trim());
+    const certs = hasCa ? readCaCertificates({ ca: input.ca, caFile: input.caFile }, names).map((c) => ({ der: c.der })) : [];
+    if (certs.length === 0 && fingerprints.length === 0) {
+        throw new parse_CaInputError(`Nothing to look for: set ${names.ca} or ${names.caFile} (the CA), or ${names.fingerprint} (its SHA-256, several allowed).`);
+    }
+    return { certs, fingerprints };
+}
+
+;// CONCATENATED MODULE: ./src/leak/action.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+function parseLeakInputs(raw) {
+    const inputs = {
+        image: raw('image').trim(),
+        ca: raw('ca'),
+        caFile: raw('ca-file').trim(),
+        fingerprints: raw('fingerprint').split(/[\s,]+/).filter(Boolean),
+        dockerfile: raw('dockerfile').trim(),
+        target: raw('target').trim(),
+        strict: parseBoolean('strict', raw('strict')),
+        limits: parseLimits((name) => raw(name)),
+        context: raw('context').trim(),
+        lintIgnore: raw('lint-ignore').split(/[\s,]+/).filter(Boolean),
+    };
+    if (!inputs.image && !inputs.dockerfile)
+        throw new Error("Nothing to check: set 'image' (an image or archive) and/or 'dockerfile'.");
+    return inputs;
+}
+/**
+ * Always reports: on a leak, a clean image, an unreadable image or a bad input alike, the step sets `leaks`,
+ * `report-file` and `sarif-file` and writes the job summary, so that a following `upload-sarif` with `if: always()`
+ * gets a real file; then it fails if anything was found or could not be checked.
+ */
+async function run() {
+    let leaks = 0;
+    let problems = 0;
+    let image = '';
+    let strict = false;
+    let report;
+    let error;
+    let lint;
+    const sections = [];
+    try {
+        const inputs = parseLeakInputs((name) => getInput(name, { trimWhitespace: name !== 'ca' }));
+        image = inputs.image;
+        strict = inputs.strict;
+        if (inputs.dockerfile) {
+            const context = readBuildContext(inputs.context || (0,external_node_path_namespaceObject.dirname)(inputs.dockerfile) || '.', { dockerfile: inputs.dockerfile });
+            const result = lintDockerfile((0,external_node_fs_namespaceObject.readFileSync)(inputs.dockerfile, 'utf8'), { ...(inputs.target ? { target: inputs.target } : {}), context, ignore: inputs.lintIgnore });
+            lint = { file: inputs.dockerfile, result, ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}) };
+            info(renderLintText(inputs.dockerfile, result));
+            for (const a of lintAnnotations(result))
+                (a.level === 'error' ? core_error : notice)(a.message, { title: a.title, file: inputs.dockerfile, startLine: a.line });
+            const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
+            leaks += errors;
+            sections.push(`### Dockerfile lint: ${errors} finding(s) in the stages of target '${result.target}'`);
+        }
+        if (inputs.image) {
+            const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
+            report = await group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave: dockerSave, limits: inputs.limits }));
+            for (const a of report_annotations(report, inputs.strict))
+                (a.level === 'error' ? core_error : warning)(a.message, { title: a.title });
+            leaks += report.findings.length;
+            problems += report.unscanned.length;
+        }
+    }
+    catch (e) {
+        error = safeMessage(e);
+    }
+    try {
+        // A Dockerfile-only run has no image report, but the same files: SARIF carries the lint findings.
+        const written = error !== undefined ? failureReport(image, error) : (report ?? emptyReport(''));
+        const temp = await makeTempDirectory(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-', { purpose: process.env.RUNNER_TEMP ? 'RUNNER_TEMP' : 'TMPDIR', mode: 0o700 });
+        const reportFile = (0,external_node_path_namespaceObject.join)(temp, 'leak-report.json');
+        const sarifFile = (0,external_node_path_namespaceObject.join)(temp, 'leak-report.sarif');
+        (0,external_node_fs_namespaceObject.writeFileSync)(reportFile, JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) + '\n');
+        (0,external_node_fs_namespaceObject.writeFileSync)(sarifFile, JSON.stringify(renderSarif(written, lint, strict), null, 2) + '\n');
+        setOutput('report-file', reportFile);
+        setOutput('sarif-file', sarifFile);
+        setOutput('leaks', String(leaks));
+        if (error !== undefined || report)
+            sections.unshift(renderMarkdown(written, strict));
+        if (leaks > 0 || problems > 0)
+            sections.push(fixMarkdown({ leaks, unscanned: problems }));
+        if (process.env.GITHUB_STEP_SUMMARY)
+            await summary.addRaw(sections.join('\n\n'), true).write();
+    }
+    catch (e) {
+        error ??= `could not write the report: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    const unopened = report && strict ? (report.notLookedInside ?? []).length : 0;
+    if (error !== undefined)
+        setFailed(error);
+    else if (leaks > 0 || (report && report_failed(report, strict)) || problems > 0) {
+        setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`);
+    }
 }
 
 
@@ -80009,13 +81345,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
-/***/ 3024:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-
-/***/ }),
-
 /***/ 7067:
 /***/ ((module) => {
 
@@ -80034,20 +81363,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 8161:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-
-/***/ }),
-
-/***/ 6760:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
@@ -80280,6 +81595,36 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -80295,6 +81640,17 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
 /******/ })();
 /******/ 
 /************************************************************************/

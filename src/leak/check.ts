@@ -60,7 +60,7 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
     if (opened.kind === 'rootfs-dir') return checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
     if (opened.kind === 'rootfs-tar') {
       const size = statSync(opened.file).size;
-      const [layer] = await runLayerJobs([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, 1);
+      const [layer] = await runLayerJobs([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, options.parallel);
       return checkRootfs(options.image, layer!, opened.file, started);
     }
     return await checkSource(options.image, opened.source, planImages(opened.source, opened.layouts, opened.ref), matcher, options.spec, limits, options.parallel, started);

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { PassThrough, type Readable } from 'node:stream';
-import zlib from 'node:zlib';
+import type { Readable } from 'node:stream';
 import type { Matcher } from './matcher.js';
 import { Budget } from './nested/budget.js';
-import { zstdFrames } from './nested/decompress.js';
-import { FileScan, NESTED, openNested, type NestedJob, type ScanContext } from './nested/scan.js';
+import { SyncDecoder, zstdFrames } from './nested/decompress.js';
+import { FileScan, openNested, type NestedJob, type ScanContext } from './nested/scan.js';
 import { TempDir } from './nested/spool.js';
+import { hitsThroughHardlinks } from './nested/offer.js';
 import { sniff, type Compression } from './sniff.js';
 import { blameTarFailure } from './blame.js';
 import { isCapturedPath } from './pointers.js';
@@ -40,6 +40,8 @@ export class LayerAccumulator {
     matcher: Matcher,
     private readonly limits: ScanLimits,
     budget: Budget = new Budget(limits),
+    /** Hands a big container to another worker (see nested/offer.ts); false: open it here. */
+    private readonly offer?: (job: NestedJob) => boolean,
   ) {
     this.context = { matcher, limits, budget, temp: this.temp, hits: this.hits, unreadable: this.unreadable, notLookedInside: this.notLookedInside, nestedFiles: 0 };
   }
@@ -67,7 +69,7 @@ export class LayerAccumulator {
     if (this.capture) this.captured.push({ path: file.path, text: Buffer.concat(this.capture).toString('utf8') });
     this.capture = undefined;
     const job = file.end();
-    if (job) this.pending.push(job);
+    if (job && !this.offer?.(job)) this.pending.push(job);
   }
 
   /** Whether containers wait to be opened. */
@@ -82,17 +84,7 @@ export class LayerAccumulator {
 
   /** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
   linkHits(): void {
-    const links = this.index.hardlinks.filter(([, link]) => link);
-    if (!links.length) return;
-    const byOuter = new Map<string, FileHit[]>();
-    for (const hit of this.hits) {
-      const cut = hit.path.indexOf(NESTED);
-      const outer = cut === -1 ? hit.path : hit.path.slice(0, cut);
-      byOuter.set(outer, [...(byOuter.get(outer) ?? []), hit]);
-    }
-    for (const [path, link] of links) {
-      for (const hit of byOuter.get(link) ?? []) this.hits.push({ ...hit, path: path + hit.path.slice(link.length) });
-    }
+    this.hits.push(...hitsThroughHardlinks(this.hits, this.index.hardlinks));
   }
 
   /** Removes the temporary files of nested archives. */
@@ -133,12 +125,13 @@ async function peek(input: Readable, n: number): Promise<{ head: Buffer; rest: A
 /** Raw bytes kept from the end of a blob, for the check after a gzip member (a registry stream cannot be re-read). */
 const TAIL_KEPT = 64 * 1024;
 
-function decompressor(kind: Compression, limits: ScanLimits): NodeJS.ReadWriteStream | ((source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>) {
-  const chunkSize = 64 * 1024;
-  if (kind === 'gzip') return zlib.createGunzip({ chunkSize });
+type Decompressor = { decode(source: AsyncIterable<Buffer>): AsyncIterable<Buffer>; readonly consumed?: number };
+
+function decompressor(kind: Compression, limits: ScanLimits): Decompressor {
+  if (kind === 'gzip') return new SyncDecoder('gzip');
   // zstd frame by frame: one frame per file in zstd:chunked layers (see nested/decompress.ts).
-  if (kind === 'zstd') return (source: AsyncIterable<Buffer>) => zstdFrames(source, limits.zstdWindowLogMax);
-  return new PassThrough({ highWaterMark: chunkSize });
+  if (kind === 'zstd') return { decode: (source) => zstdFrames(source, limits.zstdWindowLogMax) };
+  return { decode: (source) => source };
 }
 
 const MEDIA_COMPRESSION: [RegExp, Compression][] = [
@@ -157,8 +150,8 @@ function describeMedia(mediaType: string | undefined): Compression | undefined {
  * Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. `budget`
  * carries the bounds on absolute work, shared with the other layers of the check.
  */
-export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLimits, budget: Budget = new Budget(limits)): Promise<LayerResult> {
-  const acc = new LayerAccumulator(matcher, limits, budget);
+export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLimits, budget: Budget = new Budget(limits), offer?: (job: NestedJob) => boolean): Promise<LayerResult> {
+  const acc = new LayerAccumulator(matcher, limits, budget, offer);
   const rawHash = createHash('sha256');
   const outHash = createHash('sha256');
   let rawBytes = 0;
@@ -214,7 +207,7 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
           yield chunk;
         }
       },
-      decomp,
+      (source: AsyncIterable<Buffer>) => decomp.decode(source),
       async function (source: AsyncIterable<Buffer>) {
         for await (const chunk of source) {
           outHash.update(chunk);
@@ -231,7 +224,7 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
     if (rawBytes !== job.blob.size) throw new Error(`read ${rawBytes} of ${job.blob.size} bytes: the blob is truncated`);
     // zlib stops silently at a 0x00 after a gzip member ("trailing zero bytes are okay", node src/node_zlib.cc):
     // whatever follows would never be scanned, so anything but zero padding there fails the layer.
-    const consumed = compression === 'gzip' ? (decomp as unknown as { bytesWritten?: number }).bytesWritten : undefined;
+    const consumed = decomp.consumed;
     if (consumed !== undefined && consumed < rawBytes) {
       const after = rawBytes - consumed;
       const rest = after > TAIL_KEPT ? undefined : Buffer.concat(tail).subarray(tailBytes - after);

@@ -43,14 +43,26 @@ export function describeBytes(n: number): string {
   return `${n} bytes`;
 }
 
+/**
+ * A layer's own nested counter, shared too: a big archive found in a layer may be opened by another worker (see
+ * pool.ts), and its bytes still count against that layer's budget.
+ */
+export function newLayerCounter(): BigInt64Array<SharedArrayBuffer> {
+  return new BigInt64Array(new SharedArrayBuffer(8));
+}
+
 export class Budget {
   private layerBytes = 0;
-  private nestedBytes = 0;
 
   constructor(
     readonly limits: ScanLimits,
     private readonly totals: BigInt64Array<SharedArrayBuffer> = newTotals(),
+    private readonly layerNested: BigInt64Array<SharedArrayBuffer> = newLayerCounter(),
   ) {}
+
+  private get nestedBytes(): number {
+    return Number(Atomics.load(this.layerNested, 0));
+  }
 
   /** Uncompressed bytes of the layer itself. Throws LimitError past the per-layer or the total bound. */
   layer(n: number): void {
@@ -66,9 +78,9 @@ export class Budget {
 
   /** Bytes expanded inside files. Throws NestedLimitError past the per-layer or the total bound. */
   nested(n: number): void {
-    this.nestedBytes += n;
+    const layer = Number(Atomics.add(this.layerNested, 0, BigInt(n))) + n;
     const total = Number(Atomics.add(this.totals, NESTED_TOTAL, BigInt(n))) + n;
-    if (this.nestedBytes > this.limits.maxNestedLayerBytes) {
+    if (layer > this.limits.maxNestedLayerBytes) {
       throw new NestedLimitError(`over the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer (--max-nested-layer-bytes)`);
     }
     if (total > this.limits.maxNestedImageBytes) {

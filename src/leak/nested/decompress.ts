@@ -1,6 +1,6 @@
-import { pipeline, Readable } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
 import zlib from 'node:zlib';
+import { constants as minizlibConstants, Gunzip, InflateRaw, ZstdDecompress, type ZlibOptions } from 'minizlib';
 import unbzip2 from 'unbzip2-stream';
 import * as xzDecompress from 'xz-decompress';
 
@@ -18,14 +18,102 @@ import { ByteReader } from './byte-reader.js';
  */
 
 const CHUNK = 64 * 1024;
+/** Output piece of the synchronous decoders: one or a few per input chunk, so few objects for the GC. */
+const SYNC_CHUNK = 256 * 1024;
 const ZSTD_FRAME = 0xfd2fb528;
 /** Frames whose compressed bytes fit this are decoded in one synchronous call: zstd:chunked has a frame per file. */
 const SMALL_FRAME = 1024 * 1024;
 const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
 
-/** `source` through a transform, as an async iterable whose iteration throws whatever either side throws. */
-function piped(source: AsyncIterable<Buffer>, transform: NodeJS.ReadWriteStream & Readable): AsyncIterable<Buffer> {
-  return pipeline(Readable.from(source, { objectMode: false }), transform, () => {});
+/**
+ * gzip or zstd decoded synchronously, chunk by chunk, on the calling thread. Node's own zlib streams decode on
+ * libuv's thread pool: every 64 kB of output is a round trip between threads, and with a layer worker per core
+ * the pool's threads and the workers fight over the same cores (a third more CPU time for the same image, see
+ * README Performance). minizlib (the zlib stream of node-tar and npm) drives the same zlib binding synchronously,
+ * so a worker decodes its own layer, on its own core. `consumed` counts the input bytes zlib used: it stops
+ * quietly at a 0x00 after a gzip member, and what follows must be checked by the caller.
+ */
+export class SyncDecoder {
+  consumed = 0;
+  private readonly decoder: Gunzip | ZstdDecompress;
+
+  constructor(kind: 'gzip' | 'zstd', windowLogMax?: number) {
+    // minizlib hands its options to Node's zlib class, whose options its types do not list.
+    const options: zlib.ZlibOptions & zlib.ZstdOptions = { chunkSize: SYNC_CHUNK, ...(windowLogMax ? { params: { [zlib.constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}) };
+    this.decoder = kind === 'gzip' ? new Gunzip(options as ZlibOptions) : new ZstdDecompress(options as ZlibOptions);
+  }
+
+  async *decode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    const out: Buffer[] = [];
+    let failure: Error | undefined;
+    this.decoder.on('data', (d: Buffer) => out.push(d));
+    this.decoder.on('error', (e: unknown) => (failure ??= e instanceof Error ? e : new Error(String(e))));
+    const check = (): void => {
+      // minizlib prefixes zlib's own words with "zlib: "; the callers say which format failed.
+      if (failure) throw Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: (failure as NodeJS.ErrnoException).code });
+    };
+    for await (const chunk of source) {
+      this.decoder.write(chunk);
+      // The binding reports the input used by the last call only.
+      this.consumed += this.decoder.handle?.bytesWritten ?? 0;
+      check();
+      yield* out.splice(0);
+    }
+    this.decoder.end();
+    check();
+    yield* out.splice(0);
+  }
+}
+
+/** Input slice of `decodeWhole`: one call can expand it at most ~1032 times (deflate's limit), about 4 MB. */
+const WHOLE_SLICE = 4 * 1024;
+const wholeDecoders = new Map<'gzip' | 'deflate-raw', Gunzip | InflateRaw>();
+
+/**
+ * A small in-memory input (a zip entry, a man page's .gz) decoded whole, on one decoder per thread and format that
+ * is reset between inputs: making a zlib stream costs more than inflating a 5 kB class file, and a jmod holds
+ * thousands. Synchronous from start to end, so a decoder is never shared by two inputs. The input goes in slices
+ * and the output is checked after each, so a bomb stops at `maxOutput` plus one slice's expansion; past it the
+ * error has Node's code ERR_BUFFER_TOO_LARGE, as zlib's own `maxOutputLength` does.
+ */
+export function decodeWhole(kind: 'gzip' | 'deflate-raw', input: Buffer, maxOutput: number): Buffer {
+  let decoder = wholeDecoders.get(kind);
+  if (!decoder) {
+    const options = { chunkSize: SYNC_CHUNK } as ZlibOptions;
+    decoder = kind === 'gzip' ? new Gunzip(options) : new InflateRaw(options);
+    wholeDecoders.set(kind, decoder);
+  }
+  const out: Buffer[] = [];
+  let outLen = 0;
+  let failure: unknown;
+  const onData = (d: Buffer): void => {
+    out.push(d);
+    outLen += d.length;
+  };
+  const onError = (e: unknown): void => {
+    failure ??= e;
+  };
+  decoder.on('data', onData);
+  decoder.on('error', onError);
+  try {
+    decoder.reset();
+    for (let at = 0; at < input.length && !failure && outLen <= maxOutput; at += WHOLE_SLICE) decoder.write(input.subarray(at, at + WHOLE_SLICE));
+    if (!failure && outLen <= maxOutput) decoder.flush(minizlibConstants.Z_FINISH);
+  } finally {
+    decoder.off('data', onData);
+    decoder.off('error', onError);
+  }
+  if (failure) {
+    // A decoder that failed is closed: the next input gets a new one.
+    wholeDecoders.delete(kind);
+    const e = failure instanceof Error ? failure : new Error(String(failure));
+    throw Object.assign(new Error(e.message.replace(/^zlib: /, ''), { cause: e }), { code: (e as NodeJS.ErrnoException).code });
+  }
+  if (outLen > maxOutput) {
+    wholeDecoders.delete(kind);
+    throw Object.assign(new RangeError(`output is over ${maxOutput} bytes`), { code: 'ERR_BUFFER_TOO_LARGE' });
+  }
+  return out.length === 1 ? out[0]! : Buffer.concat(out, outLen);
 }
 
 /**
@@ -111,7 +199,7 @@ export async function* zstdFrames(source: AsyncIterable<Buffer>, windowLogMax: n
         yield* frame;
       }
     }
-    yield* piped(replay(), zlib.createZstdDecompress({ chunkSize: CHUNK, params }));
+    yield* new SyncDecoder('zstd', windowLogMax).decode(replay());
   }
 }
 
@@ -210,7 +298,7 @@ async function* bzip2(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
 export function decompress(kind: Compressor, source: AsyncIterable<Buffer>, windowLogMax: number): AsyncIterable<Buffer> {
   switch (kind) {
     case 'gzip':
-      return piped(source, zlib.createGunzip({ chunkSize: CHUNK }));
+      return new SyncDecoder('gzip').decode(source);
     case 'zstd':
       return zstdFrames(source, windowLogMax);
     case 'bzip2':

@@ -7,7 +7,6 @@
  * inside" with its path and the reason, never silently passed.
  */
 import { posix } from 'node:path';
-import zlib from 'node:zlib';
 import { readJks, readPkcs12 } from '../../ca/keystore.js';
 import { classifyDer, ContentScanner, scanBuffer, type Matcher } from '../matcher.js';
 import { COMPRESSORS, HEAD_BYTES, isTarHead, keystoreKind, sniffContainer, type Compressor, type Container, type Keystore } from '../sniff.js';
@@ -16,7 +15,7 @@ import type { FileHit, NotLookedInside, ScanLimits } from '../types.js';
 import { ArParser } from './ar.js';
 import { NestedLimitError, type Budget } from './budget.js';
 import { CpioParser } from './cpio.js';
-import { decompress } from './decompress.js';
+import { decodeWhole, decompress } from './decompress.js';
 import type { MemberParser, MemberSink } from './members.js';
 import { rpmPayloadOffset } from './rpm.js';
 import { discard, readSpooled, Spool, type Spooled, type TempDir } from './spool.js';
@@ -258,7 +257,7 @@ async function* counting(ctx: ScanContext, source: AsyncIterable<Buffer>): Async
 function decodeSmallGzip(s: Spooled): Buffer | undefined {
   if (s.kind !== 'memory' || s.bytes.length > SMALL_GZIP) return undefined;
   try {
-    return zlib.gunzipSync(s.bytes, { maxOutputLength: SMALL_GZIP_OUTPUT });
+    return decodeWhole('gzip', s.bytes, SMALL_GZIP_OUTPUT);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
     throw error;

@@ -7,8 +7,8 @@
  */
 import { closeSync, openSync, read as fsRead, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import zlib from 'node:zlib';
 import yauzl from 'yauzl';
+import { decodeWhole } from './decompress.js';
 import { readSpooled, type Spooled } from './spool.js';
 
 const EOCD = 0x06054b50;
@@ -152,6 +152,16 @@ export interface ZipMember {
  */
 const SMALL_ENTRY = 1024 * 1024;
 
+/** A deflated entry whose size the central directory tells: more output than that is the header lying. */
+function inflateEntry(raw: Buffer, size: number): Buffer {
+  try {
+    return decodeWhole('deflate-raw', raw, size);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`entry inflates past the ${size} bytes its header says`, { cause: error });
+    throw error;
+  }
+}
+
 const METHODS: Record<number, string> = { 1: 'shrink', 6: 'implode', 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz', 98: 'ppmd', 99: 'AES encryption' };
 
 /** Walks the entries of a zip one at a time; `visit` is awaited before the next entry is read. */
@@ -183,9 +193,9 @@ export async function walkZip(s: Spooled, visit: (m: ZipMember) => Promise<void>
           open: async () => {
             if (entry.compressedSize <= SMALL_ENTRY && entry.uncompressedSize <= 4 * SMALL_ENTRY) {
               const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
-              const raw = Buffer.alloc(entry.compressedSize);
+              const raw = Buffer.allocUnsafe(entry.compressedSize);
               await new Promise<void>((res, rej) => reader.read(raw, 0, raw.length, fileDataStart, (err) => (err ? rej(err) : res())));
-              const data = method === 0 ? raw : zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
+              const data = method === 0 ? raw : inflateEntry(raw, entry.uncompressedSize);
               if (data.length !== entry.uncompressedSize) throw new Error(`entry is ${data.length} bytes, its header says ${entry.uncompressedSize}`);
               return data;
             }
