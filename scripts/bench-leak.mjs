@@ -3,7 +3,8 @@
 // and text from /usr, gzip layers, built once and cached), timed against
 //   - the floor: `gzip -dc` of every layer to /dev/null, one after the other (single core), and
 //   - the naive way: extract every layer and `grep -rF` the PEM body,
-// with the check's peak RSS. Targets: wall time <= 1.2 x the floor, peak RSS < 256 MB. Exit 1 if one is missed.
+// with the check's peak RSS. Targets (issue 9): wall time <= 0.75 x the floor, looking inside every archive, and
+// peak RSS < 256 MB. Exit 1 if one is missed.
 // A second case, "many files", checks that memory does not grow with the number of files either: an OCI image of
 // over a million small or empty files in a few gzip layers, with whiteouts, an opaque directory and symlinks (its
 // tar streams are written here directly, nothing is extracted). Target: peak RSS < 256 MB, and the planted CA found
@@ -167,7 +168,7 @@ const rows = [
 ];
 printRows(rows);
 
-if (ratio > 1.2) misses.push(`wall time ${ratio.toFixed(2)}x the decompression floor (target <= 1.2x)`);
+if (ratio > 0.75) misses.push(`wall time ${ratio.toFixed(2)}x the decompression floor (target <= 0.75x)`);
 if (rssKb / 1024 >= 256) misses.push(`peak RSS ${(rssKb / 1024).toFixed(0)} MB (target < 256 MB)`);
 if (report.findings.length !== 1 || report.unscanned.length !== 0) misses.push('expected exactly the one planted CA and nothing unscanned');
 }
@@ -433,8 +434,11 @@ function benchRegistry() {
       }
       return { s: t.s, rss, report };
     };
-    const local = run(image);
-    const remote = run(`registry:127.0.0.1:${port}/bench:1`);
+    // Alternated twice and the faster of each taken: on a shared 2-core machine one run can be slowed by a neighbour.
+    const best = (a, b) => (a.s <= b.s ? { ...a, rss: Math.max(a.rss, b.rss) } : { ...b, rss: Math.max(a.rss, b.rss) });
+    const runs = [run(image), run(`registry:127.0.0.1:${port}/bench:1`), run(image), run(`registry:127.0.0.1:${port}/bench:1`)];
+    const local = best(runs[0], runs[2]);
+    const remote = best(runs[1], runs[3]);
     const ratio = remote.s / local.s;
     printRows([
       ['registry: OCI layout (same image)', `${local.s.toFixed(2)} s, peak RSS ${(local.rss / 1024).toFixed(0)} MB`],

@@ -43811,7 +43811,7 @@ function decodeWhole(kind, input, maxOutput) {
         outLen += d.length;
     };
     const onError = (e) => {
-        failure ??= e;
+        failure ??= e instanceof Error ? e : new Error('zlib error');
     };
     decoder.on('data', onData);
     decoder.on('error', onError);
@@ -43820,7 +43820,7 @@ function decodeWhole(kind, input, maxOutput) {
         for (let at = 0; at < input.length && !failure && outLen <= maxOutput; at += WHOLE_SLICE)
             decoder.write(input.subarray(at, at + WHOLE_SLICE));
         if (!failure && outLen <= maxOutput)
-            decoder.flush(constants.Z_FINISH);
+            decoder.flush((external_node_zlib_default()).constants.Z_FINISH);
     }
     finally {
         decoder.off('data', onData);
@@ -43829,7 +43829,7 @@ function decodeWhole(kind, input, maxOutput) {
     if (failure) {
         // A decoder that failed is closed: the next input gets a new one.
         wholeDecoders.delete(kind);
-        const e = failure instanceof Error ? failure : new Error(String(failure));
+        const e = failure;
         throw Object.assign(new Error(e.message.replace(/^zlib: /, ''), { cause: e }), { code: e.code });
     }
     if (outLen > maxOutput) {
@@ -46896,18 +46896,19 @@ function describeMedia(mediaType) {
 async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(limits), offer) {
     const acc = new LayerAccumulator(matcher, limits, budget, offer);
     const rawHash = (0,external_node_crypto_.createHash)('sha256');
-    const outHash = (0,external_node_crypto_.createHash)('sha256');
+    // The uncompressed digest (diff_id) is computed only when it is the one check of the bytes: an uncompressed
+    // layer's is its blob digest, and a compressed layer whose blob digest is verified has its uncompressed bytes
+    // pinned by it (a runtime refuses a config whose diff_ids do not match anyway). Hashing 2.4 GB of tar twice cost
+    // a tenth of the check's time.
+    let outHash;
     let rawBytes = 0;
     let outBytes = 0;
     let compression = 'unknown';
-    const result = (error) => acc.result({
-        id: job.id,
-        ...(error ? { error } : {}),
-        compression,
-        digest: `sha256:${rawHash.digest('hex')}`,
-        diffId: `sha256:${outHash.digest('hex')}`,
-        bytes: outBytes,
-    });
+    const result = (error) => {
+        const digest = `sha256:${rawHash.digest('hex')}`;
+        const diffId = outHash ? `sha256:${outHash.digest('hex')}` : compression === 'none' ? digest : '';
+        return acc.result({ id: job.id, ...(error ? { error } : {}), compression, digest, diffId, bytes: outBytes });
+    };
     try {
         const opened = await peek(await openBlob(job.blob), 1024);
         const head = opened.head;
@@ -46920,6 +46921,8 @@ async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(
         if (!describeMedia(job.mediaType) && job.mediaType && !/tar|layer/.test(job.mediaType)) {
             throw new Error(`unknown layer media type '${job.mediaType}'`);
         }
+        if (compression !== 'none' && !job.digest)
+            outHash = (0,external_node_crypto_.createHash)('sha256');
         const tar = new TarParser({
             entry: (h) => acc.entry(h.path, h.type === 'char' || h.type === 'block' || h.type === 'fifo' ? 'other' : h.type, h.size, h.type === 'symlink' || h.type === 'hardlink' ? normalizeLink(h) : undefined),
             data: (c) => acc.data(c),
@@ -46953,7 +46956,7 @@ async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(
             }
         }, (source) => decomp.decode(source), async function (source) {
             for await (const chunk of source) {
-                outHash.update(chunk);
+                outHash?.update(chunk);
                 outBytes += chunk.length;
                 budget.layer(chunk.length);
                 tar.write(chunk);
@@ -46981,7 +46984,7 @@ async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(
         const problems = [];
         if (job.digest && r.digest !== job.digest)
             problems.push(`blob digest is ${r.digest}, expected ${job.digest}`);
-        if (job.diffId && r.diffId !== job.diffId)
+        if (job.diffId && r.diffId && r.diffId !== job.diffId)
             problems.push(`uncompressed digest is ${r.diffId}, expected diff_id ${job.diffId}`);
         return problems.length ? { ...r, error: problems.join('; ') } : r;
     }
@@ -48672,7 +48675,7 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
             if (!r)
                 return;
             inImage.add(l.member);
-            if (l.diffId && !r.error && r.diffId !== l.diffId)
+            if (l.diffId && !r.error && r.diffId && r.diffId !== l.diffId)
                 unscanned.push({ what: `${image.name} layer ${l.index}`, reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}` });
             for (const n of r.notLookedInside)
                 notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });

@@ -198,7 +198,7 @@ async function checkSource(
       const r = layerResults[i];
       if (!r) return;
       inImage.add(l.member);
-      if (l.diffId && !r.error && r.diffId !== l.diffId) unscanned.push({ what: `${image.name} layer ${l.index}`, reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}` });
+      if (l.diffId && !r.error && r.diffId && r.diffId !== l.diffId) unscanned.push({ what: `${image.name} layer ${l.index}`, reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}` });
       for (const n of r.notLookedInside) notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
       for (const h of r.hits) {
         // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.

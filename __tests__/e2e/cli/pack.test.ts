@@ -45,7 +45,7 @@ beforeAll(async () => {
   const stage = join(work, 'stage');
   mkdirSync(stage);
   for (const name of ['package.json', 'README.md', 'bin']) cpSync(join(REPO_ROOT, name), join(stage, name), { recursive: true });
-  cpSync(await buildDist(['cli']), join(stage, 'dist'), { recursive: true });
+  cpSync(await buildDist(['cli', 'leak-worker']), join(stage, 'dist'), { recursive: true });
   const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], stage)) as [{ filename: string; files: { path: string }[] }];
   tarball = join(work, info.filename);
   packed = info.files.map((f) => f.path).sort();
@@ -60,12 +60,14 @@ test('package.json is publishable: not private, a bin, Node 24 engines, no runti
   expect(pkg.dependencies ?? {}).toEqual({});
 });
 
-test('the tarball holds what runs and nothing else: bin/, the CLI bundle, README, package.json', () => {
+test('the tarball holds what runs and nothing else: bin/, the CLI bundle and its leak-check worker, README, package.json', () => {
   expect(packed).toContain('bin/org-ca.js');
   expect(packed).toContain('dist/cli/index.js');
+  // Without it the installed CLI would scan every layer on one thread.
+  expect(packed).toContain('dist/leak-worker/index.js');
   expect(packed).toContain('package.json');
   expect(packed).toContain('README.md');
-  const unexpected = packed.filter((p) => !/^(bin\/|dist\/cli\/|package\.json$|README\.md$|LICENSE)/.test(p));
+  const unexpected = packed.filter((p) => !/^(bin\/|dist\/cli\/|dist\/leak-worker\/|package\.json$|README\.md$|LICENSE)/.test(p));
   expect(unexpected).toEqual([]);
 });
 

@@ -128,12 +128,12 @@ export function dockerSave25(ociDir: string, outTar: string, tag: string): void 
 }
 
 /**
- * The CLI and the leak-check worker bundled the way dist/ is (scripts/build.mjs), or the checked dist/ itself when
+ * The CLI, the leak-check action and the layer worker bundled the way dist/ is (scripts/build.mjs), or the checked dist/ itself when
  * ORG_CA_TEST_DIST names it (CI).
  */
 /** Shared with every suite (and the checked dist/ in CI): callers must never delete it. */
 export function bundle(): Promise<string> {
-  return buildDist(['cli', 'leak-check']);
+  return buildDist(['cli', 'leak-check', 'leak-worker']);
 }
 
 export interface Run {

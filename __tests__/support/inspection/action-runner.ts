@@ -85,7 +85,7 @@ function readText(path: string): string {
 /** A bundle of scripts/build.mjs: the main action's two steps, or the leak-check sub-action. */
 export type ActionEntry = 'main' | 'post' | 'leak-check';
 /** The entries of scripts/build.mjs: the action bundles and the CLI. */
-export type BuildEntry = ActionEntry | 'cli';
+export type BuildEntry = ActionEntry | 'cli' | 'leak-worker';
 
 export async function runAction(entry: ActionEntry, options: RunActionOptions = {}): Promise<ActionRun> {
   const root = options.workRoot ?? tmpdir();
@@ -112,7 +112,7 @@ export async function runAction(entry: ActionEntry, options: RunActionOptions = 
     RUNNER_TEMP: runnerTemp,
     RUNNER_ENVIRONMENT: options.runnerEnvironment ?? env.RUNNER_ENVIRONMENT ?? 'self-hosted',
   });
-  const script = join(await buildDist(entry === 'leak-check' ? ['leak-check'] : undefined), entry, 'index.js');
+  const script = join(await buildDist(entry === 'leak-check' ? ['leak-check', 'leak-worker'] : undefined), entry, 'index.js');
   const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: runnerTemp });
   let stdout = '';
   let stderr = '';

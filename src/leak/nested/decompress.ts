@@ -1,6 +1,6 @@
 import { ReadableStream } from 'node:stream/web';
 import zlib from 'node:zlib';
-import { constants as minizlibConstants, Gunzip, InflateRaw, ZstdDecompress, type ZlibOptions } from 'minizlib';
+import { Gunzip, InflateRaw, ZstdDecompress, type ZlibOptions } from 'minizlib';
 import unbzip2 from 'unbzip2-stream';
 import * as xzDecompress from 'xz-decompress';
 
@@ -40,7 +40,7 @@ export class SyncDecoder {
   constructor(kind: 'gzip' | 'zstd', windowLogMax?: number) {
     // minizlib hands its options to Node's zlib class, whose options its types do not list.
     const options: zlib.ZlibOptions & zlib.ZstdOptions = { chunkSize: SYNC_CHUNK, ...(windowLogMax ? { params: { [zlib.constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}) };
-    this.decoder = kind === 'gzip' ? new Gunzip(options as ZlibOptions) : new ZstdDecompress(options as ZlibOptions);
+    this.decoder = kind === 'gzip' ? new Gunzip(options) : new ZstdDecompress(options);
   }
 
   async *decode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
@@ -85,20 +85,20 @@ export function decodeWhole(kind: 'gzip' | 'deflate-raw', input: Buffer, maxOutp
   }
   const out: Buffer[] = [];
   let outLen = 0;
-  let failure: unknown;
+  let failure: Error | undefined;
   const onData = (d: Buffer): void => {
     out.push(d);
     outLen += d.length;
   };
   const onError = (e: unknown): void => {
-    failure ??= e;
+    failure ??= e instanceof Error ? e : new Error('zlib error');
   };
   decoder.on('data', onData);
   decoder.on('error', onError);
   try {
     decoder.reset();
     for (let at = 0; at < input.length && !failure && outLen <= maxOutput; at += WHOLE_SLICE) decoder.write(input.subarray(at, at + WHOLE_SLICE));
-    if (!failure && outLen <= maxOutput) decoder.flush(minizlibConstants.Z_FINISH);
+    if (!failure && outLen <= maxOutput) decoder.flush(zlib.constants.Z_FINISH);
   } finally {
     decoder.off('data', onData);
     decoder.off('error', onError);
@@ -106,7 +106,7 @@ export function decodeWhole(kind: 'gzip' | 'deflate-raw', input: Buffer, maxOutp
   if (failure) {
     // A decoder that failed is closed: the next input gets a new one.
     wholeDecoders.delete(kind);
-    const e = failure instanceof Error ? failure : new Error(String(failure));
+    const e: Error = failure;
     throw Object.assign(new Error(e.message.replace(/^zlib: /, ''), { cause: e }), { code: (e as NodeJS.ErrnoException).code });
   }
   if (outLen > maxOutput) {
