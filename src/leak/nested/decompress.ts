@@ -20,6 +20,8 @@ import { ByteReader } from './byte-reader.js';
 const CHUNK = 64 * 1024;
 /** Output piece of the synchronous decoders: one or a few per input chunk, so few objects for the GC. */
 const SYNC_CHUNK = 256 * 1024;
+/** Input slice of the streaming decoders (see SyncDecoder.decode). */
+const STREAM_SLICE = 32 * 1024;
 const ZSTD_FRAME = 0xfd2fb528;
 /** Frames whose compressed bytes fit this are decoded in one synchronous call: zstd:chunked has a frame per file. */
 const SMALL_FRAME = 1024 * 1024;
@@ -53,11 +55,15 @@ export class SyncDecoder {
       if (failure) throw Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: (failure as NodeJS.ErrnoException).code });
     };
     for await (const chunk of source) {
-      this.decoder.write(chunk);
-      // The binding reports the input used by the last call only.
-      this.consumed += this.decoder.handle?.bytesWritten ?? 0;
-      check();
-      yield* out.splice(0);
+      // In slices, each handed on before the next is decoded: a layer of empty files compresses a hundredfold, and
+      // a whole 256 kB read would wait as 25 MB of output.
+      for (let at = 0; at < chunk.length; at += STREAM_SLICE) {
+        this.decoder.write(at === 0 && chunk.length <= STREAM_SLICE ? chunk : chunk.subarray(at, at + STREAM_SLICE));
+        // The binding reports the input used by the last call only.
+        this.consumed += this.decoder.handle?.bytesWritten ?? 0;
+        check();
+        yield* out.splice(0);
+      }
     }
     this.decoder.end();
     check();
