@@ -30,7 +30,7 @@ Options:
   --json                  print the report as JSON on standard output
   --sarif FILE            write SARIF 2.1.0 (for github/codeql-action/upload-sarif)
   --report FILE           write the JSON report to FILE
-  --parallel N            layers scanned at once (default: the number of CPUs)
+  --parallel N            worker threads for layers and big archives (default: the number of CPUs)
   --username USER         registry user (default: from the docker config / credential helper)
   --password-stdin        read the registry password or token from standard input
   --platform OS/ARCH      check only this platform of a registry index (default: every platform)
