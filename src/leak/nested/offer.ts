@@ -1,7 +1,7 @@
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Matcher } from '../matcher.js';
-import type { FileHit, NotLookedInside, ScanLimits } from '../types.js';
+import type { FileHit, LayerResult, ScanLimits } from '../types.js';
 import { Budget } from './budget.js';
 import { NESTED, openNested, type NestedJob, type ScanContext } from './scan.js';
 import { TempDir } from './spool.js';
@@ -22,14 +22,8 @@ export interface OfferedContainer {
   readonly layerNested: BigInt64Array<SharedArrayBuffer>;
 }
 
-export interface ContainerResult {
-  readonly layerId: string;
-  readonly seq: number;
-  readonly hits: readonly FileHit[];
-  readonly unreadable: readonly { readonly path: string; readonly reason: string }[];
-  readonly notLookedInside: readonly NotLookedInside[];
-  readonly nestedFiles: number;
-}
+/** What opening an offered archive adds to its layer's result. */
+export type ContainerResult = { readonly layerId: string; readonly seq: number } & Pick<LayerResult, 'hits' | 'unreadable' | 'notLookedInside' | 'nestedFiles'>;
 
 /** Whether a container found at the top of a layer is worth handing over (spilled to a file: big, and movable). */
 export function isOfferable(job: NestedJob): boolean {
