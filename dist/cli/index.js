@@ -47940,6 +47940,9 @@ function serveWorker() {
     const matcher = buildMatcher(init.spec);
     const port = parentPort;
     let offered = 0;
+    // Where this worker's offered archives wait, made at the first offer (an image without big archives writes
+    // nothing to disk) and removed by the main thread at the end.
+    let offerDir;
     port.on('message', (task) => {
         if (task.type === 'container') {
             void openOffered(task.offer, matcher, init.limits, init.totals).then((result) => port.postMessage({ type: 'container', result }));
@@ -47949,7 +47952,8 @@ function serveWorker() {
         const offer = (nested) => {
             if (!isOfferable(nested))
                 return false;
-            const moved = handOver(nested, init.offerDir, `${threadId}-${offered++}`);
+            offerDir ??= mkdtempSync(join(tmpdir(), 'org-ca-leak-offers-'));
+            const moved = handOver(nested, offerDir, `${threadId}-${offered++}`);
             port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } });
             return true;
         };
@@ -47970,12 +47974,13 @@ async function runLayerJobs(jobs, spec, limits, parallel = (0,external_node_os_n
             results.set(job.id, await layer_scanLayer(job, matcher, limits, new budget_Budget(limits, totals)));
     }
     else {
-        const offerDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-offers-'));
+        const offerDirs = new Set();
         try {
-            await new Scheduler(script, { orgCaLeakWorker: true, spec, limits, totals, offerDir }, queue, results, Math.max(1, parallel), width).run();
+            await new Scheduler(script, { orgCaLeakWorker: true, spec, limits, totals }, queue, results, Math.max(1, parallel), width, offerDirs).run();
         }
         finally {
-            (0,external_node_fs_namespaceObject.rmSync)(offerDir, { recursive: true, force: true });
+            for (const dir of offerDirs)
+                (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
         }
     }
     return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
@@ -47992,6 +47997,7 @@ class Scheduler {
     results;
     parallel;
     initialWidth;
+    offerDirs;
     offers = [];
     idle = [];
     workers = new Set();
@@ -47999,13 +48005,16 @@ class Scheduler {
     /** Per layer: its own result once scanned, and the offers still out. */
     layers = new Map();
     settle;
-    constructor(script, init, queue, results, parallel, initialWidth) {
+    constructor(script, init, queue, results, parallel, initialWidth, 
+    /** The workers' offer directories, collected for removal. */
+    offerDirs) {
         this.script = script;
         this.init = init;
         this.queue = queue;
         this.results = results;
         this.parallel = parallel;
         this.initialWidth = initialWidth;
+        this.offerDirs = offerDirs;
     }
     run() {
         return new Promise((resolve, reject) => {
@@ -48031,6 +48040,9 @@ class Scheduler {
     }
     receive(worker, report) {
         if (report.type === 'offer') {
+            const spooled = report.offer.job.spooled;
+            if (spooled.kind === 'file')
+                this.offerDirs.add((0,external_node_path_namespaceObject.dirname)(spooled.file));
             this.offers.push(report.offer);
             this.offers.sort((a, b) => size(b) - size(a));
             const layer = this.layers.get(report.offer.layerId);

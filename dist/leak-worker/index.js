@@ -38344,6 +38344,9 @@ function serveWorker() {
     const matcher = matcher_buildMatcher(init.spec);
     const port = external_node_worker_threads_namespaceObject.parentPort;
     let offered = 0;
+    // Where this worker's offered archives wait, made at the first offer (an image without big archives writes
+    // nothing to disk) and removed by the main thread at the end.
+    let offerDir;
     port.on('message', (task) => {
         if (task.type === 'container') {
             void openOffered(task.offer, matcher, init.limits, init.totals).then((result) => port.postMessage({ type: 'container', result }));
@@ -38353,7 +38356,8 @@ function serveWorker() {
         const offer = (nested) => {
             if (!isOfferable(nested))
                 return false;
-            const moved = handOver(nested, init.offerDir, `${external_node_worker_threads_namespaceObject.threadId}-${offered++}`);
+            offerDir ??= (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-offers-'));
+            const moved = handOver(nested, offerDir, `${external_node_worker_threads_namespaceObject.threadId}-${offered++}`);
             port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } });
             return true;
         };
@@ -38374,12 +38378,13 @@ async function runLayerJobs(jobs, spec, limits, parallel = availableParallelism(
             results.set(job.id, await scanLayer(job, matcher, limits, new Budget(limits, totals)));
     }
     else {
-        const offerDir = mkdtempSync(join(tmpdir(), 'org-ca-leak-offers-'));
+        const offerDirs = new Set();
         try {
-            await new Scheduler(script, { orgCaLeakWorker: true, spec, limits, totals, offerDir }, queue, results, Math.max(1, parallel), width).run();
+            await new Scheduler(script, { orgCaLeakWorker: true, spec, limits, totals }, queue, results, Math.max(1, parallel), width, offerDirs).run();
         }
         finally {
-            rmSync(offerDir, { recursive: true, force: true });
+            for (const dir of offerDirs)
+                rmSync(dir, { recursive: true, force: true });
         }
     }
     return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
@@ -38396,6 +38401,7 @@ class Scheduler {
     results;
     parallel;
     initialWidth;
+    offerDirs;
     offers = [];
     idle = [];
     workers = new Set();
@@ -38403,13 +38409,16 @@ class Scheduler {
     /** Per layer: its own result once scanned, and the offers still out. */
     layers = new Map();
     settle;
-    constructor(script, init, queue, results, parallel, initialWidth) {
+    constructor(script, init, queue, results, parallel, initialWidth, 
+    /** The workers' offer directories, collected for removal. */
+    offerDirs) {
         this.script = script;
         this.init = init;
         this.queue = queue;
         this.results = results;
         this.parallel = parallel;
         this.initialWidth = initialWidth;
+        this.offerDirs = offerDirs;
     }
     run() {
         return new Promise((resolve, reject) => {
@@ -38435,6 +38444,9 @@ class Scheduler {
     }
     receive(worker, report) {
         if (report.type === 'offer') {
+            const spooled = report.offer.job.spooled;
+            if (spooled.kind === 'file')
+                this.offerDirs.add(dirname(spooled.file));
             this.offers.push(report.offer);
             this.offers.sort((a, b) => size(b) - size(a));
             const layer = this.layers.get(report.offer.layerId);

@@ -23,8 +23,6 @@ interface WorkerInit {
   readonly limits: ScanLimits;
   /** The check's running totals, shared by every thread (see nested/budget.ts). */
   readonly totals: BigInt64Array<SharedArrayBuffer>;
-  /** Where offered archives wait for a worker (removed by the main thread at the end). */
-  readonly offerDir: string;
 }
 
 /** Main thread → worker. */
@@ -54,6 +52,9 @@ export function serveWorker(): void {
   const matcher = buildMatcher(init.spec);
   const port = parentPort!;
   let offered = 0;
+  // Where this worker's offered archives wait, made at the first offer (an image without big archives writes
+  // nothing to disk) and removed by the main thread at the end.
+  let offerDir: string | undefined;
   port.on('message', (task: Task) => {
     if (task.type === 'container') {
       void openOffered(task.offer, matcher, init.limits, init.totals).then((result) => port.postMessage({ type: 'container', result } satisfies Report));
@@ -62,7 +63,8 @@ export function serveWorker(): void {
     let seq = 0;
     const offer = (nested: Parameters<typeof isOfferable>[0]): boolean => {
       if (!isOfferable(nested)) return false;
-      const moved = handOver(nested, init.offerDir, `${threadId}-${offered++}`);
+      offerDir ??= mkdtempSync(join(tmpdir(), 'org-ca-leak-offers-'));
+      const moved = handOver(nested, offerDir, `${threadId}-${offered++}`);
       port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } } satisfies Report);
       return true;
     };
@@ -89,11 +91,11 @@ export async function runLayerJobs(
     const matcher = buildMatcher(spec);
     for (let job = queue.shift(); job; job = queue.shift()) results.set(job.id, await scanLayer(job, matcher, limits, new Budget(limits, totals)));
   } else {
-    const offerDir = mkdtempSync(join(tmpdir(), 'org-ca-leak-offers-'));
+    const offerDirs = new Set<string>();
     try {
-      await new Scheduler(script, { orgCaLeakWorker: true, spec, limits, totals, offerDir }, queue, results, Math.max(1, parallel), width).run();
+      await new Scheduler(script, { orgCaLeakWorker: true, spec, limits, totals }, queue, results, Math.max(1, parallel), width, offerDirs).run();
     } finally {
-      rmSync(offerDir, { recursive: true, force: true });
+      for (const dir of offerDirs) rmSync(dir, { recursive: true, force: true });
     }
   }
   return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
@@ -120,6 +122,8 @@ class Scheduler {
     private readonly results: Map<string, LayerResult>,
     private readonly parallel: number,
     private readonly initialWidth: number,
+    /** The workers' offer directories, collected for removal. */
+    private readonly offerDirs: Set<string>,
   ) {}
 
   run(): Promise<void> {
@@ -146,6 +150,8 @@ class Scheduler {
 
   private receive(worker: Worker, report: Report): void {
     if (report.type === 'offer') {
+      const spooled = report.offer.job.spooled;
+      if (spooled.kind === 'file') this.offerDirs.add(dirname(spooled.file));
       this.offers.push(report.offer);
       this.offers.sort((a, b) => size(b) - size(a));
       const layer = this.layers.get(report.offer.layerId)!;
