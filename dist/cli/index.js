@@ -46378,8 +46378,8 @@ async function openRegistryBlob(blob) {
     const body = res.body;
     return external_node_stream_namespaceObject.Readable.from((async function* () {
         let bytes = 0;
-        // TLS hands over 16 KiB records; batching them into 256 KiB pieces, as a file read gives, keeps the
-        // decompressor's round trips to libuv's pool (one per write) as few as for a file.
+        // TLS hands over 16 KiB records; batching them into 256 KiB pieces, as a file read gives, keeps the steps
+        // after this one (hashing, the decoder's calls, the async iteration) as few as for a file.
         let batch = [];
         let batched = 0;
         try {
@@ -47952,8 +47952,15 @@ function serveWorker() {
         const offer = (nested) => {
             if (!isOfferable(nested))
                 return false;
-            offerDir ??= mkdtempSync(join(tmpdir(), 'org-ca-leak-offers-'));
-            const moved = handOver(nested, offerDir, `${threadId}-${offered++}`);
+            let moved;
+            try {
+                offerDir ??= mkdtempSync(join(tmpdir(), 'org-ca-leak-offers-'));
+                moved = handOver(nested, offerDir, `${threadId}-${offered++}`);
+            }
+            catch {
+                // Not movable (a full or odd temporary directory): this worker opens it itself, as without offers.
+                return false;
+            }
             port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } });
             return true;
         };

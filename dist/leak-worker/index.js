@@ -37502,8 +37502,8 @@ async function openRegistryBlob(blob) {
     const body = res.body;
     return external_node_stream_namespaceObject.Readable.from((async function* () {
         let bytes = 0;
-        // TLS hands over 16 KiB records; batching them into 256 KiB pieces, as a file read gives, keeps the
-        // decompressor's round trips to libuv's pool (one per write) as few as for a file.
+        // TLS hands over 16 KiB records; batching them into 256 KiB pieces, as a file read gives, keeps the steps
+        // after this one (hashing, the decoder's calls, the async iteration) as few as for a file.
         let batch = [];
         let batched = 0;
         try {
@@ -38356,8 +38356,15 @@ function serveWorker() {
         const offer = (nested) => {
             if (!isOfferable(nested))
                 return false;
-            offerDir ??= (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-offers-'));
-            const moved = handOver(nested, offerDir, `${external_node_worker_threads_namespaceObject.threadId}-${offered++}`);
+            let moved;
+            try {
+                offerDir ??= (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-offers-'));
+                moved = handOver(nested, offerDir, `${external_node_worker_threads_namespaceObject.threadId}-${offered++}`);
+            }
+            catch {
+                // Not movable (a full or odd temporary directory): this worker opens it itself, as without offers.
+                return false;
+            }
             port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } });
             return true;
         };

@@ -63,8 +63,14 @@ export function serveWorker(): void {
     let seq = 0;
     const offer = (nested: Parameters<typeof isOfferable>[0]): boolean => {
       if (!isOfferable(nested)) return false;
-      offerDir ??= mkdtempSync(join(tmpdir(), 'org-ca-leak-offers-'));
-      const moved = handOver(nested, offerDir, `${threadId}-${offered++}`);
+      let moved;
+      try {
+        offerDir ??= mkdtempSync(join(tmpdir(), 'org-ca-leak-offers-'));
+        moved = handOver(nested, offerDir, `${threadId}-${offered++}`);
+      } catch {
+        // Not movable (a full or odd temporary directory): this worker opens it itself, as without offers.
+        return false;
+      }
       port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } } satisfies Report);
       return true;
     };

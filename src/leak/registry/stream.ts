@@ -23,8 +23,8 @@ export async function openRegistryBlob(blob: RegistryBlob): Promise<Readable> {
   return Readable.from(
     (async function* () {
       let bytes = 0;
-      // TLS hands over 16 KiB records; batching them into 256 KiB pieces, as a file read gives, keeps the
-      // decompressor's round trips to libuv's pool (one per write) as few as for a file.
+      // TLS hands over 16 KiB records; batching them into 256 KiB pieces, as a file read gives, keeps the steps
+      // after this one (hashing, the decoder's calls, the async iteration) as few as for a file.
       let batch: Buffer[] = [];
       let batched = 0;
       try {
