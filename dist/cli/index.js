@@ -43772,9 +43772,8 @@ class SyncDecoder {
         this.decoder.on('data', (d) => out.push(d));
         this.decoder.on('error', (e) => (failure ??= e instanceof Error ? e : new Error(String(e))));
         const check = () => {
-            // minizlib prefixes zlib's own words with "zlib: "; the callers say which format failed.
             if (failure)
-                throw Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: failure.code });
+                throw zlibWords(failure);
         };
         for await (const chunk of source) {
             // In slices, each handed on before the next is decoded: a layer of empty files compresses a hundredfold, and
@@ -43791,6 +43790,10 @@ class SyncDecoder {
         check();
         yield* out.splice(0);
     }
+}
+/** minizlib prefixes zlib's own words with "zlib: "; the callers say which format failed. Node's code is kept. */
+function zlibWords(failure) {
+    return Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: failure.code });
 }
 /** Input slice of `decodeWhole`: one call can expand it at most ~1032 times (deflate's limit), about 4 MB. */
 const WHOLE_SLICE = 4 * 1024;
@@ -43835,8 +43838,7 @@ function decodeWhole(kind, input, maxOutput) {
     if (failure) {
         // A decoder that failed is closed: the next input gets a new one.
         wholeDecoders.delete(kind);
-        const e = failure;
-        throw Object.assign(new Error(e.message.replace(/^zlib: /, ''), { cause: e }), { code: e.code });
+        throw zlibWords(failure);
     }
     if (outLen > maxOutput) {
         wholeDecoders.delete(kind);
@@ -47920,6 +47922,7 @@ const external_node_worker_threads_namespaceObject = __WEBPACK_EXTERNAL_createRe
 
 
 
+
 function workerScript() {
     try {
         // Built at run time so that ncc does not take it for a module to bundle.
@@ -48051,7 +48054,7 @@ class Scheduler {
             if (spooled.kind === 'file')
                 this.offerDirs.add((0,external_node_path_namespaceObject.dirname)(spooled.file));
             this.offers.push(report.offer);
-            this.offers.sort((a, b) => size(b) - size(a));
+            this.offers.sort((a, b) => spooledSize(b.job.spooled) - spooledSize(a.job.spooled));
             const layer = this.layers.get(report.offer.layerId);
             layer.open++;
             if (this.idle.length)
@@ -48112,9 +48115,6 @@ class Scheduler {
             nestedFiles: r.nestedFiles + done.reduce((n, d) => n + d.nestedFiles, 0),
         });
     }
-}
-function size(offer) {
-    return offer.job.spooled.kind === 'file' ? offer.job.spooled.size : offer.job.spooled.bytes.length;
 }
 function failed(job, error) {
     return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };

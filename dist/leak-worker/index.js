@@ -35101,9 +35101,8 @@ class SyncDecoder {
         this.decoder.on('data', (d) => out.push(d));
         this.decoder.on('error', (e) => (failure ??= e instanceof Error ? e : new Error(String(e))));
         const check = () => {
-            // minizlib prefixes zlib's own words with "zlib: "; the callers say which format failed.
             if (failure)
-                throw Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: failure.code });
+                throw zlibWords(failure);
         };
         for await (const chunk of source) {
             // In slices, each handed on before the next is decoded: a layer of empty files compresses a hundredfold, and
@@ -35120,6 +35119,10 @@ class SyncDecoder {
         check();
         yield* out.splice(0);
     }
+}
+/** minizlib prefixes zlib's own words with "zlib: "; the callers say which format failed. Node's code is kept. */
+function zlibWords(failure) {
+    return Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: failure.code });
 }
 /** Input slice of `decodeWhole`: one call can expand it at most ~1032 times (deflate's limit), about 4 MB. */
 const WHOLE_SLICE = 4 * 1024;
@@ -35164,8 +35167,7 @@ function decodeWhole(kind, input, maxOutput) {
     if (failure) {
         // A decoder that failed is closed: the next input gets a new one.
         wholeDecoders.delete(kind);
-        const e = failure;
-        throw Object.assign(new Error(e.message.replace(/^zlib: /, ''), { cause: e }), { code: e.code });
+        throw zlibWords(failure);
     }
     if (outLen > maxOutput) {
         wholeDecoders.delete(kind);
@@ -36256,7 +36258,7 @@ class TempDir {
         this.dir = undefined;
     }
 }
-function spooledSize(s) {
+function spool_spooledSize(s) {
     return s.kind === 'memory' ? s.bytes.length : s.size;
 }
 /** Releases what a Spooled holds on disk. */
@@ -38324,6 +38326,7 @@ function normalizeLink(h) {
 
 
 
+
 function workerScript() {
     try {
         // Built at run time so that ncc does not take it for a module to bundle.
@@ -38455,7 +38458,7 @@ class Scheduler {
             if (spooled.kind === 'file')
                 this.offerDirs.add(dirname(spooled.file));
             this.offers.push(report.offer);
-            this.offers.sort((a, b) => size(b) - size(a));
+            this.offers.sort((a, b) => spooledSize(b.job.spooled) - spooledSize(a.job.spooled));
             const layer = this.layers.get(report.offer.layerId);
             layer.open++;
             if (this.idle.length)
@@ -38516,9 +38519,6 @@ class Scheduler {
             nestedFiles: r.nestedFiles + done.reduce((n, d) => n + d.nestedFiles, 0),
         });
     }
-}
-function size(offer) {
-    return offer.job.spooled.kind === 'file' ? offer.job.spooled.size : offer.job.spooled.bytes.length;
 }
 function failed(job, error) {
     return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };

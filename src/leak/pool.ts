@@ -7,6 +7,7 @@ import { buildMatcher } from './matcher.js';
 import { emptyLayerIndex } from './filesystem.js';
 import { scanLayer } from './layer.js';
 import { Budget, newLayerCounter, newTotals } from './nested/budget.js';
+import { spooledSize } from './nested/spool.js';
 import { handOver, hitsThroughHardlinks, isOfferable, openOffered, type ContainerResult, type OfferedContainer } from './nested/offer.js';
 import type { LayerJob, LayerResult, ScanLimits, TargetSpec } from './types.js';
 
@@ -159,7 +160,7 @@ class Scheduler {
       const spooled = report.offer.job.spooled;
       if (spooled.kind === 'file') this.offerDirs.add(dirname(spooled.file));
       this.offers.push(report.offer);
-      this.offers.sort((a, b) => size(b) - size(a));
+      this.offers.sort((a, b) => spooledSize(b.job.spooled) - spooledSize(a.job.spooled));
       const layer = this.layers.get(report.offer.layerId)!;
       layer.open++;
       if (this.idle.length) this.dispatch(this.idle.pop()!);
@@ -215,10 +216,6 @@ class Scheduler {
       nestedFiles: r.nestedFiles + done.reduce((n, d) => n + d.nestedFiles, 0),
     });
   }
-}
-
-function size(offer: OfferedContainer): number {
-  return offer.job.spooled.kind === 'file' ? offer.job.spooled.size : offer.job.spooled.bytes.length;
 }
 
 function failed(job: LayerJob, error: string): LayerResult {

@@ -51,8 +51,7 @@ export class SyncDecoder {
     this.decoder.on('data', (d: Buffer) => out.push(d));
     this.decoder.on('error', (e: unknown) => (failure ??= e instanceof Error ? e : new Error(String(e))));
     const check = (): void => {
-      // minizlib prefixes zlib's own words with "zlib: "; the callers say which format failed.
-      if (failure) throw Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: (failure as NodeJS.ErrnoException).code });
+      if (failure) throw zlibWords(failure);
     };
     for await (const chunk of source) {
       // In slices, each handed on before the next is decoded: a layer of empty files compresses a hundredfold, and
@@ -69,6 +68,11 @@ export class SyncDecoder {
     check();
     yield* out.splice(0);
   }
+}
+
+/** minizlib prefixes zlib's own words with "zlib: "; the callers say which format failed. Node's code is kept. */
+function zlibWords(failure: Error): Error {
+  return Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: (failure as NodeJS.ErrnoException).code });
 }
 
 /** Input slice of `decodeWhole`: one call can expand it at most ~1032 times (deflate's limit), about 4 MB. */
@@ -112,8 +116,7 @@ export function decodeWhole(kind: 'gzip' | 'deflate-raw', input: Buffer, maxOutp
   if (failure) {
     // A decoder that failed is closed: the next input gets a new one.
     wholeDecoders.delete(kind);
-    const e: Error = failure;
-    throw Object.assign(new Error(e.message.replace(/^zlib: /, ''), { cause: e }), { code: (e as NodeJS.ErrnoException).code });
+    throw zlibWords(failure);
   }
   if (outLen > maxOutput) {
     wholeDecoders.delete(kind);
