@@ -39506,7 +39506,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2175);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9971);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -39515,7 +39515,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2175:
+/***/ 9971:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46140,9 +46140,299 @@ function hitsThroughHardlinks(hits, hardlinks) {
 ;// CONCATENATED MODULE: external "node:http"
 const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_namespaceObject);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
+;// CONCATENATED MODULE: ./src/leak/registry/wire.ts
+/**
+ * One HTTP/1.1 GET per TLS connection, read without Node's http module.
+ *
+ * Why by hand: a layer arrives as 16 KiB TLS records, and the http module's path per record (the parser's callback,
+ * an IncomingMessage push, a fresh Buffer, then a copy into the scan's 256 KiB pieces) cost the scan's worker about
+ * 1 s of CPU per GB, which on a busy runner is most of what a registry scan costs over the same scan of a file.
+ * Here, on a direct connection, TLS decrypts into one reused buffer (tls `onread`) and the body is copied once, into
+ * the pieces the scan reads. Through a proxy's CONNECT tunnel Node offers no `onread`, and the socket's chunks are
+ * copied the same way.
+ *
+ * What it reads is what registries and their blob stores answer: a status line, headers, and a body framed by
+ * Content-Length, by the chunked transfer coding, or by the end of the connection (`Connection: close` is sent, so
+ * a connection serves one request). Anything else is an error in one line, never a guess.
+ */
+
+/** The pieces the body is handed over in: a file read gives 256 KiB, and the scan's steps are per piece. */
+const wire_PIECE = 256 * 1024;
+/** Status line and headers together; more is refused (registries send a few hundred bytes). */
+const MAX_HEAD = 64 * 1024;
+/** A chunk-size line or trailer line; more is refused. */
+const MAX_LINE = 4096;
+/** A malformed or refused exchange. `retryable` when the connection ended before an answer: a retry may get one. */
+class WireError extends Error {
+    retryable;
+    constructor(message, retryable = false) {
+        super(message);
+        this.retryable = retryable;
+        this.name = 'WireError';
+    }
+}
+/** Parses the head (status line and header fields, without the blank line). Throws WireError on anything malformed. */
+function parseHead(text) {
+    const lines = text.split('\r\n');
+    const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
+    if (!m)
+        throw new WireError(`not an HTTP/1.1 answer (status line ${JSON.stringify((lines[0] ?? '').slice(0, 40))})`);
+    const headers = {};
+    for (const line of lines.slice(1)) {
+        const colon = line.indexOf(':');
+        if (colon <= 0 || /[\s]/.test(line.slice(0, colon)))
+            throw new WireError(`a malformed header line in the answer (${JSON.stringify(line.slice(0, 40))})`);
+        const name = line.slice(0, colon).toLowerCase();
+        const value = line.slice(colon + 1).trim();
+        headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    }
+    return { status: Number(m[1]), headers };
+}
+/** How the body of an answer to a GET ends (RFC 9112 section 6.3). */
+function framingOf(status, headers) {
+    if (status === 204 || status === 304)
+        return { kind: 'length', remaining: 0 };
+    const te = headers['transfer-encoding'];
+    if (te !== undefined) {
+        const codings = te.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
+        if (codings.length === 1 && codings[0] === 'chunked')
+            return { kind: 'chunked' };
+        // Another coding (gzip, …) was not asked for and would change the bytes whose digest is checked.
+        throw new WireError(`the answer uses transfer coding '${te}', which was not asked for`);
+    }
+    const cl = headers['content-length'];
+    if (cl !== undefined) {
+        const values = new Set(cl.split(',').map((v) => v.trim()));
+        const [only] = values;
+        if (values.size !== 1 || !/^\d{1,15}$/.test(only))
+            throw new WireError(`the answer has an invalid Content-Length '${cl}'`);
+        return { kind: 'length', remaining: Number(only) };
+    }
+    return { kind: 'close' };
+}
+/**
+ * Sends `GET url` on a fresh connection and resolves when the head has arrived. The body is a stream of pieces of
+ * up to PIECE bytes; it errors if the connection ends before the framing says the body is complete. Destroying the
+ * body closes the connection.
+ */
+function wireGet(open, request) {
+    for (const [name, value] of Object.entries(request.headers)) {
+        // A value with a line break would add a header or a request of its own (a token service is not trusted).
+        if (/[\r\n]/.test(value) || !/^[\w-]+$/.test(name))
+            return Promise.reject(new WireError(`refusing to send header '${name}': it contains a line break or is not a field name`));
+    }
+    return new Promise((resolve, reject) => {
+        let socket;
+        let settled = false;
+        let head = [];
+        let headBytes = 0;
+        let framing;
+        let body;
+        let piece;
+        let filled = 0;
+        let received = 0;
+        /** The body's length when Content-Length gives it. */
+        let expected;
+        let paused = false;
+        let done = false;
+        // Chunked coding state.
+        let chunkState = 'size';
+        let chunkLeft = 0;
+        let line = '';
+        const fail = (error) => {
+            if (done)
+                return;
+            done = true;
+            socket?.destroy();
+            if (!settled) {
+                settled = true;
+                reject(error);
+            }
+            else
+                body?.destroy(error);
+        };
+        const flush = () => {
+            if (!piece || filled === 0)
+                return;
+            const out = filled === piece.length ? piece : piece.subarray(0, filled);
+            piece = undefined;
+            filled = 0;
+            if (!body.push(out) && !paused) {
+                paused = true;
+                socket?.setTimeout(0);
+                socket?.pause();
+            }
+        };
+        const finish = () => {
+            if (done)
+                return;
+            done = true;
+            flush();
+            body.push(null);
+            socket?.destroy();
+        };
+        /** Copies body bytes into the current piece, handing full pieces on. */
+        const deliver = (buf, from, to) => {
+            while (from < to) {
+                if (!piece) {
+                    piece = Buffer.allocUnsafe(expected === undefined ? wire_PIECE : Math.max(1, Math.min(wire_PIECE, expected - received)));
+                }
+                const n = Math.min(to - from, piece.length - filled);
+                buf.copy(piece, filled, from, from + n);
+                filled += n;
+                from += n;
+                received += n;
+                if (filled === piece.length)
+                    flush();
+            }
+        };
+        const readLine = (buf, at, end) => {
+            const nl = buf.indexOf(10, at);
+            const stop = nl === -1 || nl >= end ? end : nl + 1;
+            line += buf.toString('latin1', at, stop);
+            if (line.length > MAX_LINE)
+                throw new WireError('a chunk-size or trailer line of the answer is over 4 KiB');
+            if (stop === end && !line.endsWith('\n'))
+                return { next: stop };
+            const whole = line.replace(/\r?\n$/, '');
+            line = '';
+            return { next: stop, line: whole };
+        };
+        const chunked = (buf, at, end) => {
+            while (at < end && !done) {
+                if (chunkState === 'data') {
+                    const n = Math.min(chunkLeft, end - at);
+                    deliver(buf, at, at + n);
+                    at += n;
+                    chunkLeft -= n;
+                    if (chunkLeft === 0)
+                        chunkState = 'data-end';
+                    continue;
+                }
+                const r = readLine(buf, at, end);
+                at = r.next;
+                if (r.line === undefined)
+                    continue;
+                if (chunkState === 'data-end') {
+                    if (r.line !== '')
+                        throw new WireError('a chunk of the answer is longer than its size says');
+                    chunkState = 'size';
+                }
+                else if (chunkState === 'size') {
+                    const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(r.line);
+                    if (!size)
+                        throw new WireError(`an invalid chunk size in the answer (${JSON.stringify(r.line.slice(0, 20))})`);
+                    chunkLeft = parseInt(size[1], 16);
+                    chunkState = chunkLeft === 0 ? 'trailer' : 'data';
+                }
+                else if (r.line === '')
+                    return finish();
+            }
+        };
+        const bodyBytes = (buf, at, end) => {
+            const f = framing;
+            if (f.kind === 'chunked')
+                return chunked(buf, at, end);
+            if (f.kind === 'close')
+                return deliver(buf, at, end);
+            const n = Math.min(f.remaining, end - at);
+            deliver(buf, at, at + n);
+            f.remaining -= n;
+            // Bytes past the framed body are not part of it; the connection is closed either way.
+            if (f.remaining === 0)
+                finish();
+        };
+        const onHead = (bytes, at, end) => {
+            head.push(Buffer.from(bytes.subarray(at, end)));
+            headBytes += end - at;
+            const all = head.length === 1 ? head[0] : Buffer.concat(head, headBytes);
+            const stop = all.indexOf('\r\n\r\n');
+            if (stop === -1) {
+                if (headBytes > MAX_HEAD)
+                    throw new WireError(`the answer's headers are over ${MAX_HEAD / 1024} KiB`);
+                head = [all];
+                return;
+            }
+            const parsed = parseHead(all.toString('latin1', 0, stop));
+            const rest = all.subarray(stop + 4);
+            head = [];
+            headBytes = 0;
+            // An interim answer (100 Continue, 103 Early Hints) precedes the real one.
+            if (parsed.status >= 100 && parsed.status < 200) {
+                if (rest.length)
+                    onHead(rest, 0, rest.length);
+                return;
+            }
+            framing = framingOf(parsed.status, parsed.headers);
+            if (framing.kind === 'length')
+                expected = framing.remaining;
+            body = new external_node_stream_namespaceObject.Readable({
+                highWaterMark: 2 * wire_PIECE,
+                read() {
+                    if (paused && !done) {
+                        paused = false;
+                        socket?.setTimeout(request.timeoutMs);
+                        socket?.resume();
+                    }
+                },
+                destroy(error, callback) {
+                    done = true;
+                    socket?.destroy();
+                    callback(error);
+                },
+            });
+            settled = true;
+            resolve({ status: parsed.status, headers: parsed.headers, body });
+            if (framing.kind === 'length' && framing.remaining === 0)
+                return finish();
+            if (rest.length)
+                bodyBytes(rest, 0, rest.length);
+        };
+        const feed = (buf, n) => {
+            if (done)
+                return false;
+            try {
+                if (!framing)
+                    onHead(buf, 0, n);
+                else
+                    bodyBytes(buf, 0, n);
+            }
+            catch (error) {
+                fail(error);
+                return false;
+            }
+            return !paused;
+        };
+        const onread = { buffer: Buffer.allocUnsafe(64 * 1024), callback: (n, buf) => feed(buf, n) };
+        open(onread).then((s) => {
+            socket = s;
+            if (done)
+                return s.destroy();
+            // On a wrapped socket `onread` is ignored and the bytes come as 'data'.
+            s.on('data', (chunk) => feed(chunk, chunk.length));
+            s.setTimeout(request.timeoutMs, () => fail(request.timeoutError()));
+            s.on('error', (error) => fail(error));
+            s.on('close', () => {
+                if (done)
+                    return;
+                if (framing?.kind === 'close')
+                    return finish();
+                const what = !framing
+                    ? 'the connection closed before an answer came'
+                    : framing.kind === 'length'
+                        ? `the connection closed after ${received} of ${received + framing.remaining} bytes`
+                        : `the connection closed after ${received} bytes, inside the chunked body`;
+                fail(new WireError(what, !framing));
+            });
+            const u = request.url;
+            const lines = [`GET ${u.pathname}${u.search} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close'];
+            for (const [name, value] of Object.entries(request.headers))
+                lines.push(`${name}: ${value}`);
+            s.write(`${lines.join('\r\n')}\r\n\r\n`);
+        }, (error) => fail(error));
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/leak/registry/client.ts
 /**
  * A small OCI distribution client: HTTPS only, through HTTPS_PROXY/NO_PROXY as curl-style clients route
@@ -46160,21 +46450,57 @@ class RegistryError extends Error {
         this.name = 'RegistryError';
     }
 }
-function trustedRoots(extra) {
-    // getCACertificates('default') includes NODE_EXTRA_CA_CERTS; tls.rootCertificates is the bundled Mozilla set.
-    const defaults = typeof (external_node_tls_default()).getCACertificates === 'function' ? external_node_tls_default().getCACertificates('default') : [...(external_node_tls_default()).rootCertificates];
-    return [...defaults, ...extra];
+/**
+ * The system roots plus the org CA, as one secure context per thread and trust: building it parses ~150 roots (about
+ * 35 ms), and every request is a connection of its own.
+ */
+const contexts = new Map();
+function trustedContext(extra) {
+    const key = extra.join('\n');
+    let context = contexts.get(key);
+    if (!context) {
+        // getCACertificates('default') includes NODE_EXTRA_CA_CERTS; tls.rootCertificates is the bundled Mozilla set.
+        const defaults = typeof (external_node_tls_default()).getCACertificates === 'function' ? external_node_tls_default().getCACertificates('default') : [...(external_node_tls_default()).rootCertificates];
+        context = external_node_tls_default().createSecureContext({ ca: [...defaults, ...extra] });
+        contexts.set(key, context);
+    }
+    return context;
 }
-/** Opens the TLS socket for one request: straight, or through the proxy's CONNECT tunnel. */
-function connector(url, env, ca, timeoutMs) {
+/**
+ * Opens the TLS connection for one request: straight (where `onread` is honoured), or through the proxy's CONNECT
+ * tunnel. Gives up after `timeoutMs` without a finished handshake.
+ */
+function client_opener(url, env, trust, timeoutMs) {
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = Number(url.port || 443);
     const route = routeFor({ url: url.href, host, port }, env);
-    return (_opts, done) => {
+    return (onread) => new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+            tunnel?.destroy();
+            secured?.destroy();
+            reject(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        let tunnel;
+        let secured;
+        const settle = (error, socket) => {
+            clearTimeout(timer);
+            if (error) {
+                tunnel?.destroy();
+                secured?.destroy();
+                reject(error);
+            }
+            else
+                resolve(socket);
+        };
         const secure = (socket) => {
-            const s = external_node_tls_default().connect({ ...(socket ? { socket } : { host, port }), servername: /^[\d.]+$|:/.test(host) ? undefined : host, ca, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
-            s.once('secureConnect', () => done(null, s));
-            s.once('error', (error) => done(error));
+            const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
+            secured = external_node_tls_default().connect({ ...(socket ? { socket } : { host, port, onread }), servername, secureContext: trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+            const onError = (error) => settle(error);
+            secured.once('error', onError);
+            secured.once('secureConnect', () => {
+                secured.off('error', onError);
+                settle(null, secured);
+            });
         };
         if (route.kind === 'direct')
             return secure();
@@ -46184,33 +46510,20 @@ function connector(url, env, ca, timeoutMs) {
             method: 'CONNECT',
             path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
             headers: { host: `${host}:${port}`, ...(route.authorization ? { 'proxy-authorization': route.authorization } : {}) },
-            timeout: timeoutMs,
         });
         connect.once('connect', (res, socket) => {
-            if (res.statusCode !== 200) {
-                socket.destroy();
-                done(new RegistryError(`the proxy ${route.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
-            }
+            tunnel = socket;
+            if (res.statusCode !== 200)
+                settle(new RegistryError(`the proxy ${route.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
             else
                 secure(socket);
         });
-        connect.once('timeout', () => connect.destroy(new RegistryError(`the proxy ${route.display} did not answer within ${timeoutMs} ms`)));
-        connect.once('error', (error) => done(error));
+        connect.once('error', (error) => settle(error));
         connect.end();
-    };
-}
-function once(url, headers, env, ca, timeoutMs, method = 'GET') {
-    return new Promise((resolve, reject) => {
-        // A one-request agent whose connections are ours: `agent: false` would make Node build its own TLS socket and
-        // ignore createConnection, going around the proxy.
-        const agent = new (external_node_https_default()).Agent({ keepAlive: false });
-        agent.createConnection = connector(url, env, ca, timeoutMs);
-        const req = external_node_https_default().request(url, { method, headers, agent, timeout: timeoutMs });
-        req.once('response', resolve);
-        req.once('timeout', () => req.destroy(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`)));
-        req.once('error', reject);
-        req.end();
     });
+}
+function once(url, headers, env, trust, timeoutMs) {
+    return wireGet(client_opener(url, env, trust, timeoutMs), { url, headers, timeoutMs, timeoutError: () => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`) });
 }
 async function readText(res, max = 1024 * 1024) {
     const chunks = [];
@@ -46234,10 +46547,10 @@ function parseChallenge(header) {
 class RegistryClient {
     options;
     authorization;
-    ca;
+    trust;
     constructor(options) {
         this.options = options;
-        this.ca = trustedRoots(options.extraCa);
+        this.trust = trustedContext(options.extraCa);
         this.authorization = options.authorization;
     }
     /** What a worker needs to fetch from the same registry with the same route, trust and authorization. */
@@ -46269,14 +46582,15 @@ class RegistryClient {
                 res = await this.follow(new URL(`https://${this.options.host}${path}`), accept);
             }
             catch (error) {
-                if (attempt < retries && !(error instanceof RegistryError)) {
+                const final = error instanceof RegistryError || (error instanceof WireError && !error.retryable);
+                if (attempt < retries && !final) {
                     await this.backoff(attempt);
                     continue;
                 }
                 throw new RegistryError(`GET https://${this.options.host}${path} failed: ${oneLine(error)}`);
             }
             if ((res.status === 429 || res.status >= 500) && attempt < retries) {
-                res.body.resume();
+                res.body.destroy();
                 const after = Number(res.headers['retry-after']);
                 await this.backoff(attempt, Number.isFinite(after) ? Math.min(after * 1000, 30000) : undefined);
                 continue;
@@ -46295,15 +46609,15 @@ class RegistryClient {
             const headers = { 'user-agent': 'org-ca-leak-check', ...(accept ? { accept } : {}) };
             if (sameHost && this.authorization)
                 headers.authorization = this.authorization;
-            const res = await once(current, headers, this.options.env, this.ca, this.timeoutMs);
-            const status = res.statusCode ?? 0;
+            const res = await once(current, headers, this.options.env, this.trust, this.timeoutMs);
+            const status = res.status;
             if (status === 401 && sameHost && !authRetried && res.headers['www-authenticate']) {
-                res.resume();
+                res.body.destroy();
                 await this.authenticate(String(res.headers['www-authenticate']));
                 return this.follow(url, accept, true);
             }
             if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
-                res.resume();
+                res.body.destroy();
                 const next = new URL(res.headers.location, current);
                 // Verification is never traded for a redirect: https only, the same trust as the registry.
                 if (next.protocol !== 'https:')
@@ -46311,7 +46625,7 @@ class RegistryClient {
                 current = next;
                 continue;
             }
-            return { status, headers: res.headers, body: res, url: current.href };
+            return { status, headers: res.headers, body: res.body, url: current.href };
         }
         throw new RegistryError(`more than 5 redirects from ${url.href}`);
     }
@@ -46333,10 +46647,10 @@ class RegistryClient {
         if (params.service)
             realm.searchParams.set('service', params.service);
         realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
-        const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) }, this.options.env, this.ca, this.timeoutMs);
-        const text = await readText(res);
-        if (res.statusCode !== 200)
-            throw new RegistryError(`the token service ${realm.host} answered ${res.statusCode}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
+        const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) }, this.options.env, this.trust, this.timeoutMs);
+        const text = await readText(res.body);
+        if (res.status !== 200)
+            throw new RegistryError(`the token service ${realm.host} answered ${res.status}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
         let token;
         try {
             const doc = JSON.parse(text);
@@ -46367,38 +46681,26 @@ function oneLine(error) {
  */
 
 
-const BATCH = 256 * 1024;
 async function openRegistryBlob(blob) {
     const spec = blob.fetch;
     const what = `blob ${blob.digest} of ${blob.label}`;
     const client = new RegistryClient({ ...spec, credentials: spec.credentials, env: spec.env });
     const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
     if (res.status < 200 || res.status >= 300) {
-        res.body.resume();
+        res.body.destroy();
         throw new RegistryError(`${what}: the registry answered ${res.status}`);
     }
     const body = res.body;
+    // The body comes in pieces of up to 256 KiB, as a file read gives (wire.ts), so this step is per piece, not per record.
     return external_node_stream_namespaceObject.Readable.from((async function* () {
         let bytes = 0;
-        // TLS hands over 16 KiB records; batching them into 256 KiB pieces, as a file read gives, keeps the steps
-        // after this one (hashing, the decoder's calls, the async iteration) as few as for a file.
-        let batch = [];
-        let batched = 0;
         try {
             for await (const chunk of body) {
                 bytes += chunk.length;
                 if (bytes > blob.size)
                     throw new RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
-                batch.push(chunk);
-                batched += chunk.length;
-                if (batched >= BATCH) {
-                    yield batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
-                    batch = [];
-                    batched = 0;
-                }
+                yield chunk;
             }
-            if (batched)
-                yield Buffer.concat(batch, batched);
         }
         catch (error) {
             body.destroy();
@@ -48259,7 +48561,7 @@ const MAX_SMALL_BLOB = 64 * 1024 * 1024;
 function check(res, what, ref) {
     if (res.status >= 200 && res.status < 300)
         return;
-    res.body.resume();
+    res.body.destroy();
     const why = {
         401: 'authentication required or refused (401): pass --username/--password-stdin or log in with docker login',
         403: 'access denied (403)',
@@ -48359,18 +48661,18 @@ async function readRegistryImage(options) {
             list = doc.manifests ?? [];
         }
         else {
-            res.body.resume();
+            res.body.destroy();
             if (res.status !== 404)
                 check(res, 'referrers', `${label} (${subject})`);
             const tagged = await client.get(`${base}/manifests/sha256-${hex}`, ACCEPT);
             if (tagged.status === 200) {
-                tagged.body.resume();
+                tagged.body.destroy();
                 const index = await fetchManifest(`sha256-${hex}`);
                 list = index.doc.manifests ?? [];
                 referrerDescriptors.push({ mediaType: index.mediaType, digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` } });
             }
             else if (tagged.status === 404)
-                tagged.body.resume();
+                tagged.body.destroy();
             else
                 check(tagged, 'referrers tag', `${label} (sha256-${hex})`);
         }
@@ -48378,7 +48680,7 @@ async function readRegistryImage(options) {
         for (const suffix of ['sig', 'att', 'sbom']) {
             const tag = `sha256-${hex}.${suffix}`;
             const res = await client.get(`${base}/manifests/${tag}`, ACCEPT);
-            res.body.resume();
+            res.body.destroy();
             if (res.status === 404)
                 continue;
             check(res, 'signature tag', `${label} (${tag})`);

@@ -4,13 +4,14 @@
  * verification always on; anonymous, basic and bearer-token auth; redirects (blob CDNs) followed without the
  * registry's Authorization; 429/5xx and dropped connections retried with backoff. Every failure is one line.
  */
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import http from 'node:http';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { routeFor, type Env } from '../../detect/route.js';
 import type { Credentials } from './credentials.js';
 import type { RegistryFetchSpec } from '../types.js';
+import { wireGet, WireError, type OpenSocket, type WireResponse } from './wire.js';
 
 export class RegistryError extends Error {
   constructor(message: string) {
@@ -37,64 +38,86 @@ export interface ClientOptions {
 
 export interface Response {
   readonly status: number;
-  readonly headers: IncomingMessage['headers'];
-  readonly body: IncomingMessage;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: Readable;
   readonly url: string;
 }
 
-function trustedRoots(extra: readonly string[]): string[] {
-  // getCACertificates('default') includes NODE_EXTRA_CA_CERTS; tls.rootCertificates is the bundled Mozilla set.
-  const defaults = typeof tls.getCACertificates === 'function' ? tls.getCACertificates('default') : [...tls.rootCertificates];
-  return [...defaults, ...extra];
+/**
+ * The system roots plus the org CA, as one secure context per thread and trust: building it parses ~150 roots (about
+ * 35 ms), and every request is a connection of its own.
+ */
+const contexts = new Map<string, tls.SecureContext>();
+function trustedContext(extra: readonly string[]): tls.SecureContext {
+  const key = extra.join('\n');
+  let context = contexts.get(key);
+  if (!context) {
+    // getCACertificates('default') includes NODE_EXTRA_CA_CERTS; tls.rootCertificates is the bundled Mozilla set.
+    const defaults = typeof tls.getCACertificates === 'function' ? tls.getCACertificates('default') : [...tls.rootCertificates];
+    context = tls.createSecureContext({ ca: [...defaults, ...extra] });
+    contexts.set(key, context);
+  }
+  return context;
 }
 
-/** Opens the TLS socket for one request: straight, or through the proxy's CONNECT tunnel. */
-function connector(url: URL, env: Env, ca: string[], timeoutMs: number) {
+/**
+ * Opens the TLS connection for one request: straight (where `onread` is honoured), or through the proxy's CONNECT
+ * tunnel. Gives up after `timeoutMs` without a finished handshake.
+ */
+function opener(url: URL, env: Env, trust: tls.SecureContext, timeoutMs: number): OpenSocket {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = Number(url.port || 443);
   const route = routeFor({ url: url.href, host, port }, env);
-  return (_opts: unknown, done: (error: Error | null, socket?: tls.TLSSocket) => void): void => {
-    const secure = (socket?: Socket): void => {
-      const s = tls.connect({ ...(socket ? { socket } : { host, port }), servername: /^[\d.]+$|:/.test(host) ? undefined : host, ca, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
-      s.once('secureConnect', () => done(null, s));
-      s.once('error', (error: Error) => done(error));
-    };
-    if (route.kind === 'direct') return secure();
-    const connect = http.request({
-      host: route.host,
-      port: route.port,
-      method: 'CONNECT',
-      path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-      headers: { host: `${host}:${port}`, ...(route.authorization ? { 'proxy-authorization': route.authorization } : {}) },
-      timeout: timeoutMs,
+  return (onread) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        tunnel?.destroy();
+        secured?.destroy();
+        reject(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      let tunnel: Socket | undefined;
+      let secured: tls.TLSSocket | undefined;
+      const settle = (error: Error | null, socket?: tls.TLSSocket): void => {
+        clearTimeout(timer);
+        if (error) {
+          tunnel?.destroy();
+          secured?.destroy();
+          reject(error);
+        } else resolve(socket!);
+      };
+      const secure = (socket?: Socket): void => {
+        const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
+        secured = tls.connect({ ...(socket ? { socket } : { host, port, onread }), servername, secureContext: trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+        const onError = (error: Error): void => settle(error);
+        secured.once('error', onError);
+        secured.once('secureConnect', () => {
+          secured!.off('error', onError);
+          settle(null, secured);
+        });
+      };
+      if (route.kind === 'direct') return secure();
+      const connect = http.request({
+        host: route.host,
+        port: route.port,
+        method: 'CONNECT',
+        path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+        headers: { host: `${host}:${port}`, ...(route.authorization ? { 'proxy-authorization': route.authorization } : {}) },
+      });
+      connect.once('connect', (res, socket) => {
+        tunnel = socket;
+        if (res.statusCode !== 200) settle(new RegistryError(`the proxy ${route.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
+        else secure(socket);
+      });
+      connect.once('error', (error) => settle(error));
+      connect.end();
     });
-    connect.once('connect', (res, socket) => {
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        done(new RegistryError(`the proxy ${route.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
-      } else secure(socket);
-    });
-    connect.once('timeout', () => connect.destroy(new RegistryError(`the proxy ${route.display} did not answer within ${timeoutMs} ms`)));
-    connect.once('error', (error) => done(error));
-    connect.end();
-  };
 }
 
-function once(url: URL, headers: Record<string, string>, env: Env, ca: string[], timeoutMs: number, method = 'GET'): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    // A one-request agent whose connections are ours: `agent: false` would make Node build its own TLS socket and
-    // ignore createConnection, going around the proxy.
-    const agent = new https.Agent({ keepAlive: false });
-    (agent as unknown as { createConnection: unknown }).createConnection = connector(url, env, ca, timeoutMs);
-    const req = https.request(url, { method, headers, agent, timeout: timeoutMs });
-    req.once('response', resolve);
-    req.once('timeout', () => req.destroy(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`)));
-    req.once('error', reject);
-    req.end();
-  });
+function once(url: URL, headers: Record<string, string>, env: Env, trust: tls.SecureContext, timeoutMs: number): Promise<WireResponse> {
+  return wireGet(opener(url, env, trust, timeoutMs), { url, headers, timeoutMs, timeoutError: () => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`) });
 }
 
-async function readText(res: IncomingMessage, max = 1024 * 1024): Promise<string> {
+async function readText(res: Readable, max = 1024 * 1024): Promise<string> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of res) {
@@ -115,10 +138,10 @@ export function parseChallenge(header: string): { scheme: string; params: Record
 
 export class RegistryClient {
   private authorization?: string;
-  private readonly ca: string[];
+  private readonly trust: tls.SecureContext;
 
   constructor(private readonly options: ClientOptions) {
-    this.ca = trustedRoots(options.extraCa);
+    this.trust = trustedContext(options.extraCa);
     this.authorization = options.authorization;
   }
 
@@ -152,14 +175,15 @@ export class RegistryClient {
       try {
         res = await this.follow(new URL(`https://${this.options.host}${path}`), accept);
       } catch (error) {
-        if (attempt < retries && !(error instanceof RegistryError)) {
+        const final = error instanceof RegistryError || (error instanceof WireError && !error.retryable);
+        if (attempt < retries && !final) {
           await this.backoff(attempt);
           continue;
         }
         throw new RegistryError(`GET https://${this.options.host}${path} failed: ${oneLine(error)}`);
       }
       if ((res.status === 429 || res.status >= 500) && attempt < retries) {
-        res.body.resume();
+        res.body.destroy();
         const after = Number(res.headers['retry-after']);
         await this.backoff(attempt, Number.isFinite(after) ? Math.min(after * 1000, 30000) : undefined);
         continue;
@@ -179,22 +203,22 @@ export class RegistryClient {
       const sameHost = current.host === this.options.host;
       const headers: Record<string, string> = { 'user-agent': 'org-ca-leak-check', ...(accept ? { accept } : {}) };
       if (sameHost && this.authorization) headers.authorization = this.authorization;
-      const res = await once(current, headers, this.options.env, this.ca, this.timeoutMs);
-      const status = res.statusCode ?? 0;
+      const res = await once(current, headers, this.options.env, this.trust, this.timeoutMs);
+      const status = res.status;
       if (status === 401 && sameHost && !authRetried && res.headers['www-authenticate']) {
-        res.resume();
+        res.body.destroy();
         await this.authenticate(String(res.headers['www-authenticate']));
         return this.follow(url, accept, true);
       }
       if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
-        res.resume();
+        res.body.destroy();
         const next = new URL(res.headers.location, current);
         // Verification is never traded for a redirect: https only, the same trust as the registry.
         if (next.protocol !== 'https:') throw new RegistryError(`${current.host} redirected to a non-https URL (${next.protocol}//${next.host})`);
         current = next;
         continue;
       }
-      return { status, headers: res.headers, body: res, url: current.href };
+      return { status, headers: res.headers, body: res.body, url: current.href };
     }
     throw new RegistryError(`more than 5 redirects from ${url.href}`);
   }
@@ -213,9 +237,9 @@ export class RegistryClient {
     if (realm.protocol !== 'https:') throw new RegistryError(`${this.options.host}'s token service is not https (${realm.origin})`);
     if (params.service) realm.searchParams.set('service', params.service);
     realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
-    const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) }, this.options.env, this.ca, this.timeoutMs);
-    const text = await readText(res);
-    if (res.statusCode !== 200) throw new RegistryError(`the token service ${realm.host} answered ${res.statusCode}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
+    const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) }, this.options.env, this.trust, this.timeoutMs);
+    const text = await readText(res.body);
+    if (res.status !== 200) throw new RegistryError(`the token service ${realm.host} answered ${res.status}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
     let token: string | undefined;
     try {
       const doc = JSON.parse(text) as { token?: string; access_token?: string };

@@ -46,7 +46,7 @@ export interface PullResult {
 
 function check(res: Response, what: string, ref: string): void {
   if (res.status >= 200 && res.status < 300) return;
-  res.body.resume();
+  res.body.destroy();
   const why: Record<number, string> = {
     401: 'authentication required or refused (401): pass --username/--password-stdin or log in with docker login',
     403: 'access denied (403)',
@@ -140,22 +140,22 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
       const doc = JSON.parse(await readText(res.body, MAX_MANIFEST)) as { manifests?: Descriptor[] };
       list = doc.manifests ?? [];
     } else {
-      res.body.resume();
+      res.body.destroy();
       if (res.status !== 404) check(res, 'referrers', `${label} (${subject})`);
       const tagged = await client.get(`${base}/manifests/sha256-${hex}`, ACCEPT);
       if (tagged.status === 200) {
-        tagged.body.resume();
+        tagged.body.destroy();
         const index = await fetchManifest(`sha256-${hex}`);
         list = (index.doc.manifests as Descriptor[] | undefined) ?? [];
         referrerDescriptors.push({ mediaType: index.mediaType, digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` } });
-      } else if (tagged.status === 404) tagged.body.resume();
+      } else if (tagged.status === 404) tagged.body.destroy();
       else check(tagged, 'referrers tag', `${label} (sha256-${hex})`);
     }
     // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
     for (const suffix of ['sig', 'att', 'sbom']) {
       const tag = `sha256-${hex}.${suffix}`;
       const res = await client.get(`${base}/manifests/${tag}`, ACCEPT);
-      res.body.resume();
+      res.body.destroy();
       if (res.status === 404) continue;
       check(res, 'signature tag', `${label} (${tag})`);
       const m = await walk(tag, undefined, 1);

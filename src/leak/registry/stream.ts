@@ -8,38 +8,26 @@ import { Readable } from 'node:stream';
 import type { RegistryBlob } from '../types.js';
 import { RegistryClient, RegistryError, oneLine } from './client.js';
 
-const BATCH = 256 * 1024;
-
 export async function openRegistryBlob(blob: RegistryBlob): Promise<Readable> {
   const spec = blob.fetch;
   const what = `blob ${blob.digest} of ${blob.label}`;
   const client = new RegistryClient({ ...spec, credentials: spec.credentials, env: spec.env });
   const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
   if (res.status < 200 || res.status >= 300) {
-    res.body.resume();
+    res.body.destroy();
     throw new RegistryError(`${what}: the registry answered ${res.status}`);
   }
   const body = res.body;
+  // The body comes in pieces of up to 256 KiB, as a file read gives (wire.ts), so this step is per piece, not per record.
   return Readable.from(
     (async function* () {
       let bytes = 0;
-      // TLS hands over 16 KiB records; batching them into 256 KiB pieces, as a file read gives, keeps the steps
-      // after this one (hashing, the decoder's calls, the async iteration) as few as for a file.
-      let batch: Buffer[] = [];
-      let batched = 0;
       try {
         for await (const chunk of body) {
           bytes += (chunk as Buffer).length;
           if (bytes > blob.size) throw new RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
-          batch.push(chunk as Buffer);
-          batched += (chunk as Buffer).length;
-          if (batched >= BATCH) {
-            yield batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
-            batch = [];
-            batched = 0;
-          }
+          yield chunk as Buffer;
         }
-        if (batched) yield Buffer.concat(batch, batched);
       } catch (error) {
         body.destroy();
         if (error instanceof RegistryError) throw error;
