@@ -76138,8 +76138,8 @@ function wireGet(open, request) {
     return new Promise((resolve, reject) => {
         let socket;
         let settled = false;
-        let head = [];
-        let headBytes = 0;
+        const headBuffer = Buffer.allocUnsafe(MAX_HEAD + 4);
+        let headLength = 0;
         let framing;
         let body;
         let piece;
@@ -76257,20 +76257,19 @@ function wireGet(open, request) {
                 finish();
         };
         const onHead = (bytes, at, end) => {
-            head.push(Buffer.from(bytes.subarray(at, end)));
-            headBytes += end - at;
-            const all = head.length === 1 ? head[0] : Buffer.concat(head, headBytes);
-            const stop = all.indexOf('\r\n\r\n');
+            const from = Math.max(0, headLength - 3);
+            const copied = bytes.copy(headBuffer, headLength, at, end);
+            headLength += copied;
+            const stop = headBuffer.subarray(0, headLength).indexOf('\r\n\r\n', from);
             if (stop === -1) {
-                if (headBytes > MAX_HEAD)
+                if (headLength === headBuffer.length)
                     throw new WireError(`the answer's headers are over ${MAX_HEAD / 1024} KiB`);
-                head = [all];
                 return;
             }
-            const parsed = parseHead(all.toString('latin1', 0, stop));
-            const rest = all.subarray(stop + 4);
-            head = [];
-            headBytes = 0;
+            const parsed = parseHead(headBuffer.toString('latin1', 0, stop));
+            // What came after the head: in the buffer, and what did not fit in it.
+            const rest = Buffer.concat([headBuffer.subarray(stop + 4, headLength), bytes.subarray(at + copied, end)]);
+            headLength = 0;
             // An interim answer (100 Continue, 103 Early Hints) precedes the real one.
             if (parsed.status >= 100 && parsed.status < 200) {
                 if (rest.length)
@@ -76295,6 +76294,9 @@ function wireGet(open, request) {
                     callback(error);
                 },
             });
+            // An error before the reader attaches must not be an unhandled 'error' event: the reader's iterator still
+            // rejects with it (the stream is destroyed with that error).
+            body.on('error', () => undefined);
             settled = true;
             resolve({ status: parsed.status, headers: parsed.headers, body });
             if (framing.kind === 'length' && framing.remaining === 0)
@@ -76408,7 +76410,8 @@ function client_opener(url, env, trust, timeoutMs) {
         };
         const secure = (socket) => {
             const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
-            secured = external_node_tls_default().connect({ ...(socket ? { socket } : { host, port, onread }), servername, secureContext: trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+            // `host` is what the certificate is checked against, also over a tunnel (Node would check 'localhost').
+            secured = external_node_tls_default().connect({ ...(socket ? { socket } : { port, onread }), host, servername, secureContext: trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
             const onError = (error) => settle(error);
             secured.once('error', onError);
             secured.once('secureConnect', () => {

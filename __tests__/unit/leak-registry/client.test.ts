@@ -3,8 +3,8 @@
  * retries with backoff on 429/5xx, redirects without the registry's Authorization, and refusals that stay one line.
  */
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { mintLeaf, mintRoot } from '../../support/pki.js';
 import { parseChallenge, RegistryClient, RegistryError, readText } from '../../../src/leak/registry/client.js';
 import { parseRegistryReference, ReferenceError } from '../../../src/leak/registry/reference.js';
@@ -104,6 +104,41 @@ test('an untrusted certificate fails (verification is never switched off), after
 test('basic challenge without credentials says what to pass', async () => {
   handler = (_req, res) => res.writeHead(401, { 'www-authenticate': 'Basic realm="lab"' }).end();
   await expect(client().get('/v2/')).rejects.toThrow(/asks for a user name and password \(401\): pass --username\/--password-stdin or log in with docker login/);
+});
+
+test('through an HTTPS_PROXY CONNECT tunnel, a registry named by IP is verified against that IP, and its answer read whole', async () => {
+  // A registry whose certificate names only 127.0.0.1 (the shared server's also names localhost, which a check
+  // against Node's default host would pass).
+  const ipOnly = mintLeaf(root, { cn: '127.0.0.1', ipAddresses: ['127.0.0.1'] });
+  const big = Buffer.alloc(600 * 1024, 7);
+  const registry = createServer({ cert: ipOnly.certPem, key: ipOnly.keyPem }, (_req, res) => res.end(big));
+  const tunnels: string[] = [];
+  const proxy = http.createServer();
+  proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    tunnels.push(req.url ?? '');
+    const [h, p] = (req.url ?? '').split(':');
+    const up = net.connect(Number(p), h, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      up.write(head);
+      up.pipe(socket).pipe(up);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => registry.listen(0, '127.0.0.1', r));
+  try {
+    const registryPort = (registry.address() as AddressInfo).port;
+    const env = { HTTPS_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` };
+    const c = new RegistryClient({ host: `127.0.0.1:${registryPort}`, repository: 'org/app', extraCa: [root.certPem], env, backoffMs: 10, retries: 0 });
+    const res = await c.get('/v2/org/app/blobs/sha256:big');
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await readText(res.body, 1 << 20), 'utf8').equals(big)).toBe(true);
+    expect(tunnels).toEqual([`127.0.0.1:${registryPort}`]);
+  } finally {
+    proxy.close();
+    registry.close();
+  }
 });
 
 test('challenge parsing', () => {

@@ -87,7 +87,8 @@ function opener(url: URL, env: Env, trust: tls.SecureContext, timeoutMs: number)
       };
       const secure = (socket?: Socket): void => {
         const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
-        secured = tls.connect({ ...(socket ? { socket } : { host, port, onread }), servername, secureContext: trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+        // `host` is what the certificate is checked against, also over a tunnel (Node would check 'localhost').
+        secured = tls.connect({ ...(socket ? { socket } : { port, onread }), host, servername, secureContext: trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
         const onError = (error: Error): void => settle(error);
         secured.once('error', onError);
         secured.once('secureConnect', () => {

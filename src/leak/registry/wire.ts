@@ -103,8 +103,8 @@ export function wireGet(open: OpenSocket, request: WireRequest): Promise<WireRes
   return new Promise((resolve, reject) => {
     let socket: TLSSocket | undefined;
     let settled = false;
-    let head: Buffer[] = [];
-    let headBytes = 0;
+    const headBuffer = Buffer.allocUnsafe(MAX_HEAD + 4);
+    let headLength = 0;
     let framing: Framing | undefined;
     let body: Readable | undefined;
     let piece: Buffer | undefined;
@@ -212,19 +212,18 @@ export function wireGet(open: OpenSocket, request: WireRequest): Promise<WireRes
     };
 
     const onHead = (bytes: Buffer, at: number, end: number): void => {
-      head.push(Buffer.from(bytes.subarray(at, end)));
-      headBytes += end - at;
-      const all = head.length === 1 ? head[0]! : Buffer.concat(head, headBytes);
-      const stop = all.indexOf('\r\n\r\n');
+      const from = Math.max(0, headLength - 3);
+      const copied = bytes.copy(headBuffer, headLength, at, end);
+      headLength += copied;
+      const stop = headBuffer.subarray(0, headLength).indexOf('\r\n\r\n', from);
       if (stop === -1) {
-        if (headBytes > MAX_HEAD) throw new WireError(`the answer's headers are over ${MAX_HEAD / 1024} KiB`);
-        head = [all];
+        if (headLength === headBuffer.length) throw new WireError(`the answer's headers are over ${MAX_HEAD / 1024} KiB`);
         return;
       }
-      const parsed = parseHead(all.toString('latin1', 0, stop));
-      const rest = all.subarray(stop + 4);
-      head = [];
-      headBytes = 0;
+      const parsed = parseHead(headBuffer.toString('latin1', 0, stop));
+      // What came after the head: in the buffer, and what did not fit in it.
+      const rest = Buffer.concat([headBuffer.subarray(stop + 4, headLength), bytes.subarray(at + copied, end)]);
+      headLength = 0;
       // An interim answer (100 Continue, 103 Early Hints) precedes the real one.
       if (parsed.status >= 100 && parsed.status < 200) {
         if (rest.length) onHead(rest, 0, rest.length);
@@ -247,6 +246,9 @@ export function wireGet(open: OpenSocket, request: WireRequest): Promise<WireRes
           callback(error);
         },
       });
+      // An error before the reader attaches must not be an unhandled 'error' event: the reader's iterator still
+      // rejects with it (the stream is destroyed with that error).
+      body.on('error', () => undefined);
       settled = true;
       resolve({ status: parsed.status, headers: parsed.headers, body });
       if (framing.kind === 'length' && framing.remaining === 0) return finish();
