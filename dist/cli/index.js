@@ -39506,7 +39506,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9971);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8584);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -39515,7 +39515,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9971:
+/***/ 8584:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41354,7 +41354,7 @@ async function runWalk(path, options, tempPrefix) {
     throw fail(`the check of '${where}' failed (${stderr.trim().split('\n').pop() || 'no answer'}).`);
 }
 /** Makes sure `path` is a writable directory, creating what is missing; returns it absolute. Throws PathError. */
-function ensureDirectory(path, options) {
+function ensure_directory_ensureDirectory(path, options) {
     return runWalk(path, options);
 }
 /** A fresh directory `<parent>/<prefix>XXXXXX` (mode 0755) in a guarded parent, e.g. under RUNNER_TEMP or TMPDIR. */
@@ -41554,7 +41554,7 @@ async function prepareInjection(request) {
         warnings.push(describeInsecure(scan.insecure));
     }
     // Guarded (never Node's recursive mkdir, which spins under /proc) and absolute, so the variables survive a `cd`.
-    const dir = await ensureDirectory(request.dir, { purpose: request.dirPurpose ?? 'the output directory' });
+    const dir = await ensure_directory_ensureDirectory(request.dir, { purpose: request.dirPurpose ?? 'the output directory' });
     const plan = planInjection({
         platform: request.platform,
         tools: request.tools,
@@ -54292,7 +54292,189 @@ function writeJournal(path, journal) {
 }
 /** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
 async function prepareJournal(path) {
-    await ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose: 'the trust-store journal', mode: 0o700 });
+    await ensure_directory_ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose: 'the trust-store journal', mode: 0o700 });
+}
+
+;// CONCATENATED MODULE: ./src/registries/privileges.ts
+/**
+ * How the action may write to system directories: as root, through passwordless sudo, or not at all. The same
+ * operations back both ways, so that the journal can be replayed backwards by the post step with the same rights.
+ */
+
+
+/** What is at a path: symlinks count as what they point to for directories, and as 'other' otherwise. */
+function kindOf(path) {
+    try {
+        const st = (0,external_node_fs_namespaceObject.lstatSync)(path);
+        if (st.isDirectory())
+            return 'dir';
+        if (st.isSymbolicLink())
+            return (0,external_node_fs_namespaceObject.statSync)(path, { throwIfNoEntry: false })?.isDirectory() ? 'dir' : 'other';
+        return st.isFile() ? 'file' : 'other';
+    }
+    catch {
+        return undefined;
+    }
+}
+const directOps = (mode) => ({
+    mode,
+    mkdir: (path) => {
+        (0,external_node_fs_namespaceObject.mkdirSync)(path, { mode: 0o755 });
+        (0,external_node_fs_namespaceObject.chmodSync)(path, 0o755);
+    },
+    copy: (from, path) => {
+        // COPYFILE_EXCL: a file that appeared since the plan is never overwritten.
+        (0,external_node_fs_namespaceObject.copyFileSync)(from, path, 1);
+        (0,external_node_fs_namespaceObject.chmodSync)(path, 0o644);
+    },
+    unlink: (path) => (0,external_node_fs_namespaceObject.unlinkSync)(path),
+    rmdir: (path) => (0,external_node_fs_namespaceObject.rmdirSync)(path),
+});
+function sudo(args) {
+    // -n: never prompt (a prompt would hang the job); errors surface as the thrown Error's message.
+    (0,external_node_child_process_namespaceObject.execFileSync)('sudo', ['-n', ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 15000 });
+}
+const sudoOps = {
+    mode: 'sudo',
+    mkdir: (path) => sudo(['mkdir', '-m', '0755', '--', path]),
+    // install -T refuses nothing by itself, so the plan's existence check is repeated by `test ! -e` first.
+    copy: (from, path) => sudo(['sh', '-c', 'test ! -e "$2" && install -m 0644 -T -- "$1" "$2"', 'sh', from, path]),
+    unlink: (path) => sudo(['rm', '-f', '--', path]),
+    rmdir: (path) => sudo(['rmdir', '--', path]),
+};
+/** root when uid 0; sudo when `sudo -n true` succeeds (passwordless); else user (system directories are skipped). */
+function detectMode(uid, canSudo = sudoWorks) {
+    if (uid === 0)
+        return 'root';
+    return canSudo() ? 'sudo' : 'user';
+}
+function sudoWorks() {
+    try {
+        execFileSync('sudo', ['-n', 'true'], { stdio: 'ignore', timeout: 5000 });
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+function opsFor(mode, privileged) {
+    if (!privileged || mode === 'root')
+        return directOps(mode);
+    return mode === 'sudo' ? sudoOps : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/registries/journal.ts
+/**
+ * The record of what pull-side trust created, in creation order, so the post step removes exactly that: paths and
+ * content hashes only (a plain file on the runner; a CA is public, but nothing else is kept). It is a file rather
+ * than step state so that a job cancelled before its post step is reverted too: by the runner's job-completed hook,
+ * or by the next run's main step (as the trust-store journal, src/store/journal.ts).
+ */
+
+
+
+
+
+
+function sha256File(path) {
+    return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
+}
+function parseJournal(text) {
+    if (!text)
+        return undefined;
+    const value = JSON.parse(text);
+    if (!value || !Array.isArray(value.entries))
+        throw new Error('the saved registry-trust journal is not valid');
+    return value;
+}
+/**
+ * ORG_CA_REGISTRY_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner
+ * empties per job), users under XDG state: where the trust-store journal lives.
+ */
+function defaultRegistryJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
+    if (env.ORG_CA_REGISTRY_JOURNAL)
+        return env.ORG_CA_REGISTRY_JOURNAL;
+    if (uid === 0)
+        return '/var/lib/org-ca/registry-journal.json';
+    const state = env.XDG_STATE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
+    return (0,external_node_path_namespaceObject.join)(state, 'org-ca', 'registry-journal.json');
+}
+/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+async function prepareJournalFile(path) {
+    await ensureDirectory(dirname(path), { purpose: 'the registry-trust journal', mode: 0o700 });
+}
+/** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal. */
+function readJournalFile(path) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(path))
+        return undefined;
+    try {
+        return parseJournal((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+    }
+    catch (error) {
+        throw new Error(`'${path}' is not an org-ca registry-trust journal (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it`, { cause: error });
+    }
+}
+/** Replaces the journal atomically (write, then rename); an empty one removes the file. */
+function writeJournalFile(path, journal) {
+    if (journal.entries.length === 0) {
+        rmSync(path, { force: true });
+        return;
+    }
+    const temp = `${path}.${process.pid}.tmp`;
+    writeFileSync(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temp, path);
+}
+/**
+ * Reverts the journal in `path`, if any, and removes the file: what could not be removed is reported, and left to the
+ * person the report goes to (the file would only make the next run report it again).
+ */
+function revertJournalFile(path, opsFor) {
+    const journal = readJournalFile(path);
+    if (!journal)
+        return undefined;
+    const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
+    (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+    return result;
+}
+/**
+ * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
+ * it is empty. Anything else is left and reported, never forced.
+ */
+function undoJournal(journal, opsFor) {
+    const removed = [];
+    const left = [];
+    for (const entry of [...journal.entries].reverse()) {
+        const ops = opsFor(entry.privileged);
+        const kind = kindOf(entry.path);
+        if (kind === undefined)
+            continue;
+        if (!ops) {
+            left.push(`${entry.path}: no rights to remove it any more`);
+            continue;
+        }
+        try {
+            if (entry.type === 'file') {
+                if (kind !== 'file' || sha256File(entry.path) !== entry.sha256) {
+                    left.push(`${entry.path}: changed since org-ca wrote it, so it was left in place`);
+                    continue;
+                }
+                ops.unlink(entry.path);
+            }
+            else {
+                if (kind !== 'dir') {
+                    left.push(`${entry.path}: no longer a directory, left in place`);
+                    continue;
+                }
+                ops.rmdir(entry.path);
+            }
+            removed.push(entry.path);
+        }
+        catch (error) {
+            const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+            left.push(`${entry.path}: ${entry.type === 'dir' ? 'not empty or not removable' : 'could not be removed'} (${why})`);
+        }
+    }
+    return { removed, left };
 }
 
 ;// CONCATENATED MODULE: ./src/store/platforms.ts
@@ -54865,6 +55047,8 @@ function writeVerdict(path, verdict) {
 
 
 
+
+
 /** The files' directory inside RUNNER_TEMP: fixed, so job-completed finds it without state. */
 const JOB_FILES_DIR = 'org-ca-hook';
 /** Where the runner mounts the host's _work/_temp inside a job container. */
@@ -54936,7 +55120,7 @@ async function jobStarted(config, env, platform) {
     const dir = (0,external_node_path_namespaceObject.join)(hostTemp, JOB_FILES_DIR);
     (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
     // World-readable like the files in it: a job container may run as another user.
-    await ensureDirectory(dir, { purpose: 'RUNNER_TEMP', mode: 0o755 });
+    await ensure_directory_ensureDirectory(dir, { purpose: 'RUNNER_TEMP', mode: 0o755 });
     (0,external_node_fs_namespaceObject.chmodSync)(dir, 0o755);
     const native = resolveNative(config.strategy, ca.certs, ca.primary.subject, env);
     if (native.fallback)
@@ -54982,6 +55166,18 @@ async function jobCompleted(env) {
     if ((0,external_node_fs_namespaceObject.existsSync)(journalPath)) {
         const outcome = await removeFromStores({ host: systemHost(), journalPath, ...(env.HOME ? { home: env.HOME } : {}) });
         lines.push(...outcome.changed.map((line) => `org-ca: ${line}`), ...outcome.notices.map((line) => `org-ca: ${line}`));
+    }
+    // The same for registry trust under certs.d: a file is removed only while it holds what org-ca wrote.
+    const registryJournalPath = defaultRegistryJournalPath(env);
+    try {
+        const undone = revertJournalFile(registryJournalPath, opsFor);
+        if (undone?.removed.length)
+            lines.push(`org-ca: registry trust removed: ${undone.removed.join(', ')}.`);
+        for (const left of undone?.left ?? [])
+            lines.push(`org-ca: registry trust: ${left}. Remove it by hand if it holds the org CA.`);
+    }
+    catch (error) {
+        lines.push(`org-ca: ${error instanceof Error ? error.message : String(error)}.`);
     }
     if (!env.RUNNER_TEMP)
         return [...lines, 'org-ca: RUNNER_TEMP is not set; nothing else to remove.'];
@@ -55102,9 +55298,9 @@ const runnerCommand = {
                 for (const warning of ca.warnings)
                     process.stderr.write(`org-ca runner: ${warning}\n`);
                 // The runner directory and where the hooks go are paths from the user: checked without ever hanging first.
-                await ensureDirectory(values['runner-dir'], { purpose: '--runner-dir' });
+                await ensure_directory_ensureDirectory(values['runner-dir'], { purpose: '--runner-dir' });
                 if (values['hooks-dir'])
-                    await ensureDirectory((0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.resolve)(values['hooks-dir'])), { purpose: '--hooks-dir' });
+                    await ensure_directory_ensureDirectory((0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.resolve)(values['hooks-dir'])), { purpose: '--hooks-dir' });
                 const done = install({
                     runnerDir: values['runner-dir'],
                     ...(values['hooks-dir'] ? { hooksDir: values['hooks-dir'] } : {}),

@@ -34308,12 +34308,12 @@ function saveStoreJournal(path) {
 function state_storeJournal() {
     return core.getState(STORE_JOURNAL) || undefined;
 }
-/** What registry trust created under certs.d directories (paths and hashes, JSON), saved after every step. */
-function saveRegistryJournal(json) {
-    saveState(REGISTRY_JOURNAL, json);
+/** Where registry trust journals what it creates under certs.d directories (src/registries/journal.ts). */
+function saveRegistryJournal(path) {
+    saveState(REGISTRY_JOURNAL, path);
 }
 function state_registryJournal() {
-    return core.getState(REGISTRY_JOURNAL);
+    return core.getState(REGISTRY_JOURNAL) || undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/action/summary.ts
@@ -35031,15 +35031,20 @@ function privileges_opsFor(mode, privileged) {
 ;// CONCATENATED MODULE: ./src/registries/journal.ts
 /**
  * The record of what pull-side trust created, in creation order, so the post step removes exactly that: paths and
- * content hashes only (the state file is plain text on the runner; a CA is public, but nothing else is kept).
+ * content hashes only (a plain file on the runner; a CA is public, but nothing else is kept). It is a file rather
+ * than step state so that a job cancelled before its post step is reverted too: by the runner's job-completed hook,
+ * or by the next run's main step (as the trust-store journal, src/store/journal.ts).
  */
+
+
+
 
 
 
 function sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
-function journal_parseJournal(text) {
+function parseJournal(text) {
     if (!text)
         return undefined;
     const value = JSON.parse(text);
@@ -35048,10 +35053,59 @@ function journal_parseJournal(text) {
     return value;
 }
 /**
+ * ORG_CA_REGISTRY_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner
+ * empties per job), users under XDG state: where the trust-store journal lives.
+ */
+function defaultRegistryJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
+    if (env.ORG_CA_REGISTRY_JOURNAL)
+        return env.ORG_CA_REGISTRY_JOURNAL;
+    if (uid === 0)
+        return '/var/lib/org-ca/registry-journal.json';
+    const state = env.XDG_STATE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
+    return (0,external_node_path_namespaceObject.join)(state, 'org-ca', 'registry-journal.json');
+}
+/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+async function prepareJournalFile(path) {
+    await ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose: 'the registry-trust journal', mode: 0o700 });
+}
+/** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal. */
+function readJournalFile(path) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(path))
+        return undefined;
+    try {
+        return parseJournal((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+    }
+    catch (error) {
+        throw new Error(`'${path}' is not an org-ca registry-trust journal (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it`, { cause: error });
+    }
+}
+/** Replaces the journal atomically (write, then rename); an empty one removes the file. */
+function writeJournalFile(path, journal) {
+    if (journal.entries.length === 0) {
+        (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+        return;
+    }
+    const temp = `${path}.${process.pid}.tmp`;
+    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
+    (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+}
+/**
+ * Reverts the journal in `path`, if any, and removes the file: what could not be removed is reported, and left to the
+ * person the report goes to (the file would only make the next run report it again).
+ */
+function journal_revertJournalFile(path, opsFor) {
+    const journal = readJournalFile(path);
+    if (!journal)
+        return undefined;
+    const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
+    (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+    return result;
+}
+/**
  * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
  * it is empty. Anything else is left and reported, never forced.
  */
-function journal_undoJournal(journal, opsFor) {
+function undoJournal(journal, opsFor) {
     const removed = [];
     const left = [];
     for (const entry of [...journal.entries].reverse()) {
@@ -35225,7 +35279,7 @@ function applyRegistryTrust(input) {
     }
     catch (error) {
         const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        const undo = journal_undoJournal(journal(), ops);
+        const undo = undoJournal(journal(), ops);
         entries.length = 0;
         input.save?.(journal());
         warnings.push(`Registry trust was not set up (${why}); everything written so far was removed again` +
@@ -35289,7 +35343,7 @@ function registryOutputValues(registries, caPath) {
         'kaniko-flags': caPath && registries.length ? kanikoFlags(registries, caPath, shellQuote) : '',
     };
 }
-function setUpRegistryTrust(registries, caPath, env = process.env) {
+async function setUpRegistryTrust(registries, caPath, env = process.env) {
     if (registries.length === 0) {
         info("registries is 'none': no builder's registry trust was changed.");
         return;
@@ -35299,12 +35353,18 @@ function setUpRegistryTrust(registries, caPath, env = process.env) {
         info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
         return;
     }
+    const journalPath = defaultRegistryJournalPath(env, uid);
+    // A journal left by a job whose post step and job-completed hook never ran: reverted first, so its entries are not
+    // lost when this run writes its own.
+    report('A journal left by an earlier run', journal_revertJournalFile(journalPath, privileges_opsFor));
+    await prepareJournalFile(journalPath);
+    saveRegistryJournal(journalPath);
     const result = applyRegistryTrust({
         registries,
         caPath,
         env,
         uid,
-        save: (journal) => saveRegistryJournal(JSON.stringify(journal)),
+        save: (journal) => writeJournalFile(journalPath, journal),
     });
     for (const warning of result.warnings)
         core_warning(warning);
@@ -35321,23 +35381,25 @@ function setUpRegistryTrust(registries, caPath, env = process.env) {
             'docker pull of Docker Hub images never reads certs.d: it needs the CA in the OS store and a daemon restart.', { title: 'org-ca: Docker Engine needs a restart for new registries' });
     }
 }
+function report(what, result) {
+    if (!result)
+        return;
+    if (result.removed.length)
+        info(`${what}: registry trust removed: ${result.removed.join(', ')}.`);
+    for (const left of result.left)
+        core_warning(`Registry trust: ${left}. Remove it by hand if it holds the org CA.`);
+}
 /** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
 function undoRegistryTrust() {
-    let journal;
+    const journalPath = registryJournal();
+    if (!journalPath)
+        return;
     try {
-        journal = parseJournal(registryJournal());
+        report('Post step', revertJournalFile(journalPath, opsFor));
     }
     catch (error) {
         core.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca.crt files.`);
-        return;
     }
-    if (!journal || journal.entries.length === 0)
-        return;
-    const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
-    if (result.removed.length)
-        core.info(`Registry trust removed: ${result.removed.join(', ')}.`);
-    for (const left of result.left)
-        core.warning(`Registry trust: ${left}. Remove it by hand if it holds the org CA.`);
 }
 
 ;// CONCATENATED MODULE: ./src/action/main.ts
@@ -35447,7 +35509,7 @@ async function run() {
         endGroup();
         info(decision.message);
         const prepared = await build(context.temp, injection.plan.files);
-        setUpRegistryTrust(inputs.registries, injection.plan.files.ca);
+        await setUpRegistryTrust(inputs.registries, injection.plan.files.ca);
         setActionOutputs({
             injected: 'true',
             reason: decision.reason,

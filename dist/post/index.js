@@ -31368,12 +31368,12 @@ function state_saveStoreJournal(path) {
 function storeJournal() {
     return getState(STORE_JOURNAL) || undefined;
 }
-/** What registry trust created under certs.d directories (paths and hashes, JSON), saved after every step. */
-function state_saveRegistryJournal(json) {
-    core.saveState(REGISTRY_JOURNAL, json);
+/** Where registry trust journals what it creates under certs.d directories (src/registries/journal.ts). */
+function state_saveRegistryJournal(path) {
+    core.saveState(REGISTRY_JOURNAL, path);
 }
 function registryJournal() {
-    return getState(REGISTRY_JOURNAL);
+    return getState(REGISTRY_JOURNAL) || undefined;
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -31619,7 +31619,7 @@ async function runWalk(path, options, tempPrefix) {
     throw fail(`the check of '${where}' failed (${stderr.trim().split('\n').pop() || 'no answer'}).`);
 }
 /** Makes sure `path` is a writable directory, creating what is missing; returns it absolute. Throws PathError. */
-function ensureDirectory(path, options) {
+function ensure_directory_ensureDirectory(path, options) {
     return runWalk(path, options);
 }
 /** A fresh directory `<parent>/<prefix>XXXXXX` (mode 0755) in a guarded parent, e.g. under RUNNER_TEMP or TMPDIR. */
@@ -31695,7 +31695,7 @@ function writeJournal(path, journal) {
 }
 /** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
 async function journal_prepareJournal(path) {
-    await ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose: 'the trust-store journal', mode: 0o700 });
+    await ensure_directory_ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose: 'the trust-store journal', mode: 0o700 });
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -32271,8 +32271,13 @@ function privileges_opsFor(mode, privileged) {
 ;// CONCATENATED MODULE: ./src/registries/journal.ts
 /**
  * The record of what pull-side trust created, in creation order, so the post step removes exactly that: paths and
- * content hashes only (the state file is plain text on the runner; a CA is public, but nothing else is kept).
+ * content hashes only (a plain file on the runner; a CA is public, but nothing else is kept). It is a file rather
+ * than step state so that a job cancelled before its post step is reverted too: by the runner's job-completed hook,
+ * or by the next run's main step (as the trust-store journal, src/store/journal.ts).
  */
+
+
+
 
 
 
@@ -32286,6 +32291,55 @@ function parseJournal(text) {
     if (!value || !Array.isArray(value.entries))
         throw new Error('the saved registry-trust journal is not valid');
     return value;
+}
+/**
+ * ORG_CA_REGISTRY_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner
+ * empties per job), users under XDG state: where the trust-store journal lives.
+ */
+function journal_defaultRegistryJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
+    if (env.ORG_CA_REGISTRY_JOURNAL)
+        return env.ORG_CA_REGISTRY_JOURNAL;
+    if (uid === 0)
+        return '/var/lib/org-ca/registry-journal.json';
+    const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
+    return join(state, 'org-ca', 'registry-journal.json');
+}
+/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+async function journal_prepareJournalFile(path) {
+    await ensureDirectory(dirname(path), { purpose: 'the registry-trust journal', mode: 0o700 });
+}
+/** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal. */
+function readJournalFile(path) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(path))
+        return undefined;
+    try {
+        return parseJournal((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+    }
+    catch (error) {
+        throw new Error(`'${path}' is not an org-ca registry-trust journal (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it`, { cause: error });
+    }
+}
+/** Replaces the journal atomically (write, then rename); an empty one removes the file. */
+function journal_writeJournalFile(path, journal) {
+    if (journal.entries.length === 0) {
+        rmSync(path, { force: true });
+        return;
+    }
+    const temp = `${path}.${process.pid}.tmp`;
+    writeFileSync(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temp, path);
+}
+/**
+ * Reverts the journal in `path`, if any, and removes the file: what could not be removed is reported, and left to the
+ * person the report goes to (the file would only make the next run report it again).
+ */
+function journal_revertJournalFile(path, opsFor) {
+    const journal = readJournalFile(path);
+    if (!journal)
+        return undefined;
+    const result = journal_undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
+    (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+    return result;
 }
 /**
  * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
@@ -32567,7 +32621,7 @@ function registryOutputValues(registries, caPath) {
         'kaniko-flags': caPath && registries.length ? kanikoFlags(registries, caPath, shellQuote) : '',
     };
 }
-function setUpRegistryTrust(registries, caPath, env = process.env) {
+async function setUpRegistryTrust(registries, caPath, env = process.env) {
     if (registries.length === 0) {
         core.info("registries is 'none': no builder's registry trust was changed.");
         return;
@@ -32577,12 +32631,18 @@ function setUpRegistryTrust(registries, caPath, env = process.env) {
         core.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
         return;
     }
+    const journalPath = defaultRegistryJournalPath(env, uid);
+    // A journal left by a job whose post step and job-completed hook never ran: reverted first, so its entries are not
+    // lost when this run writes its own.
+    report('A journal left by an earlier run', revertJournalFile(journalPath, opsFor));
+    await prepareJournalFile(journalPath);
+    saveRegistryJournal(journalPath);
     const result = applyRegistryTrust({
         registries,
         caPath,
         env,
         uid,
-        save: (journal) => saveRegistryJournal(JSON.stringify(journal)),
+        save: (journal) => writeJournalFile(journalPath, journal),
     });
     for (const warning of result.warnings)
         core.warning(warning);
@@ -32599,23 +32659,25 @@ function setUpRegistryTrust(registries, caPath, env = process.env) {
             'docker pull of Docker Hub images never reads certs.d: it needs the CA in the OS store and a daemon restart.', { title: 'org-ca: Docker Engine needs a restart for new registries' });
     }
 }
+function report(what, result) {
+    if (!result)
+        return;
+    if (result.removed.length)
+        info(`${what}: registry trust removed: ${result.removed.join(', ')}.`);
+    for (const left of result.left)
+        warning(`Registry trust: ${left}. Remove it by hand if it holds the org CA.`);
+}
 /** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
 function undoRegistryTrust() {
-    let journal;
+    const journalPath = registryJournal();
+    if (!journalPath)
+        return;
     try {
-        journal = parseJournal(registryJournal());
+        report('Post step', journal_revertJournalFile(journalPath, privileges_opsFor));
     }
     catch (error) {
         warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca.crt files.`);
-        return;
     }
-    if (!journal || journal.entries.length === 0)
-        return;
-    const result = journal_undoJournal(journal, (privileged) => privileges_opsFor(journal.mode, privileged));
-    if (result.removed.length)
-        info(`Registry trust removed: ${result.removed.join(', ')}.`);
-    for (const left of result.left)
-        warning(`Registry trust: ${left}. Remove it by hand if it holds the org CA.`);
 }
 
 ;// CONCATENATED MODULE: ./src/action/post.ts

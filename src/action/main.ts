@@ -100,7 +100,7 @@ export async function run(): Promise<void> {
     core.endGroup();
     core.info(decision.message);
     const prepared = await build(context.temp, injection.plan.files);
-    setUpRegistryTrust(inputs.registries, injection.plan.files.ca);
+    await setUpRegistryTrust(inputs.registries, injection.plan.files.ca);
     setActionOutputs({
       injected: 'true',
       reason: decision.reason,

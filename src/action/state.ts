@@ -33,11 +33,11 @@ export function storeJournal(): string | undefined {
   return core.getState(STORE_JOURNAL) || undefined;
 }
 
-/** What registry trust created under certs.d directories (paths and hashes, JSON), saved after every step. */
-export function saveRegistryJournal(json: string): void {
-  core.saveState(REGISTRY_JOURNAL, json);
+/** Where registry trust journals what it creates under certs.d directories (src/registries/journal.ts). */
+export function saveRegistryJournal(path: string): void {
+  core.saveState(REGISTRY_JOURNAL, path);
 }
 
-export function registryJournal(): string {
-  return core.getState(REGISTRY_JOURNAL);
+export function registryJournal(): string | undefined {
+  return core.getState(REGISTRY_JOURNAL) || undefined;
 }

@@ -6,7 +6,7 @@ import * as core from '@actions/core';
 import { shellQuote } from '../build/outputs.js';
 import { applyRegistryTrust } from './apply.js';
 import { buildkitdConfigInline, kanikoFlags } from './builders.js';
-import { parseJournal, undoJournal } from './journal.js';
+import { defaultRegistryJournalPath, prepareJournalFile, revertJournalFile, writeJournalFile, type UndoResult } from './journal.js';
 import { opsFor } from './privileges.js';
 import { registryJournal, saveRegistryJournal } from '../action/state.js';
 
@@ -18,7 +18,7 @@ export function registryOutputValues(registries: readonly string[], caPath?: str
   };
 }
 
-export function setUpRegistryTrust(registries: readonly string[], caPath: string, env: Readonly<Record<string, string | undefined>> = process.env): void {
+export async function setUpRegistryTrust(registries: readonly string[], caPath: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
   if (registries.length === 0) {
     core.info("registries is 'none': no builder's registry trust was changed.");
     return;
@@ -28,12 +28,18 @@ export function setUpRegistryTrust(registries: readonly string[], caPath: string
     core.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
     return;
   }
+  const journalPath = defaultRegistryJournalPath(env, uid);
+  // A journal left by a job whose post step and job-completed hook never ran: reverted first, so its entries are not
+  // lost when this run writes its own.
+  report('A journal left by an earlier run', revertJournalFile(journalPath, opsFor));
+  await prepareJournalFile(journalPath);
+  saveRegistryJournal(journalPath);
   const result = applyRegistryTrust({
     registries,
     caPath,
     env,
     uid,
-    save: (journal) => saveRegistryJournal(JSON.stringify(journal)),
+    save: (journal) => writeJournalFile(journalPath, journal),
   });
   for (const warning of result.warnings) core.warning(warning);
   core.startGroup(`Registry pulls: the org CA added for ${result.written.length} registry director${result.written.length === 1 ? 'y' : 'ies'}`);
@@ -51,17 +57,19 @@ export function setUpRegistryTrust(registries: readonly string[], caPath: string
   }
 }
 
+function report(what: string, result: UndoResult | undefined): void {
+  if (!result) return;
+  if (result.removed.length) core.info(`${what}: registry trust removed: ${result.removed.join(', ')}.`);
+  for (const left of result.left) core.warning(`Registry trust: ${left}. Remove it by hand if it holds the org CA.`);
+}
+
 /** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
 export function undoRegistryTrust(): void {
-  let journal;
+  const journalPath = registryJournal();
+  if (!journalPath) return;
   try {
-    journal = parseJournal(registryJournal());
+    report('Post step', revertJournalFile(journalPath, opsFor));
   } catch (error) {
     core.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca.crt files.`);
-    return;
   }
-  if (!journal || journal.entries.length === 0) return;
-  const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
-  if (result.removed.length) core.info(`Registry trust removed: ${result.removed.join(', ')}.`);
-  for (const left of result.left) core.warning(`Registry trust: ${left}. Remove it by hand if it holds the org CA.`);
 }

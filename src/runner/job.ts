@@ -7,6 +7,8 @@ import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync, writeFileS
 import { ensureDirectory } from '../fs/ensure-directory.js';
 import { systemHost } from '../store/host.js';
 import { defaultJournalPath } from '../store/journal.js';
+import { defaultRegistryJournalPath, revertJournalFile } from '../registries/journal.js';
+import { opsFor } from '../registries/privileges.js';
 import { removeFromStores } from '../store/store.js';
 import { join } from 'node:path';
 import { loadCa } from '../ca/load.js';
@@ -140,6 +142,15 @@ export async function jobCompleted(env: Env): Promise<string[]> {
   if (existsSync(journalPath)) {
     const outcome = await removeFromStores({ host: systemHost(), journalPath, ...(env.HOME ? { home: env.HOME } : {}) });
     lines.push(...outcome.changed.map((line) => `org-ca: ${line}`), ...outcome.notices.map((line) => `org-ca: ${line}`));
+  }
+  // The same for registry trust under certs.d: a file is removed only while it holds what org-ca wrote.
+  const registryJournalPath = defaultRegistryJournalPath(env);
+  try {
+    const undone = revertJournalFile(registryJournalPath, opsFor);
+    if (undone?.removed.length) lines.push(`org-ca: registry trust removed: ${undone.removed.join(', ')}.`);
+    for (const left of undone?.left ?? []) lines.push(`org-ca: registry trust: ${left}. Remove it by hand if it holds the org CA.`);
+  } catch (error) {
+    lines.push(`org-ca: ${error instanceof Error ? error.message : String(error)}.`);
   }
   if (!env.RUNNER_TEMP) return [...lines, 'org-ca: RUNNER_TEMP is not set; nothing else to remove.'];
   const dir = join(env.RUNNER_TEMP, JOB_FILES_DIR);

@@ -4,14 +4,13 @@
  * that point tools at a CA wherever they persist. Clean images with real public bundles raise nothing.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJks } from '../../../src/ca/keystore.js';
 import { sha256Hex } from '../../../src/ca/certificate.js';
 import type { Report } from '../../../src/leak/types.js';
 import { mintIntermediate, mintRoot } from '../../support/pki.js';
-import { build, bundle, checkImage, ensureBase, push, removeBuilt, type Run } from './support.js';
+import { build, checkImage, push, type Run, setUpLeakSuite, tearDownLeakSuite } from './support.js';
 
 const org = mintRoot({ cn: 'Org Inspection Root', org: 'Org' });
 const issuing = mintIntermediate(org, { cn: 'Org Issuing CA 1', org: 'Org' });
@@ -21,18 +20,9 @@ let work: string;
 let cli: string;
 let caFile: string;
 
-beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'org-ca-leak-enc-'));
-  caFile = join(work, 'org-ca.pem');
-  writeFileSync(caFile, org.certPem);
-  ensureBase();
-  cli = await bundle();
-}, 600_000);
+beforeAll(async () => ({ work, caFile, cli } = await setUpLeakSuite('org-ca-leak-enc-', org.certPem)), 600_000);
 
-afterAll(() => {
-  removeBuilt();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => tearDownLeakSuite(work));
 
 function check(name: string, spec: Parameters<typeof build>[1]): { run: Run; report: Report } {
   const image = build(name, spec);

@@ -2,8 +2,7 @@
  * End to end: real images built with buildah, exported in every supported format, checked by the bundled CLI
  * (with its worker_threads). Each case asserts what is found, where, and that a clean image passes.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { writeJks } from '../../../src/ca/keystore.js';
@@ -11,7 +10,7 @@ import { sha256Hex } from '../../../src/ca/certificate.js';
 import type { Report } from '../../../src/leak/types.js';
 import { mintRoot } from '../../support/pki.js';
 import { Blobs } from './layout.js';
-import { build, bundle, dockerSave25, ensureBase, push, removeBuilt, runCli, type Run, checkImage } from './support.js';
+import { build, dockerSave25, push, runCli, type Run, checkImage, setUpLeakSuite, tearDownLeakSuite } from './support.js';
 
 const org = mintRoot({ cn: 'Org Inspection Root', org: 'Org' });
 const orgFp = sha256Hex(org.der);
@@ -25,18 +24,9 @@ function check(image: string, extra: string[] = ['--ca', caFile]): { run: Run; r
 
 const kinds = (r: Report): string[] => r.findings.map((f) => `${f.kind}@${f.path}:${f.visibility}`).sort();
 
-beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'org-ca-leak-e2e-'));
-  caFile = join(work, 'org-ca.pem');
-  writeFileSync(caFile, org.certPem);
-  ensureBase();
-  cli = await bundle();
-}, 600_000);
+beforeAll(async () => ({ work, caFile, cli } = await setUpLeakSuite('org-ca-leak-e2e-', org.certPem)), 600_000);
 
-afterAll(() => {
-  removeBuilt();
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => tearDownLeakSuite(work));
 
 describe('clean multi-stage build: CA only through a secret mount, full public bundle in the image', () => {
   let image: string;

@@ -5,15 +5,14 @@
  * or a failure with --strict, in every report form.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJks } from '../../../src/ca/keystore.js';
 import { sha256Hex } from '../../../src/ca/certificate.js';
 import type { Report } from '../../../src/leak/types.js';
 import { compressed, debOf, has, jarOf, rpmOf, tarOf, zipOf } from '../../support/archives.js';
 import { mintRoot } from '../../support/pki.js';
-import { build, bundle, checkImage, ensureBase, push, removeBuilt, runCli, type Run } from './support.js';
+import { build, checkImage, push, runCli, type Run, setUpLeakSuite, tearDownLeakSuite } from './support.js';
 
 const org = mintRoot({ cn: 'Org Inspection Root', org: 'Org' });
 const publicCa = mintRoot({ cn: 'Some Public Root' });
@@ -25,18 +24,9 @@ let caFile: string;
 const check = (image: string, extra: string[] = []): { run: Run; report: Report } => checkImage(cli, image, ['--ca', caFile, ...extra]);
 const kinds = (r: Report): string[] => r.findings.map((f) => `${f.kind}@${f.path}:${f.visibility}`).sort();
 
-beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'org-ca-leak-nested-e2e-'));
-  caFile = join(work, 'org-ca.pem');
-  writeFileSync(caFile, org.certPem);
-  ensureBase();
-  cli = await bundle();
-}, 600_000);
+beforeAll(async () => ({ work, caFile, cli } = await setUpLeakSuite('org-ca-leak-nested-e2e-', org.certPem)), 600_000);
 
-afterAll(() => {
-  removeBuilt();
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => tearDownLeakSuite(work));
 
 const f = (name: string): string => join(work, name);
 

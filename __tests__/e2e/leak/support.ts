@@ -136,6 +136,28 @@ export function bundle(): Promise<string> {
   return buildDist(['cli', 'leak-check', 'leak-worker']);
 }
 
+/** A suite's scratch directory with the org CA written into it, and the bundled CLI. */
+export interface LeakSuite {
+  readonly work: string;
+  readonly caFile: string;
+  readonly cli: string;
+}
+
+/** For a suite's beforeAll: a scratch directory (prefix), the org CA as a PEM file in it, the base image, the CLI. */
+export async function setUpLeakSuite(prefix: string, orgCaPem: string): Promise<LeakSuite> {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  const caFile = join(work, 'org-ca.pem');
+  writeFileSync(caFile, orgCaPem);
+  ensureBase();
+  return { work, caFile, cli: await bundle() };
+}
+
+/** For a suite's afterAll: the images it built, and its scratch directory. */
+export function tearDownLeakSuite(work: string | undefined): void {
+  removeBuilt();
+  if (work) rmSync(work, { recursive: true, force: true });
+}
+
 export interface Run {
   readonly status: number;
   readonly stdout: string;

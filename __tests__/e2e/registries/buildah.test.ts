@@ -4,19 +4,18 @@
  * action added the org CA under /etc/containers/certs.d (no daemon, nothing to restart), also when the registry
  * redirects blobs to another host, and the post step leaves the trust directories as it found them.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runAction, useInspectionLab, waitFor, type ActionRun, type Lab, type Proxy } from '../../support/inspection/index.js';
+import { buildDist } from '../../support/inspection/action-runner.js';
+import { CERT_FILE_NAME } from '../../../src/registries/locations.js';
 import {
+  changedPaths,
   loopbackNamesResolve,
-  pushImage,
-  startRedirectingFront,
-  startRegistry,
   treeSnapshot,
-  writeRegistryTls,
-  type RedirectingFront,
+  usePullRegistries,
   type Registry,
-  type RegistryTls,
 } from '../../support/registry/index.js';
 
 const TRUST_ROOTS = ['/etc/docker/certs.d', '/etc/containers/certs.d'];
@@ -27,36 +26,13 @@ const usable = process.getuid?.() === 0 && loopbackNamesResolve();
 if (!usable) throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
 const maybe = describe;
 
-let tls: RegistryTls;
-let open: Registry;
-let authed: Registry;
-let front: RedirectingFront;
-const stops: (() => Promise<void>)[] = [];
+const registries = usePullRegistries(lab);
 const pending = new Set<ActionRun>();
-
-beforeAll(async () => {
-  if (!usable) return;
-  const l = lab();
-  tls = writeRegistryTls(l.pki, l.scratch('registry-tls'));
-  open = await startRegistry({ name: 'registry-open', dir: l.dir, tls });
-  stops.push(() => open.stop());
-  authed = await startRegistry({ name: 'registry-auth', dir: l.dir, tls, basicAuth: { user: 'pusher', password: 'push-secret' } });
-  stops.push(() => authed.stop());
-  front = await startRedirectingFront(open, tls, l.scratch('front'));
-  stops.push(() => front.stop());
-  const work = l.scratch('images');
-  await pushImage(open, tls, work, 'base:1', 'open base\n');
-  await pushImage(authed, tls, work, 'base:1', 'authed base\n');
-}, 120000);
 
 afterEach(async () => {
   for (const main of pending) await runAction('post', { state: main.state, runnerTemp: main.runnerTemp, timeoutMs: 60000 });
   pending.clear();
 }, 120000);
-
-afterAll(async () => {
-  for (const stop of stops.reverse()) await stop();
-}, 60000);
 
 /** `buildah pull` with its own storage under the lab, through the proxy; never throws. */
 function buildahPull(l: Lab, proxy: Proxy, ref: string, creds?: { user: string; password: string }): Promise<{ code: number; output: string }> {
@@ -76,10 +52,6 @@ function buildahPull(l: Lab, proxy: Proxy, ref: string, creds?: { user: string; 
   });
 }
 
-function changedPaths(before: Record<string, string>, after: Record<string, string>): string[] {
-  return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((p) => before[p] !== after[p]).sort();
-}
-
 async function withAction(l: Lab, caFile: string, registries: string, body: () => Promise<void>): Promise<void> {
   const before = treeSnapshot(TRUST_ROOTS);
   const main = await runAction('main', { inputs: { 'ca-file': caFile, when: 'always', registries }, env: l.jobEnv(), timeoutMs: 60000 });
@@ -96,8 +68,8 @@ async function withAction(l: Lab, caFile: string, registries: string, body: () =
 
 maybe('buildah pulling from a registry behind TLS inspection', () => {
   const cases: { proxy: 'mitmproxy' | 'squid'; registry: () => Registry; ca: (l: Lab) => string }[] = [
-    { proxy: 'mitmproxy', registry: () => authed, ca: (l) => l.pki.paths.orgCa },
-    { proxy: 'squid', registry: () => open, ca: (l) => l.pki.paths.orgChain },
+    { proxy: 'mitmproxy', registry: () => registries().authed, ca: (l) => l.pki.paths.orgCa },
+    { proxy: 'squid', registry: () => registries().open, ca: (l) => l.pki.paths.orgChain },
   ];
 
   test.each(cases)('through $proxy: x509 first, passes with the org CA under /etc/containers/certs.d, post step restores it', async ({ proxy, registry, ca }) => {
@@ -115,16 +87,59 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
     });
   }, 240000);
 
+  test("a job cancelled before its post step: the runner's job-completed hook takes the certs.d entries out; a journal left over is reverted by the next main step", async () => {
+    const l = lab();
+    const p = l.mitmproxy!;
+    const reg = registries().open;
+    const ref = `${reg.host}/base:1`;
+    const journal = join(l.scratch('registry-journal'), 'registry-journal.json');
+    const env = l.jobEnv({ ORG_CA_REGISTRY_JOURNAL: journal });
+    const before = treeSnapshot(TRUST_ROOTS);
+
+    // A job whose post step never ran: the journal file is all that is left of it.
+    const first = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env, timeoutMs: 60000 });
+    expect(first.exitCode).toBe(0);
+    expect(first.state['registry-journal']).toBe(journal);
+    expect(JSON.parse(readFileSync(journal, 'utf8')).entries.length).toBeGreaterThan(0);
+    expect((await buildahPull(l, p, ref)).code).toBe(0);
+    const dist = await buildDist(['cli']);
+    const hook = spawnSync(process.execPath, [join(dist, 'cli', 'index.js'), 'runner', 'job-completed'], {
+      env: { PATH: process.env.PATH, HOME: env.HOME, RUNNER_TEMP: l.scratch('runner-temp'), ORG_CA_REGISTRY_JOURNAL: journal },
+      encoding: 'utf8',
+      timeout: 60000,
+    });
+    expect(hook.status).toBe(0);
+    expect(hook.stdout).toMatch(new RegExp(`^org-ca: registry trust removed: .*/etc/containers/certs\\.d/${reg.host.replace('.', '\\.')}/${CERT_FILE_NAME.replace('.', '\\.')}`, 'm'));
+    expect(existsSync(journal)).toBe(false);
+    expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
+    expect((await buildahPull(l, p, ref)).output).toMatch(/x509: certificate signed by unknown authority/);
+
+    // No hook either: the next run's main step reverts what the journal lists before it writes its own.
+    const second = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env, timeoutMs: 60000 });
+    expect(second.exitCode).toBe(0);
+    const third = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env, timeoutMs: 60000 });
+    pending.add(third);
+    expect(third.exitCode).toBe(0);
+    expect(third.stdout).toContain('A journal left by an earlier run: registry trust removed:');
+    expect((await buildahPull(l, p, ref)).code).toBe(0);
+    pending.delete(third);
+    const post = await runAction('post', { state: third.state, runnerTemp: third.runnerTemp, timeoutMs: 60000 });
+    expect(post.exitCode).toBe(0);
+    expect(post.stdout).not.toMatch(/::warning::/);
+    expect(existsSync(journal)).toBe(false);
+    expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
+  }, 240000);
+
   test('a blob redirect to another host is covered by the registry host\'s certs.d alone', async () => {
     const l = lab();
     const p = l.mitmproxy!;
-    await withAction(l, l.pki.paths.orgCa, front.host, async () => {
-      const redirects = front.redirects();
-      const passed = await buildahPull(l, p, `${front.host}/base:1`);
+    await withAction(l, l.pki.paths.orgCa, registries().front.host, async () => {
+      const redirects = registries().front.redirects();
+      const passed = await buildahPull(l, p, `${registries().front.host}/base:1`);
       expect(`exit ${passed.code}: ${passed.output.trim().slice(-300)}`).toMatch(/^exit 0/);
-      expect(front.redirects()).toBeGreaterThan(redirects);
-      expect(await waitFor(() => p.saw(`${front.cdnHost}/v2/base/blobs/`), 5000)).toBe(true);
-      expect(treeSnapshot([`/etc/containers/certs.d/${front.cdnHost}`])).toEqual({ [`/etc/containers/certs.d/${front.cdnHost}`]: 'absent' });
+      expect(registries().front.redirects()).toBeGreaterThan(redirects);
+      expect(await waitFor(() => p.saw(`${registries().front.cdnHost}/v2/base/blobs/`), 5000)).toBe(true);
+      expect(treeSnapshot([`/etc/containers/certs.d/${registries().front.cdnHost}`])).toEqual({ [`/etc/containers/certs.d/${registries().front.cdnHost}`]: 'absent' });
     });
   }, 240000);
 });

@@ -14,18 +14,14 @@ import { parse } from 'smol-toml';
 import { runAction, useInspectionLab, waitFor, type ActionRun, type Lab, type Proxy } from '../../support/inspection/index.js';
 import {
   CDN_NAME,
+  changedPaths,
   loopbackNamesResolve,
-  pushImage,
   startDockerd,
-  startRedirectingFront,
-  startRegistry,
   treeSnapshot,
-  writeDockerConfig,
-  writeRegistryTls,
-  type DockerEngine,
-  type RedirectingFront,
+  usePullRegistries,
   type Registry,
-  type RegistryTls,
+  writeDockerConfig,
+  type DockerEngine,
 } from '../../support/registry/index.js';
 
 const TRUST_ROOTS = ['/etc/docker/certs.d', '/etc/containers/certs.d'];
@@ -37,30 +33,7 @@ const usable = process.getuid?.() === 0 && loopbackNamesResolve();
 if (!usable) throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
 const maybe = describe;
 
-let tls: RegistryTls;
-let open: Registry;
-let authed: Registry;
-let front: RedirectingFront;
-const stops: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  if (!usable) return;
-  const l = lab();
-  tls = writeRegistryTls(l.pki, l.scratch('registry-tls'));
-  open = await startRegistry({ name: 'registry-open', dir: l.dir, tls });
-  stops.push(() => open.stop());
-  authed = await startRegistry({ name: 'registry-auth', dir: l.dir, tls, basicAuth: { user: 'pusher', password: 'push-secret' } });
-  stops.push(() => authed.stop());
-  front = await startRedirectingFront(open, tls, l.scratch('front'));
-  stops.push(() => front.stop());
-  const work = l.scratch('images');
-  await pushImage(open, tls, work, 'base:1', 'open base\n');
-  await pushImage(authed, tls, work, 'base:1', 'authed base\n');
-}, 120000);
-
-afterAll(async () => {
-  for (const stop of stops.reverse()) await stop();
-}, 60000);
+const registries = usePullRegistries(lab);
 
 function dockerfile(l: Lab, from: string): string {
   const ctx = l.scratch('ctx');
@@ -86,11 +59,6 @@ afterEach(async () => {
   pending.clear();
 }, 120000);
 
-/** The paths that differ between two snapshots (never their content: the CA is no secret, but it is long). */
-function changedPaths(before: Record<string, string>, after: Record<string, string>): string[] {
-  return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((p) => before[p] !== after[p]).sort();
-}
-
 async function runMain(l: Lab, caFile: string, registries: string): Promise<ActionRun> {
   const main = await runAction('main', { inputs: { 'ca-file': caFile, when: 'always', registries }, env: l.jobEnv(), timeoutMs: 60000 });
   pending.add(main);
@@ -109,8 +77,8 @@ async function runPost(main: ActionRun): Promise<ActionRun> {
 
 maybe('Docker Engine (BuildKit) pulling FROM a registry behind TLS inspection', () => {
   const cases: { proxy: 'mitmproxy' | 'squid'; registry: () => Registry; ca: (l: Lab) => string }[] = [
-    { proxy: 'mitmproxy', registry: () => open, ca: (l) => l.pki.paths.orgCa },
-    { proxy: 'squid', registry: () => authed, ca: (l) => l.pki.paths.orgChain },
+    { proxy: 'mitmproxy', registry: () => registries().open, ca: (l) => l.pki.paths.orgCa },
+    { proxy: 'squid', registry: () => registries().authed, ca: (l) => l.pki.paths.orgChain },
   ];
 
   test.each(cases)('through $proxy: x509 first, org CA under certs.d (after the restart 20.10 needs), post step restores certs.d', async ({ proxy, registry, ca }) => {
@@ -160,19 +128,19 @@ maybe('Docker Engine (BuildKit) pulling FROM a registry behind TLS inspection', 
     const before = treeSnapshot(TRUST_ROOTS);
     const engine = await startDockerd(l.scratch('dockerd-redirect'), { HTTPS_PROXY: p.url, NO_PROXY: '' });
     try {
-      const config = writeDockerConfig(l.scratch('docker-config'), open);
-      const ctx = dockerfile(l, `${front.host}/base:1`);
-      const main = await runMain(l, l.pki.paths.orgCa, front.host);
+      const config = writeDockerConfig(l.scratch('docker-config'), registries().open);
+      const ctx = dockerfile(l, `${registries().front.host}/base:1`);
+      const main = await runMain(l, l.pki.paths.orgCa, registries().front.host);
       await engine.restart();
-      const redirectsBefore = front.redirects();
+      const redirectsBefore = registries().front.redirects();
       const passed = await build(engine, ctx, config);
       expect(describeBuild(passed)).toMatch(/^exit 0/);
       // Blobs came from the CDN host, through the inspection proxy, with no certs.d directory of its own.
-      expect(front.redirects()).toBeGreaterThan(redirectsBefore);
-      expect(front.cdnGets()).toBeGreaterThan(0);
-      expect(await waitFor(() => p.saw(`${front.cdnHost}/v2/base/blobs/`), 5000)).toBe(true);
-      expect(treeSnapshot([`/etc/docker/certs.d/${front.cdnHost}`])).toEqual({ [`/etc/docker/certs.d/${front.cdnHost}`]: 'absent' });
-      expect(front.cdnHost.startsWith(`${CDN_NAME}:`)).toBe(true);
+      expect(registries().front.redirects()).toBeGreaterThan(redirectsBefore);
+      expect(registries().front.cdnGets()).toBeGreaterThan(0);
+      expect(await waitFor(() => p.saw(`${registries().front.cdnHost}/v2/base/blobs/`), 5000)).toBe(true);
+      expect(treeSnapshot([`/etc/docker/certs.d/${registries().front.cdnHost}`])).toEqual({ [`/etc/docker/certs.d/${registries().front.cdnHost}`]: 'absent' });
+      expect(registries().front.cdnHost.startsWith(`${CDN_NAME}:`)).toBe(true);
       await runPost(main);
       expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
     } finally {

@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { mintLeaf } from '../pki.js';
 import type { LabPki } from '../inspection/lab-pki.js';
+import type { Lab } from '../inspection/index.js';
 import { freePort, spawnService, type Service } from '../inspection/procs.js';
 
 const run = promisify(execFile);
@@ -157,6 +158,11 @@ export function treeSnapshot(roots: readonly string[]): Record<string, string> {
   };
   for (const root of roots) walk(root);
   return out;
+}
+
+/** The paths that differ between two snapshots (never their content: the CA is no secret, but it is long). */
+export function changedPaths(before: Record<string, string>, after: Record<string, string>): string[] {
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((p) => before[p] !== after[p]).sort();
 }
 
 export interface DockerEngine {
@@ -311,4 +317,42 @@ export async function pushRaw(
     const put = await request('PUT', `/v2/${repository}/manifests/${m.reference}`, m.bytes, { 'content-type': m.mediaType });
     if (put.status !== 201) throw new Error(`manifest ${m.reference} to ${repository}: ${put.status} ${put.text}`);
   }
+}
+
+/** The pull-side e2e's registries: one open, one behind htpasswd, and a front that redirects blobs to another host. */
+export interface PullRegistries {
+  readonly tls: RegistryTls;
+  readonly open: Registry;
+  readonly authed: Registry;
+  readonly front: RedirectingFront;
+}
+
+/**
+ * Starts the pull-side registries once for a test file (jest hooks), each with a `base:1` image pushed, and stops
+ * them after it. The returned function gives them inside tests.
+ */
+export function usePullRegistries(lab: () => Lab): () => PullRegistries {
+  let started: PullRegistries | undefined;
+  const stops: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    const l = lab();
+    const tls = writeRegistryTls(l.pki, l.scratch('registry-tls'));
+    const open = await startRegistry({ name: 'registry-open', dir: l.dir, tls });
+    stops.push(() => open.stop());
+    const authed = await startRegistry({ name: 'registry-auth', dir: l.dir, tls, basicAuth: { user: 'pusher', password: 'push-secret' } });
+    stops.push(() => authed.stop());
+    const front = await startRedirectingFront(open, tls, l.scratch('front'));
+    stops.push(() => front.stop());
+    const work = l.scratch('images');
+    await pushImage(open, tls, work, 'base:1', 'open base\n');
+    await pushImage(authed, tls, work, 'base:1', 'authed base\n');
+    started = { tls, open, authed, front };
+  }, 120000);
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await stop();
+  }, 60000);
+  return () => {
+    if (!started) throw new Error('the pull registries did not start (see beforeAll)');
+    return started;
+  };
 }

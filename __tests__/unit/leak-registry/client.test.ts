@@ -2,38 +2,24 @@
  * The distribution client against a real local HTTPS server (127.0.0.1, a test PKI): bearer-token challenges,
  * retries with backoff on 429/5xx, redirects without the registry's Authorization, and refusals that stay one line.
  */
-import { createServer, type Server } from 'node:https';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import http, { type IncomingMessage } from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { mintLeaf, mintRoot } from '../../support/pki.js';
+import { useRecordingHttpsServer } from '../../support/https-server.js';
 import { parseChallenge, RegistryClient, RegistryError, readText } from '../../../src/leak/registry/client.js';
 import { parseRegistryReference, ReferenceError } from '../../../src/leak/registry/reference.js';
 
 const root = mintRoot({ cn: 'Client Test Root' });
 const leaf = mintLeaf(root, { cn: '127.0.0.1', ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
 
-type Handler = (req: IncomingMessage, res: ServerResponse, port: number) => void;
-let server: Server;
-let port = 0;
-let handler: Handler = () => undefined;
-const seen: { url: string; authorization?: string }[] = [];
-
-beforeAll(async () => {
-  server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
-    seen.push({ url: req.url ?? '', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
-    handler(req, res, port);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as AddressInfo).port;
-});
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
-beforeEach(() => (seen.length = 0));
+const srv = useRecordingHttpsServer(leaf);
 
 const client = (extra: Partial<ConstructorParameters<typeof RegistryClient>[0]> = {}) =>
-  new RegistryClient({ host: `127.0.0.1:${port}`, repository: 'org/app', extraCa: [root.certPem], env: {}, backoffMs: 10, timeoutMs: 5000, ...extra });
+  new RegistryClient({ host: `127.0.0.1:${srv.port}`, repository: 'org/app', extraCa: [root.certPem], env: {}, backoffMs: 10, timeoutMs: 5000, ...extra });
 
 test('a bearer challenge is answered with a token from the realm, with the repository pull scope', async () => {
-  handler = (req, res, p) => {
+  srv.handler = (req, res, p) => {
     if (req.url?.startsWith('/token')) {
       const u = new URL(req.url, 'https://x');
       expect(u.searchParams.get('scope')).toBe('repository:org/app:pull');
@@ -52,7 +38,7 @@ test('a bearer challenge is answered with a token from the realm, with the repos
 
 test('429 and 503 are retried with backoff, honouring Retry-After', async () => {
   let n = 0;
-  handler = (_req, res) => {
+  srv.handler = (_req, res) => {
     n++;
     if (n === 1) res.writeHead(429, { 'retry-after': '0' }).end();
     else if (n === 2) res.writeHead(503).end();
@@ -64,14 +50,14 @@ test('429 and 503 are retried with backoff, honouring Retry-After', async () => 
 });
 
 test('after the last retry the 5xx answer is returned for the caller to fail on', async () => {
-  handler = (_req, res) => res.writeHead(502).end();
+  srv.handler = (_req, res) => res.writeHead(502).end();
   const res = await client({ retries: 2 }).get('/v2/');
   expect(res.status).toBe(502);
-  expect(seen).toHaveLength(3);
+  expect(srv.seen).toHaveLength(3);
 });
 
 test('a redirect to another host is followed without the registry Authorization', async () => {
-  handler = (req, res, p) => {
+  srv.handler = (req, res, p) => {
     if (req.url === '/v2/org/app/blobs/sha256:a') {
       if (!req.headers.authorization) {
         res.writeHead(401, { 'www-authenticate': 'Basic realm="lab"' }).end();
@@ -81,19 +67,19 @@ test('a redirect to another host is followed without the registry Authorization'
       res.writeHead(307, { location: `https://localhost:${p}/cdn/a` }).end();
     } else res.end('blob');
   };
-  const c = new RegistryClient({ host: `127.0.0.1:${port}`, repository: 'org/app', extraCa: [root.certPem], env: {}, backoffMs: 10, credentials: { username: 'u', password: 'p' } });
+  const c = new RegistryClient({ host: `127.0.0.1:${srv.port}`, repository: 'org/app', extraCa: [root.certPem], env: {}, backoffMs: 10, credentials: { username: 'u', password: 'p' } });
   const res = await c.get('/v2/org/app/blobs/sha256:a');
   expect(res.status).toBe(200);
-  expect(seen.at(-1)).toEqual({ url: '/cdn/a' });
+  expect(srv.seen.at(-1)).toEqual({ url: '/cdn/a' });
 });
 
 test('a redirect to http:// is refused in one line', async () => {
-  handler = (_req, res) => res.writeHead(302, { location: 'http://127.0.0.1:1/x' }).end();
+  srv.handler = (_req, res) => res.writeHead(302, { location: 'http://127.0.0.1:1/x' }).end();
   await expect(client().get('/v2/')).rejects.toThrow(/^GET https:\/\/127\.0\.0\.1:\d+\/v2\/ failed: 127\.0\.0\.1:\d+ redirected to a non-https URL \(http:\/\/127\.0\.0\.1:1\)$/);
 });
 
 test('an untrusted certificate fails (verification is never switched off), after retries, in one line', async () => {
-  handler = (_req, res) => res.end('x');
+  srv.handler = (_req, res) => res.end('x');
   const other = mintRoot({ cn: 'Someone Else' });
   const error = await client({ extraCa: [other.certPem], retries: 1 }).get('/v2/').catch((e: unknown) => e);
   expect(error).toBeInstanceOf(RegistryError);
@@ -102,7 +88,7 @@ test('an untrusted certificate fails (verification is never switched off), after
 });
 
 test('basic challenge without credentials says what to pass', async () => {
-  handler = (_req, res) => res.writeHead(401, { 'www-authenticate': 'Basic realm="lab"' }).end();
+  srv.handler = (_req, res) => res.writeHead(401, { 'www-authenticate': 'Basic realm="lab"' }).end();
   await expect(client().get('/v2/')).rejects.toThrow(/asks for a user name and password \(401\): pass --username\/--password-stdin or log in with docker login/);
 });
 

@@ -3,12 +3,10 @@
  * server: the negotiated Authorization travels with the blob, 5xx before the first byte is retried, and after it a
  * break, a short or long body, or a wrong byte fails the layer with one line naming the blob.
  */
-import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { mintLeaf, mintRoot } from '../../support/pki.js';
+import { useRecordingHttpsServer } from '../../support/https-server.js';
 import { tarOf } from '../../e2e/leak/layout.js';
 import { buildMatcher } from '../../../src/leak/matcher.js';
 import { scanLayer } from '../../../src/leak/layer.js';
@@ -25,37 +23,22 @@ const noise = Buffer.concat(Array.from({ length: 40000 }, (_, i) => filler.updat
 const layer = gzipSync(tarOf({ 'opt/noise.bin': noise, 'etc/ssl/org.pem': org.certPem }));
 const digest = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-let server: Server;
-let port = 0;
-let handler: Handler = () => undefined;
-const seen: { url: string; authorization?: string }[] = [];
-
-beforeAll(async () => {
-  server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
-    seen.push({ url: req.url ?? '', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
-    handler(req, res);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as AddressInfo).port;
-});
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
-beforeEach(() => (seen.length = 0));
+const srv = useRecordingHttpsServer(leaf);
 
 function job(size = layer.length): LayerJob {
   const blob: RegistryBlob = {
     kind: 'registry',
     digest,
     size,
-    label: `127.0.0.1:${port}/org/app:1`,
-    fetch: { host: `127.0.0.1:${port}`, repository: 'org/app', extraCa: [root.certPem], env: {}, authorization: 'Bearer tok-1', backoffMs: 10, timeoutMs: 5000 },
+    label: `127.0.0.1:${srv.port}/org/app:1`,
+    fetch: { host: `127.0.0.1:${srv.port}`, repository: 'org/app', extraCa: [root.certPem], env: {}, authorization: 'Bearer tok-1', backoffMs: 10, timeoutMs: 5000 },
   };
   return { id: 'layer', blob, where: digest, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest };
 }
 
 test('a layer streams into the scanner, verified, with the negotiated authorization; a 503 first is retried', async () => {
   let calls = 0;
-  handler = (req, res) => {
+  srv.handler = (req, res) => {
     if (calls++ === 0) {
       res.writeHead(503);
       res.end();
@@ -69,11 +52,11 @@ test('a layer streams into the scanner, verified, with the negotiated authorizat
   expect(r.digest).toBe(digest);
   expect(r.compression).toBe('gzip');
   expect(r.hits.map((h) => h.path)).toEqual(['etc/ssl/org.pem']);
-  expect(seen.map((s) => `${s.url} ${s.authorization}`)).toEqual([`/v2/org/app/blobs/${digest} Bearer tok-1`, `/v2/org/app/blobs/${digest} Bearer tok-1`]);
+  expect(srv.seen.map((s) => `${s.url} ${s.authorization}`)).toEqual([`/v2/org/app/blobs/${digest} Bearer tok-1`, `/v2/org/app/blobs/${digest} Bearer tok-1`]);
 });
 
 test('a connection dropped after the first bytes fails the layer with one line naming the blob', async () => {
-  handler = (_req, res) => {
+  srv.handler = (_req, res) => {
     res.writeHead(200, { 'content-length': String(layer.length) });
     res.write(layer.subarray(0, Math.floor(layer.length / 2)));
     setTimeout(() => res.socket?.destroy(), 50);
@@ -82,14 +65,14 @@ test('a connection dropped after the first bytes fails the layer with one line n
   expect(r.error).toMatch(new RegExp(`blob ${digest} of 127\\.0\\.0\\.1:\\d+/org/app:1: (the download broke off after \\d+ of ${layer.length} bytes|got \\d+ of ${layer.length} bytes)`));
   expect(r.error).not.toContain('\n');
   // Nothing after the first byte is retried: the scan cannot rewind what it already read.
-  expect(seen).toHaveLength(1);
+  expect(srv.seen).toHaveLength(1);
 });
 
 test('content whose digest differs from the descriptor is not accepted', async () => {
   const bad = Buffer.from(layer);
   const at = Math.floor(bad.length / 3);
   bad[at] = bad[at]! ^ 0x01;
-  handler = (_req, res) => {
+  srv.handler = (_req, res) => {
     res.writeHead(200, { 'content-length': String(bad.length) });
     res.end(bad);
   };
@@ -99,7 +82,7 @@ test('content whose digest differs from the descriptor is not accepted', async (
 });
 
 test('a body longer than the descriptor says fails at the first extra byte', async () => {
-  handler = (_req, res) => {
+  srv.handler = (_req, res) => {
     res.writeHead(200);
     res.end(Buffer.concat([layer, Buffer.alloc(4096)]));
   };
@@ -108,7 +91,7 @@ test('a body longer than the descriptor says fails at the first extra byte', asy
 });
 
 test('a 404 for the blob fails with one line', async () => {
-  handler = (_req, res) => {
+  srv.handler = (_req, res) => {
     res.writeHead(404);
     res.end();
   };

@@ -5,7 +5,7 @@ import { parse } from 'smol-toml';
 import { applyRegistryTrust } from '../../../src/registries/apply.js';
 import { buildkitdConfigInline, kanikoFlags } from '../../../src/registries/builders.js';
 import { DEFAULT_REGISTRIES, parseRegistries, parseRegistry } from '../../../src/registries/hosts.js';
-import { parseJournal, undoJournal } from '../../../src/registries/journal.js';
+import { defaultRegistryJournalPath, parseJournal, readJournalFile, revertJournalFile, undoJournal, writeJournalFile } from '../../../src/registries/journal.js';
 import { CERT_FILE_NAME, trustLocations, type TrustLocation } from '../../../src/registries/locations.js';
 import { planTrust, type PathKind } from '../../../src/registries/plan.js';
 import { opsFor } from '../../../src/registries/privileges.js';
@@ -180,5 +180,65 @@ describe('apply and undo on real directories', () => {
     expect(broken.journal.entries).toEqual([]);
     expect(saves.at(-1)).toBe(0);
     expect(snapshot(dir)).toEqual(before);
+  });
+});
+
+describe('the journal file (what a cancelled job leaves for the job-completed hook or the next run)', () => {
+  test.each([
+    [{ ORG_CA_REGISTRY_JOURNAL: '/srv/j.json', HOME: '/home/r' }, 0, '/srv/j.json'],
+    [{ HOME: '/home/r' }, 0, '/var/lib/org-ca/registry-journal.json'],
+    [{ HOME: '/home/r', XDG_STATE_HOME: '/state' }, 1000, '/state/org-ca/registry-journal.json'],
+    [{ HOME: '/home/r' }, 1000, '/home/r/.local/state/org-ca/registry-journal.json'],
+  ])('defaultRegistryJournalPath(%j, uid %s) = %s', (env, uid, path) => {
+    expect(defaultRegistryJournalPath(env, uid)).toBe(path);
+  });
+
+  let dir: string;
+  let ca: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'org-ca-registry-journal-'));
+    ca = join(dir, 'org-ca.pem');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('written after every step, it reverts the tree exactly and is removed; an empty journal leaves no file', () => {
+    const file = join(dir, 'journal.json');
+    const locations: TrustLocation[] = [{ id: 'docker', readers: 'docker', root: join(dir, 'etc/docker/certs.d'), privileged: true, source: '' }];
+    mkdirSync(locations[0]!.root, { recursive: true });
+    const before = snapshot(join(dir, 'etc'));
+    const sizes: number[] = [];
+    const result = applyRegistryTrust({
+      registries: ['a.io', 'b.io'],
+      caPath: ca,
+      env: {},
+      uid: 0,
+      mode: 'root',
+      locations,
+      save: (j) => {
+        writeJournalFile(file, j);
+        sizes.push(readJournalFile(file)!.entries.length);
+      },
+    });
+    expect(result.written).toHaveLength(2);
+    expect(sizes).toEqual([1, 2, 3, 4]);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // No post step ran: the file alone is enough to take it all out again.
+    const undo = revertJournalFile(file, opsFor)!;
+    expect(undo.left).toEqual([]);
+    expect(undo.removed).toHaveLength(4);
+    expect(existsSync(file)).toBe(false);
+    expect(snapshot(join(dir, 'etc'))).toEqual(before);
+    expect(revertJournalFile(file, opsFor)).toBeUndefined();
+
+    writeJournalFile(file, { mode: 'root', entries: [] });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  test('a file that is not a journal is an error naming it, and is left alone', () => {
+    const file = join(dir, 'journal.json');
+    writeFileSync(file, 'not json');
+    expect(() => revertJournalFile(file, opsFor)).toThrow(new RegExp(`^'${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' is not an org-ca registry-trust journal \\(.*\\): inspect it, revert by hand, then delete it$`));
+    expect(readFileSync(file, 'utf8')).toBe('not json');
   });
 });
