@@ -39506,7 +39506,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8584);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6822);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -39515,7 +39515,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8584:
+/***/ 6822:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -54228,7 +54228,20 @@ function systemHost(privilege = detectPrivilege()) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/fs/replace-file.ts
+
+/**
+ * Replaces `path` with `value` as JSON, atomically (written beside it, then renamed over it), readable by the owner
+ * only: a crash leaves the old file or the new one, never half of one. The journals of what org-ca changed use it.
+ */
+function replace_file_replaceJsonFile(path, value) {
+    const temp = `${path}.${process.pid}.tmp`;
+    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+    (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+}
+
 ;// CONCATENATED MODULE: ./src/store/journal.ts
+
 
 
 
@@ -54286,9 +54299,7 @@ function writeJournal(path, journal) {
     }
     // The directory is made beforehand through the guarded ensureDirectory (prepareJournal): a path from the
     // environment never reaches a recursive mkdir.
-    const temp = `${path}.${process.pid}.tmp`;
-    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
-    (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+    replace_file_replaceJsonFile(path, journal);
 }
 /** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
 async function prepareJournal(path) {
@@ -54376,6 +54387,7 @@ function opsFor(mode, privileged) {
 
 
 
+
 function sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
@@ -54420,9 +54432,8 @@ function writeJournalFile(path, journal) {
         rmSync(path, { force: true });
         return;
     }
-    const temp = `${path}.${process.pid}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
-    renameSync(temp, path);
+    // Its directory was made by prepareJournalFile, through the guarded ensureDirectory.
+    replaceJsonFile(path, journal);
 }
 /**
  * Reverts the journal in `path`, if any, and removes the file: what could not be removed is reported, and left to the

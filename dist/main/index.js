@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9546);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6447);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9546:
+/***/ 6447:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34401,7 +34401,20 @@ function host_systemHost(privilege = detectPrivilege()) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/fs/replace-file.ts
+
+/**
+ * Replaces `path` with `value` as JSON, atomically (written beside it, then renamed over it), readable by the owner
+ * only: a crash leaves the old file or the new one, never half of one. The journals of what org-ca changed use it.
+ */
+function replaceJsonFile(path, value) {
+    const temp = `${path}.${process.pid}.tmp`;
+    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+    (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+}
+
 ;// CONCATENATED MODULE: ./src/store/journal.ts
+
 
 
 
@@ -34459,9 +34472,7 @@ function writeJournal(path, journal) {
     }
     // The directory is made beforehand through the guarded ensureDirectory (prepareJournal): a path from the
     // environment never reaches a recursive mkdir.
-    const temp = `${path}.${process.pid}.tmp`;
-    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
-    (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+    replaceJsonFile(path, journal);
 }
 /** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
 async function journal_prepareJournal(path) {
@@ -35041,6 +35052,7 @@ function privileges_opsFor(mode, privileged) {
 
 
 
+
 function sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
@@ -35085,9 +35097,8 @@ function writeJournalFile(path, journal) {
         (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
         return;
     }
-    const temp = `${path}.${process.pid}.tmp`;
-    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
-    (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+    // Its directory was made by prepareJournalFile, through the guarded ensureDirectory.
+    replaceJsonFile(path, journal);
 }
 /**
  * Reverts the journal in `path`, if any, and removes the file: what could not be removed is reported, and left to the

@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(448);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8501);
 
 await (0,_post_js__WEBPACK_IMPORTED_MODULE_0__/* .post */ .b)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 448:
+/***/ 8501:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31627,11 +31627,24 @@ function makeTempDirectory(parent, prefix, options) {
     return runWalk(parent, options, prefix);
 }
 
+;// CONCATENATED MODULE: ./src/fs/replace-file.ts
+
+/**
+ * Replaces `path` with `value` as JSON, atomically (written beside it, then renamed over it), readable by the owner
+ * only: a crash leaves the old file or the new one, never half of one. The journals of what org-ca changed use it.
+ */
+function replace_file_replaceJsonFile(path, value) {
+    const temp = `${path}.${process.pid}.tmp`;
+    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+    (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+}
+
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./src/store/journal.ts
+
 
 
 
@@ -31689,9 +31702,7 @@ function writeJournal(path, journal) {
     }
     // The directory is made beforehand through the guarded ensureDirectory (prepareJournal): a path from the
     // environment never reaches a recursive mkdir.
-    const temp = `${path}.${process.pid}.tmp`;
-    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
-    (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+    replace_file_replaceJsonFile(path, journal);
 }
 /** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
 async function journal_prepareJournal(path) {
@@ -32281,6 +32292,7 @@ function privileges_opsFor(mode, privileged) {
 
 
 
+
 function journal_sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
@@ -32325,9 +32337,8 @@ function journal_writeJournalFile(path, journal) {
         rmSync(path, { force: true });
         return;
     }
-    const temp = `${path}.${process.pid}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
-    renameSync(temp, path);
+    // Its directory was made by prepareJournalFile, through the guarded ensureDirectory.
+    replaceJsonFile(path, journal);
 }
 /**
  * Reverts the journal in `path`, if any, and removes the file: what could not be removed is reported, and left to the

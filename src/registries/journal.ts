@@ -5,10 +5,11 @@
  * or by the next run's main step (as the trust-store journal, src/store/journal.ts).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ensureDirectory } from '../fs/ensure-directory.js';
+import { replaceJsonFile } from '../fs/replace-file.js';
 import type { FileOps, Mode } from './privileges.js';
 import { kindOf } from './privileges.js';
 
@@ -64,9 +65,8 @@ export function writeJournalFile(path: string, journal: Journal): void {
     rmSync(path, { force: true });
     return;
   }
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temp, path);
+  // Its directory was made by prepareJournalFile, through the guarded ensureDirectory.
+  replaceJsonFile(path, journal);
 }
 
 /**

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { ensureDirectory } from '../fs/ensure-directory.js';
+import { replaceJsonFile } from '../fs/replace-file.js';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -86,9 +87,7 @@ export function writeJournal(path: string, journal: Journal): void {
   }
   // The directory is made beforehand through the guarded ensureDirectory (prepareJournal): a path from the
   // environment never reaches a recursive mkdir.
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temp, path);
+  replaceJsonFile(path, journal);
 }
 
 /** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */

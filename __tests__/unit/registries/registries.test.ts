@@ -181,31 +181,11 @@ describe('apply and undo on real directories', () => {
     expect(saves.at(-1)).toBe(0);
     expect(snapshot(dir)).toEqual(before);
   });
-});
 
-describe('the journal file (what a cancelled job leaves for the job-completed hook or the next run)', () => {
-  test.each([
-    [{ ORG_CA_REGISTRY_JOURNAL: '/srv/j.json', HOME: '/home/r' }, 0, '/srv/j.json'],
-    [{ HOME: '/home/r' }, 0, '/var/lib/org-ca/registry-journal.json'],
-    [{ HOME: '/home/r', XDG_STATE_HOME: '/state' }, 1000, '/state/org-ca/registry-journal.json'],
-    [{ HOME: '/home/r' }, 1000, '/home/r/.local/state/org-ca/registry-journal.json'],
-  ])('defaultRegistryJournalPath(%j, uid %s) = %s', (env, uid, path) => {
-    expect(defaultRegistryJournalPath(env, uid)).toBe(path);
-  });
-
-  let dir: string;
-  let ca: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'org-ca-registry-journal-'));
-    ca = join(dir, 'org-ca.pem');
-    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  test('written after every step, it reverts the tree exactly and is removed; an empty journal leaves no file', () => {
+  test('the journal file, written after every step, reverts the tree exactly and is removed; an empty journal leaves no file', () => {
     const file = join(dir, 'journal.json');
-    const locations: TrustLocation[] = [{ id: 'docker', readers: 'docker', root: join(dir, 'etc/docker/certs.d'), privileged: true, source: '' }];
-    mkdirSync(locations[0]!.root, { recursive: true });
+    const docker = locations().slice(0, 1);
+    mkdirSync(docker[0]!.root, { recursive: true });
     const before = snapshot(join(dir, 'etc'));
     const sizes: number[] = [];
     const result = applyRegistryTrust({
@@ -214,7 +194,7 @@ describe('the journal file (what a cancelled job leaves for the job-completed ho
       env: {},
       uid: 0,
       mode: 'root',
-      locations,
+      locations: docker,
       save: (j) => {
         writeJournalFile(file, j);
         sizes.push(readJournalFile(file)!.entries.length);
@@ -235,10 +215,21 @@ describe('the journal file (what a cancelled job leaves for the job-completed ho
     expect(existsSync(file)).toBe(false);
   });
 
-  test('a file that is not a journal is an error naming it, and is left alone', () => {
+  test('a journal file that is not a journal is an error naming it, and is left alone', () => {
     const file = join(dir, 'journal.json');
     writeFileSync(file, 'not json');
     expect(() => revertJournalFile(file, opsFor)).toThrow(new RegExp(`^'${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' is not an org-ca registry-trust journal \\(.*\\): inspect it, revert by hand, then delete it$`));
     expect(readFileSync(file, 'utf8')).toBe('not json');
+  });
+});
+
+describe('the journal file (what a cancelled job leaves for the job-completed hook or the next run)', () => {
+  test.each([
+    [{ ORG_CA_REGISTRY_JOURNAL: '/srv/j.json', HOME: '/home/r' }, 0, '/srv/j.json'],
+    [{ HOME: '/home/r' }, 0, '/var/lib/org-ca/registry-journal.json'],
+    [{ HOME: '/home/r', XDG_STATE_HOME: '/state' }, 1000, '/state/org-ca/registry-journal.json'],
+    [{ HOME: '/home/r' }, 1000, '/home/r/.local/state/org-ca/registry-journal.json'],
+  ])('defaultRegistryJournalPath(%j, uid %s) = %s', (env, uid, path) => {
+    expect(defaultRegistryJournalPath(env, uid)).toBe(path);
   });
 });
