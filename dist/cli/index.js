@@ -39506,7 +39506,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6822);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9002);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -39515,7 +39515,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6822:
+/***/ 9002:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46162,6 +46162,8 @@ const wire_PIECE = 256 * 1024;
 const MAX_HEAD = 64 * 1024;
 /** A chunk-size line or trailer line; more is refused. */
 const MAX_LINE = 4096;
+/** Interim (1xx) answers before the real one; more is refused. */
+const MAX_INTERIM = 8;
 /** A malformed or refused exchange. `retryable` when the connection ended before an answer: a retry may get one. */
 class WireError extends Error {
     retryable;
@@ -46184,7 +46186,7 @@ function parseHead(text) {
             throw new WireError(`a malformed header line in the answer (${JSON.stringify(line.slice(0, 40))})`);
         const name = line.slice(0, colon).toLowerCase();
         const value = line.slice(colon + 1).trim();
-        headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+        headers[name] = Object.hasOwn(headers, name) ? `${headers[name]}, ${value}` : value;
     }
     return { status: Number(m[1]), headers };
 }
@@ -46226,6 +46228,7 @@ function wireGet(open, request) {
         let settled = false;
         const headBuffer = Buffer.allocUnsafe(MAX_HEAD + 4);
         let headLength = 0;
+        let interim = 0;
         let framing;
         let body;
         let piece;
@@ -46342,25 +46345,34 @@ function wireGet(open, request) {
             if (f.remaining === 0)
                 finish();
         };
-        const onHead = (bytes, at, end) => {
-            const from = Math.max(0, headLength - 3);
-            const copied = bytes.copy(headBuffer, headLength, at, end);
-            headLength += copied;
-            const stop = headBuffer.subarray(0, headLength).indexOf('\r\n\r\n', from);
-            if (stop === -1) {
-                if (headLength === headBuffer.length)
-                    throw new WireError(`the answer's headers are over ${MAX_HEAD / 1024} KiB`);
-                return;
-            }
-            const parsed = parseHead(headBuffer.toString('latin1', 0, stop));
-            // What came after the head: in the buffer, and what did not fit in it.
-            const rest = Buffer.concat([headBuffer.subarray(stop + 4, headLength), bytes.subarray(at + copied, end)]);
-            headLength = 0;
-            // An interim answer (100 Continue, 103 Early Hints) precedes the real one.
-            if (parsed.status >= 100 && parsed.status < 200) {
-                if (rest.length)
-                    onHead(rest, 0, rest.length);
-                return;
+        const onHead = (input, at, end) => {
+            let bytes = input;
+            let parsed;
+            let rest;
+            for (;;) {
+                const from = Math.max(0, headLength - 3);
+                const copied = bytes.copy(headBuffer, headLength, at, end);
+                headLength += copied;
+                const stop = headBuffer.subarray(0, headLength).indexOf('\r\n\r\n', from);
+                if (stop === -1) {
+                    if (headLength === headBuffer.length)
+                        throw new WireError(`the answer's headers are over ${MAX_HEAD / 1024} KiB`);
+                    return;
+                }
+                parsed = parseHead(headBuffer.toString('latin1', 0, stop));
+                // What came after the head: in the buffer, and what did not fit in it.
+                rest = Buffer.concat([headBuffer.subarray(stop + 4, headLength), bytes.subarray(at + copied, end)]);
+                headLength = 0;
+                if (parsed.status === 101)
+                    throw new WireError('the answer switches protocols (101), which was not asked for');
+                if (parsed.status >= 200)
+                    break;
+                // An interim answer (100 Continue, 103 Early Hints) precedes the real one; a few, not an endless stream.
+                if (++interim > MAX_INTERIM)
+                    throw new WireError(`more than ${MAX_INTERIM} interim (1xx) answers`);
+                bytes = rest;
+                at = 0;
+                end = rest.length;
             }
             framing = framingOf(parsed.status, parsed.headers);
             if (framing.kind === 'length')
@@ -46477,47 +46489,58 @@ function client_opener(url, env, trust, timeoutMs) {
     const port = Number(url.port || 443);
     const route = routeFor({ url: url.href, host, port }, env);
     return (onread) => new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-            tunnel?.destroy();
-            secured?.destroy();
-            reject(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`));
-        }, timeoutMs);
         let tunnel;
         let secured;
+        /** Set once the promise is settled: whatever connects later is closed at once. */
+        let over = false;
+        const close = () => {
+            connect?.destroy();
+            tunnel?.destroy();
+            secured?.destroy();
+        };
         const settle = (error, socket) => {
+            if (over) {
+                if (error)
+                    close();
+                return;
+            }
+            over = true;
             clearTimeout(timer);
             if (error) {
-                tunnel?.destroy();
-                secured?.destroy();
+                close();
                 reject(error);
             }
             else
                 resolve(socket);
         };
+        const timer = setTimeout(() => settle(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`)), timeoutMs);
         const secure = (socket) => {
+            if (over)
+                return void socket?.destroy();
             const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
             // `host` is what the certificate is checked against, also over a tunnel (Node would check 'localhost').
             secured = external_node_tls_default().connect({ ...(socket ? { socket } : { port, onread }), host, servername, secureContext: trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
-            const onError = (error) => settle(error);
-            secured.once('error', onError);
-            secured.once('secureConnect', () => {
-                secured.off('error', onError);
-                settle(null, secured);
-            });
+            // Kept after the handshake: an error in the same turn as secureConnect, before the reader's own listener is
+            // on, must not go unhandled (settle ignores it then; the reader sees the destroyed socket).
+            secured.on('error', (error) => settle(error));
+            secured.once('secureConnect', () => settle(null, secured));
         };
-        if (route.kind === 'direct')
+        const proxy = route.kind === 'direct' ? undefined : route;
+        const connect = proxy
+            ? external_node_http_default().request({
+                host: proxy.host,
+                port: proxy.port,
+                method: 'CONNECT',
+                path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+                headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
+            })
+            : undefined;
+        if (!proxy || !connect)
             return secure();
-        const connect = external_node_http_default().request({
-            host: route.host,
-            port: route.port,
-            method: 'CONNECT',
-            path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-            headers: { host: `${host}:${port}`, ...(route.authorization ? { 'proxy-authorization': route.authorization } : {}) },
-        });
         connect.once('connect', (res, socket) => {
             tunnel = socket;
             if (res.statusCode !== 200)
-                settle(new RegistryError(`the proxy ${route.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
+                settle(new RegistryError(`the proxy ${proxy.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
             else
                 secure(socket);
         });
@@ -47222,8 +47245,12 @@ async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(
         const diffId = outHash ? `sha256:${outHash.digest('hex')}` : compression === 'none' ? digest : '';
         return acc.result({ id: job.id, ...(error ? { error } : {}), compression, digest, diffId, bytes: outBytes });
     };
+    // The blob's stream while the scan may still stop before the pipeline below takes it over: closed in `finally`,
+    // so a registry connection is not left open and paused (it has no idle timeout while paused).
+    let unclaimed;
     try {
         const opened = await peek(await openBlob(job.blob), 1024);
+        unclaimed = opened.rest;
         const head = opened.head;
         compression = sniff(head.subarray(0, 1024));
         if (compression === 'unknown') {
@@ -47244,6 +47271,7 @@ async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(
         const decomp = decompressor(compression, limits);
         const tail = [];
         let tailBytes = 0;
+        unclaimed = undefined;
         await (0,promises_namespaceObject.pipeline)(async function* () {
             try {
                 if (head.length)
@@ -47313,6 +47341,7 @@ async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(
         return result(error instanceof TarError ? await blameTarFailure(job, message) : friendly(message, compression));
     }
     finally {
+        await unclaimed?.return?.();
         acc.close();
     }
 }
@@ -54230,14 +54259,22 @@ function systemHost(privilege = detectPrivilege()) {
 
 ;// CONCATENATED MODULE: ./src/fs/replace-file.ts
 
+
 /**
  * Replaces `path` with `value` as JSON, atomically (written beside it, then renamed over it), readable by the owner
- * only: a crash leaves the old file or the new one, never half of one. The journals of what org-ca changed use it.
+ * only: a crash leaves the old file or the new one, never half of one. The temporary name is random and created
+ * exclusively, so a link planted beside the file is never written through. The journals of what org-ca changed use it.
  */
-function replace_file_replaceJsonFile(path, value) {
-    const temp = `${path}.${process.pid}.tmp`;
-    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-    (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+function replaceJsonFile(path, value) {
+    const temp = `${path}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.tmp`;
+    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+        (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+    }
+    catch (error) {
+        (0,external_node_fs_namespaceObject.rmSync)(temp, { force: true });
+        throw error;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/store/journal.ts
@@ -54299,7 +54336,7 @@ function writeJournal(path, journal) {
     }
     // The directory is made beforehand through the guarded ensureDirectory (prepareJournal): a path from the
     // environment never reaches a recursive mkdir.
-    replace_file_replaceJsonFile(path, journal);
+    replaceJsonFile(path, journal);
 }
 /** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
 async function prepareJournal(path) {
@@ -54374,6 +54411,43 @@ function opsFor(mode, privileged) {
     return mode === 'sudo' ? sudoOps : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/registries/locations.ts
+/**
+ * The CA's file name in every registry directory. Not `ca.crt`, the name administrators use: both builders read
+ * every `*.crt` there, so the org CA goes next to an existing CA instead of replacing it.
+ */
+const CERT_FILE_NAME = 'org-ca.crt';
+function trustLocations(env, uid) {
+    const locations = [
+        {
+            id: 'docker',
+            readers: 'Docker Engine (docker pull, its BuildKit builder) and, as a fallback, containers/image',
+            root: '/etc/docker/certs.d',
+            privileged: true,
+            source: 'https://docs.docker.com/engine/security/certificates/',
+        },
+        {
+            id: 'containers',
+            readers: 'buildah, podman and skopeo (containers/image), run as root',
+            root: '/etc/containers/certs.d',
+            privileged: true,
+            source: 'https://github.com/containers/image/blob/main/docs/containers-certs.d.5.md',
+        },
+    ];
+    // containers/image reads the per-user directory only when not running as root (containers-certs.d(5)).
+    const config = env.XDG_CONFIG_HOME || (env.HOME ? `${env.HOME}/.config` : '');
+    if (uid !== 0 && config) {
+        locations.push({
+            id: 'containers-rootless',
+            readers: 'rootless buildah, podman and skopeo',
+            root: `${config}/containers/certs.d`,
+            privileged: false,
+            source: 'https://github.com/containers/image/blob/main/docs/containers-certs.d.5.md',
+        });
+    }
+    return locations;
+}
+
 ;// CONCATENATED MODULE: ./src/registries/journal.ts
 /**
  * The record of what pull-side trust created, in creation order, so the post step removes exactly that: paths and
@@ -54388,16 +54462,41 @@ function opsFor(mode, privileged) {
 
 
 
+
 function sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
+}
+/**
+ * A path org-ca writes: absolute and without '..'; a file is always the CA file of a certs.d/HOST directory. A journal
+ * is replayed with sudo, so a file elsewhere is refused rather than removed (a directory is only ever rmdir'ed,
+ * which removes nothing but an empty directory; the ancestors of a certs.d directory org-ca created are journaled too).
+ */
+function isOurPath(path, type) {
+    if (typeof path !== 'string' || !path.startsWith('/') || path.split('/').includes('..'))
+        return false;
+    const parts = path.split('/');
+    if (type === 'dir')
+        return parts.length >= 3 && !parts.slice(1).includes('');
+    return parts.length >= 4 && parts.at(-3) === 'certs.d' && parts.at(-1) === CERT_FILE_NAME && !parts.slice(1).includes('');
+}
+function journal_isEntry(value) {
+    if (!value || typeof value !== 'object')
+        return false;
+    const e = value;
+    if (typeof e.privileged !== 'boolean')
+        return false;
+    if (e.type === 'dir')
+        return isOurPath(e.path, 'dir');
+    return e.type === 'file' && isOurPath(e.path, 'file') && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
 }
 function parseJournal(text) {
     if (!text)
         return undefined;
     const value = JSON.parse(text);
-    if (!value || !Array.isArray(value.entries))
-        throw new Error('the saved registry-trust journal is not valid');
-    return value;
+    if (!value || typeof value !== 'object' || !['root', 'sudo', 'user'].includes(value.mode) || !Array.isArray(value.entries) || !value.entries.every(journal_isEntry)) {
+        throw new Error('not a registry-trust journal (a mode, and entries of certs.d directories and their org-ca.crt files)');
+    }
+    return { mode: value.mode, entries: value.entries };
 }
 /**
  * ORG_CA_REGISTRY_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner
@@ -54429,22 +54528,23 @@ function readJournalFile(path) {
 /** Replaces the journal atomically (write, then rename); an empty one removes the file. */
 function writeJournalFile(path, journal) {
     if (journal.entries.length === 0) {
-        rmSync(path, { force: true });
+        (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
         return;
     }
     // Its directory was made by prepareJournalFile, through the guarded ensureDirectory.
     replaceJsonFile(path, journal);
 }
 /**
- * Reverts the journal in `path`, if any, and removes the file: what could not be removed is reported, and left to the
- * person the report goes to (the file would only make the next run report it again).
+ * Reverts the journal in `path`, if any. The file then keeps only what may still be removed later (no rights now,
+ * a removal that failed), for the next hook or run; what changed since or was filled by someone else is reported and
+ * dropped: it is no longer org-ca's.
  */
 function revertJournalFile(path, opsFor) {
     const journal = readJournalFile(path);
     if (!journal)
         return undefined;
     const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
-    (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+    writeJournalFile(path, { mode: journal.mode, entries: result.retry });
     return result;
 }
 /**
@@ -54454,6 +54554,7 @@ function revertJournalFile(path, opsFor) {
 function undoJournal(journal, opsFor) {
     const removed = [];
     const left = [];
+    const retry = [];
     for (const entry of [...journal.entries].reverse()) {
         const ops = opsFor(entry.privileged);
         const kind = kindOf(entry.path);
@@ -54461,6 +54562,7 @@ function undoJournal(journal, opsFor) {
             continue;
         if (!ops) {
             left.push(`${entry.path}: no rights to remove it any more`);
+            retry.unshift(entry);
             continue;
         }
         try {
@@ -54483,9 +54585,12 @@ function undoJournal(journal, opsFor) {
         catch (error) {
             const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
             left.push(`${entry.path}: ${entry.type === 'dir' ? 'not empty or not removable' : 'could not be removed'} (${why})`);
+            // A directory someone else filled is theirs now; a file that could not be removed is still ours to retry.
+            if (entry.type === 'file')
+                retry.unshift(entry);
         }
     }
-    return { removed, left };
+    return { removed, left, retry };
 }
 
 ;// CONCATENATED MODULE: ./src/store/platforms.ts

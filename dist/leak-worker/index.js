@@ -37286,6 +37286,8 @@ const wire_PIECE = 256 * 1024;
 const MAX_HEAD = 64 * 1024;
 /** A chunk-size line or trailer line; more is refused. */
 const MAX_LINE = 4096;
+/** Interim (1xx) answers before the real one; more is refused. */
+const MAX_INTERIM = 8;
 /** A malformed or refused exchange. `retryable` when the connection ended before an answer: a retry may get one. */
 class WireError extends Error {
     retryable;
@@ -37308,7 +37310,7 @@ function parseHead(text) {
             throw new WireError(`a malformed header line in the answer (${JSON.stringify(line.slice(0, 40))})`);
         const name = line.slice(0, colon).toLowerCase();
         const value = line.slice(colon + 1).trim();
-        headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+        headers[name] = Object.hasOwn(headers, name) ? `${headers[name]}, ${value}` : value;
     }
     return { status: Number(m[1]), headers };
 }
@@ -37350,6 +37352,7 @@ function wireGet(open, request) {
         let settled = false;
         const headBuffer = Buffer.allocUnsafe(MAX_HEAD + 4);
         let headLength = 0;
+        let interim = 0;
         let framing;
         let body;
         let piece;
@@ -37466,25 +37469,34 @@ function wireGet(open, request) {
             if (f.remaining === 0)
                 finish();
         };
-        const onHead = (bytes, at, end) => {
-            const from = Math.max(0, headLength - 3);
-            const copied = bytes.copy(headBuffer, headLength, at, end);
-            headLength += copied;
-            const stop = headBuffer.subarray(0, headLength).indexOf('\r\n\r\n', from);
-            if (stop === -1) {
-                if (headLength === headBuffer.length)
-                    throw new WireError(`the answer's headers are over ${MAX_HEAD / 1024} KiB`);
-                return;
-            }
-            const parsed = parseHead(headBuffer.toString('latin1', 0, stop));
-            // What came after the head: in the buffer, and what did not fit in it.
-            const rest = Buffer.concat([headBuffer.subarray(stop + 4, headLength), bytes.subarray(at + copied, end)]);
-            headLength = 0;
-            // An interim answer (100 Continue, 103 Early Hints) precedes the real one.
-            if (parsed.status >= 100 && parsed.status < 200) {
-                if (rest.length)
-                    onHead(rest, 0, rest.length);
-                return;
+        const onHead = (input, at, end) => {
+            let bytes = input;
+            let parsed;
+            let rest;
+            for (;;) {
+                const from = Math.max(0, headLength - 3);
+                const copied = bytes.copy(headBuffer, headLength, at, end);
+                headLength += copied;
+                const stop = headBuffer.subarray(0, headLength).indexOf('\r\n\r\n', from);
+                if (stop === -1) {
+                    if (headLength === headBuffer.length)
+                        throw new WireError(`the answer's headers are over ${MAX_HEAD / 1024} KiB`);
+                    return;
+                }
+                parsed = parseHead(headBuffer.toString('latin1', 0, stop));
+                // What came after the head: in the buffer, and what did not fit in it.
+                rest = Buffer.concat([headBuffer.subarray(stop + 4, headLength), bytes.subarray(at + copied, end)]);
+                headLength = 0;
+                if (parsed.status === 101)
+                    throw new WireError('the answer switches protocols (101), which was not asked for');
+                if (parsed.status >= 200)
+                    break;
+                // An interim answer (100 Continue, 103 Early Hints) precedes the real one; a few, not an endless stream.
+                if (++interim > MAX_INTERIM)
+                    throw new WireError(`more than ${MAX_INTERIM} interim (1xx) answers`);
+                bytes = rest;
+                at = 0;
+                end = rest.length;
             }
             framing = framingOf(parsed.status, parsed.headers);
             if (framing.kind === 'length')
@@ -37601,47 +37613,58 @@ function client_opener(url, env, trust, timeoutMs) {
     const port = Number(url.port || 443);
     const route = routeFor({ url: url.href, host, port }, env);
     return (onread) => new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-            tunnel?.destroy();
-            secured?.destroy();
-            reject(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`));
-        }, timeoutMs);
         let tunnel;
         let secured;
+        /** Set once the promise is settled: whatever connects later is closed at once. */
+        let over = false;
+        const close = () => {
+            connect?.destroy();
+            tunnel?.destroy();
+            secured?.destroy();
+        };
         const settle = (error, socket) => {
+            if (over) {
+                if (error)
+                    close();
+                return;
+            }
+            over = true;
             clearTimeout(timer);
             if (error) {
-                tunnel?.destroy();
-                secured?.destroy();
+                close();
                 reject(error);
             }
             else
                 resolve(socket);
         };
+        const timer = setTimeout(() => settle(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`)), timeoutMs);
         const secure = (socket) => {
+            if (over)
+                return void socket?.destroy();
             const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
             // `host` is what the certificate is checked against, also over a tunnel (Node would check 'localhost').
             secured = external_node_tls_default().connect({ ...(socket ? { socket } : { port, onread }), host, servername, secureContext: trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
-            const onError = (error) => settle(error);
-            secured.once('error', onError);
-            secured.once('secureConnect', () => {
-                secured.off('error', onError);
-                settle(null, secured);
-            });
+            // Kept after the handshake: an error in the same turn as secureConnect, before the reader's own listener is
+            // on, must not go unhandled (settle ignores it then; the reader sees the destroyed socket).
+            secured.on('error', (error) => settle(error));
+            secured.once('secureConnect', () => settle(null, secured));
         };
-        if (route.kind === 'direct')
+        const proxy = route.kind === 'direct' ? undefined : route;
+        const connect = proxy
+            ? external_node_http_default().request({
+                host: proxy.host,
+                port: proxy.port,
+                method: 'CONNECT',
+                path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+                headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
+            })
+            : undefined;
+        if (!proxy || !connect)
             return secure();
-        const connect = external_node_http_default().request({
-            host: route.host,
-            port: route.port,
-            method: 'CONNECT',
-            path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-            headers: { host: `${host}:${port}`, ...(route.authorization ? { 'proxy-authorization': route.authorization } : {}) },
-        });
         connect.once('connect', (res, socket) => {
             tunnel = socket;
             if (res.statusCode !== 200)
-                settle(new RegistryError(`the proxy ${route.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
+                settle(new RegistryError(`the proxy ${proxy.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
             else
                 secure(socket);
         });
@@ -38512,8 +38535,12 @@ async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(
         const diffId = outHash ? `sha256:${outHash.digest('hex')}` : compression === 'none' ? digest : '';
         return acc.result({ id: job.id, ...(error ? { error } : {}), compression, digest, diffId, bytes: outBytes });
     };
+    // The blob's stream while the scan may still stop before the pipeline below takes it over: closed in `finally`,
+    // so a registry connection is not left open and paused (it has no idle timeout while paused).
+    let unclaimed;
     try {
         const opened = await peek(await openBlob(job.blob), 1024);
+        unclaimed = opened.rest;
         const head = opened.head;
         compression = sniff(head.subarray(0, 1024));
         if (compression === 'unknown') {
@@ -38534,6 +38561,7 @@ async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(
         const decomp = decompressor(compression, limits);
         const tail = [];
         let tailBytes = 0;
+        unclaimed = undefined;
         await (0,promises_namespaceObject.pipeline)(async function* () {
             try {
                 if (head.length)
@@ -38603,6 +38631,7 @@ async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(
         return result(error instanceof TarError ? await blameTarFailure(job, message) : friendly(message, compression));
     }
     finally {
+        await unclaimed?.return?.();
         acc.close();
     }
 }

@@ -34403,14 +34403,22 @@ function host_systemHost(privilege = detectPrivilege()) {
 
 ;// CONCATENATED MODULE: ./src/fs/replace-file.ts
 
+
 /**
  * Replaces `path` with `value` as JSON, atomically (written beside it, then renamed over it), readable by the owner
- * only: a crash leaves the old file or the new one, never half of one. The journals of what org-ca changed use it.
+ * only: a crash leaves the old file or the new one, never half of one. The temporary name is random and created
+ * exclusively, so a link planted beside the file is never written through. The journals of what org-ca changed use it.
  */
 function replaceJsonFile(path, value) {
-    const temp = `${path}.${process.pid}.tmp`;
-    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-    (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+    const temp = `${path}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.tmp`;
+    (0,external_node_fs_namespaceObject.writeFileSync)(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+        (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+    }
+    catch (error) {
+        (0,external_node_fs_namespaceObject.rmSync)(temp, { force: true });
+        throw error;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/store/journal.ts
@@ -35039,6 +35047,43 @@ function privileges_opsFor(mode, privileged) {
     return mode === 'sudo' ? sudoOps : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/registries/locations.ts
+/**
+ * The CA's file name in every registry directory. Not `ca.crt`, the name administrators use: both builders read
+ * every `*.crt` there, so the org CA goes next to an existing CA instead of replacing it.
+ */
+const CERT_FILE_NAME = 'org-ca.crt';
+function trustLocations(env, uid) {
+    const locations = [
+        {
+            id: 'docker',
+            readers: 'Docker Engine (docker pull, its BuildKit builder) and, as a fallback, containers/image',
+            root: '/etc/docker/certs.d',
+            privileged: true,
+            source: 'https://docs.docker.com/engine/security/certificates/',
+        },
+        {
+            id: 'containers',
+            readers: 'buildah, podman and skopeo (containers/image), run as root',
+            root: '/etc/containers/certs.d',
+            privileged: true,
+            source: 'https://github.com/containers/image/blob/main/docs/containers-certs.d.5.md',
+        },
+    ];
+    // containers/image reads the per-user directory only when not running as root (containers-certs.d(5)).
+    const config = env.XDG_CONFIG_HOME || (env.HOME ? `${env.HOME}/.config` : '');
+    if (uid !== 0 && config) {
+        locations.push({
+            id: 'containers-rootless',
+            readers: 'rootless buildah, podman and skopeo',
+            root: `${config}/containers/certs.d`,
+            privileged: false,
+            source: 'https://github.com/containers/image/blob/main/docs/containers-certs.d.5.md',
+        });
+    }
+    return locations;
+}
+
 ;// CONCATENATED MODULE: ./src/registries/journal.ts
 /**
  * The record of what pull-side trust created, in creation order, so the post step removes exactly that: paths and
@@ -35053,16 +35098,41 @@ function privileges_opsFor(mode, privileged) {
 
 
 
+
 function sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
+}
+/**
+ * A path org-ca writes: absolute and without '..'; a file is always the CA file of a certs.d/HOST directory. A journal
+ * is replayed with sudo, so a file elsewhere is refused rather than removed (a directory is only ever rmdir'ed,
+ * which removes nothing but an empty directory; the ancestors of a certs.d directory org-ca created are journaled too).
+ */
+function isOurPath(path, type) {
+    if (typeof path !== 'string' || !path.startsWith('/') || path.split('/').includes('..'))
+        return false;
+    const parts = path.split('/');
+    if (type === 'dir')
+        return parts.length >= 3 && !parts.slice(1).includes('');
+    return parts.length >= 4 && parts.at(-3) === 'certs.d' && parts.at(-1) === CERT_FILE_NAME && !parts.slice(1).includes('');
+}
+function journal_isEntry(value) {
+    if (!value || typeof value !== 'object')
+        return false;
+    const e = value;
+    if (typeof e.privileged !== 'boolean')
+        return false;
+    if (e.type === 'dir')
+        return isOurPath(e.path, 'dir');
+    return e.type === 'file' && isOurPath(e.path, 'file') && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
 }
 function parseJournal(text) {
     if (!text)
         return undefined;
     const value = JSON.parse(text);
-    if (!value || !Array.isArray(value.entries))
-        throw new Error('the saved registry-trust journal is not valid');
-    return value;
+    if (!value || typeof value !== 'object' || !['root', 'sudo', 'user'].includes(value.mode) || !Array.isArray(value.entries) || !value.entries.every(journal_isEntry)) {
+        throw new Error('not a registry-trust journal (a mode, and entries of certs.d directories and their org-ca.crt files)');
+    }
+    return { mode: value.mode, entries: value.entries };
 }
 /**
  * ORG_CA_REGISTRY_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner
@@ -35101,15 +35171,16 @@ function writeJournalFile(path, journal) {
     replaceJsonFile(path, journal);
 }
 /**
- * Reverts the journal in `path`, if any, and removes the file: what could not be removed is reported, and left to the
- * person the report goes to (the file would only make the next run report it again).
+ * Reverts the journal in `path`, if any. The file then keeps only what may still be removed later (no rights now,
+ * a removal that failed), for the next hook or run; what changed since or was filled by someone else is reported and
+ * dropped: it is no longer org-ca's.
  */
 function journal_revertJournalFile(path, opsFor) {
     const journal = readJournalFile(path);
     if (!journal)
         return undefined;
     const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
-    (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+    writeJournalFile(path, { mode: journal.mode, entries: result.retry });
     return result;
 }
 /**
@@ -35119,6 +35190,7 @@ function journal_revertJournalFile(path, opsFor) {
 function undoJournal(journal, opsFor) {
     const removed = [];
     const left = [];
+    const retry = [];
     for (const entry of [...journal.entries].reverse()) {
         const ops = opsFor(entry.privileged);
         const kind = kindOf(entry.path);
@@ -35126,6 +35198,7 @@ function undoJournal(journal, opsFor) {
             continue;
         if (!ops) {
             left.push(`${entry.path}: no rights to remove it any more`);
+            retry.unshift(entry);
             continue;
         }
         try {
@@ -35148,46 +35221,12 @@ function undoJournal(journal, opsFor) {
         catch (error) {
             const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
             left.push(`${entry.path}: ${entry.type === 'dir' ? 'not empty or not removable' : 'could not be removed'} (${why})`);
+            // A directory someone else filled is theirs now; a file that could not be removed is still ours to retry.
+            if (entry.type === 'file')
+                retry.unshift(entry);
         }
     }
-    return { removed, left };
-}
-
-;// CONCATENATED MODULE: ./src/registries/locations.ts
-/**
- * The CA's file name in every registry directory. Not `ca.crt`, the name administrators use: both builders read
- * every `*.crt` there, so the org CA goes next to an existing CA instead of replacing it.
- */
-const CERT_FILE_NAME = 'org-ca.crt';
-function trustLocations(env, uid) {
-    const locations = [
-        {
-            id: 'docker',
-            readers: 'Docker Engine (docker pull, its BuildKit builder) and, as a fallback, containers/image',
-            root: '/etc/docker/certs.d',
-            privileged: true,
-            source: 'https://docs.docker.com/engine/security/certificates/',
-        },
-        {
-            id: 'containers',
-            readers: 'buildah, podman and skopeo (containers/image), run as root',
-            root: '/etc/containers/certs.d',
-            privileged: true,
-            source: 'https://github.com/containers/image/blob/main/docs/containers-certs.d.5.md',
-        },
-    ];
-    // containers/image reads the per-user directory only when not running as root (containers-certs.d(5)).
-    const config = env.XDG_CONFIG_HOME || (env.HOME ? `${env.HOME}/.config` : '');
-    if (uid !== 0 && config) {
-        locations.push({
-            id: 'containers-rootless',
-            readers: 'rootless buildah, podman and skopeo',
-            root: `${config}/containers/certs.d`,
-            privileged: false,
-            source: 'https://github.com/containers/image/blob/main/docs/containers-certs.d.5.md',
-        });
-    }
-    return locations;
+    return { removed, left, retry };
 }
 
 ;// CONCATENATED MODULE: ./src/registries/plan.ts
@@ -35365,10 +35404,18 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
         return;
     }
     const journalPath = defaultRegistryJournalPath(env, uid);
-    // A journal left by a job whose post step and job-completed hook never ran: reverted first, so its entries are not
-    // lost when this run writes its own.
-    report('A journal left by an earlier run', journal_revertJournalFile(journalPath, privileges_opsFor));
-    await prepareJournalFile(journalPath);
+    try {
+        // A journal left by a job whose post step and job-completed hook never ran: reverted first, so its entries are
+        // not lost when this run writes its own.
+        report('A journal left by an earlier run', journal_revertJournalFile(journalPath, privileges_opsFor));
+        await prepareJournalFile(journalPath);
+    }
+    catch (error) {
+        // Registry trust is an addition to what the job already got (the variables are exported): without a journal it
+        // is skipped, with the reason, rather than failing the job or writing what could not be taken out again.
+        core_warning(`Registry trust was not set up: ${error instanceof Error ? error.message : String(error)}. Builders' registry pulls will not trust the org CA; use the buildkitd-config-inline output, or fix the journal path (ORG_CA_REGISTRY_JOURNAL).`);
+        return;
+    }
     saveRegistryJournal(journalPath);
     const result = applyRegistryTrust({
         registries,

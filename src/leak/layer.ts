@@ -166,8 +166,12 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
     const diffId = outHash ? `sha256:${outHash.digest('hex')}` : compression === 'none' ? digest : '';
     return acc.result({ id: job.id, ...(error ? { error } : {}), compression, digest, diffId, bytes: outBytes });
   };
+  // The blob's stream while the scan may still stop before the pipeline below takes it over: closed in `finally`,
+  // so a registry connection is not left open and paused (it has no idle timeout while paused).
+  let unclaimed: AsyncIterator<Buffer> | undefined;
   try {
     const opened = await peek(await openBlob(job.blob), 1024);
+    unclaimed = opened.rest;
     const head = opened.head;
     compression = sniff(head.subarray(0, 1024));
     if (compression === 'unknown') {
@@ -187,6 +191,7 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
     const decomp = decompressor(compression, limits);
     const tail: Buffer[] = [];
     let tailBytes = 0;
+    unclaimed = undefined;
     await pipeline(
       async function* () {
         try {
@@ -250,6 +255,7 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
     // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
     return result(error instanceof TarError ? await blameTarFailure(job, message) : friendly(message, compression));
   } finally {
+    await unclaimed?.return?.();
     acc.close();
   }
 }

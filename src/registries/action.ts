@@ -29,10 +29,17 @@ export async function setUpRegistryTrust(registries: readonly string[], caPath: 
     return;
   }
   const journalPath = defaultRegistryJournalPath(env, uid);
-  // A journal left by a job whose post step and job-completed hook never ran: reverted first, so its entries are not
-  // lost when this run writes its own.
-  report('A journal left by an earlier run', revertJournalFile(journalPath, opsFor));
-  await prepareJournalFile(journalPath);
+  try {
+    // A journal left by a job whose post step and job-completed hook never ran: reverted first, so its entries are
+    // not lost when this run writes its own.
+    report('A journal left by an earlier run', revertJournalFile(journalPath, opsFor));
+    await prepareJournalFile(journalPath);
+  } catch (error) {
+    // Registry trust is an addition to what the job already got (the variables are exported): without a journal it
+    // is skipped, with the reason, rather than failing the job or writing what could not be taken out again.
+    core.warning(`Registry trust was not set up: ${error instanceof Error ? error.message : String(error)}. Builders' registry pulls will not trust the org CA; use the buildkitd-config-inline output, or fix the journal path (ORG_CA_REGISTRY_JOURNAL).`);
+    return;
+  }
   saveRegistryJournal(journalPath);
   const result = applyRegistryTrust({
     registries,

@@ -12,6 +12,7 @@ import { ensureDirectory } from '../fs/ensure-directory.js';
 import { replaceJsonFile } from '../fs/replace-file.js';
 import type { FileOps, Mode } from './privileges.js';
 import { kindOf } from './privileges.js';
+import { CERT_FILE_NAME } from './locations.js';
 
 export type JournalEntry =
   | { readonly type: 'dir'; readonly path: string; readonly privileged: boolean }
@@ -26,11 +27,33 @@ export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/**
+ * A path org-ca writes: absolute and without '..'; a file is always the CA file of a certs.d/HOST directory. A journal
+ * is replayed with sudo, so a file elsewhere is refused rather than removed (a directory is only ever rmdir'ed,
+ * which removes nothing but an empty directory; the ancestors of a certs.d directory org-ca created are journaled too).
+ */
+function isOurPath(path: unknown, type: 'dir' | 'file'): boolean {
+  if (typeof path !== 'string' || !path.startsWith('/') || path.split('/').includes('..')) return false;
+  const parts = path.split('/');
+  if (type === 'dir') return parts.length >= 3 && !parts.slice(1).includes('');
+  return parts.length >= 4 && parts.at(-3) === 'certs.d' && parts.at(-1) === CERT_FILE_NAME && !parts.slice(1).includes('');
+}
+
+function isEntry(value: unknown): value is JournalEntry {
+  if (!value || typeof value !== 'object') return false;
+  const e = value as Record<string, unknown>;
+  if (typeof e.privileged !== 'boolean') return false;
+  if (e.type === 'dir') return isOurPath(e.path, 'dir');
+  return e.type === 'file' && isOurPath(e.path, 'file') && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
+}
+
 export function parseJournal(text: string): Journal | undefined {
   if (!text) return undefined;
-  const value = JSON.parse(text) as Journal;
-  if (!value || !Array.isArray(value.entries)) throw new Error('the saved registry-trust journal is not valid');
-  return value;
+  const value = JSON.parse(text) as Partial<Journal> | null;
+  if (!value || typeof value !== 'object' || !['root', 'sudo', 'user'].includes(value.mode as string) || !Array.isArray(value.entries) || !value.entries.every(isEntry)) {
+    throw new Error('not a registry-trust journal (a mode, and entries of certs.d directories and their org-ca.crt files)');
+  }
+  return { mode: value.mode!, entries: value.entries };
 }
 
 /**
@@ -70,14 +93,15 @@ export function writeJournalFile(path: string, journal: Journal): void {
 }
 
 /**
- * Reverts the journal in `path`, if any, and removes the file: what could not be removed is reported, and left to the
- * person the report goes to (the file would only make the next run report it again).
+ * Reverts the journal in `path`, if any. The file then keeps only what may still be removed later (no rights now,
+ * a removal that failed), for the next hook or run; what changed since or was filled by someone else is reported and
+ * dropped: it is no longer org-ca's.
  */
 export function revertJournalFile(path: string, opsFor: (mode: Mode, privileged: boolean) => FileOps | undefined): UndoResult | undefined {
   const journal = readJournalFile(path);
   if (!journal) return undefined;
   const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
-  rmSync(path, { force: true });
+  writeJournalFile(path, { mode: journal.mode, entries: result.retry });
   return result;
 }
 
@@ -85,6 +109,8 @@ export interface UndoResult {
   readonly removed: string[];
   /** One sentence per path left in place. */
   readonly left: string[];
+  /** Entries that may still be removed later (no rights now, or removing failed); the others left are no longer ours. */
+  readonly retry: JournalEntry[];
 }
 
 /**
@@ -94,12 +120,14 @@ export interface UndoResult {
 export function undoJournal(journal: Journal, opsFor: (privileged: boolean) => FileOps | undefined): UndoResult {
   const removed: string[] = [];
   const left: string[] = [];
+  const retry: JournalEntry[] = [];
   for (const entry of [...journal.entries].reverse()) {
     const ops = opsFor(entry.privileged);
     const kind = kindOf(entry.path);
     if (kind === undefined) continue;
     if (!ops) {
       left.push(`${entry.path}: no rights to remove it any more`);
+      retry.unshift(entry);
       continue;
     }
     try {
@@ -120,7 +148,9 @@ export function undoJournal(journal: Journal, opsFor: (privileged: boolean) => F
     } catch (error) {
       const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
       left.push(`${entry.path}: ${entry.type === 'dir' ? 'not empty or not removable' : 'could not be removed'} (${why})`);
+      // A directory someone else filled is theirs now; a file that could not be removed is still ours to retry.
+      if (entry.type === 'file') retry.unshift(entry);
     }
   }
-  return { removed, left };
+  return { removed, left, retry };
 }

@@ -127,6 +127,25 @@ test('through an HTTPS_PROXY CONNECT tunnel, a registry named by IP is verified 
   }
 });
 
+test('a proxy that never answers CONNECT times out in one line, and its connection is closed, not left open', async () => {
+  let closed!: Promise<void>;
+  const silent = net.createServer((socket) => {
+    closed = new Promise((r) => socket.once('close', () => r()));
+    socket.on('error', () => undefined);
+    // Reading, so that the client's close is seen.
+    socket.resume();
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const env = { HTTPS_PROXY: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` };
+    await expect(client({ env, timeoutMs: 300, retries: 0 }).get('/v2/')).rejects.toThrow(/^GET https:\/\/127\.0\.0\.1:\d+\/v2\/ failed: no answer from 127\.0\.0\.1:\d+ within 300 ms$/);
+    const shut = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+    expect(shut).toBe(true);
+  } finally {
+    silent.close();
+  }
+});
+
 test('challenge parsing', () => {
   expect(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/node:pull"')).toEqual({
     scheme: 'bearer',

@@ -98,3 +98,20 @@ test('a 404 for the blob fails with one line', async () => {
   const r = await scanLayer(job(), matcher, DEFAULT_LIMITS);
   expect(r.error).toMatch(new RegExp(`^blob ${digest} of 127\\.0\\.0\\.1:\\d+/org/app:1: the registry answered 404$`));
 });
+
+test('a layer refused by its first bytes closes its connection at once (a paused download is never left open)', async () => {
+  const junk = Buffer.alloc(8 * 1024 * 1024, 0x78);
+  let closed!: Promise<number>;
+  srv.handler = (_req, res) => {
+    const started = Date.now();
+    closed = new Promise((r) => res.once('close', () => r(Date.now() - started)));
+    res.writeHead(200, { 'content-length': String(junk.length) });
+    res.end(junk);
+  };
+  const job8: LayerJob = { ...job(junk.length), blob: { ...(job(junk.length).blob as RegistryBlob), digest: `sha256:${createHash('sha256').update(junk).digest('hex')}` } };
+  const r = await scanLayer(job8, matcher, DEFAULT_LIMITS);
+  expect(r.error).toMatch(/^unknown layer format/);
+  // The 8 MB were not all sent (the reader paused), and the connection was closed by the scan, not by a timeout.
+  const ms = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 3000))]);
+  expect(ms).toBeGreaterThanOrEqual(0);
+});

@@ -183,6 +183,8 @@ test.each([
   ['two different Content-Lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello', /^the answer has an invalid Content-Length '5, 6'$/],
   ['a transfer coding not asked for', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', /^the answer uses transfer coding 'gzip, chunked', which was not asked for$/],
   ['headers over 64 KiB', `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`, /^the answer's headers are over 64 KiB$/],
+  ['a 101 that was not asked for', 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n', /^the answer switches protocols \(101\), which was not asked for$/],
+  ['an endless run of interim answers', 'HTTP/1.1 100 Continue\r\n\r\n'.repeat(5000), /^more than 8 interim \(1xx\) answers$/],
 ])('%s is a one-line error that is not retried', async (_name, answer, message) => {
   respond = (s) => s.end(answer);
   const error = await get(direct).catch((e: unknown) => e);
@@ -231,6 +233,8 @@ test('destroying the body closes the connection', async () => {
 describe('pure parts', () => {
   test('parseHead lower-cases names, joins repeated fields, keeps the status', () => {
     expect(parseHead('HTTP/1.1 307 Temporary Redirect\r\nLocation: https://cdn/x\r\nVary: a\r\nvary: b')).toEqual({ status: 307, headers: { location: 'https://cdn/x', vary: 'a, b' } });
+    // A field named like an Object.prototype member is a field like any other.
+    expect(parseHead('HTTP/1.1 200 OK\r\nConstructor: x\r\ntoString: y').headers).toEqual({ constructor: 'x', tostring: 'y' });
   });
   test.each([
     [200, {}, { kind: 'close' }],

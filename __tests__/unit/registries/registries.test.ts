@@ -215,6 +215,36 @@ describe('apply and undo on real directories', () => {
     expect(existsSync(file)).toBe(false);
   });
 
+  test('what could not be removed for want of rights stays in the journal file for the next hook or run', () => {
+    const file = join(dir, 'journal.json');
+    const result = applyRegistryTrust({ registries: ['a.io'], caPath: ca, env: {}, uid: 0, mode: 'root', locations: locations().slice(0, 1), save: (j) => writeJournalFile(file, j) });
+    expect(result.written).toHaveLength(1);
+    // The hook runs without the rights the main step had: nothing privileged can be removed now.
+    const undo = revertJournalFile(file, (mode, privileged) => (privileged ? undefined : opsFor(mode, privileged)))!;
+    expect(undo.removed).toEqual([]);
+    expect(undo.left.join('\n')).toMatch(/no rights to remove it any more/);
+    expect(readJournalFile(file)!.entries).toEqual(result.journal.entries);
+    // With the rights back, the next revert takes it all out and the file goes.
+    expect(revertJournalFile(file, opsFor)!.left).toEqual([]);
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(result.written[0]!)).toBe(false);
+  });
+
+  test.each([
+    ['a store journal', { version: 1, entries: [] }],
+    ['no mode', { entries: [] }],
+    ['a file outside certs.d', { mode: 'root', entries: [{ type: 'file', path: '/etc/passwd', privileged: true, sha256: 'a'.repeat(64) }] }],
+    ['a file not named org-ca.crt', { mode: 'root', entries: [{ type: 'file', path: '/etc/docker/certs.d/a.io/ca.crt', privileged: true, sha256: 'a'.repeat(64) }] }],
+    ['a relative path', { mode: 'root', entries: [{ type: 'dir', path: 'etc/docker/certs.d/a.io', privileged: true }] }],
+    ['a path with ..', { mode: 'root', entries: [{ type: 'file', path: '/etc/docker/certs.d/../../etc/certs.d/x/org-ca.crt', privileged: true, sha256: 'a'.repeat(64) }] }],
+    ['a bad hash', { mode: 'root', entries: [{ type: 'file', path: '/etc/docker/certs.d/a.io/org-ca.crt', privileged: true, sha256: 'zz' }] }],
+  ])('%s is not taken for a journal: an error, and the file is left as it is', (_name, doc) => {
+    const file = join(dir, 'journal.json');
+    writeFileSync(file, JSON.stringify(doc));
+    expect(() => revertJournalFile(file, opsFor)).toThrow(/is not an org-ca registry-trust journal \(not a registry-trust journal/);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(doc);
+  });
+
   test('a journal file that is not a journal is an error naming it, and is left alone', () => {
     const file = join(dir, 'journal.json');
     writeFileSync(file, 'not json');

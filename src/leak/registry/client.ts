@@ -70,43 +70,52 @@ function opener(url: URL, env: Env, trust: tls.SecureContext, timeoutMs: number)
   const route = routeFor({ url: url.href, host, port }, env);
   return (onread) =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        tunnel?.destroy();
-        secured?.destroy();
-        reject(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`));
-      }, timeoutMs);
       let tunnel: Socket | undefined;
       let secured: tls.TLSSocket | undefined;
+      /** Set once the promise is settled: whatever connects later is closed at once. */
+      let over = false;
+      const close = (): void => {
+        connect?.destroy();
+        tunnel?.destroy();
+        secured?.destroy();
+      };
       const settle = (error: Error | null, socket?: tls.TLSSocket): void => {
+        if (over) {
+          if (error) close();
+          return;
+        }
+        over = true;
         clearTimeout(timer);
         if (error) {
-          tunnel?.destroy();
-          secured?.destroy();
+          close();
           reject(error);
         } else resolve(socket!);
       };
+      const timer = setTimeout(() => settle(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`)), timeoutMs);
       const secure = (socket?: Socket): void => {
+        if (over) return void socket?.destroy();
         const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
         // `host` is what the certificate is checked against, also over a tunnel (Node would check 'localhost').
         secured = tls.connect({ ...(socket ? { socket } : { port, onread }), host, servername, secureContext: trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
-        const onError = (error: Error): void => settle(error);
-        secured.once('error', onError);
-        secured.once('secureConnect', () => {
-          secured!.off('error', onError);
-          settle(null, secured);
-        });
+        // Kept after the handshake: an error in the same turn as secureConnect, before the reader's own listener is
+        // on, must not go unhandled (settle ignores it then; the reader sees the destroyed socket).
+        secured.on('error', (error: Error) => settle(error));
+        secured.once('secureConnect', () => settle(null, secured));
       };
-      if (route.kind === 'direct') return secure();
-      const connect = http.request({
-        host: route.host,
-        port: route.port,
-        method: 'CONNECT',
-        path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-        headers: { host: `${host}:${port}`, ...(route.authorization ? { 'proxy-authorization': route.authorization } : {}) },
-      });
+      const proxy = route.kind === 'direct' ? undefined : route;
+      const connect = proxy
+        ? http.request({
+            host: proxy.host,
+            port: proxy.port,
+            method: 'CONNECT',
+            path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+            headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
+          })
+        : undefined;
+      if (!proxy || !connect) return secure();
       connect.once('connect', (res, socket) => {
         tunnel = socket;
-        if (res.statusCode !== 200) settle(new RegistryError(`the proxy ${route.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
+        if (res.statusCode !== 200) settle(new RegistryError(`the proxy ${proxy.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
         else secure(socket);
       });
       connect.once('error', (error) => settle(error));

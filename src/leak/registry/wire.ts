@@ -21,6 +21,8 @@ export const PIECE = 256 * 1024;
 const MAX_HEAD = 64 * 1024;
 /** A chunk-size line or trailer line; more is refused. */
 const MAX_LINE = 4096;
+/** Interim (1xx) answers before the real one; more is refused. */
+const MAX_INTERIM = 8;
 
 /** A malformed or refused exchange. `retryable` when the connection ended before an answer: a retry may get one. */
 export class WireError extends Error {
@@ -65,7 +67,7 @@ export function parseHead(text: string): { status: number; headers: Record<strin
     if (colon <= 0 || /[\s]/.test(line.slice(0, colon))) throw new WireError(`a malformed header line in the answer (${JSON.stringify(line.slice(0, 40))})`);
     const name = line.slice(0, colon).toLowerCase();
     const value = line.slice(colon + 1).trim();
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    headers[name] = Object.hasOwn(headers, name) ? `${headers[name]}, ${value}` : value;
   }
   return { status: Number(m[1]), headers };
 }
@@ -105,6 +107,7 @@ export function wireGet(open: OpenSocket, request: WireRequest): Promise<WireRes
     let settled = false;
     const headBuffer = Buffer.allocUnsafe(MAX_HEAD + 4);
     let headLength = 0;
+    let interim = 0;
     let framing: Framing | undefined;
     let body: Readable | undefined;
     let piece: Buffer | undefined;
@@ -211,23 +214,30 @@ export function wireGet(open: OpenSocket, request: WireRequest): Promise<WireRes
       if (f.remaining === 0) finish();
     };
 
-    const onHead = (bytes: Buffer, at: number, end: number): void => {
-      const from = Math.max(0, headLength - 3);
-      const copied = bytes.copy(headBuffer, headLength, at, end);
-      headLength += copied;
-      const stop = headBuffer.subarray(0, headLength).indexOf('\r\n\r\n', from);
-      if (stop === -1) {
-        if (headLength === headBuffer.length) throw new WireError(`the answer's headers are over ${MAX_HEAD / 1024} KiB`);
-        return;
-      }
-      const parsed = parseHead(headBuffer.toString('latin1', 0, stop));
-      // What came after the head: in the buffer, and what did not fit in it.
-      const rest = Buffer.concat([headBuffer.subarray(stop + 4, headLength), bytes.subarray(at + copied, end)]);
-      headLength = 0;
-      // An interim answer (100 Continue, 103 Early Hints) precedes the real one.
-      if (parsed.status >= 100 && parsed.status < 200) {
-        if (rest.length) onHead(rest, 0, rest.length);
-        return;
+    const onHead = (input: Buffer, at: number, end: number): void => {
+      let bytes = input;
+      let parsed: ReturnType<typeof parseHead>;
+      let rest: Buffer;
+      for (;;) {
+        const from = Math.max(0, headLength - 3);
+        const copied = bytes.copy(headBuffer, headLength, at, end);
+        headLength += copied;
+        const stop = headBuffer.subarray(0, headLength).indexOf('\r\n\r\n', from);
+        if (stop === -1) {
+          if (headLength === headBuffer.length) throw new WireError(`the answer's headers are over ${MAX_HEAD / 1024} KiB`);
+          return;
+        }
+        parsed = parseHead(headBuffer.toString('latin1', 0, stop));
+        // What came after the head: in the buffer, and what did not fit in it.
+        rest = Buffer.concat([headBuffer.subarray(stop + 4, headLength), bytes.subarray(at + copied, end)]);
+        headLength = 0;
+        if (parsed.status === 101) throw new WireError('the answer switches protocols (101), which was not asked for');
+        if (parsed.status >= 200) break;
+        // An interim answer (100 Continue, 103 Early Hints) precedes the real one; a few, not an endless stream.
+        if (++interim > MAX_INTERIM) throw new WireError(`more than ${MAX_INTERIM} interim (1xx) answers`);
+        bytes = rest;
+        at = 0;
+        end = rest.length;
       }
       framing = framingOf(parsed.status, parsed.headers);
       if (framing.kind === 'length') expected = framing.remaining;
