@@ -32722,7 +32722,12 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
     try {
         // A journal left by a job whose post step and job-completed hook never ran: reverted first, so its entries are
         // not lost when this run writes its own.
-        report('A journal left by an earlier run', revertJournalFile(journalPath, opsFor));
+        const leftover = revertJournalFile(journalPath, opsFor);
+        report('A journal left by an earlier run', leftover);
+        if (leftover?.retry.length) {
+            // Writing this run's journal would drop the record of what is still there.
+            throw new Error(`${journalPath} still lists ${leftover.retry.map((e) => e.path).join(', ')}, which could not be removed with this job's rights`);
+        }
         await prepareJournalFile(journalPath);
     }
     catch (error) {

@@ -2,7 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
+import { createHash } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { applyRegistryTrust } from '../../../src/registries/apply.js';
+import { setUpRegistryTrust } from '../../../src/registries/action.js';
 import { buildkitdConfigInline, kanikoFlags } from '../../../src/registries/builders.js';
 import { DEFAULT_REGISTRIES, parseRegistries, parseRegistry } from '../../../src/registries/hosts.js';
 import { defaultRegistryJournalPath, parseJournal, readJournalFile, revertJournalFile, undoJournal, writeJournalFile } from '../../../src/registries/journal.js';
@@ -243,6 +246,27 @@ describe('apply and undo on real directories', () => {
     writeFileSync(file, JSON.stringify(doc));
     expect(() => revertJournalFile(file, opsFor)).toThrow(/is not an org-ca registry-trust journal \(not a registry-trust journal/);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(doc);
+  });
+
+  test('the main step does not write over a leftover journal it could not fully revert: registry trust is skipped with a warning', async () => {
+    const file = join(dir, 'journal.json');
+    const target = join(dir, 'etc/docker/certs.d/a.io', CERT_FILE_NAME);
+    mkdirSync(join(dir, 'etc/docker/certs.d/a.io'), { recursive: true });
+    writeFileSync(target, 'the CA org-ca wrote');
+    // Written by a run that had root; this one has no rights to the privileged path.
+    const leftover = { mode: 'user', entries: [{ type: 'file', path: target, privileged: true, sha256: createHash('sha256').update('the CA org-ca wrote').digest('hex') }] };
+    writeFileSync(file, JSON.stringify(leftover));
+    const out: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
+    try {
+      await setUpRegistryTrust(['a.io'], ca, { ORG_CA_REGISTRY_JOURNAL: file, HOME: dir });
+    } finally {
+      write.mockRestore();
+    }
+    const warnings = out.filter((l) => l.startsWith('::warning'));
+    expect(warnings.join('')).toContain(`Registry trust was not set up: ${file} still lists ${target}, which could not be removed with this job's rights.`);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(leftover);
+    expect(readFileSync(target, 'utf8')).toBe('the CA org-ca wrote');
   });
 
   test('a journal file that is not a journal is an error naming it, and is left alone', () => {
