@@ -39506,7 +39506,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9002);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4289);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -39515,7 +39515,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9002:
+/***/ 4289:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41354,7 +41354,7 @@ async function runWalk(path, options, tempPrefix) {
     throw fail(`the check of '${where}' failed (${stderr.trim().split('\n').pop() || 'no answer'}).`);
 }
 /** Makes sure `path` is a writable directory, creating what is missing; returns it absolute. Throws PathError. */
-function ensure_directory_ensureDirectory(path, options) {
+function ensureDirectory(path, options) {
     return runWalk(path, options);
 }
 /** A fresh directory `<parent>/<prefix>XXXXXX` (mode 0755) in a guarded parent, e.g. under RUNNER_TEMP or TMPDIR. */
@@ -41554,7 +41554,7 @@ async function prepareInjection(request) {
         warnings.push(describeInsecure(scan.insecure));
     }
     // Guarded (never Node's recursive mkdir, which spins under /proc) and absolute, so the variables survive a `cd`.
-    const dir = await ensure_directory_ensureDirectory(request.dir, { purpose: request.dirPurpose ?? 'the output directory' });
+    const dir = await ensureDirectory(request.dir, { purpose: request.dirPurpose ?? 'the output directory' });
     const plan = planInjection({
         platform: request.platform,
         tools: request.tools,
@@ -46484,7 +46484,7 @@ function trustedContext(extra) {
  * Opens the TLS connection for one request: straight (where `onread` is honoured), or through the proxy's CONNECT
  * tunnel. Gives up after `timeoutMs` without a finished handshake.
  */
-function client_opener(url, env, trust, timeoutMs) {
+function client_opener(url, env, trust, timeoutMs, timeoutError) {
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = Number(url.port || 443);
     const route = routeFor({ url: url.href, host, port }, env);
@@ -46513,7 +46513,7 @@ function client_opener(url, env, trust, timeoutMs) {
             else
                 resolve(socket);
         };
-        const timer = setTimeout(() => settle(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(() => settle(timeoutError()), timeoutMs);
         const secure = (socket) => {
             if (over)
                 return void socket?.destroy();
@@ -46549,7 +46549,9 @@ function client_opener(url, env, trust, timeoutMs) {
     });
 }
 function once(url, headers, env, trust, timeoutMs) {
-    return wireGet(client_opener(url, env, trust, timeoutMs), { url, headers, timeoutMs, timeoutError: () => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`) });
+    // One wording whether the handshake or the answer is what never came.
+    const timeoutError = () => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`);
+    return wireGet(client_opener(url, env, trust, timeoutMs, timeoutError), { url, headers, timeoutMs, timeoutError });
 }
 async function readText(res, max = 1024 * 1024) {
     const chunks = [];
@@ -54257,9 +54259,33 @@ function systemHost(privilege = detectPrivilege()) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/fs/replace-file.ts
+;// CONCATENATED MODULE: ./src/fs/state-file.ts
+/**
+ * The files in which org-ca records what it changed on a machine (the trust-store and registry-trust journals): where
+ * they live, their directory, and how they are replaced.
+ */
 
 
+
+
+
+/**
+ * `env[override]` when set; else root keeps the file under /var/lib/org-ca (it outlives RUNNER_TEMP, which the runner
+ * empties per job), users under XDG state.
+ */
+function stateFilePath(name, override, env, uid) {
+    const chosen = env[override];
+    if (chosen)
+        return chosen;
+    if (uid === 0)
+        return (0,external_node_path_namespaceObject.join)('/var/lib/org-ca', name);
+    const state = env.XDG_STATE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
+    return (0,external_node_path_namespaceObject.join)(state, 'org-ca', name);
+}
+/** Makes the file's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+async function state_file_prepareStateFile(path, purpose) {
+    await ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose, mode: 0o700 });
+}
 /**
  * Replaces `path` with `value` as JSON, atomically (written beside it, then renamed over it), readable by the owner
  * only: a crash leaves the old file or the new one, never half of one. The temporary name is random and created
@@ -54280,20 +54306,9 @@ function replaceJsonFile(path, value) {
 ;// CONCATENATED MODULE: ./src/store/journal.ts
 
 
-
-
-
-/**
- * ORG_CA_STORE_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner empties
- * per job), users under XDG state.
- */
+/** ORG_CA_STORE_JOURNAL when set; else under /var/lib/org-ca (root) or XDG state (src/fs/state-file.ts). */
 function defaultJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
-    if (env.ORG_CA_STORE_JOURNAL)
-        return env.ORG_CA_STORE_JOURNAL;
-    if (uid === 0)
-        return '/var/lib/org-ca/store-journal.json';
-    const state = env.XDG_STATE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
-    return (0,external_node_path_namespaceObject.join)(state, 'org-ca', 'store-journal.json');
+    return stateFilePath('store-journal.json', 'ORG_CA_STORE_JOURNAL', env, uid);
 }
 class JournalError extends Error {
     constructor(message) {
@@ -54338,9 +54353,9 @@ function writeJournal(path, journal) {
     // environment never reaches a recursive mkdir.
     replaceJsonFile(path, journal);
 }
-/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+/** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
 async function prepareJournal(path) {
-    await ensure_directory_ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose: 'the trust-store journal', mode: 0o700 });
+    await state_file_prepareStateFile(path, 'the trust-store journal');
 }
 
 ;// CONCATENATED MODULE: ./src/registries/privileges.ts
@@ -54460,9 +54475,6 @@ function trustLocations(env, uid) {
 
 
 
-
-
-
 function sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
@@ -54472,9 +54484,11 @@ function sha256File(path) {
  * which removes nothing but an empty directory; the ancestors of a certs.d directory org-ca created are journaled too).
  */
 function isOurPath(path, type) {
-    if (typeof path !== 'string' || !path.startsWith('/') || path.split('/').includes('..'))
+    if (typeof path !== 'string' || !path.startsWith('/'))
         return false;
     const parts = path.split('/');
+    if (parts.includes('..'))
+        return false;
     if (type === 'dir')
         return parts.length >= 3 && !parts.slice(1).includes('');
     return parts.length >= 4 && parts.at(-3) === 'certs.d' && parts.at(-1) === CERT_FILE_NAME && !parts.slice(1).includes('');
@@ -54498,21 +54512,13 @@ function parseJournal(text) {
     }
     return { mode: value.mode, entries: value.entries };
 }
-/**
- * ORG_CA_REGISTRY_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner
- * empties per job), users under XDG state: where the trust-store journal lives.
- */
+/** ORG_CA_REGISTRY_JOURNAL when set; else beside the trust-store journal (src/fs/state-file.ts). */
 function defaultRegistryJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
-    if (env.ORG_CA_REGISTRY_JOURNAL)
-        return env.ORG_CA_REGISTRY_JOURNAL;
-    if (uid === 0)
-        return '/var/lib/org-ca/registry-journal.json';
-    const state = env.XDG_STATE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
-    return (0,external_node_path_namespaceObject.join)(state, 'org-ca', 'registry-journal.json');
+    return stateFilePath('registry-journal.json', 'ORG_CA_REGISTRY_JOURNAL', env, uid);
 }
-/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+/** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
 async function prepareJournalFile(path) {
-    await ensureDirectory(dirname(path), { purpose: 'the registry-trust journal', mode: 0o700 });
+    await prepareStateFile(path, 'the registry-trust journal');
 }
 /** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal. */
 function readJournalFile(path) {
@@ -54546,6 +54552,13 @@ function revertJournalFile(path, opsFor) {
     const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
     writeJournalFile(path, { mode: journal.mode, entries: result.retry });
     return result;
+}
+/** What an undo did, in the words every caller logs: the removals (if any) and one line per path left in place. */
+function undoReport(result) {
+    return {
+        ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
+        left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
+    };
 }
 /**
  * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
@@ -55236,7 +55249,7 @@ async function jobStarted(config, env, platform) {
     const dir = (0,external_node_path_namespaceObject.join)(hostTemp, JOB_FILES_DIR);
     (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
     // World-readable like the files in it: a job container may run as another user.
-    await ensure_directory_ensureDirectory(dir, { purpose: 'RUNNER_TEMP', mode: 0o755 });
+    await ensureDirectory(dir, { purpose: 'RUNNER_TEMP', mode: 0o755 });
     (0,external_node_fs_namespaceObject.chmodSync)(dir, 0o755);
     const native = resolveNative(config.strategy, ca.certs, ca.primary.subject, env);
     if (native.fallback)
@@ -55287,10 +55300,10 @@ async function jobCompleted(env) {
     const registryJournalPath = defaultRegistryJournalPath(env);
     try {
         const undone = revertJournalFile(registryJournalPath, opsFor);
-        if (undone?.removed.length)
-            lines.push(`org-ca: registry trust removed: ${undone.removed.join(', ')}.`);
-        for (const left of undone?.left ?? [])
-            lines.push(`org-ca: registry trust: ${left}. Remove it by hand if it holds the org CA.`);
+        if (undone) {
+            const { removed, left } = undoReport(undone);
+            lines.push(...[...(removed ? [removed] : []), ...left].map((line) => `org-ca: ${line}`));
+        }
     }
     catch (error) {
         lines.push(`org-ca: ${error instanceof Error ? error.message : String(error)}.`);
@@ -55414,9 +55427,9 @@ const runnerCommand = {
                 for (const warning of ca.warnings)
                     process.stderr.write(`org-ca runner: ${warning}\n`);
                 // The runner directory and where the hooks go are paths from the user: checked without ever hanging first.
-                await ensure_directory_ensureDirectory(values['runner-dir'], { purpose: '--runner-dir' });
+                await ensureDirectory(values['runner-dir'], { purpose: '--runner-dir' });
                 if (values['hooks-dir'])
-                    await ensure_directory_ensureDirectory((0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.resolve)(values['hooks-dir'])), { purpose: '--hooks-dir' });
+                    await ensureDirectory((0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.resolve)(values['hooks-dir'])), { purpose: '--hooks-dir' });
                 const done = install({
                     runnerDir: values['runner-dir'],
                     ...(values['hooks-dir'] ? { hooksDir: values['hooks-dir'] } : {}),

@@ -37608,7 +37608,7 @@ function trustedContext(extra) {
  * Opens the TLS connection for one request: straight (where `onread` is honoured), or through the proxy's CONNECT
  * tunnel. Gives up after `timeoutMs` without a finished handshake.
  */
-function client_opener(url, env, trust, timeoutMs) {
+function client_opener(url, env, trust, timeoutMs, timeoutError) {
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = Number(url.port || 443);
     const route = routeFor({ url: url.href, host, port }, env);
@@ -37637,7 +37637,7 @@ function client_opener(url, env, trust, timeoutMs) {
             else
                 resolve(socket);
         };
-        const timer = setTimeout(() => settle(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(() => settle(timeoutError()), timeoutMs);
         const secure = (socket) => {
             if (over)
                 return void socket?.destroy();
@@ -37673,7 +37673,9 @@ function client_opener(url, env, trust, timeoutMs) {
     });
 }
 function once(url, headers, env, trust, timeoutMs) {
-    return wireGet(client_opener(url, env, trust, timeoutMs), { url, headers, timeoutMs, timeoutError: () => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`) });
+    // One wording whether the handshake or the answer is what never came.
+    const timeoutError = () => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`);
+    return wireGet(client_opener(url, env, trust, timeoutMs, timeoutError), { url, headers, timeoutMs, timeoutError });
 }
 async function readText(res, max = 1024 * 1024) {
     const chunks = [];

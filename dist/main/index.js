@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6447);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6183);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6447:
+/***/ 6183:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34401,9 +34401,33 @@ function host_systemHost(privilege = detectPrivilege()) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/fs/replace-file.ts
+;// CONCATENATED MODULE: ./src/fs/state-file.ts
+/**
+ * The files in which org-ca records what it changed on a machine (the trust-store and registry-trust journals): where
+ * they live, their directory, and how they are replaced.
+ */
 
 
+
+
+
+/**
+ * `env[override]` when set; else root keeps the file under /var/lib/org-ca (it outlives RUNNER_TEMP, which the runner
+ * empties per job), users under XDG state.
+ */
+function stateFilePath(name, override, env, uid) {
+    const chosen = env[override];
+    if (chosen)
+        return chosen;
+    if (uid === 0)
+        return (0,external_node_path_namespaceObject.join)('/var/lib/org-ca', name);
+    const state = env.XDG_STATE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
+    return (0,external_node_path_namespaceObject.join)(state, 'org-ca', name);
+}
+/** Makes the file's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+async function prepareStateFile(path, purpose) {
+    await ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose, mode: 0o700 });
+}
 /**
  * Replaces `path` with `value` as JSON, atomically (written beside it, then renamed over it), readable by the owner
  * only: a crash leaves the old file or the new one, never half of one. The temporary name is random and created
@@ -34424,20 +34448,9 @@ function replaceJsonFile(path, value) {
 ;// CONCATENATED MODULE: ./src/store/journal.ts
 
 
-
-
-
-/**
- * ORG_CA_STORE_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner empties
- * per job), users under XDG state.
- */
+/** ORG_CA_STORE_JOURNAL when set; else under /var/lib/org-ca (root) or XDG state (src/fs/state-file.ts). */
 function defaultJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
-    if (env.ORG_CA_STORE_JOURNAL)
-        return env.ORG_CA_STORE_JOURNAL;
-    if (uid === 0)
-        return '/var/lib/org-ca/store-journal.json';
-    const state = env.XDG_STATE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
-    return (0,external_node_path_namespaceObject.join)(state, 'org-ca', 'store-journal.json');
+    return stateFilePath('store-journal.json', 'ORG_CA_STORE_JOURNAL', env, uid);
 }
 class JournalError extends Error {
     constructor(message) {
@@ -34482,9 +34495,9 @@ function writeJournal(path, journal) {
     // environment never reaches a recursive mkdir.
     replaceJsonFile(path, journal);
 }
-/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+/** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
 async function journal_prepareJournal(path) {
-    await ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose: 'the trust-store journal', mode: 0o700 });
+    await prepareStateFile(path, 'the trust-store journal');
 }
 
 ;// CONCATENATED MODULE: ./src/store/platforms.ts
@@ -35096,9 +35109,6 @@ function trustLocations(env, uid) {
 
 
 
-
-
-
 function sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
@@ -35108,9 +35118,11 @@ function sha256File(path) {
  * which removes nothing but an empty directory; the ancestors of a certs.d directory org-ca created are journaled too).
  */
 function isOurPath(path, type) {
-    if (typeof path !== 'string' || !path.startsWith('/') || path.split('/').includes('..'))
+    if (typeof path !== 'string' || !path.startsWith('/'))
         return false;
     const parts = path.split('/');
+    if (parts.includes('..'))
+        return false;
     if (type === 'dir')
         return parts.length >= 3 && !parts.slice(1).includes('');
     return parts.length >= 4 && parts.at(-3) === 'certs.d' && parts.at(-1) === CERT_FILE_NAME && !parts.slice(1).includes('');
@@ -35134,21 +35146,13 @@ function parseJournal(text) {
     }
     return { mode: value.mode, entries: value.entries };
 }
-/**
- * ORG_CA_REGISTRY_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner
- * empties per job), users under XDG state: where the trust-store journal lives.
- */
+/** ORG_CA_REGISTRY_JOURNAL when set; else beside the trust-store journal (src/fs/state-file.ts). */
 function defaultRegistryJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
-    if (env.ORG_CA_REGISTRY_JOURNAL)
-        return env.ORG_CA_REGISTRY_JOURNAL;
-    if (uid === 0)
-        return '/var/lib/org-ca/registry-journal.json';
-    const state = env.XDG_STATE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
-    return (0,external_node_path_namespaceObject.join)(state, 'org-ca', 'registry-journal.json');
+    return stateFilePath('registry-journal.json', 'ORG_CA_REGISTRY_JOURNAL', env, uid);
 }
-/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+/** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
 async function prepareJournalFile(path) {
-    await ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose: 'the registry-trust journal', mode: 0o700 });
+    await prepareStateFile(path, 'the registry-trust journal');
 }
 /** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal. */
 function readJournalFile(path) {
@@ -35182,6 +35186,13 @@ function journal_revertJournalFile(path, opsFor) {
     const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
     writeJournalFile(path, { mode: journal.mode, entries: result.retry });
     return result;
+}
+/** What an undo did, in the words every caller logs: the removals (if any) and one line per path left in place. */
+function undoReport(result) {
+    return {
+        ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
+        left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
+    };
 }
 /**
  * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
@@ -35447,10 +35458,11 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
 function report(what, result) {
     if (!result)
         return;
-    if (result.removed.length)
-        info(`${what}: registry trust removed: ${result.removed.join(', ')}.`);
-    for (const left of result.left)
-        core_warning(`Registry trust: ${left}. Remove it by hand if it holds the org CA.`);
+    const { removed, left } = undoReport(result);
+    if (removed)
+        info(`${what}: ${removed}`);
+    for (const line of left)
+        core_warning(`${what}: ${line}`);
 }
 /** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
 function undoRegistryTrust() {

@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8386);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4168);
 
 await (0,_post_js__WEBPACK_IMPORTED_MODULE_0__/* .post */ .b)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8386:
+/***/ 4168:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31402,6 +31402,12 @@ function host_systemHost(privilege = detectPrivilege()) {
     };
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./src/fs/ensure-directory.ts
 
 /**
@@ -31619,7 +31625,7 @@ async function runWalk(path, options, tempPrefix) {
     throw fail(`the check of '${where}' failed (${stderr.trim().split('\n').pop() || 'no answer'}).`);
 }
 /** Makes sure `path` is a writable directory, creating what is missing; returns it absolute. Throws PathError. */
-function ensure_directory_ensureDirectory(path, options) {
+function ensureDirectory(path, options) {
     return runWalk(path, options);
 }
 /** A fresh directory `<parent>/<prefix>XXXXXX` (mode 0755) in a guarded parent, e.g. under RUNNER_TEMP or TMPDIR. */
@@ -31627,11 +31633,33 @@ function makeTempDirectory(parent, prefix, options) {
     return runWalk(parent, options, prefix);
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/fs/replace-file.ts
+;// CONCATENATED MODULE: ./src/fs/state-file.ts
+/**
+ * The files in which org-ca records what it changed on a machine (the trust-store and registry-trust journals): where
+ * they live, their directory, and how they are replaced.
+ */
 
 
+
+
+
+/**
+ * `env[override]` when set; else root keeps the file under /var/lib/org-ca (it outlives RUNNER_TEMP, which the runner
+ * empties per job), users under XDG state.
+ */
+function state_file_stateFilePath(name, override, env, uid) {
+    const chosen = env[override];
+    if (chosen)
+        return chosen;
+    if (uid === 0)
+        return join('/var/lib/org-ca', name);
+    const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
+    return join(state, 'org-ca', name);
+}
+/** Makes the file's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+async function state_file_prepareStateFile(path, purpose) {
+    await ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose, mode: 0o700 });
+}
 /**
  * Replaces `path` with `value` as JSON, atomically (written beside it, then renamed over it), readable by the owner
  * only: a crash leaves the old file or the new one, never half of one. The temporary name is random and created
@@ -31649,27 +31677,12 @@ function replaceJsonFile(path, value) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./src/store/journal.ts
 
 
-
-
-
-/**
- * ORG_CA_STORE_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner empties
- * per job), users under XDG state.
- */
+/** ORG_CA_STORE_JOURNAL when set; else under /var/lib/org-ca (root) or XDG state (src/fs/state-file.ts). */
 function journal_defaultJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
-    if (env.ORG_CA_STORE_JOURNAL)
-        return env.ORG_CA_STORE_JOURNAL;
-    if (uid === 0)
-        return '/var/lib/org-ca/store-journal.json';
-    const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-    return join(state, 'org-ca', 'store-journal.json');
+    return stateFilePath('store-journal.json', 'ORG_CA_STORE_JOURNAL', env, uid);
 }
 class JournalError extends Error {
     constructor(message) {
@@ -31714,9 +31727,9 @@ function writeJournal(path, journal) {
     // environment never reaches a recursive mkdir.
     replaceJsonFile(path, journal);
 }
-/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+/** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
 async function journal_prepareJournal(path) {
-    await ensure_directory_ensureDirectory((0,external_node_path_namespaceObject.dirname)(path), { purpose: 'the trust-store journal', mode: 0o700 });
+    await state_file_prepareStateFile(path, 'the trust-store journal');
 }
 
 ;// CONCATENATED MODULE: ./src/ca/certificate.ts
@@ -32336,9 +32349,6 @@ function locations_trustLocations(env, uid) {
 
 
 
-
-
-
 function journal_sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
@@ -32348,9 +32358,11 @@ function journal_sha256File(path) {
  * which removes nothing but an empty directory; the ancestors of a certs.d directory org-ca created are journaled too).
  */
 function isOurPath(path, type) {
-    if (typeof path !== 'string' || !path.startsWith('/') || path.split('/').includes('..'))
+    if (typeof path !== 'string' || !path.startsWith('/'))
         return false;
     const parts = path.split('/');
+    if (parts.includes('..'))
+        return false;
     if (type === 'dir')
         return parts.length >= 3 && !parts.slice(1).includes('');
     return parts.length >= 4 && parts.at(-3) === 'certs.d' && parts.at(-1) === locations_CERT_FILE_NAME && !parts.slice(1).includes('');
@@ -32374,21 +32386,13 @@ function parseJournal(text) {
     }
     return { mode: value.mode, entries: value.entries };
 }
-/**
- * ORG_CA_REGISTRY_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner
- * empties per job), users under XDG state: where the trust-store journal lives.
- */
+/** ORG_CA_REGISTRY_JOURNAL when set; else beside the trust-store journal (src/fs/state-file.ts). */
 function journal_defaultRegistryJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
-    if (env.ORG_CA_REGISTRY_JOURNAL)
-        return env.ORG_CA_REGISTRY_JOURNAL;
-    if (uid === 0)
-        return '/var/lib/org-ca/registry-journal.json';
-    const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-    return join(state, 'org-ca', 'registry-journal.json');
+    return stateFilePath('registry-journal.json', 'ORG_CA_REGISTRY_JOURNAL', env, uid);
 }
-/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+/** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
 async function journal_prepareJournalFile(path) {
-    await ensureDirectory(dirname(path), { purpose: 'the registry-trust journal', mode: 0o700 });
+    await prepareStateFile(path, 'the registry-trust journal');
 }
 /** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal. */
 function readJournalFile(path) {
@@ -32422,6 +32426,13 @@ function journal_revertJournalFile(path, opsFor) {
     const result = journal_undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
     journal_writeJournalFile(path, { mode: journal.mode, entries: result.retry });
     return result;
+}
+/** What an undo did, in the words every caller logs: the removals (if any) and one line per path left in place. */
+function undoReport(result) {
+    return {
+        ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
+        left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
+    };
 }
 /**
  * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
@@ -32762,10 +32773,11 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
 function report(what, result) {
     if (!result)
         return;
-    if (result.removed.length)
-        info(`${what}: registry trust removed: ${result.removed.join(', ')}.`);
-    for (const left of result.left)
-        warning(`Registry trust: ${left}. Remove it by hand if it holds the org CA.`);
+    const { removed, left } = undoReport(result);
+    if (removed)
+        info(`${what}: ${removed}`);
+    for (const line of left)
+        warning(`${what}: ${line}`);
 }
 /** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
 function undoRegistryTrust() {

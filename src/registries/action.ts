@@ -6,7 +6,7 @@ import * as core from '@actions/core';
 import { shellQuote } from '../build/outputs.js';
 import { applyRegistryTrust } from './apply.js';
 import { buildkitdConfigInline, kanikoFlags } from './builders.js';
-import { defaultRegistryJournalPath, prepareJournalFile, revertJournalFile, writeJournalFile, type UndoResult } from './journal.js';
+import { defaultRegistryJournalPath, prepareJournalFile, revertJournalFile, undoReport, writeJournalFile, type UndoResult } from './journal.js';
 import { opsFor } from './privileges.js';
 import { registryJournal, saveRegistryJournal } from '../action/state.js';
 
@@ -71,8 +71,9 @@ export async function setUpRegistryTrust(registries: readonly string[], caPath: 
 
 function report(what: string, result: UndoResult | undefined): void {
   if (!result) return;
-  if (result.removed.length) core.info(`${what}: registry trust removed: ${result.removed.join(', ')}.`);
-  for (const left of result.left) core.warning(`Registry trust: ${left}. Remove it by hand if it holds the org CA.`);
+  const { removed, left } = undoReport(result);
+  if (removed) core.info(`${what}: ${removed}`);
+  for (const line of left) core.warning(`${what}: ${line}`);
 }
 
 /** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */

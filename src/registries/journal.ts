@@ -6,10 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { ensureDirectory } from '../fs/ensure-directory.js';
-import { replaceJsonFile } from '../fs/replace-file.js';
+import { prepareStateFile, replaceJsonFile, stateFilePath } from '../fs/state-file.js';
 import type { FileOps, Mode } from './privileges.js';
 import { kindOf } from './privileges.js';
 import { CERT_FILE_NAME } from './locations.js';
@@ -33,8 +30,9 @@ export function sha256File(path: string): string {
  * which removes nothing but an empty directory; the ancestors of a certs.d directory org-ca created are journaled too).
  */
 function isOurPath(path: unknown, type: 'dir' | 'file'): boolean {
-  if (typeof path !== 'string' || !path.startsWith('/') || path.split('/').includes('..')) return false;
+  if (typeof path !== 'string' || !path.startsWith('/')) return false;
   const parts = path.split('/');
+  if (parts.includes('..')) return false;
   if (type === 'dir') return parts.length >= 3 && !parts.slice(1).includes('');
   return parts.length >= 4 && parts.at(-3) === 'certs.d' && parts.at(-1) === CERT_FILE_NAME && !parts.slice(1).includes('');
 }
@@ -56,20 +54,14 @@ export function parseJournal(text: string): Journal | undefined {
   return { mode: value.mode!, entries: value.entries };
 }
 
-/**
- * ORG_CA_REGISTRY_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner
- * empties per job), users under XDG state: where the trust-store journal lives.
- */
+/** ORG_CA_REGISTRY_JOURNAL when set; else beside the trust-store journal (src/fs/state-file.ts). */
 export function defaultRegistryJournalPath(env: Readonly<Record<string, string | undefined>> = process.env, uid = process.getuid?.() ?? -1): string {
-  if (env.ORG_CA_REGISTRY_JOURNAL) return env.ORG_CA_REGISTRY_JOURNAL;
-  if (uid === 0) return '/var/lib/org-ca/registry-journal.json';
-  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-  return join(state, 'org-ca', 'registry-journal.json');
+  return stateFilePath('registry-journal.json', 'ORG_CA_REGISTRY_JOURNAL', env, uid);
 }
 
-/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+/** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
 export async function prepareJournalFile(path: string): Promise<void> {
-  await ensureDirectory(dirname(path), { purpose: 'the registry-trust journal', mode: 0o700 });
+  await prepareStateFile(path, 'the registry-trust journal');
 }
 
 /** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal. */
@@ -103,6 +95,14 @@ export function revertJournalFile(path: string, opsFor: (mode: Mode, privileged:
   const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
   writeJournalFile(path, { mode: journal.mode, entries: result.retry });
   return result;
+}
+
+/** What an undo did, in the words every caller logs: the removals (if any) and one line per path left in place. */
+export function undoReport(result: UndoResult): { removed?: string; left: string[] } {
+  return {
+    ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
+    left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
+  };
 }
 
 export interface UndoResult {

@@ -7,7 +7,7 @@ import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync, writeFileS
 import { ensureDirectory } from '../fs/ensure-directory.js';
 import { systemHost } from '../store/host.js';
 import { defaultJournalPath } from '../store/journal.js';
-import { defaultRegistryJournalPath, revertJournalFile } from '../registries/journal.js';
+import { defaultRegistryJournalPath, revertJournalFile, undoReport } from '../registries/journal.js';
 import { opsFor } from '../registries/privileges.js';
 import { removeFromStores } from '../store/store.js';
 import { join } from 'node:path';
@@ -147,8 +147,10 @@ export async function jobCompleted(env: Env): Promise<string[]> {
   const registryJournalPath = defaultRegistryJournalPath(env);
   try {
     const undone = revertJournalFile(registryJournalPath, opsFor);
-    if (undone?.removed.length) lines.push(`org-ca: registry trust removed: ${undone.removed.join(', ')}.`);
-    for (const left of undone?.left ?? []) lines.push(`org-ca: registry trust: ${left}. Remove it by hand if it holds the org CA.`);
+    if (undone) {
+      const { removed, left } = undoReport(undone);
+      lines.push(...[...(removed ? [removed] : []), ...left].map((line) => `org-ca: ${line}`));
+    }
   } catch (error) {
     lines.push(`org-ca: ${error instanceof Error ? error.message : String(error)}.`);
   }

@@ -1,8 +1,5 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { ensureDirectory } from '../fs/ensure-directory.js';
-import { replaceJsonFile } from '../fs/replace-file.js';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { prepareStateFile, replaceJsonFile, stateFilePath } from '../fs/state-file.js';
 
 /**
  * The journal is written BEFORE each change to a trust store and names exactly what that change adds, so that
@@ -37,15 +34,9 @@ export interface Journal {
   readonly entries: readonly JournalEntry[];
 }
 
-/**
- * ORG_CA_STORE_JOURNAL when set; else root keeps it under /var/lib (it outlives RUNNER_TEMP, which the runner empties
- * per job), users under XDG state.
- */
+/** ORG_CA_STORE_JOURNAL when set; else under /var/lib/org-ca (root) or XDG state (src/fs/state-file.ts). */
 export function defaultJournalPath(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? -1): string {
-  if (env.ORG_CA_STORE_JOURNAL) return env.ORG_CA_STORE_JOURNAL;
-  if (uid === 0) return '/var/lib/org-ca/store-journal.json';
-  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-  return join(state, 'org-ca', 'store-journal.json');
+  return stateFilePath('store-journal.json', 'ORG_CA_STORE_JOURNAL', env, uid);
 }
 
 export class JournalError extends Error {
@@ -90,7 +81,7 @@ export function writeJournal(path: string, journal: Journal): void {
   replaceJsonFile(path, journal);
 }
 
-/** Makes the journal's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
+/** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
 export async function prepareJournal(path: string): Promise<void> {
-  await ensureDirectory(dirname(path), { purpose: 'the trust-store journal', mode: 0o700 });
+  await prepareStateFile(path, 'the trust-store journal');
 }

@@ -64,7 +64,7 @@ function trustedContext(extra: readonly string[]): tls.SecureContext {
  * Opens the TLS connection for one request: straight (where `onread` is honoured), or through the proxy's CONNECT
  * tunnel. Gives up after `timeoutMs` without a finished handshake.
  */
-function opener(url: URL, env: Env, trust: tls.SecureContext, timeoutMs: number): OpenSocket {
+function opener(url: URL, env: Env, trust: tls.SecureContext, timeoutMs: number, timeoutError: () => Error): OpenSocket {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = Number(url.port || 443);
   const route = routeFor({ url: url.href, host, port }, env);
@@ -91,7 +91,7 @@ function opener(url: URL, env: Env, trust: tls.SecureContext, timeoutMs: number)
           reject(error);
         } else resolve(socket!);
       };
-      const timer = setTimeout(() => settle(new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => settle(timeoutError()), timeoutMs);
       const secure = (socket?: Socket): void => {
         if (over) return void socket?.destroy();
         const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
@@ -124,7 +124,9 @@ function opener(url: URL, env: Env, trust: tls.SecureContext, timeoutMs: number)
 }
 
 function once(url: URL, headers: Record<string, string>, env: Env, trust: tls.SecureContext, timeoutMs: number): Promise<WireResponse> {
-  return wireGet(opener(url, env, trust, timeoutMs), { url, headers, timeoutMs, timeoutError: () => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`) });
+  // One wording whether the handshake or the answer is what never came.
+  const timeoutError = (): Error => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`);
+  return wireGet(opener(url, env, trust, timeoutMs, timeoutError), { url, headers, timeoutMs, timeoutError });
 }
 
 async function readText(res: Readable, max = 1024 * 1024): Promise<string> {
