@@ -39506,7 +39506,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4289);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3198);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -39515,7 +39515,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4289:
+/***/ 3198:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -54270,17 +54270,18 @@ function systemHost(privilege = detectPrivilege()) {
 
 
 /**
- * `env[override]` when set; else root keeps the file under /var/lib/org-ca (it outlives RUNNER_TEMP, which the runner
- * empties per job), users under XDG state.
+ * Where org-ca keeps its journals: root under /var/lib/org-ca (it outlives RUNNER_TEMP, which the runner empties per
+ * job), users under XDG state.
  */
-function stateFilePath(name, override, env, uid) {
-    const chosen = env[override];
-    if (chosen)
-        return chosen;
+function state_file_stateDirectory(env, uid) {
     if (uid === 0)
-        return (0,external_node_path_namespaceObject.join)('/var/lib/org-ca', name);
+        return '/var/lib/org-ca';
     const state = env.XDG_STATE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
-    return (0,external_node_path_namespaceObject.join)(state, 'org-ca', name);
+    return (0,external_node_path_namespaceObject.join)(state, 'org-ca');
+}
+/** `env[override]` when set; else `name` in the state directory. */
+function stateFilePath(name, override, env, uid) {
+    return env[override] || (0,external_node_path_namespaceObject.join)(state_file_stateDirectory(env, uid), name);
 }
 /** Makes the file's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
 async function state_file_prepareStateFile(path, purpose) {
@@ -54358,6 +54359,83 @@ async function prepareJournal(path) {
     await state_file_prepareStateFile(path, 'the trust-store journal');
 }
 
+;// CONCATENATED MODULE: ./src/fs/job-owner.ts
+/**
+ * Which job a journal belongs to, so that one job never reverts what another job on the same host still uses.
+ *
+ * Several runners often share one machine (and one user, and so one state directory). A journal is a leftover only
+ * when the job that wrote it has ended: the action records the process that runs the job (its parent, the runner's
+ * Runner.Worker, which lives exactly as long as the job) by PID and start time, and a later step reverts the journal
+ * only once that process is gone. The start time tells a reused PID from the original.
+ */
+
+/** Pure: the parent PID and start time from the text of /proc/PID/stat; the command name may hold spaces and ')'. */
+function parseProcStat(text) {
+    const close = text.lastIndexOf(')');
+    if (close < 0)
+        return undefined;
+    // After "pid (comm) ": state, ppid, … ; starttime is field 22 overall, the 20th after the command name.
+    const fields = text.slice(close + 2).trim().split(/\s+/);
+    const ppid = Number(fields[1]);
+    const start = fields[19];
+    if (!Number.isInteger(ppid) || !start || !/^\d+$/.test(start))
+        return undefined;
+    return { ppid, start };
+}
+function statOf(pid) {
+    try {
+        return parseProcStat((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The process running this job's steps (this process's parent), or undefined where /proc cannot say. */
+function currentJobOwner() {
+    const ppid = process.ppid;
+    // 0 inside a container entered with `docker exec`; 1 when the parent is gone already.
+    if (ppid <= 1)
+        return undefined;
+    const stat = statOf(ppid);
+    return stat ? { pid: ppid, start: stat.start } : undefined;
+}
+/** Whether the owner's process still runs (the same PID and the same start time). */
+function ownerRunning(owner) {
+    return statOf(owner.pid)?.start === owner.start;
+}
+/** This process and its ancestors up to PID 1: the runner's job-completed hook is a child of the job's own worker. */
+function ancestry() {
+    const chain = [];
+    let pid = process.pid;
+    for (let depth = 0; pid > 1 && depth < 64; depth++) {
+        const stat = statOf(pid);
+        if (!stat)
+            break;
+        chain.push({ pid, start: stat.start });
+        pid = stat.ppid;
+    }
+    return chain;
+}
+/**
+ * Pure: whether a journal written by `owner` may be reverted now. A journal without an owner (an older version, a
+ * container step) is a leftover as before. The next run reverts only an ended job's journal; the job-completed hook
+ * also its own job's (the owner is among its ancestors), never that of another job still running.
+ */
+function mayRevert(owner, claimant, facts) {
+    if (!owner)
+        return true;
+    if (claimant === 'job-completed' && facts.ancestors.some((a) => a.pid === owner.pid && a.start === owner.start))
+        return true;
+    return !facts.running(owner);
+}
+/** Pure: whether a journal's recorded owner is well formed (a journal replayed with sudo is checked strictly). */
+function isJobOwner(value) {
+    if (!value || typeof value !== 'object')
+        return false;
+    const o = value;
+    return typeof o.pid === 'number' && Number.isInteger(o.pid) && o.pid > 1 && typeof o.start === 'string' && /^\d+$/.test(o.start);
+}
+
 ;// CONCATENATED MODULE: ./src/registries/privileges.ts
 /**
  * How the action may write to system directories: as root, through passwordless sudo, or not at all. The same
@@ -54428,10 +54506,20 @@ function opsFor(mode, privileged) {
 
 ;// CONCATENATED MODULE: ./src/registries/locations.ts
 /**
- * The CA's file name in every registry directory. Not `ca.crt`, the name administrators use: both builders read
- * every `*.crt` there, so the org CA goes next to an existing CA instead of replacing it.
+ * The CA's file name in every registry directory: `org-ca-RUN.crt`, RUN naming the run (and its journal). Not
+ * `ca.crt`, the name administrators use: both builders read every `*.crt` there, so the org CA goes next to an
+ * existing CA instead of replacing it. One file per run, because several jobs on one host may need the same registry
+ * at once: each removes its own file, never one another job still reads.
  */
-const CERT_FILE_NAME = 'org-ca.crt';
+function certFileName(runId) {
+    if (!/^[0-9a-f]{8,32}$/.test(runId))
+        throw new Error(`run id '${runId}' is not 8 to 32 hex digits`);
+    return `org-ca-${runId}.crt`;
+}
+/** org-ca's CA files: this version's, and `org-ca.crt`, which earlier versions wrote. */
+function isOrgCaCertName(name) {
+    return /^org-ca(-[0-9a-f]{8,32})?\.crt$/.test(name);
+}
 function trustLocations(env, uid) {
     const locations = [
         {
@@ -54475,6 +54563,8 @@ function trustLocations(env, uid) {
 
 
 
+
+
 function sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
@@ -54491,7 +54581,7 @@ function isOurPath(path, type) {
         return false;
     if (type === 'dir')
         return parts.length >= 3 && !parts.slice(1).includes('');
-    return parts.length >= 4 && parts.at(-3) === 'certs.d' && parts.at(-1) === CERT_FILE_NAME && !parts.slice(1).includes('');
+    return parts.length >= 4 && parts.at(-3) === 'certs.d' && isOrgCaCertName(parts.at(-1)) && !parts.slice(1).includes('');
 }
 function journal_isEntry(value) {
     if (!value || typeof value !== 'object')
@@ -54507,14 +54597,39 @@ function parseJournal(text) {
     if (!text)
         return undefined;
     const value = JSON.parse(text);
-    if (!value || typeof value !== 'object' || !['root', 'sudo', 'user'].includes(value.mode) || !Array.isArray(value.entries) || !value.entries.every(journal_isEntry)) {
-        throw new Error('not a registry-trust journal (a mode, and entries of certs.d directories and their org-ca.crt files)');
+    if (!value ||
+        typeof value !== 'object' ||
+        !['root', 'sudo', 'user'].includes(value.mode) ||
+        ('owner' in value && !isJobOwner(value.owner)) ||
+        !Array.isArray(value.entries) ||
+        !value.entries.every(journal_isEntry)) {
+        throw new Error('not a registry-trust journal (a mode, an owner, and entries of certs.d directories and their org-ca CA files)');
     }
-    return { mode: value.mode, entries: value.entries };
+    return { mode: value.mode, ...(value.owner ? { owner: value.owner } : {}), entries: value.entries };
 }
-/** ORG_CA_REGISTRY_JOURNAL when set; else beside the trust-store journal (src/fs/state-file.ts). */
-function defaultRegistryJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
-    return stateFilePath('registry-journal.json', 'ORG_CA_REGISTRY_JOURNAL', env, uid);
+/** A journal's file name: one per run, and the single file earlier versions wrote. */
+const JOURNAL_NAME = /^registry-journal(-[0-9a-f]{8,32})?\.json$/;
+/**
+ * This run's journal: ORG_CA_REGISTRY_JOURNAL when set (one file, for one runner); else its own file in org-ca's state
+ * directory beside the trust-store journal (src/fs/state-file.ts), so that jobs running at once never share one.
+ */
+function registryJournalPath(runId, env = process.env, uid = process.getuid?.() ?? -1) {
+    return env.ORG_CA_REGISTRY_JOURNAL || join(stateDirectory(env, uid), `registry-journal-${runId}.json`);
+}
+/** The journals on this host that may be leftovers: the ORG_CA_REGISTRY_JOURNAL file, or every journal in the state directory. */
+function registryJournalFiles(env = process.env, uid = process.getuid?.() ?? -1) {
+    const chosen = env.ORG_CA_REGISTRY_JOURNAL;
+    if (chosen)
+        return (0,external_node_fs_namespaceObject.existsSync)(chosen) ? [chosen] : [];
+    const dir = state_file_stateDirectory(env, uid);
+    let names;
+    try {
+        names = (0,external_node_fs_namespaceObject.readdirSync)(dir);
+    }
+    catch {
+        return [];
+    }
+    return names.filter((name) => JOURNAL_NAME.test(name)).sort().map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
 }
 /** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
 async function prepareJournalFile(path) {
@@ -54547,16 +54662,43 @@ function writeJournalFile(path, journal) {
  */
 function revertJournalFile(path, opsFor) {
     const journal = readJournalFile(path);
-    if (!journal)
-        return undefined;
+    return journal ? revertJournal(path, journal, opsFor) : undefined;
+}
+function revertJournal(path, journal, opsFor) {
     const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
-    writeJournalFile(path, { mode: journal.mode, entries: result.retry });
+    writeJournalFile(path, { ...journal, entries: result.retry });
     return result;
 }
-/** What an undo did, in the words every caller logs: the removals (if any) and one line per path left in place. */
+/**
+ * Reverts the journals in `paths` whose job has ended (or, for the job-completed hook, is the one completing). One
+ * journal that cannot be read does not stop the others.
+ */
+function revertLeftoverJournals(paths, claimant, facts, opsFor) {
+    const outcomes = [];
+    for (const path of paths) {
+        try {
+            const journal = readJournalFile(path);
+            if (!journal)
+                continue;
+            if (journal.owner && !mayRevert(journal.owner, claimant, facts))
+                outcomes.push({ path, running: journal.owner, journal });
+            else
+                outcomes.push({ path, reverted: revertJournal(path, journal, opsFor) });
+        }
+        catch (error) {
+            outcomes.push({ path, error: error instanceof Error ? error.message : String(error) });
+        }
+    }
+    return outcomes;
+}
+/**
+ * What an undo did, in the words every caller logs: the removals and the directories left to other runs (if any), and
+ * one line per path left in place.
+ */
 function undoReport(result) {
     return {
         ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
+        ...(result.shared.length ? { shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.` } : {}),
         left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
     };
 }
@@ -54566,6 +54708,7 @@ function undoReport(result) {
  */
 function undoJournal(journal, opsFor) {
     const removed = [];
+    const shared = [];
     const left = [];
     const retry = [];
     for (const entry of [...journal.entries].reverse()) {
@@ -54596,6 +54739,10 @@ function undoJournal(journal, opsFor) {
             removed.push(entry.path);
         }
         catch (error) {
+            if (entry.type === 'dir' && holdsOnlyOrgCaFiles(entry.path)) {
+                shared.push(entry.path);
+                continue;
+            }
             const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
             left.push(`${entry.path}: ${entry.type === 'dir' ? 'not empty or not removable' : 'could not be removed'} (${why})`);
             // A directory someone else filled is theirs now; a file that could not be removed is still ours to retry.
@@ -54603,7 +54750,17 @@ function undoJournal(journal, opsFor) {
                 retry.unshift(entry);
         }
     }
-    return { removed, left, retry };
+    return { removed, shared, left, retry };
+}
+/** Whether `dir` holds nothing but org-ca CA files, directly or in directories that do (the ancestors org-ca made). */
+function holdsOnlyOrgCaFiles(dir) {
+    try {
+        const entries = (0,external_node_fs_namespaceObject.readdirSync)(dir, { withFileTypes: true });
+        return entries.length > 0 && entries.every((e) => (e.isFile() && isOrgCaCertName(e.name)) || (e.isDirectory() && holdsOnlyOrgCaFiles((0,external_node_path_namespaceObject.join)(dir, e.name))));
+    }
+    catch {
+        return false;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/store/platforms.ts
@@ -55178,6 +55335,7 @@ function writeVerdict(path, verdict) {
 
 
 
+
 /** The files' directory inside RUNNER_TEMP: fixed, so job-completed finds it without state. */
 const JOB_FILES_DIR = 'org-ca-hook';
 /** Where the runner mounts the host's _work/_temp inside a job container. */
@@ -55296,17 +55454,16 @@ async function jobCompleted(env) {
         const outcome = await removeFromStores({ host: systemHost(), journalPath, ...(env.HOME ? { home: env.HOME } : {}) });
         lines.push(...outcome.changed.map((line) => `org-ca: ${line}`), ...outcome.notices.map((line) => `org-ca: ${line}`));
     }
-    // The same for registry trust under certs.d: a file is removed only while it holds what org-ca wrote.
-    const registryJournalPath = defaultRegistryJournalPath(env);
-    try {
-        const undone = revertJournalFile(registryJournalPath, opsFor);
-        if (undone) {
-            const { removed, left } = undoReport(undone);
-            lines.push(...[...(removed ? [removed] : []), ...left].map((line) => `org-ca: ${line}`));
-        }
-    }
-    catch (error) {
-        lines.push(`org-ca: ${error instanceof Error ? error.message : String(error)}.`);
+    // The same for registry trust under certs.d, for this job and any job that ended without reverting: a file is
+    // removed only while it holds what org-ca wrote; the journals of other jobs still running are theirs.
+    const facts = { running: ownerRunning, ancestors: ancestry() };
+    for (const outcome of revertLeftoverJournals(registryJournalFiles(env), 'job-completed', facts, opsFor)) {
+        if ('error' in outcome)
+            lines.push(`org-ca: ${outcome.error}.`);
+        if (!('reverted' in outcome))
+            continue;
+        const { removed, shared, left } = undoReport(outcome.reverted);
+        lines.push(...[removed, shared, ...left].filter((line) => line !== undefined).map((line) => `org-ca: ${line}`));
     }
     if (!env.RUNNER_TEMP)
         return [...lines, 'org-ca: RUNNER_TEMP is not set; nothing else to remove.'];

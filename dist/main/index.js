@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6183);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(355);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6183:
+/***/ 355:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34412,17 +34412,18 @@ function host_systemHost(privilege = detectPrivilege()) {
 
 
 /**
- * `env[override]` when set; else root keeps the file under /var/lib/org-ca (it outlives RUNNER_TEMP, which the runner
- * empties per job), users under XDG state.
+ * Where org-ca keeps its journals: root under /var/lib/org-ca (it outlives RUNNER_TEMP, which the runner empties per
+ * job), users under XDG state.
  */
-function stateFilePath(name, override, env, uid) {
-    const chosen = env[override];
-    if (chosen)
-        return chosen;
+function stateDirectory(env, uid) {
     if (uid === 0)
-        return (0,external_node_path_namespaceObject.join)('/var/lib/org-ca', name);
+        return '/var/lib/org-ca';
     const state = env.XDG_STATE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
-    return (0,external_node_path_namespaceObject.join)(state, 'org-ca', name);
+    return (0,external_node_path_namespaceObject.join)(state, 'org-ca');
+}
+/** `env[override]` when set; else `name` in the state directory. */
+function stateFilePath(name, override, env, uid) {
+    return env[override] || (0,external_node_path_namespaceObject.join)(stateDirectory(env, uid), name);
 }
 /** Makes the file's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
 async function prepareStateFile(path, purpose) {
@@ -34992,6 +34993,83 @@ function nativeSection(plan) {
     return lines.join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/fs/job-owner.ts
+/**
+ * Which job a journal belongs to, so that one job never reverts what another job on the same host still uses.
+ *
+ * Several runners often share one machine (and one user, and so one state directory). A journal is a leftover only
+ * when the job that wrote it has ended: the action records the process that runs the job (its parent, the runner's
+ * Runner.Worker, which lives exactly as long as the job) by PID and start time, and a later step reverts the journal
+ * only once that process is gone. The start time tells a reused PID from the original.
+ */
+
+/** Pure: the parent PID and start time from the text of /proc/PID/stat; the command name may hold spaces and ')'. */
+function parseProcStat(text) {
+    const close = text.lastIndexOf(')');
+    if (close < 0)
+        return undefined;
+    // After "pid (comm) ": state, ppid, … ; starttime is field 22 overall, the 20th after the command name.
+    const fields = text.slice(close + 2).trim().split(/\s+/);
+    const ppid = Number(fields[1]);
+    const start = fields[19];
+    if (!Number.isInteger(ppid) || !start || !/^\d+$/.test(start))
+        return undefined;
+    return { ppid, start };
+}
+function statOf(pid) {
+    try {
+        return parseProcStat((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/stat`, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The process running this job's steps (this process's parent), or undefined where /proc cannot say. */
+function currentJobOwner() {
+    const ppid = process.ppid;
+    // 0 inside a container entered with `docker exec`; 1 when the parent is gone already.
+    if (ppid <= 1)
+        return undefined;
+    const stat = statOf(ppid);
+    return stat ? { pid: ppid, start: stat.start } : undefined;
+}
+/** Whether the owner's process still runs (the same PID and the same start time). */
+function ownerRunning(owner) {
+    return statOf(owner.pid)?.start === owner.start;
+}
+/** This process and its ancestors up to PID 1: the runner's job-completed hook is a child of the job's own worker. */
+function ancestry() {
+    const chain = [];
+    let pid = process.pid;
+    for (let depth = 0; pid > 1 && depth < 64; depth++) {
+        const stat = statOf(pid);
+        if (!stat)
+            break;
+        chain.push({ pid, start: stat.start });
+        pid = stat.ppid;
+    }
+    return chain;
+}
+/**
+ * Pure: whether a journal written by `owner` may be reverted now. A journal without an owner (an older version, a
+ * container step) is a leftover as before. The next run reverts only an ended job's journal; the job-completed hook
+ * also its own job's (the owner is among its ancestors), never that of another job still running.
+ */
+function mayRevert(owner, claimant, facts) {
+    if (!owner)
+        return true;
+    if (claimant === 'job-completed' && facts.ancestors.some((a) => a.pid === owner.pid && a.start === owner.start))
+        return true;
+    return !facts.running(owner);
+}
+/** Pure: whether a journal's recorded owner is well formed (a journal replayed with sudo is checked strictly). */
+function isJobOwner(value) {
+    if (!value || typeof value !== 'object')
+        return false;
+    const o = value;
+    return typeof o.pid === 'number' && Number.isInteger(o.pid) && o.pid > 1 && typeof o.start === 'string' && /^\d+$/.test(o.start);
+}
+
 ;// CONCATENATED MODULE: ./src/registries/privileges.ts
 /**
  * How the action may write to system directories: as root, through passwordless sudo, or not at all. The same
@@ -35062,10 +35140,20 @@ function privileges_opsFor(mode, privileged) {
 
 ;// CONCATENATED MODULE: ./src/registries/locations.ts
 /**
- * The CA's file name in every registry directory. Not `ca.crt`, the name administrators use: both builders read
- * every `*.crt` there, so the org CA goes next to an existing CA instead of replacing it.
+ * The CA's file name in every registry directory: `org-ca-RUN.crt`, RUN naming the run (and its journal). Not
+ * `ca.crt`, the name administrators use: both builders read every `*.crt` there, so the org CA goes next to an
+ * existing CA instead of replacing it. One file per run, because several jobs on one host may need the same registry
+ * at once: each removes its own file, never one another job still reads.
  */
-const CERT_FILE_NAME = 'org-ca.crt';
+function certFileName(runId) {
+    if (!/^[0-9a-f]{8,32}$/.test(runId))
+        throw new Error(`run id '${runId}' is not 8 to 32 hex digits`);
+    return `org-ca-${runId}.crt`;
+}
+/** org-ca's CA files: this version's, and `org-ca.crt`, which earlier versions wrote. */
+function isOrgCaCertName(name) {
+    return /^org-ca(-[0-9a-f]{8,32})?\.crt$/.test(name);
+}
 function trustLocations(env, uid) {
     const locations = [
         {
@@ -35109,6 +35197,8 @@ function trustLocations(env, uid) {
 
 
 
+
+
 function sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
@@ -35125,7 +35215,7 @@ function isOurPath(path, type) {
         return false;
     if (type === 'dir')
         return parts.length >= 3 && !parts.slice(1).includes('');
-    return parts.length >= 4 && parts.at(-3) === 'certs.d' && parts.at(-1) === CERT_FILE_NAME && !parts.slice(1).includes('');
+    return parts.length >= 4 && parts.at(-3) === 'certs.d' && isOrgCaCertName(parts.at(-1)) && !parts.slice(1).includes('');
 }
 function journal_isEntry(value) {
     if (!value || typeof value !== 'object')
@@ -35141,14 +35231,39 @@ function parseJournal(text) {
     if (!text)
         return undefined;
     const value = JSON.parse(text);
-    if (!value || typeof value !== 'object' || !['root', 'sudo', 'user'].includes(value.mode) || !Array.isArray(value.entries) || !value.entries.every(journal_isEntry)) {
-        throw new Error('not a registry-trust journal (a mode, and entries of certs.d directories and their org-ca.crt files)');
+    if (!value ||
+        typeof value !== 'object' ||
+        !['root', 'sudo', 'user'].includes(value.mode) ||
+        ('owner' in value && !isJobOwner(value.owner)) ||
+        !Array.isArray(value.entries) ||
+        !value.entries.every(journal_isEntry)) {
+        throw new Error('not a registry-trust journal (a mode, an owner, and entries of certs.d directories and their org-ca CA files)');
     }
-    return { mode: value.mode, entries: value.entries };
+    return { mode: value.mode, ...(value.owner ? { owner: value.owner } : {}), entries: value.entries };
 }
-/** ORG_CA_REGISTRY_JOURNAL when set; else beside the trust-store journal (src/fs/state-file.ts). */
-function defaultRegistryJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
-    return stateFilePath('registry-journal.json', 'ORG_CA_REGISTRY_JOURNAL', env, uid);
+/** A journal's file name: one per run, and the single file earlier versions wrote. */
+const JOURNAL_NAME = /^registry-journal(-[0-9a-f]{8,32})?\.json$/;
+/**
+ * This run's journal: ORG_CA_REGISTRY_JOURNAL when set (one file, for one runner); else its own file in org-ca's state
+ * directory beside the trust-store journal (src/fs/state-file.ts), so that jobs running at once never share one.
+ */
+function registryJournalPath(runId, env = process.env, uid = process.getuid?.() ?? -1) {
+    return env.ORG_CA_REGISTRY_JOURNAL || (0,external_node_path_namespaceObject.join)(stateDirectory(env, uid), `registry-journal-${runId}.json`);
+}
+/** The journals on this host that may be leftovers: the ORG_CA_REGISTRY_JOURNAL file, or every journal in the state directory. */
+function registryJournalFiles(env = process.env, uid = process.getuid?.() ?? -1) {
+    const chosen = env.ORG_CA_REGISTRY_JOURNAL;
+    if (chosen)
+        return (0,external_node_fs_namespaceObject.existsSync)(chosen) ? [chosen] : [];
+    const dir = stateDirectory(env, uid);
+    let names;
+    try {
+        names = (0,external_node_fs_namespaceObject.readdirSync)(dir);
+    }
+    catch {
+        return [];
+    }
+    return names.filter((name) => JOURNAL_NAME.test(name)).sort().map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
 }
 /** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
 async function prepareJournalFile(path) {
@@ -35181,16 +35296,43 @@ function writeJournalFile(path, journal) {
  */
 function journal_revertJournalFile(path, opsFor) {
     const journal = readJournalFile(path);
-    if (!journal)
-        return undefined;
+    return journal ? revertJournal(path, journal, opsFor) : undefined;
+}
+function revertJournal(path, journal, opsFor) {
     const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
-    writeJournalFile(path, { mode: journal.mode, entries: result.retry });
+    writeJournalFile(path, { ...journal, entries: result.retry });
     return result;
 }
-/** What an undo did, in the words every caller logs: the removals (if any) and one line per path left in place. */
+/**
+ * Reverts the journals in `paths` whose job has ended (or, for the job-completed hook, is the one completing). One
+ * journal that cannot be read does not stop the others.
+ */
+function revertLeftoverJournals(paths, claimant, facts, opsFor) {
+    const outcomes = [];
+    for (const path of paths) {
+        try {
+            const journal = readJournalFile(path);
+            if (!journal)
+                continue;
+            if (journal.owner && !mayRevert(journal.owner, claimant, facts))
+                outcomes.push({ path, running: journal.owner, journal });
+            else
+                outcomes.push({ path, reverted: revertJournal(path, journal, opsFor) });
+        }
+        catch (error) {
+            outcomes.push({ path, error: error instanceof Error ? error.message : String(error) });
+        }
+    }
+    return outcomes;
+}
+/**
+ * What an undo did, in the words every caller logs: the removals and the directories left to other runs (if any), and
+ * one line per path left in place.
+ */
 function undoReport(result) {
     return {
         ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
+        ...(result.shared.length ? { shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.` } : {}),
         left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
     };
 }
@@ -35200,6 +35342,7 @@ function undoReport(result) {
  */
 function undoJournal(journal, opsFor) {
     const removed = [];
+    const shared = [];
     const left = [];
     const retry = [];
     for (const entry of [...journal.entries].reverse()) {
@@ -35230,6 +35373,10 @@ function undoJournal(journal, opsFor) {
             removed.push(entry.path);
         }
         catch (error) {
+            if (entry.type === 'dir' && holdsOnlyOrgCaFiles(entry.path)) {
+                shared.push(entry.path);
+                continue;
+            }
             const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
             left.push(`${entry.path}: ${entry.type === 'dir' ? 'not empty or not removable' : 'could not be removed'} (${why})`);
             // A directory someone else filled is theirs now; a file that could not be removed is still ours to retry.
@@ -35237,17 +35384,29 @@ function undoJournal(journal, opsFor) {
                 retry.unshift(entry);
         }
     }
-    return { removed, left, retry };
+    return { removed, shared, left, retry };
+}
+/** Whether `dir` holds nothing but org-ca CA files, directly or in directories that do (the ancestors org-ca made). */
+function holdsOnlyOrgCaFiles(dir) {
+    try {
+        const entries = (0,external_node_fs_namespaceObject.readdirSync)(dir, { withFileTypes: true });
+        return entries.length > 0 && entries.every((e) => (e.isFile() && isOrgCaCertName(e.name)) || (e.isDirectory() && holdsOnlyOrgCaFiles((0,external_node_path_namespaceObject.join)(dir, e.name))));
+    }
+    catch {
+        return false;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/registries/plan.ts
 /**
  * Pure: which directories and files pull-side trust needs, given what already exists. Nothing that exists is ever
- * written to or planned for removal: the plan only ever adds.
+ * written to, and nothing that exists is planned for removal except a directory another org-ca run made (listed in
+ * its journal), which this run then also removes once it is empty: whichever run ends last takes it out.
  */
 
-
-function planTrust(locations, registries, kindOf) {
+function planTrust(locations, registries, kindOf, certName, madeByOrgCa = new Set()) {
+    const adopt = [];
+    const adopted = new Set();
     const mkdirs = [];
     const files = [];
     const skipped = [];
@@ -35256,7 +35415,7 @@ function planTrust(locations, registries, kindOf) {
     for (const location of locations) {
         for (const registry of registries) {
             const dir = external_node_path_namespaceObject.posix.join(location.root, registry);
-            const file = external_node_path_namespaceObject.posix.join(dir, CERT_FILE_NAME);
+            const file = external_node_path_namespaceObject.posix.join(dir, certName);
             // The missing ancestors of dir, top-down; any that exists must be a directory (never follow into a file).
             const missing = [];
             let at = dir;
@@ -35283,6 +35442,14 @@ function planTrust(locations, registries, kindOf) {
                 skipped.push(`${file}: already exists, left as it is`);
                 continue;
             }
+            // The run of existing directories right above the missing ones that other org-ca runs made.
+            const shared = [];
+            for (let up = at; madeByOrgCa.has(up) && !planned.has(up) && !adopted.has(up) && !shared.includes(up); up = external_node_path_namespaceObject.posix.dirname(up))
+                shared.unshift(up);
+            for (const path of shared) {
+                adopted.add(path);
+                adopt.push({ path, location: location.id });
+            }
             for (const path of missing) {
                 planned.add(path);
                 mkdirs.push({ path, location: location.id });
@@ -35290,7 +35457,7 @@ function planTrust(locations, registries, kindOf) {
             files.push({ path: file, location: location.id, registry });
         }
     }
-    return { mkdirs, files, skipped };
+    return { adopt, mkdirs, files, skipped };
 }
 
 ;// CONCATENATED MODULE: ./src/registries/apply.ts
@@ -35315,15 +35482,18 @@ function applyRegistryTrust(input) {
             `${withoutRights.length > 1 ? 'were' : 'was'} left unchanged: ${withoutRights.map((l) => l.readers).join('; ')} will not trust the org CA for registry pulls. ` +
             'Give the runner user passwordless sudo, or add the CA to those directories when the runner is provisioned.');
     }
-    const plan = planTrust(usable, input.registries, kindOf);
+    const plan = planTrust(usable, input.registries, kindOf, certFileName(input.runId), input.madeByOrgCa);
     for (const s of plan.skipped)
         notes.push(`Registry trust: ${s}.`);
     const entries = [];
-    const journal = () => ({ mode, entries: [...entries] });
+    const journal = () => ({ mode, ...(input.owner ? { owner: input.owner } : {}), entries: [...entries] });
     const privileged = new Map(usable.map((l) => [l.id, l.privileged]));
     const ops = (p) => privileges_opsFor(mode, p);
     const written = [];
     try {
+        for (const dir of plan.adopt) {
+            entries.push({ type: 'dir', path: dir.path, privileged: privileged.get(dir.location) ?? true });
+        }
         for (const dir of plan.mkdirs) {
             const p = privileged.get(dir.location) ?? true;
             ops(p).mkdir(dir.path);
@@ -35350,7 +35520,7 @@ function applyRegistryTrust(input) {
     }
     const dockerRoot = all.find((l) => l.id === 'docker')?.root;
     const newDockerHosts = dockerRoot
-        ? input.registries.filter((r) => entries.some((e) => e.type === 'dir' && e.path === external_node_path_namespaceObject.posix.join(dockerRoot, r)))
+        ? input.registries.filter((r) => plan.mkdirs.some((d) => d.path === external_node_path_namespaceObject.posix.join(dockerRoot, r)))
         : [];
     return { journal: journal(), written, notes, warnings, newDockerHosts };
 }
@@ -35397,6 +35567,8 @@ function kanikoFlags(registries, caPath, quote) {
 
 
 
+
+
 /** The outputs for builders the action cannot configure itself (main.ts sets them); empty when nothing was injected. */
 function registryOutputValues(registries, caPath) {
     return {
@@ -35414,15 +35586,34 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
         info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
         return;
     }
-    const journalPath = defaultRegistryJournalPath(env, uid);
+    const runId = (0,external_node_crypto_.randomBytes)(4).toString('hex');
+    const journalPath = registryJournalPath(runId, env, uid);
+    const madeByOrgCa = new Set();
     try {
-        // A journal left by a job whose post step and job-completed hook never ran: reverted first, so its entries are
-        // not lost when this run writes its own.
-        const leftover = journal_revertJournalFile(journalPath, privileges_opsFor);
-        report('A journal left by an earlier run', leftover);
-        if (leftover?.retry.length) {
-            // Writing this run's journal would drop the record of what is still there.
-            throw new Error(`${journalPath} still lists ${leftover.retry.map((e) => e.path).join(', ')}, which could not be removed with this job's rights`);
+        // Journals left by jobs whose post step and job-completed hook never ran are reverted first; those of jobs still
+        // running on this host are left to them, and the directories they made are shared rather than made twice.
+        for (const outcome of revertLeftoverJournals(registryJournalFiles(env, uid), 'next-run', { running: ownerRunning, ancestors: [] }, privileges_opsFor)) {
+            if ('error' in outcome) {
+                if (outcome.path === journalPath)
+                    throw new Error(outcome.error);
+                core_warning(`A journal left by an earlier run: ${outcome.error}`);
+            }
+            else if ('running' in outcome) {
+                // ORG_CA_REGISTRY_JOURNAL names one file: two jobs at once cannot both keep their record in it.
+                if (outcome.path === journalPath)
+                    throw new Error(`${journalPath} (ORG_CA_REGISTRY_JOURNAL) belongs to a job still running on this host (process ${outcome.running.pid}); give each runner its own`);
+                info(`Registry trust of a job still running on this host (process ${outcome.running.pid}) left to it: ${outcome.path}.`);
+                for (const entry of outcome.journal.entries)
+                    if (entry.type === 'dir')
+                        madeByOrgCa.add(entry.path);
+            }
+            else {
+                report('A journal left by an earlier run', outcome.reverted);
+                if (outcome.path === journalPath && outcome.reverted.retry.length) {
+                    // Writing this run's journal over it would drop the record of what is still there.
+                    throw new Error(`${journalPath} still lists ${outcome.reverted.retry.map((e) => e.path).join(', ')}, which could not be removed with this job's rights`);
+                }
+            }
         }
         await prepareJournalFile(journalPath);
     }
@@ -35433,9 +35624,13 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
         return;
     }
     saveRegistryJournal(journalPath);
+    const owner = currentJobOwner();
     const result = applyRegistryTrust({
         registries,
         caPath,
+        runId,
+        ...(owner ? { owner } : {}),
+        madeByOrgCa,
         env,
         uid,
         save: (journal) => writeJournalFile(journalPath, journal),
@@ -35458,9 +35653,11 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
 function report(what, result) {
     if (!result)
         return;
-    const { removed, left } = undoReport(result);
+    const { removed, shared, left } = undoReport(result);
     if (removed)
         info(`${what}: ${removed}`);
+    if (shared)
+        info(`${what}: ${shared}`);
     for (const line of left)
         core_warning(`${what}: ${line}`);
 }
@@ -35473,7 +35670,7 @@ function undoRegistryTrust() {
         report('Post step', revertJournalFile(journalPath, opsFor));
     }
     catch (error) {
-        core.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca.crt files.`);
+        core.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca-*.crt files.`);
     }
 }
 

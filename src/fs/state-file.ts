@@ -9,15 +9,18 @@ import { dirname, join } from 'node:path';
 import { ensureDirectory } from './ensure-directory.js';
 
 /**
- * `env[override]` when set; else root keeps the file under /var/lib/org-ca (it outlives RUNNER_TEMP, which the runner
- * empties per job), users under XDG state.
+ * Where org-ca keeps its journals: root under /var/lib/org-ca (it outlives RUNNER_TEMP, which the runner empties per
+ * job), users under XDG state.
  */
-export function stateFilePath(name: string, override: string, env: Readonly<Record<string, string | undefined>>, uid: number): string {
-  const chosen = env[override];
-  if (chosen) return chosen;
-  if (uid === 0) return join('/var/lib/org-ca', name);
+export function stateDirectory(env: Readonly<Record<string, string | undefined>>, uid: number): string {
+  if (uid === 0) return '/var/lib/org-ca';
   const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-  return join(state, 'org-ca', name);
+  return join(state, 'org-ca');
+}
+
+/** `env[override]` when set; else `name` in the state directory. */
+export function stateFilePath(name: string, override: string, env: Readonly<Record<string, string | undefined>>, uid: number): string {
+  return env[override] || join(stateDirectory(env, uid), name);
 }
 
 /** Makes the file's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */

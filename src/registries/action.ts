@@ -3,10 +3,21 @@
  * sets the builder outputs, and hands the journal to the post step.
  */
 import * as core from '@actions/core';
+import { randomBytes } from 'node:crypto';
+import { currentJobOwner, ownerRunning } from '../fs/job-owner.js';
 import { shellQuote } from '../build/outputs.js';
 import { applyRegistryTrust } from './apply.js';
 import { buildkitdConfigInline, kanikoFlags } from './builders.js';
-import { defaultRegistryJournalPath, prepareJournalFile, revertJournalFile, undoReport, writeJournalFile, type UndoResult } from './journal.js';
+import {
+  prepareJournalFile,
+  registryJournalFiles,
+  registryJournalPath,
+  revertJournalFile,
+  revertLeftoverJournals,
+  undoReport,
+  writeJournalFile,
+  type UndoResult,
+} from './journal.js';
 import { opsFor } from './privileges.js';
 import { registryJournal, saveRegistryJournal } from '../action/state.js';
 
@@ -28,15 +39,28 @@ export async function setUpRegistryTrust(registries: readonly string[], caPath: 
     core.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
     return;
   }
-  const journalPath = defaultRegistryJournalPath(env, uid);
+  const runId = randomBytes(4).toString('hex');
+  const journalPath = registryJournalPath(runId, env, uid);
+  const madeByOrgCa = new Set<string>();
   try {
-    // A journal left by a job whose post step and job-completed hook never ran: reverted first, so its entries are
-    // not lost when this run writes its own.
-    const leftover = revertJournalFile(journalPath, opsFor);
-    report('A journal left by an earlier run', leftover);
-    if (leftover?.retry.length) {
-      // Writing this run's journal would drop the record of what is still there.
-      throw new Error(`${journalPath} still lists ${leftover.retry.map((e) => e.path).join(', ')}, which could not be removed with this job's rights`);
+    // Journals left by jobs whose post step and job-completed hook never ran are reverted first; those of jobs still
+    // running on this host are left to them, and the directories they made are shared rather than made twice.
+    for (const outcome of revertLeftoverJournals(registryJournalFiles(env, uid), 'next-run', { running: ownerRunning, ancestors: [] }, opsFor)) {
+      if ('error' in outcome) {
+        if (outcome.path === journalPath) throw new Error(outcome.error);
+        core.warning(`A journal left by an earlier run: ${outcome.error}`);
+      } else if ('running' in outcome) {
+        // ORG_CA_REGISTRY_JOURNAL names one file: two jobs at once cannot both keep their record in it.
+        if (outcome.path === journalPath) throw new Error(`${journalPath} (ORG_CA_REGISTRY_JOURNAL) belongs to a job still running on this host (process ${outcome.running.pid}); give each runner its own`);
+        core.info(`Registry trust of a job still running on this host (process ${outcome.running.pid}) left to it: ${outcome.path}.`);
+        for (const entry of outcome.journal.entries) if (entry.type === 'dir') madeByOrgCa.add(entry.path);
+      } else {
+        report('A journal left by an earlier run', outcome.reverted);
+        if (outcome.path === journalPath && outcome.reverted.retry.length) {
+          // Writing this run's journal over it would drop the record of what is still there.
+          throw new Error(`${journalPath} still lists ${outcome.reverted.retry.map((e) => e.path).join(', ')}, which could not be removed with this job's rights`);
+        }
+      }
     }
     await prepareJournalFile(journalPath);
   } catch (error) {
@@ -46,9 +70,13 @@ export async function setUpRegistryTrust(registries: readonly string[], caPath: 
     return;
   }
   saveRegistryJournal(journalPath);
+  const owner = currentJobOwner();
   const result = applyRegistryTrust({
     registries,
     caPath,
+    runId,
+    ...(owner ? { owner } : {}),
+    madeByOrgCa,
     env,
     uid,
     save: (journal) => writeJournalFile(journalPath, journal),
@@ -71,8 +99,9 @@ export async function setUpRegistryTrust(registries: readonly string[], caPath: 
 
 function report(what: string, result: UndoResult | undefined): void {
   if (!result) return;
-  const { removed, left } = undoReport(result);
+  const { removed, shared, left } = undoReport(result);
   if (removed) core.info(`${what}: ${removed}`);
+  if (shared) core.info(`${what}: ${shared}`);
   for (const line of left) core.warning(`${what}: ${line}`);
 }
 
@@ -83,6 +112,6 @@ export function undoRegistryTrust(): void {
   try {
     report('Post step', revertJournalFile(journalPath, opsFor));
   } catch (error) {
-    core.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca.crt files.`);
+    core.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca-*.crt files.`);
   }
 }

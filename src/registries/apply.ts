@@ -4,7 +4,8 @@
  */
 import { posix } from 'node:path';
 import { undoJournal, sha256File, type Journal, type JournalEntry } from './journal.js';
-import { trustLocations, type TrustLocation } from './locations.js';
+import type { JobOwner } from '../fs/job-owner.js';
+import { certFileName, trustLocations, type TrustLocation } from './locations.js';
 import { planTrust } from './plan.js';
 import { detectMode, kindOf, opsFor, type FileOps, type Mode } from './privileges.js';
 
@@ -12,6 +13,12 @@ export interface ApplyInput {
   readonly registries: readonly string[];
   /** The org CA alone, as PEM (the injection's ca file). */
   readonly caPath: string;
+  /** Names the CA files (`org-ca-RUN.crt`) and the journal of this run. */
+  readonly runId: string;
+  /** The job this run belongs to, recorded in the journal (src/fs/job-owner.ts). */
+  readonly owner?: JobOwner;
+  /** Directories other org-ca runs' journals list as made by them (see planTrust). */
+  readonly madeByOrgCa?: ReadonlySet<string>;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly uid: number;
   /** For tests: the rights to assume (default: detected). */
@@ -45,14 +52,17 @@ export function applyRegistryTrust(input: ApplyInput): ApplyResult {
         'Give the runner user passwordless sudo, or add the CA to those directories when the runner is provisioned.',
     );
   }
-  const plan = planTrust(usable, input.registries, kindOf);
+  const plan = planTrust(usable, input.registries, kindOf, certFileName(input.runId), input.madeByOrgCa);
   for (const s of plan.skipped) notes.push(`Registry trust: ${s}.`);
   const entries: JournalEntry[] = [];
-  const journal = (): Journal => ({ mode, entries: [...entries] });
+  const journal = (): Journal => ({ mode, ...(input.owner ? { owner: input.owner } : {}), entries: [...entries] });
   const privileged = new Map(usable.map((l) => [l.id, l.privileged] as const));
   const ops = (p: boolean): FileOps | undefined => opsFor(mode, p);
   const written: string[] = [];
   try {
+    for (const dir of plan.adopt) {
+      entries.push({ type: 'dir', path: dir.path, privileged: privileged.get(dir.location) ?? true });
+    }
     for (const dir of plan.mkdirs) {
       const p = privileged.get(dir.location) ?? true;
       ops(p)!.mkdir(dir.path);
@@ -80,7 +90,7 @@ export function applyRegistryTrust(input: ApplyInput): ApplyResult {
   }
   const dockerRoot = all.find((l) => l.id === 'docker')?.root;
   const newDockerHosts = dockerRoot
-    ? input.registries.filter((r) => entries.some((e) => e.type === 'dir' && e.path === posix.join(dockerRoot, r)))
+    ? input.registries.filter((r) => plan.mkdirs.some((d) => d.path === posix.join(dockerRoot, r)))
     : [];
   return { journal: journal(), written, notes, warnings, newDockerHosts };
 }

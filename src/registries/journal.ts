@@ -5,11 +5,13 @@
  * or by the next run's main step (as the trust-store journal, src/store/journal.ts).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { prepareStateFile, replaceJsonFile, stateFilePath } from '../fs/state-file.js';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { isJobOwner, mayRevert, type Claimant, type JobOwner } from '../fs/job-owner.js';
+import { prepareStateFile, replaceJsonFile, stateDirectory } from '../fs/state-file.js';
 import type { FileOps, Mode } from './privileges.js';
 import { kindOf } from './privileges.js';
-import { CERT_FILE_NAME } from './locations.js';
+import { isOrgCaCertName } from './locations.js';
 
 export type JournalEntry =
   | { readonly type: 'dir'; readonly path: string; readonly privileged: boolean }
@@ -17,6 +19,8 @@ export type JournalEntry =
 
 export interface Journal {
   readonly mode: Mode;
+  /** The job that wrote it: another job's journal is left alone while that job runs (src/fs/job-owner.ts). */
+  readonly owner?: JobOwner;
   readonly entries: readonly JournalEntry[];
 }
 
@@ -34,7 +38,7 @@ function isOurPath(path: unknown, type: 'dir' | 'file'): boolean {
   const parts = path.split('/');
   if (parts.includes('..')) return false;
   if (type === 'dir') return parts.length >= 3 && !parts.slice(1).includes('');
-  return parts.length >= 4 && parts.at(-3) === 'certs.d' && parts.at(-1) === CERT_FILE_NAME && !parts.slice(1).includes('');
+  return parts.length >= 4 && parts.at(-3) === 'certs.d' && isOrgCaCertName(parts.at(-1)!) && !parts.slice(1).includes('');
 }
 
 function isEntry(value: unknown): value is JournalEntry {
@@ -48,15 +52,42 @@ function isEntry(value: unknown): value is JournalEntry {
 export function parseJournal(text: string): Journal | undefined {
   if (!text) return undefined;
   const value = JSON.parse(text) as Partial<Journal> | null;
-  if (!value || typeof value !== 'object' || !['root', 'sudo', 'user'].includes(value.mode as string) || !Array.isArray(value.entries) || !value.entries.every(isEntry)) {
-    throw new Error('not a registry-trust journal (a mode, and entries of certs.d directories and their org-ca.crt files)');
+  if (
+    !value ||
+    typeof value !== 'object' ||
+    !['root', 'sudo', 'user'].includes(value.mode as string) ||
+    ('owner' in value && !isJobOwner(value.owner)) ||
+    !Array.isArray(value.entries) ||
+    !value.entries.every(isEntry)
+  ) {
+    throw new Error('not a registry-trust journal (a mode, an owner, and entries of certs.d directories and their org-ca CA files)');
   }
-  return { mode: value.mode!, entries: value.entries };
+  return { mode: value.mode!, ...(value.owner ? { owner: value.owner } : {}), entries: value.entries };
 }
 
-/** ORG_CA_REGISTRY_JOURNAL when set; else beside the trust-store journal (src/fs/state-file.ts). */
-export function defaultRegistryJournalPath(env: Readonly<Record<string, string | undefined>> = process.env, uid = process.getuid?.() ?? -1): string {
-  return stateFilePath('registry-journal.json', 'ORG_CA_REGISTRY_JOURNAL', env, uid);
+/** A journal's file name: one per run, and the single file earlier versions wrote. */
+const JOURNAL_NAME = /^registry-journal(-[0-9a-f]{8,32})?\.json$/;
+
+/**
+ * This run's journal: ORG_CA_REGISTRY_JOURNAL when set (one file, for one runner); else its own file in org-ca's state
+ * directory beside the trust-store journal (src/fs/state-file.ts), so that jobs running at once never share one.
+ */
+export function registryJournalPath(runId: string, env: Readonly<Record<string, string | undefined>> = process.env, uid = process.getuid?.() ?? -1): string {
+  return env.ORG_CA_REGISTRY_JOURNAL || join(stateDirectory(env, uid), `registry-journal-${runId}.json`);
+}
+
+/** The journals on this host that may be leftovers: the ORG_CA_REGISTRY_JOURNAL file, or every journal in the state directory. */
+export function registryJournalFiles(env: Readonly<Record<string, string | undefined>> = process.env, uid = process.getuid?.() ?? -1): string[] {
+  const chosen = env.ORG_CA_REGISTRY_JOURNAL;
+  if (chosen) return existsSync(chosen) ? [chosen] : [];
+  const dir = stateDirectory(env, uid);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((name) => JOURNAL_NAME.test(name)).sort().map((name) => join(dir, name));
 }
 
 /** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
@@ -91,22 +122,62 @@ export function writeJournalFile(path: string, journal: Journal): void {
  */
 export function revertJournalFile(path: string, opsFor: (mode: Mode, privileged: boolean) => FileOps | undefined): UndoResult | undefined {
   const journal = readJournalFile(path);
-  if (!journal) return undefined;
+  return journal ? revertJournal(path, journal, opsFor) : undefined;
+}
+
+function revertJournal(path: string, journal: Journal, opsFor: (mode: Mode, privileged: boolean) => FileOps | undefined): UndoResult {
   const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
-  writeJournalFile(path, { mode: journal.mode, entries: result.retry });
+  writeJournalFile(path, { ...journal, entries: result.retry });
   return result;
 }
 
-/** What an undo did, in the words every caller logs: the removals (if any) and one line per path left in place. */
-export function undoReport(result: UndoResult): { removed?: string; left: string[] } {
+/** What became of one journal that may have been left behind. */
+export type LeftoverOutcome =
+  | { readonly path: string; readonly reverted: UndoResult }
+  /** Its job still runs (another runner on this host, or an earlier step of this job): left for that job. */
+  | { readonly path: string; readonly running: JobOwner; readonly journal: Journal }
+  | { readonly path: string; readonly error: string };
+
+/**
+ * Reverts the journals in `paths` whose job has ended (or, for the job-completed hook, is the one completing). One
+ * journal that cannot be read does not stop the others.
+ */
+export function revertLeftoverJournals(
+  paths: readonly string[],
+  claimant: Claimant,
+  facts: Parameters<typeof mayRevert>[2],
+  opsFor: (mode: Mode, privileged: boolean) => FileOps | undefined,
+): LeftoverOutcome[] {
+  const outcomes: LeftoverOutcome[] = [];
+  for (const path of paths) {
+    try {
+      const journal = readJournalFile(path);
+      if (!journal) continue;
+      if (journal.owner && !mayRevert(journal.owner, claimant, facts)) outcomes.push({ path, running: journal.owner, journal });
+      else outcomes.push({ path, reverted: revertJournal(path, journal, opsFor) });
+    } catch (error) {
+      outcomes.push({ path, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * What an undo did, in the words every caller logs: the removals and the directories left to other runs (if any), and
+ * one line per path left in place.
+ */
+export function undoReport(result: UndoResult): { removed?: string; shared?: string; left: string[] } {
   return {
     ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
+    ...(result.shared.length ? { shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.` } : {}),
     left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
   };
 }
 
 export interface UndoResult {
   readonly removed: string[];
+  /** Directories org-ca made that another org-ca run (a job running at the same time) still has its CA file in. */
+  readonly shared: string[];
   /** One sentence per path left in place. */
   readonly left: string[];
   /** Entries that may still be removed later (no rights now, or removing failed); the others left are no longer ours. */
@@ -119,6 +190,7 @@ export interface UndoResult {
  */
 export function undoJournal(journal: Journal, opsFor: (privileged: boolean) => FileOps | undefined): UndoResult {
   const removed: string[] = [];
+  const shared: string[] = [];
   const left: string[] = [];
   const retry: JournalEntry[] = [];
   for (const entry of [...journal.entries].reverse()) {
@@ -146,11 +218,25 @@ export function undoJournal(journal: Journal, opsFor: (privileged: boolean) => F
       }
       removed.push(entry.path);
     } catch (error) {
+      if (entry.type === 'dir' && holdsOnlyOrgCaFiles(entry.path)) {
+        shared.push(entry.path);
+        continue;
+      }
       const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
       left.push(`${entry.path}: ${entry.type === 'dir' ? 'not empty or not removable' : 'could not be removed'} (${why})`);
       // A directory someone else filled is theirs now; a file that could not be removed is still ours to retry.
       if (entry.type === 'file') retry.unshift(entry);
     }
   }
-  return { removed, left, retry };
+  return { removed, shared, left, retry };
+}
+
+/** Whether `dir` holds nothing but org-ca CA files, directly or in directories that do (the ancestors org-ca made). */
+function holdsOnlyOrgCaFiles(dir: string): boolean {
+  try {
+    const entries = readdirSync(dir, { withFileTypes: true });
+    return entries.length > 0 && entries.every((e) => (e.isFile() && isOrgCaCertName(e.name)) || (e.isDirectory() && holdsOnlyOrgCaFiles(join(dir, e.name))));
+  } catch {
+    return false;
+  }
 }

@@ -14,10 +14,20 @@ export interface TrustLocation {
 }
 
 /**
- * The CA's file name in every registry directory. Not `ca.crt`, the name administrators use: both builders read
- * every `*.crt` there, so the org CA goes next to an existing CA instead of replacing it.
+ * The CA's file name in every registry directory: `org-ca-RUN.crt`, RUN naming the run (and its journal). Not
+ * `ca.crt`, the name administrators use: both builders read every `*.crt` there, so the org CA goes next to an
+ * existing CA instead of replacing it. One file per run, because several jobs on one host may need the same registry
+ * at once: each removes its own file, never one another job still reads.
  */
-export const CERT_FILE_NAME = 'org-ca.crt';
+export function certFileName(runId: string): string {
+  if (!/^[0-9a-f]{8,32}$/.test(runId)) throw new Error(`run id '${runId}' is not 8 to 32 hex digits`);
+  return `org-ca-${runId}.crt`;
+}
+
+/** org-ca's CA files: this version's, and `org-ca.crt`, which earlier versions wrote. */
+export function isOrgCaCertName(name: string): boolean {
+  return /^org-ca(-[0-9a-f]{8,32})?\.crt$/.test(name);
+}
 
 export function trustLocations(env: Readonly<Record<string, string | undefined>>, uid: number): TrustLocation[] {
   const locations: TrustLocation[] = [

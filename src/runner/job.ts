@@ -7,7 +7,8 @@ import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync, writeFileS
 import { ensureDirectory } from '../fs/ensure-directory.js';
 import { systemHost } from '../store/host.js';
 import { defaultJournalPath } from '../store/journal.js';
-import { defaultRegistryJournalPath, revertJournalFile, undoReport } from '../registries/journal.js';
+import { ancestry, ownerRunning } from '../fs/job-owner.js';
+import { registryJournalFiles, revertLeftoverJournals, undoReport } from '../registries/journal.js';
 import { opsFor } from '../registries/privileges.js';
 import { removeFromStores } from '../store/store.js';
 import { join } from 'node:path';
@@ -143,16 +144,14 @@ export async function jobCompleted(env: Env): Promise<string[]> {
     const outcome = await removeFromStores({ host: systemHost(), journalPath, ...(env.HOME ? { home: env.HOME } : {}) });
     lines.push(...outcome.changed.map((line) => `org-ca: ${line}`), ...outcome.notices.map((line) => `org-ca: ${line}`));
   }
-  // The same for registry trust under certs.d: a file is removed only while it holds what org-ca wrote.
-  const registryJournalPath = defaultRegistryJournalPath(env);
-  try {
-    const undone = revertJournalFile(registryJournalPath, opsFor);
-    if (undone) {
-      const { removed, left } = undoReport(undone);
-      lines.push(...[...(removed ? [removed] : []), ...left].map((line) => `org-ca: ${line}`));
-    }
-  } catch (error) {
-    lines.push(`org-ca: ${error instanceof Error ? error.message : String(error)}.`);
+  // The same for registry trust under certs.d, for this job and any job that ended without reverting: a file is
+  // removed only while it holds what org-ca wrote; the journals of other jobs still running are theirs.
+  const facts = { running: ownerRunning, ancestors: ancestry() };
+  for (const outcome of revertLeftoverJournals(registryJournalFiles(env), 'job-completed', facts, opsFor)) {
+    if ('error' in outcome) lines.push(`org-ca: ${outcome.error}.`);
+    if (!('reverted' in outcome)) continue;
+    const { removed, shared, left } = undoReport(outcome.reverted);
+    lines.push(...[removed, shared, ...left].filter((line) => line !== undefined).map((line) => `org-ca: ${line}`));
   }
   if (!env.RUNNER_TEMP) return [...lines, 'org-ca: RUNNER_TEMP is not set; nothing else to remove.'];
   const dir = join(env.RUNNER_TEMP, JOB_FILES_DIR);

@@ -5,15 +5,15 @@
  * redirects blobs to another host, and the post step leaves the trust directories as it found them.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runAction, useInspectionLab, waitFor, type ActionRun, type Lab, type Proxy } from '../../support/inspection/index.js';
 import { buildDist } from '../../support/inspection/action-runner.js';
-import { CERT_FILE_NAME } from '../../../src/registries/locations.js';
 import {
   changedPaths,
   loopbackNamesResolve,
   treeSnapshot,
+  useHostTrust,
   usePullRegistries,
   type Registry,
 } from '../../support/registry/index.js';
@@ -27,12 +27,8 @@ if (!usable) throw new Error('registry e2e needs root and the loopback names vm 
 const maybe = describe;
 
 const registries = usePullRegistries(lab);
-const pending = new Set<ActionRun>();
-
-afterEach(async () => {
-  for (const main of pending) await runAction('post', { state: main.state, runnerTemp: main.runnerTemp, timeoutMs: 60000 });
-  pending.clear();
-}, 120000);
+/** Each test holds the lock on the host's certs.d; main runs whose post step has not run yet are undone after it. */
+const pending = useHostTrust();
 
 /** `buildah pull` with its own storage under the lab, through the proxy; never throws. */
 function buildahPull(l: Lab, proxy: Proxy, ref: string, creds?: { user: string; password: string }): Promise<{ code: number; output: string }> {
@@ -97,7 +93,7 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
     const before = treeSnapshot(TRUST_ROOTS);
 
     // A job whose post step never ran: the journal file is all that is left of it.
-    const first = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env, timeoutMs: 60000 });
+    const first = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env, timeoutMs: 60000, jobEnds: true });
     expect(first.exitCode).toBe(0);
     expect(first.state['registry-journal']).toBe(journal);
     expect(JSON.parse(readFileSync(journal, 'utf8')).entries.length).toBeGreaterThan(0);
@@ -109,13 +105,13 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
       timeout: 60000,
     });
     expect(hook.status).toBe(0);
-    expect(hook.stdout).toMatch(new RegExp(`^org-ca: registry trust removed: .*/etc/containers/certs\\.d/${reg.host.replace('.', '\\.')}/${CERT_FILE_NAME.replace('.', '\\.')}`, 'm'));
+    expect(hook.stdout).toMatch(new RegExp(`^org-ca: registry trust removed: .*/etc/containers/certs\\.d/${reg.host.replace('.', '\\.')}/org-ca-[0-9a-f]{8}\\.crt`, 'm'));
     expect(existsSync(journal)).toBe(false);
     expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
     expect((await buildahPull(l, p, ref)).output).toMatch(/x509: certificate signed by unknown authority/);
 
     // No hook either: the next run's main step reverts what the journal lists before it writes its own.
-    const second = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env, timeoutMs: 60000 });
+    const second = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env, timeoutMs: 60000, jobEnds: true });
     expect(second.exitCode).toBe(0);
     const third = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env, timeoutMs: 60000 });
     pending.add(third);
@@ -128,6 +124,40 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
     expect(post.stdout).not.toMatch(/::warning::/);
     expect(existsSync(journal)).toBe(false);
     expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
+  }, 240000);
+
+  test("two jobs at once on one runner host: the second leaves the first's trust alone, and each post step removes only its own", async () => {
+    const l = lab();
+    const p = l.mitmproxy!;
+    const reg = registries().open;
+    const ref = `${reg.host}/base:1`;
+    const before = treeSnapshot(TRUST_ROOTS);
+    const main = (): Promise<ActionRun> => runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env: l.jobEnv(), timeoutMs: 60000 });
+    // Both jobs' workers run (the test worker stands for them): neither journal is a leftover.
+    const first = await main();
+    pending.add(first);
+    const second = await main();
+    pending.add(second);
+    expect([first.exitCode, second.exitCode]).toEqual([0, 0]);
+    expect(second.stdout).toContain(`Registry trust of a job still running on this host (process ${process.pid}) left to it: /var/lib/org-ca/registry-journal-`);
+    expect(second.stdout).not.toMatch(/::warning::|A journal left by an earlier run/);
+    const dir = `/etc/containers/certs.d/${reg.host}`;
+    expect(readdirSync(dir).filter((name) => /^org-ca-[0-9a-f]{8}\.crt$/.test(name))).toHaveLength(2);
+
+    // The first job ends: the second still pulls through the proxy with the org CA.
+    pending.delete(first);
+    const firstPost = await runAction('post', { state: first.state, runnerTemp: first.runnerTemp, timeoutMs: 60000 });
+    expect(firstPost.exitCode).toBe(0);
+    expect(firstPost.stdout).not.toMatch(/::warning::/);
+    expect(readdirSync(dir)).toHaveLength(1);
+    expect(`exit ${(await buildahPull(l, p, ref)).code}`).toBe('exit 0');
+
+    pending.delete(second);
+    const secondPost = await runAction('post', { state: second.state, runnerTemp: second.runnerTemp, timeoutMs: 60000 });
+    expect(secondPost.exitCode).toBe(0);
+    expect(secondPost.stdout).not.toMatch(/::warning::/);
+    expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
+    expect((await buildahPull(l, p, ref)).output).toMatch(/x509: certificate signed by unknown authority/);
   }, 240000);
 
   test('a blob redirect to another host is covered by the registry host\'s certs.d alone', async () => {

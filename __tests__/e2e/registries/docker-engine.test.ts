@@ -8,7 +8,7 @@
  * starts, so a directory created later needs a daemon restart; a registry's blob redirect to another host (Docker
  * Hub → CDN) is fetched with the registry's own trust, so certs.d of the registry host covers it.
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { runAction, useInspectionLab, waitFor, type ActionRun, type Lab, type Proxy } from '../../support/inspection/index.js';
@@ -18,6 +18,7 @@ import {
   loopbackNamesResolve,
   startDockerd,
   treeSnapshot,
+  useHostTrust,
   usePullRegistries,
   type Registry,
   writeDockerConfig,
@@ -51,13 +52,8 @@ function describeBuild(r: { code: number; output: string }): string {
   return `exit ${r.code}: ${r.output.trim().split('\n').slice(-6).join(' | ')}`;
 }
 
-/** Main runs whose post step has not run yet: a failing test still undoes them (see afterEach). */
-const pending = new Set<ActionRun>();
-
-afterEach(async () => {
-  for (const main of pending) await runAction('post', { state: main.state, runnerTemp: main.runnerTemp, timeoutMs: 60000 });
-  pending.clear();
-}, 120000);
+/** Each test holds the lock on the host's certs.d; main runs whose post step has not run yet are undone after it. */
+const pending = useHostTrust();
 
 async function runMain(l: Lab, caFile: string, registries: string): Promise<ActionRun> {
   const main = await runAction('main', { inputs: { 'ca-file': caFile, when: 'always', registries }, env: l.jobEnv(), timeoutMs: 60000 });
@@ -97,8 +93,10 @@ maybe('Docker Engine (BuildKit) pulling FROM a registry behind TLS inspection', 
       expect(failed.output).toContain(reg.host);
 
       const main = await runMain(l, ca(l), `defaults, ${reg.host}`);
-      const file = `/etc/docker/certs.d/${reg.host}/org-ca.crt`;
-      expect(treeSnapshot([file])[file]).toMatch(/^file 644 /);
+      const dir = `/etc/docker/certs.d/${reg.host}`;
+      const [name] = readdirSync(dir);
+      expect(name).toMatch(/^org-ca-[0-9a-f]{8}\.crt$/);
+      expect(treeSnapshot([`${dir}/${name}`])[`${dir}/${name}`]).toMatch(/^file 644 /);
       // The notice says what the next assertion shows: the running 20.10 daemon does not see the new directory.
       expect(main.stdout).toMatch(/::notice title=org-ca%3A Docker Engine needs a restart for new registries::.*vm:\d+/);
       const stale = await build(engine, ctx, config);

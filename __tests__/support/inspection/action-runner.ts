@@ -39,6 +39,12 @@ export interface RunActionOptions {
   readonly timeoutMs?: number;
   /** Where the file-command files go (default: the OS temp dir); never inside RUNNER_TEMP. */
   readonly workRoot?: string;
+  /**
+   * Run the step under a shell that exits with it, as a job's Runner.Worker ends with the job: the journals the step
+   * writes then belong to a job that has ended (src/fs/job-owner.ts). By default the step's parent is the test worker,
+   * which outlives it, as a running job's worker does.
+   */
+  readonly jobEnds?: boolean;
 }
 
 /** The runner's input variable: upper-cased, spaces → `_`, hyphens kept (actions/runner; @actions/core getInput). */
@@ -87,6 +93,8 @@ export type ActionEntry = 'main' | 'post' | 'leak-check';
 /** The entries of scripts/build.mjs: the action bundles and the CLI. */
 export type BuildEntry = ActionEntry | 'cli' | 'leak-worker';
 
+const JOB_THAT_ENDS = "require('node:child_process').spawn(process.execPath, [process.argv[1]], { stdio: 'inherit' }).on('exit', (code) => process.exit(code ?? 1))";
+
 export async function runAction(entry: ActionEntry, options: RunActionOptions = {}): Promise<ActionRun> {
   const root = options.workRoot ?? tmpdir();
   const work = mkdtempSync(join(root, `file-commands-${entry}-`));
@@ -101,6 +109,9 @@ export async function runAction(entry: ActionEntry, options: RunActionOptions = 
   for (const f of Object.values(files)) writeFileSync(f, '');
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
+  // The builders' registry trust writes under /etc/docker/certs.d and /etc/containers/certs.d, which every suite on
+  // this machine shares: only the registry suites, which hold a lock for it (holdHostTrust), ask for it.
+  if (entry === 'main' && options.inputs?.registries === undefined) env[inputVariable('registries')] = 'none';
   for (const [k, v] of Object.entries(options.inputs ?? {})) env[inputVariable(k)] = v;
   for (const [k, v] of Object.entries(options.state ?? {})) env[`STATE_${k}`] = v;
   Object.assign(env, {
@@ -113,7 +124,9 @@ export async function runAction(entry: ActionEntry, options: RunActionOptions = 
     RUNNER_ENVIRONMENT: options.runnerEnvironment ?? env.RUNNER_ENVIRONMENT ?? 'self-hosted',
   });
   const script = join(await buildDist(entry === 'leak-check' ? ['leak-check', 'leak-worker'] : undefined), entry, 'index.js');
-  const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: runnerTemp });
+  // The parent that exits with the step is node, not sh: a POSIX shell drops variables like INPUT_CA-FILE.
+  const args = options.jobEnds ? ['-e', JOB_THAT_ENDS, script] : [script];
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: runnerTemp });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -8,13 +8,13 @@
  * redirect target is `runsc` (also 127.0.0.1 there), so that it is a different host for every builder's trust lookup.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { mintLeaf } from '../pki.js';
 import type { LabPki } from '../inspection/lab-pki.js';
-import type { Lab } from '../inspection/index.js';
+import { runAction, type ActionRun, type Lab } from '../inspection/index.js';
 import { freePort, spawnService, type Service } from '../inspection/procs.js';
 
 const run = promisify(execFile);
@@ -158,6 +158,59 @@ export function treeSnapshot(roots: readonly string[]): Record<string, string> {
   };
   for (const root of roots) walk(root);
   return out;
+}
+
+/** The lock every suite that changes the host's certs.d directories holds for each test (they compare whole trees). */
+const HOST_TRUST_LOCK = '/tmp/org-ca-tests-host-trust.lock';
+
+/**
+ * Waits for, then takes, the machine-wide lock on the trust directories (an exclusive directory holding the holder's
+ * PID; one left by a dead test process is taken over). Jest runs suites in parallel workers: without it one suite's
+ * action run shows up in another's before/after comparison. Returns the release.
+ */
+export async function holdHostTrust(timeoutMs = 600000): Promise<() => void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(HOST_TRUST_LOCK);
+      writeFileSync(join(HOST_TRUST_LOCK, 'pid'), String(process.pid));
+      return () => rmSync(HOST_TRUST_LOCK, { recursive: true, force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let holder = 0;
+    try {
+      holder = Number(readFileSync(join(HOST_TRUST_LOCK, 'pid'), 'utf8')) || 0;
+    } catch {
+      // released meanwhile, or its holder has not written its PID yet
+    }
+    if (holder > 0 && !existsSync(`/proc/${holder}`)) rmSync(HOST_TRUST_LOCK, { recursive: true, force: true });
+    if (Date.now() > deadline) throw new Error(`${HOST_TRUST_LOCK} is still held by process ${holder} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
+ * For a suite whose tests run the action against the host's certs.d: each test holds the host-trust lock, and a main
+ * step whose post step did not run (a test that failed half-way) is undone before the lock is released. Returns the
+ * set to add such main runs to (and to delete them from once their post step ran).
+ */
+export function useHostTrust(): Set<ActionRun> {
+  const pending = new Set<ActionRun>();
+  let release: (() => void) | undefined;
+  beforeEach(async () => {
+    release = await holdHostTrust();
+  }, 660000);
+  afterEach(async () => {
+    try {
+      for (const main of pending) await runAction('post', { state: main.state, runnerTemp: main.runnerTemp, timeoutMs: 60000 });
+    } finally {
+      pending.clear();
+      release?.();
+      release = undefined;
+    }
+  }, 120000);
+  return pending;
 }
 
 /** The paths that differ between two snapshots (never their content: the CA is no secret, but it is long). */

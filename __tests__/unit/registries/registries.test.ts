@@ -8,8 +8,11 @@ import { applyRegistryTrust } from '../../../src/registries/apply.js';
 import { setUpRegistryTrust } from '../../../src/registries/action.js';
 import { buildkitdConfigInline, kanikoFlags } from '../../../src/registries/builders.js';
 import { DEFAULT_REGISTRIES, parseRegistries, parseRegistry } from '../../../src/registries/hosts.js';
-import { defaultRegistryJournalPath, parseJournal, readJournalFile, revertJournalFile, undoJournal, writeJournalFile } from '../../../src/registries/journal.js';
-import { CERT_FILE_NAME, trustLocations, type TrustLocation } from '../../../src/registries/locations.js';
+import { parseJournal, registryJournalPath, readJournalFile, revertJournalFile, undoJournal, writeJournalFile } from '../../../src/registries/journal.js';
+import { certFileName, trustLocations, type TrustLocation } from '../../../src/registries/locations.js';
+
+const RUN = 'a1b2c3d4';
+const CERT_FILE_NAME = certFileName(RUN);
 import { planTrust, type PathKind } from '../../../src/registries/plan.js';
 import { opsFor } from '../../../src/registries/privileges.js';
 import { shellQuote } from '../../../src/build/outputs.js';
@@ -82,7 +85,7 @@ describe('planTrust (pure)', () => {
   const fsOf = (entries: Record<string, PathKind>) => (p: string) => entries[p];
 
   test('creates only the missing directories, parents first, each once', () => {
-    const plan = planTrust([loc('/etc/docker/certs.d')], ['a.io', 'b.io:5000'], fsOf({ '/': 'dir', '/etc': 'dir' }));
+    const plan = planTrust([loc('/etc/docker/certs.d')], ['a.io', 'b.io:5000'], fsOf({ '/': 'dir', '/etc': 'dir' }), CERT_FILE_NAME);
     expect(plan.mkdirs.map((d) => d.path)).toEqual(['/etc/docker', '/etc/docker/certs.d', '/etc/docker/certs.d/a.io', '/etc/docker/certs.d/b.io:5000']);
     expect(plan.files.map((f) => f.path)).toEqual([`/etc/docker/certs.d/a.io/${CERT_FILE_NAME}`, `/etc/docker/certs.d/b.io:5000/${CERT_FILE_NAME}`]);
   });
@@ -92,6 +95,7 @@ describe('planTrust (pure)', () => {
       [loc('/etc/docker/certs.d')],
       ['a.io', 'b.io'],
       fsOf({ '/': 'dir', '/etc': 'dir', '/etc/docker': 'dir', '/etc/docker/certs.d': 'dir', '/etc/docker/certs.d/a.io': 'dir', [`/etc/docker/certs.d/a.io/${CERT_FILE_NAME}`]: 'file', '/etc/docker/certs.d/b.io': 'file' }),
+      CERT_FILE_NAME,
     );
     expect(plan.mkdirs).toEqual([]);
     expect(plan.files).toEqual([]);
@@ -134,7 +138,7 @@ describe('apply and undo on real directories', () => {
     writeFileSync(join(dir, 'etc/docker/certs.d/ghcr.io/ca.crt'), 'admin CA');
     const before = snapshot(dir);
     let saved = '';
-    const result = applyRegistryTrust({ registries: ['ghcr.io', 'registry.example.com:5000'], caPath: ca, env: {}, uid: 0, mode: 'root', locations: locations(), save: (j) => (saved = JSON.stringify(j)) });
+    const result = applyRegistryTrust({ runId: RUN, registries: ['ghcr.io', 'registry.example.com:5000'], caPath: ca, env: {}, uid: 0, mode: 'root', locations: locations(), save: (j) => (saved = JSON.stringify(j)) });
     expect(result.warnings).toEqual([]);
     expect(result.written).toHaveLength(4);
     for (const path of result.written) expect(readFileSync(path, 'utf8')).toBe(readFileSync(ca, 'utf8'));
@@ -151,21 +155,21 @@ describe('apply and undo on real directories', () => {
   });
 
   test('undo leaves a file changed since, and a directory someone else filled', () => {
-    const result = applyRegistryTrust({ registries: ['a.io', 'b.io'], caPath: ca, env: {}, uid: 0, mode: 'root', locations: locations().slice(0, 1) });
+    const result = applyRegistryTrust({ runId: RUN, registries: ['a.io', 'b.io'], caPath: ca, env: {}, uid: 0, mode: 'root', locations: locations().slice(0, 1) });
     const [fileA] = result.written;
     writeFileSync(fileA!, 'edited');
     writeFileSync(join(dir, 'etc/docker/certs.d/b.io/other.crt'), 'theirs');
     const undo = undoJournal(result.journal, (p) => opsFor('root', p));
     expect(existsSync(fileA!)).toBe(true);
     expect(readFileSync(join(dir, 'etc/docker/certs.d/b.io/other.crt'), 'utf8')).toBe('theirs');
-    expect(undo.left.join('\n')).toMatch(/a\.io\/org-ca\.crt: changed since org-ca wrote it/);
+    expect(undo.left.join('\n')).toMatch(/a\.io\/org-ca-a1b2c3d4\.crt: changed since org-ca wrote it/);
     expect(undo.left.join('\n')).toMatch(/b\.io: not empty or not removable/);
   });
 
   test('without rights to the system directories nothing is written there, with one clear warning', () => {
     const rootless: TrustLocation = { id: 'containers-rootless', readers: 'rootless', root: join(dir, 'home/.config/containers/certs.d'), privileged: false, source: '' };
     const before = snapshot(dir);
-    const result = applyRegistryTrust({ registries: ['a.io'], caPath: ca, env: {}, uid: 1000, mode: 'user', locations: [...locations(), rootless] });
+    const result = applyRegistryTrust({ runId: RUN, registries: ['a.io'], caPath: ca, env: {}, uid: 1000, mode: 'user', locations: [...locations(), rootless] });
     expect(result.warnings).toHaveLength(1);
     expect(result.warnings[0]).toMatch(/sudo asks for a password, so .*etc\/docker\/certs.d and .*etc\/containers\/certs.d were left unchanged/);
     expect(result.written).toEqual([join(rootless.root, 'a.io', CERT_FILE_NAME)]);
@@ -176,7 +180,7 @@ describe('apply and undo on real directories', () => {
     const before = snapshot(dir);
     const saves: number[] = [];
     // The directories are made first; copying a CA that is not there then fails after several steps were journaled.
-    const broken = applyRegistryTrust({ registries: ['a.io', 'b.io'], caPath: join(dir, 'missing.pem'), env: {}, uid: 0, mode: 'root', locations: locations(), save: (j) => saves.push(j.entries.length) });
+    const broken = applyRegistryTrust({ runId: RUN, registries: ['a.io', 'b.io'], caPath: join(dir, 'missing.pem'), env: {}, uid: 0, mode: 'root', locations: locations(), save: (j) => saves.push(j.entries.length) });
     expect(Math.max(...saves)).toBeGreaterThan(2);
     expect(broken.written).toEqual([]);
     expect(broken.warnings.join('\n')).toMatch(/Registry trust was not set up \(.*missing\.pem.*\); everything written so far was removed again\. /);
@@ -192,6 +196,7 @@ describe('apply and undo on real directories', () => {
     const before = snapshot(join(dir, 'etc'));
     const sizes: number[] = [];
     const result = applyRegistryTrust({
+      runId: RUN,
       registries: ['a.io', 'b.io'],
       caPath: ca,
       env: {},
@@ -220,7 +225,7 @@ describe('apply and undo on real directories', () => {
 
   test('what could not be removed for want of rights stays in the journal file for the next hook or run', () => {
     const file = join(dir, 'journal.json');
-    const result = applyRegistryTrust({ registries: ['a.io'], caPath: ca, env: {}, uid: 0, mode: 'root', locations: locations().slice(0, 1), save: (j) => writeJournalFile(file, j) });
+    const result = applyRegistryTrust({ runId: RUN, registries: ['a.io'], caPath: ca, env: {}, uid: 0, mode: 'root', locations: locations().slice(0, 1), save: (j) => writeJournalFile(file, j) });
     expect(result.written).toHaveLength(1);
     // The hook runs without the rights the main step had: nothing privileged can be removed now.
     const undo = revertJournalFile(file, (mode, privileged) => (privileged ? undefined : opsFor(mode, privileged)))!;
@@ -280,10 +285,10 @@ describe('apply and undo on real directories', () => {
 describe('the journal file (what a cancelled job leaves for the job-completed hook or the next run)', () => {
   test.each([
     [{ ORG_CA_REGISTRY_JOURNAL: '/srv/j.json', HOME: '/home/r' }, 0, '/srv/j.json'],
-    [{ HOME: '/home/r' }, 0, '/var/lib/org-ca/registry-journal.json'],
-    [{ HOME: '/home/r', XDG_STATE_HOME: '/state' }, 1000, '/state/org-ca/registry-journal.json'],
-    [{ HOME: '/home/r' }, 1000, '/home/r/.local/state/org-ca/registry-journal.json'],
-  ])('defaultRegistryJournalPath(%j, uid %s) = %s', (env, uid, path) => {
-    expect(defaultRegistryJournalPath(env, uid)).toBe(path);
+    [{ HOME: '/home/r' }, 0, '/var/lib/org-ca/registry-journal-a1b2c3d4.json'],
+    [{ HOME: '/home/r', XDG_STATE_HOME: '/state' }, 1000, '/state/org-ca/registry-journal-a1b2c3d4.json'],
+    [{ HOME: '/home/r' }, 1000, '/home/r/.local/state/org-ca/registry-journal-a1b2c3d4.json'],
+  ])('registryJournalPath(run, %j, uid %s) = %s', (env, uid, path) => {
+    expect(registryJournalPath(RUN, env, uid)).toBe(path);
   });
 });
