@@ -39506,7 +39506,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3198);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1215);
 
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
 
@@ -39515,7 +39515,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3198:
+/***/ 1215:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -54369,7 +54369,7 @@ async function prepareJournal(path) {
  * only once that process is gone. The start time tells a reused PID from the original.
  */
 
-/** Pure: the parent PID and start time from the text of /proc/PID/stat; the command name may hold spaces and ')'. */
+/** Pure: the state, parent PID and start time from the text of /proc/PID/stat; the command name may hold spaces and ')'. */
 function parseProcStat(text) {
     const close = text.lastIndexOf(')');
     if (close < 0)
@@ -54380,7 +54380,7 @@ function parseProcStat(text) {
     const start = fields[19];
     if (!Number.isInteger(ppid) || !start || !/^\d+$/.test(start))
         return undefined;
-    return { ppid, start };
+    return { state: fields[0], ppid, start };
 }
 function statOf(pid) {
     try {
@@ -54397,11 +54397,27 @@ function currentJobOwner() {
     if (ppid <= 1)
         return undefined;
     const stat = statOf(ppid);
-    return stat ? { pid: ppid, start: stat.start } : undefined;
+    const boot = bootId();
+    return stat ? { pid: ppid, start: stat.start, ...(boot ? { boot } : {}) } : undefined;
 }
-/** Whether the owner's process still runs (the same PID and the same start time). */
+function bootId() {
+    try {
+        return (0,external_node_fs_namespaceObject.readFileSync)('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Whether the owner's process still runs: the same boot, PID and start time, and not a zombie (it has exited). */
 function ownerRunning(owner) {
-    return statOf(owner.pid)?.start === owner.start;
+    if (owner.boot && owner.boot !== bootId())
+        return false;
+    const stat = statOf(owner.pid);
+    return stat !== undefined && stat.start === owner.start && stat.state !== 'Z' && stat.state !== 'X';
+}
+/** Whether two records name the same process. */
+function sameOwner(a, b) {
+    return a.pid === b.pid && a.start === b.start;
 }
 /** This process and its ancestors up to PID 1: the runner's job-completed hook is a child of the job's own worker. */
 function ancestry() {
@@ -54424,7 +54440,7 @@ function ancestry() {
 function mayRevert(owner, claimant, facts) {
     if (!owner)
         return true;
-    if (claimant === 'job-completed' && facts.ancestors.some((a) => a.pid === owner.pid && a.start === owner.start))
+    if (claimant === 'job-completed' && facts.ancestors.some((a) => sameOwner(a, owner)))
         return true;
     return !facts.running(owner);
 }
@@ -54433,7 +54449,95 @@ function isJobOwner(value) {
     if (!value || typeof value !== 'object')
         return false;
     const o = value;
-    return typeof o.pid === 'number' && Number.isInteger(o.pid) && o.pid > 1 && typeof o.start === 'string' && /^\d+$/.test(o.start);
+    return (typeof o.pid === 'number' &&
+        Number.isInteger(o.pid) &&
+        o.pid > 1 &&
+        typeof o.start === 'string' &&
+        /^\d+$/.test(o.start) &&
+        (o.boot === undefined || (typeof o.boot === 'string' && /^[0-9a-f-]{36}$/.test(o.boot))));
+}
+
+;// CONCATENATED MODULE: ./src/fs/host-lock.ts
+/**
+ * One lock per state directory, held while a step reads the journals there and changes what they record: jobs that
+ * start or end at the same moment on one host then never plan from a state another is changing (two runs making the
+ * same directory, one removing a directory the other is about to write into, both reverting one leftover).
+ *
+ * Node has no flock(2); util-linux's flock(1) holds it for us. The helper's stdin is this process: when the step
+ * releases the lock, or dies, the pipe closes and so does the lock. No stale lock file can outlive its holder.
+ */
+
+class HostLockError extends Error {
+    /** flock(1) is not installed: the caller may go on unlocked. */
+    missing;
+    constructor(message, missing = false) {
+        super(message);
+        this.name = 'HostLockError';
+        this.missing = missing;
+    }
+}
+/**
+ * Runs `body` holding an exclusive lock on `path` (created if missing); fails after `timeoutMs` with the path. Without
+ * flock(1) on the machine, `body` runs unlocked after `unlocked` was told why.
+ */
+async function withHostLock(path, body, unlocked, options = {}) {
+    let release;
+    try {
+        release = await acquire(path, options.timeoutMs ?? 60000, options.flock ?? 'flock');
+    }
+    catch (error) {
+        if (!(error instanceof HostLockError && error.missing))
+            throw error;
+        unlocked(error.message);
+        return await body();
+    }
+    try {
+        return await body();
+    }
+    finally {
+        release();
+    }
+}
+function acquire(path, timeoutMs, flock) {
+    return new Promise((resolve, reject) => {
+        const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
+        // `cat` holds the lock until stdin closes; "locked" says it is held. -E 75: a timeout is told apart from a failure.
+        const child = (0,external_node_child_process_namespaceObject.spawn)(flock, ['--exclusive', '--wait', seconds, '--conflict-exit-code', '75', path, '-c', 'echo locked && exec cat >/dev/null'], {
+            stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let stderr = '';
+        let settled = false;
+        const fail = (message, missing = false) => {
+            if (settled)
+                return;
+            settled = true;
+            child.kill('SIGKILL');
+            reject(new HostLockError(message, missing));
+        };
+        child.stderr.on('data', (d) => (stderr += d.toString()));
+        child.on('error', (error) => fail(`could not run flock(1) to lock ${path} (${error.message})`, error.code === 'ENOENT'));
+        child.on('exit', (code) => {
+            if (code === 75)
+                fail(`${path} stayed locked by another org-ca step for ${seconds} s`);
+            else
+                fail(`could not lock ${path}: ${stderr.trim().split('\n')[0] || `flock exited with ${code}`}`);
+        });
+        child.stdout.once('data', () => {
+            if (settled)
+                return;
+            settled = true;
+            // The lock must never keep this process alive, nor its end wait for the helper.
+            child.unref();
+            child.stdout.destroy();
+            child.stderr.destroy();
+            resolve(() => {
+                child.stdin.end();
+                child.stdin.destroy();
+            });
+        });
+        // Without a reader the helper would hold the lock forever if this process were stopped before resolving.
+        child.stdin.unref?.();
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/registries/privileges.ts
@@ -54616,12 +54720,19 @@ const JOURNAL_NAME = /^registry-journal(-[0-9a-f]{8,32})?\.json$/;
 function registryJournalPath(runId, env = process.env, uid = process.getuid?.() ?? -1) {
     return env.ORG_CA_REGISTRY_JOURNAL || join(stateDirectory(env, uid), `registry-journal-${runId}.json`);
 }
+/** The directory whose journals one lock guards: ORG_CA_REGISTRY_JOURNAL's, or the state directory. */
+function registryJournalDir(env, uid) {
+    return env.ORG_CA_REGISTRY_JOURNAL ? (0,external_node_path_namespaceObject.dirname)(env.ORG_CA_REGISTRY_JOURNAL) : state_file_stateDirectory(env, uid);
+}
 /** The journals on this host that may be leftovers: the ORG_CA_REGISTRY_JOURNAL file, or every journal in the state directory. */
 function registryJournalFiles(env = process.env, uid = process.getuid?.() ?? -1) {
     const chosen = env.ORG_CA_REGISTRY_JOURNAL;
     if (chosen)
         return (0,external_node_fs_namespaceObject.existsSync)(chosen) ? [chosen] : [];
-    const dir = state_file_stateDirectory(env, uid);
+    return journalsIn(registryJournalDir(env, uid));
+}
+/** Every journal in `dir`, by name. */
+function journalsIn(dir) {
     let names;
     try {
         names = (0,external_node_fs_namespaceObject.readdirSync)(dir);
@@ -54630,6 +54741,30 @@ function registryJournalFiles(env = process.env, uid = process.getuid?.() ?? -1)
         return [];
     }
     return names.filter((name) => JOURNAL_NAME.test(name)).sort().map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
+}
+/**
+ * The lock a step holds while it reads the journals beside it and changes what they record (src/fs/host-lock.ts): one
+ * per directory of journals. `journalPath`: that journal's directory; else the one for this environment.
+ */
+function registryLockPath(journalPath, env = process.env, uid = process.getuid?.() ?? -1) {
+    return (0,external_node_path_namespaceObject.join)(journalPath ? (0,external_node_path_namespaceObject.dirname)(journalPath) : registryJournalDir(env, uid), 'registry-trust.lock');
+}
+/** The CA files the journals in `paths` other than `except` list: another run's, which that run (or its hook) removes. */
+function filesListedElsewhere(paths, except) {
+    const files = new Set();
+    for (const path of paths) {
+        if (path === except)
+            continue;
+        try {
+            for (const entry of readJournalFile(path)?.entries ?? [])
+                if (entry.type === 'file')
+                    files.add(entry.path);
+        }
+        catch {
+            // not a journal: reported where it is reverted
+        }
+    }
+    return files;
 }
 /** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
 async function prepareJournalFile(path) {
@@ -54660,18 +54795,18 @@ function writeJournalFile(path, journal) {
  * a removal that failed), for the next hook or run; what changed since or was filled by someone else is reported and
  * dropped: it is no longer org-ca's.
  */
-function revertJournalFile(path, opsFor) {
+function revertJournalFile(path, opsFor, othersFiles = new Set()) {
     const journal = readJournalFile(path);
-    return journal ? revertJournal(path, journal, opsFor) : undefined;
+    return journal ? revertJournal(path, journal, opsFor, othersFiles) : undefined;
 }
-function revertJournal(path, journal, opsFor) {
-    const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
+function revertJournal(path, journal, opsFor, othersFiles) {
+    const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged), othersFiles);
     writeJournalFile(path, { ...journal, entries: result.retry });
     return result;
 }
 /**
  * Reverts the journals in `paths` whose job has ended (or, for the job-completed hook, is the one completing). One
- * journal that cannot be read does not stop the others.
+ * journal that cannot be read does not stop the others. Call it holding the lock (registryLockPath).
  */
 function revertLeftoverJournals(paths, claimant, facts, opsFor) {
     const outcomes = [];
@@ -54683,7 +54818,7 @@ function revertLeftoverJournals(paths, claimant, facts, opsFor) {
             if (journal.owner && !mayRevert(journal.owner, claimant, facts))
                 outcomes.push({ path, running: journal.owner, journal });
             else
-                outcomes.push({ path, reverted: revertJournal(path, journal, opsFor) });
+                outcomes.push({ path, reverted: revertJournal(path, journal, opsFor, filesListedElsewhere(paths, path)) });
         }
         catch (error) {
             outcomes.push({ path, error: error instanceof Error ? error.message : String(error) });
@@ -54706,7 +54841,7 @@ function undoReport(result) {
  * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
  * it is empty. Anything else is left and reported, never forced.
  */
-function undoJournal(journal, opsFor) {
+function undoJournal(journal, opsFor, othersFiles = new Set()) {
     const removed = [];
     const shared = [];
     const left = [];
@@ -54739,7 +54874,7 @@ function undoJournal(journal, opsFor) {
             removed.push(entry.path);
         }
         catch (error) {
-            if (entry.type === 'dir' && holdsOnlyOrgCaFiles(entry.path)) {
+            if (entry.type === 'dir' && holdsOnlyFilesOf(entry.path, othersFiles)) {
                 shared.push(entry.path);
                 continue;
             }
@@ -54752,11 +54887,16 @@ function undoJournal(journal, opsFor) {
     }
     return { removed, shared, left, retry };
 }
-/** Whether `dir` holds nothing but org-ca CA files, directly or in directories that do (the ancestors org-ca made). */
-function holdsOnlyOrgCaFiles(dir) {
+/**
+ * Whether `dir` holds nothing but CA files other org-ca runs' journals list, directly or in directories that do: then
+ * it is theirs to remove (they made it, or share it). Anything else in it (an orphaned or older org-ca file, someone's
+ * own) and it is reported as left.
+ */
+function holdsOnlyFilesOf(dir, othersFiles) {
     try {
         const entries = (0,external_node_fs_namespaceObject.readdirSync)(dir, { withFileTypes: true });
-        return entries.length > 0 && entries.every((e) => (e.isFile() && isOrgCaCertName(e.name)) || (e.isDirectory() && holdsOnlyOrgCaFiles((0,external_node_path_namespaceObject.join)(dir, e.name))));
+        return (entries.length > 0 &&
+            entries.every((e) => (e.isFile() && othersFiles.has((0,external_node_path_namespaceObject.join)(dir, e.name))) || (e.isDirectory() && holdsOnlyFilesOf((0,external_node_path_namespaceObject.join)(dir, e.name), othersFiles))));
     }
     catch {
         return false;
@@ -55336,6 +55476,7 @@ function writeVerdict(path, verdict) {
 
 
 
+
 /** The files' directory inside RUNNER_TEMP: fixed, so job-completed finds it without state. */
 const JOB_FILES_DIR = 'org-ca-hook';
 /** Where the runner mounts the host's _work/_temp inside a job container. */
@@ -55456,14 +55597,23 @@ async function jobCompleted(env) {
     }
     // The same for registry trust under certs.d, for this job and any job that ended without reverting: a file is
     // removed only while it holds what org-ca wrote; the journals of other jobs still running are theirs.
-    const facts = { running: ownerRunning, ancestors: ancestry() };
-    for (const outcome of revertLeftoverJournals(registryJournalFiles(env), 'job-completed', facts, opsFor)) {
-        if ('error' in outcome)
-            lines.push(`org-ca: ${outcome.error}.`);
-        if (!('reverted' in outcome))
-            continue;
-        const { removed, shared, left } = undoReport(outcome.reverted);
-        lines.push(...[removed, shared, ...left].filter((line) => line !== undefined).map((line) => `org-ca: ${line}`));
+    const journals = registryJournalFiles(env);
+    if (journals.length) {
+        const facts = { running: ownerRunning, ancestors: ancestry() };
+        try {
+            const outcomes = await withHostLock(registryLockPath(undefined, env), () => revertLeftoverJournals(registryJournalFiles(env), 'job-completed', facts, opsFor), (why) => lines.push(`org-ca: registry trust is removed without the lock that orders jobs on this host: ${why}.`));
+            for (const outcome of outcomes) {
+                if ('error' in outcome)
+                    lines.push(`org-ca: ${outcome.error}.`);
+                if (!('reverted' in outcome))
+                    continue;
+                const { removed, shared, left } = undoReport(outcome.reverted);
+                lines.push(...[removed, shared, ...left].filter((line) => line !== undefined).map((line) => `org-ca: ${line}`));
+            }
+        }
+        catch (error) {
+            lines.push(`org-ca: registry trust was not checked for leftovers: ${error instanceof Error ? error.message : String(error)}.`);
+        }
     }
     if (!env.RUNNER_TEMP)
         return [...lines, 'org-ca: RUNNER_TEMP is not set; nothing else to remove.'];

@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(355);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8393);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 355:
+/***/ 8393:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34993,6 +34993,89 @@ function nativeSection(plan) {
     return lines.join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/fs/host-lock.ts
+/**
+ * One lock per state directory, held while a step reads the journals there and changes what they record: jobs that
+ * start or end at the same moment on one host then never plan from a state another is changing (two runs making the
+ * same directory, one removing a directory the other is about to write into, both reverting one leftover).
+ *
+ * Node has no flock(2); util-linux's flock(1) holds it for us. The helper's stdin is this process: when the step
+ * releases the lock, or dies, the pipe closes and so does the lock. No stale lock file can outlive its holder.
+ */
+
+class HostLockError extends Error {
+    /** flock(1) is not installed: the caller may go on unlocked. */
+    missing;
+    constructor(message, missing = false) {
+        super(message);
+        this.name = 'HostLockError';
+        this.missing = missing;
+    }
+}
+/**
+ * Runs `body` holding an exclusive lock on `path` (created if missing); fails after `timeoutMs` with the path. Without
+ * flock(1) on the machine, `body` runs unlocked after `unlocked` was told why.
+ */
+async function host_lock_withHostLock(path, body, unlocked, options = {}) {
+    let release;
+    try {
+        release = await acquire(path, options.timeoutMs ?? 60000, options.flock ?? 'flock');
+    }
+    catch (error) {
+        if (!(error instanceof HostLockError && error.missing))
+            throw error;
+        unlocked(error.message);
+        return await body();
+    }
+    try {
+        return await body();
+    }
+    finally {
+        release();
+    }
+}
+function acquire(path, timeoutMs, flock) {
+    return new Promise((resolve, reject) => {
+        const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
+        // `cat` holds the lock until stdin closes; "locked" says it is held. -E 75: a timeout is told apart from a failure.
+        const child = (0,external_node_child_process_namespaceObject.spawn)(flock, ['--exclusive', '--wait', seconds, '--conflict-exit-code', '75', path, '-c', 'echo locked && exec cat >/dev/null'], {
+            stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let stderr = '';
+        let settled = false;
+        const fail = (message, missing = false) => {
+            if (settled)
+                return;
+            settled = true;
+            child.kill('SIGKILL');
+            reject(new HostLockError(message, missing));
+        };
+        child.stderr.on('data', (d) => (stderr += d.toString()));
+        child.on('error', (error) => fail(`could not run flock(1) to lock ${path} (${error.message})`, error.code === 'ENOENT'));
+        child.on('exit', (code) => {
+            if (code === 75)
+                fail(`${path} stayed locked by another org-ca step for ${seconds} s`);
+            else
+                fail(`could not lock ${path}: ${stderr.trim().split('\n')[0] || `flock exited with ${code}`}`);
+        });
+        child.stdout.once('data', () => {
+            if (settled)
+                return;
+            settled = true;
+            // The lock must never keep this process alive, nor its end wait for the helper.
+            child.unref();
+            child.stdout.destroy();
+            child.stderr.destroy();
+            resolve(() => {
+                child.stdin.end();
+                child.stdin.destroy();
+            });
+        });
+        // Without a reader the helper would hold the lock forever if this process were stopped before resolving.
+        child.stdin.unref?.();
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/fs/job-owner.ts
 /**
  * Which job a journal belongs to, so that one job never reverts what another job on the same host still uses.
@@ -35003,7 +35086,7 @@ function nativeSection(plan) {
  * only once that process is gone. The start time tells a reused PID from the original.
  */
 
-/** Pure: the parent PID and start time from the text of /proc/PID/stat; the command name may hold spaces and ')'. */
+/** Pure: the state, parent PID and start time from the text of /proc/PID/stat; the command name may hold spaces and ')'. */
 function parseProcStat(text) {
     const close = text.lastIndexOf(')');
     if (close < 0)
@@ -35014,7 +35097,7 @@ function parseProcStat(text) {
     const start = fields[19];
     if (!Number.isInteger(ppid) || !start || !/^\d+$/.test(start))
         return undefined;
-    return { ppid, start };
+    return { state: fields[0], ppid, start };
 }
 function statOf(pid) {
     try {
@@ -35031,11 +35114,27 @@ function currentJobOwner() {
     if (ppid <= 1)
         return undefined;
     const stat = statOf(ppid);
-    return stat ? { pid: ppid, start: stat.start } : undefined;
+    const boot = bootId();
+    return stat ? { pid: ppid, start: stat.start, ...(boot ? { boot } : {}) } : undefined;
 }
-/** Whether the owner's process still runs (the same PID and the same start time). */
+function bootId() {
+    try {
+        return (0,external_node_fs_namespaceObject.readFileSync)('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Whether the owner's process still runs: the same boot, PID and start time, and not a zombie (it has exited). */
 function ownerRunning(owner) {
-    return statOf(owner.pid)?.start === owner.start;
+    if (owner.boot && owner.boot !== bootId())
+        return false;
+    const stat = statOf(owner.pid);
+    return stat !== undefined && stat.start === owner.start && stat.state !== 'Z' && stat.state !== 'X';
+}
+/** Whether two records name the same process. */
+function sameOwner(a, b) {
+    return a.pid === b.pid && a.start === b.start;
 }
 /** This process and its ancestors up to PID 1: the runner's job-completed hook is a child of the job's own worker. */
 function ancestry() {
@@ -35058,7 +35157,7 @@ function ancestry() {
 function mayRevert(owner, claimant, facts) {
     if (!owner)
         return true;
-    if (claimant === 'job-completed' && facts.ancestors.some((a) => a.pid === owner.pid && a.start === owner.start))
+    if (claimant === 'job-completed' && facts.ancestors.some((a) => sameOwner(a, owner)))
         return true;
     return !facts.running(owner);
 }
@@ -35067,7 +35166,12 @@ function isJobOwner(value) {
     if (!value || typeof value !== 'object')
         return false;
     const o = value;
-    return typeof o.pid === 'number' && Number.isInteger(o.pid) && o.pid > 1 && typeof o.start === 'string' && /^\d+$/.test(o.start);
+    return (typeof o.pid === 'number' &&
+        Number.isInteger(o.pid) &&
+        o.pid > 1 &&
+        typeof o.start === 'string' &&
+        /^\d+$/.test(o.start) &&
+        (o.boot === undefined || (typeof o.boot === 'string' && /^[0-9a-f-]{36}$/.test(o.boot))));
 }
 
 ;// CONCATENATED MODULE: ./src/registries/privileges.ts
@@ -35250,12 +35354,19 @@ const JOURNAL_NAME = /^registry-journal(-[0-9a-f]{8,32})?\.json$/;
 function registryJournalPath(runId, env = process.env, uid = process.getuid?.() ?? -1) {
     return env.ORG_CA_REGISTRY_JOURNAL || (0,external_node_path_namespaceObject.join)(stateDirectory(env, uid), `registry-journal-${runId}.json`);
 }
+/** The directory whose journals one lock guards: ORG_CA_REGISTRY_JOURNAL's, or the state directory. */
+function registryJournalDir(env, uid) {
+    return env.ORG_CA_REGISTRY_JOURNAL ? (0,external_node_path_namespaceObject.dirname)(env.ORG_CA_REGISTRY_JOURNAL) : stateDirectory(env, uid);
+}
 /** The journals on this host that may be leftovers: the ORG_CA_REGISTRY_JOURNAL file, or every journal in the state directory. */
 function registryJournalFiles(env = process.env, uid = process.getuid?.() ?? -1) {
     const chosen = env.ORG_CA_REGISTRY_JOURNAL;
     if (chosen)
         return (0,external_node_fs_namespaceObject.existsSync)(chosen) ? [chosen] : [];
-    const dir = stateDirectory(env, uid);
+    return journal_journalsIn(registryJournalDir(env, uid));
+}
+/** Every journal in `dir`, by name. */
+function journal_journalsIn(dir) {
     let names;
     try {
         names = (0,external_node_fs_namespaceObject.readdirSync)(dir);
@@ -35264,6 +35375,30 @@ function registryJournalFiles(env = process.env, uid = process.getuid?.() ?? -1)
         return [];
     }
     return names.filter((name) => JOURNAL_NAME.test(name)).sort().map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
+}
+/**
+ * The lock a step holds while it reads the journals beside it and changes what they record (src/fs/host-lock.ts): one
+ * per directory of journals. `journalPath`: that journal's directory; else the one for this environment.
+ */
+function journal_registryLockPath(journalPath, env = process.env, uid = process.getuid?.() ?? -1) {
+    return (0,external_node_path_namespaceObject.join)(journalPath ? (0,external_node_path_namespaceObject.dirname)(journalPath) : registryJournalDir(env, uid), 'registry-trust.lock');
+}
+/** The CA files the journals in `paths` other than `except` list: another run's, which that run (or its hook) removes. */
+function journal_filesListedElsewhere(paths, except) {
+    const files = new Set();
+    for (const path of paths) {
+        if (path === except)
+            continue;
+        try {
+            for (const entry of readJournalFile(path)?.entries ?? [])
+                if (entry.type === 'file')
+                    files.add(entry.path);
+        }
+        catch {
+            // not a journal: reported where it is reverted
+        }
+    }
+    return files;
 }
 /** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
 async function prepareJournalFile(path) {
@@ -35294,18 +35429,18 @@ function writeJournalFile(path, journal) {
  * a removal that failed), for the next hook or run; what changed since or was filled by someone else is reported and
  * dropped: it is no longer org-ca's.
  */
-function journal_revertJournalFile(path, opsFor) {
+function journal_revertJournalFile(path, opsFor, othersFiles = new Set()) {
     const journal = readJournalFile(path);
-    return journal ? revertJournal(path, journal, opsFor) : undefined;
+    return journal ? revertJournal(path, journal, opsFor, othersFiles) : undefined;
 }
-function revertJournal(path, journal, opsFor) {
-    const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
+function revertJournal(path, journal, opsFor, othersFiles) {
+    const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged), othersFiles);
     writeJournalFile(path, { ...journal, entries: result.retry });
     return result;
 }
 /**
  * Reverts the journals in `paths` whose job has ended (or, for the job-completed hook, is the one completing). One
- * journal that cannot be read does not stop the others.
+ * journal that cannot be read does not stop the others. Call it holding the lock (registryLockPath).
  */
 function revertLeftoverJournals(paths, claimant, facts, opsFor) {
     const outcomes = [];
@@ -35317,7 +35452,7 @@ function revertLeftoverJournals(paths, claimant, facts, opsFor) {
             if (journal.owner && !mayRevert(journal.owner, claimant, facts))
                 outcomes.push({ path, running: journal.owner, journal });
             else
-                outcomes.push({ path, reverted: revertJournal(path, journal, opsFor) });
+                outcomes.push({ path, reverted: revertJournal(path, journal, opsFor, journal_filesListedElsewhere(paths, path)) });
         }
         catch (error) {
             outcomes.push({ path, error: error instanceof Error ? error.message : String(error) });
@@ -35340,7 +35475,7 @@ function undoReport(result) {
  * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
  * it is empty. Anything else is left and reported, never forced.
  */
-function undoJournal(journal, opsFor) {
+function undoJournal(journal, opsFor, othersFiles = new Set()) {
     const removed = [];
     const shared = [];
     const left = [];
@@ -35373,7 +35508,7 @@ function undoJournal(journal, opsFor) {
             removed.push(entry.path);
         }
         catch (error) {
-            if (entry.type === 'dir' && holdsOnlyOrgCaFiles(entry.path)) {
+            if (entry.type === 'dir' && holdsOnlyFilesOf(entry.path, othersFiles)) {
                 shared.push(entry.path);
                 continue;
             }
@@ -35386,11 +35521,16 @@ function undoJournal(journal, opsFor) {
     }
     return { removed, shared, left, retry };
 }
-/** Whether `dir` holds nothing but org-ca CA files, directly or in directories that do (the ancestors org-ca made). */
-function holdsOnlyOrgCaFiles(dir) {
+/**
+ * Whether `dir` holds nothing but CA files other org-ca runs' journals list, directly or in directories that do: then
+ * it is theirs to remove (they made it, or share it). Anything else in it (an orphaned or older org-ca file, someone's
+ * own) and it is reported as left.
+ */
+function holdsOnlyFilesOf(dir, othersFiles) {
     try {
         const entries = (0,external_node_fs_namespaceObject.readdirSync)(dir, { withFileTypes: true });
-        return entries.length > 0 && entries.every((e) => (e.isFile() && isOrgCaCertName(e.name)) || (e.isDirectory() && holdsOnlyOrgCaFiles((0,external_node_path_namespaceObject.join)(dir, e.name))));
+        return (entries.length > 0 &&
+            entries.every((e) => (e.isFile() && othersFiles.has((0,external_node_path_namespaceObject.join)(dir, e.name))) || (e.isDirectory() && holdsOnlyFilesOf((0,external_node_path_namespaceObject.join)(dir, e.name), othersFiles))));
     }
     catch {
         return false;
@@ -35494,23 +35634,34 @@ function applyRegistryTrust(input) {
         for (const dir of plan.adopt) {
             entries.push({ type: 'dir', path: dir.path, privileged: privileged.get(dir.location) ?? true });
         }
+        // Each change is journaled before it is made: a step stopped between the two leaves nothing its journal does not
+        // list (undo skips what is not there). A change that fails is taken off again: what is there is not ours.
+        const journaled = (entry, change) => {
+            entries.push(entry);
+            input.save?.(journal());
+            try {
+                change();
+            }
+            catch (error) {
+                entries.pop();
+                throw error;
+            }
+        };
         for (const dir of plan.mkdirs) {
             const p = privileged.get(dir.location) ?? true;
-            ops(p).mkdir(dir.path);
-            entries.push({ type: 'dir', path: dir.path, privileged: p });
-            input.save?.(journal());
+            journaled({ type: 'dir', path: dir.path, privileged: p }, () => ops(p).mkdir(dir.path));
         }
+        // The name is this run's own, so no other file can be there; undo removes it only while it holds this content.
+        const sha256 = sha256File(input.caPath);
         for (const file of plan.files) {
             const p = privileged.get(file.location) ?? true;
-            ops(p).copy(input.caPath, file.path);
-            entries.push({ type: 'file', path: file.path, privileged: p, sha256: sha256File(file.path) });
+            journaled({ type: 'file', path: file.path, privileged: p, sha256 }, () => ops(p).copy(input.caPath, file.path));
             written.push(file.path);
-            input.save?.(journal());
         }
     }
     catch (error) {
         const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        const undo = undoJournal(journal(), ops);
+        const undo = undoJournal(journal(), ops, input.othersFiles);
         entries.length = 0;
         input.save?.(journal());
         warnings.push(`Registry trust was not set up (${why}); everything written so far was removed again` +
@@ -35520,7 +35671,7 @@ function applyRegistryTrust(input) {
     }
     const dockerRoot = all.find((l) => l.id === 'docker')?.root;
     const newDockerHosts = dockerRoot
-        ? input.registries.filter((r) => plan.mkdirs.some((d) => d.path === external_node_path_namespaceObject.posix.join(dockerRoot, r)))
+        ? input.registries.filter((r) => [...plan.adopt, ...plan.mkdirs].some((d) => d.path === external_node_path_namespaceObject.posix.join(dockerRoot, r)))
         : [];
     return { journal: journal(), written, notes, warnings, newDockerHosts };
 }
@@ -35569,6 +35720,8 @@ function kanikoFlags(registries, caPath, quote) {
 
 
 
+
+
 /** The outputs for builders the action cannot configure itself (main.ts sets them); empty when nothing was injected. */
 function registryOutputValues(registries, caPath) {
     return {
@@ -35588,34 +35741,26 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
     }
     const runId = (0,external_node_crypto_.randomBytes)(4).toString('hex');
     const journalPath = registryJournalPath(runId, env, uid);
-    const madeByOrgCa = new Set();
+    const owner = currentJobOwner();
+    let result;
     try {
-        // Journals left by jobs whose post step and job-completed hook never ran are reverted first; those of jobs still
-        // running on this host are left to them, and the directories they made are shared rather than made twice.
-        for (const outcome of revertLeftoverJournals(registryJournalFiles(env, uid), 'next-run', { running: ownerRunning, ancestors: [] }, privileges_opsFor)) {
-            if ('error' in outcome) {
-                if (outcome.path === journalPath)
-                    throw new Error(outcome.error);
-                core_warning(`A journal left by an earlier run: ${outcome.error}`);
-            }
-            else if ('running' in outcome) {
-                // ORG_CA_REGISTRY_JOURNAL names one file: two jobs at once cannot both keep their record in it.
-                if (outcome.path === journalPath)
-                    throw new Error(`${journalPath} (ORG_CA_REGISTRY_JOURNAL) belongs to a job still running on this host (process ${outcome.running.pid}); give each runner its own`);
-                info(`Registry trust of a job still running on this host (process ${outcome.running.pid}) left to it: ${outcome.path}.`);
-                for (const entry of outcome.journal.entries)
-                    if (entry.type === 'dir')
-                        madeByOrgCa.add(entry.path);
-            }
-            else {
-                report('A journal left by an earlier run', outcome.reverted);
-                if (outcome.path === journalPath && outcome.reverted.retry.length) {
-                    // Writing this run's journal over it would drop the record of what is still there.
-                    throw new Error(`${journalPath} still lists ${outcome.reverted.retry.map((e) => e.path).join(', ')}, which could not be removed with this job's rights`);
-                }
-            }
-        }
         await prepareJournalFile(journalPath);
+        // Held from reading the other journals until this run's is written: jobs starting or ending at the same moment
+        // on this host never plan from a state another is changing.
+        result = await host_lock_withHostLock(journal_registryLockPath(journalPath), () => {
+            const others = takeLeftovers(journalPath, owner, env, uid);
+            saveRegistryJournal(journalPath);
+            return applyRegistryTrust({
+                registries,
+                caPath,
+                runId,
+                ...(owner ? { owner } : {}),
+                ...others,
+                env,
+                uid,
+                save: (journal) => writeJournalFile(journalPath, journal),
+            });
+        }, (why) => info(`Registry trust is set up without the lock that orders jobs on this host: ${why}.`));
     }
     catch (error) {
         // Registry trust is an addition to what the job already got (the variables are exported): without a journal it
@@ -35623,18 +35768,6 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
         core_warning(`Registry trust was not set up: ${error instanceof Error ? error.message : String(error)}. Builders' registry pulls will not trust the org CA; use the buildkitd-config-inline output, or fix the journal path (ORG_CA_REGISTRY_JOURNAL).`);
         return;
     }
-    saveRegistryJournal(journalPath);
-    const owner = currentJobOwner();
-    const result = applyRegistryTrust({
-        registries,
-        caPath,
-        runId,
-        ...(owner ? { owner } : {}),
-        madeByOrgCa,
-        env,
-        uid,
-        save: (journal) => writeJournalFile(journalPath, journal),
-    });
     for (const warning of result.warnings)
         core_warning(warning);
     startGroup(`Registry pulls: the org CA added for ${result.written.length} registry director${result.written.length === 1 ? 'y' : 'ies'}`);
@@ -35650,6 +35783,39 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
             'docker pull of Docker Hub images never reads certs.d: it needs the CA in the OS store and a daemon restart.', { title: 'org-ca: Docker Engine needs a restart for new registries' });
     }
 }
+/**
+ * Reverts the journals left by jobs that ended without their post step or hook; those of jobs still running are left
+ * to them, and what they list is returned, so this run shares their directories instead of making them twice.
+ * Throws when this run cannot keep a journal of its own.
+ */
+function takeLeftovers(journalPath, owner, env, uid) {
+    const madeByOrgCa = new Set();
+    for (const outcome of revertLeftoverJournals(registryJournalFiles(env, uid), 'next-run', { running: ownerRunning, ancestors: [] }, privileges_opsFor)) {
+        if ('error' in outcome) {
+            if (outcome.path === journalPath)
+                throw new Error(outcome.error);
+            core_warning(`A journal left by an earlier run: ${outcome.error}`);
+        }
+        else if ('running' in outcome) {
+            const whose = owner && sameOwner(outcome.running, owner) ? 'an earlier org-ca step of this job' : `a job still running on this host (process ${outcome.running.pid})`;
+            // ORG_CA_REGISTRY_JOURNAL names one file: two runs at once cannot both keep their record in it.
+            if (outcome.path === journalPath)
+                throw new Error(`${journalPath} (ORG_CA_REGISTRY_JOURNAL) holds the journal of ${whose}; give each runner its own, and use org-ca once per job`);
+            info(`Registry trust of ${whose} is left to it: ${outcome.path}.`);
+            for (const entry of outcome.journal.entries)
+                if (entry.type === 'dir')
+                    madeByOrgCa.add(entry.path);
+        }
+        else {
+            report('A journal left by an earlier run', outcome.reverted);
+            if (outcome.path === journalPath && outcome.reverted.retry.length) {
+                // Writing this run's journal over it would drop the record of what is still there.
+                throw new Error(`${journalPath} still lists ${outcome.reverted.retry.map((e) => e.path).join(', ')}, which could not be removed with this job's rights`);
+            }
+        }
+    }
+    return { madeByOrgCa, othersFiles: journal_filesListedElsewhere(registryJournalFiles(env, uid), journalPath) };
+}
 function report(what, result) {
     if (!result)
         return;
@@ -35662,12 +35828,13 @@ function report(what, result) {
         core_warning(`${what}: ${line}`);
 }
 /** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
-function undoRegistryTrust() {
+async function undoRegistryTrust() {
     const journalPath = registryJournal();
     if (!journalPath)
         return;
     try {
-        report('Post step', revertJournalFile(journalPath, opsFor));
+        const undone = await withHostLock(registryLockPath(journalPath), () => revertJournalFile(journalPath, opsFor, filesListedElsewhere(journalsIn(dirname(journalPath)), journalPath)), (why) => core.info(`Registry trust is removed without the lock that orders jobs on this host: ${why}.`));
+        report('Post step', undone);
     }
     catch (error) {
         core.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca-*.crt files.`);

@@ -7,7 +7,7 @@ import { undoRegistryTrust } from '../registries/action.js';
 /** Removes what the main step wrote. Never fails the job: a file already gone is fine, anything else is a warning. */
 export async function post(): Promise<void> {
   // First the copies under certs.d and the trust stores, while the files they were copied from still exist.
-  undoRegistryTrust();
+  await undoRegistryTrust();
   await revertSystemStores();
   const dirs = writtenDirs();
   if (dirs.length === 0) {

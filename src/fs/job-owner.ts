@@ -12,10 +12,12 @@ export interface JobOwner {
   readonly pid: number;
   /** The process's start time in clock ticks after boot (/proc/PID/stat, field 22). */
   readonly start: string;
+  /** The boot it ran in (/proc/sys/kernel/random/boot_id): after a reboot the same PID and start time mean nothing. */
+  readonly boot?: string;
 }
 
-/** Pure: the parent PID and start time from the text of /proc/PID/stat; the command name may hold spaces and ')'. */
-export function parseProcStat(text: string): { ppid: number; start: string } | undefined {
+/** Pure: the state, parent PID and start time from the text of /proc/PID/stat; the command name may hold spaces and ')'. */
+export function parseProcStat(text: string): { state: string; ppid: number; start: string } | undefined {
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
   // After "pid (comm) ": state, ppid, … ; starttime is field 22 overall, the 20th after the command name.
@@ -23,10 +25,10 @@ export function parseProcStat(text: string): { ppid: number; start: string } | u
   const ppid = Number(fields[1]);
   const start = fields[19];
   if (!Number.isInteger(ppid) || !start || !/^\d+$/.test(start)) return undefined;
-  return { ppid, start };
+  return { state: fields[0]!, ppid, start };
 }
 
-function statOf(pid: number): { ppid: number; start: string } | undefined {
+function statOf(pid: number): { state: string; ppid: number; start: string } | undefined {
   try {
     return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
@@ -40,12 +42,28 @@ export function currentJobOwner(): JobOwner | undefined {
   // 0 inside a container entered with `docker exec`; 1 when the parent is gone already.
   if (ppid <= 1) return undefined;
   const stat = statOf(ppid);
-  return stat ? { pid: ppid, start: stat.start } : undefined;
+  const boot = bootId();
+  return stat ? { pid: ppid, start: stat.start, ...(boot ? { boot } : {}) } : undefined;
 }
 
-/** Whether the owner's process still runs (the same PID and the same start time). */
+function bootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the owner's process still runs: the same boot, PID and start time, and not a zombie (it has exited). */
 export function ownerRunning(owner: JobOwner): boolean {
-  return statOf(owner.pid)?.start === owner.start;
+  if (owner.boot && owner.boot !== bootId()) return false;
+  const stat = statOf(owner.pid);
+  return stat !== undefined && stat.start === owner.start && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+/** Whether two records name the same process. */
+export function sameOwner(a: JobOwner, b: JobOwner): boolean {
+  return a.pid === b.pid && a.start === b.start;
 }
 
 /** This process and its ancestors up to PID 1: the runner's job-completed hook is a child of the job's own worker. */
@@ -74,7 +92,7 @@ export function mayRevert(
   facts: { readonly running: (owner: JobOwner) => boolean; readonly ancestors: readonly JobOwner[] },
 ): boolean {
   if (!owner) return true;
-  if (claimant === 'job-completed' && facts.ancestors.some((a) => a.pid === owner.pid && a.start === owner.start)) return true;
+  if (claimant === 'job-completed' && facts.ancestors.some((a) => sameOwner(a, owner))) return true;
   return !facts.running(owner);
 }
 
@@ -82,5 +100,12 @@ export function mayRevert(
 export function isJobOwner(value: unknown): value is JobOwner {
   if (!value || typeof value !== 'object') return false;
   const o = value as Record<string, unknown>;
-  return typeof o.pid === 'number' && Number.isInteger(o.pid) && o.pid > 1 && typeof o.start === 'string' && /^\d+$/.test(o.start);
+  return (
+    typeof o.pid === 'number' &&
+    Number.isInteger(o.pid) &&
+    o.pid > 1 &&
+    typeof o.start === 'string' &&
+    /^\d+$/.test(o.start) &&
+    (o.boot === undefined || (typeof o.boot === 'string' && /^[0-9a-f-]{36}$/.test(o.boot)))
+  );
 }

@@ -4,14 +4,19 @@
  */
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
-import { currentJobOwner, ownerRunning } from '../fs/job-owner.js';
+import { dirname } from 'node:path';
+import { withHostLock } from '../fs/host-lock.js';
+import { currentJobOwner, ownerRunning, sameOwner, type JobOwner } from '../fs/job-owner.js';
 import { shellQuote } from '../build/outputs.js';
-import { applyRegistryTrust } from './apply.js';
+import { applyRegistryTrust, type ApplyResult } from './apply.js';
 import { buildkitdConfigInline, kanikoFlags } from './builders.js';
 import {
+  filesListedElsewhere,
+  journalsIn,
   prepareJournalFile,
   registryJournalFiles,
   registryJournalPath,
+  registryLockPath,
   revertJournalFile,
   revertLeftoverJournals,
   undoReport,
@@ -41,46 +46,36 @@ export async function setUpRegistryTrust(registries: readonly string[], caPath: 
   }
   const runId = randomBytes(4).toString('hex');
   const journalPath = registryJournalPath(runId, env, uid);
-  const madeByOrgCa = new Set<string>();
+  const owner = currentJobOwner();
+  let result: ApplyResult;
   try {
-    // Journals left by jobs whose post step and job-completed hook never ran are reverted first; those of jobs still
-    // running on this host are left to them, and the directories they made are shared rather than made twice.
-    for (const outcome of revertLeftoverJournals(registryJournalFiles(env, uid), 'next-run', { running: ownerRunning, ancestors: [] }, opsFor)) {
-      if ('error' in outcome) {
-        if (outcome.path === journalPath) throw new Error(outcome.error);
-        core.warning(`A journal left by an earlier run: ${outcome.error}`);
-      } else if ('running' in outcome) {
-        // ORG_CA_REGISTRY_JOURNAL names one file: two jobs at once cannot both keep their record in it.
-        if (outcome.path === journalPath) throw new Error(`${journalPath} (ORG_CA_REGISTRY_JOURNAL) belongs to a job still running on this host (process ${outcome.running.pid}); give each runner its own`);
-        core.info(`Registry trust of a job still running on this host (process ${outcome.running.pid}) left to it: ${outcome.path}.`);
-        for (const entry of outcome.journal.entries) if (entry.type === 'dir') madeByOrgCa.add(entry.path);
-      } else {
-        report('A journal left by an earlier run', outcome.reverted);
-        if (outcome.path === journalPath && outcome.reverted.retry.length) {
-          // Writing this run's journal over it would drop the record of what is still there.
-          throw new Error(`${journalPath} still lists ${outcome.reverted.retry.map((e) => e.path).join(', ')}, which could not be removed with this job's rights`);
-        }
-      }
-    }
     await prepareJournalFile(journalPath);
+    // Held from reading the other journals until this run's is written: jobs starting or ending at the same moment
+    // on this host never plan from a state another is changing.
+    result = await withHostLock(
+      registryLockPath(journalPath),
+      () => {
+        const others = takeLeftovers(journalPath, owner, env, uid);
+        saveRegistryJournal(journalPath);
+        return applyRegistryTrust({
+          registries,
+          caPath,
+          runId,
+          ...(owner ? { owner } : {}),
+          ...others,
+          env,
+          uid,
+          save: (journal) => writeJournalFile(journalPath, journal),
+        });
+      },
+      (why) => core.info(`Registry trust is set up without the lock that orders jobs on this host: ${why}.`),
+    );
   } catch (error) {
     // Registry trust is an addition to what the job already got (the variables are exported): without a journal it
     // is skipped, with the reason, rather than failing the job or writing what could not be taken out again.
     core.warning(`Registry trust was not set up: ${error instanceof Error ? error.message : String(error)}. Builders' registry pulls will not trust the org CA; use the buildkitd-config-inline output, or fix the journal path (ORG_CA_REGISTRY_JOURNAL).`);
     return;
   }
-  saveRegistryJournal(journalPath);
-  const owner = currentJobOwner();
-  const result = applyRegistryTrust({
-    registries,
-    caPath,
-    runId,
-    ...(owner ? { owner } : {}),
-    madeByOrgCa,
-    env,
-    uid,
-    save: (journal) => writeJournalFile(journalPath, journal),
-  });
   for (const warning of result.warnings) core.warning(warning);
   core.startGroup(`Registry pulls: the org CA added for ${result.written.length} registry director${result.written.length === 1 ? 'y' : 'ies'}`);
   for (const path of result.written) core.info(path);
@@ -97,6 +92,34 @@ export async function setUpRegistryTrust(registries: readonly string[], caPath: 
   }
 }
 
+/**
+ * Reverts the journals left by jobs that ended without their post step or hook; those of jobs still running are left
+ * to them, and what they list is returned, so this run shares their directories instead of making them twice.
+ * Throws when this run cannot keep a journal of its own.
+ */
+function takeLeftovers(journalPath: string, owner: JobOwner | undefined, env: Readonly<Record<string, string | undefined>>, uid: number): { madeByOrgCa: Set<string>; othersFiles: Set<string> } {
+  const madeByOrgCa = new Set<string>();
+  for (const outcome of revertLeftoverJournals(registryJournalFiles(env, uid), 'next-run', { running: ownerRunning, ancestors: [] }, opsFor)) {
+    if ('error' in outcome) {
+      if (outcome.path === journalPath) throw new Error(outcome.error);
+      core.warning(`A journal left by an earlier run: ${outcome.error}`);
+    } else if ('running' in outcome) {
+      const whose = owner && sameOwner(outcome.running, owner) ? 'an earlier org-ca step of this job' : `a job still running on this host (process ${outcome.running.pid})`;
+      // ORG_CA_REGISTRY_JOURNAL names one file: two runs at once cannot both keep their record in it.
+      if (outcome.path === journalPath) throw new Error(`${journalPath} (ORG_CA_REGISTRY_JOURNAL) holds the journal of ${whose}; give each runner its own, and use org-ca once per job`);
+      core.info(`Registry trust of ${whose} is left to it: ${outcome.path}.`);
+      for (const entry of outcome.journal.entries) if (entry.type === 'dir') madeByOrgCa.add(entry.path);
+    } else {
+      report('A journal left by an earlier run', outcome.reverted);
+      if (outcome.path === journalPath && outcome.reverted.retry.length) {
+        // Writing this run's journal over it would drop the record of what is still there.
+        throw new Error(`${journalPath} still lists ${outcome.reverted.retry.map((e) => e.path).join(', ')}, which could not be removed with this job's rights`);
+      }
+    }
+  }
+  return { madeByOrgCa, othersFiles: filesListedElsewhere(registryJournalFiles(env, uid), journalPath) };
+}
+
 function report(what: string, result: UndoResult | undefined): void {
   if (!result) return;
   const { removed, shared, left } = undoReport(result);
@@ -106,11 +129,16 @@ function report(what: string, result: UndoResult | undefined): void {
 }
 
 /** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
-export function undoRegistryTrust(): void {
+export async function undoRegistryTrust(): Promise<void> {
   const journalPath = registryJournal();
   if (!journalPath) return;
   try {
-    report('Post step', revertJournalFile(journalPath, opsFor));
+    const undone = await withHostLock(
+      registryLockPath(journalPath),
+      () => revertJournalFile(journalPath, opsFor, filesListedElsewhere(journalsIn(dirname(journalPath)), journalPath)),
+      (why) => core.info(`Registry trust is removed without the lock that orders jobs on this host: ${why}.`),
+    );
+    report('Post step', undone);
   } catch (error) {
     core.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca-*.crt files.`);
   }

@@ -19,6 +19,8 @@ export interface ApplyInput {
   readonly owner?: JobOwner;
   /** Directories other org-ca runs' journals list as made by them (see planTrust). */
   readonly madeByOrgCa?: ReadonlySet<string>;
+  /** The CA files other runs' journals list: a directory holding only those is theirs to remove (undoJournal). */
+  readonly othersFiles?: ReadonlySet<string>;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly uid: number;
   /** For tests: the rights to assume (default: detected). */
@@ -63,22 +65,32 @@ export function applyRegistryTrust(input: ApplyInput): ApplyResult {
     for (const dir of plan.adopt) {
       entries.push({ type: 'dir', path: dir.path, privileged: privileged.get(dir.location) ?? true });
     }
+    // Each change is journaled before it is made: a step stopped between the two leaves nothing its journal does not
+    // list (undo skips what is not there). A change that fails is taken off again: what is there is not ours.
+    const journaled = (entry: JournalEntry, change: () => void): void => {
+      entries.push(entry);
+      input.save?.(journal());
+      try {
+        change();
+      } catch (error) {
+        entries.pop();
+        throw error;
+      }
+    };
     for (const dir of plan.mkdirs) {
       const p = privileged.get(dir.location) ?? true;
-      ops(p)!.mkdir(dir.path);
-      entries.push({ type: 'dir', path: dir.path, privileged: p });
-      input.save?.(journal());
+      journaled({ type: 'dir', path: dir.path, privileged: p }, () => ops(p)!.mkdir(dir.path));
     }
+    // The name is this run's own, so no other file can be there; undo removes it only while it holds this content.
+    const sha256 = sha256File(input.caPath);
     for (const file of plan.files) {
       const p = privileged.get(file.location) ?? true;
-      ops(p)!.copy(input.caPath, file.path);
-      entries.push({ type: 'file', path: file.path, privileged: p, sha256: sha256File(file.path) });
+      journaled({ type: 'file', path: file.path, privileged: p, sha256 }, () => ops(p)!.copy(input.caPath, file.path));
       written.push(file.path);
-      input.save?.(journal());
     }
   } catch (error) {
     const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    const undo = undoJournal(journal(), ops);
+    const undo = undoJournal(journal(), ops, input.othersFiles);
     entries.length = 0;
     input.save?.(journal());
     warnings.push(
@@ -90,7 +102,7 @@ export function applyRegistryTrust(input: ApplyInput): ApplyResult {
   }
   const dockerRoot = all.find((l) => l.id === 'docker')?.root;
   const newDockerHosts = dockerRoot
-    ? input.registries.filter((r) => plan.mkdirs.some((d) => d.path === posix.join(dockerRoot, r)))
+    ? input.registries.filter((r) => [...plan.adopt, ...plan.mkdirs].some((d) => d.path === posix.join(dockerRoot, r)))
     : [];
   return { journal: journal(), written, notes, warnings, newDockerHosts };
 }

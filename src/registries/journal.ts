@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isJobOwner, mayRevert, type Claimant, type JobOwner } from '../fs/job-owner.js';
 import { prepareStateFile, replaceJsonFile, stateDirectory } from '../fs/state-file.js';
 import type { FileOps, Mode } from './privileges.js';
@@ -76,11 +76,20 @@ export function registryJournalPath(runId: string, env: Readonly<Record<string, 
   return env.ORG_CA_REGISTRY_JOURNAL || join(stateDirectory(env, uid), `registry-journal-${runId}.json`);
 }
 
+/** The directory whose journals one lock guards: ORG_CA_REGISTRY_JOURNAL's, or the state directory. */
+function registryJournalDir(env: Readonly<Record<string, string | undefined>>, uid: number): string {
+  return env.ORG_CA_REGISTRY_JOURNAL ? dirname(env.ORG_CA_REGISTRY_JOURNAL) : stateDirectory(env, uid);
+}
+
 /** The journals on this host that may be leftovers: the ORG_CA_REGISTRY_JOURNAL file, or every journal in the state directory. */
 export function registryJournalFiles(env: Readonly<Record<string, string | undefined>> = process.env, uid = process.getuid?.() ?? -1): string[] {
   const chosen = env.ORG_CA_REGISTRY_JOURNAL;
   if (chosen) return existsSync(chosen) ? [chosen] : [];
-  const dir = stateDirectory(env, uid);
+  return journalsIn(registryJournalDir(env, uid));
+}
+
+/** Every journal in `dir`, by name. */
+export function journalsIn(dir: string): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -88,6 +97,28 @@ export function registryJournalFiles(env: Readonly<Record<string, string | undef
     return [];
   }
   return names.filter((name) => JOURNAL_NAME.test(name)).sort().map((name) => join(dir, name));
+}
+
+/**
+ * The lock a step holds while it reads the journals beside it and changes what they record (src/fs/host-lock.ts): one
+ * per directory of journals. `journalPath`: that journal's directory; else the one for this environment.
+ */
+export function registryLockPath(journalPath: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env, uid = process.getuid?.() ?? -1): string {
+  return join(journalPath ? dirname(journalPath) : registryJournalDir(env, uid), 'registry-trust.lock');
+}
+
+/** The CA files the journals in `paths` other than `except` list: another run's, which that run (or its hook) removes. */
+export function filesListedElsewhere(paths: readonly string[], except: string): Set<string> {
+  const files = new Set<string>();
+  for (const path of paths) {
+    if (path === except) continue;
+    try {
+      for (const entry of readJournalFile(path)?.entries ?? []) if (entry.type === 'file') files.add(entry.path);
+    } catch {
+      // not a journal: reported where it is reverted
+    }
+  }
+  return files;
 }
 
 /** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
@@ -120,13 +151,17 @@ export function writeJournalFile(path: string, journal: Journal): void {
  * a removal that failed), for the next hook or run; what changed since or was filled by someone else is reported and
  * dropped: it is no longer org-ca's.
  */
-export function revertJournalFile(path: string, opsFor: (mode: Mode, privileged: boolean) => FileOps | undefined): UndoResult | undefined {
+export function revertJournalFile(
+  path: string,
+  opsFor: (mode: Mode, privileged: boolean) => FileOps | undefined,
+  othersFiles: ReadonlySet<string> = new Set(),
+): UndoResult | undefined {
   const journal = readJournalFile(path);
-  return journal ? revertJournal(path, journal, opsFor) : undefined;
+  return journal ? revertJournal(path, journal, opsFor, othersFiles) : undefined;
 }
 
-function revertJournal(path: string, journal: Journal, opsFor: (mode: Mode, privileged: boolean) => FileOps | undefined): UndoResult {
-  const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged));
+function revertJournal(path: string, journal: Journal, opsFor: (mode: Mode, privileged: boolean) => FileOps | undefined, othersFiles: ReadonlySet<string>): UndoResult {
+  const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged), othersFiles);
   writeJournalFile(path, { ...journal, entries: result.retry });
   return result;
 }
@@ -140,7 +175,7 @@ export type LeftoverOutcome =
 
 /**
  * Reverts the journals in `paths` whose job has ended (or, for the job-completed hook, is the one completing). One
- * journal that cannot be read does not stop the others.
+ * journal that cannot be read does not stop the others. Call it holding the lock (registryLockPath).
  */
 export function revertLeftoverJournals(
   paths: readonly string[],
@@ -154,7 +189,7 @@ export function revertLeftoverJournals(
       const journal = readJournalFile(path);
       if (!journal) continue;
       if (journal.owner && !mayRevert(journal.owner, claimant, facts)) outcomes.push({ path, running: journal.owner, journal });
-      else outcomes.push({ path, reverted: revertJournal(path, journal, opsFor) });
+      else outcomes.push({ path, reverted: revertJournal(path, journal, opsFor, filesListedElsewhere(paths, path)) });
     } catch (error) {
       outcomes.push({ path, error: error instanceof Error ? error.message : String(error) });
     }
@@ -176,7 +211,7 @@ export function undoReport(result: UndoResult): { removed?: string; shared?: str
 
 export interface UndoResult {
   readonly removed: string[];
-  /** Directories org-ca made that another org-ca run (a job running at the same time) still has its CA file in. */
+  /** Directories org-ca made that hold only CA files other runs' journals list: those runs remove them. */
   readonly shared: string[];
   /** One sentence per path left in place. */
   readonly left: string[];
@@ -188,7 +223,7 @@ export interface UndoResult {
  * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
  * it is empty. Anything else is left and reported, never forced.
  */
-export function undoJournal(journal: Journal, opsFor: (privileged: boolean) => FileOps | undefined): UndoResult {
+export function undoJournal(journal: Journal, opsFor: (privileged: boolean) => FileOps | undefined, othersFiles: ReadonlySet<string> = new Set()): UndoResult {
   const removed: string[] = [];
   const shared: string[] = [];
   const left: string[] = [];
@@ -218,7 +253,7 @@ export function undoJournal(journal: Journal, opsFor: (privileged: boolean) => F
       }
       removed.push(entry.path);
     } catch (error) {
-      if (entry.type === 'dir' && holdsOnlyOrgCaFiles(entry.path)) {
+      if (entry.type === 'dir' && holdsOnlyFilesOf(entry.path, othersFiles)) {
         shared.push(entry.path);
         continue;
       }
@@ -231,11 +266,18 @@ export function undoJournal(journal: Journal, opsFor: (privileged: boolean) => F
   return { removed, shared, left, retry };
 }
 
-/** Whether `dir` holds nothing but org-ca CA files, directly or in directories that do (the ancestors org-ca made). */
-function holdsOnlyOrgCaFiles(dir: string): boolean {
+/**
+ * Whether `dir` holds nothing but CA files other org-ca runs' journals list, directly or in directories that do: then
+ * it is theirs to remove (they made it, or share it). Anything else in it (an orphaned or older org-ca file, someone's
+ * own) and it is reported as left.
+ */
+function holdsOnlyFilesOf(dir: string, othersFiles: ReadonlySet<string>): boolean {
   try {
     const entries = readdirSync(dir, { withFileTypes: true });
-    return entries.length > 0 && entries.every((e) => (e.isFile() && isOrgCaCertName(e.name)) || (e.isDirectory() && holdsOnlyOrgCaFiles(join(dir, e.name))));
+    return (
+      entries.length > 0 &&
+      entries.every((e) => (e.isFile() && othersFiles.has(join(dir, e.name))) || (e.isDirectory() && holdsOnlyFilesOf(join(dir, e.name), othersFiles)))
+    );
   } catch {
     return false;
   }

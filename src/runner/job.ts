@@ -8,7 +8,8 @@ import { ensureDirectory } from '../fs/ensure-directory.js';
 import { systemHost } from '../store/host.js';
 import { defaultJournalPath } from '../store/journal.js';
 import { ancestry, ownerRunning } from '../fs/job-owner.js';
-import { registryJournalFiles, revertLeftoverJournals, undoReport } from '../registries/journal.js';
+import { withHostLock } from '../fs/host-lock.js';
+import { registryJournalFiles, registryLockPath, revertLeftoverJournals, undoReport } from '../registries/journal.js';
 import { opsFor } from '../registries/privileges.js';
 import { removeFromStores } from '../store/store.js';
 import { join } from 'node:path';
@@ -146,12 +147,24 @@ export async function jobCompleted(env: Env): Promise<string[]> {
   }
   // The same for registry trust under certs.d, for this job and any job that ended without reverting: a file is
   // removed only while it holds what org-ca wrote; the journals of other jobs still running are theirs.
-  const facts = { running: ownerRunning, ancestors: ancestry() };
-  for (const outcome of revertLeftoverJournals(registryJournalFiles(env), 'job-completed', facts, opsFor)) {
-    if ('error' in outcome) lines.push(`org-ca: ${outcome.error}.`);
-    if (!('reverted' in outcome)) continue;
-    const { removed, shared, left } = undoReport(outcome.reverted);
-    lines.push(...[removed, shared, ...left].filter((line) => line !== undefined).map((line) => `org-ca: ${line}`));
+  const journals = registryJournalFiles(env);
+  if (journals.length) {
+    const facts = { running: ownerRunning, ancestors: ancestry() };
+    try {
+      const outcomes = await withHostLock(
+        registryLockPath(undefined, env),
+        () => revertLeftoverJournals(registryJournalFiles(env), 'job-completed', facts, opsFor),
+        (why) => lines.push(`org-ca: registry trust is removed without the lock that orders jobs on this host: ${why}.`),
+      );
+      for (const outcome of outcomes) {
+        if ('error' in outcome) lines.push(`org-ca: ${outcome.error}.`);
+        if (!('reverted' in outcome)) continue;
+        const { removed, shared, left } = undoReport(outcome.reverted);
+        lines.push(...[removed, shared, ...left].filter((line) => line !== undefined).map((line) => `org-ca: ${line}`));
+      }
+    } catch (error) {
+      lines.push(`org-ca: registry trust was not checked for leftovers: ${error instanceof Error ? error.message : String(error)}.`);
+    }
   }
   if (!env.RUNNER_TEMP) return [...lines, 'org-ca: RUNNER_TEMP is not set; nothing else to remove.'];
   const dir = join(env.RUNNER_TEMP, JOB_FILES_DIR);

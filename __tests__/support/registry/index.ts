@@ -8,7 +8,8 @@
  * redirect target is `runsc` (also 127.0.0.1 there), so that it is a different host for every builder's trust lookup.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { withHostLock } from '../../../src/fs/host-lock.js';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -161,33 +162,31 @@ export function treeSnapshot(roots: readonly string[]): Record<string, string> {
 }
 
 /** The lock every suite that changes the host's certs.d directories holds for each test (they compare whole trees). */
-const HOST_TRUST_LOCK = '/tmp/org-ca-tests-host-trust.lock';
+const HOST_TRUST_LOCK = '/tmp/org-ca-tests-host-trust.flock';
 
 /**
- * Waits for, then takes, the machine-wide lock on the trust directories (an exclusive directory holding the holder's
- * PID; one left by a dead test process is taken over). Jest runs suites in parallel workers: without it one suite's
- * action run shows up in another's before/after comparison. Returns the release.
+ * Waits for, then takes, the machine-wide lock on the trust directories: the product's own flock(1) lock, which dies
+ * with its holder. Jest runs suites in parallel workers: without it one suite's action run shows up in another's
+ * before/after comparison. Returns the release.
  */
 export async function holdHostTrust(timeoutMs = 600000): Promise<() => void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      mkdirSync(HOST_TRUST_LOCK);
-      writeFileSync(join(HOST_TRUST_LOCK, 'pid'), String(process.pid));
-      return () => rmSync(HOST_TRUST_LOCK, { recursive: true, force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    let holder = 0;
-    try {
-      holder = Number(readFileSync(join(HOST_TRUST_LOCK, 'pid'), 'utf8')) || 0;
-    } catch {
-      // released meanwhile, or its holder has not written its PID yet
-    }
-    if (holder > 0 && !existsSync(`/proc/${holder}`)) rmSync(HOST_TRUST_LOCK, { recursive: true, force: true });
-    if (Date.now() > deadline) throw new Error(`${HOST_TRUST_LOCK} is still held by process ${holder} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held!: () => void;
+  const taken = new Promise<void>((resolve) => (held = resolve));
+  const holding = withHostLock(
+    HOST_TRUST_LOCK,
+    () => {
+      held();
+      return released;
+    },
+    (why) => {
+      throw new Error(`the tests need flock(1): ${why}`);
+    },
+    { timeoutMs },
+  );
+  await Promise.race([taken, holding]);
+  return release;
 }
 
 /**

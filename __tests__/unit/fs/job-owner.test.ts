@@ -5,8 +5,8 @@ import { ancestry, currentJobOwner, isJobOwner, mayRevert, ownerRunning, parsePr
 describe('parseProcStat (pure)', () => {
   const tail = 'S 4242 100 100 0 -1 4194560 500 0 0 0 10 5 0 0 20 0 1 0 987654 1000 10 18446744073709551615';
   test.each([
-    ['a plain command name', `1234 (node) ${tail}`, { ppid: 4242, start: '987654' }],
-    ['a name with spaces and a closing parenthesis', `1234 (Runner.Worker) x) ${tail}`, { ppid: 4242, start: '987654' }],
+    ['a plain command name', `1234 (node) ${tail}`, { state: 'S', ppid: 4242, start: '987654' }],
+    ['a name with spaces and a closing parenthesis', `1234 (Runner.Worker) x) ${tail}`, { state: 'S', ppid: 4242, start: '987654' }],
     ['no command name', `1234 node ${tail}`, undefined],
     ['cut short before the start time', '1234 (node) S 4242 100', undefined],
     ['a start time that is not a number', `1234 (node) ${tail.replace('987654', 'soon')}`, undefined],
@@ -48,9 +48,12 @@ describe('process identity on this machine', () => {
     expect(owner.pid).toBe(process.ppid);
     expect(ownerRunning(owner)).toBe(true);
     expect(ownerRunning({ pid: owner.pid, start: String(Number(owner.start) + 1) })).toBe(false);
+    // The same PID and start time in another boot: a machine rebooted since.
+    expect(owner.boot).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ownerRunning({ ...owner, boot: '00000000-0000-0000-0000-000000000000' })).toBe(false);
     const chain = ancestry();
     expect(chain[0]!.pid).toBe(process.pid);
-    expect(chain).toContainEqual(owner);
+    expect(chain).toContainEqual({ pid: owner.pid, start: owner.start });
   });
 
   test('a process is running until it exits, then never again under its PID and start time', async () => {
@@ -66,8 +69,20 @@ describe('process identity on this machine', () => {
     expect(ownerRunning(owner)).toBe(false);
   });
 
+  test('a process that exited but was not reaped yet (a zombie) has ended', async () => {
+    // sh starts sleep, then execs into a sleep of its own that never reaps the first: it stays a zombie.
+    child = spawn('/bin/sh', ['-c', 'sleep 0.1 & exec sleep 30'], { stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const kid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    const stat = parseProcStat(readFileSync(`/proc/${kid}/stat`, 'utf8'))!;
+    expect(stat.state).toBe('Z');
+    expect(ownerRunning({ pid: kid, start: stat.start })).toBe(false);
+  });
+
   test.each([
     [{ pid: 4242, start: '987654' }, true],
+    [{ pid: 4242, start: '987654', boot: '6c1c4f4e-7f0e-4c3e-9d2a-2b1f3f9e8a7d' }, true],
+    [{ pid: 4242, start: '987654', boot: '../../etc' }, false],
     [{ pid: 1, start: '5' }, false],
     [{ pid: 4242.5, start: '5' }, false],
     [{ pid: 4242, start: '5; rm -rf /' }, false],

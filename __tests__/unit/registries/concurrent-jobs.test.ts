@@ -9,7 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ancestry, ownerRunning, parseProcStat, type JobOwner } from '../../../src/fs/job-owner.js';
 import { applyRegistryTrust } from '../../../src/registries/apply.js';
-import { readJournalFile, registryJournalFiles, revertJournalFile, revertLeftoverJournals, undoReport, writeJournalFile, type LeftoverOutcome } from '../../../src/registries/journal.js';
+import {
+  filesListedElsewhere,
+  readJournalFile,
+  registryJournalFiles,
+  revertJournalFile,
+  revertLeftoverJournals,
+  undoReport,
+  writeJournalFile,
+  type LeftoverOutcome,
+} from '../../../src/registries/journal.js';
 import { certFileName, isOrgCaCertName, type TrustLocation } from '../../../src/registries/locations.js';
 import { opsFor } from '../../../src/registries/privileges.js';
 
@@ -68,9 +77,12 @@ describe('registry trust of jobs running at once on one host', () => {
   /** One job's main step, as setUpRegistryTrust does it: its own journal file and CA file name. */
   function mainStep(runId: string, owner: JobOwner, madeByOrgCa: ReadonlySet<string> = new Set()) {
     const path = join(state, `registry-journal-${runId}.json`);
-    const result = applyRegistryTrust({ registries: ['docker.io', 'ghcr.io'], caPath: ca, runId, owner, madeByOrgCa, env: {}, uid: 0, mode: 'root', locations: locations(), save: (j) => writeJournalFile(path, j) });
+    const othersFiles = filesListedElsewhere(registryJournalFiles(env(), 1000), path);
+    const result = applyRegistryTrust({ registries: ['docker.io', 'ghcr.io'], caPath: ca, runId, owner, madeByOrgCa, othersFiles, env: {}, uid: 0, mode: 'root', locations: locations(), save: (j) => writeJournalFile(path, j) });
     return { path, result };
   }
+  /** One job's post step, as undoRegistryTrust does it: the other journals' files tell a shared directory. */
+  const postStep = (path: string) => revertJournalFile(path, opsFor, filesListedElsewhere(registryJournalFiles(env(), 1000), path))!;
   const dirsOf = (paths: readonly string[]): Set<string> => new Set(paths.flatMap((p) => readJournalFile(p)?.entries.filter((e) => e.type === 'dir').map((e) => e.path) ?? []));
 
   test("each job writes its own CA file and journal; a second job's main step leaves the first's alone and shares its directories", async () => {
@@ -90,12 +102,12 @@ describe('registry trust of jobs running at once on one host', () => {
     expect(registryJournalFiles(env(), 1000)).toEqual([first.path, second.path]);
 
     // The first job ends first: its post step takes out its files only, quietly leaving the shared directories.
-    const firstUndo = revertJournalFile(first.path, opsFor)!;
+    const firstUndo = postStep(first.path);
     expect(firstUndo.left).toEqual([]);
     expect(undoReport(firstUndo).shared).toMatch(/still hold the CA file of another org-ca run on this host/);
     expect(readdirSync(join(dir, 'etc/docker/certs.d/docker.io'))).toEqual([certFileName('bbbbbbbb')]);
     // The last run out removes what both made: the tree is as before the first job.
-    const secondUndo = revertJournalFile(second.path, opsFor)!;
+    const secondUndo = postStep(second.path);
     expect(secondUndo.left).toEqual([]);
     expect(snapshot(dir)).toEqual(before);
     expect(registryJournalFiles(env(), 1000)).toEqual([]);
@@ -107,9 +119,9 @@ describe('registry trust of jobs running at once on one host', () => {
     const before = snapshot(dir);
     const first = mainStep('aaaaaaaa', a.owner);
     const second = mainStep('bbbbbbbb', b.owner, dirsOf([first.path]));
-    expect(revertJournalFile(second.path, opsFor)!.left).toEqual([]);
+    expect(postStep(second.path).left).toEqual([]);
     expect(readdirSync(join(dir, 'etc/containers/certs.d/ghcr.io'))).toEqual([certFileName('aaaaaaaa')]);
-    expect(revertJournalFile(first.path, opsFor)!.left).toEqual([]);
+    expect(postStep(first.path).left).toEqual([]);
     expect(snapshot(dir)).toEqual(before);
   });
 
@@ -121,8 +133,8 @@ describe('registry trust of jobs running at once on one host', () => {
     const first = mainStep('aaaaaaaa', a.owner);
     const second = mainStep('bbbbbbbb', b.owner, dirsOf([first.path]));
     expect(readJournalFile(second.path)!.entries.map((e) => e.path)).not.toContain(join(dir, 'etc/docker/certs.d/docker.io'));
-    revertJournalFile(first.path, opsFor);
-    revertJournalFile(second.path, opsFor);
+    postStep(first.path);
+    postStep(second.path);
     expect(snapshot(dir)).toEqual(before);
   });
 
@@ -169,6 +181,43 @@ describe('registry trust of jobs running at once on one host', () => {
     expect((outcomes[0] as { error: string }).error).toMatch(/registry-journal-0badf00d\.json' is not an org-ca registry-trust journal/);
     expect(existsSync(target)).toBe(false);
     expect(existsSync(join(state, 'registry-journal-0badf00d.json'))).toBe(true);
+  });
+
+  test('a directory that also holds an org-ca file no journal lists (orphaned, or an older version\'s) is reported, not handed over', async () => {
+    const a = await job();
+    jobs.push(a);
+    const first = mainStep('aaaaaaaa', a.owner);
+    writeFileSync(join(dir, 'etc/docker/certs.d/docker.io/org-ca.crt'), 'an older version wrote this');
+    const undo = postStep(first.path);
+    expect(undo.shared).toEqual([]);
+    expect(undo.left.join('\n')).toMatch(/docker\.io: not empty or not removable/);
+    expect(existsSync(join(dir, 'etc/docker/certs.d/docker.io', certFileName('aaaaaaaa')))).toBe(false);
+  });
+
+  test('every change is journaled before it is made: a step stopped at any point leaves nothing its journal does not list', async () => {
+    const a = await job();
+    jobs.push(a);
+    const path = join(state, 'registry-journal-aaaaaaaa.json');
+    const unlisted: string[] = [];
+    applyRegistryTrust({
+      registries: ['docker.io'],
+      caPath: ca,
+      runId: 'aaaaaaaa',
+      owner: a.owner,
+      env: {},
+      uid: 0,
+      mode: 'root',
+      locations: locations(),
+      save: (j) => {
+        writeJournalFile(path, j);
+        // At each save the newest entry is not made yet, and everything that exists under etc/ is listed.
+        const listed = new Set(j.entries.map((e) => e.path));
+        expect(existsSync(j.entries.at(-1)!.path)).toBe(false);
+        for (const p of Object.keys(snapshot(dir)).filter((p) => p.includes('/etc/'))) if (!listed.has(p)) unlisted.push(p);
+      },
+    });
+    expect(unlisted).toEqual([]);
+    expect(readJournalFile(path)!.owner).toEqual(a.owner);
   });
 
   test.each([

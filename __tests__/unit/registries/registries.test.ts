@@ -103,6 +103,25 @@ describe('planTrust (pure)', () => {
   });
 });
 
+describe('planTrust: directories another org-ca run made (pure)', () => {
+  const loc = (root: string): TrustLocation => ({ id: 'docker', readers: 'test', root, privileged: true, source: '' });
+  const fsOf = (entries: Record<string, PathKind>) => (p: string) => entries[p];
+  const existing = fsOf({ '/': 'dir', '/etc': 'dir', '/etc/docker': 'dir', '/etc/docker/certs.d': 'dir', '/etc/docker/certs.d/a.io': 'dir' });
+
+  test.each([
+    ['only what another run made is adopted, parents first, up to the first directory it did not make', ['/etc/docker/certs.d', '/etc/docker/certs.d/a.io'], ['/etc/docker/certs.d', '/etc/docker/certs.d/a.io'], ['/etc/docker/certs.d/b.io']],
+    ['a registry directory made by another run, under a certs.d that was there', ['/etc/docker/certs.d/a.io'], ['/etc/docker/certs.d/a.io'], ['/etc/docker/certs.d/b.io']],
+    ['a parent another run made is adopted once for all registries under it', ['/etc/docker/certs.d'], ['/etc/docker/certs.d'], ['/etc/docker/certs.d/b.io']],
+    ['nothing another run made: nothing adopted (an administrator\'s directory stays theirs)', [], [], ['/etc/docker/certs.d/b.io']],
+    ['a listed directory above one that is not stays unadopted: the run is broken there', ['/etc/docker'], [], ['/etc/docker/certs.d/b.io']],
+  ])('%s', (_name, made, adopt, mkdirs) => {
+    const plan = planTrust([loc('/etc/docker/certs.d')], ['a.io', 'b.io'], existing, 'org-ca-a1b2c3d4.crt', new Set(made));
+    expect(plan.adopt.map((d) => d.path)).toEqual(adopt);
+    expect(plan.mkdirs.map((d) => d.path)).toEqual(mkdirs);
+    expect(plan.files.map((f) => f.path)).toEqual(['/etc/docker/certs.d/a.io/org-ca-a1b2c3d4.crt', '/etc/docker/certs.d/b.io/org-ca-a1b2c3d4.crt']);
+  });
+});
+
 /** Every path under dir with its type and content, to compare before and after. */
 function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
