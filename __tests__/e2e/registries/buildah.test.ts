@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runAction, useInspectionLab, waitFor, type ActionRun, type Lab, type Proxy } from '../../support/inspection/index.js';
+import { runAction, startJobWorker, useInspectionLab, waitFor, type ActionRun, type JobWorker, type Lab, type Proxy } from '../../support/inspection/index.js';
 import { buildDist } from '../../support/inspection/action-runner.js';
 import {
   changedPaths,
@@ -126,39 +126,69 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
     expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
   }, 240000);
 
-  test("two jobs at once on one runner host: the second leaves the first's trust alone, and each post step removes only its own", async () => {
+  test("two jobs at once on one runner host: the second leaves the first's trust alone, each post step removes only its own, and either may end first", async () => {
     const l = lab();
     const p = l.mitmproxy!;
     const reg = registries().open;
     const ref = `${reg.host}/base:1`;
+    const dir = `/etc/containers/certs.d/${reg.host}`;
+    const ours = (): string[] => readdirSync(dir).filter((name) => /^org-ca-[0-9a-f]{8}\.crt$/.test(name));
+    const main = (worker?: JobWorker): Promise<ActionRun> =>
+      runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env: l.jobEnv(), timeoutMs: 60000, ...(worker ? { worker } : {}) });
+    const post = async (run: ActionRun, worker?: JobWorker): Promise<void> => {
+      pending.delete(run);
+      const done = await runAction('post', { state: run.state, runnerTemp: run.runnerTemp, timeoutMs: 60000, ...(worker ? { worker } : {}) });
+      expect(done.exitCode).toBe(0);
+      expect(done.stdout).not.toMatch(/::warning::/);
+    };
+
+    for (const firstEndsFirst of [true, false]) {
+      const before = treeSnapshot(TRUST_ROOTS);
+      // Job one runs under a stand-in for its own Runner.Worker; job two under the test worker.
+      const worker = await startJobWorker();
+      try {
+        const first = await main(worker);
+        pending.add(first);
+        const second = await main();
+        pending.add(second);
+        expect([first.exitCode, second.exitCode]).toEqual([0, 0]);
+        expect(second.stdout).toContain(`Registry trust of a job still running on this host (process ${worker.pid}) is left to it: /var/lib/org-ca/registry-journal-`);
+        expect(second.stdout).not.toMatch(/::warning::|A journal left by an earlier run/);
+        expect(ours()).toHaveLength(2);
+
+        // One job ends: the other still pulls through the proxy with the org CA.
+        if (firstEndsFirst) await post(first, worker);
+        else await post(second);
+        expect(ours()).toHaveLength(1);
+        expect(`exit ${(await buildahPull(l, p, ref)).code}`).toBe('exit 0');
+        if (firstEndsFirst) await post(second);
+        else await post(first, worker);
+      } finally {
+        await worker.end();
+      }
+      expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
+      expect((await buildahPull(l, p, ref)).output).toMatch(/x509: certificate signed by unknown authority/);
+    }
+  }, 240000);
+
+  test('two org-ca steps in one job: the second says so and leaves the first\'s trust to its post step', async () => {
+    const l = lab();
+    const reg = registries().open;
     const before = treeSnapshot(TRUST_ROOTS);
     const main = (): Promise<ActionRun> => runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env: l.jobEnv(), timeoutMs: 60000 });
-    // Both jobs' workers run (the test worker stands for them): neither journal is a leftover.
     const first = await main();
     pending.add(first);
     const second = await main();
     pending.add(second);
-    expect([first.exitCode, second.exitCode]).toEqual([0, 0]);
-    expect(second.stdout).toContain(`Registry trust of a job still running on this host (process ${process.pid}) left to it: /var/lib/org-ca/registry-journal-`);
-    expect(second.stdout).not.toMatch(/::warning::|A journal left by an earlier run/);
-    const dir = `/etc/containers/certs.d/${reg.host}`;
-    expect(readdirSync(dir).filter((name) => /^org-ca-[0-9a-f]{8}\.crt$/.test(name))).toHaveLength(2);
-
-    // The first job ends: the second still pulls through the proxy with the org CA.
-    pending.delete(first);
-    const firstPost = await runAction('post', { state: first.state, runnerTemp: first.runnerTemp, timeoutMs: 60000 });
-    expect(firstPost.exitCode).toBe(0);
-    expect(firstPost.stdout).not.toMatch(/::warning::/);
-    expect(readdirSync(dir)).toHaveLength(1);
-    expect(`exit ${(await buildahPull(l, p, ref)).code}`).toBe('exit 0');
-
-    pending.delete(second);
-    const secondPost = await runAction('post', { state: second.state, runnerTemp: second.runnerTemp, timeoutMs: 60000 });
-    expect(secondPost.exitCode).toBe(0);
-    expect(secondPost.stdout).not.toMatch(/::warning::/);
+    expect(second.stdout).toContain('Registry trust of an earlier org-ca step of this job is left to it: /var/lib/org-ca/registry-journal-');
+    // Post steps run in reverse order.
+    for (const run of [second, first]) {
+      pending.delete(run);
+      const done = await runAction('post', { state: run.state, runnerTemp: run.runnerTemp, timeoutMs: 60000 });
+      expect(done.stdout).not.toMatch(/::warning::/);
+    }
     expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
-    expect((await buildahPull(l, p, ref)).output).toMatch(/x509: certificate signed by unknown authority/);
-  }, 240000);
+  }, 120000);
 
   test('a blob redirect to another host is covered by the registry host\'s certs.d alone', async () => {
     const l = lab();

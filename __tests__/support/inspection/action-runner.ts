@@ -45,6 +45,67 @@ export interface RunActionOptions {
    * which outlives it, as a running job's worker does.
    */
   readonly jobEnds?: boolean;
+  /** Run the step as a child of this stand-in for another job's Runner.Worker (startJobWorker). */
+  readonly worker?: JobWorker;
+}
+
+/**
+ * A stand-in for one job's Runner.Worker: a process that outlives the steps it starts until `end()`, so that steps
+ * started through it belong to a job other than the test worker's while it runs (src/fs/job-owner.ts).
+ */
+export interface JobWorker {
+  readonly pid: number;
+  run(args: readonly string[], env: Readonly<Record<string, string>>, cwd: string, timeoutMs: number): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
+  end(): Promise<void>;
+}
+
+const WORKER_LOOP = `
+const { spawn } = require('node:child_process');
+require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+  const { id, args, env, cwd, timeoutMs } = JSON.parse(line);
+  const child = spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  child.on('close', (exitCode) => {
+    clearTimeout(timer);
+    process.stdout.write(JSON.stringify({ id, exitCode, stdout, stderr }) + '\\n');
+  });
+});
+`;
+
+export async function startJobWorker(): Promise<JobWorker> {
+  const worker = spawn(process.execPath, ['-e', WORKER_LOOP], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise((resolve) => worker.once('spawn', resolve));
+  const waiting = new Map<number, (result: { exitCode: number | null; stdout: string; stderr: string }) => void>();
+  let buffered = '';
+  worker.stdout.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const { id, ...result } = JSON.parse(buffered.slice(0, nl)) as { id: number; exitCode: number | null; stdout: string; stderr: string };
+      buffered = buffered.slice(nl + 1);
+      waiting.get(id)?.(result);
+      waiting.delete(id);
+    }
+  });
+  let next = 0;
+  return {
+    pid: worker.pid!,
+    run: (args, env, cwd, timeoutMs) =>
+      new Promise((resolve) => {
+        const id = next++;
+        waiting.set(id, resolve);
+        worker.stdin.write(`${JSON.stringify({ id, args, env, cwd, timeoutMs })}\n`);
+      }),
+    end: async () => {
+      if (worker.exitCode !== null || worker.signalCode !== null) return;
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
 
 /** The runner's input variable: upper-cased, spaces → `_`, hyphens kept (actions/runner; @actions/core getInput). */
@@ -78,6 +139,18 @@ export function parseFileCommands(text: string): Record<string, string> {
     }
   }
   return out;
+}
+
+async function runNode(args: readonly string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const exitCode = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  clearTimeout(timer);
+  return { exitCode, stdout, stderr };
 }
 
 function readText(path: string): string {
@@ -126,14 +199,7 @@ export async function runAction(entry: ActionEntry, options: RunActionOptions = 
   const script = join(await buildDist(entry === 'leak-check' ? ['leak-check', 'leak-worker'] : undefined), entry, 'index.js');
   // The parent that exits with the step is node, not sh: a POSIX shell drops variables like INPUT_CA-FILE.
   const args = options.jobEnds ? ['-e', JOB_THAT_ENDS, script] : [script];
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: runnerTemp });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30000);
-  const exitCode = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  clearTimeout(timer);
+  const { exitCode, stdout, stderr } = options.worker ? await options.worker.run(args, env, runnerTemp, options.timeoutMs ?? 30000) : await runNode(args, env, runnerTemp, options.timeoutMs ?? 30000);
   const raw = { env: readText(files.env), output: readText(files.output), state: readText(files.state), summary: readText(files.summary) };
   return {
     exitCode,

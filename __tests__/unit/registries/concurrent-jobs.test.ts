@@ -4,7 +4,7 @@
  * directories, with real processes standing for the jobs' Runner.Worker.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ancestry, ownerRunning, parseProcStat, type JobOwner } from '../../../src/fs/job-owner.js';
@@ -20,21 +20,10 @@ import {
   type LeftoverOutcome,
 } from '../../../src/registries/journal.js';
 import { certFileName, isOrgCaCertName, type TrustLocation } from '../../../src/registries/locations.js';
+import { treeSnapshot } from '../../support/registry/index.js';
 import { opsFor } from '../../../src/registries/privileges.js';
 
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (p: string): void => {
-    for (const name of readdirSync(p).sort()) {
-      const full = join(p, name);
-      const st = statSync(full);
-      out[full] = st.isDirectory() ? 'dir' : `file ${readFileSync(full, 'utf8')}`;
-      if (st.isDirectory()) walk(full);
-    }
-  };
-  walk(dir);
-  return out;
-}
+const snapshot = (dir: string): Record<string, string> => treeSnapshot([dir]);
 
 /** A process standing for a job's Runner.Worker: running until stopped. */
 async function job(): Promise<{ owner: JobOwner; end: () => Promise<void>; child: ChildProcess }> {
