@@ -106,7 +106,7 @@ maybe('Docker Engine (BuildKit) pulling FROM a registry behind TLS inspection', 
       const passed = await build(engine, ctx, config);
       expect(describeBuild(passed)).toMatch(/^exit 0/);
       // The pull did go through the proxy, which re-signed it: the org CA is what made it pass.
-      expect(await waitFor(() => p.saw(`${reg.host}/v2/base/`), 5000)).toBe(true);
+      expect(await waitFor(() => p.saw(`${reg.host}/v2/base/`), 15000)).toBe(true);
 
       const buildkit = parse(main.outputs['buildkitd-config-inline']!) as { registry: Record<string, { ca: string[] }> };
       expect(buildkit.registry[reg.host]).toEqual({ ca: [main.outputs['ca-path']] });
@@ -136,7 +136,7 @@ maybe('Docker Engine (BuildKit) pulling FROM a registry behind TLS inspection', 
       // Blobs came from the CDN host, through the inspection proxy, with no certs.d directory of its own.
       expect(registries().front.redirects()).toBeGreaterThan(redirectsBefore);
       expect(registries().front.cdnGets()).toBeGreaterThan(0);
-      expect(await waitFor(() => p.saw(`${registries().front.cdnHost}/v2/base/blobs/`), 5000)).toBe(true);
+      expect(await waitFor(() => p.saw(`${registries().front.cdnHost}/v2/base/blobs/`), 15000)).toBe(true);
       expect(treeSnapshot([`/etc/docker/certs.d/${registries().front.cdnHost}`])).toEqual({ [`/etc/docker/certs.d/${registries().front.cdnHost}`]: 'absent' });
       expect(registries().front.cdnHost.startsWith(`${CDN_NAME}:`)).toBe(true);
       await runPost(main);
