@@ -54410,7 +54410,9 @@ function bootId() {
 }
 /** Whether the owner's process still runs: the same boot, PID and start time, and not a zombie (it has exited). */
 function ownerRunning(owner) {
-    if (owner.boot && owner.boot !== bootId())
+    // An unreadable boot id proves nothing: only a different one says the machine was rebooted.
+    const boot = bootId();
+    if (owner.boot && boot && owner.boot !== boot)
         return false;
     const stat = statOf(owner.pid);
     return stat !== undefined && stat.start === owner.start && stat.state !== 'Z' && stat.state !== 'X';
@@ -54507,29 +54509,41 @@ function acquire(path, timeoutMs, flock) {
         });
         let stderr = '';
         let settled = false;
+        // flock(1) itself may hang (a state directory on a hung mount): the step must not.
+        const timer = setTimeout(() => fail(`flock(1) did not answer within ${seconds} s for ${path}`), timeoutMs + 5000);
+        const settle = () => {
+            settled = true;
+            clearTimeout(timer);
+            // Neither the helper nor its pipes may keep this process alive, nor its end wait for them.
+            child.unref();
+            child.stdout.destroy();
+            child.stderr.destroy();
+        };
         const fail = (message, missing = false) => {
             if (settled)
                 return;
-            settled = true;
+            settle();
+            // A lock it took after all is let go with it: its `cat` sees stdin close.
+            child.stdin.destroy();
             child.kill('SIGKILL');
             reject(new HostLockError(message, missing));
         };
         child.stderr.on('data', (d) => (stderr += d.toString()));
         child.on('error', (error) => fail(`could not run flock(1) to lock ${path} (${error.message})`, error.code === 'ENOENT'));
-        child.on('exit', (code) => {
+        // 'close', not 'exit': its stderr has been read by then.
+        child.on('close', (code) => {
             if (code === 75)
                 fail(`${path} stayed locked by another org-ca step for ${seconds} s`);
+            // BusyBox's flock has neither --wait nor --conflict-exit-code: as if there were none.
+            else if (/unrecognized option|invalid option|unknown option|usage:/i.test(stderr))
+                fail(`this flock(1) is not util-linux's (${stderr.trim().split('\n')[0]})`, true);
             else
                 fail(`could not lock ${path}: ${stderr.trim().split('\n')[0] || `flock exited with ${code}`}`);
         });
         child.stdout.once('data', () => {
             if (settled)
                 return;
-            settled = true;
-            // The lock must never keep this process alive, nor its end wait for the helper.
-            child.unref();
-            child.stdout.destroy();
-            child.stderr.destroy();
+            settle();
             resolve(() => {
                 child.stdin.end();
                 child.stdin.destroy();
@@ -54841,7 +54855,9 @@ function undoReport(result) {
  * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
  * it is empty. Anything else is left and reported, never forced.
  */
-function undoJournal(journal, opsFor, othersFiles = new Set()) {
+function undoJournal(journal, opsFor, othersFiles = new Set(), 
+/** Files to remove whatever they hold: the rollback of a run, for its own file names. */
+anyContent = () => false) {
     const removed = [];
     const shared = [];
     const left = [];
@@ -54858,7 +54874,7 @@ function undoJournal(journal, opsFor, othersFiles = new Set()) {
         }
         try {
             if (entry.type === 'file') {
-                if (kind !== 'file' || sha256File(entry.path) !== entry.sha256) {
+                if (kind !== 'file' || (!anyContent(entry.path) && sha256File(entry.path) !== entry.sha256)) {
                     left.push(`${entry.path}: changed since org-ca wrote it, so it was left in place`);
                     continue;
                 }

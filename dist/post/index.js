@@ -32283,29 +32283,41 @@ function acquire(path, timeoutMs, flock) {
         });
         let stderr = '';
         let settled = false;
+        // flock(1) itself may hang (a state directory on a hung mount): the step must not.
+        const timer = setTimeout(() => fail(`flock(1) did not answer within ${seconds} s for ${path}`), timeoutMs + 5000);
+        const settle = () => {
+            settled = true;
+            clearTimeout(timer);
+            // Neither the helper nor its pipes may keep this process alive, nor its end wait for them.
+            child.unref();
+            child.stdout.destroy();
+            child.stderr.destroy();
+        };
         const fail = (message, missing = false) => {
             if (settled)
                 return;
-            settled = true;
+            settle();
+            // A lock it took after all is let go with it: its `cat` sees stdin close.
+            child.stdin.destroy();
             child.kill('SIGKILL');
             reject(new HostLockError(message, missing));
         };
         child.stderr.on('data', (d) => (stderr += d.toString()));
         child.on('error', (error) => fail(`could not run flock(1) to lock ${path} (${error.message})`, error.code === 'ENOENT'));
-        child.on('exit', (code) => {
+        // 'close', not 'exit': its stderr has been read by then.
+        child.on('close', (code) => {
             if (code === 75)
                 fail(`${path} stayed locked by another org-ca step for ${seconds} s`);
+            // BusyBox's flock has neither --wait nor --conflict-exit-code: as if there were none.
+            else if (/unrecognized option|invalid option|unknown option|usage:/i.test(stderr))
+                fail(`this flock(1) is not util-linux's (${stderr.trim().split('\n')[0]})`, true);
             else
                 fail(`could not lock ${path}: ${stderr.trim().split('\n')[0] || `flock exited with ${code}`}`);
         });
         child.stdout.once('data', () => {
             if (settled)
                 return;
-            settled = true;
-            // The lock must never keep this process alive, nor its end wait for the helper.
-            child.unref();
-            child.stdout.destroy();
-            child.stderr.destroy();
+            settle();
             resolve(() => {
                 child.stdin.end();
                 child.stdin.destroy();
@@ -32367,7 +32379,9 @@ function bootId() {
 }
 /** Whether the owner's process still runs: the same boot, PID and start time, and not a zombie (it has exited). */
 function job_owner_ownerRunning(owner) {
-    if (owner.boot && owner.boot !== bootId())
+    // An unreadable boot id proves nothing: only a different one says the machine was rebooted.
+    const boot = bootId();
+    if (owner.boot && boot && owner.boot !== boot)
         return false;
     const stat = statOf(owner.pid);
     return stat !== undefined && stat.start === owner.start && stat.state !== 'Z' && stat.state !== 'X';
@@ -32715,7 +32729,9 @@ function undoReport(result) {
  * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
  * it is empty. Anything else is left and reported, never forced.
  */
-function journal_undoJournal(journal, opsFor, othersFiles = new Set()) {
+function journal_undoJournal(journal, opsFor, othersFiles = new Set(), 
+/** Files to remove whatever they hold: the rollback of a run, for its own file names. */
+anyContent = () => false) {
     const removed = [];
     const shared = [];
     const left = [];
@@ -32732,7 +32748,7 @@ function journal_undoJournal(journal, opsFor, othersFiles = new Set()) {
         }
         try {
             if (entry.type === 'file') {
-                if (kind !== 'file' || journal_sha256File(entry.path) !== entry.sha256) {
+                if (kind !== 'file' || (!anyContent(entry.path) && journal_sha256File(entry.path) !== entry.sha256)) {
                     left.push(`${entry.path}: changed since org-ca wrote it, so it was left in place`);
                     continue;
                 }
@@ -32875,7 +32891,8 @@ function apply_applyRegistryTrust(input) {
             entries.push({ type: 'dir', path: dir.path, privileged: privileged.get(dir.location) ?? true });
         }
         // Each change is journaled before it is made: a step stopped between the two leaves nothing its journal does not
-        // list (undo skips what is not there). A change that fails is taken off again: what is there is not ours.
+        // list (undo skips what is not there). A directory whose mkdir failed is taken off again (what is there now is
+        // someone else's); a file is not: its name is this run's own, and a copy that failed may have left part of it.
         const journaled = (entry, change) => {
             entries.push(entry);
             input.save?.(journal());
@@ -32883,7 +32900,8 @@ function apply_applyRegistryTrust(input) {
                 change();
             }
             catch (error) {
-                entries.pop();
+                if (entry.type === 'dir')
+                    entries.pop();
                 throw error;
             }
         };
@@ -32901,8 +32919,11 @@ function apply_applyRegistryTrust(input) {
     }
     catch (error) {
         const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        const undo = undoJournal(journal(), ops, input.othersFiles);
-        entries.length = 0;
+        // This run's own file names: removed whatever they hold (a copy that failed half-way holds part of the CA).
+        const ownName = certFileName(input.runId);
+        const undo = undoJournal(journal(), ops, input.othersFiles, (path) => posix.basename(path) === ownName);
+        // What could not be removed stays journaled for the post step, the hook or the next run.
+        entries.splice(0, entries.length, ...undo.retry);
         input.save?.(journal());
         warnings.push(`Registry trust was not set up (${why}); everything written so far was removed again` +
             (undo.left.length ? `, except: ${undo.left.join('; ')}` : '') +
@@ -33037,6 +33058,7 @@ function builders_kanikoFlags(registries, caPath, quote) {
 
 
 
+
 /** The outputs for builders the action cannot configure itself (main.ts sets them); empty when nothing was injected. */
 function registryOutputValues(registries, caPath) {
     return {
@@ -33145,7 +33167,8 @@ function report(what, result) {
 /** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
 async function undoRegistryTrust() {
     const journalPath = registryJournal();
-    if (!journalPath)
+    // Nothing was written, or a hook or later run took it out already.
+    if (!journalPath || !(0,external_node_fs_namespaceObject.existsSync)(journalPath))
         return;
     try {
         const undone = await host_lock_withHostLock(journal_registryLockPath(journalPath), () => revertJournalFile(journalPath, privileges_opsFor, journal_filesListedElsewhere(journalsIn((0,external_node_path_namespaceObject.dirname)(journalPath)), journalPath)), (why) => info(`Registry trust is removed without the lock that orders jobs on this host: ${why}.`));

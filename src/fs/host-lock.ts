@@ -54,25 +54,36 @@ function acquire(path: string, timeoutMs: number, flock: string): Promise<() => 
     });
     let stderr = '';
     let settled = false;
+    // flock(1) itself may hang (a state directory on a hung mount): the step must not.
+    const timer = setTimeout(() => fail(`flock(1) did not answer within ${seconds} s for ${path}`), timeoutMs + 5000);
+    const settle = (): void => {
+      settled = true;
+      clearTimeout(timer);
+      // Neither the helper nor its pipes may keep this process alive, nor its end wait for them.
+      child.unref();
+      child.stdout.destroy();
+      child.stderr.destroy();
+    };
     const fail = (message: string, missing = false): void => {
       if (settled) return;
-      settled = true;
+      settle();
+      // A lock it took after all is let go with it: its `cat` sees stdin close.
+      child.stdin.destroy();
       child.kill('SIGKILL');
       reject(new HostLockError(message, missing));
     };
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (error: NodeJS.ErrnoException) => fail(`could not run flock(1) to lock ${path} (${error.message})`, error.code === 'ENOENT'));
-    child.on('exit', (code) => {
+    // 'close', not 'exit': its stderr has been read by then.
+    child.on('close', (code) => {
       if (code === 75) fail(`${path} stayed locked by another org-ca step for ${seconds} s`);
+      // BusyBox's flock has neither --wait nor --conflict-exit-code: as if there were none.
+      else if (/unrecognized option|invalid option|unknown option|usage:/i.test(stderr)) fail(`this flock(1) is not util-linux's (${stderr.trim().split('\n')[0]})`, true);
       else fail(`could not lock ${path}: ${stderr.trim().split('\n')[0] || `flock exited with ${code}`}`);
     });
     child.stdout.once('data', () => {
       if (settled) return;
-      settled = true;
-      // The lock must never keep this process alive, nor its end wait for the helper.
-      child.unref();
-      child.stdout.destroy();
-      child.stderr.destroy();
+      settle();
       resolve(() => {
         child.stdin.end();
         child.stdin.destroy();

@@ -56,7 +56,9 @@ function bootId(): string | undefined {
 
 /** Whether the owner's process still runs: the same boot, PID and start time, and not a zombie (it has exited). */
 export function ownerRunning(owner: JobOwner): boolean {
-  if (owner.boot && owner.boot !== bootId()) return false;
+  // An unreadable boot id proves nothing: only a different one says the machine was rebooted.
+  const boot = bootId();
+  if (owner.boot && boot && owner.boot !== boot) return false;
   const stat = statOf(owner.pid);
   return stat !== undefined && stat.start === owner.start && stat.state !== 'Z' && stat.state !== 'X';
 }

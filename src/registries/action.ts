@@ -4,6 +4,7 @@
  */
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { withHostLock } from '../fs/host-lock.js';
 import { currentJobOwner, ownerRunning, sameOwner, type JobOwner } from '../fs/job-owner.js';
@@ -131,7 +132,8 @@ function report(what: string, result: UndoResult | undefined): void {
 /** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
 export async function undoRegistryTrust(): Promise<void> {
   const journalPath = registryJournal();
-  if (!journalPath) return;
+  // Nothing was written, or a hook or later run took it out already.
+  if (!journalPath || !existsSync(journalPath)) return;
   try {
     const undone = await withHostLock(
       registryLockPath(journalPath),

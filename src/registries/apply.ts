@@ -66,14 +66,15 @@ export function applyRegistryTrust(input: ApplyInput): ApplyResult {
       entries.push({ type: 'dir', path: dir.path, privileged: privileged.get(dir.location) ?? true });
     }
     // Each change is journaled before it is made: a step stopped between the two leaves nothing its journal does not
-    // list (undo skips what is not there). A change that fails is taken off again: what is there is not ours.
+    // list (undo skips what is not there). A directory whose mkdir failed is taken off again (what is there now is
+    // someone else's); a file is not: its name is this run's own, and a copy that failed may have left part of it.
     const journaled = (entry: JournalEntry, change: () => void): void => {
       entries.push(entry);
       input.save?.(journal());
       try {
         change();
       } catch (error) {
-        entries.pop();
+        if (entry.type === 'dir') entries.pop();
         throw error;
       }
     };
@@ -90,8 +91,11 @@ export function applyRegistryTrust(input: ApplyInput): ApplyResult {
     }
   } catch (error) {
     const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    const undo = undoJournal(journal(), ops, input.othersFiles);
-    entries.length = 0;
+    // This run's own file names: removed whatever they hold (a copy that failed half-way holds part of the CA).
+    const ownName = certFileName(input.runId);
+    const undo = undoJournal(journal(), ops, input.othersFiles, (path) => posix.basename(path) === ownName);
+    // What could not be removed stays journaled for the post step, the hook or the next run.
+    entries.splice(0, entries.length, ...undo.retry);
     input.save?.(journal());
     warnings.push(
       `Registry trust was not set up (${why}); everything written so far was removed again` +

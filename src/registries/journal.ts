@@ -223,7 +223,13 @@ export interface UndoResult {
  * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
  * it is empty. Anything else is left and reported, never forced.
  */
-export function undoJournal(journal: Journal, opsFor: (privileged: boolean) => FileOps | undefined, othersFiles: ReadonlySet<string> = new Set()): UndoResult {
+export function undoJournal(
+  journal: Journal,
+  opsFor: (privileged: boolean) => FileOps | undefined,
+  othersFiles: ReadonlySet<string> = new Set(),
+  /** Files to remove whatever they hold: the rollback of a run, for its own file names. */
+  anyContent: (path: string) => boolean = () => false,
+): UndoResult {
   const removed: string[] = [];
   const shared: string[] = [];
   const left: string[] = [];
@@ -239,7 +245,7 @@ export function undoJournal(journal: Journal, opsFor: (privileged: boolean) => F
     }
     try {
       if (entry.type === 'file') {
-        if (kind !== 'file' || sha256File(entry.path) !== entry.sha256) {
+        if (kind !== 'file' || (!anyContent(entry.path) && sha256File(entry.path) !== entry.sha256)) {
           left.push(`${entry.path}: changed since org-ca wrote it, so it was left in place`);
           continue;
         }

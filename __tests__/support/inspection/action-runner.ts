@@ -78,11 +78,20 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', (l
 
 export async function startJobWorker(): Promise<JobWorker> {
   const worker = spawn(process.execPath, ['-e', WORKER_LOOP], { stdio: ['pipe', 'pipe', 'inherit'] });
-  await new Promise((resolve) => worker.once('spawn', resolve));
+  await new Promise((resolve, reject) => {
+    worker.once('spawn', resolve);
+    worker.once('error', reject);
+  });
   const waiting = new Map<number, (result: { exitCode: number | null; stdout: string; stderr: string }) => void>();
+  // A worker that is gone answers every step still waiting: never a test that hangs.
+  worker.once('exit', (code, signal) => {
+    for (const answer of waiting.values()) answer({ exitCode: null, stdout: '', stderr: `the job worker exited (${signal ?? code}) before the step ended` });
+    waiting.clear();
+  });
   let buffered = '';
-  worker.stdout.on('data', (d: Buffer) => {
-    buffered += d.toString();
+  worker.stdout.setEncoding('utf8');
+  worker.stdout.on('data', (d: string) => {
+    buffered += d;
     for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
       const { id, ...result } = JSON.parse(buffered.slice(0, nl)) as { id: number; exitCode: number | null; stdout: string; stderr: string };
       buffered = buffered.slice(nl + 1);

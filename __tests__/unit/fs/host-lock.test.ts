@@ -1,6 +1,6 @@
 /** The host-wide lock through the real flock(1): ordering, release on death, timeout, and a machine without flock. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostLockError, withHostLock } from '../../../src/fs/host-lock.js';
@@ -21,17 +21,20 @@ describe('withHostLock', () => {
     const order: string[] = [];
     let releaseFirst!: () => void;
     const firstMayEnd = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let firstIn!: () => void;
+    const firstHolds = new Promise<void>((resolve) => (firstIn = resolve));
     const first = withHostLock(
       lock,
       async () => {
         order.push('first in');
+        firstIn();
         await firstMayEnd;
         order.push('first out');
         return 1;
       },
       NO_UNLOCKED,
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await firstHolds;
     const second = withHostLock(lock, () => (order.push('second in'), 2), NO_UNLOCKED);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(order).toEqual(['first in']);
@@ -63,6 +66,14 @@ describe('withHostLock', () => {
   test('a lock that cannot be made is an error naming it', async () => {
     const lock = join(dir, 'missing-dir', 'registry-trust.lock');
     await expect(withHostLock(lock, () => 1, NO_UNLOCKED, { timeoutMs: 1000 })).rejects.toThrow(new RegExp(`^could not lock ${lock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: flock: cannot open lock file`));
+  });
+
+  test("a flock(1) that is not util-linux's (BusyBox has no --wait) counts as none: the body runs, after saying why", async () => {
+    const busybox = join(dir, 'flock');
+    writeFileSync(busybox, "#!/bin/sh\necho \"flock: unrecognized option '--exclusive'\" >&2\necho 'Usage: flock [-sxun] FD|{FILE [-c] PROG ARGS}' >&2\nexit 1\n", { mode: 0o755 });
+    const said: string[] = [];
+    expect(await withHostLock(join(dir, 'l'), () => 'ran', (why) => said.push(why), { flock: busybox })).toBe('ran');
+    expect(said).toEqual(["this flock(1) is not util-linux's (flock: unrecognized option '--exclusive')"]);
   });
 
   test('without flock(1) on the machine the body runs, after saying why', async () => {

@@ -72,11 +72,15 @@ describe('process identity on this machine', () => {
   test('a process that exited but was not reaped yet (a zombie) has ended', async () => {
     // sh starts sleep, then execs into a sleep of its own that never reaps the first: it stays a zombie.
     child = spawn('/bin/sh', ['-c', 'sleep 0.1 & exec sleep 30'], { stdio: 'ignore' });
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    const kid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
-    const stat = parseProcStat(readFileSync(`/proc/${kid}/stat`, 'utf8'))!;
-    expect(stat.state).toBe('Z');
-    expect(ownerRunning({ pid: kid, start: stat.start })).toBe(false);
+    let kid = NaN;
+    let stat: ReturnType<typeof parseProcStat>;
+    for (const deadline = Date.now() + 10000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
+      kid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+      stat = Number.isInteger(kid) && kid > 0 ? parseProcStat(readFileSync(`/proc/${kid}/stat`, 'utf8')) : undefined;
+      if (stat?.state === 'Z') break;
+    }
+    expect(stat!.state).toBe('Z');
+    expect(ownerRunning({ pid: kid, start: stat!.start })).toBe(false);
   });
 
   test.each([
