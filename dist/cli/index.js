@@ -54273,15 +54273,15 @@ function systemHost(privilege = detectPrivilege()) {
  * Where org-ca keeps its journals: root under /var/lib/org-ca (it outlives RUNNER_TEMP, which the runner empties per
  * job), users under XDG state.
  */
-function state_file_stateDirectory(env, uid) {
+function stateDirectory(env, uid) {
     if (uid === 0)
         return '/var/lib/org-ca';
     const state = env.XDG_STATE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.local', 'state');
     return (0,external_node_path_namespaceObject.join)(state, 'org-ca');
 }
 /** `env[override]` when set; else `name` in the state directory. */
-function stateFilePath(name, override, env, uid) {
-    return env[override] || (0,external_node_path_namespaceObject.join)(state_file_stateDirectory(env, uid), name);
+function state_file_stateFilePath(name, override, env, uid) {
+    return env[override] || (0,external_node_path_namespaceObject.join)(stateDirectory(env, uid), name);
 }
 /** Makes the file's directory (0700) through the guarded helper: procfs, dangling links or a hung mount fail fast. */
 async function state_file_prepareStateFile(path, purpose) {
@@ -54309,7 +54309,7 @@ function replaceJsonFile(path, value) {
 
 /** ORG_CA_STORE_JOURNAL when set; else under /var/lib/org-ca (root) or XDG state (src/fs/state-file.ts). */
 function defaultJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
-    return stateFilePath('store-journal.json', 'ORG_CA_STORE_JOURNAL', env, uid);
+    return state_file_stateFilePath('store-journal.json', 'ORG_CA_STORE_JOURNAL', env, uid);
 }
 class JournalError extends Error {
     constructor(message) {
@@ -54483,7 +54483,7 @@ class HostLockError extends Error {
  * flock(1) on the machine, `body` runs unlocked after `unlocked` was told why.
  */
 async function withHostLock(path, body, unlocked, options = {}) {
-    let release;
+    let release = () => { };
     try {
         release = await acquire(path, options.timeoutMs ?? 60000, options.flock ?? 'flock');
     }
@@ -54491,7 +54491,6 @@ async function withHostLock(path, body, unlocked, options = {}) {
         if (!(error instanceof HostLockError && error.missing))
             throw error;
         unlocked(error.message);
-        return await body();
     }
     try {
         return await body();
@@ -54623,6 +54622,11 @@ function opsFor(mode, privileged) {
 }
 
 ;// CONCATENATED MODULE: ./src/registries/locations.ts
+
+/** A run id as it appears in the names of a run's CA files and journal. */
+const RUN_ID = '[0-9a-f]{8,32}';
+const WHOLE_RUN_ID = new RegExp(`^${RUN_ID}$`);
+const CERT_NAME = new RegExp(`^org-ca(-${RUN_ID})?\\.crt$`);
 /**
  * The CA's file name in every registry directory: `org-ca-RUN.crt`, RUN naming the run (and its journal). Not
  * `ca.crt`, the name administrators use: both builders read every `*.crt` there, so the org CA goes next to an
@@ -54630,13 +54634,17 @@ function opsFor(mode, privileged) {
  * at once: each removes its own file, never one another job still reads.
  */
 function certFileName(runId) {
-    if (!/^[0-9a-f]{8,32}$/.test(runId))
+    if (!WHOLE_RUN_ID.test(runId))
         throw new Error(`run id '${runId}' is not 8 to 32 hex digits`);
     return `org-ca-${runId}.crt`;
 }
+/** A new run's id: eight random hex digits. */
+function newRunId() {
+    return randomBytes(4).toString('hex');
+}
 /** org-ca's CA files: this version's, and `org-ca.crt`, which earlier versions wrote. */
 function isOrgCaCertName(name) {
-    return /^org-ca(-[0-9a-f]{8,32})?\.crt$/.test(name);
+    return CERT_NAME.test(name);
 }
 function trustLocations(env, uid) {
     const locations = [
@@ -54726,17 +54734,17 @@ function parseJournal(text) {
     return { mode: value.mode, ...(value.owner ? { owner: value.owner } : {}), entries: value.entries };
 }
 /** A journal's file name: one per run, and the single file earlier versions wrote. */
-const JOURNAL_NAME = /^registry-journal(-[0-9a-f]{8,32})?\.json$/;
+const JOURNAL_NAME = new RegExp(`^registry-journal(-${RUN_ID})?\\.json$`);
 /**
  * This run's journal: ORG_CA_REGISTRY_JOURNAL when set (one file, for one runner); else its own file in org-ca's state
  * directory beside the trust-store journal (src/fs/state-file.ts), so that jobs running at once never share one.
  */
 function registryJournalPath(runId, env = process.env, uid = process.getuid?.() ?? -1) {
-    return env.ORG_CA_REGISTRY_JOURNAL || join(stateDirectory(env, uid), `registry-journal-${runId}.json`);
+    return stateFilePath(`registry-journal-${runId}.json`, 'ORG_CA_REGISTRY_JOURNAL', env, uid);
 }
 /** The directory whose journals one lock guards: ORG_CA_REGISTRY_JOURNAL's, or the state directory. */
 function registryJournalDir(env, uid) {
-    return env.ORG_CA_REGISTRY_JOURNAL ? (0,external_node_path_namespaceObject.dirname)(env.ORG_CA_REGISTRY_JOURNAL) : state_file_stateDirectory(env, uid);
+    return env.ORG_CA_REGISTRY_JOURNAL ? (0,external_node_path_namespaceObject.dirname)(env.ORG_CA_REGISTRY_JOURNAL) : stateDirectory(env, uid);
 }
 /** The journals on this host that may be leftovers: the ORG_CA_REGISTRY_JOURNAL file, or every journal in the state directory. */
 function registryJournalFiles(env = process.env, uid = process.getuid?.() ?? -1) {
@@ -55613,8 +55621,8 @@ async function jobCompleted(env) {
     }
     // The same for registry trust under certs.d, for this job and any job that ended without reverting: a file is
     // removed only while it holds what org-ca wrote; the journals of other jobs still running are theirs.
-    const journals = registryJournalFiles(env);
-    if (journals.length) {
+    // Listed once to skip the lock when there is nothing, and again under it, where no other step changes them.
+    if (registryJournalFiles(env).length) {
         const facts = { running: ownerRunning, ancestors: ancestry() };
         try {
             const outcomes = await withHostLock(registryLockPath(undefined, env), () => revertLeftoverJournals(registryJournalFiles(env), 'job-completed', facts, opsFor), (why) => lines.push(`org-ca: registry trust is removed without the lock that orders jobs on this host: ${why}.`));

@@ -35017,7 +35017,7 @@ class HostLockError extends Error {
  * flock(1) on the machine, `body` runs unlocked after `unlocked` was told why.
  */
 async function host_lock_withHostLock(path, body, unlocked, options = {}) {
-    let release;
+    let release = () => { };
     try {
         release = await acquire(path, options.timeoutMs ?? 60000, options.flock ?? 'flock');
     }
@@ -35025,7 +35025,6 @@ async function host_lock_withHostLock(path, body, unlocked, options = {}) {
         if (!(error instanceof HostLockError && error.missing))
             throw error;
         unlocked(error.message);
-        return await body();
     }
     try {
         return await body();
@@ -35257,6 +35256,11 @@ function privileges_opsFor(mode, privileged) {
 }
 
 ;// CONCATENATED MODULE: ./src/registries/locations.ts
+
+/** A run id as it appears in the names of a run's CA files and journal. */
+const RUN_ID = '[0-9a-f]{8,32}';
+const WHOLE_RUN_ID = new RegExp(`^${RUN_ID}$`);
+const CERT_NAME = new RegExp(`^org-ca(-${RUN_ID})?\\.crt$`);
 /**
  * The CA's file name in every registry directory: `org-ca-RUN.crt`, RUN naming the run (and its journal). Not
  * `ca.crt`, the name administrators use: both builders read every `*.crt` there, so the org CA goes next to an
@@ -35264,13 +35268,17 @@ function privileges_opsFor(mode, privileged) {
  * at once: each removes its own file, never one another job still reads.
  */
 function certFileName(runId) {
-    if (!/^[0-9a-f]{8,32}$/.test(runId))
+    if (!WHOLE_RUN_ID.test(runId))
         throw new Error(`run id '${runId}' is not 8 to 32 hex digits`);
     return `org-ca-${runId}.crt`;
 }
+/** A new run's id: eight random hex digits. */
+function newRunId() {
+    return (0,external_node_crypto_.randomBytes)(4).toString('hex');
+}
 /** org-ca's CA files: this version's, and `org-ca.crt`, which earlier versions wrote. */
 function isOrgCaCertName(name) {
-    return /^org-ca(-[0-9a-f]{8,32})?\.crt$/.test(name);
+    return CERT_NAME.test(name);
 }
 function trustLocations(env, uid) {
     const locations = [
@@ -35360,13 +35368,13 @@ function parseJournal(text) {
     return { mode: value.mode, ...(value.owner ? { owner: value.owner } : {}), entries: value.entries };
 }
 /** A journal's file name: one per run, and the single file earlier versions wrote. */
-const JOURNAL_NAME = /^registry-journal(-[0-9a-f]{8,32})?\.json$/;
+const JOURNAL_NAME = new RegExp(`^registry-journal(-${RUN_ID})?\\.json$`);
 /**
  * This run's journal: ORG_CA_REGISTRY_JOURNAL when set (one file, for one runner); else its own file in org-ca's state
  * directory beside the trust-store journal (src/fs/state-file.ts), so that jobs running at once never share one.
  */
 function registryJournalPath(runId, env = process.env, uid = process.getuid?.() ?? -1) {
-    return env.ORG_CA_REGISTRY_JOURNAL || (0,external_node_path_namespaceObject.join)(stateDirectory(env, uid), `registry-journal-${runId}.json`);
+    return stateFilePath(`registry-journal-${runId}.json`, 'ORG_CA_REGISTRY_JOURNAL', env, uid);
 }
 /** The directory whose journals one lock guards: ORG_CA_REGISTRY_JOURNAL's, or the state directory. */
 function registryJournalDir(env, uid) {
@@ -35761,7 +35769,7 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
         info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
         return;
     }
-    const runId = (0,external_node_crypto_.randomBytes)(4).toString('hex');
+    const runId = newRunId();
     const journalPath = registryJournalPath(runId, env, uid);
     const owner = currentJobOwner();
     let result;

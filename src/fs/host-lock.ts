@@ -30,13 +30,12 @@ export interface HostLockOptions {
  * flock(1) on the machine, `body` runs unlocked after `unlocked` was told why.
  */
 export async function withHostLock<T>(path: string, body: () => T | Promise<T>, unlocked: (why: string) => void, options: HostLockOptions = {}): Promise<T> {
-  let release: () => void;
+  let release = (): void => {};
   try {
     release = await acquire(path, options.timeoutMs ?? 60000, options.flock ?? 'flock');
   } catch (error) {
     if (!(error instanceof HostLockError && error.missing)) throw error;
     unlocked(error.message);
-    return await body();
   }
   try {
     return await body();

@@ -3,7 +3,6 @@
  * sets the builder outputs, and hands the journal to the post step.
  */
 import * as core from '@actions/core';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { withHostLock } from '../fs/host-lock.js';
@@ -24,6 +23,7 @@ import {
   writeJournalFile,
   type UndoResult,
 } from './journal.js';
+import { newRunId } from './locations.js';
 import { opsFor } from './privileges.js';
 import { registryJournal, saveRegistryJournal } from '../action/state.js';
 
@@ -45,7 +45,7 @@ export async function setUpRegistryTrust(registries: readonly string[], caPath: 
     core.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
     return;
   }
-  const runId = randomBytes(4).toString('hex');
+  const runId = newRunId();
   const journalPath = registryJournalPath(runId, env, uid);
   const owner = currentJobOwner();
   let result: ApplyResult;

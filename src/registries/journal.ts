@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isJobOwner, mayRevert, type Claimant, type JobOwner } from '../fs/job-owner.js';
-import { prepareStateFile, replaceJsonFile, stateDirectory } from '../fs/state-file.js';
+import { prepareStateFile, replaceJsonFile, stateDirectory, stateFilePath } from '../fs/state-file.js';
 import type { FileOps, Mode } from './privileges.js';
 import { kindOf } from './privileges.js';
-import { isOrgCaCertName } from './locations.js';
+import { isOrgCaCertName, RUN_ID } from './locations.js';
 
 export type JournalEntry =
   | { readonly type: 'dir'; readonly path: string; readonly privileged: boolean }
@@ -66,14 +66,14 @@ export function parseJournal(text: string): Journal | undefined {
 }
 
 /** A journal's file name: one per run, and the single file earlier versions wrote. */
-const JOURNAL_NAME = /^registry-journal(-[0-9a-f]{8,32})?\.json$/;
+const JOURNAL_NAME = new RegExp(`^registry-journal(-${RUN_ID})?\\.json$`);
 
 /**
  * This run's journal: ORG_CA_REGISTRY_JOURNAL when set (one file, for one runner); else its own file in org-ca's state
  * directory beside the trust-store journal (src/fs/state-file.ts), so that jobs running at once never share one.
  */
 export function registryJournalPath(runId: string, env: Readonly<Record<string, string | undefined>> = process.env, uid = process.getuid?.() ?? -1): string {
-  return env.ORG_CA_REGISTRY_JOURNAL || join(stateDirectory(env, uid), `registry-journal-${runId}.json`);
+  return stateFilePath(`registry-journal-${runId}.json`, 'ORG_CA_REGISTRY_JOURNAL', env, uid);
 }
 
 /** The directory whose journals one lock guards: ORG_CA_REGISTRY_JOURNAL's, or the state directory. */

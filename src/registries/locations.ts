@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * Where each builder on the runner looks for a registry's CA: one typed table instead of scattered conditionals.
  * Every location is a directory of per-registry directories (`ROOT/HOST[:PORT]/`) whose `*.crt` files are CA
@@ -13,6 +15,11 @@ export interface TrustLocation {
   readonly source: string;
 }
 
+/** A run id as it appears in the names of a run's CA files and journal. */
+export const RUN_ID = '[0-9a-f]{8,32}';
+const WHOLE_RUN_ID = new RegExp(`^${RUN_ID}$`);
+const CERT_NAME = new RegExp(`^org-ca(-${RUN_ID})?\\.crt$`);
+
 /**
  * The CA's file name in every registry directory: `org-ca-RUN.crt`, RUN naming the run (and its journal). Not
  * `ca.crt`, the name administrators use: both builders read every `*.crt` there, so the org CA goes next to an
@@ -20,13 +27,18 @@ export interface TrustLocation {
  * at once: each removes its own file, never one another job still reads.
  */
 export function certFileName(runId: string): string {
-  if (!/^[0-9a-f]{8,32}$/.test(runId)) throw new Error(`run id '${runId}' is not 8 to 32 hex digits`);
+  if (!WHOLE_RUN_ID.test(runId)) throw new Error(`run id '${runId}' is not 8 to 32 hex digits`);
   return `org-ca-${runId}.crt`;
+}
+
+/** A new run's id: eight random hex digits. */
+export function newRunId(): string {
+  return randomBytes(4).toString('hex');
 }
 
 /** org-ca's CA files: this version's, and `org-ca.crt`, which earlier versions wrote. */
 export function isOrgCaCertName(name: string): boolean {
-  return /^org-ca(-[0-9a-f]{8,32})?\.crt$/.test(name);
+  return CERT_NAME.test(name);
 }
 
 export function trustLocations(env: Readonly<Record<string, string | undefined>>, uid: number): TrustLocation[] {

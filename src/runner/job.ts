@@ -147,8 +147,8 @@ export async function jobCompleted(env: Env): Promise<string[]> {
   }
   // The same for registry trust under certs.d, for this job and any job that ended without reverting: a file is
   // removed only while it holds what org-ca wrote; the journals of other jobs still running are theirs.
-  const journals = registryJournalFiles(env);
-  if (journals.length) {
+  // Listed once to skip the lock when there is nothing, and again under it, where no other step changes them.
+  if (registryJournalFiles(env).length) {
     const facts = { running: ownerRunning, ancestors: ancestry() };
     try {
       const outcomes = await withHostLock(
