@@ -70670,15 +70670,20 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/fs/ensure-directory.ts
 
+
+
 /**
  * The one way org-ca creates a directory whose path came from a user (`--dir`) or the environment (RUNNER_TEMP,
  * TMPDIR, XDG_CACHE_HOME). Node's `mkdir(…, { recursive: true })` spins at 100 % CPU forever under /proc (it retries
  * the parent on ENOENT), answers a bare ENOENT for a dangling link, and blocks for good on a hung mount. Here:
  * - the path is walked one component at a time, each looked at once and created at most once, so the work is
  *   bounded by the path's length, and each refusal is one line that quotes the path and says why;
- * - the walk runs in a child process killed at a deadline: a call stuck in the kernel (a stopped FUSE daemon, a hard
- *   NFS mount) would otherwise pin a libuv thread, and Node joins those threads on exit, so even process.exit() hangs
- *   (measured with Node 24 on a FUSE mount whose daemon was stopped).
+ * - a call stuck in the kernel (a stopped FUSE daemon, a hard NFS mount) would pin the thread that made it, and Node
+ *   joins its threads on exit, so even process.exit() hangs (measured with Node 24 on a FUSE mount whose daemon was
+ *   stopped). So the path is first looked at by a throw-away `sh`, killed at a deadline; only once it has answered
+ *   does the walk run here. A Node child would do the same, but its start-up (about 100 ms on a 2-core runner, three
+ *   times per main step) was most of the step's time; `sh` starts in about a millisecond. Where there is no
+ *   /bin/sh (Windows), the whole walk runs in a Node child instead.
  */
 class PathError extends Error {
     constructor(message) {
@@ -70722,23 +70727,18 @@ const ERRNO_WORDS = {
     ENOTCONN: 'transport endpoint is not connected (a FUSE mount whose daemon is gone)',
 };
 /**
- * The walk itself, run in the child process. Self-contained on purpose (its source text is what the child runs):
- * it uses only its arguments, synchronous calls, and writes `at <path>` before each call so that the parent can name
- * the component a hang happened on.
+ * The walk itself, here or in a Node child. Self-contained on purpose (its source text is what the child runs): it
+ * uses only its arguments and synchronous calls, and calls `at(path)` before each call so that a child can tell its
+ * parent the component a hang happened on.
  */
-function walkDirectory(fs, path, request) {
-    const at = (p) => {
-        fs.writeSync(1, `at ${JSON.stringify(p)}\n`);
-    };
+function walkDirectory(fs, path, request, at) {
     const codeOf = (error) => error?.code ?? 'unknown error';
     const words = (error) => `${codeOf(error)}: ${request.words[codeOf(error)] ?? error?.message ?? 'failed'}`;
     const kindOf = (s) => s.isFile() ? 'a regular file' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : 'not a directory';
     const refuse = (reason) => ({ ok: false, reason });
-    const absolute = path.resolve(request.path);
-    const root = path.parse(absolute).root;
-    const prefixes = [root];
-    for (const part of absolute.slice(root.length).split(path.sep).filter(Boolean))
-        prefixes.push(path.join(prefixes[prefixes.length - 1], part));
+    const prefixes = request.prefixes;
+    const root = prefixes[0];
+    const absolute = prefixes[prefixes.length - 1];
     /** true: a directory (links followed); false: nothing there; a string: why it cannot be one. */
     const look = (p) => {
         let own;
@@ -70831,24 +70831,21 @@ function walkDirectory(fs, path, request) {
     }
 }
 const CHILD_SCRIPT = `
+const fs = require('node:fs');
 const request = JSON.parse(process.argv[1]);
-const result = (${walkDirectory.toString()})(require('node:fs'), require('node:path'), request);
-require('node:fs').writeSync(1, 'result ' + JSON.stringify(result) + '\\n');
+const result = (${walkDirectory.toString()})(fs, require('node:path'), request, (p) => fs.writeSync(1, 'at ' + JSON.stringify(p) + '\\n'));
+fs.writeSync(1, 'result ' + JSON.stringify(result) + '\\n');
 `;
-async function runWalk(path, options, tempPrefix) {
-    const fail = (reason) => new PathError(`${options.purpose} '${path}': ${reason}`);
-    if (path.trim() === '')
-        throw new PathError(`${options.purpose} is empty: expected a directory path.`);
-    const request = {
-        path,
-        mode: options.mode ?? 0o755,
-        ...(tempPrefix !== undefined ? { tempPrefix } : {}),
-        pseudo: PSEUDO_FILE_SYSTEMS,
-        words: ERRNO_WORDS,
-        linux: process.platform === 'linux',
-    };
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, ['-e', CHILD_SCRIPT, JSON.stringify(request)], {
+/**
+ * Looks at each of `paths` in turn (stat, links followed), up to the first that does not exist, printing `at N`
+ * before each: the parent names the one a hang happened on. `[ -e ]` and `[ -L ]` are the shell's own, so nothing
+ * else is started; dash flushes what a builtin printed before the next command runs.
+ */
+const PROBE_SCRIPT = 'i=0; for p do echo "at $i"; [ -e "$p" ] || [ -L "$p" ] || exit 0; i=$((i+1)); done';
+const PROBE_SHELL = '/bin/sh';
+/** Runs a child with its output in lines, SIGKILLed at the deadline: a process waiting on FUSE or NFS ends no other way. */
+async function runBounded(file, args, timeoutMs) {
+    const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, {
         stdio: ['ignore', 'pipe', 'pipe'],
         // The child must see the path exactly as we do, relative ones included.
         cwd: process.cwd(),
@@ -70861,28 +70858,79 @@ async function runWalk(path, options, tempPrefix) {
     let timedOut = false;
     const timer = setTimeout(() => {
         timedOut = true;
-        // SIGKILL: a process waiting on a FUSE or NFS answer is killable, nothing else ends it.
         child.kill('SIGKILL');
     }, timeoutMs);
     await new Promise((resolve) => {
         child.once('close', () => resolve());
-        child.once('error', () => resolve());
+        child.once('error', (error) => {
+            stderr += error.message;
+            resolve();
+        });
     });
     clearTimeout(timer);
-    const lines = stdout.split('\n');
-    const result = lines.find((line) => line.startsWith('result '));
+    return { lines: stdout.split('\n'), stderr, timedOut };
+}
+/**
+ * Directories a walk in this process has already returned. A path in one of them, or that one itself, needs no new
+ * probe: the main step makes RUNNER_TEMP/org-ca-XXXXXX, then directories inside it, each a spawn apart otherwise,
+ * and only a mount made at that very moment could hang where the directory answered a few milliseconds earlier.
+ */
+const answered = new Set();
+function probedBefore(prefixes) {
+    const [path, parent] = [prefixes[prefixes.length - 1], prefixes[prefixes.length - 2]];
+    return answered.has(path) || (parent !== undefined && answered.has(parent));
+}
+/** `path` and every directory above it, from the root down: what the walk and the probe look at, in order. */
+function prefixesOf(path) {
+    const absolute = external_node_path_namespaceObject.resolve(path);
+    const root = external_node_path_namespaceObject.parse(absolute).root;
+    const prefixes = [root];
+    for (const part of absolute.slice(root.length).split(external_node_path_namespaceObject.sep).filter(Boolean))
+        prefixes.push(external_node_path_namespaceObject.join(prefixes[prefixes.length - 1], part));
+    return prefixes;
+}
+async function runWalk(path, options, tempPrefix) {
+    const fail = (reason) => new PathError(`${options.purpose} '${path}': ${reason}`);
+    if (path.trim() === '')
+        throw new PathError(`${options.purpose} is empty: expected a directory path.`);
+    const prefixes = prefixesOf(path);
+    const request = {
+        prefixes,
+        mode: options.mode ?? 0o755,
+        ...(tempPrefix !== undefined ? { tempPrefix } : {}),
+        pseudo: PSEUDO_FILE_SYSTEMS,
+        words: ERRNO_WORDS,
+        linux: process.platform === 'linux',
+    };
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const hung = (where) => fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
+    if ((options.walkIn ?? (external_node_fs_namespaceObject.existsSync(PROBE_SHELL) ? 'this-process' : 'node-child')) === 'this-process') {
+        if (!probedBefore(prefixes)) {
+            const probe = await runBounded(PROBE_SHELL, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
+            if (probe.timedOut) {
+                const last = probe.lines.filter((line) => line.startsWith('at ')).pop();
+                throw hung(prefixes[Number(last?.slice(3) ?? 0)] ?? path);
+            }
+        }
+        const result = walkDirectory(external_node_fs_namespaceObject, external_node_path_namespaceObject, request, () => undefined);
+        if (!result.ok)
+            throw fail(result.reason);
+        answered.add(prefixes[prefixes.length - 1]);
+        return result.dir;
+    }
+    const child = await runBounded(process.execPath, ['-e', CHILD_SCRIPT, JSON.stringify(request)], timeoutMs);
+    const result = child.lines.find((line) => line.startsWith('result '));
     if (result) {
         const parsed = JSON.parse(result.slice('result '.length));
         if (parsed.ok)
             return parsed.dir;
         throw fail(parsed.reason);
     }
-    const last = lines.filter((line) => line.startsWith('at ')).pop();
+    const last = child.lines.filter((line) => line.startsWith('at ')).pop();
     const where = last ? JSON.parse(last.slice(3)) : path;
-    if (timedOut) {
-        throw fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
-    }
-    throw fail(`the check of '${where}' failed (${stderr.trim().split('\n').pop() || 'no answer'}).`);
+    if (child.timedOut)
+        throw hung(where);
+    throw fail(`the check of '${where}' failed (${child.stderr.trim().split('\n').pop() || 'no answer'}).`);
 }
 /** Makes sure `path` is a writable directory, creating what is missing; returns it absolute. Throws PathError. */
 function ensureDirectory(path, options) {

@@ -12,9 +12,9 @@ import { mintRoot } from '../../support/pki.js';
 
 let cliScript: string;
 /**
- * How long `org-ca --version` takes here: start-up alone, which a loaded machine stretches. The guarded walk starts
- * one more Node process (see src/fs/ensure-directory.ts), so the bound is two start-ups plus one second; a spin would
- * be killed at 20 s instead.
+ * How long `org-ca --version` takes here: start-up alone, which a loaded machine stretches. The bound is two
+ * start-ups plus one second (room for a loaded machine; the guarded walk itself starts only a shell, see
+ * src/fs/ensure-directory.ts); a spin would be killed at 20 s instead.
  */
 let startupMs: number;
 let dir: string;

@@ -169,7 +169,9 @@ async function runMainStep(inputs: Record<string, string>, inStore: boolean) {
   const runnerTemp = join(work, 'temp');
   mkdirSync(runnerTemp);
   const env: Record<string, string> = { ...bare, ...files, GITHUB_ACTIONS: 'true', RUNNER_TEMP: runnerTemp, RUNNER_ENVIRONMENT: 'self-hosted' };
-  for (const [k, v] of Object.entries(inputs)) env[inputVariable(k)] = v;
+  // No registry trust: it writes under /etc/*/certs.d, which the registry suites, running beside this one, check is
+  // left as they found it; these steps have no post step to take it out.
+  for (const [k, v] of Object.entries({ registries: 'none', ...inputs })) env[inputVariable(k)] = v;
   const argv = [process.execPath, join(dist, 'main', 'index.js')];
   const r = inStore ? await runWithStore(storeDir, argv, env) : await run(argv[0]!, argv.slice(1), env);
   return { ...r, runnerTemp, env: parseFileCommands(readFileSync(files.GITHUB_ENV, 'utf8')), outputs: parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')), summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8') };
