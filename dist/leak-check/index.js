@@ -70915,7 +70915,7 @@ async function runWalk(path, options, tempPrefix) {
         const result = walkDirectory(external_node_fs_namespaceObject, external_node_path_namespaceObject, request, () => undefined);
         if (!result.ok)
             throw fail(result.reason);
-        answered.add(prefixes[prefixes.length - 1]);
+        answered.add(prefixes[prefixes.length - 1]).add(result.dir);
         return result.dir;
     }
     const child = await runBounded(process.execPath, ['-e', CHILD_SCRIPT, JSON.stringify(request)], timeoutMs);

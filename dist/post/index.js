@@ -31655,7 +31655,7 @@ async function runWalk(path, options, tempPrefix) {
         const result = walkDirectory(external_node_fs_namespaceObject, external_node_path_namespaceObject, request, () => undefined);
         if (!result.ok)
             throw fail(result.reason);
-        answered.add(prefixes[prefixes.length - 1]);
+        answered.add(prefixes[prefixes.length - 1]).add(result.dir);
         return result.dir;
     }
     const child = await runBounded(process.execPath, ['-e', CHILD_SCRIPT, JSON.stringify(request)], timeoutMs);
@@ -31860,12 +31860,19 @@ function combineBundle(sources, org) {
         parts.push(toPem(der));
         return true;
     };
+    // Node's view of the OS store names each certificate up to four times (the bundle file, then the hashed directory's
+    // links): the same text needs no second decode and hash.
+    const seenText = new Set();
     for (const source of sources) {
         let count = 0;
-        for (const pem of source.pems)
+        for (const pem of source.pems) {
+            if (seenText.has(pem))
+                continue;
+            seenText.add(pem);
             for (const der of pemCertificates(pem))
                 if (take(der))
                     count++;
+        }
         added.push({ label: source.label, count });
     }
     let orgCount = 0;

@@ -41,9 +41,16 @@ export function combineBundle(sources: readonly TrustSource[], org: readonly Cer
     parts.push(toPem(der));
     return true;
   };
+  // Node's view of the OS store names each certificate up to four times (the bundle file, then the hashed directory's
+  // links): the same text needs no second decode and hash.
+  const seenText = new Set<string>();
   for (const source of sources) {
     let count = 0;
-    for (const pem of source.pems) for (const der of pemCertificates(pem)) if (take(der)) count++;
+    for (const pem of source.pems) {
+      if (seenText.has(pem)) continue;
+      seenText.add(pem);
+      for (const der of pemCertificates(pem)) if (take(der)) count++;
+    }
     added.push({ label: source.label, count });
   }
   let orgCount = 0;

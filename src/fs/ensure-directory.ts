@@ -274,7 +274,7 @@ async function runWalk(path: string, options: EnsureDirectoryOptions, tempPrefix
     }
     const result = walkDirectory(nodeFs, nodePath, request, () => undefined);
     if (!result.ok) throw fail(result.reason);
-    answered.add(prefixes[prefixes.length - 1]!);
+    answered.add(prefixes[prefixes.length - 1]!).add(result.dir);
     return result.dir;
   }
 

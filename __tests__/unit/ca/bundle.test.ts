@@ -39,3 +39,19 @@ test('the org CA is appended when nothing had it', () => {
 test('non-certificate blocks in a source are ignored', () => {
   expect(pemCertificates(`${a.keyPem}\n${a.certPem}`)).toHaveLength(1);
 });
+
+test("the OS store as Node reads it (each certificate's text up to four times, in two sources): each counted once, where first seen", () => {
+  const bundle = combineBundle(
+    [
+      { label: 'node', pems: [a.certPem] },
+      { label: 'os', pems: [b.certPem, a.certPem, b.certPem, org.certPem, b.certPem, org.certPem] },
+    ],
+    parseCertificates(org.certPem),
+  );
+  expect(pemCertificates(bundle.pem).map((d) => sha256Hex(d))).toEqual([a.der, b.der, org.der].map((d) => sha256Hex(d)));
+  expect(bundle.added).toEqual([
+    { label: 'node', count: 1 },
+    { label: 'os', count: 2 },
+    { label: 'org CA', count: 0 },
+  ]);
+});
