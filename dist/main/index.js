@@ -31928,6 +31928,7 @@ async function runBounded(file, args, timeoutMs) {
     child.stdout.on('data', (d) => (stdout += d.toString()));
     child.stderr.on('data', (d) => (stderr += d.toString()));
     let timedOut = false;
+    let notStarted = false;
     const timer = setTimeout(() => {
         timedOut = true;
         child.kill('SIGKILL');
@@ -31936,11 +31937,12 @@ async function runBounded(file, args, timeoutMs) {
         child.once('close', () => resolve());
         child.once('error', (error) => {
             stderr += error.message;
+            notStarted = child.pid === undefined;
             resolve();
         });
     });
     clearTimeout(timer);
-    return { lines: stdout.split('\n'), stderr, timedOut };
+    return { lines: stdout.split('\n'), stderr, timedOut, notStarted };
 }
 /**
  * Directories a walk in this process has already returned. A path in one of them, or that one itself, needs no new
@@ -31976,19 +31978,21 @@ async function runWalk(path, options, tempPrefix) {
     };
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const hung = (where) => fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
-    if ((options.walkIn ?? (external_node_fs_namespaceObject.existsSync(PROBE_SHELL) ? 'this-process' : 'node-child')) === 'this-process') {
-        if (!probedBefore(prefixes)) {
-            const probe = await runBounded(PROBE_SHELL, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
-            if (probe.timedOut) {
-                const last = probe.lines.filter((line) => line.startsWith('at ')).pop();
-                throw hung(prefixes[Number(last?.slice(3) ?? 0)] ?? path);
-            }
+    const shell = options.probeShell ?? PROBE_SHELL;
+    if ((options.walkIn ?? (external_node_fs_namespaceObject.existsSync(shell) ? 'this-process' : 'node-child')) === 'this-process') {
+        const probe = probedBefore(prefixes) ? undefined : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
+        if (probe?.timedOut) {
+            const last = probe.lines.filter((line) => line.startsWith('at ')).pop();
+            throw hung(prefixes[Number(last?.slice(3) ?? 0)] ?? path);
         }
-        const result = walkDirectory(external_node_fs_namespaceObject, external_node_path_namespaceObject, request, () => undefined);
-        if (!result.ok)
-            throw fail(result.reason);
-        answered.add(prefixes[prefixes.length - 1]).add(result.dir);
-        return result.dir;
+        // A shell that could not start has looked at nothing: the walk then runs where a hang cannot hold this process.
+        if (!probe?.notStarted) {
+            const result = walkDirectory(external_node_fs_namespaceObject, external_node_path_namespaceObject, request, () => undefined);
+            if (!result.ok)
+                throw fail(result.reason);
+            answered.add(prefixes[prefixes.length - 1]).add(result.dir);
+            return result.dir;
+        }
     }
     const child = await runBounded(process.execPath, ['-e', CHILD_SCRIPT, JSON.stringify(request)], timeoutMs);
     const result = child.lines.find((line) => line.startsWith('result '));

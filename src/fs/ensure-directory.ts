@@ -34,6 +34,8 @@ export interface EnsureDirectoryOptions {
    * exists), or all of it in a Node child killed at the deadline (the default elsewhere).
    */
   readonly walkIn?: 'this-process' | 'node-child';
+  /** The POSIX shell that looks at the path first (default /bin/sh). */
+  readonly probeShell?: string;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -198,6 +200,8 @@ interface ChildRun {
   readonly lines: readonly string[];
   readonly stderr: string;
   readonly timedOut: boolean;
+  /** It never ran (spawn failed: no such file, no memory, no more processes). */
+  readonly notStarted: boolean;
 }
 
 /** Runs a child with its output in lines, SIGKILLed at the deadline: a process waiting on FUSE or NFS ends no other way. */
@@ -213,6 +217,7 @@ async function runBounded(file: string, args: readonly string[], timeoutMs: numb
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let timedOut = false;
+  let notStarted = false;
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill('SIGKILL');
@@ -221,11 +226,12 @@ async function runBounded(file: string, args: readonly string[], timeoutMs: numb
     child.once('close', () => resolve());
     child.once('error', (error) => {
       stderr += error.message;
+      notStarted = child.pid === undefined;
       resolve();
     });
   });
   clearTimeout(timer);
-  return { lines: stdout.split('\n'), stderr, timedOut };
+  return { lines: stdout.split('\n'), stderr, timedOut, notStarted };
 }
 
 /**
@@ -264,18 +270,20 @@ async function runWalk(path: string, options: EnsureDirectoryOptions, tempPrefix
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const hung = (where: string): PathError => fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
 
-  if ((options.walkIn ?? (nodeFs.existsSync(PROBE_SHELL) ? 'this-process' : 'node-child')) === 'this-process') {
-    if (!probedBefore(prefixes)) {
-      const probe = await runBounded(PROBE_SHELL, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
-      if (probe.timedOut) {
-        const last = probe.lines.filter((line) => line.startsWith('at ')).pop();
-        throw hung(prefixes[Number(last?.slice(3) ?? 0)] ?? path);
-      }
+  const shell = options.probeShell ?? PROBE_SHELL;
+  if ((options.walkIn ?? (nodeFs.existsSync(shell) ? 'this-process' : 'node-child')) === 'this-process') {
+    const probe = probedBefore(prefixes) ? undefined : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
+    if (probe?.timedOut) {
+      const last = probe.lines.filter((line) => line.startsWith('at ')).pop();
+      throw hung(prefixes[Number(last?.slice(3) ?? 0)] ?? path);
     }
-    const result = walkDirectory(nodeFs, nodePath, request, () => undefined);
-    if (!result.ok) throw fail(result.reason);
-    answered.add(prefixes[prefixes.length - 1]!).add(result.dir);
-    return result.dir;
+    // A shell that could not start has looked at nothing: the walk then runs where a hang cannot hold this process.
+    if (!probe?.notStarted) {
+      const result = walkDirectory(nodeFs, nodePath, request, () => undefined);
+      if (!result.ok) throw fail(result.reason);
+      answered.add(prefixes[prefixes.length - 1]!).add(result.dir);
+      return result.dir;
+    }
   }
 
   const child = await runBounded(process.execPath, ['-e', CHILD_SCRIPT, JSON.stringify(request)], timeoutMs);

@@ -143,3 +143,19 @@ describe.each<WalkIn>(['this-process', 'node-child'])('walk in %s', (walkIn) => 
     });
   });
 });
+
+describe('a shell that cannot start', () => {
+  // Told to walk here, but the look that comes first cannot run: the walk then runs in a Node child and answers the
+  // same (a spawn error is never mistaken for a path that answered, nor for a refusal).
+  const missingShell = { walkIn: 'this-process', probeShell: '/nonexistent/sh' } as const;
+
+  test('still creates the directory', async () => {
+    const target = join(root, 'no-shell', 'a');
+    expect(await ensureDirectory(target, { purpose: '--dir', ...missingShell })).toBe(target);
+    expect(statSync(target).isDirectory()).toBe(true);
+  });
+
+  test('still refuses with the same line', async () => {
+    await expect(ensureDirectory('/proc/x', { purpose: '--dir', ...missingShell })).rejects.toThrow(/^--dir '\/proc\/x': '\/proc' is on proc, a kernel pseudo file system/);
+  });
+});
