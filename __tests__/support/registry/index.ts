@@ -17,6 +17,7 @@ import { mintLeaf } from '../pki.js';
 import type { LabPki } from '../inspection/lab-pki.js';
 import { runAction, type ActionRun, type Lab } from '../inspection/index.js';
 import { freePort, spawnService, type Service } from '../inspection/procs.js';
+import { deferred } from '../deferred.js';
 
 const run = promisify(execFile);
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -170,23 +171,21 @@ const HOST_TRUST_LOCK = '/tmp/org-ca-tests-host-trust.flock';
  * before/after comparison. Returns the release.
  */
 export async function holdHostTrust(timeoutMs = 600000): Promise<() => void> {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let held!: () => void;
-  const taken = new Promise<void>((resolve) => (held = resolve));
+  const released = deferred();
+  const taken = deferred();
   const holding = withHostLock(
     HOST_TRUST_LOCK,
     () => {
-      held();
-      return released;
+      taken.resolve();
+      return released.promise;
     },
     (why) => {
       throw new Error(`the tests need flock(1): ${why}`);
     },
     { timeoutMs },
   );
-  await Promise.race([taken, holding]);
-  return release;
+  await Promise.race([taken.promise, holding]);
+  return released.resolve;
 }
 
 /**

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostLockError, withHostLock } from '../../../src/fs/host-lock.js';
+import { deferred } from '../../support/deferred.js';
 
 const NO_UNLOCKED = (why: string): void => {
   throw new Error(`unexpectedly unlocked: ${why}`);
@@ -19,26 +20,24 @@ describe('withHostLock', () => {
   test('a second holder waits until the first releases; the body’s value and error come through', async () => {
     const lock = join(dir, 'registry-trust.lock');
     const order: string[] = [];
-    let releaseFirst!: () => void;
-    const firstMayEnd = new Promise<void>((resolve) => (releaseFirst = resolve));
-    let firstIn!: () => void;
-    const firstHolds = new Promise<void>((resolve) => (firstIn = resolve));
+    const firstMayEnd = deferred();
+    const firstHolds = deferred();
     const first = withHostLock(
       lock,
       async () => {
         order.push('first in');
-        firstIn();
-        await firstMayEnd;
+        firstHolds.resolve();
+        await firstMayEnd.promise;
         order.push('first out');
         return 1;
       },
       NO_UNLOCKED,
     );
-    await firstHolds;
+    await firstHolds.promise;
     const second = withHostLock(lock, () => (order.push('second in'), 2), NO_UNLOCKED);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(order).toEqual(['first in']);
-    releaseFirst();
+    firstMayEnd.resolve();
     expect(await Promise.all([first, second])).toEqual([1, 2]);
     expect(order).toEqual(['first in', 'first out', 'second in']);
     await expect(withHostLock(lock, () => Promise.reject(new Error('the body failed')), NO_UNLOCKED)).rejects.toThrow('the body failed');
