@@ -59,7 +59,12 @@ export interface CaOptions {
 
 /** `--ca FILE` or `--ca -` (standard input) as a CaSpec for loadCa. */
 export function caArgument(value: string): CaSpec {
-  return value === '-' ? { ca: readFileSync(0, 'utf8') } : { caFile: value };
+  if (value === '-') return { ca: readFileSync(0, 'utf8') };
+  // The action's `ca:` is the certificate text; on the command line that text is not a file name.
+  if (value.includes('-----BEGIN') || value.includes('\n')) {
+    throw new UsageError("--ca takes a path, not the certificate text: use '--ca -' and pipe the text in (e.g., printf '%s' \"$PEM\" | org-ca env --ca -)");
+  }
+  return { caFile: value };
 }
 
 /** Loads and validates `--ca FILE|-`, naming the CLI's flags in every message. */

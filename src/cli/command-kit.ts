@@ -7,6 +7,7 @@ import { CaInputError } from '../ca/parse.js';
 import { TargetError } from '../detect/route.js';
 import { ImageInputError } from '../leak/check.js';
 import { OptionError } from '../options/parse.js';
+import { didYouMean } from '../options/suggest.js';
 
 /** One `org-ca` sub-command. `run` returns the exit code; errors thrown map to one through exitCodeFor. */
 export interface Command {
@@ -100,9 +101,24 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
   try {
     return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
   } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new UsageError(`${command}: ${message} (see 'org-ca ${command} --help')`);
+    throw new UsageError(`${command}: ${parseErrorText(error, argv, Object.keys(options))} (see 'org-ca ${command} --help')`);
   }
+}
+
+/** The first line of node:util's parse error, with what a newcomer needs next: the flag they meant, or how to pass text. */
+function parseErrorText(error: unknown, argv: readonly string[], known: readonly string[]): string {
+  const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const flag = /^(?:Unknown option|Option) '(--?[^' =]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag?.startsWith('--')) {
+    return `${message}.${didYouMean(flag, known.map((name) => `--${name}`))}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) {
+    // `--ca "$PEM"`: the text starts with dashes (-----BEGIN), which parseArgs calls ambiguous.
+    const value = argv[argv.indexOf(flag) + 1];
+    if (value?.startsWith('-----BEGIN')) return `${flag} takes a path, not the certificate text: use '${flag} -' and pipe the text in (e.g., printf '%s' "$PEM" | org-ca … ${flag} -)`;
+  }
+  return message;
 }
 
 export function wantsHelp(argv: readonly string[]): boolean {

@@ -21,6 +21,7 @@ Exit status: the command's own (128+N when killed by signal N); 127 when it is n
 run (not executable, a directory); 1 when TLS verification is switched off here; 2 usage or input error.`;
 
 const EXEC_OPTIONS = { ...CA_OPTIONS, 'if-present': { type: 'boolean' } } as const;
+const FLAGS_WITH_VALUE = new Set(Object.entries(EXEC_OPTIONS).flatMap(([name, option]) => (option.type === 'string' ? [`--${name}`] : [])));
 
 /** True when --ca names a file that is missing or empty: the in-build "no inspection here" case. */
 function caAbsent(path: string | undefined): boolean {
@@ -72,6 +73,11 @@ export const execCommand: Command = {
     const split = argv.indexOf('--');
     const own = split === -1 ? argv : argv.slice(0, split);
     const commandLine = split === -1 ? [] : argv.slice(split + 1);
+    if (split === -1) {
+      // Without `--`, the command's own words read as exec's: say where the command goes instead of "unexpected argument".
+      const firstWord = own.find((word, i) => !word.startsWith('-') && !(i > 0 && FLAGS_WITH_VALUE.has(own[i - 1]!)));
+      if (firstWord !== undefined) throw new UsageError(`exec: '${firstWord}' looks like the command to run: put '--' before it (org-ca exec --ca FILE -- ${firstWord} …)`);
+    }
     const { values } = parseCommandArgs('exec', own, EXEC_OPTIONS);
     if (commandLine.length === 0) throw new UsageError("exec: no command given: expected 'org-ca exec --ca FILE -- COMMAND [ARGS...]'");
     if (values['if-present'] && caAbsent(values.ca)) return await runChild(commandLine, process.env);

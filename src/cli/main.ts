@@ -1,6 +1,7 @@
 import { COMMANDS } from './command-list.js';
 import { describeError, EXIT, exitCodeFor, wantsHelp, type Command } from './command-kit.js';
 import { VERSION } from './version.js';
+import { didYouMean } from '../options/suggest.js';
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -23,7 +24,8 @@ function find(name: string): Command | undefined {
 }
 
 function unknown(name: string): number {
-  process.stderr.write(`org-ca: unknown command '${name}'. Expected one of: ${COMMANDS.map((c) => c.name).join(', ')}.\n`);
+  const names = COMMANDS.map((c) => c.name);
+  process.stderr.write(`org-ca: unknown command '${name}'.${didYouMean(name, names)} Expected one of: ${names.join(', ')}.\n`);
   return EXIT.usage;
 }
 

@@ -77,6 +77,9 @@ const FOREIGN: Readonly<Record<string, (spelling: string, rest: string) => strin
     `'${spelling}' is in podman/buildah's local store: save it first (e.g. podman save --format oci-archive -o image.tar ${rest}), then check oci-archive:image.tar.`,
 };
 
+/** File names of image archives (docker save, oci-archive, compressed copies of either). */
+const ARCHIVE_NAME = /\.(tar|tar\.gz|tgz|tar\.zst|tar\.xz|oci)$/i;
+
 /**
  * Splits the user's spelling into transport, path and reference. `oci:/x:tag`, `oci-archive:/x.tar:tag` and
  * `docker-archive:/x.tar:name:tag` carry a reference after the path: the path is the longest prefix that exists.
@@ -93,7 +96,8 @@ export function parseImageInput(spelling: string, exists: (path: string) => bool
   if (transport === undefined && !exists(rest)) {
     // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
     // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
-    if (/^(\/|\.\.?\/|~\/)/.test(spelling)) {
+    // Nor does anyone name an image `release.tar`: a missing file named like an archive is a typo, not a daemon image.
+    if (/^(\/|\.\.?\/|~\/)/.test(spelling) || ARCHIVE_NAME.test(spelling)) {
       throw new ImageInputError(`'${spelling}' does not exist: expected a docker save or OCI archive, an OCI layout directory, rootfs:DIR, or a local Docker image reference.`);
     }
     return { kind: 'daemon', spelling, reference: spelling };

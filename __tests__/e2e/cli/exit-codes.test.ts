@@ -71,12 +71,17 @@ const ROWS: readonly Row[] = [
   [[], {}, 2, /^org-ca: trust the org/],
   [['frob'], {}, 2, /^org-ca: unknown command 'frob'\. Expected one of: env, exec, detect, doctor, leak-check, lint, store, runner\.$/],
   [['help', 'frob'], {}, 2, /^org-ca: unknown command 'frob'/],
+  [['evn'], {}, 2, /^org-ca: unknown command 'evn'\. Did you mean 'env'\? Expected one of: /],
   [['--version'], {}, 0, ''],
   [['help'], {}, 0, ''],
   // env
   [['env', '--ca', '@ca.pem', '--tools', 'node'], {}, 0, null],
   [['env'], {}, 2, /^org-ca env: --ca FILE is required/],
   [['env', '--bogus'], {}, 2, /^org-ca env: Unknown option '--bogus'/],
+  [['env', '--ca', '@ca.pem', '--fromat', 'sh'], {}, 2, /^org-ca env: Unknown option '--fromat'\. Did you mean '--format'\? \(see 'org-ca env --help'\)$/],
+  // the action's `ca:` is text; on the command line the text is not a path, with or without '='
+  [['env', '--ca', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'], {}, 2, /^org-ca env: --ca takes a path, not the certificate text: use '--ca -' and pipe the text in/],
+  [['env', '--ca=-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'], {}, 2, /^org-ca env: --ca takes a path, not the certificate text: use '--ca -'/],
   [['env', '--ca', '@ca.pem', '--format', 'xml'], {}, 2, /^org-ca env: Invalid --format 'xml'\. Expected one of: sh, powershell, dotenv, github, gitlab, azure, buildkite, circleci, jenkins\.$/],
   [['env', '--ca', '@ca.pem', '--tools', 'python'], {}, 2, /^org-ca env: --tools: unknown tool 'python'\. Expected 'all' or a list of: node, openssl, /],
   [['env', '--ca', '@ca.pem', '--on-verification-off', 'ignore'], {}, 2, /^org-ca env: Invalid --on-verification-off 'ignore'/],
@@ -90,6 +95,7 @@ const ROWS: readonly Row[] = [
   // exec
   [['exec', '--ca', '@ca.pem', '--tools', 'node', '--', 'sh', '-c', 'exit 3'], {}, 3, null],
   [['exec', '--ca', '@ca.pem'], {}, 2, /^org-ca exec: no command given/],
+  [['exec', '--ca', '@ca.pem', 'curl', 'https://example.test'], {}, 2, /^org-ca exec: 'curl' looks like the command to run: put '--' before it \(org-ca exec --ca FILE -- curl …\)$/],
   [['exec', '--', 'true'], {}, 2, /^org-ca exec: --ca FILE is required/],
   [['exec', '--ca', '@ca.pem', '--', 'no-such-command-xyz'], {}, 127, /^org-ca exec: command not found: 'no-such-command-xyz'$/],
   [['exec', '--ca', '@ca.pem', '--', '@not-executable.sh'], {}, 126, /^org-ca exec: cannot run '.*not-executable\.sh': not an executable file \(EACCES\)$/],
@@ -118,6 +124,8 @@ const ROWS: readonly Row[] = [
   [['leak-check', '@rootfsClean', '--fingerprint', 'zz'], {}, 2, /^org-ca leak-check: --fingerprint 'zz' is not a SHA-256 fingerprint/],
   [['leak-check', '@rootfsClean', '--ca', '@nope.pem'], {}, 2, /^org-ca leak-check: --ca '.*nope\.pem' could not be read/],
   [['leak-check', '@absent.tar', '--fingerprint', FP], {}, 2, /^org-ca leak-check: '.*absent\.tar' does not exist/],
+  // a bare archive name (a typo in the current directory) is a missing file, never a question for a Docker daemon
+  [['leak-check', 'nope.tar', '--fingerprint', FP], {}, 2, /^org-ca leak-check: 'nope\.tar' does not exist: expected a docker save or OCI archive/],
   [['leak-check', '@rootfsClean', '--fingerprint', FP, '--parallel', '0'], {}, 2, /^org-ca leak-check: --parallel '0' is not a positive integer/],
   // lint
   [['lint', '@Dockerfile.clean'], {}, 0, ''],

@@ -90,6 +90,10 @@ describe('everything else is a one-line error naming what was found and the fix'
     ['docker://example.com/app:1', /is an image in a registry; the check reads local files only: copy it first \(e\.g\. skopeo copy docker:\/\/example\.com\/app:1 oci-archive:image\.tar\)/],
     ['containers-storage:localhost/app:1', /podman save --format oci-archive -o image\.tar localhost\/app:1/],
     ['/nonexistent/image.tar', /^'\/nonexistent\/image\.tar' does not exist: expected a docker save or OCI archive, an OCI layout directory, rootfs:DIR/],
+    // A bare archive name in the current directory is a typo of a file, never sent to a Docker daemon.
+    ['nope.tar', /^'nope\.tar' does not exist: expected a docker save or OCI archive/],
+    ['release.tar.gz', /^'release\.tar\.gz' does not exist/],
+    ['image.oci', /^'image\.oci' does not exist/],
   ])('%s', (spelling, expected) => {
     expect(() => parseImageInput(spelling)).toThrow(ImageInputError);
     expect(() => parseImageInput(spelling)).toThrow(expected);
