@@ -127,7 +127,9 @@ export function decideByProbes(input: ProbeDecisionInput): ProbeDecision {
   if (problems.length) {
     if (input.onUnknown === 'fail') {
       const lead = input.ca ? 'TLS inspection by a CA other than the one given' : 'TLS inspection by an issuer nobody provided';
-      const failure = `${lead}: ${problems.join('. ')}. Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
+      // `ca: ${{ secrets.ORG_CA }}` with a misspelt secret name reads as an empty string, not as an error: say so.
+      const empty = input.ca ? '' : ' No CA was given: ca and ca-file are both empty (a secret that does not exist reads as empty: check its name).';
+      const failure = `${lead}: ${problems.join('. ')}.${empty} Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
       return { ...base, act: false, reason: problemReason, message: failure, failure, warnings };
     }
     warnings.push(...problems);

@@ -99,11 +99,12 @@ describe('when: auto elsewhere', () => {
     expect(warned.stdout).toMatch(/::warning::.*Foreign Appliance CA/);
   });
 
-  test('the foreign proxy with no CA given fails as unknown-issuer', async () => {
+  test('the foreign proxy with no CA given (an empty ca:, as a misspelt secret gives) fails as unknown-issuer, saying the input was empty', async () => {
     const l = lab();
-    const run = await auto(l, { proxy: l.foreign!.url });
+    const run = await auto(l, { inputs: { ca: '' }, proxy: l.foreign!.url });
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toMatch(/^::error::TLS inspection by an issuer nobody provided: .*'CN=Foreign Appliance CA, O=Nobody We Know'/m);
+    expect(run.stdout).toMatch(/^::error::.*No CA was given: ca and ca-file are both empty \(a secret that does not exist reads as empty: check its name\)/m);
     expect(run.outputs).toMatchObject({ injected: 'false', reason: 'unknown-issuer', inspected: 'true' });
   });
 

@@ -63,6 +63,8 @@ describe('decideByProbes', () => {
     expect(d.reason).toBe('unknown-issuer');
     expect(d.failure).toMatch(/^TLS inspection by an issuer nobody provided: https:\/\/github.com\/ is re-signed by an unknown issuer 'CN=Foreign Appliance CA' \(not sent; /);
     expect(d.failure).not.toContain('the CA given');
+    // An empty `ca:` is most often a misspelt secret name: the failure says the inputs were empty.
+    expect(d.failure).toContain('No CA was given: ca and ca-file are both empty (a secret that does not exist reads as empty: check its name).');
   });
 
   test('a foreign issuer while a CA was given fails as ca-mismatch, naming both with their fingerprints', () => {
@@ -72,6 +74,7 @@ describe('decideByProbes', () => {
     expect(d.failure).toContain(`the CA given is 'CN=Org CA, O=Example Org'`);
     expect(d.failure).toMatch(/SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\)/);
     expect(d.failure).toMatch(/set on-unknown: 'warn' to continue\.$/);
+    expect(d.failure).not.toContain('both empty');
   });
 
   test('a mismatch shows both CAs', () => {
