@@ -5,6 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CaInputError } from '../ca/parse.js';
 import { TargetError } from '../detect/route.js';
+import { PathError } from '../fs/ensure-directory.js';
 import { ImageInputError } from '../leak/check.js';
 import { OptionError } from '../options/parse.js';
 import { didYouMean } from '../options/suggest.js';
@@ -50,8 +51,11 @@ export class CommandNotRunError extends Error {
   }
 }
 
-/** Errors that mean "what you gave is wrong", whichever module found it: exit 2, like a usage error. */
-const INPUT_ERRORS = [UsageError, OptionError, CaInputError, TargetError, ImageInputError] as const;
+/**
+ * Errors that mean "what you gave is wrong", whichever module found it: exit 2, like a usage error. A directory that
+ * cannot be made (--dir under /proc, a dangling link, TMPDIR on a hung mount) is such an input too.
+ */
+const INPUT_ERRORS = [UsageError, OptionError, CaInputError, TargetError, ImageInputError, PathError] as const;
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommandNotRunError) return error.exitCode;

@@ -82,6 +82,7 @@ const ROWS: readonly Row[] = [
   // the action's `ca:` is text; on the command line the text is not a path, with or without '='
   [['env', '--ca', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'], {}, 2, /^org-ca env: --ca takes a path, not the certificate text: use '--ca -' and pipe the text in/],
   [['env', '--ca=-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'], {}, 2, /^org-ca env: --ca takes a path, not the certificate text: use '--ca -'/],
+  [['env', '--ca', '@ca.pem', '--dir', '/proc/org-ca-x'], {}, 2, /^org-ca env: --dir '\/proc\/org-ca-x'/],
   [['env', '--ca', '@ca.pem', '--format', 'xml'], {}, 2, /^org-ca env: Invalid --format 'xml'\. Expected one of: sh, powershell, dotenv, github, gitlab, azure, buildkite, circleci, jenkins\.$/],
   [['env', '--ca', '@ca.pem', '--tools', 'python'], {}, 2, /^org-ca env: --tools: unknown tool 'python'\. Expected 'all' or a list of: node, openssl, /],
   [['env', '--ca', '@ca.pem', '--on-verification-off', 'ignore'], {}, 2, /^org-ca env: Invalid --on-verification-off 'ignore'/],

@@ -1,6 +1,7 @@
 import { CaInputError } from '../../../src/ca/parse.js';
 import { CommandNotRunError, describeError, EXIT, exitCodeFor, UsageError } from '../../../src/cli/command-kit.js';
 import { OptionError } from '../../../src/options/parse.js';
+import { PathError } from '../../../src/fs/ensure-directory.js';
 import { VerificationOffError } from '../../../src/tools/inject.js';
 
 function systemError(code: string, syscall: string, path?: string): NodeJS.ErrnoException {
@@ -29,6 +30,7 @@ test.each<[unknown, number]>([
   [new UsageError('u'), EXIT.usage],
   [new OptionError('o'), EXIT.usage],
   [new CaInputError('c'), EXIT.usage],
+  [new PathError('--dir x is under /proc'), EXIT.usage],
   [new CommandNotRunError('n', EXIT.notFound), 127],
   [new CommandNotRunError('n', EXIT.cannotRun), 126],
   [new VerificationOffError([{ setting: 'NODE_TLS_REJECT_UNAUTHORIZED=0', where: 'environment' }]), EXIT.failed],
