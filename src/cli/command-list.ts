@@ -1,4 +1,5 @@
 import type { Command } from './command-kit.js';
+import { buildContextCommand } from './build-context.js';
 import { envCommand } from './env.js';
 import { execCommand } from './exec.js';
 import { detectCommand } from './detect.js';
@@ -9,4 +10,4 @@ import { runnerCommand } from './runner.js';
 import { storeCommand } from './store.js';
 
 /** Every `org-ca` command, in the order `org-ca --help` lists them. */
-export const COMMANDS: readonly Command[] = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand, storeCommand, runnerCommand];
+export const COMMANDS: readonly Command[] = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand, storeCommand, runnerCommand, buildContextCommand];

@@ -3,12 +3,13 @@
  * installed from the tarball alone (offline, nothing else to fetch) into an empty directory and globally into a
  * prefix, then run on Node 24. dist/ of the worktree is not touched: the bundle comes from buildDist.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { REPO_ROOT, buildDist } from '../../support/inspection/action-runner.js';
 import { runCli } from '../../support/cli.js';
+import { mintRoot } from '../../support/pki.js';
 
 interface PackageJson {
   readonly name: string;
@@ -65,9 +66,11 @@ test('the tarball holds what runs and nothing else: bin/, the CLI bundle and its
   expect(packed).toContain('dist/cli/index.js');
   // Without it the installed CLI would scan every layer on one thread.
   expect(packed).toContain('dist/leak-worker/index.js');
+  // The in-build helper, for `org-ca build-context` in CI systems other than Actions.
+  expect(packed).toContain('dist/build-context/with-org-ca');
   expect(packed).toContain('package.json');
   expect(packed).toContain('README.md');
-  const unexpected = packed.filter((p) => !/^(bin\/|dist\/cli\/|dist\/leak-worker\/|package\.json$|README\.md$|LICENSE)/.test(p));
+  const unexpected = packed.filter((p) => !/^(bin\/|dist\/cli\/|dist\/leak-worker\/|dist\/build-context\/|package\.json$|README\.md$|LICENSE)/.test(p));
   expect(unexpected).toEqual([]);
 });
 
@@ -85,6 +88,28 @@ test('installed from the tarball alone into an empty directory (offline), `org-c
   expect(help.status).toBe(0);
   expect(help.stdout).toMatch(/^Usage: org-ca env --ca FILE/);
   expect(help.stderr).toBe('');
+}, 180_000);
+
+test('the installed package writes a build context: the helper it ships runs a command with the CA, and the flags name it', async () => {
+  const app = join(work, 'app-build-context');
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+  npm(['install', '--offline', '--no-audit', '--no-fund', tarball], app);
+  const ca = mintRoot({ cn: 'Pack Build Context Root', org: 'Pack Org' });
+  writeFileSync(join(app, 'ca.pem'), ca.certPem);
+  const out = join(app, 'out');
+  const bin = join(app, 'node_modules', '.bin', 'org-ca');
+  const r = await runCli(bin, ['build-context', '--dir', out, '--ca', join(app, 'ca.pem'), '--json'], { env, cwd: app });
+  expect(r.status).toBe(0);
+  const written = JSON.parse(r.stdout) as { helperDir: string; caPath: string; dockerFlags: string };
+  expect(written.helperDir).toBe(join(out, 'org-ca-build-context'));
+  expect(written.dockerFlags).toContain(`--secret id=org_ca,src=${written.caPath}`);
+  expect(written.dockerFlags).toContain(`--build-context org-ca=${written.helperDir}`);
+  expect(r.stdout).not.toContain(ca.certPem.split('\n')[1]!);
+  // The helper as a build would run it, with the secret where BuildKit would mount it (ORG_CA_SECRET here).
+  const helper = spawnSync('dash', [join(written.helperDir, 'with-org-ca'), 'sh', '-c', 'cat "$SSL_CERT_FILE"'], { env: { ...env, ORG_CA_SECRET: written.caPath, TMPDIR: app }, encoding: 'utf8' });
+  expect(helper.status).toBe(0);
+  expect(helper.stdout).toContain(ca.certPem.split('\n')[1]!);
 }, 180_000);
 
 test('a global install (npm install -g) puts org-ca on PATH', () => {
