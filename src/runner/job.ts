@@ -13,6 +13,7 @@ import { registryJournalFiles, registryLockPath, revertLeftoverJournals, undoRep
 import { opsFor } from '../registries/privileges.js';
 import { removeFromStores } from '../store/store.js';
 import { join } from 'node:path';
+import { homedir } from 'node:os';
 import { loadCa } from '../ca/load.js';
 import type { ValidatedCa } from '../ca/validate.js';
 import { decideBeforeProbe, decideByProbes, probesSettled } from '../decision/decide.js';
@@ -50,13 +51,20 @@ export function containerPath(value: string, hostTemp: string): string {
   return value.split(`${base}/`).join(`${CONTAINER_TEMP}/`);
 }
 
+/** $XDG_CACHE_HOME/org-ca/runner-verdicts (default ~/.cache): the runner user's, which the hook runs as. */
+export function verdictCacheDirectory(env: Env): string {
+  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'org-ca', 'runner-verdicts');
+}
+
 async function decide(config: RunnerConfig, ca: ValidatedCa, env: Env, lines: string[]): Promise<Omit<CachedVerdict, 'key' | 'at'>> {
   const early = decideBeforeProbe(config.when, env.RUNNER_ENVIRONMENT);
   if (early) return { ...early, warnings: [] };
   const policy = { ca: { subject: ca.primary.subject, fingerprint: ca.primary.fingerprint }, onUnknown: config.onUnknown, onUnreachable: config.onUnreachable };
   const key = verdictKey({ probeUrls: config.probeUrls, env, caFingerprint: ca.primary.fingerprint, policy: `${config.onUnknown}/${config.onUnreachable}` });
-  // One file per key: a runner whose jobs take different routes keeps a verdict for each.
-  const cachePath = join(config.hooksDir, `verdict-${key.slice(0, 16)}.json`);
+  // One file per key: a runner whose jobs take different routes keeps a verdict for each. The hooks directory is
+  // root's when root installed them, so the verdicts live in the runner user's own cache directory.
+  const cacheDir = verdictCacheDirectory(env);
+  const cachePath = join(cacheDir, `verdict-${key.slice(0, 16)}.json`);
   const now = Date.now();
   const cached = freshVerdict(readVerdict(cachePath), key, now, config.cacheTtlMs);
   if (cached) {
@@ -80,9 +88,10 @@ async function decide(config: RunnerConfig, ca: ValidatedCa, env: Env, lines: st
     warnings: decision.warnings,
   };
   try {
+    await ensureDirectory(cacheDir, { purpose: 'the verdict cache', mode: 0o700 });
     writeVerdict(cachePath, { key, at: now, ...verdict });
   } catch (error) {
-    lines.push(`::warning::org-ca: the verdict could not be cached in ${config.hooksDir} (${(error as Error).message}); the next job probes again.`);
+    lines.push(`::warning::org-ca: the verdict could not be cached in ${cacheDir} (${(error as Error).message}); the next job probes again.`);
   }
   return verdict;
 }

@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFileCommands, runClients, useInspectionLab, type ClientName, type Proxy } from '../../support/inspection/index.js';
 import { ensureRootfsImage, startDockerd, type Dockerd } from '../../support/dockerd.js';
+import { defaultHooksDir } from '../../../src/runner/install.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/org-ca.js', import.meta.url));
 const lab = useInspectionLab({ mitmproxy: true, squid: true, foreign: true });
@@ -136,7 +137,7 @@ describe('host jobs', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const env = readFileSync(join(runnerDir, '.env'), 'utf8');
-    const hooksDir = `${runnerDir}.org-ca-hooks`;
+    const hooksDir = defaultHooksDir(runnerDir);
     expect(env).toBe(
       `LANG=C.UTF-8\r\n# set by the platform team\r\nJAVA_HOME=/usr/lib/jvm/default-java\r\nACTIONS_RUNNER_HOOK_JOB_STARTED=${hooksDir}/job-started.sh\r\nACTIONS_RUNNER_HOOK_JOB_COMPLETED=${hooksDir}/job-completed.sh\r\n`,
     );
@@ -147,7 +148,7 @@ describe('host jobs', () => {
   test('a second install is refused while the first is in place', () => {
     const r = install(runnerDir);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^org-ca runner: org-ca hooks are already installed in '.*org-ca-hooks': run 'org-ca runner uninstall' first\.$/m);
+    expect(r.stderr).toMatch(/^org-ca runner: org-ca hooks are already installed in '.*': run 'org-ca runner uninstall' first\.$/m);
   });
 
   test.each(['mitmproxy', 'squid'] as const)('through %s, with no uses: step, node, python, curl and git verify; job end removes the files', async (name) => {
@@ -189,7 +190,7 @@ describe('host jobs', () => {
   });
 
   test("org-ca's own failure (its config gone) is a warning: the job runs, without the CA", async () => {
-    const config = join(`${runnerDir}.org-ca-hooks`, 'config.json');
+    const config = join(defaultHooksDir(runnerDir), 'config.json');
     renameSync(config, `${config}.away`);
     try {
       const job = await startJob(runnerDir, lab().squid!);
@@ -206,7 +207,7 @@ describe('host jobs', () => {
     const r = orgCa(['runner', 'uninstall', '--runner-dir', runnerDir]);
     expect(r.status).toBe(0);
     expect(snapshot(runnerDir)).toEqual(before);
-    expect(existsSync(`${runnerDir}.org-ca-hooks`)).toBe(false);
+    expect(existsSync(defaultHooksDir(runnerDir))).toBe(false);
   });
 });
 
@@ -227,7 +228,7 @@ describe('container jobs (Docker Engine, the runner mounts reproduced)', () => {
   }, 60_000);
 
   test.each(['mitmproxy', 'squid'] as const)('through %s: curl, python3 and Node 24 in the job container verify with /__w/_temp paths', async (name) => {
-    if (!existsSync(`${runnerDir}.org-ca-hooks`)) expect(install(runnerDir, ['--job-paths', 'container']).status).toBe(0);
+    if (!existsSync(defaultHooksDir(runnerDir))) expect(install(runnerDir, ['--job-paths', 'container']).status).toBe(0);
     const proxy = lab()[name]!;
     const job = await startJob(runnerDir, proxy);
     expect(`exit ${job.code}: ${job.stdout}`).toMatch(/^exit 0: /);

@@ -31,7 +31,7 @@ describe('assertTrustedPath', () => {
     const problem = trustedPathProblem(join(dir, 'f'), { purpose: 'the hooks directory' });
     expect(problem).toMatch(why);
     expect(problem).toContain(`'${dir}'`);
-    expect(problem).toMatch(/^the hooks directory '.*' is not safe for a privileged write/);
+    expect(problem).toMatch(/^the hooks directory '.*' is not safe to act on with privileges/);
   });
 
   test('a relative path is refused', () => {

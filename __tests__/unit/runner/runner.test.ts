@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { freshVerdict, verdictKey, type CachedVerdict } from '../../../src/runner/cache.js';
 import { withHooks, withoutHooks } from '../../../src/runner/env-file.js';
 import { containerPath } from '../../../src/runner/job.js';
-import { install, uninstall, type InstallRequest } from '../../../src/runner/install.js';
+import { defaultHooksDir, install, uninstall, type InstallRequest } from '../../../src/runner/install.js';
 import { hookScript } from '../../../src/runner/scripts.js';
 
 const hooks = { started: '/opt/h/job-started.sh', completed: '/opt/h/job-completed.sh' };
@@ -92,6 +92,7 @@ describe('install and uninstall on a directory', () => {
   beforeEach(() => {
     base = mkdtempSync(join(tmpdir(), 'org-ca-runner-install-'));
     mkdirSync(join(base, 'runner'));
+    writeFileSync(join(base, 'runner', 'run.sh'), '#!/bin/bash\n');
   });
   afterEach(() => rmSync(base, { recursive: true, force: true }));
   const doInstall = (extra: Partial<InstallRequest> = {}) =>
@@ -101,8 +102,8 @@ describe('install and uninstall on a directory', () => {
     doInstall();
     expect(readFileSync(join(base, 'runner', '.env'), 'utf8')).toMatch(/^ACTIONS_RUNNER_HOOK_JOB_STARTED=.*\nACTIONS_RUNNER_HOOK_JOB_COMPLETED=.*\n$/);
     uninstall(join(base, 'runner'));
-    expect(readdirSync(join(base, 'runner'))).toEqual([]);
-    expect(existsSync(join(base, 'runner.org-ca-hooks'))).toBe(false);
+    expect(readdirSync(join(base, 'runner'))).toEqual(['run.sh']);
+    expect(existsSync(defaultHooksDir(join(base, 'runner')))).toBe(false);
   });
 
   test('an .env edited since install keeps the edit; only the hook lines go', () => {
@@ -116,6 +117,10 @@ describe('install and uninstall on a directory', () => {
   test('hooks inside the runner directory, or a missing runner directory, are refused before anything is written', () => {
     expect(() => doInstall({ hooksDir: join(base, 'runner', 'hooks') })).toThrow(/is inside the runner directory/);
     expect(() => doInstall({ runnerDir: join(base, 'nope') })).toThrow(/^--runner-dir '.*nope' is not a directory/);
-    expect(readdirSync(join(base, 'runner'))).toEqual([]);
+    // A directory that holds no runner (a typo, an empty directory) is refused: no hooks for a runner that is not there.
+    mkdirSync(join(base, 'empty'));
+    expect(() => doInstall({ runnerDir: join(base, 'empty') })).toThrow(/^--runner-dir '.*empty' holds no Actions runner \(none of run\.sh, config\.sh, \.runner\)/);
+    expect(readdirSync(join(base, 'empty'))).toEqual([]);
+    expect(readdirSync(join(base, 'runner'))).toEqual(['run.sh']);
   });
 });
