@@ -39507,7 +39507,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6614);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2147);
 
 
 // Checked before anything else runs: the modules load on an older Node, but the OS store reads as empty there.
@@ -39525,7 +39525,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6614:
+/***/ 2147:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -55117,7 +55117,162 @@ function replaceJsonFile(path, value) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/fs/journal-file.ts
+/**
+ * The one way org-ca reads and writes its journals (the trust-store journal and the registry-trust journals): the
+ * record of what it changed on a machine, replayed later, often as root, to take exactly that out again. A journal is
+ * data, never a program, and it is only believed when nobody but its writer could have written it:
+ * - JOURNAL_OWNER: read only when it is a regular file (no link) owned by the reading user or root, writable by no one
+ *   else, under directories that pass the trusted-path rule (src/fs/trusted-path.ts); anything else is refused whole,
+ *   with nothing reverted;
+ * - written atomically (a new file, created exclusively, mode 0600, renamed over the old), into such a directory;
+ * - each kind validates every entry against what org-ca itself could have written (src/store/journal.ts,
+ *   src/registries/journal.ts), and the commands a revert runs come from the code's tables, never from the journal.
+ */
+
+
+
+
+
+class JournalFileError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'JournalFileError';
+    }
+}
+/** The journal's text, or undefined when there is none; refused (JournalFileError) when someone else could have written it. */
+function readJournalText(path, purpose) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(path))
+        return undefined;
+    try {
+        return readTrustedFile(path, { purpose }).toString('utf8');
+    }
+    catch (error) {
+        if (error instanceof UntrustedPathError)
+            throw new JournalFileError(`${error.message} Nothing in it was acted on: a journal is replayed with org-ca's rights, so only one nobody else could write is believed.`);
+        throw error;
+    }
+}
+/** Replaces the journal with `value` (JSON, 0600), or removes it when `value` is undefined. */
+function writeJournalJson(path, value, purpose) {
+    try {
+        if (value === undefined) {
+            removeFile(path, { purpose });
+            return;
+        }
+        assertTrustedPath((0,external_node_path_namespaceObject.dirname)(path), { purpose, mustExist: true });
+    }
+    catch (error) {
+        if (error instanceof UntrustedPathError)
+            throw new JournalFileError(error.message);
+        throw error;
+    }
+    replaceJsonFile(path, value);
+}
+
+;// CONCATENATED MODULE: ./src/store/platforms.ts
+const LINUX_STORES = [
+    {
+        id: 'debian',
+        distributions: ['debian', 'ubuntu'],
+        anchorDir: '/usr/local/share/ca-certificates',
+        extension: '.crt',
+        update: ['update-ca-certificates'],
+        // Without --fresh the removed anchor's link in /etc/ssl/certs stays behind, dangling (update-ca-certificates only
+        // cleans orphans when its set of files changed).
+        updateAfterRemove: ['update-ca-certificates', '--fresh'],
+        bundle: '/etc/ssl/certs/ca-certificates.crt',
+        source: 'https://manpages.debian.org/bookworm/ca-certificates/update-ca-certificates.8.en.html',
+    },
+    {
+        id: 'rhel',
+        distributions: ['rhel', 'fedora', 'centos', 'rocky', 'almalinux', 'amzn', 'ol'],
+        anchorDir: '/etc/pki/ca-trust/source/anchors',
+        extension: '.pem',
+        update: ['update-ca-trust', 'extract'],
+        updateAfterRemove: ['update-ca-trust', 'extract'],
+        bundle: '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
+        source: 'https://www.mankier.com/8/update-ca-trust',
+    },
+    {
+        id: 'alpine',
+        distributions: ['alpine'],
+        anchorDir: '/usr/local/share/ca-certificates',
+        extension: '.crt',
+        update: ['update-ca-certificates'],
+        updateAfterRemove: ['update-ca-certificates'],
+        bundle: '/etc/ssl/certs/ca-certificates.crt',
+        source: 'https://gitlab.alpinelinux.org/alpine/ca-certificates',
+    },
+    {
+        id: 'suse',
+        distributions: ['suse', 'opensuse', 'sles', 'opensuse-leap', 'opensuse-tumbleweed'],
+        anchorDir: '/etc/pki/trust/anchors',
+        extension: '.pem',
+        update: ['update-ca-certificates'],
+        updateAfterRemove: ['update-ca-certificates'],
+        bundle: '/etc/ssl/ca-bundle.pem',
+        source: 'https://documentation.suse.com/sles/15-SP6/html/SLES-all/cha-security-certificates.html',
+    },
+    {
+        id: 'arch',
+        distributions: ['arch', 'manjaro', 'endeavouros'],
+        anchorDir: '/etc/ca-certificates/trust-source/anchors',
+        extension: '.crt',
+        update: ['update-ca-trust'],
+        updateAfterRemove: ['update-ca-trust'],
+        bundle: '/etc/ssl/certs/ca-certificates.crt',
+        source: 'https://wiki.archlinux.org/title/Transport_Layer_Security#Add_a_certificate_to_a_trust_store',
+    },
+];
+/** Parses /etc/os-release text: KEY=value lines, values optionally quoted. */
+function parseOsRelease(text) {
+    const fields = new Map();
+    for (const line of text.split(/\r?\n/)) {
+        const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+        if (m)
+            fields.set(m[1], m[2].replace(/^(["'])(.*)\1$/, '$2'));
+    }
+    return { id: (fields.get('ID') ?? '').toLowerCase(), idLike: (fields.get('ID_LIKE') ?? '').toLowerCase().split(/\s+/).filter(Boolean) };
+}
+/** The store of a distribution: its own ID first, then each ID_LIKE word in order. */
+function linuxStoreFor(release) {
+    for (const name of [release.id, ...release.idLike]) {
+        const store = LINUX_STORES.find((s) => s.distributions.includes(name));
+        if (store)
+            return store;
+    }
+    return undefined;
+}
+const PLANNED_STORES = [
+    {
+        id: 'macos',
+        add: [['sudo', 'security', 'add-trusted-cert', '-d', '-r', 'trustRoot', '-k', '/Library/Keychains/System.keychain', '{file}']],
+        remove: [
+            ['sudo', 'security', 'remove-trusted-cert', '-d', '{file}'],
+            ['sudo', 'security', 'delete-certificate', '-Z', '{sha1}', '/Library/Keychains/System.keychain'],
+        ],
+        executed: false,
+        caveat: 'macOS 11 and later ask for an interactive administrator authorisation for trust settings; sudo alone is not enough, so pre-provision the CA by MDM on unattended runners.',
+        source: 'https://ss64.com/mac/security-cert.html',
+    },
+    {
+        id: 'windows',
+        add: [['certutil', '-addstore', '-f', 'Root', '{file}']],
+        remove: [['certutil', '-delstore', 'Root', '{sha1}']],
+        executed: false,
+        caveat: 'LocalMachine\\Root needs an elevated shell; CurrentUser\\Root raises a modal prompt and hangs unattended.',
+        source: 'https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/certutil',
+    },
+];
+/** Fills a planned store's placeholders for one certificate. */
+function renderPlan(commands, values) {
+    return commands.map((argv) => argv.map((arg) => arg.replace('{file}', values.file).replace('{sha1}', values.sha1)));
+}
+
 ;// CONCATENATED MODULE: ./src/store/journal.ts
+
+
 
 
 /** ORG_CA_STORE_JOURNAL when set; else under /var/lib/org-ca (root) or XDG state (src/fs/state-file.ts). */
@@ -55130,42 +55285,80 @@ class JournalError extends Error {
         this.name = 'JournalError';
     }
 }
-function isEntry(value) {
+const FINGERPRINT_PART = '[0-9a-f]{16}';
+/** The store an `os` entry names, when it is one org-ca knows. */
+function storeOf(entry) {
+    return LINUX_STORES.find((s) => s.id === entry.store);
+}
+function journal_inside(parent, child) {
+    const rel = (0,external_node_path_namespaceObject.relative)(parent, child);
+    return rel !== '' && !rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel);
+}
+/** The NSS databases org-ca may create or change for a user (src/store/store.ts nssDatabases): their home's only. */
+function isUserNssDb(db, home) {
+    if (db === (0,external_node_path_namespaceObject.join)(home, '.pki', 'nssdb') || db === (0,external_node_path_namespaceObject.join)(home, '.local', 'share', 'pki', 'nssdb'))
+        return true;
+    return [(0,external_node_path_namespaceObject.join)(home, '.mozilla', 'firefox'), (0,external_node_path_namespaceObject.join)(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox')].some((base) => external_node_path_namespaceObject.posix.dirname(db) === base && !external_node_path_namespaceObject.posix.basename(db).startsWith('.'));
+}
+/**
+ * Whether an entry is one org-ca could have written: an anchor file named org-ca-<fingerprint> in the anchor directory
+ * of a store it knows (and only that directory as one it created), or an NSS database of the user's own with org-ca's
+ * nickname. Anything else (a path elsewhere, a command) is what an attacker would write.
+ */
+function isEntry(value, home) {
     if (!value || typeof value !== 'object')
         return false;
     const e = value;
-    if (e.kind === 'os')
-        return typeof e.file === 'string' && typeof e.sha256 === 'string' && Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string');
-    if (e.kind === 'nss')
-        return typeof e.db === 'string' && typeof e.nickname === 'string' && typeof e.createdDb === 'boolean' && Array.isArray(e.createdDirs) && e.createdDirs.every((d) => typeof d === 'string');
+    if (e.kind === 'os') {
+        const store = LINUX_STORES.find((s) => s.id === e.store);
+        if (!store || typeof e.file !== 'string' || typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256))
+            return false;
+        const name = new RegExp(`^org-ca-${FINGERPRINT_PART}\\${store.extension}$`);
+        if (external_node_path_namespaceObject.posix.dirname(e.file) !== store.anchorDir || !name.test(external_node_path_namespaceObject.posix.basename(e.file)))
+            return false;
+        if (e.createdDir !== undefined && e.createdDir !== store.anchorDir)
+            return false;
+        return e.updateAfterRemove === undefined || (Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string'));
+    }
+    if (e.kind === 'nss') {
+        if (typeof e.db !== 'string' || typeof e.nickname !== 'string' || typeof e.createdDb !== 'boolean' || !Array.isArray(e.createdDirs))
+            return false;
+        if (!isUserNssDb(e.db, home) || !new RegExp(`^org-ca ${FINGERPRINT_PART}$`).test(e.nickname))
+            return false;
+        return e.createdDirs.every((d) => typeof d === 'string' && journal_inside(home, d) && (d === e.db || journal_inside(d, e.db)));
+    }
     return false;
 }
-/** The journal at `path`, or an empty one. A journal that cannot be understood is an error, never ignored. */
-function readJournal(path) {
-    if (!(0,external_node_fs_namespaceObject.existsSync)(path))
+/**
+ * The journal at `path`, or an empty one. A journal that cannot be understood, holds an entry org-ca could not have
+ * written, or could have been written by someone else (src/fs/journal-file.ts) is an error, never acted on.
+ */
+function readJournal(path, home) {
+    const text = readJournalText(path, 'the trust-store journal');
+    if (text === undefined)
         return { version: 1, entries: [] };
     let doc;
     try {
-        doc = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+        doc = JSON.parse(text);
     }
     catch (error) {
         throw new JournalError(`the trust-store journal '${path}' is not valid JSON (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it.`);
     }
     const entries = doc.entries;
-    if (doc.version !== 1 || !Array.isArray(entries) || !entries.every(isEntry)) {
+    if (doc.version !== 1 || !Array.isArray(entries)) {
         throw new JournalError(`the trust-store journal '${path}' is not an org-ca journal (version 1 with an entries list): inspect it, revert by hand, then delete it.`);
     }
-    return { version: 1, entries };
+    const foreign = entries.findIndex((entry) => !isEntry(entry, home));
+    if (foreign !== -1) {
+        throw new JournalError(`the trust-store journal '${path}' holds an entry org-ca could not have written (entry ${foreign + 1}: only org-ca-<fingerprint> anchors in a known store's directory and NSS databases in ${home}): nothing was reverted; inspect it, revert by hand, then delete it.`);
+    }
+    return { version: 1, entries: entries };
 }
 /** Replaces the journal atomically (write, then rename), so a crash leaves the old or the new one, never half. */
 function writeJournal(path, journal) {
-    if (journal.entries.length === 0) {
-        (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
-        return;
-    }
     // The directory is made beforehand through the guarded ensureDirectory (prepareJournal): a path from the
     // environment never reaches a recursive mkdir.
-    replaceJsonFile(path, journal);
+    writeJournalJson(path, journal.entries.length === 0 ? undefined : journal, 'the trust-store journal');
 }
 /** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
 async function prepareJournal(path) {
@@ -55504,23 +55697,35 @@ function trustLocations(env, uid) {
 
 
 
+
 function sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
+/** A registry directory's name: HOST or HOST:PORT (a bracketed IPv6 address too), never a path. */
+const HOST_DIR = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+/** The directories a privileged entry may name by their last component: a certs.d root and the parents org-ca makes for it. */
+const ROOT_DIR_NAMES = new Set(['certs.d', 'docker', 'containers', 'etc']);
 /**
- * A path org-ca writes: absolute and without '..'; a file is always the CA file of a certs.d/HOST directory. A journal
- * is replayed with sudo, so a file elsewhere is refused rather than removed (a directory is only ever rmdir'ed,
- * which removes nothing but an empty directory; the ancestors of a certs.d directory org-ca created are journaled too).
+ * A path org-ca writes: absolute and without '..'; a file is always the CA file of a certs.d/HOST directory. A
+ * privileged entry is replayed with root's rights, so it may only name what org-ca itself creates: a certs.d root
+ * (/etc/docker/certs.d, /etc/containers/certs.d) or a parent it made for one, a HOST directory below a certs.d, and
+ * org-ca's CA file in such a directory; a directory is only ever rmdir'ed, which removes nothing but an empty one.
+ * That the journal itself was written by root or the user alone is checked before (src/fs/journal-file.ts). An
+ * unprivileged entry is undone with the user's own rights, as the user could anyway.
  */
-function isOurPath(path, type) {
+function isOurPath(path, type, privileged) {
     if (typeof path !== 'string' || !path.startsWith('/'))
         return false;
     const parts = path.split('/');
-    if (parts.includes('..'))
+    if (parts.includes('..') || parts.includes('.') || parts.slice(1).includes(''))
         return false;
-    if (type === 'dir')
-        return parts.length >= 3 && !parts.slice(1).includes('');
-    return parts.length >= 4 && parts.at(-3) === 'certs.d' && isOrgCaCertName(parts.at(-1)) && !parts.slice(1).includes('');
+    if (type === 'file')
+        return parts.length >= 4 && parts.at(-3) === 'certs.d' && HOST_DIR.test(parts.at(-2)) && isOrgCaCertName(parts.at(-1));
+    if (parts.length < 3)
+        return false;
+    if (!privileged)
+        return true;
+    return ROOT_DIR_NAMES.has(parts.at(-1)) || (parts.at(-2) === 'certs.d' && HOST_DIR.test(parts.at(-1)));
 }
 function journal_isEntry(value) {
     if (!value || typeof value !== 'object')
@@ -55529,8 +55734,8 @@ function journal_isEntry(value) {
     if (typeof e.privileged !== 'boolean')
         return false;
     if (e.type === 'dir')
-        return isOurPath(e.path, 'dir');
-    return e.type === 'file' && isOurPath(e.path, 'file') && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
+        return isOurPath(e.path, 'dir', e.privileged);
+    return e.type === 'file' && isOurPath(e.path, 'file', e.privileged) && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
 }
 function parseJournal(text) {
     if (!text)
@@ -55605,12 +55810,13 @@ function filesListedElsewhere(paths, except) {
 async function prepareJournalFile(path) {
     await prepareStateFile(path, 'the registry-trust journal');
 }
-/** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal. */
+/** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal, or not one to believe. */
 function readJournalFile(path) {
-    if (!(0,external_node_fs_namespaceObject.existsSync)(path))
+    const text = readJournalText(path, 'the registry-trust journal');
+    if (text === undefined)
         return undefined;
     try {
-        return parseJournal((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+        return parseJournal(text);
     }
     catch (error) {
         throw new Error(`'${path}' is not an org-ca registry-trust journal (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it`, { cause: error });
@@ -55618,12 +55824,8 @@ function readJournalFile(path) {
 }
 /** Replaces the journal atomically (write, then rename); an empty one removes the file. */
 function writeJournalFile(path, journal) {
-    if (journal.entries.length === 0) {
-        (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
-        return;
-    }
     // Its directory was made by prepareJournalFile, through the guarded ensureDirectory.
-    replaceJsonFile(path, journal);
+    writeJournalJson(path, journal.entries.length === 0 ? undefined : journal, 'the registry-trust journal');
 }
 /**
  * Reverts the journal in `path`, if any. The file then keeps only what may still be removed later (no rights now,
@@ -55740,106 +55942,6 @@ function holdsOnlyFilesOf(dir, othersFiles) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/store/platforms.ts
-const LINUX_STORES = [
-    {
-        id: 'debian',
-        distributions: ['debian', 'ubuntu'],
-        anchorDir: '/usr/local/share/ca-certificates',
-        extension: '.crt',
-        update: ['update-ca-certificates'],
-        // Without --fresh the removed anchor's link in /etc/ssl/certs stays behind, dangling (update-ca-certificates only
-        // cleans orphans when its set of files changed).
-        updateAfterRemove: ['update-ca-certificates', '--fresh'],
-        bundle: '/etc/ssl/certs/ca-certificates.crt',
-        source: 'https://manpages.debian.org/bookworm/ca-certificates/update-ca-certificates.8.en.html',
-    },
-    {
-        id: 'rhel',
-        distributions: ['rhel', 'fedora', 'centos', 'rocky', 'almalinux', 'amzn', 'ol'],
-        anchorDir: '/etc/pki/ca-trust/source/anchors',
-        extension: '.pem',
-        update: ['update-ca-trust', 'extract'],
-        updateAfterRemove: ['update-ca-trust', 'extract'],
-        bundle: '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
-        source: 'https://www.mankier.com/8/update-ca-trust',
-    },
-    {
-        id: 'alpine',
-        distributions: ['alpine'],
-        anchorDir: '/usr/local/share/ca-certificates',
-        extension: '.crt',
-        update: ['update-ca-certificates'],
-        updateAfterRemove: ['update-ca-certificates'],
-        bundle: '/etc/ssl/certs/ca-certificates.crt',
-        source: 'https://gitlab.alpinelinux.org/alpine/ca-certificates',
-    },
-    {
-        id: 'suse',
-        distributions: ['suse', 'opensuse', 'sles', 'opensuse-leap', 'opensuse-tumbleweed'],
-        anchorDir: '/etc/pki/trust/anchors',
-        extension: '.pem',
-        update: ['update-ca-certificates'],
-        updateAfterRemove: ['update-ca-certificates'],
-        bundle: '/etc/ssl/ca-bundle.pem',
-        source: 'https://documentation.suse.com/sles/15-SP6/html/SLES-all/cha-security-certificates.html',
-    },
-    {
-        id: 'arch',
-        distributions: ['arch', 'manjaro', 'endeavouros'],
-        anchorDir: '/etc/ca-certificates/trust-source/anchors',
-        extension: '.crt',
-        update: ['update-ca-trust'],
-        updateAfterRemove: ['update-ca-trust'],
-        bundle: '/etc/ssl/certs/ca-certificates.crt',
-        source: 'https://wiki.archlinux.org/title/Transport_Layer_Security#Add_a_certificate_to_a_trust_store',
-    },
-];
-/** Parses /etc/os-release text: KEY=value lines, values optionally quoted. */
-function parseOsRelease(text) {
-    const fields = new Map();
-    for (const line of text.split(/\r?\n/)) {
-        const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-        if (m)
-            fields.set(m[1], m[2].replace(/^(["'])(.*)\1$/, '$2'));
-    }
-    return { id: (fields.get('ID') ?? '').toLowerCase(), idLike: (fields.get('ID_LIKE') ?? '').toLowerCase().split(/\s+/).filter(Boolean) };
-}
-/** The store of a distribution: its own ID first, then each ID_LIKE word in order. */
-function linuxStoreFor(release) {
-    for (const name of [release.id, ...release.idLike]) {
-        const store = LINUX_STORES.find((s) => s.distributions.includes(name));
-        if (store)
-            return store;
-    }
-    return undefined;
-}
-const PLANNED_STORES = [
-    {
-        id: 'macos',
-        add: [['sudo', 'security', 'add-trusted-cert', '-d', '-r', 'trustRoot', '-k', '/Library/Keychains/System.keychain', '{file}']],
-        remove: [
-            ['sudo', 'security', 'remove-trusted-cert', '-d', '{file}'],
-            ['sudo', 'security', 'delete-certificate', '-Z', '{sha1}', '/Library/Keychains/System.keychain'],
-        ],
-        executed: false,
-        caveat: 'macOS 11 and later ask for an interactive administrator authorisation for trust settings; sudo alone is not enough, so pre-provision the CA by MDM on unattended runners.',
-        source: 'https://ss64.com/mac/security-cert.html',
-    },
-    {
-        id: 'windows',
-        add: [['certutil', '-addstore', '-f', 'Root', '{file}']],
-        remove: [['certutil', '-delstore', 'Root', '{sha1}']],
-        executed: false,
-        caveat: 'LocalMachine\\Root needs an elevated shell; CurrentUser\\Root raises a modal prompt and hangs unattended.',
-        source: 'https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/certutil',
-    },
-];
-/** Fills a planned store's placeholders for one certificate. */
-function renderPlan(commands, values) {
-    return commands.map((argv) => argv.map((arg) => arg.replace('{file}', values.file).replace('{sha1}', values.sha1)));
-}
-
 ;// CONCATENATED MODULE: ./src/store/store.ts
 
 
@@ -55916,7 +56018,7 @@ class Session {
     notices = [];
     constructor(context) {
         this.context = context;
-        this.journal = readJournal(context.journalPath);
+        this.journal = readJournal(context.journalPath, context.home ?? (0,external_node_os_namespaceObject.homedir)());
     }
     get entries() {
         return this.journal.entries;
@@ -55944,7 +56046,9 @@ class Session {
         for (const entry of [...this.journal.entries].reverse()) {
             if (entry.kind === 'os') {
                 this.revertAnchor(entry);
-                updates.set(entry.updateAfterRemove.join('\0'), entry.updateAfterRemove);
+                // The rebuild command is the store table's (validated: readJournal refuses an unknown store), never the journal's.
+                const store = storeOf(entry);
+                updates.set(store.id, store.updateAfterRemove);
             }
             else {
                 this.revertNss(entry);
@@ -56010,7 +56114,7 @@ class Session {
             }
             const createdDir = (0,external_node_fs_namespaceObject.existsSync)(store.anchorDir) ? undefined : store.anchorDir;
             const pem = toPem(cert.der);
-            this.record({ kind: 'os', store: store.id, file, sha256: sha256Hex(pem), updateAfterRemove: store.updateAfterRemove, ...(createdDir ? { createdDir } : {}) });
+            this.record({ kind: 'os', store: store.id, file, sha256: sha256Hex(pem), ...(createdDir ? { createdDir } : {}) });
             if (createdDir)
                 this.must(['mkdir', '-p', '-m', '0755', '--', createdDir], true, `creating ${createdDir}`);
             // Written with the store's rights, refusing to replace a file (noclobber); the PEM goes through standard input.
@@ -56105,7 +56209,7 @@ async function removeFromStores(context) {
     return { changed: session.changed, notices: session.notices };
 }
 function storeStatus(context) {
-    return { journal: context.journalPath, entries: readJournal(context.journalPath).entries };
+    return { journal: context.journalPath, entries: readJournal(context.journalPath, context.home ?? (0,external_node_os_namespaceObject.homedir)()).entries };
 }
 
 ;// CONCATENATED MODULE: ./src/decision/decide.ts

@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8393);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1575);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -28394,7 +28394,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8393:
+/***/ 1575:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34473,6 +34473,342 @@ function host_systemHost(privilege = detectPrivilege()) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/fs/trusted-path.ts
+/**
+ * The guard every privileged file operation starts with: a path is only acted on when nobody but the acting user and
+ * root could have changed what it names. This is the rule OpenSSH's StrictModes applies to ~/.ssh (every directory
+ * from / down must be owned by root or the user and writable by nobody else), because a directory writable by another
+ * account lets that account swap any name below it for a link to /etc/shadow between our check and our write.
+ *
+ * A symbolic link among the components is followed only when root owns it (/var/run -> /run); one owned by anyone else
+ * is refused. The final component, when it exists, must not be a link at all: privileged writes, renames and deletes
+ * never go through one.
+ */
+
+
+class trusted_path_UntrustedPathError extends Error {
+    path;
+    constructor(path, message) {
+        super(message);
+        this.name = 'UntrustedPathError';
+        this.path = path;
+    }
+}
+const GROUP_OR_OTHER_WRITE = 0o022;
+const MAX_LINKS = 40;
+function lstatOrUndefined(path) {
+    try {
+        return (0,external_node_fs_namespaceObject.lstatSync)(path);
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return undefined;
+        throw error;
+    }
+}
+function trusted_path_describe(stats, uid) {
+    if (stats.uid !== 0 && stats.uid !== uid)
+        return `is owned by uid ${stats.uid}`;
+    if ((stats.mode & GROUP_OR_OTHER_WRITE) !== 0)
+        return `is writable by ${(stats.mode & 0o002) !== 0 ? 'everyone' : `group ${stats.gid}`} (mode ${(stats.mode & 0o7777).toString(8).padStart(4, '0')})`;
+    return undefined;
+}
+/**
+ * Checks `path` (absolute) and every directory above it; throws UntrustedPathError naming the first component that
+ * someone other than root or `uid` could change. Returns the path with root-owned links among its directories resolved.
+ */
+function trusted_path_assertTrustedPath(path, options) {
+    const uid = options.uid ?? process.getuid?.() ?? 0;
+    if (!(0,external_node_path_namespaceObject.isAbsolute)(path))
+        throw new trusted_path_UntrustedPathError(path, `${options.purpose} '${path}' is not an absolute path: expected one starting with '/'.`);
+    const parts = (0,external_node_path_namespaceObject.resolve)(path).split(external_node_path_namespaceObject.sep).filter(Boolean);
+    let current = external_node_path_namespaceObject.sep;
+    let links = 0;
+    const refuse = (at, why) => {
+        throw new trusted_path_UntrustedPathError(path, `${options.purpose} '${path}' is not safe to act on with privileges: '${at}' ${why}; expected every directory from / down to be owned by root${uid === 0 ? '' : ` or uid ${uid}`} and writable by no one else.`);
+    };
+    const rootStats = (0,external_node_fs_namespaceObject.lstatSync)(external_node_path_namespaceObject.sep);
+    const rootWhy = trusted_path_describe(rootStats, uid);
+    if (rootWhy)
+        refuse(external_node_path_namespaceObject.sep, rootWhy);
+    for (let i = 0; i < parts.length; i += 1) {
+        const last = i === parts.length - 1;
+        const next = (0,external_node_path_namespaceObject.join)(current, parts[i]);
+        const stats = lstatOrUndefined(next);
+        if (!stats) {
+            // Everything below a missing directory is made by the caller, under a parent already checked.
+            if (options.mustExist)
+                refuse(next, 'does not exist');
+            return (0,external_node_path_namespaceObject.join)(current, ...parts.slice(i));
+        }
+        if (stats.isSymbolicLink()) {
+            if (last)
+                refuse(next, 'is a symbolic link');
+            if (stats.uid !== 0)
+                refuse(next, `is a symbolic link owned by uid ${stats.uid}`);
+            links += 1;
+            if (links > MAX_LINKS)
+                refuse(next, 'starts a loop of symbolic links');
+            const target = (0,external_node_fs_namespaceObject.readlinkSync)(next);
+            const resolved = (0,external_node_path_namespaceObject.resolve)((0,external_node_path_namespaceObject.dirname)(next), target);
+            // Walk the link's target from the top again, then go on with what is left of the path.
+            const rest = parts.slice(i + 1);
+            parts.splice(0, parts.length, ...resolved.split(external_node_path_namespaceObject.sep).filter(Boolean), ...rest);
+            i = -1;
+            current = external_node_path_namespaceObject.sep;
+            continue;
+        }
+        const why = trusted_path_describe(stats, uid);
+        if (why)
+            refuse(next, why);
+        if (!last && !stats.isDirectory())
+            refuse(next, 'is not a directory');
+        current = next;
+    }
+    return current;
+}
+/** Whether `assertTrustedPath` would accept `path`; the reason when not. */
+function trustedPathProblem(path, options) {
+    try {
+        trusted_path_assertTrustedPath(path, options);
+        return undefined;
+    }
+    catch (error) {
+        if (error instanceof trusted_path_UntrustedPathError)
+            return error.message;
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/fs/privileged-file.ts
+/**
+ * The one way org-ca writes, replaces and deletes files when it may hold more rights than the people who can write
+ * near them (root installing runner hooks, reverting a journal, changing a trust store). Each operation starts from
+ * the trusted-path guard and never follows a link at the end:
+ * - TRUSTED_ANCESTORS: every directory above the file is root's or the acting user's and writable by no one else
+ *   (src/fs/trusted-path.ts), so nobody can swap a name between our check and our call;
+ * - EXCLUSIVE_CREATE: new files are created with O_CREAT|O_EXCL (which refuses an existing name, a link included) and
+ *   an explicit mode, set again with fchmod so no umask decides it;
+ * - NO_FOLLOW: files are read with O_NOFOLLOW and removed only after lstat shows a regular file of the expected owner;
+ * - AS_OWNER: in a directory that belongs to another account (the runner user's runner directory), root does not
+ *   write at all: a child process running as that account does, so a planted link reaches only what it could reach.
+ */
+
+
+
+
+
+function actingUid(options) {
+    return options.uid ?? process.getuid?.() ?? 0;
+}
+/** Creates `path` (which must not exist) with `data` and `mode`, under trusted directories. */
+function createFile(path, data, mode, options) {
+    assertTrustedPath(dirname(path), { purpose: options.purpose, uid: actingUid(options), mustExist: true });
+    let fd;
+    try {
+        fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    }
+    catch (error) {
+        if (error.code === 'EEXIST') {
+            throw new UntrustedPathError(path, `${options.purpose} '${path}' already exists: org-ca creates this file itself and never writes through an existing one (a link or a file left there); remove it and try again.`);
+        }
+        throw error;
+    }
+    try {
+        fchmodSync(fd, mode);
+        const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+        for (let offset = 0; offset < bytes.length;)
+            offset += writeSync(fd, bytes, offset);
+    }
+    finally {
+        closeSync(fd);
+    }
+}
+/** Makes each missing directory of `path` with `mode`, checking the existing ones first; returns what it created. */
+function makeDirectories(path, mode, options) {
+    const uid = actingUid(options);
+    const real = assertTrustedPath(path, { purpose: options.purpose, uid });
+    const missing = [];
+    for (let dir = real;; dir = dirname(dir)) {
+        try {
+            lstatSync(dir);
+            break;
+        }
+        catch (error) {
+            if (error.code !== 'ENOENT')
+                throw error;
+            missing.unshift(dir);
+        }
+    }
+    for (const dir of missing) {
+        mkdirSync(dir, { mode });
+        const made = lstatSync(dir);
+        if (!made.isDirectory() || made.uid !== (process.getuid?.() ?? made.uid)) {
+            throw new UntrustedPathError(dir, `${options.purpose} '${dir}' changed while it was being made: refusing to go on.`);
+        }
+    }
+    return missing;
+}
+/**
+ * Reads a file that decides what a privileged step does (an install record, a journal): it must be a regular file
+ * owned by root or the acting user, writable by no one else, under trusted directories. Anything else is refused:
+ * its content may have been written by someone who wants root to act on it.
+ */
+function readTrustedFile(path, options) {
+    const uid = actingUid(options);
+    trusted_path_assertTrustedPath(path, { purpose: options.purpose, uid, mustExist: true });
+    const fd = (0,external_node_fs_namespaceObject.openSync)(path, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NOFOLLOW);
+    try {
+        const stats = (0,external_node_fs_namespaceObject.fstatSync)(fd);
+        if (!stats.isFile())
+            throw new trusted_path_UntrustedPathError(path, `${options.purpose} '${path}' is not a regular file.`);
+        return (0,external_node_fs_namespaceObject.readFileSync)(fd);
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+/** Removes a regular file org-ca made (never a link or a directory), under trusted directories; a missing one is fine. */
+function removeFile(path, options) {
+    trusted_path_assertTrustedPath((0,external_node_path_namespaceObject.dirname)(path), { purpose: options.purpose, uid: actingUid(options), mustExist: true });
+    let stats;
+    try {
+        stats = (0,external_node_fs_namespaceObject.lstatSync)(path);
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return false;
+        throw error;
+    }
+    if (!stats.isFile())
+        throw new trusted_path_UntrustedPathError(path, `${options.purpose} '${path}' is not a regular file (a link or a directory was put there): left as it is.`);
+    (0,external_node_fs_namespaceObject.unlinkSync)(path);
+    return true;
+}
+/** Removes an empty directory; one that still holds something is left, and `false` says so. */
+function removeEmptyDirectory(path, options) {
+    assertTrustedPath(path, { purpose: options.purpose, uid: actingUid(options), mustExist: true });
+    try {
+        rmdirSync(path);
+        return true;
+    }
+    catch (error) {
+        const code = error.code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST')
+            return false;
+        throw error;
+    }
+}
+/** The owner of `path` (not following a link). */
+function ownerOf(path) {
+    const stats = lstatSync(path);
+    return { uid: stats.uid, gid: stats.gid };
+}
+// Run by a Node child as the account: the only code that touches the account's files while we are root.
+const AS_OWNER_SCRIPT = (/* unused pure expression or super */ null && (`
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const [op, path, mode] = process.argv.slice(1);
+if (op === 'read') {
+  let fd;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (e) {
+    if (e.code === 'ENOENT') { process.stdout.write('{"missing":true}'); process.exit(0); }
+    throw e;
+  }
+  if (!fs.fstatSync(fd).isFile()) throw new Error('not a regular file');
+  process.stdout.write(JSON.stringify({ base64: fs.readFileSync(fd).toString('base64') }));
+} else if (op === 'replace') {
+  const temp = path + '.org-ca-' + crypto.randomBytes(6).toString('hex');
+  fs.writeFileSync(temp, fs.readFileSync(0), { flag: 'wx', mode: parseInt(mode, 8) });
+  fs.renameSync(temp, path);
+} else if (op === 'remove') {
+  const st = fs.lstatSync(path);
+  if (!st.isFile()) throw new Error('not a regular file');
+  fs.unlinkSync(path);
+}
+`));
+function runAs(account, args, input) {
+    const r = spawnSync(process.execPath, ['-e', AS_OWNER_SCRIPT, ...args], {
+        uid: account.uid,
+        gid: account.gid,
+        input: input ?? Buffer.alloc(0),
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { PATH: '/usr/bin:/bin' },
+        cwd: '/',
+    });
+    if (r.status !== 0) {
+        const why = (r.stderr ?? '').split('\n').find((line) => /Error|EACCES|ELOOP|EEXIST|not a regular file/.test(line)) ?? r.error?.message ?? `exit ${r.status}`;
+        throw new Error(`acting as uid ${account.uid} on '${args[1]}' failed: ${why.trim().slice(0, 200)}`);
+    }
+    return r.stdout;
+}
+/** Whether this process must act as `account` instead of writing itself: it is root and the account is not. */
+function mustActAs(account) {
+    return process.getuid?.() === 0 && account.uid !== 0;
+}
+/** Reads `path` as `account` (O_NOFOLLOW); undefined when it does not exist. */
+function readFileAs(account, path) {
+    if (!mustActAs(account)) {
+        try {
+            const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+            try {
+                return readFileSync(fd);
+            }
+            finally {
+                closeSync(fd);
+            }
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return undefined;
+            throw error;
+        }
+    }
+    const answer = JSON.parse(runAs(account, ['read', path]));
+    return answer.missing ? undefined : Buffer.from(answer.base64 ?? '', 'base64');
+}
+/** Replaces `path` as `account`: a new file beside it (exclusive), renamed over it, so no link at `path` is written through. */
+function replaceFileAs(account, path, data, mode = 0o644) {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    if (mustActAs(account)) {
+        runAs(account, ['replace', path, mode.toString(8)], bytes);
+        return;
+    }
+    const temp = `${path}.org-ca-${randomBytes(6).toString('hex')}`;
+    createFileUnchecked(temp, bytes, mode);
+    try {
+        renameSync(temp, path);
+    }
+    catch (error) {
+        unlinkSync(temp);
+        throw error;
+    }
+}
+/** Removes the regular file `path` as `account`. */
+function removeFileAs(account, path) {
+    if (mustActAs(account)) {
+        runAs(account, ['remove', path]);
+        return;
+    }
+    if (!lstatSync(path).isFile())
+        throw new UntrustedPathError(path, `'${path}' is not a regular file: left as it is.`);
+    unlinkSync(path);
+}
+function createFileUnchecked(path, bytes, mode) {
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    try {
+        fchmodSync(fd, mode);
+        for (let offset = 0; offset < bytes.length;)
+            offset += writeSync(fd, bytes, offset);
+    }
+    finally {
+        closeSync(fd);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/fs/state-file.ts
 /**
  * The files in which org-ca records what it changed on a machine (the trust-store and registry-trust journals): where
@@ -34518,59 +34854,57 @@ function replaceJsonFile(path, value) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/store/journal.ts
+;// CONCATENATED MODULE: ./src/fs/journal-file.ts
+/**
+ * The one way org-ca reads and writes its journals (the trust-store journal and the registry-trust journals): the
+ * record of what it changed on a machine, replayed later, often as root, to take exactly that out again. A journal is
+ * data, never a program, and it is only believed when nobody but its writer could have written it:
+ * - JOURNAL_OWNER: read only when it is a regular file (no link) owned by the reading user or root, writable by no one
+ *   else, under directories that pass the trusted-path rule (src/fs/trusted-path.ts); anything else is refused whole,
+ *   with nothing reverted;
+ * - written atomically (a new file, created exclusively, mode 0600, renamed over the old), into such a directory;
+ * - each kind validates every entry against what org-ca itself could have written (src/store/journal.ts,
+ *   src/registries/journal.ts), and the commands a revert runs come from the code's tables, never from the journal.
+ */
 
 
-/** ORG_CA_STORE_JOURNAL when set; else under /var/lib/org-ca (root) or XDG state (src/fs/state-file.ts). */
-function defaultJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
-    return stateFilePath('store-journal.json', 'ORG_CA_STORE_JOURNAL', env, uid);
-}
-class JournalError extends Error {
+
+
+
+class JournalFileError extends Error {
     constructor(message) {
         super(message);
-        this.name = 'JournalError';
+        this.name = 'JournalFileError';
     }
 }
-function isEntry(value) {
-    if (!value || typeof value !== 'object')
-        return false;
-    const e = value;
-    if (e.kind === 'os')
-        return typeof e.file === 'string' && typeof e.sha256 === 'string' && Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string');
-    if (e.kind === 'nss')
-        return typeof e.db === 'string' && typeof e.nickname === 'string' && typeof e.createdDb === 'boolean' && Array.isArray(e.createdDirs) && e.createdDirs.every((d) => typeof d === 'string');
-    return false;
-}
-/** The journal at `path`, or an empty one. A journal that cannot be understood is an error, never ignored. */
-function journal_readJournal(path) {
+/** The journal's text, or undefined when there is none; refused (JournalFileError) when someone else could have written it. */
+function readJournalText(path, purpose) {
     if (!(0,external_node_fs_namespaceObject.existsSync)(path))
-        return { version: 1, entries: [] };
-    let doc;
+        return undefined;
     try {
-        doc = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+        return readTrustedFile(path, { purpose }).toString('utf8');
     }
     catch (error) {
-        throw new JournalError(`the trust-store journal '${path}' is not valid JSON (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it.`);
+        if (error instanceof trusted_path_UntrustedPathError)
+            throw new JournalFileError(`${error.message} Nothing in it was acted on: a journal is replayed with org-ca's rights, so only one nobody else could write is believed.`);
+        throw error;
     }
-    const entries = doc.entries;
-    if (doc.version !== 1 || !Array.isArray(entries) || !entries.every(isEntry)) {
-        throw new JournalError(`the trust-store journal '${path}' is not an org-ca journal (version 1 with an entries list): inspect it, revert by hand, then delete it.`);
-    }
-    return { version: 1, entries };
 }
-/** Replaces the journal atomically (write, then rename), so a crash leaves the old or the new one, never half. */
-function writeJournal(path, journal) {
-    if (journal.entries.length === 0) {
-        (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
-        return;
+/** Replaces the journal with `value` (JSON, 0600), or removes it when `value` is undefined. */
+function writeJournalJson(path, value, purpose) {
+    try {
+        if (value === undefined) {
+            removeFile(path, { purpose });
+            return;
+        }
+        trusted_path_assertTrustedPath((0,external_node_path_namespaceObject.dirname)(path), { purpose, mustExist: true });
     }
-    // The directory is made beforehand through the guarded ensureDirectory (prepareJournal): a path from the
-    // environment never reaches a recursive mkdir.
-    replaceJsonFile(path, journal);
-}
-/** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
-async function journal_prepareJournal(path) {
-    await prepareStateFile(path, 'the trust-store journal');
+    catch (error) {
+        if (error instanceof trusted_path_UntrustedPathError)
+            throw new JournalFileError(error.message);
+        throw error;
+    }
+    replaceJsonFile(path, value);
 }
 
 ;// CONCATENATED MODULE: ./src/store/platforms.ts
@@ -34673,6 +35007,101 @@ function renderPlan(commands, values) {
     return commands.map((argv) => argv.map((arg) => arg.replace('{file}', values.file).replace('{sha1}', values.sha1)));
 }
 
+;// CONCATENATED MODULE: ./src/store/journal.ts
+
+
+
+
+/** ORG_CA_STORE_JOURNAL when set; else under /var/lib/org-ca (root) or XDG state (src/fs/state-file.ts). */
+function defaultJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
+    return stateFilePath('store-journal.json', 'ORG_CA_STORE_JOURNAL', env, uid);
+}
+class JournalError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'JournalError';
+    }
+}
+const FINGERPRINT_PART = '[0-9a-f]{16}';
+/** The store an `os` entry names, when it is one org-ca knows. */
+function storeOf(entry) {
+    return LINUX_STORES.find((s) => s.id === entry.store);
+}
+function inside(parent, child) {
+    const rel = (0,external_node_path_namespaceObject.relative)(parent, child);
+    return rel !== '' && !rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel);
+}
+/** The NSS databases org-ca may create or change for a user (src/store/store.ts nssDatabases): their home's only. */
+function isUserNssDb(db, home) {
+    if (db === (0,external_node_path_namespaceObject.join)(home, '.pki', 'nssdb') || db === (0,external_node_path_namespaceObject.join)(home, '.local', 'share', 'pki', 'nssdb'))
+        return true;
+    return [(0,external_node_path_namespaceObject.join)(home, '.mozilla', 'firefox'), (0,external_node_path_namespaceObject.join)(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox')].some((base) => external_node_path_namespaceObject.posix.dirname(db) === base && !external_node_path_namespaceObject.posix.basename(db).startsWith('.'));
+}
+/**
+ * Whether an entry is one org-ca could have written: an anchor file named org-ca-<fingerprint> in the anchor directory
+ * of a store it knows (and only that directory as one it created), or an NSS database of the user's own with org-ca's
+ * nickname. Anything else (a path elsewhere, a command) is what an attacker would write.
+ */
+function isEntry(value, home) {
+    if (!value || typeof value !== 'object')
+        return false;
+    const e = value;
+    if (e.kind === 'os') {
+        const store = LINUX_STORES.find((s) => s.id === e.store);
+        if (!store || typeof e.file !== 'string' || typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256))
+            return false;
+        const name = new RegExp(`^org-ca-${FINGERPRINT_PART}\\${store.extension}$`);
+        if (external_node_path_namespaceObject.posix.dirname(e.file) !== store.anchorDir || !name.test(external_node_path_namespaceObject.posix.basename(e.file)))
+            return false;
+        if (e.createdDir !== undefined && e.createdDir !== store.anchorDir)
+            return false;
+        return e.updateAfterRemove === undefined || (Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string'));
+    }
+    if (e.kind === 'nss') {
+        if (typeof e.db !== 'string' || typeof e.nickname !== 'string' || typeof e.createdDb !== 'boolean' || !Array.isArray(e.createdDirs))
+            return false;
+        if (!isUserNssDb(e.db, home) || !new RegExp(`^org-ca ${FINGERPRINT_PART}$`).test(e.nickname))
+            return false;
+        return e.createdDirs.every((d) => typeof d === 'string' && inside(home, d) && (d === e.db || inside(d, e.db)));
+    }
+    return false;
+}
+/**
+ * The journal at `path`, or an empty one. A journal that cannot be understood, holds an entry org-ca could not have
+ * written, or could have been written by someone else (src/fs/journal-file.ts) is an error, never acted on.
+ */
+function journal_readJournal(path, home) {
+    const text = readJournalText(path, 'the trust-store journal');
+    if (text === undefined)
+        return { version: 1, entries: [] };
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch (error) {
+        throw new JournalError(`the trust-store journal '${path}' is not valid JSON (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it.`);
+    }
+    const entries = doc.entries;
+    if (doc.version !== 1 || !Array.isArray(entries)) {
+        throw new JournalError(`the trust-store journal '${path}' is not an org-ca journal (version 1 with an entries list): inspect it, revert by hand, then delete it.`);
+    }
+    const foreign = entries.findIndex((entry) => !isEntry(entry, home));
+    if (foreign !== -1) {
+        throw new JournalError(`the trust-store journal '${path}' holds an entry org-ca could not have written (entry ${foreign + 1}: only org-ca-<fingerprint> anchors in a known store's directory and NSS databases in ${home}): nothing was reverted; inspect it, revert by hand, then delete it.`);
+    }
+    return { version: 1, entries: entries };
+}
+/** Replaces the journal atomically (write, then rename), so a crash leaves the old or the new one, never half. */
+function writeJournal(path, journal) {
+    // The directory is made beforehand through the guarded ensureDirectory (prepareJournal): a path from the
+    // environment never reaches a recursive mkdir.
+    writeJournalJson(path, journal.entries.length === 0 ? undefined : journal, 'the trust-store journal');
+}
+/** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
+async function journal_prepareJournal(path) {
+    await prepareStateFile(path, 'the trust-store journal');
+}
+
 ;// CONCATENATED MODULE: ./src/store/store.ts
 
 
@@ -34749,7 +35178,7 @@ class Session {
     notices = [];
     constructor(context) {
         this.context = context;
-        this.journal = journal_readJournal(context.journalPath);
+        this.journal = journal_readJournal(context.journalPath, context.home ?? (0,external_node_os_namespaceObject.homedir)());
     }
     get entries() {
         return this.journal.entries;
@@ -34777,7 +35206,9 @@ class Session {
         for (const entry of [...this.journal.entries].reverse()) {
             if (entry.kind === 'os') {
                 this.revertAnchor(entry);
-                updates.set(entry.updateAfterRemove.join('\0'), entry.updateAfterRemove);
+                // The rebuild command is the store table's (validated: readJournal refuses an unknown store), never the journal's.
+                const store = storeOf(entry);
+                updates.set(store.id, store.updateAfterRemove);
             }
             else {
                 this.revertNss(entry);
@@ -34843,7 +35274,7 @@ class Session {
             }
             const createdDir = (0,external_node_fs_namespaceObject.existsSync)(store.anchorDir) ? undefined : store.anchorDir;
             const pem = toPem(cert.der);
-            this.record({ kind: 'os', store: store.id, file, sha256: sha256Hex(pem), updateAfterRemove: store.updateAfterRemove, ...(createdDir ? { createdDir } : {}) });
+            this.record({ kind: 'os', store: store.id, file, sha256: sha256Hex(pem), ...(createdDir ? { createdDir } : {}) });
             if (createdDir)
                 this.must(['mkdir', '-p', '-m', '0755', '--', createdDir], true, `creating ${createdDir}`);
             // Written with the store's rights, refusing to replace a file (noclobber); the PEM goes through standard input.
@@ -34938,7 +35369,7 @@ async function store_removeFromStores(context) {
     return { changed: session.changed, notices: session.notices };
 }
 function storeStatus(context) {
-    return { journal: context.journalPath, entries: readJournal(context.journalPath).entries };
+    return { journal: context.journalPath, entries: readJournal(context.journalPath, context.home ?? homedir()).entries };
 }
 
 ;// CONCATENATED MODULE: ./src/action/system-store.ts
@@ -35397,23 +35828,35 @@ function trustLocations(env, uid) {
 
 
 
+
 function sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
+/** A registry directory's name: HOST or HOST:PORT (a bracketed IPv6 address too), never a path. */
+const HOST_DIR = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+/** The directories a privileged entry may name by their last component: a certs.d root and the parents org-ca makes for it. */
+const ROOT_DIR_NAMES = new Set(['certs.d', 'docker', 'containers', 'etc']);
 /**
- * A path org-ca writes: absolute and without '..'; a file is always the CA file of a certs.d/HOST directory. A journal
- * is replayed with sudo, so a file elsewhere is refused rather than removed (a directory is only ever rmdir'ed,
- * which removes nothing but an empty directory; the ancestors of a certs.d directory org-ca created are journaled too).
+ * A path org-ca writes: absolute and without '..'; a file is always the CA file of a certs.d/HOST directory. A
+ * privileged entry is replayed with root's rights, so it may only name what org-ca itself creates: a certs.d root
+ * (/etc/docker/certs.d, /etc/containers/certs.d) or a parent it made for one, a HOST directory below a certs.d, and
+ * org-ca's CA file in such a directory; a directory is only ever rmdir'ed, which removes nothing but an empty one.
+ * That the journal itself was written by root or the user alone is checked before (src/fs/journal-file.ts). An
+ * unprivileged entry is undone with the user's own rights, as the user could anyway.
  */
-function isOurPath(path, type) {
+function isOurPath(path, type, privileged) {
     if (typeof path !== 'string' || !path.startsWith('/'))
         return false;
     const parts = path.split('/');
-    if (parts.includes('..'))
+    if (parts.includes('..') || parts.includes('.') || parts.slice(1).includes(''))
         return false;
-    if (type === 'dir')
-        return parts.length >= 3 && !parts.slice(1).includes('');
-    return parts.length >= 4 && parts.at(-3) === 'certs.d' && isOrgCaCertName(parts.at(-1)) && !parts.slice(1).includes('');
+    if (type === 'file')
+        return parts.length >= 4 && parts.at(-3) === 'certs.d' && HOST_DIR.test(parts.at(-2)) && isOrgCaCertName(parts.at(-1));
+    if (parts.length < 3)
+        return false;
+    if (!privileged)
+        return true;
+    return ROOT_DIR_NAMES.has(parts.at(-1)) || (parts.at(-2) === 'certs.d' && HOST_DIR.test(parts.at(-1)));
 }
 function journal_isEntry(value) {
     if (!value || typeof value !== 'object')
@@ -35422,8 +35865,8 @@ function journal_isEntry(value) {
     if (typeof e.privileged !== 'boolean')
         return false;
     if (e.type === 'dir')
-        return isOurPath(e.path, 'dir');
-    return e.type === 'file' && isOurPath(e.path, 'file') && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
+        return isOurPath(e.path, 'dir', e.privileged);
+    return e.type === 'file' && isOurPath(e.path, 'file', e.privileged) && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
 }
 function parseJournal(text) {
     if (!text)
@@ -35498,12 +35941,13 @@ function journal_filesListedElsewhere(paths, except) {
 async function prepareJournalFile(path) {
     await prepareStateFile(path, 'the registry-trust journal');
 }
-/** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal. */
+/** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal, or not one to believe. */
 function readJournalFile(path) {
-    if (!(0,external_node_fs_namespaceObject.existsSync)(path))
+    const text = readJournalText(path, 'the registry-trust journal');
+    if (text === undefined)
         return undefined;
     try {
-        return parseJournal((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+        return parseJournal(text);
     }
     catch (error) {
         throw new Error(`'${path}' is not an org-ca registry-trust journal (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it`, { cause: error });
@@ -35511,12 +35955,8 @@ function readJournalFile(path) {
 }
 /** Replaces the journal atomically (write, then rename); an empty one removes the file. */
 function writeJournalFile(path, journal) {
-    if (journal.entries.length === 0) {
-        (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
-        return;
-    }
     // Its directory was made by prepareJournalFile, through the guarded ensureDirectory.
-    replaceJsonFile(path, journal);
+    writeJournalJson(path, journal.entries.length === 0 ? undefined : journal, 'the registry-trust journal');
 }
 /**
  * Reverts the journal in `path`, if any. The file then keeps only what may still be removed later (no rights now,

@@ -5,10 +5,11 @@
  * or by the next run's main step (as the trust-store journal, src/store/journal.ts).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isJobOwner, mayRevert, type Claimant, type JobOwner } from '../fs/job-owner.js';
-import { prepareStateFile, replaceJsonFile, stateDirectory, stateFilePath } from '../fs/state-file.js';
+import { readJournalText, writeJournalJson } from '../fs/journal-file.js';
+import { prepareStateFile, stateDirectory, stateFilePath } from '../fs/state-file.js';
 import type { FileOps, Mode } from './privileges.js';
 import { kindOf } from './privileges.js';
 import { isOrgCaCertName, RUN_ID } from './locations.js';
@@ -28,25 +29,35 @@ export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/** A registry directory's name: HOST or HOST:PORT (a bracketed IPv6 address too), never a path. */
+const HOST_DIR = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+/** The directories a privileged entry may name by their last component: a certs.d root and the parents org-ca makes for it. */
+const ROOT_DIR_NAMES = new Set(['certs.d', 'docker', 'containers', 'etc']);
+
 /**
- * A path org-ca writes: absolute and without '..'; a file is always the CA file of a certs.d/HOST directory. A journal
- * is replayed with sudo, so a file elsewhere is refused rather than removed (a directory is only ever rmdir'ed,
- * which removes nothing but an empty directory; the ancestors of a certs.d directory org-ca created are journaled too).
+ * A path org-ca writes: absolute and without '..'; a file is always the CA file of a certs.d/HOST directory. A
+ * privileged entry is replayed with root's rights, so it may only name what org-ca itself creates: a certs.d root
+ * (/etc/docker/certs.d, /etc/containers/certs.d) or a parent it made for one, a HOST directory below a certs.d, and
+ * org-ca's CA file in such a directory; a directory is only ever rmdir'ed, which removes nothing but an empty one.
+ * That the journal itself was written by root or the user alone is checked before (src/fs/journal-file.ts). An
+ * unprivileged entry is undone with the user's own rights, as the user could anyway.
  */
-function isOurPath(path: unknown, type: 'dir' | 'file'): boolean {
+function isOurPath(path: unknown, type: 'dir' | 'file', privileged: boolean): boolean {
   if (typeof path !== 'string' || !path.startsWith('/')) return false;
   const parts = path.split('/');
-  if (parts.includes('..')) return false;
-  if (type === 'dir') return parts.length >= 3 && !parts.slice(1).includes('');
-  return parts.length >= 4 && parts.at(-3) === 'certs.d' && isOrgCaCertName(parts.at(-1)!) && !parts.slice(1).includes('');
+  if (parts.includes('..') || parts.includes('.') || parts.slice(1).includes('')) return false;
+  if (type === 'file') return parts.length >= 4 && parts.at(-3) === 'certs.d' && HOST_DIR.test(parts.at(-2)!) && isOrgCaCertName(parts.at(-1)!);
+  if (parts.length < 3) return false;
+  if (!privileged) return true;
+  return ROOT_DIR_NAMES.has(parts.at(-1)!) || (parts.at(-2) === 'certs.d' && HOST_DIR.test(parts.at(-1)!));
 }
 
 function isEntry(value: unknown): value is JournalEntry {
   if (!value || typeof value !== 'object') return false;
   const e = value as Record<string, unknown>;
   if (typeof e.privileged !== 'boolean') return false;
-  if (e.type === 'dir') return isOurPath(e.path, 'dir');
-  return e.type === 'file' && isOurPath(e.path, 'file') && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
+  if (e.type === 'dir') return isOurPath(e.path, 'dir', e.privileged);
+  return e.type === 'file' && isOurPath(e.path, 'file', e.privileged) && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
 }
 
 export function parseJournal(text: string): Journal | undefined {
@@ -126,11 +137,12 @@ export async function prepareJournalFile(path: string): Promise<void> {
   await prepareStateFile(path, 'the registry-trust journal');
 }
 
-/** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal. */
+/** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal, or not one to believe. */
 export function readJournalFile(path: string): Journal | undefined {
-  if (!existsSync(path)) return undefined;
+  const text = readJournalText(path, 'the registry-trust journal');
+  if (text === undefined) return undefined;
   try {
-    return parseJournal(readFileSync(path, 'utf8'));
+    return parseJournal(text);
   } catch (error) {
     throw new Error(`'${path}' is not an org-ca registry-trust journal (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it`, { cause: error });
   }
@@ -138,12 +150,8 @@ export function readJournalFile(path: string): Journal | undefined {
 
 /** Replaces the journal atomically (write, then rename); an empty one removes the file. */
 export function writeJournalFile(path: string, journal: Journal): void {
-  if (journal.entries.length === 0) {
-    rmSync(path, { force: true });
-    return;
-  }
   // Its directory was made by prepareJournalFile, through the guarded ensureDirectory.
-  replaceJsonFile(path, journal);
+  writeJournalJson(path, journal.entries.length === 0 ? undefined : journal, 'the registry-trust journal');
 }
 
 /**

@@ -4,7 +4,7 @@ import { join, posix } from 'node:path';
 import { pemCertificates } from '../ca/bundle.js';
 import { certificateFromDer, sha256Hex, toPem, type Certificate } from '../ca/certificate.js';
 import type { StoreHost } from './host.js';
-import { prepareJournal, readJournal, writeJournal, type Journal, type JournalEntry } from './journal.js';
+import { prepareJournal, readJournal, storeOf, writeJournal, type Journal, type JournalEntry } from './journal.js';
 import { linuxStoreFor, parseOsRelease, type LinuxStore } from './platforms.js';
 import type { StoreSelection } from './selection.js';
 
@@ -94,7 +94,7 @@ class Session {
   readonly notices: string[] = [];
 
   constructor(private readonly context: StoreContext) {
-    this.journal = readJournal(context.journalPath);
+    this.journal = readJournal(context.journalPath, context.home ?? homedir());
   }
 
   get entries(): readonly JournalEntry[] {
@@ -127,7 +127,9 @@ class Session {
     for (const entry of [...this.journal.entries].reverse()) {
       if (entry.kind === 'os') {
         this.revertAnchor(entry);
-        updates.set(entry.updateAfterRemove.join('\0'), entry.updateAfterRemove);
+        // The rebuild command is the store table's (validated: readJournal refuses an unknown store), never the journal's.
+        const store = storeOf(entry)!;
+        updates.set(store.id, store.updateAfterRemove);
       } else {
         this.revertNss(entry);
       }
@@ -190,7 +192,7 @@ class Session {
       }
       const createdDir = existsSync(store.anchorDir) ? undefined : store.anchorDir;
       const pem = toPem(cert.der);
-      this.record({ kind: 'os', store: store.id, file, sha256: sha256Hex(pem), updateAfterRemove: store.updateAfterRemove, ...(createdDir ? { createdDir } : {}) });
+      this.record({ kind: 'os', store: store.id, file, sha256: sha256Hex(pem), ...(createdDir ? { createdDir } : {}) });
       if (createdDir) this.must(['mkdir', '-p', '-m', '0755', '--', createdDir], true, `creating ${createdDir}`);
       // Written with the store's rights, refusing to replace a file (noclobber); the PEM goes through standard input.
       this.must(['sh', '-c', 'umask 022 && set -C && cat > "$1"', 'sh', file], true, `writing ${file}`, pem);
@@ -284,6 +286,6 @@ export interface StoreStatus {
 }
 
 export function storeStatus(context: StoreContext): StoreStatus {
-  return { journal: context.journalPath, entries: readJournal(context.journalPath).entries };
+  return { journal: context.journalPath, entries: readJournal(context.journalPath, context.home ?? homedir()).entries };
 }
 

@@ -6,13 +6,13 @@
  *
  * useInspectionLab registers beforeAll/afterAll itself, so everything it starts stops after the file, even on failure.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { jobEnv } from './clients.js';
 import { writeLabPki, type LabPki } from './lab-pki.js';
 import type { Service } from './procs.js';
 import { startMitmproxy, startSquid, startUpstream, type Proxy, type Upstream } from './services.js';
+import { trustedScratchDir } from '../unprivileged-user.js';
 
 export * from './action-runner.js';
 export * from './clients.js';
@@ -55,9 +55,9 @@ export interface Lab {
 export const LAB_PROXY_USER = { user: 'lab', password: 'lab-secret' } as const;
 
 export async function startInspectionLab(options: LabOptions = {}): Promise<Lab> {
-  const dir = mkdtempSync(join(tmpdir(), 'org-ca-lab-'));
-  // squid runs as `proxy` and must traverse to its own files in here
-  chmodSync(dir, 0o755);
+  // Root's scratch directory rather than /tmp: journals and hooks that root acts on must sit where nobody else can
+  // write (src/fs/trusted-path.ts). squid runs as `proxy` and must traverse to its own files in here (0755).
+  const dir = trustedScratchDir('lab-');
   const started: Service[] = [];
   const stopAll = async (): Promise<void> => {
     await Promise.all(started.map((s) => s.stop()));

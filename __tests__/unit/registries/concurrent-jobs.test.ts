@@ -4,8 +4,7 @@
  * directories, with real processes standing for the jobs' Runner.Worker.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ancestry, ownerRunning, parseProcStat, type JobOwner } from '../../../src/fs/job-owner.js';
 import { applyRegistryTrust } from '../../../src/registries/apply.js';
@@ -22,6 +21,7 @@ import {
 import { certFileName, isOrgCaCertName, type TrustLocation } from '../../../src/registries/locations.js';
 import { treeSnapshot } from '../../support/registry/index.js';
 import { opsFor } from '../../../src/registries/privileges.js';
+import { trustedScratchDir } from '../../support/unprivileged-user.js';
 
 const snapshot = (dir: string): Record<string, string> => treeSnapshot([dir]);
 
@@ -48,7 +48,7 @@ describe('registry trust of jobs running at once on one host', () => {
   let ca: string;
   const jobs: { end: () => Promise<void> }[] = [];
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'org-ca-concurrent-'));
+    dir = trustedScratchDir('concurrent-');
     state = join(dir, 'state', 'org-ca');
     mkdirSync(state, { recursive: true });
     ca = join(dir, 'org-ca.pem');

@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { createHash } from 'node:crypto';
@@ -16,6 +15,7 @@ const CERT_FILE_NAME = certFileName(RUN);
 import { planTrust, type PathKind } from '../../../src/registries/plan.js';
 import { opsFor } from '../../../src/registries/privileges.js';
 import { shellQuote } from '../../../src/build/outputs.js';
+import { trustedScratchDir } from '../../support/unprivileged-user.js';
 
 describe('the registries input', () => {
   test.each([
@@ -141,7 +141,7 @@ describe('apply and undo on real directories', () => {
   let dir: string;
   let ca: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'org-ca-registries-'));
+    dir = trustedScratchDir('registries-');
     ca = join(dir, 'org-ca.pem');
     writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
   });

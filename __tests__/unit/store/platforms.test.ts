@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCertificates } from '../../../src/ca/parse.js';
 import type { StoreHost } from '../../../src/store/host.js';
@@ -7,6 +6,7 @@ import { addToStores, removeFromStores } from '../../../src/store/store.js';
 import { mintLeaf, mintRoot } from '../../support/pki.js';
 import { defaultJournalPath, prepareJournal, readJournal, writeJournal, type Journal } from '../../../src/store/journal.js';
 import { LINUX_STORES, linuxStoreFor, parseOsRelease, PLANNED_STORES, renderPlan } from '../../../src/store/platforms.js';
+import { trustedScratchDir } from '../../support/unprivileged-user.js';
 
 describe('which OS store a distribution uses (os-release ID, then ID_LIKE)', () => {
   test.each([
@@ -60,7 +60,8 @@ describe('macOS and Windows: command plans, never executed here', () => {
 
 describe('the journal', () => {
   let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'org-ca-journal-'))));
+  // Root's scratch directory: a journal in a directory others can write (/tmp) is refused, by design.
+  beforeEach(() => (dir = trustedScratchDir('journal-')));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   test('round-trips, and an empty journal is no file at all', async () => {
@@ -69,27 +70,27 @@ describe('the journal', () => {
     const journal: Journal = {
       version: 1,
       entries: [
-        { kind: 'os', store: 'debian', file: '/usr/local/share/ca-certificates/org-ca-0123.crt', sha256: 'ab', updateAfterRemove: ['update-ca-certificates', '--fresh'] },
-        { kind: 'nss', db: '/home/u/.pki/nssdb', nickname: 'org-ca 0123', createdDb: true, createdDirs: ['/home/u/.pki', '/home/u/.pki/nssdb'] },
+        { kind: 'os', store: 'debian', file: '/usr/local/share/ca-certificates/org-ca-0123456789abcdef.crt', sha256: 'ab'.repeat(32) },
+        { kind: 'nss', db: '/home/u/.pki/nssdb', nickname: 'org-ca 0123456789abcdef', createdDb: true, createdDirs: ['/home/u/.pki', '/home/u/.pki/nssdb'] },
       ],
     };
     writeJournal(path, journal);
-    expect(readJournal(path)).toEqual(journal);
+    expect(readJournal(path, '/home/u')).toEqual(journal);
     writeJournal(path, { version: 1, entries: [] });
-    expect(readJournal(path)).toEqual({ version: 1, entries: [] });
+    expect(readJournal(path, '/home/u')).toEqual({ version: 1, entries: [] });
   });
 
   test.each([
     ['not json', /is not valid JSON/],
     ['{"version":2,"entries":[]}', /is not an org-ca journal/],
-    ['{"version":1,"entries":[{"kind":"os","file":3}]}', /is not an org-ca journal/],
-    ['{"version":1,"entries":[null]}', /is not an org-ca journal/],
+    ['{"version":1,"entries":[{"kind":"os","file":3}]}', /holds an entry org-ca could not have written \(entry 1/],
+    ['{"version":1,"entries":[null]}', /holds an entry org-ca could not have written/],
     ['[]', /is not an org-ca journal/],
   ])('a journal it cannot understand is an error naming the file, never ignored: %s', (text, message) => {
     const path = join(dir, 'journal.json');
-    writeFileSync(path, text);
-    expect(() => readJournal(path)).toThrow(message);
-    expect(() => readJournal(path)).toThrow(path);
+    writeFileSync(path, text, { mode: 0o600 });
+    expect(() => readJournal(path, '/home/u')).toThrow(message);
+    expect(() => readJournal(path, '/home/u')).toThrow(path);
   });
 
   test('root keeps the journal under /var/lib, a user under XDG state', () => {
@@ -102,7 +103,7 @@ describe('the journal', () => {
 
 describe('adding to the OS store refuses cleanly, changing nothing', () => {
   let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'org-ca-store-'))));
+  beforeEach(() => (dir = trustedScratchDir('store-')));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const ran: string[][] = [];
   const host = (privilege: 'root' | 'sudo' | 'none', has: boolean): StoreHost => ({
@@ -122,7 +123,7 @@ describe('adding to the OS store refuses cleanly, changing nothing', () => {
     const journalPath = join(dir, 'journal.json');
     await expect(addToStores({ host: host(privilege, has), journalPath, osRelease: 'ID=debian' }, certs, { os: true, browsers: false })).rejects.toThrow(message);
     expect(ran).toEqual([]);
-    expect(readJournal(journalPath).entries).toEqual([]);
+    expect(readJournal(journalPath, '/home/u').entries).toEqual([]);
   });
 
   test('an unknown distribution is named, with the ones that are known', async () => {
