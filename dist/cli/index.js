@@ -39507,7 +39507,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2147);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2882);
 
 
 // Checked before anything else runs: the modules load on an older Node, but the OS store reads as empty there.
@@ -39525,7 +39525,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2147:
+/***/ 2882:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40816,6 +40816,45 @@ function routeFor(target, env) {
     return { ...parseProxy(proxy.name, proxy.value), notes };
 }
 
+;// CONCATENATED MODULE: ./src/output/log-line.ts
+/**
+ * The log-line sink: any text that reaches a job log or a terminal (a proxy's answer, a certificate's subject, a
+ * registry's error body, a file name inside an image) becomes one printable line. The runner executes a line that
+ * starts with `::` (GitHub) or `##vso[` (Azure Pipelines) as a command, `core.info` writes its text raw, and a
+ * terminal obeys ANSI escapes: so every control character is shown escaped, and a line never begins with a command
+ * marker. Pure.
+ */
+/** C0 controls, DEL, C1 controls (NEL among them), and the Unicode line and paragraph separators. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+/** What the runners treat as a command at the start of a line (after the spaces the runner trims). */
+const COMMAND_START = /^(\s*)(::|##vso\[|##\[)/;
+function visible(c) {
+    switch (c) {
+        case '\n':
+            return '\\n';
+        case '\r':
+            return '\\r';
+        case '\t':
+            return '\\t';
+        case '\u001b':
+            return '\\e';
+        default:
+            return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    }
+}
+/** One printable line: controls shown escaped (`\n`, `\e`, `\u0000`), and a leading command marker defused. */
+function logLine(text) {
+    return text.replace(CONTROL, visible).replace(COMMAND_START, '$1\u00b7 $2');
+}
+/** Several lines of org-ca's own text (a rendered report): each made safe on its own. */
+function logLines(text) {
+    return text
+        .split(/\r?\n/)
+        .map((line) => logLine(line))
+        .join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/detect/probe.ts
 /**
  * The probe: one TLS handshake per URL along the path the job's tools take (an HTTP CONNECT tunnel through the
@@ -40824,6 +40863,7 @@ function routeFor(target, env) {
  *
  * Node's fetch proxy support is not used: it verifies the chain and hides it, and the raw chain is what is judged.
  */
+
 
 
 
@@ -40872,7 +40912,8 @@ function readConnectResponse(socket, proxy) {
                     finish(new ProbeError('proxy-error', `proxy ${proxy.display} sent no end of headers in ${MAX_PROXY_RESPONSE} bytes`));
                 return;
             }
-            const statusLine = buffer.subarray(0, buffer.indexOf('\r\n')).toString('latin1').trim();
+            // Up to the first line end of any kind: a bare LF must not carry the proxy's next "line" along.
+            const statusLine = logLine(buffer.subarray(0, buffer.indexOf('\n')).toString('latin1').trim()).slice(0, 200);
             const status = Number(/^HTTP\/\d(?:\.\d)?\s+(\d{3})/.exec(statusLine)?.[1] ?? NaN);
             if (status >= 200 && status < 300)
                 return finish(undefined, buffer.subarray(end + 4));
@@ -50496,7 +50537,54 @@ const buildContextCommand = {
     },
 };
 
+;// CONCATENATED MODULE: ./src/output/redact.ts
+/**
+ * The secret sink: what org-ca prints of a variable's value or a URL. A value org-ca exports may carry the user's
+ * own settings (JAVA_TOOL_OPTIONS keeps the job's `-Dhttps.proxyPassword=…` and adds the truststore), and a proxy URL
+ * may carry `user:password@`: logs, summaries, `--json` and reports show them redacted. Pure.
+ */
+/** JVM options whose values are secret: the JDK's own (https.proxyPassword, javax.net.ssl.*StorePassword) and the common ones. */
+const SECRET_PROPERTY = /(pass(word|wd|phrase)?|secret|token|credential|api[._-]?key|private[._-]?key)$/i;
+/** The variables that carry JVM options (the launcher's and the build tools'). */
+const redact_JVM_OPTION_VARIABLES = (/* unused pure expression or super */ null && (['JAVA_TOOL_OPTIONS', 'JDK_JAVA_OPTIONS', '_JAVA_OPTIONS', 'MAVEN_OPTS', 'GRADLE_OPTS']));
+/** `scheme://user:password@host` → `scheme://user:***@host`; `scheme://token@host` → `scheme://***@host`. */
+function redactUrlUserinfo(text) {
+    return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(:[^\s/@]*)?@/gi, (_m, scheme, user, password) => password === undefined ? `${scheme}***@` : `${scheme}${user}:***@`);
+}
+/** `-Dname=value` options whose name looks secret get `***` as their value; everything else stays readable. */
+function redactJvmOptions(options) {
+    // Two spellings (JDK-8061999): "-Dname=value with spaces" quoted whole, or -Dname=value / -Dname="value".
+    return options.replace(JVM_PROPERTY, (whole, quotedHead, quotedName, _q, head, name) => {
+        if (quotedHead !== undefined)
+            return SECRET_PROPERTY.test(quotedName) ? `${quotedHead}***"` : whole;
+        return SECRET_PROPERTY.test(name) ? `${head}***` : whole;
+    });
+}
+/** A quoted option with its value, or a bare one: groups 1-3 for the first, 4-6 for the second. */
+const JVM_PROPERTY = /("-D([^\s="]+)=)([^"]*)"|(-D([^\s="]+)=)("[^"]*"|[^\s"]*)/g;
+/** A variable's value as org-ca prints it: JVM options with secret properties masked, URL credentials masked. */
+function redactValue(name, value) {
+    const options = redact_JVM_OPTION_VARIABLES.includes(name) ? redactJvmOptions(value) : value;
+    return redactUrlUserinfo(options);
+}
+/** The secret parts of a value, for `core.setSecret`: the runner then masks them wherever they appear. */
+function secretsIn(name, value) {
+    const out = [];
+    if (redact_JVM_OPTION_VARIABLES.includes(name)) {
+        for (const m of value.matchAll(JVM_PROPERTY)) {
+            const [name, secret] = m[1] !== undefined ? [m[2], m[3]] : [m[5], m[6].replace(/^"|"$/g, '')];
+            if (SECRET_PROPERTY.test(name) && secret)
+                out.push(secret);
+        }
+    }
+    for (const m of value.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:([^\s/@]+)@/gi))
+        out.push(m[1]);
+    return out.filter((s) => s.length > 0);
+}
+
 ;// CONCATENATED MODULE: ./src/ci-formats/types.ts
+
+
 /** A value the format cannot carry: the message quotes the variable and says what the format allows. */
 class FormatError extends Error {
     constructor(message) {
@@ -50506,7 +50594,8 @@ class FormatError extends Error {
 }
 /** Quotes a value for an error message on one line (values are paths and options, never certificate content). */
 function shown(value) {
-    return `'${value.replace(/\r/g, '\\r').replace(/\n/g, '\\n')}'`;
+    // A refused value is quoted in the message: never with a password in it (JVM options, proxy URLs).
+    return `'${logLine(redactJvmOptions(redactUrlUserinfo(value)))}'`;
 }
 
 ;// CONCATENATED MODULE: ./src/ci-formats/azure.ts
@@ -50693,7 +50782,32 @@ function renderCiFormat(id, variables) {
 }
 
 
+;// CONCATENATED MODULE: ./src/output/file-commands.ts
+/**
+ * The file-command sink: GITHUB_ENV, GITHUB_OUTPUT and the env files org-ca writes in their syntax (the github
+ * format of `org-ca env`, the runner hook's GITHUB_ENV). A value goes in as `NAME<<DELIMITER`, a random delimiter per
+ * value as the Actions toolkit does (a fixed one, known to anyone, lets a value that contains it add variables of its
+ * own). A name that is not a variable name, or a value holding its delimiter, is refused. Pure but for the random.
+ */
+
+class FileCommandError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'FileCommandError';
+    }
+}
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** One `NAME<<DELIMITER\nvalue\nDELIMITER\n` entry. */
+function fileCommandEntry(name, value, delimiter = `ghadelimiter_${(0,external_node_crypto_.randomUUID)()}`) {
+    if (!NAME.test(name))
+        throw new FileCommandError(`'${name.slice(0, 80)}' is not a variable name: expected letters, digits and underscores, not starting with a digit.`);
+    if (value.includes(delimiter) || name.includes(delimiter))
+        throw new FileCommandError(`the value of ${name} contains its delimiter: refusing to write it.`);
+    return `${name}<<${delimiter}\n${value}\n${delimiter}\n`;
+}
+
 ;// CONCATENATED MODULE: ./src/cli/shell-format.ts
+
 
 const ENV_FORMATS = ['sh', 'powershell', 'dotenv', 'github', ...CI_FORMAT_IDS];
 /** Other CI systems' forms come from src/ci-formats, with the consumer limits worth a warning on stderr. */
@@ -50714,8 +50828,8 @@ function formatOne(name, value, format) {
         case 'dotenv':
             return `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"\n`;
         case 'github':
-            // GITHUB_ENV syntax: NAME=value, or a heredoc for multi-line values.
-            return value.includes('\n') ? `${name}<<ORG_CA_EOF\n${value}\nORG_CA_EOF\n` : `${name}=${value}\n`;
+            // GITHUB_ENV syntax, always as a heredoc with a random delimiter (src/output/file-commands.ts).
+            return fileCommandEntry(name, value);
     }
 }
 
@@ -50925,8 +51039,37 @@ const execCommand = {
     },
 };
 
+;// CONCATENATED MODULE: ./src/output/markdown.ts
+/**
+ * The Markdown/HTML sink for job summaries: untrusted text (certificate names, paths, proxy answers, file names in an
+ * image) is written as HTML entities wherever Markdown or HTML would give it meaning, so it can neither open a link,
+ * an image, a code span or a tag nor break the table it sits in (`[`, `]`, `!`, `<`, `>`, `&`, quotes, `|`, backtick,
+ * a backslash that would escape our own pipe, and what GFM autolinks); line breaks become spaces. Emphasis characters
+ * are left as they are: they change no meaning and keep paths readable. Pure.
+ */
+const SPECIAL = /[&<>"'|`[\]!\\@]/g;
+/** The HTML names where there is one, as summaries have always written them; numeric references for the rest. */
+const NAMED = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const markdown_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+/** Text for a summary paragraph or a table cell: one line, nothing rendered. */
+function markdown_escapeMarkdown(text) {
+    // '@', the colon of '://' and the dot of 'www.' too: GFM turns e-mail addresses, bare URLs and www. names into links.
+    return text
+        .replace(markdown_CONTROL, ' ')
+        .replace(SPECIAL, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`)
+        .replace(/:\/\//g, '&#58;//')
+        .replace(/(www)\./gi, '$1&#46;');
+}
+/** Text shown as code: `<code>` rather than backticks, so a backtick in it cannot end the span and entities still decode. */
+function markdown_markdownCode(text) {
+    return `<code>${markdown_escapeMarkdown(text)}</code>`;
+}
+
 ;// CONCATENATED MODULE: ./src/detect/report.ts
 /** How probe verdicts are shown: text for logs and the CLI, JSON for scripts, Markdown for the job summary. Pure. */
+
+
 
 
 function entry(cert) {
@@ -50983,10 +51126,8 @@ function formatText(verdicts) {
             out.push(`  note: ${note}`);
         out.push('');
     }
-    return out.join('\n');
-}
-function escapeHtml(text) {
-    return text.replace(/[&<>"'|]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;' })[c]);
+    // Subjects, issuers and proxy answers are the network's words: one printable line each.
+    return out.map(logLine).join('\n');
 }
 const VERDICT_MARK = {
     direct: '🟢 direct',
@@ -51001,23 +51142,23 @@ function markdownSection(verdicts) {
     for (const v of verdicts) {
         const anchor = v.classification?.anchor;
         const last = v.verdict === 'unknown' && v.classification
-            ? `tops out at ${escapeHtml(v.classification.top.subject)}, SHA-256 \`${colonFingerprint(v.classification.top.fingerprint)}\``
+            ? `tops out at ${escapeMarkdown(v.classification.top.subject)}, SHA-256 \`${colonFingerprint(v.classification.top.fingerprint)}\``
             : anchor
-                ? `${escapeHtml(anchor.subject)}, SHA-256 \`${colonFingerprint(anchor.fingerprint)}\``
-                : escapeHtml(v.failure ? `${v.failure.kind}: ${v.failure.message}` : '');
-        lines.push(`| ${escapeHtml(v.url)} | ${escapeHtml(routeText(v))} | ${VERDICT_MARK[v.verdict]} | ${escapeHtml(v.classification?.leafIssuer ?? '')} | ${last} |`);
+                ? `${escapeMarkdown(anchor.subject)}, SHA-256 \`${colonFingerprint(anchor.fingerprint)}\``
+                : escapeMarkdown(v.failure ? `${v.failure.kind}: ${v.failure.message}` : '');
+        lines.push(`| ${escapeMarkdown(v.url)} | ${escapeMarkdown(routeText(v))} | ${VERDICT_MARK[v.verdict]} | ${escapeMarkdown(v.classification?.leafIssuer ?? '')} | ${last} |`);
     }
     lines.push('');
     for (const v of verdicts) {
         if (!v.chain.length)
             continue;
-        lines.push(`<details><summary>Chain presented for ${escapeHtml(v.url)} (${v.chain.length} certificate${v.chain.length > 1 ? 's' : ''})</summary>`, '');
+        lines.push(`<details><summary>Chain presented for ${escapeMarkdown(v.url)} (${v.chain.length} certificate${v.chain.length > 1 ? 's' : ''})</summary>`, '');
         lines.push('| # | Subject | Issuer | SHA-256 | Valid |', '|---|---|---|---|---|');
         v.chain.forEach((c, i) => {
-            lines.push(`| ${i} | ${escapeHtml(c.subject)} | ${escapeHtml(c.issuer)} | \`${colonFingerprint(c.fingerprint)}\` | ${c.notBefore.toISOString().slice(0, 10)} → ${c.notAfter.toISOString().slice(0, 10)} |`);
+            lines.push(`| ${i} | ${escapeMarkdown(c.subject)} | ${escapeMarkdown(c.issuer)} | \`${colonFingerprint(c.fingerprint)}\` | ${c.notBefore.toISOString().slice(0, 10)} → ${c.notAfter.toISOString().slice(0, 10)} |`);
         });
         for (const note of notesOf(v))
-            lines.push('', `> ${escapeHtml(note)}`);
+            lines.push('', `> ${escapeMarkdown(note)}`);
         lines.push('', '</details>', '');
     }
     return lines.join('\n');
@@ -52847,6 +52988,8 @@ function renderLintSarif(file, result) {
 
 
 
+
+
 /** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
 /** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
 function report_failed(report, strict = false) {
@@ -52880,7 +53023,7 @@ function where(f) {
 function renderText(report, strict = false) {
     const lines = [];
     if (report.error !== undefined)
-        return `FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`;
+        return logLine(`FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`);
     const s = report.stats;
     const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
     lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
@@ -52898,31 +53041,29 @@ function renderText(report, strict = false) {
         lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
     else
         lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
-    return lines.join('\n');
-}
-function md(text) {
-    return text.replace(/[&<>"'|`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;', '`': '&#96;' })[c]);
+    // File names and messages come from the image: one printable line each, for the terminal and the job log.
+    return lines.map(logLine).join('\n');
 }
 function renderMarkdown(report, strict = false) {
     const lines = ['## org-ca leak check', ''];
     if (report.error !== undefined) {
-        lines.push(`**Could not check**${report.input ? ` \`${md(report.input)}\`` : ''}: ${md(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
+        lines.push(`**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
         return lines.join('\n');
     }
     lines.push(report_failed(report, strict)
-        ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in \`${md(report.input)}\`.`
-        : `**Clean**: the CA is nowhere in \`${md(report.input)}\` (${report.stats.layers} layers, ${report.stats.files} files).`, '');
+        ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in ${markdownCode(report.input)}.`
+        : `**Clean**: the CA is nowhere in ${markdownCode(report.input)} (${report.stats.layers} layers, ${report.stats.files} files).`, '');
     if (report.findings.length) {
         lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
         for (const f of report.findings) {
-            lines.push(`| ${f.kind} | ${md(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${md((f.layer?.instruction ?? '').slice(0, 80))} | ${md(f.path)} | ${f.visibility} | ${f.fingerprint ? `${md(f.subject ?? '')} \`${colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`);
+            lines.push(`| ${f.kind} | ${escapeMarkdown(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${escapeMarkdown((f.layer?.instruction ?? '').slice(0, 80))} | ${escapeMarkdown(f.path)} | ${f.visibility} | ${f.fingerprint ? `${escapeMarkdown(f.subject ?? '')} \`${colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`);
         }
         lines.push('');
     }
     if (report.unscanned.length) {
         lines.push('| Not scanned | Why |', '|---|---|');
         for (const u of report.unscanned)
-            lines.push(`| ${md(u.what)} | ${md(u.reason)} |`);
+            lines.push(`| ${escapeMarkdown(u.what)} | ${escapeMarkdown(u.reason)} |`);
         lines.push('');
     }
     const unopened = notLookedInside(report);
@@ -52930,7 +53071,7 @@ function renderMarkdown(report, strict = false) {
         lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
         lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
         for (const n of unopened)
-            lines.push(`| ${md(n.image ?? '')} | ${n.layer ?? ''} | ${md(n.path)} | ${md(n.reason)} |`);
+            lines.push(`| ${escapeMarkdown(n.image ?? '')} | ${n.layer ?? ''} | ${escapeMarkdown(n.path)} | ${escapeMarkdown(n.reason)} |`);
         lines.push('');
     }
     return lines.join('\n');
@@ -56601,6 +56742,7 @@ async function jobCompleted(env) {
 
 
 
+
 const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
 /**
  * The Node the hooks run: the runner's own Node 24 (it ships one in externals/node24 for `using: node24` actions) when
@@ -56672,9 +56814,15 @@ function parseTtl(value) {
         throw new OptionError(`Invalid --cache-ttl '${value}'. Expected 0 or a duration up to 24h (e.g., 90s, 10m).`);
     return ms;
 }
+/**
+ * The hooks' output goes to the job log, where the runner executes `::command::` lines: org-ca's own command prefix
+ * is kept, and everything after it (a proxy's answer, a cached verdict's text) goes through the log-line sink.
+ */
 function print(lines) {
-    for (const line of lines)
-        process.stdout.write(`${line}\n`);
+    for (const line of lines) {
+        const command = /^(::(?:warning|error|notice)::)(.*)$/s.exec(line);
+        process.stdout.write(`${command ? `${command[1]}${logLine(command[2])}` : logLine(line)}\n`);
+    }
 }
 const runnerCommand = {
     name: 'runner',
@@ -56900,6 +57048,7 @@ const VERSION = '0.1.0';
 
 
 
+
 function overview() {
     const width = Math.max(...COMMANDS.map((c) => c.name.length));
     return [
@@ -56957,7 +57106,8 @@ async function main_main(argv) {
         return await command.run(rest);
     }
     catch (error) {
-        const message = describeError(error);
+        // An error may quote what a proxy, a registry or an image said: one printable line.
+        const message = logLine(describeError(error));
         process.stderr.write(`org-ca ${command.name}: ${message.replace(/^\S+: /, (m) => (m === `${command.name}: ` ? '' : m))}\n`);
         return exitCodeFor(error);
     }

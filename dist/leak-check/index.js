@@ -67696,7 +67696,7 @@ function defaultCallback(err) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4185);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5355);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -67715,7 +67715,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4185:
+/***/ 5355:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -70537,7 +70537,7 @@ function setCommandEcho(enabled) {
  */
 function setFailed(message) {
     process.exitCode = ExitCode.Failure;
-    core_error(message);
+    error(message);
 }
 //-----------------------------------------------------------------------
 // Logging Commands
@@ -70560,7 +70560,7 @@ function core_debug(message) {
  * @param message error issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function core_error(message, properties = {}) {
+function error(message, properties = {}) {
     command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
@@ -81230,7 +81230,36 @@ function renderLintSarif(file, result) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/output/markdown.ts
+/**
+ * The Markdown/HTML sink for job summaries: untrusted text (certificate names, paths, proxy answers, file names in an
+ * image) is written as HTML entities wherever Markdown or HTML would give it meaning, so it can neither open a link,
+ * an image, a code span or a tag nor break the table it sits in (`[`, `]`, `!`, `<`, `>`, `&`, quotes, `|`, backtick,
+ * a backslash that would escape our own pipe, and what GFM autolinks); line breaks become spaces. Emphasis characters
+ * are left as they are: they change no meaning and keep paths readable. Pure.
+ */
+const SPECIAL = /[&<>"'|`[\]!\\@]/g;
+/** The HTML names where there is one, as summaries have always written them; numeric references for the rest. */
+const NAMED = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+/** Text for a summary paragraph or a table cell: one line, nothing rendered. */
+function escapeMarkdown(text) {
+    // '@', the colon of '://' and the dot of 'www.' too: GFM turns e-mail addresses, bare URLs and www. names into links.
+    return text
+        .replace(CONTROL, ' ')
+        .replace(SPECIAL, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`)
+        .replace(/:\/\//g, '&#58;//')
+        .replace(/(www)\./gi, '$1&#46;');
+}
+/** Text shown as code: `<code>` rather than backticks, so a backtick in it cannot end the span and entities still decode. */
+function markdownCode(text) {
+    return `<code>${escapeMarkdown(text)}</code>`;
+}
+
 ;// CONCATENATED MODULE: ./src/leak/report.ts
+
+
 
 
 
@@ -81270,7 +81299,7 @@ function where(f) {
 function renderText(report, strict = false) {
     const lines = [];
     if (report.error !== undefined)
-        return `FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`;
+        return logLine(`FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`);
     const s = report.stats;
     const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
     lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
@@ -81288,31 +81317,29 @@ function renderText(report, strict = false) {
         lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
     else
         lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
-    return lines.join('\n');
-}
-function md(text) {
-    return text.replace(/[&<>"'|`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;', '`': '&#96;' })[c]);
+    // File names and messages come from the image: one printable line each, for the terminal and the job log.
+    return lines.map(logLine).join('\n');
 }
 function renderMarkdown(report, strict = false) {
     const lines = ['## org-ca leak check', ''];
     if (report.error !== undefined) {
-        lines.push(`**Could not check**${report.input ? ` \`${md(report.input)}\`` : ''}: ${md(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
+        lines.push(`**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
         return lines.join('\n');
     }
     lines.push(report_failed(report, strict)
-        ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in \`${md(report.input)}\`.`
-        : `**Clean**: the CA is nowhere in \`${md(report.input)}\` (${report.stats.layers} layers, ${report.stats.files} files).`, '');
+        ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in ${markdownCode(report.input)}.`
+        : `**Clean**: the CA is nowhere in ${markdownCode(report.input)} (${report.stats.layers} layers, ${report.stats.files} files).`, '');
     if (report.findings.length) {
         lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
         for (const f of report.findings) {
-            lines.push(`| ${f.kind} | ${md(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${md((f.layer?.instruction ?? '').slice(0, 80))} | ${md(f.path)} | ${f.visibility} | ${f.fingerprint ? `${md(f.subject ?? '')} \`${certificate_colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`);
+            lines.push(`| ${f.kind} | ${escapeMarkdown(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${escapeMarkdown((f.layer?.instruction ?? '').slice(0, 80))} | ${escapeMarkdown(f.path)} | ${f.visibility} | ${f.fingerprint ? `${escapeMarkdown(f.subject ?? '')} \`${certificate_colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`);
         }
         lines.push('');
     }
     if (report.unscanned.length) {
         lines.push('| Not scanned | Why |', '|---|---|');
         for (const u of report.unscanned)
-            lines.push(`| ${md(u.what)} | ${md(u.reason)} |`);
+            lines.push(`| ${escapeMarkdown(u.what)} | ${escapeMarkdown(u.reason)} |`);
         lines.push('');
     }
     const unopened = notLookedInside(report);
@@ -81320,7 +81347,7 @@ function renderMarkdown(report, strict = false) {
         lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
         lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
         for (const n of unopened)
-            lines.push(`| ${md(n.image ?? '')} | ${n.layer ?? ''} | ${md(n.path)} | ${md(n.reason)} |`);
+            lines.push(`| ${escapeMarkdown(n.image ?? '')} | ${n.layer ?? ''} | ${escapeMarkdown(n.path)} | ${escapeMarkdown(n.reason)} |`);
         lines.push('');
     }
     return lines.join('\n');
@@ -81637,7 +81664,71 @@ function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 
     return { certs, fingerprints };
 }
 
+;// CONCATENATED MODULE: ./src/output/log-line.ts
+/**
+ * The log-line sink: any text that reaches a job log or a terminal (a proxy's answer, a certificate's subject, a
+ * registry's error body, a file name inside an image) becomes one printable line. The runner executes a line that
+ * starts with `::` (GitHub) or `##vso[` (Azure Pipelines) as a command, `core.info` writes its text raw, and a
+ * terminal obeys ANSI escapes: so every control character is shown escaped, and a line never begins with a command
+ * marker. Pure.
+ */
+/** C0 controls, DEL, C1 controls (NEL among them), and the Unicode line and paragraph separators. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const log_line_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+/** What the runners treat as a command at the start of a line (after the spaces the runner trims). */
+const COMMAND_START = /^(\s*)(::|##vso\[|##\[)/;
+function visible(c) {
+    switch (c) {
+        case '\n':
+            return '\\n';
+        case '\r':
+            return '\\r';
+        case '\t':
+            return '\\t';
+        case '\u001b':
+            return '\\e';
+        default:
+            return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    }
+}
+/** One printable line: controls shown escaped (`\n`, `\e`, `\u0000`), and a leading command marker defused. */
+function log_line_logLine(text) {
+    return text.replace(log_line_CONTROL, visible).replace(COMMAND_START, '$1\u00b7 $2');
+}
+/** Several lines of org-ca's own text (a rendered report): each made safe on its own. */
+function logLines(text) {
+    return text
+        .split(/\r?\n/)
+        .map((line) => log_line_logLine(line))
+        .join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/action/log.ts
+/**
+ * The action's log: every line goes through the log-line sink (src/output/log-line.ts) before the runner sees it.
+ * `core.info` writes its text raw, so a proxy's answer or a certificate name with a line break in it could otherwise
+ * put `::set-output`, `::add-mask::` or `::save-state` on a line of its own; annotations are escaped by core, but not
+ * of ANSI escapes. Multi-line text of org-ca's own (a rendered report) is made safe line by line.
+ */
+
+
+function safeProperties(properties) {
+    if (!properties)
+        return undefined;
+    return { ...properties, ...(properties.title !== undefined ? { title: log_line_logLine(properties.title) } : {}), ...(properties.file !== undefined ? { file: log_line_logLine(properties.file) } : {}) };
+}
+const log = {
+    info: (message) => info(log_line_logLine(message)),
+    /** org-ca's own multi-line text, each line made safe. */
+    text: (message) => info(logLines(message)),
+    notice: (message, properties) => notice(log_line_logLine(message), safeProperties(properties)),
+    warning: (message, properties) => warning(log_line_logLine(message), safeProperties(properties)),
+    error: (message, properties) => error(log_line_logLine(message), safeProperties(properties)),
+    setFailed: (message) => setFailed(log_line_logLine(message)),
+};
+
 ;// CONCATENATED MODULE: ./src/leak/action.ts
+
 
 
 
@@ -81690,9 +81781,9 @@ async function run() {
             const context = readBuildContext(inputs.context || (0,external_node_path_namespaceObject.dirname)(inputs.dockerfile) || '.', { dockerfile: inputs.dockerfile });
             const result = lintDockerfile((0,external_node_fs_namespaceObject.readFileSync)(inputs.dockerfile, 'utf8'), { ...(inputs.target ? { target: inputs.target } : {}), context, ignore: inputs.lintIgnore });
             lint = { file: inputs.dockerfile, result, ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}) };
-            info(renderLintText(inputs.dockerfile, result));
+            log.text(renderLintText(inputs.dockerfile, result));
             for (const a of lintAnnotations(result))
-                (a.level === 'error' ? core_error : notice)(a.message, { title: a.title, file: inputs.dockerfile, startLine: a.line });
+                (a.level === 'error' ? log.error : log.notice)(a.message, { title: a.title, file: inputs.dockerfile, startLine: a.line });
             const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
             leaks += errors;
             sections.push(`### Dockerfile lint: ${errors} finding(s) in the stages of target '${result.target}'`);
@@ -81701,7 +81792,7 @@ async function run() {
             const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
             report = await group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave: dockerSave, limits: inputs.limits }));
             for (const a of report_annotations(report, inputs.strict))
-                (a.level === 'error' ? core_error : warning)(a.message, { title: a.title });
+                (a.level === 'error' ? log.error : log.warning)(a.message, { title: a.title });
             leaks += report.findings.length;
             problems += report.unscanned.length;
         }
@@ -81732,9 +81823,9 @@ async function run() {
     }
     const unopened = report && strict ? (report.notLookedInside ?? []).length : 0;
     if (error !== undefined)
-        setFailed(error);
+        log.setFailed(error);
     else if (leaks > 0 || (report && report_failed(report, strict)) || problems > 0) {
-        setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`);
+        log.setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`);
     }
 }
 

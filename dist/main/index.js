@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1575);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6906);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -28394,7 +28394,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1575:
+/***/ 6906:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31108,7 +31108,7 @@ function exportVariable(name, val) {
  * ```
  */
 function core_setSecret(secret) {
-    issueCommand('add-mask', {}, secret);
+    command_issueCommand('add-mask', {}, secret);
 }
 /**
  * Prepends inputPath to the PATH (for this action and future actions)
@@ -31245,7 +31245,7 @@ function error(message, properties = {}) {
  * @param message warning issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function core_warning(message, properties = {}) {
+function warning(message, properties = {}) {
     command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
@@ -33326,6 +33326,45 @@ function routeFor(target, env) {
     return { ...parseProxy(proxy.name, proxy.value), notes };
 }
 
+;// CONCATENATED MODULE: ./src/output/log-line.ts
+/**
+ * The log-line sink: any text that reaches a job log or a terminal (a proxy's answer, a certificate's subject, a
+ * registry's error body, a file name inside an image) becomes one printable line. The runner executes a line that
+ * starts with `::` (GitHub) or `##vso[` (Azure Pipelines) as a command, `core.info` writes its text raw, and a
+ * terminal obeys ANSI escapes: so every control character is shown escaped, and a line never begins with a command
+ * marker. Pure.
+ */
+/** C0 controls, DEL, C1 controls (NEL among them), and the Unicode line and paragraph separators. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+/** What the runners treat as a command at the start of a line (after the spaces the runner trims). */
+const COMMAND_START = /^(\s*)(::|##vso\[|##\[)/;
+function visible(c) {
+    switch (c) {
+        case '\n':
+            return '\\n';
+        case '\r':
+            return '\\r';
+        case '\t':
+            return '\\t';
+        case '\u001b':
+            return '\\e';
+        default:
+            return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    }
+}
+/** One printable line: controls shown escaped (`\n`, `\e`, `\u0000`), and a leading command marker defused. */
+function log_line_logLine(text) {
+    return text.replace(CONTROL, visible).replace(COMMAND_START, '$1\u00b7 $2');
+}
+/** Several lines of org-ca's own text (a rendered report): each made safe on its own. */
+function logLines(text) {
+    return text
+        .split(/\r?\n/)
+        .map((line) => log_line_logLine(line))
+        .join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/detect/probe.ts
 /**
  * The probe: one TLS handshake per URL along the path the job's tools take (an HTTP CONNECT tunnel through the
@@ -33334,6 +33373,7 @@ function routeFor(target, env) {
  *
  * Node's fetch proxy support is not used: it verifies the chain and hides it, and the raw chain is what is judged.
  */
+
 
 
 
@@ -33382,7 +33422,8 @@ function readConnectResponse(socket, proxy) {
                     finish(new ProbeError('proxy-error', `proxy ${proxy.display} sent no end of headers in ${MAX_PROXY_RESPONSE} bytes`));
                 return;
             }
-            const statusLine = buffer.subarray(0, buffer.indexOf('\r\n')).toString('latin1').trim();
+            // Up to the first line end of any kind: a bare LF must not carry the proxy's next "line" along.
+            const statusLine = log_line_logLine(buffer.subarray(0, buffer.indexOf('\n')).toString('latin1').trim()).slice(0, 200);
             const status = Number(/^HTTP\/\d(?:\.\d)?\s+(\d{3})/.exec(statusLine)?.[1] ?? NaN);
             if (status >= 200 && status < 300)
                 return finish(undefined, buffer.subarray(end + 4));
@@ -33975,8 +34016,37 @@ function setActionOutputs(outputs) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/output/markdown.ts
+/**
+ * The Markdown/HTML sink for job summaries: untrusted text (certificate names, paths, proxy answers, file names in an
+ * image) is written as HTML entities wherever Markdown or HTML would give it meaning, so it can neither open a link,
+ * an image, a code span or a tag nor break the table it sits in (`[`, `]`, `!`, `<`, `>`, `&`, quotes, `|`, backtick,
+ * a backslash that would escape our own pipe, and what GFM autolinks); line breaks become spaces. Emphasis characters
+ * are left as they are: they change no meaning and keep paths readable. Pure.
+ */
+const SPECIAL = /[&<>"'|`[\]!\\@]/g;
+/** The HTML names where there is one, as summaries have always written them; numeric references for the rest. */
+const NAMED = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const markdown_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+/** Text for a summary paragraph or a table cell: one line, nothing rendered. */
+function escapeMarkdown(text) {
+    // '@', the colon of '://' and the dot of 'www.' too: GFM turns e-mail addresses, bare URLs and www. names into links.
+    return text
+        .replace(markdown_CONTROL, ' ')
+        .replace(SPECIAL, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`)
+        .replace(/:\/\//g, '&#58;//')
+        .replace(/(www)\./gi, '$1&#46;');
+}
+/** Text shown as code: `<code>` rather than backticks, so a backtick in it cannot end the span and entities still decode. */
+function markdownCode(text) {
+    return `<code>${escapeMarkdown(text)}</code>`;
+}
+
 ;// CONCATENATED MODULE: ./src/detect/report.ts
 /** How probe verdicts are shown: text for logs and the CLI, JSON for scripts, Markdown for the job summary. Pure. */
+
+
 
 
 function entry(cert) {
@@ -34033,10 +34103,8 @@ function formatText(verdicts) {
             out.push(`  note: ${note}`);
         out.push('');
     }
-    return out.join('\n');
-}
-function escapeHtml(text) {
-    return text.replace(/[&<>"'|]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;' })[c]);
+    // Subjects, issuers and proxy answers are the network's words: one printable line each.
+    return out.map(logLine).join('\n');
 }
 const VERDICT_MARK = {
     direct: '🟢 direct',
@@ -34051,23 +34119,23 @@ function markdownSection(verdicts) {
     for (const v of verdicts) {
         const anchor = v.classification?.anchor;
         const last = v.verdict === 'unknown' && v.classification
-            ? `tops out at ${escapeHtml(v.classification.top.subject)}, SHA-256 \`${certificate_colonFingerprint(v.classification.top.fingerprint)}\``
+            ? `tops out at ${escapeMarkdown(v.classification.top.subject)}, SHA-256 \`${certificate_colonFingerprint(v.classification.top.fingerprint)}\``
             : anchor
-                ? `${escapeHtml(anchor.subject)}, SHA-256 \`${certificate_colonFingerprint(anchor.fingerprint)}\``
-                : escapeHtml(v.failure ? `${v.failure.kind}: ${v.failure.message}` : '');
-        lines.push(`| ${escapeHtml(v.url)} | ${escapeHtml(routeText(v))} | ${VERDICT_MARK[v.verdict]} | ${escapeHtml(v.classification?.leafIssuer ?? '')} | ${last} |`);
+                ? `${escapeMarkdown(anchor.subject)}, SHA-256 \`${certificate_colonFingerprint(anchor.fingerprint)}\``
+                : escapeMarkdown(v.failure ? `${v.failure.kind}: ${v.failure.message}` : '');
+        lines.push(`| ${escapeMarkdown(v.url)} | ${escapeMarkdown(routeText(v))} | ${VERDICT_MARK[v.verdict]} | ${escapeMarkdown(v.classification?.leafIssuer ?? '')} | ${last} |`);
     }
     lines.push('');
     for (const v of verdicts) {
         if (!v.chain.length)
             continue;
-        lines.push(`<details><summary>Chain presented for ${escapeHtml(v.url)} (${v.chain.length} certificate${v.chain.length > 1 ? 's' : ''})</summary>`, '');
+        lines.push(`<details><summary>Chain presented for ${escapeMarkdown(v.url)} (${v.chain.length} certificate${v.chain.length > 1 ? 's' : ''})</summary>`, '');
         lines.push('| # | Subject | Issuer | SHA-256 | Valid |', '|---|---|---|---|---|');
         v.chain.forEach((c, i) => {
-            lines.push(`| ${i} | ${escapeHtml(c.subject)} | ${escapeHtml(c.issuer)} | \`${certificate_colonFingerprint(c.fingerprint)}\` | ${c.notBefore.toISOString().slice(0, 10)} → ${c.notAfter.toISOString().slice(0, 10)} |`);
+            lines.push(`| ${i} | ${escapeMarkdown(c.subject)} | ${escapeMarkdown(c.issuer)} | \`${certificate_colonFingerprint(c.fingerprint)}\` | ${c.notBefore.toISOString().slice(0, 10)} → ${c.notAfter.toISOString().slice(0, 10)} |`);
         });
         for (const note of notesOf(v))
-            lines.push('', `> ${escapeHtml(note)}`);
+            lines.push('', `> ${escapeMarkdown(note)}`);
         lines.push('', '</details>', '');
     }
     return lines.join('\n');
@@ -34287,12 +34355,37 @@ function decideByProbes(input) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/action/log.ts
+/**
+ * The action's log: every line goes through the log-line sink (src/output/log-line.ts) before the runner sees it.
+ * `core.info` writes its text raw, so a proxy's answer or a certificate name with a line break in it could otherwise
+ * put `::set-output`, `::add-mask::` or `::save-state` on a line of its own; annotations are escaped by core, but not
+ * of ANSI escapes. Multi-line text of org-ca's own (a rendered report) is made safe line by line.
+ */
+
+
+function safeProperties(properties) {
+    if (!properties)
+        return undefined;
+    return { ...properties, ...(properties.title !== undefined ? { title: log_line_logLine(properties.title) } : {}), ...(properties.file !== undefined ? { file: log_line_logLine(properties.file) } : {}) };
+}
+const log_log = {
+    info: (message) => info(log_line_logLine(message)),
+    /** org-ca's own multi-line text, each line made safe. */
+    text: (message) => info(logLines(message)),
+    notice: (message, properties) => notice(log_line_logLine(message), safeProperties(properties)),
+    warning: (message, properties) => warning(log_line_logLine(message), safeProperties(properties)),
+    error: (message, properties) => error(log_line_logLine(message), safeProperties(properties)),
+    setFailed: (message) => setFailed(log_line_logLine(message)),
+};
+
 ;// CONCATENATED MODULE: ./src/action/probe-and-decide.ts
 /**
  * The first phase of the main step: whether to act. `when` other than auto decides alone; auto probes the job's
  * network path. The I/O shell around the pure decideBeforeProbe / decideByProbes: it logs, and returns everything
  * main.ts needs for the outputs and the summary (it sets no output itself).
  */
+
 
 
 
@@ -34321,7 +34414,7 @@ async function probeAndDecide(inputs, context, given) {
             settled: (partial) => probesSettled(partial, policy),
         });
         for (const v of found)
-            info(verdictLine(v));
+            log_log.info(verdictLine(v));
         return found;
     });
     const decision = decideByProbes({ outcomes: verdicts, ...policy });
@@ -34329,7 +34422,7 @@ async function probeAndDecide(inputs, context, given) {
     if (decision.failure)
         return { decision, failure: decision.failure, ...seen };
     for (const warning of decision.warnings)
-        core_warning(warning);
+        log_log.warning(warning);
     if (!decision.act)
         return { decision, ...seen };
     if (given)
@@ -34388,14 +34481,55 @@ function state_registryJournal() {
     return core.getState(REGISTRY_JOURNAL) || undefined;
 }
 
+;// CONCATENATED MODULE: ./src/output/redact.ts
+/**
+ * The secret sink: what org-ca prints of a variable's value or a URL. A value org-ca exports may carry the user's
+ * own settings (JAVA_TOOL_OPTIONS keeps the job's `-Dhttps.proxyPassword=…` and adds the truststore), and a proxy URL
+ * may carry `user:password@`: logs, summaries, `--json` and reports show them redacted. Pure.
+ */
+/** JVM options whose values are secret: the JDK's own (https.proxyPassword, javax.net.ssl.*StorePassword) and the common ones. */
+const SECRET_PROPERTY = /(pass(word|wd|phrase)?|secret|token|credential|api[._-]?key|private[._-]?key)$/i;
+/** The variables that carry JVM options (the launcher's and the build tools'). */
+const JVM_OPTION_VARIABLES = ['JAVA_TOOL_OPTIONS', 'JDK_JAVA_OPTIONS', '_JAVA_OPTIONS', 'MAVEN_OPTS', 'GRADLE_OPTS'];
+/** `scheme://user:password@host` → `scheme://user:***@host`; `scheme://token@host` → `scheme://***@host`. */
+function redactUrlUserinfo(text) {
+    return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(:[^\s/@]*)?@/gi, (_m, scheme, user, password) => password === undefined ? `${scheme}***@` : `${scheme}${user}:***@`);
+}
+/** `-Dname=value` options whose name looks secret get `***` as their value; everything else stays readable. */
+function redactJvmOptions(options) {
+    // Two spellings (JDK-8061999): "-Dname=value with spaces" quoted whole, or -Dname=value / -Dname="value".
+    return options.replace(JVM_PROPERTY, (whole, quotedHead, quotedName, _q, head, name) => {
+        if (quotedHead !== undefined)
+            return SECRET_PROPERTY.test(quotedName) ? `${quotedHead}***"` : whole;
+        return SECRET_PROPERTY.test(name) ? `${head}***` : whole;
+    });
+}
+/** A quoted option with its value, or a bare one: groups 1-3 for the first, 4-6 for the second. */
+const JVM_PROPERTY = /("-D([^\s="]+)=)([^"]*)"|(-D([^\s="]+)=)("[^"]*"|[^\s"]*)/g;
+/** A variable's value as org-ca prints it: JVM options with secret properties masked, URL credentials masked. */
+function redactValue(name, value) {
+    const options = JVM_OPTION_VARIABLES.includes(name) ? redactJvmOptions(value) : value;
+    return redactUrlUserinfo(options);
+}
+/** The secret parts of a value, for `core.setSecret`: the runner then masks them wherever they appear. */
+function secretsIn(name, value) {
+    const out = [];
+    if (JVM_OPTION_VARIABLES.includes(name)) {
+        for (const m of value.matchAll(JVM_PROPERTY)) {
+            const [name, secret] = m[1] !== undefined ? [m[2], m[3]] : [m[5], m[6].replace(/^"|"$/g, '')];
+            if (SECRET_PROPERTY.test(name) && secret)
+                out.push(secret);
+        }
+    }
+    for (const m of value.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:([^\s/@]+)@/gi))
+        out.push(m[1]);
+    return out.filter((s) => s.length > 0);
+}
+
 ;// CONCATENATED MODULE: ./src/action/summary.ts
 
-/** Escapes untrusted text (certificate names, paths) for the summary's HTML and Markdown tables. */
-function summary_escapeHtml(text) {
-    return text
-        .replace(/[&<>"'|]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;' })[c])
-        .replace(/[\r\n]+/g, ' ');
-}
+
+
 const NODE_CAVEAT = 'NODE_EXTRA_CA_CERTS is read once when a Node process starts, so it reaches the later steps of this job, not this one; ' +
     'code that passes its own `ca` option to TLS ignores it. The runner refuses NODE_OPTIONS from GITHUB_ENV, so nothing here relies on it.';
 const SEMANTICS_TEXT = {
@@ -34408,8 +34542,8 @@ const SEMANTICS_TEXT = {
 };
 function headline(report) {
     if (report.failure)
-        return `**Failed** — ${summary_escapeHtml(report.failure)}`;
-    return `**${report.decision.act ? 'Injected' : 'Not injected'}** — ${summary_escapeHtml(report.decision.message)}`;
+        return `**Failed** — ${escapeMarkdown(report.failure)}`;
+    return `**${report.decision.act ? 'Injected' : 'Not injected'}** — ${escapeMarkdown(report.decision.message)}`;
 }
 /**
  * Pure: the job summary as HTML/Markdown, in the order a reader needs it: the decision, the CA (subject, SHA-256,
@@ -34419,9 +34553,9 @@ function renderSummary(report) {
     const lines = ['## org-ca', '', headline(report), ''];
     if (report.ca) {
         const p = report.ca.primary;
-        lines.push('| CA subject | SHA-256 | Expires | Issuer | Certificates given |', '|---|---|---|---|---|', `| ${summary_escapeHtml(p.subject)} | \`${certificate_colonFingerprint(p.fingerprint)}\` | ${p.notAfter.toISOString().slice(0, 10)} | ${summary_escapeHtml(p.issuer)} | ${report.ca.certs.length} |`, '');
+        lines.push('| CA subject | SHA-256 | Expires | Issuer | Certificates given |', '|---|---|---|---|---|', `| ${escapeMarkdown(p.subject)} | ${markdownCode(certificate_colonFingerprint(p.fingerprint))} | ${p.notAfter.toISOString().slice(0, 10)} | ${escapeMarkdown(p.issuer)} | ${report.ca.certs.length} |`, '');
         for (const warning of report.ca.warnings)
-            lines.push(`> ⚠️ ${summary_escapeHtml(warning)}`, '');
+            lines.push(`> ⚠️ ${escapeMarkdown(warning)}`, '');
     }
     for (const section of report.sections ?? [])
         lines.push(section, '');
@@ -34432,21 +34566,21 @@ function renderSummary(report) {
         lines.push('| Variable | For | Semantics | Points at |', '|---|---|---|---|');
         for (const v of plan.variables) {
             const semantics = SEMANTICS_TEXT[v.file];
-            lines.push(`| \`${summary_escapeHtml(v.name)}\` | ${summary_escapeHtml(v.readers)} | ${semantics} | \`${summary_escapeHtml(v.value)}\` |`);
+            lines.push(`| ${markdownCode(v.name)} | ${escapeMarkdown(v.readers)} | ${semantics} | ${markdownCode(redactValue(v.name, v.value))} |`);
         }
         lines.push('', '</details>', '');
-        lines.push(`Combined bundle: ${bundle.count} certificates (${bundle.added.map((a) => `${summary_escapeHtml(a.label)}: ${a.count}`).join(', ')}).`, '');
+        lines.push(`Combined bundle: ${bundle.count} certificates (${bundle.added.map((a) => `${escapeMarkdown(a.label)}: ${a.count}`).join(', ')}).`, '');
         if (report.injection.truststoreBase)
-            lines.push(`Java truststore: ${summary_escapeHtml(report.injection.truststoreBase)} + the org CA.`, '');
+            lines.push(`Java truststore: ${escapeMarkdown(report.injection.truststoreBase)} + the org CA.`, '');
         for (const note of [...plan.notes, ...report.injection.warnings])
-            lines.push(`- ${summary_escapeHtml(note)}`);
-        lines.push(`- ${summary_escapeHtml(NODE_CAVEAT)}`, '');
+            lines.push(`- ${escapeMarkdown(note)}`);
+        lines.push(`- ${escapeMarkdown(NODE_CAVEAT)}`, '');
     }
     return lines.join('\n');
 }
 /** Pure: the summary of a step that failed before deciding (a bad input, verification switched off): why, in one line. */
 function renderFailureSummary(message) {
-    return ['## org-ca', '', `**Failed** — ${summary_escapeHtml(message)}`, ''].join('\n');
+    return ['## org-ca', '', `**Failed** — ${escapeMarkdown(message)}`, ''].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/store/host.ts
@@ -35378,11 +35512,11 @@ function storeStatus(context) {
 
 
 
-function log(outcome) {
+function logOutcome(outcome) {
     for (const line of outcome.changed)
-        info(line);
+        log_log.info(line);
     for (const line of outcome.notices)
-        notice(line);
+        log_log.notice(line);
 }
 /** Main step, `system-store` set: adds the CA; throws (failing the step) when a requested store cannot be changed. */
 async function addToSystemStores(selection, certs) {
@@ -35390,7 +35524,7 @@ async function addToSystemStores(selection, certs) {
         return;
     const journalPath = defaultJournalPath();
     saveStoreJournal(journalPath);
-    log(await addToStores({ host: host_systemHost(), journalPath }, certs, selection));
+    logOutcome(await addToStores({ host: host_systemHost(), journalPath }, certs, selection));
 }
 /** Post step: takes out exactly what the journal lists. Never fails the job; a failure says what is left. */
 async function revertSystemStores() {
@@ -35398,10 +35532,10 @@ async function revertSystemStores() {
     if (!journalPath)
         return;
     try {
-        log(await removeFromStores({ host: systemHost(), journalPath }));
+        logOutcome(await removeFromStores({ host: systemHost(), journalPath }));
     }
     catch (error) {
-        core.warning(`The org CA could not be taken out of the trust stores: ${error instanceof Error ? error.message : String(error)} ` +
+        log.warning(`The org CA could not be taken out of the trust stores: ${error instanceof Error ? error.message : String(error)} ` +
             `The journal ${journalPath} still lists it; 'org-ca store remove --journal ${journalPath}' or the next run reverts it.`);
     }
 }
@@ -35486,13 +35620,14 @@ function resolveNative(strategy, certs, caName, env) {
 
 ;// CONCATENATED MODULE: ./src/native/summary.ts
 
+
 /** Pure: the job-summary section listing the native switches that were exported. */
 function nativeSection(plan) {
     const lines = ['### Native verifiers (the OS store holds the CA)', '', '| Variable | Value | For |', '|---|---|---|'];
     for (const v of plan.variables)
-        lines.push(`| \`${summary_escapeHtml(v.name)}\` | \`${summary_escapeHtml(v.value)}\` | ${summary_escapeHtml(v.readers)} |`);
+        lines.push(`| ${markdownCode(v.name)} | ${markdownCode(redactValue(v.name, v.value))} | ${escapeMarkdown(v.readers)} |`);
     for (const note of plan.notes)
-        lines.push('', `- ${summary_escapeHtml(note)}`);
+        lines.push('', `- ${escapeMarkdown(note)}`);
     return lines.join('\n');
 }
 
@@ -36264,6 +36399,7 @@ function kanikoFlags(registries, caPath, quote) {
 
 
 
+
 /** The outputs for builders the action cannot configure itself (main.ts sets them); empty when nothing was injected. */
 function registryOutputValues(registries, caPath) {
     return {
@@ -36273,12 +36409,12 @@ function registryOutputValues(registries, caPath) {
 }
 async function setUpRegistryTrust(registries, caPath, env = process.env) {
     if (registries.length === 0) {
-        info("registries is 'none': no builder's registry trust was changed.");
+        log_log.info("registries is 'none': no builder's registry trust was changed.");
         return;
     }
     const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
     if (process.platform !== 'linux') {
-        info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
+        log_log.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
         return;
     }
     const runId = newRunId();
@@ -36302,24 +36438,24 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
                 uid,
                 save: (journal) => writeJournalFile(journalPath, journal),
             });
-        }, (why) => info(`Registry trust is set up without the lock that orders jobs on this host: ${why}.`));
+        }, (why) => log_log.info(`Registry trust is set up without the lock that orders jobs on this host: ${why}.`));
     }
     catch (error) {
         // Registry trust is an addition to what the job already got (the variables are exported): without a journal it
         // is skipped, with the reason, rather than failing the job or writing what could not be taken out again.
-        core_warning(`Registry trust was not set up: ${error instanceof Error ? error.message : String(error)}. Builders' registry pulls will not trust the org CA; use the buildkitd-config-inline output, or fix the journal path (ORG_CA_REGISTRY_JOURNAL).`);
+        log_log.warning(`Registry trust was not set up: ${error instanceof Error ? error.message : String(error)}. Builders' registry pulls will not trust the org CA; use the buildkitd-config-inline output, or fix the journal path (ORG_CA_REGISTRY_JOURNAL).`);
         return;
     }
     for (const warning of result.warnings)
-        core_warning(warning);
+        log_log.warning(warning);
     startGroup(`Registry pulls: the org CA added for ${result.written.length} registry director${result.written.length === 1 ? 'y' : 'ies'}`);
     for (const path of result.written)
-        info(path);
+        log_log.info(path);
     for (const note of result.notes)
-        info(note);
+        log_log.info(note);
     endGroup();
     if (result.newDockerHosts.length) {
-        notice(`Docker Engine's BuildKit builder learns which registries have a /etc/docker/certs.d directory when dockerd starts ` +
+        log_log.notice(`Docker Engine's BuildKit builder learns which registries have a /etc/docker/certs.d directory when dockerd starts ` +
             `(measured on Engine 20.10), so for ${result.newDockerHosts.join(', ')} restart the daemon before building ` +
             "(e.g. sudo systemctl restart docker), or create these directories when the runner is provisioned. " +
             'docker pull of Docker Hub images never reads certs.d: it needs the CA in the OS store and a daemon restart.', { title: 'org-ca: Docker Engine needs a restart for new registries' });
@@ -36336,14 +36472,14 @@ function takeLeftovers(journalPath, owner, env, uid) {
         if ('error' in outcome) {
             if (outcome.path === journalPath)
                 throw new Error(outcome.error);
-            core_warning(`A journal left by an earlier run: ${outcome.error}`);
+            log_log.warning(`A journal left by an earlier run: ${outcome.error}`);
         }
         else if ('running' in outcome) {
             const whose = owner && sameOwner(outcome.running, owner) ? 'an earlier org-ca step of this job' : `a job still running on this host (process ${outcome.running.pid})`;
             // ORG_CA_REGISTRY_JOURNAL names one file: two runs at once cannot both keep their record in it.
             if (outcome.path === journalPath)
                 throw new Error(`${journalPath} (ORG_CA_REGISTRY_JOURNAL) holds the journal of ${whose}; give each runner its own, and use org-ca once per job`);
-            info(`Registry trust of ${whose} is left to it: ${outcome.path}.`);
+            log_log.info(`Registry trust of ${whose} is left to it: ${outcome.path}.`);
             for (const entry of outcome.journal.entries)
                 if (entry.type === 'dir')
                     madeByOrgCa.add(entry.path);
@@ -36363,11 +36499,11 @@ function report(what, result) {
         return;
     const { removed, shared, left } = undoReport(result);
     if (removed)
-        info(`${what}: ${removed}`);
+        log_log.info(`${what}: ${removed}`);
     if (shared)
-        info(`${what}: ${shared}`);
+        log_log.info(`${what}: ${shared}`);
     for (const line of left)
-        core_warning(`${what}: ${line}`);
+        log_log.warning(`${what}: ${line}`);
 }
 /** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
 async function undoRegistryTrust() {
@@ -36376,15 +36512,17 @@ async function undoRegistryTrust() {
     if (!journalPath || !existsSync(journalPath))
         return;
     try {
-        const undone = await withHostLock(registryLockPath(journalPath), () => revertJournalFile(journalPath, opsFor, filesListedElsewhere(journalsIn(dirname(journalPath)), journalPath)), (why) => core.info(`Registry trust is removed without the lock that orders jobs on this host: ${why}.`));
+        const undone = await withHostLock(registryLockPath(journalPath), () => revertJournalFile(journalPath, opsFor, filesListedElsewhere(journalsIn(dirname(journalPath)), journalPath)), (why) => log.info(`Registry trust is removed without the lock that orders jobs on this host: ${why}.`));
         report('Post step', undone);
     }
     catch (error) {
-        core.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca-*.crt files.`);
+        log.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca-*.crt files.`);
     }
 }
 
 ;// CONCATENATED MODULE: ./src/action/main.ts
+
+
 
 
 
@@ -36410,15 +36548,33 @@ async function build(temp, files) {
     const prepared = await prepareBuild(temp, process.env, files);
     saveBuildContextDir(prepared.helperDir);
     for (const note of prepared.outputs.skipped)
-        core_warning(`build-args: left out ${note}`);
+        log_log.warning(`build-args: left out ${note}`);
     return prepared;
 }
 /**
  * The main step. Every output is set here, once, from what the other modules return (as docker/build-push-action's
  * main.ts does): probeAndDecide says whether to act, prepareInjection writes the files, prepareBuild the build context.
  */
+/**
+ * Exports a variable after telling the runner to mask its secret parts: a JVM option variable keeps the job's own
+ * `-D…Password=…`, and the runner then masks it in every later log line too.
+ */
+function exportQuietly(name, value) {
+    // The job's own part of the value (org-ca's truststore password is the JDK's public default, not a secret).
+    for (const secret of secretsIn(name, process.env[name] ?? ''))
+        core_setSecret(secret);
+    exportVariable(name, value);
+}
+/** Proxy credentials in the job's environment are masked before anything could print them. */
+function maskProxyCredentials(env) {
+    for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', ...JVM_OPTION_VARIABLES]) {
+        for (const secret of secretsIn(name, env[name] ?? ''))
+            core_setSecret(secret);
+    }
+}
 async function run() {
     try {
+        maskProxyCredentials(process.env);
         const inputs = getInputs();
         const context = runnerContext(process.env);
         // Loaded and judged first, whatever `when` says: a private key pasted into the secret fails on every runner kind.
@@ -36429,37 +36585,37 @@ async function run() {
         if (!decision.act) {
             // A failure carries the same sentence: say it once, as the error.
             if (!failure)
-                info(decision.message);
+                log_log.info(decision.message);
             // `when: never` is "leave this job alone": not even the no-op build helper is written.
             const prepared = inputs.when === 'never' ? undefined : await build(context.temp);
             const buildValues = prepared ? buildOutputValues(prepared.outputs) : { 'secret-files': '', 'build-contexts': '', 'build-args': '', 'docker-flags': '' };
             setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildValues, ...registryOutputValues(inputs.registries) });
             await writeSummary(renderSummary({ decision, ...(failure ? { failure } : {}), ...(acting.given ? { ca: acting.given } : {}), sections }));
             if (failure)
-                setFailed(failure);
+                log_log.setFailed(failure);
             return;
         }
         if (!acting.ca)
             throw noCaGiven();
         const ca = acting.ca;
         for (const warning of ca.warnings)
-            core_warning(warning);
+            log_log.warning(warning);
         // Before the native check: a CA this step puts into the OS store is one the native switches can then use.
         await addToSystemStores(inputs.systemStore, ca.certs);
         // strategy native/both: the OS-store switches, only where the OS bundle holds the CA (read here, not assumed).
         const native = resolveNative(inputs.strategy, ca.certs, ca.primary.subject, process.env);
         if (native.fallback)
-            core_warning(native.fallback);
+            log_log.warning(native.fallback);
         for (const note of native.notes)
             if (note !== native.fallback)
-                info(note);
+                log_log.info(note);
         for (const variable of native.variables) {
-            exportVariable(variable.name, variable.value);
-            info(`${variable.name}=${variable.value}  (${variable.readers}: reads the OS store)`);
+            exportQuietly(variable.name, variable.value);
+            log_log.info(`${variable.name}=${redactValue(variable.name, variable.value)}  (${variable.readers}: reads the OS store)`);
         }
         const nativeSections = native.variables.length ? [nativeSection(native)] : [];
         if (!native.useEnvFiles) {
-            info(decision.message);
+            log_log.info(decision.message);
             const prepared = await build(context.temp);
             setActionOutputs({ injected: 'true', reason: decision.reason, ...seen, fingerprint: ca.primary.fingerprint, ...buildOutputValues(prepared.outputs), ...registryOutputValues(inputs.registries) });
             await writeSummary(renderSummary({ decision, ca, sections: [...nativeSections, ...sections] }));
@@ -36480,16 +36636,16 @@ async function run() {
             onVerificationOff: inputs.onVerificationOff,
         });
         for (const warning of injection.warnings)
-            core_warning(warning);
+            log_log.warning(warning);
         for (const note of injection.plan.notes)
-            info(note);
+            log_log.info(note);
         startGroup(`Exported ${injection.plan.variables.length} variables for the rest of the job`);
         for (const variable of injection.plan.variables) {
-            exportVariable(variable.name, variable.value);
-            info(`${variable.name}=${variable.value}  (${variable.readers}; ${variable.semantics})`);
+            exportQuietly(variable.name, variable.value);
+            log_log.info(`${variable.name}=${redactValue(variable.name, variable.value)}  (${variable.readers}; ${variable.semantics})`);
         }
         endGroup();
-        info(decision.message);
+        log_log.info(decision.message);
         const prepared = await build(context.temp, injection.plan.files);
         await setUpRegistryTrust(inputs.registries, injection.plan.files.ca);
         setActionOutputs({
@@ -36506,7 +36662,7 @@ async function run() {
     }
     catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        setFailed(message);
+        log_log.setFailed(message);
         // The summary says why too, where people look first; a summary that cannot be written must not hide the error.
         await writeSummary(renderFailureSummary(message)).catch(() => undefined);
     }

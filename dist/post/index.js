@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2342);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8758);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -28394,7 +28394,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2342:
+/***/ 8758:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28403,6 +28403,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   b: () => (/* binding */ post)
 });
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -28427,7 +28429,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -31238,7 +31240,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -31246,7 +31248,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -31254,7 +31256,7 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    command_issueCommand('notice', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -31348,8 +31350,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/action/state.ts
 
 /**
@@ -32700,17 +32700,80 @@ function storeStatus(context) {
     return { journal: context.journalPath, entries: readJournal(context.journalPath, context.home ?? homedir()).entries };
 }
 
+;// CONCATENATED MODULE: ./src/output/log-line.ts
+/**
+ * The log-line sink: any text that reaches a job log or a terminal (a proxy's answer, a certificate's subject, a
+ * registry's error body, a file name inside an image) becomes one printable line. The runner executes a line that
+ * starts with `::` (GitHub) or `##vso[` (Azure Pipelines) as a command, `core.info` writes its text raw, and a
+ * terminal obeys ANSI escapes: so every control character is shown escaped, and a line never begins with a command
+ * marker. Pure.
+ */
+/** C0 controls, DEL, C1 controls (NEL among them), and the Unicode line and paragraph separators. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+/** What the runners treat as a command at the start of a line (after the spaces the runner trims). */
+const COMMAND_START = /^(\s*)(::|##vso\[|##\[)/;
+function visible(c) {
+    switch (c) {
+        case '\n':
+            return '\\n';
+        case '\r':
+            return '\\r';
+        case '\t':
+            return '\\t';
+        case '\u001b':
+            return '\\e';
+        default:
+            return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    }
+}
+/** One printable line: controls shown escaped (`\n`, `\e`, `\u0000`), and a leading command marker defused. */
+function logLine(text) {
+    return text.replace(CONTROL, visible).replace(COMMAND_START, '$1\u00b7 $2');
+}
+/** Several lines of org-ca's own text (a rendered report): each made safe on its own. */
+function logLines(text) {
+    return text
+        .split(/\r?\n/)
+        .map((line) => logLine(line))
+        .join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/action/log.ts
+/**
+ * The action's log: every line goes through the log-line sink (src/output/log-line.ts) before the runner sees it.
+ * `core.info` writes its text raw, so a proxy's answer or a certificate name with a line break in it could otherwise
+ * put `::set-output`, `::add-mask::` or `::save-state` on a line of its own; annotations are escaped by core, but not
+ * of ANSI escapes. Multi-line text of org-ca's own (a rendered report) is made safe line by line.
+ */
+
+
+function safeProperties(properties) {
+    if (!properties)
+        return undefined;
+    return { ...properties, ...(properties.title !== undefined ? { title: logLine(properties.title) } : {}), ...(properties.file !== undefined ? { file: logLine(properties.file) } : {}) };
+}
+const log_log = {
+    info: (message) => info(logLine(message)),
+    /** org-ca's own multi-line text, each line made safe. */
+    text: (message) => info(logLines(message)),
+    notice: (message, properties) => notice(logLine(message), safeProperties(properties)),
+    warning: (message, properties) => warning(logLine(message), safeProperties(properties)),
+    error: (message, properties) => error(logLine(message), safeProperties(properties)),
+    setFailed: (message) => setFailed(logLine(message)),
+};
+
 ;// CONCATENATED MODULE: ./src/action/system-store.ts
 
 
 
 
 
-function log(outcome) {
+function logOutcome(outcome) {
     for (const line of outcome.changed)
-        info(line);
+        log_log.info(line);
     for (const line of outcome.notices)
-        notice(line);
+        log_log.notice(line);
 }
 /** Main step, `system-store` set: adds the CA; throws (failing the step) when a requested store cannot be changed. */
 async function addToSystemStores(selection, certs) {
@@ -32718,7 +32781,7 @@ async function addToSystemStores(selection, certs) {
         return;
     const journalPath = defaultJournalPath();
     saveStoreJournal(journalPath);
-    log(await addToStores({ host: systemHost(), journalPath }, certs, selection));
+    logOutcome(await addToStores({ host: systemHost(), journalPath }, certs, selection));
 }
 /** Post step: takes out exactly what the journal lists. Never fails the job; a failure says what is left. */
 async function revertSystemStores() {
@@ -32726,10 +32789,10 @@ async function revertSystemStores() {
     if (!journalPath)
         return;
     try {
-        log(await removeFromStores({ host: host_systemHost(), journalPath }));
+        logOutcome(await removeFromStores({ host: host_systemHost(), journalPath }));
     }
     catch (error) {
-        warning(`The org CA could not be taken out of the trust stores: ${error instanceof Error ? error.message : String(error)} ` +
+        log_log.warning(`The org CA could not be taken out of the trust stores: ${error instanceof Error ? error.message : String(error)} ` +
             `The journal ${journalPath} still lists it; 'org-ca store remove --journal ${journalPath}' or the next run reverts it.`);
     }
 }
@@ -33577,6 +33640,7 @@ function builders_kanikoFlags(registries, caPath, quote) {
 
 
 
+
 /** The outputs for builders the action cannot configure itself (main.ts sets them); empty when nothing was injected. */
 function registryOutputValues(registries, caPath) {
     return {
@@ -33586,12 +33650,12 @@ function registryOutputValues(registries, caPath) {
 }
 async function setUpRegistryTrust(registries, caPath, env = process.env) {
     if (registries.length === 0) {
-        core.info("registries is 'none': no builder's registry trust was changed.");
+        log.info("registries is 'none': no builder's registry trust was changed.");
         return;
     }
     const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
     if (process.platform !== 'linux') {
-        core.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
+        log.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
         return;
     }
     const runId = newRunId();
@@ -33615,24 +33679,24 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
                 uid,
                 save: (journal) => writeJournalFile(journalPath, journal),
             });
-        }, (why) => core.info(`Registry trust is set up without the lock that orders jobs on this host: ${why}.`));
+        }, (why) => log.info(`Registry trust is set up without the lock that orders jobs on this host: ${why}.`));
     }
     catch (error) {
         // Registry trust is an addition to what the job already got (the variables are exported): without a journal it
         // is skipped, with the reason, rather than failing the job or writing what could not be taken out again.
-        core.warning(`Registry trust was not set up: ${error instanceof Error ? error.message : String(error)}. Builders' registry pulls will not trust the org CA; use the buildkitd-config-inline output, or fix the journal path (ORG_CA_REGISTRY_JOURNAL).`);
+        log.warning(`Registry trust was not set up: ${error instanceof Error ? error.message : String(error)}. Builders' registry pulls will not trust the org CA; use the buildkitd-config-inline output, or fix the journal path (ORG_CA_REGISTRY_JOURNAL).`);
         return;
     }
     for (const warning of result.warnings)
-        core.warning(warning);
+        log.warning(warning);
     core.startGroup(`Registry pulls: the org CA added for ${result.written.length} registry director${result.written.length === 1 ? 'y' : 'ies'}`);
     for (const path of result.written)
-        core.info(path);
+        log.info(path);
     for (const note of result.notes)
-        core.info(note);
+        log.info(note);
     core.endGroup();
     if (result.newDockerHosts.length) {
-        core.notice(`Docker Engine's BuildKit builder learns which registries have a /etc/docker/certs.d directory when dockerd starts ` +
+        log.notice(`Docker Engine's BuildKit builder learns which registries have a /etc/docker/certs.d directory when dockerd starts ` +
             `(measured on Engine 20.10), so for ${result.newDockerHosts.join(', ')} restart the daemon before building ` +
             "(e.g. sudo systemctl restart docker), or create these directories when the runner is provisioned. " +
             'docker pull of Docker Hub images never reads certs.d: it needs the CA in the OS store and a daemon restart.', { title: 'org-ca: Docker Engine needs a restart for new registries' });
@@ -33649,14 +33713,14 @@ function takeLeftovers(journalPath, owner, env, uid) {
         if ('error' in outcome) {
             if (outcome.path === journalPath)
                 throw new Error(outcome.error);
-            core.warning(`A journal left by an earlier run: ${outcome.error}`);
+            log.warning(`A journal left by an earlier run: ${outcome.error}`);
         }
         else if ('running' in outcome) {
             const whose = owner && sameOwner(outcome.running, owner) ? 'an earlier org-ca step of this job' : `a job still running on this host (process ${outcome.running.pid})`;
             // ORG_CA_REGISTRY_JOURNAL names one file: two runs at once cannot both keep their record in it.
             if (outcome.path === journalPath)
                 throw new Error(`${journalPath} (ORG_CA_REGISTRY_JOURNAL) holds the journal of ${whose}; give each runner its own, and use org-ca once per job`);
-            core.info(`Registry trust of ${whose} is left to it: ${outcome.path}.`);
+            log.info(`Registry trust of ${whose} is left to it: ${outcome.path}.`);
             for (const entry of outcome.journal.entries)
                 if (entry.type === 'dir')
                     madeByOrgCa.add(entry.path);
@@ -33676,11 +33740,11 @@ function report(what, result) {
         return;
     const { removed, shared, left } = undoReport(result);
     if (removed)
-        info(`${what}: ${removed}`);
+        log_log.info(`${what}: ${removed}`);
     if (shared)
-        info(`${what}: ${shared}`);
+        log_log.info(`${what}: ${shared}`);
     for (const line of left)
-        warning(`${what}: ${line}`);
+        log_log.warning(`${what}: ${line}`);
 }
 /** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
 async function undoRegistryTrust() {
@@ -33689,11 +33753,11 @@ async function undoRegistryTrust() {
     if (!journalPath || !(0,external_node_fs_namespaceObject.existsSync)(journalPath))
         return;
     try {
-        const undone = await host_lock_withHostLock(journal_registryLockPath(journalPath), () => revertJournalFile(journalPath, privileges_opsFor, journal_filesListedElsewhere(journalsIn((0,external_node_path_namespaceObject.dirname)(journalPath)), journalPath)), (why) => info(`Registry trust is removed without the lock that orders jobs on this host: ${why}.`));
+        const undone = await host_lock_withHostLock(journal_registryLockPath(journalPath), () => revertJournalFile(journalPath, privileges_opsFor, journal_filesListedElsewhere(journalsIn((0,external_node_path_namespaceObject.dirname)(journalPath)), journalPath)), (why) => log_log.info(`Registry trust is removed without the lock that orders jobs on this host: ${why}.`));
         report('Post step', undone);
     }
     catch (error) {
-        warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca-*.crt files.`);
+        log_log.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca-*.crt files.`);
     }
 }
 
@@ -33710,16 +33774,16 @@ async function post() {
     await revertSystemStores();
     const dirs = writtenDirs();
     if (dirs.length === 0) {
-        info('org-ca wrote no files in this job: nothing to clean up.');
+        log_log.info('org-ca wrote no files in this job: nothing to clean up.');
         return;
     }
     for (const dir of dirs) {
         try {
             (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
-            info(`Removed ${dir}.`);
+            log_log.info(`Removed ${dir}.`);
         }
         catch (error) {
-            warning(`Could not remove ${dir}: ${error instanceof Error ? error.message : String(error)}. Delete it by hand: it may hold the org CA.`);
+            log_log.warning(`Could not remove ${dir}: ${error instanceof Error ? error.message : String(error)}. Delete it by hand: it may hold the org CA.`);
         }
     }
 }

@@ -13,6 +13,8 @@ import { addToSystemStores } from './system-store.js';
 import { resolveNative } from '../native/host.js';
 import { nativeSection } from '../native/summary.js';
 import { registryOutputValues, setUpRegistryTrust } from '../registries/action.js';
+import { log } from './log.js';
+import { JVM_OPTION_VARIABLES, redactValue, secretsIn } from '../output/redact.js';
 
 async function writeSummary(markdown: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
@@ -23,7 +25,7 @@ async function writeSummary(markdown: string): Promise<void> {
 async function build(temp: string, files?: { readonly ca: string; readonly bundle: string }): Promise<PreparedBuild> {
   const prepared = await prepareBuild(temp, process.env, files);
   saveBuildContextDir(prepared.helperDir);
-  for (const note of prepared.outputs.skipped) core.warning(`build-args: left out ${note}`);
+  for (const note of prepared.outputs.skipped) log.warning(`build-args: left out ${note}`);
   return prepared;
 }
 
@@ -31,8 +33,26 @@ async function build(temp: string, files?: { readonly ca: string; readonly bundl
  * The main step. Every output is set here, once, from what the other modules return (as docker/build-push-action's
  * main.ts does): probeAndDecide says whether to act, prepareInjection writes the files, prepareBuild the build context.
  */
+/**
+ * Exports a variable after telling the runner to mask its secret parts: a JVM option variable keeps the job's own
+ * `-D…Password=…`, and the runner then masks it in every later log line too.
+ */
+function exportQuietly(name: string, value: string): void {
+  // The job's own part of the value (org-ca's truststore password is the JDK's public default, not a secret).
+  for (const secret of secretsIn(name, process.env[name] ?? '')) core.setSecret(secret);
+  core.exportVariable(name, value);
+}
+
+/** Proxy credentials in the job's environment are masked before anything could print them. */
+function maskProxyCredentials(env: NodeJS.ProcessEnv): void {
+  for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', ...JVM_OPTION_VARIABLES]) {
+    for (const secret of secretsIn(name, env[name] ?? '')) core.setSecret(secret);
+  }
+}
+
 export async function run(): Promise<void> {
   try {
+    maskProxyCredentials(process.env);
     const inputs = getInputs();
     const context = runnerContext(process.env);
     // Loaded and judged first, whatever `when` says: a private key pasted into the secret fails on every runner kind.
@@ -42,33 +62,33 @@ export async function run(): Promise<void> {
     const seen = { inspected: acting.inspected ? 'true' : 'false', issuer: acting.issuer } as const;
     if (!decision.act) {
       // A failure carries the same sentence: say it once, as the error.
-      if (!failure) core.info(decision.message);
+      if (!failure) log.info(decision.message);
       // `when: never` is "leave this job alone": not even the no-op build helper is written.
       const prepared = inputs.when === 'never' ? undefined : await build(context.temp);
       const buildValues = prepared ? buildOutputValues(prepared.outputs) : { 'secret-files': '', 'build-contexts': '', 'build-args': '', 'docker-flags': '' };
       setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildValues, ...registryOutputValues(inputs.registries) });
       await writeSummary(renderSummary({ decision, ...(failure ? { failure } : {}), ...(acting.given ? { ca: acting.given } : {}), sections }));
-      if (failure) core.setFailed(failure);
+      if (failure) log.setFailed(failure);
       return;
     }
 
     if (!acting.ca) throw noCaGiven();
     const ca = acting.ca;
-    for (const warning of ca.warnings) core.warning(warning);
+    for (const warning of ca.warnings) log.warning(warning);
 
     // Before the native check: a CA this step puts into the OS store is one the native switches can then use.
     await addToSystemStores(inputs.systemStore, ca.certs);
     // strategy native/both: the OS-store switches, only where the OS bundle holds the CA (read here, not assumed).
     const native = resolveNative(inputs.strategy, ca.certs, ca.primary.subject, process.env);
-    if (native.fallback) core.warning(native.fallback);
-    for (const note of native.notes) if (note !== native.fallback) core.info(note);
+    if (native.fallback) log.warning(native.fallback);
+    for (const note of native.notes) if (note !== native.fallback) log.info(note);
     for (const variable of native.variables) {
-      core.exportVariable(variable.name, variable.value);
-      core.info(`${variable.name}=${variable.value}  (${variable.readers}: reads the OS store)`);
+      exportQuietly(variable.name, variable.value);
+      log.info(`${variable.name}=${redactValue(variable.name, variable.value)}  (${variable.readers}: reads the OS store)`);
     }
     const nativeSections = native.variables.length ? [nativeSection(native)] : [];
     if (!native.useEnvFiles) {
-      core.info(decision.message);
+      log.info(decision.message);
       const prepared = await build(context.temp);
       setActionOutputs({ injected: 'true', reason: decision.reason, ...seen, fingerprint: ca.primary.fingerprint, ...buildOutputValues(prepared.outputs), ...registryOutputValues(inputs.registries) });
       await writeSummary(renderSummary({ decision, ca, sections: [...nativeSections, ...sections] }));
@@ -89,16 +109,16 @@ export async function run(): Promise<void> {
       ...(context.workspace ? { workspace: context.workspace } : {}),
       onVerificationOff: inputs.onVerificationOff,
     });
-    for (const warning of injection.warnings) core.warning(warning);
-    for (const note of injection.plan.notes) core.info(note);
+    for (const warning of injection.warnings) log.warning(warning);
+    for (const note of injection.plan.notes) log.info(note);
 
     core.startGroup(`Exported ${injection.plan.variables.length} variables for the rest of the job`);
     for (const variable of injection.plan.variables) {
-      core.exportVariable(variable.name, variable.value);
-      core.info(`${variable.name}=${variable.value}  (${variable.readers}; ${variable.semantics})`);
+      exportQuietly(variable.name, variable.value);
+      log.info(`${variable.name}=${redactValue(variable.name, variable.value)}  (${variable.readers}; ${variable.semantics})`);
     }
     core.endGroup();
-    core.info(decision.message);
+    log.info(decision.message);
     const prepared = await build(context.temp, injection.plan.files);
     await setUpRegistryTrust(inputs.registries, injection.plan.files.ca);
     setActionOutputs({
@@ -114,7 +134,7 @@ export async function run(): Promise<void> {
     await writeSummary(renderSummary({ decision, ca, injection, sections: [...nativeSections, ...sections] }));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    core.setFailed(message);
+    log.setFailed(message);
     // The summary says why too, where people look first; a summary that cannot be written must not hide the error.
     await writeSummary(renderFailureSummary(message)).catch(() => undefined);
   }

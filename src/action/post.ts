@@ -1,8 +1,8 @@
-import * as core from '@actions/core';
 import { rmSync } from 'node:fs';
 import { writtenDirs } from './state.js';
 import { revertSystemStores } from './system-store.js';
 import { undoRegistryTrust } from '../registries/action.js';
+import { log } from './log.js';
 
 /** Removes what the main step wrote. Never fails the job: a file already gone is fine, anything else is a warning. */
 export async function post(): Promise<void> {
@@ -11,15 +11,15 @@ export async function post(): Promise<void> {
   await revertSystemStores();
   const dirs = writtenDirs();
   if (dirs.length === 0) {
-    core.info('org-ca wrote no files in this job: nothing to clean up.');
+    log.info('org-ca wrote no files in this job: nothing to clean up.');
     return;
   }
   for (const dir of dirs) {
     try {
       rmSync(dir, { recursive: true, force: true });
-      core.info(`Removed ${dir}.`);
+      log.info(`Removed ${dir}.`);
     } catch (error) {
-      core.warning(`Could not remove ${dir}: ${error instanceof Error ? error.message : String(error)}. Delete it by hand: it may hold the org CA.`);
+      log.warning(`Could not remove ${dir}: ${error instanceof Error ? error.message : String(error)}. Delete it by hand: it may hold the org CA.`);
     }
   }
 }

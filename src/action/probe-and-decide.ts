@@ -11,6 +11,7 @@ import { publicRoots, systemRoots } from '../detect/trust.js';
 import { decideBeforeProbe, decideByProbes, probesSettled, type Decision } from '../decision/decide.js';
 import type { Inputs } from './inputs.js';
 import type { RunnerContext } from './runner.js';
+import { log } from './log.js';
 
 export interface ActDecision {
   readonly decision: Decision;
@@ -48,14 +49,14 @@ export async function probeAndDecide(inputs: Inputs, context: RunnerContext, giv
       now,
       settled: (partial) => probesSettled(partial, policy),
     });
-    for (const v of found) core.info(verdictLine(v));
+    for (const v of found) log.info(verdictLine(v));
     return found;
   });
 
   const decision = decideByProbes({ outcomes: verdicts, ...policy });
   const seen = { inspected: decision.inspected, issuer: decision.issuer, sections: [markdownSection(verdicts)], ...(given ? { given } : {}) };
   if (decision.failure) return { decision, failure: decision.failure, ...seen };
-  for (const warning of decision.warnings) core.warning(warning);
+  for (const warning of decision.warnings) log.warning(warning);
   if (!decision.act) return { decision, ...seen };
   if (given) return { decision, ca: given, ...seen };
   // No CA given, and the proxy's root is trusted by the OS store: that root becomes the org CA (a pin still applies).

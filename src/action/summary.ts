@@ -3,13 +3,8 @@ import type { ValidatedCa } from '../ca/validate.js';
 import type { Injection } from '../tools/inject.js';
 import type { FileKind } from '../tools/registry.js';
 import type { Decision } from '../decision/decide.js';
-
-/** Escapes untrusted text (certificate names, paths) for the summary's HTML and Markdown tables. */
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/[&<>"'|]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;' })[c]!)
-    .replace(/[\r\n]+/g, ' ');
-}
+import { escapeMarkdown, markdownCode } from '../output/markdown.js';
+import { redactValue } from '../output/redact.js';
 
 export interface SummaryReport {
   readonly decision: Decision;
@@ -35,8 +30,8 @@ const SEMANTICS_TEXT: Readonly<Record<FileKind, string>> = {
 };
 
 function headline(report: SummaryReport): string {
-  if (report.failure) return `**Failed** — ${escapeHtml(report.failure)}`;
-  return `**${report.decision.act ? 'Injected' : 'Not injected'}** — ${escapeHtml(report.decision.message)}`;
+  if (report.failure) return `**Failed** — ${escapeMarkdown(report.failure)}`;
+  return `**${report.decision.act ? 'Injected' : 'Not injected'}** — ${escapeMarkdown(report.decision.message)}`;
 }
 
 /**
@@ -50,10 +45,10 @@ export function renderSummary(report: SummaryReport): string {
     lines.push(
       '| CA subject | SHA-256 | Expires | Issuer | Certificates given |',
       '|---|---|---|---|---|',
-      `| ${escapeHtml(p.subject)} | \`${colonFingerprint(p.fingerprint)}\` | ${p.notAfter.toISOString().slice(0, 10)} | ${escapeHtml(p.issuer)} | ${report.ca.certs.length} |`,
+      `| ${escapeMarkdown(p.subject)} | ${markdownCode(colonFingerprint(p.fingerprint))} | ${p.notAfter.toISOString().slice(0, 10)} | ${escapeMarkdown(p.issuer)} | ${report.ca.certs.length} |`,
       '',
     );
-    for (const warning of report.ca.warnings) lines.push(`> ⚠️ ${escapeHtml(warning)}`, '');
+    for (const warning of report.ca.warnings) lines.push(`> ⚠️ ${escapeMarkdown(warning)}`, '');
   }
   for (const section of report.sections ?? []) lines.push(section, '');
   if (report.injection) {
@@ -63,18 +58,18 @@ export function renderSummary(report: SummaryReport): string {
     lines.push('| Variable | For | Semantics | Points at |', '|---|---|---|---|');
     for (const v of plan.variables) {
       const semantics = SEMANTICS_TEXT[v.file];
-      lines.push(`| \`${escapeHtml(v.name)}\` | ${escapeHtml(v.readers)} | ${semantics} | \`${escapeHtml(v.value)}\` |`);
+      lines.push(`| ${markdownCode(v.name)} | ${escapeMarkdown(v.readers)} | ${semantics} | ${markdownCode(redactValue(v.name, v.value))} |`);
     }
     lines.push('', '</details>', '');
-    lines.push(`Combined bundle: ${bundle.count} certificates (${bundle.added.map((a) => `${escapeHtml(a.label)}: ${a.count}`).join(', ')}).`, '');
-    if (report.injection.truststoreBase) lines.push(`Java truststore: ${escapeHtml(report.injection.truststoreBase)} + the org CA.`, '');
-    for (const note of [...plan.notes, ...report.injection.warnings]) lines.push(`- ${escapeHtml(note)}`);
-    lines.push(`- ${escapeHtml(NODE_CAVEAT)}`, '');
+    lines.push(`Combined bundle: ${bundle.count} certificates (${bundle.added.map((a) => `${escapeMarkdown(a.label)}: ${a.count}`).join(', ')}).`, '');
+    if (report.injection.truststoreBase) lines.push(`Java truststore: ${escapeMarkdown(report.injection.truststoreBase)} + the org CA.`, '');
+    for (const note of [...plan.notes, ...report.injection.warnings]) lines.push(`- ${escapeMarkdown(note)}`);
+    lines.push(`- ${escapeMarkdown(NODE_CAVEAT)}`, '');
   }
   return lines.join('\n');
 }
 
 /** Pure: the summary of a step that failed before deciding (a bad input, verification switched off): why, in one line. */
 export function renderFailureSummary(message: string): string {
-  return ['## org-ca', '', `**Failed** — ${escapeHtml(message)}`, ''].join('\n');
+  return ['## org-ca', '', `**Failed** — ${escapeMarkdown(message)}`, ''].join('\n');
 }

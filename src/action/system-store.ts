@@ -1,14 +1,14 @@
-import * as core from '@actions/core';
 import type { Certificate } from '../ca/certificate.js';
 import { systemHost } from '../store/host.js';
 import { defaultJournalPath } from '../store/journal.js';
 import type { StoreSelection } from '../store/selection.js';
 import { addToStores, removeFromStores, type StoreOutcome } from '../store/store.js';
 import { saveStoreJournal, storeJournal } from './state.js';
+import { log } from './log.js';
 
-function log(outcome: StoreOutcome): void {
-  for (const line of outcome.changed) core.info(line);
-  for (const line of outcome.notices) core.notice(line);
+function logOutcome(outcome: StoreOutcome): void {
+  for (const line of outcome.changed) log.info(line);
+  for (const line of outcome.notices) log.notice(line);
 }
 
 /** Main step, `system-store` set: adds the CA; throws (failing the step) when a requested store cannot be changed. */
@@ -16,7 +16,7 @@ export async function addToSystemStores(selection: StoreSelection, certs: readon
   if (!selection.os && !selection.browsers) return;
   const journalPath = defaultJournalPath();
   saveStoreJournal(journalPath);
-  log(await addToStores({ host: systemHost(), journalPath }, certs, selection));
+  logOutcome(await addToStores({ host: systemHost(), journalPath }, certs, selection));
 }
 
 /** Post step: takes out exactly what the journal lists. Never fails the job; a failure says what is left. */
@@ -24,9 +24,9 @@ export async function revertSystemStores(): Promise<void> {
   const journalPath = storeJournal();
   if (!journalPath) return;
   try {
-    log(await removeFromStores({ host: systemHost(), journalPath }));
+    logOutcome(await removeFromStores({ host: systemHost(), journalPath }));
   } catch (error) {
-    core.warning(
+    log.warning(
       `The org CA could not be taken out of the trust stores: ${error instanceof Error ? error.message : String(error)} ` +
         `The journal ${journalPath} still lists it; 'org-ca store remove --journal ${journalPath}' or the next run reverts it.`,
     );

@@ -1,3 +1,6 @@
+import { logLine } from '../output/log-line.js';
+import { redactJvmOptions, redactUrlUserinfo } from '../output/redact.js';
+
 /** One variable as a CI system receives it: names are registry variable names, values paths and JVM options. */
 export interface CiVariable {
   readonly name: string;
@@ -27,5 +30,6 @@ export interface CiFormat {
 
 /** Quotes a value for an error message on one line (values are paths and options, never certificate content). */
 export function shown(value: string): string {
-  return `'${value.replace(/\r/g, '\\r').replace(/\n/g, '\\n')}'`;
+  // A refused value is quoted in the message: never with a password in it (JVM options, proxy URLs).
+  return `'${logLine(redactJvmOptions(redactUrlUserinfo(value)))}'`;
 }

@@ -2,6 +2,7 @@ import { COMMANDS } from './command-list.js';
 import { describeError, EXIT, exitCodeFor, wantsHelp, type Command } from './command-kit.js';
 import { VERSION } from './version.js';
 import { didYouMean } from '../options/suggest.js';
+import { logLine } from '../output/log-line.js';
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -60,7 +61,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (error) {
-    const message = describeError(error);
+    // An error may quote what a proxy, a registry or an image said: one printable line.
+    const message = logLine(describeError(error));
     process.stderr.write(`org-ca ${command.name}: ${message.replace(/^\S+: /, (m) => (m === `${command.name}: ` ? '' : m))}\n`);
     return exitCodeFor(error);
   }

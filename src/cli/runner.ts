@@ -13,6 +13,7 @@ import { POLICY_FAILURE_EXIT } from '../runner/scripts.js';
 import { currentPlatform } from './ca-options.js';
 import { loadCa } from '../ca/load.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
+import { logLine } from '../output/log-line.js';
 
 const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
 
@@ -88,8 +89,15 @@ export function parseTtl(value: string | undefined): number {
   return ms;
 }
 
+/**
+ * The hooks' output goes to the job log, where the runner executes `::command::` lines: org-ca's own command prefix
+ * is kept, and everything after it (a proxy's answer, a cached verdict's text) goes through the log-line sink.
+ */
 function print(lines: readonly string[]): void {
-  for (const line of lines) process.stdout.write(`${line}\n`);
+  for (const line of lines) {
+    const command = /^(::(?:warning|error|notice)::)(.*)$/s.exec(line);
+    process.stdout.write(`${command ? `${command[1]}${logLine(command[2]!)}` : logLine(line)}\n`);
+  }
 }
 
 export const runnerCommand: Command = {

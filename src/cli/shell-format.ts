@@ -1,4 +1,5 @@
 import { CI_FORMAT_IDS, isCiFormat, renderCiFormat, type CiFormatId } from '../ci-formats/registry.js';
+import { fileCommandEntry } from '../output/file-commands.js';
 
 /** Renders variables for a shell or env file. Pure; values are paths and options, never certificate content. */
 type ShellFormat = 'sh' | 'powershell' | 'dotenv' | 'github';
@@ -24,7 +25,7 @@ function formatOne(name: string, value: string, format: ShellFormat): string {
     case 'dotenv':
       return `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"\n`;
     case 'github':
-      // GITHUB_ENV syntax: NAME=value, or a heredoc for multi-line values.
-      return value.includes('\n') ? `${name}<<ORG_CA_EOF\n${value}\nORG_CA_EOF\n` : `${name}=${value}\n`;
+      // GITHUB_ENV syntax, always as a heredoc with a random delimiter (src/output/file-commands.ts).
+      return fileCommandEntry(name, value);
   }
 }

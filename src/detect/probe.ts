@@ -9,6 +9,7 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { certificateFromDer, type Certificate } from '../ca/certificate.js';
 import { parseTarget, routeFor, TargetError, type Env, type ProxyRoute, type Route, type Target } from './route.js';
+import { logLine } from '../output/log-line.js';
 
 export type FailureKind = 'dns' | 'refused' | 'timeout' | 'reset' | 'proxy-auth' | 'proxy-denied' | 'proxy-error' | 'tls' | 'config' | 'cancelled';
 
@@ -83,7 +84,8 @@ function readConnectResponse(socket: Socket, proxy: ProxyRoute): Promise<Buffer>
         if (buffer.length > MAX_PROXY_RESPONSE) finish(new ProbeError('proxy-error', `proxy ${proxy.display} sent no end of headers in ${MAX_PROXY_RESPONSE} bytes`));
         return;
       }
-      const statusLine = buffer.subarray(0, buffer.indexOf('\r\n')).toString('latin1').trim();
+      // Up to the first line end of any kind: a bare LF must not carry the proxy's next "line" along.
+      const statusLine = logLine(buffer.subarray(0, buffer.indexOf('\n')).toString('latin1').trim()).slice(0, 200);
       const status = Number(/^HTTP\/\d(?:\.\d)?\s+(\d{3})/.exec(statusLine)?.[1] ?? NaN);
       if (status >= 200 && status < 300) return finish(undefined, buffer.subarray(end + 4));
       const line = `proxy ${proxy.display} answered CONNECT with '${statusLine}'`;

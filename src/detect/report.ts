@@ -2,6 +2,8 @@
 import { colonFingerprint, type Certificate } from '../ca/certificate.js';
 import { describeClassification } from './classify.js';
 import type { ProbeVerdict } from './detect.js';
+import { escapeMarkdown } from '../output/markdown.js';
+import { logLine } from '../output/log-line.js';
 
 export interface ChainEntryJson {
   readonly subject: string;
@@ -87,11 +89,8 @@ export function formatText(verdicts: readonly ProbeVerdict[]): string {
     for (const note of notesOf(v)) out.push(`  note: ${note}`);
     out.push('');
   }
-  return out.join('\n');
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"'|]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;' })[c]!);
+  // Subjects, issuers and proxy answers are the network's words: one printable line each.
+  return out.map(logLine).join('\n');
 }
 
 const VERDICT_MARK: Readonly<Record<string, string>> = {
@@ -109,21 +108,21 @@ export function markdownSection(verdicts: readonly ProbeVerdict[]): string {
     const anchor = v.classification?.anchor;
     const last =
       v.verdict === 'unknown' && v.classification
-        ? `tops out at ${escapeHtml(v.classification.top.subject)}, SHA-256 \`${colonFingerprint(v.classification.top.fingerprint)}\``
+        ? `tops out at ${escapeMarkdown(v.classification.top.subject)}, SHA-256 \`${colonFingerprint(v.classification.top.fingerprint)}\``
         : anchor
-          ? `${escapeHtml(anchor.subject)}, SHA-256 \`${colonFingerprint(anchor.fingerprint)}\``
-          : escapeHtml(v.failure ? `${v.failure.kind}: ${v.failure.message}` : '');
-    lines.push(`| ${escapeHtml(v.url)} | ${escapeHtml(routeText(v))} | ${VERDICT_MARK[v.verdict]} | ${escapeHtml(v.classification?.leafIssuer ?? '')} | ${last} |`);
+          ? `${escapeMarkdown(anchor.subject)}, SHA-256 \`${colonFingerprint(anchor.fingerprint)}\``
+          : escapeMarkdown(v.failure ? `${v.failure.kind}: ${v.failure.message}` : '');
+    lines.push(`| ${escapeMarkdown(v.url)} | ${escapeMarkdown(routeText(v))} | ${VERDICT_MARK[v.verdict]} | ${escapeMarkdown(v.classification?.leafIssuer ?? '')} | ${last} |`);
   }
   lines.push('');
   for (const v of verdicts) {
     if (!v.chain.length) continue;
-    lines.push(`<details><summary>Chain presented for ${escapeHtml(v.url)} (${v.chain.length} certificate${v.chain.length > 1 ? 's' : ''})</summary>`, '');
+    lines.push(`<details><summary>Chain presented for ${escapeMarkdown(v.url)} (${v.chain.length} certificate${v.chain.length > 1 ? 's' : ''})</summary>`, '');
     lines.push('| # | Subject | Issuer | SHA-256 | Valid |', '|---|---|---|---|---|');
     v.chain.forEach((c, i) => {
-      lines.push(`| ${i} | ${escapeHtml(c.subject)} | ${escapeHtml(c.issuer)} | \`${colonFingerprint(c.fingerprint)}\` | ${c.notBefore.toISOString().slice(0, 10)} → ${c.notAfter.toISOString().slice(0, 10)} |`);
+      lines.push(`| ${i} | ${escapeMarkdown(c.subject)} | ${escapeMarkdown(c.issuer)} | \`${colonFingerprint(c.fingerprint)}\` | ${c.notBefore.toISOString().slice(0, 10)} → ${c.notAfter.toISOString().slice(0, 10)} |`);
     });
-    for (const note of notesOf(v)) lines.push('', `> ${escapeHtml(note)}`);
+    for (const note of notesOf(v)) lines.push('', `> ${escapeMarkdown(note)}`);
     lines.push('', '</details>', '');
   }
   return lines.join('\n');

@@ -12,6 +12,7 @@ import { annotations, emptyReport, failed, failureReport, fixMarkdown, renderMar
 import { parseBoolean, parseLimits } from './limits.js';
 import { loadTargets } from './targets.js';
 import type { Report, ScanLimits } from './types.js';
+import { log } from '../action/log.js';
 
 /** The leak-check sub-action's inputs: read here only, validated early. */
 export interface LeakInputs {
@@ -69,8 +70,8 @@ export async function run(): Promise<void> {
       const context = readBuildContext(inputs.context || dirname(inputs.dockerfile) || '.', { dockerfile: inputs.dockerfile });
       const result = lintDockerfile(readFileSync(inputs.dockerfile, 'utf8'), { ...(inputs.target ? { target: inputs.target } : {}), context, ignore: inputs.lintIgnore });
       lint = { file: inputs.dockerfile, result, ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}) };
-      core.info(renderLintText(inputs.dockerfile, result));
-      for (const a of lintAnnotations(result)) (a.level === 'error' ? core.error : core.notice)(a.message, { title: a.title, file: inputs.dockerfile, startLine: a.line });
+      log.text(renderLintText(inputs.dockerfile, result));
+      for (const a of lintAnnotations(result)) (a.level === 'error' ? log.error : log.notice)(a.message, { title: a.title, file: inputs.dockerfile, startLine: a.line });
       const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
       leaks += errors;
       sections.push(`### Dockerfile lint: ${errors} finding(s) in the stages of target '${result.target}'`);
@@ -78,7 +79,7 @@ export async function run(): Promise<void> {
     if (inputs.image) {
       const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
       report = await core.group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave, limits: inputs.limits }));
-      for (const a of annotations(report, inputs.strict)) (a.level === 'error' ? core.error : core.warning)(a.message, { title: a.title });
+      for (const a of annotations(report, inputs.strict)) (a.level === 'error' ? log.error : log.warning)(a.message, { title: a.title });
       leaks += report.findings.length;
       problems += report.unscanned.length;
     }
@@ -103,8 +104,8 @@ export async function run(): Promise<void> {
     error ??= `could not write the report: ${e instanceof Error ? e.message : String(e)}`;
   }
   const unopened = report && strict ? (report.notLookedInside ?? []).length : 0;
-  if (error !== undefined) core.setFailed(error);
+  if (error !== undefined) log.setFailed(error);
   else if (leaks > 0 || (report && failed(report, strict)) || problems > 0) {
-    core.setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`);
+    log.setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`);
   }
 }

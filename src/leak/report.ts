@@ -6,6 +6,8 @@ import { redact } from './image.js';
 import type { LintResult } from '../lint/lint.js';
 import { lintSarifResults, lintSarifRules } from '../lint/report.js';
 import type { Finding, MatchKind, Report } from './types.js';
+import { escapeMarkdown, markdownCode } from '../output/markdown.js';
+import { logLine } from '../output/log-line.js';
 
 /** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
 
@@ -47,7 +49,7 @@ function where(f: Finding): string {
 
 export function renderText(report: Report, strict = false): string {
   const lines: string[] = [];
-  if (report.error !== undefined) return `FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`;
+  if (report.error !== undefined) return logLine(`FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`);
   const s = report.stats;
   const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
   lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
@@ -61,44 +63,41 @@ export function renderText(report: Report, strict = false): string {
   const warn = unopened.length ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.` : '';
   if (!failed(report, strict)) lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
   else lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
-  return lines.join('\n');
-}
-
-function md(text: string): string {
-  return text.replace(/[&<>"'|`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;', '`': '&#96;' })[c]!);
+  // File names and messages come from the image: one printable line each, for the terminal and the job log.
+  return lines.map(logLine).join('\n');
 }
 
 export function renderMarkdown(report: Report, strict = false): string {
   const lines = ['## org-ca leak check', ''];
   if (report.error !== undefined) {
-    lines.push(`**Could not check**${report.input ? ` \`${md(report.input)}\`` : ''}: ${md(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
+    lines.push(`**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
     return lines.join('\n');
   }
   lines.push(
     failed(report, strict)
-      ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in \`${md(report.input)}\`.`
-      : `**Clean**: the CA is nowhere in \`${md(report.input)}\` (${report.stats.layers} layers, ${report.stats.files} files).`,
+      ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in ${markdownCode(report.input)}.`
+      : `**Clean**: the CA is nowhere in ${markdownCode(report.input)} (${report.stats.layers} layers, ${report.stats.files} files).`,
     '',
   );
   if (report.findings.length) {
     lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
     for (const f of report.findings) {
       lines.push(
-        `| ${f.kind} | ${md(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${md((f.layer?.instruction ?? '').slice(0, 80))} | ${md(f.path)} | ${f.visibility} | ${f.fingerprint ? `${md(f.subject ?? '')} \`${colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`,
+        `| ${f.kind} | ${escapeMarkdown(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${escapeMarkdown((f.layer?.instruction ?? '').slice(0, 80))} | ${escapeMarkdown(f.path)} | ${f.visibility} | ${f.fingerprint ? `${escapeMarkdown(f.subject ?? '')} \`${colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`,
       );
     }
     lines.push('');
   }
   if (report.unscanned.length) {
     lines.push('| Not scanned | Why |', '|---|---|');
-    for (const u of report.unscanned) lines.push(`| ${md(u.what)} | ${md(u.reason)} |`);
+    for (const u of report.unscanned) lines.push(`| ${escapeMarkdown(u.what)} | ${escapeMarkdown(u.reason)} |`);
     lines.push('');
   }
   const unopened = notLookedInside(report);
   if (unopened.length) {
     lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
     lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
-    for (const n of unopened) lines.push(`| ${md(n.image ?? '')} | ${n.layer ?? ''} | ${md(n.path)} | ${md(n.reason)} |`);
+    for (const n of unopened) lines.push(`| ${escapeMarkdown(n.image ?? '')} | ${n.layer ?? ''} | ${escapeMarkdown(n.path)} | ${escapeMarkdown(n.reason)} |`);
     lines.push('');
   }
   return lines.join('\n');

@@ -26,6 +26,7 @@ import {
 import { newRunId } from './locations.js';
 import { opsFor } from './privileges.js';
 import { registryJournal, saveRegistryJournal } from '../action/state.js';
+import { log } from '../action/log.js';
 
 /** The outputs for builders the action cannot configure itself (main.ts sets them); empty when nothing was injected. */
 export function registryOutputValues(registries: readonly string[], caPath?: string): { 'buildkitd-config-inline': string; 'kaniko-flags': string } {
@@ -37,12 +38,12 @@ export function registryOutputValues(registries: readonly string[], caPath?: str
 
 export async function setUpRegistryTrust(registries: readonly string[], caPath: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
   if (registries.length === 0) {
-    core.info("registries is 'none': no builder's registry trust was changed.");
+    log.info("registries is 'none': no builder's registry trust was changed.");
     return;
   }
   const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
   if (process.platform !== 'linux') {
-    core.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
+    log.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
     return;
   }
   const runId = newRunId();
@@ -69,21 +70,21 @@ export async function setUpRegistryTrust(registries: readonly string[], caPath: 
           save: (journal) => writeJournalFile(journalPath, journal),
         });
       },
-      (why) => core.info(`Registry trust is set up without the lock that orders jobs on this host: ${why}.`),
+      (why) => log.info(`Registry trust is set up without the lock that orders jobs on this host: ${why}.`),
     );
   } catch (error) {
     // Registry trust is an addition to what the job already got (the variables are exported): without a journal it
     // is skipped, with the reason, rather than failing the job or writing what could not be taken out again.
-    core.warning(`Registry trust was not set up: ${error instanceof Error ? error.message : String(error)}. Builders' registry pulls will not trust the org CA; use the buildkitd-config-inline output, or fix the journal path (ORG_CA_REGISTRY_JOURNAL).`);
+    log.warning(`Registry trust was not set up: ${error instanceof Error ? error.message : String(error)}. Builders' registry pulls will not trust the org CA; use the buildkitd-config-inline output, or fix the journal path (ORG_CA_REGISTRY_JOURNAL).`);
     return;
   }
-  for (const warning of result.warnings) core.warning(warning);
+  for (const warning of result.warnings) log.warning(warning);
   core.startGroup(`Registry pulls: the org CA added for ${result.written.length} registry director${result.written.length === 1 ? 'y' : 'ies'}`);
-  for (const path of result.written) core.info(path);
-  for (const note of result.notes) core.info(note);
+  for (const path of result.written) log.info(path);
+  for (const note of result.notes) log.info(note);
   core.endGroup();
   if (result.newDockerHosts.length) {
-    core.notice(
+    log.notice(
       `Docker Engine's BuildKit builder learns which registries have a /etc/docker/certs.d directory when dockerd starts ` +
         `(measured on Engine 20.10), so for ${result.newDockerHosts.join(', ')} restart the daemon before building ` +
         "(e.g. sudo systemctl restart docker), or create these directories when the runner is provisioned. " +
@@ -103,12 +104,12 @@ function takeLeftovers(journalPath: string, owner: JobOwner | undefined, env: Re
   for (const outcome of revertLeftoverJournals(registryJournalFiles(env, uid), 'next-run', { running: ownerRunning, ancestors: [] }, opsFor)) {
     if ('error' in outcome) {
       if (outcome.path === journalPath) throw new Error(outcome.error);
-      core.warning(`A journal left by an earlier run: ${outcome.error}`);
+      log.warning(`A journal left by an earlier run: ${outcome.error}`);
     } else if ('running' in outcome) {
       const whose = owner && sameOwner(outcome.running, owner) ? 'an earlier org-ca step of this job' : `a job still running on this host (process ${outcome.running.pid})`;
       // ORG_CA_REGISTRY_JOURNAL names one file: two runs at once cannot both keep their record in it.
       if (outcome.path === journalPath) throw new Error(`${journalPath} (ORG_CA_REGISTRY_JOURNAL) holds the journal of ${whose}; give each runner its own, and use org-ca once per job`);
-      core.info(`Registry trust of ${whose} is left to it: ${outcome.path}.`);
+      log.info(`Registry trust of ${whose} is left to it: ${outcome.path}.`);
       for (const entry of outcome.journal.entries) if (entry.type === 'dir') madeByOrgCa.add(entry.path);
     } else {
       report('A journal left by an earlier run', outcome.reverted);
@@ -124,9 +125,9 @@ function takeLeftovers(journalPath: string, owner: JobOwner | undefined, env: Re
 function report(what: string, result: UndoResult | undefined): void {
   if (!result) return;
   const { removed, shared, left } = undoReport(result);
-  if (removed) core.info(`${what}: ${removed}`);
-  if (shared) core.info(`${what}: ${shared}`);
-  for (const line of left) core.warning(`${what}: ${line}`);
+  if (removed) log.info(`${what}: ${removed}`);
+  if (shared) log.info(`${what}: ${shared}`);
+  for (const line of left) log.warning(`${what}: ${line}`);
 }
 
 /** The post step's half: removes exactly what setUpRegistryTrust created; never fails the job. */
@@ -138,10 +139,10 @@ export async function undoRegistryTrust(): Promise<void> {
     const undone = await withHostLock(
       registryLockPath(journalPath),
       () => revertJournalFile(journalPath, opsFor, filesListedElsewhere(journalsIn(dirname(journalPath)), journalPath)),
-      (why) => core.info(`Registry trust is removed without the lock that orders jobs on this host: ${why}.`),
+      (why) => log.info(`Registry trust is removed without the lock that orders jobs on this host: ${why}.`),
     );
     report('Post step', undone);
   } catch (error) {
-    core.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca-*.crt files.`);
+    log.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca-*.crt files.`);
   }
 }

@@ -78,7 +78,8 @@ describe('org-ca env', () => {
   test.each<[string, RegExp]>([
     ['powershell', /^\$env:NODE_EXTRA_CA_CERTS = '.+org-ca\.pem'$/m],
     ['dotenv', /^NODE_EXTRA_CA_CERTS=".+org-ca\.pem"$/m],
-    ['github', /^NODE_EXTRA_CA_CERTS=.+org-ca\.pem$/m],
+    // a heredoc with a random delimiter per value (src/output/file-commands.ts)
+    ['github', /^NODE_EXTRA_CA_CERTS<<ghadelimiter_[0-9a-f-]{36}\n.+org-ca\.pem\nghadelimiter_[0-9a-f-]{36}$/m],
   ])('--format %s', (format, line) => {
     const r = cli(['env', '--ca', caFile, '--format', format, '--tools', 'node']);
     expect(r.status).toBe(0);

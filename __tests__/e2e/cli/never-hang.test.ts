@@ -41,22 +41,22 @@ function cli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } 
   return { ...r, ms: Date.now() - started };
 }
 
-test.each([['/proc/x'], ['/proc/self/fd/x/y'], ['/sys/x']])('env --dir %s exits 1 within a second of start-up, saying why', (path) => {
+test.each([['/proc/x'], ['/proc/self/fd/x/y'], ['/sys/x']])('env --dir %s exits 2 (an input error) within a second of start-up, saying why', (path) => {
   const r = cli(['env', '--ca', caFile, '--dir', path]);
-  expect({ status: r.status, signal: r.signal, stdout: r.stdout }).toEqual({ status: 1, signal: null, stdout: '' });
+  expect({ status: r.status, signal: r.signal, stdout: r.stdout }).toEqual({ status: 2, signal: null, stdout: '' });
   expect(r.stderr).toMatch(new RegExp(`^org-ca env: --dir '${path}': '/(proc|sys)[^']*' is on (proc|sysfs), a kernel pseudo file system where no file can be created; expected a directory on a real file system\\.\\n$`));
   expect(r.ms - 2 * startupMs).toBeLessThan(1000);
 });
 
 test('XDG_CACHE_HOME under /proc: the default --dir is guarded too', () => {
   const r = cli(['env', '--ca', caFile], { env: { XDG_CACHE_HOME: '/proc/x' } });
-  expect(r.status).toBe(1);
+  expect(r.status).toBe(2);
   expect(r.stderr).toMatch(/^org-ca env: --dir '\/proc\/x\/org-ca\/[0-9a-f]{16}': '\/proc' is on proc/);
 });
 
-test('exec with TMPDIR under /proc exits 1 at once and never runs the command', () => {
+test('exec with TMPDIR under /proc exits 2 at once and never runs the command', () => {
   const r = cli(['exec', '--ca', caFile, '--', 'sh', '-c', 'echo RAN'], { env: { TMPDIR: '/proc/x' } });
-  expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 1, stdout: '' });
+  expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 2, stdout: '' });
   expect(r.stderr).toMatch(/^org-ca exec: TMPDIR '\/proc\/x': '\/proc' is on proc/);
   expect(r.ms - 2 * startupMs).toBeLessThan(1000);
 });
@@ -65,7 +65,7 @@ test('env --dir with a dangling link fails in one line naming the link', () => {
   const link = join(dir, 'dangling');
   spawnSync('ln', ['-s', join(dir, 'nowhere', 'deeper'), link]);
   const r = cli(['env', '--ca', caFile, '--dir', join(link, 'x')]);
-  expect(r.status).toBe(1);
+  expect(r.status).toBe(2);
   expect(r.stderr).toBe(`org-ca env: --dir '${join(link, 'x')}': '${link}' is a dangling symbolic link (to '${join(dir, 'nowhere', 'deeper')}', which does not exist); expected a directory.\n`);
 });
 
@@ -91,17 +91,17 @@ function inMountNamespace(script: string, timeoutMs = 60000): SpawnSyncReturns<s
 
 const canMount = process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true']).status === 0;
 
-(canMount ? test : test.skip)('a read-only mount: exit 1, EROFS named, at once', () => {
+(canMount ? test : test.skip)('a read-only mount: exit 2, EROFS named, at once', () => {
   const mnt = join(dir, 'ro');
   mkdirSync(mnt, { recursive: true });
   const r = inMountNamespace(`mount -t tmpfs -o ro tmpfs '${mnt}' && "$NODE" "$CLI" env --ca "$CA" --dir '${mnt}/x'; echo "status=$?"`);
-  expect(r.stdout).toContain('status=1');
+  expect(r.stdout).toContain('status=2');
   expect(r.stderr).toBe(`org-ca env: --dir '${mnt}/x': cannot create '${mnt}/x' (EROFS: read-only file system); expected a writable directory.\n`);
 });
 
 const hasFuse = canMount && spawnSync('sh', ['-c', 'command -v fuse-overlayfs && test -c /dev/fuse']).status === 0;
 
-(hasFuse ? test : test.skip)('a hung mount (its FUSE daemon stopped): exit 1 within the 5 s bound, not a hang', () => {
+(hasFuse ? test : test.skip)('a hung mount (its FUSE daemon stopped): exit 2 within the 5 s bound, not a hang', () => {
   const base = join(dir, 'fuse');
   for (const d of ['lower', 'upper', 'work', 'mnt']) mkdirSync(join(base, d), { recursive: true });
   // The daemon is stopped, so every look inside the mount blocks in the kernel; it is killed (by its PID) at the end.
@@ -117,7 +117,7 @@ const hasFuse = canMount && spawnSync('sh', ['-c', 'command -v fuse-overlayfs &&
   `;
   const r = inMountNamespace(script, 40000);
   expect(r.signal).toBeNull();
-  expect(r.stdout).toMatch(/status=1 ms=\d+/);
+  expect(r.stdout).toMatch(/status=2 ms=\d+/);
   const ms = Number(/ms=(\d+)/.exec(r.stdout)![1]);
   expect(ms - startupMs).toBeLessThan(5000 + 2000);
   expect(r.stderr).toMatch(new RegExp(`^org-ca env: --dir '${base}/mnt/x/y': '${base}/mnt(/x)?' did not answer within 5 s: a hung or stale mount\\? Expected a local, writable directory\\.\\n$`));

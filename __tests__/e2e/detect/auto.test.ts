@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { certificateFromDer } from '../../../src/ca/certificate.js';
 import { freePort, runAction, runClients, useInspectionLab, type ActionRun, type Lab } from '../../support/inspection/index.js';
+import { escapeMarkdown } from '../../../src/output/markdown.js';
 
 const lab = useInspectionLab({ mitmproxy: true, squid: true, squidAuth: true, foreign: true });
 
@@ -41,7 +42,7 @@ describe('when: auto behind the org proxies injects', () => {
     // the job summary shows the verdict and the chain as presented
     expect(run.summary).toContain('### TLS inspection probes');
     expect(run.summary).toContain('🟠 org-ca');
-    expect(run.summary).toContain(`Chain presented for ${l.upstream.url}`);
+    expect(run.summary).toContain(`Chain presented for ${escapeMarkdown(l.upstream.url)}`);
     // and the injected settings make real clients work through that proxy
     const after = await runClients(clients, { env: l.jobEnv(run.env), proxy: proxy.url, upstream: l.upstream.url, workDir: l.scratch('auto') });
     expect(Object.values(after).filter((r) => !r.ok).map((r) => `${r.client}: ${r.output}`)).toEqual([]);
@@ -51,8 +52,10 @@ describe('when: auto behind the org proxies injects', () => {
     const l = lab();
     const run = await auto(l, { inputs: { 'ca-file': l.pki.paths.orgRoot }, proxy: l.squidAuth!.authUrl! });
     expect({ exit: run.exitCode, ...run.outputs }).toMatchObject({ exit: 0, injected: 'true', reason: 'inspected-org-ca' });
-    // the password never reaches the log or the summary
-    expect(`${run.stdout}${run.summary}${run.files.output}`).not.toContain(l.squidAuth!.credentials!.password);
+    // the password never reaches the log or the summary; it is only named to the runner to mask (a line never shown)
+    expect(run.stdout.split('\n')).toContain(`::add-mask::${l.squidAuth!.credentials!.password}`);
+    const shown = run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::')).join('\n');
+    expect(`${shown}${run.summary}${run.files.output}`).not.toContain(l.squidAuth!.credentials!.password);
     // without credentials, the probe reports the proxy's 407 and the step follows on-unreachable
     const denied = await auto(l, { inputs: { 'ca-file': l.pki.paths.orgRoot, 'on-unreachable': 'fail' }, proxy: l.squidAuth!.url });
     expect(denied.exitCode).toBe(1);

@@ -13,6 +13,7 @@ import type { Report } from '../../../src/leak/types.js';
 import { runAction, type ActionRun } from '../../support/inspection/action-runner.js';
 import { mintRoot } from '../../support/pki.js';
 import { build, ensureBase, push, removeBuilt } from './support.js';
+import { escapeMarkdown } from '../../../src/output/markdown.js';
 
 const org = mintRoot({ cn: 'Org Inspection Root', org: 'Org' });
 const orgFp = sha256Hex(org.der);
@@ -97,7 +98,7 @@ function expectFailureReported(run: ActionRun, reason: string): void {
   expect(run.summary).toContain('**Could not check**');
   expect(run.summary).toContain('nothing is counted clean');
   // The reason, Markdown-escaped, is in the summary.
-  expect(run.summary).toContain(report.error!.slice(0, 40).replace(/[&<>"'|`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;', '`': '&#96;' })[c]!));
+  expect(run.summary).toContain(escapeMarkdown(report.error!.slice(0, 40)));
 }
 
 describe('a leaking image', () => {

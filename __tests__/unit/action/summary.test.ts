@@ -35,13 +35,13 @@ test('says what was decided, describes the CA, and lists every variable with its
   const md = renderSummary({ decision: { act: true, reason: 'self-hosted-runner', message: 'Self-hosted runner: injected.' }, ca, injection: inj });
   expect(md).toContain('**Injected** — Self-hosted runner: injected.');
   const caRow = md.split('\n').find((l) => l.startsWith('| CN=Summary '))!;
-  expect(caRow).toMatch(/&lt;b\\?&gt;Org.*&lt;\/b\\?&gt; &#124; \\?&quot;Root/);
+  expect(caRow).toMatch(/&lt;b(&#92;)?&gt;Org.*&lt;\/b(&#92;)?&gt; &#124; (&#92;)?&quot;Root/);
   expect(caRow).not.toMatch(/<b>|"Root"/);
-  expect(caRow).toMatch(/\| `([0-9A-F]{2}:){31}[0-9A-F]{2}` \| \d{4}-\d\d-\d\d \|/);
-  for (const v of inj.plan.variables) expect(md).toContain(`| \`${v.name}\` |`);
-  expect(md).toContain('| `NODE_EXTRA_CA_CERTS` | Node.js, npm, yarn, pnpm, Bun, Deno ≥2.8 | appends → org CA alone | `/t/org-ca-1/org-ca.pem` |');
-  expect(md).toMatch(/\| `SSL_CERT_FILE` \| .* \| replaces default roots → combined bundle \|/);
-  expect(md).toMatch(/\| `JAVA_TOOL_OPTIONS` \| .* \| replaces cacerts → the JDK's roots \+ org CA \(JKS\) \|/);
+  expect(caRow).toMatch(/\| <code>([0-9A-F]{2}:){31}[0-9A-F]{2}<\/code> \| \d{4}-\d\d-\d\d \|/);
+  for (const v of inj.plan.variables) expect(md).toContain(`| <code>${v.name}</code> |`);
+  expect(md).toContain('| <code>NODE_EXTRA_CA_CERTS</code> | Node.js, npm, yarn, pnpm, Bun, Deno ≥2.8 | appends → org CA alone | <code>/t/org-ca-1/org-ca.pem</code> |');
+  expect(md).toMatch(/\| <code>SSL_CERT_FILE<\/code> \| .* \| replaces default roots → combined bundle \|/);
+  expect(md).toMatch(/\| <code>JAVA_TOOL_OPTIONS<\/code> \| .* \| replaces cacerts → the JDK's roots \+ org CA \(JKS\) \|/);
   expect(md).toMatch(/\/usr\/etc\/npmrc sets cafile .* overridden by npm_config_cafile/);
   expect(md).toMatch(/NODE_EXTRA_CA_CERTS is read once when a Node process starts/);
   expect(md).toContain('Combined bundle: 147 certificates');
@@ -91,7 +91,7 @@ test('a skipped step says why and nothing else', () => {
 test('a step failing on its decision leads with Failed and the reason', () => {
   const failure = "TLS inspection by a CA other than the one given: https://h.test/ is re-signed by 'CN=<x>'.";
   const md = renderSummary({ decision: { act: false, reason: 'ca-mismatch', message: failure }, failure, sections: [PROBES] });
-  expect(md.split('\n')[2]).toBe("**Failed** — TLS inspection by a CA other than the one given: https://h.test/ is re-signed by &#39;CN=&lt;x&gt;&#39;.");
+  expect(md.split('\n')[2]).toBe("**Failed** — TLS inspection by a CA other than the one given: https&#58;//h.test/ is re-signed by &#39;CN=&lt;x&gt;&#39;.");
 });
 
 test('a step failing before any decision writes a short summary saying why, escaped', () => {

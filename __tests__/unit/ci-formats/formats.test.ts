@@ -58,7 +58,7 @@ describe('round trips through the consumer', () => {
 describe('what a format cannot carry is refused with one line naming the variable', () => {
   test.each<[CiFormatId, string, RegExp]>([
     ['gitlab', 'NEWLINE', /^NEWLINE='\/t\/line one\\nline two\\r\\nthree\/ca\.pem' cannot go into a GitLab dotenv report: it holds a line break\./],
-    ['gitlab', 'LEADING', /^LEADING=' {2}two spaces and a tab\t' cannot go into a GitLab dotenv report: it holds white space at its start or end/],
+    ['gitlab', 'LEADING', /^LEADING=' {2}two spaces and a tab\\t' cannot go into a GitLab dotenv report: it holds white space at its start or end/],
     ['gitlab', 'DOLLAR', /^DOLLAR='.*' cannot go into a GitLab dotenv report: it holds '\$' \(GitLab expands variables/],
     ['azure', 'MACRO', /^MACRO='.*' cannot be set through ##vso\[task\.setvariable\]: Azure Pipelines expands '\$\(…\)' macros/],
   ])('%s refuses %s', (id, name, message) => {

@@ -34,7 +34,7 @@ describe('files not looked inside: a warning by default, a failure with strict, 
     const md = renderMarkdown(report);
     expect(md).toContain('**Clean**');
     expect(md).toContain('**Warning**: not looked inside');
-    expect(md).toContain('| linux/amd64 | 3 | /app/secret.zip!/inner/org.pem | encrypted zip entry |');
+    expect(md).toContain('| linux/amd64 | 3 | /app/secret.zip&#33;/inner/org.pem | encrypted zip entry |');
     expect(renderMarkdown(report, true)).toContain('**Failed**');
   });
 

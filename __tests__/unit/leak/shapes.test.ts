@@ -122,7 +122,7 @@ describe('the report of a check that could not run', () => {
 
   test('text is the one line; Markdown says nothing is counted clean', () => {
     expect(renderText(r)).toBe("FAILED: oci:/x: '/x' is an empty directory: rerun the export.");
-    expect(renderMarkdown(r)).toContain('**Could not check** `oci:/x`: &#39;/x&#39; is an empty directory');
+    expect(renderMarkdown(r)).toContain('**Could not check** <code>oci:/x</code>: &#39;/x&#39; is an empty directory');
     expect(renderMarkdown(r)).toContain('nothing is counted clean');
   });
 
