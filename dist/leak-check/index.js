@@ -81554,14 +81554,41 @@ function validate_describe(cert) {
     return `'${cert.subject}' (SHA-256 ${colonFingerprint(cert.fingerprint)})`;
 }
 /**
+ * A pin limits trust (PIN_LIMITS): of the input, only the pinned certificate and the issuers it chains to (checked by
+ * signature) are kept; every other certificate is dropped with a warning naming it, so a bundle of the org CA and
+ * something else, pinned to the org CA, never trusts the something else.
+ */
+function pinnedChain(input, pinValue, pinName) {
+    const pin = parseFingerprint(pinValue, pinName);
+    const pinned = input.find((cert) => cert.fingerprint === pin);
+    if (!pinned) {
+        const got = input.map((cert) => colonFingerprint(cert.fingerprint)).join(', ');
+        throw new CaInputError(`The CA's SHA-256 fingerprint does not match ${pinName} ${colonFingerprint(pin)}: the input has ${got}.`);
+    }
+    const keep = [pinned];
+    for (let current = pinned; !current.selfIssued;) {
+        const issuer = input.find((other) => !keep.includes(other) && isIssuedBy(current, other));
+        if (!issuer)
+            break;
+        keep.push(issuer);
+        current = issuer;
+    }
+    const dropped = input
+        .filter((cert) => !keep.some((kept) => kept.fingerprint === cert.fingerprint))
+        .map((cert) => `${validate_describe(cert)} was dropped: it is neither the certificate ${pinName} names nor an issuer of it, so it is not trusted.`);
+    return { keep, dropped };
+}
+/**
  * Checks that the input is something a TLS client may anchor on: CA certificates, valid now, matching the pin.
  * Problems that make trust impossible throw; things worth knowing come back as warnings. `pinName` is the option as
  * the caller spells it in messages: `ca-fingerprint` (action) or `--fingerprint` (CLI).
  */
-function validate_validateCa(certs, options) {
+function validate_validateCa(input, options) {
     const { now } = options;
-    if (certs.length === 0)
+    if (input.length === 0)
         throw new CaInputError('The CA input holds no certificate.');
+    const pinned = options.pin === undefined ? undefined : pinnedChain(input, options.pin, options.pinName ?? 'ca-fingerprint');
+    const certs = pinned?.keep ?? input;
     for (const cert of certs) {
         if (!cert.isCa) {
             throw new CaInputError(`Certificate ${validate_describe(cert)} is not a CA (basicConstraints CA:FALSE or absent): ` +
@@ -81574,18 +81601,8 @@ function validate_validateCa(certs, options) {
             throw new CaInputError(`CA ${validate_describe(cert)} is not valid before ${cert.notBefore.toISOString()}: check the clock, or the certificate.`);
         }
     }
-    let primary;
-    if (options.pin !== undefined) {
-        const pinName = options.pinName ?? 'ca-fingerprint';
-        const pin = parseFingerprint(options.pin, pinName);
-        primary = certs.find((cert) => cert.fingerprint === pin);
-        if (!primary) {
-            const got = certs.map((cert) => colonFingerprint(cert.fingerprint)).join(', ');
-            throw new CaInputError(`The CA's SHA-256 fingerprint does not match ${pinName} ${colonFingerprint(pin)}: the input has ${got}.`);
-        }
-    }
-    primary ??= certs.find((cert) => cert.selfIssued) ?? certs[0];
-    const warnings = [];
+    const primary = pinned?.keep[0] ?? certs.find((cert) => cert.selfIssued) ?? certs[0];
+    const warnings = [...(pinned?.dropped ?? [])];
     for (const cert of certs) {
         const daysLeft = Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
         if (daysLeft < EXPIRY_WARNING_DAYS) {

@@ -31655,14 +31655,41 @@ function describe(cert) {
     return `'${cert.subject}' (SHA-256 ${certificate_colonFingerprint(cert.fingerprint)})`;
 }
 /**
+ * A pin limits trust (PIN_LIMITS): of the input, only the pinned certificate and the issuers it chains to (checked by
+ * signature) are kept; every other certificate is dropped with a warning naming it, so a bundle of the org CA and
+ * something else, pinned to the org CA, never trusts the something else.
+ */
+function pinnedChain(input, pinValue, pinName) {
+    const pin = parseFingerprint(pinValue, pinName);
+    const pinned = input.find((cert) => cert.fingerprint === pin);
+    if (!pinned) {
+        const got = input.map((cert) => certificate_colonFingerprint(cert.fingerprint)).join(', ');
+        throw new CaInputError(`The CA's SHA-256 fingerprint does not match ${pinName} ${certificate_colonFingerprint(pin)}: the input has ${got}.`);
+    }
+    const keep = [pinned];
+    for (let current = pinned; !current.selfIssued;) {
+        const issuer = input.find((other) => !keep.includes(other) && isIssuedBy(current, other));
+        if (!issuer)
+            break;
+        keep.push(issuer);
+        current = issuer;
+    }
+    const dropped = input
+        .filter((cert) => !keep.some((kept) => kept.fingerprint === cert.fingerprint))
+        .map((cert) => `${describe(cert)} was dropped: it is neither the certificate ${pinName} names nor an issuer of it, so it is not trusted.`);
+    return { keep, dropped };
+}
+/**
  * Checks that the input is something a TLS client may anchor on: CA certificates, valid now, matching the pin.
  * Problems that make trust impossible throw; things worth knowing come back as warnings. `pinName` is the option as
  * the caller spells it in messages: `ca-fingerprint` (action) or `--fingerprint` (CLI).
  */
-function validateCa(certs, options) {
+function validateCa(input, options) {
     const { now } = options;
-    if (certs.length === 0)
+    if (input.length === 0)
         throw new CaInputError('The CA input holds no certificate.');
+    const pinned = options.pin === undefined ? undefined : pinnedChain(input, options.pin, options.pinName ?? 'ca-fingerprint');
+    const certs = pinned?.keep ?? input;
     for (const cert of certs) {
         if (!cert.isCa) {
             throw new CaInputError(`Certificate ${describe(cert)} is not a CA (basicConstraints CA:FALSE or absent): ` +
@@ -31675,18 +31702,8 @@ function validateCa(certs, options) {
             throw new CaInputError(`CA ${describe(cert)} is not valid before ${cert.notBefore.toISOString()}: check the clock, or the certificate.`);
         }
     }
-    let primary;
-    if (options.pin !== undefined) {
-        const pinName = options.pinName ?? 'ca-fingerprint';
-        const pin = parseFingerprint(options.pin, pinName);
-        primary = certs.find((cert) => cert.fingerprint === pin);
-        if (!primary) {
-            const got = certs.map((cert) => certificate_colonFingerprint(cert.fingerprint)).join(', ');
-            throw new CaInputError(`The CA's SHA-256 fingerprint does not match ${pinName} ${certificate_colonFingerprint(pin)}: the input has ${got}.`);
-        }
-    }
-    primary ??= certs.find((cert) => cert.selfIssued) ?? certs[0];
-    const warnings = [];
+    const primary = pinned?.keep[0] ?? certs.find((cert) => cert.selfIssued) ?? certs[0];
+    const warnings = [...(pinned?.dropped ?? [])];
     for (const cert of certs) {
         const daysLeft = Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
         if (daysLeft < EXPIRY_WARNING_DAYS) {
@@ -32209,6 +32226,149 @@ function scanConfigs(files, env) {
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./src/tools/host.ts
+
+
+
+
+
+function readIfFile(path) {
+    try {
+        return (0,external_node_fs_namespaceObject.statSync)(path).isFile() ? (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8') : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * The roots of the shared bundle (EXACT_TRUST): the OS store as OpenSSL sees it, which is what curl, git, Python's ssl
+ * and the other readers of a replacing variable trust by default, and nothing else (Node's bundled Mozilla roots hold
+ * roots an administrator may have left out of, or removed from, the OS store). A variable the job had pointed at a
+ * file of its own gets that file instead (src/tools/plan.ts). Only where the OS store cannot be read at all (no system
+ * store on this platform) does the bundle fall back to Node's roots, saying so.
+ */
+function runnerTrustSources() {
+    let system = [];
+    try {
+        system = external_node_tls_.getCACertificates('system');
+    }
+    catch {
+        // no OS store Node can read here
+    }
+    if (system.length)
+        return [{ label: 'OS store', pems: system }];
+    return [{ label: "Node's bundled roots (no OS store could be read)", pems: [...external_node_tls_.rootCertificates] }];
+}
+/** Node's default roots (its bundled Mozilla set and NODE_EXTRA_CA_CERTS): what npm trusts without a cafile. */
+function nodeDefaultSources() {
+    return [{ label: "Node's default roots", pems: external_node_tls_.getCACertificates('default') }];
+}
+/** Directories holding a `node` on PATH: npm's global npmrc is `<prefix>/etc/npmrc` for each of them. */
+function nodePrefixes(env) {
+    const prefixes = new Set();
+    for (const dir of (env.PATH ?? '').split(external_node_path_namespaceObject.delimiter)) {
+        if (!dir)
+            continue;
+        const node = (0,external_node_path_namespaceObject.join)(dir, process.platform === 'win32' ? 'node.exe' : 'node');
+        try {
+            prefixes.add((0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.dirname)((0,external_node_fs_namespaceObject.realpathSync)(node))));
+        }
+        catch {
+            // no node here
+        }
+    }
+    return [...prefixes];
+}
+/** Every config file that can carry a CA or switch verification off, for the tools the registry covers. */
+function readConfigFiles(env, workspace) {
+    const home = env.HOME ?? env.USERPROFILE ?? (0,external_node_os_namespaceObject.homedir)();
+    const xdg = env.XDG_CONFIG_HOME ?? (0,external_node_path_namespaceObject.join)(home, '.config');
+    const candidates = [
+        ['npmrc', env.NPM_CONFIG_GLOBALCONFIG ?? env.npm_config_globalconfig],
+        ...nodePrefixes(env).map((prefix) => ['npmrc', (0,external_node_path_namespaceObject.join)(prefix, 'etc', 'npmrc')]),
+        ['npmrc', env.NPM_CONFIG_USERCONFIG ?? env.npm_config_userconfig ?? (0,external_node_path_namespaceObject.join)(home, '.npmrc')],
+        ['npmrc', workspace && (0,external_node_path_namespaceObject.join)(workspace, '.npmrc')],
+        ['yarnrc', (0,external_node_path_namespaceObject.join)(home, '.yarnrc')],
+        ['yarnrc', workspace && (0,external_node_path_namespaceObject.join)(workspace, '.yarnrc')],
+        ['yarnrc.yml', (0,external_node_path_namespaceObject.join)(home, '.yarnrc.yml')],
+        ['yarnrc.yml', workspace && (0,external_node_path_namespaceObject.join)(workspace, '.yarnrc.yml')],
+        ['bunfig', (0,external_node_path_namespaceObject.join)(home, '.bunfig.toml')],
+        ['bunfig', (0,external_node_path_namespaceObject.join)(xdg, '.bunfig.toml')],
+        ['bunfig', workspace && (0,external_node_path_namespaceObject.join)(workspace, 'bunfig.toml')],
+        ['gitconfig', '/etc/gitconfig'],
+        ['gitconfig', (0,external_node_path_namespaceObject.join)(home, '.gitconfig')],
+        ['gitconfig', (0,external_node_path_namespaceObject.join)(xdg, 'git', 'config')],
+        ['curlrc', (0,external_node_path_namespaceObject.join)(home, '.curlrc')],
+        ['wgetrc', '/etc/wgetrc'],
+        ['wgetrc', env.WGETRC ?? (0,external_node_path_namespaceObject.join)(home, '.wgetrc')],
+        ['pip.conf', '/etc/pip.conf'],
+        ['pip.conf', env.PIP_CONFIG_FILE],
+        ['pip.conf', (0,external_node_path_namespaceObject.join)(xdg, 'pip', 'pip.conf')],
+        ['pip.conf', (0,external_node_path_namespaceObject.join)(home, '.pip', 'pip.conf')],
+    ];
+    const files = [];
+    const seen = new Set();
+    for (const [kind, path] of candidates) {
+        if (!path || seen.has(path))
+            continue;
+        seen.add(path);
+        const text = readIfFile(path);
+        if (text !== undefined)
+            files.push({ path, kind, text });
+    }
+    return files;
+}
+/** The JDK's default cacerts (JKS through JDK 17, password-less PKCS#12 from 18), or undefined where no JDK is found. */
+async function jdkCacerts(env) {
+    const homes = [];
+    if (env.JAVA_HOME)
+        homes.push(env.JAVA_HOME);
+    for (const dir of (env.PATH ?? '').split(external_node_path_namespaceObject.delimiter)) {
+        if (!dir)
+            continue;
+        try {
+            homes.push((0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.dirname)((0,external_node_fs_namespaceObject.realpathSync)((0,external_node_path_namespaceObject.join)(dir, process.platform === 'win32' ? 'java.exe' : 'java')))));
+            break;
+        }
+        catch {
+            // no java here
+        }
+    }
+    for (const home of homes) {
+        for (const rel of ['lib/security/cacerts', 'jre/lib/security/cacerts']) {
+            const path = (0,external_node_path_namespaceObject.join)(home, rel);
+            if (!(0,external_node_fs_namespaceObject.existsSync)(path))
+                continue;
+            const bytes = (0,external_node_fs_namespaceObject.readFileSync)(path);
+            try {
+                if ((0,jks/* isJavaKeystore */.P9)(bytes))
+                    return { path, entries: (0,jks/* readJks */.f2)(bytes) };
+                // Loaded only here: node-forge is large, and only JDK 18+ (PKCS#12 cacerts) needs it.
+                const { readPkcs12 } = await Promise.all(/* import() */[__nccwpck_require__.e(542), __nccwpck_require__.e(670)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5670));
+                return { path, entries: readPkcs12(bytes) };
+            }
+            catch {
+                // unreadable store: fall back to the next candidate, then to the combined bundle
+            }
+        }
+    }
+    return undefined;
+}
+/** The user's own wget2rc: WGET2RC, else ~/.wget2rc (wget2 --config). */
+function readUserWget2rc(env) {
+    const home = env.HOME ?? (0,external_node_os_namespaceObject.homedir)();
+    return readIfFile(env.WGET2RC ?? (0,external_node_path_namespaceObject.join)(home, '.wget2rc'));
+}
+function readUserWgetrc(env) {
+    const home = env.HOME ?? (0,external_node_os_namespaceObject.homedir)();
+    return readIfFile(env.WGETRC ?? (0,external_node_path_namespaceObject.join)(home, '.wgetrc'));
+}
+/** Writes a file readable by every user (apt fetches as `_apt`) into a directory made by ensureDirectory. */
+function writePublicFile(path, content) {
+    (0,external_node_fs_namespaceObject.writeFileSync)(path, content, { mode: 0o644 });
+    (0,external_node_fs_namespaceObject.chmodSync)(path, 0o644);
+}
+
 ;// CONCATENATED MODULE: ./src/tools/registry.ts
 const TOOL_REGISTRY = [
     {
@@ -32375,153 +32535,32 @@ const TOOL_REGISTRY = [
 ];
 const TOOL_IDS = [...new Set(TOOL_REGISTRY.map((entry) => entry.id))];
 
-;// CONCATENATED MODULE: ./src/tools/host.ts
+;// CONCATENATED MODULE: ./src/tools/system-bundles.ts
 
-
-
-
-
-
-function readIfFile(path) {
-    try {
-        return (0,external_node_fs_namespaceObject.statSync)(path).isFile() ? (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8') : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Node's bundled Mozilla roots, the OS store as OpenSSL sees it, and any CA file the job already points tools at. */
-function runnerTrustSources(env) {
-    const sources = [];
-    // tls.getCACertificates (Node ≥22.15/23.10): 'default' = what Node trusts now, 'system' = the OS store.
-    sources.push({ label: "Node's default roots", pems: external_node_tls_.getCACertificates('default') });
-    try {
-        sources.push({ label: 'OS store', pems: external_node_tls_.getCACertificates('system') });
-    }
-    catch {
-        sources.push({ label: 'OS store', pems: [] });
-    }
-    // Every variable that names a CA file: the bundle replaces their roots for some tools, so it must hold what they held.
-    const variables = new Set(['SSL_CERT_FILE', ...TOOL_REGISTRY.filter((e) => e.file === 'bundle' || e.file === 'ca').map((e) => e.variable)]);
-    const seenPaths = new Set();
-    for (const name of variables) {
-        const path = env[name];
-        if (!path || seenPaths.has(path))
-            continue;
-        seenPaths.add(path);
-        const text = readIfFile(path);
-        if (text !== undefined)
-            sources.push({ label: `${name} (${path})`, pems: [text] });
-    }
-    return sources;
-}
-/** Directories holding a `node` on PATH: npm's global npmrc is `<prefix>/etc/npmrc` for each of them. */
-function nodePrefixes(env) {
-    const prefixes = new Set();
-    for (const dir of (env.PATH ?? '').split(external_node_path_namespaceObject.delimiter)) {
-        if (!dir)
-            continue;
-        const node = (0,external_node_path_namespaceObject.join)(dir, process.platform === 'win32' ? 'node.exe' : 'node');
-        try {
-            prefixes.add((0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.dirname)((0,external_node_fs_namespaceObject.realpathSync)(node))));
-        }
-        catch {
-            // no node here
-        }
-    }
-    return [...prefixes];
-}
-/** Every config file that can carry a CA or switch verification off, for the tools the registry covers. */
-function readConfigFiles(env, workspace) {
-    const home = env.HOME ?? env.USERPROFILE ?? (0,external_node_os_namespaceObject.homedir)();
-    const xdg = env.XDG_CONFIG_HOME ?? (0,external_node_path_namespaceObject.join)(home, '.config');
-    const candidates = [
-        ['npmrc', env.NPM_CONFIG_GLOBALCONFIG ?? env.npm_config_globalconfig],
-        ...nodePrefixes(env).map((prefix) => ['npmrc', (0,external_node_path_namespaceObject.join)(prefix, 'etc', 'npmrc')]),
-        ['npmrc', env.NPM_CONFIG_USERCONFIG ?? env.npm_config_userconfig ?? (0,external_node_path_namespaceObject.join)(home, '.npmrc')],
-        ['npmrc', workspace && (0,external_node_path_namespaceObject.join)(workspace, '.npmrc')],
-        ['yarnrc', (0,external_node_path_namespaceObject.join)(home, '.yarnrc')],
-        ['yarnrc', workspace && (0,external_node_path_namespaceObject.join)(workspace, '.yarnrc')],
-        ['yarnrc.yml', (0,external_node_path_namespaceObject.join)(home, '.yarnrc.yml')],
-        ['yarnrc.yml', workspace && (0,external_node_path_namespaceObject.join)(workspace, '.yarnrc.yml')],
-        ['bunfig', (0,external_node_path_namespaceObject.join)(home, '.bunfig.toml')],
-        ['bunfig', (0,external_node_path_namespaceObject.join)(xdg, '.bunfig.toml')],
-        ['bunfig', workspace && (0,external_node_path_namespaceObject.join)(workspace, 'bunfig.toml')],
-        ['gitconfig', '/etc/gitconfig'],
-        ['gitconfig', (0,external_node_path_namespaceObject.join)(home, '.gitconfig')],
-        ['gitconfig', (0,external_node_path_namespaceObject.join)(xdg, 'git', 'config')],
-        ['curlrc', (0,external_node_path_namespaceObject.join)(home, '.curlrc')],
-        ['wgetrc', '/etc/wgetrc'],
-        ['wgetrc', env.WGETRC ?? (0,external_node_path_namespaceObject.join)(home, '.wgetrc')],
-        ['pip.conf', '/etc/pip.conf'],
-        ['pip.conf', env.PIP_CONFIG_FILE],
-        ['pip.conf', (0,external_node_path_namespaceObject.join)(xdg, 'pip', 'pip.conf')],
-        ['pip.conf', (0,external_node_path_namespaceObject.join)(home, '.pip', 'pip.conf')],
-    ];
-    const files = [];
-    const seen = new Set();
-    for (const [kind, path] of candidates) {
-        if (!path || seen.has(path))
-            continue;
-        seen.add(path);
-        const text = readIfFile(path);
-        if (text !== undefined)
-            files.push({ path, kind, text });
-    }
-    return files;
-}
-/** The JDK's default cacerts (JKS through JDK 17, password-less PKCS#12 from 18), or undefined where no JDK is found. */
-async function jdkCacerts(env) {
-    const homes = [];
-    if (env.JAVA_HOME)
-        homes.push(env.JAVA_HOME);
-    for (const dir of (env.PATH ?? '').split(external_node_path_namespaceObject.delimiter)) {
-        if (!dir)
-            continue;
-        try {
-            homes.push((0,external_node_path_namespaceObject.dirname)((0,external_node_path_namespaceObject.dirname)((0,external_node_fs_namespaceObject.realpathSync)((0,external_node_path_namespaceObject.join)(dir, process.platform === 'win32' ? 'java.exe' : 'java')))));
-            break;
-        }
-        catch {
-            // no java here
-        }
-    }
-    for (const home of homes) {
-        for (const rel of ['lib/security/cacerts', 'jre/lib/security/cacerts']) {
-            const path = (0,external_node_path_namespaceObject.join)(home, rel);
-            if (!(0,external_node_fs_namespaceObject.existsSync)(path))
-                continue;
-            const bytes = (0,external_node_fs_namespaceObject.readFileSync)(path);
-            try {
-                if ((0,jks/* isJavaKeystore */.P9)(bytes))
-                    return { path, entries: (0,jks/* readJks */.f2)(bytes) };
-                // Loaded only here: node-forge is large, and only JDK 18+ (PKCS#12 cacerts) needs it.
-                const { readPkcs12 } = await Promise.all(/* import() */[__nccwpck_require__.e(542), __nccwpck_require__.e(670)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5670));
-                return { path, entries: readPkcs12(bytes) };
-            }
-            catch {
-                // unreadable store: fall back to the next candidate, then to the combined bundle
-            }
-        }
-    }
-    return undefined;
-}
-/** The user's own wget2rc: WGET2RC, else ~/.wget2rc (wget2 --config). */
-function readUserWget2rc(env) {
-    const home = env.HOME ?? (0,external_node_os_namespaceObject.homedir)();
-    return readIfFile(env.WGET2RC ?? (0,external_node_path_namespaceObject.join)(home, '.wget2rc'));
-}
-function readUserWgetrc(env) {
-    const home = env.HOME ?? (0,external_node_os_namespaceObject.homedir)();
-    return readIfFile(env.WGETRC ?? (0,external_node_path_namespaceObject.join)(home, '.wgetrc'));
-}
-/** Writes a file readable by every user (apt fetches as `_apt`) into a directory made by ensureDirectory. */
-function writePublicFile(path, content) {
-    (0,external_node_fs_namespaceObject.writeFileSync)(path, content, { mode: 0o644 });
-    (0,external_node_fs_namespaceObject.chmodSync)(path, 0o644);
+/**
+ * Where Linux distributions keep their own CA bundle, the file a correctly built image already trusts. A setting that
+ * points at one of these (unmodified) is not an org-CA leak: the leak check, the Dockerfile lint and the in-build
+ * helper (with-org-ca.sh, kept equal by a unit test) all use this one list.
+ */
+const SYSTEM_BUNDLE_FILES = [
+    '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Alpine, Gentoo, Arch (also /etc/ssl/cert.pem)
+    '/etc/pki/tls/certs/ca-bundle.crt', // RHEL, Fedora, CentOS, Amazon Linux
+    '/etc/ssl/ca-bundle.pem', // openSUSE, SLES
+    '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem', // RHEL/Fedora p11-kit extract
+    '/etc/ssl/cert.pem', // Alpine, Arch, macOS, LibreSSL
+];
+/** Directories of hashed certificate links that the distribution's own tooling maintains (OpenSSL CApath). */
+const SYSTEM_BUNDLE_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs', '/etc/pki/ca-trust/extracted/pem'];
+/** Whether an absolute path (normalised here) names a distribution's own bundle file or certificate directory. */
+function isSystemBundlePath(path) {
+    if (!path.startsWith('/'))
+        return false;
+    const normalised = external_node_path_namespaceObject.posix.normalize(path).replace(/\/+$/, '') || '/';
+    return SYSTEM_BUNDLE_FILES.includes(normalised) || SYSTEM_BUNDLE_DIRS.includes(normalised);
 }
 
 ;// CONCATENATED MODULE: ./src/tools/plan.ts
+
 
 
 
@@ -32608,9 +32647,21 @@ function planInjection(input) {
                 }
                 break;
             }
-            case 'bundle':
-                add(entry, entry.variable, files.bundle);
+            case 'bundle': {
+                // A replacing variable the job had set to a file of its own: its readers trusted that file, not the OS store,
+                // so they get that file plus the org CA (EXACT_TRUST), never the OS store's roots on top.
+                const current = input.env[entry.variable]?.trim();
+                if (current && current !== files.bundle && !isSystemBundlePath(current)) {
+                    const path = keptPath(input.dir, entry.variable);
+                    kept.push({ variable: entry.variable, from: current, path });
+                    notes.push(`${entry.variable} already named '${current}': its readers keep trusting exactly its certificates, with the org CA added, in ${path}.`);
+                    add(entry, entry.variable, path);
+                }
+                else {
+                    add(entry, entry.variable, files.bundle);
+                }
                 break;
+            }
             case 'wgetrc':
                 add(entry, entry.variable, files.wgetrc);
                 break;
@@ -32644,23 +32695,27 @@ function planInjection(input) {
             }
         }
     }
-    // A configured cafile makes npm/yarn/bun ignore NODE_EXTRA_CA_CERTS: override it with the combined bundle.
+    // A configured cafile makes npm/yarn/bun ignore NODE_EXTRA_CA_CERTS: override it with Node's roots + the org CA,
+    // the set npm reads without a cafile (npm's cafile replaces Node's roots), never the OS store's.
     const nodeSelected = input.tools === undefined || input.tools.includes('node');
+    const nodeBundle = (0,external_node_path_namespaceObject.join)(input.dir, 'node-ca-bundle.pem');
+    let usesNodeBundle = false;
     if (nodeSelected) {
         const seenVariables = new Set();
         for (const override of input.caOverrides) {
             if (!override.variable) {
-                notes.push(`${override.where} sets ${override.setting} for ${override.tool}, which then ignores NODE_EXTRA_CA_CERTS and has no environment form to override: point it at ${files.bundle} or remove it.`);
+                notes.push(`${override.where} sets ${override.setting} for ${override.tool}, which then ignores NODE_EXTRA_CA_CERTS and has no environment form to override: remove it, or add the org CA to the file it names.`);
                 continue;
             }
-            notes.push(`${override.where} sets ${override.setting} for ${override.tool}, which makes it ignore NODE_EXTRA_CA_CERTS: overridden by ${override.variable} with the combined bundle.`);
+            notes.push(`${override.where} sets ${override.setting} for ${override.tool}, which makes it ignore NODE_EXTRA_CA_CERTS: overridden by ${override.variable} with Node's roots and the org CA.`);
             if (seenVariables.has(override.variable))
                 continue;
             seenVariables.add(override.variable);
-            add({ readers: override.tool, semantics: 'replace', file: 'bundle', source: 'https://docs.npmjs.com/cli/using-npm/config#cafile' }, override.variable, files.bundle);
+            add({ readers: override.tool, semantics: 'replace', file: 'bundle', source: 'https://docs.npmjs.com/cli/using-npm/config#cafile' }, override.variable, nodeBundle);
+            usesNodeBundle = true;
         }
     }
-    return { files, variables, notes, kept, ...(javaTrustStore ? { javaTrustStore } : {}) };
+    return { files: usesNodeBundle ? { ...files, nodeBundle } : files, variables, notes, kept, ...(javaTrustStore ? { javaTrustStore } : {}) };
 }
 /** The content of the generated wget2rc: the user's own (WGET2RC replaces ~/.wget2rc) plus our CA line. */
 function wget2rcContent(existing, bundlePath) {
@@ -32721,11 +32776,13 @@ async function prepareInjection(request) {
         dir,
         caOverrides: scan.caOverrides,
     });
-    const bundle = combineBundle(runnerTrustSources(request.env), request.certs);
+    const bundle = combineBundle(runnerTrustSources(), request.certs);
     // The user's store is opened before anything is written: a store that cannot be read stops the step, whole.
     const userStore = plan.javaTrustStore && plan.files.truststore ? await readUserTrustStore(plan.javaTrustStore) : undefined;
     writePublicFile(plan.files.ca, certificatesPem(request.certs));
     writePublicFile(plan.files.bundle, bundle.pem);
+    if (plan.files.nodeBundle)
+        writePublicFile(plan.files.nodeBundle, combineBundle(nodeDefaultSources(), request.certs).pem);
     for (const kept of plan.kept)
         writePublicFile(kept.path, keptContent(kept, request.certs, warnings));
     let truststoreBase;
@@ -35538,30 +35595,6 @@ async function revertSystemStores() {
         log.warning(`The org CA could not be taken out of the trust stores: ${error instanceof Error ? error.message : String(error)} ` +
             `The journal ${journalPath} still lists it; 'org-ca store remove --journal ${journalPath}' or the next run reverts it.`);
     }
-}
-
-;// CONCATENATED MODULE: ./src/tools/system-bundles.ts
-
-/**
- * Where Linux distributions keep their own CA bundle, the file a correctly built image already trusts. A setting that
- * points at one of these (unmodified) is not an org-CA leak: the leak check, the Dockerfile lint and the in-build
- * helper (with-org-ca.sh, kept equal by a unit test) all use this one list.
- */
-const SYSTEM_BUNDLE_FILES = [
-    '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Alpine, Gentoo, Arch (also /etc/ssl/cert.pem)
-    '/etc/pki/tls/certs/ca-bundle.crt', // RHEL, Fedora, CentOS, Amazon Linux
-    '/etc/ssl/ca-bundle.pem', // openSUSE, SLES
-    '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem', // RHEL/Fedora p11-kit extract
-    '/etc/ssl/cert.pem', // Alpine, Arch, macOS, LibreSSL
-];
-/** Directories of hashed certificate links that the distribution's own tooling maintains (OpenSSL CApath). */
-const SYSTEM_BUNDLE_DIRS = (/* unused pure expression or super */ null && (['/etc/ssl/certs', '/etc/pki/tls/certs', '/etc/pki/ca-trust/extracted/pem']));
-/** Whether an absolute path (normalised here) names a distribution's own bundle file or certificate directory. */
-function isSystemBundlePath(path) {
-    if (!path.startsWith('/'))
-        return false;
-    const normalised = posix.normalize(path).replace(/\/+$/, '') || '/';
-    return SYSTEM_BUNDLE_FILES.includes(normalised) || SYSTEM_BUNDLE_DIRS.includes(normalised);
 }
 
 ;// CONCATENATED MODULE: ./src/native/host.ts

@@ -5,7 +5,6 @@ import * as tls from 'node:tls';
 import type { TrustSource } from '../ca/bundle.js';
 import { isJavaKeystore, readJks, type KeystoreEntry } from '../ca/jks.js';
 import type { ConfigFile, ConfigKind } from './config-scan.js';
-import { TOOL_REGISTRY } from './registry.js';
 
 /** The machine side of injection: what the runner already trusts and configures. Kept apart from the pure plan. */
 type Env = Readonly<Record<string, string | undefined>>;
@@ -18,27 +17,27 @@ function readIfFile(path: string): string | undefined {
   }
 }
 
-/** Node's bundled Mozilla roots, the OS store as OpenSSL sees it, and any CA file the job already points tools at. */
-export function runnerTrustSources(env: Env): TrustSource[] {
-  const sources: TrustSource[] = [];
-  // tls.getCACertificates (Node ≥22.15/23.10): 'default' = what Node trusts now, 'system' = the OS store.
-  sources.push({ label: "Node's default roots", pems: tls.getCACertificates('default') });
+/**
+ * The roots of the shared bundle (EXACT_TRUST): the OS store as OpenSSL sees it, which is what curl, git, Python's ssl
+ * and the other readers of a replacing variable trust by default, and nothing else (Node's bundled Mozilla roots hold
+ * roots an administrator may have left out of, or removed from, the OS store). A variable the job had pointed at a
+ * file of its own gets that file instead (src/tools/plan.ts). Only where the OS store cannot be read at all (no system
+ * store on this platform) does the bundle fall back to Node's roots, saying so.
+ */
+export function runnerTrustSources(): TrustSource[] {
+  let system: string[] = [];
   try {
-    sources.push({ label: 'OS store', pems: tls.getCACertificates('system') });
+    system = tls.getCACertificates('system');
   } catch {
-    sources.push({ label: 'OS store', pems: [] });
+    // no OS store Node can read here
   }
-  // Every variable that names a CA file: the bundle replaces their roots for some tools, so it must hold what they held.
-  const variables = new Set(['SSL_CERT_FILE', ...TOOL_REGISTRY.filter((e) => e.file === 'bundle' || e.file === 'ca').map((e) => e.variable)]);
-  const seenPaths = new Set<string>();
-  for (const name of variables) {
-    const path = env[name];
-    if (!path || seenPaths.has(path)) continue;
-    seenPaths.add(path);
-    const text = readIfFile(path);
-    if (text !== undefined) sources.push({ label: `${name} (${path})`, pems: [text] });
-  }
-  return sources;
+  if (system.length) return [{ label: 'OS store', pems: system }];
+  return [{ label: "Node's bundled roots (no OS store could be read)", pems: [...tls.rootCertificates] }];
+}
+
+/** Node's default roots (its bundled Mozilla set and NODE_EXTRA_CA_CERTS): what npm trusts without a cafile. */
+export function nodeDefaultSources(): TrustSource[] {
+  return [{ label: "Node's default roots", pems: tls.getCACertificates('default') }];
 }
 
 /** Directories holding a `node` on PATH: npm's global npmrc is `<prefix>/etc/npmrc` for each of them. */

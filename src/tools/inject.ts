@@ -3,7 +3,7 @@ import { certificatesPem, combineBundle, pemCertificates, type Bundle } from '..
 import { sha256Hex, type Certificate } from '../ca/certificate.js';
 import { isJavaKeystore, readJks, writeJks, type KeystoreEntry } from '../ca/jks.js';
 import { scanConfigs, type ConfigScan, type InsecureSetting } from './config-scan.js';
-import { jdkCacerts, readConfigFiles, readUserWget2rc, readUserWgetrc, runnerTrustSources, writePublicFile } from './host.js';
+import { jdkCacerts, nodeDefaultSources, readConfigFiles, readUserWget2rc, readUserWgetrc, runnerTrustSources, writePublicFile } from './host.js';
 import { ensureDirectory } from '../fs/ensure-directory.js';
 import { planInjection, wget2rcContent, wgetrcContent, type JavaTrustStore, type KeptTrust, type Plan } from './plan.js';
 import type { Platform } from './registry.js';
@@ -67,13 +67,14 @@ export async function prepareInjection(request: InjectionRequest): Promise<Injec
     dir,
     caOverrides: scan.caOverrides,
   });
-  const bundle = combineBundle(runnerTrustSources(request.env), request.certs);
+  const bundle = combineBundle(runnerTrustSources(), request.certs);
 
   // The user's store is opened before anything is written: a store that cannot be read stops the step, whole.
   const userStore = plan.javaTrustStore && plan.files.truststore ? await readUserTrustStore(plan.javaTrustStore) : undefined;
 
   writePublicFile(plan.files.ca, certificatesPem(request.certs));
   writePublicFile(plan.files.bundle, bundle.pem);
+  if (plan.files.nodeBundle) writePublicFile(plan.files.nodeBundle, combineBundle(nodeDefaultSources(), request.certs).pem);
   for (const kept of plan.kept) writePublicFile(kept.path, keptContent(kept, request.certs, warnings));
   let truststoreBase: string | undefined;
   if (plan.files.truststore) {

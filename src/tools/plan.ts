@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { CaOverride } from './config-scan.js';
 import { TOOL_REGISTRY, type FileKind, type Platform, type Semantics, type ToolEntry } from './registry.js';
 import { DEFAULT_STORE_PASSWORD } from '../ca/jks.js';
+import { isSystemBundlePath } from './system-bundles.js';
 
 export interface PlannedVariable {
   readonly name: string;
@@ -18,9 +19,14 @@ export interface PlanFiles {
   readonly truststore?: string;
   readonly wgetrc?: string;
   readonly wget2rc?: string;
+  /** Node's default roots + the org CA: for a variable that replaces Node's roots (npm's cafile), present only then. */
+  readonly nodeBundle?: string;
 }
 
-/** An appending variable the job had already set: its file's certificates go, with the org CA, into `path`. */
+/**
+ * A variable the job had already set to a file (appending, or replacing a tool's roots): that file's certificates go,
+ * with the org CA, into `path`. Its readers trusted exactly that file before, so they trust that plus the org CA now.
+ */
 export interface KeptTrust {
   readonly variable: string;
   readonly from: string;
@@ -147,9 +153,20 @@ export function planInjection(input: PlanInput): Plan {
         }
         break;
       }
-      case 'bundle':
-        add(entry, entry.variable, files.bundle);
+      case 'bundle': {
+        // A replacing variable the job had set to a file of its own: its readers trusted that file, not the OS store,
+        // so they get that file plus the org CA (EXACT_TRUST), never the OS store's roots on top.
+        const current = input.env[entry.variable]?.trim();
+        if (current && current !== files.bundle && !isSystemBundlePath(current)) {
+          const path = keptPath(input.dir, entry.variable);
+          kept.push({ variable: entry.variable, from: current, path });
+          notes.push(`${entry.variable} already named '${current}': its readers keep trusting exactly its certificates, with the org CA added, in ${path}.`);
+          add(entry, entry.variable, path);
+        } else {
+          add(entry, entry.variable, files.bundle);
+        }
         break;
+      }
       case 'wgetrc':
         add(entry, entry.variable, files.wgetrc!);
         break;
@@ -184,28 +201,32 @@ export function planInjection(input: PlanInput): Plan {
     }
   }
 
-  // A configured cafile makes npm/yarn/bun ignore NODE_EXTRA_CA_CERTS: override it with the combined bundle.
+  // A configured cafile makes npm/yarn/bun ignore NODE_EXTRA_CA_CERTS: override it with Node's roots + the org CA,
+  // the set npm reads without a cafile (npm's cafile replaces Node's roots), never the OS store's.
   const nodeSelected = input.tools === undefined || input.tools.includes('node');
+  const nodeBundle = join(input.dir, 'node-ca-bundle.pem');
+  let usesNodeBundle = false;
   if (nodeSelected) {
     const seenVariables = new Set<string>();
     for (const override of input.caOverrides) {
       if (!override.variable) {
         notes.push(
-          `${override.where} sets ${override.setting} for ${override.tool}, which then ignores NODE_EXTRA_CA_CERTS and has no environment form to override: point it at ${files.bundle} or remove it.`,
+          `${override.where} sets ${override.setting} for ${override.tool}, which then ignores NODE_EXTRA_CA_CERTS and has no environment form to override: remove it, or add the org CA to the file it names.`,
         );
         continue;
       }
-      notes.push(`${override.where} sets ${override.setting} for ${override.tool}, which makes it ignore NODE_EXTRA_CA_CERTS: overridden by ${override.variable} with the combined bundle.`);
+      notes.push(`${override.where} sets ${override.setting} for ${override.tool}, which makes it ignore NODE_EXTRA_CA_CERTS: overridden by ${override.variable} with Node's roots and the org CA.`);
       if (seenVariables.has(override.variable)) continue;
       seenVariables.add(override.variable);
       add(
         { readers: override.tool, semantics: 'replace', file: 'bundle', source: 'https://docs.npmjs.com/cli/using-npm/config#cafile' },
         override.variable,
-        files.bundle,
+        nodeBundle,
       );
+      usesNodeBundle = true;
     }
   }
-  return { files, variables, notes, kept, ...(javaTrustStore ? { javaTrustStore } : {}) };
+  return { files: usesNodeBundle ? { ...files, nodeBundle } : files, variables, notes, kept, ...(javaTrustStore ? { javaTrustStore } : {}) };
 }
 
 /** The content of the generated wget2rc: the user's own (WGET2RC replaces ~/.wget2rc) plus our CA line. */

@@ -4,7 +4,7 @@
  * issuing intermediate and sending the full chain), and its post step leaves nothing behind.
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   buildDist,
   CLIENT_NAMES,
@@ -197,7 +197,8 @@ describe('npm and a global npmrc with cafile', () => {
     const machine = { NPM_CONFIG_GLOBALCONFIG: npmrc };
     const run = await main(l, { ca: l.pki.orgRoot.certPem }, machine);
     expect(run.exitCode).toBe(0);
-    expect(run.env.npm_config_cafile).toBe(run.outputs['bundle-path']);
+    // Node's roots and the org CA, the set npm reads without a cafile (not the OS store's bundle)
+    expect(run.env.npm_config_cafile).toBe(join(dirname(run.outputs['bundle-path']!), 'node-ca-bundle.pem'));
     expect(run.summary).toContain(npmrc);
     expect(run.summary).toMatch(/npm_config_cafile/);
     expect(run.summary).toMatch(/ignore NODE_EXTRA_CA_CERTS/);
@@ -222,7 +223,8 @@ describe('npm and a global npmrc with cafile', () => {
     const machineNpmrc = ['/usr/etc/npmrc', '/usr/local/etc/npmrc'].find((p) => existsSync(p) && /^\s*cafile\s*=/m.test(readFileSync(p, 'utf8')));
     if (machineNpmrc) {
       expect(run.summary).toContain(machineNpmrc);
-      expect(run.env.npm_config_cafile).toBe(run.outputs['bundle-path']);
+      // Node's roots and the org CA, the set npm reads without a cafile (not the OS store's bundle)
+    expect(run.env.npm_config_cafile).toBe(join(dirname(run.outputs['bundle-path']!), 'node-ca-bundle.pem'));
     }
     const results = await clientsVia(l, l.mitmproxy!, { ...l.jobEnv(), ...run.env }, ['npm']);
     expect(describeResult(results.npm)).toMatch(/E404/);

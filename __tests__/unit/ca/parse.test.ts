@@ -173,6 +173,26 @@ describe('validateCa', () => {
     expect(v.primary.fingerprint).toBe(sha256Hex(intermediate.der));
   });
 
+  test.each([
+    ['the root, with an unrelated CA beside it', () => root.certPem + mintRoot({ cn: 'Unrelated Root' }).certPem, () => root.der, ['root'], 1],
+    ['the intermediate, with its root and an unrelated CA', () => intermediate.certPem + root.certPem + mintRoot({ cn: 'Unrelated Root' }).certPem, () => intermediate.der, ['intermediate', 'root'], 1],
+    ['the root, whose intermediate is given too (an intermediate is not an issuer of the root)', () => intermediate.certPem + root.certPem, () => root.der, ['root'], 1],
+    ['the root, given twice', () => root.certPem + root.certPem, () => root.der, ['root'], 0],
+  ])('a pin limits trust: pinned to %s, only the pinned certificate and its issuers are kept', (_name, input, pinned, kept, dropped) => {
+    const v = validateCa(parseCertificates(input()), { now, pin: sha256Hex(pinned()), pinName: '--fingerprint' });
+    const byName: Record<string, string> = { root: sha256Hex(root.der), intermediate: sha256Hex(intermediate.der) };
+    expect(v.certs.map((c) => c.fingerprint)).toEqual(kept.map((k) => byName[k]));
+    const drops = v.warnings.filter((w) => w.includes('was dropped'));
+    expect(drops).toHaveLength(dropped);
+    for (const w of drops) expect(w).toMatch(/^'CN=.*' \(SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\) was dropped: it is neither the certificate --fingerprint names nor an issuer of it/);
+  });
+
+  test('an unrelated certificate that is expired or not a CA is dropped by the pin, not an error', () => {
+    const leaf = mintLeaf(root, { cn: 'leaf.example' });
+    const v = validateCa(parseCertificates(root.certPem + leaf.certPem), { now, pin: sha256Hex(root.der) });
+    expect(v.certs).toHaveLength(1);
+  });
+
   test('a pin mismatch fails and shows both fingerprints', () => {
     const wrong = 'ab'.repeat(32);
     const error = errorOf(() => validateCa(parseCertificates(root.certPem), { now, pin: wrong }));

@@ -70,9 +70,11 @@ describe('appending variables', () => {
     expect(injection.warnings).toEqual([`NODE_EXTRA_CA_CERTS named '${junk}', which holds no PEM certificate: it gave no trust before, and now holds the org CA alone.`]);
   });
 
-  test('the combined bundle keeps DENO_CERT certificates too', async () => {
+  test('DENO_CERT’s certificates stay Deno’s: kept in its own file, never handed to every reader of the shared bundle', async () => {
     const injection = await prepareInjection(request({ DENO_CERT: internalPem }, ['openssl', 'deno']));
-    expect(fingerprints(injection.bundle.pem)).toContain(sha256Hex(internal.der));
+    expect(fingerprints(injection.bundle.pem)).not.toContain(sha256Hex(internal.der));
+    const deno = injection.plan.variables.find((v) => v.name === 'DENO_CERT')!;
+    expect(fingerprints(readFileSync(deno.value, 'utf8'))).toContain(sha256Hex(internal.der));
   });
 });
 

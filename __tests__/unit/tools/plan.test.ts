@@ -68,7 +68,7 @@ describe('planInjection', () => {
     expect(plan.files.wgetrc).toBeUndefined();
   });
 
-  test('a cafile in an npmrc is overridden with the combined bundle, once', () => {
+  test('a cafile in an npmrc is overridden with Node’s roots and the org CA (what npm reads without it), once', () => {
     const plan = planInjection({
       ...base,
       caOverrides: [
@@ -77,7 +77,8 @@ describe('planInjection', () => {
         { where: '/w/bunfig.toml', setting: 'cafile', tool: 'bun install' },
       ],
     });
-    expect(plan.variables.filter((v) => v.name === 'npm_config_cafile').map((v) => v.value)).toEqual(['/t/org-ca-x/ca-bundle.pem']);
+    expect(plan.variables.filter((v) => v.name === 'npm_config_cafile').map((v) => v.value)).toEqual(['/t/org-ca-x/node-ca-bundle.pem']);
+    expect(plan.files.nodeBundle).toBe('/t/org-ca-x/node-ca-bundle.pem');
     expect(plan.notes.filter((n) => /npmrc sets/.test(n))).toHaveLength(2);
     expect(plan.notes.join('\n')).toMatch(/bunfig\.toml sets cafile for bun install, which then ignores NODE_EXTRA_CA_CERTS and has no environment form/);
   });
