@@ -39329,6 +39329,7 @@ function defaultCallback(err) {
 /* harmony export */   P9: () => (/* binding */ isJavaKeystore),
 /* harmony export */   Yb: () => (/* binding */ writeJks),
 /* harmony export */   f2: () => (/* binding */ readJks),
+/* harmony export */   jr: () => (/* binding */ trustAnchors),
 /* harmony export */   yE: () => (/* binding */ DEFAULT_STORE_PASSWORD)
 /* harmony export */ });
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
@@ -39345,6 +39346,10 @@ const TAG_PRIVATE_KEY = 1;
 const TAG_TRUSTED_CERT = 2;
 const TAG_SECRET_KEY = 3;
 const DEFAULT_STORE_PASSWORD = 'changeit';
+/** The entries Java's own TrustManagerFactory anchors on (JAVA_MIRROR): what a truststore built from a store may keep. */
+function trustAnchors(entries) {
+    return entries.filter((entry) => entry.trusted === true);
+}
 function isJavaKeystore(bytes) {
     if (bytes.length < 12)
         return false;
@@ -39431,13 +39436,14 @@ function readJks(bytes) {
         need(8);
         pos += 8; // creation date
         if (tag === TAG_TRUSTED_CERT) {
-            entries.push({ alias, der: certificate() });
+            entries.push({ alias, der: certificate(), trusted: true });
         }
         else if (tag === TAG_PRIVATE_KEY) {
             blob(); // the protected key: opaque here
             const chain = u32();
+            // Java trusts a key entry's own certificate (chain[0]), never the CAs above it (sun.security.validator.TrustStoreUtil).
             for (let c = 0; c < chain; c++)
-                entries.push({ alias, der: certificate() });
+                entries.push({ alias, der: certificate(), trusted: c === 0 });
         }
         else if (tag === TAG_SECRET_KEY) {
             throw new Error('JCEKS secret-key entries (serialized Java objects) cannot be read');
@@ -39464,6 +39470,16 @@ function readJks(bytes) {
 
 
 /**
+ * Oracle's trusted-key-usage bag attribute (2.16.840.1.113894.746875.1.1): what marks a PKCS#12 certificate as a
+ * TrustedCertificateEntry for Java (sun.security.pkcs12.PKCS12KeyStore). node-forge drops attributes it has no name
+ * for, so the name is registered once, the way forge registers its own.
+ */
+const TRUSTED_KEY_USAGE_OID = '2.16.840.1.113894.746875.1.1';
+const TRUSTED_KEY_USAGE_NAME = 'oracleTrustedKeyUsage';
+const oids = (node_forge__WEBPACK_IMPORTED_MODULE_0___default().pki).oids;
+oids[TRUSTED_KEY_USAGE_OID] ??= TRUSTED_KEY_USAGE_NAME;
+oids[TRUSTED_KEY_USAGE_NAME] ??= TRUSTED_KEY_USAGE_OID;
+/**
  * Certificates of a PKCS#12 store, trying the passwords Java and OpenSSL use by default. The JDK's own cacerts is a
  * password-less PKCS#12 from JDK 18 on (JDK-8275252); `undefined` and '' are the two encodings of "no password".
  */
@@ -39479,14 +39495,18 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
                     if (bag.type !== (node_forge__WEBPACK_IMPORTED_MODULE_0___default().pki).oids.certBag)
                         continue;
                     // node-forge types a bag's attributes as `any`: read the one attribute we want defensively.
-                    const names = bag.attributes?.friendlyName;
+                    const attributes = bag.attributes;
+                    const names = attributes?.friendlyName;
                     const alias = Array.isArray(names) && typeof names[0] === 'string' ? names[0] : '';
+                    // Java anchors on a certificate bag with this attribute (keytool -importcert sets it), and on a key's own
+                    // certificate (the bag sharing the key's localKeyId); the other certificates only complete chains.
+                    const trusted = attributes?.[TRUSTED_KEY_USAGE_NAME] !== undefined || attributes?.localKeyId !== undefined;
                     if (bag.cert) {
-                        entries.push({ alias, der: Buffer.from(node_forge__WEBPACK_IMPORTED_MODULE_0___default().asn1.toDer(node_forge__WEBPACK_IMPORTED_MODULE_0___default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary') });
+                        entries.push({ alias, der: Buffer.from(node_forge__WEBPACK_IMPORTED_MODULE_0___default().asn1.toDer(node_forge__WEBPACK_IMPORTED_MODULE_0___default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary'), trusted });
                     }
                     else if (bag.asn1) {
                         // forge keeps certificates whose key type it cannot parse (EC, Ed25519) as the raw certificate ASN.1
-                        entries.push({ alias, der: Buffer.from(node_forge__WEBPACK_IMPORTED_MODULE_0___default().asn1.toDer(bag.asn1).getBytes(), 'binary') });
+                        entries.push({ alias, der: Buffer.from(node_forge__WEBPACK_IMPORTED_MODULE_0___default().asn1.toDer(bag.asn1).getBytes(), 'binary'), trusted });
                     }
                 }
             }
@@ -41968,11 +41988,12 @@ async function prepareInjection(request) {
     if (plan.files.truststore) {
         const jdk = userStore ? undefined : await jdkCacerts(request.env);
         truststoreBase = userStore ? `${plan.javaTrustStore.path} (from ${plan.javaTrustStore.from})` : jdk ? jdk.path : 'the combined bundle (no JDK found)';
-        // A user's trustStore replaced cacerts on purpose: its certificates, not the JDK's, are the base.
+        // A user's trustStore replaced cacerts on purpose: its trust anchors, not the JDK's, are the base; only the entries
+        // Java itself anchors on (trustedCertEntry), never a key entry's chain (JAVA_MIRROR).
         const base = userStore
-            ? userStore
+            ? (0,jks/* trustAnchors */.jr)(userStore)
             : jdk
-                ? [...jdk.entries]
+                ? (0,jks/* trustAnchors */.jr)(jdk.entries)
                 : pemCertificates(bundle.pem).map((der) => ({ alias: `root-${sha256Hex(der).slice(0, 16)}`, der }));
         const org = request.certs.map((cert) => ({ alias: `org-ca-${cert.fingerprint.slice(0, 16)}`, der: cert.der }));
         writePublicFile(plan.files.truststore, (0,jks/* writeJks */.Yb)(uniqueEntries([...base, ...org])));

@@ -32789,11 +32789,12 @@ async function prepareInjection(request) {
     if (plan.files.truststore) {
         const jdk = userStore ? undefined : await jdkCacerts(request.env);
         truststoreBase = userStore ? `${plan.javaTrustStore.path} (from ${plan.javaTrustStore.from})` : jdk ? jdk.path : 'the combined bundle (no JDK found)';
-        // A user's trustStore replaced cacerts on purpose: its certificates, not the JDK's, are the base.
+        // A user's trustStore replaced cacerts on purpose: its trust anchors, not the JDK's, are the base; only the entries
+        // Java itself anchors on (trustedCertEntry), never a key entry's chain (JAVA_MIRROR).
         const base = userStore
-            ? userStore
+            ? (0,jks/* trustAnchors */.jr)(userStore)
             : jdk
-                ? [...jdk.entries]
+                ? (0,jks/* trustAnchors */.jr)(jdk.entries)
                 : pemCertificates(bundle.pem).map((der) => ({ alias: `root-${sha256Hex(der).slice(0, 16)}`, der }));
         const org = request.certs.map((cert) => ({ alias: `org-ca-${cert.fingerprint.slice(0, 16)}`, der: cert.der }));
         writePublicFile(plan.files.truststore, (0,jks/* writeJks */.Yb)(uniqueEntries([...base, ...org])));
@@ -36711,6 +36712,7 @@ async function run() {
 /* harmony export */   P9: () => (/* binding */ isJavaKeystore),
 /* harmony export */   Yb: () => (/* binding */ writeJks),
 /* harmony export */   f2: () => (/* binding */ readJks),
+/* harmony export */   jr: () => (/* binding */ trustAnchors),
 /* harmony export */   yE: () => (/* binding */ DEFAULT_STORE_PASSWORD)
 /* harmony export */ });
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
@@ -36727,6 +36729,10 @@ const TAG_PRIVATE_KEY = 1;
 const TAG_TRUSTED_CERT = 2;
 const TAG_SECRET_KEY = 3;
 const DEFAULT_STORE_PASSWORD = 'changeit';
+/** The entries Java's own TrustManagerFactory anchors on (JAVA_MIRROR): what a truststore built from a store may keep. */
+function trustAnchors(entries) {
+    return entries.filter((entry) => entry.trusted === true);
+}
 function isJavaKeystore(bytes) {
     if (bytes.length < 12)
         return false;
@@ -36813,13 +36819,14 @@ function readJks(bytes) {
         need(8);
         pos += 8; // creation date
         if (tag === TAG_TRUSTED_CERT) {
-            entries.push({ alias, der: certificate() });
+            entries.push({ alias, der: certificate(), trusted: true });
         }
         else if (tag === TAG_PRIVATE_KEY) {
             blob(); // the protected key: opaque here
             const chain = u32();
+            // Java trusts a key entry's own certificate (chain[0]), never the CAs above it (sun.security.validator.TrustStoreUtil).
             for (let c = 0; c < chain; c++)
-                entries.push({ alias, der: certificate() });
+                entries.push({ alias, der: certificate(), trusted: c === 0 });
         }
         else if (tag === TAG_SECRET_KEY) {
             throw new Error('JCEKS secret-key entries (serialized Java objects) cannot be read');

@@ -15,6 +15,17 @@ export const DEFAULT_STORE_PASSWORD = 'changeit';
 export interface KeystoreEntry {
   readonly alias: string;
   readonly der: Buffer;
+  /**
+   * Whether Java's TrustManagerFactory takes the certificate as a trust anchor (sun.security.validator.TrustStoreUtil):
+   * a trusted certificate entry (JKS trustedCertEntry; PKCS#12 with Oracle's trusted-key-usage attribute), or the first
+   * certificate of a private key entry's chain. The CAs further up a key entry's chain are not anchors.
+   */
+  readonly trusted?: boolean;
+}
+
+/** The entries Java's own TrustManagerFactory anchors on (JAVA_MIRROR): what a truststore built from a store may keep. */
+export function trustAnchors(entries: readonly KeystoreEntry[]): KeystoreEntry[] {
+  return entries.filter((entry) => entry.trusted === true);
 }
 
 export function isJavaKeystore(bytes: Buffer): boolean {
@@ -100,11 +111,12 @@ export function readJks(bytes: Buffer): KeystoreEntry[] {
     need(8);
     pos += 8; // creation date
     if (tag === TAG_TRUSTED_CERT) {
-      entries.push({ alias, der: certificate() });
+      entries.push({ alias, der: certificate(), trusted: true });
     } else if (tag === TAG_PRIVATE_KEY) {
       blob(); // the protected key: opaque here
       const chain = u32();
-      for (let c = 0; c < chain; c++) entries.push({ alias, der: certificate() });
+      // Java trusts a key entry's own certificate (chain[0]), never the CAs above it (sun.security.validator.TrustStoreUtil).
+      for (let c = 0; c < chain; c++) entries.push({ alias, der: certificate(), trusted: c === 0 });
     } else if (tag === TAG_SECRET_KEY) {
       throw new Error('JCEKS secret-key entries (serialized Java objects) cannot be read');
     } else {

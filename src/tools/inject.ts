@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { certificatesPem, combineBundle, pemCertificates, type Bundle } from '../ca/bundle.js';
 import { sha256Hex, type Certificate } from '../ca/certificate.js';
-import { isJavaKeystore, readJks, writeJks, type KeystoreEntry } from '../ca/jks.js';
+import { isJavaKeystore, readJks, trustAnchors, writeJks, type KeystoreEntry } from '../ca/jks.js';
 import { scanConfigs, type ConfigScan, type InsecureSetting } from './config-scan.js';
 import { jdkCacerts, nodeDefaultSources, readConfigFiles, readUserWget2rc, readUserWgetrc, runnerTrustSources, writePublicFile } from './host.js';
 import { ensureDirectory } from '../fs/ensure-directory.js';
@@ -80,11 +80,12 @@ export async function prepareInjection(request: InjectionRequest): Promise<Injec
   if (plan.files.truststore) {
     const jdk = userStore ? undefined : await jdkCacerts(request.env);
     truststoreBase = userStore ? `${plan.javaTrustStore!.path} (from ${plan.javaTrustStore!.from})` : jdk ? jdk.path : 'the combined bundle (no JDK found)';
-    // A user's trustStore replaced cacerts on purpose: its certificates, not the JDK's, are the base.
+    // A user's trustStore replaced cacerts on purpose: its trust anchors, not the JDK's, are the base; only the entries
+    // Java itself anchors on (trustedCertEntry), never a key entry's chain (JAVA_MIRROR).
     const base: KeystoreEntry[] = userStore
-      ? userStore
+      ? trustAnchors(userStore)
       : jdk
-        ? [...jdk.entries]
+        ? trustAnchors(jdk.entries)
         : pemCertificates(bundle.pem).map((der) => ({ alias: `root-${sha256Hex(der).slice(0, 16)}`, der }));
     const org = request.certs.map((cert) => ({ alias: `org-ca-${cert.fingerprint.slice(0, 16)}`, der: cert.der }));
     writePublicFile(plan.files.truststore, writeJks(uniqueEntries([...base, ...org])));

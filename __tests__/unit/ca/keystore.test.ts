@@ -32,8 +32,8 @@ test('writeJks output reads back entry by entry', () => {
   ]);
   expect(isJavaKeystore(jks)).toBe(true);
   expect(readJks(jks)).toEqual([
-    { alias: 'a', der: a.der },
-    { alias: 'b', der: b.der },
+    { alias: 'a', der: a.der, trusted: true },
+    { alias: 'b', der: b.der, trusted: true },
   ]);
 });
 
@@ -54,7 +54,7 @@ test('readJks reads a keystore made by keytool itself', () => {
   const path = join(dir, 'keytool.jks');
   writeFileSync(pem, a.certPem);
   execFileSync('keytool', ['-importcert', '-noprompt', '-alias', 'orgroot', '-file', pem, '-keystore', path, '-storepass', 'changeit', '-storetype', 'JKS'], { stdio: 'pipe' });
-  expect(readJks(readFileSync(path))).toEqual([{ alias: 'orgroot', der: a.der }]);
+  expect(readJks(readFileSync(path))).toEqual([{ alias: 'orgroot', der: a.der, trusted: true }]);
 });
 
 test('readJks fails on truncation instead of returning what it got', () => {

@@ -94,7 +94,9 @@ describe("the user's own Java trustStore", () => {
     ['type left to the JVM (JDK 9+ detects it)', (p: string) => `-Djavax.net.ssl.trustStore=${p} -Djavax.net.ssl.trustStorePassword=s3cret`],
   ])('PKCS#12 with a password, %s', async (_label, options) => {
     const p12 = join(work, `user-${++n}.p12`);
-    execFileSync('openssl', ['pkcs12', '-export', '-nokeys', '-in', internalPem, '-out', p12, '-passout', 'pass:s3cret']);
+    // keytool marks an imported certificate as trusted (Oracle's trusted-key-usage attribute); Java anchors on nothing
+    // else in a PKCS#12 store, so neither does org-ca (an `openssl pkcs12 -export -nokeys` store anchors nothing).
+    execFileSync('keytool', ['-importcert', '-noprompt', '-alias', 'internal', '-file', internalPem, '-keystore', p12, '-storepass', 's3cret', '-storetype', 'PKCS12'], { stdio: 'pipe' });
     const injection = await prepareInjection(request({ JDK_JAVA_OPTIONS: options(p12) }, ['java']));
     expect(storeEntries(injection.plan.files.truststore!)).toEqual([sha256Hex(internal.der), sha256Hex(org.der)].sort());
     expect(injection.plan.variables.find((v) => v.name === 'JDK_JAVA_OPTIONS')?.value).toBe('');
