@@ -39527,7 +39527,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2882);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8926);
 
 
 // Checked before anything else runs: the modules load on an older Node, but the OS store reads as empty there.
@@ -39545,7 +39545,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2882:
+/***/ 8926:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46556,6 +46556,9 @@ function hitsThroughHardlinks(hits, hardlinks) {
 ;// CONCATENATED MODULE: external "node:http"
 const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_namespaceObject);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
 ;// CONCATENATED MODULE: ./src/leak/registry/wire.ts
 /**
  * One HTTP/1.1 GET per TLS connection, read without Node's http module.
@@ -46874,6 +46877,7 @@ function wireGet(open, request) {
 
 
 
+
 class RegistryError extends Error {
     constructor(message) {
         super(message);
@@ -46942,13 +46946,17 @@ function client_opener(url, env, trust, timeoutMs, timeoutError) {
             secured.once('secureConnect', () => settle(null, secured));
         };
         const proxy = route.kind === 'direct' ? undefined : route;
+        // PROXY_TLS: an https:// proxy is spoken to over TLS first, verified against the same trust as the registry, so
+        // the CONNECT and its Proxy-Authorization never cross the network in clear.
+        const overTls = proxy?.protocol === 'https:';
         const connect = proxy
-            ? external_node_http_default().request({
+            ? (overTls ? (external_node_https_default()) : (external_node_http_default())).request({
                 host: proxy.host,
                 port: proxy.port,
                 method: 'CONNECT',
                 path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
                 headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
+                ...(overTls ? { secureContext: trust, rejectUnauthorized: true, servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host, agent: false } : {}),
             })
             : undefined;
         if (!proxy || !connect)
@@ -46960,7 +46968,7 @@ function client_opener(url, env, trust, timeoutMs, timeoutError) {
             else
                 secure(socket);
         });
-        connect.once('error', (error) => settle(error));
+        connect.once('error', (error) => settle(overTls ? new RegistryError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`) : error));
         connect.end();
     });
 }
@@ -51564,6 +51572,17 @@ public class OrgCaDoctor { public static void main(String[] a) throws Exception 
  * value, and the route already applied NO_PROXY. Basic proxy auth over CONNECT is off by default in the JDK
  * (jdk.http.auth.tunneling.disabledSchemes=Basic); the credentials go to the child in its environment, not argv.
  */
+/**
+ * PROXY_TLS: the clients that cannot speak TLS to a proxy (Java's HttpsURLConnection, Python's urllib: measured, both
+ * send CONNECT and Proxy-Authorization in clear to an https:// proxy). For an https:// proxy the doctor refuses to
+ * run them, in one line, rather than hand them the credentials; curl, git and Node speak TLS to it.
+ */
+function proxyTlsRefusal(client, url, env) {
+    const route = routeFor(parseTarget(url), env);
+    if (route.kind !== 'proxy' || route.protocol !== 'https:')
+        return undefined;
+    return `${client} cannot speak TLS to the https:// proxy ${route.display}: org-ca will not send the proxy credentials in clear; check ${client} behind this proxy through an http:// proxy address, or with your build tool's own settings.`;
+}
 function javaProxy(url, env) {
     const route = routeFor(parseTarget(url), env);
     if (route.kind !== 'proxy')
@@ -51591,6 +51610,9 @@ const CLIENTS = [
         bin: 'python3',
         version: (env) => firstLine(['python3', '--version'], env),
         async run(url, env, _dir, timeoutMs) {
+            const refused = proxyTlsRefusal('python3', url, env);
+            if (refused)
+                return { ok: false, text: refused };
             const r = await exec(['python3', '-c', PY_SCRIPT, url], env, timeoutMs);
             return { ok: r.code === 0, text: lastLines(r.out, 1) };
         },
@@ -51628,6 +51650,9 @@ const CLIENTS = [
         async run(url, env, dir, timeoutMs) {
             const source = (0,external_node_path_namespaceObject.join)(dir, 'OrgCaDoctor.java');
             (0,external_node_fs_namespaceObject.writeFileSync)(source, JAVA_SOURCE);
+            const refused = proxyTlsRefusal('java', url, env);
+            if (refused)
+                return { ok: false, text: refused };
             const proxy = javaProxy(url, env);
             const r = await exec(['java', ...proxy.flags, source, url], { ...env, ...proxy.env }, timeoutMs);
             // JAVA_TOOL_OPTIONS makes the JVM print "Picked up JAVA_TOOL_OPTIONS: …" first; that is not the answer.

@@ -67696,7 +67696,7 @@ function defaultCallback(err) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5355);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6385);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -67715,7 +67715,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5355:
+/***/ 6385:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75896,6 +75896,9 @@ function hitsThroughHardlinks(hits, hardlinks) {
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
 var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
@@ -76454,6 +76457,7 @@ function wireGet(open, request) {
 
 
 
+
 class RegistryError extends Error {
     constructor(message) {
         super(message);
@@ -76522,13 +76526,17 @@ function client_opener(url, env, trust, timeoutMs, timeoutError) {
             secured.once('secureConnect', () => settle(null, secured));
         };
         const proxy = route.kind === 'direct' ? undefined : route;
+        // PROXY_TLS: an https:// proxy is spoken to over TLS first, verified against the same trust as the registry, so
+        // the CONNECT and its Proxy-Authorization never cross the network in clear.
+        const overTls = proxy?.protocol === 'https:';
         const connect = proxy
-            ? external_node_http_default().request({
+            ? (overTls ? (external_node_https_default()) : (external_node_http_default())).request({
                 host: proxy.host,
                 port: proxy.port,
                 method: 'CONNECT',
                 path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
                 headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
+                ...(overTls ? { secureContext: trust, rejectUnauthorized: true, servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host, agent: false } : {}),
             })
             : undefined;
         if (!proxy || !connect)
@@ -76540,7 +76548,7 @@ function client_opener(url, env, trust, timeoutMs, timeoutError) {
             else
                 secure(socket);
         });
-        connect.once('error', (error) => settle(error));
+        connect.once('error', (error) => settle(overTls ? new RegistryError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`) : error));
         connect.end();
     });
 }

@@ -37043,6 +37043,9 @@ function offer_hitsThroughHardlinks(hits, hardlinks) {
 ;// CONCATENATED MODULE: external "node:http"
 const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
 var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_namespaceObject);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
 ;// CONCATENATED MODULE: external "node:tls"
 const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
 var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_namespaceObject);
@@ -37601,6 +37604,7 @@ function wireGet(open, request) {
 
 
 
+
 class RegistryError extends Error {
     constructor(message) {
         super(message);
@@ -37669,13 +37673,17 @@ function client_opener(url, env, trust, timeoutMs, timeoutError) {
             secured.once('secureConnect', () => settle(null, secured));
         };
         const proxy = route.kind === 'direct' ? undefined : route;
+        // PROXY_TLS: an https:// proxy is spoken to over TLS first, verified against the same trust as the registry, so
+        // the CONNECT and its Proxy-Authorization never cross the network in clear.
+        const overTls = proxy?.protocol === 'https:';
         const connect = proxy
-            ? external_node_http_default().request({
+            ? (overTls ? (external_node_https_default()) : (external_node_http_default())).request({
                 host: proxy.host,
                 port: proxy.port,
                 method: 'CONNECT',
                 path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
                 headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
+                ...(overTls ? { secureContext: trust, rejectUnauthorized: true, servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host, agent: false } : {}),
             })
             : undefined;
         if (!proxy || !connect)
@@ -37687,7 +37695,7 @@ function client_opener(url, env, trust, timeoutMs, timeoutError) {
             else
                 secure(socket);
         });
-        connect.once('error', (error) => settle(error));
+        connect.once('error', (error) => settle(overTls ? new RegistryError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`) : error));
         connect.end();
     });
 }

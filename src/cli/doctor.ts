@@ -128,6 +128,17 @@ public class OrgCaDoctor { public static void main(String[] a) throws Exception 
  * value, and the route already applied NO_PROXY. Basic proxy auth over CONNECT is off by default in the JDK
  * (jdk.http.auth.tunneling.disabledSchemes=Basic); the credentials go to the child in its environment, not argv.
  */
+/**
+ * PROXY_TLS: the clients that cannot speak TLS to a proxy (Java's HttpsURLConnection, Python's urllib: measured, both
+ * send CONNECT and Proxy-Authorization in clear to an https:// proxy). For an https:// proxy the doctor refuses to
+ * run them, in one line, rather than hand them the credentials; curl, git and Node speak TLS to it.
+ */
+export function proxyTlsRefusal(client: string, url: string, env: Env): string | undefined {
+  const route = routeFor(parseTarget(url), env);
+  if (route.kind !== 'proxy' || route.protocol !== 'https:') return undefined;
+  return `${client} cannot speak TLS to the https:// proxy ${route.display}: org-ca will not send the proxy credentials in clear; check ${client} behind this proxy through an http:// proxy address, or with your build tool's own settings.`;
+}
+
 export function javaProxy(url: string, env: Env): { flags: string[]; env: Env } {
   const route = routeFor(parseTarget(url), env);
   if (route.kind !== 'proxy') return { flags: [], env: {} };
@@ -154,6 +165,8 @@ const CLIENTS: readonly Client[] = [
     bin: 'python3',
     version: (env) => firstLine(['python3', '--version'], env),
     async run(url, env, _dir, timeoutMs) {
+      const refused = proxyTlsRefusal('python3', url, env);
+      if (refused) return { ok: false, text: refused };
       const r = await exec(['python3', '-c', PY_SCRIPT, url], env, timeoutMs);
       return { ok: r.code === 0, text: lastLines(r.out, 1) };
     },
@@ -191,6 +204,8 @@ const CLIENTS: readonly Client[] = [
     async run(url, env, dir, timeoutMs) {
       const source = join(dir, 'OrgCaDoctor.java');
       writeFileSync(source, JAVA_SOURCE);
+      const refused = proxyTlsRefusal('java', url, env);
+      if (refused) return { ok: false, text: refused };
       const proxy = javaProxy(url, env);
       const r = await exec(['java', ...proxy.flags, source, url], { ...env, ...proxy.env }, timeoutMs);
       // JAVA_TOOL_OPTIONS makes the JVM print "Picked up JAVA_TOOL_OPTIONS: …" first; that is not the answer.

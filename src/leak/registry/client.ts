@@ -5,6 +5,7 @@
  * registry's Authorization; 429/5xx and dropped connections retried with backoff. Every failure is one line.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
@@ -103,13 +104,17 @@ function opener(url: URL, env: Env, trust: tls.SecureContext, timeoutMs: number,
         secured.once('secureConnect', () => settle(null, secured));
       };
       const proxy = route.kind === 'direct' ? undefined : route;
+      // PROXY_TLS: an https:// proxy is spoken to over TLS first, verified against the same trust as the registry, so
+      // the CONNECT and its Proxy-Authorization never cross the network in clear.
+      const overTls = proxy?.protocol === 'https:';
       const connect = proxy
-        ? http.request({
+        ? (overTls ? https : http).request({
             host: proxy.host,
             port: proxy.port,
             method: 'CONNECT',
             path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
             headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
+            ...(overTls ? { secureContext: trust, rejectUnauthorized: true, servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host, agent: false } : {}),
           })
         : undefined;
       if (!proxy || !connect) return secure();
@@ -118,7 +123,9 @@ function opener(url: URL, env: Env, trust: tls.SecureContext, timeoutMs: number,
         if (res.statusCode !== 200) settle(new RegistryError(`the proxy ${proxy.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
         else secure(socket);
       });
-      connect.once('error', (error) => settle(error));
+      connect.once('error', (error) =>
+        settle(overTls ? new RegistryError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`) : error),
+      );
       connect.end();
     });
 }
