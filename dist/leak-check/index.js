@@ -78763,6 +78763,14 @@ const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
 const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
 const MAX_MANIFEST = 4 * 1024 * 1024;
+/**
+ * A hostile registry can answer with an index of a million manifests, referrers that name more referrers, or
+ * manifests listing blob after blob: each would be fetched. These bound the metadata requests and the blobs of one
+ * check; going over fails closed with one line naming the bound and its flag, never "clean". Real images use a few
+ * dozen requests (an index of 8 platforms with attestations and cosign tag probes: about 60).
+ */
+const DEFAULT_MAX_REGISTRY_REQUESTS = 1024;
+const MAX_REGISTRY_BLOBS = 16_384;
 /** Blobs that are not image layers (configs, in-toto documents, artifacts) are read whole, up to this size. */
 const MAX_SMALL_BLOB = 64 * 1024 * 1024;
 function check(res, what, ref) {
@@ -78784,6 +78792,16 @@ async function readRegistryImage(options) {
     const members = new Map();
     const blobQueue = new Map();
     let manifests = 0;
+    let requests = 0;
+    const maxRequests = options.maxRequests ?? DEFAULT_MAX_REGISTRY_REQUESTS;
+    /** Every metadata request of the check goes through here, and counts. */
+    const get = (path, accept) => {
+        requests += 1;
+        if (requests > maxRequests) {
+            throw new RegistryError(`${label}: over ${maxRequests} manifest and referrer requests (the registry keeps naming more); nothing is counted clean: raise --max-registry-requests if this image is really that large`);
+        }
+        return client.get(path, accept);
+    };
     const keep = (name, bytes) => {
         members.set(name, { name, type: 'file', blob: { kind: 'bytes', bytes, size: bytes.length } });
     };
@@ -78791,7 +78809,7 @@ async function readRegistryImage(options) {
     const save = (digest, bytes) => keep(memberOf(digest), bytes);
     /** A manifest or index by tag or digest: read whole (bounded), verified against its digest, saved as a blob. */
     const fetchManifest = async (reference, expected) => {
-        const res = await client.get(`${base}/manifests/${reference}`, ACCEPT);
+        const res = await get(`${base}/manifests/${reference}`, ACCEPT);
         check(res, 'manifest', `${label}${reference.startsWith('sha256:') && !label.includes(reference) ? ` (${reference})` : ''}`);
         const text = await readText(res.body, MAX_MANIFEST);
         const bytes = Buffer.from(text, 'utf8');
@@ -78853,6 +78871,8 @@ async function readRegistryImage(options) {
                 blobQueue.set(config.digest, config);
             for (const layer of m.doc.layers ?? [])
                 blobQueue.set(layer.digest, layer);
+            if (blobQueue.size > MAX_REGISTRY_BLOBS)
+                throw new RegistryError(`${label}: its manifests name over ${MAX_REGISTRY_BLOBS} blobs; nothing is counted clean`);
         }
         return m;
     };
@@ -78862,7 +78882,7 @@ async function readRegistryImage(options) {
     for (const subject of [...walked]) {
         const hex = subject.slice('sha256:'.length);
         let list = [];
-        const res = await client.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
+        const res = await get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
         if (res.status === 200) {
             const doc = JSON.parse(await readText(res.body, MAX_MANIFEST));
             list = doc.manifests ?? [];
@@ -78871,7 +78891,7 @@ async function readRegistryImage(options) {
             res.body.destroy();
             if (res.status !== 404)
                 check(res, 'referrers', `${label} (${subject})`);
-            const tagged = await client.get(`${base}/manifests/sha256-${hex}`, ACCEPT);
+            const tagged = await get(`${base}/manifests/sha256-${hex}`, ACCEPT);
             if (tagged.status === 200) {
                 tagged.body.destroy();
                 const index = await fetchManifest(`sha256-${hex}`);
@@ -78886,7 +78906,7 @@ async function readRegistryImage(options) {
         // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
         for (const suffix of ['sig', 'att', 'sbom']) {
             const tag = `sha256-${hex}.${suffix}`;
-            const res = await client.get(`${base}/manifests/${tag}`, ACCEPT);
+            const res = await get(`${base}/manifests/${tag}`, ACCEPT);
             res.body.destroy();
             if (res.status === 404)
                 continue;
@@ -79002,6 +79022,7 @@ async function openRegistryImage(image, extraCa, options = {}) {
         ...(options.retries !== undefined ? { retries: options.retries } : {}),
         ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.maxRequests !== undefined ? { maxRequests: options.maxRequests } : {}),
     });
 }
 

@@ -34,6 +34,8 @@ Options:
   --username USER         registry user (default: from the docker config / credential helper)
   --password-stdin        read the registry password or token from standard input
   --platform OS/ARCH      check only this platform of a registry index (default: every platform)
+  --max-registry-requests N  bound on the manifest and referrer requests to a registry (default 1024; over it the
+                          check fails: a registry that keeps naming more manifests is never read forever)
   --strict                fail when a file inside the image could not be looked inside (default: warn)
 ${LIMIT_OPTIONS.map((o) => `  --${`${o.name} ${o.kind === 'bytes' ? 'SIZE' : 'N'}`.padEnd(28)} ${o.help} (default ${describeDefault(o.name)})`).join('\n')}
   -h, --help              this help
@@ -65,6 +67,7 @@ export const leakCheckCommand: Command = {
         username: { type: 'string' },
         'password-stdin': { type: 'boolean' },
         platform: { type: 'string' },
+        'max-registry-requests': { type: 'string' },
       },
       true,
     );
@@ -85,7 +88,13 @@ export const leakCheckCommand: Command = {
     if (values['password-stdin'] && !values.username) throw new UsageError('leak-check: --password-stdin needs --username');
     const password = values['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined;
     const credentials = values.username !== undefined && password !== undefined ? { username: values.username, password } : undefined;
-    const registry = { ...(credentials ? { credentials } : {}), ...(values.platform ? { platform: values.platform } : {}) };
+    const maxRequests = values['max-registry-requests'];
+    if (maxRequests !== undefined && !/^[1-9]\d{0,6}$/.test(maxRequests)) throw new UsageError(`leak-check: --max-registry-requests '${maxRequests}' is not a whole number from 1 to 9999999`);
+    const registry = {
+      ...(credentials ? { credentials } : {}),
+      ...(values.platform ? { platform: values.platform } : {}),
+      ...(maxRequests ? { maxRequests: Number(maxRequests) } : {}),
+    };
     const image = positionals[0]!;
     let report: Report;
     let failure: Error | undefined;

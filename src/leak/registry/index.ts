@@ -22,6 +22,7 @@ export interface RegistrySourceOptions {
   readonly retries?: number;
   readonly backoffMs?: number;
   readonly timeoutMs?: number;
+  readonly maxRequests?: number;
 }
 
 /** DER certificates as PEM, for the TLS trust store. */
@@ -50,5 +51,6 @@ export async function openRegistryImage(image: string, extraCa: readonly string[
     ...(options.retries !== undefined ? { retries: options.retries } : {}),
     ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.maxRequests !== undefined ? { maxRequests: options.maxRequests } : {}),
   });
 }

@@ -32,7 +32,18 @@ export interface PullOptions extends Omit<ClientOptions, 'host' | 'repository'> 
   /** `os/arch[/variant]`: only that platform of an index (its attestations too); default every platform. */
   readonly platform?: string;
   readonly parallel?: number;
+  /** Bound on the manifest, index, referrer and tag requests of one check (REGISTRY_BOUNDS); default 1024. */
+  readonly maxRequests?: number;
 }
+
+/**
+ * A hostile registry can answer with an index of a million manifests, referrers that name more referrers, or
+ * manifests listing blob after blob: each would be fetched. These bound the metadata requests and the blobs of one
+ * check; going over fails closed with one line naming the bound and its flag, never "clean". Real images use a few
+ * dozen requests (an index of 8 platforms with attestations and cosign tag probes: about 60).
+ */
+export const DEFAULT_MAX_REGISTRY_REQUESTS = 1024;
+export const MAX_REGISTRY_BLOBS = 16_384;
 
 /** Blobs that are not image layers (configs, in-toto documents, artifacts) are read whole, up to this size. */
 const MAX_SMALL_BLOB = 64 * 1024 * 1024;
@@ -63,6 +74,16 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
   const members = new Map<string, Member>();
   const blobQueue = new Map<string, Descriptor>();
   let manifests = 0;
+  let requests = 0;
+  const maxRequests = options.maxRequests ?? DEFAULT_MAX_REGISTRY_REQUESTS;
+  /** Every metadata request of the check goes through here, and counts. */
+  const get = (path: string, accept: string): ReturnType<RegistryClient['get']> => {
+    requests += 1;
+    if (requests > maxRequests) {
+      throw new RegistryError(`${label}: over ${maxRequests} manifest and referrer requests (the registry keeps naming more); nothing is counted clean: raise --max-registry-requests if this image is really that large`);
+    }
+    return client.get(path, accept);
+  };
 
   const keep = (name: string, bytes: Buffer): void => {
     members.set(name, { name, type: 'file', blob: { kind: 'bytes', bytes, size: bytes.length } });
@@ -72,7 +93,7 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
 
   /** A manifest or index by tag or digest: read whole (bounded), verified against its digest, saved as a blob. */
   const fetchManifest = async (reference: string, expected?: string): Promise<{ digest: string; mediaType: string; doc: Record<string, unknown>; size: number }> => {
-    const res = await client.get(`${base}/manifests/${reference}`, ACCEPT);
+    const res = await get(`${base}/manifests/${reference}`, ACCEPT);
     check(res, 'manifest', `${label}${reference.startsWith('sha256:') && !label.includes(reference) ? ` (${reference})` : ''}`);
     const text = await readText(res.body, MAX_MANIFEST);
     const bytes = Buffer.from(text, 'utf8');
@@ -124,6 +145,7 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
       const config = m.doc.config as Descriptor | undefined;
       if (config?.digest) blobQueue.set(config.digest, config);
       for (const layer of (m.doc.layers as Descriptor[] | undefined) ?? []) blobQueue.set(layer.digest, layer);
+      if (blobQueue.size > MAX_REGISTRY_BLOBS) throw new RegistryError(`${label}: its manifests name over ${MAX_REGISTRY_BLOBS} blobs; nothing is counted clean`);
     }
     return m;
   };
@@ -135,14 +157,14 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
   for (const subject of [...walked]) {
     const hex = subject.slice('sha256:'.length);
     let list: Descriptor[] = [];
-    const res = await client.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
+    const res = await get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
     if (res.status === 200) {
       const doc = JSON.parse(await readText(res.body, MAX_MANIFEST)) as { manifests?: Descriptor[] };
       list = doc.manifests ?? [];
     } else {
       res.body.destroy();
       if (res.status !== 404) check(res, 'referrers', `${label} (${subject})`);
-      const tagged = await client.get(`${base}/manifests/sha256-${hex}`, ACCEPT);
+      const tagged = await get(`${base}/manifests/sha256-${hex}`, ACCEPT);
       if (tagged.status === 200) {
         tagged.body.destroy();
         const index = await fetchManifest(`sha256-${hex}`);
@@ -154,7 +176,7 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
     // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
     for (const suffix of ['sig', 'att', 'sbom']) {
       const tag = `sha256-${hex}.${suffix}`;
-      const res = await client.get(`${base}/manifests/${tag}`, ACCEPT);
+      const res = await get(`${base}/manifests/${tag}`, ACCEPT);
       res.body.destroy();
       if (res.status === 404) continue;
       check(res, 'signature tag', `${label} (${tag})`);
