@@ -42355,9 +42355,10 @@ class NestedLimitError extends Error {
 }
 const LAYER_TOTAL = 0;
 const NESTED_TOTAL = 1;
-/** The shared counters of one check: [uncompressed layer bytes, nested bytes]. */
+const SPILL_TOTAL = 2;
+/** The shared counters of one check: [uncompressed layer bytes, nested bytes, bytes spilled to TMPDIR]. */
 function newTotals() {
-    return new BigInt64Array(new SharedArrayBuffer(2 * 8));
+    return new BigInt64Array(new SharedArrayBuffer(3 * 8));
 }
 function describeBytes(n) {
     const units = [
@@ -42417,6 +42418,18 @@ class budget_Budget {
         }
     }
     /** Why nothing more may be opened, once a nested budget is spent. */
+    /**
+     * Bytes of archives written to TMPDIR so they can be opened (SPILL_BOUND): over the check, a hostile image full of
+     * big archives would otherwise fill the runner's disk. False once the bound is reached: the archive is then listed
+     * as not looked inside, like any other spent budget.
+     */
+    spill(n) {
+        return Number(Atomics.add(this.totals, SPILL_TOTAL, BigInt(n))) + n <= this.limits.maxSpillBytes;
+    }
+    /** Why an archive that had to wait on disk was not opened. */
+    get spillSpent() {
+        return `the ${describeBytes(this.limits.maxSpillBytes)} budget for archives written to TMPDIR to be opened is spent (--max-spill-bytes)`;
+    }
     get exhausted() {
         if (this.nestedBytes >= this.limits.maxNestedLayerBytes)
             return `the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer is spent (--max-nested-layer-bytes)`;
@@ -45818,17 +45831,27 @@ async function* readSpooled(s, start = 0) {
 class Spool {
     temp;
     memoryBound;
+    reserve;
     parts = [];
     size = 0;
     fd;
     file;
-    constructor(temp, memoryBound) {
+    /** Set once the spill budget refused more bytes: nothing more is collected, and the file is not opened. */
+    refused = false;
+    constructor(temp, memoryBound, 
+    /** Asks for room on disk; false when the check's spill budget is spent (Budget.spill). */
+    reserve = () => true) {
         this.temp = temp;
         this.memoryBound = memoryBound;
+        this.reserve = reserve;
     }
     write(chunk) {
+        if (this.refused)
+            return;
         this.size += chunk.length;
         if (this.fd === undefined && this.size > this.memoryBound) {
+            if (!this.reserve(this.size - chunk.length))
+                return this.refuse();
             this.file = this.temp.file();
             this.fd = (0,external_node_fs_namespaceObject.openSync)(this.file, 'wx', 0o600);
             for (const p of this.parts)
@@ -45836,10 +45859,17 @@ class Spool {
             this.parts = [];
         }
         // A chunk handed on by a parser is a view into a larger buffer the parser reuses: copy what is kept.
-        if (this.fd !== undefined)
+        if (this.fd !== undefined) {
+            if (!this.reserve(chunk.length))
+                return this.refuse();
             (0,external_node_fs_namespaceObject.writeSync)(this.fd, chunk);
+        }
         else
             this.parts.push(Buffer.from(chunk));
+    }
+    refuse() {
+        this.abandon();
+        this.refused = true;
     }
     finish() {
         if (this.fd !== undefined) {
@@ -46154,7 +46184,7 @@ class FileScan {
         }
         else {
             this.container = container;
-            this.spool = new Spool(this.ctx.temp, MEMORY_SPOOL);
+            this.spool = new Spool(this.ctx.temp, MEMORY_SPOOL, (n) => budget.spill(n));
             this.rawDeferred = COMPRESSORS.has(container);
         }
     }
@@ -46179,7 +46209,11 @@ class FileScan {
         let job;
         if (this.mode === 'stream' && this.scanner) {
             const raw = this.rawDeferred ? [] : this.scanner.end().map((hit) => ({ ...hit, path }));
-            if (this.spool && this.container)
+            if (this.spool?.refused) {
+                this.ctx.hits.push(...raw);
+                this.ctx.notLookedInside.push({ path, reason: `${this.container} not opened: ${this.ctx.budget.spillSpent}` });
+            }
+            else if (this.spool && this.container)
                 job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw, rawDeferred: this.rawDeferred };
             else
                 this.ctx.hits.push(...raw);
@@ -49269,6 +49303,8 @@ const DEFAULT_LIMITS = {
     maxNestedImageBytes: 32 * 1024 ** 3,
     maxKeystoreBytes: 64 * 1024 ** 2,
     zstdWindowLogMax: 25,
+    // A floor: a check of a big image raises it to a multiple of the image's size (src/leak/check.ts spillBoundFor).
+    maxSpillBytes: 2 * 1024 ** 3,
 };
 
 ;// CONCATENATED MODULE: ./src/leak/check.ts
@@ -49293,9 +49329,16 @@ const DEFAULT_LIMITS = {
 
 
 
+/**
+ * The default spill bound (SPILL_BOUND): four times the input's bytes, never below the floor. An archive is written to
+ * TMPDIR at most once per level it sits at, so a real image needs far less; a bomb of archives in archives stops there.
+ */
+function spillBoundFor(jobs, floor) {
+    return Math.max(floor, 4 * jobs.reduce((total, job) => total + job.blob.size, 0));
+}
 async function checkImage(options) {
     const started = Date.now();
-    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const limits = { ...DEFAULT_LIMITS, ...options.limits, spillGiven: options.limits?.maxSpillBytes !== undefined };
     const matcher = matcher_buildMatcher(options.spec);
     if (isRegistryReference(options.image)) {
         // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
@@ -49406,7 +49449,7 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
         if (image.configMember)
             structured.set(image.configMember, new Set([...(structured.get(image.configMember) ?? []), ...found.map((f) => f.fingerprint)]));
     }
-    const layerRun = runLayerJobs(jobs, spec, limits, parallel, newTotals());
+    const layerRun = runLayerJobs(jobs, spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, parallel, newTotals());
     for (const name of contentMembers) {
         const m = source.members.get(name);
         const { hits, digest, error } = await scanContent(m.blob, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
@@ -53313,6 +53356,7 @@ const LIMIT_OPTIONS = [
     { name: 'max-image-bytes', key: 'maxImageBytes', kind: 'bytes', help: 'bound on all uncompressed layers together (over it the check fails)' },
     { name: 'max-nested-layer-bytes', key: 'maxNestedLayerBytes', kind: 'bytes', help: 'bytes expanded from the files inside one layer' },
     { name: 'max-nested-image-bytes', key: 'maxNestedImageBytes', kind: 'bytes', help: 'bytes expanded from the files inside all layers' },
+    { name: 'max-spill-bytes', key: 'maxSpillBytes', kind: 'bytes', help: 'bytes of archives written to TMPDIR to be opened, over the check: 4x the image, at least' },
 ];
 const UNITS = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 /** `4G`, `512MiB`, `100mb`, `1073741824`: binary units (a K is 1024). */

@@ -33268,9 +33268,10 @@ class NestedLimitError extends Error {
 }
 const LAYER_TOTAL = 0;
 const NESTED_TOTAL = 1;
-/** The shared counters of one check: [uncompressed layer bytes, nested bytes]. */
+const SPILL_TOTAL = 2;
+/** The shared counters of one check: [uncompressed layer bytes, nested bytes, bytes spilled to TMPDIR]. */
 function budget_newTotals() {
-    return new BigInt64Array(new SharedArrayBuffer(2 * 8));
+    return new BigInt64Array(new SharedArrayBuffer(3 * 8));
 }
 function describeBytes(n) {
     const units = [
@@ -33330,6 +33331,18 @@ class budget_Budget {
         }
     }
     /** Why nothing more may be opened, once a nested budget is spent. */
+    /**
+     * Bytes of archives written to TMPDIR so they can be opened (SPILL_BOUND): over the check, a hostile image full of
+     * big archives would otherwise fill the runner's disk. False once the bound is reached: the archive is then listed
+     * as not looked inside, like any other spent budget.
+     */
+    spill(n) {
+        return Number(Atomics.add(this.totals, SPILL_TOTAL, BigInt(n))) + n <= this.limits.maxSpillBytes;
+    }
+    /** Why an archive that had to wait on disk was not opened. */
+    get spillSpent() {
+        return `the ${describeBytes(this.limits.maxSpillBytes)} budget for archives written to TMPDIR to be opened is spent (--max-spill-bytes)`;
+    }
     get exhausted() {
         if (this.nestedBytes >= this.limits.maxNestedLayerBytes)
             return `the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer is spent (--max-nested-layer-bytes)`;
@@ -36305,17 +36318,27 @@ async function* readSpooled(s, start = 0) {
 class Spool {
     temp;
     memoryBound;
+    reserve;
     parts = [];
     size = 0;
     fd;
     file;
-    constructor(temp, memoryBound) {
+    /** Set once the spill budget refused more bytes: nothing more is collected, and the file is not opened. */
+    refused = false;
+    constructor(temp, memoryBound, 
+    /** Asks for room on disk; false when the check's spill budget is spent (Budget.spill). */
+    reserve = () => true) {
         this.temp = temp;
         this.memoryBound = memoryBound;
+        this.reserve = reserve;
     }
     write(chunk) {
+        if (this.refused)
+            return;
         this.size += chunk.length;
         if (this.fd === undefined && this.size > this.memoryBound) {
+            if (!this.reserve(this.size - chunk.length))
+                return this.refuse();
             this.file = this.temp.file();
             this.fd = (0,external_node_fs_namespaceObject.openSync)(this.file, 'wx', 0o600);
             for (const p of this.parts)
@@ -36323,10 +36346,17 @@ class Spool {
             this.parts = [];
         }
         // A chunk handed on by a parser is a view into a larger buffer the parser reuses: copy what is kept.
-        if (this.fd !== undefined)
+        if (this.fd !== undefined) {
+            if (!this.reserve(chunk.length))
+                return this.refuse();
             (0,external_node_fs_namespaceObject.writeSync)(this.fd, chunk);
+        }
         else
             this.parts.push(Buffer.from(chunk));
+    }
+    refuse() {
+        this.abandon();
+        this.refused = true;
     }
     finish() {
         if (this.fd !== undefined) {
@@ -36641,7 +36671,7 @@ class FileScan {
         }
         else {
             this.container = container;
-            this.spool = new Spool(this.ctx.temp, MEMORY_SPOOL);
+            this.spool = new Spool(this.ctx.temp, MEMORY_SPOOL, (n) => budget.spill(n));
             this.rawDeferred = COMPRESSORS.has(container);
         }
     }
@@ -36666,7 +36696,11 @@ class FileScan {
         let job;
         if (this.mode === 'stream' && this.scanner) {
             const raw = this.rawDeferred ? [] : this.scanner.end().map((hit) => ({ ...hit, path }));
-            if (this.spool && this.container)
+            if (this.spool?.refused) {
+                this.ctx.hits.push(...raw);
+                this.ctx.notLookedInside.push({ path, reason: `${this.container} not opened: ${this.ctx.budget.spillSpent}` });
+            }
+            else if (this.spool && this.container)
                 job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw, rawDeferred: this.rawDeferred };
             else
                 this.ctx.hits.push(...raw);

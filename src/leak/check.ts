@@ -34,9 +34,20 @@ export interface CheckOptions {
 
 export { ImageInputError };
 
+/** The limits of one check, and whether the user set the spill bound (else it is sized to the image). */
+type CheckLimits = ScanLimits & { readonly spillGiven: boolean };
+
+/**
+ * The default spill bound (SPILL_BOUND): four times the input's bytes, never below the floor. An archive is written to
+ * TMPDIR at most once per level it sits at, so a real image needs far less; a bomb of archives in archives stops there.
+ */
+export function spillBoundFor(jobs: readonly LayerJob[], floor: number): number {
+  return Math.max(floor, 4 * jobs.reduce((total, job) => total + job.blob.size, 0));
+}
+
 export async function checkImage(options: CheckOptions): Promise<Report> {
   const started = Date.now();
-  const limits: ScanLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits: CheckLimits = { ...DEFAULT_LIMITS, ...options.limits, spillGiven: options.limits?.maxSpillBytes !== undefined };
   const matcher = buildMatcher(options.spec);
   if (isRegistryReference(options.image)) {
     // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
@@ -117,7 +128,7 @@ async function checkSource(
   plan: Plan,
   matcher: Matcher,
   spec: TargetSpec,
-  limits: ScanLimits,
+  limits: CheckLimits,
   parallel: number | undefined,
   started: number,
   layerFailure?: (job: LayerJob, result: LayerResult) => string | undefined,
@@ -150,7 +161,7 @@ async function checkSource(
     findings.push(...found);
     if (image.configMember) structured.set(image.configMember, new Set([...(structured.get(image.configMember) ?? []), ...found.map((f) => f.fingerprint)]));
   }
-  const layerRun = runLayerJobs(jobs, spec, limits, parallel, newTotals());
+  const layerRun = runLayerJobs(jobs, spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, parallel, newTotals());
   for (const name of contentMembers) {
     const m = source.members.get(name)!;
     const { hits, digest, error } = await scanContent(m.blob, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));

@@ -11,6 +11,7 @@ export const LIMIT_OPTIONS = [
   { name: 'max-image-bytes', key: 'maxImageBytes', kind: 'bytes', help: 'bound on all uncompressed layers together (over it the check fails)' },
   { name: 'max-nested-layer-bytes', key: 'maxNestedLayerBytes', kind: 'bytes', help: 'bytes expanded from the files inside one layer' },
   { name: 'max-nested-image-bytes', key: 'maxNestedImageBytes', kind: 'bytes', help: 'bytes expanded from the files inside all layers' },
+  { name: 'max-spill-bytes', key: 'maxSpillBytes', kind: 'bytes', help: 'bytes of archives written to TMPDIR to be opened, over the check: 4x the image, at least' },
 ] as const satisfies readonly { name: string; key: keyof ScanLimits; kind: 'count' | 'bytes'; help: string }[];
 
 export type LimitName = (typeof LIMIT_OPTIONS)[number]['name'];

@@ -67,6 +67,8 @@ export interface ScanLimits {
   readonly maxKeystoreBytes: number;
   /** zstd window (log2): libzstd's default 27 = 128 MiB per stream would break the memory target. */
   readonly zstdWindowLogMax: number;
+  /** Bytes of archives written to TMPDIR over the check so that they can be opened (a zip needs its end first). */
+  readonly maxSpillBytes: number;
 }
 
 export const DEFAULT_LIMITS: ScanLimits = {
@@ -78,6 +80,8 @@ export const DEFAULT_LIMITS: ScanLimits = {
   maxNestedImageBytes: 32 * 1024 ** 3,
   maxKeystoreBytes: 64 * 1024 ** 2,
   zstdWindowLogMax: 25,
+  // A floor: a check of a big image raises it to a multiple of the image's size (src/leak/check.ts spillBoundFor).
+  maxSpillBytes: 2 * 1024 ** 3,
 };
 
 /** A file inside another file (`/app/app.jar!/BOOT-INF/lib/x.jar`) that the scan could not open, and why. */

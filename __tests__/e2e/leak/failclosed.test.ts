@@ -15,6 +15,7 @@ import type { Report } from '../../../src/leak/types.js';
 import { IMAGE_FILES, makeInputShapes, type InputShapes } from './inputs.js';
 import { MEDIA, sha256, tarOf } from './layout.js';
 import { bundle, NODE } from './support.js';
+import { logLine } from '../../../src/output/log-line.js';
 
 const FINGERPRINT = 'ab'.repeat(32);
 /** Generous for a 2-core machine shared with other suites; the inputs are a few kilobytes. */
@@ -283,7 +284,8 @@ test.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     expect(lines[0]).toMatch(/^org-ca leak-check: /);
     expect(lines[0]).toMatch(c.expect);
     // The --json report says the same, so a pipeline's report file is never empty.
-    expect(report.error).toBe(lines[0]!.replace(/^org-ca leak-check: /, ''));
+    // (the log line shows control characters escaped; the JSON keeps the text as it was, JSON-escaped)
+    expect(logLine(report.error!)).toBe(lines[0]!.replace(/^org-ca leak-check: /, ''));
   } else {
     expect(r.stderr).toBe('');
     expect(report.error).toBeUndefined();

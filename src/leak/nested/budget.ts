@@ -25,10 +25,11 @@ export class NestedLimitError extends Error {
 
 const LAYER_TOTAL = 0;
 const NESTED_TOTAL = 1;
+const SPILL_TOTAL = 2;
 
-/** The shared counters of one check: [uncompressed layer bytes, nested bytes]. */
+/** The shared counters of one check: [uncompressed layer bytes, nested bytes, bytes spilled to TMPDIR]. */
 export function newTotals(): BigInt64Array<SharedArrayBuffer> {
-  return new BigInt64Array(new SharedArrayBuffer(2 * 8));
+  return new BigInt64Array(new SharedArrayBuffer(3 * 8));
 }
 
 export function describeBytes(n: number): string {
@@ -89,6 +90,20 @@ export class Budget {
   }
 
   /** Why nothing more may be opened, once a nested budget is spent. */
+  /**
+   * Bytes of archives written to TMPDIR so they can be opened (SPILL_BOUND): over the check, a hostile image full of
+   * big archives would otherwise fill the runner's disk. False once the bound is reached: the archive is then listed
+   * as not looked inside, like any other spent budget.
+   */
+  spill(n: number): boolean {
+    return Number(Atomics.add(this.totals, SPILL_TOTAL, BigInt(n))) + n <= this.limits.maxSpillBytes;
+  }
+
+  /** Why an archive that had to wait on disk was not opened. */
+  get spillSpent(): string {
+    return `the ${describeBytes(this.limits.maxSpillBytes)} budget for archives written to TMPDIR to be opened is spent (--max-spill-bytes)`;
+  }
+
   get exhausted(): string | undefined {
     if (this.nestedBytes >= this.limits.maxNestedLayerBytes) return `the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer is spent (--max-nested-layer-bytes)`;
     if (Number(Atomics.load(this.totals, NESTED_TOTAL)) >= this.limits.maxNestedImageBytes) {

@@ -111,7 +111,7 @@ export class FileScan {
       this.ctx.notLookedInside.push({ path: this.path, reason: `${container} not opened: ${budget.exhausted}` });
     } else {
       this.container = container;
-      this.spool = new Spool(this.ctx.temp, MEMORY_SPOOL);
+      this.spool = new Spool(this.ctx.temp, MEMORY_SPOOL, (n) => budget.spill(n));
       this.rawDeferred = COMPRESSORS.has(container);
     }
   }
@@ -136,7 +136,10 @@ export class FileScan {
     let job: NestedJob | undefined;
     if (this.mode === 'stream' && this.scanner) {
       const raw = this.rawDeferred ? [] : this.scanner.end().map((hit) => ({ ...hit, path }));
-      if (this.spool && this.container) job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw, rawDeferred: this.rawDeferred };
+      if (this.spool?.refused) {
+        this.ctx.hits.push(...raw);
+        this.ctx.notLookedInside.push({ path, reason: `${this.container} not opened: ${this.ctx.budget.spillSpent}` });
+      } else if (this.spool && this.container) job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw, rawDeferred: this.rawDeferred };
       else this.ctx.hits.push(...raw);
     } else if (this.mode === 'jks' || this.mode === 'pkcs12') {
       this.keystore(this.mode, Buffer.concat(this.whole));

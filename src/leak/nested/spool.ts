@@ -59,22 +59,36 @@ export class Spool {
   private fd: number | undefined;
   private file: string | undefined;
 
+  /** Set once the spill budget refused more bytes: nothing more is collected, and the file is not opened. */
+  refused = false;
+
   constructor(
     private readonly temp: TempDir,
     private readonly memoryBound: number,
+    /** Asks for room on disk; false when the check's spill budget is spent (Budget.spill). */
+    private readonly reserve: (n: number) => boolean = () => true,
   ) {}
 
   write(chunk: Buffer): void {
+    if (this.refused) return;
     this.size += chunk.length;
     if (this.fd === undefined && this.size > this.memoryBound) {
+      if (!this.reserve(this.size - chunk.length)) return this.refuse();
       this.file = this.temp.file();
       this.fd = openSync(this.file, 'wx', 0o600);
       for (const p of this.parts) writeSync(this.fd, p);
       this.parts = [];
     }
     // A chunk handed on by a parser is a view into a larger buffer the parser reuses: copy what is kept.
-    if (this.fd !== undefined) writeSync(this.fd, chunk);
-    else this.parts.push(Buffer.from(chunk));
+    if (this.fd !== undefined) {
+      if (!this.reserve(chunk.length)) return this.refuse();
+      writeSync(this.fd, chunk);
+    } else this.parts.push(Buffer.from(chunk));
+  }
+
+  private refuse(): void {
+    this.abandon();
+    this.refused = true;
   }
 
   finish(): Spooled {
