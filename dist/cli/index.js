@@ -57276,7 +57276,7 @@ async function main_main(argv) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   e9: () => (/* binding */ nodeVersionProblem)
 /* harmony export */ });
-/* unused harmony exports MINIMUM_NODE_MAJOR, NODE_SOURCES */
+/* unused harmony exports MINIMUM_NODE_MAJOR, NODE_SOURCES, runOnSupportedNode */
 /**
  * org-ca needs Node 24: it reads the OS trust store through tls.getCACertificates('system') (Node ≥ 22.15/23.10,
  * and the action declares `using: node24`). On an older Node the store reads as empty, so detection answers UNKNOWN
@@ -57291,6 +57291,19 @@ function nodeVersionProblem(version) {
     if (Number.isInteger(major) && major >= MINIMUM_NODE_MAJOR)
         return undefined;
     return `org-ca needs Node ${MINIMUM_NODE_MAJOR} or later; this is ${version}: ${NODE_SOURCES}.`;
+}
+/**
+ * An action step's entry: `run` on Node 24 or later; on an older Node, one error annotation (a workflow command, so
+ * the runner shows it as the step's error without loading the toolkit) and a failed step.
+ */
+async function runOnSupportedNode(run) {
+    const tooOld = nodeVersionProblem(process.version);
+    if (tooOld) {
+        process.stdout.write(`::error::${tooOld}\n`);
+        process.exitCode = 1;
+        return;
+    }
+    await run();
 }
 
 

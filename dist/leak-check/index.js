@@ -67700,15 +67700,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
-const tooOld = (0,_runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__/* .nodeVersionProblem */ .e9)(process.version);
-if (tooOld) {
-    // A workflow command, so the runner shows it as the step's error (core is not loaded for one line).
-    process.stdout.write(`::error::${tooOld}\n`);
-    process.exitCode = 1;
-}
-else {
-    await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
-}
+await (0,_runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__/* .runOnSupportedNode */ .bs)(_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e);
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
@@ -81945,9 +81937,9 @@ async function run() {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   e9: () => (/* binding */ nodeVersionProblem)
+/* harmony export */   bs: () => (/* binding */ runOnSupportedNode)
 /* harmony export */ });
-/* unused harmony exports MINIMUM_NODE_MAJOR, NODE_SOURCES */
+/* unused harmony exports MINIMUM_NODE_MAJOR, NODE_SOURCES, nodeVersionProblem */
 /**
  * org-ca needs Node 24: it reads the OS trust store through tls.getCACertificates('system') (Node ≥ 22.15/23.10,
  * and the action declares `using: node24`). On an older Node the store reads as empty, so detection answers UNKNOWN
@@ -81962,6 +81954,19 @@ function nodeVersionProblem(version) {
     if (Number.isInteger(major) && major >= MINIMUM_NODE_MAJOR)
         return undefined;
     return `org-ca needs Node ${MINIMUM_NODE_MAJOR} or later; this is ${version}: ${NODE_SOURCES}.`;
+}
+/**
+ * An action step's entry: `run` on Node 24 or later; on an older Node, one error annotation (a workflow command, so
+ * the runner shows it as the step's error without loading the toolkit) and a failed step.
+ */
+async function runOnSupportedNode(run) {
+    const tooOld = nodeVersionProblem(process.version);
+    if (tooOld) {
+        process.stdout.write(`::error::${tooOld}\n`);
+        process.exitCode = 1;
+        return;
+    }
+    await run();
 }
 
 

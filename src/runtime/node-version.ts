@@ -15,3 +15,17 @@ export function nodeVersionProblem(version: string): string | undefined {
   if (Number.isInteger(major) && major >= MINIMUM_NODE_MAJOR) return undefined;
   return `org-ca needs Node ${MINIMUM_NODE_MAJOR} or later; this is ${version}: ${NODE_SOURCES}.`;
 }
+
+/**
+ * An action step's entry: `run` on Node 24 or later; on an older Node, one error annotation (a workflow command, so
+ * the runner shows it as the step's error without loading the toolkit) and a failed step.
+ */
+export async function runOnSupportedNode(run: () => Promise<void>): Promise<void> {
+  const tooOld = nodeVersionProblem(process.version);
+  if (tooOld) {
+    process.stdout.write(`::error::${tooOld}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  await run();
+}
