@@ -55861,6 +55861,9 @@ function acquire(path, timeoutMs, flock) {
  */
 
 
+
+
+
 /** What is at a path: symlinks count as what they point to for directories, and as 'other' otherwise. */
 function kindOf(path) {
     try {
@@ -55889,6 +55892,27 @@ const directOps = (mode) => ({
     unlink: (path) => (0,external_node_fs_namespaceObject.unlinkSync)(path),
     rmdir: (path) => (0,external_node_fs_namespaceObject.rmdirSync)(path),
 });
+const PURPOSE = "a builder's registry trust directory";
+/**
+ * Root's writes to the system certs.d directories go through the privileged-file module (TRUSTED_ANCESTORS,
+ * EXCLUSIVE_CREATE, NO_FOLLOW): a certs.d tree someone other than root could change is refused, never written into.
+ */
+const rootOps = {
+    mode: 'root',
+    mkdir: (path) => {
+        assertTrustedPath((0,external_node_path_namespaceObject.dirname)(path), { purpose: PURPOSE, uid: 0, mustExist: true });
+        (0,external_node_fs_namespaceObject.mkdirSync)(path, { mode: 0o755 });
+        (0,external_node_fs_namespaceObject.chmodSync)(path, 0o755);
+    },
+    copy: (from, path) => createFile(path, (0,external_node_fs_namespaceObject.readFileSync)(from), 0o644, { purpose: PURPOSE, uid: 0 }),
+    unlink: (path) => {
+        removeFile(path, { purpose: PURPOSE, uid: 0 });
+    },
+    rmdir: (path) => {
+        assertTrustedPath(path, { purpose: PURPOSE, uid: 0, mustExist: true });
+        (0,external_node_fs_namespaceObject.rmdirSync)(path);
+    },
+};
 function sudo(args) {
     // -n: never prompt (a prompt would hang the job); errors surface as the thrown Error's message.
     (0,external_node_child_process_namespaceObject.execFileSync)('sudo', ['-n', ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 15000 });
@@ -55917,8 +55941,10 @@ function sudoWorks() {
     }
 }
 function opsFor(mode, privileged) {
-    if (!privileged || mode === 'root')
+    if (!privileged)
         return directOps(mode);
+    if (mode === 'root')
+        return rootOps;
     return mode === 'sudo' ? sudoOps : undefined;
 }
 

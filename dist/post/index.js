@@ -31539,25 +31539,25 @@ function actingUid(options) {
 }
 /** Creates `path` (which must not exist) with `data` and `mode`, under trusted directories. */
 function createFile(path, data, mode, options) {
-    assertTrustedPath(dirname(path), { purpose: options.purpose, uid: actingUid(options), mustExist: true });
+    trusted_path_assertTrustedPath((0,external_node_path_namespaceObject.dirname)(path), { purpose: options.purpose, uid: actingUid(options), mustExist: true });
     let fd;
     try {
-        fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+        fd = (0,external_node_fs_namespaceObject.openSync)(path, external_node_fs_namespaceObject.constants.O_WRONLY | external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL | external_node_fs_namespaceObject.constants.O_NOFOLLOW, mode);
     }
     catch (error) {
         if (error.code === 'EEXIST') {
-            throw new UntrustedPathError(path, `${options.purpose} '${path}' already exists: org-ca creates this file itself and never writes through an existing one (a link or a file left there); remove it and try again.`);
+            throw new trusted_path_UntrustedPathError(path, `${options.purpose} '${path}' already exists: org-ca creates this file itself and never writes through an existing one (a link or a file left there); remove it and try again.`);
         }
         throw error;
     }
     try {
-        fchmodSync(fd, mode);
+        (0,external_node_fs_namespaceObject.fchmodSync)(fd, mode);
         const bytes = typeof data === 'string' ? Buffer.from(data) : data;
         for (let offset = 0; offset < bytes.length;)
-            offset += writeSync(fd, bytes, offset);
+            offset += (0,external_node_fs_namespaceObject.writeSync)(fd, bytes, offset);
     }
     finally {
-        closeSync(fd);
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
     }
 }
 /** Makes each missing directory of `path` with `mode`, checking the existing ones first; returns what it created. */
@@ -32990,6 +32990,9 @@ function isJobOwner(value) {
  */
 
 
+
+
+
 /** What is at a path: symlinks count as what they point to for directories, and as 'other' otherwise. */
 function privileges_kindOf(path) {
     try {
@@ -33018,6 +33021,27 @@ const directOps = (mode) => ({
     unlink: (path) => (0,external_node_fs_namespaceObject.unlinkSync)(path),
     rmdir: (path) => (0,external_node_fs_namespaceObject.rmdirSync)(path),
 });
+const PURPOSE = "a builder's registry trust directory";
+/**
+ * Root's writes to the system certs.d directories go through the privileged-file module (TRUSTED_ANCESTORS,
+ * EXCLUSIVE_CREATE, NO_FOLLOW): a certs.d tree someone other than root could change is refused, never written into.
+ */
+const rootOps = {
+    mode: 'root',
+    mkdir: (path) => {
+        trusted_path_assertTrustedPath((0,external_node_path_namespaceObject.dirname)(path), { purpose: PURPOSE, uid: 0, mustExist: true });
+        (0,external_node_fs_namespaceObject.mkdirSync)(path, { mode: 0o755 });
+        (0,external_node_fs_namespaceObject.chmodSync)(path, 0o755);
+    },
+    copy: (from, path) => createFile(path, (0,external_node_fs_namespaceObject.readFileSync)(from), 0o644, { purpose: PURPOSE, uid: 0 }),
+    unlink: (path) => {
+        removeFile(path, { purpose: PURPOSE, uid: 0 });
+    },
+    rmdir: (path) => {
+        trusted_path_assertTrustedPath(path, { purpose: PURPOSE, uid: 0, mustExist: true });
+        (0,external_node_fs_namespaceObject.rmdirSync)(path);
+    },
+};
 function sudo(args) {
     // -n: never prompt (a prompt would hang the job); errors surface as the thrown Error's message.
     (0,external_node_child_process_namespaceObject.execFileSync)('sudo', ['-n', ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 15000 });
@@ -33046,8 +33070,10 @@ function sudoWorks() {
     }
 }
 function privileges_opsFor(mode, privileged) {
-    if (!privileged || mode === 'root')
+    if (!privileged)
         return directOps(mode);
+    if (mode === 'root')
+        return rootOps;
     return mode === 'sudo' ? sudoOps : undefined;
 }
 

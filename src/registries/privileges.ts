@@ -3,7 +3,10 @@
  * operations back both ways, so that the journal can be replayed backwards by the post step with the same rights.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, lstatSync, mkdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createFile, removeFile } from '../fs/privileged-file.js';
+import { assertTrustedPath } from '../fs/trusted-path.js';
 import type { PathKind } from './plan.js';
 
 export type Mode = 'root' | 'sudo' | 'user';
@@ -45,6 +48,29 @@ export const directOps = (mode: Mode): FileOps => ({
   rmdir: (path) => rmdirSync(path),
 });
 
+const PURPOSE = "a builder's registry trust directory";
+
+/**
+ * Root's writes to the system certs.d directories go through the privileged-file module (TRUSTED_ANCESTORS,
+ * EXCLUSIVE_CREATE, NO_FOLLOW): a certs.d tree someone other than root could change is refused, never written into.
+ */
+export const rootOps: FileOps = {
+  mode: 'root',
+  mkdir: (path) => {
+    assertTrustedPath(dirname(path), { purpose: PURPOSE, uid: 0, mustExist: true });
+    mkdirSync(path, { mode: 0o755 });
+    chmodSync(path, 0o755);
+  },
+  copy: (from, path) => createFile(path, readFileSync(from), 0o644, { purpose: PURPOSE, uid: 0 }),
+  unlink: (path) => {
+    removeFile(path, { purpose: PURPOSE, uid: 0 });
+  },
+  rmdir: (path) => {
+    assertTrustedPath(path, { purpose: PURPOSE, uid: 0, mustExist: true });
+    rmdirSync(path);
+  },
+};
+
 function sudo(args: readonly string[]): void {
   // -n: never prompt (a prompt would hang the job); errors surface as the thrown Error's message.
   execFileSync('sudo', ['-n', ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 15000 });
@@ -75,6 +101,7 @@ function sudoWorks(): boolean {
 }
 
 export function opsFor(mode: Mode, privileged: boolean): FileOps | undefined {
-  if (!privileged || mode === 'root') return directOps(mode);
+  if (!privileged) return directOps(mode);
+  if (mode === 'root') return rootOps;
   return mode === 'sudo' ? sudoOps : undefined;
 }
