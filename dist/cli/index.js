@@ -39970,6 +39970,8 @@ async function prepareBuildContext(temp, source = helperSource()) {
 /** The keyword that stands for the common public registries, so that one more host does not mean retyping them. */
 const DEFAULTS_KEYWORD = 'defaults';
 const NONE_KEYWORD = 'none';
+/** The default: the common public registries, and only on a runner where a builder that reads certs.d is installed. */
+const AUTO_KEYWORD = 'auto';
 /**
  * The common public registries. Docker Hub appears under both names builders use: BuildKit and containers/image key
  * their trust by `docker.io`, while the API host is registry-1.docker.io. Blob downloads that a registry redirects
@@ -40007,17 +40009,23 @@ function parseRegistry(value) {
 }
 /**
  * The `registries` input: hosts separated by commas, spaces or new lines; `defaults` expands to the common public
- * registries (and is what an empty input means); `none` alone turns pull-side trust off.
+ * registries; `auto` (and an empty input) means the defaults only where a builder is present; `none` alone turns
+ * pull-side trust off.
  */
 function parseRegistries(value) {
     const tokens = value.split(/[\s,]+/).filter(Boolean);
     if (tokens.length === 0)
-        return [...DEFAULT_REGISTRIES];
-    if (tokens.some((t) => t.toLowerCase() === NONE_KEYWORD)) {
-        if (tokens.length > 1)
-            throw new RegistryInputError(`Invalid registries '${value.trim()}': 'none' cannot be combined with registries.`);
-        return [];
+        return { hosts: [...DEFAULT_REGISTRIES], whenBuilderPresent: true };
+    for (const keyword of [NONE_KEYWORD, AUTO_KEYWORD]) {
+        if (tokens.some((t) => t.toLowerCase() === keyword) && tokens.length > 1) {
+            throw new RegistryInputError(`Invalid registries '${value.trim()}': '${keyword}' cannot be combined with registries. Expected 'auto', 'none', or hosts (with 'defaults' for the common public ones).`);
+        }
     }
+    const only = tokens[0]?.toLowerCase();
+    if (only === NONE_KEYWORD)
+        return { hosts: [], whenBuilderPresent: false };
+    if (only === AUTO_KEYWORD)
+        return { hosts: [...DEFAULT_REGISTRIES], whenBuilderPresent: true };
     const out = [];
     for (const token of tokens) {
         const names = token.toLowerCase() === DEFAULTS_KEYWORD ? DEFAULT_REGISTRIES : [parseRegistry(token)];
@@ -40025,7 +40033,7 @@ function parseRegistries(value) {
             if (!out.includes(name))
                 out.push(name);
     }
-    return out;
+    return { hosts: out, whenBuilderPresent: false };
 }
 /**
  * Kaniko (go-containerregistry) names Docker Hub `index.docker.io`, so its flag map needs that key as well

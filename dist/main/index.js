@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6906);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5556);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -28386,7 +28386,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6906:
+/***/ 5556:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31222,7 +31222,7 @@ function isDebug() {
  * @param message debug message
  */
 function core_debug(message) {
-    issueCommand('debug', {}, message);
+    command_issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue
@@ -33917,6 +33917,8 @@ const ON_VERIFICATION_OFF_VALUES = ['fail', 'warn'];
 /** The keyword that stands for the common public registries, so that one more host does not mean retyping them. */
 const DEFAULTS_KEYWORD = 'defaults';
 const NONE_KEYWORD = 'none';
+/** The default: the common public registries, and only on a runner where a builder that reads certs.d is installed. */
+const AUTO_KEYWORD = 'auto';
 /**
  * The common public registries. Docker Hub appears under both names builders use: BuildKit and containers/image key
  * their trust by `docker.io`, while the API host is registry-1.docker.io. Blob downloads that a registry redirects
@@ -33954,17 +33956,23 @@ function parseRegistry(value) {
 }
 /**
  * The `registries` input: hosts separated by commas, spaces or new lines; `defaults` expands to the common public
- * registries (and is what an empty input means); `none` alone turns pull-side trust off.
+ * registries; `auto` (and an empty input) means the defaults only where a builder is present; `none` alone turns
+ * pull-side trust off.
  */
 function parseRegistries(value) {
     const tokens = value.split(/[\s,]+/).filter(Boolean);
     if (tokens.length === 0)
-        return [...DEFAULT_REGISTRIES];
-    if (tokens.some((t) => t.toLowerCase() === NONE_KEYWORD)) {
-        if (tokens.length > 1)
-            throw new RegistryInputError(`Invalid registries '${value.trim()}': 'none' cannot be combined with registries.`);
-        return [];
+        return { hosts: [...DEFAULT_REGISTRIES], whenBuilderPresent: true };
+    for (const keyword of [NONE_KEYWORD, AUTO_KEYWORD]) {
+        if (tokens.some((t) => t.toLowerCase() === keyword) && tokens.length > 1) {
+            throw new RegistryInputError(`Invalid registries '${value.trim()}': '${keyword}' cannot be combined with registries. Expected 'auto', 'none', or hosts (with 'defaults' for the common public ones).`);
+        }
     }
+    const only = tokens[0]?.toLowerCase();
+    if (only === NONE_KEYWORD)
+        return { hosts: [], whenBuilderPresent: false };
+    if (only === AUTO_KEYWORD)
+        return { hosts: [...DEFAULT_REGISTRIES], whenBuilderPresent: true };
     const out = [];
     for (const token of tokens) {
         const names = token.toLowerCase() === DEFAULTS_KEYWORD ? DEFAULT_REGISTRIES : [parseRegistry(token)];
@@ -33972,7 +33980,7 @@ function parseRegistries(value) {
             if (!out.includes(name))
                 out.push(name);
     }
-    return out;
+    return { hosts: out, whenBuilderPresent: false };
 }
 /**
  * Kaniko (go-containerregistry) names Docker Hub `index.docker.io`, so its flag map needs that key as well
@@ -36434,11 +36442,65 @@ function kanikoFlags(registries, caPath, quote) {
     return flags.join(' ');
 }
 
+;// CONCATENATED MODULE: ./src/registries/runner-builders.ts
+/**
+ * Which container builders that read certs.d are installed on this runner: what `registries: auto` acts for.
+ *
+ * A Docker Engine is present when its socket is on this host (DOCKER_HOST's unix socket, else the default
+ * /var/run/docker.sock); an engine reached over tcp:// or ssh:// reads the certs.d of another machine, so nothing here
+ * would reach it. containers/image (buildah, podman, skopeo) has no daemon: it is present when buildah or podman is
+ * on PATH.
+ */
+
+
+const DEFAULT_DOCKER_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock'];
+const CONTAINERS_TOOLS = ['buildah', 'podman'];
+const hostProbe = {
+    isSocket: (path) => {
+        try {
+            return (0,external_node_fs_namespaceObject.statSync)(path).isSocket();
+        }
+        catch {
+            return false;
+        }
+    },
+    isExecutable: (path) => {
+        try {
+            if (!(0,external_node_fs_namespaceObject.statSync)(path).isFile())
+                return false;
+            (0,external_node_fs_namespaceObject.accessSync)(path, external_node_fs_namespaceObject.constants.X_OK);
+            return true;
+        }
+        catch {
+            return false;
+        }
+    },
+};
+/** The builders on this runner, from DOCKER_HOST and PATH as the job sees them. */
+function runnerBuilders(env, probe = hostProbe) {
+    const dockerHost = env.DOCKER_HOST?.trim();
+    const sockets = dockerHost ? (dockerHost.startsWith('unix://') ? [dockerHost.slice('unix://'.length)] : []) : DEFAULT_DOCKER_SOCKETS;
+    const dockerSocket = sockets.find((s) => s !== '' && probe.isSocket(s));
+    const dirs = (env.PATH ?? '').split(external_node_path_namespaceObject.delimiter).filter((d) => d.startsWith('/'));
+    let containersTool;
+    for (const dir of dirs) {
+        containersTool = CONTAINERS_TOOLS.map((tool) => (0,external_node_path_namespaceObject.join)(dir, tool)).find((path) => probe.isExecutable(path));
+        if (containersTool)
+            break;
+    }
+    return { ...(dockerSocket ? { dockerSocket } : {}), ...(containersTool ? { containersTool } : {}) };
+}
+/** The trust locations read by the builders present: Docker's for an engine, containers/image's for buildah/podman. */
+function locationsReadBy(locations, builders) {
+    return locations.filter((l) => (l.id === 'docker' ? builders.dockerSocket !== undefined : builders.containersTool !== undefined));
+}
+
 ;// CONCATENATED MODULE: ./src/registries/action.ts
 /**
  * The action's shell for pull-side trust: runs after the CA was injected (never when the action decided not to act),
  * sets the builder outputs, and hands the journal to the post step.
  */
+
 
 
 
@@ -36459,15 +36521,29 @@ function registryOutputValues(registries, caPath) {
         'kaniko-flags': caPath && registries.length ? kanikoFlags(registries, caPath, shellQuote) : '',
     };
 }
-async function setUpRegistryTrust(registries, caPath, env = process.env) {
+async function setUpRegistryTrust(selection, caPath, env = process.env, probe = hostProbe) {
+    const registries = selection.hosts;
     if (registries.length === 0) {
         log_log.info("registries is 'none': no builder's registry trust was changed.");
         return;
     }
     const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
     if (process.platform !== 'linux') {
-        log_log.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
+        if (!selection.whenBuilderPresent)
+            log_log.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
         return;
+    }
+    let locations = trustLocations(env, uid);
+    if (selection.whenBuilderPresent) {
+        const builders = runnerBuilders(env, probe);
+        locations = locationsReadBy(locations, builders);
+        // auto: a job that builds no image hears nothing of registries and changes nothing outside itself.
+        if (locations.length === 0) {
+            core_debug("registries: auto found no Docker Engine socket and no buildah or podman on PATH: no registry trust was changed.");
+            return;
+        }
+        const found = [builders.dockerSocket && `a Docker Engine at ${builders.dockerSocket}`, builders.containersTool].filter(Boolean).join(' and ');
+        log_log.info(`registries: auto found ${found}: the org CA is added for the common public registries (set registries: none to change nothing outside the job).`);
     }
     const runId = newRunId();
     const journalPath = registryJournalPath(runId, env, uid);
@@ -36484,6 +36560,7 @@ async function setUpRegistryTrust(registries, caPath, env = process.env) {
                 registries,
                 caPath,
                 runId,
+                locations,
                 ...(owner ? { owner } : {}),
                 ...others,
                 env,
@@ -36641,7 +36718,7 @@ async function run() {
             // `when: never` is "leave this job alone": not even the no-op build helper is written.
             const prepared = inputs.when === 'never' ? undefined : await build(context.temp);
             const buildValues = prepared ? buildOutputValues(prepared.outputs) : { 'secret-files': '', 'build-contexts': '', 'build-args': '', 'docker-flags': '' };
-            setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildValues, ...registryOutputValues(inputs.registries) });
+            setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildValues, ...registryOutputValues(inputs.registries.hosts) });
             await writeSummary(renderSummary({ decision, ...(failure ? { failure } : {}), ...(acting.given ? { ca: acting.given } : {}), sections }));
             if (failure)
                 log_log.setFailed(failure);
@@ -36669,7 +36746,7 @@ async function run() {
         if (!native.useEnvFiles) {
             log_log.info(decision.message);
             const prepared = await build(context.temp);
-            setActionOutputs({ injected: 'true', reason: decision.reason, ...seen, fingerprint: ca.primary.fingerprint, ...buildOutputValues(prepared.outputs), ...registryOutputValues(inputs.registries) });
+            setActionOutputs({ injected: 'true', reason: decision.reason, ...seen, fingerprint: ca.primary.fingerprint, ...buildOutputValues(prepared.outputs), ...registryOutputValues(inputs.registries.hosts) });
             await writeSummary(renderSummary({ decision, ca, sections: [...nativeSections, ...sections] }));
             return;
         }
@@ -36708,7 +36785,7 @@ async function run() {
             'bundle-path': injection.plan.files.bundle,
             fingerprint: ca.primary.fingerprint,
             ...buildOutputValues(prepared.outputs),
-            ...registryOutputValues(inputs.registries, injection.plan.files.ca),
+            ...registryOutputValues(inputs.registries.hosts, injection.plan.files.ca),
         });
         await writeSummary(renderSummary({ decision, ca, injection, sections: [...nativeSections, ...sections] }));
     }

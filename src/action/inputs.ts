@@ -13,7 +13,7 @@ import {
   type OnVerificationOff,
   type When,
 } from '../options/values.js';
-import { parseRegistries } from '../registries/hosts.js';
+import { parseRegistries, type RegistrySelection } from '../registries/hosts.js';
 
 /** The only reader of `core.getInput` for the main action: everything downstream takes this typed object. */
 export interface Inputs {
@@ -32,8 +32,8 @@ export interface Inputs {
   readonly onUnreachable: OnUnreachable;
   /** Also add the CA to the OS and/or browser trust stores (reverted by the post step through a journal). */
   readonly systemStore: StoreSelection;
-  /** Registries whose pulls builders must trust the org CA for (`registries`); empty for 'none'. */
-  readonly registries: readonly string[];
+  /** Registries whose pulls builders must trust the org CA for (`registries`); no hosts for 'none'. */
+  readonly registries: RegistrySelection;
 }
 
 

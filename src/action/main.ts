@@ -66,7 +66,7 @@ export async function run(): Promise<void> {
       // `when: never` is "leave this job alone": not even the no-op build helper is written.
       const prepared = inputs.when === 'never' ? undefined : await build(context.temp);
       const buildValues = prepared ? buildOutputValues(prepared.outputs) : { 'secret-files': '', 'build-contexts': '', 'build-args': '', 'docker-flags': '' };
-      setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildValues, ...registryOutputValues(inputs.registries) });
+      setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildValues, ...registryOutputValues(inputs.registries.hosts) });
       await writeSummary(renderSummary({ decision, ...(failure ? { failure } : {}), ...(acting.given ? { ca: acting.given } : {}), sections }));
       if (failure) log.setFailed(failure);
       return;
@@ -90,7 +90,7 @@ export async function run(): Promise<void> {
     if (!native.useEnvFiles) {
       log.info(decision.message);
       const prepared = await build(context.temp);
-      setActionOutputs({ injected: 'true', reason: decision.reason, ...seen, fingerprint: ca.primary.fingerprint, ...buildOutputValues(prepared.outputs), ...registryOutputValues(inputs.registries) });
+      setActionOutputs({ injected: 'true', reason: decision.reason, ...seen, fingerprint: ca.primary.fingerprint, ...buildOutputValues(prepared.outputs), ...registryOutputValues(inputs.registries.hosts) });
       await writeSummary(renderSummary({ decision, ca, sections: [...nativeSections, ...sections] }));
       return;
     }
@@ -129,7 +129,7 @@ export async function run(): Promise<void> {
       'bundle-path': injection.plan.files.bundle,
       fingerprint: ca.primary.fingerprint,
       ...buildOutputValues(prepared.outputs),
-      ...registryOutputValues(inputs.registries, injection.plan.files.ca),
+      ...registryOutputValues(inputs.registries.hosts, injection.plan.files.ca),
     });
     await writeSummary(renderSummary({ decision, ca, injection, sections: [...nativeSections, ...sections] }));
   } catch (error) {

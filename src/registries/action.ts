@@ -23,7 +23,9 @@ import {
   writeJournalFile,
   type UndoResult,
 } from './journal.js';
-import { newRunId } from './locations.js';
+import { newRunId, trustLocations } from './locations.js';
+import type { RegistrySelection } from './hosts.js';
+import { hostProbe, locationsReadBy, runnerBuilders, type BuilderProbe } from './runner-builders.js';
 import { opsFor } from './privileges.js';
 import { registryJournal, saveRegistryJournal } from '../action/state.js';
 import { log } from '../action/log.js';
@@ -36,15 +38,33 @@ export function registryOutputValues(registries: readonly string[], caPath?: str
   };
 }
 
-export async function setUpRegistryTrust(registries: readonly string[], caPath: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
+export async function setUpRegistryTrust(
+  selection: RegistrySelection,
+  caPath: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  probe: BuilderProbe = hostProbe,
+): Promise<void> {
+  const registries = selection.hosts;
   if (registries.length === 0) {
     log.info("registries is 'none': no builder's registry trust was changed.");
     return;
   }
   const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
   if (process.platform !== 'linux') {
-    log.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
+    if (!selection.whenBuilderPresent) log.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
     return;
+  }
+  let locations = trustLocations(env, uid);
+  if (selection.whenBuilderPresent) {
+    const builders = runnerBuilders(env, probe);
+    locations = locationsReadBy(locations, builders);
+    // auto: a job that builds no image hears nothing of registries and changes nothing outside itself.
+    if (locations.length === 0) {
+      core.debug("registries: auto found no Docker Engine socket and no buildah or podman on PATH: no registry trust was changed.");
+      return;
+    }
+    const found = [builders.dockerSocket && `a Docker Engine at ${builders.dockerSocket}`, builders.containersTool].filter(Boolean).join(' and ');
+    log.info(`registries: auto found ${found}: the org CA is added for the common public registries (set registries: none to change nothing outside the job).`);
   }
   const runId = newRunId();
   const journalPath = registryJournalPath(runId, env, uid);
@@ -63,6 +83,7 @@ export async function setUpRegistryTrust(registries: readonly string[], caPath: 
           registries,
           caPath,
           runId,
+          locations,
           ...(owner ? { owner } : {}),
           ...others,
           env,

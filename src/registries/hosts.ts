@@ -8,6 +8,18 @@
 /** The keyword that stands for the common public registries, so that one more host does not mean retyping them. */
 export const DEFAULTS_KEYWORD = 'defaults';
 export const NONE_KEYWORD = 'none';
+/** The default: the common public registries, and only on a runner where a builder that reads certs.d is installed. */
+export const AUTO_KEYWORD = 'auto';
+
+/**
+ * The parsed `registries` input. `whenBuilderPresent` is what `auto` adds: trust directories are changed only for the
+ * builders found on the runner (src/registries/runner-builders.ts), so a job that builds no image changes nothing
+ * outside itself.
+ */
+export interface RegistrySelection {
+  readonly hosts: readonly string[];
+  readonly whenBuilderPresent: boolean;
+}
 
 /**
  * The common public registries. Docker Hub appears under both names builders use: BuildKit and containers/image key
@@ -50,21 +62,28 @@ export function parseRegistry(value: string): string {
 
 /**
  * The `registries` input: hosts separated by commas, spaces or new lines; `defaults` expands to the common public
- * registries (and is what an empty input means); `none` alone turns pull-side trust off.
+ * registries; `auto` (and an empty input) means the defaults only where a builder is present; `none` alone turns
+ * pull-side trust off.
  */
-export function parseRegistries(value: string): string[] {
+export function parseRegistries(value: string): RegistrySelection {
   const tokens = value.split(/[\s,]+/).filter(Boolean);
-  if (tokens.length === 0) return [...DEFAULT_REGISTRIES];
-  if (tokens.some((t) => t.toLowerCase() === NONE_KEYWORD)) {
-    if (tokens.length > 1) throw new RegistryInputError(`Invalid registries '${value.trim()}': 'none' cannot be combined with registries.`);
-    return [];
+  if (tokens.length === 0) return { hosts: [...DEFAULT_REGISTRIES], whenBuilderPresent: true };
+  for (const keyword of [NONE_KEYWORD, AUTO_KEYWORD]) {
+    if (tokens.some((t) => t.toLowerCase() === keyword) && tokens.length > 1) {
+      throw new RegistryInputError(
+        `Invalid registries '${value.trim()}': '${keyword}' cannot be combined with registries. Expected 'auto', 'none', or hosts (with 'defaults' for the common public ones).`,
+      );
+    }
   }
+  const only = tokens[0]?.toLowerCase();
+  if (only === NONE_KEYWORD) return { hosts: [], whenBuilderPresent: false };
+  if (only === AUTO_KEYWORD) return { hosts: [...DEFAULT_REGISTRIES], whenBuilderPresent: true };
   const out: string[] = [];
   for (const token of tokens) {
     const names = token.toLowerCase() === DEFAULTS_KEYWORD ? DEFAULT_REGISTRIES : [parseRegistry(token)];
     for (const name of names) if (!out.includes(name)) out.push(name);
   }
-  return out;
+  return { hosts: out, whenBuilderPresent: false };
 }
 
 /**

@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { runAction, startJobWorker, useInspectionLab, waitFor, type ActionRun, type JobWorker, type Lab, type Proxy } from '../../support/inspection/index.js';
 import { buildDist } from '../../support/inspection/action-runner.js';
 import {
@@ -170,6 +171,41 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
       expect((await buildahPull(l, p, ref)).output).toMatch(/x509: certificate signed by unknown authority/);
     }
   }, 240000);
+
+  test("registries: auto (the default) changes nothing outside the job where no builder is installed, and only containers/image's directories where buildah is", async () => {
+    const l = lab();
+    const noBuilders = l.scratch('path-without-builders');
+    const buildahDir = spawnSync('sh', ['-c', 'command -v buildah'], { encoding: 'utf8' }).stdout.trim().replace(/\/buildah$/, '');
+    // A Docker Engine elsewhere (tcp://) reads another machine's certs.d: not one on this runner.
+    const remoteDocker = { DOCKER_HOST: 'tcp://127.0.0.1:9' };
+    // What the runner passes when the workflow leaves the input out: action.yml's default.
+    const defaults = (parse(readFileSync('action.yml', 'utf8')) as { inputs: Record<string, { default?: string }> }).inputs;
+    const registries = defaults.registries?.default ?? '';
+    expect(registries).toBe('auto');
+    const before = treeSnapshot(TRUST_ROOTS);
+
+    const plain = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries }, env: l.jobEnv({ ...remoteDocker, PATH: noBuilders }), timeoutMs: 60000 });
+    pending.add(plain);
+    expect(`exit ${plain.exitCode}, injected ${plain.outputs.injected}`).toBe('exit 0, injected true');
+    // The runner shows ::debug:: lines only with step debugging on.
+    const shown = plain.stdout.split('\n').filter((line) => !line.startsWith('::debug::')).join('\n');
+    expect(shown).not.toMatch(/::warning::|registr|certs\.d/i);
+    expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
+    pending.delete(plain);
+    await runAction('post', { state: plain.state, runnerTemp: plain.runnerTemp, timeoutMs: 60000 });
+
+    const building = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries }, env: l.jobEnv({ ...remoteDocker, PATH: `${noBuilders}:${buildahDir}` }), timeoutMs: 60000 });
+    pending.add(building);
+    expect(building.exitCode).toBe(0);
+    expect(building.stdout).toContain(`registries: auto found ${buildahDir}/buildah`);
+    const changed = changedPaths(before, treeSnapshot(TRUST_ROOTS));
+    for (const host of ['docker.io', 'ghcr.io', 'mcr.microsoft.com']) expect(changed.some((p) => p.startsWith(`/etc/containers/certs.d/${host}/org-ca-`))).toBe(true);
+    expect(changed.filter((p) => p.startsWith('/etc/docker/'))).toEqual([]);
+    pending.delete(building);
+    const post = await runAction('post', { state: building.state, runnerTemp: building.runnerTemp, timeoutMs: 60000 });
+    expect(post.stdout).not.toMatch(/::warning::/);
+    expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
+  }, 120000);
 
   test('two org-ca steps in one job: the second says so and leaves the first\'s trust to its post step', async () => {
     const l = lab();

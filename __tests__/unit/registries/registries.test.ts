@@ -19,15 +19,21 @@ import { trustedScratchDir } from '../../support/unprivileged-user.js';
 
 describe('the registries input', () => {
   test.each([
-    ['', DEFAULT_REGISTRIES],
-    ['defaults', DEFAULT_REGISTRIES],
-    ['none', []],
-    ['ghcr.io', ['ghcr.io']],
-    ['defaults, Registry.Example.com:5000', [...DEFAULT_REGISTRIES, 'registry.example.com:5000']],
-    ['ghcr.io ghcr.io\nquay.io', ['ghcr.io', 'quay.io']],
-    ['[::1]:5000,127.0.0.1:443', ['[::1]:5000', '127.0.0.1:443']],
-  ])('%j → %j', (input, expected) => {
-    expect(parseRegistries(input)).toEqual(expected);
+    ['', DEFAULT_REGISTRIES, true],
+    ['auto', DEFAULT_REGISTRIES, true],
+    [' AUTO ', DEFAULT_REGISTRIES, true],
+    ['defaults', DEFAULT_REGISTRIES, false],
+    ['none', [], false],
+    ['ghcr.io', ['ghcr.io'], false],
+    ['defaults, Registry.Example.com:5000', [...DEFAULT_REGISTRIES, 'registry.example.com:5000'], false],
+    ['ghcr.io ghcr.io\nquay.io', ['ghcr.io', 'quay.io'], false],
+    ['[::1]:5000,127.0.0.1:443', ['[::1]:5000', '127.0.0.1:443'], false],
+  ])('%j → %j (only where a builder is: %s)', (input, hosts, whenBuilderPresent) => {
+    expect(parseRegistries(input)).toEqual({ hosts, whenBuilderPresent });
+  });
+
+  test.each(['auto ghcr.io', 'defaults,auto'])("'auto' cannot be mixed with hosts: %j", (input) => {
+    expect(() => parseRegistries(input)).toThrow(/'auto' cannot be combined with registries\. Expected 'auto', 'none', or hosts/);
   });
 
   test.each([
@@ -283,7 +289,7 @@ describe('apply and undo on real directories', () => {
     const out: string[] = [];
     const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
     try {
-      await setUpRegistryTrust(['a.io'], ca, { ORG_CA_REGISTRY_JOURNAL: file, HOME: dir });
+      await setUpRegistryTrust({ hosts: ['a.io'], whenBuilderPresent: false }, ca, { ORG_CA_REGISTRY_JOURNAL: file, HOME: dir });
     } finally {
       write.mockRestore();
     }
