@@ -39527,7 +39527,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8926);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7764);
 
 
 // Checked before anything else runs: the modules load on an older Node, but the OS store reads as empty there.
@@ -39545,7 +39545,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8926:
+/***/ 7764:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41405,6 +41405,17 @@ function parseProbeUrls(value) {
     catch (error) {
         throw new OptionError(`probe-urls: ${error instanceof TargetError ? error.message : String(error)}`);
     }
+}
+/**
+ * An input with two accepted spellings (the pin is `fingerprint` on the CLI and in leak-check, `ca-fingerprint` in the
+ * main action): either may be set; both set to different values is an error rather than a silent choice.
+ */
+function eitherSpelling(raw, name, alias) {
+    const a = raw(name).trim();
+    const b = raw(alias).trim();
+    if (a && b && a !== b)
+        throw new OptionError(`Inputs '${name}' and '${alias}' are two spellings of one input and disagree ('${a}' and '${b}'). Expected only one of them set.`);
+    return a || b;
 }
 
 ;// CONCATENATED MODULE: ./src/options/values.ts
@@ -50510,7 +50521,253 @@ function planNative(input) {
     return { useEnvFiles: input.strategy === 'both', variables, notes };
 }
 
+;// CONCATENATED MODULE: ./src/detect/trust.ts
+/**
+ * Where the classifier's certificate sets come from (the I/O half of classify.ts).
+ * - public: Node's bundled Mozilla roots (tls.rootCertificates, https://nodejs.org/api/tls.html#tlsrootcertificates),
+ *   plus the file of input `public-roots` (added, not replacing: it declares more roots as "not inspection").
+ * - system: tls.getCACertificates('system') (https://nodejs.org/api/tls.html#tlsgetcacertificatestype), the OS store
+ *   as OpenSSL finds it (SSL_CERT_FILE / SSL_CERT_DIR on Linux, Keychain on macOS, the Windows store).
+ */
+
+
+
+
+
+function fromPems(pems) {
+    const out = [];
+    // The OS store lists one certificate under several names (the hashed links of /etc/ssl/certs): parse each once.
+    for (const pem of new Set(pems)) {
+        for (const der of pemCertificates(pem)) {
+            try {
+                out.push(certificateFromDer(der));
+            }
+            catch {
+                // one unparsable store entry must not hide the others
+            }
+        }
+    }
+    return out;
+}
+let bundled;
+let system;
+function bundledRoots() {
+    bundled ??= fromPems(external_node_tls_namespaceObject.rootCertificates);
+    return bundled;
+}
+/** Node's bundled roots plus the certificates of `file`; a bad file is an error naming it as `name` (input or flag). */
+function publicRoots(file, name = 'public-roots') {
+    if (!file)
+        return bundledRoots();
+    let bytes;
+    try {
+        bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
+    }
+    catch (error) {
+        throw new CaInputError(`${name} '${file}' could not be read (${error.code ?? 'unreadable'}): expected a PEM file of root certificates.`);
+    }
+    return [...bundledRoots(), ...parseCertificates(bytes, `${name} '${file}'`)];
+}
+/** What the OS store trusts; read on first use only (it costs tens of milliseconds), empty where unreadable. */
+function systemRoots() {
+    if (!system) {
+        try {
+            system = fromPems((0,external_node_tls_namespaceObject.getCACertificates)('system'));
+        }
+        catch {
+            system = [];
+        }
+    }
+    return system;
+}
+
+;// CONCATENATED MODULE: ./src/output/markdown.ts
+/**
+ * The Markdown/HTML sink for job summaries: untrusted text (certificate names, paths, proxy answers, file names in an
+ * image) is written as HTML entities wherever Markdown or HTML would give it meaning, so it can neither open a link,
+ * an image, a code span or a tag nor break the table it sits in (`[`, `]`, `!`, `<`, `>`, `&`, quotes, `|`, backtick,
+ * a backslash that would escape our own pipe, and what GFM autolinks); line breaks become spaces. Emphasis characters
+ * are left as they are: they change no meaning and keep paths readable. Pure.
+ */
+const SPECIAL = /[&<>"'|`[\]!\\@]/g;
+/** The HTML names where there is one, as summaries have always written them; numeric references for the rest. */
+const NAMED = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const markdown_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+/** Text for a summary paragraph or a table cell: one line, nothing rendered. */
+function markdown_escapeMarkdown(text) {
+    // '@', the colon of '://' and the dot of 'www.' too: GFM turns e-mail addresses, bare URLs and www. names into links.
+    return text
+        .replace(markdown_CONTROL, ' ')
+        .replace(SPECIAL, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`)
+        .replace(/:\/\//g, '&#58;//')
+        .replace(/(www)\./gi, '$1&#46;');
+}
+/** Text shown as code: `<code>` rather than backticks, so a backtick in it cannot end the span and entities still decode. */
+function markdown_markdownCode(text) {
+    return `<code>${markdown_escapeMarkdown(text)}</code>`;
+}
+
+;// CONCATENATED MODULE: ./src/detect/report.ts
+/** How probe verdicts are shown: text for logs and the CLI, JSON for scripts, Markdown for the job summary. Pure. */
+
+
+
+
+function entry(cert) {
+    return {
+        subject: cert.subject,
+        issuer: cert.issuer,
+        sha256: cert.fingerprint,
+        notBefore: cert.notBefore.toISOString(),
+        notAfter: cert.notAfter.toISOString(),
+    };
+}
+function routeText(v) {
+    if (!v.route)
+        return 'not probed';
+    return v.route.kind === 'proxy' ? `via proxy ${v.route.display} (${v.route.variable})` : `direct (${v.route.why})`;
+}
+function notesOf(v) {
+    return [...(v.route?.notes ?? []), ...(v.classification?.notes ?? [])];
+}
+function toJson(verdicts) {
+    return verdicts.map((v) => ({
+        url: v.url,
+        verdict: v.verdict,
+        route: routeText(v),
+        ...(v.classification ? { reason: describeClassification(v.classification), issuer: v.classification.leafIssuer } : {}),
+        ...(v.failure ? { failure: `${v.failure.kind}: ${v.failure.message}` } : {}),
+        ...(v.classification?.anchor ? { anchor: entry(v.classification.anchor) } : {}),
+        chain: v.chain.map(entry),
+        notes: notesOf(v),
+        elapsedMs: v.elapsedMs,
+    }));
+}
+/** One line per probe: what the action logs. */
+function verdictLine(v) {
+    const why = v.classification ? describeClassification(v.classification) : `${v.verdict}: ${v.failure?.kind ?? 'no answer'}: ${v.failure?.message ?? ''}`;
+    return `${v.url} ${routeText(v)} → ${why}`;
+}
+/** The human report of `org-ca detect`: verdict, then the chain as presented. */
+function formatText(verdicts) {
+    const out = [];
+    for (const v of verdicts) {
+        out.push(`${v.url}  ${v.verdict.toUpperCase()}  ${routeText(v)}  (${v.elapsedMs} ms)`);
+        out.push(`  ${v.classification ? describeClassification(v.classification) : `${v.failure?.kind}: ${v.failure?.message}`}`);
+        if (v.chain.length)
+            out.push('  chain as presented:');
+        v.chain.forEach((cert, i) => {
+            out.push(`    [${i}] ${cert.subject}`, `        issuer   ${cert.issuer}`, `        SHA-256  ${certificate_colonFingerprint(cert.fingerprint)}`, `        valid    ${cert.notBefore.toISOString()} → ${cert.notAfter.toISOString()}`);
+        });
+        const anchor = v.classification?.anchor;
+        if (anchor && !v.chain.some((c) => c.fingerprint === anchor.fingerprint)) {
+            out.push(`  anchor (not sent, from the trust store): ${anchor.subject}`, `        SHA-256  ${certificate_colonFingerprint(anchor.fingerprint)}`);
+        }
+        for (const note of notesOf(v))
+            out.push(`  note: ${note}`);
+        out.push('');
+    }
+    // Subjects, issuers and proxy answers are the network's words: one printable line each.
+    return out.map(logLine).join('\n');
+}
+const VERDICT_MARK = {
+    direct: '🟢 direct',
+    'org-ca': '🟠 org-ca',
+    'os-trusted': '🟠 os-trusted',
+    unknown: '🔴 unknown',
+    unreachable: '⚪ unreachable',
+};
+/** The job summary section: a table of verdicts, then each chain. Untrusted text (names from certificates) escaped. */
+function markdownSection(verdicts) {
+    const lines = ['### TLS inspection probes', '', '| URL | Path | Verdict | Leaf issuer | Anchor / reason |', '|---|---|---|---|---|'];
+    for (const v of verdicts) {
+        const anchor = v.classification?.anchor;
+        const last = v.verdict === 'unknown' && v.classification
+            ? `tops out at ${escapeMarkdown(v.classification.top.subject)}, SHA-256 \`${colonFingerprint(v.classification.top.fingerprint)}\``
+            : anchor
+                ? `${escapeMarkdown(anchor.subject)}, SHA-256 \`${colonFingerprint(anchor.fingerprint)}\``
+                : escapeMarkdown(v.failure ? `${v.failure.kind}: ${v.failure.message}` : '');
+        lines.push(`| ${escapeMarkdown(v.url)} | ${escapeMarkdown(routeText(v))} | ${VERDICT_MARK[v.verdict]} | ${escapeMarkdown(v.classification?.leafIssuer ?? '')} | ${last} |`);
+    }
+    lines.push('');
+    for (const v of verdicts) {
+        if (!v.chain.length)
+            continue;
+        lines.push(`<details><summary>Chain presented for ${escapeMarkdown(v.url)} (${v.chain.length} certificate${v.chain.length > 1 ? 's' : ''})</summary>`, '');
+        lines.push('| # | Subject | Issuer | SHA-256 | Valid |', '|---|---|---|---|---|');
+        v.chain.forEach((c, i) => {
+            lines.push(`| ${i} | ${escapeMarkdown(c.subject)} | ${escapeMarkdown(c.issuer)} | \`${colonFingerprint(c.fingerprint)}\` | ${c.notBefore.toISOString().slice(0, 10)} → ${c.notAfter.toISOString().slice(0, 10)} |`);
+        });
+        for (const note of notesOf(v))
+            lines.push('', `> ${escapeMarkdown(note)}`);
+        lines.push('', '</details>', '');
+    }
+    return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/detect/os-store-ca.ts
+/**
+ * The org CA as the OS store already holds it: found by probing through the job's proxy (the anchor of every
+ * `os-trusted` verdict, as `detect` reports it), or by fingerprint among the OS store's certificates without any
+ * network. For hosts whose IT put the CA in the OS store: `org-ca ca export`, and `env`/`exec` without `--ca`.
+ */
+
+
+
+
+
+class OsStoreCaError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'OsStoreCaError';
+    }
+}
+/** Pure: the distinct OS-store anchors of `os-trusted` verdicts; an error saying what each probe saw when there is none. */
+function anchorsOf(verdicts) {
+    const certs = [];
+    const seen = [];
+    for (const v of verdicts) {
+        const anchor = v.verdict === 'os-trusted' ? v.classification?.anchor : undefined;
+        seen.push(`${v.url} ${routeText(v)}: ${v.verdict}${anchor ? ` (signed by ${anchor.subject}, SHA-256 ${certificate_colonFingerprint(anchor.fingerprint)})` : v.failure ? ` (${v.failure.kind})` : ''}`);
+        if (anchor && !certs.some((c) => c.fingerprint === anchor.fingerprint))
+            certs.push(anchor);
+    }
+    if (certs.length === 0) {
+        const why = verdicts.some((v) => v.verdict === 'unknown')
+            ? 'the CA that re-signs TLS here is not in the OS store'
+            : verdicts.every((v) => v.verdict === 'direct')
+                ? 'TLS is not inspected on this path'
+                : 'no probe reached a server whose chain anchors in the OS store';
+        throw new OsStoreCaError(`No org CA found in the OS store: ${why} (${seen.join('; ')}).`);
+    }
+    return { certs, seen };
+}
+/** Pure: the OS store's certificate with this fingerprint (hex, colons and case ignored; a malformed one is an input error). */
+function byFingerprint(store, fingerprint) {
+    const want = parseFingerprint(fingerprint, '--fingerprint');
+    const found = store.find((c) => c.fingerprint === want);
+    if (!found)
+        throw new OsStoreCaError(`No certificate with SHA-256 ${certificate_colonFingerprint(want)} is in the OS store (${store.length} certificates read).`);
+    return found;
+}
+/** Probes the URLs the way the job's tools would and returns what the OS store trusts that re-signs them. */
+async function findOrgCaInOsStore(options) {
+    const verdicts = await detect({
+        urls: options.urls,
+        env: options.env,
+        timeoutMs: options.timeoutMs,
+        trust: { org: [], public: publicRoots(options.publicRootsFile, '--public-roots'), system: systemRoots },
+        now: options.now,
+    });
+    return anchorsOf(verdicts);
+}
+
+
 ;// CONCATENATED MODULE: ./src/cli/ca-options.ts
+
+
+
 
 
 
@@ -50548,7 +50805,8 @@ function wrapList(words, width = 88) {
 /** The registry's tool ids, as `--tools` accepts them: generated, so help and registry cannot disagree. */
 const TOOLS_HELP = wrapList(TOOL_IDS.map((id, i) => (i < TOOL_IDS.length - 1 ? `${id},` : id)));
 const CA_OPTIONS_HELP = [
-    '  --ca FILE                  the org CA: PEM, DER, base64 or .p7b; - reads standard input',
+    '  --ca FILE                  the org CA: PEM, DER, base64 or .p7b; - reads standard input (env and exec with',
+    '                             --strategy native|both: optional, the OS store\'s org CA is found as ca export does)',
     '  --fingerprint SHA256       fail unless the CA has this SHA-256 fingerprint',
     '  --tools LIST               only these tools (comma-separated), default all; the ids are:',
     TOOLS_HELP,
@@ -50570,6 +50828,9 @@ function caArgument(value) {
 function loadCaArgument(value, now, fingerprint) {
     return loadCa({ ...caArgument(value), ...(fingerprint ? { fingerprint } : {}) }, now, CA_FLAG_NAMES);
 }
+/** For env and exec: where to look for the OS store's org CA when --ca is left out. */
+const PROBE_URLS_OPTION = { 'probe-urls': { type: 'string' } };
+const PROBE_URLS_HELP = `  --probe-urls LIST          with no --ca: the https URLs probed to find it (default ${DEFAULT_PROBE_URLS.join(' ')})`;
 function readCaOptions(command, values) {
     if (!values.ca)
         throw new UsageError(`${command}: --ca FILE is required (see 'org-ca ${command} --help')`);
@@ -50577,6 +50838,36 @@ function readCaOptions(command, values) {
     const onVerificationOff = oneOf('--on-verification-off', values['on-verification-off'] ?? '', ON_VERIFICATION_OFF_VALUES, 'fail');
     const strategy = oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env');
     const ca = loadCaArgument(values.ca, new Date(), values.fingerprint);
+    return { ca, ...(tools ? { tools } : {}), onVerificationOff, strategy };
+}
+/**
+ * As readCaOptions; but with --strategy native or both and no --ca, the org CA is the one the OS store already holds
+ * (found by probing, as `org-ca ca export` does), since native switches make runtimes read that store anyway.
+ */
+async function readCaOptionsOrOsStore(command, values, note) {
+    const strategy = oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env');
+    if (values.ca)
+        return readCaOptions(command, values);
+    if (strategy === 'env') {
+        throw new UsageError(`${command}: --ca FILE is required (with --strategy native, the CA your OS store holds is used instead; org-ca ca export writes it to a file; see 'org-ca ${command} --help')`);
+    }
+    let found;
+    try {
+        found = values.fingerprint
+            ? { certs: [byFingerprint(systemRoots(), values.fingerprint)], seen: [] }
+            : await findOrgCaInOsStore({ urls: parseProbeUrls(values['probe-urls'] ?? ''), env: process.env, timeoutMs: DEFAULT_PROBE_TIMEOUT_MS, now: new Date() });
+    }
+    catch (error) {
+        if (error instanceof OsStoreCaError)
+            throw new UsageError(`${command}: no --ca, and ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)} Give the CA with --ca FILE.`);
+        throw error;
+    }
+    for (const line of found.seen)
+        note(line);
+    const ca = loadCa({ ca: certificatesPem(found.certs) }, new Date(), { ...CA_FLAG_NAMES, ca: 'the OS store' });
+    note(`no --ca: the org CA is the one the OS store holds: ${ca.certs.map((c) => c.subject).join(', ')}.`);
+    const tools = parseToolList(values.tools ?? '', '--tools');
+    const onVerificationOff = oneOf('--on-verification-off', values['on-verification-off'] ?? '', ON_VERIFICATION_OFF_VALUES, 'fail');
     return { ca, ...(tools ? { tools } : {}), onVerificationOff, strategy };
 }
 function currentPlatform() {
@@ -50667,6 +50958,88 @@ const buildContextCommand = {
             ...(kaniko ? [`kaniko flags (base-image pulls): ${kaniko}`] : []),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
+        return EXIT.ok;
+    },
+};
+
+;// CONCATENATED MODULE: ./src/cli/ca.ts
+
+
+
+
+
+
+
+
+
+const FORMATS = ['pem', 'der'];
+const ca_HELP = `Usage: org-ca ca export [URL...] [--fingerprint SHA256] [--format pem|der] [--out FILE]
+
+Writes the org CA that your OS store already holds, for tools and CI systems that need it as a file
+(org-ca env --ca FILE, Java keystores, a CI secret). It is the CA 'org-ca detect' reports as os-trusted:
+  org-ca ca export --out org-root.pem          probe the URLs through HTTPS_PROXY, as detect does, and write the
+                                               root that re-signs them, taken from the OS store
+  org-ca ca export --fingerprint AB:CD:…       no network: the OS store's certificate with this SHA-256
+Only a certificate from the OS store is ever written, never one a server sent.
+
+Options:
+  --fingerprint SHA256   pick the CA from the OS store by fingerprint instead of probing
+  --format pem|der       pem (default; several CAs are concatenated) or der (one CA only; needs --out)
+  --out FILE             write here (replaced if it exists) instead of standard output
+  --timeout DURATION     one deadline for all probes (default ${DEFAULT_PROBE_TIMEOUT_MS / 1000}s)
+  --public-roots FILE    more roots that mean "not inspected" (PEM)
+  -h, --help             this help
+
+URLs default to ${DEFAULT_PROBE_URLS.join(' ')}.
+
+Exit status: 0 written; 1 no org CA in the OS store (not inspected, inspected by a CA the OS store does not hold,
+or unreachable: each probe's verdict is printed); 2 usage or input error.`;
+function ca_describe(cert) {
+    return `${cert.subject} (SHA-256 ${certificate_colonFingerprint(cert.fingerprint)})`;
+}
+const caCommand = {
+    name: 'ca',
+    summary: 'export the org CA your OS store already holds (the one detect reports), as PEM or DER',
+    help: ca_HELP,
+    async run(argv) {
+        const [sub, ...rest] = argv;
+        if (sub !== 'export')
+            throw new UsageError(`ca: unknown subcommand '${sub ?? ''}'. Expected: org-ca ca export (see 'org-ca ca --help')`);
+        const { values, positionals } = parseCommandArgs('ca export', rest, { fingerprint: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, timeout: { type: 'string' }, 'public-roots': { type: 'string' } }, true);
+        const format = oneOf('--format', values.format ?? '', FORMATS, 'pem');
+        if (values.fingerprint && positionals.length)
+            throw new UsageError('ca export: give URLs to probe or --fingerprint, not both');
+        const timeoutMs = parseDuration('--timeout', values.timeout ?? '', DEFAULT_PROBE_TIMEOUT_MS);
+        for (const url of positionals)
+            parseTarget(url);
+        if (format === 'der' && !values.out)
+            throw new UsageError('ca export: --format der is binary: give --out FILE');
+        let certs;
+        if (values.fingerprint) {
+            certs = [byFingerprint(systemRoots(), values.fingerprint)];
+        }
+        else {
+            const found = await findOrgCaInOsStore({
+                urls: positionals.length ? positionals : [...DEFAULT_PROBE_URLS],
+                env: process.env,
+                timeoutMs,
+                ...(values['public-roots'] ? { publicRootsFile: values['public-roots'] } : {}),
+                now: new Date(),
+            });
+            for (const line of found.seen)
+                process.stderr.write(`org-ca ca export: ${logLine(line)}\n`);
+            certs = found.certs;
+        }
+        if (format === 'der' && certs.length > 1) {
+            throw new UsageError(`ca export: --format der holds one certificate, and ${certs.length} were found (${certs.map(ca_describe).join('; ')}); use --format pem or pick one with --fingerprint`);
+        }
+        const bytes = format === 'der' ? certs[0].der : Buffer.from(certificatesPem(certs));
+        if (values.out)
+            (0,external_node_fs_namespaceObject.writeFileSync)(values.out, bytes, { mode: 0o644 });
+        else
+            process.stdout.write(bytes);
+        for (const cert of certs)
+            process.stderr.write(`org-ca ca export: ${values.out ? `wrote to ${logLine(values.out)}` : 'wrote'}: ${logLine(ca_describe(cert))}\n`);
         return EXIT.ok;
     },
 };
@@ -50977,7 +51350,7 @@ function formatOne(name, value, format) {
 
 
 /** The certificates that must be in the store: the roots given (self-signed), or every certificate when none is. */
-function anchorsOf(certs) {
+function host_anchorsOf(certs) {
     const roots = certs.filter((c) => c.selfIssued);
     return roots.length ? roots : certs;
 }
@@ -50995,7 +51368,7 @@ function checkOsStore(certs, files = SYSTEM_BUNDLE_FILES) {
             continue;
         }
         const present = new Set(pemCertificates(text).map((der) => sha256Hex(der)));
-        return { path, holds: anchorsOf(certs).every((c) => present.has(c.fingerprint)) };
+        return { path, holds: host_anchorsOf(certs).every((c) => present.has(c.fingerprint)) };
     }
     return { holds: false };
 }
@@ -51029,6 +51402,7 @@ function resolveNative(strategy, certs, caName, env) {
 
 
 
+
 const env_HELP = `Usage: org-ca env --ca FILE [--format FORMAT] [options]
 
 Prints the variables that make every common tool trust the org CA, for your own shell:
@@ -51039,6 +51413,7 @@ The CA file, the combined bundle and the Java truststore are written to --dir
 
 Options:
 ${CA_OPTIONS_HELP}
+${PROBE_URLS_HELP}
   --format FORMAT            sh (default), powershell, dotenv, github (for $GITHUB_ENV),
                              gitlab (dotenv report), azure (##vso setvariable), buildkite (environment hook),
                              circleci ($BASH_ENV), jenkins (properties for readProperties + withEnv)
@@ -51052,9 +51427,9 @@ const envCommand = {
     summary: 'print the per-tool CA variables for a shell or a CI system (sh, github, gitlab, azure, jenkins, …)',
     help: env_HELP,
     async run(argv) {
-        const { values } = parseCommandArgs('env', argv, { ...CA_OPTIONS, format: { type: 'string' }, dir: { type: 'string' } });
+        const { values } = parseCommandArgs('env', argv, { ...CA_OPTIONS, ...PROBE_URLS_OPTION, format: { type: 'string' }, dir: { type: 'string' } });
         const format = oneOf('--format', values.format ?? '', ENV_FORMATS, 'sh');
-        const options = readCaOptions('env', values);
+        const options = await readCaOptionsOrOsStore('env', values, (line) => process.stderr.write(`org-ca env: ${logLine(line)}\n`));
         const cache = process.env.XDG_CACHE_HOME || (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.cache');
         const dir = values.dir ?? (0,external_node_path_namespaceObject.join)(cache, 'org-ca', options.ca.primary.fingerprint.slice(0, 16));
         const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);
@@ -51076,6 +51451,7 @@ const envCommand = {
 
 
 
+
 const exec_HELP = `Usage: org-ca exec --ca FILE [options] -- COMMAND [ARGS...]
 
 Runs one command with every common tool trusting the org CA, then removes the files it wrote,
@@ -51083,13 +51459,14 @@ whatever the command's outcome.
 
 Options:
 ${CA_OPTIONS_HELP}
+${PROBE_URLS_HELP}
   --if-present               run the command unchanged when the --ca file is absent or empty (a BuildKit secret
                              mounted with required=false where nothing inspects)
   -h, --help                 this help
 
 Exit status: the command's own (128+N when killed by signal N); 127 when it is not found, 126 when it cannot be
 run (not executable, a directory); 1 when TLS verification is switched off here; 2 usage or input error.`;
-const EXEC_OPTIONS = { ...CA_OPTIONS, 'if-present': { type: 'boolean' } };
+const EXEC_OPTIONS = { ...CA_OPTIONS, ...PROBE_URLS_OPTION, 'if-present': { type: 'boolean' } };
 const FLAGS_WITH_VALUE = new Set(Object.entries(EXEC_OPTIONS).flatMap(([name, option]) => (option.type === 'string' ? [`--${name}`] : [])));
 /** True when --ca names a file that is missing or empty: the in-build "no inspection here" case. */
 function caAbsent(path) {
@@ -51154,7 +51531,7 @@ const execCommand = {
             throw new UsageError("exec: no command given: expected 'org-ca exec --ca FILE -- COMMAND [ARGS...]'");
         if (values['if-present'] && caAbsent(values.ca))
             return await runChild(commandLine, process.env);
-        const options = readCaOptions('exec', values);
+        const options = await readCaOptionsOrOsStore('exec', values, (line) => process.stderr.write(`org-ca exec: ${logLine(line)}\n`));
         const dir = await makeTempDirectory((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-exec-', { purpose: 'TMPDIR' });
         try {
             const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);
@@ -51172,191 +51549,6 @@ const execCommand = {
         }
     },
 };
-
-;// CONCATENATED MODULE: ./src/output/markdown.ts
-/**
- * The Markdown/HTML sink for job summaries: untrusted text (certificate names, paths, proxy answers, file names in an
- * image) is written as HTML entities wherever Markdown or HTML would give it meaning, so it can neither open a link,
- * an image, a code span or a tag nor break the table it sits in (`[`, `]`, `!`, `<`, `>`, `&`, quotes, `|`, backtick,
- * a backslash that would escape our own pipe, and what GFM autolinks); line breaks become spaces. Emphasis characters
- * are left as they are: they change no meaning and keep paths readable. Pure.
- */
-const SPECIAL = /[&<>"'|`[\]!\\@]/g;
-/** The HTML names where there is one, as summaries have always written them; numeric references for the rest. */
-const NAMED = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const markdown_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
-/** Text for a summary paragraph or a table cell: one line, nothing rendered. */
-function markdown_escapeMarkdown(text) {
-    // '@', the colon of '://' and the dot of 'www.' too: GFM turns e-mail addresses, bare URLs and www. names into links.
-    return text
-        .replace(markdown_CONTROL, ' ')
-        .replace(SPECIAL, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`)
-        .replace(/:\/\//g, '&#58;//')
-        .replace(/(www)\./gi, '$1&#46;');
-}
-/** Text shown as code: `<code>` rather than backticks, so a backtick in it cannot end the span and entities still decode. */
-function markdown_markdownCode(text) {
-    return `<code>${markdown_escapeMarkdown(text)}</code>`;
-}
-
-;// CONCATENATED MODULE: ./src/detect/report.ts
-/** How probe verdicts are shown: text for logs and the CLI, JSON for scripts, Markdown for the job summary. Pure. */
-
-
-
-
-function entry(cert) {
-    return {
-        subject: cert.subject,
-        issuer: cert.issuer,
-        sha256: cert.fingerprint,
-        notBefore: cert.notBefore.toISOString(),
-        notAfter: cert.notAfter.toISOString(),
-    };
-}
-function routeText(v) {
-    if (!v.route)
-        return 'not probed';
-    return v.route.kind === 'proxy' ? `via proxy ${v.route.display} (${v.route.variable})` : `direct (${v.route.why})`;
-}
-function notesOf(v) {
-    return [...(v.route?.notes ?? []), ...(v.classification?.notes ?? [])];
-}
-function toJson(verdicts) {
-    return verdicts.map((v) => ({
-        url: v.url,
-        verdict: v.verdict,
-        route: routeText(v),
-        ...(v.classification ? { reason: describeClassification(v.classification), issuer: v.classification.leafIssuer } : {}),
-        ...(v.failure ? { failure: `${v.failure.kind}: ${v.failure.message}` } : {}),
-        ...(v.classification?.anchor ? { anchor: entry(v.classification.anchor) } : {}),
-        chain: v.chain.map(entry),
-        notes: notesOf(v),
-        elapsedMs: v.elapsedMs,
-    }));
-}
-/** One line per probe: what the action logs. */
-function verdictLine(v) {
-    const why = v.classification ? describeClassification(v.classification) : `${v.verdict}: ${v.failure?.kind ?? 'no answer'}: ${v.failure?.message ?? ''}`;
-    return `${v.url} ${routeText(v)} → ${why}`;
-}
-/** The human report of `org-ca detect`: verdict, then the chain as presented. */
-function formatText(verdicts) {
-    const out = [];
-    for (const v of verdicts) {
-        out.push(`${v.url}  ${v.verdict.toUpperCase()}  ${routeText(v)}  (${v.elapsedMs} ms)`);
-        out.push(`  ${v.classification ? describeClassification(v.classification) : `${v.failure?.kind}: ${v.failure?.message}`}`);
-        if (v.chain.length)
-            out.push('  chain as presented:');
-        v.chain.forEach((cert, i) => {
-            out.push(`    [${i}] ${cert.subject}`, `        issuer   ${cert.issuer}`, `        SHA-256  ${certificate_colonFingerprint(cert.fingerprint)}`, `        valid    ${cert.notBefore.toISOString()} → ${cert.notAfter.toISOString()}`);
-        });
-        const anchor = v.classification?.anchor;
-        if (anchor && !v.chain.some((c) => c.fingerprint === anchor.fingerprint)) {
-            out.push(`  anchor (not sent, from the trust store): ${anchor.subject}`, `        SHA-256  ${certificate_colonFingerprint(anchor.fingerprint)}`);
-        }
-        for (const note of notesOf(v))
-            out.push(`  note: ${note}`);
-        out.push('');
-    }
-    // Subjects, issuers and proxy answers are the network's words: one printable line each.
-    return out.map(logLine).join('\n');
-}
-const VERDICT_MARK = {
-    direct: '🟢 direct',
-    'org-ca': '🟠 org-ca',
-    'os-trusted': '🟠 os-trusted',
-    unknown: '🔴 unknown',
-    unreachable: '⚪ unreachable',
-};
-/** The job summary section: a table of verdicts, then each chain. Untrusted text (names from certificates) escaped. */
-function markdownSection(verdicts) {
-    const lines = ['### TLS inspection probes', '', '| URL | Path | Verdict | Leaf issuer | Anchor / reason |', '|---|---|---|---|---|'];
-    for (const v of verdicts) {
-        const anchor = v.classification?.anchor;
-        const last = v.verdict === 'unknown' && v.classification
-            ? `tops out at ${escapeMarkdown(v.classification.top.subject)}, SHA-256 \`${colonFingerprint(v.classification.top.fingerprint)}\``
-            : anchor
-                ? `${escapeMarkdown(anchor.subject)}, SHA-256 \`${colonFingerprint(anchor.fingerprint)}\``
-                : escapeMarkdown(v.failure ? `${v.failure.kind}: ${v.failure.message}` : '');
-        lines.push(`| ${escapeMarkdown(v.url)} | ${escapeMarkdown(routeText(v))} | ${VERDICT_MARK[v.verdict]} | ${escapeMarkdown(v.classification?.leafIssuer ?? '')} | ${last} |`);
-    }
-    lines.push('');
-    for (const v of verdicts) {
-        if (!v.chain.length)
-            continue;
-        lines.push(`<details><summary>Chain presented for ${escapeMarkdown(v.url)} (${v.chain.length} certificate${v.chain.length > 1 ? 's' : ''})</summary>`, '');
-        lines.push('| # | Subject | Issuer | SHA-256 | Valid |', '|---|---|---|---|---|');
-        v.chain.forEach((c, i) => {
-            lines.push(`| ${i} | ${escapeMarkdown(c.subject)} | ${escapeMarkdown(c.issuer)} | \`${colonFingerprint(c.fingerprint)}\` | ${c.notBefore.toISOString().slice(0, 10)} → ${c.notAfter.toISOString().slice(0, 10)} |`);
-        });
-        for (const note of notesOf(v))
-            lines.push('', `> ${escapeMarkdown(note)}`);
-        lines.push('', '</details>', '');
-    }
-    return lines.join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/detect/trust.ts
-/**
- * Where the classifier's certificate sets come from (the I/O half of classify.ts).
- * - public: Node's bundled Mozilla roots (tls.rootCertificates, https://nodejs.org/api/tls.html#tlsrootcertificates),
- *   plus the file of input `public-roots` (added, not replacing: it declares more roots as "not inspection").
- * - system: tls.getCACertificates('system') (https://nodejs.org/api/tls.html#tlsgetcacertificatestype), the OS store
- *   as OpenSSL finds it (SSL_CERT_FILE / SSL_CERT_DIR on Linux, Keychain on macOS, the Windows store).
- */
-
-
-
-
-
-function fromPems(pems) {
-    const out = [];
-    // The OS store lists one certificate under several names (the hashed links of /etc/ssl/certs): parse each once.
-    for (const pem of new Set(pems)) {
-        for (const der of pemCertificates(pem)) {
-            try {
-                out.push(certificateFromDer(der));
-            }
-            catch {
-                // one unparsable store entry must not hide the others
-            }
-        }
-    }
-    return out;
-}
-let bundled;
-let system;
-function bundledRoots() {
-    bundled ??= fromPems(external_node_tls_namespaceObject.rootCertificates);
-    return bundled;
-}
-/** Node's bundled roots plus the certificates of `file`; a bad file is an error naming it as `name` (input or flag). */
-function publicRoots(file, name = 'public-roots') {
-    if (!file)
-        return bundledRoots();
-    let bytes;
-    try {
-        bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
-    }
-    catch (error) {
-        throw new CaInputError(`${name} '${file}' could not be read (${error.code ?? 'unreadable'}): expected a PEM file of root certificates.`);
-    }
-    return [...bundledRoots(), ...parseCertificates(bytes, `${name} '${file}'`)];
-}
-/** What the OS store trusts; read on first use only (it costs tens of milliseconds), empty where unreadable. */
-function systemRoots() {
-    if (!system) {
-        try {
-            system = fromPems((0,external_node_tls_namespaceObject.getCACertificates)('system'));
-        }
-        catch {
-            system = [];
-        }
-    }
-    return system;
-}
 
 ;// CONCATENATED MODULE: ./src/cli/detect.ts
 
@@ -56930,7 +57122,6 @@ async function jobCompleted(env) {
 
 
 
-
 const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
 /**
  * The Node the hooks run: the runner's own Node 24 (it ships one in externals/node24 for `using: node24` actions) when
@@ -56940,7 +57131,7 @@ function hookNode(runnerDir, current, exists = external_node_fs_namespaceObject.
     const runnerNode = (0,external_node_path_namespaceObject.join)(runnerDir, 'externals', 'node24', 'bin', 'node');
     return exists(runnerNode) ? runnerNode : current;
 }
-const runner_HELP = `Usage: org-ca runner install --runner-dir DIR (--ca-file FILE | --ca -) [options]
+const runner_HELP = `Usage: org-ca runner install --runner-dir DIR --ca FILE|- [options]
        org-ca runner uninstall --runner-dir DIR [--hooks-dir DIR]
 
 Makes every job on a self-hosted GitHub Actions runner trust the org CA, with no workflow change: writes the
@@ -56955,7 +57146,9 @@ switched off, no answer with on-unreachable fail); any failure of org-ca itself 
 
 Install options:
   --runner-dir DIR            the runner's directory (holding run.sh and .env)
-  --ca-file FILE | --ca -     the org CA (PEM, DER, base64 or .p7b); - reads standard input
+  --ca FILE                   the org CA (PEM, DER, base64 or .p7b); - reads standard input
+                              (--ca-file FILE, the older spelling, is still accepted)
+  --fingerprint SHA256        refuse to install unless the CA has this SHA-256 fingerprint
   --hooks-dir DIR             where the hooks go (default as root: /etc/org-ca/runner-hooks/NAME-HASH, root's own;
                               as the runner's user: DIR.org-ca-hooks beside the runner directory). It must be a
                               place only root (or you) can write: the hooks run in every job
@@ -56979,6 +57172,7 @@ const INSTALL_OPTIONS = {
     'hooks-dir': { type: 'string' },
     ca: { type: 'string' },
     'ca-file': { type: 'string' },
+    fingerprint: { type: 'string' },
     when: { type: 'string' },
     'probe-urls': { type: 'string' },
     'probe-timeout': { type: 'string' },
@@ -57023,10 +57217,11 @@ const runnerCommand = {
             case 'install': {
                 if (!values['runner-dir'])
                     throw new UsageError("runner install: --runner-dir DIR is required (see 'org-ca runner --help')");
-                if (Boolean(values.ca) === Boolean(values['ca-file']))
-                    throw new UsageError('runner install: give the CA with exactly one of --ca-file FILE or --ca -');
-                if (values.ca && values.ca !== '-')
-                    throw new UsageError(`runner install: --ca takes '-' (standard input), not '${values.ca}'; use --ca-file for a file`);
+                if (values.ca && values['ca-file'])
+                    throw new UsageError('runner install: give the CA once: --ca FILE (or --ca - for standard input); --ca-file is its older spelling');
+                const caValue = values.ca ?? values['ca-file'];
+                if (!caValue)
+                    throw new UsageError("runner install: --ca FILE is required (or --ca - to read it from standard input; see 'org-ca runner --help')");
                 let settings;
                 try {
                     const tools = parseToolList(values.tools ?? '');
@@ -57046,7 +57241,7 @@ const runnerCommand = {
                 catch (error) {
                     throw new UsageError(`runner install: ${error instanceof Error ? error.message : String(error)}`);
                 }
-                const ca = loadCa(values.ca ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : { caFile: values['ca-file'] }, new Date(), { ca: '--ca -', caFile: '--ca-file' });
+                const ca = loadCaArgument(caValue, new Date(), values.fingerprint);
                 for (const warning of ca.warnings)
                     process.stderr.write(`org-ca runner: ${warning}\n`);
                 // The runner directory and where the hooks go are paths from the user: checked without ever hanging first.
@@ -57224,8 +57419,9 @@ const storeCommand = {
 
 
 
+
 /** Every `org-ca` command, in the order `org-ca --help` lists them. */
-const COMMANDS = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand, storeCommand, runnerCommand, buildContextCommand];
+const COMMANDS = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand, storeCommand, runnerCommand, buildContextCommand, caCommand];
 
 ;// CONCATENATED MODULE: ./src/cli/version.ts
 /** The package version `org-ca --version` prints; a unit test keeps it equal to package.json's. */

@@ -33755,6 +33755,17 @@ function parseProbeUrls(value) {
         throw new OptionError(`probe-urls: ${error instanceof TargetError ? error.message : String(error)}`);
     }
 }
+/**
+ * An input with two accepted spellings (the pin is `fingerprint` on the CLI and in leak-check, `ca-fingerprint` in the
+ * main action): either may be set; both set to different values is an error rather than a silent choice.
+ */
+function eitherSpelling(raw, name, alias) {
+    const a = raw(name).trim();
+    const b = raw(alias).trim();
+    if (a && b && a !== b)
+        throw new OptionError(`Inputs '${name}' and '${alias}' are two spellings of one input and disagree ('${a}' and '${b}'). Expected only one of them set.`);
+    return a || b;
+}
 
 ;// CONCATENATED MODULE: ./src/native/registry.ts
 const NATIVE_SWITCHES = [
@@ -34020,7 +34031,7 @@ function parseInputs(raw) {
     return {
         ca: raw('ca'),
         caFile: raw('ca-file').trim(),
-        caFingerprint: raw('ca-fingerprint').trim(),
+        caFingerprint: eitherSpelling(raw, 'ca-fingerprint', 'fingerprint'),
         when: oneOf('when', raw('when'), WHEN_VALUES, 'auto'),
         ...(tools ? { tools } : {}),
         onVerificationOff: oneOf('on-verification-off', raw('on-verification-off'), ON_VERIFICATION_OFF_VALUES, 'fail'),

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { DEFAULT_PROBE_TIMEOUT_MS } from '../detect/detect.js';
-import { oneOf, OptionError, parseDuration, parseProbeUrls, parseToolList } from '../options/parse.js';
+import { eitherSpelling, oneOf, OptionError, parseDuration, parseProbeUrls, parseToolList } from '../options/parse.js';
 import { STRATEGIES, type Strategy } from '../native/plan.js';
 import { parseStoreSelection, StoreSelectionError, type StoreSelection } from '../store/selection.js';
 import {
@@ -59,7 +59,7 @@ export function parseInputs(raw: (name: string) => string): Inputs {
   return {
     ca: raw('ca'),
     caFile: raw('ca-file').trim(),
-    caFingerprint: raw('ca-fingerprint').trim(),
+    caFingerprint: eitherSpelling(raw, 'ca-fingerprint', 'fingerprint'),
     when: oneOf('when', raw('when'), WHEN_VALUES, 'auto'),
     ...(tools ? { tools } : {}),
     onVerificationOff: oneOf('on-verification-off', raw('on-verification-off'), ON_VERIFICATION_OFF_VALUES, 'fail'),

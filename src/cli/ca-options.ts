@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { loadCa, type CaSpec } from '../ca/load.js';
 import type { ValidatedCa } from '../ca/validate.js';
-import { oneOf, parseToolList } from '../options/parse.js';
+import { oneOf, parseProbeUrls, parseToolList } from '../options/parse.js';
 import { ON_VERIFICATION_OFF_VALUES, type OnVerificationOff } from '../options/values.js';
 import { prepareInjection, VerificationOffError, type Injection } from '../tools/inject.js';
 import { TOOL_IDS } from '../tools/registry.js';
 import { UsageError } from './command-kit.js';
 import { STRATEGIES, type Strategy } from '../native/plan.js';
+import { certificatesPem } from '../ca/bundle.js';
+import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_PROBE_URLS } from '../detect/detect.js';
+import { byFingerprint, findOrgCaInOsStore, OsStoreCaError, systemRoots } from '../detect/os-store-ca.js';
 
 /** Options shared by the commands that take the CA: --ca FILE (or - for stdin), --fingerprint, --tools. */
 export const CA_OPTIONS = {
@@ -41,7 +44,8 @@ function wrapList(words: readonly string[], width = 88): string {
 export const TOOLS_HELP = wrapList(TOOL_IDS.map((id, i) => (i < TOOL_IDS.length - 1 ? `${id},` : id)));
 
 export const CA_OPTIONS_HELP = [
-  '  --ca FILE                  the org CA: PEM, DER, base64 or .p7b; - reads standard input',
+  '  --ca FILE                  the org CA: PEM, DER, base64 or .p7b; - reads standard input (env and exec with',
+  '                             --strategy native|both: optional, the OS store\'s org CA is found as ca export does)',
   '  --fingerprint SHA256       fail unless the CA has this SHA-256 fingerprint',
   '  --tools LIST               only these tools (comma-separated), default all; the ids are:',
   TOOLS_HELP,
@@ -72,15 +76,45 @@ export function loadCaArgument(value: string, now: Date, fingerprint?: string): 
   return loadCa({ ...caArgument(value), ...(fingerprint ? { fingerprint } : {}) }, now, CA_FLAG_NAMES);
 }
 
-export function readCaOptions(
-  command: string,
-  values: { ca?: string; fingerprint?: string; tools?: string; 'on-verification-off'?: string; strategy?: string },
-): CaOptions {
+type CaOptionValues = { ca?: string; fingerprint?: string; tools?: string; 'on-verification-off'?: string; strategy?: string; 'probe-urls'?: string };
+
+/** For env and exec: where to look for the OS store's org CA when --ca is left out. */
+export const PROBE_URLS_OPTION = { 'probe-urls': { type: 'string' } } as const;
+export const PROBE_URLS_HELP = `  --probe-urls LIST          with no --ca: the https URLs probed to find it (default ${DEFAULT_PROBE_URLS.join(' ')})`;
+
+export function readCaOptions(command: string, values: CaOptionValues): CaOptions {
   if (!values.ca) throw new UsageError(`${command}: --ca FILE is required (see 'org-ca ${command} --help')`);
   const tools = parseToolList(values.tools ?? '', '--tools');
   const onVerificationOff = oneOf('--on-verification-off', values['on-verification-off'] ?? '', ON_VERIFICATION_OFF_VALUES, 'fail');
   const strategy = oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env');
   const ca = loadCaArgument(values.ca, new Date(), values.fingerprint);
+  return { ca, ...(tools ? { tools } : {}), onVerificationOff, strategy };
+}
+
+/**
+ * As readCaOptions; but with --strategy native or both and no --ca, the org CA is the one the OS store already holds
+ * (found by probing, as `org-ca ca export` does), since native switches make runtimes read that store anyway.
+ */
+export async function readCaOptionsOrOsStore(command: string, values: CaOptionValues, note: (line: string) => void): Promise<CaOptions> {
+  const strategy = oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env');
+  if (values.ca) return readCaOptions(command, values);
+  if (strategy === 'env') {
+    throw new UsageError(`${command}: --ca FILE is required (with --strategy native, the CA your OS store holds is used instead; org-ca ca export writes it to a file; see 'org-ca ${command} --help')`);
+  }
+  let found;
+  try {
+    found = values.fingerprint
+      ? { certs: [byFingerprint(systemRoots(), values.fingerprint)], seen: [] }
+      : await findOrgCaInOsStore({ urls: parseProbeUrls(values['probe-urls'] ?? ''), env: process.env, timeoutMs: DEFAULT_PROBE_TIMEOUT_MS, now: new Date() });
+  } catch (error) {
+    if (error instanceof OsStoreCaError) throw new UsageError(`${command}: no --ca, and ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)} Give the CA with --ca FILE.`);
+    throw error;
+  }
+  for (const line of found.seen) note(line);
+  const ca = loadCa({ ca: certificatesPem(found.certs) }, new Date(), { ...CA_FLAG_NAMES, ca: 'the OS store' });
+  note(`no --ca: the org CA is the one the OS store holds: ${ca.certs.map((c) => c.subject).join(', ')}.`);
+  const tools = parseToolList(values.tools ?? '', '--tools');
+  const onVerificationOff = oneOf('--on-verification-off', values['on-verification-off'] ?? '', ON_VERIFICATION_OFF_VALUES, 'fail');
   return { ca, ...(tools ? { tools } : {}), onVerificationOff, strategy };
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from './command-kit.js';
 import { buildContextCommand } from './build-context.js';
+import { caCommand } from './ca.js';
 import { envCommand } from './env.js';
 import { execCommand } from './exec.js';
 import { detectCommand } from './detect.js';
@@ -10,4 +11,4 @@ import { runnerCommand } from './runner.js';
 import { storeCommand } from './store.js';
 
 /** Every `org-ca` command, in the order `org-ca --help` lists them. */
-export const COMMANDS: readonly Command[] = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand, storeCommand, runnerCommand, buildContextCommand];
+export const COMMANDS: readonly Command[] = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand, storeCommand, runnerCommand, buildContextCommand, caCommand];

@@ -1,7 +1,8 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { oneOf } from '../options/parse.js';
-import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
+import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, PROBE_URLS_HELP, PROBE_URLS_OPTION, readCaOptionsOrOsStore } from './ca-options.js';
+import { logLine } from '../output/log-line.js';
 import { EXIT, parseCommandArgs, type Command } from './command-kit.js';
 import { ENV_FORMATS, formatVariables, type EnvFormat } from './shell-format.js';
 import { resolveNative } from '../native/host.js';
@@ -16,6 +17,7 @@ The CA file, the combined bundle and the Java truststore are written to --dir
 
 Options:
 ${CA_OPTIONS_HELP}
+${PROBE_URLS_HELP}
   --format FORMAT            sh (default), powershell, dotenv, github (for $GITHUB_ENV),
                              gitlab (dotenv report), azure (##vso setvariable), buildkite (environment hook),
                              circleci ($BASH_ENV), jenkins (properties for readProperties + withEnv)
@@ -30,9 +32,9 @@ export const envCommand: Command = {
   summary: 'print the per-tool CA variables for a shell or a CI system (sh, github, gitlab, azure, jenkins, …)',
   help: HELP,
   async run(argv) {
-    const { values } = parseCommandArgs('env', argv, { ...CA_OPTIONS, format: { type: 'string' }, dir: { type: 'string' } });
+    const { values } = parseCommandArgs('env', argv, { ...CA_OPTIONS, ...PROBE_URLS_OPTION, format: { type: 'string' }, dir: { type: 'string' } });
     const format: EnvFormat = oneOf('--format', values.format ?? '', ENV_FORMATS, 'sh');
-    const options = readCaOptions('env', values);
+    const options = await readCaOptionsOrOsStore('env', values, (line) => process.stderr.write(`org-ca env: ${logLine(line)}\n`));
     const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
     const dir = values.dir ?? join(cache, 'org-ca', options.ca.primary.fingerprint.slice(0, 16));
     const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { makeTempDirectory } from '../fs/ensure-directory.js';
-import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
+import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, PROBE_URLS_HELP, PROBE_URLS_OPTION, readCaOptionsOrOsStore } from './ca-options.js';
 import { resolveNative } from '../native/host.js';
+import { logLine } from '../output/log-line.js';
 import { CommandNotRunError, EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 
 const HELP = `Usage: org-ca exec --ca FILE [options] -- COMMAND [ARGS...]
@@ -13,6 +14,7 @@ whatever the command's outcome.
 
 Options:
 ${CA_OPTIONS_HELP}
+${PROBE_URLS_HELP}
   --if-present               run the command unchanged when the --ca file is absent or empty (a BuildKit secret
                              mounted with required=false where nothing inspects)
   -h, --help                 this help
@@ -20,7 +22,7 @@ ${CA_OPTIONS_HELP}
 Exit status: the command's own (128+N when killed by signal N); 127 when it is not found, 126 when it cannot be
 run (not executable, a directory); 1 when TLS verification is switched off here; 2 usage or input error.`;
 
-const EXEC_OPTIONS = { ...CA_OPTIONS, 'if-present': { type: 'boolean' } } as const;
+const EXEC_OPTIONS = { ...CA_OPTIONS, ...PROBE_URLS_OPTION, 'if-present': { type: 'boolean' } } as const;
 const FLAGS_WITH_VALUE = new Set(Object.entries(EXEC_OPTIONS).flatMap(([name, option]) => (option.type === 'string' ? [`--${name}`] : [])));
 
 /** True when --ca names a file that is missing or empty: the in-build "no inspection here" case. */
@@ -81,7 +83,7 @@ export const execCommand: Command = {
     const { values } = parseCommandArgs('exec', own, EXEC_OPTIONS);
     if (commandLine.length === 0) throw new UsageError("exec: no command given: expected 'org-ca exec --ca FILE -- COMMAND [ARGS...]'");
     if (values['if-present'] && caAbsent(values.ca)) return await runChild(commandLine, process.env);
-    const options = readCaOptions('exec', values);
+    const options = await readCaOptionsOrOsStore('exec', values, (line) => process.stderr.write(`org-ca exec: ${logLine(line)}\n`));
 
     const dir = await makeTempDirectory(tmpdir(), 'org-ca-exec-', { purpose: 'TMPDIR' });
     try {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ensureDirectory } from '../fs/ensure-directory.js';
 import { OptionError, oneOf, parseDuration, parseProbeUrls, parseToolList } from '../options/parse.js';
@@ -10,8 +10,7 @@ import { JOB_PATHS, readConfig } from '../runner/config.js';
 import { install, uninstall } from '../runner/install.js';
 import { jobCompleted, jobStarted, PolicyFailure } from '../runner/job.js';
 import { POLICY_FAILURE_EXIT } from '../runner/scripts.js';
-import { currentPlatform } from './ca-options.js';
-import { loadCa } from '../ca/load.js';
+import { currentPlatform, loadCaArgument } from './ca-options.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 import { logLine } from '../output/log-line.js';
 
@@ -26,7 +25,7 @@ export function hookNode(runnerDir: string, current: string, exists: (path: stri
   return exists(runnerNode) ? runnerNode : current;
 }
 
-const HELP = `Usage: org-ca runner install --runner-dir DIR (--ca-file FILE | --ca -) [options]
+const HELP = `Usage: org-ca runner install --runner-dir DIR --ca FILE|- [options]
        org-ca runner uninstall --runner-dir DIR [--hooks-dir DIR]
 
 Makes every job on a self-hosted GitHub Actions runner trust the org CA, with no workflow change: writes the
@@ -41,7 +40,9 @@ switched off, no answer with on-unreachable fail); any failure of org-ca itself 
 
 Install options:
   --runner-dir DIR            the runner's directory (holding run.sh and .env)
-  --ca-file FILE | --ca -     the org CA (PEM, DER, base64 or .p7b); - reads standard input
+  --ca FILE                   the org CA (PEM, DER, base64 or .p7b); - reads standard input
+                              (--ca-file FILE, the older spelling, is still accepted)
+  --fingerprint SHA256        refuse to install unless the CA has this SHA-256 fingerprint
   --hooks-dir DIR             where the hooks go (default as root: /etc/org-ca/runner-hooks/NAME-HASH, root's own;
                               as the runner's user: DIR.org-ca-hooks beside the runner directory). It must be a
                               place only root (or you) can write: the hooks run in every job
@@ -66,6 +67,7 @@ const INSTALL_OPTIONS = {
   'hooks-dir': { type: 'string' },
   ca: { type: 'string' },
   'ca-file': { type: 'string' },
+  fingerprint: { type: 'string' },
   when: { type: 'string' },
   'probe-urls': { type: 'string' },
   'probe-timeout': { type: 'string' },
@@ -110,8 +112,9 @@ export const runnerCommand: Command = {
     switch (sub) {
       case 'install': {
         if (!values['runner-dir']) throw new UsageError("runner install: --runner-dir DIR is required (see 'org-ca runner --help')");
-        if (Boolean(values.ca) === Boolean(values['ca-file'])) throw new UsageError('runner install: give the CA with exactly one of --ca-file FILE or --ca -');
-        if (values.ca && values.ca !== '-') throw new UsageError(`runner install: --ca takes '-' (standard input), not '${values.ca}'; use --ca-file for a file`);
+        if (values.ca && values['ca-file']) throw new UsageError('runner install: give the CA once: --ca FILE (or --ca - for standard input); --ca-file is its older spelling');
+        const caValue = values.ca ?? values['ca-file'];
+        if (!caValue) throw new UsageError("runner install: --ca FILE is required (or --ca - to read it from standard input; see 'org-ca runner --help')");
         let settings;
         try {
           const tools = parseToolList(values.tools ?? '');
@@ -130,7 +133,7 @@ export const runnerCommand: Command = {
         } catch (error) {
           throw new UsageError(`runner install: ${error instanceof Error ? error.message : String(error)}`);
         }
-        const ca = loadCa(values.ca ? { ca: readFileSync(0, 'utf8') } : { caFile: values['ca-file']! }, new Date(), { ca: '--ca -', caFile: '--ca-file' });
+        const ca = loadCaArgument(caValue, new Date(), values.fingerprint);
         for (const warning of ca.warnings) process.stderr.write(`org-ca runner: ${warning}\n`);
         // The runner directory and where the hooks go are paths from the user: checked without ever hanging first.
         await ensureDirectory(values['runner-dir'], { purpose: '--runner-dir' });

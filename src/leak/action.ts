@@ -10,6 +10,7 @@ import { lintDockerfile, type LintResult } from '../lint/lint.js';
 import { lintAnnotations, renderLintText } from '../lint/report.js';
 import { annotations, emptyReport, failed, failureReport, fixMarkdown, renderMarkdown, renderSarif, safeMessage } from './report.js';
 import { parseBoolean, parseLimits } from './limits.js';
+import { eitherSpelling } from '../options/parse.js';
 import { loadTargets } from './targets.js';
 import type { Report, ScanLimits } from './types.js';
 import { log } from '../action/log.js';
@@ -36,7 +37,7 @@ export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
     image: raw('image').trim(),
     ca: raw('ca'),
     caFile: raw('ca-file').trim(),
-    fingerprints: raw('fingerprint').split(/[\s,]+/).filter(Boolean),
+    fingerprints: eitherSpelling(raw, 'fingerprint', 'ca-fingerprint').split(/[\s,]+/).filter(Boolean),
     dockerfile: raw('dockerfile').trim(),
     target: raw('target').trim(),
     strict: parseBoolean('strict', raw('strict')),

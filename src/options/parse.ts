@@ -80,3 +80,14 @@ export function parseProbeUrls(value: string): string[] {
     throw new OptionError(`probe-urls: ${error instanceof TargetError ? error.message : String(error)}`);
   }
 }
+
+/**
+ * An input with two accepted spellings (the pin is `fingerprint` on the CLI and in leak-check, `ca-fingerprint` in the
+ * main action): either may be set; both set to different values is an error rather than a silent choice.
+ */
+export function eitherSpelling(raw: (name: string) => string, name: string, alias: string): string {
+  const a = raw(name).trim();
+  const b = raw(alias).trim();
+  if (a && b && a !== b) throw new OptionError(`Inputs '${name}' and '${alias}' are two spellings of one input and disagree ('${a}' and '${b}'). Expected only one of them set.`);
+  return a || b;
+}

@@ -69,7 +69,7 @@ type Row = readonly [readonly string[], Readonly<Record<string, string>>, number
 const ROWS: readonly Row[] = [
   // the program itself
   [[], {}, 2, /^org-ca: trust the org/],
-  [['frob'], {}, 2, /^org-ca: unknown command 'frob'\. Expected one of: env, exec, detect, doctor, leak-check, lint, store, runner, build-context\.$/],
+  [['frob'], {}, 2, /^org-ca: unknown command 'frob'\. Expected one of: env, exec, detect, doctor, leak-check, lint, store, runner, build-context, ca\.$/],
   [['help', 'frob'], {}, 2, /^org-ca: unknown command 'frob'/],
   [['evn'], {}, 2, /^org-ca: unknown command 'evn'\. Did you mean 'env'\? Expected one of: /],
   [['--version'], {}, 0, ''],

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseFileCommands, runClients, useInspectionLab, type ClientName, type Proxy } from '../../support/inspection/index.js';
 import { ensureRootfsImage, startDockerd, type Dockerd } from '../../support/dockerd.js';
 import { defaultHooksDir } from '../../../src/runner/install.js';
+import { certificateFromDer } from '../../../src/ca/certificate.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/org-ca.js', import.meta.url));
 const lab = useInspectionLab({ mitmproxy: true, squid: true, foreign: true });
@@ -206,6 +207,38 @@ describe('host jobs', () => {
   test('uninstall leaves the runner directory byte-identical and removes the hooks', () => {
     const r = orgCa(['runner', 'uninstall', '--runner-dir', runnerDir]);
     expect(r.status).toBe(0);
+    expect(snapshot(runnerDir)).toEqual(before);
+    expect(existsSync(defaultHooksDir(runnerDir))).toBe(false);
+  });
+});
+
+describe('runner install takes the CA as every command does: --ca FILE (or -), pinned with --fingerprint', () => {
+  test.each([
+    ['--ca FILE', (ca: string) => ['--ca', ca]],
+    ['--ca-file FILE (the older spelling) with a matching --fingerprint', (ca: string, fp: string) => ['--ca-file', ca, '--fingerprint', fp]],
+  ])('%s installs; uninstall restores the runner directory', (_name, flags) => {
+    const runnerDir = makeRunnerDir(`actions-runner-flags-${Math.random().toString(16).slice(2, 8)}`);
+    const before = snapshot(runnerDir);
+    const { pki } = lab();
+    const r = orgCa(['runner', 'install', '--runner-dir', runnerDir, ...flags(pki.paths.orgCa, certificateFromDer(pki.orgCa.der).fingerprint)]);
+    expect(`${r.status} ${r.stderr}`).toBe('0 ');
+    expect(readFileSync(join(defaultHooksDir(runnerDir), 'org-ca.pem'), 'utf8')).toContain(pki.orgCa.certPem.trim().split('\n')[1]);
+    expect(orgCa(['runner', 'uninstall', '--runner-dir', runnerDir]).status).toBe(0);
+    expect(snapshot(runnerDir)).toEqual(before);
+  });
+
+  test.each([
+    ['a pin that does not match', (ca: string) => ['--ca', ca, '--fingerprint', 'ab'.repeat(32)], /^org-ca runner: .*fingerprint/i],
+    ['the CA given twice', (ca: string) => ['--ca', ca, '--ca-file', ca], /^org-ca runner: runner install: give the CA once: --ca FILE/],
+    ['no CA', () => [], /^org-ca runner: runner install: --ca FILE is required/],
+    ['the certificate text instead of a path', () => ['--ca', '-----BEGIN CERTIFICATE-----\nMII'], /^org-ca runner: --ca takes a path, not the certificate text: use '--ca -'/],
+  ])('%s: exit 2, one line, nothing written', (_name, flags, message) => {
+    const runnerDir = makeRunnerDir(`actions-runner-refused-${Math.random().toString(16).slice(2, 8)}`);
+    const before = snapshot(runnerDir);
+    const r = orgCa(['runner', 'install', '--runner-dir', runnerDir, ...flags(lab().pki.paths.orgCa)]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
     expect(snapshot(runnerDir)).toEqual(before);
     expect(existsSync(defaultHooksDir(runnerDir))).toBe(false);
   });

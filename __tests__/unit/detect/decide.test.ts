@@ -161,6 +161,15 @@ describe('detection inputs', () => {
     expect(() => parseInputs(raw({ [name]: value }))).toThrow(OptionError);
     expect(() => parseInputs(raw({ [name]: value }))).toThrow(message);
   });
+  test('the pin has two spellings: ca-fingerprint and fingerprint (the CLI\'s and leak-check\'s); both set must agree', () => {
+    const pin = 'AB:'.repeat(31) + 'AB';
+    expect(parseInputs(raw({ 'ca-fingerprint': pin })).caFingerprint).toBe(pin);
+    expect(parseInputs(raw({ fingerprint: ` ${pin} ` })).caFingerprint).toBe(pin);
+    expect(parseInputs(raw({ fingerprint: pin, 'ca-fingerprint': pin })).caFingerprint).toBe(pin);
+    expect(() => parseInputs(raw({ fingerprint: pin, 'ca-fingerprint': 'cd'.repeat(32) }))).toThrow(
+      new OptionError(`Inputs 'ca-fingerprint' and 'fingerprint' are two spellings of one input and disagree ('${'cd'.repeat(32)}' and '${pin}'). Expected only one of them set.`),
+    );
+  });
   test('probe-urls: commas, spaces, new lines; bare hosts get https://', () => {
     expect(parseProbeUrls('github.com,\n https://pypi.org/simple  ')).toEqual(['https://github.com/', 'https://pypi.org/simple']);
   });
