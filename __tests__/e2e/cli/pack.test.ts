@@ -3,13 +3,14 @@
  * installed from the tarball alone (offline, nothing else to fetch) into an empty directory and globally into a
  * prefix, then run on Node 24. dist/ of the worktree is not touched: the bundle comes from buildDist.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { REPO_ROOT, buildDist } from '../../support/inspection/action-runner.js';
 import { runCli } from '../../support/cli.js';
 import { mintRoot } from '../../support/pki.js';
+import { freePort } from '../../support/inspection/procs.js';
 
 interface PackageJson {
   readonly name: string;
@@ -45,7 +46,7 @@ beforeAll(async () => {
   // The package as it would be published: its own files, and dist/ freshly built from the current sources.
   const stage = join(work, 'stage');
   mkdirSync(stage);
-  for (const name of ['package.json', 'README.md', 'bin']) cpSync(join(REPO_ROOT, name), join(stage, name), { recursive: true });
+  for (const name of ['package.json', 'README.md', 'LICENSE', 'bin']) cpSync(join(REPO_ROOT, name), join(stage, name), { recursive: true });
   cpSync(await buildDist(['cli', 'leak-worker']), join(stage, 'dist'), { recursive: true });
   const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], stage)) as [{ filename: string; files: { path: string }[] }];
   tarball = join(work, info.filename);
@@ -70,6 +71,7 @@ test('the tarball holds what runs and nothing else: bin/, the CLI bundle and its
   expect(packed).toContain('dist/build-context/with-org-ca');
   expect(packed).toContain('package.json');
   expect(packed).toContain('README.md');
+  expect(packed).toContain('LICENSE');
   const unexpected = packed.filter((p) => !/^(bin\/|dist\/cli\/|dist\/leak-worker\/|dist\/build-context\/|package\.json$|README\.md$|LICENSE)/.test(p));
   expect(unexpected).toEqual([]);
 });
@@ -118,3 +120,74 @@ test('a global install (npm install -g) puts org-ca on PATH', () => {
   const out = execFileSync('org-ca', ['--version'], { env: { ...env, PATH: `${join(prefix, 'bin')}${delimiter}${env.PATH}` }, encoding: 'utf8', cwd: work });
   expect(out).toBe(`${pkg.version}\n`);
 }, 180_000);
+
+/** The first node on PATH older than 24 (e.g. Debian's /usr/bin/node), if the machine has one. */
+function olderNode(): string | undefined {
+  for (const candidate of ['/usr/bin/node', '/usr/local/bin/node']) {
+    const r = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
+    const major = Number(/^v(\d+)\./.exec(r.stdout ?? '')?.[1]);
+    if (r.status === 0 && major < 24) return candidate;
+  }
+  return undefined;
+}
+
+describe('published to a real npm registry (Verdaccio on loopback), then run with npx from an empty directory', () => {
+  let verdaccio: ChildProcess | undefined;
+  let registry: string;
+  let userconfig: string;
+  const npx = (args: readonly string[], cwd: string, path = env.PATH) =>
+    spawnSync('npx', ['--yes', ...args], { cwd, env: { ...env, PATH: path, npm_config_userconfig: userconfig, npm_config_registry: registry }, encoding: 'utf8', timeout: 180_000 });
+
+  beforeAll(async () => {
+    const home = join(work, 'verdaccio');
+    mkdirSync(home);
+    const port = await freePort();
+    registry = `http://127.0.0.1:${port}/`;
+    // No uplinks: nothing is fetched from anywhere but this registry.
+    writeFileSync(
+      join(home, 'config.yaml'),
+      [`storage: ${join(home, 'storage')}`, 'auth:', '  htpasswd:', `    file: ${join(home, 'htpasswd')}`, '    max_users: 10', 'uplinks: {}', 'packages:', "  '**':", '    access: $all', '    publish: $authenticated', 'log: { type: stdout, format: json, level: warn }', ''].join('\n'),
+    );
+    const bin = join(REPO_ROOT, 'node_modules', 'verdaccio', 'bin', 'verdaccio');
+    verdaccio = spawn(process.execPath, [bin, '--config', join(home, 'config.yaml'), '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const up = await fetch(`${registry}-/ping`).then((r) => r.ok, () => false);
+      if (up) break;
+      if (Date.now() > deadline || verdaccio.exitCode !== null) throw new Error(`verdaccio did not start on ${registry}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const user = await fetch(`${registry}-/user/org.couchdb.user:release`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'release', password: 'release-password-1' }),
+    });
+    const { token } = (await user.json()) as { token: string };
+    userconfig = join(home, 'npmrc');
+    writeFileSync(userconfig, `registry=${registry}\n//127.0.0.1:${port}/:_authToken=${token}\n`);
+    npm(['publish', tarball, '--registry', registry, '--userconfig', userconfig], work);
+  }, 180_000);
+
+  afterAll(() => {
+    verdaccio?.kill('SIGTERM');
+  });
+
+  test('npx org-ca@VERSION --version and detect run on Node 24 from an empty directory', () => {
+    const empty = mkdtempSync(join(work, 'empty-'));
+    const version = npx([`org-ca@${pkg.version}`, '--version'], empty);
+    expect(`${version.status} ${version.stdout}`).toBe(`0 ${pkg.version}\n`);
+    // A refused loopback port: detect runs, probes, reports unreachable (exit 1), and says why.
+    const detect = npx([`org-ca@${pkg.version}`, 'detect', 'https://127.0.0.1:9/', '--timeout', '2s'], empty);
+    expect(detect.status).toBe(1);
+    expect(detect.stdout).toMatch(/^https:\/\/127\.0\.0\.1:9\/ {2}UNREACHABLE .*\n {2}refused: 127\.0\.0\.1:9 refused the connection/);
+    expect(readdirSync(empty)).toEqual([]);
+  }, 240_000);
+
+  const old = olderNode();
+  (old ? test : test.skip)('on the machine’s older Node, the same npx says in one line that Node 24 is needed, exit 2', () => {
+    const empty = mkdtempSync(join(work, 'empty-old-'));
+    const r = npx([`org-ca@${pkg.version}`, '--version'], empty, `${dirname(old!)}${delimiter}${process.env.PATH}`);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^org-ca: org-ca needs Node 24 or later; this is v\d+\./m);
+  }, 240_000);
+});
