@@ -1,10 +1,10 @@
-// README sections generated from the code and the action.yml files, so they cannot drift:
+// Sections of docs/ generated from the code and the action.yml files, so they cannot drift:
 //   action, leak-check     the inputs/outputs tables of action.yml and leak-check/action.yml
 //   tools                  the tool registry (src/tools/registry.ts): ids, variables, readers, semantics
 //   reasons                every value of the `reason` output (src/decision/reasons.ts)
 //   troubleshooting        the error catalogue (src/detect/catalogue.ts): error text → meaning → fix
-//   node scripts/gen-docs.mjs          rewrite README.md between the <!-- generated:NAME --> markers
-//   node scripts/gen-docs.mjs --check  exit 1 when README.md is out of date (a unit test runs this)
+//   node scripts/gen-docs.mjs          rewrite each file between its <!-- generated:NAME --> markers
+//   node scripts/gen-docs.mjs --check  exit 1 when a file is out of date (a unit test runs this)
 // The TypeScript sources are imported directly: Node 24 strips types, and a resolve hook maps the sources' `.js`
 // import suffixes to their `.ts` files. On an older Node the script runs itself again on Node 24.
 import { spawnSync } from 'node:child_process';
@@ -89,34 +89,40 @@ function renderTroubleshooting() {
   return out.join('\n').trimEnd();
 }
 
+/** Each generated section, in the file that holds it. */
 const GENERATED = {
-  action: () => renderTables(readFileSync(`${root}/action.yml`, 'utf8')),
-  'leak-check': () => renderTables(readFileSync(`${root}/leak-check/action.yml`, 'utf8')),
-  tools: renderTools,
-  reasons: renderReasons,
-  troubleshooting: renderTroubleshooting,
+  'docs/action-reference.md': {
+    action: () => renderTables(readFileSync(`${root}/action.yml`, 'utf8')),
+    'leak-check': () => renderTables(readFileSync(`${root}/leak-check/action.yml`, 'utf8')),
+  },
+  'docs/tools.md': { tools: renderTools },
+  'docs/how-it-decides.md': { reasons: renderReasons },
+  'docs/troubleshooting.md': { troubleshooting: renderTroubleshooting },
 };
 
-export function updateReadme(readme) {
-  let out = readme;
-  for (const [key, render] of Object.entries(GENERATED)) {
+export function updateSections(path, text) {
+  let out = text;
+  for (const [key, render] of Object.entries(GENERATED[path])) {
     const begin = `<!-- generated:${key} -->`;
     const end = `<!-- /generated:${key} -->`;
     const i = out.indexOf(begin);
     const j = out.indexOf(end);
-    if (i === -1 || j === -1) throw new Error(`README.md has no ${begin} … ${end} section`);
+    if (i === -1 || j === -1) throw new Error(`${path} has no ${begin} … ${end} section`);
     out = `${out.slice(0, i + begin.length)}\n${render()}\n${out.slice(j)}`;
   }
   return out;
 }
 
-const readme = readFileSync(`${root}/README.md`, 'utf8');
-const next = updateReadme(readme);
-if (process.argv.includes('--check')) {
-  if (next !== readme) {
-    console.error('README.md generated sections are out of date: run `npm run docs`.');
-    process.exit(1);
+let stale = 0;
+for (const path of Object.keys(GENERATED)) {
+  const text = readFileSync(`${root}/${path}`, 'utf8');
+  const next = updateSections(path, text);
+  if (next === text) continue;
+  if (process.argv.includes('--check')) {
+    console.error(`${path}: generated sections are out of date: run \`npm run docs\`.`);
+    stale++;
+  } else {
+    writeFileSync(`${root}/${path}`, next);
   }
-} else {
-  writeFileSync(`${root}/README.md`, next);
 }
+if (stale) process.exit(1);

@@ -39975,7 +39975,7 @@ const AUTO_KEYWORD = 'auto';
 /**
  * The common public registries. Docker Hub appears under both names builders use: BuildKit and containers/image key
  * their trust by `docker.io`, while the API host is registry-1.docker.io. Blob downloads that a registry redirects
- * elsewhere (Docker Hub → its CDN) are fetched with the registry's own client and trust (measured: see the README),
+ * elsewhere (Docker Hub → its CDN) are fetched with the registry's own client and trust (see docs/image-builds.md),
  * so CDN hosts are not listed.
  */
 const DEFAULT_REGISTRIES = [
@@ -44202,7 +44202,7 @@ const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
  * gzip or zstd decoded synchronously, chunk by chunk, on the calling thread. Node's own zlib streams decode on
  * libuv's thread pool: every 64 kB of output is a round trip between threads, and with a layer worker per core
  * the pool's threads and the workers fight over the same cores (a third more CPU time for the same image, see
- * README Performance). minizlib (the zlib stream of node-tar and npm) drives the same zlib binding synchronously,
+ * docs/performance.md). minizlib (the zlib stream of node-tar and npm) drives the same zlib binding synchronously,
  * so a worker decodes its own layer, on its own core. `consumed` counts the input bytes zlib used: it stops
  * quietly at a 0x00 after a gzip member, and what follows must be checked by the caller.
  */
@@ -50907,7 +50907,9 @@ function prepareInjectionHere(options, dir, dirPurpose) {
 
 
 
-const HELP = `Usage: org-ca build-context --dir DIR [--ca FILE] [--json]
+
+const FLAG_SETS = ['docker', 'kaniko'];
+const HELP = `Usage: org-ca build-context --dir DIR [--ca FILE] [--json | --flags docker|kaniko]
 
 Writes what an image build needs to get the org CA without shipping it, for CI systems other than GitHub Actions
 (GitLab, Jenkins, Buildkite…) and for laptops: the same files the action's build outputs point at.
@@ -50927,6 +50929,8 @@ Options:
   --dir DIR                  where to write (created if missing)
 ${CA_OPTIONS_HELP}
   --json                     print the paths and flags as JSON
+  --flags docker|kaniko      print only those flags, shell-quoted, on one line: for
+                             eval "docker build $(org-ca build-context --dir DIR --ca FILE --flags docker) ."
   -h, --help                 this help
 
 Exit status: 0 written; 1 TLS verification is switched off here (see --on-verification-off); 2 usage or input error
@@ -50936,7 +50940,10 @@ const buildContextCommand = {
     summary: 'write the in-build helper and CA secret files for docker build, buildah or kaniko in any CI',
     help: HELP,
     async run(argv) {
-        const { values } = parseCommandArgs('build-context', argv, { ...CA_OPTIONS, dir: { type: 'string' }, json: { type: 'boolean' } });
+        const { values } = parseCommandArgs('build-context', argv, { ...CA_OPTIONS, dir: { type: 'string' }, json: { type: 'boolean' }, flags: { type: 'string' } });
+        const flagsOnly = values.flags === undefined ? undefined : oneOf('--flags', values.flags, FLAG_SETS, 'docker');
+        if (flagsOnly && values.json)
+            throw new UsageError('build-context: give --flags or --json, not both');
         if (!values.dir)
             throw new UsageError("build-context: --dir DIR is required (see 'org-ca build-context --help')");
         const dir = await ensureDirectory((0,external_node_path_namespaceObject.resolve)(values.dir), { purpose: '--dir' });
@@ -50947,6 +50954,11 @@ const buildContextCommand = {
         for (const line of [...(injection?.warnings ?? []), ...outputs.skipped])
             process.stderr.write(`org-ca build-context: ${line}\n`);
         const kaniko = files.caPath ? kanikoFlags(DEFAULT_REGISTRIES, files.caPath, shellQuote) : '';
+        if (flagsOnly) {
+            // For `eval "docker build $(org-ca build-context … --flags docker) …"`: one line, each word shell-quoted.
+            process.stdout.write(`${flagsOnly === 'docker' ? outputs.dockerFlags : kaniko}\n`);
+            return EXIT.ok;
+        }
         if (values.json) {
             process.stdout.write(`${JSON.stringify({ helperDir, ...files, secretFiles: outputs.secretFiles, buildContexts: outputs.buildContexts, dockerFlags: outputs.dockerFlags, kanikoFlags: kaniko }, null, 2)}\n`);
             return EXIT.ok;
@@ -53587,7 +53599,7 @@ function parseLimits(raw, flagPrefix = '') {
     }
     return out;
 }
-/** The defaults as the help and the README say them. */
+/** The defaults as the help and docs/leak-check.md say them. */
 function describeDefault(name) {
     const o = LIMIT_OPTIONS.find((x) => x.name === name);
     const v = DEFAULT_LIMITS[o.key];
@@ -57425,7 +57437,7 @@ const COMMANDS = [envCommand, execCommand, detectCommand, doctorCommand, leakChe
 
 ;// CONCATENATED MODULE: ./src/cli/version.ts
 /** The package version `org-ca --version` prints; a unit test keeps it equal to package.json's. */
-const VERSION = '0.1.0';
+const VERSION = '1.0.0';
 
 ;// CONCATENATED MODULE: ./src/cli/main.ts
 

@@ -73102,7 +73102,7 @@ const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
  * gzip or zstd decoded synchronously, chunk by chunk, on the calling thread. Node's own zlib streams decode on
  * libuv's thread pool: every 64 kB of output is a round trip between threads, and with a layer worker per core
  * the pool's threads and the workers fight over the same cores (a third more CPU time for the same image, see
- * README Performance). minizlib (the zlib stream of node-tar and npm) drives the same zlib binding synchronously,
+ * docs/performance.md). minizlib (the zlib stream of node-tar and npm) drives the same zlib binding synchronously,
  * so a worker decodes its own layer, on its own core. `consumed` counts the input bytes zlib used: it stops
  * quietly at a 0x00 after a gzip member, and what follows must be checked by the caller.
  */
@@ -81603,7 +81603,7 @@ function parseLimits(raw, flagPrefix = '') {
     }
     return out;
 }
-/** The defaults as the help and the README say them. */
+/** The defaults as the help and docs/leak-check.md say them. */
 function describeDefault(name) {
     const o = LIMIT_OPTIONS.find((x) => x.name === name);
     const v = DEFAULT_LIMITS[o.key];

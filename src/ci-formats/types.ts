@@ -18,7 +18,7 @@ export class FormatError extends Error {
 export interface CiFormat {
   /** The `--format` value. */
   readonly id: string;
-  /** Who reads the output, for --help and the README. */
+  /** Who reads the output, for --help and docs/other-ci.md. */
   readonly consumer: string;
   /** The documented rules the renderer follows. */
   readonly sources: readonly string[];

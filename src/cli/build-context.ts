@@ -6,8 +6,11 @@ import { DEFAULT_REGISTRIES } from '../registries/hosts.js';
 import { kanikoFlags } from '../registries/builders.js';
 import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
+import { oneOf } from '../options/parse.js';
 
-const HELP = `Usage: org-ca build-context --dir DIR [--ca FILE] [--json]
+const FLAG_SETS = ['docker', 'kaniko'] as const;
+
+const HELP = `Usage: org-ca build-context --dir DIR [--ca FILE] [--json | --flags docker|kaniko]
 
 Writes what an image build needs to get the org CA without shipping it, for CI systems other than GitHub Actions
 (GitLab, Jenkins, Buildkite…) and for laptops: the same files the action's build outputs point at.
@@ -27,6 +30,8 @@ Options:
   --dir DIR                  where to write (created if missing)
 ${CA_OPTIONS_HELP}
   --json                     print the paths and flags as JSON
+  --flags docker|kaniko      print only those flags, shell-quoted, on one line: for
+                             eval "docker build $(org-ca build-context --dir DIR --ca FILE --flags docker) ."
   -h, --help                 this help
 
 Exit status: 0 written; 1 TLS verification is switched off here (see --on-verification-off); 2 usage or input error
@@ -37,7 +42,9 @@ export const buildContextCommand: Command = {
   summary: 'write the in-build helper and CA secret files for docker build, buildah or kaniko in any CI',
   help: HELP,
   async run(argv) {
-    const { values } = parseCommandArgs('build-context', argv, { ...CA_OPTIONS, dir: { type: 'string' }, json: { type: 'boolean' } });
+    const { values } = parseCommandArgs('build-context', argv, { ...CA_OPTIONS, dir: { type: 'string' }, json: { type: 'boolean' }, flags: { type: 'string' } });
+    const flagsOnly = values.flags === undefined ? undefined : oneOf('--flags', values.flags, FLAG_SETS, 'docker');
+    if (flagsOnly && values.json) throw new UsageError('build-context: give --flags or --json, not both');
     if (!values.dir) throw new UsageError("build-context: --dir DIR is required (see 'org-ca build-context --help')");
     const dir = await ensureDirectory(resolve(values.dir), { purpose: '--dir' });
     const helperDir = await prepareBuildContext(dir);
@@ -46,6 +53,11 @@ export const buildContextCommand: Command = {
     const outputs = buildOutputs({ helperDir, ...files, env: process.env });
     for (const line of [...(injection?.warnings ?? []), ...outputs.skipped]) process.stderr.write(`org-ca build-context: ${line}\n`);
     const kaniko = files.caPath ? kanikoFlags(DEFAULT_REGISTRIES, files.caPath, shellQuote) : '';
+    if (flagsOnly) {
+      // For `eval "docker build $(org-ca build-context … --flags docker) …"`: one line, each word shell-quoted.
+      process.stdout.write(`${flagsOnly === 'docker' ? outputs.dockerFlags : kaniko}\n`);
+      return EXIT.ok;
+    }
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ helperDir, ...files, secretFiles: outputs.secretFiles, buildContexts: outputs.buildContexts, dockerFlags: outputs.dockerFlags, kanikoFlags: kaniko }, null, 2)}\n`);
       return EXIT.ok;

@@ -1,6 +1,6 @@
 /**
  * Every value of the action's `reason` output, with what it means. The one list: decide.ts returns only these (the
- * type says so), action.yml's description and the README's table are tested against it.
+ * type says so), action.yml's description and the table in docs/how-it-decides.md are tested against it.
  */
 export interface ReasonInfo {
   readonly code: string;

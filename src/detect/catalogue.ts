@@ -13,7 +13,7 @@ export interface KnownError {
   /** Matches the runtime's own error text. */
   readonly pattern: RegExp;
   readonly meaning: string;
-  /** A real error text as the runtime prints it behind an inspection proxy (the README's Troubleshooting quotes it). */
+  /** A real error text as the runtime prints it behind an inspection proxy (docs/troubleshooting.md quotes it). */
   readonly example: string;
   /** TOOL_REGISTRY id whose variable fixes it. */
   readonly tool: string;

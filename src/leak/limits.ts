@@ -43,7 +43,7 @@ export function parseLimits(raw: (name: LimitName) => string | undefined, flagPr
   return out;
 }
 
-/** The defaults as the help and the README say them. */
+/** The defaults as the help and docs/leak-check.md say them. */
 export function describeDefault(name: LimitName): string {
   const o = LIMIT_OPTIONS.find((x) => x.name === name)!;
   const v = DEFAULT_LIMITS[o.key];

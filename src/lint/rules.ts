@@ -2,7 +2,7 @@ import { LEAK_FIX } from '../leak/types.js';
 
 /**
  * The lint's rules: stable ids (OCA1xx, never reused), a short name that may also be used to ignore a rule, what it
- * flags, why that puts the CA into an image, and the fix. One table, read by the finder, the reports and the README.
+ * flags, why that puts the CA into an image, and the fix. One table, read by the finder, the reports and docs/lint.md.
  */
 export type RuleId = 'OCA101' | 'OCA102' | 'OCA103' | 'OCA104' | 'OCA105' | 'OCA106' | 'OCA107' | 'OCA108' | 'OCA109' | 'OCA110';
 

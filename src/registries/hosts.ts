@@ -24,7 +24,7 @@ export interface RegistrySelection {
 /**
  * The common public registries. Docker Hub appears under both names builders use: BuildKit and containers/image key
  * their trust by `docker.io`, while the API host is registry-1.docker.io. Blob downloads that a registry redirects
- * elsewhere (Docker Hub → its CDN) are fetched with the registry's own client and trust (measured: see the README),
+ * elsewhere (Docker Hub → its CDN) are fetched with the registry's own client and trust (see docs/image-builds.md),
  * so CDN hosts are not listed.
  */
 export const DEFAULT_REGISTRIES: readonly string[] = [

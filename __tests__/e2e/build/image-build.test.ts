@@ -7,7 +7,7 @@
  *
  * The first run builds a Debian base with debootstrap (minutes; cached under /var/cache/org-ca-test).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +17,8 @@ import { buildOutputs } from '../../../src/build/outputs.js';
 import { prepareBuildContext } from '../../../src/build/context.js';
 import { useInspectionLab, type Lab, type Proxy } from '../../support/inspection/index.js';
 import type { Issued } from '../../support/pki.js';
-import { buildah, ensureBaseImage, mustBuildah } from './buildah.js';
+import { BUILDAH_GLOBAL, buildah, ensureBaseImage, mustBuildah } from './buildah.js';
+import { cliEntry } from '../../support/cli.js';
 import { explain, judgeBoth } from './agreement.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -280,6 +281,46 @@ describe('fetches in a build stage through real inspection proxies, via with-org
     expect(proxy.saw('pkgs.git/apt/')).toBe(true);
     expect(proxy.saw('pkgs.git/wheels/six-1.16.0')).toBe(true);
     await expectLintAgreesWithLeakCheck(l, join(context, 'Dockerfile'), context, `localhost/fetch-${name}-with:${RUN_ID}`);
+  }, 20 * 60000);
+});
+
+describe('in another CI system: org-ca build-context, as docs/other-ci.md shows for GitLab and Jenkins', () => {
+  test('eval "buildah bud $(org-ca build-context --dir DIR --ca FILE --flags docker) …" behind mitmproxy: every client passes', async () => {
+    const l = lab();
+    const context = l.scratch('build-context-cli');
+    writeFileSync(join(context, 'Dockerfile'), FETCH_DOCKERFILE);
+    writeFileSync(join(context, 'fetch.sh'), FETCH_SCRIPT);
+    const proxy = l.mitmproxy!;
+    const entry = await cliEntry();
+    const tag = `localhost/fetch-build-context-cli:${RUN_ID}`;
+    // The job's shell: the proxy in its environment (org-ca passes it on as a predefined build arg), the CA a file.
+    const script = [
+      'set -eu',
+      `flags=$("$NODE" "$ORG_CA" build-context --dir "$DIR" --ca "$CA_FILE" --flags docker)`,
+      `eval "buildah $BUILDAH_GLOBAL bud --isolation chroot --network host --pull=never --layers=false $flags --build-arg BASE=$BASE --build-arg UPSTREAM=$UPSTREAM --build-arg MARK=build-context-cli -f $CONTEXT/Dockerfile -t $TAG $CONTEXT"`,
+    ].join('\n');
+    const result = spawnSync('sh', ['-c', script], {
+      encoding: 'utf8',
+      timeout: 20 * 60000,
+      env: {
+        ...l.jobEnv({ HTTPS_PROXY: proxy.url, https_proxy: proxy.url }),
+        NODE: process.execPath,
+        ORG_CA: entry,
+        DIR: l.scratch('build-context-cli-out'),
+        CA_FILE: l.pki.paths.orgCa,
+        BUILDAH_GLOBAL: BUILDAH_GLOBAL.join(' '),
+        BASE: publicImage,
+        UPSTREAM: upstream,
+        CONTEXT: context,
+        TAG: tag,
+      },
+    });
+    images.push(tag);
+    const output = `${result.stdout}${result.stderr}`;
+    expect(clientLines(output)).toEqual({ curl: 'ok', python: 'ok', apt: 'ok', pip: 'ok' });
+    expect(result.status).toBe(0);
+    expect(proxy.saw('client=curl-build-context-cli')).toBe(true);
+    expect(output).not.toContain(l.pki.orgCa.certPem.split('\n')[1]!);
   }, 20 * 60000);
 });
 
