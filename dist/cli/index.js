@@ -50984,6 +50984,7 @@ const buildContextCommand = {
 
 
 
+
 const FORMATS = ['pem', 'der'];
 const ca_HELP = `Usage: org-ca ca export [URL...] [--fingerprint SHA256] [--format pem|der] [--out FILE]
 
@@ -51016,7 +51017,7 @@ const caCommand = {
     async run(argv) {
         const [sub, ...rest] = argv;
         if (sub !== 'export')
-            throw new UsageError(`ca: unknown subcommand '${sub ?? ''}'. Expected: org-ca ca export (see 'org-ca ca --help')`);
+            throw new UsageError(`ca: unknown subcommand '${sub ?? ''}'.${sub ? didYouMean(sub, ['export']) : ''} Expected: org-ca ca export (see 'org-ca ca --help')`);
         const { values, positionals } = parseCommandArgs('ca export', rest, { fingerprint: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, timeout: { type: 'string' }, 'public-roots': { type: 'string' } }, true);
         const format = oneOf('--format', values.format ?? '', FORMATS, 'pem');
         if (values.fingerprint && positionals.length)

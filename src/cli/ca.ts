@@ -6,6 +6,7 @@ import { byFingerprint, findOrgCaInOsStore, systemRoots } from '../detect/os-sto
 import { parseTarget } from '../detect/route.js';
 import { oneOf, parseDuration } from '../options/parse.js';
 import { logLine } from '../output/log-line.js';
+import { didYouMean } from '../options/suggest.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 
 const FORMATS = ['pem', 'der'] as const;
@@ -42,7 +43,7 @@ export const caCommand: Command = {
   help: HELP,
   async run(argv) {
     const [sub, ...rest] = argv;
-    if (sub !== 'export') throw new UsageError(`ca: unknown subcommand '${sub ?? ''}'. Expected: org-ca ca export (see 'org-ca ca --help')`);
+    if (sub !== 'export') throw new UsageError(`ca: unknown subcommand '${sub ?? ''}'.${sub ? didYouMean(sub, ['export']) : ''} Expected: org-ca ca export (see 'org-ca ca --help')`);
     const { values, positionals } = parseCommandArgs(
       'ca export',
       rest,

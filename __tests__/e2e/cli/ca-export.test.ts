@@ -73,7 +73,8 @@ describe('org-ca ca export', () => {
     ['a fingerprint the OS store does not hold', () => ['ca', 'export', '--fingerprint', 'ab'.repeat(32)], (l: Lab) => osStoreWithOrgCa(l), 1, /No certificate with SHA-256 AB:AB:.* is in the OS store/],
     ['a malformed fingerprint', () => ['ca', 'export', '--fingerprint', 'abc'], (l: Lab) => osStoreWithOrgCa(l), 2, /--fingerprint 'abc' is not a SHA-256 fingerprint/],
     ['DER to a terminal', () => ['ca', 'export', '--format', 'der'], () => ({}), 2, /--format der is binary: give --out FILE/],
-    ['an unknown subcommand', () => ['ca', 'import'], () => ({}), 2, /ca: unknown subcommand 'import'. Expected: org-ca ca export/],
+    ['an unknown subcommand', () => ['ca', 'list'], () => ({}), 2, /ca: unknown subcommand 'list'. Expected: org-ca ca export/],
+    ['a mistyped subcommand', () => ['ca', 'exprot'], () => ({}), 2, /ca: unknown subcommand 'exprot'. Did you mean 'export'\? Expected: org-ca ca export/],
   ])('%s: one line, exit %s', async (_name, args, env, code, message) => {
     const l = lab();
     const r = await cli(l, args(l), env(l));
