@@ -8,7 +8,7 @@
 import { jest } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFileCommands, runClients, useInspectionLab, type ClientName, type Proxy } from '../../support/inspection/index.js';
@@ -241,6 +241,50 @@ describe('runner install takes the CA as every command does: --ca FILE (or -), p
     expect(r.stderr).toMatch(message);
     expect(snapshot(runnerDir)).toEqual(before);
     expect(existsSync(defaultHooksDir(runnerDir))).toBe(false);
+  });
+});
+
+/** The machine's own Node when it is older than 24 (Debian's /usr/bin/node is 20 on these hosts), if it has one. */
+function olderNode(): string | undefined {
+  for (const candidate of ['/usr/bin/node', '/usr/local/bin/node']) {
+    const r = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
+    const major = Number(/^v(\d+)\./.exec(r.stdout ?? '')?.[1]);
+    if (r.status === 0 && major < 24) return candidate;
+  }
+  return undefined;
+}
+const oldNode = olderNode();
+
+describe('the Node the hooks run', () => {
+  test("the runner's own externals/node24/bin/node is what the hooks run", () => {
+    const runnerDir = makeRunnerDir(`actions-runner-node-${Math.random().toString(16).slice(2, 8)}`);
+    const runnerNode = join(runnerDir, 'externals', 'node24', 'bin', 'node');
+    mkdirSync(dirname(runnerNode), { recursive: true });
+    symlinkSync(process.execPath, runnerNode);
+    expect(install(runnerDir).status).toBe(0);
+    try {
+      expect(readFileSync(join(defaultHooksDir(runnerDir), 'job-started.sh'), 'utf8')).toContain(`'${runnerNode}' `);
+    } finally {
+      expect(orgCa(['runner', 'uninstall', '--runner-dir', runnerDir]).status).toBe(0);
+    }
+  });
+
+  (oldNode ? test : test.skip)('a Node older than 24 there: each job start says so in the job log, and the job runs without the CA', async () => {
+    const runnerDir = makeRunnerDir(`actions-runner-old-node-${Math.random().toString(16).slice(2, 8)}`);
+    const runnerNode = join(runnerDir, 'externals', 'node24', 'bin', 'node');
+    mkdirSync(dirname(runnerNode), { recursive: true });
+    symlinkSync(oldNode!, runnerNode);
+    expect(install(runnerDir).status).toBe(0);
+    try {
+      const job = await startJob(runnerDir, lab().mitmproxy!);
+      expect(job.code).toBe(0);
+      // stdout and stderr together, as the job log shows them
+      expect(job.stdout).toMatch(/org-ca needs Node 24 or later; this is v\d+\.\d+\.\d+/);
+      expect(job.stdout).toMatch(/^::warning::org-ca job-started hook: org-ca failed \(exit 2\); the job continues without the org CA\.$/m);
+      expect(job.vars).toEqual({});
+    } finally {
+      expect(orgCa(['runner', 'uninstall', '--runner-dir', runnerDir]).status).toBe(0);
+    }
   });
 });
 
