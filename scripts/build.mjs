@@ -8,7 +8,7 @@ const entries = {
   main: 'src/action/index.ts',
   post: 'src/action/post-index.ts',
   cli: 'src/cli/index.ts',
-  'leak-check': 'src/leak/action-index.ts',
+  'leak-check': 'src/action/leak-check-index.ts',
   // The leak check's layer workers (src/leak/pool.ts), shared by the CLI and the leak-check action.
   'leak-worker': 'src/leak/worker-index.ts',
 };
@@ -26,5 +26,5 @@ for (const [name, entry] of Object.entries(entries)) {
 writeFileSync(`${root}/dist/package.json`, JSON.stringify({ type: 'module' }, null, 2) + '\n');
 // The in-build helper ships as a plain file: the action copies it into the `org-ca` build context (issue 4).
 mkdirSync(`${root}/dist/build-context`, { recursive: true });
-cpSync(`${root}/src/build/with-org-ca.sh`, `${root}/dist/build-context/with-org-ca`);
+cpSync(`${root}/src/in-build/with-org-ca.sh`, `${root}/dist/build-context/with-org-ca`);
 chmodSync(`${root}/dist/build-context/with-org-ca`, 0o755);

@@ -7,7 +7,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ensureRootfsTar } from '../e2e/build/buildah.js';
+import { ensureRootfsTar } from '../e2e/in-build/buildah.js';
 
 const pexec = promisify(execFile);
 export const DOCKER_CLI = '/usr/bin/docker';

@@ -39527,7 +39527,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7764);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6503);
 
 
 // Checked before anything else runs: the modules load on an older Node, but the OS store reads as empty there.
@@ -39545,7 +39545,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7764:
+/***/ 6503:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39839,7 +39839,15 @@ function makeTempDirectory(parent, prefix, options) {
     return runWalk(parent, options, prefix);
 }
 
-;// CONCATENATED MODULE: ./src/build/outputs.ts
+;// CONCATENATED MODULE: ./src/output/shell-quote.ts
+/** POSIX shell quoting: bare when safe, else single quotes (a `'` becomes `'\''`). */
+function shellQuote(word) {
+    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word))
+        return word;
+    return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+;// CONCATENATED MODULE: ./src/in-build/outputs.ts
 /**
  * The outputs that carry the org CA into image builds without leaving it in the image (pure; no I/O).
  *
@@ -39849,6 +39857,7 @@ function makeTempDirectory(parent, prefix, options) {
  * history (https://docs.docker.com/reference/dockerfile/#predefined-args). No certificate content is ever a build
  * arg: build args are recorded in history and, with provenance mode=max, in the attestation.
  */
+
 /** `RUN --mount=type=secret,id=org_ca` reads the CA alone at /run/secrets/org_ca. */
 const CA_SECRET_ID = 'org_ca';
 /** The runner's combined bundle, for stages whose image has no system bundle of its own. */
@@ -39898,12 +39907,6 @@ function proxyBuildArgs(env) {
     }
     return { args, skipped };
 }
-/** POSIX shell quoting: bare when safe, else single quotes (a `'` becomes `'\''`). */
-function shellQuote(word) {
-    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word))
-        return word;
-    return `'${word.replace(/'/g, `'\\''`)}'`;
-}
 function buildOutputs(input) {
     const secrets = [];
     if (input.caPath)
@@ -39926,7 +39929,7 @@ function buildOutputs(input) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/build/context.ts
+;// CONCATENATED MODULE: ./src/in-build/context.ts
 
 
 
@@ -39934,13 +39937,13 @@ function buildOutputs(input) {
 
 /**
  * Where the shipped helper is: `dist/build-context/with-org-ca` next to the bundle that runs (dist/main/index.js),
- * or `src/build/with-org-ca.sh` when running from source (tests).
+ * or `src/in-build/with-org-ca.sh` when running from source (tests).
  */
 function helperSource(moduleUrl = import.meta.url) {
     const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(moduleUrl));
     const candidates = [
         (0,external_node_path_namespaceObject.join)(here, '..', 'build-context', HELPER_NAME),
-        (0,external_node_path_namespaceObject.join)(here, '..', 'build', `${HELPER_NAME}.sh`),
+        (0,external_node_path_namespaceObject.join)(here, '..', 'in-build', `${HELPER_NAME}.sh`),
         (0,external_node_path_namespaceObject.join)(here, `${HELPER_NAME}.sh`),
     ];
     const found = candidates.find((path) => (0,external_node_fs_namespaceObject.existsSync)(path));
@@ -39960,7 +39963,7 @@ async function prepareBuildContext(temp, source = helperSource()) {
     return dir;
 }
 
-;// CONCATENATED MODULE: ./src/registries/hosts.ts
+;// CONCATENATED MODULE: ./src/registry-trust/hosts.ts
 /**
  * The registries whose pulls the builders must trust the org CA for: the `registries` input, parsed (pure).
  *
@@ -40043,7 +40046,7 @@ function kanikoNames(registry) {
     return registry === 'docker.io' ? ['docker.io', 'index.docker.io'] : [registry];
 }
 
-;// CONCATENATED MODULE: ./src/registries/builders.ts
+;// CONCATENATED MODULE: ./src/registry-trust/builders.ts
 /**
  * The pull-side trust outputs for builders that the action cannot configure on the runner itself (pure).
  */
@@ -40485,6 +40488,68 @@ function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
  */
 function loadGivenCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
     return hasCa(spec) ? loadCa(spec, now, names) : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/options/parse.ts
+/**
+ * Parsers for option values shared by the action's inputs and the CLI's flags. Each takes the option's name as the
+ * caller spells it (`probe-timeout` for the action, `--timeout` for the CLI), so every message names what the user
+ * typed. Pure and below everything that parses options: parsers that need a registry live beside it
+ * (tools/tool-list.ts, detect/probe-urls.ts). Values are quoted back, since no option parsed here is secret.
+ */
+/** A bad option value: a usage error in the CLI (exit 2), a failed step in the action. */
+class OptionError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'OptionError';
+    }
+}
+/** Checks one enumerated value, case-insensitively; empty means the fallback. */
+function oneOf(name, value, allowed, fallback) {
+    const v = value.trim().toLowerCase();
+    if (v === '')
+        return fallback;
+    if (allowed.includes(v))
+        return v;
+    throw new OptionError(`Invalid ${name} '${value.trim()}'. Expected one of: ${allowed.join(', ')}.`);
+}
+/** The probes' deadline: long enough for a slow proxy, short enough that a dead one cannot stall a job. */
+const PROBE_TIMEOUT_RANGE = { minMs: 100, maxMs: 120_000 };
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000 };
+/** How a duration reads back in messages: the largest unit that keeps it whole. */
+function formatDuration(ms) {
+    if (ms % 60_000 === 0)
+        return `${ms / 60_000}m`;
+    if (ms % 1000 === 0)
+        return `${ms / 1000}s`;
+    return `${ms}ms`;
+}
+/**
+ * The one duration syntax of every timeout: a number with a unit, `1500ms`, `5s`, `1.5s` or `2m`. A bare number is
+ * seconds, as for timeout(1), sleep(1) and curl's --max-time. Returns milliseconds.
+ */
+function parseDuration(name, value, fallbackMs, range = PROBE_TIMEOUT_RANGE) {
+    const v = value.trim().toLowerCase();
+    if (v === '')
+        return fallbackMs;
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
+    const ms = m ? Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']) : NaN;
+    if (!(ms >= range.minMs && ms <= range.maxMs)) {
+        const what = m ? `a duration from ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}` : 'a duration';
+        throw new OptionError(`Invalid ${name} '${value.trim()}'. Expected ${what}, e.g. 1500ms, 5s or 2m (a bare number is seconds).`);
+    }
+    return ms;
+}
+/**
+ * An input with two accepted spellings (the pin is `fingerprint` on the CLI and in leak-check, `ca-fingerprint` in the
+ * main action): either may be set; both set to different values is an error rather than a silent choice.
+ */
+function eitherSpelling(raw, name, alias) {
+    const a = raw(name).trim();
+    const b = raw(alias).trim();
+    if (a && b && a !== b)
+        throw new OptionError(`Inputs '${name}' and '${alias}' are two spellings of one input and disagree ('${a}' and '${b}'). Expected only one of them set.`);
+    return a || b;
 }
 
 ;// CONCATENATED MODULE: ./src/detect/classify.ts
@@ -41163,6 +41228,22 @@ async function detect(options) {
     return results.map(verdictOf);
 }
 
+;// CONCATENATED MODULE: ./src/detect/probe-urls.ts
+
+
+
+/** Probe URLs separated by commas, spaces or new lines; each must be https:// (a bare host gets it). */
+function parseProbeUrls(value) {
+    const given = value.split(/[\s,]+/).filter(Boolean);
+    const items = given.length ? given : DEFAULT_PROBE_URLS;
+    try {
+        return items.map((item) => parseTarget(item).url);
+    }
+    catch (error) {
+        throw new OptionError(`probe-urls: ${error instanceof TargetError ? error.message : String(error)}`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/tools/registry.ts
 const TOOL_REGISTRY = [
     {
@@ -41329,58 +41410,9 @@ const TOOL_REGISTRY = [
 ];
 const TOOL_IDS = [...new Set(TOOL_REGISTRY.map((entry) => entry.id))];
 
-;// CONCATENATED MODULE: ./src/options/parse.ts
-/**
- * Parsers for option values shared by the action's inputs and the CLI's flags. Each takes the option's name as the
- * caller spells it (`probe-timeout` for the action, `--timeout` for the CLI), so every message names what the user
- * typed. Pure; values are quoted back, since no option parsed here is secret.
- */
+;// CONCATENATED MODULE: ./src/tools/tool-list.ts
 
 
-
-/** A bad option value: a usage error in the CLI (exit 2), a failed step in the action. */
-class OptionError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'OptionError';
-    }
-}
-/** Checks one enumerated value, case-insensitively; empty means the fallback. */
-function oneOf(name, value, allowed, fallback) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
-        return fallback;
-    if (allowed.includes(v))
-        return v;
-    throw new OptionError(`Invalid ${name} '${value.trim()}'. Expected one of: ${allowed.join(', ')}.`);
-}
-/** The probes' deadline: long enough for a slow proxy, short enough that a dead one cannot stall a job. */
-const PROBE_TIMEOUT_RANGE = { minMs: 100, maxMs: 120_000 };
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000 };
-/** How a duration reads back in messages: the largest unit that keeps it whole. */
-function formatDuration(ms) {
-    if (ms % 60_000 === 0)
-        return `${ms / 60_000}m`;
-    if (ms % 1000 === 0)
-        return `${ms / 1000}s`;
-    return `${ms}ms`;
-}
-/**
- * The one duration syntax of every timeout: a number with a unit, `1500ms`, `5s`, `1.5s` or `2m`. A bare number is
- * seconds, as for timeout(1), sleep(1) and curl's --max-time. Returns milliseconds.
- */
-function parseDuration(name, value, fallbackMs, range = PROBE_TIMEOUT_RANGE) {
-    const v = value.trim().toLowerCase();
-    if (v === '')
-        return fallbackMs;
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
-    const ms = m ? Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']) : NaN;
-    if (!(ms >= range.minMs && ms <= range.maxMs)) {
-        const what = m ? `a duration from ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}` : 'a duration';
-        throw new OptionError(`Invalid ${name} '${value.trim()}'. Expected ${what}, e.g. 1500ms, 5s or 2m (a bare number is seconds).`);
-    }
-    return ms;
-}
 /** A list of tool ids separated by commas, spaces or new lines; `all` or empty means every tool (undefined). */
 function parseToolList(value, name = 'tools') {
     const ids = value
@@ -41394,28 +41426,6 @@ function parseToolList(value, name = 'tools') {
         throw new OptionError(`${name}: unknown tool '${unknown[0]}'. Expected 'all' or a list of: ${TOOL_IDS.join(', ')}.`);
     }
     return [...new Set(ids)];
-}
-/** Probe URLs separated by commas, spaces or new lines; each must be https:// (a bare host gets it). */
-function parseProbeUrls(value) {
-    const given = value.split(/[\s,]+/).filter(Boolean);
-    const items = given.length ? given : DEFAULT_PROBE_URLS;
-    try {
-        return items.map((item) => parseTarget(item).url);
-    }
-    catch (error) {
-        throw new OptionError(`probe-urls: ${error instanceof TargetError ? error.message : String(error)}`);
-    }
-}
-/**
- * An input with two accepted spellings (the pin is `fingerprint` on the CLI and in leak-check, `ca-fingerprint` in the
- * main action): either may be set; both set to different values is an error rather than a silent choice.
- */
-function eitherSpelling(raw, name, alias) {
-    const a = raw(name).trim();
-    const b = raw(alias).trim();
-    if (a && b && a !== b)
-        throw new OptionError(`Inputs '${name}' and '${alias}' are two spellings of one input and disagree ('${a}' and '${b}'). Expected only one of them set.`);
-    return a || b;
 }
 
 ;// CONCATENATED MODULE: ./src/options/values.ts
@@ -41610,7 +41620,7 @@ function scanConfigs(files, env) {
 
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./src/tools/host.ts
+;// CONCATENATED MODULE: ./src/tools/runner-trust.ts
 
 
 
@@ -41628,7 +41638,7 @@ function readIfFile(path) {
  * The roots of the shared bundle (EXACT_TRUST): the OS store as OpenSSL sees it, which is what curl, git, Python's ssl
  * and the other readers of a replacing variable trust by default, and nothing else (Node's bundled Mozilla roots hold
  * roots an administrator may have left out of, or removed from, the OS store). A variable the job had pointed at a
- * file of its own gets that file instead (src/tools/plan.ts). Only where the OS store cannot be read at all (no system
+ * file of its own gets that file instead (src/tools/injection-plan.ts). Only where the OS store cannot be read at all (no system
  * store on this platform) does the bundle fall back to Node's roots, saying so.
  */
 function runnerTrustSources() {
@@ -41777,7 +41787,7 @@ function isSystemBundlePath(path) {
     return SYSTEM_BUNDLE_FILES.includes(normalised) || SYSTEM_BUNDLE_DIRS.includes(normalised);
 }
 
-;// CONCATENATED MODULE: ./src/tools/plan.ts
+;// CONCATENATED MODULE: ./src/tools/injection-plan.ts
 
 
 
@@ -47260,7 +47270,7 @@ async function blameTarFailure(job, tarMessage) {
     return actual === job.digest ? tarMessage : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
 }
 
-;// CONCATENATED MODULE: ./src/leak/pointers.ts
+;// CONCATENATED MODULE: ./src/ca-pointers/pointers.ts
 
 
 
@@ -47505,10 +47515,6 @@ function filePointers(path, text) {
 function looksLikeCertText(value) {
     return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());
 }
-/**
- * Judges one pointer against the final file system. `caPaths` are the absolute paths whose visible version holds
- * the CA; `cwd` is the image's WorkingDir, against which a relative value resolves.
- */
 function judgePointer(p, fs, caPaths, cwd = '/') {
     if (looksLikeCertText(p.value))
         return { kind: 'pointer-inline' };
@@ -49307,12 +49313,13 @@ async function openRegistryImage(image, extraCa, options = {}) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/leak/types.ts
-/** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
-/** What was matched. The `base64-` kinds were found inside base64 text (one line, any of the 3 byte alignments). */
+;// CONCATENATED MODULE: ./src/ca-pointers/fix.ts
 /** The one fix for every leak, said the same way by the image check and the Dockerfile lint. */
 const LEAK_FIX = 'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org_ca … with-org-ca <command>), ' +
     'and copy only build outputs into the release stage.';
+
+;// CONCATENATED MODULE: ./src/leak/types.ts
+/** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
 const DEFAULT_LIMITS = {
     maxFileBytes: 8 * 1024 ** 3,
     maxLayerBytes: 32 * 1024 ** 3,
@@ -49327,6 +49334,7 @@ const DEFAULT_LIMITS = {
 };
 
 ;// CONCATENATED MODULE: ./src/leak/check.ts
+
 
 
 
@@ -50408,7 +50416,7 @@ function wantsHelp(argv) {
     return head.includes('--help') || head.includes('-h');
 }
 
-;// CONCATENATED MODULE: ./src/native/registry.ts
+;// CONCATENATED MODULE: ./src/native/switches.ts
 const NATIVE_SWITCHES = [
     {
         id: 'node',
@@ -50464,7 +50472,7 @@ const NATIVE_SWITCHES = [
     },
 ];
 
-;// CONCATENATED MODULE: ./src/native/plan.ts
+;// CONCATENATED MODULE: ./src/native/switch-plan.ts
 
 const STRATEGIES = ['env', 'native', 'both'];
 /** Compares dotted versions numerically: compareVersions('24.10', '24.2') > 0. */
@@ -50608,7 +50616,7 @@ function markdown_markdownCode(text) {
     return `<code>${markdown_escapeMarkdown(text)}</code>`;
 }
 
-;// CONCATENATED MODULE: ./src/detect/report.ts
+;// CONCATENATED MODULE: ./src/detect/probe-report.ts
 /** How probe verdicts are shown: text for logs and the CLI, JSON for scripts, Markdown for the job summary. Pure. */
 
 
@@ -50776,6 +50784,8 @@ async function findOrgCaInOsStore(options) {
 
 
 
+
+
 /** Options shared by the commands that take the CA: --ca FILE (or - for stdin), --fingerprint, --tools. */
 const CA_OPTIONS = {
     ca: { type: 'string' },
@@ -50899,6 +50909,7 @@ function prepareInjectionHere(options, dir, dirPurpose) {
 }
 
 ;// CONCATENATED MODULE: ./src/cli/build-context.ts
+
 
 
 
@@ -51102,7 +51113,7 @@ function secretsIn(name, value) {
     return out.filter((s) => s.length > 0);
 }
 
-;// CONCATENATED MODULE: ./src/ci-formats/types.ts
+;// CONCATENATED MODULE: ./src/env-formats/types.ts
 
 
 /** A value the format cannot carry: the message quotes the variable and says what the format allows. */
@@ -51118,7 +51129,7 @@ function shown(value) {
     return `'${logLine(redactJvmOptions(redactUrlUserinfo(value)))}'`;
 }
 
-;// CONCATENATED MODULE: ./src/ci-formats/azure.ts
+;// CONCATENATED MODULE: ./src/env-formats/azure.ts
 
 /**
  * Azure Pipelines logging commands: `##vso[task.setvariable variable=NAME]value` on standard output. The agent
@@ -51156,7 +51167,7 @@ const azureFormat = {
     },
 };
 
-;// CONCATENATED MODULE: ./src/ci-formats/bash.ts
+;// CONCATENATED MODULE: ./src/env-formats/bash.ts
 /**
  * `export NAME='value'` lines for bash to source. Single quotes keep every byte literal ($, backslash, double quotes,
  * %, ;, new lines); a single quote is closed, escaped and reopened. Buildkite and CircleCI both consume this.
@@ -51181,7 +51192,7 @@ const circleciFormat = {
     render: (variables) => bashExports(variables),
 };
 
-;// CONCATENATED MODULE: ./src/ci-formats/gitlab.ts
+;// CONCATENATED MODULE: ./src/env-formats/gitlab.ts
 
 /**
  * GitLab's dotenv report (artifacts:reports:dotenv), as ParseDotenvArtifactService reads it: each line is split at
@@ -51229,7 +51240,7 @@ const gitlabFormat = {
     },
 };
 
-;// CONCATENATED MODULE: ./src/ci-formats/jenkins.ts
+;// CONCATENATED MODULE: ./src/env-formats/jenkins.ts
 /**
  * A Java properties file for the Pipeline Utility Steps `readProperties` step, which loads it with
  * java.util.Properties.load: `\` escapes, `\n` `\r` `\t` `\f` and `\uXXXX`, separators `=` `:` and white space,
@@ -51273,11 +51284,11 @@ const jenkinsFormat = {
     render: (variables) => `# org-ca: readProperties file for withEnv\n${variables.map(({ name, value }) => `${propertiesEscape(name, true)}=${propertiesEscape(value, false)}\n`).join('')}`,
 };
 
-;// CONCATENATED MODULE: ./src/ci-formats/registry.ts
+;// CONCATENATED MODULE: ./src/env-formats/ci-systems.ts
 /**
  * The output forms of `org-ca env` for CI systems other than GitHub Actions, one entry per consumer, each following
  * that consumer's documented parsing rules (cited in its file). The shell forms (sh, powershell, dotenv, github)
- * stay in src/cli/shell-format.ts.
+ * stay in src/env-formats/format.ts.
  */
 
 
@@ -51326,11 +51337,11 @@ function fileCommandEntry(name, value, delimiter = `ghadelimiter_${(0,external_n
     return `${name}<<${delimiter}\n${value}\n${delimiter}\n`;
 }
 
-;// CONCATENATED MODULE: ./src/cli/shell-format.ts
+;// CONCATENATED MODULE: ./src/env-formats/format.ts
 
 
 const ENV_FORMATS = ['sh', 'powershell', 'dotenv', 'github', ...CI_FORMAT_IDS];
-/** Other CI systems' forms come from src/ci-formats, with the consumer limits worth a warning on stderr. */
+/** Other CI systems' forms come from ci-systems.ts, with the consumer limits worth a warning on stderr. */
 function formatVariables(variables, format, warn = () => { }) {
     if (isCiFormat(format)) {
         const rendered = renderCiFormat(format, variables);
@@ -51353,7 +51364,7 @@ function formatOne(name, value, format) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/native/host.ts
+;// CONCATENATED MODULE: ./src/native/os-store-check.ts
 /** The I/O half of the native strategy: reads the OS bundle and probes the versions of `break` switches. */
 
 
@@ -51363,7 +51374,7 @@ function formatOne(name, value, format) {
 
 
 /** The certificates that must be in the store: the roots given (self-signed), or every certificate when none is. */
-function host_anchorsOf(certs) {
+function os_store_check_anchorsOf(certs) {
     const roots = certs.filter((c) => c.selfIssued);
     return roots.length ? roots : certs;
 }
@@ -51381,7 +51392,7 @@ function checkOsStore(certs, files = SYSTEM_BUNDLE_FILES) {
             continue;
         }
         const present = new Set(pemCertificates(text).map((der) => sha256Hex(der)));
-        return { path, holds: host_anchorsOf(certs).every((c) => present.has(c.fingerprint)) };
+        return { path, holds: os_store_check_anchorsOf(certs).every((c) => present.has(c.fingerprint)) };
     }
     return { holds: false };
 }
@@ -53189,158 +53200,7 @@ async function dockerSave(reference, file) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/lint/rules.ts
-
-// The image check says its fix inside a sentence ("… Fix: use …"); a finding's own `fix` field is the bare advice.
-const USE_A_SECRET = LEAK_FIX.replace(/^Fix:\s*(.)/, (_m, first) => first.toUpperCase());
-const RULES = [
-    {
-        id: 'OCA101',
-        name: 'copy-ca-file',
-        what: 'COPY/ADD brings a CA certificate into the image: into a trust path, under a CA-like name, a file a later step uses as a CA, or (with --context) a file that parses as a CA certificate.',
-        why: 'A file copied in stays in that layer for good, even if a later step deletes it.',
-        fix: USE_A_SECRET,
-    },
-    {
-        id: 'OCA102',
-        name: 'write-ca-file',
-        what: 'RUN downloads or writes a CA certificate into the file system (wget -O/-P, curl -o, cp, tee, echo > … into a trust path, or a file later used as a CA) and leaves it there.',
-        why: 'The file is part of the layer that RUN creates.',
-        fix: USE_A_SECRET,
-    },
-    {
-        id: 'OCA103',
-        name: 'trust-store-update',
-        what: 'update-ca-certificates, update-ca-trust, trust anchor or c_rehash run after a CA was added in this stage or its FROM chain.',
-        why: 'The regenerated bundle (/etc/ssl/certs/ca-certificates.crt and friends) then holds the CA. A bare update, --fresh, or the distribution ca-certificates package alone add nothing and are not flagged.',
-        fix: USE_A_SECRET,
-    },
-    {
-        id: 'OCA104',
-        name: 'keystore-import',
-        what: 'keytool -importcert or certutil -A adds a certificate that is not one of the distribution roots to a Java or NSS store.',
-        why: 'The keystore file (cacerts) in that layer holds the CA.',
-        fix: USE_A_SECRET,
-    },
-    {
-        id: 'OCA105',
-        name: 'secret-to-disk',
-        what: 'RUN copies a CA secret mount (or a secret mounted into a trust directory) to the file system and does not remove it in the same RUN.',
-        why: 'A secret mount is never in a layer; a copy of it is.',
-        fix: 'Read the secret in place (with-org-ca reads /run/secrets/org_ca itself), or remove every copy (and regenerate the bundle) within the same RUN.',
-    },
-    {
-        id: 'OCA106',
-        name: 'copy-from-stage',
-        what: 'COPY --from=<stage> (or a RUN bind mount from a stage) brings a path of that stage that holds a CA: its SRC names the file, a directory containing it, or a glob matching it.',
-        why: 'Only what COPY --from names reaches the release image; when that is a CA file or a bundle regenerated with one, the CA goes with it.',
-        fix: 'Copy build outputs only, or copy the bundle from a stage that installed nothing but the distribution ca-certificates package.',
-    },
-    {
-        id: 'OCA107',
-        name: 'arg-ca',
-        what: 'An ARG that carries certificate text is in scope of a later RUN.',
-        why: 'BuildKit records the value of every ARG in scope in the history of each later RUN (RUN |N NAME=…), readable by anyone who pulls the image.',
-        fix: 'Pass the CA as a secret (--secret id=org_ca,src=…) and read it with RUN --mount=type=secret, never as a build argument.',
-    },
-    {
-        id: 'OCA108',
-        name: 'ca-in-source',
-        what: 'Certificate text (-----BEGIN CERTIFICATE-----) is written inline in the Dockerfile.',
-        why: 'It ends up in the layer and in the build history and provenance.',
-        fix: USE_A_SECRET,
-    },
-    {
-        id: 'OCA109',
-        name: 'ca-pointer',
-        what: 'ENV or a persistent tool setting (npm/yarn/pip/git config) in the release image names a CA file other than the image\'s own system bundle.',
-        why: 'The leak check fails it too: the file it names either holds a CA added for the build or is missing at run time (tools then fail, or trust whatever is put there).',
-        fix: 'Set CA variables only for the build command that needs them (with-org-ca in a builder stage); point at the system bundle (/etc/ssl/certs/ca-certificates.crt) if anything.',
-    },
-    {
-        id: 'OCA110',
-        name: 'ca-file-in-image',
-        what: 'A tool flag or variable (pip --cert, curl --cacert, NODE_EXTRA_CA_CERTS=… cmd, keytool -file …) uses a file of the image as a CA, and no COPY/ADD of this Dockerfile explains where it came from.',
-        why: 'The flag proves the file is a CA; it is not a mount, so it is in the image (from the base image or an earlier step).',
-        fix: USE_A_SECRET,
-    },
-];
-function ruleById(id) {
-    return RULES.find((r) => r.id === id);
-}
-/** A rule by id (OCA101, case-insensitive) or by name (copy-ca-file). */
-function findRule(idOrName) {
-    const key = idOrName.trim().toLowerCase();
-    return RULES.find((r) => r.id.toLowerCase() === key || r.name === key);
-}
-
-;// CONCATENATED MODULE: ./src/lint/report.ts
-
-/** Renderings of a lint result: terminal text, annotations (data) and SARIF 2.1.0. Pure. */
-function label(f) {
-    return f.ignored ? `ignored (${f.ignored.reason})` : f.severity;
-}
-function renderLintText(file, result) {
-    const stages = result.stages.map((s) => `${s.name}${s.inRelease ? ' (release)' : ''}`).join(', ');
-    const lines = [`org-ca lint: ${file}: target '${result.target}', stages: ${stages}`];
-    for (const f of result.findings) {
-        lines.push(`${file}:${f.line}: ${label(f)} ${f.rule} ${f.name} [stage '${f.stage}']: ${f.message}`);
-        lines.push(`    fix: ${f.fix}`);
-    }
-    lines.push(...result.notes.map((n) => `note: ${n}`));
-    const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
-    const ignored = result.findings.filter((f) => f.ignored).length;
-    const info = result.findings.filter((f) => f.severity === 'info' && !f.ignored).length;
-    const counts = `${errors} error(s), ${info} info, ${ignored} ignored`;
-    lines.push(result.failed ? `FAILED: ${counts}: the release image would hold a CA.` : `OK: ${counts}: nothing puts a CA into the release image.`);
-    return lines.join('\n');
-}
-/** One annotation per finding that is not ignored: errors for the release image, notices for other stages. */
-function lintAnnotations(result) {
-    return result.findings
-        .filter((f) => !f.ignored)
-        .map((f) => ({
-        level: f.severity === 'error' ? 'error' : 'notice',
-        title: `${f.severity === 'error' ? 'CA would leak' : 'CA in a build stage only'}: ${f.rule} ${f.name}`,
-        message: `${f.message} Fix: ${f.fix}`,
-        line: f.line,
-    }));
-}
-/** SARIF 2.1.0; an ignored finding carries a `suppressions` entry (inSource for comments, external for --ignore). */
-/** The lint's rules as SARIF reportingDescriptors (shared with the leak-check sub-action's combined SARIF). */
-function lintSarifRules() {
-    return RULES.map((r) => ({
-        id: r.id,
-        name: r.name,
-        shortDescription: { text: r.what },
-        fullDescription: { text: r.why },
-        help: { text: r.fix },
-        defaultConfiguration: { level: 'error' },
-    }));
-}
-/** One SARIF result per finding; information-level ones as notes, ignored ones with their suppression. */
-function lintSarifResults(uri, result) {
-    return result.findings.map((f) => ({
-        ruleId: f.rule,
-        level: f.severity === 'error' ? 'error' : 'note',
-        message: { text: `${f.message} (stage '${f.stage}'${f.inRelease ? ', release image' : ', not in the release image'}). Fix: ${f.fix}` },
-        locations: [{ physicalLocation: { artifactLocation: { uri }, region: { startLine: f.line } } }],
-        partialFingerprints: { 'orgCaLint/v1': `${f.rule}|${f.stage}|${f.message}` },
-        ...(f.ignored ? { suppressions: [{ kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason }] } : {}),
-    }));
-}
-function renderLintSarif(file, result) {
-    return {
-        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-        version: '2.1.0',
-        runs: [{ tool: { driver: { name: 'org-ca lint', rules: lintSarifRules() } }, results: lintSarifResults(file, result) }],
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/leak/report.ts
-
-
-
 
 
 
@@ -53457,7 +53317,7 @@ function report_annotations(report, strict = false) {
         })),
     ];
 }
-const report_RULES = {
+const RULES = {
     pem: 'The CA certificate as PEM',
     'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
     der: 'The CA certificate as DER bytes',
@@ -53487,25 +53347,7 @@ const NOTIFICATIONS = {
     'input-error': 'The image could not be checked at all (a bad input or an unreadable image): the check fails closed.',
     'not-scanned': 'A part of the image could not be read: it is not counted clean.',
 };
-/**
- * A repository file as SARIF wants it: relative to the checkout when it is inside it (code scanning resolves
- * relative URIs against the repository root), else an absolute file: URI.
- */
-function artifactUri(path, workspace) {
-    if (!(0,external_node_path_namespaceObject.isAbsolute)(path))
-        return path.split(external_node_path_namespaceObject.sep).join('/').replace(/^(\.\/)+/, '');
-    if (workspace) {
-        const rel = (0,external_node_path_namespaceObject.relative)(workspace, path);
-        if (rel && !rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel))
-            return rel.split(external_node_path_namespaceObject.sep).join('/');
-    }
-    return (0,external_node_url_namespaceObject.pathToFileURL)(path).href;
-}
-/**
- * SARIF 2.1.0 for github/codeql-action/upload-sarif. Image paths are inside the image, so they carry their own base
- * id; Dockerfile lint findings point at the Dockerfile's line, relative to the repository.
- */
-function renderSarif(report, lint, strict = false) {
+function renderSarif(report, extra, strict = false) {
     const result = (ruleId, text, uri, key, level = 'error') => ({
         ruleId,
         level,
@@ -53522,12 +53364,12 @@ function renderSarif(report, lint, strict = false) {
                     driver: {
                         name: 'org-ca leak-check',
                         rules: [
-                            ...Object.entries(report_RULES).map(([id, text]) => ({
+                            ...Object.entries(RULES).map(([id, text]) => ({
                                 id,
                                 shortDescription: { text },
                                 defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
                             })),
-                            ...(lint ? lintSarifRules() : []),
+                            ...(extra?.rules ?? []),
                         ],
                         notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
                     },
@@ -53548,7 +53390,7 @@ function renderSarif(report, lint, strict = false) {
                 results: [
                     ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
                     ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
-                    ...(lint ? lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) : []),
+                    ...(extra?.results ?? []),
                     ...notLookedInside(report).map((n) => result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning')),
                 ],
             },
@@ -53917,6 +53759,17 @@ function urlBasename(url) {
 }
 function isUrl(word) {
     return /^(https?|ftp):\/\//i.test(word);
+}
+/**
+ * A destination without a trailing slash is a file unless it already exists as a directory in the image. The
+ * Dockerfile cannot say; these are directories in every image that has them (trust stores, a JDK's security dir).
+ */
+function isKnownDirectory(path) {
+    if (path === '/' || path === '/tmp' || path === '/root' || path === '/etc/ssl/certs')
+        return true;
+    if (/\/lib\/security$/.test(path))
+        return true;
+    return isTrustPath(path) && external_node_path_namespaceObject.posix.extname(path) === '' && external_node_path_namespaceObject.posix.basename(path) !== 'cacerts';
 }
 
 ;// CONCATENATED MODULE: ./src/lint/context.ts
@@ -54510,7 +54363,6 @@ function parseShell(script) {
 }
 
 ;// CONCATENATED MODULE: ./src/lint/run.ts
-
 
 
 
@@ -55172,17 +55024,6 @@ function inlineCertificates(instr, stage, findings) {
         findings.push({ rule: 'OCA108', stage, line: instr.line, message: `${instr.keyword} holds certificate text written inline in the Dockerfile` });
     }
 }
-/**
- * A destination without a trailing slash is a file unless it already exists as a directory in the image. The
- * Dockerfile cannot say; these are directories in every image that has them (trust stores, a JDK's security dir).
- */
-function isKnownDirectory(path) {
-    if (path === '/' || path === '/tmp' || path === '/root' || path === '/etc/ssl/certs')
-        return true;
-    if (/\/lib\/security$/.test(path))
-        return true;
-    return isTrustPath(path) && external_node_path_namespaceObject.posix.extname(path) === '' && external_node_path_namespaceObject.posix.basename(path) !== 'cacerts';
-}
 function flag(instr, name) {
     return instr.flags.find((f) => f.name === name)?.value;
 }
@@ -55287,6 +55128,91 @@ function copyFromContext(instr, stage, fs, source, dest, destIsDir, context, rep
     report(r);
 }
 
+;// CONCATENATED MODULE: ./src/lint/rules.ts
+
+// The image check says its fix inside a sentence ("… Fix: use …"); a finding's own `fix` field is the bare advice.
+const USE_A_SECRET = LEAK_FIX.replace(/^Fix:\s*(.)/, (_m, first) => first.toUpperCase());
+const rules_RULES = [
+    {
+        id: 'OCA101',
+        name: 'copy-ca-file',
+        what: 'COPY/ADD brings a CA certificate into the image: into a trust path, under a CA-like name, a file a later step uses as a CA, or (with --context) a file that parses as a CA certificate.',
+        why: 'A file copied in stays in that layer for good, even if a later step deletes it.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA102',
+        name: 'write-ca-file',
+        what: 'RUN downloads or writes a CA certificate into the file system (wget -O/-P, curl -o, cp, tee, echo > … into a trust path, or a file later used as a CA) and leaves it there.',
+        why: 'The file is part of the layer that RUN creates.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA103',
+        name: 'trust-store-update',
+        what: 'update-ca-certificates, update-ca-trust, trust anchor or c_rehash run after a CA was added in this stage or its FROM chain.',
+        why: 'The regenerated bundle (/etc/ssl/certs/ca-certificates.crt and friends) then holds the CA. A bare update, --fresh, or the distribution ca-certificates package alone add nothing and are not flagged.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA104',
+        name: 'keystore-import',
+        what: 'keytool -importcert or certutil -A adds a certificate that is not one of the distribution roots to a Java or NSS store.',
+        why: 'The keystore file (cacerts) in that layer holds the CA.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA105',
+        name: 'secret-to-disk',
+        what: 'RUN copies a CA secret mount (or a secret mounted into a trust directory) to the file system and does not remove it in the same RUN.',
+        why: 'A secret mount is never in a layer; a copy of it is.',
+        fix: 'Read the secret in place (with-org-ca reads /run/secrets/org_ca itself), or remove every copy (and regenerate the bundle) within the same RUN.',
+    },
+    {
+        id: 'OCA106',
+        name: 'copy-from-stage',
+        what: 'COPY --from=<stage> (or a RUN bind mount from a stage) brings a path of that stage that holds a CA: its SRC names the file, a directory containing it, or a glob matching it.',
+        why: 'Only what COPY --from names reaches the release image; when that is a CA file or a bundle regenerated with one, the CA goes with it.',
+        fix: 'Copy build outputs only, or copy the bundle from a stage that installed nothing but the distribution ca-certificates package.',
+    },
+    {
+        id: 'OCA107',
+        name: 'arg-ca',
+        what: 'An ARG that carries certificate text is in scope of a later RUN.',
+        why: 'BuildKit records the value of every ARG in scope in the history of each later RUN (RUN |N NAME=…), readable by anyone who pulls the image.',
+        fix: 'Pass the CA as a secret (--secret id=org_ca,src=…) and read it with RUN --mount=type=secret, never as a build argument.',
+    },
+    {
+        id: 'OCA108',
+        name: 'ca-in-source',
+        what: 'Certificate text (-----BEGIN CERTIFICATE-----) is written inline in the Dockerfile.',
+        why: 'It ends up in the layer and in the build history and provenance.',
+        fix: USE_A_SECRET,
+    },
+    {
+        id: 'OCA109',
+        name: 'ca-pointer',
+        what: 'ENV or a persistent tool setting (npm/yarn/pip/git config) in the release image names a CA file other than the image\'s own system bundle.',
+        why: 'The leak check fails it too: the file it names either holds a CA added for the build or is missing at run time (tools then fail, or trust whatever is put there).',
+        fix: 'Set CA variables only for the build command that needs them (with-org-ca in a builder stage); point at the system bundle (/etc/ssl/certs/ca-certificates.crt) if anything.',
+    },
+    {
+        id: 'OCA110',
+        name: 'ca-file-in-image',
+        what: 'A tool flag or variable (pip --cert, curl --cacert, NODE_EXTRA_CA_CERTS=… cmd, keytool -file …) uses a file of the image as a CA, and no COPY/ADD of this Dockerfile explains where it came from.',
+        why: 'The flag proves the file is a CA; it is not a mount, so it is in the image (from the base image or an earlier step).',
+        fix: USE_A_SECRET,
+    },
+];
+function ruleById(id) {
+    return rules_RULES.find((r) => r.id === id);
+}
+/** A rule by id (OCA101, case-insensitive) or by name (copy-ca-file). */
+function findRule(idOrName) {
+    const key = idOrName.trim().toLowerCase();
+    return rules_RULES.find((r) => r.id.toLowerCase() === key || r.name === key);
+}
+
 ;// CONCATENATED MODULE: ./src/lint/lint.ts
 
 
@@ -55317,7 +55243,7 @@ function inlineIgnores(file, notes) {
             if (rule)
                 rules.add(rule.id);
             else
-                notes.push(`line ${line}: '${name}' in an org-ca ignore comment is not a rule (expected one of ${RULES.map((r) => r.id).join(', ')} or their names); it ignores nothing.`);
+                notes.push(`line ${line}: '${name}' in an org-ca ignore comment is not a rule (expected one of ${rules_RULES.map((r) => r.id).join(', ')} or their names); it ignores nothing.`);
         }
         const entry = out.get(next) ?? { rules: new Set(), reason: m[2].trim() };
         for (const r of rules)
@@ -55333,7 +55259,7 @@ function parseIgnoreList(values) {
         .map((name) => {
         const rule = findRule(name);
         if (!rule)
-            throw new LintError(`--ignore '${name}' is not a rule: expected one of ${RULES.map((r) => `${r.id} (${r.name})`).join(', ')}.`);
+            throw new LintError(`--ignore '${name}' is not a rule: expected one of ${rules_RULES.map((r) => `${r.id} (${r.name})`).join(', ')}.`);
         return rule.id;
     });
 }
@@ -55440,6 +55366,69 @@ function lintDockerfile(content, options = {}) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/lint/lint-report.ts
+
+/** Renderings of a lint result: terminal text, annotations (data) and SARIF 2.1.0. Pure. */
+function label(f) {
+    return f.ignored ? `ignored (${f.ignored.reason})` : f.severity;
+}
+function renderLintText(file, result) {
+    const stages = result.stages.map((s) => `${s.name}${s.inRelease ? ' (release)' : ''}`).join(', ');
+    const lines = [`org-ca lint: ${file}: target '${result.target}', stages: ${stages}`];
+    for (const f of result.findings) {
+        lines.push(`${file}:${f.line}: ${label(f)} ${f.rule} ${f.name} [stage '${f.stage}']: ${f.message}`);
+        lines.push(`    fix: ${f.fix}`);
+    }
+    lines.push(...result.notes.map((n) => `note: ${n}`));
+    const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
+    const ignored = result.findings.filter((f) => f.ignored).length;
+    const info = result.findings.filter((f) => f.severity === 'info' && !f.ignored).length;
+    const counts = `${errors} error(s), ${info} info, ${ignored} ignored`;
+    lines.push(result.failed ? `FAILED: ${counts}: the release image would hold a CA.` : `OK: ${counts}: nothing puts a CA into the release image.`);
+    return lines.join('\n');
+}
+/** One annotation per finding that is not ignored: errors for the release image, notices for other stages. */
+function lintAnnotations(result) {
+    return result.findings
+        .filter((f) => !f.ignored)
+        .map((f) => ({
+        level: f.severity === 'error' ? 'error' : 'notice',
+        title: `${f.severity === 'error' ? 'CA would leak' : 'CA in a build stage only'}: ${f.rule} ${f.name}`,
+        message: `${f.message} Fix: ${f.fix}`,
+        line: f.line,
+    }));
+}
+/** SARIF 2.1.0; an ignored finding carries a `suppressions` entry (inSource for comments, external for --ignore). */
+/** The lint's rules as SARIF reportingDescriptors (shared with the leak-check sub-action's combined SARIF). */
+function lintSarifRules() {
+    return rules_RULES.map((r) => ({
+        id: r.id,
+        name: r.name,
+        shortDescription: { text: r.what },
+        fullDescription: { text: r.why },
+        help: { text: r.fix },
+        defaultConfiguration: { level: 'error' },
+    }));
+}
+/** One SARIF result per finding; information-level ones as notes, ignored ones with their suppression. */
+function lintSarifResults(uri, result) {
+    return result.findings.map((f) => ({
+        ruleId: f.rule,
+        level: f.severity === 'error' ? 'error' : 'note',
+        message: { text: `${f.message} (stage '${f.stage}'${f.inRelease ? ', release image' : ', not in the release image'}). Fix: ${f.fix}` },
+        locations: [{ physicalLocation: { artifactLocation: { uri }, region: { startLine: f.line } } }],
+        partialFingerprints: { 'orgCaLint/v1': `${f.rule}|${f.stage}|${f.message}` },
+        ...(f.ignored ? { suppressions: [{ kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason }] } : {}),
+    }));
+}
+function renderLintSarif(file, result) {
+    return {
+        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+        version: '2.1.0',
+        runs: [{ tool: { driver: { name: 'org-ca lint', rules: lintSarifRules() } }, results: lintSarifResults(file, result) }],
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/cli/lint.ts
 
 
@@ -55471,7 +55460,7 @@ Options:
   -h, --help            this help
 
 Inline: '# org-ca ignore=RULE reason' on the line above an instruction ignores RULE there.
-Rules: ${RULES.map((r) => `${r.id} ${r.name}`).join(', ')}
+Rules: ${rules_RULES.map((r) => `${r.id} ${r.name}`).join(', ')}
 
 Exit status: 0 nothing would leak into the release image; 1 a finding; 2 usage or input error (an unreadable
 Dockerfile, no FROM, an unknown --target, a bad --context).`;
@@ -55556,7 +55545,7 @@ function readConfig(path) {
     return parsed;
 }
 
-;// CONCATENATED MODULE: ./src/store/host.ts
+;// CONCATENATED MODULE: ./src/store/privileged-commands.ts
 
 function spawn(argv, input) {
     const r = (0,external_node_child_process_namespaceObject.spawnSync)(argv[0], argv.slice(1), { encoding: 'utf8', input: input ?? '', timeout: 600_000, env: { ...process.env, LC_ALL: 'C' } });
@@ -55634,8 +55623,8 @@ function replaceJsonFile(path, value) {
  *   else, under directories that pass the trusted-path rule (src/fs/trusted-path.ts); anything else is refused whole,
  *   with nothing reverted;
  * - written atomically (a new file, created exclusively, mode 0600, renamed over the old), into such a directory;
- * - each kind validates every entry against what org-ca itself could have written (src/store/journal.ts,
- *   src/registries/journal.ts), and the commands a revert runs come from the code's tables, never from the journal.
+ * - each kind validates every entry against what org-ca itself could have written (src/store/store-journal.ts,
+ *   src/registry-trust/trust-journal.ts), and the commands a revert runs come from the code's tables, never from the journal.
  */
 
 
@@ -55778,7 +55767,7 @@ function renderPlan(commands, values) {
     return commands.map((argv) => argv.map((arg) => arg.replace('{file}', values.file).replace('{sha1}', values.sha1)));
 }
 
-;// CONCATENATED MODULE: ./src/store/journal.ts
+;// CONCATENATED MODULE: ./src/store/store-journal.ts
 
 
 
@@ -55798,7 +55787,7 @@ const FINGERPRINT_PART = '[0-9a-f]{16}';
 function storeOf(entry) {
     return LINUX_STORES.find((s) => s.id === entry.store);
 }
-function journal_inside(parent, child) {
+function store_journal_inside(parent, child) {
     const rel = (0,external_node_path_namespaceObject.relative)(parent, child);
     return rel !== '' && !rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel);
 }
@@ -55833,7 +55822,7 @@ function isEntry(value, home) {
             return false;
         if (!isUserNssDb(e.db, home) || !new RegExp(`^org-ca ${FINGERPRINT_PART}$`).test(e.nickname))
             return false;
-        return e.createdDirs.every((d) => typeof d === 'string' && journal_inside(home, d) && (d === e.db || journal_inside(d, e.db)));
+        return e.createdDirs.every((d) => typeof d === 'string' && store_journal_inside(home, d) && (d === e.db || store_journal_inside(d, e.db)));
     }
     return false;
 }
@@ -56067,7 +56056,7 @@ function acquire(path, timeoutMs, flock) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/registries/privileges.ts
+;// CONCATENATED MODULE: ./src/registry-trust/privileges.ts
 /**
  * How the action may write to system directories: as root, through passwordless sudo, or not at all. The same
  * operations back both ways, so that the journal can be replayed backwards by the post step with the same rights.
@@ -56161,7 +56150,7 @@ function opsFor(mode, privileged) {
     return mode === 'sudo' ? sudoOps : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/registries/locations.ts
+;// CONCATENATED MODULE: ./src/registry-trust/locations.ts
 
 /** A run id as it appears in the names of a run's CA files and journal. */
 const RUN_ID = '[0-9a-f]{8,32}';
@@ -56217,12 +56206,12 @@ function trustLocations(env, uid) {
     return locations;
 }
 
-;// CONCATENATED MODULE: ./src/registries/journal.ts
+;// CONCATENATED MODULE: ./src/registry-trust/trust-journal.ts
 /**
  * The record of what pull-side trust created, in creation order, so the post step removes exactly that: paths and
  * content hashes only (a plain file on the runner; a CA is public, but nothing else is kept). It is a file rather
  * than step state so that a job cancelled before its post step is reverted too: by the runner's job-completed hook,
- * or by the next run's main step (as the trust-store journal, src/store/journal.ts).
+ * or by the next run's main step (as the trust-store journal, src/store/store-journal.ts).
  */
 
 
@@ -56261,7 +56250,7 @@ function isOurPath(path, type, privileged) {
         return true;
     return ROOT_DIR_NAMES.has(parts.at(-1)) || (parts.at(-2) === 'certs.d' && HOST_DIR.test(parts.at(-1)));
 }
-function journal_isEntry(value) {
+function trust_journal_isEntry(value) {
     if (!value || typeof value !== 'object')
         return false;
     const e = value;
@@ -56280,7 +56269,7 @@ function parseJournal(text) {
         !['root', 'sudo', 'user'].includes(value.mode) ||
         ('owner' in value && !isJobOwner(value.owner)) ||
         !Array.isArray(value.entries) ||
-        !value.entries.every(journal_isEntry)) {
+        !value.entries.every(trust_journal_isEntry)) {
         throw new Error('not a registry-trust journal (a mode, an owner, and entries of certs.d directories and their org-ca CA files)');
     }
     return { mode: value.mode, ...(value.owner ? { owner: value.owner } : {}), entries: value.entries };
@@ -57120,6 +57109,8 @@ async function jobCompleted(env) {
 }
 
 ;// CONCATENATED MODULE: ./src/cli/runner.ts
+
+
 
 
 

@@ -67691,23 +67691,23 @@ function defaultCallback(err) {
 
 /***/ }),
 
-/***/ 9232:
+/***/ 727:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7826);
+/* harmony import */ var _leak_check_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3970);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
-await (0,_runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__/* .runOnSupportedNode */ .bs)(_action_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e);
+await (0,_runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__/* .runOnSupportedNode */ .bs)(_leak_check_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e);
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 7826:
+/***/ 3970:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -70956,7 +70956,7 @@ function sha256Hex(data) {
     return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex');
 }
 /** Parses DER bytes; throws node's own error for anything that is not one X.509 certificate. */
-function certificate_certificateFromDer(der) {
+function certificateFromDer(der) {
     const x509 = new external_node_crypto_.X509Certificate(der);
     const raw = Buffer.from(x509.raw);
     const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
@@ -73736,7 +73736,7 @@ function parsePem(text, source) {
 function certificateFromBlock(der, label, source) {
     try {
         // OpenSSL's TRUSTED CERTIFICATE is the certificate DER followed by trust settings: keep the first element.
-        return certificate_certificateFromDer(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
+        return certificateFromDer(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
     }
     catch {
         throw new parse_CaInputError(`The ${source} input has a '${label}' block that is not a valid X.509 certificate: ${EXPECTED}.`);
@@ -73744,7 +73744,7 @@ function certificateFromBlock(der, label, source) {
 }
 function parseDer(bytes, source) {
     try {
-        return [certificate_certificateFromDer(bytes)];
+        return [certificateFromDer(bytes)];
     }
     catch {
         // not a single certificate: try the other DER things people export
@@ -73793,7 +73793,7 @@ function tryPkcs7(der) {
     if (!ders?.length)
         return undefined;
     try {
-        return ders.map((cert) => certificate_certificateFromDer(cert));
+        return ders.map((cert) => certificateFromDer(cert));
     }
     catch {
         return undefined;
@@ -73956,7 +73956,7 @@ function matcher_buildMatcher(spec) {
     const fingerprints = new Set(spec.fingerprints.map((f) => f.toLowerCase()));
     for (const given of spec.certs) {
         const der = Buffer.from(given.der);
-        const cert = certificate_certificateFromDer(der);
+        const cert = certificateFromDer(der);
         const spki = spkiOf(cert.x509);
         const { seg, offset, end } = pickKeySegment(cert.der, spki);
         const name = subjectNameDer(cert.der);
@@ -74130,7 +74130,7 @@ function hitFor(m, der, encoding, start, end) {
         return undefined;
     let cert;
     try {
-        cert = certificate_certificateFromDer(der);
+        cert = certificateFromDer(der);
     }
     catch {
         return undefined; // not a certificate
@@ -76081,14 +76081,14 @@ function bypassesProxy(flavor, host, port, list) {
  * upper-case first, so a disagreement between the two is reported as a note.
  */
 
-class route_TargetError extends Error {
+class TargetError extends Error {
     constructor(message) {
         super(message);
         this.name = 'TargetError';
     }
 }
 /** Parses a probe URL; only https is meaningful (the chain is the point). A bare host gets https:// and :443. */
-function route_parseTarget(raw) {
+function parseTarget(raw) {
     const text = raw.trim();
     const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
     let url;
@@ -76096,13 +76096,13 @@ function route_parseTarget(raw) {
         url = new URL(withScheme);
     }
     catch {
-        throw new route_TargetError(`Invalid probe URL '${text}': expected an https:// URL (e.g., https://github.com).`);
+        throw new TargetError(`Invalid probe URL '${text}': expected an https:// URL (e.g., https://github.com).`);
     }
     if (url.protocol !== 'https:') {
-        throw new route_TargetError(`Invalid probe URL '${text}': expected https:// (a TLS certificate chain is what is probed), got ${url.protocol}//.`);
+        throw new TargetError(`Invalid probe URL '${text}': expected https:// (a TLS certificate chain is what is probed), got ${url.protocol}//.`);
     }
     if (!url.hostname)
-        throw new route_TargetError(`Invalid probe URL '${text}': no host.`);
+        throw new TargetError(`Invalid probe URL '${text}': no host.`);
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     return { url: url.href, host, port: url.port ? Number(url.port) : 443 };
 }
@@ -76122,11 +76122,11 @@ function parseProxy(variable, value) {
         url = new URL(withScheme);
     }
     catch {
-        throw new route_TargetError(`${variable} is not a URL: expected http://[user:password@]host:port.`);
+        throw new TargetError(`${variable} is not a URL: expected http://[user:password@]host:port.`);
     }
     const display = `${url.protocol}//${url.host}`;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new route_TargetError(`${variable} '${display}' uses ${url.protocol}//, which the probe cannot tunnel through: expected http:// or https://.`);
+        throw new TargetError(`${variable} '${display}' uses ${url.protocol}//, which the probe cannot tunnel through: expected http:// or https://.`);
     }
     const authorization = url.username || url.password
         ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
@@ -76142,7 +76142,7 @@ function parseProxy(variable, value) {
     };
 }
 /** The route curl-style clients take to `target` under `env`, with notes where Go tools would go another way. */
-function route_routeFor(target, env) {
+function routeFor(target, env) {
     const proxy = firstSet(env, ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY']);
     const noProxy = firstSet(env, ['no_proxy', 'NO_PROXY']);
     const notes = [];
@@ -76513,7 +76513,7 @@ function trustedContext(extra) {
 function client_opener(url, env, trust, timeoutMs, timeoutError) {
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = Number(url.port || 443);
-    const route = route_routeFor({ url: url.href, host, port }, env);
+    const route = routeFor({ url: url.href, host, port }, env);
     return (onread) => new Promise((resolve, reject) => {
         let tunnel;
         let secured;
@@ -76977,7 +76977,7 @@ const TOOL_REGISTRY = [
         source: 'https://pkg.go.dev/crypto/x509#SystemCertPool',
     },
 ];
-const registry_TOOL_IDS = [...new Set(TOOL_REGISTRY.map((entry) => entry.id))];
+const TOOL_IDS = [...new Set(TOOL_REGISTRY.map((entry) => entry.id))];
 
 ;// CONCATENATED MODULE: ./src/tools/system-bundles.ts
 
@@ -77003,7 +77003,7 @@ function isSystemBundlePath(path) {
     return SYSTEM_BUNDLE_FILES.includes(normalised) || SYSTEM_BUNDLE_DIRS.includes(normalised);
 }
 
-;// CONCATENATED MODULE: ./src/leak/pointers.ts
+;// CONCATENATED MODULE: ./src/ca-pointers/pointers.ts
 
 
 
@@ -77248,10 +77248,6 @@ function filePointers(path, text) {
 function looksLikeCertText(value) {
     return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());
 }
-/**
- * Judges one pointer against the final file system. `caPaths` are the absolute paths whose visible version holds
- * the CA; `cwd` is the image's WorkingDir, against which a relative value resolves.
- */
 function judgePointer(p, fs, caPaths, cwd = '/') {
     if (looksLikeCertText(p.value))
         return { kind: 'pointer-inline' };
@@ -79052,12 +79048,13 @@ async function openRegistryImage(image, extraCa, options = {}) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/leak/types.ts
-/** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
-/** What was matched. The `base64-` kinds were found inside base64 text (one line, any of the 3 byte alignments). */
+;// CONCATENATED MODULE: ./src/ca-pointers/fix.ts
 /** The one fix for every leak, said the same way by the image check and the Dockerfile lint. */
 const LEAK_FIX = 'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org_ca … with-org-ca <command>), ' +
     'and copy only build outputs into the release stage.';
+
+;// CONCATENATED MODULE: ./src/leak/types.ts
+/** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
 const types_DEFAULT_LIMITS = {
     maxFileBytes: 8 * 1024 ** 3,
     maxLayerBytes: 32 * 1024 ** 3,
@@ -79072,6 +79069,7 @@ const types_DEFAULT_LIMITS = {
 };
 
 ;// CONCATENATED MODULE: ./src/leak/check.ts
+
 
 
 
@@ -79643,6 +79641,17 @@ function urlBasename(url) {
 function isUrl(word) {
     return /^(https?|ftp):\/\//i.test(word);
 }
+/**
+ * A destination without a trailing slash is a file unless it already exists as a directory in the image. The
+ * Dockerfile cannot say; these are directories in every image that has them (trust stores, a JDK's security dir).
+ */
+function isKnownDirectory(path) {
+    if (path === '/' || path === '/tmp' || path === '/root' || path === '/etc/ssl/certs')
+        return true;
+    if (/\/lib\/security$/.test(path))
+        return true;
+    return isTrustPath(path) && external_node_path_namespaceObject.posix.extname(path) === '' && external_node_path_namespaceObject.posix.basename(path) !== 'cacerts';
+}
 
 ;// CONCATENATED MODULE: ./src/lint/context.ts
 
@@ -79696,7 +79705,7 @@ function readIgnore(root, dockerfile) {
 function certificatesIn(bytes, name) {
     try {
         if (isJavaKeystore(bytes))
-            return readJks(bytes).map((e) => certificate_certificateFromDer(e.der));
+            return readJks(bytes).map((e) => certificateFromDer(e.der));
     }
     catch {
         return undefined;
@@ -80235,7 +80244,6 @@ function parseShell(script) {
 }
 
 ;// CONCATENATED MODULE: ./src/lint/run.ts
-
 
 
 
@@ -80897,17 +80905,6 @@ function inlineCertificates(instr, stage, findings) {
         findings.push({ rule: 'OCA108', stage, line: instr.line, message: `${instr.keyword} holds certificate text written inline in the Dockerfile` });
     }
 }
-/**
- * A destination without a trailing slash is a file unless it already exists as a directory in the image. The
- * Dockerfile cannot say; these are directories in every image that has them (trust stores, a JDK's security dir).
- */
-function isKnownDirectory(path) {
-    if (path === '/' || path === '/tmp' || path === '/root' || path === '/etc/ssl/certs')
-        return true;
-    if (/\/lib\/security$/.test(path))
-        return true;
-    return isTrustPath(path) && external_node_path_namespaceObject.posix.extname(path) === '' && external_node_path_namespaceObject.posix.basename(path) !== 'cacerts';
-}
 function flag(instr, name) {
     return instr.flags.find((f) => f.name === name)?.value;
 }
@@ -81250,7 +81247,7 @@ function lintDockerfile(content, options = {}) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/lint/report.ts
+;// CONCATENATED MODULE: ./src/lint/lint-report.ts
 
 /** Renderings of a lint result: terminal text, annotations (data) and SARIF 2.1.0. Pure. */
 function label(f) {
@@ -81313,6 +81310,24 @@ function renderLintSarif(file, result) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/output/sarif-uri.ts
+
+
+/**
+ * A repository file as SARIF wants it: relative to the checkout when it is inside it (code scanning resolves
+ * relative URIs against the repository root), else an absolute file: URI.
+ */
+function artifactUri(path, workspace) {
+    if (!(0,external_node_path_namespaceObject.isAbsolute)(path))
+        return path.split(external_node_path_namespaceObject.sep).join('/').replace(/^(\.\/)+/, '');
+    if (workspace) {
+        const rel = (0,external_node_path_namespaceObject.relative)(workspace, path);
+        if (rel && !rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel))
+            return rel.split(external_node_path_namespaceObject.sep).join('/');
+    }
+    return (0,external_node_url_.pathToFileURL)(path).href;
+}
+
 ;// CONCATENATED MODULE: ./src/output/markdown.ts
 /**
  * The Markdown/HTML sink for job summaries: untrusted text (certificate names, paths, proxy answers, file names in an
@@ -81341,9 +81356,6 @@ function markdownCode(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/leak/report.ts
-
-
-
 
 
 
@@ -81490,25 +81502,7 @@ const NOTIFICATIONS = {
     'input-error': 'The image could not be checked at all (a bad input or an unreadable image): the check fails closed.',
     'not-scanned': 'A part of the image could not be read: it is not counted clean.',
 };
-/**
- * A repository file as SARIF wants it: relative to the checkout when it is inside it (code scanning resolves
- * relative URIs against the repository root), else an absolute file: URI.
- */
-function artifactUri(path, workspace) {
-    if (!(0,external_node_path_namespaceObject.isAbsolute)(path))
-        return path.split(external_node_path_namespaceObject.sep).join('/').replace(/^(\.\/)+/, '');
-    if (workspace) {
-        const rel = (0,external_node_path_namespaceObject.relative)(workspace, path);
-        if (rel && !rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel))
-            return rel.split(external_node_path_namespaceObject.sep).join('/');
-    }
-    return (0,external_node_url_.pathToFileURL)(path).href;
-}
-/**
- * SARIF 2.1.0 for github/codeql-action/upload-sarif. Image paths are inside the image, so they carry their own base
- * id; Dockerfile lint findings point at the Dockerfile's line, relative to the repository.
- */
-function renderSarif(report, lint, strict = false) {
+function renderSarif(report, extra, strict = false) {
     const result = (ruleId, text, uri, key, level = 'error') => ({
         ruleId,
         level,
@@ -81530,7 +81524,7 @@ function renderSarif(report, lint, strict = false) {
                                 shortDescription: { text },
                                 defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
                             })),
-                            ...(lint ? lintSarifRules() : []),
+                            ...(extra?.rules ?? []),
                         ],
                         notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
                     },
@@ -81551,7 +81545,7 @@ function renderSarif(report, lint, strict = false) {
                 results: [
                     ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
                     ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
-                    ...(lint ? lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) : []),
+                    ...(extra?.results ?? []),
                     ...notLookedInside(report).map((n) => result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning')),
                 ],
             },
@@ -81621,412 +81615,13 @@ function parseBoolean(name, text) {
     throw new Error(`${name} '${t}' is not a boolean: expected true or false`);
 }
 
-;// CONCATENATED MODULE: ./src/detect/classify.ts
-/**
- * Classifies the chain a server presented, by the trust anchor its signatures lead to. Pure: the certificate sets
- * come in as arguments. Names are never compared alone: every step of a path is a verified signature (isIssuedBy).
- *
- * The engineer's manual check ("open a site and look at the issuer: an organisation's or appliance's name means
- * inspection") becomes: build a path from the leaf through the presented certificates to a known anchor, and say
- * which set the anchor belongs to.
- */
-
-/** Verdicts that mean something between the runner and the server re-signs TLS. */
-const INSPECTED = (/* unused pure expression or super */ null && (['org-ca', 'os-trusted', 'unknown']));
-const classify_MAX_DEPTH = 8;
-/**
- * The same anchor: the same certificate, or the same key under the same name (a re-issued or cross-signed copy).
- * RFC 5280 §6.1.1(d) defines a trust anchor as a name and a public key, not as one certificate.
- */
-function sameAnchor(a, b) {
-    return a.fingerprint === b.fingerprint || (a.spkiSha256 === b.spkiSha256 && a.subject === b.subject);
-}
-/** The anchor of `set` that `cert` is, or that signed `cert`. */
-function anchorFor(cert, set) {
-    return set.find((anchor) => sameAnchor(cert, anchor)) ?? set.find((anchor) => isIssuedBy(cert, anchor));
-}
-/** Shortest path from the leaf through presented certificates to an anchor of `set`, by breadth-first search. */
-function pathTo(leaf, presented, set) {
-    if (set.length === 0)
-        return undefined;
-    let frontier = [[leaf]];
-    for (let depth = 0; depth < classify_MAX_DEPTH && frontier.length; depth++) {
-        const next = [];
-        for (const path of frontier) {
-            const end = path[path.length - 1];
-            const anchor = anchorFor(end, set);
-            // A presented copy of the anchor stays in the path as sent; the anchor itself is the trusted set's certificate.
-            if (anchor)
-                return { path: sameAnchor(end, anchor) ? path : [...path, anchor], anchor };
-            for (const candidate of presented) {
-                if (path.some((c) => c.fingerprint === candidate.fingerprint))
-                    continue;
-                if (isIssuedBy(end, candidate))
-                    next.push([...path, candidate]);
-            }
-        }
-        frontier = next;
-    }
-    return undefined;
-}
-/** The longest signature path through the presented certificates: where an unknown chain tops out. */
-function longestPath(leaf, presented) {
-    let best = [leaf];
-    const walk = (path) => {
-        if (path.length > best.length)
-            best = path;
-        if (path.length >= classify_MAX_DEPTH)
-            return;
-        const end = path[path.length - 1];
-        for (const candidate of presented) {
-            if (path.some((c) => c.fingerprint === candidate.fingerprint))
-                continue;
-            if (isIssuedBy(end, candidate))
-                walk([...path, candidate]);
-        }
-    };
-    walk(best);
-    return best;
-}
-function validityNotes(certs, now) {
-    const notes = [];
-    certs.forEach((cert, i) => {
-        const role = i === 0 ? 'server certificate' : 'CA certificate';
-        if (cert.notAfter.getTime() < now.getTime())
-            notes.push(`The ${role} '${cert.subject}' expired on ${cert.notAfter.toISOString()}.`);
-        if (cert.notBefore.getTime() > now.getTime())
-            notes.push(`The ${role} '${cert.subject}' is not valid before ${cert.notBefore.toISOString()}.`);
-    });
-    return notes;
-}
-/**
- * `chain` is what the server sent, leaf first (the order of the rest does not matter). The org CA is tried first so
- * that an org root which is also in the OS store is still `org-ca`; public before system, since the OS store holds
- * the public roots too.
- */
-function classify_classifyChain(chain, trust, now) {
-    const leaf = chain[0];
-    if (!leaf)
-        throw new Error('classifyChain: the server presented no certificate');
-    const presented = chain.slice(1);
-    const systemOnly = trust.system.filter((s) => !trust.public.some((p) => sameAnchor(s, p)));
-    const tries = [
-        ['org-ca', trust.org],
-        ['direct', trust.public],
-        ['os-trusted', systemOnly],
-    ];
-    for (const [verdict, set] of tries) {
-        const found = pathTo(leaf, presented, set);
-        if (!found)
-            continue;
-        const { path, anchor } = found;
-        return {
-            verdict,
-            path,
-            anchor,
-            leafIssuer: leaf.issuer,
-            top: { issuer: anchor.issuer, subject: anchor.subject, fingerprint: anchor.fingerprint },
-            notes: validityNotes(path, now),
-        };
-    }
-    const path = longestPath(leaf, presented);
-    const top = path[path.length - 1];
-    return {
-        verdict: 'unknown',
-        path,
-        leafIssuer: leaf.issuer,
-        top: { issuer: top.issuer, subject: top.subject, fingerprint: top.fingerprint },
-        notes: validityNotes(path, now),
-    };
-}
-/** One line for logs: "unknown: anchors nowhere known; top issuer 'CN=…' (SHA-256 AA:BB…)". */
-function describeClassification(c) {
-    switch (c.verdict) {
-        case 'direct':
-            return `direct: anchors in the public root '${c.anchor.subject}'`;
-        case 'org-ca':
-            return `org-ca: anchors in the provided CA '${c.anchor.subject}' (SHA-256 ${colonFingerprint(c.anchor.fingerprint)})`;
-        case 'os-trusted':
-            return `os-trusted: anchors in '${c.anchor.subject}' (SHA-256 ${colonFingerprint(c.anchor.fingerprint)}), trusted by the OS store but not public`;
-        case 'unknown':
-            return c.top.subject === c.top.issuer
-                ? `unknown: anchors nowhere known; the server sent the unknown root '${c.top.subject}' (SHA-256 ${colonFingerprint(c.top.fingerprint)})`
-                : `unknown: anchors nowhere known; issued by '${c.top.issuer}', not sent; the chain as sent tops out at '${c.top.subject}' (SHA-256 ${colonFingerprint(c.top.fingerprint)})`;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/detect/probe.ts
-/**
- * The probe: one TLS handshake per URL along the path the job's tools take (an HTTP CONNECT tunnel through the
- * environment's proxy, or direct), reading the chain the far end presents without trusting it. I/O only; judging
- * the chain is classify.ts's job.
- *
- * Node's fetch proxy support is not used: it verifies the chain and hides it, and the raw chain is what is judged.
- */
-
-
-
-
-
-class ProbeError extends Error {
-    kind;
-    constructor(kind, message) {
-        super(message);
-        this.kind = kind;
-    }
-}
-const MAX_PROXY_RESPONSE = (/* unused pure expression or super */ null && (16 * 1024));
-function hostPort(host, port) {
-    return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
-/** Node's socket errors, as one of the reasons the issue names. `where` says whose endpoint it is. */
-function classifyError(error, where) {
-    if (error instanceof ProbeError)
-        return error;
-    const e = error;
-    const code = e?.code ?? '';
-    const text = e instanceof Error ? e.message.split('\n')[0] : String(error);
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NONAME') {
-        return new ProbeError('dns', `DNS lookup of ${where} failed (${code})`);
-    }
-    if (code === 'ECONNREFUSED')
-        return new ProbeError('refused', `${where} refused the connection (ECONNREFUSED)`);
-    if (code === 'ECONNRESET' || code === 'EPIPE')
-        return new ProbeError('reset', `${where} closed the connection during the TLS handshake (${code})`);
-    if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
-        return new ProbeError('timeout', `${where} unreachable (${code})`);
-    if (code.startsWith('ERR_SSL_') || /alert|handshake|wrong version number/i.test(text)) {
-        return new ProbeError('tls', `TLS handshake with ${where} failed: ${text}${code ? ` (${code})` : ''}`);
-    }
-    return new ProbeError('reset', `${where}: ${text}${code ? ` (${code})` : ''}`);
-}
-/** Reads the proxy's answer to CONNECT; resolves once the tunnel is open, with any bytes that came after it. */
-function readConnectResponse(socket, proxy) {
-    return new Promise((resolve, reject) => {
-        let buffer = Buffer.alloc(0);
-        const onData = (chunk) => {
-            buffer = Buffer.concat([buffer, chunk]);
-            const end = buffer.indexOf('\r\n\r\n');
-            if (end === -1) {
-                if (buffer.length > MAX_PROXY_RESPONSE)
-                    finish(new ProbeError('proxy-error', `proxy ${proxy.display} sent no end of headers in ${MAX_PROXY_RESPONSE} bytes`));
-                return;
-            }
-            // Up to the first line end of any kind: a bare LF must not carry the proxy's next "line" along.
-            const statusLine = logLine(buffer.subarray(0, buffer.indexOf('\n')).toString('latin1').trim()).slice(0, 200);
-            const status = Number(/^HTTP\/\d(?:\.\d)?\s+(\d{3})/.exec(statusLine)?.[1] ?? NaN);
-            if (status >= 200 && status < 300)
-                return finish(undefined, buffer.subarray(end + 4));
-            const line = `proxy ${proxy.display} answered CONNECT with '${statusLine}'`;
-            if (status === 407) {
-                const why = proxy.authorization ? `it refused the credentials in ${proxy.variable}` : `it wants credentials and ${proxy.variable} has none`;
-                return finish(new ProbeError('proxy-auth', `${line}: ${why}`));
-            }
-            if (status === 403)
-                return finish(new ProbeError('proxy-denied', `${line}: the proxy refuses this destination`));
-            return finish(new ProbeError('proxy-error', line));
-        };
-        const onError = (error) => finish(classifyError(error, `proxy ${proxy.display}`));
-        const onClose = () => finish(new ProbeError('reset', `proxy ${proxy.display} closed the connection before answering CONNECT`));
-        const finish = (error, rest) => {
-            socket.off('data', onData);
-            socket.off('error', onError);
-            socket.off('close', onClose);
-            if (error)
-                reject(error);
-            else
-                resolve(rest ?? Buffer.alloc(0));
-        };
-        socket.on('data', onData);
-        socket.on('error', onError);
-        socket.on('close', onClose);
-    });
-}
-/** Opens a connection to the proxy (TLS-verified when it is https://, since credentials go over it). */
-function connectToProxy(proxy, track) {
-    return new Promise((resolve, reject) => {
-        const socket = proxy.protocol === 'https:'
-            ? tlsConnect({ host: proxy.host, port: proxy.port, ...(isIP(proxy.host) ? {} : { servername: proxy.host }) })
-            : netConnect({ host: proxy.host, port: proxy.port });
-        track(socket);
-        const ready = proxy.protocol === 'https:' ? 'secureConnect' : 'connect';
-        socket.once(ready, () => {
-            socket.off('error', onError);
-            resolve(socket);
-        });
-        const onError = (error) => reject(classifyError(error, `proxy ${proxy.display}`));
-        socket.once('error', onError);
-    });
-}
-/** The chain exactly as presented: walks node's issuerCertificate links, which stop at a self-issued certificate. */
-function presentedChain(socket) {
-    const chain = [];
-    const seen = new Set();
-    let cert = socket.getPeerCertificate(true);
-    while (cert && cert.raw && !seen.has(cert)) {
-        seen.add(cert);
-        chain.push(certificateFromDer(cert.raw));
-        cert = cert.issuerCertificate;
-    }
-    return chain;
-}
-function handshake(target, socket, head, track) {
-    return new Promise((resolve, reject) => {
-        if (socket && head.length)
-            socket.unshift(head);
-        const tls = tlsConnect({
-            ...(socket ? { socket } : { host: target.host, port: target.port }),
-            // SNI is for names only (RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted").
-            ...(isIP(target.host) ? {} : { servername: target.host }),
-            rejectUnauthorized: false,
-            // An empty CA list, not the default one: node completes getPeerCertificate(true) from its own store, which
-            // would add roots the server never sent (src/crypto/crypto_common.cc GetPeerCert → GetLastIssuedCert).
-            ca: [],
-            ALPNProtocols: ['http/1.1'],
-        });
-        track(tls);
-        tls.once('secureConnect', () => {
-            try {
-                resolve(presentedChain(tls));
-            }
-            catch (error) {
-                reject(new ProbeError('tls', `${hostPort(target.host, target.port)} sent a certificate that does not parse: ${error.message}`));
-            }
-            tls.destroy();
-        });
-        tls.once('error', (error) => reject(classifyError(error, hostPort(target.host, target.port))));
-    });
-}
-async function probeOne(target, route, track) {
-    if (route.kind === 'direct')
-        return handshake(target, undefined, Buffer.alloc(0), track);
-    const socket = await connectToProxy(route, track);
-    const authority = hostPort(target.host, target.port);
-    const headers = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`, ...(route.authorization ? [`Proxy-Authorization: ${route.authorization}`] : []), '', ''];
-    const answer = readConnectResponse(socket, route);
-    socket.write(headers.join('\r\n'));
-    const head = await answer;
-    return handshake(target, socket, head, track);
-}
-/**
- * Probes every URL in parallel under one deadline. Never rejects: each URL gets a result with a chain or a failure.
- * Every socket opened is destroyed before this resolves, so a dead URL cannot keep the process alive.
- */
-async function probe_probeAll(urls, options) {
-    const started = performance.now();
-    const sockets = new Set();
-    const track = (s) => {
-        sockets.add(s);
-        // Errors are read by the listeners of each stage; this one keeps a late error (after the deadline) from
-        // becoming an uncaught exception.
-        s.on('error', () => { });
-    };
-    const results = urls.map(() => undefined);
-    let settle;
-    const allDone = new Promise((resolve) => {
-        settle = resolve;
-    });
-    let finished = false;
-    const record = (i, result) => {
-        if (finished || results[i])
-            return;
-        results[i] = result;
-        if (results.every(Boolean) || options.stopWhen?.(results))
-            settle();
-    };
-    const elapsed = () => Math.round(performance.now() - started);
-    urls.forEach((url, i) => {
-        let target;
-        let route;
-        try {
-            target = parseTarget(url);
-            route = routeFor(target, options.env);
-        }
-        catch (error) {
-            const message = error instanceof TargetError ? error.message : String(error);
-            queueMicrotask(() => record(i, { url, ...(target ? { target } : {}), chain: [], failure: { kind: 'config', message }, elapsedMs: elapsed() }));
-            return;
-        }
-        const base = { url: target.url, target, route };
-        probeOne(target, route, track).then((chain) => record(i, { ...base, chain, elapsedMs: elapsed() }), (error) => {
-            const failure = classifyError(error, hostPort(target.host, target.port));
-            record(i, { ...base, chain: [], failure: { kind: failure.kind, message: failure.message }, elapsedMs: elapsed() });
-        });
-    });
-    if (urls.length === 0)
-        settle();
-    const timer = setTimeout(settle, options.timeoutMs);
-    await allDone;
-    finished = true;
-    clearTimeout(timer);
-    for (const socket of sockets)
-        socket.destroy();
-    const stoppedEarly = options.stopWhen?.(results) ?? false;
-    return urls.map((url, i) => {
-        const done = results[i];
-        if (done)
-            return done;
-        let target;
-        let route;
-        try {
-            target = parseTarget(url);
-            route = routeFor(target, options.env);
-        }
-        catch {
-            // a bad URL always answers at once; unreachable here
-        }
-        const where = target ? hostPort(target.host, target.port) : url;
-        const via = route?.kind === 'proxy' ? ` through proxy ${route.display}` : '';
-        const failure = stoppedEarly
-            ? { kind: 'cancelled', message: `not waited for: the other answers already decided` }
-            : { kind: 'timeout', message: `no TLS handshake with ${where}${via} within ${options.timeoutMs} ms` };
-        return { url: target?.url ?? url, ...(target ? { target } : {}), ...(route ? { route } : {}), chain: [], failure, elapsedMs: elapsed() };
-    });
-}
-
-;// CONCATENATED MODULE: ./src/detect/detect.ts
-
-
-const detect_DEFAULT_PROBE_URLS = (/* unused pure expression or super */ null && (['https://github.com', 'https://registry.npmjs.org']));
-const DEFAULT_PROBE_TIMEOUT_MS = 5000;
-/** A probe's answer → its verdict. Pure but for the lazy OS-store read. */
-function judge(result, trust, now) {
-    if (result.failure || result.chain.length === 0)
-        return { ...result, verdict: 'unreachable' };
-    const sets = { org: trust.org, public: trust.public, system: [] };
-    let classification = classifyChain(result.chain, sets, now);
-    if (classification.verdict === 'unknown')
-        classification = classifyChain(result.chain, { ...sets, system: trust.system() }, now);
-    return { ...result, verdict: classification.verdict, classification };
-}
-async function detect(options) {
-    const judged = new Map();
-    const verdictOf = (r) => {
-        let v = judged.get(r);
-        if (!v) {
-            v = judge(r, options.trust, options.now);
-            judged.set(r, v);
-        }
-        return v;
-    };
-    const settled = options.settled;
-    const results = await probeAll(options.urls, {
-        env: options.env,
-        timeoutMs: options.timeoutMs,
-        ...(settled ? { stopWhen: (partial) => settled(partial.map((r) => (r ? verdictOf(r) : undefined))) } : {}),
-    });
-    return results.map(verdictOf);
-}
-
 ;// CONCATENATED MODULE: ./src/options/parse.ts
 /**
  * Parsers for option values shared by the action's inputs and the CLI's flags. Each takes the option's name as the
  * caller spells it (`probe-timeout` for the action, `--timeout` for the CLI), so every message names what the user
- * typed. Pure; values are quoted back, since no option parsed here is secret.
+ * typed. Pure and below everything that parses options: parsers that need a registry live beside it
+ * (tools/tool-list.ts, detect/probe-urls.ts). Values are quoted back, since no option parsed here is secret.
  */
-
-
-
 /** A bad option value: a usage error in the CLI (exit 2), a failed step in the action. */
 class OptionError extends Error {
     constructor(message) {
@@ -82069,31 +81664,6 @@ function parseDuration(name, value, fallbackMs, range = PROBE_TIMEOUT_RANGE) {
         throw new OptionError(`Invalid ${name} '${value.trim()}'. Expected ${what}, e.g. 1500ms, 5s or 2m (a bare number is seconds).`);
     }
     return ms;
-}
-/** A list of tool ids separated by commas, spaces or new lines; `all` or empty means every tool (undefined). */
-function parseToolList(value, name = 'tools') {
-    const ids = value
-        .split(/[\s,]+/)
-        .map((id) => id.trim().toLowerCase())
-        .filter(Boolean);
-    if (ids.length === 0 || ids.includes('all'))
-        return undefined;
-    const unknown = ids.filter((id) => !TOOL_IDS.includes(id));
-    if (unknown.length) {
-        throw new OptionError(`${name}: unknown tool '${unknown[0]}'. Expected 'all' or a list of: ${TOOL_IDS.join(', ')}.`);
-    }
-    return [...new Set(ids)];
-}
-/** Probe URLs separated by commas, spaces or new lines; each must be https:// (a bare host gets it). */
-function parseProbeUrls(value) {
-    const given = value.split(/[\s,]+/).filter(Boolean);
-    const items = given.length ? given : DEFAULT_PROBE_URLS;
-    try {
-        return items.map((item) => parseTarget(item).url);
-    }
-    catch (error) {
-        throw new OptionError(`probe-urls: ${error instanceof TargetError ? error.message : String(error)}`);
-    }
 }
 /**
  * An input with two accepted spellings (the pin is `fingerprint` on the CLI and in leak-check, `ca-fingerprint` in the
@@ -82314,7 +81884,8 @@ const log = {
     setFailed: (message) => setFailed(log_line_logLine(message)),
 };
 
-;// CONCATENATED MODULE: ./src/leak/action.ts
+;// CONCATENATED MODULE: ./src/action/leak-check.ts
+
 
 
 
@@ -82395,7 +81966,8 @@ async function run() {
         const reportFile = (0,external_node_path_namespaceObject.join)(temp, 'leak-report.json');
         const sarifFile = (0,external_node_path_namespaceObject.join)(temp, 'leak-report.sarif');
         (0,external_node_fs_namespaceObject.writeFileSync)(reportFile, JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) + '\n');
-        (0,external_node_fs_namespaceObject.writeFileSync)(sarifFile, JSON.stringify(renderSarif(written, lint, strict), null, 2) + '\n');
+        const lintSarif = lint ? { rules: lintSarifRules(), results: lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) } : undefined;
+        (0,external_node_fs_namespaceObject.writeFileSync)(sarifFile, JSON.stringify(renderSarif(written, lintSarif, strict), null, 2) + '\n');
         setOutput('report-file', reportFile);
         setOutput('sarif-file', sarifFile);
         setOutput('leaks', String(leaks));
@@ -82877,6 +82449,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(9232);
+/******/ var __webpack_exports__ = __nccwpck_require__(727);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

@@ -38158,7 +38158,7 @@ function system_bundles_isSystemBundlePath(path) {
     return SYSTEM_BUNDLE_FILES.includes(normalised) || SYSTEM_BUNDLE_DIRS.includes(normalised);
 }
 
-;// CONCATENATED MODULE: ./src/leak/pointers.ts
+;// CONCATENATED MODULE: ./src/ca-pointers/pointers.ts
 
 
 
@@ -38403,10 +38403,6 @@ function filePointers(path, text) {
 function looksLikeCertText(value) {
     return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());
 }
-/**
- * Judges one pointer against the final file system. `caPaths` are the absolute paths whose visible version holds
- * the CA; `cwd` is the image's WorkingDir, against which a relative value resolves.
- */
 function judgePointer(p, fs, caPaths, cwd = '/') {
     if (looksLikeCertText(p.value))
         return { kind: 'pointer-inline' };

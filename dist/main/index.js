@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5556);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4364);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -28386,7 +28386,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5556:
+/***/ 4364:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32218,7 +32218,7 @@ function scanConfigs(files, env) {
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
-;// CONCATENATED MODULE: ./src/tools/host.ts
+;// CONCATENATED MODULE: ./src/tools/runner-trust.ts
 
 
 
@@ -32236,7 +32236,7 @@ function readIfFile(path) {
  * The roots of the shared bundle (EXACT_TRUST): the OS store as OpenSSL sees it, which is what curl, git, Python's ssl
  * and the other readers of a replacing variable trust by default, and nothing else (Node's bundled Mozilla roots hold
  * roots an administrator may have left out of, or removed from, the OS store). A variable the job had pointed at a
- * file of its own gets that file instead (src/tools/plan.ts). Only where the OS store cannot be read at all (no system
+ * file of its own gets that file instead (src/tools/injection-plan.ts). Only where the OS store cannot be read at all (no system
  * store on this platform) does the bundle fall back to Node's roots, saying so.
  */
 function runnerTrustSources() {
@@ -32551,7 +32551,7 @@ function isSystemBundlePath(path) {
     return SYSTEM_BUNDLE_FILES.includes(normalised) || SYSTEM_BUNDLE_DIRS.includes(normalised);
 }
 
-;// CONCATENATED MODULE: ./src/tools/plan.ts
+;// CONCATENATED MODULE: ./src/tools/injection-plan.ts
 
 
 
@@ -32871,7 +32871,15 @@ function uniqueEntries(entries) {
 
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./src/build/outputs.ts
+;// CONCATENATED MODULE: ./src/output/shell-quote.ts
+/** POSIX shell quoting: bare when safe, else single quotes (a `'` becomes `'\''`). */
+function shellQuote(word) {
+    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word))
+        return word;
+    return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+;// CONCATENATED MODULE: ./src/in-build/outputs.ts
 /**
  * The outputs that carry the org CA into image builds without leaving it in the image (pure; no I/O).
  *
@@ -32881,6 +32889,7 @@ var external_node_url_ = __nccwpck_require__(3136);
  * history (https://docs.docker.com/reference/dockerfile/#predefined-args). No certificate content is ever a build
  * arg: build args are recorded in history and, with provenance mode=max, in the attestation.
  */
+
 /** `RUN --mount=type=secret,id=org_ca` reads the CA alone at /run/secrets/org_ca. */
 const CA_SECRET_ID = 'org_ca';
 /** The runner's combined bundle, for stages whose image has no system bundle of its own. */
@@ -32930,12 +32939,6 @@ function proxyBuildArgs(env) {
     }
     return { args, skipped };
 }
-/** POSIX shell quoting: bare when safe, else single quotes (a `'` becomes `'\''`). */
-function shellQuote(word) {
-    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word))
-        return word;
-    return `'${word.replace(/'/g, `'\\''`)}'`;
-}
 function buildOutputs(input) {
     const secrets = [];
     if (input.caPath)
@@ -32958,7 +32961,7 @@ function buildOutputs(input) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/build/context.ts
+;// CONCATENATED MODULE: ./src/in-build/context.ts
 
 
 
@@ -32966,13 +32969,13 @@ function buildOutputs(input) {
 
 /**
  * Where the shipped helper is: `dist/build-context/with-org-ca` next to the bundle that runs (dist/main/index.js),
- * or `src/build/with-org-ca.sh` when running from source (tests).
+ * or `src/in-build/with-org-ca.sh` when running from source (tests).
  */
 function helperSource(moduleUrl = import.meta.url) {
     const here = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(moduleUrl));
     const candidates = [
         (0,external_node_path_namespaceObject.join)(here, '..', 'build-context', HELPER_NAME),
-        (0,external_node_path_namespaceObject.join)(here, '..', 'build', `${HELPER_NAME}.sh`),
+        (0,external_node_path_namespaceObject.join)(here, '..', 'in-build', `${HELPER_NAME}.sh`),
         (0,external_node_path_namespaceObject.join)(here, `${HELPER_NAME}.sh`),
     ];
     const found = candidates.find((path) => (0,external_node_fs_namespaceObject.existsSync)(path));
@@ -33682,11 +33685,9 @@ async function detect(options) {
 /**
  * Parsers for option values shared by the action's inputs and the CLI's flags. Each takes the option's name as the
  * caller spells it (`probe-timeout` for the action, `--timeout` for the CLI), so every message names what the user
- * typed. Pure; values are quoted back, since no option parsed here is secret.
+ * typed. Pure and below everything that parses options: parsers that need a registry live beside it
+ * (tools/tool-list.ts, detect/probe-urls.ts). Values are quoted back, since no option parsed here is secret.
  */
-
-
-
 /** A bad option value: a usage error in the CLI (exit 2), a failed step in the action. */
 class OptionError extends Error {
     constructor(message) {
@@ -33730,6 +33731,37 @@ function parseDuration(name, value, fallbackMs, range = PROBE_TIMEOUT_RANGE) {
     }
     return ms;
 }
+/**
+ * An input with two accepted spellings (the pin is `fingerprint` on the CLI and in leak-check, `ca-fingerprint` in the
+ * main action): either may be set; both set to different values is an error rather than a silent choice.
+ */
+function eitherSpelling(raw, name, alias) {
+    const a = raw(name).trim();
+    const b = raw(alias).trim();
+    if (a && b && a !== b)
+        throw new OptionError(`Inputs '${name}' and '${alias}' are two spellings of one input and disagree ('${a}' and '${b}'). Expected only one of them set.`);
+    return a || b;
+}
+
+;// CONCATENATED MODULE: ./src/detect/probe-urls.ts
+
+
+
+/** Probe URLs separated by commas, spaces or new lines; each must be https:// (a bare host gets it). */
+function parseProbeUrls(value) {
+    const given = value.split(/[\s,]+/).filter(Boolean);
+    const items = given.length ? given : DEFAULT_PROBE_URLS;
+    try {
+        return items.map((item) => parseTarget(item).url);
+    }
+    catch (error) {
+        throw new OptionError(`probe-urls: ${error instanceof TargetError ? error.message : String(error)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/tools/tool-list.ts
+
+
 /** A list of tool ids separated by commas, spaces or new lines; `all` or empty means every tool (undefined). */
 function parseToolList(value, name = 'tools') {
     const ids = value
@@ -33744,30 +33776,8 @@ function parseToolList(value, name = 'tools') {
     }
     return [...new Set(ids)];
 }
-/** Probe URLs separated by commas, spaces or new lines; each must be https:// (a bare host gets it). */
-function parseProbeUrls(value) {
-    const given = value.split(/[\s,]+/).filter(Boolean);
-    const items = given.length ? given : DEFAULT_PROBE_URLS;
-    try {
-        return items.map((item) => parseTarget(item).url);
-    }
-    catch (error) {
-        throw new OptionError(`probe-urls: ${error instanceof TargetError ? error.message : String(error)}`);
-    }
-}
-/**
- * An input with two accepted spellings (the pin is `fingerprint` on the CLI and in leak-check, `ca-fingerprint` in the
- * main action): either may be set; both set to different values is an error rather than a silent choice.
- */
-function eitherSpelling(raw, name, alias) {
-    const a = raw(name).trim();
-    const b = raw(alias).trim();
-    if (a && b && a !== b)
-        throw new OptionError(`Inputs '${name}' and '${alias}' are two spellings of one input and disagree ('${a}' and '${b}'). Expected only one of them set.`);
-    return a || b;
-}
 
-;// CONCATENATED MODULE: ./src/native/registry.ts
+;// CONCATENATED MODULE: ./src/native/switches.ts
 const NATIVE_SWITCHES = [
     {
         id: 'node',
@@ -33823,7 +33833,7 @@ const NATIVE_SWITCHES = [
     },
 ];
 
-;// CONCATENATED MODULE: ./src/native/plan.ts
+;// CONCATENATED MODULE: ./src/native/switch-plan.ts
 
 const STRATEGIES = ['env', 'native', 'both'];
 /** Compares dotted versions numerically: compareVersions('24.10', '24.2') > 0. */
@@ -33918,7 +33928,7 @@ const ON_UNREACHABLE_VALUES = ['inject', 'skip', 'fail'];
 /** the job has switched TLS verification off somewhere. */
 const ON_VERIFICATION_OFF_VALUES = ['fail', 'warn'];
 
-;// CONCATENATED MODULE: ./src/registries/hosts.ts
+;// CONCATENATED MODULE: ./src/registry-trust/hosts.ts
 /**
  * The registries whose pulls the builders must trust the org CA for: the `registries` input, parsed (pure).
  *
@@ -34002,6 +34012,8 @@ function kanikoNames(registry) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
+
+
 
 
 
@@ -34112,7 +34124,7 @@ function markdownCode(text) {
     return `<code>${escapeMarkdown(text)}</code>`;
 }
 
-;// CONCATENATED MODULE: ./src/detect/report.ts
+;// CONCATENATED MODULE: ./src/detect/probe-report.ts
 /** How probe verdicts are shown: text for logs and the CLI, JSON for scripts, Markdown for the job summary. Pure. */
 
 
@@ -34542,7 +34554,7 @@ function saveStoreJournal(path) {
 function state_storeJournal() {
     return core.getState(STORE_JOURNAL) || undefined;
 }
-/** Where registry trust journals what it creates under certs.d directories (src/registries/journal.ts). */
+/** Where registry trust journals what it creates under certs.d directories (src/registry-trust/trust-journal.ts). */
 function saveRegistryJournal(path) {
     saveState(REGISTRY_JOURNAL, path);
 }
@@ -34652,7 +34664,7 @@ function renderFailureSummary(message) {
     return ['## org-ca', '', `**Failed** — ${escapeMarkdown(message)}`, ''].join('\n');
 }
 
-;// CONCATENATED MODULE: ./src/store/host.ts
+;// CONCATENATED MODULE: ./src/store/privileged-commands.ts
 
 function spawn(argv, input) {
     const r = (0,external_node_child_process_namespaceObject.spawnSync)(argv[0], argv.slice(1), { encoding: 'utf8', input: input ?? '', timeout: 600_000, env: { ...process.env, LC_ALL: 'C' } });
@@ -34667,7 +34679,7 @@ function detectPrivilege() {
         return 'root';
     return spawn(['sudo', '-n', 'true']).code === 0 ? 'sudo' : 'none';
 }
-function host_systemHost(privilege = detectPrivilege()) {
+function privileged_commands_systemHost(privilege = detectPrivilege()) {
     return {
         privilege,
         runPrivileged: (argv, input) => spawn(privilege === 'sudo' ? ['sudo', '-n', ...argv] : argv, input),
@@ -35066,8 +35078,8 @@ function replaceJsonFile(path, value) {
  *   else, under directories that pass the trusted-path rule (src/fs/trusted-path.ts); anything else is refused whole,
  *   with nothing reverted;
  * - written atomically (a new file, created exclusively, mode 0600, renamed over the old), into such a directory;
- * - each kind validates every entry against what org-ca itself could have written (src/store/journal.ts,
- *   src/registries/journal.ts), and the commands a revert runs come from the code's tables, never from the journal.
+ * - each kind validates every entry against what org-ca itself could have written (src/store/store-journal.ts,
+ *   src/registry-trust/trust-journal.ts), and the commands a revert runs come from the code's tables, never from the journal.
  */
 
 
@@ -35210,7 +35222,7 @@ function renderPlan(commands, values) {
     return commands.map((argv) => argv.map((arg) => arg.replace('{file}', values.file).replace('{sha1}', values.sha1)));
 }
 
-;// CONCATENATED MODULE: ./src/store/journal.ts
+;// CONCATENATED MODULE: ./src/store/store-journal.ts
 
 
 
@@ -35273,7 +35285,7 @@ function isEntry(value, home) {
  * The journal at `path`, or an empty one. A journal that cannot be understood, holds an entry org-ca could not have
  * written, or could have been written by someone else (src/fs/journal-file.ts) is an error, never acted on.
  */
-function journal_readJournal(path, home) {
+function store_journal_readJournal(path, home) {
     const text = readJournalText(path, 'the trust-store journal');
     if (text === undefined)
         return { version: 1, entries: [] };
@@ -35301,7 +35313,7 @@ function writeJournal(path, journal) {
     writeJournalJson(path, journal.entries.length === 0 ? undefined : journal, 'the trust-store journal');
 }
 /** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
-async function journal_prepareJournal(path) {
+async function store_journal_prepareJournal(path) {
     await prepareStateFile(path, 'the trust-store journal');
 }
 
@@ -35381,7 +35393,7 @@ class Session {
     notices = [];
     constructor(context) {
         this.context = context;
-        this.journal = journal_readJournal(context.journalPath, context.home ?? (0,external_node_os_namespaceObject.homedir)());
+        this.journal = store_journal_readJournal(context.journalPath, context.home ?? (0,external_node_os_namespaceObject.homedir)());
     }
     get entries() {
         return this.journal.entries;
@@ -35536,7 +35548,7 @@ class Session {
  * reverted first; a failure half-way reverts what this call did, then reports the failure.
  */
 async function addToStores(context, certs, selection) {
-    await journal_prepareJournal(context.journalPath);
+    await store_journal_prepareJournal(context.journalPath);
     const session = new Session(context);
     if (session.entries.length) {
         session.notices.push(`a journal of an earlier run that did not finish was found at ${context.journalPath}: reverting it first.`);
@@ -35593,7 +35605,7 @@ async function addToSystemStores(selection, certs) {
         return;
     const journalPath = defaultJournalPath();
     saveStoreJournal(journalPath);
-    logOutcome(await addToStores({ host: host_systemHost(), journalPath }, certs, selection));
+    logOutcome(await addToStores({ host: privileged_commands_systemHost(), journalPath }, certs, selection));
 }
 /** Post step: takes out exactly what the journal lists. Never fails the job; a failure says what is left. */
 async function revertSystemStores() {
@@ -35609,7 +35621,7 @@ async function revertSystemStores() {
     }
 }
 
-;// CONCATENATED MODULE: ./src/native/host.ts
+;// CONCATENATED MODULE: ./src/native/os-store-check.ts
 /** The I/O half of the native strategy: reads the OS bundle and probes the versions of `break` switches. */
 
 
@@ -35663,7 +35675,7 @@ function resolveNative(strategy, certs, caName, env) {
     return planNative({ strategy, store, caName, env, versions: store.holds ? probeVersions(env) : {} });
 }
 
-;// CONCATENATED MODULE: ./src/native/summary.ts
+;// CONCATENATED MODULE: ./src/native/summary-section.ts
 
 
 /** Pure: the job-summary section listing the native switches that were exported. */
@@ -35870,7 +35882,7 @@ function isJobOwner(value) {
         (o.boot === undefined || (typeof o.boot === 'string' && /^[0-9a-f-]{36}$/.test(o.boot))));
 }
 
-;// CONCATENATED MODULE: ./src/registries/privileges.ts
+;// CONCATENATED MODULE: ./src/registry-trust/privileges.ts
 /**
  * How the action may write to system directories: as root, through passwordless sudo, or not at all. The same
  * operations back both ways, so that the journal can be replayed backwards by the post step with the same rights.
@@ -35964,7 +35976,7 @@ function privileges_opsFor(mode, privileged) {
     return mode === 'sudo' ? sudoOps : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/registries/locations.ts
+;// CONCATENATED MODULE: ./src/registry-trust/locations.ts
 
 /** A run id as it appears in the names of a run's CA files and journal. */
 const RUN_ID = '[0-9a-f]{8,32}';
@@ -36020,12 +36032,12 @@ function trustLocations(env, uid) {
     return locations;
 }
 
-;// CONCATENATED MODULE: ./src/registries/journal.ts
+;// CONCATENATED MODULE: ./src/registry-trust/trust-journal.ts
 /**
  * The record of what pull-side trust created, in creation order, so the post step removes exactly that: paths and
  * content hashes only (a plain file on the runner; a CA is public, but nothing else is kept). It is a file rather
  * than step state so that a job cancelled before its post step is reverted too: by the runner's job-completed hook,
- * or by the next run's main step (as the trust-store journal, src/store/journal.ts).
+ * or by the next run's main step (as the trust-store journal, src/store/store-journal.ts).
  */
 
 
@@ -36064,7 +36076,7 @@ function isOurPath(path, type, privileged) {
         return true;
     return ROOT_DIR_NAMES.has(parts.at(-1)) || (parts.at(-2) === 'certs.d' && HOST_DIR.test(parts.at(-1)));
 }
-function journal_isEntry(value) {
+function trust_journal_isEntry(value) {
     if (!value || typeof value !== 'object')
         return false;
     const e = value;
@@ -36083,7 +36095,7 @@ function parseJournal(text) {
         !['root', 'sudo', 'user'].includes(value.mode) ||
         ('owner' in value && !isJobOwner(value.owner)) ||
         !Array.isArray(value.entries) ||
-        !value.entries.every(journal_isEntry)) {
+        !value.entries.every(trust_journal_isEntry)) {
         throw new Error('not a registry-trust journal (a mode, an owner, and entries of certs.d directories and their org-ca CA files)');
     }
     return { mode: value.mode, ...(value.owner ? { owner: value.owner } : {}), entries: value.entries };
@@ -36106,10 +36118,10 @@ function registryJournalFiles(env = process.env, uid = process.getuid?.() ?? -1)
     const chosen = env.ORG_CA_REGISTRY_JOURNAL;
     if (chosen)
         return (0,external_node_fs_namespaceObject.existsSync)(chosen) ? [chosen] : [];
-    return journal_journalsIn(registryJournalDir(env, uid));
+    return trust_journal_journalsIn(registryJournalDir(env, uid));
 }
 /** Every journal in `dir`, by name. */
-function journal_journalsIn(dir) {
+function trust_journal_journalsIn(dir) {
     let names;
     try {
         names = (0,external_node_fs_namespaceObject.readdirSync)(dir);
@@ -36123,11 +36135,11 @@ function journal_journalsIn(dir) {
  * The lock a step holds while it reads the journals beside it and changes what they record (src/fs/host-lock.ts): one
  * per directory of journals. `journalPath`: that journal's directory; else the one for this environment.
  */
-function journal_registryLockPath(journalPath, env = process.env, uid = process.getuid?.() ?? -1) {
+function trust_journal_registryLockPath(journalPath, env = process.env, uid = process.getuid?.() ?? -1) {
     return (0,external_node_path_namespaceObject.join)(journalPath ? (0,external_node_path_namespaceObject.dirname)(journalPath) : registryJournalDir(env, uid), 'registry-trust.lock');
 }
 /** The CA files the journals in `paths` other than `except` list: another run's, which that run (or its hook) removes. */
-function journal_filesListedElsewhere(paths, except) {
+function trust_journal_filesListedElsewhere(paths, except) {
     const files = new Set();
     for (const path of paths) {
         if (path === except)
@@ -36169,7 +36181,7 @@ function writeJournalFile(path, journal) {
  * a removal that failed), for the next hook or run; what changed since or was filled by someone else is reported and
  * dropped: it is no longer org-ca's.
  */
-function journal_revertJournalFile(path, opsFor, othersFiles = new Set()) {
+function trust_journal_revertJournalFile(path, opsFor, othersFiles = new Set()) {
     const journal = readJournalFile(path);
     return journal ? revertJournal(path, journal, opsFor, othersFiles) : undefined;
 }
@@ -36192,7 +36204,7 @@ function revertLeftoverJournals(paths, claimant, facts, opsFor) {
             if (journal.owner && !mayRevert(journal.owner, claimant, facts))
                 outcomes.push({ path, running: journal.owner, journal });
             else
-                outcomes.push({ path, reverted: revertJournal(path, journal, opsFor, journal_filesListedElsewhere(paths, path)) });
+                outcomes.push({ path, reverted: revertJournal(path, journal, opsFor, trust_journal_filesListedElsewhere(paths, path)) });
         }
         catch (error) {
             outcomes.push({ path, error: error instanceof Error ? error.message : String(error) });
@@ -36279,7 +36291,7 @@ function holdsOnlyFilesOf(dir, othersFiles) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/registries/plan.ts
+;// CONCATENATED MODULE: ./src/registry-trust/trust-plan.ts
 /**
  * Pure: which directories and files pull-side trust needs, given what already exists. Nothing that exists is ever
  * written to, and nothing that exists is planned for removal except a directory another org-ca run made (listed in
@@ -36342,7 +36354,7 @@ function planTrust(locations, registries, kindOf, certName, madeByOrgCa = new Se
     return { adopt, mkdirs, files, skipped };
 }
 
-;// CONCATENATED MODULE: ./src/registries/apply.ts
+;// CONCATENATED MODULE: ./src/registry-trust/apply.ts
 /**
  * Performs the trust plan on the runner: creates what is missing, journals each step as it happens, and rolls
  * everything back if a step fails, so the runner is never left half-configured.
@@ -36423,7 +36435,7 @@ function applyRegistryTrust(input) {
     return { journal: journal(), written, notes, warnings, newDockerHosts };
 }
 
-;// CONCATENATED MODULE: ./src/registries/builders.ts
+;// CONCATENATED MODULE: ./src/registry-trust/builders.ts
 /**
  * The pull-side trust outputs for builders that the action cannot configure on the runner itself (pure).
  */
@@ -36453,7 +36465,7 @@ function kanikoFlags(registries, caPath, quote) {
     return flags.join(' ');
 }
 
-;// CONCATENATED MODULE: ./src/registries/runner-builders.ts
+;// CONCATENATED MODULE: ./src/registry-trust/runner-builders.ts
 /**
  * Which container builders that read certs.d are installed on this runner: what `registries: auto` acts for.
  *
@@ -36506,7 +36518,7 @@ function locationsReadBy(locations, builders) {
     return locations.filter((l) => (l.id === 'docker' ? builders.dockerSocket !== undefined : builders.containersTool !== undefined));
 }
 
-;// CONCATENATED MODULE: ./src/registries/action.ts
+;// CONCATENATED MODULE: ./src/action/registry-trust.ts
 /**
  * The action's shell for pull-side trust: runs after the CA was injected (never when the action decided not to act),
  * sets the builder outputs, and hands the journal to the post step.
@@ -36564,7 +36576,7 @@ async function setUpRegistryTrust(selection, caPath, env = process.env, probe = 
         await prepareJournalFile(journalPath);
         // Held from reading the other journals until this run's is written: jobs starting or ending at the same moment
         // on this host never plan from a state another is changing.
-        result = await host_lock_withHostLock(journal_registryLockPath(journalPath), () => {
+        result = await host_lock_withHostLock(trust_journal_registryLockPath(journalPath), () => {
             const others = takeLeftovers(journalPath, owner, env, uid);
             saveRegistryJournal(journalPath);
             return applyRegistryTrust({
@@ -36632,7 +36644,7 @@ function takeLeftovers(journalPath, owner, env, uid) {
             }
         }
     }
-    return { madeByOrgCa, othersFiles: journal_filesListedElsewhere(registryJournalFiles(env, uid), journalPath) };
+    return { madeByOrgCa, othersFiles: trust_journal_filesListedElsewhere(registryJournalFiles(env, uid), journalPath) };
 }
 function report(what, result) {
     if (!result)

@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3359);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7847);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -28386,7 +28386,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3359:
+/***/ 7847:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31371,7 +31371,7 @@ function state_saveStoreJournal(path) {
 function storeJournal() {
     return getState(STORE_JOURNAL) || undefined;
 }
-/** Where registry trust journals what it creates under certs.d directories (src/registries/journal.ts). */
+/** Where registry trust journals what it creates under certs.d directories (src/registry-trust/trust-journal.ts). */
 function state_saveRegistryJournal(path) {
     core.saveState(REGISTRY_JOURNAL, path);
 }
@@ -31381,7 +31381,7 @@ function registryJournal() {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/store/host.ts
+;// CONCATENATED MODULE: ./src/store/privileged-commands.ts
 
 function spawn(argv, input) {
     const r = (0,external_node_child_process_namespaceObject.spawnSync)(argv[0], argv.slice(1), { encoding: 'utf8', input: input ?? '', timeout: 600_000, env: { ...process.env, LC_ALL: 'C' } });
@@ -31396,7 +31396,7 @@ function detectPrivilege() {
         return 'root';
     return spawn(['sudo', '-n', 'true']).code === 0 ? 'sudo' : 'none';
 }
-function host_systemHost(privilege = detectPrivilege()) {
+function privileged_commands_systemHost(privilege = detectPrivilege()) {
     return {
         privilege,
         runPrivileged: (argv, input) => spawn(privilege === 'sudo' ? ['sudo', '-n', ...argv] : argv, input),
@@ -32078,8 +32078,8 @@ function replaceJsonFile(path, value) {
  *   else, under directories that pass the trusted-path rule (src/fs/trusted-path.ts); anything else is refused whole,
  *   with nothing reverted;
  * - written atomically (a new file, created exclusively, mode 0600, renamed over the old), into such a directory;
- * - each kind validates every entry against what org-ca itself could have written (src/store/journal.ts,
- *   src/registries/journal.ts), and the commands a revert runs come from the code's tables, never from the journal.
+ * - each kind validates every entry against what org-ca itself could have written (src/store/store-journal.ts,
+ *   src/registry-trust/trust-journal.ts), and the commands a revert runs come from the code's tables, never from the journal.
  */
 
 
@@ -32222,13 +32222,13 @@ function renderPlan(commands, values) {
     return commands.map((argv) => argv.map((arg) => arg.replace('{file}', values.file).replace('{sha1}', values.sha1)));
 }
 
-;// CONCATENATED MODULE: ./src/store/journal.ts
+;// CONCATENATED MODULE: ./src/store/store-journal.ts
 
 
 
 
 /** ORG_CA_STORE_JOURNAL when set; else under /var/lib/org-ca (root) or XDG state (src/fs/state-file.ts). */
-function journal_defaultJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
+function store_journal_defaultJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
     return stateFilePath('store-journal.json', 'ORG_CA_STORE_JOURNAL', env, uid);
 }
 class JournalError extends Error {
@@ -32285,7 +32285,7 @@ function isEntry(value, home) {
  * The journal at `path`, or an empty one. A journal that cannot be understood, holds an entry org-ca could not have
  * written, or could have been written by someone else (src/fs/journal-file.ts) is an error, never acted on.
  */
-function journal_readJournal(path, home) {
+function store_journal_readJournal(path, home) {
     const text = readJournalText(path, 'the trust-store journal');
     if (text === undefined)
         return { version: 1, entries: [] };
@@ -32313,7 +32313,7 @@ function writeJournal(path, journal) {
     writeJournalJson(path, journal.entries.length === 0 ? undefined : journal, 'the trust-store journal');
 }
 /** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
-async function journal_prepareJournal(path) {
+async function store_journal_prepareJournal(path) {
     await state_file_prepareStateFile(path, 'the trust-store journal');
 }
 
@@ -32498,7 +32498,7 @@ class Session {
     notices = [];
     constructor(context) {
         this.context = context;
-        this.journal = journal_readJournal(context.journalPath, context.home ?? (0,external_node_os_namespaceObject.homedir)());
+        this.journal = store_journal_readJournal(context.journalPath, context.home ?? (0,external_node_os_namespaceObject.homedir)());
     }
     get entries() {
         return this.journal.entries;
@@ -32681,7 +32681,7 @@ async function store_addToStores(context, certs, selection) {
 }
 /** Takes out exactly what the journal lists; a missing journal means nothing to do. */
 async function removeFromStores(context) {
-    await journal_prepareJournal(context.journalPath);
+    await store_journal_prepareJournal(context.journalPath);
     const session = new Session(context);
     if (session.entries.length === 0)
         return { changed: [], notices: [`no org-ca changes are recorded in ${context.journalPath}: nothing to remove.`] };
@@ -32781,7 +32781,7 @@ async function revertSystemStores() {
     if (!journalPath)
         return;
     try {
-        logOutcome(await removeFromStores({ host: host_systemHost(), journalPath }));
+        logOutcome(await removeFromStores({ host: privileged_commands_systemHost(), journalPath }));
     }
     catch (error) {
         log_log.warning(`The org CA could not be taken out of the trust stores: ${error instanceof Error ? error.message : String(error)} ` +
@@ -32983,7 +32983,7 @@ function isJobOwner(value) {
         (o.boot === undefined || (typeof o.boot === 'string' && /^[0-9a-f-]{36}$/.test(o.boot))));
 }
 
-;// CONCATENATED MODULE: ./src/registries/privileges.ts
+;// CONCATENATED MODULE: ./src/registry-trust/privileges.ts
 /**
  * How the action may write to system directories: as root, through passwordless sudo, or not at all. The same
  * operations back both ways, so that the journal can be replayed backwards by the post step with the same rights.
@@ -33077,7 +33077,7 @@ function privileges_opsFor(mode, privileged) {
     return mode === 'sudo' ? sudoOps : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/registries/locations.ts
+;// CONCATENATED MODULE: ./src/registry-trust/locations.ts
 
 /** A run id as it appears in the names of a run's CA files and journal. */
 const RUN_ID = '[0-9a-f]{8,32}';
@@ -33133,12 +33133,12 @@ function locations_trustLocations(env, uid) {
     return locations;
 }
 
-;// CONCATENATED MODULE: ./src/registries/journal.ts
+;// CONCATENATED MODULE: ./src/registry-trust/trust-journal.ts
 /**
  * The record of what pull-side trust created, in creation order, so the post step removes exactly that: paths and
  * content hashes only (a plain file on the runner; a CA is public, but nothing else is kept). It is a file rather
  * than step state so that a job cancelled before its post step is reverted too: by the runner's job-completed hook,
- * or by the next run's main step (as the trust-store journal, src/store/journal.ts).
+ * or by the next run's main step (as the trust-store journal, src/store/store-journal.ts).
  */
 
 
@@ -33148,7 +33148,7 @@ function locations_trustLocations(env, uid) {
 
 
 
-function journal_sha256File(path) {
+function trust_journal_sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
 /** A registry directory's name: HOST or HOST:PORT (a bracketed IPv6 address too), never a path. */
@@ -33177,7 +33177,7 @@ function isOurPath(path, type, privileged) {
         return true;
     return ROOT_DIR_NAMES.has(parts.at(-1)) || (parts.at(-2) === 'certs.d' && HOST_DIR.test(parts.at(-1)));
 }
-function journal_isEntry(value) {
+function trust_journal_isEntry(value) {
     if (!value || typeof value !== 'object')
         return false;
     const e = value;
@@ -33196,7 +33196,7 @@ function parseJournal(text) {
         !['root', 'sudo', 'user'].includes(value.mode) ||
         ('owner' in value && !isJobOwner(value.owner)) ||
         !Array.isArray(value.entries) ||
-        !value.entries.every(journal_isEntry)) {
+        !value.entries.every(trust_journal_isEntry)) {
         throw new Error('not a registry-trust journal (a mode, an owner, and entries of certs.d directories and their org-ca CA files)');
     }
     return { mode: value.mode, ...(value.owner ? { owner: value.owner } : {}), entries: value.entries };
@@ -33207,7 +33207,7 @@ const JOURNAL_NAME = new RegExp(`^registry-journal(-${RUN_ID})?\\.json$`);
  * This run's journal: ORG_CA_REGISTRY_JOURNAL when set (one file, for one runner); else its own file in org-ca's state
  * directory beside the trust-store journal (src/fs/state-file.ts), so that jobs running at once never share one.
  */
-function journal_registryJournalPath(runId, env = process.env, uid = process.getuid?.() ?? -1) {
+function trust_journal_registryJournalPath(runId, env = process.env, uid = process.getuid?.() ?? -1) {
     return stateFilePath(`registry-journal-${runId}.json`, 'ORG_CA_REGISTRY_JOURNAL', env, uid);
 }
 /** The directory whose journals one lock guards: ORG_CA_REGISTRY_JOURNAL's, or the state directory. */
@@ -33215,7 +33215,7 @@ function registryJournalDir(env, uid) {
     return env.ORG_CA_REGISTRY_JOURNAL ? (0,external_node_path_namespaceObject.dirname)(env.ORG_CA_REGISTRY_JOURNAL) : stateDirectory(env, uid);
 }
 /** The journals on this host that may be leftovers: the ORG_CA_REGISTRY_JOURNAL file, or every journal in the state directory. */
-function journal_registryJournalFiles(env = process.env, uid = process.getuid?.() ?? -1) {
+function trust_journal_registryJournalFiles(env = process.env, uid = process.getuid?.() ?? -1) {
     const chosen = env.ORG_CA_REGISTRY_JOURNAL;
     if (chosen)
         return existsSync(chosen) ? [chosen] : [];
@@ -33236,11 +33236,11 @@ function journalsIn(dir) {
  * The lock a step holds while it reads the journals beside it and changes what they record (src/fs/host-lock.ts): one
  * per directory of journals. `journalPath`: that journal's directory; else the one for this environment.
  */
-function journal_registryLockPath(journalPath, env = process.env, uid = process.getuid?.() ?? -1) {
+function trust_journal_registryLockPath(journalPath, env = process.env, uid = process.getuid?.() ?? -1) {
     return (0,external_node_path_namespaceObject.join)(journalPath ? (0,external_node_path_namespaceObject.dirname)(journalPath) : registryJournalDir(env, uid), 'registry-trust.lock');
 }
 /** The CA files the journals in `paths` other than `except` list: another run's, which that run (or its hook) removes. */
-function journal_filesListedElsewhere(paths, except) {
+function trust_journal_filesListedElsewhere(paths, except) {
     const files = new Set();
     for (const path of paths) {
         if (path === except)
@@ -33257,7 +33257,7 @@ function journal_filesListedElsewhere(paths, except) {
     return files;
 }
 /** Makes the journal's directory (0700), guarded (src/fs/state-file.ts). */
-async function journal_prepareJournalFile(path) {
+async function trust_journal_prepareJournalFile(path) {
     await prepareStateFile(path, 'the registry-trust journal');
 }
 /** The journal in `path`, or undefined when there is none. Throws with the path when it is not a journal, or not one to believe. */
@@ -33273,7 +33273,7 @@ function readJournalFile(path) {
     }
 }
 /** Replaces the journal atomically (write, then rename); an empty one removes the file. */
-function journal_writeJournalFile(path, journal) {
+function trust_journal_writeJournalFile(path, journal) {
     // Its directory was made by prepareJournalFile, through the guarded ensureDirectory.
     writeJournalJson(path, journal.entries.length === 0 ? undefined : journal, 'the registry-trust journal');
 }
@@ -33287,15 +33287,15 @@ function revertJournalFile(path, opsFor, othersFiles = new Set()) {
     return journal ? revertJournal(path, journal, opsFor, othersFiles) : undefined;
 }
 function revertJournal(path, journal, opsFor, othersFiles) {
-    const result = journal_undoJournal(journal, (privileged) => opsFor(journal.mode, privileged), othersFiles);
-    journal_writeJournalFile(path, { ...journal, entries: result.retry });
+    const result = trust_journal_undoJournal(journal, (privileged) => opsFor(journal.mode, privileged), othersFiles);
+    trust_journal_writeJournalFile(path, { ...journal, entries: result.retry });
     return result;
 }
 /**
  * Reverts the journals in `paths` whose job has ended (or, for the job-completed hook, is the one completing). One
  * journal that cannot be read does not stop the others. Call it holding the lock (registryLockPath).
  */
-function journal_revertLeftoverJournals(paths, claimant, facts, opsFor) {
+function trust_journal_revertLeftoverJournals(paths, claimant, facts, opsFor) {
     const outcomes = [];
     for (const path of paths) {
         try {
@@ -33305,7 +33305,7 @@ function journal_revertLeftoverJournals(paths, claimant, facts, opsFor) {
             if (journal.owner && !mayRevert(journal.owner, claimant, facts))
                 outcomes.push({ path, running: journal.owner, journal });
             else
-                outcomes.push({ path, reverted: revertJournal(path, journal, opsFor, journal_filesListedElsewhere(paths, path)) });
+                outcomes.push({ path, reverted: revertJournal(path, journal, opsFor, trust_journal_filesListedElsewhere(paths, path)) });
         }
         catch (error) {
             outcomes.push({ path, error: error instanceof Error ? error.message : String(error) });
@@ -33328,7 +33328,7 @@ function undoReport(result) {
  * Undoes a journal backwards: a file is removed only while it still holds what was written, a directory only while
  * it is empty. Anything else is left and reported, never forced.
  */
-function journal_undoJournal(journal, opsFor, othersFiles = new Set(), 
+function trust_journal_undoJournal(journal, opsFor, othersFiles = new Set(), 
 /** Files to remove whatever they hold: the rollback of a run, for its own file names. */
 anyContent = () => false) {
     const removed = [];
@@ -33347,7 +33347,7 @@ anyContent = () => false) {
         }
         try {
             if (entry.type === 'file') {
-                if (kind !== 'file' || (!anyContent(entry.path) && journal_sha256File(entry.path) !== entry.sha256)) {
+                if (kind !== 'file' || (!anyContent(entry.path) && trust_journal_sha256File(entry.path) !== entry.sha256)) {
                     left.push(`${entry.path}: changed since org-ca wrote it, so it was left in place`);
                     continue;
                 }
@@ -33392,14 +33392,14 @@ function holdsOnlyFilesOf(dir, othersFiles) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/registries/plan.ts
+;// CONCATENATED MODULE: ./src/registry-trust/trust-plan.ts
 /**
  * Pure: which directories and files pull-side trust needs, given what already exists. Nothing that exists is ever
  * written to, and nothing that exists is planned for removal except a directory another org-ca run made (listed in
  * its journal), which this run then also removes once it is empty: whichever run ends last takes it out.
  */
 
-function plan_planTrust(locations, registries, kindOf, certName, madeByOrgCa = new Set()) {
+function trust_plan_planTrust(locations, registries, kindOf, certName, madeByOrgCa = new Set()) {
     const adopt = [];
     const adopted = new Set();
     const mkdirs = [];
@@ -33455,7 +33455,7 @@ function plan_planTrust(locations, registries, kindOf, certName, madeByOrgCa = n
     return { adopt, mkdirs, files, skipped };
 }
 
-;// CONCATENATED MODULE: ./src/registries/apply.ts
+;// CONCATENATED MODULE: ./src/registry-trust/apply.ts
 /**
  * Performs the trust plan on the runner: creates what is missing, journals each step as it happens, and rolls
  * everything back if a step fails, so the runner is never left half-configured.
@@ -33536,7 +33536,7 @@ function apply_applyRegistryTrust(input) {
     return { journal: journal(), written, notes, warnings, newDockerHosts };
 }
 
-;// CONCATENATED MODULE: ./src/registries/hosts.ts
+;// CONCATENATED MODULE: ./src/registry-trust/hosts.ts
 /**
  * The registries whose pulls the builders must trust the org CA for: the `registries` input, parsed (pure).
  *
@@ -33619,7 +33619,7 @@ function hosts_kanikoNames(registry) {
     return registry === 'docker.io' ? ['docker.io', 'index.docker.io'] : [registry];
 }
 
-;// CONCATENATED MODULE: ./src/registries/builders.ts
+;// CONCATENATED MODULE: ./src/registry-trust/builders.ts
 /**
  * The pull-side trust outputs for builders that the action cannot configure on the runner itself (pure).
  */
@@ -33649,7 +33649,7 @@ function builders_kanikoFlags(registries, caPath, quote) {
     return flags.join(' ');
 }
 
-;// CONCATENATED MODULE: ./src/registries/runner-builders.ts
+;// CONCATENATED MODULE: ./src/registry-trust/runner-builders.ts
 /**
  * Which container builders that read certs.d are installed on this runner: what `registries: auto` acts for.
  *
@@ -33702,7 +33702,7 @@ function runner_builders_locationsReadBy(locations, builders) {
     return locations.filter((l) => (l.id === 'docker' ? builders.dockerSocket !== undefined : builders.containersTool !== undefined));
 }
 
-;// CONCATENATED MODULE: ./src/registries/action.ts
+;// CONCATENATED MODULE: ./src/action/registry-trust.ts
 /**
  * The action's shell for pull-side trust: runs after the CA was injected (never when the action decided not to act),
  * sets the builder outputs, and hands the journal to the post step.
@@ -33848,7 +33848,7 @@ async function undoRegistryTrust() {
     if (!journalPath || !(0,external_node_fs_namespaceObject.existsSync)(journalPath))
         return;
     try {
-        const undone = await host_lock_withHostLock(journal_registryLockPath(journalPath), () => revertJournalFile(journalPath, privileges_opsFor, journal_filesListedElsewhere(journalsIn((0,external_node_path_namespaceObject.dirname)(journalPath)), journalPath)), (why) => log_log.info(`Registry trust is removed without the lock that orders jobs on this host: ${why}.`));
+        const undone = await host_lock_withHostLock(trust_journal_registryLockPath(journalPath), () => revertJournalFile(journalPath, privileges_opsFor, trust_journal_filesListedElsewhere(journalsIn((0,external_node_path_namespaceObject.dirname)(journalPath)), journalPath)), (why) => log_log.info(`Registry trust is removed without the lock that orders jobs on this host: ${why}.`));
         report('Post step', undone);
     }
     catch (error) {

@@ -1,5 +1,5 @@
-import { prepareBuildContext } from '../build/context.js';
-import { buildOutputs, type BuildOutputs } from '../build/outputs.js';
+import { prepareBuildContext } from '../in-build/context.js';
+import { buildOutputs, type BuildOutputs } from '../in-build/outputs.js';
 
 export interface PreparedBuild {
   /** The build-context directory holding the in-build helper (never the CA), for the post step to remove. */

@@ -1,7 +1,9 @@
 import * as core from '@actions/core';
 import { DEFAULT_PROBE_TIMEOUT_MS } from '../detect/detect.js';
-import { eitherSpelling, oneOf, OptionError, parseDuration, parseProbeUrls, parseToolList } from '../options/parse.js';
-import { STRATEGIES, type Strategy } from '../native/plan.js';
+import { eitherSpelling, oneOf, OptionError, parseDuration } from '../options/parse.js';
+import { parseProbeUrls } from '../detect/probe-urls.js';
+import { parseToolList } from '../tools/tool-list.js';
+import { STRATEGIES, type Strategy } from '../native/switch-plan.js';
 import { parseStoreSelection, StoreSelectionError, type StoreSelection } from '../store/selection.js';
 import {
   ON_UNKNOWN_VALUES,
@@ -13,7 +15,7 @@ import {
   type OnVerificationOff,
   type When,
 } from '../options/values.js';
-import { parseRegistries, type RegistrySelection } from '../registries/hosts.js';
+import { parseRegistries, type RegistrySelection } from '../registry-trust/hosts.js';
 
 /** The only reader of `core.getInput` for the main action: everything downstream takes this typed object. */
 export interface Inputs {

@@ -10,9 +10,9 @@ import { runnerContext } from './runner.js';
 import { saveBuildContextDir, saveFilesDir } from './state.js';
 import { renderFailureSummary, renderSummary } from './summary.js';
 import { addToSystemStores } from './system-store.js';
-import { resolveNative } from '../native/host.js';
-import { nativeSection } from '../native/summary.js';
-import { registryOutputValues, setUpRegistryTrust } from '../registries/action.js';
+import { resolveNative } from '../native/os-store-check.js';
+import { nativeSection } from '../native/summary-section.js';
+import { registryOutputValues, setUpRegistryTrust } from './registry-trust.js';
 import { log } from './log.js';
 import { JVM_OPTION_VARIABLES, redactValue, secretsIn } from '../output/redact.js';
 

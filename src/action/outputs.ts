@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import type { BuildOutputs } from '../build/outputs.js';
+import type { BuildOutputs } from '../in-build/outputs.js';
 import type { Reason } from '../decision/reasons.js';
 
 /**

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { writtenDirs } from './state.js';
 import { revertSystemStores } from './system-store.js';
-import { undoRegistryTrust } from '../registries/action.js';
+import { undoRegistryTrust } from './registry-trust.js';
 import { log } from './log.js';
 
 /** Removes what the main step wrote. Never fails the job: a file already gone is fine, anything else is a warning. */

@@ -6,7 +6,7 @@
 import * as core from '@actions/core';
 import { validateCa, type ValidatedCa } from '../ca/validate.js';
 import { detect } from '../detect/detect.js';
-import { markdownSection, verdictLine } from '../detect/report.js';
+import { markdownSection, verdictLine } from '../detect/probe-report.js';
 import { publicRoots, systemRoots } from '../detect/trust.js';
 import { decideBeforeProbe, decideByProbes, probesSettled, type Decision } from '../decision/decide.js';
 import type { Inputs } from './inputs.js';

@@ -33,7 +33,7 @@ export function storeJournal(): string | undefined {
   return core.getState(STORE_JOURNAL) || undefined;
 }
 
-/** Where registry trust journals what it creates under certs.d directories (src/registries/journal.ts). */
+/** Where registry trust journals what it creates under certs.d directories (src/registry-trust/trust-journal.ts). */
 export function saveRegistryJournal(path: string): void {
   core.saveState(REGISTRY_JOURNAL, path);
 }

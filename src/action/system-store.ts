@@ -1,6 +1,6 @@
 import type { Certificate } from '../ca/certificate.js';
-import { systemHost } from '../store/host.js';
-import { defaultJournalPath } from '../store/journal.js';
+import { systemHost } from '../store/privileged-commands.js';
+import { defaultJournalPath } from '../store/store-journal.js';
 import type { StoreSelection } from '../store/selection.js';
 import { addToStores, removeFromStores, type StoreOutcome } from '../store/store.js';
 import { saveStoreJournal, storeJournal } from './state.js';

@@ -1,9 +1,10 @@
 import { join, resolve } from 'node:path';
-import { prepareBuildContext } from '../build/context.js';
-import { buildOutputs, shellQuote } from '../build/outputs.js';
+import { prepareBuildContext } from '../in-build/context.js';
+import { buildOutputs } from '../in-build/outputs.js';
+import { shellQuote } from '../output/shell-quote.js';
 import { ensureDirectory } from '../fs/ensure-directory.js';
-import { DEFAULT_REGISTRIES } from '../registries/hosts.js';
-import { kanikoFlags } from '../registries/builders.js';
+import { DEFAULT_REGISTRIES } from '../registry-trust/hosts.js';
+import { kanikoFlags } from '../registry-trust/builders.js';
 import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, readCaOptions } from './ca-options.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 import { oneOf } from '../options/parse.js';

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { loadCa, type CaSpec } from '../ca/load.js';
 import type { ValidatedCa } from '../ca/validate.js';
-import { oneOf, parseProbeUrls, parseToolList } from '../options/parse.js';
+import { oneOf } from '../options/parse.js';
+import { parseProbeUrls } from '../detect/probe-urls.js';
+import { parseToolList } from '../tools/tool-list.js';
 import { ON_VERIFICATION_OFF_VALUES, type OnVerificationOff } from '../options/values.js';
 import { prepareInjection, VerificationOffError, type Injection } from '../tools/inject.js';
 import { TOOL_IDS } from '../tools/registry.js';
 import { UsageError } from './command-kit.js';
-import { STRATEGIES, type Strategy } from '../native/plan.js';
+import { STRATEGIES, type Strategy } from '../native/switch-plan.js';
 import { certificatesPem } from '../ca/bundle.js';
 import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_PROBE_URLS } from '../detect/detect.js';
 import { byFingerprint, findOrgCaInOsStore, OsStoreCaError, systemRoots } from '../detect/os-store-ca.js';

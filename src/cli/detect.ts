@@ -2,7 +2,7 @@ import { loadCaArgument } from './ca-options.js';
 import type { ValidatedCa } from '../ca/validate.js';
 import { parseDuration } from '../options/parse.js';
 import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_PROBE_URLS, detect } from '../detect/detect.js';
-import { formatText, toJson } from '../detect/report.js';
+import { formatText, toJson } from '../detect/probe-report.js';
 import { parseTarget } from '../detect/route.js';
 import { publicRoots, systemRoots } from '../detect/trust.js';
 import { EXIT, parseCommandArgs, type Command } from './command-kit.js';

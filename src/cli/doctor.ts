@@ -6,7 +6,7 @@ import { delimiter, join } from 'node:path';
 import type { ValidatedCa } from '../ca/validate.js';
 import { explain, type Runtime } from '../detect/catalogue.js';
 import { DEFAULT_PROBE_URLS, detect } from '../detect/detect.js';
-import { toJson, verdictLine, type ProbeJson } from '../detect/report.js';
+import { toJson, verdictLine, type ProbeJson } from '../detect/probe-report.js';
 import { parseTarget, routeFor } from '../detect/route.js';
 import { publicRoots, systemRoots } from '../detect/trust.js';
 import { prepareInjection } from '../tools/inject.js';

@@ -4,8 +4,8 @@ import { oneOf } from '../options/parse.js';
 import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, PROBE_URLS_HELP, PROBE_URLS_OPTION, readCaOptionsOrOsStore } from './ca-options.js';
 import { logLine } from '../output/log-line.js';
 import { EXIT, parseCommandArgs, type Command } from './command-kit.js';
-import { ENV_FORMATS, formatVariables, type EnvFormat } from './shell-format.js';
-import { resolveNative } from '../native/host.js';
+import { ENV_FORMATS, formatVariables, type EnvFormat } from '../env-formats/format.js';
+import { resolveNative } from '../native/os-store-check.js';
 
 const HELP = `Usage: org-ca env --ca FILE [--format FORMAT] [options]
 

@@ -3,7 +3,7 @@ import { rmSync, statSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { makeTempDirectory } from '../fs/ensure-directory.js';
 import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, PROBE_URLS_HELP, PROBE_URLS_OPTION, readCaOptionsOrOsStore } from './ca-options.js';
-import { resolveNative } from '../native/host.js';
+import { resolveNative } from '../native/os-store-check.js';
 import { logLine } from '../output/log-line.js';
 import { CommandNotRunError, EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 

@@ -4,7 +4,7 @@ import { readCaCertificates } from '../ca/load.js';
 import { parseFingerprint } from '../ca/validate.js';
 import { ContextError, readBuildContext, type OrgCa } from '../lint/context.js';
 import { lintDockerfile, LintError } from '../lint/lint.js';
-import { renderLintSarif, renderLintText } from '../lint/report.js';
+import { renderLintSarif, renderLintText } from '../lint/lint-report.js';
 import { RULES } from '../lint/rules.js';
 import { CA_FLAG_NAMES, caArgument } from './ca-options.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';

@@ -1,11 +1,13 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ensureDirectory } from '../fs/ensure-directory.js';
-import { OptionError, oneOf, parseDuration, parseProbeUrls, parseToolList } from '../options/parse.js';
+import { OptionError, oneOf, parseDuration } from '../options/parse.js';
+import { parseProbeUrls } from '../detect/probe-urls.js';
+import { parseToolList } from '../tools/tool-list.js';
 import { ON_UNKNOWN_VALUES, ON_UNREACHABLE_VALUES, ON_VERIFICATION_OFF_VALUES, WHEN_VALUES } from '../options/values.js';
 import { certificatesPem } from '../ca/bundle.js';
 import { DEFAULT_PROBE_TIMEOUT_MS } from '../detect/detect.js';
-import { STRATEGIES } from '../native/plan.js';
+import { STRATEGIES } from '../native/switch-plan.js';
 import { JOB_PATHS, readConfig } from '../runner/config.js';
 import { install, uninstall } from '../runner/install.js';
 import { jobCompleted, jobStarted, PolicyFailure } from '../runner/job.js';

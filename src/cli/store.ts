@@ -1,7 +1,7 @@
 import { loadCaArgument } from './ca-options.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
-import { systemHost } from '../store/host.js';
-import { defaultJournalPath } from '../store/journal.js';
+import { systemHost } from '../store/privileged-commands.js';
+import { defaultJournalPath } from '../store/store-journal.js';
 import { parseStoreSelection, StoreSelectionError, type StoreSelection } from '../store/selection.js';
 import { addToStores, removeFromStores, storeStatus, type StoreOutcome } from '../store/store.js';
 

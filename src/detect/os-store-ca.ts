@@ -7,7 +7,7 @@ import { colonFingerprint, type Certificate } from '../ca/certificate.js';
 import { parseFingerprint } from '../ca/validate.js';
 import { detect, type ProbeVerdict } from './detect.js';
 import { publicRoots, systemRoots } from './trust.js';
-import { routeText } from './report.js';
+import { routeText } from './probe-report.js';
 
 export interface OsStoreCa {
   /** Distinct anchors, in the order of the URLs that found them. */

@@ -6,8 +6,8 @@
  *   else, under directories that pass the trusted-path rule (src/fs/trusted-path.ts); anything else is refused whole,
  *   with nothing reverted;
  * - written atomically (a new file, created exclusively, mode 0600, renamed over the old), into such a directory;
- * - each kind validates every entry against what org-ca itself could have written (src/store/journal.ts,
- *   src/registries/journal.ts), and the commands a revert runs come from the code's tables, never from the journal.
+ * - each kind validates every entry against what org-ca itself could have written (src/store/store-journal.ts,
+ *   src/registry-trust/trust-journal.ts), and the commands a revert runs come from the code's tables, never from the journal.
  */
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';

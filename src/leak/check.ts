@@ -12,12 +12,13 @@ import { scanDirectory } from './rootfs.js';
 import { newTotals } from './nested/budget.js';
 import { NESTED } from './nested/scan.js';
 import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from './matcher.js';
-import { envPointers, filePointers, judgePointer, type Pointer } from './pointers.js';
+import { envPointers, filePointers, judgePointer, type Pointer } from '../ca-pointers/pointers.js';
 import { runLayerJobs } from './pool.js';
 import { openBlob } from './blob.js';
 import { readMember, type Source } from './source.js';
 import { isRegistryReference, openRegistryImage, pemOf, RegistryError, type RegistrySourceOptions } from './registry/index.js';
-import { DEFAULT_LIMITS, LEAK_FIX, type BlobRef, type Finding, type Hit, type LayerJob, type LayerResult, type Report, type ScanLimits, type TargetSpec, type Unscanned } from './types.js';
+import { LEAK_FIX } from '../ca-pointers/fix.js';
+import { DEFAULT_LIMITS, type BlobRef, type Finding, type Hit, type LayerJob, type LayerResult, type Report, type ScanLimits, type TargetSpec, type Unscanned } from './types.js';
 
 export interface CheckOptions {
   /** A path (archive, OCI layout, rootfs directory), optionally with a transport prefix, or a daemon image reference. */

@@ -9,7 +9,7 @@ import { TempDir } from './nested/spool.js';
 import { hitsThroughHardlinks } from './nested/offer.js';
 import { sniff, type Compression } from './sniff.js';
 import { blameTarFailure } from './blame.js';
-import { isCapturedPath } from './pointers.js';
+import { isCapturedPath } from '../ca-pointers/pointers.js';
 import { TarError, TarParser, type TarHeader } from './tar.js';
 import { openBlob } from './blob.js';
 import { LayerIndexBuilder } from './filesystem.js';

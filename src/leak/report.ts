@@ -1,10 +1,6 @@
-import { isAbsolute, relative, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { colonFingerprint } from '../ca/certificate.js';
 import { CaInputError } from '../ca/parse.js';
 import { redact } from './image.js';
-import type { LintResult } from '../lint/lint.js';
-import { lintSarifResults, lintSarifRules } from '../lint/report.js';
 import type { Finding, MatchKind, Report } from './types.js';
 import { escapeMarkdown, markdownCode } from '../output/markdown.js';
 import { logLine } from '../output/log-line.js';
@@ -173,23 +169,16 @@ const NOTIFICATIONS: Record<string, string> = {
 };
 
 /**
- * A repository file as SARIF wants it: relative to the checkout when it is inside it (code scanning resolves
- * relative URIs against the repository root), else an absolute file: URI.
+ * SARIF 2.1.0 for github/codeql-action/upload-sarif. Image paths are inside the image, so they carry their own base
+ * id. `extra` adds another tool's rules and results to the same run (the action adds the Dockerfile lint's).
  */
-export function artifactUri(path: string, workspace?: string): string {
-  if (!isAbsolute(path)) return path.split(sep).join('/').replace(/^(\.\/)+/, '');
-  if (workspace) {
-    const rel = relative(workspace, path);
-    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return rel.split(sep).join('/');
-  }
-  return pathToFileURL(path).href;
+export interface SarifExtra {
+  /** More rules and results for the same run (the Dockerfile lint's, composed by the caller). */
+  readonly rules: readonly object[];
+  readonly results: readonly object[];
 }
 
-/**
- * SARIF 2.1.0 for github/codeql-action/upload-sarif. Image paths are inside the image, so they carry their own base
- * id; Dockerfile lint findings point at the Dockerfile's line, relative to the repository.
- */
-export function renderSarif(report: Report, lint?: { readonly file: string; readonly result: LintResult; readonly workspace?: string }, strict = false): object {
+export function renderSarif(report: Report, extra?: SarifExtra, strict = false): object {
   const result = (ruleId: MatchKind | 'not-scanned' | 'not-looked-inside', text: string, uri: string, key: string, level: 'error' | 'warning' = 'error'): object => ({
     ruleId,
     level,
@@ -211,7 +200,7 @@ export function renderSarif(report: Report, lint?: { readonly file: string; read
                 shortDescription: { text },
                 defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
               })),
-              ...(lint ? lintSarifRules() : []),
+              ...(extra?.rules ?? []),
             ],
             notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
           },
@@ -232,7 +221,7 @@ export function renderSarif(report: Report, lint?: { readonly file: string; read
         results: [
           ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
           ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
-          ...(lint ? lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) : []),
+          ...(extra?.results ?? []),
           ...notLookedInside(report).map((n) =>
             result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning'),
           ),

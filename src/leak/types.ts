@@ -1,11 +1,6 @@
 /** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
 
 /** What was matched. The `base64-` kinds were found inside base64 text (one line, any of the 3 byte alignments). */
-/** The one fix for every leak, said the same way by the image check and the Dockerfile lint. */
-export const LEAK_FIX =
-  'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org_ca … with-org-ca <command>), ' +
-  'and copy only build outputs into the release stage.';
-
 export type MatchKind =
   | 'pem' // a PEM certificate block equal to a target
   | 'pem-same-key' // a PEM certificate with a target's public key (re-issued or cross-signed copy)

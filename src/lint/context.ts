@@ -4,7 +4,7 @@ import { basename, dirname, join, posix } from 'node:path';
 import { readJks, isJavaKeystore } from '../ca/jks.js';
 import { parseCertificates } from '../ca/parse.js';
 import { certificateFromDer, isIssuedBy, type Certificate } from '../ca/certificate.js';
-import type { ContextView } from './model.js';
+import type { ContextView } from './context-view.js';
 import { globRegExp, hasCertExtension, hasGlob } from './paths.js';
 
 /**

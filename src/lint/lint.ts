@@ -1,8 +1,9 @@
 import { isUnder, isSystemBundlePath, resolvePath } from './paths.js';
 import { parseDockerfile, type ParsedDockerfile } from './dockerfile.js';
-import { buildModel, type ContextView, type Model, type Pointer, type RawFinding } from './model.js';
+import { buildModel, type Model, type Pointer, type RawFinding } from './model.js';
+import type { ContextView } from './context-view.js';
 import { findRule, ruleById, RULES, type RuleId } from './rules.js';
-import { looksLikeCertText } from '../leak/pointers.js';
+import { looksLikeCertText } from '../ca-pointers/pointers.js';
 
 /**
  * `org-ca lint`: reads a Dockerfile (and optionally its build context), models what each stage's file system holds,

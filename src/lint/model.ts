@@ -1,9 +1,10 @@
 import { posix } from 'node:path';
-import { assignmentPointers, isPointerVariable } from '../leak/pointers.js';
+import { assignmentPointers, isPointerVariable } from '../ca-pointers/pointers.js';
 import { keyValues, type Instr, type ParsedDockerfile, type Stage } from './dockerfile.js';
 import { expand } from './expand.js';
 import { mapPath, StageFs, type FileRecord } from './filesystem.js';
-import { hasGlob, isCaLikeName, isSystemBundlePath, isTrustPath, isUrl, resolvePath, urlBasename } from './paths.js';
+import { hasGlob, isCaLikeName, isKnownDirectory, isSystemBundlePath, isTrustPath, isUrl, resolvePath, urlBasename } from './paths.js';
+import type { ContextView } from './context-view.js';
 import type { RuleId } from './rules.js';
 import { interpretRun, type RunEnv } from './run.js';
 
@@ -28,14 +29,6 @@ export interface Pointer {
   readonly value: string;
   readonly cwd: string;
   readonly via: 'env' | 'config';
-}
-
-/** What the build context says about a COPY/ADD source (see context.ts). */
-export interface ContextView {
-  /** Files (context-relative) a source names after .dockerignore; undefined when the source is not in the context. */
-  match(source: string): { files: string[]; dir: boolean } | undefined;
-  /** For a certificate file: whether it counts (a CA, or the org CA's family with --ca/--fingerprint) and what it is. */
-  classify(file: string): { ca: boolean; description: string } | undefined;
 }
 
 export interface ModelOptions {
@@ -177,16 +170,6 @@ function inlineCertificates(instr: Instr, stage: number, findings: RawFinding[])
   if (/-----BEGIN (TRUSTED )?CERTIFICATE-----/.test(text)) {
     findings.push({ rule: 'OCA108', stage, line: instr.line, message: `${instr.keyword} holds certificate text written inline in the Dockerfile` });
   }
-}
-
-/**
- * A destination without a trailing slash is a file unless it already exists as a directory in the image. The
- * Dockerfile cannot say; these are directories in every image that has them (trust stores, a JDK's security dir).
- */
-export function isKnownDirectory(path: string): boolean {
-  if (path === '/' || path === '/tmp' || path === '/root' || path === '/etc/ssl/certs') return true;
-  if (/\/lib\/security$/.test(path)) return true;
-  return isTrustPath(path) && posix.extname(path) === '' && posix.basename(path) !== 'cacerts';
 }
 
 function flag(instr: Instr, name: string): string | undefined {

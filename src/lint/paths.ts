@@ -154,3 +154,13 @@ export function urlBasename(url: string): string {
 export function isUrl(word: string): boolean {
   return /^(https?|ftp):\/\//i.test(word);
 }
+
+/**
+ * A destination without a trailing slash is a file unless it already exists as a directory in the image. The
+ * Dockerfile cannot say; these are directories in every image that has them (trust stores, a JDK's security dir).
+ */
+export function isKnownDirectory(path: string): boolean {
+  if (path === '/' || path === '/tmp' || path === '/root' || path === '/etc/ssl/certs') return true;
+  if (/\/lib\/security$/.test(path)) return true;
+  return isTrustPath(path) && posix.extname(path) === '' && posix.basename(path) !== 'cacerts';
+}

@@ -1,4 +1,4 @@
-import { LEAK_FIX } from '../leak/types.js';
+import { LEAK_FIX } from '../ca-pointers/fix.js';
 
 /**
  * The lint's rules: stable ids (OCA1xx, never reused), a short name that may also be used to ignore a rule, what it

@@ -1,14 +1,15 @@
 import { posix } from 'node:path';
-import { assignmentPointers } from '../leak/pointers.js';
+import { assignmentPointers } from '../ca-pointers/pointers.js';
 import type { Instr } from './dockerfile.js';
 import { expand } from './expand.js';
 import type { FileRecord, StageFs } from './filesystem.js';
 import { mapPath } from './filesystem.js';
-import { isKnownDirectory, type ContextView } from './model.js';
+import type { ContextView } from './context-view.js';
 import {
   hasCertExtension,
   hasGlob,
   isCaLikeName,
+  isKnownDirectory,
   isPublicBundleUrl,
   isSystemBundlePath,
   isTrustPath,

@@ -1,12 +1,9 @@
 /**
  * Parsers for option values shared by the action's inputs and the CLI's flags. Each takes the option's name as the
  * caller spells it (`probe-timeout` for the action, `--timeout` for the CLI), so every message names what the user
- * typed. Pure; values are quoted back, since no option parsed here is secret.
+ * typed. Pure and below everything that parses options: parsers that need a registry live beside it
+ * (tools/tool-list.ts, detect/probe-urls.ts). Values are quoted back, since no option parsed here is secret.
  */
-import { DEFAULT_PROBE_URLS } from '../detect/detect.js';
-import { parseTarget, TargetError } from '../detect/route.js';
-import { TOOL_IDS } from '../tools/registry.js';
-
 /** A bad option value: a usage error in the CLI (exit 2), a failed step in the action. */
 export class OptionError extends Error {
   constructor(message: string) {
@@ -54,31 +51,6 @@ export function parseDuration(name: string, value: string, fallbackMs: number, r
     throw new OptionError(`Invalid ${name} '${value.trim()}'. Expected ${what}, e.g. 1500ms, 5s or 2m (a bare number is seconds).`);
   }
   return ms;
-}
-
-/** A list of tool ids separated by commas, spaces or new lines; `all` or empty means every tool (undefined). */
-export function parseToolList(value: string, name = 'tools'): string[] | undefined {
-  const ids = value
-    .split(/[\s,]+/)
-    .map((id) => id.trim().toLowerCase())
-    .filter(Boolean);
-  if (ids.length === 0 || ids.includes('all')) return undefined;
-  const unknown = ids.filter((id) => !TOOL_IDS.includes(id));
-  if (unknown.length) {
-    throw new OptionError(`${name}: unknown tool '${unknown[0]}'. Expected 'all' or a list of: ${TOOL_IDS.join(', ')}.`);
-  }
-  return [...new Set(ids)];
-}
-
-/** Probe URLs separated by commas, spaces or new lines; each must be https:// (a bare host gets it). */
-export function parseProbeUrls(value: string): string[] {
-  const given = value.split(/[\s,]+/).filter(Boolean);
-  const items = given.length ? given : DEFAULT_PROBE_URLS;
-  try {
-    return items.map((item) => parseTarget(item).url);
-  } catch (error) {
-    throw new OptionError(`probe-urls: ${error instanceof TargetError ? error.message : String(error)}`);
-  }
 }
 
 /**

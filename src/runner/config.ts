@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { OnUnknown, OnUnreachable, When } from '../options/values.js';
-import type { Strategy } from '../native/plan.js';
+import type { Strategy } from '../native/switch-plan.js';
 import type { OnVerificationOff } from '../tools/inject.js';
 
 /**

@@ -5,12 +5,12 @@
  */
 import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ensureDirectory } from '../fs/ensure-directory.js';
-import { systemHost } from '../store/host.js';
-import { defaultJournalPath } from '../store/journal.js';
+import { systemHost } from '../store/privileged-commands.js';
+import { defaultJournalPath } from '../store/store-journal.js';
 import { ancestry, ownerRunning } from '../fs/job-owner.js';
 import { withHostLock } from '../fs/host-lock.js';
-import { registryJournalFiles, registryLockPath, revertLeftoverJournals, undoReport } from '../registries/journal.js';
-import { opsFor } from '../registries/privileges.js';
+import { registryJournalFiles, registryLockPath, revertLeftoverJournals, undoReport } from '../registry-trust/trust-journal.js';
+import { opsFor } from '../registry-trust/privileges.js';
 import { removeFromStores } from '../store/store.js';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
@@ -19,8 +19,8 @@ import type { ValidatedCa } from '../ca/validate.js';
 import { decideBeforeProbe, decideByProbes, probesSettled } from '../decision/decide.js';
 import { detect } from '../detect/detect.js';
 import { publicRoots, systemRoots } from '../detect/trust.js';
-import { formatVariables } from '../cli/shell-format.js';
-import { resolveNative } from '../native/host.js';
+import { formatVariables } from '../env-formats/format.js';
+import { resolveNative } from '../native/os-store-check.js';
 import { prepareInjection, VerificationOffError } from '../tools/inject.js';
 import type { Platform } from '../tools/registry.js';
 import { freshVerdict, readVerdict, verdictKey, writeVerdict, type CachedVerdict } from './cache.js';

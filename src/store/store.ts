@@ -3,8 +3,8 @@ import { homedir, tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { pemCertificates } from '../ca/bundle.js';
 import { certificateFromDer, sha256Hex, toPem, type Certificate } from '../ca/certificate.js';
-import type { StoreHost } from './host.js';
-import { prepareJournal, readJournal, storeOf, writeJournal, type Journal, type JournalEntry } from './journal.js';
+import type { StoreHost } from './privileged-commands.js';
+import { prepareJournal, readJournal, storeOf, writeJournal, type Journal, type JournalEntry } from './store-journal.js';
 import { linuxStoreFor, parseOsRelease, type LinuxStore } from './platforms.js';
 import type { StoreSelection } from './selection.js';
 

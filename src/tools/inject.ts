@@ -3,9 +3,9 @@ import { certificatesPem, combineBundle, pemCertificates, type Bundle } from '..
 import { sha256Hex, type Certificate } from '../ca/certificate.js';
 import { isJavaKeystore, readJks, trustAnchors, writeJks, type KeystoreEntry } from '../ca/jks.js';
 import { scanConfigs, type ConfigScan, type InsecureSetting } from './config-scan.js';
-import { jdkCacerts, nodeDefaultSources, readConfigFiles, readUserWget2rc, readUserWgetrc, runnerTrustSources, writePublicFile } from './host.js';
+import { jdkCacerts, nodeDefaultSources, readConfigFiles, readUserWget2rc, readUserWgetrc, runnerTrustSources, writePublicFile } from './runner-trust.js';
 import { ensureDirectory } from '../fs/ensure-directory.js';
-import { planInjection, wget2rcContent, wgetrcContent, type JavaTrustStore, type KeptTrust, type Plan } from './plan.js';
+import { planInjection, wget2rcContent, wgetrcContent, type JavaTrustStore, type KeptTrust, type Plan } from './injection-plan.js';
 import type { Platform } from './registry.js';
 import type { OnVerificationOff } from '../options/values.js';
 

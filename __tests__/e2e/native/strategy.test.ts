@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDist, inputVariable, parseFileCommands, useInspectionLab, type Proxy } from '../../support/inspection/index.js';
 import { makeStoreDir, run, runWithStore } from '../../support/os-store.js';
-import { POINTER_VARIABLES } from '../../../src/leak/pointers.js';
+import { POINTER_VARIABLES } from '../../../src/ca-pointers/pointers.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/org-ca.js', import.meta.url));
 const DEBIAN_PYTHON = '/usr/bin/python3';

@@ -2,14 +2,14 @@
  * Attack: root replays a journal someone else wrote. The trust-store journal once named the command to run after a
  * removal and any file to delete; `org-ca store remove --journal J` ran `sh -c …` as root. Guards: JOURNAL_OWNER (a
  * journal nobody but root or the reader could write, src/fs/journal-file.ts), JOURNAL_ENTRIES (every entry is one
- * org-ca could have written, src/store/journal.ts, src/registries/journal.ts), TABLE_COMMANDS (the rebuild command
+ * org-ca could have written, src/store/store-journal.ts, src/registry-trust/trust-journal.ts), TABLE_COMMANDS (the rebuild command
  * comes from LINUX_STORES, never the journal). The real CLI as root, a real unprivileged account.
  */
 import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readJournalFile } from '../../../src/registries/journal.js';
+import { readJournalFile } from '../../../src/registry-trust/trust-journal.js';
 import { canUseUnprivilegedUser, directoryOwnedBy, runAs, trustedScratchDir, unprivilegedUser, type UnprivilegedUser } from '../../support/unprivileged-user.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/org-ca.js', import.meta.url));

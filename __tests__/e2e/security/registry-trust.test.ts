@@ -1,11 +1,11 @@
 /**
  * Attack: the builders' certs.d trust written by root into a tree the runner user controls, or through a link they
- * planted. Guard: TRUSTED_ANCESTORS and NO_FOLLOW for root's registry-trust writes (src/registries/privileges.ts
+ * planted. Guard: TRUSTED_ANCESTORS and NO_FOLLOW for root's registry-trust writes (src/registry-trust/privileges.ts
  * rootOps over src/fs/privileged-file.ts). A real unprivileged account; root's own operations.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rootOps } from '../../../src/registries/privileges.js';
+import { rootOps } from '../../../src/registry-trust/privileges.js';
 import { canUseUnprivilegedUser, directoryOwnedBy, runAs, trustedScratchDir, unprivilegedUser } from '../../support/unprivileged-user.js';
 
 (canUseUnprivilegedUser() ? describe : describe.skip)('root’s registry-trust writes', () => {

@@ -1,7 +1,7 @@
 /**
  * Attack: trust wider than the user asked for. A pin that did not limit (the org CA plus another CA, pinned to the
  * org CA, exported both), and a bundle that handed every replacing variable's readers Node's bundled roots on top of
- * the OS store. Guards: PIN_LIMITS (src/ca/validate.ts), EXACT_TRUST (src/tools/host.ts, src/tools/plan.ts). The real
+ * the OS store. Guards: PIN_LIMITS (src/ca/validate.ts), EXACT_TRUST (src/tools/runner-trust.ts, src/tools/injection-plan.ts). The real
  * CLI; the OS store's set read independently from the distribution's own bundle file.
  */
 import { X509Certificate, createHash } from 'node:crypto';

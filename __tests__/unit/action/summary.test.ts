@@ -2,7 +2,7 @@ import { parseCertificates } from '../../../src/ca/parse.js';
 import { validateCa } from '../../../src/ca/validate.js';
 import { marked } from 'marked';
 import { renderFailureSummary, renderSummary } from '../../../src/action/summary.js';
-import { planInjection } from '../../../src/tools/plan.js';
+import { planInjection } from '../../../src/tools/injection-plan.js';
 import type { Injection } from '../../../src/tools/inject.js';
 import { mintRoot, type Issued } from '../../support/pki.js';
 

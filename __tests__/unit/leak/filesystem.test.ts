@@ -1,5 +1,5 @@
 import { FinalFs, LayerIndexBuilder, pathHash } from '../../../src/leak/filesystem.js';
-import { judgePointer } from '../../../src/leak/pointers.js';
+import { judgePointer } from '../../../src/ca-pointers/pointers.js';
 import type { EntryType } from '../../../src/leak/types.js';
 
 /** A layer as tar would list it: [path, type, link]; `.wh.` names are whiteouts. */

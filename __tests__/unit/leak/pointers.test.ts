@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { FinalFs, LayerIndexBuilder } from '../../../src/leak/filesystem.js';
-import { assignmentPointers, envPointers, filePointers, isCapturedPath, judgePointer, POINTER_VARIABLES, type Pointer } from '../../../src/leak/pointers.js';
+import { assignmentPointers, envPointers, filePointers, isCapturedPath, judgePointer, POINTER_VARIABLES, type Pointer } from '../../../src/ca-pointers/pointers.js';
 import { TOOL_REGISTRY } from '../../../src/tools/registry.js';
 import { isSystemBundlePath, SYSTEM_BUNDLE_FILES } from '../../../src/tools/system-bundles.js';
 
@@ -158,7 +158,7 @@ describe('judging a pointer against the image', () => {
 
 describe('the distributions’ bundle list', () => {
   test('equals the default list of the in-build helper (with-org-ca.sh)', () => {
-    const script = readFileSync(new URL('../../../src/build/with-org-ca.sh', import.meta.url), 'utf8');
+    const script = readFileSync(new URL('../../../src/in-build/with-org-ca.sh', import.meta.url), 'utf8');
     const defaults = /\$\{ORG_CA_SYSTEM_BUNDLES:-([^}]*)\}/.exec(script)![1]!.trim().split(/\s+/);
     expect(defaults).toEqual([...SYSTEM_BUNDLE_FILES]);
   });

@@ -1,4 +1,4 @@
-import { parseLeakInputs } from '../../../src/leak/action.js';
+import { parseLeakInputs } from '../../../src/action/leak-check.js';
 import { annotations, failed, renderMarkdown, renderSarif, renderText } from '../../../src/leak/report.js';
 import type { Report } from '../../../src/leak/types.js';
 

@@ -1,4 +1,4 @@
-import { parseLeakInputs } from '../../../src/leak/action.js';
+import { parseLeakInputs } from '../../../src/action/leak-check.js';
 
 describe('leak-check sub-action: lint inputs', () => {
   const inputs = (values: Record<string, string>) => parseLeakInputs((name) => values[name] ?? '');

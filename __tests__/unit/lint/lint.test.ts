@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { lintDockerfile, LintError, type LintFinding } from '../../../src/lint/lint.js';
-import { renderLintSarif, renderLintText } from '../../../src/lint/report.js';
+import { renderLintSarif, renderLintText } from '../../../src/lint/lint-report.js';
 import { findRule, RULES } from '../../../src/lint/rules.js';
 
 /** `RULE:line:stage` for every finding, `!` marking the ones that fail the lint (release image, not ignored). */

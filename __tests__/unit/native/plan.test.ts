@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { certificateFromDer } from '../../../src/ca/certificate.js';
 import { pemCertificates } from '../../../src/ca/bundle.js';
-import { checkOsStore } from '../../../src/native/host.js';
-import { compareVersions, planNative, type NativeInput } from '../../../src/native/plan.js';
-import { NATIVE_SWITCHES } from '../../../src/native/registry.js';
+import { checkOsStore } from '../../../src/native/os-store-check.js';
+import { compareVersions, planNative, type NativeInput } from '../../../src/native/switch-plan.js';
+import { NATIVE_SWITCHES } from '../../../src/native/switches.js';
 import { TOOL_REGISTRY } from '../../../src/tools/registry.js';
 import { mintRoot } from '../../support/pki.js';
 

@@ -1,10 +1,10 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCertificates } from '../../../src/ca/parse.js';
-import type { StoreHost } from '../../../src/store/host.js';
+import type { StoreHost } from '../../../src/store/privileged-commands.js';
 import { addToStores, removeFromStores } from '../../../src/store/store.js';
 import { mintLeaf, mintRoot } from '../../support/pki.js';
-import { defaultJournalPath, prepareJournal, readJournal, writeJournal, type Journal } from '../../../src/store/journal.js';
+import { defaultJournalPath, prepareJournal, readJournal, writeJournal, type Journal } from '../../../src/store/store-journal.js';
 import { LINUX_STORES, linuxStoreFor, parseOsRelease, PLANNED_STORES, renderPlan } from '../../../src/store/platforms.js';
 import { trustedScratchDir } from '../../support/unprivileged-user.js';
 

@@ -3,7 +3,7 @@
  * into the file org-ca exports; a user's own Java trustStore (from JAVA_TOOL_OPTIONS or JDK_JAVA_OPTIONS, with its
  * type and password) becomes the base of org-ca's store; Perl LWP and wget2 get their own variables.
  */
-import { jvmTrustOptions, planInjection, splitJvmOptions, wget2rcContent, type PlanInput } from '../../../src/tools/plan.js';
+import { jvmTrustOptions, planInjection, splitJvmOptions, wget2rcContent, type PlanInput } from '../../../src/tools/injection-plan.js';
 import { TOOL_REGISTRY } from '../../../src/tools/registry.js';
 
 const base: PlanInput = { platform: 'linux', env: {}, dir: '/t/org-ca-x', caOverrides: [] };

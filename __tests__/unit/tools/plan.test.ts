@@ -1,5 +1,5 @@
-import { parseToolList } from '../../../src/options/parse.js';
-import { planInjection, wgetrcContent, type PlanInput } from '../../../src/tools/plan.js';
+import { parseToolList } from '../../../src/tools/tool-list.js';
+import { planInjection, wgetrcContent, type PlanInput } from '../../../src/tools/injection-plan.js';
 import { TOOL_REGISTRY } from '../../../src/tools/registry.js';
 
 const base: PlanInput = { platform: 'linux', env: {}, dir: '/t/org-ca-x', caOverrides: [] };

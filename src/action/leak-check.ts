@@ -1,0 +1,114 @@
+import * as core from '@actions/core';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { makeTempDirectory } from '../fs/ensure-directory.js';
+import { checkImage } from '../leak/check.js';
+import { dockerSave } from '../leak/docker.js';
+import { readBuildContext } from '../lint/context.js';
+import { lintDockerfile, type LintResult } from '../lint/lint.js';
+import { lintAnnotations, lintSarifResults, lintSarifRules, renderLintText } from '../lint/lint-report.js';
+import { artifactUri } from '../output/sarif-uri.js';
+import { annotations, emptyReport, failed, failureReport, fixMarkdown, renderMarkdown, renderSarif, safeMessage } from '../leak/report.js';
+import { parseBoolean, parseLimits } from '../leak/limits.js';
+import { eitherSpelling } from '../options/parse.js';
+import { loadTargets } from '../leak/targets.js';
+import type { Report, ScanLimits } from '../leak/types.js';
+import { log } from './log.js';
+
+/** The leak-check sub-action's inputs: read here only, validated early. */
+export interface LeakInputs {
+  readonly image: string;
+  readonly ca: string;
+  readonly caFile: string;
+  readonly fingerprints: readonly string[];
+  readonly dockerfile: string;
+  readonly target: string;
+  /** Fail (not only warn) when a file inside the image could not be looked inside. */
+  readonly strict: boolean;
+  readonly limits: Partial<ScanLimits>;
+  /** The Dockerfile's build context (default: its directory). */
+  readonly context: string;
+  /** Lint rules to ignore (ids or names). */
+  readonly lintIgnore: readonly string[];
+}
+
+export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
+  const inputs = {
+    image: raw('image').trim(),
+    ca: raw('ca'),
+    caFile: raw('ca-file').trim(),
+    fingerprints: eitherSpelling(raw, 'fingerprint', 'ca-fingerprint').split(/[\s,]+/).filter(Boolean),
+    dockerfile: raw('dockerfile').trim(),
+    target: raw('target').trim(),
+    strict: parseBoolean('strict', raw('strict')),
+    limits: parseLimits((name) => raw(name)),
+    context: raw('context').trim(),
+    lintIgnore: raw('lint-ignore').split(/[\s,]+/).filter(Boolean),
+  };
+  if (!inputs.image && !inputs.dockerfile) throw new Error("Nothing to check: set 'image' (an image or archive) and/or 'dockerfile'.");
+  return inputs;
+}
+
+/**
+ * Always reports: on a leak, a clean image, an unreadable image or a bad input alike, the step sets `leaks`,
+ * `report-file` and `sarif-file` and writes the job summary, so that a following `upload-sarif` with `if: always()`
+ * gets a real file; then it fails if anything was found or could not be checked.
+ */
+export async function run(): Promise<void> {
+  let leaks = 0;
+  let problems = 0;
+  let image = '';
+  let strict = false;
+  let report: Report | undefined;
+  let error: string | undefined;
+  let lint: { file: string; result: LintResult; workspace?: string } | undefined;
+  const sections: string[] = [];
+  try {
+    const inputs = parseLeakInputs((name) => core.getInput(name, { trimWhitespace: name !== 'ca' }));
+    image = inputs.image;
+    strict = inputs.strict;
+    if (inputs.dockerfile) {
+      const context = readBuildContext(inputs.context || dirname(inputs.dockerfile) || '.', { dockerfile: inputs.dockerfile });
+      const result = lintDockerfile(readFileSync(inputs.dockerfile, 'utf8'), { ...(inputs.target ? { target: inputs.target } : {}), context, ignore: inputs.lintIgnore });
+      lint = { file: inputs.dockerfile, result, ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}) };
+      log.text(renderLintText(inputs.dockerfile, result));
+      for (const a of lintAnnotations(result)) (a.level === 'error' ? log.error : log.notice)(a.message, { title: a.title, file: inputs.dockerfile, startLine: a.line });
+      const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
+      leaks += errors;
+      sections.push(`### Dockerfile lint: ${errors} finding(s) in the stages of target '${result.target}'`);
+    }
+    if (inputs.image) {
+      const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
+      report = await core.group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave, limits: inputs.limits }));
+      for (const a of annotations(report, inputs.strict)) (a.level === 'error' ? log.error : log.warning)(a.message, { title: a.title });
+      leaks += report.findings.length;
+      problems += report.unscanned.length;
+    }
+  } catch (e) {
+    error = safeMessage(e);
+  }
+  try {
+    // A Dockerfile-only run has no image report, but the same files: SARIF carries the lint findings.
+    const written: Report = error !== undefined ? failureReport(image, error) : (report ?? emptyReport(''));
+    const temp = await makeTempDirectory(process.env.RUNNER_TEMP || tmpdir(), 'org-ca-leak-', { purpose: process.env.RUNNER_TEMP ? 'RUNNER_TEMP' : 'TMPDIR', mode: 0o700 });
+    const reportFile = join(temp, 'leak-report.json');
+    const sarifFile = join(temp, 'leak-report.sarif');
+    writeFileSync(reportFile, JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) + '\n');
+    const lintSarif = lint ? { rules: lintSarifRules(), results: lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) } : undefined;
+    writeFileSync(sarifFile, JSON.stringify(renderSarif(written, lintSarif, strict), null, 2) + '\n');
+    core.setOutput('report-file', reportFile);
+    core.setOutput('sarif-file', sarifFile);
+    core.setOutput('leaks', String(leaks));
+    if (error !== undefined || report) sections.unshift(renderMarkdown(written, strict));
+    if (leaks > 0 || problems > 0) sections.push(fixMarkdown({ leaks, unscanned: problems }));
+    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(sections.join('\n\n'), true).write();
+  } catch (e) {
+    error ??= `could not write the report: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const unopened = report && strict ? (report.notLookedInside ?? []).length : 0;
+  if (error !== undefined) log.setFailed(error);
+  else if (leaks > 0 || (report && failed(report, strict)) || problems > 0) {
+    log.setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`);
+  }
+}
