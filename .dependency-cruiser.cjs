@@ -49,6 +49,22 @@ LEVELS.forEach((level, i) => {
   }
 });
 
+// The leak check's three rooms: image sources (one module per transport, each yielding the same image of descriptors
+// and blob references), scanning (knows nothing of where bytes come from) and reporting (knows nothing of how bytes
+// were scanned). Each may use the files at leak/'s top (types, tar and magic-byte readers); check.ts and the worker
+// entry compose them.
+const ROOMS = ['sources', 'scanning', 'reporting'];
+for (const room of ROOMS) {
+  const others = ROOMS.filter((r) => r !== room);
+  forbidden.push({
+    name: `leak-${room}`,
+    severity: 'error',
+    comment: `src/leak/${room}/ may not import ${others.join(' or ')}, nor the composers (check.ts, worker-index.ts)`,
+    from: { path: `^src/leak/${room}/` },
+    to: { path: `^src/leak/((${others.join('|')})/|check\\.ts$|worker-index\\.ts$)` },
+  });
+}
+
 module.exports = {
   forbidden,
   options: {

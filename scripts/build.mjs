@@ -9,7 +9,7 @@ const entries = {
   post: 'src/action/post-index.ts',
   cli: 'src/cli/index.ts',
   'leak-check': 'src/action/leak-check-index.ts',
-  // The leak check's layer workers (src/leak/pool.ts), shared by the CLI and the leak-check action.
+  // The leak check's layer workers (src/leak/scanning/pool.ts), shared by the CLI and the leak-check action.
   'leak-worker': 'src/leak/worker-index.ts',
 };
 const only = process.argv.slice(2);

@@ -67696,7 +67696,7 @@ function defaultCallback(err) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _leak_check_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3970);
+/* harmony import */ var _leak_check_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8375);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -67707,7 +67707,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3970:
+/***/ 8375:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -70999,7 +70999,7 @@ function certificate_isIssuedBy(cert, issuer) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/filesystem.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/final-fs.ts
 
 /**
  * The final file system of an image, as far as the leak check asks about it: which layer the visible version of a
@@ -71250,9 +71250,1246 @@ class FinalFs {
     }
 }
 
+;// CONCATENATED MODULE: ./src/output/redact.ts
+/**
+ * The secret sink: what org-ca prints of a variable's value or a URL. A value org-ca exports may carry the user's
+ * own settings (JAVA_TOOL_OPTIONS keeps the job's `-Dhttps.proxyPassword=…` and adds the truststore), and a proxy URL
+ * may carry `user:password@`: logs, summaries, `--json` and reports show them redacted. Pure.
+ */
+/** JVM options whose values are secret: the JDK's own (https.proxyPassword, javax.net.ssl.*StorePassword) and the common ones. */
+const SECRET_PROPERTY = /(pass(word|wd|phrase)?|secret|token|credential|api[._-]?key|private[._-]?key)$/i;
+/** The variables that carry JVM options (the launcher's and the build tools'). */
+const JVM_OPTION_VARIABLES = (/* unused pure expression or super */ null && (['JAVA_TOOL_OPTIONS', 'JDK_JAVA_OPTIONS', '_JAVA_OPTIONS', 'MAVEN_OPTS', 'GRADLE_OPTS']));
+/** `scheme://user:password@host` → `scheme://user:***@host`; `scheme://token@host` → `scheme://***@host`. */
+function redactUrlUserinfo(text) {
+    return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(:[^\s/@]*)?@/gi, (_m, scheme, user, password) => password === undefined ? `${scheme}***@` : `${scheme}${user}:***@`);
+}
+/** `-Dname=value` options whose name looks secret get `***` as their value; everything else stays readable. */
+function redactJvmOptions(options) {
+    // Two spellings (JDK-8061999): "-Dname=value with spaces" quoted whole, or -Dname=value / -Dname="value".
+    return options.replace(JVM_PROPERTY, (whole, quotedHead, quotedName, _q, head, name) => {
+        if (quotedHead !== undefined)
+            return SECRET_PROPERTY.test(quotedName) ? `${quotedHead}***"` : whole;
+        return SECRET_PROPERTY.test(name) ? `${head}***` : whole;
+    });
+}
+/** A quoted option with its value, or a bare one: groups 1-3 for the first, 4-6 for the second. */
+const JVM_PROPERTY = /("-D([^\s="]+)=)([^"]*)"|(-D([^\s="]+)=)("[^"]*"|[^\s"]*)/g;
+/** A variable's value as org-ca prints it: JVM options with secret properties masked, URL credentials masked. */
+function redactValue(name, value) {
+    const options = JVM_OPTION_VARIABLES.includes(name) ? redactJvmOptions(value) : value;
+    return redactUrlUserinfo(options);
+}
+/** The secret parts of a value, for `core.setSecret`: the runner then masks them wherever they appear. */
+function secretsIn(name, value) {
+    const out = [];
+    if (JVM_OPTION_VARIABLES.includes(name)) {
+        for (const m of value.matchAll(JVM_PROPERTY)) {
+            const [name, secret] = m[1] !== undefined ? [m[2], m[3]] : [m[5], m[6].replace(/^"|"$/g, '')];
+            if (SECRET_PROPERTY.test(name) && secret)
+                out.push(secret);
+        }
+    }
+    for (const m of value.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:([^\s/@]+)@/gi))
+        out.push(m[1]);
+    return out.filter((s) => s.length > 0);
+}
+const DIGEST_BEFORE = /(?:file|dir|sha256|sha512):$/;
+const DIGEST = /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/;
+/** Certificate text and long base64 never reach a log or a report, even when an instruction holds them. */
+function redactCertificateText(text) {
+    return text
+        .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
+        .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run, offset, whole) => DIGEST.test(run) && DIGEST_BEFORE.test(whole.slice(Math.max(0, offset - 7), offset)) ? run : '[redacted base64]');
+}
+
+;// CONCATENATED MODULE: ./src/leak/sniff.ts
+/**
+ * What a run of bytes is, told by its first bytes (never by a media type or a file name alone): layer compression,
+ * keystores, and the archives and compressed files the nested scan opens. Pure.
+ */
+/** How many leading bytes `sniffContent` wants: a tar's `ustar` magic sits at offset 257. */
+const HEAD_BYTES = 512;
+const ZSTD_FRAME = 0xfd2fb528;
+function isZstdMagic(magic) {
+    // A zstd frame, or a skippable frame (0x184D2A50–5F: zstd:chunked keeps its TOC and tar-split in those).
+    return magic === ZSTD_FRAME || (magic & 0xfffffff0) === 0x184d2a50;
+}
+/** The compression of a layer blob. */
+function sniff(head) {
+    if (head[0] === 0x1f && head[1] === 0x8b)
+        return 'gzip';
+    if (head.length >= 4 && isZstdMagic(head.readUInt32LE(0)))
+        return 'zstd';
+    if (isTarHead(head))
+        return 'none';
+    if (head.length >= 1024 && head.subarray(0, 1024).every((b) => b === 0))
+        return 'none'; // an empty tar
+    return 'unknown';
+}
+function isTarHead(head) {
+    return head.toString('latin1', 257, 262) === 'ustar';
+}
+function keystoreKind(head) {
+    if (head.length >= 4) {
+        const magic = head.readUInt32BE(0);
+        if (magic === 0xfeedfeed || magic === 0xcececece)
+            return 'jks';
+    }
+    // PFX ::= SEQUENCE { version INTEGER 3, ... }
+    if (head[0] === 0x30 && head.length >= 8) {
+        const l = head[1];
+        const at = l < 0x80 ? 2 : 2 + (l & 0x7f);
+        if (head[at] === 0x02 && head[at + 1] === 0x01 && head[at + 2] === 0x03 && head[at + 3] === 0x30)
+            return 'pkcs12';
+    }
+    return undefined;
+}
+const COMPRESSORS = new Set(['gzip', 'bzip2', 'xz', 'zstd']);
+/**
+ * The zip family by extension: jar/war/ear (Java), whl/egg (Python), nupkg (.NET), apk/aar (Android), vsix (VS Code),
+ * jmod (JDK, a 4-byte header before the zip). Used only when the first bytes are not a local header, e.g. a Spring
+ * Boot "fully executable" jar with a launch script in front: yauzl finds the central directory from the end.
+ */
+const ZIP_NAMES = /\.(zip|jar|war|ear|whl|egg|nupkg|snupkg|apk|aar|vsix|jmod|xpi|ipa|aab)$/i;
+const TABLE = [
+    { kind: 'gzip', test: (h) => h[0] === 0x1f && h[1] === 0x8b && h[2] === 0x08 },
+    // "BZh" + block size '1'–'9' + the block magic 0x314159265359 (pi) or the end-of-stream magic (sqrt(pi)).
+    { kind: 'bzip2', test: (h) => h.toString('latin1', 0, 3) === 'BZh' && h[3] >= 0x31 && h[3] <= 0x39 && /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)) },
+    { kind: 'xz', test: (h) => h.toString('hex', 0, 6) === 'fd377a585a00' },
+    { kind: 'zstd', test: (h) => h.length >= 4 && isZstdMagic(h.readUInt32LE(0)) },
+    // Local file header, an empty zip's end record, or a spanned-archive marker before a local header.
+    { kind: 'zip', test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304' },
+    { kind: 'ar', test: (h) => h.toString('latin1', 0, 8) === '!<arch>\n' },
+    { kind: 'rpm', test: (h) => h.toString('hex', 0, 4) === 'edabeedb' },
+    { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },
+    { kind: 'tar', test: isTarHead },
+];
+/** The container a file is, by its first bytes (and, for zips with a prefix, by its name). */
+function sniffContainer(head, name) {
+    for (const row of TABLE)
+        if (row.test(head))
+            return row.kind;
+    if (ZIP_NAMES.test(name) && head.length >= 22)
+        return 'zip';
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/leak/tar.ts
+/**
+ * A strict, push-based tar reader: every irregularity is an error, never a warning, because a lenient parser that
+ * skips a bad header skips whatever hides behind it (node-tar is non-strict by default; modern-tar ends quietly on
+ * truncation). Entry paths are only ever data here. Format: POSIX pax/ustar and GNU (long names), as Go's
+ * archive/tar and containers/image write layers.
+ */
+class TarError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'TarError';
+    }
+}
+const BLOCK = 512;
+/** PAX and GNU long-name records are metadata: a path is never a megabyte long. */
+const MAX_META = 1024 * 1024;
+const TYPES = {
+    '0': 'file',
+    '\0': 'file',
+    '7': 'file',
+    '1': 'hardlink',
+    '2': 'symlink',
+    '3': 'char',
+    '4': 'block',
+    '5': 'dir',
+    '6': 'fifo',
+};
+const META = new Set(['x', 'g', 'L', 'K']);
+function cstring(buf, start, len) {
+    const end = buf.indexOf(0, start);
+    return buf.toString('utf8', start, end === -1 || end > start + len ? start + len : end);
+}
+function octal(buf, start, len, field) {
+    if ((buf[start] & 0x80) !== 0) {
+        // GNU base-256 for sizes >= 8 GiB; a negative value is never valid here.
+        if (buf[start] === 0xff)
+            throw new TarError(`${field} field is a negative base-256 number`);
+        let v = buf[start] & 0x7f;
+        for (let i = 1; i < len; i++)
+            v = v * 256 + buf[start + i];
+        if (!Number.isSafeInteger(v))
+            throw new TarError(`${field} field is a base-256 number over 2^53`);
+        return v;
+    }
+    const text = buf.toString('latin1', start, start + len).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+    if (text === '')
+        return 0;
+    if (!/^[0-7]+$/.test(text))
+        throw new TarError(`${field} field '${text.replace(/[^\x20-\x7e]/g, '?')}' is not an octal number`);
+    return parseInt(text, 8);
+}
+/** The raw name field of a header, for messages about a header that cannot be trusted further. */
+function headerName(block) {
+    return cstring(block, 0, 100);
+}
+/** A tar path quoted for a message: printable, and short. */
+function quoteName(name) {
+    const clean = name.replace(/[^\x20-\x7e]/g, '?');
+    return `'${clean.length > 120 ? `${clean.slice(0, 117)}...` : clean}'`;
+}
+/** The size field, as a header error that names the entry: a garbage size is a tar problem, not a compression one. */
+function headerSize(block, at) {
+    try {
+        return octal(block, 124, 12, 'size');
+    }
+    catch (error) {
+        throw new TarError(`invalid tar header at ${at}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+}
+/** A PAX `size` record: decimal digits only (POSIX pax), a safe integer. */
+function paxSize(text, at) {
+    const shown = text.length > 24 ? `${text.slice(0, 24)}...` : text;
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+        throw new TarError(`invalid tar header at ${at}: PAX size '${shown.replace(/[^\x20-\x7e]/g, '?')}' is not a whole number of bytes`);
+    return Number(text);
+}
+function checksumOk(block) {
+    let stored;
+    try {
+        stored = octal(block, 148, 8, 'checksum');
+    }
+    catch {
+        return false;
+    }
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < BLOCK; i++) {
+        const b = i >= 148 && i < 156 ? 0x20 : block[i];
+        unsigned += b;
+        signed += b > 127 ? b - 256 : b;
+    }
+    return stored === unsigned || stored === signed;
+}
+function parsePax(buf, at = 'a PAX header') {
+    const out = new Map();
+    let pos = 0;
+    while (pos < buf.length) {
+        const space = buf.indexOf(0x20, pos);
+        if (space === -1)
+            throw new TarError(`malformed PAX record in ${at}`);
+        const len = Number(buf.toString('latin1', pos, space));
+        if (!Number.isInteger(len) || len <= 0 || pos + len > buf.length)
+            throw new TarError(`malformed PAX record length in ${at}`);
+        const record = buf.subarray(space + 1, pos + len);
+        if (record[record.length - 1] !== 0x0a)
+            throw new TarError(`PAX record without newline in ${at}`);
+        const eq = record.indexOf(0x3d);
+        if (eq === -1)
+            throw new TarError(`PAX record without = in ${at}`);
+        out.set(record.toString('utf8', 0, eq), record.toString('utf8', eq + 1, record.length - 1));
+        pos += len;
+    }
+    return out;
+}
+/** Tar paths as the image sees them: no leading `./` or `/`, no empty or `.` components. Never resolved on disk. */
+function normalizePath(path) {
+    const parts = [];
+    for (const part of path.split('/')) {
+        if (part === '' || part === '.')
+            continue;
+        if (part === '..')
+            parts.pop();
+        else
+            parts.push(part);
+    }
+    return parts.join('/');
+}
+class TarParser {
+    sink;
+    state = 'header';
+    buffered = [];
+    bufferedLen = 0;
+    remaining = 0;
+    padding = 0;
+    metaType = '';
+    meta = [];
+    pax = new Map();
+    globalPax = new Map();
+    longName;
+    longLink;
+    zeroBlocks = 0;
+    /** The entry being read, for messages. */
+    current = '';
+    entries = 0;
+    constructor(sink) {
+        this.sink = sink;
+    }
+    write(chunk) {
+        let pos = 0;
+        while (pos < chunk.length) {
+            if (this.state === 'data' || this.state === 'meta') {
+                const n = Math.min(this.remaining, chunk.length - pos);
+                const piece = chunk.subarray(pos, pos + n);
+                if (this.state === 'data')
+                    this.sink.data(piece);
+                else
+                    this.meta.push(piece);
+                this.remaining -= n;
+                pos += n;
+                if (this.remaining === 0)
+                    this.finishBody();
+                continue;
+            }
+            if (this.state === 'padding') {
+                const n = Math.min(this.padding, chunk.length - pos);
+                pos += n;
+                this.padding -= n;
+                if (this.padding === 0)
+                    this.state = 'header';
+                continue;
+            }
+            // header or eof: whole 512-byte blocks
+            const need = BLOCK - this.bufferedLen;
+            const n = Math.min(need, chunk.length - pos);
+            this.buffered.push(chunk.subarray(pos, pos + n));
+            this.bufferedLen += n;
+            pos += n;
+            if (this.bufferedLen === BLOCK) {
+                const block = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
+                this.buffered = [];
+                this.bufferedLen = 0;
+                this.block(block);
+            }
+        }
+    }
+    /** Call at the end of input: a tar without its end-of-archive blocks, or cut inside an entry, is truncated. */
+    end() {
+        if (this.state !== 'eof' || this.bufferedLen !== 0) {
+            throw new TarError(this.state === 'data' || this.state === 'meta' ? `tar stream truncated inside ${this.current}` : 'tar stream truncated: no end-of-archive marker');
+        }
+    }
+    block(block) {
+        if (this.state === 'eof') {
+            // After the end marker only zero padding may follow (record blocking); anything else is hidden data.
+            if (!isZero(block))
+                throw new TarError('data after the tar end-of-archive marker');
+            return;
+        }
+        if (isZero(block)) {
+            this.zeroBlocks++;
+            if (this.zeroBlocks === 2)
+                this.state = 'eof';
+            return;
+        }
+        if (this.zeroBlocks === 1)
+            throw new TarError('a single zero block inside the tar stream');
+        this.header(block);
+    }
+    header(block) {
+        const magic = block.toString('latin1', 257, 263);
+        const at = `entry ${this.entries + 1} (${quoteName(headerName(block))})`;
+        if (magic !== 'ustar\0' && magic !== 'ustar ')
+            throw new TarError(`not a ustar/pax/GNU header at ${at}`);
+        if (!checksumOk(block))
+            throw new TarError(`bad tar header checksum at ${at}`);
+        const flag = String.fromCharCode(block[156]);
+        let size = headerSize(block, at);
+        if (META.has(flag)) {
+            if (size > MAX_META)
+                throw new TarError(`invalid tar header at ${at}: a '${flag}' metadata record of ${size} bytes is over the ${MAX_META}-byte bound`);
+            this.current = at;
+            this.metaType = flag;
+            this.meta = [];
+            this.remaining = size;
+            this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+            this.state = 'meta';
+            if (size === 0)
+                this.finishBody();
+            return;
+        }
+        const type = TYPES[flag];
+        if (!type)
+            throw new TarError(`unsupported tar entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
+        const pax = new Map([...this.globalPax, ...this.pax]);
+        for (const key of pax.keys()) {
+            if (key.startsWith('GNU.sparse.'))
+                throw new TarError('sparse files are not supported (OCI layers should not use them)');
+        }
+        let path = cstring(block, 0, 100);
+        if (magic === 'ustar\0') {
+            const prefix = cstring(block, 345, 155);
+            if (prefix)
+                path = `${prefix}/${path}`;
+        }
+        if (this.longName !== undefined)
+            path = this.longName;
+        if (pax.has('path'))
+            path = pax.get('path');
+        let linkname = cstring(block, 157, 100);
+        if (this.longLink !== undefined)
+            linkname = this.longLink;
+        if (pax.has('linkpath'))
+            linkname = pax.get('linkpath');
+        if (pax.has('size'))
+            size = paxSize(pax.get('size'), `entry ${this.entries + 1} (${quoteName(path)})`);
+        // Readers disagree on whether these types carry data (Go skips it, others read it): refuse the ambiguity.
+        if (size !== 0 && type !== 'file')
+            throw new TarError(`${type} entry '${path}' has a size of ${size}`);
+        this.pax = new Map();
+        this.longName = undefined;
+        this.longLink = undefined;
+        this.entries++;
+        this.current = `entry ${this.entries} (${quoteName(path)})`;
+        this.sink.entry({ path: normalizePath(path), type, size, linkname });
+        this.remaining = size;
+        this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+        if (size === 0) {
+            this.sink.entryEnd();
+            this.state = 'header';
+        }
+        else {
+            this.state = 'data';
+        }
+    }
+    finishBody() {
+        if (this.state === 'data') {
+            this.sink.entryEnd();
+        }
+        else {
+            const body = Buffer.concat(this.meta);
+            this.meta = [];
+            if (this.metaType === 'x')
+                this.pax = parsePax(body, this.current);
+            else if (this.metaType === 'g')
+                for (const [k, v] of parsePax(body, this.current))
+                    this.globalPax.set(k, v);
+            else if (this.metaType === 'L')
+                this.longName = cstring(body, 0, body.length);
+            else if (this.metaType === 'K')
+                this.longLink = cstring(body, 0, body.length);
+        }
+        this.state = this.padding > 0 ? 'padding' : 'header';
+    }
+}
+function isZero(block) {
+    for (let i = 0; i < block.length; i++)
+        if (block[i] !== 0)
+            return false;
+    return true;
+}
+
+;// CONCATENATED MODULE: ./src/leak/sources/archive.ts
+
+
+
+const archive_BLOCK = 512;
+/** Reads every header of an uncompressed tar file; throws TarError on anything irregular (fail closed). */
+function indexTar(file) {
+    const fd = (0,external_node_fs_namespaceObject.openSync)(file, 'r');
+    const members = new Map();
+    try {
+        const size = (0,external_node_fs_namespaceObject.statSync)(file).size;
+        const block = Buffer.alloc(archive_BLOCK);
+        let pos = 0;
+        let pax = new Map();
+        let longName;
+        let longLink;
+        let zeros = 0;
+        const read = (at, len) => {
+            const buf = Buffer.alloc(len);
+            if ((0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, len, at) !== len)
+                throw new TarError(`archive truncated at byte ${at}`);
+            return buf;
+        };
+        for (;;) {
+            if (pos + archive_BLOCK > size)
+                throw new TarError('archive truncated: no end-of-archive marker');
+            if ((0,external_node_fs_namespaceObject.readSync)(fd, block, 0, archive_BLOCK, pos) !== archive_BLOCK)
+                throw new TarError(`archive truncated at byte ${pos}`);
+            pos += archive_BLOCK;
+            if (isZero(block)) {
+                if (++zeros === 2)
+                    break;
+                continue;
+            }
+            if (zeros)
+                throw new TarError('a single zero block inside the archive');
+            const magic = block.toString('latin1', 257, 263);
+            const at = `byte ${pos - archive_BLOCK} (${quoteName(headerName(block))})`;
+            if (magic !== 'ustar\0' && magic !== 'ustar ')
+                throw new TarError(`not a tar header at ${at}`);
+            if (!checksumOk(block))
+                throw new TarError(`bad tar header checksum at ${at}`);
+            const flag = String.fromCharCode(block[156]);
+            let len = headerSize(block, at);
+            const padded = len + ((archive_BLOCK - (len % archive_BLOCK)) % archive_BLOCK);
+            if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+                if (len > 1024 * 1024)
+                    throw new TarError(`invalid tar header at ${at}: a metadata record over 1 MiB`);
+                const body = read(pos, len);
+                if (flag === 'x')
+                    pax = parsePax(body, at);
+                else if (flag === 'L')
+                    longName = cstring(body, 0, body.length);
+                else if (flag === 'K')
+                    longLink = cstring(body, 0, body.length);
+                pos += padded;
+                continue;
+            }
+            const type = TYPES[flag];
+            if (!type)
+                throw new TarError(`unsupported entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
+            let name = cstring(block, 0, 100);
+            if (magic === 'ustar\0') {
+                const prefix = cstring(block, 345, 155);
+                if (prefix)
+                    name = `${prefix}/${name}`;
+            }
+            name = pax.get('path') ?? longName ?? name;
+            const link = pax.get('linkpath') ?? longLink ?? cstring(block, 157, 100);
+            if (pax.has('size'))
+                len = paxSize(pax.get('size'), `byte ${pos - archive_BLOCK} (${quoteName(name)})`);
+            const start = pos;
+            pos += len + ((archive_BLOCK - (len % archive_BLOCK)) % archive_BLOCK);
+            if (pos > size)
+                throw new TarError(`archive truncated inside ${quoteName(name)}`);
+            pax = new Map();
+            longName = undefined;
+            longLink = undefined;
+            const norm = normalizePath(name);
+            const mtype = type === 'file' || type === 'symlink' || type === 'hardlink' || type === 'dir' ? type : 'other';
+            if (members.has(norm) && mtype !== 'dir')
+                throw new TarError(`archive member '${norm}' appears twice`);
+            members.set(norm, { name: norm, type: mtype, blob: { file, start, size: len }, ...(link ? { link } : {}) });
+        }
+        // Only zero padding may follow the end marker.
+        const rest = size - pos;
+        if (rest > 0) {
+            const tail = read(pos, Math.min(rest, 1024 * 1024));
+            if (rest > 1024 * 1024 || !isZero(tail))
+                throw new TarError(`${rest} bytes after the archive's end marker`);
+        }
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+    return { label: file, members };
+}
+/** Lists a directory the same way (an OCI layout or an extracted docker save). Symlinks are not followed. */
+function indexDirectory(dir) {
+    const members = new Map();
+    const walk = (rel) => {
+        for (const name of (0,external_node_fs_namespaceObject.readdirSync)((0,external_node_path_namespaceObject.join)(dir, rel)).sort()) {
+            const path = rel ? `${rel}/${name}` : name;
+            const full = (0,external_node_path_namespaceObject.join)(dir, path);
+            const st = (0,external_node_fs_namespaceObject.lstatSync)(full);
+            if (st.isDirectory()) {
+                members.set(path, { name: path, type: 'dir', blob: { file: full, start: 0, size: 0 } });
+                walk(path);
+            }
+            else if (st.isSymbolicLink()) {
+                members.set(path, { name: path, type: 'symlink', blob: { file: full, start: 0, size: 0 }, link: (0,external_node_fs_namespaceObject.readlinkSync)(full) });
+            }
+            else if (st.isFile()) {
+                members.set(path, { name: path, type: 'file', blob: { file: full, start: 0, size: st.size } });
+            }
+            else {
+                members.set(path, { name: path, type: 'other', blob: { file: full, start: 0, size: 0 } });
+            }
+        }
+    };
+    walk('');
+    return { label: dir, members };
+}
+/** Follows symlinks and hard links between members (docker save's `layer.tar -> ../<id>/layer.tar`). */
+function resolveMember(source, name) {
+    let current = normalizePath(name);
+    for (let hops = 0; hops < 16; hops++) {
+        const m = source.members.get(current);
+        if (!m)
+            return undefined;
+        if (m.type === 'file')
+            return m;
+        if (m.type === 'hardlink' && m.link)
+            current = normalizePath(m.link);
+        else if (m.type === 'symlink' && m.link)
+            current = normalizePath(m.link.startsWith('/') ? m.link : external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.dirname(current), m.link));
+        else
+            return undefined;
+    }
+    return undefined;
+}
+function readMember(m, max = 64 * 1024 * 1024) {
+    if (m.blob.size > max)
+        throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
+    if (m.blob.kind === 'bytes')
+        return Buffer.from(m.blob.bytes.buffer, m.blob.bytes.byteOffset, m.blob.size);
+    // Registry sources fetch every blob they read whole before planning (registry/pull.ts): this is a bug guard.
+    if (m.blob.kind === 'registry')
+        throw new Error(`'${m.name}' is a registry blob read as metadata before it was fetched`);
+    const fd = (0,external_node_fs_namespaceObject.openSync)(m.blob.file, 'r');
+    try {
+        const buf = Buffer.alloc(m.blob.size);
+        const n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, buf.length, m.blob.start);
+        if (n !== buf.length)
+            throw new Error(`'${m.name}' is truncated`);
+        return buf;
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/leak/sources/input.ts
+
+
+
+
+/**
+ * What the user's `image` spelling names, and whether what is on disk is that. The check fails closed on the
+ * question "what is this input?" as much as on its bytes: a directory that is not an image is never silently read as
+ * a root file system (its gzip layers would never be decompressed), a transport the user wrote must match what is
+ * there, and an empty or half-written export is an error that says how to redo it.
+ */
+class ImageInputError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ImageInputError';
+    }
+}
+const TRANSPORTS = {
+    oci: { expects: 'an OCI image layout directory (index.json over blobs/)', accepts: new Set(['oci-dir']) },
+    'oci-archive': { expects: 'a tar file of an OCI image layout (index.json over blobs/)', accepts: new Set(['oci-archive', 'docker-save-25-archive']) },
+    'docker-archive': { expects: 'a docker save tar file (manifest.json)', accepts: new Set(['docker-archive', 'docker-save-25-archive']) },
+    dir: { expects: "a directory written by skopeo/buildah's dir: transport (manifest.json and version)", accepts: new Set(['dir-transport']) },
+    rootfs: { expects: 'a root file system: a directory or a tar of one (docker export)', accepts: new Set(['plain-dir', 'empty-dir', 'plain-tar', 'compressed']) },
+};
+/** A bare path: anything that is unambiguously an image, never a directory or tar that is not one. */
+const BARE = new Set(['oci-dir', 'docker-save-dir', 'dir-transport', 'oci-archive', 'docker-archive', 'docker-save-25-archive']);
+/** Transports of other tools that name something this check cannot read directly, with the way to get a file. */
+const FOREIGN = {
+    docker: (spelling, rest) => `'${spelling}' is an image in a registry; the check reads local files only: copy it first (e.g. skopeo copy docker:${rest} oci-archive:image.tar), then check oci-archive:image.tar.`,
+    'containers-storage': (spelling, rest) => `'${spelling}' is in podman/buildah's local store: save it first (e.g. podman save --format oci-archive -o image.tar ${rest}), then check oci-archive:image.tar.`,
+};
+/** File names of image archives (docker save, oci-archive, compressed copies of either). */
+const ARCHIVE_NAME = /\.(tar|tar\.gz|tgz|tar\.zst|tar\.xz|oci)$/i;
+/**
+ * Splits the user's spelling into transport, path and reference. `oci:/x:tag`, `oci-archive:/x.tar:tag` and
+ * `docker-archive:/x.tar:name:tag` carry a reference after the path: the path is the longest prefix that exists.
+ */
+function parseImageInput(spelling, exists = external_node_fs_namespaceObject.existsSync) {
+    const m = /^([a-z][a-z0-9-]*):(.*)$/s.exec(spelling);
+    const prefix = m?.[1];
+    // skopeo's name for a local Docker image: the same as a bare reference.
+    if (prefix === 'docker-daemon')
+        return { kind: 'daemon', spelling, reference: m[2] };
+    // `docker:` alone is also an image name (docker:27-dind): only skopeo's `docker://` means a registry.
+    if (prefix && Object.hasOwn(FOREIGN, prefix) && (prefix !== 'docker' || m[2].startsWith('//')))
+        throw new ImageInputError(FOREIGN[prefix](spelling, m[2]));
+    const transport = prefix && Object.hasOwn(TRANSPORTS, prefix) ? prefix : undefined;
+    const rest = transport ? m[2] : spelling;
+    if (transport === undefined && !exists(rest)) {
+        // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
+        // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
+        // Nor does anyone name an image `release.tar`: a missing file named like an archive is a typo, not a daemon image.
+        if (/^(\/|\.\.?\/|~\/)/.test(spelling) || ARCHIVE_NAME.test(spelling)) {
+            throw new ImageInputError(`'${spelling}' does not exist: expected a docker save or OCI archive, an OCI layout directory, rootfs:DIR, or a local Docker image reference.`);
+        }
+        return { kind: 'daemon', spelling, reference: spelling };
+    }
+    if (transport && rest === '')
+        throw new ImageInputError(`'${spelling}' names no path: expected ${transport}:PATH.`);
+    let path = rest;
+    let ref;
+    if (!exists(rest) && transport !== 'rootfs' && transport !== 'dir') {
+        for (let cut = rest.indexOf(':'); cut > 0; cut = rest.indexOf(':', cut + 1)) {
+            if (exists(rest.slice(0, cut))) {
+                path = rest.slice(0, cut);
+                ref = rest.slice(cut + 1);
+            }
+        }
+    }
+    if (!exists(path))
+        throw new ImageInputError(`'${path}' does not exist (from '${spelling}'): expected ${transport ? TRANSPORTS[transport].expects : 'an image archive or directory'}.`);
+    return { kind: 'path', spelling, ...(transport ? { transport } : {}), path, ...(ref ? { ref } : {}) };
+}
+function describe(found) {
+    switch (found.what) {
+        case 'empty-dir':
+            return 'an empty directory';
+        case 'oci-dir':
+            return 'an OCI image layout directory';
+        case 'docker-save-dir':
+            return 'an extracted docker save directory';
+        case 'dir-transport':
+            return "a dir: transport directory (skopeo's manifest.json and version)";
+        case 'layout-without-index':
+            return `a directory with ${found.clue} but no index.json`;
+        case 'plain-dir':
+            return 'a directory that holds no image (no index.json, manifest.json or oci-layout)';
+        case 'oci-archive':
+            return 'an OCI archive (a tar with index.json)';
+        case 'docker-archive':
+            return 'a docker save archive (a tar with manifest.json, no index.json)';
+        case 'docker-save-25-archive':
+            return 'a Docker 25+ save archive (index.json and manifest.json)';
+        case 'archive-without-index':
+            return `a tar with ${found.clue} but neither index.json nor manifest.json`;
+        case 'plain-tar':
+            return 'a tar archive that holds no image (no index.json or manifest.json)';
+        case 'compressed':
+            return `a ${found.compression}-compressed file`;
+        case 'not-tar':
+            return 'a file that is not a tar archive';
+        case 'special':
+            return 'neither a regular file nor a directory';
+    }
+}
+/** The spelling that reads what was found, or the fix when nothing does. */
+function remedy(found, path) {
+    switch (found.what) {
+        case 'oci-dir':
+            return `write oci:${path}`;
+        case 'docker-save-dir':
+            return `write the bare path ${path}`;
+        case 'dir-transport':
+            return `write dir:${path}`;
+        case 'oci-archive':
+        case 'docker-save-25-archive':
+            return `write oci-archive:${path}`;
+        case 'docker-archive':
+            return `write docker-archive:${path}`;
+        case 'plain-dir':
+        case 'plain-tar':
+            return `to check it as a root file system, write rootfs:${path}`;
+        case 'empty-dir':
+            return 'an export that failed or did not finish leaves it empty (e.g. docker buildx build --output type=oci,tar=false,dest=DIR): rerun the export';
+        case 'layout-without-index':
+        case 'archive-without-index':
+            return ('without index.json nothing says which blobs are layers, so compressed layers would be read as opaque files: ' +
+                're-export the image (e.g. skopeo copy … oci:DIR, or buildx --output type=oci,tar=false,dest=DIR), or restore its index.json');
+        case 'compressed':
+            return `decompress it first (e.g. ${found.compression === 'gzip' ? 'gunzip -k' : 'zstd -d'}), then check the .tar`;
+        case 'not-tar':
+        case 'special':
+            return 'expected a docker save or OCI archive, an OCI layout directory, or rootfs:DIR';
+    }
+}
+/** Reads just enough of `path` to say what it is. */
+function inspect(path) {
+    const st = (0,external_node_fs_namespaceObject.statSync)(path);
+    if (st.isDirectory())
+        return inspectDirectory(path);
+    if (!st.isFile())
+        return { what: 'special' };
+    const fd = (0,external_node_fs_namespaceObject.openSync)(path, 'r');
+    const head = Buffer.alloc(1024);
+    let n;
+    try {
+        n = (0,external_node_fs_namespaceObject.readSync)(fd, head, 0, head.length, 0);
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+    const kind = sniff(head.subarray(0, n));
+    if (kind === 'gzip' || kind === 'zstd')
+        return { what: 'compressed', compression: kind };
+    if (kind !== 'none')
+        return { what: 'not-tar' };
+    let source;
+    try {
+        source = indexTar(path);
+    }
+    catch (error) {
+        if (error instanceof TarError)
+            throw new ImageInputError(`'${path}' is not a readable tar archive: ${error.message}.`);
+        throw error;
+    }
+    const has = (name) => source.members.has(name);
+    if (has('index.json') && has('manifest.json'))
+        return { what: 'docker-save-25-archive', source };
+    if (has('index.json'))
+        return { what: 'oci-archive', source };
+    if (has('manifest.json'))
+        return { what: 'docker-archive', source };
+    const clue = imageClue(source);
+    return clue ? { what: 'archive-without-index', clue } : { what: 'plain-tar' };
+}
+function inspectDirectory(path) {
+    const top = (0,external_node_fs_namespaceObject.readdirSync)(path);
+    if (top.length === 0)
+        return { what: 'empty-dir' };
+    const names = new Set(top);
+    if (names.has('index.json'))
+        return { what: 'oci-dir', source: indexDirectory(path) };
+    if (names.has('manifest.json')) {
+        const source = indexDirectory(path);
+        // skopeo's dir: holds one manifest (an object) and a version file; docker save's manifest.json is a list.
+        const first = readMember(source.members.get('manifest.json')).toString('utf8').trimStart()[0];
+        if (names.has('version') && first !== '[')
+            return { what: 'dir-transport', source };
+        return { what: 'docker-save-dir', source };
+    }
+    const clue = names.has('oci-layout') ? 'oci-layout' : names.has('blobs') ? 'blobs/' : undefined;
+    return clue ? { what: 'layout-without-index', clue } : { what: 'plain-dir' };
+}
+/** Signs of an OCI layout that lost its index.json. */
+function imageClue(source) {
+    if (source.members.has('oci-layout'))
+        return 'oci-layout';
+    for (const name of source.members.keys())
+        if (/^blobs\/[a-z0-9]+\/[a-f0-9]{32,}$/.test(name))
+            return 'blobs/';
+    return undefined;
+}
+function layoutsOf(found) {
+    switch (found.what) {
+        case 'oci-dir':
+        case 'oci-archive':
+            return found.source.members.has('manifest.json') ? ['oci', 'docker-save'] : ['oci'];
+        case 'docker-save-25-archive':
+            return ['oci', 'docker-save'];
+        case 'docker-save-dir':
+        case 'docker-archive':
+            return ['docker-save'];
+        case 'dir-transport':
+            return ['dir'];
+        default:
+            return [];
+    }
+}
+/** Opens a path input as what its transport (or, bare, its content) says, or throws one line naming the fix. */
+function openImageInput(input) {
+    const { path, transport, spelling } = input;
+    const found = inspect(path);
+    const accepted = transport ? TRANSPORTS[transport].accepts : BARE;
+    if (!accepted.has(found.what)) {
+        const what = describe(found);
+        const fix = remedy(found, path);
+        if (transport)
+            throw new ImageInputError(`'${spelling}': ${transport}: expects ${TRANSPORTS[transport].expects}, but '${path}' is ${what}: ${fix}.`);
+        throw new ImageInputError(`'${path}' is ${what}: ${fix}.`);
+    }
+    if (transport === 'rootfs') {
+        if (found.what === 'plain-dir' || found.what === 'empty-dir')
+            return { kind: 'rootfs-dir', dir: path };
+        return { kind: 'rootfs-tar', file: path };
+    }
+    if (!('source' in found))
+        throw new ImageInputError(`'${path}' is ${describe(found)}.`);
+    return { kind: 'image', source: found.source, layouts: layoutsOf(found), ...(input.ref ? { ref: input.ref } : {}) };
+}
+
+;// CONCATENATED MODULE: ./src/leak/sources/shapes.ts
+/**
+ * The JSON documents of an image input, checked for shape before anything reads them: a `null` where a descriptor
+ * belongs, `Env` as a string or a number where a digest belongs must end in one line that names the file and the
+ * field, never in a JavaScript TypeError deep inside the planner. A dozen lines of combinators cover the handful of
+ * documents we read (OCI image-spec index, manifest, config; docker save's manifest.json); extra fields are allowed,
+ * as the specs require of readers.
+ */
+class ShapeError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ShapeError';
+    }
+}
+/** How a wrong value is described: its JSON type, and a short quote of a scalar (never a long one: it may be a secret). */
+function describeValue(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'a list';
+    if (typeof value === 'string')
+        return value.length <= 40 ? `the string ${JSON.stringify(value)}` : `a string of ${value.length} characters`;
+    if (typeof value === 'number')
+        return `the number ${value}`;
+    if (typeof value === 'boolean')
+        return `the boolean ${value}`;
+    if (value === undefined)
+        return 'missing';
+    return 'an object';
+}
+function fail(field, value, expected) {
+    throw new ShapeError(`${field || 'the document'} is ${describeValue(value)}, expected ${expected}`);
+}
+function shapes_join(field, key) {
+    return /^[A-Za-z_][\w]*$/.test(key) ? (field ? `${field}.${key}` : key) : `${field}[${JSON.stringify(key)}]`;
+}
+const string = (v, field) => (typeof v === 'string' ? v : fail(field, v, 'a string'));
+const shapes_boolean = (v, field) => (typeof v === 'boolean' ? v : fail(field, v, 'true or false'));
+const count = (v, field) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, v, 'a whole number ≥ 0'));
+/** `algorithm:encoded` (image-spec descriptor.md), the encoding limited to what a file name can safely be. */
+const digest = (v, field) => typeof v === 'string' && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(v) ? v : fail(field, v, "a digest such as 'sha256:<64 hex digits>'");
+/** The field may be absent; `null` is still wrong. */
+function optional(shape) {
+    return (v, field) => (v === undefined ? undefined : shape(v, field));
+}
+/** Absent or `null` (Go's encoding/json writes a nil slice or map as null: moby#47210, moby#47065). */
+function nullable(shape) {
+    return (v, field) => (v === undefined || v === null ? undefined : shape(v, field));
+}
+function listOf(item, what) {
+    return (v, field) => {
+        if (!Array.isArray(v))
+            fail(field, v, `a list of ${what}`);
+        return v.map((x, i) => item(x, `${field}[${i}]`));
+    };
+}
+/** A JSON object used as a map (annotations, labels): a prototype-free record, so no key can reach Object.prototype. */
+function mapOf(value, what) {
+    return (v, field) => {
+        if (!v || typeof v !== 'object' || Array.isArray(v))
+            fail(field, v, `an object of ${what}`);
+        const out = Object.create(null);
+        for (const [k, x] of Object.entries(v))
+            out[k] = value(x, shapes_join(field, k));
+        return out;
+    };
+}
+function object(fields, what = 'an object') {
+    return (v, field) => {
+        if (!v || typeof v !== 'object' || Array.isArray(v))
+            fail(field, v, what);
+        const record = v;
+        const out = {};
+        for (const [key, shape] of Object.entries(fields)) {
+            const x = shape(Object.hasOwn(record, key) ? record[key] : undefined, shapes_join(field, key));
+            if (x !== undefined)
+                out[key] = x;
+        }
+        return out;
+    };
+}
+/** The first shape that accepts the value; the message names every accepted form. */
+function either(a, b, expected) {
+    return (v, field) => {
+        try {
+            return a(v, field);
+        }
+        catch {
+            try {
+                return b(v, field);
+            }
+            catch {
+                return fail(field, v, expected);
+            }
+        }
+    };
+}
+/** Parses `bytes` as JSON of `shape`; every failure is one line naming the file (and the field). */
+function parseDocument(bytes, file, shape) {
+    let doc;
+    try {
+        doc = JSON.parse(bytes.toString('utf8'));
+    }
+    catch (error) {
+        const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        throw new ShapeError(`${file}: not valid JSON (${why.slice(0, 160)})`);
+    }
+    return checkShape(doc, file, shape);
+}
+/** Checks an already parsed document; a ShapeError names the file and the field. */
+function checkShape(doc, file, shape) {
+    try {
+        return shape(doc, '');
+    }
+    catch (error) {
+        if (error instanceof ShapeError)
+            throw new ShapeError(`${file}: ${error.message}`);
+        throw error;
+    }
+}
+// ---- The documents (https://github.com/opencontainers/image-spec: descriptor.md, image-index.md, manifest.md, config.md)
+const shapes_platform = object({ os: string, architecture: string, variant: optional(string) }, 'an object with os and architecture');
+const annotations = nullable(mapOf(string, 'strings'));
+const descriptor = object({
+    mediaType: string,
+    digest,
+    size: count,
+    platform: optional(shapes_platform),
+    annotations,
+    urls: nullable(listOf(string, 'URLs')),
+    data: optional(string),
+    artifactType: optional(string),
+}, 'a descriptor (an object with mediaType, digest and size)');
+/** An image index (index.json, a nested index or a manifest list). `manifests: null` is Docker 25's empty list. */
+const imageIndex = object({ mediaType: optional(string), manifests: nullable(listOf(descriptor, 'descriptors')) }, 'an image index (an object with manifests)');
+const imageManifest = object({ mediaType: optional(string), config: descriptor, layers: nullable(listOf(descriptor, 'descriptors')), annotations }, 'an image manifest (an object with config and layers)');
+/** What a manifest blob is, by its own fields: an index (nested, or a manifest list), an image manifest, or neither. */
+function manifestKind(doc) {
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+        return 'unknown';
+    const d = doc;
+    if ('manifests' in d)
+        return 'index';
+    if ('fsLayers' in d)
+        return 'schema1';
+    if ('config' in d || 'layers' in d)
+        return 'manifest';
+    return 'unknown';
+}
+const words = either(listOf(string, 'strings'), string, 'a list of strings or a string');
+const imageConfig = object({
+    config: nullable(object({
+        Env: nullable(listOf(string, 'strings ("NAME=value")')),
+        Labels: nullable(mapOf(string, 'strings')),
+        Entrypoint: nullable(words),
+        Cmd: nullable(words),
+        WorkingDir: nullable(string),
+    })),
+    rootfs: optional(object({ diff_ids: nullable(listOf(digest, 'digests')) })),
+    history: nullable(listOf(object({ created_by: optional(string), empty_layer: optional(shapes_boolean) }), 'history entries')),
+}, 'an image config (an object)');
+/** docker save's manifest.json (moby image/tarexport): one entry per saved image. */
+const dockerSaveManifest = listOf(object({ Config: string, RepoTags: nullable(listOf(string, 'strings')), Layers: nullable(listOf(string, 'paths')) }, 'an object with Config and Layers'), 'images (docker save format)');
+
+;// CONCATENATED MODULE: ./src/leak/sources/image.ts
+
+
+
+
+const LAYER_JSON = /in-toto|json$/;
+/** Where a descriptor's blob lives in each layout (image-layout.md; containers/image dir transport). */
+const BLOB_PATHS = {
+    oci: (alg, hex) => [`blobs/${alg}/${hex}`],
+    'docker-save': (alg, hex) => [`blobs/${alg}/${hex}`],
+    // dir: writes blobs as <hex> (other algorithms <alg>-<hex>), and the instances of a copied index as <hex>.manifest.json.
+    dir: (alg, hex, role) => [...(role === 'manifest' ? [`${hex}.manifest.json`] : []), alg === 'sha256' ? hex : `${alg}-${hex}`],
+};
+/** Why a referenced blob is absent, and what to do: a non-distributable layer is never exported (layer.md). */
+function missingBlob(mediaType) {
+    return /nondistributable|foreign/.test(mediaType ?? '')
+        ? `referenced blob is missing from the input: a non-distributable layer (${mediaType}) is not exported with the image, so it cannot be checked here`
+        : 'referenced blob is missing from the input: the export is incomplete, re-export the image';
+}
+/** A document of the input, read and shape-checked; every failure is a one-line ShapeError naming the file. */
+function readDocument(source, name, shape) {
+    const m = resolveMember(source, name);
+    if (!m)
+        throw new ShapeError(`${name} is missing from the input: the export is incomplete, re-export the image`);
+    let bytes;
+    try {
+        bytes = readMember(m);
+    }
+    catch (error) {
+        throw new ShapeError(error instanceof Error ? error.message : String(error));
+    }
+    return parseDocument(bytes, name, shape);
+}
+/** Pairs layers with the history entries that made them: entries marked empty_layer made none. */
+function instructions(config, layerCount) {
+    const made = (config.history ?? []).filter((h) => !h.empty_layer).map((h) => tidyInstruction(h.created_by ?? ''));
+    return Array.from({ length: layerCount }, (_, i) => made[i]);
+}
+/** A content digest as Docker writes it in history (`COPY file:<sha256> in /`, `ADD dir:<sha256>`): harmless, and useful. */
+function tidyInstruction(createdBy) {
+    return redactCertificateText(createdBy).replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
+}
+function platformName(p) {
+    if (!p || typeof p !== 'object')
+        return '';
+    const { os, architecture, variant } = p;
+    return [os, architecture, variant].filter(Boolean).join('/');
+}
+/** What the walk reached, for messages: `linux/arm64 manifest (blobs/sha256/…)`. */
+function image_short(digest) {
+    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…');
+}
+/**
+ * Plans every image of an input. The top-level document (index.json, manifest.json) must be readable, or the input
+ * is not an image at all (ImageInputError). Below it, a manifest or config that is missing or malformed is listed
+ * as not scanned, with the file and field, and the rest is still checked; an input where no image could be planned
+ * is again an ImageInputError, with the first reason.
+ */
+function planImages(source, layouts, ref) {
+    const unscanned = [];
+    const images = [];
+    const layerMembers = new Map();
+    const attestations = new Map();
+    const seenConfigs = new Set();
+    const refs = [];
+    const layout = layouts.includes('dir') ? 'dir' : 'oci';
+    /** The member a digest names, when present; else the first place it would be (for messages). */
+    const memberOf = (digest, role) => {
+        const [alg, hex] = digest.split(':');
+        const candidates = BLOB_PATHS[layout](alg, hex, role);
+        for (const c of candidates)
+            if (resolveMember(source, c))
+                return { name: resolveMember(source, c).name, present: true };
+        return { name: candidates[candidates.length - 1], present: false };
+    };
+    const addImage = (name, configMember, layers) => {
+        const resolvedConfig = configMember ? resolveMember(source, configMember)?.name : undefined;
+        const key = `${resolvedConfig ?? configMember ?? ''}|${layers.map((l) => resolveMember(source, l.member)?.name ?? l.member).join(',')}`;
+        if (seenConfigs.has(key))
+            return;
+        seenConfigs.add(key);
+        let config = {};
+        if (configMember) {
+            try {
+                config = readDocument(source, configMember, imageConfig);
+                const diffIds = config.rootfs?.diff_ids ?? [];
+                if (diffIds.length !== layers.length)
+                    unscanned.push({ what: configMember, reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers` });
+            }
+            catch (error) {
+                if (!(error instanceof ShapeError))
+                    throw error;
+                unscanned.push({ what: `config of ${name}`, reason: error.message });
+            }
+        }
+        const diffIds = config.rootfs?.diff_ids ?? [];
+        const steps = instructions(config, layers.length);
+        const planned = [];
+        layers.forEach((l, index) => {
+            const m = resolveMember(source, l.member);
+            if (!m) {
+                unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: missingBlob(l.mediaType) });
+                return;
+            }
+            layerMembers.set(m.name, { ...(l.mediaType ? { mediaType: l.mediaType } : {}), ...(l.digest ? { digest: l.digest } : {}) });
+            planned.push({
+                member: m.name,
+                index,
+                ...(l.mediaType ? { mediaType: l.mediaType } : {}),
+                ...(l.digest ? { digest: l.digest } : {}),
+                ...(diffIds[index] ? { diffId: diffIds[index] } : {}),
+                ...(steps[index] ? { instruction: steps[index] } : {}),
+            });
+        });
+        images.push({ name, ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}), config, layers: planned });
+    };
+    /** One image manifest: its layers, its config, its attestation documents. */
+    const walkManifest = (manifest, name, isAttestation) => {
+        const configMember = memberOf(manifest.config.digest, 'blob').name;
+        const layers = (manifest.layers ?? []).map((l) => ({ member: memberOf(l.digest, 'blob').name, mediaType: l.mediaType, digest: l.digest }));
+        // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
+        const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType));
+        const jsonLayers = (manifest.layers ?? []).filter((l) => LAYER_JSON.test(l.mediaType));
+        for (const [i, l] of jsonLayers.entries()) {
+            const m = memberOf(l.digest, 'blob');
+            if (!m.present)
+                unscanned.push({ what: `${name} ${l.digest}`, reason: missingBlob(l.mediaType) });
+            else
+                attestations.set(m.name, `${name} (${l.annotations?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
+        }
+        if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0))
+            return;
+        const isImageConfig = /image\.config|container\.image/.test(manifest.config.mediaType);
+        addImage(name || `image ${image_short(memberOf(manifest.config.digest, 'blob').name)}`, isImageConfig ? configMember : undefined, tarLayers);
+    };
+    const walkIndex = (indexMember, index, depth, label) => {
+        const descriptors = index.manifests ?? [];
+        // An attestation manifest names its subject by digest; the subject's descriptor in the same index has the platform.
+        const platformOf = new Map(descriptors.map((d) => [d.digest, platformName(d.platform)]));
+        descriptors.forEach((d, i) => {
+            const annotations = d.annotations ?? {};
+            const refName = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
+            if (depth === 0) {
+                if (annotations['org.opencontainers.image.ref.name'])
+                    refs.push(annotations['org.opencontainers.image.ref.name']);
+                if (annotations['io.containerd.image.name'])
+                    refs.push(annotations['io.containerd.image.name']);
+            }
+            const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
+            const subject = annotations['vnd.docker.reference.digest'];
+            const name = [label, refName, isAttestation ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}` : platformName(d.platform)]
+                .filter(Boolean)
+                .join(' ');
+            const target = memberOf(d.digest, 'manifest');
+            const what = `${indexMember} manifests[${i}] (${[name, image_short(d.digest)].filter(Boolean).join(' ')})`;
+            if (!target.present) {
+                unscanned.push({
+                    what,
+                    reason: `the manifest ${d.digest} it points at is missing from the input: the export is incomplete ` +
+                        "(Docker's containerd store leaves out platforms it never pulled: save one with docker save --platform OS/ARCH)",
+                });
+                return;
+            }
+            let doc;
+            try {
+                doc = readDocument(source, target.name, (v) => v);
+            }
+            catch (error) {
+                if (!(error instanceof ShapeError))
+                    throw error;
+                unscanned.push({ what, reason: error.message });
+                return;
+            }
+            const kind = manifestKind(doc);
+            try {
+                if (kind === 'index') {
+                    if (depth >= 8)
+                        unscanned.push({ what: target.name, reason: 'image indexes nested deeper than 8' });
+                    else
+                        walkIndex(target.name, checkShape(doc, target.name, imageIndex), depth + 1, name);
+                }
+                else if (kind === 'manifest') {
+                    walkManifest(checkShape(doc, target.name, imageManifest), name, isAttestation);
+                }
+                else if (kind === 'schema1') {
+                    unscanned.push({ what, reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)` });
+                }
+                else {
+                    unscanned.push({ what, reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)` });
+                }
+            }
+            catch (error) {
+                if (!(error instanceof ShapeError))
+                    throw error;
+                unscanned.push({ what, reason: error.message });
+            }
+        });
+    };
+    /** The top-level documents: the input is not an image when they cannot be read. */
+    const top = (name, shape) => {
+        try {
+            return readDocument(source, name, shape);
+        }
+        catch (error) {
+            if (error instanceof ShapeError)
+                throw new ImageInputError(`'${source.label}': ${error.message}`);
+            throw error;
+        }
+    };
+    if (layouts.includes('oci'))
+        walkIndex('index.json', top('index.json', imageIndex), 0, '');
+    if (layouts.includes('docker-save')) {
+        top('manifest.json', dockerSaveManifest).forEach((item, i) => {
+            if (item.RepoTags)
+                refs.push(...item.RepoTags);
+            refs.push(`@${i}`);
+            addImage(item.RepoTags?.[0] ?? item.Config, item.Config, (item.Layers ?? []).map((member) => {
+                const digest = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(member);
+                return { member, ...(digest ? { digest: `sha256:${digest[1]}` } : {}) };
+            }));
+        });
+    }
+    if (layouts.includes('dir')) {
+        const doc = top('manifest.json', (v) => v);
+        const kind = manifestKind(doc);
+        if (kind === 'index')
+            walkIndex('manifest.json', top('manifest.json', imageIndex), 0, '');
+        else
+            walkManifest(top('manifest.json', imageManifest), '', false);
+    }
+    if (ref !== undefined && !refs.includes(ref) && !refs.some((r) => r.endsWith(`:${ref}`) || r.endsWith(`/${ref}`))) {
+        throw new ImageInputError(`'${source.label}' holds no image '${ref}'${refs.length ? ` (it holds: ${[...new Set(refs)].slice(0, 8).join(', ')})` : ''}: name one of those, or leave the reference out to check every image.`);
+    }
+    if (images.length === 0) {
+        const first = unscanned[0];
+        throw new ImageInputError(first ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}` : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`);
+    }
+    return { images, layerMembers, attestations, unscanned };
+}
+/** The expected digest of a member stored under blobs/<alg>/<hex>. */
+function digestOfMember(m) {
+    const match = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(m.name);
+    return match ? `sha256:${match[1]}` : undefined;
+}
+
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/leak/nested/budget.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/budget.ts
 /**
  * Bounds on absolute work, not on ratios: a 100 MB zero-filled file is legitimate (it gzips about 1000:1), while a
  * bomb is whatever makes the check read more than the user allows. Two kinds of bytes are counted:
@@ -72890,7 +74127,7 @@ var unbzip2_stream_default = /*#__PURE__*/__nccwpck_require__.n(unbzip2_stream);
 // EXTERNAL MODULE: ./node_modules/xz-decompress/dist/package/xz-decompress.js
 var xz_decompress = __nccwpck_require__(6642);
 var xz_decompress_default = /*#__PURE__*/__nccwpck_require__.n(xz_decompress);
-;// CONCATENATED MODULE: ./src/leak/nested/byte-reader.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/byte-reader.ts
 /**
  * Reads exact byte counts from an async iterable of chunks, for the hand-written frame walkers (zstd frames, xz
  * blocks). `truncated` words the error a reader of that format gives when the input ends early.
@@ -72939,7 +74176,7 @@ class ByteReader {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/nested/xz-checks.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/xz-checks.ts
 /**
  * Rewrites an .xz stream whose integrity check the WebAssembly decoder cannot verify (rpm writes SHA-256 checks,
  * rpmio.c: LZMA_CHECK_SHA256; xz-embedded knows none, CRC32 and CRC64) into the same stream with check type None,
@@ -73075,7 +74312,7 @@ async function* withoutChecks(source) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/nested/decompress.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/decompress.ts
 
 
 
@@ -73094,7 +74331,7 @@ const CHUNK = 64 * 1024;
 const SYNC_CHUNK = 256 * 1024;
 /** Input slice of the streaming decoders (see SyncDecoder.decode). */
 const STREAM_SLICE = 32 * 1024;
-const ZSTD_FRAME = 0xfd2fb528;
+const decompress_ZSTD_FRAME = 0xfd2fb528;
 /** Frames whose compressed bytes fit this are decoded in one synchronous call: zstd:chunked has a frame per file. */
 const SMALL_FRAME = 1024 * 1024;
 const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
@@ -73250,7 +74487,7 @@ async function* zstdFrames(source, windowLogMax) {
                 left -= (await reader.some(left, 'a skippable frame')).length;
             continue;
         }
-        if (m !== ZSTD_FRAME)
+        if (m !== decompress_ZSTD_FRAME)
             throw new Error(`zstd data is corrupt: no frame magic at byte ${at}`);
         const frame = frameBytes(reader, magic);
         // Small frames: collect and decode at once (a stream per frame costs more than the frame).
@@ -73813,7 +75050,7 @@ function dedupe(certs) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/leak/matcher.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/matcher.ts
 
 
 
@@ -74415,380 +75652,7 @@ function base64Kind(kind) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/sniff.ts
-/**
- * What a run of bytes is, told by its first bytes (never by a media type or a file name alone): layer compression,
- * keystores, and the archives and compressed files the nested scan opens. Pure.
- */
-/** How many leading bytes `sniffContent` wants: a tar's `ustar` magic sits at offset 257. */
-const HEAD_BYTES = 512;
-const sniff_ZSTD_FRAME = 0xfd2fb528;
-function isZstdMagic(magic) {
-    // A zstd frame, or a skippable frame (0x184D2A50–5F: zstd:chunked keeps its TOC and tar-split in those).
-    return magic === sniff_ZSTD_FRAME || (magic & 0xfffffff0) === 0x184d2a50;
-}
-/** The compression of a layer blob. */
-function sniff(head) {
-    if (head[0] === 0x1f && head[1] === 0x8b)
-        return 'gzip';
-    if (head.length >= 4 && isZstdMagic(head.readUInt32LE(0)))
-        return 'zstd';
-    if (isTarHead(head))
-        return 'none';
-    if (head.length >= 1024 && head.subarray(0, 1024).every((b) => b === 0))
-        return 'none'; // an empty tar
-    return 'unknown';
-}
-function isTarHead(head) {
-    return head.toString('latin1', 257, 262) === 'ustar';
-}
-function keystoreKind(head) {
-    if (head.length >= 4) {
-        const magic = head.readUInt32BE(0);
-        if (magic === 0xfeedfeed || magic === 0xcececece)
-            return 'jks';
-    }
-    // PFX ::= SEQUENCE { version INTEGER 3, ... }
-    if (head[0] === 0x30 && head.length >= 8) {
-        const l = head[1];
-        const at = l < 0x80 ? 2 : 2 + (l & 0x7f);
-        if (head[at] === 0x02 && head[at + 1] === 0x01 && head[at + 2] === 0x03 && head[at + 3] === 0x30)
-            return 'pkcs12';
-    }
-    return undefined;
-}
-const COMPRESSORS = new Set(['gzip', 'bzip2', 'xz', 'zstd']);
-/**
- * The zip family by extension: jar/war/ear (Java), whl/egg (Python), nupkg (.NET), apk/aar (Android), vsix (VS Code),
- * jmod (JDK, a 4-byte header before the zip). Used only when the first bytes are not a local header, e.g. a Spring
- * Boot "fully executable" jar with a launch script in front: yauzl finds the central directory from the end.
- */
-const ZIP_NAMES = /\.(zip|jar|war|ear|whl|egg|nupkg|snupkg|apk|aar|vsix|jmod|xpi|ipa|aab)$/i;
-const TABLE = [
-    { kind: 'gzip', test: (h) => h[0] === 0x1f && h[1] === 0x8b && h[2] === 0x08 },
-    // "BZh" + block size '1'–'9' + the block magic 0x314159265359 (pi) or the end-of-stream magic (sqrt(pi)).
-    { kind: 'bzip2', test: (h) => h.toString('latin1', 0, 3) === 'BZh' && h[3] >= 0x31 && h[3] <= 0x39 && /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)) },
-    { kind: 'xz', test: (h) => h.toString('hex', 0, 6) === 'fd377a585a00' },
-    { kind: 'zstd', test: (h) => h.length >= 4 && isZstdMagic(h.readUInt32LE(0)) },
-    // Local file header, an empty zip's end record, or a spanned-archive marker before a local header.
-    { kind: 'zip', test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304' },
-    { kind: 'ar', test: (h) => h.toString('latin1', 0, 8) === '!<arch>\n' },
-    { kind: 'rpm', test: (h) => h.toString('hex', 0, 4) === 'edabeedb' },
-    { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },
-    { kind: 'tar', test: isTarHead },
-];
-/** The container a file is, by its first bytes (and, for zips with a prefix, by its name). */
-function sniffContainer(head, name) {
-    for (const row of TABLE)
-        if (row.test(head))
-            return row.kind;
-    if (ZIP_NAMES.test(name) && head.length >= 22)
-        return 'zip';
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/leak/tar.ts
-/**
- * A strict, push-based tar reader: every irregularity is an error, never a warning, because a lenient parser that
- * skips a bad header skips whatever hides behind it (node-tar is non-strict by default; modern-tar ends quietly on
- * truncation). Entry paths are only ever data here. Format: POSIX pax/ustar and GNU (long names), as Go's
- * archive/tar and containers/image write layers.
- */
-class TarError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'TarError';
-    }
-}
-const BLOCK = 512;
-/** PAX and GNU long-name records are metadata: a path is never a megabyte long. */
-const MAX_META = 1024 * 1024;
-const TYPES = {
-    '0': 'file',
-    '\0': 'file',
-    '7': 'file',
-    '1': 'hardlink',
-    '2': 'symlink',
-    '3': 'char',
-    '4': 'block',
-    '5': 'dir',
-    '6': 'fifo',
-};
-const META = new Set(['x', 'g', 'L', 'K']);
-function cstring(buf, start, len) {
-    const end = buf.indexOf(0, start);
-    return buf.toString('utf8', start, end === -1 || end > start + len ? start + len : end);
-}
-function octal(buf, start, len, field) {
-    if ((buf[start] & 0x80) !== 0) {
-        // GNU base-256 for sizes >= 8 GiB; a negative value is never valid here.
-        if (buf[start] === 0xff)
-            throw new TarError(`${field} field is a negative base-256 number`);
-        let v = buf[start] & 0x7f;
-        for (let i = 1; i < len; i++)
-            v = v * 256 + buf[start + i];
-        if (!Number.isSafeInteger(v))
-            throw new TarError(`${field} field is a base-256 number over 2^53`);
-        return v;
-    }
-    const text = buf.toString('latin1', start, start + len).replace(/[\0 ]+$/, '').replace(/^ +/, '');
-    if (text === '')
-        return 0;
-    if (!/^[0-7]+$/.test(text))
-        throw new TarError(`${field} field '${text.replace(/[^\x20-\x7e]/g, '?')}' is not an octal number`);
-    return parseInt(text, 8);
-}
-/** The raw name field of a header, for messages about a header that cannot be trusted further. */
-function headerName(block) {
-    return cstring(block, 0, 100);
-}
-/** A tar path quoted for a message: printable, and short. */
-function quoteName(name) {
-    const clean = name.replace(/[^\x20-\x7e]/g, '?');
-    return `'${clean.length > 120 ? `${clean.slice(0, 117)}...` : clean}'`;
-}
-/** The size field, as a header error that names the entry: a garbage size is a tar problem, not a compression one. */
-function headerSize(block, at) {
-    try {
-        return octal(block, 124, 12, 'size');
-    }
-    catch (error) {
-        throw new TarError(`invalid tar header at ${at}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-}
-/** A PAX `size` record: decimal digits only (POSIX pax), a safe integer. */
-function paxSize(text, at) {
-    const shown = text.length > 24 ? `${text.slice(0, 24)}...` : text;
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
-        throw new TarError(`invalid tar header at ${at}: PAX size '${shown.replace(/[^\x20-\x7e]/g, '?')}' is not a whole number of bytes`);
-    return Number(text);
-}
-function checksumOk(block) {
-    let stored;
-    try {
-        stored = octal(block, 148, 8, 'checksum');
-    }
-    catch {
-        return false;
-    }
-    let unsigned = 0;
-    let signed = 0;
-    for (let i = 0; i < BLOCK; i++) {
-        const b = i >= 148 && i < 156 ? 0x20 : block[i];
-        unsigned += b;
-        signed += b > 127 ? b - 256 : b;
-    }
-    return stored === unsigned || stored === signed;
-}
-function parsePax(buf, at = 'a PAX header') {
-    const out = new Map();
-    let pos = 0;
-    while (pos < buf.length) {
-        const space = buf.indexOf(0x20, pos);
-        if (space === -1)
-            throw new TarError(`malformed PAX record in ${at}`);
-        const len = Number(buf.toString('latin1', pos, space));
-        if (!Number.isInteger(len) || len <= 0 || pos + len > buf.length)
-            throw new TarError(`malformed PAX record length in ${at}`);
-        const record = buf.subarray(space + 1, pos + len);
-        if (record[record.length - 1] !== 0x0a)
-            throw new TarError(`PAX record without newline in ${at}`);
-        const eq = record.indexOf(0x3d);
-        if (eq === -1)
-            throw new TarError(`PAX record without = in ${at}`);
-        out.set(record.toString('utf8', 0, eq), record.toString('utf8', eq + 1, record.length - 1));
-        pos += len;
-    }
-    return out;
-}
-/** Tar paths as the image sees them: no leading `./` or `/`, no empty or `.` components. Never resolved on disk. */
-function normalizePath(path) {
-    const parts = [];
-    for (const part of path.split('/')) {
-        if (part === '' || part === '.')
-            continue;
-        if (part === '..')
-            parts.pop();
-        else
-            parts.push(part);
-    }
-    return parts.join('/');
-}
-class TarParser {
-    sink;
-    state = 'header';
-    buffered = [];
-    bufferedLen = 0;
-    remaining = 0;
-    padding = 0;
-    metaType = '';
-    meta = [];
-    pax = new Map();
-    globalPax = new Map();
-    longName;
-    longLink;
-    zeroBlocks = 0;
-    /** The entry being read, for messages. */
-    current = '';
-    entries = 0;
-    constructor(sink) {
-        this.sink = sink;
-    }
-    write(chunk) {
-        let pos = 0;
-        while (pos < chunk.length) {
-            if (this.state === 'data' || this.state === 'meta') {
-                const n = Math.min(this.remaining, chunk.length - pos);
-                const piece = chunk.subarray(pos, pos + n);
-                if (this.state === 'data')
-                    this.sink.data(piece);
-                else
-                    this.meta.push(piece);
-                this.remaining -= n;
-                pos += n;
-                if (this.remaining === 0)
-                    this.finishBody();
-                continue;
-            }
-            if (this.state === 'padding') {
-                const n = Math.min(this.padding, chunk.length - pos);
-                pos += n;
-                this.padding -= n;
-                if (this.padding === 0)
-                    this.state = 'header';
-                continue;
-            }
-            // header or eof: whole 512-byte blocks
-            const need = BLOCK - this.bufferedLen;
-            const n = Math.min(need, chunk.length - pos);
-            this.buffered.push(chunk.subarray(pos, pos + n));
-            this.bufferedLen += n;
-            pos += n;
-            if (this.bufferedLen === BLOCK) {
-                const block = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
-                this.buffered = [];
-                this.bufferedLen = 0;
-                this.block(block);
-            }
-        }
-    }
-    /** Call at the end of input: a tar without its end-of-archive blocks, or cut inside an entry, is truncated. */
-    end() {
-        if (this.state !== 'eof' || this.bufferedLen !== 0) {
-            throw new TarError(this.state === 'data' || this.state === 'meta' ? `tar stream truncated inside ${this.current}` : 'tar stream truncated: no end-of-archive marker');
-        }
-    }
-    block(block) {
-        if (this.state === 'eof') {
-            // After the end marker only zero padding may follow (record blocking); anything else is hidden data.
-            if (!isZero(block))
-                throw new TarError('data after the tar end-of-archive marker');
-            return;
-        }
-        if (isZero(block)) {
-            this.zeroBlocks++;
-            if (this.zeroBlocks === 2)
-                this.state = 'eof';
-            return;
-        }
-        if (this.zeroBlocks === 1)
-            throw new TarError('a single zero block inside the tar stream');
-        this.header(block);
-    }
-    header(block) {
-        const magic = block.toString('latin1', 257, 263);
-        const at = `entry ${this.entries + 1} (${quoteName(headerName(block))})`;
-        if (magic !== 'ustar\0' && magic !== 'ustar ')
-            throw new TarError(`not a ustar/pax/GNU header at ${at}`);
-        if (!checksumOk(block))
-            throw new TarError(`bad tar header checksum at ${at}`);
-        const flag = String.fromCharCode(block[156]);
-        let size = headerSize(block, at);
-        if (META.has(flag)) {
-            if (size > MAX_META)
-                throw new TarError(`invalid tar header at ${at}: a '${flag}' metadata record of ${size} bytes is over the ${MAX_META}-byte bound`);
-            this.current = at;
-            this.metaType = flag;
-            this.meta = [];
-            this.remaining = size;
-            this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
-            this.state = 'meta';
-            if (size === 0)
-                this.finishBody();
-            return;
-        }
-        const type = TYPES[flag];
-        if (!type)
-            throw new TarError(`unsupported tar entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
-        const pax = new Map([...this.globalPax, ...this.pax]);
-        for (const key of pax.keys()) {
-            if (key.startsWith('GNU.sparse.'))
-                throw new TarError('sparse files are not supported (OCI layers should not use them)');
-        }
-        let path = cstring(block, 0, 100);
-        if (magic === 'ustar\0') {
-            const prefix = cstring(block, 345, 155);
-            if (prefix)
-                path = `${prefix}/${path}`;
-        }
-        if (this.longName !== undefined)
-            path = this.longName;
-        if (pax.has('path'))
-            path = pax.get('path');
-        let linkname = cstring(block, 157, 100);
-        if (this.longLink !== undefined)
-            linkname = this.longLink;
-        if (pax.has('linkpath'))
-            linkname = pax.get('linkpath');
-        if (pax.has('size'))
-            size = paxSize(pax.get('size'), `entry ${this.entries + 1} (${quoteName(path)})`);
-        // Readers disagree on whether these types carry data (Go skips it, others read it): refuse the ambiguity.
-        if (size !== 0 && type !== 'file')
-            throw new TarError(`${type} entry '${path}' has a size of ${size}`);
-        this.pax = new Map();
-        this.longName = undefined;
-        this.longLink = undefined;
-        this.entries++;
-        this.current = `entry ${this.entries} (${quoteName(path)})`;
-        this.sink.entry({ path: normalizePath(path), type, size, linkname });
-        this.remaining = size;
-        this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
-        if (size === 0) {
-            this.sink.entryEnd();
-            this.state = 'header';
-        }
-        else {
-            this.state = 'data';
-        }
-    }
-    finishBody() {
-        if (this.state === 'data') {
-            this.sink.entryEnd();
-        }
-        else {
-            const body = Buffer.concat(this.meta);
-            this.meta = [];
-            if (this.metaType === 'x')
-                this.pax = parsePax(body, this.current);
-            else if (this.metaType === 'g')
-                for (const [k, v] of parsePax(body, this.current))
-                    this.globalPax.set(k, v);
-            else if (this.metaType === 'L')
-                this.longName = cstring(body, 0, body.length);
-            else if (this.metaType === 'K')
-                this.longLink = cstring(body, 0, body.length);
-        }
-        this.state = this.padding > 0 ? 'padding' : 'header';
-    }
-}
-function isZero(block) {
-    for (let i = 0; i < block.length; i++)
-        if (block[i] !== 0)
-            return false;
-    return true;
-}
-
-;// CONCATENATED MODULE: ./src/leak/nested/ar.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/ar.ts
 const ar_MAGIC = '!<arch>\n';
 const HEADER = 60;
 class ArParser {
@@ -74929,7 +75793,7 @@ class ArParser {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/nested/cpio.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/cpio.ts
 const TRAILER = 'TRAILER!!!';
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
@@ -75064,7 +75928,7 @@ class CpioParser {
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: ./src/leak/nested/rpm.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/rpm.ts
 /**
  * RPM packages (rpm's lib/rpmlead.c, lib/header.c): a 96-byte lead, a signature header padded to 8 bytes, the main
  * header, then the payload: a cpio archive, usually compressed (gzip, xz, zstd or bzip2, told by its first bytes).
@@ -75107,7 +75971,7 @@ async function rpmPayloadOffset(s) {
     return at;
 }
 
-;// CONCATENATED MODULE: ./src/leak/nested/spool.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/spool.ts
 
 
 
@@ -75226,7 +76090,7 @@ class Spool {
 
 // EXTERNAL MODULE: ./node_modules/yauzl/index.js
 var yauzl = __nccwpck_require__(663);
-;// CONCATENATED MODULE: ./src/leak/nested/zip.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/zip.ts
 /**
  * Zip and its family (jar, war, ear, whl, egg, nupkg, apk, vsix, jmod …), read through yauzl from the central
  * directory, as every real reader does: local headers of entries written with data descriptors carry no sizes, so a
@@ -75434,7 +76298,7 @@ async function walkZip(s, visit) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/nested/scan.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/scan.ts
 /**
  * Looking inside what files hold, recursively: zips (jar, war, whl, …), tar, ar (.deb), rpm (cpio payload), cpio,
  * and gzip/bzip2/xz/zstd-compressed files, at any depth up to `maxDepth`. A file's own bytes are always scanned as
@@ -75871,7 +76735,7 @@ async function scan_openNested(ctx, job) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/nested/offer.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/offer.ts
 
 
 
@@ -75917,6 +76781,1047 @@ function hitsThroughHardlinks(hits, hardlinks) {
         for (const hit of byOuter.get(link) ?? [])
             out.push({ ...hit, path: path + hit.path.slice(link.length) });
     return out;
+}
+
+;// CONCATENATED MODULE: ./src/leak/scanning/blame.ts
+
+/**
+ * Names the real cause when the tar reader fails inside a layer. A bit flip in compressed data can still inflate
+ * (deflate only checks its CRC at the end of a member), so the tar reader sees garbage first and would blame a tar
+ * header. When the blob's digest is known, hashing it settles which one broke: a blob that does not match its digest
+ * is corrupt, whatever the tar reader saw; a blob that matches really holds a bad tar stream.
+ */
+async function blameTarFailure(job, tarMessage, openBlob) {
+    if (!job.digest?.startsWith('sha256:'))
+        return tarMessage;
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    try {
+        for await (const chunk of await openBlob(job.blob))
+            hash.update(chunk);
+    }
+    catch {
+        return tarMessage;
+    }
+    const actual = `sha256:${hash.digest('hex')}`;
+    return actual === job.digest ? tarMessage : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
+}
+
+;// CONCATENATED MODULE: ./src/tools/registry.ts
+const TOOL_REGISTRY = [
+    {
+        id: 'node',
+        readers: 'Node.js, npm, yarn, pnpm, Bun, Deno ≥2.8',
+        variable: 'NODE_EXTRA_CA_CERTS',
+        semantics: 'append',
+        file: 'ca',
+        // "the well known root CAs … will be extended with the extra certificates in file"; read once at process start.
+        source: 'https://nodejs.org/api/cli.html#node_extra_ca_certsfile',
+    },
+    {
+        id: 'openssl',
+        readers: 'OpenSSL-based tools: Python ssl/urllib, httpx, uv, Ruby, Go on Linux, .NET on Linux, cargo',
+        variable: 'SSL_CERT_FILE',
+        semantics: 'replace',
+        file: 'bundle',
+        // Replaces OpenSSL's default CA file; on Debian the hashed CApath hides an org-CA-only value, elsewhere it breaks.
+        source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/',
+    },
+    {
+        id: 'requests',
+        readers: 'Python requests, pip, Poetry, Azure CLI, conda, botocore fallback',
+        variable: 'REQUESTS_CA_BUNDLE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://requests.readthedocs.io/en/latest/user/advanced/#ssl-cert-verification',
+    },
+    {
+        id: 'pip',
+        readers: 'pip',
+        variable: 'PIP_CERT',
+        semantics: 'replace',
+        file: 'bundle',
+        // pip <24.2 (or legacy-certs) replaces certifi with this file; newer pip adds it to the OS store.
+        source: 'https://pip.pypa.io/en/stable/topics/https-certificates/',
+    },
+    {
+        id: 'curl',
+        readers: 'curl (the command-line tool)',
+        variable: 'CURL_CA_BUNDLE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://curl.se/docs/manpage.html#--cacert',
+    },
+    {
+        id: 'git',
+        readers: 'git over HTTPS (Debian/Ubuntu git uses GnuTLS and ignores SSL_CERT_FILE)',
+        variable: 'GIT_SSL_CAINFO',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAInfo',
+    },
+    {
+        id: 'aws',
+        readers: 'AWS CLI and SDKs',
+        variable: 'AWS_CA_BUNDLE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://docs.aws.amazon.com/sdkref/latest/guide/feature-gen-config.html',
+    },
+    {
+        id: 'cargo',
+        readers: 'cargo',
+        variable: 'CARGO_HTTP_CAINFO',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://doc.rust-lang.org/cargo/reference/config.html#httpcainfo',
+    },
+    {
+        id: 'deno',
+        readers: 'Deno',
+        variable: 'DENO_CERT',
+        semantics: 'append',
+        file: 'ca',
+        // Appends to the store DENO_TLS_CA_STORE selects; a missing file is a hard error, so the post step runs last.
+        source: 'https://docs.deno.com/runtime/reference/env_variables/',
+    },
+    {
+        id: 'gcloud',
+        readers: 'Google Cloud CLI',
+        variable: 'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://cloud.google.com/sdk/gcloud/reference/topic/configurations',
+    },
+    {
+        id: 'bundler',
+        readers: 'Ruby Bundler',
+        variable: 'BUNDLE_SSL_CA_CERT',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://bundler.io/v2.5/man/bundle-config.1.html',
+    },
+    {
+        id: 'composer',
+        readers: 'PHP Composer',
+        variable: 'COMPOSER_CAFILE',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://getcomposer.org/doc/03-cli.md#composer-cafile',
+    },
+    {
+        id: 'hex',
+        readers: 'Elixir Hex / Mix',
+        variable: 'HEX_CACERTS_PATH',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://hexdocs.pm/hex/Mix.Tasks.Hex.Config.html',
+    },
+    {
+        id: 'grpc',
+        readers: 'gRPC core (Python, Ruby, PHP, C++)',
+        variable: 'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH',
+        semantics: 'replace',
+        file: 'bundle',
+        source: 'https://github.com/grpc/grpc/blob/master/doc/environment_variables.md',
+    },
+    {
+        id: 'wget',
+        readers: 'wget (GnuTLS builds read no CA variable, only wgetrc)',
+        variable: 'WGETRC',
+        semantics: 'replace',
+        file: 'wgetrc',
+        source: 'https://www.gnu.org/software/wget/manual/html_node/Wgetrc-Commands.html',
+    },
+    {
+        id: 'perl',
+        readers: 'Perl LWP (LWP::Protocol::https; Debian builds ignore SSL_CERT_FILE)',
+        variable: 'PERL_LWP_SSL_CA_FILE',
+        semantics: 'replace',
+        file: 'bundle',
+        // LWP::UserAgent reads PERL_LWP_SSL_CA_FILE, then HTTPS_CA_FILE; the latter also sets verify_hostname to 0
+        // (Crypt::SSLeay compatibility), so it is never exported.
+        source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts',
+    },
+    {
+        id: 'wget2',
+        readers: 'wget2 (reads neither WGETRC nor SSL_CERT_FILE)',
+        variable: 'WGET2RC',
+        semantics: 'replace',
+        file: 'wget2rc',
+        // "$SYSTEM_WGET2RC and ($WGET2RC or ~/.wget2rc) are read … If set, $WGET2RC replaces ~/.wget2rc" (--config).
+        source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md#--configfile',
+    },
+    {
+        id: 'java',
+        readers: 'Java (Maven, Gradle, sbt, every JVM)',
+        variable: 'JAVA_TOOL_OPTIONS',
+        semantics: 'replace',
+        file: 'truststore',
+        // javax.net.ssl.trustStore replaces cacerts, so the store is the JDK's cacerts plus the org CA.
+        source: 'https://docs.oracle.com/en/java/javase/21/security/java-secure-socket-extension-jsse-reference-guide.html',
+    },
+    {
+        id: 'go',
+        readers: 'Go ≥1.27 on macOS/Windows (keeps the platform verifier while SSL_CERT_FILE is set)',
+        variable: 'GODEBUG',
+        semantics: 'append',
+        file: 'setting',
+        platforms: ['darwin', 'win32'],
+        source: 'https://pkg.go.dev/crypto/x509#SystemCertPool',
+    },
+];
+const TOOL_IDS = [...new Set(TOOL_REGISTRY.map((entry) => entry.id))];
+
+;// CONCATENATED MODULE: ./src/tools/system-bundles.ts
+
+/**
+ * Where Linux distributions keep their own CA bundle, the file a correctly built image already trusts. A setting that
+ * points at one of these (unmodified) is not an org-CA leak: the leak check, the Dockerfile lint and the in-build
+ * helper (with-org-ca.sh, kept equal by a unit test) all use this one list.
+ */
+const SYSTEM_BUNDLE_FILES = [
+    '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Alpine, Gentoo, Arch (also /etc/ssl/cert.pem)
+    '/etc/pki/tls/certs/ca-bundle.crt', // RHEL, Fedora, CentOS, Amazon Linux
+    '/etc/ssl/ca-bundle.pem', // openSUSE, SLES
+    '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem', // RHEL/Fedora p11-kit extract
+    '/etc/ssl/cert.pem', // Alpine, Arch, macOS, LibreSSL
+];
+/** Directories of hashed certificate links that the distribution's own tooling maintains (OpenSSL CApath). */
+const SYSTEM_BUNDLE_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs', '/etc/pki/ca-trust/extracted/pem'];
+/** Whether an absolute path (normalised here) names a distribution's own bundle file or certificate directory. */
+function isSystemBundlePath(path) {
+    if (!path.startsWith('/'))
+        return false;
+    const normalised = external_node_path_namespaceObject.posix.normalize(path).replace(/\/+$/, '') || '/';
+    return SYSTEM_BUNDLE_FILES.includes(normalised) || SYSTEM_BUNDLE_DIRS.includes(normalised);
+}
+
+;// CONCATENATED MODULE: ./src/ca-pointers/pointers.ts
+
+
+
+/** Variables whose value is JVM options: a `-Djavax.net.ssl.trustStore=…` inside replaces every JVM's cacerts. */
+const pointers_JVM_OPTION_VARIABLES = [
+    // Read by every JVM (JAVA_TOOL_OPTIONS, and the launcher's JDK_JAVA_OPTIONS and _JAVA_OPTIONS), and by the
+    // launch scripts of Maven, Gradle, sbt and servlet containers.
+    ...TOOL_REGISTRY.filter((entry) => entry.file === 'truststore').map((entry) => entry.variable),
+    'JDK_JAVA_OPTIONS',
+    '_JAVA_OPTIONS',
+    'MAVEN_OPTS',
+    'GRADLE_OPTS',
+    'SBT_OPTS',
+    'JAVA_OPTS',
+    'CATALINA_OPTS',
+];
+const POINTER_VARIABLES = [
+    // Every file variable the action exports for a job: none of them belongs in a release image.
+    ...TOOL_REGISTRY.filter((entry) => entry.file !== 'setting' && entry.file !== 'truststore').map((entry) => ({
+        name: entry.variable,
+        form: 'file',
+        source: entry.source,
+    })),
+    // What the action exports to override a configured cafile (src/tools/config-scan.ts), and the other names of it.
+    { name: 'npm_config_cafile', form: 'file', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#environment-variables' },
+    { name: 'npm_config_ca', form: 'text', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#ca' },
+    { name: 'pnpm_config_cafile', form: 'file', anyCase: true, source: 'https://pnpm.io/npmrc' },
+    { name: 'YARN_CAFILE', form: 'file', source: 'https://classic.yarnpkg.com/en/docs/cli/config' },
+    { name: 'YARN_HTTPS_CA_FILE_PATH', form: 'file', source: 'https://yarnpkg.com/configuration/yarnrc#httpsCaFilePath' },
+    { name: 'YARN_CA_FILE_PATH', form: 'file', source: 'https://github.com/yarnpkg/berry/pull/4503' },
+    // Directories and lists of them.
+    { name: 'SSL_CERT_DIR', form: 'path-list', source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/' },
+    { name: 'GIT_SSL_CAPATH', form: 'dir', source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath' },
+    // Further tools' CA variables (ca-env-matrix.md), which a build may set by hand.
+    { name: 'CONDA_SSL_VERIFY', form: 'file', source: 'https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/non-standard-certs.html' },
+    { name: 'PERL_LWP_SSL_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
+    { name: 'PERL_LWP_SSL_CA_PATH', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
+    { name: 'HTTPS_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
+    { name: 'HTTPS_CA_DIR', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
+    { name: 'SYSTEM_WGET2RC', form: 'file', source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md' },
+    { name: 'APT_CONFIG', form: 'file', source: 'https://manpages.debian.org/apt.conf.5' },
+    { name: 'HTTPLIB2_CA_CERTS', form: 'file', source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py' },
+    { name: 'NIX_SSL_CERT_FILE', form: 'file', source: 'https://nixos.org/manual/nix/stable/installation/env-variables' },
+];
+const EXACT = new Map(POINTER_VARIABLES.filter((v) => !v.anyCase).map((v) => [v.name, v]));
+const ANY_CASE = new Map(POINTER_VARIABLES.filter((v) => v.anyCase).map((v) => [v.name.toLowerCase(), v]));
+const JVM = new Set(pointers_JVM_OPTION_VARIABLES);
+/** Whether a variable of this name can point a tool at a CA (its value may still be harmless: see judgePointer). */
+function isPointerVariable(name) {
+    return EXACT.has(name) || ANY_CASE.has(name.toLowerCase()) || JVM.has(name);
+}
+/** `-Djavax.net.ssl.trustStore=…` (also `-J-D…` for sbt, and the plain property in .properties files). */
+const TRUST_STORE_PROPERTY = /(?:^|[\s"'])(?:-J)?(?:-D|systemProp\.)?javax\.net\.ssl\.trustStore\s*=\s*("[^"]*"|'[^']*'|[^\s"']+)/g;
+function unquote(value) {
+    const v = value.trim();
+    return /^(["']).*\1$/s.test(v) ? v.slice(1, -1) : v;
+}
+function trustStoreValues(text) {
+    return [...text.matchAll(TRUST_STORE_PROPERTY)].map((m) => unquote(m[1])).filter((v) => v !== '' && v.toUpperCase() !== 'NONE');
+}
+/** The pointers one `NAME=value` assignment makes (none, one, or one per trustStore in JVM options). */
+function assignmentPointers(name, value, where) {
+    if (JVM.has(name))
+        return trustStoreValues(value).map((v) => ({ where, setting: `${name} -Djavax.net.ssl.trustStore`, value: v, form: 'file' }));
+    const known = EXACT.get(name) ?? ANY_CASE.get(name.toLowerCase());
+    if (!known)
+        return [];
+    // CONDA_SSL_VERIFY also takes true/false/truststore: only a path names a file.
+    if (known.name === 'CONDA_SSL_VERIFY' && /^(true|false|truststore|yes|no|0|1)$/i.test(value.trim()))
+        return [];
+    return [{ where, setting: name, value, form: known.form }];
+}
+function envPointers(env) {
+    const out = [];
+    const gitKeys = new Map();
+    env.forEach((entry, i) => {
+        const eq = entry.indexOf('=');
+        const name = eq === -1 ? entry : entry.slice(0, eq);
+        const value = eq === -1 ? '' : entry.slice(eq + 1);
+        out.push(...assignmentPointers(name, value, `config.Env[${i}]`));
+        // git reads config from the environment too: GIT_CONFIG_KEY_<n>=http.sslCAInfo with GIT_CONFIG_VALUE_<n>.
+        const key = /^GIT_CONFIG_KEY_(\d+)$/.exec(name);
+        if (key && /^http\.(.*\.)?sslca(info|path)$/i.test(value))
+            gitKeys.set(key[1], value);
+    });
+    env.forEach((entry, i) => {
+        const m = /^GIT_CONFIG_VALUE_(\d+)=(.*)$/s.exec(entry);
+        const key = m && gitKeys.get(m[1]);
+        if (key)
+            out.push({ where: `config.Env[${i}]`, setting: key, value: m[2], form: /sslcapath$/i.test(key) ? 'dir' : 'file' });
+    });
+    return out;
+}
+/** Lines `key = value` (or `key: value`, `key value`) for the given keys, compared case-insensitively. */
+function keyLines(keys, separator = '[=:]', form = 'file') {
+    const re = new RegExp(`^\\s*(?:\\/\\/\\S*:)?(${keys})\\s*${separator}\\s*(.+?)\\s*$`, 'i');
+    return (text) => {
+        const out = [];
+        text.split(/\r?\n/).forEach((line, i) => {
+            const m = re.exec(line);
+            if (!m)
+                return;
+            const value = unquote(m[2].replace(/\s+[#;].*$/, '').replace(/[,;]$/, ''));
+            if (value)
+                out.push({ setting: m[1], value, form: /(path|dir|directory)$/i.test(m[1]) ? 'dir' : form, line: i + 1 });
+        });
+        return out;
+    };
+}
+/** Shell assignments: `export NAME=value`, `NAME="value"`, csh `setenv NAME value`, fish `set -gx NAME value`,
+ * systemd `Environment="NAME=value"`, and trustStore properties anywhere in them. */
+function shellAssignments(text) {
+    const out = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        const line = raw.trim();
+        if (line.startsWith('#'))
+            return;
+        const forms = [
+            /^(?:export\s+|declare\s+-x\s+|readonly\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/,
+            /^setenv\s+([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$/,
+            /^set\s+(?:-[a-zA-Z]+\s+)*([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$/,
+        ];
+        const assignments = [];
+        for (const re of forms) {
+            const m = re.exec(line);
+            if (m)
+                assignments.push([m[1], m[2]]);
+        }
+        // systemd units and drop-ins: Environment="A=x" "B=y"
+        const env = /^Environment=(.*)$/.exec(line);
+        if (env)
+            for (const m of env[1].matchAll(/"([A-Za-z_][A-Za-z0-9_]*)=([^"]*)"|([A-Za-z_][A-Za-z0-9_]*)=(\S*)/g))
+                assignments.push([m[1] ?? m[3], m[2] ?? m[4]]);
+        for (const [name, rawValue] of assignments) {
+            const value = shellWord(rawValue);
+            for (const p of assignmentPointers(name, value, '')) {
+                // A value built from other variables cannot be judged here; a JVM property inside it still can.
+                if (p.form !== 'text' && /[$`]/.test(p.value))
+                    continue;
+                out.push({ setting: p.setting, value: p.value, form: p.form, line: i + 1 });
+            }
+        }
+    });
+    return out;
+}
+/** The first shell word of an assignment's value: a quoted string, or up to a space, `;`, `&` or `|`. */
+function shellWord(raw) {
+    const quoted = /^"((?:[^"\\]|\\.)*)"|^'([^']*)'/.exec(raw);
+    if (quoted)
+        return quoted[1] ?? quoted[2];
+    return /^[^\s;&|]*/.exec(raw)[0];
+}
+/** `"key": "value"` pairs of a JSON file (composer), wherever they sit. */
+function jsonKeys(keys) {
+    const re = new RegExp(`"(${keys})"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`, 'g');
+    return (text) => {
+        const out = [];
+        text.split(/\r?\n/).forEach((line, i) => {
+            for (const m of line.matchAll(re))
+                if (m[2])
+                    out.push({ setting: m[1], value: m[2].replace(/\\\//g, '/'), form: m[1] === 'capath' ? 'dir' : 'file', line: i + 1 });
+        });
+        return out;
+    };
+}
+function trustStoreLines(text) {
+    const out = [];
+    text.split(/\r?\n/).forEach((line, i) => {
+        if (/^\s*#/.test(line))
+            return;
+        for (const value of trustStoreValues(line))
+            out.push({ setting: 'javax.net.ssl.trustStore', value, line: i + 1 });
+    });
+    return out;
+}
+const both = (...parsers) => (text) => parsers.flatMap((parse) => parse(text));
+/** apt: `Acquire::https::CAInfo "file";`, per host `Acquire::https::<host>::CAInfo`, CaPath, and the nested-block form. */
+function aptSettings(text) {
+    const out = [];
+    text.split(/\r?\n/).forEach((line, i) => {
+        if (/^\s*(\/\/|#)/.test(line))
+            return;
+        for (const m of line.matchAll(/((?:[\w.-]+::)*(CAInfo|CAPath))\s+"([^"]*)"/gi))
+            out.push({ setting: m[1], value: m[3], form: /path$/i.test(m[2]) ? 'dir' : 'file', line: i + 1 });
+    });
+    return out;
+}
+const SHELL_FILES = /^(etc\/environment|etc\/profile|etc\/profile\.d\/[^/]+|etc\/(bash\.)?bashrc|etc\/zsh\/(zshenv|zshrc|zprofile)|etc\/(zshenv|zshrc|zprofile)|etc\/csh\.(cshrc|login)|etc\/mavenrc|etc\/systemd\/.+\.(service|conf)|(.*\/)?(\.bashrc|\.bash_profile|\.bash_login|\.profile|\.zshrc|\.zshenv|\.zprofile|\.cshrc|\.tcshrc|\.mavenrc|\.env)|(.*\/)?\.config\/fish\/config\.fish)$/;
+const FILE_RULES = [
+    { path: SHELL_FILES, parse: shellAssignments },
+    // npm / pnpm / yarn 1 read every npmrc (user, project, global /etc/npmrc, builtin /usr/etc/npmrc); per registry too.
+    { path: /(^|\/)\.?npmrc$/, parse: both(keyLines('cafile', '='), keyLines('ca(?:\\[\\])?', '=', 'text')) },
+    { path: /(^|\/)\.yarnrc$/, parse: keyLines('cafile|https-ca-file-path', '\\s') },
+    { path: /(^|\/)\.yarnrc\.yml$/, parse: keyLines('caFilePath|httpsCaFilePath', ':') },
+    { path: /(^|\/)pip\.(conf|ini)$/, parse: keyLines('cert') },
+    { path: /(^|\/)\.?condarc$/, parse: (text) => keyLines('ssl_verify', ':')(text).filter((p) => !/^(true|false|truststore|yes|no)$/i.test(p.value)) },
+    { path: /(^|\/)(\.gitconfig|gitconfig|\.config\/git\/config)$/, parse: keyLines('sslcainfo|sslcapath', '=') },
+    { path: /(^|\/)(\.curlrc|_curlrc|\.config\/curlrc)$/, parse: keyLines('-{0,2}(?:cacert|capath)', '[=:\\s]') },
+    { path: /(^|\/)(\.wgetrc|wgetrc)$/, parse: keyLines('ca_certificate|ca_directory', '=') },
+    { path: /(^|\/)(\.wget2rc|wget2rc)$/, parse: keyLines('ca-certificate|ca-directory', '=') },
+    { path: /^etc\/apt\/apt\.conf(\.d\/[^/]+)?$/, parse: aptSettings },
+    { path: /(^|\/)gradle\.properties$/, parse: trustStoreLines },
+    { path: /(^|\/)(\.mvn\/jvm\.config|\.jvmopts|\.sbtopts|etc\/sbt\/sbtopts)$/, parse: trustStoreLines },
+    { path: /(^|\/)\.cargo\/config(\.toml)?$|^usr\/local\/cargo\/config(\.toml)?$/, parse: keyLines('(?:http\\.)?cainfo', '=') },
+    { path: /(^|\/)\.bundle\/config$|^usr\/local\/bundle\/config$/, parse: keyLines('BUNDLE_SSL_CA_CERT', ':') },
+    { path: /(^|\/)(\.composer|\.config\/composer)\/config\.json$|(^|\/)composer\.json$/, parse: jsonKeys('cafile|capath') },
+    { path: /(^|\/)\.?bunfig\.toml$/, parse: keyLines('cafile', '=') },
+    { path: /(^|\/)pypoetry\/config\.toml$/, parse: keyLines('cert', '=') },
+];
+/** Base names that can hold a setting: the cheap first test, run on every path of every layer. */
+const CAPTURE_BASENAMES = new Set([
+    '.npmrc', 'npmrc', '.yarnrc', '.yarnrc.yml', 'pip.conf', 'pip.ini', '.condarc', 'condarc', '.gitconfig', 'gitconfig', 'config',
+    '.curlrc', '_curlrc', 'curlrc', '.wgetrc', 'wgetrc', '.wget2rc', 'wget2rc', 'apt.conf', 'gradle.properties', 'jvm.config', '.jvmopts',
+    '.sbtopts', 'sbtopts', 'config.toml', 'config.json', 'composer.json', 'bunfig.toml', '.bunfig.toml', 'environment', 'profile',
+    'bashrc', 'bash.bashrc', 'zshenv', 'zshrc', 'zprofile', 'csh.cshrc', 'csh.login', 'mavenrc', '.bashrc', '.bash_profile',
+    '.bash_login', '.profile', '.zshrc', '.zshenv', '.zprofile', '.cshrc', '.tcshrc', '.mavenrc', '.env', 'config.fish',
+]);
+const CAPTURE_DIRS = /^etc\/(profile\.d|apt\/apt\.conf\.d|systemd)\//;
+/** Whether a layer path (normalised, no leading '/') is a file whose settings the pointer check reads. */
+function isCapturedPath(path) {
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    if (!CAPTURE_BASENAMES.has(base) && !CAPTURE_DIRS.test(path))
+        return false;
+    return FILE_RULES.some((rule) => rule.path.test(path));
+}
+function filePointers(path, text) {
+    const normalised = path.replace(/^\/+/, '');
+    const out = [];
+    for (const rule of FILE_RULES) {
+        if (!rule.path.test(normalised))
+            continue;
+        for (const found of rule.parse(text)) {
+            let value = found.value;
+            // git, npm, pip and shells expand ~ to the home of the file's owner: the directory holding a dotfile.
+            if (value.startsWith('~/'))
+                value = external_node_path_namespaceObject.posix.join('/', external_node_path_namespaceObject.posix.dirname(normalised), value.slice(2));
+            out.push({ where: `/${normalised}`, setting: found.setting, value, form: found.form ?? 'file' });
+        }
+    }
+    return out;
+}
+function looksLikeCertText(value) {
+    return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());
+}
+function judgePointer(p, fs, caPaths, cwd = '/') {
+    if (looksLikeCertText(p.value))
+        return { kind: 'pointer-inline' };
+    const value = p.value.trim();
+    if (value === '' || p.form === 'text')
+        return undefined;
+    // SSL_CERT_DIR is a list like PATH; the others hold one path, which a ':' split leaves whole.
+    for (const path of p.form === 'path-list' ? value.split(':').filter(Boolean) : [value]) {
+        const found = fs.resolve(path, cwd);
+        if (!found) {
+            // The distribution's own bundle path in an image without one: no org CA is involved, and only root could
+            // put a file there. Anything else names a file the build had and the image lacks (a secret mount, a temp dir).
+            if (isSystemBundlePath(path))
+                continue;
+            return { kind: 'pointer-missing', file: path };
+        }
+        if (caPaths.has(found.path))
+            return { kind: 'pointer-to-ca', file: found.path };
+        if (found.type === 'dir') {
+            // A directory of certificates: the CA as a file in it, or reached through one of its symlinks
+            // (c_rehash-style `<hash>.0` links). caPaths hold only visible files, so no listing is needed for the first.
+            const direct = [...caPaths].find((c) => external_node_path_namespaceObject.posix.dirname(c) === found.path);
+            if (direct)
+                return { kind: 'pointer-to-ca', file: direct };
+            for (const name of fs.symlinksIn(found.path)) {
+                const child = fs.resolve(external_node_path_namespaceObject.posix.join(found.path, name));
+                if (child && caPaths.has(child.path))
+                    return { kind: 'pointer-to-ca', file: child.path };
+            }
+        }
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/leak/scanning/layer.ts
+
+
+
+
+
+
+
+
+
+
+
+
+/** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
+const CAPTURE_MAX = 64 * 1024;
+/**
+ * Collects what the scan of one layer (or one directory tree) learns, file by file: the path index, the matches
+ * (also inside archives and compressed files, see nested/), the captured pointer files. Files are pushed in
+ * synchronously as the tar streams past; containers found on the way wait in `pending` until `drain()` opens them.
+ */
+class LayerAccumulator {
+    limits;
+    offer;
+    index = new LayerIndexBuilder();
+    hits = [];
+    unreadable = [];
+    notLookedInside = [];
+    captured = [];
+    temp = new spool_TempDir();
+    context;
+    files = 0;
+    file;
+    capture;
+    pending = [];
+    constructor(matcher, limits, budget = new budget_Budget(limits), 
+    /** Hands a big container to another worker (see nested/offer.ts); false: open it here. */
+    offer) {
+        this.limits = limits;
+        this.offer = offer;
+        this.context = { matcher, limits, budget, temp: this.temp, hits: this.hits, unreadable: this.unreadable, notLookedInside: this.notLookedInside, nestedFiles: 0 };
+    }
+    entry(path, type, size, link) {
+        this.index.add(path, type, link);
+        if (type !== 'file')
+            return;
+        if (size > this.limits.maxFileBytes) {
+            throw new Error(`file '${path}' is ${size} bytes, over the ${this.limits.maxFileBytes}-byte bound for one file`);
+        }
+        this.files++;
+        this.file = new FileScan(this.context, path, 0);
+        this.capture = isCapturedPath(path) && size <= CAPTURE_MAX ? [] : undefined;
+    }
+    data(chunk) {
+        this.capture?.push(chunk);
+        this.file?.write(chunk);
+    }
+    entryEnd() {
+        const file = this.file;
+        this.file = undefined;
+        if (!file)
+            return;
+        if (this.capture)
+            this.captured.push({ path: file.path, text: Buffer.concat(this.capture).toString('utf8') });
+        this.capture = undefined;
+        const job = file.end();
+        if (job && !this.offer?.(job))
+            this.pending.push(job);
+    }
+    /** Whether containers wait to be opened. */
+    get hasPending() {
+        return this.pending.length > 0;
+    }
+    /** Opens the containers collected so far (call between writes; the layer stream waits meanwhile). */
+    async drain() {
+        while (this.pending.length)
+            await scan_openNested(this.context, this.pending.shift());
+    }
+    /** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
+    linkHits() {
+        this.hits.push(...hitsThroughHardlinks(this.hits, this.index.hardlinks));
+    }
+    /** Removes the temporary files of nested archives. */
+    close() {
+        this.temp.remove();
+    }
+    result(base) {
+        return {
+            ...base,
+            files: this.files,
+            index: this.index.finish(),
+            hits: this.hits,
+            unreadable: this.unreadable,
+            notLookedInside: this.notLookedInside,
+            nestedFiles: this.context.nestedFiles,
+            captured: this.captured,
+        };
+    }
+}
+/** The blob's first `n` bytes (fewer if it is shorter), and the stream positioned after them. */
+async function peek(input, n) {
+    const rest = input[Symbol.asyncIterator]();
+    const parts = [];
+    let len = 0;
+    while (len < n) {
+        const next = await rest.next();
+        if (next.done)
+            break;
+        parts.push(next.value);
+        len += next.value.length;
+    }
+    return { head: Buffer.concat(parts), rest };
+}
+/** Raw bytes kept from the end of a blob, for the check after a gzip member (a registry stream cannot be re-read). */
+const TAIL_KEPT = 64 * 1024;
+function decompressor(kind, limits) {
+    if (kind === 'gzip')
+        return new SyncDecoder('gzip');
+    // zstd frame by frame: one frame per file in zstd:chunked layers (see nested/decompress.ts).
+    if (kind === 'zstd')
+        return { decode: (source) => zstdFrames(source, limits.zstdWindowLogMax) };
+    return { decode: (source) => source };
+}
+const MEDIA_COMPRESSION = [
+    [/(\+|\.)gzip$/, 'gzip'],
+    [/(\+|\.)zstd$/, 'zstd'],
+    [/(\.tar|\.layer\.v1\.tar|rootfs\.diff\.tar)$/, 'none'],
+];
+function describeMedia(mediaType) {
+    if (!mediaType)
+        return undefined;
+    for (const [re, c] of MEDIA_COMPRESSION)
+        if (re.test(mediaType))
+            return c;
+    return undefined;
+}
+/**
+ * Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. `budget`
+ * carries the bounds on absolute work, shared with the other layers of the check.
+ */
+async function layer_scanLayer(job, matcher, limits, openBlob, budget = new budget_Budget(limits), offer) {
+    const acc = new LayerAccumulator(matcher, limits, budget, offer);
+    const rawHash = (0,external_node_crypto_.createHash)('sha256');
+    // The uncompressed digest (diff_id) is computed only when it is the one check of the bytes: an uncompressed
+    // layer's is its blob digest, and a compressed layer whose blob digest is verified has its uncompressed bytes
+    // pinned by it (a runtime refuses a config whose diff_ids do not match anyway). Hashing 2.4 GB of tar twice cost
+    // a tenth of the check's time.
+    let outHash;
+    let rawBytes = 0;
+    let outBytes = 0;
+    let compression = 'unknown';
+    const result = (error) => {
+        const digest = `sha256:${rawHash.digest('hex')}`;
+        const diffId = outHash ? `sha256:${outHash.digest('hex')}` : compression === 'none' ? digest : '';
+        return acc.result({ id: job.id, ...(error ? { error } : {}), compression, digest, diffId, bytes: outBytes });
+    };
+    // The blob's stream while the scan may still stop before the pipeline below takes it over: closed in `finally`,
+    // so a registry connection is not left open and paused (it has no idle timeout while paused).
+    let unclaimed;
+    try {
+        const opened = await peek(await openBlob(job.blob), 1024);
+        unclaimed = opened.rest;
+        const head = opened.head;
+        compression = sniff(head.subarray(0, 1024));
+        if (compression === 'unknown') {
+            const said = job.mediaType ? ` (media type '${job.mediaType}')` : '';
+            throw new Error(`unknown layer format${said}: expected tar, gzip or zstd by its first bytes`);
+        }
+        // A known media type is not trusted either: the bytes decide (containerd sniffs too, containerd#13662).
+        if (!describeMedia(job.mediaType) && job.mediaType && !/tar|layer/.test(job.mediaType)) {
+            throw new Error(`unknown layer media type '${job.mediaType}'`);
+        }
+        if (compression !== 'none' && !job.digest)
+            outHash = (0,external_node_crypto_.createHash)('sha256');
+        const tar = new TarParser({
+            entry: (h) => acc.entry(h.path, h.type === 'char' || h.type === 'block' || h.type === 'fifo' ? 'other' : h.type, h.size, h.type === 'symlink' || h.type === 'hardlink' ? normalizeLink(h) : undefined),
+            data: (c) => acc.data(c),
+            entryEnd: () => acc.entryEnd(),
+        });
+        const decomp = decompressor(compression, limits);
+        const tail = [];
+        let tailBytes = 0;
+        unclaimed = undefined;
+        await (0,promises_namespaceObject.pipeline)(async function* () {
+            try {
+                if (head.length)
+                    yield head;
+                for (let next = await opened.rest.next(); !next.done; next = await opened.rest.next())
+                    yield next.value;
+            }
+            finally {
+                // Closes the file or the connection when the scan stops early.
+                await opened.rest.return?.();
+            }
+        }, async function* (source) {
+            for await (const chunk of source) {
+                rawHash.update(chunk);
+                rawBytes += chunk.length;
+                if (rawBytes > job.blob.size)
+                    throw new Error(`the blob is longer than the ${job.blob.size} bytes expected`);
+                tail.push(chunk);
+                tailBytes += chunk.length;
+                while (tail.length > 1 && tailBytes - tail[0].length > TAIL_KEPT)
+                    tailBytes -= tail.shift().length;
+                yield chunk;
+            }
+        }, (source) => decomp.decode(source), async function (source) {
+            for await (const chunk of source) {
+                outHash?.update(chunk);
+                outBytes += chunk.length;
+                budget.layer(chunk.length);
+                tar.write(chunk);
+                // Archives and compressed files met in this chunk are opened now, while the layer stream waits.
+                if (acc.hasPending)
+                    await acc.drain();
+            }
+            tar.end();
+            await acc.drain();
+        });
+        if (rawBytes !== job.blob.size)
+            throw new Error(`read ${rawBytes} of ${job.blob.size} bytes: the blob is truncated`);
+        // zlib stops silently at a 0x00 after a gzip member ("trailing zero bytes are okay", node src/node_zlib.cc):
+        // whatever follows would never be scanned, so anything but zero padding there fails the layer.
+        const consumed = decomp.consumed;
+        if (consumed !== undefined && consumed < rawBytes) {
+            const after = rawBytes - consumed;
+            const rest = after > TAIL_KEPT ? undefined : Buffer.concat(tail).subarray(tailBytes - after);
+            if (!rest || !rest.every((b) => b === 0)) {
+                throw new Error(`${rawBytes - consumed} bytes after the end of the ${compression} stream were not decompressed`);
+            }
+        }
+        acc.linkHits();
+        const r = result();
+        const problems = [];
+        if (job.digest && r.digest !== job.digest)
+            problems.push(`blob digest is ${r.digest}, expected ${job.digest}`);
+        if (job.diffId && r.diffId && r.diffId !== job.diffId)
+            problems.push(`uncompressed digest is ${r.diffId}, expected diff_id ${job.diffId}`);
+        return problems.length ? { ...r, error: problems.join('; ') } : r;
+    }
+    catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        // Every byte was read and they are not the blob's: that is the cause, whatever the decompressor made of them.
+        const whole = rawBytes === job.blob.size && job.digest;
+        if (whole) {
+            const r = result(error instanceof TarError ? message : friendly(message, compression));
+            return r.digest === job.digest ? r : { ...r, error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})` };
+        }
+        // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
+        return result(error instanceof TarError ? await blameTarFailure(job, message, openBlob) : friendly(message, compression));
+    }
+    finally {
+        await unclaimed?.return?.();
+        acc.close();
+    }
+}
+function friendly(message, compression) {
+    if (/unexpected end of file/i.test(message))
+        return `${compression} stream is truncated (${message})`;
+    if (/^zstd (stream|data)/.test(message))
+        return message;
+    if (/incorrect header check|invalid|data error|unknown frame|corrupt/i.test(message) && compression !== 'none')
+        return `${compression} data is corrupt (${message})`;
+    return message;
+}
+function normalizeLink(h) {
+    // Hard links name another entry of the archive; symlinks keep their text (resolved later in the image's tree).
+    return h.type === 'hardlink' ? h.linkname.replace(/^\/+/, '').replace(/^\.\//, '') : h.linkname;
+}
+
+;// CONCATENATED MODULE: ./src/leak/scanning/rootfs.ts
+
+
+
+
+/**
+ * A plain root file system (`rootfs:DIR`): walked without following symlinks, each regular file streamed through
+ * the same per-file scan as a layer's tar entries, archives and compressed files opened the same way.
+ */
+async function scanDirectory(id, root, matcher, limits, budget = new budget_Budget(limits)) {
+    const acc = new LayerAccumulator(matcher, limits, budget);
+    let bytes = 0;
+    const unreadable = [];
+    const walk = async (rel) => {
+        let names;
+        try {
+            names = (0,external_node_fs_namespaceObject.readdirSync)((0,external_node_path_namespaceObject.join)(root, rel)).sort();
+        }
+        catch (error) {
+            unreadable.push(`${rel || '.'}: ${error.code ?? String(error)}`);
+            return;
+        }
+        for (const name of names) {
+            const path = rel ? `${rel}/${name}` : name;
+            const full = (0,external_node_path_namespaceObject.join)(root, path);
+            const st = (0,external_node_fs_namespaceObject.lstatSync)(full);
+            if (st.isDirectory()) {
+                acc.entry(path, 'dir', 0);
+                await walk(path);
+            }
+            else if (st.isSymbolicLink()) {
+                acc.entry(path, 'symlink', 0, (0,external_node_fs_namespaceObject.readlinkSync)(full));
+            }
+            else if (st.isFile()) {
+                acc.entry(path, 'file', st.size);
+                try {
+                    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(full, { highWaterMark: 1024 * 1024 })) {
+                        bytes += chunk.length;
+                        acc.data(chunk);
+                    }
+                }
+                catch (error) {
+                    unreadable.push(`${path}: ${error.code ?? String(error)}`);
+                }
+                acc.entryEnd();
+                await acc.drain();
+            }
+            else {
+                acc.entry(path, 'other', 0);
+            }
+        }
+    };
+    let error;
+    try {
+        await walk('');
+    }
+    catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+    }
+    finally {
+        acc.close();
+    }
+    if (unreadable.length && !error)
+        error = `could not read ${unreadable.length} path(s), e.g. ${unreadable[0]}`;
+    return acc.result({ id, ...(error ? { error } : {}), compression: 'none', digest: '', diffId: '', bytes });
+}
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+// EXTERNAL MODULE: external "node:worker_threads"
+var external_node_worker_threads_ = __nccwpck_require__(5919);
+;// CONCATENATED MODULE: ./src/leak/scanning/pool.ts
+
+
+
+
+
+
+
+
+
+
+
+function workerScript() {
+    try {
+        // Built at run time so that ncc does not take it for a module to bundle.
+        const parts = ['..', 'leak-worker', ['index', 'js'].join('.')];
+        const candidate = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url)), ...parts);
+        return (0,external_node_fs_namespaceObject.existsSync)(candidate) ? candidate : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+function isLeakWorker() {
+    return !isMainThread && workerData?.orgCaLeakWorker === true;
+}
+/** The worker side: one matcher, then one task per message; `open` reads blobs (the sources' opener, given by the worker entry). */
+function serveWorker(open) {
+    const init = workerData;
+    const matcher = buildMatcher(init.spec);
+    const port = parentPort;
+    let offered = 0;
+    // Where this worker's offered archives wait, made at the first offer (an image without big archives writes
+    // nothing to disk) and removed by the main thread at the end.
+    let offerDir;
+    port.on('message', (task) => {
+        if (task.type === 'container') {
+            void openOffered(task.offer, matcher, init.limits, init.totals).then((result) => port.postMessage({ type: 'container', result }));
+            return;
+        }
+        let seq = 0;
+        const offer = (nested) => {
+            if (!isOfferable(nested))
+                return false;
+            let moved;
+            try {
+                offerDir ??= mkdtempSync(join(tmpdir(), 'org-ca-leak-offers-'));
+                moved = handOver(nested, offerDir, `${threadId}-${offered++}`);
+            }
+            catch {
+                // Not movable (a full or odd temporary directory): this worker opens it itself, as without offers.
+                return false;
+            }
+            port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } });
+            return true;
+        };
+        void scanLayer(task.job, matcher, init.limits, open, new Budget(init.limits, init.totals, task.layerNested), offer).then((result) => 
+        // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
+        port.postMessage({ type: 'layer', result }, [result.index.dirs.buffer, result.index.nondirs.buffer]));
+    });
+}
+async function runLayerJobs(jobs, spec, limits, open, parallel = (0,external_node_os_namespaceObject.availableParallelism)(), totals = newTotals()) {
+    // Biggest first, so one large layer does not start last and finish alone.
+    const queue = [...jobs].sort((a, b) => b.blob.size - a.blob.size);
+    const results = new Map();
+    const script = workerScript();
+    const width = Math.max(1, Math.min(parallel, queue.length));
+    if (!script || parallel <= 1) {
+        const matcher = matcher_buildMatcher(spec);
+        for (let job = queue.shift(); job; job = queue.shift())
+            results.set(job.id, await layer_scanLayer(job, matcher, limits, open, new budget_Budget(limits, totals)));
+    }
+    else {
+        const offerDirs = new Set();
+        try {
+            await new Scheduler(script, { orgCaLeakWorker: true, spec, limits, totals }, queue, results, Math.max(1, parallel), width, offerDirs).run();
+        }
+        finally {
+            for (const dir of offerDirs)
+                (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+        }
+    }
+    return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
+}
+/**
+ * Hands out layers and offered archives to the workers, and merges each archive's result into its layer's. A layer
+ * is done when its own scan and every archive it offered are done. Workers start one per layer up to `parallel`;
+ * an offer made while every worker is busy starts one more, up to `parallel`.
+ */
+class Scheduler {
+    script;
+    init;
+    queue;
+    results;
+    parallel;
+    initialWidth;
+    offerDirs;
+    offers = [];
+    idle = [];
+    workers = new Set();
+    current = new Map();
+    /** Per layer: its own result once scanned, and the offers still out. */
+    layers = new Map();
+    settle;
+    constructor(script, init, queue, results, parallel, initialWidth, 
+    /** The workers' offer directories, collected for removal. */
+    offerDirs) {
+        this.script = script;
+        this.init = init;
+        this.queue = queue;
+        this.results = results;
+        this.parallel = parallel;
+        this.initialWidth = initialWidth;
+        this.offerDirs = offerDirs;
+    }
+    run() {
+        return new Promise((resolve, reject) => {
+            this.settle = { resolve, reject };
+            for (let i = 0; i < this.initialWidth; i++)
+                this.dispatch(this.spawn());
+        }).finally(() => Promise.all([...this.workers].map((w) => w.terminate())));
+    }
+    spawn() {
+        // A worker's heap holds one window per file and a few buffers (10–20 MB used, measured on the bench images);
+        // capping it keeps the whole process bounded: at 64/16 MB the jars bench peaked at 255–271 MB, at 48/8 MB at
+        // 237 MB, no slower. The path index of a layer lives in typed arrays, off this heap.
+        const worker = new external_node_worker_threads_.Worker(this.script, { workerData: this.init, resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
+        this.workers.add(worker);
+        worker.on('message', (report) => this.receive(worker, report));
+        worker.on('error', (error) => {
+            const task = this.current.get(worker);
+            if (task?.type === 'layer')
+                this.results.set(task.job.id, failed(task.job, `worker failed: ${error.message}`));
+            this.settle.reject(error);
+        });
+        return worker;
+    }
+    receive(worker, report) {
+        if (report.type === 'offer') {
+            const spooled = report.offer.job.spooled;
+            if (spooled.kind === 'file')
+                this.offerDirs.add((0,external_node_path_namespaceObject.dirname)(spooled.file));
+            this.offers.push(report.offer);
+            this.offers.sort((a, b) => spooledSize(b.job.spooled) - spooledSize(a.job.spooled));
+            const layer = this.layers.get(report.offer.layerId);
+            layer.open++;
+            if (this.idle.length)
+                this.dispatch(this.idle.pop());
+            else if (this.workers.size < this.parallel)
+                this.dispatch(this.spawn());
+            return;
+        }
+        this.current.delete(worker);
+        if (report.type === 'layer') {
+            this.layers.get(report.result.id).result = report.result;
+            this.finish(report.result.id);
+        }
+        else {
+            const layer = this.layers.get(report.result.layerId);
+            layer.open--;
+            layer.done.push(report.result);
+            this.finish(report.result.layerId);
+        }
+        this.dispatch(worker);
+    }
+    /**
+     * Gives the worker the next task: layers first (each is a long serial stream, best started early), then the
+     * offered archives, biggest first, which fill in evenly at the end.
+     */
+    dispatch(worker) {
+        const job = this.queue.shift();
+        const offer = job ? undefined : this.offers.shift();
+        let task;
+        if (job) {
+            const layerNested = newLayerCounter();
+            this.layers.set(job.id, { open: 0, done: [] });
+            task = { type: 'layer', job, layerNested };
+        }
+        else if (offer)
+            task = { type: 'container', offer };
+        if (!task) {
+            this.idle.push(worker);
+            if (this.idle.length === this.workers.size)
+                this.settle.resolve();
+            return;
+        }
+        this.current.set(worker, task);
+        worker.postMessage(task);
+    }
+    finish(id) {
+        const layer = this.layers.get(id);
+        if (!layer.result || layer.open > 0)
+            return;
+        const r = layer.result;
+        const done = layer.done.sort((a, b) => a.seq - b.seq);
+        const hits = done.flatMap((d) => d.hits);
+        this.results.set(id, {
+            ...r,
+            hits: [...r.hits, ...hits, ...hitsThroughHardlinks(hits, r.index.hardlinks)],
+            unreadable: [...r.unreadable, ...done.flatMap((d) => d.unreadable)],
+            notLookedInside: [...r.notLookedInside, ...done.flatMap((d) => d.notLookedInside)],
+            nestedFiles: r.nestedFiles + done.reduce((n, d) => n + d.nestedFiles, 0),
+        });
+    }
+}
+function failed(job, error) {
+    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };
 }
 
 // EXTERNAL MODULE: external "node:http"
@@ -76165,7 +78070,7 @@ function routeFor(target, env) {
     return { ...parseProxy(proxy.name, proxy.value), notes };
 }
 
-;// CONCATENATED MODULE: ./src/leak/registry/wire.ts
+;// CONCATENATED MODULE: ./src/leak/sources/registry/wire.ts
 /**
  * One HTTP/1.1 GET per TLS connection, read without Node's http module.
  *
@@ -76472,7 +78377,7 @@ function wireGet(open, request) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/leak/registry/client.ts
+;// CONCATENATED MODULE: ./src/leak/sources/registry/client.ts
 /**
  * A small OCI distribution client: HTTPS only, through HTTPS_PROXY/NO_PROXY as curl-style clients route
  * (src/detect/route.ts), trusting the system roots plus the org CA (the runner is behind inspection) with
@@ -76730,7 +78635,7 @@ function oneLine(error) {
 }
 
 
-;// CONCATENATED MODULE: ./src/leak/registry/stream.ts
+;// CONCATENATED MODULE: ./src/leak/sources/registry/stream.ts
 /**
  * One registry blob as a stream, opened where it is scanned (a layer worker): the same client as the main thread
  * (route, trust, auth, redirects), retrying 429/5xx and connection failures before the first byte. After the first
@@ -76771,7 +78676,7 @@ async function openRegistryBlob(blob) {
     })(), { objectMode: false, highWaterMark: 256 * 1024 });
 }
 
-;// CONCATENATED MODULE: ./src/leak/blob.ts
+;// CONCATENATED MODULE: ./src/leak/sources/blob.ts
 /**
  * The one place a blob's bytes are opened, whatever holds them: a file range, bytes in memory, or a registry
  * (streamed by the worker that scans it, so a registry image is never written to disk).
@@ -76789,1869 +78694,7 @@ async function openBlob(blob) {
     return (0,external_node_fs_namespaceObject.createReadStream)(blob.file, { start: blob.start, end: blob.start + blob.size - 1, highWaterMark: 256 * 1024 });
 }
 
-;// CONCATENATED MODULE: ./src/leak/blame.ts
-
-
-/**
- * Names the real cause when the tar reader fails inside a layer. A bit flip in compressed data can still inflate
- * (deflate only checks its CRC at the end of a member), so the tar reader sees garbage first and would blame a tar
- * header. When the blob's digest is known, hashing it settles which one broke: a blob that does not match its digest
- * is corrupt, whatever the tar reader saw; a blob that matches really holds a bad tar stream.
- */
-async function blameTarFailure(job, tarMessage) {
-    if (!job.digest?.startsWith('sha256:'))
-        return tarMessage;
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    try {
-        for await (const chunk of await openBlob(job.blob))
-            hash.update(chunk);
-    }
-    catch {
-        return tarMessage;
-    }
-    const actual = `sha256:${hash.digest('hex')}`;
-    return actual === job.digest ? tarMessage : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
-}
-
-;// CONCATENATED MODULE: ./src/tools/registry.ts
-const TOOL_REGISTRY = [
-    {
-        id: 'node',
-        readers: 'Node.js, npm, yarn, pnpm, Bun, Deno ≥2.8',
-        variable: 'NODE_EXTRA_CA_CERTS',
-        semantics: 'append',
-        file: 'ca',
-        // "the well known root CAs … will be extended with the extra certificates in file"; read once at process start.
-        source: 'https://nodejs.org/api/cli.html#node_extra_ca_certsfile',
-    },
-    {
-        id: 'openssl',
-        readers: 'OpenSSL-based tools: Python ssl/urllib, httpx, uv, Ruby, Go on Linux, .NET on Linux, cargo',
-        variable: 'SSL_CERT_FILE',
-        semantics: 'replace',
-        file: 'bundle',
-        // Replaces OpenSSL's default CA file; on Debian the hashed CApath hides an org-CA-only value, elsewhere it breaks.
-        source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/',
-    },
-    {
-        id: 'requests',
-        readers: 'Python requests, pip, Poetry, Azure CLI, conda, botocore fallback',
-        variable: 'REQUESTS_CA_BUNDLE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://requests.readthedocs.io/en/latest/user/advanced/#ssl-cert-verification',
-    },
-    {
-        id: 'pip',
-        readers: 'pip',
-        variable: 'PIP_CERT',
-        semantics: 'replace',
-        file: 'bundle',
-        // pip <24.2 (or legacy-certs) replaces certifi with this file; newer pip adds it to the OS store.
-        source: 'https://pip.pypa.io/en/stable/topics/https-certificates/',
-    },
-    {
-        id: 'curl',
-        readers: 'curl (the command-line tool)',
-        variable: 'CURL_CA_BUNDLE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://curl.se/docs/manpage.html#--cacert',
-    },
-    {
-        id: 'git',
-        readers: 'git over HTTPS (Debian/Ubuntu git uses GnuTLS and ignores SSL_CERT_FILE)',
-        variable: 'GIT_SSL_CAINFO',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAInfo',
-    },
-    {
-        id: 'aws',
-        readers: 'AWS CLI and SDKs',
-        variable: 'AWS_CA_BUNDLE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://docs.aws.amazon.com/sdkref/latest/guide/feature-gen-config.html',
-    },
-    {
-        id: 'cargo',
-        readers: 'cargo',
-        variable: 'CARGO_HTTP_CAINFO',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://doc.rust-lang.org/cargo/reference/config.html#httpcainfo',
-    },
-    {
-        id: 'deno',
-        readers: 'Deno',
-        variable: 'DENO_CERT',
-        semantics: 'append',
-        file: 'ca',
-        // Appends to the store DENO_TLS_CA_STORE selects; a missing file is a hard error, so the post step runs last.
-        source: 'https://docs.deno.com/runtime/reference/env_variables/',
-    },
-    {
-        id: 'gcloud',
-        readers: 'Google Cloud CLI',
-        variable: 'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://cloud.google.com/sdk/gcloud/reference/topic/configurations',
-    },
-    {
-        id: 'bundler',
-        readers: 'Ruby Bundler',
-        variable: 'BUNDLE_SSL_CA_CERT',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://bundler.io/v2.5/man/bundle-config.1.html',
-    },
-    {
-        id: 'composer',
-        readers: 'PHP Composer',
-        variable: 'COMPOSER_CAFILE',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://getcomposer.org/doc/03-cli.md#composer-cafile',
-    },
-    {
-        id: 'hex',
-        readers: 'Elixir Hex / Mix',
-        variable: 'HEX_CACERTS_PATH',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://hexdocs.pm/hex/Mix.Tasks.Hex.Config.html',
-    },
-    {
-        id: 'grpc',
-        readers: 'gRPC core (Python, Ruby, PHP, C++)',
-        variable: 'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH',
-        semantics: 'replace',
-        file: 'bundle',
-        source: 'https://github.com/grpc/grpc/blob/master/doc/environment_variables.md',
-    },
-    {
-        id: 'wget',
-        readers: 'wget (GnuTLS builds read no CA variable, only wgetrc)',
-        variable: 'WGETRC',
-        semantics: 'replace',
-        file: 'wgetrc',
-        source: 'https://www.gnu.org/software/wget/manual/html_node/Wgetrc-Commands.html',
-    },
-    {
-        id: 'perl',
-        readers: 'Perl LWP (LWP::Protocol::https; Debian builds ignore SSL_CERT_FILE)',
-        variable: 'PERL_LWP_SSL_CA_FILE',
-        semantics: 'replace',
-        file: 'bundle',
-        // LWP::UserAgent reads PERL_LWP_SSL_CA_FILE, then HTTPS_CA_FILE; the latter also sets verify_hostname to 0
-        // (Crypt::SSLeay compatibility), so it is never exported.
-        source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts',
-    },
-    {
-        id: 'wget2',
-        readers: 'wget2 (reads neither WGETRC nor SSL_CERT_FILE)',
-        variable: 'WGET2RC',
-        semantics: 'replace',
-        file: 'wget2rc',
-        // "$SYSTEM_WGET2RC and ($WGET2RC or ~/.wget2rc) are read … If set, $WGET2RC replaces ~/.wget2rc" (--config).
-        source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md#--configfile',
-    },
-    {
-        id: 'java',
-        readers: 'Java (Maven, Gradle, sbt, every JVM)',
-        variable: 'JAVA_TOOL_OPTIONS',
-        semantics: 'replace',
-        file: 'truststore',
-        // javax.net.ssl.trustStore replaces cacerts, so the store is the JDK's cacerts plus the org CA.
-        source: 'https://docs.oracle.com/en/java/javase/21/security/java-secure-socket-extension-jsse-reference-guide.html',
-    },
-    {
-        id: 'go',
-        readers: 'Go ≥1.27 on macOS/Windows (keeps the platform verifier while SSL_CERT_FILE is set)',
-        variable: 'GODEBUG',
-        semantics: 'append',
-        file: 'setting',
-        platforms: ['darwin', 'win32'],
-        source: 'https://pkg.go.dev/crypto/x509#SystemCertPool',
-    },
-];
-const TOOL_IDS = [...new Set(TOOL_REGISTRY.map((entry) => entry.id))];
-
-;// CONCATENATED MODULE: ./src/tools/system-bundles.ts
-
-/**
- * Where Linux distributions keep their own CA bundle, the file a correctly built image already trusts. A setting that
- * points at one of these (unmodified) is not an org-CA leak: the leak check, the Dockerfile lint and the in-build
- * helper (with-org-ca.sh, kept equal by a unit test) all use this one list.
- */
-const SYSTEM_BUNDLE_FILES = [
-    '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Alpine, Gentoo, Arch (also /etc/ssl/cert.pem)
-    '/etc/pki/tls/certs/ca-bundle.crt', // RHEL, Fedora, CentOS, Amazon Linux
-    '/etc/ssl/ca-bundle.pem', // openSUSE, SLES
-    '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem', // RHEL/Fedora p11-kit extract
-    '/etc/ssl/cert.pem', // Alpine, Arch, macOS, LibreSSL
-];
-/** Directories of hashed certificate links that the distribution's own tooling maintains (OpenSSL CApath). */
-const SYSTEM_BUNDLE_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs', '/etc/pki/ca-trust/extracted/pem'];
-/** Whether an absolute path (normalised here) names a distribution's own bundle file or certificate directory. */
-function isSystemBundlePath(path) {
-    if (!path.startsWith('/'))
-        return false;
-    const normalised = external_node_path_namespaceObject.posix.normalize(path).replace(/\/+$/, '') || '/';
-    return SYSTEM_BUNDLE_FILES.includes(normalised) || SYSTEM_BUNDLE_DIRS.includes(normalised);
-}
-
-;// CONCATENATED MODULE: ./src/ca-pointers/pointers.ts
-
-
-
-/** Variables whose value is JVM options: a `-Djavax.net.ssl.trustStore=…` inside replaces every JVM's cacerts. */
-const JVM_OPTION_VARIABLES = [
-    // Read by every JVM (JAVA_TOOL_OPTIONS, and the launcher's JDK_JAVA_OPTIONS and _JAVA_OPTIONS), and by the
-    // launch scripts of Maven, Gradle, sbt and servlet containers.
-    ...TOOL_REGISTRY.filter((entry) => entry.file === 'truststore').map((entry) => entry.variable),
-    'JDK_JAVA_OPTIONS',
-    '_JAVA_OPTIONS',
-    'MAVEN_OPTS',
-    'GRADLE_OPTS',
-    'SBT_OPTS',
-    'JAVA_OPTS',
-    'CATALINA_OPTS',
-];
-const POINTER_VARIABLES = [
-    // Every file variable the action exports for a job: none of them belongs in a release image.
-    ...TOOL_REGISTRY.filter((entry) => entry.file !== 'setting' && entry.file !== 'truststore').map((entry) => ({
-        name: entry.variable,
-        form: 'file',
-        source: entry.source,
-    })),
-    // What the action exports to override a configured cafile (src/tools/config-scan.ts), and the other names of it.
-    { name: 'npm_config_cafile', form: 'file', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#environment-variables' },
-    { name: 'npm_config_ca', form: 'text', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#ca' },
-    { name: 'pnpm_config_cafile', form: 'file', anyCase: true, source: 'https://pnpm.io/npmrc' },
-    { name: 'YARN_CAFILE', form: 'file', source: 'https://classic.yarnpkg.com/en/docs/cli/config' },
-    { name: 'YARN_HTTPS_CA_FILE_PATH', form: 'file', source: 'https://yarnpkg.com/configuration/yarnrc#httpsCaFilePath' },
-    { name: 'YARN_CA_FILE_PATH', form: 'file', source: 'https://github.com/yarnpkg/berry/pull/4503' },
-    // Directories and lists of them.
-    { name: 'SSL_CERT_DIR', form: 'path-list', source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/' },
-    { name: 'GIT_SSL_CAPATH', form: 'dir', source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath' },
-    // Further tools' CA variables (ca-env-matrix.md), which a build may set by hand.
-    { name: 'CONDA_SSL_VERIFY', form: 'file', source: 'https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/non-standard-certs.html' },
-    { name: 'PERL_LWP_SSL_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
-    { name: 'PERL_LWP_SSL_CA_PATH', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
-    { name: 'HTTPS_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
-    { name: 'HTTPS_CA_DIR', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
-    { name: 'SYSTEM_WGET2RC', form: 'file', source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md' },
-    { name: 'APT_CONFIG', form: 'file', source: 'https://manpages.debian.org/apt.conf.5' },
-    { name: 'HTTPLIB2_CA_CERTS', form: 'file', source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py' },
-    { name: 'NIX_SSL_CERT_FILE', form: 'file', source: 'https://nixos.org/manual/nix/stable/installation/env-variables' },
-];
-const EXACT = new Map(POINTER_VARIABLES.filter((v) => !v.anyCase).map((v) => [v.name, v]));
-const ANY_CASE = new Map(POINTER_VARIABLES.filter((v) => v.anyCase).map((v) => [v.name.toLowerCase(), v]));
-const JVM = new Set(JVM_OPTION_VARIABLES);
-/** Whether a variable of this name can point a tool at a CA (its value may still be harmless: see judgePointer). */
-function isPointerVariable(name) {
-    return EXACT.has(name) || ANY_CASE.has(name.toLowerCase()) || JVM.has(name);
-}
-/** `-Djavax.net.ssl.trustStore=…` (also `-J-D…` for sbt, and the plain property in .properties files). */
-const TRUST_STORE_PROPERTY = /(?:^|[\s"'])(?:-J)?(?:-D|systemProp\.)?javax\.net\.ssl\.trustStore\s*=\s*("[^"]*"|'[^']*'|[^\s"']+)/g;
-function unquote(value) {
-    const v = value.trim();
-    return /^(["']).*\1$/s.test(v) ? v.slice(1, -1) : v;
-}
-function trustStoreValues(text) {
-    return [...text.matchAll(TRUST_STORE_PROPERTY)].map((m) => unquote(m[1])).filter((v) => v !== '' && v.toUpperCase() !== 'NONE');
-}
-/** The pointers one `NAME=value` assignment makes (none, one, or one per trustStore in JVM options). */
-function assignmentPointers(name, value, where) {
-    if (JVM.has(name))
-        return trustStoreValues(value).map((v) => ({ where, setting: `${name} -Djavax.net.ssl.trustStore`, value: v, form: 'file' }));
-    const known = EXACT.get(name) ?? ANY_CASE.get(name.toLowerCase());
-    if (!known)
-        return [];
-    // CONDA_SSL_VERIFY also takes true/false/truststore: only a path names a file.
-    if (known.name === 'CONDA_SSL_VERIFY' && /^(true|false|truststore|yes|no|0|1)$/i.test(value.trim()))
-        return [];
-    return [{ where, setting: name, value, form: known.form }];
-}
-function envPointers(env) {
-    const out = [];
-    const gitKeys = new Map();
-    env.forEach((entry, i) => {
-        const eq = entry.indexOf('=');
-        const name = eq === -1 ? entry : entry.slice(0, eq);
-        const value = eq === -1 ? '' : entry.slice(eq + 1);
-        out.push(...assignmentPointers(name, value, `config.Env[${i}]`));
-        // git reads config from the environment too: GIT_CONFIG_KEY_<n>=http.sslCAInfo with GIT_CONFIG_VALUE_<n>.
-        const key = /^GIT_CONFIG_KEY_(\d+)$/.exec(name);
-        if (key && /^http\.(.*\.)?sslca(info|path)$/i.test(value))
-            gitKeys.set(key[1], value);
-    });
-    env.forEach((entry, i) => {
-        const m = /^GIT_CONFIG_VALUE_(\d+)=(.*)$/s.exec(entry);
-        const key = m && gitKeys.get(m[1]);
-        if (key)
-            out.push({ where: `config.Env[${i}]`, setting: key, value: m[2], form: /sslcapath$/i.test(key) ? 'dir' : 'file' });
-    });
-    return out;
-}
-/** Lines `key = value` (or `key: value`, `key value`) for the given keys, compared case-insensitively. */
-function keyLines(keys, separator = '[=:]', form = 'file') {
-    const re = new RegExp(`^\\s*(?:\\/\\/\\S*:)?(${keys})\\s*${separator}\\s*(.+?)\\s*$`, 'i');
-    return (text) => {
-        const out = [];
-        text.split(/\r?\n/).forEach((line, i) => {
-            const m = re.exec(line);
-            if (!m)
-                return;
-            const value = unquote(m[2].replace(/\s+[#;].*$/, '').replace(/[,;]$/, ''));
-            if (value)
-                out.push({ setting: m[1], value, form: /(path|dir|directory)$/i.test(m[1]) ? 'dir' : form, line: i + 1 });
-        });
-        return out;
-    };
-}
-/** Shell assignments: `export NAME=value`, `NAME="value"`, csh `setenv NAME value`, fish `set -gx NAME value`,
- * systemd `Environment="NAME=value"`, and trustStore properties anywhere in them. */
-function shellAssignments(text) {
-    const out = [];
-    text.split(/\r?\n/).forEach((raw, i) => {
-        const line = raw.trim();
-        if (line.startsWith('#'))
-            return;
-        const forms = [
-            /^(?:export\s+|declare\s+-x\s+|readonly\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/,
-            /^setenv\s+([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$/,
-            /^set\s+(?:-[a-zA-Z]+\s+)*([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$/,
-        ];
-        const assignments = [];
-        for (const re of forms) {
-            const m = re.exec(line);
-            if (m)
-                assignments.push([m[1], m[2]]);
-        }
-        // systemd units and drop-ins: Environment="A=x" "B=y"
-        const env = /^Environment=(.*)$/.exec(line);
-        if (env)
-            for (const m of env[1].matchAll(/"([A-Za-z_][A-Za-z0-9_]*)=([^"]*)"|([A-Za-z_][A-Za-z0-9_]*)=(\S*)/g))
-                assignments.push([m[1] ?? m[3], m[2] ?? m[4]]);
-        for (const [name, rawValue] of assignments) {
-            const value = shellWord(rawValue);
-            for (const p of assignmentPointers(name, value, '')) {
-                // A value built from other variables cannot be judged here; a JVM property inside it still can.
-                if (p.form !== 'text' && /[$`]/.test(p.value))
-                    continue;
-                out.push({ setting: p.setting, value: p.value, form: p.form, line: i + 1 });
-            }
-        }
-    });
-    return out;
-}
-/** The first shell word of an assignment's value: a quoted string, or up to a space, `;`, `&` or `|`. */
-function shellWord(raw) {
-    const quoted = /^"((?:[^"\\]|\\.)*)"|^'([^']*)'/.exec(raw);
-    if (quoted)
-        return quoted[1] ?? quoted[2];
-    return /^[^\s;&|]*/.exec(raw)[0];
-}
-/** `"key": "value"` pairs of a JSON file (composer), wherever they sit. */
-function jsonKeys(keys) {
-    const re = new RegExp(`"(${keys})"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`, 'g');
-    return (text) => {
-        const out = [];
-        text.split(/\r?\n/).forEach((line, i) => {
-            for (const m of line.matchAll(re))
-                if (m[2])
-                    out.push({ setting: m[1], value: m[2].replace(/\\\//g, '/'), form: m[1] === 'capath' ? 'dir' : 'file', line: i + 1 });
-        });
-        return out;
-    };
-}
-function trustStoreLines(text) {
-    const out = [];
-    text.split(/\r?\n/).forEach((line, i) => {
-        if (/^\s*#/.test(line))
-            return;
-        for (const value of trustStoreValues(line))
-            out.push({ setting: 'javax.net.ssl.trustStore', value, line: i + 1 });
-    });
-    return out;
-}
-const both = (...parsers) => (text) => parsers.flatMap((parse) => parse(text));
-/** apt: `Acquire::https::CAInfo "file";`, per host `Acquire::https::<host>::CAInfo`, CaPath, and the nested-block form. */
-function aptSettings(text) {
-    const out = [];
-    text.split(/\r?\n/).forEach((line, i) => {
-        if (/^\s*(\/\/|#)/.test(line))
-            return;
-        for (const m of line.matchAll(/((?:[\w.-]+::)*(CAInfo|CAPath))\s+"([^"]*)"/gi))
-            out.push({ setting: m[1], value: m[3], form: /path$/i.test(m[2]) ? 'dir' : 'file', line: i + 1 });
-    });
-    return out;
-}
-const SHELL_FILES = /^(etc\/environment|etc\/profile|etc\/profile\.d\/[^/]+|etc\/(bash\.)?bashrc|etc\/zsh\/(zshenv|zshrc|zprofile)|etc\/(zshenv|zshrc|zprofile)|etc\/csh\.(cshrc|login)|etc\/mavenrc|etc\/systemd\/.+\.(service|conf)|(.*\/)?(\.bashrc|\.bash_profile|\.bash_login|\.profile|\.zshrc|\.zshenv|\.zprofile|\.cshrc|\.tcshrc|\.mavenrc|\.env)|(.*\/)?\.config\/fish\/config\.fish)$/;
-const FILE_RULES = [
-    { path: SHELL_FILES, parse: shellAssignments },
-    // npm / pnpm / yarn 1 read every npmrc (user, project, global /etc/npmrc, builtin /usr/etc/npmrc); per registry too.
-    { path: /(^|\/)\.?npmrc$/, parse: both(keyLines('cafile', '='), keyLines('ca(?:\\[\\])?', '=', 'text')) },
-    { path: /(^|\/)\.yarnrc$/, parse: keyLines('cafile|https-ca-file-path', '\\s') },
-    { path: /(^|\/)\.yarnrc\.yml$/, parse: keyLines('caFilePath|httpsCaFilePath', ':') },
-    { path: /(^|\/)pip\.(conf|ini)$/, parse: keyLines('cert') },
-    { path: /(^|\/)\.?condarc$/, parse: (text) => keyLines('ssl_verify', ':')(text).filter((p) => !/^(true|false|truststore|yes|no)$/i.test(p.value)) },
-    { path: /(^|\/)(\.gitconfig|gitconfig|\.config\/git\/config)$/, parse: keyLines('sslcainfo|sslcapath', '=') },
-    { path: /(^|\/)(\.curlrc|_curlrc|\.config\/curlrc)$/, parse: keyLines('-{0,2}(?:cacert|capath)', '[=:\\s]') },
-    { path: /(^|\/)(\.wgetrc|wgetrc)$/, parse: keyLines('ca_certificate|ca_directory', '=') },
-    { path: /(^|\/)(\.wget2rc|wget2rc)$/, parse: keyLines('ca-certificate|ca-directory', '=') },
-    { path: /^etc\/apt\/apt\.conf(\.d\/[^/]+)?$/, parse: aptSettings },
-    { path: /(^|\/)gradle\.properties$/, parse: trustStoreLines },
-    { path: /(^|\/)(\.mvn\/jvm\.config|\.jvmopts|\.sbtopts|etc\/sbt\/sbtopts)$/, parse: trustStoreLines },
-    { path: /(^|\/)\.cargo\/config(\.toml)?$|^usr\/local\/cargo\/config(\.toml)?$/, parse: keyLines('(?:http\\.)?cainfo', '=') },
-    { path: /(^|\/)\.bundle\/config$|^usr\/local\/bundle\/config$/, parse: keyLines('BUNDLE_SSL_CA_CERT', ':') },
-    { path: /(^|\/)(\.composer|\.config\/composer)\/config\.json$|(^|\/)composer\.json$/, parse: jsonKeys('cafile|capath') },
-    { path: /(^|\/)\.?bunfig\.toml$/, parse: keyLines('cafile', '=') },
-    { path: /(^|\/)pypoetry\/config\.toml$/, parse: keyLines('cert', '=') },
-];
-/** Base names that can hold a setting: the cheap first test, run on every path of every layer. */
-const CAPTURE_BASENAMES = new Set([
-    '.npmrc', 'npmrc', '.yarnrc', '.yarnrc.yml', 'pip.conf', 'pip.ini', '.condarc', 'condarc', '.gitconfig', 'gitconfig', 'config',
-    '.curlrc', '_curlrc', 'curlrc', '.wgetrc', 'wgetrc', '.wget2rc', 'wget2rc', 'apt.conf', 'gradle.properties', 'jvm.config', '.jvmopts',
-    '.sbtopts', 'sbtopts', 'config.toml', 'config.json', 'composer.json', 'bunfig.toml', '.bunfig.toml', 'environment', 'profile',
-    'bashrc', 'bash.bashrc', 'zshenv', 'zshrc', 'zprofile', 'csh.cshrc', 'csh.login', 'mavenrc', '.bashrc', '.bash_profile',
-    '.bash_login', '.profile', '.zshrc', '.zshenv', '.zprofile', '.cshrc', '.tcshrc', '.mavenrc', '.env', 'config.fish',
-]);
-const CAPTURE_DIRS = /^etc\/(profile\.d|apt\/apt\.conf\.d|systemd)\//;
-/** Whether a layer path (normalised, no leading '/') is a file whose settings the pointer check reads. */
-function isCapturedPath(path) {
-    const base = path.slice(path.lastIndexOf('/') + 1);
-    if (!CAPTURE_BASENAMES.has(base) && !CAPTURE_DIRS.test(path))
-        return false;
-    return FILE_RULES.some((rule) => rule.path.test(path));
-}
-function filePointers(path, text) {
-    const normalised = path.replace(/^\/+/, '');
-    const out = [];
-    for (const rule of FILE_RULES) {
-        if (!rule.path.test(normalised))
-            continue;
-        for (const found of rule.parse(text)) {
-            let value = found.value;
-            // git, npm, pip and shells expand ~ to the home of the file's owner: the directory holding a dotfile.
-            if (value.startsWith('~/'))
-                value = external_node_path_namespaceObject.posix.join('/', external_node_path_namespaceObject.posix.dirname(normalised), value.slice(2));
-            out.push({ where: `/${normalised}`, setting: found.setting, value, form: found.form ?? 'file' });
-        }
-    }
-    return out;
-}
-function looksLikeCertText(value) {
-    return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());
-}
-function judgePointer(p, fs, caPaths, cwd = '/') {
-    if (looksLikeCertText(p.value))
-        return { kind: 'pointer-inline' };
-    const value = p.value.trim();
-    if (value === '' || p.form === 'text')
-        return undefined;
-    // SSL_CERT_DIR is a list like PATH; the others hold one path, which a ':' split leaves whole.
-    for (const path of p.form === 'path-list' ? value.split(':').filter(Boolean) : [value]) {
-        const found = fs.resolve(path, cwd);
-        if (!found) {
-            // The distribution's own bundle path in an image without one: no org CA is involved, and only root could
-            // put a file there. Anything else names a file the build had and the image lacks (a secret mount, a temp dir).
-            if (isSystemBundlePath(path))
-                continue;
-            return { kind: 'pointer-missing', file: path };
-        }
-        if (caPaths.has(found.path))
-            return { kind: 'pointer-to-ca', file: found.path };
-        if (found.type === 'dir') {
-            // A directory of certificates: the CA as a file in it, or reached through one of its symlinks
-            // (c_rehash-style `<hash>.0` links). caPaths hold only visible files, so no listing is needed for the first.
-            const direct = [...caPaths].find((c) => external_node_path_namespaceObject.posix.dirname(c) === found.path);
-            if (direct)
-                return { kind: 'pointer-to-ca', file: direct };
-            for (const name of fs.symlinksIn(found.path)) {
-                const child = fs.resolve(external_node_path_namespaceObject.posix.join(found.path, name));
-                if (child && caPaths.has(child.path))
-                    return { kind: 'pointer-to-ca', file: child.path };
-            }
-        }
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/leak/layer.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
-const CAPTURE_MAX = 64 * 1024;
-/**
- * Collects what the scan of one layer (or one directory tree) learns, file by file: the path index, the matches
- * (also inside archives and compressed files, see nested/), the captured pointer files. Files are pushed in
- * synchronously as the tar streams past; containers found on the way wait in `pending` until `drain()` opens them.
- */
-class LayerAccumulator {
-    limits;
-    offer;
-    index = new LayerIndexBuilder();
-    hits = [];
-    unreadable = [];
-    notLookedInside = [];
-    captured = [];
-    temp = new spool_TempDir();
-    context;
-    files = 0;
-    file;
-    capture;
-    pending = [];
-    constructor(matcher, limits, budget = new budget_Budget(limits), 
-    /** Hands a big container to another worker (see nested/offer.ts); false: open it here. */
-    offer) {
-        this.limits = limits;
-        this.offer = offer;
-        this.context = { matcher, limits, budget, temp: this.temp, hits: this.hits, unreadable: this.unreadable, notLookedInside: this.notLookedInside, nestedFiles: 0 };
-    }
-    entry(path, type, size, link) {
-        this.index.add(path, type, link);
-        if (type !== 'file')
-            return;
-        if (size > this.limits.maxFileBytes) {
-            throw new Error(`file '${path}' is ${size} bytes, over the ${this.limits.maxFileBytes}-byte bound for one file`);
-        }
-        this.files++;
-        this.file = new FileScan(this.context, path, 0);
-        this.capture = isCapturedPath(path) && size <= CAPTURE_MAX ? [] : undefined;
-    }
-    data(chunk) {
-        this.capture?.push(chunk);
-        this.file?.write(chunk);
-    }
-    entryEnd() {
-        const file = this.file;
-        this.file = undefined;
-        if (!file)
-            return;
-        if (this.capture)
-            this.captured.push({ path: file.path, text: Buffer.concat(this.capture).toString('utf8') });
-        this.capture = undefined;
-        const job = file.end();
-        if (job && !this.offer?.(job))
-            this.pending.push(job);
-    }
-    /** Whether containers wait to be opened. */
-    get hasPending() {
-        return this.pending.length > 0;
-    }
-    /** Opens the containers collected so far (call between writes; the layer stream waits meanwhile). */
-    async drain() {
-        while (this.pending.length)
-            await scan_openNested(this.context, this.pending.shift());
-    }
-    /** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
-    linkHits() {
-        this.hits.push(...hitsThroughHardlinks(this.hits, this.index.hardlinks));
-    }
-    /** Removes the temporary files of nested archives. */
-    close() {
-        this.temp.remove();
-    }
-    result(base) {
-        return {
-            ...base,
-            files: this.files,
-            index: this.index.finish(),
-            hits: this.hits,
-            unreadable: this.unreadable,
-            notLookedInside: this.notLookedInside,
-            nestedFiles: this.context.nestedFiles,
-            captured: this.captured,
-        };
-    }
-}
-
-/** The blob's first `n` bytes (fewer if it is shorter), and the stream positioned after them. */
-async function peek(input, n) {
-    const rest = input[Symbol.asyncIterator]();
-    const parts = [];
-    let len = 0;
-    while (len < n) {
-        const next = await rest.next();
-        if (next.done)
-            break;
-        parts.push(next.value);
-        len += next.value.length;
-    }
-    return { head: Buffer.concat(parts), rest };
-}
-/** Raw bytes kept from the end of a blob, for the check after a gzip member (a registry stream cannot be re-read). */
-const TAIL_KEPT = 64 * 1024;
-function decompressor(kind, limits) {
-    if (kind === 'gzip')
-        return new SyncDecoder('gzip');
-    // zstd frame by frame: one frame per file in zstd:chunked layers (see nested/decompress.ts).
-    if (kind === 'zstd')
-        return { decode: (source) => zstdFrames(source, limits.zstdWindowLogMax) };
-    return { decode: (source) => source };
-}
-const MEDIA_COMPRESSION = [
-    [/(\+|\.)gzip$/, 'gzip'],
-    [/(\+|\.)zstd$/, 'zstd'],
-    [/(\.tar|\.layer\.v1\.tar|rootfs\.diff\.tar)$/, 'none'],
-];
-function describeMedia(mediaType) {
-    if (!mediaType)
-        return undefined;
-    for (const [re, c] of MEDIA_COMPRESSION)
-        if (re.test(mediaType))
-            return c;
-    return undefined;
-}
-/**
- * Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. `budget`
- * carries the bounds on absolute work, shared with the other layers of the check.
- */
-async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(limits), offer) {
-    const acc = new LayerAccumulator(matcher, limits, budget, offer);
-    const rawHash = (0,external_node_crypto_.createHash)('sha256');
-    // The uncompressed digest (diff_id) is computed only when it is the one check of the bytes: an uncompressed
-    // layer's is its blob digest, and a compressed layer whose blob digest is verified has its uncompressed bytes
-    // pinned by it (a runtime refuses a config whose diff_ids do not match anyway). Hashing 2.4 GB of tar twice cost
-    // a tenth of the check's time.
-    let outHash;
-    let rawBytes = 0;
-    let outBytes = 0;
-    let compression = 'unknown';
-    const result = (error) => {
-        const digest = `sha256:${rawHash.digest('hex')}`;
-        const diffId = outHash ? `sha256:${outHash.digest('hex')}` : compression === 'none' ? digest : '';
-        return acc.result({ id: job.id, ...(error ? { error } : {}), compression, digest, diffId, bytes: outBytes });
-    };
-    // The blob's stream while the scan may still stop before the pipeline below takes it over: closed in `finally`,
-    // so a registry connection is not left open and paused (it has no idle timeout while paused).
-    let unclaimed;
-    try {
-        const opened = await peek(await openBlob(job.blob), 1024);
-        unclaimed = opened.rest;
-        const head = opened.head;
-        compression = sniff(head.subarray(0, 1024));
-        if (compression === 'unknown') {
-            const said = job.mediaType ? ` (media type '${job.mediaType}')` : '';
-            throw new Error(`unknown layer format${said}: expected tar, gzip or zstd by its first bytes`);
-        }
-        // A known media type is not trusted either: the bytes decide (containerd sniffs too, containerd#13662).
-        if (!describeMedia(job.mediaType) && job.mediaType && !/tar|layer/.test(job.mediaType)) {
-            throw new Error(`unknown layer media type '${job.mediaType}'`);
-        }
-        if (compression !== 'none' && !job.digest)
-            outHash = (0,external_node_crypto_.createHash)('sha256');
-        const tar = new TarParser({
-            entry: (h) => acc.entry(h.path, h.type === 'char' || h.type === 'block' || h.type === 'fifo' ? 'other' : h.type, h.size, h.type === 'symlink' || h.type === 'hardlink' ? normalizeLink(h) : undefined),
-            data: (c) => acc.data(c),
-            entryEnd: () => acc.entryEnd(),
-        });
-        const decomp = decompressor(compression, limits);
-        const tail = [];
-        let tailBytes = 0;
-        unclaimed = undefined;
-        await (0,promises_namespaceObject.pipeline)(async function* () {
-            try {
-                if (head.length)
-                    yield head;
-                for (let next = await opened.rest.next(); !next.done; next = await opened.rest.next())
-                    yield next.value;
-            }
-            finally {
-                // Closes the file or the connection when the scan stops early.
-                await opened.rest.return?.();
-            }
-        }, async function* (source) {
-            for await (const chunk of source) {
-                rawHash.update(chunk);
-                rawBytes += chunk.length;
-                if (rawBytes > job.blob.size)
-                    throw new Error(`the blob is longer than the ${job.blob.size} bytes expected`);
-                tail.push(chunk);
-                tailBytes += chunk.length;
-                while (tail.length > 1 && tailBytes - tail[0].length > TAIL_KEPT)
-                    tailBytes -= tail.shift().length;
-                yield chunk;
-            }
-        }, (source) => decomp.decode(source), async function (source) {
-            for await (const chunk of source) {
-                outHash?.update(chunk);
-                outBytes += chunk.length;
-                budget.layer(chunk.length);
-                tar.write(chunk);
-                // Archives and compressed files met in this chunk are opened now, while the layer stream waits.
-                if (acc.hasPending)
-                    await acc.drain();
-            }
-            tar.end();
-            await acc.drain();
-        });
-        if (rawBytes !== job.blob.size)
-            throw new Error(`read ${rawBytes} of ${job.blob.size} bytes: the blob is truncated`);
-        // zlib stops silently at a 0x00 after a gzip member ("trailing zero bytes are okay", node src/node_zlib.cc):
-        // whatever follows would never be scanned, so anything but zero padding there fails the layer.
-        const consumed = decomp.consumed;
-        if (consumed !== undefined && consumed < rawBytes) {
-            const after = rawBytes - consumed;
-            const rest = after > TAIL_KEPT ? undefined : Buffer.concat(tail).subarray(tailBytes - after);
-            if (!rest || !rest.every((b) => b === 0)) {
-                throw new Error(`${rawBytes - consumed} bytes after the end of the ${compression} stream were not decompressed`);
-            }
-        }
-        acc.linkHits();
-        const r = result();
-        const problems = [];
-        if (job.digest && r.digest !== job.digest)
-            problems.push(`blob digest is ${r.digest}, expected ${job.digest}`);
-        if (job.diffId && r.diffId && r.diffId !== job.diffId)
-            problems.push(`uncompressed digest is ${r.diffId}, expected diff_id ${job.diffId}`);
-        return problems.length ? { ...r, error: problems.join('; ') } : r;
-    }
-    catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        // Every byte was read and they are not the blob's: that is the cause, whatever the decompressor made of them.
-        const whole = rawBytes === job.blob.size && job.digest;
-        if (whole) {
-            const r = result(error instanceof TarError ? message : friendly(message, compression));
-            return r.digest === job.digest ? r : { ...r, error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})` };
-        }
-        // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
-        return result(error instanceof TarError ? await blameTarFailure(job, message) : friendly(message, compression));
-    }
-    finally {
-        await unclaimed?.return?.();
-        acc.close();
-    }
-}
-function friendly(message, compression) {
-    if (/unexpected end of file/i.test(message))
-        return `${compression} stream is truncated (${message})`;
-    if (/^zstd (stream|data)/.test(message))
-        return message;
-    if (/incorrect header check|invalid|data error|unknown frame|corrupt/i.test(message) && compression !== 'none')
-        return `${compression} data is corrupt (${message})`;
-    return message;
-}
-function normalizeLink(h) {
-    // Hard links name another entry of the archive; symlinks keep their text (resolved later in the image's tree).
-    return h.type === 'hardlink' ? h.linkname.replace(/^\/+/, '').replace(/^\.\//, '') : h.linkname;
-}
-
-;// CONCATENATED MODULE: ./src/leak/source.ts
-
-
-
-const source_BLOCK = 512;
-/** Reads every header of an uncompressed tar file; throws TarError on anything irregular (fail closed). */
-function indexTar(file) {
-    const fd = (0,external_node_fs_namespaceObject.openSync)(file, 'r');
-    const members = new Map();
-    try {
-        const size = (0,external_node_fs_namespaceObject.statSync)(file).size;
-        const block = Buffer.alloc(source_BLOCK);
-        let pos = 0;
-        let pax = new Map();
-        let longName;
-        let longLink;
-        let zeros = 0;
-        const read = (at, len) => {
-            const buf = Buffer.alloc(len);
-            if ((0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, len, at) !== len)
-                throw new TarError(`archive truncated at byte ${at}`);
-            return buf;
-        };
-        for (;;) {
-            if (pos + source_BLOCK > size)
-                throw new TarError('archive truncated: no end-of-archive marker');
-            if ((0,external_node_fs_namespaceObject.readSync)(fd, block, 0, source_BLOCK, pos) !== source_BLOCK)
-                throw new TarError(`archive truncated at byte ${pos}`);
-            pos += source_BLOCK;
-            if (isZero(block)) {
-                if (++zeros === 2)
-                    break;
-                continue;
-            }
-            if (zeros)
-                throw new TarError('a single zero block inside the archive');
-            const magic = block.toString('latin1', 257, 263);
-            const at = `byte ${pos - source_BLOCK} (${quoteName(headerName(block))})`;
-            if (magic !== 'ustar\0' && magic !== 'ustar ')
-                throw new TarError(`not a tar header at ${at}`);
-            if (!checksumOk(block))
-                throw new TarError(`bad tar header checksum at ${at}`);
-            const flag = String.fromCharCode(block[156]);
-            let len = headerSize(block, at);
-            const padded = len + ((source_BLOCK - (len % source_BLOCK)) % source_BLOCK);
-            if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
-                if (len > 1024 * 1024)
-                    throw new TarError(`invalid tar header at ${at}: a metadata record over 1 MiB`);
-                const body = read(pos, len);
-                if (flag === 'x')
-                    pax = parsePax(body, at);
-                else if (flag === 'L')
-                    longName = cstring(body, 0, body.length);
-                else if (flag === 'K')
-                    longLink = cstring(body, 0, body.length);
-                pos += padded;
-                continue;
-            }
-            const type = TYPES[flag];
-            if (!type)
-                throw new TarError(`unsupported entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
-            let name = cstring(block, 0, 100);
-            if (magic === 'ustar\0') {
-                const prefix = cstring(block, 345, 155);
-                if (prefix)
-                    name = `${prefix}/${name}`;
-            }
-            name = pax.get('path') ?? longName ?? name;
-            const link = pax.get('linkpath') ?? longLink ?? cstring(block, 157, 100);
-            if (pax.has('size'))
-                len = paxSize(pax.get('size'), `byte ${pos - source_BLOCK} (${quoteName(name)})`);
-            const start = pos;
-            pos += len + ((source_BLOCK - (len % source_BLOCK)) % source_BLOCK);
-            if (pos > size)
-                throw new TarError(`archive truncated inside ${quoteName(name)}`);
-            pax = new Map();
-            longName = undefined;
-            longLink = undefined;
-            const norm = normalizePath(name);
-            const mtype = type === 'file' || type === 'symlink' || type === 'hardlink' || type === 'dir' ? type : 'other';
-            if (members.has(norm) && mtype !== 'dir')
-                throw new TarError(`archive member '${norm}' appears twice`);
-            members.set(norm, { name: norm, type: mtype, blob: { file, start, size: len }, ...(link ? { link } : {}) });
-        }
-        // Only zero padding may follow the end marker.
-        const rest = size - pos;
-        if (rest > 0) {
-            const tail = read(pos, Math.min(rest, 1024 * 1024));
-            if (rest > 1024 * 1024 || !isZero(tail))
-                throw new TarError(`${rest} bytes after the archive's end marker`);
-        }
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
-    }
-    return { label: file, members };
-}
-/** Lists a directory the same way (an OCI layout or an extracted docker save). Symlinks are not followed. */
-function indexDirectory(dir) {
-    const members = new Map();
-    const walk = (rel) => {
-        for (const name of (0,external_node_fs_namespaceObject.readdirSync)((0,external_node_path_namespaceObject.join)(dir, rel)).sort()) {
-            const path = rel ? `${rel}/${name}` : name;
-            const full = (0,external_node_path_namespaceObject.join)(dir, path);
-            const st = (0,external_node_fs_namespaceObject.lstatSync)(full);
-            if (st.isDirectory()) {
-                members.set(path, { name: path, type: 'dir', blob: { file: full, start: 0, size: 0 } });
-                walk(path);
-            }
-            else if (st.isSymbolicLink()) {
-                members.set(path, { name: path, type: 'symlink', blob: { file: full, start: 0, size: 0 }, link: (0,external_node_fs_namespaceObject.readlinkSync)(full) });
-            }
-            else if (st.isFile()) {
-                members.set(path, { name: path, type: 'file', blob: { file: full, start: 0, size: st.size } });
-            }
-            else {
-                members.set(path, { name: path, type: 'other', blob: { file: full, start: 0, size: 0 } });
-            }
-        }
-    };
-    walk('');
-    return { label: dir, members };
-}
-/** Follows symlinks and hard links between members (docker save's `layer.tar -> ../<id>/layer.tar`). */
-function resolveMember(source, name) {
-    let current = normalizePath(name);
-    for (let hops = 0; hops < 16; hops++) {
-        const m = source.members.get(current);
-        if (!m)
-            return undefined;
-        if (m.type === 'file')
-            return m;
-        if (m.type === 'hardlink' && m.link)
-            current = normalizePath(m.link);
-        else if (m.type === 'symlink' && m.link)
-            current = normalizePath(m.link.startsWith('/') ? m.link : external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.dirname(current), m.link));
-        else
-            return undefined;
-    }
-    return undefined;
-}
-function readMember(m, max = 64 * 1024 * 1024) {
-    if (m.blob.size > max)
-        throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
-    if (m.blob.kind === 'bytes')
-        return Buffer.from(m.blob.bytes.buffer, m.blob.bytes.byteOffset, m.blob.size);
-    // Registry sources fetch every blob they read whole before planning (registry/pull.ts): this is a bug guard.
-    if (m.blob.kind === 'registry')
-        throw new Error(`'${m.name}' is a registry blob read as metadata before it was fetched`);
-    const fd = (0,external_node_fs_namespaceObject.openSync)(m.blob.file, 'r');
-    try {
-        const buf = Buffer.alloc(m.blob.size);
-        const n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, buf.length, m.blob.start);
-        if (n !== buf.length)
-            throw new Error(`'${m.name}' is truncated`);
-        return buf;
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/leak/input.ts
-
-
-
-
-/**
- * What the user's `image` spelling names, and whether what is on disk is that. The check fails closed on the
- * question "what is this input?" as much as on its bytes: a directory that is not an image is never silently read as
- * a root file system (its gzip layers would never be decompressed), a transport the user wrote must match what is
- * there, and an empty or half-written export is an error that says how to redo it.
- */
-class ImageInputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ImageInputError';
-    }
-}
-const TRANSPORTS = {
-    oci: { expects: 'an OCI image layout directory (index.json over blobs/)', accepts: new Set(['oci-dir']) },
-    'oci-archive': { expects: 'a tar file of an OCI image layout (index.json over blobs/)', accepts: new Set(['oci-archive', 'docker-save-25-archive']) },
-    'docker-archive': { expects: 'a docker save tar file (manifest.json)', accepts: new Set(['docker-archive', 'docker-save-25-archive']) },
-    dir: { expects: "a directory written by skopeo/buildah's dir: transport (manifest.json and version)", accepts: new Set(['dir-transport']) },
-    rootfs: { expects: 'a root file system: a directory or a tar of one (docker export)', accepts: new Set(['plain-dir', 'empty-dir', 'plain-tar', 'compressed']) },
-};
-/** A bare path: anything that is unambiguously an image, never a directory or tar that is not one. */
-const BARE = new Set(['oci-dir', 'docker-save-dir', 'dir-transport', 'oci-archive', 'docker-archive', 'docker-save-25-archive']);
-/** Transports of other tools that name something this check cannot read directly, with the way to get a file. */
-const FOREIGN = {
-    docker: (spelling, rest) => `'${spelling}' is an image in a registry; the check reads local files only: copy it first (e.g. skopeo copy docker:${rest} oci-archive:image.tar), then check oci-archive:image.tar.`,
-    'containers-storage': (spelling, rest) => `'${spelling}' is in podman/buildah's local store: save it first (e.g. podman save --format oci-archive -o image.tar ${rest}), then check oci-archive:image.tar.`,
-};
-/** File names of image archives (docker save, oci-archive, compressed copies of either). */
-const ARCHIVE_NAME = /\.(tar|tar\.gz|tgz|tar\.zst|tar\.xz|oci)$/i;
-/**
- * Splits the user's spelling into transport, path and reference. `oci:/x:tag`, `oci-archive:/x.tar:tag` and
- * `docker-archive:/x.tar:name:tag` carry a reference after the path: the path is the longest prefix that exists.
- */
-function parseImageInput(spelling, exists = external_node_fs_namespaceObject.existsSync) {
-    const m = /^([a-z][a-z0-9-]*):(.*)$/s.exec(spelling);
-    const prefix = m?.[1];
-    // skopeo's name for a local Docker image: the same as a bare reference.
-    if (prefix === 'docker-daemon')
-        return { kind: 'daemon', spelling, reference: m[2] };
-    // `docker:` alone is also an image name (docker:27-dind): only skopeo's `docker://` means a registry.
-    if (prefix && Object.hasOwn(FOREIGN, prefix) && (prefix !== 'docker' || m[2].startsWith('//')))
-        throw new ImageInputError(FOREIGN[prefix](spelling, m[2]));
-    const transport = prefix && Object.hasOwn(TRANSPORTS, prefix) ? prefix : undefined;
-    const rest = transport ? m[2] : spelling;
-    if (transport === undefined && !exists(rest)) {
-        // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
-        // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
-        // Nor does anyone name an image `release.tar`: a missing file named like an archive is a typo, not a daemon image.
-        if (/^(\/|\.\.?\/|~\/)/.test(spelling) || ARCHIVE_NAME.test(spelling)) {
-            throw new ImageInputError(`'${spelling}' does not exist: expected a docker save or OCI archive, an OCI layout directory, rootfs:DIR, or a local Docker image reference.`);
-        }
-        return { kind: 'daemon', spelling, reference: spelling };
-    }
-    if (transport && rest === '')
-        throw new ImageInputError(`'${spelling}' names no path: expected ${transport}:PATH.`);
-    let path = rest;
-    let ref;
-    if (!exists(rest) && transport !== 'rootfs' && transport !== 'dir') {
-        for (let cut = rest.indexOf(':'); cut > 0; cut = rest.indexOf(':', cut + 1)) {
-            if (exists(rest.slice(0, cut))) {
-                path = rest.slice(0, cut);
-                ref = rest.slice(cut + 1);
-            }
-        }
-    }
-    if (!exists(path))
-        throw new ImageInputError(`'${path}' does not exist (from '${spelling}'): expected ${transport ? TRANSPORTS[transport].expects : 'an image archive or directory'}.`);
-    return { kind: 'path', spelling, ...(transport ? { transport } : {}), path, ...(ref ? { ref } : {}) };
-}
-function describe(found) {
-    switch (found.what) {
-        case 'empty-dir':
-            return 'an empty directory';
-        case 'oci-dir':
-            return 'an OCI image layout directory';
-        case 'docker-save-dir':
-            return 'an extracted docker save directory';
-        case 'dir-transport':
-            return "a dir: transport directory (skopeo's manifest.json and version)";
-        case 'layout-without-index':
-            return `a directory with ${found.clue} but no index.json`;
-        case 'plain-dir':
-            return 'a directory that holds no image (no index.json, manifest.json or oci-layout)';
-        case 'oci-archive':
-            return 'an OCI archive (a tar with index.json)';
-        case 'docker-archive':
-            return 'a docker save archive (a tar with manifest.json, no index.json)';
-        case 'docker-save-25-archive':
-            return 'a Docker 25+ save archive (index.json and manifest.json)';
-        case 'archive-without-index':
-            return `a tar with ${found.clue} but neither index.json nor manifest.json`;
-        case 'plain-tar':
-            return 'a tar archive that holds no image (no index.json or manifest.json)';
-        case 'compressed':
-            return `a ${found.compression}-compressed file`;
-        case 'not-tar':
-            return 'a file that is not a tar archive';
-        case 'special':
-            return 'neither a regular file nor a directory';
-    }
-}
-/** The spelling that reads what was found, or the fix when nothing does. */
-function remedy(found, path) {
-    switch (found.what) {
-        case 'oci-dir':
-            return `write oci:${path}`;
-        case 'docker-save-dir':
-            return `write the bare path ${path}`;
-        case 'dir-transport':
-            return `write dir:${path}`;
-        case 'oci-archive':
-        case 'docker-save-25-archive':
-            return `write oci-archive:${path}`;
-        case 'docker-archive':
-            return `write docker-archive:${path}`;
-        case 'plain-dir':
-        case 'plain-tar':
-            return `to check it as a root file system, write rootfs:${path}`;
-        case 'empty-dir':
-            return 'an export that failed or did not finish leaves it empty (e.g. docker buildx build --output type=oci,tar=false,dest=DIR): rerun the export';
-        case 'layout-without-index':
-        case 'archive-without-index':
-            return ('without index.json nothing says which blobs are layers, so compressed layers would be read as opaque files: ' +
-                're-export the image (e.g. skopeo copy … oci:DIR, or buildx --output type=oci,tar=false,dest=DIR), or restore its index.json');
-        case 'compressed':
-            return `decompress it first (e.g. ${found.compression === 'gzip' ? 'gunzip -k' : 'zstd -d'}), then check the .tar`;
-        case 'not-tar':
-        case 'special':
-            return 'expected a docker save or OCI archive, an OCI layout directory, or rootfs:DIR';
-    }
-}
-/** Reads just enough of `path` to say what it is. */
-function inspect(path) {
-    const st = (0,external_node_fs_namespaceObject.statSync)(path);
-    if (st.isDirectory())
-        return inspectDirectory(path);
-    if (!st.isFile())
-        return { what: 'special' };
-    const fd = (0,external_node_fs_namespaceObject.openSync)(path, 'r');
-    const head = Buffer.alloc(1024);
-    let n;
-    try {
-        n = (0,external_node_fs_namespaceObject.readSync)(fd, head, 0, head.length, 0);
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
-    }
-    const kind = sniff(head.subarray(0, n));
-    if (kind === 'gzip' || kind === 'zstd')
-        return { what: 'compressed', compression: kind };
-    if (kind !== 'none')
-        return { what: 'not-tar' };
-    let source;
-    try {
-        source = indexTar(path);
-    }
-    catch (error) {
-        if (error instanceof TarError)
-            throw new ImageInputError(`'${path}' is not a readable tar archive: ${error.message}.`);
-        throw error;
-    }
-    const has = (name) => source.members.has(name);
-    if (has('index.json') && has('manifest.json'))
-        return { what: 'docker-save-25-archive', source };
-    if (has('index.json'))
-        return { what: 'oci-archive', source };
-    if (has('manifest.json'))
-        return { what: 'docker-archive', source };
-    const clue = imageClue(source);
-    return clue ? { what: 'archive-without-index', clue } : { what: 'plain-tar' };
-}
-function inspectDirectory(path) {
-    const top = (0,external_node_fs_namespaceObject.readdirSync)(path);
-    if (top.length === 0)
-        return { what: 'empty-dir' };
-    const names = new Set(top);
-    if (names.has('index.json'))
-        return { what: 'oci-dir', source: indexDirectory(path) };
-    if (names.has('manifest.json')) {
-        const source = indexDirectory(path);
-        // skopeo's dir: holds one manifest (an object) and a version file; docker save's manifest.json is a list.
-        const first = readMember(source.members.get('manifest.json')).toString('utf8').trimStart()[0];
-        if (names.has('version') && first !== '[')
-            return { what: 'dir-transport', source };
-        return { what: 'docker-save-dir', source };
-    }
-    const clue = names.has('oci-layout') ? 'oci-layout' : names.has('blobs') ? 'blobs/' : undefined;
-    return clue ? { what: 'layout-without-index', clue } : { what: 'plain-dir' };
-}
-/** Signs of an OCI layout that lost its index.json. */
-function imageClue(source) {
-    if (source.members.has('oci-layout'))
-        return 'oci-layout';
-    for (const name of source.members.keys())
-        if (/^blobs\/[a-z0-9]+\/[a-f0-9]{32,}$/.test(name))
-            return 'blobs/';
-    return undefined;
-}
-function layoutsOf(found) {
-    switch (found.what) {
-        case 'oci-dir':
-        case 'oci-archive':
-            return found.source.members.has('manifest.json') ? ['oci', 'docker-save'] : ['oci'];
-        case 'docker-save-25-archive':
-            return ['oci', 'docker-save'];
-        case 'docker-save-dir':
-        case 'docker-archive':
-            return ['docker-save'];
-        case 'dir-transport':
-            return ['dir'];
-        default:
-            return [];
-    }
-}
-/** Opens a path input as what its transport (or, bare, its content) says, or throws one line naming the fix. */
-function openImageInput(input) {
-    const { path, transport, spelling } = input;
-    const found = inspect(path);
-    const accepted = transport ? TRANSPORTS[transport].accepts : BARE;
-    if (!accepted.has(found.what)) {
-        const what = describe(found);
-        const fix = remedy(found, path);
-        if (transport)
-            throw new ImageInputError(`'${spelling}': ${transport}: expects ${TRANSPORTS[transport].expects}, but '${path}' is ${what}: ${fix}.`);
-        throw new ImageInputError(`'${path}' is ${what}: ${fix}.`);
-    }
-    if (transport === 'rootfs') {
-        if (found.what === 'plain-dir' || found.what === 'empty-dir')
-            return { kind: 'rootfs-dir', dir: path };
-        return { kind: 'rootfs-tar', file: path };
-    }
-    if (!('source' in found))
-        throw new ImageInputError(`'${path}' is ${describe(found)}.`);
-    return { kind: 'image', source: found.source, layouts: layoutsOf(found), ...(input.ref ? { ref: input.ref } : {}) };
-}
-
-;// CONCATENATED MODULE: ./src/leak/shapes.ts
-/**
- * The JSON documents of an image input, checked for shape before anything reads them: a `null` where a descriptor
- * belongs, `Env` as a string or a number where a digest belongs must end in one line that names the file and the
- * field, never in a JavaScript TypeError deep inside the planner. A dozen lines of combinators cover the handful of
- * documents we read (OCI image-spec index, manifest, config; docker save's manifest.json); extra fields are allowed,
- * as the specs require of readers.
- */
-class ShapeError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ShapeError';
-    }
-}
-/** How a wrong value is described: its JSON type, and a short quote of a scalar (never a long one: it may be a secret). */
-function describeValue(value) {
-    if (value === null)
-        return 'null';
-    if (Array.isArray(value))
-        return 'a list';
-    if (typeof value === 'string')
-        return value.length <= 40 ? `the string ${JSON.stringify(value)}` : `a string of ${value.length} characters`;
-    if (typeof value === 'number')
-        return `the number ${value}`;
-    if (typeof value === 'boolean')
-        return `the boolean ${value}`;
-    if (value === undefined)
-        return 'missing';
-    return 'an object';
-}
-function fail(field, value, expected) {
-    throw new ShapeError(`${field || 'the document'} is ${describeValue(value)}, expected ${expected}`);
-}
-function shapes_join(field, key) {
-    return /^[A-Za-z_][\w]*$/.test(key) ? (field ? `${field}.${key}` : key) : `${field}[${JSON.stringify(key)}]`;
-}
-const string = (v, field) => (typeof v === 'string' ? v : fail(field, v, 'a string'));
-const shapes_boolean = (v, field) => (typeof v === 'boolean' ? v : fail(field, v, 'true or false'));
-const count = (v, field) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, v, 'a whole number ≥ 0'));
-/** `algorithm:encoded` (image-spec descriptor.md), the encoding limited to what a file name can safely be. */
-const digest = (v, field) => typeof v === 'string' && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(v) ? v : fail(field, v, "a digest such as 'sha256:<64 hex digits>'");
-/** The field may be absent; `null` is still wrong. */
-function optional(shape) {
-    return (v, field) => (v === undefined ? undefined : shape(v, field));
-}
-/** Absent or `null` (Go's encoding/json writes a nil slice or map as null: moby#47210, moby#47065). */
-function nullable(shape) {
-    return (v, field) => (v === undefined || v === null ? undefined : shape(v, field));
-}
-function listOf(item, what) {
-    return (v, field) => {
-        if (!Array.isArray(v))
-            fail(field, v, `a list of ${what}`);
-        return v.map((x, i) => item(x, `${field}[${i}]`));
-    };
-}
-/** A JSON object used as a map (annotations, labels): a prototype-free record, so no key can reach Object.prototype. */
-function mapOf(value, what) {
-    return (v, field) => {
-        if (!v || typeof v !== 'object' || Array.isArray(v))
-            fail(field, v, `an object of ${what}`);
-        const out = Object.create(null);
-        for (const [k, x] of Object.entries(v))
-            out[k] = value(x, shapes_join(field, k));
-        return out;
-    };
-}
-function object(fields, what = 'an object') {
-    return (v, field) => {
-        if (!v || typeof v !== 'object' || Array.isArray(v))
-            fail(field, v, what);
-        const record = v;
-        const out = {};
-        for (const [key, shape] of Object.entries(fields)) {
-            const x = shape(Object.hasOwn(record, key) ? record[key] : undefined, shapes_join(field, key));
-            if (x !== undefined)
-                out[key] = x;
-        }
-        return out;
-    };
-}
-/** The first shape that accepts the value; the message names every accepted form. */
-function either(a, b, expected) {
-    return (v, field) => {
-        try {
-            return a(v, field);
-        }
-        catch {
-            try {
-                return b(v, field);
-            }
-            catch {
-                return fail(field, v, expected);
-            }
-        }
-    };
-}
-/** Parses `bytes` as JSON of `shape`; every failure is one line naming the file (and the field). */
-function parseDocument(bytes, file, shape) {
-    let doc;
-    try {
-        doc = JSON.parse(bytes.toString('utf8'));
-    }
-    catch (error) {
-        const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        throw new ShapeError(`${file}: not valid JSON (${why.slice(0, 160)})`);
-    }
-    return checkShape(doc, file, shape);
-}
-/** Checks an already parsed document; a ShapeError names the file and the field. */
-function checkShape(doc, file, shape) {
-    try {
-        return shape(doc, '');
-    }
-    catch (error) {
-        if (error instanceof ShapeError)
-            throw new ShapeError(`${file}: ${error.message}`);
-        throw error;
-    }
-}
-// ---- The documents (https://github.com/opencontainers/image-spec: descriptor.md, image-index.md, manifest.md, config.md)
-const shapes_platform = object({ os: string, architecture: string, variant: optional(string) }, 'an object with os and architecture');
-const annotations = nullable(mapOf(string, 'strings'));
-const descriptor = object({
-    mediaType: string,
-    digest,
-    size: count,
-    platform: optional(shapes_platform),
-    annotations,
-    urls: nullable(listOf(string, 'URLs')),
-    data: optional(string),
-    artifactType: optional(string),
-}, 'a descriptor (an object with mediaType, digest and size)');
-/** An image index (index.json, a nested index or a manifest list). `manifests: null` is Docker 25's empty list. */
-const imageIndex = object({ mediaType: optional(string), manifests: nullable(listOf(descriptor, 'descriptors')) }, 'an image index (an object with manifests)');
-const imageManifest = object({ mediaType: optional(string), config: descriptor, layers: nullable(listOf(descriptor, 'descriptors')), annotations }, 'an image manifest (an object with config and layers)');
-/** What a manifest blob is, by its own fields: an index (nested, or a manifest list), an image manifest, or neither. */
-function manifestKind(doc) {
-    if (!doc || typeof doc !== 'object' || Array.isArray(doc))
-        return 'unknown';
-    const d = doc;
-    if ('manifests' in d)
-        return 'index';
-    if ('fsLayers' in d)
-        return 'schema1';
-    if ('config' in d || 'layers' in d)
-        return 'manifest';
-    return 'unknown';
-}
-const words = either(listOf(string, 'strings'), string, 'a list of strings or a string');
-const imageConfig = object({
-    config: nullable(object({
-        Env: nullable(listOf(string, 'strings ("NAME=value")')),
-        Labels: nullable(mapOf(string, 'strings')),
-        Entrypoint: nullable(words),
-        Cmd: nullable(words),
-        WorkingDir: nullable(string),
-    })),
-    rootfs: optional(object({ diff_ids: nullable(listOf(digest, 'digests')) })),
-    history: nullable(listOf(object({ created_by: optional(string), empty_layer: optional(shapes_boolean) }), 'history entries')),
-}, 'an image config (an object)');
-/** docker save's manifest.json (moby image/tarexport): one entry per saved image. */
-const dockerSaveManifest = listOf(object({ Config: string, RepoTags: nullable(listOf(string, 'strings')), Layers: nullable(listOf(string, 'paths')) }, 'an object with Config and Layers'), 'images (docker save format)');
-
-;// CONCATENATED MODULE: ./src/leak/image.ts
-
-
-
-const LAYER_JSON = /in-toto|json$/;
-/** Where a descriptor's blob lives in each layout (image-layout.md; containers/image dir transport). */
-const BLOB_PATHS = {
-    oci: (alg, hex) => [`blobs/${alg}/${hex}`],
-    'docker-save': (alg, hex) => [`blobs/${alg}/${hex}`],
-    // dir: writes blobs as <hex> (other algorithms <alg>-<hex>), and the instances of a copied index as <hex>.manifest.json.
-    dir: (alg, hex, role) => [...(role === 'manifest' ? [`${hex}.manifest.json`] : []), alg === 'sha256' ? hex : `${alg}-${hex}`],
-};
-/** Why a referenced blob is absent, and what to do: a non-distributable layer is never exported (layer.md). */
-function missingBlob(mediaType) {
-    return /nondistributable|foreign/.test(mediaType ?? '')
-        ? `referenced blob is missing from the input: a non-distributable layer (${mediaType}) is not exported with the image, so it cannot be checked here`
-        : 'referenced blob is missing from the input: the export is incomplete, re-export the image';
-}
-/** A document of the input, read and shape-checked; every failure is a one-line ShapeError naming the file. */
-function readDocument(source, name, shape) {
-    const m = resolveMember(source, name);
-    if (!m)
-        throw new ShapeError(`${name} is missing from the input: the export is incomplete, re-export the image`);
-    let bytes;
-    try {
-        bytes = readMember(m);
-    }
-    catch (error) {
-        throw new ShapeError(error instanceof Error ? error.message : String(error));
-    }
-    return parseDocument(bytes, name, shape);
-}
-/** Pairs layers with the history entries that made them: entries marked empty_layer made none. */
-function instructions(config, layerCount) {
-    const made = (config.history ?? []).filter((h) => !h.empty_layer).map((h) => tidyInstruction(h.created_by ?? ''));
-    return Array.from({ length: layerCount }, (_, i) => made[i]);
-}
-/** A content digest as Docker writes it in history (`COPY file:<sha256> in /`, `ADD dir:<sha256>`): harmless, and useful. */
-const DIGEST_BEFORE = /(?:file|dir|sha256|sha512):$/;
-const DIGEST = /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/;
-/** Certificate text and long base64 never reach a log or a report, even when an instruction holds them. */
-function redact(text) {
-    return text
-        .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
-        .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run, offset, whole) => DIGEST.test(run) && DIGEST_BEFORE.test(whole.slice(Math.max(0, offset - 7), offset)) ? run : '[redacted base64]');
-}
-function tidyInstruction(createdBy) {
-    return redact(createdBy).replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
-}
-function platformName(p) {
-    if (!p || typeof p !== 'object')
-        return '';
-    const { os, architecture, variant } = p;
-    return [os, architecture, variant].filter(Boolean).join('/');
-}
-/** What the walk reached, for messages: `linux/arm64 manifest (blobs/sha256/…)`. */
-function image_short(digest) {
-    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…');
-}
-/**
- * Plans every image of an input. The top-level document (index.json, manifest.json) must be readable, or the input
- * is not an image at all (ImageInputError). Below it, a manifest or config that is missing or malformed is listed
- * as not scanned, with the file and field, and the rest is still checked; an input where no image could be planned
- * is again an ImageInputError, with the first reason.
- */
-function planImages(source, layouts, ref) {
-    const unscanned = [];
-    const images = [];
-    const layerMembers = new Map();
-    const attestations = new Map();
-    const seenConfigs = new Set();
-    const refs = [];
-    const layout = layouts.includes('dir') ? 'dir' : 'oci';
-    /** The member a digest names, when present; else the first place it would be (for messages). */
-    const memberOf = (digest, role) => {
-        const [alg, hex] = digest.split(':');
-        const candidates = BLOB_PATHS[layout](alg, hex, role);
-        for (const c of candidates)
-            if (resolveMember(source, c))
-                return { name: resolveMember(source, c).name, present: true };
-        return { name: candidates[candidates.length - 1], present: false };
-    };
-    const addImage = (name, configMember, layers) => {
-        const resolvedConfig = configMember ? resolveMember(source, configMember)?.name : undefined;
-        const key = `${resolvedConfig ?? configMember ?? ''}|${layers.map((l) => resolveMember(source, l.member)?.name ?? l.member).join(',')}`;
-        if (seenConfigs.has(key))
-            return;
-        seenConfigs.add(key);
-        let config = {};
-        if (configMember) {
-            try {
-                config = readDocument(source, configMember, imageConfig);
-                const diffIds = config.rootfs?.diff_ids ?? [];
-                if (diffIds.length !== layers.length)
-                    unscanned.push({ what: configMember, reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers` });
-            }
-            catch (error) {
-                if (!(error instanceof ShapeError))
-                    throw error;
-                unscanned.push({ what: `config of ${name}`, reason: error.message });
-            }
-        }
-        const diffIds = config.rootfs?.diff_ids ?? [];
-        const steps = instructions(config, layers.length);
-        const planned = [];
-        layers.forEach((l, index) => {
-            const m = resolveMember(source, l.member);
-            if (!m) {
-                unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: missingBlob(l.mediaType) });
-                return;
-            }
-            layerMembers.set(m.name, { ...(l.mediaType ? { mediaType: l.mediaType } : {}), ...(l.digest ? { digest: l.digest } : {}) });
-            planned.push({
-                member: m.name,
-                index,
-                ...(l.mediaType ? { mediaType: l.mediaType } : {}),
-                ...(l.digest ? { digest: l.digest } : {}),
-                ...(diffIds[index] ? { diffId: diffIds[index] } : {}),
-                ...(steps[index] ? { instruction: steps[index] } : {}),
-            });
-        });
-        images.push({ name, ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}), config, layers: planned });
-    };
-    /** One image manifest: its layers, its config, its attestation documents. */
-    const walkManifest = (manifest, name, isAttestation) => {
-        const configMember = memberOf(manifest.config.digest, 'blob').name;
-        const layers = (manifest.layers ?? []).map((l) => ({ member: memberOf(l.digest, 'blob').name, mediaType: l.mediaType, digest: l.digest }));
-        // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
-        const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType));
-        const jsonLayers = (manifest.layers ?? []).filter((l) => LAYER_JSON.test(l.mediaType));
-        for (const [i, l] of jsonLayers.entries()) {
-            const m = memberOf(l.digest, 'blob');
-            if (!m.present)
-                unscanned.push({ what: `${name} ${l.digest}`, reason: missingBlob(l.mediaType) });
-            else
-                attestations.set(m.name, `${name} (${l.annotations?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
-        }
-        if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0))
-            return;
-        const isImageConfig = /image\.config|container\.image/.test(manifest.config.mediaType);
-        addImage(name || `image ${image_short(memberOf(manifest.config.digest, 'blob').name)}`, isImageConfig ? configMember : undefined, tarLayers);
-    };
-    const walkIndex = (indexMember, index, depth, label) => {
-        const descriptors = index.manifests ?? [];
-        // An attestation manifest names its subject by digest; the subject's descriptor in the same index has the platform.
-        const platformOf = new Map(descriptors.map((d) => [d.digest, platformName(d.platform)]));
-        descriptors.forEach((d, i) => {
-            const annotations = d.annotations ?? {};
-            const refName = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
-            if (depth === 0) {
-                if (annotations['org.opencontainers.image.ref.name'])
-                    refs.push(annotations['org.opencontainers.image.ref.name']);
-                if (annotations['io.containerd.image.name'])
-                    refs.push(annotations['io.containerd.image.name']);
-            }
-            const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
-            const subject = annotations['vnd.docker.reference.digest'];
-            const name = [label, refName, isAttestation ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}` : platformName(d.platform)]
-                .filter(Boolean)
-                .join(' ');
-            const target = memberOf(d.digest, 'manifest');
-            const what = `${indexMember} manifests[${i}] (${[name, image_short(d.digest)].filter(Boolean).join(' ')})`;
-            if (!target.present) {
-                unscanned.push({
-                    what,
-                    reason: `the manifest ${d.digest} it points at is missing from the input: the export is incomplete ` +
-                        "(Docker's containerd store leaves out platforms it never pulled: save one with docker save --platform OS/ARCH)",
-                });
-                return;
-            }
-            let doc;
-            try {
-                doc = readDocument(source, target.name, (v) => v);
-            }
-            catch (error) {
-                if (!(error instanceof ShapeError))
-                    throw error;
-                unscanned.push({ what, reason: error.message });
-                return;
-            }
-            const kind = manifestKind(doc);
-            try {
-                if (kind === 'index') {
-                    if (depth >= 8)
-                        unscanned.push({ what: target.name, reason: 'image indexes nested deeper than 8' });
-                    else
-                        walkIndex(target.name, checkShape(doc, target.name, imageIndex), depth + 1, name);
-                }
-                else if (kind === 'manifest') {
-                    walkManifest(checkShape(doc, target.name, imageManifest), name, isAttestation);
-                }
-                else if (kind === 'schema1') {
-                    unscanned.push({ what, reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)` });
-                }
-                else {
-                    unscanned.push({ what, reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)` });
-                }
-            }
-            catch (error) {
-                if (!(error instanceof ShapeError))
-                    throw error;
-                unscanned.push({ what, reason: error.message });
-            }
-        });
-    };
-    /** The top-level documents: the input is not an image when they cannot be read. */
-    const top = (name, shape) => {
-        try {
-            return readDocument(source, name, shape);
-        }
-        catch (error) {
-            if (error instanceof ShapeError)
-                throw new ImageInputError(`'${source.label}': ${error.message}`);
-            throw error;
-        }
-    };
-    if (layouts.includes('oci'))
-        walkIndex('index.json', top('index.json', imageIndex), 0, '');
-    if (layouts.includes('docker-save')) {
-        top('manifest.json', dockerSaveManifest).forEach((item, i) => {
-            if (item.RepoTags)
-                refs.push(...item.RepoTags);
-            refs.push(`@${i}`);
-            addImage(item.RepoTags?.[0] ?? item.Config, item.Config, (item.Layers ?? []).map((member) => {
-                const digest = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(member);
-                return { member, ...(digest ? { digest: `sha256:${digest[1]}` } : {}) };
-            }));
-        });
-    }
-    if (layouts.includes('dir')) {
-        const doc = top('manifest.json', (v) => v);
-        const kind = manifestKind(doc);
-        if (kind === 'index')
-            walkIndex('manifest.json', top('manifest.json', imageIndex), 0, '');
-        else
-            walkManifest(top('manifest.json', imageManifest), '', false);
-    }
-    if (ref !== undefined && !refs.includes(ref) && !refs.some((r) => r.endsWith(`:${ref}`) || r.endsWith(`/${ref}`))) {
-        throw new ImageInputError(`'${source.label}' holds no image '${ref}'${refs.length ? ` (it holds: ${[...new Set(refs)].slice(0, 8).join(', ')})` : ''}: name one of those, or leave the reference out to check every image.`);
-    }
-    if (images.length === 0) {
-        const first = unscanned[0];
-        throw new ImageInputError(first ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}` : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`);
-    }
-    return { images, layerMembers, attestations, unscanned };
-}
-/** The expected digest of a member stored under blobs/<alg>/<hex>. */
-function digestOfMember(m) {
-    const match = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(m.name);
-    return match ? `sha256:${match[1]}` : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/leak/rootfs.ts
-
-
-
-
-/**
- * A plain root file system (`rootfs:DIR`): walked without following symlinks, each regular file streamed through
- * the same per-file scan as a layer's tar entries, archives and compressed files opened the same way.
- */
-async function scanDirectory(id, root, matcher, limits, budget = new budget_Budget(limits)) {
-    const acc = new LayerAccumulator(matcher, limits, budget);
-    let bytes = 0;
-    const unreadable = [];
-    const walk = async (rel) => {
-        let names;
-        try {
-            names = (0,external_node_fs_namespaceObject.readdirSync)((0,external_node_path_namespaceObject.join)(root, rel)).sort();
-        }
-        catch (error) {
-            unreadable.push(`${rel || '.'}: ${error.code ?? String(error)}`);
-            return;
-        }
-        for (const name of names) {
-            const path = rel ? `${rel}/${name}` : name;
-            const full = (0,external_node_path_namespaceObject.join)(root, path);
-            const st = (0,external_node_fs_namespaceObject.lstatSync)(full);
-            if (st.isDirectory()) {
-                acc.entry(path, 'dir', 0);
-                await walk(path);
-            }
-            else if (st.isSymbolicLink()) {
-                acc.entry(path, 'symlink', 0, (0,external_node_fs_namespaceObject.readlinkSync)(full));
-            }
-            else if (st.isFile()) {
-                acc.entry(path, 'file', st.size);
-                try {
-                    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(full, { highWaterMark: 1024 * 1024 })) {
-                        bytes += chunk.length;
-                        acc.data(chunk);
-                    }
-                }
-                catch (error) {
-                    unreadable.push(`${path}: ${error.code ?? String(error)}`);
-                }
-                acc.entryEnd();
-                await acc.drain();
-            }
-            else {
-                acc.entry(path, 'other', 0);
-            }
-        }
-    };
-    let error;
-    try {
-        await walk('');
-    }
-    catch (e) {
-        error = e instanceof Error ? e.message : String(e);
-    }
-    finally {
-        acc.close();
-    }
-    if (unreadable.length && !error)
-        error = `could not read ${unreadable.length} path(s), e.g. ${unreadable[0]}`;
-    return acc.result({ id, ...(error ? { error } : {}), compression: 'none', digest: '', diffId: '', bytes });
-}
-
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
-// EXTERNAL MODULE: external "node:worker_threads"
-var external_node_worker_threads_ = __nccwpck_require__(5919);
-;// CONCATENATED MODULE: ./src/leak/pool.ts
-
-
-
-
-
-
-
-
-
-
-
-function workerScript() {
-    try {
-        // Built at run time so that ncc does not take it for a module to bundle.
-        const parts = ['..', 'leak-worker', ['index', 'js'].join('.')];
-        const candidate = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url)), ...parts);
-        return (0,external_node_fs_namespaceObject.existsSync)(candidate) ? candidate : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-function isLeakWorker() {
-    return !isMainThread && workerData?.orgCaLeakWorker === true;
-}
-/** The worker side: one matcher, then one task per message. */
-function serveWorker() {
-    const init = workerData;
-    const matcher = buildMatcher(init.spec);
-    const port = parentPort;
-    let offered = 0;
-    // Where this worker's offered archives wait, made at the first offer (an image without big archives writes
-    // nothing to disk) and removed by the main thread at the end.
-    let offerDir;
-    port.on('message', (task) => {
-        if (task.type === 'container') {
-            void openOffered(task.offer, matcher, init.limits, init.totals).then((result) => port.postMessage({ type: 'container', result }));
-            return;
-        }
-        let seq = 0;
-        const offer = (nested) => {
-            if (!isOfferable(nested))
-                return false;
-            let moved;
-            try {
-                offerDir ??= mkdtempSync(join(tmpdir(), 'org-ca-leak-offers-'));
-                moved = handOver(nested, offerDir, `${threadId}-${offered++}`);
-            }
-            catch {
-                // Not movable (a full or odd temporary directory): this worker opens it itself, as without offers.
-                return false;
-            }
-            port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } });
-            return true;
-        };
-        void scanLayer(task.job, matcher, init.limits, new Budget(init.limits, init.totals, task.layerNested), offer).then((result) => 
-        // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
-        port.postMessage({ type: 'layer', result }, [result.index.dirs.buffer, result.index.nondirs.buffer]));
-    });
-}
-async function runLayerJobs(jobs, spec, limits, parallel = (0,external_node_os_namespaceObject.availableParallelism)(), totals = newTotals()) {
-    // Biggest first, so one large layer does not start last and finish alone.
-    const queue = [...jobs].sort((a, b) => b.blob.size - a.blob.size);
-    const results = new Map();
-    const script = workerScript();
-    const width = Math.max(1, Math.min(parallel, queue.length));
-    if (!script || parallel <= 1) {
-        const matcher = matcher_buildMatcher(spec);
-        for (let job = queue.shift(); job; job = queue.shift())
-            results.set(job.id, await layer_scanLayer(job, matcher, limits, new budget_Budget(limits, totals)));
-    }
-    else {
-        const offerDirs = new Set();
-        try {
-            await new Scheduler(script, { orgCaLeakWorker: true, spec, limits, totals }, queue, results, Math.max(1, parallel), width, offerDirs).run();
-        }
-        finally {
-            for (const dir of offerDirs)
-                (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
-        }
-    }
-    return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
-}
-/**
- * Hands out layers and offered archives to the workers, and merges each archive's result into its layer's. A layer
- * is done when its own scan and every archive it offered are done. Workers start one per layer up to `parallel`;
- * an offer made while every worker is busy starts one more, up to `parallel`.
- */
-class Scheduler {
-    script;
-    init;
-    queue;
-    results;
-    parallel;
-    initialWidth;
-    offerDirs;
-    offers = [];
-    idle = [];
-    workers = new Set();
-    current = new Map();
-    /** Per layer: its own result once scanned, and the offers still out. */
-    layers = new Map();
-    settle;
-    constructor(script, init, queue, results, parallel, initialWidth, 
-    /** The workers' offer directories, collected for removal. */
-    offerDirs) {
-        this.script = script;
-        this.init = init;
-        this.queue = queue;
-        this.results = results;
-        this.parallel = parallel;
-        this.initialWidth = initialWidth;
-        this.offerDirs = offerDirs;
-    }
-    run() {
-        return new Promise((resolve, reject) => {
-            this.settle = { resolve, reject };
-            for (let i = 0; i < this.initialWidth; i++)
-                this.dispatch(this.spawn());
-        }).finally(() => Promise.all([...this.workers].map((w) => w.terminate())));
-    }
-    spawn() {
-        // A worker's heap holds one window per file and a few buffers (10–20 MB used, measured on the bench images);
-        // capping it keeps the whole process bounded: at 64/16 MB the jars bench peaked at 255–271 MB, at 48/8 MB at
-        // 237 MB, no slower. The path index of a layer lives in typed arrays, off this heap.
-        const worker = new external_node_worker_threads_.Worker(this.script, { workerData: this.init, resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
-        this.workers.add(worker);
-        worker.on('message', (report) => this.receive(worker, report));
-        worker.on('error', (error) => {
-            const task = this.current.get(worker);
-            if (task?.type === 'layer')
-                this.results.set(task.job.id, failed(task.job, `worker failed: ${error.message}`));
-            this.settle.reject(error);
-        });
-        return worker;
-    }
-    receive(worker, report) {
-        if (report.type === 'offer') {
-            const spooled = report.offer.job.spooled;
-            if (spooled.kind === 'file')
-                this.offerDirs.add((0,external_node_path_namespaceObject.dirname)(spooled.file));
-            this.offers.push(report.offer);
-            this.offers.sort((a, b) => spooledSize(b.job.spooled) - spooledSize(a.job.spooled));
-            const layer = this.layers.get(report.offer.layerId);
-            layer.open++;
-            if (this.idle.length)
-                this.dispatch(this.idle.pop());
-            else if (this.workers.size < this.parallel)
-                this.dispatch(this.spawn());
-            return;
-        }
-        this.current.delete(worker);
-        if (report.type === 'layer') {
-            this.layers.get(report.result.id).result = report.result;
-            this.finish(report.result.id);
-        }
-        else {
-            const layer = this.layers.get(report.result.layerId);
-            layer.open--;
-            layer.done.push(report.result);
-            this.finish(report.result.layerId);
-        }
-        this.dispatch(worker);
-    }
-    /**
-     * Gives the worker the next task: layers first (each is a long serial stream, best started early), then the
-     * offered archives, biggest first, which fill in evenly at the end.
-     */
-    dispatch(worker) {
-        const job = this.queue.shift();
-        const offer = job ? undefined : this.offers.shift();
-        let task;
-        if (job) {
-            const layerNested = newLayerCounter();
-            this.layers.set(job.id, { open: 0, done: [] });
-            task = { type: 'layer', job, layerNested };
-        }
-        else if (offer)
-            task = { type: 'container', offer };
-        if (!task) {
-            this.idle.push(worker);
-            if (this.idle.length === this.workers.size)
-                this.settle.resolve();
-            return;
-        }
-        this.current.set(worker, task);
-        worker.postMessage(task);
-    }
-    finish(id) {
-        const layer = this.layers.get(id);
-        if (!layer.result || layer.open > 0)
-            return;
-        const r = layer.result;
-        const done = layer.done.sort((a, b) => a.seq - b.seq);
-        const hits = done.flatMap((d) => d.hits);
-        this.results.set(id, {
-            ...r,
-            hits: [...r.hits, ...hits, ...hitsThroughHardlinks(hits, r.index.hardlinks)],
-            unreadable: [...r.unreadable, ...done.flatMap((d) => d.unreadable)],
-            notLookedInside: [...r.notLookedInside, ...done.flatMap((d) => d.notLookedInside)],
-            nestedFiles: r.nestedFiles + done.reduce((n, d) => n + d.nestedFiles, 0),
-        });
-    }
-}
-function failed(job, error) {
-    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };
-}
-
-;// CONCATENATED MODULE: ./src/leak/registry/credentials.ts
+;// CONCATENATED MODULE: ./src/leak/sources/registry/credentials.ts
 /**
  * Registry credentials the way the docker CLI keeps them (~/.docker/config.json, or $DOCKER_CONFIG/config.json):
  * `credHelpers[host]`, then `credsStore`, then `auths[host].auth`. Helpers are run with the docker-credential-*
@@ -78733,7 +78776,7 @@ function credentialsFor(registry, configPath, env = process.env) {
     return undefined;
 }
 
-;// CONCATENATED MODULE: ./src/leak/registry/reference.ts
+;// CONCATENATED MODULE: ./src/leak/sources/registry/reference.ts
 class ReferenceError extends Error {
     constructor(message) {
         super(message);
@@ -78768,7 +78811,7 @@ function describeReference(ref) {
     return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
 
-;// CONCATENATED MODULE: ./src/leak/registry/pull.ts
+;// CONCATENATED MODULE: ./src/leak/sources/registry/pull.ts
 /**
  * Reads what a registry serves for one reference as a Source the leak check plans and scans like an OCI layout,
  * without writing anything to disk: the root manifest or index, every platform's manifest, config and layers, and
@@ -79006,7 +79049,7 @@ async function fetchSmallBlob(client, base, label, d) {
     return Buffer.concat(chunks);
 }
 
-;// CONCATENATED MODULE: ./src/leak/registry/index.ts
+;// CONCATENATED MODULE: ./src/leak/sources/registry/index.ts
 /**
  * The registry source of the leak check: resolves credentials, then reads the reference's manifests and small blobs
  * into an in-memory Source whose image layers the scanner streams from the registry (see pull.ts). The org CA being checked for is also what the connection trusts:
@@ -79054,7 +79097,6 @@ const LEAK_FIX = 'Fix: use the CA only in a builder stage, through a secret moun
     'and copy only build outputs into the release stage.';
 
 ;// CONCATENATED MODULE: ./src/leak/types.ts
-/** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
 const types_DEFAULT_LIMITS = {
     maxFileBytes: 8 * 1024 ** 3,
     maxLayerBytes: 32 * 1024 ** 3,
@@ -79127,7 +79169,7 @@ async function checkImage(options) {
             return checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
         if (opened.kind === 'rootfs-tar') {
             const size = (0,external_node_fs_namespaceObject.statSync)(opened.file).size;
-            const [layer] = await runLayerJobs([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, options.parallel);
+            const [layer] = await runLayerJobs([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, openBlob, options.parallel);
             return checkRootfs(options.image, layer, opened.file, started);
         }
         return await checkSource(options.image, opened.source, planImages(opened.source, opened.layouts, opened.ref), matcher, options.spec, limits, options.parallel, started);
@@ -79211,7 +79253,7 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
         if (image.configMember)
             structured.set(image.configMember, new Set([...(structured.get(image.configMember) ?? []), ...found.map((f) => f.fingerprint)]));
     }
-    const layerRun = runLayerJobs(jobs, spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, parallel, newTotals());
+    const layerRun = runLayerJobs(jobs, spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, openBlob, parallel, newTotals());
     for (const name of contentMembers) {
         const m = source.members.get(name);
         const { hits, digest, error } = await scanContent(m.blob, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
@@ -79460,7 +79502,7 @@ async function scanContent(blob, matcher, maybeJson) {
     return { hits, digest: `sha256:${hash.digest('hex')}` };
 }
 
-;// CONCATENATED MODULE: ./src/leak/docker.ts
+;// CONCATENATED MODULE: ./src/leak/sources/docker.ts
 
 
 /** `docker save` of a daemon image into `file`; the reference is checked by the daemon, not here. */
@@ -81355,7 +81397,7 @@ function markdownCode(text) {
     return `<code>${escapeMarkdown(text)}</code>`;
 }
 
-;// CONCATENATED MODULE: ./src/leak/report.ts
+;// CONCATENATED MODULE: ./src/leak/reporting/report.ts
 
 
 
@@ -81379,7 +81421,7 @@ function nlWhere(n) {
  */
 function safeMessage(error) {
     const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
-    return error instanceof parse_CaInputError ? redact(message) : message;
+    return error instanceof parse_CaInputError ? redactCertificateText(message) : message;
 }
 /** The report of a check that could not run: the same files and outputs as any other, saying why. */
 function failureReport(input, error) {
@@ -81553,7 +81595,7 @@ function renderSarif(report, extra, strict = false) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/leak/limits.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/limits.ts
 
 
 /**
@@ -81803,7 +81845,7 @@ function loadGivenCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
     return hasCa(spec) ? loadCa(spec, now, names) : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/leak/targets.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/targets.ts
 
 
 

@@ -32389,7 +32389,7 @@ function dedupe(certs) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/leak/matcher.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/matcher.ts
 
 
 
@@ -32991,7 +32991,7 @@ function base64Kind(kind) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/filesystem.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/final-fs.ts
 
 /**
  * The final file system of an image, as far as the leak check asks about it: which layer the visible version of a
@@ -33113,7 +33113,7 @@ class LayerIndexBuilder {
         };
     }
 }
-function filesystem_emptyLayerIndex() {
+function final_fs_emptyLayerIndex() {
     return new LayerIndexBuilder().finish();
 }
 function contains(sorted, h) {
@@ -33244,7 +33244,7 @@ class FinalFs {
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/leak/nested/budget.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/budget.ts
 /**
  * Bounds on absolute work, not on ratios: a 100 MB zero-filled file is legitimate (it gzips about 1000:1), while a
  * bomb is whatever makes the check read more than the user allows. Two kinds of bytes are counted:
@@ -34884,7 +34884,7 @@ var unbzip2_stream_default = /*#__PURE__*/__nccwpck_require__.n(unbzip2_stream);
 // EXTERNAL MODULE: ./node_modules/xz-decompress/dist/package/xz-decompress.js
 var xz_decompress = __nccwpck_require__(6642);
 var xz_decompress_default = /*#__PURE__*/__nccwpck_require__.n(xz_decompress);
-;// CONCATENATED MODULE: ./src/leak/nested/byte-reader.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/byte-reader.ts
 /**
  * Reads exact byte counts from an async iterable of chunks, for the hand-written frame walkers (zstd frames, xz
  * blocks). `truncated` words the error a reader of that format gives when the input ends early.
@@ -34933,7 +34933,7 @@ class ByteReader {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/nested/xz-checks.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/xz-checks.ts
 /**
  * Rewrites an .xz stream whose integrity check the WebAssembly decoder cannot verify (rpm writes SHA-256 checks,
  * rpmio.c: LZMA_CHECK_SHA256; xz-embedded knows none, CRC32 and CRC64) into the same stream with check type None,
@@ -35069,7 +35069,7 @@ async function* withoutChecks(source) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/nested/decompress.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/decompress.ts
 
 
 
@@ -35943,7 +35943,7 @@ function isZero(block) {
     return true;
 }
 
-;// CONCATENATED MODULE: ./src/leak/nested/ar.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/ar.ts
 const ar_MAGIC = '!<arch>\n';
 const HEADER = 60;
 class ArParser {
@@ -36084,7 +36084,7 @@ class ArParser {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/nested/cpio.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/cpio.ts
 const TRAILER = 'TRAILER!!!';
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
@@ -36219,7 +36219,7 @@ class CpioParser {
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: ./src/leak/nested/rpm.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/rpm.ts
 /**
  * RPM packages (rpm's lib/rpmlead.c, lib/header.c): a 96-byte lead, a signature header padded to 8 bytes, the main
  * header, then the payload: a cpio archive, usually compressed (gzip, xz, zstd or bzip2, told by its first bytes).
@@ -36262,7 +36262,7 @@ async function rpmPayloadOffset(s) {
     return at;
 }
 
-;// CONCATENATED MODULE: ./src/leak/nested/spool.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/spool.ts
 
 
 
@@ -36381,7 +36381,7 @@ class Spool {
 
 // EXTERNAL MODULE: ./node_modules/yauzl/index.js
 var yauzl = __nccwpck_require__(663);
-;// CONCATENATED MODULE: ./src/leak/nested/zip.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/zip.ts
 /**
  * Zip and its family (jar, war, ear, whl, egg, nupkg, apk, vsix, jmod …), read through yauzl from the central
  * directory, as every real reader does: local headers of entries written with data descriptors carry no sizes, so a
@@ -36589,7 +36589,7 @@ async function walkZip(s, visit) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/nested/scan.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/scan.ts
 /**
  * Looking inside what files hold, recursively: zips (jar, war, whl, …), tar, ar (.deb), rpm (cpio payload), cpio,
  * and gzip/bzip2/xz/zstd-compressed files, at any depth up to `maxDepth`. A file's own bytes are always scanned as
@@ -37026,7 +37026,7 @@ async function openNested(ctx, job) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/nested/offer.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/offer.ts
 
 
 
@@ -37074,878 +37074,7 @@ function offer_hitsThroughHardlinks(hits, hardlinks) {
     return out;
 }
 
-;// CONCATENATED MODULE: external "node:http"
-const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
-var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_namespaceObject);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
-;// CONCATENATED MODULE: external "node:tls"
-const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
-var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_namespaceObject);
-;// CONCATENATED MODULE: external "node:net"
-const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-;// CONCATENATED MODULE: ./src/detect/no-proxy.ts
-/**
- * NO_PROXY matching, pure. There is no standard: each client family has its own rules, and the two that matter on a
- * runner differ in small ways, so both are written down here and the probe says when they disagree.
- *
- * curl (lib/noproxy.c; https://curl.se/libcurl/c/CURLOPT_NOPROXY.html), which Python urllib, wget and Node's
- * undici follow closely:
- *   - `*` alone (the whole list) disables the proxy for every host;
- *   - a name matches itself and every subdomain; a leading or trailing dot is ignored, so `.example.com` also
- *     matches `example.com`;
- *   - no ports: `example.com:8443` matches nothing;
- *   - IP literals compare as addresses, with CIDR (`10.0.0.0/8`, since 7.86.0); IPv6 entries without brackets.
- * Go (golang.org/x/net/http/httpproxy, https://pkg.go.dev/golang.org/x/net/http/httpproxy#Config), used by
- * Docker, BuildKit, gh, Terraform and every Go tool:
- *   - an entry `*` disables the proxy for every host;
- *   - `example.com` matches itself and subdomains, `.example.com` and `*.example.com` only subdomains;
- *   - a host or IP entry may carry a port (`example.com:8443`, `1.2.3.4:80`, `[::1]:443`), then only that port;
- *   - IP literals and CIDR blocks compare as addresses;
- *   - `localhost` and loopback addresses are never proxied, whatever the list says.
- */
-
-/** Strips IPv6 brackets and a trailing dot, lower-cases: the form both families compare. */
-function normaliseHost(host) {
-    let h = host.trim().toLowerCase();
-    if (h.startsWith('[') && h.endsWith(']'))
-        h = h.slice(1, -1);
-    if (h.endsWith('.') && (0,external_node_net_namespaceObject.isIP)(h) === 0)
-        h = h.slice(0, -1);
-    return h;
-}
-function ipv4Bits(ip) {
-    return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
-}
-/** Expands an IPv6 literal (with `::` and an optional dotted IPv4 tail) to 128 bits. */
-function ipv6Bits(ip) {
-    let text = ip.split('%')[0];
-    const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-    if (dotted) {
-        const v4 = ipv4Bits(dotted[1]);
-        text = text.slice(0, -dotted[1].length) + `${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
-    }
-    const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-    const headParts = head ? head.split(':') : [];
-    const tailParts = tail ? tail.split(':') : [];
-    const fill = tail === undefined ? [] : new Array(8 - headParts.length - tailParts.length).fill('0');
-    return [...headParts, ...fill, ...tailParts].reduce((acc, part) => (acc << 16n) | BigInt(parseInt(part || '0', 16)), 0n);
-}
-/** Whether `host` (an IP literal) lies in `network`/`bits`; bits absent = exact match. Families never mix. */
-function inCidr(host, network, bits) {
-    const family = (0,external_node_net_namespaceObject.isIP)(host);
-    if (family === 0 || (0,external_node_net_namespaceObject.isIP)(network) !== family)
-        return false;
-    const width = family === 4 ? 32 : 128;
-    const prefix = bits ?? width;
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > width)
-        return false;
-    const toBits = family === 4 ? ipv4Bits : ipv6Bits;
-    const shift = BigInt(width - prefix);
-    return toBits(host) >> shift === toBits(network) >> shift;
-}
-function entries(list) {
-    return list
-        .split(',')
-        .map((e) => e.trim().toLowerCase())
-        .filter(Boolean);
-}
-function curlMatches(host, list) {
-    if (list.trim() === '*')
-        return true;
-    const ip = (0,external_node_net_namespaceObject.isIP)(host) !== 0;
-    for (const raw of entries(list)) {
-        if (ip) {
-            const [network, bits] = raw.split('/');
-            if (inCidr(host, network, bits === undefined ? undefined : Number(bits)))
-                return true;
-            continue;
-        }
-        const token = raw.replace(/\.$/, '').replace(/^\./, '');
-        if (!token)
-            continue;
-        if (host === token || host.endsWith(`.${token}`))
-            return true;
-    }
-    return false;
-}
-/** Splits `host:port`, `[v6]:port`, or a bare host; a bare IPv6 literal has no port. */
-function splitEntry(entry) {
-    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
-    if (bracketed)
-        return { host: bracketed[1], ...(bracketed[2] ? { port: bracketed[2] } : {}) };
-    const colon = entry.lastIndexOf(':');
-    if (colon > 0 && entry.indexOf(':') === colon && /^\d+$/.test(entry.slice(colon + 1))) {
-        return { host: entry.slice(0, colon), port: entry.slice(colon + 1) };
-    }
-    return { host: entry };
-}
-function isLoopback(host) {
-    if ((0,external_node_net_namespaceObject.isIP)(host) === 4)
-        return host.startsWith('127.');
-    if ((0,external_node_net_namespaceObject.isIP)(host) === 6)
-        return ipv6Bits(host) === 1n;
-    return false;
-}
-function goMatches(host, port, list) {
-    if (host === 'localhost' || isLoopback(host))
-        return true;
-    const ip = (0,external_node_net_namespaceObject.isIP)(host) !== 0;
-    for (const raw of entries(list)) {
-        if (raw === '*')
-            return true;
-        const cidr = /^([^/]+)\/(\d+)$/.exec(raw);
-        if (cidr && (0,external_node_net_namespaceObject.isIP)(cidr[1]) !== 0) {
-            if (ip && inCidr(host, cidr[1], Number(cidr[2])))
-                return true;
-            continue;
-        }
-        const entry = splitEntry(raw);
-        if (!entry.host)
-            continue;
-        const portOk = entry.port === undefined || entry.port === port;
-        if ((0,external_node_net_namespaceObject.isIP)(entry.host) !== 0) {
-            if (ip && inCidr(host, entry.host, undefined) && portOk)
-                return true;
-            continue;
-        }
-        // Go compares domain entries as strings, against IP hosts too (harmless: an IP never ends in ".name").
-        let name = entry.host.startsWith('*.') ? entry.host.slice(1) : entry.host;
-        const matchHost = !name.startsWith('.');
-        if (matchHost)
-            name = `.${name}`;
-        if ((host.endsWith(name) || (matchHost && host === name.slice(1))) && portOk)
-            return true;
-    }
-    return false;
-}
-/** Whether a client of `flavor` goes to `host:port` directly because of the NO_PROXY `list`. */
-function bypassesProxy(flavor, host, port, list) {
-    const h = normaliseHost(host);
-    if (!h)
-        return false;
-    return flavor === 'curl' ? curlMatches(h, list) : goMatches(h, String(port), list);
-}
-
-;// CONCATENATED MODULE: ./src/detect/route.ts
-/**
- * Which way a job's HTTPS request leaves the runner: directly, or through the proxy from the environment. Pure.
- * Lower-case variables win over upper-case ones, as in curl (https://curl.se/docs/manpage.html#ENVIRONMENT) and
- * Python urllib (https://docs.python.org/3/library/urllib.request.html#urllib.request.getproxies); Go reads
- * upper-case first, so a disagreement between the two is reported as a note.
- */
-
-class TargetError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'TargetError';
-    }
-}
-/** Parses a probe URL; only https is meaningful (the chain is the point). A bare host gets https:// and :443. */
-function parseTarget(raw) {
-    const text = raw.trim();
-    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
-    let url;
-    try {
-        url = new URL(withScheme);
-    }
-    catch {
-        throw new TargetError(`Invalid probe URL '${text}': expected an https:// URL (e.g., https://github.com).`);
-    }
-    if (url.protocol !== 'https:') {
-        throw new TargetError(`Invalid probe URL '${text}': expected https:// (a TLS certificate chain is what is probed), got ${url.protocol}//.`);
-    }
-    if (!url.hostname)
-        throw new TargetError(`Invalid probe URL '${text}': no host.`);
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    return { url: url.href, host, port: url.port ? Number(url.port) : 443 };
-}
-function firstSet(env, names) {
-    for (const name of names) {
-        const value = env[name];
-        if (value !== undefined && value.trim() !== '')
-            return { name, value: value.trim() };
-    }
-    return undefined;
-}
-/** Parses the proxy variable's value into a route; throws with the variable's name and the URL minus credentials. */
-function parseProxy(variable, value) {
-    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
-    let url;
-    try {
-        url = new URL(withScheme);
-    }
-    catch {
-        throw new TargetError(`${variable} is not a URL: expected http://[user:password@]host:port.`);
-    }
-    const display = `${url.protocol}//${url.host}`;
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new TargetError(`${variable} '${display}' uses ${url.protocol}//, which the probe cannot tunnel through: expected http:// or https://.`);
-    }
-    const authorization = url.username || url.password
-        ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
-        : undefined;
-    return {
-        kind: 'proxy',
-        display,
-        protocol: url.protocol,
-        host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-        ...(authorization ? { authorization } : {}),
-        variable,
-    };
-}
-/** The route curl-style clients take to `target` under `env`, with notes where Go tools would go another way. */
-function routeFor(target, env) {
-    const proxy = firstSet(env, ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY']);
-    const noProxy = firstSet(env, ['no_proxy', 'NO_PROXY']);
-    const notes = [];
-    const goProxy = firstSet(env, ['HTTPS_PROXY', 'https_proxy']);
-    const goNoProxy = firstSet(env, ['NO_PROXY', 'no_proxy']);
-    if (proxy && goProxy && proxy.value !== goProxy.value) {
-        notes.push(`${proxy.name} and ${goProxy.name} differ: curl-style clients use ${proxy.name}, Go tools ${goProxy.name}.`);
-    }
-    if (!proxy)
-        return { kind: 'direct', why: 'no proxy variable set', notes };
-    const curlDirect = noProxy ? bypassesProxy('curl', target.host, target.port, noProxy.value) : false;
-    // Go reads no ALL_PROXY: with only that set, Go tools go directly.
-    const goDirect = goProxy ? bypassesProxy('go', target.host, target.port, goNoProxy?.value ?? '') : true;
-    if (curlDirect !== goDirect) {
-        notes.push(`NO_PROXY rules differ for ${target.host}:${target.port}: curl, Python and Node clients go ${curlDirect ? 'directly' : 'through the proxy'}, ` +
-            `Go tools (docker, BuildKit) ${goDirect ? 'directly' : 'through the proxy'}; this probe took the curl path.`);
-    }
-    if (curlDirect)
-        return { kind: 'direct', why: `${noProxy.name} matches ${target.host}`, notes };
-    return { ...parseProxy(proxy.name, proxy.value), notes };
-}
-
-;// CONCATENATED MODULE: ./src/leak/registry/wire.ts
-/**
- * One HTTP/1.1 GET per TLS connection, read without Node's http module.
- *
- * Why by hand: a layer arrives as 16 KiB TLS records, and the http module's path per record (the parser's callback,
- * an IncomingMessage push, a fresh Buffer, then a copy into the scan's 256 KiB pieces) cost the scan's worker about
- * 1 s of CPU per GB, which on a busy runner is most of what a registry scan costs over the same scan of a file.
- * Here, on a direct connection, TLS decrypts into one reused buffer (tls `onread`) and the body is copied once, into
- * the pieces the scan reads. Through a proxy's CONNECT tunnel Node offers no `onread`, and the socket's chunks are
- * copied the same way.
- *
- * What it reads is what registries and their blob stores answer: a status line, headers, and a body framed by
- * Content-Length, by the chunked transfer coding, or by the end of the connection (`Connection: close` is sent, so
- * a connection serves one request). Anything else is an error in one line, never a guess.
- */
-
-/** The pieces the body is handed over in: a file read gives 256 KiB, and the scan's steps are per piece. */
-const wire_PIECE = 256 * 1024;
-/** Status line and headers together; more is refused (registries send a few hundred bytes). */
-const MAX_HEAD = 64 * 1024;
-/** A chunk-size line or trailer line; more is refused. */
-const MAX_LINE = 4096;
-/** Interim (1xx) answers before the real one; more is refused. */
-const MAX_INTERIM = 8;
-/** A malformed or refused exchange. `retryable` when the connection ended before an answer: a retry may get one. */
-class WireError extends Error {
-    retryable;
-    constructor(message, retryable = false) {
-        super(message);
-        this.retryable = retryable;
-        this.name = 'WireError';
-    }
-}
-/** Parses the head (status line and header fields, without the blank line). Throws WireError on anything malformed. */
-function parseHead(text) {
-    const lines = text.split('\r\n');
-    const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
-    if (!m)
-        throw new WireError(`not an HTTP/1.1 answer (status line ${JSON.stringify((lines[0] ?? '').slice(0, 40))})`);
-    const headers = {};
-    for (const line of lines.slice(1)) {
-        const colon = line.indexOf(':');
-        if (colon <= 0 || /[\s]/.test(line.slice(0, colon)))
-            throw new WireError(`a malformed header line in the answer (${JSON.stringify(line.slice(0, 40))})`);
-        const name = line.slice(0, colon).toLowerCase();
-        const value = line.slice(colon + 1).trim();
-        headers[name] = Object.hasOwn(headers, name) ? `${headers[name]}, ${value}` : value;
-    }
-    return { status: Number(m[1]), headers };
-}
-/** How the body of an answer to a GET ends (RFC 9112 section 6.3). */
-function framingOf(status, headers) {
-    if (status === 204 || status === 304)
-        return { kind: 'length', remaining: 0 };
-    const te = headers['transfer-encoding'];
-    if (te !== undefined) {
-        const codings = te.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
-        if (codings.length === 1 && codings[0] === 'chunked')
-            return { kind: 'chunked' };
-        // Another coding (gzip, …) was not asked for and would change the bytes whose digest is checked.
-        throw new WireError(`the answer uses transfer coding '${te}', which was not asked for`);
-    }
-    const cl = headers['content-length'];
-    if (cl !== undefined) {
-        const values = new Set(cl.split(',').map((v) => v.trim()));
-        const [only] = values;
-        if (values.size !== 1 || !/^\d{1,15}$/.test(only))
-            throw new WireError(`the answer has an invalid Content-Length '${cl}'`);
-        return { kind: 'length', remaining: Number(only) };
-    }
-    return { kind: 'close' };
-}
-/**
- * Sends `GET url` on a fresh connection and resolves when the head has arrived. The body is a stream of pieces of
- * up to PIECE bytes; it errors if the connection ends before the framing says the body is complete. Destroying the
- * body closes the connection.
- */
-function wireGet(open, request) {
-    for (const [name, value] of Object.entries(request.headers)) {
-        // A value with a line break would add a header or a request of its own (a token service is not trusted).
-        if (/[\r\n]/.test(value) || !/^[\w-]+$/.test(name))
-            return Promise.reject(new WireError(`refusing to send header '${name}': it contains a line break or is not a field name`));
-    }
-    return new Promise((resolve, reject) => {
-        let socket;
-        let settled = false;
-        const headBuffer = Buffer.allocUnsafe(MAX_HEAD + 4);
-        let headLength = 0;
-        let interim = 0;
-        let framing;
-        let body;
-        let piece;
-        let filled = 0;
-        let received = 0;
-        /** The body's length when Content-Length gives it. */
-        let expected;
-        let paused = false;
-        let done = false;
-        // Chunked coding state.
-        let chunkState = 'size';
-        let chunkLeft = 0;
-        let line = '';
-        const fail = (error) => {
-            if (done)
-                return;
-            done = true;
-            socket?.destroy();
-            if (!settled) {
-                settled = true;
-                reject(error);
-            }
-            else
-                body?.destroy(error);
-        };
-        const flush = () => {
-            if (!piece || filled === 0)
-                return;
-            const out = filled === piece.length ? piece : piece.subarray(0, filled);
-            piece = undefined;
-            filled = 0;
-            if (!body.push(out) && !paused) {
-                paused = true;
-                socket?.setTimeout(0);
-                socket?.pause();
-            }
-        };
-        const finish = () => {
-            if (done)
-                return;
-            done = true;
-            flush();
-            body.push(null);
-            socket?.destroy();
-        };
-        /** Copies body bytes into the current piece, handing full pieces on. */
-        const deliver = (buf, from, to) => {
-            while (from < to) {
-                if (!piece) {
-                    piece = Buffer.allocUnsafe(expected === undefined ? wire_PIECE : Math.max(1, Math.min(wire_PIECE, expected - received)));
-                }
-                const n = Math.min(to - from, piece.length - filled);
-                buf.copy(piece, filled, from, from + n);
-                filled += n;
-                from += n;
-                received += n;
-                if (filled === piece.length)
-                    flush();
-            }
-        };
-        const readLine = (buf, at, end) => {
-            const nl = buf.indexOf(10, at);
-            const stop = nl === -1 || nl >= end ? end : nl + 1;
-            line += buf.toString('latin1', at, stop);
-            if (line.length > MAX_LINE)
-                throw new WireError('a chunk-size or trailer line of the answer is over 4 KiB');
-            if (stop === end && !line.endsWith('\n'))
-                return { next: stop };
-            const whole = line.replace(/\r?\n$/, '');
-            line = '';
-            return { next: stop, line: whole };
-        };
-        const chunked = (buf, at, end) => {
-            while (at < end && !done) {
-                if (chunkState === 'data') {
-                    const n = Math.min(chunkLeft, end - at);
-                    deliver(buf, at, at + n);
-                    at += n;
-                    chunkLeft -= n;
-                    if (chunkLeft === 0)
-                        chunkState = 'data-end';
-                    continue;
-                }
-                const r = readLine(buf, at, end);
-                at = r.next;
-                if (r.line === undefined)
-                    continue;
-                if (chunkState === 'data-end') {
-                    if (r.line !== '')
-                        throw new WireError('a chunk of the answer is longer than its size says');
-                    chunkState = 'size';
-                }
-                else if (chunkState === 'size') {
-                    const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(r.line);
-                    if (!size)
-                        throw new WireError(`an invalid chunk size in the answer (${JSON.stringify(r.line.slice(0, 20))})`);
-                    chunkLeft = parseInt(size[1], 16);
-                    chunkState = chunkLeft === 0 ? 'trailer' : 'data';
-                }
-                else if (r.line === '')
-                    return finish();
-            }
-        };
-        const bodyBytes = (buf, at, end) => {
-            const f = framing;
-            if (f.kind === 'chunked')
-                return chunked(buf, at, end);
-            if (f.kind === 'close')
-                return deliver(buf, at, end);
-            const n = Math.min(f.remaining, end - at);
-            deliver(buf, at, at + n);
-            f.remaining -= n;
-            // Bytes past the framed body are not part of it; the connection is closed either way.
-            if (f.remaining === 0)
-                finish();
-        };
-        const onHead = (input, at, end) => {
-            let bytes = input;
-            let parsed;
-            let rest;
-            for (;;) {
-                const from = Math.max(0, headLength - 3);
-                const copied = bytes.copy(headBuffer, headLength, at, end);
-                headLength += copied;
-                const stop = headBuffer.subarray(0, headLength).indexOf('\r\n\r\n', from);
-                if (stop === -1) {
-                    if (headLength === headBuffer.length)
-                        throw new WireError(`the answer's headers are over ${MAX_HEAD / 1024} KiB`);
-                    return;
-                }
-                parsed = parseHead(headBuffer.toString('latin1', 0, stop));
-                // What came after the head: in the buffer, and what did not fit in it.
-                rest = Buffer.concat([headBuffer.subarray(stop + 4, headLength), bytes.subarray(at + copied, end)]);
-                headLength = 0;
-                if (parsed.status === 101)
-                    throw new WireError('the answer switches protocols (101), which was not asked for');
-                if (parsed.status >= 200)
-                    break;
-                // An interim answer (100 Continue, 103 Early Hints) precedes the real one; a few, not an endless stream.
-                if (++interim > MAX_INTERIM)
-                    throw new WireError(`more than ${MAX_INTERIM} interim (1xx) answers`);
-                bytes = rest;
-                at = 0;
-                end = rest.length;
-            }
-            framing = framingOf(parsed.status, parsed.headers);
-            if (framing.kind === 'length')
-                expected = framing.remaining;
-            body = new external_node_stream_namespaceObject.Readable({
-                highWaterMark: 2 * wire_PIECE,
-                read() {
-                    if (paused && !done) {
-                        paused = false;
-                        socket?.setTimeout(request.timeoutMs);
-                        socket?.resume();
-                    }
-                },
-                destroy(error, callback) {
-                    done = true;
-                    socket?.destroy();
-                    callback(error);
-                },
-            });
-            // An error before the reader attaches must not be an unhandled 'error' event: the reader's iterator still
-            // rejects with it (the stream is destroyed with that error).
-            body.on('error', () => undefined);
-            settled = true;
-            resolve({ status: parsed.status, headers: parsed.headers, body });
-            if (framing.kind === 'length' && framing.remaining === 0)
-                return finish();
-            if (rest.length)
-                bodyBytes(rest, 0, rest.length);
-        };
-        const feed = (buf, n) => {
-            if (done)
-                return false;
-            try {
-                if (!framing)
-                    onHead(buf, 0, n);
-                else
-                    bodyBytes(buf, 0, n);
-            }
-            catch (error) {
-                fail(error);
-                return false;
-            }
-            return !paused;
-        };
-        const onread = { buffer: Buffer.allocUnsafe(64 * 1024), callback: (n, buf) => feed(buf, n) };
-        open(onread).then((s) => {
-            socket = s;
-            if (done)
-                return s.destroy();
-            // On a wrapped socket `onread` is ignored and the bytes come as 'data'.
-            s.on('data', (chunk) => feed(chunk, chunk.length));
-            s.setTimeout(request.timeoutMs, () => fail(request.timeoutError()));
-            s.on('error', (error) => fail(error));
-            s.on('close', () => {
-                if (done)
-                    return;
-                if (framing?.kind === 'close')
-                    return finish();
-                const what = !framing
-                    ? 'the connection closed before an answer came'
-                    : framing.kind === 'length'
-                        ? `the connection closed after ${received} of ${received + framing.remaining} bytes`
-                        : `the connection closed after ${received} bytes, inside the chunked body`;
-                fail(new WireError(what, !framing));
-            });
-            const u = request.url;
-            const lines = [`GET ${u.pathname}${u.search} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close'];
-            for (const [name, value] of Object.entries(request.headers))
-                lines.push(`${name}: ${value}`);
-            s.write(`${lines.join('\r\n')}\r\n\r\n`);
-        }, (error) => fail(error));
-    });
-}
-
-;// CONCATENATED MODULE: ./src/leak/registry/client.ts
-/**
- * A small OCI distribution client: HTTPS only, through HTTPS_PROXY/NO_PROXY as curl-style clients route
- * (src/detect/route.ts), trusting the system roots plus the org CA (the runner is behind inspection) with
- * verification always on; anonymous, basic and bearer-token auth; redirects (blob CDNs) followed without the
- * registry's Authorization; 429/5xx and dropped connections retried with backoff. Every failure is one line.
- */
-
-
-
-
-
-class RegistryError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'RegistryError';
-    }
-}
-/**
- * The system roots plus the org CA, as one secure context per thread and trust: building it parses ~150 roots (about
- * 35 ms), and every request is a connection of its own.
- */
-const contexts = new Map();
-function trustedContext(extra) {
-    const key = extra.join('\n');
-    let context = contexts.get(key);
-    if (!context) {
-        // getCACertificates('default') includes NODE_EXTRA_CA_CERTS; tls.rootCertificates is the bundled Mozilla set.
-        const defaults = typeof (external_node_tls_default()).getCACertificates === 'function' ? external_node_tls_default().getCACertificates('default') : [...(external_node_tls_default()).rootCertificates];
-        context = external_node_tls_default().createSecureContext({ ca: [...defaults, ...extra] });
-        contexts.set(key, context);
-    }
-    return context;
-}
-/**
- * Opens the TLS connection for one request: straight (where `onread` is honoured), or through the proxy's CONNECT
- * tunnel. Gives up after `timeoutMs` without a finished handshake.
- */
-function client_opener(url, env, trust, timeoutMs, timeoutError) {
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const port = Number(url.port || 443);
-    const route = routeFor({ url: url.href, host, port }, env);
-    return (onread) => new Promise((resolve, reject) => {
-        let tunnel;
-        let secured;
-        /** Set once the promise is settled: whatever connects later is closed at once. */
-        let over = false;
-        const close = () => {
-            connect?.destroy();
-            tunnel?.destroy();
-            secured?.destroy();
-        };
-        const settle = (error, socket) => {
-            if (over) {
-                if (error)
-                    close();
-                return;
-            }
-            over = true;
-            clearTimeout(timer);
-            if (error) {
-                close();
-                reject(error);
-            }
-            else
-                resolve(socket);
-        };
-        const timer = setTimeout(() => settle(timeoutError()), timeoutMs);
-        const secure = (socket) => {
-            if (over)
-                return void socket?.destroy();
-            const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
-            // `host` is what the certificate is checked against, also over a tunnel (Node would check 'localhost').
-            secured = external_node_tls_default().connect({ ...(socket ? { socket } : { port, onread }), host, servername, secureContext: trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
-            // Kept after the handshake: an error in the same turn as secureConnect, before the reader's own listener is
-            // on, must not go unhandled (settle ignores it then; the reader sees the destroyed socket).
-            secured.on('error', (error) => settle(error));
-            secured.once('secureConnect', () => settle(null, secured));
-        };
-        const proxy = route.kind === 'direct' ? undefined : route;
-        // PROXY_TLS: an https:// proxy is spoken to over TLS first, verified against the same trust as the registry, so
-        // the CONNECT and its Proxy-Authorization never cross the network in clear.
-        const overTls = proxy?.protocol === 'https:';
-        const connect = proxy
-            ? (overTls ? (external_node_https_default()) : (external_node_http_default())).request({
-                host: proxy.host,
-                port: proxy.port,
-                method: 'CONNECT',
-                path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-                headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
-                ...(overTls ? { secureContext: trust, rejectUnauthorized: true, servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host, agent: false } : {}),
-            })
-            : undefined;
-        if (!proxy || !connect)
-            return secure();
-        connect.once('connect', (res, socket) => {
-            tunnel = socket;
-            if (res.statusCode !== 200)
-                settle(new RegistryError(`the proxy ${proxy.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
-            else
-                secure(socket);
-        });
-        connect.once('error', (error) => settle(overTls ? new RegistryError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`) : error));
-        connect.end();
-    });
-}
-function once(url, headers, env, trust, timeoutMs) {
-    // One wording whether the handshake or the answer is what never came.
-    const timeoutError = () => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`);
-    return wireGet(client_opener(url, env, trust, timeoutMs, timeoutError), { url, headers, timeoutMs, timeoutError });
-}
-async function readText(res, max = 1024 * 1024) {
-    const chunks = [];
-    let n = 0;
-    for await (const c of res) {
-        n += c.length;
-        if (n > max)
-            throw new RegistryError(`an answer over ${max} bytes where a small JSON document was expected`);
-        chunks.push(c);
-    }
-    return Buffer.concat(chunks).toString('utf8');
-}
-/** `Bearer realm="…",service="…",scope="…"` → its parameters. */
-function parseChallenge(header) {
-    const m = /^(\w+)\s*(.*)$/s.exec(header.trim());
-    const params = {};
-    for (const p of (m?.[2] ?? '').matchAll(/(\w+)="([^"]*)"/g))
-        params[p[1].toLowerCase()] = p[2];
-    return { scheme: (m?.[1] ?? '').toLowerCase(), params };
-}
-class RegistryClient {
-    options;
-    authorization;
-    trust;
-    constructor(options) {
-        this.options = options;
-        this.trust = trustedContext(options.extraCa);
-        this.authorization = options.authorization;
-    }
-    /** What a worker needs to fetch from the same registry with the same route, trust and authorization. */
-    fetchSpec() {
-        const o = this.options;
-        // Only the proxy variables travel: nothing else of the environment is needed to route a request.
-        const env = Object.fromEntries(Object.entries(o.env).filter((e) => /proxy/i.test(e[0]) && typeof e[1] === 'string'));
-        return {
-            host: o.host,
-            repository: o.repository,
-            extraCa: [...o.extraCa],
-            env,
-            ...(this.authorization ? { authorization: this.authorization } : {}),
-            ...(o.credentials ? { credentials: { username: o.credentials.username, password: o.credentials.password } } : {}),
-            ...(o.retries !== undefined ? { retries: o.retries } : {}),
-            ...(o.backoffMs !== undefined ? { backoffMs: o.backoffMs } : {}),
-            ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-        };
-    }
-    get timeoutMs() {
-        return this.options.timeoutMs ?? 60000;
-    }
-    /** GET a registry path (`/v2/<repo>/manifests/<ref>`), with auth, retries and redirects. Non-2xx are returned. */
-    async get(path, accept) {
-        const retries = this.options.retries ?? 4;
-        for (let attempt = 0;; attempt++) {
-            let res;
-            try {
-                res = await this.follow(new URL(`https://${this.options.host}${path}`), accept);
-            }
-            catch (error) {
-                const final = error instanceof RegistryError || (error instanceof WireError && !error.retryable);
-                if (attempt < retries && !final) {
-                    await this.backoff(attempt);
-                    continue;
-                }
-                throw new RegistryError(`GET https://${this.options.host}${path} failed: ${oneLine(error)}`);
-            }
-            if ((res.status === 429 || res.status >= 500) && attempt < retries) {
-                res.body.destroy();
-                const after = Number(res.headers['retry-after']);
-                await this.backoff(attempt, Number.isFinite(after) ? Math.min(after * 1000, 30000) : undefined);
-                continue;
-            }
-            return res;
-        }
-    }
-    async backoff(attempt, ms) {
-        const base = this.options.backoffMs ?? 500;
-        await new Promise((r) => setTimeout(r, ms ?? base * 2 ** attempt));
-    }
-    async follow(url, accept, authRetried = false) {
-        let current = url;
-        for (let hops = 0; hops < 5; hops++) {
-            const sameHost = current.host === this.options.host;
-            const headers = { 'user-agent': 'org-ca-leak-check', ...(accept ? { accept } : {}) };
-            if (sameHost && this.authorization)
-                headers.authorization = this.authorization;
-            const res = await once(current, headers, this.options.env, this.trust, this.timeoutMs);
-            const status = res.status;
-            if (status === 401 && sameHost && !authRetried && res.headers['www-authenticate']) {
-                res.body.destroy();
-                await this.authenticate(String(res.headers['www-authenticate']));
-                return this.follow(url, accept, true);
-            }
-            if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
-                res.body.destroy();
-                const next = new URL(res.headers.location, current);
-                // Verification is never traded for a redirect: https only, the same trust as the registry.
-                if (next.protocol !== 'https:')
-                    throw new RegistryError(`${current.host} redirected to a non-https URL (${next.protocol}//${next.host})`);
-                current = next;
-                continue;
-            }
-            return { status, headers: res.headers, body: res.body, url: current.href };
-        }
-        throw new RegistryError(`more than 5 redirects from ${url.href}`);
-    }
-    async authenticate(header) {
-        const { scheme, params } = parseChallenge(header);
-        const creds = this.options.credentials;
-        const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` : undefined;
-        if (scheme === 'basic') {
-            if (!basic)
-                throw new RegistryError(`${this.options.host} asks for a user name and password (401): pass --username/--password-stdin or log in with docker login`);
-            this.authorization = basic;
-            return;
-        }
-        if (scheme !== 'bearer' || !params.realm)
-            throw new RegistryError(`${this.options.host} asks for unsupported authentication '${header.split(' ')[0]}'`);
-        const realm = new URL(params.realm);
-        if (realm.protocol !== 'https:')
-            throw new RegistryError(`${this.options.host}'s token service is not https (${realm.origin})`);
-        if (params.service)
-            realm.searchParams.set('service', params.service);
-        realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
-        const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) }, this.options.env, this.trust, this.timeoutMs);
-        const text = await readText(res.body);
-        if (res.status !== 200)
-            throw new RegistryError(`the token service ${realm.host} answered ${res.status}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
-        let token;
-        try {
-            const doc = JSON.parse(text);
-            token = doc.token ?? doc.access_token;
-        }
-        catch {
-            // handled below
-        }
-        if (!token)
-            throw new RegistryError(`the token service ${realm.host} answered without a token`);
-        this.authorization = `Bearer ${token}`;
-    }
-}
-function oneLine(error) {
-    const e = error;
-    const text = error instanceof Error ? error.message : String(error);
-    const code = e?.code && !text.includes(e.code) ? ` (${e.code})` : '';
-    return `${text.split('\n')[0]}${code}`;
-}
-
-
-;// CONCATENATED MODULE: ./src/leak/registry/stream.ts
-/**
- * One registry blob as a stream, opened where it is scanned (a layer worker): the same client as the main thread
- * (route, trust, auth, redirects), retrying 429/5xx and connection failures before the first byte. After the first
- * byte nothing is retried: a break, a short body or one byte too many fails the layer with one line naming the blob.
- * The digest itself is verified by the scan, which hashes every raw byte it reads (layer.ts).
- */
-
-
-async function openRegistryBlob(blob) {
-    const spec = blob.fetch;
-    const what = `blob ${blob.digest} of ${blob.label}`;
-    const client = new RegistryClient({ ...spec, credentials: spec.credentials, env: spec.env });
-    const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
-    if (res.status < 200 || res.status >= 300) {
-        res.body.destroy();
-        throw new RegistryError(`${what}: the registry answered ${res.status}`);
-    }
-    const body = res.body;
-    // The body comes in pieces of up to 256 KiB, as a file read gives (wire.ts), so this step is per piece, not per record.
-    return external_node_stream_namespaceObject.Readable.from((async function* () {
-        let bytes = 0;
-        try {
-            for await (const chunk of body) {
-                bytes += chunk.length;
-                if (bytes > blob.size)
-                    throw new RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
-                yield chunk;
-            }
-        }
-        catch (error) {
-            body.destroy();
-            if (error instanceof RegistryError)
-                throw error;
-            throw new RegistryError(`${what}: the download broke off after ${bytes} of ${blob.size} bytes (${oneLine(error)})`);
-        }
-        if (bytes !== blob.size)
-            throw new RegistryError(`${what}: got ${bytes} of ${blob.size} bytes`);
-    })(), { objectMode: false, highWaterMark: 256 * 1024 });
-}
-
-;// CONCATENATED MODULE: ./src/leak/blob.ts
-/**
- * The one place a blob's bytes are opened, whatever holds them: a file range, bytes in memory, or a registry
- * (streamed by the worker that scans it, so a registry image is never written to disk).
- */
-
-
-
-async function openBlob(blob) {
-    if (blob.kind === 'registry')
-        return openRegistryBlob(blob);
-    if (blob.kind === 'bytes')
-        return external_node_stream_namespaceObject.Readable.from([Buffer.from(blob.bytes.buffer, blob.bytes.byteOffset, blob.size)], { objectMode: false });
-    if (blob.size === 0)
-        return external_node_stream_namespaceObject.Readable.from([], { objectMode: false });
-    return (0,external_node_fs_namespaceObject.createReadStream)(blob.file, { start: blob.start, end: blob.start + blob.size - 1, highWaterMark: 256 * 1024 });
-}
-
-;// CONCATENATED MODULE: ./src/leak/blame.ts
-
+;// CONCATENATED MODULE: ./src/leak/scanning/blame.ts
 
 /**
  * Names the real cause when the tar reader fails inside a layer. A bit flip in compressed data can still inflate
@@ -37953,7 +37082,7 @@ async function openBlob(blob) {
  * header. When the blob's digest is known, hashing it settles which one broke: a blob that does not match its digest
  * is corrupt, whatever the tar reader saw; a blob that matches really holds a bad tar stream.
  */
-async function blameTarFailure(job, tarMessage) {
+async function blameTarFailure(job, tarMessage, openBlob) {
     if (!job.digest?.startsWith('sha256:'))
         return tarMessage;
     const hash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
@@ -38437,8 +37566,7 @@ function judgePointer(p, fs, caPaths, cwd = '/') {
     return undefined;
 }
 
-;// CONCATENATED MODULE: ./src/leak/layer.ts
-
+;// CONCATENATED MODULE: ./src/leak/scanning/layer.ts
 
 
 
@@ -38536,7 +37664,6 @@ class LayerAccumulator {
         };
     }
 }
-
 /** The blob's first `n` bytes (fewer if it is shorter), and the stream positioned after them. */
 async function peek(input, n) {
     const rest = input[Symbol.asyncIterator]();
@@ -38578,7 +37705,7 @@ function describeMedia(mediaType) {
  * Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. `budget`
  * carries the bounds on absolute work, shared with the other layers of the check.
  */
-async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(limits), offer) {
+async function layer_scanLayer(job, matcher, limits, openBlob, budget = new budget_Budget(limits), offer) {
     const acc = new LayerAccumulator(matcher, limits, budget, offer);
     const rawHash = (0,external_node_crypto_namespaceObject.createHash)('sha256');
     // The uncompressed digest (diff_id) is computed only when it is the one check of the bytes: an uncompressed
@@ -38687,7 +37814,7 @@ async function layer_scanLayer(job, matcher, limits, budget = new budget_Budget(
             return r.digest === job.digest ? r : { ...r, error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})` };
         }
         // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
-        return result(error instanceof TarError ? await blameTarFailure(job, message) : friendly(message, compression));
+        return result(error instanceof TarError ? await blameTarFailure(job, message, openBlob) : friendly(message, compression));
     }
     finally {
         await unclaimed?.return?.();
@@ -38708,7 +37835,7 @@ function normalizeLink(h) {
     return h.type === 'hardlink' ? h.linkname.replace(/^\/+/, '').replace(/^\.\//, '') : h.linkname;
 }
 
-;// CONCATENATED MODULE: ./src/leak/pool.ts
+;// CONCATENATED MODULE: ./src/leak/scanning/pool.ts
 
 
 
@@ -38734,8 +37861,8 @@ function workerScript() {
 function isLeakWorker() {
     return !external_node_worker_threads_namespaceObject.isMainThread && external_node_worker_threads_namespaceObject.workerData?.orgCaLeakWorker === true;
 }
-/** The worker side: one matcher, then one task per message. */
-function serveWorker() {
+/** The worker side: one matcher, then one task per message; `open` reads blobs (the sources' opener, given by the worker entry). */
+function serveWorker(open) {
     const init = external_node_worker_threads_namespaceObject.workerData;
     const matcher = matcher_buildMatcher(init.spec);
     const port = external_node_worker_threads_namespaceObject.parentPort;
@@ -38764,12 +37891,12 @@ function serveWorker() {
             port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } });
             return true;
         };
-        void layer_scanLayer(task.job, matcher, init.limits, new budget_Budget(init.limits, init.totals, task.layerNested), offer).then((result) => 
+        void layer_scanLayer(task.job, matcher, init.limits, open, new budget_Budget(init.limits, init.totals, task.layerNested), offer).then((result) => 
         // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
         port.postMessage({ type: 'layer', result }, [result.index.dirs.buffer, result.index.nondirs.buffer]));
     });
 }
-async function runLayerJobs(jobs, spec, limits, parallel = availableParallelism(), totals = newTotals()) {
+async function runLayerJobs(jobs, spec, limits, open, parallel = availableParallelism(), totals = newTotals()) {
     // Biggest first, so one large layer does not start last and finish alone.
     const queue = [...jobs].sort((a, b) => b.blob.size - a.blob.size);
     const results = new Map();
@@ -38778,7 +37905,7 @@ async function runLayerJobs(jobs, spec, limits, parallel = availableParallelism(
     if (!script || parallel <= 1) {
         const matcher = buildMatcher(spec);
         for (let job = queue.shift(); job; job = queue.shift())
-            results.set(job.id, await scanLayer(job, matcher, limits, new Budget(limits, totals)));
+            results.set(job.id, await scanLayer(job, matcher, limits, open, new Budget(limits, totals)));
     }
     else {
         const offerDirs = new Set();
@@ -38917,9 +38044,881 @@ function failed(job, error) {
     return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };
 }
 
+;// CONCATENATED MODULE: external "node:http"
+const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_namespaceObject);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
+;// CONCATENATED MODULE: external "node:tls"
+const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_namespaceObject);
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+;// CONCATENATED MODULE: ./src/detect/no-proxy.ts
+/**
+ * NO_PROXY matching, pure. There is no standard: each client family has its own rules, and the two that matter on a
+ * runner differ in small ways, so both are written down here and the probe says when they disagree.
+ *
+ * curl (lib/noproxy.c; https://curl.se/libcurl/c/CURLOPT_NOPROXY.html), which Python urllib, wget and Node's
+ * undici follow closely:
+ *   - `*` alone (the whole list) disables the proxy for every host;
+ *   - a name matches itself and every subdomain; a leading or trailing dot is ignored, so `.example.com` also
+ *     matches `example.com`;
+ *   - no ports: `example.com:8443` matches nothing;
+ *   - IP literals compare as addresses, with CIDR (`10.0.0.0/8`, since 7.86.0); IPv6 entries without brackets.
+ * Go (golang.org/x/net/http/httpproxy, https://pkg.go.dev/golang.org/x/net/http/httpproxy#Config), used by
+ * Docker, BuildKit, gh, Terraform and every Go tool:
+ *   - an entry `*` disables the proxy for every host;
+ *   - `example.com` matches itself and subdomains, `.example.com` and `*.example.com` only subdomains;
+ *   - a host or IP entry may carry a port (`example.com:8443`, `1.2.3.4:80`, `[::1]:443`), then only that port;
+ *   - IP literals and CIDR blocks compare as addresses;
+ *   - `localhost` and loopback addresses are never proxied, whatever the list says.
+ */
+
+/** Strips IPv6 brackets and a trailing dot, lower-cases: the form both families compare. */
+function normaliseHost(host) {
+    let h = host.trim().toLowerCase();
+    if (h.startsWith('[') && h.endsWith(']'))
+        h = h.slice(1, -1);
+    if (h.endsWith('.') && (0,external_node_net_namespaceObject.isIP)(h) === 0)
+        h = h.slice(0, -1);
+    return h;
+}
+function ipv4Bits(ip) {
+    return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+}
+/** Expands an IPv6 literal (with `::` and an optional dotted IPv4 tail) to 128 bits. */
+function ipv6Bits(ip) {
+    let text = ip.split('%')[0];
+    const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+    if (dotted) {
+        const v4 = ipv4Bits(dotted[1]);
+        text = text.slice(0, -dotted[1].length) + `${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+    }
+    const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+    const headParts = head ? head.split(':') : [];
+    const tailParts = tail ? tail.split(':') : [];
+    const fill = tail === undefined ? [] : new Array(8 - headParts.length - tailParts.length).fill('0');
+    return [...headParts, ...fill, ...tailParts].reduce((acc, part) => (acc << 16n) | BigInt(parseInt(part || '0', 16)), 0n);
+}
+/** Whether `host` (an IP literal) lies in `network`/`bits`; bits absent = exact match. Families never mix. */
+function inCidr(host, network, bits) {
+    const family = (0,external_node_net_namespaceObject.isIP)(host);
+    if (family === 0 || (0,external_node_net_namespaceObject.isIP)(network) !== family)
+        return false;
+    const width = family === 4 ? 32 : 128;
+    const prefix = bits ?? width;
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > width)
+        return false;
+    const toBits = family === 4 ? ipv4Bits : ipv6Bits;
+    const shift = BigInt(width - prefix);
+    return toBits(host) >> shift === toBits(network) >> shift;
+}
+function entries(list) {
+    return list
+        .split(',')
+        .map((e) => e.trim().toLowerCase())
+        .filter(Boolean);
+}
+function curlMatches(host, list) {
+    if (list.trim() === '*')
+        return true;
+    const ip = (0,external_node_net_namespaceObject.isIP)(host) !== 0;
+    for (const raw of entries(list)) {
+        if (ip) {
+            const [network, bits] = raw.split('/');
+            if (inCidr(host, network, bits === undefined ? undefined : Number(bits)))
+                return true;
+            continue;
+        }
+        const token = raw.replace(/\.$/, '').replace(/^\./, '');
+        if (!token)
+            continue;
+        if (host === token || host.endsWith(`.${token}`))
+            return true;
+    }
+    return false;
+}
+/** Splits `host:port`, `[v6]:port`, or a bare host; a bare IPv6 literal has no port. */
+function splitEntry(entry) {
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+    if (bracketed)
+        return { host: bracketed[1], ...(bracketed[2] ? { port: bracketed[2] } : {}) };
+    const colon = entry.lastIndexOf(':');
+    if (colon > 0 && entry.indexOf(':') === colon && /^\d+$/.test(entry.slice(colon + 1))) {
+        return { host: entry.slice(0, colon), port: entry.slice(colon + 1) };
+    }
+    return { host: entry };
+}
+function isLoopback(host) {
+    if ((0,external_node_net_namespaceObject.isIP)(host) === 4)
+        return host.startsWith('127.');
+    if ((0,external_node_net_namespaceObject.isIP)(host) === 6)
+        return ipv6Bits(host) === 1n;
+    return false;
+}
+function goMatches(host, port, list) {
+    if (host === 'localhost' || isLoopback(host))
+        return true;
+    const ip = (0,external_node_net_namespaceObject.isIP)(host) !== 0;
+    for (const raw of entries(list)) {
+        if (raw === '*')
+            return true;
+        const cidr = /^([^/]+)\/(\d+)$/.exec(raw);
+        if (cidr && (0,external_node_net_namespaceObject.isIP)(cidr[1]) !== 0) {
+            if (ip && inCidr(host, cidr[1], Number(cidr[2])))
+                return true;
+            continue;
+        }
+        const entry = splitEntry(raw);
+        if (!entry.host)
+            continue;
+        const portOk = entry.port === undefined || entry.port === port;
+        if ((0,external_node_net_namespaceObject.isIP)(entry.host) !== 0) {
+            if (ip && inCidr(host, entry.host, undefined) && portOk)
+                return true;
+            continue;
+        }
+        // Go compares domain entries as strings, against IP hosts too (harmless: an IP never ends in ".name").
+        let name = entry.host.startsWith('*.') ? entry.host.slice(1) : entry.host;
+        const matchHost = !name.startsWith('.');
+        if (matchHost)
+            name = `.${name}`;
+        if ((host.endsWith(name) || (matchHost && host === name.slice(1))) && portOk)
+            return true;
+    }
+    return false;
+}
+/** Whether a client of `flavor` goes to `host:port` directly because of the NO_PROXY `list`. */
+function bypassesProxy(flavor, host, port, list) {
+    const h = normaliseHost(host);
+    if (!h)
+        return false;
+    return flavor === 'curl' ? curlMatches(h, list) : goMatches(h, String(port), list);
+}
+
+;// CONCATENATED MODULE: ./src/detect/route.ts
+/**
+ * Which way a job's HTTPS request leaves the runner: directly, or through the proxy from the environment. Pure.
+ * Lower-case variables win over upper-case ones, as in curl (https://curl.se/docs/manpage.html#ENVIRONMENT) and
+ * Python urllib (https://docs.python.org/3/library/urllib.request.html#urllib.request.getproxies); Go reads
+ * upper-case first, so a disagreement between the two is reported as a note.
+ */
+
+class TargetError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'TargetError';
+    }
+}
+/** Parses a probe URL; only https is meaningful (the chain is the point). A bare host gets https:// and :443. */
+function parseTarget(raw) {
+    const text = raw.trim();
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
+    let url;
+    try {
+        url = new URL(withScheme);
+    }
+    catch {
+        throw new TargetError(`Invalid probe URL '${text}': expected an https:// URL (e.g., https://github.com).`);
+    }
+    if (url.protocol !== 'https:') {
+        throw new TargetError(`Invalid probe URL '${text}': expected https:// (a TLS certificate chain is what is probed), got ${url.protocol}//.`);
+    }
+    if (!url.hostname)
+        throw new TargetError(`Invalid probe URL '${text}': no host.`);
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    return { url: url.href, host, port: url.port ? Number(url.port) : 443 };
+}
+function firstSet(env, names) {
+    for (const name of names) {
+        const value = env[name];
+        if (value !== undefined && value.trim() !== '')
+            return { name, value: value.trim() };
+    }
+    return undefined;
+}
+/** Parses the proxy variable's value into a route; throws with the variable's name and the URL minus credentials. */
+function parseProxy(variable, value) {
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+    let url;
+    try {
+        url = new URL(withScheme);
+    }
+    catch {
+        throw new TargetError(`${variable} is not a URL: expected http://[user:password@]host:port.`);
+    }
+    const display = `${url.protocol}//${url.host}`;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new TargetError(`${variable} '${display}' uses ${url.protocol}//, which the probe cannot tunnel through: expected http:// or https://.`);
+    }
+    const authorization = url.username || url.password
+        ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
+        : undefined;
+    return {
+        kind: 'proxy',
+        display,
+        protocol: url.protocol,
+        host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+        ...(authorization ? { authorization } : {}),
+        variable,
+    };
+}
+/** The route curl-style clients take to `target` under `env`, with notes where Go tools would go another way. */
+function routeFor(target, env) {
+    const proxy = firstSet(env, ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY']);
+    const noProxy = firstSet(env, ['no_proxy', 'NO_PROXY']);
+    const notes = [];
+    const goProxy = firstSet(env, ['HTTPS_PROXY', 'https_proxy']);
+    const goNoProxy = firstSet(env, ['NO_PROXY', 'no_proxy']);
+    if (proxy && goProxy && proxy.value !== goProxy.value) {
+        notes.push(`${proxy.name} and ${goProxy.name} differ: curl-style clients use ${proxy.name}, Go tools ${goProxy.name}.`);
+    }
+    if (!proxy)
+        return { kind: 'direct', why: 'no proxy variable set', notes };
+    const curlDirect = noProxy ? bypassesProxy('curl', target.host, target.port, noProxy.value) : false;
+    // Go reads no ALL_PROXY: with only that set, Go tools go directly.
+    const goDirect = goProxy ? bypassesProxy('go', target.host, target.port, goNoProxy?.value ?? '') : true;
+    if (curlDirect !== goDirect) {
+        notes.push(`NO_PROXY rules differ for ${target.host}:${target.port}: curl, Python and Node clients go ${curlDirect ? 'directly' : 'through the proxy'}, ` +
+            `Go tools (docker, BuildKit) ${goDirect ? 'directly' : 'through the proxy'}; this probe took the curl path.`);
+    }
+    if (curlDirect)
+        return { kind: 'direct', why: `${noProxy.name} matches ${target.host}`, notes };
+    return { ...parseProxy(proxy.name, proxy.value), notes };
+}
+
+;// CONCATENATED MODULE: ./src/leak/sources/registry/wire.ts
+/**
+ * One HTTP/1.1 GET per TLS connection, read without Node's http module.
+ *
+ * Why by hand: a layer arrives as 16 KiB TLS records, and the http module's path per record (the parser's callback,
+ * an IncomingMessage push, a fresh Buffer, then a copy into the scan's 256 KiB pieces) cost the scan's worker about
+ * 1 s of CPU per GB, which on a busy runner is most of what a registry scan costs over the same scan of a file.
+ * Here, on a direct connection, TLS decrypts into one reused buffer (tls `onread`) and the body is copied once, into
+ * the pieces the scan reads. Through a proxy's CONNECT tunnel Node offers no `onread`, and the socket's chunks are
+ * copied the same way.
+ *
+ * What it reads is what registries and their blob stores answer: a status line, headers, and a body framed by
+ * Content-Length, by the chunked transfer coding, or by the end of the connection (`Connection: close` is sent, so
+ * a connection serves one request). Anything else is an error in one line, never a guess.
+ */
+
+/** The pieces the body is handed over in: a file read gives 256 KiB, and the scan's steps are per piece. */
+const wire_PIECE = 256 * 1024;
+/** Status line and headers together; more is refused (registries send a few hundred bytes). */
+const MAX_HEAD = 64 * 1024;
+/** A chunk-size line or trailer line; more is refused. */
+const MAX_LINE = 4096;
+/** Interim (1xx) answers before the real one; more is refused. */
+const MAX_INTERIM = 8;
+/** A malformed or refused exchange. `retryable` when the connection ended before an answer: a retry may get one. */
+class WireError extends Error {
+    retryable;
+    constructor(message, retryable = false) {
+        super(message);
+        this.retryable = retryable;
+        this.name = 'WireError';
+    }
+}
+/** Parses the head (status line and header fields, without the blank line). Throws WireError on anything malformed. */
+function parseHead(text) {
+    const lines = text.split('\r\n');
+    const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
+    if (!m)
+        throw new WireError(`not an HTTP/1.1 answer (status line ${JSON.stringify((lines[0] ?? '').slice(0, 40))})`);
+    const headers = {};
+    for (const line of lines.slice(1)) {
+        const colon = line.indexOf(':');
+        if (colon <= 0 || /[\s]/.test(line.slice(0, colon)))
+            throw new WireError(`a malformed header line in the answer (${JSON.stringify(line.slice(0, 40))})`);
+        const name = line.slice(0, colon).toLowerCase();
+        const value = line.slice(colon + 1).trim();
+        headers[name] = Object.hasOwn(headers, name) ? `${headers[name]}, ${value}` : value;
+    }
+    return { status: Number(m[1]), headers };
+}
+/** How the body of an answer to a GET ends (RFC 9112 section 6.3). */
+function framingOf(status, headers) {
+    if (status === 204 || status === 304)
+        return { kind: 'length', remaining: 0 };
+    const te = headers['transfer-encoding'];
+    if (te !== undefined) {
+        const codings = te.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
+        if (codings.length === 1 && codings[0] === 'chunked')
+            return { kind: 'chunked' };
+        // Another coding (gzip, …) was not asked for and would change the bytes whose digest is checked.
+        throw new WireError(`the answer uses transfer coding '${te}', which was not asked for`);
+    }
+    const cl = headers['content-length'];
+    if (cl !== undefined) {
+        const values = new Set(cl.split(',').map((v) => v.trim()));
+        const [only] = values;
+        if (values.size !== 1 || !/^\d{1,15}$/.test(only))
+            throw new WireError(`the answer has an invalid Content-Length '${cl}'`);
+        return { kind: 'length', remaining: Number(only) };
+    }
+    return { kind: 'close' };
+}
+/**
+ * Sends `GET url` on a fresh connection and resolves when the head has arrived. The body is a stream of pieces of
+ * up to PIECE bytes; it errors if the connection ends before the framing says the body is complete. Destroying the
+ * body closes the connection.
+ */
+function wireGet(open, request) {
+    for (const [name, value] of Object.entries(request.headers)) {
+        // A value with a line break would add a header or a request of its own (a token service is not trusted).
+        if (/[\r\n]/.test(value) || !/^[\w-]+$/.test(name))
+            return Promise.reject(new WireError(`refusing to send header '${name}': it contains a line break or is not a field name`));
+    }
+    return new Promise((resolve, reject) => {
+        let socket;
+        let settled = false;
+        const headBuffer = Buffer.allocUnsafe(MAX_HEAD + 4);
+        let headLength = 0;
+        let interim = 0;
+        let framing;
+        let body;
+        let piece;
+        let filled = 0;
+        let received = 0;
+        /** The body's length when Content-Length gives it. */
+        let expected;
+        let paused = false;
+        let done = false;
+        // Chunked coding state.
+        let chunkState = 'size';
+        let chunkLeft = 0;
+        let line = '';
+        const fail = (error) => {
+            if (done)
+                return;
+            done = true;
+            socket?.destroy();
+            if (!settled) {
+                settled = true;
+                reject(error);
+            }
+            else
+                body?.destroy(error);
+        };
+        const flush = () => {
+            if (!piece || filled === 0)
+                return;
+            const out = filled === piece.length ? piece : piece.subarray(0, filled);
+            piece = undefined;
+            filled = 0;
+            if (!body.push(out) && !paused) {
+                paused = true;
+                socket?.setTimeout(0);
+                socket?.pause();
+            }
+        };
+        const finish = () => {
+            if (done)
+                return;
+            done = true;
+            flush();
+            body.push(null);
+            socket?.destroy();
+        };
+        /** Copies body bytes into the current piece, handing full pieces on. */
+        const deliver = (buf, from, to) => {
+            while (from < to) {
+                if (!piece) {
+                    piece = Buffer.allocUnsafe(expected === undefined ? wire_PIECE : Math.max(1, Math.min(wire_PIECE, expected - received)));
+                }
+                const n = Math.min(to - from, piece.length - filled);
+                buf.copy(piece, filled, from, from + n);
+                filled += n;
+                from += n;
+                received += n;
+                if (filled === piece.length)
+                    flush();
+            }
+        };
+        const readLine = (buf, at, end) => {
+            const nl = buf.indexOf(10, at);
+            const stop = nl === -1 || nl >= end ? end : nl + 1;
+            line += buf.toString('latin1', at, stop);
+            if (line.length > MAX_LINE)
+                throw new WireError('a chunk-size or trailer line of the answer is over 4 KiB');
+            if (stop === end && !line.endsWith('\n'))
+                return { next: stop };
+            const whole = line.replace(/\r?\n$/, '');
+            line = '';
+            return { next: stop, line: whole };
+        };
+        const chunked = (buf, at, end) => {
+            while (at < end && !done) {
+                if (chunkState === 'data') {
+                    const n = Math.min(chunkLeft, end - at);
+                    deliver(buf, at, at + n);
+                    at += n;
+                    chunkLeft -= n;
+                    if (chunkLeft === 0)
+                        chunkState = 'data-end';
+                    continue;
+                }
+                const r = readLine(buf, at, end);
+                at = r.next;
+                if (r.line === undefined)
+                    continue;
+                if (chunkState === 'data-end') {
+                    if (r.line !== '')
+                        throw new WireError('a chunk of the answer is longer than its size says');
+                    chunkState = 'size';
+                }
+                else if (chunkState === 'size') {
+                    const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(r.line);
+                    if (!size)
+                        throw new WireError(`an invalid chunk size in the answer (${JSON.stringify(r.line.slice(0, 20))})`);
+                    chunkLeft = parseInt(size[1], 16);
+                    chunkState = chunkLeft === 0 ? 'trailer' : 'data';
+                }
+                else if (r.line === '')
+                    return finish();
+            }
+        };
+        const bodyBytes = (buf, at, end) => {
+            const f = framing;
+            if (f.kind === 'chunked')
+                return chunked(buf, at, end);
+            if (f.kind === 'close')
+                return deliver(buf, at, end);
+            const n = Math.min(f.remaining, end - at);
+            deliver(buf, at, at + n);
+            f.remaining -= n;
+            // Bytes past the framed body are not part of it; the connection is closed either way.
+            if (f.remaining === 0)
+                finish();
+        };
+        const onHead = (input, at, end) => {
+            let bytes = input;
+            let parsed;
+            let rest;
+            for (;;) {
+                const from = Math.max(0, headLength - 3);
+                const copied = bytes.copy(headBuffer, headLength, at, end);
+                headLength += copied;
+                const stop = headBuffer.subarray(0, headLength).indexOf('\r\n\r\n', from);
+                if (stop === -1) {
+                    if (headLength === headBuffer.length)
+                        throw new WireError(`the answer's headers are over ${MAX_HEAD / 1024} KiB`);
+                    return;
+                }
+                parsed = parseHead(headBuffer.toString('latin1', 0, stop));
+                // What came after the head: in the buffer, and what did not fit in it.
+                rest = Buffer.concat([headBuffer.subarray(stop + 4, headLength), bytes.subarray(at + copied, end)]);
+                headLength = 0;
+                if (parsed.status === 101)
+                    throw new WireError('the answer switches protocols (101), which was not asked for');
+                if (parsed.status >= 200)
+                    break;
+                // An interim answer (100 Continue, 103 Early Hints) precedes the real one; a few, not an endless stream.
+                if (++interim > MAX_INTERIM)
+                    throw new WireError(`more than ${MAX_INTERIM} interim (1xx) answers`);
+                bytes = rest;
+                at = 0;
+                end = rest.length;
+            }
+            framing = framingOf(parsed.status, parsed.headers);
+            if (framing.kind === 'length')
+                expected = framing.remaining;
+            body = new external_node_stream_namespaceObject.Readable({
+                highWaterMark: 2 * wire_PIECE,
+                read() {
+                    if (paused && !done) {
+                        paused = false;
+                        socket?.setTimeout(request.timeoutMs);
+                        socket?.resume();
+                    }
+                },
+                destroy(error, callback) {
+                    done = true;
+                    socket?.destroy();
+                    callback(error);
+                },
+            });
+            // An error before the reader attaches must not be an unhandled 'error' event: the reader's iterator still
+            // rejects with it (the stream is destroyed with that error).
+            body.on('error', () => undefined);
+            settled = true;
+            resolve({ status: parsed.status, headers: parsed.headers, body });
+            if (framing.kind === 'length' && framing.remaining === 0)
+                return finish();
+            if (rest.length)
+                bodyBytes(rest, 0, rest.length);
+        };
+        const feed = (buf, n) => {
+            if (done)
+                return false;
+            try {
+                if (!framing)
+                    onHead(buf, 0, n);
+                else
+                    bodyBytes(buf, 0, n);
+            }
+            catch (error) {
+                fail(error);
+                return false;
+            }
+            return !paused;
+        };
+        const onread = { buffer: Buffer.allocUnsafe(64 * 1024), callback: (n, buf) => feed(buf, n) };
+        open(onread).then((s) => {
+            socket = s;
+            if (done)
+                return s.destroy();
+            // On a wrapped socket `onread` is ignored and the bytes come as 'data'.
+            s.on('data', (chunk) => feed(chunk, chunk.length));
+            s.setTimeout(request.timeoutMs, () => fail(request.timeoutError()));
+            s.on('error', (error) => fail(error));
+            s.on('close', () => {
+                if (done)
+                    return;
+                if (framing?.kind === 'close')
+                    return finish();
+                const what = !framing
+                    ? 'the connection closed before an answer came'
+                    : framing.kind === 'length'
+                        ? `the connection closed after ${received} of ${received + framing.remaining} bytes`
+                        : `the connection closed after ${received} bytes, inside the chunked body`;
+                fail(new WireError(what, !framing));
+            });
+            const u = request.url;
+            const lines = [`GET ${u.pathname}${u.search} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close'];
+            for (const [name, value] of Object.entries(request.headers))
+                lines.push(`${name}: ${value}`);
+            s.write(`${lines.join('\r\n')}\r\n\r\n`);
+        }, (error) => fail(error));
+    });
+}
+
+;// CONCATENATED MODULE: ./src/leak/sources/registry/client.ts
+/**
+ * A small OCI distribution client: HTTPS only, through HTTPS_PROXY/NO_PROXY as curl-style clients route
+ * (src/detect/route.ts), trusting the system roots plus the org CA (the runner is behind inspection) with
+ * verification always on; anonymous, basic and bearer-token auth; redirects (blob CDNs) followed without the
+ * registry's Authorization; 429/5xx and dropped connections retried with backoff. Every failure is one line.
+ */
+
+
+
+
+
+class RegistryError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'RegistryError';
+    }
+}
+/**
+ * The system roots plus the org CA, as one secure context per thread and trust: building it parses ~150 roots (about
+ * 35 ms), and every request is a connection of its own.
+ */
+const contexts = new Map();
+function trustedContext(extra) {
+    const key = extra.join('\n');
+    let context = contexts.get(key);
+    if (!context) {
+        // getCACertificates('default') includes NODE_EXTRA_CA_CERTS; tls.rootCertificates is the bundled Mozilla set.
+        const defaults = typeof (external_node_tls_default()).getCACertificates === 'function' ? external_node_tls_default().getCACertificates('default') : [...(external_node_tls_default()).rootCertificates];
+        context = external_node_tls_default().createSecureContext({ ca: [...defaults, ...extra] });
+        contexts.set(key, context);
+    }
+    return context;
+}
+/**
+ * Opens the TLS connection for one request: straight (where `onread` is honoured), or through the proxy's CONNECT
+ * tunnel. Gives up after `timeoutMs` without a finished handshake.
+ */
+function client_opener(url, env, trust, timeoutMs, timeoutError) {
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = Number(url.port || 443);
+    const route = routeFor({ url: url.href, host, port }, env);
+    return (onread) => new Promise((resolve, reject) => {
+        let tunnel;
+        let secured;
+        /** Set once the promise is settled: whatever connects later is closed at once. */
+        let over = false;
+        const close = () => {
+            connect?.destroy();
+            tunnel?.destroy();
+            secured?.destroy();
+        };
+        const settle = (error, socket) => {
+            if (over) {
+                if (error)
+                    close();
+                return;
+            }
+            over = true;
+            clearTimeout(timer);
+            if (error) {
+                close();
+                reject(error);
+            }
+            else
+                resolve(socket);
+        };
+        const timer = setTimeout(() => settle(timeoutError()), timeoutMs);
+        const secure = (socket) => {
+            if (over)
+                return void socket?.destroy();
+            const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
+            // `host` is what the certificate is checked against, also over a tunnel (Node would check 'localhost').
+            secured = external_node_tls_default().connect({ ...(socket ? { socket } : { port, onread }), host, servername, secureContext: trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+            // Kept after the handshake: an error in the same turn as secureConnect, before the reader's own listener is
+            // on, must not go unhandled (settle ignores it then; the reader sees the destroyed socket).
+            secured.on('error', (error) => settle(error));
+            secured.once('secureConnect', () => settle(null, secured));
+        };
+        const proxy = route.kind === 'direct' ? undefined : route;
+        // PROXY_TLS: an https:// proxy is spoken to over TLS first, verified against the same trust as the registry, so
+        // the CONNECT and its Proxy-Authorization never cross the network in clear.
+        const overTls = proxy?.protocol === 'https:';
+        const connect = proxy
+            ? (overTls ? (external_node_https_default()) : (external_node_http_default())).request({
+                host: proxy.host,
+                port: proxy.port,
+                method: 'CONNECT',
+                path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+                headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
+                ...(overTls ? { secureContext: trust, rejectUnauthorized: true, servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host, agent: false } : {}),
+            })
+            : undefined;
+        if (!proxy || !connect)
+            return secure();
+        connect.once('connect', (res, socket) => {
+            tunnel = socket;
+            if (res.statusCode !== 200)
+                settle(new RegistryError(`the proxy ${proxy.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
+            else
+                secure(socket);
+        });
+        connect.once('error', (error) => settle(overTls ? new RegistryError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`) : error));
+        connect.end();
+    });
+}
+function once(url, headers, env, trust, timeoutMs) {
+    // One wording whether the handshake or the answer is what never came.
+    const timeoutError = () => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`);
+    return wireGet(client_opener(url, env, trust, timeoutMs, timeoutError), { url, headers, timeoutMs, timeoutError });
+}
+async function readText(res, max = 1024 * 1024) {
+    const chunks = [];
+    let n = 0;
+    for await (const c of res) {
+        n += c.length;
+        if (n > max)
+            throw new RegistryError(`an answer over ${max} bytes where a small JSON document was expected`);
+        chunks.push(c);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+/** `Bearer realm="…",service="…",scope="…"` → its parameters. */
+function parseChallenge(header) {
+    const m = /^(\w+)\s*(.*)$/s.exec(header.trim());
+    const params = {};
+    for (const p of (m?.[2] ?? '').matchAll(/(\w+)="([^"]*)"/g))
+        params[p[1].toLowerCase()] = p[2];
+    return { scheme: (m?.[1] ?? '').toLowerCase(), params };
+}
+class RegistryClient {
+    options;
+    authorization;
+    trust;
+    constructor(options) {
+        this.options = options;
+        this.trust = trustedContext(options.extraCa);
+        this.authorization = options.authorization;
+    }
+    /** What a worker needs to fetch from the same registry with the same route, trust and authorization. */
+    fetchSpec() {
+        const o = this.options;
+        // Only the proxy variables travel: nothing else of the environment is needed to route a request.
+        const env = Object.fromEntries(Object.entries(o.env).filter((e) => /proxy/i.test(e[0]) && typeof e[1] === 'string'));
+        return {
+            host: o.host,
+            repository: o.repository,
+            extraCa: [...o.extraCa],
+            env,
+            ...(this.authorization ? { authorization: this.authorization } : {}),
+            ...(o.credentials ? { credentials: { username: o.credentials.username, password: o.credentials.password } } : {}),
+            ...(o.retries !== undefined ? { retries: o.retries } : {}),
+            ...(o.backoffMs !== undefined ? { backoffMs: o.backoffMs } : {}),
+            ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+        };
+    }
+    get timeoutMs() {
+        return this.options.timeoutMs ?? 60000;
+    }
+    /** GET a registry path (`/v2/<repo>/manifests/<ref>`), with auth, retries and redirects. Non-2xx are returned. */
+    async get(path, accept) {
+        const retries = this.options.retries ?? 4;
+        for (let attempt = 0;; attempt++) {
+            let res;
+            try {
+                res = await this.follow(new URL(`https://${this.options.host}${path}`), accept);
+            }
+            catch (error) {
+                const final = error instanceof RegistryError || (error instanceof WireError && !error.retryable);
+                if (attempt < retries && !final) {
+                    await this.backoff(attempt);
+                    continue;
+                }
+                throw new RegistryError(`GET https://${this.options.host}${path} failed: ${oneLine(error)}`);
+            }
+            if ((res.status === 429 || res.status >= 500) && attempt < retries) {
+                res.body.destroy();
+                const after = Number(res.headers['retry-after']);
+                await this.backoff(attempt, Number.isFinite(after) ? Math.min(after * 1000, 30000) : undefined);
+                continue;
+            }
+            return res;
+        }
+    }
+    async backoff(attempt, ms) {
+        const base = this.options.backoffMs ?? 500;
+        await new Promise((r) => setTimeout(r, ms ?? base * 2 ** attempt));
+    }
+    async follow(url, accept, authRetried = false) {
+        let current = url;
+        for (let hops = 0; hops < 5; hops++) {
+            const sameHost = current.host === this.options.host;
+            const headers = { 'user-agent': 'org-ca-leak-check', ...(accept ? { accept } : {}) };
+            if (sameHost && this.authorization)
+                headers.authorization = this.authorization;
+            const res = await once(current, headers, this.options.env, this.trust, this.timeoutMs);
+            const status = res.status;
+            if (status === 401 && sameHost && !authRetried && res.headers['www-authenticate']) {
+                res.body.destroy();
+                await this.authenticate(String(res.headers['www-authenticate']));
+                return this.follow(url, accept, true);
+            }
+            if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
+                res.body.destroy();
+                const next = new URL(res.headers.location, current);
+                // Verification is never traded for a redirect: https only, the same trust as the registry.
+                if (next.protocol !== 'https:')
+                    throw new RegistryError(`${current.host} redirected to a non-https URL (${next.protocol}//${next.host})`);
+                current = next;
+                continue;
+            }
+            return { status, headers: res.headers, body: res.body, url: current.href };
+        }
+        throw new RegistryError(`more than 5 redirects from ${url.href}`);
+    }
+    async authenticate(header) {
+        const { scheme, params } = parseChallenge(header);
+        const creds = this.options.credentials;
+        const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` : undefined;
+        if (scheme === 'basic') {
+            if (!basic)
+                throw new RegistryError(`${this.options.host} asks for a user name and password (401): pass --username/--password-stdin or log in with docker login`);
+            this.authorization = basic;
+            return;
+        }
+        if (scheme !== 'bearer' || !params.realm)
+            throw new RegistryError(`${this.options.host} asks for unsupported authentication '${header.split(' ')[0]}'`);
+        const realm = new URL(params.realm);
+        if (realm.protocol !== 'https:')
+            throw new RegistryError(`${this.options.host}'s token service is not https (${realm.origin})`);
+        if (params.service)
+            realm.searchParams.set('service', params.service);
+        realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
+        const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) }, this.options.env, this.trust, this.timeoutMs);
+        const text = await readText(res.body);
+        if (res.status !== 200)
+            throw new RegistryError(`the token service ${realm.host} answered ${res.status}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
+        let token;
+        try {
+            const doc = JSON.parse(text);
+            token = doc.token ?? doc.access_token;
+        }
+        catch {
+            // handled below
+        }
+        if (!token)
+            throw new RegistryError(`the token service ${realm.host} answered without a token`);
+        this.authorization = `Bearer ${token}`;
+    }
+}
+function oneLine(error) {
+    const e = error;
+    const text = error instanceof Error ? error.message : String(error);
+    const code = e?.code && !text.includes(e.code) ? ` (${e.code})` : '';
+    return `${text.split('\n')[0]}${code}`;
+}
+
+
+;// CONCATENATED MODULE: ./src/leak/sources/registry/stream.ts
+/**
+ * One registry blob as a stream, opened where it is scanned (a layer worker): the same client as the main thread
+ * (route, trust, auth, redirects), retrying 429/5xx and connection failures before the first byte. After the first
+ * byte nothing is retried: a break, a short body or one byte too many fails the layer with one line naming the blob.
+ * The digest itself is verified by the scan, which hashes every raw byte it reads (layer.ts).
+ */
+
+
+async function openRegistryBlob(blob) {
+    const spec = blob.fetch;
+    const what = `blob ${blob.digest} of ${blob.label}`;
+    const client = new RegistryClient({ ...spec, credentials: spec.credentials, env: spec.env });
+    const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
+    if (res.status < 200 || res.status >= 300) {
+        res.body.destroy();
+        throw new RegistryError(`${what}: the registry answered ${res.status}`);
+    }
+    const body = res.body;
+    // The body comes in pieces of up to 256 KiB, as a file read gives (wire.ts), so this step is per piece, not per record.
+    return external_node_stream_namespaceObject.Readable.from((async function* () {
+        let bytes = 0;
+        try {
+            for await (const chunk of body) {
+                bytes += chunk.length;
+                if (bytes > blob.size)
+                    throw new RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
+                yield chunk;
+            }
+        }
+        catch (error) {
+            body.destroy();
+            if (error instanceof RegistryError)
+                throw error;
+            throw new RegistryError(`${what}: the download broke off after ${bytes} of ${blob.size} bytes (${oneLine(error)})`);
+        }
+        if (bytes !== blob.size)
+            throw new RegistryError(`${what}: got ${bytes} of ${blob.size} bytes`);
+    })(), { objectMode: false, highWaterMark: 256 * 1024 });
+}
+
+;// CONCATENATED MODULE: ./src/leak/sources/blob.ts
+/**
+ * The one place a blob's bytes are opened, whatever holds them: a file range, bytes in memory, or a registry
+ * (streamed by the worker that scans it, so a registry image is never written to disk).
+ */
+
+
+
+async function openBlob(blob) {
+    if (blob.kind === 'registry')
+        return openRegistryBlob(blob);
+    if (blob.kind === 'bytes')
+        return external_node_stream_namespaceObject.Readable.from([Buffer.from(blob.bytes.buffer, blob.bytes.byteOffset, blob.size)], { objectMode: false });
+    if (blob.size === 0)
+        return external_node_stream_namespaceObject.Readable.from([], { objectMode: false });
+    return (0,external_node_fs_namespaceObject.createReadStream)(blob.file, { start: blob.start, end: blob.start + blob.size - 1, highWaterMark: 256 * 1024 });
+}
+
 ;// CONCATENATED MODULE: ./src/leak/worker-index.ts
 
-// The layer-scanning worker (see pool.ts): a bundle of the scanner only, since every worker loads it.
+
+// The layer-scanning worker (see scanning/pool.ts): a bundle of the scanner and the blob opener only, since every
+// worker loads it. The scanner is handed the sources' opener here, so that it never knows where bytes come from.
 if (isLeakWorker())
-    serveWorker();
+    serveWorker(openBlob);
 

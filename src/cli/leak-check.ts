@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { checkImage } from '../leak/check.js';
-import { dockerSave } from '../leak/docker.js';
-import { failed, failureReport, renderSarif, renderText, safeMessage } from '../leak/report.js';
+import { dockerSave } from '../leak/sources/docker.js';
+import { failed, failureReport, renderSarif, renderText, safeMessage } from '../leak/reporting/report.js';
 import type { Report } from '../leak/types.js';
-import { describeDefault, LIMIT_OPTIONS, parseLimits } from '../leak/limits.js';
-import { loadTargets } from '../leak/targets.js';
+import { describeDefault, LIMIT_OPTIONS, parseLimits } from '../leak/scanning/limits.js';
+import { loadTargets } from '../leak/scanning/targets.js';
 import { CA_FLAG_NAMES } from './ca-options.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 

@@ -4,19 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTempDirectory } from '../fs/ensure-directory.js';
 import { colonFingerprint } from '../ca/certificate.js';
-import { emptyLayerIndex, FinalFs } from './filesystem.js';
-import { digestOfMember, planImages, type Plan, type PlannedImage } from './image.js';
-import { ImageInputError, openImageInput, parseImageInput, type OpenedInput } from './input.js';
+import { emptyLayerIndex, FinalFs } from './scanning/final-fs.js';
+import { digestOfMember, planImages, type Plan, type PlannedImage } from './sources/image.js';
+import { ImageInputError, openImageInput, parseImageInput, type OpenedInput } from './sources/input.js';
 import { sniff } from './sniff.js';
-import { scanDirectory } from './rootfs.js';
-import { newTotals } from './nested/budget.js';
-import { NESTED } from './nested/scan.js';
-import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from './matcher.js';
+import { scanDirectory } from './scanning/rootfs.js';
+import { newTotals } from './scanning/nested/budget.js';
+import { NESTED } from './scanning/nested/scan.js';
+import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from './scanning/matcher.js';
 import { envPointers, filePointers, judgePointer, type Pointer } from '../ca-pointers/pointers.js';
-import { runLayerJobs } from './pool.js';
-import { openBlob } from './blob.js';
-import { readMember, type Source } from './source.js';
-import { isRegistryReference, openRegistryImage, pemOf, RegistryError, type RegistrySourceOptions } from './registry/index.js';
+import { runLayerJobs } from './scanning/pool.js';
+import { openBlob } from './sources/blob.js';
+import { readMember, type Source } from './sources/archive.js';
+import { isRegistryReference, openRegistryImage, pemOf, RegistryError, type RegistrySourceOptions } from './sources/registry/index.js';
 import { LEAK_FIX } from '../ca-pointers/fix.js';
 import { DEFAULT_LIMITS, type BlobRef, type Finding, type Hit, type LayerJob, type LayerResult, type Report, type ScanLimits, type TargetSpec, type Unscanned } from './types.js';
 
@@ -72,7 +72,7 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
     if (opened.kind === 'rootfs-dir') return checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
     if (opened.kind === 'rootfs-tar') {
       const size = statSync(opened.file).size;
-      const [layer] = await runLayerJobs([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, options.parallel);
+      const [layer] = await runLayerJobs([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, openBlob, options.parallel);
       return checkRootfs(options.image, layer!, opened.file, started);
     }
     return await checkSource(options.image, opened.source, planImages(opened.source, opened.layouts, opened.ref), matcher, options.spec, limits, options.parallel, started);
@@ -162,7 +162,7 @@ async function checkSource(
     findings.push(...found);
     if (image.configMember) structured.set(image.configMember, new Set([...(structured.get(image.configMember) ?? []), ...found.map((f) => f.fingerprint)]));
   }
-  const layerRun = runLayerJobs(jobs, spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, parallel, newTotals());
+  const layerRun = runLayerJobs(jobs, spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, openBlob, parallel, newTotals());
   for (const name of contentMembers) {
     const m = source.members.get(name)!;
     const { hits, digest, error } = await scanContent(m.blob, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));

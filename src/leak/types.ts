@@ -1,4 +1,5 @@
 /** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
+import type { Readable } from 'node:stream';
 
 /** What was matched. The `base64-` kinds were found inside base64 text (one line, any of the 3 byte alignments). */
 export type MatchKind =
@@ -228,3 +229,7 @@ export interface Report {
   readonly notLookedInside: readonly (NotLookedInside & { readonly image?: string; readonly layer?: number })[];
   readonly stats: { readonly images: number; readonly layers: number; readonly files: number; readonly nestedFiles: number; readonly bytes: number; readonly ms: number };
 }
+
+/** Opens a blob's bytes wherever they live (a file, a member of an archive, a registry): the sources' side, handed to
+ * the scanners so that they never need to know. */
+export type BlobOpener = (blob: BlobRef) => Promise<Readable>;

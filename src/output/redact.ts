@@ -46,3 +46,15 @@ export function secretsIn(name: string, value: string): string[] {
   for (const m of value.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:([^\s/@]+)@/gi)) out.push(m[1]!);
   return out.filter((s) => s.length > 0);
 }
+
+const DIGEST_BEFORE = /(?:file|dir|sha256|sha512):$/;
+const DIGEST = /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/;
+
+/** Certificate text and long base64 never reach a log or a report, even when an instruction holds them. */
+export function redactCertificateText(text: string): string {
+  return text
+    .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
+    .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run: string, offset: number, whole: string) =>
+      DIGEST.test(run) && DIGEST_BEFORE.test(whole.slice(Math.max(0, offset - 7), offset)) ? run : '[redacted base64]',
+    );
+}

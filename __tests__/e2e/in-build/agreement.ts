@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCertificates } from '../../../src/ca/parse.js';
-import { failed } from '../../../src/leak/report.js';
+import { failed } from '../../../src/leak/reporting/report.js';
 import { checkImage } from '../../../src/leak/check.js';
-import { loadTargets } from '../../../src/leak/targets.js';
+import { loadTargets } from '../../../src/leak/scanning/targets.js';
 import type { Report } from '../../../src/leak/types.js';
 import { readBuildContext } from '../../../src/lint/context.js';
 import { lintDockerfile, type LintResult } from '../../../src/lint/lint.js';

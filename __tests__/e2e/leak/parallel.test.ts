@@ -1,6 +1,6 @@
 /**
  * End to end through the bundled CLI and its layer workers (dist/leak-worker): big archives found in a layer are
- * handed to whichever worker is free (src/leak/nested/offer.ts). Their findings come back under the layer, with the
+ * handed to whichever worker is free (src/leak/scanning/nested/offer.ts). Their findings come back under the layer, with the
  * whole nested path and through hard links; the layer's nested budget holds wherever they are opened; the result
  * equals the one-thread scan; and nothing is left in the temporary directory.
  */

@@ -1,6 +1,6 @@
 /**
  * Attack: an image of big archives that fills the runner's disk while the check opens them (a zip must be complete
- * before it is opened, so archives over 2 MiB wait in TMPDIR). Guard: SPILL_BOUND (src/leak/nested/budget.ts,
+ * before it is opened, so archives over 2 MiB wait in TMPDIR). Guard: SPILL_BOUND (src/leak/scanning/nested/budget.ts,
  * spool.ts): past the bound an archive is listed as not looked inside, never opened from a half-written file, never
  * counted clean, and TMPDIR holds nothing afterwards. Real zip archives, the real CLI.
  */

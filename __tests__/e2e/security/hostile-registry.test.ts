@@ -1,7 +1,7 @@
 /**
  * Attack: a registry that never stops naming manifests. An index of thousands of valid child manifests (each served
  * with its true digest, so every check passes): the leak check must stop at its request bound, fail closed in one
- * line, and never report clean. Guard: REGISTRY_BOUNDS (src/leak/registry/pull.ts). A real HTTPS server on loopback.
+ * line, and never report clean. Guard: REGISTRY_BOUNDS (src/leak/sources/registry/pull.ts). A real HTTPS server on loopback.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * Attack: proxy credentials sent in clear. With HTTPS_PROXY=https://user:password@proxy, a client must speak TLS to
- * the proxy before its CONNECT, or refuse. Guard: PROXY_TLS (src/leak/registry/client.ts; src/cli/doctor.ts for Java,
+ * the proxy before its CONNECT, or refuse. Guard: PROXY_TLS (src/leak/sources/registry/client.ts; src/cli/doctor.ts for Java,
  * whose HTTP client cannot). A plain TCP listener posing as the https:// proxy records every byte it is sent.
  */
 import { createServer, type Server, type Socket } from 'node:net';

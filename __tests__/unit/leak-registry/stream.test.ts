@@ -8,8 +8,9 @@ import { gzipSync } from 'node:zlib';
 import { mintLeaf, mintRoot } from '../../support/pki.js';
 import { useRecordingHttpsServer } from '../../support/https-server.js';
 import { tarOf } from '../../e2e/leak/layout.js';
-import { buildMatcher } from '../../../src/leak/matcher.js';
-import { scanLayer } from '../../../src/leak/layer.js';
+import { buildMatcher } from '../../../src/leak/scanning/matcher.js';
+import { scanLayer } from '../../../src/leak/scanning/layer.js';
+import { openBlob } from '../../../src/leak/sources/blob.js';
 import { DEFAULT_LIMITS, type LayerJob, type RegistryBlob } from '../../../src/leak/types.js';
 
 const root = mintRoot({ cn: 'Stream Test Root' });
@@ -47,7 +48,7 @@ test('a layer streams into the scanner, verified, with the negotiated authorizat
     res.writeHead(200, { 'content-length': String(layer.length) });
     res.end(layer);
   };
-  const r = await scanLayer(job(), matcher, DEFAULT_LIMITS);
+  const r = await scanLayer(job(), matcher, DEFAULT_LIMITS, openBlob);
   expect(r.error).toBeUndefined();
   expect(r.digest).toBe(digest);
   expect(r.compression).toBe('gzip');
@@ -61,7 +62,7 @@ test('a connection dropped after the first bytes fails the layer with one line n
     res.write(layer.subarray(0, Math.floor(layer.length / 2)));
     setTimeout(() => res.socket?.destroy(), 50);
   };
-  const r = await scanLayer(job(), matcher, DEFAULT_LIMITS);
+  const r = await scanLayer(job(), matcher, DEFAULT_LIMITS, openBlob);
   expect(r.error).toMatch(new RegExp(`blob ${digest} of 127\\.0\\.0\\.1:\\d+/org/app:1: (the download broke off after \\d+ of ${layer.length} bytes|got \\d+ of ${layer.length} bytes)`));
   expect(r.error).not.toContain('\n');
   // Nothing after the first byte is retried: the scan cannot rewind what it already read.
@@ -76,7 +77,7 @@ test('content whose digest differs from the descriptor is not accepted', async (
     res.writeHead(200, { 'content-length': String(bad.length) });
     res.end(bad);
   };
-  const r = await scanLayer(job(), matcher, DEFAULT_LIMITS);
+  const r = await scanLayer(job(), matcher, DEFAULT_LIMITS, openBlob);
   expect(r.error).toBeDefined();
   expect(r.digest).not.toBe(digest);
 });
@@ -86,7 +87,7 @@ test('a body longer than the descriptor says fails at the first extra byte', asy
     res.writeHead(200);
     res.end(Buffer.concat([layer, Buffer.alloc(4096)]));
   };
-  const r = await scanLayer(job(), matcher, DEFAULT_LIMITS);
+  const r = await scanLayer(job(), matcher, DEFAULT_LIMITS, openBlob);
   expect(r.error).toMatch(new RegExp(`blob ${digest} of .*: the registry sent more than the ${layer.length} bytes its descriptor says`));
 });
 
@@ -95,7 +96,7 @@ test('a 404 for the blob fails with one line', async () => {
     res.writeHead(404);
     res.end();
   };
-  const r = await scanLayer(job(), matcher, DEFAULT_LIMITS);
+  const r = await scanLayer(job(), matcher, DEFAULT_LIMITS, openBlob);
   expect(r.error).toMatch(new RegExp(`^blob ${digest} of 127\\.0\\.0\\.1:\\d+/org/app:1: the registry answered 404$`));
 });
 
@@ -109,7 +110,7 @@ test('a layer refused by its first bytes closes its connection at once (a paused
     res.end(junk);
   };
   const job8: LayerJob = { ...job(junk.length), blob: { ...(job(junk.length).blob as RegistryBlob), digest: `sha256:${createHash('sha256').update(junk).digest('hex')}` } };
-  const r = await scanLayer(job8, matcher, DEFAULT_LIMITS);
+  const r = await scanLayer(job8, matcher, DEFAULT_LIMITS, openBlob);
   expect(r.error).toMatch(/^unknown layer format/);
   // The 8 MB were not all sent (the reader paused), and the connection was closed by the scan, not by a timeout.
   const ms = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 3000))]);

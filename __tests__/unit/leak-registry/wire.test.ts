@@ -1,5 +1,5 @@
 /**
- * The hand-read HTTP/1.1 GET (src/leak/registry/wire.ts) against a real local TLS server that writes raw bytes: every
+ * The hand-read HTTP/1.1 GET (src/leak/sources/registry/wire.ts) against a real local TLS server that writes raw bytes: every
  * body framing a registry or a blob store uses (Content-Length, chunked, the connection's end), split at arbitrary
  * points across TLS records, on a direct connection (TLS `onread` into one buffer) and on a wrapped socket (the
  * proxy-tunnel shape, where Node gives 'data' events). Every break or malformed answer is one line and never a body
@@ -9,7 +9,7 @@ import net, { type AddressInfo } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { createHash } from 'node:crypto';
 import { mintLeaf, mintRoot } from '../../support/pki.js';
-import { framingOf, parseHead, PIECE, wireGet, WireError, type OpenSocket, type WireResponse } from '../../../src/leak/registry/wire.js';
+import { framingOf, parseHead, PIECE, wireGet, WireError, type OpenSocket, type WireResponse } from '../../../src/leak/sources/registry/wire.js';
 
 const root = mintRoot({ cn: 'Wire Test Root' });
 const leaf = mintLeaf(root, { cn: '127.0.0.1', ipAddresses: ['127.0.0.1'] });

@@ -1,4 +1,4 @@
-import { FinalFs, LayerIndexBuilder, pathHash } from '../../../src/leak/filesystem.js';
+import { FinalFs, LayerIndexBuilder, pathHash } from '../../../src/leak/scanning/final-fs.js';
 import { judgePointer } from '../../../src/ca-pointers/pointers.js';
 import type { EntryType } from '../../../src/leak/types.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { writeJks } from '../../../src/ca/keystore.js';
-import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from '../../../src/leak/matcher.js';
+import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from '../../../src/leak/scanning/matcher.js';
 import { sha256Hex } from '../../../src/ca/certificate.js';
 import { mintRoot, p7bPem } from '../../support/pki.js';
 

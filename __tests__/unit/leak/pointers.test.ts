@@ -3,7 +3,7 @@
  * where settings persist, judged against a final file system.
  */
 import { readFileSync } from 'node:fs';
-import { FinalFs, LayerIndexBuilder } from '../../../src/leak/filesystem.js';
+import { FinalFs, LayerIndexBuilder } from '../../../src/leak/scanning/final-fs.js';
 import { assignmentPointers, envPointers, filePointers, isCapturedPath, judgePointer, POINTER_VARIABLES, type Pointer } from '../../../src/ca-pointers/pointers.js';
 import { TOOL_REGISTRY } from '../../../src/tools/registry.js';
 import { isSystemBundlePath, SYSTEM_BUNDLE_FILES } from '../../../src/tools/system-bundles.js';

@@ -1,5 +1,5 @@
 import { parseLeakInputs } from '../../../src/action/leak-check.js';
-import { annotations, failed, renderMarkdown, renderSarif, renderText } from '../../../src/leak/report.js';
+import { annotations, failed, renderMarkdown, renderSarif, renderText } from '../../../src/leak/reporting/report.js';
 import type { Report } from '../../../src/leak/types.js';
 
 const report: Report = {

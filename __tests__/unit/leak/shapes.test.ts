@@ -3,9 +3,9 @@
  * functions, tested by tables.
  */
 import { CaInputError } from '../../../src/ca/parse.js';
-import { failureReport, renderMarkdown, renderSarif, renderText, safeMessage } from '../../../src/leak/report.js';
+import { failureReport, renderMarkdown, renderSarif, renderText, safeMessage } from '../../../src/leak/reporting/report.js';
 import { artifactUri } from '../../../src/output/sarif-uri.js';
-import { descriptor, dockerSaveManifest, imageConfig, imageIndex, imageManifest, parseDocument, ShapeError } from '../../../src/leak/shapes.js';
+import { descriptor, dockerSaveManifest, imageConfig, imageIndex, imageManifest, parseDocument, ShapeError } from '../../../src/leak/sources/shapes.js';
 import { TarError, TarParser, type TarHeader } from '../../../src/leak/tar.js';
 import { tarOf } from '../../e2e/leak/layout.js';
 

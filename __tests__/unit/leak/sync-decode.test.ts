@@ -1,10 +1,10 @@
 /**
- * The synchronous decoders the layer workers use (src/leak/nested/decompress.ts): a whole small input on a reused
+ * The synchronous decoders the layer workers use (src/leak/scanning/nested/decompress.ts): a whole small input on a reused
  * decoder, bounded against bombs; and the streaming gzip/zstd decoder with the count of input bytes zlib used.
  */
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
-import { decodeWhole, SyncDecoder } from '../../../src/leak/nested/decompress.js';
+import { decodeWhole, SyncDecoder } from '../../../src/leak/scanning/nested/decompress.js';
 
 function chunks(b: Buffer, size: number): AsyncIterable<Buffer> {
   const parts: Buffer[] = [];

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { LayerAccumulator } from './layer.js';
 import type { Matcher } from './matcher.js';
 import { Budget } from './nested/budget.js';
-import type { LayerResult, ScanLimits } from './types.js';
+import type { LayerResult, ScanLimits } from '../types.js';
 
 /**
  * A plain root file system (`rootfs:DIR`): walked without following symlinks, each regular file streamed through

@@ -8,8 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { planImages } from '../image.js';
-import type { Member, Source } from '../source.js';
-import type { RegistryBlob } from '../types.js';
+import type { Member, Source } from '../archive.js';
+import type { RegistryBlob } from '../../types.js';
 import { RegistryClient, RegistryError, readText, type ClientOptions, type Response } from './client.js';
 import { apiHost, describeReference, type RegistryReference } from './reference.js';
 

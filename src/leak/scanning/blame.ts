@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { openBlob } from './blob.js';
-import type { LayerJob } from './types.js';
+import type { BlobOpener, LayerJob } from '../types.js';
 
 /**
  * Names the real cause when the tar reader fails inside a layer. A bit flip in compressed data can still inflate
@@ -8,7 +7,7 @@ import type { LayerJob } from './types.js';
  * header. When the blob's digest is known, hashing it settles which one broke: a blob that does not match its digest
  * is corrupt, whatever the tar reader saw; a blob that matches really holds a bad tar stream.
  */
-export async function blameTarFailure(job: LayerJob, tarMessage: string): Promise<string> {
+export async function blameTarFailure(job: LayerJob, tarMessage: string, openBlob: BlobOpener): Promise<string> {
   if (!job.digest?.startsWith('sha256:')) return tarMessage;
   const hash = createHash('sha256');
   try {

@@ -4,12 +4,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, threadId, Worker, workerData } from 'node:worker_threads';
 import { buildMatcher } from './matcher.js';
-import { emptyLayerIndex } from './filesystem.js';
+import { emptyLayerIndex } from './final-fs.js';
 import { scanLayer } from './layer.js';
 import { Budget, newLayerCounter, newTotals } from './nested/budget.js';
 import { spooledSize } from './nested/spool.js';
 import { handOver, hitsThroughHardlinks, isOfferable, openOffered, type ContainerResult, type OfferedContainer } from './nested/offer.js';
-import type { LayerJob, LayerResult, ScanLimits, TargetSpec } from './types.js';
+import type { BlobOpener, LayerJob, LayerResult, ScanLimits, TargetSpec } from '../types.js';
 
 /**
  * Layers are scanned in parallel on worker_threads, one layer per worker at a time; big archives found inside a
@@ -47,8 +47,8 @@ export function isLeakWorker(): boolean {
   return !isMainThread && (workerData as Partial<WorkerInit> | undefined)?.orgCaLeakWorker === true;
 }
 
-/** The worker side: one matcher, then one task per message. */
-export function serveWorker(): void {
+/** The worker side: one matcher, then one task per message; `open` reads blobs (the sources' opener, given by the worker entry). */
+export function serveWorker(open: BlobOpener): void {
   const init = workerData as WorkerInit;
   const matcher = buildMatcher(init.spec);
   const port = parentPort!;
@@ -75,7 +75,7 @@ export function serveWorker(): void {
       port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } } satisfies Report);
       return true;
     };
-    void scanLayer(task.job, matcher, init.limits, new Budget(init.limits, init.totals, task.layerNested), offer).then((result) =>
+    void scanLayer(task.job, matcher, init.limits, open, new Budget(init.limits, init.totals, task.layerNested), offer).then((result) =>
       // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
       port.postMessage({ type: 'layer', result } satisfies Report, [result.index.dirs.buffer, result.index.nondirs.buffer]),
     );
@@ -86,6 +86,7 @@ export async function runLayerJobs(
   jobs: readonly LayerJob[],
   spec: TargetSpec,
   limits: ScanLimits,
+  open: BlobOpener,
   parallel = availableParallelism(),
   totals: BigInt64Array<SharedArrayBuffer> = newTotals(),
 ): Promise<LayerResult[]> {
@@ -96,7 +97,7 @@ export async function runLayerJobs(
   const width = Math.max(1, Math.min(parallel, queue.length));
   if (!script || parallel <= 1) {
     const matcher = buildMatcher(spec);
-    for (let job = queue.shift(); job; job = queue.shift()) results.set(job.id, await scanLayer(job, matcher, limits, new Budget(limits, totals)));
+    for (let job = queue.shift(); job; job = queue.shift()) results.set(job.id, await scanLayer(job, matcher, limits, open, new Budget(limits, totals)));
   } else {
     const offerDirs = new Set<string>();
     try {

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { sniff } from './layer.js';
-import { indexDirectory, indexTar, readMember, type Source } from './source.js';
-import { TarError } from './tar.js';
+import { sniff } from '../sniff.js';
+import { indexDirectory, indexTar, readMember, type Source } from './archive.js';
+import { TarError } from '../tar.js';
 
 /**
  * What the user's `image` spelling names, and whether what is on disk is that. The check fails closed on the

@@ -7,11 +7,11 @@
  * inside" with its path and the reason, never silently passed.
  */
 import { posix } from 'node:path';
-import { readJks, readPkcs12 } from '../../ca/keystore.js';
+import { readJks, readPkcs12 } from '../../../ca/keystore.js';
 import { classifyDer, ContentScanner, scanBuffer, type Matcher } from '../matcher.js';
-import { COMPRESSORS, HEAD_BYTES, isTarHead, keystoreKind, sniffContainer, type Compressor, type Container, type Keystore } from '../sniff.js';
-import { TarParser } from '../tar.js';
-import type { FileHit, NotLookedInside, ScanLimits } from '../types.js';
+import { COMPRESSORS, HEAD_BYTES, isTarHead, keystoreKind, sniffContainer, type Compressor, type Container, type Keystore } from '../../sniff.js';
+import { TarParser } from '../../tar.js';
+import type { FileHit, NotLookedInside, ScanLimits } from '../../types.js';
 import { ArParser } from './ar.js';
 import { NestedLimitError, type Budget } from './budget.js';
 import { CpioParser } from './cpio.js';

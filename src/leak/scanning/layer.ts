@@ -7,13 +7,12 @@ import { SyncDecoder, zstdFrames } from './nested/decompress.js';
 import { FileScan, openNested, type NestedJob, type ScanContext } from './nested/scan.js';
 import { TempDir } from './nested/spool.js';
 import { hitsThroughHardlinks } from './nested/offer.js';
-import { sniff, type Compression } from './sniff.js';
+import { sniff, type Compression } from '../sniff.js';
 import { blameTarFailure } from './blame.js';
-import { isCapturedPath } from '../ca-pointers/pointers.js';
-import { TarError, TarParser, type TarHeader } from './tar.js';
-import { openBlob } from './blob.js';
-import { LayerIndexBuilder } from './filesystem.js';
-import type { CapturedFile, EntryType, FileHit, LayerJob, LayerResult, NotLookedInside, ScanLimits } from './types.js';
+import { isCapturedPath } from '../../ca-pointers/pointers.js';
+import { TarError, TarParser, type TarHeader } from '../tar.js';
+import { LayerIndexBuilder } from './final-fs.js';
+import type { BlobOpener, CapturedFile, EntryType, FileHit, LayerJob, LayerResult, NotLookedInside, ScanLimits } from '../types.js';
 
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
 const CAPTURE_MAX = 64 * 1024;
@@ -106,7 +105,6 @@ export class LayerAccumulator {
   }
 }
 
-export { sniff };
 
 /** The blob's first `n` bytes (fewer if it is shorter), and the stream positioned after them. */
 async function peek(input: Readable, n: number): Promise<{ head: Buffer; rest: AsyncIterator<Buffer> }> {
@@ -150,7 +148,14 @@ function describeMedia(mediaType: string | undefined): Compression | undefined {
  * Scans one layer blob end to end; never throws: a layer that cannot be read comes back with `error` set. `budget`
  * carries the bounds on absolute work, shared with the other layers of the check.
  */
-export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLimits, budget: Budget = new Budget(limits), offer?: (job: NestedJob) => boolean): Promise<LayerResult> {
+export async function scanLayer(
+  job: LayerJob,
+  matcher: Matcher,
+  limits: ScanLimits,
+  openBlob: BlobOpener,
+  budget: Budget = new Budget(limits),
+  offer?: (job: NestedJob) => boolean,
+): Promise<LayerResult> {
   const acc = new LayerAccumulator(matcher, limits, budget, offer);
   const rawHash = createHash('sha256');
   // The uncompressed digest (diff_id) is computed only when it is the one check of the bytes: an uncompressed
@@ -253,7 +258,7 @@ export async function scanLayer(job: LayerJob, matcher: Matcher, limits: ScanLim
       return r.digest === job.digest ? r : { ...r, error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})` };
     }
     // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
-    return result(error instanceof TarError ? await blameTarFailure(job, message) : friendly(message, compression));
+    return result(error instanceof TarError ? await blameTarFailure(job, message, openBlob) : friendly(message, compression));
   } finally {
     await unclaimed?.return?.();
     acc.close();

@@ -1,5 +1,5 @@
 import { describeBytes } from './nested/budget.js';
-import { DEFAULT_LIMITS, type ScanLimits } from './types.js';
+import { DEFAULT_LIMITS, type ScanLimits } from '../types.js';
 
 /**
  * The user-settable bounds, one table for the CLI flags and the sub-action inputs (same names, `--` for flags).

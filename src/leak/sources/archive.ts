@@ -1,7 +1,7 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
-import { checksumOk, cstring, headerName, headerSize, isZero, normalizePath, parsePax, paxSize, quoteName, TarError, TYPES } from './tar.js';
-import type { BlobRef } from './types.js';
+import { checksumOk, cstring, headerName, headerSize, isZero, normalizePath, parsePax, paxSize, quoteName, TarError, TYPES } from '../tar.js';
+import type { BlobRef } from '../types.js';
 
 /**
  * The files of an image input, whatever holds them: a tar archive (indexed by its headers, bodies never read here,

@@ -9,9 +9,9 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
-import { routeFor, type Env } from '../../detect/route.js';
+import { routeFor, type Env } from '../../../detect/route.js';
 import type { Credentials } from './credentials.js';
-import type { RegistryFetchSpec } from '../types.js';
+import type { RegistryFetchSpec } from '../../types.js';
 import { wireGet, WireError, type OpenSocket, type WireResponse } from './wire.js';
 
 export class RegistryError extends Error {

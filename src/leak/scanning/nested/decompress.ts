@@ -7,7 +7,7 @@ import * as xzDecompress from 'xz-decompress';
 // A webpack UMD bundle: Node's ESM loader sees only its default export (module.exports), a bundler its names.
 type XzModule = typeof xzDecompress;
 const XzReadableStream = (xzDecompress.XzReadableStream ?? (xzDecompress as unknown as { default: XzModule }).default.XzReadableStream);
-import type { Compressor } from '../sniff.js';
+import type { Compressor } from '../../sniff.js';
 import { withoutChecks, xzCheckType } from './xz-checks.js';
 import { ByteReader } from './byte-reader.js';
 

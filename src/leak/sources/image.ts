@@ -1,7 +1,8 @@
+import { redactCertificateText } from '../../output/redact.js';
 import { ImageInputError, type Layout } from './input.js';
 import { checkShape, dockerSaveManifest, imageConfig, imageIndex, imageManifest, manifestKind, parseDocument, ShapeError, type ImageIndex, type ImageManifest, type Shape } from './shapes.js';
-import { readMember, resolveMember, type Member, type Source } from './source.js';
-import type { Unscanned } from './types.js';
+import { readMember, resolveMember, type Member, type Source } from './archive.js';
+import type { Unscanned } from '../types.js';
 
 /**
  * Reads the metadata of every image an input holds (OCI index, nested indexes, every platform, BuildKit attestation
@@ -77,20 +78,8 @@ export function instructions(config: ImageConfig, layerCount: number): (string |
 }
 
 /** A content digest as Docker writes it in history (`COPY file:<sha256> in /`, `ADD dir:<sha256>`): harmless, and useful. */
-const DIGEST_BEFORE = /(?:file|dir|sha256|sha512):$/;
-const DIGEST = /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/;
-
-/** Certificate text and long base64 never reach a log or a report, even when an instruction holds them. */
-export function redact(text: string): string {
-  return text
-    .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
-    .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run: string, offset: number, whole: string) =>
-      DIGEST.test(run) && DIGEST_BEFORE.test(whole.slice(Math.max(0, offset - 7), offset)) ? run : '[redacted base64]',
-    );
-}
-
 export function tidyInstruction(createdBy: string): string {
-  return redact(createdBy).replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
+  return redactCertificateText(createdBy).replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
 }
 
 function platformName(p: unknown): string {

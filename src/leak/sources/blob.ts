@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { openRegistryBlob } from './registry/stream.js';
-import type { BlobRef } from './types.js';
+import type { BlobRef } from '../types.js';
 
 export async function openBlob(blob: BlobRef): Promise<Readable> {
   if (blob.kind === 'registry') return openRegistryBlob(blob);

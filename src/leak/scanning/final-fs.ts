@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { EntryType, LayerIndex } from './types.js';
+import type { EntryType, LayerIndex } from '../types.js';
 
 /**
  * The final file system of an image, as far as the leak check asks about it: which layer the visible version of a

@@ -1,8 +1,8 @@
 import { createHash, type X509Certificate, type KeyObject } from 'node:crypto';
-import { certificateFromDer, isIssuedBy, type Certificate } from '../ca/certificate.js';
-import { derChildren, derElement } from '../ca/der.js';
-import { parseCertificates } from '../ca/parse.js';
-import type { Hit, MatchKind, TargetSpec } from './types.js';
+import { certificateFromDer, isIssuedBy, type Certificate } from '../../ca/certificate.js';
+import { derChildren, derElement } from '../../ca/der.js';
+import { parseCertificates } from '../../ca/parse.js';
+import type { Hit, MatchKind, TargetSpec } from '../types.js';
 
 /**
  * Finds a CA in arbitrary bytes, streaming, with memory bounded by a small window whatever the file size.

@@ -1,4 +1,4 @@
-import type { ScanLimits } from '../types.js';
+import type { ScanLimits } from '../../types.js';
 
 /**
  * Bounds on absolute work, not on ratios: a 100 MB zero-filled file is legitimate (it gzips about 1000:1), while a

@@ -5,7 +5,7 @@
  * The digest itself is verified by the scan, which hashes every raw byte it reads (layer.ts).
  */
 import { Readable } from 'node:stream';
-import type { RegistryBlob } from '../types.js';
+import type { RegistryBlob } from '../../types.js';
 import { RegistryClient, RegistryError, oneLine } from './client.js';
 
 export async function openRegistryBlob(blob: RegistryBlob): Promise<Readable> {

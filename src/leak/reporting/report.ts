@@ -1,9 +1,9 @@
-import { colonFingerprint } from '../ca/certificate.js';
-import { CaInputError } from '../ca/parse.js';
-import { redact } from './image.js';
-import type { Finding, MatchKind, Report } from './types.js';
-import { escapeMarkdown, markdownCode } from '../output/markdown.js';
-import { logLine } from '../output/log-line.js';
+import { colonFingerprint } from '../../ca/certificate.js';
+import { CaInputError } from '../../ca/parse.js';
+import { redactCertificateText } from '../../output/redact.js';
+import type { Finding, MatchKind, Report } from '../types.js';
+import { escapeMarkdown, markdownCode } from '../../output/markdown.js';
+import { logLine } from '../../output/log-line.js';
 
 /** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
 
@@ -27,7 +27,7 @@ function nlWhere(n: Report['notLookedInside'][number]): string {
  */
 export function safeMessage(error: unknown): string {
   const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
-  return error instanceof CaInputError ? redact(message) : message;
+  return error instanceof CaInputError ? redactCertificateText(message) : message;
 }
 
 /** The report of a check that could not run: the same files and outputs as any other, saying why. */

@@ -1,7 +1,7 @@
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Matcher } from '../matcher.js';
-import type { FileHit, LayerResult, ScanLimits } from '../types.js';
+import type { FileHit, LayerResult, ScanLimits } from '../../types.js';
 import { Budget } from './budget.js';
 import { NESTED, openNested, type NestedJob, type ScanContext } from './scan.js';
 import { TempDir } from './spool.js';

@@ -1,7 +1,7 @@
-import { readCaCertificates } from '../ca/load.js';
-import { CaInputError } from '../ca/parse.js';
-import { parseFingerprint } from '../ca/validate.js';
-import type { TargetSpec } from './types.js';
+import { readCaCertificates } from '../../ca/load.js';
+import { CaInputError } from '../../ca/parse.js';
+import { parseFingerprint } from '../../ca/validate.js';
+import type { TargetSpec } from '../types.js';
 
 /**
  * What to look for, from the CA (text or file, the main action's parser) and/or SHA-256 fingerprints. Unlike the
