@@ -39527,7 +39527,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5446);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3407);
 
 
 // Checked before anything else runs: the modules load on an older Node, but the OS store reads as empty there.
@@ -39545,7 +39545,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5446:
+/***/ 3407:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48335,356 +48335,59 @@ var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 var external_node_https_default = /*#__PURE__*/__nccwpck_require__.n(external_node_https_namespaceObject);
-;// CONCATENATED MODULE: ./src/leak/sources/registry/wire.ts
+;// CONCATENATED MODULE: ./src/leak/sources/registry/http-get.ts
 /**
- * One HTTP/1.1 GET per TLS connection, read without Node's http module.
- *
- * Why by hand: a layer arrives as 16 KiB TLS records, and the http module's path per record (the parser's callback,
- * an IncomingMessage push, a fresh Buffer, then a copy into the scan's 256 KiB pieces) cost the scan's worker about
- * 1 s of CPU per GB, which on a busy runner is most of what a registry scan costs over the same scan of a file.
- * Here, on a direct connection, TLS decrypts into one reused buffer (tls `onread`) and the body is copied once, into
- * the pieces the scan reads. Through a proxy's CONNECT tunnel Node offers no `onread`, and the socket's chunks are
- * copied the same way.
- *
- * What it reads is what registries and their blob stores answer: a status line, headers, and a body framed by
- * Content-Length, by the chunked transfer coding, or by the end of the connection (`Connection: close` is sent, so
- * a connection serves one request). Anything else is an error in one line, never a guess.
+ * One HTTPS GET per connection, on Node's own HTTP/1.1 client: the registry path talks to servers org-ca does not
+ * control, so the protocol is read by a parser that is kept (llhttp), not by hand. What org-ca adds around it:
+ * - the connection: straight, or through the proxy's CONNECT tunnel (an https:// proxy spoken to over TLS first),
+ *   verified against the registry's trust, the certificate checked against the host of the URL;
+ * - limits: a head over 64 KiB is refused, header values with line breaks are never sent, `Connection: close`;
+ * - an idle timeout that counts only while the reader waits for bytes: a reader that pauses (a worker busy scanning)
+ *   is not idle;
+ * - every failure as one line: a malformed answer is final, a connection that closed before any answer may be retried.
  */
 
-/** The pieces the body is handed over in: a file read gives 256 KiB, and the scan's steps are per piece. */
-const wire_PIECE = 256 * 1024;
+
+
+
+
+/** The pieces a body is handed over in: a file read gives 256 KiB, and the scan's steps are per piece. */
+const http_get_PIECE = 256 * 1024;
 /** Status line and headers together; more is refused (registries send a few hundred bytes). */
 const MAX_HEAD = 64 * 1024;
-/** A chunk-size line or trailer line; more is refused. */
-const MAX_LINE = 4096;
-/** Interim (1xx) answers before the real one; more is refused. */
-const MAX_INTERIM = 8;
 /** A malformed or refused exchange. `retryable` when the connection ended before an answer: a retry may get one. */
-class WireError extends Error {
+class HttpError extends Error {
     retryable;
     constructor(message, retryable = false) {
         super(message);
         this.retryable = retryable;
-        this.name = 'WireError';
+        this.name = 'HttpError';
     }
 }
-/** Parses the head (status line and header fields, without the blank line). Throws WireError on anything malformed. */
-function parseHead(text) {
-    const lines = text.split('\r\n');
-    const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
-    if (!m)
-        throw new WireError(`not an HTTP/1.1 answer (status line ${JSON.stringify((lines[0] ?? '').slice(0, 40))})`);
-    const headers = {};
-    for (const line of lines.slice(1)) {
-        const colon = line.indexOf(':');
-        if (colon <= 0 || /[\s]/.test(line.slice(0, colon)))
-            throw new WireError(`a malformed header line in the answer (${JSON.stringify(line.slice(0, 40))})`);
-        const name = line.slice(0, colon).toLowerCase();
-        const value = line.slice(colon + 1).trim();
-        headers[name] = Object.hasOwn(headers, name) ? `${headers[name]}, ${value}` : value;
-    }
-    return { status: Number(m[1]), headers };
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What llhttp's codes mean, in one line each; anything else is "a malformed answer". */
+const PARSE_ERRORS = {
+    HPE_HEADER_OVERFLOW: `the answer's headers are over ${MAX_HEAD / 1024} KiB`,
+    HPE_INVALID_CONSTANT: 'not an HTTP/1.1 answer',
+    HPE_INVALID_CHUNK_SIZE: 'an invalid chunk size in the answer',
+    HPE_UNEXPECTED_CONTENT_LENGTH: 'the answer has an invalid Content-Length',
+    HPE_INVALID_CONTENT_LENGTH: 'the answer has an invalid Content-Length',
+    HPE_INVALID_TRANSFER_ENCODING: 'the answer uses a transfer coding that was not asked for',
+};
+function http_get_describe(error) {
+    const code = error.code ?? '';
+    if (code.startsWith('HPE_'))
+        return new HttpError(PARSE_ERRORS[code] ?? `a malformed HTTP answer (${code})`);
+    if (code === 'ECONNRESET' || /socket hang up/.test(error.message))
+        return new HttpError('the connection closed before an answer came', true);
+    return error;
 }
-/** How the body of an answer to a GET ends (RFC 9112 section 6.3). */
-function framingOf(status, headers) {
-    if (status === 204 || status === 304)
-        return { kind: 'length', remaining: 0 };
-    const te = headers['transfer-encoding'];
-    if (te !== undefined) {
-        const codings = te.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
-        if (codings.length === 1 && codings[0] === 'chunked')
-            return { kind: 'chunked' };
-        // Another coding (gzip, …) was not asked for and would change the bytes whose digest is checked.
-        throw new WireError(`the answer uses transfer coding '${te}', which was not asked for`);
-    }
-    const cl = headers['content-length'];
-    if (cl !== undefined) {
-        const values = new Set(cl.split(',').map((v) => v.trim()));
-        const [only] = values;
-        if (values.size !== 1 || !/^\d{1,15}$/.test(only))
-            throw new WireError(`the answer has an invalid Content-Length '${cl}'`);
-        return { kind: 'length', remaining: Number(only) };
-    }
-    return { kind: 'close' };
-}
-/**
- * Sends `GET url` on a fresh connection and resolves when the head has arrived. The body is a stream of pieces of
- * up to PIECE bytes; it errors if the connection ends before the framing says the body is complete. Destroying the
- * body closes the connection.
- */
-function wireGet(open, request) {
-    for (const [name, value] of Object.entries(request.headers)) {
-        // A value with a line break would add a header or a request of its own (a token service is not trusted).
-        if (/[\r\n]/.test(value) || !/^[\w-]+$/.test(name))
-            return Promise.reject(new WireError(`refusing to send header '${name}': it contains a line break or is not a field name`));
-    }
-    return new Promise((resolve, reject) => {
-        let socket;
-        let settled = false;
-        const headBuffer = Buffer.allocUnsafe(MAX_HEAD + 4);
-        let headLength = 0;
-        let interim = 0;
-        let framing;
-        let body;
-        let piece;
-        let filled = 0;
-        let received = 0;
-        /** The body's length when Content-Length gives it. */
-        let expected;
-        let paused = false;
-        let done = false;
-        // Chunked coding state.
-        let chunkState = 'size';
-        let chunkLeft = 0;
-        let line = '';
-        const fail = (error) => {
-            if (done)
-                return;
-            done = true;
-            socket?.destroy();
-            if (!settled) {
-                settled = true;
-                reject(error);
-            }
-            else
-                body?.destroy(error);
-        };
-        const flush = () => {
-            if (!piece || filled === 0)
-                return;
-            const out = filled === piece.length ? piece : piece.subarray(0, filled);
-            piece = undefined;
-            filled = 0;
-            if (!body.push(out) && !paused) {
-                paused = true;
-                socket?.setTimeout(0);
-                socket?.pause();
-            }
-        };
-        const finish = () => {
-            if (done)
-                return;
-            done = true;
-            flush();
-            body.push(null);
-            socket?.destroy();
-        };
-        /** Copies body bytes into the current piece, handing full pieces on. */
-        const deliver = (buf, from, to) => {
-            while (from < to) {
-                if (!piece) {
-                    piece = Buffer.allocUnsafe(expected === undefined ? wire_PIECE : Math.max(1, Math.min(wire_PIECE, expected - received)));
-                }
-                const n = Math.min(to - from, piece.length - filled);
-                buf.copy(piece, filled, from, from + n);
-                filled += n;
-                from += n;
-                received += n;
-                if (filled === piece.length)
-                    flush();
-            }
-        };
-        const readLine = (buf, at, end) => {
-            const nl = buf.indexOf(10, at);
-            const stop = nl === -1 || nl >= end ? end : nl + 1;
-            line += buf.toString('latin1', at, stop);
-            if (line.length > MAX_LINE)
-                throw new WireError('a chunk-size or trailer line of the answer is over 4 KiB');
-            if (stop === end && !line.endsWith('\n'))
-                return { next: stop };
-            const whole = line.replace(/\r?\n$/, '');
-            line = '';
-            return { next: stop, line: whole };
-        };
-        const chunked = (buf, at, end) => {
-            while (at < end && !done) {
-                if (chunkState === 'data') {
-                    const n = Math.min(chunkLeft, end - at);
-                    deliver(buf, at, at + n);
-                    at += n;
-                    chunkLeft -= n;
-                    if (chunkLeft === 0)
-                        chunkState = 'data-end';
-                    continue;
-                }
-                const r = readLine(buf, at, end);
-                at = r.next;
-                if (r.line === undefined)
-                    continue;
-                if (chunkState === 'data-end') {
-                    if (r.line !== '')
-                        throw new WireError('a chunk of the answer is longer than its size says');
-                    chunkState = 'size';
-                }
-                else if (chunkState === 'size') {
-                    const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(r.line);
-                    if (!size)
-                        throw new WireError(`an invalid chunk size in the answer (${JSON.stringify(r.line.slice(0, 20))})`);
-                    chunkLeft = parseInt(size[1], 16);
-                    chunkState = chunkLeft === 0 ? 'trailer' : 'data';
-                }
-                else if (r.line === '')
-                    return finish();
-            }
-        };
-        const bodyBytes = (buf, at, end) => {
-            const f = framing;
-            if (f.kind === 'chunked')
-                return chunked(buf, at, end);
-            if (f.kind === 'close')
-                return deliver(buf, at, end);
-            const n = Math.min(f.remaining, end - at);
-            deliver(buf, at, at + n);
-            f.remaining -= n;
-            // Bytes past the framed body are not part of it; the connection is closed either way.
-            if (f.remaining === 0)
-                finish();
-        };
-        const onHead = (input, at, end) => {
-            let bytes = input;
-            let parsed;
-            let rest;
-            for (;;) {
-                const from = Math.max(0, headLength - 3);
-                const copied = bytes.copy(headBuffer, headLength, at, end);
-                headLength += copied;
-                const stop = headBuffer.subarray(0, headLength).indexOf('\r\n\r\n', from);
-                if (stop === -1) {
-                    if (headLength === headBuffer.length)
-                        throw new WireError(`the answer's headers are over ${MAX_HEAD / 1024} KiB`);
-                    return;
-                }
-                parsed = parseHead(headBuffer.toString('latin1', 0, stop));
-                // What came after the head: in the buffer, and what did not fit in it.
-                rest = Buffer.concat([headBuffer.subarray(stop + 4, headLength), bytes.subarray(at + copied, end)]);
-                headLength = 0;
-                if (parsed.status === 101)
-                    throw new WireError('the answer switches protocols (101), which was not asked for');
-                if (parsed.status >= 200)
-                    break;
-                // An interim answer (100 Continue, 103 Early Hints) precedes the real one; a few, not an endless stream.
-                if (++interim > MAX_INTERIM)
-                    throw new WireError(`more than ${MAX_INTERIM} interim (1xx) answers`);
-                bytes = rest;
-                at = 0;
-                end = rest.length;
-            }
-            framing = framingOf(parsed.status, parsed.headers);
-            if (framing.kind === 'length')
-                expected = framing.remaining;
-            body = new external_node_stream_namespaceObject.Readable({
-                highWaterMark: 2 * wire_PIECE,
-                read() {
-                    if (paused && !done) {
-                        paused = false;
-                        socket?.setTimeout(request.timeoutMs);
-                        socket?.resume();
-                    }
-                },
-                destroy(error, callback) {
-                    done = true;
-                    socket?.destroy();
-                    callback(error);
-                },
-            });
-            // An error before the reader attaches must not be an unhandled 'error' event: the reader's iterator still
-            // rejects with it (the stream is destroyed with that error).
-            body.on('error', () => undefined);
-            settled = true;
-            resolve({ status: parsed.status, headers: parsed.headers, body });
-            if (framing.kind === 'length' && framing.remaining === 0)
-                return finish();
-            if (rest.length)
-                bodyBytes(rest, 0, rest.length);
-        };
-        const feed = (buf, n) => {
-            if (done)
-                return false;
-            try {
-                if (!framing)
-                    onHead(buf, 0, n);
-                else
-                    bodyBytes(buf, 0, n);
-            }
-            catch (error) {
-                fail(error);
-                return false;
-            }
-            return !paused;
-        };
-        const onread = { buffer: Buffer.allocUnsafe(64 * 1024), callback: (n, buf) => feed(buf, n) };
-        open(onread).then((s) => {
-            socket = s;
-            if (done)
-                return s.destroy();
-            // On a wrapped socket `onread` is ignored and the bytes come as 'data'.
-            s.on('data', (chunk) => feed(chunk, chunk.length));
-            s.setTimeout(request.timeoutMs, () => fail(request.timeoutError()));
-            s.on('error', (error) => fail(error));
-            s.on('close', () => {
-                if (done)
-                    return;
-                if (framing?.kind === 'close')
-                    return finish();
-                const what = !framing
-                    ? 'the connection closed before an answer came'
-                    : framing.kind === 'length'
-                        ? `the connection closed after ${received} of ${received + framing.remaining} bytes`
-                        : `the connection closed after ${received} bytes, inside the chunked body`;
-                fail(new WireError(what, !framing));
-            });
-            const u = request.url;
-            const lines = [`GET ${u.pathname}${u.search} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close'];
-            for (const [name, value] of Object.entries(request.headers))
-                lines.push(`${name}: ${value}`);
-            s.write(`${lines.join('\r\n')}\r\n\r\n`);
-        }, (error) => fail(error));
-    });
-}
-
-;// CONCATENATED MODULE: ./src/leak/sources/registry/client.ts
-/**
- * A small OCI distribution client: HTTPS only, through HTTPS_PROXY/NO_PROXY as curl-style clients route
- * (src/detect/route.ts), trusting the system roots plus the org CA (the runner is behind inspection) with
- * verification always on; anonymous, basic and bearer-token auth; redirects (blob CDNs) followed without the
- * registry's Authorization; 429/5xx and dropped connections retried with backoff. Every failure is one line.
- */
-
-
-
-
-
-class RegistryError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'RegistryError';
-    }
-}
-/**
- * The system roots plus the org CA, as one secure context per thread and trust: building it parses ~150 roots (about
- * 35 ms), and every request is a connection of its own.
- */
-const contexts = new Map();
-function trustedContext(extra) {
-    const key = extra.join('\n');
-    let context = contexts.get(key);
-    if (!context) {
-        // getCACertificates('default') includes NODE_EXTRA_CA_CERTS; tls.rootCertificates is the bundled Mozilla set.
-        const defaults = typeof (external_node_tls_default()).getCACertificates === 'function' ? external_node_tls_default().getCACertificates('default') : [...(external_node_tls_default()).rootCertificates];
-        context = external_node_tls_default().createSecureContext({ ca: [...defaults, ...extra] });
-        contexts.set(key, context);
-    }
-    return context;
-}
-/**
- * Opens the TLS connection for one request: straight (where `onread` is honoured), or through the proxy's CONNECT
- * tunnel. Gives up after `timeoutMs` without a finished handshake.
- */
-function client_opener(url, env, trust, timeoutMs, timeoutError) {
+/** The TLS connection for one request: straight, or through the proxy's CONNECT tunnel; bounded by `timeoutMs`. */
+function openTls(url, options) {
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = Number(url.port || 443);
-    const route = routeFor({ url: url.href, host, port }, env);
-    return (onread) => new Promise((resolve, reject) => {
+    const route = routeFor({ url: url.href, host, port }, options.env);
+    return new Promise((resolve, reject) => {
         let tunnel;
         let secured;
         /** Set once the promise is settled: whatever connects later is closed at once. */
@@ -48709,15 +48412,15 @@ function client_opener(url, env, trust, timeoutMs, timeoutError) {
             else
                 resolve(socket);
         };
-        const timer = setTimeout(() => settle(timeoutError()), timeoutMs);
+        const timer = setTimeout(() => settle(options.timeoutError()), options.timeoutMs);
         const secure = (socket) => {
             if (over)
                 return void socket?.destroy();
             const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
             // `host` is what the certificate is checked against, also over a tunnel (Node would check 'localhost').
-            secured = external_node_tls_default().connect({ ...(socket ? { socket } : { port, onread }), host, servername, secureContext: trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
-            // Kept after the handshake: an error in the same turn as secureConnect, before the reader's own listener is
-            // on, must not go unhandled (settle ignores it then; the reader sees the destroyed socket).
+            secured = external_node_tls_default().connect({ ...(socket ? { socket } : { port }), host, servername, secureContext: options.trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+            // Kept after the handshake: an error in the same turn as secureConnect, before the request's own listener is
+            // on, must not go unhandled (settle ignores it then; the request sees the destroyed socket).
             secured.on('error', (error) => settle(error));
             secured.once('secureConnect', () => settle(null, secured));
         };
@@ -48732,7 +48435,7 @@ function client_opener(url, env, trust, timeoutMs, timeoutError) {
                 method: 'CONNECT',
                 path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
                 headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
-                ...(overTls ? { secureContext: trust, rejectUnauthorized: true, servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host, agent: false } : {}),
+                ...(overTls ? { secureContext: options.trust, rejectUnauthorized: true, servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host, agent: false } : {}),
             })
             : undefined;
         if (!proxy || !connect)
@@ -48740,18 +48443,156 @@ function client_opener(url, env, trust, timeoutMs, timeoutError) {
         connect.once('connect', (res, socket) => {
             tunnel = socket;
             if (res.statusCode !== 200)
-                settle(new RegistryError(`the proxy ${proxy.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
+                settle(new HttpError(`the proxy ${proxy.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
             else
                 secure(socket);
         });
-        connect.once('error', (error) => settle(overTls ? new RegistryError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`) : error));
+        connect.once('error', (error) => settle(overTls ? new HttpError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`) : error));
         connect.end();
     });
+}
+/** GET `url` over a connection of its own; resolves with the answer's head and its body as a stream. */
+async function httpGet(url, headers, options) {
+    for (const [name, value] of Object.entries(headers)) {
+        if (!FIELD_NAME.test(name) || /[\r\n\0]/.test(value))
+            throw new HttpError(`refusing to send header '${name}': it contains a line break or is not a field name`);
+    }
+    const socket = await openTls(url, options);
+    return new Promise((resolve, reject) => {
+        let answer;
+        let body;
+        let lastBytes = Date.now();
+        socket.on('data', () => (lastBytes = Date.now()));
+        // Idle only while the reader waits: nothing buffered for it (a paused reader leaves bytes buffered, and then the
+        // socket is paused by backpressure, which is not a silent server).
+        const watchdog = setInterval(() => {
+            if (Date.now() - lastBytes < options.timeoutMs)
+                return;
+            if (answer && (answer.isPaused() || (body?.readableLength ?? 0) > 0))
+                return;
+            const error = options.timeoutError();
+            if (body)
+                body.destroy(error);
+            else
+                request.destroy(error);
+        }, Math.max(50, Math.min(1000, options.timeoutMs / 4)));
+        socket.once('close', () => clearInterval(watchdog));
+        const request = external_node_http_default().request({
+            createConnection: () => socket,
+            method: 'GET',
+            host: url.hostname,
+            path: `${url.pathname}${url.search}`,
+            headers: { host: url.host, connection: 'close', ...headers },
+            maxHeaderSize: MAX_HEAD,
+            // No agent: createConnection hands over the connection opened above, one request on it.
+        }, (res) => {
+            answer = res;
+            const status = res.statusCode ?? 0;
+            if (status === 101) {
+                res.destroy();
+                reject(new HttpError('the answer switches protocols (101), which was not asked for'));
+                return;
+            }
+            const flat = {};
+            for (const [name, value] of Object.entries(res.headers))
+                if (value !== undefined)
+                    flat[name] = Array.isArray(value) ? value.join(', ') : value;
+            res.on('error', () => clearInterval(watchdog));
+            body = guarded(res);
+            resolve({ status, headers: flat, body });
+        });
+        // A 101 with Upgrade comes as 'upgrade', not as an answer: nothing here asked to switch protocols.
+        request.on('upgrade', (_res, upgraded) => {
+            clearInterval(watchdog);
+            upgraded.destroy();
+            reject(new HttpError('the answer switches protocols (101), which was not asked for'));
+        });
+        request.on('error', (error) => {
+            clearInterval(watchdog);
+            socket.destroy();
+            reject(answer ? error : http_get_describe(error));
+        });
+        request.end();
+    });
+}
+/** The body, with a break or a malformed chunk as one line (the parser's words are codes). */
+function guarded(res) {
+    const out = new external_node_stream_namespaceObject.Readable({
+        highWaterMark: 64 * 1024,
+        read: () => res.resume(),
+        destroy: (error, callback) => {
+            res.destroy();
+            callback(error);
+        },
+    });
+    res.on('data', (chunk) => {
+        if (!out.push(chunk))
+            res.pause();
+    });
+    res.on('end', () => {
+        if (!res.complete)
+            out.destroy(new HttpError('the connection closed before the whole answer came'));
+        else
+            out.push(null);
+    });
+    res.on('aborted', () => out.destroy(new HttpError('the connection closed before the whole answer came')));
+    res.on('error', (error) => out.destroy(error.code?.startsWith('HPE_') ? http_get_describe(error) : error));
+    return out;
+}
+/**
+ * Hands a body on in pieces of `size` bytes (the last shorter): one copy per byte, so the scan's per-piece steps run
+ * once per 256 KiB rather than once per 16 KiB TLS record.
+ */
+async function* inPieces(body, size = http_get_PIECE) {
+    let piece = Buffer.allocUnsafe(size);
+    let filled = 0;
+    for await (const chunk of body) {
+        let at = 0;
+        while (at < chunk.length) {
+            const n = Math.min(size - filled, chunk.length - at);
+            chunk.copy(piece, filled, at, at + n);
+            filled += n;
+            at += n;
+            if (filled === size) {
+                yield piece;
+                piece = Buffer.allocUnsafe(size);
+                filled = 0;
+            }
+        }
+    }
+    if (filled)
+        yield piece.subarray(0, filled);
+}
+
+;// CONCATENATED MODULE: ./src/leak/sources/registry/client.ts
+
+
+class RegistryError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'RegistryError';
+    }
+}
+/**
+ * The system roots plus the org CA, as one secure context per thread and trust: building it parses ~150 roots (about
+ * 35 ms), and every request is a connection of its own.
+ */
+const contexts = new Map();
+function trustedContext(extra) {
+    const key = extra.join('\n');
+    let context = contexts.get(key);
+    if (!context) {
+        // getCACertificates('default') includes NODE_EXTRA_CA_CERTS; tls.rootCertificates is the bundled Mozilla set.
+        const defaults = typeof (external_node_tls_default()).getCACertificates === 'function' ? external_node_tls_default().getCACertificates('default') : [...(external_node_tls_default()).rootCertificates];
+        context = external_node_tls_default().createSecureContext({ ca: [...defaults, ...extra] });
+        contexts.set(key, context);
+    }
+    return context;
 }
 function once(url, headers, env, trust, timeoutMs) {
     // One wording whether the handshake or the answer is what never came.
     const timeoutError = () => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`);
-    return wireGet(client_opener(url, env, trust, timeoutMs, timeoutError), { url, headers, timeoutMs, timeoutError });
+    return httpGet(url, headers, { env, trust, timeoutMs, timeoutError });
 }
 async function readText(res, max = 1024 * 1024) {
     const chunks = [];
@@ -48810,7 +48651,7 @@ class RegistryClient {
                 res = await this.follow(new URL(`https://${this.options.host}${path}`), accept);
             }
             catch (error) {
-                const final = error instanceof RegistryError || (error instanceof WireError && !error.retryable);
+                const final = error instanceof RegistryError || (error instanceof HttpError && !error.retryable);
                 if (attempt < retries && !final) {
                     await this.backoff(attempt);
                     continue;
@@ -48909,6 +48750,7 @@ function oneLine(error) {
  */
 
 
+
 async function openRegistryBlob(blob) {
     const spec = blob.fetch;
     const what = `blob ${blob.digest} of ${blob.label}`;
@@ -48919,11 +48761,12 @@ async function openRegistryBlob(blob) {
         throw new RegistryError(`${what}: the registry answered ${res.status}`);
     }
     const body = res.body;
-    // The body comes in pieces of up to 256 KiB, as a file read gives (wire.ts), so this step is per piece, not per record.
+    // The body is handed on in pieces of 256 KiB, as a file read gives (inPieces), so the scan's steps are per piece,
+    // not per 16 KiB TLS record.
     return external_node_stream_namespaceObject.Readable.from((async function* () {
         let bytes = 0;
         try {
-            for await (const chunk of body) {
+            for await (const chunk of inPieces(body)) {
                 bytes += chunk.length;
                 if (bytes > blob.size)
                     throw new RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);

@@ -4,15 +4,12 @@
  * verification always on; anonymous, basic and bearer-token auth; redirects (blob CDNs) followed without the
  * registry's Authorization; 429/5xx and dropped connections retried with backoff. Every failure is one line.
  */
-import http from 'node:http';
-import https from 'node:https';
-import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
-import { routeFor, type Env } from '../../../detect/route.js';
+import type { Env } from '../../../detect/route.js';
 import type { Credentials } from './credentials.js';
 import type { RegistryFetchSpec } from '../../types.js';
-import { wireGet, WireError, type OpenSocket, type WireResponse } from './wire.js';
+import { httpGet, HttpError, type HttpAnswer } from './http-get.js';
 
 export class RegistryError extends Error {
   constructor(message: string) {
@@ -61,79 +58,10 @@ function trustedContext(extra: readonly string[]): tls.SecureContext {
   return context;
 }
 
-/**
- * Opens the TLS connection for one request: straight (where `onread` is honoured), or through the proxy's CONNECT
- * tunnel. Gives up after `timeoutMs` without a finished handshake.
- */
-function opener(url: URL, env: Env, trust: tls.SecureContext, timeoutMs: number, timeoutError: () => Error): OpenSocket {
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = Number(url.port || 443);
-  const route = routeFor({ url: url.href, host, port }, env);
-  return (onread) =>
-    new Promise((resolve, reject) => {
-      let tunnel: Socket | undefined;
-      let secured: tls.TLSSocket | undefined;
-      /** Set once the promise is settled: whatever connects later is closed at once. */
-      let over = false;
-      const close = (): void => {
-        connect?.destroy();
-        tunnel?.destroy();
-        secured?.destroy();
-      };
-      const settle = (error: Error | null, socket?: tls.TLSSocket): void => {
-        if (over) {
-          if (error) close();
-          return;
-        }
-        over = true;
-        clearTimeout(timer);
-        if (error) {
-          close();
-          reject(error);
-        } else resolve(socket!);
-      };
-      const timer = setTimeout(() => settle(timeoutError()), timeoutMs);
-      const secure = (socket?: Socket): void => {
-        if (over) return void socket?.destroy();
-        const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
-        // `host` is what the certificate is checked against, also over a tunnel (Node would check 'localhost').
-        secured = tls.connect({ ...(socket ? { socket } : { port, onread }), host, servername, secureContext: trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
-        // Kept after the handshake: an error in the same turn as secureConnect, before the reader's own listener is
-        // on, must not go unhandled (settle ignores it then; the reader sees the destroyed socket).
-        secured.on('error', (error: Error) => settle(error));
-        secured.once('secureConnect', () => settle(null, secured));
-      };
-      const proxy = route.kind === 'direct' ? undefined : route;
-      // PROXY_TLS: an https:// proxy is spoken to over TLS first, verified against the same trust as the registry, so
-      // the CONNECT and its Proxy-Authorization never cross the network in clear.
-      const overTls = proxy?.protocol === 'https:';
-      const connect = proxy
-        ? (overTls ? https : http).request({
-            host: proxy.host,
-            port: proxy.port,
-            method: 'CONNECT',
-            path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-            headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
-            ...(overTls ? { secureContext: trust, rejectUnauthorized: true, servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host, agent: false } : {}),
-          })
-        : undefined;
-      if (!proxy || !connect) return secure();
-      connect.once('connect', (res, socket) => {
-        tunnel = socket;
-        if (res.statusCode !== 200) settle(new RegistryError(`the proxy ${proxy.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
-        else secure(socket);
-      });
-      connect.once('error', (error) =>
-        settle(overTls ? new RegistryError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`) : error),
-      );
-      connect.end();
-    });
-}
-
-function once(url: URL, headers: Record<string, string>, env: Env, trust: tls.SecureContext, timeoutMs: number): Promise<WireResponse> {
+function once(url: URL, headers: Record<string, string>, env: Env, trust: tls.SecureContext, timeoutMs: number): Promise<HttpAnswer> {
   // One wording whether the handshake or the answer is what never came.
   const timeoutError = (): Error => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`);
-  return wireGet(opener(url, env, trust, timeoutMs, timeoutError), { url, headers, timeoutMs, timeoutError });
+  return httpGet(url, headers, { env, trust, timeoutMs, timeoutError });
 }
 
 async function readText(res: Readable, max = 1024 * 1024): Promise<string> {
@@ -194,7 +122,7 @@ export class RegistryClient {
       try {
         res = await this.follow(new URL(`https://${this.options.host}${path}`), accept);
       } catch (error) {
-        const final = error instanceof RegistryError || (error instanceof WireError && !error.retryable);
+        const final = error instanceof RegistryError || (error instanceof HttpError && !error.retryable);
         if (attempt < retries && !final) {
           await this.backoff(attempt);
           continue;

@@ -7,6 +7,7 @@
 import { Readable } from 'node:stream';
 import type { RegistryBlob } from '../../types.js';
 import { RegistryClient, RegistryError, oneLine } from './client.js';
+import { inPieces } from './http-get.js';
 
 export async function openRegistryBlob(blob: RegistryBlob): Promise<Readable> {
   const spec = blob.fetch;
@@ -18,15 +19,16 @@ export async function openRegistryBlob(blob: RegistryBlob): Promise<Readable> {
     throw new RegistryError(`${what}: the registry answered ${res.status}`);
   }
   const body = res.body;
-  // The body comes in pieces of up to 256 KiB, as a file read gives (wire.ts), so this step is per piece, not per record.
+  // The body is handed on in pieces of 256 KiB, as a file read gives (inPieces), so the scan's steps are per piece,
+  // not per 16 KiB TLS record.
   return Readable.from(
     (async function* () {
       let bytes = 0;
       try {
-        for await (const chunk of body) {
-          bytes += (chunk as Buffer).length;
+        for await (const chunk of inPieces(body as AsyncIterable<Buffer>)) {
+          bytes += chunk.length;
           if (bytes > blob.size) throw new RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
-          yield chunk as Buffer;
+          yield chunk;
         }
       } catch (error) {
         body.destroy();
