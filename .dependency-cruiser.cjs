@@ -19,10 +19,28 @@ const LEVELS = [
 const folder = (name) => `^src/${name}/`;
 const KNOWN = `^src/(${LEVELS.flat().join('|')})/`;
 const forbidden = [
-  { name: 'no-circular', severity: 'error', comment: 'an import circle: split the shared part into a module both import', from: { path: '^src/' }, to: { circular: true } },
+  {
+    name: 'no-circular',
+    severity: 'error',
+    comment: 'an import circle: split the shared part into a module both import',
+    from: { path: '^src/' },
+    to: { circular: true },
+  },
   // A folder of src/ with no level, importing or imported: every module of src/ takes part in one of the two.
-  { name: 'no-unknown-folder', severity: 'error', comment: 'a folder of src/ that has no level: add it to LEVELS in .dependency-cruiser.cjs', from: { path: '^src/', pathNot: KNOWN }, to: {} },
-  { name: 'no-unknown-folder', severity: 'error', comment: 'a folder of src/ that has no level: add it to LEVELS in .dependency-cruiser.cjs', from: {}, to: { path: '^src/', pathNot: KNOWN } },
+  {
+    name: 'no-unknown-folder',
+    severity: 'error',
+    comment: 'a folder of src/ that has no level: add it to LEVELS in .dependency-cruiser.cjs',
+    from: { path: '^src/', pathNot: KNOWN },
+    to: {},
+  },
+  {
+    name: 'no-unknown-folder',
+    severity: 'error',
+    comment: 'a folder of src/ that has no level: add it to LEVELS in .dependency-cruiser.cjs',
+    from: {},
+    to: { path: '^src/', pathNot: KNOWN },
+  },
 ];
 LEVELS.forEach((level, i) => {
   const higher = LEVELS.slice(0, i).flat();

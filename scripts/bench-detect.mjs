@@ -24,10 +24,42 @@ const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)];
 
 function mintPki(dir) {
   const run = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'root.key', '-out', 'root.pem', '-subj', '/CN=Bench Public Root', '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE');
+  run(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'root.key',
+    '-out',
+    'root.pem',
+    '-subj',
+    '/CN=Bench Public Root',
+    '-days',
+    '2',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+  );
   run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=127.0.0.1');
   writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-  run('x509', '-req', '-in', 'leaf.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial', '-out', 'leaf.pem', '-days', '1', '-extfile', 'ext.cnf');
+  run(
+    'x509',
+    '-req',
+    '-in',
+    'leaf.csr',
+    '-CA',
+    'root.pem',
+    '-CAkey',
+    'root.key',
+    '-CAcreateserial',
+    '-out',
+    'leaf.pem',
+    '-days',
+    '1',
+    '-extfile',
+    'ext.cnf',
+  );
 }
 
 function listen(server) {
@@ -54,7 +86,10 @@ function connectProxy(sockets) {
 /** Runs the CLI asynchronously: the loopback servers live in this process and must keep answering meanwhile. */
 async function detect(args, env) {
   const start = process.hrtime.bigint();
-  const child = spawn(node, [join(root, 'bin', 'org-ca.js'), 'detect', '--json', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(node, [join(root, 'bin', 'org-ca.js'), 'detect', '--json', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -71,7 +106,10 @@ const servers = [];
 let failed;
 try {
   mintPki(dir);
-  const tls = createTlsServer({ cert: readFileSync(join(dir, 'leaf.pem')), key: readFileSync(join(dir, 'leaf.key')) }, (s) => s.end());
+  const tls = createTlsServer(
+    { cert: readFileSync(join(dir, 'leaf.pem')), key: readFileSync(join(dir, 'leaf.key')) },
+    (s) => s.end(),
+  );
   tls.on('connection', (s) => sockets.add(s));
   tls.on('tlsClientError', () => {});
   const hole = createServer((s) => {
@@ -90,7 +128,8 @@ try {
   const probes = [];
   for (let i = 0; i < RUNS; i++) {
     const r = await detect([url, ...common], env);
-    if (r.status !== 0 || r.probes[0].verdict !== 'direct') throw new Error(`unexpected verdict: ${JSON.stringify(r.probes[0])}`);
+    if (r.status !== 0 || r.probes[0].verdict !== 'direct')
+      throw new Error(`unexpected verdict: ${JSON.stringify(r.probes[0])}`);
     walls.push(r.wall);
     probes.push(r.probes[0].elapsedMs);
   }
@@ -99,7 +138,10 @@ try {
   const dead = await detect([`https://127.0.0.1:${holePort}/`, url, ...common, '--timeout', `${DEADLINE_MS}ms`], env);
   const deadVerdicts = dead.probes.map((p) => p.verdict).join(', ');
   const deadCost = dead.wall - startup;
-  const deadOk = deadCost <= DEADLINE_MS + DEAD_MARGIN_MS && dead.probes[0].verdict === 'unreachable' && dead.probes[1].verdict === 'direct';
+  const deadOk =
+    deadCost <= DEADLINE_MS + DEAD_MARGIN_MS &&
+    dead.probes[0].verdict === 'unreachable' &&
+    dead.probes[1].verdict === 'direct';
   failed = !deadOk;
 
   console.log(`detect over loopback through a CONNECT proxy (${RUNS} runs, ${node})`);
@@ -109,8 +151,10 @@ try {
   console.log(`| probe + handshake (elapsedMs) | ${median(probes).toFixed(0)} | ${p90(probes).toFixed(0)} |`);
   console.log(`| start-up and classification (difference) | ${startup.toFixed(0)} | |`);
   console.log('');
-  console.log(`dead URL next to a live one, deadline ${DEADLINE_MS} ms: process ${dead.wall.toFixed(0)} ms, minus start-up ${deadCost.toFixed(0)} ms ` +
-    `(target ≤ ${DEADLINE_MS + DEAD_MARGIN_MS}); verdicts: ${deadVerdicts} → ${deadOk ? 'OK' : 'MISSED'}`);
+  console.log(
+    `dead URL next to a live one, deadline ${DEADLINE_MS} ms: process ${dead.wall.toFixed(0)} ms, minus start-up ${deadCost.toFixed(0)} ms ` +
+      `(target ≤ ${DEADLINE_MS + DEAD_MARGIN_MS}); verdicts: ${deadVerdicts} → ${deadOk ? 'OK' : 'MISSED'}`,
+  );
 } finally {
   for (const s of sockets) s.destroy();
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));

@@ -18,7 +18,16 @@
 //   node scripts/bench-leak.mjs [--cache DIR] [--rebuild] [--only large|many|jars|registry]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -37,7 +46,15 @@ const node = node24Path();
 // Layers of roughly equal size from real trees; one small extra layer holds the CA, so both methods find something.
 const LAYERS = [
   ['usr/lib/x86_64-linux-gnu'],
-  ['usr/share/doc', 'usr/share/man', 'usr/share/locale', 'usr/share/perl', 'usr/share/perl5', 'usr/share/zoneinfo', 'usr/share/i18n'],
+  [
+    'usr/share/doc',
+    'usr/share/man',
+    'usr/share/locale',
+    'usr/share/perl',
+    'usr/share/perl5',
+    'usr/share/zoneinfo',
+    'usr/share/i18n',
+  ],
   ['usr/bin', 'usr/sbin'],
   ['usr/lib/jvm'],
 ];
@@ -51,7 +68,9 @@ function sh(cmd, opts = {}) {
 
 function makeCa(dir) {
   // A throwaway self-signed CA made with openssl; only its PEM matters here.
-  sh(`openssl req -x509 -newkey rsa:2048 -nodes -keyout ${dir}/k.pem -subj "/CN=Bench Org Root" -days 30 -addext basicConstraints=critical,CA:TRUE -out ${dir}/ca.pem 2>/dev/null && rm ${dir}/k.pem`);
+  sh(
+    `openssl req -x509 -newkey rsa:2048 -nodes -keyout ${dir}/k.pem -subj "/CN=Bench Org Root" -days 30 -addext basicConstraints=critical,CA:TRUE -out ${dir}/ca.pem 2>/dev/null && rm ${dir}/k.pem`,
+  );
 }
 
 function buildImage() {
@@ -63,7 +82,10 @@ function buildImage() {
   const work = mkdtempSync(join(tmpdir(), 'org-ca-bench-'));
   mkdirSync(join(work, 'etc/pki'), { recursive: true });
   writeFileSync(join(work, 'etc/pki/org-ca.pem'), readFileSync(join(cache, 'ca.pem')));
-  const specs = [...LAYERS.map((paths) => ({ dir: '/', paths: paths.filter((p) => existsSync(`/${p}`)) })), { dir: work, paths: ['etc'] }];
+  const specs = [
+    ...LAYERS.map((paths) => ({ dir: '/', paths: paths.filter((p) => existsSync(`/${p}`)) })),
+    { dir: work, paths: ['etc'] },
+  ];
   for (const { dir, paths } of specs) {
     if (paths.length < MIN_LAYER_FILES_BYTES) continue;
     const tarFile = join(cache, 'layer.tar');
@@ -72,7 +94,11 @@ function buildImage() {
     sh(`gzip -6 -n -c ${tarFile} > ${cache}/layer.tar.gz`);
     const digest = sh(`sha256sum ${cache}/layer.tar.gz`).split(' ')[0];
     sh(`mv ${cache}/layer.tar.gz ${image}/blobs/sha256/${digest} && rm ${tarFile}`);
-    layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${digest}`, size: statSync(`${image}/blobs/sha256/${digest}`).size });
+    layers.push({
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      digest: `sha256:${digest}`,
+      size: statSync(`${image}/blobs/sha256/${digest}`).size,
+    });
     diffIds.push(`sha256:${diffId}`);
   }
   rmSync(work, { recursive: true, force: true });
@@ -89,8 +115,19 @@ function buildImage() {
     rootfs: { type: 'layers', diff_ids: diffIds },
     history: diffIds.map((_, i) => ({ created_by: `COPY layer${i} /` })),
   });
-  const manifest = put({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers });
-  writeFileSync(join(image, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }] }));
+  const manifest = put({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers,
+  });
+  writeFileSync(
+    join(image, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }],
+    }),
+  );
   writeFileSync(join(image, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
 }
 
@@ -101,11 +138,31 @@ function time(fn) {
 }
 
 function cliPath() {
-  if (existsSync(join(root, 'dist/cli/index.js')) && existsSync(join(root, 'dist/leak-worker/index.js')) && !args.includes('--bundle')) return join(root, 'dist/cli/index.js');
+  if (
+    existsSync(join(root, 'dist/cli/index.js')) &&
+    existsSync(join(root, 'dist/leak-worker/index.js')) &&
+    !args.includes('--bundle')
+  )
+    return join(root, 'dist/cli/index.js');
   const out = mkdtempSync(join(tmpdir(), 'org-ca-bench-bundle-'));
   writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
-  for (const [name, entry] of [['cli', 'src/cli/index.ts'], ['leak-worker', 'src/leak/worker-index.ts']]) {
-    execFileSync(node, [join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'), 'build', entry, '-o', join(out, name), '--no-source-map-register', '--quiet'], { cwd: root });
+  for (const [name, entry] of [
+    ['cli', 'src/cli/index.ts'],
+    ['leak-worker', 'src/leak/worker-index.ts'],
+  ]) {
+    execFileSync(
+      node,
+      [
+        join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'),
+        'build',
+        entry,
+        '-o',
+        join(out, name),
+        '--no-source-map-register',
+        '--quiet',
+      ],
+      { cwd: root },
+    );
   }
   return join(out, 'cli/index.js');
 }
@@ -131,46 +188,64 @@ function benchLarge() {
   if (args.includes('--rebuild') || !existsSync(join(image, 'index.json'))) {
     process.stderr.write(`building the benchmark image in ${cache} (once) …\n`);
     buildImage();
-}
-const index = JSON.parse(readFileSync(join(image, 'index.json'), 'utf8'));
-const manifest = JSON.parse(readFileSync(join(image, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
-const blobs = manifest.layers.map((l) => join(image, 'blobs/sha256', l.digest.slice(7)));
-const compressed = blobs.reduce((n, b) => n + statSync(b).size, 0);
-const caPem = join(cache, 'ca.pem');
+  }
+  const index = JSON.parse(readFileSync(join(image, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(join(image, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+  const blobs = manifest.layers.map((l) => join(image, 'blobs/sha256', l.digest.slice(7)));
+  const compressed = blobs.reduce((n, b) => n + statSync(b).size, 0);
+  const caPem = join(cache, 'ca.pem');
 
-// Warm the page cache so every method reads from memory.
-for (const b of blobs) sh(`cat ${b} > /dev/null`);
+  // Warm the page cache so every method reads from memory.
+  for (const b of blobs) sh(`cat ${b} > /dev/null`);
 
-const floor = time(() => blobs.reduce((n, b) => n + time(() => sh(`gzip -dc ${b} > /dev/null`)).s, 0)).out;
+  const floor = time(() => blobs.reduce((n, b) => n + time(() => sh(`gzip -dc ${b} > /dev/null`)).s, 0)).out;
 
-const check = time(() => spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', image, '--ca', caPem, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 }));
-const rssKb = Number(check.out.stderr.trim().split('\n').pop());
-const report = JSON.parse(check.out.stdout);
-const uncompressed = report.stats.bytes;
+  const check = time(() =>
+    spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', image, '--ca', caPem, '--json'], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    }),
+  );
+  const rssKb = Number(check.out.stderr.trim().split('\n').pop());
+  const report = JSON.parse(check.out.stdout);
+  const uncompressed = report.stats.bytes;
 
-const naiveDir = mkdtempSync(join(tmpdir(), 'org-ca-bench-naive-'));
-const needle = readFileSync(caPem, 'utf8').split('\n')[1];
-const naive = time(() => {
-  for (const b of blobs) sh(`tar -xzf ${b} -C ${naiveDir} 2>/dev/null || true`);
-  return spawnSync('grep', ['-rlF', needle, naiveDir], { encoding: 'utf8' }).stdout;
-});
-rmSync(naiveDir, { recursive: true, force: true });
+  const naiveDir = mkdtempSync(join(tmpdir(), 'org-ca-bench-naive-'));
+  const needle = readFileSync(caPem, 'utf8').split('\n')[1];
+  const naive = time(() => {
+    for (const b of blobs) sh(`tar -xzf ${b} -C ${naiveDir} 2>/dev/null || true`);
+    return spawnSync('grep', ['-rlF', needle, naiveDir], { encoding: 'utf8' }).stdout;
+  });
+  rmSync(naiveDir, { recursive: true, force: true });
 
-const ratio = check.s / floor;
-const rows = [
-  ['image', `${blobs.length} gzip layers, ${(compressed / 1e6).toFixed(0)} MB compressed, ${(uncompressed / 1e6).toFixed(0)} MB uncompressed, ${report.stats.files} files`],
-  ['cores', String(availableParallelism())],
-  ['floor: gzip -dc of each layer, summed', `${floor.toFixed(2)} s`],
-  ['org-ca leak-check', `${check.s.toFixed(2)} s  (${ratio.toFixed(2)}x the floor, ${(uncompressed / 1e6 / check.s).toFixed(0)} MB/s)`],
-  ['naive: extract all + grep -rF', `${naive.s.toFixed(2)} s  (${(naive.s / check.s).toFixed(1)}x the check), found ${naive.out.trim().split('\n').filter(Boolean).length} file(s)`],
-  ['check peak RSS', `${(rssKb / 1024).toFixed(0)} MB`],
-  ['check findings', `${report.findings.length} (${report.findings.map((f) => `${f.kind} ${f.path}`).join(', ')}), not scanned: ${report.unscanned.length}`],
-];
-printRows(rows);
+  const ratio = check.s / floor;
+  const rows = [
+    [
+      'image',
+      `${blobs.length} gzip layers, ${(compressed / 1e6).toFixed(0)} MB compressed, ${(uncompressed / 1e6).toFixed(0)} MB uncompressed, ${report.stats.files} files`,
+    ],
+    ['cores', String(availableParallelism())],
+    ['floor: gzip -dc of each layer, summed', `${floor.toFixed(2)} s`],
+    [
+      'org-ca leak-check',
+      `${check.s.toFixed(2)} s  (${ratio.toFixed(2)}x the floor, ${(uncompressed / 1e6 / check.s).toFixed(0)} MB/s)`,
+    ],
+    [
+      'naive: extract all + grep -rF',
+      `${naive.s.toFixed(2)} s  (${(naive.s / check.s).toFixed(1)}x the check), found ${naive.out.trim().split('\n').filter(Boolean).length} file(s)`,
+    ],
+    ['check peak RSS', `${(rssKb / 1024).toFixed(0)} MB`],
+    [
+      'check findings',
+      `${report.findings.length} (${report.findings.map((f) => `${f.kind} ${f.path}`).join(', ')}), not scanned: ${report.unscanned.length}`,
+    ],
+  ];
+  printRows(rows);
 
-if (ratio > 0.75) misses.push(`wall time ${ratio.toFixed(2)}x the decompression floor (target <= 0.75x)`);
-if (rssKb / 1024 >= 256) misses.push(`peak RSS ${(rssKb / 1024).toFixed(0)} MB (target < 256 MB)`);
-if (report.findings.length !== 1 || report.unscanned.length !== 0) misses.push('expected exactly the one planted CA and nothing unscanned');
+  if (ratio > 0.75) misses.push(`wall time ${ratio.toFixed(2)}x the decompression floor (target <= 0.75x)`);
+  if (rssKb / 1024 >= 256) misses.push(`peak RSS ${(rssKb / 1024).toFixed(0)} MB (target < 256 MB)`);
+  if (report.findings.length !== 1 || report.unscanned.length !== 0)
+    misses.push('expected exactly the one planted CA and nothing unscanned');
 }
 
 // ---- many files ----------------------------------------------------------------------------------------------
@@ -215,7 +290,8 @@ function* manyLayerRows(layer, caPem) {
     // One file in eight has a few bytes, the rest are empty: the cost under test is per file, not per byte.
     yield [`${dir}/f${i}.txt`, {}, i % 8 === 0 ? `file ${i} of layer ${layer}\n` : undefined];
   }
-  for (let i = 0; i < symlinks; i++) yield [`srv/l${layer}/links/s${i}`, { type: '2', link: `../d${i % 10}/f${i % perDir}.txt` }];
+  for (let i = 0; i < symlinks; i++)
+    yield [`srv/l${layer}/links/s${i}`, { type: '2', link: `../d${i % 10}/f${i % perDir}.txt` }];
   if (layer === 0) {
     // Planted in a lower layer and deleted by the next one: hidden, still shipped.
     yield ['tmp/', { type: '5', mode: 0o1777 }];
@@ -224,7 +300,8 @@ function* manyLayerRows(layer, caPem) {
   if (layer === 1) {
     yield ['tmp/.wh.org-ca.pem'];
     // Whiteouts of single lower files and an opaque directory hiding a lower directory's thousand files.
-    for (let i = 0; i < whiteouts; i++) yield [`srv/l0/d${Math.floor(i / 100) + 20}/.wh.f${Math.floor(i / 100) * perDir + 20 * perDir + (i % 100)}.txt`];
+    for (let i = 0; i < whiteouts; i++)
+      yield [`srv/l0/d${Math.floor(i / 100) + 20}/.wh.f${Math.floor(i / 100) * perDir + 20 * perDir + (i % 100)}.txt`];
     yield ['srv/l0/d5/', { type: '5', mode: 0o755 }];
     yield ['srv/l0/d5/.wh..wh..opq'];
   }
@@ -252,16 +329,35 @@ function buildManyImage(caPem) {
     diffIds.push(`sha256:${createHash('sha256').update(tar).digest('hex')}`);
     layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(gzipSync(tar, { level: 1 })) });
   }
-  const config = put(Buffer.from(JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
-    // A pointer through a symlink to the visible CA: found only if the final file system resolves it.
-    config: { Env: ['PATH=/usr/bin', 'SSL_CERT_FILE=/etc/ssl/cert.pem'] },
-    rootfs: { type: 'layers', diff_ids: diffIds },
-    history: diffIds.map((_, i) => ({ created_by: `COPY many${i} /` })),
-  })));
-  const manifest = put(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers })));
-  writeFileSync(join(manyImage, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }] }));
+  const config = put(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        // A pointer through a symlink to the visible CA: found only if the final file system resolves it.
+        config: { Env: ['PATH=/usr/bin', 'SSL_CERT_FILE=/etc/ssl/cert.pem'] },
+        rootfs: { type: 'layers', diff_ids: diffIds },
+        history: diffIds.map((_, i) => ({ created_by: `COPY many${i} /` })),
+      }),
+    ),
+  );
+  const manifest = put(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers,
+      }),
+    ),
+  );
+  writeFileSync(
+    join(manyImage, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }],
+    }),
+  );
   writeFileSync(join(manyImage, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
 }
 
@@ -276,16 +372,25 @@ function benchMany() {
     buildManyImage(readFileSync(caPem, 'utf8'));
   }
   const index = JSON.parse(readFileSync(join(manyImage, 'index.json'), 'utf8'));
-  const manifest = JSON.parse(readFileSync(join(manyImage, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+  const manifest = JSON.parse(
+    readFileSync(join(manyImage, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'),
+  );
   const blobs = manifest.layers.map((l) => join(manyImage, 'blobs/sha256', l.digest.slice(7)));
   for (const b of blobs) sh(`cat ${b} > /dev/null`);
-  const check = time(() => spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', manyImage, '--ca', caPem, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+  const check = time(() =>
+    spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', manyImage, '--ca', caPem, '--json'], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    }),
+  );
   const rssKb = Number(check.out.stderr.trim().split('\n').pop());
   let report;
   try {
     report = JSON.parse(check.out.stdout);
   } catch {
-    console.log(`\nmany files: the check did not produce a report (exit ${check.out.status}): ${check.out.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    console.log(
+      `\nmany files: the check did not produce a report (exit ${check.out.status}): ${check.out.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    );
     misses.push('many files: no report');
     return;
   }
@@ -302,7 +407,9 @@ function benchMany() {
   const want = (s) => found.includes(s);
   const pointer = report.findings.some((f) => f.kind === 'pointer-to-ca' && f.path === 'config.Env[1]');
   if (report.stats.files < 1_000_000 || !expected.every(want) || !pointer || report.unscanned.length !== 0) {
-    misses.push(`many files: expected >= 1,000,000 files, ${expected.join(' and ')}, the SSL_CERT_FILE pointer, nothing unscanned`);
+    misses.push(
+      `many files: expected >= 1,000,000 files, ${expected.join(' and ')}, the SSL_CERT_FILE pointer, nothing unscanned`,
+    );
   }
 }
 
@@ -310,7 +417,12 @@ function benchMany() {
 
 function jarsLayers() {
   const APT = '/var/cache/apt/archives';
-  const debs = (re) => (existsSync(APT) ? readdirSync(APT).filter((n) => re.test(n)).map((n) => `var/cache/apt/archives/${n}`) : []);
+  const debs = (re) =>
+    existsSync(APT)
+      ? readdirSync(APT)
+          .filter((n) => re.test(n))
+          .map((n) => `var/cache/apt/archives/${n}`)
+      : [];
   return [
     ['usr/share/java', 'usr/lib/jvm/java-17-openjdk-amd64/jmods', 'usr/share/python-wheels'],
     debs(/^python3-.*\.deb$/),
@@ -327,7 +439,12 @@ function buildJarsImage(caPem) {
   writeFileSync(join(work, 'src/certs/org.pem'), caPem);
   mkdirSync(join(work, 'root/opt'), { recursive: true });
   sh(`cd ${work}/src && zip -q -r ${work}/root/opt/app.jar certs`);
-  const specs = [...jarsLayers().filter((p) => p.length).map((paths) => ({ dir: '/', paths })), { dir: join(work, 'root'), paths: ['opt'] }];
+  const specs = [
+    ...jarsLayers()
+      .filter((p) => p.length)
+      .map((paths) => ({ dir: '/', paths })),
+    { dir: join(work, 'root'), paths: ['opt'] },
+  ];
   const layers = [];
   const diffIds = [];
   for (const { dir, paths } of specs) {
@@ -338,7 +455,11 @@ function buildJarsImage(caPem) {
     sh(`gzip -6 -n -c ${tarFile} > ${tarFile}.gz && rm ${tarFile}`);
     const digest = sh(`sha256sum ${tarFile}.gz`).split(' ')[0];
     sh(`mv ${tarFile}.gz ${jarsImage}/blobs/sha256/${digest}`);
-    layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${digest}`, size: statSync(`${jarsImage}/blobs/sha256/${digest}`).size });
+    layers.push({
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      digest: `sha256:${digest}`,
+      size: statSync(`${jarsImage}/blobs/sha256/${digest}`).size,
+    });
   }
   rmSync(work, { recursive: true, force: true });
   const put = (obj) => {
@@ -347,9 +468,26 @@ function buildJarsImage(caPem) {
     writeFileSync(join(jarsImage, 'blobs/sha256', hex), b);
     return { digest: `sha256:${hex}`, size: b.length };
   };
-  const config = put({ architecture: 'amd64', os: 'linux', config: { Env: ['PATH=/usr/bin'] }, rootfs: { type: 'layers', diff_ids: diffIds }, history: diffIds.map((_, i) => ({ created_by: `COPY jars${i} /` })) });
-  const manifest = put({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers });
-  writeFileSync(join(jarsImage, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }] }));
+  const config = put({
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Env: ['PATH=/usr/bin'] },
+    rootfs: { type: 'layers', diff_ids: diffIds },
+    history: diffIds.map((_, i) => ({ created_by: `COPY jars${i} /` })),
+  });
+  const manifest = put({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers,
+  });
+  writeFileSync(
+    join(jarsImage, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }],
+    }),
+  );
   writeFileSync(join(jarsImage, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
 }
 
@@ -364,18 +502,27 @@ function benchJars() {
     buildJarsImage(readFileSync(caPem, 'utf8'));
   }
   const index = JSON.parse(readFileSync(join(jarsImage, 'index.json'), 'utf8'));
-  const manifest = JSON.parse(readFileSync(join(jarsImage, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+  const manifest = JSON.parse(
+    readFileSync(join(jarsImage, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'),
+  );
   const blobs = manifest.layers.map((l) => join(jarsImage, 'blobs/sha256', l.digest.slice(7)));
   const compressed = blobs.reduce((n, b) => n + statSync(b).size, 0);
   for (const b of blobs) sh(`cat ${b} > /dev/null`);
   const floor = blobs.reduce((n, b) => n + time(() => sh(`gzip -dc ${b} > /dev/null`)).s, 0);
-  const check = time(() => spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', jarsImage, '--ca', caPem, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+  const check = time(() =>
+    spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', jarsImage, '--ca', caPem, '--json'], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    }),
+  );
   const rssKb = Number(check.out.stderr.trim().split('\n').pop());
   let report;
   try {
     report = JSON.parse(check.out.stdout);
   } catch {
-    console.log(`\njars: the check did not produce a report (exit ${check.out.status}): ${check.out.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    console.log(
+      `\njars: the check did not produce a report (exit ${check.out.status}): ${check.out.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    );
     misses.push('jars: no report');
     return;
   }
@@ -383,14 +530,25 @@ function benchJars() {
   const unopened = report.notLookedInside ?? [];
   console.log('');
   printRows([
-    ['jars: image', `${blobs.length} gzip layers, ${(compressed / 1e6).toFixed(0)} MB compressed, ${(report.stats.bytes / 1e6).toFixed(0)} MB uncompressed, ${report.stats.files} files + ${report.stats.nestedFiles} inside archives`],
+    [
+      'jars: image',
+      `${blobs.length} gzip layers, ${(compressed / 1e6).toFixed(0)} MB compressed, ${(report.stats.bytes / 1e6).toFixed(0)} MB uncompressed, ${report.stats.files} files + ${report.stats.nestedFiles} inside archives`,
+    ],
     ['floor: gzip -dc of each layer, summed', `${floor.toFixed(2)} s`],
     ['org-ca leak-check', `${check.s.toFixed(2)} s  (${(check.s / floor).toFixed(2)}x the floor)`],
     ['check peak RSS', `${(rssKb / 1024).toFixed(0)} MB`],
-    ['check findings', `${report.findings.length} (${found.join(', ')}), not scanned: ${report.unscanned.length}, not looked inside: ${unopened.length}${unopened.length ? ` (e.g. ${unopened[0].path}: ${unopened[0].reason})` : ''}`],
+    [
+      'check findings',
+      `${report.findings.length} (${found.join(', ')}), not scanned: ${report.unscanned.length}, not looked inside: ${unopened.length}${unopened.length ? ` (e.g. ${unopened[0].path}: ${unopened[0].reason})` : ''}`,
+    ],
   ]);
   if (rssKb / 1024 >= 256) misses.push(`jars: peak RSS ${(rssKb / 1024).toFixed(0)} MB (target < 256 MB)`);
-  if (found.length !== 1 || found[0] !== 'pem /opt/app.jar!/certs/org.pem' || report.unscanned.length !== 0 || unopened.length !== 0) {
+  if (
+    found.length !== 1 ||
+    found[0] !== 'pem /opt/app.jar!/certs/org.pem' ||
+    report.unscanned.length !== 0 ||
+    unopened.length !== 0
+  ) {
     misses.push('jars: expected exactly the planted CA at /opt/app.jar!/certs/org.pem, nothing unscanned or unopened');
   }
 }
@@ -407,36 +565,71 @@ function benchRegistry() {
   const caPem = join(cache, 'ca.pem');
   let registry;
   try {
-    sh(`openssl req -x509 -newkey rsa:2048 -nodes -keyout ${work}/ca.key -subj "/CN=Bench Registry Root" -days 2 -addext basicConstraints=critical,CA:TRUE -out ${work}/ca.pem 2>/dev/null`);
-    sh(`openssl req -newkey rsa:2048 -nodes -keyout ${work}/reg.key -subj "/CN=127.0.0.1" -out ${work}/reg.csr 2>/dev/null`);
+    sh(
+      `openssl req -x509 -newkey rsa:2048 -nodes -keyout ${work}/ca.key -subj "/CN=Bench Registry Root" -days 2 -addext basicConstraints=critical,CA:TRUE -out ${work}/ca.pem 2>/dev/null`,
+    );
+    sh(
+      `openssl req -newkey rsa:2048 -nodes -keyout ${work}/reg.key -subj "/CN=127.0.0.1" -out ${work}/reg.csr 2>/dev/null`,
+    );
     writeFileSync(join(work, 'ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-    sh(`openssl x509 -req -in ${work}/reg.csr -CA ${work}/ca.pem -CAkey ${work}/ca.key -CAcreateserial -days 2 -extfile ${work}/ext -out ${work}/reg.pem 2>/dev/null`);
+    sh(
+      `openssl x509 -req -in ${work}/reg.csr -CA ${work}/ca.pem -CAkey ${work}/ca.key -CAcreateserial -days 2 -extfile ${work}/ext -out ${work}/reg.pem 2>/dev/null`,
+    );
     mkdirSync(join(work, 'certs'));
     sh(`cp ${work}/ca.pem ${work}/certs/ca.crt`);
     const port = 20000 + Math.floor(Math.random() * 20000);
-    writeFileSync(join(work, 'config.yml'), [
-      'version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${work}/storage`,
-      'http:', `  addr: 127.0.0.1:${port}`, '  tls:', `    certificate: ${work}/reg.pem`, `    key: ${work}/reg.key`,
-    ].join('\n') + '\n');
-    registry = spawn('timeout', ['600', 'docker-registry', 'serve', join(work, 'config.yml')], { stdio: 'ignore', detached: true });
-    for (let i = 0; i < 100 && spawnSync('curl', ['-s', '--cacert', `${work}/ca.pem`, `https://127.0.0.1:${port}/v2/`]).status !== 0; i++) sh('sleep 0.1');
+    writeFileSync(
+      join(work, 'config.yml'),
+      [
+        'version: 0.1',
+        'log:',
+        '  level: error',
+        'storage:',
+        '  filesystem:',
+        `    rootdirectory: ${work}/storage`,
+        'http:',
+        `  addr: 127.0.0.1:${port}`,
+        '  tls:',
+        `    certificate: ${work}/reg.pem`,
+        `    key: ${work}/reg.key`,
+      ].join('\n') + '\n',
+    );
+    registry = spawn('timeout', ['600', 'docker-registry', 'serve', join(work, 'config.yml')], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    for (
+      let i = 0;
+      i < 100 && spawnSync('curl', ['-s', '--cacert', `${work}/ca.pem`, `https://127.0.0.1:${port}/v2/`]).status !== 0;
+      i++
+    )
+      sh('sleep 0.1');
     sh(`skopeo copy --quiet --dest-cert-dir ${work}/certs oci:${image} docker://127.0.0.1:${port}/bench:1`);
     const run = (source) => {
-      const t = time(() => spawnSync('/usr/bin/time', ['-f', '%U %S %M', node, cli, 'leak-check', source, '--ca', caPem, '--json'], {
-        encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, NODE_EXTRA_CA_CERTS: `${work}/ca.pem`, HTTPS_PROXY: '', https_proxy: '' },
-      }));
+      const t = time(() =>
+        spawnSync('/usr/bin/time', ['-f', '%U %S %M', node, cli, 'leak-check', source, '--ca', caPem, '--json'], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 26,
+          env: { ...process.env, NODE_EXTRA_CA_CERTS: `${work}/ca.pem`, HTTPS_PROXY: '', https_proxy: '' },
+        }),
+      );
       const [user, sys, rss] = t.out.stderr.trim().split('\n').pop().split(' ').map(Number);
       let report;
       try {
         report = JSON.parse(t.out.stdout);
       } catch {
-        throw new Error(`leak-check ${source} gave no report: ${t.out.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+        throw new Error(
+          `leak-check ${source} gave no report: ${t.out.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+        );
       }
       return { s: t.s, rss, cpu: user + sys, report };
     };
     // Alternated three times and the fastest of each taken: on a shared 2-core machine a neighbour only ever slows a
     // run down, so the minimum is the closest to what each source costs. Peak RSS is the largest seen.
-    const best = (runs) => ({ ...runs.reduce((a, b) => (a.s <= b.s ? a : b)), rss: Math.max(...runs.map((r) => r.rss)) });
+    const best = (runs) => ({
+      ...runs.reduce((a, b) => (a.s <= b.s ? a : b)),
+      rss: Math.max(...runs.map((r) => r.rss)),
+    });
     const localRuns = [];
     const remoteRuns = [];
     for (let i = 0; i < 3; i++) {
@@ -448,14 +641,25 @@ function benchRegistry() {
     const ratio = remote.s / local.s;
     printRows([
       ['registry: OCI layout (same image)', `${local.s.toFixed(2)} s, peak RSS ${(local.rss / 1024).toFixed(0)} MB`],
-      ['registry: registry:127.0.0.1 (TLS, loopback)', `${remote.s.toFixed(2)} s  (${ratio.toFixed(2)}x the layout), peak RSS ${(remote.rss / 1024).toFixed(0)} MB`],
+      [
+        'registry: registry:127.0.0.1 (TLS, loopback)',
+        `${remote.s.toFixed(2)} s  (${ratio.toFixed(2)}x the layout), peak RSS ${(remote.rss / 1024).toFixed(0)} MB`,
+      ],
       // The client's own CPU time, for context: the registry server runs on the same cores and is not ours.
-      ['registry: client CPU (user+sys)', `layout ${local.cpu.toFixed(1)} s, registry ${remote.cpu.toFixed(1)} s (${(remote.cpu / local.cpu).toFixed(2)}x)`],
-      ['registry: findings', `layout ${local.report.findings.length}, registry ${remote.report.findings.length}; not scanned: ${remote.report.unscanned.length}`],
+      [
+        'registry: client CPU (user+sys)',
+        `layout ${local.cpu.toFixed(1)} s, registry ${remote.cpu.toFixed(1)} s (${(remote.cpu / local.cpu).toFixed(2)}x)`,
+      ],
+      [
+        'registry: findings',
+        `layout ${local.report.findings.length}, registry ${remote.report.findings.length}; not scanned: ${remote.report.unscanned.length}`,
+      ],
     ]);
     if (ratio > 1.35) misses.push(`registry source ${ratio.toFixed(2)}x the OCI layout (target <= 1.35x)`);
-    if (remote.rss / 1024 >= 256) misses.push(`registry source peak RSS ${(remote.rss / 1024).toFixed(0)} MB (target < 256 MB)`);
-    if (remote.report.findings.length !== local.report.findings.length || remote.report.unscanned.length !== 0) misses.push('registry source: findings differ from the layout');
+    if (remote.rss / 1024 >= 256)
+      misses.push(`registry source peak RSS ${(remote.rss / 1024).toFixed(0)} MB (target < 256 MB)`);
+    if (remote.report.findings.length !== local.report.findings.length || remote.report.unscanned.length !== 0)
+      misses.push('registry source: findings differ from the layout');
   } finally {
     if (registry?.pid) {
       try {

@@ -3,7 +3,16 @@
 //              Node's own start-up and against X.509-parsing the OS trust store once; size of dist/.
 //   detect / leak: scripts/bench-detect.mjs and scripts/bench-leak.mjs, when present (run with `all`).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,15 +62,46 @@ function benchMain() {
   const work = mkdtempSync(join(tmpdir(), 'org-ca-bench-'));
   try {
     const ca = join(work, 'ca.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, 'ca.key'), '-out', ca, '-days', '30',
-      '-subj', '/CN=Bench Org Root', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(work, 'ca.key'),
+        '-out',
+        ca,
+        '-days',
+        '30',
+        '-subj',
+        '/CN=Bench Org Root',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign',
+      ],
+      { stdio: 'ignore' },
+    );
     const runnerTemp = join(work, 'runner-temp');
-    const files = Object.fromEntries(['GITHUB_ENV', 'GITHUB_OUTPUT', 'GITHUB_STATE', 'GITHUB_STEP_SUMMARY'].map((n) => [n, join(work, n)]));
+    const files = Object.fromEntries(
+      ['GITHUB_ENV', 'GITHUB_OUTPUT', 'GITHUB_STATE', 'GITHUB_STEP_SUMMARY'].map((n) => [n, join(work, n)]),
+    );
     const env = () => {
       rmSync(runnerTemp, { recursive: true, force: true });
       mkdirSync(runnerTemp);
       for (const f of Object.values(files)) writeFileSync(f, '');
-      return { PATH: process.env.PATH, HOME: work, 'INPUT_CA-FILE': ca, INPUT_WHEN: 'self-hosted', RUNNER_ENVIRONMENT: 'self-hosted', RUNNER_TEMP: runnerTemp, ...files };
+      return {
+        PATH: process.env.PATH,
+        HOME: work,
+        'INPUT_CA-FILE': ca,
+        INPUT_WHEN: 'self-hosted',
+        RUNNER_ENVIRONMENT: 'self-hosted',
+        RUNNER_TEMP: runnerTemp,
+        ...files,
+      };
     };
     const entry = join(root, 'dist/main/index.js');
     // Each main step is followed by its post step (not timed), as in a job: run as root, the main step adds registry
@@ -76,9 +116,12 @@ function benchMain() {
     stepThenPost(); // warm the page cache
     const step = Array.from({ length: RUNS }, stepThenPost);
     const bare = Array.from({ length: RUNS }, () => timeRun(['-e', '0'], {}));
-    const parseScript = "const t=performance.now();const tls=require('node:tls');const {X509Certificate}=require('node:crypto');" +
+    const parseScript =
+      "const t=performance.now();const tls=require('node:tls');const {X509Certificate}=require('node:crypto');" +
       "for(const p of tls.getCACertificates('system'))new X509Certificate(p);console.error((performance.now()-t).toFixed(1))";
-    const parseMs = Array.from({ length: 5 }, () => Number(spawnSync(node, ['-e', parseScript], { encoding: 'utf8' }).stderr.trim()));
+    const parseMs = Array.from({ length: 5 }, () =>
+      Number(spawnSync(node, ['-e', parseScript], { encoding: 'utf8' }).stderr.trim()),
+    );
     const rows = [
       ['main step, median', median(step)],
       ['main step, p90', p90(step)],
@@ -91,7 +134,8 @@ function benchMain() {
     console.log(`  ${'dist/ size'.padEnd(44)} ${(dirSize(join(root, 'dist')) / 1024).toFixed(0).padStart(8)} KiB`);
     for (const d of readdirSync(join(root, 'dist'))) {
       const p = join(root, 'dist', d);
-      if (statSync(p).isDirectory()) console.log(`    ${d.padEnd(42)} ${(dirSize(p) / 1024).toFixed(0).padStart(8)} KiB`);
+      if (statSync(p).isDirectory())
+        console.log(`    ${d.padEnd(42)} ${(dirSize(p) / 1024).toFixed(0).padStart(8)} KiB`);
     }
     const ok = median(step) < TARGET_MS;
     console.log(`  target: median < ${TARGET_MS} ms: ${ok ? 'met' : 'MISSED'}`);
@@ -104,7 +148,10 @@ function benchMain() {
 const which = process.argv[2] ?? 'main';
 let ok = true;
 if (which === 'main' || which === 'all') ok = benchMain() && ok;
-for (const [name, script] of [['detect', 'bench-detect.mjs'], ['leak', 'bench-leak.mjs']]) {
+for (const [name, script] of [
+  ['detect', 'bench-detect.mjs'],
+  ['leak', 'bench-leak.mjs'],
+]) {
   if (which !== name && which !== 'all') continue;
   const path = join(root, 'scripts', script);
   if (!existsSync(path)) {

@@ -17,10 +17,24 @@ for (const [name, entry] of Object.entries(entries)) {
   if (only.length && !only.includes(name)) continue;
   const out = `dist/${name}`;
   rmSync(`${root}/${out}`, { recursive: true, force: true });
-  execFileSync(process.execPath, [`${root}/node_modules/@vercel/ncc/dist/ncc/cli.js`, 'build', entry, '-o', out, '--no-source-map-register', '--quiet', '--license', 'licenses.txt'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [
+      `${root}/node_modules/@vercel/ncc/dist/ncc/cli.js`,
+      'build',
+      entry,
+      '-o',
+      out,
+      '--no-source-map-register',
+      '--quiet',
+      '--license',
+      'licenses.txt',
+    ],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
 }
 // ncc emits ESM for an ESM package; the runner loads dist/*/index.js directly, so it must know the type.
 writeFileSync(`${root}/dist/package.json`, JSON.stringify({ type: 'module' }, null, 2) + '\n');

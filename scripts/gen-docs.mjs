@@ -35,7 +35,11 @@ const { TOOL_REGISTRY } = await source('src/tools/registry.ts');
 const { REASONS } = await source('src/decision/reasons.ts');
 const { ERROR_CATALOGUE, fixFor } = await source('src/detect/catalogue.ts');
 
-const cell = (text) => String(text ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ').trim();
+const cell = (text) =>
+  String(text ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ')
+    .trim();
 
 export function renderTables(actionYml) {
   const action = parse(actionYml);
@@ -45,7 +49,8 @@ export function renderTables(actionYml) {
     lines.push(`| \`${name}\`${spec.required ? ' (required)' : ''} | ${def} | ${cell(spec.description)} |`);
   }
   lines.push('', '**Outputs**', '', '| Output | Description |', '|---|---|');
-  for (const [name, spec] of Object.entries(action.outputs ?? {})) lines.push(`| \`${name}\` | ${cell(spec.description)} |`);
+  for (const [name, spec] of Object.entries(action.outputs ?? {}))
+    lines.push(`| \`${name}\` | ${cell(spec.description)} |`);
   return lines.join('\n');
 }
 
@@ -69,7 +74,8 @@ function renderTools() {
 
 function renderReasons() {
   const lines = ['| `reason` | Injected | Step fails | When |', '|---|---|---|---|'];
-  for (const r of REASONS) lines.push(`| \`${r.code}\` | ${r.injected ? 'yes' : 'no'} | ${r.fails ? 'yes' : 'no'} | ${cell(r.meaning)} |`);
+  for (const r of REASONS)
+    lines.push(`| \`${r.code}\` | ${r.injected ? 'yes' : 'no'} | ${r.fails ? 'yes' : 'no'} | ${cell(r.meaning)} |`);
   return lines.join('\n');
 }
 

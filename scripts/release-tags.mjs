@@ -19,7 +19,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (check !== -1) {
     const pushed = process.argv[check + 1] ?? '';
     if (pushed !== `v${version}`) {
-      console.error(`release: the tag '${pushed}' is not package.json's version v${version}: bump package.json (and src/cli/version.ts) first.`);
+      console.error(
+        `release: the tag '${pushed}' is not package.json's version v${version}: bump package.json (and src/cli/version.ts) first.`,
+      );
       process.exit(1);
     }
   }

@@ -29,7 +29,9 @@ try {
   const r = JSON.parse(readFileSync(resultFile, 'utf8'));
   const skipped = r.numPendingTests + r.numTodoTests;
   // A suite that fails to run (a syntax or module error) has no failed tests of its own: count it as failed.
-  const brokenSuites = r.testResults.filter((s) => s.status === 'failed' && s.assertionResults.every((a) => a.status !== 'failed')).length;
+  const brokenSuites = r.testResults.filter(
+    (s) => s.status === 'failed' && s.assertionResults.every((a) => a.status !== 'failed'),
+  ).length;
   summary = `tests: ${r.numPassedTests} passed, ${r.numFailedTests + brokenSuites} failed${skipped ? `, ${skipped} skipped` : ''}${brokenSuites ? ` (${brokenSuites} suite(s) failed to run)` : ''}`;
   if (r.numTotalTests === 0) summary = 'tests: 0 passed, 0 failed';
 } catch {
@@ -38,7 +40,9 @@ try {
 rmSync(out, { recursive: true, force: true });
 console.log(summary);
 if (leftBehind.length) {
-  console.log(`tests left org-ca's registry trust on this machine (a main step without its post step?): ${leftBehind.join(', ')}`);
+  console.log(
+    `tests left org-ca's registry trust on this machine (a main step without its post step?): ${leftBehind.join(', ')}`,
+  );
   process.exit(1);
 }
 process.exit(run.status ?? 1);
@@ -53,8 +57,15 @@ function hostTrustLeftovers() {
       return [];
     }
   };
-  const certsDirs = ['/etc/docker/certs.d', '/etc/containers/certs.d', join(homedir(), '.config', 'containers', 'certs.d')];
-  for (const certs of certsDirs) for (const host of list(certs)) for (const name of list(join(certs, host))) if (/^org-ca.*\.crt$/.test(name)) found.push(join(certs, host, name));
-  for (const name of list('/var/lib/org-ca')) if (name.startsWith('registry-journal')) found.push(join('/var/lib/org-ca', name));
+  const certsDirs = [
+    '/etc/docker/certs.d',
+    '/etc/containers/certs.d',
+    join(homedir(), '.config', 'containers', 'certs.d'),
+  ];
+  for (const certs of certsDirs)
+    for (const host of list(certs))
+      for (const name of list(join(certs, host))) if (/^org-ca.*\.crt$/.test(name)) found.push(join(certs, host, name));
+  for (const name of list('/var/lib/org-ca'))
+    if (name.startsWith('registry-journal')) found.push(join('/var/lib/org-ca', name));
   return found;
 }

@@ -26,7 +26,11 @@ export function tree(files: Readonly<Record<string, string | Buffer>>): string {
 }
 
 /** Info-ZIP: deflated unless `store`; `zip64` forces ZIP64 records (-fz); `password` encrypts (ZipCrypto). */
-export function zipOf(out: string, files: Readonly<Record<string, string | Buffer>>, options: { store?: boolean; zip64?: boolean; password?: string } = {}): string {
+export function zipOf(
+  out: string,
+  files: Readonly<Record<string, string | Buffer>>,
+  options: { store?: boolean; zip64?: boolean; password?: string } = {},
+): string {
   const dir = tree(files);
   try {
     const args = ['-q', '-r', '-X'];
@@ -41,10 +45,20 @@ export function zipOf(out: string, files: Readonly<Record<string, string | Buffe
 }
 
 /** The JDK's jar tool: deflated entries with data descriptors (ZipOutputStream), a META-INF/MANIFEST.MF. */
-export function jarOf(out: string, files: Readonly<Record<string, string | Buffer>>, options: { store?: boolean } = {}): string {
+export function jarOf(
+  out: string,
+  files: Readonly<Record<string, string | Buffer>>,
+  options: { store?: boolean } = {},
+): string {
   const dir = tree(files);
   try {
-    run('jar', [options.store ? '--create --no-compress' : '--create', '--file', out, ...Object.keys(files)].flatMap((a) => a.split(' ')), dir);
+    run(
+      'jar',
+      [options.store ? '--create --no-compress' : '--create', '--file', out, ...Object.keys(files)].flatMap((a) =>
+        a.split(' '),
+      ),
+      dir,
+    );
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -52,7 +66,11 @@ export function jarOf(out: string, files: Readonly<Record<string, string | Buffe
 }
 
 /** GNU tar; `compress` is tar's own -z/-j/-J/--zstd. */
-export function tarOf(out: string, files: Readonly<Record<string, string | Buffer>>, compress?: 'gzip' | 'bzip2' | 'xz' | 'zstd'): string {
+export function tarOf(
+  out: string,
+  files: Readonly<Record<string, string | Buffer>>,
+  compress?: 'gzip' | 'bzip2' | 'xz' | 'zstd',
+): string {
   const dir = tree(files);
   try {
     const flag = { gzip: ['-z'], bzip2: ['-j'], xz: ['-J'], zstd: ['--zstd'] }[compress ?? 'gzip'];
@@ -71,8 +89,16 @@ export function compressed(out: string, content: string | Buffer, tool: 'gzip' |
 }
 
 /** A real .deb by dpkg-deb (data.tar.xz by default, or `compression`). */
-export function debOf(out: string, name: string, files: Readonly<Record<string, string | Buffer>>, compression: 'xz' | 'gzip' | 'zstd' = 'xz'): string {
-  const dir = tree({ ...files, 'DEBIAN/control': `Package: ${name}\nVersion: 1.0\nArchitecture: all\nMaintainer: Test <t@example.com>\nDescription: test package\n` });
+export function debOf(
+  out: string,
+  name: string,
+  files: Readonly<Record<string, string | Buffer>>,
+  compression: 'xz' | 'gzip' | 'zstd' = 'xz',
+): string {
+  const dir = tree({
+    ...files,
+    'DEBIAN/control': `Package: ${name}\nVersion: 1.0\nArchitecture: all\nMaintainer: Test <t@example.com>\nDescription: test package\n`,
+  });
   try {
     run('dpkg-deb', ['--root-owner-group', `-Z${compression}`, '--build', dir, out]);
     return out;
@@ -82,7 +108,12 @@ export function debOf(out: string, name: string, files: Readonly<Record<string, 
 }
 
 /** A real binary RPM by rpmbuild (payload cpio, compressed as rpm's default or `payload`), when rpmbuild exists. */
-export function rpmOf(outDir: string, name: string, files: Readonly<Record<string, string | Buffer>>, payload = 'w6.xzdio'): string {
+export function rpmOf(
+  outDir: string,
+  name: string,
+  files: Readonly<Record<string, string | Buffer>>,
+  payload = 'w6.xzdio',
+): string {
   const top = mkdtempSync(join(tmpdir(), 'org-ca-rpm-'));
   try {
     const src = tree(files);
@@ -92,9 +123,32 @@ export function rpmOf(outDir: string, name: string, files: Readonly<Record<strin
     const spec = join(top, `${name}.spec`);
     writeFileSync(
       spec,
-      [`Name: ${name}`, 'Version: 1.0', 'Release: 1', 'Summary: test', 'License: MIT', 'BuildArch: noarch', '%description', 'test', '%install', install, '%files', ...Object.keys(files).map((f) => `/${f}`), ''].join('\n'),
+      [
+        `Name: ${name}`,
+        'Version: 1.0',
+        'Release: 1',
+        'Summary: test',
+        'License: MIT',
+        'BuildArch: noarch',
+        '%description',
+        'test',
+        '%install',
+        install,
+        '%files',
+        ...Object.keys(files).map((f) => `/${f}`),
+        '',
+      ].join('\n'),
     );
-    run('rpmbuild', ['-bb', '--define', `_topdir ${top}`, '--define', `_binary_payload ${payload}`, '--define', '_build_id_links none', spec]);
+    run('rpmbuild', [
+      '-bb',
+      '--define',
+      `_topdir ${top}`,
+      '--define',
+      `_binary_payload ${payload}`,
+      '--define',
+      '_build_id_links none',
+      spec,
+    ]);
     const rpm = join(top, 'RPMS/noarch', `${name}-1.0-1.noarch.rpm`);
     const out = join(outDir, `${name}.rpm`);
     writeFileSync(out, readFileSync(rpm));
@@ -106,10 +160,17 @@ export function rpmOf(outDir: string, name: string, files: Readonly<Record<strin
 }
 
 /** GNU cpio, new ASCII format (as RPM payloads are). */
-export function cpioOf(out: string, files: Readonly<Record<string, string | Buffer>>, format: 'newc' | 'odc' = 'newc'): string {
+export function cpioOf(
+  out: string,
+  files: Readonly<Record<string, string | Buffer>>,
+  format: 'newc' | 'odc' = 'newc',
+): string {
   const dir = tree(files);
   try {
-    writeFileSync(out, execFileSync('cpio', ['-o', '-H', format, '--quiet'], { cwd: dir, input: Object.keys(files).join('\n') + '\n' }));
+    writeFileSync(
+      out,
+      execFileSync('cpio', ['-o', '-H', format, '--quiet'], { cwd: dir, input: Object.keys(files).join('\n') + '\n' }),
+    );
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });

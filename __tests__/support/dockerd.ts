@@ -28,7 +28,20 @@ export async function startDockerd(dir: string): Promise<Dockerd> {
   mkdirSync(DATA_ROOT, { recursive: true });
   const child = spawn(
     'dockerd',
-    ['--data-root', DATA_ROOT, '--exec-root', join(dir, 'exec'), '-H', `unix://${sock}`, '--pidfile', pidfile, '--storage-driver', 'overlay2', '--iptables=false', '--bridge=none'],
+    [
+      '--data-root',
+      DATA_ROOT,
+      '--exec-root',
+      join(dir, 'exec'),
+      '-H',
+      `unix://${sock}`,
+      '--pidfile',
+      pidfile,
+      '--storage-driver',
+      'overlay2',
+      '--iptables=false',
+      '--bridge=none',
+    ],
     { stdio: ['ignore', log, log] },
   );
   const host = `unix://${sock}`;
@@ -55,11 +68,14 @@ export async function startDockerd(dir: string): Promise<Dockerd> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
-    if (existsSync(sock) && (await docker(['version', '--format', '{{.Server.Version}}'], 10_000)).code === 0) return { host, docker, stop };
+    if (existsSync(sock) && (await docker(['version', '--format', '{{.Server.Version}}'], 10_000)).code === 0)
+      return { host, docker, stop };
     await new Promise((r) => setTimeout(r, 300));
   }
   await stop();
-  throw new Error(`dockerd did not start: ${readFileSync(join(dir, 'dockerd.log'), 'utf8').split('\n').slice(-5).join(' / ')}`);
+  throw new Error(
+    `dockerd did not start: ${readFileSync(join(dir, 'dockerd.log'), 'utf8').split('\n').slice(-5).join(' / ')}`,
+  );
 }
 
 function mountsUnder(dir: string): string[] {

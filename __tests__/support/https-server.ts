@@ -18,10 +18,17 @@ export interface RecordingServer {
 
 export function useRecordingHttpsServer(leaf: Issued): RecordingServer {
   let server: Server;
-  const state: { port: number; handler: Handler; seen: RecordingServer['seen'] } = { port: 0, handler: () => undefined, seen: [] };
+  const state: { port: number; handler: Handler; seen: RecordingServer['seen'] } = {
+    port: 0,
+    handler: () => undefined,
+    seen: [],
+  };
   beforeAll(async () => {
     server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
-      state.seen.push({ url: req.url ?? '', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+      state.seen.push({
+        url: req.url ?? '',
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      });
       state.handler(req, res, state.port);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

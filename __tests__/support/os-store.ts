@@ -23,12 +23,31 @@ export interface Ran {
 }
 
 /** Runs argv with `storeDir` mounted over /etc/ssl/certs in a private mount namespace (root only). */
-export function runWithStore(storeDir: string, argv: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Ran> {
-  const wrapper = ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/ssl/certs && exec "$@"', storeDir, ...argv];
+export function runWithStore(
+  storeDir: string,
+  argv: readonly string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<Ran> {
+  const wrapper = [
+    '--mount',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    'mount --bind "$0" /etc/ssl/certs && exec "$@"',
+    storeDir,
+    ...argv,
+  ];
   return run('unshare', wrapper, env, timeoutMs);
 }
 
-export function run(command: string, args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Ran> {
+export function run(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

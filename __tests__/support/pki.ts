@@ -43,7 +43,9 @@ function signNative(cert: forge.pki.Certificate, key: KeyObject): void {
   const oid = forge.pki.oids.sha256WithRSAEncryption!;
   cert.signatureOid = oid;
   cert.siginfo.algorithmOid = oid;
-  const tbs = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  const tbs = (
+    forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }
+  ).getTBSCertificate(cert);
   (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
   const der = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
   cert.signature = sign('sha256', der, key).toString('binary');
@@ -56,7 +58,10 @@ function mint(options: MintOptions, issuer: Issued | undefined, isCa: boolean): 
   cert.serialNumber = '01' + randomBytes(8).toString('hex');
   cert.validity.notBefore = options.notBefore ?? new Date(Date.now() - DAY);
   cert.validity.notAfter = options.notAfter ?? new Date(Date.now() + 365 * DAY);
-  const subject = [{ name: 'commonName', value: options.cn }, ...(options.org ? [{ name: 'organizationName', value: options.org }] : [])];
+  const subject = [
+    { name: 'commonName', value: options.cn },
+    ...(options.org ? [{ name: 'organizationName', value: options.org }] : []),
+  ];
   cert.setSubject(subject);
   cert.setIssuer(issuer ? issuer.cert.subject.attributes : subject);
   const extensions: object[] = [];
@@ -68,7 +73,11 @@ function mint(options: MintOptions, issuer: Issued | undefined, isCa: boolean): 
   );
   if (!isCa) extensions.push({ name: 'extKeyUsage', serverAuth: true });
   extensions.push({ name: 'subjectKeyIdentifier' });
-  if (issuer) extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: issuer.cert.generateSubjectKeyIdentifier().getBytes() });
+  if (issuer)
+    extensions.push({
+      name: 'authorityKeyIdentifier',
+      keyIdentifier: issuer.cert.generateSubjectKeyIdentifier().getBytes(),
+    });
   const alt = [
     ...(options.dnsNames ?? []).map((value) => ({ type: 2, value })),
     ...(options.ipAddresses ?? []).map((ip) => ({ type: 7, ip })),

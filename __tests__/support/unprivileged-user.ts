@@ -35,12 +35,17 @@ export function unprivilegedUser(): UnprivilegedUser {
   if (found) return found;
   spawnSync('useradd', ['--create-home', '--shell', '/bin/sh', '--user-group', NAME], { encoding: 'utf8' });
   const made = lookup();
-  if (!made) throw new Error(`could not create the test account '${NAME}' (useradd failed: run the security suites as root)`);
+  if (!made)
+    throw new Error(`could not create the test account '${NAME}' (useradd failed: run the security suites as root)`);
   return made;
 }
 
 /** Runs `argv` as the account (no supplementary groups, its own HOME), synchronously. */
-export function runAs(user: UnprivilegedUser, argv: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): SpawnSyncReturns<string> {
+export function runAs(
+  user: UnprivilegedUser,
+  argv: readonly string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): SpawnSyncReturns<string> {
   return spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', ...argv], {
     encoding: 'utf8',
     input: options.input ?? '',
@@ -64,7 +69,8 @@ export function directoryOwnedBy(user: UnprivilegedUser, prefix: string): string
  * world-writable): the place a test puts what only root may change. Under /var/lib/org-ca-tests as root, else HOME.
  */
 export function trustedScratchDir(prefix: string): string {
-  const parent = process.getuid?.() === 0 ? '/var/lib/org-ca-tests' : join(process.env.HOME ?? tmpdir(), '.org-ca-tests');
+  const parent =
+    process.getuid?.() === 0 ? '/var/lib/org-ca-tests' : join(process.env.HOME ?? tmpdir(), '.org-ca-tests');
   mkdirSync(parent, { recursive: true, mode: 0o755 });
   chmodSync(parent, 0o755);
   const dir = mkdtempSync(join(parent, prefix));

@@ -14,7 +14,15 @@ import { DockerfileParser } from 'dockerfile-ast';
 import { workflowLinter } from '../../scripts/actionlint.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const DOCS = ['README.md', 'CONTRIBUTING.md', 'SECURITY.md', 'CHANGELOG.md', ...readdirSync(join(root, 'docs')).filter((n) => n.endsWith('.md')).map((n) => `docs/${n}`)];
+const DOCS = [
+  'README.md',
+  'CONTRIBUTING.md',
+  'SECURITY.md',
+  'CHANGELOG.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((n) => n.endsWith('.md'))
+    .map((n) => `docs/${n}`),
+];
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
 
 interface Block {
@@ -57,21 +65,30 @@ function workflowOf(block: Block): string | undefined {
   }
   if (doc && typeof doc === 'object' && 'jobs' in doc) {
     const jobs = Object.values((doc as { jobs: Record<string, unknown> }).jobs);
-    if (jobs.every((j) => j && typeof j === 'object' && 'runs-on' in j)) return 'on' in doc ? block.code : `on: push\n${block.code}`;
+    if (jobs.every((j) => j && typeof j === 'object' && 'runs-on' in j))
+      return 'on' in doc ? block.code : `on: push\n${block.code}`;
   }
   return undefined;
 }
 
-describe.each(ALL.filter((b) => b.lang === 'yaml').map((b) => [`${b.file}:${b.line}`, b] as const))('YAML %s', (_at, block) => {
-  test('parses, and a GitHub workflow or step list passes actionlint', async () => {
-    const doc = parseDocument(block.code);
-    expect(doc.errors.map((e) => e.message)).toEqual([]);
-    const workflow = workflowOf(block);
-    if (!workflow) return;
-    const lint = (await workflowLinter()) as (text: string, path: string) => { line: number; column: number; message: string }[];
-    expect(lint(workflow, `${block.file}:${block.line}`).map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([]);
-  });
-});
+describe.each(ALL.filter((b) => b.lang === 'yaml').map((b) => [`${b.file}:${b.line}`, b] as const))(
+  'YAML %s',
+  (_at, block) => {
+    test('parses, and a GitHub workflow or step list passes actionlint', async () => {
+      const doc = parseDocument(block.code);
+      expect(doc.errors.map((e) => e.message)).toEqual([]);
+      const workflow = workflowOf(block);
+      if (!workflow) return;
+      const lint = (await workflowLinter()) as (
+        text: string,
+        path: string,
+      ) => { line: number; column: number; message: string }[];
+      expect(lint(workflow, `${block.file}:${block.line}`).map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual(
+        [],
+      );
+    });
+  },
+);
 
 test('the workflow snippets are recognised as workflows (the README Quick start and the step lists)', () => {
   const workflows = ALL.filter((b) => b.lang === 'yaml' && workflowOf(b));
@@ -79,34 +96,70 @@ test('the workflow snippets are recognised as workflows (the README Quick start 
   expect(workflows.some((b) => b.file === 'README.md' && b.code.includes('runs-on: [self-hosted, linux]'))).toBe(true);
 });
 
-test.each(ALL.filter((b) => b.lang === 'sh' || b.lang === 'bash').map((b) => [`${b.file}:${b.line}`, b] as const))('shell %s passes bash -n', (_at, block) => {
-  const r = spawnSync('bash', ['-n'], { input: block.code, encoding: 'utf8' });
-  expect(`${r.status} ${r.stderr}`).toBe('0 ');
-});
-
-test.each(ALL.filter((b) => b.lang === 'dockerfile').map((b) => [`${b.file}:${b.line}`, b] as const))('Dockerfile %s parses into known instructions', (_at, block) => {
-  const source = /^\s*FROM\s/im.test(block.code) ? block.code : `FROM scratch\n${block.code}`;
-  const instructions = DockerfileParser.parse(source).getInstructions();
-  const known = ['FROM', 'RUN', 'COPY', 'ADD', 'ENV', 'ARG', 'WORKDIR', 'USER', 'CMD', 'ENTRYPOINT', 'LABEL', 'EXPOSE', 'VOLUME', 'SHELL', 'HEALTHCHECK', 'STOPSIGNAL', 'ONBUILD'];
-  expect(instructions.length).toBeGreaterThan(1);
-  expect(instructions.map((i) => i.getKeyword()).filter((k) => !known.includes(k))).toEqual([]);
-});
-
-test.each(ALL.filter((b) => b.lang === 'groovy').map((b) => [`${b.file}:${b.line}`, b] as const))('Jenkinsfile %s: balanced, and its sh steps pass bash -n', (_at, block) => {
-  let depth = 0;
-  for (const c of block.code.replace(/'''[\s\S]*?'''|'[^'\n]*'|"[^"\n]*"|\/\/.*$/gm, '')) depth += c === '{' ? 1 : c === '}' ? -1 : 0;
-  expect(depth).toBe(0);
-  for (const [, script] of block.code.matchAll(/sh '''([\s\S]*?)'''|sh '([^'\n]*)'/g)) {
-    const r = spawnSync('bash', ['-n'], { input: script ?? '', encoding: 'utf8' });
+test.each(ALL.filter((b) => b.lang === 'sh' || b.lang === 'bash').map((b) => [`${b.file}:${b.line}`, b] as const))(
+  'shell %s passes bash -n',
+  (_at, block) => {
+    const r = spawnSync('bash', ['-n'], { input: block.code, encoding: 'utf8' });
     expect(`${r.status} ${r.stderr}`).toBe('0 ');
-  }
-});
+  },
+);
+
+test.each(ALL.filter((b) => b.lang === 'dockerfile').map((b) => [`${b.file}:${b.line}`, b] as const))(
+  'Dockerfile %s parses into known instructions',
+  (_at, block) => {
+    const source = /^\s*FROM\s/im.test(block.code) ? block.code : `FROM scratch\n${block.code}`;
+    const instructions = DockerfileParser.parse(source).getInstructions();
+    const known = [
+      'FROM',
+      'RUN',
+      'COPY',
+      'ADD',
+      'ENV',
+      'ARG',
+      'WORKDIR',
+      'USER',
+      'CMD',
+      'ENTRYPOINT',
+      'LABEL',
+      'EXPOSE',
+      'VOLUME',
+      'SHELL',
+      'HEALTHCHECK',
+      'STOPSIGNAL',
+      'ONBUILD',
+    ];
+    expect(instructions.length).toBeGreaterThan(1);
+    expect(instructions.map((i) => i.getKeyword()).filter((k) => !known.includes(k))).toEqual([]);
+  },
+);
+
+test.each(ALL.filter((b) => b.lang === 'groovy').map((b) => [`${b.file}:${b.line}`, b] as const))(
+  'Jenkinsfile %s: balanced, and its sh steps pass bash -n',
+  (_at, block) => {
+    let depth = 0;
+    for (const c of block.code.replace(/'''[\s\S]*?'''|'[^'\n]*'|"[^"\n]*"|\/\/.*$/gm, ''))
+      depth += c === '{' ? 1 : c === '}' ? -1 : 0;
+    expect(depth).toBe(0);
+    for (const [, script] of block.code.matchAll(/sh '''([\s\S]*?)'''|sh '([^'\n]*)'/g)) {
+      const r = spawnSync('bash', ['-n'], { input: script ?? '', encoding: 'utf8' });
+      expect(`${r.status} ${r.stderr}`).toBe('0 ');
+    }
+  },
+);
 
 describe('links', () => {
-  const slug = (heading: string): string => heading.trim().toLowerCase().replace(/[^\w\s-]/g, '').replace(/\s/g, '-');
+  const slug = (heading: string): string =>
+    heading
+      .trim()
+      .toLowerCase()
+      .replace(/[^\w\s-]/g, '')
+      .replace(/\s/g, '-');
   const anchorsOf = (file: string): Set<string> => {
     const text = read(file).replace(/^\s*```[\s\S]*?^\s*```/gm, '');
-    return new Set([...[...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1]!)), ...[...text.matchAll(/<a id="([^"]+)"/g)].map((m) => m[1]!)]);
+    return new Set([
+      ...[...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1]!)),
+      ...[...text.matchAll(/<a id="([^"]+)"/g)].map((m) => m[1]!),
+    ]);
   };
   test.each(DOCS)('every relative link of %s resolves, anchors included', (file) => {
     const broken: string[] = [];
@@ -116,7 +169,8 @@ describe('links', () => {
       const [path, anchor] = target!.split('#') as [string, string | undefined];
       const resolved = path ? normalize(join(dirname(file), path)) : file;
       if (!existsSync(join(root, resolved))) broken.push(`${target}: no file ${resolved}`);
-      else if (anchor && resolved.endsWith('.md') && !anchorsOf(resolved).has(anchor)) broken.push(`${target}: no heading #${anchor} in ${resolved}`);
+      else if (anchor && resolved.endsWith('.md') && !anchorsOf(resolved).has(anchor))
+        broken.push(`${target}: no heading #${anchor} in ${resolved}`);
     }
     expect(broken).toEqual([]);
   });

@@ -14,14 +14,21 @@ test('the generated sections of docs/ (action tables, tools, reasons, troublesho
 test('leak-check/action.yml is a node24 sub-action on its own bundle', () => {
   const action = parse(readFileSync(`${root}/leak-check/action.yml`, 'utf8'));
   expect(action.runs).toEqual({ using: 'node24', main: '../dist/leak-check/index.js' });
-  for (const id of [...Object.keys(action.inputs), ...Object.keys(action.outputs)]) expect(id).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
+  for (const id of [...Object.keys(action.inputs), ...Object.keys(action.outputs)])
+    expect(id).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
   expect(readFileSync(`${root}/leak-check/action.yml`, 'utf8')).not.toMatch(/\$\{\{/);
 });
 
 test('action.yml declares node24 with a post step that always runs, and kebab-case ids', () => {
   const action = parse(readFileSync(`${root}/action.yml`, 'utf8'));
-  expect(action.runs).toMatchObject({ using: 'node24', main: 'dist/main/index.js', post: 'dist/post/index.js', 'post-if': 'always()' });
-  for (const id of [...Object.keys(action.inputs), ...Object.keys(action.outputs)]) expect(id).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
+  expect(action.runs).toMatchObject({
+    using: 'node24',
+    main: 'dist/main/index.js',
+    post: 'dist/post/index.js',
+    'post-if': 'always()',
+  });
+  for (const id of [...Object.keys(action.inputs), ...Object.keys(action.outputs)])
+    expect(id).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
   // descriptions are documentation, not templates: keep runner expressions out of them
   expect(readFileSync(`${root}/action.yml`, 'utf8')).not.toMatch(/\$\{\{/);
 });
@@ -30,7 +37,8 @@ describe('README for someone in a hurry, docs/ for the rest', () => {
   const readme = readFileSync(`${root}/README.md`, 'utf8');
   const lines = readme.split('\n');
   const doc = (name: string): string => readFileSync(`${root}/docs/${name}`, 'utf8');
-  const section = (text: string, name: string): string => text.slice(text.indexOf(`<!-- generated:${name} -->`), text.indexOf(`<!-- /generated:${name} -->`));
+  const section = (text: string, name: string): string =>
+    text.slice(text.indexOf(`<!-- generated:${name} -->`), text.indexOf(`<!-- /generated:${name} -->`));
   const headings = lines.filter((l) => /^## /.test(l)).map((l) => l.slice(3));
 
   test('at most 350 lines; the first screen holds the Quick start workflow, the CLI install and the two contributor commands', () => {
@@ -51,7 +59,13 @@ describe('README for someone in a hurry, docs/ for the rest', () => {
     const anchors = new Set(
       lines
         .filter((l) => /^#{2,3} /.test(l))
-        .map((l) => l.replace(/^#+ /, '').toLowerCase().replace(/[^\w\s-]/g, '').replace(/\s/g, '-')),
+        .map((l) =>
+          l
+            .replace(/^#+ /, '')
+            .toLowerCase()
+            .replace(/[^\w\s-]/g, '')
+            .replace(/\s/g, '-'),
+        ),
     );
     const links = [...contents.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
     expect(links.length).toBeGreaterThan(5);
@@ -71,14 +85,18 @@ describe('README for someone in a hurry, docs/ for the rest', () => {
       readFileSync(`${root}/${file}`, 'utf8')
         .split('\n')
         .map((line, i) => `${file}:${i + 1}: ${line}`)
-        .filter((line) => /\bissues? \d+|verified here|measured here|not run here|this session|\b20\d\d-\d\d-\d\d\b/i.test(line)),
+        .filter((line) =>
+          /\bissues? \d+|verified here|measured here|not run here|this session|\b20\d\d-\d\d-\d\d\b/i.test(line),
+        ),
     );
     expect(found).toEqual([]);
   });
 
-  test("the reason table lists exactly the reasons the code can emit", async () => {
+  test('the reason table lists exactly the reasons the code can emit', async () => {
     const { REASON_CODES } = await import('../../src/decision/reasons.js');
-    const listed = [...section(doc('how-it-decides.md'), 'reasons').matchAll(/^\| `([a-z-]+)` \| (?:yes|no) \|/gm)].map((m) => m[1]);
+    const listed = [...section(doc('how-it-decides.md'), 'reasons').matchAll(/^\| `([a-z-]+)` \| (?:yes|no) \|/gm)].map(
+      (m) => m[1],
+    );
     expect(listed.sort()).toEqual([...REASON_CODES].sort());
   });
 

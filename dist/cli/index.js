@@ -39502,7 +39502,11 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
                     // certificate (the bag sharing the key's localKeyId); the other certificates only complete chains.
                     const trusted = attributes?.[TRUSTED_KEY_USAGE_NAME] !== undefined || attributes?.localKeyId !== undefined;
                     if (bag.cert) {
-                        entries.push({ alias, der: Buffer.from(node_forge__WEBPACK_IMPORTED_MODULE_0___default().asn1.toDer(node_forge__WEBPACK_IMPORTED_MODULE_0___default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary'), trusted });
+                        entries.push({
+                            alias,
+                            der: Buffer.from(node_forge__WEBPACK_IMPORTED_MODULE_0___default().asn1.toDer(node_forge__WEBPACK_IMPORTED_MODULE_0___default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary'),
+                            trusted,
+                        });
                     }
                     else if (bag.asn1) {
                         // forge keeps certificates whose key type it cannot parse (EC, Ed25519) as the raw certificate ASN.1
@@ -39628,7 +39632,17 @@ const ERRNO_WORDS = {
 function walkDirectory(fs, path, request, at) {
     const codeOf = (error) => error?.code ?? 'unknown error';
     const words = (error) => `${codeOf(error)}: ${request.words[codeOf(error)] ?? error?.message ?? 'failed'}`;
-    const kindOf = (s) => s.isFile() ? 'a regular file' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : 'not a directory';
+    const kindOf = (s) => s.isFile()
+        ? 'a regular file'
+        : s.isCharacterDevice()
+            ? 'a character device'
+            : s.isBlockDevice()
+                ? 'a block device'
+                : s.isFIFO()
+                    ? 'a named pipe'
+                    : s.isSocket()
+                        ? 'a socket'
+                        : 'not a directory';
     const refuse = (reason) => ({ ok: false, reason });
     const prefixes = request.prefixes;
     const root = prefixes[0];
@@ -39641,7 +39655,9 @@ function walkDirectory(fs, path, request, at) {
             own = fs.lstatSync(p);
         }
         catch (error) {
-            return codeOf(error) === 'ENOENT' ? false : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
+            return codeOf(error) === 'ENOENT'
+                ? false
+                : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
         }
         if (own.isDirectory())
             return true;
@@ -39802,7 +39818,9 @@ async function runWalk(path, options, tempPrefix) {
     const hung = (where) => fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
     const shell = options.probeShell ?? PROBE_SHELL;
     if ((options.walkIn ?? (external_node_fs_namespaceObject.existsSync(shell) ? 'this-process' : 'node-child')) === 'this-process') {
-        const probe = probedBefore(prefixes) ? undefined : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
+        const probe = probedBefore(prefixes)
+            ? undefined
+            : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
         if (probe?.timedOut) {
             const last = probe.lines.filter((line) => line.startsWith('at ')).pop();
             throw hung(prefixes[Number(last?.slice(3) ?? 0)] ?? path);
@@ -40005,7 +40023,9 @@ function parseRegistry(value) {
     const match = HOST.exec(v);
     const port = match?.[1] === undefined ? undefined : Number(match[1]);
     if (!match || (port !== undefined && (port < 1 || port > 65535))) {
-        const hint = /^[a-z]+:\/\//.test(v) || v.includes('/') ? ' (no scheme or path: the trust directory is named by host and port only)' : '';
+        const hint = /^[a-z]+:\/\//.test(v) || v.includes('/')
+            ? ' (no scheme or path: the trust directory is named by host and port only)'
+            : '';
         throw new RegistryInputError(`Invalid registry '${value.trim()}'. Expected HOST or HOST:PORT (e.g., ghcr.io, registry.example.com:5000)${hint}.`);
     }
     return v;
@@ -40203,7 +40223,7 @@ function looksLikePkcs12(buf) {
         if (root.tag !== 0x30)
             return false;
         const [version, authSafe] = derChildren(buf, root);
-        return version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30;
+        return (version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30);
     }
     catch {
         return false;
@@ -40279,7 +40299,9 @@ function parsePem(text, source) {
         }
     }
     if (certs.length === 0) {
-        const seen = labels.length ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks` : 'no complete PEM block';
+        const seen = labels.length
+            ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks`
+            : 'no complete PEM block';
         throw new CaInputError(`The ${source} input holds no certificate (${seen}): ${EXPECTED}.`);
     }
     return certs;
@@ -40371,7 +40393,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const EXPIRY_WARNING_DAYS = 30;
 /** Normalises a SHA-256 pin (`AA:BB:…` or `aabb…`); throws on anything else. The pin is no secret, so it is quoted. */
 function parseFingerprint(value, inputName = 'ca-fingerprint') {
-    const hex = value.trim().replace(/^sha256[:/]/i, '').replace(/[:\s]/g, '').toLowerCase();
+    const hex = value
+        .trim()
+        .replace(/^sha256[:/]/i, '')
+        .replace(/[:\s]/g, '')
+        .toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(hex)) {
         throw new CaInputError(`${inputName} '${value.trim()}' is not a SHA-256 fingerprint: expected 64 hex digits, with or without colons.`);
     }
@@ -40480,7 +40506,11 @@ function readCaCertificates(spec, names = { ca: 'ca', caFile: 'ca-file' }) {
 /** Reads, parses and validates the CA: what a TLS client may anchor on. */
 function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
     const certs = readCaCertificates(spec, names);
-    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}), ...(names.fingerprint ? { pinName: names.fingerprint } : {}) });
+    return validateCa(certs, {
+        now,
+        ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}),
+        ...(names.fingerprint ? { pinName: names.fingerprint } : {}),
+    });
 }
 /**
  * The one place the action loads its CA input: judged whenever one is given, whatever the step then decides, so a
@@ -41029,7 +41059,9 @@ function readConnectResponse(socket, proxy) {
                 return finish(undefined, buffer.subarray(end + 4));
             const line = `proxy ${proxy.display} answered CONNECT with '${statusLine}'`;
             if (status === 407) {
-                const why = proxy.authorization ? `it refused the credentials in ${proxy.variable}` : `it wants credentials and ${proxy.variable} has none`;
+                const why = proxy.authorization
+                    ? `it refused the credentials in ${proxy.variable}`
+                    : `it wants credentials and ${proxy.variable} has none`;
                 return finish(new ProbeError('proxy-auth', `${line}: ${why}`));
             }
             if (status === 403)
@@ -41112,7 +41144,13 @@ async function probeOne(target, route, track) {
         return handshake(target, undefined, Buffer.alloc(0), track);
     const socket = await connectToProxy(route, track);
     const authority = hostPort(target.host, target.port);
-    const headers = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`, ...(route.authorization ? [`Proxy-Authorization: ${route.authorization}`] : []), '', ''];
+    const headers = [
+        `CONNECT ${authority} HTTP/1.1`,
+        `Host: ${authority}`,
+        ...(route.authorization ? [`Proxy-Authorization: ${route.authorization}`] : []),
+        '',
+        '',
+    ];
     const answer = readConnectResponse(socket, route);
     socket.write(headers.join('\r\n'));
     const head = await answer;
@@ -41154,13 +41192,24 @@ async function probeAll(urls, options) {
         }
         catch (error) {
             const message = error instanceof TargetError ? error.message : String(error);
-            queueMicrotask(() => record(i, { url, ...(target ? { target } : {}), chain: [], failure: { kind: 'config', message }, elapsedMs: elapsed() }));
+            queueMicrotask(() => record(i, {
+                url,
+                ...(target ? { target } : {}),
+                chain: [],
+                failure: { kind: 'config', message },
+                elapsedMs: elapsed(),
+            }));
             return;
         }
         const base = { url: target.url, target, route };
         probeOne(target, route, track).then((chain) => record(i, { ...base, chain, elapsedMs: elapsed() }), (error) => {
             const failure = classifyError(error, hostPort(target.host, target.port));
-            record(i, { ...base, chain: [], failure: { kind: failure.kind, message: failure.message }, elapsedMs: elapsed() });
+            record(i, {
+                ...base,
+                chain: [],
+                failure: { kind: failure.kind, message: failure.message },
+                elapsedMs: elapsed(),
+            });
         });
     });
     if (urls.length === 0)
@@ -41190,7 +41239,14 @@ async function probeAll(urls, options) {
         const failure = stoppedEarly
             ? { kind: 'cancelled', message: `not waited for: the other answers already decided` }
             : { kind: 'timeout', message: `no TLS handshake with ${where}${via} within ${options.timeoutMs} ms` };
-        return { url: target?.url ?? url, ...(target ? { target } : {}), ...(route ? { route } : {}), chain: [], failure, elapsedMs: elapsed() };
+        return {
+            url: target?.url ?? url,
+            ...(target ? { target } : {}),
+            ...(route ? { route } : {}),
+            chain: [],
+            failure,
+            elapsedMs: elapsed(),
+        };
     });
 }
 
@@ -41223,7 +41279,11 @@ async function detect(options) {
     const results = await probeAll(options.urls, {
         env: options.env,
         timeoutMs: options.timeoutMs,
-        ...(settled ? { stopWhen: (partial) => settled(partial.map((r) => (r ? verdictOf(r) : undefined))) } : {}),
+        ...(settled
+            ? {
+                stopWhen: (partial) => settled(partial.map((r) => (r ? verdictOf(r) : undefined))),
+            }
+            : {}),
     });
     return results.map(verdictOf);
 }
@@ -41540,7 +41600,12 @@ function scanConfigs(files, env) {
                 for (const { key, value } of iniEntries(file.text)) {
                     if ((key === 'cafile' || key === 'ca' || key === 'ca[]') && value) {
                         // npm_config_* is read by npm, yarn 1 and pnpm ≤10 and beats every npmrc/yarnrc (npm docs: config sources).
-                        caOverrides.push({ where: file.path, setting: key, tool: file.kind === 'npmrc' ? 'npm/yarn 1/pnpm' : 'yarn 1', variable: 'npm_config_cafile' });
+                        caOverrides.push({
+                            where: file.path,
+                            setting: key,
+                            tool: file.kind === 'npmrc' ? 'npm/yarn 1/pnpm' : 'yarn 1',
+                            variable: 'npm_config_cafile',
+                        });
                     }
                     if (key === 'strict-ssl' && FALSY.test(value))
                         insecure.push({ where: file.path, setting: `strict-ssl=${value}` });
@@ -41550,9 +41615,19 @@ function scanConfigs(files, env) {
                 const top = yamlTopLevel(file.text);
                 // Yarn 4 renamed caFilePath to httpsCaFilePath, and each version rejects the other's key (yarnpkg/berry CHANGELOG).
                 if (top.get('httpsCaFilePath'))
-                    caOverrides.push({ where: file.path, setting: 'httpsCaFilePath', tool: 'yarn 4', variable: 'YARN_HTTPS_CA_FILE_PATH' });
+                    caOverrides.push({
+                        where: file.path,
+                        setting: 'httpsCaFilePath',
+                        tool: 'yarn 4',
+                        variable: 'YARN_HTTPS_CA_FILE_PATH',
+                    });
                 if (top.get('caFilePath'))
-                    caOverrides.push({ where: file.path, setting: 'caFilePath', tool: 'yarn 2/3', variable: 'YARN_CA_FILE_PATH' });
+                    caOverrides.push({
+                        where: file.path,
+                        setting: 'caFilePath',
+                        tool: 'yarn 2/3',
+                        variable: 'YARN_CA_FILE_PATH',
+                    });
                 const strict = top.get('enableStrictSsl');
                 if (strict && FALSY.test(strict))
                     insecure.push({ where: file.path, setting: `enableStrictSsl: ${strict}` });
@@ -41598,7 +41673,12 @@ function scanConfigs(files, env) {
     };
     const envCafile = envValue('npm_config_cafile');
     if (envCafile)
-        caOverrides.push({ where: 'environment', setting: 'npm_config_cafile', tool: 'npm/yarn 1/pnpm', variable: 'npm_config_cafile' });
+        caOverrides.push({
+            where: 'environment',
+            setting: 'npm_config_cafile',
+            tool: 'npm/yarn 1/pnpm',
+            variable: 'npm_config_cafile',
+        });
     const checks = [
         ['NODE_TLS_REJECT_UNAUTHORIZED', (v) => v === '0'],
         // "Setting and exporting this environment variable to any value tells Git not to verify" (git(1)).
@@ -41778,7 +41858,11 @@ const SYSTEM_BUNDLE_FILES = [
     '/etc/ssl/cert.pem', // Alpine, Arch, macOS, LibreSSL
 ];
 /** Directories of hashed certificate links that the distribution's own tooling maintains (OpenSSL CApath). */
-const SYSTEM_BUNDLE_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs', '/etc/pki/ca-trust/extracted/pem'];
+const SYSTEM_BUNDLE_DIRS = [
+    '/etc/ssl/certs',
+    '/etc/pki/tls/certs',
+    '/etc/pki/ca-trust/extracted/pem',
+];
 /** Whether an absolute path (normalised here) names a distribution's own bundle file or certificate directory. */
 function isSystemBundlePath(path) {
     if (!path.startsWith('/'))
@@ -41804,7 +41888,11 @@ function splitJvmOptions(value) {
         tokens.push(match[0].replace(/"/g, ''));
     return tokens;
 }
-const TRUST_PROPERTIES = { 'javax.net.ssl.trustStore': 'store', 'javax.net.ssl.trustStoreType': 'type', 'javax.net.ssl.trustStorePassword': 'password' };
+const TRUST_PROPERTIES = {
+    'javax.net.ssl.trustStore': 'store',
+    'javax.net.ssl.trustStoreType': 'type',
+    'javax.net.ssl.trustStorePassword': 'password',
+};
 /** The trust-store properties of one options variable (the last of each wins, as in the JVM) and the other options. */
 function jvmTrustOptions(value) {
     const found = {};
@@ -41845,7 +41933,14 @@ function planInjection(input) {
     let javaTrustStore;
     const variables = [];
     const add = (entry, name, value) => {
-        variables.push({ name, value, readers: entry.readers, semantics: entry.semantics, file: entry.file, source: entry.source });
+        variables.push({
+            name,
+            value,
+            readers: entry.readers,
+            semantics: entry.semantics,
+            file: entry.file,
+            source: entry.source,
+        });
     };
     for (const entry of entries) {
         switch (entry.file) {
@@ -41907,7 +42002,12 @@ function planInjection(input) {
                     const type = launcher.type ?? tool.type;
                     const password = launcher.password ?? tool.password;
                     const from = launcher.store ? 'JDK_JAVA_OPTIONS' : 'JAVA_TOOL_OPTIONS';
-                    javaTrustStore = { path: store, ...(type ? { type } : {}), ...(password !== undefined ? { password } : {}), from };
+                    javaTrustStore = {
+                        path: store,
+                        ...(type ? { type } : {}),
+                        ...(password !== undefined ? { password } : {}),
+                        from,
+                    };
                     notes.push(`the trustStore '${store}' named in ${from} is the base of the org-ca store (its certificates + the org CA).`);
                 }
                 const ours = [
@@ -41939,11 +42039,22 @@ function planInjection(input) {
             if (seenVariables.has(override.variable))
                 continue;
             seenVariables.add(override.variable);
-            add({ readers: override.tool, semantics: 'replace', file: 'bundle', source: 'https://docs.npmjs.com/cli/using-npm/config#cafile' }, override.variable, nodeBundle);
+            add({
+                readers: override.tool,
+                semantics: 'replace',
+                file: 'bundle',
+                source: 'https://docs.npmjs.com/cli/using-npm/config#cafile',
+            }, override.variable, nodeBundle);
             usesNodeBundle = true;
         }
     }
-    return { files: usesNodeBundle ? { ...files, nodeBundle } : files, variables, notes, kept, ...(javaTrustStore ? { javaTrustStore } : {}) };
+    return {
+        files: usesNodeBundle ? { ...files, nodeBundle } : files,
+        variables,
+        notes,
+        kept,
+        ...(javaTrustStore ? { javaTrustStore } : {}),
+    };
 }
 /** The content of the generated wget2rc: the user's own (WGET2RC replaces ~/.wget2rc) plus our CA line. */
 function wget2rcContent(existing, bundlePath) {
@@ -42016,7 +42127,11 @@ async function prepareInjection(request) {
     let truststoreBase;
     if (plan.files.truststore) {
         const jdk = userStore ? undefined : await jdkCacerts(request.env);
-        truststoreBase = userStore ? `${plan.javaTrustStore.path} (from ${plan.javaTrustStore.from})` : jdk ? jdk.path : 'the combined bundle (no JDK found)';
+        truststoreBase = userStore
+            ? `${plan.javaTrustStore.path} (from ${plan.javaTrustStore.from})`
+            : jdk
+                ? jdk.path
+                : 'the combined bundle (no JDK found)';
         // A user's trustStore replaced cacerts on purpose: its trust anchors, not the JDK's, are the base; only the entries
         // Java itself anchors on (trustedCertEntry), never a key entry's chain (JAVA_MIRROR).
         const base = userStore
@@ -42082,8 +42197,12 @@ async function readUserTrustStore(store) {
         return readPkcs12(bytes, store.password !== undefined ? [store.password] : [undefined, '']);
     }
     catch (error) {
-        const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0].replace(store.password ?? '\u0000', '***');
-        const how = asJks ? 'JKS' : `PKCS12 ${store.password !== undefined ? 'with the trustStorePassword given' : 'without a trustStorePassword'}`;
+        const reason = (error instanceof Error ? error.message : String(error))
+            .split('\n')[0]
+            .replace(store.password ?? '\u0000', '***');
+        const how = asJks
+            ? 'JKS'
+            : `PKCS12 ${store.password !== undefined ? 'with the trustStorePassword given' : 'without a trustStorePassword'}`;
         throw storeError(store, `, which could not be opened as ${how}: ${reason}.`);
     }
 }
@@ -42283,7 +42402,13 @@ class FinalFs {
             const layer = this.layers[index];
             if (contains(layer.nondirs, h)) {
                 const link = layer.symlinks.get(full) ?? layer.hardlinks.get(full);
-                const type = layer.symlinks.has(full) ? 'symlink' : layer.hardlinks.has(full) ? 'hardlink' : layer.others.has(full) ? 'other' : 'file';
+                const type = layer.symlinks.has(full)
+                    ? 'symlink'
+                    : layer.hardlinks.has(full)
+                        ? 'hardlink'
+                        : layer.others.has(full)
+                            ? 'other'
+                            : 'file';
                 return { layer: index, type, ...(link !== undefined ? { link } : {}) };
             }
             if (contains(layer.dirs, h))
@@ -42367,7 +42492,13 @@ class FinalFs {
 /** JVM options whose values are secret: the JDK's own (https.proxyPassword, javax.net.ssl.*StorePassword) and the common ones. */
 const SECRET_PROPERTY = /(pass(word|wd|phrase)?|secret|token|credential|api[._-]?key|private[._-]?key)$/i;
 /** The variables that carry JVM options (the launcher's and the build tools'). */
-const JVM_OPTION_VARIABLES = (/* unused pure expression or super */ null && (['JAVA_TOOL_OPTIONS', 'JDK_JAVA_OPTIONS', '_JAVA_OPTIONS', 'MAVEN_OPTS', 'GRADLE_OPTS']));
+const JVM_OPTION_VARIABLES = (/* unused pure expression or super */ null && ([
+    'JAVA_TOOL_OPTIONS',
+    'JDK_JAVA_OPTIONS',
+    '_JAVA_OPTIONS',
+    'MAVEN_OPTS',
+    'GRADLE_OPTS',
+]));
 /** `scheme://user:password@host` → `scheme://user:***@host`; `scheme://token@host` → `scheme://***@host`. */
 function redactUrlUserinfo(text) {
     return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(:[^\s/@]*)?@/gi, (_m, scheme, user, password) => password === undefined ? `${scheme}***@` : `${scheme}${user}:***@`);
@@ -42463,11 +42594,20 @@ const ZIP_NAMES = /\.(zip|jar|war|ear|whl|egg|nupkg|snupkg|apk|aar|vsix|jmod|xpi
 const TABLE = [
     { kind: 'gzip', test: (h) => h[0] === 0x1f && h[1] === 0x8b && h[2] === 0x08 },
     // "BZh" + block size '1'–'9' + the block magic 0x314159265359 (pi) or the end-of-stream magic (sqrt(pi)).
-    { kind: 'bzip2', test: (h) => h.toString('latin1', 0, 3) === 'BZh' && h[3] >= 0x31 && h[3] <= 0x39 && /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)) },
+    {
+        kind: 'bzip2',
+        test: (h) => h.toString('latin1', 0, 3) === 'BZh' &&
+            h[3] >= 0x31 &&
+            h[3] <= 0x39 &&
+            /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)),
+    },
     { kind: 'xz', test: (h) => h.toString('hex', 0, 6) === 'fd377a585a00' },
     { kind: 'zstd', test: (h) => h.length >= 4 && isZstdMagic(h.readUInt32LE(0)) },
     // Local file header, an empty zip's end record, or a spanned-archive marker before a local header.
-    { kind: 'zip', test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304' },
+    {
+        kind: 'zip',
+        test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304',
+    },
     { kind: 'ar', test: (h) => h.toString('latin1', 0, 8) === '!<arch>\n' },
     { kind: 'rpm', test: (h) => h.toString('hex', 0, 4) === 'edabeedb' },
     { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },
@@ -42527,7 +42667,10 @@ function octal(buf, start, len, field) {
             throw new TarError(`${field} field is a base-256 number over 2^53`);
         return v;
     }
-    const text = buf.toString('latin1', start, start + len).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+    const text = buf
+        .toString('latin1', start, start + len)
+        .replace(/[\0 ]+$/, '')
+        .replace(/^ +/, '');
     if (text === '')
         return 0;
     if (!/^[0-7]+$/.test(text))
@@ -42671,7 +42814,9 @@ class TarParser {
     /** Call at the end of input: a tar without its end-of-archive blocks, or cut inside an entry, is truncated. */
     end() {
         if (this.state !== 'eof' || this.bufferedLen !== 0) {
-            throw new TarError(this.state === 'data' || this.state === 'meta' ? `tar stream truncated inside ${this.current}` : 'tar stream truncated: no end-of-archive marker');
+            throw new TarError(this.state === 'data' || this.state === 'meta'
+                ? `tar stream truncated inside ${this.current}`
+                : 'tar stream truncated: no end-of-archive marker');
         }
     }
     block(block) {
@@ -42894,7 +43039,12 @@ function indexDirectory(dir) {
                 walk(path);
             }
             else if (st.isSymbolicLink()) {
-                members.set(path, { name: path, type: 'symlink', blob: { file: full, start: 0, size: 0 }, link: (0,external_node_fs_namespaceObject.readlinkSync)(full) });
+                members.set(path, {
+                    name: path,
+                    type: 'symlink',
+                    blob: { file: full, start: 0, size: 0 },
+                    link: (0,external_node_fs_namespaceObject.readlinkSync)(full),
+                });
             }
             else if (st.isFile()) {
                 members.set(path, { name: path, type: 'file', blob: { file: full, start: 0, size: st.size } });
@@ -42965,13 +43115,32 @@ class ImageInputError extends Error {
 }
 const TRANSPORTS = {
     oci: { expects: 'an OCI image layout directory (index.json over blobs/)', accepts: new Set(['oci-dir']) },
-    'oci-archive': { expects: 'a tar file of an OCI image layout (index.json over blobs/)', accepts: new Set(['oci-archive', 'docker-save-25-archive']) },
-    'docker-archive': { expects: 'a docker save tar file (manifest.json)', accepts: new Set(['docker-archive', 'docker-save-25-archive']) },
-    dir: { expects: "a directory written by skopeo/buildah's dir: transport (manifest.json and version)", accepts: new Set(['dir-transport']) },
-    rootfs: { expects: 'a root file system: a directory or a tar of one (docker export)', accepts: new Set(['plain-dir', 'empty-dir', 'plain-tar', 'compressed']) },
+    'oci-archive': {
+        expects: 'a tar file of an OCI image layout (index.json over blobs/)',
+        accepts: new Set(['oci-archive', 'docker-save-25-archive']),
+    },
+    'docker-archive': {
+        expects: 'a docker save tar file (manifest.json)',
+        accepts: new Set(['docker-archive', 'docker-save-25-archive']),
+    },
+    dir: {
+        expects: "a directory written by skopeo/buildah's dir: transport (manifest.json and version)",
+        accepts: new Set(['dir-transport']),
+    },
+    rootfs: {
+        expects: 'a root file system: a directory or a tar of one (docker export)',
+        accepts: new Set(['plain-dir', 'empty-dir', 'plain-tar', 'compressed']),
+    },
 };
 /** A bare path: anything that is unambiguously an image, never a directory or tar that is not one. */
-const BARE = new Set(['oci-dir', 'docker-save-dir', 'dir-transport', 'oci-archive', 'docker-archive', 'docker-save-25-archive']);
+const BARE = new Set([
+    'oci-dir',
+    'docker-save-dir',
+    'dir-transport',
+    'oci-archive',
+    'docker-archive',
+    'docker-save-25-archive',
+]);
 /** Transports of other tools that name something this check cannot read directly, with the way to get a file. */
 const FOREIGN = {
     docker: (spelling, rest) => `'${spelling}' is an image in a registry; the check reads local files only: copy it first (e.g. skopeo copy docker:${rest} oci-archive:image.tar), then check oci-archive:image.tar.`,
@@ -43224,9 +43393,11 @@ function shapes_join(field, key) {
 }
 const string = (v, field) => (typeof v === 'string' ? v : fail(field, v, 'a string'));
 const shapes_boolean = (v, field) => (typeof v === 'boolean' ? v : fail(field, v, 'true or false'));
-const count = (v, field) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, v, 'a whole number ≥ 0'));
+const count = (v, field) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, v, 'a whole number ≥ 0');
 /** `algorithm:encoded` (image-spec descriptor.md), the encoding limited to what a file name can safely be. */
-const digest = (v, field) => typeof v === 'string' && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(v) ? v : fail(field, v, "a digest such as 'sha256:<64 hex digits>'");
+const digest = (v, field) => typeof v === 'string' && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(v)
+    ? v
+    : fail(field, v, "a digest such as 'sha256:<64 hex digits>'");
 /** The field may be absent; `null` is still wrong. */
 function optional(shape) {
     return (v, field) => (v === undefined ? undefined : shape(v, field));
@@ -43361,7 +43532,10 @@ const BLOB_PATHS = {
     oci: (alg, hex) => [`blobs/${alg}/${hex}`],
     'docker-save': (alg, hex) => [`blobs/${alg}/${hex}`],
     // dir: writes blobs as <hex> (other algorithms <alg>-<hex>), and the instances of a copied index as <hex>.manifest.json.
-    dir: (alg, hex, role) => [...(role === 'manifest' ? [`${hex}.manifest.json`] : []), alg === 'sha256' ? hex : `${alg}-${hex}`],
+    dir: (alg, hex, role) => [
+        ...(role === 'manifest' ? [`${hex}.manifest.json`] : []),
+        alg === 'sha256' ? hex : `${alg}-${hex}`,
+    ],
 };
 /** Why a referenced blob is absent, and what to do: a non-distributable layer is never exported (layer.md). */
 function missingBlob(mediaType) {
@@ -43390,7 +43564,10 @@ function instructions(config, layerCount) {
 }
 /** A content digest as Docker writes it in history (`COPY file:<sha256> in /`, `ADD dir:<sha256>`): harmless, and useful. */
 function tidyInstruction(createdBy) {
-    return redactCertificateText(createdBy).replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
+    return redactCertificateText(createdBy)
+        .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
+        .replace(/^\/bin\/sh -c /, 'RUN ')
+        .trim();
 }
 function platformName(p) {
     if (!p || typeof p !== 'object')
@@ -43437,7 +43614,10 @@ function planImages(source, layouts, ref) {
                 config = readDocument(source, configMember, imageConfig);
                 const diffIds = config.rootfs?.diff_ids ?? [];
                 if (diffIds.length !== layers.length)
-                    unscanned.push({ what: configMember, reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers` });
+                    unscanned.push({
+                        what: configMember,
+                        reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers`,
+                    });
             }
             catch (error) {
                 if (!(error instanceof ShapeError))
@@ -43454,7 +43634,10 @@ function planImages(source, layouts, ref) {
                 unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: missingBlob(l.mediaType) });
                 return;
             }
-            layerMembers.set(m.name, { ...(l.mediaType ? { mediaType: l.mediaType } : {}), ...(l.digest ? { digest: l.digest } : {}) });
+            layerMembers.set(m.name, {
+                ...(l.mediaType ? { mediaType: l.mediaType } : {}),
+                ...(l.digest ? { digest: l.digest } : {}),
+            });
             planned.push({
                 member: m.name,
                 index,
@@ -43464,12 +43647,21 @@ function planImages(source, layouts, ref) {
                 ...(steps[index] ? { instruction: steps[index] } : {}),
             });
         });
-        images.push({ name, ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}), config, layers: planned });
+        images.push({
+            name,
+            ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}),
+            config,
+            layers: planned,
+        });
     };
     /** One image manifest: its layers, its config, its attestation documents. */
     const walkManifest = (manifest, name, isAttestation) => {
         const configMember = memberOf(manifest.config.digest, 'blob').name;
-        const layers = (manifest.layers ?? []).map((l) => ({ member: memberOf(l.digest, 'blob').name, mediaType: l.mediaType, digest: l.digest }));
+        const layers = (manifest.layers ?? []).map((l) => ({
+            member: memberOf(l.digest, 'blob').name,
+            mediaType: l.mediaType,
+            digest: l.digest,
+        }));
         // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
         const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType));
         const jsonLayers = (manifest.layers ?? []).filter((l) => LAYER_JSON.test(l.mediaType));
@@ -43500,7 +43692,13 @@ function planImages(source, layouts, ref) {
             }
             const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
             const subject = annotations['vnd.docker.reference.digest'];
-            const name = [label, refName, isAttestation ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}` : platformName(d.platform)]
+            const name = [
+                label,
+                refName,
+                isAttestation
+                    ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}`
+                    : platformName(d.platform),
+            ]
                 .filter(Boolean)
                 .join(' ');
             const target = memberOf(d.digest, 'manifest');
@@ -43535,10 +43733,16 @@ function planImages(source, layouts, ref) {
                     walkManifest(checkShape(doc, target.name, imageManifest), name, isAttestation);
                 }
                 else if (kind === 'schema1') {
-                    unscanned.push({ what, reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)` });
+                    unscanned.push({
+                        what,
+                        reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)`,
+                    });
                 }
                 else {
-                    unscanned.push({ what, reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)` });
+                    unscanned.push({
+                        what,
+                        reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)`,
+                    });
                 }
             }
             catch (error) {
@@ -43585,7 +43789,9 @@ function planImages(source, layouts, ref) {
     }
     if (images.length === 0) {
         const first = unscanned[0];
-        throw new ImageInputError(first ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}` : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`);
+        throw new ImageInputError(first
+            ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}`
+            : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`);
     }
     return { images, layerMembers, attestations, unscanned };
 }
@@ -45411,7 +45617,11 @@ async function* withoutChecks(source) {
         const footer = await r.exact(12);
         if (footer.toString('latin1', 10, 12) !== FOOTER_MAGIC)
             throw new Error('xz data is corrupt (no stream footer)');
-        const index = Buffer.concat([Buffer.from([0]), varint(count), ...unpadded.flatMap(([u, o]) => [varint(u), varint(o)])]);
+        const index = Buffer.concat([
+            Buffer.from([0]),
+            varint(count),
+            ...unpadded.flatMap(([u, o]) => [varint(u), varint(o)]),
+        ]);
         const padded = Buffer.concat([index, Buffer.alloc((4 - (index.length % 4)) % 4)]);
         yield padded;
         yield crc32le(padded);
@@ -45428,7 +45638,7 @@ async function* withoutChecks(source) {
 
 
 
-const XzReadableStream = (xz_decompress.XzReadableStream ?? (xz_decompress_default()).XzReadableStream);
+const XzReadableStream = xz_decompress.XzReadableStream ?? (xz_decompress_default()).XzReadableStream;
 
 
 /**
@@ -45458,7 +45668,10 @@ class SyncDecoder {
     decoder;
     constructor(kind, windowLogMax) {
         // minizlib hands its options to Node's zlib class, whose options its types do not list.
-        const options = { chunkSize: SYNC_CHUNK, ...(windowLogMax ? { params: { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}) };
+        const options = {
+            chunkSize: SYNC_CHUNK,
+            ...(windowLogMax ? { params: { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}),
+        };
         this.decoder = kind === 'gzip' ? new Gunzip(options) : new ZstdDecompress(options);
     }
     async *decode(source) {
@@ -45488,7 +45701,9 @@ class SyncDecoder {
 }
 /** minizlib prefixes zlib's own words with "zlib: "; the callers say which format failed. Node's code is kept. */
 function zlibWords(failure) {
-    return Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: failure.code });
+    return Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), {
+        code: failure.code,
+    });
 }
 /** Input slice of `decodeWhole`: one call can expand it at most ~1032 times (deflate's limit), about 4 MB. */
 const WHOLE_SLICE = 4 * 1024;
@@ -45716,7 +45931,9 @@ async function* bzip2(source) {
     decoder.on('error', (e) => (failure ??= e));
     const check = () => {
         if (failure)
-            throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : 'unknown error'})`, { cause: failure });
+            throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : 'unknown error'})`, {
+                cause: failure,
+            });
     };
     for await (const chunk of source) {
         decoder.write(chunk);
@@ -45771,7 +45988,14 @@ const matcher_MAX_DEPTH = 2;
 const DER_MARKER = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02, 0x02]);
 const BEGIN = Buffer.from('-----BEGIN ');
 const BEGIN_CERT = Buffer.from('-----BEGIN CERTIFICATE-----');
-const matcher_CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE', 'PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
+const matcher_CERT_LABELS = new Set([
+    'CERTIFICATE',
+    'X509 CERTIFICATE',
+    'TRUSTED CERTIFICATE',
+    'PKCS7',
+    'CMS',
+    'PKCS #7 SIGNED DATA',
+]);
 /**
  * The base64 characters of `pattern` that do not depend on the bytes around it, when it starts `shift` bytes after
  * a 3-byte group boundary. Each character holds 6 bits; it is fixed when all 6 fall inside the pattern.
@@ -45796,7 +46020,13 @@ function base64Pieces(pattern, role, target, size = PIECE, count = PIECES) {
             if (from + MULTI_MIN > n.text.length)
                 break;
             const text = n.text.slice(from, from + size);
-            out.push({ bytes: Buffer.from(text), role, ...(target !== undefined ? { target } : {}), lead: n.lead + from, shift });
+            out.push({
+                bytes: Buffer.from(text),
+                role,
+                ...(target !== undefined ? { target } : {}),
+                lead: n.lead + from,
+                shift,
+            });
         }
     }
     return out;
@@ -45895,7 +46125,16 @@ function matcher_buildMatcher(spec) {
         const { seg, offset, end } = pickKeySegment(cert.der, spki);
         const name = subjectNameDer(cert.der);
         const index = targets.length;
-        targets.push({ der: cert.der, fingerprint: cert.fingerprint, spkiSha256: cert.spkiSha256, subject: cert.subject, keySeg: seg, name, cert, publicKey: cert.x509.publicKey });
+        targets.push({
+            der: cert.der,
+            fingerprint: cert.fingerprint,
+            spkiSha256: cert.spkiSha256,
+            subject: cert.subject,
+            keySeg: seg,
+            name,
+            cert,
+            publicKey: cert.x509.publicKey,
+        });
         fingerprints.add(cert.fingerprint);
         needles.push({ bytes: seg, role: 'key', target: index, lead: 0, shift: 0 });
         needles.push(...base64Pieces(cert.der.subarray(offset, Math.min(end, offset + KEY_B64_SEG)), 'key-b64', index));
@@ -45918,7 +46157,13 @@ function matcher_buildMatcher(spec) {
             needles.push({ bytes: Buffer.from(marker.text), role: 'der-marker-b64', lead: marker.lead, shift });
         }
     }
-    return { targets, fingerprints, needles, maxNeedle: Math.max(...needles.map((n) => n.bytes.length)), search: new NeedleSet(needles) };
+    return {
+        targets,
+        fingerprints,
+        needles,
+        maxNeedle: Math.max(...needles.map((n) => n.bytes.length)),
+        search: new NeedleSet(needles),
+    };
 }
 /** A matcher's spec in transferable form (for worker_threads). */
 function matcherSpec(matcher) {
@@ -45956,7 +46201,8 @@ class ContentScanner {
         this.total += chunk.length;
         this.history.push({ start: base, buf: chunk });
         const keep = maxNeedle - 1;
-        this.tail = chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.tail, chunk]).subarray(-keep);
+        this.tail =
+            chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.tail, chunk]).subarray(-keep);
         if (this.pending.length)
             this.resolve(false);
         this.prune();
@@ -46006,7 +46252,10 @@ class ContentScanner {
             // base64 of a PEM bundle holds a BEGIN every few KiB: one decoded run already scanned every PEM block that
             // starts in it and ends before it does.
             const wholeScan = role === 'begin-b64' || role === 'pem-b64';
-            if (wholeScan && this.scannedRun && p.pos >= this.scannedRun.start && p.pos + MAX_PEM_BASE64 <= this.scannedRun.end)
+            if (wholeScan &&
+                this.scannedRun &&
+                p.pos >= this.scannedRun.start &&
+                p.pos + MAX_PEM_BASE64 <= this.scannedRun.end)
                 continue;
             const w = this.window(Math.max(0, p.pos - BACK), p.pos + forward);
             const run = { start: 0, end: 0 };
@@ -46172,7 +46421,15 @@ function verifyKey(m, t, win, rel, winStart, prefix) {
     const hit = enclosingCertificate(m, win, rel, KEY_SEG, 8192, winStart, prefix ? 'base64-der' : 'der');
     if (hit)
         return [hit];
-    return [{ kind: `${prefix}public-key`, fingerprint: t.fingerprint, subject: t.subject, start: winStart + rel, end: winStart + rel + KEY_SEG }];
+    return [
+        {
+            kind: `${prefix}public-key`,
+            fingerprint: t.fingerprint,
+            subject: t.subject,
+            start: winStart + rel,
+            end: winStart + rel + KEY_SEG,
+        },
+    ];
 }
 /**
  * The CA's name at `rel`: the issuer of a certificate it signed (or its own subject). In a TBSCertificate the issuer
@@ -46595,7 +46852,8 @@ class CpioParser {
         this.headerBytes = block.length;
         this.state = 'name';
         // new ASCII pads header+name to a multiple of 4
-        this.need = this.format === 'newc' ? this.nameSize + ((4 - ((this.headerBytes + this.nameSize) % 4)) % 4) : this.nameSize;
+        this.need =
+            this.format === 'newc' ? this.nameSize + ((4 - ((this.headerBytes + this.nameSize) % 4)) % 4) : this.nameSize;
     }
     name(block) {
         const name = block.toString('utf8', 0, this.nameSize - 1);
@@ -46947,7 +47205,17 @@ function inflateEntry(raw, size) {
         throw error;
     }
 }
-const METHODS = { 1: 'shrink', 6: 'implode', 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz', 98: 'ppmd', 99: 'AES encryption' };
+const METHODS = {
+    1: 'shrink',
+    6: 'implode',
+    9: 'deflate64',
+    12: 'bzip2',
+    14: 'lzma',
+    93: 'zstd',
+    95: 'xz',
+    98: 'ppmd',
+    99: 'AES encryption',
+};
 /** Walks the entries of a zip one at a time; `visit` is awaited before the next entry is read. */
 async function walkZip(s, visit) {
     const size = s.kind === 'memory' ? s.bytes.length : s.size;
@@ -47070,7 +47338,10 @@ class FileScan {
     startContainer(container) {
         const { limits, budget } = this.ctx;
         if (this.depth >= limits.maxDepth) {
-            this.ctx.notLookedInside.push({ path: this.path, reason: `${container} nested deeper than ${limits.maxDepth} archives (--max-depth)` });
+            this.ctx.notLookedInside.push({
+                path: this.path,
+                reason: `${container} nested deeper than ${limits.maxDepth} archives (--max-depth)`,
+            });
         }
         else if (budget.exhausted) {
             this.ctx.notLookedInside.push({ path: this.path, reason: `${container} not opened: ${budget.exhausted}` });
@@ -47107,7 +47378,14 @@ class FileScan {
                 this.ctx.notLookedInside.push({ path, reason: `${this.container} not opened: ${this.ctx.budget.spillSpent}` });
             }
             else if (this.spool && this.container)
-                job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw, rawDeferred: this.rawDeferred };
+                job = {
+                    path,
+                    depth: this.depth,
+                    kind: this.container,
+                    spooled: this.spool.finish(),
+                    rawHits: raw,
+                    rawDeferred: this.rawDeferred,
+                };
             else
                 this.ctx.hits.push(...raw);
         }
@@ -47133,7 +47411,14 @@ class FileScan {
             for (const entry of entries) {
                 const c = classifyDer(matcher, entry.der, kind);
                 if (c)
-                    found.push({ kind: c.kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
+                    found.push({
+                        kind: c.kind,
+                        fingerprint: c.fingerprint,
+                        ...(c.subject ? { subject: c.subject } : {}),
+                        start: 0,
+                        end: bytes.length,
+                        path,
+                    });
             }
         }
         catch (error) {
@@ -47421,7 +47706,9 @@ async function scan_openNested(ctx, job) {
         const what = COMPRESSORS.has(job.kind) ? `${job.kind}-compressed file` : `${job.kind} archive`;
         ctx.notLookedInside.push({
             path: job.path,
-            reason: error instanceof NestedLimitError ? `not looked inside completely: ${error.message}` : `${what} could not be opened: ${message(error)}`,
+            reason: error instanceof NestedLimitError
+                ? `not looked inside completely: ${error.message}`
+                : `${what} could not be opened: ${message(error)}`,
         });
     }
     finally {
@@ -47453,14 +47740,30 @@ function offer_handOver(job, dir, name) {
 /** Opens one offered container (never throws for what is inside it: that is recorded, as for any container). */
 async function offer_openOffered(offer, matcher, limits, totals) {
     const temp = new TempDir();
-    const ctx = { matcher, limits, budget: new Budget(limits, totals, offer.layerNested), temp, hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0 };
+    const ctx = {
+        matcher,
+        limits,
+        budget: new Budget(limits, totals, offer.layerNested),
+        temp,
+        hits: [],
+        unreadable: [],
+        notLookedInside: [],
+        nestedFiles: 0,
+    };
     try {
         await openNested(ctx, offer.job);
     }
     finally {
         temp.remove();
     }
-    return { layerId: offer.layerId, seq: offer.seq, hits: ctx.hits, unreadable: ctx.unreadable, notLookedInside: ctx.notLookedInside, nestedFiles: ctx.nestedFiles };
+    return {
+        layerId: offer.layerId,
+        seq: offer.seq,
+        hits: ctx.hits,
+        unreadable: ctx.unreadable,
+        notLookedInside: ctx.notLookedInside,
+        nestedFiles: ctx.nestedFiles,
+    };
 }
 /** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
 function hitsThroughHardlinks(hits, hardlinks) {
@@ -47500,7 +47803,9 @@ async function blameTarFailure(job, tarMessage, openBlob) {
         return tarMessage;
     }
     const actual = `sha256:${hash.digest('hex')}`;
-    return actual === job.digest ? tarMessage : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
+    return actual === job.digest
+        ? tarMessage
+        : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
 }
 
 ;// CONCATENATED MODULE: ./src/ca-pointers/pointers.ts
@@ -47528,24 +47833,45 @@ const POINTER_VARIABLES = [
         source: entry.source,
     })),
     // What the action exports to override a configured cafile (src/tools/config-scan.ts), and the other names of it.
-    { name: 'npm_config_cafile', form: 'file', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#environment-variables' },
+    {
+        name: 'npm_config_cafile',
+        form: 'file',
+        anyCase: true,
+        source: 'https://docs.npmjs.com/cli/using-npm/config#environment-variables',
+    },
     { name: 'npm_config_ca', form: 'text', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#ca' },
     { name: 'pnpm_config_cafile', form: 'file', anyCase: true, source: 'https://pnpm.io/npmrc' },
     { name: 'YARN_CAFILE', form: 'file', source: 'https://classic.yarnpkg.com/en/docs/cli/config' },
     { name: 'YARN_HTTPS_CA_FILE_PATH', form: 'file', source: 'https://yarnpkg.com/configuration/yarnrc#httpsCaFilePath' },
     { name: 'YARN_CA_FILE_PATH', form: 'file', source: 'https://github.com/yarnpkg/berry/pull/4503' },
     // Directories and lists of them.
-    { name: 'SSL_CERT_DIR', form: 'path-list', source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/' },
-    { name: 'GIT_SSL_CAPATH', form: 'dir', source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath' },
+    {
+        name: 'SSL_CERT_DIR',
+        form: 'path-list',
+        source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/',
+    },
+    {
+        name: 'GIT_SSL_CAPATH',
+        form: 'dir',
+        source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath',
+    },
     // Further tools' CA variables (ca-env-matrix.md), which a build may set by hand.
-    { name: 'CONDA_SSL_VERIFY', form: 'file', source: 'https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/non-standard-certs.html' },
+    {
+        name: 'CONDA_SSL_VERIFY',
+        form: 'file',
+        source: 'https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/non-standard-certs.html',
+    },
     { name: 'PERL_LWP_SSL_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
     { name: 'PERL_LWP_SSL_CA_PATH', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
     { name: 'HTTPS_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
     { name: 'HTTPS_CA_DIR', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
     { name: 'SYSTEM_WGET2RC', form: 'file', source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md' },
     { name: 'APT_CONFIG', form: 'file', source: 'https://manpages.debian.org/apt.conf.5' },
-    { name: 'HTTPLIB2_CA_CERTS', form: 'file', source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py' },
+    {
+        name: 'HTTPLIB2_CA_CERTS',
+        form: 'file',
+        source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py',
+    },
     { name: 'NIX_SSL_CERT_FILE', form: 'file', source: 'https://nixos.org/manual/nix/stable/installation/env-variables' },
 ];
 const EXACT = new Map(POINTER_VARIABLES.filter((v) => !v.anyCase).map((v) => [v.name, v]));
@@ -47562,12 +47888,19 @@ function unquote(value) {
     return /^(["']).*\1$/s.test(v) ? v.slice(1, -1) : v;
 }
 function trustStoreValues(text) {
-    return [...text.matchAll(TRUST_STORE_PROPERTY)].map((m) => unquote(m[1])).filter((v) => v !== '' && v.toUpperCase() !== 'NONE');
+    return [...text.matchAll(TRUST_STORE_PROPERTY)]
+        .map((m) => unquote(m[1]))
+        .filter((v) => v !== '' && v.toUpperCase() !== 'NONE');
 }
 /** The pointers one `NAME=value` assignment makes (none, one, or one per trustStore in JVM options). */
 function assignmentPointers(name, value, where) {
     if (JVM.has(name))
-        return trustStoreValues(value).map((v) => ({ where, setting: `${name} -Djavax.net.ssl.trustStore`, value: v, form: 'file' }));
+        return trustStoreValues(value).map((v) => ({
+            where,
+            setting: `${name} -Djavax.net.ssl.trustStore`,
+            value: v,
+            form: 'file',
+        }));
     const known = EXACT.get(name) ?? ANY_CASE.get(name.toLowerCase());
     if (!known)
         return [];
@@ -47593,7 +47926,12 @@ function envPointers(env) {
         const m = /^GIT_CONFIG_VALUE_(\d+)=(.*)$/s.exec(entry);
         const key = m && gitKeys.get(m[1]);
         if (key)
-            out.push({ where: `config.Env[${i}]`, setting: key, value: m[2], form: /sslcapath$/i.test(key) ? 'dir' : 'file' });
+            out.push({
+                where: `config.Env[${i}]`,
+                setting: key,
+                value: m[2],
+                form: /sslcapath$/i.test(key) ? 'dir' : 'file',
+            });
     });
     return out;
 }
@@ -47664,7 +48002,12 @@ function jsonKeys(keys) {
         text.split(/\r?\n/).forEach((line, i) => {
             for (const m of line.matchAll(re))
                 if (m[2])
-                    out.push({ setting: m[1], value: m[2].replace(/\\\//g, '/'), form: m[1] === 'capath' ? 'dir' : 'file', line: i + 1 });
+                    out.push({
+                        setting: m[1],
+                        value: m[2].replace(/\\\//g, '/'),
+                        form: m[1] === 'capath' ? 'dir' : 'file',
+                        line: i + 1,
+                    });
         });
         return out;
     };
@@ -47699,7 +48042,10 @@ const FILE_RULES = [
     { path: /(^|\/)\.yarnrc$/, parse: keyLines('cafile|https-ca-file-path', '\\s') },
     { path: /(^|\/)\.yarnrc\.yml$/, parse: keyLines('caFilePath|httpsCaFilePath', ':') },
     { path: /(^|\/)pip\.(conf|ini)$/, parse: keyLines('cert') },
-    { path: /(^|\/)\.?condarc$/, parse: (text) => keyLines('ssl_verify', ':')(text).filter((p) => !/^(true|false|truststore|yes|no)$/i.test(p.value)) },
+    {
+        path: /(^|\/)\.?condarc$/,
+        parse: (text) => keyLines('ssl_verify', ':')(text).filter((p) => !/^(true|false|truststore|yes|no)$/i.test(p.value)),
+    },
     { path: /(^|\/)(\.gitconfig|gitconfig|\.config\/git\/config)$/, parse: keyLines('sslcainfo|sslcapath', '=') },
     { path: /(^|\/)(\.curlrc|_curlrc|\.config\/curlrc)$/, parse: keyLines('-{0,2}(?:cacert|capath)', '[=:\\s]') },
     { path: /(^|\/)(\.wgetrc|wgetrc)$/, parse: keyLines('ca_certificate|ca_directory', '=') },
@@ -47707,19 +48053,71 @@ const FILE_RULES = [
     { path: /^etc\/apt\/apt\.conf(\.d\/[^/]+)?$/, parse: aptSettings },
     { path: /(^|\/)gradle\.properties$/, parse: trustStoreLines },
     { path: /(^|\/)(\.mvn\/jvm\.config|\.jvmopts|\.sbtopts|etc\/sbt\/sbtopts)$/, parse: trustStoreLines },
-    { path: /(^|\/)\.cargo\/config(\.toml)?$|^usr\/local\/cargo\/config(\.toml)?$/, parse: keyLines('(?:http\\.)?cainfo', '=') },
+    {
+        path: /(^|\/)\.cargo\/config(\.toml)?$|^usr\/local\/cargo\/config(\.toml)?$/,
+        parse: keyLines('(?:http\\.)?cainfo', '='),
+    },
     { path: /(^|\/)\.bundle\/config$|^usr\/local\/bundle\/config$/, parse: keyLines('BUNDLE_SSL_CA_CERT', ':') },
-    { path: /(^|\/)(\.composer|\.config\/composer)\/config\.json$|(^|\/)composer\.json$/, parse: jsonKeys('cafile|capath') },
+    {
+        path: /(^|\/)(\.composer|\.config\/composer)\/config\.json$|(^|\/)composer\.json$/,
+        parse: jsonKeys('cafile|capath'),
+    },
     { path: /(^|\/)\.?bunfig\.toml$/, parse: keyLines('cafile', '=') },
     { path: /(^|\/)pypoetry\/config\.toml$/, parse: keyLines('cert', '=') },
 ];
 /** Base names that can hold a setting: the cheap first test, run on every path of every layer. */
 const CAPTURE_BASENAMES = new Set([
-    '.npmrc', 'npmrc', '.yarnrc', '.yarnrc.yml', 'pip.conf', 'pip.ini', '.condarc', 'condarc', '.gitconfig', 'gitconfig', 'config',
-    '.curlrc', '_curlrc', 'curlrc', '.wgetrc', 'wgetrc', '.wget2rc', 'wget2rc', 'apt.conf', 'gradle.properties', 'jvm.config', '.jvmopts',
-    '.sbtopts', 'sbtopts', 'config.toml', 'config.json', 'composer.json', 'bunfig.toml', '.bunfig.toml', 'environment', 'profile',
-    'bashrc', 'bash.bashrc', 'zshenv', 'zshrc', 'zprofile', 'csh.cshrc', 'csh.login', 'mavenrc', '.bashrc', '.bash_profile',
-    '.bash_login', '.profile', '.zshrc', '.zshenv', '.zprofile', '.cshrc', '.tcshrc', '.mavenrc', '.env', 'config.fish',
+    '.npmrc',
+    'npmrc',
+    '.yarnrc',
+    '.yarnrc.yml',
+    'pip.conf',
+    'pip.ini',
+    '.condarc',
+    'condarc',
+    '.gitconfig',
+    'gitconfig',
+    'config',
+    '.curlrc',
+    '_curlrc',
+    'curlrc',
+    '.wgetrc',
+    'wgetrc',
+    '.wget2rc',
+    'wget2rc',
+    'apt.conf',
+    'gradle.properties',
+    'jvm.config',
+    '.jvmopts',
+    '.sbtopts',
+    'sbtopts',
+    'config.toml',
+    'config.json',
+    'composer.json',
+    'bunfig.toml',
+    '.bunfig.toml',
+    'environment',
+    'profile',
+    'bashrc',
+    'bash.bashrc',
+    'zshenv',
+    'zshrc',
+    'zprofile',
+    'csh.cshrc',
+    'csh.login',
+    'mavenrc',
+    '.bashrc',
+    '.bash_profile',
+    '.bash_login',
+    '.profile',
+    '.zshrc',
+    '.zshenv',
+    '.zprofile',
+    '.cshrc',
+    '.tcshrc',
+    '.mavenrc',
+    '.env',
+    'config.fish',
 ]);
 const CAPTURE_DIRS = /^etc\/(profile\.d|apt\/apt\.conf\.d|systemd)\//;
 /** Whether a layer path (normalised, no leading '/') is a file whose settings the pointer check reads. */
@@ -47821,7 +48219,16 @@ class LayerAccumulator {
     offer) {
         this.limits = limits;
         this.offer = offer;
-        this.context = { matcher, limits, budget, temp: this.temp, hits: this.hits, unreadable: this.unreadable, notLookedInside: this.notLookedInside, nestedFiles: 0 };
+        this.context = {
+            matcher,
+            limits,
+            budget,
+            temp: this.temp,
+            hits: this.hits,
+            unreadable: this.unreadable,
+            notLookedInside: this.notLookedInside,
+            nestedFiles: 0,
+        };
     }
     entry(path, type, size, link) {
         this.index.add(path, type, link);
@@ -48027,7 +48434,12 @@ async function layer_scanLayer(job, matcher, limits, openBlob, budget = new budg
         const whole = rawBytes === job.blob.size && job.digest;
         if (whole) {
             const r = result(error instanceof TarError ? message : friendly(message, compression));
-            return r.digest === job.digest ? r : { ...r, error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})` };
+            return r.digest === job.digest
+                ? r
+                : {
+                    ...r,
+                    error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})`,
+                };
         }
         // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
         return result(error instanceof TarError ? await blameTarFailure(job, message, openBlob) : friendly(message, compression));
@@ -48173,12 +48585,18 @@ function serveWorker(open) {
                 // Not movable (a full or odd temporary directory): this worker opens it itself, as without offers.
                 return false;
             }
-            port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } });
+            port.postMessage({
+                type: 'offer',
+                offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested },
+            });
             return true;
         };
         void scanLayer(task.job, matcher, init.limits, open, new Budget(init.limits, init.totals, task.layerNested), offer).then((result) => 
         // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
-        port.postMessage({ type: 'layer', result }, [result.index.dirs.buffer, result.index.nondirs.buffer]));
+        port.postMessage({ type: 'layer', result }, [
+            result.index.dirs.buffer,
+            result.index.nondirs.buffer,
+        ]));
     });
 }
 async function runLayerJobs(jobs, spec, limits, open, parallel = (0,external_node_os_namespaceObject.availableParallelism)(), totals = newTotals()) {
@@ -48246,7 +48664,10 @@ class Scheduler {
         // A worker's heap holds one window per file and a few buffers (10–20 MB used, measured on the bench images);
         // capping it keeps the whole process bounded: at 64/16 MB the jars bench peaked at 255–271 MB, at 48/8 MB at
         // 237 MB, no slower. The path index of a layer lives in typed arrays, off this heap.
-        const worker = new external_node_worker_threads_namespaceObject.Worker(this.script, { workerData: this.init, resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
+        const worker = new external_node_worker_threads_namespaceObject.Worker(this.script, {
+            workerData: this.init,
+            resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 },
+        });
         this.workers.add(worker);
         worker.on('message', (report) => this.receive(worker, report));
         worker.on('error', (error) => {
@@ -48326,7 +48747,21 @@ class Scheduler {
     }
 }
 function failed(job, error) {
-    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };
+    return {
+        id: job.id,
+        error,
+        compression: 'unknown',
+        digest: '',
+        diffId: '',
+        bytes: 0,
+        files: 0,
+        index: emptyLayerIndex(),
+        hits: [],
+        unreadable: [],
+        notLookedInside: [],
+        nestedFiles: 0,
+        captured: [],
+    };
 }
 
 ;// CONCATENATED MODULE: external "node:http"
@@ -48418,7 +48853,14 @@ function openTls(url, options) {
                 return void socket?.destroy();
             const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
             // `host` is what the certificate is checked against, also over a tunnel (Node would check 'localhost').
-            secured = external_node_tls_default().connect({ ...(socket ? { socket } : { port }), host, servername, secureContext: options.trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+            secured = external_node_tls_default().connect({
+                ...(socket ? { socket } : { port }),
+                host,
+                servername,
+                secureContext: options.trust,
+                rejectUnauthorized: true,
+                ALPNProtocols: ['http/1.1'],
+            });
             // Kept after the handshake: an error in the same turn as secureConnect, before the request's own listener is
             // on, must not go unhandled (settle ignores it then; the request sees the destroyed socket).
             secured.on('error', (error) => settle(error));
@@ -48434,8 +48876,18 @@ function openTls(url, options) {
                 port: proxy.port,
                 method: 'CONNECT',
                 path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-                headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
-                ...(overTls ? { secureContext: options.trust, rejectUnauthorized: true, servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host, agent: false } : {}),
+                headers: {
+                    host: `${host}:${port}`,
+                    ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}),
+                },
+                ...(overTls
+                    ? {
+                        secureContext: options.trust,
+                        rejectUnauthorized: true,
+                        servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host,
+                        agent: false,
+                    }
+                    : {}),
             })
             : undefined;
         if (!proxy || !connect)
@@ -48447,7 +48899,9 @@ function openTls(url, options) {
             else
                 secure(socket);
         });
-        connect.once('error', (error) => settle(overTls ? new HttpError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`) : error));
+        connect.once('error', (error) => settle(overTls
+            ? new HttpError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`)
+            : error));
         connect.end();
     });
 }
@@ -48826,15 +49280,24 @@ function keysFor(registry) {
 function fromHelper(helper, serverUrl, env) {
     let out;
     try {
-        out = (0,external_node_child_process_namespaceObject.execFileSync)(`docker-credential-${helper}`, ['get'], { input: serverUrl, env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30000 }).toString();
+        out = (0,external_node_child_process_namespaceObject.execFileSync)(`docker-credential-${helper}`, ['get'], {
+            input: serverUrl,
+            env,
+            stdio: ['pipe', 'pipe', 'pipe'],
+            timeout: 30000,
+        }).toString();
     }
     catch (error) {
         const stdout = error.stdout?.toString() ?? '';
         // The protocol's answer for "no credentials": exit 1 with this text; anything else is a real failure.
         if (/credentials not found/i.test(stdout))
             return undefined;
-        const why = error.code === 'ENOENT' ? 'not found on PATH' : `failed (${error.message.split('\n')[0]})`;
-        throw new Error(`the credential helper docker-credential-${helper} ${why}, asked for ${serverUrl}`, { cause: error });
+        const why = error.code === 'ENOENT'
+            ? 'not found on PATH'
+            : `failed (${error.message.split('\n')[0]})`;
+        throw new Error(`the credential helper docker-credential-${helper} ${why}, asked for ${serverUrl}`, {
+            cause: error,
+        });
     }
     let parsed;
     try {
@@ -48932,8 +49395,14 @@ function describeReference(ref) {
 
 
 
-const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
-const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
+const INDEX_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+];
+const MANIFEST_TYPES = [
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json',
+];
 const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
 const MAX_MANIFEST = 4 * 1024 * 1024;
 /**
@@ -49011,8 +49480,8 @@ async function readRegistryImage(options) {
             return true;
         if (d.platform.os === 'unknown')
             return true; // attestation manifests; filtered by subject below
-        return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === options.platform ||
-            [d.platform.os, d.platform.architecture].join('/') === options.platform;
+        return ([d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === options.platform ||
+            [d.platform.os, d.platform.architecture].join('/') === options.platform);
     };
     const walked = new Set();
     /** With --platform, the root index's entries that were fetched: the layout lists these instead of the root. */
@@ -49069,7 +49538,12 @@ async function readRegistryImage(options) {
                 tagged.body.destroy();
                 const index = await fetchManifest(`sha256-${hex}`);
                 list = index.doc.manifests ?? [];
-                referrerDescriptors.push({ mediaType: index.mediaType, digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` } });
+                referrerDescriptors.push({
+                    mediaType: index.mediaType,
+                    digest: index.digest,
+                    size: index.size,
+                    annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` },
+                });
             }
             else if (tagged.status === 404)
                 tagged.body.destroy();
@@ -49085,20 +49559,37 @@ async function readRegistryImage(options) {
                 continue;
             check(res, 'signature tag', `${label} (${tag})`);
             const m = await walk(tag, undefined, 1);
-            referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': tag } });
+            referrerDescriptors.push({
+                mediaType: m.mediaType,
+                digest: m.digest,
+                size: m.size,
+                annotations: { 'org.opencontainers.image.ref.name': tag },
+            });
         }
         for (const d of list) {
             if (walked.has(d.digest))
                 continue;
             const m = await walk(d.digest, d.digest, 1);
-            referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': `referrer of ${subject}` } });
+            referrerDescriptors.push({
+                mediaType: m.mediaType,
+                digest: m.digest,
+                size: m.size,
+                annotations: { 'org.opencontainers.image.ref.name': `referrer of ${subject}` },
+            });
         }
     }
     keep('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
     // The root index names every platform; with --platform only some were fetched, so the layout lists those instead.
     const tops = options.platform && selected.length
         ? selected.map((d) => ({ ...d, annotations: { ...d.annotations, 'org.opencontainers.image.ref.name': label } }))
-        : [{ mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: { 'org.opencontainers.image.ref.name': label } }];
+        : [
+            {
+                mediaType: root.mediaType,
+                digest: root.digest,
+                size: root.size,
+                annotations: { 'org.opencontainers.image.ref.name': label },
+            },
+        ];
     keep('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] })));
     // Every other blob starts as a registry reference; the same planner as every input decides which are image layers.
     const fetch = client.fetchSpec();
@@ -49120,7 +49611,11 @@ async function readRegistryImage(options) {
     const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, small.length)) }, async () => {
         for (let m = small.shift(); m; m = small.shift()) {
             const d = m.blob;
-            members.set(m.name, { name: m.name, type: 'file', blob: { kind: 'bytes', bytes: await fetchSmallBlob(client, base, label, d), size: d.size } });
+            members.set(m.name, {
+                name: m.name,
+                type: 'file',
+                blob: { kind: 'bytes', bytes: await fetchSmallBlob(client, base, label, d), size: d.size },
+            });
         }
     });
     await Promise.all(lanes);
@@ -49179,7 +49674,10 @@ async function openRegistryImage(image, extraCa, options = {}) {
     let credentials = options.credentials;
     if (!credentials) {
         try {
-            credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), { ...process.env, ...env });
+            credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), {
+                ...process.env,
+                ...env,
+            });
         }
         catch (error) {
             throw new RegistryError(`credentials for ${reference.registry}: ${error.message}`);
@@ -49250,7 +49748,11 @@ function spillBoundFor(jobs, floor) {
 }
 async function checkImage(options) {
     const started = Date.now();
-    const limits = { ...DEFAULT_LIMITS, ...options.limits, spillGiven: options.limits?.maxSpillBytes !== undefined };
+    const limits = {
+        ...DEFAULT_LIMITS,
+        ...options.limits,
+        spillGiven: options.limits?.maxSpillBytes !== undefined,
+    };
     const matcher = matcher_buildMatcher(options.spec);
     if (isRegistryReference(options.image)) {
         // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
@@ -49290,7 +49792,7 @@ async function checkImage(options) {
 /** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
 function checkRootfs(input, result, where, started) {
     const fs = FinalFs.build([result.index]);
-    const within = (h) => (h.path.includes(NESTED) ? ' (inside a file that holds other files)' : '');
+    const within = (h) => h.path.includes(NESTED) ? ' (inside a file that holds other files)' : '';
     const findings = result.hits.map((h) => ({
         ...hitFields(h),
         path: `/${h.path}`,
@@ -49304,7 +49806,20 @@ function checkRootfs(input, result, where, started) {
     if (result.error)
         unscanned.push({ what: where, reason: result.error });
     const notLookedInside = result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` }));
-    return { input, findings, unscanned, notLookedInside, stats: { images: 0, layers: 0, files: result.files, nestedFiles: result.nestedFiles, bytes: result.bytes, ms: Date.now() - started } };
+    return {
+        input,
+        findings,
+        unscanned,
+        notLookedInside,
+        stats: {
+            images: 0,
+            layers: 0,
+            files: result.files,
+            nestedFiles: result.nestedFiles,
+            bytes: result.bytes,
+            ms: Date.now() - started,
+        },
+    };
 }
 function hitFields(h) {
     return { kind: h.kind, fingerprint: h.fingerprint, ...(h.subject ? { subject: h.subject } : {}) };
@@ -49343,7 +49858,13 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
         const planned = plan.layerMembers.get(m.name);
         const digest = planned?.digest ?? digestOfMember(m);
         if (planned) {
-            jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(planned.mediaType ? { mediaType: planned.mediaType } : {}), ...(digest ? { digest } : {}) });
+            jobs.push({
+                id: m.name,
+                blob: m.blob,
+                where: m.name,
+                ...(planned.mediaType ? { mediaType: planned.mediaType } : {}),
+                ...(digest ? { digest } : {}),
+            });
             continue;
         }
         const head = readMember({ ...m, blob: { ...m.blob, size: Math.min(m.blob.size, 1024) } });
@@ -49416,7 +49937,10 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
                 return;
             inImage.add(l.member);
             if (l.diffId && !r.error && r.diffId && r.diffId !== l.diffId)
-                unscanned.push({ what: `${image.name} layer ${l.index}`, reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}` });
+                unscanned.push({
+                    what: `${image.name} layer ${l.index}`,
+                    reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}`,
+                });
             for (const n of r.notLookedInside)
                 notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
             for (const h of r.hits) {
@@ -49433,7 +49957,9 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
                     path: `/${h.path}`,
                     visibility: visible ? 'final' : 'lower-layer',
                     message: `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? ' (inside a file that holds other files)' : ''} (${h.kind}), ` +
-                        (visible ? 'visible in the final file system' : 'hidden or deleted by a later layer but still shipped in this one') +
+                        (visible
+                            ? 'visible in the final file system'
+                            : 'hidden or deleted by a later layer but still shipped in this one') +
                         `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
                 });
             }
@@ -49453,7 +49979,12 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
         for (const n of r.notLookedInside)
             notLookedInside.push({ path: `${id}: /${n.path}`, reason: n.reason });
         for (const h of r.hits) {
-            findings.push({ ...hitFields(h), path: `${id}: /${h.path}`, visibility: 'n/a', message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}` });
+            findings.push({
+                ...hitFields(h),
+                path: `${id}: /${h.path}`,
+                visibility: 'n/a',
+                message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}`,
+            });
         }
     }
     return {
@@ -49498,7 +50029,14 @@ function pointerFindings(pointers, fs, caPaths, cwd, image, layer) {
                 ? `${what} points tools at ${verdict.file}, which holds the CA. ${LEAK_FIX}`
                 : `${what} points at ${verdict.file}, which is not in the image: a build-time CA setting was left in the release image ` +
                     '(tools fail on the missing file, or trust whatever is put there). Set it only in the builder stage, e.g. through with-org-ca.';
-        out.push({ kind: verdict.kind, fingerprint: '', ...(image ? { image } : {}), path: p.where, visibility: p.where.startsWith('config.') ? 'config' : 'final', message });
+        out.push({
+            kind: verdict.kind,
+            fingerprint: '',
+            ...(image ? { image } : {}),
+            path: p.where,
+            visibility: p.where.startsWith('config.') ? 'config' : 'final',
+            message,
+        });
     }
     return out;
 }
@@ -49518,7 +50056,13 @@ function configFindings(image, matcher) {
     const out = [];
     for (const [where, text] of fields) {
         for (const h of scanText(matcher, text)) {
-            out.push({ ...hitFields(h), image: image.name, path: where, visibility: 'config', message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}` });
+            out.push({
+                ...hitFields(h),
+                image: image.name,
+                path: where,
+                visibility: 'config',
+                message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}`,
+            });
         }
     }
     return out;
@@ -49595,7 +50139,11 @@ async function scanContent(blob, matcher, maybeJson) {
         }
     }
     catch (error) {
-        return { hits: scanner.end(), digest: `sha256:${hash.digest('hex')}`, error: error instanceof Error ? error.message : String(error) };
+        return {
+            hits: scanner.end(),
+            digest: `sha256:${hash.digest('hex')}`,
+            error: error instanceof Error ? error.message : String(error),
+        };
     }
     const hits = scanner.end();
     if (maybeJson && kept <= 64 * 1024 * 1024) {
@@ -49877,7 +50425,9 @@ function runAs(account, args, input) {
         cwd: '/',
     });
     if (r.status !== 0) {
-        const why = (r.stderr ?? '').split('\n').find((line) => /Error|EACCES|ELOOP|EEXIST|not a regular file/.test(line)) ?? r.error?.message ?? `exit ${r.status}`;
+        const why = (r.stderr ?? '').split('\n').find((line) => /Error|EACCES|ELOOP|EEXIST|not a regular file/.test(line)) ??
+            r.error?.message ??
+            `exit ${r.status}`;
         throw new Error(`acting as uid ${account.uid} on '${args[1]}' failed: ${why.trim().slice(0, 200)}`);
     }
     return r.stdout;
@@ -49952,7 +50502,10 @@ function createFileUnchecked(path, bytes, mode) {
  * its two hook variables and keeps every other byte. Pure.
  * Source: docs.github.com/actions/hosting-your-own-runners/managing-self-hosted-runners/running-scripts-before-or-after-a-job
  */
-const HOOK_VARIABLES = { started: 'ACTIONS_RUNNER_HOOK_JOB_STARTED', completed: 'ACTIONS_RUNNER_HOOK_JOB_COMPLETED' };
+const HOOK_VARIABLES = {
+    started: 'ACTIONS_RUNNER_HOOK_JOB_STARTED',
+    completed: 'ACTIONS_RUNNER_HOOK_JOB_COMPLETED',
+};
 class RunnerEnvError extends Error {
     constructor(message) {
         super(message);
@@ -49975,7 +50528,10 @@ function withHooks(original, hooks) {
             }
         }
     }
-    const kept = text.split('\n').filter((line) => env_file_valueOf(line, HOOK_VARIABLES.started) === undefined && env_file_valueOf(line, HOOK_VARIABLES.completed) === undefined).join('\n');
+    const kept = text
+        .split('\n')
+        .filter((line) => env_file_valueOf(line, HOOK_VARIABLES.started) === undefined && env_file_valueOf(line, HOOK_VARIABLES.completed) === undefined)
+        .join('\n');
     const eol = kept.includes('\r\n') ? '\r\n' : '\n';
     const base = kept === '' || kept.endsWith('\n') ? kept : `${kept}${eol}`;
     return `${base}${HOOK_VARIABLES.started}=${hooks.started}${eol}${HOOK_VARIABLES.completed}=${hooks.completed}${eol}`;
@@ -49984,7 +50540,8 @@ function withHooks(original, hooks) {
 function withoutHooks(text, hooks) {
     return text
         .split('\n')
-        .filter((line) => env_file_valueOf(line, HOOK_VARIABLES.started) !== hooks.started && env_file_valueOf(line, HOOK_VARIABLES.completed) !== hooks.completed)
+        .filter((line) => env_file_valueOf(line, HOOK_VARIABLES.started) !== hooks.started &&
+        env_file_valueOf(line, HOOK_VARIABLES.completed) !== hooks.completed)
         .join('\n');
 }
 
@@ -50093,7 +50650,12 @@ function install(request) {
     const config = { version: 1, runnerDir, hooksDir, caFile, ...request.settings };
     const configPath = (0,external_node_path_namespaceObject.join)(hooksDir, 'config.json');
     const command = { node: request.node, cli: request.cli, config: configPath };
-    const record = { envBefore: before ? before.toString('base64') : null, envAfter: Buffer.from(after).toString('base64'), started, completed };
+    const record = {
+        envBefore: before ? before.toString('base64') : null,
+        envAfter: Buffer.from(after).toString('base64'),
+        started,
+        completed,
+    };
     // EXCLUSIVE_CREATE: a name planted in the hooks directory (a link to a root file) is refused, never written through.
     createFile(caFile, request.caPem, 0o644, { purpose });
     createFile(configPath, `${JSON.stringify(config, null, 2)}\n`, 0o644, { purpose });
@@ -50231,7 +50793,15 @@ class CommandNotRunError extends Error {
  * Errors that mean "what you gave is wrong", whichever module found it: exit 2, like a usage error. A directory that
  * cannot be made (--dir under /proc, a dangling link, TMPDIR on a hung mount) is such an input too.
  */
-const INPUT_ERRORS = [UsageError, OptionError, CaInputError, TargetError, ImageInputError, PathError, RunnerDirError];
+const INPUT_ERRORS = [
+    UsageError,
+    OptionError,
+    CaInputError,
+    TargetError,
+    ImageInputError,
+    PathError,
+    RunnerDirError,
+];
 function exitCodeFor(error) {
     if (error instanceof CommandNotRunError)
         return error.exitCode;
@@ -50318,7 +50888,11 @@ const NATIVE_SWITCHES = [
         readers: 'Deno',
         variable: 'DENO_TLS_CA_STORE',
         // Adds the OS store to Mozilla's, as the job had it; a value already naming `system` is left alone.
-        value: (current) => (current === undefined || current.trim() === '' ? 'mozilla,system' : /\bsystem\b/.test(current) ? current : `${current},system`),
+        value: (current) => current === undefined || current.trim() === ''
+            ? 'mozilla,system'
+            : /\bsystem\b/.test(current)
+                ? current
+                : `${current},system`,
         since: 'Deno 1.13',
         olderVersions: 'ignore',
         source: 'https://docs.deno.com/runtime/reference/env_variables/',
@@ -50341,7 +50915,11 @@ const NATIVE_SWITCHES = [
         since: 'pip 22.2 (default from 24.2)',
         // Without the truststore module pip <24.1 refuses to run with the feature on: probe for both.
         olderVersions: 'break',
-        probe: { argv: ['python3', '-c', 'import pip, truststore; print(pip.__version__)'], min: '22.2', nativeFrom: '24.2' },
+        probe: {
+            argv: ['python3', '-c', 'import pip, truststore; print(pip.__version__)'],
+            min: '22.2',
+            nativeFrom: '24.2',
+        },
         source: 'https://pip.pypa.io/en/stable/topics/https-certificates/#using-system-certificate-stores',
     },
     {
@@ -50378,9 +50956,15 @@ function decideSwitch(entry, versions) {
     const found = versions[entry.id];
     const probe = entry.probe;
     if (found === undefined)
-        return { export: false, note: `${entry.variable} not set: no ${entry.id} that takes it was found (needs ${entry.since}).` };
+        return {
+            export: false,
+            note: `${entry.variable} not set: no ${entry.id} that takes it was found (needs ${entry.since}).`,
+        };
     if (compareVersions(found, probe.min) < 0)
-        return { export: false, note: `${entry.variable} not set: ${entry.id} ${found} is older than ${probe.min}, and would fail with it.` };
+        return {
+            export: false,
+            note: `${entry.variable} not set: ${entry.id} ${found} is older than ${probe.min}, and would fail with it.`,
+        };
     if (probe.nativeFrom && compareVersions(found, probe.nativeFrom) >= 0) {
         return { export: false, note: `${entry.variable} not needed: ${entry.id} ${found} reads the OS store by default.` };
     }
@@ -50399,7 +50983,12 @@ function planNative(input) {
         const message = input.strategy === 'native'
             ? `strategy 'native': ${where} does not hold ${input.caName}, so the runtimes' native verifiers would not trust it; falling back to strategy 'env' (CA files and variables).`
             : `strategy 'both': ${where} does not hold ${input.caName}; only the CA files and variables are set.`;
-        return { useEnvFiles: true, variables: [], notes: [message], ...(input.strategy === 'native' ? { fallback: message } : {}) };
+        return {
+            useEnvFiles: true,
+            variables: [],
+            notes: [message],
+            ...(input.strategy === 'native' ? { fallback: message } : {}),
+        };
     }
     const variables = [];
     const notes = [];
@@ -50409,7 +50998,12 @@ function planNative(input) {
             notes.push(decision.note);
         if (!decision.export)
             continue;
-        variables.push({ name: entry.variable, value: entry.value(input.env[entry.variable]), readers: entry.readers, source: entry.source });
+        variables.push({
+            name: entry.variable,
+            value: entry.value(input.env[entry.variable]),
+            readers: entry.readers,
+            source: entry.source,
+        });
     }
     return { useEnvFiles: input.strategy === 'both', variables, notes };
 }
@@ -50529,7 +51123,9 @@ function toJson(verdicts) {
         url: v.url,
         verdict: v.verdict,
         route: routeText(v),
-        ...(v.classification ? { reason: describeClassification(v.classification), issuer: v.classification.leafIssuer } : {}),
+        ...(v.classification
+            ? { reason: describeClassification(v.classification), issuer: v.classification.leafIssuer }
+            : {}),
         ...(v.failure ? { failure: `${v.failure.kind}: ${v.failure.message}` } : {}),
         ...(v.classification?.anchor ? { anchor: entry(v.classification.anchor) } : {}),
         chain: v.chain.map(entry),
@@ -50539,7 +51135,9 @@ function toJson(verdicts) {
 }
 /** One line per probe: what the action logs. */
 function verdictLine(v) {
-    const why = v.classification ? describeClassification(v.classification) : `${v.verdict}: ${v.failure?.kind ?? 'no answer'}: ${v.failure?.message ?? ''}`;
+    const why = v.classification
+        ? describeClassification(v.classification)
+        : `${v.verdict}: ${v.failure?.kind ?? 'no answer'}: ${v.failure?.message ?? ''}`;
     return `${v.url} ${routeText(v)} → ${why}`;
 }
 /** The human report of `org-ca detect`: verdict, then the chain as presented. */
@@ -50573,7 +51171,12 @@ const VERDICT_MARK = {
 };
 /** The job summary section: a table of verdicts, then each chain. Untrusted text (names from certificates) escaped. */
 function markdownSection(verdicts) {
-    const lines = ['### TLS inspection probes', '', '| URL | Path | Verdict | Leaf issuer | Anchor / reason |', '|---|---|---|---|---|'];
+    const lines = [
+        '### TLS inspection probes',
+        '',
+        '| URL | Path | Verdict | Leaf issuer | Anchor / reason |',
+        '|---|---|---|---|---|',
+    ];
     for (const v of verdicts) {
         const anchor = v.classification?.anchor;
         const last = v.verdict === 'unknown' && v.classification
@@ -50701,7 +51304,7 @@ function wrapList(words, width = 88) {
 const TOOLS_HELP = wrapList(TOOL_IDS.map((id, i) => (i < TOOL_IDS.length - 1 ? `${id},` : id)));
 const CA_OPTIONS_HELP = [
     '  --ca FILE                  the org CA: PEM, DER, base64 or .p7b; - reads standard input (env and exec with',
-    '                             --strategy native|both: optional, the OS store\'s org CA is found as ca export does)',
+    "                             --strategy native|both: optional, the OS store's org CA is found as ca export does)",
     '  --fingerprint SHA256       fail unless the CA has this SHA-256 fingerprint',
     '  --tools LIST               only these tools (comma-separated), default all; the ids are:',
     TOOLS_HELP,
@@ -50726,31 +51329,40 @@ function loadCaArgument(value, now, fingerprint) {
 /** For env and exec: where to look for the OS store's org CA when --ca is left out. */
 const PROBE_URLS_OPTION = { 'probe-urls': { type: 'string' } };
 const PROBE_URLS_HELP = `  --probe-urls LIST          with no --ca: the https URLs probed to find it (default ${DEFAULT_PROBE_URLS.join(' ')})`;
-function readCaOptions(command, values) {
-    if (!values.ca)
-        throw new UsageError(`${command}: --ca FILE is required (see 'org-ca ${command} --help')`);
+/** The flags besides the CA itself: --tools, --on-verification-off, --strategy. */
+function policyFlags(values) {
     const tools = parseToolList(values.tools ?? '', '--tools');
     const onVerificationOff = oneOf('--on-verification-off', values['on-verification-off'] ?? '', ON_VERIFICATION_OFF_VALUES, 'fail');
     const strategy = oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env');
-    const ca = loadCaArgument(values.ca, new Date(), values.fingerprint);
-    return { ca, ...(tools ? { tools } : {}), onVerificationOff, strategy };
+    return { ...(tools ? { tools } : {}), onVerificationOff, strategy };
+}
+function readCaOptions(command, values) {
+    if (!values.ca)
+        throw new UsageError(`${command}: --ca FILE is required (see 'org-ca ${command} --help')`);
+    const flags = policyFlags(values);
+    return { ca: loadCaArgument(values.ca, new Date(), values.fingerprint), ...flags };
 }
 /**
  * As readCaOptions; but with --strategy native or both and no --ca, the org CA is the one the OS store already holds
  * (found by probing, as `org-ca ca export` does), since native switches make runtimes read that store anyway.
  */
 async function readCaOptionsOrOsStore(command, values, note) {
-    const strategy = oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env');
     if (values.ca)
         return readCaOptions(command, values);
-    if (strategy === 'env') {
+    const flags = policyFlags(values);
+    if (flags.strategy === 'env') {
         throw new UsageError(`${command}: --ca FILE is required (with --strategy native, the CA your OS store holds is used instead; org-ca ca export writes it to a file; see 'org-ca ${command} --help')`);
     }
     let found;
     try {
         found = values.fingerprint
             ? { certs: [byFingerprint(systemRoots(), values.fingerprint)], seen: [] }
-            : await findOrgCaInOsStore({ urls: parseProbeUrls(values['probe-urls'] ?? ''), env: process.env, timeoutMs: DEFAULT_PROBE_TIMEOUT_MS, now: new Date() });
+            : await findOrgCaInOsStore({
+                urls: parseProbeUrls(values['probe-urls'] ?? ''),
+                env: process.env,
+                timeoutMs: DEFAULT_PROBE_TIMEOUT_MS,
+                now: new Date(),
+            });
     }
     catch (error) {
         if (error instanceof OsStoreCaError)
@@ -50761,9 +51373,7 @@ async function readCaOptionsOrOsStore(command, values, note) {
         note(line);
     const ca = loadCa({ ca: certificatesPem(found.certs) }, new Date(), { ...CA_FLAG_NAMES, ca: 'the OS store' });
     note(`no --ca: the org CA is the one the OS store holds: ${ca.certs.map((c) => c.subject).join(', ')}.`);
-    const tools = parseToolList(values.tools ?? '', '--tools');
-    const onVerificationOff = oneOf('--on-verification-off', values['on-verification-off'] ?? '', ON_VERIFICATION_OFF_VALUES, 'fail');
-    return { ca, ...(tools ? { tools } : {}), onVerificationOff, strategy };
+    return { ca, ...flags };
 }
 function currentPlatform() {
     return process.platform === 'darwin' || process.platform === 'win32' ? process.platform : 'linux';
@@ -50836,7 +51446,12 @@ const buildContextCommand = {
     summary: 'write the in-build helper and CA secret files for docker build, buildah or kaniko in any CI',
     help: HELP,
     async run(argv) {
-        const { values } = parseCommandArgs('build-context', argv, { ...CA_OPTIONS, dir: { type: 'string' }, json: { type: 'boolean' }, flags: { type: 'string' } });
+        const { values } = parseCommandArgs('build-context', argv, {
+            ...CA_OPTIONS,
+            dir: { type: 'string' },
+            json: { type: 'boolean' },
+            flags: { type: 'string' },
+        });
         const flagsOnly = values.flags === undefined ? undefined : oneOf('--flags', values.flags, FLAG_SETS, 'docker');
         if (flagsOnly && values.json)
             throw new UsageError('build-context: give --flags or --json, not both');
@@ -50861,7 +51476,9 @@ const buildContextCommand = {
         }
         const lines = [
             `helper: ${(0,external_node_path_namespaceObject.join)(helperDir, 'with-org-ca')}`,
-            ...(files.caPath ? [`ca: ${files.caPath}`, `bundle: ${files.bundlePath}`] : ['no --ca: the helper runs commands unchanged']),
+            ...(files.caPath
+                ? [`ca: ${files.caPath}`, `bundle: ${files.bundlePath}`]
+                : ['no --ca: the helper runs commands unchanged']),
             `docker build / buildah bud flags: ${outputs.dockerFlags}`,
             ...(kaniko ? [`kaniko flags (base-image pulls): ${kaniko}`] : []),
         ];
@@ -50914,7 +51531,13 @@ const caCommand = {
         const [sub, ...rest] = argv;
         if (sub !== 'export')
             throw new UsageError(`ca: unknown subcommand '${sub ?? ''}'.${sub ? didYouMean(sub, ['export']) : ''} Expected: org-ca ca export (see 'org-ca ca --help')`);
-        const { values, positionals } = parseCommandArgs('ca export', rest, { fingerprint: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, timeout: { type: 'string' }, 'public-roots': { type: 'string' } }, true);
+        const { values, positionals } = parseCommandArgs('ca export', rest, {
+            fingerprint: { type: 'string' },
+            format: { type: 'string' },
+            out: { type: 'string' },
+            timeout: { type: 'string' },
+            'public-roots': { type: 'string' },
+        }, true);
         const format = oneOf('--format', values.format ?? '', FORMATS, 'pem');
         if (values.fingerprint && positionals.length)
             throw new UsageError('ca export: give URLs to probe or --fingerprint, not both');
@@ -50994,7 +51617,9 @@ function azureEscape(value) {
 const azureFormat = {
     id: 'azure',
     consumer: 'Azure Pipelines agent (##vso[task.setvariable] logging commands on standard output; later steps get the variables)',
-    sources: ['https://learn.microsoft.com/azure/devops/pipelines/scripts/logging-commands#setvariable-initialize-or-modify-the-value-of-a-variable'],
+    sources: [
+        'https://learn.microsoft.com/azure/devops/pipelines/scripts/logging-commands#setvariable-initialize-or-modify-the-value-of-a-variable',
+    ],
     render(variables) {
         return variables
             .map(({ name, value }) => {
@@ -51119,8 +51744,11 @@ function propertiesEscape(text, isKey) {
 }
 const jenkinsFormat = {
     id: 'jenkins',
-    consumer: "Jenkins: a properties file for readProperties (Pipeline Utility Steps), passed on to withEnv",
-    sources: ['https://www.jenkins.io/doc/pipeline/steps/pipeline-utility-steps/', 'https://docs.oracle.com/en/java/javase/21/docs/api/java.base/java/util/Properties.html'],
+    consumer: 'Jenkins: a properties file for readProperties (Pipeline Utility Steps), passed on to withEnv',
+    sources: [
+        'https://www.jenkins.io/doc/pipeline/steps/pipeline-utility-steps/',
+        'https://docs.oracle.com/en/java/javase/21/docs/api/java.base/java/util/Properties.html',
+    ],
     render: (variables) => `# org-ca: readProperties file for withEnv\n${variables.map(({ name, value }) => `${propertiesEscape(name, true)}=${propertiesEscape(value, false)}\n`).join('')}`,
 };
 
@@ -51291,14 +51919,23 @@ const envCommand = {
     summary: 'print the per-tool CA variables for a shell or a CI system (sh, github, gitlab, azure, jenkins, …)',
     help: env_HELP,
     async run(argv) {
-        const { values } = parseCommandArgs('env', argv, { ...CA_OPTIONS, ...PROBE_URLS_OPTION, format: { type: 'string' }, dir: { type: 'string' } });
+        const { values } = parseCommandArgs('env', argv, {
+            ...CA_OPTIONS,
+            ...PROBE_URLS_OPTION,
+            format: { type: 'string' },
+            dir: { type: 'string' },
+        });
         const format = oneOf('--format', values.format ?? '', ENV_FORMATS, 'sh');
         const options = await readCaOptionsOrOsStore('env', values, (line) => process.stderr.write(`org-ca env: ${logLine(line)}\n`));
         const cache = process.env.XDG_CACHE_HOME || (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.cache');
         const dir = values.dir ?? (0,external_node_path_namespaceObject.join)(cache, 'org-ca', options.ca.primary.fingerprint.slice(0, 16));
         const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);
         const injection = native.useEnvFiles ? await injectForCli(options, dir) : undefined;
-        const notes = [...options.ca.warnings, ...(injection ? [...injection.warnings, ...injection.plan.notes] : []), ...native.notes];
+        const notes = [
+            ...options.ca.warnings,
+            ...(injection ? [...injection.warnings, ...injection.plan.notes] : []),
+            ...native.notes,
+        ];
         for (const line of notes)
             process.stderr.write(`org-ca env: ${line}\n`);
         const variables = [...(injection?.plan.variables ?? []), ...native.variables];
@@ -51400,7 +52037,11 @@ const execCommand = {
         try {
             const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);
             const injection = native.useEnvFiles ? await injectForCli(options, dir, 'TMPDIR') : undefined;
-            const lines = [...options.ca.warnings, ...(injection?.warnings ?? []), ...(native.fallback ? [native.fallback] : [])];
+            const lines = [
+                ...options.ca.warnings,
+                ...(injection?.warnings ?? []),
+                ...(native.fallback ? [native.fallback] : []),
+            ];
             for (const line of lines)
                 process.stderr.write(`org-ca exec: ${line}\n`);
             const env = { ...process.env };
@@ -51450,7 +52091,12 @@ const detectCommand = {
     summary: 'probe URLs through the proxy and say whether (and by whom) TLS is inspected',
     help: detect_HELP,
     async run(argv) {
-        const { values, positionals } = parseCommandArgs('detect', argv, { ca: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' }, 'public-roots': { type: 'string' } }, true);
+        const { values, positionals } = parseCommandArgs('detect', argv, {
+            ca: { type: 'string' },
+            json: { type: 'boolean' },
+            timeout: { type: 'string' },
+            'public-roots': { type: 'string' },
+        }, true);
         const urls = positionals.length ? positionals : [...DEFAULT_PROBE_URLS];
         const timeoutMs = parseDuration('--timeout', values.timeout ?? '', DEFAULT_PROBE_TIMEOUT_MS);
         for (const url of urls)
@@ -51466,11 +52112,17 @@ const detectCommand = {
             urls,
             env: process.env,
             timeoutMs,
-            trust: { org: ca?.certs ?? [], public: publicRoots(values['public-roots'], '--public-roots'), system: systemRoots },
+            trust: {
+                org: ca?.certs ?? [],
+                public: publicRoots(values['public-roots'], '--public-roots'),
+                system: systemRoots,
+            },
             now,
         });
         process.stdout.write(values.json ? `${JSON.stringify(toJson(verdicts), null, 2)}\n` : formatText(verdicts));
-        return verdicts.every((v) => v.verdict === 'direct' || v.verdict === 'org-ca' || v.verdict === 'os-trusted') ? EXIT.ok : EXIT.failed;
+        return verdicts.every((v) => v.verdict === 'direct' || v.verdict === 'org-ca' || v.verdict === 'os-trusted')
+            ? EXIT.ok
+            : EXIT.failed;
     },
 };
 
@@ -51488,7 +52140,7 @@ const ERROR_CATALOGUE = [
         runtime: 'node',
         pattern: /SELF_SIGNED_CERT_IN_CHAIN|self[- ]signed certificate in certificate chain/i,
         meaning: `the server sent a chain ending in a root this client does not trust: a proxy sending its own root along (squid ssl-bump does); ${MISSING}`,
-        example: "npm error code SELF_SIGNED_CERT_IN_CHAIN / Error: self-signed certificate in certificate chain",
+        example: 'npm error code SELF_SIGNED_CERT_IN_CHAIN / Error: self-signed certificate in certificate chain',
         tool: 'node',
         source: 'https://github.com/npm/npm/issues/7519',
     },
@@ -51497,7 +52149,7 @@ const ERROR_CATALOGUE = [
         runtime: 'node',
         pattern: /UNABLE_TO_GET_ISSUER_CERT_LOCALLY/,
         meaning: `the issuer of the chain's top certificate is not trusted here; ${MISSING}`,
-        example: "npm error code UNABLE_TO_GET_ISSUER_CERT_LOCALLY / unable to get local issuer certificate",
+        example: 'npm error code UNABLE_TO_GET_ISSUER_CERT_LOCALLY / unable to get local issuer certificate',
         tool: 'node',
         source: 'https://github.com/oliverschwendener/ueli/issues/619',
     },
@@ -51515,7 +52167,7 @@ const ERROR_CATALOGUE = [
         runtime: 'python',
         pattern: /CERTIFICATE_VERIFY_FAILED/,
         meaning: `Python's ssl module could not build a chain to a trusted root ("unable to get local issuer certificate" or "self-signed certificate in certificate chain"); ${MISSING}. Python requests and pip read REQUESTS_CA_BUNDLE / PIP_CERT instead`,
-        example: "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)",
+        example: 'ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)',
         tool: 'openssl',
         source: 'https://github.com/pypa/pipenv/issues/5282',
     },
@@ -51524,7 +52176,7 @@ const ERROR_CATALOGUE = [
         runtime: 'openssl',
         pattern: /tls_post_process_server_certificate:certificate verify failed/,
         meaning: `OpenSSL (Ruby, PHP, C tools) rejected the server chain; ${MISSING}`,
-        example: "SSL_connect returned=1 errno=0 state=error: SSL routines:tls_post_process_server_certificate:certificate verify failed",
+        example: 'SSL_connect returned=1 errno=0 state=error: SSL routines:tls_post_process_server_certificate:certificate verify failed',
         tool: 'openssl',
         source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/',
     },
@@ -51533,7 +52185,7 @@ const ERROR_CATALOGUE = [
         runtime: 'curl',
         pattern: /curl: \(60\)|SSL certificate problem/,
         meaning: `curl exit 60: the peer certificate cannot be authenticated with the known CA certificates; ${MISSING}`,
-        example: "curl: (60) SSL certificate problem: unable to get local issuer certificate",
+        example: 'curl: (60) SSL certificate problem: unable to get local issuer certificate',
         tool: 'curl',
         source: 'https://curl.se/libcurl/c/libcurl-errors.html#CURLEPEERFAILEDVERIFICATION',
     },
@@ -51551,7 +52203,7 @@ const ERROR_CATALOGUE = [
         runtime: 'java',
         pattern: /PKIX path building failed|unable to find valid certification path/,
         meaning: `the JVM found no path to a root in its truststore (cacerts); ${MISSING}. Maven, Gradle and every JVM tool print this`,
-        example: "javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target",
+        example: 'javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target',
         tool: 'java',
         source: 'https://github.com/gradle/gradle/issues/14019',
     },
@@ -51560,7 +52212,7 @@ const ERROR_CATALOGUE = [
         runtime: 'go',
         pattern: /x509: certificate signed by unknown authority|tls: failed to verify certificate/,
         meaning: `Go (docker, BuildKit, gh, Terraform) found no trusted root for the chain; ${MISSING}`,
-        example: "tls: failed to verify certificate: x509: certificate signed by unknown authority",
+        example: 'tls: failed to verify certificate: x509: certificate signed by unknown authority',
         tool: 'openssl',
         source: 'https://github.com/golang/go/issues/18519',
     },
@@ -51583,7 +52235,9 @@ function fixFor(entry) {
 }
 /** Explains one client's error text; the client's own runtime is matched first, since patterns overlap. */
 function explain(text, runtime) {
-    const ordered = runtime ? [...ERROR_CATALOGUE.filter((e) => e.runtime === runtime), ...ERROR_CATALOGUE.filter((e) => e.runtime !== runtime)] : ERROR_CATALOGUE;
+    const ordered = runtime
+        ? [...ERROR_CATALOGUE.filter((e) => e.runtime === runtime), ...ERROR_CATALOGUE.filter((e) => e.runtime !== runtime)]
+        : ERROR_CATALOGUE;
     const error = ordered.find((e) => e.pattern.test(text));
     if (!error)
         return undefined;
@@ -51671,7 +52325,10 @@ function lastLines(out, n = 2) {
 }
 const firstLine = (argv, env) => {
     const r = (0,external_node_child_process_namespaceObject.spawnSync)(argv[0], argv.slice(1), { env, encoding: 'utf8', timeout: 10000 });
-    return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').find((l) => l.trim())?.trim() ?? '';
+    return (`${r.stdout ?? ''}${r.stderr ?? ''}`
+        .split('\n')
+        .find((l) => l.trim())
+        ?.trim() ?? '');
 };
 // Node: fetch through the proxy from the environment (NODE_USE_ENV_PROXY, Node ≥24), as npm and most tools go.
 const NODE_SCRIPT = `fetch(process.argv[1],{method:'HEAD',signal:AbortSignal.timeout(${15000})}).then(r=>{console.log('HTTP '+r.status);},e=>{const c=e.cause||e;console.error((c.code?c.code+': ':'')+(c.message||c));process.exit(1);});`;
@@ -51719,7 +52376,10 @@ function javaProxy(url, env) {
     if (!route.authorization)
         return { flags, env: {} };
     const userPass = Buffer.from(route.authorization.replace(/^Basic /, ''), 'base64').toString();
-    return { flags: [...flags, '-Djdk.http.auth.tunneling.disabledSchemes='], env: { ORG_CA_DOCTOR_PROXY_AUTH: userPass } };
+    return {
+        flags: [...flags, '-Djdk.http.auth.tunneling.disabledSchemes='],
+        env: { ORG_CA_DOCTOR_PROXY_AUTH: userPass },
+    };
 }
 const CLIENTS = [
     {
@@ -51791,7 +52451,9 @@ const CLIENTS = [
 ];
 function explained(name, run) {
     const explanation = explain(run.text, CLIENTS.find((c) => c.name === name)?.runtime);
-    return explanation ? { id: explanation.error.id, meaning: explanation.error.meaning, fix: explanation.fix } : undefined;
+    return explanation
+        ? { id: explanation.error.id, meaning: explanation.error.meaning, fix: explanation.fix }
+        : undefined;
 }
 /** The text report: one block per client, then what org-ca's settings changed. Pure. */
 function renderDoctorText(report, probeLine) {
@@ -51813,7 +52475,9 @@ function renderDoctorText(report, probeLine) {
     if (report.ca && retried.length) {
         lines.push('', `With org-ca's settings (${report.ca}):`);
         for (const c of retried)
-            lines.push(c.withOrgCa.ok ? `OK    ${c.name}  fixed` : `FAIL  ${c.name}  still failing: ${(c.withOrgCa.error ?? '').split('\n').join(' / ')}`);
+            lines.push(c.withOrgCa.ok
+                ? `OK    ${c.name}  fixed`
+                : `FAIL  ${c.name}  still failing: ${(c.withOrgCa.error ?? '').split('\n').join(' / ')}`);
     }
     return `${lines.join('\n')}\n`;
 }
@@ -51832,7 +52496,13 @@ const doctorCommand = {
         const env = process.env;
         const dir = await makeTempDirectory((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-doctor-', { purpose: 'TMPDIR' });
         try {
-            const [verdict] = await detect({ urls: [url], env, timeoutMs: 5000, trust: { org: ca?.certs ?? [], public: publicRoots(), system: systemRoots }, now });
+            const [verdict] = await detect({
+                urls: [url],
+                env,
+                timeoutMs: 5000,
+                trust: { org: ca?.certs ?? [], public: publicRoots(), system: systemRoots },
+                now,
+            });
             const installed = CLIENTS.filter((c) => onPath(c.bin, env));
             const runs = await Promise.all(installed.map((c) => c.run(url, env, dir, timeoutMs)));
             const failing = installed.filter((_c, i) => !runs[i].ok);
@@ -51871,7 +52541,13 @@ const doctorCommand = {
                 };
             });
             const ok = clients.every((c) => !c.installed || c.ok || c.withOrgCa?.ok);
-            const report = { url, probe: toJson([verdict])[0], clients, ...(ca ? { ca: ca.primary.subject } : {}), ok };
+            const report = {
+                url,
+                probe: toJson([verdict])[0],
+                clients,
+                ...(ca ? { ca: ca.primary.subject } : {}),
+                ok,
+            };
             process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderDoctorText(report, verdictLine(verdict)));
             return ok ? EXIT.ok : EXIT.failed;
         }
@@ -53049,7 +53725,10 @@ async function dockerSave(reference, file) {
 /** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
 /** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
 function report_failed(report, strict = false) {
-    return report.error !== undefined || report.findings.length > 0 || report.unscanned.length > 0 || (strict && notLookedInside(report).length > 0);
+    return (report.error !== undefined ||
+        report.findings.length > 0 ||
+        report.unscanned.length > 0 ||
+        (strict && notLookedInside(report).length > 0));
 }
 /** Older reports (and hand-made ones) may lack the field. */
 function notLookedInside(report) {
@@ -53071,10 +53750,20 @@ function failureReport(input, error) {
     return { ...emptyReport(input), error };
 }
 function emptyReport(input) {
-    return { input, findings: [], unscanned: [], notLookedInside: [], stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 } };
+    return {
+        input,
+        findings: [],
+        unscanned: [],
+        notLookedInside: [],
+        stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 },
+    };
 }
 function where(f) {
-    return f.layer ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}` : f.visibility === 'config' ? 'image config' : 'archive';
+    return f.layer
+        ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}`
+        : f.visibility === 'config'
+            ? 'image config'
+            : 'archive';
 }
 function renderText(report, strict = false) {
     const lines = [];
@@ -53092,7 +53781,9 @@ function renderText(report, strict = false) {
     const unopened = notLookedInside(report);
     for (const n of unopened)
         lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
-    const warn = unopened.length ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.` : '';
+    const warn = unopened.length
+        ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.`
+        : '';
     if (!report_failed(report, strict))
         lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
     else
@@ -53148,8 +53839,16 @@ function fixMarkdown(failure) {
 }
 function report_annotations(report, strict = false) {
     return [
-        ...report.findings.map((f) => ({ level: 'error', title: `CA leak (${f.kind}) at ${f.path}`, message: f.message })),
-        ...report.unscanned.map((u) => ({ level: 'error', title: `Not scanned: ${u.what}`, message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.` })),
+        ...report.findings.map((f) => ({
+            level: 'error',
+            title: `CA leak (${f.kind}) at ${f.path}`,
+            message: f.message,
+        })),
+        ...report.unscanned.map((u) => ({
+            level: 'error',
+            title: `Not scanned: ${u.what}`,
+            message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.`,
+        })),
         ...notLookedInside(report).map((n) => ({
             level: strict ? 'error' : 'warning',
             title: `Not looked inside: ${n.path}`,
@@ -53192,7 +53891,9 @@ function renderSarif(report, extra, strict = false) {
         ruleId,
         level,
         message: { text },
-        locations: [{ physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } }],
+        locations: [
+            { physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } },
+        ],
         partialFingerprints: { 'orgCaLeak/v1': key },
     });
     return {
@@ -53211,7 +53912,11 @@ function renderSarif(report, extra, strict = false) {
                             })),
                             ...(extra?.rules ?? []),
                         ],
-                        notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
+                        notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({
+                            id,
+                            shortDescription: { text },
+                            defaultConfiguration: { level: 'error' },
+                        })),
                     },
                 },
                 // An unreadable image or a bad input is a run that did not execute successfully, with the reason as a tool
@@ -53221,8 +53926,14 @@ function renderSarif(report, extra, strict = false) {
                     {
                         executionSuccessful: report.error === undefined && report.unscanned.length === 0,
                         toolExecutionNotifications: [
-                            ...(report.error === undefined ? [] : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
-                            ...report.unscanned.map((u) => ({ level: 'error', message: { text: `${u.what}: ${u.reason}` }, descriptor: { id: 'not-scanned' } })),
+                            ...(report.error === undefined
+                                ? []
+                                : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
+                            ...report.unscanned.map((u) => ({
+                                level: 'error',
+                                message: { text: `${u.what}: ${u.reason}` },
+                                descriptor: { id: 'not-scanned' },
+                            })),
                         ],
                     },
                 ],
@@ -53247,11 +53958,36 @@ function renderSarif(report, extra, strict = false) {
  */
 const LIMIT_OPTIONS = [
     { name: 'max-depth', key: 'maxDepth', kind: 'count', help: 'how many archives deep to look inside files' },
-    { name: 'max-layer-bytes', key: 'maxLayerBytes', kind: 'bytes', help: 'bound on one uncompressed layer (over it the check fails)' },
-    { name: 'max-image-bytes', key: 'maxImageBytes', kind: 'bytes', help: 'bound on all uncompressed layers together (over it the check fails)' },
-    { name: 'max-nested-layer-bytes', key: 'maxNestedLayerBytes', kind: 'bytes', help: 'bytes expanded from the files inside one layer' },
-    { name: 'max-nested-image-bytes', key: 'maxNestedImageBytes', kind: 'bytes', help: 'bytes expanded from the files inside all layers' },
-    { name: 'max-spill-bytes', key: 'maxSpillBytes', kind: 'bytes', help: 'bytes of archives written to TMPDIR to be opened, over the check: 4x the image, at least' },
+    {
+        name: 'max-layer-bytes',
+        key: 'maxLayerBytes',
+        kind: 'bytes',
+        help: 'bound on one uncompressed layer (over it the check fails)',
+    },
+    {
+        name: 'max-image-bytes',
+        key: 'maxImageBytes',
+        kind: 'bytes',
+        help: 'bound on all uncompressed layers together (over it the check fails)',
+    },
+    {
+        name: 'max-nested-layer-bytes',
+        key: 'maxNestedLayerBytes',
+        kind: 'bytes',
+        help: 'bytes expanded from the files inside one layer',
+    },
+    {
+        name: 'max-nested-image-bytes',
+        key: 'maxNestedImageBytes',
+        kind: 'bytes',
+        help: 'bytes expanded from the files inside all layers',
+    },
+    {
+        name: 'max-spill-bytes',
+        key: 'maxSpillBytes',
+        kind: 'bytes',
+        help: 'bytes of archives written to TMPDIR to be opened, over the check: 4x the image, at least',
+    },
 ];
 const UNITS = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 /** `4G`, `512MiB`, `100mb`, `1073741824`: binary units (a K is 1024). */
@@ -53309,9 +54045,14 @@ function parseBoolean(name, text) {
  * main action, an expired or non-CA certificate is still searched for: the check is about the bytes, not trust.
  */
 function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 'fingerprint' }) {
-    const fingerprints = (input.fingerprints ?? []).flatMap((f) => f.split(/[\s,]+/)).filter(Boolean).map((f) => parseFingerprint(f, names.fingerprint));
+    const fingerprints = (input.fingerprints ?? [])
+        .flatMap((f) => f.split(/[\s,]+/))
+        .filter(Boolean)
+        .map((f) => parseFingerprint(f, names.fingerprint));
     const hasCa = Boolean(input.ca?.trim() || input.caFile?.trim());
-    const certs = hasCa ? readCaCertificates({ ca: input.ca, caFile: input.caFile }, names).map((c) => ({ der: c.der })) : [];
+    const certs = hasCa
+        ? readCaCertificates({ ca: input.ca, caFile: input.caFile }, names).map((c) => ({ der: c.der }))
+        : [];
     if (certs.length === 0 && fingerprints.length === 0) {
         throw new CaInputError(`Nothing to look for: set ${names.ca} or ${names.caFile} (the CA), or ${names.fingerprint} (its SHA-256, several allowed).`);
     }
@@ -53472,7 +54213,15 @@ const REGENERATED_BY_UPDATE = [
     '/etc/pki/ca-trust/extracted',
 ];
 /** A path segment that marks a place where certificates are trusted (dockerd/podman registry CAs included). */
-const TRUST_SEGMENTS = new Set(['ca-certificates', 'ca-trust', 'ca-trust-source', 'anchors', 'trust-source', 'certs.d', 'cacerts']);
+const TRUST_SEGMENTS = new Set([
+    'ca-certificates',
+    'ca-trust',
+    'ca-trust-source',
+    'anchors',
+    'trust-source',
+    'certs.d',
+    'cacerts',
+]);
 function normalise(path) {
     const n = external_node_path_namespaceObject.posix.normalize(path.startsWith('/') ? path : `/${path}`);
     return n.length > 1 ? n.replace(/\/+$/, '') : n;
@@ -53492,7 +54241,9 @@ function isTrustSource(path) {
 /** A place whose files a system trust store, a Java store or a container engine trusts. */
 function isTrustPath(path) {
     // Hooks, configuration and distrust lists live beside the anchors but add no trust.
-    if (isUnder(path, '/etc/ca-certificates/update.d') || /\/(blacklist|blocklist)(\/|$)/.test(path) || /\.(conf|sh)$/.test(path))
+    if (isUnder(path, '/etc/ca-certificates/update.d') ||
+        /\/(blacklist|blocklist)(\/|$)/.test(path) ||
+        /\.(conf|sh)$/.test(path))
         return false;
     if (isTrustSource(path) || isSystemBundlePath(path))
         return true;
@@ -53512,9 +54263,37 @@ const CERT_EXTENSION = /\.(pem|crt|cer|cert|der|p7b|p7c|jks|bks|keystore|trustst
  * server's own certificate also uses (proxy, chain as in certbot's chain.pem, bundle, internal) are left out.
  */
 const CA_WORDS = new Set([
-    'ca', 'cas', 'cacert', 'cacerts', 'root', 'roots', 'rootca', 'trust', 'truststore', 'anchor', 'anchors',
-    'zscaler', 'netskope', 'nscacert', 'mitm', 'mitmproxy', 'inspection', 'corp', 'corporate', 'company', 'enterprise',
-    'org', 'issuing', 'intermediate', 'pki', 'netfree', 'fortinet', 'fortigate', 'paloalto', 'bluecoat', 'forcepoint',
+    'ca',
+    'cas',
+    'cacert',
+    'cacerts',
+    'root',
+    'roots',
+    'rootca',
+    'trust',
+    'truststore',
+    'anchor',
+    'anchors',
+    'zscaler',
+    'netskope',
+    'nscacert',
+    'mitm',
+    'mitmproxy',
+    'inspection',
+    'corp',
+    'corporate',
+    'company',
+    'enterprise',
+    'org',
+    'issuing',
+    'intermediate',
+    'pki',
+    'netfree',
+    'fortinet',
+    'fortigate',
+    'paloalto',
+    'bluecoat',
+    'forcepoint',
 ]);
 function nameWords(name) {
     return name
@@ -53556,7 +54335,10 @@ function globRegExp(pattern) {
             if (end === -1)
                 re += '\\[';
             else {
-                re += `[${pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+                re += `[${pattern
+                    .slice(i + 1, end)
+                    .replace(/^!/, '^')
+                    .replace(/\\/g, '\\\\')}]`;
                 i = end;
             }
         }
@@ -53627,13 +54409,17 @@ class ContextError extends Error {
     }
 }
 // A CommonJS module whose typings declare `export default`: under NodeNext the default import is module.exports.
-const dockerignore = ((ignore_default())["default"] ?? (ignore_default()));
+const dockerignore = ((ignore_default())["default"] ??
+    (ignore_default()));
 const MAX_FILES = 500_000;
 const MAX_CERT_BYTES = 4 * 1024 * 1024;
 function inOrgFamily(cert, org) {
     if (org.fingerprints.includes(cert.fingerprint))
         return true;
-    return org.certs.some((o) => o.fingerprint === cert.fingerprint || o.spkiSha256 === cert.spkiSha256 || isIssuedBy(cert, o) || isIssuedBy(o, cert));
+    return org.certs.some((o) => o.fingerprint === cert.fingerprint ||
+        o.spkiSha256 === cert.spkiSha256 ||
+        isIssuedBy(cert, o) ||
+        isIssuedBy(o, cert));
 }
 function listFiles(root) {
     const out = [];
@@ -53670,7 +54456,9 @@ function certificatesIn(bytes, name) {
         return undefined;
     }
     const text = bytes.toString('latin1');
-    const pem = text.includes('-----BEGIN CERTIFICATE') || text.includes('-----BEGIN TRUSTED CERTIFICATE') || text.includes('-----BEGIN PKCS7');
+    const pem = text.includes('-----BEGIN CERTIFICATE') ||
+        text.includes('-----BEGIN TRUSTED CERTIFICATE') ||
+        text.includes('-----BEGIN PKCS7');
     if (!pem && !(hasCertExtension(name) && bytes[0] === 0x30))
         return undefined;
     try {
@@ -53718,7 +54506,9 @@ function readBuildContext(root, options = {}) {
                 if (st.isFile() && st.size <= MAX_CERT_BYTES) {
                     const certs = certificatesIn((0,external_node_fs_namespaceObject.readFileSync)(path), external_node_path_namespaceObject.posix.basename(file));
                     if (certs?.length) {
-                        const counted = options.org ? certs.filter((c) => inOrgFamily(c, options.org)) : certs.filter((c) => c.isCa);
+                        const counted = options.org
+                            ? certs.filter((c) => inOrgFamily(c, options.org))
+                            : certs.filter((c) => c.isCa);
                         const shown = (counted[0] ?? certs[0]);
                         result = {
                             ca: counted.length > 0,
@@ -53801,8 +54591,7 @@ function parseDockerfile(content) {
     const instructionLines = [];
     for (const inst of doc.getInstructions()) {
         const range = inst.getRange();
-        const heredocRanges = inst
-            .getHeredocs?.() ?? [];
+        const heredocRanges = inst.getHeredocs?.() ?? [];
         const heredocs = heredocRanges.map((h) => {
             const r = h.getContentRange();
             return { name: h.getName(), body: r ? lines.slice(r.start.line, r.end.line + 1).join('\n') : '' };
@@ -53950,7 +54739,10 @@ class StageFs {
         for (const r of this.records) {
             if (r.path === path)
                 return r;
-            if (r.dir && isUnder(path, r.path) && !r.removed.some((x) => isUnder(path, x)) && (!best || r.path.length > best.path.length))
+            if (r.dir &&
+                isUnder(path, r.path) &&
+                !r.removed.some((x) => isUnder(path, x)) &&
+                (!best || r.path.length > best.path.length))
                 best = r;
         }
         return best;
@@ -53983,7 +54775,22 @@ function mapPath(record, source, dest, destIsDir) {
 }
 
 ;// CONCATENATED MODULE: ./src/lint/shell.ts
-const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'do', 'while', 'until', '!', '{', '}', 'fi', 'done', 'esac', 'time']);
+const KEYWORDS = new Set([
+    'if',
+    'then',
+    'else',
+    'elif',
+    'do',
+    'while',
+    'until',
+    '!',
+    '{',
+    '}',
+    'fi',
+    'done',
+    'esac',
+    'time',
+]);
 function tokenize(script) {
     const tokens = [];
     let text = '';
@@ -54146,7 +54953,11 @@ function parseShell(script) {
         // Control keywords and wrappers in front of the command itself.
         while (words.length && !words[0].literal && KEYWORDS.has(words[0].text))
             words.shift();
-        while (words.length && (words[0].text === 'sudo' || words[0].text === 'env' || words[0].text === 'exec' || words[0].text === 'command')) {
+        while (words.length &&
+            (words[0].text === 'sudo' ||
+                words[0].text === 'env' ||
+                words[0].text === 'exec' ||
+                words[0].text === 'command')) {
             words.shift();
             while (words.length && words[0].text.startsWith('-'))
                 words.shift();
@@ -54217,7 +55028,12 @@ function csv(value) {
     for (const part of value.split(',')) {
         const eq = part.indexOf('=');
         const key = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
-        out.set(key, eq === -1 ? 'true' : part.slice(eq + 1).trim().replace(/^["']|["']$/g, ''));
+        out.set(key, eq === -1
+            ? 'true'
+            : part
+                .slice(eq + 1)
+                .trim()
+                .replace(/^["']|["']$/g, ''));
     }
     return out;
 }
@@ -54226,7 +55042,27 @@ function secretLooksCa(id, target) {
         .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
         .toLowerCase()
         .split(/[^a-z0-9]+/);
-    return words.some((w) => ['ca', 'cas', 'cacert', 'cacerts', 'cert', 'certs', 'certificate', 'certificates', 'pem', 'crt', 'root', 'rootca', 'bundle', 'zscaler', 'netskope', 'trust', 'truststore', 'proxy', 'mitm'].includes(w));
+    return words.some((w) => [
+        'ca',
+        'cas',
+        'cacert',
+        'cacerts',
+        'cert',
+        'certs',
+        'certificate',
+        'certificates',
+        'pem',
+        'crt',
+        'root',
+        'rootca',
+        'bundle',
+        'zscaler',
+        'netskope',
+        'trust',
+        'truststore',
+        'proxy',
+        'mitm',
+    ].includes(w));
 }
 function mountsOf(instr, cwd, vars) {
     return instr.flags
@@ -54235,7 +55071,10 @@ function mountsOf(instr, cwd, vars) {
         const o = csv(expand(f.value, vars));
         const type = o.get('type') ?? 'bind';
         const id = o.get('id');
-        const targetRaw = o.get('target') ?? o.get('dst') ?? o.get('destination') ?? (type === 'secret' ? `/run/secrets/${id ?? ''}` : undefined);
+        const targetRaw = o.get('target') ??
+            o.get('dst') ??
+            o.get('destination') ??
+            (type === 'secret' ? `/run/secrets/${id ?? ''}` : undefined);
         const target = targetRaw ? resolvePath(targetRaw, cwd) : `/run/${type}`;
         const source = o.get('source') ?? o.get('src');
         return {
@@ -54252,7 +55091,9 @@ function mountsOf(instr, cwd, vars) {
 function scriptOf(instr) {
     if (instr.json) {
         const w = instr.words;
-        return w.length >= 3 && /(^|\/)(ba|da|a)?sh$/.test(w[0]) && /^-[a-z]*c$/.test(w[1]) ? w[2] : w.map((x) => `'${x.replace(/'/g, "'\\''")}'`).join(' ');
+        return w.length >= 3 && /(^|\/)(ba|da|a)?sh$/.test(w[0]) && /^-[a-z]*c$/.test(w[1])
+            ? w[2]
+            : w.map((x) => `'${x.replace(/'/g, "'\\''")}'`).join(' ');
     }
     if (!instr.heredocs.length)
         return instr.rest;
@@ -54266,13 +55107,114 @@ const OPTIONS_WITH_VALUE = {
     cp: ['-t', '-S', '--target-directory', '--suffix'],
     install: ['-m', '-o', '-g', '-t', '-S', '--mode', '--owner', '--group', '--target-directory', '--suffix'],
     mv: ['-t', '-S', '--target-directory', '--suffix'],
-    curl: ['-o', '-H', '-d', '-u', '-x', '-X', '-A', '-e', '-w', '-m', '-T', '-b', '-c', '-E', '--cacert', '--capath', '--cert', '--key', '--connect-timeout', '--max-time', '--retry', '--retry-delay', '--retry-max-time', '--resolve', '--proxy', '--data', '--data-raw', '--data-binary', '--header', '--user', '--output', '--url', '--user-agent', '--referer', '--write-out', '--upload-file', '--cookie', '--cookie-jar', '--proto', '--proto-redir', '--limit-rate', '--tlsv1.2'],
-    wget: ['-O', '-P', '-o', '-a', '-t', '-T', '-U', '-e', '--output-document', '--directory-prefix', '--tries', '--timeout', '--user-agent', '--header', '--user', '--password', '--ca-certificate', '--ca-directory'],
-    keytool: ['-file', '-keystore', '-alias', '-storepass', '-keypass', '-srckeystore', '-destkeystore', '-srcstorepass', '-deststorepass', '-storetype', '-srcstoretype', '-deststoretype', '-providername', '-provider', '-providerclass', '-providerpath', '-keyalg', '-keysize', '-dname', '-validity', '-ext', '-sigalg', '-startdate', '-srcalias', '-destalias'],
+    curl: [
+        '-o',
+        '-H',
+        '-d',
+        '-u',
+        '-x',
+        '-X',
+        '-A',
+        '-e',
+        '-w',
+        '-m',
+        '-T',
+        '-b',
+        '-c',
+        '-E',
+        '--cacert',
+        '--capath',
+        '--cert',
+        '--key',
+        '--connect-timeout',
+        '--max-time',
+        '--retry',
+        '--retry-delay',
+        '--retry-max-time',
+        '--resolve',
+        '--proxy',
+        '--data',
+        '--data-raw',
+        '--data-binary',
+        '--header',
+        '--user',
+        '--output',
+        '--url',
+        '--user-agent',
+        '--referer',
+        '--write-out',
+        '--upload-file',
+        '--cookie',
+        '--cookie-jar',
+        '--proto',
+        '--proto-redir',
+        '--limit-rate',
+        '--tlsv1.2',
+    ],
+    wget: [
+        '-O',
+        '-P',
+        '-o',
+        '-a',
+        '-t',
+        '-T',
+        '-U',
+        '-e',
+        '--output-document',
+        '--directory-prefix',
+        '--tries',
+        '--timeout',
+        '--user-agent',
+        '--header',
+        '--user',
+        '--password',
+        '--ca-certificate',
+        '--ca-directory',
+    ],
+    keytool: [
+        '-file',
+        '-keystore',
+        '-alias',
+        '-storepass',
+        '-keypass',
+        '-srckeystore',
+        '-destkeystore',
+        '-srcstorepass',
+        '-deststorepass',
+        '-storetype',
+        '-srcstoretype',
+        '-deststoretype',
+        '-providername',
+        '-provider',
+        '-providerclass',
+        '-providerpath',
+        '-keyalg',
+        '-keysize',
+        '-dname',
+        '-validity',
+        '-ext',
+        '-sigalg',
+        '-startdate',
+        '-srcalias',
+        '-destalias',
+    ],
     unzip: ['-d', '-x'],
     tar: ['-f', '-C', '--file', '--directory', '-T', '-X', '--exclude'],
     certutil: ['-d', '-n', '-t', '-i', '-f'],
-    openssl: ['-in', '-out', '-inform', '-outform', '-connect', '-servername', '-CAfile', '-CApath', '-verify', '-certfile', '-passin', '-name'],
+    openssl: [
+        '-in',
+        '-out',
+        '-inform',
+        '-outform',
+        '-connect',
+        '-servername',
+        '-CAfile',
+        '-CApath',
+        '-verify',
+        '-certfile',
+        '-passin',
+        '-name',
+    ],
 };
 function operands(cmd, args) {
     const withValue = OPTIONS_WITH_VALUE[cmd] ?? [];
@@ -54322,7 +55264,20 @@ function interpretRun(instr, env) {
     const mountOf = (path) => mounts.find((m) => isUnder(path, m.target));
     const unresolved = (p) => /\$|`|\{\}/.test(p);
     const newRecord = (path, dir, ca, rule, what, origin, evidence) => {
-        const r = { path, dir, ca, line: instr.line, stage: env.stage, rule, what, origin, removed: [], pending: true, reported: false, ...(evidence ? { evidence } : {}) };
+        const r = {
+            path,
+            dir,
+            ca,
+            line: instr.line,
+            stage: env.stage,
+            rule,
+            what,
+            origin,
+            removed: [],
+            pending: true,
+            reported: false,
+            ...(evidence ? { evidence } : {}),
+        };
         fs.add(r);
         created.push(r);
         return r;
@@ -54339,18 +55294,33 @@ function interpretRun(instr, env) {
                     if (!s)
                         return { ca: isCaLikeName(path), what: `${inner} of '${m.from}'` };
                     const r = s.fs.lookup(inner) ?? s.fs.covered(inner).find((x) => x.ca);
-                    return r ? { ca: r.ca, what: `${inner} of stage '${s.name}' (${r.what})` } : { ca: false, public: isSystemBundlePath(inner), what: `${inner} of stage '${s.name}'` };
+                    return r
+                        ? { ca: r.ca, what: `${inner} of stage '${s.name}' (${r.what})` }
+                        : { ca: false, public: isSystemBundlePath(inner), what: `${inner} of stage '${s.name}'` };
                 }
                 const cls = env.context?.classify(inner.slice(1));
-                return cls ? { ca: cls.ca, what: `'${inner.slice(1)}' of the build context (${cls.description})` } : { ca: isCaLikeName(inner), what: `'${inner.slice(1)}' of the build context` };
+                return cls
+                    ? { ca: cls.ca, what: `'${inner.slice(1)}' of the build context (${cls.description})` }
+                    : { ca: isCaLikeName(inner), what: `'${inner.slice(1)}' of the build context` };
             }
             return NOTHING;
         }
-        const publicPath = isSystemBundlePath(path) || isUnder(path, '/usr/share/ca-certificates/mozilla') || (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length);
+        const publicPath = isSystemBundlePath(path) ||
+            isUnder(path, '/usr/share/ca-certificates/mozilla') ||
+            (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length);
         if (hasGlob(path)) {
             const recs = fs.covered(path);
             const ca = recs.some((r) => r.ca);
-            return { ca, what: ca ? recs.filter((r) => r.ca).map((r) => r.path).join(', ') : path, public: publicPath && !ca };
+            return {
+                ca,
+                what: ca
+                    ? recs
+                        .filter((r) => r.ca)
+                        .map((r) => r.path)
+                        .join(', ')
+                    : path,
+                public: publicPath && !ca,
+            };
         }
         const r = fs.lookup(path);
         if (r && (r.ca || r.path === path))
@@ -54387,7 +55357,16 @@ function interpretRun(instr, env) {
             return;
         }
         if (r?.dir) {
-            const child = { ...r, path, dir: false, ca: true, what: `${r.what}, which includes ${path}`, evidence: `${where()} ${evidence}`, removed: [], reported: false };
+            const child = {
+                ...r,
+                path,
+                dir: false,
+                ca: true,
+                what: `${r.what}, which includes ${path}`,
+                evidence: `${where()} ${evidence}`,
+                removed: [],
+                reported: false,
+            };
             fs.add(child);
             if (child.pending)
                 created.push(child);
@@ -54409,7 +55388,9 @@ function interpretRun(instr, env) {
         const added = [
             ...new Set([
                 ...sources.flatMap((d) => fs.caUnder(d).map((r) => r.path)),
-                ...mounts.filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || read(m.target).ca)).map((m) => `${m.target} (a ${m.type} mount)`),
+                ...mounts
+                    .filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || read(m.target).ca))
+                    .map((m) => `${m.target} (a ${m.type} mount)`),
                 ...extra,
             ]),
         ];
@@ -54514,7 +55495,12 @@ function interpretRun(instr, env) {
                     return stdin;
                 const parts = files.map((f) => read(abs(f)));
                 const secret = parts.find((p) => p.secret !== undefined)?.secret;
-                return { ca: parts.some((p) => p.ca), what: parts.map((p) => p.what).join(' + '), ...(secret !== undefined ? { secret } : {}), public: parts.every((p) => p.public) };
+                return {
+                    ca: parts.some((p) => p.ca),
+                    what: parts.map((p) => p.what).join(' + '),
+                    ...(secret !== undefined ? { secret } : {}),
+                    public: parts.every((p) => p.public),
+                };
             }
             case 'tee':
                 for (const f of ops)
@@ -54522,8 +55508,13 @@ function interpretRun(instr, env) {
                 return stdin;
             case 'echo':
             case 'printf': {
-                const raw = command.words.slice(1).map((w) => w.text).join(' ');
-                const caVar = [...raw.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]).find((n) => env.caArgs.has(n) || (local.get(n) ?? '').includes('-----BEGIN'));
+                const raw = command.words
+                    .slice(1)
+                    .map((w) => w.text)
+                    .join(' ');
+                const caVar = [...raw.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)]
+                    .map((m) => m[1])
+                    .find((n) => env.caArgs.has(n) || (local.get(n) ?? '').includes('-----BEGIN'));
                 if (raw.includes('-----BEGIN') || caVar)
                     return { ca: true, what: caVar ? `the value of ${caVar}` : 'certificate text' };
                 return NOTHING;
@@ -54538,7 +55529,12 @@ function interpretRun(instr, env) {
                     return NOTHING;
                 const name = isUrl(url) ? urlBasename(url) : external_node_path_namespaceObject.posix.basename(url);
                 const pub = isUrl(url) && isPublicBundleUrl(url);
-                const content = { ca: !pub && isCaLikeName(name), what: `downloads ${url}`, download: true, public: pub };
+                const content = {
+                    ca: !pub && isCaLikeName(name),
+                    what: `downloads ${url}`,
+                    download: true,
+                    public: pub,
+                };
                 const outFile = cmd === 'wget' ? opt('-O', '--output-document') : opt('-o', '--output');
                 if (outFile === '-')
                     return content;
@@ -54576,10 +55572,11 @@ function interpretRun(instr, env) {
             }
             case 'unzip':
             case 'tar': {
-                const extracting = cmd === 'unzip' || args.some((a) => /^-?[a-zA-Z]*x/.test(a) && !a.startsWith('--') || a === '--extract' || a === '--get');
+                const extracting = cmd === 'unzip' ||
+                    args.some((a) => (/^-?[a-zA-Z]*x/.test(a) && !a.startsWith('--')) || a === '--extract' || a === '--get');
                 if (!extracting)
                     return NOTHING;
-                const archive = cmd === 'unzip' ? ops[0] : opt('-f', '--file') ?? args.find((a) => /\.(tar|tgz|gz|xz|bz2|zst)$/.test(a));
+                const archive = cmd === 'unzip' ? ops[0] : (opt('-f', '--file') ?? args.find((a) => /\.(tar|tgz|gz|xz|bz2|zst)$/.test(a)));
                 const content = archive && archive !== '-' ? read(abs(archive)) : stdin;
                 const dir = abs(opt('-d', '-C', '--directory') ?? '.');
                 if (mountOf(dir))
@@ -54672,7 +55669,10 @@ function interpretRun(instr, env) {
             const eq = rest[0].indexOf('=');
             return eq !== -1 ? [rest[0].slice(0, eq), rest[0].slice(eq + 1)] : [rest[0], rest[1]];
         };
-        const isPip = cmd === 'pip' || cmd === 'pip3' || /^pip3\.\d+$/.test(cmd) || (/^python(\d(\.\d+)?)?$/.test(cmd) && args[0] === '-m' && /^pip/.test(args[1] ?? ''));
+        const isPip = cmd === 'pip' ||
+            cmd === 'pip3' ||
+            /^pip3\.\d+$/.test(cmd) ||
+            (/^python(\d(\.\d+)?)?$/.test(cmd) && args[0] === '-m' && /^pip/.test(args[1] ?? ''));
         if (['npm', 'yarn', 'pnpm'].includes(cmd)) {
             const one = flagValue(['--cafile']);
             if (one)
@@ -54747,10 +55747,39 @@ function isCaContentArg(name, value) {
     // NODE_EXTRA_CA_CERTS, SSL_CERT_FILE…: the registry's variables hold paths; so does any value that looks like one.
     if (isPointerVariable(name) || (value !== undefined && /^[/$~.]/.test(value.trim())))
         return false;
-    const words = name.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+    const words = name
+        .toLowerCase()
+        .split(/[^a-z0-9]+/)
+        .filter(Boolean);
     if (!words.some((w) => ['ca', 'cert', 'certs', 'certificate', 'pem', 'cacert', 'cacerts', 'bundle', 'rootca', 'crt'].includes(w)))
         return false;
-    if (words.some((w) => ['url', 'uri', 'path', 'file', 'dir', 'name', 'home', 'location', 'id', 'no', 'add', 'import', 'use', 'enable', 'enabled', 'install', 'skip', 'verify', 'check', 'type', 'version', 'pass', 'password', 'alias', 'host'].includes(w)))
+    if (words.some((w) => [
+        'url',
+        'uri',
+        'path',
+        'file',
+        'dir',
+        'name',
+        'home',
+        'location',
+        'id',
+        'no',
+        'add',
+        'import',
+        'use',
+        'enable',
+        'enabled',
+        'install',
+        'skip',
+        'verify',
+        'check',
+        'type',
+        'version',
+        'pass',
+        'password',
+        'alias',
+        'host',
+    ].includes(w)))
         return false;
     return !(value !== undefined && /^(true|false|yes|no|0|1|)$/i.test(value.trim()));
 }
@@ -54762,7 +55791,12 @@ function buildModel(file, options = {}) {
         if (r.reported || !r.ca)
             return;
         r.reported = true;
-        findings.push({ rule: r.rule, stage: r.stage, line: r.line, message: `${r.what}${r.evidence ? `; ${r.evidence}` : ''}.` });
+        findings.push({
+            rule: r.rule,
+            stage: r.stage,
+            line: r.line,
+            message: `${r.what}${r.evidence ? `; ${r.evidence}` : ''}.`,
+        });
     };
     const globalArgs = new Map();
     for (const instr of file.globalArgs) {
@@ -54801,7 +55835,12 @@ function buildModel(file, options = {}) {
                         if (isCaContentArg(name, value)) {
                             caArgs.add(name);
                             if (instructions.slice(i + 1).some((later) => later.keyword === 'RUN')) {
-                                findings.push({ rule: 'OCA107', stage: stage.index, line: instr.line, message: `ARG ${name} reads as certificate text; its value is recorded in the history of every later RUN of stage '${stageName}'` });
+                                findings.push({
+                                    rule: 'OCA107',
+                                    stage: stage.index,
+                                    line: instr.line,
+                                    message: `ARG ${name} reads as certificate text; its value is recorded in the history of every later RUN of stage '${stageName}'`,
+                                });
                             }
                         }
                     }
@@ -54812,7 +55851,14 @@ function buildModel(file, options = {}) {
                         fs.env.set(name, v);
                         // The leak check's own registry: the same variables, JVM trustStore options and spellings it judges.
                         for (const p of assignmentPointers(name, v, ''))
-                            pointers.push({ stage: stage.index, line: instr.line, setting: p.setting, value: p.value, cwd: fs.workdir, via: 'env' });
+                            pointers.push({
+                                stage: stage.index,
+                                line: instr.line,
+                                setting: p.setting,
+                                value: p.value,
+                                cwd: fs.workdir,
+                                via: 'env',
+                            });
                     }
                     break;
                 case 'WORKDIR':
@@ -54830,7 +55876,9 @@ function buildModel(file, options = {}) {
                         caArgs,
                         stageFs: (ref) => {
                             const s = stageByRef(ref, stage.index);
-                            return s !== undefined ? { fs: stageModels[s].fs, name: stageModels[s].stage.name ?? String(s) } : undefined;
+                            return s !== undefined
+                                ? { fs: stageModels[s].fs, name: stageModels[s].stage.name ?? String(s) }
+                                : undefined;
                         },
                         context: options.context,
                         report,
@@ -54861,7 +55909,12 @@ function model_dedupe(findings) {
 function inlineCertificates(instr, stage, findings) {
     const text = [instr.rest, ...instr.heredocs.map((h) => h.body)].join('\n');
     if (/-----BEGIN (TRUSTED )?CERTIFICATE-----/.test(text)) {
-        findings.push({ rule: 'OCA108', stage, line: instr.line, message: `${instr.keyword} holds certificate text written inline in the Dockerfile` });
+        findings.push({
+            rule: 'OCA108',
+            stage,
+            line: instr.line,
+            message: `${instr.keyword} holds certificate text written inline in the Dockerfile`,
+        });
     }
 }
 function flag(instr, name) {
@@ -54881,7 +55934,9 @@ function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) 
     const kw = instr.keyword;
     const fromStage = from !== undefined ? stageByRef(expand(from, vars), stage) : undefined;
     for (const source of sources) {
-        const heredoc = source.startsWith('<<') ? instr.heredocs.find((h) => h.name === source.slice(2) || heredocNames.has(source.slice(2))) : undefined;
+        const heredoc = source.startsWith('<<')
+            ? instr.heredocs.find((h) => h.name === source.slice(2) || heredocNames.has(source.slice(2)))
+            : undefined;
         if (heredoc) {
             const target = destIsDir ? external_node_path_namespaceObject.posix.join(dest, heredoc.name) : dest;
             const ca = heredoc.body.includes('-----BEGIN');
@@ -54908,7 +55963,9 @@ function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) 
             // An image or a named build context: nothing of this Dockerfile's stages, so only names and destinations tell.
             const srcPath = resolvePath(source, '/');
             const target = destIsDir ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(srcPath)) : dest;
-            const publicBundle = isSystemBundlePath(srcPath) || srcPath.startsWith('/etc/ssl/certs') || srcPath.startsWith('/usr/share/ca-certificates');
+            const publicBundle = isSystemBundlePath(srcPath) ||
+                srcPath.startsWith('/etc/ssl/certs') ||
+                srcPath.startsWith('/usr/share/ca-certificates');
             const ca = !publicBundle && (isCaLikeName(srcPath) || (isTrustPath(target) && !isSystemBundlePath(target)));
             fs.add(record(target, false, ca, instr, stage, 'OCA101', `${kw} --from=${from} puts ${source} at ${target}`, 'external'));
             report(fs.lookup(target));
@@ -54926,7 +55983,20 @@ function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) 
     }
 }
 function record(path, dir, ca, instr, stage, rule, what, origin, extra = {}) {
-    return { path, dir, ca, line: instr.line, stage, rule, what, origin, removed: [], pending: false, reported: false, ...extra };
+    return {
+        path,
+        dir,
+        ca,
+        line: instr.line,
+        stage,
+        rule,
+        what,
+        origin,
+        removed: [],
+        pending: false,
+        reported: false,
+        ...extra,
+    };
 }
 function contextRelative(source) {
     const n = external_node_path_namespaceObject.posix.normalize(`/${source}`).replace(/\/+$/, '');
@@ -54942,7 +56012,11 @@ function copyFromContext(instr, stage, fs, source, dest, destIsDir, context, rep
         if (known.dir)
             fs.add(record(dest, true, false, instr, stage, 'OCA101', `${kw} ${source} copies the build context directory '${rel}' to ${dest}`, 'context', { contextDir: rel }));
         for (const file of known.files) {
-            const target = known.dir ? external_node_path_namespaceObject.posix.join(dest, baseDir === '.' ? file : external_node_path_namespaceObject.posix.relative(baseDir, file)) : destIsDir ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(file)) : dest;
+            const target = known.dir
+                ? external_node_path_namespaceObject.posix.join(dest, baseDir === '.' ? file : external_node_path_namespaceObject.posix.relative(baseDir, file))
+                : destIsDir
+                    ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(file))
+                    : dest;
             const cls = context.classify(file);
             if (!cls && known.dir)
                 continue;
@@ -55032,7 +56106,7 @@ const rules_RULES = [
     {
         id: 'OCA109',
         name: 'ca-pointer',
-        what: 'ENV or a persistent tool setting (npm/yarn/pip/git config) in the release image names a CA file other than the image\'s own system bundle.',
+        what: "ENV or a persistent tool setting (npm/yarn/pip/git config) in the release image names a CA file other than the image's own system bundle.",
         why: 'The leak check fails it too: the file it names either holds a CA added for the build or is missing at run time (tools then fail, or trust whatever is put there).',
         fix: 'Set CA variables only for the build command that needs them (with-org-ca in a builder stage); point at the system bundle (/etc/ssl/certs/ca-certificates.crt) if anything.',
     },
@@ -55155,7 +56229,10 @@ function lintDockerfile(content, options = {}) {
     }
     const notes = [];
     const optionIgnores = new Set(parseIgnoreList(options.ignore ?? []));
-    const model = buildModel(file, { ...(options.context ? { context: options.context } : {}), ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}) });
+    const model = buildModel(file, {
+        ...(options.context ? { context: options.context } : {}),
+        ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}),
+    });
     const names = model.stages.map((s) => s.stage.name ?? String(s.stage.index));
     let release = model.stages.length - 1;
     if (options.target !== undefined) {
@@ -55224,7 +56301,9 @@ function renderLintText(file, result) {
     const ignored = result.findings.filter((f) => f.ignored).length;
     const info = result.findings.filter((f) => f.severity === 'info' && !f.ignored).length;
     const counts = `${errors} error(s), ${info} info, ${ignored} ignored`;
-    lines.push(result.failed ? `FAILED: ${counts}: the release image would hold a CA.` : `OK: ${counts}: nothing puts a CA into the release image.`);
+    lines.push(result.failed
+        ? `FAILED: ${counts}: the release image would hold a CA.`
+        : `OK: ${counts}: nothing puts a CA into the release image.`);
     return lines.join('\n');
 }
 /** One annotation per finding that is not ignored: errors for the release image, notices for other stages. */
@@ -55255,17 +56334,27 @@ function lintSarifResults(uri, result) {
     return result.findings.map((f) => ({
         ruleId: f.rule,
         level: f.severity === 'error' ? 'error' : 'note',
-        message: { text: `${f.message} (stage '${f.stage}'${f.inRelease ? ', release image' : ', not in the release image'}). Fix: ${f.fix}` },
+        message: {
+            text: `${f.message} (stage '${f.stage}'${f.inRelease ? ', release image' : ', not in the release image'}). Fix: ${f.fix}`,
+        },
         locations: [{ physicalLocation: { artifactLocation: { uri }, region: { startLine: f.line } } }],
         partialFingerprints: { 'orgCaLint/v1': `${f.rule}|${f.stage}|${f.message}` },
-        ...(f.ignored ? { suppressions: [{ kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason }] } : {}),
+        ...(f.ignored
+            ? {
+                suppressions: [
+                    { kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason },
+                ],
+            }
+            : {}),
     }));
 }
 function renderLintSarif(file, result) {
     return {
         $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
         version: '2.1.0',
-        runs: [{ tool: { driver: { name: 'org-ca lint', rules: lintSarifRules() } }, results: lintSarifResults(file, result) }],
+        runs: [
+            { tool: { driver: { name: 'org-ca lint', rules: lintSarifRules() } }, results: lintSarifResults(file, result) },
+        ],
     };
 }
 
@@ -55337,12 +56426,17 @@ const lintCommand = {
         if (values.ca || values.fingerprint?.length) {
             org = {
                 certs: values.ca ? readCaCertificates(caArgument(values.ca), CA_FLAG_NAMES) : [],
-                fingerprints: (values.fingerprint ?? []).flatMap((f) => f.split(/[\s,]+/)).filter(Boolean).map((f) => parseFingerprint(f, '--fingerprint')),
+                fingerprints: (values.fingerprint ?? [])
+                    .flatMap((f) => f.split(/[\s,]+/))
+                    .filter(Boolean)
+                    .map((f) => parseFingerprint(f, '--fingerprint')),
             };
         }
         let context;
         try {
-            context = values.context ? readBuildContext(values.context, { dockerfile: file, ...(org ? { org } : {}) }) : undefined;
+            context = values.context
+                ? readBuildContext(values.context, { dockerfile: file, ...(org ? { org } : {}) })
+                : undefined;
         }
         catch (error) {
             if (error instanceof ContextError)
@@ -55351,7 +56445,11 @@ const lintCommand = {
         }
         let result;
         try {
-            result = lintDockerfile(content, { ...(values.target ? { target: values.target } : {}), ...(context ? { context } : {}), ignore: values.ignore ?? [] });
+            result = lintDockerfile(content, {
+                ...(values.target ? { target: values.target } : {}),
+                ...(context ? { context } : {}),
+                ignore: values.ignore ?? [],
+            });
         }
         catch (error) {
             // The Dockerfile or --target is wrong: an input error, not a finding.
@@ -55359,7 +56457,11 @@ const lintCommand = {
                 throw new UsageError(`lint: ${error.message}`);
             throw error;
         }
-        const out = format === 'json' ? JSON.stringify({ file, ...(values.context ? { context: values.context } : {}), ...result }, null, 2) : format === 'sarif' ? JSON.stringify(renderLintSarif(file, result), null, 2) : renderLintText(file, result);
+        const out = format === 'json'
+            ? JSON.stringify({ file, ...(values.context ? { context: values.context } : {}), ...result }, null, 2)
+            : format === 'sarif'
+                ? JSON.stringify(renderLintSarif(file, result), null, 2)
+                : renderLintText(file, result);
         process.stdout.write(`${out}\n`);
         return Promise.resolve(result.failed ? EXIT.failed : EXIT.ok);
     },
@@ -55388,10 +56490,18 @@ function readConfig(path) {
 ;// CONCATENATED MODULE: ./src/store/privileged-commands.ts
 
 function spawn(argv, input) {
-    const r = (0,external_node_child_process_namespaceObject.spawnSync)(argv[0], argv.slice(1), { encoding: 'utf8', input: input ?? '', timeout: 600_000, env: { ...process.env, LC_ALL: 'C' } });
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)(argv[0], argv.slice(1), {
+        encoding: 'utf8',
+        input: input ?? '',
+        timeout: 600_000,
+        env: { ...process.env, LC_ALL: 'C' },
+    });
     if (r.error) {
         const code = r.error.code;
-        return { code: code === 'ENOENT' ? 127 : 126, output: code === 'ENOENT' ? `${argv[0]}: command not found` : `${argv[0]} could not be run (${code ?? 'error'})` };
+        return {
+            code: code === 'ENOENT' ? 127 : 126,
+            output: code === 'ENOENT' ? `${argv[0]}: command not found` : `${argv[0]} could not be run (${code ?? 'error'})`,
+        };
     }
     return { code: r.status ?? 128, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
@@ -55570,7 +56680,10 @@ function parseOsRelease(text) {
         if (m)
             fields.set(m[1], m[2].replace(/^(["'])(.*)\1$/, '$2'));
     }
-    return { id: (fields.get('ID') ?? '').toLowerCase(), idLike: (fields.get('ID_LIKE') ?? '').toLowerCase().split(/\s+/).filter(Boolean) };
+    return {
+        id: (fields.get('ID') ?? '').toLowerCase(),
+        idLike: (fields.get('ID_LIKE') ?? '').toLowerCase().split(/\s+/).filter(Boolean),
+    };
 }
 /** The store of a distribution: its own ID first, then each ID_LIKE word in order. */
 function linuxStoreFor(release) {
@@ -55584,7 +56697,19 @@ function linuxStoreFor(release) {
 const PLANNED_STORES = [
     {
         id: 'macos',
-        add: [['sudo', 'security', 'add-trusted-cert', '-d', '-r', 'trustRoot', '-k', '/Library/Keychains/System.keychain', '{file}']],
+        add: [
+            [
+                'sudo',
+                'security',
+                'add-trusted-cert',
+                '-d',
+                '-r',
+                'trustRoot',
+                '-k',
+                '/Library/Keychains/System.keychain',
+                '{file}',
+            ],
+        ],
         remove: [
             ['sudo', 'security', 'remove-trusted-cert', '-d', '{file}'],
             ['sudo', 'security', 'delete-certificate', '-Z', '{sha1}', '/Library/Keychains/System.keychain'],
@@ -55655,10 +56780,14 @@ function isEntry(value, home) {
             return false;
         if (e.createdDir !== undefined && e.createdDir !== store.anchorDir)
             return false;
-        return e.updateAfterRemove === undefined || (Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string'));
+        return (e.updateAfterRemove === undefined ||
+            (Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string')));
     }
     if (e.kind === 'nss') {
-        if (typeof e.db !== 'string' || typeof e.nickname !== 'string' || typeof e.createdDb !== 'boolean' || !Array.isArray(e.createdDirs))
+        if (typeof e.db !== 'string' ||
+            typeof e.nickname !== 'string' ||
+            typeof e.createdDb !== 'boolean' ||
+            !Array.isArray(e.createdDirs))
             return false;
         if (!isUserNssDb(e.db, home) || !new RegExp(`^org-ca ${FINGERPRINT_PART}$`).test(e.nickname))
             return false;
@@ -55718,7 +56847,10 @@ function parseProcStat(text) {
     if (close < 0)
         return undefined;
     // After "pid (comm) ": state, ppid, … ; starttime is field 22 overall, the 20th after the command name.
-    const fields = text.slice(close + 2).trim().split(/\s+/);
+    const fields = text
+        .slice(close + 2)
+        .trim()
+        .split(/\s+/);
     const ppid = Number(fields[1]);
     const start = fields[19];
     if (!Number.isInteger(ppid) || !start || !/^\d+$/.test(start))
@@ -55846,7 +56978,16 @@ function acquire(path, timeoutMs, flock) {
     return new Promise((resolve, reject) => {
         const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
         // `cat` holds the lock until stdin closes; "locked" says it is held. -E 75: a timeout is told apart from a failure.
-        const child = (0,external_node_child_process_namespaceObject.spawn)(flock, ['--exclusive', '--wait', seconds, '--conflict-exit-code', '75', path, '-c', 'echo locked && exec cat >/dev/null'], {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(flock, [
+            '--exclusive',
+            '--wait',
+            seconds,
+            '--conflict-exit-code',
+            '75',
+            path,
+            '-c',
+            'echo locked && exec cat >/dev/null',
+        ], {
             stdio: ['pipe', 'pipe', 'pipe'],
         });
         let stderr = '';
@@ -56083,7 +57224,7 @@ function isOurPath(path, type, privileged) {
     if (parts.includes('..') || parts.includes('.') || parts.slice(1).includes(''))
         return false;
     if (type === 'file')
-        return parts.length >= 4 && parts.at(-3) === 'certs.d' && HOST_DIR.test(parts.at(-2)) && isOrgCaCertName(parts.at(-1));
+        return (parts.length >= 4 && parts.at(-3) === 'certs.d' && HOST_DIR.test(parts.at(-2)) && isOrgCaCertName(parts.at(-1)));
     if (parts.length < 3)
         return false;
     if (!privileged)
@@ -56098,7 +57239,10 @@ function trust_journal_isEntry(value) {
         return false;
     if (e.type === 'dir')
         return isOurPath(e.path, 'dir', e.privileged);
-    return e.type === 'file' && isOurPath(e.path, 'file', e.privileged) && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
+    return (e.type === 'file' &&
+        isOurPath(e.path, 'file', e.privileged) &&
+        typeof e.sha256 === 'string' &&
+        /^[0-9a-f]{64}$/.test(e.sha256));
 }
 function parseJournal(text) {
     if (!text)
@@ -56143,7 +57287,10 @@ function journalsIn(dir) {
     catch {
         return [];
     }
-    return names.filter((name) => JOURNAL_NAME.test(name)).sort().map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
+    return names
+        .filter((name) => JOURNAL_NAME.test(name))
+        .sort()
+        .map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
 }
 /**
  * The lock a step holds while it reads the journals beside it and changes what they record (src/fs/host-lock.ts): one
@@ -56233,7 +57380,11 @@ function revertLeftoverJournals(paths, claimant, facts, opsFor) {
 function undoReport(result) {
     return {
         ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
-        ...(result.shared.length ? { shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.` } : {}),
+        ...(result.shared.length
+            ? {
+                shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.`,
+            }
+            : {}),
         left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
     };
 }
@@ -56298,7 +57449,8 @@ function holdsOnlyFilesOf(dir, othersFiles) {
     try {
         const entries = (0,external_node_fs_namespaceObject.readdirSync)(dir, { withFileTypes: true });
         return (entries.length > 0 &&
-            entries.every((e) => (e.isFile() && othersFiles.has((0,external_node_path_namespaceObject.join)(dir, e.name))) || (e.isDirectory() && holdsOnlyFilesOf((0,external_node_path_namespaceObject.join)(dir, e.name), othersFiles))));
+            entries.every((e) => (e.isFile() && othersFiles.has((0,external_node_path_namespaceObject.join)(dir, e.name))) ||
+                (e.isDirectory() && holdsOnlyFilesOf((0,external_node_path_namespaceObject.join)(dir, e.name), othersFiles))));
     }
     catch {
         return false;
@@ -56357,7 +57509,10 @@ function bundleFingerprints(store) {
  */
 function nssDatabases(home) {
     const candidates = [(0,external_node_path_namespaceObject.join)(home, '.pki', 'nssdb'), (0,external_node_path_namespaceObject.join)(home, '.local', 'share', 'pki', 'nssdb')];
-    for (const base of [(0,external_node_path_namespaceObject.join)(home, '.mozilla', 'firefox'), (0,external_node_path_namespaceObject.join)(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox')]) {
+    for (const base of [
+        (0,external_node_path_namespaceObject.join)(home, '.mozilla', 'firefox'),
+        (0,external_node_path_namespaceObject.join)(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox'),
+    ]) {
         if (!(0,external_node_fs_namespaceObject.existsSync)(base))
             continue;
         for (const name of (0,external_node_fs_namespaceObject.readdirSync)(base).sort())
@@ -56440,7 +57595,8 @@ class Session {
     }
     revertNss(entry) {
         const db = `sql:${entry.db}`;
-        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(entry.db, 'cert9.db')) && this.context.host.run(['certutil', '-L', '-d', db, '-n', entry.nickname]).code === 0) {
+        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(entry.db, 'cert9.db')) &&
+            this.context.host.run(['certutil', '-L', '-d', db, '-n', entry.nickname]).code === 0) {
             this.must(['certutil', '-D', '-d', db, '-n', entry.nickname], false, `removing the CA from the NSS database ${entry.db}`);
             this.changed.push(`removed '${entry.nickname}' from the NSS database ${entry.db}`);
         }
@@ -56511,7 +57667,13 @@ class Session {
         const { host } = this.context;
         const db = `sql:${target.db}`;
         if (target.createdDirs.length || !(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(target.db, 'cert9.db'))) {
-            this.record({ kind: 'nss', db: target.db, nickname: nssNickname(certs[0]), createdDb: true, createdDirs: target.createdDirs });
+            this.record({
+                kind: 'nss',
+                db: target.db,
+                nickname: nssNickname(certs[0]),
+                createdDb: true,
+                createdDirs: target.createdDirs,
+            });
             this.must(['mkdir', '-p', '-m', '0700', '--', target.db], false, `creating ${target.db}`);
             this.must(['certutil', '-N', '-d', db, '--empty-password'], false, `creating the NSS database ${target.db}`);
         }
@@ -56664,9 +57826,13 @@ function decideByProbes(input) {
     const problemReason = input.ca ? 'ca-mismatch' : 'unknown-issuer';
     if (problems.length) {
         if (input.onUnknown === 'fail') {
-            const lead = input.ca ? 'TLS inspection by a CA other than the one given' : 'TLS inspection by an issuer nobody provided';
+            const lead = input.ca
+                ? 'TLS inspection by a CA other than the one given'
+                : 'TLS inspection by an issuer nobody provided';
             // `ca: ${{ secrets.ORG_CA }}` with a misspelt secret name reads as an empty string, not as an error: say so.
-            const empty = input.ca ? '' : ' No CA was given: ca and ca-file are both empty (a secret that does not exist reads as empty: check its name).';
+            const empty = input.ca
+                ? ''
+                : ' No CA was given: ca and ca-file are both empty (a secret that does not exist reads as empty: check its name).';
             const failure = `${lead}: ${problems.join('. ')}.${empty} Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
             return { ...base, act: false, reason: problemReason, message: failure, failure, warnings };
         }
@@ -56684,7 +57850,9 @@ function decideByProbes(input) {
     }
     const os = by('os-trusted');
     if (os.length && !input.ca) {
-        const anchors = [...new Map(os.map((o) => [o.classification.anchor.fingerprint, o.classification.anchor])).values()];
+        const anchors = [
+            ...new Map(os.map((o) => [o.classification.anchor.fingerprint, o.classification.anchor])).values(),
+        ];
         return {
             ...base,
             osAnchors: anchors,
@@ -56696,7 +57864,13 @@ function decideByProbes(input) {
         };
     }
     if (problems.length) {
-        return { ...base, act: false, reason: problemReason, message: `Nothing was injected: ${problems.join('. ')}.`, warnings };
+        return {
+            ...base,
+            act: false,
+            reason: problemReason,
+            message: `Nothing was injected: ${problems.join('. ')}.`,
+            warnings,
+        };
     }
     const direct = by('direct');
     if (direct.length) {
@@ -56718,14 +57892,32 @@ function decideByProbes(input) {
             return { ...base, act: false, reason: 'unreachable', message: failure, failure, warnings };
         }
         case 'skip':
-            return { ...base, act: false, reason: 'unreachable-skip', message: `${none}; on-unreachable is 'skip', so nothing was changed.`, warnings };
+            return {
+                ...base,
+                act: false,
+                reason: 'unreachable-skip',
+                message: `${none}; on-unreachable is 'skip', so nothing was changed.`,
+                warnings,
+            };
         case 'inject':
             if (!input.ca) {
                 warnings.push(`${none}, and no CA was given: nothing to inject.`);
-                return { ...base, act: false, reason: 'unreachable-no-ca', message: `${none}, and no CA was given: nothing was changed.`, warnings };
+                return {
+                    ...base,
+                    act: false,
+                    reason: 'unreachable-no-ca',
+                    message: `${none}, and no CA was given: nothing was changed.`,
+                    warnings,
+                };
             }
             warnings.push(`${none}: injecting the CA given anyway (on-unreachable: 'inject', for air-gapped runners).`);
-            return { ...base, act: true, reason: 'unreachable-inject', message: `${none}; on-unreachable is 'inject', so the CA given is injected.`, warnings };
+            return {
+                ...base,
+                act: true,
+                reason: 'unreachable-inject',
+                message: `${none}; on-unreachable is 'inject', so the CA given is injected.`,
+                warnings,
+            };
     }
 }
 
@@ -56734,8 +57926,19 @@ function decideByProbes(input) {
 
 /** Everything a verdict depends on: the probes, the route to them (proxy variables), the CA and the policy. */
 function verdictKey(parts) {
-    const route = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'].map((n) => `${n}=${parts.env[n] ?? ''}`);
-    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify([parts.probeUrls, route, parts.caFingerprint, parts.policy])).digest('hex');
+    const route = [
+        'HTTPS_PROXY',
+        'https_proxy',
+        'HTTP_PROXY',
+        'http_proxy',
+        'NO_PROXY',
+        'no_proxy',
+        'ALL_PROXY',
+        'all_proxy',
+    ].map((n) => `${n}=${parts.env[n] ?? ''}`);
+    return (0,external_node_crypto_.createHash)('sha256')
+        .update(JSON.stringify([parts.probeUrls, route, parts.caFingerprint, parts.policy]))
+        .digest('hex');
 }
 /** Pure: the cached verdict when it is for this key and younger than ttlMs; a verdict from the future is stale. */
 function freshVerdict(cached, key, now, ttlMs) {
@@ -56758,10 +57961,16 @@ function readVerdict(path) {
         return undefined;
     }
     const v = value;
-    const shaped = typeof v === 'object' && v !== null &&
-        typeof v.key === 'string' && typeof v.at === 'number' && typeof v.act === 'boolean' && typeof v.reason === 'string' && typeof v.message === 'string' &&
+    const shaped = typeof v === 'object' &&
+        v !== null &&
+        typeof v.key === 'string' &&
+        typeof v.at === 'number' &&
+        typeof v.act === 'boolean' &&
+        typeof v.reason === 'string' &&
+        typeof v.message === 'string' &&
         (v.failure === undefined || typeof v.failure === 'string') &&
-        Array.isArray(v.warnings) && v.warnings.every((w) => typeof w === 'string');
+        Array.isArray(v.warnings) &&
+        v.warnings.every((w) => typeof w === 'string');
     return shaped ? value : undefined;
 }
 /** Written to a temporary name and renamed: two jobs starting at once never read half a file. */
@@ -56819,8 +58028,17 @@ async function decide(config, ca, env, lines) {
     const early = decideBeforeProbe(config.when, env.RUNNER_ENVIRONMENT);
     if (early)
         return { ...early, warnings: [] };
-    const policy = { ca: { subject: ca.primary.subject, fingerprint: ca.primary.fingerprint }, onUnknown: config.onUnknown, onUnreachable: config.onUnreachable };
-    const key = verdictKey({ probeUrls: config.probeUrls, env, caFingerprint: ca.primary.fingerprint, policy: `${config.onUnknown}/${config.onUnreachable}` });
+    const policy = {
+        ca: { subject: ca.primary.subject, fingerprint: ca.primary.fingerprint },
+        onUnknown: config.onUnknown,
+        onUnreachable: config.onUnreachable,
+    };
+    const key = verdictKey({
+        probeUrls: config.probeUrls,
+        env,
+        caFingerprint: ca.primary.fingerprint,
+        policy: `${config.onUnknown}/${config.onUnreachable}`,
+    });
     // One file per key: a runner whose jobs take different routes keeps a verdict for each. The hooks directory is
     // root's when root installed them, so the verdicts live in the runner user's own cache directory.
     const cacheDir = verdictCacheDirectory(env);
@@ -56918,7 +58136,11 @@ async function jobCompleted(env) {
     const journalPath = defaultJournalPath(env);
     const lines = [];
     if ((0,external_node_fs_namespaceObject.existsSync)(journalPath)) {
-        const outcome = await removeFromStores({ host: systemHost(), journalPath, ...(env.HOME ? { home: env.HOME } : {}) });
+        const outcome = await removeFromStores({
+            host: systemHost(),
+            journalPath,
+            ...(env.HOME ? { home: env.HOME } : {}),
+        });
         lines.push(...outcome.changed.map((line) => `org-ca: ${line}`), ...outcome.notices.map((line) => `org-ca: ${line}`));
     }
     // The same for registry trust under certs.d, for this job and any job that ended without reverting: a file is
@@ -57133,7 +58355,9 @@ const runnerCommand = {
                     print(await jobCompleted(process.env));
                 }
                 catch (error) {
-                    print([`::warning::org-ca: could not remove the job's CA files: ${error instanceof Error ? error.message : String(error)}`]);
+                    print([
+                        `::warning::org-ca: could not remove the job's CA files: ${error instanceof Error ? error.message : String(error)}`,
+                    ]);
                 }
                 return EXIT.ok;
             default:
@@ -57160,7 +58384,10 @@ function parseStoreSelection(name, value, allowBoolean) {
         return NO_STORES;
     if (allowBoolean && v === 'true')
         return { os: true, browsers: false };
-    const words = v.split(',').map((w) => w.trim()).filter(Boolean);
+    const words = v
+        .split(',')
+        .map((w) => w.trim())
+        .filter(Boolean);
     if (words.length === 0 || words.some((w) => w !== 'os' && w !== 'browsers')) {
         throw new StoreSelectionError(`Invalid ${name} '${value.trim()}'. Expected ${allowBoolean ? 'false, true, ' : ''}os, browsers or os,browsers.`);
     }
@@ -57217,7 +58444,13 @@ const storeCommand = {
     summary: 'add the org CA to the OS and browser trust stores, with a journal that guarantees the revert',
     help: store_HELP,
     async run(argv) {
-        const { values, positionals } = parseCommandArgs('store', argv, { ca: { type: 'string' }, fingerprint: { type: 'string' }, stores: { type: 'string' }, journal: { type: 'string' }, json: { type: 'boolean' } }, true);
+        const { values, positionals } = parseCommandArgs('store', argv, {
+            ca: { type: 'string' },
+            fingerprint: { type: 'string' },
+            stores: { type: 'string' },
+            journal: { type: 'string' },
+            json: { type: 'boolean' },
+        }, true);
         const action = positionals[0];
         if (positionals.length !== 1 || !ACTIONS.includes(action)) {
             throw new UsageError(`store: expected one of ${ACTIONS.join(', ')}${positionals.length ? `, not '${positionals.join(' ')}'` : ''} (see 'org-ca store --help')`);
@@ -57265,7 +58498,18 @@ const storeCommand = {
 
 
 /** Every `org-ca` command, in the order `org-ca --help` lists them. */
-const COMMANDS = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand, storeCommand, runnerCommand, buildContextCommand, caCommand];
+const COMMANDS = [
+    envCommand,
+    execCommand,
+    detectCommand,
+    doctorCommand,
+    leakCheckCommand,
+    lintCommand,
+    storeCommand,
+    runnerCommand,
+    buildContextCommand,
+    caCommand,
+];
 
 ;// CONCATENATED MODULE: ./src/cli/version.ts
 /** The package version `org-ca --version` prints; a unit test keeps it equal to package.json's. */
@@ -57289,7 +58533,7 @@ function overview() {
         ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
         '',
         "Run 'org-ca <command> --help' for a command's options.",
-        'Exit codes: 0 fine, 1 found or failed, 2 usage or input error; exec: 126 cannot run, 127 not found, else the command\'s own.',
+        "Exit codes: 0 fine, 1 found or failed, 2 usage or input error; exec: 126 cannot run, 127 not found, else the command's own.",
     ].join('\n');
 }
 function find(name) {

@@ -70737,7 +70737,17 @@ const ERRNO_WORDS = {
 function walkDirectory(fs, path, request, at) {
     const codeOf = (error) => error?.code ?? 'unknown error';
     const words = (error) => `${codeOf(error)}: ${request.words[codeOf(error)] ?? error?.message ?? 'failed'}`;
-    const kindOf = (s) => s.isFile() ? 'a regular file' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : 'not a directory';
+    const kindOf = (s) => s.isFile()
+        ? 'a regular file'
+        : s.isCharacterDevice()
+            ? 'a character device'
+            : s.isBlockDevice()
+                ? 'a block device'
+                : s.isFIFO()
+                    ? 'a named pipe'
+                    : s.isSocket()
+                        ? 'a socket'
+                        : 'not a directory';
     const refuse = (reason) => ({ ok: false, reason });
     const prefixes = request.prefixes;
     const root = prefixes[0];
@@ -70750,7 +70760,9 @@ function walkDirectory(fs, path, request, at) {
             own = fs.lstatSync(p);
         }
         catch (error) {
-            return codeOf(error) === 'ENOENT' ? false : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
+            return codeOf(error) === 'ENOENT'
+                ? false
+                : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
         }
         if (own.isDirectory())
             return true;
@@ -70911,7 +70923,9 @@ async function runWalk(path, options, tempPrefix) {
     const hung = (where) => fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
     const shell = options.probeShell ?? PROBE_SHELL;
     if ((options.walkIn ?? (external_node_fs_namespaceObject.existsSync(shell) ? 'this-process' : 'node-child')) === 'this-process') {
-        const probe = probedBefore(prefixes) ? undefined : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
+        const probe = probedBefore(prefixes)
+            ? undefined
+            : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
         if (probe?.timedOut) {
             const last = probe.lines.filter((line) => line.startsWith('at ')).pop();
             throw hung(prefixes[Number(last?.slice(3) ?? 0)] ?? path);
@@ -71175,7 +71189,13 @@ class FinalFs {
             const layer = this.layers[index];
             if (contains(layer.nondirs, h)) {
                 const link = layer.symlinks.get(full) ?? layer.hardlinks.get(full);
-                const type = layer.symlinks.has(full) ? 'symlink' : layer.hardlinks.has(full) ? 'hardlink' : layer.others.has(full) ? 'other' : 'file';
+                const type = layer.symlinks.has(full)
+                    ? 'symlink'
+                    : layer.hardlinks.has(full)
+                        ? 'hardlink'
+                        : layer.others.has(full)
+                            ? 'other'
+                            : 'file';
                 return { layer: index, type, ...(link !== undefined ? { link } : {}) };
             }
             if (contains(layer.dirs, h))
@@ -71259,7 +71279,13 @@ class FinalFs {
 /** JVM options whose values are secret: the JDK's own (https.proxyPassword, javax.net.ssl.*StorePassword) and the common ones. */
 const SECRET_PROPERTY = /(pass(word|wd|phrase)?|secret|token|credential|api[._-]?key|private[._-]?key)$/i;
 /** The variables that carry JVM options (the launcher's and the build tools'). */
-const JVM_OPTION_VARIABLES = (/* unused pure expression or super */ null && (['JAVA_TOOL_OPTIONS', 'JDK_JAVA_OPTIONS', '_JAVA_OPTIONS', 'MAVEN_OPTS', 'GRADLE_OPTS']));
+const JVM_OPTION_VARIABLES = (/* unused pure expression or super */ null && ([
+    'JAVA_TOOL_OPTIONS',
+    'JDK_JAVA_OPTIONS',
+    '_JAVA_OPTIONS',
+    'MAVEN_OPTS',
+    'GRADLE_OPTS',
+]));
 /** `scheme://user:password@host` → `scheme://user:***@host`; `scheme://token@host` → `scheme://***@host`. */
 function redactUrlUserinfo(text) {
     return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(:[^\s/@]*)?@/gi, (_m, scheme, user, password) => password === undefined ? `${scheme}***@` : `${scheme}${user}:***@`);
@@ -71355,11 +71381,20 @@ const ZIP_NAMES = /\.(zip|jar|war|ear|whl|egg|nupkg|snupkg|apk|aar|vsix|jmod|xpi
 const TABLE = [
     { kind: 'gzip', test: (h) => h[0] === 0x1f && h[1] === 0x8b && h[2] === 0x08 },
     // "BZh" + block size '1'–'9' + the block magic 0x314159265359 (pi) or the end-of-stream magic (sqrt(pi)).
-    { kind: 'bzip2', test: (h) => h.toString('latin1', 0, 3) === 'BZh' && h[3] >= 0x31 && h[3] <= 0x39 && /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)) },
+    {
+        kind: 'bzip2',
+        test: (h) => h.toString('latin1', 0, 3) === 'BZh' &&
+            h[3] >= 0x31 &&
+            h[3] <= 0x39 &&
+            /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)),
+    },
     { kind: 'xz', test: (h) => h.toString('hex', 0, 6) === 'fd377a585a00' },
     { kind: 'zstd', test: (h) => h.length >= 4 && isZstdMagic(h.readUInt32LE(0)) },
     // Local file header, an empty zip's end record, or a spanned-archive marker before a local header.
-    { kind: 'zip', test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304' },
+    {
+        kind: 'zip',
+        test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304',
+    },
     { kind: 'ar', test: (h) => h.toString('latin1', 0, 8) === '!<arch>\n' },
     { kind: 'rpm', test: (h) => h.toString('hex', 0, 4) === 'edabeedb' },
     { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },
@@ -71419,7 +71454,10 @@ function octal(buf, start, len, field) {
             throw new TarError(`${field} field is a base-256 number over 2^53`);
         return v;
     }
-    const text = buf.toString('latin1', start, start + len).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+    const text = buf
+        .toString('latin1', start, start + len)
+        .replace(/[\0 ]+$/, '')
+        .replace(/^ +/, '');
     if (text === '')
         return 0;
     if (!/^[0-7]+$/.test(text))
@@ -71563,7 +71601,9 @@ class TarParser {
     /** Call at the end of input: a tar without its end-of-archive blocks, or cut inside an entry, is truncated. */
     end() {
         if (this.state !== 'eof' || this.bufferedLen !== 0) {
-            throw new TarError(this.state === 'data' || this.state === 'meta' ? `tar stream truncated inside ${this.current}` : 'tar stream truncated: no end-of-archive marker');
+            throw new TarError(this.state === 'data' || this.state === 'meta'
+                ? `tar stream truncated inside ${this.current}`
+                : 'tar stream truncated: no end-of-archive marker');
         }
     }
     block(block) {
@@ -71786,7 +71826,12 @@ function indexDirectory(dir) {
                 walk(path);
             }
             else if (st.isSymbolicLink()) {
-                members.set(path, { name: path, type: 'symlink', blob: { file: full, start: 0, size: 0 }, link: (0,external_node_fs_namespaceObject.readlinkSync)(full) });
+                members.set(path, {
+                    name: path,
+                    type: 'symlink',
+                    blob: { file: full, start: 0, size: 0 },
+                    link: (0,external_node_fs_namespaceObject.readlinkSync)(full),
+                });
             }
             else if (st.isFile()) {
                 members.set(path, { name: path, type: 'file', blob: { file: full, start: 0, size: st.size } });
@@ -71857,13 +71902,32 @@ class ImageInputError extends Error {
 }
 const TRANSPORTS = {
     oci: { expects: 'an OCI image layout directory (index.json over blobs/)', accepts: new Set(['oci-dir']) },
-    'oci-archive': { expects: 'a tar file of an OCI image layout (index.json over blobs/)', accepts: new Set(['oci-archive', 'docker-save-25-archive']) },
-    'docker-archive': { expects: 'a docker save tar file (manifest.json)', accepts: new Set(['docker-archive', 'docker-save-25-archive']) },
-    dir: { expects: "a directory written by skopeo/buildah's dir: transport (manifest.json and version)", accepts: new Set(['dir-transport']) },
-    rootfs: { expects: 'a root file system: a directory or a tar of one (docker export)', accepts: new Set(['plain-dir', 'empty-dir', 'plain-tar', 'compressed']) },
+    'oci-archive': {
+        expects: 'a tar file of an OCI image layout (index.json over blobs/)',
+        accepts: new Set(['oci-archive', 'docker-save-25-archive']),
+    },
+    'docker-archive': {
+        expects: 'a docker save tar file (manifest.json)',
+        accepts: new Set(['docker-archive', 'docker-save-25-archive']),
+    },
+    dir: {
+        expects: "a directory written by skopeo/buildah's dir: transport (manifest.json and version)",
+        accepts: new Set(['dir-transport']),
+    },
+    rootfs: {
+        expects: 'a root file system: a directory or a tar of one (docker export)',
+        accepts: new Set(['plain-dir', 'empty-dir', 'plain-tar', 'compressed']),
+    },
 };
 /** A bare path: anything that is unambiguously an image, never a directory or tar that is not one. */
-const BARE = new Set(['oci-dir', 'docker-save-dir', 'dir-transport', 'oci-archive', 'docker-archive', 'docker-save-25-archive']);
+const BARE = new Set([
+    'oci-dir',
+    'docker-save-dir',
+    'dir-transport',
+    'oci-archive',
+    'docker-archive',
+    'docker-save-25-archive',
+]);
 /** Transports of other tools that name something this check cannot read directly, with the way to get a file. */
 const FOREIGN = {
     docker: (spelling, rest) => `'${spelling}' is an image in a registry; the check reads local files only: copy it first (e.g. skopeo copy docker:${rest} oci-archive:image.tar), then check oci-archive:image.tar.`,
@@ -72116,9 +72180,11 @@ function shapes_join(field, key) {
 }
 const string = (v, field) => (typeof v === 'string' ? v : fail(field, v, 'a string'));
 const shapes_boolean = (v, field) => (typeof v === 'boolean' ? v : fail(field, v, 'true or false'));
-const count = (v, field) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, v, 'a whole number ≥ 0'));
+const count = (v, field) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, v, 'a whole number ≥ 0');
 /** `algorithm:encoded` (image-spec descriptor.md), the encoding limited to what a file name can safely be. */
-const digest = (v, field) => typeof v === 'string' && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(v) ? v : fail(field, v, "a digest such as 'sha256:<64 hex digits>'");
+const digest = (v, field) => typeof v === 'string' && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(v)
+    ? v
+    : fail(field, v, "a digest such as 'sha256:<64 hex digits>'");
 /** The field may be absent; `null` is still wrong. */
 function optional(shape) {
     return (v, field) => (v === undefined ? undefined : shape(v, field));
@@ -72253,7 +72319,10 @@ const BLOB_PATHS = {
     oci: (alg, hex) => [`blobs/${alg}/${hex}`],
     'docker-save': (alg, hex) => [`blobs/${alg}/${hex}`],
     // dir: writes blobs as <hex> (other algorithms <alg>-<hex>), and the instances of a copied index as <hex>.manifest.json.
-    dir: (alg, hex, role) => [...(role === 'manifest' ? [`${hex}.manifest.json`] : []), alg === 'sha256' ? hex : `${alg}-${hex}`],
+    dir: (alg, hex, role) => [
+        ...(role === 'manifest' ? [`${hex}.manifest.json`] : []),
+        alg === 'sha256' ? hex : `${alg}-${hex}`,
+    ],
 };
 /** Why a referenced blob is absent, and what to do: a non-distributable layer is never exported (layer.md). */
 function missingBlob(mediaType) {
@@ -72282,7 +72351,10 @@ function instructions(config, layerCount) {
 }
 /** A content digest as Docker writes it in history (`COPY file:<sha256> in /`, `ADD dir:<sha256>`): harmless, and useful. */
 function tidyInstruction(createdBy) {
-    return redactCertificateText(createdBy).replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
+    return redactCertificateText(createdBy)
+        .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
+        .replace(/^\/bin\/sh -c /, 'RUN ')
+        .trim();
 }
 function platformName(p) {
     if (!p || typeof p !== 'object')
@@ -72329,7 +72401,10 @@ function planImages(source, layouts, ref) {
                 config = readDocument(source, configMember, imageConfig);
                 const diffIds = config.rootfs?.diff_ids ?? [];
                 if (diffIds.length !== layers.length)
-                    unscanned.push({ what: configMember, reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers` });
+                    unscanned.push({
+                        what: configMember,
+                        reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers`,
+                    });
             }
             catch (error) {
                 if (!(error instanceof ShapeError))
@@ -72346,7 +72421,10 @@ function planImages(source, layouts, ref) {
                 unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: missingBlob(l.mediaType) });
                 return;
             }
-            layerMembers.set(m.name, { ...(l.mediaType ? { mediaType: l.mediaType } : {}), ...(l.digest ? { digest: l.digest } : {}) });
+            layerMembers.set(m.name, {
+                ...(l.mediaType ? { mediaType: l.mediaType } : {}),
+                ...(l.digest ? { digest: l.digest } : {}),
+            });
             planned.push({
                 member: m.name,
                 index,
@@ -72356,12 +72434,21 @@ function planImages(source, layouts, ref) {
                 ...(steps[index] ? { instruction: steps[index] } : {}),
             });
         });
-        images.push({ name, ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}), config, layers: planned });
+        images.push({
+            name,
+            ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}),
+            config,
+            layers: planned,
+        });
     };
     /** One image manifest: its layers, its config, its attestation documents. */
     const walkManifest = (manifest, name, isAttestation) => {
         const configMember = memberOf(manifest.config.digest, 'blob').name;
-        const layers = (manifest.layers ?? []).map((l) => ({ member: memberOf(l.digest, 'blob').name, mediaType: l.mediaType, digest: l.digest }));
+        const layers = (manifest.layers ?? []).map((l) => ({
+            member: memberOf(l.digest, 'blob').name,
+            mediaType: l.mediaType,
+            digest: l.digest,
+        }));
         // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
         const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType));
         const jsonLayers = (manifest.layers ?? []).filter((l) => LAYER_JSON.test(l.mediaType));
@@ -72392,7 +72479,13 @@ function planImages(source, layouts, ref) {
             }
             const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
             const subject = annotations['vnd.docker.reference.digest'];
-            const name = [label, refName, isAttestation ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}` : platformName(d.platform)]
+            const name = [
+                label,
+                refName,
+                isAttestation
+                    ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}`
+                    : platformName(d.platform),
+            ]
                 .filter(Boolean)
                 .join(' ');
             const target = memberOf(d.digest, 'manifest');
@@ -72427,10 +72520,16 @@ function planImages(source, layouts, ref) {
                     walkManifest(checkShape(doc, target.name, imageManifest), name, isAttestation);
                 }
                 else if (kind === 'schema1') {
-                    unscanned.push({ what, reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)` });
+                    unscanned.push({
+                        what,
+                        reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)`,
+                    });
                 }
                 else {
-                    unscanned.push({ what, reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)` });
+                    unscanned.push({
+                        what,
+                        reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)`,
+                    });
                 }
             }
             catch (error) {
@@ -72477,7 +72576,9 @@ function planImages(source, layouts, ref) {
     }
     if (images.length === 0) {
         const first = unscanned[0];
-        throw new ImageInputError(first ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}` : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`);
+        throw new ImageInputError(first
+            ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}`
+            : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`);
     }
     return { images, layerMembers, attestations, unscanned };
 }
@@ -74301,7 +74402,11 @@ async function* withoutChecks(source) {
         const footer = await r.exact(12);
         if (footer.toString('latin1', 10, 12) !== FOOTER_MAGIC)
             throw new Error('xz data is corrupt (no stream footer)');
-        const index = Buffer.concat([Buffer.from([0]), varint(count), ...unpadded.flatMap(([u, o]) => [varint(u), varint(o)])]);
+        const index = Buffer.concat([
+            Buffer.from([0]),
+            varint(count),
+            ...unpadded.flatMap(([u, o]) => [varint(u), varint(o)]),
+        ]);
         const padded = Buffer.concat([index, Buffer.alloc((4 - (index.length % 4)) % 4)]);
         yield padded;
         yield crc32le(padded);
@@ -74318,7 +74423,7 @@ async function* withoutChecks(source) {
 
 
 
-const XzReadableStream = (xz_decompress.XzReadableStream ?? (xz_decompress_default()).XzReadableStream);
+const XzReadableStream = xz_decompress.XzReadableStream ?? (xz_decompress_default()).XzReadableStream;
 
 
 /**
@@ -74348,7 +74453,10 @@ class SyncDecoder {
     decoder;
     constructor(kind, windowLogMax) {
         // minizlib hands its options to Node's zlib class, whose options its types do not list.
-        const options = { chunkSize: SYNC_CHUNK, ...(windowLogMax ? { params: { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}) };
+        const options = {
+            chunkSize: SYNC_CHUNK,
+            ...(windowLogMax ? { params: { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}),
+        };
         this.decoder = kind === 'gzip' ? new Gunzip(options) : new ZstdDecompress(options);
     }
     async *decode(source) {
@@ -74378,7 +74486,9 @@ class SyncDecoder {
 }
 /** minizlib prefixes zlib's own words with "zlib: "; the callers say which format failed. Node's code is kept. */
 function zlibWords(failure) {
-    return Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: failure.code });
+    return Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), {
+        code: failure.code,
+    });
 }
 /** Input slice of `decodeWhole`: one call can expand it at most ~1032 times (deflate's limit), about 4 MB. */
 const WHOLE_SLICE = 4 * 1024;
@@ -74606,7 +74716,9 @@ async function* bzip2(source) {
     decoder.on('error', (e) => (failure ??= e));
     const check = () => {
         if (failure)
-            throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : 'unknown error'})`, { cause: failure });
+            throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : 'unknown error'})`, {
+                cause: failure,
+            });
     };
     for await (const chunk of source) {
         decoder.write(chunk);
@@ -74791,7 +74903,11 @@ function readPkcs12(bytes, passwords = [undefined, '', DEFAULT_STORE_PASSWORD]) 
                     // certificate (the bag sharing the key's localKeyId); the other certificates only complete chains.
                     const trusted = attributes?.[TRUSTED_KEY_USAGE_NAME] !== undefined || attributes?.localKeyId !== undefined;
                     if (bag.cert) {
-                        entries.push({ alias, der: Buffer.from(lib_default().asn1.toDer(lib_default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary'), trusted });
+                        entries.push({
+                            alias,
+                            der: Buffer.from(lib_default().asn1.toDer(lib_default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary'),
+                            trusted,
+                        });
                     }
                     else if (bag.asn1) {
                         // forge keeps certificates whose key type it cannot parse (EC, Ed25519) as the raw certificate ASN.1
@@ -74889,7 +75005,7 @@ function looksLikePkcs12(buf) {
         if (root.tag !== 0x30)
             return false;
         const [version, authSafe] = derChildren(buf, root);
-        return version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30;
+        return (version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30);
     }
     catch {
         return false;
@@ -74965,7 +75081,9 @@ function parsePem(text, source) {
         }
     }
     if (certs.length === 0) {
-        const seen = labels.length ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks` : 'no complete PEM block';
+        const seen = labels.length
+            ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks`
+            : 'no complete PEM block';
         throw new parse_CaInputError(`The ${source} input holds no certificate (${seen}): ${EXPECTED}.`);
     }
     return certs;
@@ -75074,7 +75192,14 @@ const MAX_DEPTH = 2;
 const DER_MARKER = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02, 0x02]);
 const BEGIN = Buffer.from('-----BEGIN ');
 const BEGIN_CERT = Buffer.from('-----BEGIN CERTIFICATE-----');
-const matcher_CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE', 'PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
+const matcher_CERT_LABELS = new Set([
+    'CERTIFICATE',
+    'X509 CERTIFICATE',
+    'TRUSTED CERTIFICATE',
+    'PKCS7',
+    'CMS',
+    'PKCS #7 SIGNED DATA',
+]);
 /**
  * The base64 characters of `pattern` that do not depend on the bytes around it, when it starts `shift` bytes after
  * a 3-byte group boundary. Each character holds 6 bits; it is fixed when all 6 fall inside the pattern.
@@ -75099,7 +75224,13 @@ function base64Pieces(pattern, role, target, size = PIECE, count = PIECES) {
             if (from + MULTI_MIN > n.text.length)
                 break;
             const text = n.text.slice(from, from + size);
-            out.push({ bytes: Buffer.from(text), role, ...(target !== undefined ? { target } : {}), lead: n.lead + from, shift });
+            out.push({
+                bytes: Buffer.from(text),
+                role,
+                ...(target !== undefined ? { target } : {}),
+                lead: n.lead + from,
+                shift,
+            });
         }
     }
     return out;
@@ -75198,7 +75329,16 @@ function matcher_buildMatcher(spec) {
         const { seg, offset, end } = pickKeySegment(cert.der, spki);
         const name = subjectNameDer(cert.der);
         const index = targets.length;
-        targets.push({ der: cert.der, fingerprint: cert.fingerprint, spkiSha256: cert.spkiSha256, subject: cert.subject, keySeg: seg, name, cert, publicKey: cert.x509.publicKey });
+        targets.push({
+            der: cert.der,
+            fingerprint: cert.fingerprint,
+            spkiSha256: cert.spkiSha256,
+            subject: cert.subject,
+            keySeg: seg,
+            name,
+            cert,
+            publicKey: cert.x509.publicKey,
+        });
         fingerprints.add(cert.fingerprint);
         needles.push({ bytes: seg, role: 'key', target: index, lead: 0, shift: 0 });
         needles.push(...base64Pieces(cert.der.subarray(offset, Math.min(end, offset + KEY_B64_SEG)), 'key-b64', index));
@@ -75221,7 +75361,13 @@ function matcher_buildMatcher(spec) {
             needles.push({ bytes: Buffer.from(marker.text), role: 'der-marker-b64', lead: marker.lead, shift });
         }
     }
-    return { targets, fingerprints, needles, maxNeedle: Math.max(...needles.map((n) => n.bytes.length)), search: new NeedleSet(needles) };
+    return {
+        targets,
+        fingerprints,
+        needles,
+        maxNeedle: Math.max(...needles.map((n) => n.bytes.length)),
+        search: new NeedleSet(needles),
+    };
 }
 /** A matcher's spec in transferable form (for worker_threads). */
 function matcherSpec(matcher) {
@@ -75259,7 +75405,8 @@ class ContentScanner {
         this.total += chunk.length;
         this.history.push({ start: base, buf: chunk });
         const keep = maxNeedle - 1;
-        this.tail = chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.tail, chunk]).subarray(-keep);
+        this.tail =
+            chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.tail, chunk]).subarray(-keep);
         if (this.pending.length)
             this.resolve(false);
         this.prune();
@@ -75309,7 +75456,10 @@ class ContentScanner {
             // base64 of a PEM bundle holds a BEGIN every few KiB: one decoded run already scanned every PEM block that
             // starts in it and ends before it does.
             const wholeScan = role === 'begin-b64' || role === 'pem-b64';
-            if (wholeScan && this.scannedRun && p.pos >= this.scannedRun.start && p.pos + MAX_PEM_BASE64 <= this.scannedRun.end)
+            if (wholeScan &&
+                this.scannedRun &&
+                p.pos >= this.scannedRun.start &&
+                p.pos + MAX_PEM_BASE64 <= this.scannedRun.end)
                 continue;
             const w = this.window(Math.max(0, p.pos - BACK), p.pos + forward);
             const run = { start: 0, end: 0 };
@@ -75475,7 +75625,15 @@ function verifyKey(m, t, win, rel, winStart, prefix) {
     const hit = enclosingCertificate(m, win, rel, KEY_SEG, 8192, winStart, prefix ? 'base64-der' : 'der');
     if (hit)
         return [hit];
-    return [{ kind: `${prefix}public-key`, fingerprint: t.fingerprint, subject: t.subject, start: winStart + rel, end: winStart + rel + KEY_SEG }];
+    return [
+        {
+            kind: `${prefix}public-key`,
+            fingerprint: t.fingerprint,
+            subject: t.subject,
+            start: winStart + rel,
+            end: winStart + rel + KEY_SEG,
+        },
+    ];
 }
 /**
  * The CA's name at `rel`: the issuer of a certificate it signed (or its own subject). In a TBSCertificate the issuer
@@ -75898,7 +76056,8 @@ class CpioParser {
         this.headerBytes = block.length;
         this.state = 'name';
         // new ASCII pads header+name to a multiple of 4
-        this.need = this.format === 'newc' ? this.nameSize + ((4 - ((this.headerBytes + this.nameSize) % 4)) % 4) : this.nameSize;
+        this.need =
+            this.format === 'newc' ? this.nameSize + ((4 - ((this.headerBytes + this.nameSize) % 4)) % 4) : this.nameSize;
     }
     name(block) {
         const name = block.toString('utf8', 0, this.nameSize - 1);
@@ -76250,7 +76409,17 @@ function inflateEntry(raw, size) {
         throw error;
     }
 }
-const METHODS = { 1: 'shrink', 6: 'implode', 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz', 98: 'ppmd', 99: 'AES encryption' };
+const METHODS = {
+    1: 'shrink',
+    6: 'implode',
+    9: 'deflate64',
+    12: 'bzip2',
+    14: 'lzma',
+    93: 'zstd',
+    95: 'xz',
+    98: 'ppmd',
+    99: 'AES encryption',
+};
 /** Walks the entries of a zip one at a time; `visit` is awaited before the next entry is read. */
 async function walkZip(s, visit) {
     const size = s.kind === 'memory' ? s.bytes.length : s.size;
@@ -76373,7 +76542,10 @@ class FileScan {
     startContainer(container) {
         const { limits, budget } = this.ctx;
         if (this.depth >= limits.maxDepth) {
-            this.ctx.notLookedInside.push({ path: this.path, reason: `${container} nested deeper than ${limits.maxDepth} archives (--max-depth)` });
+            this.ctx.notLookedInside.push({
+                path: this.path,
+                reason: `${container} nested deeper than ${limits.maxDepth} archives (--max-depth)`,
+            });
         }
         else if (budget.exhausted) {
             this.ctx.notLookedInside.push({ path: this.path, reason: `${container} not opened: ${budget.exhausted}` });
@@ -76410,7 +76582,14 @@ class FileScan {
                 this.ctx.notLookedInside.push({ path, reason: `${this.container} not opened: ${this.ctx.budget.spillSpent}` });
             }
             else if (this.spool && this.container)
-                job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw, rawDeferred: this.rawDeferred };
+                job = {
+                    path,
+                    depth: this.depth,
+                    kind: this.container,
+                    spooled: this.spool.finish(),
+                    rawHits: raw,
+                    rawDeferred: this.rawDeferred,
+                };
             else
                 this.ctx.hits.push(...raw);
         }
@@ -76436,7 +76615,14 @@ class FileScan {
             for (const entry of entries) {
                 const c = classifyDer(matcher, entry.der, kind);
                 if (c)
-                    found.push({ kind: c.kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
+                    found.push({
+                        kind: c.kind,
+                        fingerprint: c.fingerprint,
+                        ...(c.subject ? { subject: c.subject } : {}),
+                        start: 0,
+                        end: bytes.length,
+                        path,
+                    });
             }
         }
         catch (error) {
@@ -76724,7 +76910,9 @@ async function scan_openNested(ctx, job) {
         const what = COMPRESSORS.has(job.kind) ? `${job.kind}-compressed file` : `${job.kind} archive`;
         ctx.notLookedInside.push({
             path: job.path,
-            reason: error instanceof NestedLimitError ? `not looked inside completely: ${error.message}` : `${what} could not be opened: ${message(error)}`,
+            reason: error instanceof NestedLimitError
+                ? `not looked inside completely: ${error.message}`
+                : `${what} could not be opened: ${message(error)}`,
         });
     }
     finally {
@@ -76756,14 +76944,30 @@ function offer_handOver(job, dir, name) {
 /** Opens one offered container (never throws for what is inside it: that is recorded, as for any container). */
 async function offer_openOffered(offer, matcher, limits, totals) {
     const temp = new TempDir();
-    const ctx = { matcher, limits, budget: new Budget(limits, totals, offer.layerNested), temp, hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0 };
+    const ctx = {
+        matcher,
+        limits,
+        budget: new Budget(limits, totals, offer.layerNested),
+        temp,
+        hits: [],
+        unreadable: [],
+        notLookedInside: [],
+        nestedFiles: 0,
+    };
     try {
         await openNested(ctx, offer.job);
     }
     finally {
         temp.remove();
     }
-    return { layerId: offer.layerId, seq: offer.seq, hits: ctx.hits, unreadable: ctx.unreadable, notLookedInside: ctx.notLookedInside, nestedFiles: ctx.nestedFiles };
+    return {
+        layerId: offer.layerId,
+        seq: offer.seq,
+        hits: ctx.hits,
+        unreadable: ctx.unreadable,
+        notLookedInside: ctx.notLookedInside,
+        nestedFiles: ctx.nestedFiles,
+    };
 }
 /** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
 function hitsThroughHardlinks(hits, hardlinks) {
@@ -76803,7 +77007,9 @@ async function blameTarFailure(job, tarMessage, openBlob) {
         return tarMessage;
     }
     const actual = `sha256:${hash.digest('hex')}`;
-    return actual === job.digest ? tarMessage : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
+    return actual === job.digest
+        ? tarMessage
+        : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
 }
 
 ;// CONCATENATED MODULE: ./src/tools/registry.ts
@@ -76987,7 +77193,11 @@ const SYSTEM_BUNDLE_FILES = [
     '/etc/ssl/cert.pem', // Alpine, Arch, macOS, LibreSSL
 ];
 /** Directories of hashed certificate links that the distribution's own tooling maintains (OpenSSL CApath). */
-const SYSTEM_BUNDLE_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs', '/etc/pki/ca-trust/extracted/pem'];
+const SYSTEM_BUNDLE_DIRS = [
+    '/etc/ssl/certs',
+    '/etc/pki/tls/certs',
+    '/etc/pki/ca-trust/extracted/pem',
+];
 /** Whether an absolute path (normalised here) names a distribution's own bundle file or certificate directory. */
 function isSystemBundlePath(path) {
     if (!path.startsWith('/'))
@@ -77021,24 +77231,45 @@ const POINTER_VARIABLES = [
         source: entry.source,
     })),
     // What the action exports to override a configured cafile (src/tools/config-scan.ts), and the other names of it.
-    { name: 'npm_config_cafile', form: 'file', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#environment-variables' },
+    {
+        name: 'npm_config_cafile',
+        form: 'file',
+        anyCase: true,
+        source: 'https://docs.npmjs.com/cli/using-npm/config#environment-variables',
+    },
     { name: 'npm_config_ca', form: 'text', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#ca' },
     { name: 'pnpm_config_cafile', form: 'file', anyCase: true, source: 'https://pnpm.io/npmrc' },
     { name: 'YARN_CAFILE', form: 'file', source: 'https://classic.yarnpkg.com/en/docs/cli/config' },
     { name: 'YARN_HTTPS_CA_FILE_PATH', form: 'file', source: 'https://yarnpkg.com/configuration/yarnrc#httpsCaFilePath' },
     { name: 'YARN_CA_FILE_PATH', form: 'file', source: 'https://github.com/yarnpkg/berry/pull/4503' },
     // Directories and lists of them.
-    { name: 'SSL_CERT_DIR', form: 'path-list', source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/' },
-    { name: 'GIT_SSL_CAPATH', form: 'dir', source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath' },
+    {
+        name: 'SSL_CERT_DIR',
+        form: 'path-list',
+        source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/',
+    },
+    {
+        name: 'GIT_SSL_CAPATH',
+        form: 'dir',
+        source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath',
+    },
     // Further tools' CA variables (ca-env-matrix.md), which a build may set by hand.
-    { name: 'CONDA_SSL_VERIFY', form: 'file', source: 'https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/non-standard-certs.html' },
+    {
+        name: 'CONDA_SSL_VERIFY',
+        form: 'file',
+        source: 'https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/non-standard-certs.html',
+    },
     { name: 'PERL_LWP_SSL_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
     { name: 'PERL_LWP_SSL_CA_PATH', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
     { name: 'HTTPS_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
     { name: 'HTTPS_CA_DIR', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
     { name: 'SYSTEM_WGET2RC', form: 'file', source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md' },
     { name: 'APT_CONFIG', form: 'file', source: 'https://manpages.debian.org/apt.conf.5' },
-    { name: 'HTTPLIB2_CA_CERTS', form: 'file', source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py' },
+    {
+        name: 'HTTPLIB2_CA_CERTS',
+        form: 'file',
+        source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py',
+    },
     { name: 'NIX_SSL_CERT_FILE', form: 'file', source: 'https://nixos.org/manual/nix/stable/installation/env-variables' },
 ];
 const EXACT = new Map(POINTER_VARIABLES.filter((v) => !v.anyCase).map((v) => [v.name, v]));
@@ -77055,12 +77286,19 @@ function unquote(value) {
     return /^(["']).*\1$/s.test(v) ? v.slice(1, -1) : v;
 }
 function trustStoreValues(text) {
-    return [...text.matchAll(TRUST_STORE_PROPERTY)].map((m) => unquote(m[1])).filter((v) => v !== '' && v.toUpperCase() !== 'NONE');
+    return [...text.matchAll(TRUST_STORE_PROPERTY)]
+        .map((m) => unquote(m[1]))
+        .filter((v) => v !== '' && v.toUpperCase() !== 'NONE');
 }
 /** The pointers one `NAME=value` assignment makes (none, one, or one per trustStore in JVM options). */
 function assignmentPointers(name, value, where) {
     if (JVM.has(name))
-        return trustStoreValues(value).map((v) => ({ where, setting: `${name} -Djavax.net.ssl.trustStore`, value: v, form: 'file' }));
+        return trustStoreValues(value).map((v) => ({
+            where,
+            setting: `${name} -Djavax.net.ssl.trustStore`,
+            value: v,
+            form: 'file',
+        }));
     const known = EXACT.get(name) ?? ANY_CASE.get(name.toLowerCase());
     if (!known)
         return [];
@@ -77086,7 +77324,12 @@ function envPointers(env) {
         const m = /^GIT_CONFIG_VALUE_(\d+)=(.*)$/s.exec(entry);
         const key = m && gitKeys.get(m[1]);
         if (key)
-            out.push({ where: `config.Env[${i}]`, setting: key, value: m[2], form: /sslcapath$/i.test(key) ? 'dir' : 'file' });
+            out.push({
+                where: `config.Env[${i}]`,
+                setting: key,
+                value: m[2],
+                form: /sslcapath$/i.test(key) ? 'dir' : 'file',
+            });
     });
     return out;
 }
@@ -77157,7 +77400,12 @@ function jsonKeys(keys) {
         text.split(/\r?\n/).forEach((line, i) => {
             for (const m of line.matchAll(re))
                 if (m[2])
-                    out.push({ setting: m[1], value: m[2].replace(/\\\//g, '/'), form: m[1] === 'capath' ? 'dir' : 'file', line: i + 1 });
+                    out.push({
+                        setting: m[1],
+                        value: m[2].replace(/\\\//g, '/'),
+                        form: m[1] === 'capath' ? 'dir' : 'file',
+                        line: i + 1,
+                    });
         });
         return out;
     };
@@ -77192,7 +77440,10 @@ const FILE_RULES = [
     { path: /(^|\/)\.yarnrc$/, parse: keyLines('cafile|https-ca-file-path', '\\s') },
     { path: /(^|\/)\.yarnrc\.yml$/, parse: keyLines('caFilePath|httpsCaFilePath', ':') },
     { path: /(^|\/)pip\.(conf|ini)$/, parse: keyLines('cert') },
-    { path: /(^|\/)\.?condarc$/, parse: (text) => keyLines('ssl_verify', ':')(text).filter((p) => !/^(true|false|truststore|yes|no)$/i.test(p.value)) },
+    {
+        path: /(^|\/)\.?condarc$/,
+        parse: (text) => keyLines('ssl_verify', ':')(text).filter((p) => !/^(true|false|truststore|yes|no)$/i.test(p.value)),
+    },
     { path: /(^|\/)(\.gitconfig|gitconfig|\.config\/git\/config)$/, parse: keyLines('sslcainfo|sslcapath', '=') },
     { path: /(^|\/)(\.curlrc|_curlrc|\.config\/curlrc)$/, parse: keyLines('-{0,2}(?:cacert|capath)', '[=:\\s]') },
     { path: /(^|\/)(\.wgetrc|wgetrc)$/, parse: keyLines('ca_certificate|ca_directory', '=') },
@@ -77200,19 +77451,71 @@ const FILE_RULES = [
     { path: /^etc\/apt\/apt\.conf(\.d\/[^/]+)?$/, parse: aptSettings },
     { path: /(^|\/)gradle\.properties$/, parse: trustStoreLines },
     { path: /(^|\/)(\.mvn\/jvm\.config|\.jvmopts|\.sbtopts|etc\/sbt\/sbtopts)$/, parse: trustStoreLines },
-    { path: /(^|\/)\.cargo\/config(\.toml)?$|^usr\/local\/cargo\/config(\.toml)?$/, parse: keyLines('(?:http\\.)?cainfo', '=') },
+    {
+        path: /(^|\/)\.cargo\/config(\.toml)?$|^usr\/local\/cargo\/config(\.toml)?$/,
+        parse: keyLines('(?:http\\.)?cainfo', '='),
+    },
     { path: /(^|\/)\.bundle\/config$|^usr\/local\/bundle\/config$/, parse: keyLines('BUNDLE_SSL_CA_CERT', ':') },
-    { path: /(^|\/)(\.composer|\.config\/composer)\/config\.json$|(^|\/)composer\.json$/, parse: jsonKeys('cafile|capath') },
+    {
+        path: /(^|\/)(\.composer|\.config\/composer)\/config\.json$|(^|\/)composer\.json$/,
+        parse: jsonKeys('cafile|capath'),
+    },
     { path: /(^|\/)\.?bunfig\.toml$/, parse: keyLines('cafile', '=') },
     { path: /(^|\/)pypoetry\/config\.toml$/, parse: keyLines('cert', '=') },
 ];
 /** Base names that can hold a setting: the cheap first test, run on every path of every layer. */
 const CAPTURE_BASENAMES = new Set([
-    '.npmrc', 'npmrc', '.yarnrc', '.yarnrc.yml', 'pip.conf', 'pip.ini', '.condarc', 'condarc', '.gitconfig', 'gitconfig', 'config',
-    '.curlrc', '_curlrc', 'curlrc', '.wgetrc', 'wgetrc', '.wget2rc', 'wget2rc', 'apt.conf', 'gradle.properties', 'jvm.config', '.jvmopts',
-    '.sbtopts', 'sbtopts', 'config.toml', 'config.json', 'composer.json', 'bunfig.toml', '.bunfig.toml', 'environment', 'profile',
-    'bashrc', 'bash.bashrc', 'zshenv', 'zshrc', 'zprofile', 'csh.cshrc', 'csh.login', 'mavenrc', '.bashrc', '.bash_profile',
-    '.bash_login', '.profile', '.zshrc', '.zshenv', '.zprofile', '.cshrc', '.tcshrc', '.mavenrc', '.env', 'config.fish',
+    '.npmrc',
+    'npmrc',
+    '.yarnrc',
+    '.yarnrc.yml',
+    'pip.conf',
+    'pip.ini',
+    '.condarc',
+    'condarc',
+    '.gitconfig',
+    'gitconfig',
+    'config',
+    '.curlrc',
+    '_curlrc',
+    'curlrc',
+    '.wgetrc',
+    'wgetrc',
+    '.wget2rc',
+    'wget2rc',
+    'apt.conf',
+    'gradle.properties',
+    'jvm.config',
+    '.jvmopts',
+    '.sbtopts',
+    'sbtopts',
+    'config.toml',
+    'config.json',
+    'composer.json',
+    'bunfig.toml',
+    '.bunfig.toml',
+    'environment',
+    'profile',
+    'bashrc',
+    'bash.bashrc',
+    'zshenv',
+    'zshrc',
+    'zprofile',
+    'csh.cshrc',
+    'csh.login',
+    'mavenrc',
+    '.bashrc',
+    '.bash_profile',
+    '.bash_login',
+    '.profile',
+    '.zshrc',
+    '.zshenv',
+    '.zprofile',
+    '.cshrc',
+    '.tcshrc',
+    '.mavenrc',
+    '.env',
+    'config.fish',
 ]);
 const CAPTURE_DIRS = /^etc\/(profile\.d|apt\/apt\.conf\.d|systemd)\//;
 /** Whether a layer path (normalised, no leading '/') is a file whose settings the pointer check reads. */
@@ -77314,7 +77617,16 @@ class LayerAccumulator {
     offer) {
         this.limits = limits;
         this.offer = offer;
-        this.context = { matcher, limits, budget, temp: this.temp, hits: this.hits, unreadable: this.unreadable, notLookedInside: this.notLookedInside, nestedFiles: 0 };
+        this.context = {
+            matcher,
+            limits,
+            budget,
+            temp: this.temp,
+            hits: this.hits,
+            unreadable: this.unreadable,
+            notLookedInside: this.notLookedInside,
+            nestedFiles: 0,
+        };
     }
     entry(path, type, size, link) {
         this.index.add(path, type, link);
@@ -77520,7 +77832,12 @@ async function layer_scanLayer(job, matcher, limits, openBlob, budget = new budg
         const whole = rawBytes === job.blob.size && job.digest;
         if (whole) {
             const r = result(error instanceof TarError ? message : friendly(message, compression));
-            return r.digest === job.digest ? r : { ...r, error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})` };
+            return r.digest === job.digest
+                ? r
+                : {
+                    ...r,
+                    error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})`,
+                };
         }
         // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
         return result(error instanceof TarError ? await blameTarFailure(job, message, openBlob) : friendly(message, compression));
@@ -77668,12 +77985,18 @@ function serveWorker(open) {
                 // Not movable (a full or odd temporary directory): this worker opens it itself, as without offers.
                 return false;
             }
-            port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } });
+            port.postMessage({
+                type: 'offer',
+                offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested },
+            });
             return true;
         };
         void scanLayer(task.job, matcher, init.limits, open, new Budget(init.limits, init.totals, task.layerNested), offer).then((result) => 
         // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
-        port.postMessage({ type: 'layer', result }, [result.index.dirs.buffer, result.index.nondirs.buffer]));
+        port.postMessage({ type: 'layer', result }, [
+            result.index.dirs.buffer,
+            result.index.nondirs.buffer,
+        ]));
     });
 }
 async function runLayerJobs(jobs, spec, limits, open, parallel = (0,external_node_os_namespaceObject.availableParallelism)(), totals = newTotals()) {
@@ -77741,7 +78064,10 @@ class Scheduler {
         // A worker's heap holds one window per file and a few buffers (10–20 MB used, measured on the bench images);
         // capping it keeps the whole process bounded: at 64/16 MB the jars bench peaked at 255–271 MB, at 48/8 MB at
         // 237 MB, no slower. The path index of a layer lives in typed arrays, off this heap.
-        const worker = new external_node_worker_threads_.Worker(this.script, { workerData: this.init, resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
+        const worker = new external_node_worker_threads_.Worker(this.script, {
+            workerData: this.init,
+            resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 },
+        });
         this.workers.add(worker);
         worker.on('message', (report) => this.receive(worker, report));
         worker.on('error', (error) => {
@@ -77821,7 +78147,21 @@ class Scheduler {
     }
 }
 function failed(job, error) {
-    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };
+    return {
+        id: job.id,
+        error,
+        compression: 'unknown',
+        digest: '',
+        diffId: '',
+        bytes: 0,
+        files: 0,
+        index: emptyLayerIndex(),
+        hits: [],
+        unreadable: [],
+        notLookedInside: [],
+        nestedFiles: 0,
+        captured: [],
+    };
 }
 
 // EXTERNAL MODULE: external "node:tls"
@@ -78153,7 +78493,14 @@ function openTls(url, options) {
                 return void socket?.destroy();
             const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
             // `host` is what the certificate is checked against, also over a tunnel (Node would check 'localhost').
-            secured = external_node_tls_default().connect({ ...(socket ? { socket } : { port }), host, servername, secureContext: options.trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+            secured = external_node_tls_default().connect({
+                ...(socket ? { socket } : { port }),
+                host,
+                servername,
+                secureContext: options.trust,
+                rejectUnauthorized: true,
+                ALPNProtocols: ['http/1.1'],
+            });
             // Kept after the handshake: an error in the same turn as secureConnect, before the request's own listener is
             // on, must not go unhandled (settle ignores it then; the request sees the destroyed socket).
             secured.on('error', (error) => settle(error));
@@ -78169,8 +78516,18 @@ function openTls(url, options) {
                 port: proxy.port,
                 method: 'CONNECT',
                 path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-                headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
-                ...(overTls ? { secureContext: options.trust, rejectUnauthorized: true, servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host, agent: false } : {}),
+                headers: {
+                    host: `${host}:${port}`,
+                    ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}),
+                },
+                ...(overTls
+                    ? {
+                        secureContext: options.trust,
+                        rejectUnauthorized: true,
+                        servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host,
+                        agent: false,
+                    }
+                    : {}),
             })
             : undefined;
         if (!proxy || !connect)
@@ -78182,7 +78539,9 @@ function openTls(url, options) {
             else
                 secure(socket);
         });
-        connect.once('error', (error) => settle(overTls ? new HttpError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`) : error));
+        connect.once('error', (error) => settle(overTls
+            ? new HttpError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`)
+            : error));
         connect.end();
     });
 }
@@ -78561,15 +78920,24 @@ function keysFor(registry) {
 function fromHelper(helper, serverUrl, env) {
     let out;
     try {
-        out = (0,external_node_child_process_namespaceObject.execFileSync)(`docker-credential-${helper}`, ['get'], { input: serverUrl, env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30000 }).toString();
+        out = (0,external_node_child_process_namespaceObject.execFileSync)(`docker-credential-${helper}`, ['get'], {
+            input: serverUrl,
+            env,
+            stdio: ['pipe', 'pipe', 'pipe'],
+            timeout: 30000,
+        }).toString();
     }
     catch (error) {
         const stdout = error.stdout?.toString() ?? '';
         // The protocol's answer for "no credentials": exit 1 with this text; anything else is a real failure.
         if (/credentials not found/i.test(stdout))
             return undefined;
-        const why = error.code === 'ENOENT' ? 'not found on PATH' : `failed (${error.message.split('\n')[0]})`;
-        throw new Error(`the credential helper docker-credential-${helper} ${why}, asked for ${serverUrl}`, { cause: error });
+        const why = error.code === 'ENOENT'
+            ? 'not found on PATH'
+            : `failed (${error.message.split('\n')[0]})`;
+        throw new Error(`the credential helper docker-credential-${helper} ${why}, asked for ${serverUrl}`, {
+            cause: error,
+        });
     }
     let parsed;
     try {
@@ -78667,8 +79035,14 @@ function describeReference(ref) {
 
 
 
-const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
-const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
+const INDEX_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+];
+const MANIFEST_TYPES = [
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json',
+];
 const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
 const MAX_MANIFEST = 4 * 1024 * 1024;
 /**
@@ -78746,8 +79120,8 @@ async function readRegistryImage(options) {
             return true;
         if (d.platform.os === 'unknown')
             return true; // attestation manifests; filtered by subject below
-        return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === options.platform ||
-            [d.platform.os, d.platform.architecture].join('/') === options.platform;
+        return ([d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === options.platform ||
+            [d.platform.os, d.platform.architecture].join('/') === options.platform);
     };
     const walked = new Set();
     /** With --platform, the root index's entries that were fetched: the layout lists these instead of the root. */
@@ -78804,7 +79178,12 @@ async function readRegistryImage(options) {
                 tagged.body.destroy();
                 const index = await fetchManifest(`sha256-${hex}`);
                 list = index.doc.manifests ?? [];
-                referrerDescriptors.push({ mediaType: index.mediaType, digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` } });
+                referrerDescriptors.push({
+                    mediaType: index.mediaType,
+                    digest: index.digest,
+                    size: index.size,
+                    annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` },
+                });
             }
             else if (tagged.status === 404)
                 tagged.body.destroy();
@@ -78820,20 +79199,37 @@ async function readRegistryImage(options) {
                 continue;
             check(res, 'signature tag', `${label} (${tag})`);
             const m = await walk(tag, undefined, 1);
-            referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': tag } });
+            referrerDescriptors.push({
+                mediaType: m.mediaType,
+                digest: m.digest,
+                size: m.size,
+                annotations: { 'org.opencontainers.image.ref.name': tag },
+            });
         }
         for (const d of list) {
             if (walked.has(d.digest))
                 continue;
             const m = await walk(d.digest, d.digest, 1);
-            referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': `referrer of ${subject}` } });
+            referrerDescriptors.push({
+                mediaType: m.mediaType,
+                digest: m.digest,
+                size: m.size,
+                annotations: { 'org.opencontainers.image.ref.name': `referrer of ${subject}` },
+            });
         }
     }
     keep('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
     // The root index names every platform; with --platform only some were fetched, so the layout lists those instead.
     const tops = options.platform && selected.length
         ? selected.map((d) => ({ ...d, annotations: { ...d.annotations, 'org.opencontainers.image.ref.name': label } }))
-        : [{ mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: { 'org.opencontainers.image.ref.name': label } }];
+        : [
+            {
+                mediaType: root.mediaType,
+                digest: root.digest,
+                size: root.size,
+                annotations: { 'org.opencontainers.image.ref.name': label },
+            },
+        ];
     keep('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] })));
     // Every other blob starts as a registry reference; the same planner as every input decides which are image layers.
     const fetch = client.fetchSpec();
@@ -78855,7 +79251,11 @@ async function readRegistryImage(options) {
     const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, small.length)) }, async () => {
         for (let m = small.shift(); m; m = small.shift()) {
             const d = m.blob;
-            members.set(m.name, { name: m.name, type: 'file', blob: { kind: 'bytes', bytes: await fetchSmallBlob(client, base, label, d), size: d.size } });
+            members.set(m.name, {
+                name: m.name,
+                type: 'file',
+                blob: { kind: 'bytes', bytes: await fetchSmallBlob(client, base, label, d), size: d.size },
+            });
         }
     });
     await Promise.all(lanes);
@@ -78914,7 +79314,10 @@ async function openRegistryImage(image, extraCa, options = {}) {
     let credentials = options.credentials;
     if (!credentials) {
         try {
-            credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), { ...process.env, ...env });
+            credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), {
+                ...process.env,
+                ...env,
+            });
         }
         catch (error) {
             throw new RegistryError(`credentials for ${reference.registry}: ${error.message}`);
@@ -78985,7 +79388,11 @@ function spillBoundFor(jobs, floor) {
 }
 async function checkImage(options) {
     const started = Date.now();
-    const limits = { ...types_DEFAULT_LIMITS, ...options.limits, spillGiven: options.limits?.maxSpillBytes !== undefined };
+    const limits = {
+        ...types_DEFAULT_LIMITS,
+        ...options.limits,
+        spillGiven: options.limits?.maxSpillBytes !== undefined,
+    };
     const matcher = matcher_buildMatcher(options.spec);
     if (isRegistryReference(options.image)) {
         // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
@@ -79025,7 +79432,7 @@ async function checkImage(options) {
 /** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
 function checkRootfs(input, result, where, started) {
     const fs = FinalFs.build([result.index]);
-    const within = (h) => (h.path.includes(NESTED) ? ' (inside a file that holds other files)' : '');
+    const within = (h) => h.path.includes(NESTED) ? ' (inside a file that holds other files)' : '';
     const findings = result.hits.map((h) => ({
         ...hitFields(h),
         path: `/${h.path}`,
@@ -79039,7 +79446,20 @@ function checkRootfs(input, result, where, started) {
     if (result.error)
         unscanned.push({ what: where, reason: result.error });
     const notLookedInside = result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` }));
-    return { input, findings, unscanned, notLookedInside, stats: { images: 0, layers: 0, files: result.files, nestedFiles: result.nestedFiles, bytes: result.bytes, ms: Date.now() - started } };
+    return {
+        input,
+        findings,
+        unscanned,
+        notLookedInside,
+        stats: {
+            images: 0,
+            layers: 0,
+            files: result.files,
+            nestedFiles: result.nestedFiles,
+            bytes: result.bytes,
+            ms: Date.now() - started,
+        },
+    };
 }
 function hitFields(h) {
     return { kind: h.kind, fingerprint: h.fingerprint, ...(h.subject ? { subject: h.subject } : {}) };
@@ -79078,7 +79498,13 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
         const planned = plan.layerMembers.get(m.name);
         const digest = planned?.digest ?? digestOfMember(m);
         if (planned) {
-            jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(planned.mediaType ? { mediaType: planned.mediaType } : {}), ...(digest ? { digest } : {}) });
+            jobs.push({
+                id: m.name,
+                blob: m.blob,
+                where: m.name,
+                ...(planned.mediaType ? { mediaType: planned.mediaType } : {}),
+                ...(digest ? { digest } : {}),
+            });
             continue;
         }
         const head = readMember({ ...m, blob: { ...m.blob, size: Math.min(m.blob.size, 1024) } });
@@ -79151,7 +79577,10 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
                 return;
             inImage.add(l.member);
             if (l.diffId && !r.error && r.diffId && r.diffId !== l.diffId)
-                unscanned.push({ what: `${image.name} layer ${l.index}`, reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}` });
+                unscanned.push({
+                    what: `${image.name} layer ${l.index}`,
+                    reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}`,
+                });
             for (const n of r.notLookedInside)
                 notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
             for (const h of r.hits) {
@@ -79168,7 +79597,9 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
                     path: `/${h.path}`,
                     visibility: visible ? 'final' : 'lower-layer',
                     message: `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? ' (inside a file that holds other files)' : ''} (${h.kind}), ` +
-                        (visible ? 'visible in the final file system' : 'hidden or deleted by a later layer but still shipped in this one') +
+                        (visible
+                            ? 'visible in the final file system'
+                            : 'hidden or deleted by a later layer but still shipped in this one') +
                         `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
                 });
             }
@@ -79188,7 +79619,12 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
         for (const n of r.notLookedInside)
             notLookedInside.push({ path: `${id}: /${n.path}`, reason: n.reason });
         for (const h of r.hits) {
-            findings.push({ ...hitFields(h), path: `${id}: /${h.path}`, visibility: 'n/a', message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}` });
+            findings.push({
+                ...hitFields(h),
+                path: `${id}: /${h.path}`,
+                visibility: 'n/a',
+                message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}`,
+            });
         }
     }
     return {
@@ -79233,7 +79669,14 @@ function pointerFindings(pointers, fs, caPaths, cwd, image, layer) {
                 ? `${what} points tools at ${verdict.file}, which holds the CA. ${LEAK_FIX}`
                 : `${what} points at ${verdict.file}, which is not in the image: a build-time CA setting was left in the release image ` +
                     '(tools fail on the missing file, or trust whatever is put there). Set it only in the builder stage, e.g. through with-org-ca.';
-        out.push({ kind: verdict.kind, fingerprint: '', ...(image ? { image } : {}), path: p.where, visibility: p.where.startsWith('config.') ? 'config' : 'final', message });
+        out.push({
+            kind: verdict.kind,
+            fingerprint: '',
+            ...(image ? { image } : {}),
+            path: p.where,
+            visibility: p.where.startsWith('config.') ? 'config' : 'final',
+            message,
+        });
     }
     return out;
 }
@@ -79253,7 +79696,13 @@ function configFindings(image, matcher) {
     const out = [];
     for (const [where, text] of fields) {
         for (const h of scanText(matcher, text)) {
-            out.push({ ...hitFields(h), image: image.name, path: where, visibility: 'config', message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}` });
+            out.push({
+                ...hitFields(h),
+                image: image.name,
+                path: where,
+                visibility: 'config',
+                message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}`,
+            });
         }
     }
     return out;
@@ -79330,7 +79779,11 @@ async function scanContent(blob, matcher, maybeJson) {
         }
     }
     catch (error) {
-        return { hits: scanner.end(), digest: `sha256:${hash.digest('hex')}`, error: error instanceof Error ? error.message : String(error) };
+        return {
+            hits: scanner.end(),
+            digest: `sha256:${hash.digest('hex')}`,
+            error: error instanceof Error ? error.message : String(error),
+        };
     }
     const hits = scanner.end();
     if (maybeJson && kept <= 64 * 1024 * 1024) {
@@ -79398,7 +79851,15 @@ const REGENERATED_BY_UPDATE = [
     '/etc/pki/ca-trust/extracted',
 ];
 /** A path segment that marks a place where certificates are trusted (dockerd/podman registry CAs included). */
-const TRUST_SEGMENTS = new Set(['ca-certificates', 'ca-trust', 'ca-trust-source', 'anchors', 'trust-source', 'certs.d', 'cacerts']);
+const TRUST_SEGMENTS = new Set([
+    'ca-certificates',
+    'ca-trust',
+    'ca-trust-source',
+    'anchors',
+    'trust-source',
+    'certs.d',
+    'cacerts',
+]);
 function normalise(path) {
     const n = external_node_path_namespaceObject.posix.normalize(path.startsWith('/') ? path : `/${path}`);
     return n.length > 1 ? n.replace(/\/+$/, '') : n;
@@ -79418,7 +79879,9 @@ function isTrustSource(path) {
 /** A place whose files a system trust store, a Java store or a container engine trusts. */
 function isTrustPath(path) {
     // Hooks, configuration and distrust lists live beside the anchors but add no trust.
-    if (isUnder(path, '/etc/ca-certificates/update.d') || /\/(blacklist|blocklist)(\/|$)/.test(path) || /\.(conf|sh)$/.test(path))
+    if (isUnder(path, '/etc/ca-certificates/update.d') ||
+        /\/(blacklist|blocklist)(\/|$)/.test(path) ||
+        /\.(conf|sh)$/.test(path))
         return false;
     if (isTrustSource(path) || isSystemBundlePath(path))
         return true;
@@ -79438,9 +79901,37 @@ const CERT_EXTENSION = /\.(pem|crt|cer|cert|der|p7b|p7c|jks|bks|keystore|trustst
  * server's own certificate also uses (proxy, chain as in certbot's chain.pem, bundle, internal) are left out.
  */
 const CA_WORDS = new Set([
-    'ca', 'cas', 'cacert', 'cacerts', 'root', 'roots', 'rootca', 'trust', 'truststore', 'anchor', 'anchors',
-    'zscaler', 'netskope', 'nscacert', 'mitm', 'mitmproxy', 'inspection', 'corp', 'corporate', 'company', 'enterprise',
-    'org', 'issuing', 'intermediate', 'pki', 'netfree', 'fortinet', 'fortigate', 'paloalto', 'bluecoat', 'forcepoint',
+    'ca',
+    'cas',
+    'cacert',
+    'cacerts',
+    'root',
+    'roots',
+    'rootca',
+    'trust',
+    'truststore',
+    'anchor',
+    'anchors',
+    'zscaler',
+    'netskope',
+    'nscacert',
+    'mitm',
+    'mitmproxy',
+    'inspection',
+    'corp',
+    'corporate',
+    'company',
+    'enterprise',
+    'org',
+    'issuing',
+    'intermediate',
+    'pki',
+    'netfree',
+    'fortinet',
+    'fortigate',
+    'paloalto',
+    'bluecoat',
+    'forcepoint',
 ]);
 function nameWords(name) {
     return name
@@ -79482,7 +79973,10 @@ function globRegExp(pattern) {
             if (end === -1)
                 re += '\\[';
             else {
-                re += `[${pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+                re += `[${pattern
+                    .slice(i + 1, end)
+                    .replace(/^!/, '^')
+                    .replace(/\\/g, '\\\\')}]`;
                 i = end;
             }
         }
@@ -79553,13 +80047,17 @@ class ContextError extends Error {
     }
 }
 // A CommonJS module whose typings declare `export default`: under NodeNext the default import is module.exports.
-const dockerignore = ((ignore_default())["default"] ?? (ignore_default()));
+const dockerignore = ((ignore_default())["default"] ??
+    (ignore_default()));
 const MAX_FILES = 500_000;
 const MAX_CERT_BYTES = 4 * 1024 * 1024;
 function inOrgFamily(cert, org) {
     if (org.fingerprints.includes(cert.fingerprint))
         return true;
-    return org.certs.some((o) => o.fingerprint === cert.fingerprint || o.spkiSha256 === cert.spkiSha256 || certificate_isIssuedBy(cert, o) || certificate_isIssuedBy(o, cert));
+    return org.certs.some((o) => o.fingerprint === cert.fingerprint ||
+        o.spkiSha256 === cert.spkiSha256 ||
+        certificate_isIssuedBy(cert, o) ||
+        certificate_isIssuedBy(o, cert));
 }
 function listFiles(root) {
     const out = [];
@@ -79596,7 +80094,9 @@ function certificatesIn(bytes, name) {
         return undefined;
     }
     const text = bytes.toString('latin1');
-    const pem = text.includes('-----BEGIN CERTIFICATE') || text.includes('-----BEGIN TRUSTED CERTIFICATE') || text.includes('-----BEGIN PKCS7');
+    const pem = text.includes('-----BEGIN CERTIFICATE') ||
+        text.includes('-----BEGIN TRUSTED CERTIFICATE') ||
+        text.includes('-----BEGIN PKCS7');
     if (!pem && !(hasCertExtension(name) && bytes[0] === 0x30))
         return undefined;
     try {
@@ -79644,7 +80144,9 @@ function readBuildContext(root, options = {}) {
                 if (st.isFile() && st.size <= MAX_CERT_BYTES) {
                     const certs = certificatesIn((0,external_node_fs_namespaceObject.readFileSync)(path), external_node_path_namespaceObject.posix.basename(file));
                     if (certs?.length) {
-                        const counted = options.org ? certs.filter((c) => inOrgFamily(c, options.org)) : certs.filter((c) => c.isCa);
+                        const counted = options.org
+                            ? certs.filter((c) => inOrgFamily(c, options.org))
+                            : certs.filter((c) => c.isCa);
                         const shown = (counted[0] ?? certs[0]);
                         result = {
                             ca: counted.length > 0,
@@ -79727,8 +80229,7 @@ function parseDockerfile(content) {
     const instructionLines = [];
     for (const inst of doc.getInstructions()) {
         const range = inst.getRange();
-        const heredocRanges = inst
-            .getHeredocs?.() ?? [];
+        const heredocRanges = inst.getHeredocs?.() ?? [];
         const heredocs = heredocRanges.map((h) => {
             const r = h.getContentRange();
             return { name: h.getName(), body: r ? lines.slice(r.start.line, r.end.line + 1).join('\n') : '' };
@@ -79876,7 +80377,10 @@ class StageFs {
         for (const r of this.records) {
             if (r.path === path)
                 return r;
-            if (r.dir && isUnder(path, r.path) && !r.removed.some((x) => isUnder(path, x)) && (!best || r.path.length > best.path.length))
+            if (r.dir &&
+                isUnder(path, r.path) &&
+                !r.removed.some((x) => isUnder(path, x)) &&
+                (!best || r.path.length > best.path.length))
                 best = r;
         }
         return best;
@@ -79909,7 +80413,22 @@ function mapPath(record, source, dest, destIsDir) {
 }
 
 ;// CONCATENATED MODULE: ./src/lint/shell.ts
-const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'do', 'while', 'until', '!', '{', '}', 'fi', 'done', 'esac', 'time']);
+const KEYWORDS = new Set([
+    'if',
+    'then',
+    'else',
+    'elif',
+    'do',
+    'while',
+    'until',
+    '!',
+    '{',
+    '}',
+    'fi',
+    'done',
+    'esac',
+    'time',
+]);
 function tokenize(script) {
     const tokens = [];
     let text = '';
@@ -80072,7 +80591,11 @@ function parseShell(script) {
         // Control keywords and wrappers in front of the command itself.
         while (words.length && !words[0].literal && KEYWORDS.has(words[0].text))
             words.shift();
-        while (words.length && (words[0].text === 'sudo' || words[0].text === 'env' || words[0].text === 'exec' || words[0].text === 'command')) {
+        while (words.length &&
+            (words[0].text === 'sudo' ||
+                words[0].text === 'env' ||
+                words[0].text === 'exec' ||
+                words[0].text === 'command')) {
             words.shift();
             while (words.length && words[0].text.startsWith('-'))
                 words.shift();
@@ -80143,7 +80666,12 @@ function csv(value) {
     for (const part of value.split(',')) {
         const eq = part.indexOf('=');
         const key = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
-        out.set(key, eq === -1 ? 'true' : part.slice(eq + 1).trim().replace(/^["']|["']$/g, ''));
+        out.set(key, eq === -1
+            ? 'true'
+            : part
+                .slice(eq + 1)
+                .trim()
+                .replace(/^["']|["']$/g, ''));
     }
     return out;
 }
@@ -80152,7 +80680,27 @@ function secretLooksCa(id, target) {
         .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
         .toLowerCase()
         .split(/[^a-z0-9]+/);
-    return words.some((w) => ['ca', 'cas', 'cacert', 'cacerts', 'cert', 'certs', 'certificate', 'certificates', 'pem', 'crt', 'root', 'rootca', 'bundle', 'zscaler', 'netskope', 'trust', 'truststore', 'proxy', 'mitm'].includes(w));
+    return words.some((w) => [
+        'ca',
+        'cas',
+        'cacert',
+        'cacerts',
+        'cert',
+        'certs',
+        'certificate',
+        'certificates',
+        'pem',
+        'crt',
+        'root',
+        'rootca',
+        'bundle',
+        'zscaler',
+        'netskope',
+        'trust',
+        'truststore',
+        'proxy',
+        'mitm',
+    ].includes(w));
 }
 function mountsOf(instr, cwd, vars) {
     return instr.flags
@@ -80161,7 +80709,10 @@ function mountsOf(instr, cwd, vars) {
         const o = csv(expand(f.value, vars));
         const type = o.get('type') ?? 'bind';
         const id = o.get('id');
-        const targetRaw = o.get('target') ?? o.get('dst') ?? o.get('destination') ?? (type === 'secret' ? `/run/secrets/${id ?? ''}` : undefined);
+        const targetRaw = o.get('target') ??
+            o.get('dst') ??
+            o.get('destination') ??
+            (type === 'secret' ? `/run/secrets/${id ?? ''}` : undefined);
         const target = targetRaw ? resolvePath(targetRaw, cwd) : `/run/${type}`;
         const source = o.get('source') ?? o.get('src');
         return {
@@ -80178,7 +80729,9 @@ function mountsOf(instr, cwd, vars) {
 function scriptOf(instr) {
     if (instr.json) {
         const w = instr.words;
-        return w.length >= 3 && /(^|\/)(ba|da|a)?sh$/.test(w[0]) && /^-[a-z]*c$/.test(w[1]) ? w[2] : w.map((x) => `'${x.replace(/'/g, "'\\''")}'`).join(' ');
+        return w.length >= 3 && /(^|\/)(ba|da|a)?sh$/.test(w[0]) && /^-[a-z]*c$/.test(w[1])
+            ? w[2]
+            : w.map((x) => `'${x.replace(/'/g, "'\\''")}'`).join(' ');
     }
     if (!instr.heredocs.length)
         return instr.rest;
@@ -80192,13 +80745,114 @@ const OPTIONS_WITH_VALUE = {
     cp: ['-t', '-S', '--target-directory', '--suffix'],
     install: ['-m', '-o', '-g', '-t', '-S', '--mode', '--owner', '--group', '--target-directory', '--suffix'],
     mv: ['-t', '-S', '--target-directory', '--suffix'],
-    curl: ['-o', '-H', '-d', '-u', '-x', '-X', '-A', '-e', '-w', '-m', '-T', '-b', '-c', '-E', '--cacert', '--capath', '--cert', '--key', '--connect-timeout', '--max-time', '--retry', '--retry-delay', '--retry-max-time', '--resolve', '--proxy', '--data', '--data-raw', '--data-binary', '--header', '--user', '--output', '--url', '--user-agent', '--referer', '--write-out', '--upload-file', '--cookie', '--cookie-jar', '--proto', '--proto-redir', '--limit-rate', '--tlsv1.2'],
-    wget: ['-O', '-P', '-o', '-a', '-t', '-T', '-U', '-e', '--output-document', '--directory-prefix', '--tries', '--timeout', '--user-agent', '--header', '--user', '--password', '--ca-certificate', '--ca-directory'],
-    keytool: ['-file', '-keystore', '-alias', '-storepass', '-keypass', '-srckeystore', '-destkeystore', '-srcstorepass', '-deststorepass', '-storetype', '-srcstoretype', '-deststoretype', '-providername', '-provider', '-providerclass', '-providerpath', '-keyalg', '-keysize', '-dname', '-validity', '-ext', '-sigalg', '-startdate', '-srcalias', '-destalias'],
+    curl: [
+        '-o',
+        '-H',
+        '-d',
+        '-u',
+        '-x',
+        '-X',
+        '-A',
+        '-e',
+        '-w',
+        '-m',
+        '-T',
+        '-b',
+        '-c',
+        '-E',
+        '--cacert',
+        '--capath',
+        '--cert',
+        '--key',
+        '--connect-timeout',
+        '--max-time',
+        '--retry',
+        '--retry-delay',
+        '--retry-max-time',
+        '--resolve',
+        '--proxy',
+        '--data',
+        '--data-raw',
+        '--data-binary',
+        '--header',
+        '--user',
+        '--output',
+        '--url',
+        '--user-agent',
+        '--referer',
+        '--write-out',
+        '--upload-file',
+        '--cookie',
+        '--cookie-jar',
+        '--proto',
+        '--proto-redir',
+        '--limit-rate',
+        '--tlsv1.2',
+    ],
+    wget: [
+        '-O',
+        '-P',
+        '-o',
+        '-a',
+        '-t',
+        '-T',
+        '-U',
+        '-e',
+        '--output-document',
+        '--directory-prefix',
+        '--tries',
+        '--timeout',
+        '--user-agent',
+        '--header',
+        '--user',
+        '--password',
+        '--ca-certificate',
+        '--ca-directory',
+    ],
+    keytool: [
+        '-file',
+        '-keystore',
+        '-alias',
+        '-storepass',
+        '-keypass',
+        '-srckeystore',
+        '-destkeystore',
+        '-srcstorepass',
+        '-deststorepass',
+        '-storetype',
+        '-srcstoretype',
+        '-deststoretype',
+        '-providername',
+        '-provider',
+        '-providerclass',
+        '-providerpath',
+        '-keyalg',
+        '-keysize',
+        '-dname',
+        '-validity',
+        '-ext',
+        '-sigalg',
+        '-startdate',
+        '-srcalias',
+        '-destalias',
+    ],
     unzip: ['-d', '-x'],
     tar: ['-f', '-C', '--file', '--directory', '-T', '-X', '--exclude'],
     certutil: ['-d', '-n', '-t', '-i', '-f'],
-    openssl: ['-in', '-out', '-inform', '-outform', '-connect', '-servername', '-CAfile', '-CApath', '-verify', '-certfile', '-passin', '-name'],
+    openssl: [
+        '-in',
+        '-out',
+        '-inform',
+        '-outform',
+        '-connect',
+        '-servername',
+        '-CAfile',
+        '-CApath',
+        '-verify',
+        '-certfile',
+        '-passin',
+        '-name',
+    ],
 };
 function operands(cmd, args) {
     const withValue = OPTIONS_WITH_VALUE[cmd] ?? [];
@@ -80248,7 +80902,20 @@ function interpretRun(instr, env) {
     const mountOf = (path) => mounts.find((m) => isUnder(path, m.target));
     const unresolved = (p) => /\$|`|\{\}/.test(p);
     const newRecord = (path, dir, ca, rule, what, origin, evidence) => {
-        const r = { path, dir, ca, line: instr.line, stage: env.stage, rule, what, origin, removed: [], pending: true, reported: false, ...(evidence ? { evidence } : {}) };
+        const r = {
+            path,
+            dir,
+            ca,
+            line: instr.line,
+            stage: env.stage,
+            rule,
+            what,
+            origin,
+            removed: [],
+            pending: true,
+            reported: false,
+            ...(evidence ? { evidence } : {}),
+        };
         fs.add(r);
         created.push(r);
         return r;
@@ -80265,18 +80932,33 @@ function interpretRun(instr, env) {
                     if (!s)
                         return { ca: isCaLikeName(path), what: `${inner} of '${m.from}'` };
                     const r = s.fs.lookup(inner) ?? s.fs.covered(inner).find((x) => x.ca);
-                    return r ? { ca: r.ca, what: `${inner} of stage '${s.name}' (${r.what})` } : { ca: false, public: isSystemBundlePath(inner), what: `${inner} of stage '${s.name}'` };
+                    return r
+                        ? { ca: r.ca, what: `${inner} of stage '${s.name}' (${r.what})` }
+                        : { ca: false, public: isSystemBundlePath(inner), what: `${inner} of stage '${s.name}'` };
                 }
                 const cls = env.context?.classify(inner.slice(1));
-                return cls ? { ca: cls.ca, what: `'${inner.slice(1)}' of the build context (${cls.description})` } : { ca: isCaLikeName(inner), what: `'${inner.slice(1)}' of the build context` };
+                return cls
+                    ? { ca: cls.ca, what: `'${inner.slice(1)}' of the build context (${cls.description})` }
+                    : { ca: isCaLikeName(inner), what: `'${inner.slice(1)}' of the build context` };
             }
             return NOTHING;
         }
-        const publicPath = isSystemBundlePath(path) || isUnder(path, '/usr/share/ca-certificates/mozilla') || (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length);
+        const publicPath = isSystemBundlePath(path) ||
+            isUnder(path, '/usr/share/ca-certificates/mozilla') ||
+            (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length);
         if (hasGlob(path)) {
             const recs = fs.covered(path);
             const ca = recs.some((r) => r.ca);
-            return { ca, what: ca ? recs.filter((r) => r.ca).map((r) => r.path).join(', ') : path, public: publicPath && !ca };
+            return {
+                ca,
+                what: ca
+                    ? recs
+                        .filter((r) => r.ca)
+                        .map((r) => r.path)
+                        .join(', ')
+                    : path,
+                public: publicPath && !ca,
+            };
         }
         const r = fs.lookup(path);
         if (r && (r.ca || r.path === path))
@@ -80313,7 +80995,16 @@ function interpretRun(instr, env) {
             return;
         }
         if (r?.dir) {
-            const child = { ...r, path, dir: false, ca: true, what: `${r.what}, which includes ${path}`, evidence: `${where()} ${evidence}`, removed: [], reported: false };
+            const child = {
+                ...r,
+                path,
+                dir: false,
+                ca: true,
+                what: `${r.what}, which includes ${path}`,
+                evidence: `${where()} ${evidence}`,
+                removed: [],
+                reported: false,
+            };
             fs.add(child);
             if (child.pending)
                 created.push(child);
@@ -80335,7 +81026,9 @@ function interpretRun(instr, env) {
         const added = [
             ...new Set([
                 ...sources.flatMap((d) => fs.caUnder(d).map((r) => r.path)),
-                ...mounts.filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || read(m.target).ca)).map((m) => `${m.target} (a ${m.type} mount)`),
+                ...mounts
+                    .filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || read(m.target).ca))
+                    .map((m) => `${m.target} (a ${m.type} mount)`),
                 ...extra,
             ]),
         ];
@@ -80440,7 +81133,12 @@ function interpretRun(instr, env) {
                     return stdin;
                 const parts = files.map((f) => read(abs(f)));
                 const secret = parts.find((p) => p.secret !== undefined)?.secret;
-                return { ca: parts.some((p) => p.ca), what: parts.map((p) => p.what).join(' + '), ...(secret !== undefined ? { secret } : {}), public: parts.every((p) => p.public) };
+                return {
+                    ca: parts.some((p) => p.ca),
+                    what: parts.map((p) => p.what).join(' + '),
+                    ...(secret !== undefined ? { secret } : {}),
+                    public: parts.every((p) => p.public),
+                };
             }
             case 'tee':
                 for (const f of ops)
@@ -80448,8 +81146,13 @@ function interpretRun(instr, env) {
                 return stdin;
             case 'echo':
             case 'printf': {
-                const raw = command.words.slice(1).map((w) => w.text).join(' ');
-                const caVar = [...raw.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]).find((n) => env.caArgs.has(n) || (local.get(n) ?? '').includes('-----BEGIN'));
+                const raw = command.words
+                    .slice(1)
+                    .map((w) => w.text)
+                    .join(' ');
+                const caVar = [...raw.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)]
+                    .map((m) => m[1])
+                    .find((n) => env.caArgs.has(n) || (local.get(n) ?? '').includes('-----BEGIN'));
                 if (raw.includes('-----BEGIN') || caVar)
                     return { ca: true, what: caVar ? `the value of ${caVar}` : 'certificate text' };
                 return NOTHING;
@@ -80464,7 +81167,12 @@ function interpretRun(instr, env) {
                     return NOTHING;
                 const name = isUrl(url) ? urlBasename(url) : external_node_path_namespaceObject.posix.basename(url);
                 const pub = isUrl(url) && isPublicBundleUrl(url);
-                const content = { ca: !pub && isCaLikeName(name), what: `downloads ${url}`, download: true, public: pub };
+                const content = {
+                    ca: !pub && isCaLikeName(name),
+                    what: `downloads ${url}`,
+                    download: true,
+                    public: pub,
+                };
                 const outFile = cmd === 'wget' ? opt('-O', '--output-document') : opt('-o', '--output');
                 if (outFile === '-')
                     return content;
@@ -80502,10 +81210,11 @@ function interpretRun(instr, env) {
             }
             case 'unzip':
             case 'tar': {
-                const extracting = cmd === 'unzip' || args.some((a) => /^-?[a-zA-Z]*x/.test(a) && !a.startsWith('--') || a === '--extract' || a === '--get');
+                const extracting = cmd === 'unzip' ||
+                    args.some((a) => (/^-?[a-zA-Z]*x/.test(a) && !a.startsWith('--')) || a === '--extract' || a === '--get');
                 if (!extracting)
                     return NOTHING;
-                const archive = cmd === 'unzip' ? ops[0] : opt('-f', '--file') ?? args.find((a) => /\.(tar|tgz|gz|xz|bz2|zst)$/.test(a));
+                const archive = cmd === 'unzip' ? ops[0] : (opt('-f', '--file') ?? args.find((a) => /\.(tar|tgz|gz|xz|bz2|zst)$/.test(a)));
                 const content = archive && archive !== '-' ? read(abs(archive)) : stdin;
                 const dir = abs(opt('-d', '-C', '--directory') ?? '.');
                 if (mountOf(dir))
@@ -80598,7 +81307,10 @@ function interpretRun(instr, env) {
             const eq = rest[0].indexOf('=');
             return eq !== -1 ? [rest[0].slice(0, eq), rest[0].slice(eq + 1)] : [rest[0], rest[1]];
         };
-        const isPip = cmd === 'pip' || cmd === 'pip3' || /^pip3\.\d+$/.test(cmd) || (/^python(\d(\.\d+)?)?$/.test(cmd) && args[0] === '-m' && /^pip/.test(args[1] ?? ''));
+        const isPip = cmd === 'pip' ||
+            cmd === 'pip3' ||
+            /^pip3\.\d+$/.test(cmd) ||
+            (/^python(\d(\.\d+)?)?$/.test(cmd) && args[0] === '-m' && /^pip/.test(args[1] ?? ''));
         if (['npm', 'yarn', 'pnpm'].includes(cmd)) {
             const one = flagValue(['--cafile']);
             if (one)
@@ -80673,10 +81385,39 @@ function isCaContentArg(name, value) {
     // NODE_EXTRA_CA_CERTS, SSL_CERT_FILE…: the registry's variables hold paths; so does any value that looks like one.
     if (isPointerVariable(name) || (value !== undefined && /^[/$~.]/.test(value.trim())))
         return false;
-    const words = name.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+    const words = name
+        .toLowerCase()
+        .split(/[^a-z0-9]+/)
+        .filter(Boolean);
     if (!words.some((w) => ['ca', 'cert', 'certs', 'certificate', 'pem', 'cacert', 'cacerts', 'bundle', 'rootca', 'crt'].includes(w)))
         return false;
-    if (words.some((w) => ['url', 'uri', 'path', 'file', 'dir', 'name', 'home', 'location', 'id', 'no', 'add', 'import', 'use', 'enable', 'enabled', 'install', 'skip', 'verify', 'check', 'type', 'version', 'pass', 'password', 'alias', 'host'].includes(w)))
+    if (words.some((w) => [
+        'url',
+        'uri',
+        'path',
+        'file',
+        'dir',
+        'name',
+        'home',
+        'location',
+        'id',
+        'no',
+        'add',
+        'import',
+        'use',
+        'enable',
+        'enabled',
+        'install',
+        'skip',
+        'verify',
+        'check',
+        'type',
+        'version',
+        'pass',
+        'password',
+        'alias',
+        'host',
+    ].includes(w)))
         return false;
     return !(value !== undefined && /^(true|false|yes|no|0|1|)$/i.test(value.trim()));
 }
@@ -80688,7 +81429,12 @@ function buildModel(file, options = {}) {
         if (r.reported || !r.ca)
             return;
         r.reported = true;
-        findings.push({ rule: r.rule, stage: r.stage, line: r.line, message: `${r.what}${r.evidence ? `; ${r.evidence}` : ''}.` });
+        findings.push({
+            rule: r.rule,
+            stage: r.stage,
+            line: r.line,
+            message: `${r.what}${r.evidence ? `; ${r.evidence}` : ''}.`,
+        });
     };
     const globalArgs = new Map();
     for (const instr of file.globalArgs) {
@@ -80727,7 +81473,12 @@ function buildModel(file, options = {}) {
                         if (isCaContentArg(name, value)) {
                             caArgs.add(name);
                             if (instructions.slice(i + 1).some((later) => later.keyword === 'RUN')) {
-                                findings.push({ rule: 'OCA107', stage: stage.index, line: instr.line, message: `ARG ${name} reads as certificate text; its value is recorded in the history of every later RUN of stage '${stageName}'` });
+                                findings.push({
+                                    rule: 'OCA107',
+                                    stage: stage.index,
+                                    line: instr.line,
+                                    message: `ARG ${name} reads as certificate text; its value is recorded in the history of every later RUN of stage '${stageName}'`,
+                                });
                             }
                         }
                     }
@@ -80738,7 +81489,14 @@ function buildModel(file, options = {}) {
                         fs.env.set(name, v);
                         // The leak check's own registry: the same variables, JVM trustStore options and spellings it judges.
                         for (const p of assignmentPointers(name, v, ''))
-                            pointers.push({ stage: stage.index, line: instr.line, setting: p.setting, value: p.value, cwd: fs.workdir, via: 'env' });
+                            pointers.push({
+                                stage: stage.index,
+                                line: instr.line,
+                                setting: p.setting,
+                                value: p.value,
+                                cwd: fs.workdir,
+                                via: 'env',
+                            });
                     }
                     break;
                 case 'WORKDIR':
@@ -80756,7 +81514,9 @@ function buildModel(file, options = {}) {
                         caArgs,
                         stageFs: (ref) => {
                             const s = stageByRef(ref, stage.index);
-                            return s !== undefined ? { fs: stageModels[s].fs, name: stageModels[s].stage.name ?? String(s) } : undefined;
+                            return s !== undefined
+                                ? { fs: stageModels[s].fs, name: stageModels[s].stage.name ?? String(s) }
+                                : undefined;
                         },
                         context: options.context,
                         report,
@@ -80787,7 +81547,12 @@ function model_dedupe(findings) {
 function inlineCertificates(instr, stage, findings) {
     const text = [instr.rest, ...instr.heredocs.map((h) => h.body)].join('\n');
     if (/-----BEGIN (TRUSTED )?CERTIFICATE-----/.test(text)) {
-        findings.push({ rule: 'OCA108', stage, line: instr.line, message: `${instr.keyword} holds certificate text written inline in the Dockerfile` });
+        findings.push({
+            rule: 'OCA108',
+            stage,
+            line: instr.line,
+            message: `${instr.keyword} holds certificate text written inline in the Dockerfile`,
+        });
     }
 }
 function flag(instr, name) {
@@ -80807,7 +81572,9 @@ function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) 
     const kw = instr.keyword;
     const fromStage = from !== undefined ? stageByRef(expand(from, vars), stage) : undefined;
     for (const source of sources) {
-        const heredoc = source.startsWith('<<') ? instr.heredocs.find((h) => h.name === source.slice(2) || heredocNames.has(source.slice(2))) : undefined;
+        const heredoc = source.startsWith('<<')
+            ? instr.heredocs.find((h) => h.name === source.slice(2) || heredocNames.has(source.slice(2)))
+            : undefined;
         if (heredoc) {
             const target = destIsDir ? external_node_path_namespaceObject.posix.join(dest, heredoc.name) : dest;
             const ca = heredoc.body.includes('-----BEGIN');
@@ -80834,7 +81601,9 @@ function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) 
             // An image or a named build context: nothing of this Dockerfile's stages, so only names and destinations tell.
             const srcPath = resolvePath(source, '/');
             const target = destIsDir ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(srcPath)) : dest;
-            const publicBundle = isSystemBundlePath(srcPath) || srcPath.startsWith('/etc/ssl/certs') || srcPath.startsWith('/usr/share/ca-certificates');
+            const publicBundle = isSystemBundlePath(srcPath) ||
+                srcPath.startsWith('/etc/ssl/certs') ||
+                srcPath.startsWith('/usr/share/ca-certificates');
             const ca = !publicBundle && (isCaLikeName(srcPath) || (isTrustPath(target) && !isSystemBundlePath(target)));
             fs.add(record(target, false, ca, instr, stage, 'OCA101', `${kw} --from=${from} puts ${source} at ${target}`, 'external'));
             report(fs.lookup(target));
@@ -80852,7 +81621,20 @@ function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) 
     }
 }
 function record(path, dir, ca, instr, stage, rule, what, origin, extra = {}) {
-    return { path, dir, ca, line: instr.line, stage, rule, what, origin, removed: [], pending: false, reported: false, ...extra };
+    return {
+        path,
+        dir,
+        ca,
+        line: instr.line,
+        stage,
+        rule,
+        what,
+        origin,
+        removed: [],
+        pending: false,
+        reported: false,
+        ...extra,
+    };
 }
 function contextRelative(source) {
     const n = external_node_path_namespaceObject.posix.normalize(`/${source}`).replace(/\/+$/, '');
@@ -80868,7 +81650,11 @@ function copyFromContext(instr, stage, fs, source, dest, destIsDir, context, rep
         if (known.dir)
             fs.add(record(dest, true, false, instr, stage, 'OCA101', `${kw} ${source} copies the build context directory '${rel}' to ${dest}`, 'context', { contextDir: rel }));
         for (const file of known.files) {
-            const target = known.dir ? external_node_path_namespaceObject.posix.join(dest, baseDir === '.' ? file : external_node_path_namespaceObject.posix.relative(baseDir, file)) : destIsDir ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(file)) : dest;
+            const target = known.dir
+                ? external_node_path_namespaceObject.posix.join(dest, baseDir === '.' ? file : external_node_path_namespaceObject.posix.relative(baseDir, file))
+                : destIsDir
+                    ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(file))
+                    : dest;
             const cls = context.classify(file);
             if (!cls && known.dir)
                 continue;
@@ -80958,7 +81744,7 @@ const RULES = [
     {
         id: 'OCA109',
         name: 'ca-pointer',
-        what: 'ENV or a persistent tool setting (npm/yarn/pip/git config) in the release image names a CA file other than the image\'s own system bundle.',
+        what: "ENV or a persistent tool setting (npm/yarn/pip/git config) in the release image names a CA file other than the image's own system bundle.",
         why: 'The leak check fails it too: the file it names either holds a CA added for the build or is missing at run time (tools then fail, or trust whatever is put there).',
         fix: 'Set CA variables only for the build command that needs them (with-org-ca in a builder stage); point at the system bundle (/etc/ssl/certs/ca-certificates.crt) if anything.',
     },
@@ -81081,7 +81867,10 @@ function lintDockerfile(content, options = {}) {
     }
     const notes = [];
     const optionIgnores = new Set(parseIgnoreList(options.ignore ?? []));
-    const model = buildModel(file, { ...(options.context ? { context: options.context } : {}), ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}) });
+    const model = buildModel(file, {
+        ...(options.context ? { context: options.context } : {}),
+        ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}),
+    });
     const names = model.stages.map((s) => s.stage.name ?? String(s.stage.index));
     let release = model.stages.length - 1;
     if (options.target !== undefined) {
@@ -81150,7 +81939,9 @@ function renderLintText(file, result) {
     const ignored = result.findings.filter((f) => f.ignored).length;
     const info = result.findings.filter((f) => f.severity === 'info' && !f.ignored).length;
     const counts = `${errors} error(s), ${info} info, ${ignored} ignored`;
-    lines.push(result.failed ? `FAILED: ${counts}: the release image would hold a CA.` : `OK: ${counts}: nothing puts a CA into the release image.`);
+    lines.push(result.failed
+        ? `FAILED: ${counts}: the release image would hold a CA.`
+        : `OK: ${counts}: nothing puts a CA into the release image.`);
     return lines.join('\n');
 }
 /** One annotation per finding that is not ignored: errors for the release image, notices for other stages. */
@@ -81181,17 +81972,27 @@ function lintSarifResults(uri, result) {
     return result.findings.map((f) => ({
         ruleId: f.rule,
         level: f.severity === 'error' ? 'error' : 'note',
-        message: { text: `${f.message} (stage '${f.stage}'${f.inRelease ? ', release image' : ', not in the release image'}). Fix: ${f.fix}` },
+        message: {
+            text: `${f.message} (stage '${f.stage}'${f.inRelease ? ', release image' : ', not in the release image'}). Fix: ${f.fix}`,
+        },
         locations: [{ physicalLocation: { artifactLocation: { uri }, region: { startLine: f.line } } }],
         partialFingerprints: { 'orgCaLint/v1': `${f.rule}|${f.stage}|${f.message}` },
-        ...(f.ignored ? { suppressions: [{ kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason }] } : {}),
+        ...(f.ignored
+            ? {
+                suppressions: [
+                    { kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason },
+                ],
+            }
+            : {}),
     }));
 }
 function renderLintSarif(file, result) {
     return {
         $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
         version: '2.1.0',
-        runs: [{ tool: { driver: { name: 'org-ca lint', rules: lintSarifRules() } }, results: lintSarifResults(file, result) }],
+        runs: [
+            { tool: { driver: { name: 'org-ca lint', rules: lintSarifRules() } }, results: lintSarifResults(file, result) },
+        ],
     };
 }
 
@@ -81204,7 +82005,10 @@ function renderLintSarif(file, result) {
  */
 function artifactUri(path, workspace) {
     if (!(0,external_node_path_namespaceObject.isAbsolute)(path))
-        return path.split(external_node_path_namespaceObject.sep).join('/').replace(/^(\.\/)+/, '');
+        return path
+            .split(external_node_path_namespaceObject.sep)
+            .join('/')
+            .replace(/^(\.\/)+/, '');
     if (workspace) {
         const rel = (0,external_node_path_namespaceObject.relative)(workspace, path);
         if (rel && !rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel))
@@ -81249,7 +82053,10 @@ function markdownCode(text) {
 /** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
 /** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
 function report_failed(report, strict = false) {
-    return report.error !== undefined || report.findings.length > 0 || report.unscanned.length > 0 || (strict && notLookedInside(report).length > 0);
+    return (report.error !== undefined ||
+        report.findings.length > 0 ||
+        report.unscanned.length > 0 ||
+        (strict && notLookedInside(report).length > 0));
 }
 /** Older reports (and hand-made ones) may lack the field. */
 function notLookedInside(report) {
@@ -81271,10 +82078,20 @@ function failureReport(input, error) {
     return { ...emptyReport(input), error };
 }
 function emptyReport(input) {
-    return { input, findings: [], unscanned: [], notLookedInside: [], stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 } };
+    return {
+        input,
+        findings: [],
+        unscanned: [],
+        notLookedInside: [],
+        stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 },
+    };
 }
 function where(f) {
-    return f.layer ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}` : f.visibility === 'config' ? 'image config' : 'archive';
+    return f.layer
+        ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}`
+        : f.visibility === 'config'
+            ? 'image config'
+            : 'archive';
 }
 function renderText(report, strict = false) {
     const lines = [];
@@ -81292,7 +82109,9 @@ function renderText(report, strict = false) {
     const unopened = notLookedInside(report);
     for (const n of unopened)
         lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
-    const warn = unopened.length ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.` : '';
+    const warn = unopened.length
+        ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.`
+        : '';
     if (!report_failed(report, strict))
         lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
     else
@@ -81348,8 +82167,16 @@ function fixMarkdown(failure) {
 }
 function report_annotations(report, strict = false) {
     return [
-        ...report.findings.map((f) => ({ level: 'error', title: `CA leak (${f.kind}) at ${f.path}`, message: f.message })),
-        ...report.unscanned.map((u) => ({ level: 'error', title: `Not scanned: ${u.what}`, message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.` })),
+        ...report.findings.map((f) => ({
+            level: 'error',
+            title: `CA leak (${f.kind}) at ${f.path}`,
+            message: f.message,
+        })),
+        ...report.unscanned.map((u) => ({
+            level: 'error',
+            title: `Not scanned: ${u.what}`,
+            message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.`,
+        })),
         ...notLookedInside(report).map((n) => ({
             level: strict ? 'error' : 'warning',
             title: `Not looked inside: ${n.path}`,
@@ -81392,7 +82219,9 @@ function renderSarif(report, extra, strict = false) {
         ruleId,
         level,
         message: { text },
-        locations: [{ physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } }],
+        locations: [
+            { physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } },
+        ],
         partialFingerprints: { 'orgCaLeak/v1': key },
     });
     return {
@@ -81411,7 +82240,11 @@ function renderSarif(report, extra, strict = false) {
                             })),
                             ...(extra?.rules ?? []),
                         ],
-                        notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
+                        notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({
+                            id,
+                            shortDescription: { text },
+                            defaultConfiguration: { level: 'error' },
+                        })),
                     },
                 },
                 // An unreadable image or a bad input is a run that did not execute successfully, with the reason as a tool
@@ -81421,8 +82254,14 @@ function renderSarif(report, extra, strict = false) {
                     {
                         executionSuccessful: report.error === undefined && report.unscanned.length === 0,
                         toolExecutionNotifications: [
-                            ...(report.error === undefined ? [] : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
-                            ...report.unscanned.map((u) => ({ level: 'error', message: { text: `${u.what}: ${u.reason}` }, descriptor: { id: 'not-scanned' } })),
+                            ...(report.error === undefined
+                                ? []
+                                : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
+                            ...report.unscanned.map((u) => ({
+                                level: 'error',
+                                message: { text: `${u.what}: ${u.reason}` },
+                                descriptor: { id: 'not-scanned' },
+                            })),
                         ],
                     },
                 ],
@@ -81447,11 +82286,36 @@ function renderSarif(report, extra, strict = false) {
  */
 const LIMIT_OPTIONS = [
     { name: 'max-depth', key: 'maxDepth', kind: 'count', help: 'how many archives deep to look inside files' },
-    { name: 'max-layer-bytes', key: 'maxLayerBytes', kind: 'bytes', help: 'bound on one uncompressed layer (over it the check fails)' },
-    { name: 'max-image-bytes', key: 'maxImageBytes', kind: 'bytes', help: 'bound on all uncompressed layers together (over it the check fails)' },
-    { name: 'max-nested-layer-bytes', key: 'maxNestedLayerBytes', kind: 'bytes', help: 'bytes expanded from the files inside one layer' },
-    { name: 'max-nested-image-bytes', key: 'maxNestedImageBytes', kind: 'bytes', help: 'bytes expanded from the files inside all layers' },
-    { name: 'max-spill-bytes', key: 'maxSpillBytes', kind: 'bytes', help: 'bytes of archives written to TMPDIR to be opened, over the check: 4x the image, at least' },
+    {
+        name: 'max-layer-bytes',
+        key: 'maxLayerBytes',
+        kind: 'bytes',
+        help: 'bound on one uncompressed layer (over it the check fails)',
+    },
+    {
+        name: 'max-image-bytes',
+        key: 'maxImageBytes',
+        kind: 'bytes',
+        help: 'bound on all uncompressed layers together (over it the check fails)',
+    },
+    {
+        name: 'max-nested-layer-bytes',
+        key: 'maxNestedLayerBytes',
+        kind: 'bytes',
+        help: 'bytes expanded from the files inside one layer',
+    },
+    {
+        name: 'max-nested-image-bytes',
+        key: 'maxNestedImageBytes',
+        kind: 'bytes',
+        help: 'bytes expanded from the files inside all layers',
+    },
+    {
+        name: 'max-spill-bytes',
+        key: 'maxSpillBytes',
+        kind: 'bytes',
+        help: 'bytes of archives written to TMPDIR to be opened, over the check: 4x the image, at least',
+    },
 ];
 const UNITS = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 /** `4G`, `512MiB`, `100mb`, `1073741824`: binary units (a K is 1024). */
@@ -81569,7 +82433,11 @@ const DAY_MS = (/* unused pure expression or super */ null && (24 * 60 * 60 * 10
 const EXPIRY_WARNING_DAYS = 30;
 /** Normalises a SHA-256 pin (`AA:BB:…` or `aabb…`); throws on anything else. The pin is no secret, so it is quoted. */
 function parseFingerprint(value, inputName = 'ca-fingerprint') {
-    const hex = value.trim().replace(/^sha256[:/]/i, '').replace(/[:\s]/g, '').toLowerCase();
+    const hex = value
+        .trim()
+        .replace(/^sha256[:/]/i, '')
+        .replace(/[:\s]/g, '')
+        .toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(hex)) {
         throw new parse_CaInputError(`${inputName} '${value.trim()}' is not a SHA-256 fingerprint: expected 64 hex digits, with or without colons.`);
     }
@@ -81678,7 +82546,11 @@ function readCaCertificates(spec, names = { ca: 'ca', caFile: 'ca-file' }) {
 /** Reads, parses and validates the CA: what a TLS client may anchor on. */
 function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
     const certs = readCaCertificates(spec, names);
-    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}), ...(names.fingerprint ? { pinName: names.fingerprint } : {}) });
+    return validateCa(certs, {
+        now,
+        ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}),
+        ...(names.fingerprint ? { pinName: names.fingerprint } : {}),
+    });
 }
 /**
  * The one place the action loads its CA input: judged whenever one is given, whatever the step then decides, so a
@@ -81697,9 +82569,14 @@ function loadGivenCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
  * main action, an expired or non-CA certificate is still searched for: the check is about the bytes, not trust.
  */
 function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 'fingerprint' }) {
-    const fingerprints = (input.fingerprints ?? []).flatMap((f) => f.split(/[\s,]+/)).filter(Boolean).map((f) => parseFingerprint(f, names.fingerprint));
+    const fingerprints = (input.fingerprints ?? [])
+        .flatMap((f) => f.split(/[\s,]+/))
+        .filter(Boolean)
+        .map((f) => parseFingerprint(f, names.fingerprint));
     const hasCa = Boolean(input.ca?.trim() || input.caFile?.trim());
-    const certs = hasCa ? readCaCertificates({ ca: input.ca, caFile: input.caFile }, names).map((c) => ({ der: c.der })) : [];
+    const certs = hasCa
+        ? readCaCertificates({ ca: input.ca, caFile: input.caFile }, names).map((c) => ({ der: c.der }))
+        : [];
     if (certs.length === 0 && fingerprints.length === 0) {
         throw new parse_CaInputError(`Nothing to look for: set ${names.ca} or ${names.caFile} (the CA), or ${names.fingerprint} (its SHA-256, several allowed).`);
     }
@@ -81757,7 +82634,11 @@ function logLines(text) {
 function safeProperties(properties) {
     if (!properties)
         return undefined;
-    return { ...properties, ...(properties.title !== undefined ? { title: log_line_logLine(properties.title) } : {}), ...(properties.file !== undefined ? { file: log_line_logLine(properties.file) } : {}) };
+    return {
+        ...properties,
+        ...(properties.title !== undefined ? { title: log_line_logLine(properties.title) } : {}),
+        ...(properties.file !== undefined ? { file: log_line_logLine(properties.file) } : {}),
+    };
 }
 const log = {
     info: (message) => info(log_line_logLine(message)),
@@ -81791,13 +82672,17 @@ function parseLeakInputs(raw) {
         image: raw('image').trim(),
         ca: raw('ca'),
         caFile: raw('ca-file').trim(),
-        fingerprints: eitherSpelling(raw, 'fingerprint', 'ca-fingerprint').split(/[\s,]+/).filter(Boolean),
+        fingerprints: eitherSpelling(raw, 'fingerprint', 'ca-fingerprint')
+            .split(/[\s,]+/)
+            .filter(Boolean),
         dockerfile: raw('dockerfile').trim(),
         target: raw('target').trim(),
         strict: parseBoolean('strict', raw('strict')),
         limits: parseLimits((name) => raw(name)),
         context: raw('context').trim(),
-        lintIgnore: raw('lint-ignore').split(/[\s,]+/).filter(Boolean),
+        lintIgnore: raw('lint-ignore')
+            .split(/[\s,]+/)
+            .filter(Boolean),
     };
     if (!inputs.image && !inputs.dockerfile)
         throw new Error("Nothing to check: set 'image' (an image or archive) and/or 'dockerfile'.");
@@ -81822,12 +82707,26 @@ async function run() {
         image = inputs.image;
         strict = inputs.strict;
         if (inputs.dockerfile) {
-            const context = readBuildContext(inputs.context || (0,external_node_path_namespaceObject.dirname)(inputs.dockerfile) || '.', { dockerfile: inputs.dockerfile });
-            const result = lintDockerfile((0,external_node_fs_namespaceObject.readFileSync)(inputs.dockerfile, 'utf8'), { ...(inputs.target ? { target: inputs.target } : {}), context, ignore: inputs.lintIgnore });
-            lint = { file: inputs.dockerfile, result, ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}) };
+            const context = readBuildContext(inputs.context || (0,external_node_path_namespaceObject.dirname)(inputs.dockerfile) || '.', {
+                dockerfile: inputs.dockerfile,
+            });
+            const result = lintDockerfile((0,external_node_fs_namespaceObject.readFileSync)(inputs.dockerfile, 'utf8'), {
+                ...(inputs.target ? { target: inputs.target } : {}),
+                context,
+                ignore: inputs.lintIgnore,
+            });
+            lint = {
+                file: inputs.dockerfile,
+                result,
+                ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}),
+            };
             log.text(renderLintText(inputs.dockerfile, result));
             for (const a of lintAnnotations(result))
-                (a.level === 'error' ? log.error : log.notice)(a.message, { title: a.title, file: inputs.dockerfile, startLine: a.line });
+                (a.level === 'error' ? log.error : log.notice)(a.message, {
+                    title: a.title,
+                    file: inputs.dockerfile,
+                    startLine: a.line,
+                });
             const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
             leaks += errors;
             sections.push(`### Dockerfile lint: ${errors} finding(s) in the stages of target '${result.target}'`);
@@ -81847,11 +82746,17 @@ async function run() {
     try {
         // A Dockerfile-only run has no image report, but the same files: SARIF carries the lint findings.
         const written = error !== undefined ? failureReport(image, error) : (report ?? emptyReport(''));
-        const temp = await makeTempDirectory(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-', { purpose: process.env.RUNNER_TEMP ? 'RUNNER_TEMP' : 'TMPDIR', mode: 0o700 });
+        const temp = await makeTempDirectory(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-', {
+            purpose: process.env.RUNNER_TEMP ? 'RUNNER_TEMP' : 'TMPDIR',
+            mode: 0o700,
+        });
         const reportFile = (0,external_node_path_namespaceObject.join)(temp, 'leak-report.json');
         const sarifFile = (0,external_node_path_namespaceObject.join)(temp, 'leak-report.sarif');
-        (0,external_node_fs_namespaceObject.writeFileSync)(reportFile, JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) + '\n');
-        const lintSarif = lint ? { rules: lintSarifRules(), results: lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) } : undefined;
+        (0,external_node_fs_namespaceObject.writeFileSync)(reportFile, JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) +
+            '\n');
+        const lintSarif = lint
+            ? { rules: lintSarifRules(), results: lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) }
+            : undefined;
         (0,external_node_fs_namespaceObject.writeFileSync)(sarifFile, JSON.stringify(renderSarif(written, lintSarif, strict), null, 2) + '\n');
         setOutput('report-file', reportFile);
         setOutput('sarif-file', sarifFile);

@@ -32228,7 +32228,7 @@ function looksLikePkcs12(buf) {
         if (root.tag !== 0x30)
             return false;
         const [version, authSafe] = derChildren(buf, root);
-        return version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30;
+        return (version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30);
     }
     catch {
         return false;
@@ -32304,7 +32304,9 @@ function parsePem(text, source) {
         }
     }
     if (certs.length === 0) {
-        const seen = labels.length ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks` : 'no complete PEM block';
+        const seen = labels.length
+            ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks`
+            : 'no complete PEM block';
         throw new CaInputError(`The ${source} input holds no certificate (${seen}): ${EXPECTED}.`);
     }
     return certs;
@@ -32413,7 +32415,14 @@ const MAX_DEPTH = 2;
 const DER_MARKER = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02, 0x02]);
 const BEGIN = Buffer.from('-----BEGIN ');
 const BEGIN_CERT = Buffer.from('-----BEGIN CERTIFICATE-----');
-const matcher_CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE', 'PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
+const matcher_CERT_LABELS = new Set([
+    'CERTIFICATE',
+    'X509 CERTIFICATE',
+    'TRUSTED CERTIFICATE',
+    'PKCS7',
+    'CMS',
+    'PKCS #7 SIGNED DATA',
+]);
 /**
  * The base64 characters of `pattern` that do not depend on the bytes around it, when it starts `shift` bytes after
  * a 3-byte group boundary. Each character holds 6 bits; it is fixed when all 6 fall inside the pattern.
@@ -32438,7 +32447,13 @@ function base64Pieces(pattern, role, target, size = PIECE, count = PIECES) {
             if (from + MULTI_MIN > n.text.length)
                 break;
             const text = n.text.slice(from, from + size);
-            out.push({ bytes: Buffer.from(text), role, ...(target !== undefined ? { target } : {}), lead: n.lead + from, shift });
+            out.push({
+                bytes: Buffer.from(text),
+                role,
+                ...(target !== undefined ? { target } : {}),
+                lead: n.lead + from,
+                shift,
+            });
         }
     }
     return out;
@@ -32537,7 +32552,16 @@ function matcher_buildMatcher(spec) {
         const { seg, offset, end } = pickKeySegment(cert.der, spki);
         const name = subjectNameDer(cert.der);
         const index = targets.length;
-        targets.push({ der: cert.der, fingerprint: cert.fingerprint, spkiSha256: cert.spkiSha256, subject: cert.subject, keySeg: seg, name, cert, publicKey: cert.x509.publicKey });
+        targets.push({
+            der: cert.der,
+            fingerprint: cert.fingerprint,
+            spkiSha256: cert.spkiSha256,
+            subject: cert.subject,
+            keySeg: seg,
+            name,
+            cert,
+            publicKey: cert.x509.publicKey,
+        });
         fingerprints.add(cert.fingerprint);
         needles.push({ bytes: seg, role: 'key', target: index, lead: 0, shift: 0 });
         needles.push(...base64Pieces(cert.der.subarray(offset, Math.min(end, offset + KEY_B64_SEG)), 'key-b64', index));
@@ -32560,7 +32584,13 @@ function matcher_buildMatcher(spec) {
             needles.push({ bytes: Buffer.from(marker.text), role: 'der-marker-b64', lead: marker.lead, shift });
         }
     }
-    return { targets, fingerprints, needles, maxNeedle: Math.max(...needles.map((n) => n.bytes.length)), search: new NeedleSet(needles) };
+    return {
+        targets,
+        fingerprints,
+        needles,
+        maxNeedle: Math.max(...needles.map((n) => n.bytes.length)),
+        search: new NeedleSet(needles),
+    };
 }
 /** A matcher's spec in transferable form (for worker_threads). */
 function matcherSpec(matcher) {
@@ -32598,7 +32628,8 @@ class ContentScanner {
         this.total += chunk.length;
         this.history.push({ start: base, buf: chunk });
         const keep = maxNeedle - 1;
-        this.tail = chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.tail, chunk]).subarray(-keep);
+        this.tail =
+            chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.tail, chunk]).subarray(-keep);
         if (this.pending.length)
             this.resolve(false);
         this.prune();
@@ -32648,7 +32679,10 @@ class ContentScanner {
             // base64 of a PEM bundle holds a BEGIN every few KiB: one decoded run already scanned every PEM block that
             // starts in it and ends before it does.
             const wholeScan = role === 'begin-b64' || role === 'pem-b64';
-            if (wholeScan && this.scannedRun && p.pos >= this.scannedRun.start && p.pos + MAX_PEM_BASE64 <= this.scannedRun.end)
+            if (wholeScan &&
+                this.scannedRun &&
+                p.pos >= this.scannedRun.start &&
+                p.pos + MAX_PEM_BASE64 <= this.scannedRun.end)
                 continue;
             const w = this.window(Math.max(0, p.pos - BACK), p.pos + forward);
             const run = { start: 0, end: 0 };
@@ -32814,7 +32848,15 @@ function verifyKey(m, t, win, rel, winStart, prefix) {
     const hit = enclosingCertificate(m, win, rel, KEY_SEG, 8192, winStart, prefix ? 'base64-der' : 'der');
     if (hit)
         return [hit];
-    return [{ kind: `${prefix}public-key`, fingerprint: t.fingerprint, subject: t.subject, start: winStart + rel, end: winStart + rel + KEY_SEG }];
+    return [
+        {
+            kind: `${prefix}public-key`,
+            fingerprint: t.fingerprint,
+            subject: t.subject,
+            start: winStart + rel,
+            end: winStart + rel + KEY_SEG,
+        },
+    ];
 }
 /**
  * The CA's name at `rel`: the issuer of a certificate it signed (or its own subject). In a TBSCertificate the issuer
@@ -33167,7 +33209,13 @@ class FinalFs {
             const layer = this.layers[index];
             if (contains(layer.nondirs, h)) {
                 const link = layer.symlinks.get(full) ?? layer.hardlinks.get(full);
-                const type = layer.symlinks.has(full) ? 'symlink' : layer.hardlinks.has(full) ? 'hardlink' : layer.others.has(full) ? 'other' : 'file';
+                const type = layer.symlinks.has(full)
+                    ? 'symlink'
+                    : layer.hardlinks.has(full)
+                        ? 'hardlink'
+                        : layer.others.has(full)
+                            ? 'other'
+                            : 'file';
                 return { layer: index, type, ...(link !== undefined ? { link } : {}) };
             }
             if (contains(layer.dirs, h))
@@ -35058,7 +35106,11 @@ async function* withoutChecks(source) {
         const footer = await r.exact(12);
         if (footer.toString('latin1', 10, 12) !== FOOTER_MAGIC)
             throw new Error('xz data is corrupt (no stream footer)');
-        const index = Buffer.concat([Buffer.from([0]), varint(count), ...unpadded.flatMap(([u, o]) => [varint(u), varint(o)])]);
+        const index = Buffer.concat([
+            Buffer.from([0]),
+            varint(count),
+            ...unpadded.flatMap(([u, o]) => [varint(u), varint(o)]),
+        ]);
         const padded = Buffer.concat([index, Buffer.alloc((4 - (index.length % 4)) % 4)]);
         yield padded;
         yield crc32le(padded);
@@ -35075,7 +35127,7 @@ async function* withoutChecks(source) {
 
 
 
-const XzReadableStream = (xz_decompress.XzReadableStream ?? (xz_decompress_default()).XzReadableStream);
+const XzReadableStream = xz_decompress.XzReadableStream ?? (xz_decompress_default()).XzReadableStream;
 
 
 /**
@@ -35105,7 +35157,10 @@ class SyncDecoder {
     decoder;
     constructor(kind, windowLogMax) {
         // minizlib hands its options to Node's zlib class, whose options its types do not list.
-        const options = { chunkSize: SYNC_CHUNK, ...(windowLogMax ? { params: { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}) };
+        const options = {
+            chunkSize: SYNC_CHUNK,
+            ...(windowLogMax ? { params: { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}),
+        };
         this.decoder = kind === 'gzip' ? new Gunzip(options) : new ZstdDecompress(options);
     }
     async *decode(source) {
@@ -35135,7 +35190,9 @@ class SyncDecoder {
 }
 /** minizlib prefixes zlib's own words with "zlib: "; the callers say which format failed. Node's code is kept. */
 function zlibWords(failure) {
-    return Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: failure.code });
+    return Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), {
+        code: failure.code,
+    });
 }
 /** Input slice of `decodeWhole`: one call can expand it at most ~1032 times (deflate's limit), about 4 MB. */
 const WHOLE_SLICE = 4 * 1024;
@@ -35363,7 +35420,9 @@ async function* bzip2(source) {
     decoder.on('error', (e) => (failure ??= e));
     const check = () => {
         if (failure)
-            throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : 'unknown error'})`, { cause: failure });
+            throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : 'unknown error'})`, {
+                cause: failure,
+            });
     };
     for await (const chunk of source) {
         decoder.write(chunk);
@@ -35548,7 +35607,11 @@ function readPkcs12(bytes, passwords = [undefined, '', DEFAULT_STORE_PASSWORD]) 
                     // certificate (the bag sharing the key's localKeyId); the other certificates only complete chains.
                     const trusted = attributes?.[TRUSTED_KEY_USAGE_NAME] !== undefined || attributes?.localKeyId !== undefined;
                     if (bag.cert) {
-                        entries.push({ alias, der: Buffer.from(lib_default().asn1.toDer(lib_default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary'), trusted });
+                        entries.push({
+                            alias,
+                            der: Buffer.from(lib_default().asn1.toDer(lib_default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary'),
+                            trusted,
+                        });
                     }
                     else if (bag.asn1) {
                         // forge keeps certificates whose key type it cannot parse (EC, Ed25519) as the raw certificate ASN.1
@@ -35622,11 +35685,20 @@ const ZIP_NAMES = /\.(zip|jar|war|ear|whl|egg|nupkg|snupkg|apk|aar|vsix|jmod|xpi
 const TABLE = [
     { kind: 'gzip', test: (h) => h[0] === 0x1f && h[1] === 0x8b && h[2] === 0x08 },
     // "BZh" + block size '1'–'9' + the block magic 0x314159265359 (pi) or the end-of-stream magic (sqrt(pi)).
-    { kind: 'bzip2', test: (h) => h.toString('latin1', 0, 3) === 'BZh' && h[3] >= 0x31 && h[3] <= 0x39 && /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)) },
+    {
+        kind: 'bzip2',
+        test: (h) => h.toString('latin1', 0, 3) === 'BZh' &&
+            h[3] >= 0x31 &&
+            h[3] <= 0x39 &&
+            /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)),
+    },
     { kind: 'xz', test: (h) => h.toString('hex', 0, 6) === 'fd377a585a00' },
     { kind: 'zstd', test: (h) => h.length >= 4 && isZstdMagic(h.readUInt32LE(0)) },
     // Local file header, an empty zip's end record, or a spanned-archive marker before a local header.
-    { kind: 'zip', test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304' },
+    {
+        kind: 'zip',
+        test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304',
+    },
     { kind: 'ar', test: (h) => h.toString('latin1', 0, 8) === '!<arch>\n' },
     { kind: 'rpm', test: (h) => h.toString('hex', 0, 4) === 'edabeedb' },
     { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },
@@ -35686,7 +35758,10 @@ function octal(buf, start, len, field) {
             throw new TarError(`${field} field is a base-256 number over 2^53`);
         return v;
     }
-    const text = buf.toString('latin1', start, start + len).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+    const text = buf
+        .toString('latin1', start, start + len)
+        .replace(/[\0 ]+$/, '')
+        .replace(/^ +/, '');
     if (text === '')
         return 0;
     if (!/^[0-7]+$/.test(text))
@@ -35830,7 +35905,9 @@ class TarParser {
     /** Call at the end of input: a tar without its end-of-archive blocks, or cut inside an entry, is truncated. */
     end() {
         if (this.state !== 'eof' || this.bufferedLen !== 0) {
-            throw new TarError(this.state === 'data' || this.state === 'meta' ? `tar stream truncated inside ${this.current}` : 'tar stream truncated: no end-of-archive marker');
+            throw new TarError(this.state === 'data' || this.state === 'meta'
+                ? `tar stream truncated inside ${this.current}`
+                : 'tar stream truncated: no end-of-archive marker');
         }
     }
     block(block) {
@@ -36189,7 +36266,8 @@ class CpioParser {
         this.headerBytes = block.length;
         this.state = 'name';
         // new ASCII pads header+name to a multiple of 4
-        this.need = this.format === 'newc' ? this.nameSize + ((4 - ((this.headerBytes + this.nameSize) % 4)) % 4) : this.nameSize;
+        this.need =
+            this.format === 'newc' ? this.nameSize + ((4 - ((this.headerBytes + this.nameSize) % 4)) % 4) : this.nameSize;
     }
     name(block) {
         const name = block.toString('utf8', 0, this.nameSize - 1);
@@ -36541,7 +36619,17 @@ function inflateEntry(raw, size) {
         throw error;
     }
 }
-const METHODS = { 1: 'shrink', 6: 'implode', 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz', 98: 'ppmd', 99: 'AES encryption' };
+const METHODS = {
+    1: 'shrink',
+    6: 'implode',
+    9: 'deflate64',
+    12: 'bzip2',
+    14: 'lzma',
+    93: 'zstd',
+    95: 'xz',
+    98: 'ppmd',
+    99: 'AES encryption',
+};
 /** Walks the entries of a zip one at a time; `visit` is awaited before the next entry is read. */
 async function walkZip(s, visit) {
     const size = s.kind === 'memory' ? s.bytes.length : s.size;
@@ -36664,7 +36752,10 @@ class FileScan {
     startContainer(container) {
         const { limits, budget } = this.ctx;
         if (this.depth >= limits.maxDepth) {
-            this.ctx.notLookedInside.push({ path: this.path, reason: `${container} nested deeper than ${limits.maxDepth} archives (--max-depth)` });
+            this.ctx.notLookedInside.push({
+                path: this.path,
+                reason: `${container} nested deeper than ${limits.maxDepth} archives (--max-depth)`,
+            });
         }
         else if (budget.exhausted) {
             this.ctx.notLookedInside.push({ path: this.path, reason: `${container} not opened: ${budget.exhausted}` });
@@ -36701,7 +36792,14 @@ class FileScan {
                 this.ctx.notLookedInside.push({ path, reason: `${this.container} not opened: ${this.ctx.budget.spillSpent}` });
             }
             else if (this.spool && this.container)
-                job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw, rawDeferred: this.rawDeferred };
+                job = {
+                    path,
+                    depth: this.depth,
+                    kind: this.container,
+                    spooled: this.spool.finish(),
+                    rawHits: raw,
+                    rawDeferred: this.rawDeferred,
+                };
             else
                 this.ctx.hits.push(...raw);
         }
@@ -36727,7 +36825,14 @@ class FileScan {
             for (const entry of entries) {
                 const c = classifyDer(matcher, entry.der, kind);
                 if (c)
-                    found.push({ kind: c.kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
+                    found.push({
+                        kind: c.kind,
+                        fingerprint: c.fingerprint,
+                        ...(c.subject ? { subject: c.subject } : {}),
+                        start: 0,
+                        end: bytes.length,
+                        path,
+                    });
             }
         }
         catch (error) {
@@ -37015,7 +37120,9 @@ async function openNested(ctx, job) {
         const what = COMPRESSORS.has(job.kind) ? `${job.kind}-compressed file` : `${job.kind} archive`;
         ctx.notLookedInside.push({
             path: job.path,
-            reason: error instanceof NestedLimitError ? `not looked inside completely: ${error.message}` : `${what} could not be opened: ${message(error)}`,
+            reason: error instanceof NestedLimitError
+                ? `not looked inside completely: ${error.message}`
+                : `${what} could not be opened: ${message(error)}`,
         });
     }
     finally {
@@ -37047,14 +37154,30 @@ function handOver(job, dir, name) {
 /** Opens one offered container (never throws for what is inside it: that is recorded, as for any container). */
 async function openOffered(offer, matcher, limits, totals) {
     const temp = new TempDir();
-    const ctx = { matcher, limits, budget: new budget_Budget(limits, totals, offer.layerNested), temp, hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0 };
+    const ctx = {
+        matcher,
+        limits,
+        budget: new budget_Budget(limits, totals, offer.layerNested),
+        temp,
+        hits: [],
+        unreadable: [],
+        notLookedInside: [],
+        nestedFiles: 0,
+    };
     try {
         await openNested(ctx, offer.job);
     }
     finally {
         temp.remove();
     }
-    return { layerId: offer.layerId, seq: offer.seq, hits: ctx.hits, unreadable: ctx.unreadable, notLookedInside: ctx.notLookedInside, nestedFiles: ctx.nestedFiles };
+    return {
+        layerId: offer.layerId,
+        seq: offer.seq,
+        hits: ctx.hits,
+        unreadable: ctx.unreadable,
+        notLookedInside: ctx.notLookedInside,
+        nestedFiles: ctx.nestedFiles,
+    };
 }
 /** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
 function offer_hitsThroughHardlinks(hits, hardlinks) {
@@ -37094,7 +37217,9 @@ async function blameTarFailure(job, tarMessage, openBlob) {
         return tarMessage;
     }
     const actual = `sha256:${hash.digest('hex')}`;
-    return actual === job.digest ? tarMessage : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
+    return actual === job.digest
+        ? tarMessage
+        : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
 }
 
 ;// CONCATENATED MODULE: ./src/tools/registry.ts
@@ -37278,7 +37403,11 @@ const SYSTEM_BUNDLE_FILES = (/* unused pure expression or super */ null && ([
     '/etc/ssl/cert.pem', // Alpine, Arch, macOS, LibreSSL
 ]));
 /** Directories of hashed certificate links that the distribution's own tooling maintains (OpenSSL CApath). */
-const SYSTEM_BUNDLE_DIRS = (/* unused pure expression or super */ null && (['/etc/ssl/certs', '/etc/pki/tls/certs', '/etc/pki/ca-trust/extracted/pem']));
+const SYSTEM_BUNDLE_DIRS = (/* unused pure expression or super */ null && ([
+    '/etc/ssl/certs',
+    '/etc/pki/tls/certs',
+    '/etc/pki/ca-trust/extracted/pem',
+]));
 /** Whether an absolute path (normalised here) names a distribution's own bundle file or certificate directory. */
 function system_bundles_isSystemBundlePath(path) {
     if (!path.startsWith('/'))
@@ -37312,24 +37441,45 @@ const POINTER_VARIABLES = [
         source: entry.source,
     })),
     // What the action exports to override a configured cafile (src/tools/config-scan.ts), and the other names of it.
-    { name: 'npm_config_cafile', form: 'file', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#environment-variables' },
+    {
+        name: 'npm_config_cafile',
+        form: 'file',
+        anyCase: true,
+        source: 'https://docs.npmjs.com/cli/using-npm/config#environment-variables',
+    },
     { name: 'npm_config_ca', form: 'text', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#ca' },
     { name: 'pnpm_config_cafile', form: 'file', anyCase: true, source: 'https://pnpm.io/npmrc' },
     { name: 'YARN_CAFILE', form: 'file', source: 'https://classic.yarnpkg.com/en/docs/cli/config' },
     { name: 'YARN_HTTPS_CA_FILE_PATH', form: 'file', source: 'https://yarnpkg.com/configuration/yarnrc#httpsCaFilePath' },
     { name: 'YARN_CA_FILE_PATH', form: 'file', source: 'https://github.com/yarnpkg/berry/pull/4503' },
     // Directories and lists of them.
-    { name: 'SSL_CERT_DIR', form: 'path-list', source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/' },
-    { name: 'GIT_SSL_CAPATH', form: 'dir', source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath' },
+    {
+        name: 'SSL_CERT_DIR',
+        form: 'path-list',
+        source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/',
+    },
+    {
+        name: 'GIT_SSL_CAPATH',
+        form: 'dir',
+        source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath',
+    },
     // Further tools' CA variables (ca-env-matrix.md), which a build may set by hand.
-    { name: 'CONDA_SSL_VERIFY', form: 'file', source: 'https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/non-standard-certs.html' },
+    {
+        name: 'CONDA_SSL_VERIFY',
+        form: 'file',
+        source: 'https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/non-standard-certs.html',
+    },
     { name: 'PERL_LWP_SSL_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
     { name: 'PERL_LWP_SSL_CA_PATH', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
     { name: 'HTTPS_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
     { name: 'HTTPS_CA_DIR', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
     { name: 'SYSTEM_WGET2RC', form: 'file', source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md' },
     { name: 'APT_CONFIG', form: 'file', source: 'https://manpages.debian.org/apt.conf.5' },
-    { name: 'HTTPLIB2_CA_CERTS', form: 'file', source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py' },
+    {
+        name: 'HTTPLIB2_CA_CERTS',
+        form: 'file',
+        source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py',
+    },
     { name: 'NIX_SSL_CERT_FILE', form: 'file', source: 'https://nixos.org/manual/nix/stable/installation/env-variables' },
 ];
 const EXACT = new Map(POINTER_VARIABLES.filter((v) => !v.anyCase).map((v) => [v.name, v]));
@@ -37346,12 +37496,19 @@ function unquote(value) {
     return /^(["']).*\1$/s.test(v) ? v.slice(1, -1) : v;
 }
 function trustStoreValues(text) {
-    return [...text.matchAll(TRUST_STORE_PROPERTY)].map((m) => unquote(m[1])).filter((v) => v !== '' && v.toUpperCase() !== 'NONE');
+    return [...text.matchAll(TRUST_STORE_PROPERTY)]
+        .map((m) => unquote(m[1]))
+        .filter((v) => v !== '' && v.toUpperCase() !== 'NONE');
 }
 /** The pointers one `NAME=value` assignment makes (none, one, or one per trustStore in JVM options). */
 function assignmentPointers(name, value, where) {
     if (JVM.has(name))
-        return trustStoreValues(value).map((v) => ({ where, setting: `${name} -Djavax.net.ssl.trustStore`, value: v, form: 'file' }));
+        return trustStoreValues(value).map((v) => ({
+            where,
+            setting: `${name} -Djavax.net.ssl.trustStore`,
+            value: v,
+            form: 'file',
+        }));
     const known = EXACT.get(name) ?? ANY_CASE.get(name.toLowerCase());
     if (!known)
         return [];
@@ -37377,7 +37534,12 @@ function envPointers(env) {
         const m = /^GIT_CONFIG_VALUE_(\d+)=(.*)$/s.exec(entry);
         const key = m && gitKeys.get(m[1]);
         if (key)
-            out.push({ where: `config.Env[${i}]`, setting: key, value: m[2], form: /sslcapath$/i.test(key) ? 'dir' : 'file' });
+            out.push({
+                where: `config.Env[${i}]`,
+                setting: key,
+                value: m[2],
+                form: /sslcapath$/i.test(key) ? 'dir' : 'file',
+            });
     });
     return out;
 }
@@ -37448,7 +37610,12 @@ function jsonKeys(keys) {
         text.split(/\r?\n/).forEach((line, i) => {
             for (const m of line.matchAll(re))
                 if (m[2])
-                    out.push({ setting: m[1], value: m[2].replace(/\\\//g, '/'), form: m[1] === 'capath' ? 'dir' : 'file', line: i + 1 });
+                    out.push({
+                        setting: m[1],
+                        value: m[2].replace(/\\\//g, '/'),
+                        form: m[1] === 'capath' ? 'dir' : 'file',
+                        line: i + 1,
+                    });
         });
         return out;
     };
@@ -37483,7 +37650,10 @@ const FILE_RULES = [
     { path: /(^|\/)\.yarnrc$/, parse: keyLines('cafile|https-ca-file-path', '\\s') },
     { path: /(^|\/)\.yarnrc\.yml$/, parse: keyLines('caFilePath|httpsCaFilePath', ':') },
     { path: /(^|\/)pip\.(conf|ini)$/, parse: keyLines('cert') },
-    { path: /(^|\/)\.?condarc$/, parse: (text) => keyLines('ssl_verify', ':')(text).filter((p) => !/^(true|false|truststore|yes|no)$/i.test(p.value)) },
+    {
+        path: /(^|\/)\.?condarc$/,
+        parse: (text) => keyLines('ssl_verify', ':')(text).filter((p) => !/^(true|false|truststore|yes|no)$/i.test(p.value)),
+    },
     { path: /(^|\/)(\.gitconfig|gitconfig|\.config\/git\/config)$/, parse: keyLines('sslcainfo|sslcapath', '=') },
     { path: /(^|\/)(\.curlrc|_curlrc|\.config\/curlrc)$/, parse: keyLines('-{0,2}(?:cacert|capath)', '[=:\\s]') },
     { path: /(^|\/)(\.wgetrc|wgetrc)$/, parse: keyLines('ca_certificate|ca_directory', '=') },
@@ -37491,19 +37661,71 @@ const FILE_RULES = [
     { path: /^etc\/apt\/apt\.conf(\.d\/[^/]+)?$/, parse: aptSettings },
     { path: /(^|\/)gradle\.properties$/, parse: trustStoreLines },
     { path: /(^|\/)(\.mvn\/jvm\.config|\.jvmopts|\.sbtopts|etc\/sbt\/sbtopts)$/, parse: trustStoreLines },
-    { path: /(^|\/)\.cargo\/config(\.toml)?$|^usr\/local\/cargo\/config(\.toml)?$/, parse: keyLines('(?:http\\.)?cainfo', '=') },
+    {
+        path: /(^|\/)\.cargo\/config(\.toml)?$|^usr\/local\/cargo\/config(\.toml)?$/,
+        parse: keyLines('(?:http\\.)?cainfo', '='),
+    },
     { path: /(^|\/)\.bundle\/config$|^usr\/local\/bundle\/config$/, parse: keyLines('BUNDLE_SSL_CA_CERT', ':') },
-    { path: /(^|\/)(\.composer|\.config\/composer)\/config\.json$|(^|\/)composer\.json$/, parse: jsonKeys('cafile|capath') },
+    {
+        path: /(^|\/)(\.composer|\.config\/composer)\/config\.json$|(^|\/)composer\.json$/,
+        parse: jsonKeys('cafile|capath'),
+    },
     { path: /(^|\/)\.?bunfig\.toml$/, parse: keyLines('cafile', '=') },
     { path: /(^|\/)pypoetry\/config\.toml$/, parse: keyLines('cert', '=') },
 ];
 /** Base names that can hold a setting: the cheap first test, run on every path of every layer. */
 const CAPTURE_BASENAMES = new Set([
-    '.npmrc', 'npmrc', '.yarnrc', '.yarnrc.yml', 'pip.conf', 'pip.ini', '.condarc', 'condarc', '.gitconfig', 'gitconfig', 'config',
-    '.curlrc', '_curlrc', 'curlrc', '.wgetrc', 'wgetrc', '.wget2rc', 'wget2rc', 'apt.conf', 'gradle.properties', 'jvm.config', '.jvmopts',
-    '.sbtopts', 'sbtopts', 'config.toml', 'config.json', 'composer.json', 'bunfig.toml', '.bunfig.toml', 'environment', 'profile',
-    'bashrc', 'bash.bashrc', 'zshenv', 'zshrc', 'zprofile', 'csh.cshrc', 'csh.login', 'mavenrc', '.bashrc', '.bash_profile',
-    '.bash_login', '.profile', '.zshrc', '.zshenv', '.zprofile', '.cshrc', '.tcshrc', '.mavenrc', '.env', 'config.fish',
+    '.npmrc',
+    'npmrc',
+    '.yarnrc',
+    '.yarnrc.yml',
+    'pip.conf',
+    'pip.ini',
+    '.condarc',
+    'condarc',
+    '.gitconfig',
+    'gitconfig',
+    'config',
+    '.curlrc',
+    '_curlrc',
+    'curlrc',
+    '.wgetrc',
+    'wgetrc',
+    '.wget2rc',
+    'wget2rc',
+    'apt.conf',
+    'gradle.properties',
+    'jvm.config',
+    '.jvmopts',
+    '.sbtopts',
+    'sbtopts',
+    'config.toml',
+    'config.json',
+    'composer.json',
+    'bunfig.toml',
+    '.bunfig.toml',
+    'environment',
+    'profile',
+    'bashrc',
+    'bash.bashrc',
+    'zshenv',
+    'zshrc',
+    'zprofile',
+    'csh.cshrc',
+    'csh.login',
+    'mavenrc',
+    '.bashrc',
+    '.bash_profile',
+    '.bash_login',
+    '.profile',
+    '.zshrc',
+    '.zshenv',
+    '.zprofile',
+    '.cshrc',
+    '.tcshrc',
+    '.mavenrc',
+    '.env',
+    'config.fish',
 ]);
 const CAPTURE_DIRS = /^etc\/(profile\.d|apt\/apt\.conf\.d|systemd)\//;
 /** Whether a layer path (normalised, no leading '/') is a file whose settings the pointer check reads. */
@@ -37605,7 +37827,16 @@ class LayerAccumulator {
     offer) {
         this.limits = limits;
         this.offer = offer;
-        this.context = { matcher, limits, budget, temp: this.temp, hits: this.hits, unreadable: this.unreadable, notLookedInside: this.notLookedInside, nestedFiles: 0 };
+        this.context = {
+            matcher,
+            limits,
+            budget,
+            temp: this.temp,
+            hits: this.hits,
+            unreadable: this.unreadable,
+            notLookedInside: this.notLookedInside,
+            nestedFiles: 0,
+        };
     }
     entry(path, type, size, link) {
         this.index.add(path, type, link);
@@ -37811,7 +38042,12 @@ async function layer_scanLayer(job, matcher, limits, openBlob, budget = new budg
         const whole = rawBytes === job.blob.size && job.digest;
         if (whole) {
             const r = result(error instanceof TarError ? message : friendly(message, compression));
-            return r.digest === job.digest ? r : { ...r, error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})` };
+            return r.digest === job.digest
+                ? r
+                : {
+                    ...r,
+                    error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})`,
+                };
         }
         // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
         return result(error instanceof TarError ? await blameTarFailure(job, message, openBlob) : friendly(message, compression));
@@ -37888,12 +38124,18 @@ function serveWorker(open) {
                 // Not movable (a full or odd temporary directory): this worker opens it itself, as without offers.
                 return false;
             }
-            port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } });
+            port.postMessage({
+                type: 'offer',
+                offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested },
+            });
             return true;
         };
         void layer_scanLayer(task.job, matcher, init.limits, open, new budget_Budget(init.limits, init.totals, task.layerNested), offer).then((result) => 
         // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
-        port.postMessage({ type: 'layer', result }, [result.index.dirs.buffer, result.index.nondirs.buffer]));
+        port.postMessage({ type: 'layer', result }, [
+            result.index.dirs.buffer,
+            result.index.nondirs.buffer,
+        ]));
     });
 }
 async function runLayerJobs(jobs, spec, limits, open, parallel = availableParallelism(), totals = newTotals()) {
@@ -37961,7 +38203,10 @@ class Scheduler {
         // A worker's heap holds one window per file and a few buffers (10–20 MB used, measured on the bench images);
         // capping it keeps the whole process bounded: at 64/16 MB the jars bench peaked at 255–271 MB, at 48/8 MB at
         // 237 MB, no slower. The path index of a layer lives in typed arrays, off this heap.
-        const worker = new Worker(this.script, { workerData: this.init, resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
+        const worker = new Worker(this.script, {
+            workerData: this.init,
+            resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 },
+        });
         this.workers.add(worker);
         worker.on('message', (report) => this.receive(worker, report));
         worker.on('error', (error) => {
@@ -38041,7 +38286,21 @@ class Scheduler {
     }
 }
 function failed(job, error) {
-    return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };
+    return {
+        id: job.id,
+        error,
+        compression: 'unknown',
+        digest: '',
+        diffId: '',
+        bytes: 0,
+        files: 0,
+        index: emptyLayerIndex(),
+        hits: [],
+        unreadable: [],
+        notLookedInside: [],
+        nestedFiles: 0,
+        captured: [],
+    };
 }
 
 ;// CONCATENATED MODULE: external "node:tls"
@@ -38373,7 +38632,14 @@ function openTls(url, options) {
                 return void socket?.destroy();
             const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
             // `host` is what the certificate is checked against, also over a tunnel (Node would check 'localhost').
-            secured = external_node_tls_default().connect({ ...(socket ? { socket } : { port }), host, servername, secureContext: options.trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+            secured = external_node_tls_default().connect({
+                ...(socket ? { socket } : { port }),
+                host,
+                servername,
+                secureContext: options.trust,
+                rejectUnauthorized: true,
+                ALPNProtocols: ['http/1.1'],
+            });
             // Kept after the handshake: an error in the same turn as secureConnect, before the request's own listener is
             // on, must not go unhandled (settle ignores it then; the request sees the destroyed socket).
             secured.on('error', (error) => settle(error));
@@ -38389,8 +38655,18 @@ function openTls(url, options) {
                 port: proxy.port,
                 method: 'CONNECT',
                 path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-                headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
-                ...(overTls ? { secureContext: options.trust, rejectUnauthorized: true, servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host, agent: false } : {}),
+                headers: {
+                    host: `${host}:${port}`,
+                    ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}),
+                },
+                ...(overTls
+                    ? {
+                        secureContext: options.trust,
+                        rejectUnauthorized: true,
+                        servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host,
+                        agent: false,
+                    }
+                    : {}),
             })
             : undefined;
         if (!proxy || !connect)
@@ -38402,7 +38678,9 @@ function openTls(url, options) {
             else
                 secure(socket);
         });
-        connect.once('error', (error) => settle(overTls ? new HttpError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`) : error));
+        connect.once('error', (error) => settle(overTls
+            ? new HttpError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`)
+            : error));
         connect.end();
     });
 }

@@ -46,7 +46,11 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
                     // certificate (the bag sharing the key's localKeyId); the other certificates only complete chains.
                     const trusted = attributes?.[TRUSTED_KEY_USAGE_NAME] !== undefined || attributes?.localKeyId !== undefined;
                     if (bag.cert) {
-                        entries.push({ alias, der: Buffer.from(node_forge__WEBPACK_IMPORTED_MODULE_0___default().asn1.toDer(node_forge__WEBPACK_IMPORTED_MODULE_0___default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary'), trusted });
+                        entries.push({
+                            alias,
+                            der: Buffer.from(node_forge__WEBPACK_IMPORTED_MODULE_0___default().asn1.toDer(node_forge__WEBPACK_IMPORTED_MODULE_0___default().pki.certificateToAsn1(bag.cert)).getBytes(), 'binary'),
+                            trusted,
+                        });
                     }
                     else if (bag.asn1) {
                         // forge keeps certificates whose key type it cannot parse (EC, Ed25519) as the raw certificate ASN.1

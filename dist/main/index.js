@@ -31469,7 +31469,7 @@ function looksLikePkcs12(buf) {
         if (root.tag !== 0x30)
             return false;
         const [version, authSafe] = derChildren(buf, root);
-        return version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30;
+        return (version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30);
     }
     catch {
         return false;
@@ -31545,7 +31545,9 @@ function parsePem(text, source) {
         }
     }
     if (certs.length === 0) {
-        const seen = labels.length ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks` : 'no complete PEM block';
+        const seen = labels.length
+            ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks`
+            : 'no complete PEM block';
         throw new CaInputError(`The ${source} input holds no certificate (${seen}): ${EXPECTED}.`);
     }
     return certs;
@@ -31637,7 +31639,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const EXPIRY_WARNING_DAYS = 30;
 /** Normalises a SHA-256 pin (`AA:BB:…` or `aabb…`); throws on anything else. The pin is no secret, so it is quoted. */
 function parseFingerprint(value, inputName = 'ca-fingerprint') {
-    const hex = value.trim().replace(/^sha256[:/]/i, '').replace(/[:\s]/g, '').toLowerCase();
+    const hex = value
+        .trim()
+        .replace(/^sha256[:/]/i, '')
+        .replace(/[:\s]/g, '')
+        .toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(hex)) {
         throw new CaInputError(`${inputName} '${value.trim()}' is not a SHA-256 fingerprint: expected 64 hex digits, with or without colons.`);
     }
@@ -31746,7 +31752,11 @@ function readCaCertificates(spec, names = { ca: 'ca', caFile: 'ca-file' }) {
 /** Reads, parses and validates the CA: what a TLS client may anchor on. */
 function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
     const certs = readCaCertificates(spec, names);
-    return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}), ...(names.fingerprint ? { pinName: names.fingerprint } : {}) });
+    return validateCa(certs, {
+        now,
+        ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}),
+        ...(names.fingerprint ? { pinName: names.fingerprint } : {}),
+    });
 }
 /**
  * The one place the action loads its CA input: judged whenever one is given, whatever the step then decides, so a
@@ -31826,7 +31836,17 @@ const ERRNO_WORDS = {
 function walkDirectory(fs, path, request, at) {
     const codeOf = (error) => error?.code ?? 'unknown error';
     const words = (error) => `${codeOf(error)}: ${request.words[codeOf(error)] ?? error?.message ?? 'failed'}`;
-    const kindOf = (s) => s.isFile() ? 'a regular file' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : 'not a directory';
+    const kindOf = (s) => s.isFile()
+        ? 'a regular file'
+        : s.isCharacterDevice()
+            ? 'a character device'
+            : s.isBlockDevice()
+                ? 'a block device'
+                : s.isFIFO()
+                    ? 'a named pipe'
+                    : s.isSocket()
+                        ? 'a socket'
+                        : 'not a directory';
     const refuse = (reason) => ({ ok: false, reason });
     const prefixes = request.prefixes;
     const root = prefixes[0];
@@ -31839,7 +31859,9 @@ function walkDirectory(fs, path, request, at) {
             own = fs.lstatSync(p);
         }
         catch (error) {
-            return codeOf(error) === 'ENOENT' ? false : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
+            return codeOf(error) === 'ENOENT'
+                ? false
+                : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
         }
         if (own.isDirectory())
             return true;
@@ -32000,7 +32022,9 @@ async function runWalk(path, options, tempPrefix) {
     const hung = (where) => fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
     const shell = options.probeShell ?? PROBE_SHELL;
     if ((options.walkIn ?? (external_node_fs_namespaceObject.existsSync(shell) ? 'this-process' : 'node-child')) === 'this-process') {
-        const probe = probedBefore(prefixes) ? undefined : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
+        const probe = probedBefore(prefixes)
+            ? undefined
+            : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
         if (probe?.timedOut) {
             const last = probe.lines.filter((line) => line.startsWith('at ')).pop();
             throw hung(prefixes[Number(last?.slice(3) ?? 0)] ?? path);
@@ -32136,7 +32160,12 @@ function scanConfigs(files, env) {
                 for (const { key, value } of iniEntries(file.text)) {
                     if ((key === 'cafile' || key === 'ca' || key === 'ca[]') && value) {
                         // npm_config_* is read by npm, yarn 1 and pnpm ≤10 and beats every npmrc/yarnrc (npm docs: config sources).
-                        caOverrides.push({ where: file.path, setting: key, tool: file.kind === 'npmrc' ? 'npm/yarn 1/pnpm' : 'yarn 1', variable: 'npm_config_cafile' });
+                        caOverrides.push({
+                            where: file.path,
+                            setting: key,
+                            tool: file.kind === 'npmrc' ? 'npm/yarn 1/pnpm' : 'yarn 1',
+                            variable: 'npm_config_cafile',
+                        });
                     }
                     if (key === 'strict-ssl' && FALSY.test(value))
                         insecure.push({ where: file.path, setting: `strict-ssl=${value}` });
@@ -32146,9 +32175,19 @@ function scanConfigs(files, env) {
                 const top = yamlTopLevel(file.text);
                 // Yarn 4 renamed caFilePath to httpsCaFilePath, and each version rejects the other's key (yarnpkg/berry CHANGELOG).
                 if (top.get('httpsCaFilePath'))
-                    caOverrides.push({ where: file.path, setting: 'httpsCaFilePath', tool: 'yarn 4', variable: 'YARN_HTTPS_CA_FILE_PATH' });
+                    caOverrides.push({
+                        where: file.path,
+                        setting: 'httpsCaFilePath',
+                        tool: 'yarn 4',
+                        variable: 'YARN_HTTPS_CA_FILE_PATH',
+                    });
                 if (top.get('caFilePath'))
-                    caOverrides.push({ where: file.path, setting: 'caFilePath', tool: 'yarn 2/3', variable: 'YARN_CA_FILE_PATH' });
+                    caOverrides.push({
+                        where: file.path,
+                        setting: 'caFilePath',
+                        tool: 'yarn 2/3',
+                        variable: 'YARN_CA_FILE_PATH',
+                    });
                 const strict = top.get('enableStrictSsl');
                 if (strict && FALSY.test(strict))
                     insecure.push({ where: file.path, setting: `enableStrictSsl: ${strict}` });
@@ -32194,7 +32233,12 @@ function scanConfigs(files, env) {
     };
     const envCafile = envValue('npm_config_cafile');
     if (envCafile)
-        caOverrides.push({ where: 'environment', setting: 'npm_config_cafile', tool: 'npm/yarn 1/pnpm', variable: 'npm_config_cafile' });
+        caOverrides.push({
+            where: 'environment',
+            setting: 'npm_config_cafile',
+            tool: 'npm/yarn 1/pnpm',
+            variable: 'npm_config_cafile',
+        });
     const checks = [
         ['NODE_TLS_REJECT_UNAUTHORIZED', (v) => v === '0'],
         // "Setting and exporting this environment variable to any value tells Git not to verify" (git(1)).
@@ -32542,7 +32586,11 @@ const SYSTEM_BUNDLE_FILES = [
     '/etc/ssl/cert.pem', // Alpine, Arch, macOS, LibreSSL
 ];
 /** Directories of hashed certificate links that the distribution's own tooling maintains (OpenSSL CApath). */
-const SYSTEM_BUNDLE_DIRS = ['/etc/ssl/certs', '/etc/pki/tls/certs', '/etc/pki/ca-trust/extracted/pem'];
+const SYSTEM_BUNDLE_DIRS = [
+    '/etc/ssl/certs',
+    '/etc/pki/tls/certs',
+    '/etc/pki/ca-trust/extracted/pem',
+];
 /** Whether an absolute path (normalised here) names a distribution's own bundle file or certificate directory. */
 function isSystemBundlePath(path) {
     if (!path.startsWith('/'))
@@ -32568,7 +32616,11 @@ function splitJvmOptions(value) {
         tokens.push(match[0].replace(/"/g, ''));
     return tokens;
 }
-const TRUST_PROPERTIES = { 'javax.net.ssl.trustStore': 'store', 'javax.net.ssl.trustStoreType': 'type', 'javax.net.ssl.trustStorePassword': 'password' };
+const TRUST_PROPERTIES = {
+    'javax.net.ssl.trustStore': 'store',
+    'javax.net.ssl.trustStoreType': 'type',
+    'javax.net.ssl.trustStorePassword': 'password',
+};
 /** The trust-store properties of one options variable (the last of each wins, as in the JVM) and the other options. */
 function jvmTrustOptions(value) {
     const found = {};
@@ -32609,7 +32661,14 @@ function planInjection(input) {
     let javaTrustStore;
     const variables = [];
     const add = (entry, name, value) => {
-        variables.push({ name, value, readers: entry.readers, semantics: entry.semantics, file: entry.file, source: entry.source });
+        variables.push({
+            name,
+            value,
+            readers: entry.readers,
+            semantics: entry.semantics,
+            file: entry.file,
+            source: entry.source,
+        });
     };
     for (const entry of entries) {
         switch (entry.file) {
@@ -32671,7 +32730,12 @@ function planInjection(input) {
                     const type = launcher.type ?? tool.type;
                     const password = launcher.password ?? tool.password;
                     const from = launcher.store ? 'JDK_JAVA_OPTIONS' : 'JAVA_TOOL_OPTIONS';
-                    javaTrustStore = { path: store, ...(type ? { type } : {}), ...(password !== undefined ? { password } : {}), from };
+                    javaTrustStore = {
+                        path: store,
+                        ...(type ? { type } : {}),
+                        ...(password !== undefined ? { password } : {}),
+                        from,
+                    };
                     notes.push(`the trustStore '${store}' named in ${from} is the base of the org-ca store (its certificates + the org CA).`);
                 }
                 const ours = [
@@ -32703,11 +32767,22 @@ function planInjection(input) {
             if (seenVariables.has(override.variable))
                 continue;
             seenVariables.add(override.variable);
-            add({ readers: override.tool, semantics: 'replace', file: 'bundle', source: 'https://docs.npmjs.com/cli/using-npm/config#cafile' }, override.variable, nodeBundle);
+            add({
+                readers: override.tool,
+                semantics: 'replace',
+                file: 'bundle',
+                source: 'https://docs.npmjs.com/cli/using-npm/config#cafile',
+            }, override.variable, nodeBundle);
             usesNodeBundle = true;
         }
     }
-    return { files: usesNodeBundle ? { ...files, nodeBundle } : files, variables, notes, kept, ...(javaTrustStore ? { javaTrustStore } : {}) };
+    return {
+        files: usesNodeBundle ? { ...files, nodeBundle } : files,
+        variables,
+        notes,
+        kept,
+        ...(javaTrustStore ? { javaTrustStore } : {}),
+    };
 }
 /** The content of the generated wget2rc: the user's own (WGET2RC replaces ~/.wget2rc) plus our CA line. */
 function wget2rcContent(existing, bundlePath) {
@@ -32780,7 +32855,11 @@ async function prepareInjection(request) {
     let truststoreBase;
     if (plan.files.truststore) {
         const jdk = userStore ? undefined : await jdkCacerts(request.env);
-        truststoreBase = userStore ? `${plan.javaTrustStore.path} (from ${plan.javaTrustStore.from})` : jdk ? jdk.path : 'the combined bundle (no JDK found)';
+        truststoreBase = userStore
+            ? `${plan.javaTrustStore.path} (from ${plan.javaTrustStore.from})`
+            : jdk
+                ? jdk.path
+                : 'the combined bundle (no JDK found)';
         // A user's trustStore replaced cacerts on purpose: its trust anchors, not the JDK's, are the base; only the entries
         // Java itself anchors on (trustedCertEntry), never a key entry's chain (JAVA_MIRROR).
         const base = userStore
@@ -32846,8 +32925,12 @@ async function readUserTrustStore(store) {
         return readPkcs12(bytes, store.password !== undefined ? [store.password] : [undefined, '']);
     }
     catch (error) {
-        const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0].replace(store.password ?? '\u0000', '***');
-        const how = asJks ? 'JKS' : `PKCS12 ${store.password !== undefined ? 'with the trustStorePassword given' : 'without a trustStorePassword'}`;
+        const reason = (error instanceof Error ? error.message : String(error))
+            .split('\n')[0]
+            .replace(store.password ?? '\u0000', '***');
+        const how = asJks
+            ? 'JKS'
+            : `PKCS12 ${store.password !== undefined ? 'with the trustStorePassword given' : 'without a trustStorePassword'}`;
         throw storeError(store, `, which could not be opened as ${how}: ${reason}.`);
     }
 }
@@ -33005,7 +33088,10 @@ async function prepareBuildContext(temp, source = helperSource()) {
  */
 async function prepareBuild(temp, env, files) {
     const helperDir = await prepareBuildContext(temp);
-    return { helperDir, outputs: buildOutputs({ helperDir, ...(files ? { caPath: files.ca, bundlePath: files.bundle } : {}), env }) };
+    return {
+        helperDir,
+        outputs: buildOutputs({ helperDir, ...(files ? { caPath: files.ca, bundlePath: files.bundle } : {}), env }),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/detect/classify.ts
@@ -33482,7 +33568,9 @@ function readConnectResponse(socket, proxy) {
                 return finish(undefined, buffer.subarray(end + 4));
             const line = `proxy ${proxy.display} answered CONNECT with '${statusLine}'`;
             if (status === 407) {
-                const why = proxy.authorization ? `it refused the credentials in ${proxy.variable}` : `it wants credentials and ${proxy.variable} has none`;
+                const why = proxy.authorization
+                    ? `it refused the credentials in ${proxy.variable}`
+                    : `it wants credentials and ${proxy.variable} has none`;
                 return finish(new ProbeError('proxy-auth', `${line}: ${why}`));
             }
             if (status === 403)
@@ -33565,7 +33653,13 @@ async function probeOne(target, route, track) {
         return handshake(target, undefined, Buffer.alloc(0), track);
     const socket = await connectToProxy(route, track);
     const authority = hostPort(target.host, target.port);
-    const headers = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`, ...(route.authorization ? [`Proxy-Authorization: ${route.authorization}`] : []), '', ''];
+    const headers = [
+        `CONNECT ${authority} HTTP/1.1`,
+        `Host: ${authority}`,
+        ...(route.authorization ? [`Proxy-Authorization: ${route.authorization}`] : []),
+        '',
+        '',
+    ];
     const answer = readConnectResponse(socket, route);
     socket.write(headers.join('\r\n'));
     const head = await answer;
@@ -33607,13 +33701,24 @@ async function probeAll(urls, options) {
         }
         catch (error) {
             const message = error instanceof TargetError ? error.message : String(error);
-            queueMicrotask(() => record(i, { url, ...(target ? { target } : {}), chain: [], failure: { kind: 'config', message }, elapsedMs: elapsed() }));
+            queueMicrotask(() => record(i, {
+                url,
+                ...(target ? { target } : {}),
+                chain: [],
+                failure: { kind: 'config', message },
+                elapsedMs: elapsed(),
+            }));
             return;
         }
         const base = { url: target.url, target, route };
         probeOne(target, route, track).then((chain) => record(i, { ...base, chain, elapsedMs: elapsed() }), (error) => {
             const failure = classifyError(error, hostPort(target.host, target.port));
-            record(i, { ...base, chain: [], failure: { kind: failure.kind, message: failure.message }, elapsedMs: elapsed() });
+            record(i, {
+                ...base,
+                chain: [],
+                failure: { kind: failure.kind, message: failure.message },
+                elapsedMs: elapsed(),
+            });
         });
     });
     if (urls.length === 0)
@@ -33643,7 +33748,14 @@ async function probeAll(urls, options) {
         const failure = stoppedEarly
             ? { kind: 'cancelled', message: `not waited for: the other answers already decided` }
             : { kind: 'timeout', message: `no TLS handshake with ${where}${via} within ${options.timeoutMs} ms` };
-        return { url: target?.url ?? url, ...(target ? { target } : {}), ...(route ? { route } : {}), chain: [], failure, elapsedMs: elapsed() };
+        return {
+            url: target?.url ?? url,
+            ...(target ? { target } : {}),
+            ...(route ? { route } : {}),
+            chain: [],
+            failure,
+            elapsedMs: elapsed(),
+        };
     });
 }
 
@@ -33676,7 +33788,11 @@ async function detect(options) {
     const results = await probeAll(options.urls, {
         env: options.env,
         timeoutMs: options.timeoutMs,
-        ...(settled ? { stopWhen: (partial) => settled(partial.map((r) => (r ? verdictOf(r) : undefined))) } : {}),
+        ...(settled
+            ? {
+                stopWhen: (partial) => settled(partial.map((r) => (r ? verdictOf(r) : undefined))),
+            }
+            : {}),
     });
     return results.map(verdictOf);
 }
@@ -33794,7 +33910,11 @@ const NATIVE_SWITCHES = [
         readers: 'Deno',
         variable: 'DENO_TLS_CA_STORE',
         // Adds the OS store to Mozilla's, as the job had it; a value already naming `system` is left alone.
-        value: (current) => (current === undefined || current.trim() === '' ? 'mozilla,system' : /\bsystem\b/.test(current) ? current : `${current},system`),
+        value: (current) => current === undefined || current.trim() === ''
+            ? 'mozilla,system'
+            : /\bsystem\b/.test(current)
+                ? current
+                : `${current},system`,
         since: 'Deno 1.13',
         olderVersions: 'ignore',
         source: 'https://docs.deno.com/runtime/reference/env_variables/',
@@ -33817,7 +33937,11 @@ const NATIVE_SWITCHES = [
         since: 'pip 22.2 (default from 24.2)',
         // Without the truststore module pip <24.1 refuses to run with the feature on: probe for both.
         olderVersions: 'break',
-        probe: { argv: ['python3', '-c', 'import pip, truststore; print(pip.__version__)'], min: '22.2', nativeFrom: '24.2' },
+        probe: {
+            argv: ['python3', '-c', 'import pip, truststore; print(pip.__version__)'],
+            min: '22.2',
+            nativeFrom: '24.2',
+        },
         source: 'https://pip.pypa.io/en/stable/topics/https-certificates/#using-system-certificate-stores',
     },
     {
@@ -33854,9 +33978,15 @@ function decideSwitch(entry, versions) {
     const found = versions[entry.id];
     const probe = entry.probe;
     if (found === undefined)
-        return { export: false, note: `${entry.variable} not set: no ${entry.id} that takes it was found (needs ${entry.since}).` };
+        return {
+            export: false,
+            note: `${entry.variable} not set: no ${entry.id} that takes it was found (needs ${entry.since}).`,
+        };
     if (compareVersions(found, probe.min) < 0)
-        return { export: false, note: `${entry.variable} not set: ${entry.id} ${found} is older than ${probe.min}, and would fail with it.` };
+        return {
+            export: false,
+            note: `${entry.variable} not set: ${entry.id} ${found} is older than ${probe.min}, and would fail with it.`,
+        };
     if (probe.nativeFrom && compareVersions(found, probe.nativeFrom) >= 0) {
         return { export: false, note: `${entry.variable} not needed: ${entry.id} ${found} reads the OS store by default.` };
     }
@@ -33875,7 +34005,12 @@ function planNative(input) {
         const message = input.strategy === 'native'
             ? `strategy 'native': ${where} does not hold ${input.caName}, so the runtimes' native verifiers would not trust it; falling back to strategy 'env' (CA files and variables).`
             : `strategy 'both': ${where} does not hold ${input.caName}; only the CA files and variables are set.`;
-        return { useEnvFiles: true, variables: [], notes: [message], ...(input.strategy === 'native' ? { fallback: message } : {}) };
+        return {
+            useEnvFiles: true,
+            variables: [],
+            notes: [message],
+            ...(input.strategy === 'native' ? { fallback: message } : {}),
+        };
     }
     const variables = [];
     const notes = [];
@@ -33885,7 +34020,12 @@ function planNative(input) {
             notes.push(decision.note);
         if (!decision.export)
             continue;
-        variables.push({ name: entry.variable, value: entry.value(input.env[entry.variable]), readers: entry.readers, source: entry.source });
+        variables.push({
+            name: entry.variable,
+            value: entry.value(input.env[entry.variable]),
+            readers: entry.readers,
+            source: entry.source,
+        });
     }
     return { useEnvFiles: input.strategy === 'both', variables, notes };
 }
@@ -33908,7 +34048,10 @@ function parseStoreSelection(name, value, allowBoolean) {
         return NO_STORES;
     if (allowBoolean && v === 'true')
         return { os: true, browsers: false };
-    const words = v.split(',').map((w) => w.trim()).filter(Boolean);
+    const words = v
+        .split(',')
+        .map((w) => w.trim())
+        .filter(Boolean);
     if (words.length === 0 || words.some((w) => w !== 'os' && w !== 'browsers')) {
         throw new StoreSelectionError(`Invalid ${name} '${value.trim()}'. Expected ${allowBoolean ? 'false, true, ' : ''}os, browsers or os,browsers.`);
     }
@@ -33970,7 +34113,9 @@ function parseRegistry(value) {
     const match = HOST.exec(v);
     const port = match?.[1] === undefined ? undefined : Number(match[1]);
     if (!match || (port !== undefined && (port < 1 || port > 65535))) {
-        const hint = /^[a-z]+:\/\//.test(v) || v.includes('/') ? ' (no scheme or path: the trust directory is named by host and port only)' : '';
+        const hint = /^[a-z]+:\/\//.test(v) || v.includes('/')
+            ? ' (no scheme or path: the trust directory is named by host and port only)'
+            : '';
         throw new RegistryInputError(`Invalid registry '${value.trim()}'. Expected HOST or HOST:PORT (e.g., ghcr.io, registry.example.com:5000)${hint}.`);
     }
     return v;
@@ -34152,7 +34297,9 @@ function toJson(verdicts) {
         url: v.url,
         verdict: v.verdict,
         route: routeText(v),
-        ...(v.classification ? { reason: describeClassification(v.classification), issuer: v.classification.leafIssuer } : {}),
+        ...(v.classification
+            ? { reason: describeClassification(v.classification), issuer: v.classification.leafIssuer }
+            : {}),
         ...(v.failure ? { failure: `${v.failure.kind}: ${v.failure.message}` } : {}),
         ...(v.classification?.anchor ? { anchor: entry(v.classification.anchor) } : {}),
         chain: v.chain.map(entry),
@@ -34162,7 +34309,9 @@ function toJson(verdicts) {
 }
 /** One line per probe: what the action logs. */
 function verdictLine(v) {
-    const why = v.classification ? classify_describeClassification(v.classification) : `${v.verdict}: ${v.failure?.kind ?? 'no answer'}: ${v.failure?.message ?? ''}`;
+    const why = v.classification
+        ? classify_describeClassification(v.classification)
+        : `${v.verdict}: ${v.failure?.kind ?? 'no answer'}: ${v.failure?.message ?? ''}`;
     return `${v.url} ${routeText(v)} → ${why}`;
 }
 /** The human report of `org-ca detect`: verdict, then the chain as presented. */
@@ -34196,7 +34345,12 @@ const VERDICT_MARK = {
 };
 /** The job summary section: a table of verdicts, then each chain. Untrusted text (names from certificates) escaped. */
 function markdownSection(verdicts) {
-    const lines = ['### TLS inspection probes', '', '| URL | Path | Verdict | Leaf issuer | Anchor / reason |', '|---|---|---|---|---|'];
+    const lines = [
+        '### TLS inspection probes',
+        '',
+        '| URL | Path | Verdict | Leaf issuer | Anchor / reason |',
+        '|---|---|---|---|---|',
+    ];
     for (const v of verdicts) {
         const anchor = v.classification?.anchor;
         const last = v.verdict === 'unknown' && v.classification
@@ -34371,9 +34525,13 @@ function decideByProbes(input) {
     const problemReason = input.ca ? 'ca-mismatch' : 'unknown-issuer';
     if (problems.length) {
         if (input.onUnknown === 'fail') {
-            const lead = input.ca ? 'TLS inspection by a CA other than the one given' : 'TLS inspection by an issuer nobody provided';
+            const lead = input.ca
+                ? 'TLS inspection by a CA other than the one given'
+                : 'TLS inspection by an issuer nobody provided';
             // `ca: ${{ secrets.ORG_CA }}` with a misspelt secret name reads as an empty string, not as an error: say so.
-            const empty = input.ca ? '' : ' No CA was given: ca and ca-file are both empty (a secret that does not exist reads as empty: check its name).';
+            const empty = input.ca
+                ? ''
+                : ' No CA was given: ca and ca-file are both empty (a secret that does not exist reads as empty: check its name).';
             const failure = `${lead}: ${problems.join('. ')}.${empty} Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
             return { ...base, act: false, reason: problemReason, message: failure, failure, warnings };
         }
@@ -34391,7 +34549,9 @@ function decideByProbes(input) {
     }
     const os = by('os-trusted');
     if (os.length && !input.ca) {
-        const anchors = [...new Map(os.map((o) => [o.classification.anchor.fingerprint, o.classification.anchor])).values()];
+        const anchors = [
+            ...new Map(os.map((o) => [o.classification.anchor.fingerprint, o.classification.anchor])).values(),
+        ];
         return {
             ...base,
             osAnchors: anchors,
@@ -34403,7 +34563,13 @@ function decideByProbes(input) {
         };
     }
     if (problems.length) {
-        return { ...base, act: false, reason: problemReason, message: `Nothing was injected: ${problems.join('. ')}.`, warnings };
+        return {
+            ...base,
+            act: false,
+            reason: problemReason,
+            message: `Nothing was injected: ${problems.join('. ')}.`,
+            warnings,
+        };
     }
     const direct = by('direct');
     if (direct.length) {
@@ -34425,14 +34591,32 @@ function decideByProbes(input) {
             return { ...base, act: false, reason: 'unreachable', message: failure, failure, warnings };
         }
         case 'skip':
-            return { ...base, act: false, reason: 'unreachable-skip', message: `${none}; on-unreachable is 'skip', so nothing was changed.`, warnings };
+            return {
+                ...base,
+                act: false,
+                reason: 'unreachable-skip',
+                message: `${none}; on-unreachable is 'skip', so nothing was changed.`,
+                warnings,
+            };
         case 'inject':
             if (!input.ca) {
                 warnings.push(`${none}, and no CA was given: nothing to inject.`);
-                return { ...base, act: false, reason: 'unreachable-no-ca', message: `${none}, and no CA was given: nothing was changed.`, warnings };
+                return {
+                    ...base,
+                    act: false,
+                    reason: 'unreachable-no-ca',
+                    message: `${none}, and no CA was given: nothing was changed.`,
+                    warnings,
+                };
             }
             warnings.push(`${none}: injecting the CA given anyway (on-unreachable: 'inject', for air-gapped runners).`);
-            return { ...base, act: true, reason: 'unreachable-inject', message: `${none}; on-unreachable is 'inject', so the CA given is injected.`, warnings };
+            return {
+                ...base,
+                act: true,
+                reason: 'unreachable-inject',
+                message: `${none}; on-unreachable is 'inject', so the CA given is injected.`,
+                warnings,
+            };
     }
 }
 
@@ -34448,7 +34632,11 @@ function decideByProbes(input) {
 function safeProperties(properties) {
     if (!properties)
         return undefined;
-    return { ...properties, ...(properties.title !== undefined ? { title: log_line_logLine(properties.title) } : {}), ...(properties.file !== undefined ? { file: log_line_logLine(properties.file) } : {}) };
+    return {
+        ...properties,
+        ...(properties.title !== undefined ? { title: log_line_logLine(properties.title) } : {}),
+        ...(properties.file !== undefined ? { file: log_line_logLine(properties.file) } : {}),
+    };
 }
 const log_log = {
     info: (message) => info(log_line_logLine(message)),
@@ -34477,7 +34665,14 @@ const log_log = {
 async function probeAndDecide(inputs, context, given) {
     const early = decideBeforeProbe(inputs.when, context.environment);
     if (early)
-        return { decision: early, ...(early.act && given ? { ca: given } : {}), ...(given ? { given } : {}), inspected: false, issuer: '', sections: [] };
+        return {
+            decision: early,
+            ...(early.act && given ? { ca: given } : {}),
+            ...(given ? { given } : {}),
+            inspected: false,
+            issuer: '',
+            sections: [],
+        };
     const now = new Date();
     const trust = { org: given?.certs ?? [], public: publicRoots(inputs.publicRoots || undefined), system: systemRoots };
     const policy = {
@@ -34499,7 +34694,12 @@ async function probeAndDecide(inputs, context, given) {
         return found;
     });
     const decision = decideByProbes({ outcomes: verdicts, ...policy });
-    const seen = { inspected: decision.inspected, issuer: decision.issuer, sections: [markdownSection(verdicts)], ...(given ? { given } : {}) };
+    const seen = {
+        inspected: decision.inspected,
+        issuer: decision.issuer,
+        sections: [markdownSection(verdicts)],
+        ...(given ? { given } : {}),
+    };
     if (decision.failure)
         return { decision, failure: decision.failure, ...seen };
     for (const warning of decision.warnings)
@@ -34509,7 +34709,10 @@ async function probeAndDecide(inputs, context, given) {
     if (given)
         return { decision, ca: given, ...seen };
     // No CA given, and the proxy's root is trusted by the OS store: that root becomes the org CA (a pin still applies).
-    const exported = validateCa(decision.osAnchors, { now, ...(inputs.caFingerprint ? { pin: inputs.caFingerprint } : {}) });
+    const exported = validateCa(decision.osAnchors, {
+        now,
+        ...(inputs.caFingerprint ? { pin: inputs.caFingerprint } : {}),
+    });
     return { decision, ca: exported, ...seen };
 }
 
@@ -34571,7 +34774,13 @@ function state_registryJournal() {
 /** JVM options whose values are secret: the JDK's own (https.proxyPassword, javax.net.ssl.*StorePassword) and the common ones. */
 const SECRET_PROPERTY = /(pass(word|wd|phrase)?|secret|token|credential|api[._-]?key|private[._-]?key)$/i;
 /** The variables that carry JVM options (the launcher's and the build tools'). */
-const JVM_OPTION_VARIABLES = ['JAVA_TOOL_OPTIONS', 'JDK_JAVA_OPTIONS', '_JAVA_OPTIONS', 'MAVEN_OPTS', 'GRADLE_OPTS'];
+const JVM_OPTION_VARIABLES = [
+    'JAVA_TOOL_OPTIONS',
+    'JDK_JAVA_OPTIONS',
+    '_JAVA_OPTIONS',
+    'MAVEN_OPTS',
+    'GRADLE_OPTS',
+];
 /** `scheme://user:password@host` → `scheme://user:***@host`; `scheme://token@host` → `scheme://***@host`. */
 function redactUrlUserinfo(text) {
     return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(:[^\s/@]*)?@/gi, (_m, scheme, user, password) => password === undefined ? `${scheme}***@` : `${scheme}${user}:***@`);
@@ -34675,10 +34884,18 @@ function renderFailureSummary(message) {
 ;// CONCATENATED MODULE: ./src/store/privileged-commands.ts
 
 function spawn(argv, input) {
-    const r = (0,external_node_child_process_namespaceObject.spawnSync)(argv[0], argv.slice(1), { encoding: 'utf8', input: input ?? '', timeout: 600_000, env: { ...process.env, LC_ALL: 'C' } });
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)(argv[0], argv.slice(1), {
+        encoding: 'utf8',
+        input: input ?? '',
+        timeout: 600_000,
+        env: { ...process.env, LC_ALL: 'C' },
+    });
     if (r.error) {
         const code = r.error.code;
-        return { code: code === 'ENOENT' ? 127 : 126, output: code === 'ENOENT' ? `${argv[0]}: command not found` : `${argv[0]} could not be run (${code ?? 'error'})` };
+        return {
+            code: code === 'ENOENT' ? 127 : 126,
+            output: code === 'ENOENT' ? `${argv[0]}: command not found` : `${argv[0]} could not be run (${code ?? 'error'})`,
+        };
     }
     return { code: r.status ?? 128, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
@@ -34963,7 +35180,9 @@ function runAs(account, args, input) {
         cwd: '/',
     });
     if (r.status !== 0) {
-        const why = (r.stderr ?? '').split('\n').find((line) => /Error|EACCES|ELOOP|EEXIST|not a regular file/.test(line)) ?? r.error?.message ?? `exit ${r.status}`;
+        const why = (r.stderr ?? '').split('\n').find((line) => /Error|EACCES|ELOOP|EEXIST|not a regular file/.test(line)) ??
+            r.error?.message ??
+            `exit ${r.status}`;
         throw new Error(`acting as uid ${account.uid} on '${args[1]}' failed: ${why.trim().slice(0, 200)}`);
     }
     return r.stdout;
@@ -35193,7 +35412,10 @@ function parseOsRelease(text) {
         if (m)
             fields.set(m[1], m[2].replace(/^(["'])(.*)\1$/, '$2'));
     }
-    return { id: (fields.get('ID') ?? '').toLowerCase(), idLike: (fields.get('ID_LIKE') ?? '').toLowerCase().split(/\s+/).filter(Boolean) };
+    return {
+        id: (fields.get('ID') ?? '').toLowerCase(),
+        idLike: (fields.get('ID_LIKE') ?? '').toLowerCase().split(/\s+/).filter(Boolean),
+    };
 }
 /** The store of a distribution: its own ID first, then each ID_LIKE word in order. */
 function linuxStoreFor(release) {
@@ -35207,7 +35429,19 @@ function linuxStoreFor(release) {
 const PLANNED_STORES = [
     {
         id: 'macos',
-        add: [['sudo', 'security', 'add-trusted-cert', '-d', '-r', 'trustRoot', '-k', '/Library/Keychains/System.keychain', '{file}']],
+        add: [
+            [
+                'sudo',
+                'security',
+                'add-trusted-cert',
+                '-d',
+                '-r',
+                'trustRoot',
+                '-k',
+                '/Library/Keychains/System.keychain',
+                '{file}',
+            ],
+        ],
         remove: [
             ['sudo', 'security', 'remove-trusted-cert', '-d', '{file}'],
             ['sudo', 'security', 'delete-certificate', '-Z', '{sha1}', '/Library/Keychains/System.keychain'],
@@ -35278,10 +35512,14 @@ function isEntry(value, home) {
             return false;
         if (e.createdDir !== undefined && e.createdDir !== store.anchorDir)
             return false;
-        return e.updateAfterRemove === undefined || (Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string'));
+        return (e.updateAfterRemove === undefined ||
+            (Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string')));
     }
     if (e.kind === 'nss') {
-        if (typeof e.db !== 'string' || typeof e.nickname !== 'string' || typeof e.createdDb !== 'boolean' || !Array.isArray(e.createdDirs))
+        if (typeof e.db !== 'string' ||
+            typeof e.nickname !== 'string' ||
+            typeof e.createdDb !== 'boolean' ||
+            !Array.isArray(e.createdDirs))
             return false;
         if (!isUserNssDb(e.db, home) || !new RegExp(`^org-ca ${FINGERPRINT_PART}$`).test(e.nickname))
             return false;
@@ -35377,7 +35615,10 @@ function bundleFingerprints(store) {
  */
 function nssDatabases(home) {
     const candidates = [(0,external_node_path_namespaceObject.join)(home, '.pki', 'nssdb'), (0,external_node_path_namespaceObject.join)(home, '.local', 'share', 'pki', 'nssdb')];
-    for (const base of [(0,external_node_path_namespaceObject.join)(home, '.mozilla', 'firefox'), (0,external_node_path_namespaceObject.join)(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox')]) {
+    for (const base of [
+        (0,external_node_path_namespaceObject.join)(home, '.mozilla', 'firefox'),
+        (0,external_node_path_namespaceObject.join)(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox'),
+    ]) {
         if (!(0,external_node_fs_namespaceObject.existsSync)(base))
             continue;
         for (const name of (0,external_node_fs_namespaceObject.readdirSync)(base).sort())
@@ -35460,7 +35701,8 @@ class Session {
     }
     revertNss(entry) {
         const db = `sql:${entry.db}`;
-        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(entry.db, 'cert9.db')) && this.context.host.run(['certutil', '-L', '-d', db, '-n', entry.nickname]).code === 0) {
+        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(entry.db, 'cert9.db')) &&
+            this.context.host.run(['certutil', '-L', '-d', db, '-n', entry.nickname]).code === 0) {
             this.must(['certutil', '-D', '-d', db, '-n', entry.nickname], false, `removing the CA from the NSS database ${entry.db}`);
             this.changed.push(`removed '${entry.nickname}' from the NSS database ${entry.db}`);
         }
@@ -35531,7 +35773,13 @@ class Session {
         const { host } = this.context;
         const db = `sql:${target.db}`;
         if (target.createdDirs.length || !(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(target.db, 'cert9.db'))) {
-            this.record({ kind: 'nss', db: target.db, nickname: nssNickname(certs[0]), createdDb: true, createdDirs: target.createdDirs });
+            this.record({
+                kind: 'nss',
+                db: target.db,
+                nickname: nssNickname(certs[0]),
+                createdDb: true,
+                createdDirs: target.createdDirs,
+            });
             this.must(['mkdir', '-p', '-m', '0700', '--', target.db], false, `creating ${target.db}`);
             this.must(['certutil', '-N', '-d', db, '--empty-password'], false, `creating the NSS database ${target.db}`);
         }
@@ -35740,7 +35988,16 @@ function acquire(path, timeoutMs, flock) {
     return new Promise((resolve, reject) => {
         const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
         // `cat` holds the lock until stdin closes; "locked" says it is held. -E 75: a timeout is told apart from a failure.
-        const child = (0,external_node_child_process_namespaceObject.spawn)(flock, ['--exclusive', '--wait', seconds, '--conflict-exit-code', '75', path, '-c', 'echo locked && exec cat >/dev/null'], {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(flock, [
+            '--exclusive',
+            '--wait',
+            seconds,
+            '--conflict-exit-code',
+            '75',
+            path,
+            '-c',
+            'echo locked && exec cat >/dev/null',
+        ], {
             stdio: ['pipe', 'pipe', 'pipe'],
         });
         let stderr = '';
@@ -35806,7 +36063,10 @@ function parseProcStat(text) {
     if (close < 0)
         return undefined;
     // After "pid (comm) ": state, ppid, … ; starttime is field 22 overall, the 20th after the command name.
-    const fields = text.slice(close + 2).trim().split(/\s+/);
+    const fields = text
+        .slice(close + 2)
+        .trim()
+        .split(/\s+/);
     const ppid = Number(fields[1]);
     const start = fields[19];
     if (!Number.isInteger(ppid) || !start || !/^\d+$/.test(start))
@@ -36077,7 +36337,7 @@ function isOurPath(path, type, privileged) {
     if (parts.includes('..') || parts.includes('.') || parts.slice(1).includes(''))
         return false;
     if (type === 'file')
-        return parts.length >= 4 && parts.at(-3) === 'certs.d' && HOST_DIR.test(parts.at(-2)) && isOrgCaCertName(parts.at(-1));
+        return (parts.length >= 4 && parts.at(-3) === 'certs.d' && HOST_DIR.test(parts.at(-2)) && isOrgCaCertName(parts.at(-1)));
     if (parts.length < 3)
         return false;
     if (!privileged)
@@ -36092,7 +36352,10 @@ function trust_journal_isEntry(value) {
         return false;
     if (e.type === 'dir')
         return isOurPath(e.path, 'dir', e.privileged);
-    return e.type === 'file' && isOurPath(e.path, 'file', e.privileged) && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
+    return (e.type === 'file' &&
+        isOurPath(e.path, 'file', e.privileged) &&
+        typeof e.sha256 === 'string' &&
+        /^[0-9a-f]{64}$/.test(e.sha256));
 }
 function parseJournal(text) {
     if (!text)
@@ -36137,7 +36400,10 @@ function trust_journal_journalsIn(dir) {
     catch {
         return [];
     }
-    return names.filter((name) => JOURNAL_NAME.test(name)).sort().map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
+    return names
+        .filter((name) => JOURNAL_NAME.test(name))
+        .sort()
+        .map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
 }
 /**
  * The lock a step holds while it reads the journals beside it and changes what they record (src/fs/host-lock.ts): one
@@ -36227,7 +36493,11 @@ function revertLeftoverJournals(paths, claimant, facts, opsFor) {
 function undoReport(result) {
     return {
         ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
-        ...(result.shared.length ? { shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.` } : {}),
+        ...(result.shared.length
+            ? {
+                shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.`,
+            }
+            : {}),
         left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
     };
 }
@@ -36292,7 +36562,8 @@ function holdsOnlyFilesOf(dir, othersFiles) {
     try {
         const entries = (0,external_node_fs_namespaceObject.readdirSync)(dir, { withFileTypes: true });
         return (entries.length > 0 &&
-            entries.every((e) => (e.isFile() && othersFiles.has((0,external_node_path_namespaceObject.join)(dir, e.name))) || (e.isDirectory() && holdsOnlyFilesOf((0,external_node_path_namespaceObject.join)(dir, e.name), othersFiles))));
+            entries.every((e) => (e.isFile() && othersFiles.has((0,external_node_path_namespaceObject.join)(dir, e.name))) ||
+                (e.isDirectory() && holdsOnlyFilesOf((0,external_node_path_namespaceObject.join)(dir, e.name), othersFiles))));
     }
     catch {
         return false;
@@ -36510,7 +36781,11 @@ const hostProbe = {
 /** The builders on this runner, from DOCKER_HOST and PATH as the job sees them. */
 function runnerBuilders(env, probe = hostProbe) {
     const dockerHost = env.DOCKER_HOST?.trim();
-    const sockets = dockerHost ? (dockerHost.startsWith('unix://') ? [dockerHost.slice('unix://'.length)] : []) : DEFAULT_DOCKER_SOCKETS;
+    const sockets = dockerHost
+        ? dockerHost.startsWith('unix://')
+            ? [dockerHost.slice('unix://'.length)]
+            : []
+        : DEFAULT_DOCKER_SOCKETS;
     const dockerSocket = sockets.find((s) => s !== '' && probe.isSocket(s));
     const dirs = (env.PATH ?? '').split(external_node_path_namespaceObject.delimiter).filter((d) => d.startsWith('/'));
     let containersTool;
@@ -36523,7 +36798,7 @@ function runnerBuilders(env, probe = hostProbe) {
 }
 /** The trust locations read by the builders present: Docker's for an engine, containers/image's for buildah/podman. */
 function locationsReadBy(locations, builders) {
-    return locations.filter((l) => (l.id === 'docker' ? builders.dockerSocket !== undefined : builders.containersTool !== undefined));
+    return locations.filter((l) => l.id === 'docker' ? builders.dockerSocket !== undefined : builders.containersTool !== undefined);
 }
 
 ;// CONCATENATED MODULE: ./src/action/registry-trust.ts
@@ -36570,10 +36845,12 @@ async function setUpRegistryTrust(selection, caPath, env = process.env, probe = 
         locations = locationsReadBy(locations, builders);
         // auto: a job that builds no image hears nothing of registries and changes nothing outside itself.
         if (locations.length === 0) {
-            core_debug("registries: auto found no Docker Engine socket and no buildah or podman on PATH: no registry trust was changed.");
+            core_debug('registries: auto found no Docker Engine socket and no buildah or podman on PATH: no registry trust was changed.');
             return;
         }
-        const found = [builders.dockerSocket && `a Docker Engine at ${builders.dockerSocket}`, builders.containersTool].filter(Boolean).join(' and ');
+        const found = [builders.dockerSocket && `a Docker Engine at ${builders.dockerSocket}`, builders.containersTool]
+            .filter(Boolean)
+            .join(' and ');
         log_log.info(`registries: auto found ${found}: the org CA is added for the common public registries (set registries: none to change nothing outside the job).`);
     }
     const runId = newRunId();
@@ -36617,7 +36894,7 @@ async function setUpRegistryTrust(selection, caPath, env = process.env, probe = 
     if (result.newDockerHosts.length) {
         log_log.notice(`Docker Engine's BuildKit builder learns which registries have a /etc/docker/certs.d directory when dockerd starts ` +
             `(measured on Engine 20.10), so for ${result.newDockerHosts.join(', ')} restart the daemon before building ` +
-            "(e.g. sudo systemctl restart docker), or create these directories when the runner is provisioned. " +
+            '(e.g. sudo systemctl restart docker), or create these directories when the runner is provisioned. ' +
             'docker pull of Docker Hub images never reads certs.d: it needs the CA in the OS store and a daemon restart.', { title: 'org-ca: Docker Engine needs a restart for new registries' });
     }
 }
@@ -36635,7 +36912,9 @@ function takeLeftovers(journalPath, owner, env, uid) {
             log_log.warning(`A journal left by an earlier run: ${outcome.error}`);
         }
         else if ('running' in outcome) {
-            const whose = owner && sameOwner(outcome.running, owner) ? 'an earlier org-ca step of this job' : `a job still running on this host (process ${outcome.running.pid})`;
+            const whose = owner && sameOwner(outcome.running, owner)
+                ? 'an earlier org-ca step of this job'
+                : `a job still running on this host (process ${outcome.running.pid})`;
             // ORG_CA_REGISTRY_JOURNAL names one file: two runs at once cannot both keep their record in it.
             if (outcome.path === journalPath)
                 throw new Error(`${journalPath} (ORG_CA_REGISTRY_JOURNAL) holds the journal of ${whose}; give each runner its own, and use org-ca once per job`);
@@ -36727,7 +37006,15 @@ function exportQuietly(name, value) {
 }
 /** Proxy credentials in the job's environment are masked before anything could print them. */
 function maskProxyCredentials(env) {
-    for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', ...JVM_OPTION_VARIABLES]) {
+    for (const name of [
+        'HTTPS_PROXY',
+        'https_proxy',
+        'HTTP_PROXY',
+        'http_proxy',
+        'ALL_PROXY',
+        'all_proxy',
+        ...JVM_OPTION_VARIABLES,
+    ]) {
         for (const secret of secretsIn(name, env[name] ?? ''))
             core_setSecret(secret);
     }
@@ -36748,9 +37035,22 @@ async function run() {
                 log_log.info(decision.message);
             // `when: never` is "leave this job alone": not even the no-op build helper is written.
             const prepared = inputs.when === 'never' ? undefined : await build(context.temp);
-            const buildValues = prepared ? buildOutputValues(prepared.outputs) : { 'secret-files': '', 'build-contexts': '', 'build-args': '', 'docker-flags': '' };
-            setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildValues, ...registryOutputValues(inputs.registries.hosts) });
-            await writeSummary(renderSummary({ decision, ...(failure ? { failure } : {}), ...(acting.given ? { ca: acting.given } : {}), sections }));
+            const buildValues = prepared
+                ? buildOutputValues(prepared.outputs)
+                : { 'secret-files': '', 'build-contexts': '', 'build-args': '', 'docker-flags': '' };
+            setActionOutputs({
+                injected: 'false',
+                reason: decision.reason,
+                ...seen,
+                ...buildValues,
+                ...registryOutputValues(inputs.registries.hosts),
+            });
+            await writeSummary(renderSummary({
+                decision,
+                ...(failure ? { failure } : {}),
+                ...(acting.given ? { ca: acting.given } : {}),
+                sections,
+            }));
             if (failure)
                 log_log.setFailed(failure);
             return;
@@ -36777,7 +37077,14 @@ async function run() {
         if (!native.useEnvFiles) {
             log_log.info(decision.message);
             const prepared = await build(context.temp);
-            setActionOutputs({ injected: 'true', reason: decision.reason, ...seen, fingerprint: ca.primary.fingerprint, ...buildOutputValues(prepared.outputs), ...registryOutputValues(inputs.registries.hosts) });
+            setActionOutputs({
+                injected: 'true',
+                reason: decision.reason,
+                ...seen,
+                fingerprint: ca.primary.fingerprint,
+                ...buildOutputValues(prepared.outputs),
+                ...registryOutputValues(inputs.registries.hosts),
+            });
             await writeSummary(renderSummary({ decision, ca, sections: [...nativeSections, ...sections] }));
             return;
         }

@@ -31384,10 +31384,18 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 ;// CONCATENATED MODULE: ./src/store/privileged-commands.ts
 
 function spawn(argv, input) {
-    const r = (0,external_node_child_process_namespaceObject.spawnSync)(argv[0], argv.slice(1), { encoding: 'utf8', input: input ?? '', timeout: 600_000, env: { ...process.env, LC_ALL: 'C' } });
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)(argv[0], argv.slice(1), {
+        encoding: 'utf8',
+        input: input ?? '',
+        timeout: 600_000,
+        env: { ...process.env, LC_ALL: 'C' },
+    });
     if (r.error) {
         const code = r.error.code;
-        return { code: code === 'ENOENT' ? 127 : 126, output: code === 'ENOENT' ? `${argv[0]}: command not found` : `${argv[0]} could not be run (${code ?? 'error'})` };
+        return {
+            code: code === 'ENOENT' ? 127 : 126,
+            output: code === 'ENOENT' ? `${argv[0]}: command not found` : `${argv[0]} could not be run (${code ?? 'error'})`,
+        };
     }
     return { code: r.status ?? 128, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
@@ -31676,7 +31684,9 @@ function runAs(account, args, input) {
         cwd: '/',
     });
     if (r.status !== 0) {
-        const why = (r.stderr ?? '').split('\n').find((line) => /Error|EACCES|ELOOP|EEXIST|not a regular file/.test(line)) ?? r.error?.message ?? `exit ${r.status}`;
+        const why = (r.stderr ?? '').split('\n').find((line) => /Error|EACCES|ELOOP|EEXIST|not a regular file/.test(line)) ??
+            r.error?.message ??
+            `exit ${r.status}`;
         throw new Error(`acting as uid ${account.uid} on '${args[1]}' failed: ${why.trim().slice(0, 200)}`);
     }
     return r.stdout;
@@ -31813,7 +31823,17 @@ const ERRNO_WORDS = {
 function walkDirectory(fs, path, request, at) {
     const codeOf = (error) => error?.code ?? 'unknown error';
     const words = (error) => `${codeOf(error)}: ${request.words[codeOf(error)] ?? error?.message ?? 'failed'}`;
-    const kindOf = (s) => s.isFile() ? 'a regular file' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : 'not a directory';
+    const kindOf = (s) => s.isFile()
+        ? 'a regular file'
+        : s.isCharacterDevice()
+            ? 'a character device'
+            : s.isBlockDevice()
+                ? 'a block device'
+                : s.isFIFO()
+                    ? 'a named pipe'
+                    : s.isSocket()
+                        ? 'a socket'
+                        : 'not a directory';
     const refuse = (reason) => ({ ok: false, reason });
     const prefixes = request.prefixes;
     const root = prefixes[0];
@@ -31826,7 +31846,9 @@ function walkDirectory(fs, path, request, at) {
             own = fs.lstatSync(p);
         }
         catch (error) {
-            return codeOf(error) === 'ENOENT' ? false : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
+            return codeOf(error) === 'ENOENT'
+                ? false
+                : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
         }
         if (own.isDirectory())
             return true;
@@ -31987,7 +32009,9 @@ async function runWalk(path, options, tempPrefix) {
     const hung = (where) => fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
     const shell = options.probeShell ?? PROBE_SHELL;
     if ((options.walkIn ?? (external_node_fs_namespaceObject.existsSync(shell) ? 'this-process' : 'node-child')) === 'this-process') {
-        const probe = probedBefore(prefixes) ? undefined : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
+        const probe = probedBefore(prefixes)
+            ? undefined
+            : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
         if (probe?.timedOut) {
             const last = probe.lines.filter((line) => line.startsWith('at ')).pop();
             throw hung(prefixes[Number(last?.slice(3) ?? 0)] ?? path);
@@ -32185,7 +32209,10 @@ function parseOsRelease(text) {
         if (m)
             fields.set(m[1], m[2].replace(/^(["'])(.*)\1$/, '$2'));
     }
-    return { id: (fields.get('ID') ?? '').toLowerCase(), idLike: (fields.get('ID_LIKE') ?? '').toLowerCase().split(/\s+/).filter(Boolean) };
+    return {
+        id: (fields.get('ID') ?? '').toLowerCase(),
+        idLike: (fields.get('ID_LIKE') ?? '').toLowerCase().split(/\s+/).filter(Boolean),
+    };
 }
 /** The store of a distribution: its own ID first, then each ID_LIKE word in order. */
 function linuxStoreFor(release) {
@@ -32199,7 +32226,19 @@ function linuxStoreFor(release) {
 const PLANNED_STORES = [
     {
         id: 'macos',
-        add: [['sudo', 'security', 'add-trusted-cert', '-d', '-r', 'trustRoot', '-k', '/Library/Keychains/System.keychain', '{file}']],
+        add: [
+            [
+                'sudo',
+                'security',
+                'add-trusted-cert',
+                '-d',
+                '-r',
+                'trustRoot',
+                '-k',
+                '/Library/Keychains/System.keychain',
+                '{file}',
+            ],
+        ],
         remove: [
             ['sudo', 'security', 'remove-trusted-cert', '-d', '{file}'],
             ['sudo', 'security', 'delete-certificate', '-Z', '{sha1}', '/Library/Keychains/System.keychain'],
@@ -32270,10 +32309,14 @@ function isEntry(value, home) {
             return false;
         if (e.createdDir !== undefined && e.createdDir !== store.anchorDir)
             return false;
-        return e.updateAfterRemove === undefined || (Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string'));
+        return (e.updateAfterRemove === undefined ||
+            (Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string')));
     }
     if (e.kind === 'nss') {
-        if (typeof e.db !== 'string' || typeof e.nickname !== 'string' || typeof e.createdDb !== 'boolean' || !Array.isArray(e.createdDirs))
+        if (typeof e.db !== 'string' ||
+            typeof e.nickname !== 'string' ||
+            typeof e.createdDb !== 'boolean' ||
+            !Array.isArray(e.createdDirs))
             return false;
         if (!isUserNssDb(e.db, home) || !new RegExp(`^org-ca ${FINGERPRINT_PART}$`).test(e.nickname))
             return false;
@@ -32474,7 +32517,10 @@ function bundleFingerprints(store) {
  */
 function nssDatabases(home) {
     const candidates = [(0,external_node_path_namespaceObject.join)(home, '.pki', 'nssdb'), (0,external_node_path_namespaceObject.join)(home, '.local', 'share', 'pki', 'nssdb')];
-    for (const base of [(0,external_node_path_namespaceObject.join)(home, '.mozilla', 'firefox'), (0,external_node_path_namespaceObject.join)(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox')]) {
+    for (const base of [
+        (0,external_node_path_namespaceObject.join)(home, '.mozilla', 'firefox'),
+        (0,external_node_path_namespaceObject.join)(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox'),
+    ]) {
         if (!(0,external_node_fs_namespaceObject.existsSync)(base))
             continue;
         for (const name of (0,external_node_fs_namespaceObject.readdirSync)(base).sort())
@@ -32557,7 +32603,8 @@ class Session {
     }
     revertNss(entry) {
         const db = `sql:${entry.db}`;
-        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(entry.db, 'cert9.db')) && this.context.host.run(['certutil', '-L', '-d', db, '-n', entry.nickname]).code === 0) {
+        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(entry.db, 'cert9.db')) &&
+            this.context.host.run(['certutil', '-L', '-d', db, '-n', entry.nickname]).code === 0) {
             this.must(['certutil', '-D', '-d', db, '-n', entry.nickname], false, `removing the CA from the NSS database ${entry.db}`);
             this.changed.push(`removed '${entry.nickname}' from the NSS database ${entry.db}`);
         }
@@ -32628,7 +32675,13 @@ class Session {
         const { host } = this.context;
         const db = `sql:${target.db}`;
         if (target.createdDirs.length || !(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(target.db, 'cert9.db'))) {
-            this.record({ kind: 'nss', db: target.db, nickname: nssNickname(certs[0]), createdDb: true, createdDirs: target.createdDirs });
+            this.record({
+                kind: 'nss',
+                db: target.db,
+                nickname: nssNickname(certs[0]),
+                createdDb: true,
+                createdDirs: target.createdDirs,
+            });
             this.must(['mkdir', '-p', '-m', '0700', '--', target.db], false, `creating ${target.db}`);
             this.must(['certutil', '-N', '-d', db, '--empty-password'], false, `creating the NSS database ${target.db}`);
         }
@@ -32743,7 +32796,11 @@ function logLines(text) {
 function safeProperties(properties) {
     if (!properties)
         return undefined;
-    return { ...properties, ...(properties.title !== undefined ? { title: logLine(properties.title) } : {}), ...(properties.file !== undefined ? { file: logLine(properties.file) } : {}) };
+    return {
+        ...properties,
+        ...(properties.title !== undefined ? { title: logLine(properties.title) } : {}),
+        ...(properties.file !== undefined ? { file: logLine(properties.file) } : {}),
+    };
 }
 const log_log = {
     info: (message) => info(logLine(message)),
@@ -32833,7 +32890,16 @@ function acquire(path, timeoutMs, flock) {
     return new Promise((resolve, reject) => {
         const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
         // `cat` holds the lock until stdin closes; "locked" says it is held. -E 75: a timeout is told apart from a failure.
-        const child = (0,external_node_child_process_namespaceObject.spawn)(flock, ['--exclusive', '--wait', seconds, '--conflict-exit-code', '75', path, '-c', 'echo locked && exec cat >/dev/null'], {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(flock, [
+            '--exclusive',
+            '--wait',
+            seconds,
+            '--conflict-exit-code',
+            '75',
+            path,
+            '-c',
+            'echo locked && exec cat >/dev/null',
+        ], {
             stdio: ['pipe', 'pipe', 'pipe'],
         });
         let stderr = '';
@@ -32899,7 +32965,10 @@ function parseProcStat(text) {
     if (close < 0)
         return undefined;
     // After "pid (comm) ": state, ppid, … ; starttime is field 22 overall, the 20th after the command name.
-    const fields = text.slice(close + 2).trim().split(/\s+/);
+    const fields = text
+        .slice(close + 2)
+        .trim()
+        .split(/\s+/);
     const ppid = Number(fields[1]);
     const start = fields[19];
     if (!Number.isInteger(ppid) || !start || !/^\d+$/.test(start))
@@ -33170,7 +33239,7 @@ function isOurPath(path, type, privileged) {
     if (parts.includes('..') || parts.includes('.') || parts.slice(1).includes(''))
         return false;
     if (type === 'file')
-        return parts.length >= 4 && parts.at(-3) === 'certs.d' && HOST_DIR.test(parts.at(-2)) && isOrgCaCertName(parts.at(-1));
+        return (parts.length >= 4 && parts.at(-3) === 'certs.d' && HOST_DIR.test(parts.at(-2)) && isOrgCaCertName(parts.at(-1)));
     if (parts.length < 3)
         return false;
     if (!privileged)
@@ -33185,7 +33254,10 @@ function trust_journal_isEntry(value) {
         return false;
     if (e.type === 'dir')
         return isOurPath(e.path, 'dir', e.privileged);
-    return e.type === 'file' && isOurPath(e.path, 'file', e.privileged) && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
+    return (e.type === 'file' &&
+        isOurPath(e.path, 'file', e.privileged) &&
+        typeof e.sha256 === 'string' &&
+        /^[0-9a-f]{64}$/.test(e.sha256));
 }
 function parseJournal(text) {
     if (!text)
@@ -33230,7 +33302,10 @@ function journalsIn(dir) {
     catch {
         return [];
     }
-    return names.filter((name) => JOURNAL_NAME.test(name)).sort().map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
+    return names
+        .filter((name) => JOURNAL_NAME.test(name))
+        .sort()
+        .map((name) => (0,external_node_path_namespaceObject.join)(dir, name));
 }
 /**
  * The lock a step holds while it reads the journals beside it and changes what they record (src/fs/host-lock.ts): one
@@ -33320,7 +33395,11 @@ function trust_journal_revertLeftoverJournals(paths, claimant, facts, opsFor) {
 function undoReport(result) {
     return {
         ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
-        ...(result.shared.length ? { shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.` } : {}),
+        ...(result.shared.length
+            ? {
+                shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.`,
+            }
+            : {}),
         left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
     };
 }
@@ -33385,7 +33464,8 @@ function holdsOnlyFilesOf(dir, othersFiles) {
     try {
         const entries = (0,external_node_fs_namespaceObject.readdirSync)(dir, { withFileTypes: true });
         return (entries.length > 0 &&
-            entries.every((e) => (e.isFile() && othersFiles.has((0,external_node_path_namespaceObject.join)(dir, e.name))) || (e.isDirectory() && holdsOnlyFilesOf((0,external_node_path_namespaceObject.join)(dir, e.name), othersFiles))));
+            entries.every((e) => (e.isFile() && othersFiles.has((0,external_node_path_namespaceObject.join)(dir, e.name))) ||
+                (e.isDirectory() && holdsOnlyFilesOf((0,external_node_path_namespaceObject.join)(dir, e.name), othersFiles))));
     }
     catch {
         return false;
@@ -33578,7 +33658,9 @@ function parseRegistry(value) {
     const match = HOST.exec(v);
     const port = match?.[1] === undefined ? undefined : Number(match[1]);
     if (!match || (port !== undefined && (port < 1 || port > 65535))) {
-        const hint = /^[a-z]+:\/\//.test(v) || v.includes('/') ? ' (no scheme or path: the trust directory is named by host and port only)' : '';
+        const hint = /^[a-z]+:\/\//.test(v) || v.includes('/')
+            ? ' (no scheme or path: the trust directory is named by host and port only)'
+            : '';
         throw new RegistryInputError(`Invalid registry '${value.trim()}'. Expected HOST or HOST:PORT (e.g., ghcr.io, registry.example.com:5000)${hint}.`);
     }
     return v;
@@ -33686,7 +33768,11 @@ const runner_builders_hostProbe = {
 /** The builders on this runner, from DOCKER_HOST and PATH as the job sees them. */
 function runner_builders_runnerBuilders(env, probe = runner_builders_hostProbe) {
     const dockerHost = env.DOCKER_HOST?.trim();
-    const sockets = dockerHost ? (dockerHost.startsWith('unix://') ? [dockerHost.slice('unix://'.length)] : []) : DEFAULT_DOCKER_SOCKETS;
+    const sockets = dockerHost
+        ? dockerHost.startsWith('unix://')
+            ? [dockerHost.slice('unix://'.length)]
+            : []
+        : DEFAULT_DOCKER_SOCKETS;
     const dockerSocket = sockets.find((s) => s !== '' && probe.isSocket(s));
     const dirs = (env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/'));
     let containersTool;
@@ -33699,7 +33785,7 @@ function runner_builders_runnerBuilders(env, probe = runner_builders_hostProbe) 
 }
 /** The trust locations read by the builders present: Docker's for an engine, containers/image's for buildah/podman. */
 function runner_builders_locationsReadBy(locations, builders) {
-    return locations.filter((l) => (l.id === 'docker' ? builders.dockerSocket !== undefined : builders.containersTool !== undefined));
+    return locations.filter((l) => l.id === 'docker' ? builders.dockerSocket !== undefined : builders.containersTool !== undefined);
 }
 
 ;// CONCATENATED MODULE: ./src/action/registry-trust.ts
@@ -33746,10 +33832,12 @@ async function setUpRegistryTrust(selection, caPath, env = process.env, probe = 
         locations = locationsReadBy(locations, builders);
         // auto: a job that builds no image hears nothing of registries and changes nothing outside itself.
         if (locations.length === 0) {
-            core.debug("registries: auto found no Docker Engine socket and no buildah or podman on PATH: no registry trust was changed.");
+            core.debug('registries: auto found no Docker Engine socket and no buildah or podman on PATH: no registry trust was changed.');
             return;
         }
-        const found = [builders.dockerSocket && `a Docker Engine at ${builders.dockerSocket}`, builders.containersTool].filter(Boolean).join(' and ');
+        const found = [builders.dockerSocket && `a Docker Engine at ${builders.dockerSocket}`, builders.containersTool]
+            .filter(Boolean)
+            .join(' and ');
         log.info(`registries: auto found ${found}: the org CA is added for the common public registries (set registries: none to change nothing outside the job).`);
     }
     const runId = newRunId();
@@ -33793,7 +33881,7 @@ async function setUpRegistryTrust(selection, caPath, env = process.env, probe = 
     if (result.newDockerHosts.length) {
         log.notice(`Docker Engine's BuildKit builder learns which registries have a /etc/docker/certs.d directory when dockerd starts ` +
             `(measured on Engine 20.10), so for ${result.newDockerHosts.join(', ')} restart the daemon before building ` +
-            "(e.g. sudo systemctl restart docker), or create these directories when the runner is provisioned. " +
+            '(e.g. sudo systemctl restart docker), or create these directories when the runner is provisioned. ' +
             'docker pull of Docker Hub images never reads certs.d: it needs the CA in the OS store and a daemon restart.', { title: 'org-ca: Docker Engine needs a restart for new registries' });
     }
 }
@@ -33811,7 +33899,9 @@ function takeLeftovers(journalPath, owner, env, uid) {
             log.warning(`A journal left by an earlier run: ${outcome.error}`);
         }
         else if ('running' in outcome) {
-            const whose = owner && sameOwner(outcome.running, owner) ? 'an earlier org-ca step of this job' : `a job still running on this host (process ${outcome.running.pid})`;
+            const whose = owner && sameOwner(outcome.running, owner)
+                ? 'an earlier org-ca step of this job'
+                : `a job still running on this host (process ${outcome.running.pid})`;
             // ORG_CA_REGISTRY_JOURNAL names one file: two runs at once cannot both keep their record in it.
             if (outcome.path === journalPath)
                 throw new Error(`${journalPath} (ORG_CA_REGISTRY_JOURNAL) holds the journal of ${whose}; give each runner its own, and use org-ca once per job`);

@@ -12,7 +12,14 @@ export interface PreparedBuild {
  * so one workflow serves both: without injection secret-files is empty and the helper runs commands unchanged,
  * since `required=false` secret mounts tolerate the missing secret. Sets nothing: main.ts owns outputs and state.
  */
-export async function prepareBuild(temp: string, env: Readonly<Record<string, string | undefined>>, files?: { readonly ca: string; readonly bundle: string }): Promise<PreparedBuild> {
+export async function prepareBuild(
+  temp: string,
+  env: Readonly<Record<string, string | undefined>>,
+  files?: { readonly ca: string; readonly bundle: string },
+): Promise<PreparedBuild> {
   const helperDir = await prepareBuildContext(temp);
-  return { helperDir, outputs: buildOutputs({ helperDir, ...(files ? { caPath: files.ca, bundlePath: files.bundle } : {}), env }) };
+  return {
+    helperDir,
+    outputs: buildOutputs({ helperDir, ...(files ? { caPath: files.ca, bundlePath: files.bundle } : {}), env }),
+  };
 }

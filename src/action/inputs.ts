@@ -38,7 +38,6 @@ export interface Inputs {
   readonly registries: RegistrySelection;
 }
 
-
 function storeInput(value: string): StoreSelection {
   try {
     return parseStoreSelection('system-store', value, true);

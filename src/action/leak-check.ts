@@ -9,7 +9,16 @@ import { readBuildContext } from '../lint/context.js';
 import { lintDockerfile, type LintResult } from '../lint/lint.js';
 import { lintAnnotations, lintSarifResults, lintSarifRules, renderLintText } from '../lint/lint-report.js';
 import { artifactUri } from '../output/sarif-uri.js';
-import { annotations, emptyReport, failed, failureReport, fixMarkdown, renderMarkdown, renderSarif, safeMessage } from '../leak/reporting/report.js';
+import {
+  annotations,
+  emptyReport,
+  failed,
+  failureReport,
+  fixMarkdown,
+  renderMarkdown,
+  renderSarif,
+  safeMessage,
+} from '../leak/reporting/report.js';
 import { parseBoolean, parseLimits } from '../leak/scanning/limits.js';
 import { eitherSpelling } from '../options/parse.js';
 import { loadTargets } from '../leak/scanning/targets.js';
@@ -38,15 +47,20 @@ export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
     image: raw('image').trim(),
     ca: raw('ca'),
     caFile: raw('ca-file').trim(),
-    fingerprints: eitherSpelling(raw, 'fingerprint', 'ca-fingerprint').split(/[\s,]+/).filter(Boolean),
+    fingerprints: eitherSpelling(raw, 'fingerprint', 'ca-fingerprint')
+      .split(/[\s,]+/)
+      .filter(Boolean),
     dockerfile: raw('dockerfile').trim(),
     target: raw('target').trim(),
     strict: parseBoolean('strict', raw('strict')),
     limits: parseLimits((name) => raw(name)),
     context: raw('context').trim(),
-    lintIgnore: raw('lint-ignore').split(/[\s,]+/).filter(Boolean),
+    lintIgnore: raw('lint-ignore')
+      .split(/[\s,]+/)
+      .filter(Boolean),
   };
-  if (!inputs.image && !inputs.dockerfile) throw new Error("Nothing to check: set 'image' (an image or archive) and/or 'dockerfile'.");
+  if (!inputs.image && !inputs.dockerfile)
+    throw new Error("Nothing to check: set 'image' (an image or archive) and/or 'dockerfile'.");
   return inputs;
 }
 
@@ -69,19 +83,37 @@ export async function run(): Promise<void> {
     image = inputs.image;
     strict = inputs.strict;
     if (inputs.dockerfile) {
-      const context = readBuildContext(inputs.context || dirname(inputs.dockerfile) || '.', { dockerfile: inputs.dockerfile });
-      const result = lintDockerfile(readFileSync(inputs.dockerfile, 'utf8'), { ...(inputs.target ? { target: inputs.target } : {}), context, ignore: inputs.lintIgnore });
-      lint = { file: inputs.dockerfile, result, ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}) };
+      const context = readBuildContext(inputs.context || dirname(inputs.dockerfile) || '.', {
+        dockerfile: inputs.dockerfile,
+      });
+      const result = lintDockerfile(readFileSync(inputs.dockerfile, 'utf8'), {
+        ...(inputs.target ? { target: inputs.target } : {}),
+        context,
+        ignore: inputs.lintIgnore,
+      });
+      lint = {
+        file: inputs.dockerfile,
+        result,
+        ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}),
+      };
       log.text(renderLintText(inputs.dockerfile, result));
-      for (const a of lintAnnotations(result)) (a.level === 'error' ? log.error : log.notice)(a.message, { title: a.title, file: inputs.dockerfile, startLine: a.line });
+      for (const a of lintAnnotations(result))
+        (a.level === 'error' ? log.error : log.notice)(a.message, {
+          title: a.title,
+          file: inputs.dockerfile,
+          startLine: a.line,
+        });
       const errors = result.findings.filter((f) => f.severity === 'error' && !f.ignored).length;
       leaks += errors;
       sections.push(`### Dockerfile lint: ${errors} finding(s) in the stages of target '${result.target}'`);
     }
     if (inputs.image) {
       const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
-      report = await core.group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave, limits: inputs.limits }));
-      for (const a of annotations(report, inputs.strict)) (a.level === 'error' ? log.error : log.warning)(a.message, { title: a.title });
+      report = await core.group(`Checking ${inputs.image}`, () =>
+        checkImage({ image: inputs.image, spec, dockerSave, limits: inputs.limits }),
+      );
+      for (const a of annotations(report, inputs.strict))
+        (a.level === 'error' ? log.error : log.warning)(a.message, { title: a.title });
       leaks += report.findings.length;
       problems += report.unscanned.length;
     }
@@ -91,11 +123,20 @@ export async function run(): Promise<void> {
   try {
     // A Dockerfile-only run has no image report, but the same files: SARIF carries the lint findings.
     const written: Report = error !== undefined ? failureReport(image, error) : (report ?? emptyReport(''));
-    const temp = await makeTempDirectory(process.env.RUNNER_TEMP || tmpdir(), 'org-ca-leak-', { purpose: process.env.RUNNER_TEMP ? 'RUNNER_TEMP' : 'TMPDIR', mode: 0o700 });
+    const temp = await makeTempDirectory(process.env.RUNNER_TEMP || tmpdir(), 'org-ca-leak-', {
+      purpose: process.env.RUNNER_TEMP ? 'RUNNER_TEMP' : 'TMPDIR',
+      mode: 0o700,
+    });
     const reportFile = join(temp, 'leak-report.json');
     const sarifFile = join(temp, 'leak-report.sarif');
-    writeFileSync(reportFile, JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) + '\n');
-    const lintSarif = lint ? { rules: lintSarifRules(), results: lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) } : undefined;
+    writeFileSync(
+      reportFile,
+      JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) +
+        '\n',
+    );
+    const lintSarif = lint
+      ? { rules: lintSarifRules(), results: lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) }
+      : undefined;
     writeFileSync(sarifFile, JSON.stringify(renderSarif(written, lintSarif, strict), null, 2) + '\n');
     core.setOutput('report-file', reportFile);
     core.setOutput('sarif-file', sarifFile);
@@ -109,6 +150,8 @@ export async function run(): Promise<void> {
   const unopened = report && strict ? (report.notLookedInside ?? []).length : 0;
   if (error !== undefined) log.setFailed(error);
   else if (leaks > 0 || (report && failed(report, strict)) || problems > 0) {
-    log.setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`);
+    log.setFailed(
+      `org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`,
+    );
   }
 }

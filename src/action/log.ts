@@ -11,7 +11,11 @@ type Properties = core.AnnotationProperties;
 
 function safeProperties(properties?: Properties): Properties | undefined {
   if (!properties) return undefined;
-  return { ...properties, ...(properties.title !== undefined ? { title: logLine(properties.title) } : {}), ...(properties.file !== undefined ? { file: logLine(properties.file) } : {}) };
+  return {
+    ...properties,
+    ...(properties.title !== undefined ? { title: logLine(properties.title) } : {}),
+    ...(properties.file !== undefined ? { file: logLine(properties.file) } : {}),
+  };
 }
 
 export const log = {
@@ -19,7 +23,8 @@ export const log = {
   /** org-ca's own multi-line text, each line made safe. */
   text: (message: string): void => core.info(logLines(message)),
   notice: (message: string, properties?: Properties): void => core.notice(logLine(message), safeProperties(properties)),
-  warning: (message: string, properties?: Properties): void => core.warning(logLine(message), safeProperties(properties)),
+  warning: (message: string, properties?: Properties): void =>
+    core.warning(logLine(message), safeProperties(properties)),
   error: (message: string, properties?: Properties): void => core.error(logLine(message), safeProperties(properties)),
   setFailed: (message: string): void => core.setFailed(logLine(message)),
 };

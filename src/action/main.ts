@@ -45,7 +45,15 @@ function exportQuietly(name: string, value: string): void {
 
 /** Proxy credentials in the job's environment are masked before anything could print them. */
 function maskProxyCredentials(env: NodeJS.ProcessEnv): void {
-  for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', ...JVM_OPTION_VARIABLES]) {
+  for (const name of [
+    'HTTPS_PROXY',
+    'https_proxy',
+    'HTTP_PROXY',
+    'http_proxy',
+    'ALL_PROXY',
+    'all_proxy',
+    ...JVM_OPTION_VARIABLES,
+  ]) {
     for (const secret of secretsIn(name, env[name] ?? '')) core.setSecret(secret);
   }
 }
@@ -65,9 +73,24 @@ export async function run(): Promise<void> {
       if (!failure) log.info(decision.message);
       // `when: never` is "leave this job alone": not even the no-op build helper is written.
       const prepared = inputs.when === 'never' ? undefined : await build(context.temp);
-      const buildValues = prepared ? buildOutputValues(prepared.outputs) : { 'secret-files': '', 'build-contexts': '', 'build-args': '', 'docker-flags': '' };
-      setActionOutputs({ injected: 'false', reason: decision.reason, ...seen, ...buildValues, ...registryOutputValues(inputs.registries.hosts) });
-      await writeSummary(renderSummary({ decision, ...(failure ? { failure } : {}), ...(acting.given ? { ca: acting.given } : {}), sections }));
+      const buildValues = prepared
+        ? buildOutputValues(prepared.outputs)
+        : { 'secret-files': '', 'build-contexts': '', 'build-args': '', 'docker-flags': '' };
+      setActionOutputs({
+        injected: 'false',
+        reason: decision.reason,
+        ...seen,
+        ...buildValues,
+        ...registryOutputValues(inputs.registries.hosts),
+      });
+      await writeSummary(
+        renderSummary({
+          decision,
+          ...(failure ? { failure } : {}),
+          ...(acting.given ? { ca: acting.given } : {}),
+          sections,
+        }),
+      );
       if (failure) log.setFailed(failure);
       return;
     }
@@ -84,13 +107,22 @@ export async function run(): Promise<void> {
     for (const note of native.notes) if (note !== native.fallback) log.info(note);
     for (const variable of native.variables) {
       exportQuietly(variable.name, variable.value);
-      log.info(`${variable.name}=${redactValue(variable.name, variable.value)}  (${variable.readers}: reads the OS store)`);
+      log.info(
+        `${variable.name}=${redactValue(variable.name, variable.value)}  (${variable.readers}: reads the OS store)`,
+      );
     }
     const nativeSections = native.variables.length ? [nativeSection(native)] : [];
     if (!native.useEnvFiles) {
       log.info(decision.message);
       const prepared = await build(context.temp);
-      setActionOutputs({ injected: 'true', reason: decision.reason, ...seen, fingerprint: ca.primary.fingerprint, ...buildOutputValues(prepared.outputs), ...registryOutputValues(inputs.registries.hosts) });
+      setActionOutputs({
+        injected: 'true',
+        reason: decision.reason,
+        ...seen,
+        fingerprint: ca.primary.fingerprint,
+        ...buildOutputValues(prepared.outputs),
+        ...registryOutputValues(inputs.registries.hosts),
+      });
       await writeSummary(renderSummary({ decision, ca, sections: [...nativeSections, ...sections] }));
       return;
     }
@@ -115,7 +147,9 @@ export async function run(): Promise<void> {
     core.startGroup(`Exported ${injection.plan.variables.length} variables for the rest of the job`);
     for (const variable of injection.plan.variables) {
       exportQuietly(variable.name, variable.value);
-      log.info(`${variable.name}=${redactValue(variable.name, variable.value)}  (${variable.readers}; ${variable.semantics})`);
+      log.info(
+        `${variable.name}=${redactValue(variable.name, variable.value)}  (${variable.readers}; ${variable.semantics})`,
+      );
     }
     core.endGroup();
     log.info(decision.message);

@@ -41,7 +41,9 @@ export const OUTPUT_NAMES: readonly (keyof ActionOutputs)[] = [
 ];
 
 /** The build outputs under their action.yml names. */
-export function buildOutputValues(build: BuildOutputs): Pick<ActionOutputs, 'secret-files' | 'build-contexts' | 'build-args' | 'docker-flags'> {
+export function buildOutputValues(
+  build: BuildOutputs,
+): Pick<ActionOutputs, 'secret-files' | 'build-contexts' | 'build-args' | 'docker-flags'> {
   return {
     'secret-files': build.secretFiles,
     'build-contexts': build.buildContexts,

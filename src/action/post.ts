@@ -19,7 +19,9 @@ export async function post(): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
       log.info(`Removed ${dir}.`);
     } catch (error) {
-      log.warning(`Could not remove ${dir}: ${error instanceof Error ? error.message : String(error)}. Delete it by hand: it may hold the org CA.`);
+      log.warning(
+        `Could not remove ${dir}: ${error instanceof Error ? error.message : String(error)}. Delete it by hand: it may hold the org CA.`,
+      );
     }
   }
 }

@@ -29,9 +29,21 @@ export interface ActDecision {
 }
 
 /** `given` is the CA input, already loaded and validated by the caller (whatever `when` says). */
-export async function probeAndDecide(inputs: Inputs, context: RunnerContext, given: ValidatedCa | undefined): Promise<ActDecision> {
+export async function probeAndDecide(
+  inputs: Inputs,
+  context: RunnerContext,
+  given: ValidatedCa | undefined,
+): Promise<ActDecision> {
   const early = decideBeforeProbe(inputs.when, context.environment);
-  if (early) return { decision: early, ...(early.act && given ? { ca: given } : {}), ...(given ? { given } : {}), inspected: false, issuer: '', sections: [] };
+  if (early)
+    return {
+      decision: early,
+      ...(early.act && given ? { ca: given } : {}),
+      ...(given ? { given } : {}),
+      inspected: false,
+      issuer: '',
+      sections: [],
+    };
 
   const now = new Date();
   const trust = { org: given?.certs ?? [], public: publicRoots(inputs.publicRoots || undefined), system: systemRoots };
@@ -54,12 +66,20 @@ export async function probeAndDecide(inputs: Inputs, context: RunnerContext, giv
   });
 
   const decision = decideByProbes({ outcomes: verdicts, ...policy });
-  const seen = { inspected: decision.inspected, issuer: decision.issuer, sections: [markdownSection(verdicts)], ...(given ? { given } : {}) };
+  const seen = {
+    inspected: decision.inspected,
+    issuer: decision.issuer,
+    sections: [markdownSection(verdicts)],
+    ...(given ? { given } : {}),
+  };
   if (decision.failure) return { decision, failure: decision.failure, ...seen };
   for (const warning of decision.warnings) log.warning(warning);
   if (!decision.act) return { decision, ...seen };
   if (given) return { decision, ca: given, ...seen };
   // No CA given, and the proxy's root is trusted by the OS store: that root becomes the org CA (a pin still applies).
-  const exported = validateCa(decision.osAnchors, { now, ...(inputs.caFingerprint ? { pin: inputs.caFingerprint } : {}) });
+  const exported = validateCa(decision.osAnchors, {
+    now,
+    ...(inputs.caFingerprint ? { pin: inputs.caFingerprint } : {}),
+  });
   return { decision, ca: exported, ...seen };
 }

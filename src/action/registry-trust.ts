@@ -31,7 +31,10 @@ import { registryJournal, saveRegistryJournal } from './state.js';
 import { log } from './log.js';
 
 /** The outputs for builders the action cannot configure itself (main.ts sets them); empty when nothing was injected. */
-export function registryOutputValues(registries: readonly string[], caPath?: string): { 'buildkitd-config-inline': string; 'kaniko-flags': string } {
+export function registryOutputValues(
+  registries: readonly string[],
+  caPath?: string,
+): { 'buildkitd-config-inline': string; 'kaniko-flags': string } {
   return {
     'buildkitd-config-inline': caPath && registries.length ? buildkitdConfigInline(registries, caPath) : '',
     'kaniko-flags': caPath && registries.length ? kanikoFlags(registries, caPath, shellQuote) : '',
@@ -51,7 +54,10 @@ export async function setUpRegistryTrust(
   }
   const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
   if (process.platform !== 'linux') {
-    if (!selection.whenBuilderPresent) log.info('Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.');
+    if (!selection.whenBuilderPresent)
+      log.info(
+        'Registry trust directories are set up on Linux runners only; use the buildkitd-config-inline output here.',
+      );
     return;
   }
   let locations = trustLocations(env, uid);
@@ -60,11 +66,17 @@ export async function setUpRegistryTrust(
     locations = locationsReadBy(locations, builders);
     // auto: a job that builds no image hears nothing of registries and changes nothing outside itself.
     if (locations.length === 0) {
-      core.debug("registries: auto found no Docker Engine socket and no buildah or podman on PATH: no registry trust was changed.");
+      core.debug(
+        'registries: auto found no Docker Engine socket and no buildah or podman on PATH: no registry trust was changed.',
+      );
       return;
     }
-    const found = [builders.dockerSocket && `a Docker Engine at ${builders.dockerSocket}`, builders.containersTool].filter(Boolean).join(' and ');
-    log.info(`registries: auto found ${found}: the org CA is added for the common public registries (set registries: none to change nothing outside the job).`);
+    const found = [builders.dockerSocket && `a Docker Engine at ${builders.dockerSocket}`, builders.containersTool]
+      .filter(Boolean)
+      .join(' and ');
+    log.info(
+      `registries: auto found ${found}: the org CA is added for the common public registries (set registries: none to change nothing outside the job).`,
+    );
   }
   const runId = newRunId();
   const journalPath = registryJournalPath(runId, env, uid);
@@ -96,11 +108,15 @@ export async function setUpRegistryTrust(
   } catch (error) {
     // Registry trust is an addition to what the job already got (the variables are exported): without a journal it
     // is skipped, with the reason, rather than failing the job or writing what could not be taken out again.
-    log.warning(`Registry trust was not set up: ${error instanceof Error ? error.message : String(error)}. Builders' registry pulls will not trust the org CA; use the buildkitd-config-inline output, or fix the journal path (ORG_CA_REGISTRY_JOURNAL).`);
+    log.warning(
+      `Registry trust was not set up: ${error instanceof Error ? error.message : String(error)}. Builders' registry pulls will not trust the org CA; use the buildkitd-config-inline output, or fix the journal path (ORG_CA_REGISTRY_JOURNAL).`,
+    );
     return;
   }
   for (const warning of result.warnings) log.warning(warning);
-  core.startGroup(`Registry pulls: the org CA added for ${result.written.length} registry director${result.written.length === 1 ? 'y' : 'ies'}`);
+  core.startGroup(
+    `Registry pulls: the org CA added for ${result.written.length} registry director${result.written.length === 1 ? 'y' : 'ies'}`,
+  );
   for (const path of result.written) log.info(path);
   for (const note of result.notes) log.info(note);
   core.endGroup();
@@ -108,7 +124,7 @@ export async function setUpRegistryTrust(
     log.notice(
       `Docker Engine's BuildKit builder learns which registries have a /etc/docker/certs.d directory when dockerd starts ` +
         `(measured on Engine 20.10), so for ${result.newDockerHosts.join(', ')} restart the daemon before building ` +
-        "(e.g. sudo systemctl restart docker), or create these directories when the runner is provisioned. " +
+        '(e.g. sudo systemctl restart docker), or create these directories when the runner is provisioned. ' +
         'docker pull of Docker Hub images never reads certs.d: it needs the CA in the OS store and a daemon restart.',
       { title: 'org-ca: Docker Engine needs a restart for new registries' },
     );
@@ -120,23 +136,41 @@ export async function setUpRegistryTrust(
  * to them, and what they list is returned, so this run shares their directories instead of making them twice.
  * Throws when this run cannot keep a journal of its own.
  */
-function takeLeftovers(journalPath: string, owner: JobOwner | undefined, env: Readonly<Record<string, string | undefined>>, uid: number): { madeByOrgCa: Set<string>; othersFiles: Set<string> } {
+function takeLeftovers(
+  journalPath: string,
+  owner: JobOwner | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  uid: number,
+): { madeByOrgCa: Set<string>; othersFiles: Set<string> } {
   const madeByOrgCa = new Set<string>();
-  for (const outcome of revertLeftoverJournals(registryJournalFiles(env, uid), 'next-run', { running: ownerRunning, ancestors: [] }, opsFor)) {
+  for (const outcome of revertLeftoverJournals(
+    registryJournalFiles(env, uid),
+    'next-run',
+    { running: ownerRunning, ancestors: [] },
+    opsFor,
+  )) {
     if ('error' in outcome) {
       if (outcome.path === journalPath) throw new Error(outcome.error);
       log.warning(`A journal left by an earlier run: ${outcome.error}`);
     } else if ('running' in outcome) {
-      const whose = owner && sameOwner(outcome.running, owner) ? 'an earlier org-ca step of this job' : `a job still running on this host (process ${outcome.running.pid})`;
+      const whose =
+        owner && sameOwner(outcome.running, owner)
+          ? 'an earlier org-ca step of this job'
+          : `a job still running on this host (process ${outcome.running.pid})`;
       // ORG_CA_REGISTRY_JOURNAL names one file: two runs at once cannot both keep their record in it.
-      if (outcome.path === journalPath) throw new Error(`${journalPath} (ORG_CA_REGISTRY_JOURNAL) holds the journal of ${whose}; give each runner its own, and use org-ca once per job`);
+      if (outcome.path === journalPath)
+        throw new Error(
+          `${journalPath} (ORG_CA_REGISTRY_JOURNAL) holds the journal of ${whose}; give each runner its own, and use org-ca once per job`,
+        );
       log.info(`Registry trust of ${whose} is left to it: ${outcome.path}.`);
       for (const entry of outcome.journal.entries) if (entry.type === 'dir') madeByOrgCa.add(entry.path);
     } else {
       report('A journal left by an earlier run', outcome.reverted);
       if (outcome.path === journalPath && outcome.reverted.retry.length) {
         // Writing this run's journal over it would drop the record of what is still there.
-        throw new Error(`${journalPath} still lists ${outcome.reverted.retry.map((e) => e.path).join(', ')}, which could not be removed with this job's rights`);
+        throw new Error(
+          `${journalPath} still lists ${outcome.reverted.retry.map((e) => e.path).join(', ')}, which could not be removed with this job's rights`,
+        );
       }
     }
   }
@@ -164,6 +198,8 @@ export async function undoRegistryTrust(): Promise<void> {
     );
     report('Post step', undone);
   } catch (error) {
-    log.warning(`Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca-*.crt files.`);
+    log.warning(
+      `Could not read what registry trust wrote (${error instanceof Error ? error.message : String(error)}): check /etc/docker/certs.d and /etc/containers/certs.d for org-ca-*.crt files.`,
+    );
   }
 }

@@ -58,11 +58,17 @@ export function renderSummary(report: SummaryReport): string {
     lines.push('| Variable | For | Semantics | Points at |', '|---|---|---|---|');
     for (const v of plan.variables) {
       const semantics = SEMANTICS_TEXT[v.file];
-      lines.push(`| ${markdownCode(v.name)} | ${escapeMarkdown(v.readers)} | ${semantics} | ${markdownCode(redactValue(v.name, v.value))} |`);
+      lines.push(
+        `| ${markdownCode(v.name)} | ${escapeMarkdown(v.readers)} | ${semantics} | ${markdownCode(redactValue(v.name, v.value))} |`,
+      );
     }
     lines.push('', '</details>', '');
-    lines.push(`Combined bundle: ${bundle.count} certificates (${bundle.added.map((a) => `${escapeMarkdown(a.label)}: ${a.count}`).join(', ')}).`, '');
-    if (report.injection.truststoreBase) lines.push(`Java truststore: ${escapeMarkdown(report.injection.truststoreBase)} + the org CA.`, '');
+    lines.push(
+      `Combined bundle: ${bundle.count} certificates (${bundle.added.map((a) => `${escapeMarkdown(a.label)}: ${a.count}`).join(', ')}).`,
+      '',
+    );
+    if (report.injection.truststoreBase)
+      lines.push(`Java truststore: ${escapeMarkdown(report.injection.truststoreBase)} + the org CA.`, '');
     for (const note of [...plan.notes, ...report.injection.warnings]) lines.push(`- ${escapeMarkdown(note)}`);
     lines.push(`- ${escapeMarkdown(NODE_CAVEAT)}`, '');
   }

@@ -52,24 +52,45 @@ export const POINTER_VARIABLES: readonly PointerVariable[] = [
     source: entry.source,
   })),
   // What the action exports to override a configured cafile (src/tools/config-scan.ts), and the other names of it.
-  { name: 'npm_config_cafile', form: 'file', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#environment-variables' },
+  {
+    name: 'npm_config_cafile',
+    form: 'file',
+    anyCase: true,
+    source: 'https://docs.npmjs.com/cli/using-npm/config#environment-variables',
+  },
   { name: 'npm_config_ca', form: 'text', anyCase: true, source: 'https://docs.npmjs.com/cli/using-npm/config#ca' },
   { name: 'pnpm_config_cafile', form: 'file', anyCase: true, source: 'https://pnpm.io/npmrc' },
   { name: 'YARN_CAFILE', form: 'file', source: 'https://classic.yarnpkg.com/en/docs/cli/config' },
   { name: 'YARN_HTTPS_CA_FILE_PATH', form: 'file', source: 'https://yarnpkg.com/configuration/yarnrc#httpsCaFilePath' },
   { name: 'YARN_CA_FILE_PATH', form: 'file', source: 'https://github.com/yarnpkg/berry/pull/4503' },
   // Directories and lists of them.
-  { name: 'SSL_CERT_DIR', form: 'path-list', source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/' },
-  { name: 'GIT_SSL_CAPATH', form: 'dir', source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath' },
+  {
+    name: 'SSL_CERT_DIR',
+    form: 'path-list',
+    source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/',
+  },
+  {
+    name: 'GIT_SSL_CAPATH',
+    form: 'dir',
+    source: 'https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath',
+  },
   // Further tools' CA variables (ca-env-matrix.md), which a build may set by hand.
-  { name: 'CONDA_SSL_VERIFY', form: 'file', source: 'https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/non-standard-certs.html' },
+  {
+    name: 'CONDA_SSL_VERIFY',
+    form: 'file',
+    source: 'https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/non-standard-certs.html',
+  },
   { name: 'PERL_LWP_SSL_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
   { name: 'PERL_LWP_SSL_CA_PATH', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
   { name: 'HTTPS_CA_FILE', form: 'file', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
   { name: 'HTTPS_CA_DIR', form: 'dir', source: 'https://metacpan.org/pod/LWP::UserAgent#ssl_opts' },
   { name: 'SYSTEM_WGET2RC', form: 'file', source: 'https://gitlab.com/gnuwget/wget2/-/blob/master/docs/wget2.md' },
   { name: 'APT_CONFIG', form: 'file', source: 'https://manpages.debian.org/apt.conf.5' },
-  { name: 'HTTPLIB2_CA_CERTS', form: 'file', source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py' },
+  {
+    name: 'HTTPLIB2_CA_CERTS',
+    form: 'file',
+    source: 'https://github.com/httplib2/httplib2/blob/master/python3/httplib2/certs.py',
+  },
   { name: 'NIX_SSL_CERT_FILE', form: 'file', source: 'https://nixos.org/manual/nix/stable/installation/env-variables' },
 ];
 
@@ -83,7 +104,8 @@ export function isPointerVariable(name: string): boolean {
 }
 
 /** `-Djavax.net.ssl.trustStore=…` (also `-J-D…` for sbt, and the plain property in .properties files). */
-const TRUST_STORE_PROPERTY = /(?:^|[\s"'])(?:-J)?(?:-D|systemProp\.)?javax\.net\.ssl\.trustStore\s*=\s*("[^"]*"|'[^']*'|[^\s"']+)/g;
+const TRUST_STORE_PROPERTY =
+  /(?:^|[\s"'])(?:-J)?(?:-D|systemProp\.)?javax\.net\.ssl\.trustStore\s*=\s*("[^"]*"|'[^']*'|[^\s"']+)/g;
 
 function unquote(value: string): string {
   const v = value.trim();
@@ -91,12 +113,20 @@ function unquote(value: string): string {
 }
 
 function trustStoreValues(text: string): string[] {
-  return [...text.matchAll(TRUST_STORE_PROPERTY)].map((m) => unquote(m[1]!)).filter((v) => v !== '' && v.toUpperCase() !== 'NONE');
+  return [...text.matchAll(TRUST_STORE_PROPERTY)]
+    .map((m) => unquote(m[1]!))
+    .filter((v) => v !== '' && v.toUpperCase() !== 'NONE');
 }
 
 /** The pointers one `NAME=value` assignment makes (none, one, or one per trustStore in JVM options). */
 export function assignmentPointers(name: string, value: string, where: string): Pointer[] {
-  if (JVM.has(name)) return trustStoreValues(value).map((v) => ({ where, setting: `${name} -Djavax.net.ssl.trustStore`, value: v, form: 'file' }));
+  if (JVM.has(name))
+    return trustStoreValues(value).map((v) => ({
+      where,
+      setting: `${name} -Djavax.net.ssl.trustStore`,
+      value: v,
+      form: 'file',
+    }));
   const known = EXACT.get(name) ?? ANY_CASE.get(name.toLowerCase());
   if (!known) return [];
   // CONDA_SSL_VERIFY also takes true/false/truststore: only a path names a file.
@@ -119,7 +149,13 @@ export function envPointers(env: readonly string[]): Pointer[] {
   env.forEach((entry, i) => {
     const m = /^GIT_CONFIG_VALUE_(\d+)=(.*)$/s.exec(entry);
     const key = m && gitKeys.get(m[1]!);
-    if (key) out.push({ where: `config.Env[${i}]`, setting: key, value: m[2]!, form: /sslcapath$/i.test(key) ? 'dir' : 'file' });
+    if (key)
+      out.push({
+        where: `config.Env[${i}]`,
+        setting: key,
+        value: m[2]!,
+        form: /sslcapath$/i.test(key) ? 'dir' : 'file',
+      });
   });
   return out;
 }
@@ -141,7 +177,8 @@ function keyLines(keys: string, separator = '[=:]', form: PointerForm = 'file'):
       const m = re.exec(line);
       if (!m) return;
       const value = unquote(m[2]!.replace(/\s+[#;].*$/, '').replace(/[,;]$/, ''));
-      if (value) out.push({ setting: m[1]!, value, form: /(path|dir|directory)$/i.test(m[1]!) ? 'dir' : form, line: i + 1 });
+      if (value)
+        out.push({ setting: m[1]!, value, form: /(path|dir|directory)$/i.test(m[1]!) ? 'dir' : form, line: i + 1 });
     });
     return out;
   };
@@ -166,7 +203,9 @@ function shellAssignments(text: string): ReturnType<FileRule['parse']> {
     }
     // systemd units and drop-ins: Environment="A=x" "B=y"
     const env = /^Environment=(.*)$/.exec(line);
-    if (env) for (const m of env[1]!.matchAll(/"([A-Za-z_][A-Za-z0-9_]*)=([^"]*)"|([A-Za-z_][A-Za-z0-9_]*)=(\S*)/g)) assignments.push([m[1] ?? m[3]!, m[2] ?? m[4]!]);
+    if (env)
+      for (const m of env[1]!.matchAll(/"([A-Za-z_][A-Za-z0-9_]*)=([^"]*)"|([A-Za-z_][A-Za-z0-9_]*)=(\S*)/g))
+        assignments.push([m[1] ?? m[3]!, m[2] ?? m[4]!]);
     for (const [name, rawValue] of assignments) {
       const value = shellWord(rawValue);
       for (const p of assignmentPointers(name, value, '')) {
@@ -192,7 +231,14 @@ function jsonKeys(keys: string): FileRule['parse'] {
   return (text) => {
     const out: ReturnType<FileRule['parse']> = [];
     text.split(/\r?\n/).forEach((line, i) => {
-      for (const m of line.matchAll(re)) if (m[2]) out.push({ setting: m[1]!, value: m[2].replace(/\\\//g, '/'), form: m[1] === 'capath' ? 'dir' : 'file', line: i + 1 });
+      for (const m of line.matchAll(re))
+        if (m[2])
+          out.push({
+            setting: m[1]!,
+            value: m[2].replace(/\\\//g, '/'),
+            form: m[1] === 'capath' ? 'dir' : 'file',
+            line: i + 1,
+          });
     });
     return out;
   };
@@ -217,7 +263,8 @@ function aptSettings(text: string): ReturnType<FileRule['parse']> {
   const out: ReturnType<FileRule['parse']> = [];
   text.split(/\r?\n/).forEach((line, i) => {
     if (/^\s*(\/\/|#)/.test(line)) return;
-    for (const m of line.matchAll(/((?:[\w.-]+::)*(CAInfo|CAPath))\s+"([^"]*)"/gi)) out.push({ setting: m[1]!, value: m[3]!, form: /path$/i.test(m[2]!) ? 'dir' : 'file', line: i + 1 });
+    for (const m of line.matchAll(/((?:[\w.-]+::)*(CAInfo|CAPath))\s+"([^"]*)"/gi))
+      out.push({ setting: m[1]!, value: m[3]!, form: /path$/i.test(m[2]!) ? 'dir' : 'file', line: i + 1 });
   });
   return out;
 }
@@ -232,7 +279,11 @@ const FILE_RULES: readonly FileRule[] = [
   { path: /(^|\/)\.yarnrc$/, parse: keyLines('cafile|https-ca-file-path', '\\s') },
   { path: /(^|\/)\.yarnrc\.yml$/, parse: keyLines('caFilePath|httpsCaFilePath', ':') },
   { path: /(^|\/)pip\.(conf|ini)$/, parse: keyLines('cert') },
-  { path: /(^|\/)\.?condarc$/, parse: (text) => keyLines('ssl_verify', ':')(text).filter((p) => !/^(true|false|truststore|yes|no)$/i.test(p.value)) },
+  {
+    path: /(^|\/)\.?condarc$/,
+    parse: (text) =>
+      keyLines('ssl_verify', ':')(text).filter((p) => !/^(true|false|truststore|yes|no)$/i.test(p.value)),
+  },
   { path: /(^|\/)(\.gitconfig|gitconfig|\.config\/git\/config)$/, parse: keyLines('sslcainfo|sslcapath', '=') },
   { path: /(^|\/)(\.curlrc|_curlrc|\.config\/curlrc)$/, parse: keyLines('-{0,2}(?:cacert|capath)', '[=:\\s]') },
   { path: /(^|\/)(\.wgetrc|wgetrc)$/, parse: keyLines('ca_certificate|ca_directory', '=') },
@@ -240,20 +291,72 @@ const FILE_RULES: readonly FileRule[] = [
   { path: /^etc\/apt\/apt\.conf(\.d\/[^/]+)?$/, parse: aptSettings },
   { path: /(^|\/)gradle\.properties$/, parse: trustStoreLines },
   { path: /(^|\/)(\.mvn\/jvm\.config|\.jvmopts|\.sbtopts|etc\/sbt\/sbtopts)$/, parse: trustStoreLines },
-  { path: /(^|\/)\.cargo\/config(\.toml)?$|^usr\/local\/cargo\/config(\.toml)?$/, parse: keyLines('(?:http\\.)?cainfo', '=') },
+  {
+    path: /(^|\/)\.cargo\/config(\.toml)?$|^usr\/local\/cargo\/config(\.toml)?$/,
+    parse: keyLines('(?:http\\.)?cainfo', '='),
+  },
   { path: /(^|\/)\.bundle\/config$|^usr\/local\/bundle\/config$/, parse: keyLines('BUNDLE_SSL_CA_CERT', ':') },
-  { path: /(^|\/)(\.composer|\.config\/composer)\/config\.json$|(^|\/)composer\.json$/, parse: jsonKeys('cafile|capath') },
+  {
+    path: /(^|\/)(\.composer|\.config\/composer)\/config\.json$|(^|\/)composer\.json$/,
+    parse: jsonKeys('cafile|capath'),
+  },
   { path: /(^|\/)\.?bunfig\.toml$/, parse: keyLines('cafile', '=') },
   { path: /(^|\/)pypoetry\/config\.toml$/, parse: keyLines('cert', '=') },
 ];
 
 /** Base names that can hold a setting: the cheap first test, run on every path of every layer. */
 const CAPTURE_BASENAMES = new Set([
-  '.npmrc', 'npmrc', '.yarnrc', '.yarnrc.yml', 'pip.conf', 'pip.ini', '.condarc', 'condarc', '.gitconfig', 'gitconfig', 'config',
-  '.curlrc', '_curlrc', 'curlrc', '.wgetrc', 'wgetrc', '.wget2rc', 'wget2rc', 'apt.conf', 'gradle.properties', 'jvm.config', '.jvmopts',
-  '.sbtopts', 'sbtopts', 'config.toml', 'config.json', 'composer.json', 'bunfig.toml', '.bunfig.toml', 'environment', 'profile',
-  'bashrc', 'bash.bashrc', 'zshenv', 'zshrc', 'zprofile', 'csh.cshrc', 'csh.login', 'mavenrc', '.bashrc', '.bash_profile',
-  '.bash_login', '.profile', '.zshrc', '.zshenv', '.zprofile', '.cshrc', '.tcshrc', '.mavenrc', '.env', 'config.fish',
+  '.npmrc',
+  'npmrc',
+  '.yarnrc',
+  '.yarnrc.yml',
+  'pip.conf',
+  'pip.ini',
+  '.condarc',
+  'condarc',
+  '.gitconfig',
+  'gitconfig',
+  'config',
+  '.curlrc',
+  '_curlrc',
+  'curlrc',
+  '.wgetrc',
+  'wgetrc',
+  '.wget2rc',
+  'wget2rc',
+  'apt.conf',
+  'gradle.properties',
+  'jvm.config',
+  '.jvmopts',
+  '.sbtopts',
+  'sbtopts',
+  'config.toml',
+  'config.json',
+  'composer.json',
+  'bunfig.toml',
+  '.bunfig.toml',
+  'environment',
+  'profile',
+  'bashrc',
+  'bash.bashrc',
+  'zshenv',
+  'zshrc',
+  'zprofile',
+  'csh.cshrc',
+  'csh.login',
+  'mavenrc',
+  '.bashrc',
+  '.bash_profile',
+  '.bash_login',
+  '.profile',
+  '.zshrc',
+  '.zshenv',
+  '.zprofile',
+  '.cshrc',
+  '.tcshrc',
+  '.mavenrc',
+  '.env',
+  'config.fish',
 ]);
 const CAPTURE_DIRS = /^etc\/(profile\.d|apt\/apt\.conf\.d|systemd)\//;
 
@@ -279,7 +382,11 @@ export function filePointers(path: string, text: string): Pointer[] {
   return out;
 }
 
-export type PointerVerdict = { kind: 'pointer-inline' } | { kind: 'pointer-to-ca'; file: string } | { kind: 'pointer-missing'; file: string } | undefined;
+export type PointerVerdict =
+  | { kind: 'pointer-inline' }
+  | { kind: 'pointer-to-ca'; file: string }
+  | { kind: 'pointer-missing'; file: string }
+  | undefined;
 
 export function looksLikeCertText(value: string): boolean {
   return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());

@@ -34,7 +34,7 @@ export function derElement(buf: Buffer, offset = 0): DerElement {
 
 export function derChildren(buf: Buffer, parent: DerElement): DerElement[] {
   const out: DerElement[] = [];
-  for (let pos = parent.start; pos < parent.end; ) {
+  for (let pos = parent.start; pos < parent.end;) {
     const child = derElement(buf, pos);
     out.push(child);
     pos = child.end;
@@ -79,7 +79,9 @@ export function looksLikePkcs12(buf: Buffer): boolean {
     const root = derElement(buf);
     if (root.tag !== 0x30) return false;
     const [version, authSafe] = derChildren(buf, root);
-    return version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30;
+    return (
+      version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30
+    );
   } catch {
     return false;
   }

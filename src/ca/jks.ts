@@ -35,7 +35,11 @@ export function isJavaKeystore(bytes: Buffer): boolean {
 }
 
 /** Writes a JKS holding only trusted-certificate entries; readable by every JDK with trustStoreType=JKS. */
-export function writeJks(entries: readonly KeystoreEntry[], password = DEFAULT_STORE_PASSWORD, now = new Date()): Buffer {
+export function writeJks(
+  entries: readonly KeystoreEntry[],
+  password = DEFAULT_STORE_PASSWORD,
+  now = new Date(),
+): Buffer {
   const parts: Buffer[] = [];
   const u32 = (n: number): Buffer => {
     const b = Buffer.alloc(4);
@@ -52,7 +56,14 @@ export function writeJks(entries: readonly KeystoreEntry[], password = DEFAULT_S
   const stamp = Buffer.alloc(8);
   stamp.writeBigUInt64BE(BigInt(now.getTime()));
   for (const entry of entries) {
-    parts.push(u32(TAG_TRUSTED_CERT), utf(entry.alias.toLowerCase()), stamp, utf('X.509'), u32(entry.der.length), entry.der);
+    parts.push(
+      u32(TAG_TRUSTED_CERT),
+      utf(entry.alias.toLowerCase()),
+      stamp,
+      utf('X.509'),
+      u32(entry.der.length),
+      entry.der,
+    );
   }
   const body = Buffer.concat(parts);
   return Buffer.concat([body, jksDigest(body, password)]);

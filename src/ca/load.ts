@@ -20,7 +20,9 @@ type InputNames = { readonly ca: string; readonly caFile: string; readonly finge
 
 /** The error for a step or command that must act but was given no CA. */
 export function noCaGiven(names: InputNames = { ca: 'ca', caFile: 'ca-file' }): CaInputError {
-  return new CaInputError(`No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`);
+  return new CaInputError(
+    `No CA given: set ${names.ca} (the certificate text, e.g. from a secret) or ${names.caFile} (a path).`,
+  );
 }
 
 /**
@@ -38,7 +40,9 @@ export function readCaCertificates(spec: CaSpec, names: InputNames = { ca: 'ca',
     bytes = readFileSync(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new CaInputError(`${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`);
+    throw new CaInputError(
+      `${names.caFile} '${file}' could not be read (${code}): expected a readable certificate file.`,
+    );
   }
   return parseCertificates(bytes, `${names.caFile} '${file}'`);
 }
@@ -46,13 +50,21 @@ export function readCaCertificates(spec: CaSpec, names: InputNames = { ca: 'ca',
 /** Reads, parses and validates the CA: what a TLS client may anchor on. */
 export function loadCa(spec: CaSpec, now: Date, names: InputNames = { ca: 'ca', caFile: 'ca-file' }): ValidatedCa {
   const certs = readCaCertificates(spec, names);
-  return validateCa(certs, { now, ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}), ...(names.fingerprint ? { pinName: names.fingerprint } : {}) });
+  return validateCa(certs, {
+    now,
+    ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}),
+    ...(names.fingerprint ? { pinName: names.fingerprint } : {}),
+  });
 }
 
 /**
  * The one place the action loads its CA input: judged whenever one is given, whatever the step then decides, so a
  * private key or garbage in the secret fails on every runner kind; undefined when none was given.
  */
-export function loadGivenCa(spec: CaSpec, now: Date, names: InputNames = { ca: 'ca', caFile: 'ca-file' }): ValidatedCa | undefined {
+export function loadGivenCa(
+  spec: CaSpec,
+  now: Date,
+  names: InputNames = { ca: 'ca', caFile: 'ca-file' },
+): ValidatedCa | undefined {
   return hasCa(spec) ? loadCa(spec, now, names) : undefined;
 }

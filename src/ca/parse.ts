@@ -77,7 +77,9 @@ function parsePem(text: string, source: CaSource): Certificate[] {
     }
   }
   if (certs.length === 0) {
-    const seen = labels.length ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks` : 'no complete PEM block';
+    const seen = labels.length
+      ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks`
+      : 'no complete PEM block';
     throw new CaInputError(`The ${source} input holds no certificate (${seen}): ${EXPECTED}.`);
   }
   return certs;
@@ -88,7 +90,9 @@ function certificateFromBlock(der: Buffer, label: string, source: CaSource): Cer
     // OpenSSL's TRUSTED CERTIFICATE is the certificate DER followed by trust settings: keep the first element.
     return certificateFromDer(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
   } catch {
-    throw new CaInputError(`The ${source} input has a '${label}' block that is not a valid X.509 certificate: ${EXPECTED}.`);
+    throw new CaInputError(
+      `The ${source} input has a '${label}' block that is not a valid X.509 certificate: ${EXPECTED}.`,
+    );
   }
 }
 

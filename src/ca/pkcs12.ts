@@ -16,7 +16,10 @@ oids[TRUSTED_KEY_USAGE_NAME] ??= TRUSTED_KEY_USAGE_OID;
  * Certificates of a PKCS#12 store, trying the passwords Java and OpenSSL use by default. The JDK's own cacerts is a
  * password-less PKCS#12 from JDK 18 on (JDK-8275252); `undefined` and '' are the two encodings of "no password".
  */
-export function readPkcs12(bytes: Buffer, passwords: ReadonlyArray<string | undefined> = [undefined, '', DEFAULT_STORE_PASSWORD]): KeystoreEntry[] {
+export function readPkcs12(
+  bytes: Buffer,
+  passwords: ReadonlyArray<string | undefined> = [undefined, '', DEFAULT_STORE_PASSWORD],
+): KeystoreEntry[] {
   const asn1 = forge.asn1.fromDer(forge.util.createBuffer(bytes.toString('binary')));
   let lastError: unknown;
   for (const password of passwords) {
@@ -34,7 +37,11 @@ export function readPkcs12(bytes: Buffer, passwords: ReadonlyArray<string | unde
           // certificate (the bag sharing the key's localKeyId); the other certificates only complete chains.
           const trusted = attributes?.[TRUSTED_KEY_USAGE_NAME] !== undefined || attributes?.localKeyId !== undefined;
           if (bag.cert) {
-            entries.push({ alias, der: Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes(), 'binary'), trusted });
+            entries.push({
+              alias,
+              der: Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes(), 'binary'),
+              trusted,
+            });
           } else if (bag.asn1) {
             // forge keeps certificates whose key type it cannot parse (EC, Ed25519) as the raw certificate ASN.1
             entries.push({ alias, der: Buffer.from(forge.asn1.toDer(bag.asn1).getBytes(), 'binary'), trusted });
@@ -46,5 +53,7 @@ export function readPkcs12(bytes: Buffer, passwords: ReadonlyArray<string | unde
       lastError = error;
     }
   }
-  throw new Error(`PKCS#12 store could not be opened with the default passwords: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  throw new Error(
+    `PKCS#12 store could not be opened with the default passwords: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+  );
 }

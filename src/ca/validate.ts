@@ -14,7 +14,11 @@ export interface ValidatedCa {
 
 /** Normalises a SHA-256 pin (`AA:BB:…` or `aabb…`); throws on anything else. The pin is no secret, so it is quoted. */
 export function parseFingerprint(value: string, inputName = 'ca-fingerprint'): string {
-  const hex = value.trim().replace(/^sha256[:/]/i, '').replace(/[:\s]/g, '').toLowerCase();
+  const hex = value
+    .trim()
+    .replace(/^sha256[:/]/i, '')
+    .replace(/[:\s]/g, '')
+    .toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(hex)) {
     throw new CaInputError(
       `${inputName} '${value.trim()}' is not a SHA-256 fingerprint: expected 64 hex digits, with or without colons.`,
@@ -32,15 +36,21 @@ function describe(cert: Certificate): string {
  * signature) are kept; every other certificate is dropped with a warning naming it, so a bundle of the org CA and
  * something else, pinned to the org CA, never trusts the something else.
  */
-function pinnedChain(input: readonly Certificate[], pinValue: string, pinName: string): { keep: Certificate[]; dropped: string[] } {
+function pinnedChain(
+  input: readonly Certificate[],
+  pinValue: string,
+  pinName: string,
+): { keep: Certificate[]; dropped: string[] } {
   const pin = parseFingerprint(pinValue, pinName);
   const pinned = input.find((cert) => cert.fingerprint === pin);
   if (!pinned) {
     const got = input.map((cert) => colonFingerprint(cert.fingerprint)).join(', ');
-    throw new CaInputError(`The CA's SHA-256 fingerprint does not match ${pinName} ${colonFingerprint(pin)}: the input has ${got}.`);
+    throw new CaInputError(
+      `The CA's SHA-256 fingerprint does not match ${pinName} ${colonFingerprint(pin)}: the input has ${got}.`,
+    );
   }
   const keep = [pinned];
-  for (let current = pinned; !current.selfIssued; ) {
+  for (let current = pinned; !current.selfIssued;) {
     const issuer = input.find((other) => !keep.includes(other) && isIssuedBy(current, other));
     if (!issuer) break;
     keep.push(issuer);
@@ -48,7 +58,10 @@ function pinnedChain(input: readonly Certificate[], pinValue: string, pinName: s
   }
   const dropped = input
     .filter((cert) => !keep.some((kept) => kept.fingerprint === cert.fingerprint))
-    .map((cert) => `${describe(cert)} was dropped: it is neither the certificate ${pinName} names nor an issuer of it, so it is not trusted.`);
+    .map(
+      (cert) =>
+        `${describe(cert)} was dropped: it is neither the certificate ${pinName} names nor an issuer of it, so it is not trusted.`,
+    );
   return { keep, dropped };
 }
 
@@ -57,10 +70,14 @@ function pinnedChain(input: readonly Certificate[], pinValue: string, pinName: s
  * Problems that make trust impossible throw; things worth knowing come back as warnings. `pinName` is the option as
  * the caller spells it in messages: `ca-fingerprint` (action) or `--fingerprint` (CLI).
  */
-export function validateCa(input: readonly Certificate[], options: { now: Date; pin?: string; pinName?: string }): ValidatedCa {
+export function validateCa(
+  input: readonly Certificate[],
+  options: { now: Date; pin?: string; pinName?: string },
+): ValidatedCa {
   const { now } = options;
   if (input.length === 0) throw new CaInputError('The CA input holds no certificate.');
-  const pinned = options.pin === undefined ? undefined : pinnedChain(input, options.pin, options.pinName ?? 'ca-fingerprint');
+  const pinned =
+    options.pin === undefined ? undefined : pinnedChain(input, options.pin, options.pinName ?? 'ca-fingerprint');
   const certs = pinned?.keep ?? input;
 
   for (const cert of certs) {

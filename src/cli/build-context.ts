@@ -43,7 +43,12 @@ export const buildContextCommand: Command = {
   summary: 'write the in-build helper and CA secret files for docker build, buildah or kaniko in any CI',
   help: HELP,
   async run(argv) {
-    const { values } = parseCommandArgs('build-context', argv, { ...CA_OPTIONS, dir: { type: 'string' }, json: { type: 'boolean' }, flags: { type: 'string' } });
+    const { values } = parseCommandArgs('build-context', argv, {
+      ...CA_OPTIONS,
+      dir: { type: 'string' },
+      json: { type: 'boolean' },
+      flags: { type: 'string' },
+    });
     const flagsOnly = values.flags === undefined ? undefined : oneOf('--flags', values.flags, FLAG_SETS, 'docker');
     if (flagsOnly && values.json) throw new UsageError('build-context: give --flags or --json, not both');
     if (!values.dir) throw new UsageError("build-context: --dir DIR is required (see 'org-ca build-context --help')");
@@ -52,7 +57,8 @@ export const buildContextCommand: Command = {
     const injection = values.ca ? await injectForCli(readCaOptions('build-context', values), dir) : undefined;
     const files = injection ? { caPath: injection.plan.files.ca, bundlePath: injection.plan.files.bundle } : {};
     const outputs = buildOutputs({ helperDir, ...files, env: process.env });
-    for (const line of [...(injection?.warnings ?? []), ...outputs.skipped]) process.stderr.write(`org-ca build-context: ${line}\n`);
+    for (const line of [...(injection?.warnings ?? []), ...outputs.skipped])
+      process.stderr.write(`org-ca build-context: ${line}\n`);
     const kaniko = files.caPath ? kanikoFlags(DEFAULT_REGISTRIES, files.caPath, shellQuote) : '';
     if (flagsOnly) {
       // For `eval "docker build $(org-ca build-context … --flags docker) …"`: one line, each word shell-quoted.
@@ -60,12 +66,16 @@ export const buildContextCommand: Command = {
       return EXIT.ok;
     }
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ helperDir, ...files, secretFiles: outputs.secretFiles, buildContexts: outputs.buildContexts, dockerFlags: outputs.dockerFlags, kanikoFlags: kaniko }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ helperDir, ...files, secretFiles: outputs.secretFiles, buildContexts: outputs.buildContexts, dockerFlags: outputs.dockerFlags, kanikoFlags: kaniko }, null, 2)}\n`,
+      );
       return EXIT.ok;
     }
     const lines = [
       `helper: ${join(helperDir, 'with-org-ca')}`,
-      ...(files.caPath ? [`ca: ${files.caPath}`, `bundle: ${files.bundlePath}`] : ['no --ca: the helper runs commands unchanged']),
+      ...(files.caPath
+        ? [`ca: ${files.caPath}`, `bundle: ${files.bundlePath}`]
+        : ['no --ca: the helper runs commands unchanged']),
       `docker build / buildah bud flags: ${outputs.dockerFlags}`,
       ...(kaniko ? [`kaniko flags (base-image pulls): ${kaniko}`] : []),
     ];

@@ -47,7 +47,7 @@ export const TOOLS_HELP = wrapList(TOOL_IDS.map((id, i) => (i < TOOL_IDS.length 
 
 export const CA_OPTIONS_HELP = [
   '  --ca FILE                  the org CA: PEM, DER, base64 or .p7b; - reads standard input (env and exec with',
-  '                             --strategy native|both: optional, the OS store\'s org CA is found as ca export does)',
+  "                             --strategy native|both: optional, the OS store's org CA is found as ca export does)",
   '  --fingerprint SHA256       fail unless the CA has this SHA-256 fingerprint',
   '  --tools LIST               only these tools (comma-separated), default all; the ids are:',
   TOOLS_HELP,
@@ -68,7 +68,9 @@ export function caArgument(value: string): CaSpec {
   if (value === '-') return { ca: readFileSync(0, 'utf8') };
   // The action's `ca:` is the certificate text; on the command line that text is not a file name.
   if (value.includes('-----BEGIN') || value.includes('\n')) {
-    throw new UsageError("--ca takes a path, not the certificate text: use '--ca -' and pipe the text in (e.g., printf '%s' \"$PEM\" | org-ca env --ca -)");
+    throw new UsageError(
+      "--ca takes a path, not the certificate text: use '--ca -' and pipe the text in (e.g., printf '%s' \"$PEM\" | org-ca env --ca -)",
+    );
   }
   return { caFile: value };
 }
@@ -78,46 +80,75 @@ export function loadCaArgument(value: string, now: Date, fingerprint?: string): 
   return loadCa({ ...caArgument(value), ...(fingerprint ? { fingerprint } : {}) }, now, CA_FLAG_NAMES);
 }
 
-type CaOptionValues = { ca?: string; fingerprint?: string; tools?: string; 'on-verification-off'?: string; strategy?: string; 'probe-urls'?: string };
+type CaOptionValues = {
+  ca?: string;
+  fingerprint?: string;
+  tools?: string;
+  'on-verification-off'?: string;
+  strategy?: string;
+  'probe-urls'?: string;
+};
 
 /** For env and exec: where to look for the OS store's org CA when --ca is left out. */
 export const PROBE_URLS_OPTION = { 'probe-urls': { type: 'string' } } as const;
 export const PROBE_URLS_HELP = `  --probe-urls LIST          with no --ca: the https URLs probed to find it (default ${DEFAULT_PROBE_URLS.join(' ')})`;
 
+/** The flags besides the CA itself: --tools, --on-verification-off, --strategy. */
+function policyFlags(values: CaOptionValues): Omit<CaOptions, 'ca'> {
+  const tools = parseToolList(values.tools ?? '', '--tools');
+  const onVerificationOff = oneOf(
+    '--on-verification-off',
+    values['on-verification-off'] ?? '',
+    ON_VERIFICATION_OFF_VALUES,
+    'fail',
+  );
+  const strategy = oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env');
+  return { ...(tools ? { tools } : {}), onVerificationOff, strategy };
+}
+
 export function readCaOptions(command: string, values: CaOptionValues): CaOptions {
   if (!values.ca) throw new UsageError(`${command}: --ca FILE is required (see 'org-ca ${command} --help')`);
-  const tools = parseToolList(values.tools ?? '', '--tools');
-  const onVerificationOff = oneOf('--on-verification-off', values['on-verification-off'] ?? '', ON_VERIFICATION_OFF_VALUES, 'fail');
-  const strategy = oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env');
-  const ca = loadCaArgument(values.ca, new Date(), values.fingerprint);
-  return { ca, ...(tools ? { tools } : {}), onVerificationOff, strategy };
+  const flags = policyFlags(values);
+  return { ca: loadCaArgument(values.ca, new Date(), values.fingerprint), ...flags };
 }
 
 /**
  * As readCaOptions; but with --strategy native or both and no --ca, the org CA is the one the OS store already holds
  * (found by probing, as `org-ca ca export` does), since native switches make runtimes read that store anyway.
  */
-export async function readCaOptionsOrOsStore(command: string, values: CaOptionValues, note: (line: string) => void): Promise<CaOptions> {
-  const strategy = oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env');
+export async function readCaOptionsOrOsStore(
+  command: string,
+  values: CaOptionValues,
+  note: (line: string) => void,
+): Promise<CaOptions> {
   if (values.ca) return readCaOptions(command, values);
-  if (strategy === 'env') {
-    throw new UsageError(`${command}: --ca FILE is required (with --strategy native, the CA your OS store holds is used instead; org-ca ca export writes it to a file; see 'org-ca ${command} --help')`);
+  const flags = policyFlags(values);
+  if (flags.strategy === 'env') {
+    throw new UsageError(
+      `${command}: --ca FILE is required (with --strategy native, the CA your OS store holds is used instead; org-ca ca export writes it to a file; see 'org-ca ${command} --help')`,
+    );
   }
   let found;
   try {
     found = values.fingerprint
       ? { certs: [byFingerprint(systemRoots(), values.fingerprint)], seen: [] }
-      : await findOrgCaInOsStore({ urls: parseProbeUrls(values['probe-urls'] ?? ''), env: process.env, timeoutMs: DEFAULT_PROBE_TIMEOUT_MS, now: new Date() });
+      : await findOrgCaInOsStore({
+          urls: parseProbeUrls(values['probe-urls'] ?? ''),
+          env: process.env,
+          timeoutMs: DEFAULT_PROBE_TIMEOUT_MS,
+          now: new Date(),
+        });
   } catch (error) {
-    if (error instanceof OsStoreCaError) throw new UsageError(`${command}: no --ca, and ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)} Give the CA with --ca FILE.`);
+    if (error instanceof OsStoreCaError)
+      throw new UsageError(
+        `${command}: no --ca, and ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)} Give the CA with --ca FILE.`,
+      );
     throw error;
   }
   for (const line of found.seen) note(line);
   const ca = loadCa({ ca: certificatesPem(found.certs) }, new Date(), { ...CA_FLAG_NAMES, ca: 'the OS store' });
   note(`no --ca: the org CA is the one the OS store holds: ${ca.certs.map((c) => c.subject).join(', ')}.`);
-  const tools = parseToolList(values.tools ?? '', '--tools');
-  const onVerificationOff = oneOf('--on-verification-off', values['on-verification-off'] ?? '', ON_VERIFICATION_OFF_VALUES, 'fail');
-  return { ca, ...(tools ? { tools } : {}), onVerificationOff, strategy };
+  return { ca, ...flags };
 }
 
 export function currentPlatform(): 'linux' | 'darwin' | 'win32' {
@@ -130,7 +161,8 @@ export async function injectForCli(options: CaOptions, dir: string, dirPurpose =
     return await prepareInjectionHere(options, dir, dirPurpose);
   } catch (error) {
     // The same refusal, in the CLI's words: its flag, not the action's input.
-    if (error instanceof VerificationOffError) throw new VerificationOffError(error.settings, 'pass --on-verification-off warn');
+    if (error instanceof VerificationOffError)
+      throw new VerificationOffError(error.settings, 'pass --on-verification-off warn');
     throw error;
   }
 }

@@ -43,15 +43,25 @@ export const caCommand: Command = {
   help: HELP,
   async run(argv) {
     const [sub, ...rest] = argv;
-    if (sub !== 'export') throw new UsageError(`ca: unknown subcommand '${sub ?? ''}'.${sub ? didYouMean(sub, ['export']) : ''} Expected: org-ca ca export (see 'org-ca ca --help')`);
+    if (sub !== 'export')
+      throw new UsageError(
+        `ca: unknown subcommand '${sub ?? ''}'.${sub ? didYouMean(sub, ['export']) : ''} Expected: org-ca ca export (see 'org-ca ca --help')`,
+      );
     const { values, positionals } = parseCommandArgs(
       'ca export',
       rest,
-      { fingerprint: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, timeout: { type: 'string' }, 'public-roots': { type: 'string' } },
+      {
+        fingerprint: { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
+        timeout: { type: 'string' },
+        'public-roots': { type: 'string' },
+      },
       true,
     );
     const format = oneOf('--format', values.format ?? '', FORMATS, 'pem');
-    if (values.fingerprint && positionals.length) throw new UsageError('ca export: give URLs to probe or --fingerprint, not both');
+    if (values.fingerprint && positionals.length)
+      throw new UsageError('ca export: give URLs to probe or --fingerprint, not both');
     const timeoutMs = parseDuration('--timeout', values.timeout ?? '', DEFAULT_PROBE_TIMEOUT_MS);
     for (const url of positionals) parseTarget(url);
     if (format === 'der' && !values.out) throw new UsageError('ca export: --format der is binary: give --out FILE');
@@ -71,12 +81,17 @@ export const caCommand: Command = {
       certs = found.certs;
     }
     if (format === 'der' && certs.length > 1) {
-      throw new UsageError(`ca export: --format der holds one certificate, and ${certs.length} were found (${certs.map(describe).join('; ')}); use --format pem or pick one with --fingerprint`);
+      throw new UsageError(
+        `ca export: --format der holds one certificate, and ${certs.length} were found (${certs.map(describe).join('; ')}); use --format pem or pick one with --fingerprint`,
+      );
     }
     const bytes = format === 'der' ? certs[0]!.der : Buffer.from(certificatesPem(certs));
     if (values.out) writeFileSync(values.out, bytes, { mode: 0o644 });
     else process.stdout.write(bytes);
-    for (const cert of certs) process.stderr.write(`org-ca ca export: ${values.out ? `wrote to ${logLine(values.out)}` : 'wrote'}: ${logLine(describe(cert))}\n`);
+    for (const cert of certs)
+      process.stderr.write(
+        `org-ca ca export: ${values.out ? `wrote to ${logLine(values.out)}` : 'wrote'}: ${logLine(describe(cert))}\n`,
+      );
     return EXIT.ok;
   },
 };

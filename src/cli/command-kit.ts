@@ -56,7 +56,15 @@ export class CommandNotRunError extends Error {
  * Errors that mean "what you gave is wrong", whichever module found it: exit 2, like a usage error. A directory that
  * cannot be made (--dir under /proc, a dangling link, TMPDIR on a hung mount) is such an input too.
  */
-const INPUT_ERRORS = [UsageError, OptionError, CaInputError, TargetError, ImageInputError, PathError, RunnerDirError] as const;
+const INPUT_ERRORS = [
+  UsageError,
+  OptionError,
+  CaInputError,
+  TargetError,
+  ImageInputError,
+  PathError,
+  RunnerDirError,
+] as const;
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommandNotRunError) return error.exitCode;
@@ -106,7 +114,9 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
   try {
     return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
   } catch (error) {
-    throw new UsageError(`${command}: ${parseErrorText(error, argv, Object.keys(options))} (see 'org-ca ${command} --help')`);
+    throw new UsageError(
+      `${command}: ${parseErrorText(error, argv, Object.keys(options))} (see 'org-ca ${command} --help')`,
+    );
   }
 }
 
@@ -116,12 +126,16 @@ function parseErrorText(error: unknown, argv: readonly string[], known: readonly
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const flag = /^(?:Unknown option|Option) '(--?[^' =]+)/.exec(message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag?.startsWith('--')) {
-    return `${message}.${didYouMean(flag, known.map((name) => `--${name}`))}`;
+    return `${message}.${didYouMean(
+      flag,
+      known.map((name) => `--${name}`),
+    )}`;
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) {
     // `--ca "$PEM"`: the text starts with dashes (-----BEGIN), which parseArgs calls ambiguous.
     const value = argv[argv.indexOf(flag) + 1];
-    if (value?.startsWith('-----BEGIN')) return `${flag} takes a path, not the certificate text: use '${flag} -' and pipe the text in (e.g., printf '%s' "$PEM" | org-ca … ${flag} -)`;
+    if (value?.startsWith('-----BEGIN'))
+      return `${flag} takes a path, not the certificate text: use '${flag} -' and pipe the text in (e.g., printf '%s' "$PEM" | org-ca … ${flag} -)`;
   }
   return message;
 }

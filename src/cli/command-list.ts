@@ -11,4 +11,15 @@ import { runnerCommand } from './runner.js';
 import { storeCommand } from './store.js';
 
 /** Every `org-ca` command, in the order `org-ca --help` lists them. */
-export const COMMANDS: readonly Command[] = [envCommand, execCommand, detectCommand, doctorCommand, leakCheckCommand, lintCommand, storeCommand, runnerCommand, buildContextCommand, caCommand];
+export const COMMANDS: readonly Command[] = [
+  envCommand,
+  execCommand,
+  detectCommand,
+  doctorCommand,
+  leakCheckCommand,
+  lintCommand,
+  storeCommand,
+  runnerCommand,
+  buildContextCommand,
+  caCommand,
+];

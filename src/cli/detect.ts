@@ -39,7 +39,12 @@ export const detectCommand: Command = {
     const { values, positionals } = parseCommandArgs(
       'detect',
       argv,
-      { ca: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' }, 'public-roots': { type: 'string' } },
+      {
+        ca: { type: 'string' },
+        json: { type: 'boolean' },
+        timeout: { type: 'string' },
+        'public-roots': { type: 'string' },
+      },
       true,
     );
     const urls = positionals.length ? positionals : [...DEFAULT_PROBE_URLS];
@@ -55,10 +60,16 @@ export const detectCommand: Command = {
       urls,
       env: process.env,
       timeoutMs,
-      trust: { org: ca?.certs ?? [], public: publicRoots(values['public-roots'], '--public-roots'), system: systemRoots },
+      trust: {
+        org: ca?.certs ?? [],
+        public: publicRoots(values['public-roots'], '--public-roots'),
+        system: systemRoots,
+      },
       now,
     });
     process.stdout.write(values.json ? `${JSON.stringify(toJson(verdicts), null, 2)}\n` : formatText(verdicts));
-    return verdicts.every((v) => v.verdict === 'direct' || v.verdict === 'org-ca' || v.verdict === 'os-trusted') ? EXIT.ok : EXIT.failed;
+    return verdicts.every((v) => v.verdict === 'direct' || v.verdict === 'org-ca' || v.verdict === 'os-trusted')
+      ? EXIT.ok
+      : EXIT.failed;
   },
 };

@@ -97,7 +97,12 @@ function lastLines(out: string, n = 2): string {
 
 const firstLine = (argv: string[], env: Env): string => {
   const r = spawnSync(argv[0]!, argv.slice(1), { env, encoding: 'utf8', timeout: 10000 });
-  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').find((l) => l.trim())?.trim() ?? '';
+  return (
+    `${r.stdout ?? ''}${r.stderr ?? ''}`
+      .split('\n')
+      .find((l) => l.trim())
+      ?.trim() ?? ''
+  );
 };
 
 // Node: fetch through the proxy from the environment (NODE_USE_ENV_PROXY, Node ≥24), as npm and most tools go.
@@ -145,7 +150,10 @@ export function javaProxy(url: string, env: Env): { flags: string[]; env: Env } 
   const flags = [`-Dhttps.proxyHost=${route.host}`, `-Dhttps.proxyPort=${route.port}`, '-Dhttp.nonProxyHosts='];
   if (!route.authorization) return { flags, env: {} };
   const userPass = Buffer.from(route.authorization.replace(/^Basic /, ''), 'base64').toString();
-  return { flags: [...flags, '-Djdk.http.auth.tunneling.disabledSchemes='], env: { ORG_CA_DOCTOR_PROXY_AUTH: userPass } };
+  return {
+    flags: [...flags, '-Djdk.http.auth.tunneling.disabledSchemes='],
+    env: { ORG_CA_DOCTOR_PROXY_AUTH: userPass },
+  };
 }
 
 const CLIENTS: readonly Client[] = [
@@ -177,7 +185,11 @@ const CLIENTS: readonly Client[] = [
     bin: 'curl',
     version: (env) => firstLine(['curl', '--version'], env).split(' ').slice(0, 2).join(' '),
     async run(url, env, _dir, timeoutMs) {
-      const r = await exec(['curl', '-sS', '-I', '-o', '/dev/null', '--max-time', String(Math.ceil(timeoutMs / 1000)), url], env, timeoutMs + 2000);
+      const r = await exec(
+        ['curl', '-sS', '-I', '-o', '/dev/null', '--max-time', String(Math.ceil(timeoutMs / 1000)), url],
+        env,
+        timeoutMs + 2000,
+      );
       // curl follows its one-line error with paragraphs of advice; the `curl: (N)` line is the error itself.
       const line = r.out.split('\n').find((l) => /^curl: \(\d+\)/.test(l)) ?? lastLines(r.out);
       return { ok: r.code === 0, text: r.code === 0 ? 'TLS ok' : `${line} (exit ${r.code})` };
@@ -189,10 +201,17 @@ const CLIENTS: readonly Client[] = [
     bin: 'git',
     version: (env) => firstLine(['git', '--version'], env),
     async run(url, env, _dir, timeoutMs) {
-      const r = await exec(['git', 'ls-remote', '--heads', url], { ...env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' }, timeoutMs);
+      const r = await exec(
+        ['git', 'ls-remote', '--heads', url],
+        { ...env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' },
+        timeoutMs,
+      );
       const text = lastLines(r.out);
       // An HTTP-level answer (not a repository, 404, auth wanted) means the TLS handshake worked.
-      const httpAnswer = /returned error: \d{3}|not found|Authentication failed|not valid|could not read Username|repository .* not found/i.test(text);
+      const httpAnswer =
+        /returned error: \d{3}|not found|Authentication failed|not valid|could not read Username|repository .* not found/i.test(
+          text,
+        );
       return { ok: r.code === 0 || (httpAnswer && !explain(text, 'git')), text: r.code === 0 ? 'TLS ok' : text };
     },
   },
@@ -240,7 +259,9 @@ export interface DoctorReport {
 
 function explained(name: string, run: ClientRun): ClientResult['explanation'] {
   const explanation = explain(run.text, CLIENTS.find((c) => c.name === name)?.runtime);
-  return explanation ? { id: explanation.error.id, meaning: explanation.error.meaning, fix: explanation.fix } : undefined;
+  return explanation
+    ? { id: explanation.error.id, meaning: explanation.error.meaning, fix: explanation.fix }
+    : undefined;
 }
 
 /** The text report: one block per client, then what org-ca's settings changed. Pure. */
@@ -250,14 +271,20 @@ export function renderDoctorText(report: DoctorReport, probeLine: string): strin
     lines.push(`${c.ok ? 'OK  ' : 'FAIL'}  ${c.name}  (${c.version ?? ''})`);
     if (c.ok) continue;
     for (const l of (c.error ?? '').split('\n')) lines.push(`      error: ${l}`);
-    if (c.explanation) lines.push(`      means: ${c.explanation.id}: ${c.explanation.meaning}.`, `      fix:   ${c.explanation.fix}`);
+    if (c.explanation)
+      lines.push(`      means: ${c.explanation.id}: ${c.explanation.meaning}.`, `      fix:   ${c.explanation.fix}`);
     else lines.push('      means: not a certificate-trust error (network, proxy or HTTP): the CA is not the cause.');
   }
   for (const c of report.clients.filter((c) => !c.installed)) lines.push(`--    ${c.name}  (not installed)`);
   const retried = report.clients.filter((c) => c.withOrgCa);
   if (report.ca && retried.length) {
     lines.push('', `With org-ca's settings (${report.ca}):`);
-    for (const c of retried) lines.push(c.withOrgCa!.ok ? `OK    ${c.name}  fixed` : `FAIL  ${c.name}  still failing: ${(c.withOrgCa!.error ?? '').split('\n').join(' / ')}`);
+    for (const c of retried)
+      lines.push(
+        c.withOrgCa!.ok
+          ? `OK    ${c.name}  fixed`
+          : `FAIL  ${c.name}  still failing: ${(c.withOrgCa!.error ?? '').split('\n').join(' / ')}`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -267,8 +294,14 @@ export const doctorCommand: Command = {
   summary: 'run the installed clients against a URL and explain their TLS errors',
   help: HELP,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs('doctor', argv, { ca: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } }, true);
-    if (positionals.length > 1) throw new UsageError(`doctor: one URL at most, got ${positionals.length} (see 'org-ca doctor --help')`);
+    const { values, positionals } = parseCommandArgs(
+      'doctor',
+      argv,
+      { ca: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } },
+      true,
+    );
+    if (positionals.length > 1)
+      throw new UsageError(`doctor: one URL at most, got ${positionals.length} (see 'org-ca doctor --help')`);
     const timeoutMs = parseDuration('--timeout', values.timeout ?? '', DEFAULT_CLIENT_TIMEOUT_MS, CLIENT_TIMEOUT_RANGE);
     const url = parseTarget(positionals[0] ?? DEFAULT_PROBE_URLS[0]!).url;
     const now = new Date();
@@ -276,7 +309,13 @@ export const doctorCommand: Command = {
     const env = process.env;
     const dir = await makeTempDirectory(tmpdir(), 'org-ca-doctor-', { purpose: 'TMPDIR' });
     try {
-      const [verdict] = await detect({ urls: [url], env, timeoutMs: 5000, trust: { org: ca?.certs ?? [], public: publicRoots(), system: systemRoots }, now });
+      const [verdict] = await detect({
+        urls: [url],
+        env,
+        timeoutMs: 5000,
+        trust: { org: ca?.certs ?? [], public: publicRoots(), system: systemRoots },
+        now,
+      });
 
       const installed = CLIENTS.filter((c) => onPath(c.bin, env));
       const runs = await Promise.all(installed.map((c) => c.run(url, env, dir, timeoutMs)));
@@ -316,8 +355,16 @@ export const doctorCommand: Command = {
         };
       });
       const ok = clients.every((c) => !c.installed || c.ok || c.withOrgCa?.ok);
-      const report: DoctorReport = { url, probe: toJson([verdict!])[0]!, clients, ...(ca ? { ca: ca.primary.subject } : {}), ok };
-      process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderDoctorText(report, verdictLine(verdict!)));
+      const report: DoctorReport = {
+        url,
+        probe: toJson([verdict!])[0]!,
+        clients,
+        ...(ca ? { ca: ca.primary.subject } : {}),
+        ok,
+      };
+      process.stdout.write(
+        values.json ? `${JSON.stringify(report, null, 2)}\n` : renderDoctorText(report, verdictLine(verdict!)),
+      );
       return ok ? EXIT.ok : EXIT.failed;
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,14 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { oneOf } from '../options/parse.js';
-import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, PROBE_URLS_HELP, PROBE_URLS_OPTION, readCaOptionsOrOsStore } from './ca-options.js';
+import {
+  CA_OPTIONS,
+  CA_OPTIONS_HELP,
+  injectForCli,
+  PROBE_URLS_HELP,
+  PROBE_URLS_OPTION,
+  readCaOptionsOrOsStore,
+} from './ca-options.js';
 import { logLine } from '../output/log-line.js';
 import { EXIT, parseCommandArgs, type Command } from './command-kit.js';
 import { ENV_FORMATS, formatVariables, type EnvFormat } from '../env-formats/format.js';
@@ -32,14 +39,25 @@ export const envCommand: Command = {
   summary: 'print the per-tool CA variables for a shell or a CI system (sh, github, gitlab, azure, jenkins, …)',
   help: HELP,
   async run(argv) {
-    const { values } = parseCommandArgs('env', argv, { ...CA_OPTIONS, ...PROBE_URLS_OPTION, format: { type: 'string' }, dir: { type: 'string' } });
+    const { values } = parseCommandArgs('env', argv, {
+      ...CA_OPTIONS,
+      ...PROBE_URLS_OPTION,
+      format: { type: 'string' },
+      dir: { type: 'string' },
+    });
     const format: EnvFormat = oneOf('--format', values.format ?? '', ENV_FORMATS, 'sh');
-    const options = await readCaOptionsOrOsStore('env', values, (line) => process.stderr.write(`org-ca env: ${logLine(line)}\n`));
+    const options = await readCaOptionsOrOsStore('env', values, (line) =>
+      process.stderr.write(`org-ca env: ${logLine(line)}\n`),
+    );
     const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
     const dir = values.dir ?? join(cache, 'org-ca', options.ca.primary.fingerprint.slice(0, 16));
     const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);
     const injection = native.useEnvFiles ? await injectForCli(options, dir) : undefined;
-    const notes = [...options.ca.warnings, ...(injection ? [...injection.warnings, ...injection.plan.notes] : []), ...native.notes];
+    const notes = [
+      ...options.ca.warnings,
+      ...(injection ? [...injection.warnings, ...injection.plan.notes] : []),
+      ...native.notes,
+    ];
     for (const line of notes) process.stderr.write(`org-ca env: ${line}\n`);
     const variables = [...(injection?.plan.variables ?? []), ...native.variables];
     process.stdout.write(formatVariables(variables, format, (line) => process.stderr.write(`org-ca env: ${line}\n`)));

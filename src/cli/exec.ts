@@ -2,7 +2,14 @@ import { spawn } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { makeTempDirectory } from '../fs/ensure-directory.js';
-import { CA_OPTIONS, CA_OPTIONS_HELP, injectForCli, PROBE_URLS_HELP, PROBE_URLS_OPTION, readCaOptionsOrOsStore } from './ca-options.js';
+import {
+  CA_OPTIONS,
+  CA_OPTIONS_HELP,
+  injectForCli,
+  PROBE_URLS_HELP,
+  PROBE_URLS_OPTION,
+  readCaOptionsOrOsStore,
+} from './ca-options.js';
 import { resolveNative } from '../native/os-store-check.js';
 import { logLine } from '../output/log-line.js';
 import { CommandNotRunError, EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
@@ -23,7 +30,9 @@ Exit status: the command's own (128+N when killed by signal N); 127 when it is n
 run (not executable, a directory); 1 when TLS verification is switched off here; 2 usage or input error.`;
 
 const EXEC_OPTIONS = { ...CA_OPTIONS, ...PROBE_URLS_OPTION, 'if-present': { type: 'boolean' } } as const;
-const FLAGS_WITH_VALUE = new Set(Object.entries(EXEC_OPTIONS).flatMap(([name, option]) => (option.type === 'string' ? [`--${name}`] : [])));
+const FLAGS_WITH_VALUE = new Set(
+  Object.entries(EXEC_OPTIONS).flatMap(([name, option]) => (option.type === 'string' ? [`--${name}`] : [])),
+);
 
 /** True when --ca names a file that is missing or empty: the in-build "no inspection here" case. */
 function caAbsent(path: string | undefined): boolean {
@@ -41,7 +50,10 @@ function notRun(command: string, error: NodeJS.ErrnoException): Error {
   if (error.code === 'EACCES' || error.code === 'EISDIR' || error.code === 'ENOEXEC' || error.code === 'EPERM') {
     return new CommandNotRunError(`cannot run '${command}': not an executable file (${error.code})`, EXIT.cannotRun);
   }
-  return new CommandNotRunError(`cannot run '${command}': the system refused to start it (${error.code ?? 'unknown error'})`, EXIT.cannotRun);
+  return new CommandNotRunError(
+    `cannot run '${command}': the system refused to start it (${error.code ?? 'unknown error'})`,
+    EXIT.cannotRun,
+  );
 }
 
 /** Runs argv with env added; resolves to the exit status in shell convention. Signals to us go on to the child. */
@@ -78,21 +90,32 @@ export const execCommand: Command = {
     if (split === -1) {
       // Without `--`, the command's own words read as exec's: say where the command goes instead of "unexpected argument".
       const firstWord = own.find((word, i) => !word.startsWith('-') && !(i > 0 && FLAGS_WITH_VALUE.has(own[i - 1]!)));
-      if (firstWord !== undefined) throw new UsageError(`exec: '${firstWord}' looks like the command to run: put '--' before it (org-ca exec --ca FILE -- ${firstWord} …)`);
+      if (firstWord !== undefined)
+        throw new UsageError(
+          `exec: '${firstWord}' looks like the command to run: put '--' before it (org-ca exec --ca FILE -- ${firstWord} …)`,
+        );
     }
     const { values } = parseCommandArgs('exec', own, EXEC_OPTIONS);
-    if (commandLine.length === 0) throw new UsageError("exec: no command given: expected 'org-ca exec --ca FILE -- COMMAND [ARGS...]'");
+    if (commandLine.length === 0)
+      throw new UsageError("exec: no command given: expected 'org-ca exec --ca FILE -- COMMAND [ARGS...]'");
     if (values['if-present'] && caAbsent(values.ca)) return await runChild(commandLine, process.env);
-    const options = await readCaOptionsOrOsStore('exec', values, (line) => process.stderr.write(`org-ca exec: ${logLine(line)}\n`));
+    const options = await readCaOptionsOrOsStore('exec', values, (line) =>
+      process.stderr.write(`org-ca exec: ${logLine(line)}\n`),
+    );
 
     const dir = await makeTempDirectory(tmpdir(), 'org-ca-exec-', { purpose: 'TMPDIR' });
     try {
       const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);
       const injection = native.useEnvFiles ? await injectForCli(options, dir, 'TMPDIR') : undefined;
-      const lines = [...options.ca.warnings, ...(injection?.warnings ?? []), ...(native.fallback ? [native.fallback] : [])];
+      const lines = [
+        ...options.ca.warnings,
+        ...(injection?.warnings ?? []),
+        ...(native.fallback ? [native.fallback] : []),
+      ];
       for (const line of lines) process.stderr.write(`org-ca exec: ${line}\n`);
       const env: NodeJS.ProcessEnv = { ...process.env };
-      for (const variable of [...(injection?.plan.variables ?? []), ...native.variables]) env[variable.name] = variable.value;
+      for (const variable of [...(injection?.plan.variables ?? []), ...native.variables])
+        env[variable.name] = variable.value;
       return await runChild(commandLine, env);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -71,11 +71,15 @@ export const leakCheckCommand: Command = {
       },
       true,
     );
-    if (positionals.length !== 1) throw new UsageError("leak-check: expected exactly one IMAGE (see 'org-ca leak-check --help')");
+    if (positionals.length !== 1)
+      throw new UsageError("leak-check: expected exactly one IMAGE (see 'org-ca leak-check --help')");
     const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
-    if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1)) throw new UsageError(`leak-check: --parallel '${values.parallel}' is not a positive integer`);
+    if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1))
+      throw new UsageError(`leak-check: --parallel '${values.parallel}' is not a positive integer`);
     if (!values.ca && !values.fingerprint?.length) {
-      throw new UsageError("leak-check: nothing to look for: give --ca FILE (the CA) or --fingerprint SHA256 (see 'org-ca leak-check --help')");
+      throw new UsageError(
+        "leak-check: nothing to look for: give --ca FILE (the CA) or --fingerprint SHA256 (see 'org-ca leak-check --help')",
+      );
     }
     let limits;
     try {
@@ -84,12 +88,18 @@ export const leakCheckCommand: Command = {
       throw new UsageError(`leak-check: ${(error as Error).message}`);
     }
     const strict = values.strict === true;
-    if (values['password-stdin'] && values.ca === '-') throw new UsageError('leak-check: --password-stdin and --ca - cannot both read standard input');
-    if (values['password-stdin'] && !values.username) throw new UsageError('leak-check: --password-stdin needs --username');
+    if (values['password-stdin'] && values.ca === '-')
+      throw new UsageError('leak-check: --password-stdin and --ca - cannot both read standard input');
+    if (values['password-stdin'] && !values.username)
+      throw new UsageError('leak-check: --password-stdin needs --username');
     const password = values['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined;
-    const credentials = values.username !== undefined && password !== undefined ? { username: values.username, password } : undefined;
+    const credentials =
+      values.username !== undefined && password !== undefined ? { username: values.username, password } : undefined;
     const maxRequests = values['max-registry-requests'];
-    if (maxRequests !== undefined && !/^[1-9]\d{0,6}$/.test(maxRequests)) throw new UsageError(`leak-check: --max-registry-requests '${maxRequests}' is not a whole number from 1 to 9999999`);
+    if (maxRequests !== undefined && !/^[1-9]\d{0,6}$/.test(maxRequests))
+      throw new UsageError(
+        `leak-check: --max-registry-requests '${maxRequests}' is not a whole number from 1 to 9999999`,
+      );
     const registry = {
       ...(credentials ? { credentials } : {}),
       ...(values.platform ? { platform: values.platform } : {}),
@@ -108,7 +118,8 @@ export const leakCheckCommand: Command = {
       failure = error instanceof Error ? error : new Error(String(error));
       report = failureReport(image, safeMessage(error));
     }
-    if (values.sarif) writeFileSync(values.sarif, JSON.stringify(renderSarif(report, undefined, strict), null, 2) + '\n');
+    if (values.sarif)
+      writeFileSync(values.sarif, JSON.stringify(renderSarif(report, undefined, strict), null, 2) + '\n');
     if (values.report) writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     if (failure !== undefined) throw failure;

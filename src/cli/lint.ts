@@ -53,40 +53,61 @@ export const lintCommand: Command = {
       },
       true,
     );
-    if (positionals.length !== 1) throw new UsageError("lint: expected exactly one DOCKERFILE (see 'org-ca lint --help')");
+    if (positionals.length !== 1)
+      throw new UsageError("lint: expected exactly one DOCKERFILE (see 'org-ca lint --help')");
     const format = values.json ? 'json' : (values.format ?? 'text');
-    if (!['text', 'json', 'sarif'].includes(format)) throw new UsageError(`lint: --format '${format}' is not a format: expected text, json or sarif`);
-    if ((values.ca || values.fingerprint?.length) && !values.context) throw new UsageError('lint: --ca and --fingerprint choose which certificates of the build context count: expected --context DIR with them');
+    if (!['text', 'json', 'sarif'].includes(format))
+      throw new UsageError(`lint: --format '${format}' is not a format: expected text, json or sarif`);
+    if ((values.ca || values.fingerprint?.length) && !values.context)
+      throw new UsageError(
+        'lint: --ca and --fingerprint choose which certificates of the build context count: expected --context DIR with them',
+      );
     const file = positionals[0]!;
     let content: string;
     try {
       content = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new UsageError(`lint: '${file}' could not be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): expected a Dockerfile.`);
+      throw new UsageError(
+        `lint: '${file}' could not be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): expected a Dockerfile.`,
+      );
     }
     let org: OrgCa | undefined;
     if (values.ca || values.fingerprint?.length) {
       org = {
         certs: values.ca ? readCaCertificates(caArgument(values.ca), CA_FLAG_NAMES) : [],
-        fingerprints: (values.fingerprint ?? []).flatMap((f) => f.split(/[\s,]+/)).filter(Boolean).map((f) => parseFingerprint(f, '--fingerprint')),
+        fingerprints: (values.fingerprint ?? [])
+          .flatMap((f) => f.split(/[\s,]+/))
+          .filter(Boolean)
+          .map((f) => parseFingerprint(f, '--fingerprint')),
       };
     }
     let context;
     try {
-      context = values.context ? readBuildContext(values.context, { dockerfile: file, ...(org ? { org } : {}) }) : undefined;
+      context = values.context
+        ? readBuildContext(values.context, { dockerfile: file, ...(org ? { org } : {}) })
+        : undefined;
     } catch (error) {
       if (error instanceof ContextError) throw new UsageError(`lint: --context: ${error.message}`);
       throw error;
     }
     let result;
     try {
-      result = lintDockerfile(content, { ...(values.target ? { target: values.target } : {}), ...(context ? { context } : {}), ignore: values.ignore ?? [] });
+      result = lintDockerfile(content, {
+        ...(values.target ? { target: values.target } : {}),
+        ...(context ? { context } : {}),
+        ignore: values.ignore ?? [],
+      });
     } catch (error) {
       // The Dockerfile or --target is wrong: an input error, not a finding.
       if (error instanceof LintError) throw new UsageError(`lint: ${error.message}`);
       throw error;
     }
-    const out = format === 'json' ? JSON.stringify({ file, ...(values.context ? { context: values.context } : {}), ...result }, null, 2) : format === 'sarif' ? JSON.stringify(renderLintSarif(file, result), null, 2) : renderLintText(file, result);
+    const out =
+      format === 'json'
+        ? JSON.stringify({ file, ...(values.context ? { context: values.context } : {}), ...result }, null, 2)
+        : format === 'sarif'
+          ? JSON.stringify(renderLintSarif(file, result), null, 2)
+          : renderLintText(file, result);
     process.stdout.write(`${out}\n`);
     return Promise.resolve(result.failed ? EXIT.failed : EXIT.ok);
   },

@@ -16,7 +16,7 @@ function overview(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     "Run 'org-ca <command> --help' for a command's options.",
-    'Exit codes: 0 fine, 1 found or failed, 2 usage or input error; exec: 126 cannot run, 127 not found, else the command\'s own.',
+    "Exit codes: 0 fine, 1 found or failed, 2 usage or input error; exec: 126 cannot run, 127 not found, else the command's own.",
   ].join('\n');
 }
 
@@ -26,7 +26,9 @@ function find(name: string): Command | undefined {
 
 function unknown(name: string): number {
   const names = COMMANDS.map((c) => c.name);
-  process.stderr.write(`org-ca: unknown command '${name}'.${didYouMean(name, names)} Expected one of: ${names.join(', ')}.\n`);
+  process.stderr.write(
+    `org-ca: unknown command '${name}'.${didYouMean(name, names)} Expected one of: ${names.join(', ')}.\n`,
+  );
   return EXIT.usage;
 }
 
@@ -63,7 +65,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     // An error may quote what a proxy, a registry or an image said: one printable line.
     const message = logLine(describeError(error));
-    process.stderr.write(`org-ca ${command.name}: ${message.replace(/^\S+: /, (m) => (m === `${command.name}: ` ? '' : m))}\n`);
+    process.stderr.write(
+      `org-ca ${command.name}: ${message.replace(/^\S+: /, (m) => (m === `${command.name}: ` ? '' : m))}\n`,
+    );
     return exitCodeFor(error);
   }
 }

@@ -4,7 +4,12 @@ import { ensureDirectory } from '../fs/ensure-directory.js';
 import { OptionError, oneOf, parseDuration } from '../options/parse.js';
 import { parseProbeUrls } from '../detect/probe-urls.js';
 import { parseToolList } from '../tools/tool-list.js';
-import { ON_UNKNOWN_VALUES, ON_UNREACHABLE_VALUES, ON_VERIFICATION_OFF_VALUES, WHEN_VALUES } from '../options/values.js';
+import {
+  ON_UNKNOWN_VALUES,
+  ON_UNREACHABLE_VALUES,
+  ON_VERIFICATION_OFF_VALUES,
+  WHEN_VALUES,
+} from '../options/values.js';
 import { certificatesPem } from '../ca/bundle.js';
 import { DEFAULT_PROBE_TIMEOUT_MS } from '../detect/detect.js';
 import { STRATEGIES } from '../native/switch-plan.js';
@@ -89,7 +94,8 @@ export function parseTtl(value: string | undefined): number {
   if (v === '') return DEFAULT_CACHE_TTL_MS;
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(v);
   const ms = m ? Math.round(Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 'ms' ? 1 : 1000)) : NaN;
-  if (!(ms >= 0 && ms <= 86_400_000)) throw new OptionError(`Invalid --cache-ttl '${value}'. Expected 0 or a duration up to 24h (e.g., 90s, 10m).`);
+  if (!(ms >= 0 && ms <= 86_400_000))
+    throw new OptionError(`Invalid --cache-ttl '${value}'. Expected 0 or a duration up to 24h (e.g., 90s, 10m).`);
   return ms;
 }
 
@@ -113,10 +119,17 @@ export const runnerCommand: Command = {
     const { values } = parseCommandArgs('runner', rest, INSTALL_OPTIONS);
     switch (sub) {
       case 'install': {
-        if (!values['runner-dir']) throw new UsageError("runner install: --runner-dir DIR is required (see 'org-ca runner --help')");
-        if (values.ca && values['ca-file']) throw new UsageError('runner install: give the CA once: --ca FILE (or --ca - for standard input); --ca-file is its older spelling');
+        if (!values['runner-dir'])
+          throw new UsageError("runner install: --runner-dir DIR is required (see 'org-ca runner --help')");
+        if (values.ca && values['ca-file'])
+          throw new UsageError(
+            'runner install: give the CA once: --ca FILE (or --ca - for standard input); --ca-file is its older spelling',
+          );
         const caValue = values.ca ?? values['ca-file'];
-        if (!caValue) throw new UsageError("runner install: --ca FILE is required (or --ca - to read it from standard input; see 'org-ca runner --help')");
+        if (!caValue)
+          throw new UsageError(
+            "runner install: --ca FILE is required (or --ca - to read it from standard input; see 'org-ca runner --help')",
+          );
         let settings;
         try {
           const tools = parseToolList(values.tools ?? '');
@@ -126,7 +139,12 @@ export const runnerCommand: Command = {
             probeTimeoutMs: parseDuration('--probe-timeout', values['probe-timeout'] ?? '', DEFAULT_PROBE_TIMEOUT_MS),
             onUnknown: oneOf('--on-unknown', values['on-unknown'] ?? '', ON_UNKNOWN_VALUES, 'fail'),
             onUnreachable: oneOf('--on-unreachable', values['on-unreachable'] ?? '', ON_UNREACHABLE_VALUES, 'inject'),
-            onVerificationOff: oneOf('--on-verification-off', values['on-verification-off'] ?? '', ON_VERIFICATION_OFF_VALUES, 'fail'),
+            onVerificationOff: oneOf(
+              '--on-verification-off',
+              values['on-verification-off'] ?? '',
+              ON_VERIFICATION_OFF_VALUES,
+              'fail',
+            ),
             ...(tools ? { tools } : {}),
             strategy: oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env'),
             cacheTtlMs: parseTtl(values['cache-ttl']),
@@ -139,7 +157,8 @@ export const runnerCommand: Command = {
         for (const warning of ca.warnings) process.stderr.write(`org-ca runner: ${warning}\n`);
         // The runner directory and where the hooks go are paths from the user: checked without ever hanging first.
         await ensureDirectory(values['runner-dir'], { purpose: '--runner-dir' });
-        if (values['hooks-dir']) await ensureDirectory(dirname(resolve(values['hooks-dir'])), { purpose: '--hooks-dir' });
+        if (values['hooks-dir'])
+          await ensureDirectory(dirname(resolve(values['hooks-dir'])), { purpose: '--hooks-dir' });
         const done = install({
           runnerDir: values['runner-dir'],
           ...(values['hooks-dir'] ? { hooksDir: values['hooks-dir'] } : {}),
@@ -156,7 +175,8 @@ export const runnerCommand: Command = {
         return EXIT.ok;
       }
       case 'uninstall':
-        if (!values['runner-dir']) throw new UsageError("runner uninstall: --runner-dir DIR is required (see 'org-ca runner --help')");
+        if (!values['runner-dir'])
+          throw new UsageError("runner uninstall: --runner-dir DIR is required (see 'org-ca runner --help')");
         print(uninstall(values['runner-dir'], values['hooks-dir']));
         return EXIT.ok;
       case 'job-started': {
@@ -178,11 +198,15 @@ export const runnerCommand: Command = {
         try {
           print(await jobCompleted(process.env));
         } catch (error) {
-          print([`::warning::org-ca: could not remove the job's CA files: ${error instanceof Error ? error.message : String(error)}`]);
+          print([
+            `::warning::org-ca: could not remove the job's CA files: ${error instanceof Error ? error.message : String(error)}`,
+          ]);
         }
         return EXIT.ok;
       default:
-        throw new UsageError(`runner: unknown sub-command '${sub ?? ''}'. Expected install or uninstall (see 'org-ca runner --help').`);
+        throw new UsageError(
+          `runner: unknown sub-command '${sub ?? ''}'. Expected install or uninstall (see 'org-ca runner --help').`,
+        );
     }
   },
 };

@@ -52,19 +52,30 @@ export const storeCommand: Command = {
     const { values, positionals } = parseCommandArgs(
       'store',
       argv,
-      { ca: { type: 'string' }, fingerprint: { type: 'string' }, stores: { type: 'string' }, journal: { type: 'string' }, json: { type: 'boolean' } },
+      {
+        ca: { type: 'string' },
+        fingerprint: { type: 'string' },
+        stores: { type: 'string' },
+        journal: { type: 'string' },
+        json: { type: 'boolean' },
+      },
       true,
     );
     const action = positionals[0];
     if (positionals.length !== 1 || !ACTIONS.includes(action as (typeof ACTIONS)[number])) {
-      throw new UsageError(`store: expected one of ${ACTIONS.join(', ')}${positionals.length ? `, not '${positionals.join(' ')}'` : ''} (see 'org-ca store --help')`);
+      throw new UsageError(
+        `store: expected one of ${ACTIONS.join(', ')}${positionals.length ? `, not '${positionals.join(' ')}'` : ''} (see 'org-ca store --help')`,
+      );
     }
     const context = { host: systemHost(), journalPath: values.journal ?? defaultJournalPath() };
     if (action === 'status') {
       const status = storeStatus(context);
       if (values.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-      else if (status.entries.length === 0) process.stdout.write(`No org-ca changes are recorded in ${status.journal}.\n`);
-      else for (const e of status.entries) process.stdout.write(e.kind === 'os' ? `os: ${e.file} (${e.store})\n` : `nss: '${e.nickname}' in ${e.db}\n`);
+      else if (status.entries.length === 0)
+        process.stdout.write(`No org-ca changes are recorded in ${status.journal}.\n`);
+      else
+        for (const e of status.entries)
+          process.stdout.write(e.kind === 'os' ? `os: ${e.file} (${e.store})\n` : `nss: '${e.nickname}' in ${e.db}\n`);
       return EXIT.ok;
     }
     if (action === 'remove') {

@@ -22,7 +22,8 @@ export function decideByRunner(when: Exclude<When, 'auto'>, runnerEnvironment: s
         return {
           act: false,
           reason: 'github-hosted-runner',
-          message: 'GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted): its traffic is not inspected by your organisation, so nothing was changed.',
+          message:
+            'GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted): its traffic is not inspected by your organisation, so nothing was changed.',
         };
       }
       // GitHub-hosted runners always set RUNNER_ENVIRONMENT; older self-hosted/GHES runners may not.
@@ -41,7 +42,8 @@ export function decideBeforeProbe(when: When, runnerEnvironment: string | undefi
     return {
       act: false,
       reason: 'github-hosted-runner',
-      message: 'GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted): its traffic is not inspected by your organisation, so nothing was probed or changed.',
+      message:
+        'GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted): its traffic is not inspected by your organisation, so nothing was probed or changed.',
     };
   }
   return undefined;
@@ -95,14 +97,19 @@ function problemsOf(input: ProbeDecisionInput): string[] {
     if (o.verdict === 'unknown') {
       problems.push(`${o.url} is re-signed by an unknown issuer ${unknownIssuer(c)}${given}`);
     } else if (o.verdict === 'os-trusted' && input.ca) {
-      problems.push(`${o.url} is re-signed by ${named(c.anchor!.subject, c.anchor!.fingerprint)} from the OS store, not by the CA given${given}`);
+      problems.push(
+        `${o.url} is re-signed by ${named(c.anchor!.subject, c.anchor!.fingerprint)} from the OS store, not by the CA given${given}`,
+      );
     }
   }
   return problems;
 }
 
 /** Whether the verdicts so far fix the outcome, so the remaining probes need not be awaited (a failure is final). */
-export function probesSettled(partial: readonly (ProbeOutcome | undefined)[], input: Omit<ProbeDecisionInput, 'outcomes'>): boolean {
+export function probesSettled(
+  partial: readonly (ProbeOutcome | undefined)[],
+  input: Omit<ProbeDecisionInput, 'outcomes'>,
+): boolean {
   if (input.onUnknown !== 'fail') return false;
   return problemsOf({ ...input, outcomes: partial.filter((o): o is ProbeOutcome => o !== undefined) }).length > 0;
 }
@@ -126,9 +133,13 @@ export function decideByProbes(input: ProbeDecisionInput): ProbeDecision {
   const problemReason: Reason = input.ca ? 'ca-mismatch' : 'unknown-issuer';
   if (problems.length) {
     if (input.onUnknown === 'fail') {
-      const lead = input.ca ? 'TLS inspection by a CA other than the one given' : 'TLS inspection by an issuer nobody provided';
+      const lead = input.ca
+        ? 'TLS inspection by a CA other than the one given'
+        : 'TLS inspection by an issuer nobody provided';
       // `ca: ${{ secrets.ORG_CA }}` with a misspelt secret name reads as an empty string, not as an error: say so.
-      const empty = input.ca ? '' : ' No CA was given: ca and ca-file are both empty (a secret that does not exist reads as empty: check its name).';
+      const empty = input.ca
+        ? ''
+        : ' No CA was given: ca and ca-file are both empty (a secret that does not exist reads as empty: check its name).';
       const failure = `${lead}: ${problems.join('. ')}.${empty} Give that CA (ca / ca-file) if it is your organisation's, or set on-unknown: 'warn' to continue.`;
       return { ...base, act: false, reason: problemReason, message: failure, failure, warnings };
     }
@@ -147,7 +158,9 @@ export function decideByProbes(input: ProbeDecisionInput): ProbeDecision {
   }
   const os = by('os-trusted');
   if (os.length && !input.ca) {
-    const anchors = [...new Map(os.map((o) => [o.classification!.anchor!.fingerprint, o.classification!.anchor!])).values()];
+    const anchors = [
+      ...new Map(os.map((o) => [o.classification!.anchor!.fingerprint, o.classification!.anchor!])).values(),
+    ];
     return {
       ...base,
       osAnchors: anchors,
@@ -160,12 +173,21 @@ export function decideByProbes(input: ProbeDecisionInput): ProbeDecision {
     };
   }
   if (problems.length) {
-    return { ...base, act: false, reason: problemReason, message: `Nothing was injected: ${problems.join('. ')}.`, warnings };
+    return {
+      ...base,
+      act: false,
+      reason: problemReason,
+      message: `Nothing was injected: ${problems.join('. ')}.`,
+      warnings,
+    };
   }
   const direct = by('direct');
   if (direct.length) {
     const unreachable = by('unreachable');
-    if (unreachable.length) warnings.push(`${unreachable.length} probe(s) got no answer (${unreachable.map((o) => o.url).join(', ')}); the others saw no inspection.`);
+    if (unreachable.length)
+      warnings.push(
+        `${unreachable.length} probe(s) got no answer (${unreachable.map((o) => o.url).join(', ')}); the others saw no inspection.`,
+      );
     return {
       ...base,
       act: false,
@@ -182,13 +204,31 @@ export function decideByProbes(input: ProbeDecisionInput): ProbeDecision {
       return { ...base, act: false, reason: 'unreachable', message: failure, failure, warnings };
     }
     case 'skip':
-      return { ...base, act: false, reason: 'unreachable-skip', message: `${none}; on-unreachable is 'skip', so nothing was changed.`, warnings };
+      return {
+        ...base,
+        act: false,
+        reason: 'unreachable-skip',
+        message: `${none}; on-unreachable is 'skip', so nothing was changed.`,
+        warnings,
+      };
     case 'inject':
       if (!input.ca) {
         warnings.push(`${none}, and no CA was given: nothing to inject.`);
-        return { ...base, act: false, reason: 'unreachable-no-ca', message: `${none}, and no CA was given: nothing was changed.`, warnings };
+        return {
+          ...base,
+          act: false,
+          reason: 'unreachable-no-ca',
+          message: `${none}, and no CA was given: nothing was changed.`,
+          warnings,
+        };
       }
       warnings.push(`${none}: injecting the CA given anyway (on-unreachable: 'inject', for air-gapped runners).`);
-      return { ...base, act: true, reason: 'unreachable-inject', message: `${none}; on-unreachable is 'inject', so the CA given is injected.`, warnings };
+      return {
+        ...base,
+        act: true,
+        reason: 'unreachable-inject',
+        message: `${none}; on-unreachable is 'inject', so the CA given is injected.`,
+        warnings,
+      };
   }
 }

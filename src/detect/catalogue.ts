@@ -28,7 +28,7 @@ export const ERROR_CATALOGUE: readonly KnownError[] = [
     runtime: 'node',
     pattern: /SELF_SIGNED_CERT_IN_CHAIN|self[- ]signed certificate in certificate chain/i,
     meaning: `the server sent a chain ending in a root this client does not trust: a proxy sending its own root along (squid ssl-bump does); ${MISSING}`,
-    example: "npm error code SELF_SIGNED_CERT_IN_CHAIN / Error: self-signed certificate in certificate chain",
+    example: 'npm error code SELF_SIGNED_CERT_IN_CHAIN / Error: self-signed certificate in certificate chain',
     tool: 'node',
     source: 'https://github.com/npm/npm/issues/7519',
   },
@@ -37,7 +37,7 @@ export const ERROR_CATALOGUE: readonly KnownError[] = [
     runtime: 'node',
     pattern: /UNABLE_TO_GET_ISSUER_CERT_LOCALLY/,
     meaning: `the issuer of the chain's top certificate is not trusted here; ${MISSING}`,
-    example: "npm error code UNABLE_TO_GET_ISSUER_CERT_LOCALLY / unable to get local issuer certificate",
+    example: 'npm error code UNABLE_TO_GET_ISSUER_CERT_LOCALLY / unable to get local issuer certificate',
     tool: 'node',
     source: 'https://github.com/oliverschwendener/ueli/issues/619',
   },
@@ -55,7 +55,8 @@ export const ERROR_CATALOGUE: readonly KnownError[] = [
     runtime: 'python',
     pattern: /CERTIFICATE_VERIFY_FAILED/,
     meaning: `Python's ssl module could not build a chain to a trusted root ("unable to get local issuer certificate" or "self-signed certificate in certificate chain"); ${MISSING}. Python requests and pip read REQUESTS_CA_BUNDLE / PIP_CERT instead`,
-    example: "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)",
+    example:
+      'ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)',
     tool: 'openssl',
     source: 'https://github.com/pypa/pipenv/issues/5282',
   },
@@ -64,7 +65,8 @@ export const ERROR_CATALOGUE: readonly KnownError[] = [
     runtime: 'openssl',
     pattern: /tls_post_process_server_certificate:certificate verify failed/,
     meaning: `OpenSSL (Ruby, PHP, C tools) rejected the server chain; ${MISSING}`,
-    example: "SSL_connect returned=1 errno=0 state=error: SSL routines:tls_post_process_server_certificate:certificate verify failed",
+    example:
+      'SSL_connect returned=1 errno=0 state=error: SSL routines:tls_post_process_server_certificate:certificate verify failed',
     tool: 'openssl',
     source: 'https://docs.openssl.org/3.0/man3/SSL_CTX_load_verify_locations/',
   },
@@ -73,7 +75,7 @@ export const ERROR_CATALOGUE: readonly KnownError[] = [
     runtime: 'curl',
     pattern: /curl: \(60\)|SSL certificate problem/,
     meaning: `curl exit 60: the peer certificate cannot be authenticated with the known CA certificates; ${MISSING}`,
-    example: "curl: (60) SSL certificate problem: unable to get local issuer certificate",
+    example: 'curl: (60) SSL certificate problem: unable to get local issuer certificate',
     tool: 'curl',
     source: 'https://curl.se/libcurl/c/libcurl-errors.html#CURLEPEERFAILEDVERIFICATION',
   },
@@ -82,7 +84,8 @@ export const ERROR_CATALOGUE: readonly KnownError[] = [
     runtime: 'git',
     pattern: /server certificate verification failed|SSL certificate problem/,
     meaning: `git (GnuTLS on Debian/Ubuntu, which ignores SSL_CERT_FILE) rejected the server chain; ${MISSING}`,
-    example: "fatal: unable to access 'https://github.com/org/repo.git/': server certificate verification failed. CAfile: none CRLfile: none",
+    example:
+      "fatal: unable to access 'https://github.com/org/repo.git/': server certificate verification failed. CAfile: none CRLfile: none",
     tool: 'git',
     source: 'https://github.com/Altinn/altinn-studio/issues/100',
   },
@@ -91,7 +94,8 @@ export const ERROR_CATALOGUE: readonly KnownError[] = [
     runtime: 'java',
     pattern: /PKIX path building failed|unable to find valid certification path/,
     meaning: `the JVM found no path to a root in its truststore (cacerts); ${MISSING}. Maven, Gradle and every JVM tool print this`,
-    example: "javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target",
+    example:
+      'javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target',
     tool: 'java',
     source: 'https://github.com/gradle/gradle/issues/14019',
   },
@@ -100,7 +104,7 @@ export const ERROR_CATALOGUE: readonly KnownError[] = [
     runtime: 'go',
     pattern: /x509: certificate signed by unknown authority|tls: failed to verify certificate/,
     meaning: `Go (docker, BuildKit, gh, Terraform) found no trusted root for the chain; ${MISSING}`,
-    example: "tls: failed to verify certificate: x509: certificate signed by unknown authority",
+    example: 'tls: failed to verify certificate: x509: certificate signed by unknown authority',
     tool: 'openssl',
     source: 'https://github.com/golang/go/issues/18519',
   },
@@ -132,10 +136,13 @@ export function fixFor(entry: ToolEntry): string {
 
 /** Explains one client's error text; the client's own runtime is matched first, since patterns overlap. */
 export function explain(text: string, runtime?: Runtime): Explanation | undefined {
-  const ordered = runtime ? [...ERROR_CATALOGUE.filter((e) => e.runtime === runtime), ...ERROR_CATALOGUE.filter((e) => e.runtime !== runtime)] : ERROR_CATALOGUE;
+  const ordered = runtime
+    ? [...ERROR_CATALOGUE.filter((e) => e.runtime === runtime), ...ERROR_CATALOGUE.filter((e) => e.runtime !== runtime)]
+    : ERROR_CATALOGUE;
   const error = ordered.find((e) => e.pattern.test(text));
   if (!error) return undefined;
   const entry = TOOL_REGISTRY.find((t) => t.id === error.tool);
-  if (!entry) throw new Error(`catalogue entry ${error.id} names tool '${error.tool}', which TOOL_REGISTRY does not have`);
+  if (!entry)
+    throw new Error(`catalogue entry ${error.id} names tool '${error.tool}', which TOOL_REGISTRY does not have`);
   return { error, entry, fix: fixFor(entry) };
 }

@@ -97,8 +97,10 @@ function validityNotes(certs: readonly Certificate[], now: Date): string[] {
   const notes: string[] = [];
   certs.forEach((cert, i) => {
     const role = i === 0 ? 'server certificate' : 'CA certificate';
-    if (cert.notAfter.getTime() < now.getTime()) notes.push(`The ${role} '${cert.subject}' expired on ${cert.notAfter.toISOString()}.`);
-    if (cert.notBefore.getTime() > now.getTime()) notes.push(`The ${role} '${cert.subject}' is not valid before ${cert.notBefore.toISOString()}.`);
+    if (cert.notAfter.getTime() < now.getTime())
+      notes.push(`The ${role} '${cert.subject}' expired on ${cert.notAfter.toISOString()}.`);
+    if (cert.notBefore.getTime() > now.getTime())
+      notes.push(`The ${role} '${cert.subject}' is not valid before ${cert.notBefore.toISOString()}.`);
   });
   return notes;
 }

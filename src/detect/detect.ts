@@ -24,7 +24,8 @@ export function judge(result: ProbeResult, trust: JudgeTrust, now: Date): ProbeV
   if (result.failure || result.chain.length === 0) return { ...result, verdict: 'unreachable' };
   const sets = { org: trust.org, public: trust.public, system: [] };
   let classification = classifyChain(result.chain, sets, now);
-  if (classification.verdict === 'unknown') classification = classifyChain(result.chain, { ...sets, system: trust.system() }, now);
+  if (classification.verdict === 'unknown')
+    classification = classifyChain(result.chain, { ...sets, system: trust.system() }, now);
   return { ...result, verdict: classification.verdict, classification };
 }
 
@@ -52,7 +53,12 @@ export async function detect(options: DetectOptions): Promise<ProbeVerdict[]> {
   const results = await probeAll(options.urls, {
     env: options.env,
     timeoutMs: options.timeoutMs,
-    ...(settled ? { stopWhen: (partial: readonly (ProbeResult | undefined)[]) => settled(partial.map((r) => (r ? verdictOf(r) : undefined))) } : {}),
+    ...(settled
+      ? {
+          stopWhen: (partial: readonly (ProbeResult | undefined)[]) =>
+            settled(partial.map((r) => (r ? verdictOf(r) : undefined))),
+        }
+      : {}),
   });
   return results.map(verdictOf);
 }

@@ -45,7 +45,10 @@ function ipv6Bits(ip: string): bigint {
   const headParts = head ? head.split(':') : [];
   const tailParts = tail ? tail.split(':') : [];
   const fill = tail === undefined ? [] : new Array<string>(8 - headParts.length - tailParts.length).fill('0');
-  return [...headParts, ...fill, ...tailParts].reduce((acc, part) => (acc << 16n) | BigInt(parseInt(part || '0', 16)), 0n);
+  return [...headParts, ...fill, ...tailParts].reduce(
+    (acc, part) => (acc << 16n) | BigInt(parseInt(part || '0', 16)),
+    0n,
+  );
 }
 
 /** Whether `host` (an IP literal) lies in `network`/`bits`; bits absent = exact match. Families never mix. */

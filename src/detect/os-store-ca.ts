@@ -29,7 +29,9 @@ export function anchorsOf(verdicts: readonly ProbeVerdict[]): OsStoreCa {
   const seen: string[] = [];
   for (const v of verdicts) {
     const anchor = v.verdict === 'os-trusted' ? v.classification?.anchor : undefined;
-    seen.push(`${v.url} ${routeText(v)}: ${v.verdict}${anchor ? ` (signed by ${anchor.subject}, SHA-256 ${colonFingerprint(anchor.fingerprint)})` : v.failure ? ` (${v.failure.kind})` : ''}`);
+    seen.push(
+      `${v.url} ${routeText(v)}: ${v.verdict}${anchor ? ` (signed by ${anchor.subject}, SHA-256 ${colonFingerprint(anchor.fingerprint)})` : v.failure ? ` (${v.failure.kind})` : ''}`,
+    );
     if (anchor && !certs.some((c) => c.fingerprint === anchor.fingerprint)) certs.push(anchor);
   }
   if (certs.length === 0) {
@@ -47,7 +49,10 @@ export function anchorsOf(verdicts: readonly ProbeVerdict[]): OsStoreCa {
 export function byFingerprint(store: readonly Certificate[], fingerprint: string): Certificate {
   const want = parseFingerprint(fingerprint, '--fingerprint');
   const found = store.find((c) => c.fingerprint === want);
-  if (!found) throw new OsStoreCaError(`No certificate with SHA-256 ${colonFingerprint(want)} is in the OS store (${store.length} certificates read).`);
+  if (!found)
+    throw new OsStoreCaError(
+      `No certificate with SHA-256 ${colonFingerprint(want)} is in the OS store (${store.length} certificates read).`,
+    );
   return found;
 }
 

@@ -52,7 +52,9 @@ export function toJson(verdicts: readonly ProbeVerdict[]): ProbeJson[] {
     url: v.url,
     verdict: v.verdict,
     route: routeText(v),
-    ...(v.classification ? { reason: describeClassification(v.classification), issuer: v.classification.leafIssuer } : {}),
+    ...(v.classification
+      ? { reason: describeClassification(v.classification), issuer: v.classification.leafIssuer }
+      : {}),
     ...(v.failure ? { failure: `${v.failure.kind}: ${v.failure.message}` } : {}),
     ...(v.classification?.anchor ? { anchor: entry(v.classification.anchor) } : {}),
     chain: v.chain.map(entry),
@@ -63,7 +65,9 @@ export function toJson(verdicts: readonly ProbeVerdict[]): ProbeJson[] {
 
 /** One line per probe: what the action logs. */
 export function verdictLine(v: ProbeVerdict): string {
-  const why = v.classification ? describeClassification(v.classification) : `${v.verdict}: ${v.failure?.kind ?? 'no answer'}: ${v.failure?.message ?? ''}`;
+  const why = v.classification
+    ? describeClassification(v.classification)
+    : `${v.verdict}: ${v.failure?.kind ?? 'no answer'}: ${v.failure?.message ?? ''}`;
   return `${v.url} ${routeText(v)} → ${why}`;
 }
 
@@ -72,7 +76,9 @@ export function formatText(verdicts: readonly ProbeVerdict[]): string {
   const out: string[] = [];
   for (const v of verdicts) {
     out.push(`${v.url}  ${v.verdict.toUpperCase()}  ${routeText(v)}  (${v.elapsedMs} ms)`);
-    out.push(`  ${v.classification ? describeClassification(v.classification) : `${v.failure?.kind}: ${v.failure?.message}`}`);
+    out.push(
+      `  ${v.classification ? describeClassification(v.classification) : `${v.failure?.kind}: ${v.failure?.message}`}`,
+    );
     if (v.chain.length) out.push('  chain as presented:');
     v.chain.forEach((cert, i) => {
       out.push(
@@ -84,7 +90,10 @@ export function formatText(verdicts: readonly ProbeVerdict[]): string {
     });
     const anchor = v.classification?.anchor;
     if (anchor && !v.chain.some((c) => c.fingerprint === anchor.fingerprint)) {
-      out.push(`  anchor (not sent, from the trust store): ${anchor.subject}`, `        SHA-256  ${colonFingerprint(anchor.fingerprint)}`);
+      out.push(
+        `  anchor (not sent, from the trust store): ${anchor.subject}`,
+        `        SHA-256  ${colonFingerprint(anchor.fingerprint)}`,
+      );
     }
     for (const note of notesOf(v)) out.push(`  note: ${note}`);
     out.push('');
@@ -103,7 +112,12 @@ const VERDICT_MARK: Readonly<Record<string, string>> = {
 
 /** The job summary section: a table of verdicts, then each chain. Untrusted text (names from certificates) escaped. */
 export function markdownSection(verdicts: readonly ProbeVerdict[]): string {
-  const lines = ['### TLS inspection probes', '', '| URL | Path | Verdict | Leaf issuer | Anchor / reason |', '|---|---|---|---|---|'];
+  const lines = [
+    '### TLS inspection probes',
+    '',
+    '| URL | Path | Verdict | Leaf issuer | Anchor / reason |',
+    '|---|---|---|---|---|',
+  ];
   for (const v of verdicts) {
     const anchor = v.classification?.anchor;
     const last =
@@ -112,15 +126,22 @@ export function markdownSection(verdicts: readonly ProbeVerdict[]): string {
         : anchor
           ? `${escapeMarkdown(anchor.subject)}, SHA-256 \`${colonFingerprint(anchor.fingerprint)}\``
           : escapeMarkdown(v.failure ? `${v.failure.kind}: ${v.failure.message}` : '');
-    lines.push(`| ${escapeMarkdown(v.url)} | ${escapeMarkdown(routeText(v))} | ${VERDICT_MARK[v.verdict]} | ${escapeMarkdown(v.classification?.leafIssuer ?? '')} | ${last} |`);
+    lines.push(
+      `| ${escapeMarkdown(v.url)} | ${escapeMarkdown(routeText(v))} | ${VERDICT_MARK[v.verdict]} | ${escapeMarkdown(v.classification?.leafIssuer ?? '')} | ${last} |`,
+    );
   }
   lines.push('');
   for (const v of verdicts) {
     if (!v.chain.length) continue;
-    lines.push(`<details><summary>Chain presented for ${escapeMarkdown(v.url)} (${v.chain.length} certificate${v.chain.length > 1 ? 's' : ''})</summary>`, '');
+    lines.push(
+      `<details><summary>Chain presented for ${escapeMarkdown(v.url)} (${v.chain.length} certificate${v.chain.length > 1 ? 's' : ''})</summary>`,
+      '',
+    );
     lines.push('| # | Subject | Issuer | SHA-256 | Valid |', '|---|---|---|---|---|');
     v.chain.forEach((c, i) => {
-      lines.push(`| ${i} | ${escapeMarkdown(c.subject)} | ${escapeMarkdown(c.issuer)} | \`${colonFingerprint(c.fingerprint)}\` | ${c.notBefore.toISOString().slice(0, 10)} → ${c.notAfter.toISOString().slice(0, 10)} |`);
+      lines.push(
+        `| ${i} | ${escapeMarkdown(c.subject)} | ${escapeMarkdown(c.issuer)} | \`${colonFingerprint(c.fingerprint)}\` | ${c.notBefore.toISOString().slice(0, 10)} → ${c.notAfter.toISOString().slice(0, 10)} |`,
+      );
     });
     for (const note of notesOf(v)) lines.push('', `> ${escapeMarkdown(note)}`);
     lines.push('', '</details>', '');

@@ -11,7 +11,17 @@ import { certificateFromDer, type Certificate } from '../ca/certificate.js';
 import { parseTarget, routeFor, TargetError, type Env, type ProxyRoute, type Route, type Target } from './route.js';
 import { logLine } from '../output/log-line.js';
 
-export type FailureKind = 'dns' | 'refused' | 'timeout' | 'reset' | 'proxy-auth' | 'proxy-denied' | 'proxy-error' | 'tls' | 'config' | 'cancelled';
+export type FailureKind =
+  | 'dns'
+  | 'refused'
+  | 'timeout'
+  | 'reset'
+  | 'proxy-auth'
+  | 'proxy-denied'
+  | 'proxy-error'
+  | 'tls'
+  | 'config'
+  | 'cancelled';
 
 export interface ProbeFailure {
   readonly kind: FailureKind;
@@ -65,8 +75,10 @@ export function classifyError(error: unknown, where: string): ProbeError {
     return new ProbeError('dns', `DNS lookup of ${where} failed (${code})`);
   }
   if (code === 'ECONNREFUSED') return new ProbeError('refused', `${where} refused the connection (ECONNREFUSED)`);
-  if (code === 'ECONNRESET' || code === 'EPIPE') return new ProbeError('reset', `${where} closed the connection during the TLS handshake (${code})`);
-  if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new ProbeError('timeout', `${where} unreachable (${code})`);
+  if (code === 'ECONNRESET' || code === 'EPIPE')
+    return new ProbeError('reset', `${where} closed the connection during the TLS handshake (${code})`);
+  if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
+    return new ProbeError('timeout', `${where} unreachable (${code})`);
   if (code.startsWith('ERR_SSL_') || /alert|handshake|wrong version number/i.test(text)) {
     return new ProbeError('tls', `TLS handshake with ${where} failed: ${text}${code ? ` (${code})` : ''}`);
   }
@@ -81,7 +93,13 @@ function readConnectResponse(socket: Socket, proxy: ProxyRoute): Promise<Buffer>
       buffer = Buffer.concat([buffer, chunk]);
       const end = buffer.indexOf('\r\n\r\n');
       if (end === -1) {
-        if (buffer.length > MAX_PROXY_RESPONSE) finish(new ProbeError('proxy-error', `proxy ${proxy.display} sent no end of headers in ${MAX_PROXY_RESPONSE} bytes`));
+        if (buffer.length > MAX_PROXY_RESPONSE)
+          finish(
+            new ProbeError(
+              'proxy-error',
+              `proxy ${proxy.display} sent no end of headers in ${MAX_PROXY_RESPONSE} bytes`,
+            ),
+          );
         return;
       }
       // Up to the first line end of any kind: a bare LF must not carry the proxy's next "line" along.
@@ -90,14 +108,17 @@ function readConnectResponse(socket: Socket, proxy: ProxyRoute): Promise<Buffer>
       if (status >= 200 && status < 300) return finish(undefined, buffer.subarray(end + 4));
       const line = `proxy ${proxy.display} answered CONNECT with '${statusLine}'`;
       if (status === 407) {
-        const why = proxy.authorization ? `it refused the credentials in ${proxy.variable}` : `it wants credentials and ${proxy.variable} has none`;
+        const why = proxy.authorization
+          ? `it refused the credentials in ${proxy.variable}`
+          : `it wants credentials and ${proxy.variable} has none`;
         return finish(new ProbeError('proxy-auth', `${line}: ${why}`));
       }
       if (status === 403) return finish(new ProbeError('proxy-denied', `${line}: the proxy refuses this destination`));
       return finish(new ProbeError('proxy-error', line));
     };
     const onError = (error: Error): void => finish(classifyError(error, `proxy ${proxy.display}`));
-    const onClose = (): void => finish(new ProbeError('reset', `proxy ${proxy.display} closed the connection before answering CONNECT`));
+    const onClose = (): void =>
+      finish(new ProbeError('reset', `proxy ${proxy.display} closed the connection before answering CONNECT`));
     const finish = (error?: ProbeError, rest?: Buffer): void => {
       socket.off('data', onData);
       socket.off('error', onError);
@@ -142,7 +163,12 @@ function presentedChain(socket: TLSSocket): Certificate[] {
   return chain;
 }
 
-function handshake(target: Target, socket: Socket | undefined, head: Buffer, track: (s: Socket) => void): Promise<Certificate[]> {
+function handshake(
+  target: Target,
+  socket: Socket | undefined,
+  head: Buffer,
+  track: (s: Socket) => void,
+): Promise<Certificate[]> {
   return new Promise((resolve, reject) => {
     if (socket && head.length) socket.unshift(head);
     const tls = tlsConnect({
@@ -160,7 +186,12 @@ function handshake(target: Target, socket: Socket | undefined, head: Buffer, tra
       try {
         resolve(presentedChain(tls));
       } catch (error) {
-        reject(new ProbeError('tls', `${hostPort(target.host, target.port)} sent a certificate that does not parse: ${(error as Error).message}`));
+        reject(
+          new ProbeError(
+            'tls',
+            `${hostPort(target.host, target.port)} sent a certificate that does not parse: ${(error as Error).message}`,
+          ),
+        );
       }
       tls.destroy();
     });
@@ -172,7 +203,13 @@ async function probeOne(target: Target, route: Route, track: (s: Socket) => void
   if (route.kind === 'direct') return handshake(target, undefined, Buffer.alloc(0), track);
   const socket = await connectToProxy(route, track);
   const authority = hostPort(target.host, target.port);
-  const headers = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`, ...(route.authorization ? [`Proxy-Authorization: ${route.authorization}`] : []), '', ''];
+  const headers = [
+    `CONNECT ${authority} HTTP/1.1`,
+    `Host: ${authority}`,
+    ...(route.authorization ? [`Proxy-Authorization: ${route.authorization}`] : []),
+    '',
+    '',
+  ];
   const answer = readConnectResponse(socket, route);
   socket.write(headers.join('\r\n'));
   const head = await answer;
@@ -213,7 +250,15 @@ export async function probeAll(urls: readonly string[], options: ProbeOptions): 
       route = routeFor(target, options.env);
     } catch (error) {
       const message = error instanceof TargetError ? error.message : String(error);
-      queueMicrotask(() => record(i, { url, ...(target ? { target } : {}), chain: [], failure: { kind: 'config', message }, elapsedMs: elapsed() }));
+      queueMicrotask(() =>
+        record(i, {
+          url,
+          ...(target ? { target } : {}),
+          chain: [],
+          failure: { kind: 'config', message },
+          elapsedMs: elapsed(),
+        }),
+      );
       return;
     }
     const base = { url: target.url, target, route };
@@ -221,7 +266,12 @@ export async function probeAll(urls: readonly string[], options: ProbeOptions): 
       (chain) => record(i, { ...base, chain, elapsedMs: elapsed() }),
       (error) => {
         const failure = classifyError(error, hostPort(target.host, target.port));
-        record(i, { ...base, chain: [], failure: { kind: failure.kind, message: failure.message }, elapsedMs: elapsed() });
+        record(i, {
+          ...base,
+          chain: [],
+          failure: { kind: failure.kind, message: failure.message },
+          elapsedMs: elapsed(),
+        });
       },
     );
   });
@@ -249,6 +299,13 @@ export async function probeAll(urls: readonly string[], options: ProbeOptions): 
     const failure: ProbeFailure = stoppedEarly
       ? { kind: 'cancelled', message: `not waited for: the other answers already decided` }
       : { kind: 'timeout', message: `no TLS handshake with ${where}${via} within ${options.timeoutMs} ms` };
-    return { url: target?.url ?? url, ...(target ? { target } : {}), ...(route ? { route } : {}), chain: [], failure, elapsedMs: elapsed() };
+    return {
+      url: target?.url ?? url,
+      ...(target ? { target } : {}),
+      ...(route ? { route } : {}),
+      chain: [],
+      failure,
+      elapsedMs: elapsed(),
+    };
   });
 }

@@ -54,7 +54,9 @@ export function parseTarget(raw: string): Target {
     throw new TargetError(`Invalid probe URL '${text}': expected an https:// URL (e.g., https://github.com).`);
   }
   if (url.protocol !== 'https:') {
-    throw new TargetError(`Invalid probe URL '${text}': expected https:// (a TLS certificate chain is what is probed), got ${url.protocol}//.`);
+    throw new TargetError(
+      `Invalid probe URL '${text}': expected https:// (a TLS certificate chain is what is probed), got ${url.protocol}//.`,
+    );
   }
   if (!url.hostname) throw new TargetError(`Invalid probe URL '${text}': no host.`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -80,7 +82,9 @@ export function parseProxy(variable: string, value: string): ProxyRoute {
   }
   const display = `${url.protocol}//${url.host}`;
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TargetError(`${variable} '${display}' uses ${url.protocol}//, which the probe cannot tunnel through: expected http:// or https://.`);
+    throw new TargetError(
+      `${variable} '${display}' uses ${url.protocol}//, which the probe cannot tunnel through: expected http:// or https://.`,
+    );
   }
   const authorization =
     url.username || url.password
@@ -105,7 +109,9 @@ export function routeFor(target: Target, env: Env): Route {
   const goProxy = firstSet(env, ['HTTPS_PROXY', 'https_proxy']);
   const goNoProxy = firstSet(env, ['NO_PROXY', 'no_proxy']);
   if (proxy && goProxy && proxy.value !== goProxy.value) {
-    notes.push(`${proxy.name} and ${goProxy.name} differ: curl-style clients use ${proxy.name}, Go tools ${goProxy.name}.`);
+    notes.push(
+      `${proxy.name} and ${goProxy.name} differ: curl-style clients use ${proxy.name}, Go tools ${goProxy.name}.`,
+    );
   }
   if (!proxy) return { kind: 'direct', why: 'no proxy variable set', notes };
 

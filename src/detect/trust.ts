@@ -41,7 +41,9 @@ export function publicRoots(file?: string, name = 'public-roots'): readonly Cert
   try {
     bytes = readFileSync(file);
   } catch (error) {
-    throw new CaInputError(`${name} '${file}' could not be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): expected a PEM file of root certificates.`);
+    throw new CaInputError(
+      `${name} '${file}' could not be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): expected a PEM file of root certificates.`,
+    );
   }
   return [...bundledRoots(), ...parseCertificates(bytes, `${name} '${file}'`)];
 }

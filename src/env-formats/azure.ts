@@ -23,13 +23,18 @@ export function azureEscape(value: string): string {
 
 export const azureFormat: CiFormat = {
   id: 'azure',
-  consumer: 'Azure Pipelines agent (##vso[task.setvariable] logging commands on standard output; later steps get the variables)',
-  sources: ['https://learn.microsoft.com/azure/devops/pipelines/scripts/logging-commands#setvariable-initialize-or-modify-the-value-of-a-variable'],
+  consumer:
+    'Azure Pipelines agent (##vso[task.setvariable] logging commands on standard output; later steps get the variables)',
+  sources: [
+    'https://learn.microsoft.com/azure/devops/pipelines/scripts/logging-commands#setvariable-initialize-or-modify-the-value-of-a-variable',
+  ],
   render(variables) {
     return variables
       .map(({ name, value }) => {
         if (value.includes('$(')) {
-          throw new FormatError(`${name}=${shown(value)} cannot be set through ##vso[task.setvariable]: Azure Pipelines expands '$(…)' macros in variable values.`);
+          throw new FormatError(
+            `${name}=${shown(value)} cannot be set through ##vso[task.setvariable]: Azure Pipelines expands '$(…)' macros in variable values.`,
+          );
         }
         return `##vso[task.setvariable variable=${name}]${azureEscape(value)}\n`;
       })

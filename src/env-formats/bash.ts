@@ -16,7 +16,8 @@ export const buildkiteFormat: CiFormat = {
     // The agent diffs `buildkite-agent env dump` (JSON) before and after the hook, so new lines survive.
     'https://buildkite.com/docs/agent/v3/cli-env',
   ],
-  render: (variables) => `# org-ca: variables for the Buildkite environment hook (sourced by bash)\n${bashExports(variables)}`,
+  render: (variables) =>
+    `# org-ca: variables for the Buildkite environment hook (sourced by bash)\n${bashExports(variables)}`,
 };
 
 export const circleciFormat: CiFormat = {

@@ -7,7 +7,11 @@ export type EnvFormat = ShellFormat | CiFormatId;
 export const ENV_FORMATS: readonly EnvFormat[] = ['sh', 'powershell', 'dotenv', 'github', ...CI_FORMAT_IDS];
 
 /** Other CI systems' forms come from ci-systems.ts, with the consumer limits worth a warning on stderr. */
-export function formatVariables(variables: ReadonlyArray<{ name: string; value: string }>, format: EnvFormat, warn: (line: string) => void = () => {}): string {
+export function formatVariables(
+  variables: ReadonlyArray<{ name: string; value: string }>,
+  format: EnvFormat,
+  warn: (line: string) => void = () => {},
+): string {
   if (isCiFormat(format)) {
     const rendered = renderCiFormat(format, variables);
     rendered.warnings.forEach(warn);

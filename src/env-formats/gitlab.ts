@@ -45,7 +45,10 @@ export const gitlabFormat: CiFormat = {
       );
     }
     const bytes = Buffer.byteLength(rendered);
-    if (bytes >= GITLAB_DEFAULT_MAX_BYTES) out.push(`${bytes} bytes: GitLab's default dotenv report limit is under ${GITLAB_DEFAULT_MAX_BYTES}; narrow the variables with --tools.`);
+    if (bytes >= GITLAB_DEFAULT_MAX_BYTES)
+      out.push(
+        `${bytes} bytes: GitLab's default dotenv report limit is under ${GITLAB_DEFAULT_MAX_BYTES}; narrow the variables with --tools.`,
+      );
     return out;
   },
 };

@@ -30,8 +30,11 @@ export function propertiesEscape(text: string, isKey: boolean): string {
 
 export const jenkinsFormat: CiFormat = {
   id: 'jenkins',
-  consumer: "Jenkins: a properties file for readProperties (Pipeline Utility Steps), passed on to withEnv",
-  sources: ['https://www.jenkins.io/doc/pipeline/steps/pipeline-utility-steps/', 'https://docs.oracle.com/en/java/javase/21/docs/api/java.base/java/util/Properties.html'],
+  consumer: 'Jenkins: a properties file for readProperties (Pipeline Utility Steps), passed on to withEnv',
+  sources: [
+    'https://www.jenkins.io/doc/pipeline/steps/pipeline-utility-steps/',
+    'https://docs.oracle.com/en/java/javase/21/docs/api/java.base/java/util/Properties.html',
+  ],
   render: (variables) =>
     `# org-ca: readProperties file for withEnv\n${variables.map(({ name, value }) => `${propertiesEscape(name, true)}=${propertiesEscape(value, false)}\n`).join('')}`,
 };

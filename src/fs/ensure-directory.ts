@@ -93,11 +93,27 @@ type WalkResult = { readonly ok: true; readonly dir: string } | { readonly ok: f
  * uses only its arguments and synchronous calls, and calls `at(path)` before each call so that a child can tell its
  * parent the component a hang happened on.
  */
-function walkDirectory(fs: typeof nodeFs, path: typeof nodePath, request: WalkRequest, at: (p: string) => void): WalkResult {
+function walkDirectory(
+  fs: typeof nodeFs,
+  path: typeof nodePath,
+  request: WalkRequest,
+  at: (p: string) => void,
+): WalkResult {
   const codeOf = (error: unknown): string => (error as { code?: string })?.code ?? 'unknown error';
-  const words = (error: unknown): string => `${codeOf(error)}: ${request.words[codeOf(error)] ?? (error as Error)?.message ?? 'failed'}`;
+  const words = (error: unknown): string =>
+    `${codeOf(error)}: ${request.words[codeOf(error)] ?? (error as Error)?.message ?? 'failed'}`;
   const kindOf = (s: nodeFs.Stats): string =>
-    s.isFile() ? 'a regular file' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : 'not a directory';
+    s.isFile()
+      ? 'a regular file'
+      : s.isCharacterDevice()
+        ? 'a character device'
+        : s.isBlockDevice()
+          ? 'a block device'
+          : s.isFIFO()
+            ? 'a named pipe'
+            : s.isSocket()
+              ? 'a socket'
+              : 'not a directory';
   const refuse = (reason: string): WalkResult => ({ ok: false, reason });
 
   const prefixes = request.prefixes;
@@ -111,7 +127,9 @@ function walkDirectory(fs: typeof nodeFs, path: typeof nodePath, request: WalkRe
       at(p);
       own = fs.lstatSync(p);
     } catch (error) {
-      return codeOf(error) === 'ENOENT' ? false : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
+      return codeOf(error) === 'ENOENT'
+        ? false
+        : `cannot look at '${p}' (${words(error)}); expected a writable directory.`;
     }
     if (own.isDirectory()) return true;
     if (!own.isSymbolicLink()) return `'${p}' is ${kindOf(own)}, not a directory.`;
@@ -120,7 +138,8 @@ function walkDirectory(fs: typeof nodeFs, path: typeof nodePath, request: WalkRe
       return target.isDirectory() ? true : `'${p}' is a symbolic link to ${kindOf(target)}, not to a directory.`;
     } catch (error) {
       if (codeOf(error) === 'ELOOP') return `'${p}' is a symbolic link loop; expected a directory.`;
-      if (codeOf(error) !== 'ENOENT') return `cannot follow the link '${p}' (${words(error)}); expected a writable directory.`;
+      if (codeOf(error) !== 'ENOENT')
+        return `cannot follow the link '${p}' (${words(error)}); expected a writable directory.`;
       let to = '?';
       try {
         to = fs.readlinkSync(p);
@@ -146,7 +165,10 @@ function walkDirectory(fs: typeof nodeFs, path: typeof nodePath, request: WalkRe
     try {
       at(deepest);
       const name = request.pseudo[fs.statfsSync(deepest).type];
-      if (name) return refuse(`'${deepest}' is on ${name}, a kernel pseudo file system where no file can be created; expected a directory on a real file system.`);
+      if (name)
+        return refuse(
+          `'${deepest}' is on ${name}, a kernel pseudo file system where no file can be created; expected a directory on a real file system.`,
+        );
     } catch (error) {
       return refuse(`cannot statfs '${deepest}' (${words(error)}); expected a writable directory.`);
     }
@@ -251,7 +273,8 @@ function prefixesOf(path: string): string[] {
   const absolute = nodePath.resolve(path);
   const root = nodePath.parse(absolute).root;
   const prefixes = [root];
-  for (const part of absolute.slice(root.length).split(nodePath.sep).filter(Boolean)) prefixes.push(nodePath.join(prefixes[prefixes.length - 1]!, part));
+  for (const part of absolute.slice(root.length).split(nodePath.sep).filter(Boolean))
+    prefixes.push(nodePath.join(prefixes[prefixes.length - 1]!, part));
   return prefixes;
 }
 
@@ -268,11 +291,16 @@ async function runWalk(path: string, options: EnsureDirectoryOptions, tempPrefix
     linux: process.platform === 'linux',
   };
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const hung = (where: string): PathError => fail(`'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`);
+  const hung = (where: string): PathError =>
+    fail(
+      `'${where}' did not answer within ${timeoutMs / 1000} s: a hung or stale mount? Expected a local, writable directory.`,
+    );
 
   const shell = options.probeShell ?? PROBE_SHELL;
   if ((options.walkIn ?? (nodeFs.existsSync(shell) ? 'this-process' : 'node-child')) === 'this-process') {
-    const probe = probedBefore(prefixes) ? undefined : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
+    const probe = probedBefore(prefixes)
+      ? undefined
+      : await runBounded(shell, ['-c', PROBE_SCRIPT, 'probe', ...prefixes], timeoutMs);
     if (probe?.timedOut) {
       const last = probe.lines.filter((line) => line.startsWith('at ')).pop();
       throw hung(prefixes[Number(last?.slice(3) ?? 0)] ?? path);

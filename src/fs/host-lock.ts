@@ -29,7 +29,12 @@ export interface HostLockOptions {
  * Runs `body` holding an exclusive lock on `path` (created if missing); fails after `timeoutMs` with the path. Without
  * flock(1) on the machine, `body` runs unlocked after `unlocked` was told why.
  */
-export async function withHostLock<T>(path: string, body: () => T | Promise<T>, unlocked: (why: string) => void, options: HostLockOptions = {}): Promise<T> {
+export async function withHostLock<T>(
+  path: string,
+  body: () => T | Promise<T>,
+  unlocked: (why: string) => void,
+  options: HostLockOptions = {},
+): Promise<T> {
   let release = (): void => {};
   try {
     release = await acquire(path, options.timeoutMs ?? 60000, options.flock ?? 'flock');
@@ -48,9 +53,22 @@ function acquire(path: string, timeoutMs: number, flock: string): Promise<() => 
   return new Promise((resolve, reject) => {
     const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
     // `cat` holds the lock until stdin closes; "locked" says it is held. -E 75: a timeout is told apart from a failure.
-    const child = spawn(flock, ['--exclusive', '--wait', seconds, '--conflict-exit-code', '75', path, '-c', 'echo locked && exec cat >/dev/null'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      flock,
+      [
+        '--exclusive',
+        '--wait',
+        seconds,
+        '--conflict-exit-code',
+        '75',
+        path,
+        '-c',
+        'echo locked && exec cat >/dev/null',
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     let settled = false;
     // flock(1) itself may hang (a state directory on a hung mount): the step must not.
@@ -72,12 +90,15 @@ function acquire(path: string, timeoutMs: number, flock: string): Promise<() => 
       reject(new HostLockError(message, missing));
     };
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (error: NodeJS.ErrnoException) => fail(`could not run flock(1) to lock ${path} (${error.message})`, error.code === 'ENOENT'));
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      fail(`could not run flock(1) to lock ${path} (${error.message})`, error.code === 'ENOENT'),
+    );
     // 'close', not 'exit': its stderr has been read by then.
     child.on('close', (code) => {
       if (code === 75) fail(`${path} stayed locked by another org-ca step for ${seconds} s`);
       // BusyBox's flock has neither --wait nor --conflict-exit-code: as if there were none.
-      else if (/unrecognized option|invalid option|unknown option|usage:/i.test(stderr)) fail(`this flock(1) is not util-linux's (${stderr.trim().split('\n')[0]})`, true);
+      else if (/unrecognized option|invalid option|unknown option|usage:/i.test(stderr))
+        fail(`this flock(1) is not util-linux's (${stderr.trim().split('\n')[0]})`, true);
       else fail(`could not lock ${path}: ${stderr.trim().split('\n')[0] || `flock exited with ${code}`}`);
     });
     child.stdout.once('data', () => {

@@ -21,7 +21,10 @@ export function parseProcStat(text: string): { state: string; ppid: number; star
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
   // After "pid (comm) ": state, ppid, … ; starttime is field 22 overall, the 20th after the command name.
-  const fields = text.slice(close + 2).trim().split(/\s+/);
+  const fields = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   const ppid = Number(fields[1]);
   const start = fields[19];
   if (!Number.isInteger(ppid) || !start || !/^\d+$/.test(start)) return undefined;

@@ -28,7 +28,10 @@ export function readJournalText(path: string, purpose: string): string | undefin
   try {
     return readTrustedFile(path, { purpose }).toString('utf8');
   } catch (error) {
-    if (error instanceof UntrustedPathError) throw new JournalFileError(`${error.message} Nothing in it was acted on: a journal is replayed with org-ca's rights, so only one nobody else could write is believed.`);
+    if (error instanceof UntrustedPathError)
+      throw new JournalFileError(
+        `${error.message} Nothing in it was acted on: a journal is replayed with org-ca's rights, so only one nobody else could write is believed.`,
+      );
     throw error;
   }
 }

@@ -12,7 +12,20 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { assertTrustedPath, UntrustedPathError } from './trusted-path.js';
 
@@ -35,14 +48,17 @@ export function createFile(path: string, data: string | Buffer, mode: number, op
     fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new UntrustedPathError(path, `${options.purpose} '${path}' already exists: org-ca creates this file itself and never writes through an existing one (a link or a file left there); remove it and try again.`);
+      throw new UntrustedPathError(
+        path,
+        `${options.purpose} '${path}' already exists: org-ca creates this file itself and never writes through an existing one (a link or a file left there); remove it and try again.`,
+      );
     }
     throw error;
   }
   try {
     fchmodSync(fd, mode);
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+    for (let offset = 0; offset < bytes.length;) offset += writeSync(fd, bytes, offset);
   } finally {
     closeSync(fd);
   }
@@ -66,7 +82,10 @@ export function makeDirectories(path: string, mode: number, options: PrivilegedF
     mkdirSync(dir, { mode });
     const made = lstatSync(dir);
     if (!made.isDirectory() || made.uid !== (process.getuid?.() ?? made.uid)) {
-      throw new UntrustedPathError(dir, `${options.purpose} '${dir}' changed while it was being made: refusing to go on.`);
+      throw new UntrustedPathError(
+        dir,
+        `${options.purpose} '${dir}' changed while it was being made: refusing to go on.`,
+      );
     }
   }
   return missing;
@@ -100,7 +119,11 @@ export function removeFile(path: string, options: PrivilegedFileOptions): boolea
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw error;
   }
-  if (!stats.isFile()) throw new UntrustedPathError(path, `${options.purpose} '${path}' is not a regular file (a link or a directory was put there): left as it is.`);
+  if (!stats.isFile())
+    throw new UntrustedPathError(
+      path,
+      `${options.purpose} '${path}' is not a regular file (a link or a directory was put there): left as it is.`,
+    );
   unlinkSync(path);
   return true;
 }
@@ -167,7 +190,10 @@ function runAs(account: Account, args: readonly string[], input?: Buffer): strin
     cwd: '/',
   });
   if (r.status !== 0) {
-    const why = (r.stderr ?? '').split('\n').find((line) => /Error|EACCES|ELOOP|EEXIST|not a regular file/.test(line)) ?? r.error?.message ?? `exit ${r.status}`;
+    const why =
+      (r.stderr ?? '').split('\n').find((line) => /Error|EACCES|ELOOP|EEXIST|not a regular file/.test(line)) ??
+      r.error?.message ??
+      `exit ${r.status}`;
     throw new Error(`acting as uid ${account.uid} on '${args[1]}' failed: ${why.trim().slice(0, 200)}`);
   }
   return r.stdout;
@@ -228,7 +254,7 @@ function createFileUnchecked(path: string, bytes: Buffer, mode: number): void {
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
     fchmodSync(fd, mode);
-    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+    for (let offset = 0; offset < bytes.length;) offset += writeSync(fd, bytes, offset);
   } finally {
     closeSync(fd);
   }

@@ -19,7 +19,12 @@ export function stateDirectory(env: Readonly<Record<string, string | undefined>>
 }
 
 /** `env[override]` when set; else `name` in the state directory. */
-export function stateFilePath(name: string, override: string, env: Readonly<Record<string, string | undefined>>, uid: number): string {
+export function stateFilePath(
+  name: string,
+  override: string,
+  env: Readonly<Record<string, string | undefined>>,
+  uid: number,
+): string {
   return env[override] || join(stateDirectory(env, uid), name);
 }
 

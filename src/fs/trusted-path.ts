@@ -43,7 +43,8 @@ function lstatOrUndefined(path: string): Stats | undefined {
 
 function describe(stats: Stats, uid: number): string | undefined {
   if (stats.uid !== 0 && stats.uid !== uid) return `is owned by uid ${stats.uid}`;
-  if ((stats.mode & GROUP_OR_OTHER_WRITE) !== 0) return `is writable by ${(stats.mode & 0o002) !== 0 ? 'everyone' : `group ${stats.gid}`} (mode ${(stats.mode & 0o7777).toString(8).padStart(4, '0')})`;
+  if ((stats.mode & GROUP_OR_OTHER_WRITE) !== 0)
+    return `is writable by ${(stats.mode & 0o002) !== 0 ? 'everyone' : `group ${stats.gid}`} (mode ${(stats.mode & 0o7777).toString(8).padStart(4, '0')})`;
   return undefined;
 }
 
@@ -53,12 +54,19 @@ function describe(stats: Stats, uid: number): string | undefined {
  */
 export function assertTrustedPath(path: string, options: TrustedPathOptions): string {
   const uid = options.uid ?? process.getuid?.() ?? 0;
-  if (!isAbsolute(path)) throw new UntrustedPathError(path, `${options.purpose} '${path}' is not an absolute path: expected one starting with '/'.`);
+  if (!isAbsolute(path))
+    throw new UntrustedPathError(
+      path,
+      `${options.purpose} '${path}' is not an absolute path: expected one starting with '/'.`,
+    );
   const parts = resolve(path).split(sep).filter(Boolean);
   let current: string = sep;
   let links = 0;
   const refuse = (at: string, why: string): never => {
-    throw new UntrustedPathError(path, `${options.purpose} '${path}' is not safe to act on with privileges: '${at}' ${why}; expected every directory from / down to be owned by root${uid === 0 ? '' : ` or uid ${uid}`} and writable by no one else.`);
+    throw new UntrustedPathError(
+      path,
+      `${options.purpose} '${path}' is not safe to act on with privileges: '${at}' ${why}; expected every directory from / down to be owned by root${uid === 0 ? '' : ` or uid ${uid}`} and writable by no one else.`,
+    );
   };
   const rootStats = lstatSync(sep);
   const rootWhy = describe(rootStats, uid);

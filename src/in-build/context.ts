@@ -16,7 +16,10 @@ export function helperSource(moduleUrl: string = import.meta.url): string {
     join(here, `${HELPER_NAME}.sh`),
   ];
   const found = candidates.find((path) => existsSync(path));
-  if (!found) throw new Error(`the in-build helper is missing: looked for ${candidates.map((c) => `'${c}'`).join(', ')}; expected it shipped in dist/build-context/`);
+  if (!found)
+    throw new Error(
+      `the in-build helper is missing: looked for ${candidates.map((c) => `'${c}'`).join(', ')}; expected it shipped in dist/build-context/`,
+    );
   return found;
 }
 

@@ -69,7 +69,10 @@ function hasCredentials(value: string): boolean {
   }
 }
 
-export function proxyBuildArgs(env: Readonly<Record<string, string | undefined>>): { args: BuildArg[]; skipped: string[] } {
+export function proxyBuildArgs(env: Readonly<Record<string, string | undefined>>): {
+  args: BuildArg[];
+  skipped: string[];
+} {
   const args: BuildArg[] = [];
   const skipped: string[] = [];
   for (const name of PROXY_BUILD_ARGS) {
@@ -78,7 +81,9 @@ export function proxyBuildArgs(env: Readonly<Record<string, string | undefined>>
     if (/[\r\n]/.test(value)) {
       skipped.push(`${name}: holds a line break, which a build-args list cannot carry`);
     } else if (!name.toLowerCase().startsWith('no_') && hasCredentials(value)) {
-      skipped.push(`${name}: the proxy URL carries credentials, which build args would record in provenance; pass it as a secret instead`);
+      skipped.push(
+        `${name}: the proxy URL carries credentials, which build args would record in provenance; pass it as a secret instead`,
+      );
     } else {
       args.push({ name, value });
     }

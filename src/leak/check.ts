@@ -16,9 +16,26 @@ import { envPointers, filePointers, judgePointer, type Pointer } from '../ca-poi
 import { runLayerJobs } from './scanning/pool.js';
 import { openBlob } from './sources/blob.js';
 import { readMember, type Source } from './sources/archive.js';
-import { isRegistryReference, openRegistryImage, pemOf, RegistryError, type RegistrySourceOptions } from './sources/registry/index.js';
+import {
+  isRegistryReference,
+  openRegistryImage,
+  pemOf,
+  RegistryError,
+  type RegistrySourceOptions,
+} from './sources/registry/index.js';
 import { LEAK_FIX } from '../ca-pointers/fix.js';
-import { DEFAULT_LIMITS, type BlobRef, type Finding, type Hit, type LayerJob, type LayerResult, type Report, type ScanLimits, type TargetSpec, type Unscanned } from './types.js';
+import {
+  DEFAULT_LIMITS,
+  type BlobRef,
+  type Finding,
+  type Hit,
+  type LayerJob,
+  type LayerResult,
+  type Report,
+  type ScanLimits,
+  type TargetSpec,
+  type Unscanned,
+} from './types.js';
 
 export interface CheckOptions {
   /** A path (archive, OCI layout, rootfs directory), optionally with a transport prefix, or a daemon image reference. */
@@ -48,19 +65,34 @@ export function spillBoundFor(jobs: readonly LayerJob[], floor: number): number 
 
 export async function checkImage(options: CheckOptions): Promise<Report> {
   const started = Date.now();
-  const limits: CheckLimits = { ...DEFAULT_LIMITS, ...options.limits, spillGiven: options.limits?.maxSpillBytes !== undefined };
+  const limits: CheckLimits = {
+    ...DEFAULT_LIMITS,
+    ...options.limits,
+    spillGiven: options.limits?.maxSpillBytes !== undefined,
+  };
   const matcher = buildMatcher(options.spec);
   if (isRegistryReference(options.image)) {
     // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
     const { source } = await openRegistryImage(options.image, pemOf(options.spec.certs), options.registry);
-    return await checkSource(options.image, source, planImages(source, ['oci']), matcher, options.spec, limits, options.parallel, started, registryLayerFailure);
+    return await checkSource(
+      options.image,
+      source,
+      planImages(source, ['oci']),
+      matcher,
+      options.spec,
+      limits,
+      options.parallel,
+      started,
+      registryLayerFailure,
+    );
   }
   const input = parseImageInput(options.image);
   let temp: string | undefined;
   try {
     let opened: OpenedInput;
     if (input.kind === 'daemon') {
-      if (!options.dockerSave) throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
+      if (!options.dockerSave)
+        throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
       temp = await makeTempDirectory(tmpdir(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
       const file = join(temp, 'image.tar');
       await options.dockerSave(input.reference, file);
@@ -69,13 +101,34 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
     } else {
       opened = openImageInput(input);
     }
-    if (opened.kind === 'rootfs-dir') return checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
+    if (opened.kind === 'rootfs-dir')
+      return checkRootfs(
+        options.image,
+        await scanDirectory('rootfs', opened.dir, matcher, limits),
+        opened.dir,
+        started,
+      );
     if (opened.kind === 'rootfs-tar') {
       const size = statSync(opened.file).size;
-      const [layer] = await runLayerJobs([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, openBlob, options.parallel);
+      const [layer] = await runLayerJobs(
+        [{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }],
+        options.spec,
+        limits,
+        openBlob,
+        options.parallel,
+      );
       return checkRootfs(options.image, layer!, opened.file, started);
     }
-    return await checkSource(options.image, opened.source, planImages(opened.source, opened.layouts, opened.ref), matcher, options.spec, limits, options.parallel, started);
+    return await checkSource(
+      options.image,
+      opened.source,
+      planImages(opened.source, opened.layouts, opened.ref),
+      matcher,
+      options.spec,
+      limits,
+      options.parallel,
+      started,
+    );
   } finally {
     if (temp) rmSync(temp, { recursive: true, force: true });
   }
@@ -84,7 +137,8 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
 /** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
 function checkRootfs(input: string, result: LayerResult, where: string, started: number): Report {
   const fs = FinalFs.build([result.index]);
-  const within = (h: { path: string }): string => (h.path.includes(NESTED) ? ' (inside a file that holds other files)' : '');
+  const within = (h: { path: string }): string =>
+    h.path.includes(NESTED) ? ' (inside a file that holds other files)' : '';
   const findings: Finding[] = result.hits.map((h) => ({
     ...hitFields(h),
     path: `/${h.path}`,
@@ -92,11 +146,25 @@ function checkRootfs(input: string, result: LayerResult, where: string, started:
     message: `${describeCa(h)} is in the file system at /${h.path}${within(h)} (${h.kind}). ${LEAK_FIX}`,
   }));
   const caPaths = new Set(result.hits.filter((h) => !h.path.includes(NESTED)).map((h) => `/${h.path}`));
-  for (const c of result.captured) findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
+  for (const c of result.captured)
+    findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
   const unscanned: Unscanned[] = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
   if (result.error) unscanned.push({ what: where, reason: result.error });
   const notLookedInside = result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` }));
-  return { input, findings, unscanned, notLookedInside, stats: { images: 0, layers: 0, files: result.files, nestedFiles: result.nestedFiles, bytes: result.bytes, ms: Date.now() - started } };
+  return {
+    input,
+    findings,
+    unscanned,
+    notLookedInside,
+    stats: {
+      images: 0,
+      layers: 0,
+      files: result.files,
+      nestedFiles: result.nestedFiles,
+      bytes: result.bytes,
+      ms: Date.now() - started,
+    },
+  };
 }
 
 function hitFields(h: Hit): Pick<Finding, 'kind' | 'fingerprint' | 'subject'> {
@@ -119,7 +187,8 @@ function registryLayerFailure(job: LayerJob, r: LayerResult): string | undefined
   const own = r.error.indexOf(`blob ${job.blob.digest} of `);
   if (own >= 0) return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
   const what = `blob ${job.blob.digest} of ${job.blob.label}`;
-  if (r.digest !== job.blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error)) return `${what}: the registry served content whose digest is ${r.digest}`;
+  if (r.digest !== job.blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
+    return `${what}: the registry served content whose digest is ${r.digest}`;
   return `${what}: ${r.error}`;
 }
 
@@ -146,12 +215,19 @@ async function checkSource(
     const planned = plan.layerMembers.get(m.name);
     const digest = planned?.digest ?? digestOfMember(m);
     if (planned) {
-      jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(planned.mediaType ? { mediaType: planned.mediaType } : {}), ...(digest ? { digest } : {}) });
+      jobs.push({
+        id: m.name,
+        blob: m.blob,
+        where: m.name,
+        ...(planned.mediaType ? { mediaType: planned.mediaType } : {}),
+        ...(digest ? { digest } : {}),
+      });
       continue;
     }
     const head = readMember({ ...m, blob: { ...m.blob, size: Math.min(m.blob.size, 1024) } });
     const kind = sniff(head);
-    if (kind === 'gzip' || kind === 'zstd' || (kind === 'none' && m.blob.size >= 1024)) jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(digest ? { digest } : {}) });
+    if (kind === 'gzip' || kind === 'zstd' || (kind === 'none' && m.blob.size >= 1024))
+      jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(digest ? { digest } : {}) });
     else contentMembers.push(m.name);
   }
 
@@ -160,15 +236,31 @@ async function checkSource(
   for (const image of plan.images) {
     const found = configFindings(image, matcher);
     findings.push(...found);
-    if (image.configMember) structured.set(image.configMember, new Set([...(structured.get(image.configMember) ?? []), ...found.map((f) => f.fingerprint)]));
+    if (image.configMember)
+      structured.set(
+        image.configMember,
+        new Set([...(structured.get(image.configMember) ?? []), ...found.map((f) => f.fingerprint)]),
+      );
   }
-  const layerRun = runLayerJobs(jobs, spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, openBlob, parallel, newTotals());
+  const layerRun = runLayerJobs(
+    jobs,
+    spec,
+    limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) },
+    openBlob,
+    parallel,
+    newTotals(),
+  );
   for (const name of contentMembers) {
     const m = source.members.get(name)!;
-    const { hits, digest, error } = await scanContent(m.blob, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
+    const { hits, digest, error } = await scanContent(
+      m.blob,
+      matcher,
+      configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name),
+    );
     const expected = digestOfMember(m);
     if (error) unscanned.push({ what: name, reason: error });
-    if (expected && digest !== expected) unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
+    if (expected && digest !== expected)
+      unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
     const skip = structured.get(name) ?? new Set<string>();
     const attestation = plan.attestations.get(name);
     for (const h of hits) {
@@ -199,7 +291,8 @@ async function checkSource(
     nestedFiles += r.nestedFiles;
     bytes += r.bytes;
     for (const u of r.unreadable) unscanned.push({ what: `${r.id}: /${u.path}`, reason: u.reason });
-    if (r.error) unscanned.push({ what: `layer ${r.digest && r.compression !== 'unknown' ? r.digest : r.id}`, reason: r.error });
+    if (r.error)
+      unscanned.push({ what: `layer ${r.digest && r.compression !== 'unknown' ? r.digest : r.id}`, reason: r.error });
   }
   const inImage = new Set<string>();
   for (const image of plan.images) {
@@ -210,8 +303,13 @@ async function checkSource(
       const r = layerResults[i];
       if (!r) return;
       inImage.add(l.member);
-      if (l.diffId && !r.error && r.diffId && r.diffId !== l.diffId) unscanned.push({ what: `${image.name} layer ${l.index}`, reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}` });
-      for (const n of r.notLookedInside) notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
+      if (l.diffId && !r.error && r.diffId && r.diffId !== l.diffId)
+        unscanned.push({
+          what: `${image.name} layer ${l.index}`,
+          reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}`,
+        });
+      for (const n of r.notLookedInside)
+        notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
       for (const h of r.hits) {
         // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.
         const cut = h.path.indexOf(NESTED);
@@ -226,7 +324,9 @@ async function checkSource(
           visibility: visible ? 'final' : 'lower-layer',
           message:
             `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? ' (inside a file that holds other files)' : ''} (${h.kind}), ` +
-            (visible ? 'visible in the final file system' : 'hidden or deleted by a later layer but still shipped in this one') +
+            (visible
+              ? 'visible in the final file system'
+              : 'hidden or deleted by a later layer but still shipped in this one') +
             `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
         });
       }
@@ -235,7 +335,8 @@ async function checkSource(
     findings.push(...pointerFindings(envPointers(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
     image.layers.forEach((l, i) => {
       for (const c of layerResults[i]?.captured ?? []) {
-        if (fs.layerOf(c.path) === i) findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
+        if (fs.layerOf(c.path) === i)
+          findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
       }
     });
   }
@@ -243,7 +344,12 @@ async function checkSource(
     if (inImage.has(id)) continue;
     for (const n of r.notLookedInside) notLookedInside.push({ path: `${id}: /${n.path}`, reason: n.reason });
     for (const h of r.hits) {
-      findings.push({ ...hitFields(h), path: `${id}: /${h.path}`, visibility: 'n/a', message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}` });
+      findings.push({
+        ...hitFields(h),
+        path: `${id}: /${h.path}`,
+        visibility: 'n/a',
+        message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}`,
+      });
     }
   }
   return {
@@ -276,7 +382,14 @@ function dedupeFindings(findings: Finding[]): Finding[] {
   });
 }
 
-function pointerFindings(pointers: Pointer[], fs: FinalFs, caPaths: ReadonlySet<string>, cwd: string, image: string | undefined, layer?: number): Finding[] {
+function pointerFindings(
+  pointers: Pointer[],
+  fs: FinalFs,
+  caPaths: ReadonlySet<string>,
+  cwd: string,
+  image: string | undefined,
+  layer?: number,
+): Finding[] {
   const out: Finding[] = [];
   for (const p of pointers) {
     const verdict = judgePointer(p, fs, caPaths, cwd);
@@ -289,7 +402,14 @@ function pointerFindings(pointers: Pointer[], fs: FinalFs, caPaths: ReadonlySet<
           ? `${what} points tools at ${verdict.file}, which holds the CA. ${LEAK_FIX}`
           : `${what} points at ${verdict.file}, which is not in the image: a build-time CA setting was left in the release image ` +
             '(tools fail on the missing file, or trust whatever is put there). Set it only in the builder stage, e.g. through with-org-ca.';
-    out.push({ kind: verdict.kind, fingerprint: '', ...(image ? { image } : {}), path: p.where, visibility: p.where.startsWith('config.') ? 'config' : 'final', message });
+    out.push({
+      kind: verdict.kind,
+      fingerprint: '',
+      ...(image ? { image } : {}),
+      path: p.where,
+      visibility: p.where.startsWith('config.') ? 'config' : 'final',
+      message,
+    });
   }
   return out;
 }
@@ -299,7 +419,8 @@ function configFindings(image: PlannedImage, matcher: Matcher): Finding[] {
   const c = image.config;
   const fields: [string, string][] = [];
   (c.config?.Env ?? []).forEach((v, i) => fields.push([`config.Env[${i}]`, v]));
-  for (const [k, v] of Object.entries(c.config?.Labels ?? {})) fields.push([`config.Labels[${JSON.stringify(k)}]`, `${k}=${v}`]);
+  for (const [k, v] of Object.entries(c.config?.Labels ?? {}))
+    fields.push([`config.Labels[${JSON.stringify(k)}]`, `${k}=${v}`]);
   for (const key of ['Entrypoint', 'Cmd'] as const) {
     const v = c.config?.[key];
     if (v) fields.push([`config.${key}`, Array.isArray(v) ? v.join(' ') : v]);
@@ -308,7 +429,13 @@ function configFindings(image: PlannedImage, matcher: Matcher): Finding[] {
   const out: Finding[] = [];
   for (const [where, text] of fields) {
     for (const h of scanText(matcher, text)) {
-      out.push({ ...hitFields(h), image: image.name, path: where, visibility: 'config', message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}` });
+      out.push({
+        ...hitFields(h),
+        image: image.name,
+        path: where,
+        visibility: 'config',
+        message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}`,
+      });
     }
   }
   return out;
@@ -322,7 +449,8 @@ function scanText(matcher: Matcher, text: string, depth = 0): Hit[] {
     for (const token of text.match(/[A-Za-z0-9+/]{64,}={0,2}/g) ?? []) {
       const decoded = Buffer.from(token, 'base64');
       const inner = scanBuffer(matcher, decoded);
-      if (decoded[0] === 0x7b || decoded[0] === 0x5b) inner.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
+      if (decoded[0] === 0x7b || decoded[0] === 0x5b)
+        inner.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
       // A PEM line is itself base64: what decodes from it was already found as the PEM.
       for (const h of inner) {
         if (found.has(h.fingerprint)) continue;
@@ -361,7 +489,11 @@ function scanJsonStrings(matcher: Matcher, text: string, depth: number): Hit[] {
 }
 
 /** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
-async function scanContent(blob: BlobRef, matcher: Matcher, maybeJson: boolean): Promise<{ hits: Hit[]; digest: string; error?: string }> {
+async function scanContent(
+  blob: BlobRef,
+  matcher: Matcher,
+  maybeJson: boolean,
+): Promise<{ hits: Hit[]; digest: string; error?: string }> {
   const hash = createHash('sha256');
   const scanner = new ContentScanner(matcher);
   const keep: Buffer[] = [];
@@ -379,7 +511,11 @@ async function scanContent(blob: BlobRef, matcher: Matcher, maybeJson: boolean):
       }
     }
   } catch (error) {
-    return { hits: scanner.end(), digest: `sha256:${hash.digest('hex')}`, error: error instanceof Error ? error.message : String(error) };
+    return {
+      hits: scanner.end(),
+      digest: `sha256:${hash.digest('hex')}`,
+      error: error instanceof Error ? error.message : String(error),
+    };
   }
   const hits = scanner.end();
   if (maybeJson && kept <= 64 * 1024 * 1024) {

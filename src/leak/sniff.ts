@@ -60,11 +60,22 @@ const ZIP_NAMES = /\.(zip|jar|war|ear|whl|egg|nupkg|snupkg|apk|aar|vsix|jmod|xpi
 const TABLE: readonly { readonly kind: Container; readonly test: (h: Buffer) => boolean }[] = [
   { kind: 'gzip', test: (h) => h[0] === 0x1f && h[1] === 0x8b && h[2] === 0x08 },
   // "BZh" + block size '1'–'9' + the block magic 0x314159265359 (pi) or the end-of-stream magic (sqrt(pi)).
-  { kind: 'bzip2', test: (h) => h.toString('latin1', 0, 3) === 'BZh' && h[3]! >= 0x31 && h[3]! <= 0x39 && /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)) },
+  {
+    kind: 'bzip2',
+    test: (h) =>
+      h.toString('latin1', 0, 3) === 'BZh' &&
+      h[3]! >= 0x31 &&
+      h[3]! <= 0x39 &&
+      /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)),
+  },
   { kind: 'xz', test: (h) => h.toString('hex', 0, 6) === 'fd377a585a00' },
   { kind: 'zstd', test: (h) => h.length >= 4 && isZstdMagic(h.readUInt32LE(0)) },
   // Local file header, an empty zip's end record, or a spanned-archive marker before a local header.
-  { kind: 'zip', test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304' },
+  {
+    kind: 'zip',
+    test: (h) =>
+      /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304',
+  },
   { kind: 'ar', test: (h) => h.toString('latin1', 0, 8) === '!<arch>\n' },
   { kind: 'rpm', test: (h) => h.toString('hex', 0, 4) === 'edabeedb' },
   { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },

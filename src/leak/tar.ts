@@ -57,9 +57,13 @@ export function octal(buf: Buffer, start: number, len: number, field: string): n
     if (!Number.isSafeInteger(v)) throw new TarError(`${field} field is a base-256 number over 2^53`);
     return v;
   }
-  const text = buf.toString('latin1', start, start + len).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  const text = buf
+    .toString('latin1', start, start + len)
+    .replace(/[\0 ]+$/, '')
+    .replace(/^ +/, '');
   if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw new TarError(`${field} field '${text.replace(/[^\x20-\x7e]/g, '?')}' is not an octal number`);
+  if (!/^[0-7]+$/.test(text))
+    throw new TarError(`${field} field '${text.replace(/[^\x20-\x7e]/g, '?')}' is not an octal number`);
   return parseInt(text, 8);
 }
 
@@ -86,7 +90,10 @@ export function headerSize(block: Buffer, at: string): number {
 /** A PAX `size` record: decimal digits only (POSIX pax), a safe integer. */
 export function paxSize(text: string, at: string): number {
   const shown = text.length > 24 ? `${text.slice(0, 24)}...` : text;
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new TarError(`invalid tar header at ${at}: PAX size '${shown.replace(/[^\x20-\x7e]/g, '?')}' is not a whole number of bytes`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+    throw new TarError(
+      `invalid tar header at ${at}: PAX size '${shown.replace(/[^\x20-\x7e]/g, '?')}' is not a whole number of bytes`,
+    );
   return Number(text);
 }
 
@@ -114,7 +121,8 @@ export function parsePax(buf: Buffer, at = 'a PAX header'): Map<string, string> 
     const space = buf.indexOf(0x20, pos);
     if (space === -1) throw new TarError(`malformed PAX record in ${at}`);
     const len = Number(buf.toString('latin1', pos, space));
-    if (!Number.isInteger(len) || len <= 0 || pos + len > buf.length) throw new TarError(`malformed PAX record length in ${at}`);
+    if (!Number.isInteger(len) || len <= 0 || pos + len > buf.length)
+      throw new TarError(`malformed PAX record length in ${at}`);
     const record = buf.subarray(space + 1, pos + len);
     if (record[record.length - 1] !== 0x0a) throw new TarError(`PAX record without newline in ${at}`);
     const eq = record.indexOf(0x3d);
@@ -195,7 +203,11 @@ export class TarParser {
   /** Call at the end of input: a tar without its end-of-archive blocks, or cut inside an entry, is truncated. */
   end(): void {
     if (this.state !== 'eof' || this.bufferedLen !== 0) {
-      throw new TarError(this.state === 'data' || this.state === 'meta' ? `tar stream truncated inside ${this.current}` : 'tar stream truncated: no end-of-archive marker');
+      throw new TarError(
+        this.state === 'data' || this.state === 'meta'
+          ? `tar stream truncated inside ${this.current}`
+          : 'tar stream truncated: no end-of-archive marker',
+      );
     }
   }
 
@@ -222,7 +234,10 @@ export class TarParser {
     const flag = String.fromCharCode(block[156]!);
     let size = headerSize(block, at);
     if (META.has(flag)) {
-      if (size > MAX_META) throw new TarError(`invalid tar header at ${at}: a '${flag}' metadata record of ${size} bytes is over the ${MAX_META}-byte bound`);
+      if (size > MAX_META)
+        throw new TarError(
+          `invalid tar header at ${at}: a '${flag}' metadata record of ${size} bytes is over the ${MAX_META}-byte bound`,
+        );
       this.current = at;
       this.metaType = flag;
       this.meta = [];
@@ -236,7 +251,8 @@ export class TarParser {
     if (!type) throw new TarError(`unsupported tar entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
     const pax = new Map([...this.globalPax, ...this.pax]);
     for (const key of pax.keys()) {
-      if (key.startsWith('GNU.sparse.')) throw new TarError('sparse files are not supported (OCI layers should not use them)');
+      if (key.startsWith('GNU.sparse.'))
+        throw new TarError('sparse files are not supported (OCI layers should not use them)');
     }
     let path = cstring(block, 0, 100);
     if (magic === 'ustar\0') {

@@ -227,7 +227,14 @@ export interface Report {
   readonly unscanned: readonly Unscanned[];
   /** Files inside files that could not be opened: a warning, or a failure with `strict`. */
   readonly notLookedInside: readonly (NotLookedInside & { readonly image?: string; readonly layer?: number })[];
-  readonly stats: { readonly images: number; readonly layers: number; readonly files: number; readonly nestedFiles: number; readonly bytes: number; readonly ms: number };
+  readonly stats: {
+    readonly images: number;
+    readonly layers: number;
+    readonly files: number;
+    readonly nestedFiles: number;
+    readonly bytes: number;
+    readonly ms: number;
+  };
 }
 
 /** Opens a blob's bytes wherever they live (a file, a member of an archive, a registry): the sources' side, handed to

@@ -28,7 +28,8 @@ export class ContextError extends Error {
 }
 
 // A CommonJS module whose typings declare `export default`: under NodeNext the default import is module.exports.
-const dockerignore = ((dockerignoreModule as unknown as { default?: typeof dockerignoreModule }).default ?? dockerignoreModule) as unknown as () => {
+const dockerignore = ((dockerignoreModule as unknown as { default?: typeof dockerignoreModule }).default ??
+  dockerignoreModule) as unknown as () => {
   add(patterns: string[]): { ignores(path: string): boolean };
 };
 
@@ -37,7 +38,13 @@ const MAX_CERT_BYTES = 4 * 1024 * 1024;
 
 export function inOrgFamily(cert: Certificate, org: OrgCa): boolean {
   if (org.fingerprints.includes(cert.fingerprint)) return true;
-  return org.certs.some((o) => o.fingerprint === cert.fingerprint || o.spkiSha256 === cert.spkiSha256 || isIssuedBy(cert, o) || isIssuedBy(o, cert));
+  return org.certs.some(
+    (o) =>
+      o.fingerprint === cert.fingerprint ||
+      o.spkiSha256 === cert.spkiSha256 ||
+      isIssuedBy(cert, o) ||
+      isIssuedBy(o, cert),
+  );
 }
 
 function listFiles(root: string): string[] {
@@ -47,7 +54,10 @@ function listFiles(root: string): string[] {
       const path = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(path);
       else out.push(path);
-      if (out.length > MAX_FILES) throw new ContextError(`the build context '${root}' has more than ${MAX_FILES} files: expected a Docker build context (use .dockerignore).`);
+      if (out.length > MAX_FILES)
+        throw new ContextError(
+          `the build context '${root}' has more than ${MAX_FILES} files: expected a Docker build context (use .dockerignore).`,
+        );
     }
   };
   walk('');
@@ -71,7 +81,10 @@ function certificatesIn(bytes: Buffer, name: string): Certificate[] | undefined 
     return undefined;
   }
   const text = bytes.toString('latin1');
-  const pem = text.includes('-----BEGIN CERTIFICATE') || text.includes('-----BEGIN TRUSTED CERTIFICATE') || text.includes('-----BEGIN PKCS7');
+  const pem =
+    text.includes('-----BEGIN CERTIFICATE') ||
+    text.includes('-----BEGIN TRUSTED CERTIFICATE') ||
+    text.includes('-----BEGIN PKCS7');
   if (!pem && !(hasCertExtension(name) && bytes[0] === 0x30)) return undefined;
   try {
     // A PEM with a private key in it is a server identity, not a CA to trust: the parser refuses it.
@@ -86,9 +99,14 @@ export function readBuildContext(root: string, options: { dockerfile?: string; o
   try {
     stat = statSync(root);
   } catch (error) {
-    throw new ContextError(`the build context '${root}' could not be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): expected a directory.`);
+    throw new ContextError(
+      `the build context '${root}' could not be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): expected a directory.`,
+    );
   }
-  if (!stat.isDirectory()) throw new ContextError(`the build context '${root}' is not a directory: expected the directory docker build is given.`);
+  if (!stat.isDirectory())
+    throw new ContextError(
+      `the build context '${root}' is not a directory: expected the directory docker build is given.`,
+    );
   const ig = dockerignore().add(readIgnore(root, options.dockerfile));
   const files = listFiles(root).filter((f) => !ig.ignores(f));
   const classified = new Map<string, { ca: boolean; description: string } | undefined>();
@@ -98,7 +116,9 @@ export function readBuildContext(root: string, options: { dockerfile?: string; o
       if (source === '.' || source === '') return { files, dir: true };
       if (hasGlob(source)) {
         const re = globRegExp(source);
-        const hit = files.filter((f) => re.test(f) || f.split('/').some((_, i, parts) => re.test(parts.slice(0, i + 1).join('/'))));
+        const hit = files.filter(
+          (f) => re.test(f) || f.split('/').some((_, i, parts) => re.test(parts.slice(0, i + 1).join('/'))),
+        );
         return hit.length ? { files: hit, dir: false } : undefined;
       }
       if (files.includes(source)) return { files: [source], dir: false };
@@ -114,7 +134,9 @@ export function readBuildContext(root: string, options: { dockerfile?: string; o
         if (st.isFile() && st.size <= MAX_CERT_BYTES) {
           const certs = certificatesIn(readFileSync(path), posix.basename(file));
           if (certs?.length) {
-            const counted = options.org ? certs.filter((c) => inOrgFamily(c, options.org!)) : certs.filter((c) => c.isCa);
+            const counted = options.org
+              ? certs.filter((c) => inOrgFamily(c, options.org!))
+              : certs.filter((c) => c.isCa);
             const shown = (counted[0] ?? certs[0])!;
             result = {
               ca: counted.length > 0,

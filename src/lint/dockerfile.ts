@@ -106,8 +106,15 @@ export function parseDockerfile(content: string): ParsedDockerfile {
   const instructionLines: number[] = [];
   for (const inst of doc.getInstructions()) {
     const range = inst.getRange();
-    const heredocRanges = (inst as unknown as { getHeredocs?: () => { getName(): string; getContentRange(): { start: { line: number }; end: { line: number } } | null }[] })
-      .getHeredocs?.() ?? [];
+    const heredocRanges =
+      (
+        inst as unknown as {
+          getHeredocs?: () => {
+            getName(): string;
+            getContentRange(): { start: { line: number }; end: { line: number } } | null;
+          }[];
+        }
+      ).getHeredocs?.() ?? [];
     const heredocs: Heredoc[] = heredocRanges.map((h) => {
       const r = h.getContentRange();
       return { name: h.getName(), body: r ? lines.slice(r.start.line, r.end.line + 1).join('\n') : '' };
@@ -171,14 +178,16 @@ export function parseDockerfile(content: string): ParsedDockerfile {
       globalArgs.push(instr);
     }
   }
-  if (stages.length === 0) throw new DockerfileError('the Dockerfile has no FROM instruction: expected at least one stage.');
+  if (stages.length === 0)
+    throw new DockerfileError('the Dockerfile has no FROM instruction: expected at least one stage.');
   return { globalArgs, stages, comments, instructionLines };
 }
 
 /** `a=b c="d e"` (ENV/ARG/LABEL) or the legacy `ENV name value with spaces`. */
 export function keyValues(instr: Instr): Array<[string, string | undefined]> {
   const words = instr.words;
-  if (instr.keyword === 'ENV' && words.length >= 2 && !words[0]!.includes('=')) return [[words[0]!, words.slice(1).join(' ')]];
+  if (instr.keyword === 'ENV' && words.length >= 2 && !words[0]!.includes('='))
+    return [[words[0]!, words.slice(1).join(' ')]];
   return words.map((w) => {
     const eq = w.indexOf('=');
     return eq === -1 ? [w, undefined] : [w.slice(0, eq), w.slice(eq + 1)];

@@ -6,14 +6,17 @@
 export type Vars = ReadonlyMap<string, string>;
 
 export function expand(text: string, vars: Vars): string {
-  return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (whole, braced: string | undefined, op: string | undefined, word: string | undefined, bare: string | undefined) => {
-    const name = braced ?? bare!;
-    const value = vars.get(name);
-    if (!op) return value ?? whole;
-    const set = op.startsWith(':') ? value !== undefined && value !== '' : value !== undefined;
-    if (op.endsWith('-')) return set ? value! : expand(word ?? '', vars);
-    return set ? expand(word ?? '', vars) : '';
-  });
+  return text.replace(
+    /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (whole, braced: string | undefined, op: string | undefined, word: string | undefined, bare: string | undefined) => {
+      const name = braced ?? bare!;
+      const value = vars.get(name);
+      if (!op) return value ?? whole;
+      const set = op.startsWith(':') ? value !== undefined && value !== '' : value !== undefined;
+      if (op.endsWith('-')) return set ? value! : expand(word ?? '', vars);
+      return set ? expand(word ?? '', vars) : '';
+    },
+  );
 }
 
 /** The names a text refers to with $X or ${X…}. */

@@ -54,7 +54,8 @@ export class StageFs {
     const kept: FileRecord[] = [];
     for (const r of this.records) {
       if (exactOnly ? r.path === path : covers(path, r.path)) gone.push(r);
-      else if (!exactOnly && r.dir && !hasGlob(path) && isUnder(path, r.path) && path !== r.path) kept.push({ ...r, removed: [...r.removed, path] });
+      else if (!exactOnly && r.dir && !hasGlob(path) && isUnder(path, r.path) && path !== r.path)
+        kept.push({ ...r, removed: [...r.removed, path] });
       else kept.push(r);
     }
     this.records = kept;
@@ -66,7 +67,13 @@ export class StageFs {
     let best: FileRecord | undefined;
     for (const r of this.records) {
       if (r.path === path) return r;
-      if (r.dir && isUnder(path, r.path) && !r.removed.some((x) => isUnder(path, x)) && (!best || r.path.length > best.path.length)) best = r;
+      if (
+        r.dir &&
+        isUnder(path, r.path) &&
+        !r.removed.some((x) => isUnder(path, x)) &&
+        (!best || r.path.length > best.path.length)
+      )
+        best = r;
     }
     return best;
   }
@@ -92,6 +99,7 @@ export function mapPath(record: FileRecord, source: string, dest: string, destIs
   if (hasGlob(source)) return posix.join(dest, posix.basename(record.path));
   // A directory source copies its contents, not itself.
   if (record.path === source && record.dir) return dest;
-  if (record.path === source || isUnder(source, record.path)) return destIsDir ? posix.join(dest, posix.basename(source)) : dest;
+  if (record.path === source || isUnder(source, record.path))
+    return destIsDir ? posix.join(dest, posix.basename(source)) : dest;
   return posix.join(dest, record.path.slice(source === '/' ? 0 : source.length));
 }

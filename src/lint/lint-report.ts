@@ -19,7 +19,11 @@ export function renderLintText(file: string, result: LintResult): string {
   const ignored = result.findings.filter((f) => f.ignored).length;
   const info = result.findings.filter((f) => f.severity === 'info' && !f.ignored).length;
   const counts = `${errors} error(s), ${info} info, ${ignored} ignored`;
-  lines.push(result.failed ? `FAILED: ${counts}: the release image would hold a CA.` : `OK: ${counts}: nothing puts a CA into the release image.`);
+  lines.push(
+    result.failed
+      ? `FAILED: ${counts}: the release image would hold a CA.`
+      : `OK: ${counts}: nothing puts a CA into the release image.`,
+  );
   return lines.join('\n');
 }
 
@@ -60,10 +64,18 @@ export function lintSarifResults(uri: string, result: LintResult): object[] {
   return result.findings.map((f) => ({
     ruleId: f.rule,
     level: f.severity === 'error' ? 'error' : 'note',
-    message: { text: `${f.message} (stage '${f.stage}'${f.inRelease ? ', release image' : ', not in the release image'}). Fix: ${f.fix}` },
+    message: {
+      text: `${f.message} (stage '${f.stage}'${f.inRelease ? ', release image' : ', not in the release image'}). Fix: ${f.fix}`,
+    },
     locations: [{ physicalLocation: { artifactLocation: { uri }, region: { startLine: f.line } } }],
     partialFingerprints: { 'orgCaLint/v1': `${f.rule}|${f.stage}|${f.message}` },
-    ...(f.ignored ? { suppressions: [{ kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason }] } : {}),
+    ...(f.ignored
+      ? {
+          suppressions: [
+            { kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason },
+          ],
+        }
+      : {}),
   }));
 }
 
@@ -71,6 +83,8 @@ export function renderLintSarif(file: string, result: LintResult): object {
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
-    runs: [{ tool: { driver: { name: 'org-ca lint', rules: lintSarifRules() } }, results: lintSarifResults(file, result) }],
+    runs: [
+      { tool: { driver: { name: 'org-ca lint', rules: lintSarifRules() } }, results: lintSarifResults(file, result) },
+    ],
   };
 }

@@ -68,7 +68,10 @@ function inlineIgnores(file: ParsedDockerfile, notes: string[]): Map<number, { r
     for (const name of m[1]!.split(',').filter(Boolean)) {
       const rule = findRule(name);
       if (rule) rules.add(rule.id);
-      else notes.push(`line ${line}: '${name}' in an org-ca ignore comment is not a rule (expected one of ${RULES.map((r) => r.id).join(', ')} or their names); it ignores nothing.`);
+      else
+        notes.push(
+          `line ${line}: '${name}' in an org-ca ignore comment is not a rule (expected one of ${RULES.map((r) => r.id).join(', ')} or their names); it ignores nothing.`,
+        );
     }
     const entry = out.get(next) ?? { rules: new Set<RuleId>(), reason: m[2]!.trim() };
     for (const r of rules) entry.rules.add(r);
@@ -83,7 +86,10 @@ export function parseIgnoreList(values: readonly string[]): RuleId[] {
     .filter(Boolean)
     .map((name) => {
       const rule = findRule(name);
-      if (!rule) throw new LintError(`--ignore '${name}' is not a rule: expected one of ${RULES.map((r) => `${r.id} (${r.name})`).join(', ')}.`);
+      if (!rule)
+        throw new LintError(
+          `--ignore '${name}' is not a rule: expected one of ${RULES.map((r) => `${r.id} (${r.name})`).join(', ')}.`,
+        );
       return rule.id;
     });
 }
@@ -115,12 +121,17 @@ function pointerFindings(model: Model, chain: readonly number[], release: number
       const path = resolvePath(raw, p.cwd);
       if (isSystemBundlePath(path)) continue;
       if (isUnder(path, '/run/secrets') || secretTargets.some((t) => isUnder(path, t))) {
-        add(`${what} points at ${path}, a secret mount that is absent when the image runs: a build-time CA setting left in the release image`);
+        add(
+          `${what} points at ${path}, a secret mount that is absent when the image runs: a build-time CA setting left in the release image`,
+        );
         continue;
       }
       const r = fs.lookup(path);
       if (r?.ca) add(`${what} points at ${path}, which holds a CA (${r.what}, line ${r.line})`);
-      else add(`${what} points at ${path}, which is not the image's own bundle: it either holds a CA added for the build or is missing when the image runs`);
+      else
+        add(
+          `${what} points at ${path}, which is not the image's own bundle: it either holds a CA added for the build or is missing when the image runs`,
+        );
     }
   }
   return out;
@@ -135,23 +146,35 @@ export function lintDockerfile(content: string, options: LintOptions = {}): Lint
   }
   const notes: string[] = [];
   const optionIgnores = new Set(parseIgnoreList(options.ignore ?? []));
-  const model = buildModel(file, { ...(options.context ? { context: options.context } : {}), ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}) });
+  const model = buildModel(file, {
+    ...(options.context ? { context: options.context } : {}),
+    ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}),
+  });
   const names = model.stages.map((s) => s.stage.name ?? String(s.stage.index));
   let release = model.stages.length - 1;
   if (options.target !== undefined) {
     const t = options.target.toLowerCase();
     const found = names.findIndex((n) => n === t);
     release = found !== -1 ? found : /^\d+$/.test(t) && Number(t) < names.length ? Number(t) : -1;
-    if (release === -1) throw new LintError(`--target '${options.target}' is not a stage of this Dockerfile: expected one of ${names.join(', ')}.`);
+    if (release === -1)
+      throw new LintError(
+        `--target '${options.target}' is not a stage of this Dockerfile: expected one of ${names.join(', ')}.`,
+      );
   }
   const chain: number[] = [];
-  for (let s: number | undefined = release; s !== undefined && !chain.includes(s); s = model.stages[s]!.parent) chain.unshift(s);
+  for (let s: number | undefined = release; s !== undefined && !chain.includes(s); s = model.stages[s]!.parent)
+    chain.unshift(s);
   const inChain = new Set(chain);
   const ignores = inlineIgnores(file, notes);
 
   const raw = [...model.findings, ...pointerFindings(model, chain, release)];
   const findings: LintFinding[] = raw
-    .filter((f, i) => raw.findIndex((g) => g.rule === f.rule && g.line === f.line && g.stage === f.stage && g.message === f.message) === i)
+    .filter(
+      (f, i) =>
+        raw.findIndex(
+          (g) => g.rule === f.rule && g.line === f.line && g.stage === f.stage && g.message === f.message,
+        ) === i,
+    )
     .sort((a, b) => a.line - b.line || a.rule.localeCompare(b.rule))
     .map((f) => {
       const rule = ruleById(f.rule);

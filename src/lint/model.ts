@@ -3,7 +3,16 @@ import { assignmentPointers, isPointerVariable } from '../ca-pointers/pointers.j
 import { keyValues, type Instr, type ParsedDockerfile, type Stage } from './dockerfile.js';
 import { expand } from './expand.js';
 import { mapPath, StageFs, type FileRecord } from './filesystem.js';
-import { hasGlob, isCaLikeName, isKnownDirectory, isSystemBundlePath, isTrustPath, isUrl, resolvePath, urlBasename } from './paths.js';
+import {
+  hasGlob,
+  isCaLikeName,
+  isKnownDirectory,
+  isSystemBundlePath,
+  isTrustPath,
+  isUrl,
+  resolvePath,
+  urlBasename,
+} from './paths.js';
 import type { ContextView } from './context-view.js';
 import type { RuleId } from './rules.js';
 import { interpretRun, type RunEnv } from './run.js';
@@ -52,15 +61,53 @@ export interface Model {
   readonly pointers: readonly Pointer[];
 }
 
-
 /** Names of ARGs that carry certificate text (ZSCALER_CERT, ORG_CA, CA_PEM), not a flag, URL or path about one. */
 export function isCaContentArg(name: string, value: string | undefined): boolean {
   if (value !== undefined && value.includes('-----BEGIN')) return true;
   // NODE_EXTRA_CA_CERTS, SSL_CERT_FILE…: the registry's variables hold paths; so does any value that looks like one.
   if (isPointerVariable(name) || (value !== undefined && /^[/$~.]/.test(value.trim()))) return false;
-  const words = name.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
-  if (!words.some((w) => ['ca', 'cert', 'certs', 'certificate', 'pem', 'cacert', 'cacerts', 'bundle', 'rootca', 'crt'].includes(w))) return false;
-  if (words.some((w) => ['url', 'uri', 'path', 'file', 'dir', 'name', 'home', 'location', 'id', 'no', 'add', 'import', 'use', 'enable', 'enabled', 'install', 'skip', 'verify', 'check', 'type', 'version', 'pass', 'password', 'alias', 'host'].includes(w))) return false;
+  const words = name
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  if (
+    !words.some((w) =>
+      ['ca', 'cert', 'certs', 'certificate', 'pem', 'cacert', 'cacerts', 'bundle', 'rootca', 'crt'].includes(w),
+    )
+  )
+    return false;
+  if (
+    words.some((w) =>
+      [
+        'url',
+        'uri',
+        'path',
+        'file',
+        'dir',
+        'name',
+        'home',
+        'location',
+        'id',
+        'no',
+        'add',
+        'import',
+        'use',
+        'enable',
+        'enabled',
+        'install',
+        'skip',
+        'verify',
+        'check',
+        'type',
+        'version',
+        'pass',
+        'password',
+        'alias',
+        'host',
+      ].includes(w),
+    )
+  )
+    return false;
   return !(value !== undefined && /^(true|false|yes|no|0|1|)$/i.test(value.trim()));
 }
 
@@ -71,7 +118,12 @@ export function buildModel(file: ParsedDockerfile, options: ModelOptions = {}): 
   const report = (r: FileRecord): void => {
     if (r.reported || !r.ca) return;
     r.reported = true;
-    findings.push({ rule: r.rule, stage: r.stage, line: r.line, message: `${r.what}${r.evidence ? `; ${r.evidence}` : ''}.` });
+    findings.push({
+      rule: r.rule,
+      stage: r.stage,
+      line: r.line,
+      message: `${r.what}${r.evidence ? `; ${r.evidence}` : ''}.`,
+    });
   };
   const globalArgs = new Map<string, string>();
   for (const instr of file.globalArgs) {
@@ -103,12 +155,18 @@ export function buildModel(file: ParsedDockerfile, options: ModelOptions = {}): 
       switch (instr.keyword) {
         case 'ARG':
           for (const [name, value] of keyValues(instr)) {
-            const v = options.buildArgs?.get(name) ?? (value !== undefined ? expand(value, vars()) : globalArgs.get(name));
+            const v =
+              options.buildArgs?.get(name) ?? (value !== undefined ? expand(value, vars()) : globalArgs.get(name));
             if (v !== undefined) args.set(name, v);
             if (isCaContentArg(name, value)) {
               caArgs.add(name);
               if (instructions.slice(i + 1).some((later) => later.keyword === 'RUN')) {
-                findings.push({ rule: 'OCA107', stage: stage.index, line: instr.line, message: `ARG ${name} reads as certificate text; its value is recorded in the history of every later RUN of stage '${stageName}'` });
+                findings.push({
+                  rule: 'OCA107',
+                  stage: stage.index,
+                  line: instr.line,
+                  message: `ARG ${name} reads as certificate text; its value is recorded in the history of every later RUN of stage '${stageName}'`,
+                });
               }
             }
           }
@@ -118,7 +176,15 @@ export function buildModel(file: ParsedDockerfile, options: ModelOptions = {}): 
             const v = expand(value ?? '', vars());
             fs.env.set(name, v);
             // The leak check's own registry: the same variables, JVM trustStore options and spellings it judges.
-            for (const p of assignmentPointers(name, v, '')) pointers.push({ stage: stage.index, line: instr.line, setting: p.setting, value: p.value, cwd: fs.workdir, via: 'env' });
+            for (const p of assignmentPointers(name, v, ''))
+              pointers.push({
+                stage: stage.index,
+                line: instr.line,
+                setting: p.setting,
+                value: p.value,
+                cwd: fs.workdir,
+                via: 'env',
+              });
           }
           break;
         case 'WORKDIR':
@@ -136,12 +202,15 @@ export function buildModel(file: ParsedDockerfile, options: ModelOptions = {}): 
             caArgs,
             stageFs: (ref) => {
               const s = stageByRef(ref, stage.index);
-              return s !== undefined ? { fs: stageModels[s]!.fs, name: stageModels[s]!.stage.name ?? String(s) } : undefined;
+              return s !== undefined
+                ? { fs: stageModels[s]!.fs, name: stageModels[s]!.stage.name ?? String(s) }
+                : undefined;
             },
             context: options.context,
             report,
             finding: (rule, message) => findings.push({ rule, stage: stage.index, line: instr.line, message }),
-            pointer: (setting, value, cwd) => pointers.push({ stage: stage.index, line: instr.line, setting, value, cwd, via: 'config' }),
+            pointer: (setting, value, cwd) =>
+              pointers.push({ stage: stage.index, line: instr.line, setting, value, cwd, via: 'config' }),
           };
           secretTargets.push(...interpretRun(instr, env));
           break;
@@ -168,7 +237,12 @@ function dedupe(findings: RawFinding[]): RawFinding[] {
 function inlineCertificates(instr: Instr, stage: number, findings: RawFinding[]): void {
   const text = [instr.rest, ...instr.heredocs.map((h) => h.body)].join('\n');
   if (/-----BEGIN (TRUSTED )?CERTIFICATE-----/.test(text)) {
-    findings.push({ rule: 'OCA108', stage, line: instr.line, message: `${instr.keyword} holds certificate text written inline in the Dockerfile` });
+    findings.push({
+      rule: 'OCA108',
+      stage,
+      line: instr.line,
+      message: `${instr.keyword} holds certificate text written inline in the Dockerfile`,
+    });
   }
 }
 
@@ -193,17 +267,31 @@ function copy(
   const destWord = words[words.length - 1]!;
   const sources = words.slice(0, -1).map((w) => w.replace(/^<<-?["']?([^"']+)["']?$/, '<<$1'));
   const dest = resolvePath(destWord, fs.workdir);
-  const destIsDir = destWord.endsWith('/') || destWord === '.' || sources.length > 1 || sources.some(hasGlob) || isKnownDirectory(dest);
+  const destIsDir =
+    destWord.endsWith('/') || destWord === '.' || sources.length > 1 || sources.some(hasGlob) || isKnownDirectory(dest);
   const from = flag(instr, 'from');
   const kw = instr.keyword;
   const fromStage = from !== undefined ? stageByRef(expand(from, vars), stage) : undefined;
 
   for (const source of sources) {
-    const heredoc = source.startsWith('<<') ? instr.heredocs.find((h) => h.name === source.slice(2) || heredocNames.has(source.slice(2))) : undefined;
+    const heredoc = source.startsWith('<<')
+      ? instr.heredocs.find((h) => h.name === source.slice(2) || heredocNames.has(source.slice(2)))
+      : undefined;
     if (heredoc) {
       const target = destIsDir ? posix.join(dest, heredoc.name) : dest;
       const ca = heredoc.body.includes('-----BEGIN');
-      fs.add(record(target, false, ca || isTrustPath(target), instr, stage, 'OCA101', `${kw} writes a here-document to ${target}`, 'inline'));
+      fs.add(
+        record(
+          target,
+          false,
+          ca || isTrustPath(target),
+          instr,
+          stage,
+          'OCA101',
+          `${kw} writes a here-document to ${target}`,
+          'inline',
+        ),
+      );
       report(fs.lookup(target)!);
       continue;
     }
@@ -235,9 +323,23 @@ function copy(
       // An image or a named build context: nothing of this Dockerfile's stages, so only names and destinations tell.
       const srcPath = resolvePath(source, '/');
       const target = destIsDir ? posix.join(dest, posix.basename(srcPath)) : dest;
-      const publicBundle = isSystemBundlePath(srcPath) || srcPath.startsWith('/etc/ssl/certs') || srcPath.startsWith('/usr/share/ca-certificates');
+      const publicBundle =
+        isSystemBundlePath(srcPath) ||
+        srcPath.startsWith('/etc/ssl/certs') ||
+        srcPath.startsWith('/usr/share/ca-certificates');
       const ca = !publicBundle && (isCaLikeName(srcPath) || (isTrustPath(target) && !isSystemBundlePath(target)));
-      fs.add(record(target, false, ca, instr, stage, 'OCA101', `${kw} --from=${from} puts ${source} at ${target}`, 'external'));
+      fs.add(
+        record(
+          target,
+          false,
+          ca,
+          instr,
+          stage,
+          'OCA101',
+          `${kw} --from=${from} puts ${source} at ${target}`,
+          'external',
+        ),
+      );
       report(fs.lookup(target)!);
       continue;
     }
@@ -264,7 +366,20 @@ function record(
   origin: FileRecord['origin'],
   extra: { contextDir?: string } = {},
 ): FileRecord {
-  return { path, dir, ca, line: instr.line, stage, rule, what, origin, removed: [], pending: false, reported: false, ...extra };
+  return {
+    path,
+    dir,
+    ca,
+    line: instr.line,
+    stage,
+    rule,
+    what,
+    origin,
+    removed: [],
+    pending: false,
+    reported: false,
+    ...extra,
+  };
 }
 
 function contextRelative(source: string): string {
@@ -288,12 +403,38 @@ function copyFromContext(
   if (known) {
     // Each file the source brings, parsed: only certificates that count (CAs, or the org CA's family) are findings.
     const baseDir = known.dir ? rel : posix.dirname(rel);
-    if (known.dir) fs.add(record(dest, true, false, instr, stage, 'OCA101', `${kw} ${source} copies the build context directory '${rel}' to ${dest}`, 'context', { contextDir: rel }));
+    if (known.dir)
+      fs.add(
+        record(
+          dest,
+          true,
+          false,
+          instr,
+          stage,
+          'OCA101',
+          `${kw} ${source} copies the build context directory '${rel}' to ${dest}`,
+          'context',
+          { contextDir: rel },
+        ),
+      );
     for (const file of known.files) {
-      const target = known.dir ? posix.join(dest, baseDir === '.' ? file : posix.relative(baseDir, file)) : destIsDir ? posix.join(dest, posix.basename(file)) : dest;
+      const target = known.dir
+        ? posix.join(dest, baseDir === '.' ? file : posix.relative(baseDir, file))
+        : destIsDir
+          ? posix.join(dest, posix.basename(file))
+          : dest;
       const cls = context!.classify(file);
       if (!cls && known.dir) continue;
-      const r = record(target, false, cls?.ca ?? false, instr, stage, 'OCA101', `${kw} puts '${file}' from the build context at ${target}${cls ? ` (${cls.description})` : ''}`, 'context');
+      const r = record(
+        target,
+        false,
+        cls?.ca ?? false,
+        instr,
+        stage,
+        'OCA101',
+        `${kw} puts '${file}' from the build context at ${target}${cls ? ` (${cls.description})` : ''}`,
+        'context',
+      );
       fs.add(r);
       report(r);
     }
@@ -303,14 +444,33 @@ function copyFromContext(
   const isDir = !hasGlob(rel) && (rel === '.' || source.endsWith('/') || posix.extname(rel) === '');
   if (hasGlob(rel) || isDir) {
     const ca = isTrustPath(dest);
-    const r = record(dest, true, ca, instr, stage, 'OCA101', `${kw} ${source} copies ${hasGlob(rel) ? 'the matching files' : `the build context${rel === '.' ? '' : ` directory '${rel}'`}`} into ${ca ? 'the trust path ' : ''}${dest}`, 'context', isDir ? { contextDir: rel } : {});
+    const r = record(
+      dest,
+      true,
+      ca,
+      instr,
+      stage,
+      'OCA101',
+      `${kw} ${source} copies ${hasGlob(rel) ? 'the matching files' : `the build context${rel === '.' ? '' : ` directory '${rel}'`}`} into ${ca ? 'the trust path ' : ''}${dest}`,
+      'context',
+      isDir ? { contextDir: rel } : {},
+    );
     fs.add(r);
     report(r);
     return;
   }
   const target = destIsDir ? posix.join(dest, posix.basename(rel)) : dest;
   const ca = isCaLikeName(rel) || isCaLikeName(target) || isTrustPath(target);
-  const r = record(target, false, ca, instr, stage, 'OCA101', `${kw} puts '${rel}' from the build context at ${target}`, 'context');
+  const r = record(
+    target,
+    false,
+    ca,
+    instr,
+    stage,
+    'OCA101',
+    `${kw} puts '${rel}' from the build context at ${target}`,
+    'context',
+  );
   fs.add(r);
   report(r);
 }

@@ -26,7 +26,15 @@ export const REGENERATED_BY_UPDATE: readonly string[] = [
 ];
 
 /** A path segment that marks a place where certificates are trusted (dockerd/podman registry CAs included). */
-const TRUST_SEGMENTS = new Set(['ca-certificates', 'ca-trust', 'ca-trust-source', 'anchors', 'trust-source', 'certs.d', 'cacerts']);
+const TRUST_SEGMENTS = new Set([
+  'ca-certificates',
+  'ca-trust',
+  'ca-trust-source',
+  'anchors',
+  'trust-source',
+  'certs.d',
+  'cacerts',
+]);
 
 export function normalise(path: string): string {
   const n = posix.normalize(path.startsWith('/') ? path : `/${path}`);
@@ -50,7 +58,12 @@ export function isTrustSource(path: string): boolean {
 /** A place whose files a system trust store, a Java store or a container engine trusts. */
 export function isTrustPath(path: string): boolean {
   // Hooks, configuration and distrust lists live beside the anchors but add no trust.
-  if (isUnder(path, '/etc/ca-certificates/update.d') || /\/(blacklist|blocklist)(\/|$)/.test(path) || /\.(conf|sh)$/.test(path)) return false;
+  if (
+    isUnder(path, '/etc/ca-certificates/update.d') ||
+    /\/(blacklist|blocklist)(\/|$)/.test(path) ||
+    /\.(conf|sh)$/.test(path)
+  )
+    return false;
   if (isTrustSource(path) || isSystemBundlePath(path)) return true;
   if (isUnder(path, '/etc/ssl/certs') || isUnder(path, '/etc/pki') || isUnder(path, '/usr/share/pki')) return true;
   const segments = path.split('/');
@@ -68,9 +81,37 @@ const CERT_EXTENSION = /\.(pem|crt|cer|cert|der|p7b|p7c|jks|bks|keystore|trustst
  * server's own certificate also uses (proxy, chain as in certbot's chain.pem, bundle, internal) are left out.
  */
 const CA_WORDS = new Set([
-  'ca', 'cas', 'cacert', 'cacerts', 'root', 'roots', 'rootca', 'trust', 'truststore', 'anchor', 'anchors',
-  'zscaler', 'netskope', 'nscacert', 'mitm', 'mitmproxy', 'inspection', 'corp', 'corporate', 'company', 'enterprise',
-  'org', 'issuing', 'intermediate', 'pki', 'netfree', 'fortinet', 'fortigate', 'paloalto', 'bluecoat', 'forcepoint',
+  'ca',
+  'cas',
+  'cacert',
+  'cacerts',
+  'root',
+  'roots',
+  'rootca',
+  'trust',
+  'truststore',
+  'anchor',
+  'anchors',
+  'zscaler',
+  'netskope',
+  'nscacert',
+  'mitm',
+  'mitmproxy',
+  'inspection',
+  'corp',
+  'corporate',
+  'company',
+  'enterprise',
+  'org',
+  'issuing',
+  'intermediate',
+  'pki',
+  'netfree',
+  'fortinet',
+  'fortigate',
+  'paloalto',
+  'bluecoat',
+  'forcepoint',
 ]);
 
 function nameWords(name: string): string[] {
@@ -109,7 +150,10 @@ export function globRegExp(pattern: string): RegExp {
       const end = pattern.indexOf(']', i + 1);
       if (end === -1) re += '\\[';
       else {
-        re += `[${pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        re += `[${pattern
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
         i = end;
       }
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');

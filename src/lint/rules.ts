@@ -4,7 +4,8 @@ import { LEAK_FIX } from '../ca-pointers/fix.js';
  * The lint's rules: stable ids (OCA1xx, never reused), a short name that may also be used to ignore a rule, what it
  * flags, why that puts the CA into an image, and the fix. One table, read by the finder, the reports and docs/lint.md.
  */
-export type RuleId = 'OCA101' | 'OCA102' | 'OCA103' | 'OCA104' | 'OCA105' | 'OCA106' | 'OCA107' | 'OCA108' | 'OCA109' | 'OCA110';
+export type RuleId =
+  'OCA101' | 'OCA102' | 'OCA103' | 'OCA104' | 'OCA105' | 'OCA106' | 'OCA107' | 'OCA108' | 'OCA109' | 'OCA110';
 
 export interface Rule {
   readonly id: RuleId;
@@ -77,7 +78,7 @@ export const RULES: readonly Rule[] = [
   {
     id: 'OCA109',
     name: 'ca-pointer',
-    what: 'ENV or a persistent tool setting (npm/yarn/pip/git config) in the release image names a CA file other than the image\'s own system bundle.',
+    what: "ENV or a persistent tool setting (npm/yarn/pip/git config) in the release image names a CA file other than the image's own system bundle.",
     why: 'The leak check fails it too: the file it names either holds a CA added for the build or is missing at run time (tools then fail, or trust whatever is put there).',
     fix: 'Set CA variables only for the build command that needs them (with-org-ca in a builder stage); point at the system bundle (/etc/ssl/certs/ca-certificates.crt) if anything.',
   },

@@ -68,7 +68,15 @@ function csv(value: string): Map<string, string> {
   for (const part of value.split(',')) {
     const eq = part.indexOf('=');
     const key = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
-    out.set(key, eq === -1 ? 'true' : part.slice(eq + 1).trim().replace(/^["']|["']$/g, ''));
+    out.set(
+      key,
+      eq === -1
+        ? 'true'
+        : part
+            .slice(eq + 1)
+            .trim()
+            .replace(/^["']|["']$/g, ''),
+    );
   }
   return out;
 }
@@ -78,7 +86,29 @@ function secretLooksCa(id: string, target: string): boolean {
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()
     .split(/[^a-z0-9]+/);
-  return words.some((w) => ['ca', 'cas', 'cacert', 'cacerts', 'cert', 'certs', 'certificate', 'certificates', 'pem', 'crt', 'root', 'rootca', 'bundle', 'zscaler', 'netskope', 'trust', 'truststore', 'proxy', 'mitm'].includes(w));
+  return words.some((w) =>
+    [
+      'ca',
+      'cas',
+      'cacert',
+      'cacerts',
+      'cert',
+      'certs',
+      'certificate',
+      'certificates',
+      'pem',
+      'crt',
+      'root',
+      'rootca',
+      'bundle',
+      'zscaler',
+      'netskope',
+      'trust',
+      'truststore',
+      'proxy',
+      'mitm',
+    ].includes(w),
+  );
 }
 
 function mountsOf(instr: Instr, cwd: string, vars: ReadonlyMap<string, string>): Mount[] {
@@ -88,7 +118,11 @@ function mountsOf(instr: Instr, cwd: string, vars: ReadonlyMap<string, string>):
       const o = csv(expand(f.value, vars));
       const type = o.get('type') ?? 'bind';
       const id = o.get('id');
-      const targetRaw = o.get('target') ?? o.get('dst') ?? o.get('destination') ?? (type === 'secret' ? `/run/secrets/${id ?? ''}` : undefined);
+      const targetRaw =
+        o.get('target') ??
+        o.get('dst') ??
+        o.get('destination') ??
+        (type === 'secret' ? `/run/secrets/${id ?? ''}` : undefined);
       const target = targetRaw ? resolvePath(targetRaw, cwd) : `/run/${type}`;
       const source = o.get('source') ?? o.get('src');
       return {
@@ -106,11 +140,14 @@ function mountsOf(instr: Instr, cwd: string, vars: ReadonlyMap<string, string>):
 function scriptOf(instr: Instr): string {
   if (instr.json) {
     const w = instr.words;
-    return w.length >= 3 && /(^|\/)(ba|da|a)?sh$/.test(w[0]!) && /^-[a-z]*c$/.test(w[1]!) ? w[2]! : w.map((x) => `'${x.replace(/'/g, "'\\''")}'`).join(' ');
+    return w.length >= 3 && /(^|\/)(ba|da|a)?sh$/.test(w[0]!) && /^-[a-z]*c$/.test(w[1]!)
+      ? w[2]!
+      : w.map((x) => `'${x.replace(/'/g, "'\\''")}'`).join(' ');
   }
   if (!instr.heredocs.length) return instr.rest;
   const header = instr.rest.replace(/<<-?(["']?)([A-Za-z0-9_.-]+)\1/g, '').trim();
-  if (header === '' || /^(\/usr)?(\/bin\/)?(ba|da|a)?sh(\s+-[a-z]+)*$/.test(header)) return instr.heredocs.map((h) => h.body).join('\n');
+  if (header === '' || /^(\/usr)?(\/bin\/)?(ba|da|a)?sh(\s+-[a-z]+)*$/.test(header))
+    return instr.heredocs.map((h) => h.body).join('\n');
   return header;
 }
 
@@ -119,13 +156,114 @@ const OPTIONS_WITH_VALUE: Record<string, string[]> = {
   cp: ['-t', '-S', '--target-directory', '--suffix'],
   install: ['-m', '-o', '-g', '-t', '-S', '--mode', '--owner', '--group', '--target-directory', '--suffix'],
   mv: ['-t', '-S', '--target-directory', '--suffix'],
-  curl: ['-o', '-H', '-d', '-u', '-x', '-X', '-A', '-e', '-w', '-m', '-T', '-b', '-c', '-E', '--cacert', '--capath', '--cert', '--key', '--connect-timeout', '--max-time', '--retry', '--retry-delay', '--retry-max-time', '--resolve', '--proxy', '--data', '--data-raw', '--data-binary', '--header', '--user', '--output', '--url', '--user-agent', '--referer', '--write-out', '--upload-file', '--cookie', '--cookie-jar', '--proto', '--proto-redir', '--limit-rate', '--tlsv1.2'],
-  wget: ['-O', '-P', '-o', '-a', '-t', '-T', '-U', '-e', '--output-document', '--directory-prefix', '--tries', '--timeout', '--user-agent', '--header', '--user', '--password', '--ca-certificate', '--ca-directory'],
-  keytool: ['-file', '-keystore', '-alias', '-storepass', '-keypass', '-srckeystore', '-destkeystore', '-srcstorepass', '-deststorepass', '-storetype', '-srcstoretype', '-deststoretype', '-providername', '-provider', '-providerclass', '-providerpath', '-keyalg', '-keysize', '-dname', '-validity', '-ext', '-sigalg', '-startdate', '-srcalias', '-destalias'],
+  curl: [
+    '-o',
+    '-H',
+    '-d',
+    '-u',
+    '-x',
+    '-X',
+    '-A',
+    '-e',
+    '-w',
+    '-m',
+    '-T',
+    '-b',
+    '-c',
+    '-E',
+    '--cacert',
+    '--capath',
+    '--cert',
+    '--key',
+    '--connect-timeout',
+    '--max-time',
+    '--retry',
+    '--retry-delay',
+    '--retry-max-time',
+    '--resolve',
+    '--proxy',
+    '--data',
+    '--data-raw',
+    '--data-binary',
+    '--header',
+    '--user',
+    '--output',
+    '--url',
+    '--user-agent',
+    '--referer',
+    '--write-out',
+    '--upload-file',
+    '--cookie',
+    '--cookie-jar',
+    '--proto',
+    '--proto-redir',
+    '--limit-rate',
+    '--tlsv1.2',
+  ],
+  wget: [
+    '-O',
+    '-P',
+    '-o',
+    '-a',
+    '-t',
+    '-T',
+    '-U',
+    '-e',
+    '--output-document',
+    '--directory-prefix',
+    '--tries',
+    '--timeout',
+    '--user-agent',
+    '--header',
+    '--user',
+    '--password',
+    '--ca-certificate',
+    '--ca-directory',
+  ],
+  keytool: [
+    '-file',
+    '-keystore',
+    '-alias',
+    '-storepass',
+    '-keypass',
+    '-srckeystore',
+    '-destkeystore',
+    '-srcstorepass',
+    '-deststorepass',
+    '-storetype',
+    '-srcstoretype',
+    '-deststoretype',
+    '-providername',
+    '-provider',
+    '-providerclass',
+    '-providerpath',
+    '-keyalg',
+    '-keysize',
+    '-dname',
+    '-validity',
+    '-ext',
+    '-sigalg',
+    '-startdate',
+    '-srcalias',
+    '-destalias',
+  ],
   unzip: ['-d', '-x'],
   tar: ['-f', '-C', '--file', '--directory', '-T', '-X', '--exclude'],
   certutil: ['-d', '-n', '-t', '-i', '-f'],
-  openssl: ['-in', '-out', '-inform', '-outform', '-connect', '-servername', '-CAfile', '-CApath', '-verify', '-certfile', '-passin', '-name'],
+  openssl: [
+    '-in',
+    '-out',
+    '-inform',
+    '-outform',
+    '-connect',
+    '-servername',
+    '-CAfile',
+    '-CApath',
+    '-verify',
+    '-certfile',
+    '-passin',
+    '-name',
+  ],
 };
 
 function operands(cmd: string, args: readonly string[]): { operands: string[]; options: Map<string, string> } {
@@ -154,7 +292,9 @@ function operands(cmd: string, args: readonly string[]): { operands: string[]; o
       continue;
     }
     // -ofile / -Pdir (single-letter option glued to its value)
-    const glued = withValue.find((o) => /^-[A-Za-z]$/.test(o) && a.startsWith(o) && a.length > 2 && !a.startsWith('--'));
+    const glued = withValue.find(
+      (o) => /^-[A-Za-z]$/.test(o) && a.startsWith(o) && a.length > 2 && !a.startsWith('--'),
+    );
     if (glued && (cmd === 'curl' || cmd === 'wget' || cmd === 'tar')) {
       options.set(glued, a.slice(2));
       continue;
@@ -178,8 +318,29 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
   const mountOf = (path: string): Mount | undefined => mounts.find((m) => isUnder(path, m.target));
   const unresolved = (p: string): boolean => /\$|`|\{\}/.test(p);
 
-  const newRecord = (path: string, dir: boolean, ca: boolean, rule: RuleId, what: string, origin: FileRecord['origin'], evidence?: string): FileRecord => {
-    const r: FileRecord = { path, dir, ca, line: instr.line, stage: env.stage, rule, what, origin, removed: [], pending: true, reported: false, ...(evidence ? { evidence } : {}) };
+  const newRecord = (
+    path: string,
+    dir: boolean,
+    ca: boolean,
+    rule: RuleId,
+    what: string,
+    origin: FileRecord['origin'],
+    evidence?: string,
+  ): FileRecord => {
+    const r: FileRecord = {
+      path,
+      dir,
+      ca,
+      line: instr.line,
+      stage: env.stage,
+      rule,
+      what,
+      origin,
+      removed: [],
+      pending: true,
+      reported: false,
+      ...(evidence ? { evidence } : {}),
+    };
     fs.add(r);
     created.push(r);
     return r;
@@ -188,25 +349,42 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
   const read = (path: string): Content => {
     const m = mountOf(path);
     if (m) {
-      if (m.type === 'secret') return { ca: m.ca, what: `the secret '${m.id ?? posix.basename(m.target)}'`, secret: m.id ?? m.target };
+      if (m.type === 'secret')
+        return { ca: m.ca, what: `the secret '${m.id ?? posix.basename(m.target)}'`, secret: m.id ?? m.target };
       if (m.type === 'bind') {
         const inner = resolvePath(posix.join(m.source ?? '.', posix.relative(m.target, path)), '/');
         if (m.from !== undefined) {
           const s = env.stageFs(m.from);
           if (!s) return { ca: isCaLikeName(path), what: `${inner} of '${m.from}'` };
           const r = s.fs.lookup(inner) ?? s.fs.covered(inner).find((x) => x.ca);
-          return r ? { ca: r.ca, what: `${inner} of stage '${s.name}' (${r.what})` } : { ca: false, public: isSystemBundlePath(inner), what: `${inner} of stage '${s.name}'` };
+          return r
+            ? { ca: r.ca, what: `${inner} of stage '${s.name}' (${r.what})` }
+            : { ca: false, public: isSystemBundlePath(inner), what: `${inner} of stage '${s.name}'` };
         }
         const cls = env.context?.classify(inner.slice(1));
-        return cls ? { ca: cls.ca, what: `'${inner.slice(1)}' of the build context (${cls.description})` } : { ca: isCaLikeName(inner), what: `'${inner.slice(1)}' of the build context` };
+        return cls
+          ? { ca: cls.ca, what: `'${inner.slice(1)}' of the build context (${cls.description})` }
+          : { ca: isCaLikeName(inner), what: `'${inner.slice(1)}' of the build context` };
       }
       return NOTHING;
     }
-    const publicPath = isSystemBundlePath(path) || isUnder(path, '/usr/share/ca-certificates/mozilla') || (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length);
+    const publicPath =
+      isSystemBundlePath(path) ||
+      isUnder(path, '/usr/share/ca-certificates/mozilla') ||
+      (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length);
     if (hasGlob(path)) {
       const recs = fs.covered(path);
       const ca = recs.some((r) => r.ca);
-      return { ca, what: ca ? recs.filter((r) => r.ca).map((r) => r.path).join(', ') : path, public: publicPath && !ca };
+      return {
+        ca,
+        what: ca
+          ? recs
+              .filter((r) => r.ca)
+              .map((r) => r.path)
+              .join(', ')
+          : path,
+        public: publicPath && !ca,
+      };
     }
     const r = fs.lookup(path);
     if (r && (r.ca || r.path === path)) return { ca: r.ca, what: r.path === path ? path : `${path} (${r.what})` };
@@ -217,11 +395,19 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
   const write = (path: string, content: Content, how: string): void => {
     if (mountOf(path) || path === '/dev/null' || path.startsWith('/dev/') || path.startsWith('/proc/')) return;
     // Output of unknown content (a `{ …; } > file` group, grep, sed) counts only where a certificate file would go.
-    const certish = hasCertExtension(path) || isCaLikeName(path) || posix.basename(path) === 'cacerts' || isSystemBundlePath(path);
+    const certish =
+      hasCertExtension(path) || isCaLikeName(path) || posix.basename(path) === 'cacerts' || isSystemBundlePath(path);
     const trust = isTrustPath(path) && !content.public && (content !== NOTHING || certish);
     const ca = !content.public && (content.ca || trust || (content.download === true && isCaLikeName(path)));
     const rule: RuleId = content.secret !== undefined ? 'OCA105' : 'OCA102';
-    newRecord(path, false, ca, rule, `RUN ${how} ${content.what === 'nothing' ? '' : `${content.what} `}to ${path}`.replace(/\s+to /, ' to '), content.secret !== undefined ? 'secret' : content.download ? 'download' : 'write');
+    newRecord(
+      path,
+      false,
+      ca,
+      rule,
+      `RUN ${how} ${content.what === 'nothing' ? '' : `${content.what} `}to ${path}`.replace(/\s+to /, ' to '),
+      content.secret !== undefined ? 'secret' : content.download ? 'download' : 'write',
+    );
   };
 
   /** A tool flag or setting proves `value` names a CA: the file (if it is in the image) is CA material. */
@@ -239,14 +425,26 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
       return;
     }
     if (r?.dir) {
-      const child: FileRecord = { ...r, path, dir: false, ca: true, what: `${r.what}, which includes ${path}`, evidence: `${where()} ${evidence}`, removed: [], reported: false };
+      const child: FileRecord = {
+        ...r,
+        path,
+        dir: false,
+        ca: true,
+        what: `${r.what}, which includes ${path}`,
+        evidence: `${where()} ${evidence}`,
+        removed: [],
+        reported: false,
+      };
       fs.add(child);
       if (child.pending) created.push(child);
       else env.report(child);
       return;
     }
     if (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length) return;
-    env.finding('OCA110', `RUN ${evidence.replace(/\bit\b/, path)}: the file is not a mount and no COPY/ADD here brought it, so it is in the image (from the base image or an earlier step), and the tool treats it as a CA`);
+    env.finding(
+      'OCA110',
+      `RUN ${evidence.replace(/\bit\b/, path)}: the file is not a mount and no COPY/ADD here brought it, so it is in the image (from the base image or an earlier step), and the tool treats it as a CA`,
+    );
     newRecord(path, false, true, 'OCA110', `${path} (used as a CA at ${where()})`, 'write').reported = true;
   };
 
@@ -258,27 +456,38 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
     const added = [
       ...new Set([
         ...sources.flatMap((d) => fs.caUnder(d).map((r) => r.path)),
-        ...mounts.filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || read(m.target).ca)).map((m) => `${m.target} (a ${m.type} mount)`),
+        ...mounts
+          .filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || read(m.target).ca))
+          .map((m) => `${m.target} (a ${m.type} mount)`),
         ...extra,
       ]),
     ];
     if (!added.length) return;
     const what = `RUN ${tool} regenerates the system trust store (${REGENERATED_BY_UPDATE[0]} and the other bundles) with ${added.slice(0, 3).join(', ')}${added.length > 3 ? ` and ${added.length - 3} more` : ''}`;
-    for (const p of REGENERATED_BY_UPDATE) newRecord(p, !/\.(crt|pem)$|cacerts$/.test(p), true, 'OCA103', what, 'regenerated');
+    for (const p of REGENERATED_BY_UPDATE)
+      newRecord(p, !/\.(crt|pem)$|cacerts$/.test(p), true, 'OCA103', what, 'regenerated');
   };
 
   /** Copies each source to dest (cp, mv, install, rsync), carrying what the model knows of directories. */
   const copyFiles = (sources: string[], destWord: string, destIsDirHint: boolean, how: string, move: boolean): void => {
     const dest = abs(destWord);
     const known = fs.records.find((r) => r.path === dest);
-    const destIsDir = destIsDirHint || destWord.endsWith('/') || sources.length > 1 || isKnownDirectory(dest) || Boolean(known?.dir);
+    const destIsDir =
+      destIsDirHint || destWord.endsWith('/') || sources.length > 1 || isKnownDirectory(dest) || Boolean(known?.dir);
     for (const s of sources) {
       const src = abs(s);
       const under = mountOf(src) ? [] : fs.records.filter((r) => r.path !== src && isUnder(r.path, src));
       if (under.length) {
         for (const r of under) {
           const target = mapPath(r, src, destIsDir ? posix.join(dest, posix.basename(src)) : dest, false);
-          newRecord(target, r.dir, r.ca || (isTrustPath(target) && !isSystemBundlePath(r.path)), 'OCA102', `RUN ${how} ${r.path} (${r.what}) to ${target}`, 'write');
+          newRecord(
+            target,
+            r.dir,
+            r.ca || (isTrustPath(target) && !isSystemBundlePath(r.path)),
+            'OCA102',
+            `RUN ${how} ${r.path} (${r.what}) to ${target}`,
+            'write',
+          );
         }
       }
       const target = destIsDir && !hasGlob(src) ? posix.join(dest, posix.basename(src)) : hasGlob(src) ? dest : dest;
@@ -307,7 +516,8 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
       const name = t.slice(0, eq);
       const value = t.slice(eq + 1);
       if (command.words.length === 0) local.set(name, value);
-      for (const p of assignmentPointers(name, value, '')) if (p.form !== 'text') provenCa(p.value, `sets ${name}=${value} for ${command.words[0]?.text ?? 'the shell'}`);
+      for (const p of assignmentPointers(name, value, ''))
+        if (p.form !== 'text') provenCa(p.value, `sets ${name}=${value} for ${command.words[0]?.text ?? 'the shell'}`);
     }
     if (!command.words.length) return NOTHING;
     const words = command.words.map(text);
@@ -315,7 +525,8 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
     const args = words.slice(1);
     for (const r of command.redirects) if (r.op === '<') stdin = read(abs(text(r.target)));
     const { operands: ops, options } = operands(cmd, args);
-    const opt = (...names: string[]): string | undefined => names.map((n) => options.get(n)).find((v) => v !== undefined);
+    const opt = (...names: string[]): string | undefined =>
+      names.map((n) => options.get(n)).find((v) => v !== undefined);
 
     switch (cmd) {
       case 'cd':
@@ -326,7 +537,8 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
           const eq = a.indexOf('=');
           if (eq === -1) continue;
           local.set(a.slice(0, eq), a.slice(eq + 1));
-          for (const p of assignmentPointers(a.slice(0, eq), a.slice(eq + 1), '')) if (p.form !== 'text') provenCa(p.value, `exports ${a.slice(0, eq)}=${a.slice(eq + 1)}`);
+          for (const p of assignmentPointers(a.slice(0, eq), a.slice(eq + 1), ''))
+            if (p.form !== 'text') provenCa(p.value, `exports ${a.slice(0, eq)}=${a.slice(eq + 1)}`);
         }
         return NOTHING;
       case 'cp':
@@ -336,7 +548,8 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
         const targetDir = opt('-t', '--target-directory');
         if (cmd === 'install' && options.has('-d')) return NOTHING;
         if (targetDir !== undefined) copyFiles(ops, targetDir, true, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
-        else if (ops.length >= 2) copyFiles(ops.slice(0, -1), ops[ops.length - 1]!, false, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
+        else if (ops.length >= 2)
+          copyFiles(ops.slice(0, -1), ops[ops.length - 1]!, false, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
         return NOTHING;
       }
       case 'rm':
@@ -348,16 +561,27 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
         if (!files.length) return stdin;
         const parts = files.map((f) => read(abs(f)));
         const secret = parts.find((p) => p.secret !== undefined)?.secret;
-        return { ca: parts.some((p) => p.ca), what: parts.map((p) => p.what).join(' + '), ...(secret !== undefined ? { secret } : {}), public: parts.every((p) => p.public) };
+        return {
+          ca: parts.some((p) => p.ca),
+          what: parts.map((p) => p.what).join(' + '),
+          ...(secret !== undefined ? { secret } : {}),
+          public: parts.every((p) => p.public),
+        };
       }
       case 'tee':
         for (const f of ops) write(abs(f), stdin, options.has('-a') ? 'appends' : 'writes');
         return stdin;
       case 'echo':
       case 'printf': {
-        const raw = command.words.slice(1).map((w) => w.text).join(' ');
-        const caVar = [...raw.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!).find((n) => env.caArgs.has(n) || (local.get(n) ?? '').includes('-----BEGIN'));
-        if (raw.includes('-----BEGIN') || caVar) return { ca: true, what: caVar ? `the value of ${caVar}` : 'certificate text' };
+        const raw = command.words
+          .slice(1)
+          .map((w) => w.text)
+          .join(' ');
+        const caVar = [...raw.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)]
+          .map((m) => m[1]!)
+          .find((n) => env.caArgs.has(n) || (local.get(n) ?? '').includes('-----BEGIN'));
+        if (raw.includes('-----BEGIN') || caVar)
+          return { ca: true, what: caVar ? `the value of ${caVar}` : 'certificate text' };
         return NOTHING;
       }
       case 'wget':
@@ -368,7 +592,12 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
         if (!url) return NOTHING;
         const name = isUrl(url) ? urlBasename(url) : posix.basename(url);
         const pub = isUrl(url) && isPublicBundleUrl(url);
-        const content: Content = { ca: !pub && isCaLikeName(name), what: `downloads ${url}`, download: true, public: pub };
+        const content: Content = {
+          ca: !pub && isCaLikeName(name),
+          what: `downloads ${url}`,
+          download: true,
+          public: pub,
+        };
         const outFile = cmd === 'wget' ? opt('-O', '--output-document') : opt('-o', '--output');
         if (outFile === '-') return content;
         if (outFile !== undefined) {
@@ -386,7 +615,8 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
         const sub = ops[0];
         const caFile = opt('-CAfile');
         if (caFile) provenCa(caFile, `passes ${caFile} to openssl -CAfile`);
-        if (sub === 's_client') return { ca: true, what: 'the certificates the server (or an inspecting proxy) presents' };
+        if (sub === 's_client')
+          return { ca: true, what: 'the certificates the server (or an inspecting proxy) presents' };
         if (sub === 'rehash') {
           if (fs.caUnder('/etc/ssl/certs').length) trustUpdate('openssl rehash', ['/etc/ssl/certs']);
           return NOTHING;
@@ -402,9 +632,12 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
       }
       case 'unzip':
       case 'tar': {
-        const extracting = cmd === 'unzip' || args.some((a) => /^-?[a-zA-Z]*x/.test(a) && !a.startsWith('--') || a === '--extract' || a === '--get');
+        const extracting =
+          cmd === 'unzip' ||
+          args.some((a) => (/^-?[a-zA-Z]*x/.test(a) && !a.startsWith('--')) || a === '--extract' || a === '--get');
         if (!extracting) return NOTHING;
-        const archive = cmd === 'unzip' ? ops[0] : opt('-f', '--file') ?? args.find((a) => /\.(tar|tgz|gz|xz|bz2|zst)$/.test(a));
+        const archive =
+          cmd === 'unzip' ? ops[0] : (opt('-f', '--file') ?? args.find((a) => /\.(tar|tgz|gz|xz|bz2|zst)$/.test(a)));
         const content = archive && archive !== '-' ? read(abs(archive)) : stdin;
         const dir = abs(opt('-d', '-C', '--directory') ?? '.');
         if (mountOf(dir)) return NOTHING;
@@ -419,7 +652,8 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
         trustUpdate(words.join(' '), RHEL_SOURCES);
         return NOTHING;
       case 'c_rehash':
-        if (fs.caUnder(ops[0] ? abs(ops[0]) : '/etc/ssl/certs').length) trustUpdate('c_rehash', [ops[0] ? abs(ops[0]) : '/etc/ssl/certs']);
+        if (fs.caUnder(ops[0] ? abs(ops[0]) : '/etc/ssl/certs').length)
+          trustUpdate('c_rehash', [ops[0] ? abs(ops[0]) : '/etc/ssl/certs']);
         return NOTHING;
       case 'trust': {
         if (ops[0] !== 'anchor') return NOTHING;
@@ -439,7 +673,14 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
         if (file !== undefined) provenCa(file, 'imports it into a Java keystore with keytool');
         const store = opt('-keystore', '-destkeystore');
         const storePath = store !== undefined ? abs(store) : '/$JAVA_HOME/lib/security/cacerts';
-        newRecord(storePath, false, true, 'OCA104', `RUN keytool imports ${file ?? 'a certificate'} into the keystore ${store ?? 'cacerts (-cacerts)'}`, 'write');
+        newRecord(
+          storePath,
+          false,
+          true,
+          'OCA104',
+          `RUN keytool imports ${file ?? 'a certificate'} into the keystore ${store ?? 'cacerts (-cacerts)'}`,
+          'write',
+        );
         return NOTHING;
       }
       case 'certutil': {
@@ -449,7 +690,14 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
         if (content.public) return NOTHING;
         if (file !== undefined) provenCa(file, 'adds it to an NSS database with certutil -A');
         const db = opt('-d');
-        newRecord(db !== undefined ? abs(db.replace(/^sql:/, '')) : '/root/.pki/nssdb', true, true, 'OCA104', `RUN certutil -A adds ${file ?? 'a certificate'} to the NSS database ${db ?? '~/.pki/nssdb'}`, 'write');
+        newRecord(
+          db !== undefined ? abs(db.replace(/^sql:/, '')) : '/root/.pki/nssdb',
+          true,
+          true,
+          'OCA104',
+          `RUN certutil -A adds ${file ?? 'a certificate'} to the NSS database ${db ?? '~/.pki/nssdb'}`,
+          'write',
+        );
         return NOTHING;
       }
       default:
@@ -482,12 +730,17 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
       const eq = rest[0].indexOf('=');
       return eq !== -1 ? [rest[0].slice(0, eq), rest[0].slice(eq + 1)] : [rest[0], rest[1]];
     };
-    const isPip = cmd === 'pip' || cmd === 'pip3' || /^pip3\.\d+$/.test(cmd) || (/^python(\d(\.\d+)?)?$/.test(cmd) && args[0] === '-m' && /^pip/.test(args[1] ?? ''));
+    const isPip =
+      cmd === 'pip' ||
+      cmd === 'pip3' ||
+      /^pip3\.\d+$/.test(cmd) ||
+      (/^python(\d(\.\d+)?)?$/.test(cmd) && args[0] === '-m' && /^pip/.test(args[1] ?? ''));
     if (['npm', 'yarn', 'pnpm'].includes(cmd)) {
       const one = flagValue(['--cafile']);
       if (one) provenCa(one, `passes ${one} to ${cmd} --cafile`);
       const kv = configSet();
-      if (kv && /^(cafile|https-ca-file-path|ca-file-path|capath)$/i.test(kv[0])) setting(kv[1], `${cmd} config ${kv[0]}`);
+      if (kv && /^(cafile|https-ca-file-path|ca-file-path|capath)$/i.test(kv[0]))
+        setting(kv[1], `${cmd} config ${kv[0]}`);
     } else if (isPip) {
       const one = flagValue(['--cert']);
       if (one) provenCa(one, `passes ${one} to pip --cert`);
@@ -495,7 +748,8 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
       if (kv && /(^|\.)cert$/.test(kv[0])) setting(kv[1], `pip config ${kv[0]}`);
     } else if (cmd === 'git') {
       for (let i = 0; i < args.length; i++) {
-        if (args[i] === '-c' && /sslcainfo=/i.test(args[i + 1] ?? '')) provenCa(args[i + 1]!.split('=').slice(1).join('='), 'passes it to git -c http.sslCAInfo');
+        if (args[i] === '-c' && /sslcainfo=/i.test(args[i + 1] ?? ''))
+          provenCa(args[i + 1]!.split('=').slice(1).join('='), 'passes it to git -c http.sslCAInfo');
       }
       const at = args.indexOf('config');
       if (at !== -1) {
@@ -508,7 +762,8 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
       if (rest[0] && /^certificates\..+\.cert$/.test(rest[0])) setting(rest[1], `poetry config ${rest[0]}`);
     } else if (cmd === 'conda') {
       const at = args.indexOf('--set');
-      if (at !== -1 && args[at + 1] === 'ssl_verify' && (args[at + 2] ?? '').includes('/')) setting(args[at + 2], 'conda ssl_verify');
+      if (at !== -1 && args[at + 1] === 'ssl_verify' && (args[at + 2] ?? '').includes('/'))
+        setting(args[at + 2], 'conda ssl_verify');
     } else if (cmd === 'bundle' && args[0] === 'config') {
       const rest = args.slice(1).filter((a) => !a.startsWith('-'));
       if (rest[0] && /ssl_ca_cert$/i.test(rest[0])) setting(rest[1], `bundle config ${rest[0]}`);

@@ -26,7 +26,22 @@ export type Pipeline = readonly SimpleCommand[];
 
 type Token = { kind: 'word'; word: Word } | { kind: 'op'; op: string };
 
-const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'do', 'while', 'until', '!', '{', '}', 'fi', 'done', 'esac', 'time']);
+const KEYWORDS = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'do',
+  'while',
+  'until',
+  '!',
+  '{',
+  '}',
+  'fi',
+  'done',
+  'esac',
+  'time',
+]);
 
 function tokenize(script: string): Token[] {
   const tokens: Token[] = [];
@@ -179,7 +194,13 @@ export function parseShell(script: string): Pipeline[] {
   const endCommand = (): void => {
     // Control keywords and wrappers in front of the command itself.
     while (words.length && !words[0]!.literal && KEYWORDS.has(words[0]!.text)) words.shift();
-    while (words.length && (words[0]!.text === 'sudo' || words[0]!.text === 'env' || words[0]!.text === 'exec' || words[0]!.text === 'command')) {
+    while (
+      words.length &&
+      (words[0]!.text === 'sudo' ||
+        words[0]!.text === 'env' ||
+        words[0]!.text === 'exec' ||
+        words[0]!.text === 'command')
+    ) {
       words.shift();
       while (words.length && words[0]!.text.startsWith('-')) words.shift();
       while (words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!.text)) assigns.push(words.shift()!);

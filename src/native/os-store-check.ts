@@ -17,7 +17,10 @@ export function anchorsOf(certs: readonly Certificate[]): readonly Certificate[]
  * Reads the distribution's bundle (the first of SYSTEM_BUNDLE_FILES that exists: the file OpenSSL, Debian's certifi,
  * curl and git read by default) and says whether it holds every anchor of the CA, by SHA-256 of the DER.
  */
-export function checkOsStore(certs: readonly Certificate[], files: readonly string[] = SYSTEM_BUNDLE_FILES): StoreCheck {
+export function checkOsStore(
+  certs: readonly Certificate[],
+  files: readonly string[] = SYSTEM_BUNDLE_FILES,
+): StoreCheck {
   for (const path of files) {
     let text: string;
     try {
@@ -45,7 +48,12 @@ export function probeVersions(env: NodeJS.ProcessEnv): Partial<Record<NativeId, 
 }
 
 /** Checks the store and the versions, then plans. Probes run only when the store holds the CA. */
-export function resolveNative(strategy: Strategy, certs: readonly Certificate[], caName: string, env: NodeJS.ProcessEnv): NativePlan {
+export function resolveNative(
+  strategy: Strategy,
+  certs: readonly Certificate[],
+  caName: string,
+  env: NodeJS.ProcessEnv,
+): NativePlan {
   if (strategy === 'env') return planNative({ strategy, store: { holds: false }, caName, env, versions: {} });
   const store = checkOsStore(certs);
   return planNative({ strategy, store, caName, env, versions: store.holds ? probeVersions(env) : {} });

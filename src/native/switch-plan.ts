@@ -52,8 +52,16 @@ function decideSwitch(entry: NativeSwitch, versions: NativeInput['versions']): {
   if (entry.olderVersions === 'ignore') return { export: true };
   const found = versions[entry.id];
   const probe = entry.probe!;
-  if (found === undefined) return { export: false, note: `${entry.variable} not set: no ${entry.id} that takes it was found (needs ${entry.since}).` };
-  if (compareVersions(found, probe.min) < 0) return { export: false, note: `${entry.variable} not set: ${entry.id} ${found} is older than ${probe.min}, and would fail with it.` };
+  if (found === undefined)
+    return {
+      export: false,
+      note: `${entry.variable} not set: no ${entry.id} that takes it was found (needs ${entry.since}).`,
+    };
+  if (compareVersions(found, probe.min) < 0)
+    return {
+      export: false,
+      note: `${entry.variable} not set: ${entry.id} ${found} is older than ${probe.min}, and would fail with it.`,
+    };
   if (probe.nativeFrom && compareVersions(found, probe.nativeFrom) >= 0) {
     return { export: false, note: `${entry.variable} not needed: ${entry.id} ${found} reads the OS store by default.` };
   }
@@ -73,7 +81,12 @@ export function planNative(input: NativeInput): NativePlan {
       input.strategy === 'native'
         ? `strategy 'native': ${where} does not hold ${input.caName}, so the runtimes' native verifiers would not trust it; falling back to strategy 'env' (CA files and variables).`
         : `strategy 'both': ${where} does not hold ${input.caName}; only the CA files and variables are set.`;
-    return { useEnvFiles: true, variables: [], notes: [message], ...(input.strategy === 'native' ? { fallback: message } : {}) };
+    return {
+      useEnvFiles: true,
+      variables: [],
+      notes: [message],
+      ...(input.strategy === 'native' ? { fallback: message } : {}),
+    };
   }
   const variables: NativeVariable[] = [];
   const notes: string[] = [];
@@ -81,7 +94,12 @@ export function planNative(input: NativeInput): NativePlan {
     const decision = decideSwitch(entry, input.versions);
     if (decision.note) notes.push(decision.note);
     if (!decision.export) continue;
-    variables.push({ name: entry.variable, value: entry.value(input.env[entry.variable]), readers: entry.readers, source: entry.source });
+    variables.push({
+      name: entry.variable,
+      value: entry.value(input.env[entry.variable]),
+      readers: entry.readers,
+      source: entry.source,
+    });
   }
   return { useEnvFiles: input.strategy === 'both', variables, notes };
 }

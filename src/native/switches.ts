@@ -46,7 +46,12 @@ export const NATIVE_SWITCHES: readonly NativeSwitch[] = [
     readers: 'Deno',
     variable: 'DENO_TLS_CA_STORE',
     // Adds the OS store to Mozilla's, as the job had it; a value already naming `system` is left alone.
-    value: (current) => (current === undefined || current.trim() === '' ? 'mozilla,system' : /\bsystem\b/.test(current) ? current : `${current},system`),
+    value: (current) =>
+      current === undefined || current.trim() === ''
+        ? 'mozilla,system'
+        : /\bsystem\b/.test(current)
+          ? current
+          : `${current},system`,
     since: 'Deno 1.13',
     olderVersions: 'ignore',
     source: 'https://docs.deno.com/runtime/reference/env_variables/',
@@ -69,7 +74,11 @@ export const NATIVE_SWITCHES: readonly NativeSwitch[] = [
     since: 'pip 22.2 (default from 24.2)',
     // Without the truststore module pip <24.1 refuses to run with the feature on: probe for both.
     olderVersions: 'break',
-    probe: { argv: ['python3', '-c', 'import pip, truststore; print(pip.__version__)'], min: '22.2', nativeFrom: '24.2' },
+    probe: {
+      argv: ['python3', '-c', 'import pip, truststore; print(pip.__version__)'],
+      min: '22.2',
+      nativeFrom: '24.2',
+    },
     source: 'https://pip.pypa.io/en/stable/topics/https-certificates/#using-system-certificate-stores',
   },
   {

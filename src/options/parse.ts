@@ -41,14 +41,21 @@ export function formatDuration(ms: number): string {
  * The one duration syntax of every timeout: a number with a unit, `1500ms`, `5s`, `1.5s` or `2m`. A bare number is
  * seconds, as for timeout(1), sleep(1) and curl's --max-time. Returns milliseconds.
  */
-export function parseDuration(name: string, value: string, fallbackMs: number, range: DurationRange = PROBE_TIMEOUT_RANGE): number {
+export function parseDuration(
+  name: string,
+  value: string,
+  fallbackMs: number,
+  range: DurationRange = PROBE_TIMEOUT_RANGE,
+): number {
   const v = value.trim().toLowerCase();
   if (v === '') return fallbackMs;
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
   const ms = m ? Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']!) : NaN;
   if (!(ms >= range.minMs && ms <= range.maxMs)) {
     const what = m ? `a duration from ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}` : 'a duration';
-    throw new OptionError(`Invalid ${name} '${value.trim()}'. Expected ${what}, e.g. 1500ms, 5s or 2m (a bare number is seconds).`);
+    throw new OptionError(
+      `Invalid ${name} '${value.trim()}'. Expected ${what}, e.g. 1500ms, 5s or 2m (a bare number is seconds).`,
+    );
   }
   return ms;
 }
@@ -60,6 +67,9 @@ export function parseDuration(name: string, value: string, fallbackMs: number, r
 export function eitherSpelling(raw: (name: string) => string, name: string, alias: string): string {
   const a = raw(name).trim();
   const b = raw(alias).trim();
-  if (a && b && a !== b) throw new OptionError(`Inputs '${name}' and '${alias}' are two spellings of one input and disagree ('${a}' and '${b}'). Expected only one of them set.`);
+  if (a && b && a !== b)
+    throw new OptionError(
+      `Inputs '${name}' and '${alias}' are two spellings of one input and disagree ('${a}' and '${b}'). Expected only one of them set.`,
+    );
   return a || b;
 }

@@ -16,8 +16,16 @@ export class FileCommandError extends Error {
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** One `NAME<<DELIMITER\nvalue\nDELIMITER\n` entry. */
-export function fileCommandEntry(name: string, value: string, delimiter: string = `ghadelimiter_${randomUUID()}`): string {
-  if (!NAME.test(name)) throw new FileCommandError(`'${name.slice(0, 80)}' is not a variable name: expected letters, digits and underscores, not starting with a digit.`);
-  if (value.includes(delimiter) || name.includes(delimiter)) throw new FileCommandError(`the value of ${name} contains its delimiter: refusing to write it.`);
+export function fileCommandEntry(
+  name: string,
+  value: string,
+  delimiter: string = `ghadelimiter_${randomUUID()}`,
+): string {
+  if (!NAME.test(name))
+    throw new FileCommandError(
+      `'${name.slice(0, 80)}' is not a variable name: expected letters, digits and underscores, not starting with a digit.`,
+    );
+  if (value.includes(delimiter) || name.includes(delimiter))
+    throw new FileCommandError(`the value of ${name} contains its delimiter: refusing to write it.`);
   return `${name}<<${delimiter}\n${value}\n${delimiter}\n`;
 }

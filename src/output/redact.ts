@@ -7,22 +7,33 @@
 /** JVM options whose values are secret: the JDK's own (https.proxyPassword, javax.net.ssl.*StorePassword) and the common ones. */
 const SECRET_PROPERTY = /(pass(word|wd|phrase)?|secret|token|credential|api[._-]?key|private[._-]?key)$/i;
 /** The variables that carry JVM options (the launcher's and the build tools'). */
-export const JVM_OPTION_VARIABLES: readonly string[] = ['JAVA_TOOL_OPTIONS', 'JDK_JAVA_OPTIONS', '_JAVA_OPTIONS', 'MAVEN_OPTS', 'GRADLE_OPTS'];
+export const JVM_OPTION_VARIABLES: readonly string[] = [
+  'JAVA_TOOL_OPTIONS',
+  'JDK_JAVA_OPTIONS',
+  '_JAVA_OPTIONS',
+  'MAVEN_OPTS',
+  'GRADLE_OPTS',
+];
 
 /** `scheme://user:password@host` → `scheme://user:***@host`; `scheme://token@host` → `scheme://***@host`. */
 export function redactUrlUserinfo(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(:[^\s/@]*)?@/gi, (_m, scheme: string, user: string, password: string | undefined) =>
-    password === undefined ? `${scheme}***@` : `${scheme}${user}:***@`,
+  return text.replace(
+    /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(:[^\s/@]*)?@/gi,
+    (_m, scheme: string, user: string, password: string | undefined) =>
+      password === undefined ? `${scheme}***@` : `${scheme}${user}:***@`,
   );
 }
 
 /** `-Dname=value` options whose name looks secret get `***` as their value; everything else stays readable. */
 export function redactJvmOptions(options: string): string {
   // Two spellings (JDK-8061999): "-Dname=value with spaces" quoted whole, or -Dname=value / -Dname="value".
-  return options.replace(JVM_PROPERTY, (whole, quotedHead?: string, quotedName?: string, _q?: string, head?: string, name?: string) => {
-    if (quotedHead !== undefined) return SECRET_PROPERTY.test(quotedName!) ? `${quotedHead}***"` : whole;
-    return SECRET_PROPERTY.test(name!) ? `${head}***` : whole;
-  });
+  return options.replace(
+    JVM_PROPERTY,
+    (whole, quotedHead?: string, quotedName?: string, _q?: string, head?: string, name?: string) => {
+      if (quotedHead !== undefined) return SECRET_PROPERTY.test(quotedName!) ? `${quotedHead}***"` : whole;
+      return SECRET_PROPERTY.test(name!) ? `${head}***` : whole;
+    },
+  );
 }
 
 /** A quoted option with its value, or a bare one: groups 1-3 for the first, 4-6 for the second. */
@@ -53,7 +64,10 @@ const DIGEST = /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/;
 /** Certificate text and long base64 never reach a log or a report, even when an instruction holds them. */
 export function redactCertificateText(text: string): string {
   return text
-    .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
+    .replace(
+      /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g,
+      '-----BEGIN $1----- [redacted] -----END $1-----',
+    )
     .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run: string, offset: number, whole: string) =>
       DIGEST.test(run) && DIGEST_BEFORE.test(whole.slice(Math.max(0, offset - 7), offset)) ? run : '[redacted base64]',
     );

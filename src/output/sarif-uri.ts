@@ -6,7 +6,11 @@ import { pathToFileURL } from 'node:url';
  * relative URIs against the repository root), else an absolute file: URI.
  */
 export function artifactUri(path: string, workspace?: string): string {
-  if (!isAbsolute(path)) return path.split(sep).join('/').replace(/^(\.\/)+/, '');
+  if (!isAbsolute(path))
+    return path
+      .split(sep)
+      .join('/')
+      .replace(/^(\.\/)+/, '');
   if (workspace) {
     const rel = relative(workspace, path);
     if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return rel.split(sep).join('/');

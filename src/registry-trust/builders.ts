@@ -24,6 +24,7 @@ export function buildkitdConfigInline(registries: readonly string[], caPath: str
  */
 export function kanikoFlags(registries: readonly string[], caPath: string, quote: (word: string) => string): string {
   const flags: string[] = [];
-  for (const registry of registries) for (const name of kanikoNames(registry)) flags.push(quote(`--registry-certificate=${name}=${caPath}`));
+  for (const registry of registries)
+    for (const name of kanikoNames(registry)) flags.push(quote(`--registry-certificate=${name}=${caPath}`));
   return flags.join(' ');
 }

@@ -54,8 +54,13 @@ export function parseRegistry(value: string): string {
   const match = HOST.exec(v);
   const port = match?.[1] === undefined ? undefined : Number(match[1]);
   if (!match || (port !== undefined && (port < 1 || port > 65535))) {
-    const hint = /^[a-z]+:\/\//.test(v) || v.includes('/') ? ' (no scheme or path: the trust directory is named by host and port only)' : '';
-    throw new RegistryInputError(`Invalid registry '${value.trim()}'. Expected HOST or HOST:PORT (e.g., ghcr.io, registry.example.com:5000)${hint}.`);
+    const hint =
+      /^[a-z]+:\/\//.test(v) || v.includes('/')
+        ? ' (no scheme or path: the trust directory is named by host and port only)'
+        : '';
+    throw new RegistryInputError(
+      `Invalid registry '${value.trim()}'. Expected HOST or HOST:PORT (e.g., ghcr.io, registry.example.com:5000)${hint}.`,
+    );
   }
   return v;
 }

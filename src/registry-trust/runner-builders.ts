@@ -45,9 +45,16 @@ export const hostProbe: BuilderProbe = {
 };
 
 /** The builders on this runner, from DOCKER_HOST and PATH as the job sees them. */
-export function runnerBuilders(env: Readonly<Record<string, string | undefined>>, probe: BuilderProbe = hostProbe): RunnerBuilders {
+export function runnerBuilders(
+  env: Readonly<Record<string, string | undefined>>,
+  probe: BuilderProbe = hostProbe,
+): RunnerBuilders {
   const dockerHost = env.DOCKER_HOST?.trim();
-  const sockets = dockerHost ? (dockerHost.startsWith('unix://') ? [dockerHost.slice('unix://'.length)] : []) : DEFAULT_DOCKER_SOCKETS;
+  const sockets = dockerHost
+    ? dockerHost.startsWith('unix://')
+      ? [dockerHost.slice('unix://'.length)]
+      : []
+    : DEFAULT_DOCKER_SOCKETS;
   const dockerSocket = sockets.find((s) => s !== '' && probe.isSocket(s));
   const dirs = (env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/'));
   let containersTool: string | undefined;
@@ -60,5 +67,7 @@ export function runnerBuilders(env: Readonly<Record<string, string | undefined>>
 
 /** The trust locations read by the builders present: Docker's for an engine, containers/image's for buildah/podman. */
 export function locationsReadBy(locations: readonly TrustLocation[], builders: RunnerBuilders): TrustLocation[] {
-  return locations.filter((l) => (l.id === 'docker' ? builders.dockerSocket !== undefined : builders.containersTool !== undefined));
+  return locations.filter((l) =>
+    l.id === 'docker' ? builders.dockerSocket !== undefined : builders.containersTool !== undefined,
+  );
 }

@@ -46,7 +46,10 @@ function isOurPath(path: unknown, type: 'dir' | 'file', privileged: boolean): bo
   if (typeof path !== 'string' || !path.startsWith('/')) return false;
   const parts = path.split('/');
   if (parts.includes('..') || parts.includes('.') || parts.slice(1).includes('')) return false;
-  if (type === 'file') return parts.length >= 4 && parts.at(-3) === 'certs.d' && HOST_DIR.test(parts.at(-2)!) && isOrgCaCertName(parts.at(-1)!);
+  if (type === 'file')
+    return (
+      parts.length >= 4 && parts.at(-3) === 'certs.d' && HOST_DIR.test(parts.at(-2)!) && isOrgCaCertName(parts.at(-1)!)
+    );
   if (parts.length < 3) return false;
   if (!privileged) return true;
   return ROOT_DIR_NAMES.has(parts.at(-1)!) || (parts.at(-2) === 'certs.d' && HOST_DIR.test(parts.at(-1)!));
@@ -57,7 +60,12 @@ function isEntry(value: unknown): value is JournalEntry {
   const e = value as Record<string, unknown>;
   if (typeof e.privileged !== 'boolean') return false;
   if (e.type === 'dir') return isOurPath(e.path, 'dir', e.privileged);
-  return e.type === 'file' && isOurPath(e.path, 'file', e.privileged) && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
+  return (
+    e.type === 'file' &&
+    isOurPath(e.path, 'file', e.privileged) &&
+    typeof e.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(e.sha256)
+  );
 }
 
 export function parseJournal(text: string): Journal | undefined {
@@ -71,7 +79,9 @@ export function parseJournal(text: string): Journal | undefined {
     !Array.isArray(value.entries) ||
     !value.entries.every(isEntry)
   ) {
-    throw new Error('not a registry-trust journal (a mode, an owner, and entries of certs.d directories and their org-ca CA files)');
+    throw new Error(
+      'not a registry-trust journal (a mode, an owner, and entries of certs.d directories and their org-ca CA files)',
+    );
   }
   return { mode: value.mode!, ...(value.owner ? { owner: value.owner } : {}), entries: value.entries };
 }
@@ -83,7 +93,11 @@ const JOURNAL_NAME = new RegExp(`^registry-journal(-${RUN_ID})?\\.json$`);
  * This run's journal: ORG_CA_REGISTRY_JOURNAL when set (one file, for one runner); else its own file in org-ca's state
  * directory beside the trust-store journal (src/fs/state-file.ts), so that jobs running at once never share one.
  */
-export function registryJournalPath(runId: string, env: Readonly<Record<string, string | undefined>> = process.env, uid = process.getuid?.() ?? -1): string {
+export function registryJournalPath(
+  runId: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  uid = process.getuid?.() ?? -1,
+): string {
   return stateFilePath(`registry-journal-${runId}.json`, 'ORG_CA_REGISTRY_JOURNAL', env, uid);
 }
 
@@ -93,7 +107,10 @@ function registryJournalDir(env: Readonly<Record<string, string | undefined>>, u
 }
 
 /** The journals on this host that may be leftovers: the ORG_CA_REGISTRY_JOURNAL file, or every journal in the state directory. */
-export function registryJournalFiles(env: Readonly<Record<string, string | undefined>> = process.env, uid = process.getuid?.() ?? -1): string[] {
+export function registryJournalFiles(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  uid = process.getuid?.() ?? -1,
+): string[] {
   const chosen = env.ORG_CA_REGISTRY_JOURNAL;
   if (chosen) return existsSync(chosen) ? [chosen] : [];
   return journalsIn(registryJournalDir(env, uid));
@@ -107,14 +124,21 @@ export function journalsIn(dir: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((name) => JOURNAL_NAME.test(name)).sort().map((name) => join(dir, name));
+  return names
+    .filter((name) => JOURNAL_NAME.test(name))
+    .sort()
+    .map((name) => join(dir, name));
 }
 
 /**
  * The lock a step holds while it reads the journals beside it and changes what they record (src/fs/host-lock.ts): one
  * per directory of journals. `journalPath`: that journal's directory; else the one for this environment.
  */
-export function registryLockPath(journalPath: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env, uid = process.getuid?.() ?? -1): string {
+export function registryLockPath(
+  journalPath: string | undefined,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  uid = process.getuid?.() ?? -1,
+): string {
   return join(journalPath ? dirname(journalPath) : registryJournalDir(env, uid), 'registry-trust.lock');
 }
 
@@ -144,7 +168,10 @@ export function readJournalFile(path: string): Journal | undefined {
   try {
     return parseJournal(text);
   } catch (error) {
-    throw new Error(`'${path}' is not an org-ca registry-trust journal (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it`, { cause: error });
+    throw new Error(
+      `'${path}' is not an org-ca registry-trust journal (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it`,
+      { cause: error },
+    );
   }
 }
 
@@ -168,7 +195,12 @@ export function revertJournalFile(
   return journal ? revertJournal(path, journal, opsFor, othersFiles) : undefined;
 }
 
-function revertJournal(path: string, journal: Journal, opsFor: (mode: Mode, privileged: boolean) => FileOps | undefined, othersFiles: ReadonlySet<string>): UndoResult {
+function revertJournal(
+  path: string,
+  journal: Journal,
+  opsFor: (mode: Mode, privileged: boolean) => FileOps | undefined,
+  othersFiles: ReadonlySet<string>,
+): UndoResult {
   const result = undoJournal(journal, (privileged) => opsFor(journal.mode, privileged), othersFiles);
   writeJournalFile(path, { ...journal, entries: result.retry });
   return result;
@@ -196,7 +228,8 @@ export function revertLeftoverJournals(
     try {
       const journal = readJournalFile(path);
       if (!journal) continue;
-      if (journal.owner && !mayRevert(journal.owner, claimant, facts)) outcomes.push({ path, running: journal.owner, journal });
+      if (journal.owner && !mayRevert(journal.owner, claimant, facts))
+        outcomes.push({ path, running: journal.owner, journal });
       else outcomes.push({ path, reverted: revertJournal(path, journal, opsFor, filesListedElsewhere(paths, path)) });
     } catch (error) {
       outcomes.push({ path, error: error instanceof Error ? error.message : String(error) });
@@ -212,7 +245,11 @@ export function revertLeftoverJournals(
 export function undoReport(result: UndoResult): { removed?: string; shared?: string; left: string[] } {
   return {
     ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
-    ...(result.shared.length ? { shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.` } : {}),
+    ...(result.shared.length
+      ? {
+          shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.`,
+        }
+      : {}),
     left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
   };
 }
@@ -272,7 +309,9 @@ export function undoJournal(
         continue;
       }
       const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      left.push(`${entry.path}: ${entry.type === 'dir' ? 'not empty or not removable' : 'could not be removed'} (${why})`);
+      left.push(
+        `${entry.path}: ${entry.type === 'dir' ? 'not empty or not removable' : 'could not be removed'} (${why})`,
+      );
       // A directory someone else filled is theirs now; a file that could not be removed is still ours to retry.
       if (entry.type === 'file') retry.unshift(entry);
     }
@@ -290,7 +329,11 @@ function holdsOnlyFilesOf(dir: string, othersFiles: ReadonlySet<string>): boolea
     const entries = readdirSync(dir, { withFileTypes: true });
     return (
       entries.length > 0 &&
-      entries.every((e) => (e.isFile() && othersFiles.has(join(dir, e.name))) || (e.isDirectory() && holdsOnlyFilesOf(join(dir, e.name), othersFiles)))
+      entries.every(
+        (e) =>
+          (e.isFile() && othersFiles.has(join(dir, e.name))) ||
+          (e.isDirectory() && holdsOnlyFilesOf(join(dir, e.name), othersFiles)),
+      )
     );
   } catch {
     return false;

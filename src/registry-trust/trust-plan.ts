@@ -68,7 +68,12 @@ export function planTrust(
       }
       // The run of existing directories right above the missing ones that other org-ca runs made.
       const shared: string[] = [];
-      for (let up = at; madeByOrgCa.has(up) && !planned.has(up) && !adopted.has(up) && !shared.includes(up); up = posix.dirname(up)) shared.unshift(up);
+      for (
+        let up = at;
+        madeByOrgCa.has(up) && !planned.has(up) && !adopted.has(up) && !shared.includes(up);
+        up = posix.dirname(up)
+      )
+        shared.unshift(up);
       for (const path of shared) {
         adopted.add(path);
         adopt.push({ path, location: location.id });

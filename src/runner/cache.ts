@@ -20,12 +20,28 @@ export function verdictKey(parts: {
   readonly caFingerprint: string;
   readonly policy: string;
 }): string {
-  const route = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'].map((n) => `${n}=${parts.env[n] ?? ''}`);
-  return createHash('sha256').update(JSON.stringify([parts.probeUrls, route, parts.caFingerprint, parts.policy])).digest('hex');
+  const route = [
+    'HTTPS_PROXY',
+    'https_proxy',
+    'HTTP_PROXY',
+    'http_proxy',
+    'NO_PROXY',
+    'no_proxy',
+    'ALL_PROXY',
+    'all_proxy',
+  ].map((n) => `${n}=${parts.env[n] ?? ''}`);
+  return createHash('sha256')
+    .update(JSON.stringify([parts.probeUrls, route, parts.caFingerprint, parts.policy]))
+    .digest('hex');
 }
 
 /** Pure: the cached verdict when it is for this key and younger than ttlMs; a verdict from the future is stale. */
-export function freshVerdict(cached: CachedVerdict | undefined, key: string, now: number, ttlMs: number): CachedVerdict | undefined {
+export function freshVerdict(
+  cached: CachedVerdict | undefined,
+  key: string,
+  now: number,
+  ttlMs: number,
+): CachedVerdict | undefined {
   if (!cached || cached.key !== key) return undefined;
   const age = now - cached.at;
   return age >= 0 && age < ttlMs ? cached : undefined;
@@ -45,10 +61,16 @@ export function readVerdict(path: string): CachedVerdict | undefined {
   }
   const v = value as Partial<Record<keyof CachedVerdict, unknown>>;
   const shaped =
-    typeof v === 'object' && v !== null &&
-    typeof v.key === 'string' && typeof v.at === 'number' && typeof v.act === 'boolean' && typeof v.reason === 'string' && typeof v.message === 'string' &&
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.key === 'string' &&
+    typeof v.at === 'number' &&
+    typeof v.act === 'boolean' &&
+    typeof v.reason === 'string' &&
+    typeof v.message === 'string' &&
     (v.failure === undefined || typeof v.failure === 'string') &&
-    Array.isArray(v.warnings) && v.warnings.every((w) => typeof w === 'string');
+    Array.isArray(v.warnings) &&
+    v.warnings.every((w) => typeof w === 'string');
   return shaped ? (value as CachedVerdict) : undefined;
 }
 

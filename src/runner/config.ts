@@ -35,8 +35,14 @@ export function readConfig(path: string): RunnerConfig {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8')) as RunnerConfig;
   } catch (error) {
-    throw new Error(`--config '${path}' could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): expected the config.json written by 'org-ca runner install'.`, { cause: error });
+    throw new Error(
+      `--config '${path}' could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): expected the config.json written by 'org-ca runner install'.`,
+      { cause: error },
+    );
   }
-  if (parsed.version !== 1) throw new Error(`--config '${path}' has version ${String(parsed.version)}: expected 1 (reinstall the hooks with this org-ca).`);
+  if (parsed.version !== 1)
+    throw new Error(
+      `--config '${path}' has version ${String(parsed.version)}: expected 1 (reinstall the hooks with this org-ca).`,
+    );
   return parsed;
 }

@@ -3,7 +3,10 @@
  * its two hook variables and keeps every other byte. Pure.
  * Source: docs.github.com/actions/hosting-your-own-runners/managing-self-hosted-runners/running-scripts-before-or-after-a-job
  */
-export const HOOK_VARIABLES = { started: 'ACTIONS_RUNNER_HOOK_JOB_STARTED', completed: 'ACTIONS_RUNNER_HOOK_JOB_COMPLETED' } as const;
+export const HOOK_VARIABLES = {
+  started: 'ACTIONS_RUNNER_HOOK_JOB_STARTED',
+  completed: 'ACTIONS_RUNNER_HOOK_JOB_COMPLETED',
+} as const;
 
 export class RunnerEnvError extends Error {
   constructor(message: string) {
@@ -25,11 +28,19 @@ export function withHooks(original: string | undefined, hooks: { started: string
     for (const line of text.split('\n')) {
       const existing = valueOf(line, name);
       if (existing !== undefined && existing !== hooks[key]) {
-        throw new RunnerEnvError(`the runner's .env already sets ${name}=${existing}: org-ca will not replace another hook; chain it from that script or remove it first.`);
+        throw new RunnerEnvError(
+          `the runner's .env already sets ${name}=${existing}: org-ca will not replace another hook; chain it from that script or remove it first.`,
+        );
       }
     }
   }
-  const kept = text.split('\n').filter((line) => valueOf(line, HOOK_VARIABLES.started) === undefined && valueOf(line, HOOK_VARIABLES.completed) === undefined).join('\n');
+  const kept = text
+    .split('\n')
+    .filter(
+      (line) =>
+        valueOf(line, HOOK_VARIABLES.started) === undefined && valueOf(line, HOOK_VARIABLES.completed) === undefined,
+    )
+    .join('\n');
   const eol = kept.includes('\r\n') ? '\r\n' : '\n';
   const base = kept === '' || kept.endsWith('\n') ? kept : `${kept}${eol}`;
   return `${base}${HOOK_VARIABLES.started}=${hooks.started}${eol}${HOOK_VARIABLES.completed}=${hooks.completed}${eol}`;
@@ -39,6 +50,10 @@ export function withHooks(original: string | undefined, hooks: { started: string
 export function withoutHooks(text: string, hooks: { started: string; completed: string }): string {
   return text
     .split('\n')
-    .filter((line) => valueOf(line, HOOK_VARIABLES.started) !== hooks.started && valueOf(line, HOOK_VARIABLES.completed) !== hooks.completed)
+    .filter(
+      (line) =>
+        valueOf(line, HOOK_VARIABLES.started) !== hooks.started &&
+        valueOf(line, HOOK_VARIABLES.completed) !== hooks.completed,
+    )
     .join('\n');
 }

@@ -75,9 +75,14 @@ function runnerDirOf(path: string): string {
   } catch {
     // reported below
   }
-  if (!isDir) throw new RunnerDirError(`--runner-dir '${path}' is not a directory: expected the runner's directory (the one holding run.sh and .runner).`);
+  if (!isDir)
+    throw new RunnerDirError(
+      `--runner-dir '${path}' is not a directory: expected the runner's directory (the one holding run.sh and .runner).`,
+    );
   if (!RUNNER_MARKERS.some((name) => existsSync(join(dir, name)))) {
-    throw new RunnerDirError(`--runner-dir '${path}' holds no Actions runner (none of ${RUNNER_MARKERS.join(', ')}): expected the directory where config.sh was run.`);
+    throw new RunnerDirError(
+      `--runner-dir '${path}' holds no Actions runner (none of ${RUNNER_MARKERS.join(', ')}): expected the directory where config.sh was run.`,
+    );
   }
   return dir;
 }
@@ -92,14 +97,22 @@ function runnerAccount(runnerDir: string): Account {
   return ownerOf(runnerDir);
 }
 
-export function install(request: InstallRequest): { hooksDir: string; started: string; completed: string; envPath: string } {
+export function install(request: InstallRequest): {
+  hooksDir: string;
+  started: string;
+  completed: string;
+  envPath: string;
+} {
   const runnerDir = runnerDirOf(request.runnerDir);
   const hooksDir = resolve(request.hooksDir ?? defaultHooksDir(runnerDir));
   if (inside(runnerDir, hooksDir)) {
-    throw new Error(`--hooks-dir '${hooksDir}' is inside the runner directory: the runner's docs forbid hook scripts there, and uninstall must leave it as it was.`);
+    throw new Error(
+      `--hooks-dir '${hooksDir}' is inside the runner directory: the runner's docs forbid hook scripts there, and uninstall must leave it as it was.`,
+    );
   }
   const purpose = '--hooks-dir';
-  if (existsSync(join(hooksDir, 'install.json'))) throw new Error(`org-ca hooks are already installed in '${hooksDir}': run 'org-ca runner uninstall' first.`);
+  if (existsSync(join(hooksDir, 'install.json')))
+    throw new Error(`org-ca hooks are already installed in '${hooksDir}': run 'org-ca runner uninstall' first.`);
   const account = runnerAccount(runnerDir);
   const envPath = join(runnerDir, '.env');
   const before = readFileAs(account, envPath) ?? null;
@@ -114,7 +127,12 @@ export function install(request: InstallRequest): { hooksDir: string; started: s
   const config: RunnerConfig = { version: 1, runnerDir, hooksDir, caFile, ...request.settings };
   const configPath = join(hooksDir, 'config.json');
   const command: HookCommand = { node: request.node, cli: request.cli, config: configPath };
-  const record: InstallRecord = { envBefore: before ? before.toString('base64') : null, envAfter: Buffer.from(after).toString('base64'), started, completed };
+  const record: InstallRecord = {
+    envBefore: before ? before.toString('base64') : null,
+    envAfter: Buffer.from(after).toString('base64'),
+    started,
+    completed,
+  };
   // EXCLUSIVE_CREATE: a name planted in the hooks directory (a link to a root file) is refused, never written through.
   createFile(caFile, request.caPem, 0o644, { purpose });
   createFile(configPath, `${JSON.stringify(config, null, 2)}\n`, 0o644, { purpose });
@@ -127,15 +145,23 @@ export function install(request: InstallRequest): { hooksDir: string; started: s
 
 function readRecord(hooksDir: string): InstallRecord {
   const recordPath = join(hooksDir, 'install.json');
-  if (!existsSync(recordPath)) throw new Error(`no org-ca install record at '${recordPath}': nothing to uninstall (give --hooks-dir if it was installed elsewhere).`);
+  if (!existsSync(recordPath))
+    throw new Error(
+      `no org-ca install record at '${recordPath}': nothing to uninstall (give --hooks-dir if it was installed elsewhere).`,
+    );
   // The record says what .env to write back: it is only taken from a place nobody but root (or the installer) controls.
-  const record = JSON.parse(readTrustedFile(recordPath, { purpose: 'the install record' }).toString('utf8')) as InstallRecord;
+  const record = JSON.parse(
+    readTrustedFile(recordPath, { purpose: 'the install record' }).toString('utf8'),
+  ) as InstallRecord;
   const valid =
     (record.envBefore === null || typeof record.envBefore === 'string') &&
     typeof record.envAfter === 'string' &&
     record.started === join(hooksDir, 'job-started.sh') &&
     record.completed === join(hooksDir, 'job-completed.sh');
-  if (!valid) throw new Error(`the install record '${recordPath}' is not one org-ca wrote for this hooks directory: nothing was changed; remove the hooks by hand.`);
+  if (!valid)
+    throw new Error(
+      `the install record '${recordPath}' is not one org-ca wrote for this hooks directory: nothing was changed; remove the hooks by hand.`,
+    );
   return record;
 }
 
@@ -153,7 +179,12 @@ export function uninstall(runnerDirArg: string, hooksDirArg?: string): string[] 
     else replaceFileAs(account, envPath, Buffer.from(record.envBefore, 'base64'), lstatSync(envPath).mode & 0o777);
     lines.push(`restored ${envPath} to its state before install`);
   } else if (current) {
-    replaceFileAs(account, envPath, withoutHooks(current.toString('utf8'), { started: record.started, completed: record.completed }), lstatSync(envPath).mode & 0o777);
+    replaceFileAs(
+      account,
+      envPath,
+      withoutHooks(current.toString('utf8'), { started: record.started, completed: record.completed }),
+      lstatSync(envPath).mode & 0o777,
+    );
     lines.push(`${envPath} changed since install: removed only org-ca's two hook lines`);
   }
   const purpose = 'the hooks directory';

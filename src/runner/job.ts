@@ -9,7 +9,12 @@ import { systemHost } from '../store/privileged-commands.js';
 import { defaultJournalPath } from '../store/store-journal.js';
 import { ancestry, ownerRunning } from '../fs/job-owner.js';
 import { withHostLock } from '../fs/host-lock.js';
-import { registryJournalFiles, registryLockPath, revertLeftoverJournals, undoReport } from '../registry-trust/trust-journal.js';
+import {
+  registryJournalFiles,
+  registryLockPath,
+  revertLeftoverJournals,
+  undoReport,
+} from '../registry-trust/trust-journal.js';
 import { opsFor } from '../registry-trust/privileges.js';
 import { removeFromStores } from '../store/store.js';
 import { join } from 'node:path';
@@ -56,11 +61,25 @@ export function verdictCacheDirectory(env: Env): string {
   return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'org-ca', 'runner-verdicts');
 }
 
-async function decide(config: RunnerConfig, ca: ValidatedCa, env: Env, lines: string[]): Promise<Omit<CachedVerdict, 'key' | 'at'>> {
+async function decide(
+  config: RunnerConfig,
+  ca: ValidatedCa,
+  env: Env,
+  lines: string[],
+): Promise<Omit<CachedVerdict, 'key' | 'at'>> {
   const early = decideBeforeProbe(config.when, env.RUNNER_ENVIRONMENT);
   if (early) return { ...early, warnings: [] };
-  const policy = { ca: { subject: ca.primary.subject, fingerprint: ca.primary.fingerprint }, onUnknown: config.onUnknown, onUnreachable: config.onUnreachable };
-  const key = verdictKey({ probeUrls: config.probeUrls, env, caFingerprint: ca.primary.fingerprint, policy: `${config.onUnknown}/${config.onUnreachable}` });
+  const policy = {
+    ca: { subject: ca.primary.subject, fingerprint: ca.primary.fingerprint },
+    onUnknown: config.onUnknown,
+    onUnreachable: config.onUnreachable,
+  };
+  const key = verdictKey({
+    probeUrls: config.probeUrls,
+    env,
+    caFingerprint: ca.primary.fingerprint,
+    policy: `${config.onUnknown}/${config.onUnreachable}`,
+  });
   // One file per key: a runner whose jobs take different routes keeps a verdict for each. The hooks directory is
   // root's when root installed them, so the verdicts live in the runner user's own cache directory.
   const cacheDir = verdictCacheDirectory(env);
@@ -68,7 +87,9 @@ async function decide(config: RunnerConfig, ca: ValidatedCa, env: Env, lines: st
   const now = Date.now();
   const cached = freshVerdict(readVerdict(cachePath), key, now, config.cacheTtlMs);
   if (cached) {
-    lines.push(`org-ca: probe verdict from ${Math.round((now - cached.at) / 1000)} s ago reused (cache ${Math.round(config.cacheTtlMs / 1000)} s).`);
+    lines.push(
+      `org-ca: probe verdict from ${Math.round((now - cached.at) / 1000)} s ago reused (cache ${Math.round(config.cacheTtlMs / 1000)} s).`,
+    );
     return cached;
   }
   const verdicts = await detect({
@@ -91,7 +112,9 @@ async function decide(config: RunnerConfig, ca: ValidatedCa, env: Env, lines: st
     await ensureDirectory(cacheDir, { purpose: 'the verdict cache', mode: 0o700 });
     writeVerdict(cachePath, { key, at: now, ...verdict });
   } catch (error) {
-    lines.push(`::warning::org-ca: the verdict could not be cached in ${cacheDir} (${(error as Error).message}); the next job probes again.`);
+    lines.push(
+      `::warning::org-ca: the verdict could not be cached in ${cacheDir} (${(error as Error).message}); the next job probes again.`,
+    );
   }
   return verdict;
 }
@@ -100,7 +123,10 @@ export async function jobStarted(config: RunnerConfig, env: Env, platform: Platf
   const lines: string[] = [];
   const githubEnv = env.GITHUB_ENV;
   const hostTemp = env.RUNNER_TEMP;
-  if (!githubEnv || !hostTemp) throw new Error('GITHUB_ENV and RUNNER_TEMP are not set: this command runs as the Actions runner job-started hook.');
+  if (!githubEnv || !hostTemp)
+    throw new Error(
+      'GITHUB_ENV and RUNNER_TEMP are not set: this command runs as the Actions runner job-started hook.',
+    );
   const ca = loadCa({ caFile: config.caFile }, new Date());
   const decision = await decide(config, ca, env, lines);
   if (decision.failure) throw new PolicyFailure(decision.failure);
@@ -138,9 +164,12 @@ export async function jobStarted(config: RunnerConfig, env: Env, platform: Platf
       throw error;
     }
   }
-  if (config.jobPaths === 'container') variables = variables.map((v) => ({ name: v.name, value: containerPath(v.value, hostTemp) }));
+  if (config.jobPaths === 'container')
+    variables = variables.map((v) => ({ name: v.name, value: containerPath(v.value, hostTemp) }));
   appendFileSync(githubEnv, formatVariables(variables, 'github'));
-  lines.push(`org-ca: ${variables.length} variables set for this job (${config.jobPaths} paths): ${variables.map((v) => v.name).join(', ')}.`);
+  lines.push(
+    `org-ca: ${variables.length} variables set for this job (${config.jobPaths} paths): ${variables.map((v) => v.name).join(', ')}.`,
+  );
   return { lines, exported: variables.map((v) => v.name) };
 }
 
@@ -151,8 +180,15 @@ export async function jobCompleted(env: Env): Promise<string[]> {
   const journalPath = defaultJournalPath(env);
   const lines: string[] = [];
   if (existsSync(journalPath)) {
-    const outcome = await removeFromStores({ host: systemHost(), journalPath, ...(env.HOME ? { home: env.HOME } : {}) });
-    lines.push(...outcome.changed.map((line) => `org-ca: ${line}`), ...outcome.notices.map((line) => `org-ca: ${line}`));
+    const outcome = await removeFromStores({
+      host: systemHost(),
+      journalPath,
+      ...(env.HOME ? { home: env.HOME } : {}),
+    });
+    lines.push(
+      ...outcome.changed.map((line) => `org-ca: ${line}`),
+      ...outcome.notices.map((line) => `org-ca: ${line}`),
+    );
   }
   // The same for registry trust under certs.d, for this job and any job that ended without reverting: a file is
   // removed only while it holds what org-ca wrote; the journals of other jobs still running are theirs.
@@ -163,7 +199,8 @@ export async function jobCompleted(env: Env): Promise<string[]> {
       const outcomes = await withHostLock(
         registryLockPath(undefined, env),
         () => revertLeftoverJournals(registryJournalFiles(env), 'job-completed', facts, opsFor),
-        (why) => lines.push(`org-ca: registry trust is removed without the lock that orders jobs on this host: ${why}.`),
+        (why) =>
+          lines.push(`org-ca: registry trust is removed without the lock that orders jobs on this host: ${why}.`),
       );
       for (const outcome of outcomes) {
         if ('error' in outcome) lines.push(`org-ca: ${outcome.error}.`);
@@ -172,7 +209,9 @@ export async function jobCompleted(env: Env): Promise<string[]> {
         lines.push(...[removed, shared, ...left].filter((line) => line !== undefined).map((line) => `org-ca: ${line}`));
       }
     } catch (error) {
-      lines.push(`org-ca: registry trust was not checked for leftovers: ${error instanceof Error ? error.message : String(error)}.`);
+      lines.push(
+        `org-ca: registry trust was not checked for leftovers: ${error instanceof Error ? error.message : String(error)}.`,
+      );
     }
   }
   if (!env.RUNNER_TEMP) return [...lines, 'org-ca: RUNNER_TEMP is not set; nothing else to remove.'];

@@ -91,7 +91,10 @@ export function parseOsRelease(text: string): OsRelease {
     const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
     if (m) fields.set(m[1]!, m[2]!.replace(/^(["'])(.*)\1$/, '$2'));
   }
-  return { id: (fields.get('ID') ?? '').toLowerCase(), idLike: (fields.get('ID_LIKE') ?? '').toLowerCase().split(/\s+/).filter(Boolean) };
+  return {
+    id: (fields.get('ID') ?? '').toLowerCase(),
+    idLike: (fields.get('ID_LIKE') ?? '').toLowerCase().split(/\s+/).filter(Boolean),
+  };
 }
 
 /** The store of a distribution: its own ID first, then each ID_LIKE word in order. */
@@ -116,13 +119,26 @@ export interface PlannedStore {
 export const PLANNED_STORES: readonly PlannedStore[] = [
   {
     id: 'macos',
-    add: [['sudo', 'security', 'add-trusted-cert', '-d', '-r', 'trustRoot', '-k', '/Library/Keychains/System.keychain', '{file}']],
+    add: [
+      [
+        'sudo',
+        'security',
+        'add-trusted-cert',
+        '-d',
+        '-r',
+        'trustRoot',
+        '-k',
+        '/Library/Keychains/System.keychain',
+        '{file}',
+      ],
+    ],
     remove: [
       ['sudo', 'security', 'remove-trusted-cert', '-d', '{file}'],
       ['sudo', 'security', 'delete-certificate', '-Z', '{sha1}', '/Library/Keychains/System.keychain'],
     ],
     executed: false,
-    caveat: 'macOS 11 and later ask for an interactive administrator authorisation for trust settings; sudo alone is not enough, so pre-provision the CA by MDM on unattended runners.',
+    caveat:
+      'macOS 11 and later ask for an interactive administrator authorisation for trust settings; sudo alone is not enough, so pre-provision the CA by MDM on unattended runners.',
     source: 'https://ss64.com/mac/security-cert.html',
   },
   {
@@ -136,6 +152,9 @@ export const PLANNED_STORES: readonly PlannedStore[] = [
 ];
 
 /** Fills a planned store's placeholders for one certificate. */
-export function renderPlan(commands: readonly (readonly string[])[], values: { file: string; sha1: string }): string[][] {
+export function renderPlan(
+  commands: readonly (readonly string[])[],
+  values: { file: string; sha1: string },
+): string[][] {
   return commands.map((argv) => argv.map((arg) => arg.replace('{file}', values.file).replace('{sha1}', values.sha1)));
 }

@@ -22,10 +22,18 @@ export interface StoreHost {
 }
 
 function spawn(argv: readonly string[], input?: string): CommandResult {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', input: input ?? '', timeout: 600_000, env: { ...process.env, LC_ALL: 'C' } });
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    encoding: 'utf8',
+    input: input ?? '',
+    timeout: 600_000,
+    env: { ...process.env, LC_ALL: 'C' },
+  });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
-    return { code: code === 'ENOENT' ? 127 : 126, output: code === 'ENOENT' ? `${argv[0]}: command not found` : `${argv[0]} could not be run (${code ?? 'error'})` };
+    return {
+      code: code === 'ENOENT' ? 127 : 126,
+      output: code === 'ENOENT' ? `${argv[0]}: command not found` : `${argv[0]} could not be run (${code ?? 'error'})`,
+    };
   }
   return { code: r.status ?? 128, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }

@@ -21,9 +21,14 @@ export function parseStoreSelection(name: string, value: string, allowBoolean: b
   const v = value.trim().toLowerCase();
   if (allowBoolean && (v === '' || v === 'false')) return NO_STORES;
   if (allowBoolean && v === 'true') return { os: true, browsers: false };
-  const words = v.split(',').map((w) => w.trim()).filter(Boolean);
+  const words = v
+    .split(',')
+    .map((w) => w.trim())
+    .filter(Boolean);
   if (words.length === 0 || words.some((w) => w !== 'os' && w !== 'browsers')) {
-    throw new StoreSelectionError(`Invalid ${name} '${value.trim()}'. Expected ${allowBoolean ? 'false, true, ' : ''}os, browsers or os,browsers.`);
+    throw new StoreSelectionError(
+      `Invalid ${name} '${value.trim()}'. Expected ${allowBoolean ? 'false, true, ' : ''}os, browsers or os,browsers.`,
+    );
   }
   return { os: words.includes('os'), browsers: words.includes('browsers') };
 }

@@ -67,7 +67,9 @@ function inside(parent: string, child: string): boolean {
 /** The NSS databases org-ca may create or change for a user (src/store/store.ts nssDatabases): their home's only. */
 function isUserNssDb(db: string, home: string): boolean {
   if (db === join(home, '.pki', 'nssdb') || db === join(home, '.local', 'share', 'pki', 'nssdb')) return true;
-  return [join(home, '.mozilla', 'firefox'), join(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox')].some((base) => posix.dirname(db) === base && !posix.basename(db).startsWith('.'));
+  return [join(home, '.mozilla', 'firefox'), join(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox')].some(
+    (base) => posix.dirname(db) === base && !posix.basename(db).startsWith('.'),
+  );
 }
 
 /**
@@ -80,16 +82,28 @@ export function isEntry(value: unknown, home: string): value is JournalEntry {
   const e = value as Record<string, unknown>;
   if (e.kind === 'os') {
     const store = LINUX_STORES.find((s) => s.id === e.store);
-    if (!store || typeof e.file !== 'string' || typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256)) return false;
+    if (!store || typeof e.file !== 'string' || typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256))
+      return false;
     const name = new RegExp(`^org-ca-${FINGERPRINT_PART}\\${store.extension}$`);
     if (posix.dirname(e.file) !== store.anchorDir || !name.test(posix.basename(e.file))) return false;
     if (e.createdDir !== undefined && e.createdDir !== store.anchorDir) return false;
-    return e.updateAfterRemove === undefined || (Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string'));
+    return (
+      e.updateAfterRemove === undefined ||
+      (Array.isArray(e.updateAfterRemove) && e.updateAfterRemove.every((a) => typeof a === 'string'))
+    );
   }
   if (e.kind === 'nss') {
-    if (typeof e.db !== 'string' || typeof e.nickname !== 'string' || typeof e.createdDb !== 'boolean' || !Array.isArray(e.createdDirs)) return false;
+    if (
+      typeof e.db !== 'string' ||
+      typeof e.nickname !== 'string' ||
+      typeof e.createdDb !== 'boolean' ||
+      !Array.isArray(e.createdDirs)
+    )
+      return false;
     if (!isUserNssDb(e.db, home) || !new RegExp(`^org-ca ${FINGERPRINT_PART}$`).test(e.nickname)) return false;
-    return e.createdDirs.every((d) => typeof d === 'string' && inside(home, d) && (d === e.db || inside(d, e.db as string)));
+    return e.createdDirs.every(
+      (d) => typeof d === 'string' && inside(home, d) && (d === e.db || inside(d, e.db as string)),
+    );
   }
   return false;
 }
@@ -105,11 +119,15 @@ export function readJournal(path: string, home: string): Journal {
   try {
     doc = JSON.parse(text);
   } catch (error) {
-    throw new JournalError(`the trust-store journal '${path}' is not valid JSON (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it.`);
+    throw new JournalError(
+      `the trust-store journal '${path}' is not valid JSON (${error instanceof Error ? error.message : String(error)}): inspect it, revert by hand, then delete it.`,
+    );
   }
   const entries = (doc as { entries?: unknown }).entries;
   if ((doc as { version?: unknown }).version !== 1 || !Array.isArray(entries)) {
-    throw new JournalError(`the trust-store journal '${path}' is not an org-ca journal (version 1 with an entries list): inspect it, revert by hand, then delete it.`);
+    throw new JournalError(
+      `the trust-store journal '${path}' is not an org-ca journal (version 1 with an entries list): inspect it, revert by hand, then delete it.`,
+    );
   }
   const foreign = entries.findIndex((entry) => !isEntry(entry, home));
   if (foreign !== -1) {

@@ -4,10 +4,16 @@ import { join, posix } from 'node:path';
 import { pemCertificates } from '../ca/bundle.js';
 import { certificateFromDer, sha256Hex, toPem, type Certificate } from '../ca/certificate.js';
 import type { StoreHost } from './privileged-commands.js';
-import { prepareJournal, readJournal, storeOf, writeJournal, type Journal, type JournalEntry } from './store-journal.js';
+import {
+  prepareJournal,
+  readJournal,
+  storeOf,
+  writeJournal,
+  type Journal,
+  type JournalEntry,
+} from './store-journal.js';
 import { linuxStoreFor, parseOsRelease, type LinuxStore } from './platforms.js';
 import type { StoreSelection } from './selection.js';
-
 
 export interface StoreContext {
   readonly host: StoreHost;
@@ -46,7 +52,9 @@ export function osStore(context: StoreContext): LinuxStore {
   const release = parseOsRelease(text);
   const store = linuxStoreFor(release);
   if (!store) {
-    throw new StoreError(`the OS trust store of '${release.id || 'this system'}' is not known to org-ca: expected Debian, Ubuntu, RHEL/Fedora, Alpine, SUSE or Arch (from /etc/os-release ID/ID_LIKE).`);
+    throw new StoreError(
+      `the OS trust store of '${release.id || 'this system'}' is not known to org-ca: expected Debian, Ubuntu, RHEL/Fedora, Alpine, SUSE or Arch (from /etc/os-release ID/ID_LIKE).`,
+    );
   }
   return store;
 }
@@ -72,7 +80,10 @@ function bundleFingerprints(store: LinuxStore): Set<string> {
  */
 export function nssDatabases(home: string): { existing: string[]; create?: string } {
   const candidates = [join(home, '.pki', 'nssdb'), join(home, '.local', 'share', 'pki', 'nssdb')];
-  for (const base of [join(home, '.mozilla', 'firefox'), join(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox')]) {
+  for (const base of [
+    join(home, '.mozilla', 'firefox'),
+    join(home, 'snap', 'firefox', 'common', '.mozilla', 'firefox'),
+  ]) {
     if (!existsSync(base)) continue;
     for (const name of readdirSync(base).sort()) candidates.push(join(base, name));
   }
@@ -117,7 +128,9 @@ class Session {
     const r = privileged ? host.runPrivileged(argv, input) : host.run(argv, input);
     if (r.code !== 0) {
       const last = r.output.trim().split('\n').pop() ?? '';
-      throw new StoreError(`${what} failed: '${argv.join(' ')}' exited ${r.code}${last ? ` (${last.slice(0, 200)})` : ''}.`);
+      throw new StoreError(
+        `${what} failed: '${argv.join(' ')}' exited ${r.code}${last ? ` (${last.slice(0, 200)})` : ''}.`,
+      );
     }
   }
 
@@ -143,7 +156,9 @@ class Session {
     if (existsSync(entry.file)) {
       const now = sha256Hex(readFileSync(entry.file));
       if (now !== entry.sha256) {
-        this.notices.push(`${entry.file} was changed after org-ca wrote it: left in place, remove it by hand if it is not wanted.`);
+        this.notices.push(
+          `${entry.file} was changed after org-ca wrote it: left in place, remove it by hand if it is not wanted.`,
+        );
       } else {
         this.must(['rm', '-f', '--', entry.file], true, `removing ${entry.file}`);
         this.changed.push(`removed ${entry.file} from the ${entry.store} trust store`);
@@ -156,13 +171,21 @@ class Session {
 
   private revertNss(entry: Extract<JournalEntry, { kind: 'nss' }>): void {
     const db = `sql:${entry.db}`;
-    if (existsSync(join(entry.db, 'cert9.db')) && this.context.host.run(['certutil', '-L', '-d', db, '-n', entry.nickname]).code === 0) {
-      this.must(['certutil', '-D', '-d', db, '-n', entry.nickname], false, `removing the CA from the NSS database ${entry.db}`);
+    if (
+      existsSync(join(entry.db, 'cert9.db')) &&
+      this.context.host.run(['certutil', '-L', '-d', db, '-n', entry.nickname]).code === 0
+    ) {
+      this.must(
+        ['certutil', '-D', '-d', db, '-n', entry.nickname],
+        false,
+        `removing the CA from the NSS database ${entry.db}`,
+      );
       this.changed.push(`removed '${entry.nickname}' from the NSS database ${entry.db}`);
     }
     // A database org-ca created for the CA goes entirely: its files, then its directories, deepest first.
     if (entry.createdDb) {
-      for (const file of NSS_FILES) this.must(['rm', '-f', '--', join(entry.db, file)], false, `removing ${join(entry.db, file)}`);
+      for (const file of NSS_FILES)
+        this.must(['rm', '-f', '--', join(entry.db, file)], false, `removing ${join(entry.db, file)}`);
       for (const dir of [...entry.createdDirs].reverse()) {
         if (existsSync(dir) && readdirSync(dir).length === 0) this.must(['rmdir', '--', dir], false, `removing ${dir}`);
       }
@@ -173,16 +196,22 @@ class Session {
     const { host } = this.context;
     const store = osStore(this.context);
     if (host.privilege === 'none') {
-      throw new StoreError(`adding the CA to the ${store.id} trust store needs root or passwordless sudo, and neither is available: nothing was changed.`);
+      throw new StoreError(
+        `adding the CA to the ${store.id} trust store needs root or passwordless sudo, and neither is available: nothing was changed.`,
+      );
     }
     if (!host.has(store.update[0]!)) {
-      throw new StoreError(`'${store.update[0]}' is not installed, so the ${store.id} trust store cannot be updated: install the ca-certificates package${store.id === 'rhel' || store.id === 'arch' ? ' (p11-kit trust)' : ''}; nothing was changed.`);
+      throw new StoreError(
+        `'${store.update[0]}' is not installed, so the ${store.id} trust store cannot be updated: install the ca-certificates package${store.id === 'rhel' || store.id === 'arch' ? ' (p11-kit trust)' : ''}; nothing was changed.`,
+      );
     }
     const trusted = bundleFingerprints(store);
     let added = false;
     for (const cert of certs) {
       if (trusted.has(cert.fingerprint)) {
-        this.notices.push(`'${cert.subject}' is already in the OS trust store (${store.bundle}): left as it is, and never removed by org-ca.`);
+        this.notices.push(
+          `'${cert.subject}' is already in the OS trust store (${store.bundle}): left as it is, and never removed by org-ca.`,
+        );
         continue;
       }
       const file = posix.join(store.anchorDir, anchorName(cert, store));
@@ -205,7 +234,9 @@ class Session {
   addToBrowsers(certs: readonly Certificate[]): void {
     const { host } = this.context;
     if (!host.has('certutil')) {
-      throw new StoreError(`'certutil' is not installed, so browser (NSS) databases cannot be changed: install libnss3-tools (Debian/Ubuntu) or nss-tools (RHEL/Fedora); nothing was changed.`);
+      throw new StoreError(
+        `'certutil' is not installed, so browser (NSS) databases cannot be changed: install libnss3-tools (Debian/Ubuntu) or nss-tools (RHEL/Fedora); nothing was changed.`,
+      );
     }
     const home = this.context.home ?? homedir();
     const found = nssDatabases(home);
@@ -223,7 +254,13 @@ class Session {
     const { host } = this.context;
     const db = `sql:${target.db}`;
     if (target.createdDirs.length || !existsSync(join(target.db, 'cert9.db'))) {
-      this.record({ kind: 'nss', db: target.db, nickname: nssNickname(certs[0]!), createdDb: true, createdDirs: target.createdDirs });
+      this.record({
+        kind: 'nss',
+        db: target.db,
+        nickname: nssNickname(certs[0]!),
+        createdDb: true,
+        createdDirs: target.createdDirs,
+      });
       this.must(['mkdir', '-p', '-m', '0700', '--', target.db], false, `creating ${target.db}`);
       this.must(['certutil', '-N', '-d', db, '--empty-password'], false, `creating the NSS database ${target.db}`);
     }
@@ -238,7 +275,11 @@ class Session {
       }
       const pem = join(temp, `${cert.fingerprint}.pem`);
       writeFileSync(pem, toPem(cert.der), { mode: 0o644 });
-      this.must(['certutil', '-A', '-d', db, '-t', 'C,,', '-n', nickname, '-i', pem], false, `adding the CA to the NSS database ${target.db}`);
+      this.must(
+        ['certutil', '-A', '-d', db, '-t', 'C,,', '-n', nickname, '-i', pem],
+        false,
+        `adding the CA to the NSS database ${target.db}`,
+      );
       this.changed.push(`added '${cert.subject}' to the NSS database ${target.db}`);
     }
   }
@@ -248,15 +289,24 @@ class Session {
  * Adds the CA's certificates to the selected stores. A journal left by an earlier run (a crash, a cancelled job) is
  * reverted first; a failure half-way reverts what this call did, then reports the failure.
  */
-export async function addToStores(context: StoreContext, certs: readonly Certificate[], selection: StoreSelection): Promise<StoreOutcome> {
+export async function addToStores(
+  context: StoreContext,
+  certs: readonly Certificate[],
+  selection: StoreSelection,
+): Promise<StoreOutcome> {
   await prepareJournal(context.journalPath);
   const session = new Session(context);
   if (session.entries.length) {
-    session.notices.push(`a journal of an earlier run that did not finish was found at ${context.journalPath}: reverting it first.`);
+    session.notices.push(
+      `a journal of an earlier run that did not finish was found at ${context.journalPath}: reverting it first.`,
+    );
     session.revertAll();
   }
   const anchors = certs.filter((c) => c.isCa);
-  if (anchors.length === 0) throw new StoreError('the CA input holds no CA certificate (basicConstraints CA:TRUE): nothing to add to a trust store.');
+  if (anchors.length === 0)
+    throw new StoreError(
+      'the CA input holds no CA certificate (basicConstraints CA:TRUE): nothing to add to a trust store.',
+    );
   try {
     if (selection.os) session.addToOs(anchors);
     if (selection.browsers) session.addToBrowsers(anchors);
@@ -264,7 +314,9 @@ export async function addToStores(context: StoreContext, certs: readonly Certifi
     try {
       session.revertAll();
     } catch (revertError) {
-      throw new StoreError(`${error instanceof Error ? error.message : String(error)} Reverting what was added also failed (${revertError instanceof Error ? revertError.message : String(revertError)}); the journal ${context.journalPath} still lists it for the next run.`);
+      throw new StoreError(
+        `${error instanceof Error ? error.message : String(error)} Reverting what was added also failed (${revertError instanceof Error ? revertError.message : String(revertError)}); the journal ${context.journalPath} still lists it for the next run.`,
+      );
     }
     throw error;
   }
@@ -275,7 +327,8 @@ export async function addToStores(context: StoreContext, certs: readonly Certifi
 export async function removeFromStores(context: StoreContext): Promise<StoreOutcome> {
   await prepareJournal(context.journalPath);
   const session = new Session(context);
-  if (session.entries.length === 0) return { changed: [], notices: [`no org-ca changes are recorded in ${context.journalPath}: nothing to remove.`] };
+  if (session.entries.length === 0)
+    return { changed: [], notices: [`no org-ca changes are recorded in ${context.journalPath}: nothing to remove.`] };
   session.revertAll();
   return { changed: session.changed, notices: session.notices };
 }
@@ -288,4 +341,3 @@ export interface StoreStatus {
 export function storeStatus(context: StoreContext): StoreStatus {
   return { journal: context.journalPath, entries: readJournal(context.journalPath, context.home ?? homedir()).entries };
 }
-

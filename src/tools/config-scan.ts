@@ -47,7 +47,8 @@ function iniEntries(text: string): Array<{ section: string; key: string; value: 
       continue;
     }
     const kv = /^([^=\s]+)\s*[=\s]\s*(.*)$/.exec(line);
-    if (kv) out.push({ section, key: (kv[1] ?? '').toLowerCase(), value: (kv[2] ?? '').trim().replace(/^"(.*)"$/, '$1') });
+    if (kv)
+      out.push({ section, key: (kv[1] ?? '').toLowerCase(), value: (kv[2] ?? '').trim().replace(/^"(.*)"$/, '$1') });
   }
   return out;
 }
@@ -72,28 +73,48 @@ export function scanConfigs(files: readonly ConfigFile[], env: Env): ConfigScan 
         for (const { key, value } of iniEntries(file.text)) {
           if ((key === 'cafile' || key === 'ca' || key === 'ca[]') && value) {
             // npm_config_* is read by npm, yarn 1 and pnpm ≤10 and beats every npmrc/yarnrc (npm docs: config sources).
-            caOverrides.push({ where: file.path, setting: key, tool: file.kind === 'npmrc' ? 'npm/yarn 1/pnpm' : 'yarn 1', variable: 'npm_config_cafile' });
+            caOverrides.push({
+              where: file.path,
+              setting: key,
+              tool: file.kind === 'npmrc' ? 'npm/yarn 1/pnpm' : 'yarn 1',
+              variable: 'npm_config_cafile',
+            });
           }
-          if (key === 'strict-ssl' && FALSY.test(value)) insecure.push({ where: file.path, setting: `strict-ssl=${value}` });
+          if (key === 'strict-ssl' && FALSY.test(value))
+            insecure.push({ where: file.path, setting: `strict-ssl=${value}` });
         }
         break;
       case 'yarnrc.yml': {
         const top = yamlTopLevel(file.text);
         // Yarn 4 renamed caFilePath to httpsCaFilePath, and each version rejects the other's key (yarnpkg/berry CHANGELOG).
-        if (top.get('httpsCaFilePath')) caOverrides.push({ where: file.path, setting: 'httpsCaFilePath', tool: 'yarn 4', variable: 'YARN_HTTPS_CA_FILE_PATH' });
-        if (top.get('caFilePath')) caOverrides.push({ where: file.path, setting: 'caFilePath', tool: 'yarn 2/3', variable: 'YARN_CA_FILE_PATH' });
+        if (top.get('httpsCaFilePath'))
+          caOverrides.push({
+            where: file.path,
+            setting: 'httpsCaFilePath',
+            tool: 'yarn 4',
+            variable: 'YARN_HTTPS_CA_FILE_PATH',
+          });
+        if (top.get('caFilePath'))
+          caOverrides.push({
+            where: file.path,
+            setting: 'caFilePath',
+            tool: 'yarn 2/3',
+            variable: 'YARN_CA_FILE_PATH',
+          });
         const strict = top.get('enableStrictSsl');
         if (strict && FALSY.test(strict)) insecure.push({ where: file.path, setting: `enableStrictSsl: ${strict}` });
         break;
       }
       case 'bunfig': {
         // bunfig [install] cafile/ca replaces the roots for `bun install`; bun has no environment form to override it.
-        if (/^\s*(cafile|ca)\s*=/m.test(file.text)) caOverrides.push({ where: file.path, setting: 'cafile', tool: 'bun install' });
+        if (/^\s*(cafile|ca)\s*=/m.test(file.text))
+          caOverrides.push({ where: file.path, setting: 'cafile', tool: 'bun install' });
         break;
       }
       case 'gitconfig':
         for (const { section, key, value } of iniEntries(file.text)) {
-          if (section.startsWith('http') && key === 'sslverify' && FALSY.test(value)) insecure.push({ where: file.path, setting: `http.sslVerify=${value}` });
+          if (section.startsWith('http') && key === 'sslverify' && FALSY.test(value))
+            insecure.push({ where: file.path, setting: `http.sslVerify=${value}` });
         }
         break;
       case 'curlrc':
@@ -104,7 +125,8 @@ export function scanConfigs(files: readonly ConfigFile[], env: Env): ConfigScan 
         break;
       case 'wgetrc':
         for (const { key, value } of iniEntries(file.text)) {
-          if (key === 'check_certificate' && FALSY.test(value)) insecure.push({ where: file.path, setting: `check_certificate = ${value}` });
+          if (key === 'check_certificate' && FALSY.test(value))
+            insecure.push({ where: file.path, setting: `check_certificate = ${value}` });
         }
         break;
       case 'pip.conf':
@@ -121,7 +143,13 @@ export function scanConfigs(files: readonly ConfigFile[], env: Env): ConfigScan 
     return found ? env[found] : undefined;
   };
   const envCafile = envValue('npm_config_cafile');
-  if (envCafile) caOverrides.push({ where: 'environment', setting: 'npm_config_cafile', tool: 'npm/yarn 1/pnpm', variable: 'npm_config_cafile' });
+  if (envCafile)
+    caOverrides.push({
+      where: 'environment',
+      setting: 'npm_config_cafile',
+      tool: 'npm/yarn 1/pnpm',
+      variable: 'npm_config_cafile',
+    });
   const checks: Array<[string, (v: string) => boolean]> = [
     ['NODE_TLS_REJECT_UNAUTHORIZED', (v) => v === '0'],
     // "Setting and exporting this environment variable to any value tells Git not to verify" (git(1)).

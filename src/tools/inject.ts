@@ -3,9 +3,24 @@ import { certificatesPem, combineBundle, pemCertificates, type Bundle } from '..
 import { sha256Hex, type Certificate } from '../ca/certificate.js';
 import { isJavaKeystore, readJks, trustAnchors, writeJks, type KeystoreEntry } from '../ca/jks.js';
 import { scanConfigs, type ConfigScan, type InsecureSetting } from './config-scan.js';
-import { jdkCacerts, nodeDefaultSources, readConfigFiles, readUserWget2rc, readUserWgetrc, runnerTrustSources, writePublicFile } from './runner-trust.js';
+import {
+  jdkCacerts,
+  nodeDefaultSources,
+  readConfigFiles,
+  readUserWget2rc,
+  readUserWgetrc,
+  runnerTrustSources,
+  writePublicFile,
+} from './runner-trust.js';
 import { ensureDirectory } from '../fs/ensure-directory.js';
-import { planInjection, wget2rcContent, wgetrcContent, type JavaTrustStore, type KeptTrust, type Plan } from './injection-plan.js';
+import {
+  planInjection,
+  wget2rcContent,
+  wgetrcContent,
+  type JavaTrustStore,
+  type KeptTrust,
+  type Plan,
+} from './injection-plan.js';
 import type { Platform } from './registry.js';
 import type { OnVerificationOff } from '../options/values.js';
 
@@ -70,16 +85,22 @@ export async function prepareInjection(request: InjectionRequest): Promise<Injec
   const bundle = combineBundle(runnerTrustSources(), request.certs);
 
   // The user's store is opened before anything is written: a store that cannot be read stops the step, whole.
-  const userStore = plan.javaTrustStore && plan.files.truststore ? await readUserTrustStore(plan.javaTrustStore) : undefined;
+  const userStore =
+    plan.javaTrustStore && plan.files.truststore ? await readUserTrustStore(plan.javaTrustStore) : undefined;
 
   writePublicFile(plan.files.ca, certificatesPem(request.certs));
   writePublicFile(plan.files.bundle, bundle.pem);
-  if (plan.files.nodeBundle) writePublicFile(plan.files.nodeBundle, combineBundle(nodeDefaultSources(), request.certs).pem);
+  if (plan.files.nodeBundle)
+    writePublicFile(plan.files.nodeBundle, combineBundle(nodeDefaultSources(), request.certs).pem);
   for (const kept of plan.kept) writePublicFile(kept.path, keptContent(kept, request.certs, warnings));
   let truststoreBase: string | undefined;
   if (plan.files.truststore) {
     const jdk = userStore ? undefined : await jdkCacerts(request.env);
-    truststoreBase = userStore ? `${plan.javaTrustStore!.path} (from ${plan.javaTrustStore!.from})` : jdk ? jdk.path : 'the combined bundle (no JDK found)';
+    truststoreBase = userStore
+      ? `${plan.javaTrustStore!.path} (from ${plan.javaTrustStore!.from})`
+      : jdk
+        ? jdk.path
+        : 'the combined bundle (no JDK found)';
     // A user's trustStore replaced cacerts on purpose: its trust anchors, not the JDK's, are the base; only the entries
     // Java itself anchors on (trustedCertEntry), never a key entry's chain (JAVA_MIRROR).
     const base: KeystoreEntry[] = userStore
@@ -90,8 +111,10 @@ export async function prepareInjection(request: InjectionRequest): Promise<Injec
     const org = request.certs.map((cert) => ({ alias: `org-ca-${cert.fingerprint.slice(0, 16)}`, der: cert.der }));
     writePublicFile(plan.files.truststore, writeJks(uniqueEntries([...base, ...org])));
   }
-  if (plan.files.wgetrc) writePublicFile(plan.files.wgetrc, wgetrcContent(readUserWgetrc(request.env), plan.files.bundle));
-  if (plan.files.wget2rc) writePublicFile(plan.files.wget2rc, wget2rcContent(readUserWget2rc(request.env), plan.files.bundle));
+  if (plan.files.wgetrc)
+    writePublicFile(plan.files.wgetrc, wgetrcContent(readUserWgetrc(request.env), plan.files.bundle));
+  if (plan.files.wget2rc)
+    writePublicFile(plan.files.wget2rc, wget2rcContent(readUserWget2rc(request.env), plan.files.bundle));
   return { plan, bundle, scan, warnings, truststoreBase };
 }
 
@@ -106,10 +129,14 @@ function keptContent(kept: KeptTrust, org: readonly Certificate[], warnings: str
     text = readFileSync(kept.from, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    warnings.push(`${kept.variable} named '${kept.from}', which could not be read (${code}): it gave no trust before, and now holds the org CA alone.`);
+    warnings.push(
+      `${kept.variable} named '${kept.from}', which could not be read (${code}): it gave no trust before, and now holds the org CA alone.`,
+    );
   }
   if (text && pemCertificates(text).length === 0) {
-    warnings.push(`${kept.variable} named '${kept.from}', which holds no PEM certificate: it gave no trust before, and now holds the org CA alone.`);
+    warnings.push(
+      `${kept.variable} named '${kept.from}', which holds no PEM certificate: it gave no trust before, and now holds the org CA alone.`,
+    );
   }
   return combineBundle([{ label: kept.variable, pems: [text] }], org).pem;
 }
@@ -126,14 +153,20 @@ function storeError(store: JavaTrustStore, problem: string): Error {
 async function readUserTrustStore(store: JavaTrustStore): Promise<KeystoreEntry[]> {
   const type = store.type?.toUpperCase();
   if (type !== undefined && !['JKS', 'JCEKS', 'PKCS12'].includes(type)) {
-    throw storeError(store, ` of type ${store.type}, which org-ca cannot merge: expected a JKS or PKCS12 file; set tools without java to leave Java alone.`);
+    throw storeError(
+      store,
+      ` of type ${store.type}, which org-ca cannot merge: expected a JKS or PKCS12 file; set tools without java to leave Java alone.`,
+    );
   }
   let bytes: Buffer;
   try {
     bytes = readFileSync(store.path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw storeError(store, `, which could not be read (${code}): expected a readable JKS or PKCS12 store; fix the path or remove -Djavax.net.ssl.trustStore.`);
+    throw storeError(
+      store,
+      `, which could not be read (${code}): expected a readable JKS or PKCS12 store; fix the path or remove -Djavax.net.ssl.trustStore.`,
+    );
   }
   const asJks = type === 'JKS' || type === 'JCEKS' || (type === undefined && isJavaKeystore(bytes));
   try {
@@ -142,8 +175,12 @@ async function readUserTrustStore(store: JavaTrustStore): Promise<KeystoreEntry[
     const { readPkcs12 } = await import('../ca/pkcs12.js');
     return readPkcs12(bytes, store.password !== undefined ? [store.password] : [undefined, '']);
   } catch (error) {
-    const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.replace(store.password ?? '\u0000', '***');
-    const how = asJks ? 'JKS' : `PKCS12 ${store.password !== undefined ? 'with the trustStorePassword given' : 'without a trustStorePassword'}`;
+    const reason = (error instanceof Error ? error.message : String(error))
+      .split('\n')[0]!
+      .replace(store.password ?? '\u0000', '***');
+    const how = asJks
+      ? 'JKS'
+      : `PKCS12 ${store.password !== undefined ? 'with the trustStorePassword given' : 'without a trustStorePassword'}`;
     throw storeError(store, `, which could not be opened as ${how}: ${reason}.`);
   }
 }

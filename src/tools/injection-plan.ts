@@ -82,7 +82,11 @@ export interface JvmTrustOptions {
   readonly rest: readonly string[];
 }
 
-const TRUST_PROPERTIES = { 'javax.net.ssl.trustStore': 'store', 'javax.net.ssl.trustStoreType': 'type', 'javax.net.ssl.trustStorePassword': 'password' } as const;
+const TRUST_PROPERTIES = {
+  'javax.net.ssl.trustStore': 'store',
+  'javax.net.ssl.trustStoreType': 'type',
+  'javax.net.ssl.trustStorePassword': 'password',
+} as const;
 
 /** The trust-store properties of one options variable (the last of each wins, as in the JVM) and the other options. */
 export function jvmTrustOptions(value: string | undefined): JvmTrustOptions {
@@ -123,8 +127,19 @@ export function planInjection(input: PlanInput): Plan {
   const kept: KeptTrust[] = [];
   let javaTrustStore: JavaTrustStore | undefined;
   const variables: PlannedVariable[] = [];
-  const add = (entry: Pick<ToolEntry, 'readers' | 'semantics' | 'file' | 'source'>, name: string, value: string): void => {
-    variables.push({ name, value, readers: entry.readers, semantics: entry.semantics, file: entry.file, source: entry.source });
+  const add = (
+    entry: Pick<ToolEntry, 'readers' | 'semantics' | 'file' | 'source'>,
+    name: string,
+    value: string,
+  ): void => {
+    variables.push({
+      name,
+      value,
+      readers: entry.readers,
+      semantics: entry.semantics,
+      file: entry.file,
+      source: entry.source,
+    });
   };
 
   for (const entry of entries) {
@@ -136,7 +151,9 @@ export function planInjection(input: PlanInput): Plan {
         if (current && current !== files.ca) {
           const path = keptPath(input.dir, entry.variable);
           kept.push({ variable: entry.variable, from: current, path });
-          notes.push(`${entry.variable} already named '${current}': its certificates are kept, with the org CA, in ${path}.`);
+          notes.push(
+            `${entry.variable} already named '${current}': its certificates are kept, with the org CA, in ${path}.`,
+          );
           add(entry, entry.variable, path);
         } else {
           add(entry, entry.variable, files.ca);
@@ -149,7 +166,11 @@ export function planInjection(input: PlanInput): Plan {
         if (current.includes('x509sslcertoverrideplatform=')) {
           notes.push(`GODEBUG already sets x509sslcertoverrideplatform (${current}); left as it is.`);
         } else {
-          add(entry, 'GODEBUG', current ? `${current},${GODEBUG_KEEP_PLATFORM_VERIFIER}` : GODEBUG_KEEP_PLATFORM_VERIFIER);
+          add(
+            entry,
+            'GODEBUG',
+            current ? `${current},${GODEBUG_KEEP_PLATFORM_VERIFIER}` : GODEBUG_KEEP_PLATFORM_VERIFIER,
+          );
         }
         break;
       }
@@ -160,7 +181,9 @@ export function planInjection(input: PlanInput): Plan {
         if (current && current !== files.bundle && !isSystemBundlePath(current)) {
           const path = keptPath(input.dir, entry.variable);
           kept.push({ variable: entry.variable, from: current, path });
-          notes.push(`${entry.variable} already named '${current}': its readers keep trusting exactly its certificates, with the org CA added, in ${path}.`);
+          notes.push(
+            `${entry.variable} already named '${current}': its readers keep trusting exactly its certificates, with the org CA added, in ${path}.`,
+          );
           add(entry, entry.variable, path);
         } else {
           add(entry, entry.variable, files.bundle);
@@ -184,8 +207,15 @@ export function planInjection(input: PlanInput): Plan {
           const type = launcher.type ?? tool.type;
           const password = launcher.password ?? tool.password;
           const from = launcher.store ? 'JDK_JAVA_OPTIONS' : 'JAVA_TOOL_OPTIONS';
-          javaTrustStore = { path: store, ...(type ? { type } : {}), ...(password !== undefined ? { password } : {}), from };
-          notes.push(`the trustStore '${store}' named in ${from} is the base of the org-ca store (its certificates + the org CA).`);
+          javaTrustStore = {
+            path: store,
+            ...(type ? { type } : {}),
+            ...(password !== undefined ? { password } : {}),
+            from,
+          };
+          notes.push(
+            `the trustStore '${store}' named in ${from} is the base of the org-ca store (its certificates + the org CA).`,
+          );
         }
         const ours = [
           `-Djavax.net.ssl.trustStore=${files.truststore!}`,
@@ -215,18 +245,31 @@ export function planInjection(input: PlanInput): Plan {
         );
         continue;
       }
-      notes.push(`${override.where} sets ${override.setting} for ${override.tool}, which makes it ignore NODE_EXTRA_CA_CERTS: overridden by ${override.variable} with Node's roots and the org CA.`);
+      notes.push(
+        `${override.where} sets ${override.setting} for ${override.tool}, which makes it ignore NODE_EXTRA_CA_CERTS: overridden by ${override.variable} with Node's roots and the org CA.`,
+      );
       if (seenVariables.has(override.variable)) continue;
       seenVariables.add(override.variable);
       add(
-        { readers: override.tool, semantics: 'replace', file: 'bundle', source: 'https://docs.npmjs.com/cli/using-npm/config#cafile' },
+        {
+          readers: override.tool,
+          semantics: 'replace',
+          file: 'bundle',
+          source: 'https://docs.npmjs.com/cli/using-npm/config#cafile',
+        },
         override.variable,
         nodeBundle,
       );
       usesNodeBundle = true;
     }
   }
-  return { files: usesNodeBundle ? { ...files, nodeBundle } : files, variables, notes, kept, ...(javaTrustStore ? { javaTrustStore } : {}) };
+  return {
+    files: usesNodeBundle ? { ...files, nodeBundle } : files,
+    variables,
+    notes,
+    kept,
+    ...(javaTrustStore ? { javaTrustStore } : {}),
+  };
 }
 
 /** The content of the generated wget2rc: the user's own (WGET2RC replaces ~/.wget2rc) plus our CA line. */

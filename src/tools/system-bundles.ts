@@ -14,7 +14,11 @@ export const SYSTEM_BUNDLE_FILES: readonly string[] = [
 ];
 
 /** Directories of hashed certificate links that the distribution's own tooling maintains (OpenSSL CApath). */
-export const SYSTEM_BUNDLE_DIRS: readonly string[] = ['/etc/ssl/certs', '/etc/pki/tls/certs', '/etc/pki/ca-trust/extracted/pem'];
+export const SYSTEM_BUNDLE_DIRS: readonly string[] = [
+  '/etc/ssl/certs',
+  '/etc/pki/tls/certs',
+  '/etc/pki/ca-trust/extracted/pem',
+];
 
 /** Whether an absolute path (normalised here) names a distribution's own bundle file or certificate directory. */
 export function isSystemBundlePath(path: string): boolean {

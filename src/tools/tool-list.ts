@@ -10,7 +10,9 @@ export function parseToolList(value: string, name = 'tools'): string[] | undefin
   if (ids.length === 0 || ids.includes('all')) return undefined;
   const unknown = ids.filter((id) => !TOOL_IDS.includes(id));
   if (unknown.length) {
-    throw new OptionError(`${name}: unknown tool '${unknown[0]}'. Expected 'all' or a list of: ${TOOL_IDS.join(', ')}.`);
+    throw new OptionError(
+      `${name}: unknown tool '${unknown[0]}'. Expected 'all' or a list of: ${TOOL_IDS.join(', ')}.`,
+    );
   }
   return [...new Set(ids)];
 }

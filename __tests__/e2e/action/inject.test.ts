@@ -28,7 +28,9 @@ beforeAll(() => buildDist(), 600000);
  * points it at the system bundle) — a merged copy that keeps those certificates too.
  */
 function expectedNodeExtra(l: Lab, run: ActionRun): string {
-  return l.jobEnv().NODE_EXTRA_CA_CERTS ? join(run.state['files-dir']!, 'node_extra_ca_certs.pem') : run.outputs['ca-path']!;
+  return l.jobEnv().NODE_EXTRA_CA_CERTS
+    ? join(run.state['files-dir']!, 'node_extra_ca_certs.pem')
+    : run.outputs['ca-path']!;
 }
 
 /**
@@ -84,8 +86,18 @@ function clientsVia(l: Lab, proxy: Proxy, env: Record<string, string>, names: re
  * The main step with issue 2's runner-kind decision (`when: self-hosted`): the default `auto` probes the internet,
  * which these loopback tests must not do (its own end-to-end tests point the probes at the lab).
  */
-async function main(l: Lab, inputs: Record<string, string>, extraEnv: Record<string, string | undefined> = {}, runnerEnvironment = 'self-hosted'): Promise<ActionRun> {
-  return runAction('main', { inputs: { when: 'self-hosted', ...inputs }, env: l.jobEnv(extraEnv), runnerEnvironment, workRoot: l.dir });
+async function main(
+  l: Lab,
+  inputs: Record<string, string>,
+  extraEnv: Record<string, string | undefined> = {},
+  runnerEnvironment = 'self-hosted',
+): Promise<ActionRun> {
+  return runAction('main', {
+    inputs: { when: 'self-hosted', ...inputs },
+    env: l.jobEnv(extraEnv),
+    runnerEnvironment,
+    workRoot: l.dir,
+  });
 }
 
 /** Everything under a directory (the runner's RUNNER_TEMP after the post step must hold nothing of ours). */
@@ -110,9 +122,13 @@ describe.each([
     await waitFor(() => proxy.tunnels() - before >= CLIENT_NAMES.length);
     expect(proxy.tunnels() - before).toBeGreaterThanOrEqual(CLIENT_NAMES.length);
     for (const r of Object.values(results)) {
-      expect({ client: r.client, output: r.output }).toEqual({ client: r.client, output: expect.stringMatching(FAILURE[proxyName][r.client as ClientName]) });
+      expect({ client: r.client, output: r.output }).toEqual({
+        client: r.client,
+        output: expect.stringMatching(FAILURE[proxyName][r.client as ClientName]),
+      });
       const exit = EXIT[r.client as ClientName];
-      if (exit !== undefined) expect({ client: r.client, exitCode: r.exitCode }).toEqual({ client: r.client, exitCode: exit });
+      if (exit !== undefined)
+        expect({ client: r.client, exitCode: r.exitCode }).toEqual({ client: r.client, exitCode: exit });
     }
   }, 120000);
 
@@ -120,8 +136,14 @@ describe.each([
     const l = lab();
     const proxy = l[proxyName]!;
     run = await main(l, { 'ca-file': ca(l) });
-    expect({ exitCode: run.exitCode, errors: run.stdout.split('\n').filter((x) => x.startsWith('::error::')) }).toEqual({ exitCode: 0, errors: [] });
-    expect(run.outputs).toMatchObject({ injected: 'true', reason: 'self-hosted-runner', fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect({ exitCode: run.exitCode, errors: run.stdout.split('\n').filter((x) => x.startsWith('::error::')) }).toEqual(
+      { exitCode: 0, errors: [] },
+    );
+    expect(run.outputs).toMatchObject({
+      injected: 'true',
+      reason: 'self-hosted-runner',
+      fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(run.outputs['ca-path']).toBe(join(run.state['files-dir']!, 'org-ca.pem'));
     expect(run.env).toMatchObject({
       NODE_EXTRA_CA_CERTS: expectedNodeExtra(l, run),
@@ -143,11 +165,27 @@ describe.each([
   test('the post step removes everything it wrote, and a second post is a clean no-op', async () => {
     const l = lab();
     expect(listTree(run.runnerTemp).length).toBeGreaterThan(0);
-    const post = await runAction('post', { state: run.state, env: l.jobEnv(), runnerTemp: run.runnerTemp, workRoot: l.dir });
-    expect({ exitCode: post.exitCode, stdout: post.stdout }).toEqual({ exitCode: 0, stdout: expect.not.stringMatching(/::(warning|error)::/) });
+    const post = await runAction('post', {
+      state: run.state,
+      env: l.jobEnv(),
+      runnerTemp: run.runnerTemp,
+      workRoot: l.dir,
+    });
+    expect({ exitCode: post.exitCode, stdout: post.stdout }).toEqual({
+      exitCode: 0,
+      stdout: expect.not.stringMatching(/::(warning|error)::/),
+    });
     expect(listTree(run.runnerTemp)).toEqual([]);
-    const again = await runAction('post', { state: run.state, env: l.jobEnv(), runnerTemp: run.runnerTemp, workRoot: l.dir });
-    expect({ exitCode: again.exitCode, stdout: again.stdout }).toEqual({ exitCode: 0, stdout: expect.not.stringMatching(/::(warning|error)::/) });
+    const again = await runAction('post', {
+      state: run.state,
+      env: l.jobEnv(),
+      runnerTemp: run.runnerTemp,
+      workRoot: l.dir,
+    });
+    expect({ exitCode: again.exitCode, stdout: again.stdout }).toEqual({
+      exitCode: 0,
+      stdout: expect.not.stringMatching(/::(warning|error)::/),
+    });
     expect(listTree(run.runnerTemp)).toEqual([]);
     expect(again.env).toEqual({});
   }, 60000);
@@ -183,7 +221,11 @@ test('each client depends on the variable the registry names for it', async () =
       return (await clientsVia(l, l.squid!, env, [client]))[client];
     }),
   );
-  for (const r of results) expect({ client: r.client, output: r.output }).toEqual({ client: r.client, output: expect.stringMatching(FAILURE.squid[r.client as ClientName]) });
+  for (const r of results)
+    expect({ client: r.client, output: r.output }).toEqual({
+      client: r.client,
+      output: expect.stringMatching(FAILURE.squid[r.client as ClientName]),
+    });
   await runAction('post', { state: run.state, env: l.jobEnv(), runnerTemp: run.runnerTemp, workRoot: l.dir });
 }, 120000);
 
@@ -220,11 +262,13 @@ describe('npm and a global npmrc with cafile', () => {
   test("this machine's own global npmrc, when it sets cafile, is named in the summary", async () => {
     const l = lab();
     const run = await main(l, { 'ca-file': l.pki.paths.orgCa });
-    const machineNpmrc = ['/usr/etc/npmrc', '/usr/local/etc/npmrc'].find((p) => existsSync(p) && /^\s*cafile\s*=/m.test(readFileSync(p, 'utf8')));
+    const machineNpmrc = ['/usr/etc/npmrc', '/usr/local/etc/npmrc'].find(
+      (p) => existsSync(p) && /^\s*cafile\s*=/m.test(readFileSync(p, 'utf8')),
+    );
     if (machineNpmrc) {
       expect(run.summary).toContain(machineNpmrc);
       // Node's roots and the org CA, the set npm reads without a cafile (not the OS store's bundle)
-    expect(run.env.npm_config_cafile).toBe(join(dirname(run.outputs['bundle-path']!), 'node-ca-bundle.pem'));
+      expect(run.env.npm_config_cafile).toBe(join(dirname(run.outputs['bundle-path']!), 'node-ca-bundle.pem'));
     }
     const results = await clientsVia(l, l.mitmproxy!, { ...l.jobEnv(), ...run.env }, ['npm']);
     expect(describeResult(results.npm)).toMatch(/E404/);
@@ -247,9 +291,16 @@ describe('where the step must not inject', () => {
     const caBody = l.pki.orgCa.certPem.split('\n')[1]!;
     for (const file of listTree(run.runnerTemp)) {
       const path = join(run.runnerTemp, file);
-      if (statSync(path).isFile()) expect({ file, hasCa: readFileSync(path, 'utf8').includes(caBody) }).toEqual({ file, hasCa: false });
+      if (statSync(path).isFile())
+        expect({ file, hasCa: readFileSync(path, 'utf8').includes(caBody) }).toEqual({ file, hasCa: false });
     }
-    const post = await runAction('post', { state: run.state, env: l.jobEnv(), runnerTemp: run.runnerTemp, workRoot: l.dir, runnerEnvironment: 'github-hosted' });
+    const post = await runAction('post', {
+      state: run.state,
+      env: l.jobEnv(),
+      runnerTemp: run.runnerTemp,
+      workRoot: l.dir,
+      runnerEnvironment: 'github-hosted',
+    });
     expect(post.exitCode).toBe(0);
     expect(listTree(run.runnerTemp)).toEqual([]);
   });

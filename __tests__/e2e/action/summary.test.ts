@@ -40,7 +40,12 @@ afterAll(async () => {
 });
 
 function main(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
-  return runAction('main', { inputs, env: { PATH: process.env.PATH, HOME: dir, ...env }, workRoot: dir, timeoutMs: 60_000 });
+  return runAction('main', {
+    inputs,
+    env: { PATH: process.env.PATH, HOME: dir, ...env },
+    workRoot: dir,
+    timeoutMs: 60_000,
+  });
 }
 
 function html(run: ActionRun, name: string): string {
@@ -48,7 +53,10 @@ function html(run: ActionRun, name: string): string {
   const keep = process.env.ORG_CA_SUMMARY_HTML;
   if (keep) {
     mkdirSync(keep, { recursive: true });
-    writeFileSync(join(keep, `${name}.html`), `<!doctype html><meta charset="utf-8"><body style="font-family:sans-serif;max-width:1000px">${page}</body>`);
+    writeFileSync(
+      join(keep, `${name}.html`),
+      `<!doctype html><meta charset="utf-8"><body style="font-family:sans-serif;max-width:1000px">${page}</body>`,
+    );
   }
   return page;
 }
@@ -68,13 +76,22 @@ test('injected: the summary leads with the decision, the CA and the probes; the 
   ];
   expect(order.every((i) => i >= 0)).toBe(true);
   expect(order).toEqual([...order].sort((a, b) => a - b));
-  expect(page).toMatch(/<td>CN=Summary Org Root CA, O=Summary Org<\/td>\s*<td><code>([0-9A-F]{2}:){31}[0-9A-F]{2}<\/code><\/td>\s*<td>\d{4}-\d\d-\d\d<\/td>/);
+  expect(page).toMatch(
+    /<td>CN=Summary Org Root CA, O=Summary Org<\/td>\s*<td><code>([0-9A-F]{2}:){31}[0-9A-F]{2}<\/code><\/td>\s*<td>\d{4}-\d\d-\d\d<\/td>/,
+  );
   expect(page).toMatch(/variables exported for the rest of the job<\/summary>/);
 
   // main.ts sets every output action.yml declares
-  const declared = Object.keys((parse(readFileSync(join(REPO_ROOT, 'action.yml'), 'utf8')) as { outputs: object }).outputs);
+  const declared = Object.keys(
+    (parse(readFileSync(join(REPO_ROOT, 'action.yml'), 'utf8')) as { outputs: object }).outputs,
+  );
   expect(Object.keys(run.outputs).sort()).toEqual(declared.sort());
-  expect(run.outputs).toMatchObject({ injected: 'true', reason: 'inspected-org-ca', inspected: 'true', issuer: 'CN=Summary Org Issuing CA 1, O=Summary Org' });
+  expect(run.outputs).toMatchObject({
+    injected: 'true',
+    reason: 'inspected-org-ca',
+    inspected: 'true',
+    issuer: 'CN=Summary Org Issuing CA 1, O=Summary Org',
+  });
 }, 300_000);
 
 test('a CA given while another CA signs: ca-mismatch, naming both, and the summary says Failed', async () => {
@@ -83,7 +100,9 @@ test('a CA given while another CA signs: ca-mismatch, naming both, and the summa
   const run = await main({ 'ca-file': join(dir, 'other.pem'), 'probe-urls': url, 'probe-timeout': '5s' });
   expect(run.exitCode).toBe(1);
   expect(run.outputs).toMatchObject({ injected: 'false', reason: 'ca-mismatch', inspected: 'true' });
-  expect(run.stdout).toMatch(/^::error::TLS inspection by a CA other than the one given: .*'CN=Summary Org Root CA, O=Summary Org'.*the CA given is 'CN=Some Other Root'/m);
+  expect(run.stdout).toMatch(
+    /^::error::TLS inspection by a CA other than the one given: .*'CN=Summary Org Root CA, O=Summary Org'.*the CA given is 'CN=Some Other Root'/m,
+  );
   const page = html(run, 'ca-mismatch');
   expect(page).toMatch(/<p><strong>Failed<\/strong> — TLS inspection by a CA other than the one given/);
   // the CA given is described too, after the reason and before the probes
@@ -94,17 +113,31 @@ test('a CA given while another CA signs: ca-mismatch, naming both, and the summa
 
 test.each<[string, Record<string, string>, Record<string, string>, RegExp]>([
   ['a private key as the CA', { ca: '@ca.key', when: 'always' }, {}, /private key/],
-  ['TLS verification switched off', { 'ca-file': '@ca.pem', when: 'always' }, { NODE_TLS_REJECT_UNAUTHORIZED: '0' }, /TLS verification is switched off \(NODE_TLS_REJECT_UNAUTHORIZED=0/],
+  [
+    'TLS verification switched off',
+    { 'ca-file': '@ca.pem', when: 'always' },
+    { NODE_TLS_REJECT_UNAUTHORIZED: '0' },
+    /TLS verification is switched off \(NODE_TLS_REJECT_UNAUTHORIZED=0/,
+  ],
   ['a bad input', { when: 'sometimes' }, {}, /Invalid when &#39;sometimes&#39;/],
-])('a failing step (%s) writes a short summary saying why', async (_name, inputs, env, why) => {
-  const resolved = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v === '@ca.key' ? readFileSync(paths['ca.key']!, 'utf8') : v === '@ca.pem' ? paths['ca.pem']! : v]));
-  const run = await main(resolved, env);
-  expect(run.exitCode).toBe(1);
-  const lines = run.summary.trim().split('\n').filter(Boolean);
-  expect(lines[0]).toBe('## org-ca');
-  expect(lines[1]).toMatch(/^\*\*Failed\*\* — /);
-  expect(lines[1]).toMatch(why);
-  expect(lines).toHaveLength(2);
-  expect(run.summary).not.toMatch(/PRIVATE KEY-----|BEGIN CERTIFICATE/);
-  html(run, `failed-${_name.replace(/\W+/g, '-')}`);
-}, 300_000);
+])(
+  'a failing step (%s) writes a short summary saying why',
+  async (_name, inputs, env, why) => {
+    const resolved = Object.fromEntries(
+      Object.entries(inputs).map(([k, v]) => [
+        k,
+        v === '@ca.key' ? readFileSync(paths['ca.key']!, 'utf8') : v === '@ca.pem' ? paths['ca.pem']! : v,
+      ]),
+    );
+    const run = await main(resolved, env);
+    expect(run.exitCode).toBe(1);
+    const lines = run.summary.trim().split('\n').filter(Boolean);
+    expect(lines[0]).toBe('## org-ca');
+    expect(lines[1]).toMatch(/^\*\*Failed\*\* — /);
+    expect(lines[1]).toMatch(why);
+    expect(lines).toHaveLength(2);
+    expect(run.summary).not.toMatch(/PRIVATE KEY-----|BEGIN CERTIFICATE/);
+    html(run, `failed-${_name.replace(/\W+/g, '-')}`);
+  },
+  300_000,
+);

@@ -44,7 +44,12 @@ const BAD: ReadonlyArray<[string, () => string, RegExp]> = [
 
 describe.each(NO_ACT)('when: %s on a %s runner', (when, runnerEnvironment) => {
   test.each(BAD)('%s as `ca` fails the step with one line, echoing nothing of it', async (_label, input, message) => {
-    const run = await runAction('main', { inputs: { when, ca: input() }, env: { PATH: process.env.PATH }, runnerEnvironment, workRoot: work });
+    const run = await runAction('main', {
+      inputs: { when, ca: input() },
+      env: { PATH: process.env.PATH },
+      runnerEnvironment,
+      workRoot: work,
+    });
     const errors = run.stdout.split('\n').filter((line) => line.startsWith('::error::'));
     expect({ exitCode: run.exitCode, errors: errors.length }).toEqual({ exitCode: 1, errors: 1 });
     expect(errors[0]).toMatch(message);
@@ -63,28 +68,51 @@ describe.each(NO_ACT)('when: %s on a %s runner', (when, runnerEnvironment) => {
   });
 
   test('a good CA passes and nothing is exported', async () => {
-    const run = await runAction('main', { inputs: { when, ca: ca.certPem }, env: { PATH: process.env.PATH }, runnerEnvironment, workRoot: work });
+    const run = await runAction('main', {
+      inputs: { when, ca: ca.certPem },
+      env: { PATH: process.env.PATH },
+      runnerEnvironment,
+      workRoot: work,
+    });
     expect({ exitCode: run.exitCode, injected: run.outputs.injected }).toEqual({ exitCode: 0, injected: 'false' });
     expect(run.env).toEqual({});
   });
 
   test('a ca-file that is missing fails too', async () => {
-    const run = await runAction('main', { inputs: { when, 'ca-file': join(work, 'no-such-ca.pem') }, env: { PATH: process.env.PATH }, runnerEnvironment, workRoot: work });
+    const run = await runAction('main', {
+      inputs: { when, 'ca-file': join(work, 'no-such-ca.pem') },
+      env: { PATH: process.env.PATH },
+      runnerEnvironment,
+      workRoot: work,
+    });
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toMatch(/^::error::ca-file '.*no-such-ca\.pem' could not be read/m);
   });
 });
 
-test.each([['self-hosted'], ['github-hosted']])('when: never on a %s runner writes no files and saves no state', async (runnerEnvironment) => {
-  const run = await runAction('main', { inputs: { when: 'never', ca: ca.certPem }, env: { PATH: process.env.PATH }, runnerEnvironment, workRoot: work });
-  expect(run.exitCode).toBe(0);
-  expect(run.outputs).toMatchObject({ injected: 'false', reason: 'when-never' });
-  expect(listTree(run.runnerTemp)).toEqual([]);
-  expect(run.state).toEqual({});
-});
+test.each([['self-hosted'], ['github-hosted']])(
+  'when: never on a %s runner writes no files and saves no state',
+  async (runnerEnvironment) => {
+    const run = await runAction('main', {
+      inputs: { when: 'never', ca: ca.certPem },
+      env: { PATH: process.env.PATH },
+      runnerEnvironment,
+      workRoot: work,
+    });
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs).toMatchObject({ injected: 'false', reason: 'when-never' });
+    expect(listTree(run.runnerTemp)).toEqual([]);
+    expect(run.state).toEqual({});
+  },
+);
 
 test('no CA at all is still fine where the step does not act (nothing to judge)', async () => {
-  const run = await runAction('main', { inputs: { when: 'self-hosted' }, env: { PATH: process.env.PATH }, runnerEnvironment: 'github-hosted', workRoot: work });
+  const run = await runAction('main', {
+    inputs: { when: 'self-hosted' },
+    env: { PATH: process.env.PATH },
+    runnerEnvironment: 'github-hosted',
+    workRoot: work,
+  });
   expect(run.exitCode).toBe(0);
   expect(run.outputs).toMatchObject({ injected: 'false', reason: 'github-hosted-runner' });
 });

@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mintRoot } from '../../support/pki.js';
-import { azureAgent, buildkiteEnvironmentHook, circleciBashEnv, gitlabDotenvReport, jenkinsReadProperties, type Parsed } from '../../support/ci-consumers/index.js';
+import {
+  azureAgent,
+  buildkiteEnvironmentHook,
+  circleciBashEnv,
+  gitlabDotenvReport,
+  jenkinsReadProperties,
+  type Parsed,
+} from '../../support/ci-consumers/index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/org-ca.js', import.meta.url));
 let dir: string;
@@ -35,10 +42,19 @@ function shReference(filesDir: string, extra: NodeJS.ProcessEnv): Parsed {
   const r = env(['--dir', filesDir], extra);
   expect(r.status).toBe(0);
   const names = [...r.stdout.matchAll(/^export (\w+)=/gm)].map((m) => m[1]!);
-  const dump = spawnSync('sh', ['-c', `${r.stdout}\n"$0" -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map((n) => [n, process.env[n]]))))' "$@"`, process.execPath, ...names], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const dump = spawnSync(
+    'sh',
+    [
+      '-c',
+      `${r.stdout}\n"$0" -e 'console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map((n) => [n, process.env[n]]))))' "$@"`,
+      process.execPath,
+      ...names,
+    ],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   return JSON.parse(dump.stdout) as Parsed;
 }
 
@@ -86,7 +102,9 @@ describe('a value the format cannot carry', () => {
     expect(gitlab.stdout).toBe('');
     // The refusal is the last line (notes about the machine's npmrc may come before it), and the only refusal.
     const lines = gitlab.stderr.trim().split('\n');
-    expect(lines.at(-1)).toMatch(/^org-ca env: \w+='.*cache \$HOME.*' cannot go into a GitLab dotenv report: it holds '\$'/);
+    expect(lines.at(-1)).toMatch(
+      /^org-ca env: \w+='.*cache \$HOME.*' cannot go into a GitLab dotenv report: it holds '\$'/,
+    );
     expect(lines.filter((l) => l.includes('cannot'))).toHaveLength(1);
     const circle = env(['--dir', filesDir, '--format', 'circleci']);
     expect(circle.status).toBe(0);

@@ -51,7 +51,10 @@ describe('usage', () => {
     [['frob'], /^org-ca: unknown command 'frob'\. Expected one of: env, exec/],
     [['env', '--bogus'], /^org-ca env: Unknown option '--bogus'/],
     [['env'], /^org-ca env: --ca FILE is required/],
-    [['env', '--ca', 'x', '--format', 'xml'], /^org-ca env: Invalid --format 'xml'\. Expected one of: sh, powershell, dotenv, github, gitlab, azure, buildkite, circleci, jenkins\.$/m],
+    [
+      ['env', '--ca', 'x', '--format', 'xml'],
+      /^org-ca env: Invalid --format 'xml'\. Expected one of: sh, powershell, dotenv, github, gitlab, azure, buildkite, circleci, jenkins\.$/m,
+    ],
     [['env', '--ca', 'x', '--tools', 'gradle'], /^org-ca env: --tools: unknown tool 'gradle'/],
     [['exec', '--ca', 'x'], /^org-ca exec: no command given/],
   ])('%j is a usage error (exit 2)', (args, message) => {
@@ -65,7 +68,11 @@ describe('org-ca env', () => {
   test('sh output, evaluated by a real shell, points every tool at files that exist', () => {
     const r = cli(['env', '--ca', caFile]);
     expect(r.status).toBe(0);
-    const shell = spawnSync('sh', ['-c', `${r.stdout}\nprintf '%s\\n' "$NODE_EXTRA_CA_CERTS" "$SSL_CERT_FILE" "$JAVA_TOOL_OPTIONS" "$WGETRC"`], { encoding: 'utf8' });
+    const shell = spawnSync(
+      'sh',
+      ['-c', `${r.stdout}\nprintf '%s\\n' "$NODE_EXTRA_CA_CERTS" "$SSL_CERT_FILE" "$JAVA_TOOL_OPTIONS" "$WGETRC"`],
+      { encoding: 'utf8' },
+    );
     const [extra, bundle, java, wgetrc] = shell.stdout.trim().split('\n');
     expect(readFileSync(extra!, 'utf8')).toBe(root.certPem);
     expect(readFileSync(bundle!, 'utf8')).toContain(root.certPem.split('\n')[1]);
@@ -133,7 +140,15 @@ describe('org-ca exec', () => {
   const leftovers = (): string[] => readdirSync(tmp).filter((n) => n.startsWith('org-ca-exec-'));
 
   test('the command sees the variables and the files; its exit status is passed on; files are gone after', () => {
-    const r = cli(['exec', '--ca', caFile, '--', 'sh', '-c', 'test -s "$NODE_EXTRA_CA_CERTS" && test -s "$SSL_CERT_FILE" && echo "$REQUESTS_CA_BUNDLE"; exit 7']);
+    const r = cli([
+      'exec',
+      '--ca',
+      caFile,
+      '--',
+      'sh',
+      '-c',
+      'test -s "$NODE_EXTRA_CA_CERTS" && test -s "$SSL_CERT_FILE" && echo "$REQUESTS_CA_BUNDLE"; exit 7',
+    ]);
     expect(r.status).toBe(7);
     const bundle = r.stdout.trim();
     expect(bundle).toMatch(/org-ca-exec-\w+\/ca-bundle\.pem$/);
@@ -154,9 +169,13 @@ describe('org-ca exec', () => {
   });
 
   test('killed by a signal: 128+N, and the files are removed', async () => {
-    const child = spawn(process.execPath, [BIN, 'exec', '--ca', caFile, '--', 'sh', '-c', 'echo "$SSL_CERT_FILE"; exec sleep 30'], {
-      env: { PATH: process.env.PATH, HOME: dir, TMPDIR: tmp },
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'exec', '--ca', caFile, '--', 'sh', '-c', 'echo "$SSL_CERT_FILE"; exec sleep 30'],
+      {
+        env: { PATH: process.env.PATH, HOME: dir, TMPDIR: tmp },
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     await new Promise<void>((resolve) => {

@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { cliEntry, runCli } from '../../support/cli.js';
 import { mintLeaf, mintRoot } from '../../support/pki.js';
 
-const PACKAGE = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
+const PACKAGE = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as {
+  version: string;
+};
 
 let entry: string;
 let dir: string;
@@ -36,8 +38,14 @@ beforeAll(async () => {
   write('ca.key', root.keyPem);
   write('leaf.pem', leaf.certPem);
   write('not-executable.sh', '#!/bin/sh\necho hi\n', 0o644);
-  write('Dockerfile.clean', 'FROM debian:trixie AS build\nRUN --mount=type=secret,id=org_ca true\nFROM debian:trixie\nCOPY --from=build /out /out\n');
-  write('Dockerfile.leaky', 'FROM debian:trixie\nCOPY org-ca.crt /usr/local/share/ca-certificates/org-ca.crt\nRUN update-ca-certificates\n');
+  write(
+    'Dockerfile.clean',
+    'FROM debian:trixie AS build\nRUN --mount=type=secret,id=org_ca true\nFROM debian:trixie\nCOPY --from=build /out /out\n',
+  );
+  write(
+    'Dockerfile.leaky',
+    'FROM debian:trixie\nCOPY org-ca.crt /usr/local/share/ca-certificates/org-ca.crt\nRUN update-ca-certificates\n',
+  );
   write('Dockerfile.nofrom', '# nothing here\n');
   // Root file systems for the leak check: one holding the CA, one clean.
   mkdirSync(join(dir, 'rootfs-leaky/etc/ssl'), { recursive: true });
@@ -69,7 +77,12 @@ type Row = readonly [readonly string[], Readonly<Record<string, string>>, number
 const ROWS: readonly Row[] = [
   // the program itself
   [[], {}, 2, /^org-ca: trust the org/],
-  [['frob'], {}, 2, /^org-ca: unknown command 'frob'\. Expected one of: env, exec, detect, doctor, leak-check, lint, store, runner, build-context, ca\.$/],
+  [
+    ['frob'],
+    {},
+    2,
+    /^org-ca: unknown command 'frob'\. Expected one of: env, exec, detect, doctor, leak-check, lint, store, runner, build-context, ca\.$/,
+  ],
   [['help', 'frob'], {}, 2, /^org-ca: unknown command 'frob'/],
   [['evn'], {}, 2, /^org-ca: unknown command 'evn'\. Did you mean 'env'\? Expected one of: /],
   [['--version'], {}, 0, ''],
@@ -78,42 +91,132 @@ const ROWS: readonly Row[] = [
   [['env', '--ca', '@ca.pem', '--tools', 'node'], {}, 0, null],
   [['env'], {}, 2, /^org-ca env: --ca FILE is required/],
   [['env', '--bogus'], {}, 2, /^org-ca env: Unknown option '--bogus'/],
-  [['env', '--ca', '@ca.pem', '--fromat', 'sh'], {}, 2, /^org-ca env: Unknown option '--fromat'\. Did you mean '--format'\? \(see 'org-ca env --help'\)$/],
+  [
+    ['env', '--ca', '@ca.pem', '--fromat', 'sh'],
+    {},
+    2,
+    /^org-ca env: Unknown option '--fromat'\. Did you mean '--format'\? \(see 'org-ca env --help'\)$/,
+  ],
   // the action's `ca:` is text; on the command line the text is not a path, with or without '='
-  [['env', '--ca', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'], {}, 2, /^org-ca env: --ca takes a path, not the certificate text: use '--ca -' and pipe the text in/],
-  [['env', '--ca=-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'], {}, 2, /^org-ca env: --ca takes a path, not the certificate text: use '--ca -'/],
+  [
+    ['env', '--ca', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'],
+    {},
+    2,
+    /^org-ca env: --ca takes a path, not the certificate text: use '--ca -' and pipe the text in/,
+  ],
+  [
+    ['env', '--ca=-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'],
+    {},
+    2,
+    /^org-ca env: --ca takes a path, not the certificate text: use '--ca -'/,
+  ],
   [['env', '--ca', '@ca.pem', '--dir', '/proc/org-ca-x'], {}, 2, /^org-ca env: --dir '\/proc\/org-ca-x'/],
-  [['env', '--ca', '@ca.pem', '--format', 'xml'], {}, 2, /^org-ca env: Invalid --format 'xml'\. Expected one of: sh, powershell, dotenv, github, gitlab, azure, buildkite, circleci, jenkins\.$/],
-  [['env', '--ca', '@ca.pem', '--tools', 'python'], {}, 2, /^org-ca env: --tools: unknown tool 'python'\. Expected 'all' or a list of: node, openssl, /],
-  [['env', '--ca', '@ca.pem', '--on-verification-off', 'ignore'], {}, 2, /^org-ca env: Invalid --on-verification-off 'ignore'/],
-  [['env', '--ca', '@nope.pem'], {}, 2, /^org-ca env: --ca '.*nope\.pem' could not be read \(ENOENT\): expected a readable certificate file\.$/],
+  [
+    ['env', '--ca', '@ca.pem', '--format', 'xml'],
+    {},
+    2,
+    /^org-ca env: Invalid --format 'xml'\. Expected one of: sh, powershell, dotenv, github, gitlab, azure, buildkite, circleci, jenkins\.$/,
+  ],
+  [
+    ['env', '--ca', '@ca.pem', '--tools', 'python'],
+    {},
+    2,
+    /^org-ca env: --tools: unknown tool 'python'\. Expected 'all' or a list of: node, openssl, /,
+  ],
+  [
+    ['env', '--ca', '@ca.pem', '--on-verification-off', 'ignore'],
+    {},
+    2,
+    /^org-ca env: Invalid --on-verification-off 'ignore'/,
+  ],
+  [
+    ['env', '--ca', '@nope.pem'],
+    {},
+    2,
+    /^org-ca env: --ca '.*nope\.pem' could not be read \(ENOENT\): expected a readable certificate file\.$/,
+  ],
   [['env', '--ca', '@ca.key'], {}, 2, /contains a private key; it was not used and is not shown/],
   [['env', '--ca', '@leaf.pem'], {}, 2, /is not a CA/],
-  [['env', '--ca', '@ca.pem', '--fingerprint', 'zz'], {}, 2, /^org-ca env: --fingerprint 'zz' is not a SHA-256 fingerprint/],
+  [
+    ['env', '--ca', '@ca.pem', '--fingerprint', 'zz'],
+    {},
+    2,
+    /^org-ca env: --fingerprint 'zz' is not a SHA-256 fingerprint/,
+  ],
   [['env', '--ca', '@ca.pem', '--fingerprint', FP], {}, 2, /does not match --fingerprint AB:AB:/],
-  [['env', '--ca', '@ca.pem'], { NODE_TLS_REJECT_UNAUTHORIZED: '0' }, 1, /^org-ca env: TLS verification is switched off .* or pass --on-verification-off warn to continue\.$/],
-  [['exec', '--ca', '@ca.pem', '--', 'true'], { NODE_TLS_REJECT_UNAUTHORIZED: '0' }, 1, /^org-ca exec: TLS verification is switched off .* or pass --on-verification-off warn to continue\.$/],
+  [
+    ['env', '--ca', '@ca.pem'],
+    { NODE_TLS_REJECT_UNAUTHORIZED: '0' },
+    1,
+    /^org-ca env: TLS verification is switched off .* or pass --on-verification-off warn to continue\.$/,
+  ],
+  [
+    ['exec', '--ca', '@ca.pem', '--', 'true'],
+    { NODE_TLS_REJECT_UNAUTHORIZED: '0' },
+    1,
+    /^org-ca exec: TLS verification is switched off .* or pass --on-verification-off warn to continue\.$/,
+  ],
   // exec
   [['exec', '--ca', '@ca.pem', '--tools', 'node', '--', 'sh', '-c', 'exit 3'], {}, 3, null],
   [['exec', '--ca', '@ca.pem'], {}, 2, /^org-ca exec: no command given/],
-  [['exec', '--ca', '@ca.pem', 'curl', 'https://example.test'], {}, 2, /^org-ca exec: 'curl' looks like the command to run: put '--' before it \(org-ca exec --ca FILE -- curl …\)$/],
+  [
+    ['exec', '--ca', '@ca.pem', 'curl', 'https://example.test'],
+    {},
+    2,
+    /^org-ca exec: 'curl' looks like the command to run: put '--' before it \(org-ca exec --ca FILE -- curl …\)$/,
+  ],
   [['exec', '--', 'true'], {}, 2, /^org-ca exec: --ca FILE is required/],
-  [['exec', '--ca', '@ca.pem', '--', 'no-such-command-xyz'], {}, 127, /^org-ca exec: command not found: 'no-such-command-xyz'$/],
-  [['exec', '--ca', '@ca.pem', '--', '@not-executable.sh'], {}, 126, /^org-ca exec: cannot run '.*not-executable\.sh': not an executable file \(EACCES\)$/],
+  [
+    ['exec', '--ca', '@ca.pem', '--', 'no-such-command-xyz'],
+    {},
+    127,
+    /^org-ca exec: command not found: 'no-such-command-xyz'$/,
+  ],
+  [
+    ['exec', '--ca', '@ca.pem', '--', '@not-executable.sh'],
+    {},
+    126,
+    /^org-ca exec: cannot run '.*not-executable\.sh': not an executable file \(EACCES\)$/,
+  ],
   [['exec', '--ca', '@ca.pem', '--', '/etc'], {}, 126, /^org-ca exec: cannot run '\/etc': not an executable file/],
-  [['exec', '--if-present', '--ca', '@absent.pem', '--', 'no-such-command-xyz'], {}, 127, /^org-ca exec: command not found/],
+  [
+    ['exec', '--if-present', '--ca', '@absent.pem', '--', 'no-such-command-xyz'],
+    {},
+    127,
+    /^org-ca exec: command not found/,
+  ],
   [['exec', '--if-present', '--ca', '@absent.pem', '--', 'sh', '-c', 'exit 5'], {}, 5, ''],
   // detect
   [['detect', '@url', '--ca', '@ca.pem', '--timeout', '5s'], {}, 0, ''],
   [['detect', REFUSED, '--timeout', '2'], {}, 1, ''],
-  [['detect', '--timeout', 'soon'], {}, 2, /^org-ca detect: Invalid --timeout 'soon'\. Expected a duration, e\.g\. 1500ms, 5s or 2m \(a bare number is seconds\)\.$/],
-  [['detect', '--timeout', '5000'], {}, 2, /^org-ca detect: Invalid --timeout '5000'\. Expected a duration from 100ms to 2m/],
+  [
+    ['detect', '--timeout', 'soon'],
+    {},
+    2,
+    /^org-ca detect: Invalid --timeout 'soon'\. Expected a duration, e\.g\. 1500ms, 5s or 2m \(a bare number is seconds\)\.$/,
+  ],
+  [
+    ['detect', '--timeout', '5000'],
+    {},
+    2,
+    /^org-ca detect: Invalid --timeout '5000'\. Expected a duration from 100ms to 2m/,
+  ],
   [['detect', 'http://plain.test'], {}, 2, /^org-ca detect: Invalid probe URL 'http:\/\/plain\.test'/],
-  [['detect', REFUSED, '--public-roots', '@nope.pem'], {}, 2, /^org-ca detect: --public-roots '.*nope\.pem' could not be read/],
+  [
+    ['detect', REFUSED, '--public-roots', '@nope.pem'],
+    {},
+    2,
+    /^org-ca detect: --public-roots '.*nope\.pem' could not be read/,
+  ],
   [['detect', REFUSED, '--ca', '@ca.key'], {}, 2, /contains a private key/],
   // doctor
   [['doctor', '--timeout', 'soon'], {}, 2, /^org-ca doctor: Invalid --timeout 'soon'/],
-  [['doctor', '--timeout', '0.5s'], {}, 2, /^org-ca doctor: Invalid --timeout '0\.5s'\. Expected a duration from 1s to 10m/],
+  [
+    ['doctor', '--timeout', '0.5s'],
+    {},
+    2,
+    /^org-ca doctor: Invalid --timeout '0\.5s'\. Expected a duration from 1s to 10m/,
+  ],
   [['doctor', 'https://a.test', 'https://b.test'], {}, 2, /^org-ca doctor: one URL at most, got 2/],
   [['doctor', 'http://plain.test'], {}, 2, /^org-ca doctor: Invalid probe URL/],
   [['doctor', REFUSED, '--ca', '@nope.pem'], {}, 2, /^org-ca doctor: --ca '.*nope\.pem' could not be read/],
@@ -121,13 +224,38 @@ const ROWS: readonly Row[] = [
   [['leak-check', '@rootfsClean', '--ca', '@ca.pem'], {}, 0, ''],
   [['leak-check', '@rootfsLeaky', '--ca', '@ca.pem'], {}, 1, ''],
   [['leak-check'], {}, 2, /^org-ca leak-check: expected exactly one IMAGE/],
-  [['leak-check', '@rootfsClean'], {}, 2, /^org-ca leak-check: nothing to look for: give --ca FILE \(the CA\) or --fingerprint SHA256/],
-  [['leak-check', '@rootfsClean', '--fingerprint', 'zz'], {}, 2, /^org-ca leak-check: --fingerprint 'zz' is not a SHA-256 fingerprint/],
-  [['leak-check', '@rootfsClean', '--ca', '@nope.pem'], {}, 2, /^org-ca leak-check: --ca '.*nope\.pem' could not be read/],
+  [
+    ['leak-check', '@rootfsClean'],
+    {},
+    2,
+    /^org-ca leak-check: nothing to look for: give --ca FILE \(the CA\) or --fingerprint SHA256/,
+  ],
+  [
+    ['leak-check', '@rootfsClean', '--fingerprint', 'zz'],
+    {},
+    2,
+    /^org-ca leak-check: --fingerprint 'zz' is not a SHA-256 fingerprint/,
+  ],
+  [
+    ['leak-check', '@rootfsClean', '--ca', '@nope.pem'],
+    {},
+    2,
+    /^org-ca leak-check: --ca '.*nope\.pem' could not be read/,
+  ],
   [['leak-check', '@absent.tar', '--fingerprint', FP], {}, 2, /^org-ca leak-check: '.*absent\.tar' does not exist/],
   // a bare archive name (a typo in the current directory) is a missing file, never a question for a Docker daemon
-  [['leak-check', 'nope.tar', '--fingerprint', FP], {}, 2, /^org-ca leak-check: 'nope\.tar' does not exist: expected a docker save or OCI archive/],
-  [['leak-check', '@rootfsClean', '--fingerprint', FP, '--parallel', '0'], {}, 2, /^org-ca leak-check: --parallel '0' is not a positive integer/],
+  [
+    ['leak-check', 'nope.tar', '--fingerprint', FP],
+    {},
+    2,
+    /^org-ca leak-check: 'nope\.tar' does not exist: expected a docker save or OCI archive/,
+  ],
+  [
+    ['leak-check', '@rootfsClean', '--fingerprint', FP, '--parallel', '0'],
+    {},
+    2,
+    /^org-ca leak-check: --parallel '0' is not a positive integer/,
+  ],
   // lint
   [['lint', '@Dockerfile.clean'], {}, 0, ''],
   [['lint', '@Dockerfile.leaky'], {}, 1, ''],
@@ -138,7 +266,9 @@ const ROWS: readonly Row[] = [
 ];
 
 function resolveArgs(args: readonly string[]): string[] {
-  return args.map((a) => (a === '@url' ? serverUrl : a.startsWith('@') ? (files[a.slice(1)] ?? join(dir, a.slice(1))) : a));
+  return args.map((a) =>
+    a === '@url' ? serverUrl : a.startsWith('@') ? (files[a.slice(1)] ?? join(dir, a.slice(1))) : a,
+  );
 }
 
 /** Node's own error text: `spawn /x EACCES`, `EACCES: permission denied, open '/x'`, or a stack frame. */
@@ -146,13 +276,17 @@ const RAW_NODE_ERROR = /\b(spawn|open|mkdir|stat|scandir|read)\b \S+ E[A-Z]+\b|^
 
 describe('exit codes', () => {
   test.each(ROWS)('org-ca %j %j → %i', async (args, env, status, stderr) => {
-    const r = await runCli(entry, resolveArgs(args), { env: { PATH: process.env.PATH, HOME: dir, XDG_CACHE_HOME: join(dir, 'cache'), TMPDIR: join(dir, 'tmp'), ...env } });
+    const r = await runCli(entry, resolveArgs(args), {
+      env: { PATH: process.env.PATH, HOME: dir, XDG_CACHE_HOME: join(dir, 'cache'), TMPDIR: join(dir, 'tmp'), ...env },
+    });
     const expectedStderr = stderr === null ? expect.any(String) : stderr === '' ? '' : expect.stringMatching(stderr);
     expect({ status: r.status, stderr: r.stderr.trim() }).toEqual({ status, stderr: expectedStderr });
     if (status !== 0 && args[0] !== undefined) expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).not.toMatch(RAW_NODE_ERROR);
     // the CLI's errors speak its flags: never the action's input names
-    expect(r.stderr).not.toMatch(/\b(ca-file|ca-fingerprint|probe-timeout|public-roots)\b(?<!--public-roots)|(?<!-)on-verification-off:/);
+    expect(r.stderr).not.toMatch(
+      /\b(ca-file|ca-fingerprint|probe-timeout|public-roots)\b(?<!--public-roots)|(?<!-)on-verification-off:/,
+    );
   });
 });
 
@@ -168,27 +302,35 @@ describe('help', () => {
     expect((await runCli(entry, ['--version'])).stdout).toBe(`${PACKAGE.version}\n`);
   });
 
-  test.each(['env', 'exec', 'detect', 'doctor', 'leak-check', 'lint'])('org-ca help %s = its --help, and it states the exit codes', async (command) => {
-    const viaHelp = await runCli(entry, ['help', command]);
-    const viaFlag = await runCli(entry, [command, '--help']);
-    expect(viaHelp.status).toBe(0);
-    expect(viaHelp.stdout).toBe(viaFlag.stdout);
-    expect(viaHelp.stdout).toMatch(new RegExp(`^Usage: org-ca ${command}`));
-    expect(viaHelp.stdout).toMatch(/\nExit status: /);
-    expect(viaHelp.stdout).toMatch(/\b2 usage or\s+input error/);
-  });
+  test.each(['env', 'exec', 'detect', 'doctor', 'leak-check', 'lint'])(
+    'org-ca help %s = its --help, and it states the exit codes',
+    async (command) => {
+      const viaHelp = await runCli(entry, ['help', command]);
+      const viaFlag = await runCli(entry, [command, '--help']);
+      expect(viaHelp.status).toBe(0);
+      expect(viaHelp.stdout).toBe(viaFlag.stdout);
+      expect(viaHelp.stdout).toMatch(new RegExp(`^Usage: org-ca ${command}`));
+      expect(viaHelp.stdout).toMatch(/\nExit status: /);
+      expect(viaHelp.stdout).toMatch(/\b2 usage or\s+input error/);
+    },
+  );
 
   test.each(['env', 'exec'])('%s --help lists every tool id of the registry', async (command) => {
     const { TOOL_IDS } = await import('../../../src/tools/registry.js');
     const help = (await runCli(entry, [command, '--help'])).stdout;
-    const listed = /the ids are:\n([\s\S]*?)\n {2}--/.exec(help)![1]!.split(/[\s,]+/).filter(Boolean);
+    const listed = /the ids are:\n([\s\S]*?)\n {2}--/
+      .exec(help)![1]!
+      .split(/[\s,]+/)
+      .filter(Boolean);
     expect(listed).toEqual([...TOOL_IDS]);
   });
 });
 
 describe('--json on every command that reports', () => {
   test('doctor --json: the probe, every client with its error and explanation, and ok', async () => {
-    const r = await runCli(entry, ['doctor', REFUSED, '--json', '--timeout', '20s'], { env: { PATH: process.env.PATH, HOME: dir } });
+    const r = await runCli(entry, ['doctor', REFUSED, '--json', '--timeout', '20s'], {
+      env: { PATH: process.env.PATH, HOME: dir },
+    });
     expect(r.status).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ url: REFUSED, ok: false, probe: { url: REFUSED, verdict: 'unreachable' } });

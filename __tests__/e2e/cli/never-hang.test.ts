@@ -35,18 +35,34 @@ function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: dir, XDG_CACHE_HOME: join(dir, 'cache'), TMPDIR: join(dir, 'tmp'), ...extra };
 }
 
-function cli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): SpawnSyncReturns<string> & { ms: number } {
+function cli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): SpawnSyncReturns<string> & { ms: number } {
   const started = Date.now();
-  const r = spawnSync(process.execPath, [cliScript, ...args], { encoding: 'utf8', env: env(options.env), cwd: options.cwd ?? dir, timeout: 20000, killSignal: 'SIGKILL' });
+  const r = spawnSync(process.execPath, [cliScript, ...args], {
+    encoding: 'utf8',
+    env: env(options.env),
+    cwd: options.cwd ?? dir,
+    timeout: 20000,
+    killSignal: 'SIGKILL',
+  });
   return { ...r, ms: Date.now() - started };
 }
 
-test.each([['/proc/x'], ['/proc/self/fd/x/y'], ['/sys/x']])('env --dir %s exits 2 (an input error) within a second of start-up, saying why', (path) => {
-  const r = cli(['env', '--ca', caFile, '--dir', path]);
-  expect({ status: r.status, signal: r.signal, stdout: r.stdout }).toEqual({ status: 2, signal: null, stdout: '' });
-  expect(r.stderr).toMatch(new RegExp(`^org-ca env: --dir '${path}': '/(proc|sys)[^']*' is on (proc|sysfs), a kernel pseudo file system where no file can be created; expected a directory on a real file system\\.\\n$`));
-  expect(r.ms - 2 * startupMs).toBeLessThan(1000);
-});
+test.each([['/proc/x'], ['/proc/self/fd/x/y'], ['/sys/x']])(
+  'env --dir %s exits 2 (an input error) within a second of start-up, saying why',
+  (path) => {
+    const r = cli(['env', '--ca', caFile, '--dir', path]);
+    expect({ status: r.status, signal: r.signal, stdout: r.stdout }).toEqual({ status: 2, signal: null, stdout: '' });
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^org-ca env: --dir '${path}': '/(proc|sys)[^']*' is on (proc|sysfs), a kernel pseudo file system where no file can be created; expected a directory on a real file system\\.\\n$`,
+      ),
+    );
+    expect(r.ms - 2 * startupMs).toBeLessThan(1000);
+  },
+);
 
 test('XDG_CACHE_HOME under /proc: the default --dir is guarded too', () => {
   const r = cli(['env', '--ca', caFile], { env: { XDG_CACHE_HOME: '/proc/x' } });
@@ -66,7 +82,9 @@ test('env --dir with a dangling link fails in one line naming the link', () => {
   spawnSync('ln', ['-s', join(dir, 'nowhere', 'deeper'), link]);
   const r = cli(['env', '--ca', caFile, '--dir', join(link, 'x')]);
   expect(r.status).toBe(2);
-  expect(r.stderr).toBe(`org-ca env: --dir '${join(link, 'x')}': '${link}' is a dangling symbolic link (to '${join(dir, 'nowhere', 'deeper')}', which does not exist); expected a directory.\n`);
+  expect(r.stderr).toBe(
+    `org-ca env: --dir '${join(link, 'x')}': '${link}' is a dangling symbolic link (to '${join(dir, 'nowhere', 'deeper')}', which does not exist); expected a directory.\n`,
+  );
 });
 
 test('env --dir some/relative/dir prints absolute paths', () => {
@@ -86,7 +104,12 @@ test('env --dir some/relative/dir prints absolute paths', () => {
 
 /** Runs a shell script as root in a private mount namespace (mounts vanish with it). */
 function inMountNamespace(script: string, timeoutMs = 60000): SpawnSyncReturns<string> {
-  return spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', env: env({ NODE: process.execPath, CLI: cliScript, CA: caFile }), timeout: timeoutMs, killSignal: 'SIGKILL' });
+  return spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
+    encoding: 'utf8',
+    env: env({ NODE: process.execPath, CLI: cliScript, CA: caFile }),
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+  });
 }
 
 const canMount = process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true']).status === 0;
@@ -94,9 +117,13 @@ const canMount = process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true']
 (canMount ? test : test.skip)('a read-only mount: exit 2, EROFS named, at once', () => {
   const mnt = join(dir, 'ro');
   mkdirSync(mnt, { recursive: true });
-  const r = inMountNamespace(`mount -t tmpfs -o ro tmpfs '${mnt}' && "$NODE" "$CLI" env --ca "$CA" --dir '${mnt}/x'; echo "status=$?"`);
+  const r = inMountNamespace(
+    `mount -t tmpfs -o ro tmpfs '${mnt}' && "$NODE" "$CLI" env --ca "$CA" --dir '${mnt}/x'; echo "status=$?"`,
+  );
   expect(r.stdout).toContain('status=2');
-  expect(r.stderr).toBe(`org-ca env: --dir '${mnt}/x': cannot create '${mnt}/x' (EROFS: read-only file system); expected a writable directory.\n`);
+  expect(r.stderr).toBe(
+    `org-ca env: --dir '${mnt}/x': cannot create '${mnt}/x' (EROFS: read-only file system); expected a writable directory.\n`,
+  );
 });
 
 const hasFuse = canMount && spawnSync('sh', ['-c', 'command -v fuse-overlayfs && test -c /dev/fuse']).status === 0;
@@ -120,5 +147,9 @@ const hasFuse = canMount && spawnSync('sh', ['-c', 'command -v fuse-overlayfs &&
   expect(r.stdout).toMatch(/status=2 ms=\d+/);
   const ms = Number(/ms=(\d+)/.exec(r.stdout)![1]);
   expect(ms - startupMs).toBeLessThan(5000 + 2000);
-  expect(r.stderr).toMatch(new RegExp(`^org-ca env: --dir '${base}/mnt/x/y': '${base}/mnt(/x)?' did not answer within 5 s: a hung or stale mount\\? Expected a local, writable directory\\.\\n$`));
+  expect(r.stderr).toMatch(
+    new RegExp(
+      `^org-ca env: --dir '${base}/mnt/x/y': '${base}/mnt(/x)?' did not answer within 5 s: a hung or stale mount\\? Expected a local, writable directory\\.\\n$`,
+    ),
+  );
 });

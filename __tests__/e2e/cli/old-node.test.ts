@@ -38,17 +38,30 @@ describeWithOldNode('on a Node older than 24', () => {
     ['--version', ['--version']],
   ])('the CLI refuses `%s` with one line and exit 2, writing nothing', async (_name, args) => {
     const entry = await cliEntry();
-    const r = spawnSync(node!, [entry, ...args.map((a) => (a === 'CA' ? join(dir, 'ca.pem') : a))], { encoding: 'utf8', cwd: dir, env: { PATH: process.env.PATH } });
+    const r = spawnSync(node!, [entry, ...args.map((a) => (a === 'CA' ? join(dir, 'ca.pem') : a))], {
+      encoding: 'utf8',
+      cwd: dir,
+      env: { PATH: process.env.PATH },
+    });
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^org-ca: org-ca needs Node 24 or later; this is v\d+\.\d+\.\d+: /);
   });
 
-  test.each([['main'], ['post'], ['leak-check']] as const)('the %s bundle fails the step with one error annotation', async (name) => {
-    const built = await buildDist(name === 'leak-check' ? ['leak-check', 'leak-worker'] : ['main', 'post']);
-    const r = spawnSync(node!, [join(built, name, 'index.js')], { encoding: 'utf8', cwd: dir, env: { PATH: process.env.PATH } });
-    expect(r.status).toBe(1);
-    expect(r.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^::error::org-ca needs Node 24 or later; this is v\d+/)]);
-  });
+  test.each([['main'], ['post'], ['leak-check']] as const)(
+    'the %s bundle fails the step with one error annotation',
+    async (name) => {
+      const built = await buildDist(name === 'leak-check' ? ['leak-check', 'leak-worker'] : ['main', 'post']);
+      const r = spawnSync(node!, [join(built, name, 'index.js')], {
+        encoding: 'utf8',
+        cwd: dir,
+        env: { PATH: process.env.PATH },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stdout.trim().split('\n')).toEqual([
+        expect.stringMatching(/^::error::org-ca needs Node 24 or later; this is v\d+/),
+      ]);
+    },
+  );
 });

@@ -30,7 +30,13 @@ let packed: string[];
 let env: NodeJS.ProcessEnv;
 
 function npm(args: readonly string[], cwd: string): string {
-  return execFileSync('npm', [...args], { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+  return execFileSync('npm', [...args], {
+    cwd,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120_000,
+  });
 }
 
 beforeAll(async () => {
@@ -46,9 +52,12 @@ beforeAll(async () => {
   // The package as it would be published: its own files, and dist/ freshly built from the current sources.
   const stage = join(work, 'stage');
   mkdirSync(stage);
-  for (const name of ['package.json', 'README.md', 'LICENSE', 'bin']) cpSync(join(REPO_ROOT, name), join(stage, name), { recursive: true });
+  for (const name of ['package.json', 'README.md', 'LICENSE', 'bin'])
+    cpSync(join(REPO_ROOT, name), join(stage, name), { recursive: true });
   cpSync(await buildDist(['cli', 'leak-worker']), join(stage, 'dist'), { recursive: true });
-  const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], stage)) as [{ filename: string; files: { path: string }[] }];
+  const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], stage)) as [
+    { filename: string; files: { path: string }[] },
+  ];
   tarball = join(work, info.filename);
   packed = info.files.map((f) => f.path).sort();
 }, 300_000);
@@ -72,7 +81,9 @@ test('the tarball holds what runs and nothing else: bin/, the CLI bundle and its
   expect(packed).toContain('package.json');
   expect(packed).toContain('README.md');
   expect(packed).toContain('LICENSE');
-  const unexpected = packed.filter((p) => !/^(bin\/|dist\/cli\/|dist\/leak-worker\/|dist\/build-context\/|package\.json$|README\.md$|LICENSE)/.test(p));
+  const unexpected = packed.filter(
+    (p) => !/^(bin\/|dist\/cli\/|dist\/leak-worker\/|dist\/build-context\/|package\.json$|README\.md$|LICENSE)/.test(p),
+  );
   expect(unexpected).toEqual([]);
 });
 
@@ -101,7 +112,10 @@ test('the installed package writes a build context: the helper it ships runs a c
   writeFileSync(join(app, 'ca.pem'), ca.certPem);
   const out = join(app, 'out');
   const bin = join(app, 'node_modules', '.bin', 'org-ca');
-  const r = await runCli(bin, ['build-context', '--dir', out, '--ca', join(app, 'ca.pem'), '--json'], { env, cwd: app });
+  const r = await runCli(bin, ['build-context', '--dir', out, '--ca', join(app, 'ca.pem'), '--json'], {
+    env,
+    cwd: app,
+  });
   expect(r.status).toBe(0);
   const written = JSON.parse(r.stdout) as { helperDir: string; caPath: string; dockerFlags: string };
   expect(written.helperDir).toBe(join(out, 'org-ca-build-context'));
@@ -109,7 +123,10 @@ test('the installed package writes a build context: the helper it ships runs a c
   expect(written.dockerFlags).toContain(`--build-context org-ca=${written.helperDir}`);
   expect(r.stdout).not.toContain(ca.certPem.split('\n')[1]!);
   // The helper as a build would run it, with the secret where BuildKit would mount it (ORG_CA_SECRET here).
-  const helper = spawnSync('dash', [join(written.helperDir, 'with-org-ca'), 'sh', '-c', 'cat "$SSL_CERT_FILE"'], { env: { ...env, ORG_CA_SECRET: written.caPath, TMPDIR: app }, encoding: 'utf8' });
+  const helper = spawnSync('dash', [join(written.helperDir, 'with-org-ca'), 'sh', '-c', 'cat "$SSL_CERT_FILE"'], {
+    env: { ...env, ORG_CA_SECRET: written.caPath, TMPDIR: app },
+    encoding: 'utf8',
+  });
   expect(helper.status).toBe(0);
   expect(helper.stdout).toContain(ca.certPem.split('\n')[1]!);
 }, 180_000);
@@ -117,7 +134,11 @@ test('the installed package writes a build context: the helper it ships runs a c
 test('a global install (npm install -g) puts org-ca on PATH', () => {
   const prefix = join(work, 'global');
   npm(['install', '--global', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', tarball], work);
-  const out = execFileSync('org-ca', ['--version'], { env: { ...env, PATH: `${join(prefix, 'bin')}${delimiter}${env.PATH}` }, encoding: 'utf8', cwd: work });
+  const out = execFileSync('org-ca', ['--version'], {
+    env: { ...env, PATH: `${join(prefix, 'bin')}${delimiter}${env.PATH}` },
+    encoding: 'utf8',
+    cwd: work,
+  });
   expect(out).toBe(`${pkg.version}\n`);
 }, 180_000);
 
@@ -136,7 +157,12 @@ describe('published to a real npm registry (Verdaccio on loopback), then run wit
   let registry: string;
   let userconfig: string;
   const npx = (args: readonly string[], cwd: string, path = env.PATH) =>
-    spawnSync('npx', ['--yes', ...args], { cwd, env: { ...env, PATH: path, npm_config_userconfig: userconfig, npm_config_registry: registry }, encoding: 'utf8', timeout: 180_000 });
+    spawnSync('npx', ['--yes', ...args], {
+      cwd,
+      env: { ...env, PATH: path, npm_config_userconfig: userconfig, npm_config_registry: registry },
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
 
   beforeAll(async () => {
     const home = join(work, 'verdaccio');
@@ -146,15 +172,34 @@ describe('published to a real npm registry (Verdaccio on loopback), then run wit
     // No uplinks: nothing is fetched from anywhere but this registry.
     writeFileSync(
       join(home, 'config.yaml'),
-      [`storage: ${join(home, 'storage')}`, 'auth:', '  htpasswd:', `    file: ${join(home, 'htpasswd')}`, '    max_users: 10', 'uplinks: {}', 'packages:', "  '**':", '    access: $all', '    publish: $authenticated', 'log: { type: stdout, format: json, level: warn }', ''].join('\n'),
+      [
+        `storage: ${join(home, 'storage')}`,
+        'auth:',
+        '  htpasswd:',
+        `    file: ${join(home, 'htpasswd')}`,
+        '    max_users: 10',
+        'uplinks: {}',
+        'packages:',
+        "  '**':",
+        '    access: $all',
+        '    publish: $authenticated',
+        'log: { type: stdout, format: json, level: warn }',
+        '',
+      ].join('\n'),
     );
     const bin = join(REPO_ROOT, 'node_modules', 'verdaccio', 'bin', 'verdaccio');
-    verdaccio = spawn(process.execPath, [bin, '--config', join(home, 'config.yaml'), '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+    verdaccio = spawn(process.execPath, [bin, '--config', join(home, 'config.yaml'), '--listen', `127.0.0.1:${port}`], {
+      stdio: 'ignore',
+    });
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const up = await fetch(`${registry}-/ping`).then((r) => r.ok, () => false);
+      const up = await fetch(`${registry}-/ping`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (up) break;
-      if (Date.now() > deadline || verdaccio.exitCode !== null) throw new Error(`verdaccio did not start on ${registry}`);
+      if (Date.now() > deadline || verdaccio.exitCode !== null)
+        throw new Error(`verdaccio did not start on ${registry}`);
       await new Promise((r) => setTimeout(r, 250));
     }
     const user = await fetch(`${registry}-/user/org.couchdb.user:release`, {
@@ -179,15 +224,21 @@ describe('published to a real npm registry (Verdaccio on loopback), then run wit
     // A refused loopback port: detect runs, probes, reports unreachable (exit 1), and says why.
     const detect = npx([`org-ca@${pkg.version}`, 'detect', 'https://127.0.0.1:9/', '--timeout', '2s'], empty);
     expect(detect.status).toBe(1);
-    expect(detect.stdout).toMatch(/^https:\/\/127\.0\.0\.1:9\/ {2}UNREACHABLE .*\n {2}refused: 127\.0\.0\.1:9 refused the connection/);
+    expect(detect.stdout).toMatch(
+      /^https:\/\/127\.0\.0\.1:9\/ {2}UNREACHABLE .*\n {2}refused: 127\.0\.0\.1:9 refused the connection/,
+    );
     expect(readdirSync(empty)).toEqual([]);
   }, 240_000);
 
   const old = olderNode();
-  (old ? test : test.skip)('on the machine’s older Node, the same npx says in one line that Node 24 is needed, exit 2', () => {
-    const empty = mkdtempSync(join(work, 'empty-old-'));
-    const r = npx([`org-ca@${pkg.version}`, '--version'], empty, `${dirname(old!)}${delimiter}${process.env.PATH}`);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^org-ca: org-ca needs Node 24 or later; this is v\d+\./m);
-  }, 240_000);
+  (old ? test : test.skip)(
+    'on the machine’s older Node, the same npx says in one line that Node 24 is needed, exit 2',
+    () => {
+      const empty = mkdtempSync(join(work, 'empty-old-'));
+      const r = npx([`org-ca@${pkg.version}`, '--version'], empty, `${dirname(old!)}${delimiter}${process.env.PATH}`);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^org-ca: org-ca needs Node 24 or later; this is v\d+\./m);
+    },
+    240_000,
+  );
 });

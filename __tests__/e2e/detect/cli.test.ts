@@ -27,7 +27,11 @@ interface CliRun {
 const pythonDir = dirname(execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim());
 
 function cli(l: Lab, args: string[], extra: Record<string, string | undefined> = {}, proxy?: string): Promise<CliRun> {
-  const env = l.jobEnv({ PATH: `${pythonDir}:${process.env.PATH}`, ...(proxy ? { HTTPS_PROXY: proxy, https_proxy: proxy } : {}), ...extra });
+  const env = l.jobEnv({
+    PATH: `${pythonDir}:${process.env.PATH}`,
+    ...(proxy ? { HTTPS_PROXY: proxy, https_proxy: proxy } : {}),
+    ...extra,
+  });
   const t0 = performance.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -50,10 +54,25 @@ describe('org-ca detect', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const [probe] = JSON.parse(r.stdout);
-    expect(probe).toMatchObject({ url: l.upstream.url, verdict: 'org-ca', route: `via proxy ${l.squid!.url} (https_proxy)`, issuer: 'CN=Example Org Issuing CA 1, O=Example Org' });
-    expect(probe.chain.map((c: { subject: string }) => c.subject)).toEqual(['CN=127.0.0.1', 'CN=Example Org Issuing CA 1, O=Example Org', 'CN=Example Org Root CA, O=Example Org']);
+    expect(probe).toMatchObject({
+      url: l.upstream.url,
+      verdict: 'org-ca',
+      route: `via proxy ${l.squid!.url} (https_proxy)`,
+      issuer: 'CN=Example Org Issuing CA 1, O=Example Org',
+    });
+    expect(probe.chain.map((c: { subject: string }) => c.subject)).toEqual([
+      'CN=127.0.0.1',
+      'CN=Example Org Issuing CA 1, O=Example Org',
+      'CN=Example Org Root CA, O=Example Org',
+    ]);
     expect(probe.anchor.sha256).toBe(fp(l.pki.orgRoot));
-    expect(probe.chain[0]).toEqual({ subject: 'CN=127.0.0.1', issuer: 'CN=Example Org Issuing CA 1, O=Example Org', sha256: expect.stringMatching(/^[0-9a-f]{64}$/), notBefore: expect.any(String), notAfter: expect.any(String) });
+    expect(probe.chain[0]).toEqual({
+      subject: 'CN=127.0.0.1',
+      issuer: 'CN=Example Org Issuing CA 1, O=Example Org',
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      notBefore: expect.any(String),
+      notAfter: expect.any(String),
+    });
   });
 
   test('mitmproxy without the CA: unknown, the issuer printed with a fingerprint; exit 1', async () => {
@@ -61,14 +80,20 @@ describe('org-ca detect', () => {
     const r = await cli(l, ['detect', l.upstream.url], {}, l.mitmproxy!.url);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`${l.upstream.url}  UNKNOWN  via proxy ${l.mitmproxy!.url}`);
-    expect(r.stdout).toMatch(/issued by 'CN=Example Org Inspection CA, O=Example Org', not sent; the chain as sent tops out at 'CN=127\.0\.0\.1' \(SHA-256 [0-9A-F:]{95}\)/);
-    expect(r.stdout).toMatch(/\[0\] CN=127\.0\.0\.1\n\s+issuer\s+CN=Example Org Inspection CA, O=Example Org\n\s+SHA-256\s+[0-9A-F:]{95}\n\s+valid\s+\d{4}-\d\d-\d\dT.* → \d{4}-/);
+    expect(r.stdout).toMatch(
+      /issued by 'CN=Example Org Inspection CA, O=Example Org', not sent; the chain as sent tops out at 'CN=127\.0\.0\.1' \(SHA-256 [0-9A-F:]{95}\)/,
+    );
+    expect(r.stdout).toMatch(
+      /\[0\] CN=127\.0\.0\.1\n\s+issuer\s+CN=Example Org Inspection CA, O=Example Org\n\s+SHA-256\s+[0-9A-F:]{95}\n\s+valid\s+\d{4}-\d\d-\d\dT.* → \d{4}-/,
+    );
   });
 
   test('direct, with the test root declared public: direct, exit 0; the chain is only what the server sent', async () => {
     const l = lab();
     // NODE_EXTRA_CA_CERTS puts the root in node's store; the probe must still not add it to the presented chain
-    const r = await cli(l, ['detect', l.upstream.url, '--public-roots', l.pki.paths.publicRoot, '--json'], { NODE_EXTRA_CA_CERTS: l.pki.paths.publicRoot });
+    const r = await cli(l, ['detect', l.upstream.url, '--public-roots', l.pki.paths.publicRoot, '--json'], {
+      NODE_EXTRA_CA_CERTS: l.pki.paths.publicRoot,
+    });
     expect(r.code).toBe(0);
     const [probe] = JSON.parse(r.stdout);
     expect(probe.verdict).toBe('direct');
@@ -95,7 +120,15 @@ describe('org-ca detect', () => {
     test('costs the deadline, not more: the process exits right after it, exit 1', async () => {
       const l = lab();
       const port = (hole.address() as { port: number }).port;
-      const r = await cli(l, ['detect', `https://127.0.0.1:${port}/`, l.upstream.url, '--public-roots', l.pki.paths.publicRoot, '--timeout', '1500ms']);
+      const r = await cli(l, [
+        'detect',
+        `https://127.0.0.1:${port}/`,
+        l.upstream.url,
+        '--public-roots',
+        l.pki.paths.publicRoot,
+        '--timeout',
+        '1500ms',
+      ]);
       expect(r.code).toBe(1);
       expect(r.stdout).toContain(`timeout: no TLS handshake with 127.0.0.1:${port} within 1500 ms`);
       expect(r.stdout).toContain(`${l.upstream.url}  DIRECT`);
@@ -123,13 +156,40 @@ describe('org-ca doctor', () => {
     const before = await cli(l, ['doctor', url, '--timeout', '60s'], {}, l.squid!.url);
     expect(before.code).toBe(1);
     const out = before.stdout;
-    expect(out).toMatch(/^probe: .* → unknown: anchors nowhere known; the server sent the unknown root 'CN=Example Org Root CA, O=Example Org'/);
+    expect(out).toMatch(
+      /^probe: .* → unknown: anchors nowhere known; the server sent the unknown root 'CN=Example Org Root CA, O=Example Org'/,
+    );
     const expected: ReadonlyArray<readonly [string, RegExp, string, string]> = [
-      ['node', /error: SELF_SIGNED_CERT_IN_CHAIN: self[- ]signed certificate in certificate chain/, 'SELF_SIGNED_CERT_IN_CHAIN', 'NODE_EXTRA_CA_CERTS=<the org CA alone, PEM>'],
-      ['python3', /error: .*CERTIFICATE_VERIFY_FAILED\] certificate verify failed: self[- ]signed certificate in certificate chain/, 'PYTHON_CERTIFICATE_VERIFY_FAILED', 'SSL_CERT_FILE=<a bundle'],
-      ['curl', /error: curl: \(60\) SSL certificate problem: self[- ]signed certificate in certificate chain \(exit 60\)/, 'CURL_60', 'CURL_CA_BUNDLE=<a bundle'],
-      ['git', /error: fatal: unable to access .*server certificate verification failed/, 'GIT_SERVER_CERTIFICATE_VERIFICATION_FAILED', 'GIT_SSL_CAINFO=<a bundle'],
-      ['java', /error: javax\.net\.ssl\.SSLHandshakeException: PKIX path building failed/, 'JAVA_PKIX_PATH_BUILDING_FAILED', 'JAVA_TOOL_OPTIONS="-Djavax.net.ssl.trustStore='],
+      [
+        'node',
+        /error: SELF_SIGNED_CERT_IN_CHAIN: self[- ]signed certificate in certificate chain/,
+        'SELF_SIGNED_CERT_IN_CHAIN',
+        'NODE_EXTRA_CA_CERTS=<the org CA alone, PEM>',
+      ],
+      [
+        'python3',
+        /error: .*CERTIFICATE_VERIFY_FAILED\] certificate verify failed: self[- ]signed certificate in certificate chain/,
+        'PYTHON_CERTIFICATE_VERIFY_FAILED',
+        'SSL_CERT_FILE=<a bundle',
+      ],
+      [
+        'curl',
+        /error: curl: \(60\) SSL certificate problem: self[- ]signed certificate in certificate chain \(exit 60\)/,
+        'CURL_60',
+        'CURL_CA_BUNDLE=<a bundle',
+      ],
+      [
+        'git',
+        /error: fatal: unable to access .*server certificate verification failed/,
+        'GIT_SERVER_CERTIFICATE_VERIFICATION_FAILED',
+        'GIT_SSL_CAINFO=<a bundle',
+      ],
+      [
+        'java',
+        /error: javax\.net\.ssl\.SSLHandshakeException: PKIX path building failed/,
+        'JAVA_PKIX_PATH_BUILDING_FAILED',
+        'JAVA_TOOL_OPTIONS="-Djavax.net.ssl.trustStore=',
+      ],
     ];
     for (const [client, error, id, fix] of expected) {
       const block = out.slice(out.indexOf(`FAIL  ${client}  (`));
@@ -141,7 +201,9 @@ describe('org-ca doctor', () => {
     }
 
     const after = await cli(l, ['doctor', url, '--ca', l.pki.paths.orgRoot, '--timeout', '60s'], {}, l.squid!.url);
-    expect(after.stdout).toMatch(/^probe: .* → org-ca: anchors in the provided CA 'CN=Example Org Root CA, O=Example Org'/);
+    expect(after.stdout).toMatch(
+      /^probe: .* → org-ca: anchors in the provided CA 'CN=Example Org Root CA, O=Example Org'/,
+    );
     for (const [client] of expected) expect(after.stdout).toContain(`OK    ${client}  fixed`);
     expect(after.code).toBe(0);
   }, 300_000);

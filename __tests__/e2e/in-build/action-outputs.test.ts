@@ -24,7 +24,13 @@ test('injected: secret-files name the CA and the bundle, build-args carry only t
   const root = mintRoot({ cn: 'Action Outputs Root' });
   const run = await runAction('main', {
     inputs: { ca: root.certPem, when: 'always' },
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, https_proxy: PROXY, no_proxy: 'localhost', SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt' },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      https_proxy: PROXY,
+      no_proxy: 'localhost',
+      SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt',
+    },
     runnerEnvironment: 'self-hosted',
     timeoutMs: 120000,
   });
@@ -39,7 +45,8 @@ test('injected: secret-files name the CA and the bundle, build-args carry only t
     `--secret id=org_ca,src=${outputs['ca-path']} --secret id=org_ca_bundle,src=${outputs['bundle-path']} --build-context org-ca=${helperDir} --build-arg https_proxy=${PROXY} --build-arg no_proxy=localhost`,
   );
   const body = root.certPem.split('\n')[1]!;
-  for (const name of ['secret-files', 'build-contexts', 'build-args', 'docker-flags']) expect(outputs[name]).not.toContain(body);
+  for (const name of ['secret-files', 'build-contexts', 'build-args', 'docker-flags'])
+    expect(outputs[name]).not.toContain(body);
 }, 180000);
 
 test('not injected (GitHub-hosted runner): no secret, the helper context still there, so one workflow serves both', async () => {

@@ -23,7 +23,14 @@ export interface Verdicts {
   readonly leakCheckPasses: boolean;
 }
 
-export async function judgeBoth(options: { dockerfile: string; context: string; tag: string; orgCaFile: string; work: string; target?: string }): Promise<Verdicts> {
+export async function judgeBoth(options: {
+  dockerfile: string;
+  context: string;
+  tag: string;
+  orgCaFile: string;
+  work: string;
+  target?: string;
+}): Promise<Verdicts> {
   const archive = join(options.work, `${options.tag.replace(/[^A-Za-z0-9]+/g, '-')}.oci.tar`);
   await mustBuildah(['push', options.tag, `oci-archive:${archive}`]);
   const leak = await checkImage({ image: archive, spec: loadTargets({ caFile: options.orgCaFile }) });

@@ -27,7 +27,8 @@ export function debianMirror(): string {
   const files: string[] = [];
   if (existsSync('/etc/apt/sources.list')) files.push('/etc/apt/sources.list');
   if (existsSync('/etc/apt/sources.list.d')) {
-    for (const name of readdirSync('/etc/apt/sources.list.d').sort()) if (/\.(list|sources)$/.test(name)) files.push(join('/etc/apt/sources.list.d', name));
+    for (const name of readdirSync('/etc/apt/sources.list.d').sort())
+      if (/\.(list|sources)$/.test(name)) files.push(join('/etc/apt/sources.list.d', name));
   }
   for (const file of files) {
     for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -35,18 +36,32 @@ export function debianMirror(): string {
       if (m && /\/debian\/?$/.test(m[1]!) && !m[1]!.includes('security')) return m[1]!;
     }
   }
-  throw new Error(`no Debian mirror found in ${files.map((f) => `'${f}'`).join(', ') || '/etc/apt'}: expected a 'deb' line or deb822 'URIs:' ending in /debian`);
+  throw new Error(
+    `no Debian mirror found in ${files.map((f) => `'${f}'`).join(', ') || '/etc/apt'}: expected a 'deb' line or deb822 'URIs:' ending in /debian`,
+  );
 }
 
 function baseKey(mirror: string): string {
-  const inputs = { v: 1, suite: SUITE, variant: 'minbase', include: INCLUDE, aptExtra: APT_EXTRA, mirror, arch: process.arch };
+  const inputs = {
+    v: 1,
+    suite: SUITE,
+    variant: 'minbase',
+    include: INCLUDE,
+    aptExtra: APT_EXTRA,
+    mirror,
+    arch: process.arch,
+  };
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 12);
 }
 
 /** Streams a long command's output as progress lines; rejects with its last lines on failure. */
 function stream(command: string, args: string[], label: string, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
     const tail: string[] = [];
     let lines = 0;
     const onData = (chunk: Buffer): void => {
@@ -77,11 +92,21 @@ export async function ensureRootfsTar(): Promise<{ tar: string; key: string }> {
   rmSync(work, { recursive: true, force: true });
   try {
     progress(`creating ${tar} with debootstrap from ${mirror} (first run only; takes a few minutes)`);
-    await stream('debootstrap', ['--variant=minbase', `--include=${INCLUDE.join(',')}`, SUITE, work, mirror], 'debootstrap', 20 * 60000);
+    await stream(
+      'debootstrap',
+      ['--variant=minbase', `--include=${INCLUDE.join(',')}`, SUITE, work, mirror],
+      'debootstrap',
+      20 * 60000,
+    );
     progress(`apt-get install ${APT_EXTRA.join(' ')} inside the new rootfs`);
     await stream(
       'chroot',
-      [work, 'sh', '-c', `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${APT_EXTRA.join(' ')} && apt-get clean && rm -rf /var/lib/apt/lists/*`],
+      [
+        work,
+        'sh',
+        '-c',
+        `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${APT_EXTRA.join(' ')} && apt-get clean && rm -rf /var/lib/apt/lists/*`,
+      ],
       'apt-get',
       20 * 60000,
     );
@@ -95,7 +120,14 @@ export async function ensureRootfsTar(): Promise<{ tar: string; key: string }> {
   }
 }
 
-export const BUILDAH_GLOBAL = ['--root', join(CACHE_DIR, 'buildah', 'root'), '--runroot', join(CACHE_DIR, 'buildah', 'runroot'), '--storage-driver', 'vfs'];
+export const BUILDAH_GLOBAL = [
+  '--root',
+  join(CACHE_DIR, 'buildah', 'root'),
+  '--runroot',
+  join(CACHE_DIR, 'buildah', 'runroot'),
+  '--storage-driver',
+  'vfs',
+];
 
 export interface BuildahResult {
   readonly code: number;
@@ -121,7 +153,8 @@ export function buildah(args: readonly string[], timeoutMs = 10 * 60000): Promis
 
 export async function mustBuildah(args: readonly string[], timeoutMs?: number): Promise<string> {
   const result = await buildah(args, timeoutMs);
-  if (result.code !== 0) throw new Error(`buildah ${args.join(' ')} failed (${result.code}):\n${result.output.slice(-3000)}`);
+  if (result.code !== 0)
+    throw new Error(`buildah ${args.join(' ')} failed (${result.code}):\n${result.output.slice(-3000)}`);
   return result.output;
 }
 
@@ -139,7 +172,14 @@ export async function ensureBaseImage(): Promise<string> {
   try {
     // ADD-like: buildah extracts a local tar archive into the destination.
     await mustBuildah(['add', ctr, tar, '/']);
-    await mustBuildah(['config', '--env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '--cmd', '/bin/sh', ctr]);
+    await mustBuildah([
+      'config',
+      '--env',
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      '--cmd',
+      '/bin/sh',
+      ctr,
+    ]);
     await mustBuildah(['commit', '--rm', ctr, name]);
   } catch (error) {
     await buildah(['rm', ctr]);

@@ -44,7 +44,7 @@ function writePackageSource(l: Lab): { npmIntegrity: string } {
   const pkg = join(scratch, 'package');
   mkdirSync(pkg, { recursive: true });
   writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'ms', version: '2.1.3', main: 'index.js' }));
-  writeFileSync(join(pkg, 'index.js'), "module.exports = (n) => `${Math.round(n / 1000)}s (lab ms)`;\n");
+  writeFileSync(join(pkg, 'index.js'), 'module.exports = (n) => `${Math.round(n / 1000)}s (lab ms)`;\n');
   mkdirSync(join(root, 'npm', 'ms', '-'), { recursive: true });
   const tgz = join(root, 'npm', 'ms', '-', 'ms-2.1.3.tgz');
   execFileSync('tar', ['-czf', tgz, '-C', scratch, 'package']);
@@ -69,14 +69,25 @@ function writePackageSource(l: Lab): { npmIntegrity: string } {
   const deb = join(scratch, 'deb');
   mkdirSync(join(deb, 'DEBIAN'), { recursive: true });
   mkdirSync(join(deb, 'usr', 'share', 'lab-hello'), { recursive: true });
-  writeFileSync(join(deb, 'DEBIAN', 'control'), 'Package: lab-hello\nVersion: 1.0\nArchitecture: all\nMaintainer: lab <lab@example.invalid>\nDescription: lab package\n');
+  writeFileSync(
+    join(deb, 'DEBIAN', 'control'),
+    'Package: lab-hello\nVersion: 1.0\nArchitecture: all\nMaintainer: lab <lab@example.invalid>\nDescription: lab package\n',
+  );
   writeFileSync(join(deb, 'usr', 'share', 'lab-hello', 'hello.txt'), 'hello from the lab apt repository\n');
   mkdirSync(apt, { recursive: true });
-  execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', deb, join(apt, 'lab-hello_1.0_all.deb')], { stdio: 'pipe' });
-  const packages = execFileSync('dpkg-scanpackages', ['.', '/dev/null'], { cwd: apt, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', deb, join(apt, 'lab-hello_1.0_all.deb')], {
+    stdio: 'pipe',
+  });
+  const packages = execFileSync('dpkg-scanpackages', ['.', '/dev/null'], {
+    cwd: apt,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   writeFileSync(join(apt, 'Packages'), packages);
   const sha = createHash('sha256').update(packages).digest('hex');
-  writeFileSync(join(apt, 'Release'), `Origin: lab\nLabel: lab\nSuite: lab\nCodename: lab\nDate: ${new Date().toUTCString()}\nArchitectures: all amd64\nSHA256:\n ${sha} ${packages.length} Packages\n`);
+  writeFileSync(
+    join(apt, 'Release'),
+    `Origin: lab\nLabel: lab\nSuite: lab\nCodename: lab\nDate: ${new Date().toUTCString()}\nArchitectures: all amd64\nSHA256:\n ${sha} ${packages.length} Packages\n`,
+  );
   return { npmIntegrity };
 }
 
@@ -89,7 +100,10 @@ function exampleContext(l: Lab, npmIntegrity: string): string {
   lock.packages['node_modules/ms'].resolved = `${upstream}/pkgs.git/npm/ms/-/ms-2.1.3.tgz`;
   lock.packages['node_modules/ms'].integrity = npmIntegrity;
   writeFileSync(lockPath, JSON.stringify(lock, null, 2));
-  writeFileSync(join(dir, 'assets', 'requirements.txt'), `six @ ${upstream}/pkgs.git/wheels/six-1.16.0-py2.py3-none-any.whl\n`);
+  writeFileSync(
+    join(dir, 'assets', 'requirements.txt'),
+    `six @ ${upstream}/pkgs.git/wheels/six-1.16.0-py2.py3-none-any.whl\n`,
+  );
   return dir;
 }
 
@@ -169,7 +183,11 @@ async function expectLintAgreesWithLeakCheck(l: Lab, dockerfile: string, context
   const orgCaFile = join(work, 'org-cas.pem');
   writeFileSync(orgCaFile, l.pki.orgCa.certPem + l.pki.orgRoot.certPem + l.pki.orgIntermediate.certPem);
   const v = await judgeBoth({ dockerfile, context, tag, orgCaFile, work });
-  expect({ lint: v.lintPasses, leakCheck: v.leakCheckPasses, why: explain(v) }).toEqual({ lint: true, leakCheck: true, why: expect.any(String) });
+  expect({ lint: v.lintPasses, leakCheck: v.leakCheckPasses, why: explain(v) }).toEqual({
+    lint: true,
+    leakCheck: true,
+    why: expect.any(String),
+  });
 }
 
 function clientLines(output: string): Record<string, string> {
@@ -213,7 +231,8 @@ function findCertificate(blobs: ReadonlyArray<{ name: string; data: Buffer }>, c
   const found: string[] = [];
   for (const blob of blobs) {
     for (const cert of certs) {
-      if (needles(cert).some((needle) => blob.data.includes(needle))) found.push(`${cert.cert.subject.getField('CN').value} in blob ${blob.name.slice(0, 12)}`);
+      if (needles(cert).some((needle) => blob.data.includes(needle)))
+        found.push(`${cert.cert.subject.getField('CN').value} in blob ${blob.name.slice(0, 12)}`);
     }
   }
   return found;
@@ -246,140 +265,177 @@ describe('fetches in a build stage through real inspection proxies, via with-org
     ['mitmproxy', (l) => l.mitmproxy!, (l) => l.pki.paths.orgCa],
     ['squid', (l) => l.squid!, (l) => l.pki.paths.orgRoot],
   ];
-  test.each(cases)('%s: every client fails without the secret and passes with it', async (name, proxyOf, caOf) => {
-    const l = lab();
-    const context = l.scratch(`fetch-${name}`);
-    writeFileSync(join(context, 'Dockerfile'), FETCH_DOCKERFILE);
-    writeFileSync(join(context, 'fetch.sh'), FETCH_SCRIPT);
-    const proxy = proxyOf(l);
-    const args = (mark: string): Record<string, string> => ({ BASE: publicImage, UPSTREAM: upstream, MARK: mark });
+  test.each(cases)(
+    '%s: every client fails without the secret and passes with it',
+    async (name, proxyOf, caOf) => {
+      const l = lab();
+      const context = l.scratch(`fetch-${name}`);
+      writeFileSync(join(context, 'Dockerfile'), FETCH_DOCKERFILE);
+      writeFileSync(join(context, 'fetch.sh'), FETCH_SCRIPT);
+      const proxy = proxyOf(l);
+      const args = (mark: string): Record<string, string> => ({ BASE: publicImage, UPSTREAM: upstream, MARK: mark });
 
-    const without = await bud({ file: join(context, 'Dockerfile'), context, proxy, args: args(`${name}-without`), tag: `localhost/fetch-${name}-without:${RUN_ID}` });
-    expect(without.code).not.toBe(0);
-    const failed = clientLines(without.output);
-    expect(Object.keys(failed).sort()).toEqual(['apt', 'curl', 'pip', 'python']);
-    for (const [client, result] of Object.entries(failed)) expect(`${client}: ${result}`).toMatch(new RegExp(`^${client}: fail`));
-    expect(failed.curl).toMatch(/certificate|SSL/i);
-    expect(failed.python).toMatch(/CERTIFICATE_VERIFY_FAILED/);
-    expect(without.output).not.toContain('with-org-ca: the org CA');
-    // A direct connection would have passed (the image trusts the upstream's root), so these failures are the proxy's.
+      const without = await bud({
+        file: join(context, 'Dockerfile'),
+        context,
+        proxy,
+        args: args(`${name}-without`),
+        tag: `localhost/fetch-${name}-without:${RUN_ID}`,
+      });
+      expect(without.code).not.toBe(0);
+      const failed = clientLines(without.output);
+      expect(Object.keys(failed).sort()).toEqual(['apt', 'curl', 'pip', 'python']);
+      for (const [client, result] of Object.entries(failed))
+        expect(`${client}: ${result}`).toMatch(new RegExp(`^${client}: fail`));
+      expect(failed.curl).toMatch(/certificate|SSL/i);
+      expect(failed.python).toMatch(/CERTIFICATE_VERIFY_FAILED/);
+      expect(without.output).not.toContain('with-org-ca: the org CA');
+      // A direct connection would have passed (the image trusts the upstream's root), so these failures are the proxy's.
 
-    const withSecret = await bud({
-      file: join(context, 'Dockerfile'),
-      context,
-      proxy,
-      secret: caOf(l),
-      args: args(`${name}-with`),
-      tag: `localhost/fetch-${name}-with:${RUN_ID}`,
-    });
-    expect(clientLines(withSecret.output)).toEqual({ curl: 'ok', python: 'ok', apt: 'ok', pip: 'ok' });
-    expect(withSecret.code).toBe(0);
-    expect(withSecret.output).toContain('with-org-ca: the org CA (1 certificate(s)) is trusted for: sh');
-    // the requests really went through the proxy, which re-signed them
-    expect(proxy.saw(`client=curl-${name}-with`)).toBe(true);
-    expect(proxy.saw(`client=python-${name}-with`)).toBe(true);
-    expect(proxy.saw('pkgs.git/apt/')).toBe(true);
-    expect(proxy.saw('pkgs.git/wheels/six-1.16.0')).toBe(true);
-    await expectLintAgreesWithLeakCheck(l, join(context, 'Dockerfile'), context, `localhost/fetch-${name}-with:${RUN_ID}`);
-  }, 20 * 60000);
+      const withSecret = await bud({
+        file: join(context, 'Dockerfile'),
+        context,
+        proxy,
+        secret: caOf(l),
+        args: args(`${name}-with`),
+        tag: `localhost/fetch-${name}-with:${RUN_ID}`,
+      });
+      expect(clientLines(withSecret.output)).toEqual({ curl: 'ok', python: 'ok', apt: 'ok', pip: 'ok' });
+      expect(withSecret.code).toBe(0);
+      expect(withSecret.output).toContain('with-org-ca: the org CA (1 certificate(s)) is trusted for: sh');
+      // the requests really went through the proxy, which re-signed them
+      expect(proxy.saw(`client=curl-${name}-with`)).toBe(true);
+      expect(proxy.saw(`client=python-${name}-with`)).toBe(true);
+      expect(proxy.saw('pkgs.git/apt/')).toBe(true);
+      expect(proxy.saw('pkgs.git/wheels/six-1.16.0')).toBe(true);
+      await expectLintAgreesWithLeakCheck(
+        l,
+        join(context, 'Dockerfile'),
+        context,
+        `localhost/fetch-${name}-with:${RUN_ID}`,
+      );
+    },
+    20 * 60000,
+  );
 });
 
 describe('in another CI system: org-ca build-context, as docs/other-ci.md shows for GitLab and Jenkins', () => {
-  test('eval "buildah bud $(org-ca build-context --dir DIR --ca FILE --flags docker) …" behind mitmproxy: every client passes', async () => {
-    const l = lab();
-    const context = l.scratch('build-context-cli');
-    writeFileSync(join(context, 'Dockerfile'), FETCH_DOCKERFILE);
-    writeFileSync(join(context, 'fetch.sh'), FETCH_SCRIPT);
-    const proxy = l.mitmproxy!;
-    const entry = await cliEntry();
-    const tag = `localhost/fetch-build-context-cli:${RUN_ID}`;
-    // The job's shell: the proxy in its environment (org-ca passes it on as a predefined build arg), the CA a file.
-    const script = [
-      'set -eu',
-      `flags=$("$NODE" "$ORG_CA" build-context --dir "$DIR" --ca "$CA_FILE" --flags docker)`,
-      `eval "buildah $BUILDAH_GLOBAL bud --isolation chroot --network host --pull=never --layers=false $flags --build-arg BASE=$BASE --build-arg UPSTREAM=$UPSTREAM --build-arg MARK=build-context-cli -f $CONTEXT/Dockerfile -t $TAG $CONTEXT"`,
-    ].join('\n');
-    const result = spawnSync('sh', ['-c', script], {
-      encoding: 'utf8',
-      timeout: 20 * 60000,
-      env: {
-        ...l.jobEnv({ HTTPS_PROXY: proxy.url, https_proxy: proxy.url }),
-        NODE: process.execPath,
-        ORG_CA: entry,
-        DIR: l.scratch('build-context-cli-out'),
-        CA_FILE: l.pki.paths.orgCa,
-        BUILDAH_GLOBAL: BUILDAH_GLOBAL.join(' '),
-        BASE: publicImage,
-        UPSTREAM: upstream,
-        CONTEXT: context,
-        TAG: tag,
-      },
-    });
-    images.push(tag);
-    const output = `${result.stdout}${result.stderr}`;
-    expect(clientLines(output)).toEqual({ curl: 'ok', python: 'ok', apt: 'ok', pip: 'ok' });
-    expect(result.status).toBe(0);
-    expect(proxy.saw('client=curl-build-context-cli')).toBe(true);
-    expect(output).not.toContain(l.pki.orgCa.certPem.split('\n')[1]!);
-  }, 20 * 60000);
+  test(
+    'eval "buildah bud $(org-ca build-context --dir DIR --ca FILE --flags docker) …" behind mitmproxy: every client passes',
+    async () => {
+      const l = lab();
+      const context = l.scratch('build-context-cli');
+      writeFileSync(join(context, 'Dockerfile'), FETCH_DOCKERFILE);
+      writeFileSync(join(context, 'fetch.sh'), FETCH_SCRIPT);
+      const proxy = l.mitmproxy!;
+      const entry = await cliEntry();
+      const tag = `localhost/fetch-build-context-cli:${RUN_ID}`;
+      // The job's shell: the proxy in its environment (org-ca passes it on as a predefined build arg), the CA a file.
+      const script = [
+        'set -eu',
+        `flags=$("$NODE" "$ORG_CA" build-context --dir "$DIR" --ca "$CA_FILE" --flags docker)`,
+        `eval "buildah $BUILDAH_GLOBAL bud --isolation chroot --network host --pull=never --layers=false $flags --build-arg BASE=$BASE --build-arg UPSTREAM=$UPSTREAM --build-arg MARK=build-context-cli -f $CONTEXT/Dockerfile -t $TAG $CONTEXT"`,
+      ].join('\n');
+      const result = spawnSync('sh', ['-c', script], {
+        encoding: 'utf8',
+        timeout: 20 * 60000,
+        env: {
+          ...l.jobEnv({ HTTPS_PROXY: proxy.url, https_proxy: proxy.url }),
+          NODE: process.execPath,
+          ORG_CA: entry,
+          DIR: l.scratch('build-context-cli-out'),
+          CA_FILE: l.pki.paths.orgCa,
+          BUILDAH_GLOBAL: BUILDAH_GLOBAL.join(' '),
+          BASE: publicImage,
+          UPSTREAM: upstream,
+          CONTEXT: context,
+          TAG: tag,
+        },
+      });
+      images.push(tag);
+      const output = `${result.stdout}${result.stderr}`;
+      expect(clientLines(output)).toEqual({ curl: 'ok', python: 'ok', apt: 'ok', pip: 'ok' });
+      expect(result.status).toBe(0);
+      expect(proxy.saw('client=curl-build-context-cli')).toBe(true);
+      expect(output).not.toContain(l.pki.orgCa.certPem.split('\n')[1]!);
+    },
+    20 * 60000,
+  );
 });
 
 describe('Dockerfile.example', () => {
-  test('behind mitmproxy with the secret: builds, and the release image (OCI archive) holds the org CA nowhere', async () => {
-    const l = lab();
-    const context = exampleContext(l, npmIntegrity);
-    const tag = `localhost/example-release-proxied:${RUN_ID}`;
-    const result = await bud({
-      file: join(REPO, 'Dockerfile.example'),
-      context,
-      proxy: l.mitmproxy!,
-      secret: l.pki.paths.orgCa,
-      args: { NODE_IMAGE: publicImage, PYTHON_IMAGE: publicImage },
-      tag,
-    });
-    if (result.code !== 0) log(result.output.slice(-4000));
-    expect(result.code).toBe(0);
-    expect(result.output).toContain('with-org-ca: the org CA (1 certificate(s)) is trusted for: npm');
-    expect(result.output).toContain('with-org-ca: the org CA (1 certificate(s)) is trusted for: /venv/bin/pip');
-    expect(l.mitmproxy!.saw('pkgs.git/npm/ms/-/ms-2.1.3.tgz')).toBe(true);
-    expect(l.mitmproxy!.saw('pkgs.git/wheels/six-1.16.0')).toBe(true);
+  test(
+    'behind mitmproxy with the secret: builds, and the release image (OCI archive) holds the org CA nowhere',
+    async () => {
+      const l = lab();
+      const context = exampleContext(l, npmIntegrity);
+      const tag = `localhost/example-release-proxied:${RUN_ID}`;
+      const result = await bud({
+        file: join(REPO, 'Dockerfile.example'),
+        context,
+        proxy: l.mitmproxy!,
+        secret: l.pki.paths.orgCa,
+        args: { NODE_IMAGE: publicImage, PYTHON_IMAGE: publicImage },
+        tag,
+      });
+      if (result.code !== 0) log(result.output.slice(-4000));
+      expect(result.code).toBe(0);
+      expect(result.output).toContain('with-org-ca: the org CA (1 certificate(s)) is trusted for: npm');
+      expect(result.output).toContain('with-org-ca: the org CA (1 certificate(s)) is trusted for: /venv/bin/pip');
+      expect(l.mitmproxy!.saw('pkgs.git/npm/ms/-/ms-2.1.3.tgz')).toBe(true);
+      expect(l.mitmproxy!.saw('pkgs.git/wheels/six-1.16.0')).toBe(true);
 
-    const archive = join(work, 'release.oci.tar');
-    await mustBuildah(['push', tag, `oci-archive:${archive}`]);
-    const blobs = ociBlobs(archive);
-    expect(blobs.length).toBeGreaterThanOrEqual(3);
-    expect(findCertificate(blobs, [l.pki.orgCa, l.pki.orgRoot, l.pki.orgIntermediate])).toEqual([]);
-    // The scan is not vacuous: the lab's public root, which the base image trusts, is found in a layer.
-    expect(findCertificate(blobs, [l.pki.publicRoot]).length).toBeGreaterThan(0);
-    // The image works: its config runs node server.js with the artifacts of both build stages.
-    const config = imageConfig(blobs);
-    expect(config).toContain('server.js');
-    expect(config).not.toMatch(/NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|REQUESTS_CA_BUNDLE|org_ca|BEGIN CERTIFICATE/);
-    const ctr = (await mustBuildah(['from', '--pull=never', tag])).trim().split('\n').pop()!;
-    try {
-      const info = await mustBuildah(['run', '--isolation', 'chroot', '--user', '0:0', ctr, 'cat', '/app/build-info.json']);
-      expect(info).toContain('"helper_lib": "six 1.16.0-lab"');
-    } finally {
-      await buildah(['rm', ctr]);
-    }
-    await expectLintAgreesWithLeakCheck(l, join(REPO, 'Dockerfile.example'), context, tag);
-  }, 20 * 60000);
+      const archive = join(work, 'release.oci.tar');
+      await mustBuildah(['push', tag, `oci-archive:${archive}`]);
+      const blobs = ociBlobs(archive);
+      expect(blobs.length).toBeGreaterThanOrEqual(3);
+      expect(findCertificate(blobs, [l.pki.orgCa, l.pki.orgRoot, l.pki.orgIntermediate])).toEqual([]);
+      // The scan is not vacuous: the lab's public root, which the base image trusts, is found in a layer.
+      expect(findCertificate(blobs, [l.pki.publicRoot]).length).toBeGreaterThan(0);
+      // The image works: its config runs node server.js with the artifacts of both build stages.
+      const config = imageConfig(blobs);
+      expect(config).toContain('server.js');
+      expect(config).not.toMatch(/NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|REQUESTS_CA_BUNDLE|org_ca|BEGIN CERTIFICATE/);
+      const ctr = (await mustBuildah(['from', '--pull=never', tag])).trim().split('\n').pop()!;
+      try {
+        const info = await mustBuildah([
+          'run',
+          '--isolation',
+          'chroot',
+          '--user',
+          '0:0',
+          ctr,
+          'cat',
+          '/app/build-info.json',
+        ]);
+        expect(info).toContain('"helper_lib": "six 1.16.0-lab"');
+      } finally {
+        await buildah(['rm', ctr]);
+      }
+      await expectLintAgreesWithLeakCheck(l, join(REPO, 'Dockerfile.example'), context, tag);
+    },
+    20 * 60000,
+  );
 
-  test('with no proxy and no secret (a GitHub-hosted runner): the same file builds unchanged', async () => {
-    const l = lab();
-    const context = exampleContext(l, npmIntegrity);
-    const tag = `localhost/example-release-direct:${RUN_ID}`;
-    const result = await bud({
-      file: join(REPO, 'Dockerfile.example'),
-      context,
-      args: { NODE_IMAGE: publicImage, PYTHON_IMAGE: publicImage },
-      tag,
-    });
-    if (result.code !== 0) log(result.output.slice(-4000));
-    expect(result.code).toBe(0);
-    expect(result.output).not.toContain('with-org-ca: the org CA');
-    await expectLintAgreesWithLeakCheck(l, join(REPO, 'Dockerfile.example'), context, tag);
-  }, 20 * 60000);
+  test(
+    'with no proxy and no secret (a GitHub-hosted runner): the same file builds unchanged',
+    async () => {
+      const l = lab();
+      const context = exampleContext(l, npmIntegrity);
+      const tag = `localhost/example-release-direct:${RUN_ID}`;
+      const result = await bud({
+        file: join(REPO, 'Dockerfile.example'),
+        context,
+        args: { NODE_IMAGE: publicImage, PYTHON_IMAGE: publicImage },
+        tag,
+      });
+      if (result.code !== 0) log(result.output.slice(-4000));
+      expect(result.code).toBe(0);
+      expect(result.output).not.toContain('with-org-ca: the org CA');
+      await expectLintAgreesWithLeakCheck(l, join(REPO, 'Dockerfile.example'), context, tag);
+    },
+    20 * 60000,
+  );
 
   test('the CA scan finds a CA that was copied into an image layer (positive control)', () => {
     const l = lab();

@@ -99,7 +99,11 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
     expect(out.stdout).toMatch(/--- verify\n.*leaf\.pem: OK/);
     expect(out.stdout).toMatch(/--- verify-node\n.*leaf\.pem: OK/);
     // world-readable directory and files: apt fetches as _apt
-    const modes = out.stdout.split('--- modes\n')[1]!.trim().split('\n').map((line) => line.slice(0, 10));
+    const modes = out.stdout
+      .split('--- modes\n')[1]!
+      .trim()
+      .split('\n')
+      .map((line) => line.slice(0, 10));
     expect(modes).toEqual(['drwxr-xr-x', '-rw-r--r--', '-rw-r--r--']);
     // nothing left behind, nothing in the working directory
     expect(readdirSync(box.tmp)).toEqual([]);
@@ -119,7 +123,9 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
     expect(out.status).toBe(0);
     const blocks = out.stdout.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
     expect(blocks.map((b) => b.replace(/\s+/g, ''))).toEqual(
-      [readFileSync(system, 'utf8'), readFileSync(extra, 'utf8'), root.certPem].map((pem) => pem.trim().replace(/\s+/g, '')),
+      [readFileSync(system, 'utf8'), readFileSync(extra, 'utf8'), root.certPem].map((pem) =>
+        pem.trim().replace(/\s+/g, ''),
+      ),
     );
   });
 
@@ -131,19 +137,36 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
     const system = join(work, 'system-bundle-2.pem');
     const imageRoot = mintRoot({ cn: 'Image Root' });
     writeFileSync(system, imageRoot.certPem);
-    const out = run(shell, box, ['sh', '-c', 'cat "$SSL_CERT_FILE"'], { ORG_CA_SYSTEM_BUNDLES: system, ORG_CA_BUNDLE_SECRET: runnerBundle });
+    const out = run(shell, box, ['sh', '-c', 'cat "$SSL_CERT_FILE"'], {
+      ORG_CA_SYSTEM_BUNDLES: system,
+      ORG_CA_BUNDLE_SECRET: runnerBundle,
+    });
     expect(out.status).toBe(0);
-    const blocks = (out.stdout.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((b) => b.replace(/\s+/g, ''));
+    const blocks = (out.stdout.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((b) =>
+      b.replace(/\s+/g, ''),
+    );
     const flat = (pem: string): string => pem.trim().replace(/\s+/g, '');
     expect(blocks).toEqual([flat(runnerRoot.certPem), flat(root.certPem), flat(imageRoot.certPem), flat(root.certPem)]);
   });
 
   test('no bundle in the image and none mounted: replacing variables are left alone, appending ones set, and it says what to mount', () => {
     const box = sandbox();
-    const out = run(shell, box, ['sh', '-c', 'env; exit 4'], { ORG_CA_SYSTEM_BUNDLES: '/nonexistent/a.pem', ORG_CA_BUNDLE_SECRET: join(work, 'no-bundle-secret') });
+    const out = run(shell, box, ['sh', '-c', 'env; exit 4'], {
+      ORG_CA_SYSTEM_BUNDLES: '/nonexistent/a.pem',
+      ORG_CA_BUNDLE_SECRET: join(work, 'no-bundle-secret'),
+    });
     expect(out.status).toBe(4);
     const env = parseEnv(out.stdout);
-    for (const name of ['SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'PERL_LWP_SSL_CA_FILE', 'WGETRC', 'WGET2RC', 'APT_CONFIG']) expect({ name, value: env[name] }).toEqual({ name, value: undefined });
+    for (const name of [
+      'SSL_CERT_FILE',
+      'REQUESTS_CA_BUNDLE',
+      'CURL_CA_BUNDLE',
+      'PERL_LWP_SSL_CA_FILE',
+      'WGETRC',
+      'WGET2RC',
+      'APT_CONFIG',
+    ])
+      expect({ name, value: env[name] }).toEqual({ name, value: undefined });
     expect(env.NODE_EXTRA_CA_CERTS).toMatch(/\/org-ca\.pem$/);
     expect(env.DENO_CERT).toMatch(/\/org-ca\.pem$/);
     expect(out.stderr).toContain(
@@ -154,7 +177,11 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
 
   test('the warning is printed even with ORG_CA_QUIET', () => {
     const box = sandbox();
-    const out = run(shell, box, ['true'], { ORG_CA_SYSTEM_BUNDLES: '/nonexistent/a.pem', ORG_CA_BUNDLE_SECRET: join(work, 'no-bundle-secret'), ORG_CA_QUIET: '1' });
+    const out = run(shell, box, ['true'], {
+      ORG_CA_SYSTEM_BUNDLES: '/nonexistent/a.pem',
+      ORG_CA_BUNDLE_SECRET: join(work, 'no-bundle-secret'),
+      ORG_CA_QUIET: '1',
+    });
     expect(out.stderr).toMatch(/^with-org-ca: WARNING: this image has no CA bundle/);
   });
 
@@ -162,7 +189,11 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
     const box = sandbox();
     const own = join(work, 'image-own-bundle.pem');
     writeFileSync(own, mintRoot({ cn: 'Image Own' }).certPem);
-    const out = run(shell, box, ['sh', '-c', 'grep -c "BEGIN CERTIFICATE" "$SSL_CERT_FILE"'], { ORG_CA_SYSTEM_BUNDLES: '/nonexistent/a.pem', ORG_CA_BUNDLE_SECRET: join(work, 'no-bundle-secret'), SSL_CERT_FILE: own });
+    const out = run(shell, box, ['sh', '-c', 'grep -c "BEGIN CERTIFICATE" "$SSL_CERT_FILE"'], {
+      ORG_CA_SYSTEM_BUNDLES: '/nonexistent/a.pem',
+      ORG_CA_BUNDLE_SECRET: join(work, 'no-bundle-secret'),
+      SSL_CERT_FILE: own,
+    });
     expect(out.status).toBe(0);
     expect(out.stdout.trim()).toBe('2');
     expect(out.stderr).not.toMatch(/WARNING/);
@@ -173,11 +204,18 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
     const internal = mintRoot({ cn: 'Image Internal CA' });
     const preset = join(work, 'image-node-extra.pem');
     writeFileSync(preset, internal.certPem);
-    const out = run(shell, box, ['sh', '-c', 'echo "$NODE_EXTRA_CA_CERTS"; cat "$NODE_EXTRA_CA_CERTS"; echo "--- deno"; echo "$DENO_CERT"'], { NODE_EXTRA_CA_CERTS: preset });
+    const out = run(
+      shell,
+      box,
+      ['sh', '-c', 'echo "$NODE_EXTRA_CA_CERTS"; cat "$NODE_EXTRA_CA_CERTS"; echo "--- deno"; echo "$DENO_CERT"'],
+      { NODE_EXTRA_CA_CERTS: preset },
+    );
     expect(out.status).toBe(0);
     const [path] = out.stdout.split('\n');
     expect(path).not.toBe(preset);
-    const blocks = (out.stdout.split('--- deno')[0]!.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((b) => b.replace(/\s+/g, ''));
+    const blocks = (
+      out.stdout.split('--- deno')[0]!.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
+    ).map((b) => b.replace(/\s+/g, ''));
     expect(blocks).toEqual([internal.certPem, root.certPem].map((pem) => pem.trim().replace(/\s+/g, '')));
     expect(out.stdout.split('--- deno\n')[1]!.trim()).toMatch(/\/org-ca\.pem$/);
     expect(readFileSync(preset, 'utf8')).toBe(internal.certPem);
@@ -231,7 +269,10 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
     const commandPid = Number(readFileSync(marker, 'utf8').trim());
     child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([exited, new Promise<string>((r) => (timer = setTimeout(() => r('timeout'), 15000)))]);
+    const code = await Promise.race([
+      exited,
+      new Promise<string>((r) => (timer = setTimeout(() => r('timeout'), 15000))),
+    ]);
     clearTimeout(timer);
     expect(code).toBe(143);
     expect(readdirSync(box.tmp)).toEqual([]);
@@ -244,7 +285,7 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
     expect(alive).toBe(false);
   });
 
-  test('keeps the caller\'s stdin for the command', () => {
+  test("keeps the caller's stdin for the command", () => {
     const box = sandbox();
     const out = run(shell, box, ['cat'], {}, 'through stdin\n');
     expect(out.stdout).toBe('through stdin\n');
@@ -274,7 +315,8 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
     expect(out.status).toBe(5);
     const env = parseEnv(out.stdout);
     expect(env.SSL_CERT_FILE).toBe('/kept/as/is');
-    for (const name of ['NODE_EXTRA_CA_CERTS', 'REQUESTS_CA_BUNDLE', 'APT_CONFIG', 'WGETRC', 'JAVA_TOOL_OPTIONS']) expect(env[name]).toBeUndefined();
+    for (const name of ['NODE_EXTRA_CA_CERTS', 'REQUESTS_CA_BUNDLE', 'APT_CONFIG', 'WGETRC', 'JAVA_TOOL_OPTIONS'])
+      expect(env[name]).toBeUndefined();
     expect(out.stderr).toBe('');
     expect(readdirSync(box.tmp)).toEqual([]);
   });
@@ -286,7 +328,9 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
     const out = run(shell, box, ['sh', '-c', 'echo RAN'], { ORG_CA_SECRET: bad });
     expect(out.status).toBe(1);
     expect(out.stdout).toBe('');
-    expect(out.stderr).toBe(`with-org-ca: '${bad}' holds a private key: expected the org CA certificate only; nothing was run\n`);
+    expect(out.stderr).toBe(
+      `with-org-ca: '${bad}' holds a private key: expected the org CA certificate only; nothing was run\n`,
+    );
     expect(readdirSync(box.tmp)).toEqual([]);
   });
 
@@ -296,7 +340,9 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
     writeFileSync(bad, root.der);
     const out = run(shell, box, ['true'], { ORG_CA_SECRET: bad });
     expect(out.status).toBe(1);
-    expect(out.stderr).toContain("holds no PEM certificate: expected the org CA as PEM (the action's secret-files output)");
+    expect(out.stderr).toContain(
+      "holds no PEM certificate: expected the org CA as PEM (the action's secret-files output)",
+    );
     expect(readdirSync(box.tmp)).toEqual([]);
   });
 
@@ -308,11 +354,20 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
     writeFileSync(aptConf, 'Acquire::Retries "7";\n');
     const wgetrc = join(work, 'old-wgetrc');
     writeFileSync(wgetrc, 'tries = 2\nca_certificate = /old/ca.pem\n');
-    const out = run(shell, box, ['sh', '-c', `cat "$APT_CONFIG" "$WGETRC"; openssl verify -CAfile "$NODE_EXTRA_CA_CERTS" ${join(work, 'leaf.pem')}`], {
-      ORG_CA_SECRET: crlf,
-      APT_CONFIG: aptConf,
-      WGETRC: wgetrc,
-    });
+    const out = run(
+      shell,
+      box,
+      [
+        'sh',
+        '-c',
+        `cat "$APT_CONFIG" "$WGETRC"; openssl verify -CAfile "$NODE_EXTRA_CA_CERTS" ${join(work, 'leaf.pem')}`,
+      ],
+      {
+        ORG_CA_SECRET: crlf,
+        APT_CONFIG: aptConf,
+        WGETRC: wgetrc,
+      },
+    );
     expect(out.status).toBe(0);
     expect(out.stdout).toContain(`#include "${aptConf}";\nAcquire::https::CAInfo "`);
     expect(out.stdout).toContain('tries = 2\nca_certificate = ');
@@ -329,23 +384,44 @@ describe.each(SHELLS)('with-org-ca under %s', (_name, shell) => {
 });
 
 const hasKeytool = spawnSync('sh', ['-c', 'command -v keytool && command -v java'], { encoding: 'utf8' }).status === 0;
-(hasKeytool ? test : test.skip)('Java: a copy of the JDK cacerts plus the org CA, appended to JAVA_TOOL_OPTIONS', () => {
-  const box = sandbox();
-  const out = run(['dash'], box, ['sh', '-c', 'echo "$JAVA_TOOL_OPTIONS"; store=${JAVA_TOOL_OPTIONS#*trustStore=}; store=${store%% *}; keytool -list -keystore "$store" -storepass changeit -alias org-ca-1 >/dev/null && echo HAS-ORG-CA; keytool -list -keystore "$store" -storepass changeit | grep -c trustedCertEntry'], {
-    JAVA_TOOL_OPTIONS: '-Xmx64m',
-  });
-  expect(out.status).toBe(0);
-  const [options, has, count] = out.stdout.trim().split('\n');
-  expect(options).toMatch(/^-Xmx64m -Djavax\.net\.ssl\.trustStore=\S+\/truststore -Djavax\.net\.ssl\.trustStorePassword=changeit$/);
-  expect(has).toBe('HAS-ORG-CA');
-  // the JDK's public roots are still there
-  expect(Number(count)).toBeGreaterThan(50);
-  expect(readdirSync(box.tmp)).toEqual([]);
-});
+(hasKeytool ? test : test.skip)(
+  'Java: a copy of the JDK cacerts plus the org CA, appended to JAVA_TOOL_OPTIONS',
+  () => {
+    const box = sandbox();
+    const out = run(
+      ['dash'],
+      box,
+      [
+        'sh',
+        '-c',
+        'echo "$JAVA_TOOL_OPTIONS"; store=${JAVA_TOOL_OPTIONS#*trustStore=}; store=${store%% *}; keytool -list -keystore "$store" -storepass changeit -alias org-ca-1 >/dev/null && echo HAS-ORG-CA; keytool -list -keystore "$store" -storepass changeit | grep -c trustedCertEntry',
+      ],
+      {
+        JAVA_TOOL_OPTIONS: '-Xmx64m',
+      },
+    );
+    expect(out.status).toBe(0);
+    const [options, has, count] = out.stdout.trim().split('\n');
+    expect(options).toMatch(
+      /^-Xmx64m -Djavax\.net\.ssl\.trustStore=\S+\/truststore -Djavax\.net\.ssl\.trustStorePassword=changeit$/,
+    );
+    expect(has).toBe('HAS-ORG-CA');
+    // the JDK's public roots are still there
+    expect(Number(count)).toBeGreaterThan(50);
+    expect(readdirSync(box.tmp)).toEqual([]);
+  },
+);
 
 const busybox = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
 const chroot = spawnSync('sh', ['-c', 'command -v chroot'], { encoding: 'utf8' }).stdout.trim();
-const canChroot = process.getuid?.() === 0 && busybox !== '' && chroot !== '' && spawnSync('sh', ['-c', `file -L ${busybox} 2>/dev/null | grep -q static || ldd ${busybox} 2>&1 | grep -q 'not a dynamic'`]).status === 0;
+const canChroot =
+  process.getuid?.() === 0 &&
+  busybox !== '' &&
+  chroot !== '' &&
+  spawnSync('sh', [
+    '-c',
+    `file -L ${busybox} 2>/dev/null | grep -q static || ldd ${busybox} 2>&1 | grep -q 'not a dynamic'`,
+  ]).status === 0;
 
 /** A busybox-only image: a root file system holding a static busybox and nothing else (no CA bundle anywhere). */
 function busyboxImage(): string {
@@ -354,7 +430,8 @@ function busyboxImage(): string {
   // A container runtime always provides /dev/null; a bare chroot needs its own.
   spawnSync('mknod', ['-m', '666', join(image, 'dev', 'null'), 'c', '1', '3']);
   spawnSync('cp', [busybox, join(image, 'bin', 'busybox')]);
-  for (const applet of ['sh', 'env', 'cat', 'grep', 'mktemp', 'chmod', 'rm', 'head', 'readlink', 'echo', 'true']) spawnSync('ln', ['-s', 'busybox', join(image, 'bin', applet)]);
+  for (const applet of ['sh', 'env', 'cat', 'grep', 'mktemp', 'chmod', 'rm', 'head', 'readlink', 'echo', 'true'])
+    spawnSync('ln', ['-s', 'busybox', join(image, 'bin', applet)]);
   spawnSync('cp', [HELPER, join(image, 'org-ca', 'with-org-ca')]);
   writeFileSync(join(image, 'run/secrets/org_ca'), root.certPem);
   spawnSync('chmod', ['1777', join(image, 'tmp')]);
@@ -371,17 +448,22 @@ function inImage(image: string, script: string) {
 }
 
 describe('in a busybox-only image (a real chroot, no CA bundle at all)', () => {
-  (canChroot ? test : test.skip)('without the org_ca_bundle secret: no replacing variable points at the CA alone, and it says what to mount', () => {
-    const image = busyboxImage();
-    const out = inImage(image, 'env');
-    expect(out.status).toBe(0);
-    const env = parseEnv(out.stdout);
-    expect(env.SSL_CERT_FILE).toBeUndefined();
-    expect(env.CURL_CA_BUNDLE).toBeUndefined();
-    expect(env.NODE_EXTRA_CA_CERTS).toMatch(/^\/tmp\/org-ca\.\w+\/org-ca\.pem$/);
-    expect(out.stderr).toMatch(/WARNING: this image has no CA bundle and no org_ca_bundle secret is mounted.*--mount=type=secret,id=org_ca_bundle,required=false/);
-    expect(readdirSync(join(image, 'tmp'))).toEqual([]);
-  });
+  (canChroot ? test : test.skip)(
+    'without the org_ca_bundle secret: no replacing variable points at the CA alone, and it says what to mount',
+    () => {
+      const image = busyboxImage();
+      const out = inImage(image, 'env');
+      expect(out.status).toBe(0);
+      const env = parseEnv(out.stdout);
+      expect(env.SSL_CERT_FILE).toBeUndefined();
+      expect(env.CURL_CA_BUNDLE).toBeUndefined();
+      expect(env.NODE_EXTRA_CA_CERTS).toMatch(/^\/tmp\/org-ca\.\w+\/org-ca\.pem$/);
+      expect(out.stderr).toMatch(
+        /WARNING: this image has no CA bundle and no org_ca_bundle secret is mounted.*--mount=type=secret,id=org_ca_bundle,required=false/,
+      );
+      expect(readdirSync(join(image, 'tmp'))).toEqual([]);
+    },
+  );
 
   (canChroot ? test : test.skip)('with the org_ca_bundle secret mounted: the replacing variables get it', () => {
     const image = busyboxImage();

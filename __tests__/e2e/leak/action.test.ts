@@ -4,7 +4,16 @@
  * GITHUB_STEP_SUMMARY files, RUNNER_TEMP. Images are real buildah builds exported as OCI archives.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -39,7 +48,10 @@ beforeAll(() => {
     `oci-archive:${leaky}`,
   );
   clean = join(work, 'clean.tar');
-  push(build('leak-e2e-action-clean', { containerfile: 'FROM BASE\nRUN echo hello > /hello.txt' }), `oci-archive:${clean}`);
+  push(
+    build('leak-e2e-action-clean', { containerfile: 'FROM BASE\nRUN echo hello > /hello.txt' }),
+    `oci-archive:${clean}`,
+  );
 }, 600_000);
 
 afterAll(() => {
@@ -53,7 +65,12 @@ afterEach(() => {
 });
 
 async function leakCheck(inputs: Record<string, string>): Promise<ActionRun> {
-  const run = await runAction('leak-check', { inputs, env: { PATH: process.env.PATH }, timeoutMs: 240_000, workRoot: work });
+  const run = await runAction('leak-check', {
+    inputs,
+    env: { PATH: process.env.PATH },
+    timeoutMs: 240_000,
+    workRoot: work,
+  });
   runs.push(run);
   return run;
 }
@@ -62,8 +79,17 @@ const errorLines = (run: ActionRun): string[] => run.stdout.split('\n').filter((
 
 /** Everything the step wrote: logs, file commands, and the report files its outputs name. */
 function everything(run: ActionRun): string {
-  const files = ['report-file', 'sarif-file'].map((o) => run.outputs[o]).filter((p): p is string => Boolean(p) && existsSync(p!));
-  return [run.stdout, run.stderr, run.files.output, run.files.env, run.files.summary, ...files.map((f) => readFileSync(f, 'utf8'))].join('\n');
+  const files = ['report-file', 'sarif-file']
+    .map((o) => run.outputs[o])
+    .filter((p): p is string => Boolean(p) && existsSync(p!));
+  return [
+    run.stdout,
+    run.stderr,
+    run.files.output,
+    run.files.env,
+    run.files.summary,
+    ...files.map((f) => readFileSync(f, 'utf8')),
+  ].join('\n');
 }
 
 function expectNoCaBody(run: ActionRun): void {
@@ -91,7 +117,12 @@ function expectFailureReported(run: ActionRun, reason: string): void {
   expect(sarif.version).toBe('2.1.0');
   expect(sarif.runs[0].results).toEqual([]);
   expect(sarif.runs[0].invocations).toEqual([
-    { executionSuccessful: false, toolExecutionNotifications: [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }] },
+    {
+      executionSuccessful: false,
+      toolExecutionNotifications: [
+        { level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } },
+      ],
+    },
   ]);
   expect(sarif.runs[0].tool.driver.notifications.map((n: { id: string }) => n.id)).toContain('input-error');
   expect(run.summary).toContain('## org-ca leak check');
@@ -106,53 +137,62 @@ describe('a leaking image', () => {
     ['ca-file', () => ({ 'ca-file': caFile })],
     ['ca (the PEM text, as from a secret)', () => ({ ca: org.certPem })],
     ['fingerprint only (colon form)', () => ({ fingerprint: orgFp.toUpperCase().replace(/(..)(?!$)/g, '$1:') })],
-  ])('with %s: exit 1, one annotation per finding, leaks, JSON report, SARIF 2.1.0, summary table', async (_name, ca) => {
-    const run = await leakCheck({ image: `oci-archive:${leaky}`, ...ca() });
-    expect(run.exitCode).toBe(1);
+  ])(
+    'with %s: exit 1, one annotation per finding, leaks, JSON report, SARIF 2.1.0, summary table',
+    async (_name, ca) => {
+      const run = await leakCheck({ image: `oci-archive:${leaky}`, ...ca() });
+      expect(run.exitCode).toBe(1);
 
-    const report = JSON.parse(readFileSync(run.outputs['report-file']!, 'utf8')) as Report;
-    expect(report.unscanned).toEqual([]);
-    expect(report.findings.map((f) => `${f.kind}@${f.path}`).sort()).toEqual(['pem@/etc/org.pem', 'pointer-to-ca@config.Env[1]']);
-    expect(run.outputs.leaks).toBe('2');
+      const report = JSON.parse(readFileSync(run.outputs['report-file']!, 'utf8')) as Report;
+      expect(report.unscanned).toEqual([]);
+      expect(report.findings.map((f) => `${f.kind}@${f.path}`).sort()).toEqual([
+        'pem@/etc/org.pem',
+        'pointer-to-ca@config.Env[1]',
+      ]);
+      expect(run.outputs.leaks).toBe('2');
 
-    // One error annotation per finding, titled with its kind and path, plus the step's one failure line.
-    const errors = errorLines(run);
-    const annotations = errors.filter((l) => l.startsWith('::error title=CA leak'));
-    expect(annotations).toHaveLength(2);
-    expect(annotations.some((l) => l.includes('(pem) at /etc/org.pem'))).toBe(true);
-    expect(annotations.some((l) => l.includes('(pointer-to-ca) at config.Env[1]'))).toBe(true);
-    expect(errors.filter((l) => !annotations.includes(l))).toEqual(['::error::org-ca leak check failed: 2 leak(s).']);
+      // One error annotation per finding, titled with its kind and path, plus the step's one failure line.
+      const errors = errorLines(run);
+      const annotations = errors.filter((l) => l.startsWith('::error title=CA leak'));
+      expect(annotations).toHaveLength(2);
+      expect(annotations.some((l) => l.includes('(pem) at /etc/org.pem'))).toBe(true);
+      expect(annotations.some((l) => l.includes('(pointer-to-ca) at config.Env[1]'))).toBe(true);
+      expect(errors.filter((l) => !annotations.includes(l))).toEqual(['::error::org-ca leak check failed: 2 leak(s).']);
 
-    // Report files live in RUNNER_TEMP (the runner cleans it), outputs name them.
-    expect(run.outputs['report-file']!.startsWith(run.runnerTemp)).toBe(true);
-    const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
-    expect(sarif.version).toBe('2.1.0');
-    expect(sarif.$schema).toMatch(/sarif-2\.1\.0/);
-    expect(sarif.runs).toHaveLength(1);
-    expect(sarif.runs[0].tool.driver.name).toBe('org-ca leak-check');
-    expect(sarif.runs[0].results).toHaveLength(2);
-    const ruleIds = new Set(sarif.runs[0].tool.driver.rules.map((r: { id: string }) => r.id));
-    for (const r of sarif.runs[0].results) {
-      expect(ruleIds.has(r.ruleId)).toBe(true);
-      expect(r.level).toBe('error');
-      expect(r.message.text).toBeTruthy();
-      expect(r.locations[0].physicalLocation.artifactLocation.uri).toBeTruthy();
-    }
-    expect(sarif.runs[0].results.map((r: { ruleId: string }) => r.ruleId).sort()).toEqual(['pem', 'pointer-to-ca']);
-    expect(sarif.runs[0].invocations).toEqual([{ executionSuccessful: true, toolExecutionNotifications: [] }]);
+      // Report files live in RUNNER_TEMP (the runner cleans it), outputs name them.
+      expect(run.outputs['report-file']!.startsWith(run.runnerTemp)).toBe(true);
+      const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
+      expect(sarif.version).toBe('2.1.0');
+      expect(sarif.$schema).toMatch(/sarif-2\.1\.0/);
+      expect(sarif.runs).toHaveLength(1);
+      expect(sarif.runs[0].tool.driver.name).toBe('org-ca leak-check');
+      expect(sarif.runs[0].results).toHaveLength(2);
+      const ruleIds = new Set(sarif.runs[0].tool.driver.rules.map((r: { id: string }) => r.id));
+      for (const r of sarif.runs[0].results) {
+        expect(ruleIds.has(r.ruleId)).toBe(true);
+        expect(r.level).toBe('error');
+        expect(r.message.text).toBeTruthy();
+        expect(r.locations[0].physicalLocation.artifactLocation.uri).toBeTruthy();
+      }
+      expect(sarif.runs[0].results.map((r: { ruleId: string }) => r.ruleId).sort()).toEqual(['pem', 'pointer-to-ca']);
+      expect(sarif.runs[0].invocations).toEqual([{ executionSuccessful: true, toolExecutionNotifications: [] }]);
 
-    // The job summary: a table with one row per finding.
-    expect(run.summary).toContain('## org-ca leak check');
-    expect(run.summary).toContain('**Failed**: 2 leak(s), 0 part(s) not scanned');
-    expect(run.summary).toContain('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |');
-    const rows = run.summary.split('\n').filter((l) => /^\| (pem|pointer-to-ca) \|/.test(l));
-    expect(rows).toHaveLength(2);
-    expect(rows.find((r) => r.startsWith('| pem |'))).toContain('/etc/org.pem');
-    // …and it ends with the fix
-    expect(run.summary.trim().split('\n').at(-1)).toMatch(/^\*\*Fix\*\*: use the CA only in a builder stage, through a BuildKit secret mount/);
+      // The job summary: a table with one row per finding.
+      expect(run.summary).toContain('## org-ca leak check');
+      expect(run.summary).toContain('**Failed**: 2 leak(s), 0 part(s) not scanned');
+      expect(run.summary).toContain('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |');
+      const rows = run.summary.split('\n').filter((l) => /^\| (pem|pointer-to-ca) \|/.test(l));
+      expect(rows).toHaveLength(2);
+      expect(rows.find((r) => r.startsWith('| pem |'))).toContain('/etc/org.pem');
+      // …and it ends with the fix
+      expect(run.summary.trim().split('\n').at(-1)).toMatch(
+        /^\*\*Fix\*\*: use the CA only in a builder stage, through a BuildKit secret mount/,
+      );
 
-    expectNoCaBody(run);
-  }, 300_000);
+      expectNoCaBody(run);
+    },
+    300_000,
+  );
 });
 
 describe('a clean image', () => {
@@ -160,20 +200,24 @@ describe('a clean image', () => {
     ['ca-file', () => ({ 'ca-file': caFile })],
     ['ca', () => ({ ca: org.certPem })],
     ['fingerprint', () => ({ fingerprint: orgFp })],
-  ])('with %s: exit 0, leaks=0, no error annotation, clean summary', async (_name, ca) => {
-    const run = await leakCheck({ image: clean, ...ca() });
-    expect(errorLines(run)).toEqual([]);
-    expect(run.exitCode).toBe(0);
-    expect(run.outputs.leaks).toBe('0');
-    const report = JSON.parse(readFileSync(run.outputs['report-file']!, 'utf8')) as Report;
-    expect(report.findings).toEqual([]);
-    expect(report.unscanned).toEqual([]);
-    const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
-    expect(sarif.runs[0].results).toEqual([]);
-    expect(sarif.runs[0].invocations).toEqual([{ executionSuccessful: true, toolExecutionNotifications: [] }]);
-    expect(run.summary).toContain('**Clean**');
-    expectNoCaBody(run);
-  }, 300_000);
+  ])(
+    'with %s: exit 0, leaks=0, no error annotation, clean summary',
+    async (_name, ca) => {
+      const run = await leakCheck({ image: clean, ...ca() });
+      expect(errorLines(run)).toEqual([]);
+      expect(run.exitCode).toBe(0);
+      expect(run.outputs.leaks).toBe('0');
+      const report = JSON.parse(readFileSync(run.outputs['report-file']!, 'utf8')) as Report;
+      expect(report.findings).toEqual([]);
+      expect(report.unscanned).toEqual([]);
+      const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
+      expect(sarif.runs[0].results).toEqual([]);
+      expect(sarif.runs[0].invocations).toEqual([{ executionSuccessful: true, toolExecutionNotifications: [] }]);
+      expect(run.summary).toContain('**Clean**');
+      expectNoCaBody(run);
+    },
+    300_000,
+  );
 });
 
 describe('Dockerfile lint', () => {
@@ -220,8 +264,14 @@ describe('Dockerfile lint', () => {
     expect(run.exitCode).toBe(1);
     expect(run.outputs.leaks).toBe('2');
     const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
-    const results = sarif.runs[0].results as { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[];
-    expect(results.map((r) => `${r.ruleId}@${r.locations[0]!.physicalLocation.region.startLine}`).sort()).toEqual(['OCA101@4', 'OCA103@5']);
+    const results = sarif.runs[0].results as {
+      ruleId: string;
+      locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[];
+    }[];
+    expect(results.map((r) => `${r.ruleId}@${r.locations[0]!.physicalLocation.region.startLine}`).sort()).toEqual([
+      'OCA101@4',
+      'OCA103@5',
+    ]);
     // Outside GITHUB_WORKSPACE (as here) an absolute file: URI; inside it, relative to the checkout (unit-tested).
     expect(results[0]!.locations[0]!.physicalLocation.artifactLocation.uri).toBe(pathToFileURL(dockerfile).href);
     const ruleIds = new Set(sarif.runs[0].tool.driver.rules.map((r: { id: string }) => r.id));
@@ -234,20 +284,36 @@ describe('Dockerfile lint', () => {
 
 describe('an unreadable image: every output and the summary, then the step fails', () => {
   test.each<[string, () => string, RegExp]>([
-    ['a directory that is not an image (never read as a root file system unless rootfs:)', () => dirWith('plain', { 'etc/hostname': 'box\n' }), /holds no image .*write rootfs:/],
-    ['an empty directory (a failed --output type=oci,tar=false export)', () => dirWith('empty', {}), /is an empty directory: .*rerun the export/],
-    ['oci: on an OCI archive', () => `oci:${leaky}`, /oci: expects an OCI image layout directory .* write oci-archive:/],
+    [
+      'a directory that is not an image (never read as a root file system unless rootfs:)',
+      () => dirWith('plain', { 'etc/hostname': 'box\n' }),
+      /holds no image .*write rootfs:/,
+    ],
+    [
+      'an empty directory (a failed --output type=oci,tar=false export)',
+      () => dirWith('empty', {}),
+      /is an empty directory: .*rerun the export/,
+    ],
+    [
+      'oci: on an OCI archive',
+      () => `oci:${leaky}`,
+      /oci: expects an OCI image layout directory .* write oci-archive:/,
+    ],
     ['a truncated archive', () => truncated(), /is not a readable tar archive: .*truncated/],
-  ])('%s', async (_name, image, message) => {
-    const run = await leakCheck({ image: image(), 'ca-file': caFile });
-    expect(run.exitCode).toBe(1);
-    const errors = errorLines(run);
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(message);
-    expect(run.stderr.trim()).toBe('');
-    expectFailureReported(run, errors[0]!.replace(/^::error::/, ''));
-    expectNoCaBody(run);
-  }, 120_000);
+  ])(
+    '%s',
+    async (_name, image, message) => {
+      const run = await leakCheck({ image: image(), 'ca-file': caFile });
+      expect(run.exitCode).toBe(1);
+      const errors = errorLines(run);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(message);
+      expect(run.stderr.trim()).toBe('');
+      expectFailureReported(run, errors[0]!.replace(/^::error::/, ''));
+      expectNoCaBody(run);
+    },
+    120_000,
+  );
 
   test('an image with a part that cannot be read: reported as not scanned, SARIF run not successful, step fails', async () => {
     const cut = truncatedLayer();
@@ -258,11 +324,17 @@ describe('an unreadable image: every output and the summary, then the step fails
     expect(report.unscanned.length).toBeGreaterThan(0);
     const sarif = JSON.parse(readFileSync(run.outputs['sarif-file']!, 'utf8'));
     expect(sarif.runs[0].invocations[0].executionSuccessful).toBe(false);
-    expect(sarif.runs[0].invocations[0].toolExecutionNotifications.map((n: { descriptor: { id: string } }) => n.descriptor.id)).toContain('not-scanned');
+    expect(
+      sarif.runs[0].invocations[0].toolExecutionNotifications.map(
+        (n: { descriptor: { id: string } }) => n.descriptor.id,
+      ),
+    ).toContain('not-scanned');
     expect(sarif.runs[0].results.map((r: { ruleId: string }) => r.ruleId)).toContain('not-scanned');
     expect(run.outputs.leaks).toBe('0');
     expect(run.summary).toMatch(/\*\*Failed\*\*: 0 leak\(s\), [1-9]\d* part\(s\) not scanned/);
-    expect(errorLines(run).at(-1)).toMatch(/^::error::org-ca leak check failed: 0 leak\(s\), [1-9]\d* part\(s\) of the image not scanned\.$/);
+    expect(errorLines(run).at(-1)).toMatch(
+      /^::error::org-ca leak check failed: 0 leak\(s\), [1-9]\d* part\(s\) of the image not scanned\.$/,
+    );
   }, 120_000);
 });
 
@@ -299,29 +371,61 @@ describe('bad inputs fail with one clear line', () => {
   const keyBody = key.split('\n').filter((l) => l && !l.startsWith('-----'));
 
   test.each([
-    ['no CA and no fingerprint', () => ({ image: clean }), /^::error::Nothing to look for: set ca or ca-file \(the CA\), or fingerprint/],
-    ['a private key as ca', () => ({ image: clean, ca: key }), /^::error::The ca input contains a private key; it was not used and is not shown\./],
-    ['a private key pasted after the CA', () => ({ image: clean, ca: `${org.certPem}${key}` }), /private key; it was not used and is not shown/],
+    [
+      'no CA and no fingerprint',
+      () => ({ image: clean }),
+      /^::error::Nothing to look for: set ca or ca-file \(the CA\), or fingerprint/,
+    ],
+    [
+      'a private key as ca',
+      () => ({ image: clean, ca: key }),
+      /^::error::The ca input contains a private key; it was not used and is not shown\./,
+    ],
+    [
+      'a private key pasted after the CA',
+      () => ({ image: clean, ca: `${org.certPem}${key}` }),
+      /private key; it was not used and is not shown/,
+    ],
     ['a malformed fingerprint', () => ({ image: clean, fingerprint: 'abc123' }), /^::error::.*fingerprint.*'abc123'/],
-    ['a nonexistent ca-file', () => ({ image: clean, 'ca-file': '/nonexistent/org.pem' }), /^::error::ca-file '\/nonexistent\/org\.pem' could not be read \(ENOENT\)/],
-    ['a nonexistent OCI archive', () => ({ image: 'oci-archive:/nonexistent/image.tar', 'ca-file': caFile }), /^::error::.*'\/nonexistent\/image\.tar'/],
-    ['a nonexistent path (not sent to docker save: a reference never starts with /)', () => ({ image: '/nonexistent/image.tar', 'ca-file': caFile }), /^::error::'\/nonexistent\/image\.tar' does not exist: expected a docker save or OCI archive/],
-    ['a nonexistent relative path', () => ({ image: './build/image.tar', 'ca-file': caFile }), /^::error::'\.\/build\/image\.tar' does not exist/],
+    [
+      'a nonexistent ca-file',
+      () => ({ image: clean, 'ca-file': '/nonexistent/org.pem' }),
+      /^::error::ca-file '\/nonexistent\/org\.pem' could not be read \(ENOENT\)/,
+    ],
+    [
+      'a nonexistent OCI archive',
+      () => ({ image: 'oci-archive:/nonexistent/image.tar', 'ca-file': caFile }),
+      /^::error::.*'\/nonexistent\/image\.tar'/,
+    ],
+    [
+      'a nonexistent path (not sent to docker save: a reference never starts with /)',
+      () => ({ image: '/nonexistent/image.tar', 'ca-file': caFile }),
+      /^::error::'\/nonexistent\/image\.tar' does not exist: expected a docker save or OCI archive/,
+    ],
+    [
+      'a nonexistent relative path',
+      () => ({ image: './build/image.tar', 'ca-file': caFile }),
+      /^::error::'\.\/build\/image\.tar' does not exist/,
+    ],
     ['neither image nor dockerfile', () => ({ 'ca-file': caFile }), /^::error::Nothing to check: set 'image'/],
-  ])('%s', async (_name, inputs, message) => {
-    const run = await leakCheck(inputs());
-    expect(run.exitCode).toBe(1);
-    const errors = errorLines(run);
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(message);
-    // One line: no stack trace, nothing on stderr.
-    expect(run.stderr.trim()).toBe('');
-    expect(run.stdout).not.toMatch(/^\s+at /m);
-    // And still every output, file and the summary, saying why (README: upload-sarif with if: always()).
-    expectFailureReported(run, errors[0]!.replace(/^::error::/, ''));
-    const all = everything(run);
-    for (const line of keyBody) expect(all).not.toContain(line);
-    expect(all).not.toContain('PRIVATE KEY-----');
-    expectNoCaBody(run);
-  }, 120_000);
+  ])(
+    '%s',
+    async (_name, inputs, message) => {
+      const run = await leakCheck(inputs());
+      expect(run.exitCode).toBe(1);
+      const errors = errorLines(run);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(message);
+      // One line: no stack trace, nothing on stderr.
+      expect(run.stderr.trim()).toBe('');
+      expect(run.stdout).not.toMatch(/^\s+at /m);
+      // And still every output, file and the summary, saying why (README: upload-sarif with if: always()).
+      expectFailureReported(run, errors[0]!.replace(/^::error::/, ''));
+      const all = everything(run);
+      for (const line of keyBody) expect(all).not.toContain(line);
+      expect(all).not.toContain('PRIVATE KEY-----');
+      expectNoCaBody(run);
+    },
+    120_000,
+  );
 });

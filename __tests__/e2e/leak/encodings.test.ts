@@ -48,7 +48,17 @@ test('the CA and its issuing intermediate in realistic encodings are each found,
   writeFileSync(derFile, issuing.der);
   const issuingPem = join(work, 'issuing.pem');
   writeFileSync(issuingPem, issuing.certPem);
-  const p12 = execFileSync('openssl', ['pkcs12', '-export', '-nokeys', '-in', issuingPem, '-name', 'issuing', '-passout', 'pass:changeit']);
+  const p12 = execFileSync('openssl', [
+    'pkcs12',
+    '-export',
+    '-nokeys',
+    '-in',
+    issuingPem,
+    '-name',
+    'issuing',
+    '-passout',
+    'pass:changeit',
+  ]);
   writeFileSync(join(work, 'org.der'), org.der);
   const lines = org.certPem.trim().split('\n');
   const files: Record<string, string | Buffer> = {
@@ -63,7 +73,10 @@ test('the CA and its issuing intermediate in realistic encodings are each found,
     'issuing.jks': writeJks([{ alias: 'issuing', der: issuing.der }]),
     'issuing.p12': p12,
   };
-  const { run, report } = check('leak-enc-encodings', { containerfile: 'FROM BASE\nCOPY . /app/\nRUN rm /app/Containerfile', files });
+  const { run, report } = check('leak-enc-encodings', {
+    containerfile: 'FROM BASE\nCOPY . /app/\nRUN rm /app/Containerfile',
+    files,
+  });
   expect(report.unscanned).toEqual([]);
   expect(found(report)).toEqual(
     [
@@ -117,8 +130,12 @@ test('settings that point tools at a CA, wherever they persist, are each found',
     ].sort(),
   );
   const env = report.findings.filter((f) => f.path.startsWith('config.Env'));
-  expect(env.map((f) => f.message).join('\n')).toMatch(/JAVA_TOOL_OPTIONS -Djavax\.net\.ssl\.trustStore in config\.Env\[1\] points at \/run\/secrets\/org_truststore/);
-  expect(env.map((f) => f.message).join('\n')).toMatch(/npm_config_cafile in config\.Env\[2\] points at \/run\/secrets\/org_ca/);
+  expect(env.map((f) => f.message).join('\n')).toMatch(
+    /JAVA_TOOL_OPTIONS -Djavax\.net\.ssl\.trustStore in config\.Env\[1\] points at \/run\/secrets\/org_truststore/,
+  );
+  expect(env.map((f) => f.message).join('\n')).toMatch(
+    /npm_config_cafile in config\.Env\[2\] points at \/run\/secrets\/org_ca/,
+  );
   expect(run.status).toBe(1);
 }, 600_000);
 

@@ -42,7 +42,12 @@ export function makeInputShapes(work: string): InputShapes {
   mkdirSync(join(legacyDir, id), { recursive: true });
   writeFileSync(join(legacyDir, id, 'layer.tar'), layer);
   writeFileSync(join(legacyDir, `${img.config.digest.slice(7)}.json`), cfg);
-  writeFileSync(join(legacyDir, 'manifest.json'), JSON.stringify([{ Config: `${img.config.digest.slice(7)}.json`, RepoTags: ['example.com/app:1'], Layers: [`${id}/layer.tar`] }]));
+  writeFileSync(
+    join(legacyDir, 'manifest.json'),
+    JSON.stringify([
+      { Config: `${img.config.digest.slice(7)}.json`, RepoTags: ['example.com/app:1'], Layers: [`${id}/layer.tar`] },
+    ]),
+  );
   const legacyTar = archive(cpDir(legacyDir, join(work, 'legacy-copy')), join(work, 'legacy.tar'));
 
   // containers/image dir: transport: manifest.json is the manifest itself, blobs are named by their hex digest.
@@ -51,7 +56,8 @@ export function makeInputShapes(work: string): InputShapes {
   const manifest = blobs.blobs.get(img.descriptor.digest.slice(7))!;
   writeFileSync(join(skopeoDir, 'manifest.json'), manifest);
   writeFileSync(join(skopeoDir, 'version'), 'Directory Transport Version: 1.1\n');
-  for (const d of [img.config, ...img.layers]) writeFileSync(join(skopeoDir, d.digest.slice(7)), blobs.blobs.get(d.digest.slice(7))!);
+  for (const d of [img.config, ...img.layers])
+    writeFileSync(join(skopeoDir, d.digest.slice(7)), blobs.blobs.get(d.digest.slice(7))!);
 
   const emptyDir = join(work, 'empty');
   mkdirSync(emptyDir);
@@ -67,7 +73,20 @@ export function makeInputShapes(work: string): InputShapes {
   writeFileSync(gzipTar, gzipSync(tarOf({ 'index.json': '{}' })));
   const textFile = join(work, 'notes.txt');
   writeFileSync(textFile, 'not an image\n');
-  return { ociDir, ociTar, legacyTar, legacyDir, skopeoDir, emptyDir, plainDir, noIndexDir, noIndexTar, plainTar, gzipTar, textFile };
+  return {
+    ociDir,
+    ociTar,
+    legacyTar,
+    legacyDir,
+    skopeoDir,
+    emptyDir,
+    plainDir,
+    noIndexDir,
+    noIndexTar,
+    plainTar,
+    gzipTar,
+    textFile,
+  };
 }
 
 function cpDir(from: string, to: string): string {

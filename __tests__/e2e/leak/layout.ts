@@ -73,9 +73,15 @@ export class Blobs {
   }
 
   /** An image manifest with its config; layers gzip-compressed unless `compress` is false. */
-  image(platform: { architecture: string; os: string }, layers: readonly LayerSpec[], compress = true): { descriptor: Descriptor; layers: Descriptor[]; config: Descriptor } {
+  image(
+    platform: { architecture: string; os: string },
+    layers: readonly LayerSpec[],
+    compress = true,
+  ): { descriptor: Descriptor; layers: Descriptor[]; config: Descriptor } {
     const tars = layers.map((l) => tarOf(l.files));
-    const layerDescriptors = tars.map((t) => (compress ? this.put(gzipSync(t), MEDIA.layerGzip) : this.put(t, MEDIA.layerTar)));
+    const layerDescriptors = tars.map((t) =>
+      compress ? this.put(gzipSync(t), MEDIA.layerGzip) : this.put(t, MEDIA.layerTar),
+    );
     const config = this.put(
       {
         ...platform,
@@ -83,8 +89,17 @@ export class Blobs {
         config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/app/run'] },
         rootfs: { type: 'layers', diff_ids: tars.map((t) => `sha256:${sha256(t)}`) },
         history: [
-          ...layers.map((l) => ({ created: '2026-01-01T00:00:00Z', created_by: l.createdBy, comment: 'buildkit.dockerfile.v0' })),
-          { created: '2026-01-01T00:00:00Z', created_by: 'CMD ["/app/run"]', comment: 'buildkit.dockerfile.v0', empty_layer: true },
+          ...layers.map((l) => ({
+            created: '2026-01-01T00:00:00Z',
+            created_by: l.createdBy,
+            comment: 'buildkit.dockerfile.v0',
+          })),
+          {
+            created: '2026-01-01T00:00:00Z',
+            created_by: 'CMD ["/app/run"]',
+            comment: 'buildkit.dockerfile.v0',
+            empty_layer: true,
+          },
         ],
       },
       MEDIA.config,
@@ -97,15 +112,32 @@ export class Blobs {
    * A BuildKit attestation manifest for `subject` (https://github.com/moby/buildkit/blob/master/docs/attestations/attestation-storage.md):
    * platform unknown/unknown, the vnd.docker.reference.* annotations, one in-toto JSON layer per statement.
    */
-  attestation(subject: Descriptor, statements: readonly { predicateType: string; statement: object }[]): { descriptor: Descriptor; layers: Descriptor[] } {
-    const layers = statements.map((s) => ({ ...this.put(s.statement, MEDIA.inToto), annotations: { 'in-toto.io/predicate-type': s.predicateType } }));
-    const config = this.put({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }, MEDIA.config);
+  attestation(
+    subject: Descriptor,
+    statements: readonly { predicateType: string; statement: object }[],
+  ): { descriptor: Descriptor; layers: Descriptor[] } {
+    const layers = statements.map((s) => ({
+      ...this.put(s.statement, MEDIA.inToto),
+      annotations: { 'in-toto.io/predicate-type': s.predicateType },
+    }));
+    const config = this.put(
+      {
+        architecture: 'unknown',
+        os: 'unknown',
+        config: {},
+        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+      },
+      MEDIA.config,
+    );
     const manifest = { schemaVersion: 2, mediaType: MEDIA.manifest, config, layers };
     return {
       descriptor: {
         ...this.put(manifest, MEDIA.manifest),
         platform: { architecture: 'unknown', os: 'unknown' },
-        annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': subject.digest },
+        annotations: {
+          'vnd.docker.reference.type': 'attestation-manifest',
+          'vnd.docker.reference.digest': subject.digest,
+        },
       },
       layers,
     };
@@ -120,19 +152,39 @@ export class Blobs {
    * `dockerManifest` adds the manifest.json of a Docker 25+ `docker save` (which lists only the platform the daemon
    * runs: the others are reachable only through index.json). `omit` leaves blobs out, to fake a missing one.
    */
-  write(dir: string, top: Descriptor, options: { name?: string; dockerManifest?: { config: Descriptor; layers: Descriptor[] }; omit?: readonly string[] } = {}): string {
+  write(
+    dir: string,
+    top: Descriptor,
+    options: {
+      name?: string;
+      dockerManifest?: { config: Descriptor; layers: Descriptor[] };
+      omit?: readonly string[];
+    } = {},
+  ): string {
     mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
     const omit = new Set((options.omit ?? []).map((d) => d.replace(/^sha256:/, '')));
     for (const [hex, b] of this.blobs) if (!omit.has(hex)) writeFileSync(join(dir, 'blobs/sha256', hex), b);
     const name = options.name ?? 'example.com/app:1';
-    const annotations = { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name.split(':').pop()! };
-    writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.index, manifests: [{ ...top, annotations }] }));
+    const annotations = {
+      'io.containerd.image.name': name,
+      'org.opencontainers.image.ref.name': name.split(':').pop()!,
+    };
+    writeFileSync(
+      join(dir, 'index.json'),
+      JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.index, manifests: [{ ...top, annotations }] }),
+    );
     writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
     if (options.dockerManifest) {
       const m = options.dockerManifest;
       writeFileSync(
         join(dir, 'manifest.json'),
-        JSON.stringify([{ Config: `blobs/sha256/${m.config.digest.slice(7)}`, RepoTags: [name], Layers: m.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`) }]),
+        JSON.stringify([
+          {
+            Config: `blobs/sha256/${m.config.digest.slice(7)}`,
+            RepoTags: [name],
+            Layers: m.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`),
+          },
+        ]),
       );
     }
     return dir;

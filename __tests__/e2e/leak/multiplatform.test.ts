@@ -31,7 +31,8 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-const CLEAN_DOCKERFILE = 'FROM debian:bookworm AS build\nRUN --mount=type=secret,id=org_ca with-org-ca make\nFROM debian:bookworm\nCOPY --from=build /out /app\n';
+const CLEAN_DOCKERFILE =
+  'FROM debian:bookworm AS build\nRUN --mount=type=secret,id=org_ca with-org-ca make\nFROM debian:bookworm\nCOPY --from=build /out /app\n';
 const LEAKY_DOCKERFILE = `FROM debian:bookworm\nCOPY <<EOF /usr/local/share/ca-certificates/org.crt\n${org.certPem}EOF\nRUN update-ca-certificates\n`;
 
 /** SLSA provenance v0.2 as BuildKit writes it in mode=max (https://docs.docker.com/build/metadata/attestations/slsa-definitions/). */
@@ -39,14 +40,20 @@ function provenanceV02(subject: Descriptor, args: Record<string, string>, docker
   return {
     _type: 'https://in-toto.io/Statement/v0.1',
     predicateType: 'https://slsa.dev/provenance/v0.2',
-    subject: [{ name: 'pkg:docker/example.com/app@1?platform=linux%2Farm64', digest: { sha256: subject.digest.slice(7) } }],
+    subject: [
+      { name: 'pkg:docker/example.com/app@1?platform=linux%2Farm64', digest: { sha256: subject.digest.slice(7) } },
+    ],
     predicate: {
       builder: { id: 'https://github.com/example/app/actions/runs/1' },
       buildType: 'https://mobyproject.org/buildkit@v1',
       materials: [{ uri: 'pkg:docker/debian@bookworm?platform=linux%2Farm64', digest: { sha256: '0'.repeat(64) } }],
       invocation: {
         configSource: { entryPoint: 'Dockerfile' },
-        parameters: { frontend: 'dockerfile.v0', args: { ...args, source: 'docker/dockerfile:1' }, locals: [{ name: 'context' }, { name: 'dockerfile' }] },
+        parameters: {
+          frontend: 'dockerfile.v0',
+          args: { ...args, source: 'docker/dockerfile:1' },
+          locals: [{ name: 'context' }, { name: 'dockerfile' }],
+        },
         environment: { platform: 'linux/amd64' },
       },
       metadata: {
@@ -56,7 +63,12 @@ function provenanceV02(subject: Descriptor, args: Record<string, string>, docker
         completeness: { parameters: true, environment: true, materials: false },
         reproducible: false,
         'https://mobyproject.org/buildkit@v1#metadata': {
-          source: { locations: {}, infos: [{ filename: 'Dockerfile', language: 'Dockerfile', data: Buffer.from(dockerfile).toString('base64') }] },
+          source: {
+            locations: {},
+            infos: [
+              { filename: 'Dockerfile', language: 'Dockerfile', data: Buffer.from(dockerfile).toString('base64') },
+            ],
+          },
         },
       },
     },
@@ -68,16 +80,24 @@ function provenanceV1(subject: Descriptor, args: Record<string, string>, dockerf
   return {
     _type: 'https://in-toto.io/Statement/v0.1',
     predicateType: 'https://slsa.dev/provenance/v1',
-    subject: [{ name: 'pkg:docker/example.com/app@1?platform=linux%2Farm64', digest: { sha256: subject.digest.slice(7) } }],
+    subject: [
+      { name: 'pkg:docker/example.com/app@1?platform=linux%2Farm64', digest: { sha256: subject.digest.slice(7) } },
+    ],
     predicate: {
       buildDefinition: {
         buildType: 'https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md',
         externalParameters: {
           configSource: { path: 'Dockerfile' },
-          request: { frontend: 'dockerfile.v0', args: { ...args }, locals: [{ name: 'context' }, { name: 'dockerfile' }] },
+          request: {
+            frontend: 'dockerfile.v0',
+            args: { ...args },
+            locals: [{ name: 'context' }, { name: 'dockerfile' }],
+          },
         },
         internalParameters: { builderPlatform: 'linux/amd64' },
-        resolvedDependencies: [{ uri: 'pkg:docker/debian@bookworm?platform=linux%2Farm64', digest: { sha256: '0'.repeat(64) } }],
+        resolvedDependencies: [
+          { uri: 'pkg:docker/debian@bookworm?platform=linux%2Farm64', digest: { sha256: '0'.repeat(64) } },
+        ],
       },
       runDetails: {
         builder: { id: '' },
@@ -86,20 +106,36 @@ function provenanceV1(subject: Descriptor, args: Record<string, string>, dockerf
           startedOn: '2026-01-01T00:00:00Z',
           finishedOn: '2026-01-01T00:01:00Z',
           buildkit_completeness: { request: true, resolvedDependencies: true },
-          buildkit_metadata: { source: { locations: {}, infos: [{ filename: 'Dockerfile', language: 'Dockerfile', data: Buffer.from(dockerfile).toString('base64') }] } },
+          buildkit_metadata: {
+            source: {
+              locations: {},
+              infos: [
+                { filename: 'Dockerfile', language: 'Dockerfile', data: Buffer.from(dockerfile).toString('base64') },
+              ],
+            },
+          },
         },
       },
     },
   };
 }
 
-const SPDX = { _type: 'https://in-toto.io/Statement/v0.1', predicateType: 'https://spdx.dev/Document', subject: [], predicate: { spdxVersion: 'SPDX-2.3', name: 'sbom', packages: [{ name: 'busybox', versionInfo: '1.36' }] } };
+const SPDX = {
+  _type: 'https://in-toto.io/Statement/v0.1',
+  predicateType: 'https://spdx.dev/Document',
+  subject: [],
+  predicate: { spdxVersion: 'SPDX-2.3', name: 'sbom', packages: [{ name: 'busybox', versionInfo: '1.36' }] },
+};
 
 interface Variant {
   /** What the arm64 platform's app layer holds besides the app. */
   readonly arm64Extra?: Record<string, string | Buffer>;
   /** Which provenance the arm64 attestation carries, with which build args and Dockerfile. */
-  readonly provenance?: { readonly version: 'v0.2' | 'v1'; readonly args: Record<string, string>; readonly dockerfile: string };
+  readonly provenance?: {
+    readonly version: 'v0.2' | 'v1';
+    readonly args: Record<string, string>;
+    readonly dockerfile: string;
+  };
   /** Leave the arm64 app layer's blob out of the layout. */
   readonly dropArm64Layer?: boolean;
 }
@@ -118,15 +154,23 @@ type Format = 'oci-dir' | 'oci-archive' | 'docker-save-25';
 function assemble(name: string, format: Format, variant: Variant): { path: string; built: Built } {
   const blobs = new Blobs();
   const compress = format !== 'docker-save-25';
-  const base: LayerSpec = { files: { 'etc/ssl/certs/ca-certificates.crt': publicBundle, 'etc/os-release': 'ID=debian\n' }, createdBy: 'ADD rootfs.tar.xz / # buildkit' };
+  const base: LayerSpec = {
+    files: { 'etc/ssl/certs/ca-certificates.crt': publicBundle, 'etc/os-release': 'ID=debian\n' },
+    createdBy: 'ADD rootfs.tar.xz / # buildkit',
+  };
   const app = (arch: string, extra: Record<string, string | Buffer> = {}): LayerSpec => ({
     files: { 'app/run': `#!/bin/sh\necho app for ${arch}\n`, ...extra },
     createdBy: 'COPY /out /app # buildkit',
   });
   const amd64 = blobs.image({ architecture: 'amd64', os: 'linux' }, [base, app('amd64')], compress);
   const arm64 = blobs.image({ architecture: 'arm64', os: 'linux' }, [base, app('arm64', variant.arm64Extra)], compress);
-  const p = variant.provenance ?? { version: 'v0.2', args: { 'build-arg:VERSION': '1.2.3' }, dockerfile: CLEAN_DOCKERFILE };
-  const statement = (subject: Descriptor) => (p.version === 'v1' ? provenanceV1(subject, p.args, p.dockerfile) : provenanceV02(subject, p.args, p.dockerfile));
+  const p = variant.provenance ?? {
+    version: 'v0.2',
+    args: { 'build-arg:VERSION': '1.2.3' },
+    dockerfile: CLEAN_DOCKERFILE,
+  };
+  const statement = (subject: Descriptor) =>
+    p.version === 'v1' ? provenanceV1(subject, p.args, p.dockerfile) : provenanceV02(subject, p.args, p.dockerfile);
   const cleanProvenance = provenanceV02(amd64.descriptor, { 'build-arg:VERSION': '1.2.3' }, CLEAN_DOCKERFILE);
   const amd64Att = blobs.attestation(amd64.descriptor, [
     { predicateType: 'https://slsa.dev/provenance/v0.2', statement: cleanProvenance },
@@ -143,7 +187,12 @@ function assemble(name: string, format: Format, variant: Variant): { path: strin
     // docker save (containerd image store) lists only the platform the daemon runs in manifest.json.
     ...(format === 'docker-save-25' ? { dockerManifest: { config: amd64.config, layers: amd64.layers } } : {}),
   });
-  const built = { arm64: arm64.descriptor, arm64Layer: arm64.layers[1]!, amd64: amd64.descriptor, arm64Provenance: arm64Att.layers[0]! };
+  const built = {
+    arm64: arm64.descriptor,
+    arm64Layer: arm64.layers[1]!,
+    amd64: amd64.descriptor,
+    arm64Provenance: arm64Att.layers[0]!,
+  };
   return { path: format === 'oci-dir' ? dir : archive(dir, `${dir}.tar`), built };
 }
 
@@ -168,12 +217,19 @@ describe.each(FORMATS)('%s', (format) => {
   });
 
   test('a leak only in the arm64 layer is found, and reported with the arm64 platform', () => {
-    const { path, built } = assemble('arm64', format, { arm64Extra: { 'usr/local/share/ca-certificates/org.crt': org.certPem } });
+    const { path, built } = assemble('arm64', format, {
+      arm64Extra: { 'usr/local/share/ca-certificates/org.crt': org.certPem },
+    });
     const { run, report } = check(path);
     expect(report.unscanned).toEqual([]);
     expect(report.findings).toHaveLength(1);
     const f = report.findings[0]!;
-    expect(f).toMatchObject({ kind: 'pem', fingerprint: orgFp, path: '/usr/local/share/ca-certificates/org.crt', visibility: 'final' });
+    expect(f).toMatchObject({
+      kind: 'pem',
+      fingerprint: orgFp,
+      path: '/usr/local/share/ca-certificates/org.crt',
+      visibility: 'final',
+    });
     expect(f.image).toContain('linux/arm64');
     expect(f.image).not.toContain('amd64');
     expect(f.layer).toMatchObject({ index: 1, instruction: 'COPY /out /app # buildkit' });
@@ -186,17 +242,33 @@ describe.each(FORMATS)('%s', (format) => {
   test('fingerprint only: the arm64 leak is still found', () => {
     const { path } = assemble('arm64-fp', format, { arm64Extra: { 'opt/org.der': org.der } });
     const { run, report } = check(path, ['--fingerprint', orgFp]);
-    expect(report.findings.map((f) => `${f.kind}@${f.path}@${f.image?.includes('linux/arm64')}`)).toEqual(['der@/opt/org.der@true']);
+    expect(report.findings.map((f) => `${f.kind}@${f.path}@${f.image?.includes('linux/arm64')}`)).toEqual([
+      'der@/opt/org.der@true',
+    ]);
     expect(run.status).toBe(1);
   });
 
   test.each([
-    ['v0.2: invocation.parameters.args build-arg:ORG_CA', { version: 'v0.2' as const, args: { 'build-arg:ORG_CA': org.certPem }, dockerfile: CLEAN_DOCKERFILE }],
-    ['v1: buildDefinition.externalParameters.request.args', { version: 'v1' as const, args: { 'build-arg:ORG_CA': org.certPem }, dockerfile: CLEAN_DOCKERFILE }],
-    ['v0.2: only in the base64 Dockerfile of the build metadata', { version: 'v0.2' as const, args: {}, dockerfile: LEAKY_DOCKERFILE }],
-    ['v1: only in the base64 Dockerfile of buildkit_metadata.source.infos', { version: 'v1' as const, args: {}, dockerfile: LEAKY_DOCKERFILE }],
+    [
+      'v0.2: invocation.parameters.args build-arg:ORG_CA',
+      { version: 'v0.2' as const, args: { 'build-arg:ORG_CA': org.certPem }, dockerfile: CLEAN_DOCKERFILE },
+    ],
+    [
+      'v1: buildDefinition.externalParameters.request.args',
+      { version: 'v1' as const, args: { 'build-arg:ORG_CA': org.certPem }, dockerfile: CLEAN_DOCKERFILE },
+    ],
+    [
+      'v0.2: only in the base64 Dockerfile of the build metadata',
+      { version: 'v0.2' as const, args: {}, dockerfile: LEAKY_DOCKERFILE },
+    ],
+    [
+      'v1: only in the base64 Dockerfile of buildkit_metadata.source.infos',
+      { version: 'v1' as const, args: {}, dockerfile: LEAKY_DOCKERFILE },
+    ],
   ])('a leak only in the arm64 provenance attestation (%s) is found', (_name, provenance) => {
-    const { path, built } = assemble(`att-${provenance.version}-${Object.keys(provenance.args).length}`, format, { provenance });
+    const { path, built } = assemble(`att-${provenance.version}-${Object.keys(provenance.args).length}`, format, {
+      provenance,
+    });
     const { run, report } = check(path);
     expect(report.unscanned).toEqual([]);
     expect(report.findings.length).toBeGreaterThanOrEqual(1);
@@ -206,7 +278,11 @@ describe.each(FORMATS)('%s', (format) => {
       expect(f.layer).toBeUndefined();
       expect(f.path).toBe(`blobs/sha256/${built.arm64Provenance.digest.slice(7)}`);
       // Named as the arm64 platform's provenance attestation, not as an anonymous blob.
-      expect(f.image).toMatch(new RegExp(`attestation for linux/arm64 \\(https://slsa\\.dev/provenance/${provenance.version.replace('.', '\\.')}\\)$`));
+      expect(f.image).toMatch(
+        new RegExp(
+          `attestation for linux/arm64 \\(https://slsa\\.dev/provenance/${provenance.version.replace('.', '\\.')}\\)$`,
+        ),
+      );
       expect(f.message).toContain('BuildKit records build arguments and the Dockerfile there');
     }
     expect(run.status).toBe(1);

@@ -21,7 +21,8 @@ let work: string;
 let cli: string;
 let caFile: string;
 
-const check = (image: string, extra: string[] = []): { run: Run; report: Report } => checkImage(cli, image, ['--ca', caFile, ...extra]);
+const check = (image: string, extra: string[] = []): { run: Run; report: Report } =>
+  checkImage(cli, image, ['--ca', caFile, ...extra]);
 const kinds = (r: Report): string[] => r.findings.map((f) => `${f.kind}@${f.path}:${f.visibility}`).sort();
 
 beforeAll(async () => ({ work, caFile, cli } = await setUpLeakSuite('org-ca-leak-nested-e2e-', org.certPem)), 600_000);
@@ -50,17 +51,34 @@ describe('the CA inside files that hold other files', () => {
   ];
   beforeAll(() => {
     const files: Record<string, Buffer> = {
-      'app.jar': readFileSync(jarOf(f('app.jar'), { 'BOOT-INF/classes/org.pem': org.certPem, 'BOOT-INF/classes/App.class': 'x'.repeat(3000) })),
-      'trust.jar': readFileSync(jarOf(f('trust.jar'), { 'truststore.jks': writeJks([{ alias: 'org', der: org.der }]) })),
-      'boot.jar': readFileSync(zipOf(f('boot.jar'), { 'BOOT-INF/lib/inner.jar': readFileSync(jarOf(f('inner.jar'), { 'ca/org.pem': org.certPem })) }, { store: true })),
-      'vendored-1.0-py3-none-any.whl': readFileSync(zipOf(f('v.whl'), { 'vendored/cacert.pem': `${publicCa.certPem}${org.certPem}`, 'vendored/__init__.py': '' })),
+      'app.jar': readFileSync(
+        jarOf(f('app.jar'), {
+          'BOOT-INF/classes/org.pem': org.certPem,
+          'BOOT-INF/classes/App.class': 'x'.repeat(3000),
+        }),
+      ),
+      'trust.jar': readFileSync(
+        jarOf(f('trust.jar'), { 'truststore.jks': writeJks([{ alias: 'org', der: org.der }]) }),
+      ),
+      'boot.jar': readFileSync(
+        zipOf(
+          f('boot.jar'),
+          { 'BOOT-INF/lib/inner.jar': readFileSync(jarOf(f('inner.jar'), { 'ca/org.pem': org.certPem })) },
+          { store: true },
+        ),
+      ),
+      'vendored-1.0-py3-none-any.whl': readFileSync(
+        zipOf(f('v.whl'), { 'vendored/cacert.pem': `${publicCa.certPem}${org.certPem}`, 'vendored/__init__.py': '' }),
+      ),
       'dist.tar.gz': readFileSync(tarOf(f('dist.tar.gz'), { 'etc/ssl/org.pem': org.certPem }, 'gzip')),
       'dist.tgz': readFileSync(tarOf(f('dist.tgz'), { 'org.pem': org.certPem }, 'gzip')),
       'org.pem.gz': readFileSync(compressed(f('org.pem.gz'), org.certPem, 'gzip')),
       'org.pem.bz2': readFileSync(compressed(f('org.pem.bz2'), org.certPem, 'bzip2')),
       'org.pem.xz': readFileSync(compressed(f('org.pem.xz'), org.certPem, 'xz')),
       'org.pem.zst': readFileSync(compressed(f('org.pem.zst'), org.certPem, 'zstd')),
-      'org-ca.deb': readFileSync(debOf(f('org-ca.deb'), 'org-ca', { 'usr/local/share/ca-certificates/org.crt': org.certPem })),
+      'org-ca.deb': readFileSync(
+        debOf(f('org-ca.deb'), 'org-ca', { 'usr/local/share/ca-certificates/org.crt': org.certPem }),
+      ),
       'gone.jar': readFileSync(jarOf(f('gone.jar'), { 'org.pem': org.certPem })),
     };
     const lines = [
@@ -73,7 +91,9 @@ describe('the CA inside files that hold other files', () => {
       'RUN rm /tmp/gone.jar',
     ];
     if (has('rpmbuild')) {
-      files['orgca.rpm'] = readFileSync(rpmOf(work, 'orgca', { 'etc/pki/ca-trust/source/anchors/org.pem': org.certPem }, 'w19.zstdio'));
+      files['orgca.rpm'] = readFileSync(
+        rpmOf(work, 'orgca', { 'etc/pki/ca-trust/source/anchors/org.pem': org.certPem }, 'w19.zstdio'),
+      );
       lines.push('COPY orgca.rpm /srv/');
       expected.push('pem@/srv/orgca.rpm!/etc/pki/ca-trust/source/anchors/org.pem:final');
     }
@@ -106,7 +126,9 @@ describe('clean images of real archives raise nothing', () => {
   test('real jars, Debian python wheels, .deb files from the apt cache, a JDK cacerts, pushed as oci-archive and zstd:chunked', () => {
     // A tar of the real files, ADDed (buildah extracts it), so symlinks in /usr/share/java resolve to their jars.
     const debs = readdirSync('/var/cache/apt/archives')
-      .filter((n) => /^(libcommons-[a-z]+-java|libjs-jquery|python3-(six|idna|urllib3|certifi|requests))_.*\.deb$/.test(n))
+      .filter((n) =>
+        /^(libcommons-[a-z]+-java|libjs-jquery|python3-(six|idna|urllib3|certifi|requests))_.*\.deb$/.test(n),
+      )
       .slice(0, 8)
       .map((n) => `var/cache/apt/archives/${n}`);
     const sources = ['usr/share/java', 'usr/share/python-wheels', 'etc/ssl/certs/java/cacerts', ...debs].filter((p) => {
@@ -138,9 +160,13 @@ describe('clean images of real archives raise nothing', () => {
     }
     // The chunked push really is chunked: zstd layers with the zstd:chunked annotations.
     const index = JSON.parse(readFileSync(join(f('clean-chunked'), 'index.json'), 'utf8'));
-    const manifest = JSON.parse(readFileSync(join(f('clean-chunked'), 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+    const manifest = JSON.parse(
+      readFileSync(join(f('clean-chunked'), 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'),
+    );
     // containers/image annotates chunked layers with io.containers.zstd-chunked.manifest-checksum (older: io.github.…).
-    const chunked = manifest.layers.filter((l: { annotations?: Record<string, string> }) => Object.keys(l.annotations ?? {}).some((k) => k.endsWith('zstd-chunked.manifest-checksum')));
+    const chunked = manifest.layers.filter((l: { annotations?: Record<string, string> }) =>
+      Object.keys(l.annotations ?? {}).some((k) => k.endsWith('zstd-chunked.manifest-checksum')),
+    );
     expect(chunked.length).toBeGreaterThan(0);
   }, 900_000);
 });
@@ -166,7 +192,10 @@ describe('what cannot be looked inside: a warning, a failure with --strict, in e
     const jar = readFileSync(jarOf(f('cut.jar'), { 'a.txt': 'y'.repeat(20000), 'org.pem': org.certPem }));
     const image = build('leak-e2e-unopened', {
       containerfile: 'FROM BASE\nCOPY secret.zip cut.jar /app/',
-      files: { 'secret.zip': readFileSync(zipOf(f('secret.zip'), { 'inner/org.pem': org.certPem }, { password: 'pw' })), 'cut.jar': jar.subarray(0, jar.length - 50) },
+      files: {
+        'secret.zip': readFileSync(zipOf(f('secret.zip'), { 'inner/org.pem': org.certPem }, { password: 'pw' })),
+        'cut.jar': jar.subarray(0, jar.length - 50),
+      },
     });
     target = f('unopened.tar');
     push(image, `oci-archive:${target}`);
@@ -181,7 +210,10 @@ describe('what cannot be looked inside: a warning, a failure with --strict, in e
     expect(r.stdout).toContain('/app/secret.zip!/inner/org.pem: encrypted zip entry');
     expect(r.stdout).toMatch(/\/app\/cut\.jar: zip archive could not be opened/);
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
-    expect(report.notLookedInside.map((n) => n.path).sort()).toEqual(['/app/cut.jar', '/app/secret.zip!/inner/org.pem']);
+    expect(report.notLookedInside.map((n) => n.path).sort()).toEqual([
+      '/app/cut.jar',
+      '/app/secret.zip!/inner/org.pem',
+    ]);
     expect(report.notLookedInside.every((n) => n.layer === 1)).toBe(true);
     const results = JSON.parse(readFileSync(sarif, 'utf8')).runs[0].results as { ruleId: string; level: string }[];
     expect(results.filter((x) => x.ruleId === 'not-looked-inside').map((x) => x.level)).toEqual(['warning', 'warning']);
@@ -191,7 +223,9 @@ describe('what cannot be looked inside: a warning, a failure with --strict, in e
     const sarif = f('strict.sarif');
     const r = runCli(cli, ['leak-check', target, '--ca', caFile, '--strict', '--sarif', sarif]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/^NOT LOOKED INSIDE .*layer 1 \/app\/secret\.zip!\/inner\/org\.pem: encrypted zip entry$/m);
+    expect(r.stdout).toMatch(
+      /^NOT LOOKED INSIDE .*layer 1 \/app\/secret\.zip!\/inner\/org\.pem: encrypted zip entry$/m,
+    );
     expect(r.stdout).toContain('2 file(s) not looked inside.');
     const results = JSON.parse(readFileSync(sarif, 'utf8')).runs[0].results as { ruleId: string; level: string }[];
     expect(results.filter((x) => x.ruleId === 'not-looked-inside').map((x) => x.level)).toEqual(['error', 'error']);
@@ -199,7 +233,10 @@ describe('what cannot be looked inside: a warning, a failure with --strict, in e
 
   test('--max-depth 0 lists every archive unopened; a bad bound value is a one-line usage error', () => {
     const { report } = check(target, ['--max-depth', '0']);
-    expect(report.notLookedInside.map((n) => n.reason)).toEqual(['zip nested deeper than 0 archives (--max-depth)', 'zip nested deeper than 0 archives (--max-depth)']);
+    expect(report.notLookedInside.map((n) => n.reason)).toEqual([
+      'zip nested deeper than 0 archives (--max-depth)',
+      'zip nested deeper than 0 archives (--max-depth)',
+    ]);
     const bad = runCli(cli, ['leak-check', target, '--ca', caFile, '--max-nested-layer-bytes', 'lots']);
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);

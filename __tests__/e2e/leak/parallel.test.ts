@@ -27,7 +27,9 @@ function layerTar(name: string, build: (dir: string) => void): Buffer {
   const dir = join(work, name);
   mkdirSync(dir);
   build(dir);
-  return execFileSync('tar', ['--format=pax', '--numeric-owner', '--sort=name', '-C', dir, '-cf', '-', '.'], { maxBuffer: 1 << 28 });
+  return execFileSync('tar', ['--format=pax', '--numeric-owner', '--sort=name', '-C', dir, '-cf', '-', '.'], {
+    maxBuffer: 1 << 28,
+  });
 }
 
 beforeAll(async () => {
@@ -37,8 +39,16 @@ beforeAll(async () => {
   // Over the 2 MB in-memory bound, so spilled to a file and offered: incompressible filler, stored.
   const filler = (n: number): Buffer => randomBytes(n);
   const inner = readFileSync(jarOf(join(work, 'inner.jar'), { 'ca/org.pem': org.certPem }));
-  const big = readFileSync(zipOf(join(work, 'big.jar'), { 'BOOT-INF/lib/inner.jar': inner, 'BOOT-INF/lib/filler.bin': filler(3 << 20) }, { store: true }));
-  const clean = readFileSync(zipOf(join(work, 'clean.jar'), { 'lib/filler.bin': filler(3 << 20), 'README.txt': 'nothing to see' }));
+  const big = readFileSync(
+    zipOf(
+      join(work, 'big.jar'),
+      { 'BOOT-INF/lib/inner.jar': inner, 'BOOT-INF/lib/filler.bin': filler(3 << 20) },
+      { store: true },
+    ),
+  );
+  const clean = readFileSync(
+    zipOf(join(work, 'clean.jar'), { 'lib/filler.bin': filler(3 << 20), 'README.txt': 'nothing to see' }),
+  );
   const tars = [
     layerTar('l1', (d) => {
       mkdirSync(join(d, 'app'));
@@ -54,7 +64,13 @@ beforeAll(async () => {
   const blobs = new Blobs();
   const layers = tars.map((t) => blobs.put(gzipSync(t), MEDIA.layerGzip));
   const config = blobs.put(
-    { architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: tars.map((t) => `sha256:${sha256(t)}`) }, history: tars.map((_, i) => ({ created_by: `COPY layer${i} /` })) },
+    {
+      architecture: 'amd64',
+      os: 'linux',
+      config: {},
+      rootfs: { type: 'layers', diff_ids: tars.map((t) => `sha256:${sha256(t)}`) },
+      history: tars.map((_, i) => ({ created_by: `COPY layer${i} /` })),
+    },
     MEDIA.config,
   );
   const manifest = blobs.put({ schemaVersion: 2, mediaType: MEDIA.manifest, config, layers }, MEDIA.manifest);
@@ -81,7 +97,10 @@ async function check(extra: string[]): Promise<Watched> {
     if (m) offered.add(m[1]!);
   });
   try {
-    const child = spawn(NODE, [join(cli, 'cli/index.js'), 'leak-check', image, '--ca', caFile, '--json', ...extra], { env: { ...process.env, TMPDIR: temp }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [join(cli, 'cli/index.js'), 'leak-check', image, '--ca', caFile, '--json', ...extra], {
+      env: { ...process.env, TMPDIR: temp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

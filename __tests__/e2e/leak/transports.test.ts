@@ -66,20 +66,38 @@ test.each([
 ])('%s: the CA in the layer is found', (_name, image) => {
   const { run, report } = checkImage(cli, image(), ['--ca', caFile]);
   expect(report.unscanned).toEqual([]);
-  expect(report.findings.map((f) => `${f.kind}@${f.path}:${f.visibility}`)).toEqual(['pem@/usr/local/share/ca-certificates/org.crt:final']);
+  expect(report.findings.map((f) => `${f.kind}@${f.path}:${f.visibility}`)).toEqual([
+    'pem@/usr/local/share/ca-certificates/org.crt:final',
+  ]);
   expect(run.status).toBe(1);
 });
 
 test.each([
-  ['oci: on the OCI archive', () => `oci:${p.ociArchive}`, /is an OCI archive \(a tar with index\.json\): write oci-archive:/],
-  ['oci-archive: on the layout directory', () => `oci-archive:${p.oci}`, /is an OCI image layout directory: write oci:/],
+  [
+    'oci: on the OCI archive',
+    () => `oci:${p.ociArchive}`,
+    /is an OCI archive \(a tar with index\.json\): write oci-archive:/,
+  ],
+  [
+    'oci-archive: on the layout directory',
+    () => `oci-archive:${p.oci}`,
+    /is an OCI image layout directory: write oci:/,
+  ],
   ['docker-archive: on the OCI archive', () => `docker-archive:${p.ociArchive}`, /write oci-archive:/],
-  ['oci-archive: on the docker archive', () => `oci-archive:${p.dockerArchive}`, /is a docker save archive .*: write docker-archive:/],
+  [
+    'oci-archive: on the docker archive',
+    () => `oci-archive:${p.dockerArchive}`,
+    /is a docker save archive .*: write docker-archive:/,
+  ],
   ['dir: on the OCI layout', () => `dir:${p.oci}`, /write oci:/],
   ['oci: on the dir: directory', () => `oci:${p.dir}`, /write dir:/],
   ['rootfs: on the OCI layout', () => `rootfs:${p.oci}`, /rootfs: expects a root file system.*write oci:/],
   ['a tag the layout does not hold', () => `oci:${p.oci}:v2`, /holds no image 'v2' \(it holds: v1\)/],
-  ['the layout without index.json, bare', () => p.noIndex!, /with oci-layout but no index\.json: .*compressed layers would be read as opaque files/],
+  [
+    'the layout without index.json, bare',
+    () => p.noIndex!,
+    /with oci-layout but no index\.json: .*compressed layers would be read as opaque files/,
+  ],
   ['the layout without index.json, as rootfs:', () => `rootfs:${p.noIndex}`, /no index\.json/],
 ])('%s: exit 2 (an input error), one line with the fix', (_name, image, message) => {
   const r = runCli(cli, ['leak-check', image(), '--ca', caFile]);

@@ -8,7 +8,16 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { runAction, startJobWorker, useInspectionLab, waitFor, type ActionRun, type JobWorker, type Lab, type Proxy } from '../../support/inspection/index.js';
+import {
+  runAction,
+  startJobWorker,
+  useInspectionLab,
+  waitFor,
+  type ActionRun,
+  type JobWorker,
+  type Lab,
+  type Proxy,
+} from '../../support/inspection/index.js';
 import { buildDist } from '../../support/inspection/action-runner.js';
 import {
   changedPaths,
@@ -24,7 +33,8 @@ const lab = useInspectionLab({ mitmproxy: true, squid: true });
 // Root (daemons, certs.d) and the loopback registry names scripts/setup.sh maps in /etc/hosts: missing, the file
 // fails at once with the reason rather than skipping.
 const usable = process.getuid?.() === 0 && loopbackNamesResolve();
-if (!usable) throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
+if (!usable)
+  throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
 const maybe = describe;
 
 const registries = usePullRegistries(lab);
@@ -32,9 +42,25 @@ const registries = usePullRegistries(lab);
 const pending = useHostTrust();
 
 /** `buildah pull` with its own storage under the lab, through the proxy; never throws. */
-function buildahPull(l: Lab, proxy: Proxy, ref: string, creds?: { user: string; password: string }): Promise<{ code: number; output: string }> {
+function buildahPull(
+  l: Lab,
+  proxy: Proxy,
+  ref: string,
+  creds?: { user: string; password: string },
+): Promise<{ code: number; output: string }> {
   const store = l.scratch('buildah');
-  const args = ['--root', join(store, 'root'), '--runroot', join(store, 'runroot'), '--storage-driver', 'vfs', 'pull', '--quiet', ...(creds ? ['--creds', `${creds.user}:${creds.password}`] : []), ref];
+  const args = [
+    '--root',
+    join(store, 'root'),
+    '--runroot',
+    join(store, 'runroot'),
+    '--storage-driver',
+    'vfs',
+    'pull',
+    '--quiet',
+    ...(creds ? ['--creds', `${creds.user}:${creds.password}`] : []),
+    ref,
+  ];
   return new Promise((resolve) => {
     const child = spawn('buildah', args, {
       env: { PATH: process.env.PATH ?? '', HOME: store, HTTPS_PROXY: proxy.url, NO_PROXY: '' },
@@ -51,10 +77,16 @@ function buildahPull(l: Lab, proxy: Proxy, ref: string, creds?: { user: string; 
 
 async function withAction(l: Lab, caFile: string, registries: string, body: () => Promise<void>): Promise<void> {
   const before = treeSnapshot(TRUST_ROOTS);
-  const main = await runAction('main', { inputs: { 'ca-file': caFile, when: 'always', registries }, env: l.jobEnv(), timeoutMs: 60000 });
+  const main = await runAction('main', {
+    inputs: { 'ca-file': caFile, when: 'always', registries },
+    env: l.jobEnv(),
+    timeoutMs: 60000,
+  });
   pending.add(main);
   // The step's own words when it did not act: what it printed says why.
-  expect(`exit ${main.exitCode}, injected ${main.outputs.injected}: ${main.stdout.slice(-600)}${main.stderr.slice(-300)}`).toMatch(/^exit 0, injected true: /);
+  expect(
+    `exit ${main.exitCode}, injected ${main.outputs.injected}: ${main.stdout.slice(-600)}${main.stderr.slice(-300)}`,
+  ).toMatch(/^exit 0, injected true: /);
   await body();
   pending.delete(main);
   const post = await runAction('post', { state: main.state, runnerTemp: main.runnerTemp, timeoutMs: 60000 });
@@ -69,20 +101,24 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
     { proxy: 'squid', registry: () => registries().open, ca: (l) => l.pki.paths.orgChain },
   ];
 
-  test.each(cases)('through $proxy: x509 first, passes with the org CA under /etc/containers/certs.d, post step restores it', async ({ proxy, registry, ca }) => {
-    const l = lab();
-    const p = l[proxy] as Proxy;
-    const reg = registry();
-    const ref = `${reg.host}/base:1`;
-    const failed = await buildahPull(l, p, ref, reg.credentials);
-    expect(failed.code).not.toBe(0);
-    expect(failed.output).toMatch(/x509: certificate signed by unknown authority/);
-    await withAction(l, ca(l), reg.host, async () => {
-      const passed = await buildahPull(l, p, ref, reg.credentials);
-      expect(`exit ${passed.code}: ${passed.output.trim().slice(-300)}`).toMatch(/^exit 0/);
-      expect(await waitFor(() => p.saw(`${reg.host}/v2/base/`), 15000)).toBe(true);
-    });
-  }, 240000);
+  test.each(cases)(
+    'through $proxy: x509 first, passes with the org CA under /etc/containers/certs.d, post step restores it',
+    async ({ proxy, registry, ca }) => {
+      const l = lab();
+      const p = l[proxy] as Proxy;
+      const reg = registry();
+      const ref = `${reg.host}/base:1`;
+      const failed = await buildahPull(l, p, ref, reg.credentials);
+      expect(failed.code).not.toBe(0);
+      expect(failed.output).toMatch(/x509: certificate signed by unknown authority/);
+      await withAction(l, ca(l), reg.host, async () => {
+        const passed = await buildahPull(l, p, ref, reg.credentials);
+        expect(`exit ${passed.code}: ${passed.output.trim().slice(-300)}`).toMatch(/^exit 0/);
+        expect(await waitFor(() => p.saw(`${reg.host}/v2/base/`), 15000)).toBe(true);
+      });
+    },
+    240000,
+  );
 
   test("a job cancelled before its post step: the runner's job-completed hook takes the certs.d entries out; a journal left over is reverted by the next main step", async () => {
     const l = lab();
@@ -94,27 +130,51 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
     const before = treeSnapshot(TRUST_ROOTS);
 
     // A job whose post step never ran: the journal file is all that is left of it.
-    const first = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env, timeoutMs: 60000, jobEnds: true });
+    const first = await runAction('main', {
+      inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host },
+      env,
+      timeoutMs: 60000,
+      jobEnds: true,
+    });
     expect(first.exitCode).toBe(0);
     expect(first.state['registry-journal']).toBe(journal);
     expect(JSON.parse(readFileSync(journal, 'utf8')).entries.length).toBeGreaterThan(0);
     expect((await buildahPull(l, p, ref)).code).toBe(0);
     const dist = await buildDist(['cli']);
     const hook = spawnSync(process.execPath, [join(dist, 'cli', 'index.js'), 'runner', 'job-completed'], {
-      env: { PATH: process.env.PATH, HOME: env.HOME, RUNNER_TEMP: l.scratch('runner-temp'), ORG_CA_REGISTRY_JOURNAL: journal },
+      env: {
+        PATH: process.env.PATH,
+        HOME: env.HOME,
+        RUNNER_TEMP: l.scratch('runner-temp'),
+        ORG_CA_REGISTRY_JOURNAL: journal,
+      },
       encoding: 'utf8',
       timeout: 60000,
     });
     expect(hook.status).toBe(0);
-    expect(hook.stdout).toMatch(new RegExp(`^org-ca: registry trust removed: .*/etc/containers/certs\\.d/${reg.host.replace('.', '\\.')}/org-ca-[0-9a-f]{8}\\.crt`, 'm'));
+    expect(hook.stdout).toMatch(
+      new RegExp(
+        `^org-ca: registry trust removed: .*/etc/containers/certs\\.d/${reg.host.replace('.', '\\.')}/org-ca-[0-9a-f]{8}\\.crt`,
+        'm',
+      ),
+    );
     expect(existsSync(journal)).toBe(false);
     expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
     expect((await buildahPull(l, p, ref)).output).toMatch(/x509: certificate signed by unknown authority/);
 
     // No hook either: the next run's main step reverts what the journal lists before it writes its own.
-    const second = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env, timeoutMs: 60000, jobEnds: true });
+    const second = await runAction('main', {
+      inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host },
+      env,
+      timeoutMs: 60000,
+      jobEnds: true,
+    });
     expect(second.exitCode).toBe(0);
-    const third = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env, timeoutMs: 60000 });
+    const third = await runAction('main', {
+      inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host },
+      env,
+      timeoutMs: 60000,
+    });
     pending.add(third);
     expect(third.exitCode).toBe(0);
     expect(third.stdout).toContain('A journal left by an earlier run: registry trust removed:');
@@ -135,10 +195,20 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
     const dir = `/etc/containers/certs.d/${reg.host}`;
     const ours = (): string[] => readdirSync(dir).filter((name) => /^org-ca-[0-9a-f]{8}\.crt$/.test(name));
     const main = (worker?: JobWorker): Promise<ActionRun> =>
-      runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env: l.jobEnv(), timeoutMs: 60000, ...(worker ? { worker } : {}) });
+      runAction('main', {
+        inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host },
+        env: l.jobEnv(),
+        timeoutMs: 60000,
+        ...(worker ? { worker } : {}),
+      });
     const post = async (run: ActionRun, worker?: JobWorker): Promise<void> => {
       pending.delete(run);
-      const done = await runAction('post', { state: run.state, runnerTemp: run.runnerTemp, timeoutMs: 60000, ...(worker ? { worker } : {}) });
+      const done = await runAction('post', {
+        state: run.state,
+        runnerTemp: run.runnerTemp,
+        timeoutMs: 60000,
+        ...(worker ? { worker } : {}),
+      });
       expect(done.exitCode).toBe(0);
       expect(done.stdout).not.toMatch(/::warning::/);
     };
@@ -153,7 +223,9 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
         const second = await main();
         pending.add(second);
         expect([first.exitCode, second.exitCode]).toEqual([0, 0]);
-        expect(second.stdout).toContain(`Registry trust of a job still running on this host (process ${worker.pid}) is left to it: /var/lib/org-ca/registry-journal-`);
+        expect(second.stdout).toContain(
+          `Registry trust of a job still running on this host (process ${worker.pid}) is left to it: /var/lib/org-ca/registry-journal-`,
+        );
         expect(second.stdout).not.toMatch(/::warning::|A journal left by an earlier run/);
         expect(ours()).toHaveLength(2);
 
@@ -175,31 +247,46 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
   test("registries: auto (the default) changes nothing outside the job where no builder is installed, and only containers/image's directories where buildah is", async () => {
     const l = lab();
     const noBuilders = l.scratch('path-without-builders');
-    const buildahDir = spawnSync('sh', ['-c', 'command -v buildah'], { encoding: 'utf8' }).stdout.trim().replace(/\/buildah$/, '');
+    const buildahDir = spawnSync('sh', ['-c', 'command -v buildah'], { encoding: 'utf8' })
+      .stdout.trim()
+      .replace(/\/buildah$/, '');
     // A Docker Engine elsewhere (tcp://) reads another machine's certs.d: not one on this runner.
     const remoteDocker = { DOCKER_HOST: 'tcp://127.0.0.1:9' };
     // What the runner passes when the workflow leaves the input out: action.yml's default.
-    const defaults = (parse(readFileSync('action.yml', 'utf8')) as { inputs: Record<string, { default?: string }> }).inputs;
+    const defaults = (parse(readFileSync('action.yml', 'utf8')) as { inputs: Record<string, { default?: string }> })
+      .inputs;
     const registries = defaults.registries?.default ?? '';
     expect(registries).toBe('auto');
     const before = treeSnapshot(TRUST_ROOTS);
 
-    const plain = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries }, env: l.jobEnv({ ...remoteDocker, PATH: noBuilders }), timeoutMs: 60000 });
+    const plain = await runAction('main', {
+      inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries },
+      env: l.jobEnv({ ...remoteDocker, PATH: noBuilders }),
+      timeoutMs: 60000,
+    });
     pending.add(plain);
     expect(`exit ${plain.exitCode}, injected ${plain.outputs.injected}`).toBe('exit 0, injected true');
     // The runner shows ::debug:: lines only with step debugging on.
-    const shown = plain.stdout.split('\n').filter((line) => !line.startsWith('::debug::')).join('\n');
+    const shown = plain.stdout
+      .split('\n')
+      .filter((line) => !line.startsWith('::debug::'))
+      .join('\n');
     expect(shown).not.toMatch(/::warning::|registr|certs\.d/i);
     expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
     pending.delete(plain);
     await runAction('post', { state: plain.state, runnerTemp: plain.runnerTemp, timeoutMs: 60000 });
 
-    const building = await runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries }, env: l.jobEnv({ ...remoteDocker, PATH: `${noBuilders}:${buildahDir}` }), timeoutMs: 60000 });
+    const building = await runAction('main', {
+      inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries },
+      env: l.jobEnv({ ...remoteDocker, PATH: `${noBuilders}:${buildahDir}` }),
+      timeoutMs: 60000,
+    });
     pending.add(building);
     expect(building.exitCode).toBe(0);
     expect(building.stdout).toContain(`registries: auto found ${buildahDir}/buildah`);
     const changed = changedPaths(before, treeSnapshot(TRUST_ROOTS));
-    for (const host of ['docker.io', 'ghcr.io', 'mcr.microsoft.com']) expect(changed.some((p) => p.startsWith(`/etc/containers/certs.d/${host}/org-ca-`))).toBe(true);
+    for (const host of ['docker.io', 'ghcr.io', 'mcr.microsoft.com'])
+      expect(changed.some((p) => p.startsWith(`/etc/containers/certs.d/${host}/org-ca-`))).toBe(true);
     expect(changed.filter((p) => p.startsWith('/etc/docker/'))).toEqual([]);
     pending.delete(building);
     const post = await runAction('post', { state: building.state, runnerTemp: building.runnerTemp, timeoutMs: 60000 });
@@ -207,16 +294,23 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
     expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
   }, 120000);
 
-  test('two org-ca steps in one job: the second says so and leaves the first\'s trust to its post step', async () => {
+  test("two org-ca steps in one job: the second says so and leaves the first's trust to its post step", async () => {
     const l = lab();
     const reg = registries().open;
     const before = treeSnapshot(TRUST_ROOTS);
-    const main = (): Promise<ActionRun> => runAction('main', { inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host }, env: l.jobEnv(), timeoutMs: 60000 });
+    const main = (): Promise<ActionRun> =>
+      runAction('main', {
+        inputs: { 'ca-file': l.pki.paths.orgCa, when: 'always', registries: reg.host },
+        env: l.jobEnv(),
+        timeoutMs: 60000,
+      });
     const first = await main();
     pending.add(first);
     const second = await main();
     pending.add(second);
-    expect(second.stdout).toContain('Registry trust of an earlier org-ca step of this job is left to it: /var/lib/org-ca/registry-journal-');
+    expect(second.stdout).toContain(
+      'Registry trust of an earlier org-ca step of this job is left to it: /var/lib/org-ca/registry-journal-',
+    );
     // Post steps run in reverse order.
     for (const run of [second, first]) {
       pending.delete(run);
@@ -226,7 +320,7 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
     expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
   }, 120000);
 
-  test('a blob redirect to another host is covered by the registry host\'s certs.d alone', async () => {
+  test("a blob redirect to another host is covered by the registry host's certs.d alone", async () => {
     const l = lab();
     const p = l.mitmproxy!;
     await withAction(l, l.pki.paths.orgCa, registries().front.host, async () => {
@@ -235,7 +329,9 @@ maybe('buildah pulling from a registry behind TLS inspection', () => {
       expect(`exit ${passed.code}: ${passed.output.trim().slice(-300)}`).toMatch(/^exit 0/);
       expect(registries().front.redirects()).toBeGreaterThan(redirects);
       expect(await waitFor(() => p.saw(`${registries().front.cdnHost}/v2/base/blobs/`), 15000)).toBe(true);
-      expect(treeSnapshot([`/etc/containers/certs.d/${registries().front.cdnHost}`])).toEqual({ [`/etc/containers/certs.d/${registries().front.cdnHost}`]: 'absent' });
+      expect(treeSnapshot([`/etc/containers/certs.d/${registries().front.cdnHost}`])).toEqual({
+        [`/etc/containers/certs.d/${registries().front.cdnHost}`]: 'absent',
+      });
     });
   }, 240000);
 });

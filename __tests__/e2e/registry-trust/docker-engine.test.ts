@@ -11,7 +11,14 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
-import { runAction, useInspectionLab, waitFor, type ActionRun, type Lab, type Proxy } from '../../support/inspection/index.js';
+import {
+  runAction,
+  useInspectionLab,
+  waitFor,
+  type ActionRun,
+  type Lab,
+  type Proxy,
+} from '../../support/inspection/index.js';
 import {
   CDN_NAME,
   changedPaths,
@@ -31,7 +38,8 @@ const lab = useInspectionLab({ mitmproxy: true, squid: true });
 // Root (daemons, certs.d) and the loopback registry names scripts/setup.sh maps in /etc/hosts: missing, the file
 // fails at once with the reason rather than skipping.
 const usable = process.getuid?.() === 0 && loopbackNamesResolve();
-if (!usable) throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
+if (!usable)
+  throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
 const maybe = describe;
 
 const registries = usePullRegistries(lab);
@@ -43,9 +51,15 @@ function dockerfile(l: Lab, from: string): string {
   return ctx;
 }
 
-async function build(engine: DockerEngine, ctx: string, dockerConfig: string): Promise<{ code: number; output: string }> {
+async function build(
+  engine: DockerEngine,
+  ctx: string,
+  dockerConfig: string,
+): Promise<{ code: number; output: string }> {
   // --no-cache and a fresh tag: each attempt resolves the base image from the registry again.
-  return engine.docker(['build', '--no-cache', '--network', 'host', '-t', `org-ca-e2e-${Date.now()}`, ctx], { dockerConfig });
+  return engine.docker(['build', '--no-cache', '--network', 'host', '-t', `org-ca-e2e-${Date.now()}`, ctx], {
+    dockerConfig,
+  });
 }
 
 function describeBuild(r: { code: number; output: string }): string {
@@ -56,7 +70,11 @@ function describeBuild(r: { code: number; output: string }): string {
 const pending = useHostTrust();
 
 async function runMain(l: Lab, caFile: string, registries: string): Promise<ActionRun> {
-  const main = await runAction('main', { inputs: { 'ca-file': caFile, when: 'always', registries }, env: l.jobEnv(), timeoutMs: 60000 });
+  const main = await runAction('main', {
+    inputs: { 'ca-file': caFile, when: 'always', registries },
+    env: l.jobEnv(),
+    timeoutMs: 60000,
+  });
   pending.add(main);
   expect(main.exitCode).toBe(0);
   expect(main.outputs.injected).toBe('true');
@@ -77,48 +95,56 @@ maybe('Docker Engine (BuildKit) pulling FROM a registry behind TLS inspection', 
     { proxy: 'squid', registry: () => registries().authed, ca: (l) => l.pki.paths.orgChain },
   ];
 
-  test.each(cases)('through $proxy: x509 first, org CA under certs.d (after the restart 20.10 needs), post step restores certs.d', async ({ proxy, registry, ca }) => {
-    const l = lab();
-    const p = l[proxy] as Proxy;
-    const reg = registry();
-    const before = treeSnapshot(TRUST_ROOTS);
-    const engine = await startDockerd(l.scratch(`dockerd-${proxy}`), { HTTPS_PROXY: p.url, NO_PROXY: '' });
-    try {
-      const config = writeDockerConfig(l.scratch('docker-config'), reg);
-      const ctx = dockerfile(l, `${reg.host}/base:1`);
+  test.each(cases)(
+    'through $proxy: x509 first, org CA under certs.d (after the restart 20.10 needs), post step restores certs.d',
+    async ({ proxy, registry, ca }) => {
+      const l = lab();
+      const p = l[proxy] as Proxy;
+      const reg = registry();
+      const before = treeSnapshot(TRUST_ROOTS);
+      const engine = await startDockerd(l.scratch(`dockerd-${proxy}`), { HTTPS_PROXY: p.url, NO_PROXY: '' });
+      try {
+        const config = writeDockerConfig(l.scratch('docker-config'), reg);
+        const ctx = dockerfile(l, `${reg.host}/base:1`);
 
-      const failed = await build(engine, ctx, config);
-      expect(failed.code).not.toBe(0);
-      expect(failed.output).toMatch(X509);
-      expect(failed.output).toContain(reg.host);
+        const failed = await build(engine, ctx, config);
+        expect(failed.code).not.toBe(0);
+        expect(failed.output).toMatch(X509);
+        expect(failed.output).toContain(reg.host);
 
-      const main = await runMain(l, ca(l), `defaults, ${reg.host}`);
-      const dir = `/etc/docker/certs.d/${reg.host}`;
-      const [name] = readdirSync(dir);
-      expect(name).toMatch(/^org-ca-[0-9a-f]{8}\.crt$/);
-      expect(treeSnapshot([`${dir}/${name}`])[`${dir}/${name}`]).toMatch(/^file 644 /);
-      // The notice says what the next assertion shows: the running 20.10 daemon does not see the new directory.
-      expect(main.stdout).toMatch(/::notice title=org-ca%3A Docker Engine needs a restart for new registries::.*vm:\d+/);
-      const stale = await build(engine, ctx, config);
-      expect(stale.output).toMatch(X509);
+        const main = await runMain(l, ca(l), `defaults, ${reg.host}`);
+        const dir = `/etc/docker/certs.d/${reg.host}`;
+        const [name] = readdirSync(dir);
+        expect(name).toMatch(/^org-ca-[0-9a-f]{8}\.crt$/);
+        expect(treeSnapshot([`${dir}/${name}`])[`${dir}/${name}`]).toMatch(/^file 644 /);
+        // The notice says what the next assertion shows: the running 20.10 daemon does not see the new directory.
+        expect(main.stdout).toMatch(
+          /::notice title=org-ca%3A Docker Engine needs a restart for new registries::.*vm:\d+/,
+        );
+        const stale = await build(engine, ctx, config);
+        expect(stale.output).toMatch(X509);
 
-      await engine.restart();
-      const passed = await build(engine, ctx, config);
-      expect(describeBuild(passed)).toMatch(/^exit 0/);
-      // The pull did go through the proxy, which re-signed it: the org CA is what made it pass.
-      expect(await waitFor(() => p.saw(`${reg.host}/v2/base/`), 15000)).toBe(true);
+        await engine.restart();
+        const passed = await build(engine, ctx, config);
+        expect(describeBuild(passed)).toMatch(/^exit 0/);
+        // The pull did go through the proxy, which re-signed it: the org CA is what made it pass.
+        expect(await waitFor(() => p.saw(`${reg.host}/v2/base/`), 15000)).toBe(true);
 
-      const buildkit = parse(main.outputs['buildkitd-config-inline']!) as { registry: Record<string, { ca: string[] }> };
-      expect(buildkit.registry[reg.host]).toEqual({ ca: [main.outputs['ca-path']] });
-      expect(buildkit.registry['docker.io']).toEqual({ ca: [main.outputs['ca-path']] });
-      expect(main.outputs['kaniko-flags']).toContain(`--registry-certificate=${reg.host}=${main.outputs['ca-path']}`);
+        const buildkit = parse(main.outputs['buildkitd-config-inline']!) as {
+          registry: Record<string, { ca: string[] }>;
+        };
+        expect(buildkit.registry[reg.host]).toEqual({ ca: [main.outputs['ca-path']] });
+        expect(buildkit.registry['docker.io']).toEqual({ ca: [main.outputs['ca-path']] });
+        expect(main.outputs['kaniko-flags']).toContain(`--registry-certificate=${reg.host}=${main.outputs['ca-path']}`);
 
-      await runPost(main);
-      expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
-    } finally {
-      await engine.stop();
-    }
-  }, 300000);
+        await runPost(main);
+        expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
+      } finally {
+        await engine.stop();
+      }
+    },
+    300000,
+  );
 
   test('a blob redirect to another host (like Docker Hub → CDN) is covered by certs.d of the registry host alone', async () => {
     const l = lab();
@@ -137,7 +163,9 @@ maybe('Docker Engine (BuildKit) pulling FROM a registry behind TLS inspection', 
       expect(registries().front.redirects()).toBeGreaterThan(redirectsBefore);
       expect(registries().front.cdnGets()).toBeGreaterThan(0);
       expect(await waitFor(() => p.saw(`${registries().front.cdnHost}/v2/base/blobs/`), 15000)).toBe(true);
-      expect(treeSnapshot([`/etc/docker/certs.d/${registries().front.cdnHost}`])).toEqual({ [`/etc/docker/certs.d/${registries().front.cdnHost}`]: 'absent' });
+      expect(treeSnapshot([`/etc/docker/certs.d/${registries().front.cdnHost}`])).toEqual({
+        [`/etc/docker/certs.d/${registries().front.cdnHost}`]: 'absent',
+      });
       expect(registries().front.cdnHost.startsWith(`${CDN_NAME}:`)).toBe(true);
       await runPost(main);
       expect(changedPaths(before, treeSnapshot(TRUST_ROOTS))).toEqual([]);
@@ -146,4 +174,3 @@ maybe('Docker Engine (BuildKit) pulling FROM a registry behind TLS inspection', 
     }
   }, 300000);
 });
-

@@ -13,7 +13,8 @@ import { startDockerd, type DockerEngine } from '../../support/registry/index.js
 // Root (daemons, certs.d) and the loopback registry names scripts/setup.sh maps in /etc/hosts: missing, the file
 // fails at once with the reason rather than skipping.
 const usable = process.getuid?.() === 0;
-if (!usable) throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
+if (!usable)
+  throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
 const maybe = describe;
 
 let dir: string;
@@ -29,13 +30,19 @@ beforeAll(async () => {
   caFile = join(dir, 'org-ca.pem');
   writeFileSync(caFile, ca.certPem);
   engine = await startDockerd(join(dir, 'dockerd'), {});
-  for (const [tag, leak] of [['leaky', true], ['clean', false]] as const) {
+  for (const [tag, leak] of [
+    ['leaky', true],
+    ['clean', false],
+  ] as const) {
     const ctx = join(dir, `ctx-${tag}`);
     rmSync(ctx, { recursive: true, force: true });
     mkdirSync(ctx, { recursive: true });
     writeFileSync(join(ctx, 'app.txt'), 'app\n');
     if (leak) writeFileSync(join(ctx, 'org.crt'), readFileSync(caFile));
-    writeFileSync(join(ctx, 'Dockerfile'), `FROM scratch\nCOPY app.txt /app/app.txt\n${leak ? 'COPY org.crt /usr/local/share/ca-certificates/org.crt\n' : ''}`);
+    writeFileSync(
+      join(ctx, 'Dockerfile'),
+      `FROM scratch\nCOPY app.txt /app/app.txt\n${leak ? 'COPY org.crt /usr/local/share/ca-certificates/org.crt\n' : ''}`,
+    );
     const built = await engine.docker(['build', '--network', 'host', '-t', `org-ca-daemon-test:${tag}`, ctx]);
     if (built.code !== 0) throw new Error(`docker build failed: ${built.output}`);
   }
@@ -49,20 +56,28 @@ afterAll(async () => {
 
 maybe('leak-check of a local image in a real Docker Engine (docker save)', () => {
   test('an image with the CA in a layer is found, through DOCKER_HOST', () => {
-    const run = runCli(dist, ['leak-check', 'org-ca-daemon-test:leaky', '--ca', caFile, '--json'], { DOCKER_HOST: `unix://${engine.socket}` });
+    const run = runCli(dist, ['leak-check', 'org-ca-daemon-test:leaky', '--ca', caFile, '--json'], {
+      DOCKER_HOST: `unix://${engine.socket}`,
+    });
     expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout) as { findings: { path: string; visibility: string }[]; unscanned: unknown[] };
     expect(report.unscanned).toEqual([]);
-    expect(report.findings.map((f) => `${f.path} ${f.visibility}`)).toContain('/usr/local/share/ca-certificates/org.crt final');
+    expect(report.findings.map((f) => `${f.path} ${f.visibility}`)).toContain(
+      '/usr/local/share/ca-certificates/org.crt final',
+    );
   }, 120000);
 
   test('a clean image passes', () => {
-    const run = runCli(dist, ['leak-check', 'org-ca-daemon-test:clean', '--ca', caFile], { DOCKER_HOST: `unix://${engine.socket}` });
+    const run = runCli(dist, ['leak-check', 'org-ca-daemon-test:clean', '--ca', caFile], {
+      DOCKER_HOST: `unix://${engine.socket}`,
+    });
     expect(`${run.status} ${run.stderr}`).toBe('0 ');
   }, 120000);
 
   test('no daemon answering fails with one clear line', () => {
-    const run = runCli(dist, ['leak-check', 'org-ca-daemon-test:clean', '--ca', caFile], { DOCKER_HOST: `unix://${join(dir, 'nothing-here.sock')}` });
+    const run = runCli(dist, ['leak-check', 'org-ca-daemon-test:clean', '--ca', caFile], {
+      DOCKER_HOST: `unix://${join(dir, 'nothing-here.sock')}`,
+    });
     expect(run.status).not.toBe(0);
     const lines = run.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);

@@ -14,13 +14,22 @@ import type { Report } from '../../../src/leak/types.js';
 import { runAction, useInspectionLab, type Lab } from '../../support/inspection/index.js';
 import { bundle, NODE, runCli, type Run } from '../leak/support.js';
 import { Blobs, MEDIA, type Descriptor } from '../leak/layout.js';
-import { loopbackNamesResolve, pushRaw, startRegistry, startTamperFront, writeRegistryTls, type Registry, type RegistryTls } from '../../support/registry/index.js';
+import {
+  loopbackNamesResolve,
+  pushRaw,
+  startRegistry,
+  startTamperFront,
+  writeRegistryTls,
+  type Registry,
+  type RegistryTls,
+} from '../../support/registry/index.js';
 
 const lab = useInspectionLab({ mitmproxy: true });
 // Root (daemons, certs.d) and the loopback registry names scripts/setup.sh maps in /etc/hosts: missing, the file
 // fails at once with the reason rather than skipping.
 const usable = loopbackNamesResolve();
-if (!usable) throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
+if (!usable)
+  throw new Error('registry e2e needs root and the loopback names vm and runsc in /etc/hosts: run scripts/setup.sh');
 const maybe = describe;
 
 let tls: RegistryTls;
@@ -37,12 +46,24 @@ function manifestBytes(blobs: Blobs, d: Descriptor): Buffer {
 }
 
 /** Pushes every blob of `blobs` except manifests, then the manifests given (children before the index). */
-async function push(registry: Registry, repo: string, blobs: Blobs, manifests: { reference: string; descriptor: Descriptor }[], children: Descriptor[] = []): Promise<void> {
-  const manifestHexes = new Set([...manifests.map((m) => m.descriptor.digest), ...children.map((c) => c.digest)].map((d) => d.slice(7)));
+async function push(
+  registry: Registry,
+  repo: string,
+  blobs: Blobs,
+  manifests: { reference: string; descriptor: Descriptor }[],
+  children: Descriptor[] = [],
+): Promise<void> {
+  const manifestHexes = new Set(
+    [...manifests.map((m) => m.descriptor.digest), ...children.map((c) => c.digest)].map((d) => d.slice(7)),
+  );
   const plain = new Map([...blobs.blobs].filter(([hex]) => !manifestHexes.has(hex)));
   await pushRaw(registry, tls, repo, plain, [
     ...children.map((c) => ({ reference: c.digest, bytes: manifestBytes(blobs, c), mediaType: c.mediaType })),
-    ...manifests.map((m) => ({ reference: m.reference, bytes: manifestBytes(blobs, m.descriptor), mediaType: m.descriptor.mediaType })),
+    ...manifests.map((m) => ({
+      reference: m.reference,
+      bytes: manifestBytes(blobs, m.descriptor),
+      mediaType: m.descriptor.mediaType,
+    })),
   ]);
 }
 
@@ -54,7 +75,12 @@ beforeAll(async () => {
   tls = writeRegistryTls(l.pki, l.scratch('registry-tls'));
   open = await startRegistry({ name: 'registry-open', dir: l.dir, tls });
   stops.push(() => open.stop());
-  authed = await startRegistry({ name: 'registry-auth', dir: l.dir, tls, basicAuth: { user: 'reader', password: 'read-secret' } });
+  authed = await startRegistry({
+    name: 'registry-auth',
+    dir: l.dir,
+    tls,
+    basicAuth: { user: 'reader', password: 'read-secret' },
+  });
   stops.push(() => authed.stop());
   const amd64 = { architecture: 'amd64', os: 'linux' };
   const arm64 = { architecture: 'arm64', os: 'linux' };
@@ -62,21 +88,34 @@ beforeAll(async () => {
   // A leak in a layer (a file), in the config (history, as a build arg would put it) and in an attestation.
   {
     const b = new Blobs();
-    const img = b.image(amd64, [{ files: { ...CLEAN_FILES, 'usr/local/share/ca-certificates/org.crt': caPem }, createdBy: 'COPY org.crt /usr/local/share/ca-certificates/' }]);
+    const img = b.image(amd64, [
+      {
+        files: { ...CLEAN_FILES, 'usr/local/share/ca-certificates/org.crt': caPem },
+        createdBy: 'COPY org.crt /usr/local/share/ca-certificates/',
+      },
+    ]);
     await push(open, 'app', b, [{ reference: 'leaky-layer', descriptor: img.descriptor }]);
   }
   {
     const b = new Blobs();
-    const img = b.image(amd64, [{ files: CLEAN_FILES, createdBy: `RUN |1 ORG_CA=${caPem.replace(/\n/g, '\\n')} /bin/sh -c make` }]);
+    const img = b.image(amd64, [
+      { files: CLEAN_FILES, createdBy: `RUN |1 ORG_CA=${caPem.replace(/\n/g, '\\n')} /bin/sh -c make` },
+    ]);
     await push(open, 'app', b, [{ reference: 'leaky-config', descriptor: img.descriptor }]);
   }
-  for (const [tag, leak] of [['leaky-attestation', true], ['clean', false]] as const) {
+  for (const [tag, leak] of [
+    ['leaky-attestation', true],
+    ['clean', false],
+  ] as const) {
     const b = new Blobs();
     const x = b.image(amd64, [{ files: CLEAN_FILES, createdBy: 'COPY app /app' }]);
     const y = b.image(arm64, [{ files: CLEAN_FILES, createdBy: 'COPY app /app' }]);
     const args = leak ? { 'build-arg:ORG_CA': caPem } : { 'build-arg:VERSION': '1.2' };
     const att = b.attestation(x.descriptor, [
-      { predicateType: 'https://slsa.dev/provenance/v0.2', statement: { _type: 'https://in-toto.io/Statement/v0.1', predicate: { invocation: { parameters: { args } } } } },
+      {
+        predicateType: 'https://slsa.dev/provenance/v0.2',
+        statement: { _type: 'https://in-toto.io/Statement/v0.1', predicate: { invocation: { parameters: { args } } } },
+      },
     ]);
     const index = b.index([x.descriptor, y.descriptor, att.descriptor]);
     await push(open, 'app', b, [{ reference: tag, descriptor: index }], [x.descriptor, y.descriptor, att.descriptor]);
@@ -85,25 +124,43 @@ beforeAll(async () => {
   {
     const b = new Blobs();
     // Its own content: a referrer tag names a manifest digest, and would attach to any byte-identical manifest.
-    const img = b.image(amd64, [{ files: { ...CLEAN_FILES, 'etc/version': 'with-referrer\n' }, createdBy: 'COPY app /app' }]);
+    const img = b.image(amd64, [
+      { files: { ...CLEAN_FILES, 'etc/version': 'with-referrer\n' }, createdBy: 'COPY app /app' },
+    ]);
     const empty = b.put('{}', 'application/vnd.oci.empty.v1+json');
     const payload = b.put(JSON.stringify({ note: 'sbom', certificate: caPem }), 'application/spdx+json');
     const artifact = b.put(
-      { schemaVersion: 2, mediaType: MEDIA.manifest, artifactType: 'application/spdx+json', config: empty, layers: [payload], subject: { mediaType: MEDIA.manifest, digest: img.descriptor.digest, size: img.descriptor.size } },
+      {
+        schemaVersion: 2,
+        mediaType: MEDIA.manifest,
+        artifactType: 'application/spdx+json',
+        config: empty,
+        layers: [payload],
+        subject: { mediaType: MEDIA.manifest, digest: img.descriptor.digest, size: img.descriptor.size },
+      },
       MEDIA.manifest,
     );
     const referrers = b.index([{ ...artifact, annotations: { 'org.opencontainers.image.description': 'sbom' } }]);
-    await push(open, 'app', b, [
-      { reference: 'with-referrer', descriptor: img.descriptor },
-      { reference: `sha256-${img.descriptor.digest.slice(7)}`, descriptor: referrers },
-    ], [artifact]);
+    await push(
+      open,
+      'app',
+      b,
+      [
+        { reference: 'with-referrer', descriptor: img.descriptor },
+        { reference: `sha256-${img.descriptor.digest.slice(7)}`, descriptor: referrers },
+      ],
+      [artifact],
+    );
   }
   // Two layers large enough that a staged copy would sit on disk for a while (random bytes: gzip cannot shrink them).
   {
     const b = new Blobs();
     const img = b.image(amd64, [
       { files: { 'opt/big-a.bin': randomBytes(12 * 1024 * 1024), ...CLEAN_FILES }, createdBy: 'COPY big-a /opt/' },
-      { files: { 'opt/big-b.bin': randomBytes(12 * 1024 * 1024), 'etc/ssl/certs/org.pem': caPem }, createdBy: 'COPY org.pem /etc/ssl/certs/' },
+      {
+        files: { 'opt/big-b.bin': randomBytes(12 * 1024 * 1024), 'etc/ssl/certs/org.pem': caPem },
+        createdBy: 'COPY org.pem /etc/ssl/certs/',
+      },
     ]);
     await push(open, 'app', b, [{ reference: 'large', descriptor: img.descriptor }]);
   }
@@ -120,8 +177,17 @@ afterAll(async () => {
 }, 60000);
 
 /** The CLI through the inspection proxy, trusting the org CA it checks for. */
-function check(l: Lab, image: string, env: NodeJS.ProcessEnv = {}, extra: string[] = []): { run: Run; report?: Report } {
-  const run = runCli(dist, ['leak-check', image, '--ca', l.pki.paths.orgCa, '--json', ...extra], { HTTPS_PROXY: l.mitmproxy!.url, NO_PROXY: '', ...env });
+function check(
+  l: Lab,
+  image: string,
+  env: NodeJS.ProcessEnv = {},
+  extra: string[] = [],
+): { run: Run; report?: Report } {
+  const run = runCli(dist, ['leak-check', image, '--ca', l.pki.paths.orgCa, '--json', ...extra], {
+    HTTPS_PROXY: l.mitmproxy!.url,
+    NO_PROXY: '',
+    ...env,
+  });
   try {
     return { run, report: JSON.parse(run.stdout) as Report };
   } catch {
@@ -145,7 +211,9 @@ maybe('leak-check reading a registry through TLS inspection', () => {
     const { run, report } = check(lab(), `registry:${open.host}/app:leaky-layer`);
     expect(run.status).toBe(1);
     expect(report!.unscanned).toEqual([]);
-    expect(report!.findings.map((f) => `${f.path} ${f.visibility}`)).toContain('/usr/local/share/ca-certificates/org.crt final');
+    expect(report!.findings.map((f) => `${f.path} ${f.visibility}`)).toContain(
+      '/usr/local/share/ca-certificates/org.crt final',
+    );
     // It went through the proxy: mitmdump logged the registry's requests.
     expect(lab().mitmproxy!.saw(`${open.host}/v2/app/manifests/leaky-layer`)).toBe(true);
   }, 120000);
@@ -161,9 +229,20 @@ maybe('leak-check reading a registry through TLS inspection', () => {
         if (e.isDirectory()) list(join(dir, e.name), `${rel}${e.name}/`);
       }
     };
-    const child = spawn(NODE, [join(dist, 'cli/index.js'), 'leak-check', `registry:${open.host}/app:large`, '--ca', l.pki.paths.orgCa, '--json'], {
-      env: { ...process.env, TMPDIR: tmp, HTTPS_PROXY: l.mitmproxy!.url, NO_PROXY: '' },
-    });
+    const child = spawn(
+      NODE,
+      [
+        join(dist, 'cli/index.js'),
+        'leak-check',
+        `registry:${open.host}/app:large`,
+        '--ca',
+        l.pki.paths.orgCa,
+        '--json',
+      ],
+      {
+        env: { ...process.env, TMPDIR: tmp, HTTPS_PROXY: l.mitmproxy!.url, NO_PROXY: '' },
+      },
+    );
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     let polls = 0;
@@ -222,7 +301,10 @@ maybe('leak-check reading a registry through TLS inspection', () => {
   test('credentials from a docker config file', () => {
     const l = lab();
     const dir = l.scratch('docker-config');
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [authed.host]: { auth: Buffer.from('reader:read-secret').toString('base64') } } }));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({ auths: { [authed.host]: { auth: Buffer.from('reader:read-secret').toString('base64') } } }),
+    );
     const { run, report } = check(l, `registry:${authed.host}/private:1`, { DOCKER_CONFIG: dir });
     expect(`${run.status} ${run.stderr}`).toBe('0 ');
     expect(report!.stats.layers).toBeGreaterThan(0);
@@ -234,10 +316,16 @@ maybe('leak-check reading a registry through TLS inspection', () => {
     const bin = l.scratch('bin');
     const asked = join(dir, 'asked');
     // get: the server URL on stdin, {"ServerURL","Username","Secret"} on stdout.
-    writeFileSync(join(bin, 'docker-credential-lab'), `#!/bin/sh\n[ "$1" = get ] || exit 1\nread url\nprintf '%s' "$url" > '${asked}'\nprintf '{"ServerURL":"%s","Username":"reader","Secret":"read-secret"}' "$url"\n`);
+    writeFileSync(
+      join(bin, 'docker-credential-lab'),
+      `#!/bin/sh\n[ "$1" = get ] || exit 1\nread url\nprintf '%s' "$url" > '${asked}'\nprintf '{"ServerURL":"%s","Username":"reader","Secret":"read-secret"}' "$url"\n`,
+    );
     chmodSync(join(bin, 'docker-credential-lab'), 0o755);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [authed.host]: 'lab' } }));
-    const { run } = check(l, `registry:${authed.host}/private:1`, { DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH}` });
+    const { run } = check(l, `registry:${authed.host}/private:1`, {
+      DOCKER_CONFIG: dir,
+      PATH: `${bin}:${process.env.PATH}`,
+    });
     expect(`${run.status} ${run.stderr}`).toBe('0 ');
     expect(readFileSync(asked, 'utf8')).toBe(authed.host);
   }, 120000);
@@ -245,53 +333,103 @@ maybe('leak-check reading a registry through TLS inspection', () => {
   test('the leak-check sub-action takes the same image input, with credentials from the docker config', async () => {
     const l = lab();
     const dir = l.scratch('docker-config');
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [authed.host]: { auth: Buffer.from('reader:read-secret').toString('base64') } } }));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({ auths: { [authed.host]: { auth: Buffer.from('reader:read-secret').toString('base64') } } }),
+    );
     const env = { ...l.jobEnv(), HTTPS_PROXY: l.mitmproxy!.url, NO_PROXY: '', DOCKER_CONFIG: dir };
-    const leaky = await runAction('leak-check', { inputs: { image: `registry:${open.host}/app:leaky-layer`, 'ca-file': l.pki.paths.orgCa }, env, timeoutMs: 120000 });
+    const leaky = await runAction('leak-check', {
+      inputs: { image: `registry:${open.host}/app:leaky-layer`, 'ca-file': l.pki.paths.orgCa },
+      env,
+      timeoutMs: 120000,
+    });
     expect(leaky.exitCode).not.toBe(0);
     expect(Number(leaky.outputs.leaks)).toBeGreaterThan(0);
-    const clean = await runAction('leak-check', { inputs: { image: `registry:${authed.host}/private:1`, 'ca-file': l.pki.paths.orgCa }, env, timeoutMs: 120000 });
-    expect(`${clean.exitCode} ${clean.stdout.split('\n').filter((x) => x.startsWith('::error')).join(' ')}`).toBe('0 ');
+    const clean = await runAction('leak-check', {
+      inputs: { image: `registry:${authed.host}/private:1`, 'ca-file': l.pki.paths.orgCa },
+      env,
+      timeoutMs: 120000,
+    });
+    expect(
+      `${clean.exitCode} ${clean.stdout
+        .split('\n')
+        .filter((x) => x.startsWith('::error'))
+        .join(' ')}`,
+    ).toBe('0 ');
     expect(clean.outputs.leaks).toBe('0');
   }, 240000);
 
   test('a missing tag (404) fails closed with one line', () => {
-    oneLineFailure(check(lab(), `registry:${open.host}/app:missing`).run, /manifest of vm:\d+\/app:missing: not found \(404\)/);
+    oneLineFailure(
+      check(lab(), `registry:${open.host}/app:missing`).run,
+      /manifest of vm:\d+\/app:missing: not found \(404\)/,
+    );
   }, 120000);
 
   test('no credentials (401) and wrong ones fail closed with one line, never echoing a secret', () => {
     const l = lab();
     const empty = l.scratch('no-config');
-    oneLineFailure(check(l, `registry:${authed.host}/private:1`, { DOCKER_CONFIG: empty }).run, /asks for a user name and password \(401\)/);
+    oneLineFailure(
+      check(l, `registry:${authed.host}/private:1`, { DOCKER_CONFIG: empty }).run,
+      /asks for a user name and password \(401\)/,
+    );
     const dir = l.scratch('docker-config');
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [authed.host]: { auth: Buffer.from('reader:wrong-secret').toString('base64') } } }));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({ auths: { [authed.host]: { auth: Buffer.from('reader:wrong-secret').toString('base64') } } }),
+    );
     const wrong = check(l, `registry:${authed.host}/private:1`, { DOCKER_CONFIG: dir }).run;
     oneLineFailure(wrong, /authentication required or refused \(401\)/);
     expect(wrong.stderr).not.toContain('wrong-secret');
   }, 120000);
 
-  test.each(['corrupt', 'drop'] as const)('a %s blob from a tampering front fails closed with one line', async (mode) => {
-    const l = lab();
-    const front = await startTamperFront(open, tls, l.scratch(`tamper-${mode}`), mode);
-    try {
-      // Straight to the front (no proxy): its "public" certificate is trusted through NODE_EXTRA_CA_CERTS.
-      const run = runCli(dist, ['leak-check', `registry:${front.host}/app:clean`, '--ca', l.pki.paths.orgCa, '--json'], { NODE_EXTRA_CA_CERTS: tls.publicRoot, HTTPS_PROXY: '', NO_PROXY: '' });
-      oneLineFailure(run, mode === 'corrupt' ? /blob sha256:[0-9a-f]{64} of vm:\d+\/app:clean: the registry served content whose digest is sha256:/ : /blob sha256:[0-9a-f]{64} of vm:\d+\/app:clean: (the download broke off|got \d+ of \d+ bytes)/);
-    } finally {
-      await front.stop();
-    }
-  }, 120000);
+  test.each(['corrupt', 'drop'] as const)(
+    'a %s blob from a tampering front fails closed with one line',
+    async (mode) => {
+      const l = lab();
+      const front = await startTamperFront(open, tls, l.scratch(`tamper-${mode}`), mode);
+      try {
+        // Straight to the front (no proxy): its "public" certificate is trusted through NODE_EXTRA_CA_CERTS.
+        const run = runCli(
+          dist,
+          ['leak-check', `registry:${front.host}/app:clean`, '--ca', l.pki.paths.orgCa, '--json'],
+          { NODE_EXTRA_CA_CERTS: tls.publicRoot, HTTPS_PROXY: '', NO_PROXY: '' },
+        );
+        oneLineFailure(
+          run,
+          mode === 'corrupt'
+            ? /blob sha256:[0-9a-f]{64} of vm:\d+\/app:clean: the registry served content whose digest is sha256:/
+            : /blob sha256:[0-9a-f]{64} of vm:\d+\/app:clean: (the download broke off|got \d+ of \d+ bytes)/,
+        );
+      } finally {
+        await front.stop();
+      }
+    },
+    120000,
+  );
 
-  test.each(['corrupt', 'drop'] as const)('a %s layer, streamed by a worker into the scanner, fails closed with one line', async (mode) => {
-    const l = lab();
-    // Only blobs over 1 MB are tampered with: the two 12 MB layers of app:large, never its config or manifests.
-    const front = await startTamperFront(open, tls, l.scratch(`tamper-layer-${mode}`), mode, 1024 * 1024);
-    try {
-      const run = runCli(dist, ['leak-check', `registry:${front.host}/app:large`, '--ca', l.pki.paths.orgCa, '--json'], { NODE_EXTRA_CA_CERTS: tls.publicRoot, HTTPS_PROXY: '', NO_PROXY: '' });
-      oneLineFailure(run, mode === 'corrupt' ? /blob sha256:[0-9a-f]{64} of vm:\d+\/app:large: the registry served content whose digest is sha256:[0-9a-f]{64}$/ : /blob sha256:[0-9a-f]{64} of vm:\d+\/app:large: (the download broke off after \d+ of \d+ bytes|got \d+ of \d+ bytes)/);
-    } finally {
-      await front.stop();
-    }
-  }, 120000);
+  test.each(['corrupt', 'drop'] as const)(
+    'a %s layer, streamed by a worker into the scanner, fails closed with one line',
+    async (mode) => {
+      const l = lab();
+      // Only blobs over 1 MB are tampered with: the two 12 MB layers of app:large, never its config or manifests.
+      const front = await startTamperFront(open, tls, l.scratch(`tamper-layer-${mode}`), mode, 1024 * 1024);
+      try {
+        const run = runCli(
+          dist,
+          ['leak-check', `registry:${front.host}/app:large`, '--ca', l.pki.paths.orgCa, '--json'],
+          { NODE_EXTRA_CA_CERTS: tls.publicRoot, HTTPS_PROXY: '', NO_PROXY: '' },
+        );
+        oneLineFailure(
+          run,
+          mode === 'corrupt'
+            ? /blob sha256:[0-9a-f]{64} of vm:\d+\/app:large: the registry served content whose digest is sha256:[0-9a-f]{64}$/
+            : /blob sha256:[0-9a-f]{64} of vm:\d+\/app:large: (the download broke off after \d+ of \d+ bytes|got \d+ of \d+ bytes)/,
+        );
+      } finally {
+        await front.stop();
+      }
+    },
+    120000,
+  );
 });
-

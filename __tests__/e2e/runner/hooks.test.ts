@@ -8,10 +8,25 @@
 import { jest } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseFileCommands, runClients, useInspectionLab, type ClientName, type Proxy } from '../../support/inspection/index.js';
+import {
+  parseFileCommands,
+  runClients,
+  useInspectionLab,
+  type ClientName,
+  type Proxy,
+} from '../../support/inspection/index.js';
 import { ensureRootfsImage, startDockerd, type Dockerd } from '../../support/dockerd.js';
 import { defaultHooksDir } from '../../../src/runner/install.js';
 import { certificateFromDer } from '../../../src/ca/certificate.js';
@@ -50,13 +65,32 @@ function makeRunnerDir(name: string): string {
 }
 
 function orgCa(args: string[], input?: string) {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, env: { PATH: process.env.PATH, HOME: lab().dir }, timeout: 60_000 });
+  return spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    input,
+    env: { PATH: process.env.PATH, HOME: lab().dir },
+    timeout: 60_000,
+  });
 }
 
 function install(runnerDir: string, extra: string[] = []) {
   const { pki } = lab();
   return orgCa(
-    ['runner', 'install', '--runner-dir', runnerDir, '--ca', '-', '--probe-urls', lab().upstream.url, '--probe-timeout', '10s', '--cache-ttl', '10m', ...extra],
+    [
+      'runner',
+      'install',
+      '--runner-dir',
+      runnerDir,
+      '--ca',
+      '-',
+      '--probe-urls',
+      lab().upstream.url,
+      '--probe-timeout',
+      '10s',
+      '--cache-ttl',
+      '10m',
+      ...extra,
+    ],
     pki.orgCa.certPem + pki.orgRoot.certPem,
   );
 }
@@ -79,7 +113,11 @@ interface Job {
   completed(): Promise<{ code: number | null; stdout: string }>;
 }
 
-function bash(script: string, env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string }> {
+function bash(
+  script: string,
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve) => {
     const child = spawn('bash', ['-e', script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -142,36 +180,57 @@ describe('host jobs', () => {
     expect(env).toBe(
       `LANG=C.UTF-8\r\n# set by the platform team\r\nJAVA_HOME=/usr/lib/jvm/default-java\r\nACTIONS_RUNNER_HOOK_JOB_STARTED=${hooksDir}/job-started.sh\r\nACTIONS_RUNNER_HOOK_JOB_COMPLETED=${hooksDir}/job-completed.sh\r\n`,
     );
-    expect(readdirSync(hooksDir).sort()).toEqual(['config.json', 'install.json', 'job-completed.sh', 'job-started.sh', 'org-ca.pem']);
+    expect(readdirSync(hooksDir).sort()).toEqual([
+      'config.json',
+      'install.json',
+      'job-completed.sh',
+      'job-started.sh',
+      'org-ca.pem',
+    ]);
     expect(r.stdout).toMatch(/Restart the runner service/);
   });
 
   test('a second install is refused while the first is in place', () => {
     const r = install(runnerDir);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^org-ca runner: org-ca hooks are already installed in '.*': run 'org-ca runner uninstall' first\.$/m);
+    expect(r.stderr).toMatch(
+      /^org-ca runner: org-ca hooks are already installed in '.*': run 'org-ca runner uninstall' first\.$/m,
+    );
   });
 
-  test.each(['mitmproxy', 'squid'] as const)('through %s, with no uses: step, node, python, curl and git verify; job end removes the files', async (name) => {
-    const proxy = lab()[name]!;
-    const job = await startJob(runnerDir, proxy);
-    expect(`exit ${job.code}: ${job.stdout}`).toMatch(/^exit 0: /);
-    expect(job.stdout).toMatch(/TLS inspection seen on 1 of 1 probe/);
-    const temp = join(runnerDir, '_work', '_temp', 'org-ca-hook');
-    // A NODE_EXTRA_CA_CERTS the job already had (this machine sets one) is kept: merged into a file of its own.
-    expect(job.vars.NODE_EXTRA_CA_CERTS).toBe(join(temp, job.env.NODE_EXTRA_CA_CERTS ? 'node_extra_ca_certs.pem' : 'org-ca.pem'));
-    expect(job.vars.SSL_CERT_FILE).toBe(join(temp, 'ca-bundle.pem'));
+  test.each(['mitmproxy', 'squid'] as const)(
+    'through %s, with no uses: step, node, python, curl and git verify; job end removes the files',
+    async (name) => {
+      const proxy = lab()[name]!;
+      const job = await startJob(runnerDir, proxy);
+      expect(`exit ${job.code}: ${job.stdout}`).toMatch(/^exit 0: /);
+      expect(job.stdout).toMatch(/TLS inspection seen on 1 of 1 probe/);
+      const temp = join(runnerDir, '_work', '_temp', 'org-ca-hook');
+      // A NODE_EXTRA_CA_CERTS the job already had (this machine sets one) is kept: merged into a file of its own.
+      expect(job.vars.NODE_EXTRA_CA_CERTS).toBe(
+        join(temp, job.env.NODE_EXTRA_CA_CERTS ? 'node_extra_ca_certs.pem' : 'org-ca.pem'),
+      );
+      expect(job.vars.SSL_CERT_FILE).toBe(join(temp, 'ca-bundle.pem'));
 
-    const results = await runClients(HOST_CLIENTS, { env: { ...job.env, ...job.vars }, proxy: proxy.url, upstream: lab().upstream.url, workDir: lab().scratch(`host-${name}`), tag: `h${name.slice(0, 2)}` });
-    for (const client of HOST_CLIENTS) {
-      expect(`${client}: ${results[client].ok ? 'ok' : results[client].output.slice(-300)}`).toBe(`${client}: ok`);
-      expect(`${client} seen by ${name}: ${proxy.saw(results[client].marker)}`).toBe(`${client} seen by ${name}: true`);
-    }
+      const results = await runClients(HOST_CLIENTS, {
+        env: { ...job.env, ...job.vars },
+        proxy: proxy.url,
+        upstream: lab().upstream.url,
+        workDir: lab().scratch(`host-${name}`),
+        tag: `h${name.slice(0, 2)}`,
+      });
+      for (const client of HOST_CLIENTS) {
+        expect(`${client}: ${results[client].ok ? 'ok' : results[client].output.slice(-300)}`).toBe(`${client}: ok`);
+        expect(`${client} seen by ${name}: ${proxy.saw(results[client].marker)}`).toBe(
+          `${client} seen by ${name}: true`,
+        );
+      }
 
-    const done = await job.completed();
-    expect(done.code).toBe(0);
-    expect(existsSync(temp)).toBe(false);
-  });
+      const done = await job.completed();
+      expect(done.code).toBe(0);
+      expect(existsSync(temp)).toBe(false);
+    },
+  );
 
   test('the next job on the runner reuses the cached verdict', async () => {
     const job = await startJob(runnerDir, lab().mitmproxy!);
@@ -185,7 +244,9 @@ describe('host jobs', () => {
     const job = await startJob(runnerDir, lab().foreign!);
     expect(job.code).toBe(1);
     // A CA was given at install: another signer is ca-mismatch, naming both.
-    expect(job.stdout).toMatch(/::error::org-ca: TLS inspection by a CA other than the one given: .*Foreign Appliance CA.*the CA given is 'CN=Example Org Inspection CA/);
+    expect(job.stdout).toMatch(
+      /::error::org-ca: TLS inspection by a CA other than the one given: .*Foreign Appliance CA.*the CA given is 'CN=Example Org Inspection CA/,
+    );
     expect(job.vars).toEqual({});
     await job.completed();
   });
@@ -197,7 +258,9 @@ describe('host jobs', () => {
       const job = await startJob(runnerDir, lab().squid!);
       expect(job.code).toBe(0);
       expect(job.stdout).toMatch(/::warning::org-ca: --config '.*config\.json' could not be read \(ENOENT\)/);
-      expect(job.stdout).toMatch(/::warning::org-ca job-started hook: org-ca failed \(exit 1\); the job continues without the org CA\./);
+      expect(job.stdout).toMatch(
+        /::warning::org-ca job-started hook: org-ca failed \(exit 1\); the job continues without the org CA\./,
+      );
       expect(job.vars).toEqual({});
     } finally {
       renameSync(`${config}.away`, config);
@@ -215,23 +278,46 @@ describe('host jobs', () => {
 describe('runner install takes the CA as every command does: --ca FILE (or -), pinned with --fingerprint', () => {
   test.each([
     ['--ca FILE', (ca: string) => ['--ca', ca]],
-    ['--ca-file FILE (the older spelling) with a matching --fingerprint', (ca: string, fp: string) => ['--ca-file', ca, '--fingerprint', fp]],
+    [
+      '--ca-file FILE (the older spelling) with a matching --fingerprint',
+      (ca: string, fp: string) => ['--ca-file', ca, '--fingerprint', fp],
+    ],
   ])('%s installs; uninstall restores the runner directory', (_name, flags) => {
     const runnerDir = makeRunnerDir(`actions-runner-flags-${Math.random().toString(16).slice(2, 8)}`);
     const before = snapshot(runnerDir);
     const { pki } = lab();
-    const r = orgCa(['runner', 'install', '--runner-dir', runnerDir, ...flags(pki.paths.orgCa, certificateFromDer(pki.orgCa.der).fingerprint)]);
+    const r = orgCa([
+      'runner',
+      'install',
+      '--runner-dir',
+      runnerDir,
+      ...flags(pki.paths.orgCa, certificateFromDer(pki.orgCa.der).fingerprint),
+    ]);
     expect(`${r.status} ${r.stderr}`).toBe('0 ');
-    expect(readFileSync(join(defaultHooksDir(runnerDir), 'org-ca.pem'), 'utf8')).toContain(pki.orgCa.certPem.trim().split('\n')[1]);
+    expect(readFileSync(join(defaultHooksDir(runnerDir), 'org-ca.pem'), 'utf8')).toContain(
+      pki.orgCa.certPem.trim().split('\n')[1],
+    );
     expect(orgCa(['runner', 'uninstall', '--runner-dir', runnerDir]).status).toBe(0);
     expect(snapshot(runnerDir)).toEqual(before);
   });
 
   test.each([
-    ['a pin that does not match', (ca: string) => ['--ca', ca, '--fingerprint', 'ab'.repeat(32)], /^org-ca runner: .*fingerprint/i],
-    ['the CA given twice', (ca: string) => ['--ca', ca, '--ca-file', ca], /^org-ca runner: runner install: give the CA once: --ca FILE/],
+    [
+      'a pin that does not match',
+      (ca: string) => ['--ca', ca, '--fingerprint', 'ab'.repeat(32)],
+      /^org-ca runner: .*fingerprint/i,
+    ],
+    [
+      'the CA given twice',
+      (ca: string) => ['--ca', ca, '--ca-file', ca],
+      /^org-ca runner: runner install: give the CA once: --ca FILE/,
+    ],
     ['no CA', () => [], /^org-ca runner: runner install: --ca FILE is required/],
-    ['the certificate text instead of a path', () => ['--ca', '-----BEGIN CERTIFICATE-----\nMII'], /^org-ca runner: --ca takes a path, not the certificate text: use '--ca -'/],
+    [
+      'the certificate text instead of a path',
+      () => ['--ca', '-----BEGIN CERTIFICATE-----\nMII'],
+      /^org-ca runner: --ca takes a path, not the certificate text: use '--ca -'/,
+    ],
   ])('%s: exit 2, one line, nothing written', (_name, flags, message) => {
     const runnerDir = makeRunnerDir(`actions-runner-refused-${Math.random().toString(16).slice(2, 8)}`);
     const before = snapshot(runnerDir);
@@ -269,23 +355,28 @@ describe('the Node the hooks run', () => {
     }
   });
 
-  (oldNode ? test : test.skip)('a Node older than 24 there: each job start says so in the job log, and the job runs without the CA', async () => {
-    const runnerDir = makeRunnerDir(`actions-runner-old-node-${Math.random().toString(16).slice(2, 8)}`);
-    const runnerNode = join(runnerDir, 'externals', 'node24', 'bin', 'node');
-    mkdirSync(dirname(runnerNode), { recursive: true });
-    symlinkSync(oldNode!, runnerNode);
-    expect(install(runnerDir).status).toBe(0);
-    try {
-      const job = await startJob(runnerDir, lab().mitmproxy!);
-      expect(job.code).toBe(0);
-      // stdout and stderr together, as the job log shows them
-      expect(job.stdout).toMatch(/org-ca needs Node 24 or later; this is v\d+\.\d+\.\d+/);
-      expect(job.stdout).toMatch(/^::warning::org-ca job-started hook: org-ca failed \(exit 2\); the job continues without the org CA\.$/m);
-      expect(job.vars).toEqual({});
-    } finally {
-      expect(orgCa(['runner', 'uninstall', '--runner-dir', runnerDir]).status).toBe(0);
-    }
-  });
+  (oldNode ? test : test.skip)(
+    'a Node older than 24 there: each job start says so in the job log, and the job runs without the CA',
+    async () => {
+      const runnerDir = makeRunnerDir(`actions-runner-old-node-${Math.random().toString(16).slice(2, 8)}`);
+      const runnerNode = join(runnerDir, 'externals', 'node24', 'bin', 'node');
+      mkdirSync(dirname(runnerNode), { recursive: true });
+      symlinkSync(oldNode!, runnerNode);
+      expect(install(runnerDir).status).toBe(0);
+      try {
+        const job = await startJob(runnerDir, lab().mitmproxy!);
+        expect(job.code).toBe(0);
+        // stdout and stderr together, as the job log shows them
+        expect(job.stdout).toMatch(/org-ca needs Node 24 or later; this is v\d+\.\d+\.\d+/);
+        expect(job.stdout).toMatch(
+          /^::warning::org-ca job-started hook: org-ca failed \(exit 2\); the job continues without the org CA\.$/m,
+        );
+        expect(job.vars).toEqual({});
+      } finally {
+        expect(orgCa(['runner', 'uninstall', '--runner-dir', runnerDir]).status).toBe(0);
+      }
+    },
+  );
 });
 
 describe('container jobs (Docker Engine, the runner mounts reproduced)', () => {
@@ -304,41 +395,77 @@ describe('container jobs (Docker Engine, the runner mounts reproduced)', () => {
     await dockerd?.stop();
   }, 60_000);
 
-  test.each(['mitmproxy', 'squid'] as const)('through %s: curl, python3 and Node 24 in the job container verify with /__w/_temp paths', async (name) => {
-    if (!existsSync(defaultHooksDir(runnerDir))) expect(install(runnerDir, ['--job-paths', 'container']).status).toBe(0);
-    const proxy = lab()[name]!;
-    const job = await startJob(runnerDir, proxy);
-    expect(`exit ${job.code}: ${job.stdout}`).toMatch(/^exit 0: /);
-    expect(job.vars.NODE_EXTRA_CA_CERTS).toBe(`/__w/_temp/org-ca-hook/${job.env.NODE_EXTRA_CA_CERTS ? 'node_extra_ca_certs.pem' : 'org-ca.pem'}`);
-    expect(job.vars.JAVA_TOOL_OPTIONS).toContain('-Djavax.net.ssl.trustStore=/__w/_temp/org-ca-hook/truststore.jks');
+  test.each(['mitmproxy', 'squid'] as const)(
+    'through %s: curl, python3 and Node 24 in the job container verify with /__w/_temp paths',
+    async (name) => {
+      if (!existsSync(defaultHooksDir(runnerDir)))
+        expect(install(runnerDir, ['--job-paths', 'container']).status).toBe(0);
+      const proxy = lab()[name]!;
+      const job = await startJob(runnerDir, proxy);
+      expect(`exit ${job.code}: ${job.stdout}`).toMatch(/^exit 0: /);
+      expect(job.vars.NODE_EXTRA_CA_CERTS).toBe(
+        `/__w/_temp/org-ca-hook/${job.env.NODE_EXTRA_CA_CERTS ? 'node_extra_ca_certs.pem' : 'org-ca.pem'}`,
+      );
+      expect(job.vars.JAVA_TOOL_OPTIONS).toContain('-Djavax.net.ssl.trustStore=/__w/_temp/org-ca-hook/truststore.jks');
 
-    // As the runner creates a job container: _work at /__w, _temp at /__w/_temp, externals (its node) at /__e.
-    const node24 = dirname(dirname(process.execPath));
-    const tag = `ctr-${name}`;
-    const url = lab().upstream.url;
-    const script = [
-      `curl -sS --max-time 20 '${url}?via=curl-${tag}'`,
-      `python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode().strip())' '${url}?via=python-${tag}'`,
-      `NODE_USE_ENV_PROXY=1 /__e/node24/bin/node -e 'fetch(process.argv[1]).then(async (r) => console.log((await r.text()).trim()), (e) => { console.error(String(e.cause ?? e)); process.exit(1); })' '${url}?via=node-${tag}'`,
-    ].join(' && ');
-    const envArgs = Object.entries({ ...job.vars, HTTPS_PROXY: proxy.url, https_proxy: proxy.url }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-    const r = await dockerd.docker([
-      'run', '--rm', '--network', 'host',
-      '-v', `${join(runnerDir, '_work')}:/__w`, '-v', `${join(runnerDir, '_work', '_temp')}:/__w/_temp`, '-v', `${node24}:/__e/node24:ro`,
-      '--workdir', '/__w/repo/repo', ...envArgs, image, 'sh', '-ec', script,
-    ]);
-    expect(`exit ${r.code}: ${r.stderr}`).toBe('exit 0: ');
-    expect(r.stdout.trim().split('\n')).toEqual(['upstream-ok', 'upstream-ok', 'upstream-ok']);
-    for (const client of ['curl', 'python', 'node']) expect(proxy.saw(`via=${client}-${tag}`)).toBe(true);
+      // As the runner creates a job container: _work at /__w, _temp at /__w/_temp, externals (its node) at /__e.
+      const node24 = dirname(dirname(process.execPath));
+      const tag = `ctr-${name}`;
+      const url = lab().upstream.url;
+      const script = [
+        `curl -sS --max-time 20 '${url}?via=curl-${tag}'`,
+        `python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode().strip())' '${url}?via=python-${tag}'`,
+        `NODE_USE_ENV_PROXY=1 /__e/node24/bin/node -e 'fetch(process.argv[1]).then(async (r) => console.log((await r.text()).trim()), (e) => { console.error(String(e.cause ?? e)); process.exit(1); })' '${url}?via=node-${tag}'`,
+      ].join(' && ');
+      const envArgs = Object.entries({ ...job.vars, HTTPS_PROXY: proxy.url, https_proxy: proxy.url }).flatMap(
+        ([k, v]) => ['-e', `${k}=${v}`],
+      );
+      const r = await dockerd.docker([
+        'run',
+        '--rm',
+        '--network',
+        'host',
+        '-v',
+        `${join(runnerDir, '_work')}:/__w`,
+        '-v',
+        `${join(runnerDir, '_work', '_temp')}:/__w/_temp`,
+        '-v',
+        `${node24}:/__e/node24:ro`,
+        '--workdir',
+        '/__w/repo/repo',
+        ...envArgs,
+        image,
+        'sh',
+        '-ec',
+        script,
+      ]);
+      expect(`exit ${r.code}: ${r.stderr}`).toBe('exit 0: ');
+      expect(r.stdout.trim().split('\n')).toEqual(['upstream-ok', 'upstream-ok', 'upstream-ok']);
+      for (const client of ['curl', 'python', 'node']) expect(proxy.saw(`via=${client}-${tag}`)).toBe(true);
 
-    const done = await job.completed();
-    expect(done.code).toBe(0);
-    expect(existsSync(join(runnerDir, '_work', '_temp', 'org-ca-hook'))).toBe(false);
-  }, 300_000);
+      const done = await job.completed();
+      expect(done.code).toBe(0);
+      expect(existsSync(join(runnerDir, '_work', '_temp', 'org-ca-hook'))).toBe(false);
+    },
+    300_000,
+  );
 
   test('without the hook the same container command fails (the hook is what made it work)', async () => {
     const proxy = lab().mitmproxy!;
-    const r = await dockerd.docker(['run', '--rm', '--network', 'host', '-e', `HTTPS_PROXY=${proxy.url}`, image, 'curl', '-sS', '--max-time', '20', lab().upstream.url]);
+    const r = await dockerd.docker([
+      'run',
+      '--rm',
+      '--network',
+      'host',
+      '-e',
+      `HTTPS_PROXY=${proxy.url}`,
+      image,
+      'curl',
+      '-sS',
+      '--max-time',
+      '20',
+      lab().upstream.url,
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/SSL certificate problem/);
   });

@@ -38,20 +38,57 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 test('past --max-spill-bytes the archives are not opened, listed as not looked inside, and strict fails', async () => {
   const env = { PATH: process.env.PATH, HOME: work, TMPDIR: temp };
-  const r = await runCli(await cliEntry(), ['leak-check', `rootfs:${rootfs}`, '--ca', join(work, 'ca.pem'), '--max-spill-bytes', '4M', '--parallel', '1', '--json'], { env });
-  const report = JSON.parse(r.stdout) as { findings: { path: string }[]; notLookedInside: { path: string; reason: string }[] };
+  const r = await runCli(
+    await cliEntry(),
+    [
+      'leak-check',
+      `rootfs:${rootfs}`,
+      '--ca',
+      join(work, 'ca.pem'),
+      '--max-spill-bytes',
+      '4M',
+      '--parallel',
+      '1',
+      '--json',
+    ],
+    { env },
+  );
+  const report = JSON.parse(r.stdout) as {
+    findings: { path: string }[];
+    notLookedInside: { path: string; reason: string }[];
+  };
   // The first archive fits the bound and its CA is found; the others are refused, each named with the bound.
   expect(report.findings.some((f) => /bundle-\d\.zip!\/org\.pem$/.test(f.path))).toBe(true);
-  const refused = report.notLookedInside.filter((n) => /budget for archives written to TMPDIR to be opened is spent \(--max-spill-bytes\)/.test(n.reason));
+  const refused = report.notLookedInside.filter((n) =>
+    /budget for archives written to TMPDIR to be opened is spent \(--max-spill-bytes\)/.test(n.reason),
+  );
   expect(refused.length).toBeGreaterThanOrEqual(1);
   expect(readdirSync(temp)).toEqual([]);
-  const strict = await runCli(await cliEntry(), ['leak-check', `rootfs:${rootfs}`, '--fingerprint', '00'.repeat(32), '--max-spill-bytes', '4M', '--parallel', '1', '--strict'], { env });
+  const strict = await runCli(
+    await cliEntry(),
+    [
+      'leak-check',
+      `rootfs:${rootfs}`,
+      '--fingerprint',
+      '00'.repeat(32),
+      '--max-spill-bytes',
+      '4M',
+      '--parallel',
+      '1',
+      '--strict',
+    ],
+    { env },
+  );
   expect(strict.status).toBe(1);
-  expect(strict.stdout).toMatch(/NOT LOOKED INSIDE .*bundle-\d\.zip: zip not opened: the 4 MiB budget for archives written to TMPDIR/);
+  expect(strict.stdout).toMatch(
+    /NOT LOOKED INSIDE .*bundle-\d\.zip: zip not opened: the 4 MiB budget for archives written to TMPDIR/,
+  );
 });
 
 test('with the default bound (four times the image) the same archives are all opened', async () => {
-  const r = await runCli(await cliEntry(), ['leak-check', `rootfs:${rootfs}`, '--ca', join(work, 'ca.pem'), '--json'], { env: { PATH: process.env.PATH, HOME: work, TMPDIR: temp } });
+  const r = await runCli(await cliEntry(), ['leak-check', `rootfs:${rootfs}`, '--ca', join(work, 'ca.pem'), '--json'], {
+    env: { PATH: process.env.PATH, HOME: work, TMPDIR: temp },
+  });
   const report = JSON.parse(r.stdout) as { findings: { path: string }[]; notLookedInside: unknown[] };
   expect(report.findings.filter((f) => /bundle-\d\.zip!\/org\.pem$/.test(f.path))).toHaveLength(3);
   expect(report.notLookedInside).toEqual([]);

@@ -21,10 +21,20 @@ const server = useRecordingHttpsServer(mintLeaf(ca, { cn: '127.0.0.1', ipAddress
 const sha = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 const config = '{}';
 const children = Array.from({ length: CHILDREN }, (_, i) =>
-  JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: 2 }, layers: [], annotations: { n: String(i) } }),
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: 2 },
+    layers: [],
+    annotations: { n: String(i) },
+  }),
 );
 const byDigest = new Map(children.map((text) => [sha(text), text]));
-const root = JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: children.map((text) => ({ mediaType: MANIFEST, digest: sha(text), size: Buffer.byteLength(text) })) });
+const root = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: INDEX,
+  manifests: children.map((text) => ({ mediaType: MANIFEST, digest: sha(text), size: Buffer.byteLength(text) })),
+});
 
 let work: string;
 beforeAll(() => {
@@ -39,7 +49,10 @@ beforeEach(() => {
     const manifest = /\/manifests\/(.+)$/.exec(url)?.[1];
     const body = manifest === 'latest' ? root : manifest ? byDigest.get(decodeURIComponent(manifest)) : undefined;
     if (body) {
-      res.writeHead(200, { 'content-type': manifest === 'latest' ? INDEX : MANIFEST, 'docker-content-digest': sha(body) });
+      res.writeHead(200, {
+        'content-type': manifest === 'latest' ? INDEX : MANIFEST,
+        'docker-content-digest': sha(body),
+      });
       res.end(body);
     } else if (url.endsWith(`/blobs/${sha(config)}`)) {
       res.writeHead(200).end(config);
@@ -52,21 +65,44 @@ beforeEach(() => {
 test.each([
   ['a bound given with --max-registry-requests', ['--max-registry-requests', '40'], 40],
   ['the default bound', [], 1024],
-])('%s: the check stops there, fails closed in one line, and is not clean', async (_name, flags, bound) => {
-  const r = await runCli(await cliEntry(), ['leak-check', `registry:127.0.0.1:${server.port}/app:latest`, '--ca', join(work, 'ca.pem'), ...flags], {
-    env: { PATH: process.env.PATH, HOME: work },
-    timeoutMs: 120_000,
-  });
-  expect(r.status).toBe(1);
-  expect(r.stdout + r.stderr).toMatch(new RegExp(`over ${bound} manifest and referrer requests .*nothing is counted clean: raise --max-registry-requests`));
-  expect(r.stdout).not.toMatch(/^OK:/m);
-  const metadata = server.seen.filter((s) => /\/(manifests|referrers)\//.test(s.url));
-  expect(metadata.length).toBeLessThanOrEqual(bound);
-  expect(metadata.length).toBeGreaterThan(bound / 2);
-}, 150_000);
+])(
+  '%s: the check stops there, fails closed in one line, and is not clean',
+  async (_name, flags, bound) => {
+    const r = await runCli(
+      await cliEntry(),
+      ['leak-check', `registry:127.0.0.1:${server.port}/app:latest`, '--ca', join(work, 'ca.pem'), ...flags],
+      {
+        env: { PATH: process.env.PATH, HOME: work },
+        timeoutMs: 120_000,
+      },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(
+      new RegExp(
+        `over ${bound} manifest and referrer requests .*nothing is counted clean: raise --max-registry-requests`,
+      ),
+    );
+    expect(r.stdout).not.toMatch(/^OK:/m);
+    const metadata = server.seen.filter((s) => /\/(manifests|referrers)\//.test(s.url));
+    expect(metadata.length).toBeLessThanOrEqual(bound);
+    expect(metadata.length).toBeGreaterThan(bound / 2);
+  },
+  150_000,
+);
 
 test('a bound that is not a number is refused in one line (exit 2)', async () => {
-  const r = await runCli(await cliEntry(), ['leak-check', `registry:127.0.0.1:${server.port}/app:latest`, '--ca', join(work, 'ca.pem'), '--max-registry-requests', 'lots'], { env: { PATH: process.env.PATH, HOME: work } });
+  const r = await runCli(
+    await cliEntry(),
+    [
+      'leak-check',
+      `registry:127.0.0.1:${server.port}/app:latest`,
+      '--ca',
+      join(work, 'ca.pem'),
+      '--max-registry-requests',
+      'lots',
+    ],
+    { env: { PATH: process.env.PATH, HOME: work } },
+  );
   expect(r.status).toBe(2);
   expect(r.stderr).toBe("org-ca leak-check: --max-registry-requests 'lots' is not a whole number from 1 to 9999999\n");
 });

@@ -10,13 +10,27 @@ import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readJournalFile } from '../../../src/registry-trust/trust-journal.js';
-import { canUseUnprivilegedUser, directoryOwnedBy, runAs, trustedScratchDir, unprivilegedUser, type UnprivilegedUser } from '../../support/unprivileged-user.js';
+import {
+  canUseUnprivilegedUser,
+  directoryOwnedBy,
+  runAs,
+  trustedScratchDir,
+  unprivilegedUser,
+  type UnprivilegedUser,
+} from '../../support/unprivileged-user.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/org-ca.js', import.meta.url));
 const VICTIM_TEXT = 'must survive\n';
 
-function storeRemove(journal: string, env: Record<string, string> = {}): { status: number | null; stderr: string; stdout: string } {
-  const r = spawnSync(process.execPath, [BIN, 'store', 'remove', '--journal', journal], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/root', ...env }, timeout: 60_000 });
+function storeRemove(
+  journal: string,
+  env: Record<string, string> = {},
+): { status: number | null; stderr: string; stdout: string } {
+  const r = spawnSync(process.execPath, [BIN, 'store', 'remove', '--journal', journal], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: '/root', ...env },
+    timeout: 60_000,
+  });
   return { status: r.status, stderr: r.stderr, stdout: r.stdout };
 }
 
@@ -41,18 +55,30 @@ describeAsRoot('journals are data, believed only from their writer', () => {
 
   const hostile = (file: string) => ({
     version: 1,
-    entries: [{ kind: 'os', store: 'debian', file, sha256: 'ab'.repeat(32), updateAfterRemove: ['sh', '-c', `touch ${marker}`] }],
+    entries: [
+      {
+        kind: 'os',
+        store: 'debian',
+        file,
+        sha256: 'ab'.repeat(32),
+        updateAfterRemove: ['sh', '-c', `touch ${marker}`],
+      },
+    ],
   });
 
   test('a journal the runner user owns (in a directory they own) is refused: no command runs, no file goes', () => {
     const theirs = directoryOwnedBy(user, 'journal-theirs-');
     try {
       const journal = join(theirs, 'store-journal.json');
-      expect(runAs(user, ['sh', '-c', 'cat > "$1"', 'sh', journal], { input: JSON.stringify(hostile(victim)) }).status).toBe(0);
+      expect(
+        runAs(user, ['sh', '-c', 'cat > "$1"', 'sh', journal], { input: JSON.stringify(hostile(victim)) }).status,
+      ).toBe(0);
       const r = storeRemove(journal);
       expect(r.status).not.toBe(0);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/the trust-store journal '.*store-journal\.json' is not safe to act on with privileges: '.*journal-theirs-.*' is owned by uid \d+/);
+      expect(r.stderr).toMatch(
+        /the trust-store journal '.*store-journal\.json' is not safe to act on with privileges: '.*journal-theirs-.*' is owned by uid \d+/,
+      );
       expect(existsSync(marker)).toBe(false);
       expect(readFileSync(victim, 'utf8')).toBe(VICTIM_TEXT);
     } finally {
@@ -64,7 +90,9 @@ describeAsRoot('journals are data, believed only from their writer', () => {
     const journal = join(rootOnly, 'store-journal.json');
     writeFileSync(journal, JSON.stringify(hostile(victim)), { mode: 0o600 });
     chownSync(journal, user.uid, user.gid);
-    expect(storeRemove(journal).stderr).toMatch(/is not safe to act on with privileges: '.*store-journal\.json' is owned by uid \d+/);
+    expect(storeRemove(journal).stderr).toMatch(
+      /is not safe to act on with privileges: '.*store-journal\.json' is owned by uid \d+/,
+    );
     chownSync(journal, 0, 0);
     spawnSync('chmod', ['0664', journal]);
     expect(storeRemove(journal).stderr).toMatch(/is writable by group/);
@@ -74,14 +102,19 @@ describeAsRoot('journals are data, believed only from their writer', () => {
 
   test.each([
     ['a file outside the anchor directory', (v: string) => v],
-    ['a file in the anchor directory that is not org-ca’s name', () => '/usr/local/share/ca-certificates/corporate-root.crt'],
+    [
+      'a file in the anchor directory that is not org-ca’s name',
+      () => '/usr/local/share/ca-certificates/corporate-root.crt',
+    ],
     ['a path with ..', () => '/usr/local/share/ca-certificates/../../../../etc/shadow'],
   ])('a root-owned journal naming %s is refused whole: nothing removed, no command run', (_name, file) => {
     const journal = join(rootOnly, 'store-journal.json');
     writeFileSync(journal, JSON.stringify(hostile(file(victim))), { mode: 0o600 });
     const r = storeRemove(journal);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/holds an entry org-ca could not have written \(entry 1: only org-ca-<fingerprint> anchors in a known store's directory/);
+    expect(r.stderr).toMatch(
+      /holds an entry org-ca could not have written \(entry 1: only org-ca-<fingerprint> anchors in a known store's directory/,
+    );
     expect(existsSync(marker)).toBe(false);
     expect(readFileSync(victim, 'utf8')).toBe(VICTIM_TEXT);
     expect(existsSync(journal)).toBe(true);
@@ -90,12 +123,20 @@ describeAsRoot('journals are data, believed only from their writer', () => {
   test('a valid entry with a hostile command: the command run is the store table’s, never the journal’s', () => {
     // An anchor org-ca could have written, already gone (so nothing is removed), and a command that would leave a mark.
     const journal = join(rootOnly, 'store-journal.json');
-    writeFileSync(journal, JSON.stringify(hostile('/usr/local/share/ca-certificates/org-ca-00000000deadbeef.crt')), { mode: 0o600 });
+    writeFileSync(journal, JSON.stringify(hostile('/usr/local/share/ca-certificates/org-ca-00000000deadbeef.crt')), {
+      mode: 0o600,
+    });
     // The table's command for Debian is update-ca-certificates --fresh; a stand-in on PATH records that it ran.
     const bin = join(rootOnly, 'bin');
     mkdirSync(bin);
-    writeFileSync(join(bin, 'update-ca-certificates'), `#!/bin/sh\necho "$*" > ${join(rootOnly, 'table-command')}\n`, { mode: 0o755 });
-    const r = spawnSync(process.execPath, [BIN, 'store', 'remove', '--journal', journal], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, HOME: '/root' }, timeout: 60_000 });
+    writeFileSync(join(bin, 'update-ca-certificates'), `#!/bin/sh\necho "$*" > ${join(rootOnly, 'table-command')}\n`, {
+      mode: 0o755,
+    });
+    const r = spawnSync(process.execPath, [BIN, 'store', 'remove', '--journal', journal], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:${process.env.PATH}`, HOME: '/root' },
+      timeout: 60_000,
+    });
     expect(r.status).toBe(0);
     expect(existsSync(marker)).toBe(false);
     expect(readFileSync(join(rootOnly, 'table-command'), 'utf8')).toBe('--fresh\n');
@@ -110,7 +151,8 @@ describeAsRoot('journals are data, believed only from their writer', () => {
     ['/etc/shadow', 'file'],
   ])('a registry journal whose privileged %s entry %s is not certs.d work is refused', (path, type) => {
     const journal = join(rootOnly, 'registry-journal-0123abcd.json');
-    const entry = type === 'dir' ? { type, path, privileged: true } : { type, path, privileged: true, sha256: 'ab'.repeat(32) };
+    const entry =
+      type === 'dir' ? { type, path, privileged: true } : { type, path, privileged: true, sha256: 'ab'.repeat(32) };
     writeFileSync(journal, JSON.stringify({ mode: 'root', entries: [entry] }), { mode: 0o600 });
     expect(() => readJournalFile(journal)).toThrow(/is not an org-ca registry-trust journal/);
   });
@@ -120,7 +162,9 @@ describeAsRoot('journals are data, believed only from their writer', () => {
     try {
       const journal = join(theirs, 'registry-journal-0123abcd.json');
       runAs(user, ['sh', '-c', 'echo "{\\"mode\\":\\"root\\",\\"entries\\":[]}" > "$1"', 'sh', journal]);
-      expect(() => readJournalFile(journal)).toThrow(/is not safe to act on with privileges: '.*registry-journal-theirs-.*' is owned by uid/);
+      expect(() => readJournalFile(journal)).toThrow(
+        /is not safe to act on with privileges: '.*registry-journal-theirs-.*' is owned by uid/,
+      );
     } finally {
       rmSync(theirs, { recursive: true, force: true });
     }

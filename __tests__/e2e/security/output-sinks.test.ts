@@ -62,7 +62,9 @@ describe('a proxy whose CONNECT answer carries workflow commands on lines of the
   });
 
   test('`org-ca detect` prints it as one line too', async () => {
-    const r = await runCli(await cliEntry(), ['detect', 'https://upstream.test/', '--timeout', '4s'], { env: { PATH: process.env.PATH, HOME: work, HTTPS_PROXY: `http://127.0.0.1:${port}` } });
+    const r = await runCli(await cliEntry(), ['detect', 'https://upstream.test/', '--timeout', '4s'], {
+      env: { PATH: process.env.PATH, HOME: work, HTTPS_PROXY: `http://127.0.0.1:${port}` },
+    });
     expect(r.stdout + r.stderr).toContain('403 Forbidden');
     for (const line of commandLines(r.stdout + r.stderr)) expect(line).toMatch(ORG_CA_COMMANDS);
     expect(r.stdout + r.stderr).not.toMatch(/\u001b/);
@@ -70,10 +72,17 @@ describe('a proxy whose CONNECT answer carries workflow commands on lines of the
 });
 
 test('a CA whose subject holds table pipes, a Markdown link, an image and HTML: the summary renders none of them', async () => {
-  const ca = mintRoot({ cn: 'Evil | [click](http://evil.test) ![x](http://evil.test/i.png) <img src=x onerror=alert(1)> `tick`', org: 'Org' });
+  const ca = mintRoot({
+    cn: 'Evil | [click](http://evil.test) ![x](http://evil.test/i.png) <img src=x onerror=alert(1)> `tick`',
+    org: 'Org',
+  });
   const caFile = join(work, 'evil-ca.pem');
   writeFileSync(caFile, ca.certPem);
-  const run = await runAction('main', { inputs: { 'ca-file': caFile, when: 'always' }, env: { PATH: process.env.PATH, HOME: work }, workRoot: work });
+  const run = await runAction('main', {
+    inputs: { 'ca-file': caFile, when: 'always' },
+    env: { PATH: process.env.PATH, HOME: work },
+    workRoot: work,
+  });
   expect(run.exitCode).toBe(0);
   expect(run.summary).toContain('Evil');
   const html = marked.parse(run.summary, { gfm: true, async: false });
@@ -82,7 +91,12 @@ test('a CA whose subject holds table pipes, a Markdown link, an image and HTML: 
   const row = html.split('<tr>').find((r) => r.includes('Evil'))!;
   expect(row.match(/<td>/g)).toHaveLength(5);
   for (const line of commandLines(run.stdout)) expect(line).toMatch(ORG_CA_COMMANDS);
-  await runAction('post', { state: run.state, env: { PATH: process.env.PATH, HOME: work }, runnerTemp: run.runnerTemp, workRoot: work });
+  await runAction('post', {
+    state: run.state,
+    env: { PATH: process.env.PATH, HOME: work },
+    runnerTemp: run.runnerTemp,
+    workRoot: work,
+  });
 });
 
 test('`org-ca env --format github` with a --dir that holds a line break and a delimiter adds no variable of its own', async () => {
@@ -92,7 +106,11 @@ test('`org-ca env --format github` with a --dir that holds a line break and a de
   // The delimiter earlier versions used, and the one @actions/core uses, both inside the path.
   const dir = join(work, 'x\nORG_CA_EOF\nNODE_OPTIONS=--require=/tmp/evil.js\nghadelimiter_x\ny');
   mkdirSync(dir, { recursive: true });
-  const r = await runCli(await cliEntry(), ['env', '--ca', caFile, '--format', 'github', '--dir', dir, '--tools', 'node,openssl'], { env: { PATH: process.env.PATH, HOME: work } });
+  const r = await runCli(
+    await cliEntry(),
+    ['env', '--ca', caFile, '--format', 'github', '--dir', dir, '--tools', 'node,openssl'],
+    { env: { PATH: process.env.PATH, HOME: work } },
+  );
   expect(r.status).toBe(0);
   const vars = parseFileCommands(r.stdout);
   expect(Object.keys(vars)).not.toContain('NODE_OPTIONS');

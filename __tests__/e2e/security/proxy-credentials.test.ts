@@ -55,7 +55,11 @@ function expectNothingInClear(): void {
 }
 
 test('the leak check’s registry client speaks TLS to an https:// proxy first: no CONNECT, no credentials in clear', async () => {
-  const r = await runCli(await cliEntry(), ['leak-check', 'registry:registry.test/app:1', '--fingerprint', 'ab'.repeat(32)], { env: proxyEnv(), timeoutMs: 60_000 });
+  const r = await runCli(
+    await cliEntry(),
+    ['leak-check', 'registry:registry.test/app:1', '--fingerprint', 'ab'.repeat(32)],
+    { env: proxyEnv(), timeoutMs: 60_000 },
+  );
   expect(r.status).not.toBe(0);
   expect(received.length).toBeGreaterThan(0);
   // A TLS ClientHello: a handshake record (0x16) of TLS 1.x (0x03 …).
@@ -66,9 +70,16 @@ test('the leak check’s registry client speaks TLS to an https:// proxy first: 
 }, 90_000);
 
 test('doctor refuses Java and Python’s urllib for an https:// proxy (they cannot speak TLS to one) rather than send credentials in clear', async () => {
-  const r = await runCli(await cliEntry(), ['doctor', 'https://upstream.test/', '--timeout', '10s'], { env: proxyEnv(), timeoutMs: 120_000 });
+  const r = await runCli(await cliEntry(), ['doctor', 'https://upstream.test/', '--timeout', '10s'], {
+    env: proxyEnv(),
+    timeoutMs: 120_000,
+  });
   for (const client of ['java', 'python3']) {
-    expect(r.stdout + r.stderr).toMatch(new RegExp(`${client} cannot speak TLS to the https:// proxy https://127\\.0\\.0\\.1:\\d+: org-ca will not send the proxy credentials in clear`));
+    expect(r.stdout + r.stderr).toMatch(
+      new RegExp(
+        `${client} cannot speak TLS to the https:// proxy https://127\\.0\\.0\\.1:\\d+: org-ca will not send the proxy credentials in clear`,
+      ),
+    );
   }
   expectNothingInClear();
   expect(r.stdout + r.stderr).not.toContain(SECRET);

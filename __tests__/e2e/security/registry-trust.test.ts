@@ -6,7 +6,13 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootOps } from '../../../src/registry-trust/privileges.js';
-import { canUseUnprivilegedUser, directoryOwnedBy, runAs, trustedScratchDir, unprivilegedUser } from '../../support/unprivileged-user.js';
+import {
+  canUseUnprivilegedUser,
+  directoryOwnedBy,
+  runAs,
+  trustedScratchDir,
+  unprivilegedUser,
+} from '../../support/unprivileged-user.js';
 
 (canUseUnprivilegedUser() ? describe : describe.skip)('root’s registry-trust writes', () => {
   let rootOnly: string;
@@ -23,7 +29,9 @@ import { canUseUnprivilegedUser, directoryOwnedBy, runAs, trustedScratchDir, unp
     const theirs = directoryOwnedBy(user, 'certs-d-theirs-');
     try {
       expect(runAs(user, ['mkdir', '-p', join(theirs, 'certs.d')]).status).toBe(0);
-      expect(() => rootOps.mkdir(join(theirs, 'certs.d', 'ghcr.io'))).toThrow(/is not safe to act on with privileges: '.*certs-d-theirs-.*' is owned by uid/);
+      expect(() => rootOps.mkdir(join(theirs, 'certs.d', 'ghcr.io'))).toThrow(
+        /is not safe to act on with privileges: '.*certs-d-theirs-.*' is owned by uid/,
+      );
       expect(() => rootOps.copy(ca, join(theirs, 'certs.d', 'org-ca-0123abcd.crt'))).toThrow(/is owned by uid/);
       expect(existsSync(join(theirs, 'certs.d', 'ghcr.io'))).toBe(false);
     } finally {
@@ -37,7 +45,9 @@ import { canUseUnprivilegedUser, directoryOwnedBy, runAs, trustedScratchDir, unp
     const victim = join(rootOnly, 'victim');
     writeFileSync(victim, 'untouched\n');
     symlinkSync(victim, join(host, 'org-ca-0123abcd.crt'));
-    expect(() => rootOps.copy(ca, join(host, 'org-ca-0123abcd.crt'))).toThrow(/already exists: org-ca creates this file itself and never writes through an existing one/);
+    expect(() => rootOps.copy(ca, join(host, 'org-ca-0123abcd.crt'))).toThrow(
+      /already exists: org-ca creates this file itself and never writes through an existing one/,
+    );
     expect(() => rootOps.unlink(join(host, 'org-ca-0123abcd.crt'))).toThrow(/is not a regular file/);
     expect(readFileSync(victim, 'utf8')).toBe('untouched\n');
   });

@@ -44,7 +44,13 @@ test('the action: the secret is masked first, and appears nowhere in the log, th
   expect(run.exitCode).toBe(0);
   // masked with the runner before anything else could print it
   expect(run.stdout.split('\n')).toContain(`::add-mask::${SECRET}`);
-  for (const [where, text] of Object.entries({ stdout: visible(run.stdout), stderr: run.stderr, summary: run.summary, outputs: run.files.output, state: run.files.state })) {
+  for (const [where, text] of Object.entries({
+    stdout: visible(run.stdout),
+    stderr: run.stderr,
+    summary: run.summary,
+    outputs: run.files.output,
+    state: run.files.state,
+  })) {
     expect({ where, leaked: text.includes(SECRET) || text.includes(BASE64_SECRET) }).toEqual({ where, leaked: false });
   }
   // The exported value still carries it: Java needs the job's own proxy settings to go on working.
@@ -60,7 +66,11 @@ test.each([
   ['detect', ['detect', 'https://upstream.test/', '--timeout', '2s']],
 ])('`org-ca %s`: nothing on stderr, and no report, holds the secret', async (_name, args) => {
   const env = { ...jobEnv(), NO_PROXY: '' };
-  const r = await runCli(await cliEntry(), args.map((a) => (a === 'CA' ? caFile : a === 'DIR' ? join(work, 'env-dir') : a)), { env });
+  const r = await runCli(
+    await cliEntry(),
+    args.map((a) => (a === 'CA' ? caFile : a === 'DIR' ? join(work, 'env-dir') : a)),
+    { env },
+  );
   expect(r.stderr).not.toContain(SECRET);
   // `env` prints the variables for eval (that is its output, and must carry the value); reports never do.
   if (args[0] !== 'env') expect(r.stdout).not.toContain(SECRET);

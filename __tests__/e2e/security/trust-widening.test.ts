@@ -42,8 +42,13 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function env(args: readonly string[], extraEnv: Record<string, string> = {}): Promise<{ status: number | null; stderr: string; vars: Record<string, string> }> {
-  const r = await runCli(await cliEntry(), ['env', '--format', 'dotenv', ...args], { env: { PATH: process.env.PATH, HOME: work, ...extraEnv } });
+async function env(
+  args: readonly string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ status: number | null; stderr: string; vars: Record<string, string> }> {
+  const r = await runCli(await cliEntry(), ['env', '--format', 'dotenv', ...args], {
+    env: { PATH: process.env.PATH, HOME: work, ...extraEnv },
+  });
   const vars: Record<string, string> = {};
   for (const line of r.stdout.split('\n')) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)="(.*)"$/.exec(line);
@@ -56,22 +61,32 @@ test('a bundle of the org CA and another CA, pinned to the org CA, trusts the or
   const r = await env(['--ca', join(work, 'both.pem'), '--fingerprint', orgFp, '--dir', join(work, 'pinned')]);
   expect(r.status).toBe(0);
   expect([...fingerprints(readFileSync(r.vars.NODE_EXTRA_CA_CERTS!, 'utf8'))]).toEqual([orgFp]);
-  for (const name of REPLACING.filter((n) => r.vars[n])) expect(fingerprints(readFileSync(r.vars[name]!, 'utf8')).has(otherFp)).toBe(false);
-  expect(r.stderr).toMatch(/'CN=Someone Else Root, O=Elsewhere' \(SHA-256 [0-9A-F:]{95}\) was dropped: it is neither the certificate --fingerprint names nor an issuer of it/);
+  for (const name of REPLACING.filter((n) => r.vars[n]))
+    expect(fingerprints(readFileSync(r.vars[name]!, 'utf8')).has(otherFp)).toBe(false);
+  expect(r.stderr).toMatch(
+    /'CN=Someone Else Root, O=Elsewhere' \(SHA-256 [0-9A-F:]{95}\) was dropped: it is neither the certificate --fingerprint names nor an issuer of it/,
+  );
 });
 
-(existsSync(OS_BUNDLE) ? test : test.skip)('every replacing variable’s file holds exactly what its readers trusted before (the OS store), plus the org CA', async () => {
-  const before = fingerprints(readFileSync(OS_BUNDLE, 'utf8'));
-  const r = await env(['--ca', join(work, 'org.pem'), '--dir', join(work, 'exact')]);
-  expect(r.status).toBe(0);
-  const expected = [...before, orgFp].sort();
-  const checked = REPLACING.filter((n) => r.vars[n]);
-  expect(checked.length).toBeGreaterThan(5);
-  for (const name of checked) expect({ name, set: [...fingerprints(readFileSync(r.vars[name]!, 'utf8'))].sort() }).toEqual({ name, set: expected });
-  // A root Node bundles but this OS store does not hold is not trusted by them now either.
-  const nodeOnly = [...fingerprints(rootCertificates.join('\n'))].filter((fp) => !before.has(fp));
-  for (const fp of nodeOnly) expect(fingerprints(readFileSync(r.vars.SSL_CERT_FILE!, 'utf8')).has(fp)).toBe(false);
-});
+(existsSync(OS_BUNDLE) ? test : test.skip)(
+  'every replacing variable’s file holds exactly what its readers trusted before (the OS store), plus the org CA',
+  async () => {
+    const before = fingerprints(readFileSync(OS_BUNDLE, 'utf8'));
+    const r = await env(['--ca', join(work, 'org.pem'), '--dir', join(work, 'exact')]);
+    expect(r.status).toBe(0);
+    const expected = [...before, orgFp].sort();
+    const checked = REPLACING.filter((n) => r.vars[n]);
+    expect(checked.length).toBeGreaterThan(5);
+    for (const name of checked)
+      expect({ name, set: [...fingerprints(readFileSync(r.vars[name]!, 'utf8'))].sort() }).toEqual({
+        name,
+        set: expected,
+      });
+    // A root Node bundles but this OS store does not hold is not trusted by them now either.
+    const nodeOnly = [...fingerprints(rootCertificates.join('\n'))].filter((fp) => !before.has(fp));
+    for (const fp of nodeOnly) expect(fingerprints(readFileSync(r.vars.SSL_CERT_FILE!, 'utf8')).has(fp)).toBe(false);
+  },
+);
 
 test('a replacing variable the job had set to its own file: that file’s roots plus the org CA, nothing from the OS store', async () => {
   const own = join(work, 'own.pem');
@@ -81,9 +96,13 @@ test('a replacing variable the job had set to its own file: that file’s roots 
   const r = await env(['--ca', join(work, 'org.pem'), '--dir', join(work, 'own')], { REQUESTS_CA_BUNDLE: own });
   expect(r.status).toBe(0);
   const set = [...fingerprints(readFileSync(r.vars.REQUESTS_CA_BUNDLE!, 'utf8'))].sort();
-  expect(set).toEqual([createHash('sha256').update(a.der).digest('hex'), createHash('sha256').update(b.der).digest('hex'), orgFp].sort());
+  expect(set).toEqual(
+    [createHash('sha256').update(a.der).digest('hex'), createHash('sha256').update(b.der).digest('hex'), orgFp].sort(),
+  );
   // …and the user's own roots stay theirs: SSL_CERT_FILE's readers do not get them.
-  expect(fingerprints(readFileSync(r.vars.SSL_CERT_FILE!, 'utf8')).has(createHash('sha256').update(a.der).digest('hex'))).toBe(false);
+  expect(
+    fingerprints(readFileSync(r.vars.SSL_CERT_FILE!, 'utf8')).has(createHash('sha256').update(a.der).digest('hex')),
+  ).toBe(false);
   expect(r.vars.REQUESTS_CA_BUNDLE).not.toBe(own);
 });
 
@@ -91,7 +110,11 @@ test('npm with a cafile in its npmrc: overridden by Node’s own roots plus the 
   const home = join(work, 'npm-home');
   mkdirSync(home, { recursive: true });
   writeFileSync(join(home, '.npmrc'), `cafile=${join(work, 'org.pem')}\n`);
-  const r = await runCli(await cliEntry(), ['env', '--format', 'dotenv', '--ca', join(work, 'org.pem'), '--dir', join(work, 'npm'), '--tools', 'node'], { env: { PATH: process.env.PATH, HOME: home } });
+  const r = await runCli(
+    await cliEntry(),
+    ['env', '--format', 'dotenv', '--ca', join(work, 'org.pem'), '--dir', join(work, 'npm'), '--tools', 'node'],
+    { env: { PATH: process.env.PATH, HOME: home } },
+  );
   const file = /^npm_config_cafile="(.*)"$/m.exec(r.stdout)![1]!;
   const set = fingerprints(readFileSync(file, 'utf8'));
   for (const fp of fingerprints(rootCertificates.join('\n'))) expect(set.has(fp)).toBe(true);

@@ -13,7 +13,16 @@ import { buildDist, runAction, useInspectionLab } from '../../support/inspection
 const lab = useInspectionLab({ mitmproxy: true });
 const CHROMIUM = '/usr/bin/chromium';
 // The flags this machine needs: root (no sandbox), no GPU, and no background traffic to hosts it cannot reach.
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 function proxyFlags(): string[] {
   // Chromium never sends loopback through a proxy unless told to (<-loopback> removes the implicit bypass).
@@ -23,16 +32,25 @@ function proxyFlags(): string[] {
 /** The page text through the proxy with `home` as HOME, or '' when Chromium refused the certificate. */
 function dumpDom(home: string): string {
   const profile = join(home, `profile-${Date.now()}`);
-  const r = spawnSync(CHROMIUM, [...FLAGS, `--user-data-dir=${profile}`, ...proxyFlags(), '--dump-dom', lab().upstream.url], {
-    env: { PATH: process.env.PATH, HOME: home },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    CHROMIUM,
+    [...FLAGS, `--user-data-dir=${profile}`, ...proxyFlags(), '--dump-dom', lab().upstream.url],
+    {
+      env: { PATH: process.env.PATH, HOME: home },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   return r.stdout ?? '';
 }
 
 async function playwrightLoad(home: string): Promise<string> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS.slice(1), ...proxyFlags()], env: { PATH: process.env.PATH ?? '', HOME: home }, timeout: 60_000 });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [...FLAGS.slice(1), ...proxyFlags()],
+    env: { PATH: process.env.PATH ?? '', HOME: home },
+    timeout: 60_000,
+  });
   try {
     const page = await browser.newPage();
     try {
@@ -48,16 +66,17 @@ async function playwrightLoad(home: string): Promise<string> {
 
 async function storeCli(home: string, args: string[]): Promise<{ status: number | null; out: string }> {
   const dist = await buildDist(['cli']);
-  const r = spawnSync(process.execPath, [join(dist, 'cli', 'index.js'), 'store', ...args, '--journal', join(home, 'journal.json')], {
-    env: { PATH: process.env.PATH, HOME: home },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [join(dist, 'cli', 'index.js'), 'store', ...args, '--journal', join(home, 'journal.json')],
+    {
+      env: { PATH: process.env.PATH, HOME: home },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
-
-
-
 
 describe('browser trust stores (NSS) with headless Chromium and Playwright', () => {
   test('Chromium and Playwright fail, load after store add, and fail again after store remove', async () => {
@@ -91,7 +110,9 @@ describe('browser trust stores (NSS) with headless Chromium and Playwright', () 
     expect(spawnSync('certutil', ['-N', '-d', `sql:${db}`, '--empty-password']).status).toBe(0);
     const it = mintRoot({ cn: 'IT Provisioned Root', org: 'IT' });
     writeFileSync(join(home, 'it.pem'), it.certPem);
-    expect(spawnSync('certutil', ['-A', '-d', `sql:${db}`, '-t', 'C,,', '-n', 'it-root', '-i', join(home, 'it.pem')]).status).toBe(0);
+    expect(
+      spawnSync('certutil', ['-A', '-d', `sql:${db}`, '-t', 'C,,', '-n', 'it-root', '-i', join(home, 'it.pem')]).status,
+    ).toBe(0);
 
     expect((await storeCli(home, ['add', '--stores', 'browsers', '--ca', lab().pki.paths.orgCa])).status).toBe(0);
     expect(dumpDom(home)).toContain('upstream-ok');
@@ -106,13 +127,24 @@ describe('browser trust stores (NSS) with headless Chromium and Playwright', () 
   test('the action with system-store: browsers adds the CA in its main step and its post step takes it out', async () => {
     const home = lab().scratch('browser-home-action');
     const env = { PATH: process.env.PATH, HOME: home, ORG_CA_STORE_JOURNAL: join(home, 'journal.json') };
-    const main = await runAction('main', { inputs: { 'ca-file': lab().pki.paths.orgCa, when: 'always', 'system-store': 'browsers' }, env, workRoot: lab().scratch('files'), timeoutMs: 60_000 });
+    const main = await runAction('main', {
+      inputs: { 'ca-file': lab().pki.paths.orgCa, when: 'always', 'system-store': 'browsers' },
+      env,
+      workRoot: lab().scratch('files'),
+      timeoutMs: 60_000,
+    });
     expect(main.stderr).toBe('');
     expect(main.exitCode).toBe(0);
     expect(main.state['store-journal']).toBe(join(home, 'journal.json'));
     expect(existsSync(join(home, '.pki', 'nssdb', 'cert9.db'))).toBe(true);
     expect(dumpDom(home)).toContain('upstream-ok');
-    const post = await runAction('post', { env, state: main.state, runnerTemp: main.runnerTemp, workRoot: lab().scratch('files'), timeoutMs: 60_000 });
+    const post = await runAction('post', {
+      env,
+      state: main.state,
+      runnerTemp: main.runnerTemp,
+      workRoot: lab().scratch('files'),
+      timeoutMs: 60_000,
+    });
     expect(post.exitCode).toBe(0);
     // org-ca created ~/.pki/nssdb for the CA (Chromium had never run in this home), so it removes it entirely.
     expect(existsSync(join(home, '.pki'))).toBe(false);

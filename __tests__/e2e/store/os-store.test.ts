@@ -82,9 +82,14 @@ async function runInNamespace(l: Lab, caPath: string): Promise<Outcome> {
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
   });
-  const r = spawnSync('unshare', ['--mount', '--', 'bash', join(t, 'run.sh')], { env, encoding: 'utf8', timeout: 840_000 });
+  const r = spawnSync('unshare', ['--mount', '--', 'bash', join(t, 'run.sh')], {
+    env,
+    encoding: 'utf8',
+    timeout: 840_000,
+  });
   const lines = `${r.stdout}`.split('\n').filter(Boolean);
-  if (r.status !== 0 || r.error) throw new Error(`the namespace script failed (${r.status ?? r.error?.message}): ${r.stderr.slice(-2000)}`);
+  if (r.status !== 0 || r.error)
+    throw new Error(`the namespace script failed (${r.status ?? r.error?.message}): ${r.stderr.slice(-2000)}`);
   return { lines, value: (key) => lines.find((line) => line.startsWith(`${key} `))?.slice(key.length + 1) };
 }
 
@@ -98,13 +103,16 @@ describe('the OS trust store (Debian update-ca-certificates in a private mount n
     outcome = await runInNamespace(l, ca);
   }, 900_000);
 
-  test.each(['mitmproxy', 'squid'])('behind %s: curl, wget and git fail before, verify with no variables while the CA is in the store, fail after', (proxy) => {
-    for (const client of ['curl', 'wget', 'git']) {
-      expect(`${client} ${outcome.value(`before ${proxy} ${client}`)}`).toBe(`${client} fail`);
-      expect(`${client} ${outcome.value(`added ${proxy} ${client}`)}`).toBe(`${client} ok`);
-      expect(`${client} ${outcome.value(`removed ${proxy} ${client}`)}`).toBe(`${client} fail`);
-    }
-  });
+  test.each(['mitmproxy', 'squid'])(
+    'behind %s: curl, wget and git fail before, verify with no variables while the CA is in the store, fail after',
+    (proxy) => {
+      for (const client of ['curl', 'wget', 'git']) {
+        expect(`${client} ${outcome.value(`before ${proxy} ${client}`)}`).toBe(`${client} fail`);
+        expect(`${client} ${outcome.value(`added ${proxy} ${client}`)}`).toBe(`${client} ok`);
+        expect(`${client} ${outcome.value(`removed ${proxy} ${client}`)}`).toBe(`${client} fail`);
+      }
+    },
+  );
 
   test('remove leaves the store byte-identical and the journal gone', () => {
     expect(outcome.value('snap removed')).toBe(outcome.value('snap before'));

@@ -5,7 +5,19 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,7 +67,12 @@ export interface RunActionOptions {
  */
 export interface JobWorker {
   readonly pid: number;
-  run(args: readonly string[], env: Readonly<Record<string, string>>, cwd: string, timeoutMs: number): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
+  run(
+    args: readonly string[],
+    env: Readonly<Record<string, string>>,
+    cwd: string,
+    timeoutMs: number,
+  ): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
   end(): Promise<void>;
 }
 
@@ -85,7 +102,8 @@ export async function startJobWorker(): Promise<JobWorker> {
   const waiting = new Map<number, (result: { exitCode: number | null; stdout: string; stderr: string }) => void>();
   // A worker that is gone answers every step still waiting: never a test that hangs.
   worker.once('exit', (code, signal) => {
-    for (const answer of waiting.values()) answer({ exitCode: null, stdout: '', stderr: `the job worker exited (${signal ?? code}) before the step ended` });
+    for (const answer of waiting.values())
+      answer({ exitCode: null, stdout: '', stderr: `the job worker exited (${signal ?? code}) before the step ended` });
     waiting.clear();
   });
   let buffered = '';
@@ -93,7 +111,12 @@ export async function startJobWorker(): Promise<JobWorker> {
   worker.stdout.on('data', (d: string) => {
     buffered += d;
     for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const { id, ...result } = JSON.parse(buffered.slice(0, nl)) as { id: number; exitCode: number | null; stdout: string; stderr: string };
+      const { id, ...result } = JSON.parse(buffered.slice(0, nl)) as {
+        id: number;
+        exitCode: number | null;
+        stdout: string;
+        stderr: string;
+      };
       buffered = buffered.slice(nl + 1);
       waiting.get(id)?.(result);
       waiting.delete(id);
@@ -150,7 +173,12 @@ export function parseFileCommands(text: string): Record<string, string> {
   return out;
 }
 
-async function runNode(args: readonly string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+async function runNode(
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd: string,
+  timeoutMs: number,
+): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd });
   let stdout = '';
   let stderr = '';
@@ -175,7 +203,8 @@ export type ActionEntry = 'main' | 'post' | 'leak-check';
 /** The entries of scripts/build.mjs: the action bundles and the CLI. */
 export type BuildEntry = ActionEntry | 'cli' | 'leak-worker';
 
-const JOB_THAT_ENDS = "require('node:child_process').spawn(process.execPath, [process.argv[1]], { stdio: 'inherit' }).on('exit', (code) => process.exit(code ?? 1))";
+const JOB_THAT_ENDS =
+  "require('node:child_process').spawn(process.execPath, [process.argv[1]], { stdio: 'inherit' }).on('exit', (code) => process.exit(code ?? 1))";
 
 export async function runAction(entry: ActionEntry, options: RunActionOptions = {}): Promise<ActionRun> {
   const root = options.workRoot ?? tmpdir();
@@ -205,11 +234,22 @@ export async function runAction(entry: ActionEntry, options: RunActionOptions = 
     RUNNER_TEMP: runnerTemp,
     RUNNER_ENVIRONMENT: options.runnerEnvironment ?? env.RUNNER_ENVIRONMENT ?? 'self-hosted',
   });
-  const script = join(await buildDist(entry === 'leak-check' ? ['leak-check', 'leak-worker'] : undefined), entry, 'index.js');
+  const script = join(
+    await buildDist(entry === 'leak-check' ? ['leak-check', 'leak-worker'] : undefined),
+    entry,
+    'index.js',
+  );
   // The parent that exits with the step is node, not sh: a POSIX shell drops variables like INPUT_CA-FILE.
   const args = options.jobEnds ? ['-e', JOB_THAT_ENDS, script] : [script];
-  const { exitCode, stdout, stderr } = options.worker ? await options.worker.run(args, env, runnerTemp, options.timeoutMs ?? 30000) : await runNode(args, env, runnerTemp, options.timeoutMs ?? 30000);
-  const raw = { env: readText(files.env), output: readText(files.output), state: readText(files.state), summary: readText(files.summary) };
+  const { exitCode, stdout, stderr } = options.worker
+    ? await options.worker.run(args, env, runnerTemp, options.timeoutMs ?? 30000)
+    : await runNode(args, env, runnerTemp, options.timeoutMs ?? 30000);
+  const raw = {
+    env: readText(files.env),
+    output: readText(files.output),
+    state: readText(files.state),
+    summary: readText(files.summary),
+  };
   return {
     exitCode,
     stdout,
@@ -248,7 +288,8 @@ function fromHead(): boolean {
 function sourceHash(): string {
   const hash = createHash('sha256');
   if (fromHead()) {
-    for (const name of BUILD_INPUTS) hash.update(execFileSync('git', ['rev-parse', `HEAD:${name}`], { cwd: REPO_ROOT }));
+    for (const name of BUILD_INPUTS)
+      hash.update(execFileSync('git', ['rev-parse', `HEAD:${name}`], { cwd: REPO_ROOT }));
     return `head-${hash.digest('hex').slice(0, 16)}`;
   }
   const walk = (path: string): void => {
@@ -272,7 +313,10 @@ async function buildOnce(entries: readonly BuildEntry[]): Promise<string> {
     // ncc's TypeScript loader resolves a symlinked src/ to its real path and then fails on the real tsconfig's
     // other inputs (measured: TS5110), so sources and configs are copied; only node_modules is linked.
     if (fromHead()) {
-      const tar = execFileSync('git', ['archive', '--format=tar', 'HEAD', ...BUILD_INPUTS], { cwd: REPO_ROOT, maxBuffer: 256 * 1024 * 1024 });
+      const tar = execFileSync('git', ['archive', '--format=tar', 'HEAD', ...BUILD_INPUTS], {
+        cwd: REPO_ROOT,
+        maxBuffer: 256 * 1024 * 1024,
+      });
       execFileSync('tar', ['-x', '-C', shadow], { input: tar });
     } else {
       for (const name of BUILD_INPUTS) {
@@ -281,11 +325,16 @@ async function buildOnce(entries: readonly BuildEntry[]): Promise<string> {
     }
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(shadow, 'node_modules'));
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [join(shadow, 'scripts', 'build.mjs'), ...entries], { cwd: shadow, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [join(shadow, 'scripts', 'build.mjs'), ...entries], {
+        cwd: shadow,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let err = '';
       child.stdout.on('data', (d: Buffer) => (err += d.toString()));
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`scripts/build.mjs failed (exit ${code}): ${err.trim()}`))));
+      child.once('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`scripts/build.mjs failed (exit ${code}): ${err.trim()}`)),
+      );
     });
     try {
       renameSync(join(shadow, 'dist'), target);

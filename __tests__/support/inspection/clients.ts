@@ -49,7 +49,13 @@ interface Spawned {
   stderr: string;
 }
 
-function run(command: string, args: readonly string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<Spawned> {
+function run(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd: string,
+  timeoutMs: number,
+): Promise<Spawned> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -91,7 +97,10 @@ export function jobEnv(home: string, extra: Readonly<Record<string, string | und
   return env;
 }
 
-function withProxy(env: Readonly<Record<string, string | undefined>>, proxy: string | undefined): Record<string, string> {
+function withProxy(
+  env: Readonly<Record<string, string | undefined>>,
+  proxy: string | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   if (proxy) {
@@ -120,7 +129,10 @@ let javaClasses: string | undefined;
 function javaClassDir(): string {
   if (!javaClasses) {
     const source = join(HERE, 'Client.java');
-    const dir = join(tmpdir(), `org-ca-java-client-${createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12)}`);
+    const dir = join(
+      tmpdir(),
+      `org-ca-java-client-${createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12)}`,
+    );
     if (!existsSync(join(dir, 'Client.class'))) {
       const staging = mkdtempSync(`${dir}.staging-`);
       execFileSync('javac', ['-d', staging, source], { stdio: 'pipe' });
@@ -136,7 +148,15 @@ function javaClassDir(): string {
 }
 
 function result(client: ClientName | DirectClientName, marker: string, s: Spawned, ok: boolean): ClientResult {
-  return { client, ok, exitCode: s.exitCode, stdout: s.stdout, stderr: s.stderr, output: `${s.stdout}\n${s.stderr}`, marker };
+  return {
+    client,
+    ok,
+    exitCode: s.exitCode,
+    stdout: s.stdout,
+    stderr: s.stderr,
+    output: `${s.stdout}\n${s.stderr}`,
+    marker,
+  };
 }
 
 type ClientFn = (request: ClientRequest) => Promise<ClientResult>;
@@ -185,7 +205,13 @@ exit($r->code == 200 ? 0 : 1);
 export async function wget2Client(r: Omit<ClientRequest, 'proxy'>): Promise<ClientResult> {
   const marker = `via=wget2-${tagOf(r)}`;
   const url = `${r.upstream}?${marker}`;
-  const s = await run('wget2', ['--tries=1', '--timeout=20', '--no-robots', '-O', '-', url], withProxy(r.env, undefined), r.workDir, r.timeoutMs ?? 30000);
+  const s = await run(
+    'wget2',
+    ['--tries=1', '--timeout=20', '--no-robots', '-O', '-', url],
+    withProxy(r.env, undefined),
+    r.workDir,
+    r.timeoutMs ?? 30000,
+  );
   return result('wget2', marker, s, upstreamBody(s));
 }
 
@@ -195,26 +221,50 @@ export const CLIENTS: Readonly<Record<ClientName, ClientFn>> = {
     const url = `${r.upstream}?${marker}`;
     // NODE_USE_ENV_PROXY=1 makes Node 24's fetch honour HTTPS_PROXY/NO_PROXY (nodejs.org/api/cli.html#node_use_env_proxy1).
     const env = { ...withProxy(r.env, r.proxy), NODE_USE_ENV_PROXY: '1' };
-    const s = await run(process.execPath, ['--input-type=module', '-e', NODE_FETCH, url], env, r.workDir, r.timeoutMs ?? 30000);
+    const s = await run(
+      process.execPath,
+      ['--input-type=module', '-e', NODE_FETCH, url],
+      env,
+      r.workDir,
+      r.timeoutMs ?? 30000,
+    );
     return result('node', marker, s, upstreamBody(s));
   },
   async python(r) {
     const marker = `via=python-${tagOf(r)}`;
     const url = `${r.upstream}?${marker}`;
-    const s = await run(python(), ['-c', PYTHON_URLLIB, url], withProxy(r.env, r.proxy), r.workDir, r.timeoutMs ?? 30000);
+    const s = await run(
+      python(),
+      ['-c', PYTHON_URLLIB, url],
+      withProxy(r.env, r.proxy),
+      r.workDir,
+      r.timeoutMs ?? 30000,
+    );
     return result('python', marker, s, upstreamBody(s));
   },
   async curl(r) {
     const marker = `via=curl-${tagOf(r)}`;
     const url = `${r.upstream}?${marker}`;
-    const s = await run('curl', ['-sS', '--max-time', '20', url], withProxy(r.env, r.proxy), r.workDir, r.timeoutMs ?? 30000);
+    const s = await run(
+      'curl',
+      ['-sS', '--max-time', '20', url],
+      withProxy(r.env, r.proxy),
+      r.workDir,
+      r.timeoutMs ?? 30000,
+    );
     return result('curl', marker, s, upstreamBody(s));
   },
   async git(r) {
     const dest = mkdtempSync(join(r.workDir, 'clone-'));
     const env = { ...withProxy(r.env, r.proxy), GIT_TERMINAL_PROMPT: '0' };
     const marker = `/t/${tagOf(r)}/repo.git/info/refs`;
-    const s = await run('git', ['clone', `${r.upstream}t/${tagOf(r)}/repo.git`, join(dest, 'repo')], env, r.workDir, r.timeoutMs ?? 30000);
+    const s = await run(
+      'git',
+      ['clone', `${r.upstream}t/${tagOf(r)}/repo.git`, join(dest, 'repo')],
+      env,
+      r.workDir,
+      r.timeoutMs ?? 30000,
+    );
     const readme = join(dest, 'repo', 'README.txt');
     const ok = s.exitCode === 0 && existsSync(readme) && readFileSync(readme, 'utf8').includes('lab upstream');
     return result('git', marker, s, ok);
@@ -223,7 +273,13 @@ export const CLIENTS: Readonly<Record<ClientName, ClientFn>> = {
     const marker = `via=wget-${tagOf(r)}`;
     const url = `${r.upstream}?${marker}`;
     // -nv keeps error lines (-q would hide the certificate error); --tries=1: no retry loop on a refused handshake.
-    const s = await run('wget', ['-nv', '--tries=1', '--timeout=20', '-O', '-', url], withProxy(r.env, r.proxy), r.workDir, r.timeoutMs ?? 30000);
+    const s = await run(
+      'wget',
+      ['-nv', '--tries=1', '--timeout=20', '-O', '-', url],
+      withProxy(r.env, r.proxy),
+      r.workDir,
+      r.timeoutMs ?? 30000,
+    );
     return result('wget', marker, s, upstreamBody(s));
   },
   async java(r) {
@@ -238,7 +294,11 @@ export const CLIENTS: Readonly<Record<ClientName, ClientFn>> = {
       args.push(`-Dhttps.proxyHost=${p.hostname}`, `-Dhttps.proxyPort=${p.port}`, '-Dhttp.nonProxyHosts=');
       if (p.username) {
         // Basic is disabled for HTTPS tunnels by default (jdk.http.auth.tunneling.disabledSchemes=Basic).
-        args.push('-Djdk.http.auth.tunneling.disabledSchemes=', `-Dlab.proxyUser=${decodeURIComponent(p.username)}`, `-Dlab.proxyPassword=${decodeURIComponent(p.password)}`);
+        args.push(
+          '-Djdk.http.auth.tunneling.disabledSchemes=',
+          `-Dlab.proxyUser=${decodeURIComponent(p.username)}`,
+          `-Dlab.proxyPassword=${decodeURIComponent(p.password)}`,
+        );
       }
     }
     args.push('Client', url);
@@ -257,7 +317,17 @@ export const CLIENTS: Readonly<Record<ClientName, ClientFn>> = {
     // npm takes https-proxy from HTTPS_PROXY and noproxy from NO_PROXY (docs.npmjs.com/cli/using-npm/config#https-proxy).
     const s = await run(
       'npm',
-      ['view', pkg, '--registry', r.upstream, '--cache', cache, '--fetch-retries=0', '--prefer-online', '--no-update-notifier'],
+      [
+        'view',
+        pkg,
+        '--registry',
+        r.upstream,
+        '--cache',
+        cache,
+        '--fetch-retries=0',
+        '--prefer-online',
+        '--no-update-notifier',
+      ],
       withProxy(r.env, r.proxy),
       r.workDir,
       r.timeoutMs ?? 45000,
@@ -276,7 +346,10 @@ function tagOf(r: ClientRequest): string {
   return tag;
 }
 
-export async function runClients(names: readonly ClientName[], request: ClientRequest): Promise<Record<ClientName, ClientResult>> {
+export async function runClients(
+  names: readonly ClientName[],
+  request: ClientRequest,
+): Promise<Record<ClientName, ClientResult>> {
   const results = await Promise.all(names.map((name) => CLIENTS[name](request)));
   return Object.fromEntries(results.map((r) => [r.client, r])) as Record<ClientName, ClientResult>;
 }

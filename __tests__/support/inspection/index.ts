@@ -78,15 +78,43 @@ export async function startInspectionLab(options: LabOptions = {}): Promise<Lab>
     };
     const [orgSigned, internal] = options.servers
       ? await Promise.all([
-          trackServer(startUpstream(pki, dir, { name: 'org-signed', cert: pki.paths.orgSignedCert, key: pki.paths.orgSignedKey })),
-          trackServer(startUpstream(pki, dir, { name: 'internal', cert: pki.paths.internalServerCert, key: pki.paths.internalServerKey })),
+          trackServer(
+            startUpstream(pki, dir, { name: 'org-signed', cert: pki.paths.orgSignedCert, key: pki.paths.orgSignedKey }),
+          ),
+          trackServer(
+            startUpstream(pki, dir, {
+              name: 'internal',
+              cert: pki.paths.internalServerCert,
+              key: pki.paths.internalServerKey,
+            }),
+          ),
         ])
       : [undefined, undefined];
     const [mitmproxy, squid, squidAuth, foreign] = await Promise.all([
-      options.mitmproxy ? track(startMitmproxy({ name: 'mitmproxy-org', confdir: pki.paths.mitmConfdir, upstreamCa: pki.paths.publicRoot, dir })) : undefined,
+      options.mitmproxy
+        ? track(
+            startMitmproxy({
+              name: 'mitmproxy-org',
+              confdir: pki.paths.mitmConfdir,
+              upstreamCa: pki.paths.publicRoot,
+              dir,
+            }),
+          )
+        : undefined,
       options.squid ? track(startSquid({ name: 'squid-org', pki, dir })) : undefined,
-      options.squidAuth ? track(startSquid({ name: 'squid-auth', pki, dir, basicAuth: { ...LAB_PROXY_USER } })) : undefined,
-      options.foreign ? track(startMitmproxy({ name: 'mitmproxy-foreign', confdir: pki.paths.foreignConfdir, upstreamCa: pki.paths.publicRoot, dir })) : undefined,
+      options.squidAuth
+        ? track(startSquid({ name: 'squid-auth', pki, dir, basicAuth: { ...LAB_PROXY_USER } }))
+        : undefined,
+      options.foreign
+        ? track(
+            startMitmproxy({
+              name: 'mitmproxy-foreign',
+              confdir: pki.paths.foreignConfdir,
+              upstreamCa: pki.paths.publicRoot,
+              dir,
+            }),
+          )
+        : undefined,
     ]);
     let n = 0;
     const home = join(dir, 'home');

@@ -91,5 +91,17 @@ export function writeLabPki(dir: string): LabPki {
     internalServerCert: write(join(dir, 'internal-server.pem'), internalServer.certPem),
     internalServerKey: write(join(dir, 'internal-server-key.pem'), internalServer.keyPem),
   };
-  return { dir, publicRoot, upstream, orgCa, orgRoot, orgIntermediate, foreignCa, orgSignedServer, internalCa, internalServer, paths };
+  return {
+    dir,
+    publicRoot,
+    upstream,
+    orgCa,
+    orgRoot,
+    orgIntermediate,
+    foreignCa,
+    orgSignedServer,
+    internalCa,
+    internalServer,
+    paths,
+  };
 }

@@ -93,12 +93,16 @@ export interface SpawnServiceOptions {
 /** Starts a process group, waits (bounded) until its port accepts connections, and returns its stop(). */
 export async function spawnService(options: SpawnServiceOptions): Promise<Service> {
   const fd = openSync(options.log, 'a');
-  const child = spawn('timeout', ['-k', '5', String(HARD_LIMIT_S), 'sh', '-c', LIFELINE, 'lifeline', options.command, ...options.args], {
-    detached: true,
-    stdio: ['pipe', fd, fd],
-    env: options.env ?? process.env,
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-  });
+  const child = spawn(
+    'timeout',
+    ['-k', '5', String(HARD_LIMIT_S), 'sh', '-c', LIFELINE, 'lifeline', options.command, ...options.args],
+    {
+      detached: true,
+      stdio: ['pipe', fd, fd],
+      env: options.env ?? process.env,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    },
+  );
   closeSync(fd);
   running.add(child);
   let exited: string | undefined;
@@ -126,9 +130,14 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Servic
   const deadline = Date.now() + (options.readyTimeoutMs ?? 20000);
   while (!(await portOpen(options.port))) {
     if (exited !== undefined || Date.now() > deadline) {
-      const why = exited !== undefined ? `exited (${exited})` : `did not listen on 127.0.0.1:${options.port} within ${options.readyTimeoutMs ?? 20000} ms`;
+      const why =
+        exited !== undefined
+          ? `exited (${exited})`
+          : `did not listen on 127.0.0.1:${options.port} within ${options.readyTimeoutMs ?? 20000} ms`;
       await stop();
-      const tails = [options.log, ...(options.moreLogs ?? [])].map((l) => `last lines of ${l}:\n${logTail(l)}`).join('\n');
+      const tails = [options.log, ...(options.moreLogs ?? [])]
+        .map((l) => `last lines of ${l}:\n${logTail(l)}`)
+        .join('\n');
       throw new Error(`${options.name} ${why}; ${tails}`);
     }
     await new Promise((r) => setTimeout(r, 50));

@@ -41,7 +41,11 @@ function makeRepository(gitRoot: string): void {
 }
 
 /** The upstream signed by the lab's public root, or (`server`) another loopback HTTPS server with its own key pair. */
-export async function startUpstream(pki: LabPki, dir: string, server?: { name: string; cert: string; key: string }): Promise<Upstream> {
+export async function startUpstream(
+  pki: LabPki,
+  dir: string,
+  server?: { name: string; cert: string; key: string },
+): Promise<Upstream> {
   const name = server?.name ?? 'upstream';
   const gitRoot = join(dir, server ? `git-${name}` : 'git');
   mkdirSync(gitRoot, { recursive: true });
@@ -50,7 +54,13 @@ export async function startUpstream(pki: LabPki, dir: string, server?: { name: s
   const service = await spawnService({
     name,
     command: process.execPath,
-    args: [join(HERE, 'upstream-server.mjs'), String(port), server?.cert ?? pki.paths.upstreamCert, server?.key ?? pki.paths.upstreamKey, gitRoot],
+    args: [
+      join(HERE, 'upstream-server.mjs'),
+      String(port),
+      server?.cert ?? pki.paths.upstreamCert,
+      server?.key ?? pki.paths.upstreamKey,
+      gitRoot,
+    ],
     port,
     log: join(dir, `${name}.log`),
     url: `https://127.0.0.1:${port}/`,
@@ -73,19 +83,30 @@ export interface Proxy extends Service {
 }
 
 /** mitmdump re-signing with the CA in `confdir` (mitmproxy-ca.pem) and verifying upstreams against `upstreamCa`. */
-export async function startMitmproxy(options: { name: string; confdir: string; upstreamCa: string; dir: string }): Promise<Proxy> {
+export async function startMitmproxy(options: {
+  name: string;
+  confdir: string;
+  upstreamCa: string;
+  dir: string;
+}): Promise<Proxy> {
   const port = await freePort();
   const log = join(options.dir, `${options.name}.log`);
   const service = await spawnService({
     name: options.name,
     command: 'mitmdump',
     args: [
-      '--mode', 'regular',
-      '--listen-host', '127.0.0.1',
-      '--listen-port', String(port),
-      '--set', `confdir=${options.confdir}`,
-      '--set', `ssl_verify_upstream_trusted_ca=${options.upstreamCa}`,
-      '--set', 'flow_detail=1',
+      '--mode',
+      'regular',
+      '--listen-host',
+      '127.0.0.1',
+      '--listen-port',
+      String(port),
+      '--set',
+      `confdir=${options.confdir}`,
+      '--set',
+      `ssl_verify_upstream_trusted_ca=${options.upstreamCa}`,
+      '--set',
+      'flow_detail=1',
     ],
     port,
     log,
@@ -99,7 +120,10 @@ export async function startMitmproxy(options: { name: string; confdir: string; u
     ...service,
     kind: 'mitmproxy',
     accessLog,
-    saw: (marker) => accessLog().split('\n').some((l) => / (GET|HEAD|POST) https:\/\//.test(l) && l.includes(marker)),
+    saw: (marker) =>
+      accessLog()
+        .split('\n')
+        .some((l) => / (GET|HEAD|POST) https:\/\//.test(l) && l.includes(marker)),
     // mitmdump prints one "client connect" line per CONNECT tunnel
     tunnels: () => (accessLog().match(/: client connect$/gm) ?? []).length,
   };
@@ -192,11 +216,17 @@ export async function startSquid(options: {
     ...service,
     kind: 'squid',
     ...(auth
-      ? { authUrl: `http://${encodeURIComponent(auth.user)}:${encodeURIComponent(auth.password)}@127.0.0.1:${port}`, credentials: auth }
+      ? {
+          authUrl: `http://${encodeURIComponent(auth.user)}:${encodeURIComponent(auth.password)}@127.0.0.1:${port}`,
+          credentials: auth,
+        }
       : {}),
     accessLog,
     // bumped requests are logged with their https:// URL; the tunnel itself as CONNECT host:port
-    saw: (marker) => accessLog().split('\n').some((l) => / (GET|HEAD|POST) https:\/\//.test(l) && l.includes(marker)),
+    saw: (marker) =>
+      accessLog()
+        .split('\n')
+        .some((l) => / (GET|HEAD|POST) https:\/\//.test(l) && l.includes(marker)),
     // squid logs a tunnel when it ends, a moment after the client has gone: poll with waitFor()
     tunnels: () => (accessLog().match(/ CONNECT /g) ?? []).length,
     // the start error already quotes squid.out; cache.log is where squid says why it stopped later

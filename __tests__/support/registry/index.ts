@@ -59,7 +59,12 @@ export interface Registry extends Service {
   readonly credentials?: { readonly user: string; readonly password: string };
 }
 
-export async function startRegistry(options: { name: string; dir: string; tls: RegistryTls; basicAuth?: { user: string; password: string } }): Promise<Registry> {
+export async function startRegistry(options: {
+  name: string;
+  dir: string;
+  tls: RegistryTls;
+  basicAuth?: { user: string; password: string };
+}): Promise<Registry> {
   const dir = join(options.dir, options.name);
   mkdirSync(join(dir, 'storage'), { recursive: true });
   const port = await freePort();
@@ -92,14 +97,24 @@ export async function startRegistry(options: { name: string; dir: string; tls: R
     log: join(dir, 'registry.log'),
     url: `https://${REGISTRY_NAME}:${port}`,
   });
-  return { ...service, host: `${REGISTRY_NAME}:${port}`, ...(options.basicAuth ? { credentials: options.basicAuth } : {}) };
+  return {
+    ...service,
+    host: `${REGISTRY_NAME}:${port}`,
+    ...(options.basicAuth ? { credentials: options.basicAuth } : {}),
+  };
 }
 
 /**
  * Pushes a small image (one layer: /hello.txt holding `text`) as HOST/REPO:TAG with umoci and skopeo, trusting the
  * registry's public root directly (no proxy): the setup, not the thing under test.
  */
-export async function pushImage(registry: Registry, tls: RegistryTls, work: string, repoTag: string, text: string): Promise<void> {
+export async function pushImage(
+  registry: Registry,
+  tls: RegistryTls,
+  work: string,
+  repoTag: string,
+  text: string,
+): Promise<void> {
   const slug = `${registry.host}-${repoTag}`.replace(/[^a-z0-9]/gi, '-');
   const layout = join(work, `layout-${slug}`);
   const content = join(work, `content-${slug}`);
@@ -108,8 +123,22 @@ export async function pushImage(registry: Registry, tls: RegistryTls, work: stri
   await run('umoci', ['init', '--layout', layout]);
   await run('umoci', ['new', '--image', `${layout}:img`]);
   await run('umoci', ['insert', '--image', `${layout}:img`, content, '/']);
-  const creds = registry.credentials ? ['--dest-creds', `${registry.credentials.user}:${registry.credentials.password}`] : [];
-  await run('skopeo', ['copy', '--quiet', '--dest-cert-dir', tls.certDir, ...creds, `oci:${layout}:img`, `docker://${registry.host}/${repoTag}`], { env: { PATH: process.env.PATH ?? '' } });
+  const creds = registry.credentials
+    ? ['--dest-creds', `${registry.credentials.user}:${registry.credentials.password}`]
+    : [];
+  await run(
+    'skopeo',
+    [
+      'copy',
+      '--quiet',
+      '--dest-cert-dir',
+      tls.certDir,
+      ...creds,
+      `oci:${layout}:img`,
+      `docker://${registry.host}/${repoTag}`,
+    ],
+    { env: { PATH: process.env.PATH ?? '' } },
+  );
 }
 
 export interface RedirectingFront extends Service {
@@ -121,13 +150,26 @@ export interface RedirectingFront extends Service {
 }
 
 /** Like Docker Hub: manifests from the front, every blob GET answered with a 307 to another host. */
-export async function startRedirectingFront(registry: Registry, tls: RegistryTls, dir: string): Promise<RedirectingFront> {
+export async function startRedirectingFront(
+  registry: Registry,
+  tls: RegistryTls,
+  dir: string,
+): Promise<RedirectingFront> {
   const [port, cdnPort] = [await freePort(), await freePort()];
   const log = join(dir, 'front.log');
   const service = await spawnService({
     name: 'redirecting-front',
     command: process.execPath,
-    args: [join(HERE, 'redirecting-front.mjs'), String(port), String(cdnPort), CDN_NAME, tls.cert, tls.key, registry.url, tls.publicRoot],
+    args: [
+      join(HERE, 'redirecting-front.mjs'),
+      String(port),
+      String(cdnPort),
+      CDN_NAME,
+      tls.cert,
+      tls.key,
+      registry.url,
+      tls.publicRoot,
+    ],
     port,
     log,
     url: `https://${REGISTRY_NAME}:${port}`,
@@ -201,7 +243,8 @@ export function useHostTrust(): Set<ActionRun> {
   }, 660000);
   afterEach(async () => {
     try {
-      for (const main of pending) await runAction('post', { state: main.state, runnerTemp: main.runnerTemp, timeoutMs: 60000 });
+      for (const main of pending)
+        await runAction('post', { state: main.state, runnerTemp: main.runnerTemp, timeoutMs: 60000 });
     } finally {
       pending.clear();
       release?.();
@@ -220,7 +263,10 @@ export interface DockerEngine {
   readonly socket: string;
   readonly log: string;
   /** `docker -H unix://SOCK ARGS`, with DOCKER_BUILDKIT=1 and the given DOCKER_CONFIG; never throws. */
-  docker(args: readonly string[], options?: { dockerConfig?: string; timeoutMs?: number }): Promise<{ code: number; output: string }>;
+  docker(
+    args: readonly string[],
+    options?: { dockerConfig?: string; timeoutMs?: number },
+  ): Promise<{ code: number; output: string }>;
   /** Stops the daemon (SIGTERM to the PID in its pidfile, bounded) and starts it again with the same environment. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -242,7 +288,12 @@ export async function startDockerd(dir: string, env: Readonly<Record<string, str
   const docker: DockerEngine['docker'] = (args, options = {}) =>
     new Promise((resolve) => {
       const p = spawn(DOCKER_CLI, ['-H', `unix://${socket}`, ...args], {
-        env: { PATH: process.env.PATH ?? '', DOCKER_BUILDKIT: '1', HOME: dir, ...(options.dockerConfig ? { DOCKER_CONFIG: options.dockerConfig } : {}) },
+        env: {
+          PATH: process.env.PATH ?? '',
+          DOCKER_BUILDKIT: '1',
+          HOME: dir,
+          ...(options.dockerConfig ? { DOCKER_CONFIG: options.dockerConfig } : {}),
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
         timeout: options.timeoutMs ?? 120000,
         killSignal: 'SIGKILL',
@@ -256,7 +307,24 @@ export async function startDockerd(dir: string, env: Readonly<Record<string, str
     const out = openSync(log, 'a');
     child = spawn(
       'timeout',
-      ['-k', '5', '900', 'dockerd', '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${socket}`, '--pidfile', pidfile, '--storage-driver', 'overlay2', '--iptables=false', '--bridge=none'],
+      [
+        '-k',
+        '5',
+        '900',
+        'dockerd',
+        '--data-root',
+        join(dir, 'data'),
+        '--exec-root',
+        join(dir, 'exec'),
+        '-H',
+        `unix://${socket}`,
+        '--pidfile',
+        pidfile,
+        '--storage-driver',
+        'overlay2',
+        '--iptables=false',
+        '--bridge=none',
+      ],
       { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', out, out], detached: true },
     );
     const deadline = Date.now() + 60000;
@@ -264,7 +332,9 @@ export async function startDockerd(dir: string, env: Readonly<Record<string, str
       if ((await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 5000 })).code === 0) return;
       if (child.exitCode !== null || Date.now() > deadline) {
         await stop();
-        throw new Error(`dockerd did not answer on ${socket}; last lines of ${log}:\n${readFileSync(log, 'utf8').split('\n').slice(-15).join('\n')}`);
+        throw new Error(
+          `dockerd did not answer on ${socket}; last lines of ${log}:\n${readFileSync(log, 'utf8').split('\n').slice(-15).join('\n')}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -313,18 +383,36 @@ export async function startDockerd(dir: string, env: Readonly<Record<string, str
 export function writeDockerConfig(dir: string, registry: Registry): string {
   mkdirSync(dir, { recursive: true });
   const auths: Record<string, { auth: string }> = {};
-  if (registry.credentials) auths[registry.host] = { auth: Buffer.from(`${registry.credentials.user}:${registry.credentials.password}`).toString('base64') };
+  if (registry.credentials)
+    auths[registry.host] = {
+      auth: Buffer.from(`${registry.credentials.user}:${registry.credentials.password}`).toString('base64'),
+    };
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths }, null, 2));
   return dir;
 }
 
 /** A registry front that corrupts or cuts every blob it serves (see tamper-front.mjs). */
-export async function startTamperFront(registry: Registry, tls: RegistryTls, dir: string, mode: 'corrupt' | 'drop', minBytes = 0): Promise<Service & { host: string }> {
+export async function startTamperFront(
+  registry: Registry,
+  tls: RegistryTls,
+  dir: string,
+  mode: 'corrupt' | 'drop',
+  minBytes = 0,
+): Promise<Service & { host: string }> {
   const port = await freePort();
   const service = await spawnService({
     name: `tamper-${mode}`,
     command: process.execPath,
-    args: [join(HERE, 'tamper-front.mjs'), String(port), mode, tls.cert, tls.key, registry.url, tls.publicRoot, String(minBytes)],
+    args: [
+      join(HERE, 'tamper-front.mjs'),
+      String(port),
+      mode,
+      tls.cert,
+      tls.key,
+      registry.url,
+      tls.publicRoot,
+      String(minBytes),
+    ],
     port,
     log: join(dir, `tamper-${mode}.log`),
     url: `https://${REGISTRY_NAME}:${port}`,
@@ -345,27 +433,59 @@ export async function pushRaw(
 ): Promise<void> {
   const https = await import('node:https');
   const ca = readFileSync(tls.publicRoot);
-  const auth = registry.credentials ? { authorization: `Basic ${Buffer.from(`${registry.credentials.user}:${registry.credentials.password}`).toString('base64')}` } : {};
-  const request = (method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; location?: string; text: string }> =>
+  const auth = registry.credentials
+    ? {
+        authorization: `Basic ${Buffer.from(`${registry.credentials.user}:${registry.credentials.password}`).toString('base64')}`,
+      }
+    : {};
+  const request = (
+    method: string,
+    path: string,
+    body?: Buffer,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; location?: string; text: string }> =>
     new Promise((resolve, reject) => {
-      const req = https.request(`${registry.url}${path}`, { method, ca, headers: { ...auth, ...headers, ...(body ? { 'content-length': String(body.length) } : { 'content-length': '0' }) } }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(res.headers.location ? { location: res.headers.location } : {}), text }));
-      });
+      const req = https.request(
+        `${registry.url}${path}`,
+        {
+          method,
+          ca,
+          headers: {
+            ...auth,
+            ...headers,
+            ...(body ? { 'content-length': String(body.length) } : { 'content-length': '0' }),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              ...(res.headers.location ? { location: res.headers.location } : {}),
+              text,
+            }),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
   for (const [hex, bytes] of blobs) {
     const start = await request('POST', `/v2/${repository}/blobs/uploads/`);
-    if (start.status !== 202 || !start.location) throw new Error(`upload start for ${repository}: ${start.status} ${start.text}`);
+    if (start.status !== 202 || !start.location)
+      throw new Error(`upload start for ${repository}: ${start.status} ${start.text}`);
     const location = new URL(start.location, registry.url);
     location.searchParams.set('digest', `sha256:${hex}`);
-    const put = await request('PUT', `${location.pathname}${location.search}`, bytes, { 'content-type': 'application/octet-stream' });
+    const put = await request('PUT', `${location.pathname}${location.search}`, bytes, {
+      'content-type': 'application/octet-stream',
+    });
     if (put.status !== 201) throw new Error(`blob upload sha256:${hex} to ${repository}: ${put.status} ${put.text}`);
   }
   for (const m of manifests) {
-    const put = await request('PUT', `/v2/${repository}/manifests/${m.reference}`, m.bytes, { 'content-type': m.mediaType });
+    const put = await request('PUT', `/v2/${repository}/manifests/${m.reference}`, m.bytes, {
+      'content-type': m.mediaType,
+    });
     if (put.status !== 201) throw new Error(`manifest ${m.reference} to ${repository}: ${put.status} ${put.text}`);
   }
 }
@@ -390,7 +510,12 @@ export function usePullRegistries(lab: () => Lab): () => PullRegistries {
     const tls = writeRegistryTls(l.pki, l.scratch('registry-tls'));
     const open = await startRegistry({ name: 'registry-open', dir: l.dir, tls });
     stops.push(() => open.stop());
-    const authed = await startRegistry({ name: 'registry-auth', dir: l.dir, tls, basicAuth: { user: 'pusher', password: 'push-secret' } });
+    const authed = await startRegistry({
+      name: 'registry-auth',
+      dir: l.dir,
+      tls,
+      basicAuth: { user: 'pusher', password: 'push-secret' },
+    });
     stops.push(() => authed.stop());
     const front = await startRedirectingFront(open, tls, l.scratch('front'));
     stops.push(() => front.stop());

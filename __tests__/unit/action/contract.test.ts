@@ -10,7 +10,9 @@ import { OUTPUT_NAMES } from '../../../src/action/outputs.js';
 import { REASON_CODES } from '../../../src/decision/reasons.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
-const action = parse(readFileSync(join(root, 'action.yml'), 'utf8')) as { outputs: Record<string, { description: string }> };
+const action = parse(readFileSync(join(root, 'action.yml'), 'utf8')) as {
+  outputs: Record<string, { description: string }>;
+};
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -23,7 +25,7 @@ test('main.ts sets exactly the outputs action.yml declares', () => {
   expect([...OUTPUT_NAMES].sort()).toEqual(Object.keys(action.outputs).sort());
 });
 
-test('one owner of each action\'s outputs: src/action/outputs.ts for the main action, leak-check.ts for the sub-action', () => {
+test("one owner of each action's outputs: src/action/outputs.ts for the main action, leak-check.ts for the sub-action", () => {
   const callers = sources(join(root, 'src'))
     .filter((file) => /\bcore\.setOutput\(/.test(readFileSync(file, 'utf8')))
     .map((file) => relative(root, file))

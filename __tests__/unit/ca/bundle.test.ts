@@ -19,7 +19,9 @@ test('sources then the org CA, de-duplicated by fingerprint, in a stable order',
     ],
     parseCertificates(org.certPem),
   );
-  expect(pemCertificates(bundle.pem).map((d) => sha256Hex(d))).toEqual([a.der, b.der, org.der].map((d) => sha256Hex(d)));
+  expect(pemCertificates(bundle.pem).map((d) => sha256Hex(d))).toEqual(
+    [a.der, b.der, org.der].map((d) => sha256Hex(d)),
+  );
   expect(bundle.count).toBe(3);
   expect(bundle.added).toEqual([
     { label: 'node', count: 2 },
@@ -48,7 +50,9 @@ test("the OS store as Node reads it (each certificate's text up to four times, i
     ],
     parseCertificates(org.certPem),
   );
-  expect(pemCertificates(bundle.pem).map((d) => sha256Hex(d))).toEqual([a.der, b.der, org.der].map((d) => sha256Hex(d)));
+  expect(pemCertificates(bundle.pem).map((d) => sha256Hex(d))).toEqual(
+    [a.der, b.der, org.der].map((d) => sha256Hex(d)),
+  );
   expect(bundle.added).toEqual([
     { label: 'node', count: 1 },
     { label: 'os', count: 2 },

@@ -40,12 +40,24 @@ test('writeJks output reads back entry by entry', () => {
 test('the JDK keytool accepts our JKS with the default password and sees both CAs', () => {
   if (!hasKeytool()) throw new Error('keytool is required for this test (default-jdk-headless)');
   const path = join(dir, 'store.jks');
-  writeFileSync(path, writeJks([{ alias: 'a', der: a.der }, { alias: 'b', der: b.der }]));
-  const listing = execFileSync('keytool', ['-list', '-keystore', path, '-storepass', 'changeit', '-storetype', 'JKS'], { encoding: 'utf8' });
+  writeFileSync(
+    path,
+    writeJks([
+      { alias: 'a', der: a.der },
+      { alias: 'b', der: b.der },
+    ]),
+  );
+  const listing = execFileSync('keytool', ['-list', '-keystore', path, '-storepass', 'changeit', '-storetype', 'JKS'], {
+    encoding: 'utf8',
+  });
   expect(listing).toMatch(/Your keystore contains 2 entries/);
   expect(listing).toMatch(/trustedCertEntry/);
   // a wrong password fails the integrity check: the digest is really computed
-  expect(() => execFileSync('keytool', ['-list', '-keystore', path, '-storepass', 'wrongpass', '-storetype', 'JKS'], { stdio: 'pipe' })).toThrow();
+  expect(() =>
+    execFileSync('keytool', ['-list', '-keystore', path, '-storepass', 'wrongpass', '-storetype', 'JKS'], {
+      stdio: 'pipe',
+    }),
+  ).toThrow();
 });
 
 test('readJks reads a keystore made by keytool itself', () => {
@@ -53,7 +65,24 @@ test('readJks reads a keystore made by keytool itself', () => {
   const pem = join(dir, 'a.pem');
   const path = join(dir, 'keytool.jks');
   writeFileSync(pem, a.certPem);
-  execFileSync('keytool', ['-importcert', '-noprompt', '-alias', 'orgroot', '-file', pem, '-keystore', path, '-storepass', 'changeit', '-storetype', 'JKS'], { stdio: 'pipe' });
+  execFileSync(
+    'keytool',
+    [
+      '-importcert',
+      '-noprompt',
+      '-alias',
+      'orgroot',
+      '-file',
+      pem,
+      '-keystore',
+      path,
+      '-storepass',
+      'changeit',
+      '-storetype',
+      'JKS',
+    ],
+    { stdio: 'pipe' },
+  );
   expect(readJks(readFileSync(path))).toEqual([{ alias: 'orgroot', der: a.der, trusted: true }]);
 });
 

@@ -58,7 +58,9 @@ describe('parseCertificates: every form people hold', () => {
 
   test('a .p7b with a chain yields every certificate', () => {
     const certs = parseCertificates(p7bDer([root, intermediate]));
-    expect(new Set(certs.map((c) => c.fingerprint))).toEqual(new Set([sha256Hex(root.der), sha256Hex(intermediate.der)]));
+    expect(new Set(certs.map((c) => c.fingerprint))).toEqual(
+      new Set([sha256Hex(root.der), sha256Hex(intermediate.der)]),
+    );
   });
 
   test('fingerprint and SPKI hash are lower-case hex SHA-256', () => {
@@ -70,13 +72,16 @@ describe('parseCertificates: every form people hold', () => {
 });
 
 describe('parseCertificates: rejections say what is wrong and never echo the input', () => {
-  const rsaPkcs8 = (): string => generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const ecSec1 = (): string => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'pem' }).toString();
+  const rsaPkcs8 = (): string =>
+    generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const ecSec1 = (): string =>
+    generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'pem' }).toString();
   const encrypted = (): string =>
     generateKeyPairSync('rsa', { modulusLength: 1024 })
       .privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' })
       .toString();
-  const derKey = (): Buffer => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'der' });
+  const derKey = (): Buffer =>
+    generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'der' });
 
   const cases: Array<[string, () => Buffer | string, RegExp]> = [
     ['empty', () => '', /^The ca input is empty: expected a PEM certificate/],
@@ -89,11 +94,27 @@ describe('parseCertificates: rejections say what is wrong and never echo the inp
     ['certificate followed by its key', () => root.certPem + root.keyPem, /contains a private key/],
     ['base64 of a PEM private key', () => Buffer.from(root.keyPem).toString('base64'), /contains a private key/],
     ['DER private key', derKey, /is a private key \(DER\)/],
-    ['OpenSSH private key', () => '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n', /contains a private key/],
-    ['a CSR', () => '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n', /holds no certificate \(found only 'CERTIFICATE REQUEST' blocks\)/],
-    ['a corrupt certificate block', () => root.certPem.replace(/\n[A-Za-z0-9+/]{20}/, '\nAAAAAAAAAAAAAAAAAAAA'), /'CERTIFICATE' block that is not a valid X\.509 certificate/],
+    [
+      'OpenSSH private key',
+      () => '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+      /contains a private key/,
+    ],
+    [
+      'a CSR',
+      () => '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n',
+      /holds no certificate \(found only 'CERTIFICATE REQUEST' blocks\)/,
+    ],
+    [
+      'a corrupt certificate block',
+      () => root.certPem.replace(/\n[A-Za-z0-9+/]{20}/, '\nAAAAAAAAAAAAAAAAAAAA'),
+      /'CERTIFICATE' block that is not a valid X\.509 certificate/,
+    ],
     ['truncated PEM', () => root.certPem.slice(0, 200), /holds no certificate \(no complete PEM block\)/],
-    ['DER that is not a certificate', () => Buffer.from([0x30, 0x03, 0x02, 0x01, 0x05]), /is DER data but not a certificate/],
+    [
+      'DER that is not a certificate',
+      () => Buffer.from([0x30, 0x03, 0x02, 0x01, 0x05]),
+      /is DER data but not a certificate/,
+    ],
   ];
   test.each(cases)('%s', (_name, input, expected) => {
     const value = input();
@@ -110,7 +131,9 @@ describe('parseCertificates: rejections say what is wrong and never echo the inp
   test('PKCS#12 is refused as it may hold keys', () => {
     const p12 = forge.pkcs12.toPkcs12Asn1(root.keys.privateKey, [root.cert], 'pw', { algorithm: '3des' });
     const der = Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary');
-    expect(errorOf(() => parseCertificates(der)).message).toMatch(/PKCS#12 \(\.p12\/\.pfx\) file, which can hold private keys/);
+    expect(errorOf(() => parseCertificates(der)).message).toMatch(
+      /PKCS#12 \(\.p12\/\.pfx\) file, which can hold private keys/,
+    );
   });
 
   test('messages name where the input came from', () => {
@@ -131,7 +154,9 @@ describe('validateCa', () => {
 
   test('rejects a certificate that is not a CA', () => {
     const error = errorOf(() => validateCa(parseCertificates(leaf.certPem), { now }));
-    expect(error.message).toMatch(/^Certificate 'CN=proxy\.example' \(SHA-256 [0-9A-F:]{95}\) is not a CA \(basicConstraints CA:FALSE or absent\)/);
+    expect(error.message).toMatch(
+      /^Certificate 'CN=proxy\.example' \(SHA-256 [0-9A-F:]{95}\) is not a CA \(basicConstraints CA:FALSE or absent\)/,
+    );
   });
 
   test('rejects a certificate without basicConstraints', () => {
@@ -140,13 +165,25 @@ describe('validateCa', () => {
   });
 
   test('rejects an expired CA with its expiry date', () => {
-    const old = mintRoot({ cn: 'Old Root', notBefore: new Date(Date.now() - 400 * DAY), notAfter: new Date(Date.now() - 10 * DAY) });
-    expect(errorOf(() => validateCa(parseCertificates(old.certPem), { now })).message).toMatch(/^CA 'CN=Old Root' .* expired on \d{4}-\d\d-\d\dT/);
+    const old = mintRoot({
+      cn: 'Old Root',
+      notBefore: new Date(Date.now() - 400 * DAY),
+      notAfter: new Date(Date.now() - 10 * DAY),
+    });
+    expect(errorOf(() => validateCa(parseCertificates(old.certPem), { now })).message).toMatch(
+      /^CA 'CN=Old Root' .* expired on \d{4}-\d\d-\d\dT/,
+    );
   });
 
   test('rejects a CA that is not yet valid', () => {
-    const future = mintRoot({ cn: 'Future Root', notBefore: new Date(Date.now() + 10 * DAY), notAfter: new Date(Date.now() + 400 * DAY) });
-    expect(errorOf(() => validateCa(parseCertificates(future.certPem), { now })).message).toMatch(/is not valid before/);
+    const future = mintRoot({
+      cn: 'Future Root',
+      notBefore: new Date(Date.now() + 10 * DAY),
+      notAfter: new Date(Date.now() + 400 * DAY),
+    });
+    expect(errorOf(() => validateCa(parseCertificates(future.certPem), { now })).message).toMatch(
+      /is not valid before/,
+    );
   });
 
   test('warns when the CA expires within 30 days', () => {
@@ -158,7 +195,9 @@ describe('validateCa', () => {
 
   test('warns when an intermediate comes without its issuer, not when the root is given too', () => {
     const alone = validateCa(parseCertificates(intermediate.certPem), { now });
-    expect(alone.warnings.join()).toMatch(/is an intermediate whose issuer 'CN=Example Org Root CA, O=Example Org' was not given/);
+    expect(alone.warnings.join()).toMatch(
+      /is an intermediate whose issuer 'CN=Example Org Root CA, O=Example Org' was not given/,
+    );
     const withRoot = validateCa(parseCertificates(intermediate.certPem + root.certPem), { now });
     expect(withRoot.warnings).toEqual([]);
     expect(withRoot.primary.fingerprint).toBe(sha256Hex(root.der));
@@ -169,23 +208,50 @@ describe('validateCa', () => {
     ['upper-case with colons', (fp: string) => fp.toUpperCase().replace(/(..)(?!$)/g, '$1:')],
     ['with sha256: prefix and spaces', (fp: string) => ` sha256:${fp} `],
   ])('a matching pin (%s) selects the pinned certificate', (_name, shape) => {
-    const v = validateCa(parseCertificates(intermediate.certPem + root.certPem), { now, pin: shape(sha256Hex(intermediate.der)) });
+    const v = validateCa(parseCertificates(intermediate.certPem + root.certPem), {
+      now,
+      pin: shape(sha256Hex(intermediate.der)),
+    });
     expect(v.primary.fingerprint).toBe(sha256Hex(intermediate.der));
   });
 
   test.each([
-    ['the root, with an unrelated CA beside it', () => root.certPem + mintRoot({ cn: 'Unrelated Root' }).certPem, () => root.der, ['root'], 1],
-    ['the intermediate, with its root and an unrelated CA', () => intermediate.certPem + root.certPem + mintRoot({ cn: 'Unrelated Root' }).certPem, () => intermediate.der, ['intermediate', 'root'], 1],
-    ['the root, whose intermediate is given too (an intermediate is not an issuer of the root)', () => intermediate.certPem + root.certPem, () => root.der, ['root'], 1],
+    [
+      'the root, with an unrelated CA beside it',
+      () => root.certPem + mintRoot({ cn: 'Unrelated Root' }).certPem,
+      () => root.der,
+      ['root'],
+      1,
+    ],
+    [
+      'the intermediate, with its root and an unrelated CA',
+      () => intermediate.certPem + root.certPem + mintRoot({ cn: 'Unrelated Root' }).certPem,
+      () => intermediate.der,
+      ['intermediate', 'root'],
+      1,
+    ],
+    [
+      'the root, whose intermediate is given too (an intermediate is not an issuer of the root)',
+      () => intermediate.certPem + root.certPem,
+      () => root.der,
+      ['root'],
+      1,
+    ],
     ['the root, given twice', () => root.certPem + root.certPem, () => root.der, ['root'], 0],
-  ])('a pin limits trust: pinned to %s, only the pinned certificate and its issuers are kept', (_name, input, pinned, kept, dropped) => {
-    const v = validateCa(parseCertificates(input()), { now, pin: sha256Hex(pinned()), pinName: '--fingerprint' });
-    const byName: Record<string, string> = { root: sha256Hex(root.der), intermediate: sha256Hex(intermediate.der) };
-    expect(v.certs.map((c) => c.fingerprint)).toEqual(kept.map((k) => byName[k]));
-    const drops = v.warnings.filter((w) => w.includes('was dropped'));
-    expect(drops).toHaveLength(dropped);
-    for (const w of drops) expect(w).toMatch(/^'CN=.*' \(SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\) was dropped: it is neither the certificate --fingerprint names nor an issuer of it/);
-  });
+  ])(
+    'a pin limits trust: pinned to %s, only the pinned certificate and its issuers are kept',
+    (_name, input, pinned, kept, dropped) => {
+      const v = validateCa(parseCertificates(input()), { now, pin: sha256Hex(pinned()), pinName: '--fingerprint' });
+      const byName: Record<string, string> = { root: sha256Hex(root.der), intermediate: sha256Hex(intermediate.der) };
+      expect(v.certs.map((c) => c.fingerprint)).toEqual(kept.map((k) => byName[k]));
+      const drops = v.warnings.filter((w) => w.includes('was dropped'));
+      expect(drops).toHaveLength(dropped);
+      for (const w of drops)
+        expect(w).toMatch(
+          /^'CN=.*' \(SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\) was dropped: it is neither the certificate --fingerprint names nor an issuer of it/,
+        );
+    },
+  );
 
   test('an unrelated certificate that is expired or not a CA is dropped by the pin, not an error', () => {
     const leaf = mintLeaf(root, { cn: 'leaf.example' });
@@ -196,10 +262,14 @@ describe('validateCa', () => {
   test('a pin mismatch fails and shows both fingerprints', () => {
     const wrong = 'ab'.repeat(32);
     const error = errorOf(() => validateCa(parseCertificates(root.certPem), { now, pin: wrong }));
-    expect(error.message).toMatch(/^The CA's SHA-256 fingerprint does not match ca-fingerprint AB:AB:.*: the input has [0-9A-F:]{95}\.$/);
+    expect(error.message).toMatch(
+      /^The CA's SHA-256 fingerprint does not match ca-fingerprint AB:AB:.*: the input has [0-9A-F:]{95}\.$/,
+    );
   });
 
   test('a malformed pin is quoted with what was expected', () => {
-    expect(() => parseFingerprint('xyz')).toThrow("ca-fingerprint 'xyz' is not a SHA-256 fingerprint: expected 64 hex digits, with or without colons.");
+    expect(() => parseFingerprint('xyz')).toThrow(
+      "ca-fingerprint 'xyz' is not a SHA-256 fingerprint: expected 64 hex digits, with or without colons.",
+    );
   });
 });

@@ -14,7 +14,10 @@ function systemError(code: string, syscall: string, path?: string): NodeJS.Errno
 
 test.each<[NodeJS.ErrnoException, string]>([
   [systemError('EACCES', 'mkdir', '/root/x'), "cannot mkdir '/root/x': permission denied (EACCES)."],
-  [systemError('ENOTDIR', 'open', '/dev/null/x'), "cannot open '/dev/null/x': a part of the path is not a directory (ENOTDIR)."],
+  [
+    systemError('ENOTDIR', 'open', '/dev/null/x'),
+    "cannot open '/dev/null/x': a part of the path is not a directory (ENOTDIR).",
+  ],
   [systemError('EACCES', 'spawn /etc/passwd'), 'cannot run: permission denied (EACCES).'],
   [systemError('EWHATEVER', 'read'), 'cannot read: system error EWHATEVER (EWHATEVER).'],
 ])('Node system errors become a sentence: %s', (error, sentence) => {

@@ -3,16 +3,61 @@ import { TOOL_REGISTRY } from '../../../src/tools/registry.js';
 
 // Real error texts (../shared/research/peers.md §5 and the lab's measured outputs) → catalogue id and fixing variable.
 const TEXTS: ReadonlyArray<readonly [string, Parameters<typeof explain>[1], string, string]> = [
-  ['SELF_SIGNED_CERT_IN_CHAIN: self-signed certificate in certificate chain', 'node', 'SELF_SIGNED_CERT_IN_CHAIN', 'NODE_EXTRA_CA_CERTS'],
-  ['npm error code UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'node', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'NODE_EXTRA_CA_CERTS'],
-  ['UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate', 'node', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'NODE_EXTRA_CA_CERTS'],
-  ["URLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)'))", 'python', 'PYTHON_CERTIFICATE_VERIFY_FAILED', 'SSL_CERT_FILE'],
-  ['SSL_connect returned=1 errno=0 state=error: SSL routines:tls_post_process_server_certificate:certificate verify failed', 'openssl', 'OPENSSL_CERTIFICATE_VERIFY_FAILED', 'SSL_CERT_FILE'],
+  [
+    'SELF_SIGNED_CERT_IN_CHAIN: self-signed certificate in certificate chain',
+    'node',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'NODE_EXTRA_CA_CERTS',
+  ],
+  [
+    'npm error code UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'node',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'NODE_EXTRA_CA_CERTS',
+  ],
+  [
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate',
+    'node',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'NODE_EXTRA_CA_CERTS',
+  ],
+  [
+    "URLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)'))",
+    'python',
+    'PYTHON_CERTIFICATE_VERIFY_FAILED',
+    'SSL_CERT_FILE',
+  ],
+  [
+    'SSL_connect returned=1 errno=0 state=error: SSL routines:tls_post_process_server_certificate:certificate verify failed',
+    'openssl',
+    'OPENSSL_CERTIFICATE_VERIFY_FAILED',
+    'SSL_CERT_FILE',
+  ],
   ['curl: (60) SSL certificate problem: unable to get local issuer certificate', 'curl', 'CURL_60', 'CURL_CA_BUNDLE'],
-  ["fatal: unable to access 'https://x/': server certificate verification failed. CAfile: /etc/ssl/certs/ca-certificates.crt CRLfile: none", 'git', 'GIT_SERVER_CERTIFICATE_VERIFICATION_FAILED', 'GIT_SSL_CAINFO'],
-  ["fatal: unable to access 'https://x/': SSL certificate problem: self-signed certificate in certificate chain", 'git', 'GIT_SERVER_CERTIFICATE_VERIFICATION_FAILED', 'GIT_SSL_CAINFO'],
-  ['javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target', 'java', 'JAVA_PKIX_PATH_BUILDING_FAILED', 'JAVA_TOOL_OPTIONS'],
-  ['Get "https://registry-1.docker.io/v2/": tls: failed to verify certificate: x509: certificate signed by unknown authority', 'go', 'GO_UNKNOWN_AUTHORITY', 'SSL_CERT_FILE'],
+  [
+    "fatal: unable to access 'https://x/': server certificate verification failed. CAfile: /etc/ssl/certs/ca-certificates.crt CRLfile: none",
+    'git',
+    'GIT_SERVER_CERTIFICATE_VERIFICATION_FAILED',
+    'GIT_SSL_CAINFO',
+  ],
+  [
+    "fatal: unable to access 'https://x/': SSL certificate problem: self-signed certificate in certificate chain",
+    'git',
+    'GIT_SERVER_CERTIFICATE_VERIFICATION_FAILED',
+    'GIT_SSL_CAINFO',
+  ],
+  [
+    'javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target',
+    'java',
+    'JAVA_PKIX_PATH_BUILDING_FAILED',
+    'JAVA_TOOL_OPTIONS',
+  ],
+  [
+    'Get "https://registry-1.docker.io/v2/": tls: failed to verify certificate: x509: certificate signed by unknown authority',
+    'go',
+    'GO_UNKNOWN_AUTHORITY',
+    'SSL_CERT_FILE',
+  ],
   // without the runtime, the first matching entry still explains it
   ['x509: certificate signed by unknown authority', undefined, 'GO_UNKNOWN_AUTHORITY', 'SSL_CERT_FILE'],
 ];
@@ -44,6 +89,9 @@ describe('error catalogue', () => {
 
 test("every entry's example (quoted in the README's Troubleshooting) is explained by that very entry", () => {
   for (const entry of ERROR_CATALOGUE) {
-    expect({ id: entry.id, explainedAs: explain(entry.example, entry.runtime)?.error.id }).toEqual({ id: entry.id, explainedAs: entry.id });
+    expect({ id: entry.id, explainedAs: explain(entry.example, entry.runtime)?.error.id }).toEqual({
+      id: entry.id,
+      explainedAs: entry.id,
+    });
   }
 });

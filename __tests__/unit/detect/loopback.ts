@@ -32,7 +32,11 @@ function listen(server: Server, sockets: Set<Socket>): Promise<Running> {
   });
 }
 
-export async function tlsServer(options: { certChainPem: string; keyPem: string; alpn?: string[] }): Promise<Running & { servernames: string[] }> {
+export async function tlsServer(options: {
+  certChainPem: string;
+  keyPem: string;
+  alpn?: string[];
+}): Promise<Running & { servernames: string[] }> {
   const servernames: string[] = [];
   const sockets = new Set<Socket>();
   const server = createTlsServer(
@@ -52,9 +56,9 @@ export async function tlsServer(options: { certChainPem: string; keyPem: string;
   return { ...(await listen(server, sockets)), servernames };
 }
 
-export async function connectProxy(options: { auth?: { user: string; password: string }; deny?: (authority: string) => boolean } = {}): Promise<
-  Running & { requests: { authority: string; authorization?: string }[] }
-> {
+export async function connectProxy(
+  options: { auth?: { user: string; password: string }; deny?: (authority: string) => boolean } = {},
+): Promise<Running & { requests: { authority: string; authorization?: string }[] }> {
   const requests: { authority: string; authorization?: string }[] = [];
   const sockets = new Set<Socket>();
   const server = createNetServer((client) => {
@@ -68,16 +72,23 @@ export async function connectProxy(options: { auth?: { user: string; password: s
       const authority = lines[0]!.split(' ')[1]!;
       const authorization = lines.find((l) => /^proxy-authorization:/i.test(l))?.replace(/^[^:]+:\s*/, '');
       requests.push({ authority, ...(authorization ? { authorization } : {}) });
-      const want = options.auth ? `Basic ${Buffer.from(`${options.auth.user}:${options.auth.password}`).toString('base64')}` : undefined;
+      const want = options.auth
+        ? `Basic ${Buffer.from(`${options.auth.user}:${options.auth.password}`).toString('base64')}`
+        : undefined;
       if (want && authorization !== want) {
-        client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="lab"\r\ncontent-length: 0\r\n\r\n');
+        client.end(
+          'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="lab"\r\ncontent-length: 0\r\n\r\n',
+        );
         return;
       }
       if (options.deny?.(authority)) {
         client.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
         return;
       }
-      const [host, port] = [authority.slice(0, authority.lastIndexOf(':')).replace(/^\[|\]$/g, ''), Number(authority.slice(authority.lastIndexOf(':') + 1))];
+      const [host, port] = [
+        authority.slice(0, authority.lastIndexOf(':')).replace(/^\[|\]$/g, ''),
+        Number(authority.slice(authority.lastIndexOf(':') + 1)),
+      ];
       const upstream = connect({ host, port }, () => {
         client.write('HTTP/1.1 200 Connection established\r\n\r\n');
         const rest = head.subarray(end + 4);

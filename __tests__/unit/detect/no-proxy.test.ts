@@ -99,7 +99,10 @@ describe('routeFor', () => {
   });
 
   test.each([
-    ['socks5://proxy.corp:1080', /HTTPS_PROXY 'socks5:\/\/proxy.corp:1080' uses socks5:\/\/, which the probe cannot tunnel through/],
+    [
+      'socks5://proxy.corp:1080',
+      /HTTPS_PROXY 'socks5:\/\/proxy.corp:1080' uses socks5:\/\/, which the probe cannot tunnel through/,
+    ],
     ['http://user:pw@[bad', /HTTPS_PROXY is not a URL/],
   ])('rejects proxy %s without printing credentials', (value, message) => {
     expect(() => parseProxy('HTTPS_PROXY', value)).toThrow(message);

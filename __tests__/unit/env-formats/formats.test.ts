@@ -2,9 +2,22 @@
  * Every --format for another CI system, read back the way its consumer reads it: bash for Buildkite and CircleCI,
  * the JVM's Properties.load for Jenkins, GitLab's and the Azure agent's parsers transcribed from their source.
  */
-import { CI_FORMAT_IDS, FormatError, renderCiFormat, type CiFormatId, type CiVariable } from '../../../src/env-formats/ci-systems.js';
+import {
+  CI_FORMAT_IDS,
+  FormatError,
+  renderCiFormat,
+  type CiFormatId,
+  type CiVariable,
+} from '../../../src/env-formats/ci-systems.js';
 import { azureEscape } from '../../../src/env-formats/azure.js';
-import { azureAgent, buildkiteEnvironmentHook, circleciBashEnv, gitlabDotenvReport, jenkinsReadProperties, type Parsed } from '../../support/ci-consumers/index.js';
+import {
+  azureAgent,
+  buildkiteEnvironmentHook,
+  circleciBashEnv,
+  gitlabDotenvReport,
+  jenkinsReadProperties,
+  type Parsed,
+} from '../../support/ci-consumers/index.js';
 
 /** Values a path or JAVA_TOOL_OPTIONS can really hold, and the characters each format escapes. */
 const HARD: readonly CiVariable[] = [
@@ -35,7 +48,7 @@ describe('round trips through the consumer', () => {
     expect(buildkiteEnvironmentHook(render('buildkite'), names)).toEqual(expected);
   });
 
-  test("jenkins: java.util.Properties.load (readProperties) reads every value byte for byte, and the file is ASCII", () => {
+  test('jenkins: java.util.Properties.load (readProperties) reads every value byte for byte, and the file is ASCII', () => {
     const text = render('jenkins');
     expect(text).toMatch(/^[\x20-\x7e\n]*$/);
     expect(jenkinsReadProperties(text)).toEqual(expected);
@@ -49,7 +62,11 @@ describe('round trips through the consumer', () => {
   });
 
   test('gitlab: every value GitLab can store round-trips through its dotenv parser', () => {
-    const carriable = HARD.filter((v) => ['PLAIN', 'SPACES', 'QUOTES', 'BACKSLASH', 'PERCENT', 'SEMICOLON', 'HASH_EQ', 'UNICODE', 'EMPTY'].includes(v.name));
+    const carriable = HARD.filter((v) =>
+      ['PLAIN', 'SPACES', 'QUOTES', 'BACKSLASH', 'PERCENT', 'SEMICOLON', 'HASH_EQ', 'UNICODE', 'EMPTY'].includes(
+        v.name,
+      ),
+    );
     const parsed: Parsed = gitlabDotenvReport(render('gitlab', carriable));
     expect(parsed).toEqual(Object.fromEntries(carriable.map((v) => [v.name, v.value])));
   });
@@ -57,10 +74,26 @@ describe('round trips through the consumer', () => {
 
 describe('what a format cannot carry is refused with one line naming the variable', () => {
   test.each<[CiFormatId, string, RegExp]>([
-    ['gitlab', 'NEWLINE', /^NEWLINE='\/t\/line one\\nline two\\r\\nthree\/ca\.pem' cannot go into a GitLab dotenv report: it holds a line break\./],
-    ['gitlab', 'LEADING', /^LEADING=' {2}two spaces and a tab\\t' cannot go into a GitLab dotenv report: it holds white space at its start or end/],
-    ['gitlab', 'DOLLAR', /^DOLLAR='.*' cannot go into a GitLab dotenv report: it holds '\$' \(GitLab expands variables/],
-    ['azure', 'MACRO', /^MACRO='.*' cannot be set through ##vso\[task\.setvariable\]: Azure Pipelines expands '\$\(…\)' macros/],
+    [
+      'gitlab',
+      'NEWLINE',
+      /^NEWLINE='\/t\/line one\\nline two\\r\\nthree\/ca\.pem' cannot go into a GitLab dotenv report: it holds a line break\./,
+    ],
+    [
+      'gitlab',
+      'LEADING',
+      /^LEADING=' {2}two spaces and a tab\\t' cannot go into a GitLab dotenv report: it holds white space at its start or end/,
+    ],
+    [
+      'gitlab',
+      'DOLLAR',
+      /^DOLLAR='.*' cannot go into a GitLab dotenv report: it holds '\$' \(GitLab expands variables/,
+    ],
+    [
+      'azure',
+      'MACRO',
+      /^MACRO='.*' cannot be set through ##vso\[task\.setvariable\]: Azure Pipelines expands '\$\(…\)' macros/,
+    ],
   ])('%s refuses %s', (id, name, message) => {
     const variable = HARD.find((v) => v.name === name)!;
     let error: unknown;
@@ -96,7 +129,9 @@ describe('format details', () => {
 
   test("gitlab warns past GitLab's default limit of 20 variables", () => {
     const many = Array.from({ length: 21 }, (_, i) => ({ name: `V${i}`, value: '/t/x' }));
-    expect(renderCiFormat('gitlab', many).warnings).toEqual([expect.stringMatching(/^21 variables: GitLab rejects a dotenv report with more than 20/)]);
+    expect(renderCiFormat('gitlab', many).warnings).toEqual([
+      expect.stringMatching(/^21 variables: GitLab rejects a dotenv report with more than 20/),
+    ]);
     expect(renderCiFormat('gitlab', many.slice(0, 20)).warnings).toEqual([]);
   });
 });

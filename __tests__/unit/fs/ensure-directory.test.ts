@@ -47,8 +47,16 @@ describe.each<WalkIn>(['this-process', 'node-child'])('walk in %s', (walkIn) => 
 
   describe('refuses, fast and in one line', () => {
     test.each([
-      ['a directory under /proc', '/proc/x', /^--dir '\/proc\/x': '\/proc' is on proc, a kernel pseudo file system where no file can be created/],
-      ['a deeper one under /proc/self', '/proc/self/x/y', /^--dir '\/proc\/self\/x\/y': '\/proc\/self' is on proc, a kernel pseudo file system/],
+      [
+        'a directory under /proc',
+        '/proc/x',
+        /^--dir '\/proc\/x': '\/proc' is on proc, a kernel pseudo file system where no file can be created/,
+      ],
+      [
+        'a deeper one under /proc/self',
+        '/proc/self/x/y',
+        /^--dir '\/proc\/self\/x\/y': '\/proc\/self' is on proc, a kernel pseudo file system/,
+      ],
       ['a directory under /sys', '/sys/x', /^--dir '\/sys\/x': '\/sys' is on sysfs, a kernel pseudo file system/],
     ])('%s', async (_label, path, message) => {
       const r = await refusal(path, walkIn);
@@ -61,7 +69,9 @@ describe.each<WalkIn>(['this-process', 'node-child'])('walk in %s', (walkIn) => 
       const link = join(work, 'dangling');
       symlinkSync(join(work, 'gone', 'target'), link);
       const r = await refusal(join(link, 'sub'), walkIn);
-      expect(r.message).toBe(`--dir '${join(link, 'sub')}': '${link}' is a dangling symbolic link (to '${join(work, 'gone', 'target')}', which does not exist); expected a directory.`);
+      expect(r.message).toBe(
+        `--dir '${join(link, 'sub')}': '${link}' is a dangling symbolic link (to '${join(work, 'gone', 'target')}', which does not exist); expected a directory.`,
+      );
       expect(r.ms - 2 * nodeStartMs).toBeLessThan(1000);
     });
 
@@ -78,7 +88,9 @@ describe.each<WalkIn>(['this-process', 'node-child'])('walk in %s', (walkIn) => 
       symlinkSync(b, a);
       symlinkSync(a, b);
       const r = await refusal(join(a, 'sub', 'deeper'), walkIn);
-      expect(r.message).toBe(`--dir '${join(a, 'sub', 'deeper')}': '${a}' is a symbolic link loop; expected a directory.`);
+      expect(r.message).toBe(
+        `--dir '${join(a, 'sub', 'deeper')}': '${a}' is a symbolic link loop; expected a directory.`,
+      );
       expect(r.ms - 2 * nodeStartMs).toBeLessThan(1000);
     });
 
@@ -103,7 +115,7 @@ describe.each<WalkIn>(['this-process', 'node-child'])('walk in %s', (walkIn) => 
 
     test('an empty path', async () => {
       const r = await refusal('', walkIn);
-      expect(r.message).toBe("--dir is empty: expected a directory path.");
+      expect(r.message).toBe('--dir is empty: expected a directory path.');
     });
   });
 
@@ -111,7 +123,8 @@ describe.each<WalkIn>(['this-process', 'node-child'])('walk in %s', (walkIn) => 
     test('nested directories, world-readable, and returns the absolute path', async () => {
       const target = join(work, 'made', 'a', 'b');
       expect(await ensureDirectory(target, { purpose: '--dir', walkIn })).toBe(target);
-      for (const dir of [join(work, 'made'), join(work, 'made', 'a'), target]) expect((statSync(dir).mode & 0o777).toString(8)).toBe('755');
+      for (const dir of [join(work, 'made'), join(work, 'made', 'a'), target])
+        expect((statSync(dir).mode & 0o777).toString(8)).toBe('755');
     });
 
     test('a relative path comes back absolute', async () => {
@@ -139,7 +152,9 @@ describe.each<WalkIn>(['this-process', 'node-child'])('walk in %s', (walkIn) => 
     });
 
     test('makeTempDirectory refuses /proc like the rest', async () => {
-      await expect(makeTempDirectory('/proc/x', 'org-ca-', { purpose: 'TMPDIR', walkIn })).rejects.toThrow(/^TMPDIR '\/proc\/x': '\/proc' is on proc/);
+      await expect(makeTempDirectory('/proc/x', 'org-ca-', { purpose: 'TMPDIR', walkIn })).rejects.toThrow(
+        /^TMPDIR '\/proc\/x': '\/proc' is on proc/,
+      );
     });
   });
 });
@@ -156,6 +171,8 @@ describe('a shell that cannot start', () => {
   });
 
   test('still refuses with the same line', async () => {
-    await expect(ensureDirectory('/proc/x', { purpose: '--dir', ...missingShell })).rejects.toThrow(/^--dir '\/proc\/x': '\/proc' is on proc, a kernel pseudo file system/);
+    await expect(ensureDirectory('/proc/x', { purpose: '--dir', ...missingShell })).rejects.toThrow(
+      /^--dir '\/proc\/x': '\/proc' is on proc, a kernel pseudo file system/,
+    );
   });
 });

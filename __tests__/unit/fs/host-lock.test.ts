@@ -40,22 +40,34 @@ describe('withHostLock', () => {
     firstMayEnd.resolve();
     expect(await Promise.all([first, second])).toEqual([1, 2]);
     expect(order).toEqual(['first in', 'first out', 'second in']);
-    await expect(withHostLock(lock, () => Promise.reject(new Error('the body failed')), NO_UNLOCKED)).rejects.toThrow('the body failed');
+    await expect(withHostLock(lock, () => Promise.reject(new Error('the body failed')), NO_UNLOCKED)).rejects.toThrow(
+      'the body failed',
+    );
     // Released after a failing body too.
     expect(await withHostLock(lock, () => 3, NO_UNLOCKED, { timeoutMs: 2000 })).toBe(3);
   });
 
   test('a holder that dies releases the lock: no stale lock outlives its process', async () => {
     const lock = join(dir, 'registry-trust.lock');
-    const holder = spawn(process.execPath, ['--input-type=module', '-e', `
+    const holder = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       const { withHostLock } = await import(${JSON.stringify(new URL('../../../src/fs/host-lock.ts', import.meta.url).pathname)});
       await withHostLock(${JSON.stringify(lock)}, () => { console.log('held'); return new Promise(() => setInterval(() => {}, 1000)); }, () => {});
-    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((resolve, reject) => {
       holder.stdout.once('data', () => resolve());
       holder.once('exit', (code) => reject(new Error(`holder exited with ${code}`)));
     });
-    await expect(withHostLock(lock, () => 'got it', NO_UNLOCKED, { timeoutMs: 1000 })).rejects.toThrow(new HostLockError(`${lock} stayed locked by another org-ca step for 1 s`));
+    await expect(withHostLock(lock, () => 'got it', NO_UNLOCKED, { timeoutMs: 1000 })).rejects.toThrow(
+      new HostLockError(`${lock} stayed locked by another org-ca step for 1 s`),
+    );
     const exited = new Promise((resolve) => holder.once('exit', resolve));
     holder.kill('SIGKILL');
     await exited;
@@ -64,20 +76,42 @@ describe('withHostLock', () => {
 
   test('a lock that cannot be made is an error naming it', async () => {
     const lock = join(dir, 'missing-dir', 'registry-trust.lock');
-    await expect(withHostLock(lock, () => 1, NO_UNLOCKED, { timeoutMs: 1000 })).rejects.toThrow(new RegExp(`^could not lock ${lock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: flock: cannot open lock file`));
+    await expect(withHostLock(lock, () => 1, NO_UNLOCKED, { timeoutMs: 1000 })).rejects.toThrow(
+      new RegExp(`^could not lock ${lock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: flock: cannot open lock file`),
+    );
   });
 
   test("a flock(1) that is not util-linux's (BusyBox has no --wait) counts as none: the body runs, after saying why", async () => {
     const busybox = join(dir, 'flock');
-    writeFileSync(busybox, "#!/bin/sh\necho \"flock: unrecognized option '--exclusive'\" >&2\necho 'Usage: flock [-sxun] FD|{FILE [-c] PROG ARGS}' >&2\nexit 1\n", { mode: 0o755 });
+    writeFileSync(
+      busybox,
+      "#!/bin/sh\necho \"flock: unrecognized option '--exclusive'\" >&2\necho 'Usage: flock [-sxun] FD|{FILE [-c] PROG ARGS}' >&2\nexit 1\n",
+      { mode: 0o755 },
+    );
     const said: string[] = [];
-    expect(await withHostLock(join(dir, 'l'), () => 'ran', (why) => said.push(why), { flock: busybox })).toBe('ran');
+    expect(
+      await withHostLock(
+        join(dir, 'l'),
+        () => 'ran',
+        (why) => said.push(why),
+        { flock: busybox },
+      ),
+    ).toBe('ran');
     expect(said).toEqual(["this flock(1) is not util-linux's (flock: unrecognized option '--exclusive')"]);
   });
 
   test('without flock(1) on the machine the body runs, after saying why', async () => {
     const said: string[] = [];
-    expect(await withHostLock(join(dir, 'l'), () => 'ran', (why) => said.push(why), { flock: join(dir, 'flock') })).toBe('ran');
-    expect(said).toEqual([expect.stringMatching(/^could not run flock\(1\) to lock .*\/l \(spawn .*\/flock ENOENT\)$/)]);
+    expect(
+      await withHostLock(
+        join(dir, 'l'),
+        () => 'ran',
+        (why) => said.push(why),
+        { flock: join(dir, 'flock') },
+      ),
+    ).toBe('ran');
+    expect(said).toEqual([
+      expect.stringMatching(/^could not run flock\(1\) to lock .*\/l \(spawn .*\/flock ENOENT\)$/),
+    ]);
   });
 });

@@ -1,12 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ancestry, currentJobOwner, isJobOwner, mayRevert, ownerRunning, parseProcStat, type JobOwner } from '../../../src/fs/job-owner.js';
+import {
+  ancestry,
+  currentJobOwner,
+  isJobOwner,
+  mayRevert,
+  ownerRunning,
+  parseProcStat,
+  type JobOwner,
+} from '../../../src/fs/job-owner.js';
 
 describe('parseProcStat (pure)', () => {
   const tail = 'S 4242 100 100 0 -1 4194560 500 0 0 0 10 5 0 0 20 0 1 0 987654 1000 10 18446744073709551615';
   test.each([
     ['a plain command name', `1234 (node) ${tail}`, { state: 'S', ppid: 4242, start: '987654' }],
-    ['a name with spaces and a closing parenthesis', `1234 (Runner.Worker) x) ${tail}`, { state: 'S', ppid: 4242, start: '987654' }],
+    [
+      'a name with spaces and a closing parenthesis',
+      `1234 (Runner.Worker) x) ${tail}`,
+      { state: 'S', ppid: 4242, start: '987654' },
+    ],
     ['no command name', `1234 node ${tail}`, undefined],
     ['cut short before the start time', '1234 (node) S 4242 100', undefined],
     ['a start time that is not a number', `1234 (node) ${tail.replace('987654', 'soon')}`, undefined],
@@ -29,7 +41,13 @@ describe('mayRevert (pure)', () => {
     ['its job ended: a leftover', { pid: 200, start: '5' }, 'next-run', [], true],
     ['its PID now names another process (another start time): a leftover', reused, 'next-run', [], true],
     ["the job-completed hook of the journal's own job", a, 'job-completed', [{ pid: 300, start: '1' }, a], true],
-    ['the job-completed hook of another job, while this one runs', a, 'job-completed', [{ pid: 300, start: '1' }], false],
+    [
+      'the job-completed hook of another job, while this one runs',
+      a,
+      'job-completed',
+      [{ pid: 300, start: '1' }],
+      false,
+    ],
     ['the next run is never the job itself, even within it', a, 'next-run', [a], false],
   ] as const)('%s', (_name, owner, claimant, ancestors, expected) => {
     expect(mayRevert(owner, claimant, { running, ancestors })).toBe(expected);
@@ -74,7 +92,11 @@ describe('process identity on this machine', () => {
     child = spawn('/bin/sh', ['-c', 'sleep 0.1 & exec sleep 30'], { stdio: 'ignore' });
     let kid = NaN;
     let stat: ReturnType<typeof parseProcStat>;
-    for (const deadline = Date.now() + 10000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
+    for (
+      const deadline = Date.now() + 10000;
+      Date.now() < deadline;
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    ) {
       kid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
       stat = Number.isInteger(kid) && kid > 0 ? parseProcStat(readFileSync(`/proc/${kid}/stat`, 'utf8')) : undefined;
       if (stat?.state === 'Z') break;

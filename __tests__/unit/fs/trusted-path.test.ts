@@ -49,33 +49,43 @@ describe('assertTrustedPath', () => {
     expect(trustedPathProblem(join(base, 'nope'), { purpose: 'p', mustExist: true })).toMatch(/does not exist/);
   });
 
-  (isRoot ? test : test.skip)('as root: a directory owned by another user is refused; a link they own is refused; one root owns is followed', () => {
-    const theirs = join(base, 'theirs');
-    mkdirSync(theirs, { mode: 0o755 });
-    chownSync(theirs, OTHER_UID, OTHER_UID);
-    expect(trustedPathProblem(join(theirs, 'f'), { purpose: 'p', uid: 0 })).toMatch(/is owned by uid 4242/);
+  (isRoot ? test : test.skip)(
+    'as root: a directory owned by another user is refused; a link they own is refused; one root owns is followed',
+    () => {
+      const theirs = join(base, 'theirs');
+      mkdirSync(theirs, { mode: 0o755 });
+      chownSync(theirs, OTHER_UID, OTHER_UID);
+      expect(trustedPathProblem(join(theirs, 'f'), { purpose: 'p', uid: 0 })).toMatch(/is owned by uid 4242/);
 
-    const real = join(base, 'real');
-    mkdirSync(real, { mode: 0o755 });
-    symlinkSync(real, join(base, 'rootlink'));
-    expect(assertTrustedPath(join(base, 'rootlink', 'f'), { purpose: 'p', uid: 0 })).toBe(join(real, 'f'));
+      const real = join(base, 'real');
+      mkdirSync(real, { mode: 0o755 });
+      symlinkSync(real, join(base, 'rootlink'));
+      expect(assertTrustedPath(join(base, 'rootlink', 'f'), { purpose: 'p', uid: 0 })).toBe(join(real, 'f'));
 
-    symlinkSync(real, join(base, 'theirlink'));
-    lchownSync(join(base, 'theirlink'), OTHER_UID, OTHER_UID);
-    expect(trustedPathProblem(join(base, 'theirlink', 'f'), { purpose: 'p', uid: 0 })).toMatch(/symbolic link owned by uid 4242/);
+      symlinkSync(real, join(base, 'theirlink'));
+      lchownSync(join(base, 'theirlink'), OTHER_UID, OTHER_UID);
+      expect(trustedPathProblem(join(base, 'theirlink', 'f'), { purpose: 'p', uid: 0 })).toMatch(
+        /symbolic link owned by uid 4242/,
+      );
 
-    // A root-owned link into a directory another user owns is refused at the target.
-    symlinkSync(theirs, join(base, 'intotheirs'));
-    expect(trustedPathProblem(join(base, 'intotheirs', 'f'), { purpose: 'p', uid: 0 })).toMatch(/is owned by uid 4242/);
-  });
+      // A root-owned link into a directory another user owns is refused at the target.
+      symlinkSync(theirs, join(base, 'intotheirs'));
+      expect(trustedPathProblem(join(base, 'intotheirs', 'f'), { purpose: 'p', uid: 0 })).toMatch(
+        /is owned by uid 4242/,
+      );
+    },
+  );
 
-  (isRoot ? test : test.skip)('as root: a directory owned by the given user (not root) is accepted for that user only', () => {
-    const theirs = join(base, 'theirs');
-    mkdirSync(theirs, { mode: 0o700 });
-    chownSync(theirs, OTHER_UID, OTHER_UID);
-    expect(trustedPathProblem(join(theirs, 'f'), { purpose: 'p', uid: OTHER_UID })).toBeUndefined();
-    expect(trustedPathProblem(join(theirs, 'f'), { purpose: 'p', uid: 0 })).toMatch(/owned by uid 4242/);
-  });
+  (isRoot ? test : test.skip)(
+    'as root: a directory owned by the given user (not root) is accepted for that user only',
+    () => {
+      const theirs = join(base, 'theirs');
+      mkdirSync(theirs, { mode: 0o700 });
+      chownSync(theirs, OTHER_UID, OTHER_UID);
+      expect(trustedPathProblem(join(theirs, 'f'), { purpose: 'p', uid: OTHER_UID })).toBeUndefined();
+      expect(trustedPathProblem(join(theirs, 'f'), { purpose: 'p', uid: 0 })).toMatch(/owned by uid 4242/);
+    },
+  );
 
   (isRoot ? test : test.skip)('a loop of root-owned links ends in a refusal, not a hang', () => {
     symlinkSync(join(base, 'b'), join(base, 'a'));

@@ -18,7 +18,12 @@ test('with-org-ca exports exactly the Linux registry variables, each pointing at
       encoding: 'utf8',
     });
     expect(out.status).toBe(0);
-    const env = new Map(out.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as [string, string]));
+    const env = new Map(
+      out.stdout
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as [string, string]),
+    );
     const tmp = env.get('NODE_EXTRA_CA_CERTS')!.replace(/\/org-ca\.pem$/, '');
     const kindOf = (value: string): string | undefined => {
       if (value === `${tmp}/org-ca.pem`) return 'ca';
@@ -28,7 +33,9 @@ test('with-org-ca exports exactly the Linux registry variables, each pointing at
       if (value.includes(`-Djavax.net.ssl.trustStore=${tmp}/truststore`)) return 'truststore';
       return undefined;
     };
-    const exported = [...env].filter(([, value]) => value.startsWith(tmp) || value.includes(tmp)).map(([name, value]) => `${name}:${kindOf(value)}`);
+    const exported = [...env]
+      .filter(([, value]) => value.startsWith(tmp) || value.includes(tmp))
+      .map(([name, value]) => `${name}:${kindOf(value)}`);
     const linux = TOOL_REGISTRY.filter((e) => !e.platforms || e.platforms.includes('linux'));
     // Java only where the image has a JDK with keytool (this machine has one: see .ci/run), APT_CONFIG is helper-only.
     const expected = [...linux.map((e) => `${e.variable}:${e.file}`), 'APT_CONFIG:undefined'];

@@ -5,7 +5,13 @@ import { shellQuote } from '../../../src/output/shell-quote.js';
 const HELPER = '/runner/_temp/org-ca-build-context';
 
 describe('buildOutputs', () => {
-  const rows: Array<[string, Parameters<typeof buildOutputs>[0], { secretFiles: string; buildContexts: string; buildArgs: string; dockerFlags: string }]> = [
+  const rows: Array<
+    [
+      string,
+      Parameters<typeof buildOutputs>[0],
+      { secretFiles: string; buildContexts: string; buildArgs: string; dockerFlags: string },
+    ]
+  > = [
     [
       'injected, no proxy',
       { helperDir: HELPER, caPath: '/t/org-ca-1/org-ca.pem', bundlePath: '/t/org-ca-1/ca-bundle.pem', env: {} },
@@ -19,13 +25,25 @@ describe('buildOutputs', () => {
     [
       'not injected: helper only, no secret, so required=false mounts stay empty',
       { helperDir: HELPER, env: {} },
-      { secretFiles: '', buildContexts: `org-ca=${HELPER}`, buildArgs: '', dockerFlags: `--build-context org-ca=${HELPER}` },
+      {
+        secretFiles: '',
+        buildContexts: `org-ca=${HELPER}`,
+        buildArgs: '',
+        dockerFlags: `--build-context org-ca=${HELPER}`,
+      },
     ],
     [
       'proxies of both cases, in a stable order; other variables ignored',
       {
         helperDir: HELPER,
-        env: { https_proxy: 'http://127.0.0.1:3128', HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: 'localhost,.corp', SSL_CERT_FILE: '/x', NODE_EXTRA_CA_CERTS: '/y', HOME: '/root' },
+        env: {
+          https_proxy: 'http://127.0.0.1:3128',
+          HTTPS_PROXY: 'http://proxy:3128',
+          NO_PROXY: 'localhost,.corp',
+          SSL_CERT_FILE: '/x',
+          NODE_EXTRA_CA_CERTS: '/y',
+          HOME: '/root',
+        },
       },
       {
         secretFiles: '',
@@ -36,7 +54,12 @@ describe('buildOutputs', () => {
     ],
     [
       'paths with spaces and quotes are shell-quoted in docker-flags only',
-      { helperDir: "/r/it's temp", caPath: '/r/a b/org-ca.pem', bundlePath: '/r/a b/ca-bundle.pem', env: { NO_PROXY: '*' } },
+      {
+        helperDir: "/r/it's temp",
+        caPath: '/r/a b/org-ca.pem',
+        bundlePath: '/r/a b/ca-bundle.pem',
+        env: { NO_PROXY: '*' },
+      },
       {
         secretFiles: 'org_ca=/r/a b/org-ca.pem\norg_ca_bundle=/r/a b/ca-bundle.pem',
         buildContexts: "org-ca=/r/it's temp",
@@ -47,20 +70,42 @@ describe('buildOutputs', () => {
   ];
   test.each(rows)('%s', (_name, input, expected) => {
     const out = buildOutputs(input);
-    expect({ secretFiles: out.secretFiles, buildContexts: out.buildContexts, buildArgs: out.buildArgs, dockerFlags: out.dockerFlags }).toEqual(expected);
+    expect({
+      secretFiles: out.secretFiles,
+      buildContexts: out.buildContexts,
+      buildArgs: out.buildArgs,
+      dockerFlags: out.dockerFlags,
+    }).toEqual(expected);
   });
 
   test('never carries certificate content, even when a proxy variable holds some', () => {
     const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
-    const out = buildOutputs({ helperDir: HELPER, caPath: '/t/org-ca.pem', bundlePath: '/t/b.pem', env: { HTTPS_PROXY: pem, ORG_CA: pem } });
-    for (const value of [out.secretFiles, out.buildContexts, out.buildArgs, out.dockerFlags]) expect(value).not.toContain('BEGIN CERTIFICATE');
+    const out = buildOutputs({
+      helperDir: HELPER,
+      caPath: '/t/org-ca.pem',
+      bundlePath: '/t/b.pem',
+      env: { HTTPS_PROXY: pem, ORG_CA: pem },
+    });
+    for (const value of [out.secretFiles, out.buildContexts, out.buildArgs, out.dockerFlags])
+      expect(value).not.toContain('BEGIN CERTIFICATE');
     expect(out.skipped).toEqual(['HTTPS_PROXY: holds a line break, which a build-args list cannot carry']);
   });
 });
 
 describe('proxyBuildArgs', () => {
   test('only the predefined proxy args, upper and lower case', () => {
-    expect(PROXY_BUILD_ARGS).toEqual(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
+    expect(PROXY_BUILD_ARGS).toEqual([
+      'HTTP_PROXY',
+      'http_proxy',
+      'HTTPS_PROXY',
+      'https_proxy',
+      'FTP_PROXY',
+      'ftp_proxy',
+      'NO_PROXY',
+      'no_proxy',
+      'ALL_PROXY',
+      'all_proxy',
+    ]);
   });
   test.each([
     ['http://user:hunter2@proxy:3128', false],

@@ -16,7 +16,15 @@ const leaf = mintLeaf(root, { cn: '127.0.0.1', ipAddresses: ['127.0.0.1'], dnsNa
 const srv = useRecordingHttpsServer(leaf);
 
 const client = (extra: Partial<ConstructorParameters<typeof RegistryClient>[0]> = {}) =>
-  new RegistryClient({ host: `127.0.0.1:${srv.port}`, repository: 'org/app', extraCa: [root.certPem], env: {}, backoffMs: 10, timeoutMs: 5000, ...extra });
+  new RegistryClient({
+    host: `127.0.0.1:${srv.port}`,
+    repository: 'org/app',
+    extraCa: [root.certPem],
+    env: {},
+    backoffMs: 10,
+    timeoutMs: 5000,
+    ...extra,
+  });
 
 test('a bearer challenge is answered with a token from the realm, with the repository pull scope', async () => {
   srv.handler = (req, res, p) => {
@@ -27,7 +35,9 @@ test('a bearer challenge is answered with a token from the realm, with the repos
       expect(req.headers.authorization).toBe(`Basic ${Buffer.from('ci:s3cret').toString('base64')}`);
       res.end(JSON.stringify({ token: 'tok-1' }));
     } else if (req.headers.authorization !== 'Bearer tok-1') {
-      res.writeHead(401, { 'www-authenticate': `Bearer realm="https://127.0.0.1:${p}/token",service="lab",scope="repository:org/app:pull"` });
+      res.writeHead(401, {
+        'www-authenticate': `Bearer realm="https://127.0.0.1:${p}/token",service="lab",scope="repository:org/app:pull"`,
+      });
       res.end();
     } else res.end('{"ok":true}');
   };
@@ -67,7 +77,14 @@ test('a redirect to another host is followed without the registry Authorization'
       res.writeHead(307, { location: `https://localhost:${p}/cdn/a` }).end();
     } else res.end('blob');
   };
-  const c = new RegistryClient({ host: `127.0.0.1:${srv.port}`, repository: 'org/app', extraCa: [root.certPem], env: {}, backoffMs: 10, credentials: { username: 'u', password: 'p' } });
+  const c = new RegistryClient({
+    host: `127.0.0.1:${srv.port}`,
+    repository: 'org/app',
+    extraCa: [root.certPem],
+    env: {},
+    backoffMs: 10,
+    credentials: { username: 'u', password: 'p' },
+  });
   const res = await c.get('/v2/org/app/blobs/sha256:a');
   expect(res.status).toBe(200);
   expect(srv.seen.at(-1)).toEqual({ url: '/cdn/a' });
@@ -75,13 +92,17 @@ test('a redirect to another host is followed without the registry Authorization'
 
 test('a redirect to http:// is refused in one line', async () => {
   srv.handler = (_req, res) => res.writeHead(302, { location: 'http://127.0.0.1:1/x' }).end();
-  await expect(client().get('/v2/')).rejects.toThrow(/^GET https:\/\/127\.0\.0\.1:\d+\/v2\/ failed: 127\.0\.0\.1:\d+ redirected to a non-https URL \(http:\/\/127\.0\.0\.1:1\)$/);
+  await expect(client().get('/v2/')).rejects.toThrow(
+    /^GET https:\/\/127\.0\.0\.1:\d+\/v2\/ failed: 127\.0\.0\.1:\d+ redirected to a non-https URL \(http:\/\/127\.0\.0\.1:1\)$/,
+  );
 });
 
 test('an untrusted certificate fails (verification is never switched off), after retries, in one line', async () => {
   srv.handler = (_req, res) => res.end('x');
   const other = mintRoot({ cn: 'Someone Else' });
-  const error = await client({ extraCa: [other.certPem], retries: 1 }).get('/v2/').catch((e: unknown) => e);
+  const error = await client({ extraCa: [other.certPem], retries: 1 })
+    .get('/v2/')
+    .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(RegistryError);
   expect((error as Error).message).toMatch(/failed: .*(certificate|verify)/i);
   expect((error as Error).message).not.toContain('\n');
@@ -89,7 +110,9 @@ test('an untrusted certificate fails (verification is never switched off), after
 
 test('basic challenge without credentials says what to pass', async () => {
   srv.handler = (_req, res) => res.writeHead(401, { 'www-authenticate': 'Basic realm="lab"' }).end();
-  await expect(client().get('/v2/')).rejects.toThrow(/asks for a user name and password \(401\): pass --username\/--password-stdin or log in with docker login/);
+  await expect(client().get('/v2/')).rejects.toThrow(
+    /asks for a user name and password \(401\): pass --username\/--password-stdin or log in with docker login/,
+  );
 });
 
 test('through an HTTPS_PROXY CONNECT tunnel, a registry named by IP is verified against that IP, and its answer read whole', async () => {
@@ -116,7 +139,14 @@ test('through an HTTPS_PROXY CONNECT tunnel, a registry named by IP is verified 
   try {
     const registryPort = (registry.address() as AddressInfo).port;
     const env = { HTTPS_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` };
-    const c = new RegistryClient({ host: `127.0.0.1:${registryPort}`, repository: 'org/app', extraCa: [root.certPem], env, backoffMs: 10, retries: 0 });
+    const c = new RegistryClient({
+      host: `127.0.0.1:${registryPort}`,
+      repository: 'org/app',
+      extraCa: [root.certPem],
+      env,
+      backoffMs: 10,
+      retries: 0,
+    });
     const res = await c.get('/v2/org/app/blobs/sha256:big');
     expect(res.status).toBe(200);
     expect(Buffer.from(await readText(res.body, 1 << 20), 'utf8').equals(big)).toBe(true);
@@ -138,8 +168,13 @@ test('a proxy that never answers CONNECT times out in one line, and its connecti
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   try {
     const env = { HTTPS_PROXY: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` };
-    await expect(client({ env, timeoutMs: 300, retries: 0 }).get('/v2/')).rejects.toThrow(/^GET https:\/\/127\.0\.0\.1:\d+\/v2\/ failed: no answer from 127\.0\.0\.1:\d+ within 300 ms$/);
-    const shut = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+    await expect(client({ env, timeoutMs: 300, retries: 0 }).get('/v2/')).rejects.toThrow(
+      /^GET https:\/\/127\.0\.0\.1:\d+\/v2\/ failed: no answer from 127\.0\.0\.1:\d+ within 300 ms$/,
+    );
+    const shut = await Promise.race([
+      closed.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 2000)),
+    ]);
     expect(shut).toBe(true);
   } finally {
     silent.close();
@@ -147,9 +182,17 @@ test('a proxy that never answers CONNECT times out in one line, and its connecti
 });
 
 test('challenge parsing', () => {
-  expect(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/node:pull"')).toEqual({
+  expect(
+    parseChallenge(
+      'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/node:pull"',
+    ),
+  ).toEqual({
     scheme: 'bearer',
-    params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/node:pull' },
+    params: {
+      realm: 'https://auth.docker.io/token',
+      service: 'registry.docker.io',
+      scope: 'repository:library/node:pull',
+    },
   });
 });
 
@@ -157,11 +200,17 @@ describe('references', () => {
   test.each([
     ['registry:ghcr.io/org/app:1.2', { registry: 'ghcr.io', repository: 'org/app', tag: '1.2' }],
     ['docker://docker.io/node:24', { registry: 'docker.io', repository: 'library/node', tag: '24' }],
-    [`registry:vm:5000/a/b@sha256:${'a'.repeat(64)}`, { registry: 'vm:5000', repository: 'a/b', digest: `sha256:${'a'.repeat(64)}` }],
+    [
+      `registry:vm:5000/a/b@sha256:${'a'.repeat(64)}`,
+      { registry: 'vm:5000', repository: 'a/b', digest: `sha256:${'a'.repeat(64)}` },
+    ],
   ])('%s', (input, expected) => expect(parseRegistryReference(input)).toEqual(expected));
 
   test.each([
-    ['registry:library/node:24', /'library' is not a registry host; name it in full \(e\.g\., registry:docker\.io\/library\/node\)/],
+    [
+      'registry:library/node:24',
+      /'library' is not a registry host; name it in full \(e\.g\., registry:docker\.io\/library\/node\)/,
+    ],
     ['registry:ghcr.io/org/app', /no tag or digest/],
     ['registry:ghcr.io/Org/App:1', /Invalid registry reference 'registry:ghcr.io\/Org\/App:1'/],
   ])('rejects %s', (input, message) => {
@@ -169,4 +218,3 @@ describe('references', () => {
     expect(() => parseRegistryReference(input)).toThrow(message);
   });
 });
-

@@ -9,7 +9,10 @@ beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'org-ca-creds-'))));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function helper(name: string, body: string): void {
-  writeFileSync(join(dir, `docker-credential-${name}`), `#!/bin/sh\n[ "$1" = get ] || exit 3\nread url\nprintf '%s' "$url" >> '${dir}/asked-${name}'\n${body}\n`);
+  writeFileSync(
+    join(dir, `docker-credential-${name}`),
+    `#!/bin/sh\n[ "$1" = get ] || exit 3\nread url\nprintf '%s' "$url" >> '${dir}/asked-${name}'\n${body}\n`,
+  );
   chmodSync(join(dir, `docker-credential-${name}`), 0o755);
 }
 const env = (): NodeJS.ProcessEnv => ({ PATH: `${dir}:${process.env.PATH}` });
@@ -25,14 +28,22 @@ test('auths: base64 user:password, by host', () => {
 });
 
 test('Docker Hub is found under the CLI key https://index.docker.io/v1/', () => {
-  const path = config({ auths: { 'https://index.docker.io/v1/': { auth: Buffer.from('hub:tok').toString('base64') } } });
+  const path = config({
+    auths: { 'https://index.docker.io/v1/': { auth: Buffer.from('hub:tok').toString('base64') } },
+  });
   expect(credentialsFor('docker.io', path, env())).toEqual({ username: 'hub', password: 'tok' });
 });
 
 test('credHelpers win and get the server URL on stdin', () => {
   helper('lab', `printf '{"ServerURL":"%s","Username":"from-helper","Secret":"h-secret"}' "$url"`);
-  const path = config({ credHelpers: { 'registry.example.com:5000': 'lab' }, auths: { 'registry.example.com:5000': { auth: Buffer.from('x:y').toString('base64') } } });
-  expect(credentialsFor('registry.example.com:5000', path, env())).toEqual({ username: 'from-helper', password: 'h-secret' });
+  const path = config({
+    credHelpers: { 'registry.example.com:5000': 'lab' },
+    auths: { 'registry.example.com:5000': { auth: Buffer.from('x:y').toString('base64') } },
+  });
+  expect(credentialsFor('registry.example.com:5000', path, env())).toEqual({
+    username: 'from-helper',
+    password: 'h-secret',
+  });
   expect(readFileSync(join(dir, 'asked-lab'), 'utf8')).toBe('registry.example.com:5000');
 });
 
@@ -44,7 +55,9 @@ test('a credsStore that has nothing ("credentials not found") falls back to auth
 
 test('a missing or broken helper is an error naming it, not a silent anonymous pull', () => {
   const path = config({ credHelpers: { 'ghcr.io': 'absent' } });
-  expect(() => credentialsFor('ghcr.io', path, env())).toThrow(/docker-credential-absent not found on PATH, asked for ghcr.io/);
+  expect(() => credentialsFor('ghcr.io', path, env())).toThrow(
+    /docker-credential-absent not found on PATH, asked for ghcr.io/,
+  );
   helper('broken', 'echo not-json');
   const path2 = config({ credHelpers: { 'ghcr.io': 'broken' } });
   expect(() => credentialsFor('ghcr.io', path2, env())).toThrow(/answered something other than JSON/);

@@ -41,8 +41,17 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 beforeEach(() => (connections = 0));
 
-const get = (path = '/v2/x/blobs/sha256:a', headers: Record<string, string> = {}, timeoutMs = 5000): Promise<HttpAnswer> =>
-  httpGet(new URL(`https://127.0.0.1:${port}${path}`), headers, { env: {}, trust, timeoutMs, timeoutError: () => new Error(`idle for ${timeoutMs} ms`) });
+const get = (
+  path = '/v2/x/blobs/sha256:a',
+  headers: Record<string, string> = {},
+  timeoutMs = 5000,
+): Promise<HttpAnswer> =>
+  httpGet(new URL(`https://127.0.0.1:${port}${path}`), headers, {
+    env: {},
+    trust,
+    timeoutMs,
+    timeoutError: () => new Error(`idle for ${timeoutMs} ms`),
+  });
 
 async function readAll(body: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -71,7 +80,11 @@ function chunkedOf(data: Buffer, sizes: number[], trailer = ''): Buffer {
   let i = 0;
   while (at < data.length) {
     const n = Math.min(sizes[i++ % sizes.length]!, data.length - at);
-    parts.push(Buffer.from(`${n.toString(16)}${i % 2 ? ';ext=1' : ''}\r\n`), data.subarray(at, at + n), Buffer.from('\r\n'));
+    parts.push(
+      Buffer.from(`${n.toString(16)}${i % 2 ? ';ext=1' : ''}\r\n`),
+      data.subarray(at, at + n),
+      Buffer.from('\r\n'),
+    );
     at += n;
   }
   parts.push(Buffer.from(`0\r\n${trailer}\r\n`));
@@ -86,7 +99,15 @@ const noise = (n: number): Buffer => {
 const payload = noise(700 * 1024 + 13);
 
 test('a Content-Length body arrives whole, split anywhere; repeated fields are joined', async () => {
-  respond = (s) => dribble(s, Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${payload.length}\r\nX-A: 1\r\nx-a: 2\r\n\r\n`), payload]), [1, 7, 16384, 3, 65536, 100001]);
+  respond = (s) =>
+    dribble(
+      s,
+      Buffer.concat([
+        Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${payload.length}\r\nX-A: 1\r\nx-a: 2\r\n\r\n`),
+        payload,
+      ]),
+      [1, 7, 16384, 3, 65536, 100001],
+    );
   const res = await get();
   expect(res.status).toBe(200);
   expect(res.headers['x-a']).toBe('1, 2');
@@ -94,7 +115,15 @@ test('a Content-Length body arrives whole, split anywhere; repeated fields are j
 });
 
 test('a chunked body with extensions and a trailer is decoded, whatever the split', async () => {
-  respond = (s) => dribble(s, Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'), chunkedOf(payload, [1, 4096, 70000, 5], 'X-Trailer: t\r\n')]), [1, 2, 3, 5000, 17]);
+  respond = (s) =>
+    dribble(
+      s,
+      Buffer.concat([
+        Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'),
+        chunkedOf(payload, [1, 4096, 70000, 5], 'X-Trailer: t\r\n'),
+      ]),
+      [1, 2, 3, 5000, 17],
+    );
   expect((await readAll((await get()).body)).equals(payload)).toBe(true);
 });
 
@@ -115,8 +144,22 @@ test('an interim 100 answer is skipped; a 204 has no body', async () => {
 });
 
 test.each([
-  ['Content-Length', () => Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${payload.length}\r\n\r\n`), payload.subarray(0, 300000)])],
-  ['chunked', () => Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'), chunkedOf(payload, [50000]).subarray(0, 120000)])],
+  [
+    'Content-Length',
+    () =>
+      Buffer.concat([
+        Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${payload.length}\r\n\r\n`),
+        payload.subarray(0, 300000),
+      ]),
+  ],
+  [
+    'chunked',
+    () =>
+      Buffer.concat([
+        Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'),
+        chunkedOf(payload, [50000]).subarray(0, 120000),
+      ]),
+  ],
 ])('a %s body cut short is an error, never a short body that looks whole', async (_kind, bytes) => {
   respond = (s) => dribble(s, bytes(), [20000], () => s.destroy());
   const res = await get();
@@ -129,16 +172,30 @@ test('the request carries the path with its query, the Host with its port, Conne
     seen = request;
     s.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
   };
-  await readAll((await get('/cdn/blob?sig=a%2Bb&exp=1', { authorization: 'Bearer t', 'user-agent': 'org-ca-leak-check' })).body);
+  await readAll(
+    (await get('/cdn/blob?sig=a%2Bb&exp=1', { authorization: 'Bearer t', 'user-agent': 'org-ca-leak-check' })).body,
+  );
   const lines = seen.split('\r\n');
   expect(lines[0]).toBe('GET /cdn/blob?sig=a%2Bb&exp=1 HTTP/1.1');
-  expect(lines.slice(1).map((l) => l.toLowerCase()).sort()).toEqual(['authorization: bearer t', 'connection: close', `host: 127.0.0.1:${port}`, 'user-agent: org-ca-leak-check']);
+  expect(
+    lines
+      .slice(1)
+      .map((l) => l.toLowerCase())
+      .sort(),
+  ).toEqual([
+    'authorization: bearer t',
+    'connection: close',
+    `host: 127.0.0.1:${port}`,
+    'user-agent: org-ca-leak-check',
+  ]);
 });
 
 test('a header value with a line break is refused before any connection is made', async () => {
   const error = await get('/v2/', { authorization: 'Bearer x\r\nX-Injected: 1' }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(HttpError);
-  expect((error as HttpError).message).toBe("refusing to send header 'authorization': it contains a line break or is not a field name");
+  expect((error as HttpError).message).toBe(
+    "refusing to send header 'authorization': it contains a line break or is not a field name",
+  );
   expect(connections).toBe(0);
 });
 
@@ -174,7 +231,8 @@ test("a silent server times out with the caller's error; a reader that pauses lo
   respond = () => undefined;
   await expect(get('/v2/', {}, 300)).rejects.toThrow('idle for 300 ms');
 
-  respond = (s) => s.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${payload.length}\r\n\r\n`), payload]));
+  respond = (s) =>
+    s.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${payload.length}\r\n\r\n`), payload]));
   const res = await get('/v2/', {}, 300);
   // Nobody reads for 900 ms: the body's buffer fills, the socket is paused, and a paused socket is not idle.
   await new Promise((r) => setTimeout(r, 900));

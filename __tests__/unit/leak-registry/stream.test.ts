@@ -32,7 +32,15 @@ function job(size = layer.length): LayerJob {
     digest,
     size,
     label: `127.0.0.1:${srv.port}/org/app:1`,
-    fetch: { host: `127.0.0.1:${srv.port}`, repository: 'org/app', extraCa: [root.certPem], env: {}, authorization: 'Bearer tok-1', backoffMs: 10, timeoutMs: 5000 },
+    fetch: {
+      host: `127.0.0.1:${srv.port}`,
+      repository: 'org/app',
+      extraCa: [root.certPem],
+      env: {},
+      authorization: 'Bearer tok-1',
+      backoffMs: 10,
+      timeoutMs: 5000,
+    },
   };
   return { id: 'layer', blob, where: digest, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest };
 }
@@ -53,7 +61,10 @@ test('a layer streams into the scanner, verified, with the negotiated authorizat
   expect(r.digest).toBe(digest);
   expect(r.compression).toBe('gzip');
   expect(r.hits.map((h) => h.path)).toEqual(['etc/ssl/org.pem']);
-  expect(srv.seen.map((s) => `${s.url} ${s.authorization}`)).toEqual([`/v2/org/app/blobs/${digest} Bearer tok-1`, `/v2/org/app/blobs/${digest} Bearer tok-1`]);
+  expect(srv.seen.map((s) => `${s.url} ${s.authorization}`)).toEqual([
+    `/v2/org/app/blobs/${digest} Bearer tok-1`,
+    `/v2/org/app/blobs/${digest} Bearer tok-1`,
+  ]);
 });
 
 test('a connection dropped after the first bytes fails the layer with one line naming the blob', async () => {
@@ -63,7 +74,11 @@ test('a connection dropped after the first bytes fails the layer with one line n
     setTimeout(() => res.socket?.destroy(), 50);
   };
   const r = await scanLayer(job(), matcher, DEFAULT_LIMITS, openBlob);
-  expect(r.error).toMatch(new RegExp(`blob ${digest} of 127\\.0\\.0\\.1:\\d+/org/app:1: (the download broke off after \\d+ of ${layer.length} bytes|got \\d+ of ${layer.length} bytes)`));
+  expect(r.error).toMatch(
+    new RegExp(
+      `blob ${digest} of 127\\.0\\.0\\.1:\\d+/org/app:1: (the download broke off after \\d+ of ${layer.length} bytes|got \\d+ of ${layer.length} bytes)`,
+    ),
+  );
   expect(r.error).not.toContain('\n');
   // Nothing after the first byte is retried: the scan cannot rewind what it already read.
   expect(srv.seen).toHaveLength(1);
@@ -88,7 +103,9 @@ test('a body longer than the descriptor says fails at the first extra byte', asy
     res.end(Buffer.concat([layer, Buffer.alloc(4096)]));
   };
   const r = await scanLayer(job(), matcher, DEFAULT_LIMITS, openBlob);
-  expect(r.error).toMatch(new RegExp(`blob ${digest} of .*: the registry sent more than the ${layer.length} bytes its descriptor says`));
+  expect(r.error).toMatch(
+    new RegExp(`blob ${digest} of .*: the registry sent more than the ${layer.length} bytes its descriptor says`),
+  );
 });
 
 test('a 404 for the blob fails with one line', async () => {
@@ -109,7 +126,13 @@ test('a layer refused by its first bytes closes its connection at once (a paused
     res.writeHead(200, { 'content-length': String(junk.length) });
     res.end(junk);
   };
-  const job8: LayerJob = { ...job(junk.length), blob: { ...(job(junk.length).blob as RegistryBlob), digest: `sha256:${createHash('sha256').update(junk).digest('hex')}` } };
+  const job8: LayerJob = {
+    ...job(junk.length),
+    blob: {
+      ...(job(junk.length).blob as RegistryBlob),
+      digest: `sha256:${createHash('sha256').update(junk).digest('hex')}`,
+    },
+  };
   const r = await scanLayer(job8, matcher, DEFAULT_LIMITS, openBlob);
   expect(r.error).toMatch(/^unknown layer format/);
   // The 8 MB were not all sent (the reader paused), and the connection was closed by the scan, not by a timeout.

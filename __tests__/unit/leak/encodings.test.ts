@@ -41,10 +41,17 @@ const base64Wrapped = (content: Buffer | string, width: number, shift = 0, eol =
     .match(new RegExp(`.{1,${width}}`, 'g'))!
     .map((line) => indent + line)
     .join(eol);
-const prose = (n: number): string => randomBytes(n).toString('base64').replace(/[A-Z+/]/g, ' ');
-const embed = (content: string | Buffer): Buffer => Buffer.concat([Buffer.from(prose(3000) + '\n'), Buffer.from(content), Buffer.from('\n' + prose(4000))]);
+const prose = (n: number): string =>
+  randomBytes(n)
+    .toString('base64')
+    .replace(/[A-Z+/]/g, ' ');
+const embed = (content: string | Buffer): Buffer =>
+  Buffer.concat([Buffer.from(prose(3000) + '\n'), Buffer.from(content), Buffer.from('\n' + prose(4000))]);
 const pemOf = (der: Buffer, width = 64, eol = '\n'): string =>
-  `-----BEGIN CERTIFICATE-----${eol}${der.toString('base64').match(new RegExp(`.{1,${width}}`, 'g'))!.join(eol)}${eol}-----END CERTIFICATE-----${eol}`;
+  `-----BEGIN CERTIFICATE-----${eol}${der
+    .toString('base64')
+    .match(new RegExp(`.{1,${width}}`, 'g'))!
+    .join(eol)}${eol}-----END CERTIFICATE-----${eol}`;
 
 describe('base64 of the PEM and of the DER at every line width and alignment', () => {
   const widths = [...Array.from({ length: 101 }, (_, i) => 30 + i), 152, 100000];
@@ -59,21 +66,42 @@ describe('base64 of the PEM and of the DER at every line width and alignment', (
         const got = kinds(scan(caMatcher, embed(base64Wrapped(content, width, shift))));
         // A DER wrapped like a PEM body is reported as one; unwrapped it is base64 of the DER.
         const expected = kind === 'base64-der' && width < 100000 ? ['pem-body'] : [kind];
-        if (JSON.stringify(got) !== JSON.stringify(expected)) missed.push(`w${width}/s${shift}: ${got.join(',') || 'nothing'}`);
+        if (JSON.stringify(got) !== JSON.stringify(expected))
+          missed.push(`w${width}/s${shift}: ${got.join(',') || 'nothing'}`);
       }
     }
     expect(missed).toEqual([]);
   });
 
   test.each([
-    ['Kubernetes Secret, one-line data field', `apiVersion: v1\nkind: Secret\ndata:\n  ca.crt: ${Buffer.from(org.certPem).toString('base64')}\n  token: abc\n`, ['base64-pem']],
-    ['YAML block scalar |, indented 4, width 76', `spec:\n  caBundle: |\n${base64Wrapped(org.certPem, 76, 0, '\n', '    ')}\n  other: 1\n`, ['base64-pem']],
-    ['YAML folded scalar >-, indented 6, width 64', `ca:\n    pem: >-\n${base64Wrapped(org.certPem, 64, 0, '\n', '      ')}\n`, ['base64-pem']],
-    ['Helm values, CRLF, width 60', `tls:\r\n  ca: |\r\n${base64Wrapped(org.certPem, 60, 0, '\r\n', '    ')}\r\n`, ['base64-pem']],
+    [
+      'Kubernetes Secret, one-line data field',
+      `apiVersion: v1\nkind: Secret\ndata:\n  ca.crt: ${Buffer.from(org.certPem).toString('base64')}\n  token: abc\n`,
+      ['base64-pem'],
+    ],
+    [
+      'YAML block scalar |, indented 4, width 76',
+      `spec:\n  caBundle: |\n${base64Wrapped(org.certPem, 76, 0, '\n', '    ')}\n  other: 1\n`,
+      ['base64-pem'],
+    ],
+    [
+      'YAML folded scalar >-, indented 6, width 64',
+      `ca:\n    pem: >-\n${base64Wrapped(org.certPem, 64, 0, '\n', '      ')}\n`,
+      ['base64-pem'],
+    ],
+    [
+      'Helm values, CRLF, width 60',
+      `tls:\r\n  ca: |\r\n${base64Wrapped(org.certPem, 60, 0, '\r\n', '    ')}\r\n`,
+      ['base64-pem'],
+    ],
     ['JSON string, \\n every 76', JSON.stringify({ ca: base64Wrapped(org.certPem, 76) + '\n' }), ['base64-pem']],
     ['JSON array of lines', JSON.stringify({ ca: base64Wrapped(org.der, 64).split('\n') }, null, 2), ['pem-body']],
     ['Java properties, \\ continuation', `ca=${base64Wrapped(org.der, 70, 0, '\\\n    ')}\n`, ['pem-body']],
-    ['base64 of a JKS truststore, width 76, indented', `  truststore.jks: |\n${base64Wrapped(writeJks([{ alias: 'org', der: org.der }]), 76, 0, '\n', '    ')}\n`, ['base64-der']],
+    [
+      'base64 of a JKS truststore, width 76, indented',
+      `  truststore.jks: |\n${base64Wrapped(writeJks([{ alias: 'org', der: org.der }]), 76, 0, '\n', '    ')}\n`,
+      ['base64-der'],
+    ],
   ])('%s', (_name, text, expected) => {
     expect(kinds(scan(caMatcher, embed(text)))).toEqual(expected);
     expect(kinds(scan(caMatcher, embed(text), 7))).toEqual(expected);
@@ -107,9 +135,17 @@ describe('the CA family: an issuing intermediate is found in every encoding, as 
     ['PEM in JSON', JSON.stringify({ chain: intermediate.certPem }), ['pem-intermediate']],
     ['DER', intermediate.der, ['der-intermediate']],
     ['base64 of the DER, one line', base64Wrapped(intermediate.der, 100000, 1), ['base64-der-intermediate']],
-    ['base64 of the DER, width 76, indented', base64Wrapped(intermediate.der, 76, 0, '\n', '    '), ['base64-der-intermediate']],
+    [
+      'base64 of the DER, width 76, indented',
+      base64Wrapped(intermediate.der, 76, 0, '\n', '    '),
+      ['base64-der-intermediate'],
+    ],
     ['base64 of the PEM, width 76', base64Wrapped(intermediate.certPem, 76), ['base64-pem-intermediate']],
-    ['base64 of a bundle with the intermediate second, width 64', base64Wrapped(other.certPem + intermediate.certPem, 64, 2), ['base64-pem-intermediate']],
+    [
+      'base64 of a bundle with the intermediate second, width 64',
+      base64Wrapped(other.certPem + intermediate.certPem, 64, 2),
+      ['base64-pem-intermediate'],
+    ],
     ['JKS (raw DER inside)', jksOfIntermediate, ['der-intermediate']],
     ['chain file: intermediate then root', intermediate.certPem + org.certPem, ['pem-intermediate', 'pem']],
   ])('%s', (_name, content, expected) => {
@@ -121,7 +157,11 @@ describe('the CA family: an issuing intermediate is found in every encoding, as 
 
   test('in a keystore entry (classifyDer, the JKS/PKCS#12 path)', () => {
     const [entry] = readJks(jksOfIntermediate);
-    expect(classifyDer(caMatcher, entry!.der, 'jks')).toEqual({ kind: 'jks-intermediate', fingerprint: intermediateFp, subject: expect.stringContaining('Org Issuing CA 1') });
+    expect(classifyDer(caMatcher, entry!.der, 'jks')).toEqual({
+      kind: 'jks-intermediate',
+      fingerprint: intermediateFp,
+      subject: expect.stringContaining('Org Issuing CA 1'),
+    });
     expect(classifyDer(caMatcher, intermediate.der, 'pkcs12')?.kind).toBe('pkcs12-intermediate');
     expect(classifyDer(caMatcher, org.der, 'pkcs12')?.kind).toBe('pkcs12');
     expect(classifyDer(caMatcher, leaf.der, 'jks')).toBeUndefined();

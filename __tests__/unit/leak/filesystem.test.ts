@@ -54,7 +54,13 @@ const cases: Case[] = [
   {
     name: 'a whiteout of an ancestor directory deletes everything below it',
     layers: [[['opt/org/certs/ca.pem'], ['opt/keep']], [['opt/.wh.org']], [['opt/org2/x']]],
-    layerOf: { 'opt/org/certs/ca.pem': undefined, 'opt/org/certs': undefined, 'opt/org': undefined, 'opt/keep': 0, opt: 2 },
+    layerOf: {
+      'opt/org/certs/ca.pem': undefined,
+      'opt/org/certs': undefined,
+      'opt/org': undefined,
+      'opt/keep': 0,
+      opt: 2,
+    },
   },
   {
     name: 'a directory deleted then recreated shows only the new children',
@@ -68,7 +74,13 @@ const cases: Case[] = [
       [['etc/ssl/certs', 'dir'], ['etc/ssl/certs/.wh..wh..opq'], ['etc/ssl/certs/mine.pem']],
       [['etc/ssl/certs/later.pem']],
     ],
-    layerOf: { 'etc/ssl/certs/ca.pem': undefined, 'etc/ssl/certs/sub/deep.pem': undefined, 'etc/ssl/certs/mine.pem': 1, 'etc/ssl/certs/later.pem': 2, 'etc/ssl/other': 0 },
+    layerOf: {
+      'etc/ssl/certs/ca.pem': undefined,
+      'etc/ssl/certs/sub/deep.pem': undefined,
+      'etc/ssl/certs/mine.pem': 1,
+      'etc/ssl/certs/later.pem': 2,
+      'etc/ssl/other': 0,
+    },
   },
   {
     name: 'a file in a higher layer replacing a directory hides all below it',
@@ -179,14 +191,33 @@ function fsOfIndex(index: ReturnType<LayerIndexBuilder['finish']>): FinalFs {
 describe('judgePointer on a directory of certificates', () => {
   const fs = fsOf([
     [['usr/local/share/ca/org.crt'], ['etc/ssl/certs/public.pem'], ['etc/pki/org.pem']],
-    [['etc/ssl/certs/abcd.0', 'symlink', '/usr/local/share/ca/org.crt'], ['etc/ssl/certs/efgh.0', 'symlink', 'public.pem']],
+    [
+      ['etc/ssl/certs/abcd.0', 'symlink', '/usr/local/share/ca/org.crt'],
+      ['etc/ssl/certs/efgh.0', 'symlink', 'public.pem'],
+    ],
   ]);
   test.each([
-    ['a symlink in the directory leads to the CA', '/etc/ssl/certs', ['/usr/local/share/ca/org.crt'], { kind: 'pointer-to-ca', file: '/usr/local/share/ca/org.crt' }],
-    ['the CA is a file in the directory', '/etc/pki', ['/etc/pki/org.pem'], { kind: 'pointer-to-ca', file: '/etc/pki/org.pem' }],
+    [
+      'a symlink in the directory leads to the CA',
+      '/etc/ssl/certs',
+      ['/usr/local/share/ca/org.crt'],
+      { kind: 'pointer-to-ca', file: '/usr/local/share/ca/org.crt' },
+    ],
+    [
+      'the CA is a file in the directory',
+      '/etc/pki',
+      ['/etc/pki/org.pem'],
+      { kind: 'pointer-to-ca', file: '/etc/pki/org.pem' },
+    ],
     ['nothing in the directory is the CA', '/etc/ssl/certs', ['/etc/pki/org.pem'], undefined],
     ['the directory is missing', '/etc/nope', [], { kind: 'pointer-missing', file: '/etc/nope' }],
   ])('%s', (_name, dir, caPaths, expected) => {
-    expect(judgePointer({ where: 'config.Env[0]', setting: 'SSL_CERT_DIR', value: dir, form: 'path-list' }, fs, new Set(caPaths))).toEqual(expected);
+    expect(
+      judgePointer(
+        { where: 'config.Env[0]', setting: 'SSL_CERT_DIR', value: dir, form: 'path-list' },
+        fs,
+        new Set(caPaths),
+      ),
+    ).toEqual(expected);
   });
 });

@@ -23,8 +23,12 @@ test.each([
 test('parseLimits reads the named options, leaves the rest to the defaults, quotes a bad value', () => {
   const raw: Record<string, string> = { 'max-depth': '2', 'max-nested-layer-bytes': '1G', 'max-layer-bytes': '' };
   expect(parseLimits((n) => raw[n])).toEqual({ maxDepth: 2, maxNestedLayerBytes: 1024 ** 3 });
-  expect(() => parseLimits((n) => (n === 'max-depth' ? 'deep' : undefined), '--')).toThrow("--max-depth 'deep' is not a whole number from 0 to 64");
-  expect(() => parseLimits((n) => (n === 'max-image-bytes' ? '12 apples' : undefined))).toThrow("max-image-bytes '12 apples' is not a size");
+  expect(() => parseLimits((n) => (n === 'max-depth' ? 'deep' : undefined), '--')).toThrow(
+    "--max-depth 'deep' is not a whole number from 0 to 64",
+  );
+  expect(() => parseLimits((n) => (n === 'max-image-bytes' ? '12 apples' : undefined))).toThrow(
+    "max-image-bytes '12 apples' is not a size",
+  );
 });
 
 test('defaults as the help and the action say them', () => {
@@ -41,7 +45,13 @@ test('parseBoolean takes what the runner takes, and names a bad value', () => {
 });
 
 describe('Budget: absolute bytes, per layer and shared over the check', () => {
-  const limits = { ...DEFAULT_LIMITS, maxLayerBytes: 100, maxImageBytes: 150, maxNestedLayerBytes: 10, maxNestedImageBytes: 15 };
+  const limits = {
+    ...DEFAULT_LIMITS,
+    maxLayerBytes: 100,
+    maxImageBytes: 150,
+    maxNestedLayerBytes: 10,
+    maxNestedImageBytes: 15,
+  };
   test('a layer over its own bound fails', () => {
     const b = new Budget(limits);
     b.layer(100);
@@ -76,8 +86,18 @@ test.each<[string, Buffer, string, string | undefined]>([
   ['gzip', Buffer.from('1f8b0800000000000003', 'hex'), 'x', 'gzip'],
   ['zip local header', Buffer.from('504b0304140000000800', 'hex'), 'x', 'zip'],
   ['jmod', Buffer.from('4a4d0100504b03041400', 'hex'), 'x.jmod', 'zip'],
-  ['a zip with a launch script, by name', Buffer.concat([Buffer.from('#!/bin/bash\n'), Buffer.alloc(40, 0x20)]), 'app.jar', 'zip'],
-  ['a script not named like a zip', Buffer.concat([Buffer.from('#!/bin/bash\n'), Buffer.alloc(40, 0x20)]), 'run.sh', undefined],
+  [
+    'a zip with a launch script, by name',
+    Buffer.concat([Buffer.from('#!/bin/bash\n'), Buffer.alloc(40, 0x20)]),
+    'app.jar',
+    'zip',
+  ],
+  [
+    'a script not named like a zip',
+    Buffer.concat([Buffer.from('#!/bin/bash\n'), Buffer.alloc(40, 0x20)]),
+    'run.sh',
+    undefined,
+  ],
   ['deb', Buffer.from('!<arch>\ndebian-binary   '), 'x.deb', 'ar'],
   ['rpm', Buffer.from('edabeedb030000000001', 'hex'), 'x.rpm', 'rpm'],
   ['cpio', Buffer.from('070701000000'), 'x', 'cpio'],

@@ -10,7 +10,10 @@ const other = mintRoot({ cn: 'Some Public Root' });
 const orgFp = sha256Hex(org.der);
 
 const wrap = (pem: string, width: number, eol: string): string => {
-  const body = org.der.toString('base64').match(new RegExp(`.{1,${width}}`, 'g'))!.join(eol);
+  const body = org.der
+    .toString('base64')
+    .match(new RegExp(`.{1,${width}}`, 'g'))!
+    .join(eol);
   return `-----BEGIN CERTIFICATE-----${eol}${body}${eol}-----END CERTIFICATE-----${eol}`;
 };
 const pad = (n: number): Buffer => Buffer.from(randomBytes(n).toString('base64').replace(/[A-Z]/g, ' '));
@@ -66,7 +69,11 @@ describe('matcher with only a fingerprint', () => {
     ['PEM', embed(org.certPem), ['pem']],
     ['PEM in JSON', embed(JSON.stringify(org.certPem)), ['pem']],
     ['DER', embed(org.der), ['der']],
-    ['base64 of DER, alignments 0-2', embed([0, 1, 2].map((s) => base64Shifted(org.der, s)).join('\n')), ['base64-der', 'base64-der', 'base64-der']],
+    [
+      'base64 of DER, alignments 0-2',
+      embed([0, 1, 2].map((s) => base64Shifted(org.der, s)).join('\n')),
+      ['base64-der', 'base64-der', 'base64-der'],
+    ],
     ['base64 of PEM', embed(base64Shifted(org.certPem, 1)), ['base64-pem']],
     ['another CA only', embed(other.certPem + other.der.toString('latin1')), []],
   ];

@@ -17,7 +17,9 @@ describe('history redaction', () => {
   test('certificate text and long base64 are still redacted, also a hex run that is no digest', () => {
     const root = mintRoot({ cn: 'Redact Root' });
     const b64 = root.der.toString('base64');
-    expect(redact(`RUN echo ${root.certPem.trim()} > /ca.pem`)).toBe("RUN echo -----BEGIN CERTIFICATE----- [redacted] -----END CERTIFICATE----- > /ca.pem");
+    expect(redact(`RUN echo ${root.certPem.trim()} > /ca.pem`)).toBe(
+      'RUN echo -----BEGIN CERTIFICATE----- [redacted] -----END CERTIFICATE----- > /ca.pem',
+    );
     expect(redact(`ARG ORG_CA=${b64}`)).toBe('ARG ORG_CA=[redacted base64]');
     // base64 that happens to follow `file:` is not a digest: only 64 or 128 lower-case hex digits are
     expect(redact(`COPY file:${b64}`)).toBe('COPY file:[redacted base64]');

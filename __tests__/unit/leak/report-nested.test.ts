@@ -8,7 +8,12 @@ const report: Report = {
   unscanned: [],
   notLookedInside: [
     { path: '/app/secret.zip!/inner/org.pem', reason: 'encrypted zip entry', image: 'linux/amd64', layer: 3 },
-    { path: '/app/cut.jar', reason: 'zip archive could not be opened: End of central directory record signature not found.', image: 'linux/amd64', layer: 3 },
+    {
+      path: '/app/cut.jar',
+      reason: 'zip archive could not be opened: End of central directory record signature not found.',
+      image: 'linux/amd64',
+      layer: 3,
+    },
   ],
   stats: { images: 1, layers: 4, files: 120, nestedFiles: 3400, bytes: 5_000_000, ms: 900 },
 };
@@ -22,7 +27,9 @@ describe('files not looked inside: a warning by default, a failure with strict, 
 
   test('text', () => {
     const warn = renderText(report);
-    expect(warn).toContain('WARNING: not looked inside [linux/amd64] layer 3 /app/secret.zip!/inner/org.pem: encrypted zip entry');
+    expect(warn).toContain(
+      'WARNING: not looked inside [linux/amd64] layer 3 /app/secret.zip!/inner/org.pem: encrypted zip entry',
+    );
     expect(warn).toMatch(/^OK: .* 2 file\(s\) not looked inside \(a warning; --strict makes it fail\)\.$/m);
     expect(warn).toContain('(+3400 inside archives and compressed files)');
     const strict = renderText(report, true);
@@ -47,7 +54,17 @@ describe('files not looked inside: a warning by default, a failure with strict, 
   });
 
   test('SARIF', () => {
-    const run = (renderSarif(report) as { runs: { results: { ruleId: string; level: string; locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[] }[] }).runs[0]!;
+    const run = (
+      renderSarif(report) as {
+        runs: {
+          results: {
+            ruleId: string;
+            level: string;
+            locations: { physicalLocation: { artifactLocation: { uri: string } } }[];
+          }[];
+        }[];
+      }
+    ).runs[0]!;
     expect(run.results.map((r) => [r.ruleId, r.level, r.locations[0]!.physicalLocation.artifactLocation.uri])).toEqual([
       ['not-looked-inside', 'warning', 'app/secret.zip!/inner/org.pem'],
       ['not-looked-inside', 'warning', 'app/cut.jar'],
@@ -58,12 +75,16 @@ describe('files not looked inside: a warning by default, a failure with strict, 
 });
 
 describe('sub-action inputs for the nested scan', () => {
-  const inputs = (over: Record<string, string>) => parseLeakInputs((name) => ({ image: 'img.tar', ...over })[name] ?? '');
+  const inputs = (over: Record<string, string>) =>
+    parseLeakInputs((name) => ({ image: 'img.tar', ...over })[name] ?? '');
   test('defaults: not strict, no limits given', () => {
     expect(inputs({})).toMatchObject({ strict: false, limits: {} });
   });
   test('strict and bounds', () => {
-    expect(inputs({ strict: 'true', 'max-depth': '3', 'max-nested-image-bytes': '2G' })).toMatchObject({ strict: true, limits: { maxDepth: 3, maxNestedImageBytes: 2 * 1024 ** 3 } });
+    expect(inputs({ strict: 'true', 'max-depth': '3', 'max-nested-image-bytes': '2G' })).toMatchObject({
+      strict: true,
+      limits: { maxDepth: 3, maxNestedImageBytes: 2 * 1024 ** 3 },
+    });
   });
   test('bad values name the input and quote the value', () => {
     expect(() => inputs({ strict: 'maybe' })).toThrow("strict 'maybe' is not a boolean: expected true or false");

@@ -14,7 +14,11 @@ function chunks(b: Buffer, size: number): AsyncIterable<Buffer> {
   })();
 }
 
-async function decodeAll(kind: 'gzip' | 'zstd', input: Buffer, size = 1000): Promise<{ out: Buffer; consumed: number }> {
+async function decodeAll(
+  kind: 'gzip' | 'zstd',
+  input: Buffer,
+  size = 1000,
+): Promise<{ out: Buffer; consumed: number }> {
   const d = new SyncDecoder(kind);
   const parts: Buffer[] = [];
   for await (const c of d.decode(chunks(input, size))) parts.push(c);
@@ -35,7 +39,8 @@ describe('decodeWhole: one reused decoder per format, bounded', () => {
   });
 
   test('raw deflate (zip entries) decodes, again and again on the same decoder', () => {
-    for (const content of [text, noise, Buffer.from('x'), text]) expect(decodeWhole('deflate-raw', zlib.deflateRawSync(content), content.length).equals(content)).toBe(true);
+    for (const content of [text, noise, Buffer.from('x'), text])
+      expect(decodeWhole('deflate-raw', zlib.deflateRawSync(content), content.length).equals(content)).toBe(true);
   });
 
   test.each([

@@ -24,7 +24,14 @@ function table(): Row[] {
   for (const line of readFileSync(join(DIR, 'README.md'), 'utf8').split('\n')) {
     const cells = line.split(/(?<!\\)\|/).map((c) => c.trim());
     if (cells.length < 9 || !cells[1]!.startsWith('`')) continue;
-    rows.push({ file: cells[1]!.replace(/`/g, ''), repository: cells[2]!, commit: cells[4]!.replace(/`/g, ''), verdict: cells[5] as 'pass' | 'fail', kind: cells[6]!, why: cells[7]! });
+    rows.push({
+      file: cells[1]!.replace(/`/g, ''),
+      repository: cells[2]!,
+      commit: cells[4]!.replace(/`/g, ''),
+      verdict: cells[5] as 'pass' | 'fail',
+      kind: cells[6]!,
+      why: cells[7]!,
+    });
   }
   return rows;
 }
@@ -33,7 +40,9 @@ const rows = table();
 
 describe('the corpus of real Dockerfiles', () => {
   test('every file has a row with its repository and commit, and the corpus is big enough', () => {
-    const files = readdirSync(DIR).filter((f) => f !== 'README.md').sort();
+    const files = readdirSync(DIR)
+      .filter((f) => f !== 'README.md')
+      .sort();
     expect(rows.map((r) => r.file).sort()).toEqual(files);
     for (const r of rows) {
       expect(r.repository).toMatch(/^[\w.-]+\/[\w.-]+$/);
@@ -41,13 +50,17 @@ describe('the corpus of real Dockerfiles', () => {
       expect(['pass', 'fail']).toContain(r.verdict);
     }
     expect(rows.length).toBeGreaterThanOrEqual(40);
-    expect(rows.filter((r) => r.verdict === 'fail' && /corporate CA|inspection CA/.test(r.kind)).length).toBeGreaterThanOrEqual(15);
+    expect(
+      rows.filter((r) => r.verdict === 'fail' && /corporate CA|inspection CA/.test(r.kind)).length,
+    ).toBeGreaterThanOrEqual(15);
     expect(rows.filter((r) => r.verdict === 'pass').length).toBeGreaterThanOrEqual(20);
   });
 
   test.each(rows.map((r) => [r.file, r] as const))('%s', (_file, row) => {
     const result = lintDockerfile(readFileSync(join(DIR, row.file), 'utf8'));
-    const failing = [...new Set(result.findings.filter((f) => f.severity === 'error' && !f.ignored).map((f) => f.rule))].sort();
+    const failing = [
+      ...new Set(result.findings.filter((f) => f.severity === 'error' && !f.ignored).map((f) => f.rule)),
+    ].sort();
     expect({ verdict: result.failed ? 'fail' : 'pass', rules: failing }).toEqual({
       verdict: row.verdict,
       rules: [...new Set(row.why.match(/OCA\d{3}/g) ?? [])].sort(),

@@ -9,7 +9,13 @@ import { NATIVE_SWITCHES } from '../../../src/native/switches.js';
 import { TOOL_REGISTRY } from '../../../src/tools/registry.js';
 import { mintRoot } from '../../support/pki.js';
 
-const held: NativeInput = { strategy: 'native', store: { path: '/etc/ssl/certs/ca-certificates.crt', holds: true }, caName: 'CN=Org Root', env: {}, versions: {} };
+const held: NativeInput = {
+  strategy: 'native',
+  store: { path: '/etc/ssl/certs/ca-certificates.crt', holds: true },
+  caName: 'CN=Org Root',
+  env: {},
+  versions: {},
+};
 const vars = (input: Partial<NativeInput>): Record<string, string> =>
   Object.fromEntries(planNative({ ...held, ...input }).variables.map((v) => [v.name, v.value]));
 
@@ -29,7 +35,7 @@ describe('the native registry', () => {
 });
 
 describe('planNative', () => {
-  test("env: nothing native, the files as before", () => {
+  test('env: nothing native, the files as before', () => {
     expect(planNative({ ...held, strategy: 'env' })).toEqual({ useEnvFiles: true, variables: [], notes: [] });
   });
 
@@ -63,10 +69,12 @@ describe('planNative', () => {
   test("the job's own list values are kept and extended", () => {
     expect(vars({ env: { DENO_TLS_CA_STORE: 'mozilla' } }).DENO_TLS_CA_STORE).toBe('mozilla,system');
     expect(vars({ env: { DENO_TLS_CA_STORE: 'system' } }).DENO_TLS_CA_STORE).toBe('system');
-    expect(vars({ env: { PIP_USE_FEATURE: 'fast-deps' }, versions: { pip: '23.0' } }).PIP_USE_FEATURE).toBe('fast-deps truststore');
+    expect(vars({ env: { PIP_USE_FEATURE: 'fast-deps' }, versions: { pip: '23.0' } }).PIP_USE_FEATURE).toBe(
+      'fast-deps truststore',
+    );
   });
 
-  test("native without the CA in the store falls back to env with a notice naming the store and the CA", () => {
+  test('native without the CA in the store falls back to env with a notice naming the store and the CA', () => {
     const plan = planNative({ ...held, store: { path: '/etc/ssl/certs/ca-certificates.crt', holds: false } });
     expect(plan.useEnvFiles).toBe(true);
     expect(plan.variables).toEqual([]);

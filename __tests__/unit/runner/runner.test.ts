@@ -1,5 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshVerdict, verdictKey, type CachedVerdict } from '../../../src/runner/cache.js';
@@ -13,12 +23,18 @@ const hooks = { started: '/opt/h/job-started.sh', completed: '/opt/h/job-complet
 describe('.env', () => {
   test.each<[string, string | undefined, string]>([
     ['no .env', undefined, ''],
-    ['lines kept, missing final new line added', 'LANG=C.UTF-8\nhttps_proxy=http://proxy:3128', 'LANG=C.UTF-8\nhttps_proxy=http://proxy:3128\n'],
+    [
+      'lines kept, missing final new line added',
+      'LANG=C.UTF-8\nhttps_proxy=http://proxy:3128',
+      'LANG=C.UTF-8\nhttps_proxy=http://proxy:3128\n',
+    ],
     ['CRLF kept', 'A=1\r\nB=2\r\n', 'A=1\r\nB=2\r\n'],
   ])('%s', (_name, before, kept) => {
     const eol = before?.includes('\r\n') ? '\r\n' : '\n';
     const after = withHooks(before, hooks);
-    expect(after).toBe(`${kept}ACTIONS_RUNNER_HOOK_JOB_STARTED=${hooks.started}${eol}ACTIONS_RUNNER_HOOK_JOB_COMPLETED=${hooks.completed}${eol}`);
+    expect(after).toBe(
+      `${kept}ACTIONS_RUNNER_HOOK_JOB_STARTED=${hooks.started}${eol}ACTIONS_RUNNER_HOOK_JOB_COMPLETED=${hooks.completed}${eol}`,
+    );
     expect(withoutHooks(after, hooks)).toBe(kept);
   });
 
@@ -56,7 +72,12 @@ describe('hook scripts under bash -e, as the runner runs them', () => {
 });
 
 describe('verdict cache', () => {
-  const key = verdictKey({ probeUrls: ['https://a'], env: { HTTPS_PROXY: 'http://p:1' }, caFingerprint: 'ab', policy: 'fail/inject' });
+  const key = verdictKey({
+    probeUrls: ['https://a'],
+    env: { HTTPS_PROXY: 'http://p:1' },
+    caFingerprint: 'ab',
+    policy: 'fail/inject',
+  });
   const verdict: CachedVerdict = { key, at: 1000, act: true, reason: 'inspected-org-ca', message: 'm', warnings: [] };
   test('fresh within the TTL, for the same key only', () => {
     expect(freshVerdict(verdict, key, 1000 + 59_999, 60_000)).toBe(verdict);
@@ -65,15 +86,27 @@ describe('verdict cache', () => {
     expect(freshVerdict(verdict, key, 1000, 0)).toBeUndefined();
   });
   test('another proxy is another key', () => {
-    expect(verdictKey({ probeUrls: ['https://a'], env: { HTTPS_PROXY: 'http://p:2' }, caFingerprint: 'ab', policy: 'fail/inject' })).not.toBe(key);
+    expect(
+      verdictKey({
+        probeUrls: ['https://a'],
+        env: { HTTPS_PROXY: 'http://p:2' },
+        caFingerprint: 'ab',
+        policy: 'fail/inject',
+      }),
+    ).not.toBe(key);
   });
 });
 
 test('container paths: RUNNER_TEMP on the host is /__w/_temp in the job container', () => {
-  expect(containerPath('/srv/runner/_work/_temp/org-ca-hook/ca.pem', '/srv/runner/_work/_temp')).toBe('/__w/_temp/org-ca-hook/ca.pem');
-  expect(containerPath('-Dx=1 "-Djavax.net.ssl.trustStore=/srv/runner/_work/_temp/org-ca-hook/truststore.jks"', '/srv/runner/_work/_temp/')).toBe(
-    '-Dx=1 "-Djavax.net.ssl.trustStore=/__w/_temp/org-ca-hook/truststore.jks"',
+  expect(containerPath('/srv/runner/_work/_temp/org-ca-hook/ca.pem', '/srv/runner/_work/_temp')).toBe(
+    '/__w/_temp/org-ca-hook/ca.pem',
   );
+  expect(
+    containerPath(
+      '-Dx=1 "-Djavax.net.ssl.trustStore=/srv/runner/_work/_temp/org-ca-hook/truststore.jks"',
+      '/srv/runner/_work/_temp/',
+    ),
+  ).toBe('-Dx=1 "-Djavax.net.ssl.trustStore=/__w/_temp/org-ca-hook/truststore.jks"');
 });
 
 describe('install and uninstall on a directory', () => {
@@ -96,11 +129,20 @@ describe('install and uninstall on a directory', () => {
   });
   afterEach(() => rmSync(base, { recursive: true, force: true }));
   const doInstall = (extra: Partial<InstallRequest> = {}) =>
-    install({ runnerDir: join(base, 'runner'), caPem: '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n', settings, node: '/usr/bin/node', cli: '/opt/org-ca.js', ...extra });
+    install({
+      runnerDir: join(base, 'runner'),
+      caPem: '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n',
+      settings,
+      node: '/usr/bin/node',
+      cli: '/opt/org-ca.js',
+      ...extra,
+    });
 
   test('a runner without .env gets one, and uninstall deletes it again', () => {
     doInstall();
-    expect(readFileSync(join(base, 'runner', '.env'), 'utf8')).toMatch(/^ACTIONS_RUNNER_HOOK_JOB_STARTED=.*\nACTIONS_RUNNER_HOOK_JOB_COMPLETED=.*\n$/);
+    expect(readFileSync(join(base, 'runner', '.env'), 'utf8')).toMatch(
+      /^ACTIONS_RUNNER_HOOK_JOB_STARTED=.*\nACTIONS_RUNNER_HOOK_JOB_COMPLETED=.*\n$/,
+    );
     uninstall(join(base, 'runner'));
     expect(readdirSync(join(base, 'runner'))).toEqual(['run.sh']);
     expect(existsSync(defaultHooksDir(join(base, 'runner')))).toBe(false);
@@ -119,7 +161,9 @@ describe('install and uninstall on a directory', () => {
     expect(() => doInstall({ runnerDir: join(base, 'nope') })).toThrow(/^--runner-dir '.*nope' is not a directory/);
     // A directory that holds no runner (a typo, an empty directory) is refused: no hooks for a runner that is not there.
     mkdirSync(join(base, 'empty'));
-    expect(() => doInstall({ runnerDir: join(base, 'empty') })).toThrow(/^--runner-dir '.*empty' holds no Actions runner \(none of run\.sh, config\.sh, \.runner\)/);
+    expect(() => doInstall({ runnerDir: join(base, 'empty') })).toThrow(
+      /^--runner-dir '.*empty' holds no Actions runner \(none of run\.sh, config\.sh, \.runner\)/,
+    );
     expect(readdirSync(join(base, 'empty'))).toEqual([]);
     expect(readdirSync(join(base, 'runner'))).toEqual(['run.sh']);
   });

@@ -6,11 +6,14 @@ describe('nodeVersionProblem', () => {
     expect(nodeVersionProblem(version)).toBeUndefined();
   });
 
-  test.each(['v20.19.2', 'v22.15.0', 'v23.10.0', 'v18.0.0', 'garbage', ''])('%s is refused, naming the version and where to get 24', (version) => {
-    const problem = nodeVersionProblem(version);
-    expect(problem).toContain(`this is ${version}`);
-    expect(problem).toMatch(/^org-ca needs Node 24 or later/);
-    expect(problem).toMatch(/externals\/node24\/bin\/node/);
-    expect(problem).not.toContain('\n');
-  });
+  test.each(['v20.19.2', 'v22.15.0', 'v23.10.0', 'v18.0.0', 'garbage', ''])(
+    '%s is refused, naming the version and where to get 24',
+    (version) => {
+      const problem = nodeVersionProblem(version);
+      expect(problem).toContain(`this is ${version}`);
+      expect(problem).toMatch(/^org-ca needs Node 24 or later/);
+      expect(problem).toMatch(/externals\/node24\/bin\/node/);
+      expect(problem).not.toContain('\n');
+    },
+  );
 });

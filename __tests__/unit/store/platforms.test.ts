@@ -4,8 +4,20 @@ import { parseCertificates } from '../../../src/ca/parse.js';
 import type { StoreHost } from '../../../src/store/privileged-commands.js';
 import { addToStores, removeFromStores } from '../../../src/store/store.js';
 import { mintLeaf, mintRoot } from '../../support/pki.js';
-import { defaultJournalPath, prepareJournal, readJournal, writeJournal, type Journal } from '../../../src/store/store-journal.js';
-import { LINUX_STORES, linuxStoreFor, parseOsRelease, PLANNED_STORES, renderPlan } from '../../../src/store/platforms.js';
+import {
+  defaultJournalPath,
+  prepareJournal,
+  readJournal,
+  writeJournal,
+  type Journal,
+} from '../../../src/store/store-journal.js';
+import {
+  LINUX_STORES,
+  linuxStoreFor,
+  parseOsRelease,
+  PLANNED_STORES,
+  renderPlan,
+} from '../../../src/store/platforms.js';
 import { trustedScratchDir } from '../../support/unprivileged-user.js';
 
 describe('which OS store a distribution uses (os-release ID, then ID_LIKE)', () => {
@@ -48,12 +60,33 @@ describe('macOS and Windows: command plans, never executed here', () => {
   test('placeholders are filled, and each plan says it is not executed', () => {
     const mac = PLANNED_STORES.find((s) => s.id === 'macos')!;
     expect(renderPlan(mac.add, { file: '/tmp/org.pem', sha1: 'AB12' })).toEqual([
-      ['sudo', 'security', 'add-trusted-cert', '-d', '-r', 'trustRoot', '-k', '/Library/Keychains/System.keychain', '/tmp/org.pem'],
+      [
+        'sudo',
+        'security',
+        'add-trusted-cert',
+        '-d',
+        '-r',
+        'trustRoot',
+        '-k',
+        '/Library/Keychains/System.keychain',
+        '/tmp/org.pem',
+      ],
     ]);
-    expect(renderPlan(mac.remove, { file: '/tmp/org.pem', sha1: 'AB12' })[1]).toEqual(['sudo', 'security', 'delete-certificate', '-Z', 'AB12', '/Library/Keychains/System.keychain']);
+    expect(renderPlan(mac.remove, { file: '/tmp/org.pem', sha1: 'AB12' })[1]).toEqual([
+      'sudo',
+      'security',
+      'delete-certificate',
+      '-Z',
+      'AB12',
+      '/Library/Keychains/System.keychain',
+    ]);
     const windows = PLANNED_STORES.find((s) => s.id === 'windows')!;
-    expect(renderPlan(windows.add, { file: 'C:\\org.crt', sha1: 'AB12' })).toEqual([['certutil', '-addstore', '-f', 'Root', 'C:\\org.crt']]);
-    expect(renderPlan(windows.remove, { file: 'C:\\org.crt', sha1: 'AB12' })).toEqual([['certutil', '-delstore', 'Root', 'AB12']]);
+    expect(renderPlan(windows.add, { file: 'C:\\org.crt', sha1: 'AB12' })).toEqual([
+      ['certutil', '-addstore', '-f', 'Root', 'C:\\org.crt'],
+    ]);
+    expect(renderPlan(windows.remove, { file: 'C:\\org.crt', sha1: 'AB12' })).toEqual([
+      ['certutil', '-delstore', 'Root', 'AB12'],
+    ]);
     for (const plan of PLANNED_STORES) expect(plan.executed).toBe(false);
   });
 });
@@ -70,8 +103,19 @@ describe('the journal', () => {
     const journal: Journal = {
       version: 1,
       entries: [
-        { kind: 'os', store: 'debian', file: '/usr/local/share/ca-certificates/org-ca-0123456789abcdef.crt', sha256: 'ab'.repeat(32) },
-        { kind: 'nss', db: '/home/u/.pki/nssdb', nickname: 'org-ca 0123456789abcdef', createdDb: true, createdDirs: ['/home/u/.pki', '/home/u/.pki/nssdb'] },
+        {
+          kind: 'os',
+          store: 'debian',
+          file: '/usr/local/share/ca-certificates/org-ca-0123456789abcdef.crt',
+          sha256: 'ab'.repeat(32),
+        },
+        {
+          kind: 'nss',
+          db: '/home/u/.pki/nssdb',
+          nickname: 'org-ca 0123456789abcdef',
+          createdDb: true,
+          createdDirs: ['/home/u/.pki', '/home/u/.pki/nssdb'],
+        },
       ],
     };
     writeJournal(path, journal);
@@ -121,22 +165,36 @@ describe('adding to the OS store refuses cleanly, changing nothing', () => {
   ] as const)('privilege %s, updater present %s', async (privilege, has, message) => {
     ran.length = 0;
     const journalPath = join(dir, 'journal.json');
-    await expect(addToStores({ host: host(privilege, has), journalPath, osRelease: 'ID=debian' }, certs, { os: true, browsers: false })).rejects.toThrow(message);
+    await expect(
+      addToStores({ host: host(privilege, has), journalPath, osRelease: 'ID=debian' }, certs, {
+        os: true,
+        browsers: false,
+      }),
+    ).rejects.toThrow(message);
     expect(ran).toEqual([]);
     expect(readJournal(journalPath, '/home/u').entries).toEqual([]);
   });
 
   test('an unknown distribution is named, with the ones that are known', async () => {
-    await expect(addToStores({ host: host('root', true), journalPath: join(dir, 'j.json'), osRelease: 'ID=nixos' }, certs, { os: true, browsers: false })).rejects.toThrow(
+    await expect(
+      addToStores({ host: host('root', true), journalPath: join(dir, 'j.json'), osRelease: 'ID=nixos' }, certs, {
+        os: true,
+        browsers: false,
+      }),
+    ).rejects.toThrow(
       /the OS trust store of 'nixos' is not known to org-ca: expected Debian, Ubuntu, RHEL\/Fedora, Alpine, SUSE or Arch/,
     );
   });
 
   test('a certificate that is not a CA is never added', async () => {
     const leaf = mintLeaf(ca, { cn: 'leaf.example' });
-    await expect(addToStores({ host: host('root', true), journalPath: join(dir, 'j.json'), osRelease: 'ID=debian' }, parseCertificates(leaf.certPem), { os: true, browsers: false })).rejects.toThrow(
-      /holds no CA certificate/,
-    );
+    await expect(
+      addToStores(
+        { host: host('root', true), journalPath: join(dir, 'j.json'), osRelease: 'ID=debian' },
+        parseCertificates(leaf.certPem),
+        { os: true, browsers: false },
+      ),
+    ).rejects.toThrow(/holds no CA certificate/);
   });
 
   test('removing with no journal does nothing and says so', async () => {

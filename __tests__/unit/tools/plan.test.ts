@@ -31,9 +31,24 @@ describe('planInjection', () => {
     const v = vars({});
     expect(Object.keys(v).sort()).toEqual(
       [
-        'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'PIP_CERT', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO', 'AWS_CA_BUNDLE',
-        'CARGO_HTTP_CAINFO', 'DENO_CERT', 'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE', 'BUNDLE_SSL_CA_CERT', 'COMPOSER_CAFILE', 'HEX_CACERTS_PATH',
-        'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH', 'WGETRC', 'JAVA_TOOL_OPTIONS', 'PERL_LWP_SSL_CA_FILE', 'WGET2RC',
+        'NODE_EXTRA_CA_CERTS',
+        'SSL_CERT_FILE',
+        'REQUESTS_CA_BUNDLE',
+        'PIP_CERT',
+        'CURL_CA_BUNDLE',
+        'GIT_SSL_CAINFO',
+        'AWS_CA_BUNDLE',
+        'CARGO_HTTP_CAINFO',
+        'DENO_CERT',
+        'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE',
+        'BUNDLE_SSL_CA_CERT',
+        'COMPOSER_CAFILE',
+        'HEX_CACERTS_PATH',
+        'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH',
+        'WGETRC',
+        'JAVA_TOOL_OPTIONS',
+        'PERL_LWP_SSL_CA_FILE',
+        'WGET2RC',
       ].sort(),
     );
     expect(v.WGETRC).toBe('/t/org-ca-x/wgetrc');
@@ -50,15 +65,21 @@ describe('planInjection', () => {
   });
 
   test('GODEBUG is appended to, and left alone when it already decides', () => {
-    expect(vars({ platform: 'darwin', env: { GODEBUG: 'http2client=0' } }).GODEBUG).toBe('http2client=0,x509sslcertoverrideplatform=0');
+    expect(vars({ platform: 'darwin', env: { GODEBUG: 'http2client=0' } }).GODEBUG).toBe(
+      'http2client=0,x509sslcertoverrideplatform=0',
+    );
     const plan = planInjection({ ...base, platform: 'darwin', env: { GODEBUG: 'x509sslcertoverrideplatform=1' } });
     expect(plan.variables.find((v) => v.name === 'GODEBUG')).toBeUndefined();
     expect(plan.notes.join()).toMatch(/already sets x509sslcertoverrideplatform/);
   });
 
   test('JAVA_TOOL_OPTIONS is appended to an existing value; a path with spaces is quoted', () => {
-    expect(vars({ env: { JAVA_TOOL_OPTIONS: '-Xmx1g' } }).JAVA_TOOL_OPTIONS).toMatch(/^-Xmx1g -Djavax\.net\.ssl\.trustStore=/);
-    expect(vars({ dir: '/t/with space' }).JAVA_TOOL_OPTIONS).toContain('"-Djavax.net.ssl.trustStore=/t/with space/truststore.jks"');
+    expect(vars({ env: { JAVA_TOOL_OPTIONS: '-Xmx1g' } }).JAVA_TOOL_OPTIONS).toMatch(
+      /^-Xmx1g -Djavax\.net\.ssl\.trustStore=/,
+    );
+    expect(vars({ dir: '/t/with space' }).JAVA_TOOL_OPTIONS).toContain(
+      '"-Djavax.net.ssl.trustStore=/t/with space/truststore.jks"',
+    );
   });
 
   test('the tools input narrows the set, and only the files needed are planned', () => {
@@ -77,14 +98,22 @@ describe('planInjection', () => {
         { where: '/w/bunfig.toml', setting: 'cafile', tool: 'bun install' },
       ],
     });
-    expect(plan.variables.filter((v) => v.name === 'npm_config_cafile').map((v) => v.value)).toEqual(['/t/org-ca-x/node-ca-bundle.pem']);
+    expect(plan.variables.filter((v) => v.name === 'npm_config_cafile').map((v) => v.value)).toEqual([
+      '/t/org-ca-x/node-ca-bundle.pem',
+    ]);
     expect(plan.files.nodeBundle).toBe('/t/org-ca-x/node-ca-bundle.pem');
     expect(plan.notes.filter((n) => /npmrc sets/.test(n))).toHaveLength(2);
-    expect(plan.notes.join('\n')).toMatch(/bunfig\.toml sets cafile for bun install, which then ignores NODE_EXTRA_CA_CERTS and has no environment form/);
+    expect(plan.notes.join('\n')).toMatch(
+      /bunfig\.toml sets cafile for bun install, which then ignores NODE_EXTRA_CA_CERTS and has no environment form/,
+    );
   });
 
   test('overrides are skipped when node is not among the tools', () => {
-    const plan = planInjection({ ...base, tools: ['git'], caOverrides: [{ where: '/x', setting: 'cafile', tool: 'npm', variable: 'npm_config_cafile' }] });
+    const plan = planInjection({
+      ...base,
+      tools: ['git'],
+      caOverrides: [{ where: '/x', setting: 'cafile', tool: 'npm', variable: 'npm_config_cafile' }],
+    });
     expect(plan.variables.map((v) => v.name)).toEqual(['GIT_SSL_CAINFO']);
   });
 });
@@ -100,7 +129,9 @@ describe('parseToolList', () => {
   });
 
   test('an unknown tool is named with the list of known ones', () => {
-    expect(() => parseToolList('node, gradle')).toThrow(/^tools: unknown tool 'gradle'\. Expected 'all' or a list of: node, openssl, /);
+    expect(() => parseToolList('node, gradle')).toThrow(
+      /^tools: unknown tool 'gradle'\. Expected 'all' or a list of: node, openssl, /,
+    );
   });
 });
 

@@ -9,7 +9,12 @@ import { logLine } from '../../output/log-line.js';
 
 /** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
 export function failed(report: Report, strict = false): boolean {
-  return report.error !== undefined || report.findings.length > 0 || report.unscanned.length > 0 || (strict && notLookedInside(report).length > 0);
+  return (
+    report.error !== undefined ||
+    report.findings.length > 0 ||
+    report.unscanned.length > 0 ||
+    (strict && notLookedInside(report).length > 0)
+  );
 }
 
 /** Older reports (and hand-made ones) may lack the field. */
@@ -36,11 +41,21 @@ export function failureReport(input: string, error: string): Report {
 }
 
 export function emptyReport(input: string): Report {
-  return { input, findings: [], unscanned: [], notLookedInside: [], stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 } };
+  return {
+    input,
+    findings: [],
+    unscanned: [],
+    notLookedInside: [],
+    stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 },
+  };
 }
 
 function where(f: Finding): string {
-  return f.layer ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}` : f.visibility === 'config' ? 'image config' : 'archive';
+  return f.layer
+    ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}`
+    : f.visibility === 'config'
+      ? 'image config'
+      : 'archive';
 }
 
 export function renderText(report: Report, strict = false): string {
@@ -48,17 +63,27 @@ export function renderText(report: Report, strict = false): string {
   if (report.error !== undefined) return logLine(`FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`);
   const s = report.stats;
   const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
-  lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
+  lines.push(
+    `org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`,
+  );
   for (const f of report.findings) {
-    lines.push(`LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`);
+    lines.push(
+      `LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`,
+    );
     lines.push(`     ${f.message}`);
   }
   for (const u of report.unscanned) lines.push(`NOT SCANNED ${u.what}: ${u.reason}`);
   const unopened = notLookedInside(report);
-  for (const n of unopened) lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
-  const warn = unopened.length ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.` : '';
+  for (const n of unopened)
+    lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
+  const warn = unopened.length
+    ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.`
+    : '';
   if (!failed(report, strict)) lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
-  else lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
+  else
+    lines.push(
+      `FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`,
+    );
   // File names and messages come from the image: one printable line each, for the terminal and the job log.
   return lines.map(logLine).join('\n');
 }
@@ -66,7 +91,12 @@ export function renderText(report: Report, strict = false): string {
 export function renderMarkdown(report: Report, strict = false): string {
   const lines = ['## org-ca leak check', ''];
   if (report.error !== undefined) {
-    lines.push(`**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
+    lines.push(
+      `**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`,
+      '',
+      'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.',
+      '',
+    );
     return lines.join('\n');
   }
   lines.push(
@@ -76,7 +106,10 @@ export function renderMarkdown(report: Report, strict = false): string {
     '',
   );
   if (report.findings.length) {
-    lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
+    lines.push(
+      '| Kind | Image | Layer | Instruction | Path | Visible | Certificate |',
+      '|---|---|---|---|---|---|---|',
+    );
     for (const f of report.findings) {
       lines.push(
         `| ${f.kind} | ${escapeMarkdown(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${escapeMarkdown((f.layer?.instruction ?? '').slice(0, 80))} | ${escapeMarkdown(f.path)} | ${f.visibility} | ${f.fingerprint ? `${escapeMarkdown(f.subject ?? '')} \`${colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`,
@@ -91,9 +124,15 @@ export function renderMarkdown(report: Report, strict = false): string {
   }
   const unopened = notLookedInside(report);
   if (unopened.length) {
-    lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
+    lines.push(
+      `${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`,
+      '',
+    );
     lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
-    for (const n of unopened) lines.push(`| ${escapeMarkdown(n.image ?? '')} | ${n.layer ?? ''} | ${escapeMarkdown(n.path)} | ${escapeMarkdown(n.reason)} |`);
+    for (const n of unopened)
+      lines.push(
+        `| ${escapeMarkdown(n.image ?? '')} | ${n.layer ?? ''} | ${escapeMarkdown(n.path)} | ${escapeMarkdown(n.reason)} |`,
+      );
     lines.push('');
   }
   return lines.join('\n');
@@ -126,8 +165,16 @@ export interface Annotation {
 
 export function annotations(report: Report, strict = false): Annotation[] {
   return [
-    ...report.findings.map((f) => ({ level: 'error' as const, title: `CA leak (${f.kind}) at ${f.path}`, message: f.message })),
-    ...report.unscanned.map((u) => ({ level: 'error' as const, title: `Not scanned: ${u.what}`, message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.` })),
+    ...report.findings.map((f) => ({
+      level: 'error' as const,
+      title: `CA leak (${f.kind}) at ${f.path}`,
+      message: f.message,
+    })),
+    ...report.unscanned.map((u) => ({
+      level: 'error' as const,
+      title: `Not scanned: ${u.what}`,
+      message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.`,
+    })),
     ...notLookedInside(report).map((n) => ({
       level: strict ? ('error' as const) : ('warning' as const),
       title: `Not looked inside: ${n.path}`,
@@ -179,11 +226,19 @@ export interface SarifExtra {
 }
 
 export function renderSarif(report: Report, extra?: SarifExtra, strict = false): object {
-  const result = (ruleId: MatchKind | 'not-scanned' | 'not-looked-inside', text: string, uri: string, key: string, level: 'error' | 'warning' = 'error'): object => ({
+  const result = (
+    ruleId: MatchKind | 'not-scanned' | 'not-looked-inside',
+    text: string,
+    uri: string,
+    key: string,
+    level: 'error' | 'warning' = 'error',
+  ): object => ({
     ruleId,
     level,
     message: { text },
-    locations: [{ physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } }],
+    locations: [
+      { physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } },
+    ],
     partialFingerprints: { 'orgCaLeak/v1': key },
   });
   return {
@@ -202,7 +257,11 @@ export function renderSarif(report: Report, extra?: SarifExtra, strict = false):
               })),
               ...(extra?.rules ?? []),
             ],
-            notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({ id, shortDescription: { text }, defaultConfiguration: { level: 'error' } })),
+            notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({
+              id,
+              shortDescription: { text },
+              defaultConfiguration: { level: 'error' },
+            })),
           },
         },
         // An unreadable image or a bad input is a run that did not execute successfully, with the reason as a tool
@@ -212,18 +271,39 @@ export function renderSarif(report: Report, extra?: SarifExtra, strict = false):
           {
             executionSuccessful: report.error === undefined && report.unscanned.length === 0,
             toolExecutionNotifications: [
-              ...(report.error === undefined ? [] : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
-              ...report.unscanned.map((u) => ({ level: 'error', message: { text: `${u.what}: ${u.reason}` }, descriptor: { id: 'not-scanned' } })),
+              ...(report.error === undefined
+                ? []
+                : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
+              ...report.unscanned.map((u) => ({
+                level: 'error',
+                message: { text: `${u.what}: ${u.reason}` },
+                descriptor: { id: 'not-scanned' },
+              })),
             ],
           },
         ],
         originalUriBaseIds: { IMAGE: { description: { text: `Inside the image ${report.input}` } } },
         results: [
-          ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
-          ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
+          ...report.findings.map((f) =>
+            result(
+              f.kind,
+              f.message,
+              f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path,
+              `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`,
+            ),
+          ),
+          ...report.unscanned.map((u) =>
+            result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`),
+          ),
           ...(extra?.results ?? []),
           ...notLookedInside(report).map((n) =>
-            result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning'),
+            result(
+              'not-looked-inside',
+              `Not looked inside ${nlWhere(n)}: ${n.reason}`,
+              n.path.replace(/^[^/]*: /, ''),
+              `not-looked-inside|${n.path}|${n.layer ?? ''}`,
+              strict ? 'error' : 'warning',
+            ),
           ),
         ],
       },

@@ -16,5 +16,7 @@ export async function blameTarFailure(job: LayerJob, tarMessage: string, openBlo
     return tarMessage;
   }
   const actual = `sha256:${hash.digest('hex')}`;
-  return actual === job.digest ? tarMessage : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
+  return actual === job.digest
+    ? tarMessage
+    : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
 }

@@ -190,14 +190,21 @@ export class FinalFs {
       const layer = this.layers[index]!;
       if (contains(layer.nondirs, h)) {
         const link = layer.symlinks.get(full) ?? layer.hardlinks.get(full);
-        const type: EntryType = layer.symlinks.has(full) ? 'symlink' : layer.hardlinks.has(full) ? 'hardlink' : layer.others.has(full) ? 'other' : 'file';
+        const type: EntryType = layer.symlinks.has(full)
+          ? 'symlink'
+          : layer.hardlinks.has(full)
+            ? 'hardlink'
+            : layer.others.has(full)
+              ? 'other'
+              : 'file';
         return { layer: index, type, ...(link !== undefined ? { link } : {}) };
       }
       if (contains(layer.dirs, h)) return { layer: index, type: 'dir' };
       if (layer.whiteouts.has(full)) return undefined;
       for (let i = 0; i < ancestors.length; i++) {
         const a = ancestors[i]!;
-        if (layer.whiteouts.has(a) || layer.opaques.has(a) || contains(layer.nondirs, ancestorHashes[i]!)) return undefined;
+        if (layer.whiteouts.has(a) || layer.opaques.has(a) || contains(layer.nondirs, ancestorHashes[i]!))
+          return undefined;
       }
     }
     return undefined;

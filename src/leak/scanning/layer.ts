@@ -12,7 +12,16 @@ import { blameTarFailure } from './blame.js';
 import { isCapturedPath } from '../../ca-pointers/pointers.js';
 import { TarError, TarParser, type TarHeader } from '../tar.js';
 import { LayerIndexBuilder } from './final-fs.js';
-import type { BlobOpener, CapturedFile, EntryType, FileHit, LayerJob, LayerResult, NotLookedInside, ScanLimits } from '../types.js';
+import type {
+  BlobOpener,
+  CapturedFile,
+  EntryType,
+  FileHit,
+  LayerJob,
+  LayerResult,
+  NotLookedInside,
+  ScanLimits,
+} from '../types.js';
 
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
 const CAPTURE_MAX = 64 * 1024;
@@ -42,7 +51,16 @@ export class LayerAccumulator {
     /** Hands a big container to another worker (see nested/offer.ts); false: open it here. */
     private readonly offer?: (job: NestedJob) => boolean,
   ) {
-    this.context = { matcher, limits, budget, temp: this.temp, hits: this.hits, unreadable: this.unreadable, notLookedInside: this.notLookedInside, nestedFiles: 0 };
+    this.context = {
+      matcher,
+      limits,
+      budget,
+      temp: this.temp,
+      hits: this.hits,
+      unreadable: this.unreadable,
+      notLookedInside: this.notLookedInside,
+      nestedFiles: 0,
+    };
   }
 
   entry(path: string, type: EntryType, size: number, link?: string): void {
@@ -91,7 +109,9 @@ export class LayerAccumulator {
     this.temp.remove();
   }
 
-  result(base: Omit<LayerResult, 'files' | 'index' | 'hits' | 'unreadable' | 'notLookedInside' | 'nestedFiles' | 'captured'>): LayerResult {
+  result(
+    base: Omit<LayerResult, 'files' | 'index' | 'hits' | 'unreadable' | 'notLookedInside' | 'nestedFiles' | 'captured'>,
+  ): LayerResult {
     return {
       ...base,
       files: this.files,
@@ -104,7 +124,6 @@ export class LayerAccumulator {
     };
   }
 }
-
 
 /** The blob's first `n` bytes (fewer if it is shorter), and the stream positioned after them. */
 async function peek(input: Readable, n: number): Promise<{ head: Buffer; rest: AsyncIterator<Buffer> }> {
@@ -189,7 +208,13 @@ export async function scanLayer(
     }
     if (compression !== 'none' && !job.digest) outHash = createHash('sha256');
     const tar = new TarParser({
-      entry: (h: TarHeader) => acc.entry(h.path, h.type === 'char' || h.type === 'block' || h.type === 'fifo' ? 'other' : h.type, h.size, h.type === 'symlink' || h.type === 'hardlink' ? normalizeLink(h) : undefined),
+      entry: (h: TarHeader) =>
+        acc.entry(
+          h.path,
+          h.type === 'char' || h.type === 'block' || h.type === 'fifo' ? 'other' : h.type,
+          h.size,
+          h.type === 'symlink' || h.type === 'hardlink' ? normalizeLink(h) : undefined,
+        ),
       data: (c) => acc.data(c),
       entryEnd: () => acc.entryEnd(),
     });
@@ -232,7 +257,8 @@ export async function scanLayer(
         await acc.drain();
       },
     );
-    if (rawBytes !== job.blob.size) throw new Error(`read ${rawBytes} of ${job.blob.size} bytes: the blob is truncated`);
+    if (rawBytes !== job.blob.size)
+      throw new Error(`read ${rawBytes} of ${job.blob.size} bytes: the blob is truncated`);
     // zlib stops silently at a 0x00 after a gzip member ("trailing zero bytes are okay", node src/node_zlib.cc):
     // whatever follows would never be scanned, so anything but zero padding there fails the layer.
     const consumed = decomp.consumed;
@@ -240,14 +266,17 @@ export async function scanLayer(
       const after = rawBytes - consumed;
       const rest = after > TAIL_KEPT ? undefined : Buffer.concat(tail).subarray(tailBytes - after);
       if (!rest || !rest.every((b) => b === 0)) {
-        throw new Error(`${rawBytes - consumed} bytes after the end of the ${compression} stream were not decompressed`);
+        throw new Error(
+          `${rawBytes - consumed} bytes after the end of the ${compression} stream were not decompressed`,
+        );
       }
     }
     acc.linkHits();
     const r = result();
     const problems: string[] = [];
     if (job.digest && r.digest !== job.digest) problems.push(`blob digest is ${r.digest}, expected ${job.digest}`);
-    if (job.diffId && r.diffId && r.diffId !== job.diffId) problems.push(`uncompressed digest is ${r.diffId}, expected diff_id ${job.diffId}`);
+    if (job.diffId && r.diffId && r.diffId !== job.diffId)
+      problems.push(`uncompressed digest is ${r.diffId}, expected diff_id ${job.diffId}`);
     return problems.length ? { ...r, error: problems.join('; ') } : r;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -255,10 +284,17 @@ export async function scanLayer(
     const whole = rawBytes === job.blob.size && job.digest;
     if (whole) {
       const r = result(error instanceof TarError ? message : friendly(message, compression));
-      return r.digest === job.digest ? r : { ...r, error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})` };
+      return r.digest === job.digest
+        ? r
+        : {
+            ...r,
+            error: `the blob is corrupt: its digest is ${r.digest}, expected ${job.digest} (reading it failed with: ${r.error})`,
+          };
     }
     // A tar error is the tar stream's, not the compression's (blame.ts tells the two apart by the blob's digest).
-    return result(error instanceof TarError ? await blameTarFailure(job, message, openBlob) : friendly(message, compression));
+    return result(
+      error instanceof TarError ? await blameTarFailure(job, message, openBlob) : friendly(message, compression),
+    );
   } finally {
     await unclaimed?.return?.();
     acc.close();
@@ -268,7 +304,8 @@ export async function scanLayer(
 function friendly(message: string, compression: Compression): string {
   if (/unexpected end of file/i.test(message)) return `${compression} stream is truncated (${message})`;
   if (/^zstd (stream|data)/.test(message)) return message;
-  if (/incorrect header check|invalid|data error|unknown frame|corrupt/i.test(message) && compression !== 'none') return `${compression} data is corrupt (${message})`;
+  if (/incorrect header check|invalid|data error|unknown frame|corrupt/i.test(message) && compression !== 'none')
+    return `${compression} data is corrupt (${message})`;
   return message;
 }
 

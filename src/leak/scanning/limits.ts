@@ -7,11 +7,36 @@ import { DEFAULT_LIMITS, type ScanLimits } from '../types.js';
  */
 export const LIMIT_OPTIONS = [
   { name: 'max-depth', key: 'maxDepth', kind: 'count', help: 'how many archives deep to look inside files' },
-  { name: 'max-layer-bytes', key: 'maxLayerBytes', kind: 'bytes', help: 'bound on one uncompressed layer (over it the check fails)' },
-  { name: 'max-image-bytes', key: 'maxImageBytes', kind: 'bytes', help: 'bound on all uncompressed layers together (over it the check fails)' },
-  { name: 'max-nested-layer-bytes', key: 'maxNestedLayerBytes', kind: 'bytes', help: 'bytes expanded from the files inside one layer' },
-  { name: 'max-nested-image-bytes', key: 'maxNestedImageBytes', kind: 'bytes', help: 'bytes expanded from the files inside all layers' },
-  { name: 'max-spill-bytes', key: 'maxSpillBytes', kind: 'bytes', help: 'bytes of archives written to TMPDIR to be opened, over the check: 4x the image, at least' },
+  {
+    name: 'max-layer-bytes',
+    key: 'maxLayerBytes',
+    kind: 'bytes',
+    help: 'bound on one uncompressed layer (over it the check fails)',
+  },
+  {
+    name: 'max-image-bytes',
+    key: 'maxImageBytes',
+    kind: 'bytes',
+    help: 'bound on all uncompressed layers together (over it the check fails)',
+  },
+  {
+    name: 'max-nested-layer-bytes',
+    key: 'maxNestedLayerBytes',
+    kind: 'bytes',
+    help: 'bytes expanded from the files inside one layer',
+  },
+  {
+    name: 'max-nested-image-bytes',
+    key: 'maxNestedImageBytes',
+    kind: 'bytes',
+    help: 'bytes expanded from the files inside all layers',
+  },
+  {
+    name: 'max-spill-bytes',
+    key: 'maxSpillBytes',
+    kind: 'bytes',
+    help: 'bytes of archives written to TMPDIR to be opened, over the check: 4x the image, at least',
+  },
 ] as const satisfies readonly { name: string; key: keyof ScanLimits; kind: 'count' | 'bytes'; help: string }[];
 
 export type LimitName = (typeof LIMIT_OPTIONS)[number]['name'];
@@ -32,11 +57,15 @@ export function parseLimits(raw: (name: LimitName) => string | undefined, flagPr
     const text = raw(o.name)?.trim();
     if (!text) continue;
     if (o.kind === 'count') {
-      if (!/^\d+$/.test(text) || Number(text) > 64) throw new Error(`${flagPrefix}${o.name} '${text}' is not a whole number from 0 to 64`);
+      if (!/^\d+$/.test(text) || Number(text) > 64)
+        throw new Error(`${flagPrefix}${o.name} '${text}' is not a whole number from 0 to 64`);
       out[o.key] = Number(text);
     } else {
       const n = parseBytes(text);
-      if (n === undefined) throw new Error(`${flagPrefix}${o.name} '${text}' is not a size: expected bytes or a number with K, M, G or T (e.g. 16G)`);
+      if (n === undefined)
+        throw new Error(
+          `${flagPrefix}${o.name} '${text}' is not a size: expected bytes or a number with K, M, G or T (e.g. 16G)`,
+        );
       out[o.key] = n;
     }
   }

@@ -24,7 +24,8 @@ import type { Hit, MatchKind, TargetSpec } from '../types.js';
  * DER v3 certificates (by the bytes `a0 03 02 01 02 02` that open every v3 TBSCertificate) and their base64.
  */
 
-type Role = 'begin' | 'key' | 'key-b64' | 'pem-b64' | 'name' | 'name-b64' | 'der-marker' | 'der-marker-b64' | 'begin-b64';
+type Role =
+  'begin' | 'key' | 'key-b64' | 'pem-b64' | 'name' | 'name-b64' | 'der-marker' | 'der-marker-b64' | 'begin-b64';
 
 interface Needle {
   readonly bytes: Buffer;
@@ -75,7 +76,14 @@ const MAX_DEPTH = 2;
 const DER_MARKER = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02, 0x02]);
 const BEGIN = Buffer.from('-----BEGIN ');
 const BEGIN_CERT = Buffer.from('-----BEGIN CERTIFICATE-----');
-const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE', 'PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
+const CERT_LABELS = new Set([
+  'CERTIFICATE',
+  'X509 CERTIFICATE',
+  'TRUSTED CERTIFICATE',
+  'PKCS7',
+  'CMS',
+  'PKCS #7 SIGNED DATA',
+]);
 
 /**
  * The base64 characters of `pattern` that do not depend on the bytes around it, when it starts `shift` bytes after
@@ -101,7 +109,13 @@ function base64Pieces(pattern: Buffer, role: Role, target: number | undefined, s
       const from = k * size;
       if (from + MULTI_MIN > n.text.length) break;
       const text = n.text.slice(from, from + size);
-      out.push({ bytes: Buffer.from(text), role, ...(target !== undefined ? { target } : {}), lead: n.lead + from, shift });
+      out.push({
+        bytes: Buffer.from(text),
+        role,
+        ...(target !== undefined ? { target } : {}),
+        lead: n.lead + from,
+        shift,
+      });
     }
   }
   return out;
@@ -151,7 +165,7 @@ export class NeedleSet {
     const { shiftOf, head, next, long, m } = this;
     if (long.length === 0) return;
     const len = buf.length;
-    for (let pos = m - 1; pos < len; ) {
+    for (let pos = m - 1; pos < len;) {
       const h = (buf[pos - 1]! << 8) | buf[pos]!;
       const skip = shiftOf[h]!;
       if (skip !== 0) {
@@ -161,7 +175,8 @@ export class NeedleSet {
       const start = pos - m + 1;
       for (let j = head[h]!; j !== -1; j = next[j]!) {
         const p = long[j]!.bytes;
-        if (start + p.length <= len && buf.compare(p, 0, p.length, start, start + p.length) === 0) found(start, long[j]!);
+        if (start + p.length <= len && buf.compare(p, 0, p.length, start, start + p.length) === 0)
+          found(start, long[j]!);
       }
       pos++;
     }
@@ -205,7 +220,16 @@ export function buildMatcher(spec: TargetSpec): Matcher {
     const { seg, offset, end } = pickKeySegment(cert.der, spki);
     const name = subjectNameDer(cert.der);
     const index = targets.length;
-    targets.push({ der: cert.der, fingerprint: cert.fingerprint, spkiSha256: cert.spkiSha256, subject: cert.subject, keySeg: seg, name, cert, publicKey: cert.x509.publicKey });
+    targets.push({
+      der: cert.der,
+      fingerprint: cert.fingerprint,
+      spkiSha256: cert.spkiSha256,
+      subject: cert.subject,
+      keySeg: seg,
+      name,
+      cert,
+      publicKey: cert.x509.publicKey,
+    });
     fingerprints.add(cert.fingerprint);
     needles.push({ bytes: seg, role: 'key', target: index, lead: 0, shift: 0 });
     needles.push(...base64Pieces(cert.der.subarray(offset, Math.min(end, offset + KEY_B64_SEG)), 'key-b64', index));
@@ -227,7 +251,13 @@ export function buildMatcher(spec: TargetSpec): Matcher {
       needles.push({ bytes: Buffer.from(marker.text), role: 'der-marker-b64', lead: marker.lead, shift });
     }
   }
-  return { targets, fingerprints, needles, maxNeedle: Math.max(...needles.map((n) => n.bytes.length)), search: new NeedleSet(needles) };
+  return {
+    targets,
+    fingerprints,
+    needles,
+    maxNeedle: Math.max(...needles.map((n) => n.bytes.length)),
+    search: new NeedleSet(needles),
+  };
 }
 
 /** A matcher's spec in transferable form (for worker_threads). */
@@ -263,14 +293,16 @@ export class ContentScanner {
       const tailLength = this.tail.length;
       const seam = Buffer.concat([this.tail, chunk.subarray(0, maxNeedle - 1)]);
       search.forEach(seam, (i, needle) => {
-        if (i < tailLength && i + needle.bytes.length > tailLength) this.pending.push({ pos: base - tailLength + i, needle });
+        if (i < tailLength && i + needle.bytes.length > tailLength)
+          this.pending.push({ pos: base - tailLength + i, needle });
       });
     }
     search.forEach(chunk, (i, needle) => this.pending.push({ pos: base + i, needle }));
     this.total += chunk.length;
     this.history.push({ start: base, buf: chunk });
     const keep = maxNeedle - 1;
-    this.tail = chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.tail, chunk]).subarray(-keep);
+    this.tail =
+      chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.tail, chunk]).subarray(-keep);
     if (this.pending.length) this.resolve(false);
     this.prune();
   }
@@ -318,10 +350,17 @@ export class ContentScanner {
       // base64 of a PEM bundle holds a BEGIN every few KiB: one decoded run already scanned every PEM block that
       // starts in it and ends before it does.
       const wholeScan = role === 'begin-b64' || role === 'pem-b64';
-      if (wholeScan && this.scannedRun && p.pos >= this.scannedRun.start && p.pos + MAX_PEM_BASE64 <= this.scannedRun.end) continue;
+      if (
+        wholeScan &&
+        this.scannedRun &&
+        p.pos >= this.scannedRun.start &&
+        p.pos + MAX_PEM_BASE64 <= this.scannedRun.end
+      )
+        continue;
       const w = this.window(Math.max(0, p.pos - BACK), p.pos + forward);
       const run = { start: 0, end: 0 };
-      for (const hit of verify(this.matcher, p.needle, w.buf, p.pos - w.start, w.start, this.depth, run)) this.hits.push(hit);
+      for (const hit of verify(this.matcher, p.needle, w.buf, p.pos - w.start, w.start, this.depth, run))
+        this.hits.push(hit);
       if (wholeScan && run.end > run.start) this.scannedRun = { start: w.start + run.start, end: w.start + run.end };
     }
     this.pending = still;
@@ -347,7 +386,15 @@ function dedupe(hits: Hit[]): Hit[] {
 }
 
 /** `run` receives the window range of the base64 run a base64 needle's verification decoded. */
-function verify(m: Matcher, needle: Needle, win: Buffer, rel: number, winStart: number, depth: number, run?: { start: number; end: number }): Hit[] {
+function verify(
+  m: Matcher,
+  needle: Needle,
+  win: Buffer,
+  rel: number,
+  winStart: number,
+  depth: number,
+  run?: { start: number; end: number },
+): Hit[] {
   switch (needle.role) {
     case 'begin':
       return verifyPem(m, win, rel, winStart);
@@ -382,10 +429,12 @@ function hitFor(m: Matcher, der: Buffer, encoding: Encoding, start: number, end:
   } catch {
     return undefined; // not a certificate
   }
-  if (sameKey && cert.spkiSha256 === sameKey.spkiSha256) return { kind: `${encoding}-same-key`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
+  if (sameKey && cert.spkiSha256 === sameKey.spkiSha256)
+    return { kind: `${encoding}-same-key`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
   // Java, Go and Node trust every certificate in their store as an anchor: a CA the org CA signed (an issuing
   // intermediate) trusts the inspection proxy as much as the root. Checked by signature, never by name alone.
-  if (cert.isCa && issuedBy.some((t) => isIssuedBy(cert, t.cert))) return { kind: `${encoding}-intermediate`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
+  if (cert.isCa && issuedBy.some((t) => isIssuedBy(cert, t.cert)))
+    return { kind: `${encoding}-intermediate`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
   return undefined;
 }
 
@@ -393,7 +442,11 @@ function hitFor(m: Matcher, der: Buffer, encoding: Encoding, start: number, end:
  * Whether one DER certificate (from a keystore) is a target, by fingerprint or by key, or an intermediate it signed.
  * `container` names the store, which names the kind: `jks`, `pkcs12`, `jks-intermediate`, `pkcs12-intermediate`.
  */
-export function classifyDer(m: Matcher, der: Buffer, container: 'jks' | 'pkcs12' = 'jks'): { kind: MatchKind; fingerprint: string; subject?: string } | undefined {
+export function classifyDer(
+  m: Matcher,
+  der: Buffer,
+  container: 'jks' | 'pkcs12' = 'jks',
+): { kind: MatchKind; fingerprint: string; subject?: string } | undefined {
   const hit = hitFor(m, der, 'der', 0, der.length);
   if (!hit) return undefined;
   const kind: MatchKind = hit.kind === 'der-intermediate' ? `${container}-intermediate` : container;
@@ -422,7 +475,8 @@ function verifyPem(m: Matcher, win: Buffer, rel: number, winStart: number): Hit[
   const ders: Buffer[] = [];
   if (label === 'PKCS7' || label === 'CMS' || label === 'PKCS #7 SIGNED DATA') {
     try {
-      for (const cert of parseCertificates(`-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`, 'image')) ders.push(cert.der);
+      for (const cert of parseCertificates(`-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`, 'image'))
+        ders.push(cert.der);
     } catch {
       return [];
     }
@@ -459,7 +513,15 @@ function firstDerElement(der: Buffer): Buffer {
  * The certificate around bytes found at `rel` (`covering` of them): the nearest enclosing DER SEQUENCE, within
  * `reach` bytes before them, that hitFor accepts.
  */
-function enclosingCertificate(m: Matcher, win: Buffer, rel: number, covering: number, reach: number, winStart: number, encoding: Encoding): Hit | undefined {
+function enclosingCertificate(
+  m: Matcher,
+  win: Buffer,
+  rel: number,
+  covering: number,
+  reach: number,
+  winStart: number,
+  encoding: Encoding,
+): Hit | undefined {
   for (let q = rel - 1; q >= Math.max(0, rel - reach); q--) {
     if (win[q] !== 0x30 || (win[q + 1] ?? 0) < 0x81 || (win[q + 1] ?? 0) > 0x83) continue;
     const len = derLength(win, q);
@@ -474,7 +536,15 @@ function enclosingCertificate(m: Matcher, win: Buffer, rel: number, covering: nu
 function verifyKey(m: Matcher, t: Target, win: Buffer, rel: number, winStart: number, prefix: '' | 'base64-'): Hit[] {
   const hit = enclosingCertificate(m, win, rel, KEY_SEG, 8192, winStart, prefix ? 'base64-der' : 'der');
   if (hit) return [hit];
-  return [{ kind: `${prefix}public-key`, fingerprint: t.fingerprint, subject: t.subject, start: winStart + rel, end: winStart + rel + KEY_SEG }];
+  return [
+    {
+      kind: `${prefix}public-key`,
+      fingerprint: t.fingerprint,
+      subject: t.subject,
+      start: winStart + rel,
+      end: winStart + rel + KEY_SEG,
+    },
+  ];
 }
 
 /**
@@ -502,7 +572,8 @@ function verifyDerMarker(m: Matcher, win: Buffer, rel: number, winStart: number,
 /** base64 characters, and (for the walk back to a run's start) every character a separator is made of. */
 const IS_B64 = new Uint8Array(256);
 const IN_RUN = new Uint8Array(256);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=') IS_B64[c.charCodeAt(0)] = IN_RUN[c.charCodeAt(0)] = 1;
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=')
+  IS_B64[c.charCodeAt(0)] = IN_RUN[c.charCodeAt(0)] = 1;
 for (const c of '\n\r \t"\',\\&#;') IN_RUN[c.charCodeAt(0)] = 1;
 
 /**
@@ -548,7 +619,15 @@ function nextNonSeparator(b: Buffer, i: number): number {
  * Decodes the base64 text around a base64 needle at the needle's own alignment, joining the pieces of a wrapped,
  * indented or escaped blob, then looks inside the decoded bytes.
  */
-function verifyBase64(m: Matcher, needle: Needle, win: Buffer, rel: number, winStart: number, depth: number, run?: { start: number; end: number }): Hit[] {
+function verifyBase64(
+  m: Matcher,
+  needle: Needle,
+  win: Buffer,
+  rel: number,
+  winStart: number,
+  depth: number,
+  run?: { start: number; end: number },
+): Hit[] {
   // The run that holds the needle: collected from where the characters it can be made of begin, restarting after
   // anything that ends a run (a stray '&' or '\\'), until a run passes the needle and ends. Bytes, not strings:
   // this runs once per hit over up to the whole window.
@@ -614,7 +693,8 @@ function verifyBase64(m: Matcher, needle: Needle, win: Buffer, rel: number, winS
   };
   if (at < 0) return [];
   if (needle.role === 'key-b64') return verifyKey(m, m.targets[needle.target!]!, decoded, at, 0, 'base64-').map(place);
-  if (needle.role === 'name-b64') return verifyIssued(m, m.targets[needle.target!]!, decoded, at, 0, 'base64-der').map(place);
+  if (needle.role === 'name-b64')
+    return verifyIssued(m, m.targets[needle.target!]!, decoded, at, 0, 'base64-der').map(place);
   if (needle.role === 'der-marker-b64') return verifyDerMarker(m, decoded, at, 0, 'base64-der').map(place);
   if (depth >= MAX_DEPTH) return [];
   return scanBuffer(m, decoded, depth + 1).map((h) => place({ ...h, kind: base64Kind(h.kind) }));

@@ -8,7 +8,14 @@ import { emptyLayerIndex } from './final-fs.js';
 import { scanLayer } from './layer.js';
 import { Budget, newLayerCounter, newTotals } from './nested/budget.js';
 import { spooledSize } from './nested/spool.js';
-import { handOver, hitsThroughHardlinks, isOfferable, openOffered, type ContainerResult, type OfferedContainer } from './nested/offer.js';
+import {
+  handOver,
+  hitsThroughHardlinks,
+  isOfferable,
+  openOffered,
+  type ContainerResult,
+  type OfferedContainer,
+} from './nested/offer.js';
 import type { BlobOpener, LayerJob, LayerResult, ScanLimits, TargetSpec } from '../types.js';
 
 /**
@@ -27,10 +34,15 @@ interface WorkerInit {
 }
 
 /** Main thread → worker. */
-type Task = { readonly type: 'layer'; readonly job: LayerJob; readonly layerNested: BigInt64Array<SharedArrayBuffer> } | { readonly type: 'container'; readonly offer: OfferedContainer };
+type Task =
+  | { readonly type: 'layer'; readonly job: LayerJob; readonly layerNested: BigInt64Array<SharedArrayBuffer> }
+  | { readonly type: 'container'; readonly offer: OfferedContainer };
 
 /** Worker → main thread. */
-type Report = { readonly type: 'layer'; readonly result: LayerResult } | { readonly type: 'offer'; readonly offer: OfferedContainer } | { readonly type: 'container'; readonly result: ContainerResult };
+type Report =
+  | { readonly type: 'layer'; readonly result: LayerResult }
+  | { readonly type: 'offer'; readonly offer: OfferedContainer }
+  | { readonly type: 'container'; readonly result: ContainerResult };
 
 export function workerScript(): string | undefined {
   try {
@@ -58,7 +70,9 @@ export function serveWorker(open: BlobOpener): void {
   let offerDir: string | undefined;
   port.on('message', (task: Task) => {
     if (task.type === 'container') {
-      void openOffered(task.offer, matcher, init.limits, init.totals).then((result) => port.postMessage({ type: 'container', result } satisfies Report));
+      void openOffered(task.offer, matcher, init.limits, init.totals).then((result) =>
+        port.postMessage({ type: 'container', result } satisfies Report),
+      );
       return;
     }
     let seq = 0;
@@ -72,12 +86,25 @@ export function serveWorker(open: BlobOpener): void {
         // Not movable (a full or odd temporary directory): this worker opens it itself, as without offers.
         return false;
       }
-      port.postMessage({ type: 'offer', offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested } } satisfies Report);
+      port.postMessage({
+        type: 'offer',
+        offer: { layerId: task.job.id, seq: seq++, job: moved, layerNested: task.layerNested },
+      } satisfies Report);
       return true;
     };
-    void scanLayer(task.job, matcher, init.limits, open, new Budget(init.limits, init.totals, task.layerNested), offer).then((result) =>
+    void scanLayer(
+      task.job,
+      matcher,
+      init.limits,
+      open,
+      new Budget(init.limits, init.totals, task.layerNested),
+      offer,
+    ).then((result) =>
       // The path-hash arrays are moved, not copied: a copy would briefly double the biggest part of a result.
-      port.postMessage({ type: 'layer', result } satisfies Report, [result.index.dirs.buffer, result.index.nondirs.buffer]),
+      port.postMessage({ type: 'layer', result } satisfies Report, [
+        result.index.dirs.buffer,
+        result.index.nondirs.buffer,
+      ]),
     );
   });
 }
@@ -97,11 +124,20 @@ export async function runLayerJobs(
   const width = Math.max(1, Math.min(parallel, queue.length));
   if (!script || parallel <= 1) {
     const matcher = buildMatcher(spec);
-    for (let job = queue.shift(); job; job = queue.shift()) results.set(job.id, await scanLayer(job, matcher, limits, open, new Budget(limits, totals)));
+    for (let job = queue.shift(); job; job = queue.shift())
+      results.set(job.id, await scanLayer(job, matcher, limits, open, new Budget(limits, totals)));
   } else {
     const offerDirs = new Set<string>();
     try {
-      await new Scheduler(script, { orgCaLeakWorker: true, spec, limits, totals }, queue, results, Math.max(1, parallel), width, offerDirs).run();
+      await new Scheduler(
+        script,
+        { orgCaLeakWorker: true, spec, limits, totals },
+        queue,
+        results,
+        Math.max(1, parallel),
+        width,
+        offerDirs,
+      ).run();
     } finally {
       for (const dir of offerDirs) rmSync(dir, { recursive: true, force: true });
     }
@@ -145,7 +181,10 @@ class Scheduler {
     // A worker's heap holds one window per file and a few buffers (10–20 MB used, measured on the bench images);
     // capping it keeps the whole process bounded: at 64/16 MB the jars bench peaked at 255–271 MB, at 48/8 MB at
     // 237 MB, no slower. The path index of a layer lives in typed arrays, off this heap.
-    const worker = new Worker(this.script, { workerData: this.init, resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
+    const worker = new Worker(this.script, {
+      workerData: this.init,
+      resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 },
+    });
     this.workers.add(worker);
     worker.on('message', (report: Report) => this.receive(worker, report));
     worker.on('error', (error: Error) => {
@@ -220,5 +259,19 @@ class Scheduler {
 }
 
 function failed(job: LayerJob, error: string): LayerResult {
-  return { id: job.id, error, compression: 'unknown', digest: '', diffId: '', bytes: 0, files: 0, index: emptyLayerIndex(), hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0, captured: [] };
+  return {
+    id: job.id,
+    error,
+    compression: 'unknown',
+    digest: '',
+    diffId: '',
+    bytes: 0,
+    files: 0,
+    index: emptyLayerIndex(),
+    hits: [],
+    unreadable: [],
+    notLookedInside: [],
+    nestedFiles: 0,
+    captured: [],
+  };
 }

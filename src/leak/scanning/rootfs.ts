@@ -9,7 +9,13 @@ import type { LayerResult, ScanLimits } from '../types.js';
  * A plain root file system (`rootfs:DIR`): walked without following symlinks, each regular file streamed through
  * the same per-file scan as a layer's tar entries, archives and compressed files opened the same way.
  */
-export async function scanDirectory(id: string, root: string, matcher: Matcher, limits: ScanLimits, budget: Budget = new Budget(limits)): Promise<LayerResult> {
+export async function scanDirectory(
+  id: string,
+  root: string,
+  matcher: Matcher,
+  limits: ScanLimits,
+  budget: Budget = new Budget(limits),
+): Promise<LayerResult> {
   const acc = new LayerAccumulator(matcher, limits, budget);
   let bytes = 0;
   const unreadable: string[] = [];

@@ -1,6 +1,18 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
-import { checksumOk, cstring, headerName, headerSize, isZero, normalizePath, parsePax, paxSize, quoteName, TarError, TYPES } from '../tar.js';
+import {
+  checksumOk,
+  cstring,
+  headerName,
+  headerSize,
+  isZero,
+  normalizePath,
+  parsePax,
+  paxSize,
+  quoteName,
+  TarError,
+  TYPES,
+} from '../tar.js';
 import type { BlobRef } from '../types.js';
 
 /**
@@ -109,7 +121,12 @@ export function indexDirectory(dir: string): Source {
         members.set(path, { name: path, type: 'dir', blob: { file: full, start: 0, size: 0 } });
         walk(path);
       } else if (st.isSymbolicLink()) {
-        members.set(path, { name: path, type: 'symlink', blob: { file: full, start: 0, size: 0 }, link: readlinkSync(full) });
+        members.set(path, {
+          name: path,
+          type: 'symlink',
+          blob: { file: full, start: 0, size: 0 },
+          link: readlinkSync(full),
+        });
       } else if (st.isFile()) {
         members.set(path, { name: path, type: 'file', blob: { file: full, start: 0, size: st.size } });
       } else {
@@ -129,17 +146,20 @@ export function resolveMember(source: Source, name: string): Member | undefined 
     if (!m) return undefined;
     if (m.type === 'file') return m;
     if (m.type === 'hardlink' && m.link) current = normalizePath(m.link);
-    else if (m.type === 'symlink' && m.link) current = normalizePath(m.link.startsWith('/') ? m.link : posix.join(posix.dirname(current), m.link));
+    else if (m.type === 'symlink' && m.link)
+      current = normalizePath(m.link.startsWith('/') ? m.link : posix.join(posix.dirname(current), m.link));
     else return undefined;
   }
   return undefined;
 }
 
 export function readMember(m: Member, max = 64 * 1024 * 1024): Buffer {
-  if (m.blob.size > max) throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
+  if (m.blob.size > max)
+    throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
   if (m.blob.kind === 'bytes') return Buffer.from(m.blob.bytes.buffer, m.blob.bytes.byteOffset, m.blob.size);
   // Registry sources fetch every blob they read whole before planning (registry/pull.ts): this is a bug guard.
-  if (m.blob.kind === 'registry') throw new Error(`'${m.name}' is a registry blob read as metadata before it was fetched`);
+  if (m.blob.kind === 'registry')
+    throw new Error(`'${m.name}' is a registry blob read as metadata before it was fetched`);
   const fd = openSync(m.blob.file, 'r');
   try {
     const buf = Buffer.alloc(m.blob.size);

@@ -9,7 +9,8 @@ import type { BlobRef } from '../types.js';
 
 export async function openBlob(blob: BlobRef): Promise<Readable> {
   if (blob.kind === 'registry') return openRegistryBlob(blob);
-  if (blob.kind === 'bytes') return Readable.from([Buffer.from(blob.bytes.buffer, blob.bytes.byteOffset, blob.size)], { objectMode: false });
+  if (blob.kind === 'bytes')
+    return Readable.from([Buffer.from(blob.bytes.buffer, blob.bytes.byteOffset, blob.size)], { objectMode: false });
   if (blob.size === 0) return Readable.from([], { objectMode: false });
   return createReadStream(blob.file, { start: blob.start, end: blob.start + blob.size - 1, highWaterMark: 256 * 1024 });
 }

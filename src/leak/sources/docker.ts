@@ -20,6 +20,8 @@ export async function dockerSave(reference: string, file: string): Promise<void>
   }
   if (code !== 0) {
     const line = stderr.trim().split('\n').pop() ?? '';
-    throw new ImageInputError(`'docker save ${reference}' failed with exit code ${code}${line ? `: ${line}` : ''}: expected a local image, or a path to an image archive or directory.`);
+    throw new ImageInputError(
+      `'docker save ${reference}' failed with exit code ${code}${line ? `: ${line}` : ''}: expected a local image, or a path to an image archive or directory.`,
+    );
   }
 }

@@ -1,6 +1,18 @@
 import { redactCertificateText } from '../../output/redact.js';
 import { ImageInputError, type Layout } from './input.js';
-import { checkShape, dockerSaveManifest, imageConfig, imageIndex, imageManifest, manifestKind, parseDocument, ShapeError, type ImageIndex, type ImageManifest, type Shape } from './shapes.js';
+import {
+  checkShape,
+  dockerSaveManifest,
+  imageConfig,
+  imageIndex,
+  imageManifest,
+  manifestKind,
+  parseDocument,
+  ShapeError,
+  type ImageIndex,
+  type ImageManifest,
+  type Shape,
+} from './shapes.js';
 import { readMember, resolveMember, type Member, type Source } from './archive.js';
 import type { Unscanned } from '../types.js';
 
@@ -11,7 +23,13 @@ import type { Unscanned } from '../types.js';
  * blob nobody references still gets looked at.
  */
 export interface ImageConfig {
-  readonly config?: { Env?: string[]; Labels?: Record<string, string>; Entrypoint?: string[] | string; Cmd?: string[] | string; WorkingDir?: string };
+  readonly config?: {
+    Env?: string[];
+    Labels?: Record<string, string>;
+    Entrypoint?: string[] | string;
+    Cmd?: string[] | string;
+    WorkingDir?: string;
+  };
   readonly rootfs?: { diff_ids?: string[] };
   readonly history?: { created_by?: string; empty_layer?: boolean }[];
 }
@@ -44,11 +62,16 @@ export interface Plan {
 const LAYER_JSON = /in-toto|json$/;
 
 /** Where a descriptor's blob lives in each layout (image-layout.md; containers/image dir transport). */
-const BLOB_PATHS: Readonly<Record<Layout, (algorithm: string, encoded: string, role: 'manifest' | 'blob') => string[]>> = {
+const BLOB_PATHS: Readonly<
+  Record<Layout, (algorithm: string, encoded: string, role: 'manifest' | 'blob') => string[]>
+> = {
   oci: (alg, hex) => [`blobs/${alg}/${hex}`],
   'docker-save': (alg, hex) => [`blobs/${alg}/${hex}`],
   // dir: writes blobs as <hex> (other algorithms <alg>-<hex>), and the instances of a copied index as <hex>.manifest.json.
-  dir: (alg, hex, role) => [...(role === 'manifest' ? [`${hex}.manifest.json`] : []), alg === 'sha256' ? hex : `${alg}-${hex}`],
+  dir: (alg, hex, role) => [
+    ...(role === 'manifest' ? [`${hex}.manifest.json`] : []),
+    alg === 'sha256' ? hex : `${alg}-${hex}`,
+  ],
 };
 
 /** Why a referenced blob is absent, and what to do: a non-distributable layer is never exported (layer.md). */
@@ -79,7 +102,10 @@ export function instructions(config: ImageConfig, layerCount: number): (string |
 
 /** A content digest as Docker writes it in history (`COPY file:<sha256> in /`, `ADD dir:<sha256>`): harmless, and useful. */
 export function tidyInstruction(createdBy: string): string {
-  return redactCertificateText(createdBy).replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
+  return redactCertificateText(createdBy)
+    .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
+    .replace(/^\/bin\/sh -c /, 'RUN ')
+    .trim();
 }
 
 function platformName(p: unknown): string {
@@ -112,11 +138,16 @@ export function planImages(source: Source, layouts: readonly Layout[], ref?: str
   const memberOf = (digest: string, role: 'manifest' | 'blob'): { name: string; present: boolean } => {
     const [alg, hex] = digest.split(':') as [string, string];
     const candidates = BLOB_PATHS[layout](alg, hex, role);
-    for (const c of candidates) if (resolveMember(source, c)) return { name: resolveMember(source, c)!.name, present: true };
+    for (const c of candidates)
+      if (resolveMember(source, c)) return { name: resolveMember(source, c)!.name, present: true };
     return { name: candidates[candidates.length - 1]!, present: false };
   };
 
-  const addImage = (name: string, configMember: string | undefined, layers: { member: string; mediaType?: string; digest?: string }[]): void => {
+  const addImage = (
+    name: string,
+    configMember: string | undefined,
+    layers: { member: string; mediaType?: string; digest?: string }[],
+  ): void => {
     const resolvedConfig = configMember ? resolveMember(source, configMember)?.name : undefined;
     const key = `${resolvedConfig ?? configMember ?? ''}|${layers.map((l) => resolveMember(source, l.member)?.name ?? l.member).join(',')}`;
     if (seenConfigs.has(key)) return;
@@ -126,7 +157,11 @@ export function planImages(source: Source, layouts: readonly Layout[], ref?: str
       try {
         config = readDocument(source, configMember, imageConfig);
         const diffIds = config.rootfs?.diff_ids ?? [];
-        if (diffIds.length !== layers.length) unscanned.push({ what: configMember, reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers` });
+        if (diffIds.length !== layers.length)
+          unscanned.push({
+            what: configMember,
+            reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers`,
+          });
       } catch (error) {
         if (!(error instanceof ShapeError)) throw error;
         unscanned.push({ what: `config of ${name}`, reason: error.message });
@@ -141,7 +176,10 @@ export function planImages(source: Source, layouts: readonly Layout[], ref?: str
         unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: missingBlob(l.mediaType) });
         return;
       }
-      layerMembers.set(m.name, { ...(l.mediaType ? { mediaType: l.mediaType } : {}), ...(l.digest ? { digest: l.digest } : {}) });
+      layerMembers.set(m.name, {
+        ...(l.mediaType ? { mediaType: l.mediaType } : {}),
+        ...(l.digest ? { digest: l.digest } : {}),
+      });
       planned.push({
         member: m.name,
         index,
@@ -151,24 +189,41 @@ export function planImages(source: Source, layouts: readonly Layout[], ref?: str
         ...(steps[index] ? { instruction: steps[index] } : {}),
       });
     });
-    images.push({ name, ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}), config, layers: planned });
+    images.push({
+      name,
+      ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}),
+      config,
+      layers: planned,
+    });
   };
 
   /** One image manifest: its layers, its config, its attestation documents. */
   const walkManifest = (manifest: ImageManifest, name: string, isAttestation: boolean): void => {
     const configMember = memberOf(manifest.config.digest, 'blob').name;
-    const layers = (manifest.layers ?? []).map((l) => ({ member: memberOf(l.digest, 'blob').name, mediaType: l.mediaType, digest: l.digest }));
+    const layers = (manifest.layers ?? []).map((l) => ({
+      member: memberOf(l.digest, 'blob').name,
+      mediaType: l.mediaType,
+      digest: l.digest,
+    }));
     // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
     const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType));
     const jsonLayers = (manifest.layers ?? []).filter((l) => LAYER_JSON.test(l.mediaType));
     for (const [i, l] of jsonLayers.entries()) {
       const m = memberOf(l.digest, 'blob');
       if (!m.present) unscanned.push({ what: `${name} ${l.digest}`, reason: missingBlob(l.mediaType) });
-      else attestations.set(m.name, `${name} (${l.annotations?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
+      else
+        attestations.set(
+          m.name,
+          `${name} (${l.annotations?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`,
+        );
     }
     if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0)) return;
     const isImageConfig = /image\.config|container\.image/.test(manifest.config.mediaType);
-    addImage(name || `image ${short(memberOf(manifest.config.digest, 'blob').name)}`, isImageConfig ? configMember : undefined, tarLayers);
+    addImage(
+      name || `image ${short(memberOf(manifest.config.digest, 'blob').name)}`,
+      isImageConfig ? configMember : undefined,
+      tarLayers,
+    );
   };
 
   const walkIndex = (indexMember: string, index: ImageIndex, depth: number, label: string): void => {
@@ -179,12 +234,19 @@ export function planImages(source: Source, layouts: readonly Layout[], ref?: str
       const annotations = d.annotations ?? {};
       const refName = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
       if (depth === 0) {
-        if (annotations['org.opencontainers.image.ref.name']) refs.push(annotations['org.opencontainers.image.ref.name']);
+        if (annotations['org.opencontainers.image.ref.name'])
+          refs.push(annotations['org.opencontainers.image.ref.name']);
         if (annotations['io.containerd.image.name']) refs.push(annotations['io.containerd.image.name']);
       }
       const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
       const subject = annotations['vnd.docker.reference.digest'];
-      const name = [label, refName, isAttestation ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}` : platformName(d.platform)]
+      const name = [
+        label,
+        refName,
+        isAttestation
+          ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}`
+          : platformName(d.platform),
+      ]
         .filter(Boolean)
         .join(' ');
       const target = memberOf(d.digest, 'manifest');
@@ -214,9 +276,15 @@ export function planImages(source: Source, layouts: readonly Layout[], ref?: str
         } else if (kind === 'manifest') {
           walkManifest(checkShape(doc, target.name, imageManifest), name, isAttestation);
         } else if (kind === 'schema1') {
-          unscanned.push({ what, reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)` });
+          unscanned.push({
+            what,
+            reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)`,
+          });
         } else {
-          unscanned.push({ what, reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)` });
+          unscanned.push({
+            what,
+            reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)`,
+          });
         }
       } catch (error) {
         if (!(error instanceof ShapeError)) throw error;
@@ -257,12 +325,16 @@ export function planImages(source: Source, layouts: readonly Layout[], ref?: str
     else walkManifest(top('manifest.json', imageManifest), '', false);
   }
   if (ref !== undefined && !refs.includes(ref) && !refs.some((r) => r.endsWith(`:${ref}`) || r.endsWith(`/${ref}`))) {
-    throw new ImageInputError(`'${source.label}' holds no image '${ref}'${refs.length ? ` (it holds: ${[...new Set(refs)].slice(0, 8).join(', ')})` : ''}: name one of those, or leave the reference out to check every image.`);
+    throw new ImageInputError(
+      `'${source.label}' holds no image '${ref}'${refs.length ? ` (it holds: ${[...new Set(refs)].slice(0, 8).join(', ')})` : ''}: name one of those, or leave the reference out to check every image.`,
+    );
   }
   if (images.length === 0) {
     const first = unscanned[0];
     throw new ImageInputError(
-      first ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}` : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`,
+      first
+        ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}`
+        : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`,
     );
   }
   return { images, layerMembers, attestations, unscanned };

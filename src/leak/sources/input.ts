@@ -26,7 +26,13 @@ export type Layout =
   | 'dir'; // containers/image dir: transport: manifest.json (one manifest), version, blobs named by hex digest
 
 export type ImageInput =
-  | { readonly kind: 'path'; readonly spelling: string; readonly transport?: Transport; readonly path: string; readonly ref?: string }
+  | {
+      readonly kind: 'path';
+      readonly spelling: string;
+      readonly transport?: Transport;
+      readonly path: string;
+      readonly ref?: string;
+    }
   | { readonly kind: 'daemon'; readonly spelling: string; readonly reference: string };
 
 export type OpenedInput =
@@ -60,14 +66,33 @@ type Found =
 
 const TRANSPORTS: Readonly<Record<Transport, TransportRule>> = {
   oci: { expects: 'an OCI image layout directory (index.json over blobs/)', accepts: new Set(['oci-dir']) },
-  'oci-archive': { expects: 'a tar file of an OCI image layout (index.json over blobs/)', accepts: new Set(['oci-archive', 'docker-save-25-archive']) },
-  'docker-archive': { expects: 'a docker save tar file (manifest.json)', accepts: new Set(['docker-archive', 'docker-save-25-archive']) },
-  dir: { expects: "a directory written by skopeo/buildah's dir: transport (manifest.json and version)", accepts: new Set(['dir-transport']) },
-  rootfs: { expects: 'a root file system: a directory or a tar of one (docker export)', accepts: new Set(['plain-dir', 'empty-dir', 'plain-tar', 'compressed']) },
+  'oci-archive': {
+    expects: 'a tar file of an OCI image layout (index.json over blobs/)',
+    accepts: new Set(['oci-archive', 'docker-save-25-archive']),
+  },
+  'docker-archive': {
+    expects: 'a docker save tar file (manifest.json)',
+    accepts: new Set(['docker-archive', 'docker-save-25-archive']),
+  },
+  dir: {
+    expects: "a directory written by skopeo/buildah's dir: transport (manifest.json and version)",
+    accepts: new Set(['dir-transport']),
+  },
+  rootfs: {
+    expects: 'a root file system: a directory or a tar of one (docker export)',
+    accepts: new Set(['plain-dir', 'empty-dir', 'plain-tar', 'compressed']),
+  },
 };
 
 /** A bare path: anything that is unambiguously an image, never a directory or tar that is not one. */
-const BARE: ReadonlySet<Found['what']> = new Set(['oci-dir', 'docker-save-dir', 'dir-transport', 'oci-archive', 'docker-archive', 'docker-save-25-archive']);
+const BARE: ReadonlySet<Found['what']> = new Set([
+  'oci-dir',
+  'docker-save-dir',
+  'dir-transport',
+  'oci-archive',
+  'docker-archive',
+  'docker-save-25-archive',
+]);
 
 /** Transports of other tools that name something this check cannot read directly, with the way to get a file. */
 const FOREIGN: Readonly<Record<string, (spelling: string, rest: string) => string>> = {
@@ -90,7 +115,8 @@ export function parseImageInput(spelling: string, exists: (path: string) => bool
   // skopeo's name for a local Docker image: the same as a bare reference.
   if (prefix === 'docker-daemon') return { kind: 'daemon', spelling, reference: m![2]! };
   // `docker:` alone is also an image name (docker:27-dind): only skopeo's `docker://` means a registry.
-  if (prefix && Object.hasOwn(FOREIGN, prefix) && (prefix !== 'docker' || m[2]!.startsWith('//'))) throw new ImageInputError(FOREIGN[prefix]!(spelling, m[2]!));
+  if (prefix && Object.hasOwn(FOREIGN, prefix) && (prefix !== 'docker' || m[2]!.startsWith('//')))
+    throw new ImageInputError(FOREIGN[prefix]!(spelling, m[2]!));
   const transport = prefix && Object.hasOwn(TRANSPORTS, prefix) ? (prefix as Transport) : undefined;
   const rest = transport ? m![2]! : spelling;
   if (transport === undefined && !exists(rest)) {
@@ -98,7 +124,9 @@ export function parseImageInput(spelling: string, exists: (path: string) => bool
     // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
     // Nor does anyone name an image `release.tar`: a missing file named like an archive is a typo, not a daemon image.
     if (/^(\/|\.\.?\/|~\/)/.test(spelling) || ARCHIVE_NAME.test(spelling)) {
-      throw new ImageInputError(`'${spelling}' does not exist: expected a docker save or OCI archive, an OCI layout directory, rootfs:DIR, or a local Docker image reference.`);
+      throw new ImageInputError(
+        `'${spelling}' does not exist: expected a docker save or OCI archive, an OCI layout directory, rootfs:DIR, or a local Docker image reference.`,
+      );
     }
     return { kind: 'daemon', spelling, reference: spelling };
   }
@@ -113,7 +141,10 @@ export function parseImageInput(spelling: string, exists: (path: string) => bool
       }
     }
   }
-  if (!exists(path)) throw new ImageInputError(`'${path}' does not exist (from '${spelling}'): expected ${transport ? TRANSPORTS[transport].expects : 'an image archive or directory'}.`);
+  if (!exists(path))
+    throw new ImageInputError(
+      `'${path}' does not exist (from '${spelling}'): expected ${transport ? TRANSPORTS[transport].expects : 'an image archive or directory'}.`,
+    );
   return { kind: 'path', spelling, ...(transport ? { transport } : {}), path, ...(ref ? { ref } : {}) };
 }
 
@@ -203,7 +234,8 @@ function inspect(path: string): Found {
   try {
     source = indexTar(path);
   } catch (error) {
-    if (error instanceof TarError) throw new ImageInputError(`'${path}' is not a readable tar archive: ${error.message}.`);
+    if (error instanceof TarError)
+      throw new ImageInputError(`'${path}' is not a readable tar archive: ${error.message}.`);
     throw error;
   }
   const has = (name: string): boolean => source.members.has(name);
@@ -262,7 +294,10 @@ export function openImageInput(input: Extract<ImageInput, { kind: 'path' }>): Op
   if (!accepted.has(found.what)) {
     const what = describe(found);
     const fix = remedy(found, path);
-    if (transport) throw new ImageInputError(`'${spelling}': ${transport}: expects ${TRANSPORTS[transport].expects}, but '${path}' is ${what}: ${fix}.`);
+    if (transport)
+      throw new ImageInputError(
+        `'${spelling}': ${transport}: expects ${TRANSPORTS[transport].expects}, but '${path}' is ${what}: ${fix}.`,
+      );
     throw new ImageInputError(`'${path}' is ${what}: ${fix}.`);
   }
   if (transport === 'rootfs') {

@@ -20,7 +20,8 @@ export type Shape<T> = (value: unknown, field: string) => T;
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return value.length <= 40 ? `the string ${JSON.stringify(value)}` : `a string of ${value.length} characters`;
+  if (typeof value === 'string')
+    return value.length <= 40 ? `the string ${JSON.stringify(value)}` : `a string of ${value.length} characters`;
   if (typeof value === 'number') return `the number ${value}`;
   if (typeof value === 'boolean') return `the boolean ${value}`;
   if (value === undefined) return 'missing';
@@ -39,11 +40,14 @@ export const string: Shape<string> = (v, field) => (typeof v === 'string' ? v : 
 
 export const boolean: Shape<boolean> = (v, field) => (typeof v === 'boolean' ? v : fail(field, v, 'true or false'));
 
-export const count: Shape<number> = (v, field) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, v, 'a whole number ≥ 0'));
+export const count: Shape<number> = (v, field) =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, v, 'a whole number ≥ 0');
 
 /** `algorithm:encoded` (image-spec descriptor.md), the encoding limited to what a file name can safely be. */
 export const digest: Shape<string> = (v, field) =>
-  typeof v === 'string' && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(v) ? v : fail(field, v, "a digest such as 'sha256:<64 hex digits>'");
+  typeof v === 'string' && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(v)
+    ? v
+    : fail(field, v, "a digest such as 'sha256:<64 hex digits>'");
 
 /** The field may be absent; `null` is still wrong. */
 export function optional<T>(shape: Shape<T>): Shape<T | undefined> {
@@ -127,7 +131,10 @@ export function checkShape<T>(doc: unknown, file: string, shape: Shape<T>): T {
 
 // ---- The documents (https://github.com/opencontainers/image-spec: descriptor.md, image-index.md, manifest.md, config.md)
 
-const platform = object({ os: string, architecture: string, variant: optional(string) }, 'an object with os and architecture');
+const platform = object(
+  { os: string, architecture: string, variant: optional(string) },
+  'an object with os and architecture',
+);
 const annotations = nullable(mapOf(string, 'strings'));
 
 export const descriptor = object(
@@ -146,7 +153,10 @@ export const descriptor = object(
 export type Descriptor = ReturnType<typeof descriptor>;
 
 /** An image index (index.json, a nested index or a manifest list). `manifests: null` is Docker 25's empty list. */
-export const imageIndex = object({ mediaType: optional(string), manifests: nullable(listOf(descriptor, 'descriptors')) }, 'an image index (an object with manifests)');
+export const imageIndex = object(
+  { mediaType: optional(string), manifests: nullable(listOf(descriptor, 'descriptors')) },
+  'an image index (an object with manifests)',
+);
 export type ImageIndex = ReturnType<typeof imageIndex>;
 
 export const imageManifest = object(
@@ -179,7 +189,9 @@ export const imageConfig = object(
       }),
     ),
     rootfs: optional(object({ diff_ids: nullable(listOf(digest, 'digests')) })),
-    history: nullable(listOf(object({ created_by: optional(string), empty_layer: optional(boolean) }), 'history entries')),
+    history: nullable(
+      listOf(object({ created_by: optional(string), empty_layer: optional(boolean) }), 'history entries'),
+    ),
   },
   'an image config (an object)',
 );
@@ -187,7 +199,10 @@ export type ImageConfigDoc = ReturnType<typeof imageConfig>;
 
 /** docker save's manifest.json (moby image/tarexport): one entry per saved image. */
 export const dockerSaveManifest = listOf(
-  object({ Config: string, RepoTags: nullable(listOf(string, 'strings')), Layers: nullable(listOf(string, 'paths')) }, 'an object with Config and Layers'),
+  object(
+    { Config: string, RepoTags: nullable(listOf(string, 'strings')), Layers: nullable(listOf(string, 'paths')) },
+    'an object with Config and Layers',
+  ),
   'images (docker save format)',
 );
 export type DockerSaveManifest = ReturnType<typeof dockerSaveManifest>;

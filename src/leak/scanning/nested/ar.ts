@@ -63,7 +63,11 @@ export class ArParser {
         this.nameParts.push(piece.subarray(0, k));
         this.bsdName -= k;
         piece = piece.subarray(k);
-        if (this.bsdName === 0) this.startMember(Buffer.concat(this.nameParts).toString('utf8').replace(/\0+$/, ''), this.remaining + piece.length);
+        if (this.bsdName === 0)
+          this.startMember(
+            Buffer.concat(this.nameParts).toString('utf8').replace(/\0+$/, ''),
+            this.remaining + piece.length,
+          );
       }
       if (piece.length) {
         if (this.collecting) this.collecting.push(piece);

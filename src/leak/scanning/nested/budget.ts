@@ -70,10 +70,14 @@ export class Budget {
     this.layerBytes += n;
     const total = Number(Atomics.add(this.totals, LAYER_TOTAL, BigInt(n))) + n;
     if (this.layerBytes > this.limits.maxLayerBytes) {
-      throw new LimitError(`layer is over the ${describeBytes(this.limits.maxLayerBytes)} bound for one uncompressed layer (--max-layer-bytes)`);
+      throw new LimitError(
+        `layer is over the ${describeBytes(this.limits.maxLayerBytes)} bound for one uncompressed layer (--max-layer-bytes)`,
+      );
     }
     if (total > this.limits.maxImageBytes) {
-      throw new LimitError(`the image's layers are over the ${describeBytes(this.limits.maxImageBytes)} bound for all uncompressed layers together (--max-image-bytes)`);
+      throw new LimitError(
+        `the image's layers are over the ${describeBytes(this.limits.maxImageBytes)} bound for all uncompressed layers together (--max-image-bytes)`,
+      );
     }
   }
 
@@ -82,10 +86,14 @@ export class Budget {
     const layer = Number(Atomics.add(this.layerNested, 0, BigInt(n))) + n;
     const total = Number(Atomics.add(this.totals, NESTED_TOTAL, BigInt(n))) + n;
     if (layer > this.limits.maxNestedLayerBytes) {
-      throw new NestedLimitError(`over the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer (--max-nested-layer-bytes)`);
+      throw new NestedLimitError(
+        `over the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer (--max-nested-layer-bytes)`,
+      );
     }
     if (total > this.limits.maxNestedImageBytes) {
-      throw new NestedLimitError(`over the ${describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image (--max-nested-image-bytes)`);
+      throw new NestedLimitError(
+        `over the ${describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image (--max-nested-image-bytes)`,
+      );
     }
   }
 
@@ -105,7 +113,8 @@ export class Budget {
   }
 
   get exhausted(): string | undefined {
-    if (this.nestedBytes >= this.limits.maxNestedLayerBytes) return `the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer is spent (--max-nested-layer-bytes)`;
+    if (this.nestedBytes >= this.limits.maxNestedLayerBytes)
+      return `the ${describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer is spent (--max-nested-layer-bytes)`;
     if (Number(Atomics.load(this.totals, NESTED_TOTAL)) >= this.limits.maxNestedImageBytes) {
       return `the ${describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image is spent (--max-nested-image-bytes)`;
     }

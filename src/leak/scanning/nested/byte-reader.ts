@@ -28,7 +28,8 @@ export class ByteReader {
 
   /** Exactly `n` bytes; throws when the input ends first. `what` names the field, for the message. */
   async exact(n: number, what = 'the stream'): Promise<Buffer> {
-    if (!(await this.fill(n))) throw new Error(this.truncated(`inside ${what} at byte ${this.offset + this.buf.length}`));
+    if (!(await this.fill(n)))
+      throw new Error(this.truncated(`inside ${what} at byte ${this.offset + this.buf.length}`));
     const out = this.buf.subarray(0, n);
     this.buf = this.buf.subarray(n);
     this.offset += n;

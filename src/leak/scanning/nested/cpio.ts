@@ -79,7 +79,8 @@ export class CpioParser {
     }
     const field = (start: number, len: number, radix: number): number => {
       const text = block.toString('latin1', start, start + len);
-      if (!(radix === 16 ? /^[0-9a-fA-F]+$/ : /^[0-7]+$/).test(text)) throw new Error(`invalid cpio header field '${text.replace(/[^\x20-\x7e]/g, '?')}'`);
+      if (!(radix === 16 ? /^[0-9a-fA-F]+$/ : /^[0-7]+$/).test(text))
+        throw new Error(`invalid cpio header field '${text.replace(/[^\x20-\x7e]/g, '?')}'`);
       return parseInt(text, radix);
     };
     if (this.format === 'newc') {
@@ -95,7 +96,8 @@ export class CpioParser {
     this.headerBytes = block.length;
     this.state = 'name';
     // new ASCII pads header+name to a multiple of 4
-    this.need = this.format === 'newc' ? this.nameSize + ((4 - ((this.headerBytes + this.nameSize) % 4)) % 4) : this.nameSize;
+    this.need =
+      this.format === 'newc' ? this.nameSize + ((4 - ((this.headerBytes + this.nameSize) % 4)) % 4) : this.nameSize;
   }
 
   private name(block: Buffer): void {

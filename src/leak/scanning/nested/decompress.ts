@@ -6,7 +6,8 @@ import * as xzDecompress from 'xz-decompress';
 
 // A webpack UMD bundle: Node's ESM loader sees only its default export (module.exports), a bundler its names.
 type XzModule = typeof xzDecompress;
-const XzReadableStream = (xzDecompress.XzReadableStream ?? (xzDecompress as unknown as { default: XzModule }).default.XzReadableStream);
+const XzReadableStream =
+  xzDecompress.XzReadableStream ?? (xzDecompress as unknown as { default: XzModule }).default.XzReadableStream;
 import type { Compressor } from '../../sniff.js';
 import { withoutChecks, xzCheckType } from './xz-checks.js';
 import { ByteReader } from './byte-reader.js';
@@ -41,7 +42,10 @@ export class SyncDecoder {
 
   constructor(kind: 'gzip' | 'zstd', windowLogMax?: number) {
     // minizlib hands its options to Node's zlib class, whose options its types do not list.
-    const options: zlib.ZlibOptions & zlib.ZstdOptions = { chunkSize: SYNC_CHUNK, ...(windowLogMax ? { params: { [zlib.constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}) };
+    const options: zlib.ZlibOptions & zlib.ZstdOptions = {
+      chunkSize: SYNC_CHUNK,
+      ...(windowLogMax ? { params: { [zlib.constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}),
+    };
     this.decoder = kind === 'gzip' ? new Gunzip(options) : new ZstdDecompress(options);
   }
 
@@ -72,7 +76,9 @@ export class SyncDecoder {
 
 /** minizlib prefixes zlib's own words with "zlib: "; the callers say which format failed. Node's code is kept. */
 function zlibWords(failure: Error): Error {
-  return Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), { code: (failure as NodeJS.ErrnoException).code });
+  return Object.assign(new Error(failure.message.replace(/^zlib: /, ''), { cause: failure }), {
+    code: (failure as NodeJS.ErrnoException).code,
+  });
 }
 
 /** Input slice of `decodeWhole`: one call can expand it at most ~1032 times (deflate's limit), about 4 MB. */
@@ -107,7 +113,8 @@ export function decodeWhole(kind: 'gzip' | 'deflate-raw', input: Buffer, maxOutp
   decoder.on('error', onError);
   try {
     decoder.reset();
-    for (let at = 0; at < input.length && !failure && outLen <= maxOutput; at += WHOLE_SLICE) decoder.write(input.subarray(at, at + WHOLE_SLICE));
+    for (let at = 0; at < input.length && !failure && outLen <= maxOutput; at += WHOLE_SLICE)
+      decoder.write(input.subarray(at, at + WHOLE_SLICE));
     if (!failure && outLen <= maxOutput) decoder.flush(zlib.constants.Z_FINISH);
   } finally {
     decoder.off('data', onData);
@@ -148,7 +155,7 @@ async function* frameBytes(reader: ByteReader, magic: Buffer): AsyncGenerator<Bu
     const type = (v >> 1) & 3;
     const size = v >>> 3;
     if (type === 3) throw new Error('zstd block of the reserved type');
-    for (let left = type === 1 ? 1 : size; left > 0; ) {
+    for (let left = type === 1 ? 1 : size; left > 0;) {
       const piece = await reader.some(left, 'a block');
       left -= piece.length;
       yield piece;
@@ -173,7 +180,7 @@ export async function* zstdFrames(source: AsyncIterable<Buffer>, windowLogMax: n
     const m = magic.readUInt32LE(0);
     if ((m & 0xfffffff0) === 0x184d2a50) {
       const size = (await reader.exact(4, 'a skippable frame')).readUInt32LE(0);
-      for (let left = size; left > 0; ) left -= (await reader.some(left, 'a skippable frame')).length;
+      for (let left = size; left > 0;) left -= (await reader.some(left, 'a skippable frame')).length;
       continue;
     }
     if (m !== ZSTD_FRAME) throw new Error(`zstd data is corrupt: no frame magic at byte ${at}`);
@@ -267,7 +274,9 @@ async function* xz(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   }
   xzActive++;
   try {
-    for await (const chunk of new XzReadableStream(ReadableStream.from(input())) as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of new XzReadableStream(
+      ReadableStream.from(input()),
+    ) as unknown as AsyncIterable<Uint8Array>) {
       yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     }
   } catch (error) {
@@ -292,7 +301,10 @@ async function* bzip2(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   decoder.on('data', (d: Buffer) => out.push(d));
   decoder.on('error', (e: unknown) => (failure ??= e));
   const check = (): void => {
-    if (failure) throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : 'unknown error'})`, { cause: failure });
+    if (failure)
+      throw new Error(`bzip2 data is corrupt (${failure instanceof Error ? failure.message : 'unknown error'})`, {
+        cause: failure,
+      });
   };
   for await (const chunk of source) {
     decoder.write(chunk);
@@ -304,7 +316,11 @@ async function* bzip2(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   yield* out.splice(0);
 }
 
-export function decompress(kind: Compressor, source: AsyncIterable<Buffer>, windowLogMax: number): AsyncIterable<Buffer> {
+export function decompress(
+  kind: Compressor,
+  source: AsyncIterable<Buffer>,
+  windowLogMax: number,
+): AsyncIterable<Buffer> {
   switch (kind) {
     case 'gzip':
       return new SyncDecoder('gzip').decode(source);

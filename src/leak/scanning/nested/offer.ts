@@ -23,7 +23,10 @@ export interface OfferedContainer {
 }
 
 /** What opening an offered archive adds to its layer's result. */
-export type ContainerResult = { readonly layerId: string; readonly seq: number } & Pick<LayerResult, 'hits' | 'unreadable' | 'notLookedInside' | 'nestedFiles'>;
+export type ContainerResult = { readonly layerId: string; readonly seq: number } & Pick<
+  LayerResult,
+  'hits' | 'unreadable' | 'notLookedInside' | 'nestedFiles'
+>;
 
 /** Whether a container found at the top of a layer is worth handing over (spilled to a file: big, and movable). */
 export function isOfferable(job: NestedJob): boolean {
@@ -39,19 +42,43 @@ export function handOver(job: NestedJob, dir: string, name: string): NestedJob {
 }
 
 /** Opens one offered container (never throws for what is inside it: that is recorded, as for any container). */
-export async function openOffered(offer: OfferedContainer, matcher: Matcher, limits: ScanLimits, totals: BigInt64Array<SharedArrayBuffer>): Promise<ContainerResult> {
+export async function openOffered(
+  offer: OfferedContainer,
+  matcher: Matcher,
+  limits: ScanLimits,
+  totals: BigInt64Array<SharedArrayBuffer>,
+): Promise<ContainerResult> {
   const temp = new TempDir();
-  const ctx: ScanContext = { matcher, limits, budget: new Budget(limits, totals, offer.layerNested), temp, hits: [], unreadable: [], notLookedInside: [], nestedFiles: 0 };
+  const ctx: ScanContext = {
+    matcher,
+    limits,
+    budget: new Budget(limits, totals, offer.layerNested),
+    temp,
+    hits: [],
+    unreadable: [],
+    notLookedInside: [],
+    nestedFiles: 0,
+  };
   try {
     await openNested(ctx, offer.job);
   } finally {
     temp.remove();
   }
-  return { layerId: offer.layerId, seq: offer.seq, hits: ctx.hits, unreadable: ctx.unreadable, notLookedInside: ctx.notLookedInside, nestedFiles: ctx.nestedFiles };
+  return {
+    layerId: offer.layerId,
+    seq: offer.seq,
+    hits: ctx.hits,
+    unreadable: ctx.unreadable,
+    notLookedInside: ctx.notLookedInside,
+    nestedFiles: ctx.nestedFiles,
+  };
 }
 
 /** Files reached by hard links carry the hits of the file they link to (and of what is inside it). */
-export function hitsThroughHardlinks(hits: readonly FileHit[], hardlinks: readonly (readonly [string, string])[]): FileHit[] {
+export function hitsThroughHardlinks(
+  hits: readonly FileHit[],
+  hardlinks: readonly (readonly [string, string])[],
+): FileHit[] {
   const links = hardlinks.filter(([, link]) => link);
   if (!links.length || !hits.length) return [];
   const byOuter = new Map<string, FileHit[]>();
@@ -61,6 +88,7 @@ export function hitsThroughHardlinks(hits: readonly FileHit[], hardlinks: readon
     byOuter.set(outer, [...(byOuter.get(outer) ?? []), hit]);
   }
   const out: FileHit[] = [];
-  for (const [path, link] of links) for (const hit of byOuter.get(link) ?? []) out.push({ ...hit, path: path + hit.path.slice(link.length) });
+  for (const [path, link] of links)
+    for (const hit of byOuter.get(link) ?? []) out.push({ ...hit, path: path + hit.path.slice(link.length) });
   return out;
 }

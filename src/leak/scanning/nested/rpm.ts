@@ -28,7 +28,8 @@ export async function rpmPayloadOffset(s: Spooled): Promise<number> {
   let at = LEAD;
   for (const which of ['signature', 'main']) {
     const h = await readAt(s, at, 16);
-    if (h.length < 16 || h.toString('hex', 0, 4) !== HEADER_MAGIC) throw new Error(`RPM ${which} header is missing or corrupt`);
+    if (h.length < 16 || h.toString('hex', 0, 4) !== HEADER_MAGIC)
+      throw new Error(`RPM ${which} header is missing or corrupt`);
     const count = h.readUInt32BE(8);
     const size = h.readUInt32BE(12);
     if (count > 1_000_000 || size > 256 * 1024 * 1024) throw new Error(`RPM ${which} header is implausibly large`);

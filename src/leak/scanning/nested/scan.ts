@@ -9,7 +9,16 @@
 import { posix } from 'node:path';
 import { readJks, readPkcs12 } from '../../../ca/keystore.js';
 import { classifyDer, ContentScanner, scanBuffer, type Matcher } from '../matcher.js';
-import { COMPRESSORS, HEAD_BYTES, isTarHead, keystoreKind, sniffContainer, type Compressor, type Container, type Keystore } from '../../sniff.js';
+import {
+  COMPRESSORS,
+  HEAD_BYTES,
+  isTarHead,
+  keystoreKind,
+  sniffContainer,
+  type Compressor,
+  type Container,
+  type Keystore,
+} from '../../sniff.js';
 import { TarParser } from '../../tar.js';
 import type { FileHit, NotLookedInside, ScanLimits } from '../../types.js';
 import { ArParser } from './ar.js';
@@ -106,7 +115,10 @@ export class FileScan {
   private startContainer(container: Container): void {
     const { limits, budget } = this.ctx;
     if (this.depth >= limits.maxDepth) {
-      this.ctx.notLookedInside.push({ path: this.path, reason: `${container} nested deeper than ${limits.maxDepth} archives (--max-depth)` });
+      this.ctx.notLookedInside.push({
+        path: this.path,
+        reason: `${container} nested deeper than ${limits.maxDepth} archives (--max-depth)`,
+      });
     } else if (budget.exhausted) {
       this.ctx.notLookedInside.push({ path: this.path, reason: `${container} not opened: ${budget.exhausted}` });
     } else {
@@ -124,7 +136,9 @@ export class FileScan {
     }
     this.wholeLen += chunk.length;
     if (this.wholeLen > this.ctx.limits.maxKeystoreBytes) {
-      throw new Error(`keystore '${this.path}' is over the ${this.ctx.limits.maxKeystoreBytes}-byte bound for keystores`);
+      throw new Error(
+        `keystore '${this.path}' is over the ${this.ctx.limits.maxKeystoreBytes}-byte bound for keystores`,
+      );
     }
     this.whole.push(chunk);
   }
@@ -139,7 +153,15 @@ export class FileScan {
       if (this.spool?.refused) {
         this.ctx.hits.push(...raw);
         this.ctx.notLookedInside.push({ path, reason: `${this.container} not opened: ${this.ctx.budget.spillSpent}` });
-      } else if (this.spool && this.container) job = { path, depth: this.depth, kind: this.container, spooled: this.spool.finish(), rawHits: raw, rawDeferred: this.rawDeferred };
+      } else if (this.spool && this.container)
+        job = {
+          path,
+          depth: this.depth,
+          kind: this.container,
+          spooled: this.spool.finish(),
+          rawHits: raw,
+          rawDeferred: this.rawDeferred,
+        };
       else this.ctx.hits.push(...raw);
     } else if (this.mode === 'jks' || this.mode === 'pkcs12') {
       this.keystore(this.mode, Buffer.concat(this.whole));
@@ -164,7 +186,15 @@ export class FileScan {
       const entries = kind === 'jks' ? readJks(bytes) : readPkcs12(bytes);
       for (const entry of entries) {
         const c = classifyDer(matcher, entry.der, kind);
-        if (c) found.push({ kind: c.kind, fingerprint: c.fingerprint, ...(c.subject ? { subject: c.subject } : {}), start: 0, end: bytes.length, path });
+        if (c)
+          found.push({
+            kind: c.kind,
+            fingerprint: c.fingerprint,
+            ...(c.subject ? { subject: c.subject } : {}),
+            start: 0,
+            end: bytes.length,
+            path,
+          });
       }
     } catch (error) {
       // Fail closed: a store we cannot open could hold the CA (keytool defaults: 'changeit' and empty were tried).
@@ -234,7 +264,13 @@ function tarSink(members: Members): ConstructorParameters<typeof TarParser>[0] {
 }
 
 /** Pushes a byte stream through a member parser, opening each complete member container before reading on. */
-async function feed(ctx: ScanContext, source: AsyncIterable<Buffer>, parser: MemberParser, members: Members, counted: boolean): Promise<void> {
+async function feed(
+  ctx: ScanContext,
+  source: AsyncIterable<Buffer>,
+  parser: MemberParser,
+  members: Members,
+  counted: boolean,
+): Promise<void> {
   try {
     for await (const chunk of source) {
       if (!counted) ctx.budget.nested(chunk.length);
@@ -281,7 +317,12 @@ function* splitChunks(buf: Buffer): Generator<Buffer> {
  * A compressed file: its content is a tar (then its members are listed right under the compressed file's path,
  * `x.tar.gz!/etc/ca.pem`) or a single file (`ca.pem.gz!/ca.pem`), scanned and opened like any other file.
  */
-async function openCompressed(ctx: ScanContext, job: NestedJob, kind: Compressor, source: AsyncIterable<Buffer>): Promise<void> {
+async function openCompressed(
+  ctx: ScanContext,
+  job: NestedJob,
+  kind: Compressor,
+  source: AsyncIterable<Buffer>,
+): Promise<void> {
   const decoded = counting(ctx, source);
   const members = new Members(ctx, `${job.path}${NESTED}`, job.depth + 1);
   let parser: MemberParser | undefined;
@@ -342,7 +383,14 @@ async function openRpm(ctx: ScanContext, job: NestedJob): Promise<void> {
   const kind = sniffContainer(first.value, '');
   const members = new Members(ctx, `${job.path}${NESTED}`, job.depth + 1);
   if (kind === 'cpio') return feed(ctx, all(), new CpioParser(members), members, false);
-  if (kind && COMPRESSORS.has(kind)) return feed(ctx, counting(ctx, decompress(kind as Compressor, all(), ctx.limits.zstdWindowLogMax)), new CpioParser(members), members, true);
+  if (kind && COMPRESSORS.has(kind))
+    return feed(
+      ctx,
+      counting(ctx, decompress(kind as Compressor, all(), ctx.limits.zstdWindowLogMax)),
+      new CpioParser(members),
+      members,
+      true,
+    );
   throw new Error(`RPM payload is neither cpio nor a known compression of it`);
 }
 
@@ -416,7 +464,12 @@ export async function openNested(ctx: ScanContext, job: NestedJob): Promise<void
           if (inner) await openNested(ctx, inner);
           break;
         }
-        await openCompressed(ctx, job, kind, small ? chunksOf(small) : decompress(kind, readSpooled(job.spooled), ctx.limits.zstdWindowLogMax));
+        await openCompressed(
+          ctx,
+          job,
+          kind,
+          small ? chunksOf(small) : decompress(kind, readSpooled(job.spooled), ctx.limits.zstdWindowLogMax),
+        );
       }
     }
   } catch (error) {
@@ -427,7 +480,10 @@ export async function openNested(ctx: ScanContext, job: NestedJob): Promise<void
     const what = COMPRESSORS.has(job.kind) ? `${job.kind}-compressed file` : `${job.kind} archive`;
     ctx.notLookedInside.push({
       path: job.path,
-      reason: error instanceof NestedLimitError ? `not looked inside completely: ${error.message}` : `${what} could not be opened: ${message(error)}`,
+      reason:
+        error instanceof NestedLimitError
+          ? `not looked inside completely: ${error.message}`
+          : `${what} could not be opened: ${message(error)}`,
     });
   } finally {
     discard(job.spooled);

@@ -27,7 +27,9 @@ export class TempDir {
 }
 
 /** The collected bytes of one file. */
-export type Spooled = { readonly kind: 'memory'; readonly bytes: Buffer } | { readonly kind: 'file'; readonly file: string; readonly size: number };
+export type Spooled =
+  | { readonly kind: 'memory'; readonly bytes: Buffer }
+  | { readonly kind: 'file'; readonly file: string; readonly size: number };
 
 export function spooledSize(s: Spooled): number {
   return s.kind === 'memory' ? s.bytes.length : s.size;
@@ -46,7 +48,8 @@ export function discard(s: Spooled): void {
 
 export async function* readSpooled(s: Spooled, start = 0): AsyncGenerator<Buffer> {
   if (s.kind === 'memory') {
-    for (let at = start; at < s.bytes.length; at += 256 * 1024) yield s.bytes.subarray(at, Math.min(s.bytes.length, at + 256 * 1024));
+    for (let at = start; at < s.bytes.length; at += 256 * 1024)
+      yield s.bytes.subarray(at, Math.min(s.bytes.length, at + 256 * 1024));
     return;
   }
   if (start >= s.size) return;

@@ -89,7 +89,7 @@ export async function* withoutChecks(source: AsyncIterable<Buffer>): AsyncGenera
           out += ((c & 0x1f) << 16) + s.readUInt16BE(0) + 1;
           body = s.readUInt16BE(2) + 1;
         } else throw new Error('xz data is corrupt (bad LZMA2 chunk header)');
-        for (let left = body; left > 0; ) {
+        for (let left = body; left > 0;) {
           const piece = await r.some(left);
           left -= piece.length;
           data += piece.length;
@@ -116,7 +116,11 @@ export async function* withoutChecks(source: AsyncIterable<Buffer>): AsyncGenera
     await r.exact(4); // index CRC32
     const footer = await r.exact(12);
     if (footer.toString('latin1', 10, 12) !== FOOTER_MAGIC) throw new Error('xz data is corrupt (no stream footer)');
-    const index = Buffer.concat([Buffer.from([0]), varint(count), ...unpadded.flatMap(([u, o]) => [varint(u), varint(o)])]);
+    const index = Buffer.concat([
+      Buffer.from([0]),
+      varint(count),
+      ...unpadded.flatMap(([u, o]) => [varint(u), varint(o)]),
+    ]);
     const padded = Buffer.concat([index, Buffer.alloc((4 - (index.length % 4)) % 4)]);
     yield padded;
     yield crc32le(padded);

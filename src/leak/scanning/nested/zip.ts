@@ -81,7 +81,13 @@ class SpooledReader extends yauzl.RandomAccessReader {
   }
 
   // The central directory is read a header at a time: a stream per read would cost more than the read.
-  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (err: Error | null) => void,
+  ): void {
     if (this.s.kind === 'memory') {
       const from = this.offset + position;
       if (from + length > this.s.bytes.length) return callback(new Error('unexpected end of zip data'));
@@ -157,12 +163,23 @@ function inflateEntry(raw: Buffer, size: number): Buffer {
   try {
     return decodeWhole('deflate-raw', raw, size);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`entry inflates past the ${size} bytes its header says`, { cause: error });
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new Error(`entry inflates past the ${size} bytes its header says`, { cause: error });
     throw error;
   }
 }
 
-const METHODS: Record<number, string> = { 1: 'shrink', 6: 'implode', 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz', 98: 'ppmd', 99: 'AES encryption' };
+const METHODS: Record<number, string> = {
+  1: 'shrink',
+  6: 'implode',
+  9: 'deflate64',
+  12: 'bzip2',
+  14: 'lzma',
+  93: 'zstd',
+  95: 'xz',
+  98: 'ppmd',
+  99: 'AES encryption',
+};
 
 /** Walks the entries of a zip one at a time; `visit` is awaited before the next entry is read. */
 export async function walkZip(s: Spooled, visit: (m: ZipMember) => Promise<void>): Promise<void> {
@@ -170,7 +187,12 @@ export async function walkZip(s: Spooled, visit: (m: ZipMember) => Promise<void>
   const prefix = await zipPrefix(s);
   const reader = new SpooledReader(s, prefix);
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.fromRandomAccessReader(reader, size - prefix, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true }, (err, z) => (err ? reject(err) : resolve(z))),
+    yauzl.fromRandomAccessReader(
+      reader,
+      size - prefix,
+      { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true },
+      (err, z) => (err ? reject(err) : resolve(z)),
+    ),
   );
   try {
     await new Promise<void>((resolve, reject) => {
@@ -194,12 +216,17 @@ export async function walkZip(s: Spooled, visit: (m: ZipMember) => Promise<void>
             if (entry.compressedSize <= SMALL_ENTRY && entry.uncompressedSize <= 4 * SMALL_ENTRY) {
               const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
               const raw = Buffer.allocUnsafe(entry.compressedSize);
-              await new Promise<void>((res, rej) => reader.read(raw, 0, raw.length, fileDataStart, (err) => (err ? rej(err) : res())));
+              await new Promise<void>((res, rej) =>
+                reader.read(raw, 0, raw.length, fileDataStart, (err) => (err ? rej(err) : res())),
+              );
               const data = method === 0 ? raw : inflateEntry(raw, entry.uncompressedSize);
-              if (data.length !== entry.uncompressedSize) throw new Error(`entry is ${data.length} bytes, its header says ${entry.uncompressedSize}`);
+              if (data.length !== entry.uncompressedSize)
+                throw new Error(`entry is ${data.length} bytes, its header says ${entry.uncompressedSize}`);
               return data;
             }
-            return new Promise<Readable>((res, rej) => zip.openReadStream(entry, (err, stream) => (err ? rej(err) : res(stream))));
+            return new Promise<Readable>((res, rej) =>
+              zip.openReadStream(entry, (err, stream) => (err ? rej(err) : res(stream))),
+            );
           },
         };
         visit(member).then(

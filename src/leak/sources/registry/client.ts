@@ -51,14 +51,21 @@ function trustedContext(extra: readonly string[]): tls.SecureContext {
   let context = contexts.get(key);
   if (!context) {
     // getCACertificates('default') includes NODE_EXTRA_CA_CERTS; tls.rootCertificates is the bundled Mozilla set.
-    const defaults = typeof tls.getCACertificates === 'function' ? tls.getCACertificates('default') : [...tls.rootCertificates];
+    const defaults =
+      typeof tls.getCACertificates === 'function' ? tls.getCACertificates('default') : [...tls.rootCertificates];
     context = tls.createSecureContext({ ca: [...defaults, ...extra] });
     contexts.set(key, context);
   }
   return context;
 }
 
-function once(url: URL, headers: Record<string, string>, env: Env, trust: tls.SecureContext, timeoutMs: number): Promise<HttpAnswer> {
+function once(
+  url: URL,
+  headers: Record<string, string>,
+  env: Env,
+  trust: tls.SecureContext,
+  timeoutMs: number,
+): Promise<HttpAnswer> {
   // One wording whether the handshake or the answer is what never came.
   const timeoutError = (): Error => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`);
   return httpGet(url, headers, { env, trust, timeoutMs, timeoutError });
@@ -96,7 +103,9 @@ export class RegistryClient {
   fetchSpec(): RegistryFetchSpec {
     const o = this.options;
     // Only the proxy variables travel: nothing else of the environment is needed to route a request.
-    const env = Object.fromEntries(Object.entries(o.env).filter((e): e is [string, string] => /proxy/i.test(e[0]) && typeof e[1] === 'string'));
+    const env = Object.fromEntries(
+      Object.entries(o.env).filter((e): e is [string, string] => /proxy/i.test(e[0]) && typeof e[1] === 'string'),
+    );
     return {
       host: o.host,
       repository: o.repository,
@@ -161,7 +170,8 @@ export class RegistryClient {
         res.body.destroy();
         const next = new URL(res.headers.location, current);
         // Verification is never traded for a redirect: https only, the same trust as the registry.
-        if (next.protocol !== 'https:') throw new RegistryError(`${current.host} redirected to a non-https URL (${next.protocol}//${next.host})`);
+        if (next.protocol !== 'https:')
+          throw new RegistryError(`${current.host} redirected to a non-https URL (${next.protocol}//${next.host})`);
         current = next;
         continue;
       }
@@ -175,18 +185,32 @@ export class RegistryClient {
     const creds = this.options.credentials;
     const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` : undefined;
     if (scheme === 'basic') {
-      if (!basic) throw new RegistryError(`${this.options.host} asks for a user name and password (401): pass --username/--password-stdin or log in with docker login`);
+      if (!basic)
+        throw new RegistryError(
+          `${this.options.host} asks for a user name and password (401): pass --username/--password-stdin or log in with docker login`,
+        );
       this.authorization = basic;
       return;
     }
-    if (scheme !== 'bearer' || !params.realm) throw new RegistryError(`${this.options.host} asks for unsupported authentication '${header.split(' ')[0]}'`);
+    if (scheme !== 'bearer' || !params.realm)
+      throw new RegistryError(`${this.options.host} asks for unsupported authentication '${header.split(' ')[0]}'`);
     const realm = new URL(params.realm);
-    if (realm.protocol !== 'https:') throw new RegistryError(`${this.options.host}'s token service is not https (${realm.origin})`);
+    if (realm.protocol !== 'https:')
+      throw new RegistryError(`${this.options.host}'s token service is not https (${realm.origin})`);
     if (params.service) realm.searchParams.set('service', params.service);
     realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
-    const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) }, this.options.env, this.trust, this.timeoutMs);
+    const res = await once(
+      realm,
+      { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) },
+      this.options.env,
+      this.trust,
+      this.timeoutMs,
+    );
     const text = await readText(res.body);
-    if (res.status !== 200) throw new RegistryError(`the token service ${realm.host} answered ${res.status}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
+    if (res.status !== 200)
+      throw new RegistryError(
+        `the token service ${realm.host} answered ${res.status}${creds ? ' for the credentials given' : ' to an anonymous request'}`,
+      );
     let token: string | undefined;
     try {
       const doc = JSON.parse(text) as { token?: string; access_token?: string };

@@ -35,26 +35,42 @@ function keysFor(registry: string): string[] {
 function fromHelper(helper: string, serverUrl: string, env: NodeJS.ProcessEnv): Credentials | undefined {
   let out: string;
   try {
-    out = execFileSync(`docker-credential-${helper}`, ['get'], { input: serverUrl, env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30000 }).toString();
+    out = execFileSync(`docker-credential-${helper}`, ['get'], {
+      input: serverUrl,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: 30000,
+    }).toString();
   } catch (error) {
     const stdout = (error as { stdout?: Buffer }).stdout?.toString() ?? '';
     // The protocol's answer for "no credentials": exit 1 with this text; anything else is a real failure.
     if (/credentials not found/i.test(stdout)) return undefined;
-    const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found on PATH' : `failed (${(error as Error).message.split('\n')[0]})`;
-    throw new Error(`the credential helper docker-credential-${helper} ${why}, asked for ${serverUrl}`, { cause: error });
+    const why =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'not found on PATH'
+        : `failed (${(error as Error).message.split('\n')[0]})`;
+    throw new Error(`the credential helper docker-credential-${helper} ${why}, asked for ${serverUrl}`, {
+      cause: error,
+    });
   }
   let parsed: { Username?: string; Secret?: string };
   try {
     parsed = JSON.parse(out) as { Username?: string; Secret?: string };
   } catch {
-    throw new Error(`the credential helper docker-credential-${helper} answered something other than JSON for ${serverUrl}`);
+    throw new Error(
+      `the credential helper docker-credential-${helper} answered something other than JSON for ${serverUrl}`,
+    );
   }
   if (!parsed.Secret) return undefined;
   return { username: parsed.Username ?? '', password: parsed.Secret };
 }
 
 /** Credentials for `registry` from a docker config file, or undefined (anonymous). */
-export function credentialsFor(registry: string, configPath: string, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
+export function credentialsFor(
+  registry: string,
+  configPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Credentials | undefined {
   if (!existsSync(configPath)) return undefined;
   let config: DockerConfig;
   try {

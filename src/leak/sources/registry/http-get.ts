@@ -62,7 +62,8 @@ const PARSE_ERRORS: Readonly<Record<string, string>> = {
 function describe(error: NodeJS.ErrnoException): HttpError | Error {
   const code = error.code ?? '';
   if (code.startsWith('HPE_')) return new HttpError(PARSE_ERRORS[code] ?? `a malformed HTTP answer (${code})`);
-  if (code === 'ECONNRESET' || /socket hang up/.test(error.message)) return new HttpError('the connection closed before an answer came', true);
+  if (code === 'ECONNRESET' || /socket hang up/.test(error.message))
+    return new HttpError('the connection closed before an answer came', true);
   return error;
 }
 
@@ -98,7 +99,14 @@ export function openTls(url: URL, options: HttpGetOptions): Promise<tls.TLSSocke
       if (over) return void socket?.destroy();
       const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
       // `host` is what the certificate is checked against, also over a tunnel (Node would check 'localhost').
-      secured = tls.connect({ ...(socket ? { socket } : { port }), host, servername, secureContext: options.trust, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] });
+      secured = tls.connect({
+        ...(socket ? { socket } : { port }),
+        host,
+        servername,
+        secureContext: options.trust,
+        rejectUnauthorized: true,
+        ALPNProtocols: ['http/1.1'],
+      });
       // Kept after the handshake: an error in the same turn as secureConnect, before the request's own listener is
       // on, must not go unhandled (settle ignores it then; the request sees the destroyed socket).
       secured.on('error', (error: Error) => settle(error));
@@ -114,27 +122,49 @@ export function openTls(url: URL, options: HttpGetOptions): Promise<tls.TLSSocke
           port: proxy.port,
           method: 'CONNECT',
           path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-          headers: { host: `${host}:${port}`, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
-          ...(overTls ? { secureContext: options.trust, rejectUnauthorized: true, servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host, agent: false } : {}),
+          headers: {
+            host: `${host}:${port}`,
+            ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}),
+          },
+          ...(overTls
+            ? {
+                secureContext: options.trust,
+                rejectUnauthorized: true,
+                servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host,
+                agent: false,
+              }
+            : {}),
         })
       : undefined;
     if (!proxy || !connect) return secure();
     connect.once('connect', (res, socket) => {
       tunnel = socket;
-      if (res.statusCode !== 200) settle(new HttpError(`the proxy ${proxy.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
+      if (res.statusCode !== 200)
+        settle(new HttpError(`the proxy ${proxy.display} answered ${res.statusCode} to CONNECT ${host}:${port}`));
       else secure(socket);
     });
     connect.once('error', (error) =>
-      settle(overTls ? new HttpError(`TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`) : error),
+      settle(
+        overTls
+          ? new HttpError(
+              `TLS to the proxy ${proxy.display} failed (${error.message}): expected a proxy certificate the job trusts (the system roots or the org CA given); no credentials were sent`,
+            )
+          : error,
+      ),
     );
     connect.end();
   });
 }
 
 /** GET `url` over a connection of its own; resolves with the answer's head and its body as a stream. */
-export async function httpGet(url: URL, headers: Readonly<Record<string, string>>, options: HttpGetOptions): Promise<HttpAnswer> {
+export async function httpGet(
+  url: URL,
+  headers: Readonly<Record<string, string>>,
+  options: HttpGetOptions,
+): Promise<HttpAnswer> {
   for (const [name, value] of Object.entries(headers)) {
-    if (!FIELD_NAME.test(name) || /[\r\n\0]/.test(value)) throw new HttpError(`refusing to send header '${name}': it contains a line break or is not a field name`);
+    if (!FIELD_NAME.test(name) || /[\r\n\0]/.test(value))
+      throw new HttpError(`refusing to send header '${name}': it contains a line break or is not a field name`);
   }
   const socket = await openTls(url, options);
   return new Promise((resolve, reject) => {
@@ -174,7 +204,8 @@ export async function httpGet(url: URL, headers: Readonly<Record<string, string>
           return;
         }
         const flat: Record<string, string> = {};
-        for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+        for (const [name, value] of Object.entries(res.headers))
+          if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
         res.on('error', () => clearInterval(watchdog));
         body = guarded(res);
         resolve({ status, headers: flat, body });
@@ -213,7 +244,9 @@ function guarded(res: http.IncomingMessage): Readable {
     else out.push(null);
   });
   res.on('aborted', () => out.destroy(new HttpError('the connection closed before the whole answer came')));
-  res.on('error', (error: NodeJS.ErrnoException) => out.destroy(error.code?.startsWith('HPE_') ? describe(error) : error));
+  res.on('error', (error: NodeJS.ErrnoException) =>
+    out.destroy(error.code?.startsWith('HPE_') ? describe(error) : error),
+  );
   return out;
 }
 

@@ -27,16 +27,26 @@ export interface RegistrySourceOptions {
 
 /** DER certificates as PEM, for the TLS trust store. */
 export function pemOf(certs: readonly { readonly der: Uint8Array }[]): string[] {
-  return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`);
+  return certs.map(
+    (c) =>
+      `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`,
+  );
 }
 
-export async function openRegistryImage(image: string, extraCa: readonly string[], options: RegistrySourceOptions = {}): Promise<PullResult> {
+export async function openRegistryImage(
+  image: string,
+  extraCa: readonly string[],
+  options: RegistrySourceOptions = {},
+): Promise<PullResult> {
   const reference = parseRegistryReference(image);
   const env = options.env ?? process.env;
   let credentials = options.credentials;
   if (!credentials) {
     try {
-      credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), { ...process.env, ...env });
+      credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), {
+        ...process.env,
+        ...env,
+      });
     } catch (error) {
       throw new RegistryError(`credentials for ${reference.registry}: ${(error as Error).message}`);
     }

@@ -13,8 +13,14 @@ import type { RegistryBlob } from '../../types.js';
 import { RegistryClient, RegistryError, readText, type ClientOptions, type Response } from './client.js';
 import { apiHost, describeReference, type RegistryReference } from './reference.js';
 
-const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
-const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
+const INDEX_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+];
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+];
 const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
 const MAX_MANIFEST = 4 * 1024 * 1024;
 
@@ -80,7 +86,9 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
   const get = (path: string, accept: string): ReturnType<RegistryClient['get']> => {
     requests += 1;
     if (requests > maxRequests) {
-      throw new RegistryError(`${label}: over ${maxRequests} manifest and referrer requests (the registry keeps naming more); nothing is counted clean: raise --max-registry-requests if this image is really that large`);
+      throw new RegistryError(
+        `${label}: over ${maxRequests} manifest and referrer requests (the registry keeps naming more); nothing is counted clean: raise --max-registry-requests if this image is really that large`,
+      );
     }
     return client.get(path, accept);
   };
@@ -92,16 +100,28 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
   const save = (digest: string, bytes: Buffer): void => keep(memberOf(digest), bytes);
 
   /** A manifest or index by tag or digest: read whole (bounded), verified against its digest, saved as a blob. */
-  const fetchManifest = async (reference: string, expected?: string): Promise<{ digest: string; mediaType: string; doc: Record<string, unknown>; size: number }> => {
+  const fetchManifest = async (
+    reference: string,
+    expected?: string,
+  ): Promise<{ digest: string; mediaType: string; doc: Record<string, unknown>; size: number }> => {
     const res = await get(`${base}/manifests/${reference}`, ACCEPT);
-    check(res, 'manifest', `${label}${reference.startsWith('sha256:') && !label.includes(reference) ? ` (${reference})` : ''}`);
+    check(
+      res,
+      'manifest',
+      `${label}${reference.startsWith('sha256:') && !label.includes(reference) ? ` (${reference})` : ''}`,
+    );
     const text = await readText(res.body, MAX_MANIFEST);
     const bytes = Buffer.from(text, 'utf8');
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     const claimed = res.headers['docker-content-digest'];
-    if (expected && digest !== expected) throw new RegistryError(`manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`);
+    if (expected && digest !== expected)
+      throw new RegistryError(
+        `manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`,
+      );
     if (typeof claimed === 'string' && claimed.startsWith('sha256:') && claimed !== digest) {
-      throw new RegistryError(`manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`);
+      throw new RegistryError(
+        `manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`,
+      );
     }
     let doc: Record<string, unknown>;
     try {
@@ -119,14 +139,20 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
   const wantPlatform = (d: Descriptor): boolean => {
     if (!options.platform || !d.platform) return true;
     if (d.platform.os === 'unknown') return true; // attestation manifests; filtered by subject below
-    return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === options.platform ||
-      [d.platform.os, d.platform.architecture].join('/') === options.platform;
+    return (
+      [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === options.platform ||
+      [d.platform.os, d.platform.architecture].join('/') === options.platform
+    );
   };
 
   const walked = new Set<string>();
   /** With --platform, the root index's entries that were fetched: the layout lists these instead of the root. */
   const selected: Descriptor[] = [];
-  const walk = async (reference: string, expected: string | undefined, depth: number): Promise<{ digest: string; mediaType: string; size: number }> => {
+  const walk = async (
+    reference: string,
+    expected: string | undefined,
+    depth: number,
+  ): Promise<{ digest: string; mediaType: string; size: number }> => {
     const m = await fetchManifest(reference, expected);
     if (walked.has(m.digest)) return m;
     walked.add(m.digest);
@@ -140,12 +166,16 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
         await walk(d.digest, d.digest, depth + 1);
         if (depth === 0) selected.push(d);
       }
-      if (options.platform && chosen.size === 0) throw new RegistryError(`${label} has no image for platform '${options.platform}'`);
+      if (options.platform && chosen.size === 0)
+        throw new RegistryError(`${label} has no image for platform '${options.platform}'`);
     } else {
       const config = m.doc.config as Descriptor | undefined;
       if (config?.digest) blobQueue.set(config.digest, config);
       for (const layer of (m.doc.layers as Descriptor[] | undefined) ?? []) blobQueue.set(layer.digest, layer);
-      if (blobQueue.size > MAX_REGISTRY_BLOBS) throw new RegistryError(`${label}: its manifests name over ${MAX_REGISTRY_BLOBS} blobs; nothing is counted clean`);
+      if (blobQueue.size > MAX_REGISTRY_BLOBS)
+        throw new RegistryError(
+          `${label}: its manifests name over ${MAX_REGISTRY_BLOBS} blobs; nothing is counted clean`,
+        );
     }
     return m;
   };
@@ -169,7 +199,12 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
         tagged.body.destroy();
         const index = await fetchManifest(`sha256-${hex}`);
         list = (index.doc.manifests as Descriptor[] | undefined) ?? [];
-        referrerDescriptors.push({ mediaType: index.mediaType, digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` } });
+        referrerDescriptors.push({
+          mediaType: index.mediaType,
+          digest: index.digest,
+          size: index.size,
+          annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` },
+        });
       } else if (tagged.status === 404) tagged.body.destroy();
       else check(tagged, 'referrers tag', `${label} (sha256-${hex})`);
     }
@@ -181,12 +216,22 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
       if (res.status === 404) continue;
       check(res, 'signature tag', `${label} (${tag})`);
       const m = await walk(tag, undefined, 1);
-      referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': tag } });
+      referrerDescriptors.push({
+        mediaType: m.mediaType,
+        digest: m.digest,
+        size: m.size,
+        annotations: { 'org.opencontainers.image.ref.name': tag },
+      });
     }
     for (const d of list) {
       if (walked.has(d.digest)) continue;
       const m = await walk(d.digest, d.digest, 1);
-      referrerDescriptors.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, annotations: { 'org.opencontainers.image.ref.name': `referrer of ${subject}` } });
+      referrerDescriptors.push({
+        mediaType: m.mediaType,
+        digest: m.digest,
+        size: m.size,
+        annotations: { 'org.opencontainers.image.ref.name': `referrer of ${subject}` },
+      });
     }
   }
 
@@ -195,14 +240,28 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
   const tops: Descriptor[] =
     options.platform && selected.length
       ? selected.map((d) => ({ ...d, annotations: { ...d.annotations, 'org.opencontainers.image.ref.name': label } }))
-      : [{ mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: { 'org.opencontainers.image.ref.name': label } }];
-  keep('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] })));
+      : [
+          {
+            mediaType: root.mediaType,
+            digest: root.digest,
+            size: root.size,
+            annotations: { 'org.opencontainers.image.ref.name': label },
+          },
+        ];
+  keep(
+    'index.json',
+    Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] }),
+    ),
+  );
 
   // Every other blob starts as a registry reference; the same planner as every input decides which are image layers.
   const fetch = client.fetchSpec();
   for (const d of blobQueue.values()) {
-    if (!/^sha256:[0-9a-f]{64}$/.test(d.digest)) throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
-    if (!Number.isSafeInteger(d.size) || d.size < 0) throw new RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
+    if (!/^sha256:[0-9a-f]{64}$/.test(d.digest))
+      throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
+    if (!Number.isSafeInteger(d.size) || d.size < 0)
+      throw new RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
     const name = memberOf(d.digest);
     if (members.has(name)) continue;
     const blob: RegistryBlob = { kind: 'registry', digest: d.digest, size: d.size, label, fetch };
@@ -215,7 +274,11 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
   const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, small.length)) }, async () => {
     for (let m = small.shift(); m; m = small.shift()) {
       const d = m.blob as RegistryBlob;
-      members.set(m.name, { name: m.name, type: 'file', blob: { kind: 'bytes', bytes: await fetchSmallBlob(client, base, label, d), size: d.size } });
+      members.set(m.name, {
+        name: m.name,
+        type: 'file',
+        blob: { kind: 'bytes', bytes: await fetchSmallBlob(client, base, label, d), size: d.size },
+      });
     }
   });
   await Promise.all(lanes);
@@ -223,7 +286,10 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
 }
 
 async function fetchSmallBlob(client: RegistryClient, base: string, label: string, d: RegistryBlob): Promise<Buffer> {
-  if (d.size > MAX_SMALL_BLOB) throw new RegistryError(`blob ${d.digest} of ${label} is ${d.size} bytes and not an image layer: over the ${MAX_SMALL_BLOB}-byte bound for configs and documents`);
+  if (d.size > MAX_SMALL_BLOB)
+    throw new RegistryError(
+      `blob ${d.digest} of ${label} is ${d.size} bytes and not an image layer: over the ${MAX_SMALL_BLOB}-byte bound for configs and documents`,
+    );
   const res = await client.get(`${base}/blobs/${d.digest}`);
   check(res, `blob ${d.digest}`, label);
   const hash = createHash('sha256');
@@ -232,17 +298,23 @@ async function fetchSmallBlob(client: RegistryClient, base: string, label: strin
   try {
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       bytes += chunk.length;
-      if (bytes > d.size) throw new RegistryError(`blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`);
+      if (bytes > d.size)
+        throw new RegistryError(
+          `blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`,
+        );
       hash.update(chunk);
       chunks.push(chunk);
     }
   } catch (error) {
     res.body.destroy();
     if (error instanceof RegistryError) throw error;
-    throw new RegistryError(`blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${(error as Error).message.split('\n')[0]})`);
+    throw new RegistryError(
+      `blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${(error as Error).message.split('\n')[0]})`,
+    );
   }
   const got = `sha256:${hash.digest('hex')}`;
   if (bytes !== d.size) throw new RegistryError(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
-  if (got !== d.digest) throw new RegistryError(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
+  if (got !== d.digest)
+    throw new RegistryError(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
   return Buffer.concat(chunks);
 }

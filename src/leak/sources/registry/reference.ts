@@ -31,15 +31,22 @@ export function apiHost(registry: string): string {
 export function parseRegistryReference(image: string): RegistryReference {
   const text = image.replace(PREFIX, '');
   const expected = `expected registry:HOST/REPOSITORY:TAG or registry:HOST/REPOSITORY@sha256:DIGEST (e.g., registry:ghcr.io/org/app:1.2)`;
-  const m = /^([^/]+)\/([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[0-9a-f]{64}))?$/.exec(text);
+  const m =
+    /^([^/]+)\/([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[0-9a-f]{64}))?$/.exec(
+      text,
+    );
   if (!m) throw new ReferenceError(`Invalid registry reference '${image}': ${expected}.`);
   const [, host, repo, tag, digest] = m;
   // A first component without '.', ':' or 'localhost' is a Docker Hub namespace, not a host (distribution/reference).
   if (!/[.:]/.test(host!) && host !== 'localhost') {
-    throw new ReferenceError(`Invalid registry reference '${image}': '${host}' is not a registry host; name it in full (e.g., registry:docker.io/${host}/${repo}).`);
+    throw new ReferenceError(
+      `Invalid registry reference '${image}': '${host}' is not a registry host; name it in full (e.g., registry:docker.io/${host}/${repo}).`,
+    );
   }
-  if (!tag && !digest) throw new ReferenceError(`Invalid registry reference '${image}': no tag or digest; ${expected}.`);
-  const repository = (host === 'docker.io' || host === 'index.docker.io') && !repo!.includes('/') ? `library/${repo}` : repo!;
+  if (!tag && !digest)
+    throw new ReferenceError(`Invalid registry reference '${image}': no tag or digest; ${expected}.`);
+  const repository =
+    (host === 'docker.io' || host === 'index.docker.io') && !repo!.includes('/') ? `library/${repo}` : repo!;
   return { registry: host!, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
 

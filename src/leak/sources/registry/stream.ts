@@ -27,13 +27,16 @@ export async function openRegistryBlob(blob: RegistryBlob): Promise<Readable> {
       try {
         for await (const chunk of inPieces(body as AsyncIterable<Buffer>)) {
           bytes += chunk.length;
-          if (bytes > blob.size) throw new RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
+          if (bytes > blob.size)
+            throw new RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
           yield chunk;
         }
       } catch (error) {
         body.destroy();
         if (error instanceof RegistryError) throw error;
-        throw new RegistryError(`${what}: the download broke off after ${bytes} of ${blob.size} bytes (${oneLine(error)})`);
+        throw new RegistryError(
+          `${what}: the download broke off after ${bytes} of ${blob.size} bytes (${oneLine(error)})`,
+        );
       }
       if (bytes !== blob.size) throw new RegistryError(`${what}: got ${bytes} of ${blob.size} bytes`);
     })(),
