@@ -39531,7 +39531,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3407);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1141);
 
 
 // Checked before anything else runs: the modules load on an older Node, but the OS store reads as empty there.
@@ -39549,7 +39549,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3407:
+/***/ 1141:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -54774,6 +54774,239 @@ function mapPath(record, source, dest, destIsDir) {
     return external_node_path_namespaceObject.posix.join(dest, record.path.slice(source === '/' ? 0 : source.length));
 }
 
+;// CONCATENATED MODULE: ./src/lint/run-commands.ts
+/**
+ * What a RUN's commands do to the stage's file system, one small handler per command (cp, curl, keytool, …), each
+ * given the RUN's scope (its file system view, variables and the writes it records) and the parsed call. The
+ * interpreter (run.ts) parses the shell and dispatches through COMMANDS; a command not listed is checked only for
+ * tool settings that name a CA file.
+ */
+
+
+
+const NOTHING = { ca: false, what: 'nothing' };
+const DEBIAN_SOURCES = ['/usr/local/share/ca-certificates', '/usr/share/ca-certificates'];
+const RHEL_SOURCES = ['/etc/pki/ca-trust/source', '/usr/share/pki/ca-trust-source', '/etc/pki/trust/anchors'];
+/** cd */
+const cdCommand = (s, c) => {
+    s.setCwd(s.abs(c.ops[0] ?? '/root'));
+    return NOTHING;
+};
+/** export */
+const exportCommand = (s, c) => {
+    for (const a of c.args) {
+        const eq = a.indexOf('=');
+        if (eq === -1)
+            continue;
+        s.local.set(a.slice(0, eq), a.slice(eq + 1));
+        for (const p of assignmentPointers(a.slice(0, eq), a.slice(eq + 1), ''))
+            if (p.form !== 'text')
+                s.provenCa(p.value, `exports ${a.slice(0, eq)}=${a.slice(eq + 1)}`);
+    }
+    return NOTHING;
+};
+/** cp, install, rsync, mv */
+const cpCommand = (s, c) => {
+    const targetDir = c.opt('-t', '--target-directory');
+    if (c.cmd === 'install' && c.options.has('-d'))
+        return NOTHING;
+    if (targetDir !== undefined)
+        s.copyFiles(c.ops, targetDir, true, c.cmd === 'mv' ? 'moves' : 'copies', c.cmd === 'mv');
+    else if (c.ops.length >= 2)
+        s.copyFiles(c.ops.slice(0, -1), c.ops[c.ops.length - 1], false, c.cmd === 'mv' ? 'moves' : 'copies', c.cmd === 'mv');
+    return NOTHING;
+};
+/** rm, unlink */
+const rmCommand = (s, c) => {
+    for (const p of c.ops)
+        s.fs.remove(s.abs(p));
+    return NOTHING;
+};
+/** cat */
+const catCommand = (s, c) => {
+    const files = c.ops.filter((o) => o !== '-');
+    if (!files.length)
+        return c.stdin;
+    const parts = files.map((f) => s.read(s.abs(f)));
+    const secret = parts.find((p) => p.secret !== undefined)?.secret;
+    return {
+        ca: parts.some((p) => p.ca),
+        what: parts.map((p) => p.what).join(' + '),
+        ...(secret !== undefined ? { secret } : {}),
+        public: parts.every((p) => p.public),
+    };
+};
+/** tee */
+const teeCommand = (s, c) => {
+    for (const f of c.ops)
+        s.write(s.abs(f), c.stdin, c.options.has('-a') ? 'appends' : 'writes');
+    return c.stdin;
+};
+/** echo, printf */
+const echoCommand = (s, c) => {
+    const raw = c.command.words
+        .slice(1)
+        .map((w) => w.text)
+        .join(' ');
+    const caVar = [...raw.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)]
+        .map((m) => m[1])
+        .find((n) => s.env.caArgs.has(n) || (s.local.get(n) ?? '').includes('-----BEGIN'));
+    if (raw.includes('-----BEGIN') || caVar)
+        return { ca: true, what: caVar ? `the value of ${caVar}` : 'certificate text' };
+    return NOTHING;
+};
+/** wget, curl */
+const wgetCommand = (s, c) => {
+    const caFile = c.opt('--cacert', '--ca-certificate');
+    if (caFile)
+        s.provenCa(caFile, `passes ${caFile} to ${c.cmd} as its CA file`);
+    const url = c.ops.find(isUrl) ?? c.ops.find((o) => /^\$|^[\w.-]+\.[a-z]{2,}\//i.test(o)) ?? c.ops[0];
+    if (!url)
+        return NOTHING;
+    const name = isUrl(url) ? urlBasename(url) : external_node_path_namespaceObject.posix.basename(url);
+    const pub = isUrl(url) && isPublicBundleUrl(url);
+    const content = {
+        ca: !pub && isCaLikeName(name),
+        what: `downloads ${url}`,
+        download: true,
+        public: pub,
+    };
+    const outFile = c.cmd === 'wget' ? c.opt('-O', '--output-document') : c.opt('-o', '--output');
+    if (outFile === '-')
+        return content;
+    if (outFile !== undefined) {
+        s.write(s.abs(outFile), content, 'downloads');
+        return NOTHING;
+    }
+    if (c.cmd === 'wget' || c.options.has('-O') || c.options.has('--remote-name')) {
+        const dir = c.cmd === 'wget' ? c.opt('-P', '--directory-prefix') : undefined;
+        s.write(resolvePath(name, dir !== undefined ? s.abs(dir) : s.cwd()), content, 'downloads');
+        return NOTHING;
+    }
+    return content;
+};
+/** openssl */
+const opensslCommand = (s, c) => {
+    const sub = c.ops[0];
+    const caFile = c.opt('-CAfile');
+    if (caFile)
+        s.provenCa(caFile, `passes ${caFile} to openssl -CAfile`);
+    if (sub === 's_client')
+        return { ca: true, what: 'the certificates the server (or an inspecting proxy) presents' };
+    if (sub === 'rehash') {
+        if (s.fs.caUnder('/etc/ssl/certs').length)
+            s.trustUpdate('openssl rehash', ['/etc/ssl/certs']);
+        return NOTHING;
+    }
+    const input = c.opt('-in');
+    const content = input !== undefined ? s.read(s.abs(input)) : c.stdin;
+    const output = c.opt('-out');
+    if (output !== undefined) {
+        s.write(s.abs(output), content, `openssl ${sub ?? ''} writes`);
+        return NOTHING;
+    }
+    return content;
+};
+/** unzip, tar */
+const unzipCommand = (s, c) => {
+    const extracting = c.cmd === 'unzip' ||
+        c.args.some((a) => (/^-?[a-zA-Z]*x/.test(a) && !a.startsWith('--')) || a === '--extract' || a === '--get');
+    if (!extracting)
+        return NOTHING;
+    const archive = c.cmd === 'unzip' ? c.ops[0] : (c.opt('-f', '--file') ?? c.args.find((a) => /\.(tar|tgz|gz|xz|bz2|zst)$/.test(a)));
+    const content = archive && archive !== '-' ? s.read(s.abs(archive)) : c.stdin;
+    const dir = s.abs(c.opt('-d', '-C', '--directory') ?? '.');
+    if (s.mountOf(dir))
+        return NOTHING;
+    const ca = (content.ca || isTrustPath(dir)) && !content.public;
+    s.newRecord(dir, true, ca, 'OCA102', `RUN extracts ${archive ?? 'an archive'} into ${dir}`, 'write');
+    return NOTHING;
+};
+/** update-ca-certificates */
+const updateCaCertificatesCommand = (s, c) => {
+    s.trustUpdate(c.words.join(' '), DEBIAN_SOURCES);
+    return NOTHING;
+};
+/** update-ca-trust */
+const updateCaTrustCommand = (s, c) => {
+    s.trustUpdate(c.words.join(' '), RHEL_SOURCES);
+    return NOTHING;
+};
+/** c_rehash */
+const cRehashCommand = (s, c) => {
+    if (s.fs.caUnder(c.ops[0] ? s.abs(c.ops[0]) : '/etc/ssl/certs').length)
+        s.trustUpdate('c_rehash', [c.ops[0] ? s.abs(c.ops[0]) : '/etc/ssl/certs']);
+    return NOTHING;
+};
+/** trust */
+const trustCommand = (s, c) => {
+    if (c.ops[0] !== 'anchor')
+        return NOTHING;
+    const file = c.ops[1];
+    if (!file)
+        return NOTHING;
+    const content = s.read(s.abs(file));
+    if (content.public)
+        return NOTHING;
+    s.provenCa(file, 'adds it with trust anchor');
+    s.trustUpdate('trust anchor', RHEL_SOURCES, [s.abs(file)]);
+    return NOTHING;
+};
+/** keytool */
+const keytoolCommand = (s, c) => {
+    if (!c.args.some((a) => /^-import(cert|keystore)?$/.test(a)))
+        return NOTHING;
+    const file = c.opt('-file', '-srckeystore');
+    const content = file !== undefined ? s.read(s.abs(file)) : c.stdin;
+    if (content.public || s.script.includes('/usr/share/ca-certificates/mozilla'))
+        return NOTHING;
+    if (file !== undefined)
+        s.provenCa(file, 'imports it into a Java keystore with keytool');
+    const store = c.opt('-keystore', '-destkeystore');
+    const storePath = store !== undefined ? s.abs(store) : '/$JAVA_HOME/lib/security/cacerts';
+    s.newRecord(storePath, false, true, 'OCA104', `RUN keytool imports ${file ?? 'a certificate'} into the keystore ${store ?? 'cacerts (-cacerts)'}`, 'write');
+    return NOTHING;
+};
+/** certutil */
+const certutilCommand = (s, c) => {
+    if (!c.options.has('-A'))
+        return NOTHING;
+    const file = c.opt('-i');
+    const content = file !== undefined ? s.read(s.abs(file)) : c.stdin;
+    if (content.public)
+        return NOTHING;
+    if (file !== undefined)
+        s.provenCa(file, 'adds it to an NSS database with certutil -A');
+    const db = c.opt('-d');
+    s.newRecord(db !== undefined ? s.abs(db.replace(/^sql:/, '')) : '/root/.pki/nssdb', true, true, 'OCA104', `RUN certutil -A adds ${file ?? 'a certificate'} to the NSS database ${db ?? '~/.pki/nssdb'}`, 'write');
+    return NOTHING;
+};
+const COMMANDS = {
+    cd: cdCommand,
+    export: exportCommand,
+    cp: cpCommand,
+    install: cpCommand,
+    rsync: cpCommand,
+    mv: cpCommand,
+    rm: rmCommand,
+    unlink: rmCommand,
+    cat: catCommand,
+    tee: teeCommand,
+    echo: echoCommand,
+    printf: echoCommand,
+    wget: wgetCommand,
+    curl: wgetCommand,
+    openssl: opensslCommand,
+    unzip: unzipCommand,
+    tar: unzipCommand,
+    'update-ca-certificates': updateCaCertificatesCommand,
+    'update-ca-trust': updateCaTrustCommand,
+    c_rehash: cRehashCommand,
+    trust: trustCommand,
+    keytool: keytoolCommand,
+    certutil: certutilCommand,
+};
+
 ;// CONCATENATED MODULE: ./src/lint/shell.ts
 const KEYWORDS = new Set([
     'if',
@@ -55020,9 +55253,7 @@ function parseShell(script) {
 
 
 
-const NOTHING = { ca: false, what: 'nothing' };
-const DEBIAN_SOURCES = ['/usr/local/share/ca-certificates', '/usr/share/ca-certificates'];
-const RHEL_SOURCES = ['/etc/pki/ca-trust/source', '/usr/share/pki/ca-trust-source', '/etc/pki/trust/anchors'];
+
 function csv(value) {
     const out = new Map();
     for (const part of value.split(',')) {
@@ -55422,6 +55653,22 @@ function interpretRun(instr, env) {
                 fs.remove(src);
         }
     };
+    const scope = {
+        fs,
+        env,
+        local,
+        script,
+        cwd: () => cwd,
+        setCwd: (path) => (cwd = path),
+        abs,
+        mountOf,
+        read,
+        write,
+        newRecord,
+        provenCa,
+        trustUpdate,
+        copyFiles,
+    };
     for (const pipeline of parseShell(script)) {
         let stdin = NOTHING;
         for (const command of pipeline) {
@@ -55456,189 +55703,12 @@ function interpretRun(instr, env) {
                 stdin = read(abs(text(r.target)));
         const { operands: ops, options } = operands(cmd, args);
         const opt = (...names) => names.map((n) => options.get(n)).find((v) => v !== undefined);
-        switch (cmd) {
-            case 'cd':
-                cwd = abs(ops[0] ?? '/root');
-                return NOTHING;
-            case 'export':
-                for (const a of args) {
-                    const eq = a.indexOf('=');
-                    if (eq === -1)
-                        continue;
-                    local.set(a.slice(0, eq), a.slice(eq + 1));
-                    for (const p of assignmentPointers(a.slice(0, eq), a.slice(eq + 1), ''))
-                        if (p.form !== 'text')
-                            provenCa(p.value, `exports ${a.slice(0, eq)}=${a.slice(eq + 1)}`);
-                }
-                return NOTHING;
-            case 'cp':
-            case 'install':
-            case 'rsync':
-            case 'mv': {
-                const targetDir = opt('-t', '--target-directory');
-                if (cmd === 'install' && options.has('-d'))
-                    return NOTHING;
-                if (targetDir !== undefined)
-                    copyFiles(ops, targetDir, true, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
-                else if (ops.length >= 2)
-                    copyFiles(ops.slice(0, -1), ops[ops.length - 1], false, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
-                return NOTHING;
-            }
-            case 'rm':
-            case 'unlink':
-                for (const p of ops)
-                    fs.remove(abs(p));
-                return NOTHING;
-            case 'cat': {
-                const files = ops.filter((o) => o !== '-');
-                if (!files.length)
-                    return stdin;
-                const parts = files.map((f) => read(abs(f)));
-                const secret = parts.find((p) => p.secret !== undefined)?.secret;
-                return {
-                    ca: parts.some((p) => p.ca),
-                    what: parts.map((p) => p.what).join(' + '),
-                    ...(secret !== undefined ? { secret } : {}),
-                    public: parts.every((p) => p.public),
-                };
-            }
-            case 'tee':
-                for (const f of ops)
-                    write(abs(f), stdin, options.has('-a') ? 'appends' : 'writes');
-                return stdin;
-            case 'echo':
-            case 'printf': {
-                const raw = command.words
-                    .slice(1)
-                    .map((w) => w.text)
-                    .join(' ');
-                const caVar = [...raw.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)]
-                    .map((m) => m[1])
-                    .find((n) => env.caArgs.has(n) || (local.get(n) ?? '').includes('-----BEGIN'));
-                if (raw.includes('-----BEGIN') || caVar)
-                    return { ca: true, what: caVar ? `the value of ${caVar}` : 'certificate text' };
-                return NOTHING;
-            }
-            case 'wget':
-            case 'curl': {
-                const caFile = opt('--cacert', '--ca-certificate');
-                if (caFile)
-                    provenCa(caFile, `passes ${caFile} to ${cmd} as its CA file`);
-                const url = ops.find(isUrl) ?? ops.find((o) => /^\$|^[\w.-]+\.[a-z]{2,}\//i.test(o)) ?? ops[0];
-                if (!url)
-                    return NOTHING;
-                const name = isUrl(url) ? urlBasename(url) : external_node_path_namespaceObject.posix.basename(url);
-                const pub = isUrl(url) && isPublicBundleUrl(url);
-                const content = {
-                    ca: !pub && isCaLikeName(name),
-                    what: `downloads ${url}`,
-                    download: true,
-                    public: pub,
-                };
-                const outFile = cmd === 'wget' ? opt('-O', '--output-document') : opt('-o', '--output');
-                if (outFile === '-')
-                    return content;
-                if (outFile !== undefined) {
-                    write(abs(outFile), content, 'downloads');
-                    return NOTHING;
-                }
-                if (cmd === 'wget' || options.has('-O') || options.has('--remote-name')) {
-                    const dir = cmd === 'wget' ? opt('-P', '--directory-prefix') : undefined;
-                    write(resolvePath(name, dir !== undefined ? abs(dir) : cwd), content, 'downloads');
-                    return NOTHING;
-                }
-                return content;
-            }
-            case 'openssl': {
-                const sub = ops[0];
-                const caFile = opt('-CAfile');
-                if (caFile)
-                    provenCa(caFile, `passes ${caFile} to openssl -CAfile`);
-                if (sub === 's_client')
-                    return { ca: true, what: 'the certificates the server (or an inspecting proxy) presents' };
-                if (sub === 'rehash') {
-                    if (fs.caUnder('/etc/ssl/certs').length)
-                        trustUpdate('openssl rehash', ['/etc/ssl/certs']);
-                    return NOTHING;
-                }
-                const input = opt('-in');
-                const content = input !== undefined ? read(abs(input)) : stdin;
-                const output = opt('-out');
-                if (output !== undefined) {
-                    write(abs(output), content, `openssl ${sub ?? ''} writes`);
-                    return NOTHING;
-                }
-                return content;
-            }
-            case 'unzip':
-            case 'tar': {
-                const extracting = cmd === 'unzip' ||
-                    args.some((a) => (/^-?[a-zA-Z]*x/.test(a) && !a.startsWith('--')) || a === '--extract' || a === '--get');
-                if (!extracting)
-                    return NOTHING;
-                const archive = cmd === 'unzip' ? ops[0] : (opt('-f', '--file') ?? args.find((a) => /\.(tar|tgz|gz|xz|bz2|zst)$/.test(a)));
-                const content = archive && archive !== '-' ? read(abs(archive)) : stdin;
-                const dir = abs(opt('-d', '-C', '--directory') ?? '.');
-                if (mountOf(dir))
-                    return NOTHING;
-                const ca = (content.ca || isTrustPath(dir)) && !content.public;
-                newRecord(dir, true, ca, 'OCA102', `RUN extracts ${archive ?? 'an archive'} into ${dir}`, 'write');
-                return NOTHING;
-            }
-            case 'update-ca-certificates':
-                trustUpdate(words.join(' '), DEBIAN_SOURCES);
-                return NOTHING;
-            case 'update-ca-trust':
-                trustUpdate(words.join(' '), RHEL_SOURCES);
-                return NOTHING;
-            case 'c_rehash':
-                if (fs.caUnder(ops[0] ? abs(ops[0]) : '/etc/ssl/certs').length)
-                    trustUpdate('c_rehash', [ops[0] ? abs(ops[0]) : '/etc/ssl/certs']);
-                return NOTHING;
-            case 'trust': {
-                if (ops[0] !== 'anchor')
-                    return NOTHING;
-                const file = ops[1];
-                if (!file)
-                    return NOTHING;
-                const content = read(abs(file));
-                if (content.public)
-                    return NOTHING;
-                provenCa(file, 'adds it with trust anchor');
-                trustUpdate('trust anchor', RHEL_SOURCES, [abs(file)]);
-                return NOTHING;
-            }
-            case 'keytool': {
-                if (!args.some((a) => /^-import(cert|keystore)?$/.test(a)))
-                    return NOTHING;
-                const file = opt('-file', '-srckeystore');
-                const content = file !== undefined ? read(abs(file)) : stdin;
-                if (content.public || script.includes('/usr/share/ca-certificates/mozilla'))
-                    return NOTHING;
-                if (file !== undefined)
-                    provenCa(file, 'imports it into a Java keystore with keytool');
-                const store = opt('-keystore', '-destkeystore');
-                const storePath = store !== undefined ? abs(store) : '/$JAVA_HOME/lib/security/cacerts';
-                newRecord(storePath, false, true, 'OCA104', `RUN keytool imports ${file ?? 'a certificate'} into the keystore ${store ?? 'cacerts (-cacerts)'}`, 'write');
-                return NOTHING;
-            }
-            case 'certutil': {
-                if (!options.has('-A'))
-                    return NOTHING;
-                const file = opt('-i');
-                const content = file !== undefined ? read(abs(file)) : stdin;
-                if (content.public)
-                    return NOTHING;
-                if (file !== undefined)
-                    provenCa(file, 'adds it to an NSS database with certutil -A');
-                const db = opt('-d');
-                newRecord(db !== undefined ? abs(db.replace(/^sql:/, '')) : '/root/.pki/nssdb', true, true, 'OCA104', `RUN certutil -A adds ${file ?? 'a certificate'} to the NSS database ${db ?? '~/.pki/nssdb'}`, 'write');
-                return NOTHING;
-            }
-            default:
-                toolSettings(cmd, args);
-                return NOTHING;
+        const handler = COMMANDS[cmd];
+        if (!handler) {
+            toolSettings(cmd, args);
+            return NOTHING;
         }
+        return handler(scope, { cmd, words, args, ops, options, opt, command, stdin });
     }
     /** npm/yarn/pnpm/pip/git/poetry/conda flags and settings that name a CA file. */
     function toolSettings(cmd, args) {
@@ -58498,7 +58568,7 @@ const storeCommand = {
 
 
 /** Every `org-ca` command, in the order `org-ca --help` lists them. */
-const COMMANDS = [
+const command_list_COMMANDS = [
     envCommand,
     execCommand,
     detectCommand,
@@ -58522,7 +58592,7 @@ const VERSION = '1.0.0';
 
 
 function overview() {
-    const width = Math.max(...COMMANDS.map((c) => c.name.length));
+    const width = Math.max(...command_list_COMMANDS.map((c) => c.name.length));
     return [
         'org-ca: trust the org TLS-inspection CA where inspection happens, and never ship it.',
         '',
@@ -58530,17 +58600,17 @@ function overview() {
         '       org-ca help <command>      (the same as org-ca <command> --help)',
         '',
         'Commands:',
-        ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+        ...command_list_COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
         '',
         "Run 'org-ca <command> --help' for a command's options.",
         "Exit codes: 0 fine, 1 found or failed, 2 usage or input error; exec: 126 cannot run, 127 not found, else the command's own.",
     ].join('\n');
 }
 function find(name) {
-    return COMMANDS.find((c) => c.name === name);
+    return command_list_COMMANDS.find((c) => c.name === name);
 }
 function unknown(name) {
-    const names = COMMANDS.map((c) => c.name);
+    const names = command_list_COMMANDS.map((c) => c.name);
     process.stderr.write(`org-ca: unknown command '${name}'.${didYouMean(name, names)} Expected one of: ${names.join(', ')}.\n`);
     return EXIT.usage;
 }

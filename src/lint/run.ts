@@ -2,66 +2,24 @@ import { posix } from 'node:path';
 import { assignmentPointers } from '../ca-pointers/pointers.js';
 import type { Instr } from './dockerfile.js';
 import { expand } from './expand.js';
-import type { FileRecord, StageFs } from './filesystem.js';
+import type { FileRecord } from './filesystem.js';
 import { mapPath } from './filesystem.js';
-import type { ContextView } from './context-view.js';
 import {
   hasCertExtension,
   hasGlob,
   isCaLikeName,
   isKnownDirectory,
-  isPublicBundleUrl,
   isSystemBundlePath,
   isTrustPath,
   isUnder,
-  isUrl,
   REGENERATED_BY_UPDATE,
   resolvePath,
-  urlBasename,
 } from './paths.js';
 import type { RuleId } from './rules.js';
+import { COMMANDS, NOTHING, type Content, type Mount, type RunEnv, type RunScope } from './run-commands.js';
+
+export type { RunEnv };
 import { parseShell, type SimpleCommand, type Word } from './shell.js';
-
-/**
- * What one RUN does to the stage's file system, read from its shell text: files written or downloaded (and where),
- * files removed again before the RUN ends, trust stores regenerated, keystores imported into, tool settings that stay
- * in the image, and files that a tool flag proves to be CAs. Nothing is executed.
- */
-export interface RunEnv {
-  readonly stage: number;
-  readonly fs: StageFs;
-  readonly vars: ReadonlyMap<string, string>;
-  /** ARGs whose value reads as certificate text. */
-  readonly caArgs: ReadonlySet<string>;
-  stageFs(ref: string): { fs: StageFs; name: string } | undefined;
-  readonly context: ContextView | undefined;
-  report(record: FileRecord): void;
-  finding(rule: RuleId, message: string): void;
-  pointer(setting: string, value: string, cwd: string): void;
-}
-
-interface Mount {
-  readonly type: string;
-  readonly target: string;
-  readonly id?: string;
-  readonly from?: string;
-  readonly source?: string;
-  /** For a secret: whether it reads as a CA (by id or target) or lands in a trust path. */
-  readonly ca: boolean;
-}
-
-interface Content {
-  readonly ca: boolean;
-  readonly what: string;
-  readonly secret?: string;
-  /** A distribution bundle or a public download: never org-CA material by itself. */
-  readonly public?: boolean;
-  readonly download?: boolean;
-}
-
-const NOTHING: Content = { ca: false, what: 'nothing' };
-const DEBIAN_SOURCES = ['/usr/local/share/ca-certificates', '/usr/share/ca-certificates'];
-const RHEL_SOURCES = ['/etc/pki/ca-trust/source', '/usr/share/pki/ca-trust-source', '/etc/pki/trust/anchors'];
 
 function csv(value: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -497,6 +455,23 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
     }
   };
 
+  const scope: RunScope = {
+    fs,
+    env,
+    local,
+    script,
+    cwd: () => cwd,
+    setCwd: (path) => (cwd = path),
+    abs,
+    mountOf,
+    read,
+    write,
+    newRecord,
+    provenCa,
+    trustUpdate,
+    copyFiles,
+  };
+
   for (const pipeline of parseShell(script)) {
     let stdin: Content = NOTHING;
     for (const command of pipeline) {
@@ -528,182 +503,12 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
     const opt = (...names: string[]): string | undefined =>
       names.map((n) => options.get(n)).find((v) => v !== undefined);
 
-    switch (cmd) {
-      case 'cd':
-        cwd = abs(ops[0] ?? '/root');
-        return NOTHING;
-      case 'export':
-        for (const a of args) {
-          const eq = a.indexOf('=');
-          if (eq === -1) continue;
-          local.set(a.slice(0, eq), a.slice(eq + 1));
-          for (const p of assignmentPointers(a.slice(0, eq), a.slice(eq + 1), ''))
-            if (p.form !== 'text') provenCa(p.value, `exports ${a.slice(0, eq)}=${a.slice(eq + 1)}`);
-        }
-        return NOTHING;
-      case 'cp':
-      case 'install':
-      case 'rsync':
-      case 'mv': {
-        const targetDir = opt('-t', '--target-directory');
-        if (cmd === 'install' && options.has('-d')) return NOTHING;
-        if (targetDir !== undefined) copyFiles(ops, targetDir, true, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
-        else if (ops.length >= 2)
-          copyFiles(ops.slice(0, -1), ops[ops.length - 1]!, false, cmd === 'mv' ? 'moves' : 'copies', cmd === 'mv');
-        return NOTHING;
-      }
-      case 'rm':
-      case 'unlink':
-        for (const p of ops) fs.remove(abs(p));
-        return NOTHING;
-      case 'cat': {
-        const files = ops.filter((o) => o !== '-');
-        if (!files.length) return stdin;
-        const parts = files.map((f) => read(abs(f)));
-        const secret = parts.find((p) => p.secret !== undefined)?.secret;
-        return {
-          ca: parts.some((p) => p.ca),
-          what: parts.map((p) => p.what).join(' + '),
-          ...(secret !== undefined ? { secret } : {}),
-          public: parts.every((p) => p.public),
-        };
-      }
-      case 'tee':
-        for (const f of ops) write(abs(f), stdin, options.has('-a') ? 'appends' : 'writes');
-        return stdin;
-      case 'echo':
-      case 'printf': {
-        const raw = command.words
-          .slice(1)
-          .map((w) => w.text)
-          .join(' ');
-        const caVar = [...raw.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)]
-          .map((m) => m[1]!)
-          .find((n) => env.caArgs.has(n) || (local.get(n) ?? '').includes('-----BEGIN'));
-        if (raw.includes('-----BEGIN') || caVar)
-          return { ca: true, what: caVar ? `the value of ${caVar}` : 'certificate text' };
-        return NOTHING;
-      }
-      case 'wget':
-      case 'curl': {
-        const caFile = opt('--cacert', '--ca-certificate');
-        if (caFile) provenCa(caFile, `passes ${caFile} to ${cmd} as its CA file`);
-        const url = ops.find(isUrl) ?? ops.find((o) => /^\$|^[\w.-]+\.[a-z]{2,}\//i.test(o)) ?? ops[0];
-        if (!url) return NOTHING;
-        const name = isUrl(url) ? urlBasename(url) : posix.basename(url);
-        const pub = isUrl(url) && isPublicBundleUrl(url);
-        const content: Content = {
-          ca: !pub && isCaLikeName(name),
-          what: `downloads ${url}`,
-          download: true,
-          public: pub,
-        };
-        const outFile = cmd === 'wget' ? opt('-O', '--output-document') : opt('-o', '--output');
-        if (outFile === '-') return content;
-        if (outFile !== undefined) {
-          write(abs(outFile), content, 'downloads');
-          return NOTHING;
-        }
-        if (cmd === 'wget' || options.has('-O') || options.has('--remote-name')) {
-          const dir = cmd === 'wget' ? opt('-P', '--directory-prefix') : undefined;
-          write(resolvePath(name, dir !== undefined ? abs(dir) : cwd), content, 'downloads');
-          return NOTHING;
-        }
-        return content;
-      }
-      case 'openssl': {
-        const sub = ops[0];
-        const caFile = opt('-CAfile');
-        if (caFile) provenCa(caFile, `passes ${caFile} to openssl -CAfile`);
-        if (sub === 's_client')
-          return { ca: true, what: 'the certificates the server (or an inspecting proxy) presents' };
-        if (sub === 'rehash') {
-          if (fs.caUnder('/etc/ssl/certs').length) trustUpdate('openssl rehash', ['/etc/ssl/certs']);
-          return NOTHING;
-        }
-        const input = opt('-in');
-        const content = input !== undefined ? read(abs(input)) : stdin;
-        const output = opt('-out');
-        if (output !== undefined) {
-          write(abs(output), content, `openssl ${sub ?? ''} writes`);
-          return NOTHING;
-        }
-        return content;
-      }
-      case 'unzip':
-      case 'tar': {
-        const extracting =
-          cmd === 'unzip' ||
-          args.some((a) => (/^-?[a-zA-Z]*x/.test(a) && !a.startsWith('--')) || a === '--extract' || a === '--get');
-        if (!extracting) return NOTHING;
-        const archive =
-          cmd === 'unzip' ? ops[0] : (opt('-f', '--file') ?? args.find((a) => /\.(tar|tgz|gz|xz|bz2|zst)$/.test(a)));
-        const content = archive && archive !== '-' ? read(abs(archive)) : stdin;
-        const dir = abs(opt('-d', '-C', '--directory') ?? '.');
-        if (mountOf(dir)) return NOTHING;
-        const ca = (content.ca || isTrustPath(dir)) && !content.public;
-        newRecord(dir, true, ca, 'OCA102', `RUN extracts ${archive ?? 'an archive'} into ${dir}`, 'write');
-        return NOTHING;
-      }
-      case 'update-ca-certificates':
-        trustUpdate(words.join(' '), DEBIAN_SOURCES);
-        return NOTHING;
-      case 'update-ca-trust':
-        trustUpdate(words.join(' '), RHEL_SOURCES);
-        return NOTHING;
-      case 'c_rehash':
-        if (fs.caUnder(ops[0] ? abs(ops[0]) : '/etc/ssl/certs').length)
-          trustUpdate('c_rehash', [ops[0] ? abs(ops[0]) : '/etc/ssl/certs']);
-        return NOTHING;
-      case 'trust': {
-        if (ops[0] !== 'anchor') return NOTHING;
-        const file = ops[1];
-        if (!file) return NOTHING;
-        const content = read(abs(file));
-        if (content.public) return NOTHING;
-        provenCa(file, 'adds it with trust anchor');
-        trustUpdate('trust anchor', RHEL_SOURCES, [abs(file)]);
-        return NOTHING;
-      }
-      case 'keytool': {
-        if (!args.some((a) => /^-import(cert|keystore)?$/.test(a))) return NOTHING;
-        const file = opt('-file', '-srckeystore');
-        const content = file !== undefined ? read(abs(file)) : stdin;
-        if (content.public || script.includes('/usr/share/ca-certificates/mozilla')) return NOTHING;
-        if (file !== undefined) provenCa(file, 'imports it into a Java keystore with keytool');
-        const store = opt('-keystore', '-destkeystore');
-        const storePath = store !== undefined ? abs(store) : '/$JAVA_HOME/lib/security/cacerts';
-        newRecord(
-          storePath,
-          false,
-          true,
-          'OCA104',
-          `RUN keytool imports ${file ?? 'a certificate'} into the keystore ${store ?? 'cacerts (-cacerts)'}`,
-          'write',
-        );
-        return NOTHING;
-      }
-      case 'certutil': {
-        if (!options.has('-A')) return NOTHING;
-        const file = opt('-i');
-        const content = file !== undefined ? read(abs(file)) : stdin;
-        if (content.public) return NOTHING;
-        if (file !== undefined) provenCa(file, 'adds it to an NSS database with certutil -A');
-        const db = opt('-d');
-        newRecord(
-          db !== undefined ? abs(db.replace(/^sql:/, '')) : '/root/.pki/nssdb',
-          true,
-          true,
-          'OCA104',
-          `RUN certutil -A adds ${file ?? 'a certificate'} to the NSS database ${db ?? '~/.pki/nssdb'}`,
-          'write',
-        );
-        return NOTHING;
-      }
-      default:
-        toolSettings(cmd, args);
-        return NOTHING;
+    const handler = COMMANDS[cmd];
+    if (!handler) {
+      toolSettings(cmd, args);
+      return NOTHING;
     }
+    return handler(scope, { cmd, words, args, ops, options, opt, command, stdin });
   }
 
   /** npm/yarn/pnpm/pip/git/poetry/conda flags and settings that name a CA file. */
