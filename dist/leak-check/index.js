@@ -67696,7 +67696,7 @@ function defaultCallback(err) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _leak_check_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7572);
+/* harmony import */ var _leak_check_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6912);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -67707,7 +67707,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7572:
+/***/ 6912:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -70962,57 +70962,6 @@ function makeTempDirectory(parent, prefix, options) {
     return runWalk(parent, options, prefix);
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/ca/certificate.ts
-
-function sha256Hex(data) {
-    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex');
-}
-/** Parses DER bytes; throws node's own error for anything that is not one X.509 certificate. */
-function certificateFromDer(der) {
-    const x509 = new external_node_crypto_.X509Certificate(der);
-    const raw = Buffer.from(x509.raw);
-    const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
-    return {
-        der: raw,
-        fingerprint: sha256Hex(raw),
-        spkiSha256: sha256Hex(spki),
-        subject: oneLineName(x509.subject),
-        issuer: oneLineName(x509.issuer),
-        notBefore: new Date(x509.validFrom),
-        notAfter: new Date(x509.validTo),
-        isCa: x509.ca,
-        selfIssued: x509.subject === x509.issuer,
-        x509,
-    };
-}
-/** node prints names one attribute per line; a log line wants them joined. */
-function oneLineName(name) {
-    return name
-        .split('\n')
-        .map((part) => part.trim())
-        .filter(Boolean)
-        .join(', ');
-}
-function toPem(der) {
-    const body = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
-    return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
-}
-/** aa:bb:… form, the way browsers and `openssl x509 -fingerprint` show it. */
-function certificate_colonFingerprint(hex) {
-    return hex.toUpperCase().replace(/(..)(?!$)/g, '$1:');
-}
-/** Whether `issuer` signed `cert`: checked by signature, never by comparing names alone. */
-function certificate_isIssuedBy(cert, issuer) {
-    try {
-        return cert.x509.checkIssued(issuer.x509) && cert.x509.verify(issuer.x509.publicKey);
-    }
-    catch {
-        return false;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/leak/scanning/final-fs.ts
 
 /**
@@ -72588,6 +72537,8 @@ function digestOfMember(m) {
     return match ? `sha256:${match[1]}` : undefined;
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/leak/scanning/nested/budget.ts
@@ -74928,6 +74879,55 @@ function readPkcs12(bytes, passwords = [undefined, '', DEFAULT_STORE_PASSWORD]) 
 /** Java and PKCS#12 keystores. The JKS half is in jks.ts, free of node-forge so the action's hot path stays small. */
 
 
+
+;// CONCATENATED MODULE: ./src/ca/certificate.ts
+
+function sha256Hex(data) {
+    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex');
+}
+/** Parses DER bytes; throws node's own error for anything that is not one X.509 certificate. */
+function certificateFromDer(der) {
+    const x509 = new external_node_crypto_.X509Certificate(der);
+    const raw = Buffer.from(x509.raw);
+    const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
+    return {
+        der: raw,
+        fingerprint: sha256Hex(raw),
+        spkiSha256: sha256Hex(spki),
+        subject: oneLineName(x509.subject),
+        issuer: oneLineName(x509.issuer),
+        notBefore: new Date(x509.validFrom),
+        notAfter: new Date(x509.validTo),
+        isCa: x509.ca,
+        selfIssued: x509.subject === x509.issuer,
+        x509,
+    };
+}
+/** node prints names one attribute per line; a log line wants them joined. */
+function oneLineName(name) {
+    return name
+        .split('\n')
+        .map((part) => part.trim())
+        .filter(Boolean)
+        .join(', ');
+}
+function toPem(der) {
+    const body = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+    return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+}
+/** aa:bb:… form, the way browsers and `openssl x509 -fingerprint` show it. */
+function certificate_colonFingerprint(hex) {
+    return hex.toUpperCase().replace(/(..)(?!$)/g, '$1:');
+}
+/** Whether `issuer` signed `cert`: checked by signature, never by comparing names alone. */
+function certificate_isIssuedBy(cert, issuer) {
+    try {
+        return cert.x509.checkIssued(issuer.x509) && cert.x509.verify(issuer.x509.publicKey);
+    }
+    catch {
+        return false;
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/ca/der.ts
 /** The element at `offset`; throws on truncation or indefinite/oversized lengths (not DER). */
@@ -79342,6 +79342,211 @@ async function openRegistryImage(image, extraCa, options = {}) {
 const LEAK_FIX = 'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org_ca … with-org-ca <command>), ' +
     'and copy only build outputs into the release stage.';
 
+;// CONCATENATED MODULE: ./src/leak/scanning/text.ts
+/**
+ * Scanning what is not a layer: config and history text (with base64 tokens decoded, JSON walked string by string)
+ * and other blobs of an image (attestations, stray members), streamed through the matcher and hashed. Given an
+ * opener, never where the bytes come from.
+ */
+
+
+/** Text, plus any base64 token in it decoded (descriptor `data`, max-mode provenance hold JSON []byte as base64). */
+function scanText(matcher, text, depth = 0) {
+    const hits = scanBuffer(matcher, Buffer.from(text, 'utf8'));
+    if (depth < 2) {
+        const found = new Set(hits.map((h) => h.fingerprint));
+        for (const token of text.match(/[A-Za-z0-9+/]{64,}={0,2}/g) ?? []) {
+            const decoded = Buffer.from(token, 'base64');
+            const inner = scanBuffer(matcher, decoded);
+            if (decoded[0] === 0x7b || decoded[0] === 0x5b)
+                inner.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
+            // A PEM line is itself base64: what decodes from it was already found as the PEM.
+            for (const h of inner) {
+                if (found.has(h.fingerprint))
+                    continue;
+                found.add(h.fingerprint);
+                hits.push(h);
+            }
+        }
+    }
+    return hits;
+}
+function scanJsonStrings(matcher, text, depth) {
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch {
+        return [];
+    }
+    const hits = [];
+    // An explicit stack: a hostile blob of a million nested lists must not overflow the call stack.
+    const stack = [doc];
+    while (stack.length) {
+        const v = stack.pop();
+        if (typeof v === 'string') {
+            if (v.length >= 40)
+                hits.push(...scanText(matcher, v, depth));
+        }
+        else if (Array.isArray(v)) {
+            for (const x of v)
+                stack.push(x);
+        }
+        else if (v && typeof v === 'object') {
+            for (const [k, x] of Object.entries(v)) {
+                if (k.length >= 40)
+                    hits.push(...scanText(matcher, k, depth));
+                stack.push(x);
+            }
+        }
+    }
+    return hits;
+}
+/** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
+async function scanContent(blob, matcher, maybeJson, openBlob) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const scanner = new ContentScanner(matcher);
+    const keep = [];
+    let kept = 0;
+    try {
+        if (blob.size > 0) {
+            for await (const chunk of await openBlob(blob)) {
+                const b = chunk;
+                hash.update(b);
+                scanner.feed(b);
+                if (maybeJson && kept < 64 * 1024 * 1024) {
+                    keep.push(b);
+                    kept += b.length;
+                }
+            }
+        }
+    }
+    catch (error) {
+        return {
+            hits: scanner.end(),
+            digest: `sha256:${hash.digest('hex')}`,
+            error: error instanceof Error ? error.message : String(error),
+        };
+    }
+    const hits = scanner.end();
+    if (maybeJson && kept <= 64 * 1024 * 1024) {
+        const text = Buffer.concat(keep).toString('utf8');
+        if (/^\s*[[{]/.test(text)) {
+            const fps = new Set(hits.map((h) => h.fingerprint));
+            for (const h of scanJsonStrings(matcher, text, 0))
+                if (!fps.has(h.fingerprint))
+                    hits.push(h);
+        }
+    }
+    return { hits, digest: `sha256:${hash.digest('hex')}` };
+}
+
+;// CONCATENATED MODULE: ./src/leak/findings.ts
+/**
+ * Hits become findings: the CA's description, one message per place with the one fix, duplicates merged, the
+ * settings that point tools at it judged against the final file system. Used by check.ts, which composes the rooms.
+ */
+
+
+
+
+function hitFields(h) {
+    return { kind: h.kind, fingerprint: h.fingerprint, ...(h.subject ? { subject: h.subject } : {}) };
+}
+function describeCa(h) {
+    // An intermediate the CA signed is an anchor for Java, Go and Node as much as the CA itself.
+    const what = h.kind.endsWith('-intermediate') ? 'An intermediate CA signed by the org CA,' : 'The CA';
+    return `${what}${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${certificate_colonFingerprint(h.fingerprint)})`;
+}
+/**
+ * A registry layer that could not be read to its end, or whose bytes do not hash to its digest, fails the whole
+ * check with one line naming the blob: what was scanned is not what was pushed.
+ */
+function registryLayerFailure(job, r) {
+    if (job.blob.kind !== 'registry' || !r.error)
+        return undefined;
+    // The stream's own one line (a break, a short body, an HTTP status), possibly wrapped by the scan's wording.
+    const own = r.error.indexOf(`blob ${job.blob.digest} of `);
+    if (own >= 0)
+        return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
+    const what = `blob ${job.blob.digest} of ${job.blob.label}`;
+    if (r.digest !== job.blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
+        return `${what}: the registry served content whose digest is ${r.digest}`;
+    return `${what}: ${r.error}`;
+}
+/** A layer shared by several images (platforms) is listed once per layer and path. */
+function dedupeNotLookedInside(list) {
+    const seen = new Set();
+    return list.filter((n) => {
+        const key = `${n.layer}|${n.path}|${n.reason}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+function dedupeFindings(findings) {
+    const seen = new Set();
+    return findings.filter((f) => {
+        const key = `${f.image}|${f.layer?.index}|${f.path}|${f.kind}|${f.fingerprint}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+function pointerFindings(pointers, fs, caPaths, cwd, image, layer) {
+    const out = [];
+    for (const p of pointers) {
+        const verdict = judgePointer(p, fs, caPaths, cwd);
+        if (!verdict)
+            continue;
+        const what = `${p.setting} in ${p.where}${layer !== undefined ? ` (layer ${layer})` : ''}`;
+        const message = verdict.kind === 'pointer-inline'
+            ? `${what} holds certificate text instead of a path. ${LEAK_FIX}`
+            : verdict.kind === 'pointer-to-ca'
+                ? `${what} points tools at ${verdict.file}, which holds the CA. ${LEAK_FIX}`
+                : `${what} points at ${verdict.file}, which is not in the image: a build-time CA setting was left in the release image ` +
+                    '(tools fail on the missing file, or trust whatever is put there). Set it only in the builder stage, e.g. through with-org-ca.';
+        out.push({
+            kind: verdict.kind,
+            fingerprint: '',
+            ...(image ? { image } : {}),
+            path: p.where,
+            visibility: p.where.startsWith('config.') ? 'config' : 'final',
+            message,
+        });
+    }
+    return out;
+}
+/** Env, Labels, Entrypoint, Cmd and every history entry (ARG values appear there as `RUN |N K=v …`). */
+function configFindings(image, matcher) {
+    const c = image.config;
+    const fields = [];
+    (c.config?.Env ?? []).forEach((v, i) => fields.push([`config.Env[${i}]`, v]));
+    for (const [k, v] of Object.entries(c.config?.Labels ?? {}))
+        fields.push([`config.Labels[${JSON.stringify(k)}]`, `${k}=${v}`]);
+    for (const key of ['Entrypoint', 'Cmd']) {
+        const v = c.config?.[key];
+        if (v)
+            fields.push([`config.${key}`, Array.isArray(v) ? v.join(' ') : v]);
+    }
+    (c.history ?? []).forEach((h, i) => h.created_by && fields.push([`history[${i}].created_by`, h.created_by]));
+    const out = [];
+    for (const [where, text] of fields) {
+        for (const h of scanText(matcher, text)) {
+            out.push({
+                ...hitFields(h),
+                image: image.name,
+                path: where,
+                visibility: 'config',
+                message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}`,
+            });
+        }
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/leak/types.ts
 const types_DEFAULT_LIMITS = {
     maxFileBytes: 8 * 1024 ** 3,
@@ -79461,30 +79666,6 @@ function checkRootfs(input, result, where, started) {
         },
     };
 }
-function hitFields(h) {
-    return { kind: h.kind, fingerprint: h.fingerprint, ...(h.subject ? { subject: h.subject } : {}) };
-}
-function describeCa(h) {
-    // An intermediate the CA signed is an anchor for Java, Go and Node as much as the CA itself.
-    const what = h.kind.endsWith('-intermediate') ? 'An intermediate CA signed by the org CA,' : 'The CA';
-    return `${what}${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${certificate_colonFingerprint(h.fingerprint)})`;
-}
-/**
- * A registry layer that could not be read to its end, or whose bytes do not hash to its digest, fails the whole
- * check with one line naming the blob: what was scanned is not what was pushed.
- */
-function registryLayerFailure(job, r) {
-    if (job.blob.kind !== 'registry' || !r.error)
-        return undefined;
-    // The stream's own one line (a break, a short body, an HTTP status), possibly wrapped by the scan's wording.
-    const own = r.error.indexOf(`blob ${job.blob.digest} of `);
-    if (own >= 0)
-        return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
-    const what = `blob ${job.blob.digest} of ${job.blob.label}`;
-    if (r.digest !== job.blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
-        return `${what}: the registry served content whose digest is ${r.digest}`;
-    return `${what}: ${r.error}`;
-}
 async function checkSource(input, source, plan, matcher, spec, limits, parallel, started, layerFailure) {
     const unscanned = [...plan.unscanned];
     const findings = [];
@@ -79525,7 +79706,7 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
     const layerRun = runLayerJobs(jobs, spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, openBlob, parallel, newTotals());
     for (const name of contentMembers) {
         const m = source.members.get(name);
-        const { hits, digest, error } = await scanContent(m.blob, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name));
+        const { hits, digest, error } = await scanContent(m.blob, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name), openBlob);
         const expected = digestOfMember(m);
         if (error)
             unscanned.push({ what: name, reason: error });
@@ -79634,168 +79815,6 @@ async function checkSource(input, source, plan, matcher, spec, limits, parallel,
         notLookedInside: dedupeNotLookedInside(notLookedInside),
         stats: { images: plan.images.length, layers: jobs.length, files, nestedFiles, bytes, ms: Date.now() - started },
     };
-}
-/** A layer shared by several images (platforms) is listed once per layer and path. */
-function dedupeNotLookedInside(list) {
-    const seen = new Set();
-    return list.filter((n) => {
-        const key = `${n.layer}|${n.path}|${n.reason}`;
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-function dedupeFindings(findings) {
-    const seen = new Set();
-    return findings.filter((f) => {
-        const key = `${f.image}|${f.layer?.index}|${f.path}|${f.kind}|${f.fingerprint}`;
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-function pointerFindings(pointers, fs, caPaths, cwd, image, layer) {
-    const out = [];
-    for (const p of pointers) {
-        const verdict = judgePointer(p, fs, caPaths, cwd);
-        if (!verdict)
-            continue;
-        const what = `${p.setting} in ${p.where}${layer !== undefined ? ` (layer ${layer})` : ''}`;
-        const message = verdict.kind === 'pointer-inline'
-            ? `${what} holds certificate text instead of a path. ${LEAK_FIX}`
-            : verdict.kind === 'pointer-to-ca'
-                ? `${what} points tools at ${verdict.file}, which holds the CA. ${LEAK_FIX}`
-                : `${what} points at ${verdict.file}, which is not in the image: a build-time CA setting was left in the release image ` +
-                    '(tools fail on the missing file, or trust whatever is put there). Set it only in the builder stage, e.g. through with-org-ca.';
-        out.push({
-            kind: verdict.kind,
-            fingerprint: '',
-            ...(image ? { image } : {}),
-            path: p.where,
-            visibility: p.where.startsWith('config.') ? 'config' : 'final',
-            message,
-        });
-    }
-    return out;
-}
-/** Env, Labels, Entrypoint, Cmd and every history entry (ARG values appear there as `RUN |N K=v …`). */
-function configFindings(image, matcher) {
-    const c = image.config;
-    const fields = [];
-    (c.config?.Env ?? []).forEach((v, i) => fields.push([`config.Env[${i}]`, v]));
-    for (const [k, v] of Object.entries(c.config?.Labels ?? {}))
-        fields.push([`config.Labels[${JSON.stringify(k)}]`, `${k}=${v}`]);
-    for (const key of ['Entrypoint', 'Cmd']) {
-        const v = c.config?.[key];
-        if (v)
-            fields.push([`config.${key}`, Array.isArray(v) ? v.join(' ') : v]);
-    }
-    (c.history ?? []).forEach((h, i) => h.created_by && fields.push([`history[${i}].created_by`, h.created_by]));
-    const out = [];
-    for (const [where, text] of fields) {
-        for (const h of scanText(matcher, text)) {
-            out.push({
-                ...hitFields(h),
-                image: image.name,
-                path: where,
-                visibility: 'config',
-                message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}`,
-            });
-        }
-    }
-    return out;
-}
-/** Text, plus any base64 token in it decoded (descriptor `data`, max-mode provenance hold JSON []byte as base64). */
-function scanText(matcher, text, depth = 0) {
-    const hits = scanBuffer(matcher, Buffer.from(text, 'utf8'));
-    if (depth < 2) {
-        const found = new Set(hits.map((h) => h.fingerprint));
-        for (const token of text.match(/[A-Za-z0-9+/]{64,}={0,2}/g) ?? []) {
-            const decoded = Buffer.from(token, 'base64');
-            const inner = scanBuffer(matcher, decoded);
-            if (decoded[0] === 0x7b || decoded[0] === 0x5b)
-                inner.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
-            // A PEM line is itself base64: what decodes from it was already found as the PEM.
-            for (const h of inner) {
-                if (found.has(h.fingerprint))
-                    continue;
-                found.add(h.fingerprint);
-                hits.push(h);
-            }
-        }
-    }
-    return hits;
-}
-function scanJsonStrings(matcher, text, depth) {
-    let doc;
-    try {
-        doc = JSON.parse(text);
-    }
-    catch {
-        return [];
-    }
-    const hits = [];
-    // An explicit stack: a hostile blob of a million nested lists must not overflow the call stack.
-    const stack = [doc];
-    while (stack.length) {
-        const v = stack.pop();
-        if (typeof v === 'string') {
-            if (v.length >= 40)
-                hits.push(...scanText(matcher, v, depth));
-        }
-        else if (Array.isArray(v)) {
-            for (const x of v)
-                stack.push(x);
-        }
-        else if (v && typeof v === 'object') {
-            for (const [k, x] of Object.entries(v)) {
-                if (k.length >= 40)
-                    hits.push(...scanText(matcher, k, depth));
-                stack.push(x);
-            }
-        }
-    }
-    return hits;
-}
-/** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
-async function scanContent(blob, matcher, maybeJson) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    const scanner = new ContentScanner(matcher);
-    const keep = [];
-    let kept = 0;
-    try {
-        if (blob.size > 0) {
-            for await (const chunk of await openBlob(blob)) {
-                const b = chunk;
-                hash.update(b);
-                scanner.feed(b);
-                if (maybeJson && kept < 64 * 1024 * 1024) {
-                    keep.push(b);
-                    kept += b.length;
-                }
-            }
-        }
-    }
-    catch (error) {
-        return {
-            hits: scanner.end(),
-            digest: `sha256:${hash.digest('hex')}`,
-            error: error instanceof Error ? error.message : String(error),
-        };
-    }
-    const hits = scanner.end();
-    if (maybeJson && kept <= 64 * 1024 * 1024) {
-        const text = Buffer.concat(keep).toString('utf8');
-        if (/^\s*[[{]/.test(text)) {
-            const fps = new Set(hits.map((h) => h.fingerprint));
-            for (const h of scanJsonStrings(matcher, text, 0))
-                if (!fps.has(h.fingerprint))
-                    hits.push(h);
-        }
-    }
-    return { hits, digest: `sha256:${hash.digest('hex')}` };
 }
 
 ;// CONCATENATED MODULE: ./src/leak/sources/docker.ts

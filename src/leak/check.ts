@@ -1,18 +1,16 @@
-import { createHash } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTempDirectory } from '../fs/ensure-directory.js';
-import { colonFingerprint } from '../ca/certificate.js';
 import { emptyLayerIndex, FinalFs } from './scanning/final-fs.js';
-import { digestOfMember, planImages, type Plan, type PlannedImage } from './sources/image.js';
+import { digestOfMember, planImages, type Plan } from './sources/image.js';
 import { ImageInputError, openImageInput, parseImageInput, type OpenedInput } from './sources/input.js';
 import { sniff } from './sniff.js';
 import { scanDirectory } from './scanning/rootfs.js';
 import { newTotals } from './scanning/nested/budget.js';
 import { NESTED } from './scanning/nested/scan.js';
-import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from './scanning/matcher.js';
-import { envPointers, filePointers, judgePointer, type Pointer } from '../ca-pointers/pointers.js';
+import { buildMatcher, type Matcher } from './scanning/matcher.js';
+import { envPointers, filePointers } from '../ca-pointers/pointers.js';
 import { runLayerJobs } from './scanning/pool.js';
 import { openBlob } from './sources/blob.js';
 import { readMember, type Source } from './sources/archive.js';
@@ -25,10 +23,18 @@ import {
 } from './sources/registry/index.js';
 import { LEAK_FIX } from '../ca-pointers/fix.js';
 import {
+  configFindings,
+  dedupeFindings,
+  dedupeNotLookedInside,
+  describeCa,
+  hitFields,
+  pointerFindings,
+  registryLayerFailure,
+} from './findings.js';
+import { scanContent } from './scanning/text.js';
+import {
   DEFAULT_LIMITS,
-  type BlobRef,
   type Finding,
-  type Hit,
   type LayerJob,
   type LayerResult,
   type Report,
@@ -167,31 +173,6 @@ function checkRootfs(input: string, result: LayerResult, where: string, started:
   };
 }
 
-function hitFields(h: Hit): Pick<Finding, 'kind' | 'fingerprint' | 'subject'> {
-  return { kind: h.kind, fingerprint: h.fingerprint, ...(h.subject ? { subject: h.subject } : {}) };
-}
-
-function describeCa(h: { kind: string; fingerprint: string; subject?: string }): string {
-  // An intermediate the CA signed is an anchor for Java, Go and Node as much as the CA itself.
-  const what = h.kind.endsWith('-intermediate') ? 'An intermediate CA signed by the org CA,' : 'The CA';
-  return `${what}${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${colonFingerprint(h.fingerprint)})`;
-}
-
-/**
- * A registry layer that could not be read to its end, or whose bytes do not hash to its digest, fails the whole
- * check with one line naming the blob: what was scanned is not what was pushed.
- */
-function registryLayerFailure(job: LayerJob, r: LayerResult): string | undefined {
-  if (job.blob.kind !== 'registry' || !r.error) return undefined;
-  // The stream's own one line (a break, a short body, an HTTP status), possibly wrapped by the scan's wording.
-  const own = r.error.indexOf(`blob ${job.blob.digest} of `);
-  if (own >= 0) return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
-  const what = `blob ${job.blob.digest} of ${job.blob.label}`;
-  if (r.digest !== job.blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
-    return `${what}: the registry served content whose digest is ${r.digest}`;
-  return `${what}: ${r.error}`;
-}
-
 async function checkSource(
   input: string,
   source: Source,
@@ -256,6 +237,7 @@ async function checkSource(
       m.blob,
       matcher,
       configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name),
+      openBlob,
     );
     const expected = digestOfMember(m);
     if (error) unscanned.push({ what: name, reason: error });
@@ -359,173 +341,6 @@ async function checkSource(
     notLookedInside: dedupeNotLookedInside(notLookedInside),
     stats: { images: plan.images.length, layers: jobs.length, files, nestedFiles, bytes, ms: Date.now() - started },
   };
-}
-
-/** A layer shared by several images (platforms) is listed once per layer and path. */
-function dedupeNotLookedInside(list: Report['notLookedInside'][number][]): Report['notLookedInside'][number][] {
-  const seen = new Set<string>();
-  return list.filter((n) => {
-    const key = `${n.layer}|${n.path}|${n.reason}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-function dedupeFindings(findings: Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return findings.filter((f) => {
-    const key = `${f.image}|${f.layer?.index}|${f.path}|${f.kind}|${f.fingerprint}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-function pointerFindings(
-  pointers: Pointer[],
-  fs: FinalFs,
-  caPaths: ReadonlySet<string>,
-  cwd: string,
-  image: string | undefined,
-  layer?: number,
-): Finding[] {
-  const out: Finding[] = [];
-  for (const p of pointers) {
-    const verdict = judgePointer(p, fs, caPaths, cwd);
-    if (!verdict) continue;
-    const what = `${p.setting} in ${p.where}${layer !== undefined ? ` (layer ${layer})` : ''}`;
-    const message =
-      verdict.kind === 'pointer-inline'
-        ? `${what} holds certificate text instead of a path. ${LEAK_FIX}`
-        : verdict.kind === 'pointer-to-ca'
-          ? `${what} points tools at ${verdict.file}, which holds the CA. ${LEAK_FIX}`
-          : `${what} points at ${verdict.file}, which is not in the image: a build-time CA setting was left in the release image ` +
-            '(tools fail on the missing file, or trust whatever is put there). Set it only in the builder stage, e.g. through with-org-ca.';
-    out.push({
-      kind: verdict.kind,
-      fingerprint: '',
-      ...(image ? { image } : {}),
-      path: p.where,
-      visibility: p.where.startsWith('config.') ? 'config' : 'final',
-      message,
-    });
-  }
-  return out;
-}
-
-/** Env, Labels, Entrypoint, Cmd and every history entry (ARG values appear there as `RUN |N K=v …`). */
-function configFindings(image: PlannedImage, matcher: Matcher): Finding[] {
-  const c = image.config;
-  const fields: [string, string][] = [];
-  (c.config?.Env ?? []).forEach((v, i) => fields.push([`config.Env[${i}]`, v]));
-  for (const [k, v] of Object.entries(c.config?.Labels ?? {}))
-    fields.push([`config.Labels[${JSON.stringify(k)}]`, `${k}=${v}`]);
-  for (const key of ['Entrypoint', 'Cmd'] as const) {
-    const v = c.config?.[key];
-    if (v) fields.push([`config.${key}`, Array.isArray(v) ? v.join(' ') : v]);
-  }
-  (c.history ?? []).forEach((h, i) => h.created_by && fields.push([`history[${i}].created_by`, h.created_by]));
-  const out: Finding[] = [];
-  for (const [where, text] of fields) {
-    for (const h of scanText(matcher, text)) {
-      out.push({
-        ...hitFields(h),
-        image: image.name,
-        path: where,
-        visibility: 'config',
-        message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}`,
-      });
-    }
-  }
-  return out;
-}
-
-/** Text, plus any base64 token in it decoded (descriptor `data`, max-mode provenance hold JSON []byte as base64). */
-function scanText(matcher: Matcher, text: string, depth = 0): Hit[] {
-  const hits = scanBuffer(matcher, Buffer.from(text, 'utf8'));
-  if (depth < 2) {
-    const found = new Set(hits.map((h) => h.fingerprint));
-    for (const token of text.match(/[A-Za-z0-9+/]{64,}={0,2}/g) ?? []) {
-      const decoded = Buffer.from(token, 'base64');
-      const inner = scanBuffer(matcher, decoded);
-      if (decoded[0] === 0x7b || decoded[0] === 0x5b)
-        inner.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
-      // A PEM line is itself base64: what decodes from it was already found as the PEM.
-      for (const h of inner) {
-        if (found.has(h.fingerprint)) continue;
-        found.add(h.fingerprint);
-        hits.push(h);
-      }
-    }
-  }
-  return hits;
-}
-
-function scanJsonStrings(matcher: Matcher, text: string, depth: number): Hit[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return [];
-  }
-  const hits: Hit[] = [];
-  // An explicit stack: a hostile blob of a million nested lists must not overflow the call stack.
-  const stack: unknown[] = [doc];
-  while (stack.length) {
-    const v = stack.pop();
-    if (typeof v === 'string') {
-      if (v.length >= 40) hits.push(...scanText(matcher, v, depth));
-    } else if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-    } else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
-        if (k.length >= 40) hits.push(...scanText(matcher, k, depth));
-        stack.push(x);
-      }
-    }
-  }
-  return hits;
-}
-
-/** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
-async function scanContent(
-  blob: BlobRef,
-  matcher: Matcher,
-  maybeJson: boolean,
-): Promise<{ hits: Hit[]; digest: string; error?: string }> {
-  const hash = createHash('sha256');
-  const scanner = new ContentScanner(matcher);
-  const keep: Buffer[] = [];
-  let kept = 0;
-  try {
-    if (blob.size > 0) {
-      for await (const chunk of await openBlob(blob)) {
-        const b = chunk as Buffer;
-        hash.update(b);
-        scanner.feed(b);
-        if (maybeJson && kept < 64 * 1024 * 1024) {
-          keep.push(b);
-          kept += b.length;
-        }
-      }
-    }
-  } catch (error) {
-    return {
-      hits: scanner.end(),
-      digest: `sha256:${hash.digest('hex')}`,
-      error: error instanceof Error ? error.message : String(error),
-    };
-  }
-  const hits = scanner.end();
-  if (maybeJson && kept <= 64 * 1024 * 1024) {
-    const text = Buffer.concat(keep).toString('utf8');
-    if (/^\s*[[{]/.test(text)) {
-      const fps = new Set(hits.map((h) => h.fingerprint));
-      for (const h of scanJsonStrings(matcher, text, 0)) if (!fps.has(h.fingerprint)) hits.push(h);
-    }
-  }
-  return { hits, digest: `sha256:${hash.digest('hex')}` };
 }
 
 export type { LayerResult };
