@@ -38726,7 +38726,8 @@ async function httpGet(url, headers, options) {
                 reject(new HttpError('the answer switches protocols (101), which was not asked for'));
                 return;
             }
-            const flat = {};
+            // No prototype: a field a hostile server names like an Object member is a field like any other.
+            const flat = Object.create(null);
             for (const [name, value] of Object.entries(res.headers))
                 if (value !== undefined)
                     flat[name] = Array.isArray(value) ? value.join(', ') : value;

@@ -10,16 +10,7 @@ import { join } from 'node:path';
 import { cliEntry } from '../../support/cli.js';
 import { buildDist } from '../../support/inspection/action-runner.js';
 import { mintRoot } from '../../support/pki.js';
-
-/** The first node on PATH older than 24 (e.g. Debian's /usr/bin/node), if the machine has one. */
-function olderNode(): string | undefined {
-  for (const candidate of ['/usr/bin/node', '/usr/local/bin/node', 'node']) {
-    const r = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
-    const major = Number(/^v(\d+)\./.exec(r.stdout ?? '')?.[1]);
-    if (r.status === 0 && major < 24) return candidate;
-  }
-  return undefined;
-}
+import { olderNode } from '../../support/older-node.js';
 
 const node = olderNode();
 const describeWithOldNode = node ? describe : describe.skip;

@@ -11,6 +11,7 @@ import { REPO_ROOT, buildDist } from '../../support/inspection/action-runner.js'
 import { runCli } from '../../support/cli.js';
 import { mintRoot } from '../../support/pki.js';
 import { freePort } from '../../support/inspection/procs.js';
+import { olderNode } from '../../support/older-node.js';
 
 interface PackageJson {
   readonly name: string;
@@ -142,16 +143,6 @@ test('a global install (npm install -g) puts org-ca on PATH', () => {
   expect(out).toBe(`${pkg.version}\n`);
 }, 180_000);
 
-/** The first node on PATH older than 24 (e.g. Debian's /usr/bin/node), if the machine has one. */
-function olderNode(): string | undefined {
-  for (const candidate of ['/usr/bin/node', '/usr/local/bin/node']) {
-    const r = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
-    const major = Number(/^v(\d+)\./.exec(r.stdout ?? '')?.[1]);
-    if (r.status === 0 && major < 24) return candidate;
-  }
-  return undefined;
-}
-
 describe('published to a real npm registry (Verdaccio on loopback), then run with npx from an empty directory', () => {
   let verdaccio: ChildProcess | undefined;
   let registry: string;
@@ -230,7 +221,7 @@ describe('published to a real npm registry (Verdaccio on loopback), then run wit
     expect(readdirSync(empty)).toEqual([]);
   }, 240_000);
 
-  const old = olderNode();
+  const old = olderNode(['/usr/bin/node', '/usr/local/bin/node']);
   (old ? test : test.skip)(
     'on the machine’s older Node, the same npx says in one line that Node 24 is needed, exit 2',
     () => {

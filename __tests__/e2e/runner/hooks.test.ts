@@ -30,6 +30,7 @@ import {
 import { ensureRootfsImage, startDockerd, type Dockerd } from '../../support/dockerd.js';
 import { defaultHooksDir } from '../../../src/runner/install.js';
 import { certificateFromDer } from '../../../src/ca/certificate.js';
+import { olderNode } from '../../support/older-node.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/org-ca.js', import.meta.url));
 const lab = useInspectionLab({ mitmproxy: true, squid: true, foreign: true });
@@ -330,16 +331,7 @@ describe('runner install takes the CA as every command does: --ca FILE (or -), p
   });
 });
 
-/** The machine's own Node when it is older than 24 (Debian's /usr/bin/node is 20 on these hosts), if it has one. */
-function olderNode(): string | undefined {
-  for (const candidate of ['/usr/bin/node', '/usr/local/bin/node']) {
-    const r = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
-    const major = Number(/^v(\d+)\./.exec(r.stdout ?? '')?.[1]);
-    if (r.status === 0 && major < 24) return candidate;
-  }
-  return undefined;
-}
-const oldNode = olderNode();
+const oldNode = olderNode(['/usr/bin/node', '/usr/local/bin/node']);
 
 describe('the Node the hooks run', () => {
   test("the runner's own externals/node24/bin/node is what the hooks run", () => {

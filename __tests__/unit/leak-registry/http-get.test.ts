@@ -114,6 +114,13 @@ test('a Content-Length body arrives whole, split anywhere; repeated fields are j
   expect((await readAll(res.body)).equals(payload)).toBe(true);
 });
 
+test("fields named like Object members are fields like any other, and no answer reaches the headers object's prototype", async () => {
+  respond = (s) => s.end('HTTP/1.1 200 OK\r\n__proto__: x\r\nConstructor: y\r\nContent-Length: 0\r\n\r\n');
+  const res = await get();
+  expect(res.headers.constructor).toBe('y');
+  expect(Object.getPrototypeOf(res.headers)).toBeNull();
+});
+
 test('a chunked body with extensions and a trailer is decoded, whatever the split', async () => {
   respond = (s) =>
     dribble(

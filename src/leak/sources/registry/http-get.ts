@@ -203,7 +203,8 @@ export async function httpGet(
           reject(new HttpError('the answer switches protocols (101), which was not asked for'));
           return;
         }
-        const flat: Record<string, string> = {};
+        // No prototype: a field a hostile server names like an Object member is a field like any other.
+        const flat = Object.create(null) as Record<string, string>;
         for (const [name, value] of Object.entries(res.headers))
           if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
         res.on('error', () => clearInterval(watchdog));
