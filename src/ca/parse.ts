@@ -7,10 +7,7 @@ import { derBytes, derElement, looksLikePkcs12, pkcs7Certificates } from './der.
  * because the input may be a secret (or, pasted by mistake, a private key).
  */
 export class CaInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CaInputError';
-  }
+  override readonly name = 'CaInputError';
 }
 
 const EXPECTED =

@@ -8,7 +8,8 @@ import { ON_VERIFICATION_OFF_VALUES, type OnVerificationOff } from '../options/v
 import { prepareInjection, VerificationOffError, type Injection } from '../tools/inject.js';
 import { TOOL_IDS } from '../tools/registry.js';
 import { UsageError } from './command-kit.js';
-import { STRATEGIES, type Strategy } from '../native/switch-plan.js';
+import { STRATEGIES, type NativePlan, type Strategy } from '../native/switch-plan.js';
+import { resolveNative } from '../native/os-store-check.js';
 import { certificatesPem } from '../ca/bundle.js';
 import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_PROBE_URLS } from '../detect/detect.js';
 import { byFingerprint, findOrgCaInOsStore, OsStoreCaError, systemRoots } from '../detect/os-store-ca.js';
@@ -89,9 +90,10 @@ type CaOptionValues = {
   'probe-urls'?: string;
 };
 
-/** For env and exec: where to look for the OS store's org CA when --ca is left out. */
-export const PROBE_URLS_OPTION = { 'probe-urls': { type: 'string' } } as const;
-export const PROBE_URLS_HELP = `  --probe-urls LIST          with no --ca: the https URLs probed to find it (default ${DEFAULT_PROBE_URLS.join(' ')})`;
+/** For env and exec, which may find the CA in the OS store: the CA flags plus where to probe when --ca is left out. */
+export const CA_OR_OS_STORE_OPTIONS = { ...CA_OPTIONS, 'probe-urls': { type: 'string' } } as const;
+export const CA_OR_OS_STORE_HELP = `${CA_OPTIONS_HELP}
+  --probe-urls LIST          with no --ca: the https URLs probed to find it (default ${DEFAULT_PROBE_URLS.join(' ')})`;
 
 /** The flags besides the CA itself: --tools, --on-verification-off, --strategy. */
 function policyFlags(values: CaOptionValues): Omit<CaOptions, 'ca'> {
@@ -165,6 +167,24 @@ export async function injectForCli(options: CaOptions, dir: string, dirPurpose =
       throw new VerificationOffError(error.settings, 'pass --on-verification-off warn');
     throw error;
   }
+}
+
+/**
+ * What env and exec hand their tools: the native switches, and the CA files and variables only where the strategy
+ * uses them (written into `dir`).
+ */
+export async function trustForCli(
+  options: CaOptions,
+  dir: string,
+  dirPurpose?: string,
+): Promise<{
+  native: NativePlan;
+  injection: Injection | undefined;
+  variables: ReadonlyArray<{ readonly name: string; readonly value: string }>;
+}> {
+  const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);
+  const injection = native.useEnvFiles ? await injectForCli(options, dir, dirPurpose) : undefined;
+  return { native, injection, variables: [...(injection?.plan.variables ?? []), ...native.variables] };
 }
 
 function prepareInjectionHere(options: CaOptions, dir: string, dirPurpose: string): Promise<Injection> {

@@ -36,10 +36,7 @@ export const EXIT = {
 
 /** The command line itself is wrong (exit 2). */
 export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
+  override readonly name = 'UsageError';
 }
 
 /** `exec` could not start its command (exit 126 or 127). */

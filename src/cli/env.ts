@@ -1,18 +1,10 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { oneOf } from '../options/parse.js';
-import {
-  CA_OPTIONS,
-  CA_OPTIONS_HELP,
-  injectForCli,
-  PROBE_URLS_HELP,
-  PROBE_URLS_OPTION,
-  readCaOptionsOrOsStore,
-} from './ca-options.js';
+import { CA_OR_OS_STORE_HELP, CA_OR_OS_STORE_OPTIONS, readCaOptionsOrOsStore, trustForCli } from './ca-options.js';
 import { logLine } from '../output/log-line.js';
 import { EXIT, parseCommandArgs, type Command } from './command-kit.js';
 import { ENV_FORMATS, formatVariables, type EnvFormat } from '../env-formats/format.js';
-import { resolveNative } from '../native/os-store-check.js';
 
 const HELP = `Usage: org-ca env --ca FILE [--format FORMAT] [options]
 
@@ -23,8 +15,7 @@ The CA file, the combined bundle and the Java truststore are written to --dir
 (default: $XDG_CACHE_HOME/org-ca/<fingerprint>), since the variables point at them.
 
 Options:
-${CA_OPTIONS_HELP}
-${PROBE_URLS_HELP}
+${CA_OR_OS_STORE_HELP}
   --format FORMAT            sh (default), powershell, dotenv, github (for $GITHUB_ENV),
                              gitlab (dotenv report), azure (##vso setvariable), buildkite (environment hook),
                              circleci ($BASH_ENV), jenkins (properties for readProperties + withEnv)
@@ -40,8 +31,7 @@ export const envCommand: Command = {
   help: HELP,
   async run(argv) {
     const { values } = parseCommandArgs('env', argv, {
-      ...CA_OPTIONS,
-      ...PROBE_URLS_OPTION,
+      ...CA_OR_OS_STORE_OPTIONS,
       format: { type: 'string' },
       dir: { type: 'string' },
     });
@@ -51,15 +41,13 @@ export const envCommand: Command = {
     );
     const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
     const dir = values.dir ?? join(cache, 'org-ca', options.ca.primary.fingerprint.slice(0, 16));
-    const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);
-    const injection = native.useEnvFiles ? await injectForCli(options, dir) : undefined;
+    const { native, injection, variables } = await trustForCli(options, dir);
     const notes = [
       ...options.ca.warnings,
       ...(injection ? [...injection.warnings, ...injection.plan.notes] : []),
       ...native.notes,
     ];
     for (const line of notes) process.stderr.write(`org-ca env: ${line}\n`);
-    const variables = [...(injection?.plan.variables ?? []), ...native.variables];
     process.stdout.write(formatVariables(variables, format, (line) => process.stderr.write(`org-ca env: ${line}\n`)));
     return EXIT.ok;
   },

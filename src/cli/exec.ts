@@ -2,15 +2,7 @@ import { spawn } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { makeTempDirectory } from '../fs/ensure-directory.js';
-import {
-  CA_OPTIONS,
-  CA_OPTIONS_HELP,
-  injectForCli,
-  PROBE_URLS_HELP,
-  PROBE_URLS_OPTION,
-  readCaOptionsOrOsStore,
-} from './ca-options.js';
-import { resolveNative } from '../native/os-store-check.js';
+import { CA_OR_OS_STORE_HELP, CA_OR_OS_STORE_OPTIONS, readCaOptionsOrOsStore, trustForCli } from './ca-options.js';
 import { logLine } from '../output/log-line.js';
 import { CommandNotRunError, EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 
@@ -20,8 +12,7 @@ Runs one command with every common tool trusting the org CA, then removes the fi
 whatever the command's outcome.
 
 Options:
-${CA_OPTIONS_HELP}
-${PROBE_URLS_HELP}
+${CA_OR_OS_STORE_HELP}
   --if-present               run the command unchanged when the --ca file is absent or empty (a BuildKit secret
                              mounted with required=false where nothing inspects)
   -h, --help                 this help
@@ -29,7 +20,7 @@ ${PROBE_URLS_HELP}
 Exit status: the command's own (128+N when killed by signal N); 127 when it is not found, 126 when it cannot be
 run (not executable, a directory); 1 when TLS verification is switched off here; 2 usage or input error.`;
 
-const EXEC_OPTIONS = { ...CA_OPTIONS, ...PROBE_URLS_OPTION, 'if-present': { type: 'boolean' } } as const;
+const EXEC_OPTIONS = { ...CA_OR_OS_STORE_OPTIONS, 'if-present': { type: 'boolean' } } as const;
 const FLAGS_WITH_VALUE = new Set(
   Object.entries(EXEC_OPTIONS).flatMap(([name, option]) => (option.type === 'string' ? [`--${name}`] : [])),
 );
@@ -105,8 +96,7 @@ export const execCommand: Command = {
 
     const dir = await makeTempDirectory(tmpdir(), 'org-ca-exec-', { purpose: 'TMPDIR' });
     try {
-      const native = resolveNative(options.strategy, options.ca.certs, options.ca.primary.subject, process.env);
-      const injection = native.useEnvFiles ? await injectForCli(options, dir, 'TMPDIR') : undefined;
+      const { native, injection, variables } = await trustForCli(options, dir, 'TMPDIR');
       const lines = [
         ...options.ca.warnings,
         ...(injection?.warnings ?? []),
@@ -114,8 +104,7 @@ export const execCommand: Command = {
       ];
       for (const line of lines) process.stderr.write(`org-ca exec: ${line}\n`);
       const env: NodeJS.ProcessEnv = { ...process.env };
-      for (const variable of [...(injection?.plan.variables ?? []), ...native.variables])
-        env[variable.name] = variable.value;
+      for (const variable of variables) env[variable.name] = variable.value;
       return await runChild(commandLine, env);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -17,10 +17,7 @@ export interface OsStoreCa {
 }
 
 export class OsStoreCaError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OsStoreCaError';
-  }
+  override readonly name = 'OsStoreCaError';
 }
 
 /** Pure: the distinct OS-store anchors of `os-trusted` verdicts; an error saying what each probe saw when there is none. */

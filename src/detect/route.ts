@@ -37,10 +37,7 @@ export interface DirectRoute {
 export type Route = (ProxyRoute | DirectRoute) & { readonly notes: readonly string[] };
 
 export class TargetError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TargetError';
-  }
+  override readonly name = 'TargetError';
 }
 
 /** Parses a probe URL; only https is meaningful (the chain is the point). A bare host gets https:// and :443. */

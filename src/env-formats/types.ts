@@ -9,10 +9,7 @@ export interface CiVariable {
 
 /** A value the format cannot carry: the message quotes the variable and says what the format allows. */
 export class FormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FormatError';
-  }
+  override readonly name = 'FormatError';
 }
 
 export interface CiFormat {

@@ -16,10 +16,7 @@ import * as nodePath from 'node:path';
  *   /bin/sh (Windows), the whole walk runs in a Node child instead.
  */
 export class PathError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PathError';
-  }
+  override readonly name = 'PathError';
 }
 
 export interface EnsureDirectoryOptions {

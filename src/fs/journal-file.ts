@@ -16,10 +16,7 @@ import { replaceJsonFile } from './state-file.js';
 import { assertTrustedPath, UntrustedPathError } from './trusted-path.js';
 
 export class JournalFileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'JournalFileError';
-  }
+  override readonly name = 'JournalFileError';
 }
 
 /** The journal's text, or undefined when there is none; refused (JournalFileError) when someone else could have written it. */

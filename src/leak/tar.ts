@@ -6,10 +6,7 @@
  */
 
 export class TarError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TarError';
-  }
+  override readonly name = 'TarError';
 }
 
 export type TarType = 'file' | 'hardlink' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';

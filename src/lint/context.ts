@@ -21,10 +21,7 @@ export interface OrgCa {
 }
 
 export class ContextError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ContextError';
-  }
+  override readonly name = 'ContextError';
 }
 
 // A CommonJS module whose typings declare `export default`: under NodeNext the default import is module.exports.

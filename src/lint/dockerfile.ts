@@ -54,10 +54,7 @@ export interface ParsedDockerfile {
 }
 
 export class DockerfileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DockerfileError';
-  }
+  override readonly name = 'DockerfileError';
 }
 
 /** Splits words the way the Dockerfile frontend does for COPY/ADD/FROM: whitespace, with quotes kept together. */

@@ -31,6 +31,15 @@ export interface FileRecord {
   reported: boolean;
 }
 
+/** What an instruction says of a file it makes; the rest of its record starts the same for every new file. */
+export type NewFile = Pick<FileRecord, 'path' | 'dir' | 'ca' | 'rule' | 'what' | 'origin'> &
+  Partial<Pick<FileRecord, 'contextDir' | 'evidence'>>;
+
+/** `pending` for a RUN's files, which count only if they are still there when the RUN ends. */
+export function fileRecord(file: NewFile, line: number, stage: number, pending = false): FileRecord {
+  return { ...file, line, stage, removed: [], pending, reported: false };
+}
+
 export class StageFs {
   constructor(
     public records: FileRecord[] = [],

@@ -45,10 +45,7 @@ export interface LintOptions {
 }
 
 export class LintError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LintError';
-  }
+  override readonly name = 'LintError';
 }
 
 export const CACHE_NOTE =

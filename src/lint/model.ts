@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { assignmentPointers, isPointerVariable } from '../ca-pointers/pointers.js';
 import { keyValues, type Instr, type ParsedDockerfile, type Stage } from './dockerfile.js';
 import { expand } from './expand.js';
-import { mapPath, StageFs, type FileRecord } from './filesystem.js';
+import { fileRecord, mapPath, StageFs, type FileRecord, type NewFile } from './filesystem.js';
 import {
   hasGlob,
   isCaLikeName,
@@ -251,6 +251,15 @@ function flag(instr: Instr, name: string): string | undefined {
 }
 
 /** COPY and ADD: sources from the context, a URL, another stage, or an image; destination resolved against WORKDIR. */
+/** Adds the files an instruction makes to its stage's file system, and reports each. */
+function placer(instr: Instr, stage: number, fs: StageFs, report: (r: FileRecord) => void): (file: NewFile) => void {
+  return (file) => {
+    const r = fileRecord(file, instr.line, stage);
+    fs.add(r);
+    report(r);
+  };
+}
+
 function copy(
   instr: Instr,
   stage: number,
@@ -272,6 +281,7 @@ function copy(
   const from = flag(instr, 'from');
   const kw = instr.keyword;
   const fromStage = from !== undefined ? stageByRef(expand(from, vars), stage) : undefined;
+  const put = placer(instr, stage, fs, report);
 
   for (const source of sources) {
     const heredoc = source.startsWith('<<')
@@ -280,19 +290,14 @@ function copy(
     if (heredoc) {
       const target = destIsDir ? posix.join(dest, heredoc.name) : dest;
       const ca = heredoc.body.includes('-----BEGIN');
-      fs.add(
-        record(
-          target,
-          false,
-          ca || isTrustPath(target),
-          instr,
-          stage,
-          'OCA101',
-          `${kw} writes a here-document to ${target}`,
-          'inline',
-        ),
-      );
-      report(fs.lookup(target)!);
+      put({
+        path: target,
+        dir: false,
+        ca: ca || isTrustPath(target),
+        rule: 'OCA101',
+        what: `${kw} writes a here-document to ${target}`,
+        origin: 'inline',
+      });
       continue;
     }
     if (fromStage !== undefined) {
@@ -302,20 +307,16 @@ function copy(
       for (const r of src.fs.covered(srcPath)) {
         const target = mapPath(r, srcPath, dest, destIsDir);
         const wholeDir = r.dir && (r.path === srcPath || !posix.relative(srcPath, r.path).startsWith('..'));
-        const carried = record(
-          target,
-          wholeDir,
-          r.ca,
-          instr,
-          stage,
-          r.ca ? 'OCA106' : r.rule,
-          `COPY --from=${srcName} ${source} brings ${r.path} of stage '${srcName}' to ${target}: ${r.what} (line ${r.line})`,
-          'stage',
-          r.contextDir !== undefined && wholeDir ? { contextDir: r.contextDir } : {},
-        );
-        if (r.evidence) carried.evidence = r.evidence;
-        fs.add(carried);
-        report(carried);
+        put({
+          path: target,
+          dir: wholeDir,
+          ca: r.ca,
+          rule: r.ca ? 'OCA106' : r.rule,
+          what: `COPY --from=${srcName} ${source} brings ${r.path} of stage '${srcName}' to ${target}: ${r.what} (line ${r.line})`,
+          origin: 'stage',
+          ...(r.contextDir !== undefined && wholeDir ? { contextDir: r.contextDir } : {}),
+          ...(r.evidence ? { evidence: r.evidence } : {}),
+        });
       }
       continue;
     }
@@ -328,58 +329,32 @@ function copy(
         srcPath.startsWith('/etc/ssl/certs') ||
         srcPath.startsWith('/usr/share/ca-certificates');
       const ca = !publicBundle && (isCaLikeName(srcPath) || (isTrustPath(target) && !isSystemBundlePath(target)));
-      fs.add(
-        record(
-          target,
-          false,
-          ca,
-          instr,
-          stage,
-          'OCA101',
-          `${kw} --from=${from} puts ${source} at ${target}`,
-          'external',
-        ),
-      );
-      report(fs.lookup(target)!);
+      put({
+        path: target,
+        dir: false,
+        ca,
+        rule: 'OCA101',
+        what: `${kw} --from=${from} puts ${source} at ${target}`,
+        origin: 'external',
+      });
       continue;
     }
     if (kw === 'ADD' && isUrl(source)) {
       const name = urlBasename(source);
       const target = destIsDir ? posix.join(dest, name) : dest;
       const ca = isCaLikeName(name) || isCaLikeName(target) || isTrustPath(target);
-      fs.add(record(target, false, ca, instr, stage, 'OCA101', `ADD downloads ${source} to ${target}`, 'download'));
-      report(fs.lookup(target)!);
+      put({
+        path: target,
+        dir: false,
+        ca,
+        rule: 'OCA101',
+        what: `ADD downloads ${source} to ${target}`,
+        origin: 'download',
+      });
       continue;
     }
     copyFromContext(instr, stage, fs, source, dest, destIsDir, context, report);
   }
-}
-
-function record(
-  path: string,
-  dir: boolean,
-  ca: boolean,
-  instr: Instr,
-  stage: number,
-  rule: RuleId,
-  what: string,
-  origin: FileRecord['origin'],
-  extra: { contextDir?: string } = {},
-): FileRecord {
-  return {
-    path,
-    dir,
-    ca,
-    line: instr.line,
-    stage,
-    rule,
-    what,
-    origin,
-    removed: [],
-    pending: false,
-    reported: false,
-    ...extra,
-  };
 }
 
 function contextRelative(source: string): string {
@@ -399,22 +374,25 @@ function copyFromContext(
 ): void {
   const kw = instr.keyword;
   const rel = contextRelative(source);
+  const put = placer(instr, stage, fs, report);
   const known = context?.match(rel);
   if (known) {
     // Each file the source brings, parsed: only certificates that count (CAs, or the org CA's family) are findings.
     const baseDir = known.dir ? rel : posix.dirname(rel);
     if (known.dir)
       fs.add(
-        record(
-          dest,
-          true,
-          false,
-          instr,
+        fileRecord(
+          {
+            path: dest,
+            dir: true,
+            ca: false,
+            rule: 'OCA101',
+            what: `${kw} ${source} copies the build context directory '${rel}' to ${dest}`,
+            origin: 'context',
+            contextDir: rel,
+          },
+          instr.line,
           stage,
-          'OCA101',
-          `${kw} ${source} copies the build context directory '${rel}' to ${dest}`,
-          'context',
-          { contextDir: rel },
         ),
       );
     for (const file of known.files) {
@@ -425,18 +403,14 @@ function copyFromContext(
           : dest;
       const cls = context!.classify(file);
       if (!cls && known.dir) continue;
-      const r = record(
-        target,
-        false,
-        cls?.ca ?? false,
-        instr,
-        stage,
-        'OCA101',
-        `${kw} puts '${file}' from the build context at ${target}${cls ? ` (${cls.description})` : ''}`,
-        'context',
-      );
-      fs.add(r);
-      report(r);
+      put({
+        path: target,
+        dir: false,
+        ca: cls?.ca ?? false,
+        rule: 'OCA101',
+        what: `${kw} puts '${file}' from the build context at ${target}${cls ? ` (${cls.description})` : ''}`,
+        origin: 'context',
+      });
     }
     return;
   }
@@ -444,33 +418,25 @@ function copyFromContext(
   const isDir = !hasGlob(rel) && (rel === '.' || source.endsWith('/') || posix.extname(rel) === '');
   if (hasGlob(rel) || isDir) {
     const ca = isTrustPath(dest);
-    const r = record(
-      dest,
-      true,
+    put({
+      path: dest,
+      dir: true,
       ca,
-      instr,
-      stage,
-      'OCA101',
-      `${kw} ${source} copies ${hasGlob(rel) ? 'the matching files' : `the build context${rel === '.' ? '' : ` directory '${rel}'`}`} into ${ca ? 'the trust path ' : ''}${dest}`,
-      'context',
-      isDir ? { contextDir: rel } : {},
-    );
-    fs.add(r);
-    report(r);
+      rule: 'OCA101',
+      what: `${kw} ${source} copies ${hasGlob(rel) ? 'the matching files' : `the build context${rel === '.' ? '' : ` directory '${rel}'`}`} into ${ca ? 'the trust path ' : ''}${dest}`,
+      origin: 'context',
+      ...(isDir ? { contextDir: rel } : {}),
+    });
     return;
   }
   const target = destIsDir ? posix.join(dest, posix.basename(rel)) : dest;
   const ca = isCaLikeName(rel) || isCaLikeName(target) || isTrustPath(target);
-  const r = record(
-    target,
-    false,
+  put({
+    path: target,
+    dir: false,
     ca,
-    instr,
-    stage,
-    'OCA101',
-    `${kw} puts '${rel}' from the build context at ${target}`,
-    'context',
-  );
-  fs.add(r);
-  report(r);
+    rule: 'OCA101',
+    what: `${kw} puts '${rel}' from the build context at ${target}`,
+    origin: 'context',
+  });
 }

@@ -6,7 +6,7 @@
  */
 import { posix } from 'node:path';
 import { assignmentPointers } from '../ca-pointers/pointers.js';
-import type { FileRecord, StageFs } from './filesystem.js';
+import type { FileRecord, NewFile, StageFs } from './filesystem.js';
 import { isCaLikeName, isPublicBundleUrl, isTrustPath, isUrl, resolvePath, urlBasename } from './paths.js';
 import type { RuleId } from './rules.js';
 import type { ContextView } from './context-view.js';
@@ -66,15 +66,7 @@ export interface RunScope {
   mountOf(path: string): Mount | undefined;
   read(path: string): Content;
   write(path: string, content: Content, how: string): void;
-  newRecord(
-    path: string,
-    dir: boolean,
-    ca: boolean,
-    rule: RuleId,
-    what: string,
-    origin: FileRecord['origin'],
-    evidence?: string,
-  ): FileRecord;
+  newRecord(file: NewFile): FileRecord;
   provenCa(value: string, evidence: string): void;
   trustUpdate(tool: string, sources: readonly string[], extra?: string[]): void;
   copyFiles(sources: string[], destWord: string, destIsDirHint: boolean, how: string, move: boolean): void;
@@ -229,7 +221,14 @@ const unzipCommand: CommandHandler = (s, c) => {
   const dir = s.abs(c.opt('-d', '-C', '--directory') ?? '.');
   if (s.mountOf(dir)) return NOTHING;
   const ca = (content.ca || isTrustPath(dir)) && !content.public;
-  s.newRecord(dir, true, ca, 'OCA102', `RUN extracts ${archive ?? 'an archive'} into ${dir}`, 'write');
+  s.newRecord({
+    path: dir,
+    dir: true,
+    ca,
+    rule: 'OCA102',
+    what: `RUN extracts ${archive ?? 'an archive'} into ${dir}`,
+    origin: 'write',
+  });
   return NOTHING;
 };
 
@@ -273,14 +272,14 @@ const keytoolCommand: CommandHandler = (s, c) => {
   if (file !== undefined) s.provenCa(file, 'imports it into a Java keystore with keytool');
   const store = c.opt('-keystore', '-destkeystore');
   const storePath = store !== undefined ? s.abs(store) : '/$JAVA_HOME/lib/security/cacerts';
-  s.newRecord(
-    storePath,
-    false,
-    true,
-    'OCA104',
-    `RUN keytool imports ${file ?? 'a certificate'} into the keystore ${store ?? 'cacerts (-cacerts)'}`,
-    'write',
-  );
+  s.newRecord({
+    path: storePath,
+    dir: false,
+    ca: true,
+    rule: 'OCA104',
+    what: `RUN keytool imports ${file ?? 'a certificate'} into the keystore ${store ?? 'cacerts (-cacerts)'}`,
+    origin: 'write',
+  });
   return NOTHING;
 };
 
@@ -292,14 +291,14 @@ const certutilCommand: CommandHandler = (s, c) => {
   if (content.public) return NOTHING;
   if (file !== undefined) s.provenCa(file, 'adds it to an NSS database with certutil -A');
   const db = c.opt('-d');
-  s.newRecord(
-    db !== undefined ? s.abs(db.replace(/^sql:/, '')) : '/root/.pki/nssdb',
-    true,
-    true,
-    'OCA104',
-    `RUN certutil -A adds ${file ?? 'a certificate'} to the NSS database ${db ?? '~/.pki/nssdb'}`,
-    'write',
-  );
+  s.newRecord({
+    path: db !== undefined ? s.abs(db.replace(/^sql:/, '')) : '/root/.pki/nssdb',
+    dir: true,
+    ca: true,
+    rule: 'OCA104',
+    what: `RUN certutil -A adds ${file ?? 'a certificate'} to the NSS database ${db ?? '~/.pki/nssdb'}`,
+    origin: 'write',
+  });
   return NOTHING;
 };
 

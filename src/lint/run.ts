@@ -2,8 +2,7 @@ import { posix } from 'node:path';
 import { assignmentPointers } from '../ca-pointers/pointers.js';
 import type { Instr } from './dockerfile.js';
 import { expand } from './expand.js';
-import type { FileRecord } from './filesystem.js';
-import { mapPath } from './filesystem.js';
+import { fileRecord, mapPath, type FileRecord, type NewFile } from './filesystem.js';
 import {
   hasCertExtension,
   hasGlob,
@@ -276,29 +275,8 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
   const mountOf = (path: string): Mount | undefined => mounts.find((m) => isUnder(path, m.target));
   const unresolved = (p: string): boolean => /\$|`|\{\}/.test(p);
 
-  const newRecord = (
-    path: string,
-    dir: boolean,
-    ca: boolean,
-    rule: RuleId,
-    what: string,
-    origin: FileRecord['origin'],
-    evidence?: string,
-  ): FileRecord => {
-    const r: FileRecord = {
-      path,
-      dir,
-      ca,
-      line: instr.line,
-      stage: env.stage,
-      rule,
-      what,
-      origin,
-      removed: [],
-      pending: true,
-      reported: false,
-      ...(evidence ? { evidence } : {}),
-    };
+  const newRecord = (file: NewFile): FileRecord => {
+    const r = fileRecord(file, instr.line, env.stage, true);
     fs.add(r);
     created.push(r);
     return r;
@@ -358,14 +336,14 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
     const trust = isTrustPath(path) && !content.public && (content !== NOTHING || certish);
     const ca = !content.public && (content.ca || trust || (content.download === true && isCaLikeName(path)));
     const rule: RuleId = content.secret !== undefined ? 'OCA105' : 'OCA102';
-    newRecord(
+    newRecord({
       path,
-      false,
+      dir: false,
       ca,
       rule,
-      `RUN ${how} ${content.what === 'nothing' ? '' : `${content.what} `}to ${path}`.replace(/\s+to /, ' to '),
-      content.secret !== undefined ? 'secret' : content.download ? 'download' : 'write',
-    );
+      what: `RUN ${how} ${content.what === 'nothing' ? '' : `${content.what} `}to ${path}`.replace(/\s+to /, ' to '),
+      origin: content.secret !== undefined ? 'secret' : content.download ? 'download' : 'write',
+    });
   };
 
   /** A tool flag or setting proves `value` names a CA: the file (if it is in the image) is CA material. */
@@ -403,7 +381,14 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
       'OCA110',
       `RUN ${evidence.replace(/\bit\b/, path)}: the file is not a mount and no COPY/ADD here brought it, so it is in the image (from the base image or an earlier step), and the tool treats it as a CA`,
     );
-    newRecord(path, false, true, 'OCA110', `${path} (used as a CA at ${where()})`, 'write').reported = true;
+    newRecord({
+      path,
+      dir: false,
+      ca: true,
+      rule: 'OCA110',
+      what: `${path} (used as a CA at ${where()})`,
+      origin: 'write',
+    }).reported = true;
   };
 
   const trustUpdate = (tool: string, sources: readonly string[], extra: string[] = []): void => {
@@ -423,7 +408,14 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
     if (!added.length) return;
     const what = `RUN ${tool} regenerates the system trust store (${REGENERATED_BY_UPDATE[0]} and the other bundles) with ${added.slice(0, 3).join(', ')}${added.length > 3 ? ` and ${added.length - 3} more` : ''}`;
     for (const p of REGENERATED_BY_UPDATE)
-      newRecord(p, !/\.(crt|pem)$|cacerts$/.test(p), true, 'OCA103', what, 'regenerated');
+      newRecord({
+        path: p,
+        dir: !/\.(crt|pem)$|cacerts$/.test(p),
+        ca: true,
+        rule: 'OCA103',
+        what,
+        origin: 'regenerated',
+      });
   };
 
   /** Copies each source to dest (cp, mv, install, rsync), carrying what the model knows of directories. */
@@ -438,14 +430,14 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
       if (under.length) {
         for (const r of under) {
           const target = mapPath(r, src, destIsDir ? posix.join(dest, posix.basename(src)) : dest, false);
-          newRecord(
-            target,
-            r.dir,
-            r.ca || (isTrustPath(target) && !isSystemBundlePath(r.path)),
-            'OCA102',
-            `RUN ${how} ${r.path} (${r.what}) to ${target}`,
-            'write',
-          );
+          newRecord({
+            path: target,
+            dir: r.dir,
+            ca: r.ca || (isTrustPath(target) && !isSystemBundlePath(r.path)),
+            rule: 'OCA102',
+            what: `RUN ${how} ${r.path} (${r.what}) to ${target}`,
+            origin: 'write',
+          });
         }
       }
       const target = destIsDir && !hasGlob(src) ? posix.join(dest, posix.basename(src)) : hasGlob(src) ? dest : dest;

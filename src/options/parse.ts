@@ -6,10 +6,7 @@
  */
 /** A bad option value: a usage error in the CLI (exit 2), a failed step in the action. */
 export class OptionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OptionError';
-  }
+  override readonly name = 'OptionError';
 }
 
 /** Checks one enumerated value, case-insensitively; empty means the fallback. */

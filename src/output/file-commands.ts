@@ -7,10 +7,7 @@
 import { randomUUID } from 'node:crypto';
 
 export class FileCommandError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FileCommandError';
-  }
+  override readonly name = 'FileCommandError';
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -39,10 +39,7 @@ export const DEFAULT_REGISTRIES: readonly string[] = [
 ];
 
 export class RegistryInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RegistryInputError';
-  }
+  override readonly name = 'RegistryInputError';
 }
 
 const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';

@@ -9,10 +9,7 @@ export const HOOK_VARIABLES = {
 } as const;
 
 export class RunnerEnvError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunnerEnvError';
-  }
+  override readonly name = 'RunnerEnvError';
 }
 
 /** The value a line sets for `name`, if it sets it. */

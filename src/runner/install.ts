@@ -58,10 +58,7 @@ export function defaultHooksDir(runnerDir: string, uid = process.getuid?.() ?? -
 
 /** The runner directory given is not one: an input error (exit 2). */
 export class RunnerDirError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunnerDirError';
-  }
+  override readonly name = 'RunnerDirError';
 }
 
 /** Files that only a runner directory holds (config.sh leaves .runner; the release ships run.sh and config.sh). */

@@ -37,10 +37,7 @@ export const JOB_FILES_DIR = 'org-ca-hook';
 export const CONTAINER_TEMP = '/__w/_temp';
 
 export class PolicyFailure extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PolicyFailure';
-  }
+  override readonly name = 'PolicyFailure';
 }
 
 export interface JobOutcome {

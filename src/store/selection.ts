@@ -7,10 +7,7 @@ export interface StoreSelection {
 export const NO_STORES: StoreSelection = { os: false, browsers: false };
 
 export class StoreSelectionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreSelectionError';
-  }
+  override readonly name = 'StoreSelectionError';
 }
 
 /**

@@ -46,10 +46,7 @@ export function defaultJournalPath(env: NodeJS.ProcessEnv = process.env, uid = p
 }
 
 export class JournalError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'JournalError';
-  }
+  override readonly name = 'JournalError';
 }
 
 const FINGERPRINT_PART = '[0-9a-f]{16}';

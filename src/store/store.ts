@@ -25,10 +25,7 @@ export interface StoreContext {
 }
 
 export class StoreError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreError';
-  }
+  override readonly name = 'StoreError';
 }
 
 /** What one call did, as sentences for the log (never certificate text). */

@@ -2,11 +2,12 @@
  * The RUN interpreter's command handlers, each alone: a recording scope stands for the RUN (its file system is not
  * needed to say what a command writes, reads or proves), and a call is the parsed command line.
  */
+import type { NewFile } from '../../../src/lint/filesystem.js';
 import { COMMANDS, NOTHING, type CommandCall, type Content, type RunScope } from '../../../src/lint/run-commands.js';
 
 interface Recorded {
   writes: [string, Content, string][];
-  records: [string, boolean, boolean, string, string][];
+  records: NewFile[];
   proven: [string, string][];
   updates: [string, readonly string[]][];
   cwd: string;
@@ -25,10 +26,7 @@ function scope(reads: Record<string, Content> = {}): { s: RunScope; rec: Recorde
     mountOf: () => undefined,
     read: (p: string) => reads[p] ?? NOTHING,
     write: (p: string, c: Content, how: string) => void rec.writes.push([p, c, how]),
-    newRecord: (p: string, dir: boolean, ca: boolean, rule: string, what: string) => (
-      rec.records.push([p, dir, ca, rule, what]),
-      {}
-    ),
+    newRecord: (file: NewFile) => (rec.records.push(file), {}),
     provenCa: (v: string, e: string) => void rec.proven.push([v, e]),
     trustUpdate: (tool: string, sources: readonly string[]) => void rec.updates.push([tool, sources]),
     copyFiles: () => undefined,
@@ -87,13 +85,14 @@ test('keytool -importcert records the keystore as holding the CA (OCA104)', () =
   const { s, rec } = scope({ '/app/corp.crt': { ca: true, what: 'corp.crt' } });
   COMMANDS.keytool!(s, call('keytool -importcert -file corp.crt -cacerts', { '-file': 'corp.crt' }));
   expect(rec.records).toEqual([
-    [
-      '/$JAVA_HOME/lib/security/cacerts',
-      false,
-      true,
-      'OCA104',
-      'RUN keytool imports corp.crt into the keystore cacerts (-cacerts)',
-    ],
+    {
+      path: '/$JAVA_HOME/lib/security/cacerts',
+      dir: false,
+      ca: true,
+      rule: 'OCA104',
+      what: 'RUN keytool imports corp.crt into the keystore cacerts (-cacerts)',
+      origin: 'write',
+    },
   ]);
 });
 

@@ -359,7 +359,14 @@ export class ContentScanner {
         continue;
       const w = this.window(Math.max(0, p.pos - BACK), p.pos + forward);
       const run = { start: 0, end: 0 };
-      for (const hit of verify(this.matcher, p.needle, w.buf, p.pos - w.start, w.start, this.depth, run))
+      for (const hit of verify(this.matcher, {
+        needle: p.needle,
+        win: w.buf,
+        rel: p.pos - w.start,
+        winStart: w.start,
+        depth: this.depth,
+        run,
+      }))
         this.hits.push(hit);
       if (wholeScan && run.end > run.start) this.scannedRun = { start: w.start + run.start, end: w.start + run.end };
     }
@@ -385,16 +392,21 @@ function dedupe(hits: Hit[]): Hit[] {
   return kept.sort((a, b) => a.start - b.start);
 }
 
-/** `run` receives the window range of the base64 run a base64 needle's verification decoded. */
-function verify(
-  m: Matcher,
-  needle: Needle,
-  win: Buffer,
-  rel: number,
-  winStart: number,
-  depth: number,
-  run?: { start: number; end: number },
-): Hit[] {
+/**
+ * A needle found in a window: `rel` is its offset in `win`, `winStart` the window's offset in the stream, and `run`
+ * receives the window range of the base64 run a base64 needle's verification decoded.
+ */
+interface Candidate {
+  needle: Needle;
+  win: Buffer;
+  rel: number;
+  winStart: number;
+  depth: number;
+  run?: { start: number; end: number } | undefined;
+}
+
+function verify(m: Matcher, candidate: Candidate): Hit[] {
+  const { needle, win, rel, winStart } = candidate;
   switch (needle.role) {
     case 'begin':
       return verifyPem(m, win, rel, winStart);
@@ -405,7 +417,7 @@ function verify(
     case 'der-marker':
       return verifyDerMarker(m, win, rel, winStart, 'der');
     default:
-      return verifyBase64(m, needle, win, rel, winStart, depth, run);
+      return verifyBase64(m, candidate);
   }
 }
 
@@ -619,15 +631,7 @@ function nextNonSeparator(b: Buffer, i: number): number {
  * Decodes the base64 text around a base64 needle at the needle's own alignment, joining the pieces of a wrapped,
  * indented or escaped blob, then looks inside the decoded bytes.
  */
-function verifyBase64(
-  m: Matcher,
-  needle: Needle,
-  win: Buffer,
-  rel: number,
-  winStart: number,
-  depth: number,
-  run?: { start: number; end: number },
-): Hit[] {
+function verifyBase64(m: Matcher, { needle, win, rel, winStart, depth, run }: Candidate): Hit[] {
   // The run that holds the needle: collected from where the characters it can be made of begin, restarting after
   // anything that ends a run (a stray '&' or '\\'), until a run passes the needle and ends. Bytes, not strings:
   // this runs once per hit over up to the whole window.

@@ -10,10 +10,7 @@ import { TarError } from '../tar.js';
  * there, and an empty or half-written export is an error that says how to redo it.
  */
 export class ImageInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ImageInputError';
-  }
+  override readonly name = 'ImageInputError';
 }
 
 /** The transports the user can write, as skopeo/buildah/podman spell them (containers-transports(5)), plus `rootfs:`. */

@@ -7,10 +7,7 @@
  */
 
 export class ShapeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ShapeError';
-  }
+  override readonly name = 'ShapeError';
 }
 
 /** Checks `value` found at `field` (e.g. `manifests[2].digest`) and returns it typed, or throws ShapeError. */

@@ -10,17 +10,11 @@ import type { ScanLimits } from '../../types.js';
  * SharedArrayBuffer, so two layers scanned at once count against the same total.
  */
 export class LimitError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LimitError';
-  }
+  override readonly name = 'LimitError';
 }
 
 export class NestedLimitError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NestedLimitError';
-  }
+  override readonly name = 'NestedLimitError';
 }
 
 const LAYER_TOTAL = 0;

@@ -12,10 +12,7 @@ import type { RegistryFetchSpec } from '../../types.js';
 import { httpGet, HttpError, type HttpAnswer } from './http-get.js';
 
 export class RegistryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RegistryError';
-  }
+  override readonly name = 'RegistryError';
 }
 
 export interface ClientOptions {

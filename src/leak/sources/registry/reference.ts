@@ -11,10 +11,7 @@ export interface RegistryReference {
 }
 
 export class ReferenceError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReferenceError';
-  }
+  override readonly name = 'ReferenceError';
 }
 
 const PREFIX = /^(registry:|docker:\/\/)/;
