@@ -14,6 +14,7 @@ const LEVELS = [
   ['tools'], // the tool registry and the injection plan
   ['options'], // option parsing shared by inputs and flags
   ['ca', 'fs', 'output', 'runtime'], // certificates, guarded files, printing sinks, the Node gate
+  ['lang'], // what TypeScript lacks: building objects with optional fields
 ];
 
 const folder = (name) => `^src/${name}/`;

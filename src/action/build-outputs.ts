@@ -1,5 +1,6 @@
 import { prepareBuildContext } from '../in-build/context.js';
 import { buildOutputs, type BuildOutputs } from '../in-build/outputs.js';
+import { present } from '../lang/present.js';
 
 export interface PreparedBuild {
   /** The build-context directory holding the in-build helper (never the CA), for the post step to remove. */
@@ -20,6 +21,6 @@ export async function prepareBuild(
   const helperDir = await prepareBuildContext(temp);
   return {
     helperDir,
-    outputs: buildOutputs({ helperDir, ...(files ? { caPath: files.ca, bundlePath: files.bundle } : {}), env }),
+    outputs: buildOutputs({ helperDir, ...present({ caPath: files?.ca, bundlePath: files?.bundle }), env }),
   };
 }

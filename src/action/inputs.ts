@@ -16,6 +16,7 @@ import {
   type When,
 } from '../options/values.js';
 import { parseRegistries, type RegistrySelection } from '../registry-trust/hosts.js';
+import { present } from '../lang/present.js';
 
 /** The only reader of `core.getInput` for the main action: everything downstream takes this typed object. */
 export interface Inputs {
@@ -62,7 +63,7 @@ export function parseInputs(raw: (name: string) => string): Inputs {
     caFile: raw('ca-file').trim(),
     caFingerprint: eitherSpelling(raw, 'ca-fingerprint', 'fingerprint'),
     when: oneOf('when', raw('when'), WHEN_VALUES, 'auto'),
-    ...(tools ? { tools } : {}),
+    ...present({ tools }),
     onVerificationOff: oneOf('on-verification-off', raw('on-verification-off'), ON_VERIFICATION_OFF_VALUES, 'fail'),
     strategy: oneOf('strategy', raw('strategy'), STRATEGIES, 'env'),
     probeUrls: parseProbeUrls(raw('probe-urls')),

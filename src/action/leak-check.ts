@@ -24,6 +24,7 @@ import { eitherSpelling } from '../options/parse.js';
 import { loadTargets } from '../leak/scanning/targets.js';
 import type { Report, ScanLimits } from '../leak/types.js';
 import { log } from './log.js';
+import { present } from '../lang/present.js';
 
 /** The leak-check sub-action's inputs: read here only, validated early. */
 export interface LeakInputs {
@@ -87,14 +88,14 @@ export async function run(): Promise<void> {
         dockerfile: inputs.dockerfile,
       });
       const result = lintDockerfile(readFileSync(inputs.dockerfile, 'utf8'), {
-        ...(inputs.target ? { target: inputs.target } : {}),
+        ...present({ target: inputs.target }),
         context,
         ignore: inputs.lintIgnore,
       });
       lint = {
         file: inputs.dockerfile,
         result,
-        ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}),
+        ...present({ workspace: process.env.GITHUB_WORKSPACE }),
       };
       log.text(renderLintText(inputs.dockerfile, result));
       for (const a of lintAnnotations(result))
@@ -131,8 +132,11 @@ export async function run(): Promise<void> {
     const sarifFile = join(temp, 'leak-report.sarif');
     writeFileSync(
       reportFile,
-      JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) +
-        '\n',
+      JSON.stringify(
+        { ...written, ...present({ dockerfile: lint ? { file: lint.file, ...lint.result } : undefined }) },
+        null,
+        2,
+      ) + '\n',
     );
     const lintSarif = lint
       ? { rules: lintSarifRules(), results: lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) }

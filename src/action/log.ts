@@ -6,6 +6,7 @@
  */
 import * as core from '@actions/core';
 import { logLine, logLines } from '../output/log-line.js';
+import { defined } from '../lang/present.js';
 
 type Properties = core.AnnotationProperties;
 
@@ -13,8 +14,10 @@ function safeProperties(properties?: Properties): Properties | undefined {
   if (!properties) return undefined;
   return {
     ...properties,
-    ...(properties.title !== undefined ? { title: logLine(properties.title) } : {}),
-    ...(properties.file !== undefined ? { file: logLine(properties.file) } : {}),
+    ...defined({
+      title: properties.title !== undefined ? logLine(properties.title) : undefined,
+      file: properties.file !== undefined ? logLine(properties.file) : undefined,
+    }),
   };
 }
 

@@ -15,6 +15,7 @@ import { nativeSection } from '../native/summary-section.js';
 import { registryOutputValues, setUpRegistryTrust } from './registry-trust.js';
 import { log } from './log.js';
 import { JVM_OPTION_VARIABLES, redactValue, secretsIn } from '../output/redact.js';
+import { present } from '../lang/present.js';
 
 async function writeSummary(markdown: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
@@ -86,8 +87,7 @@ export async function run(): Promise<void> {
       await writeSummary(
         renderSummary({
           decision,
-          ...(failure ? { failure } : {}),
-          ...(acting.given ? { ca: acting.given } : {}),
+          ...present({ failure, ca: acting.given }),
           sections,
         }),
       );
@@ -135,10 +135,10 @@ export async function run(): Promise<void> {
       certs: ca.certs,
       env: process.env,
       platform: context.platform,
-      ...(inputs.tools ? { tools: inputs.tools } : {}),
+      ...present({ tools: inputs.tools }),
       dir,
       dirPurpose: 'RUNNER_TEMP',
-      ...(context.workspace ? { workspace: context.workspace } : {}),
+      ...present({ workspace: context.workspace }),
       onVerificationOff: inputs.onVerificationOff,
     });
     for (const warning of injection.warnings) log.warning(warning);

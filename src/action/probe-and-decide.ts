@@ -12,6 +12,7 @@ import { decideBeforeProbe, decideByProbes, probesSettled, type Decision } from 
 import type { Inputs } from './inputs.js';
 import type { RunnerContext } from './runner.js';
 import { log } from './log.js';
+import { present } from '../lang/present.js';
 
 export interface ActDecision {
   readonly decision: Decision;
@@ -38,8 +39,7 @@ export async function probeAndDecide(
   if (early)
     return {
       decision: early,
-      ...(early.act && given ? { ca: given } : {}),
-      ...(given ? { given } : {}),
+      ...present({ ca: early.act && given ? given : undefined, given }),
       inspected: false,
       issuer: '',
       sections: [],
@@ -48,7 +48,7 @@ export async function probeAndDecide(
   const now = new Date();
   const trust = { org: given?.certs ?? [], public: publicRoots(inputs.publicRoots || undefined), system: systemRoots };
   const policy = {
-    ...(given ? { ca: { subject: given.primary.subject, fingerprint: given.primary.fingerprint } } : {}),
+    ...present({ ca: given ? { subject: given.primary.subject, fingerprint: given.primary.fingerprint } : undefined }),
     onUnknown: inputs.onUnknown,
     onUnreachable: inputs.onUnreachable,
   };
@@ -70,7 +70,7 @@ export async function probeAndDecide(
     inspected: decision.inspected,
     issuer: decision.issuer,
     sections: [markdownSection(verdicts)],
-    ...(given ? { given } : {}),
+    ...present({ given }),
   };
   if (decision.failure) return { decision, failure: decision.failure, ...seen };
   for (const warning of decision.warnings) log.warning(warning);
@@ -79,7 +79,7 @@ export async function probeAndDecide(
   // No CA given, and the proxy's root is trusted by the OS store: that root becomes the org CA (a pin still applies).
   const exported = validateCa(decision.osAnchors, {
     now,
-    ...(inputs.caFingerprint ? { pin: inputs.caFingerprint } : {}),
+    ...present({ pin: inputs.caFingerprint }),
   });
   return { decision, ca: exported, ...seen };
 }

@@ -29,6 +29,7 @@ import { hostProbe, locationsReadBy, runnerBuilders, type BuilderProbe } from '.
 import { opsFor } from '../registry-trust/privileges.js';
 import { registryJournal, saveRegistryJournal } from './state.js';
 import { log } from './log.js';
+import { present } from '../lang/present.js';
 
 /** The outputs for builders the action cannot configure itself (main.ts sets them); empty when nothing was injected. */
 export function registryOutputValues(
@@ -96,7 +97,7 @@ export async function setUpRegistryTrust(
           caPath,
           runId,
           locations,
-          ...(owner ? { owner } : {}),
+          ...present({ owner }),
           ...others,
           env,
           uid,

@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import type { Platform } from '../tools/registry.js';
+import { present } from '../lang/present.js';
 
 /** What the runner tells a step about itself, read once from the environment. */
 export interface RunnerContext {
@@ -12,9 +13,9 @@ export interface RunnerContext {
 export function runnerContext(env: Readonly<Record<string, string | undefined>>): RunnerContext {
   const platform = (['linux', 'darwin', 'win32'] as const).find((p) => p === process.platform) ?? 'linux';
   return {
-    ...(env.RUNNER_ENVIRONMENT ? { environment: env.RUNNER_ENVIRONMENT } : {}),
+    ...present({ environment: env.RUNNER_ENVIRONMENT }),
     temp: env.RUNNER_TEMP || tmpdir(),
-    ...(env.GITHUB_WORKSPACE ? { workspace: env.GITHUB_WORKSPACE } : {}),
+    ...present({ workspace: env.GITHUB_WORKSPACE }),
     platform,
   };
 }

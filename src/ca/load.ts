@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Certificate } from './certificate.js';
 import { CaInputError, parseCertificates } from './parse.js';
 import { validateCa, type ValidatedCa } from './validate.js';
+import { present } from '../lang/present.js';
 
 export interface CaSpec {
   /** Certificate text (PEM, base64…), usually from a secret. */
@@ -52,8 +53,7 @@ export function loadCa(spec: CaSpec, now: Date, names: InputNames = { ca: 'ca', 
   const certs = readCaCertificates(spec, names);
   return validateCa(certs, {
     now,
-    ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}),
-    ...(names.fingerprint ? { pinName: names.fingerprint } : {}),
+    ...present({ pin: spec.fingerprint?.trim() ? spec.fingerprint : undefined, pinName: names.fingerprint }),
   });
 }
 

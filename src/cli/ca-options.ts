@@ -13,6 +13,7 @@ import { resolveNative } from '../native/os-store-check.js';
 import { certificatesPem } from '../ca/bundle.js';
 import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_PROBE_URLS } from '../detect/detect.js';
 import { byFingerprint, findOrgCaInOsStore, OsStoreCaError, systemRoots } from '../detect/os-store-ca.js';
+import { present } from '../lang/present.js';
 
 /** Options shared by the commands that take the CA: --ca FILE (or - for stdin), --fingerprint, --tools. */
 export const CA_OPTIONS = {
@@ -78,7 +79,7 @@ export function caArgument(value: string): CaSpec {
 
 /** Loads and validates `--ca FILE|-`, naming the CLI's flags in every message. */
 export function loadCaArgument(value: string, now: Date, fingerprint?: string): ValidatedCa {
-  return loadCa({ ...caArgument(value), ...(fingerprint ? { fingerprint } : {}) }, now, CA_FLAG_NAMES);
+  return loadCa({ ...caArgument(value), ...present({ fingerprint }) }, now, CA_FLAG_NAMES);
 }
 
 type CaOptionValues = {
@@ -105,7 +106,7 @@ function policyFlags(values: CaOptionValues): Omit<CaOptions, 'ca'> {
     'fail',
   );
   const strategy = oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env');
-  return { ...(tools ? { tools } : {}), onVerificationOff, strategy };
+  return { ...present({ tools }), onVerificationOff, strategy };
 }
 
 export function readCaOptions(command: string, values: CaOptionValues): CaOptions {
@@ -192,7 +193,7 @@ function prepareInjectionHere(options: CaOptions, dir: string, dirPurpose: strin
     certs: options.ca.certs,
     env: process.env,
     platform: currentPlatform(),
-    ...(options.tools ? { tools: options.tools } : {}),
+    ...present({ tools: options.tools }),
     dir,
     dirPurpose,
     workspace: process.cwd(),

@@ -8,6 +8,7 @@ import { oneOf, parseDuration } from '../options/parse.js';
 import { logLine } from '../output/log-line.js';
 import { didYouMean } from '../options/suggest.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
+import { present } from '../lang/present.js';
 
 const FORMATS = ['pem', 'der'] as const;
 
@@ -74,7 +75,7 @@ export const caCommand: Command = {
         urls: positionals.length ? positionals : [...DEFAULT_PROBE_URLS],
         env: process.env,
         timeoutMs,
-        ...(values['public-roots'] ? { publicRootsFile: values['public-roots'] } : {}),
+        ...present({ publicRootsFile: values['public-roots'] }),
         now: new Date(),
       });
       for (const line of found.seen) process.stderr.write(`org-ca ca export: ${logLine(line)}\n`);

@@ -13,6 +13,7 @@ import { prepareInjection } from '../tools/inject.js';
 import { currentPlatform, loadCaArgument } from './ca-options.js';
 import { parseDuration } from '../options/parse.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
+import { present } from '../lang/present.js';
 
 const HELP = `Usage: org-ca doctor [URL] [--ca FILE] [--json] [--timeout DURATION]
 
@@ -349,9 +350,11 @@ export const doctorCommand: Command = {
           installed: true,
           version: c.version(env),
           ok: run.ok,
-          ...(run.ok ? {} : { error: run.text }),
-          ...(explanation ? { explanation } : {}),
-          ...(retry ? { withOrgCa: { ok: retry.ok, ...(retry.ok ? {} : { error: retry.text }) } } : {}),
+          ...present({
+            error: run.ok ? undefined : run.text,
+            explanation,
+            withOrgCa: retry ? { ok: retry.ok, ...present({ error: retry.ok ? undefined : retry.text }) } : undefined,
+          }),
         };
       });
       const ok = clients.every((c) => !c.installed || c.ok || c.withOrgCa?.ok);
@@ -359,7 +362,7 @@ export const doctorCommand: Command = {
         url,
         probe: toJson([verdict!])[0]!,
         clients,
-        ...(ca ? { ca: ca.primary.subject } : {}),
+        ...present({ ca: ca ? ca.primary.subject : undefined }),
         ok,
       };
       process.stdout.write(

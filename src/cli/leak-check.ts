@@ -7,6 +7,7 @@ import { describeDefault, LIMIT_OPTIONS, parseLimits } from '../leak/scanning/li
 import { loadTargets } from '../leak/scanning/targets.js';
 import { CA_FLAG_NAMES } from './ca-options.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
+import { present } from '../lang/present.js';
 
 const HELP = `Usage: org-ca leak-check IMAGE (--ca FILE | --fingerprint SHA256...) [--json] [--sarif FILE] [--report FILE]
 
@@ -101,9 +102,11 @@ export const leakCheckCommand: Command = {
         `leak-check: --max-registry-requests '${maxRequests}' is not a whole number from 1 to 9999999`,
       );
     const registry = {
-      ...(credentials ? { credentials } : {}),
-      ...(values.platform ? { platform: values.platform } : {}),
-      ...(maxRequests ? { maxRequests: Number(maxRequests) } : {}),
+      ...present({
+        credentials,
+        platform: values.platform,
+        maxRequests: maxRequests ? Number(maxRequests) : undefined,
+      }),
     };
     const image = positionals[0]!;
     let report: Report;
@@ -111,7 +114,7 @@ export const leakCheckCommand: Command = {
     try {
       const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
       const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
-      report = await checkImage({ image, spec, dockerSave, limits, registry, ...(parallel ? { parallel } : {}) });
+      report = await checkImage({ image, spec, dockerSave, limits, registry, ...present({ parallel }) });
     } catch (error) {
       // The same files as on success, saying why, so a pipeline's SARIF upload still gets one; then the one line,
       // with the exit code of the error itself (2 for input errors).

@@ -8,6 +8,7 @@ import { renderLintSarif, renderLintText } from '../lint/lint-report.js';
 import { RULES } from '../lint/rules.js';
 import { CA_FLAG_NAMES, caArgument } from './ca-options.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
+import { present } from '../lang/present.js';
 
 const HELP = `Usage: org-ca lint DOCKERFILE [--target STAGE] [--context DIR [--ca FILE | --fingerprint SHA256]] [--ignore RULE]... [--format text|json|sarif]
 
@@ -84,7 +85,7 @@ export const lintCommand: Command = {
     let context;
     try {
       context = values.context
-        ? readBuildContext(values.context, { dockerfile: file, ...(org ? { org } : {}) })
+        ? readBuildContext(values.context, { dockerfile: file, ...present({ org }) })
         : undefined;
     } catch (error) {
       if (error instanceof ContextError) throw new UsageError(`lint: --context: ${error.message}`);
@@ -93,8 +94,7 @@ export const lintCommand: Command = {
     let result;
     try {
       result = lintDockerfile(content, {
-        ...(values.target ? { target: values.target } : {}),
-        ...(context ? { context } : {}),
+        ...present({ target: values.target, context }),
         ignore: values.ignore ?? [],
       });
     } catch (error) {
@@ -104,7 +104,7 @@ export const lintCommand: Command = {
     }
     const out =
       format === 'json'
-        ? JSON.stringify({ file, ...(values.context ? { context: values.context } : {}), ...result }, null, 2)
+        ? JSON.stringify({ file, ...present({ context: values.context }), ...result }, null, 2)
         : format === 'sarif'
           ? JSON.stringify(renderLintSarif(file, result), null, 2)
           : renderLintText(file, result);

@@ -20,6 +20,7 @@ import { POLICY_FAILURE_EXIT } from '../runner/scripts.js';
 import { currentPlatform, loadCaArgument } from './ca-options.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 import { logLine } from '../output/log-line.js';
+import { present } from '../lang/present.js';
 
 const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
 
@@ -145,7 +146,7 @@ export const runnerCommand: Command = {
               ON_VERIFICATION_OFF_VALUES,
               'fail',
             ),
-            ...(tools ? { tools } : {}),
+            ...present({ tools }),
             strategy: oneOf('--strategy', values.strategy ?? '', STRATEGIES, 'env'),
             cacheTtlMs: parseTtl(values['cache-ttl']),
             jobPaths: oneOf('--job-paths', values['job-paths'] ?? '', JOB_PATHS, 'host'),
@@ -161,7 +162,7 @@ export const runnerCommand: Command = {
           await ensureDirectory(dirname(resolve(values['hooks-dir'])), { purpose: '--hooks-dir' });
         const done = install({
           runnerDir: values['runner-dir'],
-          ...(values['hooks-dir'] ? { hooksDir: values['hooks-dir'] } : {}),
+          ...present({ hooksDir: values['hooks-dir'] }),
           caPem: certificatesPem(ca.certs),
           settings,
           node: hookNode(resolve(values['runner-dir']), process.execPath),

@@ -3,6 +3,7 @@ import type { Certificate } from '../ca/certificate.js';
 import { classifyChain, type Classification, type Verdict } from './classify.js';
 import { probeAll, type ProbeResult } from './probe.js';
 import type { Env } from './route.js';
+import { present } from '../lang/present.js';
 
 export const DEFAULT_PROBE_URLS: readonly string[] = ['https://github.com', 'https://registry.npmjs.org'];
 export const DEFAULT_PROBE_TIMEOUT_MS = 5000;
@@ -53,12 +54,11 @@ export async function detect(options: DetectOptions): Promise<ProbeVerdict[]> {
   const results = await probeAll(options.urls, {
     env: options.env,
     timeoutMs: options.timeoutMs,
-    ...(settled
-      ? {
-          stopWhen: (partial: readonly (ProbeResult | undefined)[]) =>
-            settled(partial.map((r) => (r ? verdictOf(r) : undefined))),
-        }
-      : {}),
+    ...present({
+      stopWhen: settled
+        ? (partial: readonly (ProbeResult | undefined)[]) => settled(partial.map((r) => (r ? verdictOf(r) : undefined)))
+        : undefined,
+    }),
   });
   return results.map(verdictOf);
 }

@@ -18,6 +18,7 @@
  *   - `localhost` and loopback addresses are never proxied, whatever the list says.
  */
 import { isIP } from 'node:net';
+import { present } from '../lang/present.js';
 
 export type NoProxyFlavor = 'curl' | 'go';
 
@@ -89,7 +90,7 @@ function curlMatches(host: string, list: string): boolean {
 /** Splits `host:port`, `[v6]:port`, or a bare host; a bare IPv6 literal has no port. */
 function splitEntry(entry: string): { host: string; port?: string } {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
-  if (bracketed) return { host: bracketed[1]!, ...(bracketed[2] ? { port: bracketed[2] } : {}) };
+  if (bracketed) return { host: bracketed[1]!, ...present({ port: bracketed[2] }) };
   const colon = entry.lastIndexOf(':');
   if (colon > 0 && entry.indexOf(':') === colon && /^\d+$/.test(entry.slice(colon + 1))) {
     return { host: entry.slice(0, colon), port: entry.slice(colon + 1) };

@@ -4,6 +4,7 @@ import { describeClassification } from './classify.js';
 import type { ProbeVerdict } from './detect.js';
 import { escapeMarkdown } from '../output/markdown.js';
 import { logLine } from '../output/log-line.js';
+import { defined, present } from '../lang/present.js';
 
 export interface ChainEntryJson {
   readonly subject: string;
@@ -52,11 +53,12 @@ export function toJson(verdicts: readonly ProbeVerdict[]): ProbeJson[] {
     url: v.url,
     verdict: v.verdict,
     route: routeText(v),
-    ...(v.classification
-      ? { reason: describeClassification(v.classification), issuer: v.classification.leafIssuer }
-      : {}),
-    ...(v.failure ? { failure: `${v.failure.kind}: ${v.failure.message}` } : {}),
-    ...(v.classification?.anchor ? { anchor: entry(v.classification.anchor) } : {}),
+    ...defined({ issuer: v.classification?.leafIssuer }),
+    ...present({
+      reason: v.classification ? describeClassification(v.classification) : undefined,
+      failure: v.failure ? `${v.failure.kind}: ${v.failure.message}` : undefined,
+      anchor: v.classification?.anchor ? entry(v.classification.anchor) : undefined,
+    }),
     chain: v.chain.map(entry),
     notes: notesOf(v),
     elapsedMs: v.elapsedMs,

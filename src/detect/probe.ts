@@ -10,6 +10,7 @@ import { connect as tlsConnect, type DetailedPeerCertificate, type TLSSocket } f
 import { certificateFromDer, type Certificate } from '../ca/certificate.js';
 import { parseTarget, routeFor, TargetError, type Env, type ProxyRoute, type Route, type Target } from './route.js';
 import { logLine } from '../output/log-line.js';
+import { present } from '../lang/present.js';
 
 export type FailureKind =
   | 'dns'
@@ -253,7 +254,7 @@ export async function probeAll(urls: readonly string[], options: ProbeOptions): 
       queueMicrotask(() =>
         record(i, {
           url,
-          ...(target ? { target } : {}),
+          ...present({ target }),
           chain: [],
           failure: { kind: 'config', message },
           elapsedMs: elapsed(),
@@ -301,8 +302,7 @@ export async function probeAll(urls: readonly string[], options: ProbeOptions): 
       : { kind: 'timeout', message: `no TLS handshake with ${where}${via} within ${options.timeoutMs} ms` };
     return {
       url: target?.url ?? url,
-      ...(target ? { target } : {}),
-      ...(route ? { route } : {}),
+      ...present({ target, route }),
       chain: [],
       failure,
       elapsedMs: elapsed(),

@@ -5,6 +5,7 @@
  * upper-case first, so a disagreement between the two is reported as a note.
  */
 import { bypassesProxy } from './no-proxy.js';
+import { present } from '../lang/present.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -93,7 +94,7 @@ export function parseProxy(variable: string, value: string): ProxyRoute {
     protocol: url.protocol,
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-    ...(authorization ? { authorization } : {}),
+    ...present({ authorization }),
     variable,
   };
 }

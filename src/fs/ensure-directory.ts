@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as nodeFs from 'node:fs';
 import * as nodePath from 'node:path';
+import { defined } from '../lang/present.js';
 
 /**
  * The one way org-ca creates a directory whose path came from a user (`--dir`) or the environment (RUNNER_TEMP,
@@ -282,7 +283,7 @@ async function runWalk(path: string, options: EnsureDirectoryOptions, tempPrefix
   const request: WalkRequest = {
     prefixes,
     mode: options.mode ?? 0o755,
-    ...(tempPrefix !== undefined ? { tempPrefix } : {}),
+    ...defined({ tempPrefix }),
     pseudo: PSEUDO_FILE_SYSTEMS,
     words: ERRNO_WORDS,
     linux: process.platform === 'linux',

@@ -7,6 +7,7 @@
  * only once that process is gone. The start time tells a reused PID from the original.
  */
 import { readFileSync } from 'node:fs';
+import { present } from '../lang/present.js';
 
 export interface JobOwner {
   readonly pid: number;
@@ -46,7 +47,7 @@ export function currentJobOwner(): JobOwner | undefined {
   if (ppid <= 1) return undefined;
   const stat = statOf(ppid);
   const boot = bootId();
-  return stat ? { pid: ppid, start: stat.start, ...(boot ? { boot } : {}) } : undefined;
+  return stat ? { pid: ppid, start: stat.start, ...present({ boot }) } : undefined;
 }
 
 function bootId(): string | undefined {

@@ -42,6 +42,7 @@ import {
   type TargetSpec,
   type Unscanned,
 } from './types.js';
+import { present } from '../lang/present.js';
 
 export interface CheckOptions {
   /** A path (archive, OCI layout, rootfs directory), optionally with a transport prefix, or a daemon image reference. */
@@ -200,15 +201,14 @@ async function checkSource(
         id: m.name,
         blob: m.blob,
         where: m.name,
-        ...(planned.mediaType ? { mediaType: planned.mediaType } : {}),
-        ...(digest ? { digest } : {}),
+        ...present({ mediaType: planned.mediaType, digest }),
       });
       continue;
     }
     const head = readMember({ ...m, blob: { ...m.blob, size: Math.min(m.blob.size, 1024) } });
     const kind = sniff(head);
     if (kind === 'gzip' || kind === 'zstd' || (kind === 'none' && m.blob.size >= 1024))
-      jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(digest ? { digest } : {}) });
+      jobs.push({ id: m.name, blob: m.blob, where: m.name, ...present({ digest }) });
     else contentMembers.push(m.name);
   }
 
@@ -249,7 +249,7 @@ async function checkSource(
       if (skip.has(h.fingerprint)) continue;
       findings.push({
         ...hitFields(h),
-        ...(attestation ? { image: attestation } : {}),
+        ...present({ image: attestation }),
         path: name,
         visibility: 'n/a',
         message: attestation
@@ -301,7 +301,7 @@ async function checkSource(
         findings.push({
           ...hitFields(h),
           image: image.name,
-          layer: { index: l.index, digest: r.digest, ...(l.instruction ? { instruction: l.instruction } : {}) },
+          layer: { index: l.index, digest: r.digest, ...present({ instruction: l.instruction }) },
           path: `/${h.path}`,
           visibility: visible ? 'final' : 'lower-layer',
           message:

@@ -10,8 +10,9 @@ import type { Matcher } from './scanning/matcher.js';
 import { scanText } from './scanning/text.js';
 import type { PlannedImage } from './sources/image.js';
 import type { Finding, Hit, LayerJob, LayerResult, Report } from './types.js';
+import { present } from '../lang/present.js';
 export function hitFields(h: Hit): Pick<Finding, 'kind' | 'fingerprint' | 'subject'> {
-  return { kind: h.kind, fingerprint: h.fingerprint, ...(h.subject ? { subject: h.subject } : {}) };
+  return { kind: h.kind, fingerprint: h.fingerprint, ...present({ subject: h.subject }) };
 }
 
 export function describeCa(h: { kind: string; fingerprint: string; subject?: string }): string {
@@ -79,7 +80,7 @@ export function pointerFindings(
     out.push({
       kind: verdict.kind,
       fingerprint: '',
-      ...(image ? { image } : {}),
+      ...present({ image }),
       path: p.where,
       visibility: p.where.startsWith('config.') ? 'config' : 'final',
       message,

@@ -153,8 +153,8 @@ export class TarParser {
   private meta: Buffer[] = [];
   private pax = new Map<string, string>();
   private globalPax = new Map<string, string>();
-  private longName?: string;
-  private longLink?: string;
+  private longName?: string | undefined;
+  private longLink?: string | undefined;
   private zeroBlocks = 0;
   /** The entry being read, for messages. */
   private current = '';

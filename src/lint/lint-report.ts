@@ -1,5 +1,6 @@
 import type { LintFinding, LintResult } from './lint.js';
 import { RULES } from './rules.js';
+import { present } from '../lang/present.js';
 
 /** Renderings of a lint result: terminal text, annotations (data) and SARIF 2.1.0. Pure. */
 
@@ -69,13 +70,11 @@ export function lintSarifResults(uri: string, result: LintResult): object[] {
     },
     locations: [{ physicalLocation: { artifactLocation: { uri }, region: { startLine: f.line } } }],
     partialFingerprints: { 'orgCaLint/v1': `${f.rule}|${f.stage}|${f.message}` },
-    ...(f.ignored
-      ? {
-          suppressions: [
-            { kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason },
-          ],
-        }
-      : {}),
+    ...present({
+      suppressions: f.ignored
+        ? [{ kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason }]
+        : undefined,
+    }),
   }));
 }
 

@@ -4,6 +4,7 @@ import { buildModel, type Model, type Pointer, type RawFinding } from './model.j
 import type { ContextView } from './context-view.js';
 import { findRule, ruleById, RULES, type RuleId } from './rules.js';
 import { looksLikeCertText } from '../ca-pointers/pointers.js';
+import { present } from '../lang/present.js';
 
 /**
  * `org-ca lint`: reads a Dockerfile (and optionally its build context), models what each stage's file system holds,
@@ -144,8 +145,7 @@ export function lintDockerfile(content: string, options: LintOptions = {}): Lint
   const notes: string[] = [];
   const optionIgnores = new Set(parseIgnoreList(options.ignore ?? []));
   const model = buildModel(file, {
-    ...(options.context ? { context: options.context } : {}),
-    ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}),
+    ...present({ context: options.context, buildArgs: options.buildArgs }),
   });
   const names = model.stages.map((s) => s.stage.name ?? String(s.stage.index));
   let release = model.stages.length - 1;
@@ -191,7 +191,7 @@ export function lintDockerfile(content: string, options: LintOptions = {}): Lint
         severity: inRelease ? ('error' as const) : ('info' as const),
         message: f.message,
         fix: rule.fix,
-        ...(ignored ? { ignored } : {}),
+        ...present({ ignored }),
       };
     });
   if (findings.some((f) => f.severity === 'info')) notes.push(CACHE_NOTE);

@@ -16,6 +16,7 @@ import {
 import type { ContextView } from './context-view.js';
 import type { RuleId } from './rules.js';
 import { interpretRun, type RunEnv } from './run.js';
+import { defined, present } from '../lang/present.js';
 
 /**
  * The model: every stage's file system, instruction by instruction, as far as the Dockerfile alone (plus, with
@@ -314,8 +315,8 @@ function copy(
           rule: r.ca ? 'OCA106' : r.rule,
           what: `COPY --from=${srcName} ${source} brings ${r.path} of stage '${srcName}' to ${target}: ${r.what} (line ${r.line})`,
           origin: 'stage',
-          ...(r.contextDir !== undefined && wholeDir ? { contextDir: r.contextDir } : {}),
-          ...(r.evidence ? { evidence: r.evidence } : {}),
+          ...defined({ contextDir: wholeDir ? r.contextDir : undefined }),
+          ...present({ evidence: r.evidence }),
         });
       }
       continue;
@@ -425,7 +426,7 @@ function copyFromContext(
       rule: 'OCA101',
       what: `${kw} ${source} copies ${hasGlob(rel) ? 'the matching files' : `the build context${rel === '.' ? '' : ` directory '${rel}'`}`} into ${ca ? 'the trust path ' : ''}${dest}`,
       origin: 'context',
-      ...(isDir ? { contextDir: rel } : {}),
+      ...present({ contextDir: isDir ? rel : undefined }),
     });
     return;
   }

@@ -11,6 +11,7 @@ import { isCaLikeName, isPublicBundleUrl, isTrustPath, isUrl, resolvePath, urlBa
 import type { RuleId } from './rules.js';
 import type { ContextView } from './context-view.js';
 import type { SimpleCommand } from './shell.js';
+import { defined } from '../lang/present.js';
 
 /**
  * What one RUN does to the stage's file system, read from its shell text: files written or downloaded (and where),
@@ -136,7 +137,7 @@ const catCommand: CommandHandler = (s, c) => {
   return {
     ca: parts.some((p) => p.ca),
     what: parts.map((p) => p.what).join(' + '),
-    ...(secret !== undefined ? { secret } : {}),
+    ...defined({ secret }),
     public: parts.every((p) => p.public),
   };
 };

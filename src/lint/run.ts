@@ -19,6 +19,7 @@ import { COMMANDS, NOTHING, type Content, type Mount, type RunEnv, type RunScope
 
 export type { RunEnv };
 import { parseShell, type SimpleCommand, type Word } from './shell.js';
+import { defined } from '../lang/present.js';
 
 function csv(value: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -85,9 +86,7 @@ function mountsOf(instr: Instr, cwd: string, vars: ReadonlyMap<string, string>):
       return {
         type,
         target,
-        ...(id !== undefined ? { id } : {}),
-        ...(o.get('from') !== undefined ? { from: o.get('from')! } : {}),
-        ...(source !== undefined ? { source } : {}),
+        ...defined({ id, from: o.get('from'), source }),
         ca: type === 'secret' && (secretLooksCa(id ?? '', target) || isTrustPath(target)),
       };
     });

@@ -1,4 +1,5 @@
 import { NATIVE_SWITCHES, type NativeId, type NativeSwitch } from './switches.js';
+import { present } from '../lang/present.js';
 
 export type Strategy = 'env' | 'native' | 'both';
 export const STRATEGIES: readonly Strategy[] = ['env', 'native', 'both'];
@@ -85,7 +86,7 @@ export function planNative(input: NativeInput): NativePlan {
       useEnvFiles: true,
       variables: [],
       notes: [message],
-      ...(input.strategy === 'native' ? { fallback: message } : {}),
+      ...present({ fallback: input.strategy === 'native' ? message : undefined }),
     };
   }
   const variables: NativeVariable[] = [];

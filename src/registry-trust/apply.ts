@@ -8,6 +8,7 @@ import type { JobOwner } from '../fs/job-owner.js';
 import { certFileName, trustLocations, type TrustLocation } from './locations.js';
 import { planTrust } from './trust-plan.js';
 import { detectMode, kindOf, opsFor, type FileOps, type Mode } from './privileges.js';
+import { present } from '../lang/present.js';
 
 export interface ApplyInput {
   readonly registries: readonly string[];
@@ -57,7 +58,7 @@ export function applyRegistryTrust(input: ApplyInput): ApplyResult {
   const plan = planTrust(usable, input.registries, kindOf, certFileName(input.runId), input.madeByOrgCa);
   for (const s of plan.skipped) notes.push(`Registry trust: ${s}.`);
   const entries: JournalEntry[] = [];
-  const journal = (): Journal => ({ mode, ...(input.owner ? { owner: input.owner } : {}), entries: [...entries] });
+  const journal = (): Journal => ({ mode, ...present({ owner: input.owner }), entries: [...entries] });
   const privileged = new Map(usable.map((l) => [l.id, l.privileged] as const));
   const ops = (p: boolean): FileOps | undefined => opsFor(mode, p);
   const written: string[] = [];

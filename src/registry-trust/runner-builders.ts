@@ -9,6 +9,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { TrustLocation } from './locations.js';
+import { present } from '../lang/present.js';
 
 export interface RunnerBuilders {
   /** The Docker Engine socket found, if any. */
@@ -62,7 +63,7 @@ export function runnerBuilders(
     containersTool = CONTAINERS_TOOLS.map((tool) => join(dir, tool)).find((path) => probe.isExecutable(path));
     if (containersTool) break;
   }
-  return { ...(dockerSocket ? { dockerSocket } : {}), ...(containersTool ? { containersTool } : {}) };
+  return { ...present({ dockerSocket, containersTool }) };
 }
 
 /** The trust locations read by the builders present: Docker's for an engine, containers/image's for buildah/podman. */

@@ -13,6 +13,7 @@ import { prepareStateFile, stateDirectory, stateFilePath } from '../fs/state-fil
 import type { FileOps, Mode } from './privileges.js';
 import { kindOf } from './privileges.js';
 import { isOrgCaCertName, RUN_ID } from './locations.js';
+import { present } from '../lang/present.js';
 
 export type JournalEntry =
   | { readonly type: 'dir'; readonly path: string; readonly privileged: boolean }
@@ -83,7 +84,7 @@ export function parseJournal(text: string): Journal | undefined {
       'not a registry-trust journal (a mode, an owner, and entries of certs.d directories and their org-ca CA files)',
     );
   }
-  return { mode: value.mode!, ...(value.owner ? { owner: value.owner } : {}), entries: value.entries };
+  return { mode: value.mode!, ...present({ owner: value.owner }), entries: value.entries };
 }
 
 /** A journal's file name: one per run, and the single file earlier versions wrote. */
@@ -244,12 +245,12 @@ export function revertLeftoverJournals(
  */
 export function undoReport(result: UndoResult): { removed?: string; shared?: string; left: string[] } {
   return {
-    ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
-    ...(result.shared.length
-      ? {
-          shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.`,
-        }
-      : {}),
+    ...present({
+      removed: result.removed.length ? `registry trust removed: ${result.removed.join(', ')}.` : undefined,
+      shared: result.shared.length
+        ? `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.`
+        : undefined,
+    }),
     left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
   };
 }

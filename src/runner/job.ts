@@ -30,6 +30,7 @@ import { prepareInjection, VerificationOffError } from '../tools/inject.js';
 import type { Platform } from '../tools/registry.js';
 import { freshVerdict, readVerdict, verdictKey, writeVerdict, type CachedVerdict } from './cache.js';
 import type { RunnerConfig } from './config.js';
+import { present } from '../lang/present.js';
 
 /** The files' directory inside RUNNER_TEMP: fixed, so job-completed finds it without state. */
 export const JOB_FILES_DIR = 'org-ca-hook';
@@ -102,7 +103,7 @@ async function decide(
     act: decision.act,
     reason: decision.reason,
     message: decision.message,
-    ...(decision.failure ? { failure: decision.failure } : {}),
+    ...present({ failure: decision.failure }),
     warnings: decision.warnings,
   };
   try {
@@ -145,9 +146,9 @@ export async function jobStarted(config: RunnerConfig, env: Env, platform: Platf
         certs: ca.certs,
         env,
         platform,
-        ...(config.tools ? { tools: config.tools } : {}),
+        ...present({ tools: config.tools }),
         dir,
-        ...(env.GITHUB_WORKSPACE ? { workspace: env.GITHUB_WORKSPACE } : {}),
+        ...present({ workspace: env.GITHUB_WORKSPACE }),
         onVerificationOff: config.onVerificationOff,
       });
       for (const warning of injection.warnings) lines.push(`::warning::org-ca: ${warning}`);
@@ -180,7 +181,7 @@ export async function jobCompleted(env: Env): Promise<string[]> {
     const outcome = await removeFromStores({
       host: systemHost(),
       journalPath,
-      ...(env.HOME ? { home: env.HOME } : {}),
+      ...present({ home: env.HOME }),
     });
     lines.push(
       ...outcome.changed.map((line) => `org-ca: ${line}`),

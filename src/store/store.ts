@@ -14,6 +14,7 @@ import {
 } from './store-journal.js';
 import { linuxStoreFor, parseOsRelease, type LinuxStore } from './platforms.js';
 import type { StoreSelection } from './selection.js';
+import { present } from '../lang/present.js';
 
 export interface StoreContext {
   readonly host: StoreHost;
@@ -218,7 +219,7 @@ class Session {
       }
       const createdDir = existsSync(store.anchorDir) ? undefined : store.anchorDir;
       const pem = toPem(cert.der);
-      this.record({ kind: 'os', store: store.id, file, sha256: sha256Hex(pem), ...(createdDir ? { createdDir } : {}) });
+      this.record({ kind: 'os', store: store.id, file, sha256: sha256Hex(pem), ...present({ createdDir }) });
       if (createdDir) this.must(['mkdir', '-p', '-m', '0755', '--', createdDir], true, `creating ${createdDir}`);
       // Written with the store's rights, refusing to replace a file (noclobber); the PEM goes through standard input.
       this.must(['sh', '-c', 'umask 022 && set -C && cat > "$1"', 'sh', file], true, `writing ${file}`, pem);

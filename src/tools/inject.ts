@@ -23,6 +23,7 @@ import {
 } from './injection-plan.js';
 import type { Platform } from './registry.js';
 import type { OnVerificationOff } from '../options/values.js';
+import { defined } from '../lang/present.js';
 
 export type { OnVerificationOff };
 
@@ -77,7 +78,7 @@ export async function prepareInjection(request: InjectionRequest): Promise<Injec
   const dir = await ensureDirectory(request.dir, { purpose: request.dirPurpose ?? 'the output directory' });
   const plan = planInjection({
     platform: request.platform,
-    tools: request.tools,
+    ...defined({ tools: request.tools }),
     env: request.env,
     dir,
     caOverrides: scan.caOverrides,
@@ -115,7 +116,7 @@ export async function prepareInjection(request: InjectionRequest): Promise<Injec
     writePublicFile(plan.files.wgetrc, wgetrcContent(readUserWgetrc(request.env), plan.files.bundle));
   if (plan.files.wget2rc)
     writePublicFile(plan.files.wget2rc, wget2rcContent(readUserWget2rc(request.env), plan.files.bundle));
-  return { plan, bundle, scan, warnings, truststoreBase };
+  return { plan, bundle, scan, warnings, ...defined({ truststoreBase }) };
 }
 
 /**

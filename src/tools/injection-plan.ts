@@ -3,6 +3,7 @@ import type { CaOverride } from './config-scan.js';
 import { TOOL_REGISTRY, type FileKind, type Platform, type Semantics, type ToolEntry } from './registry.js';
 import { DEFAULT_STORE_PASSWORD } from '../ca/jks.js';
 import { isSystemBundlePath } from './system-bundles.js';
+import { defined, present } from '../lang/present.js';
 
 export interface PlannedVariable {
   readonly name: string;
@@ -119,9 +120,11 @@ export function planInjection(input: PlanInput): Plan {
   const files: PlanFiles = {
     ca: join(input.dir, 'org-ca.pem'),
     bundle: join(input.dir, 'ca-bundle.pem'),
-    ...(wantsTruststore ? { truststore: join(input.dir, 'truststore.jks') } : {}),
-    ...(wantsWgetrc ? { wgetrc: join(input.dir, 'wgetrc') } : {}),
-    ...(wantsWget2rc ? { wget2rc: join(input.dir, 'wget2rc') } : {}),
+    ...present({
+      truststore: wantsTruststore ? join(input.dir, 'truststore.jks') : undefined,
+      wgetrc: wantsWgetrc ? join(input.dir, 'wgetrc') : undefined,
+      wget2rc: wantsWget2rc ? join(input.dir, 'wget2rc') : undefined,
+    }),
   };
   const notes: string[] = [];
   const kept: KeptTrust[] = [];
@@ -209,8 +212,8 @@ export function planInjection(input: PlanInput): Plan {
           const from = launcher.store ? 'JDK_JAVA_OPTIONS' : 'JAVA_TOOL_OPTIONS';
           javaTrustStore = {
             path: store,
-            ...(type ? { type } : {}),
-            ...(password !== undefined ? { password } : {}),
+            ...present({ type }),
+            ...defined({ password }),
             from,
           };
           notes.push(
@@ -268,7 +271,7 @@ export function planInjection(input: PlanInput): Plan {
     variables,
     notes,
     kept,
-    ...(javaTrustStore ? { javaTrustStore } : {}),
+    ...present({ javaTrustStore }),
   };
 }
 

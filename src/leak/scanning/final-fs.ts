@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { EntryType, LayerIndex } from '../types.js';
+import { defined } from '../../lang/present.js';
 
 /**
  * The final file system of an image, as far as the leak check asks about it: which layer the visible version of a
@@ -197,7 +198,7 @@ export class FinalFs {
             : layer.others.has(full)
               ? 'other'
               : 'file';
-        return { layer: index, type, ...(link !== undefined ? { link } : {}) };
+        return { layer: index, type, ...defined({ link }) };
       }
       if (contains(layer.dirs, h)) return { layer: index, type: 'dir' };
       if (layer.whiteouts.has(full)) return undefined;

@@ -22,6 +22,7 @@ import type {
   NotLookedInside,
   ScanLimits,
 } from '../types.js';
+import { present } from '../../lang/present.js';
 
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
 const CAPTURE_MAX = 64 * 1024;
@@ -40,7 +41,7 @@ export class LayerAccumulator {
   readonly temp = new TempDir();
   readonly context: ScanContext;
   files = 0;
-  private file?: FileScan;
+  private file?: FileScan | undefined;
   private capture: Buffer[] | undefined;
   private readonly pending: NestedJob[] = [];
 
@@ -188,7 +189,7 @@ export async function scanLayer(
   const result = (error?: string): LayerResult => {
     const digest = `sha256:${rawHash.digest('hex')}`;
     const diffId = outHash ? `sha256:${outHash.digest('hex')}` : compression === 'none' ? digest : '';
-    return acc.result({ id: job.id, ...(error ? { error } : {}), compression, digest, diffId, bytes: outBytes });
+    return acc.result({ id: job.id, ...present({ error }), compression, digest, diffId, bytes: outBytes });
   };
   // The blob's stream while the scan may still stop before the pipeline below takes it over: closed in `finally`,
   // so a registry connection is not left open and paused (it has no idle timeout while paused).

@@ -3,6 +3,7 @@ import { certificateFromDer, isIssuedBy, type Certificate } from '../../ca/certi
 import { derChildren, derElement } from '../../ca/der.js';
 import { parseCertificates } from '../../ca/parse.js';
 import type { Hit, MatchKind, TargetSpec } from '../types.js';
+import { defined, present } from '../../lang/present.js';
 
 /**
  * Finds a CA in arbitrary bytes, streaming, with memory bounded by a small window whatever the file size.
@@ -112,7 +113,7 @@ function base64Pieces(pattern: Buffer, role: Role, target: number | undefined, s
       out.push({
         bytes: Buffer.from(text),
         role,
-        ...(target !== undefined ? { target } : {}),
+        ...defined({ target }),
         lead: n.lead + from,
         shift,
       });
@@ -429,7 +430,7 @@ function hitFor(m: Matcher, der: Buffer, encoding: Encoding, start: number, end:
   const fingerprint = createHash('sha256').update(der).digest('hex');
   if (m.fingerprints.has(fingerprint)) {
     const t = m.targets.find((x) => x.fingerprint === fingerprint);
-    return { kind: encoding, fingerprint, ...(t ? { subject: t.subject } : {}), start, end };
+    return { kind: encoding, fingerprint, ...present({ subject: t ? t.subject : undefined }), start, end };
   }
   // Only worth an X.509 parse when the key bytes or the CA's name are there (a public bundle never has them).
   const sameKey = m.targets.find((x) => der.includes(x.keySeg));
@@ -462,7 +463,7 @@ export function classifyDer(
   const hit = hitFor(m, der, 'der', 0, der.length);
   if (!hit) return undefined;
   const kind: MatchKind = hit.kind === 'der-intermediate' ? `${container}-intermediate` : container;
-  return { kind, fingerprint: hit.fingerprint, ...(hit.subject ? { subject: hit.subject } : {}) };
+  return { kind, fingerprint: hit.fingerprint, ...present({ subject: hit.subject }) };
 }
 
 /** Line breaks and entities that PEM bodies carry once escaped for JSON, shells, Java properties or XML. */

@@ -4,6 +4,7 @@ import { LayerAccumulator } from './layer.js';
 import type { Matcher } from './matcher.js';
 import { Budget } from './nested/budget.js';
 import type { LayerResult, ScanLimits } from '../types.js';
+import { present } from '../../lang/present.js';
 
 /**
  * A plain root file system (`rootfs:DIR`): walked without following symlinks, each regular file streamed through
@@ -62,5 +63,5 @@ export async function scanDirectory(
     acc.close();
   }
   if (unreadable.length && !error) error = `could not read ${unreadable.length} path(s), e.g. ${unreadable[0]}`;
-  return acc.result({ id, ...(error ? { error } : {}), compression: 'none', digest: '', diffId: '', bytes });
+  return acc.result({ id, ...present({ error }), compression: 'none', digest: '', diffId: '', bytes });
 }

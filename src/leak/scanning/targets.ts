@@ -2,6 +2,7 @@ import { readCaCertificates } from '../../ca/load.js';
 import { CaInputError } from '../../ca/parse.js';
 import { parseFingerprint } from '../../ca/validate.js';
 import type { TargetSpec } from '../types.js';
+import { defined } from '../../lang/present.js';
 
 /**
  * What to look for, from the CA (text or file, the main action's parser) and/or SHA-256 fingerprints. Unlike the
@@ -17,7 +18,7 @@ export function loadTargets(
     .map((f) => parseFingerprint(f, names.fingerprint));
   const hasCa = Boolean(input.ca?.trim() || input.caFile?.trim());
   const certs = hasCa
-    ? readCaCertificates({ ca: input.ca, caFile: input.caFile }, names).map((c) => ({ der: c.der }))
+    ? readCaCertificates(defined({ ca: input.ca, caFile: input.caFile }), names).map((c) => ({ der: c.der }))
     : [];
   if (certs.length === 0 && fingerprints.length === 0) {
     throw new CaInputError(

@@ -14,6 +14,7 @@ import {
   TYPES,
 } from '../tar.js';
 import type { BlobRef } from '../types.js';
+import { present } from '../../lang/present.js';
 
 /**
  * The files of an image input, whatever holds them: a tar archive (indexed by its headers, bodies never read here,
@@ -95,7 +96,7 @@ export function indexTar(file: string): Source {
       const norm = normalizePath(name);
       const mtype = type === 'file' || type === 'symlink' || type === 'hardlink' || type === 'dir' ? type : 'other';
       if (members.has(norm) && mtype !== 'dir') throw new TarError(`archive member '${norm}' appears twice`);
-      members.set(norm, { name: norm, type: mtype, blob: { file, start, size: len }, ...(link ? { link } : {}) });
+      members.set(norm, { name: norm, type: mtype, blob: { file, start, size: len }, ...present({ link }) });
     }
     // Only zero padding may follow the end marker.
     const rest = size - pos;

@@ -15,6 +15,7 @@ import {
 } from './shapes.js';
 import { readMember, resolveMember, type Member, type Source } from './archive.js';
 import type { Unscanned } from '../types.js';
+import { present } from '../../lang/present.js';
 
 /**
  * Reads the metadata of every image an input holds (OCI index, nested indexes, every platform, BuildKit attestation
@@ -177,21 +178,17 @@ export function planImages(source: Source, layouts: readonly Layout[], ref?: str
         return;
       }
       layerMembers.set(m.name, {
-        ...(l.mediaType ? { mediaType: l.mediaType } : {}),
-        ...(l.digest ? { digest: l.digest } : {}),
+        ...present({ mediaType: l.mediaType, digest: l.digest }),
       });
       planned.push({
         member: m.name,
         index,
-        ...(l.mediaType ? { mediaType: l.mediaType } : {}),
-        ...(l.digest ? { digest: l.digest } : {}),
-        ...(diffIds[index] ? { diffId: diffIds[index] } : {}),
-        ...(steps[index] ? { instruction: steps[index] } : {}),
+        ...present({ mediaType: l.mediaType, digest: l.digest, diffId: diffIds[index], instruction: steps[index] }),
       });
     });
     images.push({
       name,
-      ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}),
+      ...present({ configMember: configMember ? (resolvedConfig ?? configMember) : undefined }),
       config,
       layers: planned,
     });
@@ -313,7 +310,7 @@ export function planImages(source: Source, layouts: readonly Layout[], ref?: str
         item.Config,
         (item.Layers ?? []).map((member) => {
           const digest = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(member);
-          return { member, ...(digest ? { digest: `sha256:${digest[1]}` } : {}) };
+          return { member, ...present({ digest: digest ? `sha256:${digest[1]}` : undefined }) };
         }),
       );
     });

@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from
 import { sniff } from '../sniff.js';
 import { indexDirectory, indexTar, readMember, type Source } from './archive.js';
 import { TarError } from '../tar.js';
+import { present } from '../../lang/present.js';
 
 /**
  * What the user's `image` spelling names, and whether what is on disk is that. The check fails closed on the
@@ -142,7 +143,7 @@ export function parseImageInput(spelling: string, exists: (path: string) => bool
     throw new ImageInputError(
       `'${path}' does not exist (from '${spelling}'): expected ${transport ? TRANSPORTS[transport].expects : 'an image archive or directory'}.`,
     );
-  return { kind: 'path', spelling, ...(transport ? { transport } : {}), path, ...(ref ? { ref } : {}) };
+  return { kind: 'path', spelling, ...present({ transport }), path, ...present({ ref }) };
 }
 
 function describe(found: Found): string {
@@ -302,5 +303,5 @@ export function openImageInput(input: Extract<ImageInput, { kind: 'path' }>): Op
     return { kind: 'rootfs-tar', file: path };
   }
   if (!('source' in found)) throw new ImageInputError(`'${path}' is ${describe(found)}.`);
-  return { kind: 'image', source: found.source, layouts: layoutsOf(found), ...(input.ref ? { ref: input.ref } : {}) };
+  return { kind: 'image', source: found.source, layouts: layoutsOf(found), ...present({ ref: input.ref }) };
 }

@@ -74,7 +74,11 @@ export function mapOf<T>(value: Shape<T>, what: string): Shape<Record<string, T>
 }
 
 type Fields = Record<string, Shape<unknown>>;
-export type ShapeOf<F extends Fields> = { [K in keyof F]: ReturnType<F[K]> };
+/** Keys whose shape may give `undefined`: object() leaves them out, so they are optional fields. */
+type OptionalKeys<F extends Fields> = { [K in keyof F]: undefined extends ReturnType<F[K]> ? K : never }[keyof F];
+export type ShapeOf<F extends Fields> = { [K in Exclude<keyof F, OptionalKeys<F>>]: ReturnType<F[K]> } & {
+  [K in OptionalKeys<F>]?: Exclude<ReturnType<F[K]>, undefined>;
+};
 
 export function object<F extends Fields>(fields: F, what = 'an object'): Shape<ShapeOf<F>> {
   return (v, field) => {

@@ -15,7 +15,7 @@ export class ArParser {
   private odd = false;
   private longNames?: Buffer;
   /** The body of a special member (name table, symbol table) being collected instead of scanned. */
-  private collecting?: Buffer[];
+  private collecting?: Buffer[] | undefined;
   /** The special member is a symbol table: dropped, not kept as the name table. */
   private longNamesSkip = false;
   private bsdName = 0;

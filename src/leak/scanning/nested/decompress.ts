@@ -11,6 +11,7 @@ const XzReadableStream =
 import type { Compressor } from '../../sniff.js';
 import { withoutChecks, xzCheckType } from './xz-checks.js';
 import { ByteReader } from './byte-reader.js';
+import { present } from '../../../lang/present.js';
 
 /**
  * Decoders for the compressed single files and streams the leak check meets, as async iterables of output chunks.
@@ -42,11 +43,12 @@ export class SyncDecoder {
 
   constructor(kind: 'gzip' | 'zstd', windowLogMax?: number) {
     // minizlib hands its options to Node's zlib class, whose options its types do not list.
-    const options: zlib.ZlibOptions & zlib.ZstdOptions = {
+    const options: zlib.ZlibOptions & Pick<zlib.ZstdOptions, 'params'> = {
       chunkSize: SYNC_CHUNK,
-      ...(windowLogMax ? { params: { [zlib.constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}),
+      ...present({ params: windowLogMax ? { [zlib.constants.ZSTD_d_windowLogMax]: windowLogMax } : undefined }),
     };
-    this.decoder = kind === 'gzip' ? new Gunzip(options) : new ZstdDecompress(options);
+    const passed = options as ZlibOptions;
+    this.decoder = kind === 'gzip' ? new Gunzip(passed) : new ZstdDecompress(passed);
   }
 
   async *decode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
@@ -224,8 +226,8 @@ let xzActive = 0;
 type XzStatics = {
   _contextMutex?: { acquire(): Promise<void>; release(): void };
   _getModuleInstance?: () => Promise<void>;
-  _moduleInstance?: { exports: Record<string, unknown> };
-  _moduleInstancePromise?: Promise<void>;
+  _moduleInstance?: { exports: Record<string, unknown> } | undefined;
+  _moduleInstancePromise?: Promise<void> | undefined;
 };
 /** A WebAssembly memory never shrinks: an instance grown past this by a big dictionary is let go once idle. */
 const XZ_KEEP_MEMORY = 16 * 1024 * 1024;

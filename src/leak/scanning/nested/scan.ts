@@ -29,6 +29,7 @@ import type { MemberParser, MemberSink } from './members.js';
 import { rpmPayloadOffset } from './rpm.js';
 import { discard, readSpooled, Spool, type Spooled, type TempDir } from './spool.js';
 import { walkZip } from './zip.js';
+import { present } from '../../../lang/present.js';
 
 /** Where one layer's (or one directory tree's) scan collects what it learns. */
 export interface ScanContext {
@@ -74,10 +75,10 @@ export class FileScan {
   private head: Buffer[] = [];
   private headLen = 0;
   private mode: 'head' | 'stream' | Keystore = 'head';
-  private scanner?: ContentScanner;
+  private scanner?: ContentScanner | undefined;
   private whole: Buffer[] = [];
   private wholeLen = 0;
-  private spool?: Spool;
+  private spool?: Spool | undefined;
   private container?: Container;
   /** The file is a compressed file being collected for decoding: its own bytes are searched only if that fails. */
   private rawDeferred = false;
@@ -190,7 +191,7 @@ export class FileScan {
           found.push({
             kind: c.kind,
             fingerprint: c.fingerprint,
-            ...(c.subject ? { subject: c.subject } : {}),
+            ...present({ subject: c.subject }),
             start: 0,
             end: bytes.length,
             path,
@@ -221,7 +222,7 @@ export function innerName(path: string): string {
 /** Member paths of a member archive, with a FileScan per regular member and the containers they turn out to be. */
 class Members implements MemberSink {
   readonly queue: NestedJob[] = [];
-  private current?: FileScan;
+  private current?: FileScan | undefined;
 
   constructor(
     private readonly ctx: ScanContext,

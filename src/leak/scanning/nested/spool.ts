@@ -10,7 +10,7 @@ import { join } from 'node:path';
  * live in one private directory (mode 0700 by mkdtemp) and are removed when the layer is done.
  */
 export class TempDir {
-  private dir?: string;
+  private dir?: string | undefined;
   private next = 0;
 
   constructor(private readonly parent: string = tmpdir()) {}

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { decodeWhole } from './decompress.js';
 import { readSpooled, type Spooled } from './spool.js';
+import { present } from '../../../lang/present.js';
 
 const EOCD = 0x06054b50;
 const EOCD_MIN = 22;
@@ -210,7 +211,7 @@ export async function walkZip(s: Spooled, visit: (m: ZipMember) => Promise<void>
         const member: ZipMember = {
           name,
           directory: name.endsWith('/'),
-          ...(unreadable ? { unreadable } : {}),
+          ...present({ unreadable }),
           size: entry.uncompressedSize,
           open: async () => {
             if (entry.compressedSize <= SMALL_ENTRY && entry.uncompressedSize <= 4 * SMALL_ENTRY) {

@@ -10,6 +10,7 @@ import type { Env } from '../../../detect/route.js';
 import type { Credentials } from './credentials.js';
 import type { RegistryFetchSpec } from '../../types.js';
 import { httpGet, HttpError, type HttpAnswer } from './http-get.js';
+import { defined, present } from '../../../lang/present.js';
 
 export class RegistryError extends Error {
   override readonly name = 'RegistryError';
@@ -88,7 +89,7 @@ export function parseChallenge(header: string): { scheme: string; params: Record
 }
 
 export class RegistryClient {
-  private authorization?: string;
+  private authorization?: string | undefined;
   private readonly trust: tls.SecureContext;
 
   constructor(private readonly options: ClientOptions) {
@@ -108,11 +109,11 @@ export class RegistryClient {
       repository: o.repository,
       extraCa: [...o.extraCa],
       env,
-      ...(this.authorization ? { authorization: this.authorization } : {}),
-      ...(o.credentials ? { credentials: { username: o.credentials.username, password: o.credentials.password } } : {}),
-      ...(o.retries !== undefined ? { retries: o.retries } : {}),
-      ...(o.backoffMs !== undefined ? { backoffMs: o.backoffMs } : {}),
-      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+      ...present({
+        authorization: this.authorization,
+        credentials: o.credentials ? { username: o.credentials.username, password: o.credentials.password } : undefined,
+      }),
+      ...defined({ retries: o.retries, backoffMs: o.backoffMs, timeoutMs: o.timeoutMs }),
     };
   }
 
@@ -154,7 +155,7 @@ export class RegistryClient {
     let current = url;
     for (let hops = 0; hops < 5; hops++) {
       const sameHost = current.host === this.options.host;
-      const headers: Record<string, string> = { 'user-agent': 'org-ca-leak-check', ...(accept ? { accept } : {}) };
+      const headers: Record<string, string> = { 'user-agent': 'org-ca-leak-check', ...present({ accept }) };
       if (sameHost && this.authorization) headers.authorization = this.authorization;
       const res = await once(current, headers, this.options.env, this.trust, this.timeoutMs);
       const status = res.status;
@@ -198,7 +199,7 @@ export class RegistryClient {
     realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
     const res = await once(
       realm,
-      { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) },
+      { 'user-agent': 'org-ca-leak-check', ...present({ authorization: basic }) },
       this.options.env,
       this.trust,
       this.timeoutMs,

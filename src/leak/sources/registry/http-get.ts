@@ -14,6 +14,7 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { routeFor, type Env } from '../../../detect/route.js';
+import { present } from '../../../lang/present.js';
 
 /** The pieces a body is handed over in: a file read gives 256 KiB, and the scan's steps are per piece. */
 export const PIECE = 256 * 1024;
@@ -124,7 +125,7 @@ export function openTls(url: URL, options: HttpGetOptions): Promise<tls.TLSSocke
           path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
           headers: {
             host: `${host}:${port}`,
-            ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}),
+            ...present({ 'proxy-authorization': proxy.authorization }),
           },
           ...(overTls
             ? {

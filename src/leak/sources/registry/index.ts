@@ -7,6 +7,7 @@ import { credentialsFor, dockerConfigPath, type Credentials } from './credential
 import { RegistryError } from './client.js';
 import { readRegistryImage, type PullResult } from './pull.js';
 import { parseRegistryReference } from './reference.js';
+import { defined, present } from '../../../lang/present.js';
 
 export { isRegistryReference } from './reference.js';
 export { RegistryError } from './client.js';
@@ -55,12 +56,12 @@ export async function openRegistryImage(
     reference,
     extraCa,
     env,
-    ...(credentials ? { credentials } : {}),
-    ...(options.platform ? { platform: options.platform } : {}),
-    ...(options.parallel ? { parallel: options.parallel } : {}),
-    ...(options.retries !== undefined ? { retries: options.retries } : {}),
-    ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
-    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.maxRequests !== undefined ? { maxRequests: options.maxRequests } : {}),
+    ...present({ credentials, platform: options.platform, parallel: options.parallel }),
+    ...defined({
+      retries: options.retries,
+      backoffMs: options.backoffMs,
+      timeoutMs: options.timeoutMs,
+      maxRequests: options.maxRequests,
+    }),
   });
 }

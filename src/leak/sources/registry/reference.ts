@@ -1,3 +1,4 @@
+import { present } from '../../../lang/present.js';
 /**
  * Registry references for the leak check: `registry:HOST/REPO:TAG`, `registry:HOST/REPO@sha256:…`, or the familiar
  * `docker://` spelling (skopeo's transport names). Pure.
@@ -44,7 +45,7 @@ export function parseRegistryReference(image: string): RegistryReference {
     throw new ReferenceError(`Invalid registry reference '${image}': no tag or digest; ${expected}.`);
   const repository =
     (host === 'docker.io' || host === 'index.docker.io') && !repo!.includes('/') ? `library/${repo}` : repo!;
-  return { registry: host!, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+  return { registry: host!, repository, ...present({ tag, digest }) };
 }
 
 export function describeReference(ref: RegistryReference): string {

@@ -8,11 +8,12 @@ import { Readable } from 'node:stream';
 import type { RegistryBlob } from '../../types.js';
 import { RegistryClient, RegistryError, oneLine } from './client.js';
 import { inPieces } from './http-get.js';
+import { defined } from '../../../lang/present.js';
 
 export async function openRegistryBlob(blob: RegistryBlob): Promise<Readable> {
   const spec = blob.fetch;
   const what = `blob ${blob.digest} of ${blob.label}`;
-  const client = new RegistryClient({ ...spec, credentials: spec.credentials, env: spec.env });
+  const client = new RegistryClient({ ...spec, ...defined({ credentials: spec.credentials }), env: spec.env });
   const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
   if (res.status < 200 || res.status >= 300) {
     res.body.destroy();
