@@ -67696,7 +67696,7 @@ function defaultCallback(err) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _leak_check_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6912);
+/* harmony import */ var _leak_check_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3788);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -67707,7 +67707,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6912:
+/***/ 3788:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -70671,7 +70671,37 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/lang/present.ts
+/**
+ * Optional fields are never written as `undefined` (exactOptionalPropertyTypes): an absent field and one set to
+ * `undefined` differ to `in`, `Object.keys`, spreads over defaults and HTTP header objects. `present` builds the
+ * optional part of an object in one place instead of a conditional spread per field.
+ */
+/**
+ * Keeps the fields whose value is neither `undefined` nor `''` (an unset input or environment variable).
+ * `0`, `false` and `null` are values and are kept.
+ */
+function present_present(fields) {
+    const kept = {};
+    for (const [key, value] of Object.entries(fields))
+        if (!isAbsent(value))
+            kept[key] = value;
+    return kept;
+}
+function isAbsent(value) {
+    return value === undefined || value === '';
+}
+/** Keeps the fields whose value is not `undefined`: for values where `''` means something (a password, a link target). */
+function defined(fields) {
+    const kept = {};
+    for (const [key, value] of Object.entries(fields))
+        if (value !== undefined)
+            kept[key] = value;
+    return kept;
+}
+
 ;// CONCATENATED MODULE: ./src/fs/ensure-directory.ts
+
 
 
 
@@ -70689,10 +70719,7 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
  *   /bin/sh (Windows), the whole walk runs in a Node child instead.
  */
 class PathError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'PathError';
-    }
+    name = 'PathError';
 }
 const DEFAULT_TIMEOUT_MS = 5000;
 /**
@@ -70914,7 +70941,7 @@ async function runWalk(path, options, tempPrefix) {
     const request = {
         prefixes,
         mode: options.mode ?? 0o755,
-        ...(tempPrefix !== undefined ? { tempPrefix } : {}),
+        ...defined({ tempPrefix }),
         pseudo: PSEUDO_FILE_SYSTEMS,
         words: ERRNO_WORDS,
         linux: process.platform === 'linux',
@@ -70962,7 +70989,1056 @@ function makeTempDirectory(parent, prefix, options) {
     return runWalk(parent, options, prefix);
 }
 
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/budget.ts
+/**
+ * Bounds on absolute work, not on ratios: a 100 MB zero-filled file is legitimate (it gzips about 1000:1), while a
+ * bomb is whatever makes the check read more than the user allows. Two kinds of bytes are counted:
+ * - the uncompressed bytes of layers: past a bound the layer fails (fails closed: the rest was never read);
+ * - the bytes expanded while looking inside files (archives and compressed files, at any depth): past a bound the
+ *   member is listed as "not looked inside" and the scan goes on.
+ * Each is bounded per layer and in total over the check. The totals are shared by every worker thread through a
+ * SharedArrayBuffer, so two layers scanned at once count against the same total.
+ */
+class LimitError extends Error {
+    name = 'LimitError';
+}
+class NestedLimitError extends Error {
+    name = 'NestedLimitError';
+}
+const LAYER_TOTAL = 0;
+const NESTED_TOTAL = 1;
+const SPILL_TOTAL = 2;
+/** The shared counters of one check: [uncompressed layer bytes, nested bytes, bytes spilled to TMPDIR]. */
+function newTotals() {
+    return new BigInt64Array(new SharedArrayBuffer(3 * 8));
+}
+function budget_describeBytes(n) {
+    const units = [
+        [1024 ** 4, 'TiB'],
+        [1024 ** 3, 'GiB'],
+        [1024 ** 2, 'MiB'],
+        [1024, 'KiB'],
+    ];
+    for (const [size, unit] of units)
+        if (n >= size && n % size === 0)
+            return `${n / size} ${unit}`;
+    for (const [size, unit] of units)
+        if (n >= size)
+            return `${(n / size).toFixed(1)} ${unit}`;
+    return `${n} bytes`;
+}
+/**
+ * A layer's own nested counter, shared too: a big archive found in a layer may be opened by another worker (see
+ * pool.ts), and its bytes still count against that layer's budget.
+ */
+function newLayerCounter() {
+    return new BigInt64Array(new SharedArrayBuffer(8));
+}
+class budget_Budget {
+    limits;
+    totals;
+    layerNested;
+    layerBytes = 0;
+    constructor(limits, totals = newTotals(), layerNested = newLayerCounter()) {
+        this.limits = limits;
+        this.totals = totals;
+        this.layerNested = layerNested;
+    }
+    get nestedBytes() {
+        return Number(Atomics.load(this.layerNested, 0));
+    }
+    /** Uncompressed bytes of the layer itself. Throws LimitError past the per-layer or the total bound. */
+    layer(n) {
+        this.layerBytes += n;
+        const total = Number(Atomics.add(this.totals, LAYER_TOTAL, BigInt(n))) + n;
+        if (this.layerBytes > this.limits.maxLayerBytes) {
+            throw new LimitError(`layer is over the ${budget_describeBytes(this.limits.maxLayerBytes)} bound for one uncompressed layer (--max-layer-bytes)`);
+        }
+        if (total > this.limits.maxImageBytes) {
+            throw new LimitError(`the image's layers are over the ${budget_describeBytes(this.limits.maxImageBytes)} bound for all uncompressed layers together (--max-image-bytes)`);
+        }
+    }
+    /** Bytes expanded inside files. Throws NestedLimitError past the per-layer or the total bound. */
+    nested(n) {
+        const layer = Number(Atomics.add(this.layerNested, 0, BigInt(n))) + n;
+        const total = Number(Atomics.add(this.totals, NESTED_TOTAL, BigInt(n))) + n;
+        if (layer > this.limits.maxNestedLayerBytes) {
+            throw new NestedLimitError(`over the ${budget_describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer (--max-nested-layer-bytes)`);
+        }
+        if (total > this.limits.maxNestedImageBytes) {
+            throw new NestedLimitError(`over the ${budget_describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image (--max-nested-image-bytes)`);
+        }
+    }
+    /** Why nothing more may be opened, once a nested budget is spent. */
+    /**
+     * Bytes of archives written to TMPDIR so they can be opened (SPILL_BOUND): over the check, a hostile image full of
+     * big archives would otherwise fill the runner's disk. False once the bound is reached: the archive is then listed
+     * as not looked inside, like any other spent budget.
+     */
+    spill(n) {
+        return Number(Atomics.add(this.totals, SPILL_TOTAL, BigInt(n))) + n <= this.limits.maxSpillBytes;
+    }
+    /** Why an archive that had to wait on disk was not opened. */
+    get spillSpent() {
+        return `the ${budget_describeBytes(this.limits.maxSpillBytes)} budget for archives written to TMPDIR to be opened is spent (--max-spill-bytes)`;
+    }
+    get exhausted() {
+        if (this.nestedBytes >= this.limits.maxNestedLayerBytes)
+            return `the ${budget_describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer is spent (--max-nested-layer-bytes)`;
+        if (Number(Atomics.load(this.totals, NESTED_TOTAL)) >= this.limits.maxNestedImageBytes) {
+            return `the ${budget_describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image is spent (--max-nested-image-bytes)`;
+        }
+        return undefined;
+    }
+    /** Bytes expanded inside the files of this layer so far (for the report's statistics). */
+    get expanded() {
+        return this.nestedBytes;
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/ca/certificate.ts
+
+function sha256Hex(data) {
+    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex');
+}
+/** Parses DER bytes; throws node's own error for anything that is not one X.509 certificate. */
+function certificateFromDer(der) {
+    const x509 = new external_node_crypto_.X509Certificate(der);
+    const raw = Buffer.from(x509.raw);
+    const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
+    return {
+        der: raw,
+        fingerprint: sha256Hex(raw),
+        spkiSha256: sha256Hex(spki),
+        subject: oneLineName(x509.subject),
+        issuer: oneLineName(x509.issuer),
+        notBefore: new Date(x509.validFrom),
+        notAfter: new Date(x509.validTo),
+        isCa: x509.ca,
+        selfIssued: x509.subject === x509.issuer,
+        x509,
+    };
+}
+/** node prints names one attribute per line; a log line wants them joined. */
+function oneLineName(name) {
+    return name
+        .split('\n')
+        .map((part) => part.trim())
+        .filter(Boolean)
+        .join(', ');
+}
+function toPem(der) {
+    const body = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+    return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+}
+/** aa:bb:… form, the way browsers and `openssl x509 -fingerprint` show it. */
+function certificate_colonFingerprint(hex) {
+    return hex.toUpperCase().replace(/(..)(?!$)/g, '$1:');
+}
+/** Whether `issuer` signed `cert`: checked by signature, never by comparing names alone. */
+function certificate_isIssuedBy(cert, issuer) {
+    try {
+        return cert.x509.checkIssued(issuer.x509) && cert.x509.verify(issuer.x509.publicKey);
+    }
+    catch {
+        return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/ca/der.ts
+/** The element at `offset`; throws on truncation or indefinite/oversized lengths (not DER). */
+function derElement(buf, offset = 0) {
+    if (offset + 2 > buf.length)
+        throw new Error('DER truncated');
+    const tag = buf[offset];
+    if ((tag & 0x1f) === 0x1f)
+        throw new Error('multi-byte DER tags are not used here');
+    let length = buf[offset + 1];
+    let start = offset + 2;
+    if (length & 0x80) {
+        const count = length & 0x7f;
+        if (count === 0 || count > 4)
+            throw new Error('not DER: indefinite or oversized length');
+        if (start + count > buf.length)
+            throw new Error('DER truncated');
+        length = 0;
+        for (let i = 0; i < count; i++)
+            length = length * 256 + buf[start + i];
+        start += count;
+    }
+    const end = start + length;
+    if (end > buf.length)
+        throw new Error('DER truncated');
+    return { tag, start, end, offset };
+}
+function derChildren(buf, parent) {
+    const out = [];
+    for (let pos = parent.start; pos < parent.end;) {
+        const child = derElement(buf, pos);
+        out.push(child);
+        pos = child.end;
+    }
+    return out;
+}
+function derBytes(buf, el) {
+    return buf.subarray(el.offset, el.end);
+}
+const SIGNED_DATA_OID = Buffer.from('2a864886f70d010702', 'hex'); // 1.2.840.113549.1.7.2
+/**
+ * The certificates of a PKCS#7/CMS SignedData (a .p7b export), or undefined when `buf` is not one.
+ * ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT SignedData };
+ * SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo, certificates [0] IMPLICIT SET OF … }
+ * (RFC 5652 §3, §5.1).
+ */
+function pkcs7Certificates(buf) {
+    try {
+        const root = derElement(buf);
+        if (root.tag !== 0x30)
+            return undefined;
+        const [oid, explicit] = derChildren(buf, root);
+        if (!oid || oid.tag !== 0x06 || !buf.subarray(oid.start, oid.end).equals(SIGNED_DATA_OID))
+            return undefined;
+        if (!explicit || explicit.tag !== 0xa0)
+            return undefined;
+        const [signedData] = derChildren(buf, explicit);
+        if (!signedData || signedData.tag !== 0x30)
+            return undefined;
+        const certSet = derChildren(buf, signedData).find((el) => el.tag === 0xa0);
+        if (!certSet)
+            return [];
+        return derChildren(buf, certSet)
+            .filter((el) => el.tag === 0x30)
+            .map((el) => derBytes(buf, el));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL } (RFC 7292 §4). */
+function looksLikePkcs12(buf) {
+    try {
+        const root = derElement(buf);
+        if (root.tag !== 0x30)
+            return false;
+        const [version, authSafe] = derChildren(buf, root);
+        return (version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30);
+    }
+    catch {
+        return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/ca/parse.ts
+
+
+
+/**
+ * A problem with the CA input. Its message is safe to log: it never holds any part of the input,
+ * because the input may be a secret (or, pasted by mistake, a private key).
+ */
+class parse_CaInputError extends Error {
+    name = 'CaInputError';
+}
+const EXPECTED = 'expected a PEM certificate (-----BEGIN CERTIFICATE-----), DER bytes, the base64 of either on one line, or a PKCS#7 (.p7b) bundle';
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+// Any PEM label naming a private key: PRIVATE KEY, ENCRYPTED PRIVATE KEY, RSA/EC/DSA/OPENSSH PRIVATE KEY, PGP PRIVATE KEY BLOCK.
+const PRIVATE_KEY_LABEL = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/;
+const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
+const PKCS7_LABELS = new Set(['PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
+/**
+ * Turns whatever people actually hold as "the CA" into certificates: PEM (any line ends, many blocks),
+ * DER, base64 of DER or of a whole PEM, PKCS#7. Rejects private keys before looking at anything else.
+ */
+function parseCertificates(input, source = 'ca') {
+    const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+    const certs = parseBytes(bytes, source, 0);
+    return dedupe(certs);
+}
+function parseBytes(bytes, source, depth) {
+    const text = bytes.toString('latin1');
+    if (text.trim() === '')
+        throw new parse_CaInputError(`The ${source} input is empty: ${EXPECTED}.`);
+    rejectPrivateKeyText(text, source);
+    if (text.includes('-----BEGIN '))
+        return parsePem(text, source);
+    const first = bytes[0];
+    if (first === 0x30)
+        return parseDer(bytes, source);
+    // Secrets are often stored as base64 on one line (of the DER, or of a whole PEM file).
+    const compact = text.replace(/\s+/g, '');
+    if (depth === 0 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(compact) && compact.length >= 16) {
+        const decoded = Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+        if (decoded.length > 0)
+            return parseBytes(decoded, source, depth + 1);
+    }
+    throw new parse_CaInputError(`The ${source} input is not a certificate: ${EXPECTED}.`);
+}
+function rejectPrivateKeyText(text, source) {
+    if (PRIVATE_KEY_LABEL.test(text)) {
+        throw new parse_CaInputError(`The ${source} input contains a private key; it was not used and is not shown. ` +
+            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
+    }
+}
+function parsePem(text, source) {
+    const certs = [];
+    const labels = [];
+    for (const match of text.matchAll(PEM_BLOCK)) {
+        const label = match[1] ?? '';
+        labels.push(label);
+        const der = Buffer.from((match[2] ?? '').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+        if (CERT_LABELS.has(label)) {
+            certs.push(certificateFromBlock(der, label, source));
+        }
+        else if (PKCS7_LABELS.has(label)) {
+            certs.push(...parsePkcs7(der, source));
+        }
+    }
+    if (certs.length === 0) {
+        const seen = labels.length
+            ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks`
+            : 'no complete PEM block';
+        throw new parse_CaInputError(`The ${source} input holds no certificate (${seen}): ${EXPECTED}.`);
+    }
+    return certs;
+}
+function certificateFromBlock(der, label, source) {
+    try {
+        // OpenSSL's TRUSTED CERTIFICATE is the certificate DER followed by trust settings: keep the first element.
+        return certificateFromDer(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
+    }
+    catch {
+        throw new parse_CaInputError(`The ${source} input has a '${label}' block that is not a valid X.509 certificate: ${EXPECTED}.`);
+    }
+}
+function parseDer(bytes, source) {
+    try {
+        return [certificateFromDer(bytes)];
+    }
+    catch {
+        // not a single certificate: try the other DER things people export
+    }
+    if (isDerPrivateKey(bytes)) {
+        throw new parse_CaInputError(`The ${source} input is a private key (DER); it was not used and is not shown. ` +
+            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
+    }
+    const pkcs7 = tryPkcs7(bytes);
+    if (pkcs7)
+        return pkcs7;
+    if (looksLikePkcs12(bytes)) {
+        throw new parse_CaInputError(`The ${source} input is a PKCS#12 (.p12/.pfx) file, which can hold private keys: ` +
+            'export the CA certificate alone (e.g. openssl pkcs12 -in file.p12 -cacerts -nokeys).');
+    }
+    throw new parse_CaInputError(`The ${source} input is DER data but not a certificate: ${EXPECTED}.`);
+}
+function isDerPrivateKey(der) {
+    for (const type of ['pkcs8', 'pkcs1', 'sec1']) {
+        try {
+            (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type });
+            return true;
+        }
+        catch {
+            // not this encoding
+        }
+    }
+    // An encrypted PKCS#8 key needs a passphrase to load: node says so instead of "unsupported".
+    try {
+        (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type: 'pkcs8', passphrase: '' });
+    }
+    catch (error) {
+        if (error instanceof Error && /passphrase|decrypt|bad decrypt/i.test(error.message))
+            return true;
+    }
+    return false;
+}
+function parsePkcs7(der, source) {
+    const certs = tryPkcs7(der);
+    if (!certs)
+        throw new parse_CaInputError(`The ${source} input has a PKCS#7 block that could not be read: ${EXPECTED}.`);
+    return certs;
+}
+function tryPkcs7(der) {
+    const ders = pkcs7Certificates(der);
+    if (!ders?.length)
+        return undefined;
+    try {
+        return ders.map((cert) => certificateFromDer(cert));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The first complete DER element of `der` (tag + length + content). */
+function firstDerElement(der) {
+    return derBytes(der, derElement(der));
+}
+function dedupe(certs) {
+    const seen = new Set();
+    return certs.filter((cert) => {
+        if (seen.has(cert.fingerprint))
+            return false;
+        seen.add(cert.fingerprint);
+        return true;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/leak/scanning/matcher.ts
+
+
+
+
+
+const KEY_SEG = 32;
+/** Key bytes whose base64 is cut into pieces: 45 bytes = 60 characters = 3 pieces. */
+const KEY_B64_SEG = 45;
+/** base64 needle length. Consecutive pieces of this length: for any wrap width >= 1.5 x this, one stays whole. */
+const PIECE = 20;
+const PIECES = 3;
+/** Needles at least this long share one Wu-Manber pass; shorter ones get an indexOf pass each. */
+const MULTI_MIN = 16;
+/** Context kept before a hit and awaited after it. A certificate is a few KiB; PEM bundles of PKCS#7 can be more. */
+const BACK = 16 * 1024;
+const FORWARD = 16 * 1024;
+const FORWARD_BEGIN = 64 * 1024;
+const MAX_HITS_PER_FILE = 64;
+/** Longest base64 of a PEM certificate block to expect (a 16 KiB certificate, wrapped and indented). */
+const MAX_PEM_BASE64 = 12 * 1024;
+const MAX_DEPTH = 2;
+const DER_MARKER = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02, 0x02]);
+const BEGIN = Buffer.from('-----BEGIN ');
+const BEGIN_CERT = Buffer.from('-----BEGIN CERTIFICATE-----');
+const matcher_CERT_LABELS = new Set([
+    'CERTIFICATE',
+    'X509 CERTIFICATE',
+    'TRUSTED CERTIFICATE',
+    'PKCS7',
+    'CMS',
+    'PKCS #7 SIGNED DATA',
+]);
+/**
+ * The base64 characters of `pattern` that do not depend on the bytes around it, when it starts `shift` bytes after
+ * a 3-byte group boundary. Each character holds 6 bits; it is fixed when all 6 fall inside the pattern.
+ */
+function base64Needle(pattern, shift) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), pattern]).toString('base64');
+    const first = Math.ceil((8 * shift) / 6);
+    const last = Math.floor((8 * (shift + pattern.length)) / 6); // exclusive
+    return { text: encoded.slice(first, last), lead: first };
+}
+/**
+ * base64 needles of `pattern` at the 3 alignments, each cut into up to `count` consecutive pieces of `size`
+ * characters: a line break (or indentation, or an escape) falls inside at most one piece of a run when the lines
+ * are longer than the run's length divided by (pieces - 1).
+ */
+function base64Pieces(pattern, role, target, size = PIECE, count = PIECES) {
+    const out = [];
+    for (let shift = 0; shift < 3; shift++) {
+        const n = base64Needle(pattern, shift);
+        for (let k = 0; k < count; k++) {
+            const from = k * size;
+            if (from + MULTI_MIN > n.text.length)
+                break;
+            const text = n.text.slice(from, from + size);
+            out.push({
+                bytes: Buffer.from(text),
+                role,
+                ...defined({ target }),
+                lead: n.lead + from,
+                shift,
+            });
+        }
+    }
+    return out;
+}
+/**
+ * All needles of a matcher in one pass: Wu-Manber (1994) with a table over the last two bytes of a 16-byte window.
+ * On binary data and on base64 text alike almost every window shifts by the full 15 bytes, so dozens of needles
+ * cost about one indexOf; the few needles shorter than the window each get an indexOf of their own.
+ */
+class NeedleSet {
+    shiftOf = new Uint8Array(65536);
+    head = new Int32Array(65536).fill(-1);
+    next;
+    long;
+    short;
+    m;
+    constructor(needles) {
+        this.long = needles.filter((n) => n.bytes.length >= MULTI_MIN);
+        this.short = needles.filter((n) => n.bytes.length < MULTI_MIN);
+        this.m = this.long.length ? Math.min(...this.long.map((n) => n.bytes.length)) : MULTI_MIN;
+        const m = this.m;
+        this.shiftOf.fill(m - 1);
+        this.next = new Int32Array(this.long.length).fill(-1);
+        this.long.forEach((needle, j) => {
+            const p = needle.bytes;
+            for (let q = 1; q < m; q++) {
+                const h = (p[q - 1] << 8) | p[q];
+                this.shiftOf[h] = Math.min(this.shiftOf[h], m - 1 - q);
+            }
+            const h = (p[m - 2] << 8) | p[m - 1];
+            this.next[j] = this.head[h];
+            this.head[h] = j;
+        });
+    }
+    /** Calls `found` for every needle occurrence wholly inside `buf`, with its offset. */
+    forEach(buf, found) {
+        for (const needle of this.short) {
+            let i = buf.indexOf(needle.bytes);
+            while (i !== -1) {
+                found(i, needle);
+                i = buf.indexOf(needle.bytes, i + 1);
+            }
+        }
+        const { shiftOf, head, next, long, m } = this;
+        if (long.length === 0)
+            return;
+        const len = buf.length;
+        for (let pos = m - 1; pos < len;) {
+            const h = (buf[pos - 1] << 8) | buf[pos];
+            const skip = shiftOf[h];
+            if (skip !== 0) {
+                pos += skip;
+                continue;
+            }
+            const start = pos - m + 1;
+            for (let j = head[h]; j !== -1; j = next[j]) {
+                const p = long[j].bytes;
+                if (start + p.length <= len && buf.compare(p, 0, p.length, start, start + p.length) === 0)
+                    found(start, long[j]);
+            }
+            pos++;
+        }
+    }
+}
+function spkiOf(x509) {
+    return x509.publicKey.export({ type: 'spki', format: 'der' });
+}
+/** 32 key bytes whose base64, in the DER's own alignment, sits inside one 64-column PEM line (48 DER bytes a line). */
+function pickKeySegment(der, spki) {
+    const spkiAt = der.indexOf(spki);
+    // The key material is the tail of the SPKI (RSA: modulus then a 5-byte exponent; EC: the point).
+    const keyStart = spkiAt + Math.max(0, spki.length - 8 - 256);
+    const keyEnd = spkiAt + spki.length - 8;
+    for (let line = Math.ceil(keyStart / 48); 48 * line + 3 + KEY_SEG <= keyEnd; line++) {
+        const offset = 48 * line + 3;
+        return { seg: der.subarray(offset, offset + KEY_SEG), offset, end: keyEnd };
+    }
+    const offset = Math.max(spkiAt, keyEnd - KEY_SEG);
+    return { seg: der.subarray(offset, offset + KEY_SEG), offset, end: keyEnd };
+}
+/** The subject Name of a certificate, as DER (TBSCertificate: [0] version, serial, signature, issuer, validity, subject). */
+function subjectNameDer(der) {
+    const [tbs] = derChildren(der, derElement(der));
+    const fields = derChildren(der, tbs);
+    const subject = fields[fields[0].tag === 0xa0 ? 5 : 4];
+    return der.subarray(subject.offset, subject.end);
+}
+function matcher_buildMatcher(spec) {
+    const targets = [];
+    const needles = [];
+    const fingerprints = new Set(spec.fingerprints.map((f) => f.toLowerCase()));
+    for (const given of spec.certs) {
+        const der = Buffer.from(given.der);
+        const cert = certificateFromDer(der);
+        const spki = spkiOf(cert.x509);
+        const { seg, offset, end } = pickKeySegment(cert.der, spki);
+        const name = subjectNameDer(cert.der);
+        const index = targets.length;
+        targets.push({
+            der: cert.der,
+            fingerprint: cert.fingerprint,
+            spkiSha256: cert.spkiSha256,
+            subject: cert.subject,
+            keySeg: seg,
+            name,
+            cert,
+            publicKey: cert.x509.publicKey,
+        });
+        fingerprints.add(cert.fingerprint);
+        needles.push({ bytes: seg, role: 'key', target: index, lead: 0, shift: 0 });
+        needles.push(...base64Pieces(cert.der.subarray(offset, Math.min(end, offset + KEY_B64_SEG)), 'key-b64', index));
+        needles.push({ bytes: name, role: 'name', target: index, lead: 0, shift: 0 });
+        needles.push(...base64Pieces(name, 'name-b64', index));
+        // The 64-column PEM line around the key bytes, for base64 of a whole PEM file.
+        const body = cert.der.toString('base64');
+        const lineStart = Math.floor((Math.ceil(offset / 3) * 4) / 64) * 64;
+        const line = Buffer.from(body.slice(lineStart, lineStart + 64));
+        if (line.length === 64)
+            needles.push(...base64Pieces(line, 'pem-b64', index));
+    }
+    needles.push({ bytes: BEGIN, role: 'begin', lead: 0, shift: 0 });
+    // base64 of a PEM file of any certificate: decoded and scanned (the CA, its key, or an intermediate it signed).
+    needles.push(...base64Pieces(BEGIN_CERT, 'begin-b64', undefined, 17, 2));
+    if (targets.length === 0) {
+        needles.push({ bytes: DER_MARKER, role: 'der-marker', lead: 0, shift: 0 });
+        for (let shift = 0; shift < 3; shift++) {
+            const marker = base64Needle(DER_MARKER, shift);
+            needles.push({ bytes: Buffer.from(marker.text), role: 'der-marker-b64', lead: marker.lead, shift });
+        }
+    }
+    return {
+        targets,
+        fingerprints,
+        needles,
+        maxNeedle: Math.max(...needles.map((n) => n.bytes.length)),
+        search: new NeedleSet(needles),
+    };
+}
+/** A matcher's spec in transferable form (for worker_threads). */
+function matcherSpec(matcher) {
+    return { certs: matcher.targets.map((t) => ({ der: t.der })), fingerprints: [...matcher.fingerprints] };
+}
+/** Streams one file's bytes through the matcher. feed() any number of chunks, then end(). */
+class ContentScanner {
+    matcher;
+    depth;
+    total = 0;
+    tail = Buffer.alloc(0);
+    history = [];
+    pending = [];
+    hits = [];
+    scannedRun;
+    constructor(matcher, depth = 0) {
+        this.matcher = matcher;
+        this.depth = depth;
+    }
+    feed(chunk) {
+        if (chunk.length === 0)
+            return;
+        const base = this.total;
+        const { search, maxNeedle } = this.matcher;
+        if (this.tail.length > 0) {
+            // Matches that straddle the previous chunk and this one.
+            const tailLength = this.tail.length;
+            const seam = Buffer.concat([this.tail, chunk.subarray(0, maxNeedle - 1)]);
+            search.forEach(seam, (i, needle) => {
+                if (i < tailLength && i + needle.bytes.length > tailLength)
+                    this.pending.push({ pos: base - tailLength + i, needle });
+            });
+        }
+        search.forEach(chunk, (i, needle) => this.pending.push({ pos: base + i, needle }));
+        this.total += chunk.length;
+        this.history.push({ start: base, buf: chunk });
+        const keep = maxNeedle - 1;
+        this.tail =
+            chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.tail, chunk]).subarray(-keep);
+        if (this.pending.length)
+            this.resolve(false);
+        this.prune();
+    }
+    end() {
+        this.resolve(true);
+        this.history = [];
+        return matcher_dedupe(this.hits);
+    }
+    prune() {
+        let floor = this.total - BACK - this.matcher.maxNeedle;
+        for (const p of this.pending)
+            floor = Math.min(floor, p.pos - BACK);
+        while (this.history.length > 1) {
+            const first = this.history[0];
+            if (first.start + first.buf.length >= floor)
+                break;
+            this.history.shift();
+        }
+    }
+    window(from, to) {
+        const parts = [];
+        let start = -1;
+        for (const h of this.history) {
+            const hEnd = h.start + h.buf.length;
+            if (hEnd <= from || h.start >= to)
+                continue;
+            const a = Math.max(from, h.start);
+            const b = Math.min(to, hEnd);
+            if (start === -1)
+                start = a;
+            parts.push(h.buf.subarray(a - h.start, b - h.start));
+        }
+        return { buf: parts.length === 1 ? parts[0] : Buffer.concat(parts), start: start === -1 ? from : start };
+    }
+    resolve(atEnd) {
+        const still = [];
+        for (const p of this.pending) {
+            const role = p.needle.role;
+            const forward = role === 'begin' || role === 'begin-b64' || role === 'pem-b64' ? FORWARD_BEGIN : FORWARD;
+            if (!atEnd && this.total < p.pos + forward) {
+                still.push(p);
+                continue;
+            }
+            if (this.hits.length >= MAX_HITS_PER_FILE)
+                continue;
+            // base64 of a PEM bundle holds a BEGIN every few KiB: one decoded run already scanned every PEM block that
+            // starts in it and ends before it does.
+            const wholeScan = role === 'begin-b64' || role === 'pem-b64';
+            if (wholeScan &&
+                this.scannedRun &&
+                p.pos >= this.scannedRun.start &&
+                p.pos + MAX_PEM_BASE64 <= this.scannedRun.end)
+                continue;
+            const w = this.window(Math.max(0, p.pos - BACK), p.pos + forward);
+            const run = { start: 0, end: 0 };
+            for (const hit of verify(this.matcher, {
+                needle: p.needle,
+                win: w.buf,
+                rel: p.pos - w.start,
+                winStart: w.start,
+                depth: this.depth,
+                run,
+            }))
+                this.hits.push(hit);
+            if (wholeScan && run.end > run.start)
+                this.scannedRun = { start: w.start + run.start, end: w.start + run.end };
+        }
+        this.pending = still;
+    }
+}
+/** Scans a whole buffer (config strings, decoded base64, keystores). */
+function scanBuffer(matcher, buf, depth = 0) {
+    const scanner = new ContentScanner(matcher, depth);
+    scanner.feed(buf);
+    return scanner.end();
+}
+/** Drops hits inside a larger hit for the same certificate (the key bytes inside a PEM block already reported). */
+function matcher_dedupe(hits) {
+    const sorted = [...hits].sort((a, b) => b.end - b.start - (a.end - a.start) || a.start - b.start);
+    const kept = [];
+    for (const hit of sorted) {
+        if (kept.some((k) => k.fingerprint === hit.fingerprint && k.start <= hit.start && hit.end <= k.end))
+            continue;
+        kept.push(hit);
+    }
+    return kept.sort((a, b) => a.start - b.start);
+}
+function verify(m, candidate) {
+    const { needle, win, rel, winStart } = candidate;
+    switch (needle.role) {
+        case 'begin':
+            return verifyPem(m, win, rel, winStart);
+        case 'key':
+            return verifyKey(m, m.targets[needle.target], win, rel, winStart, '');
+        case 'name':
+            return verifyIssued(m, m.targets[needle.target], win, rel, winStart, 'der');
+        case 'der-marker':
+            return verifyDerMarker(m, win, rel, winStart, 'der');
+        default:
+            return verifyBase64(m, candidate);
+    }
+}
+/** The one place a certificate found in the content is judged: the CA, a certificate of its key, or one it issued. */
+function hitFor(m, der, encoding, start, end) {
+    const fingerprint = (0,external_node_crypto_.createHash)('sha256').update(der).digest('hex');
+    if (m.fingerprints.has(fingerprint)) {
+        const t = m.targets.find((x) => x.fingerprint === fingerprint);
+        return { kind: encoding, fingerprint, ...present_present({ subject: t ? t.subject : undefined }), start, end };
+    }
+    // Only worth an X.509 parse when the key bytes or the CA's name are there (a public bundle never has them).
+    const sameKey = m.targets.find((x) => der.includes(x.keySeg));
+    const issuedBy = m.targets.filter((x) => der.includes(x.name));
+    if (!sameKey && issuedBy.length === 0)
+        return undefined;
+    let cert;
+    try {
+        cert = certificateFromDer(der);
+    }
+    catch {
+        return undefined; // not a certificate
+    }
+    if (sameKey && cert.spkiSha256 === sameKey.spkiSha256)
+        return { kind: `${encoding}-same-key`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
+    // Java, Go and Node trust every certificate in their store as an anchor: a CA the org CA signed (an issuing
+    // intermediate) trusts the inspection proxy as much as the root. Checked by signature, never by name alone.
+    if (cert.isCa && issuedBy.some((t) => certificate_isIssuedBy(cert, t.cert)))
+        return { kind: `${encoding}-intermediate`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
+    return undefined;
+}
+/**
+ * Whether one DER certificate (from a keystore) is a target, by fingerprint or by key, or an intermediate it signed.
+ * `container` names the store, which names the kind: `jks`, `pkcs12`, `jks-intermediate`, `pkcs12-intermediate`.
+ */
+function classifyDer(m, der, container = 'jks') {
+    const hit = hitFor(m, der, 'der', 0, der.length);
+    if (!hit)
+        return undefined;
+    const kind = hit.kind === 'der-intermediate' ? `${container}-intermediate` : container;
+    return { kind, fingerprint: hit.fingerprint, ...present_present({ subject: hit.subject }) };
+}
+/** Line breaks and entities that PEM bodies carry once escaped for JSON, shells, Java properties or XML. */
+const ESCAPED_BREAKS = /\\+(?:[nrt]|u000[aAdD]|\r?\n)|&#(?:1[03]|x[aAdD]);/g;
+function verifyPem(m, win, rel, winStart) {
+    const text = win.toString('latin1', rel, Math.min(win.length, rel + FORWARD_BEGIN));
+    const head = /^-----BEGIN ([A-Z0-9 #]{1,40})-----/.exec(text);
+    if (!head || !matcher_CERT_LABELS.has(head[1]))
+        return [];
+    const label = head[1];
+    const endMarker = `-----END ${label}-----`;
+    const endAt = text.indexOf(endMarker, head[0].length);
+    if (endAt === -1)
+        return [];
+    // Bodies appear JSON-, shell- or XML-escaped (\n, \\n, \r\n, \u000a, &#10;, \/) as well as raw: drop escapes,
+    // then anything not base64.
+    const body = text
+        .slice(head[0].length, endAt)
+        .replace(ESCAPED_BREAKS, '')
+        .replace(/[^A-Za-z0-9+/=]/g, '');
+    const start = winStart + rel;
+    const end = start + endAt + endMarker.length;
+    const ders = [];
+    if (label === 'PKCS7' || label === 'CMS' || label === 'PKCS #7 SIGNED DATA') {
+        try {
+            for (const cert of parseCertificates(`-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`, 'image'))
+                ders.push(cert.der);
+        }
+        catch {
+            return [];
+        }
+    }
+    else {
+        const der = Buffer.from(body, 'base64');
+        ders.push(label === 'TRUSTED CERTIFICATE' ? matcher_firstDerElement(der) : der);
+    }
+    const hits = [];
+    for (const der of ders) {
+        const hit = hitFor(m, der, 'pem', start, end);
+        if (hit)
+            hits.push(hit);
+    }
+    return hits;
+}
+function derLength(buf, at) {
+    if (buf[at] !== 0x30)
+        return undefined;
+    const l = buf[at + 1];
+    if (l === undefined)
+        return undefined;
+    if (l < 0x80)
+        return 2 + l;
+    const n = l & 0x7f;
+    if (n < 1 || n > 3 || at + 2 + n > buf.length)
+        return undefined;
+    let len = 0;
+    for (let i = 0; i < n; i++)
+        len = len * 256 + buf[at + 2 + i];
+    return 2 + n + len;
+}
+function matcher_firstDerElement(der) {
+    const len = derLength(der, 0);
+    return len && len <= der.length ? der.subarray(0, len) : der;
+}
+/**
+ * The certificate around bytes found at `rel` (`covering` of them): the nearest enclosing DER SEQUENCE, within
+ * `reach` bytes before them, that hitFor accepts.
+ */
+function enclosingCertificate(m, win, rel, covering, reach, winStart, encoding) {
+    for (let q = rel - 1; q >= Math.max(0, rel - reach); q--) {
+        if (win[q] !== 0x30 || (win[q + 1] ?? 0) < 0x81 || (win[q + 1] ?? 0) > 0x83)
+            continue;
+        const len = derLength(win, q);
+        if (!len || q + len < rel + covering || q + len > win.length || len > 65536)
+            continue;
+        const hit = hitFor(m, win.subarray(q, q + len), encoding, winStart + q, winStart + q + len);
+        if (hit)
+            return hit;
+    }
+    return undefined;
+}
+/** Looks for a whole certificate around the key bytes at `rel`; without one, the key alone is reported. */
+function verifyKey(m, t, win, rel, winStart, prefix) {
+    const hit = enclosingCertificate(m, win, rel, KEY_SEG, 8192, winStart, prefix ? 'base64-der' : 'der');
+    if (hit)
+        return [hit];
+    return [
+        {
+            kind: `${prefix}public-key`,
+            fingerprint: t.fingerprint,
+            subject: t.subject,
+            start: winStart + rel,
+            end: winStart + rel + KEY_SEG,
+        },
+    ];
+}
+/**
+ * The CA's name at `rel`: the issuer of a certificate it signed (or its own subject). In a TBSCertificate the issuer
+ * follows the version, the serial (up to 20 bytes) and the signature algorithm (longest for RSA-PSS): well within 1 KiB.
+ */
+function verifyIssued(m, t, win, rel, winStart, encoding) {
+    const hit = enclosingCertificate(m, win, rel, t.name.length, 1024, winStart, encoding);
+    return hit ? [hit] : [];
+}
+function verifyDerMarker(m, win, rel, winStart, encoding) {
+    // Certificate SEQUENCE, then TBSCertificate SEQUENCE, then `a0 03 02 01 02`: try each length-of-length pair.
+    for (const back of [8, 9, 7, 6, 10]) {
+        const q = rel - back;
+        if (q < 0)
+            continue;
+        const len = derLength(win, q);
+        if (!len || q + len > win.length)
+            continue;
+        const hit = hitFor(m, win.subarray(q, q + len), encoding, winStart + q, winStart + q + len);
+        if (hit)
+            return [hit];
+    }
+    return [];
+}
+/** base64 characters, and (for the walk back to a run's start) every character a separator is made of. */
+const IS_B64 = new Uint8Array(256);
+const IN_RUN = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=')
+    IS_B64[c.charCodeAt(0)] = IN_RUN[c.charCodeAt(0)] = 1;
+for (const c of '\n\r \t"\',\\&#;')
+    IN_RUN[c.charCodeAt(0)] = 1;
+/**
+ * How many bytes at `i` separate two pieces of one base64 blob: line breaks and indentation, quotes and commas
+ * (JSON arrays of lines), escapes of a line break (`\n`, `\\n`, `\r\n`, `\u000a`, a Java properties `\` at the end
+ * of a line), XML character references (`&#10;`). 0 when `i` is not a separator.
+ */
+function separatorAt(b, i) {
+    const c = b[i];
+    // \n \r space \t " ' ,
+    if (c === 10 || c === 13 || c === 32 || c === 9 || c === 34 || c === 39 || c === 44)
+        return 1;
+    if (c === 92) {
+        let j = i;
+        while (b[j] === 92)
+            j++;
+        const e = b[j];
+        // n r t, or a real line break
+        if (e === 110 || e === 114 || e === 116 || e === 10)
+            return j + 1 - i;
+        if (e === 13 && b[j + 1] === 10)
+            return j + 2 - i;
+        // u000a, u000d
+        if (e === 117 && b[j + 1] === 48 && b[j + 2] === 48 && b[j + 3] === 48) {
+            const last = (b[j + 4] ?? 0) | 0x20;
+            if (last === 97 || last === 100)
+                return j + 5 - i;
+        }
+        return 0;
+    }
+    if (c === 38 && b[i + 1] === 35) {
+        // &#10; &#13; &#xA; &#xD;
+        if (b[i + 2] === 49 && (b[i + 3] === 48 || b[i + 3] === 51) && b[i + 4] === 59)
+            return 5;
+        if (b[i + 2] === 120) {
+            const h = (b[i + 3] ?? 0) | 0x20;
+            if ((h === 97 || h === 100) && b[i + 4] === 59)
+                return 5;
+        }
+    }
+    return 0;
+}
+function nextNonSeparator(b, i) {
+    for (let skip = separatorAt(b, i); skip; skip = separatorAt(b, i))
+        i += skip;
+    return i;
+}
+/**
+ * Decodes the base64 text around a base64 needle at the needle's own alignment, joining the pieces of a wrapped,
+ * indented or escaped blob, then looks inside the decoded bytes.
+ */
+function verifyBase64(m, { needle, win, rel, winStart, depth, run }) {
+    // The run that holds the needle: collected from where the characters it can be made of begin, restarting after
+    // anything that ends a run (a stray '&' or '\\'), until a run passes the needle and ends. Bytes, not strings:
+    // this runs once per hit over up to the whole window.
+    let i = rel;
+    while (i > 0 && IN_RUN[win[i - 1]])
+        i--;
+    const out = Buffer.allocUnsafe(win.length - i);
+    const origin = new Int32Array(win.length - i + 1);
+    let n = 0;
+    let hitNorm = -1;
+    while (i < win.length) {
+        if (i === rel)
+            hitNorm = n;
+        const c = win[i];
+        if (c === 92 && win[i + 1] === 47) {
+            // JSON's \/ is a '/'
+            origin[n] = i + 1;
+            out[n++] = 47;
+            i += 2;
+            continue;
+        }
+        const skip = separatorAt(win, i);
+        if (skip) {
+            if (i < rel && i + skip > rel)
+                return []; // the needle cannot start inside a separator
+            i += skip;
+            continue;
+        }
+        const ends = !IS_B64[c];
+        if (!ends) {
+            origin[n] = i;
+            out[n++] = c;
+            i++;
+        }
+        // Node's base64 decoder stops at the first '=': padding ends a run as well (once any second '=' is in).
+        if (ends || (c === 61 && win[nextNonSeparator(win, i)] !== 61)) {
+            if (hitNorm !== -1)
+                break;
+            n = 0;
+            if (ends)
+                i++;
+        }
+    }
+    origin[n] = i;
+    if (hitNorm === -1)
+        return [];
+    if (run) {
+        run.start = origin[0];
+        run.end = i;
+    }
+    const group = hitNorm - needle.lead;
+    const from = ((group % 4) + 4) % 4;
+    const usable = n - from - ((n - from) % 4);
+    const decoded = Buffer.from(out.toString('latin1', from, from + usable), 'base64');
+    const at = ((group - from) / 4) * 3 + needle.shift;
+    // Decoded byte offsets back to window offsets, so the ranges of separate copies stay separate.
+    const charOf = (byte) => Math.min(n, from + Math.floor(byte / 3) * 4);
+    const place = (h) => {
+        const a = charOf(h.start);
+        const last = charOf(Math.max(h.start, h.end - 1));
+        const start = origin[a];
+        const end = origin[Math.min(n, last + 4)];
+        // Line breaks or escapes inside the certificate's base64, which starts a line: a PEM body without its BEGIN line
+        // (or `base64 -w N` of the DER file), not one-line base64 nor a certificate inside a base64 keystore.
+        const wrapped = origin[last] - start !== last - a;
+        const startsLine = a === 0 || start - origin[a - 1] > 1;
+        const pemBody = wrapped && startsLine && (h.kind === 'base64-der' || h.kind === 'base64-der-same-key');
+        return { ...h, kind: pemBody ? 'pem-body' : h.kind, start: winStart + start, end: winStart + end };
+    };
+    if (at < 0)
+        return [];
+    if (needle.role === 'key-b64')
+        return verifyKey(m, m.targets[needle.target], decoded, at, 0, 'base64-').map(place);
+    if (needle.role === 'name-b64')
+        return verifyIssued(m, m.targets[needle.target], decoded, at, 0, 'base64-der').map(place);
+    if (needle.role === 'der-marker-b64')
+        return verifyDerMarker(m, decoded, at, 0, 'base64-der').map(place);
+    if (depth >= MAX_DEPTH)
+        return [];
+    return scanBuffer(m, decoded, depth + 1).map((h) => place({ ...h, kind: base64Kind(h.kind) }));
+}
+function base64Kind(kind) {
+    switch (kind) {
+        case 'der':
+        case 'der-same-key':
+        case 'der-intermediate':
+        case 'public-key':
+            return `base64-${kind}`;
+        case 'pem-intermediate':
+            return 'base64-pem-intermediate';
+        default:
+            return kind.startsWith('base64-') ? kind : 'base64-pem';
+    }
+}
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+// EXTERNAL MODULE: external "node:worker_threads"
+var external_node_worker_threads_ = __nccwpck_require__(5919);
 ;// CONCATENATED MODULE: ./src/leak/scanning/final-fs.ts
+
 
 /**
  * The final file system of an image, as far as the leak check asks about it: which layer the visible version of a
@@ -71145,7 +72221,7 @@ class FinalFs {
                         : layer.others.has(full)
                             ? 'other'
                             : 'file';
-                return { layer: index, type, ...(link !== undefined ? { link } : {}) };
+                return { layer: index, type, ...defined({ link }) };
             }
             if (contains(layer.dirs, h))
                 return { layer: index, type: 'dir' };
@@ -71219,1441 +72295,8 @@ class FinalFs {
     }
 }
 
-;// CONCATENATED MODULE: ./src/output/redact.ts
-/**
- * The secret sink: what org-ca prints of a variable's value or a URL. A value org-ca exports may carry the user's
- * own settings (JAVA_TOOL_OPTIONS keeps the job's `-Dhttps.proxyPassword=…` and adds the truststore), and a proxy URL
- * may carry `user:password@`: logs, summaries, `--json` and reports show them redacted. Pure.
- */
-/** JVM options whose values are secret: the JDK's own (https.proxyPassword, javax.net.ssl.*StorePassword) and the common ones. */
-const SECRET_PROPERTY = /(pass(word|wd|phrase)?|secret|token|credential|api[._-]?key|private[._-]?key)$/i;
-/** The variables that carry JVM options (the launcher's and the build tools'). */
-const JVM_OPTION_VARIABLES = (/* unused pure expression or super */ null && ([
-    'JAVA_TOOL_OPTIONS',
-    'JDK_JAVA_OPTIONS',
-    '_JAVA_OPTIONS',
-    'MAVEN_OPTS',
-    'GRADLE_OPTS',
-]));
-/** `scheme://user:password@host` → `scheme://user:***@host`; `scheme://token@host` → `scheme://***@host`. */
-function redactUrlUserinfo(text) {
-    return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(:[^\s/@]*)?@/gi, (_m, scheme, user, password) => password === undefined ? `${scheme}***@` : `${scheme}${user}:***@`);
-}
-/** `-Dname=value` options whose name looks secret get `***` as their value; everything else stays readable. */
-function redactJvmOptions(options) {
-    // Two spellings (JDK-8061999): "-Dname=value with spaces" quoted whole, or -Dname=value / -Dname="value".
-    return options.replace(JVM_PROPERTY, (whole, quotedHead, quotedName, _q, head, name) => {
-        if (quotedHead !== undefined)
-            return SECRET_PROPERTY.test(quotedName) ? `${quotedHead}***"` : whole;
-        return SECRET_PROPERTY.test(name) ? `${head}***` : whole;
-    });
-}
-/** A quoted option with its value, or a bare one: groups 1-3 for the first, 4-6 for the second. */
-const JVM_PROPERTY = /("-D([^\s="]+)=)([^"]*)"|(-D([^\s="]+)=)("[^"]*"|[^\s"]*)/g;
-/** A variable's value as org-ca prints it: JVM options with secret properties masked, URL credentials masked. */
-function redactValue(name, value) {
-    const options = JVM_OPTION_VARIABLES.includes(name) ? redactJvmOptions(value) : value;
-    return redactUrlUserinfo(options);
-}
-/** The secret parts of a value, for `core.setSecret`: the runner then masks them wherever they appear. */
-function secretsIn(name, value) {
-    const out = [];
-    if (JVM_OPTION_VARIABLES.includes(name)) {
-        for (const m of value.matchAll(JVM_PROPERTY)) {
-            const [name, secret] = m[1] !== undefined ? [m[2], m[3]] : [m[5], m[6].replace(/^"|"$/g, '')];
-            if (SECRET_PROPERTY.test(name) && secret)
-                out.push(secret);
-        }
-    }
-    for (const m of value.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:([^\s/@]+)@/gi))
-        out.push(m[1]);
-    return out.filter((s) => s.length > 0);
-}
-const DIGEST_BEFORE = /(?:file|dir|sha256|sha512):$/;
-const DIGEST = /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/;
-/** Certificate text and long base64 never reach a log or a report, even when an instruction holds them. */
-function redactCertificateText(text) {
-    return text
-        .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
-        .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run, offset, whole) => DIGEST.test(run) && DIGEST_BEFORE.test(whole.slice(Math.max(0, offset - 7), offset)) ? run : '[redacted base64]');
-}
-
-;// CONCATENATED MODULE: ./src/leak/sniff.ts
-/**
- * What a run of bytes is, told by its first bytes (never by a media type or a file name alone): layer compression,
- * keystores, and the archives and compressed files the nested scan opens. Pure.
- */
-/** How many leading bytes `sniffContent` wants: a tar's `ustar` magic sits at offset 257. */
-const HEAD_BYTES = 512;
-const ZSTD_FRAME = 0xfd2fb528;
-function isZstdMagic(magic) {
-    // A zstd frame, or a skippable frame (0x184D2A50–5F: zstd:chunked keeps its TOC and tar-split in those).
-    return magic === ZSTD_FRAME || (magic & 0xfffffff0) === 0x184d2a50;
-}
-/** The compression of a layer blob. */
-function sniff(head) {
-    if (head[0] === 0x1f && head[1] === 0x8b)
-        return 'gzip';
-    if (head.length >= 4 && isZstdMagic(head.readUInt32LE(0)))
-        return 'zstd';
-    if (isTarHead(head))
-        return 'none';
-    if (head.length >= 1024 && head.subarray(0, 1024).every((b) => b === 0))
-        return 'none'; // an empty tar
-    return 'unknown';
-}
-function isTarHead(head) {
-    return head.toString('latin1', 257, 262) === 'ustar';
-}
-function keystoreKind(head) {
-    if (head.length >= 4) {
-        const magic = head.readUInt32BE(0);
-        if (magic === 0xfeedfeed || magic === 0xcececece)
-            return 'jks';
-    }
-    // PFX ::= SEQUENCE { version INTEGER 3, ... }
-    if (head[0] === 0x30 && head.length >= 8) {
-        const l = head[1];
-        const at = l < 0x80 ? 2 : 2 + (l & 0x7f);
-        if (head[at] === 0x02 && head[at + 1] === 0x01 && head[at + 2] === 0x03 && head[at + 3] === 0x30)
-            return 'pkcs12';
-    }
-    return undefined;
-}
-const COMPRESSORS = new Set(['gzip', 'bzip2', 'xz', 'zstd']);
-/**
- * The zip family by extension: jar/war/ear (Java), whl/egg (Python), nupkg (.NET), apk/aar (Android), vsix (VS Code),
- * jmod (JDK, a 4-byte header before the zip). Used only when the first bytes are not a local header, e.g. a Spring
- * Boot "fully executable" jar with a launch script in front: yauzl finds the central directory from the end.
- */
-const ZIP_NAMES = /\.(zip|jar|war|ear|whl|egg|nupkg|snupkg|apk|aar|vsix|jmod|xpi|ipa|aab)$/i;
-const TABLE = [
-    { kind: 'gzip', test: (h) => h[0] === 0x1f && h[1] === 0x8b && h[2] === 0x08 },
-    // "BZh" + block size '1'–'9' + the block magic 0x314159265359 (pi) or the end-of-stream magic (sqrt(pi)).
-    {
-        kind: 'bzip2',
-        test: (h) => h.toString('latin1', 0, 3) === 'BZh' &&
-            h[3] >= 0x31 &&
-            h[3] <= 0x39 &&
-            /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)),
-    },
-    { kind: 'xz', test: (h) => h.toString('hex', 0, 6) === 'fd377a585a00' },
-    { kind: 'zstd', test: (h) => h.length >= 4 && isZstdMagic(h.readUInt32LE(0)) },
-    // Local file header, an empty zip's end record, or a spanned-archive marker before a local header.
-    {
-        kind: 'zip',
-        test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304',
-    },
-    { kind: 'ar', test: (h) => h.toString('latin1', 0, 8) === '!<arch>\n' },
-    { kind: 'rpm', test: (h) => h.toString('hex', 0, 4) === 'edabeedb' },
-    { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },
-    { kind: 'tar', test: isTarHead },
-];
-/** The container a file is, by its first bytes (and, for zips with a prefix, by its name). */
-function sniffContainer(head, name) {
-    for (const row of TABLE)
-        if (row.test(head))
-            return row.kind;
-    if (ZIP_NAMES.test(name) && head.length >= 22)
-        return 'zip';
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/leak/tar.ts
-/**
- * A strict, push-based tar reader: every irregularity is an error, never a warning, because a lenient parser that
- * skips a bad header skips whatever hides behind it (node-tar is non-strict by default; modern-tar ends quietly on
- * truncation). Entry paths are only ever data here. Format: POSIX pax/ustar and GNU (long names), as Go's
- * archive/tar and containers/image write layers.
- */
-class TarError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'TarError';
-    }
-}
-const BLOCK = 512;
-/** PAX and GNU long-name records are metadata: a path is never a megabyte long. */
-const MAX_META = 1024 * 1024;
-const TYPES = {
-    '0': 'file',
-    '\0': 'file',
-    '7': 'file',
-    '1': 'hardlink',
-    '2': 'symlink',
-    '3': 'char',
-    '4': 'block',
-    '5': 'dir',
-    '6': 'fifo',
-};
-const META = new Set(['x', 'g', 'L', 'K']);
-function cstring(buf, start, len) {
-    const end = buf.indexOf(0, start);
-    return buf.toString('utf8', start, end === -1 || end > start + len ? start + len : end);
-}
-function octal(buf, start, len, field) {
-    if ((buf[start] & 0x80) !== 0) {
-        // GNU base-256 for sizes >= 8 GiB; a negative value is never valid here.
-        if (buf[start] === 0xff)
-            throw new TarError(`${field} field is a negative base-256 number`);
-        let v = buf[start] & 0x7f;
-        for (let i = 1; i < len; i++)
-            v = v * 256 + buf[start + i];
-        if (!Number.isSafeInteger(v))
-            throw new TarError(`${field} field is a base-256 number over 2^53`);
-        return v;
-    }
-    const text = buf
-        .toString('latin1', start, start + len)
-        .replace(/[\0 ]+$/, '')
-        .replace(/^ +/, '');
-    if (text === '')
-        return 0;
-    if (!/^[0-7]+$/.test(text))
-        throw new TarError(`${field} field '${text.replace(/[^\x20-\x7e]/g, '?')}' is not an octal number`);
-    return parseInt(text, 8);
-}
-/** The raw name field of a header, for messages about a header that cannot be trusted further. */
-function headerName(block) {
-    return cstring(block, 0, 100);
-}
-/** A tar path quoted for a message: printable, and short. */
-function quoteName(name) {
-    const clean = name.replace(/[^\x20-\x7e]/g, '?');
-    return `'${clean.length > 120 ? `${clean.slice(0, 117)}...` : clean}'`;
-}
-/** The size field, as a header error that names the entry: a garbage size is a tar problem, not a compression one. */
-function headerSize(block, at) {
-    try {
-        return octal(block, 124, 12, 'size');
-    }
-    catch (error) {
-        throw new TarError(`invalid tar header at ${at}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-}
-/** A PAX `size` record: decimal digits only (POSIX pax), a safe integer. */
-function paxSize(text, at) {
-    const shown = text.length > 24 ? `${text.slice(0, 24)}...` : text;
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
-        throw new TarError(`invalid tar header at ${at}: PAX size '${shown.replace(/[^\x20-\x7e]/g, '?')}' is not a whole number of bytes`);
-    return Number(text);
-}
-function checksumOk(block) {
-    let stored;
-    try {
-        stored = octal(block, 148, 8, 'checksum');
-    }
-    catch {
-        return false;
-    }
-    let unsigned = 0;
-    let signed = 0;
-    for (let i = 0; i < BLOCK; i++) {
-        const b = i >= 148 && i < 156 ? 0x20 : block[i];
-        unsigned += b;
-        signed += b > 127 ? b - 256 : b;
-    }
-    return stored === unsigned || stored === signed;
-}
-function parsePax(buf, at = 'a PAX header') {
-    const out = new Map();
-    let pos = 0;
-    while (pos < buf.length) {
-        const space = buf.indexOf(0x20, pos);
-        if (space === -1)
-            throw new TarError(`malformed PAX record in ${at}`);
-        const len = Number(buf.toString('latin1', pos, space));
-        if (!Number.isInteger(len) || len <= 0 || pos + len > buf.length)
-            throw new TarError(`malformed PAX record length in ${at}`);
-        const record = buf.subarray(space + 1, pos + len);
-        if (record[record.length - 1] !== 0x0a)
-            throw new TarError(`PAX record without newline in ${at}`);
-        const eq = record.indexOf(0x3d);
-        if (eq === -1)
-            throw new TarError(`PAX record without = in ${at}`);
-        out.set(record.toString('utf8', 0, eq), record.toString('utf8', eq + 1, record.length - 1));
-        pos += len;
-    }
-    return out;
-}
-/** Tar paths as the image sees them: no leading `./` or `/`, no empty or `.` components. Never resolved on disk. */
-function normalizePath(path) {
-    const parts = [];
-    for (const part of path.split('/')) {
-        if (part === '' || part === '.')
-            continue;
-        if (part === '..')
-            parts.pop();
-        else
-            parts.push(part);
-    }
-    return parts.join('/');
-}
-class TarParser {
-    sink;
-    state = 'header';
-    buffered = [];
-    bufferedLen = 0;
-    remaining = 0;
-    padding = 0;
-    metaType = '';
-    meta = [];
-    pax = new Map();
-    globalPax = new Map();
-    longName;
-    longLink;
-    zeroBlocks = 0;
-    /** The entry being read, for messages. */
-    current = '';
-    entries = 0;
-    constructor(sink) {
-        this.sink = sink;
-    }
-    write(chunk) {
-        let pos = 0;
-        while (pos < chunk.length) {
-            if (this.state === 'data' || this.state === 'meta') {
-                const n = Math.min(this.remaining, chunk.length - pos);
-                const piece = chunk.subarray(pos, pos + n);
-                if (this.state === 'data')
-                    this.sink.data(piece);
-                else
-                    this.meta.push(piece);
-                this.remaining -= n;
-                pos += n;
-                if (this.remaining === 0)
-                    this.finishBody();
-                continue;
-            }
-            if (this.state === 'padding') {
-                const n = Math.min(this.padding, chunk.length - pos);
-                pos += n;
-                this.padding -= n;
-                if (this.padding === 0)
-                    this.state = 'header';
-                continue;
-            }
-            // header or eof: whole 512-byte blocks
-            const need = BLOCK - this.bufferedLen;
-            const n = Math.min(need, chunk.length - pos);
-            this.buffered.push(chunk.subarray(pos, pos + n));
-            this.bufferedLen += n;
-            pos += n;
-            if (this.bufferedLen === BLOCK) {
-                const block = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
-                this.buffered = [];
-                this.bufferedLen = 0;
-                this.block(block);
-            }
-        }
-    }
-    /** Call at the end of input: a tar without its end-of-archive blocks, or cut inside an entry, is truncated. */
-    end() {
-        if (this.state !== 'eof' || this.bufferedLen !== 0) {
-            throw new TarError(this.state === 'data' || this.state === 'meta'
-                ? `tar stream truncated inside ${this.current}`
-                : 'tar stream truncated: no end-of-archive marker');
-        }
-    }
-    block(block) {
-        if (this.state === 'eof') {
-            // After the end marker only zero padding may follow (record blocking); anything else is hidden data.
-            if (!isZero(block))
-                throw new TarError('data after the tar end-of-archive marker');
-            return;
-        }
-        if (isZero(block)) {
-            this.zeroBlocks++;
-            if (this.zeroBlocks === 2)
-                this.state = 'eof';
-            return;
-        }
-        if (this.zeroBlocks === 1)
-            throw new TarError('a single zero block inside the tar stream');
-        this.header(block);
-    }
-    header(block) {
-        const magic = block.toString('latin1', 257, 263);
-        const at = `entry ${this.entries + 1} (${quoteName(headerName(block))})`;
-        if (magic !== 'ustar\0' && magic !== 'ustar ')
-            throw new TarError(`not a ustar/pax/GNU header at ${at}`);
-        if (!checksumOk(block))
-            throw new TarError(`bad tar header checksum at ${at}`);
-        const flag = String.fromCharCode(block[156]);
-        let size = headerSize(block, at);
-        if (META.has(flag)) {
-            if (size > MAX_META)
-                throw new TarError(`invalid tar header at ${at}: a '${flag}' metadata record of ${size} bytes is over the ${MAX_META}-byte bound`);
-            this.current = at;
-            this.metaType = flag;
-            this.meta = [];
-            this.remaining = size;
-            this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
-            this.state = 'meta';
-            if (size === 0)
-                this.finishBody();
-            return;
-        }
-        const type = TYPES[flag];
-        if (!type)
-            throw new TarError(`unsupported tar entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
-        const pax = new Map([...this.globalPax, ...this.pax]);
-        for (const key of pax.keys()) {
-            if (key.startsWith('GNU.sparse.'))
-                throw new TarError('sparse files are not supported (OCI layers should not use them)');
-        }
-        let path = cstring(block, 0, 100);
-        if (magic === 'ustar\0') {
-            const prefix = cstring(block, 345, 155);
-            if (prefix)
-                path = `${prefix}/${path}`;
-        }
-        if (this.longName !== undefined)
-            path = this.longName;
-        if (pax.has('path'))
-            path = pax.get('path');
-        let linkname = cstring(block, 157, 100);
-        if (this.longLink !== undefined)
-            linkname = this.longLink;
-        if (pax.has('linkpath'))
-            linkname = pax.get('linkpath');
-        if (pax.has('size'))
-            size = paxSize(pax.get('size'), `entry ${this.entries + 1} (${quoteName(path)})`);
-        // Readers disagree on whether these types carry data (Go skips it, others read it): refuse the ambiguity.
-        if (size !== 0 && type !== 'file')
-            throw new TarError(`${type} entry '${path}' has a size of ${size}`);
-        this.pax = new Map();
-        this.longName = undefined;
-        this.longLink = undefined;
-        this.entries++;
-        this.current = `entry ${this.entries} (${quoteName(path)})`;
-        this.sink.entry({ path: normalizePath(path), type, size, linkname });
-        this.remaining = size;
-        this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
-        if (size === 0) {
-            this.sink.entryEnd();
-            this.state = 'header';
-        }
-        else {
-            this.state = 'data';
-        }
-    }
-    finishBody() {
-        if (this.state === 'data') {
-            this.sink.entryEnd();
-        }
-        else {
-            const body = Buffer.concat(this.meta);
-            this.meta = [];
-            if (this.metaType === 'x')
-                this.pax = parsePax(body, this.current);
-            else if (this.metaType === 'g')
-                for (const [k, v] of parsePax(body, this.current))
-                    this.globalPax.set(k, v);
-            else if (this.metaType === 'L')
-                this.longName = cstring(body, 0, body.length);
-            else if (this.metaType === 'K')
-                this.longLink = cstring(body, 0, body.length);
-        }
-        this.state = this.padding > 0 ? 'padding' : 'header';
-    }
-}
-function isZero(block) {
-    for (let i = 0; i < block.length; i++)
-        if (block[i] !== 0)
-            return false;
-    return true;
-}
-
-;// CONCATENATED MODULE: ./src/leak/sources/archive.ts
-
-
-
-const archive_BLOCK = 512;
-/** Reads every header of an uncompressed tar file; throws TarError on anything irregular (fail closed). */
-function indexTar(file) {
-    const fd = (0,external_node_fs_namespaceObject.openSync)(file, 'r');
-    const members = new Map();
-    try {
-        const size = (0,external_node_fs_namespaceObject.statSync)(file).size;
-        const block = Buffer.alloc(archive_BLOCK);
-        let pos = 0;
-        let pax = new Map();
-        let longName;
-        let longLink;
-        let zeros = 0;
-        const read = (at, len) => {
-            const buf = Buffer.alloc(len);
-            if ((0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, len, at) !== len)
-                throw new TarError(`archive truncated at byte ${at}`);
-            return buf;
-        };
-        for (;;) {
-            if (pos + archive_BLOCK > size)
-                throw new TarError('archive truncated: no end-of-archive marker');
-            if ((0,external_node_fs_namespaceObject.readSync)(fd, block, 0, archive_BLOCK, pos) !== archive_BLOCK)
-                throw new TarError(`archive truncated at byte ${pos}`);
-            pos += archive_BLOCK;
-            if (isZero(block)) {
-                if (++zeros === 2)
-                    break;
-                continue;
-            }
-            if (zeros)
-                throw new TarError('a single zero block inside the archive');
-            const magic = block.toString('latin1', 257, 263);
-            const at = `byte ${pos - archive_BLOCK} (${quoteName(headerName(block))})`;
-            if (magic !== 'ustar\0' && magic !== 'ustar ')
-                throw new TarError(`not a tar header at ${at}`);
-            if (!checksumOk(block))
-                throw new TarError(`bad tar header checksum at ${at}`);
-            const flag = String.fromCharCode(block[156]);
-            let len = headerSize(block, at);
-            const padded = len + ((archive_BLOCK - (len % archive_BLOCK)) % archive_BLOCK);
-            if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
-                if (len > 1024 * 1024)
-                    throw new TarError(`invalid tar header at ${at}: a metadata record over 1 MiB`);
-                const body = read(pos, len);
-                if (flag === 'x')
-                    pax = parsePax(body, at);
-                else if (flag === 'L')
-                    longName = cstring(body, 0, body.length);
-                else if (flag === 'K')
-                    longLink = cstring(body, 0, body.length);
-                pos += padded;
-                continue;
-            }
-            const type = TYPES[flag];
-            if (!type)
-                throw new TarError(`unsupported entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
-            let name = cstring(block, 0, 100);
-            if (magic === 'ustar\0') {
-                const prefix = cstring(block, 345, 155);
-                if (prefix)
-                    name = `${prefix}/${name}`;
-            }
-            name = pax.get('path') ?? longName ?? name;
-            const link = pax.get('linkpath') ?? longLink ?? cstring(block, 157, 100);
-            if (pax.has('size'))
-                len = paxSize(pax.get('size'), `byte ${pos - archive_BLOCK} (${quoteName(name)})`);
-            const start = pos;
-            pos += len + ((archive_BLOCK - (len % archive_BLOCK)) % archive_BLOCK);
-            if (pos > size)
-                throw new TarError(`archive truncated inside ${quoteName(name)}`);
-            pax = new Map();
-            longName = undefined;
-            longLink = undefined;
-            const norm = normalizePath(name);
-            const mtype = type === 'file' || type === 'symlink' || type === 'hardlink' || type === 'dir' ? type : 'other';
-            if (members.has(norm) && mtype !== 'dir')
-                throw new TarError(`archive member '${norm}' appears twice`);
-            members.set(norm, { name: norm, type: mtype, blob: { file, start, size: len }, ...(link ? { link } : {}) });
-        }
-        // Only zero padding may follow the end marker.
-        const rest = size - pos;
-        if (rest > 0) {
-            const tail = read(pos, Math.min(rest, 1024 * 1024));
-            if (rest > 1024 * 1024 || !isZero(tail))
-                throw new TarError(`${rest} bytes after the archive's end marker`);
-        }
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
-    }
-    return { label: file, members };
-}
-/** Lists a directory the same way (an OCI layout or an extracted docker save). Symlinks are not followed. */
-function indexDirectory(dir) {
-    const members = new Map();
-    const walk = (rel) => {
-        for (const name of (0,external_node_fs_namespaceObject.readdirSync)((0,external_node_path_namespaceObject.join)(dir, rel)).sort()) {
-            const path = rel ? `${rel}/${name}` : name;
-            const full = (0,external_node_path_namespaceObject.join)(dir, path);
-            const st = (0,external_node_fs_namespaceObject.lstatSync)(full);
-            if (st.isDirectory()) {
-                members.set(path, { name: path, type: 'dir', blob: { file: full, start: 0, size: 0 } });
-                walk(path);
-            }
-            else if (st.isSymbolicLink()) {
-                members.set(path, {
-                    name: path,
-                    type: 'symlink',
-                    blob: { file: full, start: 0, size: 0 },
-                    link: (0,external_node_fs_namespaceObject.readlinkSync)(full),
-                });
-            }
-            else if (st.isFile()) {
-                members.set(path, { name: path, type: 'file', blob: { file: full, start: 0, size: st.size } });
-            }
-            else {
-                members.set(path, { name: path, type: 'other', blob: { file: full, start: 0, size: 0 } });
-            }
-        }
-    };
-    walk('');
-    return { label: dir, members };
-}
-/** Follows symlinks and hard links between members (docker save's `layer.tar -> ../<id>/layer.tar`). */
-function resolveMember(source, name) {
-    let current = normalizePath(name);
-    for (let hops = 0; hops < 16; hops++) {
-        const m = source.members.get(current);
-        if (!m)
-            return undefined;
-        if (m.type === 'file')
-            return m;
-        if (m.type === 'hardlink' && m.link)
-            current = normalizePath(m.link);
-        else if (m.type === 'symlink' && m.link)
-            current = normalizePath(m.link.startsWith('/') ? m.link : external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.dirname(current), m.link));
-        else
-            return undefined;
-    }
-    return undefined;
-}
-function readMember(m, max = 64 * 1024 * 1024) {
-    if (m.blob.size > max)
-        throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
-    if (m.blob.kind === 'bytes')
-        return Buffer.from(m.blob.bytes.buffer, m.blob.bytes.byteOffset, m.blob.size);
-    // Registry sources fetch every blob they read whole before planning (registry/pull.ts): this is a bug guard.
-    if (m.blob.kind === 'registry')
-        throw new Error(`'${m.name}' is a registry blob read as metadata before it was fetched`);
-    const fd = (0,external_node_fs_namespaceObject.openSync)(m.blob.file, 'r');
-    try {
-        const buf = Buffer.alloc(m.blob.size);
-        const n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, buf.length, m.blob.start);
-        if (n !== buf.length)
-            throw new Error(`'${m.name}' is truncated`);
-        return buf;
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/leak/sources/input.ts
-
-
-
-
-/**
- * What the user's `image` spelling names, and whether what is on disk is that. The check fails closed on the
- * question "what is this input?" as much as on its bytes: a directory that is not an image is never silently read as
- * a root file system (its gzip layers would never be decompressed), a transport the user wrote must match what is
- * there, and an empty or half-written export is an error that says how to redo it.
- */
-class ImageInputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ImageInputError';
-    }
-}
-const TRANSPORTS = {
-    oci: { expects: 'an OCI image layout directory (index.json over blobs/)', accepts: new Set(['oci-dir']) },
-    'oci-archive': {
-        expects: 'a tar file of an OCI image layout (index.json over blobs/)',
-        accepts: new Set(['oci-archive', 'docker-save-25-archive']),
-    },
-    'docker-archive': {
-        expects: 'a docker save tar file (manifest.json)',
-        accepts: new Set(['docker-archive', 'docker-save-25-archive']),
-    },
-    dir: {
-        expects: "a directory written by skopeo/buildah's dir: transport (manifest.json and version)",
-        accepts: new Set(['dir-transport']),
-    },
-    rootfs: {
-        expects: 'a root file system: a directory or a tar of one (docker export)',
-        accepts: new Set(['plain-dir', 'empty-dir', 'plain-tar', 'compressed']),
-    },
-};
-/** A bare path: anything that is unambiguously an image, never a directory or tar that is not one. */
-const BARE = new Set([
-    'oci-dir',
-    'docker-save-dir',
-    'dir-transport',
-    'oci-archive',
-    'docker-archive',
-    'docker-save-25-archive',
-]);
-/** Transports of other tools that name something this check cannot read directly, with the way to get a file. */
-const FOREIGN = {
-    docker: (spelling, rest) => `'${spelling}' is an image in a registry; the check reads local files only: copy it first (e.g. skopeo copy docker:${rest} oci-archive:image.tar), then check oci-archive:image.tar.`,
-    'containers-storage': (spelling, rest) => `'${spelling}' is in podman/buildah's local store: save it first (e.g. podman save --format oci-archive -o image.tar ${rest}), then check oci-archive:image.tar.`,
-};
-/** File names of image archives (docker save, oci-archive, compressed copies of either). */
-const ARCHIVE_NAME = /\.(tar|tar\.gz|tgz|tar\.zst|tar\.xz|oci)$/i;
-/**
- * Splits the user's spelling into transport, path and reference. `oci:/x:tag`, `oci-archive:/x.tar:tag` and
- * `docker-archive:/x.tar:name:tag` carry a reference after the path: the path is the longest prefix that exists.
- */
-function parseImageInput(spelling, exists = external_node_fs_namespaceObject.existsSync) {
-    const m = /^([a-z][a-z0-9-]*):(.*)$/s.exec(spelling);
-    const prefix = m?.[1];
-    // skopeo's name for a local Docker image: the same as a bare reference.
-    if (prefix === 'docker-daemon')
-        return { kind: 'daemon', spelling, reference: m[2] };
-    // `docker:` alone is also an image name (docker:27-dind): only skopeo's `docker://` means a registry.
-    if (prefix && Object.hasOwn(FOREIGN, prefix) && (prefix !== 'docker' || m[2].startsWith('//')))
-        throw new ImageInputError(FOREIGN[prefix](spelling, m[2]));
-    const transport = prefix && Object.hasOwn(TRANSPORTS, prefix) ? prefix : undefined;
-    const rest = transport ? m[2] : spelling;
-    if (transport === undefined && !exists(rest)) {
-        // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
-        // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
-        // Nor does anyone name an image `release.tar`: a missing file named like an archive is a typo, not a daemon image.
-        if (/^(\/|\.\.?\/|~\/)/.test(spelling) || ARCHIVE_NAME.test(spelling)) {
-            throw new ImageInputError(`'${spelling}' does not exist: expected a docker save or OCI archive, an OCI layout directory, rootfs:DIR, or a local Docker image reference.`);
-        }
-        return { kind: 'daemon', spelling, reference: spelling };
-    }
-    if (transport && rest === '')
-        throw new ImageInputError(`'${spelling}' names no path: expected ${transport}:PATH.`);
-    let path = rest;
-    let ref;
-    if (!exists(rest) && transport !== 'rootfs' && transport !== 'dir') {
-        for (let cut = rest.indexOf(':'); cut > 0; cut = rest.indexOf(':', cut + 1)) {
-            if (exists(rest.slice(0, cut))) {
-                path = rest.slice(0, cut);
-                ref = rest.slice(cut + 1);
-            }
-        }
-    }
-    if (!exists(path))
-        throw new ImageInputError(`'${path}' does not exist (from '${spelling}'): expected ${transport ? TRANSPORTS[transport].expects : 'an image archive or directory'}.`);
-    return { kind: 'path', spelling, ...(transport ? { transport } : {}), path, ...(ref ? { ref } : {}) };
-}
-function describe(found) {
-    switch (found.what) {
-        case 'empty-dir':
-            return 'an empty directory';
-        case 'oci-dir':
-            return 'an OCI image layout directory';
-        case 'docker-save-dir':
-            return 'an extracted docker save directory';
-        case 'dir-transport':
-            return "a dir: transport directory (skopeo's manifest.json and version)";
-        case 'layout-without-index':
-            return `a directory with ${found.clue} but no index.json`;
-        case 'plain-dir':
-            return 'a directory that holds no image (no index.json, manifest.json or oci-layout)';
-        case 'oci-archive':
-            return 'an OCI archive (a tar with index.json)';
-        case 'docker-archive':
-            return 'a docker save archive (a tar with manifest.json, no index.json)';
-        case 'docker-save-25-archive':
-            return 'a Docker 25+ save archive (index.json and manifest.json)';
-        case 'archive-without-index':
-            return `a tar with ${found.clue} but neither index.json nor manifest.json`;
-        case 'plain-tar':
-            return 'a tar archive that holds no image (no index.json or manifest.json)';
-        case 'compressed':
-            return `a ${found.compression}-compressed file`;
-        case 'not-tar':
-            return 'a file that is not a tar archive';
-        case 'special':
-            return 'neither a regular file nor a directory';
-    }
-}
-/** The spelling that reads what was found, or the fix when nothing does. */
-function remedy(found, path) {
-    switch (found.what) {
-        case 'oci-dir':
-            return `write oci:${path}`;
-        case 'docker-save-dir':
-            return `write the bare path ${path}`;
-        case 'dir-transport':
-            return `write dir:${path}`;
-        case 'oci-archive':
-        case 'docker-save-25-archive':
-            return `write oci-archive:${path}`;
-        case 'docker-archive':
-            return `write docker-archive:${path}`;
-        case 'plain-dir':
-        case 'plain-tar':
-            return `to check it as a root file system, write rootfs:${path}`;
-        case 'empty-dir':
-            return 'an export that failed or did not finish leaves it empty (e.g. docker buildx build --output type=oci,tar=false,dest=DIR): rerun the export';
-        case 'layout-without-index':
-        case 'archive-without-index':
-            return ('without index.json nothing says which blobs are layers, so compressed layers would be read as opaque files: ' +
-                're-export the image (e.g. skopeo copy … oci:DIR, or buildx --output type=oci,tar=false,dest=DIR), or restore its index.json');
-        case 'compressed':
-            return `decompress it first (e.g. ${found.compression === 'gzip' ? 'gunzip -k' : 'zstd -d'}), then check the .tar`;
-        case 'not-tar':
-        case 'special':
-            return 'expected a docker save or OCI archive, an OCI layout directory, or rootfs:DIR';
-    }
-}
-/** Reads just enough of `path` to say what it is. */
-function inspect(path) {
-    const st = (0,external_node_fs_namespaceObject.statSync)(path);
-    if (st.isDirectory())
-        return inspectDirectory(path);
-    if (!st.isFile())
-        return { what: 'special' };
-    const fd = (0,external_node_fs_namespaceObject.openSync)(path, 'r');
-    const head = Buffer.alloc(1024);
-    let n;
-    try {
-        n = (0,external_node_fs_namespaceObject.readSync)(fd, head, 0, head.length, 0);
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
-    }
-    const kind = sniff(head.subarray(0, n));
-    if (kind === 'gzip' || kind === 'zstd')
-        return { what: 'compressed', compression: kind };
-    if (kind !== 'none')
-        return { what: 'not-tar' };
-    let source;
-    try {
-        source = indexTar(path);
-    }
-    catch (error) {
-        if (error instanceof TarError)
-            throw new ImageInputError(`'${path}' is not a readable tar archive: ${error.message}.`);
-        throw error;
-    }
-    const has = (name) => source.members.has(name);
-    if (has('index.json') && has('manifest.json'))
-        return { what: 'docker-save-25-archive', source };
-    if (has('index.json'))
-        return { what: 'oci-archive', source };
-    if (has('manifest.json'))
-        return { what: 'docker-archive', source };
-    const clue = imageClue(source);
-    return clue ? { what: 'archive-without-index', clue } : { what: 'plain-tar' };
-}
-function inspectDirectory(path) {
-    const top = (0,external_node_fs_namespaceObject.readdirSync)(path);
-    if (top.length === 0)
-        return { what: 'empty-dir' };
-    const names = new Set(top);
-    if (names.has('index.json'))
-        return { what: 'oci-dir', source: indexDirectory(path) };
-    if (names.has('manifest.json')) {
-        const source = indexDirectory(path);
-        // skopeo's dir: holds one manifest (an object) and a version file; docker save's manifest.json is a list.
-        const first = readMember(source.members.get('manifest.json')).toString('utf8').trimStart()[0];
-        if (names.has('version') && first !== '[')
-            return { what: 'dir-transport', source };
-        return { what: 'docker-save-dir', source };
-    }
-    const clue = names.has('oci-layout') ? 'oci-layout' : names.has('blobs') ? 'blobs/' : undefined;
-    return clue ? { what: 'layout-without-index', clue } : { what: 'plain-dir' };
-}
-/** Signs of an OCI layout that lost its index.json. */
-function imageClue(source) {
-    if (source.members.has('oci-layout'))
-        return 'oci-layout';
-    for (const name of source.members.keys())
-        if (/^blobs\/[a-z0-9]+\/[a-f0-9]{32,}$/.test(name))
-            return 'blobs/';
-    return undefined;
-}
-function layoutsOf(found) {
-    switch (found.what) {
-        case 'oci-dir':
-        case 'oci-archive':
-            return found.source.members.has('manifest.json') ? ['oci', 'docker-save'] : ['oci'];
-        case 'docker-save-25-archive':
-            return ['oci', 'docker-save'];
-        case 'docker-save-dir':
-        case 'docker-archive':
-            return ['docker-save'];
-        case 'dir-transport':
-            return ['dir'];
-        default:
-            return [];
-    }
-}
-/** Opens a path input as what its transport (or, bare, its content) says, or throws one line naming the fix. */
-function openImageInput(input) {
-    const { path, transport, spelling } = input;
-    const found = inspect(path);
-    const accepted = transport ? TRANSPORTS[transport].accepts : BARE;
-    if (!accepted.has(found.what)) {
-        const what = describe(found);
-        const fix = remedy(found, path);
-        if (transport)
-            throw new ImageInputError(`'${spelling}': ${transport}: expects ${TRANSPORTS[transport].expects}, but '${path}' is ${what}: ${fix}.`);
-        throw new ImageInputError(`'${path}' is ${what}: ${fix}.`);
-    }
-    if (transport === 'rootfs') {
-        if (found.what === 'plain-dir' || found.what === 'empty-dir')
-            return { kind: 'rootfs-dir', dir: path };
-        return { kind: 'rootfs-tar', file: path };
-    }
-    if (!('source' in found))
-        throw new ImageInputError(`'${path}' is ${describe(found)}.`);
-    return { kind: 'image', source: found.source, layouts: layoutsOf(found), ...(input.ref ? { ref: input.ref } : {}) };
-}
-
-;// CONCATENATED MODULE: ./src/leak/sources/shapes.ts
-/**
- * The JSON documents of an image input, checked for shape before anything reads them: a `null` where a descriptor
- * belongs, `Env` as a string or a number where a digest belongs must end in one line that names the file and the
- * field, never in a JavaScript TypeError deep inside the planner. A dozen lines of combinators cover the handful of
- * documents we read (OCI image-spec index, manifest, config; docker save's manifest.json); extra fields are allowed,
- * as the specs require of readers.
- */
-class ShapeError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ShapeError';
-    }
-}
-/** How a wrong value is described: its JSON type, and a short quote of a scalar (never a long one: it may be a secret). */
-function describeValue(value) {
-    if (value === null)
-        return 'null';
-    if (Array.isArray(value))
-        return 'a list';
-    if (typeof value === 'string')
-        return value.length <= 40 ? `the string ${JSON.stringify(value)}` : `a string of ${value.length} characters`;
-    if (typeof value === 'number')
-        return `the number ${value}`;
-    if (typeof value === 'boolean')
-        return `the boolean ${value}`;
-    if (value === undefined)
-        return 'missing';
-    return 'an object';
-}
-function fail(field, value, expected) {
-    throw new ShapeError(`${field || 'the document'} is ${describeValue(value)}, expected ${expected}`);
-}
-function shapes_join(field, key) {
-    return /^[A-Za-z_][\w]*$/.test(key) ? (field ? `${field}.${key}` : key) : `${field}[${JSON.stringify(key)}]`;
-}
-const string = (v, field) => (typeof v === 'string' ? v : fail(field, v, 'a string'));
-const shapes_boolean = (v, field) => (typeof v === 'boolean' ? v : fail(field, v, 'true or false'));
-const count = (v, field) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, v, 'a whole number ≥ 0');
-/** `algorithm:encoded` (image-spec descriptor.md), the encoding limited to what a file name can safely be. */
-const digest = (v, field) => typeof v === 'string' && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(v)
-    ? v
-    : fail(field, v, "a digest such as 'sha256:<64 hex digits>'");
-/** The field may be absent; `null` is still wrong. */
-function optional(shape) {
-    return (v, field) => (v === undefined ? undefined : shape(v, field));
-}
-/** Absent or `null` (Go's encoding/json writes a nil slice or map as null: moby#47210, moby#47065). */
-function nullable(shape) {
-    return (v, field) => (v === undefined || v === null ? undefined : shape(v, field));
-}
-function listOf(item, what) {
-    return (v, field) => {
-        if (!Array.isArray(v))
-            fail(field, v, `a list of ${what}`);
-        return v.map((x, i) => item(x, `${field}[${i}]`));
-    };
-}
-/** A JSON object used as a map (annotations, labels): a prototype-free record, so no key can reach Object.prototype. */
-function mapOf(value, what) {
-    return (v, field) => {
-        if (!v || typeof v !== 'object' || Array.isArray(v))
-            fail(field, v, `an object of ${what}`);
-        const out = Object.create(null);
-        for (const [k, x] of Object.entries(v))
-            out[k] = value(x, shapes_join(field, k));
-        return out;
-    };
-}
-function object(fields, what = 'an object') {
-    return (v, field) => {
-        if (!v || typeof v !== 'object' || Array.isArray(v))
-            fail(field, v, what);
-        const record = v;
-        const out = {};
-        for (const [key, shape] of Object.entries(fields)) {
-            const x = shape(Object.hasOwn(record, key) ? record[key] : undefined, shapes_join(field, key));
-            if (x !== undefined)
-                out[key] = x;
-        }
-        return out;
-    };
-}
-/** The first shape that accepts the value; the message names every accepted form. */
-function either(a, b, expected) {
-    return (v, field) => {
-        try {
-            return a(v, field);
-        }
-        catch {
-            try {
-                return b(v, field);
-            }
-            catch {
-                return fail(field, v, expected);
-            }
-        }
-    };
-}
-/** Parses `bytes` as JSON of `shape`; every failure is one line naming the file (and the field). */
-function parseDocument(bytes, file, shape) {
-    let doc;
-    try {
-        doc = JSON.parse(bytes.toString('utf8'));
-    }
-    catch (error) {
-        const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        throw new ShapeError(`${file}: not valid JSON (${why.slice(0, 160)})`);
-    }
-    return checkShape(doc, file, shape);
-}
-/** Checks an already parsed document; a ShapeError names the file and the field. */
-function checkShape(doc, file, shape) {
-    try {
-        return shape(doc, '');
-    }
-    catch (error) {
-        if (error instanceof ShapeError)
-            throw new ShapeError(`${file}: ${error.message}`);
-        throw error;
-    }
-}
-// ---- The documents (https://github.com/opencontainers/image-spec: descriptor.md, image-index.md, manifest.md, config.md)
-const shapes_platform = object({ os: string, architecture: string, variant: optional(string) }, 'an object with os and architecture');
-const annotations = nullable(mapOf(string, 'strings'));
-const descriptor = object({
-    mediaType: string,
-    digest,
-    size: count,
-    platform: optional(shapes_platform),
-    annotations,
-    urls: nullable(listOf(string, 'URLs')),
-    data: optional(string),
-    artifactType: optional(string),
-}, 'a descriptor (an object with mediaType, digest and size)');
-/** An image index (index.json, a nested index or a manifest list). `manifests: null` is Docker 25's empty list. */
-const imageIndex = object({ mediaType: optional(string), manifests: nullable(listOf(descriptor, 'descriptors')) }, 'an image index (an object with manifests)');
-const imageManifest = object({ mediaType: optional(string), config: descriptor, layers: nullable(listOf(descriptor, 'descriptors')), annotations }, 'an image manifest (an object with config and layers)');
-/** What a manifest blob is, by its own fields: an index (nested, or a manifest list), an image manifest, or neither. */
-function manifestKind(doc) {
-    if (!doc || typeof doc !== 'object' || Array.isArray(doc))
-        return 'unknown';
-    const d = doc;
-    if ('manifests' in d)
-        return 'index';
-    if ('fsLayers' in d)
-        return 'schema1';
-    if ('config' in d || 'layers' in d)
-        return 'manifest';
-    return 'unknown';
-}
-const words = either(listOf(string, 'strings'), string, 'a list of strings or a string');
-const imageConfig = object({
-    config: nullable(object({
-        Env: nullable(listOf(string, 'strings ("NAME=value")')),
-        Labels: nullable(mapOf(string, 'strings')),
-        Entrypoint: nullable(words),
-        Cmd: nullable(words),
-        WorkingDir: nullable(string),
-    })),
-    rootfs: optional(object({ diff_ids: nullable(listOf(digest, 'digests')) })),
-    history: nullable(listOf(object({ created_by: optional(string), empty_layer: optional(shapes_boolean) }), 'history entries')),
-}, 'an image config (an object)');
-/** docker save's manifest.json (moby image/tarexport): one entry per saved image. */
-const dockerSaveManifest = listOf(object({ Config: string, RepoTags: nullable(listOf(string, 'strings')), Layers: nullable(listOf(string, 'paths')) }, 'an object with Config and Layers'), 'images (docker save format)');
-
-;// CONCATENATED MODULE: ./src/leak/sources/image.ts
-
-
-
-
-const LAYER_JSON = /in-toto|json$/;
-/** Where a descriptor's blob lives in each layout (image-layout.md; containers/image dir transport). */
-const BLOB_PATHS = {
-    oci: (alg, hex) => [`blobs/${alg}/${hex}`],
-    'docker-save': (alg, hex) => [`blobs/${alg}/${hex}`],
-    // dir: writes blobs as <hex> (other algorithms <alg>-<hex>), and the instances of a copied index as <hex>.manifest.json.
-    dir: (alg, hex, role) => [
-        ...(role === 'manifest' ? [`${hex}.manifest.json`] : []),
-        alg === 'sha256' ? hex : `${alg}-${hex}`,
-    ],
-};
-/** Why a referenced blob is absent, and what to do: a non-distributable layer is never exported (layer.md). */
-function missingBlob(mediaType) {
-    return /nondistributable|foreign/.test(mediaType ?? '')
-        ? `referenced blob is missing from the input: a non-distributable layer (${mediaType}) is not exported with the image, so it cannot be checked here`
-        : 'referenced blob is missing from the input: the export is incomplete, re-export the image';
-}
-/** A document of the input, read and shape-checked; every failure is a one-line ShapeError naming the file. */
-function readDocument(source, name, shape) {
-    const m = resolveMember(source, name);
-    if (!m)
-        throw new ShapeError(`${name} is missing from the input: the export is incomplete, re-export the image`);
-    let bytes;
-    try {
-        bytes = readMember(m);
-    }
-    catch (error) {
-        throw new ShapeError(error instanceof Error ? error.message : String(error));
-    }
-    return parseDocument(bytes, name, shape);
-}
-/** Pairs layers with the history entries that made them: entries marked empty_layer made none. */
-function instructions(config, layerCount) {
-    const made = (config.history ?? []).filter((h) => !h.empty_layer).map((h) => tidyInstruction(h.created_by ?? ''));
-    return Array.from({ length: layerCount }, (_, i) => made[i]);
-}
-/** A content digest as Docker writes it in history (`COPY file:<sha256> in /`, `ADD dir:<sha256>`): harmless, and useful. */
-function tidyInstruction(createdBy) {
-    return redactCertificateText(createdBy)
-        .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
-        .replace(/^\/bin\/sh -c /, 'RUN ')
-        .trim();
-}
-function platformName(p) {
-    if (!p || typeof p !== 'object')
-        return '';
-    const { os, architecture, variant } = p;
-    return [os, architecture, variant].filter(Boolean).join('/');
-}
-/** What the walk reached, for messages: `linux/arm64 manifest (blobs/sha256/…)`. */
-function image_short(digest) {
-    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…');
-}
-/**
- * Plans every image of an input. The top-level document (index.json, manifest.json) must be readable, or the input
- * is not an image at all (ImageInputError). Below it, a manifest or config that is missing or malformed is listed
- * as not scanned, with the file and field, and the rest is still checked; an input where no image could be planned
- * is again an ImageInputError, with the first reason.
- */
-function planImages(source, layouts, ref) {
-    const unscanned = [];
-    const images = [];
-    const layerMembers = new Map();
-    const attestations = new Map();
-    const seenConfigs = new Set();
-    const refs = [];
-    const layout = layouts.includes('dir') ? 'dir' : 'oci';
-    /** The member a digest names, when present; else the first place it would be (for messages). */
-    const memberOf = (digest, role) => {
-        const [alg, hex] = digest.split(':');
-        const candidates = BLOB_PATHS[layout](alg, hex, role);
-        for (const c of candidates)
-            if (resolveMember(source, c))
-                return { name: resolveMember(source, c).name, present: true };
-        return { name: candidates[candidates.length - 1], present: false };
-    };
-    const addImage = (name, configMember, layers) => {
-        const resolvedConfig = configMember ? resolveMember(source, configMember)?.name : undefined;
-        const key = `${resolvedConfig ?? configMember ?? ''}|${layers.map((l) => resolveMember(source, l.member)?.name ?? l.member).join(',')}`;
-        if (seenConfigs.has(key))
-            return;
-        seenConfigs.add(key);
-        let config = {};
-        if (configMember) {
-            try {
-                config = readDocument(source, configMember, imageConfig);
-                const diffIds = config.rootfs?.diff_ids ?? [];
-                if (diffIds.length !== layers.length)
-                    unscanned.push({
-                        what: configMember,
-                        reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers`,
-                    });
-            }
-            catch (error) {
-                if (!(error instanceof ShapeError))
-                    throw error;
-                unscanned.push({ what: `config of ${name}`, reason: error.message });
-            }
-        }
-        const diffIds = config.rootfs?.diff_ids ?? [];
-        const steps = instructions(config, layers.length);
-        const planned = [];
-        layers.forEach((l, index) => {
-            const m = resolveMember(source, l.member);
-            if (!m) {
-                unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: missingBlob(l.mediaType) });
-                return;
-            }
-            layerMembers.set(m.name, {
-                ...(l.mediaType ? { mediaType: l.mediaType } : {}),
-                ...(l.digest ? { digest: l.digest } : {}),
-            });
-            planned.push({
-                member: m.name,
-                index,
-                ...(l.mediaType ? { mediaType: l.mediaType } : {}),
-                ...(l.digest ? { digest: l.digest } : {}),
-                ...(diffIds[index] ? { diffId: diffIds[index] } : {}),
-                ...(steps[index] ? { instruction: steps[index] } : {}),
-            });
-        });
-        images.push({
-            name,
-            ...(configMember ? { configMember: resolvedConfig ?? configMember } : {}),
-            config,
-            layers: planned,
-        });
-    };
-    /** One image manifest: its layers, its config, its attestation documents. */
-    const walkManifest = (manifest, name, isAttestation) => {
-        const configMember = memberOf(manifest.config.digest, 'blob').name;
-        const layers = (manifest.layers ?? []).map((l) => ({
-            member: memberOf(l.digest, 'blob').name,
-            mediaType: l.mediaType,
-            digest: l.digest,
-        }));
-        // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
-        const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType));
-        const jsonLayers = (manifest.layers ?? []).filter((l) => LAYER_JSON.test(l.mediaType));
-        for (const [i, l] of jsonLayers.entries()) {
-            const m = memberOf(l.digest, 'blob');
-            if (!m.present)
-                unscanned.push({ what: `${name} ${l.digest}`, reason: missingBlob(l.mediaType) });
-            else
-                attestations.set(m.name, `${name} (${l.annotations?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
-        }
-        if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0))
-            return;
-        const isImageConfig = /image\.config|container\.image/.test(manifest.config.mediaType);
-        addImage(name || `image ${image_short(memberOf(manifest.config.digest, 'blob').name)}`, isImageConfig ? configMember : undefined, tarLayers);
-    };
-    const walkIndex = (indexMember, index, depth, label) => {
-        const descriptors = index.manifests ?? [];
-        // An attestation manifest names its subject by digest; the subject's descriptor in the same index has the platform.
-        const platformOf = new Map(descriptors.map((d) => [d.digest, platformName(d.platform)]));
-        descriptors.forEach((d, i) => {
-            const annotations = d.annotations ?? {};
-            const refName = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
-            if (depth === 0) {
-                if (annotations['org.opencontainers.image.ref.name'])
-                    refs.push(annotations['org.opencontainers.image.ref.name']);
-                if (annotations['io.containerd.image.name'])
-                    refs.push(annotations['io.containerd.image.name']);
-            }
-            const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
-            const subject = annotations['vnd.docker.reference.digest'];
-            const name = [
-                label,
-                refName,
-                isAttestation
-                    ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}`
-                    : platformName(d.platform),
-            ]
-                .filter(Boolean)
-                .join(' ');
-            const target = memberOf(d.digest, 'manifest');
-            const what = `${indexMember} manifests[${i}] (${[name, image_short(d.digest)].filter(Boolean).join(' ')})`;
-            if (!target.present) {
-                unscanned.push({
-                    what,
-                    reason: `the manifest ${d.digest} it points at is missing from the input: the export is incomplete ` +
-                        "(Docker's containerd store leaves out platforms it never pulled: save one with docker save --platform OS/ARCH)",
-                });
-                return;
-            }
-            let doc;
-            try {
-                doc = readDocument(source, target.name, (v) => v);
-            }
-            catch (error) {
-                if (!(error instanceof ShapeError))
-                    throw error;
-                unscanned.push({ what, reason: error.message });
-                return;
-            }
-            const kind = manifestKind(doc);
-            try {
-                if (kind === 'index') {
-                    if (depth >= 8)
-                        unscanned.push({ what: target.name, reason: 'image indexes nested deeper than 8' });
-                    else
-                        walkIndex(target.name, checkShape(doc, target.name, imageIndex), depth + 1, name);
-                }
-                else if (kind === 'manifest') {
-                    walkManifest(checkShape(doc, target.name, imageManifest), name, isAttestation);
-                }
-                else if (kind === 'schema1') {
-                    unscanned.push({
-                        what,
-                        reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)`,
-                    });
-                }
-                else {
-                    unscanned.push({
-                        what,
-                        reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)`,
-                    });
-                }
-            }
-            catch (error) {
-                if (!(error instanceof ShapeError))
-                    throw error;
-                unscanned.push({ what, reason: error.message });
-            }
-        });
-    };
-    /** The top-level documents: the input is not an image when they cannot be read. */
-    const top = (name, shape) => {
-        try {
-            return readDocument(source, name, shape);
-        }
-        catch (error) {
-            if (error instanceof ShapeError)
-                throw new ImageInputError(`'${source.label}': ${error.message}`);
-            throw error;
-        }
-    };
-    if (layouts.includes('oci'))
-        walkIndex('index.json', top('index.json', imageIndex), 0, '');
-    if (layouts.includes('docker-save')) {
-        top('manifest.json', dockerSaveManifest).forEach((item, i) => {
-            if (item.RepoTags)
-                refs.push(...item.RepoTags);
-            refs.push(`@${i}`);
-            addImage(item.RepoTags?.[0] ?? item.Config, item.Config, (item.Layers ?? []).map((member) => {
-                const digest = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(member);
-                return { member, ...(digest ? { digest: `sha256:${digest[1]}` } : {}) };
-            }));
-        });
-    }
-    if (layouts.includes('dir')) {
-        const doc = top('manifest.json', (v) => v);
-        const kind = manifestKind(doc);
-        if (kind === 'index')
-            walkIndex('manifest.json', top('manifest.json', imageIndex), 0, '');
-        else
-            walkManifest(top('manifest.json', imageManifest), '', false);
-    }
-    if (ref !== undefined && !refs.includes(ref) && !refs.some((r) => r.endsWith(`:${ref}`) || r.endsWith(`/${ref}`))) {
-        throw new ImageInputError(`'${source.label}' holds no image '${ref}'${refs.length ? ` (it holds: ${[...new Set(refs)].slice(0, 8).join(', ')})` : ''}: name one of those, or leave the reference out to check every image.`);
-    }
-    if (images.length === 0) {
-        const first = unscanned[0];
-        throw new ImageInputError(first
-            ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}`
-            : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`);
-    }
-    return { images, layerMembers, attestations, unscanned };
-}
-/** The expected digest of a member stored under blobs/<alg>/<hex>. */
-function digestOfMember(m) {
-    const match = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(m.name);
-    return match ? `sha256:${match[1]}` : undefined;
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/leak/scanning/nested/budget.ts
-/**
- * Bounds on absolute work, not on ratios: a 100 MB zero-filled file is legitimate (it gzips about 1000:1), while a
- * bomb is whatever makes the check read more than the user allows. Two kinds of bytes are counted:
- * - the uncompressed bytes of layers: past a bound the layer fails (fails closed: the rest was never read);
- * - the bytes expanded while looking inside files (archives and compressed files, at any depth): past a bound the
- *   member is listed as "not looked inside" and the scan goes on.
- * Each is bounded per layer and in total over the check. The totals are shared by every worker thread through a
- * SharedArrayBuffer, so two layers scanned at once count against the same total.
- */
-class LimitError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'LimitError';
-    }
-}
-class NestedLimitError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'NestedLimitError';
-    }
-}
-const LAYER_TOTAL = 0;
-const NESTED_TOTAL = 1;
-const SPILL_TOTAL = 2;
-/** The shared counters of one check: [uncompressed layer bytes, nested bytes, bytes spilled to TMPDIR]. */
-function newTotals() {
-    return new BigInt64Array(new SharedArrayBuffer(3 * 8));
-}
-function budget_describeBytes(n) {
-    const units = [
-        [1024 ** 4, 'TiB'],
-        [1024 ** 3, 'GiB'],
-        [1024 ** 2, 'MiB'],
-        [1024, 'KiB'],
-    ];
-    for (const [size, unit] of units)
-        if (n >= size && n % size === 0)
-            return `${n / size} ${unit}`;
-    for (const [size, unit] of units)
-        if (n >= size)
-            return `${(n / size).toFixed(1)} ${unit}`;
-    return `${n} bytes`;
-}
-/**
- * A layer's own nested counter, shared too: a big archive found in a layer may be opened by another worker (see
- * pool.ts), and its bytes still count against that layer's budget.
- */
-function newLayerCounter() {
-    return new BigInt64Array(new SharedArrayBuffer(8));
-}
-class budget_Budget {
-    limits;
-    totals;
-    layerNested;
-    layerBytes = 0;
-    constructor(limits, totals = newTotals(), layerNested = newLayerCounter()) {
-        this.limits = limits;
-        this.totals = totals;
-        this.layerNested = layerNested;
-    }
-    get nestedBytes() {
-        return Number(Atomics.load(this.layerNested, 0));
-    }
-    /** Uncompressed bytes of the layer itself. Throws LimitError past the per-layer or the total bound. */
-    layer(n) {
-        this.layerBytes += n;
-        const total = Number(Atomics.add(this.totals, LAYER_TOTAL, BigInt(n))) + n;
-        if (this.layerBytes > this.limits.maxLayerBytes) {
-            throw new LimitError(`layer is over the ${budget_describeBytes(this.limits.maxLayerBytes)} bound for one uncompressed layer (--max-layer-bytes)`);
-        }
-        if (total > this.limits.maxImageBytes) {
-            throw new LimitError(`the image's layers are over the ${budget_describeBytes(this.limits.maxImageBytes)} bound for all uncompressed layers together (--max-image-bytes)`);
-        }
-    }
-    /** Bytes expanded inside files. Throws NestedLimitError past the per-layer or the total bound. */
-    nested(n) {
-        const layer = Number(Atomics.add(this.layerNested, 0, BigInt(n))) + n;
-        const total = Number(Atomics.add(this.totals, NESTED_TOTAL, BigInt(n))) + n;
-        if (layer > this.limits.maxNestedLayerBytes) {
-            throw new NestedLimitError(`over the ${budget_describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer (--max-nested-layer-bytes)`);
-        }
-        if (total > this.limits.maxNestedImageBytes) {
-            throw new NestedLimitError(`over the ${budget_describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image (--max-nested-image-bytes)`);
-        }
-    }
-    /** Why nothing more may be opened, once a nested budget is spent. */
-    /**
-     * Bytes of archives written to TMPDIR so they can be opened (SPILL_BOUND): over the check, a hostile image full of
-     * big archives would otherwise fill the runner's disk. False once the bound is reached: the archive is then listed
-     * as not looked inside, like any other spent budget.
-     */
-    spill(n) {
-        return Number(Atomics.add(this.totals, SPILL_TOTAL, BigInt(n))) + n <= this.limits.maxSpillBytes;
-    }
-    /** Why an archive that had to wait on disk was not opened. */
-    get spillSpent() {
-        return `the ${budget_describeBytes(this.limits.maxSpillBytes)} budget for archives written to TMPDIR to be opened is spent (--max-spill-bytes)`;
-    }
-    get exhausted() {
-        if (this.nestedBytes >= this.limits.maxNestedLayerBytes)
-            return `the ${budget_describeBytes(this.limits.maxNestedLayerBytes)} expansion budget for the files inside one layer is spent (--max-nested-layer-bytes)`;
-        if (Number(Atomics.load(this.totals, NESTED_TOTAL)) >= this.limits.maxNestedImageBytes) {
-            return `the ${budget_describeBytes(this.limits.maxNestedImageBytes)} expansion budget for the files inside the whole image is spent (--max-nested-image-bytes)`;
-        }
-        return undefined;
-    }
-    /** Bytes expanded inside the files of this layer so far (for the report's statistics). */
-    get expanded() {
-        return this.nestedBytes;
-    }
-}
-
 ;// CONCATENATED MODULE: external "node:stream/web"
 const web_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/web");
 // EXTERNAL MODULE: external "node:zlib"
@@ -74377,6 +74020,7 @@ async function* withoutChecks(source) {
 const XzReadableStream = xz_decompress.XzReadableStream ?? (xz_decompress_default()).XzReadableStream;
 
 
+
 /**
  * Decoders for the compressed single files and streams the leak check meets, as async iterables of output chunks.
  * gzip and zstd come with Node; bzip2 (unbzip2-stream, pure JS) and xz (xz-decompress: xz-embedded compiled to
@@ -74387,7 +74031,7 @@ const CHUNK = 64 * 1024;
 const SYNC_CHUNK = 256 * 1024;
 /** Input slice of the streaming decoders (see SyncDecoder.decode). */
 const STREAM_SLICE = 32 * 1024;
-const decompress_ZSTD_FRAME = 0xfd2fb528;
+const ZSTD_FRAME = 0xfd2fb528;
 /** Frames whose compressed bytes fit this are decoded in one synchronous call: zstd:chunked has a frame per file. */
 const SMALL_FRAME = 1024 * 1024;
 const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
@@ -74406,9 +74050,10 @@ class SyncDecoder {
         // minizlib hands its options to Node's zlib class, whose options its types do not list.
         const options = {
             chunkSize: SYNC_CHUNK,
-            ...(windowLogMax ? { params: { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}),
+            ...present_present({ params: windowLogMax ? { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax } : undefined }),
         };
-        this.decoder = kind === 'gzip' ? new Gunzip(options) : new ZstdDecompress(options);
+        const passed = options;
+        this.decoder = kind === 'gzip' ? new Gunzip(passed) : new ZstdDecompress(passed);
     }
     async *decode(source) {
         const out = [];
@@ -74548,7 +74193,7 @@ async function* zstdFrames(source, windowLogMax) {
                 left -= (await reader.some(left, 'a skippable frame')).length;
             continue;
         }
-        if (m !== decompress_ZSTD_FRAME)
+        if (m !== ZSTD_FRAME)
             throw new Error(`zstd data is corrupt: no frame magic at byte ${at}`);
         const frame = frameBytes(reader, magic);
         // Small frames: collect and decode at once (a stream per frame costs more than the frame).
@@ -74880,934 +74525,388 @@ function readPkcs12(bytes, passwords = [undefined, '', DEFAULT_STORE_PASSWORD]) 
 
 
 
-;// CONCATENATED MODULE: ./src/ca/certificate.ts
-
-function sha256Hex(data) {
-    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex');
-}
-/** Parses DER bytes; throws node's own error for anything that is not one X.509 certificate. */
-function certificateFromDer(der) {
-    const x509 = new external_node_crypto_.X509Certificate(der);
-    const raw = Buffer.from(x509.raw);
-    const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
-    return {
-        der: raw,
-        fingerprint: sha256Hex(raw),
-        spkiSha256: sha256Hex(spki),
-        subject: oneLineName(x509.subject),
-        issuer: oneLineName(x509.issuer),
-        notBefore: new Date(x509.validFrom),
-        notAfter: new Date(x509.validTo),
-        isCa: x509.ca,
-        selfIssued: x509.subject === x509.issuer,
-        x509,
-    };
-}
-/** node prints names one attribute per line; a log line wants them joined. */
-function oneLineName(name) {
-    return name
-        .split('\n')
-        .map((part) => part.trim())
-        .filter(Boolean)
-        .join(', ');
-}
-function toPem(der) {
-    const body = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
-    return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
-}
-/** aa:bb:… form, the way browsers and `openssl x509 -fingerprint` show it. */
-function certificate_colonFingerprint(hex) {
-    return hex.toUpperCase().replace(/(..)(?!$)/g, '$1:');
-}
-/** Whether `issuer` signed `cert`: checked by signature, never by comparing names alone. */
-function certificate_isIssuedBy(cert, issuer) {
-    try {
-        return cert.x509.checkIssued(issuer.x509) && cert.x509.verify(issuer.x509.publicKey);
-    }
-    catch {
-        return false;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/ca/der.ts
-/** The element at `offset`; throws on truncation or indefinite/oversized lengths (not DER). */
-function derElement(buf, offset = 0) {
-    if (offset + 2 > buf.length)
-        throw new Error('DER truncated');
-    const tag = buf[offset];
-    if ((tag & 0x1f) === 0x1f)
-        throw new Error('multi-byte DER tags are not used here');
-    let length = buf[offset + 1];
-    let start = offset + 2;
-    if (length & 0x80) {
-        const count = length & 0x7f;
-        if (count === 0 || count > 4)
-            throw new Error('not DER: indefinite or oversized length');
-        if (start + count > buf.length)
-            throw new Error('DER truncated');
-        length = 0;
-        for (let i = 0; i < count; i++)
-            length = length * 256 + buf[start + i];
-        start += count;
-    }
-    const end = start + length;
-    if (end > buf.length)
-        throw new Error('DER truncated');
-    return { tag, start, end, offset };
-}
-function derChildren(buf, parent) {
-    const out = [];
-    for (let pos = parent.start; pos < parent.end;) {
-        const child = derElement(buf, pos);
-        out.push(child);
-        pos = child.end;
-    }
-    return out;
-}
-function derBytes(buf, el) {
-    return buf.subarray(el.offset, el.end);
-}
-const SIGNED_DATA_OID = Buffer.from('2a864886f70d010702', 'hex'); // 1.2.840.113549.1.7.2
+;// CONCATENATED MODULE: ./src/leak/sniff.ts
 /**
- * The certificates of a PKCS#7/CMS SignedData (a .p7b export), or undefined when `buf` is not one.
- * ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT SignedData };
- * SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo, certificates [0] IMPLICIT SET OF … }
- * (RFC 5652 §3, §5.1).
+ * What a run of bytes is, told by its first bytes (never by a media type or a file name alone): layer compression,
+ * keystores, and the archives and compressed files the nested scan opens. Pure.
  */
-function pkcs7Certificates(buf) {
-    try {
-        const root = derElement(buf);
-        if (root.tag !== 0x30)
-            return undefined;
-        const [oid, explicit] = derChildren(buf, root);
-        if (!oid || oid.tag !== 0x06 || !buf.subarray(oid.start, oid.end).equals(SIGNED_DATA_OID))
-            return undefined;
-        if (!explicit || explicit.tag !== 0xa0)
-            return undefined;
-        const [signedData] = derChildren(buf, explicit);
-        if (!signedData || signedData.tag !== 0x30)
-            return undefined;
-        const certSet = derChildren(buf, signedData).find((el) => el.tag === 0xa0);
-        if (!certSet)
-            return [];
-        return derChildren(buf, certSet)
-            .filter((el) => el.tag === 0x30)
-            .map((el) => derBytes(buf, el));
-    }
-    catch {
-        return undefined;
-    }
+/** How many leading bytes `sniffContent` wants: a tar's `ustar` magic sits at offset 257. */
+const HEAD_BYTES = 512;
+const sniff_ZSTD_FRAME = 0xfd2fb528;
+function isZstdMagic(magic) {
+    // A zstd frame, or a skippable frame (0x184D2A50–5F: zstd:chunked keeps its TOC and tar-split in those).
+    return magic === sniff_ZSTD_FRAME || (magic & 0xfffffff0) === 0x184d2a50;
 }
-/** PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL } (RFC 7292 §4). */
-function looksLikePkcs12(buf) {
-    try {
-        const root = derElement(buf);
-        if (root.tag !== 0x30)
-            return false;
-        const [version, authSafe] = derChildren(buf, root);
-        return (version?.tag === 0x02 && version.end - version.start === 1 && buf[version.start] === 3 && authSafe?.tag === 0x30);
-    }
-    catch {
-        return false;
-    }
+/** The compression of a layer blob. */
+function sniff(head) {
+    if (head[0] === 0x1f && head[1] === 0x8b)
+        return 'gzip';
+    if (head.length >= 4 && isZstdMagic(head.readUInt32LE(0)))
+        return 'zstd';
+    if (isTarHead(head))
+        return 'none';
+    if (head.length >= 1024 && head.subarray(0, 1024).every((b) => b === 0))
+        return 'none'; // an empty tar
+    return 'unknown';
 }
-
-;// CONCATENATED MODULE: ./src/ca/parse.ts
-
-
-
+function isTarHead(head) {
+    return head.toString('latin1', 257, 262) === 'ustar';
+}
+function keystoreKind(head) {
+    if (head.length >= 4) {
+        const magic = head.readUInt32BE(0);
+        if (magic === 0xfeedfeed || magic === 0xcececece)
+            return 'jks';
+    }
+    // PFX ::= SEQUENCE { version INTEGER 3, ... }
+    if (head[0] === 0x30 && head.length >= 8) {
+        const l = head[1];
+        const at = l < 0x80 ? 2 : 2 + (l & 0x7f);
+        if (head[at] === 0x02 && head[at + 1] === 0x01 && head[at + 2] === 0x03 && head[at + 3] === 0x30)
+            return 'pkcs12';
+    }
+    return undefined;
+}
+const COMPRESSORS = new Set(['gzip', 'bzip2', 'xz', 'zstd']);
 /**
- * A problem with the CA input. Its message is safe to log: it never holds any part of the input,
- * because the input may be a secret (or, pasted by mistake, a private key).
+ * The zip family by extension: jar/war/ear (Java), whl/egg (Python), nupkg (.NET), apk/aar (Android), vsix (VS Code),
+ * jmod (JDK, a 4-byte header before the zip). Used only when the first bytes are not a local header, e.g. a Spring
+ * Boot "fully executable" jar with a launch script in front: yauzl finds the central directory from the end.
  */
-class parse_CaInputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'CaInputError';
-    }
+const ZIP_NAMES = /\.(zip|jar|war|ear|whl|egg|nupkg|snupkg|apk|aar|vsix|jmod|xpi|ipa|aab)$/i;
+const TABLE = [
+    { kind: 'gzip', test: (h) => h[0] === 0x1f && h[1] === 0x8b && h[2] === 0x08 },
+    // "BZh" + block size '1'–'9' + the block magic 0x314159265359 (pi) or the end-of-stream magic (sqrt(pi)).
+    {
+        kind: 'bzip2',
+        test: (h) => h.toString('latin1', 0, 3) === 'BZh' &&
+            h[3] >= 0x31 &&
+            h[3] <= 0x39 &&
+            /^(314159265359|177245385090)$/.test(h.toString('hex', 4, 10)),
+    },
+    { kind: 'xz', test: (h) => h.toString('hex', 0, 6) === 'fd377a585a00' },
+    { kind: 'zstd', test: (h) => h.length >= 4 && isZstdMagic(h.readUInt32LE(0)) },
+    // Local file header, an empty zip's end record, or a spanned-archive marker before a local header.
+    {
+        kind: 'zip',
+        test: (h) => /^504b(0304|0506|0708)$/.test(h.toString('hex', 0, 4)) || h.toString('hex', 0, 8) === '4a4d0100504b0304',
+    },
+    { kind: 'ar', test: (h) => h.toString('latin1', 0, 8) === '!<arch>\n' },
+    { kind: 'rpm', test: (h) => h.toString('hex', 0, 4) === 'edabeedb' },
+    { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },
+    { kind: 'tar', test: isTarHead },
+];
+/** The container a file is, by its first bytes (and, for zips with a prefix, by its name). */
+function sniffContainer(head, name) {
+    for (const row of TABLE)
+        if (row.test(head))
+            return row.kind;
+    if (ZIP_NAMES.test(name) && head.length >= 22)
+        return 'zip';
+    return undefined;
 }
-const EXPECTED = 'expected a PEM certificate (-----BEGIN CERTIFICATE-----), DER bytes, the base64 of either on one line, or a PKCS#7 (.p7b) bundle';
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-// Any PEM label naming a private key: PRIVATE KEY, ENCRYPTED PRIVATE KEY, RSA/EC/DSA/OPENSSH PRIVATE KEY, PGP PRIVATE KEY BLOCK.
-const PRIVATE_KEY_LABEL = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----/;
-const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
-const PKCS7_LABELS = new Set(['PKCS7', 'CMS', 'PKCS #7 SIGNED DATA']);
+
+;// CONCATENATED MODULE: ./src/leak/tar.ts
 /**
- * Turns whatever people actually hold as "the CA" into certificates: PEM (any line ends, many blocks),
- * DER, base64 of DER or of a whole PEM, PKCS#7. Rejects private keys before looking at anything else.
+ * A strict, push-based tar reader: every irregularity is an error, never a warning, because a lenient parser that
+ * skips a bad header skips whatever hides behind it (node-tar is non-strict by default; modern-tar ends quietly on
+ * truncation). Entry paths are only ever data here. Format: POSIX pax/ustar and GNU (long names), as Go's
+ * archive/tar and containers/image write layers.
  */
-function parseCertificates(input, source = 'ca') {
-    const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-    const certs = parseBytes(bytes, source, 0);
-    return dedupe(certs);
+class TarError extends Error {
+    name = 'TarError';
 }
-function parseBytes(bytes, source, depth) {
-    const text = bytes.toString('latin1');
-    if (text.trim() === '')
-        throw new parse_CaInputError(`The ${source} input is empty: ${EXPECTED}.`);
-    rejectPrivateKeyText(text, source);
-    if (text.includes('-----BEGIN '))
-        return parsePem(text, source);
-    const first = bytes[0];
-    if (first === 0x30)
-        return parseDer(bytes, source);
-    // Secrets are often stored as base64 on one line (of the DER, or of a whole PEM file).
-    const compact = text.replace(/\s+/g, '');
-    if (depth === 0 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(compact) && compact.length >= 16) {
-        const decoded = Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-        if (decoded.length > 0)
-            return parseBytes(decoded, source, depth + 1);
-    }
-    throw new parse_CaInputError(`The ${source} input is not a certificate: ${EXPECTED}.`);
+const BLOCK = 512;
+/** PAX and GNU long-name records are metadata: a path is never a megabyte long. */
+const MAX_META = 1024 * 1024;
+const TYPES = {
+    '0': 'file',
+    '\0': 'file',
+    '7': 'file',
+    '1': 'hardlink',
+    '2': 'symlink',
+    '3': 'char',
+    '4': 'block',
+    '5': 'dir',
+    '6': 'fifo',
+};
+const META = new Set(['x', 'g', 'L', 'K']);
+function cstring(buf, start, len) {
+    const end = buf.indexOf(0, start);
+    return buf.toString('utf8', start, end === -1 || end > start + len ? start + len : end);
 }
-function rejectPrivateKeyText(text, source) {
-    if (PRIVATE_KEY_LABEL.test(text)) {
-        throw new parse_CaInputError(`The ${source} input contains a private key; it was not used and is not shown. ` +
-            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
+function octal(buf, start, len, field) {
+    if ((buf[start] & 0x80) !== 0) {
+        // GNU base-256 for sizes >= 8 GiB; a negative value is never valid here.
+        if (buf[start] === 0xff)
+            throw new TarError(`${field} field is a negative base-256 number`);
+        let v = buf[start] & 0x7f;
+        for (let i = 1; i < len; i++)
+            v = v * 256 + buf[start + i];
+        if (!Number.isSafeInteger(v))
+            throw new TarError(`${field} field is a base-256 number over 2^53`);
+        return v;
     }
+    const text = buf
+        .toString('latin1', start, start + len)
+        .replace(/[\0 ]+$/, '')
+        .replace(/^ +/, '');
+    if (text === '')
+        return 0;
+    if (!/^[0-7]+$/.test(text))
+        throw new TarError(`${field} field '${text.replace(/[^\x20-\x7e]/g, '?')}' is not an octal number`);
+    return parseInt(text, 8);
 }
-function parsePem(text, source) {
-    const certs = [];
-    const labels = [];
-    for (const match of text.matchAll(PEM_BLOCK)) {
-        const label = match[1] ?? '';
-        labels.push(label);
-        const der = Buffer.from((match[2] ?? '').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
-        if (CERT_LABELS.has(label)) {
-            certs.push(certificateFromBlock(der, label, source));
-        }
-        else if (PKCS7_LABELS.has(label)) {
-            certs.push(...parsePkcs7(der, source));
-        }
-    }
-    if (certs.length === 0) {
-        const seen = labels.length
-            ? `found only ${[...new Set(labels)].map((l) => `'${l}'`).join(', ')} blocks`
-            : 'no complete PEM block';
-        throw new parse_CaInputError(`The ${source} input holds no certificate (${seen}): ${EXPECTED}.`);
-    }
-    return certs;
+/** The raw name field of a header, for messages about a header that cannot be trusted further. */
+function headerName(block) {
+    return cstring(block, 0, 100);
 }
-function certificateFromBlock(der, label, source) {
+/** A tar path quoted for a message: printable, and short. */
+function quoteName(name) {
+    const clean = name.replace(/[^\x20-\x7e]/g, '?');
+    return `'${clean.length > 120 ? `${clean.slice(0, 117)}...` : clean}'`;
+}
+/** The size field, as a header error that names the entry: a garbage size is a tar problem, not a compression one. */
+function headerSize(block, at) {
     try {
-        // OpenSSL's TRUSTED CERTIFICATE is the certificate DER followed by trust settings: keep the first element.
-        return certificateFromDer(label === 'TRUSTED CERTIFICATE' ? firstDerElement(der) : der);
-    }
-    catch {
-        throw new parse_CaInputError(`The ${source} input has a '${label}' block that is not a valid X.509 certificate: ${EXPECTED}.`);
-    }
-}
-function parseDer(bytes, source) {
-    try {
-        return [certificateFromDer(bytes)];
-    }
-    catch {
-        // not a single certificate: try the other DER things people export
-    }
-    if (isDerPrivateKey(bytes)) {
-        throw new parse_CaInputError(`The ${source} input is a private key (DER); it was not used and is not shown. ` +
-            'Provide only the CA certificate, and rotate that key if it was stored where others can read it.');
-    }
-    const pkcs7 = tryPkcs7(bytes);
-    if (pkcs7)
-        return pkcs7;
-    if (looksLikePkcs12(bytes)) {
-        throw new parse_CaInputError(`The ${source} input is a PKCS#12 (.p12/.pfx) file, which can hold private keys: ` +
-            'export the CA certificate alone (e.g. openssl pkcs12 -in file.p12 -cacerts -nokeys).');
-    }
-    throw new parse_CaInputError(`The ${source} input is DER data but not a certificate: ${EXPECTED}.`);
-}
-function isDerPrivateKey(der) {
-    for (const type of ['pkcs8', 'pkcs1', 'sec1']) {
-        try {
-            (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type });
-            return true;
-        }
-        catch {
-            // not this encoding
-        }
-    }
-    // An encrypted PKCS#8 key needs a passphrase to load: node says so instead of "unsupported".
-    try {
-        (0,external_node_crypto_.createPrivateKey)({ key: der, format: 'der', type: 'pkcs8', passphrase: '' });
+        return octal(block, 124, 12, 'size');
     }
     catch (error) {
-        if (error instanceof Error && /passphrase|decrypt|bad decrypt/i.test(error.message))
-            return true;
+        throw new TarError(`invalid tar header at ${at}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    return false;
 }
-function parsePkcs7(der, source) {
-    const certs = tryPkcs7(der);
-    if (!certs)
-        throw new parse_CaInputError(`The ${source} input has a PKCS#7 block that could not be read: ${EXPECTED}.`);
-    return certs;
+/** A PAX `size` record: decimal digits only (POSIX pax), a safe integer. */
+function paxSize(text, at) {
+    const shown = text.length > 24 ? `${text.slice(0, 24)}...` : text;
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+        throw new TarError(`invalid tar header at ${at}: PAX size '${shown.replace(/[^\x20-\x7e]/g, '?')}' is not a whole number of bytes`);
+    return Number(text);
 }
-function tryPkcs7(der) {
-    const ders = pkcs7Certificates(der);
-    if (!ders?.length)
-        return undefined;
+function checksumOk(block) {
+    let stored;
     try {
-        return ders.map((cert) => certificateFromDer(cert));
+        stored = octal(block, 148, 8, 'checksum');
     }
     catch {
-        return undefined;
+        return false;
     }
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < BLOCK; i++) {
+        const b = i >= 148 && i < 156 ? 0x20 : block[i];
+        unsigned += b;
+        signed += b > 127 ? b - 256 : b;
+    }
+    return stored === unsigned || stored === signed;
 }
-/** The first complete DER element of `der` (tag + length + content). */
-function firstDerElement(der) {
-    return derBytes(der, derElement(der));
-}
-function dedupe(certs) {
-    const seen = new Set();
-    return certs.filter((cert) => {
-        if (seen.has(cert.fingerprint))
-            return false;
-        seen.add(cert.fingerprint);
-        return true;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/leak/scanning/matcher.ts
-
-
-
-
-const KEY_SEG = 32;
-/** Key bytes whose base64 is cut into pieces: 45 bytes = 60 characters = 3 pieces. */
-const KEY_B64_SEG = 45;
-/** base64 needle length. Consecutive pieces of this length: for any wrap width >= 1.5 x this, one stays whole. */
-const PIECE = 20;
-const PIECES = 3;
-/** Needles at least this long share one Wu-Manber pass; shorter ones get an indexOf pass each. */
-const MULTI_MIN = 16;
-/** Context kept before a hit and awaited after it. A certificate is a few KiB; PEM bundles of PKCS#7 can be more. */
-const BACK = 16 * 1024;
-const FORWARD = 16 * 1024;
-const FORWARD_BEGIN = 64 * 1024;
-const MAX_HITS_PER_FILE = 64;
-/** Longest base64 of a PEM certificate block to expect (a 16 KiB certificate, wrapped and indented). */
-const MAX_PEM_BASE64 = 12 * 1024;
-const MAX_DEPTH = 2;
-const DER_MARKER = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02, 0x02]);
-const BEGIN = Buffer.from('-----BEGIN ');
-const BEGIN_CERT = Buffer.from('-----BEGIN CERTIFICATE-----');
-const matcher_CERT_LABELS = new Set([
-    'CERTIFICATE',
-    'X509 CERTIFICATE',
-    'TRUSTED CERTIFICATE',
-    'PKCS7',
-    'CMS',
-    'PKCS #7 SIGNED DATA',
-]);
-/**
- * The base64 characters of `pattern` that do not depend on the bytes around it, when it starts `shift` bytes after
- * a 3-byte group boundary. Each character holds 6 bits; it is fixed when all 6 fall inside the pattern.
- */
-function base64Needle(pattern, shift) {
-    const encoded = Buffer.concat([Buffer.alloc(shift), pattern]).toString('base64');
-    const first = Math.ceil((8 * shift) / 6);
-    const last = Math.floor((8 * (shift + pattern.length)) / 6); // exclusive
-    return { text: encoded.slice(first, last), lead: first };
-}
-/**
- * base64 needles of `pattern` at the 3 alignments, each cut into up to `count` consecutive pieces of `size`
- * characters: a line break (or indentation, or an escape) falls inside at most one piece of a run when the lines
- * are longer than the run's length divided by (pieces - 1).
- */
-function base64Pieces(pattern, role, target, size = PIECE, count = PIECES) {
-    const out = [];
-    for (let shift = 0; shift < 3; shift++) {
-        const n = base64Needle(pattern, shift);
-        for (let k = 0; k < count; k++) {
-            const from = k * size;
-            if (from + MULTI_MIN > n.text.length)
-                break;
-            const text = n.text.slice(from, from + size);
-            out.push({
-                bytes: Buffer.from(text),
-                role,
-                ...(target !== undefined ? { target } : {}),
-                lead: n.lead + from,
-                shift,
-            });
-        }
+function parsePax(buf, at = 'a PAX header') {
+    const out = new Map();
+    let pos = 0;
+    while (pos < buf.length) {
+        const space = buf.indexOf(0x20, pos);
+        if (space === -1)
+            throw new TarError(`malformed PAX record in ${at}`);
+        const len = Number(buf.toString('latin1', pos, space));
+        if (!Number.isInteger(len) || len <= 0 || pos + len > buf.length)
+            throw new TarError(`malformed PAX record length in ${at}`);
+        const record = buf.subarray(space + 1, pos + len);
+        if (record[record.length - 1] !== 0x0a)
+            throw new TarError(`PAX record without newline in ${at}`);
+        const eq = record.indexOf(0x3d);
+        if (eq === -1)
+            throw new TarError(`PAX record without = in ${at}`);
+        out.set(record.toString('utf8', 0, eq), record.toString('utf8', eq + 1, record.length - 1));
+        pos += len;
     }
     return out;
 }
-/**
- * All needles of a matcher in one pass: Wu-Manber (1994) with a table over the last two bytes of a 16-byte window.
- * On binary data and on base64 text alike almost every window shifts by the full 15 bytes, so dozens of needles
- * cost about one indexOf; the few needles shorter than the window each get an indexOf of their own.
- */
-class NeedleSet {
-    shiftOf = new Uint8Array(65536);
-    head = new Int32Array(65536).fill(-1);
-    next;
-    long;
-    short;
-    m;
-    constructor(needles) {
-        this.long = needles.filter((n) => n.bytes.length >= MULTI_MIN);
-        this.short = needles.filter((n) => n.bytes.length < MULTI_MIN);
-        this.m = this.long.length ? Math.min(...this.long.map((n) => n.bytes.length)) : MULTI_MIN;
-        const m = this.m;
-        this.shiftOf.fill(m - 1);
-        this.next = new Int32Array(this.long.length).fill(-1);
-        this.long.forEach((needle, j) => {
-            const p = needle.bytes;
-            for (let q = 1; q < m; q++) {
-                const h = (p[q - 1] << 8) | p[q];
-                this.shiftOf[h] = Math.min(this.shiftOf[h], m - 1 - q);
-            }
-            const h = (p[m - 2] << 8) | p[m - 1];
-            this.next[j] = this.head[h];
-            this.head[h] = j;
-        });
+/** Tar paths as the image sees them: no leading `./` or `/`, no empty or `.` components. Never resolved on disk. */
+function normalizePath(path) {
+    const parts = [];
+    for (const part of path.split('/')) {
+        if (part === '' || part === '.')
+            continue;
+        if (part === '..')
+            parts.pop();
+        else
+            parts.push(part);
     }
-    /** Calls `found` for every needle occurrence wholly inside `buf`, with its offset. */
-    forEach(buf, found) {
-        for (const needle of this.short) {
-            let i = buf.indexOf(needle.bytes);
-            while (i !== -1) {
-                found(i, needle);
-                i = buf.indexOf(needle.bytes, i + 1);
-            }
-        }
-        const { shiftOf, head, next, long, m } = this;
-        if (long.length === 0)
-            return;
-        const len = buf.length;
-        for (let pos = m - 1; pos < len;) {
-            const h = (buf[pos - 1] << 8) | buf[pos];
-            const skip = shiftOf[h];
-            if (skip !== 0) {
-                pos += skip;
+    return parts.join('/');
+}
+class TarParser {
+    sink;
+    state = 'header';
+    buffered = [];
+    bufferedLen = 0;
+    remaining = 0;
+    padding = 0;
+    metaType = '';
+    meta = [];
+    pax = new Map();
+    globalPax = new Map();
+    longName;
+    longLink;
+    zeroBlocks = 0;
+    /** The entry being read, for messages. */
+    current = '';
+    entries = 0;
+    constructor(sink) {
+        this.sink = sink;
+    }
+    write(chunk) {
+        let pos = 0;
+        while (pos < chunk.length) {
+            if (this.state === 'data' || this.state === 'meta') {
+                const n = Math.min(this.remaining, chunk.length - pos);
+                const piece = chunk.subarray(pos, pos + n);
+                if (this.state === 'data')
+                    this.sink.data(piece);
+                else
+                    this.meta.push(piece);
+                this.remaining -= n;
+                pos += n;
+                if (this.remaining === 0)
+                    this.finishBody();
                 continue;
             }
-            const start = pos - m + 1;
-            for (let j = head[h]; j !== -1; j = next[j]) {
-                const p = long[j].bytes;
-                if (start + p.length <= len && buf.compare(p, 0, p.length, start, start + p.length) === 0)
-                    found(start, long[j]);
+            if (this.state === 'padding') {
+                const n = Math.min(this.padding, chunk.length - pos);
+                pos += n;
+                this.padding -= n;
+                if (this.padding === 0)
+                    this.state = 'header';
+                continue;
             }
-            pos++;
+            // header or eof: whole 512-byte blocks
+            const need = BLOCK - this.bufferedLen;
+            const n = Math.min(need, chunk.length - pos);
+            this.buffered.push(chunk.subarray(pos, pos + n));
+            this.bufferedLen += n;
+            pos += n;
+            if (this.bufferedLen === BLOCK) {
+                const block = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
+                this.buffered = [];
+                this.bufferedLen = 0;
+                this.block(block);
+            }
         }
     }
-}
-function spkiOf(x509) {
-    return x509.publicKey.export({ type: 'spki', format: 'der' });
-}
-/** 32 key bytes whose base64, in the DER's own alignment, sits inside one 64-column PEM line (48 DER bytes a line). */
-function pickKeySegment(der, spki) {
-    const spkiAt = der.indexOf(spki);
-    // The key material is the tail of the SPKI (RSA: modulus then a 5-byte exponent; EC: the point).
-    const keyStart = spkiAt + Math.max(0, spki.length - 8 - 256);
-    const keyEnd = spkiAt + spki.length - 8;
-    for (let line = Math.ceil(keyStart / 48); 48 * line + 3 + KEY_SEG <= keyEnd; line++) {
-        const offset = 48 * line + 3;
-        return { seg: der.subarray(offset, offset + KEY_SEG), offset, end: keyEnd };
-    }
-    const offset = Math.max(spkiAt, keyEnd - KEY_SEG);
-    return { seg: der.subarray(offset, offset + KEY_SEG), offset, end: keyEnd };
-}
-/** The subject Name of a certificate, as DER (TBSCertificate: [0] version, serial, signature, issuer, validity, subject). */
-function subjectNameDer(der) {
-    const [tbs] = derChildren(der, derElement(der));
-    const fields = derChildren(der, tbs);
-    const subject = fields[fields[0].tag === 0xa0 ? 5 : 4];
-    return der.subarray(subject.offset, subject.end);
-}
-function matcher_buildMatcher(spec) {
-    const targets = [];
-    const needles = [];
-    const fingerprints = new Set(spec.fingerprints.map((f) => f.toLowerCase()));
-    for (const given of spec.certs) {
-        const der = Buffer.from(given.der);
-        const cert = certificateFromDer(der);
-        const spki = spkiOf(cert.x509);
-        const { seg, offset, end } = pickKeySegment(cert.der, spki);
-        const name = subjectNameDer(cert.der);
-        const index = targets.length;
-        targets.push({
-            der: cert.der,
-            fingerprint: cert.fingerprint,
-            spkiSha256: cert.spkiSha256,
-            subject: cert.subject,
-            keySeg: seg,
-            name,
-            cert,
-            publicKey: cert.x509.publicKey,
-        });
-        fingerprints.add(cert.fingerprint);
-        needles.push({ bytes: seg, role: 'key', target: index, lead: 0, shift: 0 });
-        needles.push(...base64Pieces(cert.der.subarray(offset, Math.min(end, offset + KEY_B64_SEG)), 'key-b64', index));
-        needles.push({ bytes: name, role: 'name', target: index, lead: 0, shift: 0 });
-        needles.push(...base64Pieces(name, 'name-b64', index));
-        // The 64-column PEM line around the key bytes, for base64 of a whole PEM file.
-        const body = cert.der.toString('base64');
-        const lineStart = Math.floor((Math.ceil(offset / 3) * 4) / 64) * 64;
-        const line = Buffer.from(body.slice(lineStart, lineStart + 64));
-        if (line.length === 64)
-            needles.push(...base64Pieces(line, 'pem-b64', index));
-    }
-    needles.push({ bytes: BEGIN, role: 'begin', lead: 0, shift: 0 });
-    // base64 of a PEM file of any certificate: decoded and scanned (the CA, its key, or an intermediate it signed).
-    needles.push(...base64Pieces(BEGIN_CERT, 'begin-b64', undefined, 17, 2));
-    if (targets.length === 0) {
-        needles.push({ bytes: DER_MARKER, role: 'der-marker', lead: 0, shift: 0 });
-        for (let shift = 0; shift < 3; shift++) {
-            const marker = base64Needle(DER_MARKER, shift);
-            needles.push({ bytes: Buffer.from(marker.text), role: 'der-marker-b64', lead: marker.lead, shift });
-        }
-    }
-    return {
-        targets,
-        fingerprints,
-        needles,
-        maxNeedle: Math.max(...needles.map((n) => n.bytes.length)),
-        search: new NeedleSet(needles),
-    };
-}
-/** A matcher's spec in transferable form (for worker_threads). */
-function matcherSpec(matcher) {
-    return { certs: matcher.targets.map((t) => ({ der: t.der })), fingerprints: [...matcher.fingerprints] };
-}
-/** Streams one file's bytes through the matcher. feed() any number of chunks, then end(). */
-class ContentScanner {
-    matcher;
-    depth;
-    total = 0;
-    tail = Buffer.alloc(0);
-    history = [];
-    pending = [];
-    hits = [];
-    scannedRun;
-    constructor(matcher, depth = 0) {
-        this.matcher = matcher;
-        this.depth = depth;
-    }
-    feed(chunk) {
-        if (chunk.length === 0)
-            return;
-        const base = this.total;
-        const { search, maxNeedle } = this.matcher;
-        if (this.tail.length > 0) {
-            // Matches that straddle the previous chunk and this one.
-            const tailLength = this.tail.length;
-            const seam = Buffer.concat([this.tail, chunk.subarray(0, maxNeedle - 1)]);
-            search.forEach(seam, (i, needle) => {
-                if (i < tailLength && i + needle.bytes.length > tailLength)
-                    this.pending.push({ pos: base - tailLength + i, needle });
-            });
-        }
-        search.forEach(chunk, (i, needle) => this.pending.push({ pos: base + i, needle }));
-        this.total += chunk.length;
-        this.history.push({ start: base, buf: chunk });
-        const keep = maxNeedle - 1;
-        this.tail =
-            chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([this.tail, chunk]).subarray(-keep);
-        if (this.pending.length)
-            this.resolve(false);
-        this.prune();
-    }
+    /** Call at the end of input: a tar without its end-of-archive blocks, or cut inside an entry, is truncated. */
     end() {
-        this.resolve(true);
-        this.history = [];
-        return matcher_dedupe(this.hits);
-    }
-    prune() {
-        let floor = this.total - BACK - this.matcher.maxNeedle;
-        for (const p of this.pending)
-            floor = Math.min(floor, p.pos - BACK);
-        while (this.history.length > 1) {
-            const first = this.history[0];
-            if (first.start + first.buf.length >= floor)
-                break;
-            this.history.shift();
+        if (this.state !== 'eof' || this.bufferedLen !== 0) {
+            throw new TarError(this.state === 'data' || this.state === 'meta'
+                ? `tar stream truncated inside ${this.current}`
+                : 'tar stream truncated: no end-of-archive marker');
         }
     }
-    window(from, to) {
-        const parts = [];
-        let start = -1;
-        for (const h of this.history) {
-            const hEnd = h.start + h.buf.length;
-            if (hEnd <= from || h.start >= to)
-                continue;
-            const a = Math.max(from, h.start);
-            const b = Math.min(to, hEnd);
-            if (start === -1)
-                start = a;
-            parts.push(h.buf.subarray(a - h.start, b - h.start));
+    block(block) {
+        if (this.state === 'eof') {
+            // After the end marker only zero padding may follow (record blocking); anything else is hidden data.
+            if (!isZero(block))
+                throw new TarError('data after the tar end-of-archive marker');
+            return;
         }
-        return { buf: parts.length === 1 ? parts[0] : Buffer.concat(parts), start: start === -1 ? from : start };
-    }
-    resolve(atEnd) {
-        const still = [];
-        for (const p of this.pending) {
-            const role = p.needle.role;
-            const forward = role === 'begin' || role === 'begin-b64' || role === 'pem-b64' ? FORWARD_BEGIN : FORWARD;
-            if (!atEnd && this.total < p.pos + forward) {
-                still.push(p);
-                continue;
-            }
-            if (this.hits.length >= MAX_HITS_PER_FILE)
-                continue;
-            // base64 of a PEM bundle holds a BEGIN every few KiB: one decoded run already scanned every PEM block that
-            // starts in it and ends before it does.
-            const wholeScan = role === 'begin-b64' || role === 'pem-b64';
-            if (wholeScan &&
-                this.scannedRun &&
-                p.pos >= this.scannedRun.start &&
-                p.pos + MAX_PEM_BASE64 <= this.scannedRun.end)
-                continue;
-            const w = this.window(Math.max(0, p.pos - BACK), p.pos + forward);
-            const run = { start: 0, end: 0 };
-            for (const hit of verify(this.matcher, p.needle, w.buf, p.pos - w.start, w.start, this.depth, run))
-                this.hits.push(hit);
-            if (wholeScan && run.end > run.start)
-                this.scannedRun = { start: w.start + run.start, end: w.start + run.end };
+        if (isZero(block)) {
+            this.zeroBlocks++;
+            if (this.zeroBlocks === 2)
+                this.state = 'eof';
+            return;
         }
-        this.pending = still;
+        if (this.zeroBlocks === 1)
+            throw new TarError('a single zero block inside the tar stream');
+        this.header(block);
     }
-}
-/** Scans a whole buffer (config strings, decoded base64, keystores). */
-function scanBuffer(matcher, buf, depth = 0) {
-    const scanner = new ContentScanner(matcher, depth);
-    scanner.feed(buf);
-    return scanner.end();
-}
-/** Drops hits inside a larger hit for the same certificate (the key bytes inside a PEM block already reported). */
-function matcher_dedupe(hits) {
-    const sorted = [...hits].sort((a, b) => b.end - b.start - (a.end - a.start) || a.start - b.start);
-    const kept = [];
-    for (const hit of sorted) {
-        if (kept.some((k) => k.fingerprint === hit.fingerprint && k.start <= hit.start && hit.end <= k.end))
-            continue;
-        kept.push(hit);
-    }
-    return kept.sort((a, b) => a.start - b.start);
-}
-/** `run` receives the window range of the base64 run a base64 needle's verification decoded. */
-function verify(m, needle, win, rel, winStart, depth, run) {
-    switch (needle.role) {
-        case 'begin':
-            return verifyPem(m, win, rel, winStart);
-        case 'key':
-            return verifyKey(m, m.targets[needle.target], win, rel, winStart, '');
-        case 'name':
-            return verifyIssued(m, m.targets[needle.target], win, rel, winStart, 'der');
-        case 'der-marker':
-            return verifyDerMarker(m, win, rel, winStart, 'der');
-        default:
-            return verifyBase64(m, needle, win, rel, winStart, depth, run);
-    }
-}
-/** The one place a certificate found in the content is judged: the CA, a certificate of its key, or one it issued. */
-function hitFor(m, der, encoding, start, end) {
-    const fingerprint = (0,external_node_crypto_.createHash)('sha256').update(der).digest('hex');
-    if (m.fingerprints.has(fingerprint)) {
-        const t = m.targets.find((x) => x.fingerprint === fingerprint);
-        return { kind: encoding, fingerprint, ...(t ? { subject: t.subject } : {}), start, end };
-    }
-    // Only worth an X.509 parse when the key bytes or the CA's name are there (a public bundle never has them).
-    const sameKey = m.targets.find((x) => der.includes(x.keySeg));
-    const issuedBy = m.targets.filter((x) => der.includes(x.name));
-    if (!sameKey && issuedBy.length === 0)
-        return undefined;
-    let cert;
-    try {
-        cert = certificateFromDer(der);
-    }
-    catch {
-        return undefined; // not a certificate
-    }
-    if (sameKey && cert.spkiSha256 === sameKey.spkiSha256)
-        return { kind: `${encoding}-same-key`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
-    // Java, Go and Node trust every certificate in their store as an anchor: a CA the org CA signed (an issuing
-    // intermediate) trusts the inspection proxy as much as the root. Checked by signature, never by name alone.
-    if (cert.isCa && issuedBy.some((t) => certificate_isIssuedBy(cert, t.cert)))
-        return { kind: `${encoding}-intermediate`, fingerprint: cert.fingerprint, subject: cert.subject, start, end };
-    return undefined;
-}
-/**
- * Whether one DER certificate (from a keystore) is a target, by fingerprint or by key, or an intermediate it signed.
- * `container` names the store, which names the kind: `jks`, `pkcs12`, `jks-intermediate`, `pkcs12-intermediate`.
- */
-function classifyDer(m, der, container = 'jks') {
-    const hit = hitFor(m, der, 'der', 0, der.length);
-    if (!hit)
-        return undefined;
-    const kind = hit.kind === 'der-intermediate' ? `${container}-intermediate` : container;
-    return { kind, fingerprint: hit.fingerprint, ...(hit.subject ? { subject: hit.subject } : {}) };
-}
-/** Line breaks and entities that PEM bodies carry once escaped for JSON, shells, Java properties or XML. */
-const ESCAPED_BREAKS = /\\+(?:[nrt]|u000[aAdD]|\r?\n)|&#(?:1[03]|x[aAdD]);/g;
-function verifyPem(m, win, rel, winStart) {
-    const text = win.toString('latin1', rel, Math.min(win.length, rel + FORWARD_BEGIN));
-    const head = /^-----BEGIN ([A-Z0-9 #]{1,40})-----/.exec(text);
-    if (!head || !matcher_CERT_LABELS.has(head[1]))
-        return [];
-    const label = head[1];
-    const endMarker = `-----END ${label}-----`;
-    const endAt = text.indexOf(endMarker, head[0].length);
-    if (endAt === -1)
-        return [];
-    // Bodies appear JSON-, shell- or XML-escaped (\n, \\n, \r\n, \u000a, &#10;, \/) as well as raw: drop escapes,
-    // then anything not base64.
-    const body = text
-        .slice(head[0].length, endAt)
-        .replace(ESCAPED_BREAKS, '')
-        .replace(/[^A-Za-z0-9+/=]/g, '');
-    const start = winStart + rel;
-    const end = start + endAt + endMarker.length;
-    const ders = [];
-    if (label === 'PKCS7' || label === 'CMS' || label === 'PKCS #7 SIGNED DATA') {
-        try {
-            for (const cert of parseCertificates(`-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`, 'image'))
-                ders.push(cert.der);
+    header(block) {
+        const magic = block.toString('latin1', 257, 263);
+        const at = `entry ${this.entries + 1} (${quoteName(headerName(block))})`;
+        if (magic !== 'ustar\0' && magic !== 'ustar ')
+            throw new TarError(`not a ustar/pax/GNU header at ${at}`);
+        if (!checksumOk(block))
+            throw new TarError(`bad tar header checksum at ${at}`);
+        const flag = String.fromCharCode(block[156]);
+        let size = headerSize(block, at);
+        if (META.has(flag)) {
+            if (size > MAX_META)
+                throw new TarError(`invalid tar header at ${at}: a '${flag}' metadata record of ${size} bytes is over the ${MAX_META}-byte bound`);
+            this.current = at;
+            this.metaType = flag;
+            this.meta = [];
+            this.remaining = size;
+            this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+            this.state = 'meta';
+            if (size === 0)
+                this.finishBody();
+            return;
         }
-        catch {
-            return [];
+        const type = TYPES[flag];
+        if (!type)
+            throw new TarError(`unsupported tar entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
+        const pax = new Map([...this.globalPax, ...this.pax]);
+        for (const key of pax.keys()) {
+            if (key.startsWith('GNU.sparse.'))
+                throw new TarError('sparse files are not supported (OCI layers should not use them)');
+        }
+        let path = cstring(block, 0, 100);
+        if (magic === 'ustar\0') {
+            const prefix = cstring(block, 345, 155);
+            if (prefix)
+                path = `${prefix}/${path}`;
+        }
+        if (this.longName !== undefined)
+            path = this.longName;
+        if (pax.has('path'))
+            path = pax.get('path');
+        let linkname = cstring(block, 157, 100);
+        if (this.longLink !== undefined)
+            linkname = this.longLink;
+        if (pax.has('linkpath'))
+            linkname = pax.get('linkpath');
+        if (pax.has('size'))
+            size = paxSize(pax.get('size'), `entry ${this.entries + 1} (${quoteName(path)})`);
+        // Readers disagree on whether these types carry data (Go skips it, others read it): refuse the ambiguity.
+        if (size !== 0 && type !== 'file')
+            throw new TarError(`${type} entry '${path}' has a size of ${size}`);
+        this.pax = new Map();
+        this.longName = undefined;
+        this.longLink = undefined;
+        this.entries++;
+        this.current = `entry ${this.entries} (${quoteName(path)})`;
+        this.sink.entry({ path: normalizePath(path), type, size, linkname });
+        this.remaining = size;
+        this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+        if (size === 0) {
+            this.sink.entryEnd();
+            this.state = 'header';
+        }
+        else {
+            this.state = 'data';
         }
     }
-    else {
-        const der = Buffer.from(body, 'base64');
-        ders.push(label === 'TRUSTED CERTIFICATE' ? matcher_firstDerElement(der) : der);
-    }
-    const hits = [];
-    for (const der of ders) {
-        const hit = hitFor(m, der, 'pem', start, end);
-        if (hit)
-            hits.push(hit);
-    }
-    return hits;
-}
-function derLength(buf, at) {
-    if (buf[at] !== 0x30)
-        return undefined;
-    const l = buf[at + 1];
-    if (l === undefined)
-        return undefined;
-    if (l < 0x80)
-        return 2 + l;
-    const n = l & 0x7f;
-    if (n < 1 || n > 3 || at + 2 + n > buf.length)
-        return undefined;
-    let len = 0;
-    for (let i = 0; i < n; i++)
-        len = len * 256 + buf[at + 2 + i];
-    return 2 + n + len;
-}
-function matcher_firstDerElement(der) {
-    const len = derLength(der, 0);
-    return len && len <= der.length ? der.subarray(0, len) : der;
-}
-/**
- * The certificate around bytes found at `rel` (`covering` of them): the nearest enclosing DER SEQUENCE, within
- * `reach` bytes before them, that hitFor accepts.
- */
-function enclosingCertificate(m, win, rel, covering, reach, winStart, encoding) {
-    for (let q = rel - 1; q >= Math.max(0, rel - reach); q--) {
-        if (win[q] !== 0x30 || (win[q + 1] ?? 0) < 0x81 || (win[q + 1] ?? 0) > 0x83)
-            continue;
-        const len = derLength(win, q);
-        if (!len || q + len < rel + covering || q + len > win.length || len > 65536)
-            continue;
-        const hit = hitFor(m, win.subarray(q, q + len), encoding, winStart + q, winStart + q + len);
-        if (hit)
-            return hit;
-    }
-    return undefined;
-}
-/** Looks for a whole certificate around the key bytes at `rel`; without one, the key alone is reported. */
-function verifyKey(m, t, win, rel, winStart, prefix) {
-    const hit = enclosingCertificate(m, win, rel, KEY_SEG, 8192, winStart, prefix ? 'base64-der' : 'der');
-    if (hit)
-        return [hit];
-    return [
-        {
-            kind: `${prefix}public-key`,
-            fingerprint: t.fingerprint,
-            subject: t.subject,
-            start: winStart + rel,
-            end: winStart + rel + KEY_SEG,
-        },
-    ];
-}
-/**
- * The CA's name at `rel`: the issuer of a certificate it signed (or its own subject). In a TBSCertificate the issuer
- * follows the version, the serial (up to 20 bytes) and the signature algorithm (longest for RSA-PSS): well within 1 KiB.
- */
-function verifyIssued(m, t, win, rel, winStart, encoding) {
-    const hit = enclosingCertificate(m, win, rel, t.name.length, 1024, winStart, encoding);
-    return hit ? [hit] : [];
-}
-function verifyDerMarker(m, win, rel, winStart, encoding) {
-    // Certificate SEQUENCE, then TBSCertificate SEQUENCE, then `a0 03 02 01 02`: try each length-of-length pair.
-    for (const back of [8, 9, 7, 6, 10]) {
-        const q = rel - back;
-        if (q < 0)
-            continue;
-        const len = derLength(win, q);
-        if (!len || q + len > win.length)
-            continue;
-        const hit = hitFor(m, win.subarray(q, q + len), encoding, winStart + q, winStart + q + len);
-        if (hit)
-            return [hit];
-    }
-    return [];
-}
-/** base64 characters, and (for the walk back to a run's start) every character a separator is made of. */
-const IS_B64 = new Uint8Array(256);
-const IN_RUN = new Uint8Array(256);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=')
-    IS_B64[c.charCodeAt(0)] = IN_RUN[c.charCodeAt(0)] = 1;
-for (const c of '\n\r \t"\',\\&#;')
-    IN_RUN[c.charCodeAt(0)] = 1;
-/**
- * How many bytes at `i` separate two pieces of one base64 blob: line breaks and indentation, quotes and commas
- * (JSON arrays of lines), escapes of a line break (`\n`, `\\n`, `\r\n`, `\u000a`, a Java properties `\` at the end
- * of a line), XML character references (`&#10;`). 0 when `i` is not a separator.
- */
-function separatorAt(b, i) {
-    const c = b[i];
-    // \n \r space \t " ' ,
-    if (c === 10 || c === 13 || c === 32 || c === 9 || c === 34 || c === 39 || c === 44)
-        return 1;
-    if (c === 92) {
-        let j = i;
-        while (b[j] === 92)
-            j++;
-        const e = b[j];
-        // n r t, or a real line break
-        if (e === 110 || e === 114 || e === 116 || e === 10)
-            return j + 1 - i;
-        if (e === 13 && b[j + 1] === 10)
-            return j + 2 - i;
-        // u000a, u000d
-        if (e === 117 && b[j + 1] === 48 && b[j + 2] === 48 && b[j + 3] === 48) {
-            const last = (b[j + 4] ?? 0) | 0x20;
-            if (last === 97 || last === 100)
-                return j + 5 - i;
+    finishBody() {
+        if (this.state === 'data') {
+            this.sink.entryEnd();
         }
-        return 0;
-    }
-    if (c === 38 && b[i + 1] === 35) {
-        // &#10; &#13; &#xA; &#xD;
-        if (b[i + 2] === 49 && (b[i + 3] === 48 || b[i + 3] === 51) && b[i + 4] === 59)
-            return 5;
-        if (b[i + 2] === 120) {
-            const h = (b[i + 3] ?? 0) | 0x20;
-            if ((h === 97 || h === 100) && b[i + 4] === 59)
-                return 5;
+        else {
+            const body = Buffer.concat(this.meta);
+            this.meta = [];
+            if (this.metaType === 'x')
+                this.pax = parsePax(body, this.current);
+            else if (this.metaType === 'g')
+                for (const [k, v] of parsePax(body, this.current))
+                    this.globalPax.set(k, v);
+            else if (this.metaType === 'L')
+                this.longName = cstring(body, 0, body.length);
+            else if (this.metaType === 'K')
+                this.longLink = cstring(body, 0, body.length);
         }
+        this.state = this.padding > 0 ? 'padding' : 'header';
     }
-    return 0;
 }
-function nextNonSeparator(b, i) {
-    for (let skip = separatorAt(b, i); skip; skip = separatorAt(b, i))
-        i += skip;
-    return i;
-}
-/**
- * Decodes the base64 text around a base64 needle at the needle's own alignment, joining the pieces of a wrapped,
- * indented or escaped blob, then looks inside the decoded bytes.
- */
-function verifyBase64(m, needle, win, rel, winStart, depth, run) {
-    // The run that holds the needle: collected from where the characters it can be made of begin, restarting after
-    // anything that ends a run (a stray '&' or '\\'), until a run passes the needle and ends. Bytes, not strings:
-    // this runs once per hit over up to the whole window.
-    let i = rel;
-    while (i > 0 && IN_RUN[win[i - 1]])
-        i--;
-    const out = Buffer.allocUnsafe(win.length - i);
-    const origin = new Int32Array(win.length - i + 1);
-    let n = 0;
-    let hitNorm = -1;
-    while (i < win.length) {
-        if (i === rel)
-            hitNorm = n;
-        const c = win[i];
-        if (c === 92 && win[i + 1] === 47) {
-            // JSON's \/ is a '/'
-            origin[n] = i + 1;
-            out[n++] = 47;
-            i += 2;
-            continue;
-        }
-        const skip = separatorAt(win, i);
-        if (skip) {
-            if (i < rel && i + skip > rel)
-                return []; // the needle cannot start inside a separator
-            i += skip;
-            continue;
-        }
-        const ends = !IS_B64[c];
-        if (!ends) {
-            origin[n] = i;
-            out[n++] = c;
-            i++;
-        }
-        // Node's base64 decoder stops at the first '=': padding ends a run as well (once any second '=' is in).
-        if (ends || (c === 61 && win[nextNonSeparator(win, i)] !== 61)) {
-            if (hitNorm !== -1)
-                break;
-            n = 0;
-            if (ends)
-                i++;
-        }
-    }
-    origin[n] = i;
-    if (hitNorm === -1)
-        return [];
-    if (run) {
-        run.start = origin[0];
-        run.end = i;
-    }
-    const group = hitNorm - needle.lead;
-    const from = ((group % 4) + 4) % 4;
-    const usable = n - from - ((n - from) % 4);
-    const decoded = Buffer.from(out.toString('latin1', from, from + usable), 'base64');
-    const at = ((group - from) / 4) * 3 + needle.shift;
-    // Decoded byte offsets back to window offsets, so the ranges of separate copies stay separate.
-    const charOf = (byte) => Math.min(n, from + Math.floor(byte / 3) * 4);
-    const place = (h) => {
-        const a = charOf(h.start);
-        const last = charOf(Math.max(h.start, h.end - 1));
-        const start = origin[a];
-        const end = origin[Math.min(n, last + 4)];
-        // Line breaks or escapes inside the certificate's base64, which starts a line: a PEM body without its BEGIN line
-        // (or `base64 -w N` of the DER file), not one-line base64 nor a certificate inside a base64 keystore.
-        const wrapped = origin[last] - start !== last - a;
-        const startsLine = a === 0 || start - origin[a - 1] > 1;
-        const pemBody = wrapped && startsLine && (h.kind === 'base64-der' || h.kind === 'base64-der-same-key');
-        return { ...h, kind: pemBody ? 'pem-body' : h.kind, start: winStart + start, end: winStart + end };
-    };
-    if (at < 0)
-        return [];
-    if (needle.role === 'key-b64')
-        return verifyKey(m, m.targets[needle.target], decoded, at, 0, 'base64-').map(place);
-    if (needle.role === 'name-b64')
-        return verifyIssued(m, m.targets[needle.target], decoded, at, 0, 'base64-der').map(place);
-    if (needle.role === 'der-marker-b64')
-        return verifyDerMarker(m, decoded, at, 0, 'base64-der').map(place);
-    if (depth >= MAX_DEPTH)
-        return [];
-    return scanBuffer(m, decoded, depth + 1).map((h) => place({ ...h, kind: base64Kind(h.kind) }));
-}
-function base64Kind(kind) {
-    switch (kind) {
-        case 'der':
-        case 'der-same-key':
-        case 'der-intermediate':
-        case 'public-key':
-            return `base64-${kind}`;
-        case 'pem-intermediate':
-            return 'base64-pem-intermediate';
-        default:
-            return kind.startsWith('base64-') ? kind : 'base64-pem';
-    }
+function isZero(block) {
+    for (let i = 0; i < block.length; i++)
+        if (block[i] !== 0)
+            return false;
+    return true;
 }
 
 ;// CONCATENATED MODULE: ./src/leak/scanning/nested/ar.ts
@@ -76262,6 +75361,7 @@ var yauzl = __nccwpck_require__(663);
 
 
 
+
 const EOCD = 0x06054b50;
 const EOCD_MIN = 22;
 /** Bytes read at once from a spilled zip for its small reads (headers, names, small entries). */
@@ -76442,7 +75542,7 @@ async function walkZip(s, visit) {
                 const member = {
                     name,
                     directory: name.endsWith('/'),
-                    ...(unreadable ? { unreadable } : {}),
+                    ...present_present({ unreadable }),
                     size: entry.uncompressedSize,
                     open: async () => {
                         if (entry.compressedSize <= SMALL_ENTRY && entry.uncompressedSize <= 4 * SMALL_ENTRY) {
@@ -76476,6 +75576,7 @@ async function walkZip(s, visit) {
  * `outer!/member`. What cannot be opened (corrupt, encrypted, too deep, over the budget) is listed as "not looked
  * inside" with its path and the reason, never silently passed.
  */
+
 
 
 
@@ -76618,7 +75719,7 @@ class FileScan {
                     found.push({
                         kind: c.kind,
                         fingerprint: c.fingerprint,
-                        ...(c.subject ? { subject: c.subject } : {}),
+                        ...present_present({ subject: c.subject }),
                         start: 0,
                         end: bytes.length,
                         path,
@@ -77211,7 +76312,7 @@ function isSystemBundlePath(path) {
 
 
 /** Variables whose value is JVM options: a `-Djavax.net.ssl.trustStore=…` inside replaces every JVM's cacerts. */
-const pointers_JVM_OPTION_VARIABLES = [
+const JVM_OPTION_VARIABLES = [
     // Read by every JVM (JAVA_TOOL_OPTIONS, and the launcher's JDK_JAVA_OPTIONS and _JAVA_OPTIONS), and by the
     // launch scripts of Maven, Gradle, sbt and servlet containers.
     ...TOOL_REGISTRY.filter((entry) => entry.file === 'truststore').map((entry) => entry.variable),
@@ -77274,7 +76375,7 @@ const POINTER_VARIABLES = [
 ];
 const EXACT = new Map(POINTER_VARIABLES.filter((v) => !v.anyCase).map((v) => [v.name, v]));
 const ANY_CASE = new Map(POINTER_VARIABLES.filter((v) => v.anyCase).map((v) => [v.name.toLowerCase(), v]));
-const JVM = new Set(pointers_JVM_OPTION_VARIABLES);
+const JVM = new Set(JVM_OPTION_VARIABLES);
 /** Whether a variable of this name can point a tool at a CA (its value may still be harmless: see judgePointer). */
 function isPointerVariable(name) {
     return EXACT.has(name) || ANY_CASE.has(name.toLowerCase()) || JVM.has(name);
@@ -77591,6 +76692,7 @@ function judgePointer(p, fs, caPaths, cwd = '/') {
 
 
 
+
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
 const CAPTURE_MAX = 64 * 1024;
 /**
@@ -77740,7 +76842,7 @@ async function layer_scanLayer(job, matcher, limits, openBlob, budget = new budg
     const result = (error) => {
         const digest = `sha256:${rawHash.digest('hex')}`;
         const diffId = outHash ? `sha256:${outHash.digest('hex')}` : compression === 'none' ? digest : '';
-        return acc.result({ id: job.id, ...(error ? { error } : {}), compression, digest, diffId, bytes: outBytes });
+        return acc.result({ id: job.id, ...present_present({ error }), compression, digest, diffId, bytes: outBytes });
     };
     // The blob's stream while the scan may still stop before the pipeline below takes it over: closed in `finally`,
     // so a registry connection is not left open and paused (it has no idle timeout while paused).
@@ -77861,77 +76963,6 @@ function normalizeLink(h) {
     return h.type === 'hardlink' ? h.linkname.replace(/^\/+/, '').replace(/^\.\//, '') : h.linkname;
 }
 
-;// CONCATENATED MODULE: ./src/leak/scanning/rootfs.ts
-
-
-
-
-/**
- * A plain root file system (`rootfs:DIR`): walked without following symlinks, each regular file streamed through
- * the same per-file scan as a layer's tar entries, archives and compressed files opened the same way.
- */
-async function scanDirectory(id, root, matcher, limits, budget = new budget_Budget(limits)) {
-    const acc = new LayerAccumulator(matcher, limits, budget);
-    let bytes = 0;
-    const unreadable = [];
-    const walk = async (rel) => {
-        let names;
-        try {
-            names = (0,external_node_fs_namespaceObject.readdirSync)((0,external_node_path_namespaceObject.join)(root, rel)).sort();
-        }
-        catch (error) {
-            unreadable.push(`${rel || '.'}: ${error.code ?? String(error)}`);
-            return;
-        }
-        for (const name of names) {
-            const path = rel ? `${rel}/${name}` : name;
-            const full = (0,external_node_path_namespaceObject.join)(root, path);
-            const st = (0,external_node_fs_namespaceObject.lstatSync)(full);
-            if (st.isDirectory()) {
-                acc.entry(path, 'dir', 0);
-                await walk(path);
-            }
-            else if (st.isSymbolicLink()) {
-                acc.entry(path, 'symlink', 0, (0,external_node_fs_namespaceObject.readlinkSync)(full));
-            }
-            else if (st.isFile()) {
-                acc.entry(path, 'file', st.size);
-                try {
-                    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(full, { highWaterMark: 1024 * 1024 })) {
-                        bytes += chunk.length;
-                        acc.data(chunk);
-                    }
-                }
-                catch (error) {
-                    unreadable.push(`${path}: ${error.code ?? String(error)}`);
-                }
-                acc.entryEnd();
-                await acc.drain();
-            }
-            else {
-                acc.entry(path, 'other', 0);
-            }
-        }
-    };
-    let error;
-    try {
-        await walk('');
-    }
-    catch (e) {
-        error = e instanceof Error ? e.message : String(e);
-    }
-    finally {
-        acc.close();
-    }
-    if (unreadable.length && !error)
-        error = `could not read ${unreadable.length} path(s), e.g. ${unreadable[0]}`;
-    return acc.result({ id, ...(error ? { error } : {}), compression: 'none', digest: '', diffId: '', bytes });
-}
-
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
-// EXTERNAL MODULE: external "node:worker_threads"
-var external_node_worker_threads_ = __nccwpck_require__(5919);
 ;// CONCATENATED MODULE: ./src/leak/scanning/pool.ts
 
 
@@ -78164,6 +77195,173 @@ function failed(job, error) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/leak/scanning/rootfs.ts
+
+
+
+
+
+/**
+ * A plain root file system (`rootfs:DIR`): walked without following symlinks, each regular file streamed through
+ * the same per-file scan as a layer's tar entries, archives and compressed files opened the same way.
+ */
+async function scanDirectory(id, root, matcher, limits, budget = new budget_Budget(limits)) {
+    const acc = new LayerAccumulator(matcher, limits, budget);
+    let bytes = 0;
+    const unreadable = [];
+    const walk = async (rel) => {
+        let names;
+        try {
+            names = (0,external_node_fs_namespaceObject.readdirSync)((0,external_node_path_namespaceObject.join)(root, rel)).sort();
+        }
+        catch (error) {
+            unreadable.push(`${rel || '.'}: ${error.code ?? String(error)}`);
+            return;
+        }
+        for (const name of names) {
+            const path = rel ? `${rel}/${name}` : name;
+            const full = (0,external_node_path_namespaceObject.join)(root, path);
+            const st = (0,external_node_fs_namespaceObject.lstatSync)(full);
+            if (st.isDirectory()) {
+                acc.entry(path, 'dir', 0);
+                await walk(path);
+            }
+            else if (st.isSymbolicLink()) {
+                acc.entry(path, 'symlink', 0, (0,external_node_fs_namespaceObject.readlinkSync)(full));
+            }
+            else if (st.isFile()) {
+                acc.entry(path, 'file', st.size);
+                try {
+                    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(full, { highWaterMark: 1024 * 1024 })) {
+                        bytes += chunk.length;
+                        acc.data(chunk);
+                    }
+                }
+                catch (error) {
+                    unreadable.push(`${path}: ${error.code ?? String(error)}`);
+                }
+                acc.entryEnd();
+                await acc.drain();
+            }
+            else {
+                acc.entry(path, 'other', 0);
+            }
+        }
+    };
+    let error;
+    try {
+        await walk('');
+    }
+    catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+    }
+    finally {
+        acc.close();
+    }
+    if (unreadable.length && !error)
+        error = `could not read ${unreadable.length} path(s), e.g. ${unreadable[0]}`;
+    return acc.result({ id, ...present_present({ error }), compression: 'none', digest: '', diffId: '', bytes });
+}
+
+;// CONCATENATED MODULE: ./src/leak/scanning/text.ts
+/**
+ * Scanning what is not a layer: config and history text (with base64 tokens decoded, JSON walked string by string)
+ * and other blobs of an image (attestations, stray members), streamed through the matcher and hashed. Given an
+ * opener, never where the bytes come from.
+ */
+
+
+/** Text, plus any base64 token in it decoded (descriptor `data`, max-mode provenance hold JSON []byte as base64). */
+function scanText(matcher, text, depth = 0) {
+    const hits = scanBuffer(matcher, Buffer.from(text, 'utf8'));
+    if (depth < 2) {
+        const found = new Set(hits.map((h) => h.fingerprint));
+        for (const token of text.match(/[A-Za-z0-9+/]{64,}={0,2}/g) ?? []) {
+            const decoded = Buffer.from(token, 'base64');
+            const inner = scanBuffer(matcher, decoded);
+            if (decoded[0] === 0x7b || decoded[0] === 0x5b)
+                inner.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
+            // A PEM line is itself base64: what decodes from it was already found as the PEM.
+            for (const h of inner) {
+                if (found.has(h.fingerprint))
+                    continue;
+                found.add(h.fingerprint);
+                hits.push(h);
+            }
+        }
+    }
+    return hits;
+}
+function scanJsonStrings(matcher, text, depth) {
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch {
+        return [];
+    }
+    const hits = [];
+    // An explicit stack: a hostile blob of a million nested lists must not overflow the call stack.
+    const stack = [doc];
+    while (stack.length) {
+        const v = stack.pop();
+        if (typeof v === 'string') {
+            if (v.length >= 40)
+                hits.push(...scanText(matcher, v, depth));
+        }
+        else if (Array.isArray(v)) {
+            for (const x of v)
+                stack.push(x);
+        }
+        else if (v && typeof v === 'object') {
+            for (const [k, x] of Object.entries(v)) {
+                if (k.length >= 40)
+                    hits.push(...scanText(matcher, k, depth));
+                stack.push(x);
+            }
+        }
+    }
+    return hits;
+}
+/** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
+async function scanContent(blob, matcher, maybeJson, openBlob) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const scanner = new ContentScanner(matcher);
+    const keep = [];
+    let kept = 0;
+    try {
+        if (blob.size > 0) {
+            for await (const chunk of await openBlob(blob)) {
+                const b = chunk;
+                hash.update(b);
+                scanner.feed(b);
+                if (maybeJson && kept < 64 * 1024 * 1024) {
+                    keep.push(b);
+                    kept += b.length;
+                }
+            }
+        }
+    }
+    catch (error) {
+        return {
+            hits: scanner.end(),
+            digest: `sha256:${hash.digest('hex')}`,
+            error: error instanceof Error ? error.message : String(error),
+        };
+    }
+    const hits = scanner.end();
+    if (maybeJson && kept <= 64 * 1024 * 1024) {
+        const text = Buffer.concat(keep).toString('utf8');
+        if (/^\s*[[{]/.test(text)) {
+            const fps = new Set(hits.map((h) => h.fingerprint));
+            for (const h of scanJsonStrings(matcher, text, 0))
+                if (!fps.has(h.fingerprint))
+                    hits.push(h);
+        }
+    }
+    return { hits, digest: `sha256:${hash.digest('hex')}` };
+}
+
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
 var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
@@ -78195,6 +77393,7 @@ var external_node_net_ = __nccwpck_require__(7030);
  *   - IP literals and CIDR blocks compare as addresses;
  *   - `localhost` and loopback addresses are never proxied, whatever the list says.
  */
+
 
 /** Strips IPv6 brackets and a trailing dot, lower-cases: the form both families compare. */
 function normaliseHost(host) {
@@ -78264,7 +77463,7 @@ function curlMatches(host, list) {
 function splitEntry(entry) {
     const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
     if (bracketed)
-        return { host: bracketed[1], ...(bracketed[2] ? { port: bracketed[2] } : {}) };
+        return { host: bracketed[1], ...present_present({ port: bracketed[2] }) };
     const colon = entry.lastIndexOf(':');
     if (colon > 0 && entry.indexOf(':') === colon && /^\d+$/.test(entry.slice(colon + 1))) {
         return { host: entry.slice(0, colon), port: entry.slice(colon + 1) };
@@ -78326,11 +77525,9 @@ function bypassesProxy(flavor, host, port, list) {
  * upper-case first, so a disagreement between the two is reported as a note.
  */
 
+
 class TargetError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'TargetError';
-    }
+    name = 'TargetError';
 }
 /** Parses a probe URL; only https is meaningful (the chain is the point). A bare host gets https:// and :443. */
 function parseTarget(raw) {
@@ -78382,7 +77579,7 @@ function parseProxy(variable, value) {
         protocol: url.protocol,
         host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
         port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-        ...(authorization ? { authorization } : {}),
+        ...present_present({ authorization }),
         variable,
     };
 }
@@ -78426,6 +77623,7 @@ function routeFor(target, env) {
 
 
 
+
 /** The pieces a body is handed over in: a file read gives 256 KiB, and the scan's steps are per piece. */
 const http_get_PIECE = 256 * 1024;
 /** Status line and headers together; more is refused (registries send a few hundred bytes). */
@@ -78449,7 +77647,7 @@ const PARSE_ERRORS = {
     HPE_INVALID_CONTENT_LENGTH: 'the answer has an invalid Content-Length',
     HPE_INVALID_TRANSFER_ENCODING: 'the answer uses a transfer coding that was not asked for',
 };
-function http_get_describe(error) {
+function describe(error) {
     const code = error.code ?? '';
     if (code.startsWith('HPE_'))
         return new HttpError(PARSE_ERRORS[code] ?? `a malformed HTTP answer (${code})`);
@@ -78518,7 +77716,7 @@ function openTls(url, options) {
                 path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
                 headers: {
                     host: `${host}:${port}`,
-                    ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}),
+                    ...present_present({ 'proxy-authorization': proxy.authorization }),
                 },
                 ...(overTls
                     ? {
@@ -78605,7 +77803,7 @@ async function httpGet(url, headers, options) {
         request.on('error', (error) => {
             clearInterval(watchdog);
             socket.destroy();
-            reject(answer ? error : http_get_describe(error));
+            reject(answer ? error : describe(error));
         });
         request.end();
     });
@@ -78631,7 +77829,7 @@ function guarded(res) {
             out.push(null);
     });
     res.on('aborted', () => out.destroy(new HttpError('the connection closed before the whole answer came')));
-    res.on('error', (error) => out.destroy(error.code?.startsWith('HPE_') ? http_get_describe(error) : error));
+    res.on('error', (error) => out.destroy(error.code?.startsWith('HPE_') ? describe(error) : error));
     return out;
 }
 /**
@@ -78662,11 +77860,9 @@ async function* inPieces(body, size = http_get_PIECE) {
 ;// CONCATENATED MODULE: ./src/leak/sources/registry/client.ts
 
 
+
 class RegistryError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'RegistryError';
-    }
+    name = 'RegistryError';
 }
 /**
  * The system roots plus the org CA, as one secure context per thread and trust: building it parses ~150 roots (about
@@ -78727,11 +77923,11 @@ class RegistryClient {
             repository: o.repository,
             extraCa: [...o.extraCa],
             env,
-            ...(this.authorization ? { authorization: this.authorization } : {}),
-            ...(o.credentials ? { credentials: { username: o.credentials.username, password: o.credentials.password } } : {}),
-            ...(o.retries !== undefined ? { retries: o.retries } : {}),
-            ...(o.backoffMs !== undefined ? { backoffMs: o.backoffMs } : {}),
-            ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+            ...present_present({
+                authorization: this.authorization,
+                credentials: o.credentials ? { username: o.credentials.username, password: o.credentials.password } : undefined,
+            }),
+            ...defined({ retries: o.retries, backoffMs: o.backoffMs, timeoutMs: o.timeoutMs }),
         };
     }
     get timeoutMs() {
@@ -78770,7 +77966,7 @@ class RegistryClient {
         let current = url;
         for (let hops = 0; hops < 5; hops++) {
             const sameHost = current.host === this.options.host;
-            const headers = { 'user-agent': 'org-ca-leak-check', ...(accept ? { accept } : {}) };
+            const headers = { 'user-agent': 'org-ca-leak-check', ...present_present({ accept }) };
             if (sameHost && this.authorization)
                 headers.authorization = this.authorization;
             const res = await once(current, headers, this.options.env, this.trust, this.timeoutMs);
@@ -78811,7 +78007,7 @@ class RegistryClient {
         if (params.service)
             realm.searchParams.set('service', params.service);
         realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
-        const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) }, this.options.env, this.trust, this.timeoutMs);
+        const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...present_present({ authorization: basic }) }, this.options.env, this.trust, this.timeoutMs);
         const text = await readText(res.body);
         if (res.status !== 200)
             throw new RegistryError(`the token service ${realm.host} answered ${res.status}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
@@ -78846,10 +78042,11 @@ function oneLine(error) {
 
 
 
+
 async function openRegistryBlob(blob) {
     const spec = blob.fetch;
     const what = `blob ${blob.digest} of ${blob.label}`;
-    const client = new RegistryClient({ ...spec, credentials: spec.credentials, env: spec.env });
+    const client = new RegistryClient({ ...spec, ...defined({ credentials: spec.credentials }), env: spec.env });
     const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
     if (res.status < 200 || res.status >= 300) {
         res.body.destroy();
@@ -78895,6 +78092,960 @@ async function openBlob(blob) {
     if (blob.size === 0)
         return external_node_stream_.Readable.from([], { objectMode: false });
     return (0,external_node_fs_namespaceObject.createReadStream)(blob.file, { start: blob.start, end: blob.start + blob.size - 1, highWaterMark: 256 * 1024 });
+}
+
+;// CONCATENATED MODULE: ./src/output/redact.ts
+/**
+ * The secret sink: what org-ca prints of a variable's value or a URL. A value org-ca exports may carry the user's
+ * own settings (JAVA_TOOL_OPTIONS keeps the job's `-Dhttps.proxyPassword=…` and adds the truststore), and a proxy URL
+ * may carry `user:password@`: logs, summaries, `--json` and reports show them redacted. Pure.
+ */
+/** JVM options whose values are secret: the JDK's own (https.proxyPassword, javax.net.ssl.*StorePassword) and the common ones. */
+const SECRET_PROPERTY = /(pass(word|wd|phrase)?|secret|token|credential|api[._-]?key|private[._-]?key)$/i;
+/** The variables that carry JVM options (the launcher's and the build tools'). */
+const redact_JVM_OPTION_VARIABLES = (/* unused pure expression or super */ null && ([
+    'JAVA_TOOL_OPTIONS',
+    'JDK_JAVA_OPTIONS',
+    '_JAVA_OPTIONS',
+    'MAVEN_OPTS',
+    'GRADLE_OPTS',
+]));
+/** `scheme://user:password@host` → `scheme://user:***@host`; `scheme://token@host` → `scheme://***@host`. */
+function redactUrlUserinfo(text) {
+    return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(:[^\s/@]*)?@/gi, (_m, scheme, user, password) => password === undefined ? `${scheme}***@` : `${scheme}${user}:***@`);
+}
+/** `-Dname=value` options whose name looks secret get `***` as their value; everything else stays readable. */
+function redactJvmOptions(options) {
+    // Two spellings (JDK-8061999): "-Dname=value with spaces" quoted whole, or -Dname=value / -Dname="value".
+    return options.replace(JVM_PROPERTY, (whole, quotedHead, quotedName, _q, head, name) => {
+        if (quotedHead !== undefined)
+            return SECRET_PROPERTY.test(quotedName) ? `${quotedHead}***"` : whole;
+        return SECRET_PROPERTY.test(name) ? `${head}***` : whole;
+    });
+}
+/** A quoted option with its value, or a bare one: groups 1-3 for the first, 4-6 for the second. */
+const JVM_PROPERTY = /("-D([^\s="]+)=)([^"]*)"|(-D([^\s="]+)=)("[^"]*"|[^\s"]*)/g;
+/** A variable's value as org-ca prints it: JVM options with secret properties masked, URL credentials masked. */
+function redactValue(name, value) {
+    const options = redact_JVM_OPTION_VARIABLES.includes(name) ? redactJvmOptions(value) : value;
+    return redactUrlUserinfo(options);
+}
+/** The secret parts of a value, for `core.setSecret`: the runner then masks them wherever they appear. */
+function secretsIn(name, value) {
+    const out = [];
+    if (redact_JVM_OPTION_VARIABLES.includes(name)) {
+        for (const m of value.matchAll(JVM_PROPERTY)) {
+            const [name, secret] = m[1] !== undefined ? [m[2], m[3]] : [m[5], m[6].replace(/^"|"$/g, '')];
+            if (SECRET_PROPERTY.test(name) && secret)
+                out.push(secret);
+        }
+    }
+    for (const m of value.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:([^\s/@]+)@/gi))
+        out.push(m[1]);
+    return out.filter((s) => s.length > 0);
+}
+const DIGEST_BEFORE = /(?:file|dir|sha256|sha512):$/;
+const DIGEST = /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/;
+/** Certificate text and long base64 never reach a log or a report, even when an instruction holds them. */
+function redactCertificateText(text) {
+    return text
+        .replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(-----END \1-----|$)/g, '-----BEGIN $1----- [redacted] -----END $1-----')
+        .replace(/[A-Za-z0-9+/]{60,}={0,2}/g, (run, offset, whole) => DIGEST.test(run) && DIGEST_BEFORE.test(whole.slice(Math.max(0, offset - 7), offset)) ? run : '[redacted base64]');
+}
+
+;// CONCATENATED MODULE: ./src/leak/sources/archive.ts
+
+
+
+
+const archive_BLOCK = 512;
+/** Reads every header of an uncompressed tar file; throws TarError on anything irregular (fail closed). */
+function indexTar(file) {
+    const fd = (0,external_node_fs_namespaceObject.openSync)(file, 'r');
+    const members = new Map();
+    try {
+        const size = (0,external_node_fs_namespaceObject.statSync)(file).size;
+        const block = Buffer.alloc(archive_BLOCK);
+        let pos = 0;
+        let pax = new Map();
+        let longName;
+        let longLink;
+        let zeros = 0;
+        const read = (at, len) => {
+            const buf = Buffer.alloc(len);
+            if ((0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, len, at) !== len)
+                throw new TarError(`archive truncated at byte ${at}`);
+            return buf;
+        };
+        for (;;) {
+            if (pos + archive_BLOCK > size)
+                throw new TarError('archive truncated: no end-of-archive marker');
+            if ((0,external_node_fs_namespaceObject.readSync)(fd, block, 0, archive_BLOCK, pos) !== archive_BLOCK)
+                throw new TarError(`archive truncated at byte ${pos}`);
+            pos += archive_BLOCK;
+            if (isZero(block)) {
+                if (++zeros === 2)
+                    break;
+                continue;
+            }
+            if (zeros)
+                throw new TarError('a single zero block inside the archive');
+            const magic = block.toString('latin1', 257, 263);
+            const at = `byte ${pos - archive_BLOCK} (${quoteName(headerName(block))})`;
+            if (magic !== 'ustar\0' && magic !== 'ustar ')
+                throw new TarError(`not a tar header at ${at}`);
+            if (!checksumOk(block))
+                throw new TarError(`bad tar header checksum at ${at}`);
+            const flag = String.fromCharCode(block[156]);
+            let len = headerSize(block, at);
+            const padded = len + ((archive_BLOCK - (len % archive_BLOCK)) % archive_BLOCK);
+            if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+                if (len > 1024 * 1024)
+                    throw new TarError(`invalid tar header at ${at}: a metadata record over 1 MiB`);
+                const body = read(pos, len);
+                if (flag === 'x')
+                    pax = parsePax(body, at);
+                else if (flag === 'L')
+                    longName = cstring(body, 0, body.length);
+                else if (flag === 'K')
+                    longLink = cstring(body, 0, body.length);
+                pos += padded;
+                continue;
+            }
+            const type = TYPES[flag];
+            if (!type)
+                throw new TarError(`unsupported entry type '${flag.replace(/[^\x20-\x7e]/g, '?')}' at ${at}`);
+            let name = cstring(block, 0, 100);
+            if (magic === 'ustar\0') {
+                const prefix = cstring(block, 345, 155);
+                if (prefix)
+                    name = `${prefix}/${name}`;
+            }
+            name = pax.get('path') ?? longName ?? name;
+            const link = pax.get('linkpath') ?? longLink ?? cstring(block, 157, 100);
+            if (pax.has('size'))
+                len = paxSize(pax.get('size'), `byte ${pos - archive_BLOCK} (${quoteName(name)})`);
+            const start = pos;
+            pos += len + ((archive_BLOCK - (len % archive_BLOCK)) % archive_BLOCK);
+            if (pos > size)
+                throw new TarError(`archive truncated inside ${quoteName(name)}`);
+            pax = new Map();
+            longName = undefined;
+            longLink = undefined;
+            const norm = normalizePath(name);
+            const mtype = type === 'file' || type === 'symlink' || type === 'hardlink' || type === 'dir' ? type : 'other';
+            if (members.has(norm) && mtype !== 'dir')
+                throw new TarError(`archive member '${norm}' appears twice`);
+            members.set(norm, { name: norm, type: mtype, blob: { file, start, size: len }, ...present_present({ link }) });
+        }
+        // Only zero padding may follow the end marker.
+        const rest = size - pos;
+        if (rest > 0) {
+            const tail = read(pos, Math.min(rest, 1024 * 1024));
+            if (rest > 1024 * 1024 || !isZero(tail))
+                throw new TarError(`${rest} bytes after the archive's end marker`);
+        }
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+    return { label: file, members };
+}
+/** Lists a directory the same way (an OCI layout or an extracted docker save). Symlinks are not followed. */
+function indexDirectory(dir) {
+    const members = new Map();
+    const walk = (rel) => {
+        for (const name of (0,external_node_fs_namespaceObject.readdirSync)((0,external_node_path_namespaceObject.join)(dir, rel)).sort()) {
+            const path = rel ? `${rel}/${name}` : name;
+            const full = (0,external_node_path_namespaceObject.join)(dir, path);
+            const st = (0,external_node_fs_namespaceObject.lstatSync)(full);
+            if (st.isDirectory()) {
+                members.set(path, { name: path, type: 'dir', blob: { file: full, start: 0, size: 0 } });
+                walk(path);
+            }
+            else if (st.isSymbolicLink()) {
+                members.set(path, {
+                    name: path,
+                    type: 'symlink',
+                    blob: { file: full, start: 0, size: 0 },
+                    link: (0,external_node_fs_namespaceObject.readlinkSync)(full),
+                });
+            }
+            else if (st.isFile()) {
+                members.set(path, { name: path, type: 'file', blob: { file: full, start: 0, size: st.size } });
+            }
+            else {
+                members.set(path, { name: path, type: 'other', blob: { file: full, start: 0, size: 0 } });
+            }
+        }
+    };
+    walk('');
+    return { label: dir, members };
+}
+/** Follows symlinks and hard links between members (docker save's `layer.tar -> ../<id>/layer.tar`). */
+function resolveMember(source, name) {
+    let current = normalizePath(name);
+    for (let hops = 0; hops < 16; hops++) {
+        const m = source.members.get(current);
+        if (!m)
+            return undefined;
+        if (m.type === 'file')
+            return m;
+        if (m.type === 'hardlink' && m.link)
+            current = normalizePath(m.link);
+        else if (m.type === 'symlink' && m.link)
+            current = normalizePath(m.link.startsWith('/') ? m.link : external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.dirname(current), m.link));
+        else
+            return undefined;
+    }
+    return undefined;
+}
+function readMember(m, max = 64 * 1024 * 1024) {
+    if (m.blob.size > max)
+        throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
+    if (m.blob.kind === 'bytes')
+        return Buffer.from(m.blob.bytes.buffer, m.blob.bytes.byteOffset, m.blob.size);
+    // Registry sources fetch every blob they read whole before planning (registry/pull.ts): this is a bug guard.
+    if (m.blob.kind === 'registry')
+        throw new Error(`'${m.name}' is a registry blob read as metadata before it was fetched`);
+    const fd = (0,external_node_fs_namespaceObject.openSync)(m.blob.file, 'r');
+    try {
+        const buf = Buffer.alloc(m.blob.size);
+        const n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, 0, buf.length, m.blob.start);
+        if (n !== buf.length)
+            throw new Error(`'${m.name}' is truncated`);
+        return buf;
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/leak/sources/input.ts
+
+
+
+
+
+/**
+ * What the user's `image` spelling names, and whether what is on disk is that. The check fails closed on the
+ * question "what is this input?" as much as on its bytes: a directory that is not an image is never silently read as
+ * a root file system (its gzip layers would never be decompressed), a transport the user wrote must match what is
+ * there, and an empty or half-written export is an error that says how to redo it.
+ */
+class ImageInputError extends Error {
+    name = 'ImageInputError';
+}
+const TRANSPORTS = {
+    oci: { expects: 'an OCI image layout directory (index.json over blobs/)', accepts: new Set(['oci-dir']) },
+    'oci-archive': {
+        expects: 'a tar file of an OCI image layout (index.json over blobs/)',
+        accepts: new Set(['oci-archive', 'docker-save-25-archive']),
+    },
+    'docker-archive': {
+        expects: 'a docker save tar file (manifest.json)',
+        accepts: new Set(['docker-archive', 'docker-save-25-archive']),
+    },
+    dir: {
+        expects: "a directory written by skopeo/buildah's dir: transport (manifest.json and version)",
+        accepts: new Set(['dir-transport']),
+    },
+    rootfs: {
+        expects: 'a root file system: a directory or a tar of one (docker export)',
+        accepts: new Set(['plain-dir', 'empty-dir', 'plain-tar', 'compressed']),
+    },
+};
+/** A bare path: anything that is unambiguously an image, never a directory or tar that is not one. */
+const BARE = new Set([
+    'oci-dir',
+    'docker-save-dir',
+    'dir-transport',
+    'oci-archive',
+    'docker-archive',
+    'docker-save-25-archive',
+]);
+/** Transports of other tools that name something this check cannot read directly, with the way to get a file. */
+const FOREIGN = {
+    docker: (spelling, rest) => `'${spelling}' is an image in a registry; the check reads local files only: copy it first (e.g. skopeo copy docker:${rest} oci-archive:image.tar), then check oci-archive:image.tar.`,
+    'containers-storage': (spelling, rest) => `'${spelling}' is in podman/buildah's local store: save it first (e.g. podman save --format oci-archive -o image.tar ${rest}), then check oci-archive:image.tar.`,
+};
+/** File names of image archives (docker save, oci-archive, compressed copies of either). */
+const ARCHIVE_NAME = /\.(tar|tar\.gz|tgz|tar\.zst|tar\.xz|oci)$/i;
+/**
+ * Splits the user's spelling into transport, path and reference. `oci:/x:tag`, `oci-archive:/x.tar:tag` and
+ * `docker-archive:/x.tar:name:tag` carry a reference after the path: the path is the longest prefix that exists.
+ */
+function parseImageInput(spelling, exists = external_node_fs_namespaceObject.existsSync) {
+    const m = /^([a-z][a-z0-9-]*):(.*)$/s.exec(spelling);
+    const prefix = m?.[1];
+    // skopeo's name for a local Docker image: the same as a bare reference.
+    if (prefix === 'docker-daemon')
+        return { kind: 'daemon', spelling, reference: m[2] };
+    // `docker:` alone is also an image name (docker:27-dind): only skopeo's `docker://` means a registry.
+    if (prefix && Object.hasOwn(FOREIGN, prefix) && (prefix !== 'docker' || m[2].startsWith('//')))
+        throw new ImageInputError(FOREIGN[prefix](spelling, m[2]));
+    const transport = prefix && Object.hasOwn(TRANSPORTS, prefix) ? prefix : undefined;
+    const rest = transport ? m[2] : spelling;
+    if (transport === undefined && !exists(rest)) {
+        // A Docker reference never starts with '/' or '.' (distribution/reference grammar): this is a path that does
+        // not exist, and asking a daemon would bury the typo under "invalid reference" or "cannot connect".
+        // Nor does anyone name an image `release.tar`: a missing file named like an archive is a typo, not a daemon image.
+        if (/^(\/|\.\.?\/|~\/)/.test(spelling) || ARCHIVE_NAME.test(spelling)) {
+            throw new ImageInputError(`'${spelling}' does not exist: expected a docker save or OCI archive, an OCI layout directory, rootfs:DIR, or a local Docker image reference.`);
+        }
+        return { kind: 'daemon', spelling, reference: spelling };
+    }
+    if (transport && rest === '')
+        throw new ImageInputError(`'${spelling}' names no path: expected ${transport}:PATH.`);
+    let path = rest;
+    let ref;
+    if (!exists(rest) && transport !== 'rootfs' && transport !== 'dir') {
+        for (let cut = rest.indexOf(':'); cut > 0; cut = rest.indexOf(':', cut + 1)) {
+            if (exists(rest.slice(0, cut))) {
+                path = rest.slice(0, cut);
+                ref = rest.slice(cut + 1);
+            }
+        }
+    }
+    if (!exists(path))
+        throw new ImageInputError(`'${path}' does not exist (from '${spelling}'): expected ${transport ? TRANSPORTS[transport].expects : 'an image archive or directory'}.`);
+    return { kind: 'path', spelling, ...present_present({ transport }), path, ...present_present({ ref }) };
+}
+function input_describe(found) {
+    switch (found.what) {
+        case 'empty-dir':
+            return 'an empty directory';
+        case 'oci-dir':
+            return 'an OCI image layout directory';
+        case 'docker-save-dir':
+            return 'an extracted docker save directory';
+        case 'dir-transport':
+            return "a dir: transport directory (skopeo's manifest.json and version)";
+        case 'layout-without-index':
+            return `a directory with ${found.clue} but no index.json`;
+        case 'plain-dir':
+            return 'a directory that holds no image (no index.json, manifest.json or oci-layout)';
+        case 'oci-archive':
+            return 'an OCI archive (a tar with index.json)';
+        case 'docker-archive':
+            return 'a docker save archive (a tar with manifest.json, no index.json)';
+        case 'docker-save-25-archive':
+            return 'a Docker 25+ save archive (index.json and manifest.json)';
+        case 'archive-without-index':
+            return `a tar with ${found.clue} but neither index.json nor manifest.json`;
+        case 'plain-tar':
+            return 'a tar archive that holds no image (no index.json or manifest.json)';
+        case 'compressed':
+            return `a ${found.compression}-compressed file`;
+        case 'not-tar':
+            return 'a file that is not a tar archive';
+        case 'special':
+            return 'neither a regular file nor a directory';
+    }
+}
+/** The spelling that reads what was found, or the fix when nothing does. */
+function remedy(found, path) {
+    switch (found.what) {
+        case 'oci-dir':
+            return `write oci:${path}`;
+        case 'docker-save-dir':
+            return `write the bare path ${path}`;
+        case 'dir-transport':
+            return `write dir:${path}`;
+        case 'oci-archive':
+        case 'docker-save-25-archive':
+            return `write oci-archive:${path}`;
+        case 'docker-archive':
+            return `write docker-archive:${path}`;
+        case 'plain-dir':
+        case 'plain-tar':
+            return `to check it as a root file system, write rootfs:${path}`;
+        case 'empty-dir':
+            return 'an export that failed or did not finish leaves it empty (e.g. docker buildx build --output type=oci,tar=false,dest=DIR): rerun the export';
+        case 'layout-without-index':
+        case 'archive-without-index':
+            return ('without index.json nothing says which blobs are layers, so compressed layers would be read as opaque files: ' +
+                're-export the image (e.g. skopeo copy … oci:DIR, or buildx --output type=oci,tar=false,dest=DIR), or restore its index.json');
+        case 'compressed':
+            return `decompress it first (e.g. ${found.compression === 'gzip' ? 'gunzip -k' : 'zstd -d'}), then check the .tar`;
+        case 'not-tar':
+        case 'special':
+            return 'expected a docker save or OCI archive, an OCI layout directory, or rootfs:DIR';
+    }
+}
+/** Reads just enough of `path` to say what it is. */
+function inspect(path) {
+    const st = (0,external_node_fs_namespaceObject.statSync)(path);
+    if (st.isDirectory())
+        return inspectDirectory(path);
+    if (!st.isFile())
+        return { what: 'special' };
+    const fd = (0,external_node_fs_namespaceObject.openSync)(path, 'r');
+    const head = Buffer.alloc(1024);
+    let n;
+    try {
+        n = (0,external_node_fs_namespaceObject.readSync)(fd, head, 0, head.length, 0);
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+    const kind = sniff(head.subarray(0, n));
+    if (kind === 'gzip' || kind === 'zstd')
+        return { what: 'compressed', compression: kind };
+    if (kind !== 'none')
+        return { what: 'not-tar' };
+    let source;
+    try {
+        source = indexTar(path);
+    }
+    catch (error) {
+        if (error instanceof TarError)
+            throw new ImageInputError(`'${path}' is not a readable tar archive: ${error.message}.`);
+        throw error;
+    }
+    const has = (name) => source.members.has(name);
+    if (has('index.json') && has('manifest.json'))
+        return { what: 'docker-save-25-archive', source };
+    if (has('index.json'))
+        return { what: 'oci-archive', source };
+    if (has('manifest.json'))
+        return { what: 'docker-archive', source };
+    const clue = imageClue(source);
+    return clue ? { what: 'archive-without-index', clue } : { what: 'plain-tar' };
+}
+function inspectDirectory(path) {
+    const top = (0,external_node_fs_namespaceObject.readdirSync)(path);
+    if (top.length === 0)
+        return { what: 'empty-dir' };
+    const names = new Set(top);
+    if (names.has('index.json'))
+        return { what: 'oci-dir', source: indexDirectory(path) };
+    if (names.has('manifest.json')) {
+        const source = indexDirectory(path);
+        // skopeo's dir: holds one manifest (an object) and a version file; docker save's manifest.json is a list.
+        const first = readMember(source.members.get('manifest.json')).toString('utf8').trimStart()[0];
+        if (names.has('version') && first !== '[')
+            return { what: 'dir-transport', source };
+        return { what: 'docker-save-dir', source };
+    }
+    const clue = names.has('oci-layout') ? 'oci-layout' : names.has('blobs') ? 'blobs/' : undefined;
+    return clue ? { what: 'layout-without-index', clue } : { what: 'plain-dir' };
+}
+/** Signs of an OCI layout that lost its index.json. */
+function imageClue(source) {
+    if (source.members.has('oci-layout'))
+        return 'oci-layout';
+    for (const name of source.members.keys())
+        if (/^blobs\/[a-z0-9]+\/[a-f0-9]{32,}$/.test(name))
+            return 'blobs/';
+    return undefined;
+}
+function layoutsOf(found) {
+    switch (found.what) {
+        case 'oci-dir':
+        case 'oci-archive':
+            return found.source.members.has('manifest.json') ? ['oci', 'docker-save'] : ['oci'];
+        case 'docker-save-25-archive':
+            return ['oci', 'docker-save'];
+        case 'docker-save-dir':
+        case 'docker-archive':
+            return ['docker-save'];
+        case 'dir-transport':
+            return ['dir'];
+        default:
+            return [];
+    }
+}
+/** Opens a path input as what its transport (or, bare, its content) says, or throws one line naming the fix. */
+function openImageInput(input) {
+    const { path, transport, spelling } = input;
+    const found = inspect(path);
+    const accepted = transport ? TRANSPORTS[transport].accepts : BARE;
+    if (!accepted.has(found.what)) {
+        const what = input_describe(found);
+        const fix = remedy(found, path);
+        if (transport)
+            throw new ImageInputError(`'${spelling}': ${transport}: expects ${TRANSPORTS[transport].expects}, but '${path}' is ${what}: ${fix}.`);
+        throw new ImageInputError(`'${path}' is ${what}: ${fix}.`);
+    }
+    if (transport === 'rootfs') {
+        if (found.what === 'plain-dir' || found.what === 'empty-dir')
+            return { kind: 'rootfs-dir', dir: path };
+        return { kind: 'rootfs-tar', file: path };
+    }
+    if (!('source' in found))
+        throw new ImageInputError(`'${path}' is ${input_describe(found)}.`);
+    return { kind: 'image', source: found.source, layouts: layoutsOf(found), ...present_present({ ref: input.ref }) };
+}
+
+;// CONCATENATED MODULE: ./src/leak/sources/shapes.ts
+/**
+ * The JSON documents of an image input, checked for shape before anything reads them: a `null` where a descriptor
+ * belongs, `Env` as a string or a number where a digest belongs must end in one line that names the file and the
+ * field, never in a JavaScript TypeError deep inside the planner. A dozen lines of combinators cover the handful of
+ * documents we read (OCI image-spec index, manifest, config; docker save's manifest.json); extra fields are allowed,
+ * as the specs require of readers.
+ */
+class ShapeError extends Error {
+    name = 'ShapeError';
+}
+/** How a wrong value is described: its JSON type, and a short quote of a scalar (never a long one: it may be a secret). */
+function describeValue(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'a list';
+    if (typeof value === 'string')
+        return value.length <= 40 ? `the string ${JSON.stringify(value)}` : `a string of ${value.length} characters`;
+    if (typeof value === 'number')
+        return `the number ${value}`;
+    if (typeof value === 'boolean')
+        return `the boolean ${value}`;
+    if (value === undefined)
+        return 'missing';
+    return 'an object';
+}
+function fail(field, value, expected) {
+    throw new ShapeError(`${field || 'the document'} is ${describeValue(value)}, expected ${expected}`);
+}
+function shapes_join(field, key) {
+    return /^[A-Za-z_][\w]*$/.test(key) ? (field ? `${field}.${key}` : key) : `${field}[${JSON.stringify(key)}]`;
+}
+const string = (v, field) => (typeof v === 'string' ? v : fail(field, v, 'a string'));
+const shapes_boolean = (v, field) => (typeof v === 'boolean' ? v : fail(field, v, 'true or false'));
+const count = (v, field) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, v, 'a whole number ≥ 0');
+/** `algorithm:encoded` (image-spec descriptor.md), the encoding limited to what a file name can safely be. */
+const digest = (v, field) => typeof v === 'string' && /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(v)
+    ? v
+    : fail(field, v, "a digest such as 'sha256:<64 hex digits>'");
+/** The field may be absent; `null` is still wrong. */
+function optional(shape) {
+    return (v, field) => (v === undefined ? undefined : shape(v, field));
+}
+/** Absent or `null` (Go's encoding/json writes a nil slice or map as null: moby#47210, moby#47065). */
+function nullable(shape) {
+    return (v, field) => (v === undefined || v === null ? undefined : shape(v, field));
+}
+function listOf(item, what) {
+    return (v, field) => {
+        if (!Array.isArray(v))
+            fail(field, v, `a list of ${what}`);
+        return v.map((x, i) => item(x, `${field}[${i}]`));
+    };
+}
+/** A JSON object used as a map (annotations, labels): a prototype-free record, so no key can reach Object.prototype. */
+function mapOf(value, what) {
+    return (v, field) => {
+        if (!v || typeof v !== 'object' || Array.isArray(v))
+            fail(field, v, `an object of ${what}`);
+        const out = Object.create(null);
+        for (const [k, x] of Object.entries(v))
+            out[k] = value(x, shapes_join(field, k));
+        return out;
+    };
+}
+function object(fields, what = 'an object') {
+    return (v, field) => {
+        if (!v || typeof v !== 'object' || Array.isArray(v))
+            fail(field, v, what);
+        const record = v;
+        const out = {};
+        for (const [key, shape] of Object.entries(fields)) {
+            const x = shape(Object.hasOwn(record, key) ? record[key] : undefined, shapes_join(field, key));
+            if (x !== undefined)
+                out[key] = x;
+        }
+        return out;
+    };
+}
+/** The first shape that accepts the value; the message names every accepted form. */
+function either(a, b, expected) {
+    return (v, field) => {
+        try {
+            return a(v, field);
+        }
+        catch {
+            try {
+                return b(v, field);
+            }
+            catch {
+                return fail(field, v, expected);
+            }
+        }
+    };
+}
+/** Parses `bytes` as JSON of `shape`; every failure is one line naming the file (and the field). */
+function parseDocument(bytes, file, shape) {
+    let doc;
+    try {
+        doc = JSON.parse(bytes.toString('utf8'));
+    }
+    catch (error) {
+        const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        throw new ShapeError(`${file}: not valid JSON (${why.slice(0, 160)})`);
+    }
+    return checkShape(doc, file, shape);
+}
+/** Checks an already parsed document; a ShapeError names the file and the field. */
+function checkShape(doc, file, shape) {
+    try {
+        return shape(doc, '');
+    }
+    catch (error) {
+        if (error instanceof ShapeError)
+            throw new ShapeError(`${file}: ${error.message}`);
+        throw error;
+    }
+}
+// ---- The documents (https://github.com/opencontainers/image-spec: descriptor.md, image-index.md, manifest.md, config.md)
+const shapes_platform = object({ os: string, architecture: string, variant: optional(string) }, 'an object with os and architecture');
+const annotations = nullable(mapOf(string, 'strings'));
+const descriptor = object({
+    mediaType: string,
+    digest,
+    size: count,
+    platform: optional(shapes_platform),
+    annotations,
+    urls: nullable(listOf(string, 'URLs')),
+    data: optional(string),
+    artifactType: optional(string),
+}, 'a descriptor (an object with mediaType, digest and size)');
+/** An image index (index.json, a nested index or a manifest list). `manifests: null` is Docker 25's empty list. */
+const imageIndex = object({ mediaType: optional(string), manifests: nullable(listOf(descriptor, 'descriptors')) }, 'an image index (an object with manifests)');
+const imageManifest = object({ mediaType: optional(string), config: descriptor, layers: nullable(listOf(descriptor, 'descriptors')), annotations }, 'an image manifest (an object with config and layers)');
+/** What a manifest blob is, by its own fields: an index (nested, or a manifest list), an image manifest, or neither. */
+function manifestKind(doc) {
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+        return 'unknown';
+    const d = doc;
+    if ('manifests' in d)
+        return 'index';
+    if ('fsLayers' in d)
+        return 'schema1';
+    if ('config' in d || 'layers' in d)
+        return 'manifest';
+    return 'unknown';
+}
+const words = either(listOf(string, 'strings'), string, 'a list of strings or a string');
+const imageConfig = object({
+    config: nullable(object({
+        Env: nullable(listOf(string, 'strings ("NAME=value")')),
+        Labels: nullable(mapOf(string, 'strings')),
+        Entrypoint: nullable(words),
+        Cmd: nullable(words),
+        WorkingDir: nullable(string),
+    })),
+    rootfs: optional(object({ diff_ids: nullable(listOf(digest, 'digests')) })),
+    history: nullable(listOf(object({ created_by: optional(string), empty_layer: optional(shapes_boolean) }), 'history entries')),
+}, 'an image config (an object)');
+/** docker save's manifest.json (moby image/tarexport): one entry per saved image. */
+const dockerSaveManifest = listOf(object({ Config: string, RepoTags: nullable(listOf(string, 'strings')), Layers: nullable(listOf(string, 'paths')) }, 'an object with Config and Layers'), 'images (docker save format)');
+
+;// CONCATENATED MODULE: ./src/leak/sources/image.ts
+
+
+
+
+
+const LAYER_JSON = /in-toto|json$/;
+/** Where a descriptor's blob lives in each layout (image-layout.md; containers/image dir transport). */
+const BLOB_PATHS = {
+    oci: (alg, hex) => [`blobs/${alg}/${hex}`],
+    'docker-save': (alg, hex) => [`blobs/${alg}/${hex}`],
+    // dir: writes blobs as <hex> (other algorithms <alg>-<hex>), and the instances of a copied index as <hex>.manifest.json.
+    dir: (alg, hex, role) => [
+        ...(role === 'manifest' ? [`${hex}.manifest.json`] : []),
+        alg === 'sha256' ? hex : `${alg}-${hex}`,
+    ],
+};
+/** Why a referenced blob is absent, and what to do: a non-distributable layer is never exported (layer.md). */
+function missingBlob(mediaType) {
+    return /nondistributable|foreign/.test(mediaType ?? '')
+        ? `referenced blob is missing from the input: a non-distributable layer (${mediaType}) is not exported with the image, so it cannot be checked here`
+        : 'referenced blob is missing from the input: the export is incomplete, re-export the image';
+}
+/** A document of the input, read and shape-checked; every failure is a one-line ShapeError naming the file. */
+function readDocument(source, name, shape) {
+    const m = resolveMember(source, name);
+    if (!m)
+        throw new ShapeError(`${name} is missing from the input: the export is incomplete, re-export the image`);
+    let bytes;
+    try {
+        bytes = readMember(m);
+    }
+    catch (error) {
+        throw new ShapeError(error instanceof Error ? error.message : String(error));
+    }
+    return parseDocument(bytes, name, shape);
+}
+/** Pairs layers with the history entries that made them: entries marked empty_layer made none. */
+function instructions(config, layerCount) {
+    const made = (config.history ?? []).filter((h) => !h.empty_layer).map((h) => tidyInstruction(h.created_by ?? ''));
+    return Array.from({ length: layerCount }, (_, i) => made[i]);
+}
+/** A content digest as Docker writes it in history (`COPY file:<sha256> in /`, `ADD dir:<sha256>`): harmless, and useful. */
+function tidyInstruction(createdBy) {
+    return redactCertificateText(createdBy)
+        .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
+        .replace(/^\/bin\/sh -c /, 'RUN ')
+        .trim();
+}
+function platformName(p) {
+    if (!p || typeof p !== 'object')
+        return '';
+    const { os, architecture, variant } = p;
+    return [os, architecture, variant].filter(Boolean).join('/');
+}
+/** What the walk reached, for messages: `linux/arm64 manifest (blobs/sha256/…)`. */
+function image_short(digest) {
+    return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…');
+}
+/**
+ * Plans every image of an input. The top-level document (index.json, manifest.json) must be readable, or the input
+ * is not an image at all (ImageInputError). Below it, a manifest or config that is missing or malformed is listed
+ * as not scanned, with the file and field, and the rest is still checked; an input where no image could be planned
+ * is again an ImageInputError, with the first reason.
+ */
+function planImages(source, layouts, ref) {
+    const unscanned = [];
+    const images = [];
+    const layerMembers = new Map();
+    const attestations = new Map();
+    const seenConfigs = new Set();
+    const refs = [];
+    const layout = layouts.includes('dir') ? 'dir' : 'oci';
+    /** The member a digest names, when present; else the first place it would be (for messages). */
+    const memberOf = (digest, role) => {
+        const [alg, hex] = digest.split(':');
+        const candidates = BLOB_PATHS[layout](alg, hex, role);
+        for (const c of candidates)
+            if (resolveMember(source, c))
+                return { name: resolveMember(source, c).name, present: true };
+        return { name: candidates[candidates.length - 1], present: false };
+    };
+    const addImage = (name, configMember, layers) => {
+        const resolvedConfig = configMember ? resolveMember(source, configMember)?.name : undefined;
+        const key = `${resolvedConfig ?? configMember ?? ''}|${layers.map((l) => resolveMember(source, l.member)?.name ?? l.member).join(',')}`;
+        if (seenConfigs.has(key))
+            return;
+        seenConfigs.add(key);
+        let config = {};
+        if (configMember) {
+            try {
+                config = readDocument(source, configMember, imageConfig);
+                const diffIds = config.rootfs?.diff_ids ?? [];
+                if (diffIds.length !== layers.length)
+                    unscanned.push({
+                        what: configMember,
+                        reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers`,
+                    });
+            }
+            catch (error) {
+                if (!(error instanceof ShapeError))
+                    throw error;
+                unscanned.push({ what: `config of ${name}`, reason: error.message });
+            }
+        }
+        const diffIds = config.rootfs?.diff_ids ?? [];
+        const steps = instructions(config, layers.length);
+        const planned = [];
+        layers.forEach((l, index) => {
+            const m = resolveMember(source, l.member);
+            if (!m) {
+                unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: missingBlob(l.mediaType) });
+                return;
+            }
+            layerMembers.set(m.name, {
+                ...present_present({ mediaType: l.mediaType, digest: l.digest }),
+            });
+            planned.push({
+                member: m.name,
+                index,
+                ...present_present({ mediaType: l.mediaType, digest: l.digest, diffId: diffIds[index], instruction: steps[index] }),
+            });
+        });
+        images.push({
+            name,
+            ...present_present({ configMember: configMember ? (resolvedConfig ?? configMember) : undefined }),
+            config,
+            layers: planned,
+        });
+    };
+    /** One image manifest: its layers, its config, its attestation documents. */
+    const walkManifest = (manifest, name, isAttestation) => {
+        const configMember = memberOf(manifest.config.digest, 'blob').name;
+        const layers = (manifest.layers ?? []).map((l) => ({
+            member: memberOf(l.digest, 'blob').name,
+            mediaType: l.mediaType,
+            digest: l.digest,
+        }));
+        // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
+        const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType));
+        const jsonLayers = (manifest.layers ?? []).filter((l) => LAYER_JSON.test(l.mediaType));
+        for (const [i, l] of jsonLayers.entries()) {
+            const m = memberOf(l.digest, 'blob');
+            if (!m.present)
+                unscanned.push({ what: `${name} ${l.digest}`, reason: missingBlob(l.mediaType) });
+            else
+                attestations.set(m.name, `${name} (${l.annotations?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`);
+        }
+        if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0))
+            return;
+        const isImageConfig = /image\.config|container\.image/.test(manifest.config.mediaType);
+        addImage(name || `image ${image_short(memberOf(manifest.config.digest, 'blob').name)}`, isImageConfig ? configMember : undefined, tarLayers);
+    };
+    const walkIndex = (indexMember, index, depth, label) => {
+        const descriptors = index.manifests ?? [];
+        // An attestation manifest names its subject by digest; the subject's descriptor in the same index has the platform.
+        const platformOf = new Map(descriptors.map((d) => [d.digest, platformName(d.platform)]));
+        descriptors.forEach((d, i) => {
+            const annotations = d.annotations ?? {};
+            const refName = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
+            if (depth === 0) {
+                if (annotations['org.opencontainers.image.ref.name'])
+                    refs.push(annotations['org.opencontainers.image.ref.name']);
+                if (annotations['io.containerd.image.name'])
+                    refs.push(annotations['io.containerd.image.name']);
+            }
+            const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
+            const subject = annotations['vnd.docker.reference.digest'];
+            const name = [
+                label,
+                refName,
+                isAttestation
+                    ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}`
+                    : platformName(d.platform),
+            ]
+                .filter(Boolean)
+                .join(' ');
+            const target = memberOf(d.digest, 'manifest');
+            const what = `${indexMember} manifests[${i}] (${[name, image_short(d.digest)].filter(Boolean).join(' ')})`;
+            if (!target.present) {
+                unscanned.push({
+                    what,
+                    reason: `the manifest ${d.digest} it points at is missing from the input: the export is incomplete ` +
+                        "(Docker's containerd store leaves out platforms it never pulled: save one with docker save --platform OS/ARCH)",
+                });
+                return;
+            }
+            let doc;
+            try {
+                doc = readDocument(source, target.name, (v) => v);
+            }
+            catch (error) {
+                if (!(error instanceof ShapeError))
+                    throw error;
+                unscanned.push({ what, reason: error.message });
+                return;
+            }
+            const kind = manifestKind(doc);
+            try {
+                if (kind === 'index') {
+                    if (depth >= 8)
+                        unscanned.push({ what: target.name, reason: 'image indexes nested deeper than 8' });
+                    else
+                        walkIndex(target.name, checkShape(doc, target.name, imageIndex), depth + 1, name);
+                }
+                else if (kind === 'manifest') {
+                    walkManifest(checkShape(doc, target.name, imageManifest), name, isAttestation);
+                }
+                else if (kind === 'schema1') {
+                    unscanned.push({
+                        what,
+                        reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)`,
+                    });
+                }
+                else {
+                    unscanned.push({
+                        what,
+                        reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)`,
+                    });
+                }
+            }
+            catch (error) {
+                if (!(error instanceof ShapeError))
+                    throw error;
+                unscanned.push({ what, reason: error.message });
+            }
+        });
+    };
+    /** The top-level documents: the input is not an image when they cannot be read. */
+    const top = (name, shape) => {
+        try {
+            return readDocument(source, name, shape);
+        }
+        catch (error) {
+            if (error instanceof ShapeError)
+                throw new ImageInputError(`'${source.label}': ${error.message}`);
+            throw error;
+        }
+    };
+    if (layouts.includes('oci'))
+        walkIndex('index.json', top('index.json', imageIndex), 0, '');
+    if (layouts.includes('docker-save')) {
+        top('manifest.json', dockerSaveManifest).forEach((item, i) => {
+            if (item.RepoTags)
+                refs.push(...item.RepoTags);
+            refs.push(`@${i}`);
+            addImage(item.RepoTags?.[0] ?? item.Config, item.Config, (item.Layers ?? []).map((member) => {
+                const digest = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(member);
+                return { member, ...present_present({ digest: digest ? `sha256:${digest[1]}` : undefined }) };
+            }));
+        });
+    }
+    if (layouts.includes('dir')) {
+        const doc = top('manifest.json', (v) => v);
+        const kind = manifestKind(doc);
+        if (kind === 'index')
+            walkIndex('manifest.json', top('manifest.json', imageIndex), 0, '');
+        else
+            walkManifest(top('manifest.json', imageManifest), '', false);
+    }
+    if (ref !== undefined && !refs.includes(ref) && !refs.some((r) => r.endsWith(`:${ref}`) || r.endsWith(`/${ref}`))) {
+        throw new ImageInputError(`'${source.label}' holds no image '${ref}'${refs.length ? ` (it holds: ${[...new Set(refs)].slice(0, 8).join(', ')})` : ''}: name one of those, or leave the reference out to check every image.`);
+    }
+    if (images.length === 0) {
+        const first = unscanned[0];
+        throw new ImageInputError(first
+            ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}`
+            : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`);
+    }
+    return { images, layerMembers, attestations, unscanned };
+}
+/** The expected digest of a member stored under blobs/<alg>/<hex>. */
+function digestOfMember(m) {
+    const match = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(m.name);
+    return match ? `sha256:${match[1]}` : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/leak/sources/members.ts
+
+
+
+
+/**
+ * Every regular member is scanned once: as a layer when a manifest says so or its bytes are a tar stream (an
+ * unreferenced blob still ships), else as content (configs, manifests, attestations, legacy json).
+ */
+function layerJobsOf(source, plan) {
+    const jobs = [];
+    const contentMembers = [];
+    for (const m of source.members.values()) {
+        if (m.type !== 'file')
+            continue;
+        const planned = plan.layerMembers.get(m.name);
+        const digest = planned?.digest ?? digestOfMember(m);
+        if (planned) {
+            jobs.push({ id: m.name, blob: m.blob, where: m.name, ...present_present({ mediaType: planned.mediaType, digest }) });
+            continue;
+        }
+        const kind = sniff(readMember({ ...m, blob: { ...m.blob, size: Math.min(m.blob.size, 1024) } }));
+        if (kind === 'gzip' || kind === 'zstd' || (kind === 'none' && m.blob.size >= 1024))
+            jobs.push({ id: m.name, blob: m.blob, where: m.name, ...present_present({ digest }) });
+        else
+            contentMembers.push(m.name);
+    }
+    return { jobs, contentMembers };
 }
 
 ;// CONCATENATED MODULE: ./src/leak/sources/registry/credentials.ts
@@ -78989,11 +79140,9 @@ function credentialsFor(registry, configPath, env = process.env) {
 }
 
 ;// CONCATENATED MODULE: ./src/leak/sources/registry/reference.ts
+
 class ReferenceError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ReferenceError';
-    }
+    name = 'ReferenceError';
 }
 const PREFIX = /^(registry:|docker:\/\/)/;
 function isRegistryReference(image) {
@@ -79017,7 +79166,7 @@ function parseRegistryReference(image) {
     if (!tag && !digest)
         throw new ReferenceError(`Invalid registry reference '${image}': no tag or digest; ${expected}.`);
     const repository = (host === 'docker.io' || host === 'index.docker.io') && !repo.includes('/') ? `library/${repo}` : repo;
-    return { registry: host, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+    return { registry: host, repository, ...present_present({ tag, digest }) };
 }
 function describeReference(ref) {
     return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
@@ -79305,6 +79454,7 @@ async function fetchSmallBlob(client, base, label, d) {
 
 
 
+
 /** DER certificates as PEM, for the TLS trust store. */
 function pemOf(certs) {
     return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`);
@@ -79328,119 +79478,75 @@ async function openRegistryImage(image, extraCa, options = {}) {
         reference,
         extraCa,
         env,
-        ...(credentials ? { credentials } : {}),
-        ...(options.platform ? { platform: options.platform } : {}),
-        ...(options.parallel ? { parallel: options.parallel } : {}),
-        ...(options.retries !== undefined ? { retries: options.retries } : {}),
-        ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
-        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-        ...(options.maxRequests !== undefined ? { maxRequests: options.maxRequests } : {}),
+        ...present_present({ credentials, platform: options.platform, parallel: options.parallel }),
+        ...defined({
+            retries: options.retries,
+            backoffMs: options.backoffMs,
+            timeoutMs: options.timeoutMs,
+            maxRequests: options.maxRequests,
+        }),
     });
+}
+
+;// CONCATENATED MODULE: ./src/leak/sources/open.ts
+/**
+ * One door for every transport: a registry reference, an image the Docker daemon saves, or a path (OCI layout, docker
+ * archive, dir transport, root file system). Each yields the same thing to the scanners: a root file system to read
+ * as one layer, or a source of members with the plan of its images. `close` removes what opening wrote.
+ */
+
+
+
+
+
+
+
+async function openCheckInput(image, options) {
+    if (isRegistryReference(image)) {
+        // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
+        const { source } = await openRegistryImage(image, options.extraCa, options.registry);
+        return { input: { kind: 'image', source, plan: planImages(source, ['oci']), fromRegistry: true }, close() { } };
+    }
+    const parsed = parseImageInput(image);
+    let temp;
+    const close = () => {
+        if (temp)
+            (0,external_node_fs_namespaceObject.rmSync)(temp, { recursive: true, force: true });
+    };
+    try {
+        let opened;
+        if (parsed.kind === 'daemon') {
+            if (!options.dockerSave)
+                throw new ImageInputError(`'${image}' is neither a path nor an image a Docker daemon can save.`);
+            temp = await makeTempDirectory((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
+            const file = (0,external_node_path_namespaceObject.join)(temp, 'image.tar');
+            await options.dockerSave(parsed.reference, file);
+            // Whatever docker save wrote (legacy, Docker 25+ or the containerd store's layout) is read as what it is.
+            opened = openImageInput({ kind: 'path', spelling: image, path: file });
+        }
+        else {
+            opened = openImageInput(parsed);
+        }
+        const input = opened.kind === 'image'
+            ? {
+                kind: 'image',
+                source: opened.source,
+                plan: planImages(opened.source, opened.layouts, opened.ref),
+                fromRegistry: false,
+            }
+            : opened;
+        return { input, close };
+    }
+    catch (error) {
+        close();
+        throw error;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/ca-pointers/fix.ts
 /** The one fix for every leak, said the same way by the image check and the Dockerfile lint. */
 const LEAK_FIX = 'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org_ca … with-org-ca <command>), ' +
     'and copy only build outputs into the release stage.';
-
-;// CONCATENATED MODULE: ./src/leak/scanning/text.ts
-/**
- * Scanning what is not a layer: config and history text (with base64 tokens decoded, JSON walked string by string)
- * and other blobs of an image (attestations, stray members), streamed through the matcher and hashed. Given an
- * opener, never where the bytes come from.
- */
-
-
-/** Text, plus any base64 token in it decoded (descriptor `data`, max-mode provenance hold JSON []byte as base64). */
-function scanText(matcher, text, depth = 0) {
-    const hits = scanBuffer(matcher, Buffer.from(text, 'utf8'));
-    if (depth < 2) {
-        const found = new Set(hits.map((h) => h.fingerprint));
-        for (const token of text.match(/[A-Za-z0-9+/]{64,}={0,2}/g) ?? []) {
-            const decoded = Buffer.from(token, 'base64');
-            const inner = scanBuffer(matcher, decoded);
-            if (decoded[0] === 0x7b || decoded[0] === 0x5b)
-                inner.push(...scanJsonStrings(matcher, decoded.toString('utf8'), depth + 1));
-            // A PEM line is itself base64: what decodes from it was already found as the PEM.
-            for (const h of inner) {
-                if (found.has(h.fingerprint))
-                    continue;
-                found.add(h.fingerprint);
-                hits.push(h);
-            }
-        }
-    }
-    return hits;
-}
-function scanJsonStrings(matcher, text, depth) {
-    let doc;
-    try {
-        doc = JSON.parse(text);
-    }
-    catch {
-        return [];
-    }
-    const hits = [];
-    // An explicit stack: a hostile blob of a million nested lists must not overflow the call stack.
-    const stack = [doc];
-    while (stack.length) {
-        const v = stack.pop();
-        if (typeof v === 'string') {
-            if (v.length >= 40)
-                hits.push(...scanText(matcher, v, depth));
-        }
-        else if (Array.isArray(v)) {
-            for (const x of v)
-                stack.push(x);
-        }
-        else if (v && typeof v === 'object') {
-            for (const [k, x] of Object.entries(v)) {
-                if (k.length >= 40)
-                    hits.push(...scanText(matcher, k, depth));
-                stack.push(x);
-            }
-        }
-    }
-    return hits;
-}
-/** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
-async function scanContent(blob, matcher, maybeJson, openBlob) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    const scanner = new ContentScanner(matcher);
-    const keep = [];
-    let kept = 0;
-    try {
-        if (blob.size > 0) {
-            for await (const chunk of await openBlob(blob)) {
-                const b = chunk;
-                hash.update(b);
-                scanner.feed(b);
-                if (maybeJson && kept < 64 * 1024 * 1024) {
-                    keep.push(b);
-                    kept += b.length;
-                }
-            }
-        }
-    }
-    catch (error) {
-        return {
-            hits: scanner.end(),
-            digest: `sha256:${hash.digest('hex')}`,
-            error: error instanceof Error ? error.message : String(error),
-        };
-    }
-    const hits = scanner.end();
-    if (maybeJson && kept <= 64 * 1024 * 1024) {
-        const text = Buffer.concat(keep).toString('utf8');
-        if (/^\s*[[{]/.test(text)) {
-            const fps = new Set(hits.map((h) => h.fingerprint));
-            for (const h of scanJsonStrings(matcher, text, 0))
-                if (!fps.has(h.fingerprint))
-                    hits.push(h);
-        }
-    }
-    return { hits, digest: `sha256:${hash.digest('hex')}` };
-}
 
 ;// CONCATENATED MODULE: ./src/leak/findings.ts
 /**
@@ -79451,8 +79557,11 @@ async function scanContent(blob, matcher, maybeJson, openBlob) {
 
 
 
+
+
+
 function hitFields(h) {
-    return { kind: h.kind, fingerprint: h.fingerprint, ...(h.subject ? { subject: h.subject } : {}) };
+    return { kind: h.kind, fingerprint: h.fingerprint, ...present_present({ subject: h.subject }) };
 }
 function describeCa(h) {
     // An intermediate the CA signed is an anchor for Java, Go and Node as much as the CA itself.
@@ -79512,7 +79621,7 @@ function pointerFindings(pointers, fs, caPaths, cwd, image, layer) {
         out.push({
             kind: verdict.kind,
             fingerprint: '',
-            ...(image ? { image } : {}),
+            ...present_present({ image }),
             path: p.where,
             visibility: p.where.startsWith('config.') ? 'config' : 'final',
             message,
@@ -79547,6 +79656,101 @@ function configFindings(image, matcher) {
     }
     return out;
 }
+const INSIDE_ARCHIVE = ' (inside a file that holds other files)';
+/** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
+function rootfsFindings(result, where) {
+    const fs = FinalFs.build([result.index]);
+    const findings = result.hits.map((h) => ({
+        ...hitFields(h),
+        path: `/${h.path}`,
+        visibility: 'final',
+        message: `${describeCa(h)} is in the file system at /${h.path}${h.path.includes(NESTED) ? INSIDE_ARCHIVE : ''} (${h.kind}). ${LEAK_FIX}`,
+    }));
+    const caPaths = new Set(result.hits.filter((h) => !h.path.includes(NESTED)).map((h) => `/${h.path}`));
+    for (const c of result.captured)
+        findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
+    const unscanned = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
+    if (result.error)
+        unscanned.push({ what: where, reason: result.error });
+    return { findings, unscanned, notLookedInside: result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` })) };
+}
+/** Hits in a member read as text (a config, a manifest, an attestation, legacy json) of an image archive. */
+function contentFindings(name, hits, attestation) {
+    return hits.map((h) => ({
+        ...hitFields(h),
+        ...present_present({ image: attestation }),
+        path: name,
+        visibility: 'n/a',
+        message: attestation
+            ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${LEAK_FIX}`
+            : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${LEAK_FIX}`,
+    }));
+}
+/**
+ * One image's layers, judged against its final file system: each hit visible there or hidden by a later layer (yet
+ * shipped), the diff_ids the config promised, and the settings in its config and files that point tools at a CA.
+ */
+function imageFindings(image, layerResults) {
+    const findings = [];
+    const unscanned = [];
+    const notLookedInside = [];
+    const fs = FinalFs.build(layerResults.map((r) => r?.index ?? emptyLayerIndex()));
+    const caPaths = new Set();
+    image.layers.forEach((l, i) => {
+        const r = layerResults[i];
+        if (!r)
+            return;
+        if (l.diffId && !r.error && r.diffId && r.diffId !== l.diffId)
+            unscanned.push({
+                what: `${image.name} layer ${l.index}`,
+                reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}`,
+            });
+        for (const n of r.notLookedInside)
+            notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
+        for (const h of r.hits) {
+            // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.
+            const cut = h.path.indexOf(NESTED);
+            const nested = cut !== -1;
+            const visible = fs.layerOf(nested ? h.path.slice(0, cut) : h.path) === i;
+            if (visible && !nested)
+                caPaths.add(`/${h.path}`);
+            findings.push({
+                ...hitFields(h),
+                image: image.name,
+                layer: { index: l.index, digest: r.digest, ...present_present({ instruction: l.instruction }) },
+                path: `/${h.path}`,
+                visibility: visible ? 'final' : 'lower-layer',
+                message: `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? INSIDE_ARCHIVE : ''} (${h.kind}), ` +
+                    (visible
+                        ? 'visible in the final file system'
+                        : 'hidden or deleted by a later layer but still shipped in this one') +
+                    `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
+            });
+        }
+    });
+    const cwd = image.config.config?.WorkingDir || '/';
+    findings.push(...pointerFindings(envPointers(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
+    image.layers.forEach((l, i) => {
+        for (const c of layerResults[i]?.captured ?? []) {
+            if (fs.layerOf(c.path) === i)
+                findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
+        }
+    });
+    return { findings, unscanned, notLookedInside };
+}
+/** A blob no manifest references still ships with the image: what is in it is a leak all the same. */
+function strayBlobFindings(id, r) {
+    return {
+        findings: r.hits.map((h) => ({
+            ...hitFields(h),
+            path: `${id}: /${h.path}`,
+            visibility: 'n/a',
+            message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}`,
+        })),
+        unscanned: [],
+        notLookedInside: r.notLookedInside.map((n) => ({ path: `${id}: /${n.path}`, reason: n.reason })),
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/leak/types.ts
 const types_DEFAULT_LIMITS = {
@@ -79579,12 +79783,6 @@ const types_DEFAULT_LIMITS = {
 
 
 
-
-
-
-
-
-
 /**
  * The default spill bound (SPILL_BOUND): four times the input's bytes, never below the floor. An archive is written to
  * TMPDIR at most once per level it sits at, so a real image needs far less; a bomb of archives in archives stops there.
@@ -79599,223 +79797,112 @@ async function checkImage(options) {
         ...options.limits,
         spillGiven: options.limits?.maxSpillBytes !== undefined,
     };
-    const matcher = matcher_buildMatcher(options.spec);
-    if (isRegistryReference(options.image)) {
-        // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
-        const { source } = await openRegistryImage(options.image, pemOf(options.spec.certs), options.registry);
-        return await checkSource(options.image, source, planImages(source, ['oci']), matcher, options.spec, limits, options.parallel, started, registryLayerFailure);
-    }
-    const input = parseImageInput(options.image);
-    let temp;
+    const opened = await openCheckInput(options.image, {
+        extraCa: pemOf(options.spec.certs),
+        ...present_present({ dockerSave: options.dockerSave, registry: options.registry }),
+    });
     try {
-        let opened;
-        if (input.kind === 'daemon') {
-            if (!options.dockerSave)
-                throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
-            temp = await makeTempDirectory((0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
-            const file = (0,external_node_path_namespaceObject.join)(temp, 'image.tar');
-            await options.dockerSave(input.reference, file);
-            // Whatever docker save wrote (legacy, Docker 25+ or the containerd store's layout) is read as what it is.
-            opened = openImageInput({ kind: 'path', spelling: options.image, path: file });
+        const { input } = opened;
+        if (input.kind === 'image') {
+            const { findings, gaps, stats } = await checkSource(input.source, input.plan, options, limits, input.fromRegistry);
+            return report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
         }
-        else {
-            opened = openImageInput(input);
-        }
-        if (opened.kind === 'rootfs-dir')
-            return checkRootfs(options.image, await scanDirectory('rootfs', opened.dir, matcher, limits), opened.dir, started);
-        if (opened.kind === 'rootfs-tar') {
-            const size = (0,external_node_fs_namespaceObject.statSync)(opened.file).size;
-            const [layer] = await runLayerJobs([{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }], options.spec, limits, openBlob, options.parallel);
-            return checkRootfs(options.image, layer, opened.file, started);
-        }
-        return await checkSource(options.image, opened.source, planImages(opened.source, opened.layouts, opened.ref), matcher, options.spec, limits, options.parallel, started);
-    }
-    finally {
-        if (temp)
-            (0,external_node_fs_namespaceObject.rmSync)(temp, { recursive: true, force: true });
-    }
-}
-/** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
-function checkRootfs(input, result, where, started) {
-    const fs = FinalFs.build([result.index]);
-    const within = (h) => h.path.includes(NESTED) ? ' (inside a file that holds other files)' : '';
-    const findings = result.hits.map((h) => ({
-        ...hitFields(h),
-        path: `/${h.path}`,
-        visibility: 'final',
-        message: `${describeCa(h)} is in the file system at /${h.path}${within(h)} (${h.kind}). ${LEAK_FIX}`,
-    }));
-    const caPaths = new Set(result.hits.filter((h) => !h.path.includes(NESTED)).map((h) => `/${h.path}`));
-    for (const c of result.captured)
-        findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
-    const unscanned = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
-    if (result.error)
-        unscanned.push({ what: where, reason: result.error });
-    const notLookedInside = result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` }));
-    return {
-        input,
-        findings,
-        unscanned,
-        notLookedInside,
-        stats: {
+        const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
+        const result = input.kind === 'rootfs-dir'
+            ? await scanDirectory('rootfs', input.dir, matcher_buildMatcher(options.spec), limits)
+            : (await runLayerJobs([{ id: input.file, blob: { file: input.file, start: 0, size: (0,external_node_fs_namespaceObject.statSync)(input.file).size }, where }], options.spec, limits, openBlob, options.parallel))[0];
+        const { findings, ...gaps } = rootfsFindings(result, where);
+        return report(options.image, findings, gaps, {
             images: 0,
             layers: 0,
             files: result.files,
             nestedFiles: result.nestedFiles,
             bytes: result.bytes,
             ms: Date.now() - started,
-        },
-    };
+        });
+    }
+    finally {
+        opened.close();
+    }
 }
-async function checkSource(input, source, plan, matcher, spec, limits, parallel, started, layerFailure) {
-    const unscanned = [...plan.unscanned];
-    const findings = [];
-    // Every regular member is scanned once: as a layer when a manifest says so or its bytes are a tar stream
-    // (an unreferenced blob still ships), else as content (configs, manifests, attestations, legacy json).
-    const jobs = [];
-    const contentMembers = [];
-    for (const m of source.members.values()) {
-        if (m.type !== 'file')
-            continue;
-        const planned = plan.layerMembers.get(m.name);
-        const digest = planned?.digest ?? digestOfMember(m);
-        if (planned) {
-            jobs.push({
-                id: m.name,
-                blob: m.blob,
-                where: m.name,
-                ...(planned.mediaType ? { mediaType: planned.mediaType } : {}),
-                ...(digest ? { digest } : {}),
-            });
-            continue;
-        }
-        const head = readMember({ ...m, blob: { ...m.blob, size: Math.min(m.blob.size, 1024) } });
-        const kind = sniff(head);
-        if (kind === 'gzip' || kind === 'zstd' || (kind === 'none' && m.blob.size >= 1024))
-            jobs.push({ id: m.name, blob: m.blob, where: m.name, ...(digest ? { digest } : {}) });
-        else
-            contentMembers.push(m.name);
-    }
-    const configMembers = new Set(plan.images.map((i) => i.configMember).filter((x) => Boolean(x)));
-    const structured = new Map();
-    for (const image of plan.images) {
-        const found = configFindings(image, matcher);
-        findings.push(...found);
-        if (image.configMember)
-            structured.set(image.configMember, new Set([...(structured.get(image.configMember) ?? []), ...found.map((f) => f.fingerprint)]));
-    }
-    const layerRun = runLayerJobs(jobs, spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, openBlob, parallel, newTotals());
-    for (const name of contentMembers) {
-        const m = source.members.get(name);
-        const { hits, digest, error } = await scanContent(m.blob, matcher, configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name), openBlob);
-        const expected = digestOfMember(m);
-        if (error)
-            unscanned.push({ what: name, reason: error });
-        if (expected && digest !== expected)
-            unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
-        const skip = structured.get(name) ?? new Set();
-        const attestation = plan.attestations.get(name);
-        for (const h of hits) {
-            if (skip.has(h.fingerprint))
-                continue;
-            findings.push({
-                ...hitFields(h),
-                ...(attestation ? { image: attestation } : {}),
-                path: name,
-                visibility: 'n/a',
-                message: attestation
-                    ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${LEAK_FIX}`
-                    : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${LEAK_FIX}`,
-            });
-        }
-    }
-    const results = new Map((await layerRun).map((r) => [r.id, r]));
-    for (const job of jobs) {
-        const failure = layerFailure?.(job, results.get(job.id));
-        if (failure)
-            throw new RegistryError(failure);
-    }
-    let files = 0;
-    let nestedFiles = 0;
-    let bytes = 0;
-    const notLookedInside = [];
-    for (const r of results.values()) {
-        files += r.files;
-        nestedFiles += r.nestedFiles;
-        bytes += r.bytes;
-        for (const u of r.unreadable)
-            unscanned.push({ what: `${r.id}: /${u.path}`, reason: u.reason });
-        if (r.error)
-            unscanned.push({ what: `layer ${r.digest && r.compression !== 'unknown' ? r.digest : r.id}`, reason: r.error });
-    }
-    const inImage = new Set();
-    for (const image of plan.images) {
-        const layerResults = image.layers.map((l) => results.get(l.member));
-        const fs = FinalFs.build(layerResults.map((r) => r?.index ?? emptyLayerIndex()));
-        const caPaths = new Set();
-        image.layers.forEach((l, i) => {
-            const r = layerResults[i];
-            if (!r)
-                return;
-            inImage.add(l.member);
-            if (l.diffId && !r.error && r.diffId && r.diffId !== l.diffId)
-                unscanned.push({
-                    what: `${image.name} layer ${l.index}`,
-                    reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}`,
-                });
-            for (const n of r.notLookedInside)
-                notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
-            for (const h of r.hits) {
-                // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.
-                const cut = h.path.indexOf(NESTED);
-                const nested = cut !== -1;
-                const visible = fs.layerOf(nested ? h.path.slice(0, cut) : h.path) === i;
-                if (visible && !nested)
-                    caPaths.add(`/${h.path}`);
-                findings.push({
-                    ...hitFields(h),
-                    image: image.name,
-                    layer: { index: l.index, digest: r.digest, ...(l.instruction ? { instruction: l.instruction } : {}) },
-                    path: `/${h.path}`,
-                    visibility: visible ? 'final' : 'lower-layer',
-                    message: `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? ' (inside a file that holds other files)' : ''} (${h.kind}), ` +
-                        (visible
-                            ? 'visible in the final file system'
-                            : 'hidden or deleted by a later layer but still shipped in this one') +
-                        `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
-                });
-            }
-        });
-        const cwd = image.config.config?.WorkingDir || '/';
-        findings.push(...pointerFindings(envPointers(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
-        image.layers.forEach((l, i) => {
-            for (const c of layerResults[i]?.captured ?? []) {
-                if (fs.layerOf(c.path) === i)
-                    findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
-            }
-        });
-    }
-    for (const [id, r] of results) {
-        if (inImage.has(id))
-            continue;
-        for (const n of r.notLookedInside)
-            notLookedInside.push({ path: `${id}: /${n.path}`, reason: n.reason });
-        for (const h of r.hits) {
-            findings.push({
-                ...hitFields(h),
-                path: `${id}: /${h.path}`,
-                visibility: 'n/a',
-                message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}`,
-            });
-        }
-    }
+function report(input, findings, gaps, stats) {
     return {
         input,
         findings: dedupeFindings(findings),
-        unscanned,
-        notLookedInside: dedupeNotLookedInside(notLookedInside),
-        stats: { images: plan.images.length, layers: jobs.length, files, nestedFiles, bytes, ms: Date.now() - started },
+        unscanned: gaps.unscanned,
+        notLookedInside: dedupeNotLookedInside(gaps.notLookedInside),
+        stats,
     };
+}
+/** Adds what one part of the check found to the whole. */
+function gather(into, part) {
+    into.findings.push(...part.findings);
+    into.gaps.unscanned.push(...part.unscanned);
+    into.gaps.notLookedInside.push(...part.notLookedInside);
+}
+async function checkSource(source, plan, options, limits, fromRegistry) {
+    const matcher = matcher_buildMatcher(options.spec);
+    const found = { findings: [], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } };
+    const { jobs, contentMembers } = layerJobsOf(source, plan);
+    const layerRun = runLayerJobs(jobs, options.spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, openBlob, options.parallel, newTotals());
+    // Config fields are judged as fields; the same CA found again in the config's raw text is not a second finding.
+    const inConfigFields = new Map();
+    for (const image of plan.images) {
+        const fromConfig = configFindings(image, matcher);
+        found.findings.push(...fromConfig);
+        if (image.configMember) {
+            const seen = inConfigFields.get(image.configMember) ?? new Set();
+            for (const f of fromConfig)
+                seen.add(f.fingerprint);
+            inConfigFields.set(image.configMember, seen);
+        }
+    }
+    for (const name of contentMembers)
+        await checkContent(source, plan, name, matcher, inConfigFields, found);
+    const results = new Map((await layerRun).map((r) => [r.id, r]));
+    for (const job of jobs) {
+        const failure = fromRegistry ? registryLayerFailure(job, results.get(job.id)) : undefined;
+        if (failure)
+            throw new RegistryError(failure);
+    }
+    const stats = { images: plan.images.length, layers: jobs.length, files: 0, nestedFiles: 0, bytes: 0 };
+    for (const r of results.values()) {
+        stats.files += r.files;
+        stats.nestedFiles += r.nestedFiles;
+        stats.bytes += r.bytes;
+        for (const u of r.unreadable)
+            found.gaps.unscanned.push({ what: `${r.id}: /${u.path}`, reason: u.reason });
+        if (r.error)
+            found.gaps.unscanned.push({
+                what: `layer ${r.digest && r.compression !== 'unknown' ? r.digest : r.id}`,
+                reason: r.error,
+            });
+    }
+    const inImage = new Set();
+    for (const image of plan.images) {
+        for (const l of image.layers)
+            if (results.has(l.member))
+                inImage.add(l.member);
+        gather(found, imageFindings(image, image.layers.map((l) => results.get(l.member))));
+    }
+    for (const [id, r] of results)
+        if (!inImage.has(id))
+            gather(found, strayBlobFindings(id, r));
+    return { ...found, stats };
+}
+/** A member read as text: its hits (less those its image's config fields already reported), its digest checked. */
+async function checkContent(source, plan, name, matcher, inConfigFields, found) {
+    const m = source.members.get(name);
+    const isConfig = plan.images.some((i) => i.configMember === name);
+    const { hits, digest, error } = await scanContent(m.blob, matcher, isConfig || name.endsWith('.json') || /^blobs\//.test(name), openBlob);
+    const expected = digestOfMember(m);
+    if (error)
+        found.gaps.unscanned.push({ what: name, reason: error });
+    if (expected && digest !== expected)
+        found.gaps.unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
+    const reported = inConfigFields.get(name);
+    const fresh = hits.filter((h) => !reported?.has(h.fingerprint));
+    found.findings.push(...contentFindings(name, fresh, plan.attestations.get(name)));
 }
 
 ;// CONCATENATED MODULE: ./src/leak/sources/docker.ts
@@ -80061,10 +80148,7 @@ function isKnownDirectory(path) {
 
 
 class ContextError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ContextError';
-    }
+    name = 'ContextError';
 }
 // A CommonJS module whose typings declare `export default`: under NodeNext the default import is module.exports.
 const dockerignore = ((ignore_default())["default"] ??
@@ -80191,10 +80275,7 @@ var main = __nccwpck_require__(8390);
 ;// CONCATENATED MODULE: ./src/lint/dockerfile.ts
 
 class DockerfileError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'DockerfileError';
-    }
+    name = 'DockerfileError';
 }
 /** Splits words the way the Dockerfile frontend does for COPY/ADD/FROM: whitespace, with quotes kept together. */
 function splitWords(text, escape = '\\') {
@@ -80359,6 +80440,10 @@ function referencedVariables(text) {
 ;// CONCATENATED MODULE: ./src/lint/filesystem.ts
 
 
+/** `pending` for a RUN's files, which count only if they are still there when the RUN ends. */
+function fileRecord(file, line, stage, pending = false) {
+    return { ...file, line, stage, removed: [], pending, reported: false };
+}
 class StageFs {
     records;
     workdir;
@@ -80442,6 +80527,7 @@ function mapPath(record, source, dest, destIsDir) {
 
 
 
+
 const NOTHING = { ca: false, what: 'nothing' };
 const DEBIAN_SOURCES = ['/usr/local/share/ca-certificates', '/usr/share/ca-certificates'];
 const RHEL_SOURCES = ['/etc/pki/ca-trust/source', '/usr/share/pki/ca-trust-source', '/etc/pki/trust/anchors'];
@@ -80490,7 +80576,7 @@ const catCommand = (s, c) => {
     return {
         ca: parts.some((p) => p.ca),
         what: parts.map((p) => p.what).join(' + '),
-        ...(secret !== undefined ? { secret } : {}),
+        ...defined({ secret }),
         public: parts.every((p) => p.public),
     };
 };
@@ -80577,7 +80663,14 @@ const unzipCommand = (s, c) => {
     if (s.mountOf(dir))
         return NOTHING;
     const ca = (content.ca || isTrustPath(dir)) && !content.public;
-    s.newRecord(dir, true, ca, 'OCA102', `RUN extracts ${archive ?? 'an archive'} into ${dir}`, 'write');
+    s.newRecord({
+        path: dir,
+        dir: true,
+        ca,
+        rule: 'OCA102',
+        what: `RUN extracts ${archive ?? 'an archive'} into ${dir}`,
+        origin: 'write',
+    });
     return NOTHING;
 };
 /** update-ca-certificates */
@@ -80622,7 +80715,14 @@ const keytoolCommand = (s, c) => {
         s.provenCa(file, 'imports it into a Java keystore with keytool');
     const store = c.opt('-keystore', '-destkeystore');
     const storePath = store !== undefined ? s.abs(store) : '/$JAVA_HOME/lib/security/cacerts';
-    s.newRecord(storePath, false, true, 'OCA104', `RUN keytool imports ${file ?? 'a certificate'} into the keystore ${store ?? 'cacerts (-cacerts)'}`, 'write');
+    s.newRecord({
+        path: storePath,
+        dir: false,
+        ca: true,
+        rule: 'OCA104',
+        what: `RUN keytool imports ${file ?? 'a certificate'} into the keystore ${store ?? 'cacerts (-cacerts)'}`,
+        origin: 'write',
+    });
     return NOTHING;
 };
 /** certutil */
@@ -80636,7 +80736,14 @@ const certutilCommand = (s, c) => {
     if (file !== undefined)
         s.provenCa(file, 'adds it to an NSS database with certutil -A');
     const db = c.opt('-d');
-    s.newRecord(db !== undefined ? s.abs(db.replace(/^sql:/, '')) : '/root/.pki/nssdb', true, true, 'OCA104', `RUN certutil -A adds ${file ?? 'a certificate'} to the NSS database ${db ?? '~/.pki/nssdb'}`, 'write');
+    s.newRecord({
+        path: db !== undefined ? s.abs(db.replace(/^sql:/, '')) : '/root/.pki/nssdb',
+        dir: true,
+        ca: true,
+        rule: 'OCA104',
+        what: `RUN certutil -A adds ${file ?? 'a certificate'} to the NSS database ${db ?? '~/.pki/nssdb'}`,
+        origin: 'write',
+    });
     return NOTHING;
 };
 const COMMANDS = {
@@ -80912,6 +81019,7 @@ function parseShell(script) {
 
 
 
+
 function csv(value) {
     const out = new Map();
     for (const part of value.split(',')) {
@@ -80969,9 +81077,7 @@ function mountsOf(instr, cwd, vars) {
         return {
             type,
             target,
-            ...(id !== undefined ? { id } : {}),
-            ...(o.get('from') !== undefined ? { from: o.get('from') } : {}),
-            ...(source !== undefined ? { source } : {}),
+            ...defined({ id, from: o.get('from'), source }),
             ca: type === 'secret' && (secretLooksCa(id ?? '', target) || isTrustPath(target)),
         };
     });
@@ -81152,21 +81258,8 @@ function interpretRun(instr, env) {
     const abs = (p) => resolvePath(p, cwd);
     const mountOf = (path) => mounts.find((m) => isUnder(path, m.target));
     const unresolved = (p) => /\$|`|\{\}/.test(p);
-    const newRecord = (path, dir, ca, rule, what, origin, evidence) => {
-        const r = {
-            path,
-            dir,
-            ca,
-            line: instr.line,
-            stage: env.stage,
-            rule,
-            what,
-            origin,
-            removed: [],
-            pending: true,
-            reported: false,
-            ...(evidence ? { evidence } : {}),
-        };
+    const newRecord = (file) => {
+        const r = fileRecord(file, instr.line, env.stage, true);
         fs.add(r);
         created.push(r);
         return r;
@@ -81226,7 +81319,14 @@ function interpretRun(instr, env) {
         const trust = isTrustPath(path) && !content.public && (content !== NOTHING || certish);
         const ca = !content.public && (content.ca || trust || (content.download === true && isCaLikeName(path)));
         const rule = content.secret !== undefined ? 'OCA105' : 'OCA102';
-        newRecord(path, false, ca, rule, `RUN ${how} ${content.what === 'nothing' ? '' : `${content.what} `}to ${path}`.replace(/\s+to /, ' to '), content.secret !== undefined ? 'secret' : content.download ? 'download' : 'write');
+        newRecord({
+            path,
+            dir: false,
+            ca,
+            rule,
+            what: `RUN ${how} ${content.what === 'nothing' ? '' : `${content.what} `}to ${path}`.replace(/\s+to /, ' to '),
+            origin: content.secret !== undefined ? 'secret' : content.download ? 'download' : 'write',
+        });
     };
     /** A tool flag or setting proves `value` names a CA: the file (if it is in the image) is CA material. */
     const provenCa = (value, evidence) => {
@@ -81266,7 +81366,14 @@ function interpretRun(instr, env) {
         if (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length)
             return;
         env.finding('OCA110', `RUN ${evidence.replace(/\bit\b/, path)}: the file is not a mount and no COPY/ADD here brought it, so it is in the image (from the base image or an earlier step), and the tool treats it as a CA`);
-        newRecord(path, false, true, 'OCA110', `${path} (used as a CA at ${where()})`, 'write').reported = true;
+        newRecord({
+            path,
+            dir: false,
+            ca: true,
+            rule: 'OCA110',
+            what: `${path} (used as a CA at ${where()})`,
+            origin: 'write',
+        }).reported = true;
     };
     const trustUpdate = (tool, sources, extra = []) => {
         for (const p of REGENERATED_BY_UPDATE) {
@@ -81287,7 +81394,14 @@ function interpretRun(instr, env) {
             return;
         const what = `RUN ${tool} regenerates the system trust store (${REGENERATED_BY_UPDATE[0]} and the other bundles) with ${added.slice(0, 3).join(', ')}${added.length > 3 ? ` and ${added.length - 3} more` : ''}`;
         for (const p of REGENERATED_BY_UPDATE)
-            newRecord(p, !/\.(crt|pem)$|cacerts$/.test(p), true, 'OCA103', what, 'regenerated');
+            newRecord({
+                path: p,
+                dir: !/\.(crt|pem)$|cacerts$/.test(p),
+                ca: true,
+                rule: 'OCA103',
+                what,
+                origin: 'regenerated',
+            });
     };
     /** Copies each source to dest (cp, mv, install, rsync), carrying what the model knows of directories. */
     const copyFiles = (sources, destWord, destIsDirHint, how, move) => {
@@ -81300,7 +81414,14 @@ function interpretRun(instr, env) {
             if (under.length) {
                 for (const r of under) {
                     const target = mapPath(r, src, destIsDir ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(src)) : dest, false);
-                    newRecord(target, r.dir, r.ca || (isTrustPath(target) && !isSystemBundlePath(r.path)), 'OCA102', `RUN ${how} ${r.path} (${r.what}) to ${target}`, 'write');
+                    newRecord({
+                        path: target,
+                        dir: r.dir,
+                        ca: r.ca || (isTrustPath(target) && !isSystemBundlePath(r.path)),
+                        rule: 'OCA102',
+                        what: `RUN ${how} ${r.path} (${r.what}) to ${target}`,
+                        origin: 'write',
+                    });
                 }
             }
             const target = destIsDir && !hasGlob(src) ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(src)) : hasGlob(src) ? dest : dest;
@@ -81461,6 +81582,7 @@ function interpretRun(instr, env) {
 }
 
 ;// CONCATENATED MODULE: ./src/lint/model.ts
+
 
 
 
@@ -81649,6 +81771,14 @@ function flag(instr, name) {
     return instr.flags.find((f) => f.name === name)?.value;
 }
 /** COPY and ADD: sources from the context, a URL, another stage, or an image; destination resolved against WORKDIR. */
+/** Adds the files an instruction makes to its stage's file system, and reports each. */
+function placer(instr, stage, fs, report) {
+    return (file) => {
+        const r = fileRecord(file, instr.line, stage);
+        fs.add(r);
+        report(r);
+    };
+}
 function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) {
     const heredocNames = new Set(instr.heredocs.map((h) => h.name));
     const words = instr.words.map((w) => expand(w, vars));
@@ -81661,6 +81791,7 @@ function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) 
     const from = flag(instr, 'from');
     const kw = instr.keyword;
     const fromStage = from !== undefined ? stageByRef(expand(from, vars), stage) : undefined;
+    const put = placer(instr, stage, fs, report);
     for (const source of sources) {
         const heredoc = source.startsWith('<<')
             ? instr.heredocs.find((h) => h.name === source.slice(2) || heredocNames.has(source.slice(2)))
@@ -81668,8 +81799,14 @@ function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) 
         if (heredoc) {
             const target = destIsDir ? external_node_path_namespaceObject.posix.join(dest, heredoc.name) : dest;
             const ca = heredoc.body.includes('-----BEGIN');
-            fs.add(record(target, false, ca || isTrustPath(target), instr, stage, 'OCA101', `${kw} writes a here-document to ${target}`, 'inline'));
-            report(fs.lookup(target));
+            put({
+                path: target,
+                dir: false,
+                ca: ca || isTrustPath(target),
+                rule: 'OCA101',
+                what: `${kw} writes a here-document to ${target}`,
+                origin: 'inline',
+            });
             continue;
         }
         if (fromStage !== undefined) {
@@ -81679,11 +81816,16 @@ function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) 
             for (const r of src.fs.covered(srcPath)) {
                 const target = mapPath(r, srcPath, dest, destIsDir);
                 const wholeDir = r.dir && (r.path === srcPath || !external_node_path_namespaceObject.posix.relative(srcPath, r.path).startsWith('..'));
-                const carried = record(target, wholeDir, r.ca, instr, stage, r.ca ? 'OCA106' : r.rule, `COPY --from=${srcName} ${source} brings ${r.path} of stage '${srcName}' to ${target}: ${r.what} (line ${r.line})`, 'stage', r.contextDir !== undefined && wholeDir ? { contextDir: r.contextDir } : {});
-                if (r.evidence)
-                    carried.evidence = r.evidence;
-                fs.add(carried);
-                report(carried);
+                put({
+                    path: target,
+                    dir: wholeDir,
+                    ca: r.ca,
+                    rule: r.ca ? 'OCA106' : r.rule,
+                    what: `COPY --from=${srcName} ${source} brings ${r.path} of stage '${srcName}' to ${target}: ${r.what} (line ${r.line})`,
+                    origin: 'stage',
+                    ...defined({ contextDir: wholeDir ? r.contextDir : undefined }),
+                    ...present_present({ evidence: r.evidence }),
+                });
             }
             continue;
         }
@@ -81695,36 +81837,32 @@ function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) 
                 srcPath.startsWith('/etc/ssl/certs') ||
                 srcPath.startsWith('/usr/share/ca-certificates');
             const ca = !publicBundle && (isCaLikeName(srcPath) || (isTrustPath(target) && !isSystemBundlePath(target)));
-            fs.add(record(target, false, ca, instr, stage, 'OCA101', `${kw} --from=${from} puts ${source} at ${target}`, 'external'));
-            report(fs.lookup(target));
+            put({
+                path: target,
+                dir: false,
+                ca,
+                rule: 'OCA101',
+                what: `${kw} --from=${from} puts ${source} at ${target}`,
+                origin: 'external',
+            });
             continue;
         }
         if (kw === 'ADD' && isUrl(source)) {
             const name = urlBasename(source);
             const target = destIsDir ? external_node_path_namespaceObject.posix.join(dest, name) : dest;
             const ca = isCaLikeName(name) || isCaLikeName(target) || isTrustPath(target);
-            fs.add(record(target, false, ca, instr, stage, 'OCA101', `ADD downloads ${source} to ${target}`, 'download'));
-            report(fs.lookup(target));
+            put({
+                path: target,
+                dir: false,
+                ca,
+                rule: 'OCA101',
+                what: `ADD downloads ${source} to ${target}`,
+                origin: 'download',
+            });
             continue;
         }
         copyFromContext(instr, stage, fs, source, dest, destIsDir, context, report);
     }
-}
-function record(path, dir, ca, instr, stage, rule, what, origin, extra = {}) {
-    return {
-        path,
-        dir,
-        ca,
-        line: instr.line,
-        stage,
-        rule,
-        what,
-        origin,
-        removed: [],
-        pending: false,
-        reported: false,
-        ...extra,
-    };
 }
 function contextRelative(source) {
     const n = external_node_path_namespaceObject.posix.normalize(`/${source}`).replace(/\/+$/, '');
@@ -81733,12 +81871,21 @@ function contextRelative(source) {
 function copyFromContext(instr, stage, fs, source, dest, destIsDir, context, report) {
     const kw = instr.keyword;
     const rel = contextRelative(source);
+    const put = placer(instr, stage, fs, report);
     const known = context?.match(rel);
     if (known) {
         // Each file the source brings, parsed: only certificates that count (CAs, or the org CA's family) are findings.
         const baseDir = known.dir ? rel : external_node_path_namespaceObject.posix.dirname(rel);
         if (known.dir)
-            fs.add(record(dest, true, false, instr, stage, 'OCA101', `${kw} ${source} copies the build context directory '${rel}' to ${dest}`, 'context', { contextDir: rel }));
+            fs.add(fileRecord({
+                path: dest,
+                dir: true,
+                ca: false,
+                rule: 'OCA101',
+                what: `${kw} ${source} copies the build context directory '${rel}' to ${dest}`,
+                origin: 'context',
+                contextDir: rel,
+            }, instr.line, stage));
         for (const file of known.files) {
             const target = known.dir
                 ? external_node_path_namespaceObject.posix.join(dest, baseDir === '.' ? file : external_node_path_namespaceObject.posix.relative(baseDir, file))
@@ -81748,9 +81895,14 @@ function copyFromContext(instr, stage, fs, source, dest, destIsDir, context, rep
             const cls = context.classify(file);
             if (!cls && known.dir)
                 continue;
-            const r = record(target, false, cls?.ca ?? false, instr, stage, 'OCA101', `${kw} puts '${file}' from the build context at ${target}${cls ? ` (${cls.description})` : ''}`, 'context');
-            fs.add(r);
-            report(r);
+            put({
+                path: target,
+                dir: false,
+                ca: cls?.ca ?? false,
+                rule: 'OCA101',
+                what: `${kw} puts '${file}' from the build context at ${target}${cls ? ` (${cls.description})` : ''}`,
+                origin: 'context',
+            });
         }
         return;
     }
@@ -81758,16 +81910,27 @@ function copyFromContext(instr, stage, fs, source, dest, destIsDir, context, rep
     const isDir = !hasGlob(rel) && (rel === '.' || source.endsWith('/') || external_node_path_namespaceObject.posix.extname(rel) === '');
     if (hasGlob(rel) || isDir) {
         const ca = isTrustPath(dest);
-        const r = record(dest, true, ca, instr, stage, 'OCA101', `${kw} ${source} copies ${hasGlob(rel) ? 'the matching files' : `the build context${rel === '.' ? '' : ` directory '${rel}'`}`} into ${ca ? 'the trust path ' : ''}${dest}`, 'context', isDir ? { contextDir: rel } : {});
-        fs.add(r);
-        report(r);
+        put({
+            path: dest,
+            dir: true,
+            ca,
+            rule: 'OCA101',
+            what: `${kw} ${source} copies ${hasGlob(rel) ? 'the matching files' : `the build context${rel === '.' ? '' : ` directory '${rel}'`}`} into ${ca ? 'the trust path ' : ''}${dest}`,
+            origin: 'context',
+            ...present_present({ contextDir: isDir ? rel : undefined }),
+        });
         return;
     }
     const target = destIsDir ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(rel)) : dest;
     const ca = isCaLikeName(rel) || isCaLikeName(target) || isTrustPath(target);
-    const r = record(target, false, ca, instr, stage, 'OCA101', `${kw} puts '${rel}' from the build context at ${target}`, 'context');
-    fs.add(r);
-    report(r);
+    put({
+        path: target,
+        dir: false,
+        ca,
+        rule: 'OCA101',
+        what: `${kw} puts '${rel}' from the build context at ${target}`,
+        origin: 'context',
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/lint/rules.ts
@@ -81861,11 +82024,9 @@ function findRule(idOrName) {
 
 
 
+
 class LintError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'LintError';
-    }
+    name = 'LintError';
 }
 const CACHE_NOTE = 'Findings marked info are in stages the release image does not contain: they matter only if the build cache (--cache-to mode=max, kaniko --cache) or that stage is pushed.';
 const INLINE_IGNORE = /^\s*org-ca\s+ignore=([A-Za-z0-9_,-]+)\s*(.*)$/;
@@ -81958,8 +82119,7 @@ function lintDockerfile(content, options = {}) {
     const notes = [];
     const optionIgnores = new Set(parseIgnoreList(options.ignore ?? []));
     const model = buildModel(file, {
-        ...(options.context ? { context: options.context } : {}),
-        ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}),
+        ...present_present({ context: options.context, buildArgs: options.buildArgs }),
     });
     const names = model.stages.map((s) => s.stage.name ?? String(s.stage.index));
     let release = model.stages.length - 1;
@@ -81997,7 +82157,7 @@ function lintDockerfile(content, options = {}) {
             severity: inRelease ? 'error' : 'info',
             message: f.message,
             fix: rule.fix,
-            ...(ignored ? { ignored } : {}),
+            ...present_present({ ignored }),
         };
     });
     if (findings.some((f) => f.severity === 'info'))
@@ -82012,6 +82172,7 @@ function lintDockerfile(content, options = {}) {
 }
 
 ;// CONCATENATED MODULE: ./src/lint/lint-report.ts
+
 
 /** Renderings of a lint result: terminal text, annotations (data) and SARIF 2.1.0. Pure. */
 function label(f) {
@@ -82067,13 +82228,11 @@ function lintSarifResults(uri, result) {
         },
         locations: [{ physicalLocation: { artifactLocation: { uri }, region: { startLine: f.line } } }],
         partialFingerprints: { 'orgCaLint/v1': `${f.rule}|${f.stage}|${f.message}` },
-        ...(f.ignored
-            ? {
-                suppressions: [
-                    { kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason },
-                ],
-            }
-            : {}),
+        ...present_present({
+            suppressions: f.ignored
+                ? [{ kind: f.ignored.by === 'inline' ? 'inSource' : 'external', justification: f.ignored.reason }]
+                : undefined,
+        }),
     }));
 }
 function renderLintSarif(file, result) {
@@ -82463,10 +82622,7 @@ function parseBoolean(name, text) {
  */
 /** A bad option value: a usage error in the CLI (exit 2), a failed step in the action. */
 class OptionError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'OptionError';
-    }
+    name = 'OptionError';
 }
 /** Checks one enumerated value, case-insensitively; empty means the fallback. */
 function oneOf(name, value, allowed, fallback) {
@@ -82603,6 +82759,7 @@ function validate_validateCa(input, options) {
 
 
 
+
 function hasCa(spec) {
     return Boolean(spec.ca?.trim() || spec.caFile?.trim());
 }
@@ -82638,8 +82795,7 @@ function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
     const certs = readCaCertificates(spec, names);
     return validateCa(certs, {
         now,
-        ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}),
-        ...(names.fingerprint ? { pinName: names.fingerprint } : {}),
+        ...present({ pin: spec.fingerprint?.trim() ? spec.fingerprint : undefined, pinName: names.fingerprint }),
     });
 }
 /**
@@ -82654,6 +82810,7 @@ function loadGivenCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
 
 
 
+
 /**
  * What to look for, from the CA (text or file, the main action's parser) and/or SHA-256 fingerprints. Unlike the
  * main action, an expired or non-CA certificate is still searched for: the check is about the bytes, not trust.
@@ -82665,7 +82822,7 @@ function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 
         .map((f) => parseFingerprint(f, names.fingerprint));
     const hasCa = Boolean(input.ca?.trim() || input.caFile?.trim());
     const certs = hasCa
-        ? readCaCertificates({ ca: input.ca, caFile: input.caFile }, names).map((c) => ({ der: c.der }))
+        ? readCaCertificates(defined({ ca: input.ca, caFile: input.caFile }), names).map((c) => ({ der: c.der }))
         : [];
     if (certs.length === 0 && fingerprints.length === 0) {
         throw new parse_CaInputError(`Nothing to look for: set ${names.ca} or ${names.caFile} (the CA), or ${names.fingerprint} (its SHA-256, several allowed).`);
@@ -82721,13 +82878,16 @@ function logLines(text) {
  */
 
 
+
 function safeProperties(properties) {
     if (!properties)
         return undefined;
     return {
         ...properties,
-        ...(properties.title !== undefined ? { title: log_line_logLine(properties.title) } : {}),
-        ...(properties.file !== undefined ? { file: log_line_logLine(properties.file) } : {}),
+        ...defined({
+            title: properties.title !== undefined ? log_line_logLine(properties.title) : undefined,
+            file: properties.file !== undefined ? log_line_logLine(properties.file) : undefined,
+        }),
     };
 }
 const log = {
@@ -82741,6 +82901,7 @@ const log = {
 };
 
 ;// CONCATENATED MODULE: ./src/action/leak-check.ts
+
 
 
 
@@ -82801,14 +82962,14 @@ async function run() {
                 dockerfile: inputs.dockerfile,
             });
             const result = lintDockerfile((0,external_node_fs_namespaceObject.readFileSync)(inputs.dockerfile, 'utf8'), {
-                ...(inputs.target ? { target: inputs.target } : {}),
+                ...present_present({ target: inputs.target }),
                 context,
                 ignore: inputs.lintIgnore,
             });
             lint = {
                 file: inputs.dockerfile,
                 result,
-                ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}),
+                ...present_present({ workspace: process.env.GITHUB_WORKSPACE }),
             };
             log.text(renderLintText(inputs.dockerfile, result));
             for (const a of lintAnnotations(result))
@@ -82842,8 +83003,7 @@ async function run() {
         });
         const reportFile = (0,external_node_path_namespaceObject.join)(temp, 'leak-report.json');
         const sarifFile = (0,external_node_path_namespaceObject.join)(temp, 'leak-report.sarif');
-        (0,external_node_fs_namespaceObject.writeFileSync)(reportFile, JSON.stringify({ ...written, ...(lint ? { dockerfile: { file: lint.file, ...lint.result } } : {}) }, null, 2) +
-            '\n');
+        (0,external_node_fs_namespaceObject.writeFileSync)(reportFile, JSON.stringify({ ...written, ...present_present({ dockerfile: lint ? { file: lint.file, ...lint.result } : undefined }) }, null, 2) + '\n');
         const lintSarif = lint
             ? { rules: lintSarifRules(), results: lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) }
             : undefined;

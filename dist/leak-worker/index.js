@@ -32244,10 +32244,7 @@ function looksLikePkcs12(buf) {
  * because the input may be a secret (or, pasted by mistake, a private key).
  */
 class CaInputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'CaInputError';
-    }
+    name = 'CaInputError';
 }
 const EXPECTED = 'expected a PEM certificate (-----BEGIN CERTIFICATE-----), DER bytes, the base64 of either on one line, or a PKCS#7 (.p7b) bundle';
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
@@ -32391,7 +32388,37 @@ function dedupe(certs) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/lang/present.ts
+/**
+ * Optional fields are never written as `undefined` (exactOptionalPropertyTypes): an absent field and one set to
+ * `undefined` differ to `in`, `Object.keys`, spreads over defaults and HTTP header objects. `present` builds the
+ * optional part of an object in one place instead of a conditional spread per field.
+ */
+/**
+ * Keeps the fields whose value is neither `undefined` nor `''` (an unset input or environment variable).
+ * `0`, `false` and `null` are values and are kept.
+ */
+function present(fields) {
+    const kept = {};
+    for (const [key, value] of Object.entries(fields))
+        if (!isAbsent(value))
+            kept[key] = value;
+    return kept;
+}
+function isAbsent(value) {
+    return value === undefined || value === '';
+}
+/** Keeps the fields whose value is not `undefined`: for values where `''` means something (a password, a link target). */
+function present_defined(fields) {
+    const kept = {};
+    for (const [key, value] of Object.entries(fields))
+        if (value !== undefined)
+            kept[key] = value;
+    return kept;
+}
+
 ;// CONCATENATED MODULE: ./src/leak/scanning/matcher.ts
+
 
 
 
@@ -32450,7 +32477,7 @@ function base64Pieces(pattern, role, target, size = PIECE, count = PIECES) {
             out.push({
                 bytes: Buffer.from(text),
                 role,
-                ...(target !== undefined ? { target } : {}),
+                ...present_defined({ target }),
                 lead: n.lead + from,
                 shift,
             });
@@ -32686,7 +32713,14 @@ class ContentScanner {
                 continue;
             const w = this.window(Math.max(0, p.pos - BACK), p.pos + forward);
             const run = { start: 0, end: 0 };
-            for (const hit of verify(this.matcher, p.needle, w.buf, p.pos - w.start, w.start, this.depth, run))
+            for (const hit of verify(this.matcher, {
+                needle: p.needle,
+                win: w.buf,
+                rel: p.pos - w.start,
+                winStart: w.start,
+                depth: this.depth,
+                run,
+            }))
                 this.hits.push(hit);
             if (wholeScan && run.end > run.start)
                 this.scannedRun = { start: w.start + run.start, end: w.start + run.end };
@@ -32711,8 +32745,8 @@ function matcher_dedupe(hits) {
     }
     return kept.sort((a, b) => a.start - b.start);
 }
-/** `run` receives the window range of the base64 run a base64 needle's verification decoded. */
-function verify(m, needle, win, rel, winStart, depth, run) {
+function verify(m, candidate) {
+    const { needle, win, rel, winStart } = candidate;
     switch (needle.role) {
         case 'begin':
             return verifyPem(m, win, rel, winStart);
@@ -32723,7 +32757,7 @@ function verify(m, needle, win, rel, winStart, depth, run) {
         case 'der-marker':
             return verifyDerMarker(m, win, rel, winStart, 'der');
         default:
-            return verifyBase64(m, needle, win, rel, winStart, depth, run);
+            return verifyBase64(m, candidate);
     }
 }
 /** The one place a certificate found in the content is judged: the CA, a certificate of its key, or one it issued. */
@@ -32731,7 +32765,7 @@ function hitFor(m, der, encoding, start, end) {
     const fingerprint = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(der).digest('hex');
     if (m.fingerprints.has(fingerprint)) {
         const t = m.targets.find((x) => x.fingerprint === fingerprint);
-        return { kind: encoding, fingerprint, ...(t ? { subject: t.subject } : {}), start, end };
+        return { kind: encoding, fingerprint, ...present({ subject: t ? t.subject : undefined }), start, end };
     }
     // Only worth an X.509 parse when the key bytes or the CA's name are there (a public bundle never has them).
     const sameKey = m.targets.find((x) => der.includes(x.keySeg));
@@ -32762,7 +32796,7 @@ function classifyDer(m, der, container = 'jks') {
     if (!hit)
         return undefined;
     const kind = hit.kind === 'der-intermediate' ? `${container}-intermediate` : container;
-    return { kind, fingerprint: hit.fingerprint, ...(hit.subject ? { subject: hit.subject } : {}) };
+    return { kind, fingerprint: hit.fingerprint, ...present({ subject: hit.subject }) };
 }
 /** Line breaks and entities that PEM bodies carry once escaped for JSON, shells, Java properties or XML. */
 const ESCAPED_BREAKS = /\\+(?:[nrt]|u000[aAdD]|\r?\n)|&#(?:1[03]|x[aAdD]);/g;
@@ -32937,7 +32971,7 @@ function nextNonSeparator(b, i) {
  * Decodes the base64 text around a base64 needle at the needle's own alignment, joining the pieces of a wrapped,
  * indented or escaped blob, then looks inside the decoded bytes.
  */
-function verifyBase64(m, needle, win, rel, winStart, depth, run) {
+function verifyBase64(m, { needle, win, rel, winStart, depth, run }) {
     // The run that holds the needle: collected from where the characters it can be made of begin, restarting after
     // anything that ends a run (a stray '&' or '\\'), until a run passes the needle and ends. Bytes, not strings:
     // this runs once per hit over up to the whole window.
@@ -33034,6 +33068,7 @@ function base64Kind(kind) {
 }
 
 ;// CONCATENATED MODULE: ./src/leak/scanning/final-fs.ts
+
 
 /**
  * The final file system of an image, as far as the leak check asks about it: which layer the visible version of a
@@ -33216,7 +33251,7 @@ class FinalFs {
                         : layer.others.has(full)
                             ? 'other'
                             : 'file';
-                return { layer: index, type, ...(link !== undefined ? { link } : {}) };
+                return { layer: index, type, ...defined({ link }) };
             }
             if (contains(layer.dirs, h))
                 return { layer: index, type: 'dir' };
@@ -33303,16 +33338,10 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
  * SharedArrayBuffer, so two layers scanned at once count against the same total.
  */
 class LimitError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'LimitError';
-    }
+    name = 'LimitError';
 }
 class NestedLimitError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'NestedLimitError';
-    }
+    name = 'NestedLimitError';
 }
 const LAYER_TOTAL = 0;
 const NESTED_TOTAL = 1;
@@ -35130,6 +35159,7 @@ async function* withoutChecks(source) {
 const XzReadableStream = xz_decompress.XzReadableStream ?? (xz_decompress_default()).XzReadableStream;
 
 
+
 /**
  * Decoders for the compressed single files and streams the leak check meets, as async iterables of output chunks.
  * gzip and zstd come with Node; bzip2 (unbzip2-stream, pure JS) and xz (xz-decompress: xz-embedded compiled to
@@ -35159,9 +35189,10 @@ class SyncDecoder {
         // minizlib hands its options to Node's zlib class, whose options its types do not list.
         const options = {
             chunkSize: SYNC_CHUNK,
-            ...(windowLogMax ? { params: { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax } } : {}),
+            ...present({ params: windowLogMax ? { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax } : undefined }),
         };
-        this.decoder = kind === 'gzip' ? new Gunzip(options) : new ZstdDecompress(options);
+        const passed = options;
+        this.decoder = kind === 'gzip' ? new Gunzip(passed) : new ZstdDecompress(passed);
     }
     async *decode(source) {
         const out = [];
@@ -35722,10 +35753,7 @@ function sniffContainer(head, name) {
  * archive/tar and containers/image write layers.
  */
 class TarError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'TarError';
-    }
+    name = 'TarError';
 }
 const BLOCK = 512;
 /** PAX and GNU long-name records are metadata: a path is never a megabyte long. */
@@ -36472,6 +36500,7 @@ var yauzl = __nccwpck_require__(663);
 
 
 
+
 const EOCD = 0x06054b50;
 const EOCD_MIN = 22;
 /** Bytes read at once from a spilled zip for its small reads (headers, names, small entries). */
@@ -36652,7 +36681,7 @@ async function walkZip(s, visit) {
                 const member = {
                     name,
                     directory: name.endsWith('/'),
-                    ...(unreadable ? { unreadable } : {}),
+                    ...present({ unreadable }),
                     size: entry.uncompressedSize,
                     open: async () => {
                         if (entry.compressedSize <= SMALL_ENTRY && entry.uncompressedSize <= 4 * SMALL_ENTRY) {
@@ -36686,6 +36715,7 @@ async function walkZip(s, visit) {
  * `outer!/member`. What cannot be opened (corrupt, encrypted, too deep, over the budget) is listed as "not looked
  * inside" with its path and the reason, never silently passed.
  */
+
 
 
 
@@ -36828,7 +36858,7 @@ class FileScan {
                     found.push({
                         kind: c.kind,
                         fingerprint: c.fingerprint,
-                        ...(c.subject ? { subject: c.subject } : {}),
+                        ...present({ subject: c.subject }),
                         start: 0,
                         end: bytes.length,
                         path,
@@ -37801,6 +37831,7 @@ function judgePointer(p, fs, caPaths, cwd = '/') {
 
 
 
+
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
 const CAPTURE_MAX = 64 * 1024;
 /**
@@ -37950,7 +37981,7 @@ async function layer_scanLayer(job, matcher, limits, openBlob, budget = new budg
     const result = (error) => {
         const digest = `sha256:${rawHash.digest('hex')}`;
         const diffId = outHash ? `sha256:${outHash.digest('hex')}` : compression === 'none' ? digest : '';
-        return acc.result({ id: job.id, ...(error ? { error } : {}), compression, digest, diffId, bytes: outBytes });
+        return acc.result({ id: job.id, ...present({ error }), compression, digest, diffId, bytes: outBytes });
     };
     // The blob's stream while the scan may still stop before the pipeline below takes it over: closed in `finally`,
     // so a registry connection is not left open and paused (it has no idle timeout while paused).
@@ -38335,6 +38366,7 @@ const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impor
  *   - `localhost` and loopback addresses are never proxied, whatever the list says.
  */
 
+
 /** Strips IPv6 brackets and a trailing dot, lower-cases: the form both families compare. */
 function normaliseHost(host) {
     let h = host.trim().toLowerCase();
@@ -38403,7 +38435,7 @@ function curlMatches(host, list) {
 function splitEntry(entry) {
     const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
     if (bracketed)
-        return { host: bracketed[1], ...(bracketed[2] ? { port: bracketed[2] } : {}) };
+        return { host: bracketed[1], ...present({ port: bracketed[2] }) };
     const colon = entry.lastIndexOf(':');
     if (colon > 0 && entry.indexOf(':') === colon && /^\d+$/.test(entry.slice(colon + 1))) {
         return { host: entry.slice(0, colon), port: entry.slice(colon + 1) };
@@ -38465,11 +38497,9 @@ function bypassesProxy(flavor, host, port, list) {
  * upper-case first, so a disagreement between the two is reported as a note.
  */
 
+
 class TargetError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'TargetError';
-    }
+    name = 'TargetError';
 }
 /** Parses a probe URL; only https is meaningful (the chain is the point). A bare host gets https:// and :443. */
 function parseTarget(raw) {
@@ -38521,7 +38551,7 @@ function parseProxy(variable, value) {
         protocol: url.protocol,
         host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
         port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-        ...(authorization ? { authorization } : {}),
+        ...present({ authorization }),
         variable,
     };
 }
@@ -38560,6 +38590,7 @@ function routeFor(target, env) {
  *   is not idle;
  * - every failure as one line: a malformed answer is final, a connection that closed before any answer may be retried.
  */
+
 
 
 
@@ -38657,7 +38688,7 @@ function openTls(url, options) {
                 path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
                 headers: {
                     host: `${host}:${port}`,
-                    ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}),
+                    ...present({ 'proxy-authorization': proxy.authorization }),
                 },
                 ...(overTls
                     ? {
@@ -38801,11 +38832,9 @@ async function* inPieces(body, size = http_get_PIECE) {
 ;// CONCATENATED MODULE: ./src/leak/sources/registry/client.ts
 
 
+
 class RegistryError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'RegistryError';
-    }
+    name = 'RegistryError';
 }
 /**
  * The system roots plus the org CA, as one secure context per thread and trust: building it parses ~150 roots (about
@@ -38866,11 +38895,11 @@ class RegistryClient {
             repository: o.repository,
             extraCa: [...o.extraCa],
             env,
-            ...(this.authorization ? { authorization: this.authorization } : {}),
-            ...(o.credentials ? { credentials: { username: o.credentials.username, password: o.credentials.password } } : {}),
-            ...(o.retries !== undefined ? { retries: o.retries } : {}),
-            ...(o.backoffMs !== undefined ? { backoffMs: o.backoffMs } : {}),
-            ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+            ...present({
+                authorization: this.authorization,
+                credentials: o.credentials ? { username: o.credentials.username, password: o.credentials.password } : undefined,
+            }),
+            ...present_defined({ retries: o.retries, backoffMs: o.backoffMs, timeoutMs: o.timeoutMs }),
         };
     }
     get timeoutMs() {
@@ -38909,7 +38938,7 @@ class RegistryClient {
         let current = url;
         for (let hops = 0; hops < 5; hops++) {
             const sameHost = current.host === this.options.host;
-            const headers = { 'user-agent': 'org-ca-leak-check', ...(accept ? { accept } : {}) };
+            const headers = { 'user-agent': 'org-ca-leak-check', ...present({ accept }) };
             if (sameHost && this.authorization)
                 headers.authorization = this.authorization;
             const res = await once(current, headers, this.options.env, this.trust, this.timeoutMs);
@@ -38950,7 +38979,7 @@ class RegistryClient {
         if (params.service)
             realm.searchParams.set('service', params.service);
         realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
-        const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...(basic ? { authorization: basic } : {}) }, this.options.env, this.trust, this.timeoutMs);
+        const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...present({ authorization: basic }) }, this.options.env, this.trust, this.timeoutMs);
         const text = await readText(res.body);
         if (res.status !== 200)
             throw new RegistryError(`the token service ${realm.host} answered ${res.status}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
@@ -38985,10 +39014,11 @@ function oneLine(error) {
 
 
 
+
 async function openRegistryBlob(blob) {
     const spec = blob.fetch;
     const what = `blob ${blob.digest} of ${blob.label}`;
-    const client = new RegistryClient({ ...spec, credentials: spec.credentials, env: spec.env });
+    const client = new RegistryClient({ ...spec, ...present_defined({ credentials: spec.credentials }), env: spec.env });
     const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
     if (res.status < 200 || res.status >= 300) {
         res.body.destroy();

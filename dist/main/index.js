@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4364);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9011);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -28386,7 +28386,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4364:
+/***/ 9011:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31485,10 +31485,7 @@ function looksLikePkcs12(buf) {
  * because the input may be a secret (or, pasted by mistake, a private key).
  */
 class CaInputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'CaInputError';
-    }
+    name = 'CaInputError';
 }
 const EXPECTED = 'expected a PEM certificate (-----BEGIN CERTIFICATE-----), DER bytes, the base64 of either on one line, or a PKCS#7 (.p7b) bundle';
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
@@ -31715,7 +31712,37 @@ function validateCa(input, options) {
     return { certs, primary, warnings };
 }
 
+;// CONCATENATED MODULE: ./src/lang/present.ts
+/**
+ * Optional fields are never written as `undefined` (exactOptionalPropertyTypes): an absent field and one set to
+ * `undefined` differ to `in`, `Object.keys`, spreads over defaults and HTTP header objects. `present` builds the
+ * optional part of an object in one place instead of a conditional spread per field.
+ */
+/**
+ * Keeps the fields whose value is neither `undefined` nor `''` (an unset input or environment variable).
+ * `0`, `false` and `null` are values and are kept.
+ */
+function present_present(fields) {
+    const kept = {};
+    for (const [key, value] of Object.entries(fields))
+        if (!isAbsent(value))
+            kept[key] = value;
+    return kept;
+}
+function isAbsent(value) {
+    return value === undefined || value === '';
+}
+/** Keeps the fields whose value is not `undefined`: for values where `''` means something (a password, a link target). */
+function present_defined(fields) {
+    const kept = {};
+    for (const [key, value] of Object.entries(fields))
+        if (value !== undefined)
+            kept[key] = value;
+    return kept;
+}
+
 ;// CONCATENATED MODULE: ./src/ca/load.ts
+
 
 
 
@@ -31754,8 +31781,7 @@ function loadCa(spec, now, names = { ca: 'ca', caFile: 'ca-file' }) {
     const certs = readCaCertificates(spec, names);
     return validateCa(certs, {
         now,
-        ...(spec.fingerprint?.trim() ? { pin: spec.fingerprint } : {}),
-        ...(names.fingerprint ? { pinName: names.fingerprint } : {}),
+        ...present_present({ pin: spec.fingerprint?.trim() ? spec.fingerprint : undefined, pinName: names.fingerprint }),
     });
 }
 /**
@@ -31774,6 +31800,7 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 
 
 
+
 /**
  * The one way org-ca creates a directory whose path came from a user (`--dir`) or the environment (RUNNER_TEMP,
  * TMPDIR, XDG_CACHE_HOME). Node's `mkdir(…, { recursive: true })` spins at 100 % CPU forever under /proc (it retries
@@ -31788,10 +31815,7 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
  *   /bin/sh (Windows), the whole walk runs in a Node child instead.
  */
 class PathError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'PathError';
-    }
+    name = 'PathError';
 }
 const DEFAULT_TIMEOUT_MS = 5000;
 /**
@@ -32013,7 +32037,7 @@ async function runWalk(path, options, tempPrefix) {
     const request = {
         prefixes,
         mode: options.mode ?? 0o755,
-        ...(tempPrefix !== undefined ? { tempPrefix } : {}),
+        ...present_defined({ tempPrefix }),
         pseudo: PSEUDO_FILE_SYSTEMS,
         words: ERRNO_WORDS,
         linux: process.platform === 'linux',
@@ -32604,6 +32628,7 @@ function isSystemBundlePath(path) {
 
 
 
+
 const GODEBUG_KEEP_PLATFORM_VERIFIER = 'x509sslcertoverrideplatform=0';
 function quoteJvmArg(arg) {
     // JAVA_TOOL_OPTIONS splits on white space; since JDK 9 a double-quoted option may hold spaces (JDK-8061999).
@@ -32652,9 +32677,11 @@ function planInjection(input) {
     const files = {
         ca: (0,external_node_path_namespaceObject.join)(input.dir, 'org-ca.pem'),
         bundle: (0,external_node_path_namespaceObject.join)(input.dir, 'ca-bundle.pem'),
-        ...(wantsTruststore ? { truststore: (0,external_node_path_namespaceObject.join)(input.dir, 'truststore.jks') } : {}),
-        ...(wantsWgetrc ? { wgetrc: (0,external_node_path_namespaceObject.join)(input.dir, 'wgetrc') } : {}),
-        ...(wantsWget2rc ? { wget2rc: (0,external_node_path_namespaceObject.join)(input.dir, 'wget2rc') } : {}),
+        ...present_present({
+            truststore: wantsTruststore ? (0,external_node_path_namespaceObject.join)(input.dir, 'truststore.jks') : undefined,
+            wgetrc: wantsWgetrc ? (0,external_node_path_namespaceObject.join)(input.dir, 'wgetrc') : undefined,
+            wget2rc: wantsWget2rc ? (0,external_node_path_namespaceObject.join)(input.dir, 'wget2rc') : undefined,
+        }),
     };
     const notes = [];
     const kept = [];
@@ -32732,8 +32759,8 @@ function planInjection(input) {
                     const from = launcher.store ? 'JDK_JAVA_OPTIONS' : 'JAVA_TOOL_OPTIONS';
                     javaTrustStore = {
                         path: store,
-                        ...(type ? { type } : {}),
-                        ...(password !== undefined ? { password } : {}),
+                        ...present_present({ type }),
+                        ...present_defined({ password }),
                         from,
                     };
                     notes.push(`the trustStore '${store}' named in ${from} is the base of the org-ca store (its certificates + the org CA).`);
@@ -32781,7 +32808,7 @@ function planInjection(input) {
         variables,
         notes,
         kept,
-        ...(javaTrustStore ? { javaTrustStore } : {}),
+        ...present_present({ javaTrustStore }),
     };
 }
 /** The content of the generated wget2rc: the user's own (WGET2RC replaces ~/.wget2rc) plus our CA line. */
@@ -32804,6 +32831,7 @@ function wgetrcContent(existing, bundlePath) {
 }
 
 ;// CONCATENATED MODULE: ./src/tools/inject.ts
+
 
 
 
@@ -32838,7 +32866,7 @@ async function prepareInjection(request) {
     const dir = await ensureDirectory(request.dir, { purpose: request.dirPurpose ?? 'the output directory' });
     const plan = planInjection({
         platform: request.platform,
-        tools: request.tools,
+        ...present_defined({ tools: request.tools }),
         env: request.env,
         dir,
         caOverrides: scan.caOverrides,
@@ -32874,7 +32902,7 @@ async function prepareInjection(request) {
         writePublicFile(plan.files.wgetrc, wgetrcContent(readUserWgetrc(request.env), plan.files.bundle));
     if (plan.files.wget2rc)
         writePublicFile(plan.files.wget2rc, wget2rcContent(readUserWget2rc(request.env), plan.files.bundle));
-    return { plan, bundle, scan, warnings, truststoreBase };
+    return { plan, bundle, scan, warnings, ...present_defined({ truststoreBase }) };
 }
 /**
  * A kept appending variable's new file: what its old file held + the org CA, each certificate once. An unreadable or
@@ -33081,6 +33109,7 @@ async function prepareBuildContext(temp, source = helperSource()) {
 ;// CONCATENATED MODULE: ./src/action/build-outputs.ts
 
 
+
 /**
  * Writes the helper's build context and computes the image-build outputs. Called whether or not the CA was injected,
  * so one workflow serves both: without injection secret-files is empty and the helper runs commands unchanged,
@@ -33090,7 +33119,7 @@ async function prepareBuild(temp, env, files) {
     const helperDir = await prepareBuildContext(temp);
     return {
         helperDir,
-        outputs: buildOutputs({ helperDir, ...(files ? { caPath: files.ca, bundlePath: files.bundle } : {}), env }),
+        outputs: buildOutputs({ helperDir, ...present_present({ caPath: files?.ca, bundlePath: files?.bundle }), env }),
     };
 }
 
@@ -33251,6 +33280,7 @@ var external_node_net_ = __nccwpck_require__(7030);
  *   - `localhost` and loopback addresses are never proxied, whatever the list says.
  */
 
+
 /** Strips IPv6 brackets and a trailing dot, lower-cases: the form both families compare. */
 function normaliseHost(host) {
     let h = host.trim().toLowerCase();
@@ -33319,7 +33349,7 @@ function curlMatches(host, list) {
 function splitEntry(entry) {
     const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
     if (bracketed)
-        return { host: bracketed[1], ...(bracketed[2] ? { port: bracketed[2] } : {}) };
+        return { host: bracketed[1], ...present_present({ port: bracketed[2] }) };
     const colon = entry.lastIndexOf(':');
     if (colon > 0 && entry.indexOf(':') === colon && /^\d+$/.test(entry.slice(colon + 1))) {
         return { host: entry.slice(0, colon), port: entry.slice(colon + 1) };
@@ -33381,11 +33411,9 @@ function bypassesProxy(flavor, host, port, list) {
  * upper-case first, so a disagreement between the two is reported as a note.
  */
 
+
 class TargetError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'TargetError';
-    }
+    name = 'TargetError';
 }
 /** Parses a probe URL; only https is meaningful (the chain is the point). A bare host gets https:// and :443. */
 function parseTarget(raw) {
@@ -33437,7 +33465,7 @@ function parseProxy(variable, value) {
         protocol: url.protocol,
         host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
         port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-        ...(authorization ? { authorization } : {}),
+        ...present_present({ authorization }),
         variable,
     };
 }
@@ -33512,6 +33540,7 @@ function logLines(text) {
  *
  * Node's fetch proxy support is not used: it verifies the chain and hides it, and the raw chain is what is judged.
  */
+
 
 
 
@@ -33703,7 +33732,7 @@ async function probeAll(urls, options) {
             const message = error instanceof TargetError ? error.message : String(error);
             queueMicrotask(() => record(i, {
                 url,
-                ...(target ? { target } : {}),
+                ...present_present({ target }),
                 chain: [],
                 failure: { kind: 'config', message },
                 elapsedMs: elapsed(),
@@ -33750,8 +33779,7 @@ async function probeAll(urls, options) {
             : { kind: 'timeout', message: `no TLS handshake with ${where}${via} within ${options.timeoutMs} ms` };
         return {
             url: target?.url ?? url,
-            ...(target ? { target } : {}),
-            ...(route ? { route } : {}),
+            ...present_present({ target, route }),
             chain: [],
             failure,
             elapsedMs: elapsed(),
@@ -33760,6 +33788,7 @@ async function probeAll(urls, options) {
 }
 
 ;// CONCATENATED MODULE: ./src/detect/detect.ts
+
 
 
 const DEFAULT_PROBE_URLS = ['https://github.com', 'https://registry.npmjs.org'];
@@ -33788,11 +33817,11 @@ async function detect(options) {
     const results = await probeAll(options.urls, {
         env: options.env,
         timeoutMs: options.timeoutMs,
-        ...(settled
-            ? {
-                stopWhen: (partial) => settled(partial.map((r) => (r ? verdictOf(r) : undefined))),
-            }
-            : {}),
+        ...present_present({
+            stopWhen: settled
+                ? (partial) => settled(partial.map((r) => (r ? verdictOf(r) : undefined)))
+                : undefined,
+        }),
     });
     return results.map(verdictOf);
 }
@@ -33806,10 +33835,7 @@ async function detect(options) {
  */
 /** A bad option value: a usage error in the CLI (exit 2), a failed step in the action. */
 class OptionError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'OptionError';
-    }
+    name = 'OptionError';
 }
 /** Checks one enumerated value, case-insensitively; empty means the fallback. */
 function oneOf(name, value, allowed, fallback) {
@@ -33959,6 +33985,7 @@ const NATIVE_SWITCHES = [
 
 ;// CONCATENATED MODULE: ./src/native/switch-plan.ts
 
+
 const STRATEGIES = ['env', 'native', 'both'];
 /** Compares dotted versions numerically: compareVersions('24.10', '24.2') > 0. */
 function compareVersions(a, b) {
@@ -34009,7 +34036,7 @@ function planNative(input) {
             useEnvFiles: true,
             variables: [],
             notes: [message],
-            ...(input.strategy === 'native' ? { fallback: message } : {}),
+            ...present_present({ fallback: input.strategy === 'native' ? message : undefined }),
         };
     }
     const variables = [];
@@ -34033,10 +34060,7 @@ function planNative(input) {
 ;// CONCATENATED MODULE: ./src/store/selection.ts
 const NO_STORES = { os: false, browsers: false };
 class StoreSelectionError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'StoreSelectionError';
-    }
+    name = 'StoreSelectionError';
 }
 /**
  * `os`, `browsers` or `os,browsers`; for the action's `system-store` input also `true` (= os) and `false`/empty
@@ -34100,10 +34124,7 @@ const DEFAULT_REGISTRIES = [
     'mcr.microsoft.com',
 ];
 class RegistryInputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'RegistryInputError';
-    }
+    name = 'RegistryInputError';
 }
 const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const HOST = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9a-f:.]+\\])(?::(\\d{1,5}))?$`);
@@ -34166,6 +34187,7 @@ function kanikoNames(registry) {
 
 
 
+
 function storeInput(value) {
     try {
         return parseStoreSelection('system-store', value, true);
@@ -34190,7 +34212,7 @@ function parseInputs(raw) {
         caFile: raw('ca-file').trim(),
         caFingerprint: eitherSpelling(raw, 'ca-fingerprint', 'fingerprint'),
         when: oneOf('when', raw('when'), WHEN_VALUES, 'auto'),
-        ...(tools ? { tools } : {}),
+        ...present_present({ tools }),
         onVerificationOff: oneOf('on-verification-off', raw('on-verification-off'), ON_VERIFICATION_OFF_VALUES, 'fail'),
         strategy: oneOf('strategy', raw('strategy'), STRATEGIES, 'env'),
         probeUrls: parseProbeUrls(raw('probe-urls')),
@@ -34275,6 +34297,7 @@ function markdownCode(text) {
 
 
 
+
 function entry(cert) {
     return {
         subject: cert.subject,
@@ -34297,11 +34320,12 @@ function toJson(verdicts) {
         url: v.url,
         verdict: v.verdict,
         route: routeText(v),
-        ...(v.classification
-            ? { reason: describeClassification(v.classification), issuer: v.classification.leafIssuer }
-            : {}),
-        ...(v.failure ? { failure: `${v.failure.kind}: ${v.failure.message}` } : {}),
-        ...(v.classification?.anchor ? { anchor: entry(v.classification.anchor) } : {}),
+        ...defined({ issuer: v.classification?.leafIssuer }),
+        ...present({
+            reason: v.classification ? describeClassification(v.classification) : undefined,
+            failure: v.failure ? `${v.failure.kind}: ${v.failure.message}` : undefined,
+            anchor: v.classification?.anchor ? entry(v.classification.anchor) : undefined,
+        }),
         chain: v.chain.map(entry),
         notes: notesOf(v),
         elapsedMs: v.elapsedMs,
@@ -34629,13 +34653,16 @@ function decideByProbes(input) {
  */
 
 
+
 function safeProperties(properties) {
     if (!properties)
         return undefined;
     return {
         ...properties,
-        ...(properties.title !== undefined ? { title: log_line_logLine(properties.title) } : {}),
-        ...(properties.file !== undefined ? { file: log_line_logLine(properties.file) } : {}),
+        ...present_defined({
+            title: properties.title !== undefined ? log_line_logLine(properties.title) : undefined,
+            file: properties.file !== undefined ? log_line_logLine(properties.file) : undefined,
+        }),
     };
 }
 const log_log = {
@@ -34661,14 +34688,14 @@ const log_log = {
 
 
 
+
 /** `given` is the CA input, already loaded and validated by the caller (whatever `when` says). */
 async function probeAndDecide(inputs, context, given) {
     const early = decideBeforeProbe(inputs.when, context.environment);
     if (early)
         return {
             decision: early,
-            ...(early.act && given ? { ca: given } : {}),
-            ...(given ? { given } : {}),
+            ...present_present({ ca: early.act && given ? given : undefined, given }),
             inspected: false,
             issuer: '',
             sections: [],
@@ -34676,7 +34703,7 @@ async function probeAndDecide(inputs, context, given) {
     const now = new Date();
     const trust = { org: given?.certs ?? [], public: publicRoots(inputs.publicRoots || undefined), system: systemRoots };
     const policy = {
-        ...(given ? { ca: { subject: given.primary.subject, fingerprint: given.primary.fingerprint } } : {}),
+        ...present_present({ ca: given ? { subject: given.primary.subject, fingerprint: given.primary.fingerprint } : undefined }),
         onUnknown: inputs.onUnknown,
         onUnreachable: inputs.onUnreachable,
     };
@@ -34698,7 +34725,7 @@ async function probeAndDecide(inputs, context, given) {
         inspected: decision.inspected,
         issuer: decision.issuer,
         sections: [markdownSection(verdicts)],
-        ...(given ? { given } : {}),
+        ...present_present({ given }),
     };
     if (decision.failure)
         return { decision, failure: decision.failure, ...seen };
@@ -34711,19 +34738,20 @@ async function probeAndDecide(inputs, context, given) {
     // No CA given, and the proxy's root is trusted by the OS store: that root becomes the org CA (a pin still applies).
     const exported = validateCa(decision.osAnchors, {
         now,
-        ...(inputs.caFingerprint ? { pin: inputs.caFingerprint } : {}),
+        ...present_present({ pin: inputs.caFingerprint }),
     });
     return { decision, ca: exported, ...seen };
 }
 
 ;// CONCATENATED MODULE: ./src/action/runner.ts
 
+
 function runnerContext(env) {
     const platform = ['linux', 'darwin', 'win32'].find((p) => p === process.platform) ?? 'linux';
     return {
-        ...(env.RUNNER_ENVIRONMENT ? { environment: env.RUNNER_ENVIRONMENT } : {}),
+        ...present_present({ environment: env.RUNNER_ENVIRONMENT }),
         temp: env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(),
-        ...(env.GITHUB_WORKSPACE ? { workspace: env.GITHUB_WORKSPACE } : {}),
+        ...present_present({ workspace: env.GITHUB_WORKSPACE }),
         platform,
     };
 }
@@ -35314,10 +35342,7 @@ function replaceJsonFile(path, value) {
 
 
 class JournalFileError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'JournalFileError';
-    }
+    name = 'JournalFileError';
 }
 /** The journal's text, or undefined when there is none; refused (JournalFileError) when someone else could have written it. */
 function readJournalText(path, purpose) {
@@ -35474,10 +35499,7 @@ function defaultJournalPath(env = process.env, uid = process.getuid?.() ?? -1) {
     return stateFilePath('store-journal.json', 'ORG_CA_STORE_JOURNAL', env, uid);
 }
 class JournalError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'JournalError';
-    }
+    name = 'JournalError';
 }
 const FINGERPRINT_PART = '[0-9a-f]{16}';
 /** The store an `os` entry names, when it is one org-ca knows. */
@@ -35571,11 +35593,9 @@ async function store_journal_prepareJournal(path) {
 
 
 
+
 class StoreError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'StoreError';
-    }
+    name = 'StoreError';
 }
 const NSS_FILES = ['cert9.db', 'key4.db', 'pkcs11.txt'];
 function anchorName(cert, store) {
@@ -35739,7 +35759,7 @@ class Session {
             }
             const createdDir = (0,external_node_fs_namespaceObject.existsSync)(store.anchorDir) ? undefined : store.anchorDir;
             const pem = toPem(cert.der);
-            this.record({ kind: 'os', store: store.id, file, sha256: sha256Hex(pem), ...(createdDir ? { createdDir } : {}) });
+            this.record({ kind: 'os', store: store.id, file, sha256: sha256Hex(pem), ...present_present({ createdDir }) });
             if (createdDir)
                 this.must(['mkdir', '-p', '-m', '0755', '--', createdDir], true, `creating ${createdDir}`);
             // Written with the store's rights, refusing to replace a file (noclobber); the PEM goes through standard input.
@@ -36057,6 +36077,7 @@ function acquire(path, timeoutMs, flock) {
  * only once that process is gone. The start time tells a reused PID from the original.
  */
 
+
 /** Pure: the state, parent PID and start time from the text of /proc/PID/stat; the command name may hold spaces and ')'. */
 function parseProcStat(text) {
     const close = text.lastIndexOf(')');
@@ -36089,7 +36110,7 @@ function currentJobOwner() {
         return undefined;
     const stat = statOf(ppid);
     const boot = bootId();
-    return stat ? { pid: ppid, start: stat.start, ...(boot ? { boot } : {}) } : undefined;
+    return stat ? { pid: ppid, start: stat.start, ...present_present({ boot }) } : undefined;
 }
 function bootId() {
     try {
@@ -36315,6 +36336,7 @@ function trustLocations(env, uid) {
 
 
 
+
 function sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
@@ -36369,7 +36391,7 @@ function parseJournal(text) {
         !value.entries.every(trust_journal_isEntry)) {
         throw new Error('not a registry-trust journal (a mode, an owner, and entries of certs.d directories and their org-ca CA files)');
     }
-    return { mode: value.mode, ...(value.owner ? { owner: value.owner } : {}), entries: value.entries };
+    return { mode: value.mode, ...present_present({ owner: value.owner }), entries: value.entries };
 }
 /** A journal's file name: one per run, and the single file earlier versions wrote. */
 const JOURNAL_NAME = new RegExp(`^registry-journal(-${RUN_ID})?\\.json$`);
@@ -36492,12 +36514,12 @@ function revertLeftoverJournals(paths, claimant, facts, opsFor) {
  */
 function undoReport(result) {
     return {
-        ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
-        ...(result.shared.length
-            ? {
-                shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.`,
-            }
-            : {}),
+        ...present_present({
+            removed: result.removed.length ? `registry trust removed: ${result.removed.join(', ')}.` : undefined,
+            shared: result.shared.length
+                ? `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.`
+                : undefined,
+        }),
         left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
     };
 }
@@ -36643,6 +36665,7 @@ function planTrust(locations, registries, kindOf, certName, madeByOrgCa = new Se
 
 
 
+
 function applyRegistryTrust(input) {
     const mode = input.mode ?? detectMode(input.uid);
     const all = input.locations ?? trustLocations(input.env, input.uid);
@@ -36659,7 +36682,7 @@ function applyRegistryTrust(input) {
     for (const s of plan.skipped)
         notes.push(`Registry trust: ${s}.`);
     const entries = [];
-    const journal = () => ({ mode, ...(input.owner ? { owner: input.owner } : {}), entries: [...entries] });
+    const journal = () => ({ mode, ...present_present({ owner: input.owner }), entries: [...entries] });
     const privileged = new Map(usable.map((l) => [l.id, l.privileged]));
     const ops = (p) => privileges_opsFor(mode, p);
     const written = [];
@@ -36755,6 +36778,7 @@ function kanikoFlags(registries, caPath, quote) {
  */
 
 
+
 const DEFAULT_DOCKER_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock'];
 const CONTAINERS_TOOLS = ['buildah', 'podman'];
 const hostProbe = {
@@ -36794,7 +36818,7 @@ function runnerBuilders(env, probe = hostProbe) {
         if (containersTool)
             break;
     }
-    return { ...(dockerSocket ? { dockerSocket } : {}), ...(containersTool ? { containersTool } : {}) };
+    return { ...present_present({ dockerSocket, containersTool }) };
 }
 /** The trust locations read by the builders present: Docker's for an engine, containers/image's for buildah/podman. */
 function locationsReadBy(locations, builders) {
@@ -36806,6 +36830,7 @@ function locationsReadBy(locations, builders) {
  * The action's shell for pull-side trust: runs after the CA was injected (never when the action decided not to act),
  * sets the builder outputs, and hands the journal to the post step.
  */
+
 
 
 
@@ -36869,7 +36894,7 @@ async function setUpRegistryTrust(selection, caPath, env = process.env, probe = 
                 caPath,
                 runId,
                 locations,
-                ...(owner ? { owner } : {}),
+                ...present_present({ owner }),
                 ...others,
                 env,
                 uid,
@@ -36977,6 +37002,7 @@ async function undoRegistryTrust() {
 
 
 
+
 async function writeSummary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
@@ -37047,8 +37073,7 @@ async function run() {
             });
             await writeSummary(renderSummary({
                 decision,
-                ...(failure ? { failure } : {}),
-                ...(acting.given ? { ca: acting.given } : {}),
+                ...present_present({ failure, ca: acting.given }),
                 sections,
             }));
             if (failure)
@@ -37096,10 +37121,10 @@ async function run() {
             certs: ca.certs,
             env: process.env,
             platform: context.platform,
-            ...(inputs.tools ? { tools: inputs.tools } : {}),
+            ...present_present({ tools: inputs.tools }),
             dir,
             dirPurpose: 'RUNNER_TEMP',
-            ...(context.workspace ? { workspace: context.workspace } : {}),
+            ...present_present({ workspace: context.workspace }),
             onVerificationOff: inputs.onVerificationOff,
         });
         for (const warning of injection.warnings)

@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7847);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7098);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -28386,7 +28386,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7847:
+/***/ 7098:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31757,7 +31757,37 @@ function createFileUnchecked(path, bytes, mode) {
 
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/lang/present.ts
+/**
+ * Optional fields are never written as `undefined` (exactOptionalPropertyTypes): an absent field and one set to
+ * `undefined` differ to `in`, `Object.keys`, spreads over defaults and HTTP header objects. `present` builds the
+ * optional part of an object in one place instead of a conditional spread per field.
+ */
+/**
+ * Keeps the fields whose value is neither `undefined` nor `''` (an unset input or environment variable).
+ * `0`, `false` and `null` are values and are kept.
+ */
+function present_present(fields) {
+    const kept = {};
+    for (const [key, value] of Object.entries(fields))
+        if (!isAbsent(value))
+            kept[key] = value;
+    return kept;
+}
+function isAbsent(value) {
+    return value === undefined || value === '';
+}
+/** Keeps the fields whose value is not `undefined`: for values where `''` means something (a password, a link target). */
+function defined(fields) {
+    const kept = {};
+    for (const [key, value] of Object.entries(fields))
+        if (value !== undefined)
+            kept[key] = value;
+    return kept;
+}
+
 ;// CONCATENATED MODULE: ./src/fs/ensure-directory.ts
+
 
 
 
@@ -31775,10 +31805,7 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
  *   /bin/sh (Windows), the whole walk runs in a Node child instead.
  */
 class PathError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'PathError';
-    }
+    name = 'PathError';
 }
 const DEFAULT_TIMEOUT_MS = 5000;
 /**
@@ -32000,7 +32027,7 @@ async function runWalk(path, options, tempPrefix) {
     const request = {
         prefixes,
         mode: options.mode ?? 0o755,
-        ...(tempPrefix !== undefined ? { tempPrefix } : {}),
+        ...defined({ tempPrefix }),
         pseudo: PSEUDO_FILE_SYSTEMS,
         words: ERRNO_WORDS,
         linux: process.platform === 'linux',
@@ -32111,10 +32138,7 @@ function replaceJsonFile(path, value) {
 
 
 class JournalFileError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'JournalFileError';
-    }
+    name = 'JournalFileError';
 }
 /** The journal's text, or undefined when there is none; refused (JournalFileError) when someone else could have written it. */
 function readJournalText(path, purpose) {
@@ -32271,10 +32295,7 @@ function store_journal_defaultJournalPath(env = process.env, uid = process.getui
     return stateFilePath('store-journal.json', 'ORG_CA_STORE_JOURNAL', env, uid);
 }
 class JournalError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'JournalError';
-    }
+    name = 'JournalError';
 }
 const FINGERPRINT_PART = '[0-9a-f]{16}';
 /** The store an `os` entry names, when it is one org-ca knows. */
@@ -32473,11 +32494,9 @@ function certificatesPem(certs) {
 
 
 
+
 class StoreError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'StoreError';
-    }
+    name = 'StoreError';
 }
 const NSS_FILES = ['cert9.db', 'key4.db', 'pkcs11.txt'];
 function anchorName(cert, store) {
@@ -32641,7 +32660,7 @@ class Session {
             }
             const createdDir = (0,external_node_fs_namespaceObject.existsSync)(store.anchorDir) ? undefined : store.anchorDir;
             const pem = certificate_toPem(cert.der);
-            this.record({ kind: 'os', store: store.id, file, sha256: certificate_sha256Hex(pem), ...(createdDir ? { createdDir } : {}) });
+            this.record({ kind: 'os', store: store.id, file, sha256: certificate_sha256Hex(pem), ...present_present({ createdDir }) });
             if (createdDir)
                 this.must(['mkdir', '-p', '-m', '0755', '--', createdDir], true, `creating ${createdDir}`);
             // Written with the store's rights, refusing to replace a file (noclobber); the PEM goes through standard input.
@@ -32793,13 +32812,16 @@ function logLines(text) {
  */
 
 
+
 function safeProperties(properties) {
     if (!properties)
         return undefined;
     return {
         ...properties,
-        ...(properties.title !== undefined ? { title: logLine(properties.title) } : {}),
-        ...(properties.file !== undefined ? { file: logLine(properties.file) } : {}),
+        ...defined({
+            title: properties.title !== undefined ? logLine(properties.title) : undefined,
+            file: properties.file !== undefined ? logLine(properties.file) : undefined,
+        }),
     };
 }
 const log_log = {
@@ -32959,6 +32981,7 @@ function acquire(path, timeoutMs, flock) {
  * only once that process is gone. The start time tells a reused PID from the original.
  */
 
+
 /** Pure: the state, parent PID and start time from the text of /proc/PID/stat; the command name may hold spaces and ')'. */
 function parseProcStat(text) {
     const close = text.lastIndexOf(')');
@@ -32991,7 +33014,7 @@ function job_owner_currentJobOwner() {
         return undefined;
     const stat = statOf(ppid);
     const boot = bootId();
-    return stat ? { pid: ppid, start: stat.start, ...(boot ? { boot } : {}) } : undefined;
+    return stat ? { pid: ppid, start: stat.start, ...present({ boot }) } : undefined;
 }
 function bootId() {
     try {
@@ -33217,6 +33240,7 @@ function locations_trustLocations(env, uid) {
 
 
 
+
 function trust_journal_sha256File(path) {
     return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_namespaceObject.readFileSync)(path)).digest('hex');
 }
@@ -33271,7 +33295,7 @@ function parseJournal(text) {
         !value.entries.every(trust_journal_isEntry)) {
         throw new Error('not a registry-trust journal (a mode, an owner, and entries of certs.d directories and their org-ca CA files)');
     }
-    return { mode: value.mode, ...(value.owner ? { owner: value.owner } : {}), entries: value.entries };
+    return { mode: value.mode, ...present_present({ owner: value.owner }), entries: value.entries };
 }
 /** A journal's file name: one per run, and the single file earlier versions wrote. */
 const JOURNAL_NAME = new RegExp(`^registry-journal(-${RUN_ID})?\\.json$`);
@@ -33394,12 +33418,12 @@ function trust_journal_revertLeftoverJournals(paths, claimant, facts, opsFor) {
  */
 function undoReport(result) {
     return {
-        ...(result.removed.length ? { removed: `registry trust removed: ${result.removed.join(', ')}.` } : {}),
-        ...(result.shared.length
-            ? {
-                shared: `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.`,
-            }
-            : {}),
+        ...present_present({
+            removed: result.removed.length ? `registry trust removed: ${result.removed.join(', ')}.` : undefined,
+            shared: result.shared.length
+                ? `registry trust: ${result.shared.join(', ')} still hold${result.shared.length === 1 ? 's' : ''} the CA file of another org-ca run on this host, which removes its own file.`
+                : undefined,
+        }),
         left: result.left.map((left) => `registry trust: ${left}. Remove it by hand if it holds the org CA.`),
     };
 }
@@ -33545,6 +33569,7 @@ function trust_plan_planTrust(locations, registries, kindOf, certName, madeByOrg
 
 
 
+
 function apply_applyRegistryTrust(input) {
     const mode = input.mode ?? detectMode(input.uid);
     const all = input.locations ?? trustLocations(input.env, input.uid);
@@ -33561,7 +33586,7 @@ function apply_applyRegistryTrust(input) {
     for (const s of plan.skipped)
         notes.push(`Registry trust: ${s}.`);
     const entries = [];
-    const journal = () => ({ mode, ...(input.owner ? { owner: input.owner } : {}), entries: [...entries] });
+    const journal = () => ({ mode, ...present({ owner: input.owner }), entries: [...entries] });
     const privileged = new Map(usable.map((l) => [l.id, l.privileged]));
     const ops = (p) => opsFor(mode, p);
     const written = [];
@@ -33644,11 +33669,8 @@ const DEFAULT_REGISTRIES = (/* unused pure expression or super */ null && ([
     'public.ecr.aws',
     'mcr.microsoft.com',
 ]));
-class RegistryInputError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'RegistryInputError';
-    }
+class RegistryInputError extends (/* unused pure expression or super */ null && (Error)) {
+    name = 'RegistryInputError';
 }
 const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const HOST = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9a-f:.]+\\])(?::(\\d{1,5}))?$`);
@@ -33742,6 +33764,7 @@ function builders_kanikoFlags(registries, caPath, quote) {
  */
 
 
+
 const DEFAULT_DOCKER_SOCKETS = (/* unused pure expression or super */ null && (['/var/run/docker.sock', '/run/docker.sock']));
 const CONTAINERS_TOOLS = (/* unused pure expression or super */ null && (['buildah', 'podman']));
 const runner_builders_hostProbe = {
@@ -33781,7 +33804,7 @@ function runner_builders_runnerBuilders(env, probe = runner_builders_hostProbe) 
         if (containersTool)
             break;
     }
-    return { ...(dockerSocket ? { dockerSocket } : {}), ...(containersTool ? { containersTool } : {}) };
+    return { ...present({ dockerSocket, containersTool }) };
 }
 /** The trust locations read by the builders present: Docker's for an engine, containers/image's for buildah/podman. */
 function runner_builders_locationsReadBy(locations, builders) {
@@ -33793,6 +33816,7 @@ function runner_builders_locationsReadBy(locations, builders) {
  * The action's shell for pull-side trust: runs after the CA was injected (never when the action decided not to act),
  * sets the builder outputs, and hands the journal to the post step.
  */
+
 
 
 
@@ -33856,7 +33880,7 @@ async function setUpRegistryTrust(selection, caPath, env = process.env, probe = 
                 caPath,
                 runId,
                 locations,
-                ...(owner ? { owner } : {}),
+                ...present({ owner }),
                 ...others,
                 env,
                 uid,

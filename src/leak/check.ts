@@ -1,37 +1,28 @@
-import { rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { makeTempDirectory } from '../fs/ensure-directory.js';
-import { emptyLayerIndex, FinalFs } from './scanning/final-fs.js';
-import { digestOfMember, planImages, type Plan } from './sources/image.js';
-import { ImageInputError, openImageInput, parseImageInput, type OpenedInput } from './sources/input.js';
-import { sniff } from './sniff.js';
-import { scanDirectory } from './scanning/rootfs.js';
+import { statSync } from 'node:fs';
+import { present } from '../lang/present.js';
 import { newTotals } from './scanning/nested/budget.js';
-import { NESTED } from './scanning/nested/scan.js';
 import { buildMatcher, type Matcher } from './scanning/matcher.js';
-import { envPointers, filePointers } from '../ca-pointers/pointers.js';
 import { runLayerJobs } from './scanning/pool.js';
+import { scanDirectory } from './scanning/rootfs.js';
+import { scanContent } from './scanning/text.js';
+import type { Source } from './sources/archive.js';
 import { openBlob } from './sources/blob.js';
-import { readMember, type Source } from './sources/archive.js';
-import {
-  isRegistryReference,
-  openRegistryImage,
-  pemOf,
-  RegistryError,
-  type RegistrySourceOptions,
-} from './sources/registry/index.js';
-import { LEAK_FIX } from '../ca-pointers/fix.js';
+import { digestOfMember, type Plan } from './sources/image.js';
+import { ImageInputError } from './sources/input.js';
+import { layerJobsOf } from './sources/members.js';
+import { openCheckInput } from './sources/open.js';
+import { pemOf, RegistryError, type RegistrySourceOptions } from './sources/registry/index.js';
 import {
   configFindings,
+  contentFindings,
   dedupeFindings,
   dedupeNotLookedInside,
-  describeCa,
-  hitFields,
-  pointerFindings,
+  imageFindings,
   registryLayerFailure,
+  rootfsFindings,
+  strayBlobFindings,
+  type Gaps,
 } from './findings.js';
-import { scanContent } from './scanning/text.js';
 import {
   DEFAULT_LIMITS,
   type Finding,
@@ -40,10 +31,12 @@ import {
   type Report,
   type ScanLimits,
   type TargetSpec,
-  type Unscanned,
 } from './types.js';
-import { present } from '../lang/present.js';
 
+/**
+ * The leak check composes its three rooms: a source opens the input and plans its images (sources/), the layers and
+ * members are scanned (scanning/), and what was found becomes findings (findings.ts) for the reports (reporting/).
+ */
 export interface CheckOptions {
   /** A path (archive, OCI layout, rootfs directory), optionally with a transport prefix, or a daemon image reference. */
   readonly image: string;
@@ -77,270 +70,153 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
     ...options.limits,
     spillGiven: options.limits?.maxSpillBytes !== undefined,
   };
-  const matcher = buildMatcher(options.spec);
-  if (isRegistryReference(options.image)) {
-    // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
-    const { source } = await openRegistryImage(options.image, pemOf(options.spec.certs), options.registry);
-    return await checkSource(
-      options.image,
-      source,
-      planImages(source, ['oci']),
-      matcher,
-      options.spec,
-      limits,
-      options.parallel,
-      started,
-      registryLayerFailure,
-    );
-  }
-  const input = parseImageInput(options.image);
-  let temp: string | undefined;
+  const opened = await openCheckInput(options.image, {
+    extraCa: pemOf(options.spec.certs),
+    ...present({ dockerSave: options.dockerSave, registry: options.registry }),
+  });
   try {
-    let opened: OpenedInput;
-    if (input.kind === 'daemon') {
-      if (!options.dockerSave)
-        throw new ImageInputError(`'${options.image}' is neither a path nor an image a Docker daemon can save.`);
-      temp = await makeTempDirectory(tmpdir(), 'org-ca-leak-', { purpose: 'TMPDIR', mode: 0o700 });
-      const file = join(temp, 'image.tar');
-      await options.dockerSave(input.reference, file);
-      // Whatever docker save wrote (legacy, Docker 25+ or the containerd store's layout) is read as what it is.
-      opened = openImageInput({ kind: 'path', spelling: options.image, path: file });
-    } else {
-      opened = openImageInput(input);
-    }
-    if (opened.kind === 'rootfs-dir')
-      return checkRootfs(
-        options.image,
-        await scanDirectory('rootfs', opened.dir, matcher, limits),
-        opened.dir,
-        started,
-      );
-    if (opened.kind === 'rootfs-tar') {
-      const size = statSync(opened.file).size;
-      const [layer] = await runLayerJobs(
-        [{ id: opened.file, blob: { file: opened.file, start: 0, size }, where: opened.file }],
-        options.spec,
+    const { input } = opened;
+    if (input.kind === 'image') {
+      const { findings, gaps, stats } = await checkSource(
+        input.source,
+        input.plan,
+        options,
         limits,
-        openBlob,
-        options.parallel,
+        input.fromRegistry,
       );
-      return checkRootfs(options.image, layer!, opened.file, started);
+      return report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
     }
-    return await checkSource(
-      options.image,
-      opened.source,
-      planImages(opened.source, opened.layouts, opened.ref),
-      matcher,
-      options.spec,
-      limits,
-      options.parallel,
-      started,
-    );
-  } finally {
-    if (temp) rmSync(temp, { recursive: true, force: true });
-  }
-}
-
-/** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
-function checkRootfs(input: string, result: LayerResult, where: string, started: number): Report {
-  const fs = FinalFs.build([result.index]);
-  const within = (h: { path: string }): string =>
-    h.path.includes(NESTED) ? ' (inside a file that holds other files)' : '';
-  const findings: Finding[] = result.hits.map((h) => ({
-    ...hitFields(h),
-    path: `/${h.path}`,
-    visibility: 'final',
-    message: `${describeCa(h)} is in the file system at /${h.path}${within(h)} (${h.kind}). ${LEAK_FIX}`,
-  }));
-  const caPaths = new Set(result.hits.filter((h) => !h.path.includes(NESTED)).map((h) => `/${h.path}`));
-  for (const c of result.captured)
-    findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
-  const unscanned: Unscanned[] = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
-  if (result.error) unscanned.push({ what: where, reason: result.error });
-  const notLookedInside = result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` }));
-  return {
-    input,
-    findings,
-    unscanned,
-    notLookedInside,
-    stats: {
+    const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
+    const result =
+      input.kind === 'rootfs-dir'
+        ? await scanDirectory('rootfs', input.dir, buildMatcher(options.spec), limits)
+        : (
+            await runLayerJobs(
+              [{ id: input.file, blob: { file: input.file, start: 0, size: statSync(input.file).size }, where }],
+              options.spec,
+              limits,
+              openBlob,
+              options.parallel,
+            )
+          )[0]!;
+    const { findings, ...gaps } = rootfsFindings(result, where);
+    return report(options.image, findings, gaps, {
       images: 0,
       layers: 0,
       files: result.files,
       nestedFiles: result.nestedFiles,
       bytes: result.bytes,
       ms: Date.now() - started,
-    },
-  };
+    });
+  } finally {
+    opened.close();
+  }
 }
 
-async function checkSource(
-  input: string,
-  source: Source,
-  plan: Plan,
-  matcher: Matcher,
-  spec: TargetSpec,
-  limits: CheckLimits,
-  parallel: number | undefined,
-  started: number,
-  layerFailure?: (job: LayerJob, result: LayerResult) => string | undefined,
-): Promise<Report> {
-  const unscanned: Unscanned[] = [...plan.unscanned];
-  const findings: Finding[] = [];
-
-  // Every regular member is scanned once: as a layer when a manifest says so or its bytes are a tar stream
-  // (an unreferenced blob still ships), else as content (configs, manifests, attestations, legacy json).
-  const jobs: LayerJob[] = [];
-  const contentMembers: string[] = [];
-  for (const m of source.members.values()) {
-    if (m.type !== 'file') continue;
-    const planned = plan.layerMembers.get(m.name);
-    const digest = planned?.digest ?? digestOfMember(m);
-    if (planned) {
-      jobs.push({
-        id: m.name,
-        blob: m.blob,
-        where: m.name,
-        ...present({ mediaType: planned.mediaType, digest }),
-      });
-      continue;
-    }
-    const head = readMember({ ...m, blob: { ...m.blob, size: Math.min(m.blob.size, 1024) } });
-    const kind = sniff(head);
-    if (kind === 'gzip' || kind === 'zstd' || (kind === 'none' && m.blob.size >= 1024))
-      jobs.push({ id: m.name, blob: m.blob, where: m.name, ...present({ digest }) });
-    else contentMembers.push(m.name);
-  }
-
-  const configMembers = new Set(plan.images.map((i) => i.configMember).filter((x): x is string => Boolean(x)));
-  const structured = new Map<string, Set<string>>();
-  for (const image of plan.images) {
-    const found = configFindings(image, matcher);
-    findings.push(...found);
-    if (image.configMember)
-      structured.set(
-        image.configMember,
-        new Set([...(structured.get(image.configMember) ?? []), ...found.map((f) => f.fingerprint)]),
-      );
-  }
-  const layerRun = runLayerJobs(
-    jobs,
-    spec,
-    limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) },
-    openBlob,
-    parallel,
-    newTotals(),
-  );
-  for (const name of contentMembers) {
-    const m = source.members.get(name)!;
-    const { hits, digest, error } = await scanContent(
-      m.blob,
-      matcher,
-      configMembers.has(name) || name.endsWith('.json') || /^blobs\//.test(name),
-      openBlob,
-    );
-    const expected = digestOfMember(m);
-    if (error) unscanned.push({ what: name, reason: error });
-    if (expected && digest !== expected)
-      unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
-    const skip = structured.get(name) ?? new Set<string>();
-    const attestation = plan.attestations.get(name);
-    for (const h of hits) {
-      if (skip.has(h.fingerprint)) continue;
-      findings.push({
-        ...hitFields(h),
-        ...present({ image: attestation }),
-        path: name,
-        visibility: 'n/a',
-        message: attestation
-          ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${LEAK_FIX}`
-          : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${LEAK_FIX}`,
-      });
-    }
-  }
-  const results = new Map((await layerRun).map((r) => [r.id, r] as const));
-  for (const job of jobs) {
-    const failure = layerFailure?.(job, results.get(job.id)!);
-    if (failure) throw new RegistryError(failure);
-  }
-
-  let files = 0;
-  let nestedFiles = 0;
-  let bytes = 0;
-  const notLookedInside: Report['notLookedInside'][number][] = [];
-  for (const r of results.values()) {
-    files += r.files;
-    nestedFiles += r.nestedFiles;
-    bytes += r.bytes;
-    for (const u of r.unreadable) unscanned.push({ what: `${r.id}: /${u.path}`, reason: u.reason });
-    if (r.error)
-      unscanned.push({ what: `layer ${r.digest && r.compression !== 'unknown' ? r.digest : r.id}`, reason: r.error });
-  }
-  const inImage = new Set<string>();
-  for (const image of plan.images) {
-    const layerResults = image.layers.map((l) => results.get(l.member));
-    const fs = FinalFs.build(layerResults.map((r) => r?.index ?? emptyLayerIndex()));
-    const caPaths = new Set<string>();
-    image.layers.forEach((l, i) => {
-      const r = layerResults[i];
-      if (!r) return;
-      inImage.add(l.member);
-      if (l.diffId && !r.error && r.diffId && r.diffId !== l.diffId)
-        unscanned.push({
-          what: `${image.name} layer ${l.index}`,
-          reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}`,
-        });
-      for (const n of r.notLookedInside)
-        notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
-      for (const h of r.hits) {
-        // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.
-        const cut = h.path.indexOf(NESTED);
-        const nested = cut !== -1;
-        const visible = fs.layerOf(nested ? h.path.slice(0, cut) : h.path) === i;
-        if (visible && !nested) caPaths.add(`/${h.path}`);
-        findings.push({
-          ...hitFields(h),
-          image: image.name,
-          layer: { index: l.index, digest: r.digest, ...present({ instruction: l.instruction }) },
-          path: `/${h.path}`,
-          visibility: visible ? 'final' : 'lower-layer',
-          message:
-            `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? ' (inside a file that holds other files)' : ''} (${h.kind}), ` +
-            (visible
-              ? 'visible in the final file system'
-              : 'hidden or deleted by a later layer but still shipped in this one') +
-            `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
-        });
-      }
-    });
-    const cwd = image.config.config?.WorkingDir || '/';
-    findings.push(...pointerFindings(envPointers(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
-    image.layers.forEach((l, i) => {
-      for (const c of layerResults[i]?.captured ?? []) {
-        if (fs.layerOf(c.path) === i)
-          findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
-      }
-    });
-  }
-  for (const [id, r] of results) {
-    if (inImage.has(id)) continue;
-    for (const n of r.notLookedInside) notLookedInside.push({ path: `${id}: /${n.path}`, reason: n.reason });
-    for (const h of r.hits) {
-      findings.push({
-        ...hitFields(h),
-        path: `${id}: /${h.path}`,
-        visibility: 'n/a',
-        message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}`,
-      });
-    }
-  }
+function report(input: string, findings: Finding[], gaps: Gaps, stats: Report['stats']): Report {
   return {
     input,
     findings: dedupeFindings(findings),
-    unscanned,
-    notLookedInside: dedupeNotLookedInside(notLookedInside),
-    stats: { images: plan.images.length, layers: jobs.length, files, nestedFiles, bytes, ms: Date.now() - started },
+    unscanned: gaps.unscanned,
+    notLookedInside: dedupeNotLookedInside(gaps.notLookedInside),
+    stats,
   };
+}
+
+/** Adds what one part of the check found to the whole. */
+function gather(into: { findings: Finding[]; gaps: Gaps }, part: Gaps & { findings: readonly Finding[] }): void {
+  into.findings.push(...part.findings);
+  into.gaps.unscanned.push(...part.unscanned);
+  into.gaps.notLookedInside.push(...part.notLookedInside);
+}
+
+async function checkSource(
+  source: Source,
+  plan: Plan,
+  options: CheckOptions,
+  limits: CheckLimits,
+  fromRegistry: boolean,
+): Promise<{ findings: Finding[]; gaps: Gaps; stats: Omit<Report['stats'], 'ms'> }> {
+  const matcher = buildMatcher(options.spec);
+  const found = { findings: [] as Finding[], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } as Gaps };
+  const { jobs, contentMembers } = layerJobsOf(source, plan);
+  const layerRun = runLayerJobs(
+    jobs,
+    options.spec,
+    limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) },
+    openBlob,
+    options.parallel,
+    newTotals(),
+  );
+  // Config fields are judged as fields; the same CA found again in the config's raw text is not a second finding.
+  const inConfigFields = new Map<string, Set<string>>();
+  for (const image of plan.images) {
+    const fromConfig = configFindings(image, matcher);
+    found.findings.push(...fromConfig);
+    if (image.configMember) {
+      const seen = inConfigFields.get(image.configMember) ?? new Set<string>();
+      for (const f of fromConfig) seen.add(f.fingerprint);
+      inConfigFields.set(image.configMember, seen);
+    }
+  }
+  for (const name of contentMembers) await checkContent(source, plan, name, matcher, inConfigFields, found);
+
+  const results = new Map((await layerRun).map((r) => [r.id, r] as const));
+  for (const job of jobs) {
+    const failure = fromRegistry ? registryLayerFailure(job, results.get(job.id)!) : undefined;
+    if (failure) throw new RegistryError(failure);
+  }
+  const stats = { images: plan.images.length, layers: jobs.length, files: 0, nestedFiles: 0, bytes: 0 };
+  for (const r of results.values()) {
+    stats.files += r.files;
+    stats.nestedFiles += r.nestedFiles;
+    stats.bytes += r.bytes;
+    for (const u of r.unreadable) found.gaps.unscanned.push({ what: `${r.id}: /${u.path}`, reason: u.reason });
+    if (r.error)
+      found.gaps.unscanned.push({
+        what: `layer ${r.digest && r.compression !== 'unknown' ? r.digest : r.id}`,
+        reason: r.error,
+      });
+  }
+  const inImage = new Set<string>();
+  for (const image of plan.images) {
+    for (const l of image.layers) if (results.has(l.member)) inImage.add(l.member);
+    gather(
+      found,
+      imageFindings(
+        image,
+        image.layers.map((l) => results.get(l.member)),
+      ),
+    );
+  }
+  for (const [id, r] of results) if (!inImage.has(id)) gather(found, strayBlobFindings(id, r));
+  return { ...found, stats };
+}
+
+/** A member read as text: its hits (less those its image's config fields already reported), its digest checked. */
+async function checkContent(
+  source: Source,
+  plan: Plan,
+  name: string,
+  matcher: Matcher,
+  inConfigFields: ReadonlyMap<string, ReadonlySet<string>>,
+  found: { findings: Finding[]; gaps: Gaps },
+): Promise<void> {
+  const m = source.members.get(name)!;
+  const isConfig = plan.images.some((i) => i.configMember === name);
+  const { hits, digest, error } = await scanContent(
+    m.blob,
+    matcher,
+    isConfig || name.endsWith('.json') || /^blobs\//.test(name),
+    openBlob,
+  );
+  const expected = digestOfMember(m);
+  if (error) found.gaps.unscanned.push({ what: name, reason: error });
+  if (expected && digest !== expected)
+    found.gaps.unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
+  const reported = inConfigFields.get(name);
+  const fresh = hits.filter((h) => !reported?.has(h.fingerprint));
+  found.findings.push(...contentFindings(name, fresh, plan.attestations.get(name)));
 }
 
 export type { LayerResult };

@@ -4,12 +4,13 @@
  */
 import { colonFingerprint } from '../ca/certificate.js';
 import { LEAK_FIX } from '../ca-pointers/fix.js';
-import { judgePointer, type Pointer } from '../ca-pointers/pointers.js';
-import type { FinalFs } from './scanning/final-fs.js';
+import { envPointers, filePointers, judgePointer, type Pointer } from '../ca-pointers/pointers.js';
+import { emptyLayerIndex, FinalFs } from './scanning/final-fs.js';
+import { NESTED } from './scanning/nested/scan.js';
 import type { Matcher } from './scanning/matcher.js';
 import { scanText } from './scanning/text.js';
 import type { PlannedImage } from './sources/image.js';
-import type { Finding, Hit, LayerJob, LayerResult, Report } from './types.js';
+import type { Finding, Hit, LayerJob, LayerResult, Report, Unscanned } from './types.js';
 import { present } from '../lang/present.js';
 export function hitFields(h: Hit): Pick<Finding, 'kind' | 'fingerprint' | 'subject'> {
   return { kind: h.kind, fingerprint: h.fingerprint, ...present({ subject: h.subject }) };
@@ -37,7 +38,7 @@ export function registryLayerFailure(job: LayerJob, r: LayerResult): string | un
 }
 
 /** A layer shared by several images (platforms) is listed once per layer and path. */
-export function dedupeNotLookedInside(list: Report['notLookedInside'][number][]): Report['notLookedInside'][number][] {
+export function dedupeNotLookedInside(list: NotLookedInsideAt[]): NotLookedInsideAt[] {
   const seen = new Set<string>();
   return list.filter((n) => {
     const key = `${n.layer}|${n.path}|${n.reason}`;
@@ -114,4 +115,114 @@ export function configFindings(image: PlannedImage, matcher: Matcher): Finding[]
     }
   }
   return out;
+}
+
+const INSIDE_ARCHIVE = ' (inside a file that holds other files)';
+
+/** What a scan of an image's parts found besides findings: places not read, and files not looked inside. */
+export interface Gaps {
+  readonly unscanned: Unscanned[];
+  readonly notLookedInside: NotLookedInsideAt[];
+}
+
+/** A file not looked inside, with the image and layer that hold it where there is one. */
+type NotLookedInsideAt = Report['notLookedInside'][number];
+
+/** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
+export function rootfsFindings(result: LayerResult, where: string): Gaps & { findings: Finding[] } {
+  const fs = FinalFs.build([result.index]);
+  const findings: Finding[] = result.hits.map((h) => ({
+    ...hitFields(h),
+    path: `/${h.path}`,
+    visibility: 'final',
+    message: `${describeCa(h)} is in the file system at /${h.path}${h.path.includes(NESTED) ? INSIDE_ARCHIVE : ''} (${h.kind}). ${LEAK_FIX}`,
+  }));
+  const caPaths = new Set(result.hits.filter((h) => !h.path.includes(NESTED)).map((h) => `/${h.path}`));
+  for (const c of result.captured)
+    findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
+  const unscanned: Unscanned[] = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
+  if (result.error) unscanned.push({ what: where, reason: result.error });
+  return { findings, unscanned, notLookedInside: result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` })) };
+}
+
+/** Hits in a member read as text (a config, a manifest, an attestation, legacy json) of an image archive. */
+export function contentFindings(name: string, hits: readonly Hit[], attestation: string | undefined): Finding[] {
+  return hits.map((h) => ({
+    ...hitFields(h),
+    ...present({ image: attestation }),
+    path: name,
+    visibility: 'n/a',
+    message: attestation
+      ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${LEAK_FIX}`
+      : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${LEAK_FIX}`,
+  }));
+}
+
+/**
+ * One image's layers, judged against its final file system: each hit visible there or hidden by a later layer (yet
+ * shipped), the diff_ids the config promised, and the settings in its config and files that point tools at a CA.
+ */
+export function imageFindings(
+  image: PlannedImage,
+  layerResults: readonly (LayerResult | undefined)[],
+): Gaps & { findings: Finding[] } {
+  const findings: Finding[] = [];
+  const unscanned: Unscanned[] = [];
+  const notLookedInside: NotLookedInsideAt[] = [];
+  const fs = FinalFs.build(layerResults.map((r) => r?.index ?? emptyLayerIndex()));
+  const caPaths = new Set<string>();
+  image.layers.forEach((l, i) => {
+    const r = layerResults[i];
+    if (!r) return;
+    if (l.diffId && !r.error && r.diffId && r.diffId !== l.diffId)
+      unscanned.push({
+        what: `${image.name} layer ${l.index}`,
+        reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}`,
+      });
+    for (const n of r.notLookedInside)
+      notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
+    for (const h of r.hits) {
+      // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.
+      const cut = h.path.indexOf(NESTED);
+      const nested = cut !== -1;
+      const visible = fs.layerOf(nested ? h.path.slice(0, cut) : h.path) === i;
+      if (visible && !nested) caPaths.add(`/${h.path}`);
+      findings.push({
+        ...hitFields(h),
+        image: image.name,
+        layer: { index: l.index, digest: r.digest, ...present({ instruction: l.instruction }) },
+        path: `/${h.path}`,
+        visibility: visible ? 'final' : 'lower-layer',
+        message:
+          `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? INSIDE_ARCHIVE : ''} (${h.kind}), ` +
+          (visible
+            ? 'visible in the final file system'
+            : 'hidden or deleted by a later layer but still shipped in this one') +
+          `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
+      });
+    }
+  });
+  const cwd = image.config.config?.WorkingDir || '/';
+  findings.push(...pointerFindings(envPointers(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
+  image.layers.forEach((l, i) => {
+    for (const c of layerResults[i]?.captured ?? []) {
+      if (fs.layerOf(c.path) === i)
+        findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
+    }
+  });
+  return { findings, unscanned, notLookedInside };
+}
+
+/** A blob no manifest references still ships with the image: what is in it is a leak all the same. */
+export function strayBlobFindings(id: string, r: LayerResult): Gaps & { findings: Finding[] } {
+  return {
+    findings: r.hits.map((h) => ({
+      ...hitFields(h),
+      path: `${id}: /${h.path}`,
+      visibility: 'n/a',
+      message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}`,
+    })),
+    unscanned: [],
+    notLookedInside: r.notLookedInside.map((n) => ({ path: `${id}: /${n.path}`, reason: n.reason })),
+  };
 }
