@@ -120,6 +120,13 @@ function short(digest: string): string {
   return digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…');
 }
 
+/** A layer as a manifest or manifest.json names it, before it is found among the input's members. */
+interface NamedLayer {
+  readonly member: string;
+  readonly mediaType?: string;
+  readonly digest?: string;
+}
+
 /**
  * Plans every image of an input. The top-level document (index.json, manifest.json) must be readable, or the input
  * is not an image at all (ImageInputError). Below it, a manifest or config that is missing or malformed is listed
@@ -127,129 +134,193 @@ function short(digest: string): string {
  * is again an ImageInputError, with the first reason.
  */
 export function planImages(source: Source, layouts: readonly Layout[], ref?: string): Plan {
-  const unscanned: Unscanned[] = [];
-  const images: PlannedImage[] = [];
-  const layerMembers = new Map<string, { mediaType?: string; digest?: string }>();
-  const attestations = new Map<string, string>();
-  const seenConfigs = new Set<string>();
-  const refs: string[] = [];
-  const layout: Layout = layouts.includes('dir') ? 'dir' : 'oci';
+  const planner = new ImagePlanner(source, layouts.includes('dir') ? 'dir' : 'oci');
+  // In this order whatever order the layouts were found in: the plan's images, and so the report, stay stable.
+  for (const layout of ['oci', 'docker-save', 'dir'] as const)
+    if (layouts.includes(layout)) READ_LAYOUT[layout](planner);
+  return planner.finish(ref);
+}
+
+/** Each layout's top-level document, read into the planner. */
+const READ_LAYOUT: Readonly<Record<Layout, (planner: ImagePlanner) => void>> = {
+  oci: (p) => p.walkIndex('index.json', p.top('index.json', imageIndex), 0, ''),
+  'docker-save': (p) =>
+    p.top('manifest.json', dockerSaveManifest).forEach((item, i) => {
+      if (item.RepoTags) p.refs.push(...item.RepoTags);
+      p.refs.push(`@${i}`);
+      p.addImage(
+        item.RepoTags?.[0] ?? item.Config,
+        item.Config,
+        (item.Layers ?? []).map((member) => ({ member, ...present({ digest: digestOfName(member) }) })),
+      );
+    }),
+  dir: (p) => {
+    if (manifestKind(p.top('manifest.json', (v) => v)) === 'index')
+      p.walkIndex('manifest.json', p.top('manifest.json', imageIndex), 0, '');
+    else p.walkManifest(p.top('manifest.json', imageManifest), '', false);
+  },
+};
+
+/** What a descriptor of an index points at, by the kind of document it turns out to be. */
+const WALK_DOCUMENT: Readonly<
+  Record<
+    ReturnType<typeof manifestKind>,
+    (
+      p: ImagePlanner,
+      doc: unknown,
+      at: { member: string; what: string; name: string; depth: number; attestation: boolean },
+    ) => void
+  >
+> = {
+  index: (p, doc, at) => {
+    if (at.depth >= 8) p.unscanned.push({ what: at.member, reason: 'image indexes nested deeper than 8' });
+    else p.walkIndex(at.member, checkShape(doc, at.member, imageIndex), at.depth + 1, at.name);
+  },
+  manifest: (p, doc, at) => p.walkManifest(checkShape(doc, at.member, imageManifest), at.name, at.attestation),
+  schema1: (p, _doc, at) =>
+    p.unscanned.push({
+      what: at.what,
+      reason: `${at.member} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)`,
+    }),
+  unknown: (p, _doc, at) =>
+    p.unscanned.push({
+      what: at.what,
+      reason: `${at.member} is neither an image manifest (config, layers) nor an image index (manifests)`,
+    }),
+};
+
+/** The state of one planning: what was found, what could not be read, and the names the input gives its images. */
+class ImagePlanner {
+  readonly unscanned: Unscanned[] = [];
+  readonly refs: string[] = [];
+  private readonly images: PlannedImage[] = [];
+  private readonly layerMembers = new Map<string, { mediaType?: string; digest?: string }>();
+  private readonly attestations = new Map<string, string>();
+  private readonly seenImages = new Set<string>();
+
+  constructor(
+    private readonly source: Source,
+    private readonly layout: 'oci' | 'dir',
+  ) {}
+
+  /** The top-level documents: the input is not an image when they cannot be read. */
+  top<T>(name: string, shape: Shape<T>): T {
+    try {
+      return readDocument(this.source, name, shape);
+    } catch (error) {
+      if (error instanceof ShapeError) throw new ImageInputError(`'${this.source.label}': ${error.message}`);
+      throw error;
+    }
+  }
 
   /** The member a digest names, when present; else the first place it would be (for messages). */
-  const memberOf = (digest: string, role: 'manifest' | 'blob'): { name: string; present: boolean } => {
+  memberOf(digest: string, role: 'manifest' | 'blob'): { name: string; present: boolean } {
     const [alg, hex] = digest.split(':') as [string, string];
-    const candidates = BLOB_PATHS[layout](alg, hex, role);
-    for (const c of candidates)
-      if (resolveMember(source, c)) return { name: resolveMember(source, c)!.name, present: true };
-    return { name: candidates[candidates.length - 1]!, present: false };
-  };
-
-  const addImage = (
-    name: string,
-    configMember: string | undefined,
-    layers: { member: string; mediaType?: string; digest?: string }[],
-  ): void => {
-    const resolvedConfig = configMember ? resolveMember(source, configMember)?.name : undefined;
-    const key = `${resolvedConfig ?? configMember ?? ''}|${layers.map((l) => resolveMember(source, l.member)?.name ?? l.member).join(',')}`;
-    if (seenConfigs.has(key)) return;
-    seenConfigs.add(key);
-    let config: ImageConfig = {};
-    if (configMember) {
-      try {
-        config = readDocument(source, configMember, imageConfig);
-        const diffIds = config.rootfs?.diff_ids ?? [];
-        if (diffIds.length !== layers.length)
-          unscanned.push({
-            what: configMember,
-            reason: `config lists ${diffIds.length} diff_ids for ${layers.length} layers`,
-          });
-      } catch (error) {
-        if (!(error instanceof ShapeError)) throw error;
-        unscanned.push({ what: `config of ${name}`, reason: error.message });
-      }
+    const candidates = BLOB_PATHS[this.layout](alg, hex, role);
+    for (const c of candidates) {
+      const found = resolveMember(this.source, c);
+      if (found) return { name: found.name, present: true };
     }
+    return { name: candidates[candidates.length - 1]!, present: false };
+  }
+
+  addImage(name: string, configMember: string | undefined, layers: readonly NamedLayer[]): void {
+    const resolvedConfig = configMember ? resolveMember(this.source, configMember)?.name : undefined;
+    const key = `${resolvedConfig ?? configMember ?? ''}|${layers.map((l) => resolveMember(this.source, l.member)?.name ?? l.member).join(',')}`;
+    if (this.seenImages.has(key)) return;
+    this.seenImages.add(key);
+    const config = configMember ? this.readConfig(name, configMember, layers.length) : {};
     const diffIds = config.rootfs?.diff_ids ?? [];
     const steps = instructions(config, layers.length);
     const planned: PlannedLayer[] = [];
     layers.forEach((l, index) => {
-      const m = resolveMember(source, l.member);
+      const m = resolveMember(this.source, l.member);
       if (!m) {
-        unscanned.push({ what: `${name} layer ${index} (${l.digest ?? l.member})`, reason: missingBlob(l.mediaType) });
+        this.unscanned.push({
+          what: `${name} layer ${index} (${l.digest ?? l.member})`,
+          reason: missingBlob(l.mediaType),
+        });
         return;
       }
-      layerMembers.set(m.name, {
-        ...present({ mediaType: l.mediaType, digest: l.digest }),
-      });
+      this.layerMembers.set(m.name, present({ mediaType: l.mediaType, digest: l.digest }));
       planned.push({
         member: m.name,
         index,
         ...present({ mediaType: l.mediaType, digest: l.digest, diffId: diffIds[index], instruction: steps[index] }),
       });
     });
-    images.push({
+    this.images.push({
       name,
       ...present({ configMember: configMember ? (resolvedConfig ?? configMember) : undefined }),
       config,
       layers: planned,
     });
-  };
+  }
+
+  /** A config that cannot be read is listed as not scanned; its image's layers are still checked. */
+  private readConfig(name: string, member: string, layerCount: number): ImageConfig {
+    try {
+      const config = readDocument(this.source, member, imageConfig);
+      const diffIds = config.rootfs?.diff_ids ?? [];
+      if (diffIds.length !== layerCount)
+        this.unscanned.push({
+          what: member,
+          reason: `config lists ${diffIds.length} diff_ids for ${layerCount} layers`,
+        });
+      return config;
+    } catch (error) {
+      if (!(error instanceof ShapeError)) throw error;
+      this.unscanned.push({ what: `config of ${name}`, reason: error.message });
+      return {};
+    }
+  }
 
   /** One image manifest: its layers, its config, its attestation documents. */
-  const walkManifest = (manifest: ImageManifest, name: string, isAttestation: boolean): void => {
-    const configMember = memberOf(manifest.config.digest, 'blob').name;
-    const layers = (manifest.layers ?? []).map((l) => ({
-      member: memberOf(l.digest, 'blob').name,
-      mediaType: l.mediaType,
-      digest: l.digest,
-    }));
+  walkManifest(manifest: ImageManifest, name: string, isAttestation: boolean): void {
+    const configMember = this.memberOf(manifest.config.digest, 'blob').name;
     // Attestation "layers" are in-toto JSON documents, not tars: they are scanned as content, like every blob.
-    const tarLayers = layers.filter((l) => !LAYER_JSON.test(l.mediaType));
+    const tarLayers = (manifest.layers ?? [])
+      .filter((l) => !LAYER_JSON.test(l.mediaType))
+      .map((l) => ({ member: this.memberOf(l.digest, 'blob').name, mediaType: l.mediaType, digest: l.digest }));
     const jsonLayers = (manifest.layers ?? []).filter((l) => LAYER_JSON.test(l.mediaType));
     for (const [i, l] of jsonLayers.entries()) {
-      const m = memberOf(l.digest, 'blob');
-      if (!m.present) unscanned.push({ what: `${name} ${l.digest}`, reason: missingBlob(l.mediaType) });
+      const m = this.memberOf(l.digest, 'blob');
+      if (!m.present) this.unscanned.push({ what: `${name} ${l.digest}`, reason: missingBlob(l.mediaType) });
       else
-        attestations.set(
+        this.attestations.set(
           m.name,
           `${name} (${l.annotations?.['in-toto.io/predicate-type'] ?? `in-toto document ${i}`})`,
         );
     }
     if (isAttestation || (tarLayers.length === 0 && jsonLayers.length > 0)) return;
     const isImageConfig = /image\.config|container\.image/.test(manifest.config.mediaType);
-    addImage(
-      name || `image ${short(memberOf(manifest.config.digest, 'blob').name)}`,
-      isImageConfig ? configMember : undefined,
-      tarLayers,
-    );
-  };
+    this.addImage(name || `image ${short(configMember)}`, isImageConfig ? configMember : undefined, tarLayers);
+  }
 
-  const walkIndex = (indexMember: string, index: ImageIndex, depth: number, label: string): void => {
+  walkIndex(indexMember: string, index: ImageIndex, depth: number, label: string): void {
     const descriptors = index.manifests ?? [];
     // An attestation manifest names its subject by digest; the subject's descriptor in the same index has the platform.
     const platformOf = new Map(descriptors.map((d) => [d.digest, platformName(d.platform)] as const));
     descriptors.forEach((d, i) => {
       const annotations = d.annotations ?? {};
-      const refName = annotations['org.opencontainers.image.ref.name'] ?? annotations['io.containerd.image.name'];
-      if (depth === 0) {
-        if (annotations['org.opencontainers.image.ref.name'])
-          refs.push(annotations['org.opencontainers.image.ref.name']);
-        if (annotations['io.containerd.image.name']) refs.push(annotations['io.containerd.image.name']);
-      }
-      const isAttestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
+      const ociName = annotations['org.opencontainers.image.ref.name'];
+      const containerdName = annotations['io.containerd.image.name'];
+      if (depth === 0) this.refs.push(...[ociName, containerdName].filter((r): r is string => Boolean(r)));
+      const attestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
       const subject = annotations['vnd.docker.reference.digest'];
       const name = [
         label,
-        refName,
-        isAttestation
+        ociName ?? containerdName,
+        attestation
           ? `attestation for ${(subject && platformOf.get(subject)) || subject || '?'}`
           : platformName(d.platform),
       ]
         .filter(Boolean)
         .join(' ');
-      const target = memberOf(d.digest, 'manifest');
+      const target = this.memberOf(d.digest, 'manifest');
       const what = `${indexMember} manifests[${i}] (${[name, short(d.digest)].filter(Boolean).join(' ')})`;
       if (!target.present) {
-        unscanned.push({
+        this.unscanned.push({
           what,
           reason:
             `the manifest ${d.digest} it points at is missing from the input: the export is incomplete ` +
@@ -257,88 +328,48 @@ export function planImages(source: Source, layouts: readonly Layout[], ref?: str
         });
         return;
       }
-      let doc: unknown;
       try {
-        doc = readDocument(source, target.name, (v) => v);
+        const doc = readDocument(this.source, target.name, (v) => v);
+        WALK_DOCUMENT[manifestKind(doc)](this, doc, { member: target.name, what, name, depth, attestation });
       } catch (error) {
         if (!(error instanceof ShapeError)) throw error;
-        unscanned.push({ what, reason: error.message });
-        return;
-      }
-      const kind = manifestKind(doc);
-      try {
-        if (kind === 'index') {
-          if (depth >= 8) unscanned.push({ what: target.name, reason: 'image indexes nested deeper than 8' });
-          else walkIndex(target.name, checkShape(doc, target.name, imageIndex), depth + 1, name);
-        } else if (kind === 'manifest') {
-          walkManifest(checkShape(doc, target.name, imageManifest), name, isAttestation);
-        } else if (kind === 'schema1') {
-          unscanned.push({
-            what,
-            reason: `${target.name} is a Docker schema 1 manifest, which is not supported: convert the image (e.g. skopeo copy --format oci …)`,
-          });
-        } else {
-          unscanned.push({
-            what,
-            reason: `${target.name} is neither an image manifest (config, layers) nor an image index (manifests)`,
-          });
-        }
-      } catch (error) {
-        if (!(error instanceof ShapeError)) throw error;
-        unscanned.push({ what, reason: error.message });
+        this.unscanned.push({ what, reason: error.message });
       }
     });
-  };
+  }
 
-  /** The top-level documents: the input is not an image when they cannot be read. */
-  const top = <T>(name: string, shape: Shape<T>): T => {
-    try {
-      return readDocument(source, name, shape);
-    } catch (error) {
-      if (error instanceof ShapeError) throw new ImageInputError(`'${source.label}': ${error.message}`);
-      throw error;
-    }
-  };
-
-  if (layouts.includes('oci')) walkIndex('index.json', top('index.json', imageIndex), 0, '');
-  if (layouts.includes('docker-save')) {
-    top('manifest.json', dockerSaveManifest).forEach((item, i) => {
-      if (item.RepoTags) refs.push(...item.RepoTags);
-      refs.push(`@${i}`);
-      addImage(
-        item.RepoTags?.[0] ?? item.Config,
-        item.Config,
-        (item.Layers ?? []).map((member) => {
-          const digest = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(member);
-          return { member, ...present({ digest: digest ? `sha256:${digest[1]}` : undefined }) };
-        }),
+  /** The plan, or an ImageInputError when the reference names no image here or no image could be read at all. */
+  finish(ref: string | undefined): Plan {
+    const refs = this.refs;
+    if (ref !== undefined && !refs.includes(ref) && !refs.some((r) => r.endsWith(`:${ref}`) || r.endsWith(`/${ref}`))) {
+      throw new ImageInputError(
+        `'${this.source.label}' holds no image '${ref}'${refs.length ? ` (it holds: ${[...new Set(refs)].slice(0, 8).join(', ')})` : ''}: name one of those, or leave the reference out to check every image.`,
       );
-    });
+    }
+    if (this.images.length === 0) {
+      const first = this.unscanned[0];
+      throw new ImageInputError(
+        first
+          ? `no image could be read from '${this.source.label}': ${first.what}: ${first.reason}`
+          : `'${this.source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`,
+      );
+    }
+    return {
+      images: this.images,
+      layerMembers: this.layerMembers,
+      attestations: this.attestations,
+      unscanned: this.unscanned,
+    };
   }
-  if (layouts.includes('dir')) {
-    const doc = top('manifest.json', (v) => v);
-    const kind = manifestKind(doc);
-    if (kind === 'index') walkIndex('manifest.json', top('manifest.json', imageIndex), 0, '');
-    else walkManifest(top('manifest.json', imageManifest), '', false);
-  }
-  if (ref !== undefined && !refs.includes(ref) && !refs.some((r) => r.endsWith(`:${ref}`) || r.endsWith(`/${ref}`))) {
-    throw new ImageInputError(
-      `'${source.label}' holds no image '${ref}'${refs.length ? ` (it holds: ${[...new Set(refs)].slice(0, 8).join(', ')})` : ''}: name one of those, or leave the reference out to check every image.`,
-    );
-  }
-  if (images.length === 0) {
-    const first = unscanned[0];
-    throw new ImageInputError(
-      first
-        ? `no image could be read from '${source.label}': ${first.what}: ${first.reason}`
-        : `'${source.label}' lists no image: its index or manifest.json is empty (an export that did not finish?)`,
-    );
-  }
-  return { images, layerMembers, attestations, unscanned };
+}
+
+/** The digest a member stored under blobs/sha256/<hex> must have. */
+function digestOfName(name: string): string | undefined {
+  const match = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name);
+  return match ? `sha256:${match[1]}` : undefined;
 }
 
 /** The expected digest of a member stored under blobs/<alg>/<hex>. */
 export function digestOfMember(m: Member): string | undefined {
-  const match = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(m.name);
-  return match ? `sha256:${match[1]}` : undefined;
+  return digestOfName(m.name);
 }
