@@ -79227,31 +79227,57 @@ function check(res, what, ref) {
     throw new RegistryError(`${what} of ${ref}: ${why[res.status] ?? `the registry answered ${res.status}`}`);
 }
 async function readRegistryImage(options) {
-    const ref = options.reference;
-    const label = describeReference(ref);
-    const client = new RegistryClient({ ...options, host: apiHost(ref.registry), repository: ref.repository });
-    const base = `/v2/${ref.repository}`;
-    const members = new Map();
-    const blobQueue = new Map();
-    let manifests = 0;
-    let requests = 0;
-    const maxRequests = options.maxRequests ?? DEFAULT_MAX_REGISTRY_REQUESTS;
+    const pull = new RegistryPull(options);
+    const root = await pull.walk(options.reference.digest ?? options.reference.tag, options.reference.digest, 0);
+    // Referrers of every manifest: the API (distribution-spec 1.1), else the `sha256-<hex>` tag schema.
+    for (const subject of [...pull.walked])
+        await pull.addReferrers(subject);
+    pull.writeLayout(root);
+    const source = pull.queueBlobs();
+    await pull.fetchSmallBlobs(source);
+    return { source, manifests: pull.manifests, blobs: pull.blobQueue.size, referrers: pull.referrers.length };
+}
+/**
+ * One pull: the manifests walked, the blobs their manifests name, the referrers found, and the requests counted
+ * against the bound. What it gathers is written as an OCI layout in memory, which the same planner as every input reads.
+ */
+class RegistryPull {
+    options;
+    label;
+    walked = new Set();
+    blobQueue = new Map();
+    referrers = [];
+    manifests = 0;
+    client;
+    base;
+    members = new Map();
+    maxRequests;
+    requests = 0;
+    /** With --platform, the root index's entries that were fetched: the layout lists these instead of the root. */
+    selected = [];
+    constructor(options) {
+        this.options = options;
+        const ref = options.reference;
+        this.label = describeReference(ref);
+        this.client = new RegistryClient({ ...options, host: apiHost(ref.registry), repository: ref.repository });
+        this.base = `/v2/${ref.repository}`;
+        this.maxRequests = options.maxRequests ?? DEFAULT_MAX_REGISTRY_REQUESTS;
+    }
     /** Every metadata request of the check goes through here, and counts. */
-    const get = (path, accept) => {
-        requests += 1;
-        if (requests > maxRequests) {
-            throw new RegistryError(`${label}: over ${maxRequests} manifest and referrer requests (the registry keeps naming more); nothing is counted clean: raise --max-registry-requests if this image is really that large`);
+    get(path, accept) {
+        this.requests += 1;
+        if (this.requests > this.maxRequests) {
+            throw new RegistryError(`${this.label}: over ${this.maxRequests} manifest and referrer requests (the registry keeps naming more); nothing is counted clean: raise --max-registry-requests if this image is really that large`);
         }
-        return client.get(path, accept);
-    };
-    const keep = (name, bytes) => {
-        members.set(name, { name, type: 'file', blob: { kind: 'bytes', bytes, size: bytes.length } });
-    };
-    const memberOf = (digest) => `blobs/sha256/${digest.slice('sha256:'.length)}`;
-    const save = (digest, bytes) => keep(memberOf(digest), bytes);
+        return this.client.get(path, accept);
+    }
+    keep(name, bytes) {
+        this.members.set(name, { name, type: 'file', blob: { kind: 'bytes', bytes, size: bytes.length } });
+    }
     /** A manifest or index by tag or digest: read whole (bounded), verified against its digest, saved as a blob. */
-    const fetchManifest = async (reference, expected) => {
-        const res = await get(`${base}/manifests/${reference}`, ACCEPT);
+    async fetchManifest(reference, expected) {
+        const label = this.label;
+        const res = await this.get(`${this.base}/manifests/${reference}`, ACCEPT);
         check(res, 'manifest', `${label}${reference.startsWith('sha256:') && !label.includes(reference) ? ` (${reference})` : ''}`);
         const text = await readText(res.body, MAX_MANIFEST);
         const bytes = Buffer.from(text, 'utf8');
@@ -79271,60 +79297,67 @@ async function readRegistryImage(options) {
         }
         const declared = typeof doc.mediaType === 'string' ? doc.mediaType : res.headers['content-type'];
         const mediaType = typeof declared === 'string' ? declared : '';
-        save(digest, bytes);
-        manifests++;
+        this.keep(memberOf(digest), bytes);
+        this.manifests++;
         return { digest, mediaType, doc, size: bytes.length };
-    };
-    const wantPlatform = (d) => {
-        if (!options.platform || !d.platform)
+    }
+    wantPlatform(d) {
+        const platform = this.options.platform;
+        if (!platform || !d.platform)
             return true;
         if (d.platform.os === 'unknown')
             return true; // attestation manifests; filtered by subject below
-        return ([d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === options.platform ||
-            [d.platform.os, d.platform.architecture].join('/') === options.platform);
-    };
-    const walked = new Set();
-    /** With --platform, the root index's entries that were fetched: the layout lists these instead of the root. */
-    const selected = [];
-    const walk = async (reference, expected, depth) => {
-        const m = await fetchManifest(reference, expected);
-        if (walked.has(m.digest))
+        return ([d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === platform ||
+            [d.platform.os, d.platform.architecture].join('/') === platform);
+    }
+    /** A manifest and, for an index, the manifests it lists (of the platform asked for); their blobs are queued. */
+    async walk(reference, expected, depth) {
+        const m = await this.fetchManifest(reference, expected);
+        if (this.walked.has(m.digest))
             return m;
-        walked.add(m.digest);
+        this.walked.add(m.digest);
         if (Array.isArray(m.doc.manifests)) {
             if (depth > 8)
-                throw new RegistryError(`${label}: image indexes nested deeper than 8`);
-            const list = m.doc.manifests.filter(wantPlatform);
+                throw new RegistryError(`${this.label}: image indexes nested deeper than 8`);
+            const platform = this.options.platform;
+            const list = m.doc.manifests.filter((d) => this.wantPlatform(d));
             const chosen = new Set(list.filter((d) => d.platform?.os !== 'unknown').map((d) => d.digest));
             for (const d of list) {
                 const subject = d.annotations?.['vnd.docker.reference.digest'];
-                if (options.platform && subject && !chosen.has(subject))
+                if (platform && subject && !chosen.has(subject))
                     continue;
-                await walk(d.digest, d.digest, depth + 1);
+                await this.walk(d.digest, d.digest, depth + 1);
                 if (depth === 0)
-                    selected.push(d);
+                    this.selected.push(d);
             }
-            if (options.platform && chosen.size === 0)
-                throw new RegistryError(`${label} has no image for platform '${options.platform}'`);
+            if (platform && chosen.size === 0)
+                throw new RegistryError(`${this.label} has no image for platform '${platform}'`);
         }
         else {
             const config = m.doc.config;
             if (config?.digest)
-                blobQueue.set(config.digest, config);
+                this.blobQueue.set(config.digest, config);
             for (const layer of m.doc.layers ?? [])
-                blobQueue.set(layer.digest, layer);
-            if (blobQueue.size > MAX_REGISTRY_BLOBS)
-                throw new RegistryError(`${label}: its manifests name over ${MAX_REGISTRY_BLOBS} blobs; nothing is counted clean`);
+                this.blobQueue.set(layer.digest, layer);
+            if (this.blobQueue.size > MAX_REGISTRY_BLOBS)
+                throw new RegistryError(`${this.label}: its manifests name over ${MAX_REGISTRY_BLOBS} blobs; nothing is counted clean`);
         }
         return m;
-    };
-    const root = await walk(ref.digest ?? ref.tag, ref.digest, 0);
-    // Referrers of every manifest: the API (distribution-spec 1.1), else the `sha256-<hex>` tag schema.
-    const referrerDescriptors = [];
-    for (const subject of [...walked]) {
+    }
+    addReferrer(m, name) {
+        this.referrers.push({
+            mediaType: m.mediaType,
+            digest: m.digest,
+            size: m.size,
+            annotations: { 'org.opencontainers.image.ref.name': name },
+        });
+    }
+    /** The referrers of one manifest: the referrers API, else its `sha256-<hex>` tag, and cosign's tags. */
+    async addReferrers(subject) {
+        const { base, label } = this;
         const hex = subject.slice('sha256:'.length);
         let list = [];
-        const res = await get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
+        const res = await this.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
         if (res.status === 200) {
             const doc = JSON.parse(await readText(res.body, MAX_MANIFEST));
             list = doc.manifests ?? [];
@@ -79333,17 +79366,12 @@ async function readRegistryImage(options) {
             res.body.destroy();
             if (res.status !== 404)
                 check(res, 'referrers', `${label} (${subject})`);
-            const tagged = await get(`${base}/manifests/sha256-${hex}`, ACCEPT);
+            const tagged = await this.get(`${base}/manifests/sha256-${hex}`, ACCEPT);
             if (tagged.status === 200) {
                 tagged.body.destroy();
-                const index = await fetchManifest(`sha256-${hex}`);
+                const index = await this.fetchManifest(`sha256-${hex}`);
                 list = index.doc.manifests ?? [];
-                referrerDescriptors.push({
-                    mediaType: index.mediaType,
-                    digest: index.digest,
-                    size: index.size,
-                    annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` },
-                });
+                this.addReferrer(index, `sha256-${hex}`);
             }
             else if (tagged.status === 404)
                 tagged.body.destroy();
@@ -79353,73 +79381,73 @@ async function readRegistryImage(options) {
         // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
         for (const suffix of ['sig', 'att', 'sbom']) {
             const tag = `sha256-${hex}.${suffix}`;
-            const res = await get(`${base}/manifests/${tag}`, ACCEPT);
+            const res = await this.get(`${base}/manifests/${tag}`, ACCEPT);
             res.body.destroy();
             if (res.status === 404)
                 continue;
             check(res, 'signature tag', `${label} (${tag})`);
-            const m = await walk(tag, undefined, 1);
-            referrerDescriptors.push({
-                mediaType: m.mediaType,
-                digest: m.digest,
-                size: m.size,
-                annotations: { 'org.opencontainers.image.ref.name': tag },
-            });
+            this.addReferrer(await this.walk(tag, undefined, 1), tag);
         }
         for (const d of list) {
-            if (walked.has(d.digest))
+            if (this.walked.has(d.digest))
                 continue;
-            const m = await walk(d.digest, d.digest, 1);
-            referrerDescriptors.push({
-                mediaType: m.mediaType,
-                digest: m.digest,
-                size: m.size,
-                annotations: { 'org.opencontainers.image.ref.name': `referrer of ${subject}` },
-            });
+            this.addReferrer(await this.walk(d.digest, d.digest, 1), `referrer of ${subject}`);
         }
     }
-    keep('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
-    // The root index names every platform; with --platform only some were fetched, so the layout lists those instead.
-    const tops = options.platform && selected.length
-        ? selected.map((d) => ({ ...d, annotations: { ...d.annotations, 'org.opencontainers.image.ref.name': label } }))
-        : [
-            {
-                mediaType: root.mediaType,
-                digest: root.digest,
-                size: root.size,
-                annotations: { 'org.opencontainers.image.ref.name': label },
-            },
-        ];
-    keep('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] })));
-    // Every other blob starts as a registry reference; the same planner as every input decides which are image layers.
-    const fetch = client.fetchSpec();
-    for (const d of blobQueue.values()) {
-        if (!/^sha256:[0-9a-f]{64}$/.test(d.digest))
-            throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
-        if (!Number.isSafeInteger(d.size) || d.size < 0)
-            throw new RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
-        const name = memberOf(d.digest);
-        if (members.has(name))
-            continue;
-        const blob = { kind: 'registry', digest: d.digest, size: d.size, label, fetch };
-        members.set(name, { name, type: 'file', blob });
+    /** oci-layout and index.json over what was walked: the root (or, with --platform, the platforms fetched) and referrers. */
+    writeLayout(root) {
+        const label = this.label;
+        this.keep('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
+        // The root index names every platform; with --platform only some were fetched, so the layout lists those instead.
+        const tops = this.options.platform && this.selected.length
+            ? this.selected.map((d) => ({
+                ...d,
+                annotations: { ...d.annotations, 'org.opencontainers.image.ref.name': label },
+            }))
+            : [
+                {
+                    mediaType: root.mediaType,
+                    digest: root.digest,
+                    size: root.size,
+                    annotations: { 'org.opencontainers.image.ref.name': label },
+                },
+            ];
+        const index = { schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...this.referrers] };
+        this.keep('index.json', Buffer.from(JSON.stringify(index)));
     }
-    const source = { label, members };
-    const layers = planImages(source, ['oci']).layerMembers;
-    // The rest (configs, attestation documents, artifacts) is read whole, in parallel, verified before use.
-    const small = [...members.values()].filter((m) => m.blob.kind === 'registry' && !layers.has(m.name));
-    const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, small.length)) }, async () => {
-        for (let m = small.shift(); m; m = small.shift()) {
-            const d = m.blob;
-            members.set(m.name, {
-                name: m.name,
-                type: 'file',
-                blob: { kind: 'bytes', bytes: await fetchSmallBlob(client, base, label, d), size: d.size },
-            });
+    /** Every other blob starts as a registry reference; the same planner as every input decides which are image layers. */
+    queueBlobs() {
+        const label = this.label;
+        const fetch = this.client.fetchSpec();
+        for (const d of this.blobQueue.values()) {
+            if (!/^sha256:[0-9a-f]{64}$/.test(d.digest))
+                throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
+            if (!Number.isSafeInteger(d.size) || d.size < 0)
+                throw new RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
+            const name = memberOf(d.digest);
+            if (this.members.has(name))
+                continue;
+            const blob = { kind: 'registry', digest: d.digest, size: d.size, label, fetch };
+            this.members.set(name, { name, type: 'file', blob });
         }
-    });
-    await Promise.all(lanes);
-    return { source, manifests, blobs: blobQueue.size, referrers: referrerDescriptors.length };
+        return { label, members: this.members };
+    }
+    /** What is not an image layer (configs, attestation documents, artifacts) is read whole, in parallel, verified. */
+    async fetchSmallBlobs(source) {
+        const layers = planImages(source, ['oci']).layerMembers;
+        const small = [...this.members.values()].filter((m) => m.blob.kind === 'registry' && !layers.has(m.name));
+        const lanes = Array.from({ length: Math.max(1, Math.min(this.options.parallel ?? 4, small.length)) }, async () => {
+            for (let m = small.shift(); m; m = small.shift()) {
+                const d = m.blob;
+                const bytes = await fetchSmallBlob(this.client, this.base, this.label, d);
+                this.members.set(m.name, { name: m.name, type: 'file', blob: { kind: 'bytes', bytes, size: d.size } });
+            }
+        });
+        await Promise.all(lanes);
+    }
+}
+function memberOf(digest) {
+    return `blobs/sha256/${digest.slice('sha256:'.length)}`;
 }
 async function fetchSmallBlob(client, base, label, d) {
     if (d.size > MAX_SMALL_BLOB)

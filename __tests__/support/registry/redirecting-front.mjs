@@ -11,7 +11,14 @@ const upstream = new URL(registryUrl);
 
 function forward(req, res, label) {
   const out = https.request(
-    { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host }, ca },
+    {
+      host: upstream.hostname,
+      port: upstream.port,
+      path: req.url,
+      method: req.method,
+      headers: { ...req.headers, host: upstream.host },
+      ca,
+    },
     (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);

@@ -14,7 +14,14 @@ https
   .createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
     const blob = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '');
     const out = https.request(
-      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host }, ca },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        path: req.url,
+        method: req.method,
+        headers: { ...req.headers, host: upstream.host },
+        ca,
+      },
       (answer) => {
         if (!blob || answer.statusCode !== 200) {
           res.writeHead(answer.statusCode ?? 502, answer.headers);

@@ -73,38 +73,69 @@ function check(res: Response, what: string, ref: string): void {
 }
 
 export async function readRegistryImage(options: PullOptions): Promise<PullResult> {
-  const ref = options.reference;
-  const label = describeReference(ref);
-  const client = new RegistryClient({ ...options, host: apiHost(ref.registry), repository: ref.repository });
-  const base = `/v2/${ref.repository}`;
-  const members = new Map<string, Member>();
-  const blobQueue = new Map<string, Descriptor>();
-  let manifests = 0;
-  let requests = 0;
-  const maxRequests = options.maxRequests ?? DEFAULT_MAX_REGISTRY_REQUESTS;
+  const pull = new RegistryPull(options);
+  const root = await pull.walk(options.reference.digest ?? options.reference.tag!, options.reference.digest, 0);
+  // Referrers of every manifest: the API (distribution-spec 1.1), else the `sha256-<hex>` tag schema.
+  for (const subject of [...pull.walked]) await pull.addReferrers(subject);
+  pull.writeLayout(root);
+  const source = pull.queueBlobs();
+  await pull.fetchSmallBlobs(source);
+  return { source, manifests: pull.manifests, blobs: pull.blobQueue.size, referrers: pull.referrers.length };
+}
+
+/** A manifest as fetched: its digest (verified), media type, parsed document and size. */
+interface FetchedManifest {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly doc: Record<string, unknown>;
+  readonly size: number;
+}
+
+/**
+ * One pull: the manifests walked, the blobs their manifests name, the referrers found, and the requests counted
+ * against the bound. What it gathers is written as an OCI layout in memory, which the same planner as every input reads.
+ */
+class RegistryPull {
+  readonly label: string;
+  readonly walked = new Set<string>();
+  readonly blobQueue = new Map<string, Descriptor>();
+  readonly referrers: Descriptor[] = [];
+  manifests = 0;
+  private readonly client: RegistryClient;
+  private readonly base: string;
+  private readonly members = new Map<string, Member>();
+  private readonly maxRequests: number;
+  private requests = 0;
+  /** With --platform, the root index's entries that were fetched: the layout lists these instead of the root. */
+  private readonly selected: Descriptor[] = [];
+
+  constructor(private readonly options: PullOptions) {
+    const ref = options.reference;
+    this.label = describeReference(ref);
+    this.client = new RegistryClient({ ...options, host: apiHost(ref.registry), repository: ref.repository });
+    this.base = `/v2/${ref.repository}`;
+    this.maxRequests = options.maxRequests ?? DEFAULT_MAX_REGISTRY_REQUESTS;
+  }
+
   /** Every metadata request of the check goes through here, and counts. */
-  const get = (path: string, accept: string): ReturnType<RegistryClient['get']> => {
-    requests += 1;
-    if (requests > maxRequests) {
+  private get(path: string, accept: string): ReturnType<RegistryClient['get']> {
+    this.requests += 1;
+    if (this.requests > this.maxRequests) {
       throw new RegistryError(
-        `${label}: over ${maxRequests} manifest and referrer requests (the registry keeps naming more); nothing is counted clean: raise --max-registry-requests if this image is really that large`,
+        `${this.label}: over ${this.maxRequests} manifest and referrer requests (the registry keeps naming more); nothing is counted clean: raise --max-registry-requests if this image is really that large`,
       );
     }
-    return client.get(path, accept);
-  };
+    return this.client.get(path, accept);
+  }
 
-  const keep = (name: string, bytes: Buffer): void => {
-    members.set(name, { name, type: 'file', blob: { kind: 'bytes', bytes, size: bytes.length } });
-  };
-  const memberOf = (digest: string): string => `blobs/sha256/${digest.slice('sha256:'.length)}`;
-  const save = (digest: string, bytes: Buffer): void => keep(memberOf(digest), bytes);
+  private keep(name: string, bytes: Buffer): void {
+    this.members.set(name, { name, type: 'file', blob: { kind: 'bytes', bytes, size: bytes.length } });
+  }
 
   /** A manifest or index by tag or digest: read whole (bounded), verified against its digest, saved as a blob. */
-  const fetchManifest = async (
-    reference: string,
-    expected?: string,
-  ): Promise<{ digest: string; mediaType: string; doc: Record<string, unknown>; size: number }> => {
-    const res = await get(`${base}/manifests/${reference}`, ACCEPT);
+  private async fetchManifest(reference: string, expected?: string): Promise<FetchedManifest> {
+    const label = this.label;
+    const res = await this.get(`${this.base}/manifests/${reference}`, ACCEPT);
     check(
       res,
       'manifest',
@@ -131,158 +162,153 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
     }
     const declared = typeof doc.mediaType === 'string' ? doc.mediaType : res.headers['content-type'];
     const mediaType = typeof declared === 'string' ? declared : '';
-    save(digest, bytes);
-    manifests++;
+    this.keep(memberOf(digest), bytes);
+    this.manifests++;
     return { digest, mediaType, doc, size: bytes.length };
-  };
+  }
 
-  const wantPlatform = (d: Descriptor): boolean => {
-    if (!options.platform || !d.platform) return true;
+  private wantPlatform(d: Descriptor): boolean {
+    const platform = this.options.platform;
+    if (!platform || !d.platform) return true;
     if (d.platform.os === 'unknown') return true; // attestation manifests; filtered by subject below
     return (
-      [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === options.platform ||
-      [d.platform.os, d.platform.architecture].join('/') === options.platform
+      [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') === platform ||
+      [d.platform.os, d.platform.architecture].join('/') === platform
     );
-  };
+  }
 
-  const walked = new Set<string>();
-  /** With --platform, the root index's entries that were fetched: the layout lists these instead of the root. */
-  const selected: Descriptor[] = [];
-  const walk = async (
-    reference: string,
-    expected: string | undefined,
-    depth: number,
-  ): Promise<{ digest: string; mediaType: string; size: number }> => {
-    const m = await fetchManifest(reference, expected);
-    if (walked.has(m.digest)) return m;
-    walked.add(m.digest);
+  /** A manifest and, for an index, the manifests it lists (of the platform asked for); their blobs are queued. */
+  async walk(reference: string, expected: string | undefined, depth: number): Promise<FetchedManifest> {
+    const m = await this.fetchManifest(reference, expected);
+    if (this.walked.has(m.digest)) return m;
+    this.walked.add(m.digest);
     if (Array.isArray(m.doc.manifests)) {
-      if (depth > 8) throw new RegistryError(`${label}: image indexes nested deeper than 8`);
-      const list = (m.doc.manifests as Descriptor[]).filter(wantPlatform);
+      if (depth > 8) throw new RegistryError(`${this.label}: image indexes nested deeper than 8`);
+      const platform = this.options.platform;
+      const list = (m.doc.manifests as Descriptor[]).filter((d) => this.wantPlatform(d));
       const chosen = new Set(list.filter((d) => d.platform?.os !== 'unknown').map((d) => d.digest));
       for (const d of list) {
         const subject = d.annotations?.['vnd.docker.reference.digest'];
-        if (options.platform && subject && !chosen.has(subject)) continue;
-        await walk(d.digest, d.digest, depth + 1);
-        if (depth === 0) selected.push(d);
+        if (platform && subject && !chosen.has(subject)) continue;
+        await this.walk(d.digest, d.digest, depth + 1);
+        if (depth === 0) this.selected.push(d);
       }
-      if (options.platform && chosen.size === 0)
-        throw new RegistryError(`${label} has no image for platform '${options.platform}'`);
+      if (platform && chosen.size === 0)
+        throw new RegistryError(`${this.label} has no image for platform '${platform}'`);
     } else {
       const config = m.doc.config as Descriptor | undefined;
-      if (config?.digest) blobQueue.set(config.digest, config);
-      for (const layer of (m.doc.layers as Descriptor[] | undefined) ?? []) blobQueue.set(layer.digest, layer);
-      if (blobQueue.size > MAX_REGISTRY_BLOBS)
+      if (config?.digest) this.blobQueue.set(config.digest, config);
+      for (const layer of (m.doc.layers as Descriptor[] | undefined) ?? []) this.blobQueue.set(layer.digest, layer);
+      if (this.blobQueue.size > MAX_REGISTRY_BLOBS)
         throw new RegistryError(
-          `${label}: its manifests name over ${MAX_REGISTRY_BLOBS} blobs; nothing is counted clean`,
+          `${this.label}: its manifests name over ${MAX_REGISTRY_BLOBS} blobs; nothing is counted clean`,
         );
     }
     return m;
-  };
+  }
 
-  const root = await walk(ref.digest ?? ref.tag!, ref.digest, 0);
+  private addReferrer(m: { mediaType: string; digest: string; size: number }, name: string): void {
+    this.referrers.push({
+      mediaType: m.mediaType,
+      digest: m.digest,
+      size: m.size,
+      annotations: { 'org.opencontainers.image.ref.name': name },
+    });
+  }
 
-  // Referrers of every manifest: the API (distribution-spec 1.1), else the `sha256-<hex>` tag schema.
-  const referrerDescriptors: Descriptor[] = [];
-  for (const subject of [...walked]) {
+  /** The referrers of one manifest: the referrers API, else its `sha256-<hex>` tag, and cosign's tags. */
+  async addReferrers(subject: string): Promise<void> {
+    const { base, label } = this;
     const hex = subject.slice('sha256:'.length);
     let list: Descriptor[] = [];
-    const res = await get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
+    const res = await this.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
     if (res.status === 200) {
       const doc = JSON.parse(await readText(res.body, MAX_MANIFEST)) as { manifests?: Descriptor[] };
       list = doc.manifests ?? [];
     } else {
       res.body.destroy();
       if (res.status !== 404) check(res, 'referrers', `${label} (${subject})`);
-      const tagged = await get(`${base}/manifests/sha256-${hex}`, ACCEPT);
+      const tagged = await this.get(`${base}/manifests/sha256-${hex}`, ACCEPT);
       if (tagged.status === 200) {
         tagged.body.destroy();
-        const index = await fetchManifest(`sha256-${hex}`);
+        const index = await this.fetchManifest(`sha256-${hex}`);
         list = (index.doc.manifests as Descriptor[] | undefined) ?? [];
-        referrerDescriptors.push({
-          mediaType: index.mediaType,
-          digest: index.digest,
-          size: index.size,
-          annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}` },
-        });
+        this.addReferrer(index, `sha256-${hex}`);
       } else if (tagged.status === 404) tagged.body.destroy();
       else check(tagged, 'referrers tag', `${label} (sha256-${hex})`);
     }
     // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
     for (const suffix of ['sig', 'att', 'sbom']) {
       const tag = `sha256-${hex}.${suffix}`;
-      const res = await get(`${base}/manifests/${tag}`, ACCEPT);
+      const res = await this.get(`${base}/manifests/${tag}`, ACCEPT);
       res.body.destroy();
       if (res.status === 404) continue;
       check(res, 'signature tag', `${label} (${tag})`);
-      const m = await walk(tag, undefined, 1);
-      referrerDescriptors.push({
-        mediaType: m.mediaType,
-        digest: m.digest,
-        size: m.size,
-        annotations: { 'org.opencontainers.image.ref.name': tag },
-      });
+      this.addReferrer(await this.walk(tag, undefined, 1), tag);
     }
     for (const d of list) {
-      if (walked.has(d.digest)) continue;
-      const m = await walk(d.digest, d.digest, 1);
-      referrerDescriptors.push({
-        mediaType: m.mediaType,
-        digest: m.digest,
-        size: m.size,
-        annotations: { 'org.opencontainers.image.ref.name': `referrer of ${subject}` },
-      });
+      if (this.walked.has(d.digest)) continue;
+      this.addReferrer(await this.walk(d.digest, d.digest, 1), `referrer of ${subject}`);
     }
   }
 
-  keep('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
-  // The root index names every platform; with --platform only some were fetched, so the layout lists those instead.
-  const tops: Descriptor[] =
-    options.platform && selected.length
-      ? selected.map((d) => ({ ...d, annotations: { ...d.annotations, 'org.opencontainers.image.ref.name': label } }))
-      : [
-          {
-            mediaType: root.mediaType,
-            digest: root.digest,
-            size: root.size,
-            annotations: { 'org.opencontainers.image.ref.name': label },
-          },
-        ];
-  keep(
-    'index.json',
-    Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...referrerDescriptors] }),
-    ),
-  );
-
-  // Every other blob starts as a registry reference; the same planner as every input decides which are image layers.
-  const fetch = client.fetchSpec();
-  for (const d of blobQueue.values()) {
-    if (!/^sha256:[0-9a-f]{64}$/.test(d.digest))
-      throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
-    if (!Number.isSafeInteger(d.size) || d.size < 0)
-      throw new RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
-    const name = memberOf(d.digest);
-    if (members.has(name)) continue;
-    const blob: RegistryBlob = { kind: 'registry', digest: d.digest, size: d.size, label, fetch };
-    members.set(name, { name, type: 'file', blob });
+  /** oci-layout and index.json over what was walked: the root (or, with --platform, the platforms fetched) and referrers. */
+  writeLayout(root: FetchedManifest): void {
+    const label = this.label;
+    this.keep('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
+    // The root index names every platform; with --platform only some were fetched, so the layout lists those instead.
+    const tops: Descriptor[] =
+      this.options.platform && this.selected.length
+        ? this.selected.map((d) => ({
+            ...d,
+            annotations: { ...d.annotations, 'org.opencontainers.image.ref.name': label },
+          }))
+        : [
+            {
+              mediaType: root.mediaType,
+              digest: root.digest,
+              size: root.size,
+              annotations: { 'org.opencontainers.image.ref.name': label },
+            },
+          ];
+    const index = { schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...this.referrers] };
+    this.keep('index.json', Buffer.from(JSON.stringify(index)));
   }
-  const source: Source = { label, members };
-  const layers = planImages(source, ['oci']).layerMembers;
-  // The rest (configs, attestation documents, artifacts) is read whole, in parallel, verified before use.
-  const small = [...members.values()].filter((m) => m.blob.kind === 'registry' && !layers.has(m.name));
-  const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, small.length)) }, async () => {
-    for (let m = small.shift(); m; m = small.shift()) {
-      const d = m.blob as RegistryBlob;
-      members.set(m.name, {
-        name: m.name,
-        type: 'file',
-        blob: { kind: 'bytes', bytes: await fetchSmallBlob(client, base, label, d), size: d.size },
-      });
+
+  /** Every other blob starts as a registry reference; the same planner as every input decides which are image layers. */
+  queueBlobs(): Source {
+    const label = this.label;
+    const fetch = this.client.fetchSpec();
+    for (const d of this.blobQueue.values()) {
+      if (!/^sha256:[0-9a-f]{64}$/.test(d.digest))
+        throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
+      if (!Number.isSafeInteger(d.size) || d.size < 0)
+        throw new RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
+      const name = memberOf(d.digest);
+      if (this.members.has(name)) continue;
+      const blob: RegistryBlob = { kind: 'registry', digest: d.digest, size: d.size, label, fetch };
+      this.members.set(name, { name, type: 'file', blob });
     }
-  });
-  await Promise.all(lanes);
-  return { source, manifests, blobs: blobQueue.size, referrers: referrerDescriptors.length };
+    return { label, members: this.members };
+  }
+
+  /** What is not an image layer (configs, attestation documents, artifacts) is read whole, in parallel, verified. */
+  async fetchSmallBlobs(source: Source): Promise<void> {
+    const layers = planImages(source, ['oci']).layerMembers;
+    const small = [...this.members.values()].filter((m) => m.blob.kind === 'registry' && !layers.has(m.name));
+    const lanes = Array.from({ length: Math.max(1, Math.min(this.options.parallel ?? 4, small.length)) }, async () => {
+      for (let m = small.shift(); m; m = small.shift()) {
+        const d = m.blob as RegistryBlob;
+        const bytes = await fetchSmallBlob(this.client, this.base, this.label, d);
+        this.members.set(m.name, { name: m.name, type: 'file', blob: { kind: 'bytes', bytes, size: d.size } });
+      }
+    });
+    await Promise.all(lanes);
+  }
+}
+
+function memberOf(digest: string): string {
+  return `blobs/sha256/${digest.slice('sha256:'.length)}`;
 }
 
 async function fetchSmallBlob(client: RegistryClient, base: string, label: string, d: RegistryBlob): Promise<Buffer> {

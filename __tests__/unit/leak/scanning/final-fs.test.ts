@@ -1,6 +1,6 @@
-import { FinalFs, LayerIndexBuilder, pathHash } from '../../../src/leak/scanning/final-fs.js';
-import { judgePointer } from '../../../src/ca-pointers/pointers.js';
-import type { EntryType } from '../../../src/leak/types.js';
+import { FinalFs, LayerIndexBuilder, pathHash } from '../../../../src/leak/scanning/final-fs.js';
+import { judgePointer } from '../../../../src/ca-pointers/pointers.js';
+import type { EntryType } from '../../../../src/leak/types.js';
 
 /** A layer as tar would list it: [path, type, link]; `.wh.` names are whiteouts. */
 type Entry = readonly [string, EntryType?, string?];

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { writeJks } from '../../../src/ca/keystore.js';
-import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from '../../../src/leak/scanning/matcher.js';
-import { sha256Hex } from '../../../src/ca/certificate.js';
-import { mintRoot, p7bPem } from '../../support/pki.js';
+import { writeJks } from '../../../../src/ca/keystore.js';
+import { buildMatcher, ContentScanner, scanBuffer, type Matcher } from '../../../../src/leak/scanning/matcher.js';
+import { sha256Hex } from '../../../../src/ca/certificate.js';
+import { mintRoot, p7bPem } from '../../../support/pki.js';
 
 const org = mintRoot({ cn: 'Org Inspection Root', org: 'Org' });
 const reissued = mintRoot({ cn: 'Org Inspection Root G2', org: 'Org', keys: org.keys });

@@ -1,8 +1,8 @@
-import { describeDefault, parseBoolean, parseBytes, parseLimits } from '../../../src/leak/scanning/limits.js';
-import { Budget, LimitError, NestedLimitError, newTotals } from '../../../src/leak/scanning/nested/budget.js';
-import { DEFAULT_LIMITS } from '../../../src/leak/types.js';
-import { innerName } from '../../../src/leak/scanning/nested/scan.js';
-import { sniffContainer } from '../../../src/leak/sniff.js';
+import { describeDefault, parseBoolean, parseBytes, parseLimits } from '../../../../src/leak/scanning/limits.js';
+import { Budget, LimitError, NestedLimitError, newTotals } from '../../../../src/leak/scanning/nested/budget.js';
+import { DEFAULT_LIMITS } from '../../../../src/leak/types.js';
+import { innerName } from '../../../../src/leak/scanning/nested/scan.js';
+import { sniffContainer } from '../../../../src/leak/sniff.js';
 
 test.each([
   ['1024', 1024],

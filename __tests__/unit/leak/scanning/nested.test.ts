@@ -9,12 +9,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
-import { writeJks } from '../../../src/ca/keystore.js';
-import { buildMatcher } from '../../../src/leak/scanning/matcher.js';
-import { scanDirectory } from '../../../src/leak/scanning/rootfs.js';
-import { DEFAULT_LIMITS, type LayerResult, type ScanLimits } from '../../../src/leak/types.js';
-import { compressed, cpioOf, debOf, has, jarOf, rpmOf, tarOf, zipOf } from '../../support/archives.js';
-import { mintRoot } from '../../support/pki.js';
+import { writeJks } from '../../../../src/ca/keystore.js';
+import { buildMatcher } from '../../../../src/leak/scanning/matcher.js';
+import { scanDirectory } from '../../../../src/leak/scanning/rootfs.js';
+import { DEFAULT_LIMITS, type LayerResult, type ScanLimits } from '../../../../src/leak/types.js';
+import { compressed, cpioOf, debOf, has, jarOf, rpmOf, tarOf, zipOf } from '../../../support/archives.js';
+import { mintRoot } from '../../../support/pki.js';
 
 const org = mintRoot({ cn: 'Org Inspection Root', org: 'Org' });
 const publicCa = mintRoot({ cn: 'Some Public Root' });

@@ -1,6 +1,6 @@
-import { tidyInstruction } from '../../../src/leak/sources/image.js';
-import { redactCertificateText as redact } from '../../../src/output/redact.js';
-import { mintRoot } from '../../support/pki.js';
+import { tidyInstruction } from '../../../../src/leak/sources/image.js';
+import { redactCertificateText as redact } from '../../../../src/output/redact.js';
+import { mintRoot } from '../../../support/pki.js';
 
 const SHA = 'f'.repeat(8) + '0123456789abcdef'.repeat(3) + '01234567';
 

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
-import { decodeWhole, SyncDecoder } from '../../../src/leak/scanning/nested/decompress.js';
+import { decodeWhole, SyncDecoder } from '../../../../src/leak/scanning/nested/decompress.js';
 
 function chunks(b: Buffer, size: number): AsyncIterable<Buffer> {
   const parts: Buffer[] = [];

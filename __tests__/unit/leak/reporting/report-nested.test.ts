@@ -1,6 +1,6 @@
-import { parseLeakInputs } from '../../../src/action/leak-check.js';
-import { annotations, failed, renderMarkdown, renderSarif, renderText } from '../../../src/leak/reporting/report.js';
-import type { Report } from '../../../src/leak/types.js';
+import { parseLeakInputs } from '../../../../src/action/leak-check.js';
+import { annotations, failed, renderMarkdown, renderSarif, renderText } from '../../../../src/leak/reporting/report.js';
+import type { Report } from '../../../../src/leak/types.js';
 
 const report: Report = {
   input: 'oci:/tmp/app',

@@ -2,7 +2,7 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentialsFor } from '../../../src/leak/sources/registry/credentials.js';
+import { credentialsFor } from '../../../../../src/leak/sources/registry/credentials.js';
 
 let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'org-ca-creds-'))));

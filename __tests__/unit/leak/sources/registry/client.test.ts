@@ -5,10 +5,15 @@
 import { createServer } from 'node:https';
 import http, { type IncomingMessage } from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
-import { mintLeaf, mintRoot } from '../../support/pki.js';
-import { useRecordingHttpsServer } from '../../support/https-server.js';
-import { parseChallenge, RegistryClient, RegistryError, readText } from '../../../src/leak/sources/registry/client.js';
-import { parseRegistryReference, ReferenceError } from '../../../src/leak/sources/registry/reference.js';
+import { mintLeaf, mintRoot } from '../../../../support/pki.js';
+import { useRecordingHttpsServer } from '../../../../support/https-server.js';
+import {
+  parseChallenge,
+  RegistryClient,
+  RegistryError,
+  readText,
+} from '../../../../../src/leak/sources/registry/client.js';
+import { parseRegistryReference, ReferenceError } from '../../../../../src/leak/sources/registry/reference.js';
 
 const root = mintRoot({ cn: 'Client Test Root' });
 const leaf = mintLeaf(root, { cn: '127.0.0.1', ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });

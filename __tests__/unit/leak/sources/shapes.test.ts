@@ -2,15 +2,15 @@
  * The shape checks of image metadata, the tar header errors and the report of a check that could not run: pure
  * functions, tested by tables.
  */
-import { CaInputError } from '../../../src/ca/parse.js';
+import { CaInputError } from '../../../../src/ca/parse.js';
 import {
   failureReport,
   renderMarkdown,
   renderSarif,
   renderText,
   safeMessage,
-} from '../../../src/leak/reporting/report.js';
-import { artifactUri } from '../../../src/output/sarif-uri.js';
+} from '../../../../src/leak/reporting/report.js';
+import { artifactUri } from '../../../../src/output/sarif-uri.js';
 import {
   descriptor,
   dockerSaveManifest,
@@ -19,9 +19,9 @@ import {
   imageManifest,
   parseDocument,
   ShapeError,
-} from '../../../src/leak/sources/shapes.js';
-import { TarError, TarParser, type TarHeader } from '../../../src/leak/tar.js';
-import { tarOf } from '../../e2e/leak/layout.js';
+} from '../../../../src/leak/sources/shapes.js';
+import { TarError, TarParser, type TarHeader } from '../../../../src/leak/tar.js';
+import { tarOf } from '../../../e2e/leak/layout.js';
 
 const D = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 10 };
 const doc = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));

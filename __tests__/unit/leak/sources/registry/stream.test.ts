@@ -5,13 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { mintLeaf, mintRoot } from '../../support/pki.js';
-import { useRecordingHttpsServer } from '../../support/https-server.js';
-import { tarOf } from '../../e2e/leak/layout.js';
-import { buildMatcher } from '../../../src/leak/scanning/matcher.js';
-import { scanLayer } from '../../../src/leak/scanning/layer.js';
-import { openBlob } from '../../../src/leak/sources/blob.js';
-import { DEFAULT_LIMITS, type LayerJob, type RegistryBlob } from '../../../src/leak/types.js';
+import { mintLeaf, mintRoot } from '../../../../support/pki.js';
+import { useRecordingHttpsServer } from '../../../../support/https-server.js';
+import { tarOf } from '../../../../e2e/leak/layout.js';
+import { buildMatcher } from '../../../../../src/leak/scanning/matcher.js';
+import { scanLayer } from '../../../../../src/leak/scanning/layer.js';
+import { openBlob } from '../../../../../src/leak/sources/blob.js';
+import { DEFAULT_LIMITS, type LayerJob, type RegistryBlob } from '../../../../../src/leak/types.js';
 
 const root = mintRoot({ cn: 'Stream Test Root' });
 const leaf = mintLeaf(root, { cn: '127.0.0.1', ipAddresses: ['127.0.0.1'] });

@@ -6,9 +6,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkImage } from '../../../src/leak/check.js';
-import { ImageInputError, openImageInput, parseImageInput, type OpenedInput } from '../../../src/leak/sources/input.js';
-import { makeInputShapes, type InputShapes } from '../../e2e/leak/inputs.js';
+import { checkImage } from '../../../../src/leak/check.js';
+import {
+  ImageInputError,
+  openImageInput,
+  parseImageInput,
+  type OpenedInput,
+} from '../../../../src/leak/sources/input.js';
+import { makeInputShapes, type InputShapes } from '../../../e2e/leak/inputs.js';
 
 let work: string;
 let s: InputShapes;

@@ -8,8 +8,14 @@ import tls, { type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { mintLeaf, mintRoot } from '../../support/pki.js';
-import { httpGet, HttpError, inPieces, PIECE, type HttpAnswer } from '../../../src/leak/sources/registry/http-get.js';
+import { mintLeaf, mintRoot } from '../../../../support/pki.js';
+import {
+  httpGet,
+  HttpError,
+  inPieces,
+  PIECE,
+  type HttpAnswer,
+} from '../../../../../src/leak/sources/registry/http-get.js';
 
 const root = mintRoot({ cn: 'Http Get Test Root' });
 const leaf = mintLeaf(root, { cn: '127.0.0.1', ipAddresses: ['127.0.0.1'] });

@@ -4,11 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readJks, writeJks } from '../../../src/ca/keystore.js';
-import { sha256Hex } from '../../../src/ca/certificate.js';
-import { buildMatcher, classifyDer, ContentScanner, type Matcher } from '../../../src/leak/scanning/matcher.js';
-import type { Hit } from '../../../src/leak/types.js';
-import { mintIntermediate, mintLeaf, mintRoot } from '../../support/pki.js';
+import { readJks, writeJks } from '../../../../src/ca/keystore.js';
+import { sha256Hex } from '../../../../src/ca/certificate.js';
+import { buildMatcher, classifyDer, ContentScanner, type Matcher } from '../../../../src/leak/scanning/matcher.js';
+import type { Hit } from '../../../../src/leak/types.js';
+import { mintIntermediate, mintLeaf, mintRoot } from '../../../support/pki.js';
 
 const org = mintRoot({ cn: 'Org Inspection Root', org: 'Org' });
 const intermediate = mintIntermediate(org, { cn: 'Org Issuing CA 1', org: 'Org' });
