@@ -54,7 +54,7 @@ export const NOTHING: Content = { ca: false, what: 'nothing' };
 export const DEBIAN_SOURCES = ['/usr/local/share/ca-certificates', '/usr/share/ca-certificates'];
 export const RHEL_SOURCES = ['/etc/pki/ca-trust/source', '/usr/share/pki/ca-trust-source', '/etc/pki/trust/anchors'];
 
-/** What a handler may read and change of the RUN it is part of (closures of run.ts's interpreter). */
+/** What a handler may read and change of the RUN it is part of (run.ts's RunInterpreter). */
 export interface RunScope {
   readonly fs: StageFs;
   readonly env: RunEnv;

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { assignmentPointers } from '../ca-pointers/pointers.js';
 import type { Instr } from './dockerfile.js';
 import { expand } from './expand.js';
-import { fileRecord, mapPath, type FileRecord, type NewFile } from './filesystem.js';
+import { fileRecord, mapPath, type FileRecord, type NewFile, type StageFs } from './filesystem.js';
 import {
   hasCertExtension,
   hasGlob,
@@ -19,6 +19,7 @@ import { COMMANDS, NOTHING, type Content, type Mount, type RunEnv, type RunScope
 
 export type { RunEnv };
 import { parseShell, type SimpleCommand, type Word } from './shell.js';
+import { namedCaFiles } from './tool-ca-settings.js';
 import { defined } from '../lang/present.js';
 
 function csv(value: string): Map<string, string> {
@@ -261,42 +262,113 @@ function operands(cmd: string, args: readonly string[]): { operands: string[]; o
 }
 
 export function interpretRun(instr: Instr, env: RunEnv): string[] {
-  const fs = env.fs;
-  let cwd = fs.workdir;
-  const local = new Map(env.vars);
-  const mounts = mountsOf(instr, cwd, env.vars);
-  const created: FileRecord[] = [];
-  const script = scriptOf(instr);
-  const where = (): string => `line ${instr.line}`;
+  const run = new RunInterpreter(instr, env);
+  run.runScript();
+  return run.finish();
+}
 
-  const text = (w: Word): string => (w.literal ? w.text : expand(w.text, local));
-  const abs = (p: string): string => resolvePath(p, cwd);
-  const mountOf = (path: string): Mount | undefined => mounts.find((m) => isUnder(path, m.target));
-  const unresolved = (p: string): boolean => /\$|`|\{\}/.test(p);
+/**
+ * One RUN, interpreted: the shell's variables and working directory as the script goes, the mounts it has, and the
+ * files it creates. It is the RunScope the command handlers (run-commands.ts) are given.
+ */
+class RunInterpreter implements RunScope {
+  readonly fs: StageFs;
+  readonly local: Map<string, string>;
+  readonly script: string;
+  private cwdPath: string;
+  private readonly mounts: Mount[];
+  private readonly created: FileRecord[] = [];
 
-  const newRecord = (file: NewFile): FileRecord => {
-    const r = fileRecord(file, instr.line, env.stage, true);
-    fs.add(r);
-    created.push(r);
+  constructor(
+    private readonly instr: Instr,
+    readonly env: RunEnv,
+  ) {
+    this.fs = env.fs;
+    this.cwdPath = env.fs.workdir;
+    this.local = new Map(env.vars);
+    this.mounts = mountsOf(instr, this.cwdPath, env.vars);
+    this.script = scriptOf(instr);
+  }
+
+  cwd(): string {
+    return this.cwdPath;
+  }
+
+  setCwd(path: string): void {
+    this.cwdPath = path;
+  }
+
+  private where(): string {
+    return `line ${this.instr.line}`;
+  }
+
+  /** Each pipeline's commands in order; a command's output is the next one's stdin unless it was redirected. */
+  runScript(): void {
+    for (const pipeline of parseShell(this.script)) {
+      let stdin: Content = NOTHING;
+      for (const command of pipeline) {
+        const out = this.runCommand(command, stdin);
+        for (const r of command.redirects) {
+          if (r.op === '<') continue;
+          this.write(this.abs(this.text(r.target)), out, r.op === '>>' ? 'appends' : 'writes');
+        }
+        stdin = command.redirects.some((r) => r.op !== '<') ? NOTHING : out;
+      }
+    }
+  }
+
+  /** The RUN's layer: what it created and did not remove again; the secrets it mounted. */
+  finish(): string[] {
+    for (const r of this.created) {
+      r.pending = false;
+      // A directory record that got a hole punched is a new object for the same path and line.
+      const still = this.fs.records.find(
+        (x) => x === r || (x.path === r.path && x.line === r.line && x.stage === r.stage),
+      );
+      if (still) {
+        still.pending = false;
+        if (still.ca) this.env.report(still);
+      }
+    }
+    return this.mounts.filter((m) => m.type === 'secret').map((m) => m.target);
+  }
+
+  text(w: Word): string {
+    return w.literal ? w.text : expand(w.text, this.local);
+  }
+  abs(p: string): string {
+    return resolvePath(p, this.cwdPath);
+  }
+  mountOf(path: string): Mount | undefined {
+    return this.mounts.find((m) => isUnder(path, m.target));
+  }
+  unresolved(p: string): boolean {
+    return /\$|`|\{\}/.test(p);
+  }
+
+  newRecord(file: NewFile): FileRecord {
+    const r = fileRecord(file, this.instr.line, this.env.stage, true);
+    this.fs.add(r);
+    this.created.push(r);
     return r;
-  };
+  }
 
-  const read = (path: string): Content => {
-    const m = mountOf(path);
+  read(path: string): Content {
+    const m = this.mountOf(path);
     if (m) {
       if (m.type === 'secret')
         return { ca: m.ca, what: `the secret '${m.id ?? posix.basename(m.target)}'`, secret: m.id ?? m.target };
       if (m.type === 'bind') {
         const inner = resolvePath(posix.join(m.source ?? '.', posix.relative(m.target, path)), '/');
         if (m.from !== undefined) {
-          const s = env.stageFs(m.from);
+          const s = this.env.stageFs(m.from);
           if (!s) return { ca: isCaLikeName(path), what: `${inner} of '${m.from}'` };
           const r = s.fs.lookup(inner) ?? s.fs.covered(inner).find((x) => x.ca);
           return r
             ? { ca: r.ca, what: `${inner} of stage '${s.name}' (${r.what})` }
             : { ca: false, public: isSystemBundlePath(inner), what: `${inner} of stage '${s.name}'` };
         }
-        const cls = env.context?.classify(inner.slice(1));
+        const cls = this.env.context?.classify(inner.slice(1));
         return cls
           ? { ca: cls.ca, what: `'${inner.slice(1)}' of the build context (${cls.description})` }
           : { ca: isCaLikeName(inner), what: `'${inner.slice(1)}' of the build context` };
@@ -306,9 +378,9 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
     const publicPath =
       isSystemBundlePath(path) ||
       isUnder(path, '/usr/share/ca-certificates/mozilla') ||
-      (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length);
+      (isUnder(path, '/etc/ssl/certs') && !this.fs.caUnder('/etc/ssl/certs').length);
     if (hasGlob(path)) {
-      const recs = fs.covered(path);
+      const recs = this.fs.covered(path);
       const ca = recs.some((r) => r.ca);
       return {
         ca,
@@ -321,21 +393,21 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
         public: publicPath && !ca,
       };
     }
-    const r = fs.lookup(path);
+    const r = this.fs.lookup(path);
     if (r && (r.ca || r.path === path)) return { ca: r.ca, what: r.path === path ? path : `${path} (${r.what})` };
     if (publicPath) return { ca: false, public: true, what: path };
-    return { ca: isCaLikeName(path) && !unresolved(path), what: path };
-  };
+    return { ca: isCaLikeName(path) && !this.unresolved(path), what: path };
+  }
 
-  const write = (path: string, content: Content, how: string): void => {
-    if (mountOf(path) || path === '/dev/null' || path.startsWith('/dev/') || path.startsWith('/proc/')) return;
+  write(path: string, content: Content, how: string): void {
+    if (this.mountOf(path) || path === '/dev/null' || path.startsWith('/dev/') || path.startsWith('/proc/')) return;
     // Output of unknown content (a `{ …; } > file` group, grep, sed) counts only where a certificate file would go.
     const certish =
       hasCertExtension(path) || isCaLikeName(path) || posix.basename(path) === 'cacerts' || isSystemBundlePath(path);
     const trust = isTrustPath(path) && !content.public && (content !== NOTHING || certish);
     const ca = !content.public && (content.ca || trust || (content.download === true && isCaLikeName(path)));
     const rule: RuleId = content.secret !== undefined ? 'OCA105' : 'OCA102';
-    newRecord({
+    this.newRecord({
       path,
       dir: false,
       ca,
@@ -343,20 +415,20 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
       what: `RUN ${how} ${content.what === 'nothing' ? '' : `${content.what} `}to ${path}`.replace(/\s+to /, ' to '),
       origin: content.secret !== undefined ? 'secret' : content.download ? 'download' : 'write',
     });
-  };
+  }
 
   /** A tool flag or setting proves `value` names a CA: the file (if it is in the image) is CA material. */
-  const provenCa = (value: string, evidence: string): void => {
-    if (!value || unresolved(value) || /^[a-z]+:\/\//i.test(value) || value.includes('-----BEGIN')) return;
-    const path = abs(value);
-    if (mountOf(path) || isSystemBundlePath(path) || isUnder(path, '/usr/share/ca-certificates/mozilla')) return;
-    const r = fs.lookup(path);
+  provenCa(value: string, evidence: string): void {
+    if (!value || this.unresolved(value) || /^[a-z]+:\/\//i.test(value) || value.includes('-----BEGIN')) return;
+    const path = this.abs(value);
+    if (this.mountOf(path) || isSystemBundlePath(path) || isUnder(path, '/usr/share/ca-certificates/mozilla')) return;
+    const r = this.fs.lookup(path);
     if (r && r.path === path) {
       if (!r.ca) {
         r.ca = true;
-        r.evidence = `${where()} ${evidence}`;
+        r.evidence = `${this.where()} ${evidence}`;
       }
-      if (!r.pending) env.report(r);
+      if (!r.pending) this.env.report(r);
       return;
     }
     if (r?.dir) {
@@ -366,40 +438,40 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
         dir: false,
         ca: true,
         what: `${r.what}, which includes ${path}`,
-        evidence: `${where()} ${evidence}`,
+        evidence: `${this.where()} ${evidence}`,
         removed: [],
         reported: false,
       };
-      fs.add(child);
-      if (child.pending) created.push(child);
-      else env.report(child);
+      this.fs.add(child);
+      if (child.pending) this.created.push(child);
+      else this.env.report(child);
       return;
     }
-    if (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length) return;
-    env.finding(
+    if (isUnder(path, '/etc/ssl/certs') && !this.fs.caUnder('/etc/ssl/certs').length) return;
+    this.env.finding(
       'OCA110',
       `RUN ${evidence.replace(/\bit\b/, path)}: the file is not a mount and no COPY/ADD here brought it, so it is in the image (from the base image or an earlier step), and the tool treats it as a CA`,
     );
-    newRecord({
+    this.newRecord({
       path,
       dir: false,
       ca: true,
       rule: 'OCA110',
-      what: `${path} (used as a CA at ${where()})`,
+      what: `${path} (used as a CA at ${this.where()})`,
       origin: 'write',
     }).reported = true;
-  };
+  }
 
-  const trustUpdate = (tool: string, sources: readonly string[], extra: string[] = []): void => {
+  trustUpdate(tool: string, sources: readonly string[], extra: string[] = []): void {
     for (const p of REGENERATED_BY_UPDATE) {
-      const r = fs.records.find((x) => x.path === p);
-      if (r && (r.origin === 'regenerated' || !r.dir)) fs.remove(p, true);
+      const r = this.fs.records.find((x) => x.path === p);
+      if (r && (r.origin === 'regenerated' || !r.dir)) this.fs.remove(p, true);
     }
     const added = [
       ...new Set([
-        ...sources.flatMap((d) => fs.caUnder(d).map((r) => r.path)),
-        ...mounts
-          .filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || read(m.target).ca))
+        ...sources.flatMap((d) => this.fs.caUnder(d).map((r) => r.path)),
+        ...this.mounts
+          .filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || this.read(m.target).ca))
           .map((m) => `${m.target} (a ${m.type} mount)`),
         ...extra,
       ]),
@@ -407,7 +479,7 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
     if (!added.length) return;
     const what = `RUN ${tool} regenerates the system trust store (${REGENERATED_BY_UPDATE[0]} and the other bundles) with ${added.slice(0, 3).join(', ')}${added.length > 3 ? ` and ${added.length - 3} more` : ''}`;
     for (const p of REGENERATED_BY_UPDATE)
-      newRecord({
+      this.newRecord({
         path: p,
         dir: !/\.(crt|pem)$|cacerts$/.test(p),
         ca: true,
@@ -415,21 +487,21 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
         what,
         origin: 'regenerated',
       });
-  };
+  }
 
   /** Copies each source to dest (cp, mv, install, rsync), carrying what the model knows of directories. */
-  const copyFiles = (sources: string[], destWord: string, destIsDirHint: boolean, how: string, move: boolean): void => {
-    const dest = abs(destWord);
-    const known = fs.records.find((r) => r.path === dest);
+  copyFiles(sources: string[], destWord: string, destIsDirHint: boolean, how: string, move: boolean): void {
+    const dest = this.abs(destWord);
+    const known = this.fs.records.find((r) => r.path === dest);
     const destIsDir =
       destIsDirHint || destWord.endsWith('/') || sources.length > 1 || isKnownDirectory(dest) || Boolean(known?.dir);
     for (const s of sources) {
-      const src = abs(s);
-      const under = mountOf(src) ? [] : fs.records.filter((r) => r.path !== src && isUnder(r.path, src));
+      const src = this.abs(s);
+      const under = this.mountOf(src) ? [] : this.fs.records.filter((r) => r.path !== src && isUnder(r.path, src));
       if (under.length) {
         for (const r of under) {
           const target = mapPath(r, src, destIsDir ? posix.join(dest, posix.basename(src)) : dest, false);
-          newRecord({
+          this.newRecord({
             path: target,
             dir: r.dir,
             ca: r.ca || (isTrustPath(target) && !isSystemBundlePath(r.path)),
@@ -440,141 +512,49 @@ export function interpretRun(instr: Instr, env: RunEnv): string[] {
         }
       }
       const target = destIsDir && !hasGlob(src) ? posix.join(dest, posix.basename(src)) : hasGlob(src) ? dest : dest;
-      const content = read(src);
-      if (!under.length || content.ca) write(target, content, how);
-      if (move) fs.remove(src);
-    }
-  };
-
-  const scope: RunScope = {
-    fs,
-    env,
-    local,
-    script,
-    cwd: () => cwd,
-    setCwd: (path) => (cwd = path),
-    abs,
-    mountOf,
-    read,
-    write,
-    newRecord,
-    provenCa,
-    trustUpdate,
-    copyFiles,
-  };
-
-  for (const pipeline of parseShell(script)) {
-    let stdin: Content = NOTHING;
-    for (const command of pipeline) {
-      const out = runCommand(command, stdin);
-      for (const r of command.redirects) {
-        if (r.op === '<') continue;
-        write(abs(text(r.target)), out, r.op === '>>' ? 'appends' : 'writes');
-      }
-      stdin = command.redirects.some((r) => r.op !== '<') ? NOTHING : out;
+      const content = this.read(src);
+      if (!under.length || content.ca) this.write(target, content, how);
+      if (move) this.fs.remove(src);
     }
   }
 
-  function runCommand(command: SimpleCommand, stdin: Content): Content {
+  private runCommand(command: SimpleCommand, stdin: Content): Content {
     for (const a of command.assigns) {
-      const t = text(a);
+      const t = this.text(a);
       const eq = t.indexOf('=');
       const name = t.slice(0, eq);
       const value = t.slice(eq + 1);
-      if (command.words.length === 0) local.set(name, value);
+      if (command.words.length === 0) this.local.set(name, value);
       for (const p of assignmentPointers(name, value, ''))
-        if (p.form !== 'text') provenCa(p.value, `sets ${name}=${value} for ${command.words[0]?.text ?? 'the shell'}`);
+        if (p.form !== 'text')
+          this.provenCa(p.value, `sets ${name}=${value} for ${command.words[0]?.text ?? 'the shell'}`);
     }
     if (!command.words.length) return NOTHING;
-    const words = command.words.map(text);
+    const words = command.words.map((w) => this.text(w));
     const cmd = posix.basename(words[0]!);
     const args = words.slice(1);
-    for (const r of command.redirects) if (r.op === '<') stdin = read(abs(text(r.target)));
+    for (const r of command.redirects) if (r.op === '<') stdin = this.read(this.abs(this.text(r.target)));
     const { operands: ops, options } = operands(cmd, args);
     const opt = (...names: string[]): string | undefined =>
       names.map((n) => options.get(n)).find((v) => v !== undefined);
 
     const handler = COMMANDS[cmd];
     if (!handler) {
-      toolSettings(cmd, args);
+      this.toolSettings(cmd, args);
       return NOTHING;
     }
-    return handler(scope, { cmd, words, args, ops, options, opt, command, stdin });
+    return handler(this, { cmd, words, args, ops, options, opt, command, stdin });
   }
 
-  /** npm/yarn/pnpm/pip/git/poetry/conda flags and settings that name a CA file. */
-  function toolSettings(cmd: string, args: string[]): void {
-    const flagValue = (names: string[]): string | undefined => {
-      for (let i = 0; i < args.length; i++) {
-        for (const n of names) {
-          if (args[i] === n) return args[i + 1];
-          if (args[i]!.startsWith(`${n}=`)) return args[i]!.slice(n.length + 1);
-        }
+  /** npm/yarn/pnpm/pip/git/poetry/conda/bundler flags and settings that name a CA file. */
+  private toolSettings(cmd: string, args: string[]): void {
+    for (const named of namedCaFiles(cmd, args)) {
+      if (named.how === 'flag') {
+        this.provenCa(named.value, named.label);
+        continue;
       }
-      return undefined;
-    };
-    const setting = (value: string | undefined, label: string): void => {
-      if (value === undefined) return;
-      provenCa(value, `sets ${label} to it`);
-      env.pointer(label, value, cwd);
-    };
-    const configSet = (): [string, string | undefined] | undefined => {
-      const at = args.findIndex((a) => a === 'set');
-      if (at === -1) return undefined;
-      const rest = args.slice(at + 1).filter((a) => !a.startsWith('-'));
-      if (!rest[0]) return undefined;
-      const eq = rest[0].indexOf('=');
-      return eq !== -1 ? [rest[0].slice(0, eq), rest[0].slice(eq + 1)] : [rest[0], rest[1]];
-    };
-    const isPip =
-      cmd === 'pip' ||
-      cmd === 'pip3' ||
-      /^pip3\.\d+$/.test(cmd) ||
-      (/^python(\d(\.\d+)?)?$/.test(cmd) && args[0] === '-m' && /^pip/.test(args[1] ?? ''));
-    if (['npm', 'yarn', 'pnpm'].includes(cmd)) {
-      const one = flagValue(['--cafile']);
-      if (one) provenCa(one, `passes ${one} to ${cmd} --cafile`);
-      const kv = configSet();
-      if (kv && /^(cafile|https-ca-file-path|ca-file-path|capath)$/i.test(kv[0]))
-        setting(kv[1], `${cmd} config ${kv[0]}`);
-    } else if (isPip) {
-      const one = flagValue(['--cert']);
-      if (one) provenCa(one, `passes ${one} to pip --cert`);
-      const kv = configSet();
-      if (kv && /(^|\.)cert$/.test(kv[0])) setting(kv[1], `pip config ${kv[0]}`);
-    } else if (cmd === 'git') {
-      for (let i = 0; i < args.length; i++) {
-        if (args[i] === '-c' && /sslcainfo=/i.test(args[i + 1] ?? ''))
-          provenCa(args[i + 1]!.split('=').slice(1).join('='), 'passes it to git -c http.sslCAInfo');
-      }
-      const at = args.indexOf('config');
-      if (at !== -1) {
-        const rest = args.slice(at + 1).filter((a) => !a.startsWith('-'));
-        if (rest[0] && /sslcainfo$/i.test(rest[0])) setting(rest[1], `git config ${rest[0]}`);
-      }
-    } else if (cmd === 'poetry') {
-      const at = args.indexOf('config');
-      const rest = at === -1 ? [] : args.slice(at + 1).filter((a) => !a.startsWith('-'));
-      if (rest[0] && /^certificates\..+\.cert$/.test(rest[0])) setting(rest[1], `poetry config ${rest[0]}`);
-    } else if (cmd === 'conda') {
-      const at = args.indexOf('--set');
-      if (at !== -1 && args[at + 1] === 'ssl_verify' && (args[at + 2] ?? '').includes('/'))
-        setting(args[at + 2], 'conda ssl_verify');
-    } else if (cmd === 'bundle' && args[0] === 'config') {
-      const rest = args.slice(1).filter((a) => !a.startsWith('-'));
-      if (rest[0] && /ssl_ca_cert$/i.test(rest[0])) setting(rest[1], `bundle config ${rest[0]}`);
+      this.provenCa(named.value, `sets ${named.label} to it`);
+      this.env.pointer(named.label, named.value, this.cwdPath);
     }
   }
-
-  // The RUN's layer: what it created and did not remove again.
-  for (const r of created) {
-    r.pending = false;
-    // A directory record that got a hole punched is a new object for the same path and line.
-    const still = fs.records.find((x) => x === r || (x.path === r.path && x.line === r.line && x.stage === r.stage));
-    if (still) {
-      still.pending = false;
-      if (still.ca) env.report(still);
-    }
-  }
-  return mounts.filter((m) => m.type === 'secret').map((m) => m.target);
 }
