@@ -67696,7 +67696,7 @@ function defaultCallback(err) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _leak_check_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3788);
+/* harmony import */ var _leak_check_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6229);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -67707,7 +67707,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3788:
+/***/ 6229:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -81049,7 +81049,111 @@ function parseShell(script) {
     return pipelines;
 }
 
+;// CONCATENATED MODULE: ./src/lint/tool-ca-settings.ts
+/**
+ * How package managers and git are told where a CA file is, on their command line: a flag for one run (the file is
+ * then proven to be a CA), or a config command that keeps the setting (proven, and a pointer the image keeps).
+ * Pure: a command's words in, what they name out; the RUN interpreter acts on it.
+ */
+/** `--name VALUE` or `--name=VALUE`. */
+function flagValue(args, name) {
+    for (let i = 0; i < args.length; i++) {
+        if (args[i] === name)
+            return args[i + 1];
+        if (args[i].startsWith(`${name}=`))
+            return args[i].slice(name.length + 1);
+    }
+    return undefined;
+}
+/** `… config set KEY VALUE` or `… config set KEY=VALUE`. */
+function configSet(args) {
+    const at = args.indexOf('set');
+    if (at === -1)
+        return undefined;
+    const rest = args.slice(at + 1).filter((a) => !a.startsWith('-'));
+    if (!rest[0])
+        return undefined;
+    const eq = rest[0].indexOf('=');
+    return eq !== -1 ? [rest[0].slice(0, eq), rest[0].slice(eq + 1)] : [rest[0], rest[1]];
+}
+/** The words after `word` that are not options: `git config --global http.sslCAInfo FILE` → [key, FILE]. */
+function after(args, word) {
+    const at = args.indexOf(word);
+    return at === -1 ? [] : args.slice(at + 1).filter((a) => !a.startsWith('-'));
+}
+function flag(value, label) {
+    return value ? [{ value, how: 'flag', label }] : [];
+}
+function setting(key, value, keyPattern, label) {
+    return key && keyPattern.test(key) && value !== undefined ? [{ value, how: 'setting', label }] : [];
+}
+/** A flag and a `config set` key: npm, yarn, pnpm and pip spell both the same way. */
+function flagAndConfigSet(flagName, keyPattern, tool) {
+    return (cmd, args) => {
+        const one = flagValue(args, flagName);
+        const kv = configSet(args);
+        return [
+            ...flag(one, `passes ${one} to ${tool(cmd)} ${flagName}`),
+            ...setting(kv?.[0], kv?.[1], keyPattern, `${tool(cmd)} config ${kv?.[0]}`),
+        ];
+    };
+}
+function isPip(cmd, args) {
+    return (cmd === 'pip' ||
+        cmd === 'pip3' ||
+        /^pip3\.\d+$/.test(cmd) ||
+        (/^python(\d(\.\d+)?)?$/.test(cmd) && args[0] === '-m' && /^pip/.test(args[1] ?? '')));
+}
+const TOOL_CA_SETTINGS = [
+    {
+        matches: (cmd) => ['npm', 'yarn', 'pnpm'].includes(cmd),
+        named: flagAndConfigSet('--cafile', /^(cafile|https-ca-file-path|ca-file-path|capath)$/i, (cmd) => cmd),
+    },
+    { matches: isPip, named: flagAndConfigSet('--cert', /(^|\.)cert$/, () => 'pip') },
+    {
+        matches: (cmd) => cmd === 'git',
+        named: (_, args) => {
+            const oneRun = args.flatMap((a, i) => args[i - 1] === '-c' && /sslcainfo=/i.test(a)
+                ? flag(a.split('=').slice(1).join('='), 'passes it to git -c http.sslCAInfo')
+                : []);
+            const [key, value] = after(args, 'config');
+            return [...oneRun, ...setting(key, value, /sslcainfo$/i, `git config ${key}`)];
+        },
+    },
+    {
+        matches: (cmd) => cmd === 'poetry',
+        named: (_, args) => {
+            const [key, value] = after(args, 'config');
+            return setting(key, value, /^certificates\..+\.cert$/, `poetry config ${key}`);
+        },
+    },
+    {
+        matches: (cmd) => cmd === 'conda',
+        named: (_, args) => {
+            const at = args.indexOf('--set');
+            const value = at === -1 ? undefined : args[at + 2];
+            return at !== -1 && args[at + 1] === 'ssl_verify' && (value ?? '').includes('/')
+                ? setting('ssl_verify', value, /^ssl_verify$/, 'conda ssl_verify')
+                : [];
+        },
+    },
+    {
+        matches: (cmd, args) => cmd === 'bundle' && args[0] === 'config',
+        named: (_, args) => {
+            // `bundle config KEY VALUE` (Bundler 1) and `bundle config set [--global|--local] KEY VALUE` (Bundler 2).
+            const words = args.slice(1).filter((a) => !a.startsWith('-'));
+            const [key, value] = words[0] === 'set' ? words.slice(1) : words;
+            return setting(key, value, /ssl_ca_cert$/i, `bundle config ${key}`);
+        },
+    },
+];
+/** The CA files a command line names, by the first tool it is. */
+function namedCaFiles(cmd, args) {
+    return TOOL_CA_SETTINGS.find((t) => t.matches(cmd, args))?.named(cmd, args) ?? [];
+}
+
 ;// CONCATENATED MODULE: ./src/lint/run.ts
+
 
 
 
@@ -81285,32 +81389,97 @@ function operands(cmd, args) {
     return { operands: out, options };
 }
 function interpretRun(instr, env) {
-    const fs = env.fs;
-    let cwd = fs.workdir;
-    const local = new Map(env.vars);
-    const mounts = mountsOf(instr, cwd, env.vars);
-    const created = [];
-    const script = scriptOf(instr);
-    const where = () => `line ${instr.line}`;
-    const text = (w) => (w.literal ? w.text : expand(w.text, local));
-    const abs = (p) => resolvePath(p, cwd);
-    const mountOf = (path) => mounts.find((m) => isUnder(path, m.target));
-    const unresolved = (p) => /\$|`|\{\}/.test(p);
-    const newRecord = (file) => {
-        const r = fileRecord(file, instr.line, env.stage, true);
-        fs.add(r);
-        created.push(r);
+    const run = new RunInterpreter(instr, env);
+    run.runScript();
+    return run.finish();
+}
+/**
+ * One RUN, interpreted: the shell's variables and working directory as the script goes, the mounts it has, and the
+ * files it creates. It is the RunScope the command handlers (run-commands.ts) are given.
+ */
+class RunInterpreter {
+    instr;
+    env;
+    fs;
+    local;
+    script;
+    cwdPath;
+    mounts;
+    created = [];
+    constructor(instr, env) {
+        this.instr = instr;
+        this.env = env;
+        this.fs = env.fs;
+        this.cwdPath = env.fs.workdir;
+        this.local = new Map(env.vars);
+        this.mounts = mountsOf(instr, this.cwdPath, env.vars);
+        this.script = scriptOf(instr);
+    }
+    cwd() {
+        return this.cwdPath;
+    }
+    setCwd(path) {
+        this.cwdPath = path;
+    }
+    where() {
+        return `line ${this.instr.line}`;
+    }
+    /** Each pipeline's commands in order; a command's output is the next one's stdin unless it was redirected. */
+    runScript() {
+        for (const pipeline of parseShell(this.script)) {
+            let stdin = NOTHING;
+            for (const command of pipeline) {
+                const out = this.runCommand(command, stdin);
+                for (const r of command.redirects) {
+                    if (r.op === '<')
+                        continue;
+                    this.write(this.abs(this.text(r.target)), out, r.op === '>>' ? 'appends' : 'writes');
+                }
+                stdin = command.redirects.some((r) => r.op !== '<') ? NOTHING : out;
+            }
+        }
+    }
+    /** The RUN's layer: what it created and did not remove again; the secrets it mounted. */
+    finish() {
+        for (const r of this.created) {
+            r.pending = false;
+            // A directory record that got a hole punched is a new object for the same path and line.
+            const still = this.fs.records.find((x) => x === r || (x.path === r.path && x.line === r.line && x.stage === r.stage));
+            if (still) {
+                still.pending = false;
+                if (still.ca)
+                    this.env.report(still);
+            }
+        }
+        return this.mounts.filter((m) => m.type === 'secret').map((m) => m.target);
+    }
+    text(w) {
+        return w.literal ? w.text : expand(w.text, this.local);
+    }
+    abs(p) {
+        return resolvePath(p, this.cwdPath);
+    }
+    mountOf(path) {
+        return this.mounts.find((m) => isUnder(path, m.target));
+    }
+    unresolved(p) {
+        return /\$|`|\{\}/.test(p);
+    }
+    newRecord(file) {
+        const r = fileRecord(file, this.instr.line, this.env.stage, true);
+        this.fs.add(r);
+        this.created.push(r);
         return r;
-    };
-    const read = (path) => {
-        const m = mountOf(path);
+    }
+    read(path) {
+        const m = this.mountOf(path);
         if (m) {
             if (m.type === 'secret')
                 return { ca: m.ca, what: `the secret '${m.id ?? external_node_path_namespaceObject.posix.basename(m.target)}'`, secret: m.id ?? m.target };
             if (m.type === 'bind') {
                 const inner = resolvePath(external_node_path_namespaceObject.posix.join(m.source ?? '.', external_node_path_namespaceObject.posix.relative(m.target, path)), '/');
                 if (m.from !== undefined) {
-                    const s = env.stageFs(m.from);
+                    const s = this.env.stageFs(m.from);
                     if (!s)
                         return { ca: isCaLikeName(path), what: `${inner} of '${m.from}'` };
                     const r = s.fs.lookup(inner) ?? s.fs.covered(inner).find((x) => x.ca);
@@ -81318,7 +81487,7 @@ function interpretRun(instr, env) {
                         ? { ca: r.ca, what: `${inner} of stage '${s.name}' (${r.what})` }
                         : { ca: false, public: isSystemBundlePath(inner), what: `${inner} of stage '${s.name}'` };
                 }
-                const cls = env.context?.classify(inner.slice(1));
+                const cls = this.env.context?.classify(inner.slice(1));
                 return cls
                     ? { ca: cls.ca, what: `'${inner.slice(1)}' of the build context (${cls.description})` }
                     : { ca: isCaLikeName(inner), what: `'${inner.slice(1)}' of the build context` };
@@ -81327,9 +81496,9 @@ function interpretRun(instr, env) {
         }
         const publicPath = isSystemBundlePath(path) ||
             isUnder(path, '/usr/share/ca-certificates/mozilla') ||
-            (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length);
+            (isUnder(path, '/etc/ssl/certs') && !this.fs.caUnder('/etc/ssl/certs').length);
         if (hasGlob(path)) {
-            const recs = fs.covered(path);
+            const recs = this.fs.covered(path);
             const ca = recs.some((r) => r.ca);
             return {
                 ca,
@@ -81342,22 +81511,22 @@ function interpretRun(instr, env) {
                 public: publicPath && !ca,
             };
         }
-        const r = fs.lookup(path);
+        const r = this.fs.lookup(path);
         if (r && (r.ca || r.path === path))
             return { ca: r.ca, what: r.path === path ? path : `${path} (${r.what})` };
         if (publicPath)
             return { ca: false, public: true, what: path };
-        return { ca: isCaLikeName(path) && !unresolved(path), what: path };
-    };
-    const write = (path, content, how) => {
-        if (mountOf(path) || path === '/dev/null' || path.startsWith('/dev/') || path.startsWith('/proc/'))
+        return { ca: isCaLikeName(path) && !this.unresolved(path), what: path };
+    }
+    write(path, content, how) {
+        if (this.mountOf(path) || path === '/dev/null' || path.startsWith('/dev/') || path.startsWith('/proc/'))
             return;
         // Output of unknown content (a `{ …; } > file` group, grep, sed) counts only where a certificate file would go.
         const certish = hasCertExtension(path) || isCaLikeName(path) || external_node_path_namespaceObject.posix.basename(path) === 'cacerts' || isSystemBundlePath(path);
         const trust = isTrustPath(path) && !content.public && (content !== NOTHING || certish);
         const ca = !content.public && (content.ca || trust || (content.download === true && isCaLikeName(path)));
         const rule = content.secret !== undefined ? 'OCA105' : 'OCA102';
-        newRecord({
+        this.newRecord({
             path,
             dir: false,
             ca,
@@ -81365,22 +81534,22 @@ function interpretRun(instr, env) {
             what: `RUN ${how} ${content.what === 'nothing' ? '' : `${content.what} `}to ${path}`.replace(/\s+to /, ' to '),
             origin: content.secret !== undefined ? 'secret' : content.download ? 'download' : 'write',
         });
-    };
+    }
     /** A tool flag or setting proves `value` names a CA: the file (if it is in the image) is CA material. */
-    const provenCa = (value, evidence) => {
-        if (!value || unresolved(value) || /^[a-z]+:\/\//i.test(value) || value.includes('-----BEGIN'))
+    provenCa(value, evidence) {
+        if (!value || this.unresolved(value) || /^[a-z]+:\/\//i.test(value) || value.includes('-----BEGIN'))
             return;
-        const path = abs(value);
-        if (mountOf(path) || isSystemBundlePath(path) || isUnder(path, '/usr/share/ca-certificates/mozilla'))
+        const path = this.abs(value);
+        if (this.mountOf(path) || isSystemBundlePath(path) || isUnder(path, '/usr/share/ca-certificates/mozilla'))
             return;
-        const r = fs.lookup(path);
+        const r = this.fs.lookup(path);
         if (r && r.path === path) {
             if (!r.ca) {
                 r.ca = true;
-                r.evidence = `${where()} ${evidence}`;
+                r.evidence = `${this.where()} ${evidence}`;
             }
             if (!r.pending)
-                env.report(r);
+                this.env.report(r);
             return;
         }
         if (r?.dir) {
@@ -81390,40 +81559,40 @@ function interpretRun(instr, env) {
                 dir: false,
                 ca: true,
                 what: `${r.what}, which includes ${path}`,
-                evidence: `${where()} ${evidence}`,
+                evidence: `${this.where()} ${evidence}`,
                 removed: [],
                 reported: false,
             };
-            fs.add(child);
+            this.fs.add(child);
             if (child.pending)
-                created.push(child);
+                this.created.push(child);
             else
-                env.report(child);
+                this.env.report(child);
             return;
         }
-        if (isUnder(path, '/etc/ssl/certs') && !fs.caUnder('/etc/ssl/certs').length)
+        if (isUnder(path, '/etc/ssl/certs') && !this.fs.caUnder('/etc/ssl/certs').length)
             return;
-        env.finding('OCA110', `RUN ${evidence.replace(/\bit\b/, path)}: the file is not a mount and no COPY/ADD here brought it, so it is in the image (from the base image or an earlier step), and the tool treats it as a CA`);
-        newRecord({
+        this.env.finding('OCA110', `RUN ${evidence.replace(/\bit\b/, path)}: the file is not a mount and no COPY/ADD here brought it, so it is in the image (from the base image or an earlier step), and the tool treats it as a CA`);
+        this.newRecord({
             path,
             dir: false,
             ca: true,
             rule: 'OCA110',
-            what: `${path} (used as a CA at ${where()})`,
+            what: `${path} (used as a CA at ${this.where()})`,
             origin: 'write',
         }).reported = true;
-    };
-    const trustUpdate = (tool, sources, extra = []) => {
+    }
+    trustUpdate(tool, sources, extra = []) {
         for (const p of REGENERATED_BY_UPDATE) {
-            const r = fs.records.find((x) => x.path === p);
+            const r = this.fs.records.find((x) => x.path === p);
             if (r && (r.origin === 'regenerated' || !r.dir))
-                fs.remove(p, true);
+                this.fs.remove(p, true);
         }
         const added = [
             ...new Set([
-                ...sources.flatMap((d) => fs.caUnder(d).map((r) => r.path)),
-                ...mounts
-                    .filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || read(m.target).ca))
+                ...sources.flatMap((d) => this.fs.caUnder(d).map((r) => r.path)),
+                ...this.mounts
+                    .filter((m) => sources.some((d) => isUnder(m.target, d)) && (m.type === 'secret' || this.read(m.target).ca))
                     .map((m) => `${m.target} (a ${m.type} mount)`),
                 ...extra,
             ]),
@@ -81432,7 +81601,7 @@ function interpretRun(instr, env) {
             return;
         const what = `RUN ${tool} regenerates the system trust store (${REGENERATED_BY_UPDATE[0]} and the other bundles) with ${added.slice(0, 3).join(', ')}${added.length > 3 ? ` and ${added.length - 3} more` : ''}`;
         for (const p of REGENERATED_BY_UPDATE)
-            newRecord({
+            this.newRecord({
                 path: p,
                 dir: !/\.(crt|pem)$|cacerts$/.test(p),
                 ca: true,
@@ -81440,19 +81609,19 @@ function interpretRun(instr, env) {
                 what,
                 origin: 'regenerated',
             });
-    };
+    }
     /** Copies each source to dest (cp, mv, install, rsync), carrying what the model knows of directories. */
-    const copyFiles = (sources, destWord, destIsDirHint, how, move) => {
-        const dest = abs(destWord);
-        const known = fs.records.find((r) => r.path === dest);
+    copyFiles(sources, destWord, destIsDirHint, how, move) {
+        const dest = this.abs(destWord);
+        const known = this.fs.records.find((r) => r.path === dest);
         const destIsDir = destIsDirHint || destWord.endsWith('/') || sources.length > 1 || isKnownDirectory(dest) || Boolean(known?.dir);
         for (const s of sources) {
-            const src = abs(s);
-            const under = mountOf(src) ? [] : fs.records.filter((r) => r.path !== src && isUnder(r.path, src));
+            const src = this.abs(s);
+            const under = this.mountOf(src) ? [] : this.fs.records.filter((r) => r.path !== src && isUnder(r.path, src));
             if (under.length) {
                 for (const r of under) {
                     const target = mapPath(r, src, destIsDir ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(src)) : dest, false);
-                    newRecord({
+                    this.newRecord({
                         path: target,
                         dir: r.dir,
                         ca: r.ca || (isTrustPath(target) && !isSystemBundlePath(r.path)),
@@ -81463,160 +81632,53 @@ function interpretRun(instr, env) {
                 }
             }
             const target = destIsDir && !hasGlob(src) ? external_node_path_namespaceObject.posix.join(dest, external_node_path_namespaceObject.posix.basename(src)) : hasGlob(src) ? dest : dest;
-            const content = read(src);
+            const content = this.read(src);
             if (!under.length || content.ca)
-                write(target, content, how);
+                this.write(target, content, how);
             if (move)
-                fs.remove(src);
-        }
-    };
-    const scope = {
-        fs,
-        env,
-        local,
-        script,
-        cwd: () => cwd,
-        setCwd: (path) => (cwd = path),
-        abs,
-        mountOf,
-        read,
-        write,
-        newRecord,
-        provenCa,
-        trustUpdate,
-        copyFiles,
-    };
-    for (const pipeline of parseShell(script)) {
-        let stdin = NOTHING;
-        for (const command of pipeline) {
-            const out = runCommand(command, stdin);
-            for (const r of command.redirects) {
-                if (r.op === '<')
-                    continue;
-                write(abs(text(r.target)), out, r.op === '>>' ? 'appends' : 'writes');
-            }
-            stdin = command.redirects.some((r) => r.op !== '<') ? NOTHING : out;
+                this.fs.remove(src);
         }
     }
-    function runCommand(command, stdin) {
+    runCommand(command, stdin) {
         for (const a of command.assigns) {
-            const t = text(a);
+            const t = this.text(a);
             const eq = t.indexOf('=');
             const name = t.slice(0, eq);
             const value = t.slice(eq + 1);
             if (command.words.length === 0)
-                local.set(name, value);
+                this.local.set(name, value);
             for (const p of assignmentPointers(name, value, ''))
                 if (p.form !== 'text')
-                    provenCa(p.value, `sets ${name}=${value} for ${command.words[0]?.text ?? 'the shell'}`);
+                    this.provenCa(p.value, `sets ${name}=${value} for ${command.words[0]?.text ?? 'the shell'}`);
         }
         if (!command.words.length)
             return NOTHING;
-        const words = command.words.map(text);
+        const words = command.words.map((w) => this.text(w));
         const cmd = external_node_path_namespaceObject.posix.basename(words[0]);
         const args = words.slice(1);
         for (const r of command.redirects)
             if (r.op === '<')
-                stdin = read(abs(text(r.target)));
+                stdin = this.read(this.abs(this.text(r.target)));
         const { operands: ops, options } = operands(cmd, args);
         const opt = (...names) => names.map((n) => options.get(n)).find((v) => v !== undefined);
         const handler = COMMANDS[cmd];
         if (!handler) {
-            toolSettings(cmd, args);
+            this.toolSettings(cmd, args);
             return NOTHING;
         }
-        return handler(scope, { cmd, words, args, ops, options, opt, command, stdin });
+        return handler(this, { cmd, words, args, ops, options, opt, command, stdin });
     }
-    /** npm/yarn/pnpm/pip/git/poetry/conda flags and settings that name a CA file. */
-    function toolSettings(cmd, args) {
-        const flagValue = (names) => {
-            for (let i = 0; i < args.length; i++) {
-                for (const n of names) {
-                    if (args[i] === n)
-                        return args[i + 1];
-                    if (args[i].startsWith(`${n}=`))
-                        return args[i].slice(n.length + 1);
-                }
+    /** npm/yarn/pnpm/pip/git/poetry/conda/bundler flags and settings that name a CA file. */
+    toolSettings(cmd, args) {
+        for (const named of namedCaFiles(cmd, args)) {
+            if (named.how === 'flag') {
+                this.provenCa(named.value, named.label);
+                continue;
             }
-            return undefined;
-        };
-        const setting = (value, label) => {
-            if (value === undefined)
-                return;
-            provenCa(value, `sets ${label} to it`);
-            env.pointer(label, value, cwd);
-        };
-        const configSet = () => {
-            const at = args.findIndex((a) => a === 'set');
-            if (at === -1)
-                return undefined;
-            const rest = args.slice(at + 1).filter((a) => !a.startsWith('-'));
-            if (!rest[0])
-                return undefined;
-            const eq = rest[0].indexOf('=');
-            return eq !== -1 ? [rest[0].slice(0, eq), rest[0].slice(eq + 1)] : [rest[0], rest[1]];
-        };
-        const isPip = cmd === 'pip' ||
-            cmd === 'pip3' ||
-            /^pip3\.\d+$/.test(cmd) ||
-            (/^python(\d(\.\d+)?)?$/.test(cmd) && args[0] === '-m' && /^pip/.test(args[1] ?? ''));
-        if (['npm', 'yarn', 'pnpm'].includes(cmd)) {
-            const one = flagValue(['--cafile']);
-            if (one)
-                provenCa(one, `passes ${one} to ${cmd} --cafile`);
-            const kv = configSet();
-            if (kv && /^(cafile|https-ca-file-path|ca-file-path|capath)$/i.test(kv[0]))
-                setting(kv[1], `${cmd} config ${kv[0]}`);
-        }
-        else if (isPip) {
-            const one = flagValue(['--cert']);
-            if (one)
-                provenCa(one, `passes ${one} to pip --cert`);
-            const kv = configSet();
-            if (kv && /(^|\.)cert$/.test(kv[0]))
-                setting(kv[1], `pip config ${kv[0]}`);
-        }
-        else if (cmd === 'git') {
-            for (let i = 0; i < args.length; i++) {
-                if (args[i] === '-c' && /sslcainfo=/i.test(args[i + 1] ?? ''))
-                    provenCa(args[i + 1].split('=').slice(1).join('='), 'passes it to git -c http.sslCAInfo');
-            }
-            const at = args.indexOf('config');
-            if (at !== -1) {
-                const rest = args.slice(at + 1).filter((a) => !a.startsWith('-'));
-                if (rest[0] && /sslcainfo$/i.test(rest[0]))
-                    setting(rest[1], `git config ${rest[0]}`);
-            }
-        }
-        else if (cmd === 'poetry') {
-            const at = args.indexOf('config');
-            const rest = at === -1 ? [] : args.slice(at + 1).filter((a) => !a.startsWith('-'));
-            if (rest[0] && /^certificates\..+\.cert$/.test(rest[0]))
-                setting(rest[1], `poetry config ${rest[0]}`);
-        }
-        else if (cmd === 'conda') {
-            const at = args.indexOf('--set');
-            if (at !== -1 && args[at + 1] === 'ssl_verify' && (args[at + 2] ?? '').includes('/'))
-                setting(args[at + 2], 'conda ssl_verify');
-        }
-        else if (cmd === 'bundle' && args[0] === 'config') {
-            const rest = args.slice(1).filter((a) => !a.startsWith('-'));
-            if (rest[0] && /ssl_ca_cert$/i.test(rest[0]))
-                setting(rest[1], `bundle config ${rest[0]}`);
+            this.provenCa(named.value, `sets ${named.label} to it`);
+            this.env.pointer(named.label, named.value, this.cwdPath);
         }
     }
-    // The RUN's layer: what it created and did not remove again.
-    for (const r of created) {
-        r.pending = false;
-        // A directory record that got a hole punched is a new object for the same path and line.
-        const still = fs.records.find((x) => x === r || (x.path === r.path && x.line === r.line && x.stage === r.stage));
-        if (still) {
-            still.pending = false;
-            if (still.ca)
-                env.report(still);
-        }
-    }
-    return mounts.filter((m) => m.type === 'secret').map((m) => m.target);
 }
 
 ;// CONCATENATED MODULE: ./src/lint/model.ts
@@ -81805,7 +81867,7 @@ function inlineCertificates(instr, stage, findings) {
         });
     }
 }
-function flag(instr, name) {
+function model_flag(instr, name) {
     return instr.flags.find((f) => f.name === name)?.value;
 }
 /** COPY and ADD: sources from the context, a URL, another stage, or an image; destination resolved against WORKDIR. */
@@ -81826,7 +81888,7 @@ function copy(instr, stage, fs, vars, stageModels, stageByRef, context, report) 
     const sources = words.slice(0, -1).map((w) => w.replace(/^<<-?["']?([^"']+)["']?$/, '<<$1'));
     const dest = resolvePath(destWord, fs.workdir);
     const destIsDir = destWord.endsWith('/') || destWord === '.' || sources.length > 1 || sources.some(hasGlob) || isKnownDirectory(dest);
-    const from = flag(instr, 'from');
+    const from = model_flag(instr, 'from');
     const kw = instr.keyword;
     const fromStage = from !== undefined ? stageByRef(expand(from, vars), stage) : undefined;
     const put = placer(instr, stage, fs, report);
