@@ -119,6 +119,17 @@ export function configFindings(image: PlannedImage, matcher: Matcher): Finding[]
 
 const INSIDE_ARCHIVE = ' (inside a file that holds other files)';
 
+/** Hits in a blob's own bytes that no decoder reads (zstd skippable frames), named by `where` the blob is. */
+function blobFindings(where: string, r: LayerResult, at: Partial<Pick<Finding, 'image' | 'layer'>>): Finding[] {
+  return r.blobHits.map((h) => ({
+    ...hitFields(h),
+    ...at,
+    path: `${where}: ${h.path}`,
+    visibility: 'n/a',
+    message: `${describeCa(h)} is in ${where}, in a ${h.path} (${h.kind}): decompressors skip such frames, but their bytes ship with the image. ${LEAK_FIX}`,
+  }));
+}
+
 /** What a scan of an image's parts found besides findings: places not read, and files not looked inside. */
 export interface Gaps {
   readonly unscanned: Unscanned[];
@@ -140,6 +151,7 @@ export function rootfsFindings(result: LayerResult, where: string): Gaps & { fin
   const caPaths = new Set(result.hits.filter((h) => !h.path.includes(NESTED)).map((h) => `/${h.path}`));
   for (const c of result.captured)
     findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
+  findings.push(...blobFindings(where, result, {}));
   const unscanned: Unscanned[] = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
   if (result.error) unscanned.push({ what: where, reason: result.error });
   return { findings, unscanned, notLookedInside: result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` })) };
@@ -181,6 +193,8 @@ export function imageFindings(
       });
     for (const n of r.notLookedInside)
       notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
+    const layer = { index: l.index, digest: r.digest, ...present({ instruction: l.instruction }) };
+    findings.push(...blobFindings(`the blob of layer ${l.index}`, r, { image: image.name, layer }));
     for (const h of r.hits) {
       // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.
       const cut = h.path.indexOf(NESTED);
@@ -190,7 +204,7 @@ export function imageFindings(
       findings.push({
         ...hitFields(h),
         image: image.name,
-        layer: { index: l.index, digest: r.digest, ...present({ instruction: l.instruction }) },
+        layer,
         path: `/${h.path}`,
         visibility: visible ? 'final' : 'lower-layer',
         message:
@@ -216,12 +230,15 @@ export function imageFindings(
 /** A blob no manifest references still ships with the image: what is in it is a leak all the same. */
 export function strayBlobFindings(id: string, r: LayerResult): Gaps & { findings: Finding[] } {
   return {
-    findings: r.hits.map((h) => ({
-      ...hitFields(h),
-      path: `${id}: /${h.path}`,
-      visibility: 'n/a',
-      message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}`,
-    })),
+    findings: [
+      ...r.hits.map((h): Finding => ({
+        ...hitFields(h),
+        path: `${id}: /${h.path}`,
+        visibility: 'n/a',
+        message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}`,
+      })),
+      ...blobFindings(`blob ${id}`, r, {}),
+    ],
     unscanned: [],
     notLookedInside: r.notLookedInside.map((n) => ({ path: `${id}: /${n.path}`, reason: n.reason })),
   };

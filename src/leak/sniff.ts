@@ -45,10 +45,29 @@ export function keystoreKind(head: Buffer): Keystore | undefined {
 }
 
 /** Containers the nested scan opens. Single-file compressors wrap one stream; the others hold members. */
-export type Container = 'gzip' | 'bzip2' | 'xz' | 'zstd' | 'zip' | 'tar' | 'ar' | 'rpm' | 'cpio';
-export type Compressor = Extract<Container, 'gzip' | 'bzip2' | 'xz' | 'zstd'>;
+export type Container = 'gzip' | 'bzip2' | 'xz' | 'zstd' | 'zlib' | 'brotli' | 'zip' | 'tar' | 'ar' | 'rpm' | 'cpio';
+export type Compressor = Extract<Container, 'gzip' | 'bzip2' | 'xz' | 'zstd' | 'zlib' | 'brotli'>;
 
-export const COMPRESSORS: ReadonlySet<Container> = new Set<Container>(['gzip', 'bzip2', 'xz', 'zstd']);
+export const COMPRESSORS: ReadonlySet<Container> = new Set<Container>([
+  'gzip',
+  'bzip2',
+  'xz',
+  'zstd',
+  'zlib',
+  'brotli',
+]);
+
+/**
+ * A zlib stream (RFC 1950): deflate with a 32 kB window, no preset dictionary, and the header check that makes the
+ * first two bytes a multiple of 31. git's loose objects are such streams, as are .zz files and PDF/PNG payloads.
+ * Only the four levels zlib writes (78 01, 78 5e, 78 9c, 78 da), so that text starting with 'x' is not taken for one.
+ */
+function isZlibHead(h: Buffer): boolean {
+  return h[0] === 0x78 && (h[1] === 0x01 || h[1] === 0x5e || h[1] === 0x9c || h[1] === 0xda);
+}
+
+/** Brotli has no magic bytes: it is known by its name, as web servers serve precompressed assets (.br). */
+const BROTLI_NAME = /\.br$/i;
 
 /**
  * The zip family by extension: jar/war/ear (Java), whl/egg (Python), nupkg (.NET), apk/aar (Android), vsix (VS Code),
@@ -80,11 +99,13 @@ const TABLE: readonly { readonly kind: Container; readonly test: (h: Buffer) => 
   { kind: 'rpm', test: (h) => h.toString('hex', 0, 4) === 'edabeedb' },
   { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },
   { kind: 'tar', test: isTarHead },
+  { kind: 'zlib', test: isZlibHead },
 ];
 
 /** The container a file is, by its first bytes (and, for zips with a prefix, by its name). */
 export function sniffContainer(head: Buffer, name: string): Container | undefined {
   for (const row of TABLE) if (row.test(head)) return row.kind;
   if (ZIP_NAMES.test(name) && head.length >= 22) return 'zip';
+  if (BROTLI_NAME.test(name) && head.length > 0) return 'brotli';
   return undefined;
 }

@@ -197,6 +197,8 @@ export interface LayerResult {
   /** Files scanned inside other files. */
   readonly nestedFiles: number;
   readonly captured: readonly CapturedFile[];
+  /** Hits in the blob's own bytes that no decoder reads (zstd skippable frames); the path says where in the blob. */
+  readonly blobHits: readonly FileHit[];
 }
 
 export type Visibility = 'final' | 'lower-layer' | 'config' | 'n/a';

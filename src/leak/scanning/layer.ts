@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import type { Matcher } from './matcher.js';
+import { ContentScanner, type Matcher } from './matcher.js';
 import { Budget } from './nested/budget.js';
-import { SyncDecoder, zstdFrames } from './nested/decompress.js';
+import { SyncDecoder, zstdFrames, type SkippedFrames } from './nested/decompress.js';
 import { FileScan, openNested, type NestedJob, type ScanContext } from './nested/scan.js';
 import { TempDir } from './nested/spool.js';
 import { hitsThroughHardlinks } from './nested/offer.js';
@@ -145,11 +145,43 @@ const TAIL_KEPT = 64 * 1024;
 
 type Decompressor = { decode(source: AsyncIterable<Buffer>): AsyncIterable<Buffer>; readonly consumed?: number };
 
-function decompressor(kind: Compression, limits: ScanLimits): Decompressor {
+function decompressor(kind: Compression, limits: ScanLimits, skipped: SkippedFrames): Decompressor {
   if (kind === 'gzip') return new SyncDecoder('gzip');
   // zstd frame by frame: one frame per file in zstd:chunked layers (see nested/decompress.ts).
-  if (kind === 'zstd') return { decode: (source) => zstdFrames(source, limits.zstdWindowLogMax) };
+  if (kind === 'zstd') return { decode: (source) => zstdFrames(source, limits.zstdWindowLogMax, skipped) };
   return { decode: (source) => source };
+}
+
+/**
+ * zstd skippable frames (zstd:chunked keeps its table of contents and tar-split there) are skipped by every decoder,
+ * yet their bytes ship with the image: each frame's payload is searched as raw bytes, on its own.
+ */
+class SkippedFrameScan implements SkippedFrames {
+  private readonly found: FileHit[] = [];
+  private current?: { at: number; scanner: ContentScanner } | undefined;
+
+  constructor(private readonly matcher: Matcher) {}
+
+  frame(at: number): void {
+    this.finishFrame();
+    this.current = { at, scanner: new ContentScanner(this.matcher) };
+  }
+
+  data(chunk: Buffer): void {
+    this.current?.scanner.feed(chunk);
+  }
+
+  hits(): FileHit[] {
+    this.finishFrame();
+    return this.found;
+  }
+
+  private finishFrame(): void {
+    if (!this.current) return;
+    const path = `zstd skippable frame at byte ${this.current.at}`;
+    for (const hit of this.current.scanner.end()) this.found.push({ ...hit, path });
+    this.current = undefined;
+  }
 }
 
 const MEDIA_COMPRESSION: [RegExp, Compression][] = [
@@ -177,6 +209,7 @@ export async function scanLayer(
   offer?: (job: NestedJob) => boolean,
 ): Promise<LayerResult> {
   const acc = new LayerAccumulator(matcher, limits, budget, offer);
+  const skipped = new SkippedFrameScan(matcher);
   const rawHash = createHash('sha256');
   // The uncompressed digest (diff_id) is computed only when it is the one check of the bytes: an uncompressed
   // layer's is its blob digest, and a compressed layer whose blob digest is verified has its uncompressed bytes
@@ -189,7 +222,15 @@ export async function scanLayer(
   const result = (error?: string): LayerResult => {
     const digest = `sha256:${rawHash.digest('hex')}`;
     const diffId = outHash ? `sha256:${outHash.digest('hex')}` : compression === 'none' ? digest : '';
-    return acc.result({ id: job.id, ...present({ error }), compression, digest, diffId, bytes: outBytes });
+    return acc.result({
+      id: job.id,
+      ...present({ error }),
+      compression,
+      digest,
+      diffId,
+      bytes: outBytes,
+      blobHits: skipped.hits(),
+    });
   };
   // The blob's stream while the scan may still stop before the pipeline below takes it over: closed in `finally`,
   // so a registry connection is not left open and paused (it has no idle timeout while paused).
@@ -219,7 +260,7 @@ export async function scanLayer(
       data: (c) => acc.data(c),
       entryEnd: () => acc.entryEnd(),
     });
-    const decomp = decompressor(compression, limits);
+    const decomp = decompressor(compression, limits, skipped);
     const tail: Buffer[] = [];
     let tailBytes = 0;
     unclaimed = undefined;

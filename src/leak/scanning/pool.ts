@@ -273,5 +273,6 @@ function failed(job: LayerJob, error: string): LayerResult {
     notLookedInside: [],
     nestedFiles: 0,
     captured: [],
+    blobHits: [],
   };
 }

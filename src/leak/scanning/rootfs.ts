@@ -63,5 +63,5 @@ export async function scanDirectory(
     acc.close();
   }
   if (unreadable.length && !error) error = `could not read ${unreadable.length} path(s), e.g. ${unreadable[0]}`;
-  return acc.result({ id, ...present({ error }), compression: 'none', digest: '', diffId: '', bytes });
+  return acc.result({ id, ...present({ error }), compression: 'none', digest: '', diffId: '', bytes, blobHits: [] });
 }

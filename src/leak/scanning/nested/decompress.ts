@@ -1,6 +1,6 @@
 import { ReadableStream } from 'node:stream/web';
 import zlib from 'node:zlib';
-import { Gunzip, InflateRaw, ZstdDecompress, type ZlibOptions } from 'minizlib';
+import { BrotliDecompress, Gunzip, Inflate, InflateRaw, ZstdDecompress, type ZlibOptions } from 'minizlib';
 import unbzip2 from 'unbzip2-stream';
 import * as xzDecompress from 'xz-decompress';
 
@@ -39,16 +39,23 @@ const SMALL_FRAME_OUTPUT = 4 * 1024 * 1024;
  */
 export class SyncDecoder {
   consumed = 0;
-  private readonly decoder: Gunzip | ZstdDecompress;
+  private readonly decoder: Gunzip | ZstdDecompress | Inflate | BrotliDecompress;
 
-  constructor(kind: 'gzip' | 'zstd', windowLogMax?: number) {
+  constructor(kind: 'gzip' | 'zstd' | 'zlib' | 'brotli', windowLogMax?: number) {
     // minizlib hands its options to Node's zlib class, whose options its types do not list.
     const options: zlib.ZlibOptions & Pick<zlib.ZstdOptions, 'params'> = {
       chunkSize: SYNC_CHUNK,
       ...present({ params: windowLogMax ? { [zlib.constants.ZSTD_d_windowLogMax]: windowLogMax } : undefined }),
     };
     const passed = options as ZlibOptions;
-    this.decoder = kind === 'gzip' ? new Gunzip(passed) : new ZstdDecompress(passed);
+    this.decoder =
+      kind === 'gzip'
+        ? new Gunzip(passed)
+        : kind === 'zlib'
+          ? new Inflate(passed)
+          : kind === 'brotli'
+            ? new BrotliDecompress(passed)
+            : new ZstdDecompress(passed);
   }
 
   async *decode(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
@@ -173,7 +180,17 @@ async function* frameBytes(reader: ByteReader, magic: Buffer): AsyncGenerator<Bu
  * table of contents (containers/storage docs/containers-storage-zstd-chunked.md). So frames are split here and each
  * is decoded by a decoder of its own; skippable frames are skipped by their length field.
  */
-export async function* zstdFrames(source: AsyncIterable<Buffer>, windowLogMax: number): AsyncGenerator<Buffer> {
+/** Receives the payload of each zstd skippable frame: decoders skip those frames, yet their bytes ship. */
+export interface SkippedFrames {
+  frame(at: number): void;
+  data(chunk: Buffer): void;
+}
+
+export async function* zstdFrames(
+  source: AsyncIterable<Buffer>,
+  windowLogMax: number,
+  skipped?: SkippedFrames,
+): AsyncGenerator<Buffer> {
   const reader = new ByteReader(source[Symbol.asyncIterator](), (where) => `zstd stream is truncated (${where})`);
   const params = { [zlib.constants.ZSTD_d_windowLogMax]: windowLogMax };
   while (!(await reader.atEnd())) {
@@ -182,7 +199,12 @@ export async function* zstdFrames(source: AsyncIterable<Buffer>, windowLogMax: n
     const m = magic.readUInt32LE(0);
     if ((m & 0xfffffff0) === 0x184d2a50) {
       const size = (await reader.exact(4, 'a skippable frame')).readUInt32LE(0);
-      for (let left = size; left > 0;) left -= (await reader.some(left, 'a skippable frame')).length;
+      skipped?.frame(at);
+      for (let left = size; left > 0;) {
+        const chunk = await reader.some(left, 'a skippable frame');
+        skipped?.data(chunk);
+        left -= chunk.length;
+      }
       continue;
     }
     if (m !== ZSTD_FRAME) throw new Error(`zstd data is corrupt: no frame magic at byte ${at}`);
@@ -332,5 +354,8 @@ export function decompress(
       return bzip2(source);
     case 'xz':
       return xz(source);
+    case 'zlib':
+    case 'brotli':
+      return new SyncDecoder(kind).decode(source);
   }
 }

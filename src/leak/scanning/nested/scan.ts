@@ -125,7 +125,8 @@ export class FileScan {
     } else {
       this.container = container;
       this.spool = new Spool(this.ctx.temp, MEMORY_SPOOL, (n) => budget.spill(n));
-      this.rawDeferred = COMPRESSORS.has(container);
+      // A zstd file's skippable frames are skipped by its decoder yet ship: its own bytes are always searched.
+      this.rawDeferred = COMPRESSORS.has(container) && container !== 'zstd';
     }
   }
 
@@ -215,7 +216,9 @@ function message(error: unknown): string {
 /** The name of a compressed file's content: `ca.pem.gz` → `ca.pem`, `x.tgz` → `x.tar`. */
 export function innerName(path: string): string {
   const base = posix.basename(path.slice(path.lastIndexOf(NESTED) + 1));
-  const stripped = base.replace(/\.t(gz|bz2?|xz|zst)$/i, '.tar').replace(/\.(gz|gzip|z|bz2|bzip2|xz|zst|zstd)$/i, '');
+  const stripped = base
+    .replace(/\.t(gz|bz2?|xz|zst)$/i, '.tar')
+    .replace(/\.(gz|gzip|z|zz|bz2|bzip2|xz|zst|zstd|br)$/i, '');
   return stripped && stripped !== base ? stripped : `${base}.decompressed`;
 }
 

@@ -1,0 +1,140 @@
+/**
+ * Where real images hide the CA beyond plain files, each made by its real producer where one runs here: a zstd
+ * skippable frame (the zstd CLI writes the frames, the skippable frame is laid out as RFC 8878 3.1.2 defines it),
+ * git's loose objects (real git), brotli (Node's own encoder, the Google library), and keystores org-ca cannot open.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { mintRoot } from '../../../support/pki.js';
+import { tarOf } from '../../../e2e/leak/layout.js';
+import { buildMatcher } from '../../../../src/leak/scanning/matcher.js';
+import { scanLayer } from '../../../../src/leak/scanning/layer.js';
+import { openBlob } from '../../../../src/leak/sources/blob.js';
+import { DEFAULT_LIMITS, type LayerResult } from '../../../../src/leak/types.js';
+
+const org = mintRoot({ cn: 'Hiding Places Org Root', org: 'Org' });
+const matcher = buildMatcher({ certs: [org], fingerprints: [] });
+let work: string;
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'org-ca-hiding-'));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function scanBlob(name: string, bytes: Buffer): Promise<LayerResult> {
+  const file = join(work, name);
+  writeFileSync(file, bytes);
+  return scanLayer(
+    { id: name, blob: { file, start: 0, size: bytes.length }, where: name },
+    matcher,
+    DEFAULT_LIMITS,
+    openBlob,
+  );
+}
+
+function zstd(bytes: Buffer): Buffer {
+  return execFileSync('zstd', ['-q', '-c', '-3'], { input: bytes, maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** A skippable frame: magic 0x184D2A5? little-endian, the payload's size (u32 LE), the payload. */
+function skippableFrame(payload: Buffer, nibble = 0): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(0x184d2a50 + nibble, 0);
+  head.writeUInt32LE(payload.length, 4);
+  return Buffer.concat([head, payload]);
+}
+
+describe('zstd skippable frames: skipped by every decoder, shipped all the same', () => {
+  test('a layer whose skippable frame holds the CA is a finding; the decoded files are still read', async () => {
+    const frames = zstd(tarOf({ 'app/readme.txt': 'hello\n' }));
+    const blob = Buffer.concat([skippableFrame(Buffer.from(`toc\n${org.certPem}`), 3), frames]);
+    const r = await scanBlob('skippable.tar.zst', blob);
+    expect(r.error).toBeUndefined();
+    expect(r.compression).toBe('zstd');
+    expect(r.hits).toEqual([]);
+    expect(r.blobHits.map((h) => [h.kind, h.path])).toEqual([['pem', 'zstd skippable frame at byte 0']]);
+    expect(r.files).toBe(1);
+  });
+
+  test('a skippable frame between frames, and one without the CA, are told apart', async () => {
+    const blob = Buffer.concat([
+      skippableFrame(Buffer.from('nothing here')),
+      zstd(tarOf({ 'a.txt': 'a\n' })),
+      skippableFrame(Buffer.from(org.certPem), 15),
+    ]);
+    const r = await scanBlob('between.tar.zst', blob);
+    expect(r.error).toBeUndefined();
+    expect(r.blobHits.map((h) => h.path)).toEqual([
+      `zstd skippable frame at byte ${blob.length - 8 - org.certPem.length}`,
+    ]);
+  });
+
+  test('a .zst file inside a layer is searched raw as well as decoded', async () => {
+    const inner = Buffer.concat([skippableFrame(Buffer.from(org.certPem)), zstd(Buffer.from('plain text\n'))]);
+    const r = await scanBlob('nested.tar.gz', gzipSync(tarOf({ 'srv/data.zst': inner })));
+    expect(r.error).toBeUndefined();
+    expect(r.hits.map((h) => [h.kind, h.path])).toEqual([['pem', 'srv/data.zst']]);
+  });
+});
+
+/** A real git repository: the CA committed, then removed from the working tree (only .git ships). */
+function gitRepoWithCa(): string {
+  const repo = mkdtempSync(join(work, 'repo-'));
+  const git = (...args: string[]): string =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', '-C', repo, ...args], {
+      encoding: 'utf8',
+    });
+  git('init', '-q');
+  writeFileSync(join(repo, 'org-ca.pem'), org.certPem);
+  writeFileSync(join(repo, 'README'), 'hello\n');
+  git('add', '.');
+  git('commit', '-q', '-m', 'add the CA');
+  git('rm', '-q', 'org-ca.pem');
+  git('commit', '-q', '-m', 'remove it again');
+  return repo;
+}
+
+/** The files under `dir` as a layer tar, each named `prefix` + its path. */
+function tarOfDirectory(dir: string, prefix: string): Buffer {
+  const list = execFileSync('find', [dir, '-type', 'f'], { encoding: 'utf8' }).trim().split('\n');
+  return tarOf(Object.fromEntries(list.map((f) => [`${prefix}${f.slice(dir.length + 1)}`, readFileSync(f)])));
+}
+
+describe('git objects: zlib streams, loose and packed', () => {
+  test('a loose object holding the CA (git keeps it after the file is deleted) is a finding', async () => {
+    const repo = gitRepoWithCa();
+    const blobId = execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD~1:org-ca.pem'], { encoding: 'utf8' }).trim();
+    const r = await scanBlob('git-loose.tar', tarOfDirectory(join(repo, '.git'), 'app/.git/'));
+    expect(r.error).toBeUndefined();
+    const object = `app/.git/objects/${blobId.slice(0, 2)}/${blobId.slice(2)}`;
+    expect(r.hits.map((h) => [h.kind, h.path])).toEqual([['pem', `${object}!/${blobId.slice(2)}.decompressed`]]);
+  });
+
+  test('bytes that only start like a zlib stream: searched as they are, and listed as not looked inside', async () => {
+    const looksLikeZlib = Buffer.concat([Buffer.from([0x78, 0x9c]), Buffer.from(` not zlib at all\n${org.certPem}`)]);
+    const r = await scanBlob('x.tar', tarOf({ 'notes/x.txt': looksLikeZlib }));
+    expect(r.hits.map((h) => h.path)).toEqual(['notes/x.txt']);
+    expect(r.notLookedInside.map((n) => [n.path, n.reason.split(':')[0]])).toEqual([
+      ['notes/x.txt', 'zlib-compressed file could not be opened'],
+    ]);
+  });
+});
+
+describe('brotli: no magic bytes, known by its name', () => {
+  test('a precompressed web asset (.br) holding the CA is a finding inside it', async () => {
+    const { brotliCompressSync } = await import('node:zlib');
+    const asset = brotliCompressSync(Buffer.from(`window.CA = ${JSON.stringify(org.certPem)};\n`));
+    const r = await scanBlob('br.tar', tarOf({ 'srv/www/app.js.br': asset }));
+    expect(r.error).toBeUndefined();
+    expect(r.hits.map((h) => h.path)).toEqual(['srv/www/app.js.br!/app.js']);
+  });
+
+  test('a .br name on bytes that are not brotli: searched as they are, and listed as not looked inside', async () => {
+    const r = await scanBlob('notbr.tar', tarOf({ 'srv/www/x.br': `plain ${org.certPem}` }));
+    expect(r.hits.map((h) => h.path)).toEqual(['srv/www/x.br']);
+    expect(r.notLookedInside.map((n) => n.path)).toEqual(['srv/www/x.br']);
+  });
+});
