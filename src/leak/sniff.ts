@@ -45,7 +45,8 @@ export function keystoreKind(head: Buffer): Keystore | undefined {
 }
 
 /** Containers the nested scan opens. Single-file compressors wrap one stream; the others hold members. */
-export type Container = 'gzip' | 'bzip2' | 'xz' | 'zstd' | 'zlib' | 'brotli' | 'zip' | 'tar' | 'ar' | 'rpm' | 'cpio';
+export type Container =
+  'gzip' | 'bzip2' | 'xz' | 'zstd' | 'zlib' | 'brotli' | 'zip' | 'tar' | 'ar' | 'rpm' | 'cpio' | 'git-pack';
 export type Compressor = Extract<Container, 'gzip' | 'bzip2' | 'xz' | 'zstd' | 'zlib' | 'brotli'>;
 
 export const COMPRESSORS: ReadonlySet<Container> = new Set<Container>([
@@ -64,6 +65,11 @@ export const COMPRESSORS: ReadonlySet<Container> = new Set<Container>([
  */
 function isZlibHead(h: Buffer): boolean {
   return h[0] === 0x78 && (h[1] === 0x01 || h[1] === 0x5e || h[1] === 0x9c || h[1] === 0xda);
+}
+
+/** A git packfile: "PACK", version 2 or 3 (gitformat-pack(5)). */
+export function isGitPackHead(head: Buffer): boolean {
+  return head.length >= 12 && head.toString('latin1', 0, 4) === 'PACK' && [2, 3].includes(head.readUInt32BE(4));
 }
 
 /** Brotli has no magic bytes: it is known by its name, as web servers serve precompressed assets (.br). */
@@ -100,6 +106,7 @@ const TABLE: readonly { readonly kind: Container; readonly test: (h: Buffer) => 
   { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },
   { kind: 'tar', test: isTarHead },
   { kind: 'zlib', test: isZlibHead },
+  { kind: 'git-pack', test: isGitPackHead },
 ];
 
 /** The container a file is, by its first bytes (and, for zips with a prefix, by its name). */

@@ -138,3 +138,52 @@ describe('brotli: no magic bytes, known by its name', () => {
     expect(r.notLookedInside.map((n) => n.path)).toEqual(['srv/www/x.br']);
   });
 });
+
+describe('git packfiles, object by object', () => {
+  test('every version of a CA file in a pack is found, the one stored as a delta too', async () => {
+    const repo = gitRepoWithCa();
+    const git = (...args: string[]): string =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', '-C', repo, ...args], {
+        encoding: 'utf8',
+      });
+    // A second version of the file, so that git stores one of the two as a delta of the other.
+    writeFileSync(join(repo, 'org-ca.pem'), `# the org CA, second commit\n${org.certPem}`);
+    git('add', 'org-ca.pem');
+    git('commit', '-q', '-m', 'again');
+    git('rm', '-q', 'org-ca.pem');
+    git('commit', '-q', '-m', 'gone');
+    git('gc', '-q', '--aggressive', '--prune=now');
+    const versions = [git('rev-parse', 'HEAD~3:org-ca.pem').trim(), git('rev-parse', 'HEAD~1:org-ca.pem').trim()];
+    const [pack] = execFileSync('find', [join(repo, '.git/objects/pack'), '-name', '*.pack'], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    // git's own account of the pack: one of the two versions is a delta (its line has a depth and a base).
+    const verify = git('verify-pack', '-v', pack!.replace(/\.pack$/, '.idx'));
+    const deltas = versions.filter((v) =>
+      new RegExp(`^${v} blob +\\d+ \\d+ \\d+ \\d+ [0-9a-f]{40}$`, 'm').test(verify),
+    );
+    expect(deltas).toHaveLength(1);
+    expect(execFileSync('find', [join(repo, '.git/objects'), '-path', '*/objects/??/*'], { encoding: 'utf8' })).toBe(
+      '',
+    );
+
+    const r = await scanBlob('git-pack.tar', tarOfDirectory(join(repo, '.git'), 'app/.git/'));
+    expect(r.error).toBeUndefined();
+    expect(r.notLookedInside).toEqual([]);
+    const packPath = `app/.git/${pack!.slice(join(repo, '.git').length + 1)}`;
+    expect(r.hits.map((h) => h.path).sort()).toEqual(versions.map((v) => `${packPath}!/${v}`).sort());
+  });
+
+  test('a pack cut short is listed as not looked inside, never clean', async () => {
+    const repo = gitRepoWithCa();
+    execFileSync('git', ['-C', repo, 'gc', '-q', '--prune=now']);
+    const [pack] = execFileSync('find', [join(repo, '.git/objects/pack'), '-name', '*.pack'], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    const bytes = readFileSync(pack!);
+    const r = await scanBlob('cut.tar', tarOf({ 'repo.pack': bytes.subarray(0, Math.floor(bytes.length / 2)) }));
+    expect(r.notLookedInside.map((n) => [n.path, n.reason.split(':')[0]])).toEqual([
+      ['repo.pack', 'git-pack archive could not be opened'],
+    ]);
+  });
+});

@@ -6,6 +6,7 @@
  * `outer!/member`. What cannot be opened (corrupt, encrypted, too deep, over the budget) is listed as "not looked
  * inside" with its path and the reason, never silently passed.
  */
+import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { readJks, readPkcs12 } from '../../../ca/keystore.js';
 import { classifyDer, ContentScanner, scanBuffer, type Matcher } from '../matcher.js';
@@ -27,7 +28,8 @@ import { CpioParser } from './cpio.js';
 import { decodeWhole, decompress } from './decompress.js';
 import type { MemberParser, MemberSink } from './members.js';
 import { rpmPayloadOffset } from './rpm.js';
-import { discard, readSpooled, Spool, type Spooled, type TempDir } from './spool.js';
+import { discard, readSpooled, Spool, spooledSize, type Spooled, type TempDir } from './spool.js';
+import { MAX_GIT_OBJECT_BYTES, MAX_GIT_PACK_BYTES, readGitPack } from './git-pack.js';
 import { walkZip } from './zip.js';
 import { present } from '../../../lang/present.js';
 
@@ -398,6 +400,34 @@ async function openRpm(ctx: ScanContext, job: NestedJob): Promise<void> {
   throw new Error(`RPM payload is neither cpio nor a known compression of it`);
 }
 
+/** Each object of a git pack, deltas applied, scanned as a file named by its object id (`pack-….pack!/<oid>`). */
+async function openGitPack(ctx: ScanContext, job: NestedJob): Promise<void> {
+  const size = spooledSize(job.spooled);
+  if (size > MAX_GIT_PACK_BYTES)
+    throw new Error(`it is ${size} bytes, over the ${MAX_GIT_PACK_BYTES}-byte bound for git packs read whole`);
+  const bytes = job.spooled.kind === 'memory' ? job.spooled.bytes : readFileSync(job.spooled.file);
+  let kept = 0;
+  const charge = (n: number): void => {
+    kept += n;
+    if (kept > MAX_GIT_OBJECT_BYTES)
+      throw new Error(`its objects are over the ${MAX_GIT_OBJECT_BYTES}-byte bound held while deltas are resolved`);
+    ctx.budget.nested(n);
+  };
+  const pack = readGitPack(bytes, charge);
+  for (const object of pack.objects) {
+    ctx.nestedFiles++;
+    const scan = new FileScan(ctx, `${job.path}${NESTED}${object.oid}`, job.depth + 1);
+    if (object.data.length) scan.write(object.data);
+    const inner = scan.end();
+    if (inner) await openNested(ctx, inner);
+  }
+  if (pack.missingBases.length)
+    ctx.notLookedInside.push({
+      path: job.path,
+      reason: `git pack has ${pack.missingBases.length} deltas whose base is not in it (a thin pack): their objects could not be rebuilt`,
+    });
+}
+
 /** Searches a container's own bytes, as any file's are searched. */
 async function scanRaw(ctx: ScanContext, job: NestedJob): Promise<FileHit[]> {
   const scanner = new ContentScanner(ctx.matcher);
@@ -454,6 +484,9 @@ export async function openNested(ctx: ScanContext, job: NestedJob): Promise<void
         break;
       case 'rpm':
         await openRpm(ctx, job);
+        break;
+      case 'git-pack':
+        await openGitPack(ctx, job);
         break;
       default: {
         const kind = job.kind;
