@@ -86,8 +86,7 @@ export class LayerAccumulator {
     if (!file) return;
     if (this.capture) this.captured.push({ path: file.path, text: Buffer.concat(this.capture).toString('utf8') });
     this.capture = undefined;
-    const job = file.end();
-    if (job && !this.offer?.(job)) this.pending.push(job);
+    for (const job of file.end()) if (!this.offer?.(job)) this.pending.push(job);
   }
 
   /** Whether containers wait to be opened. */

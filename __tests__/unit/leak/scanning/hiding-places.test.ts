@@ -187,3 +187,53 @@ describe('git packfiles, object by object', () => {
     ]);
   });
 });
+
+/** A Helm 3 release as its storage driver encodes it (pkg/storage/driver/util.go): JSON, gzip, standard base64. */
+function helmRelease(values: Record<string, unknown>): string {
+  const release = { name: 'web', namespace: 'prod', version: 3, config: values, manifest: 'apiVersion: v1\n' };
+  return gzipSync(Buffer.from(JSON.stringify(release)), { level: 9 }).toString('base64');
+}
+
+describe('files packed into text as base64', () => {
+  test('a Helm release in a ConfigMap (base64 of gzip of JSON) is opened and the CA in its values found', async () => {
+    const configMap = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sh.helm.release.v1.web.v3\n  labels: {owner: helm}\ndata:\n  release: ${helmRelease({ caBundle: org.certPem })}\n`;
+    const r = await scanBlob('helm-cm.tar', tarOf({ 'deploy/release.yaml': configMap }));
+    expect(r.error).toBeUndefined();
+    expect(r.hits).toHaveLength(1);
+    expect(r.hits[0]!.path).toMatch(/^deploy\/release\.yaml!\/base64@\d+!\/base64@\d+\.decompressed$/);
+  });
+
+  test('in a Secret the release is base64 once more, and is opened through both', async () => {
+    const secret = `apiVersion: v1\nkind: Secret\ntype: helm.sh/release.v1\ndata:\n  release: ${Buffer.from(helmRelease({ caBundle: org.certPem })).toString('base64')}\n`;
+    const r = await scanBlob('helm-secret.tar', tarOf({ 'deploy/secret.yaml': secret }));
+    expect(r.error).toBeUndefined();
+    expect(r.hits.map((h) => h.path)).toEqual([
+      expect.stringMatching(/^deploy\/secret\.yaml(!\/base64@\d+){2}!\/[^!]+$/),
+    ]);
+  });
+
+  test('a release without the CA is clean, and nothing is listed as not looked inside', async () => {
+    const configMap = `data:\n  release: ${helmRelease({ replicas: 2 })}\n`;
+    const r = await scanBlob('helm-clean.tar', tarOf({ 'deploy/release.yaml': configMap }));
+    expect(r.hits).toEqual([]);
+    expect(r.notLookedInside).toEqual([]);
+  });
+
+  test('base64url of the DER (the URL alphabet, no padding) is found; base64 of base64 of the PEM too', async () => {
+    const der = Buffer.from(org.certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    expect(der.toString('base64')).toMatch(/[+/]/);
+    const jwkish = JSON.stringify({ kty: 'RSA', x5c_url: der.toString('base64url') });
+    const twice = Buffer.from(Buffer.from(org.certPem).toString('base64')).toString('base64');
+    const r = await scanBlob('b64url.tar', tarOf({ 'etc/jwk.json': jwkish, 'etc/twice.txt': `value=${twice}\n` }));
+    expect(r.error).toBeUndefined();
+    expect(r.hits.map((h) => h.path).sort()).toEqual([
+      expect.stringMatching(/^etc\/jwk\.json!\/base64@\d+$/),
+      expect.stringMatching(/^etc\/twice\.txt!\/base64@6$/),
+    ]);
+  });
+
+  test('plain base64 of the PEM stays one finding, read in place by the matcher', async () => {
+    const r = await scanBlob('b64.tar', tarOf({ 'etc/ca.b64': Buffer.from(org.certPem).toString('base64') }));
+    expect(r.hits.map((h) => [h.kind, h.path])).toEqual([['base64-pem', 'etc/ca.b64']]);
+  });
+});

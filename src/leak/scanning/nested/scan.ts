@@ -31,6 +31,7 @@ import { rpmPayloadOffset } from './rpm.js';
 import { discard, readSpooled, Spool, spooledSize, type Spooled, type TempDir } from './spool.js';
 import { MAX_GIT_OBJECT_BYTES, MAX_GIT_PACK_BYTES, readGitPack } from './git-pack.js';
 import { walkZip } from './zip.js';
+import { EmbeddedBase64, type RunSink } from './embedded-base64.js';
 import { present } from '../../../lang/present.js';
 
 /** Where one layer's (or one directory tree's) scan collects what it learns. */
@@ -84,6 +85,9 @@ export class FileScan {
   private container?: Container;
   /** The file is a compressed file being collected for decoding: its own bytes are searched only if that fails. */
   private rawDeferred = false;
+  /** Text files: runs of base64 that hold files of their own (embedded-base64.ts), and what opening them left. */
+  private embedded?: EmbeddedBase64 | undefined;
+  private readonly embeddedJobs: NestedJob[] = [];
 
   constructor(
     private readonly ctx: ScanContext,
@@ -109,6 +113,8 @@ export class FileScan {
       this.scanner = new ContentScanner(this.ctx.matcher);
       const container = sniffContainer(head, posix.basename(this.path));
       if (container) this.startContainer(container);
+      // Text (no NUL in its first bytes) may carry files as base64; binaries are left to the matcher.
+      else if (!head.includes(0)) this.embedded = new EmbeddedBase64((at) => this.openRun(at));
     }
     this.whole = [];
     this.wholeLen = 0;
@@ -136,6 +142,7 @@ export class FileScan {
     if (this.mode === 'stream') {
       if (!this.rawDeferred) this.scanner!.feed(chunk);
       this.spool?.write(chunk);
+      this.embedded?.feed(chunk);
       return;
     }
     this.wholeLen += chunk.length;
@@ -147,9 +154,42 @@ export class FileScan {
     this.whole.push(chunk);
   }
 
-  /** The file is complete. Returns the container to open, if it is one. */
-  end(): NestedJob | undefined {
+  /**
+   * A base64 run that holds a file: its decoded bytes are scanned as a file named `<file>!/base64@<offset>`. Past
+   * the depth bound, or over the budget, the run is listed as not looked inside.
+   */
+  private openRun(at: number): RunSink {
+    const path = `${this.path}${NESTED}base64@${at}`;
+    const ctx = this.ctx;
+    if (this.depth >= ctx.limits.maxDepth) {
+      ctx.notLookedInside.push({ path, reason: `base64 run nested deeper than ${ctx.limits.maxDepth} (--max-depth)` });
+      return { write: () => undefined, end: () => undefined };
+    }
+    ctx.nestedFiles++;
+    let scan: FileScan | undefined = new FileScan(ctx, path, this.depth + 1);
+    return {
+      write: (bytes) => {
+        if (!scan) return;
+        try {
+          ctx.budget.nested(bytes.length);
+          scan.write(bytes);
+        } catch (error) {
+          scan.abort();
+          scan = undefined;
+          ctx.notLookedInside.push({ path, reason: `base64 run not looked inside completely: ${message(error)}` });
+        }
+      },
+      end: () => {
+        if (scan) this.embeddedJobs.push(...scan.end());
+      },
+    };
+  }
+
+  /** The file is complete. Returns the containers to open: the file itself, if it is one, and what it carries. */
+  end(): NestedJob[] {
     if (this.mode === 'head' && this.headLen > 0) this.decide();
+    this.embedded?.end();
+    this.embedded = undefined;
     const path = this.path;
     let job: NestedJob | undefined;
     if (this.mode === 'stream' && this.scanner) {
@@ -173,7 +213,7 @@ export class FileScan {
     this.scanner = undefined;
     this.spool = undefined;
     this.whole = [];
-    return job;
+    return [...(job ? [job] : []), ...this.embeddedJobs.splice(0)];
   }
 
   /** Abandons a file cut short (its archive failed): nothing it collected is kept. */
@@ -246,9 +286,9 @@ class Members implements MemberSink {
   }
 
   entryEnd(): void {
-    const job = this.current?.end();
+    const jobs = this.current?.end() ?? [];
     this.current = undefined;
-    if (job) this.queue.push(job);
+    this.queue.push(...jobs);
   }
 
   abort(): void {
@@ -364,8 +404,7 @@ async function openCompressed(
     }
     if (parser) parser.end();
     else {
-      const inner = single!.end();
-      if (inner) members.queue.push(inner);
+      members.queue.push(...single!.end());
     }
     await members.drain();
   } catch (error) {
@@ -418,8 +457,7 @@ async function openGitPack(ctx: ScanContext, job: NestedJob): Promise<void> {
     ctx.nestedFiles++;
     const scan = new FileScan(ctx, `${job.path}${NESTED}${object.oid}`, job.depth + 1);
     if (object.data.length) scan.write(object.data);
-    const inner = scan.end();
-    if (inner) await openNested(ctx, inner);
+    for (const inner of scan.end()) await openNested(ctx, inner);
   }
   if (pack.missingBases.length)
     ctx.notLookedInside.push({
@@ -469,8 +507,7 @@ export async function openNested(ctx: ScanContext, job: NestedJob): Promise<void
             ctx.notLookedInside.push({ path, reason: `zip entry could not be read: ${message(error)}` });
             return;
           }
-          const inner = scan.end();
-          if (inner) await openNested(ctx, inner);
+          for (const inner of scan.end()) await openNested(ctx, inner);
         });
         break;
       case 'tar':
@@ -497,8 +534,7 @@ export async function openNested(ctx: ScanContext, job: NestedJob): Promise<void
           ctx.nestedFiles++;
           const single = new FileScan(ctx, `${job.path}${NESTED}${innerName(job.path)}`, job.depth + 1);
           if (small.length) single.write(small);
-          const inner = single.end();
-          if (inner) await openNested(ctx, inner);
+          for (const inner of single.end()) await openNested(ctx, inner);
           break;
         }
         await openCompressed(
