@@ -12,6 +12,7 @@ APT_PACKAGES=(
   chromium libnss3-tools             # browsers read only NSS databases (org-ca store --stores browsers)
   python3-pip docker.io util-linux   # native strategy (Debian's pip), runner hooks' job containers (dockerd), unshare
   zip unzip bzip2 xz-utils binutils rpm cpio  # real archives for the leak check's nested scan
+  lz4 libbcprov-java                 # stores and archives the leak check lists as not opened (LZ4; BCFKS, BKS, UBER via keytool)
   docker-registry apache2-utils      # a real registry (htpasswd for its basic auth), beside docker.io's Engine (20.10, BuildKit)
 )
 missing=()

@@ -116,3 +116,30 @@ export function sniffContainer(head: Buffer, name: string): Container | undefine
   if (BROTLI_NAME.test(name) && head.length > 0) return 'brotli';
   return undefined;
 }
+
+/**
+ * Stores and archives org-ca does not open, by their first bytes (or, for keystores without a magic, a binary file's
+ * name): they may hold the CA, so each is listed as "not looked inside" with what it is, never passed as clean.
+ * Their raw bytes are still searched (a BKS keystore keeps certificates in clear).
+ */
+const UNOPENED: readonly { readonly what: string; readonly test: (h: Buffer, name: string) => boolean }[] = [
+  { what: '7-Zip archive', test: (h) => h.toString('hex', 0, 6) === '377abcaf271c' },
+  {
+    what: 'RAR archive',
+    test: (h) =>
+      h.toString('latin1', 0, 7) === 'Rar!\x1a\x07\x00' || h.toString('latin1', 0, 8) === 'Rar!\x1a\x07\x01\x00',
+  },
+  { what: 'LZ4 frame', test: (h) => h.toString('hex', 0, 4) === '04224d18' },
+  { what: 'lzip file', test: (h) => h.toString('latin1', 0, 4) === 'LZIP' },
+  { what: 'compress(1) .Z file', test: (h) => h[0] === 0x1f && h[1] === 0x9d },
+  { what: 'lzma file', test: (h, name) => /\.lzma$/i.test(name) && h[0] === 0x5d },
+  {
+    what: 'keystore of a type org-ca does not read (BCFKS, BKS, UBER, or an unknown one)',
+    test: (h, name) => /\.(bcfks|bks|uber|keystore|truststore|jks|jceks|p12|pfx)$/i.test(name) && h.includes(0),
+  },
+];
+
+/** What a file is, when it is a store or archive org-ca cannot open. */
+export function unopenedKind(head: Buffer, name: string): string | undefined {
+  return UNOPENED.find((row) => row.test(head, name))?.what;
+}

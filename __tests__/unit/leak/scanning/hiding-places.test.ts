@@ -237,3 +237,55 @@ describe('files packed into text as base64', () => {
     expect(r.hits.map((h) => [h.kind, h.path])).toEqual([['base64-pem', 'etc/ca.b64']]);
   });
 });
+
+/** A store written by keytool with Bouncy Castle's provider (Debian's libbcprov-java), holding the org CA. */
+function bouncyCastleStore(type: 'BCFKS' | 'BKS' | 'UBER'): Buffer {
+  const file = join(work, `store.${type.toLowerCase()}`);
+  const ca = join(work, 'org-ca.pem');
+  writeFileSync(ca, org.certPem);
+  rmSync(file, { force: true });
+  execFileSync('keytool', [
+    '-importcert',
+    '-noprompt',
+    '-alias',
+    'org',
+    '-file',
+    ca,
+    '-keystore',
+    file,
+    '-storetype',
+    type,
+    '-storepass',
+    'changeit',
+    '-providerpath',
+    '/usr/share/java/bcprov.jar',
+    '-providerclass',
+    'org.bouncycastle.jce.provider.BouncyCastleProvider',
+  ]);
+  return readFileSync(file);
+}
+
+describe('stores and archives org-ca does not open are listed, never passed as clean', () => {
+  test.each([
+    ['BCFKS', 'etc/pki/trust.bcfks'],
+    ['UBER', 'opt/app/trust.uber'],
+  ] as const)('an encrypted %s keystore from keytool is not looked inside, by name', async (type, path) => {
+    const r = await scanBlob(`${type}.tar`, tarOf({ [path]: bouncyCastleStore(type) }));
+    expect(r.hits).toEqual([]);
+    expect(r.notLookedInside).toEqual([
+      { path, reason: expect.stringContaining('keystore of a type org-ca does not read') },
+    ]);
+  });
+
+  test('a BKS keystore keeps certificates in clear: the CA is found, and the store is listed too', async () => {
+    const r = await scanBlob('bks.tar', tarOf({ 'opt/app/trust.bks': bouncyCastleStore('BKS') }));
+    expect(r.hits.map((h) => [h.kind, h.path])).toEqual([['der', 'opt/app/trust.bks']]);
+    expect(r.notLookedInside.map((n) => n.path)).toEqual(['opt/app/trust.bks']);
+  });
+
+  test('an LZ4 frame (the lz4 CLI) is listed as not opened', async () => {
+    const lz4 = execFileSync('lz4', ['-q', '-c'], { input: Buffer.from(org.certPem) });
+    const r = await scanBlob('lz4.tar', tarOf({ 'srv/ca.pem.lz4': lz4 }));
+    expect(r.notLookedInside).toEqual([{ path: 'srv/ca.pem.lz4', reason: 'LZ4 frame: not opened by org-ca' }]);
+  });
+});

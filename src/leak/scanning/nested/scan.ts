@@ -16,6 +16,7 @@ import {
   isTarHead,
   keystoreKind,
   sniffContainer,
+  unopenedKind,
   type Compressor,
   type Container,
   type Keystore,
@@ -113,8 +114,12 @@ export class FileScan {
       this.scanner = new ContentScanner(this.ctx.matcher);
       const container = sniffContainer(head, posix.basename(this.path));
       if (container) this.startContainer(container);
-      // Text (no NUL in its first bytes) may carry files as base64; binaries are left to the matcher.
-      else if (!head.includes(0)) this.embedded = new EmbeddedBase64((at) => this.openRun(at));
+      else {
+        const unopened = unopenedKind(head, posix.basename(this.path));
+        if (unopened) this.ctx.notLookedInside.push({ path: this.path, reason: `${unopened}: not opened by org-ca` });
+        // Text (no NUL in its first bytes) may carry files as base64; binaries are left to the matcher.
+        else if (!head.includes(0)) this.embedded = new EmbeddedBase64((at) => this.openRun(at));
+      }
     }
     this.whole = [];
     this.wholeLen = 0;
