@@ -204,13 +204,14 @@ async function checkContent(
 ): Promise<void> {
   const m = source.members.get(name)!;
   const isConfig = plan.images.some((i) => i.configMember === name);
+  const expected = digestOfMember(m);
   const { hits, digest, error } = await scanContent(
     m.blob,
     matcher,
     isConfig || name.endsWith('.json') || /^blobs\//.test(name),
     openBlob,
+    expected,
   );
-  const expected = digestOfMember(m);
   if (error) found.gaps.unscanned.push({ what: name, reason: error });
   if (expected && digest !== expected)
     found.gaps.unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });

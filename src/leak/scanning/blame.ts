@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { digestAlgorithm, DigestHash } from '../digest.js';
 import type { BlobOpener, LayerJob } from '../types.js';
 
 /**
@@ -8,14 +8,14 @@ import type { BlobOpener, LayerJob } from '../types.js';
  * is corrupt, whatever the tar reader saw; a blob that matches really holds a bad tar stream.
  */
 export async function blameTarFailure(job: LayerJob, tarMessage: string, openBlob: BlobOpener): Promise<string> {
-  if (!job.digest?.startsWith('sha256:')) return tarMessage;
-  const hash = createHash('sha256');
+  if (!digestAlgorithm(job.digest)) return tarMessage;
+  const hash = DigestHash.for(job.digest);
   try {
     for await (const chunk of await openBlob(job.blob)) hash.update(chunk as Buffer);
   } catch {
     return tarMessage;
   }
-  const actual = `sha256:${hash.digest('hex')}`;
+  const actual = hash.digest();
   return actual === job.digest
     ? tarMessage
     : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;

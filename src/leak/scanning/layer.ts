@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { ContentScanner, type Matcher } from './matcher.js';
@@ -8,6 +7,7 @@ import { FileScan, openNested, type NestedJob, type ScanContext } from './nested
 import { TempDir } from './nested/spool.js';
 import { hitsThroughHardlinks } from './nested/offer.js';
 import { sniff, type Compression } from '../sniff.js';
+import { digestAlgorithm, DigestHash } from '../digest.js';
 import { blameTarFailure } from './blame.js';
 import { isCapturedPath } from '../../ca-pointers/pointers.js';
 import { TarError, TarParser, type TarHeader } from '../tar.js';
@@ -209,18 +209,18 @@ export async function scanLayer(
 ): Promise<LayerResult> {
   const acc = new LayerAccumulator(matcher, limits, budget, offer);
   const skipped = new SkippedFrameScan(matcher);
-  const rawHash = createHash('sha256');
+  const rawHash = DigestHash.for(job.digest);
   // The uncompressed digest (diff_id) is computed only when it is the one check of the bytes: an uncompressed
   // layer's is its blob digest, and a compressed layer whose blob digest is verified has its uncompressed bytes
   // pinned by it (a runtime refuses a config whose diff_ids do not match anyway). Hashing 2.4 GB of tar twice cost
   // a tenth of the check's time.
-  let outHash: ReturnType<typeof createHash> | undefined;
+  let outHash: DigestHash | undefined;
   let rawBytes = 0;
   let outBytes = 0;
   let compression: Compression = 'unknown';
   const result = (error?: string): LayerResult => {
-    const digest = `sha256:${rawHash.digest('hex')}`;
-    const diffId = outHash ? `sha256:${outHash.digest('hex')}` : compression === 'none' ? digest : '';
+    const digest = rawHash.digest();
+    const diffId = outHash ? outHash.digest() : compression === 'none' ? digest : '';
     return acc.result({
       id: job.id,
       ...present({ error }),
@@ -247,7 +247,7 @@ export async function scanLayer(
     if (!describeMedia(job.mediaType) && job.mediaType && !/tar|layer/.test(job.mediaType)) {
       throw new Error(`unknown layer media type '${job.mediaType}'`);
     }
-    if (compression !== 'none' && !job.digest) outHash = createHash('sha256');
+    if (compression !== 'none' && !job.digest) outHash = DigestHash.for(job.diffId);
     const tar = new TarParser({
       entry: (h: TarHeader) =>
         acc.entry(
@@ -315,7 +315,9 @@ export async function scanLayer(
     acc.linkHits();
     const r = result();
     const problems: string[] = [];
-    if (job.digest && r.digest !== job.digest) problems.push(`blob digest is ${r.digest}, expected ${job.digest}`);
+    if (job.digest && !digestAlgorithm(job.digest))
+      problems.push(`its digest ${job.digest} uses an algorithm org-ca cannot verify (sha256, sha512)`);
+    else if (job.digest && r.digest !== job.digest) problems.push(`blob digest is ${r.digest}, expected ${job.digest}`);
     if (job.diffId && r.diffId && r.diffId !== job.diffId)
       problems.push(`uncompressed digest is ${r.diffId}, expected diff_id ${job.diffId}`);
     return problems.length ? { ...r, error: problems.join('; ') } : r;

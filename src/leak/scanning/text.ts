@@ -3,8 +3,8 @@
  * and other blobs of an image (attestations, stray members), streamed through the matcher and hashed. Given an
  * opener, never where the bytes come from.
  */
-import { createHash } from 'node:crypto';
 import { ContentScanner, scanBuffer, type Matcher } from './matcher.js';
+import { DigestHash } from '../digest.js';
 import type { BlobOpener, BlobRef, Hit } from '../types.js';
 
 /** Text, plus any base64 token in it decoded (descriptor `data`, max-mode provenance hold JSON []byte as base64). */
@@ -60,8 +60,9 @@ export async function scanContent(
   matcher: Matcher,
   maybeJson: boolean,
   openBlob: BlobOpener,
+  expectedDigest?: string,
 ): Promise<{ hits: Hit[]; digest: string; error?: string }> {
-  const hash = createHash('sha256');
+  const hash = DigestHash.for(expectedDigest);
   const scanner = new ContentScanner(matcher);
   const keep: Buffer[] = [];
   let kept = 0;
@@ -80,7 +81,7 @@ export async function scanContent(
   } catch (error) {
     return {
       hits: scanner.end(),
-      digest: `sha256:${hash.digest('hex')}`,
+      digest: hash.digest(),
       error: error instanceof Error ? error.message : String(error),
     };
   }
@@ -92,5 +93,5 @@ export async function scanContent(
       for (const h of scanJsonStrings(matcher, text, 0)) if (!fps.has(h.fingerprint)) hits.push(h);
     }
   }
-  return { hits, digest: `sha256:${hash.digest('hex')}` };
+  return { hits, digest: hash.digest() };
 }

@@ -14,6 +14,7 @@ import {
   type Shape,
 } from './shapes.js';
 import { readMember, resolveMember, type Member, type Source } from './archive.js';
+import { digestOfBlobPath } from '../digest.js';
 import type { Unscanned } from '../types.js';
 import { present } from '../../lang/present.js';
 
@@ -365,8 +366,7 @@ class ImagePlanner {
 
 /** The digest a member stored under blobs/sha256/<hex> must have. */
 function digestOfName(name: string): string | undefined {
-  const match = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name);
-  return match ? `sha256:${match[1]}` : undefined;
+  return digestOfBlobPath(name);
 }
 
 /** The expected digest of a member stored under blobs/<alg>/<hex>. */

@@ -6,7 +6,7 @@
  * stay registry references that the layer workers stream straight into the scanner, verifying their digests as they
  * hash them (see ../blob.ts, ../layer.ts). Any mismatch or fetch error fails closed.
  */
-import { createHash } from 'node:crypto';
+import { DigestHash, isVerifiableDigest } from '../../digest.js';
 import { planImages } from '../image.js';
 import type { Member, Source } from '../archive.js';
 import type { RegistryBlob } from '../../types.js';
@@ -143,13 +143,17 @@ class RegistryPull {
     );
     const text = await readText(res.body, MAX_MANIFEST);
     const bytes = Buffer.from(text, 'utf8');
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const digest = DigestHash.for(expected).update(bytes).digest();
     const claimed = res.headers['docker-content-digest'];
     if (expected && digest !== expected)
       throw new RegistryError(
         `manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`,
       );
-    if (typeof claimed === 'string' && claimed.startsWith('sha256:') && claimed !== digest) {
+    if (
+      typeof claimed === 'string' &&
+      isVerifiableDigest(claimed) &&
+      DigestHash.for(claimed).update(bytes).digest() !== claimed
+    ) {
       throw new RegistryError(
         `manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`,
       );
@@ -219,7 +223,8 @@ class RegistryPull {
   /** The referrers of one manifest: the referrers API, else its `sha256-<hex>` tag, and cosign's tags. */
   async addReferrers(subject: string): Promise<void> {
     const { base, label } = this;
-    const hex = subject.slice('sha256:'.length);
+    // The tag schema spells a digest `<algorithm>-<encoded>` (distribution-spec, referrers tag schema).
+    const schemaTag = subject.replace(':', '-');
     let list: Descriptor[] = [];
     const res = await this.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
     if (res.status === 200) {
@@ -228,18 +233,18 @@ class RegistryPull {
     } else {
       res.body.destroy();
       if (res.status !== 404) check(res, 'referrers', `${label} (${subject})`);
-      const tagged = await this.get(`${base}/manifests/sha256-${hex}`, ACCEPT);
+      const tagged = await this.get(`${base}/manifests/${schemaTag}`, ACCEPT);
       if (tagged.status === 200) {
         tagged.body.destroy();
-        const index = await this.fetchManifest(`sha256-${hex}`);
+        const index = await this.fetchManifest(schemaTag);
         list = (index.doc.manifests as Descriptor[] | undefined) ?? [];
-        this.addReferrer(index, `sha256-${hex}`);
+        this.addReferrer(index, schemaTag);
       } else if (tagged.status === 404) tagged.body.destroy();
-      else check(tagged, 'referrers tag', `${label} (sha256-${hex})`);
+      else check(tagged, 'referrers tag', `${label} (${schemaTag})`);
     }
     // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
     for (const suffix of ['sig', 'att', 'sbom']) {
-      const tag = `sha256-${hex}.${suffix}`;
+      const tag = `${schemaTag}.${suffix}`;
       const res = await this.get(`${base}/manifests/${tag}`, ACCEPT);
       res.body.destroy();
       if (res.status === 404) continue;
@@ -280,8 +285,10 @@ class RegistryPull {
     const label = this.label;
     const fetch = this.client.fetchSpec();
     for (const d of this.blobQueue.values()) {
-      if (!/^sha256:[0-9a-f]{64}$/.test(d.digest))
-        throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
+      if (!isVerifiableDigest(d.digest))
+        throw new RegistryError(
+          `${label} references a blob with an unsupported digest '${d.digest}': expected sha256 or sha512`,
+        );
       if (!Number.isSafeInteger(d.size) || d.size < 0)
         throw new RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
       const name = memberOf(d.digest);
@@ -308,7 +315,7 @@ class RegistryPull {
 }
 
 function memberOf(digest: string): string {
-  return `blobs/sha256/${digest.slice('sha256:'.length)}`;
+  return `blobs/${digest.replace(':', '/')}`;
 }
 
 async function fetchSmallBlob(client: RegistryClient, base: string, label: string, d: RegistryBlob): Promise<Buffer> {
@@ -318,7 +325,7 @@ async function fetchSmallBlob(client: RegistryClient, base: string, label: strin
     );
   const res = await client.get(`${base}/blobs/${d.digest}`);
   check(res, `blob ${d.digest}`, label);
-  const hash = createHash('sha256');
+  const hash = DigestHash.for(d.digest);
   const chunks: Buffer[] = [];
   let bytes = 0;
   try {
@@ -338,7 +345,7 @@ async function fetchSmallBlob(client: RegistryClient, base: string, label: strin
       `blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${(error as Error).message.split('\n')[0]})`,
     );
   }
-  const got = `sha256:${hash.digest('hex')}`;
+  const got = hash.digest();
   if (bytes !== d.size) throw new RegistryError(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
   if (got !== d.digest)
     throw new RegistryError(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
