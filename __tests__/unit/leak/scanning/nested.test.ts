@@ -294,7 +294,11 @@ const joblib = readdirSync('/var/cache/apt/archives').find((n) => /^python3-jobl
     const r = await scan((d) =>
       writeFileSync(join(d, joblib!), readFileSync(join('/var/cache/apt/archives', joblib!))),
     );
-    expect(r.notLookedInside).toEqual([]);
+    // Its legacy .lzma pickles (LZMA-alone, which no decoder here reads) are the only files listed: not passed clean.
+    expect(r.notLookedInside.length).toBeGreaterThan(0);
+    expect(
+      r.notLookedInside.filter((n) => !/\.lzma$/.test(n.path) || n.reason !== 'lzma file: not opened by org-ca'),
+    ).toEqual([]);
     expect(r.hits).toEqual([]);
     expect(r.nestedFiles).toBeGreaterThan(100);
   },

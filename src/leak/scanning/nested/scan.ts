@@ -90,11 +90,16 @@ export class FileScan {
   private embedded?: EmbeddedBase64 | undefined;
   private readonly embeddedJobs: NestedJob[] = [];
 
+  /** Where this file's hits begin in the context's list: its base64 runs' hits come before its own. */
+  private readonly hitsAtStart: number;
+
   constructor(
     private readonly ctx: ScanContext,
     readonly path: string,
     private readonly depth: number,
-  ) {}
+  ) {
+    this.hitsAtStart = ctx.hits.length;
+  }
 
   write(chunk: Buffer): void {
     if (this.mode === 'head') {
@@ -211,7 +216,17 @@ export class FileScan {
           rawHits: raw,
           rawDeferred: this.rawDeferred,
         };
-      else this.ctx.hits.push(...raw);
+      else {
+        // The same certificate found in a base64 run of this file is that one, placed more precisely.
+        const runs = `${path}${NESTED}base64@`;
+        const inRuns = new Set(
+          this.ctx.hits
+            .slice(this.hitsAtStart)
+            .filter((h) => h.path.startsWith(runs))
+            .map((h) => h.fingerprint),
+        );
+        this.ctx.hits.push(...raw.filter((h) => !inRuns.has(h.fingerprint)));
+      }
     } else if (this.mode === 'jks' || this.mode === 'pkcs12') {
       this.keystore(this.mode, Buffer.concat(this.whole));
     }
