@@ -15,7 +15,10 @@
 // exactly the planted CA, under its nested path; its time against `gzip -dc` of its layers is printed.
 // A fourth case, "registry", pushes the large image to a loopback docker-registry (TLS) with skopeo and times
 // `leak-check registry:…` against `leak-check` of the same image as an OCI layout. Targets: <= 1.35x (Node's own HTTP client; on loopback the registry server shares the two cores), peak RSS < 256 MB.
-//   node scripts/bench-leak.mjs [--cache DIR] [--rebuild] [--only large|many|jars|registry]
+// A fifth case, "config", gives images one huge config blob: 200 MB (refused as metadata, yet streamed through the
+// matcher) and 15 MB (just under the 16 MiB metadata bound: parsed, walked string by string), each as JSON with one
+// long value, of plain bytes and of base64. Target: peak RSS < 256 MB whatever the config's size.
+//   node scripts/bench-leak.mjs [--cache DIR] [--rebuild] [--only large|many|jars|registry|config]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -173,6 +176,7 @@ if (!only || only === 'large') benchLarge();
 if (!only || only === 'many') benchMany();
 if (!only || only === 'jars') benchJars();
 if (!only || only === 'registry') benchRegistry();
+if (!only || only === 'config') benchConfig();
 if (misses.length) {
   console.log(`MISSED: ${misses.join('; ')}`);
   process.exit(1);
@@ -668,6 +672,90 @@ function benchRegistry() {
         // already gone
       }
     }
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ---- huge configs ------------------------------------------------------------------------------------------
+
+/** An OCI layout with one empty layer and a config whose Env holds one value of `length` bytes of `unit`. */
+function configImage(dir, unit, length) {
+  const put = (bytes, mediaType) => {
+    const hex = createHash('sha256').update(bytes).digest('hex');
+    mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
+    writeFileSync(join(dir, 'blobs/sha256', hex), bytes);
+    return { mediaType, digest: `sha256:${hex}`, size: bytes.length };
+  };
+  const tar = Buffer.alloc(1024);
+  const layer = put(gzipSync(tar), 'application/vnd.oci.image.layer.v1.tar+gzip');
+  const value = unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+  const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
+  const config = put(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Env: [`BIG=${value}`] },
+        rootfs: { type: 'layers', diff_ids: [diffId] },
+      }),
+    ),
+    'application/vnd.oci.image.config.v1+json',
+  );
+  const manifest = put(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config,
+        layers: [layer],
+      }),
+    ),
+    'application/vnd.oci.image.manifest.v1+json',
+  );
+  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [manifest] }));
+}
+
+function benchConfig() {
+  const work = mkdtempSync(join(tmpdir(), 'org-ca-bench-config-'));
+  try {
+    const caPem = join(work, 'ca.pem');
+    makeCa(work);
+    const rows = [];
+    for (const [name, unit, length, refused] of [
+      ['200 MB, plain', 'x', 200e6, true],
+      ['200 MB, base64', 'QUFB', 200e6, true],
+      ['15 MB, plain', 'lorem ipsum ', 15e6, false],
+      ['15 MB, base64', 'QUFB', 15e6, false],
+    ]) {
+      const dir = join(work, name.replace(/\W+/g, '-'));
+      configImage(dir, unit, length);
+      const check = time(() =>
+        spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', dir, '--ca', caPem, '--json'], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 26,
+        }),
+      );
+      const rssKb = Number(check.out.stderr.trim().split('\n').pop());
+      let report;
+      try {
+        report = JSON.parse(check.out.stdout);
+      } catch {
+        misses.push(`config ${name}: no report (exit ${check.out.status})`);
+        continue;
+      }
+      const notScanned = report.unscanned.some((u) => /over the \d+-byte bound for metadata/.test(u.reason));
+      rows.push([
+        `config ${name}`,
+        `${check.s.toFixed(2)} s, peak RSS ${(rssKb / 1024).toFixed(0)} MB, ${notScanned ? 'refused as metadata' : 'parsed'}`,
+      ]);
+      if (rssKb / 1024 >= 256)
+        misses.push(`config ${name}: peak RSS ${(rssKb / 1024).toFixed(0)} MB (target < 256 MB)`);
+      if (notScanned !== refused) misses.push(`config ${name}: expected ${refused ? 'refused' : 'parsed'}`);
+    }
+    console.log('');
+    printRows(rows);
+  } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -39531,7 +39531,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(456);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3828);
 
 
 // Checked before anything else runs: the modules load on an older Node, but the OS store reads as empty there.
@@ -39549,7 +39549,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 456:
+/***/ 3828:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -45025,7 +45025,14 @@ class SyncDecoder {
             ...present_present({ params: windowLogMax ? { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax } : undefined }),
         };
         const passed = options;
-        this.decoder = kind === 'gzip' ? new Gunzip(passed) : new ZstdDecompress(passed);
+        this.decoder =
+            kind === 'gzip'
+                ? new Gunzip(passed)
+                : kind === 'zlib'
+                    ? new Inflate(passed)
+                    : kind === 'brotli'
+                        ? new BrotliDecompress(passed)
+                        : new ZstdDecompress(passed);
     }
     async *decode(source) {
         const out = [];
@@ -45146,13 +45153,7 @@ async function* frameBytes(reader, magic) {
     if (checksum)
         yield await reader.exact(4, 'a frame checksum');
 }
-/**
- * zstd, frame by frame. Node's decompressor stops after the first frame and drops the rest silently, while
- * podman/buildah `zstd:chunked` layers are a frame per file plus skippable frames (magic 0x184D2A50–5F) holding the
- * table of contents (containers/storage docs/containers-storage-zstd-chunked.md). So frames are split here and each
- * is decoded by a decoder of its own; skippable frames are skipped by their length field.
- */
-async function* zstdFrames(source, windowLogMax) {
+async function* zstdFrames(source, windowLogMax, skipped) {
     const reader = new ByteReader(source[Symbol.asyncIterator](), (where) => `zstd stream is truncated (${where})`);
     const params = { [(external_node_zlib_default()).constants.ZSTD_d_windowLogMax]: windowLogMax };
     while (!(await reader.atEnd())) {
@@ -45161,8 +45162,12 @@ async function* zstdFrames(source, windowLogMax) {
         const m = magic.readUInt32LE(0);
         if ((m & 0xfffffff0) === 0x184d2a50) {
             const size = (await reader.exact(4, 'a skippable frame')).readUInt32LE(0);
-            for (let left = size; left > 0;)
-                left -= (await reader.some(left, 'a skippable frame')).length;
+            skipped?.frame(at);
+            for (let left = size; left > 0;) {
+                const chunk = await reader.some(left, 'a skippable frame');
+                skipped?.data(chunk);
+                left -= chunk.length;
+            }
             continue;
         }
         if (m !== ZSTD_FRAME)
@@ -45307,6 +45312,9 @@ function decompress(kind, source, windowLogMax) {
             return bzip2(source);
         case 'xz':
             return xz(source);
+        case 'zlib':
+        case 'brotli':
+            return new SyncDecoder(kind).decode(source);
     }
 }
 
@@ -45359,7 +45367,28 @@ function keystoreKind(head) {
     }
     return undefined;
 }
-const COMPRESSORS = new Set(['gzip', 'bzip2', 'xz', 'zstd']);
+const COMPRESSORS = new Set([
+    'gzip',
+    'bzip2',
+    'xz',
+    'zstd',
+    'zlib',
+    'brotli',
+]);
+/**
+ * A zlib stream (RFC 1950): deflate with a 32 kB window, no preset dictionary, and the header check that makes the
+ * first two bytes a multiple of 31. git's loose objects are such streams, as are .zz files and PDF/PNG payloads.
+ * Only the four levels zlib writes (78 01, 78 5e, 78 9c, 78 da), so that text starting with 'x' is not taken for one.
+ */
+function isZlibHead(h) {
+    return h[0] === 0x78 && (h[1] === 0x01 || h[1] === 0x5e || h[1] === 0x9c || h[1] === 0xda);
+}
+/** A git packfile: "PACK", version 2 or 3 (gitformat-pack(5)). */
+function isGitPackHead(head) {
+    return head.length >= 12 && head.toString('latin1', 0, 4) === 'PACK' && [2, 3].includes(head.readUInt32BE(4));
+}
+/** Brotli has no magic bytes: it is known by its name, as web servers serve precompressed assets (.br). */
+const BROTLI_NAME = /\.br$/i;
 /**
  * The zip family by extension: jar/war/ear (Java), whl/egg (Python), nupkg (.NET), apk/aar (Android), vsix (VS Code),
  * jmod (JDK, a 4-byte header before the zip). Used only when the first bytes are not a local header, e.g. a Spring
@@ -45387,6 +45416,8 @@ const TABLE = [
     { kind: 'rpm', test: (h) => h.toString('hex', 0, 4) === 'edabeedb' },
     { kind: 'cpio', test: (h) => /^07070[127]$/.test(h.toString('latin1', 0, 6)) },
     { kind: 'tar', test: isTarHead },
+    { kind: 'zlib', test: isZlibHead },
+    { kind: 'git-pack', test: isGitPackHead },
 ];
 /** The container a file is, by its first bytes (and, for zips with a prefix, by its name). */
 function sniffContainer(head, name) {
@@ -45395,7 +45426,33 @@ function sniffContainer(head, name) {
             return row.kind;
     if (ZIP_NAMES.test(name) && head.length >= 22)
         return 'zip';
+    if (BROTLI_NAME.test(name) && head.length > 0)
+        return 'brotli';
     return undefined;
+}
+/**
+ * Stores and archives org-ca does not open, by their first bytes (or, for keystores without a magic, a binary file's
+ * name): they may hold the CA, so each is listed as "not looked inside" with what it is, never passed as clean.
+ * Their raw bytes are still searched (a BKS keystore keeps certificates in clear).
+ */
+const UNOPENED = [
+    { what: '7-Zip archive', test: (h) => h.toString('hex', 0, 6) === '377abcaf271c' },
+    {
+        what: 'RAR archive',
+        test: (h) => h.toString('latin1', 0, 7) === 'Rar!\x1a\x07\x00' || h.toString('latin1', 0, 8) === 'Rar!\x1a\x07\x01\x00',
+    },
+    { what: 'LZ4 frame', test: (h) => h.toString('hex', 0, 4) === '04224d18' },
+    { what: 'lzip file', test: (h) => h.toString('latin1', 0, 4) === 'LZIP' },
+    { what: 'compress(1) .Z file', test: (h) => h[0] === 0x1f && h[1] === 0x9d },
+    { what: 'lzma file', test: (h, name) => /\.lzma$/i.test(name) && h[0] === 0x5d },
+    {
+        what: 'keystore of a type org-ca does not read (BCFKS, BKS, UBER, or an unknown one)',
+        test: (h, name) => /\.(bcfks|bks|uber|keystore|truststore|jks|jceks|p12|pfx)$/i.test(name) && h.includes(0),
+    },
+];
+/** What a file is, when it is a store or archive org-ca cannot open. */
+function unopenedKind(head, name) {
+    return UNOPENED.find((row) => row.test(head, name))?.what;
 }
 
 ;// CONCATENATED MODULE: ./src/leak/tar.ts
@@ -46138,6 +46195,170 @@ class Spool {
     }
 }
 
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/git-pack.ts
+/**
+ * git packfiles (gitformat-pack(5)), read object by object: each object is a zlib stream after a type-and-size
+ * header, and a delta (OFS_DELTA by offset, REF_DELTA by object name) is applied to its base, so a CA committed and
+ * later changed is found whole even when the pack stores it as a delta. A repository copied into an image with its
+ * `.git` ships every object it ever committed. Pure: bytes in, objects out; the caller bounds and scans them.
+ */
+
+
+
+
+const git_pack_TYPES = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
+const OFS_DELTA = 6;
+const REF_DELTA = 7;
+/** Packs bigger than this are not read (they are read whole, to follow deltas back): listed as not looked inside. */
+const MAX_GIT_PACK_BYTES = 128 * 1024 ** 2;
+/** The objects of one pack are kept in memory while deltas are resolved: at most this much of them. */
+const MAX_GIT_OBJECT_BYTES = 512 * 1024 ** 2;
+/**
+ * Reads every object of a pack. `charge` is told each inflated object's size before it is kept (the caller's budget
+ * throws to stop); `objectHash` is 'sha1' unless the repository uses SHA-256 (then REF_DELTA names are 32 bytes).
+ */
+function readGitPack(pack, charge, objectHash = 'sha1') {
+    if (!isGitPackHead(pack))
+        throw new Error('not a git pack: no PACK header of version 2 or 3');
+    const count = pack.readUInt32BE(8);
+    const nameLength = objectHash === 'sha1' ? 20 : 32;
+    const entries = [];
+    let at = 12;
+    for (let i = 0; i < count; i++) {
+        const offset = at;
+        if (at >= pack.length)
+            throw new Error(`git pack is truncated: object ${i} of ${count} is missing`);
+        let byte = pack[at++];
+        const type = (byte >> 4) & 7;
+        let size = byte & 15;
+        for (let shift = 4; byte & 0x80; shift += 7) {
+            byte = pack[at++];
+            size += (byte & 0x7f) * 2 ** shift;
+        }
+        let base;
+        if (type === OFS_DELTA) {
+            byte = pack[at++];
+            let back = byte & 0x7f;
+            while (byte & 0x80) {
+                byte = pack[at++];
+                back = (back + 1) * 128 + (byte & 0x7f);
+            }
+            base = offset - back;
+        }
+        else if (type === REF_DELTA) {
+            base = pack.toString('hex', at, at + nameLength);
+            at += nameLength;
+        }
+        else if (!(type in git_pack_TYPES)) {
+            throw new Error(`git pack object ${i} at byte ${offset} has an unknown type ${type}`);
+        }
+        charge(size);
+        const { buffer: data, engine } = inflateObject(pack.subarray(at), size);
+        if (data.length !== size)
+            throw new Error(`git pack object ${i} at byte ${offset} inflates to ${data.length} bytes, not the ${size} its header says`);
+        at += engine.bytesWritten;
+        entries.push({ offset, type, data, ...defined({ base }) });
+    }
+    return resolve(entries, charge, objectHash);
+}
+/**
+ * One object's zlib stream, which ends where the next object begins: with `info`, Node hands back the engine, whose
+ * bytesWritten is the input the stream used (the typings do not list that overload).
+ */
+function inflateObject(from, size) {
+    const inflate = external_node_zlib_namespaceObject.inflateSync;
+    return inflate(from, { info: true, maxOutputLength: Math.max(size, 1) });
+}
+/** Applies the deltas, bases first: an OFS base precedes its delta; a REF base may come anywhere in the pack. */
+function resolve(entries, charge, objectHash) {
+    const byOffset = new Map();
+    const byName = new Map();
+    const objects = [];
+    const keep = (offset, type, data) => {
+        const oid = (0,external_node_crypto_.createHash)(objectHash).update(`${type} ${data.length}\0`).update(data).digest('hex');
+        const object = { type, data };
+        byOffset.set(offset, object);
+        byName.set(oid, object);
+        objects.push({ oid, type, data });
+    };
+    let waiting = [...entries];
+    while (waiting.length) {
+        const next = [];
+        for (const e of waiting) {
+            if (e.base === undefined) {
+                keep(e.offset, git_pack_TYPES[e.type], e.data);
+                continue;
+            }
+            const base = typeof e.base === 'number' ? byOffset.get(e.base) : byName.get(e.base);
+            if (!base) {
+                next.push(e);
+                continue;
+            }
+            keep(e.offset, base.type, applyDelta(base.data, e.data, charge));
+        }
+        if (next.length === waiting.length) {
+            const missingBases = next.map((e) => (typeof e.base === 'number' ? `offset ${e.base}` : String(e.base)));
+            return { objects, missingBases };
+        }
+        waiting = next;
+    }
+    return { objects, missingBases: [] };
+}
+function git_pack_varint(delta, at) {
+    let value = 0;
+    let byte;
+    let shift = 0;
+    do {
+        byte = delta[at.i++];
+        value += (byte & 0x7f) * 2 ** shift;
+        shift += 7;
+    } while (byte & 0x80);
+    return value;
+}
+/** A delta: the base's size, the result's size, then copy (from the base) and insert (literal) instructions. */
+function applyDelta(base, delta, charge) {
+    const at = { i: 0 };
+    const baseSize = git_pack_varint(delta, at);
+    if (baseSize !== base.length)
+        throw new Error(`git delta expects a base of ${baseSize} bytes, not ${base.length}`);
+    const size = git_pack_varint(delta, at);
+    charge(size);
+    const out = Buffer.alloc(size);
+    let written = 0;
+    while (at.i < delta.length) {
+        const op = delta[at.i++];
+        if (op & 0x80) {
+            let offset = 0;
+            let length = 0;
+            for (let b = 0; b < 4; b++)
+                if (op & (1 << b))
+                    offset += delta[at.i++] * 2 ** (8 * b);
+            for (let b = 0; b < 3; b++)
+                if (op & (1 << (4 + b)))
+                    length += delta[at.i++] * 2 ** (8 * b);
+            if (length === 0)
+                length = 0x10000;
+            if (offset + length > base.length || written + length > size)
+                throw new Error('git delta copies beyond its base or result');
+            base.copy(out, written, offset, offset + length);
+            written += length;
+        }
+        else if (op !== 0) {
+            if (written + op > size || at.i + op > delta.length)
+                throw new Error('git delta inserts beyond its result');
+            delta.copy(out, written, at.i, at.i + op);
+            at.i += op;
+            written += op;
+        }
+        else {
+            throw new Error('git delta has a reserved instruction 0');
+        }
+    }
+    if (written !== size)
+        throw new Error(`git delta builds ${written} bytes, not the ${size} it declares`);
+    return out;
+}
+
 // EXTERNAL MODULE: ./node_modules/yauzl/index.js
 var yauzl = __nccwpck_require__(663);
 ;// CONCATENATED MODULE: ./src/leak/scanning/nested/zip.ts
@@ -46359,6 +46580,161 @@ async function walkZip(s, visit) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/leak/scanning/nested/embedded-base64.ts
+/**
+ * Files packed into text as base64 (a Helm release in a ConfigMap is base64 of gzip of JSON, and base64 of that again
+ * in a Secret; a JWK or a JSON config may carry a base64url DER): runs that start like base64 of a compressed stream,
+ * like base64 of such base64, or that are base64url of a DER certificate, are decoded as they stream past and handed
+ * on as files of their own, so the nested scan opens them as it opens any file (and finds runs in them again, up to
+ * the depth bound). Plain base64 of a PEM or DER is not extracted: the matcher reads that in place.
+ */
+const b64 = (bytes) => Buffer.from(bytes).toString('base64');
+/** The characters of the whole 3-byte groups: what does not depend on the bytes that follow. */
+const whole = (text, bytes) => text.slice(0, Math.floor(bytes / 3) * 4);
+const url = (text) => text.replace(/\+/g, '-').replace(/\//g, '_');
+const MAGICS = [
+    Buffer.from([0x1f, 0x8b, 0x08]), // gzip
+    Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), // zstd
+    Buffer.from('BZh'), // bzip2
+    Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), // xz
+];
+function runStarts() {
+    const starts = new Set();
+    for (const magic of MAGICS) {
+        const once = whole(b64(magic), magic.length);
+        const twice = whole(b64(once), once.length);
+        for (const text of [once, twice]) {
+            starts.add(text);
+            starts.add(url(text));
+        }
+    }
+    // base64 of base64 of a PEM block ("-----BEGIN "): the matcher reads one level of base64 in place, not two.
+    const begin = whole(b64('-----BEGIN '), 11);
+    starts.add(whole(b64(begin), begin.length));
+    const list = [...starts].map((s) => ({ prefix: Buffer.from(s), urlOnly: false }));
+    // DER of a certificate: SEQUENCE with a two-byte length (30 82), the whole of any real certificate.
+    list.push({ prefix: Buffer.from('MII'), urlOnly: true });
+    return list;
+}
+const RUN_STARTS = runStarts();
+const LONGEST_START = Math.max(...RUN_STARTS.map((s) => s.prefix.length));
+/** Shorter runs are not files worth opening. */
+const MIN_RUN = 32;
+/** A base64url run is held until it shows its alphabet: at most this much of it (a certificate chain's DER). */
+const URL_HOLD = 64 * 1024;
+const embedded_base64_IS_B64 = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_')
+    embedded_base64_IS_B64[c.charCodeAt(0)] = 1;
+class EmbeddedBase64 {
+    open;
+    offset = 0;
+    run;
+    /** The last bytes of the previous chunk, for a run start cut by the chunk boundary. */
+    tail = Buffer.alloc(0);
+    constructor(open) {
+        this.open = open;
+    }
+    feed(chunk) {
+        let i = 0;
+        if (this.run)
+            i = this.extend(chunk, 0);
+        while (i < chunk.length) {
+            const found = this.nextStart(chunk, i);
+            if (!found)
+                break;
+            this.run = { at: this.offset + found.at, urlOnly: found.start.urlOnly, pending: '', length: 0, urlSeen: false };
+            i = this.extend(chunk, Math.max(found.at, 0), found.at < 0 ? this.tail.subarray(this.tail.length + found.at) : undefined);
+        }
+        const keep = Math.min(LONGEST_START - 1, chunk.length);
+        this.tail = Buffer.concat([this.tail, chunk.subarray(chunk.length - keep)]).subarray(-(LONGEST_START - 1));
+        this.offset += chunk.length;
+    }
+    end() {
+        if (this.run)
+            this.close();
+    }
+    /** The first run start at or after `from` (negative: it began in the previous chunk's tail), at a run's beginning. */
+    nextStart(chunk, from) {
+        let best;
+        const seamed = from === 0 && this.tail.length ? Buffer.concat([this.tail, chunk.subarray(0, LONGEST_START)]) : undefined;
+        for (const start of RUN_STARTS) {
+            if (seamed) {
+                const s = seamed.indexOf(start.prefix);
+                if (s !== -1 && s < this.tail.length && s + start.prefix.length > this.tail.length) {
+                    const at = s - this.tail.length;
+                    const before = s > 0 ? seamed[s - 1] : undefined;
+                    if ((before === undefined || !embedded_base64_IS_B64[before]) && (!best || at < best.at))
+                        best = { at, start };
+                    continue;
+                }
+            }
+            for (let at = chunk.indexOf(start.prefix, from); at !== -1; at = chunk.indexOf(start.prefix, at + 1)) {
+                const before = at > 0 ? chunk[at - 1] : this.tail[this.tail.length - 1];
+                if (before !== undefined && embedded_base64_IS_B64[before])
+                    continue;
+                if (!best || at < best.at)
+                    best = { at, start };
+                break;
+            }
+        }
+        return best;
+    }
+    /** Takes the run's characters from `from` on; returns where the run ended (or the chunk's end). */
+    extend(chunk, from, carried) {
+        if (carried)
+            this.take(carried.toString('latin1'));
+        let i = from;
+        while (i < chunk.length && embedded_base64_IS_B64[chunk[i]])
+            i++;
+        this.take(chunk.toString('latin1', from, i));
+        if (i < chunk.length) {
+            // '=' pads the last group and ends the run.
+            if (chunk[i] === 0x3d)
+                this.take('=');
+            this.close();
+            return i + 1;
+        }
+        return i;
+    }
+    take(text) {
+        const run = this.run;
+        if (!run || !text)
+            return;
+        run.length += text.length;
+        if (!run.urlSeen && /[-_]/.test(text))
+            run.urlSeen = true;
+        run.pending += text;
+        if (!run.sink) {
+            const ready = run.urlOnly ? run.urlSeen && run.length >= MIN_RUN : run.length >= MIN_RUN;
+            if (!ready) {
+                // Long, and still the standard alphabet: base64 of DER, which the matcher reads in place.
+                if (run.pending.length > URL_HOLD)
+                    this.run = undefined;
+                return;
+            }
+            run.sink = this.open(run.at);
+        }
+        const usable = run.pending.length - (run.pending.length % 4);
+        if (usable) {
+            run.sink.write(Buffer.from(run.pending.slice(0, usable), 'base64'));
+            run.pending = run.pending.slice(usable);
+        }
+    }
+    close() {
+        const run = this.run;
+        this.run = undefined;
+        if (!run)
+            return;
+        if (run.urlOnly && run.urlSeen && !run.sink && run.length >= MIN_RUN)
+            run.sink = this.open(run.at);
+        if (!run.sink)
+            return;
+        if (run.pending)
+            run.sink.write(Buffer.from(run.pending.replace(/=+$/, ''), 'base64'));
+        run.sink.end();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/leak/scanning/nested/scan.ts
 /**
  * Looking inside what files hold, recursively: zips (jar, war, whl, …), tar, ar (.deb), rpm (cpio payload), cpio,
@@ -46368,6 +46744,9 @@ async function walkZip(s, visit) {
  * `outer!/member`. What cannot be opened (corrupt, encrypted, too deep, over the budget) is listed as "not looked
  * inside" with its path and the reason, never silently passed.
  */
+
+
+
 
 
 
@@ -46403,10 +46782,16 @@ class FileScan {
     container;
     /** The file is a compressed file being collected for decoding: its own bytes are searched only if that fails. */
     rawDeferred = false;
+    /** Text files: runs of base64 that hold files of their own (embedded-base64.ts), and what opening them left. */
+    embedded;
+    embeddedJobs = [];
+    /** Where this file's hits begin in the context's list: its base64 runs' hits come before its own. */
+    hitsAtStart;
     constructor(ctx, path, depth) {
         this.ctx = ctx;
         this.path = path;
         this.depth = depth;
+        this.hitsAtStart = ctx.hits.length;
     }
     write(chunk) {
         if (this.mode === 'head') {
@@ -46427,6 +46812,14 @@ class FileScan {
             const container = sniffContainer(head, external_node_path_namespaceObject.posix.basename(this.path));
             if (container)
                 this.startContainer(container);
+            else {
+                const unopened = unopenedKind(head, external_node_path_namespaceObject.posix.basename(this.path));
+                if (unopened)
+                    this.ctx.notLookedInside.push({ path: this.path, reason: `${unopened}: not opened by org-ca` });
+                // Text (no NUL in its first bytes) may carry files as base64; binaries are left to the matcher.
+                else if (!head.includes(0))
+                    this.embedded = new EmbeddedBase64((at) => this.openRun(at));
+            }
         }
         this.whole = [];
         this.wholeLen = 0;
@@ -46446,7 +46839,8 @@ class FileScan {
         else {
             this.container = container;
             this.spool = new Spool(this.ctx.temp, MEMORY_SPOOL, (n) => budget.spill(n));
-            this.rawDeferred = COMPRESSORS.has(container);
+            // A zstd file's skippable frames are skipped by its decoder yet ship: its own bytes are always searched.
+            this.rawDeferred = COMPRESSORS.has(container) && container !== 'zstd';
         }
     }
     route(chunk) {
@@ -46454,6 +46848,7 @@ class FileScan {
             if (!this.rawDeferred)
                 this.scanner.feed(chunk);
             this.spool?.write(chunk);
+            this.embedded?.feed(chunk);
             return;
         }
         this.wholeLen += chunk.length;
@@ -46462,10 +46857,45 @@ class FileScan {
         }
         this.whole.push(chunk);
     }
-    /** The file is complete. Returns the container to open, if it is one. */
+    /**
+     * A base64 run that holds a file: its decoded bytes are scanned as a file named `<file>!/base64@<offset>`. Past
+     * the depth bound, or over the budget, the run is listed as not looked inside.
+     */
+    openRun(at) {
+        const path = `${this.path}${NESTED}base64@${at}`;
+        const ctx = this.ctx;
+        if (this.depth >= ctx.limits.maxDepth) {
+            ctx.notLookedInside.push({ path, reason: `base64 run nested deeper than ${ctx.limits.maxDepth} (--max-depth)` });
+            return { write: () => undefined, end: () => undefined };
+        }
+        ctx.nestedFiles++;
+        let scan = new FileScan(ctx, path, this.depth + 1);
+        return {
+            write: (bytes) => {
+                if (!scan)
+                    return;
+                try {
+                    ctx.budget.nested(bytes.length);
+                    scan.write(bytes);
+                }
+                catch (error) {
+                    scan.abort();
+                    scan = undefined;
+                    ctx.notLookedInside.push({ path, reason: `base64 run not looked inside completely: ${message(error)}` });
+                }
+            },
+            end: () => {
+                if (scan)
+                    this.embeddedJobs.push(...scan.end());
+            },
+        };
+    }
+    /** The file is complete. Returns the containers to open: the file itself, if it is one, and what it carries. */
     end() {
         if (this.mode === 'head' && this.headLen > 0)
             this.decide();
+        this.embedded?.end();
+        this.embedded = undefined;
         const path = this.path;
         let job;
         if (this.mode === 'stream' && this.scanner) {
@@ -46483,8 +46913,15 @@ class FileScan {
                     rawHits: raw,
                     rawDeferred: this.rawDeferred,
                 };
-            else
-                this.ctx.hits.push(...raw);
+            else {
+                // The same certificate found in a base64 run of this file is that one, placed more precisely.
+                const runs = `${path}${NESTED}base64@`;
+                const inRuns = new Set(this.ctx.hits
+                    .slice(this.hitsAtStart)
+                    .filter((h) => h.path.startsWith(runs))
+                    .map((h) => h.fingerprint));
+                this.ctx.hits.push(...raw.filter((h) => !inRuns.has(h.fingerprint)));
+            }
         }
         else if (this.mode === 'jks' || this.mode === 'pkcs12') {
             this.keystore(this.mode, Buffer.concat(this.whole));
@@ -46492,7 +46929,7 @@ class FileScan {
         this.scanner = undefined;
         this.spool = undefined;
         this.whole = [];
-        return job;
+        return [...(job ? [job] : []), ...this.embeddedJobs.splice(0)];
     }
     /** Abandons a file cut short (its archive failed): nothing it collected is kept. */
     abort() {
@@ -46536,7 +46973,9 @@ function message(error) {
 /** The name of a compressed file's content: `ca.pem.gz` → `ca.pem`, `x.tgz` → `x.tar`. */
 function innerName(path) {
     const base = external_node_path_namespaceObject.posix.basename(path.slice(path.lastIndexOf(NESTED) + 1));
-    const stripped = base.replace(/\.t(gz|bz2?|xz|zst)$/i, '.tar').replace(/\.(gz|gzip|z|bz2|bzip2|xz|zst|zstd)$/i, '');
+    const stripped = base
+        .replace(/\.t(gz|bz2?|xz|zst)$/i, '.tar')
+        .replace(/\.(gz|gzip|z|zz|bz2|bzip2|xz|zst|zstd|br)$/i, '');
     return stripped && stripped !== base ? stripped : `${base}.decompressed`;
 }
 /** Member paths of a member archive, with a FileScan per regular member and the containers they turn out to be. */
@@ -46561,10 +47000,9 @@ class Members {
         this.current?.write(chunk);
     }
     entryEnd() {
-        const job = this.current?.end();
+        const jobs = this.current?.end() ?? [];
         this.current = undefined;
-        if (job)
-            this.queue.push(job);
+        this.queue.push(...jobs);
     }
     abort() {
         this.current?.abort();
@@ -46678,9 +47116,7 @@ async function openCompressed(ctx, job, kind, source) {
         if (parser)
             parser.end();
         else {
-            const inner = single.end();
-            if (inner)
-                members.queue.push(inner);
+            members.queue.push(...single.end());
         }
         await members.drain();
     }
@@ -46710,6 +47146,34 @@ async function openRpm(ctx, job) {
     if (kind && COMPRESSORS.has(kind))
         return feed(ctx, counting(ctx, decompress(kind, all(), ctx.limits.zstdWindowLogMax)), new CpioParser(members), members, true);
     throw new Error(`RPM payload is neither cpio nor a known compression of it`);
+}
+/** Each object of a git pack, deltas applied, scanned as a file named by its object id (`pack-….pack!/<oid>`). */
+async function openGitPack(ctx, job) {
+    const size = spooledSize(job.spooled);
+    if (size > MAX_GIT_PACK_BYTES)
+        throw new Error(`it is ${size} bytes, over the ${MAX_GIT_PACK_BYTES}-byte bound for git packs read whole`);
+    const bytes = job.spooled.kind === 'memory' ? job.spooled.bytes : (0,external_node_fs_namespaceObject.readFileSync)(job.spooled.file);
+    let kept = 0;
+    const charge = (n) => {
+        kept += n;
+        if (kept > MAX_GIT_OBJECT_BYTES)
+            throw new Error(`its objects are over the ${MAX_GIT_OBJECT_BYTES}-byte bound held while deltas are resolved`);
+        ctx.budget.nested(n);
+    };
+    const pack = readGitPack(bytes, charge);
+    for (const object of pack.objects) {
+        ctx.nestedFiles++;
+        const scan = new FileScan(ctx, `${job.path}${NESTED}${object.oid}`, job.depth + 1);
+        if (object.data.length)
+            scan.write(object.data);
+        for (const inner of scan.end())
+            await scan_openNested(ctx, inner);
+    }
+    if (pack.missingBases.length)
+        ctx.notLookedInside.push({
+            path: job.path,
+            reason: `git pack has ${pack.missingBases.length} deltas whose base is not in it (a thin pack): their objects could not be rebuilt`,
+        });
 }
 /** Searches a container's own bytes, as any file's are searched. */
 async function scanRaw(ctx, job) {
@@ -46757,8 +47221,7 @@ async function scan_openNested(ctx, job) {
                         ctx.notLookedInside.push({ path, reason: `zip entry could not be read: ${message(error)}` });
                         return;
                     }
-                    const inner = scan.end();
-                    if (inner)
+                    for (const inner of scan.end())
                         await scan_openNested(ctx, inner);
                 });
                 break;
@@ -46774,6 +47237,9 @@ async function scan_openNested(ctx, job) {
             case 'rpm':
                 await openRpm(ctx, job);
                 break;
+            case 'git-pack':
+                await openGitPack(ctx, job);
+                break;
             default: {
                 const kind = job.kind;
                 const small = kind === 'gzip' ? decodeSmallGzip(job.spooled) : undefined;
@@ -46784,8 +47250,7 @@ async function scan_openNested(ctx, job) {
                     const single = new FileScan(ctx, `${job.path}${NESTED}${innerName(job.path)}`, job.depth + 1);
                     if (small.length)
                         single.write(small);
-                    const inner = single.end();
-                    if (inner)
+                    for (const inner of single.end())
                         await scan_openNested(ctx, inner);
                     break;
                 }
@@ -46880,6 +47345,51 @@ function hitsThroughHardlinks(hits, hardlinks) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/leak/digest.ts
+/**
+ * Content digests as OCI descriptors write them, `algorithm:encoded` (image-spec descriptor.md): sha256 and sha512
+ * are the registered algorithms, each verified with its own hash. Another algorithm cannot be verified, which the
+ * caller reports as such (never as a damaged blob, never as clean).
+ */
+
+const DIGEST_ALGORITHMS = ['sha256', 'sha512'];
+const HEX_LENGTH = { sha256: 64, sha512: 128 };
+/** The algorithm of a digest org-ca can verify; undefined for any other (or for no digest). */
+function digestAlgorithm(digest) {
+    const alg = digest?.slice(0, digest.indexOf(':'));
+    return DIGEST_ALGORITHMS.find((a) => a === alg);
+}
+/** A well-formed digest of a registered algorithm: the right number of lower-case hex digits. */
+function isVerifiableDigest(digest) {
+    const alg = digestAlgorithm(digest);
+    return alg !== undefined && new RegExp(`^${alg}:[0-9a-f]{${HEX_LENGTH[alg]}}$`).test(digest);
+}
+/** A running hash that prints itself as a digest of its algorithm (sha256 when none is expected). */
+class DigestHash {
+    algorithm;
+    hash;
+    constructor(algorithm = 'sha256') {
+        this.algorithm = algorithm;
+        this.hash = (0,external_node_crypto_.createHash)(algorithm);
+    }
+    /** The hash for the digest a blob is expected to have. */
+    static for(expected) {
+        return new DigestHash(digestAlgorithm(expected) ?? 'sha256');
+    }
+    update(bytes) {
+        this.hash.update(bytes);
+        return this;
+    }
+    digest() {
+        return `${this.algorithm}:${this.hash.digest('hex')}`;
+    }
+}
+/** The digest a member stored under blobs/<algorithm>/<hex> must have (an OCI layout's content-addressed store). */
+function digestOfBlobPath(name) {
+    const match = /^blobs\/(sha256|sha512)\/([0-9a-f]+)$/.exec(name);
+    return match && isVerifiableDigest(`${match[1]}:${match[2]}`) ? `${match[1]}:${match[2]}` : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/leak/scanning/blame.ts
 
 /**
@@ -46889,9 +47399,9 @@ function hitsThroughHardlinks(hits, hardlinks) {
  * is corrupt, whatever the tar reader saw; a blob that matches really holds a bad tar stream.
  */
 async function blameTarFailure(job, tarMessage, openBlob) {
-    if (!job.digest?.startsWith('sha256:'))
+    if (!digestAlgorithm(job.digest))
         return tarMessage;
-    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const hash = DigestHash.for(job.digest);
     try {
         for await (const chunk of await openBlob(job.blob))
             hash.update(chunk);
@@ -46899,7 +47409,7 @@ async function blameTarFailure(job, tarMessage, openBlob) {
     catch {
         return tarMessage;
     }
-    const actual = `sha256:${hash.digest('hex')}`;
+    const actual = hash.digest();
     return actual === job.digest
         ? tarMessage
         : `the blob is corrupt: its digest is ${actual}, expected ${job.digest} (reading it failed with: ${tarMessage})`;
@@ -47291,6 +47801,7 @@ function judgePointer(p, fs, caPaths, cwd = '/') {
 
 
 
+
 /** Config files that can point a tool at a CA file (see pointers.ts); small, so kept whole when seen. */
 const CAPTURE_MAX = 64 * 1024;
 /**
@@ -47351,9 +47862,9 @@ class LayerAccumulator {
         if (this.capture)
             this.captured.push({ path: file.path, text: Buffer.concat(this.capture).toString('utf8') });
         this.capture = undefined;
-        const job = file.end();
-        if (job && !this.offer?.(job))
-            this.pending.push(job);
+        for (const job of file.end())
+            if (!this.offer?.(job))
+                this.pending.push(job);
     }
     /** Whether containers wait to be opened. */
     get hasPending() {
@@ -47401,13 +47912,44 @@ async function peek(input, n) {
 }
 /** Raw bytes kept from the end of a blob, for the check after a gzip member (a registry stream cannot be re-read). */
 const TAIL_KEPT = 64 * 1024;
-function decompressor(kind, limits) {
+function decompressor(kind, limits, skipped) {
     if (kind === 'gzip')
         return new SyncDecoder('gzip');
     // zstd frame by frame: one frame per file in zstd:chunked layers (see nested/decompress.ts).
     if (kind === 'zstd')
-        return { decode: (source) => zstdFrames(source, limits.zstdWindowLogMax) };
+        return { decode: (source) => zstdFrames(source, limits.zstdWindowLogMax, skipped) };
     return { decode: (source) => source };
+}
+/**
+ * zstd skippable frames (zstd:chunked keeps its table of contents and tar-split there) are skipped by every decoder,
+ * yet their bytes ship with the image: each frame's payload is searched as raw bytes, on its own.
+ */
+class SkippedFrameScan {
+    matcher;
+    found = [];
+    current;
+    constructor(matcher) {
+        this.matcher = matcher;
+    }
+    frame(at) {
+        this.finishFrame();
+        this.current = { at, scanner: new ContentScanner(this.matcher) };
+    }
+    data(chunk) {
+        this.current?.scanner.feed(chunk);
+    }
+    hits() {
+        this.finishFrame();
+        return this.found;
+    }
+    finishFrame() {
+        if (!this.current)
+            return;
+        const path = `zstd skippable frame at byte ${this.current.at}`;
+        for (const hit of this.current.scanner.end())
+            this.found.push({ ...hit, path });
+        this.current = undefined;
+    }
 }
 const MEDIA_COMPRESSION = [
     [/(\+|\.)gzip$/, 'gzip'],
@@ -47428,7 +47970,8 @@ function describeMedia(mediaType) {
  */
 async function layer_scanLayer(job, matcher, limits, openBlob, budget = new budget_Budget(limits), offer) {
     const acc = new LayerAccumulator(matcher, limits, budget, offer);
-    const rawHash = (0,external_node_crypto_.createHash)('sha256');
+    const skipped = new SkippedFrameScan(matcher);
+    const rawHash = DigestHash.for(job.digest);
     // The uncompressed digest (diff_id) is computed only when it is the one check of the bytes: an uncompressed
     // layer's is its blob digest, and a compressed layer whose blob digest is verified has its uncompressed bytes
     // pinned by it (a runtime refuses a config whose diff_ids do not match anyway). Hashing 2.4 GB of tar twice cost
@@ -47438,9 +47981,17 @@ async function layer_scanLayer(job, matcher, limits, openBlob, budget = new budg
     let outBytes = 0;
     let compression = 'unknown';
     const result = (error) => {
-        const digest = `sha256:${rawHash.digest('hex')}`;
-        const diffId = outHash ? `sha256:${outHash.digest('hex')}` : compression === 'none' ? digest : '';
-        return acc.result({ id: job.id, ...present_present({ error }), compression, digest, diffId, bytes: outBytes });
+        const digest = rawHash.digest();
+        const diffId = outHash ? outHash.digest() : compression === 'none' ? digest : '';
+        return acc.result({
+            id: job.id,
+            ...present_present({ error }),
+            compression,
+            digest,
+            diffId,
+            bytes: outBytes,
+            blobHits: skipped.hits(),
+        });
     };
     // The blob's stream while the scan may still stop before the pipeline below takes it over: closed in `finally`,
     // so a registry connection is not left open and paused (it has no idle timeout while paused).
@@ -47459,13 +48010,13 @@ async function layer_scanLayer(job, matcher, limits, openBlob, budget = new budg
             throw new Error(`unknown layer media type '${job.mediaType}'`);
         }
         if (compression !== 'none' && !job.digest)
-            outHash = (0,external_node_crypto_.createHash)('sha256');
+            outHash = DigestHash.for(job.diffId);
         const tar = new TarParser({
             entry: (h) => acc.entry(h.path, h.type === 'char' || h.type === 'block' || h.type === 'fifo' ? 'other' : h.type, h.size, h.type === 'symlink' || h.type === 'hardlink' ? normalizeLink(h) : undefined),
             data: (c) => acc.data(c),
             entryEnd: () => acc.entryEnd(),
         });
-        const decomp = decompressor(compression, limits);
+        const decomp = decompressor(compression, limits, skipped);
         const tail = [];
         let tailBytes = 0;
         unclaimed = undefined;
@@ -47520,7 +48071,9 @@ async function layer_scanLayer(job, matcher, limits, openBlob, budget = new budg
         acc.linkHits();
         const r = result();
         const problems = [];
-        if (job.digest && r.digest !== job.digest)
+        if (job.digest && !digestAlgorithm(job.digest))
+            problems.push(`its digest ${job.digest} uses an algorithm org-ca cannot verify (sha256, sha512)`);
+        else if (job.digest && r.digest !== job.digest)
             problems.push(`blob digest is ${r.digest}, expected ${job.digest}`);
         if (job.diffId && r.diffId && r.diffId !== job.diffId)
             problems.push(`uncompressed digest is ${r.diffId}, expected diff_id ${job.diffId}`);
@@ -47790,6 +48343,7 @@ function failed(job, error) {
         notLookedInside: [],
         nestedFiles: 0,
         captured: [],
+        blobHits: [],
     };
 }
 
@@ -47858,7 +48412,7 @@ async function scanDirectory(id, root, matcher, limits, budget = new budget_Budg
     }
     if (unreadable.length && !error)
         error = `could not read ${unreadable.length} path(s), e.g. ${unreadable[0]}`;
-    return acc.result({ id, ...present_present({ error }), compression: 'none', digest: '', diffId: '', bytes });
+    return acc.result({ id, ...present_present({ error }), compression: 'none', digest: '', diffId: '', bytes, blobHits: [] });
 }
 
 ;// CONCATENATED MODULE: ./src/leak/scanning/text.ts
@@ -47921,9 +48475,14 @@ function scanJsonStrings(matcher, text, depth) {
     }
     return hits;
 }
+/**
+ * JSON up to this size is also walked string by string (escapes undone); bigger documents are searched as they
+ * stream (escaped newlines in base64 included), so the walk's copies of the text stay within the memory bound.
+ */
+const MAX_JSON_WALK = 16 * 1024 * 1024;
 /** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
-async function scanContent(blob, matcher, maybeJson, openBlob) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
+async function scanContent(blob, matcher, maybeJson, openBlob, expectedDigest) {
+    const hash = DigestHash.for(expectedDigest);
     const scanner = new ContentScanner(matcher);
     const keep = [];
     let kept = 0;
@@ -47933,7 +48492,7 @@ async function scanContent(blob, matcher, maybeJson, openBlob) {
                 const b = chunk;
                 hash.update(b);
                 scanner.feed(b);
-                if (maybeJson && kept < 64 * 1024 * 1024) {
+                if (maybeJson && kept < MAX_JSON_WALK) {
                     keep.push(b);
                     kept += b.length;
                 }
@@ -47943,12 +48502,12 @@ async function scanContent(blob, matcher, maybeJson, openBlob) {
     catch (error) {
         return {
             hits: scanner.end(),
-            digest: `sha256:${hash.digest('hex')}`,
+            digest: hash.digest(),
             error: error instanceof Error ? error.message : String(error),
         };
     }
     const hits = scanner.end();
-    if (maybeJson && kept <= 64 * 1024 * 1024) {
+    if (maybeJson && kept <= MAX_JSON_WALK) {
         const text = Buffer.concat(keep).toString('utf8');
         if (/^\s*[[{]/.test(text)) {
             const fps = new Set(hits.map((h) => h.fingerprint));
@@ -47957,7 +48516,7 @@ async function scanContent(blob, matcher, maybeJson, openBlob) {
                     hits.push(h);
         }
     }
-    return { hits, digest: `sha256:${hash.digest('hex')}` };
+    return { hits, digest: hash.digest() };
 }
 
 ;// CONCATENATED MODULE: external "node:http"
@@ -48659,7 +49218,12 @@ function resolveMember(source, name) {
     }
     return undefined;
 }
-function readMember(m, max = 64 * 1024 * 1024) {
+/**
+ * Metadata (index, manifests, configs) is read whole and parsed: at most this much, so that parsing stays within the
+ * check's memory bound (a 16 MiB JSON document parses in about 100 MB; real configs are well under 1 MiB).
+ */
+const MAX_METADATA_BYTES = 16 * 1024 * 1024;
+function readMember(m, max = MAX_METADATA_BYTES) {
     if (m.blob.size > max)
         throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
     if (m.blob.kind === 'bytes')
@@ -49106,6 +49670,7 @@ const dockerSaveManifest = listOf(object({ Config: string, RepoTags: nullable(li
 
 
 
+
 const LAYER_JSON = /in-toto|json$/;
 /** Where a descriptor's blob lives in each layout (image-layout.md; containers/image dir transport). */
 const BLOB_PATHS = {
@@ -49379,8 +49944,7 @@ class ImagePlanner {
 }
 /** The digest a member stored under blobs/sha256/<hex> must have. */
 function digestOfName(name) {
-    const match = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name);
-    return match ? `sha256:${match[1]}` : undefined;
+    return digestOfBlobPath(name);
 }
 /** The expected digest of a member stored under blobs/<alg>/<hex>. */
 function digestOfMember(m) {
@@ -49640,11 +50204,13 @@ class RegistryPull {
         check(res, 'manifest', `${label}${reference.startsWith('sha256:') && !label.includes(reference) ? ` (${reference})` : ''}`);
         const text = await readText(res.body, MAX_MANIFEST);
         const bytes = Buffer.from(text, 'utf8');
-        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+        const digest = DigestHash.for(expected).update(bytes).digest();
         const claimed = res.headers['docker-content-digest'];
         if (expected && digest !== expected)
             throw new RegistryError(`manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`);
-        if (typeof claimed === 'string' && claimed.startsWith('sha256:') && claimed !== digest) {
+        if (typeof claimed === 'string' &&
+            isVerifiableDigest(claimed) &&
+            DigestHash.for(claimed).update(bytes).digest() !== claimed) {
             throw new RegistryError(`manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`);
         }
         let doc;
@@ -49714,7 +50280,8 @@ class RegistryPull {
     /** The referrers of one manifest: the referrers API, else its `sha256-<hex>` tag, and cosign's tags. */
     async addReferrers(subject) {
         const { base, label } = this;
-        const hex = subject.slice('sha256:'.length);
+        // The tag schema spells a digest `<algorithm>-<encoded>` (distribution-spec, referrers tag schema).
+        const schemaTag = subject.replace(':', '-');
         let list = [];
         const res = await this.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
         if (res.status === 200) {
@@ -49725,21 +50292,21 @@ class RegistryPull {
             res.body.destroy();
             if (res.status !== 404)
                 check(res, 'referrers', `${label} (${subject})`);
-            const tagged = await this.get(`${base}/manifests/sha256-${hex}`, ACCEPT);
+            const tagged = await this.get(`${base}/manifests/${schemaTag}`, ACCEPT);
             if (tagged.status === 200) {
                 tagged.body.destroy();
-                const index = await this.fetchManifest(`sha256-${hex}`);
+                const index = await this.fetchManifest(schemaTag);
                 list = index.doc.manifests ?? [];
-                this.addReferrer(index, `sha256-${hex}`);
+                this.addReferrer(index, schemaTag);
             }
             else if (tagged.status === 404)
                 tagged.body.destroy();
             else
-                check(tagged, 'referrers tag', `${label} (sha256-${hex})`);
+                check(tagged, 'referrers tag', `${label} (${schemaTag})`);
         }
         // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
         for (const suffix of ['sig', 'att', 'sbom']) {
-            const tag = `sha256-${hex}.${suffix}`;
+            const tag = `${schemaTag}.${suffix}`;
             const res = await this.get(`${base}/manifests/${tag}`, ACCEPT);
             res.body.destroy();
             if (res.status === 404)
@@ -49779,8 +50346,8 @@ class RegistryPull {
         const label = this.label;
         const fetch = this.client.fetchSpec();
         for (const d of this.blobQueue.values()) {
-            if (!/^sha256:[0-9a-f]{64}$/.test(d.digest))
-                throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256`);
+            if (!isVerifiableDigest(d.digest))
+                throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256 or sha512`);
             if (!Number.isSafeInteger(d.size) || d.size < 0)
                 throw new RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
             const name = memberOf(d.digest);
@@ -49806,14 +50373,14 @@ class RegistryPull {
     }
 }
 function memberOf(digest) {
-    return `blobs/sha256/${digest.slice('sha256:'.length)}`;
+    return `blobs/${digest.replace(':', '/')}`;
 }
 async function fetchSmallBlob(client, base, label, d) {
     if (d.size > MAX_SMALL_BLOB)
         throw new RegistryError(`blob ${d.digest} of ${label} is ${d.size} bytes and not an image layer: over the ${MAX_SMALL_BLOB}-byte bound for configs and documents`);
     const res = await client.get(`${base}/blobs/${d.digest}`);
     check(res, `blob ${d.digest}`, label);
-    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const hash = DigestHash.for(d.digest);
     const chunks = [];
     let bytes = 0;
     try {
@@ -49831,7 +50398,7 @@ async function fetchSmallBlob(client, base, label, d) {
             throw error;
         throw new RegistryError(`blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${error.message.split('\n')[0]})`);
     }
-    const got = `sha256:${hash.digest('hex')}`;
+    const got = hash.digest();
     if (bytes !== d.size)
         throw new RegistryError(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
     if (got !== d.digest)
@@ -50054,6 +50621,16 @@ function configFindings(image, matcher) {
     return out;
 }
 const INSIDE_ARCHIVE = ' (inside a file that holds other files)';
+/** Hits in a blob's own bytes that no decoder reads (zstd skippable frames), named by `where` the blob is. */
+function blobFindings(where, r, at) {
+    return r.blobHits.map((h) => ({
+        ...hitFields(h),
+        ...at,
+        path: `${where}: ${h.path}`,
+        visibility: 'n/a',
+        message: `${describeCa(h)} is in ${where}, in a ${h.path} (${h.kind}): decompressors skip such frames, but their bytes ship with the image. ${LEAK_FIX}`,
+    }));
+}
 /** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
 function rootfsFindings(result, where) {
     const fs = FinalFs.build([result.index]);
@@ -50066,6 +50643,7 @@ function rootfsFindings(result, where) {
     const caPaths = new Set(result.hits.filter((h) => !h.path.includes(NESTED)).map((h) => `/${h.path}`));
     for (const c of result.captured)
         findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
+    findings.push(...blobFindings(where, result, {}));
     const unscanned = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
     if (result.error)
         unscanned.push({ what: where, reason: result.error });
@@ -50104,6 +50682,8 @@ function imageFindings(image, layerResults) {
             });
         for (const n of r.notLookedInside)
             notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
+        const layer = { index: l.index, digest: r.digest, ...present_present({ instruction: l.instruction }) };
+        findings.push(...blobFindings(`the blob of layer ${l.index}`, r, { image: image.name, layer }));
         for (const h of r.hits) {
             // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.
             const cut = h.path.indexOf(NESTED);
@@ -50114,7 +50694,7 @@ function imageFindings(image, layerResults) {
             findings.push({
                 ...hitFields(h),
                 image: image.name,
-                layer: { index: l.index, digest: r.digest, ...present_present({ instruction: l.instruction }) },
+                layer,
                 path: `/${h.path}`,
                 visibility: visible ? 'final' : 'lower-layer',
                 message: `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? INSIDE_ARCHIVE : ''} (${h.kind}), ` +
@@ -50138,12 +50718,15 @@ function imageFindings(image, layerResults) {
 /** A blob no manifest references still ships with the image: what is in it is a leak all the same. */
 function strayBlobFindings(id, r) {
     return {
-        findings: r.hits.map((h) => ({
-            ...hitFields(h),
-            path: `${id}: /${h.path}`,
-            visibility: 'n/a',
-            message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}`,
-        })),
+        findings: [
+            ...r.hits.map((h) => ({
+                ...hitFields(h),
+                path: `${id}: /${h.path}`,
+                visibility: 'n/a',
+                message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}`,
+            })),
+            ...blobFindings(`blob ${id}`, r, {}),
+        ],
         unscanned: [],
         notLookedInside: r.notLookedInside.map((n) => ({ path: `${id}: /${n.path}`, reason: n.reason })),
     };
@@ -50291,8 +50874,8 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
 async function checkContent(source, plan, name, matcher, inConfigFields, found) {
     const m = source.members.get(name);
     const isConfig = plan.images.some((i) => i.configMember === name);
-    const { hits, digest, error } = await scanContent(m.blob, matcher, isConfig || name.endsWith('.json') || /^blobs\//.test(name), openBlob);
     const expected = digestOfMember(m);
+    const { hits, digest, error } = await scanContent(m.blob, matcher, isConfig || name.endsWith('.json') || /^blobs\//.test(name), openBlob, expected);
     if (error)
         found.gaps.unscanned.push({ what: name, reason: error });
     if (expected && digest !== expected)

@@ -54,6 +54,12 @@ function scanJsonStrings(matcher: Matcher, text: string, depth: number): Hit[] {
   return hits;
 }
 
+/**
+ * JSON up to this size is also walked string by string (escapes undone); bigger documents are searched as they
+ * stream (escaped newlines in base64 included), so the walk's copies of the text stay within the memory bound.
+ */
+const MAX_JSON_WALK = 16 * 1024 * 1024;
+
 /** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
 export async function scanContent(
   blob: BlobRef,
@@ -72,7 +78,7 @@ export async function scanContent(
         const b = chunk as Buffer;
         hash.update(b);
         scanner.feed(b);
-        if (maybeJson && kept < 64 * 1024 * 1024) {
+        if (maybeJson && kept < MAX_JSON_WALK) {
           keep.push(b);
           kept += b.length;
         }
@@ -86,7 +92,7 @@ export async function scanContent(
     };
   }
   const hits = scanner.end();
-  if (maybeJson && kept <= 64 * 1024 * 1024) {
+  if (maybeJson && kept <= MAX_JSON_WALK) {
     const text = Buffer.concat(keep).toString('utf8');
     if (/^\s*[[{]/.test(text)) {
       const fps = new Set(hits.map((h) => h.fingerprint));

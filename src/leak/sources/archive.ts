@@ -154,7 +154,13 @@ export function resolveMember(source: Source, name: string): Member | undefined 
   return undefined;
 }
 
-export function readMember(m: Member, max = 64 * 1024 * 1024): Buffer {
+/**
+ * Metadata (index, manifests, configs) is read whole and parsed: at most this much, so that parsing stays within the
+ * check's memory bound (a 16 MiB JSON document parses in about 100 MB; real configs are well under 1 MiB).
+ */
+export const MAX_METADATA_BYTES = 16 * 1024 * 1024;
+
+export function readMember(m: Member, max = MAX_METADATA_BYTES): Buffer {
   if (m.blob.size > max)
     throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
   if (m.blob.kind === 'bytes') return Buffer.from(m.blob.bytes.buffer, m.blob.bytes.byteOffset, m.blob.size);
