@@ -20,7 +20,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const pushed = process.argv[check + 1] ?? '';
     if (pushed !== `v${version}`) {
       console.error(
-        `release: the tag '${pushed}' is not package.json's version v${version}: bump package.json (and src/cli/version.ts) first.`,
+        `release: the tag '${pushed}' is not package.json's version v${version}: bump package.json (and src/runtime/version.ts) first.`,
       );
       process.exit(1);
     }

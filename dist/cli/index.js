@@ -39531,7 +39531,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3828);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7615);
 
 
 // Checked before anything else runs: the modules load on an older Node, but the OS store reads as empty there.
@@ -39549,7 +39549,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3828:
+/***/ 7615:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -49735,19 +49735,24 @@ function planImages(source, layouts, ref) {
     // In this order whatever order the layouts were found in: the plan's images, and so the report, stay stable.
     for (const layout of ['oci', 'docker-save', 'dir'])
         if (layouts.includes(layout))
-            READ_LAYOUT[layout](planner);
+            READ_LAYOUT[layout](planner, layouts);
     return planner.finish(ref);
 }
 /** Each layout's top-level document, read into the planner. */
 const READ_LAYOUT = {
     oci: (p) => p.walkIndex('index.json', p.top('index.json', imageIndex), 0, ''),
-    'docker-save': (p) => p.top('manifest.json', dockerSaveManifest).forEach((item, i) => {
+    'docker-save': (p, layouts) => p.top('manifest.json', dockerSaveManifest).forEach((item, i) => {
         if (item.RepoTags)
             p.refs.push(...item.RepoTags);
         p.refs.push(`@${i}`);
+        // Without an index (Docker before 25) there is no manifest: the config's digest is the image ID.
+        const configDigest = digestOfName(item.Config) ?? digestOfName(`blobs/sha256/${item.Config.replace(/\.json$/, '')}`);
+        if (!layouts.includes('oci') && configDigest)
+            p.subjects.push({ name: item.RepoTags?.[0] ?? p.label(), digest: configDigest });
         p.addImage(item.RepoTags?.[0] ?? item.Config, item.Config, (item.Layers ?? []).map((member) => ({ member, ...present_present({ digest: digestOfName(member) }) })));
     }),
     dir: (p) => {
+        p.subjects.push({ name: p.label(), digest: p.digestOfMember('manifest.json') });
         if (manifestKind(p.top('manifest.json', (v) => v)) === 'index')
             p.walkIndex('manifest.json', p.top('manifest.json', imageIndex), 0, '');
         else
@@ -49778,6 +49783,7 @@ class ImagePlanner {
     layout;
     unscanned = [];
     refs = [];
+    subjects = [];
     images = [];
     layerMembers = new Map();
     attestations = new Map();
@@ -49785,6 +49791,14 @@ class ImagePlanner {
     constructor(source, layout) {
         this.source = source;
         this.layout = layout;
+    }
+    label() {
+        return this.source.label;
+    }
+    /** The sha256 digest of a member's bytes (a dir: transport's manifest.json, which no descriptor names). */
+    digestOfMember(name) {
+        const m = resolveMember(this.source, name);
+        return m ? new DigestHash().update(readMember(m)).digest() : '';
     }
     /** The top-level documents: the input is not an image when they cannot be read. */
     top(name, shape) {
@@ -49888,8 +49902,11 @@ class ImagePlanner {
             const annotations = d.annotations ?? {};
             const ociName = annotations['org.opencontainers.image.ref.name'];
             const containerdName = annotations['io.containerd.image.name'];
-            if (depth === 0)
+            if (depth === 0) {
                 this.refs.push(...[ociName, containerdName].filter((r) => Boolean(r)));
+                if (annotations['vnd.docker.reference.type'] === undefined)
+                    this.subjects.push({ name: containerdName ?? ociName ?? this.source.label, digest: d.digest });
+            }
             const attestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
             const subject = annotations['vnd.docker.reference.digest'];
             const name = [
@@ -49939,6 +49956,7 @@ class ImagePlanner {
             layerMembers: this.layerMembers,
             attestations: this.attestations,
             unscanned: this.unscanned,
+            subjects: this.subjects,
         };
     }
 }
@@ -50158,7 +50176,13 @@ async function readRegistryImage(options) {
     pull.writeLayout(root);
     const source = pull.queueBlobs();
     await pull.fetchSmallBlobs(source);
-    return { source, manifests: pull.manifests, blobs: pull.blobQueue.size, referrers: pull.referrers.length };
+    return {
+        source,
+        subjects: pull.subjects,
+        manifests: pull.manifests,
+        blobs: pull.blobQueue.size,
+        referrers: pull.referrers.length,
+    };
 }
 /**
  * One pull: the manifests walked, the blobs their manifests name, the referrers found, and the requests counted
@@ -50170,6 +50194,7 @@ class RegistryPull {
     walked = new Set();
     blobQueue = new Map();
     referrers = [];
+    subjects = [];
     manifests = 0;
     client;
     base;
@@ -50338,6 +50363,9 @@ class RegistryPull {
                     annotations: { 'org.opencontainers.image.ref.name': label },
                 },
             ];
+        const name = `${this.options.reference.registry}/${this.options.reference.repository}`;
+        for (const top of tops)
+            this.subjects.push({ name, digest: top.digest });
         const index = { schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...this.referrers] };
         this.keep('index.json', Buffer.from(JSON.stringify(index)));
     }
@@ -50468,8 +50496,10 @@ async function openRegistryImage(image, extraCa, options = {}) {
 async function openCheckInput(image, options) {
     if (isRegistryReference(image)) {
         // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
-        const { source } = await openRegistryImage(image, options.extraCa, options.registry);
-        return { input: { kind: 'image', source, plan: planImages(source, ['oci']), fromRegistry: true }, close() { } };
+        const { source, subjects } = await openRegistryImage(image, options.extraCa, options.registry);
+        // The subjects are what the registry serves under the reference, not the referrers the layout also lists.
+        const plan = { ...planImages(source, ['oci']), subjects };
+        return { input: { kind: 'image', source, plan, fromRegistry: true }, close() { } };
     }
     const parsed = parseImageInput(image);
     let temp;
@@ -50785,7 +50815,8 @@ async function checkImage(options) {
         const { input } = opened;
         if (input.kind === 'image') {
             const { findings, gaps, stats } = await checkSource(input.source, input.plan, options, limits, input.fromRegistry);
-            return report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
+            const checked = report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
+            return { ...checked, subjects: input.plan.subjects };
         }
         const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
         const result = input.kind === 'rootfs-dir'
@@ -54669,6 +54700,73 @@ function renderSarif(report, extra, strict = false) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/leak/reporting/attestation.ts
+/**
+ * The leak check as a verifiable record: an in-toto Statement v1 (github.com/in-toto/attestation, spec/v1) whose
+ * subjects are the manifests checked, by digest, and whose predicate says what was looked for (fingerprints, never
+ * the CA), what was found, what could not be read or looked inside, and under which limits. A deploy gate verifies
+ * it once it is signed and attached (actions/attest, cosign attest). Pure: report in, statement out.
+ */
+
+
+
+const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+/** Versioned: a change that a consumer could misread gets a new version, never a silent change of meaning. */
+const LEAK_CHECK_PREDICATE_TYPE = 'https://github.com/org-ca/org-ca/blob/v1/docs/attestation.md#leak-check-v1';
+class AttestationError extends Error {
+    name = 'AttestationError';
+}
+function leakCheckStatement(report, context) {
+    const subjects = report.subjects ?? [];
+    if (report.error !== undefined || subjects.length === 0)
+        throw new AttestationError(report.error !== undefined
+            ? 'no attestation: the image could not be checked'
+            : `no attestation: '${report.input}' has no manifest digest to name (a root file system is not an image)`);
+    const searchedFor = [
+        ...new Set([
+            ...context.spec.certs.map((c) => (0,external_node_crypto_.createHash)('sha256').update(c.der).digest('hex')),
+            ...context.spec.fingerprints.map((f) => f.toLowerCase().replace(/[^0-9a-f]/g, '')),
+        ]),
+    ];
+    const verdict = report.findings.length ? 'leak' : report_failed(report, context.strict) ? 'unreadable' : 'clean';
+    return {
+        _type: STATEMENT_TYPE,
+        subject: subjects.map((s) => {
+            const at = s.digest.indexOf(':');
+            return { name: s.name, digest: { [s.digest.slice(0, at)]: s.digest.slice(at + 1) } };
+        }),
+        predicateType: LEAK_CHECK_PREDICATE_TYPE,
+        predicate: {
+            scanner: { name: 'org-ca', version: context.version },
+            verdict,
+            strict: context.strict,
+            searchedFor,
+            counts: {
+                images: report.stats.images,
+                layers: report.stats.layers,
+                files: report.stats.files,
+                nestedFiles: report.stats.nestedFiles,
+                bytes: report.stats.bytes,
+                findings: report.findings.length,
+            },
+            findings: report.findings.map((f) => ({
+                ...defined({ image: f.image }),
+                path: f.path,
+                kind: f.kind,
+                fingerprint: f.fingerprint,
+            })),
+            notScanned: report.unscanned,
+            notLookedInside: report.notLookedInside.map((n) => ({ path: n.path, reason: n.reason })),
+            limits: context.limits,
+            checkedOn: context.now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/runtime/version.ts
+/** The package version `org-ca --version` prints; a unit test keeps it equal to package.json's. */
+const VERSION = '1.0.0';
+
 ;// CONCATENATED MODULE: ./src/leak/scanning/limits.ts
 
 
@@ -54790,7 +54888,11 @@ function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 
 
 
 
+
+
+
 const leak_check_HELP = `Usage: org-ca leak-check IMAGE (--ca FILE | --fingerprint SHA256...) [--json] [--sarif FILE] [--report FILE]
+                          [--attest FILE] [--predicate FILE]
 
 Fails (exit 1) when the org CA is anywhere in a release image: every layer (also files deleted by later layers),
 the image config (Env, Labels, Entrypoint, Cmd, history) and attestations; or when a part cannot be read.
@@ -54812,6 +54914,9 @@ Options:
   --json                  print the report as JSON on standard output
   --sarif FILE            write SARIF 2.1.0 (for github/codeql-action/upload-sarif)
   --report FILE           write the JSON report to FILE
+  --attest FILE           write an in-toto Statement v1 about the checked manifests (by digest); not for a root file
+                          system, which has no digest (docs/attestation.md)
+  --predicate FILE        write its predicate alone, for actions/attest predicate-path or cosign attest --predicate
   --parallel N            worker threads for layers and big archives (default: the number of CPUs)
   --username USER         registry user (default: from the docker config / credential helper)
   --password-stdin        read the registry password or token from standard input
@@ -54823,7 +54928,8 @@ ${LIMIT_OPTIONS.map((o) => `  --${`${o.name} ${o.kind === 'bytes' ? 'SIZE' : 'N'
   -h, --help              this help
 
 Inside the image, files that hold other files are opened and searched too, recursively: zip and its family (jar,
-war, ear, whl, egg, nupkg, apk, vsix), tar, .deb (ar), rpm and cpio, and gzip, bzip2, xz and zstd files. A finding
+war, ear, whl, egg, nupkg, apk, vsix), tar, .deb (ar), rpm and cpio, gzip, bzip2, xz, zstd, zlib (git objects) and
+brotli (.br) files, git packs, and base64 in text that holds such files (Helm releases). A finding
 inside one names the whole path (/app/app.jar!/BOOT-INF/lib/x.jar!/truststore.jks). SIZE takes K, M, G, T (1024).
 
 Exit status: 0 the CA is nowhere in the image; 1 a leak was found or a part could not be read (never counted
@@ -54839,6 +54945,8 @@ const leakCheckCommand = {
             json: { type: 'boolean' },
             sarif: { type: 'string' },
             report: { type: 'string' },
+            attest: { type: 'string' },
+            predicate: { type: 'string' },
             parallel: { type: 'string' },
             strict: { type: 'boolean' },
             ...Object.fromEntries(LIMIT_OPTIONS.map((o) => [o.name, { type: 'string' }])),
@@ -54882,9 +54990,10 @@ const leakCheckCommand = {
         const image = positionals[0];
         let report;
         let failure;
+        let spec;
         try {
             const ca = values.ca === '-' ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
-            const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
+            spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
             report = await checkImage({ image, spec, dockerSave: dockerSave, limits, registry, ...present_present({ parallel }) });
         }
         catch (error) {
@@ -54905,6 +55014,27 @@ const leakCheckCommand = {
             throw new Error(report.error);
         if (!values.json)
             process.stdout.write(renderText(report, strict) + '\n');
+        if (values.attest !== undefined || values.predicate !== undefined) {
+            try {
+                const context = {
+                    spec: spec,
+                    limits: { ...DEFAULT_LIMITS, ...limits },
+                    strict,
+                    version: VERSION,
+                    now: new Date(),
+                };
+                const statement = leakCheckStatement(report, context);
+                if (values.attest)
+                    (0,external_node_fs_namespaceObject.writeFileSync)(values.attest, JSON.stringify(statement, null, 2) + '\n');
+                if (values.predicate)
+                    (0,external_node_fs_namespaceObject.writeFileSync)(values.predicate, JSON.stringify(statement.predicate, null, 2) + '\n');
+            }
+            catch (error) {
+                if (error instanceof AttestationError)
+                    throw new UsageError(`leak-check: ${error.message}`);
+                throw error;
+            }
+        }
         return report_failed(report, strict) ? EXIT.failed : EXIT.ok;
     },
 };
@@ -59428,10 +59558,6 @@ const command_list_COMMANDS = [
     buildContextCommand,
     caCommand,
 ];
-
-;// CONCATENATED MODULE: ./src/cli/version.ts
-/** The package version `org-ca --version` prints; a unit test keeps it equal to package.json's. */
-const VERSION = '1.0.0';
 
 ;// CONCATENATED MODULE: ./src/cli/main.ts
 

@@ -67696,7 +67696,7 @@ function defaultCallback(err) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _leak_check_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(284);
+/* harmony import */ var _leak_check_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(956);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
@@ -67707,7 +67707,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 284:
+/***/ 956:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -77877,6 +77877,11 @@ function scanJsonStrings(matcher, text, depth) {
     }
     return hits;
 }
+/**
+ * JSON up to this size is also walked string by string (escapes undone); bigger documents are searched as they
+ * stream (escaped newlines in base64 included), so the walk's copies of the text stay within the memory bound.
+ */
+const MAX_JSON_WALK = 16 * 1024 * 1024;
 /** A non-layer member: streamed through the matcher and hashed; JSON is also walked string by string. */
 async function scanContent(blob, matcher, maybeJson, openBlob, expectedDigest) {
     const hash = DigestHash.for(expectedDigest);
@@ -77889,7 +77894,7 @@ async function scanContent(blob, matcher, maybeJson, openBlob, expectedDigest) {
                 const b = chunk;
                 hash.update(b);
                 scanner.feed(b);
-                if (maybeJson && kept < 64 * 1024 * 1024) {
+                if (maybeJson && kept < MAX_JSON_WALK) {
                     keep.push(b);
                     kept += b.length;
                 }
@@ -77904,7 +77909,7 @@ async function scanContent(blob, matcher, maybeJson, openBlob, expectedDigest) {
         };
     }
     const hits = scanner.end();
-    if (maybeJson && kept <= 64 * 1024 * 1024) {
+    if (maybeJson && kept <= MAX_JSON_WALK) {
         const text = Buffer.concat(keep).toString('utf8');
         if (/^\s*[[{]/.test(text)) {
             const fps = new Set(hits.map((h) => h.fingerprint));
@@ -78854,7 +78859,12 @@ function resolveMember(source, name) {
     }
     return undefined;
 }
-function readMember(m, max = 64 * 1024 * 1024) {
+/**
+ * Metadata (index, manifests, configs) is read whole and parsed: at most this much, so that parsing stays within the
+ * check's memory bound (a 16 MiB JSON document parses in about 100 MB; real configs are well under 1 MiB).
+ */
+const MAX_METADATA_BYTES = 16 * 1024 * 1024;
+function readMember(m, max = MAX_METADATA_BYTES) {
     if (m.blob.size > max)
         throw new Error(`'${m.name}' is ${m.blob.size} bytes, over the ${max}-byte bound for metadata`);
     if (m.blob.kind === 'bytes')
@@ -79366,19 +79376,24 @@ function planImages(source, layouts, ref) {
     // In this order whatever order the layouts were found in: the plan's images, and so the report, stay stable.
     for (const layout of ['oci', 'docker-save', 'dir'])
         if (layouts.includes(layout))
-            READ_LAYOUT[layout](planner);
+            READ_LAYOUT[layout](planner, layouts);
     return planner.finish(ref);
 }
 /** Each layout's top-level document, read into the planner. */
 const READ_LAYOUT = {
     oci: (p) => p.walkIndex('index.json', p.top('index.json', imageIndex), 0, ''),
-    'docker-save': (p) => p.top('manifest.json', dockerSaveManifest).forEach((item, i) => {
+    'docker-save': (p, layouts) => p.top('manifest.json', dockerSaveManifest).forEach((item, i) => {
         if (item.RepoTags)
             p.refs.push(...item.RepoTags);
         p.refs.push(`@${i}`);
+        // Without an index (Docker before 25) there is no manifest: the config's digest is the image ID.
+        const configDigest = digestOfName(item.Config) ?? digestOfName(`blobs/sha256/${item.Config.replace(/\.json$/, '')}`);
+        if (!layouts.includes('oci') && configDigest)
+            p.subjects.push({ name: item.RepoTags?.[0] ?? p.label(), digest: configDigest });
         p.addImage(item.RepoTags?.[0] ?? item.Config, item.Config, (item.Layers ?? []).map((member) => ({ member, ...present_present({ digest: digestOfName(member) }) })));
     }),
     dir: (p) => {
+        p.subjects.push({ name: p.label(), digest: p.digestOfMember('manifest.json') });
         if (manifestKind(p.top('manifest.json', (v) => v)) === 'index')
             p.walkIndex('manifest.json', p.top('manifest.json', imageIndex), 0, '');
         else
@@ -79409,6 +79424,7 @@ class ImagePlanner {
     layout;
     unscanned = [];
     refs = [];
+    subjects = [];
     images = [];
     layerMembers = new Map();
     attestations = new Map();
@@ -79416,6 +79432,14 @@ class ImagePlanner {
     constructor(source, layout) {
         this.source = source;
         this.layout = layout;
+    }
+    label() {
+        return this.source.label;
+    }
+    /** The sha256 digest of a member's bytes (a dir: transport's manifest.json, which no descriptor names). */
+    digestOfMember(name) {
+        const m = resolveMember(this.source, name);
+        return m ? new DigestHash().update(readMember(m)).digest() : '';
     }
     /** The top-level documents: the input is not an image when they cannot be read. */
     top(name, shape) {
@@ -79519,8 +79543,11 @@ class ImagePlanner {
             const annotations = d.annotations ?? {};
             const ociName = annotations['org.opencontainers.image.ref.name'];
             const containerdName = annotations['io.containerd.image.name'];
-            if (depth === 0)
+            if (depth === 0) {
                 this.refs.push(...[ociName, containerdName].filter((r) => Boolean(r)));
+                if (annotations['vnd.docker.reference.type'] === undefined)
+                    this.subjects.push({ name: containerdName ?? ociName ?? this.source.label, digest: d.digest });
+            }
             const attestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
             const subject = annotations['vnd.docker.reference.digest'];
             const name = [
@@ -79570,6 +79597,7 @@ class ImagePlanner {
             layerMembers: this.layerMembers,
             attestations: this.attestations,
             unscanned: this.unscanned,
+            subjects: this.subjects,
         };
     }
 }
@@ -79789,7 +79817,13 @@ async function readRegistryImage(options) {
     pull.writeLayout(root);
     const source = pull.queueBlobs();
     await pull.fetchSmallBlobs(source);
-    return { source, manifests: pull.manifests, blobs: pull.blobQueue.size, referrers: pull.referrers.length };
+    return {
+        source,
+        subjects: pull.subjects,
+        manifests: pull.manifests,
+        blobs: pull.blobQueue.size,
+        referrers: pull.referrers.length,
+    };
 }
 /**
  * One pull: the manifests walked, the blobs their manifests name, the referrers found, and the requests counted
@@ -79801,6 +79835,7 @@ class RegistryPull {
     walked = new Set();
     blobQueue = new Map();
     referrers = [];
+    subjects = [];
     manifests = 0;
     client;
     base;
@@ -79969,6 +80004,9 @@ class RegistryPull {
                     annotations: { 'org.opencontainers.image.ref.name': label },
                 },
             ];
+        const name = `${this.options.reference.registry}/${this.options.reference.repository}`;
+        for (const top of tops)
+            this.subjects.push({ name, digest: top.digest });
         const index = { schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...this.referrers] };
         this.keep('index.json', Buffer.from(JSON.stringify(index)));
     }
@@ -80099,8 +80137,10 @@ async function openRegistryImage(image, extraCa, options = {}) {
 async function openCheckInput(image, options) {
     if (isRegistryReference(image)) {
         // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
-        const { source } = await openRegistryImage(image, options.extraCa, options.registry);
-        return { input: { kind: 'image', source, plan: planImages(source, ['oci']), fromRegistry: true }, close() { } };
+        const { source, subjects } = await openRegistryImage(image, options.extraCa, options.registry);
+        // The subjects are what the registry serves under the reference, not the referrers the layout also lists.
+        const plan = { ...planImages(source, ['oci']), subjects };
+        return { input: { kind: 'image', source, plan, fromRegistry: true }, close() { } };
     }
     const parsed = parseImageInput(image);
     let temp;
@@ -80416,7 +80456,8 @@ async function checkImage(options) {
         const { input } = opened;
         if (input.kind === 'image') {
             const { findings, gaps, stats } = await checkSource(input.source, input.plan, options, limits, input.fromRegistry);
-            return report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
+            const checked = report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
+            return { ...checked, subjects: input.plan.subjects };
         }
         const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
         const result = input.kind === 'rootfs-dir'
@@ -83503,6 +83544,73 @@ function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 
     return { certs, fingerprints };
 }
 
+;// CONCATENATED MODULE: ./src/leak/reporting/attestation.ts
+/**
+ * The leak check as a verifiable record: an in-toto Statement v1 (github.com/in-toto/attestation, spec/v1) whose
+ * subjects are the manifests checked, by digest, and whose predicate says what was looked for (fingerprints, never
+ * the CA), what was found, what could not be read or looked inside, and under which limits. A deploy gate verifies
+ * it once it is signed and attached (actions/attest, cosign attest). Pure: report in, statement out.
+ */
+
+
+
+const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+/** Versioned: a change that a consumer could misread gets a new version, never a silent change of meaning. */
+const LEAK_CHECK_PREDICATE_TYPE = 'https://github.com/org-ca/org-ca/blob/v1/docs/attestation.md#leak-check-v1';
+class AttestationError extends Error {
+    name = 'AttestationError';
+}
+function leakCheckStatement(report, context) {
+    const subjects = report.subjects ?? [];
+    if (report.error !== undefined || subjects.length === 0)
+        throw new AttestationError(report.error !== undefined
+            ? 'no attestation: the image could not be checked'
+            : `no attestation: '${report.input}' has no manifest digest to name (a root file system is not an image)`);
+    const searchedFor = [
+        ...new Set([
+            ...context.spec.certs.map((c) => (0,external_node_crypto_.createHash)('sha256').update(c.der).digest('hex')),
+            ...context.spec.fingerprints.map((f) => f.toLowerCase().replace(/[^0-9a-f]/g, '')),
+        ]),
+    ];
+    const verdict = report.findings.length ? 'leak' : report_failed(report, context.strict) ? 'unreadable' : 'clean';
+    return {
+        _type: STATEMENT_TYPE,
+        subject: subjects.map((s) => {
+            const at = s.digest.indexOf(':');
+            return { name: s.name, digest: { [s.digest.slice(0, at)]: s.digest.slice(at + 1) } };
+        }),
+        predicateType: LEAK_CHECK_PREDICATE_TYPE,
+        predicate: {
+            scanner: { name: 'org-ca', version: context.version },
+            verdict,
+            strict: context.strict,
+            searchedFor,
+            counts: {
+                images: report.stats.images,
+                layers: report.stats.layers,
+                files: report.stats.files,
+                nestedFiles: report.stats.nestedFiles,
+                bytes: report.stats.bytes,
+                findings: report.findings.length,
+            },
+            findings: report.findings.map((f) => ({
+                ...defined({ image: f.image }),
+                path: f.path,
+                kind: f.kind,
+                fingerprint: f.fingerprint,
+            })),
+            notScanned: report.unscanned,
+            notLookedInside: report.notLookedInside.map((n) => ({ path: n.path, reason: n.reason })),
+            limits: context.limits,
+            checkedOn: context.now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/runtime/version.ts
+/** The package version `org-ca --version` prints; a unit test keeps it equal to package.json's. */
+const VERSION = '1.0.0';
+
 ;// CONCATENATED MODULE: ./src/output/log-line.ts
 /**
  * The log-line sink: any text that reaches a job log or a terminal (a proxy's answer, a certificate's subject, a
@@ -83591,6 +83699,9 @@ const log = {
 
 
 
+
+
+
 function parseLeakInputs(raw) {
     const inputs = {
         image: raw('image').trim(),
@@ -83602,6 +83713,7 @@ function parseLeakInputs(raw) {
         dockerfile: raw('dockerfile').trim(),
         target: raw('target').trim(),
         strict: parseBoolean('strict', raw('strict')),
+        attest: parseBoolean('attest', raw('attest')),
         limits: parseLimits((name) => raw(name)),
         context: raw('context').trim(),
         lintIgnore: raw('lint-ignore')
@@ -83623,6 +83735,7 @@ async function run() {
     let image = '';
     let strict = false;
     let report;
+    let attestation;
     let error;
     let lint;
     const sections = [];
@@ -83658,6 +83771,11 @@ async function run() {
         if (inputs.image) {
             const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
             report = await group(`Checking ${inputs.image}`, () => checkImage({ image: inputs.image, spec, dockerSave: dockerSave, limits: inputs.limits }));
+            const checked = report;
+            if (inputs.attest) {
+                const context = { spec, limits: { ...types_DEFAULT_LIMITS, ...inputs.limits }, strict, version: VERSION };
+                attestation = () => leakCheckStatement(checked, { ...context, now: new Date() });
+            }
             for (const a of report_annotations(report, inputs.strict))
                 (a.level === 'error' ? log.error : log.warning)(a.message, { title: a.title });
             leaks += report.findings.length;
@@ -83683,6 +83801,16 @@ async function run() {
         (0,external_node_fs_namespaceObject.writeFileSync)(sarifFile, JSON.stringify(renderSarif(written, lintSarif, strict), null, 2) + '\n');
         setOutput('report-file', reportFile);
         setOutput('sarif-file', sarifFile);
+        if (attestation && error === undefined) {
+            const statement = attestation();
+            const attestationFile = (0,external_node_path_namespaceObject.join)(temp, 'leak-check.intoto.json');
+            const predicateFile = (0,external_node_path_namespaceObject.join)(temp, 'leak-check.predicate.json');
+            (0,external_node_fs_namespaceObject.writeFileSync)(attestationFile, JSON.stringify(statement, null, 2) + '\n');
+            (0,external_node_fs_namespaceObject.writeFileSync)(predicateFile, JSON.stringify(statement.predicate, null, 2) + '\n');
+            setOutput('attestation-file', attestationFile);
+            setOutput('predicate-file', predicateFile);
+            setOutput('predicate-type', statement.predicateType);
+        }
         setOutput('leaks', String(leaks));
         if (error !== undefined || report)
             sections.unshift(renderMarkdown(written, strict));

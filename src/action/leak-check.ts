@@ -22,7 +22,9 @@ import {
 import { parseBoolean, parseLimits } from '../leak/scanning/limits.js';
 import { eitherSpelling } from '../options/parse.js';
 import { loadTargets } from '../leak/scanning/targets.js';
-import type { Report, ScanLimits } from '../leak/types.js';
+import { DEFAULT_LIMITS, type Report, type ScanLimits } from '../leak/types.js';
+import { leakCheckStatement, type Statement } from '../leak/reporting/attestation.js';
+import { VERSION } from '../runtime/version.js';
 import { log } from './log.js';
 import { present } from '../lang/present.js';
 
@@ -41,6 +43,8 @@ export interface LeakInputs {
   readonly context: string;
   /** Lint rules to ignore (ids or names). */
   readonly lintIgnore: readonly string[];
+  /** Write an in-toto statement about the checked manifests (output attestation-file). */
+  readonly attest: boolean;
 }
 
 export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
@@ -54,6 +58,7 @@ export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
     dockerfile: raw('dockerfile').trim(),
     target: raw('target').trim(),
     strict: parseBoolean('strict', raw('strict')),
+    attest: parseBoolean('attest', raw('attest')),
     limits: parseLimits((name) => raw(name)),
     context: raw('context').trim(),
     lintIgnore: raw('lint-ignore')
@@ -76,6 +81,7 @@ export async function run(): Promise<void> {
   let image = '';
   let strict = false;
   let report: Report | undefined;
+  let attestation: (() => Statement) | undefined;
   let error: string | undefined;
   let lint: { file: string; result: LintResult; workspace?: string } | undefined;
   const sections: string[] = [];
@@ -113,6 +119,11 @@ export async function run(): Promise<void> {
       report = await core.group(`Checking ${inputs.image}`, () =>
         checkImage({ image: inputs.image, spec, dockerSave, limits: inputs.limits }),
       );
+      const checked = report;
+      if (inputs.attest) {
+        const context = { spec, limits: { ...DEFAULT_LIMITS, ...inputs.limits }, strict, version: VERSION };
+        attestation = () => leakCheckStatement(checked, { ...context, now: new Date() });
+      }
       for (const a of annotations(report, inputs.strict))
         (a.level === 'error' ? log.error : log.warning)(a.message, { title: a.title });
       leaks += report.findings.length;
@@ -144,6 +155,16 @@ export async function run(): Promise<void> {
     writeFileSync(sarifFile, JSON.stringify(renderSarif(written, lintSarif, strict), null, 2) + '\n');
     core.setOutput('report-file', reportFile);
     core.setOutput('sarif-file', sarifFile);
+    if (attestation && error === undefined) {
+      const statement = attestation();
+      const attestationFile = join(temp, 'leak-check.intoto.json');
+      const predicateFile = join(temp, 'leak-check.predicate.json');
+      writeFileSync(attestationFile, JSON.stringify(statement, null, 2) + '\n');
+      writeFileSync(predicateFile, JSON.stringify(statement.predicate, null, 2) + '\n');
+      core.setOutput('attestation-file', attestationFile);
+      core.setOutput('predicate-file', predicateFile);
+      core.setOutput('predicate-type', statement.predicateType);
+    }
     core.setOutput('leaks', String(leaks));
     if (error !== undefined || report) sections.unshift(renderMarkdown(written, strict));
     if (leaks > 0 || problems > 0) sections.push(fixMarkdown({ leaks, unscanned: problems }));

@@ -2,7 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { checkImage } from '../leak/check.js';
 import { dockerSave } from '../leak/sources/docker.js';
 import { failed, failureReport, renderSarif, renderText, safeMessage } from '../leak/reporting/report.js';
-import type { Report } from '../leak/types.js';
+import { DEFAULT_LIMITS, type Report, type TargetSpec } from '../leak/types.js';
+import { AttestationError, leakCheckStatement } from '../leak/reporting/attestation.js';
+import { VERSION } from '../runtime/version.js';
 import { describeDefault, LIMIT_OPTIONS, parseLimits } from '../leak/scanning/limits.js';
 import { loadTargets } from '../leak/scanning/targets.js';
 import { CA_FLAG_NAMES } from './ca-options.js';
@@ -10,6 +12,7 @@ import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.
 import { present } from '../lang/present.js';
 
 const HELP = `Usage: org-ca leak-check IMAGE (--ca FILE | --fingerprint SHA256...) [--json] [--sarif FILE] [--report FILE]
+                          [--attest FILE] [--predicate FILE]
 
 Fails (exit 1) when the org CA is anywhere in a release image: every layer (also files deleted by later layers),
 the image config (Env, Labels, Entrypoint, Cmd, history) and attestations; or when a part cannot be read.
@@ -31,6 +34,9 @@ Options:
   --json                  print the report as JSON on standard output
   --sarif FILE            write SARIF 2.1.0 (for github/codeql-action/upload-sarif)
   --report FILE           write the JSON report to FILE
+  --attest FILE           write an in-toto Statement v1 about the checked manifests (by digest); not for a root file
+                          system, which has no digest (docs/attestation.md)
+  --predicate FILE        write its predicate alone, for actions/attest predicate-path or cosign attest --predicate
   --parallel N            worker threads for layers and big archives (default: the number of CPUs)
   --username USER         registry user (default: from the docker config / credential helper)
   --password-stdin        read the registry password or token from standard input
@@ -42,7 +48,8 @@ ${LIMIT_OPTIONS.map((o) => `  --${`${o.name} ${o.kind === 'bytes' ? 'SIZE' : 'N'
   -h, --help              this help
 
 Inside the image, files that hold other files are opened and searched too, recursively: zip and its family (jar,
-war, ear, whl, egg, nupkg, apk, vsix), tar, .deb (ar), rpm and cpio, and gzip, bzip2, xz and zstd files. A finding
+war, ear, whl, egg, nupkg, apk, vsix), tar, .deb (ar), rpm and cpio, gzip, bzip2, xz, zstd, zlib (git objects) and
+brotli (.br) files, git packs, and base64 in text that holds such files (Helm releases). A finding
 inside one names the whole path (/app/app.jar!/BOOT-INF/lib/x.jar!/truststore.jks). SIZE takes K, M, G, T (1024).
 
 Exit status: 0 the CA is nowhere in the image; 1 a leak was found or a part could not be read (never counted
@@ -62,6 +69,8 @@ export const leakCheckCommand: Command = {
         json: { type: 'boolean' },
         sarif: { type: 'string' },
         report: { type: 'string' },
+        attest: { type: 'string' },
+        predicate: { type: 'string' },
         parallel: { type: 'string' },
         strict: { type: 'boolean' },
         ...Object.fromEntries(LIMIT_OPTIONS.map((o) => [o.name, { type: 'string' as const }])),
@@ -111,9 +120,10 @@ export const leakCheckCommand: Command = {
     const image = positionals[0]!;
     let report: Report;
     let failure: Error | undefined;
+    let spec: TargetSpec | undefined;
     try {
       const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
-      const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
+      spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
       report = await checkImage({ image, spec, dockerSave, limits, registry, ...present({ parallel }) });
     } catch (error) {
       // The same files as on success, saying why, so a pipeline's SARIF upload still gets one; then the one line,
@@ -128,6 +138,23 @@ export const leakCheckCommand: Command = {
     if (failure !== undefined) throw failure;
     if (report.error !== undefined) throw new Error(report.error);
     if (!values.json) process.stdout.write(renderText(report, strict) + '\n');
+    if (values.attest !== undefined || values.predicate !== undefined) {
+      try {
+        const context = {
+          spec: spec!,
+          limits: { ...DEFAULT_LIMITS, ...limits },
+          strict,
+          version: VERSION,
+          now: new Date(),
+        };
+        const statement = leakCheckStatement(report, context);
+        if (values.attest) writeFileSync(values.attest, JSON.stringify(statement, null, 2) + '\n');
+        if (values.predicate) writeFileSync(values.predicate, JSON.stringify(statement.predicate, null, 2) + '\n');
+      } catch (error) {
+        if (error instanceof AttestationError) throw new UsageError(`leak-check: ${error.message}`);
+        throw error;
+      }
+    }
     return failed(report, strict) ? EXIT.failed : EXIT.ok;
   },
 };

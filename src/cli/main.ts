@@ -1,6 +1,6 @@
 import { COMMANDS } from './command-list.js';
 import { describeError, EXIT, exitCodeFor, wantsHelp, type Command } from './command-kit.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../runtime/version.js';
 import { didYouMean } from '../options/suggest.js';
 import { logLine } from '../output/log-line.js';
 

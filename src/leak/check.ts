@@ -84,7 +84,8 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
         limits,
         input.fromRegistry,
       );
-      return report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
+      const checked = report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
+      return { ...checked, subjects: input.plan.subjects };
     }
     const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
     const result =

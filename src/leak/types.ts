@@ -221,8 +221,16 @@ export interface Unscanned {
   readonly reason: string;
 }
 
+/** What was checked, as a verifier names it: the image's name and the digest of its manifest or index. */
+export interface Subject {
+  readonly name: string;
+  readonly digest: string;
+}
+
 export interface Report {
   readonly input: string;
+  /** The manifests (or indexes) checked, by digest: the subjects of an attestation (--attest). */
+  readonly subjects?: readonly Subject[];
   /** Set when the input could not be checked at all (bad input, unreadable image): nothing was counted clean. */
   readonly error?: string;
   readonly findings: readonly Finding[];

@@ -6,7 +6,7 @@
  * image passes; credentials come from a docker config file and from a docker-credential-* helper; a 404, a 401, a
  * corrupted blob and a dropped connection each fail closed with one line.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -207,6 +207,47 @@ function oneLineFailure(run: Run, pattern: RegExp): void {
 }
 
 maybe('leak-check reading a registry through TLS inspection', () => {
+  test('--attest: an in-toto statement whose subject is the digest the registry serves the tag by', () => {
+    const l = lab();
+    const statementFile = join(l.scratch('attest'), 'clean.intoto.json');
+    const predicateFile = join(l.scratch('attest'), 'clean.predicate.json');
+    mkdirSync(join(l.scratch('attest')), { recursive: true });
+    const { run } = check(l, `registry:${open.host}/app:clean`, {}, [
+      '--attest',
+      statementFile,
+      '--predicate',
+      predicateFile,
+    ]);
+    expect(run.status).toBe(0);
+    // The registry's own answer: the Docker-Content-Digest of the tag, asked directly (not through org-ca).
+    const head = execFileSync(
+      'curl',
+      [
+        '-sSfI',
+        '--cacert',
+        tls.publicRoot,
+        '-H',
+        'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json',
+        `https://${open.host}/v2/app/manifests/clean`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, NO_PROXY: '*' } },
+    );
+    const served = /^docker-content-digest:\s*(sha256:[0-9a-f]{64})/im.exec(head)![1]!;
+    const statement = JSON.parse(readFileSync(statementFile, 'utf8')) as {
+      _type: string;
+      subject: { name: string; digest: Record<string, string> }[];
+      predicateType: string;
+      predicate: { verdict: string; searchedFor: string[] };
+    };
+    expect(statement._type).toBe('https://in-toto.io/Statement/v1');
+    expect(statement.subject).toEqual([{ name: `${open.host}/app`, digest: { sha256: served.slice(7) } }]);
+    expect(statement.predicate.verdict).toBe('clean');
+    expect(JSON.parse(readFileSync(predicateFile, 'utf8'))).toEqual(statement.predicate);
+    // Fingerprints only: the CA itself is nowhere in the statement.
+    const body = caPem.replace(/-----[^-]+-----|\s/g, '');
+    expect(readFileSync(statementFile, 'utf8')).not.toContain(body.slice(0, 40));
+  }, 120000);
+
   test('a CA in a layer is found, with the file it is in', () => {
     const { run, report } = check(lab(), `registry:${open.host}/app:leaky-layer`);
     expect(run.status).toBe(1);

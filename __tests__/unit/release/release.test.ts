@@ -39,7 +39,7 @@ describe('release tags (scripts/release-tags.mjs)', () => {
     const wrong = node(['scripts/release-tags.mjs', '--check', 'v9.9.9']);
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toBe(
-      `release: the tag 'v9.9.9' is not package.json's version v${pkg.version}: bump package.json (and src/cli/version.ts) first.\n`,
+      `release: the tag 'v9.9.9' is not package.json's version v${pkg.version}: bump package.json (and src/runtime/version.ts) first.\n`,
     );
   });
 });

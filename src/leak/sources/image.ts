@@ -14,8 +14,8 @@ import {
   type Shape,
 } from './shapes.js';
 import { readMember, resolveMember, type Member, type Source } from './archive.js';
-import { digestOfBlobPath } from '../digest.js';
-import type { Unscanned } from '../types.js';
+import { DigestHash, digestOfBlobPath } from '../digest.js';
+import type { Subject, Unscanned } from '../types.js';
 import { present } from '../../lang/present.js';
 
 /**
@@ -58,6 +58,8 @@ export interface Plan {
   readonly layerMembers: Map<string, { mediaType?: string; digest?: string }>;
   /** In-toto blobs of attestation manifests → what they attest (platform, predicate type), for findings. */
   readonly attestations: Map<string, string>;
+  /** The top-level manifests and indexes, named as the input names them (an OCI ref name, a repo tag). */
+  readonly subjects: Subject[];
   readonly unscanned: Unscanned[];
 }
 
@@ -138,17 +140,22 @@ export function planImages(source: Source, layouts: readonly Layout[], ref?: str
   const planner = new ImagePlanner(source, layouts.includes('dir') ? 'dir' : 'oci');
   // In this order whatever order the layouts were found in: the plan's images, and so the report, stay stable.
   for (const layout of ['oci', 'docker-save', 'dir'] as const)
-    if (layouts.includes(layout)) READ_LAYOUT[layout](planner);
+    if (layouts.includes(layout)) READ_LAYOUT[layout](planner, layouts);
   return planner.finish(ref);
 }
 
 /** Each layout's top-level document, read into the planner. */
-const READ_LAYOUT: Readonly<Record<Layout, (planner: ImagePlanner) => void>> = {
+const READ_LAYOUT: Readonly<Record<Layout, (planner: ImagePlanner, layouts: readonly Layout[]) => void>> = {
   oci: (p) => p.walkIndex('index.json', p.top('index.json', imageIndex), 0, ''),
-  'docker-save': (p) =>
+  'docker-save': (p, layouts) =>
     p.top('manifest.json', dockerSaveManifest).forEach((item, i) => {
       if (item.RepoTags) p.refs.push(...item.RepoTags);
       p.refs.push(`@${i}`);
+      // Without an index (Docker before 25) there is no manifest: the config's digest is the image ID.
+      const configDigest =
+        digestOfName(item.Config) ?? digestOfName(`blobs/sha256/${item.Config.replace(/\.json$/, '')}`);
+      if (!layouts.includes('oci') && configDigest)
+        p.subjects.push({ name: item.RepoTags?.[0] ?? p.label(), digest: configDigest });
       p.addImage(
         item.RepoTags?.[0] ?? item.Config,
         item.Config,
@@ -156,6 +163,7 @@ const READ_LAYOUT: Readonly<Record<Layout, (planner: ImagePlanner) => void>> = {
       );
     }),
   dir: (p) => {
+    p.subjects.push({ name: p.label(), digest: p.digestOfMember('manifest.json') });
     if (manifestKind(p.top('manifest.json', (v) => v)) === 'index')
       p.walkIndex('manifest.json', p.top('manifest.json', imageIndex), 0, '');
     else p.walkManifest(p.top('manifest.json', imageManifest), '', false);
@@ -194,6 +202,7 @@ const WALK_DOCUMENT: Readonly<
 class ImagePlanner {
   readonly unscanned: Unscanned[] = [];
   readonly refs: string[] = [];
+  readonly subjects: Subject[] = [];
   private readonly images: PlannedImage[] = [];
   private readonly layerMembers = new Map<string, { mediaType?: string; digest?: string }>();
   private readonly attestations = new Map<string, string>();
@@ -203,6 +212,16 @@ class ImagePlanner {
     private readonly source: Source,
     private readonly layout: 'oci' | 'dir',
   ) {}
+
+  label(): string {
+    return this.source.label;
+  }
+
+  /** The sha256 digest of a member's bytes (a dir: transport's manifest.json, which no descriptor names). */
+  digestOfMember(name: string): string {
+    const m = resolveMember(this.source, name);
+    return m ? new DigestHash().update(readMember(m)).digest() : '';
+  }
 
   /** The top-level documents: the input is not an image when they cannot be read. */
   top<T>(name: string, shape: Shape<T>): T {
@@ -306,7 +325,11 @@ class ImagePlanner {
       const annotations = d.annotations ?? {};
       const ociName = annotations['org.opencontainers.image.ref.name'];
       const containerdName = annotations['io.containerd.image.name'];
-      if (depth === 0) this.refs.push(...[ociName, containerdName].filter((r): r is string => Boolean(r)));
+      if (depth === 0) {
+        this.refs.push(...[ociName, containerdName].filter((r): r is string => Boolean(r)));
+        if (annotations['vnd.docker.reference.type'] === undefined)
+          this.subjects.push({ name: containerdName ?? ociName ?? this.source.label, digest: d.digest });
+      }
       const attestation = annotations['vnd.docker.reference.type'] === 'attestation-manifest';
       const subject = annotations['vnd.docker.reference.digest'];
       const name = [
@@ -360,6 +383,7 @@ class ImagePlanner {
       layerMembers: this.layerMembers,
       attestations: this.attestations,
       unscanned: this.unscanned,
+      subjects: this.subjects,
     };
   }
 }

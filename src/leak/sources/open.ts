@@ -39,8 +39,10 @@ export interface OpenedCheckInput {
 export async function openCheckInput(image: string, options: OpenOptions): Promise<OpenedCheckInput> {
   if (isRegistryReference(image)) {
     // registry:HOST/REPO… and docker://…: nothing on disk, layers stream from the registry into the layer workers.
-    const { source } = await openRegistryImage(image, options.extraCa, options.registry);
-    return { input: { kind: 'image', source, plan: planImages(source, ['oci']), fromRegistry: true }, close() {} };
+    const { source, subjects } = await openRegistryImage(image, options.extraCa, options.registry);
+    // The subjects are what the registry serves under the reference, not the referrers the layout also lists.
+    const plan = { ...planImages(source, ['oci']), subjects };
+    return { input: { kind: 'image', source, plan, fromRegistry: true }, close() {} };
   }
   const parsed = parseImageInput(image);
   let temp: string | undefined;

@@ -9,7 +9,7 @@
 import { DigestHash, isVerifiableDigest } from '../../digest.js';
 import { planImages } from '../image.js';
 import type { Member, Source } from '../archive.js';
-import type { RegistryBlob } from '../../types.js';
+import type { RegistryBlob, Subject } from '../../types.js';
 import { RegistryClient, RegistryError, readText, type ClientOptions, type Response } from './client.js';
 import { apiHost, describeReference, type RegistryReference } from './reference.js';
 
@@ -56,6 +56,8 @@ const MAX_SMALL_BLOB = 64 * 1024 * 1024;
 
 export interface PullResult {
   readonly source: Source;
+  /** The manifests or index checked: the repository's name and the digest the registry serves them by. */
+  readonly subjects: Subject[];
   readonly manifests: number;
   readonly blobs: number;
   readonly referrers: number;
@@ -80,7 +82,13 @@ export async function readRegistryImage(options: PullOptions): Promise<PullResul
   pull.writeLayout(root);
   const source = pull.queueBlobs();
   await pull.fetchSmallBlobs(source);
-  return { source, manifests: pull.manifests, blobs: pull.blobQueue.size, referrers: pull.referrers.length };
+  return {
+    source,
+    subjects: pull.subjects,
+    manifests: pull.manifests,
+    blobs: pull.blobQueue.size,
+    referrers: pull.referrers.length,
+  };
 }
 
 /** A manifest as fetched: its digest (verified), media type, parsed document and size. */
@@ -100,6 +108,7 @@ class RegistryPull {
   readonly walked = new Set<string>();
   readonly blobQueue = new Map<string, Descriptor>();
   readonly referrers: Descriptor[] = [];
+  readonly subjects: Subject[] = [];
   manifests = 0;
   private readonly client: RegistryClient;
   private readonly base: string;
@@ -276,6 +285,8 @@ class RegistryPull {
               annotations: { 'org.opencontainers.image.ref.name': label },
             },
           ];
+    const name = `${this.options.reference.registry}/${this.options.reference.repository}`;
+    for (const top of tops) this.subjects.push({ name, digest: top.digest });
     const index = { schemaVersion: 2, mediaType: INDEX_TYPES[0], manifests: [...tops, ...this.referrers] };
     this.keep('index.json', Buffer.from(JSON.stringify(index)));
   }
