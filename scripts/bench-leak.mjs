@@ -18,7 +18,9 @@
 // A fifth case, "config", gives images one huge config blob: 200 MB (refused as metadata, yet streamed through the
 // matcher) and 15 MB (just under the 16 MiB metadata bound: parsed, walked string by string), each as JSON with one
 // long value, of plain bytes and of base64. Target: peak RSS < 256 MB whatever the config's size.
-//   node scripts/bench-leak.mjs [--cache DIR] [--rebuild] [--only large|many|jars|registry|config]
+// A sixth case, "cache", checks the large image twice with --cache-dir (the second run finds every layer judged).
+// Target: the warm run <= 0.1 x the first, with the same findings.
+//   node scripts/bench-leak.mjs [--cache DIR] [--rebuild] [--only large|many|jars|registry|config|cache]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -177,6 +179,7 @@ if (!only || only === 'many') benchMany();
 if (!only || only === 'jars') benchJars();
 if (!only || only === 'registry') benchRegistry();
 if (!only || only === 'config') benchConfig();
+if (!only || only === 'cache') benchCache();
 if (misses.length) {
   console.log(`MISSED: ${misses.join('; ')}`);
   process.exit(1);
@@ -755,6 +758,43 @@ function benchConfig() {
     }
     console.log('');
     printRows(rows);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ---- the layer cache -----------------------------------------------------------------------------------------
+
+function benchCache() {
+  if (args.includes('--rebuild') || !existsSync(join(image, 'index.json'))) {
+    process.stderr.write(`building the benchmark image in ${cache} (once) …\n`);
+    buildImage();
+  }
+  const caPem = join(cache, 'ca.pem');
+  const work = mkdtempSync(join(tmpdir(), 'org-ca-bench-cache-'));
+  try {
+    const run = () =>
+      time(() =>
+        spawnSync(node, [cli, 'leak-check', image, '--ca', caPem, '--json', '--cache-dir', work], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 26,
+        }),
+      );
+    const cold = run();
+    const warm = run();
+    const [coldReport, warmReport] = [cold, warm].map((r) => JSON.parse(r.out.stdout));
+    const ratio = warm.s / cold.s;
+    console.log('');
+    printRows([
+      ['cache: first run (cold)', `${cold.s.toFixed(2)} s, ${coldReport.stats.layers} layers read`],
+      [
+        'cache: second run (warm)',
+        `${warm.s.toFixed(2)} s (${ratio.toFixed(3)}x), ${warmReport.stats.cachedLayers} of ${warmReport.stats.layers} layers from the cache`,
+      ],
+    ]);
+    if (ratio > 0.1) misses.push(`cache: warm run ${ratio.toFixed(3)}x the cold one (target <= 0.1x)`);
+    if (JSON.stringify(warmReport.findings) !== JSON.stringify(coldReport.findings))
+      misses.push('cache: the warm run found something else');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -39531,7 +39531,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7615);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73);
 
 
 // Checked before anything else runs: the modules load on an older Node, but the OS store reads as empty there.
@@ -39549,7 +39549,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7615:
+/***/ 73:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42293,6 +42293,8 @@ function describeBytes(n) {
 function newLayerCounter() {
     return new BigInt64Array(new SharedArrayBuffer(8));
 }
+/** The bounds shared by every layer of one check: a result they shaped says something about the check, not the layer. */
+const CHECK_WIDE_BOUNDS = ['--max-image-bytes', '--max-nested-image-bytes', '--max-spill-bytes'];
 class budget_Budget {
     limits;
     totals;
@@ -42352,6 +42354,207 @@ class budget_Budget {
     /** Bytes expanded inside the files of this layer so far (for the report's statistics). */
     get expanded() {
         return this.nestedBytes;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/runtime/version.ts
+/** The package version `org-ca --version` prints; a unit test keeps it equal to package.json's. */
+const VERSION = '1.0.0';
+
+;// CONCATENATED MODULE: ./src/leak/digest.ts
+/**
+ * Content digests as OCI descriptors write them, `algorithm:encoded` (image-spec descriptor.md): sha256 and sha512
+ * are the registered algorithms, each verified with its own hash. Another algorithm cannot be verified, which the
+ * caller reports as such (never as a damaged blob, never as clean).
+ */
+
+const DIGEST_ALGORITHMS = ['sha256', 'sha512'];
+const HEX_LENGTH = { sha256: 64, sha512: 128 };
+/** The algorithm of a digest org-ca can verify; undefined for any other (or for no digest). */
+function digestAlgorithm(digest) {
+    const alg = digest?.slice(0, digest.indexOf(':'));
+    return DIGEST_ALGORITHMS.find((a) => a === alg);
+}
+/** A well-formed digest of a registered algorithm: the right number of lower-case hex digits. */
+function isVerifiableDigest(digest) {
+    const alg = digestAlgorithm(digest);
+    return alg !== undefined && new RegExp(`^${alg}:[0-9a-f]{${HEX_LENGTH[alg]}}$`).test(digest);
+}
+/** A running hash that prints itself as a digest of its algorithm (sha256 when none is expected). */
+class DigestHash {
+    algorithm;
+    hash;
+    constructor(algorithm = 'sha256') {
+        this.algorithm = algorithm;
+        this.hash = (0,external_node_crypto_.createHash)(algorithm);
+    }
+    /** The hash for the digest a blob is expected to have. */
+    static for(expected) {
+        return new DigestHash(digestAlgorithm(expected) ?? 'sha256');
+    }
+    update(bytes) {
+        this.hash.update(bytes);
+        return this;
+    }
+    digest() {
+        return `${this.algorithm}:${this.hash.digest('hex')}`;
+    }
+}
+/** The digest a member stored under blobs/<algorithm>/<hex> must have (an OCI layout's content-addressed store). */
+function digestOfBlobPath(name) {
+    const match = /^blobs\/(sha256|sha512)\/([0-9a-f]+)$/.exec(name);
+    return match && isVerifiableDigest(`${match[1]}:${match[2]}`) ? `${match[1]}:${match[2]}` : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/leak/layer-cache.ts
+/**
+ * The layer-verdict cache (--cache-dir): what scanning one layer found, keyed by its content digest and by everything
+ * that changes the answer (the certificates searched for, the scanner's version, the per-layer limits), so that a
+ * layer already judged is not read again. Findings, "not looked inside" and unreadable keystores are kept with clean
+ * verdicts, so a cached run reports what an uncached one does. Not kept: a layer that could not be read (the cause
+ * may pass), and a result that depended on the check-wide budgets (another image would have spent them otherwise).
+ *
+ * Entries are JSON (never a deserialiser that builds arbitrary objects), written atomically (a temporary file, then
+ * rename), carry their own key and a SHA-256 of their body: a corrupt, truncated or foreign entry is ignored and
+ * the layer rescanned, never trusted. A cache a pull request could write is not a release check's to read
+ * (docs/leak-check.md#layer-cache).
+ */
+
+
+
+
+
+
+/** Bumped when an entry's meaning changes: old entries are then simply not found. */
+const FORMAT = 1;
+/** An entry bigger than this is not read (a million-file layer's index is a few tens of MB). */
+const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
+class LayerCache {
+    dir;
+    context;
+    hits = 0;
+    /** `dir` must exist (the caller makes it, guarded). */
+    constructor(dir, spec, limits) {
+        this.dir = (0,external_node_path_namespaceObject.join)(dir, `layers-v${FORMAT}`);
+        (0,external_node_fs_namespaceObject.mkdirSync)(this.dir, { recursive: true, mode: 0o700 });
+        const fingerprints = [
+            ...new Set([
+                ...spec.certs.map((c) => (0,external_node_crypto_.createHash)('sha256').update(c.der).digest('hex')),
+                ...spec.fingerprints.map((f) => f.toLowerCase().replace(/[^0-9a-f]/g, '')),
+            ]),
+        ].sort();
+        // The check-wide bounds are left out: results they shaped are never kept (see cacheable).
+        const { maxImageBytes: _i, maxNestedImageBytes: _n, maxSpillBytes: _s, ...perLayer } = limits;
+        this.context = JSON.stringify({ format: FORMAT, scanner: VERSION, fingerprints, limits: sortKeys(perLayer) });
+    }
+    /** The key of a layer by its verified content digest; none for a blob whose digest is not known or verifiable. */
+    key(job) {
+        if (!job.digest || !digestAlgorithm(job.digest))
+            return undefined;
+        return (0,external_node_crypto_.createHash)('sha256').update(this.context).update('\0').update(job.digest).digest('hex');
+    }
+    get(job) {
+        const key = this.key(job);
+        if (!key)
+            return undefined;
+        let text;
+        try {
+            const bytes = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(this.dir, `${key}.json`));
+            if (bytes.length > MAX_ENTRY_BYTES)
+                return undefined;
+            text = bytes.toString('utf8');
+        }
+        catch {
+            return undefined;
+        }
+        const result = decodeEntry(text, key, job.digest);
+        if (!result)
+            return undefined;
+        this.hits++;
+        return { ...result, id: job.id };
+    }
+    put(job, result) {
+        const key = this.key(job);
+        if (!key || !cacheable(result, job))
+            return;
+        const body = JSON.stringify({ key, digest: job.digest, result: encodeResult(result) });
+        const entry = JSON.stringify({ sha256: (0,external_node_crypto_.createHash)('sha256').update(body).digest('hex'), body }) + '\n';
+        const file = (0,external_node_path_namespaceObject.join)(this.dir, `${key}.json`);
+        const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+        try {
+            (0,external_node_fs_namespaceObject.writeFileSync)(temp, entry, { mode: 0o600, flag: 'wx' });
+            (0,external_node_fs_namespaceObject.renameSync)(temp, file);
+        }
+        catch {
+            // A cache that cannot be written costs a rescan next time, never the check.
+            (0,external_node_fs_namespaceObject.rmSync)(temp, { force: true });
+        }
+    }
+}
+/** Read to its end, verified, and shaped by nothing but the check's own limits. */
+function cacheable(result, job) {
+    if (result.error !== undefined || result.digest !== job.digest)
+        return false;
+    const said = JSON.stringify([result.notLookedInside, result.unreadable]);
+    return !CHECK_WIDE_BOUNDS.some((flag) => said.includes(flag));
+}
+function sortKeys(o) {
+    return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}
+function encodeResult(r) {
+    const { id: _id, index, ...rest } = r;
+    return {
+        ...rest,
+        index: {
+            ...index,
+            dirs: Buffer.from(index.dirs.buffer, index.dirs.byteOffset, index.dirs.byteLength).toString('base64'),
+            nondirs: Buffer.from(index.nondirs.buffer, index.nondirs.byteOffset, index.nondirs.byteLength).toString('base64'),
+        },
+    };
+}
+function hashes(value) {
+    if (typeof value !== 'string')
+        return undefined;
+    const bytes = Buffer.from(value, 'base64');
+    if (bytes.length % 8 !== 0)
+        return undefined;
+    const out = new BigUint64Array(bytes.length / 8);
+    Buffer.from(out.buffer).set(bytes);
+    return out;
+}
+const isArray = (v) => Array.isArray(v);
+const isString = (v) => typeof v === 'string';
+const isCount = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/** The entry's result when it is whole, its own and well-formed; otherwise undefined (the layer is rescanned). */
+function decodeEntry(text, key, digest) {
+    try {
+        const outer = JSON.parse(text);
+        if (!isString(outer.body) || !isString(outer.sha256))
+            return undefined;
+        if ((0,external_node_crypto_.createHash)('sha256').update(outer.body).digest('hex') !== outer.sha256)
+            return undefined;
+        const entry = JSON.parse(outer.body);
+        if (entry.key !== key || entry.digest !== digest || !entry.result)
+            return undefined;
+        const r = entry.result;
+        const index = r.index;
+        const dirs = hashes(index?.dirs);
+        const nondirs = hashes(index?.nondirs);
+        const lists = [r.hits, r.unreadable, r.notLookedInside, r.captured, r.blobHits];
+        const indexLists = [index?.whiteouts, index?.opaques, index?.symlinks, index?.hardlinks, index?.others];
+        if (!dirs || !nondirs || !lists.every(isArray) || !indexLists.every(isArray))
+            return undefined;
+        if (r.digest !== digest || !isString(r.diffId) || !isString(r.compression))
+            return undefined;
+        if (![r.bytes, r.files, r.nestedFiles].every(isCount))
+            return undefined;
+        return {
+            ...r,
+            index: { ...index, dirs, nondirs },
+        };
+    }
+    catch {
+        return undefined;
     }
 }
 
@@ -47345,51 +47548,6 @@ function hitsThroughHardlinks(hits, hardlinks) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/leak/digest.ts
-/**
- * Content digests as OCI descriptors write them, `algorithm:encoded` (image-spec descriptor.md): sha256 and sha512
- * are the registered algorithms, each verified with its own hash. Another algorithm cannot be verified, which the
- * caller reports as such (never as a damaged blob, never as clean).
- */
-
-const DIGEST_ALGORITHMS = ['sha256', 'sha512'];
-const HEX_LENGTH = { sha256: 64, sha512: 128 };
-/** The algorithm of a digest org-ca can verify; undefined for any other (or for no digest). */
-function digestAlgorithm(digest) {
-    const alg = digest?.slice(0, digest.indexOf(':'));
-    return DIGEST_ALGORITHMS.find((a) => a === alg);
-}
-/** A well-formed digest of a registered algorithm: the right number of lower-case hex digits. */
-function isVerifiableDigest(digest) {
-    const alg = digestAlgorithm(digest);
-    return alg !== undefined && new RegExp(`^${alg}:[0-9a-f]{${HEX_LENGTH[alg]}}$`).test(digest);
-}
-/** A running hash that prints itself as a digest of its algorithm (sha256 when none is expected). */
-class DigestHash {
-    algorithm;
-    hash;
-    constructor(algorithm = 'sha256') {
-        this.algorithm = algorithm;
-        this.hash = (0,external_node_crypto_.createHash)(algorithm);
-    }
-    /** The hash for the digest a blob is expected to have. */
-    static for(expected) {
-        return new DigestHash(digestAlgorithm(expected) ?? 'sha256');
-    }
-    update(bytes) {
-        this.hash.update(bytes);
-        return this;
-    }
-    digest() {
-        return `${this.algorithm}:${this.hash.digest('hex')}`;
-    }
-}
-/** The digest a member stored under blobs/<algorithm>/<hex> must have (an OCI layout's content-addressed store). */
-function digestOfBlobPath(name) {
-    const match = /^blobs\/(sha256|sha512)\/([0-9a-f]+)$/.exec(name);
-    return match && isVerifiableDigest(`${match[1]}:${match[2]}`) ? `${match[1]}:${match[2]}` : undefined;
-}
-
 ;// CONCATENATED MODULE: ./src/leak/scanning/blame.ts
 
 /**
@@ -50793,6 +50951,8 @@ const DEFAULT_LIMITS = {
 
 
 
+
+
 /**
  * The default spill bound (SPILL_BOUND): four times the input's bytes, never below the floor. An archive is written to
  * TMPDIR at most once per level it sits at, so a real image needs far less; a bomb of archives in archives stops there.
@@ -50855,7 +51015,17 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     const matcher = matcher_buildMatcher(options.spec);
     const found = { findings: [], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } };
     const { jobs, contentMembers } = layerJobsOf(source, plan);
-    const layerRun = runLayerJobs(jobs, options.spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, openBlob, options.parallel, newTotals());
+    const cache = options.cacheDir
+        ? new LayerCache(await ensureDirectory(options.cacheDir, { purpose: '--cache-dir' }), options.spec, limits)
+        : undefined;
+    const cached = new Map();
+    for (const job of jobs) {
+        const hit = cache?.get(job);
+        if (hit)
+            cached.set(job.id, hit);
+    }
+    const toScan = jobs.filter((job) => !cached.has(job.id));
+    const layerRun = runLayerJobs(toScan, options.spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, openBlob, options.parallel, newTotals());
     // Config fields are judged as fields; the same CA found again in the config's raw text is not a second finding.
     const inConfigFields = new Map();
     for (const image of plan.images) {
@@ -50870,13 +51040,24 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     }
     for (const name of contentMembers)
         await checkContent(source, plan, name, matcher, inConfigFields, found);
-    const results = new Map((await layerRun).map((r) => [r.id, r]));
+    const scanned = await layerRun;
+    if (cache)
+        for (const r of scanned)
+            cache.put(toScan.find((j) => j.id === r.id), r);
+    const results = new Map([...cached, ...scanned.map((r) => [r.id, r])]);
     for (const job of jobs) {
         const failure = fromRegistry ? registryLayerFailure(job, results.get(job.id)) : undefined;
         if (failure)
             throw new RegistryError(failure);
     }
-    const stats = { images: plan.images.length, layers: jobs.length, files: 0, nestedFiles: 0, bytes: 0 };
+    const stats = {
+        images: plan.images.length,
+        layers: jobs.length,
+        files: 0,
+        nestedFiles: 0,
+        bytes: 0,
+        ...present_present({ cachedLayers: cache ? cached.size : undefined }),
+    };
     for (const r of results.values()) {
         stats.files += r.files;
         stats.nestedFiles += r.nestedFiles;
@@ -54763,10 +54944,6 @@ function leakCheckStatement(report, context) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/runtime/version.ts
-/** The package version `org-ca --version` prints; a unit test keeps it equal to package.json's. */
-const VERSION = '1.0.0';
-
 ;// CONCATENATED MODULE: ./src/leak/scanning/limits.ts
 
 
@@ -54917,6 +55094,9 @@ Options:
   --attest FILE           write an in-toto Statement v1 about the checked manifests (by digest); not for a root file
                           system, which has no digest (docs/attestation.md)
   --predicate FILE        write its predicate alone, for actions/attest predicate-path or cosign attest --predicate
+  --cache-dir DIR         a layer-verdict cache: a layer judged before (same digest, CA and limits) is not read
+                          again; trust only a cache your own branch wrote (docs/leak-check.md#layer-cache)
+  --no-cache              read every layer, even with --cache-dir (or ORG_CA_CACHE_DIR) set
   --parallel N            worker threads for layers and big archives (default: the number of CPUs)
   --username USER         registry user (default: from the docker config / credential helper)
   --password-stdin        read the registry password or token from standard input
@@ -54947,6 +55127,8 @@ const leakCheckCommand = {
             report: { type: 'string' },
             attest: { type: 'string' },
             predicate: { type: 'string' },
+            'cache-dir': { type: 'string' },
+            'no-cache': { type: 'boolean' },
             parallel: { type: 'string' },
             strict: { type: 'boolean' },
             ...Object.fromEntries(LIMIT_OPTIONS.map((o) => [o.name, { type: 'string' }])),
@@ -54994,7 +55176,10 @@ const leakCheckCommand = {
         try {
             const ca = values.ca === '-' ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
             spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
-            report = await checkImage({ image, spec, dockerSave: dockerSave, limits, registry, ...present_present({ parallel }) });
+            const cacheDir = values['no-cache']
+                ? undefined
+                : values['cache-dir'] || process.env.ORG_CA_CACHE_DIR || undefined;
+            report = await checkImage({ image, spec, dockerSave: dockerSave, limits, registry, ...present_present({ parallel, cacheDir }) });
         }
         catch (error) {
             // The same files as on success, saying why, so a pipeline's SARIF upload still gets one; then the one line,

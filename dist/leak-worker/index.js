@@ -33372,6 +33372,8 @@ function describeBytes(n) {
 function budget_newLayerCounter() {
     return new BigInt64Array(new SharedArrayBuffer(8));
 }
+/** The bounds shared by every layer of one check: a result they shaped says something about the check, not the layer. */
+const CHECK_WIDE_BOUNDS = (/* unused pure expression or super */ null && (['--max-image-bytes', '--max-nested-image-bytes', '--max-spill-bytes']));
 class budget_Budget {
     limits;
     totals;

@@ -45,6 +45,8 @@ export interface LeakInputs {
   readonly lintIgnore: readonly string[];
   /** Write an in-toto statement about the checked manifests (output attestation-file). */
   readonly attest: boolean;
+  /** A layer-verdict cache directory (for actions/cache); empty: none. */
+  readonly cacheDir: string;
 }
 
 export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
@@ -59,6 +61,7 @@ export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
     target: raw('target').trim(),
     strict: parseBoolean('strict', raw('strict')),
     attest: parseBoolean('attest', raw('attest')),
+    cacheDir: raw('cache-dir').trim(),
     limits: parseLimits((name) => raw(name)),
     context: raw('context').trim(),
     lintIgnore: raw('lint-ignore')
@@ -117,7 +120,13 @@ export async function run(): Promise<void> {
     if (inputs.image) {
       const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
       report = await core.group(`Checking ${inputs.image}`, () =>
-        checkImage({ image: inputs.image, spec, dockerSave, limits: inputs.limits }),
+        checkImage({
+          image: inputs.image,
+          spec,
+          dockerSave,
+          limits: inputs.limits,
+          ...present({ cacheDir: inputs.cacheDir }),
+        }),
       );
       const checked = report;
       if (inputs.attest) {

@@ -37,6 +37,9 @@ Options:
   --attest FILE           write an in-toto Statement v1 about the checked manifests (by digest); not for a root file
                           system, which has no digest (docs/attestation.md)
   --predicate FILE        write its predicate alone, for actions/attest predicate-path or cosign attest --predicate
+  --cache-dir DIR         a layer-verdict cache: a layer judged before (same digest, CA and limits) is not read
+                          again; trust only a cache your own branch wrote (docs/leak-check.md#layer-cache)
+  --no-cache              read every layer, even with --cache-dir (or ORG_CA_CACHE_DIR) set
   --parallel N            worker threads for layers and big archives (default: the number of CPUs)
   --username USER         registry user (default: from the docker config / credential helper)
   --password-stdin        read the registry password or token from standard input
@@ -71,6 +74,8 @@ export const leakCheckCommand: Command = {
         report: { type: 'string' },
         attest: { type: 'string' },
         predicate: { type: 'string' },
+        'cache-dir': { type: 'string' },
+        'no-cache': { type: 'boolean' },
         parallel: { type: 'string' },
         strict: { type: 'boolean' },
         ...Object.fromEntries(LIMIT_OPTIONS.map((o) => [o.name, { type: 'string' as const }])),
@@ -124,7 +129,10 @@ export const leakCheckCommand: Command = {
     try {
       const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
       spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
-      report = await checkImage({ image, spec, dockerSave, limits, registry, ...present({ parallel }) });
+      const cacheDir = values['no-cache']
+        ? undefined
+        : values['cache-dir'] || process.env.ORG_CA_CACHE_DIR || undefined;
+      report = await checkImage({ image, spec, dockerSave, limits, registry, ...present({ parallel, cacheDir }) });
     } catch (error) {
       // The same files as on success, saying why, so a pipeline's SARIF upload still gets one; then the one line,
       // with the exit code of the error itself (2 for input errors).

@@ -1,4 +1,6 @@
 import { statSync } from 'node:fs';
+import { ensureDirectory } from '../fs/ensure-directory.js';
+import { LayerCache } from './layer-cache.js';
 import { present } from '../lang/present.js';
 import { newTotals } from './scanning/nested/budget.js';
 import { buildMatcher, type Matcher } from './scanning/matcher.js';
@@ -48,6 +50,8 @@ export interface CheckOptions {
   readonly dockerSave?: (reference: string, file: string) => Promise<void>;
   /** For `registry:` / `docker://` references: credentials, platform, environment (see src/leak/registry/). */
   readonly registry?: RegistrySourceOptions;
+  /** A layer-verdict cache (layer-cache.ts): layers judged before under the same CA and limits are not read again. */
+  readonly cacheDir?: string;
 }
 
 export { ImageInputError };
@@ -141,8 +145,17 @@ async function checkSource(
   const matcher = buildMatcher(options.spec);
   const found = { findings: [] as Finding[], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } as Gaps };
   const { jobs, contentMembers } = layerJobsOf(source, plan);
+  const cache = options.cacheDir
+    ? new LayerCache(await ensureDirectory(options.cacheDir, { purpose: '--cache-dir' }), options.spec, limits)
+    : undefined;
+  const cached = new Map<string, LayerResult>();
+  for (const job of jobs) {
+    const hit = cache?.get(job);
+    if (hit) cached.set(job.id, hit);
+  }
+  const toScan = jobs.filter((job) => !cached.has(job.id));
   const layerRun = runLayerJobs(
-    jobs,
+    toScan,
     options.spec,
     limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) },
     openBlob,
@@ -162,12 +175,26 @@ async function checkSource(
   }
   for (const name of contentMembers) await checkContent(source, plan, name, matcher, inConfigFields, found);
 
-  const results = new Map((await layerRun).map((r) => [r.id, r] as const));
+  const scanned = await layerRun;
+  if (cache)
+    for (const r of scanned)
+      cache.put(
+        toScan.find((j) => j.id === r.id)!,
+        r,
+      );
+  const results = new Map([...cached, ...scanned.map((r) => [r.id, r] as const)]);
   for (const job of jobs) {
     const failure = fromRegistry ? registryLayerFailure(job, results.get(job.id)!) : undefined;
     if (failure) throw new RegistryError(failure);
   }
-  const stats = { images: plan.images.length, layers: jobs.length, files: 0, nestedFiles: 0, bytes: 0 };
+  const stats = {
+    images: plan.images.length,
+    layers: jobs.length,
+    files: 0,
+    nestedFiles: 0,
+    bytes: 0,
+    ...present({ cachedLayers: cache ? cached.size : undefined }),
+  };
   for (const r of results.values()) {
     stats.files += r.files;
     stats.nestedFiles += r.nestedFiles;

@@ -244,6 +244,8 @@ export interface Report {
     readonly nestedFiles: number;
     readonly bytes: number;
     readonly ms: number;
+    /** With a layer cache: how many layers were judged from it, not read. */
+    readonly cachedLayers?: number;
   };
 }
 

@@ -89,24 +89,23 @@ const context = {
   now: new Date('2026-12-05T10:00:00.123Z'),
 };
 
-test.each([
-  ['clean', base],
-  [
-    'leak',
+const withFinding: Report = {
+  ...base,
+  findings: [
     {
-      ...base,
-      findings: [
-        {
-          kind: 'pem',
-          fingerprint: 'f'.repeat(64),
-          image: 'r.example/app linux/amd64',
-          path: '/etc/ssl/org.pem',
-          visibility: 'final',
-          message: 'x',
-        },
-      ],
+      kind: 'pem',
+      fingerprint: 'f'.repeat(64),
+      image: 'r.example/app linux/amd64',
+      path: '/etc/ssl/org.pem',
+      visibility: 'final',
+      message: 'x',
     },
   ],
+};
+
+test.each<[string, Report]>([
+  ['clean', base],
+  ['leak', withFinding],
   ['unreadable', { ...base, unscanned: [{ what: 'layer 1', reason: 'truncated' }] }],
 ])('%s: a valid Statement v1 with a valid predicate', (verdict, report) => {
   const statement = leakCheckStatement(report, context);

@@ -46,6 +46,9 @@ export function newLayerCounter(): BigInt64Array<SharedArrayBuffer> {
   return new BigInt64Array(new SharedArrayBuffer(8));
 }
 
+/** The bounds shared by every layer of one check: a result they shaped says something about the check, not the layer. */
+export const CHECK_WIDE_BOUNDS = ['--max-image-bytes', '--max-nested-image-bytes', '--max-spill-bytes'] as const;
+
 export class Budget {
   private layerBytes = 0;
 
