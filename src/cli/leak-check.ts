@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { checkImage } from '../leak/check.js';
+import { checkImage, checkImages, type SweepReport } from '../leak/check.js';
+import { isRepositoryReference } from '../leak/sources/registry/reference.js';
 import { dockerSave } from '../leak/sources/docker.js';
 import { failed, failureReport, renderSarif, renderText, safeMessage } from '../leak/reporting/report.js';
 import { DEFAULT_LIMITS, type Report, type TargetSpec } from '../leak/types.js';
@@ -11,7 +12,7 @@ import { CA_FLAG_NAMES } from './ca-options.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 import { present } from '../lang/present.js';
 
-const HELP = `Usage: org-ca leak-check IMAGE (--ca FILE | --fingerprint SHA256...) [--json] [--sarif FILE] [--report FILE]
+const HELP = `Usage: org-ca leak-check IMAGE... (--ca FILE | --fingerprint SHA256...) [--json] [--sarif FILE] [--report FILE]
                           [--attest FILE] [--predicate FILE]
 
 Fails (exit 1) when the org CA is anywhere in a release image: every layer (also files deleted by later layers),
@@ -34,6 +35,9 @@ Options:
   --json                  print the report as JSON on standard output
   --sarif FILE            write SARIF 2.1.0 (for github/codeql-action/upload-sarif)
   --report FILE           write the JSON report to FILE
+  --images FILE           more images, one reference a line (- reads standard input); with several images, or
+                          registry:HOST/REPO with no tag (every tag of the repository), each image gets its verdict,
+                          a layer they share is read once, and --json/--report give the verdicts per image and layer
   --attest FILE           write an in-toto Statement v1 about the checked manifests (by digest); not for a root file
                           system, which has no digest (docs/attestation.md)
   --predicate FILE        write its predicate alone, for actions/attest predicate-path or cosign attest --predicate
@@ -75,6 +79,7 @@ export const leakCheckCommand: Command = {
         attest: { type: 'string' },
         predicate: { type: 'string' },
         'cache-dir': { type: 'string' },
+        images: { type: 'string' },
         'no-cache': { type: 'boolean' },
         parallel: { type: 'string' },
         strict: { type: 'boolean' },
@@ -86,8 +91,9 @@ export const leakCheckCommand: Command = {
       },
       true,
     );
-    if (positionals.length !== 1)
-      throw new UsageError("leak-check: expected exactly one IMAGE (see 'org-ca leak-check --help')");
+    const images = [...positionals, ...(values.images !== undefined ? readImageList(values.images) : [])];
+    if (images.length === 0)
+      throw new UsageError("leak-check: expected an IMAGE (or --images FILE; see 'org-ca leak-check --help')");
     const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
     if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1))
       throw new UsageError(`leak-check: --parallel '${values.parallel}' is not a positive integer`);
@@ -122,16 +128,29 @@ export const leakCheckCommand: Command = {
         maxRequests: maxRequests ? Number(maxRequests) : undefined,
       }),
     };
-    const image = positionals[0]!;
+    const cacheDir = values['no-cache'] ? undefined : values['cache-dir'] || process.env.ORG_CA_CACHE_DIR || undefined;
+    if (images.length > 1 || isRepositoryReference(images[0]!)) {
+      if (values.attest !== undefined || values.predicate !== undefined)
+        throw new UsageError('leak-check: --attest and --predicate name one image: check the images one at a time');
+      const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
+      const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
+      const sweep = await checkImages(
+        images,
+        { spec, dockerSave, limits, registry, ...present({ parallel, cacheDir }) },
+        strict,
+      );
+      if (values.sarif) writeFileSync(values.sarif, JSON.stringify(sweepSarif(sweep, strict), null, 2) + '\n');
+      if (values.report) writeFileSync(values.report, JSON.stringify(sweep, null, 2) + '\n');
+      process.stdout.write(values.json ? JSON.stringify(sweep, null, 2) + '\n' : renderSweepText(sweep, strict) + '\n');
+      return sweep.images.every((i) => i.verdict === 'clean') ? EXIT.ok : EXIT.failed;
+    }
+    const image = images[0]!;
     let report: Report;
     let failure: Error | undefined;
     let spec: TargetSpec | undefined;
     try {
       const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
       spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
-      const cacheDir = values['no-cache']
-        ? undefined
-        : values['cache-dir'] || process.env.ORG_CA_CACHE_DIR || undefined;
       report = await checkImage({ image, spec, dockerSave, limits, registry, ...present({ parallel, cacheDir }) });
     } catch (error) {
       // The same files as on success, saying why, so a pipeline's SARIF upload still gets one; then the one line,
@@ -166,3 +185,42 @@ export const leakCheckCommand: Command = {
     return failed(report, strict) ? EXIT.failed : EXIT.ok;
   },
 };
+
+/** --images FILE: one reference a line; blank lines and # comments are skipped; - reads standard input. */
+function readImageList(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `leak-check: --images '${file}' cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+}
+
+/** One line per image, the details of every image that is not clean, then each leaking layer with its images. */
+function renderSweepText(sweep: SweepReport, strict: boolean): string {
+  const word = { clean: 'CLEAN', leak: 'LEAK', unreadable: 'NOT SCANNED' } as const;
+  const lines = sweep.images.map((i) => `${word[i.verdict].padEnd(11)} ${i.image}`);
+  for (const i of sweep.images)
+    if (i.verdict !== 'clean') lines.push('', `== ${i.image}`, i.report.error ?? renderText(i.report, strict));
+  const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
+  if (leaking.length) lines.push('', 'Layers that hold the CA, and the images that ship them:');
+  for (const l of leaking) lines.push(`  ${l.digest}: ${l.images.join(', ')}`);
+  const bad = sweep.images.filter((i) => i.verdict !== 'clean').length;
+  lines.push(
+    '',
+    `${sweep.stats.images} image(s), ${sweep.stats.layers} distinct layer(s), ${sweep.stats.layersRead} read, in ${(sweep.stats.ms / 1000).toFixed(1)} s: ${bad ? `FAILED: ${bad} image(s) leak or could not be read` : 'every image is clean'}.`,
+  );
+  return lines.join('\n');
+}
+
+/** One SARIF log, one run per image. */
+function sweepSarif(sweep: SweepReport, strict: boolean): unknown {
+  const logs = sweep.images.map((i) => renderSarif(i.report, undefined, strict) as { runs: unknown[] });
+  return { ...(logs[0] ?? {}), runs: logs.flatMap((l) => l.runs) };
+}

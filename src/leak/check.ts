@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { ensureDirectory } from '../fs/ensure-directory.js';
-import { LayerCache } from './layer-cache.js';
+import { LayerCache, RunVerdicts, type LayerVerdicts } from './layer-cache.js';
 import { present } from '../lang/present.js';
 import { newTotals } from './scanning/nested/budget.js';
 import { buildMatcher, type Matcher } from './scanning/matcher.js';
@@ -13,7 +13,14 @@ import { digestOfMember, type Plan } from './sources/image.js';
 import { ImageInputError } from './sources/input.js';
 import { layerJobsOf } from './sources/members.js';
 import { openCheckInput } from './sources/open.js';
-import { pemOf, RegistryError, type RegistrySourceOptions } from './sources/registry/index.js';
+import {
+  isRepositoryReference,
+  listRepositoryTags,
+  pemOf,
+  RegistryError,
+  type RegistrySourceOptions,
+} from './sources/registry/index.js';
+import { failed, failureReport, safeMessage } from './reporting/report.js';
 import {
   configFindings,
   contentFindings,
@@ -52,6 +59,8 @@ export interface CheckOptions {
   readonly registry?: RegistrySourceOptions;
   /** A layer-verdict cache (layer-cache.ts): layers judged before under the same CA and limits are not read again. */
   readonly cacheDir?: string;
+  /** Several images in one run (checkImages): the layers they share, read once. */
+  readonly layerVerdicts?: LayerVerdicts;
 }
 
 export { ImageInputError };
@@ -81,7 +90,7 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
   try {
     const { input } = opened;
     if (input.kind === 'image') {
-      const { findings, gaps, stats } = await checkSource(
+      const { findings, gaps, stats, layers } = await checkSource(
         input.source,
         input.plan,
         options,
@@ -89,7 +98,7 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
         input.fromRegistry,
       );
       const checked = report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
-      return { ...checked, subjects: input.plan.subjects };
+      return { ...checked, subjects: input.plan.subjects, layers };
     }
     const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
     const result =
@@ -118,6 +127,84 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
   }
 }
 
+async function diskCache(options: CheckOptions, limits: ScanLimits): Promise<LayerCache | undefined> {
+  if (!options.cacheDir) return undefined;
+  return new LayerCache(await ensureDirectory(options.cacheDir, { purpose: '--cache-dir' }), options.spec, limits);
+}
+
+/** One image of a run over several, with its verdict. */
+export interface CheckedImage {
+  readonly image: string;
+  readonly verdict: 'clean' | 'leak' | 'unreadable';
+  readonly report: Report;
+}
+
+/** A run over several images (or every tag of a repository): a report per image, and which images hold each layer. */
+export interface SweepReport {
+  readonly inputs: readonly string[];
+  readonly images: readonly CheckedImage[];
+  readonly layers: readonly {
+    readonly digest: string;
+    readonly verdict: 'clean' | 'leak' | 'unreadable';
+    readonly images: readonly string[];
+  }[];
+  readonly stats: {
+    readonly images: number;
+    readonly layers: number;
+    readonly layersRead: number;
+    readonly ms: number;
+  };
+}
+
+/**
+ * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
+ * layer several images share is read once. An image that cannot be checked is reported as unreadable and the rest
+ * are still checked.
+ */
+export async function checkImages(
+  images: readonly string[],
+  options: Omit<CheckOptions, 'image' | 'layerVerdicts'>,
+  strict = false,
+): Promise<SweepReport> {
+  const started = Date.now();
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const verdicts = new RunVerdicts(await diskCache({ ...options, image: '' }, limits));
+  const expanded: string[] = [];
+  for (const image of images) {
+    if (!isRepositoryReference(image)) expanded.push(image);
+    else {
+      const base = image.replace(/^(registry:|docker:\/\/)/, 'registry:');
+      for (const tag of await listRepositoryTags(image, pemOf(options.spec.certs), options.registry))
+        expanded.push(`${base}:${tag}`);
+    }
+  }
+  const checked: CheckedImage[] = [];
+  const layerImages = new Map<string, { images: string[]; verdict: 'clean' | 'leak' | 'unreadable' }>();
+  let layersRead = 0;
+  for (const image of [...new Set(expanded)]) {
+    let report: Report;
+    try {
+      report = await checkImage({ ...options, image, layerVerdicts: verdicts });
+    } catch (error) {
+      report = failureReport(image, safeMessage(error));
+    }
+    const verdict = report.findings.length ? 'leak' : failed(report, strict) ? 'unreadable' : 'clean';
+    checked.push({ image, verdict, report });
+    layersRead += report.stats.layers - (report.stats.cachedLayers ?? 0);
+    for (const layer of report.layers ?? []) {
+      const entry = layerImages.get(layer.digest) ?? { images: [], verdict: layer.verdict };
+      entry.images.push(image);
+      layerImages.set(layer.digest, entry);
+    }
+  }
+  return {
+    inputs: images,
+    images: checked,
+    layers: [...layerImages].map(([digest, e]) => ({ digest, verdict: e.verdict, images: e.images })),
+    stats: { images: checked.length, layers: layerImages.size, layersRead, ms: Date.now() - started },
+  };
+}
+
 function report(input: string, findings: Finding[], gaps: Gaps, stats: Report['stats']): Report {
   return {
     input,
@@ -141,13 +228,16 @@ async function checkSource(
   options: CheckOptions,
   limits: CheckLimits,
   fromRegistry: boolean,
-): Promise<{ findings: Finding[]; gaps: Gaps; stats: Omit<Report['stats'], 'ms'> }> {
+): Promise<{
+  findings: Finding[];
+  gaps: Gaps;
+  stats: Omit<Report['stats'], 'ms'>;
+  layers: NonNullable<Report['layers']>;
+}> {
   const matcher = buildMatcher(options.spec);
   const found = { findings: [] as Finding[], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } as Gaps };
   const { jobs, contentMembers } = layerJobsOf(source, plan);
-  const cache = options.cacheDir
-    ? new LayerCache(await ensureDirectory(options.cacheDir, { purpose: '--cache-dir' }), options.spec, limits)
-    : undefined;
+  const cache = options.layerVerdicts ?? (await diskCache(options, limits));
   const cached = new Map<string, LayerResult>();
   for (const job of jobs) {
     const hit = cache?.get(job);
@@ -176,12 +266,11 @@ async function checkSource(
   for (const name of contentMembers) await checkContent(source, plan, name, matcher, inConfigFields, found);
 
   const scanned = await layerRun;
-  if (cache)
-    for (const r of scanned)
-      cache.put(
-        toScan.find((j) => j.id === r.id)!,
-        r,
-      );
+  for (const r of scanned)
+    cache?.put(
+      toScan.find((j) => j.id === r.id)!,
+      r,
+    );
   const results = new Map([...cached, ...scanned.map((r) => [r.id, r] as const)]);
   for (const job of jobs) {
     const failure = fromRegistry ? registryLayerFailure(job, results.get(job.id)!) : undefined;
@@ -218,7 +307,11 @@ async function checkSource(
     );
   }
   for (const [id, r] of results) if (!inImage.has(id)) gather(found, strayBlobFindings(id, r));
-  return { ...found, stats };
+  // Per layer, by digest: a leak when a finding names it, unreadable when it could not be read to its end.
+  const layers = new Map<string, 'clean' | 'leak' | 'unreadable'>();
+  for (const r of results.values()) if (r.digest) layers.set(r.digest, r.error !== undefined ? 'unreadable' : 'clean');
+  for (const f of found.findings) if (f.layer && layers.has(f.layer.digest)) layers.set(f.layer.digest, 'leak');
+  return { ...found, stats, layers: [...layers].map(([digest, verdict]) => ({ digest, verdict })) };
 }
 
 /** A member read as text: its hits (less those its image's config fields already reported), its digest checked. */

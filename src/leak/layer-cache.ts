@@ -23,7 +23,7 @@ const FORMAT = 1;
 /** An entry bigger than this is not read (a million-file layer's index is a few tens of MB). */
 const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 
-export class LayerCache {
+export class LayerCache implements LayerVerdicts {
   private readonly dir: string;
   private readonly context: string;
   hits = 0;
@@ -142,5 +142,34 @@ function decodeEntry(text: string, key: string, digest: string): Omit<LayerResul
     };
   } catch {
     return undefined;
+  }
+}
+
+/** What a check asks of a store of layer verdicts: the disk cache, or one run's memory of the layers it read. */
+export interface LayerVerdicts {
+  get(job: LayerJob): LayerResult | undefined;
+  put(job: LayerJob, result: LayerResult): void;
+}
+
+/**
+ * One run over several images: a layer they share is read once (and the disk cache, when there is one, is asked
+ * first and told after). Keyed by the verified digest, as the disk cache is; the same kept and not kept.
+ */
+export class RunVerdicts implements LayerVerdicts {
+  private readonly memo = new Map<string, LayerResult>();
+
+  constructor(private readonly disk?: LayerVerdicts) {}
+
+  get(job: LayerJob): LayerResult | undefined {
+    if (!job.digest || !digestAlgorithm(job.digest)) return undefined;
+    const seen = this.memo.get(job.digest) ?? this.disk?.get(job);
+    if (!seen) return undefined;
+    this.memo.set(job.digest, seen);
+    return { ...seen, id: job.id };
+  }
+
+  put(job: LayerJob, result: LayerResult): void {
+    if (job.digest && digestAlgorithm(job.digest) && cacheable(result, job)) this.memo.set(job.digest, result);
+    this.disk?.put(job, result);
   }
 }

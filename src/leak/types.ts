@@ -231,6 +231,8 @@ export interface Report {
   readonly input: string;
   /** The manifests (or indexes) checked, by digest: the subjects of an attestation (--attest). */
   readonly subjects?: readonly Subject[];
+  /** Each layer of the images checked, by digest, with what was found in it. */
+  readonly layers?: readonly { readonly digest: string; readonly verdict: 'clean' | 'leak' | 'unreadable' }[];
   /** Set when the input could not be checked at all (bad input, unreadable image): nothing was counted clean. */
   readonly error?: string;
   readonly findings: readonly Finding[];

@@ -207,6 +207,54 @@ function oneLineFailure(run: Run, pattern: RegExp): void {
 }
 
 maybe('leak-check reading a registry through TLS inspection', () => {
+  test('registry:HOST/REPO with no tag checks every tag: a verdict per image, shared layers read once', () => {
+    const { run } = check(lab(), `registry:${open.host}/app`);
+    const sweep = JSON.parse(run.stdout) as {
+      images: { image: string; verdict: string; report: Report }[];
+      layers: { digest: string; verdict: string; images: string[] }[];
+      stats: { images: number; layers: number; layersRead: number };
+    };
+    expect(run.status).toBe(1);
+    const at = (tag: string): string => `registry:${open.host}/app:${tag}`;
+    // The tag list, less the referrer tag (sha256-<hex>), which is checked with its subject.
+    expect(Object.fromEntries(sweep.images.map((i) => [i.image, i.verdict]))).toEqual({
+      [at('clean')]: 'clean',
+      [at('large')]: 'leak',
+      [at('leaky-attestation')]: 'leak',
+      [at('leaky-config')]: 'leak',
+      [at('leaky-layer')]: 'leak',
+      [at('with-referrer')]: 'leak',
+    });
+    // The layer of the clean files is shipped by several images (two platforms, two tags) and read once.
+    const referenced = sweep.images.reduce((n, i) => n + i.report.stats.layers, 0);
+    expect(sweep.stats.layersRead).toBe(sweep.stats.layers);
+    expect(sweep.stats.layersRead).toBeLessThan(referenced);
+    const shared = sweep.layers.find(
+      (l) => l.images.includes(at('clean')) && l.images.includes(at('leaky-attestation')),
+    );
+    expect(shared?.verdict).toBe('clean');
+    const leaking = sweep.layers.filter((l) => l.verdict === 'leak').flatMap((l) => l.images);
+    expect(leaking).toEqual(expect.arrayContaining([at('leaky-layer'), at('large')]));
+    expect(leaking).not.toContain(at('clean'));
+  }, 180000);
+
+  test('--images FILE and several IMAGE arguments: one run, each image its verdict', () => {
+    const l = lab();
+    const list = join(l.scratch('images'), 'images.txt');
+    mkdirSync(l.scratch('images'), { recursive: true });
+    writeFileSync(
+      list,
+      `# release images\nregistry:${open.host}/app:clean\n\nregistry:${open.host}/app:leaky-config\n`,
+    );
+    const { run } = check(l, `registry:${open.host}/app:clean`, {}, ['--images', list]);
+    const sweep = JSON.parse(run.stdout) as { images: { image: string; verdict: string }[] };
+    expect(run.status).toBe(1);
+    expect(sweep.images.map((i) => [i.image, i.verdict])).toEqual([
+      [`registry:${open.host}/app:clean`, 'clean'],
+      [`registry:${open.host}/app:leaky-config`, 'leak'],
+    ]);
+  }, 120000);
+
   test('--attest: an in-toto statement whose subject is the digest the registry serves the tag by', () => {
     const l = lab();
     const statementFile = join(l.scratch('attest'), 'clean.intoto.json');

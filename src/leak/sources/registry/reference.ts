@@ -26,7 +26,7 @@ export function apiHost(registry: string): string {
   return registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
 }
 
-export function parseRegistryReference(image: string): RegistryReference {
+export function parseRegistryReference(image: string, options: { repositoryOnly?: boolean } = {}): RegistryReference {
   const text = image.replace(PREFIX, '');
   const expected = `expected registry:HOST/REPOSITORY:TAG or registry:HOST/REPOSITORY@sha256:DIGEST (e.g., registry:ghcr.io/org/app:1.2)`;
   const m =
@@ -41,8 +41,10 @@ export function parseRegistryReference(image: string): RegistryReference {
       `Invalid registry reference '${image}': '${host}' is not a registry host; name it in full (e.g., registry:docker.io/${host}/${repo}).`,
     );
   }
-  if (!tag && !digest)
-    throw new ReferenceError(`Invalid registry reference '${image}': no tag or digest; ${expected}.`);
+  if (!tag && !digest && !options.repositoryOnly)
+    throw new ReferenceError(
+      `Invalid registry reference '${image}': no tag or digest (a whole repository is checked only among several images, or alone: every tag); ${expected}.`,
+    );
   const repository =
     (host === 'docker.io' || host === 'index.docker.io') && !repo!.includes('/') ? `library/${repo}` : repo!;
   return { registry: host!, repository, ...present({ tag, digest }) };
@@ -50,4 +52,15 @@ export function parseRegistryReference(image: string): RegistryReference {
 
 export function describeReference(ref: RegistryReference): string {
   return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
+/** `registry:HOST/REPO` with neither tag nor digest: every tag of the repository (a sweep). */
+export function isRepositoryReference(image: string): boolean {
+  if (!isRegistryReference(image)) return false;
+  try {
+    const ref = parseRegistryReference(image, { repositoryOnly: true });
+    return !ref.tag && !ref.digest;
+  } catch {
+    return false;
+  }
 }
