@@ -186,6 +186,17 @@ if (misses.length) {
 }
 console.log('all targets met');
 
+/** `org-ca leak-check IMAGE --ca CA --json`, timed, with its peak RSS (KB) from /usr/bin/time. */
+function timedCheck(imageDir, caPem) {
+  const check = time(() =>
+    spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', imageDir, '--ca', caPem, '--json'], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    }),
+  );
+  return { check, rssKb: Number(check.out.stderr.trim().split('\n').pop()) };
+}
+
 function printRows(rows) {
   const width = Math.max(...rows.map((r) => r[0].length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
@@ -207,13 +218,7 @@ function benchLarge() {
 
   const floor = time(() => blobs.reduce((n, b) => n + time(() => sh(`gzip -dc ${b} > /dev/null`)).s, 0)).out;
 
-  const check = time(() =>
-    spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', image, '--ca', caPem, '--json'], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 26,
-    }),
-  );
-  const rssKb = Number(check.out.stderr.trim().split('\n').pop());
+  const { check, rssKb } = timedCheck(image, caPem);
   const report = JSON.parse(check.out.stdout);
   const uncompressed = report.stats.bytes;
 
@@ -384,13 +389,7 @@ function benchMany() {
   );
   const blobs = manifest.layers.map((l) => join(manyImage, 'blobs/sha256', l.digest.slice(7)));
   for (const b of blobs) sh(`cat ${b} > /dev/null`);
-  const check = time(() =>
-    spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', manyImage, '--ca', caPem, '--json'], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 26,
-    }),
-  );
-  const rssKb = Number(check.out.stderr.trim().split('\n').pop());
+  const { check, rssKb } = timedCheck(manyImage, caPem);
   let report;
   try {
     report = JSON.parse(check.out.stdout);
@@ -516,13 +515,7 @@ function benchJars() {
   const compressed = blobs.reduce((n, b) => n + statSync(b).size, 0);
   for (const b of blobs) sh(`cat ${b} > /dev/null`);
   const floor = blobs.reduce((n, b) => n + time(() => sh(`gzip -dc ${b} > /dev/null`)).s, 0);
-  const check = time(() =>
-    spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', jarsImage, '--ca', caPem, '--json'], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 26,
-    }),
-  );
-  const rssKb = Number(check.out.stderr.trim().split('\n').pop());
+  const { check, rssKb } = timedCheck(jarsImage, caPem);
   let report;
   try {
     report = JSON.parse(check.out.stdout);
@@ -733,13 +726,7 @@ function benchConfig() {
     ]) {
       const dir = join(work, name.replace(/\W+/g, '-'));
       configImage(dir, unit, length);
-      const check = time(() =>
-        spawnSync('/usr/bin/time', ['-f', '%M', node, cli, 'leak-check', dir, '--ca', caPem, '--json'], {
-          encoding: 'utf8',
-          maxBuffer: 1 << 26,
-        }),
-      );
-      const rssKb = Number(check.out.stderr.trim().split('\n').pop());
+      const { check, rssKb } = timedCheck(dir, caPem);
       let report;
       try {
         report = JSON.parse(check.out.stdout);

@@ -197,3 +197,53 @@ export function archive(dir: string, outTar: string, removeDir = true): string {
   if (removeDir) rmSync(dir, { recursive: true, force: true });
   return outTar;
 }
+
+/**
+ * A one-image OCI layout written straight to `dir`, every descriptor in `algorithm` (image-spec registers sha256 and
+ * sha512), one gzip layer per entry of `layers`, diff_ids in the config. `afterPut` may change a blob after its
+ * digest was taken (a tampered layout).
+ */
+export function writeOciLayout(
+  dir: string,
+  layers: readonly Readonly<Record<string, string | Buffer>>[],
+  options: { algorithm?: 'sha256' | 'sha512'; tamperLayer?: number } = {},
+): string {
+  const algorithm = options.algorithm ?? 'sha256';
+  const hash = (b: Buffer): string => createHash(algorithm).update(b).digest('hex');
+  mkdirSync(join(dir, 'blobs', algorithm), { recursive: true });
+  const put = (bytes: Buffer, mediaType: string): Descriptor => {
+    writeFileSync(join(dir, 'blobs', algorithm, hash(bytes)), bytes);
+    return { mediaType, digest: `${algorithm}:${hash(bytes)}`, size: bytes.length };
+  };
+  const tars = layers.map((files) => tarOf(files));
+  const descriptors = tars.map((t, i) => {
+    const d = put(gzipSync(t), MEDIA.layerGzip);
+    if (options.tamperLayer === i)
+      writeFileSync(join(dir, 'blobs', algorithm, hash(gzipSync(t))), gzipSync(tarOf({ x: 'y' })));
+    return d;
+  });
+  const config = put(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: tars.map((t) => `${algorithm}:${hash(t)}`) },
+        history: layers.map(() => ({ created_by: 'COPY . /app' })),
+      }),
+    ),
+    MEDIA.config,
+  );
+  const manifest = put(
+    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.manifest, config, layers: descriptors })),
+    MEDIA.manifest,
+  );
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': '1' } }],
+    }),
+  );
+  return dir;
+}

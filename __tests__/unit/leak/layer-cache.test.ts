@@ -5,13 +5,11 @@
  * read is never kept.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { mintRoot } from '../../support/pki.js';
-import { tarOf } from '../../e2e/leak/layout.js';
+import { writeOciLayout } from '../../e2e/leak/layout.js';
 import { checkImage } from '../../../src/leak/check.js';
 import type { Report } from '../../../src/leak/types.js';
 
@@ -21,41 +19,8 @@ let work: string;
 beforeAll(() => (work = mkdtempSync(join(tmpdir(), 'org-ca-cache-'))));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** An OCI layout of one image whose layers hold `layers` (each a set of files). */
 function layout(name: string, layers: Record<string, string | Buffer>[]): string {
-  const dir = join(work, name);
-  mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
-  const put = (bytes: Buffer, mediaType: string): { mediaType: string; digest: string; size: number } => {
-    const hex = createHash('sha256').update(bytes).digest('hex');
-    writeFileSync(join(dir, 'blobs/sha256', hex), bytes);
-    return { mediaType, digest: `sha256:${hex}`, size: bytes.length };
-  };
-  const tars = layers.map((files) => tarOf(files));
-  const descriptors = tars.map((t) => put(gzipSync(t), 'application/vnd.oci.image.layer.v1.tar+gzip'));
-  const config = put(
-    Buffer.from(
-      JSON.stringify({
-        architecture: 'amd64',
-        os: 'linux',
-        rootfs: { type: 'layers', diff_ids: tars.map((t) => `sha256:${createHash('sha256').update(t).digest('hex')}`) },
-      }),
-    ),
-    'application/vnd.oci.image.config.v1+json',
-  );
-  const manifest = put(
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config,
-        layers: descriptors,
-      }),
-    ),
-    'application/vnd.oci.image.manifest.v1+json',
-  );
-  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [manifest] }));
-  return dir;
+  return writeOciLayout(join(work, name), layers);
 }
 
 const lz4 = execFileSync('lz4', ['-q', '-c'], { input: Buffer.from('not opened') });

@@ -3,13 +3,11 @@
  * verified with its own algorithm, and an algorithm org-ca cannot verify is said to be one, not called damage.
  * Written by hand, as the spec lays a layout out: no producer here writes sha512 layouts (skopeo 1.9 cannot).
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { mintRoot } from '../../../support/pki.js';
-import { tarOf } from '../../../e2e/leak/layout.js';
+import { writeOciLayout } from '../../../e2e/leak/layout.js';
 import { checkImage } from '../../../../src/leak/check.js';
 import { digestAlgorithm, digestOfBlobPath, isVerifiableDigest } from '../../../../src/leak/digest.js';
 
@@ -19,49 +17,8 @@ let work: string;
 beforeAll(() => (work = mkdtempSync(join(tmpdir(), 'org-ca-digests-'))));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** An OCI layout, every descriptor in `algorithm`; `tamper` changes a layer after its digest was taken. */
 function layout(name: string, files: Record<string, string>, algorithm: 'sha256' | 'sha512', tamper = false): string {
-  const dir = join(work, name);
-  const put = (bytes: Buffer, mediaType: string): { mediaType: string; digest: string; size: number } => {
-    const hex = createHash(algorithm).update(bytes).digest('hex');
-    mkdirSync(join(dir, 'blobs', algorithm), { recursive: true });
-    writeFileSync(join(dir, 'blobs', algorithm, hex), bytes);
-    return { mediaType, digest: `${algorithm}:${hex}`, size: bytes.length };
-  };
-  const tar = tarOf(files);
-  const layer = put(gzipSync(tar), 'application/vnd.oci.image.layer.v1.tar+gzip');
-  if (tamper) writeFileSync(join(dir, 'blobs', algorithm, layer.digest.split(':')[1]!), gzipSync(tarOf({ x: 'y' })));
-  const config = put(
-    Buffer.from(
-      JSON.stringify({
-        architecture: 'amd64',
-        os: 'linux',
-        rootfs: { type: 'layers', diff_ids: [`${algorithm}:${createHash(algorithm).update(tar).digest('hex')}`] },
-        history: [{ created_by: 'COPY . /app' }],
-      }),
-    ),
-    'application/vnd.oci.image.config.v1+json',
-  );
-  const manifest = put(
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config,
-        layers: [layer],
-      }),
-    ),
-    'application/vnd.oci.image.manifest.v1+json',
-  );
-  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(
-    join(dir, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': '1' } }],
-    }),
-  );
-  return dir;
+  return writeOciLayout(join(work, name), [files], { algorithm, ...(tamper ? { tamperLayer: 0 } : {}) });
 }
 
 test('a sha512 layout is read and verified like a sha256 one: clean when clean', async () => {
