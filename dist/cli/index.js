@@ -42557,6 +42557,31 @@ function decodeEntry(text, key, digest) {
         return undefined;
     }
 }
+/**
+ * One run over several images: a layer they share is read once (and the disk cache, when there is one, is asked
+ * first and told after). Keyed by the verified digest, as the disk cache is; the same kept and not kept.
+ */
+class RunVerdicts {
+    disk;
+    memo = new Map();
+    constructor(disk) {
+        this.disk = disk;
+    }
+    get(job) {
+        if (!job.digest || !digestAlgorithm(job.digest))
+            return undefined;
+        const seen = this.memo.get(job.digest) ?? this.disk?.get(job);
+        if (!seen)
+            return undefined;
+        this.memo.set(job.digest, seen);
+        return { ...seen, id: job.id };
+    }
+    put(job, result) {
+        if (job.digest && digestAlgorithm(job.digest) && cacheable(result, job))
+            this.memo.set(job.digest, result);
+        this.disk?.put(job, result);
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/leak/scanning/matcher.ts
 
@@ -50261,7 +50286,7 @@ function isRegistryReference(image) {
 function apiHost(registry) {
     return registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
 }
-function parseRegistryReference(image) {
+function parseRegistryReference(image, options = {}) {
     const text = image.replace(PREFIX, '');
     const expected = `expected registry:HOST/REPOSITORY:TAG or registry:HOST/REPOSITORY@sha256:DIGEST (e.g., registry:ghcr.io/org/app:1.2)`;
     const m = /^([^/]+)\/([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[0-9a-f]{64}))?$/.exec(text);
@@ -50272,13 +50297,25 @@ function parseRegistryReference(image) {
     if (!/[.:]/.test(host) && host !== 'localhost') {
         throw new ReferenceError(`Invalid registry reference '${image}': '${host}' is not a registry host; name it in full (e.g., registry:docker.io/${host}/${repo}).`);
     }
-    if (!tag && !digest)
-        throw new ReferenceError(`Invalid registry reference '${image}': no tag or digest; ${expected}.`);
+    if (!tag && !digest && !options.repositoryOnly)
+        throw new ReferenceError(`Invalid registry reference '${image}': no tag or digest (a whole repository is checked only among several images, or alone: every tag); ${expected}.`);
     const repository = (host === 'docker.io' || host === 'index.docker.io') && !repo.includes('/') ? `library/${repo}` : repo;
     return { registry: host, repository, ...present_present({ tag, digest }) };
 }
 function describeReference(ref) {
     return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+/** `registry:HOST/REPO` with neither tag nor digest: every tag of the repository (a sweep). */
+function isRepositoryReference(image) {
+    if (!isRegistryReference(image))
+        return false;
+    try {
+        const ref = parseRegistryReference(image, { repositoryOnly: true });
+        return !ref.tag && !ref.digest;
+    }
+    catch {
+        return false;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/leak/sources/registry/pull.ts
@@ -50611,21 +50648,21 @@ function pemOf(certs) {
 }
 async function openRegistryImage(image, extraCa, options = {}) {
     const reference = parseRegistryReference(image);
+    return readRegistryImage({ reference, ...clientOptions(reference.registry, extraCa, options) });
+}
+/** Credentials (given, else the docker config's), proxy environment and bounds, as every request of a check uses them. */
+function clientOptions(registry, extraCa, options) {
     const env = options.env ?? process.env;
     let credentials = options.credentials;
     if (!credentials) {
         try {
-            credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), {
-                ...process.env,
-                ...env,
-            });
+            credentials = credentialsFor(registry, options.dockerConfig ?? dockerConfigPath(env), { ...process.env, ...env });
         }
         catch (error) {
-            throw new RegistryError(`credentials for ${reference.registry}: ${error.message}`);
+            throw new RegistryError(`credentials for ${registry}: ${error.message}`);
         }
     }
-    return readRegistryImage({
-        reference,
+    return {
         extraCa,
         env,
         ...present_present({ credentials, platform: options.platform, parallel: options.parallel }),
@@ -50635,7 +50672,56 @@ async function openRegistryImage(image, extraCa, options = {}) {
             timeoutMs: options.timeoutMs,
             maxRequests: options.maxRequests,
         }),
+    };
+}
+/** Tags the referrers tag schema and cosign use for a digest's referrers: checked with their subject, not as images. */
+const REFERRER_TAG = /^(sha256|sha512)-[0-9a-f]{64,128}(\.[a-z]+)?$/;
+/** Bounds on a repository's tag list: pages followed, and tags (a registry that never ends its list fails closed). */
+const MAX_TAG_PAGES = 100;
+const MAX_TAGS = 10_000;
+/**
+ * Every tag of `registry:HOST/REPO`, by the distribution API's tag list (`/v2/<repo>/tags/list`, paginated by its
+ * Link header), with the same credentials, proxy and retries as the check; referrer tags left out.
+ */
+async function listRepositoryTags(image, extraCa, options = {}) {
+    const reference = parseRegistryReference(image, { repositoryOnly: true });
+    const label = `${reference.registry}/${reference.repository}`;
+    const client = new RegistryClient({
+        ...clientOptions(reference.registry, extraCa, options),
+        host: apiHost(reference.registry),
+        repository: reference.repository,
     });
+    const tags = [];
+    let path = `/v2/${reference.repository}/tags/list?n=1000`;
+    for (let page = 0; path; page++) {
+        if (page >= MAX_TAG_PAGES)
+            throw new RegistryError(`${label}: its tag list goes on past ${MAX_TAG_PAGES} pages`);
+        const res = await client.get(path, 'application/json');
+        if (res.status !== 200) {
+            res.body.destroy();
+            throw new RegistryError(`tag list of ${label}: the registry answered ${res.status}`);
+        }
+        let doc;
+        try {
+            doc = JSON.parse(await readText(res.body, 4 * 1024 * 1024));
+        }
+        catch {
+            throw new RegistryError(`tag list of ${label} is not JSON`);
+        }
+        const page_ = doc.tags ?? [];
+        if (!Array.isArray(page_) ||
+            !page_.every((t) => typeof t === 'string' && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t)))
+            throw new RegistryError(`tag list of ${label} holds something that is not a tag`);
+        tags.push(...page_);
+        if (tags.length > MAX_TAGS)
+            throw new RegistryError(`${label} has over ${MAX_TAGS} tags; name them with --images`);
+        // Link: </v2/<repo>/tags/list?n=1000&last=x>; rel="next" (distribution-spec: content discovery).
+        const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.link ?? '')?.[1];
+        // Only the path and query are followed: the list never sends credentials to another host.
+        const nextUrl = next ? new URL(next, `https://${apiHost(reference.registry)}`) : undefined;
+        path = nextUrl ? `${nextUrl.pathname}${nextUrl.search}` : undefined;
+    }
+    return [...new Set(tags)].filter((t) => !REFERRER_TAG.test(t)).sort();
 }
 
 ;// CONCATENATED MODULE: ./src/leak/sources/open.ts
@@ -50693,6 +50779,266 @@ async function openCheckInput(image, options) {
         close();
         throw error;
     }
+}
+
+;// CONCATENATED MODULE: ./src/output/markdown.ts
+/**
+ * The Markdown/HTML sink for job summaries: untrusted text (certificate names, paths, proxy answers, file names in an
+ * image) is written as HTML entities wherever Markdown or HTML would give it meaning, so it can neither open a link,
+ * an image, a code span or a tag nor break the table it sits in (`[`, `]`, `!`, `<`, `>`, `&`, quotes, `|`, backtick,
+ * a backslash that would escape our own pipe, and what GFM autolinks); line breaks become spaces. Emphasis characters
+ * are left as they are: they change no meaning and keep paths readable. Pure.
+ */
+const SPECIAL = /[&<>"'|`[\]!\\@]/g;
+/** The HTML names where there is one, as summaries have always written them; numeric references for the rest. */
+const NAMED = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const markdown_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+/** Text for a summary paragraph or a table cell: one line, nothing rendered. */
+function markdown_escapeMarkdown(text) {
+    // '@', the colon of '://' and the dot of 'www.' too: GFM turns e-mail addresses, bare URLs and www. names into links.
+    return text
+        .replace(markdown_CONTROL, ' ')
+        .replace(SPECIAL, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`)
+        .replace(/:\/\//g, '&#58;//')
+        .replace(/(www)\./gi, '$1&#46;');
+}
+/** Text shown as code: `<code>` rather than backticks, so a backtick in it cannot end the span and entities still decode. */
+function markdown_markdownCode(text) {
+    return `<code>${markdown_escapeMarkdown(text)}</code>`;
+}
+
+;// CONCATENATED MODULE: ./src/leak/reporting/report.ts
+
+
+
+
+
+/** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
+/** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
+function report_failed(report, strict = false) {
+    return (report.error !== undefined ||
+        report.findings.length > 0 ||
+        report.unscanned.length > 0 ||
+        (strict && notLookedInside(report).length > 0));
+}
+/** Older reports (and hand-made ones) may lack the field. */
+function notLookedInside(report) {
+    return report.notLookedInside ?? [];
+}
+function nlWhere(n) {
+    return `${n.image ? `[${n.image}] ` : ''}${n.layer !== undefined ? `layer ${n.layer} ` : ''}${n.path}`;
+}
+/**
+ * An error as one line for the report files and the summary. The CA input's messages quote the bad value (a
+ * fingerprint token, say), which may be certificate text pasted into the wrong input: those are redacted.
+ */
+function safeMessage(error) {
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+    return error instanceof CaInputError ? redactCertificateText(message) : message;
+}
+/** The report of a check that could not run: the same files and outputs as any other, saying why. */
+function failureReport(input, error) {
+    return { ...emptyReport(input), error };
+}
+function emptyReport(input) {
+    return {
+        input,
+        findings: [],
+        unscanned: [],
+        notLookedInside: [],
+        stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 },
+    };
+}
+function where(f) {
+    return f.layer
+        ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}`
+        : f.visibility === 'config'
+            ? 'image config'
+            : 'archive';
+}
+function renderText(report, strict = false) {
+    const lines = [];
+    if (report.error !== undefined)
+        return logLine(`FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`);
+    const s = report.stats;
+    const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
+    lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
+    for (const f of report.findings) {
+        lines.push(`LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`);
+        lines.push(`     ${f.message}`);
+    }
+    for (const u of report.unscanned)
+        lines.push(`NOT SCANNED ${u.what}: ${u.reason}`);
+    const unopened = notLookedInside(report);
+    for (const n of unopened)
+        lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
+    const warn = unopened.length
+        ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.`
+        : '';
+    if (!report_failed(report, strict))
+        lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
+    else
+        lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
+    // File names and messages come from the image: one printable line each, for the terminal and the job log.
+    return lines.map(logLine).join('\n');
+}
+function renderMarkdown(report, strict = false) {
+    const lines = ['## org-ca leak check', ''];
+    if (report.error !== undefined) {
+        lines.push(`**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
+        return lines.join('\n');
+    }
+    lines.push(report_failed(report, strict)
+        ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in ${markdownCode(report.input)}.`
+        : `**Clean**: the CA is nowhere in ${markdownCode(report.input)} (${report.stats.layers} layers, ${report.stats.files} files).`, '');
+    if (report.findings.length) {
+        lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
+        for (const f of report.findings) {
+            lines.push(`| ${f.kind} | ${escapeMarkdown(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${escapeMarkdown((f.layer?.instruction ?? '').slice(0, 80))} | ${escapeMarkdown(f.path)} | ${f.visibility} | ${f.fingerprint ? `${escapeMarkdown(f.subject ?? '')} \`${colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`);
+        }
+        lines.push('');
+    }
+    if (report.unscanned.length) {
+        lines.push('| Not scanned | Why |', '|---|---|');
+        for (const u of report.unscanned)
+            lines.push(`| ${escapeMarkdown(u.what)} | ${escapeMarkdown(u.reason)} |`);
+        lines.push('');
+    }
+    const unopened = notLookedInside(report);
+    if (unopened.length) {
+        lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
+        lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
+        for (const n of unopened)
+            lines.push(`| ${escapeMarkdown(n.image ?? '')} | ${n.layer ?? ''} | ${escapeMarkdown(n.path)} | ${escapeMarkdown(n.reason)} |`);
+        lines.push('');
+    }
+    return lines.join('\n');
+}
+/** The last lines of a failed check's summary: what to do about it. Pure. */
+function fixMarkdown(failure) {
+    const lines = [];
+    if (failure.leaks > 0) {
+        lines.push('**Fix**: use the CA only in a builder stage, through a BuildKit secret mount ' +
+            '(`RUN --mount=type=secret,id=org_ca --mount=type=bind,from=org-ca,target=/org-ca /org-ca/with-org-ca npm ci`), ' +
+            'copy only build outputs into the release stage, and rebuild; `org-ca lint Dockerfile --target <release stage>` names the instruction.');
+    }
+    if (failure.unscanned > 0) {
+        lines.push('**Fix** for the parts not scanned: a part that cannot be read is never counted clean; export the image again ' +
+            '(`docker save`, `skopeo copy … oci-archive:`), check the archive is complete, and run the check on it.');
+    }
+    return lines.join('\n\n');
+}
+function report_annotations(report, strict = false) {
+    return [
+        ...report.findings.map((f) => ({
+            level: 'error',
+            title: `CA leak (${f.kind}) at ${f.path}`,
+            message: f.message,
+        })),
+        ...report.unscanned.map((u) => ({
+            level: 'error',
+            title: `Not scanned: ${u.what}`,
+            message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.`,
+        })),
+        ...notLookedInside(report).map((n) => ({
+            level: strict ? 'error' : 'warning',
+            title: `Not looked inside: ${n.path}`,
+            message: `${nlWhere(n)}: ${n.reason}. ${strict ? 'strict: this fails the check.' : 'The CA could hide there unseen; set strict to fail on this.'}`,
+        })),
+    ];
+}
+const RULES = {
+    pem: 'The CA certificate as PEM',
+    'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
+    der: 'The CA certificate as DER bytes',
+    'der-same-key': 'A certificate with the CA key, DER',
+    'public-key': 'The CA public key',
+    'pem-body': 'The CA PEM body without its BEGIN line',
+    'base64-der': 'base64 of the CA DER',
+    'base64-der-same-key': 'base64 of a certificate with the CA key',
+    'base64-public-key': 'base64 of the CA public key',
+    'base64-pem': 'base64 of the CA PEM',
+    'pem-intermediate': 'An intermediate CA the org CA signed (a trust anchor for Java, Go and Node), PEM',
+    'der-intermediate': 'An intermediate CA the org CA signed, DER',
+    'base64-der-intermediate': 'base64 of an intermediate CA the org CA signed',
+    'base64-pem-intermediate': 'base64 of the PEM of an intermediate CA the org CA signed',
+    jks: 'The CA in a Java keystore',
+    pkcs12: 'The CA in a PKCS#12 store',
+    'jks-intermediate': 'An intermediate CA the org CA signed, in a Java keystore',
+    'pkcs12-intermediate': 'An intermediate CA the org CA signed, in a PKCS#12 store',
+    'pointer-inline': 'A CA setting holding certificate text',
+    'pointer-to-ca': 'A CA setting naming a file that holds the CA',
+    'pointer-missing': 'A CA setting naming a file absent from the image',
+    'not-scanned': 'A part of the image that could not be read',
+    'not-looked-inside': 'An archive or compressed file inside the image that could not be opened',
+};
+/** Notification descriptors (toolExecutionNotifications refer to them by id). */
+const NOTIFICATIONS = {
+    'input-error': 'The image could not be checked at all (a bad input or an unreadable image): the check fails closed.',
+    'not-scanned': 'A part of the image could not be read: it is not counted clean.',
+};
+function renderSarif(report, extra, strict = false) {
+    const result = (ruleId, text, uri, key, level = 'error') => ({
+        ruleId,
+        level,
+        message: { text },
+        locations: [
+            { physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } },
+        ],
+        partialFingerprints: { 'orgCaLeak/v1': key },
+    });
+    return {
+        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+        version: '2.1.0',
+        runs: [
+            {
+                tool: {
+                    driver: {
+                        name: 'org-ca leak-check',
+                        rules: [
+                            ...Object.entries(RULES).map(([id, text]) => ({
+                                id,
+                                shortDescription: { text },
+                                defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
+                            })),
+                            ...(extra?.rules ?? []),
+                        ],
+                        notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({
+                            id,
+                            shortDescription: { text },
+                            defaultConfiguration: { level: 'error' },
+                        })),
+                    },
+                },
+                // An unreadable image or a bad input is a run that did not execute successfully, with the reason as a tool
+                // notification (SARIF 2.1.0 §3.20.14, §3.20.21): upload-sarif still gets a valid file, and a reader sees why.
+                // A part that could not be read is a result (an alert) and also a notification: the run did not fully succeed.
+                invocations: [
+                    {
+                        executionSuccessful: report.error === undefined && report.unscanned.length === 0,
+                        toolExecutionNotifications: [
+                            ...(report.error === undefined
+                                ? []
+                                : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
+                            ...report.unscanned.map((u) => ({
+                                level: 'error',
+                                message: { text: `${u.what}: ${u.reason}` },
+                                descriptor: { id: 'not-scanned' },
+                            })),
+                        ],
+                    },
+                ],
+                originalUriBaseIds: { IMAGE: { description: { text: `Inside the image ${report.input}` } } },
+                results: [
+                    ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
+                    ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
+                    ...(extra?.results ?? []),
+                    ...notLookedInside(report).map((n) => result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning')),
+                ],
+            },
+        ],
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/ca-pointers/fix.ts
@@ -50953,6 +51299,7 @@ const DEFAULT_LIMITS = {
 
 
 
+
 /**
  * The default spill bound (SPILL_BOUND): four times the input's bytes, never below the floor. An archive is written to
  * TMPDIR at most once per level it sits at, so a real image needs far less; a bomb of archives in archives stops there.
@@ -50974,9 +51321,9 @@ async function checkImage(options) {
     try {
         const { input } = opened;
         if (input.kind === 'image') {
-            const { findings, gaps, stats } = await checkSource(input.source, input.plan, options, limits, input.fromRegistry);
+            const { findings, gaps, stats, layers } = await checkSource(input.source, input.plan, options, limits, input.fromRegistry);
             const checked = report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
-            return { ...checked, subjects: input.plan.subjects };
+            return { ...checked, subjects: input.plan.subjects, layers };
         }
         const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
         const result = input.kind === 'rootfs-dir'
@@ -50995,6 +51342,57 @@ async function checkImage(options) {
     finally {
         opened.close();
     }
+}
+async function diskCache(options, limits) {
+    if (!options.cacheDir)
+        return undefined;
+    return new LayerCache(await ensureDirectory(options.cacheDir, { purpose: '--cache-dir' }), options.spec, limits);
+}
+/**
+ * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
+ * layer several images share is read once. An image that cannot be checked is reported as unreadable and the rest
+ * are still checked.
+ */
+async function checkImages(images, options, strict = false) {
+    const started = Date.now();
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const verdicts = new RunVerdicts(await diskCache({ ...options, image: '' }, limits));
+    const expanded = [];
+    for (const image of images) {
+        if (!isRepositoryReference(image))
+            expanded.push(image);
+        else {
+            const base = image.replace(/^(registry:|docker:\/\/)/, 'registry:');
+            for (const tag of await listRepositoryTags(image, pemOf(options.spec.certs), options.registry))
+                expanded.push(`${base}:${tag}`);
+        }
+    }
+    const checked = [];
+    const layerImages = new Map();
+    let layersRead = 0;
+    for (const image of [...new Set(expanded)]) {
+        let report;
+        try {
+            report = await checkImage({ ...options, image, layerVerdicts: verdicts });
+        }
+        catch (error) {
+            report = failureReport(image, safeMessage(error));
+        }
+        const verdict = report.findings.length ? 'leak' : report_failed(report, strict) ? 'unreadable' : 'clean';
+        checked.push({ image, verdict, report });
+        layersRead += report.stats.layers - (report.stats.cachedLayers ?? 0);
+        for (const layer of report.layers ?? []) {
+            const entry = layerImages.get(layer.digest) ?? { images: [], verdict: layer.verdict };
+            entry.images.push(image);
+            layerImages.set(layer.digest, entry);
+        }
+    }
+    return {
+        inputs: images,
+        images: checked,
+        layers: [...layerImages].map(([digest, e]) => ({ digest, verdict: e.verdict, images: e.images })),
+        stats: { images: checked.length, layers: layerImages.size, layersRead, ms: Date.now() - started },
+    };
 }
 function report(input, findings, gaps, stats) {
     return {
@@ -51015,9 +51413,7 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     const matcher = matcher_buildMatcher(options.spec);
     const found = { findings: [], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } };
     const { jobs, contentMembers } = layerJobsOf(source, plan);
-    const cache = options.cacheDir
-        ? new LayerCache(await ensureDirectory(options.cacheDir, { purpose: '--cache-dir' }), options.spec, limits)
-        : undefined;
+    const cache = options.layerVerdicts ?? (await diskCache(options, limits));
     const cached = new Map();
     for (const job of jobs) {
         const hit = cache?.get(job);
@@ -51041,9 +51437,8 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     for (const name of contentMembers)
         await checkContent(source, plan, name, matcher, inConfigFields, found);
     const scanned = await layerRun;
-    if (cache)
-        for (const r of scanned)
-            cache.put(toScan.find((j) => j.id === r.id), r);
+    for (const r of scanned)
+        cache?.put(toScan.find((j) => j.id === r.id), r);
     const results = new Map([...cached, ...scanned.map((r) => [r.id, r])]);
     for (const job of jobs) {
         const failure = fromRegistry ? registryLayerFailure(job, results.get(job.id)) : undefined;
@@ -51080,7 +51475,15 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     for (const [id, r] of results)
         if (!inImage.has(id))
             gather(found, strayBlobFindings(id, r));
-    return { ...found, stats };
+    // Per layer, by digest: a leak when a finding names it, unreadable when it could not be read to its end.
+    const layers = new Map();
+    for (const r of results.values())
+        if (r.digest)
+            layers.set(r.digest, r.error !== undefined ? 'unreadable' : 'clean');
+    for (const f of found.findings)
+        if (f.layer && layers.has(f.layer.digest))
+            layers.set(f.layer.digest, 'leak');
+    return { ...found, stats, layers: [...layers].map(([digest, verdict]) => ({ digest, verdict })) };
 }
 /** A member read as text: its hits (less those its image's config fields already reported), its digest checked. */
 async function checkContent(source, plan, name, matcher, inConfigFields, found) {
@@ -52051,33 +52454,6 @@ function systemRoots() {
         }
     }
     return system;
-}
-
-;// CONCATENATED MODULE: ./src/output/markdown.ts
-/**
- * The Markdown/HTML sink for job summaries: untrusted text (certificate names, paths, proxy answers, file names in an
- * image) is written as HTML entities wherever Markdown or HTML would give it meaning, so it can neither open a link,
- * an image, a code span or a tag nor break the table it sits in (`[`, `]`, `!`, `<`, `>`, `&`, quotes, `|`, backtick,
- * a backslash that would escape our own pipe, and what GFM autolinks); line breaks become spaces. Emphasis characters
- * are left as they are: they change no meaning and keep paths readable. Pure.
- */
-const SPECIAL = /[&<>"'|`[\]!\\@]/g;
-/** The HTML names where there is one, as summaries have always written them; numeric references for the rest. */
-const NAMED = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const markdown_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
-/** Text for a summary paragraph or a table cell: one line, nothing rendered. */
-function markdown_escapeMarkdown(text) {
-    // '@', the colon of '://' and the dot of 'www.' too: GFM turns e-mail addresses, bare URLs and www. names into links.
-    return text
-        .replace(markdown_CONTROL, ' ')
-        .replace(SPECIAL, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`)
-        .replace(/:\/\//g, '&#58;//')
-        .replace(/(www)\./gi, '$1&#46;');
-}
-/** Text shown as code: `<code>` rather than backticks, so a backtick in it cannot end the span and entities still decode. */
-function markdown_markdownCode(text) {
-    return `<code>${markdown_escapeMarkdown(text)}</code>`;
 }
 
 ;// CONCATENATED MODULE: ./src/detect/probe-report.ts
@@ -54648,239 +55024,6 @@ async function dockerSave(reference, file) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/leak/reporting/report.ts
-
-
-
-
-
-/** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
-/** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
-function report_failed(report, strict = false) {
-    return (report.error !== undefined ||
-        report.findings.length > 0 ||
-        report.unscanned.length > 0 ||
-        (strict && notLookedInside(report).length > 0));
-}
-/** Older reports (and hand-made ones) may lack the field. */
-function notLookedInside(report) {
-    return report.notLookedInside ?? [];
-}
-function nlWhere(n) {
-    return `${n.image ? `[${n.image}] ` : ''}${n.layer !== undefined ? `layer ${n.layer} ` : ''}${n.path}`;
-}
-/**
- * An error as one line for the report files and the summary. The CA input's messages quote the bad value (a
- * fingerprint token, say), which may be certificate text pasted into the wrong input: those are redacted.
- */
-function safeMessage(error) {
-    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
-    return error instanceof CaInputError ? redactCertificateText(message) : message;
-}
-/** The report of a check that could not run: the same files and outputs as any other, saying why. */
-function failureReport(input, error) {
-    return { ...emptyReport(input), error };
-}
-function emptyReport(input) {
-    return {
-        input,
-        findings: [],
-        unscanned: [],
-        notLookedInside: [],
-        stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 },
-    };
-}
-function where(f) {
-    return f.layer
-        ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}`
-        : f.visibility === 'config'
-            ? 'image config'
-            : 'archive';
-}
-function renderText(report, strict = false) {
-    const lines = [];
-    if (report.error !== undefined)
-        return logLine(`FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`);
-    const s = report.stats;
-    const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
-    lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
-    for (const f of report.findings) {
-        lines.push(`LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`);
-        lines.push(`     ${f.message}`);
-    }
-    for (const u of report.unscanned)
-        lines.push(`NOT SCANNED ${u.what}: ${u.reason}`);
-    const unopened = notLookedInside(report);
-    for (const n of unopened)
-        lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
-    const warn = unopened.length
-        ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.`
-        : '';
-    if (!report_failed(report, strict))
-        lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
-    else
-        lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
-    // File names and messages come from the image: one printable line each, for the terminal and the job log.
-    return lines.map(logLine).join('\n');
-}
-function renderMarkdown(report, strict = false) {
-    const lines = ['## org-ca leak check', ''];
-    if (report.error !== undefined) {
-        lines.push(`**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
-        return lines.join('\n');
-    }
-    lines.push(report_failed(report, strict)
-        ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in ${markdownCode(report.input)}.`
-        : `**Clean**: the CA is nowhere in ${markdownCode(report.input)} (${report.stats.layers} layers, ${report.stats.files} files).`, '');
-    if (report.findings.length) {
-        lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
-        for (const f of report.findings) {
-            lines.push(`| ${f.kind} | ${escapeMarkdown(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${escapeMarkdown((f.layer?.instruction ?? '').slice(0, 80))} | ${escapeMarkdown(f.path)} | ${f.visibility} | ${f.fingerprint ? `${escapeMarkdown(f.subject ?? '')} \`${colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`);
-        }
-        lines.push('');
-    }
-    if (report.unscanned.length) {
-        lines.push('| Not scanned | Why |', '|---|---|');
-        for (const u of report.unscanned)
-            lines.push(`| ${escapeMarkdown(u.what)} | ${escapeMarkdown(u.reason)} |`);
-        lines.push('');
-    }
-    const unopened = notLookedInside(report);
-    if (unopened.length) {
-        lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
-        lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
-        for (const n of unopened)
-            lines.push(`| ${escapeMarkdown(n.image ?? '')} | ${n.layer ?? ''} | ${escapeMarkdown(n.path)} | ${escapeMarkdown(n.reason)} |`);
-        lines.push('');
-    }
-    return lines.join('\n');
-}
-/** The last lines of a failed check's summary: what to do about it. Pure. */
-function fixMarkdown(failure) {
-    const lines = [];
-    if (failure.leaks > 0) {
-        lines.push('**Fix**: use the CA only in a builder stage, through a BuildKit secret mount ' +
-            '(`RUN --mount=type=secret,id=org_ca --mount=type=bind,from=org-ca,target=/org-ca /org-ca/with-org-ca npm ci`), ' +
-            'copy only build outputs into the release stage, and rebuild; `org-ca lint Dockerfile --target <release stage>` names the instruction.');
-    }
-    if (failure.unscanned > 0) {
-        lines.push('**Fix** for the parts not scanned: a part that cannot be read is never counted clean; export the image again ' +
-            '(`docker save`, `skopeo copy … oci-archive:`), check the archive is complete, and run the check on it.');
-    }
-    return lines.join('\n\n');
-}
-function report_annotations(report, strict = false) {
-    return [
-        ...report.findings.map((f) => ({
-            level: 'error',
-            title: `CA leak (${f.kind}) at ${f.path}`,
-            message: f.message,
-        })),
-        ...report.unscanned.map((u) => ({
-            level: 'error',
-            title: `Not scanned: ${u.what}`,
-            message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.`,
-        })),
-        ...notLookedInside(report).map((n) => ({
-            level: strict ? 'error' : 'warning',
-            title: `Not looked inside: ${n.path}`,
-            message: `${nlWhere(n)}: ${n.reason}. ${strict ? 'strict: this fails the check.' : 'The CA could hide there unseen; set strict to fail on this.'}`,
-        })),
-    ];
-}
-const RULES = {
-    pem: 'The CA certificate as PEM',
-    'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
-    der: 'The CA certificate as DER bytes',
-    'der-same-key': 'A certificate with the CA key, DER',
-    'public-key': 'The CA public key',
-    'pem-body': 'The CA PEM body without its BEGIN line',
-    'base64-der': 'base64 of the CA DER',
-    'base64-der-same-key': 'base64 of a certificate with the CA key',
-    'base64-public-key': 'base64 of the CA public key',
-    'base64-pem': 'base64 of the CA PEM',
-    'pem-intermediate': 'An intermediate CA the org CA signed (a trust anchor for Java, Go and Node), PEM',
-    'der-intermediate': 'An intermediate CA the org CA signed, DER',
-    'base64-der-intermediate': 'base64 of an intermediate CA the org CA signed',
-    'base64-pem-intermediate': 'base64 of the PEM of an intermediate CA the org CA signed',
-    jks: 'The CA in a Java keystore',
-    pkcs12: 'The CA in a PKCS#12 store',
-    'jks-intermediate': 'An intermediate CA the org CA signed, in a Java keystore',
-    'pkcs12-intermediate': 'An intermediate CA the org CA signed, in a PKCS#12 store',
-    'pointer-inline': 'A CA setting holding certificate text',
-    'pointer-to-ca': 'A CA setting naming a file that holds the CA',
-    'pointer-missing': 'A CA setting naming a file absent from the image',
-    'not-scanned': 'A part of the image that could not be read',
-    'not-looked-inside': 'An archive or compressed file inside the image that could not be opened',
-};
-/** Notification descriptors (toolExecutionNotifications refer to them by id). */
-const NOTIFICATIONS = {
-    'input-error': 'The image could not be checked at all (a bad input or an unreadable image): the check fails closed.',
-    'not-scanned': 'A part of the image could not be read: it is not counted clean.',
-};
-function renderSarif(report, extra, strict = false) {
-    const result = (ruleId, text, uri, key, level = 'error') => ({
-        ruleId,
-        level,
-        message: { text },
-        locations: [
-            { physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } },
-        ],
-        partialFingerprints: { 'orgCaLeak/v1': key },
-    });
-    return {
-        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-        version: '2.1.0',
-        runs: [
-            {
-                tool: {
-                    driver: {
-                        name: 'org-ca leak-check',
-                        rules: [
-                            ...Object.entries(RULES).map(([id, text]) => ({
-                                id,
-                                shortDescription: { text },
-                                defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
-                            })),
-                            ...(extra?.rules ?? []),
-                        ],
-                        notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({
-                            id,
-                            shortDescription: { text },
-                            defaultConfiguration: { level: 'error' },
-                        })),
-                    },
-                },
-                // An unreadable image or a bad input is a run that did not execute successfully, with the reason as a tool
-                // notification (SARIF 2.1.0 §3.20.14, §3.20.21): upload-sarif still gets a valid file, and a reader sees why.
-                // A part that could not be read is a result (an alert) and also a notification: the run did not fully succeed.
-                invocations: [
-                    {
-                        executionSuccessful: report.error === undefined && report.unscanned.length === 0,
-                        toolExecutionNotifications: [
-                            ...(report.error === undefined
-                                ? []
-                                : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
-                            ...report.unscanned.map((u) => ({
-                                level: 'error',
-                                message: { text: `${u.what}: ${u.reason}` },
-                                descriptor: { id: 'not-scanned' },
-                            })),
-                        ],
-                    },
-                ],
-                originalUriBaseIds: { IMAGE: { description: { text: `Inside the image ${report.input}` } } },
-                results: [
-                    ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
-                    ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
-                    ...(extra?.results ?? []),
-                    ...notLookedInside(report).map((n) => result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning')),
-                ],
-            },
-        ],
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/leak/reporting/attestation.ts
 /**
  * The leak check as a verifiable record: an in-toto Statement v1 (github.com/in-toto/attestation, spec/v1) whose
@@ -55068,7 +55211,8 @@ function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 
 
 
 
-const leak_check_HELP = `Usage: org-ca leak-check IMAGE (--ca FILE | --fingerprint SHA256...) [--json] [--sarif FILE] [--report FILE]
+
+const leak_check_HELP = `Usage: org-ca leak-check IMAGE... (--ca FILE | --fingerprint SHA256...) [--json] [--sarif FILE] [--report FILE]
                           [--attest FILE] [--predicate FILE]
 
 Fails (exit 1) when the org CA is anywhere in a release image: every layer (also files deleted by later layers),
@@ -55091,6 +55235,9 @@ Options:
   --json                  print the report as JSON on standard output
   --sarif FILE            write SARIF 2.1.0 (for github/codeql-action/upload-sarif)
   --report FILE           write the JSON report to FILE
+  --images FILE           more images, one reference a line (- reads standard input); with several images, or
+                          registry:HOST/REPO with no tag (every tag of the repository), each image gets its verdict,
+                          a layer they share is read once, and --json/--report give the verdicts per image and layer
   --attest FILE           write an in-toto Statement v1 about the checked manifests (by digest); not for a root file
                           system, which has no digest (docs/attestation.md)
   --predicate FILE        write its predicate alone, for actions/attest predicate-path or cosign attest --predicate
@@ -55128,6 +55275,7 @@ const leakCheckCommand = {
             attest: { type: 'string' },
             predicate: { type: 'string' },
             'cache-dir': { type: 'string' },
+            images: { type: 'string' },
             'no-cache': { type: 'boolean' },
             parallel: { type: 'string' },
             strict: { type: 'boolean' },
@@ -55137,8 +55285,9 @@ const leakCheckCommand = {
             platform: { type: 'string' },
             'max-registry-requests': { type: 'string' },
         }, true);
-        if (positionals.length !== 1)
-            throw new UsageError("leak-check: expected exactly one IMAGE (see 'org-ca leak-check --help')");
+        const images = [...positionals, ...(values.images !== undefined ? readImageList(values.images) : [])];
+        if (images.length === 0)
+            throw new UsageError("leak-check: expected an IMAGE (or --images FILE; see 'org-ca leak-check --help')");
         const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
         if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1))
             throw new UsageError(`leak-check: --parallel '${values.parallel}' is not a positive integer`);
@@ -55169,16 +55318,27 @@ const leakCheckCommand = {
                 maxRequests: maxRequests ? Number(maxRequests) : undefined,
             }),
         };
-        const image = positionals[0];
+        const cacheDir = values['no-cache'] ? undefined : values['cache-dir'] || process.env.ORG_CA_CACHE_DIR || undefined;
+        if (images.length > 1 || isRepositoryReference(images[0])) {
+            if (values.attest !== undefined || values.predicate !== undefined)
+                throw new UsageError('leak-check: --attest and --predicate name one image: check the images one at a time');
+            const ca = values.ca === '-' ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
+            const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
+            const sweep = await checkImages(images, { spec, dockerSave: dockerSave, limits, registry, ...present_present({ parallel, cacheDir }) }, strict);
+            if (values.sarif)
+                (0,external_node_fs_namespaceObject.writeFileSync)(values.sarif, JSON.stringify(sweepSarif(sweep, strict), null, 2) + '\n');
+            if (values.report)
+                (0,external_node_fs_namespaceObject.writeFileSync)(values.report, JSON.stringify(sweep, null, 2) + '\n');
+            process.stdout.write(values.json ? JSON.stringify(sweep, null, 2) + '\n' : renderSweepText(sweep, strict) + '\n');
+            return sweep.images.every((i) => i.verdict === 'clean') ? EXIT.ok : EXIT.failed;
+        }
+        const image = images[0];
         let report;
         let failure;
         let spec;
         try {
             const ca = values.ca === '-' ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
             spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
-            const cacheDir = values['no-cache']
-                ? undefined
-                : values['cache-dir'] || process.env.ORG_CA_CACHE_DIR || undefined;
             report = await checkImage({ image, spec, dockerSave: dockerSave, limits, registry, ...present_present({ parallel, cacheDir }) });
         }
         catch (error) {
@@ -55223,6 +55383,41 @@ const leakCheckCommand = {
         return report_failed(report, strict) ? EXIT.failed : EXIT.ok;
     },
 };
+/** --images FILE: one reference a line; blank lines and # comments are skipped; - reads standard input. */
+function readImageList(file) {
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(file === '-' ? 0 : file, 'utf8');
+    }
+    catch (error) {
+        throw new UsageError(`leak-check: --images '${file}' cannot be read (${error.code ?? 'error'})`);
+    }
+    return text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'));
+}
+/** One line per image, the details of every image that is not clean, then each leaking layer with its images. */
+function renderSweepText(sweep, strict) {
+    const word = { clean: 'CLEAN', leak: 'LEAK', unreadable: 'NOT SCANNED' };
+    const lines = sweep.images.map((i) => `${word[i.verdict].padEnd(11)} ${i.image}`);
+    for (const i of sweep.images)
+        if (i.verdict !== 'clean')
+            lines.push('', `== ${i.image}`, i.report.error ?? renderText(i.report, strict));
+    const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
+    if (leaking.length)
+        lines.push('', 'Layers that hold the CA, and the images that ship them:');
+    for (const l of leaking)
+        lines.push(`  ${l.digest}: ${l.images.join(', ')}`);
+    const bad = sweep.images.filter((i) => i.verdict !== 'clean').length;
+    lines.push('', `${sweep.stats.images} image(s), ${sweep.stats.layers} distinct layer(s), ${sweep.stats.layersRead} read, in ${(sweep.stats.ms / 1000).toFixed(1)} s: ${bad ? `FAILED: ${bad} image(s) leak or could not be read` : 'every image is clean'}.`);
+    return lines.join('\n');
+}
+/** One SARIF log, one run per image. */
+function sweepSarif(sweep, strict) {
+    const logs = sweep.images.map((i) => renderSarif(i.report, undefined, strict));
+    return { ...(logs[0] ?? {}), runs: logs.flatMap((l) => l.runs) };
+}
 
 // EXTERNAL MODULE: ./node_modules/@balena/dockerignore/ignore.js
 var ignore = __nccwpck_require__(4158);

@@ -71114,13 +71114,13 @@ const VERSION = '1.0.0';
 const DIGEST_ALGORITHMS = ['sha256', 'sha512'];
 const HEX_LENGTH = { sha256: 64, sha512: 128 };
 /** The algorithm of a digest org-ca can verify; undefined for any other (or for no digest). */
-function digestAlgorithm(digest) {
+function digest_digestAlgorithm(digest) {
     const alg = digest?.slice(0, digest.indexOf(':'));
     return DIGEST_ALGORITHMS.find((a) => a === alg);
 }
 /** A well-formed digest of a registered algorithm: the right number of lower-case hex digits. */
 function isVerifiableDigest(digest) {
-    const alg = digestAlgorithm(digest);
+    const alg = digest_digestAlgorithm(digest);
     return alg !== undefined && new RegExp(`^${alg}:[0-9a-f]{${HEX_LENGTH[alg]}}$`).test(digest);
 }
 /** A running hash that prints itself as a digest of its algorithm (sha256 when none is expected). */
@@ -71133,7 +71133,7 @@ class DigestHash {
     }
     /** The hash for the digest a blob is expected to have. */
     static for(expected) {
-        return new DigestHash(digestAlgorithm(expected) ?? 'sha256');
+        return new DigestHash(digest_digestAlgorithm(expected) ?? 'sha256');
     }
     update(bytes) {
         this.hash.update(bytes);
@@ -71192,7 +71192,7 @@ class LayerCache {
     }
     /** The key of a layer by its verified content digest; none for a blob whose digest is not known or verifiable. */
     key(job) {
-        if (!job.digest || !digestAlgorithm(job.digest))
+        if (!job.digest || !digest_digestAlgorithm(job.digest))
             return undefined;
         return (0,external_node_crypto_.createHash)('sha256').update(this.context).update('\0').update(job.digest).digest('hex');
     }
@@ -71298,6 +71298,31 @@ function decodeEntry(text, key, digest) {
     }
     catch {
         return undefined;
+    }
+}
+/**
+ * One run over several images: a layer they share is read once (and the disk cache, when there is one, is asked
+ * first and told after). Keyed by the verified digest, as the disk cache is; the same kept and not kept.
+ */
+class layer_cache_RunVerdicts {
+    disk;
+    memo = new Map();
+    constructor(disk) {
+        this.disk = disk;
+    }
+    get(job) {
+        if (!job.digest || !digestAlgorithm(job.digest))
+            return undefined;
+        const seen = this.memo.get(job.digest) ?? this.disk?.get(job);
+        if (!seen)
+            return undefined;
+        this.memo.set(job.digest, seen);
+        return { ...seen, id: job.id };
+    }
+    put(job, result) {
+        if (job.digest && digestAlgorithm(job.digest) && cacheable(result, job))
+            this.memo.set(job.digest, result);
+        this.disk?.put(job, result);
     }
 }
 
@@ -76765,7 +76790,7 @@ function hitsThroughHardlinks(hits, hardlinks) {
  * is corrupt, whatever the tar reader saw; a blob that matches really holds a bad tar stream.
  */
 async function blameTarFailure(job, tarMessage, openBlob) {
-    if (!digestAlgorithm(job.digest))
+    if (!digest_digestAlgorithm(job.digest))
         return tarMessage;
     const hash = DigestHash.for(job.digest);
     try {
@@ -77631,7 +77656,7 @@ async function layer_scanLayer(job, matcher, limits, openBlob, budget = new budg
         acc.linkHits();
         const r = result();
         const problems = [];
-        if (job.digest && !digestAlgorithm(job.digest))
+        if (job.digest && !digest_digestAlgorithm(job.digest))
             problems.push(`its digest ${job.digest} uses an algorithm org-ca cannot verify (sha256, sha512)`);
         else if (job.digest && r.digest !== job.digest)
             problems.push(`blob digest is ${r.digest}, expected ${job.digest}`);
@@ -77762,7 +77787,7 @@ async function runLayerJobs(jobs, spec, limits, open, parallel = (0,external_nod
                 (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
         }
     }
-    return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
+    return jobs.map((job) => results.get(job.id) ?? pool_failed(job, 'not scanned'));
 }
 /**
  * Hands out layers and offered archives to the workers, and merges each archive's result into its layer's. A layer
@@ -77815,7 +77840,7 @@ class Scheduler {
         worker.on('error', (error) => {
             const task = this.current.get(worker);
             if (task?.type === 'layer')
-                this.results.set(task.job.id, failed(task.job, `worker failed: ${error.message}`));
+                this.results.set(task.job.id, pool_failed(task.job, `worker failed: ${error.message}`));
             this.settle.reject(error);
         });
         return worker;
@@ -77888,7 +77913,7 @@ class Scheduler {
         });
     }
 }
-function failed(job, error) {
+function pool_failed(job, error) {
     return {
         id: job.id,
         error,
@@ -78578,7 +78603,7 @@ async function* inPieces(body, size = http_get_PIECE) {
 
 
 
-class RegistryError extends Error {
+class client_RegistryError extends Error {
     name = 'RegistryError';
 }
 /**
@@ -78599,16 +78624,16 @@ function trustedContext(extra) {
 }
 function once(url, headers, env, trust, timeoutMs) {
     // One wording whether the handshake or the answer is what never came.
-    const timeoutError = () => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`);
+    const timeoutError = () => new client_RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`);
     return httpGet(url, headers, { env, trust, timeoutMs, timeoutError });
 }
-async function readText(res, max = 1024 * 1024) {
+async function client_readText(res, max = 1024 * 1024) {
     const chunks = [];
     let n = 0;
     for await (const c of res) {
         n += c.length;
         if (n > max)
-            throw new RegistryError(`an answer over ${max} bytes where a small JSON document was expected`);
+            throw new client_RegistryError(`an answer over ${max} bytes where a small JSON document was expected`);
         chunks.push(c);
     }
     return Buffer.concat(chunks).toString('utf8');
@@ -78621,7 +78646,7 @@ function parseChallenge(header) {
         params[p[1].toLowerCase()] = p[2];
     return { scheme: (m?.[1] ?? '').toLowerCase(), params };
 }
-class RegistryClient {
+class client_RegistryClient {
     options;
     authorization;
     trust;
@@ -78659,12 +78684,12 @@ class RegistryClient {
                 res = await this.follow(new URL(`https://${this.options.host}${path}`), accept);
             }
             catch (error) {
-                const final = error instanceof RegistryError || (error instanceof HttpError && !error.retryable);
+                const final = error instanceof client_RegistryError || (error instanceof HttpError && !error.retryable);
                 if (attempt < retries && !final) {
                     await this.backoff(attempt);
                     continue;
                 }
-                throw new RegistryError(`GET https://${this.options.host}${path} failed: ${oneLine(error)}`);
+                throw new client_RegistryError(`GET https://${this.options.host}${path} failed: ${oneLine(error)}`);
             }
             if ((res.status === 429 || res.status >= 500) && attempt < retries) {
                 res.body.destroy();
@@ -78698,13 +78723,13 @@ class RegistryClient {
                 const next = new URL(res.headers.location, current);
                 // Verification is never traded for a redirect: https only, the same trust as the registry.
                 if (next.protocol !== 'https:')
-                    throw new RegistryError(`${current.host} redirected to a non-https URL (${next.protocol}//${next.host})`);
+                    throw new client_RegistryError(`${current.host} redirected to a non-https URL (${next.protocol}//${next.host})`);
                 current = next;
                 continue;
             }
             return { status, headers: res.headers, body: res.body, url: current.href };
         }
-        throw new RegistryError(`more than 5 redirects from ${url.href}`);
+        throw new client_RegistryError(`more than 5 redirects from ${url.href}`);
     }
     async authenticate(header) {
         const { scheme, params } = parseChallenge(header);
@@ -78712,22 +78737,22 @@ class RegistryClient {
         const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` : undefined;
         if (scheme === 'basic') {
             if (!basic)
-                throw new RegistryError(`${this.options.host} asks for a user name and password (401): pass --username/--password-stdin or log in with docker login`);
+                throw new client_RegistryError(`${this.options.host} asks for a user name and password (401): pass --username/--password-stdin or log in with docker login`);
             this.authorization = basic;
             return;
         }
         if (scheme !== 'bearer' || !params.realm)
-            throw new RegistryError(`${this.options.host} asks for unsupported authentication '${header.split(' ')[0]}'`);
+            throw new client_RegistryError(`${this.options.host} asks for unsupported authentication '${header.split(' ')[0]}'`);
         const realm = new URL(params.realm);
         if (realm.protocol !== 'https:')
-            throw new RegistryError(`${this.options.host}'s token service is not https (${realm.origin})`);
+            throw new client_RegistryError(`${this.options.host}'s token service is not https (${realm.origin})`);
         if (params.service)
             realm.searchParams.set('service', params.service);
         realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
         const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...present_present({ authorization: basic }) }, this.options.env, this.trust, this.timeoutMs);
-        const text = await readText(res.body);
+        const text = await client_readText(res.body);
         if (res.status !== 200)
-            throw new RegistryError(`the token service ${realm.host} answered ${res.status}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
+            throw new client_RegistryError(`the token service ${realm.host} answered ${res.status}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
         let token;
         try {
             const doc = JSON.parse(text);
@@ -78737,7 +78762,7 @@ class RegistryClient {
             // handled below
         }
         if (!token)
-            throw new RegistryError(`the token service ${realm.host} answered without a token`);
+            throw new client_RegistryError(`the token service ${realm.host} answered without a token`);
         this.authorization = `Bearer ${token}`;
     }
 }
@@ -78763,11 +78788,11 @@ function oneLine(error) {
 async function openRegistryBlob(blob) {
     const spec = blob.fetch;
     const what = `blob ${blob.digest} of ${blob.label}`;
-    const client = new RegistryClient({ ...spec, ...defined({ credentials: spec.credentials }), env: spec.env });
+    const client = new client_RegistryClient({ ...spec, ...defined({ credentials: spec.credentials }), env: spec.env });
     const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
     if (res.status < 200 || res.status >= 300) {
         res.body.destroy();
-        throw new RegistryError(`${what}: the registry answered ${res.status}`);
+        throw new client_RegistryError(`${what}: the registry answered ${res.status}`);
     }
     const body = res.body;
     // The body is handed on in pieces of 256 KiB, as a file read gives (inPieces), so the scan's steps are per piece,
@@ -78778,18 +78803,18 @@ async function openRegistryBlob(blob) {
             for await (const chunk of inPieces(body)) {
                 bytes += chunk.length;
                 if (bytes > blob.size)
-                    throw new RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
+                    throw new client_RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
                 yield chunk;
             }
         }
         catch (error) {
             body.destroy();
-            if (error instanceof RegistryError)
+            if (error instanceof client_RegistryError)
                 throw error;
-            throw new RegistryError(`${what}: the download broke off after ${bytes} of ${blob.size} bytes (${oneLine(error)})`);
+            throw new client_RegistryError(`${what}: the download broke off after ${bytes} of ${blob.size} bytes (${oneLine(error)})`);
         }
         if (bytes !== blob.size)
-            throw new RegistryError(`${what}: got ${bytes} of ${blob.size} bytes`);
+            throw new client_RegistryError(`${what}: got ${bytes} of ${blob.size} bytes`);
     })(), { objectMode: false, highWaterMark: 256 * 1024 });
 }
 
@@ -79899,10 +79924,10 @@ function isRegistryReference(image) {
     return PREFIX.test(image);
 }
 /** Docker Hub's API host, and its `library/` namespace for official images. */
-function apiHost(registry) {
+function reference_apiHost(registry) {
     return registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
 }
-function parseRegistryReference(image) {
+function reference_parseRegistryReference(image, options = {}) {
     const text = image.replace(PREFIX, '');
     const expected = `expected registry:HOST/REPOSITORY:TAG or registry:HOST/REPOSITORY@sha256:DIGEST (e.g., registry:ghcr.io/org/app:1.2)`;
     const m = /^([^/]+)\/([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[0-9a-f]{64}))?$/.exec(text);
@@ -79913,13 +79938,25 @@ function parseRegistryReference(image) {
     if (!/[.:]/.test(host) && host !== 'localhost') {
         throw new ReferenceError(`Invalid registry reference '${image}': '${host}' is not a registry host; name it in full (e.g., registry:docker.io/${host}/${repo}).`);
     }
-    if (!tag && !digest)
-        throw new ReferenceError(`Invalid registry reference '${image}': no tag or digest; ${expected}.`);
+    if (!tag && !digest && !options.repositoryOnly)
+        throw new ReferenceError(`Invalid registry reference '${image}': no tag or digest (a whole repository is checked only among several images, or alone: every tag); ${expected}.`);
     const repository = (host === 'docker.io' || host === 'index.docker.io') && !repo.includes('/') ? `library/${repo}` : repo;
     return { registry: host, repository, ...present_present({ tag, digest }) };
 }
 function describeReference(ref) {
     return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+/** `registry:HOST/REPO` with neither tag nor digest: every tag of the repository (a sweep). */
+function reference_isRepositoryReference(image) {
+    if (!isRegistryReference(image))
+        return false;
+    try {
+        const ref = reference_parseRegistryReference(image, { repositoryOnly: true });
+        return !ref.tag && !ref.digest;
+    }
+    catch {
+        return false;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/leak/sources/registry/pull.ts
@@ -79964,7 +80001,7 @@ function check(res, what, ref) {
         403: 'access denied (403)',
         404: 'not found (404)',
     };
-    throw new RegistryError(`${what} of ${ref}: ${why[res.status] ?? `the registry answered ${res.status}`}`);
+    throw new client_RegistryError(`${what} of ${ref}: ${why[res.status] ?? `the registry answered ${res.status}`}`);
 }
 async function readRegistryImage(options) {
     const pull = new RegistryPull(options);
@@ -80006,7 +80043,7 @@ class RegistryPull {
         this.options = options;
         const ref = options.reference;
         this.label = describeReference(ref);
-        this.client = new RegistryClient({ ...options, host: apiHost(ref.registry), repository: ref.repository });
+        this.client = new client_RegistryClient({ ...options, host: reference_apiHost(ref.registry), repository: ref.repository });
         this.base = `/v2/${ref.repository}`;
         this.maxRequests = options.maxRequests ?? DEFAULT_MAX_REGISTRY_REQUESTS;
     }
@@ -80014,7 +80051,7 @@ class RegistryPull {
     get(path, accept) {
         this.requests += 1;
         if (this.requests > this.maxRequests) {
-            throw new RegistryError(`${this.label}: over ${this.maxRequests} manifest and referrer requests (the registry keeps naming more); nothing is counted clean: raise --max-registry-requests if this image is really that large`);
+            throw new client_RegistryError(`${this.label}: over ${this.maxRequests} manifest and referrer requests (the registry keeps naming more); nothing is counted clean: raise --max-registry-requests if this image is really that large`);
         }
         return this.client.get(path, accept);
     }
@@ -80026,23 +80063,23 @@ class RegistryPull {
         const label = this.label;
         const res = await this.get(`${this.base}/manifests/${reference}`, ACCEPT);
         check(res, 'manifest', `${label}${reference.startsWith('sha256:') && !label.includes(reference) ? ` (${reference})` : ''}`);
-        const text = await readText(res.body, MAX_MANIFEST);
+        const text = await client_readText(res.body, MAX_MANIFEST);
         const bytes = Buffer.from(text, 'utf8');
         const digest = DigestHash.for(expected).update(bytes).digest();
         const claimed = res.headers['docker-content-digest'];
         if (expected && digest !== expected)
-            throw new RegistryError(`manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`);
+            throw new client_RegistryError(`manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`);
         if (typeof claimed === 'string' &&
             isVerifiableDigest(claimed) &&
             DigestHash.for(claimed).update(bytes).digest() !== claimed) {
-            throw new RegistryError(`manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`);
+            throw new client_RegistryError(`manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`);
         }
         let doc;
         try {
             doc = JSON.parse(text);
         }
         catch {
-            throw new RegistryError(`manifest ${reference} of ${label} is not JSON`);
+            throw new client_RegistryError(`manifest ${reference} of ${label} is not JSON`);
         }
         const declared = typeof doc.mediaType === 'string' ? doc.mediaType : res.headers['content-type'];
         const mediaType = typeof declared === 'string' ? declared : '';
@@ -80067,7 +80104,7 @@ class RegistryPull {
         this.walked.add(m.digest);
         if (Array.isArray(m.doc.manifests)) {
             if (depth > 8)
-                throw new RegistryError(`${this.label}: image indexes nested deeper than 8`);
+                throw new client_RegistryError(`${this.label}: image indexes nested deeper than 8`);
             const platform = this.options.platform;
             const list = m.doc.manifests.filter((d) => this.wantPlatform(d));
             const chosen = new Set(list.filter((d) => d.platform?.os !== 'unknown').map((d) => d.digest));
@@ -80080,7 +80117,7 @@ class RegistryPull {
                     this.selected.push(d);
             }
             if (platform && chosen.size === 0)
-                throw new RegistryError(`${this.label} has no image for platform '${platform}'`);
+                throw new client_RegistryError(`${this.label} has no image for platform '${platform}'`);
         }
         else {
             const config = m.doc.config;
@@ -80089,7 +80126,7 @@ class RegistryPull {
             for (const layer of m.doc.layers ?? [])
                 this.blobQueue.set(layer.digest, layer);
             if (this.blobQueue.size > MAX_REGISTRY_BLOBS)
-                throw new RegistryError(`${this.label}: its manifests name over ${MAX_REGISTRY_BLOBS} blobs; nothing is counted clean`);
+                throw new client_RegistryError(`${this.label}: its manifests name over ${MAX_REGISTRY_BLOBS} blobs; nothing is counted clean`);
         }
         return m;
     }
@@ -80109,7 +80146,7 @@ class RegistryPull {
         let list = [];
         const res = await this.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
         if (res.status === 200) {
-            const doc = JSON.parse(await readText(res.body, MAX_MANIFEST));
+            const doc = JSON.parse(await client_readText(res.body, MAX_MANIFEST));
             list = doc.manifests ?? [];
         }
         else {
@@ -80174,9 +80211,9 @@ class RegistryPull {
         const fetch = this.client.fetchSpec();
         for (const d of this.blobQueue.values()) {
             if (!isVerifiableDigest(d.digest))
-                throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256 or sha512`);
+                throw new client_RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256 or sha512`);
             if (!Number.isSafeInteger(d.size) || d.size < 0)
-                throw new RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
+                throw new client_RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
             const name = memberOf(d.digest);
             if (this.members.has(name))
                 continue;
@@ -80204,7 +80241,7 @@ function memberOf(digest) {
 }
 async function fetchSmallBlob(client, base, label, d) {
     if (d.size > MAX_SMALL_BLOB)
-        throw new RegistryError(`blob ${d.digest} of ${label} is ${d.size} bytes and not an image layer: over the ${MAX_SMALL_BLOB}-byte bound for configs and documents`);
+        throw new client_RegistryError(`blob ${d.digest} of ${label} is ${d.size} bytes and not an image layer: over the ${MAX_SMALL_BLOB}-byte bound for configs and documents`);
     const res = await client.get(`${base}/blobs/${d.digest}`);
     check(res, `blob ${d.digest}`, label);
     const hash = DigestHash.for(d.digest);
@@ -80214,22 +80251,22 @@ async function fetchSmallBlob(client, base, label, d) {
         for await (const chunk of res.body) {
             bytes += chunk.length;
             if (bytes > d.size)
-                throw new RegistryError(`blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`);
+                throw new client_RegistryError(`blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`);
             hash.update(chunk);
             chunks.push(chunk);
         }
     }
     catch (error) {
         res.body.destroy();
-        if (error instanceof RegistryError)
+        if (error instanceof client_RegistryError)
             throw error;
-        throw new RegistryError(`blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${error.message.split('\n')[0]})`);
+        throw new client_RegistryError(`blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${error.message.split('\n')[0]})`);
     }
     const got = hash.digest();
     if (bytes !== d.size)
-        throw new RegistryError(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
+        throw new client_RegistryError(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
     if (got !== d.digest)
-        throw new RegistryError(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
+        throw new client_RegistryError(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
     return Buffer.concat(chunks);
 }
 
@@ -80247,26 +80284,26 @@ async function fetchSmallBlob(client, base, label, d) {
 
 
 /** DER certificates as PEM, for the TLS trust store. */
-function pemOf(certs) {
+function registry_pemOf(certs) {
     return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`);
 }
 async function openRegistryImage(image, extraCa, options = {}) {
-    const reference = parseRegistryReference(image);
+    const reference = reference_parseRegistryReference(image);
+    return readRegistryImage({ reference, ...clientOptions(reference.registry, extraCa, options) });
+}
+/** Credentials (given, else the docker config's), proxy environment and bounds, as every request of a check uses them. */
+function clientOptions(registry, extraCa, options) {
     const env = options.env ?? process.env;
     let credentials = options.credentials;
     if (!credentials) {
         try {
-            credentials = credentialsFor(reference.registry, options.dockerConfig ?? dockerConfigPath(env), {
-                ...process.env,
-                ...env,
-            });
+            credentials = credentialsFor(registry, options.dockerConfig ?? dockerConfigPath(env), { ...process.env, ...env });
         }
         catch (error) {
-            throw new RegistryError(`credentials for ${reference.registry}: ${error.message}`);
+            throw new client_RegistryError(`credentials for ${registry}: ${error.message}`);
         }
     }
-    return readRegistryImage({
-        reference,
+    return {
         extraCa,
         env,
         ...present_present({ credentials, platform: options.platform, parallel: options.parallel }),
@@ -80276,7 +80313,56 @@ async function openRegistryImage(image, extraCa, options = {}) {
             timeoutMs: options.timeoutMs,
             maxRequests: options.maxRequests,
         }),
+    };
+}
+/** Tags the referrers tag schema and cosign use for a digest's referrers: checked with their subject, not as images. */
+const REFERRER_TAG = /^(sha256|sha512)-[0-9a-f]{64,128}(\.[a-z]+)?$/;
+/** Bounds on a repository's tag list: pages followed, and tags (a registry that never ends its list fails closed). */
+const MAX_TAG_PAGES = 100;
+const MAX_TAGS = 10_000;
+/**
+ * Every tag of `registry:HOST/REPO`, by the distribution API's tag list (`/v2/<repo>/tags/list`, paginated by its
+ * Link header), with the same credentials, proxy and retries as the check; referrer tags left out.
+ */
+async function registry_listRepositoryTags(image, extraCa, options = {}) {
+    const reference = parseRegistryReference(image, { repositoryOnly: true });
+    const label = `${reference.registry}/${reference.repository}`;
+    const client = new RegistryClient({
+        ...clientOptions(reference.registry, extraCa, options),
+        host: apiHost(reference.registry),
+        repository: reference.repository,
     });
+    const tags = [];
+    let path = `/v2/${reference.repository}/tags/list?n=1000`;
+    for (let page = 0; path; page++) {
+        if (page >= MAX_TAG_PAGES)
+            throw new RegistryError(`${label}: its tag list goes on past ${MAX_TAG_PAGES} pages`);
+        const res = await client.get(path, 'application/json');
+        if (res.status !== 200) {
+            res.body.destroy();
+            throw new RegistryError(`tag list of ${label}: the registry answered ${res.status}`);
+        }
+        let doc;
+        try {
+            doc = JSON.parse(await readText(res.body, 4 * 1024 * 1024));
+        }
+        catch {
+            throw new RegistryError(`tag list of ${label} is not JSON`);
+        }
+        const page_ = doc.tags ?? [];
+        if (!Array.isArray(page_) ||
+            !page_.every((t) => typeof t === 'string' && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t)))
+            throw new RegistryError(`tag list of ${label} holds something that is not a tag`);
+        tags.push(...page_);
+        if (tags.length > MAX_TAGS)
+            throw new RegistryError(`${label} has over ${MAX_TAGS} tags; name them with --images`);
+        // Link: </v2/<repo>/tags/list?n=1000&last=x>; rel="next" (distribution-spec: content discovery).
+        const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.link ?? '')?.[1];
+        // Only the path and query are followed: the list never sends credentials to another host.
+        const nextUrl = next ? new URL(next, `https://${apiHost(reference.registry)}`) : undefined;
+        path = nextUrl ? `${nextUrl.pathname}${nextUrl.search}` : undefined;
+    }
+    return [...new Set(tags)].filter((t) => !REFERRER_TAG.test(t)).sort();
 }
 
 ;// CONCATENATED MODULE: ./src/leak/sources/open.ts
@@ -80334,6 +80420,266 @@ async function openCheckInput(image, options) {
         close();
         throw error;
     }
+}
+
+;// CONCATENATED MODULE: ./src/output/markdown.ts
+/**
+ * The Markdown/HTML sink for job summaries: untrusted text (certificate names, paths, proxy answers, file names in an
+ * image) is written as HTML entities wherever Markdown or HTML would give it meaning, so it can neither open a link,
+ * an image, a code span or a tag nor break the table it sits in (`[`, `]`, `!`, `<`, `>`, `&`, quotes, `|`, backtick,
+ * a backslash that would escape our own pipe, and what GFM autolinks); line breaks become spaces. Emphasis characters
+ * are left as they are: they change no meaning and keep paths readable. Pure.
+ */
+const SPECIAL = /[&<>"'|`[\]!\\@]/g;
+/** The HTML names where there is one, as summaries have always written them; numeric references for the rest. */
+const NAMED = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+/** Text for a summary paragraph or a table cell: one line, nothing rendered. */
+function escapeMarkdown(text) {
+    // '@', the colon of '://' and the dot of 'www.' too: GFM turns e-mail addresses, bare URLs and www. names into links.
+    return text
+        .replace(CONTROL, ' ')
+        .replace(SPECIAL, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`)
+        .replace(/:\/\//g, '&#58;//')
+        .replace(/(www)\./gi, '$1&#46;');
+}
+/** Text shown as code: `<code>` rather than backticks, so a backtick in it cannot end the span and entities still decode. */
+function markdownCode(text) {
+    return `<code>${escapeMarkdown(text)}</code>`;
+}
+
+;// CONCATENATED MODULE: ./src/leak/reporting/report.ts
+
+
+
+
+
+/** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
+/** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
+function report_failed(report, strict = false) {
+    return (report.error !== undefined ||
+        report.findings.length > 0 ||
+        report.unscanned.length > 0 ||
+        (strict && notLookedInside(report).length > 0));
+}
+/** Older reports (and hand-made ones) may lack the field. */
+function notLookedInside(report) {
+    return report.notLookedInside ?? [];
+}
+function nlWhere(n) {
+    return `${n.image ? `[${n.image}] ` : ''}${n.layer !== undefined ? `layer ${n.layer} ` : ''}${n.path}`;
+}
+/**
+ * An error as one line for the report files and the summary. The CA input's messages quote the bad value (a
+ * fingerprint token, say), which may be certificate text pasted into the wrong input: those are redacted.
+ */
+function report_safeMessage(error) {
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+    return error instanceof parse_CaInputError ? redactCertificateText(message) : message;
+}
+/** The report of a check that could not run: the same files and outputs as any other, saying why. */
+function report_failureReport(input, error) {
+    return { ...emptyReport(input), error };
+}
+function emptyReport(input) {
+    return {
+        input,
+        findings: [],
+        unscanned: [],
+        notLookedInside: [],
+        stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 },
+    };
+}
+function where(f) {
+    return f.layer
+        ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}`
+        : f.visibility === 'config'
+            ? 'image config'
+            : 'archive';
+}
+function renderText(report, strict = false) {
+    const lines = [];
+    if (report.error !== undefined)
+        return logLine(`FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`);
+    const s = report.stats;
+    const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
+    lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
+    for (const f of report.findings) {
+        lines.push(`LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`);
+        lines.push(`     ${f.message}`);
+    }
+    for (const u of report.unscanned)
+        lines.push(`NOT SCANNED ${u.what}: ${u.reason}`);
+    const unopened = notLookedInside(report);
+    for (const n of unopened)
+        lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
+    const warn = unopened.length
+        ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.`
+        : '';
+    if (!report_failed(report, strict))
+        lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
+    else
+        lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
+    // File names and messages come from the image: one printable line each, for the terminal and the job log.
+    return lines.map(logLine).join('\n');
+}
+function renderMarkdown(report, strict = false) {
+    const lines = ['## org-ca leak check', ''];
+    if (report.error !== undefined) {
+        lines.push(`**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
+        return lines.join('\n');
+    }
+    lines.push(report_failed(report, strict)
+        ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in ${markdownCode(report.input)}.`
+        : `**Clean**: the CA is nowhere in ${markdownCode(report.input)} (${report.stats.layers} layers, ${report.stats.files} files).`, '');
+    if (report.findings.length) {
+        lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
+        for (const f of report.findings) {
+            lines.push(`| ${f.kind} | ${escapeMarkdown(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${escapeMarkdown((f.layer?.instruction ?? '').slice(0, 80))} | ${escapeMarkdown(f.path)} | ${f.visibility} | ${f.fingerprint ? `${escapeMarkdown(f.subject ?? '')} \`${certificate_colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`);
+        }
+        lines.push('');
+    }
+    if (report.unscanned.length) {
+        lines.push('| Not scanned | Why |', '|---|---|');
+        for (const u of report.unscanned)
+            lines.push(`| ${escapeMarkdown(u.what)} | ${escapeMarkdown(u.reason)} |`);
+        lines.push('');
+    }
+    const unopened = notLookedInside(report);
+    if (unopened.length) {
+        lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
+        lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
+        for (const n of unopened)
+            lines.push(`| ${escapeMarkdown(n.image ?? '')} | ${n.layer ?? ''} | ${escapeMarkdown(n.path)} | ${escapeMarkdown(n.reason)} |`);
+        lines.push('');
+    }
+    return lines.join('\n');
+}
+/** The last lines of a failed check's summary: what to do about it. Pure. */
+function fixMarkdown(failure) {
+    const lines = [];
+    if (failure.leaks > 0) {
+        lines.push('**Fix**: use the CA only in a builder stage, through a BuildKit secret mount ' +
+            '(`RUN --mount=type=secret,id=org_ca --mount=type=bind,from=org-ca,target=/org-ca /org-ca/with-org-ca npm ci`), ' +
+            'copy only build outputs into the release stage, and rebuild; `org-ca lint Dockerfile --target <release stage>` names the instruction.');
+    }
+    if (failure.unscanned > 0) {
+        lines.push('**Fix** for the parts not scanned: a part that cannot be read is never counted clean; export the image again ' +
+            '(`docker save`, `skopeo copy … oci-archive:`), check the archive is complete, and run the check on it.');
+    }
+    return lines.join('\n\n');
+}
+function report_annotations(report, strict = false) {
+    return [
+        ...report.findings.map((f) => ({
+            level: 'error',
+            title: `CA leak (${f.kind}) at ${f.path}`,
+            message: f.message,
+        })),
+        ...report.unscanned.map((u) => ({
+            level: 'error',
+            title: `Not scanned: ${u.what}`,
+            message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.`,
+        })),
+        ...notLookedInside(report).map((n) => ({
+            level: strict ? 'error' : 'warning',
+            title: `Not looked inside: ${n.path}`,
+            message: `${nlWhere(n)}: ${n.reason}. ${strict ? 'strict: this fails the check.' : 'The CA could hide there unseen; set strict to fail on this.'}`,
+        })),
+    ];
+}
+const RULES = {
+    pem: 'The CA certificate as PEM',
+    'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
+    der: 'The CA certificate as DER bytes',
+    'der-same-key': 'A certificate with the CA key, DER',
+    'public-key': 'The CA public key',
+    'pem-body': 'The CA PEM body without its BEGIN line',
+    'base64-der': 'base64 of the CA DER',
+    'base64-der-same-key': 'base64 of a certificate with the CA key',
+    'base64-public-key': 'base64 of the CA public key',
+    'base64-pem': 'base64 of the CA PEM',
+    'pem-intermediate': 'An intermediate CA the org CA signed (a trust anchor for Java, Go and Node), PEM',
+    'der-intermediate': 'An intermediate CA the org CA signed, DER',
+    'base64-der-intermediate': 'base64 of an intermediate CA the org CA signed',
+    'base64-pem-intermediate': 'base64 of the PEM of an intermediate CA the org CA signed',
+    jks: 'The CA in a Java keystore',
+    pkcs12: 'The CA in a PKCS#12 store',
+    'jks-intermediate': 'An intermediate CA the org CA signed, in a Java keystore',
+    'pkcs12-intermediate': 'An intermediate CA the org CA signed, in a PKCS#12 store',
+    'pointer-inline': 'A CA setting holding certificate text',
+    'pointer-to-ca': 'A CA setting naming a file that holds the CA',
+    'pointer-missing': 'A CA setting naming a file absent from the image',
+    'not-scanned': 'A part of the image that could not be read',
+    'not-looked-inside': 'An archive or compressed file inside the image that could not be opened',
+};
+/** Notification descriptors (toolExecutionNotifications refer to them by id). */
+const NOTIFICATIONS = {
+    'input-error': 'The image could not be checked at all (a bad input or an unreadable image): the check fails closed.',
+    'not-scanned': 'A part of the image could not be read: it is not counted clean.',
+};
+function renderSarif(report, extra, strict = false) {
+    const result = (ruleId, text, uri, key, level = 'error') => ({
+        ruleId,
+        level,
+        message: { text },
+        locations: [
+            { physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } },
+        ],
+        partialFingerprints: { 'orgCaLeak/v1': key },
+    });
+    return {
+        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+        version: '2.1.0',
+        runs: [
+            {
+                tool: {
+                    driver: {
+                        name: 'org-ca leak-check',
+                        rules: [
+                            ...Object.entries(RULES).map(([id, text]) => ({
+                                id,
+                                shortDescription: { text },
+                                defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
+                            })),
+                            ...(extra?.rules ?? []),
+                        ],
+                        notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({
+                            id,
+                            shortDescription: { text },
+                            defaultConfiguration: { level: 'error' },
+                        })),
+                    },
+                },
+                // An unreadable image or a bad input is a run that did not execute successfully, with the reason as a tool
+                // notification (SARIF 2.1.0 §3.20.14, §3.20.21): upload-sarif still gets a valid file, and a reader sees why.
+                // A part that could not be read is a result (an alert) and also a notification: the run did not fully succeed.
+                invocations: [
+                    {
+                        executionSuccessful: report.error === undefined && report.unscanned.length === 0,
+                        toolExecutionNotifications: [
+                            ...(report.error === undefined
+                                ? []
+                                : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
+                            ...report.unscanned.map((u) => ({
+                                level: 'error',
+                                message: { text: `${u.what}: ${u.reason}` },
+                                descriptor: { id: 'not-scanned' },
+                            })),
+                        ],
+                    },
+                ],
+                originalUriBaseIds: { IMAGE: { description: { text: `Inside the image ${report.input}` } } },
+                results: [
+                    ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
+                    ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
+                    ...(extra?.results ?? []),
+                    ...notLookedInside(report).map((n) => result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning')),
+                ],
+            },
+        ],
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/ca-pointers/fix.ts
@@ -80594,6 +80940,7 @@ const types_DEFAULT_LIMITS = {
 
 
 
+
 /**
  * The default spill bound (SPILL_BOUND): four times the input's bytes, never below the floor. An archive is written to
  * TMPDIR at most once per level it sits at, so a real image needs far less; a bomb of archives in archives stops there.
@@ -80609,15 +80956,15 @@ async function checkImage(options) {
         spillGiven: options.limits?.maxSpillBytes !== undefined,
     };
     const opened = await openCheckInput(options.image, {
-        extraCa: pemOf(options.spec.certs),
+        extraCa: registry_pemOf(options.spec.certs),
         ...present_present({ dockerSave: options.dockerSave, registry: options.registry }),
     });
     try {
         const { input } = opened;
         if (input.kind === 'image') {
-            const { findings, gaps, stats } = await checkSource(input.source, input.plan, options, limits, input.fromRegistry);
+            const { findings, gaps, stats, layers } = await checkSource(input.source, input.plan, options, limits, input.fromRegistry);
             const checked = report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
-            return { ...checked, subjects: input.plan.subjects };
+            return { ...checked, subjects: input.plan.subjects, layers };
         }
         const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
         const result = input.kind === 'rootfs-dir'
@@ -80636,6 +80983,57 @@ async function checkImage(options) {
     finally {
         opened.close();
     }
+}
+async function diskCache(options, limits) {
+    if (!options.cacheDir)
+        return undefined;
+    return new LayerCache(await ensureDirectory(options.cacheDir, { purpose: '--cache-dir' }), options.spec, limits);
+}
+/**
+ * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
+ * layer several images share is read once. An image that cannot be checked is reported as unreadable and the rest
+ * are still checked.
+ */
+async function checkImages(images, options, strict = false) {
+    const started = Date.now();
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const verdicts = new RunVerdicts(await diskCache({ ...options, image: '' }, limits));
+    const expanded = [];
+    for (const image of images) {
+        if (!isRepositoryReference(image))
+            expanded.push(image);
+        else {
+            const base = image.replace(/^(registry:|docker:\/\/)/, 'registry:');
+            for (const tag of await listRepositoryTags(image, pemOf(options.spec.certs), options.registry))
+                expanded.push(`${base}:${tag}`);
+        }
+    }
+    const checked = [];
+    const layerImages = new Map();
+    let layersRead = 0;
+    for (const image of [...new Set(expanded)]) {
+        let report;
+        try {
+            report = await checkImage({ ...options, image, layerVerdicts: verdicts });
+        }
+        catch (error) {
+            report = failureReport(image, safeMessage(error));
+        }
+        const verdict = report.findings.length ? 'leak' : failed(report, strict) ? 'unreadable' : 'clean';
+        checked.push({ image, verdict, report });
+        layersRead += report.stats.layers - (report.stats.cachedLayers ?? 0);
+        for (const layer of report.layers ?? []) {
+            const entry = layerImages.get(layer.digest) ?? { images: [], verdict: layer.verdict };
+            entry.images.push(image);
+            layerImages.set(layer.digest, entry);
+        }
+    }
+    return {
+        inputs: images,
+        images: checked,
+        layers: [...layerImages].map(([digest, e]) => ({ digest, verdict: e.verdict, images: e.images })),
+        stats: { images: checked.length, layers: layerImages.size, layersRead, ms: Date.now() - started },
+    };
 }
 function report(input, findings, gaps, stats) {
     return {
@@ -80656,9 +81054,7 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     const matcher = matcher_buildMatcher(options.spec);
     const found = { findings: [], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } };
     const { jobs, contentMembers } = layerJobsOf(source, plan);
-    const cache = options.cacheDir
-        ? new LayerCache(await ensureDirectory(options.cacheDir, { purpose: '--cache-dir' }), options.spec, limits)
-        : undefined;
+    const cache = options.layerVerdicts ?? (await diskCache(options, limits));
     const cached = new Map();
     for (const job of jobs) {
         const hit = cache?.get(job);
@@ -80682,14 +81078,13 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     for (const name of contentMembers)
         await checkContent(source, plan, name, matcher, inConfigFields, found);
     const scanned = await layerRun;
-    if (cache)
-        for (const r of scanned)
-            cache.put(toScan.find((j) => j.id === r.id), r);
+    for (const r of scanned)
+        cache?.put(toScan.find((j) => j.id === r.id), r);
     const results = new Map([...cached, ...scanned.map((r) => [r.id, r])]);
     for (const job of jobs) {
         const failure = fromRegistry ? registryLayerFailure(job, results.get(job.id)) : undefined;
         if (failure)
-            throw new RegistryError(failure);
+            throw new client_RegistryError(failure);
     }
     const stats = {
         images: plan.images.length,
@@ -80721,7 +81116,15 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     for (const [id, r] of results)
         if (!inImage.has(id))
             gather(found, strayBlobFindings(id, r));
-    return { ...found, stats };
+    // Per layer, by digest: a leak when a finding names it, unreadable when it could not be read to its end.
+    const layers = new Map();
+    for (const r of results.values())
+        if (r.digest)
+            layers.set(r.digest, r.error !== undefined ? 'unreadable' : 'clean');
+    for (const f of found.findings)
+        if (f.layer && layers.has(f.layer.digest))
+            layers.set(f.layer.digest, 'leak');
+    return { ...found, stats, layers: [...layers].map(([digest, verdict]) => ({ digest, verdict })) };
 }
 /** A member read as text: its hits (less those its image's config fields already reported), its digest checked. */
 async function checkContent(source, plan, name, matcher, inConfigFields, found) {
@@ -82832,7 +83235,7 @@ function copyFromContext(instr, stage, fs, source, dest, destIsDir, context, rep
 
 // The image check says its fix inside a sentence ("… Fix: use …"); a finding's own `fix` field is the bare advice.
 const USE_A_SECRET = LEAK_FIX.replace(/^Fix:\s*(.)/, (_m, first) => first.toUpperCase());
-const RULES = [
+const rules_RULES = [
     {
         id: 'OCA101',
         name: 'copy-ca-file',
@@ -82905,12 +83308,12 @@ const RULES = [
     },
 ];
 function ruleById(id) {
-    return RULES.find((r) => r.id === id);
+    return rules_RULES.find((r) => r.id === id);
 }
 /** A rule by id (OCA101, case-insensitive) or by name (copy-ca-file). */
 function findRule(idOrName) {
     const key = idOrName.trim().toLowerCase();
-    return RULES.find((r) => r.id.toLowerCase() === key || r.name === key);
+    return rules_RULES.find((r) => r.id.toLowerCase() === key || r.name === key);
 }
 
 ;// CONCATENATED MODULE: ./src/lint/lint.ts
@@ -82941,7 +83344,7 @@ function inlineIgnores(file, notes) {
             if (rule)
                 rules.add(rule.id);
             else
-                notes.push(`line ${line}: '${name}' in an org-ca ignore comment is not a rule (expected one of ${RULES.map((r) => r.id).join(', ')} or their names); it ignores nothing.`);
+                notes.push(`line ${line}: '${name}' in an org-ca ignore comment is not a rule (expected one of ${rules_RULES.map((r) => r.id).join(', ')} or their names); it ignores nothing.`);
         }
         const entry = out.get(next) ?? { rules: new Set(), reason: m[2].trim() };
         for (const r of rules)
@@ -82957,7 +83360,7 @@ function parseIgnoreList(values) {
         .map((name) => {
         const rule = findRule(name);
         if (!rule)
-            throw new LintError(`--ignore '${name}' is not a rule: expected one of ${RULES.map((r) => `${r.id} (${r.name})`).join(', ')}.`);
+            throw new LintError(`--ignore '${name}' is not a rule: expected one of ${rules_RULES.map((r) => `${r.id} (${r.name})`).join(', ')}.`);
         return rule.id;
     });
 }
@@ -83104,7 +83507,7 @@ function lintAnnotations(result) {
 /** SARIF 2.1.0; an ignored finding carries a `suppressions` entry (inSource for comments, external for --ignore). */
 /** The lint's rules as SARIF reportingDescriptors (shared with the leak-check sub-action's combined SARIF). */
 function lintSarifRules() {
-    return RULES.map((r) => ({
+    return rules_RULES.map((r) => ({
         id: r.id,
         name: r.name,
         shortDescription: { text: r.what },
@@ -83159,266 +83562,6 @@ function artifactUri(path, workspace) {
             return rel.split(external_node_path_namespaceObject.sep).join('/');
     }
     return (0,external_node_url_.pathToFileURL)(path).href;
-}
-
-;// CONCATENATED MODULE: ./src/output/markdown.ts
-/**
- * The Markdown/HTML sink for job summaries: untrusted text (certificate names, paths, proxy answers, file names in an
- * image) is written as HTML entities wherever Markdown or HTML would give it meaning, so it can neither open a link,
- * an image, a code span or a tag nor break the table it sits in (`[`, `]`, `!`, `<`, `>`, `&`, quotes, `|`, backtick,
- * a backslash that would escape our own pipe, and what GFM autolinks); line breaks become spaces. Emphasis characters
- * are left as they are: they change no meaning and keep paths readable. Pure.
- */
-const SPECIAL = /[&<>"'|`[\]!\\@]/g;
-/** The HTML names where there is one, as summaries have always written them; numeric references for the rest. */
-const NAMED = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
-/** Text for a summary paragraph or a table cell: one line, nothing rendered. */
-function escapeMarkdown(text) {
-    // '@', the colon of '://' and the dot of 'www.' too: GFM turns e-mail addresses, bare URLs and www. names into links.
-    return text
-        .replace(CONTROL, ' ')
-        .replace(SPECIAL, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`)
-        .replace(/:\/\//g, '&#58;//')
-        .replace(/(www)\./gi, '$1&#46;');
-}
-/** Text shown as code: `<code>` rather than backticks, so a backtick in it cannot end the span and entities still decode. */
-function markdownCode(text) {
-    return `<code>${escapeMarkdown(text)}</code>`;
-}
-
-;// CONCATENATED MODULE: ./src/leak/reporting/report.ts
-
-
-
-
-
-/** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
-/** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
-function report_failed(report, strict = false) {
-    return (report.error !== undefined ||
-        report.findings.length > 0 ||
-        report.unscanned.length > 0 ||
-        (strict && notLookedInside(report).length > 0));
-}
-/** Older reports (and hand-made ones) may lack the field. */
-function notLookedInside(report) {
-    return report.notLookedInside ?? [];
-}
-function nlWhere(n) {
-    return `${n.image ? `[${n.image}] ` : ''}${n.layer !== undefined ? `layer ${n.layer} ` : ''}${n.path}`;
-}
-/**
- * An error as one line for the report files and the summary. The CA input's messages quote the bad value (a
- * fingerprint token, say), which may be certificate text pasted into the wrong input: those are redacted.
- */
-function safeMessage(error) {
-    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
-    return error instanceof parse_CaInputError ? redactCertificateText(message) : message;
-}
-/** The report of a check that could not run: the same files and outputs as any other, saying why. */
-function failureReport(input, error) {
-    return { ...emptyReport(input), error };
-}
-function emptyReport(input) {
-    return {
-        input,
-        findings: [],
-        unscanned: [],
-        notLookedInside: [],
-        stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 },
-    };
-}
-function where(f) {
-    return f.layer
-        ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}`
-        : f.visibility === 'config'
-            ? 'image config'
-            : 'archive';
-}
-function renderText(report, strict = false) {
-    const lines = [];
-    if (report.error !== undefined)
-        return logLine(`FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`);
-    const s = report.stats;
-    const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
-    lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
-    for (const f of report.findings) {
-        lines.push(`LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`);
-        lines.push(`     ${f.message}`);
-    }
-    for (const u of report.unscanned)
-        lines.push(`NOT SCANNED ${u.what}: ${u.reason}`);
-    const unopened = notLookedInside(report);
-    for (const n of unopened)
-        lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
-    const warn = unopened.length
-        ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.`
-        : '';
-    if (!report_failed(report, strict))
-        lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
-    else
-        lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
-    // File names and messages come from the image: one printable line each, for the terminal and the job log.
-    return lines.map(logLine).join('\n');
-}
-function renderMarkdown(report, strict = false) {
-    const lines = ['## org-ca leak check', ''];
-    if (report.error !== undefined) {
-        lines.push(`**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
-        return lines.join('\n');
-    }
-    lines.push(report_failed(report, strict)
-        ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in ${markdownCode(report.input)}.`
-        : `**Clean**: the CA is nowhere in ${markdownCode(report.input)} (${report.stats.layers} layers, ${report.stats.files} files).`, '');
-    if (report.findings.length) {
-        lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
-        for (const f of report.findings) {
-            lines.push(`| ${f.kind} | ${escapeMarkdown(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${escapeMarkdown((f.layer?.instruction ?? '').slice(0, 80))} | ${escapeMarkdown(f.path)} | ${f.visibility} | ${f.fingerprint ? `${escapeMarkdown(f.subject ?? '')} \`${certificate_colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`);
-        }
-        lines.push('');
-    }
-    if (report.unscanned.length) {
-        lines.push('| Not scanned | Why |', '|---|---|');
-        for (const u of report.unscanned)
-            lines.push(`| ${escapeMarkdown(u.what)} | ${escapeMarkdown(u.reason)} |`);
-        lines.push('');
-    }
-    const unopened = notLookedInside(report);
-    if (unopened.length) {
-        lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
-        lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
-        for (const n of unopened)
-            lines.push(`| ${escapeMarkdown(n.image ?? '')} | ${n.layer ?? ''} | ${escapeMarkdown(n.path)} | ${escapeMarkdown(n.reason)} |`);
-        lines.push('');
-    }
-    return lines.join('\n');
-}
-/** The last lines of a failed check's summary: what to do about it. Pure. */
-function fixMarkdown(failure) {
-    const lines = [];
-    if (failure.leaks > 0) {
-        lines.push('**Fix**: use the CA only in a builder stage, through a BuildKit secret mount ' +
-            '(`RUN --mount=type=secret,id=org_ca --mount=type=bind,from=org-ca,target=/org-ca /org-ca/with-org-ca npm ci`), ' +
-            'copy only build outputs into the release stage, and rebuild; `org-ca lint Dockerfile --target <release stage>` names the instruction.');
-    }
-    if (failure.unscanned > 0) {
-        lines.push('**Fix** for the parts not scanned: a part that cannot be read is never counted clean; export the image again ' +
-            '(`docker save`, `skopeo copy … oci-archive:`), check the archive is complete, and run the check on it.');
-    }
-    return lines.join('\n\n');
-}
-function report_annotations(report, strict = false) {
-    return [
-        ...report.findings.map((f) => ({
-            level: 'error',
-            title: `CA leak (${f.kind}) at ${f.path}`,
-            message: f.message,
-        })),
-        ...report.unscanned.map((u) => ({
-            level: 'error',
-            title: `Not scanned: ${u.what}`,
-            message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.`,
-        })),
-        ...notLookedInside(report).map((n) => ({
-            level: strict ? 'error' : 'warning',
-            title: `Not looked inside: ${n.path}`,
-            message: `${nlWhere(n)}: ${n.reason}. ${strict ? 'strict: this fails the check.' : 'The CA could hide there unseen; set strict to fail on this.'}`,
-        })),
-    ];
-}
-const report_RULES = {
-    pem: 'The CA certificate as PEM',
-    'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
-    der: 'The CA certificate as DER bytes',
-    'der-same-key': 'A certificate with the CA key, DER',
-    'public-key': 'The CA public key',
-    'pem-body': 'The CA PEM body without its BEGIN line',
-    'base64-der': 'base64 of the CA DER',
-    'base64-der-same-key': 'base64 of a certificate with the CA key',
-    'base64-public-key': 'base64 of the CA public key',
-    'base64-pem': 'base64 of the CA PEM',
-    'pem-intermediate': 'An intermediate CA the org CA signed (a trust anchor for Java, Go and Node), PEM',
-    'der-intermediate': 'An intermediate CA the org CA signed, DER',
-    'base64-der-intermediate': 'base64 of an intermediate CA the org CA signed',
-    'base64-pem-intermediate': 'base64 of the PEM of an intermediate CA the org CA signed',
-    jks: 'The CA in a Java keystore',
-    pkcs12: 'The CA in a PKCS#12 store',
-    'jks-intermediate': 'An intermediate CA the org CA signed, in a Java keystore',
-    'pkcs12-intermediate': 'An intermediate CA the org CA signed, in a PKCS#12 store',
-    'pointer-inline': 'A CA setting holding certificate text',
-    'pointer-to-ca': 'A CA setting naming a file that holds the CA',
-    'pointer-missing': 'A CA setting naming a file absent from the image',
-    'not-scanned': 'A part of the image that could not be read',
-    'not-looked-inside': 'An archive or compressed file inside the image that could not be opened',
-};
-/** Notification descriptors (toolExecutionNotifications refer to them by id). */
-const NOTIFICATIONS = {
-    'input-error': 'The image could not be checked at all (a bad input or an unreadable image): the check fails closed.',
-    'not-scanned': 'A part of the image could not be read: it is not counted clean.',
-};
-function renderSarif(report, extra, strict = false) {
-    const result = (ruleId, text, uri, key, level = 'error') => ({
-        ruleId,
-        level,
-        message: { text },
-        locations: [
-            { physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } },
-        ],
-        partialFingerprints: { 'orgCaLeak/v1': key },
-    });
-    return {
-        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-        version: '2.1.0',
-        runs: [
-            {
-                tool: {
-                    driver: {
-                        name: 'org-ca leak-check',
-                        rules: [
-                            ...Object.entries(report_RULES).map(([id, text]) => ({
-                                id,
-                                shortDescription: { text },
-                                defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
-                            })),
-                            ...(extra?.rules ?? []),
-                        ],
-                        notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({
-                            id,
-                            shortDescription: { text },
-                            defaultConfiguration: { level: 'error' },
-                        })),
-                    },
-                },
-                // An unreadable image or a bad input is a run that did not execute successfully, with the reason as a tool
-                // notification (SARIF 2.1.0 §3.20.14, §3.20.21): upload-sarif still gets a valid file, and a reader sees why.
-                // A part that could not be read is a result (an alert) and also a notification: the run did not fully succeed.
-                invocations: [
-                    {
-                        executionSuccessful: report.error === undefined && report.unscanned.length === 0,
-                        toolExecutionNotifications: [
-                            ...(report.error === undefined
-                                ? []
-                                : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
-                            ...report.unscanned.map((u) => ({
-                                level: 'error',
-                                message: { text: `${u.what}: ${u.reason}` },
-                                descriptor: { id: 'not-scanned' },
-                            })),
-                        ],
-                    },
-                ],
-                originalUriBaseIds: { IMAGE: { description: { text: `Inside the image ${report.input}` } } },
-                results: [
-                    ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
-                    ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
-                    ...(extra?.results ?? []),
-                    ...notLookedInside(report).map((n) => result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning')),
-                ],
-            },
-        ],
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/leak/scanning/limits.ts
@@ -83967,11 +84110,11 @@ async function run() {
         }
     }
     catch (e) {
-        error = safeMessage(e);
+        error = report_safeMessage(e);
     }
     try {
         // A Dockerfile-only run has no image report, but the same files: SARIF carries the lint findings.
-        const written = error !== undefined ? failureReport(image, error) : (report ?? emptyReport(''));
+        const written = error !== undefined ? report_failureReport(image, error) : (report ?? emptyReport(''));
         const temp = await makeTempDirectory(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-', {
             purpose: process.env.RUNNER_TEMP ? 'RUNNER_TEMP' : 'TMPDIR',
             mode: 0o700,
