@@ -223,7 +223,13 @@ const ROWS: readonly Row[] = [
   // leak-check
   [['leak-check', '@rootfsClean', '--ca', '@ca.pem'], {}, 0, ''],
   [['leak-check', '@rootfsLeaky', '--ca', '@ca.pem'], {}, 1, ''],
-  [['leak-check'], {}, 2, /^org-ca leak-check: expected exactly one IMAGE/],
+  [['leak-check'], {}, 2, /^org-ca leak-check: expected an IMAGE \(or --images FILE/],
+  [
+    ['leak-check', '--images', '@nope.txt', '--ca', '@ca.pem'],
+    {},
+    2,
+    /^org-ca leak-check: --images '.*nope\.txt' cannot be read \(ENOENT\)/,
+  ],
   [
     ['leak-check', '@rootfsClean'],
     {},
