@@ -36559,9 +36559,12 @@ const git_pack_TYPES = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
 /** Packs bigger than this are not read (they are read whole, to follow deltas back): listed as not looked inside. */
-const MAX_GIT_PACK_BYTES = 128 * 1024 ** 2;
-/** The objects of one pack are kept in memory while deltas are resolved: at most this much of them. */
-const MAX_GIT_OBJECT_BYTES = 512 * 1024 ** 2;
+const MAX_GIT_PACK_BYTES = 64 * 1024 ** 2;
+/**
+ * The objects of one pack are kept in memory while deltas are resolved: at most this much of them, so that a hostile
+ * delta declaring a huge result, on top of the pack itself, stays within the check's memory bound.
+ */
+const MAX_GIT_OBJECT_BYTES = 64 * 1024 ** 2;
 /**
  * Reads every object of a pack. `charge` is told each inflated object's size before it is kept (the caller's budget
  * throws to stop); `objectHash` is 'sha1' unless the repository uses SHA-256 (then REF_DELTA names are 32 bytes).

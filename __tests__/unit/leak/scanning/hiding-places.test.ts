@@ -289,3 +289,39 @@ describe('stores and archives org-ca does not open are listed, never passed as c
     expect(r.notLookedInside).toEqual([{ path: 'srv/ca.pem.lz4', reason: 'LZ4 frame: not opened by org-ca' }]);
   });
 });
+
+/** A varint of git's delta format: 7 bits a byte, low bits first. */
+function deltaVarint(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+test('a hostile pack whose delta declares a gigabyte result stops at the bound, listed, with nothing allocated', async () => {
+  const { deflateSync } = await import('node:zlib');
+  const base = Buffer.from('base');
+  // Object 1: a blob of 4 bytes. Object 2: an OFS_DELTA on it, its delta claiming a 1 GiB result.
+  const delta = Buffer.concat([deltaVarint(4), deltaVarint(1024 ** 3), Buffer.from([0x04]), Buffer.from('abcd')]);
+  const header = Buffer.alloc(12);
+  header.write('PACK', 0, 'latin1');
+  header.writeUInt32BE(2, 4);
+  header.writeUInt32BE(2, 8);
+  const blob = Buffer.concat([Buffer.from([(3 << 4) | base.length]), deflateSync(base)]);
+  const ofs = Buffer.concat([Buffer.from([(6 << 4) | delta.length]), Buffer.from([blob.length]), deflateSync(delta)]);
+  const pack = Buffer.concat([header, blob, ofs, Buffer.alloc(20)]);
+  const r = await scanBlob('hostile-pack.tar', tarOf({ 'repo/.git/objects/pack/pack-x.pack': pack }));
+  expect(r.error).toBeUndefined();
+  expect(r.notLookedInside).toEqual([
+    {
+      path: 'repo/.git/objects/pack/pack-x.pack',
+      reason: expect.stringMatching(
+        /^git-pack archive could not be opened: its objects are over the 67108864-byte bound/,
+      ),
+    },
+  ]);
+});

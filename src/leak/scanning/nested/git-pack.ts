@@ -29,9 +29,12 @@ export interface GitPack {
 }
 
 /** Packs bigger than this are not read (they are read whole, to follow deltas back): listed as not looked inside. */
-export const MAX_GIT_PACK_BYTES = 128 * 1024 ** 2;
-/** The objects of one pack are kept in memory while deltas are resolved: at most this much of them. */
-export const MAX_GIT_OBJECT_BYTES = 512 * 1024 ** 2;
+export const MAX_GIT_PACK_BYTES = 64 * 1024 ** 2;
+/**
+ * The objects of one pack are kept in memory while deltas are resolved: at most this much of them, so that a hostile
+ * delta declaring a huge result, on top of the pack itself, stays within the check's memory bound.
+ */
+export const MAX_GIT_OBJECT_BYTES = 64 * 1024 ** 2;
 
 interface Entry {
   readonly offset: number;
