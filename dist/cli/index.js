@@ -39577,20 +39577,19 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
  * `0`, `false` and `null` are values and are kept.
  */
 function present_present(fields) {
-    const kept = {};
-    for (const [key, value] of Object.entries(fields))
-        if (!isAbsent(value))
-            kept[key] = value;
-    return kept;
+    return keep(fields, (value) => !isAbsent(value));
 }
 function isAbsent(value) {
     return value === undefined || value === '';
 }
 /** Keeps the fields whose value is not `undefined`: for values where `''` means something (a password, a link target). */
 function defined(fields) {
+    return keep(fields, (value) => value !== undefined);
+}
+function keep(fields, there) {
     const kept = {};
     for (const [key, value] of Object.entries(fields))
-        if (value !== undefined)
+        if (there(value))
             kept[key] = value;
     return kept;
 }
@@ -42406,6 +42405,26 @@ function digestOfBlobPath(name) {
     return match && isVerifiableDigest(`${match[1]}:${match[2]}`) ? `${match[1]}:${match[2]}` : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/leak/types.ts
+
+/** The SHA-256 fingerprints (lower-case hex) a check searches for: the certificates' and those given, once each. */
+function searchedFingerprints(spec) {
+    const given = spec.fingerprints.map((f) => f.toLowerCase().replace(/[^0-9a-f]/g, ''));
+    return [...new Set([...spec.certs.map((c) => sha256Hex(Buffer.from(c.der))), ...given])];
+}
+const DEFAULT_LIMITS = {
+    maxFileBytes: 8 * 1024 ** 3,
+    maxLayerBytes: 32 * 1024 ** 3,
+    maxImageBytes: 128 * 1024 ** 3,
+    maxDepth: 6,
+    maxNestedLayerBytes: 8 * 1024 ** 3,
+    maxNestedImageBytes: 32 * 1024 ** 3,
+    maxKeystoreBytes: 64 * 1024 ** 2,
+    zstdWindowLogMax: 25,
+    // A floor: a check of a big image raises it to a multiple of the image's size (src/leak/check.ts spillBoundFor).
+    maxSpillBytes: 2 * 1024 ** 3,
+};
+
 ;// CONCATENATED MODULE: ./src/leak/layer-cache.ts
 /**
  * The layer-verdict cache (--cache-dir): what scanning one layer found, keyed by its content digest and by everything
@@ -42425,6 +42444,7 @@ function digestOfBlobPath(name) {
 
 
 
+
 /** Bumped when an entry's meaning changes: old entries are then simply not found. */
 const FORMAT = 1;
 /** An entry bigger than this is not read (a million-file layer's index is a few tens of MB). */
@@ -42437,12 +42457,7 @@ class LayerCache {
     constructor(dir, spec, limits) {
         this.dir = (0,external_node_path_namespaceObject.join)(dir, `layers-v${FORMAT}`);
         (0,external_node_fs_namespaceObject.mkdirSync)(this.dir, { recursive: true, mode: 0o700 });
-        const fingerprints = [
-            ...new Set([
-                ...spec.certs.map((c) => (0,external_node_crypto_.createHash)('sha256').update(c.der).digest('hex')),
-                ...spec.fingerprints.map((f) => f.toLowerCase().replace(/[^0-9a-f]/g, '')),
-            ]),
-        ].sort();
+        const fingerprints = searchedFingerprints(spec).sort();
         // The check-wide bounds are left out: results they shaped are never kept (see cacheable).
         const { maxImageBytes: _i, maxNestedImageBytes: _n, maxSpillBytes: _s, ...perLayer } = limits;
         this.context = JSON.stringify({ format: FORMAT, scanner: VERSION, fingerprints, limits: sortKeys(perLayer) });
@@ -49932,10 +49947,10 @@ const READ_LAYOUT = {
             p.refs.push(...item.RepoTags);
         p.refs.push(`@${i}`);
         // Without an index (Docker before 25) there is no manifest: the config's digest is the image ID.
-        const configDigest = digestOfName(item.Config) ?? digestOfName(`blobs/sha256/${item.Config.replace(/\.json$/, '')}`);
+        const configDigest = digestOfBlobPath(item.Config) ?? digestOfBlobPath(`blobs/sha256/${item.Config.replace(/\.json$/, '')}`);
         if (!layouts.includes('oci') && configDigest)
             p.subjects.push({ name: item.RepoTags?.[0] ?? p.label(), digest: configDigest });
-        p.addImage(item.RepoTags?.[0] ?? item.Config, item.Config, (item.Layers ?? []).map((member) => ({ member, ...present_present({ digest: digestOfName(member) }) })));
+        p.addImage(item.RepoTags?.[0] ?? item.Config, item.Config, (item.Layers ?? []).map((member) => ({ member, ...present_present({ digest: digestOfBlobPath(member) }) })));
     }),
     dir: (p) => {
         p.subjects.push({ name: p.label(), digest: p.digestOfMember('manifest.json') });
@@ -50146,13 +50161,9 @@ class ImagePlanner {
         };
     }
 }
-/** The digest a member stored under blobs/sha256/<hex> must have. */
-function digestOfName(name) {
-    return digestOfBlobPath(name);
-}
 /** The expected digest of a member stored under blobs/<alg>/<hex>. */
 function digestOfMember(m) {
-    return digestOfName(m.name);
+    return digestOfBlobPath(m.name);
 }
 
 ;// CONCATENATED MODULE: ./src/leak/sources/members.ts
@@ -50825,6 +50836,10 @@ function report_failed(report, strict = false) {
         report.unscanned.length > 0 ||
         (strict && notLookedInside(report).length > 0));
 }
+/** One word for a report: a finding is a leak; else anything that fails the check is unreadable; else clean. */
+function verdictOf(report, strict = false) {
+    return report.findings.length ? 'leak' : report_failed(report, strict) ? 'unreadable' : 'clean';
+}
 /** Older reports (and hand-made ones) may lack the field. */
 function notLookedInside(report) {
     return report.notLookedInside ?? [];
@@ -51042,6 +51057,31 @@ function renderSarif(report, extra, strict = false) {
             },
         ],
     };
+}
+/**
+ * A run over several images as text: one line per image, the report of every image that is not clean, then each
+ * leaking layer with the images that ship it. Image names and errors can come from a registry or an image: every
+ * line goes through the log-line sink, as renderText's do.
+ */
+function renderSweepText(sweep, strict = false) {
+    const word = { clean: 'CLEAN', leak: 'LEAK', unreadable: 'NOT SCANNED' };
+    const lines = sweep.images.map((i) => logLine(`${word[i.verdict].padEnd(11)} ${i.image}`));
+    for (const i of sweep.images)
+        if (i.verdict !== 'clean')
+            lines.push('', logLine(`== ${i.image}`), renderText(i.report, strict));
+    const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
+    if (leaking.length)
+        lines.push('', 'Layers that hold the CA, and the images that ship them:');
+    for (const l of leaking)
+        lines.push(logLine(`  ${l.digest}: ${l.images.join(', ')}`));
+    const bad = sweep.images.filter((i) => i.verdict !== 'clean').length;
+    lines.push('', `${sweep.stats.images} image(s), ${sweep.stats.layers} distinct layer(s), ${sweep.stats.layersRead} read, in ${(sweep.stats.ms / 1000).toFixed(1)} s: ${bad ? `FAILED: ${bad} image(s) leak or could not be read` : 'every image is clean'}.`);
+    return lines.join('\n');
+}
+/** One SARIF log for a run over several images: one run per image. */
+function renderSweepSarif(sweep, strict = false) {
+    const logs = sweep.images.map((i) => renderSarif(i.report, undefined, strict));
+    return { ...(logs[0] ?? {}), runs: logs.flatMap((l) => l.runs) };
 }
 
 ;// CONCATENATED MODULE: ./src/ca-pointers/fix.ts
@@ -51269,20 +51309,6 @@ function strayBlobFindings(id, r) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/leak/types.ts
-const DEFAULT_LIMITS = {
-    maxFileBytes: 8 * 1024 ** 3,
-    maxLayerBytes: 32 * 1024 ** 3,
-    maxImageBytes: 128 * 1024 ** 3,
-    maxDepth: 6,
-    maxNestedLayerBytes: 8 * 1024 ** 3,
-    maxNestedImageBytes: 32 * 1024 ** 3,
-    maxKeystoreBytes: 64 * 1024 ** 2,
-    zstdWindowLogMax: 25,
-    // A floor: a check of a big image raises it to a multiple of the image's size (src/leak/check.ts spillBoundFor).
-    maxSpillBytes: 2 * 1024 ** 3,
-};
-
 ;// CONCATENATED MODULE: ./src/leak/check.ts
 
 
@@ -51346,10 +51372,10 @@ async function checkImage(options) {
         opened.close();
     }
 }
-async function diskCache(options, limits) {
-    if (!options.cacheDir)
+async function diskCache(cacheDir, spec, limits) {
+    if (!cacheDir)
         return undefined;
-    return new LayerCache(await ensureDirectory(options.cacheDir, { purpose: '--cache-dir' }), options.spec, limits);
+    return new LayerCache(await ensureDirectory(cacheDir, { purpose: '--cache-dir' }), spec, limits);
 }
 /**
  * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
@@ -51359,7 +51385,7 @@ async function diskCache(options, limits) {
 async function checkImages(images, options, strict = false) {
     const started = Date.now();
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
-    const verdicts = new RunVerdicts(await diskCache({ ...options, image: '' }, limits));
+    const verdicts = new RunVerdicts(await diskCache(options.cacheDir, options.spec, limits));
     const expanded = [];
     for (const image of images) {
         if (!isRepositoryReference(image))
@@ -51381,7 +51407,7 @@ async function checkImages(images, options, strict = false) {
         catch (error) {
             report = failureReport(image, safeMessage(error));
         }
-        const verdict = report.findings.length ? 'leak' : report_failed(report, strict) ? 'unreadable' : 'clean';
+        const verdict = verdictOf(report, strict);
         checked.push({ image, verdict, report });
         layersRead += report.stats.layers - (report.stats.cachedLayers ?? 0);
         for (const layer of report.layers ?? []) {
@@ -51416,7 +51442,7 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     const matcher = matcher_buildMatcher(options.spec);
     const found = { findings: [], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } };
     const { jobs, contentMembers } = layerJobsOf(source, plan);
-    const cache = options.layerVerdicts ?? (await diskCache(options, limits));
+    const cache = options.layerVerdicts ?? (await diskCache(options.cacheDir, options.spec, limits));
     const cached = new Map();
     for (const job of jobs) {
         const hit = cache?.get(job);
@@ -55049,13 +55075,8 @@ function leakCheckStatement(report, context) {
         throw new AttestationError(report.error !== undefined
             ? 'no attestation: the image could not be checked'
             : `no attestation: '${report.input}' has no manifest digest to name (a root file system is not an image)`);
-    const searchedFor = [
-        ...new Set([
-            ...context.spec.certs.map((c) => (0,external_node_crypto_.createHash)('sha256').update(c.der).digest('hex')),
-            ...context.spec.fingerprints.map((f) => f.toLowerCase().replace(/[^0-9a-f]/g, '')),
-        ]),
-    ];
-    const verdict = report.findings.length ? 'leak' : report_failed(report, context.strict) ? 'unreadable' : 'clean';
+    const searchedFor = searchedFingerprints(context.spec);
+    const verdict = verdictOf(report, context.strict);
     return {
         _type: STATEMENT_TYPE,
         subject: subjects.map((s) => {
@@ -55321,15 +55342,18 @@ const leakCheckCommand = {
                 maxRequests: maxRequests ? Number(maxRequests) : undefined,
             }),
         };
+        const readSpec = () => {
+            const ca = values.ca === '-' ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
+            return loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
+        };
         const cacheDir = values['no-cache'] ? undefined : values['cache-dir'] || process.env.ORG_CA_CACHE_DIR || undefined;
         if (images.length > 1 || isRepositoryReference(images[0])) {
             if (values.attest !== undefined || values.predicate !== undefined)
                 throw new UsageError('leak-check: --attest and --predicate name one image: check the images one at a time');
-            const ca = values.ca === '-' ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
-            const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
+            const spec = readSpec();
             const sweep = await checkImages(images, { spec, dockerSave: dockerSave, limits, registry, ...present_present({ parallel, cacheDir }) }, strict);
             if (values.sarif)
-                (0,external_node_fs_namespaceObject.writeFileSync)(values.sarif, JSON.stringify(sweepSarif(sweep, strict), null, 2) + '\n');
+                (0,external_node_fs_namespaceObject.writeFileSync)(values.sarif, JSON.stringify(renderSweepSarif(sweep, strict), null, 2) + '\n');
             if (values.report)
                 (0,external_node_fs_namespaceObject.writeFileSync)(values.report, JSON.stringify(sweep, null, 2) + '\n');
             process.stdout.write(values.json ? JSON.stringify(sweep, null, 2) + '\n' : renderSweepText(sweep, strict) + '\n');
@@ -55340,8 +55364,7 @@ const leakCheckCommand = {
         let failure;
         let spec;
         try {
-            const ca = values.ca === '-' ? { ca: (0,external_node_fs_namespaceObject.readFileSync)(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
-            spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
+            spec = readSpec();
             report = await checkImage({ image, spec, dockerSave: dockerSave, limits, registry, ...present_present({ parallel, cacheDir }) });
         }
         catch (error) {
@@ -55399,27 +55422,6 @@ function readImageList(file) {
         .split(/\r?\n/)
         .map((l) => l.trim())
         .filter((l) => l && !l.startsWith('#'));
-}
-/** One line per image, the details of every image that is not clean, then each leaking layer with its images. */
-function renderSweepText(sweep, strict) {
-    const word = { clean: 'CLEAN', leak: 'LEAK', unreadable: 'NOT SCANNED' };
-    const lines = sweep.images.map((i) => `${word[i.verdict].padEnd(11)} ${i.image}`);
-    for (const i of sweep.images)
-        if (i.verdict !== 'clean')
-            lines.push('', `== ${i.image}`, i.report.error ?? renderText(i.report, strict));
-    const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
-    if (leaking.length)
-        lines.push('', 'Layers that hold the CA, and the images that ship them:');
-    for (const l of leaking)
-        lines.push(`  ${l.digest}: ${l.images.join(', ')}`);
-    const bad = sweep.images.filter((i) => i.verdict !== 'clean').length;
-    lines.push('', `${sweep.stats.images} image(s), ${sweep.stats.layers} distinct layer(s), ${sweep.stats.layersRead} read, in ${(sweep.stats.ms / 1000).toFixed(1)} s: ${bad ? `FAILED: ${bad} image(s) leak or could not be read` : 'every image is clean'}.`);
-    return lines.join('\n');
-}
-/** One SARIF log, one run per image. */
-function sweepSarif(sweep, strict) {
-    const logs = sweep.images.map((i) => renderSarif(i.report, undefined, strict));
-    return { ...(logs[0] ?? {}), runs: logs.flatMap((l) => l.runs) };
 }
 
 // EXTERNAL MODULE: ./node_modules/@balena/dockerignore/ignore.js

@@ -70682,20 +70682,19 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
  * `0`, `false` and `null` are values and are kept.
  */
 function present_present(fields) {
-    const kept = {};
-    for (const [key, value] of Object.entries(fields))
-        if (!isAbsent(value))
-            kept[key] = value;
-    return kept;
+    return keep(fields, (value) => !isAbsent(value));
 }
 function isAbsent(value) {
     return value === undefined || value === '';
 }
 /** Keeps the fields whose value is not `undefined`: for values where `''` means something (a password, a link target). */
 function defined(fields) {
+    return keep(fields, (value) => value !== undefined);
+}
+function keep(fields, there) {
     const kept = {};
     for (const [key, value] of Object.entries(fields))
-        if (value !== undefined)
+        if (there(value))
             kept[key] = value;
     return kept;
 }
@@ -71149,6 +71148,75 @@ function digestOfBlobPath(name) {
     return match && isVerifiableDigest(`${match[1]}:${match[2]}`) ? `${match[1]}:${match[2]}` : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/ca/certificate.ts
+
+function sha256Hex(data) {
+    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex');
+}
+/** Parses DER bytes; throws node's own error for anything that is not one X.509 certificate. */
+function certificateFromDer(der) {
+    const x509 = new external_node_crypto_.X509Certificate(der);
+    const raw = Buffer.from(x509.raw);
+    const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
+    return {
+        der: raw,
+        fingerprint: sha256Hex(raw),
+        spkiSha256: sha256Hex(spki),
+        subject: oneLineName(x509.subject),
+        issuer: oneLineName(x509.issuer),
+        notBefore: new Date(x509.validFrom),
+        notAfter: new Date(x509.validTo),
+        isCa: x509.ca,
+        selfIssued: x509.subject === x509.issuer,
+        x509,
+    };
+}
+/** node prints names one attribute per line; a log line wants them joined. */
+function oneLineName(name) {
+    return name
+        .split('\n')
+        .map((part) => part.trim())
+        .filter(Boolean)
+        .join(', ');
+}
+function toPem(der) {
+    const body = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+    return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+}
+/** aa:bb:… form, the way browsers and `openssl x509 -fingerprint` show it. */
+function certificate_colonFingerprint(hex) {
+    return hex.toUpperCase().replace(/(..)(?!$)/g, '$1:');
+}
+/** Whether `issuer` signed `cert`: checked by signature, never by comparing names alone. */
+function certificate_isIssuedBy(cert, issuer) {
+    try {
+        return cert.x509.checkIssued(issuer.x509) && cert.x509.verify(issuer.x509.publicKey);
+    }
+    catch {
+        return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/leak/types.ts
+
+/** The SHA-256 fingerprints (lower-case hex) a check searches for: the certificates' and those given, once each. */
+function searchedFingerprints(spec) {
+    const given = spec.fingerprints.map((f) => f.toLowerCase().replace(/[^0-9a-f]/g, ''));
+    return [...new Set([...spec.certs.map((c) => sha256Hex(Buffer.from(c.der))), ...given])];
+}
+const types_DEFAULT_LIMITS = {
+    maxFileBytes: 8 * 1024 ** 3,
+    maxLayerBytes: 32 * 1024 ** 3,
+    maxImageBytes: 128 * 1024 ** 3,
+    maxDepth: 6,
+    maxNestedLayerBytes: 8 * 1024 ** 3,
+    maxNestedImageBytes: 32 * 1024 ** 3,
+    maxKeystoreBytes: 64 * 1024 ** 2,
+    zstdWindowLogMax: 25,
+    // A floor: a check of a big image raises it to a multiple of the image's size (src/leak/check.ts spillBoundFor).
+    maxSpillBytes: 2 * 1024 ** 3,
+};
+
 ;// CONCATENATED MODULE: ./src/leak/layer-cache.ts
 /**
  * The layer-verdict cache (--cache-dir): what scanning one layer found, keyed by its content digest and by everything
@@ -71168,6 +71236,7 @@ function digestOfBlobPath(name) {
 
 
 
+
 /** Bumped when an entry's meaning changes: old entries are then simply not found. */
 const FORMAT = 1;
 /** An entry bigger than this is not read (a million-file layer's index is a few tens of MB). */
@@ -71180,12 +71249,7 @@ class LayerCache {
     constructor(dir, spec, limits) {
         this.dir = (0,external_node_path_namespaceObject.join)(dir, `layers-v${FORMAT}`);
         (0,external_node_fs_namespaceObject.mkdirSync)(this.dir, { recursive: true, mode: 0o700 });
-        const fingerprints = [
-            ...new Set([
-                ...spec.certs.map((c) => (0,external_node_crypto_.createHash)('sha256').update(c.der).digest('hex')),
-                ...spec.fingerprints.map((f) => f.toLowerCase().replace(/[^0-9a-f]/g, '')),
-            ]),
-        ].sort();
+        const fingerprints = searchedFingerprints(spec).sort();
         // The check-wide bounds are left out: results they shaped are never kept (see cacheable).
         const { maxImageBytes: _i, maxNestedImageBytes: _n, maxSpillBytes: _s, ...perLayer } = limits;
         this.context = JSON.stringify({ format: FORMAT, scanner: VERSION, fingerprints, limits: sortKeys(perLayer) });
@@ -71323,55 +71387,6 @@ class layer_cache_RunVerdicts {
         if (job.digest && digestAlgorithm(job.digest) && cacheable(result, job))
             this.memo.set(job.digest, result);
         this.disk?.put(job, result);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/ca/certificate.ts
-
-function sha256Hex(data) {
-    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex');
-}
-/** Parses DER bytes; throws node's own error for anything that is not one X.509 certificate. */
-function certificateFromDer(der) {
-    const x509 = new external_node_crypto_.X509Certificate(der);
-    const raw = Buffer.from(x509.raw);
-    const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
-    return {
-        der: raw,
-        fingerprint: sha256Hex(raw),
-        spkiSha256: sha256Hex(spki),
-        subject: oneLineName(x509.subject),
-        issuer: oneLineName(x509.issuer),
-        notBefore: new Date(x509.validFrom),
-        notAfter: new Date(x509.validTo),
-        isCa: x509.ca,
-        selfIssued: x509.subject === x509.issuer,
-        x509,
-    };
-}
-/** node prints names one attribute per line; a log line wants them joined. */
-function oneLineName(name) {
-    return name
-        .split('\n')
-        .map((part) => part.trim())
-        .filter(Boolean)
-        .join(', ');
-}
-function toPem(der) {
-    const body = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
-    return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
-}
-/** aa:bb:… form, the way browsers and `openssl x509 -fingerprint` show it. */
-function certificate_colonFingerprint(hex) {
-    return hex.toUpperCase().replace(/(..)(?!$)/g, '$1:');
-}
-/** Whether `issuer` signed `cert`: checked by signature, never by comparing names alone. */
-function certificate_isIssuedBy(cert, issuer) {
-    try {
-        return cert.x509.checkIssued(issuer.x509) && cert.x509.verify(issuer.x509.publicKey);
-    }
-    catch {
-        return false;
     }
 }
 
@@ -77790,7 +77805,7 @@ async function runLayerJobs(jobs, spec, limits, open, parallel = (0,external_nod
                 (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
         }
     }
-    return jobs.map((job) => results.get(job.id) ?? pool_failed(job, 'not scanned'));
+    return jobs.map((job) => results.get(job.id) ?? failed(job, 'not scanned'));
 }
 /**
  * Hands out layers and offered archives to the workers, and merges each archive's result into its layer's. A layer
@@ -77843,7 +77858,7 @@ class Scheduler {
         worker.on('error', (error) => {
             const task = this.current.get(worker);
             if (task?.type === 'layer')
-                this.results.set(task.job.id, pool_failed(task.job, `worker failed: ${error.message}`));
+                this.results.set(task.job.id, failed(task.job, `worker failed: ${error.message}`));
             this.settle.reject(error);
         });
         return worker;
@@ -77916,7 +77931,7 @@ class Scheduler {
         });
     }
 }
-function pool_failed(job, error) {
+function failed(job, error) {
     return {
         id: job.id,
         error,
@@ -79573,10 +79588,10 @@ const READ_LAYOUT = {
             p.refs.push(...item.RepoTags);
         p.refs.push(`@${i}`);
         // Without an index (Docker before 25) there is no manifest: the config's digest is the image ID.
-        const configDigest = digestOfName(item.Config) ?? digestOfName(`blobs/sha256/${item.Config.replace(/\.json$/, '')}`);
+        const configDigest = digestOfBlobPath(item.Config) ?? digestOfBlobPath(`blobs/sha256/${item.Config.replace(/\.json$/, '')}`);
         if (!layouts.includes('oci') && configDigest)
             p.subjects.push({ name: item.RepoTags?.[0] ?? p.label(), digest: configDigest });
-        p.addImage(item.RepoTags?.[0] ?? item.Config, item.Config, (item.Layers ?? []).map((member) => ({ member, ...present_present({ digest: digestOfName(member) }) })));
+        p.addImage(item.RepoTags?.[0] ?? item.Config, item.Config, (item.Layers ?? []).map((member) => ({ member, ...present_present({ digest: digestOfBlobPath(member) }) })));
     }),
     dir: (p) => {
         p.subjects.push({ name: p.label(), digest: p.digestOfMember('manifest.json') });
@@ -79787,13 +79802,9 @@ class ImagePlanner {
         };
     }
 }
-/** The digest a member stored under blobs/sha256/<hex> must have. */
-function digestOfName(name) {
-    return digestOfBlobPath(name);
-}
 /** The expected digest of a member stored under blobs/<alg>/<hex>. */
 function digestOfMember(m) {
-    return digestOfName(m.name);
+    return digestOfBlobPath(m.name);
 }
 
 ;// CONCATENATED MODULE: ./src/leak/sources/members.ts
@@ -80466,6 +80477,10 @@ function report_failed(report, strict = false) {
         report.unscanned.length > 0 ||
         (strict && notLookedInside(report).length > 0));
 }
+/** One word for a report: a finding is a leak; else anything that fails the check is unreadable; else clean. */
+function report_verdictOf(report, strict = false) {
+    return report.findings.length ? 'leak' : report_failed(report, strict) ? 'unreadable' : 'clean';
+}
 /** Older reports (and hand-made ones) may lack the field. */
 function notLookedInside(report) {
     return report.notLookedInside ?? [];
@@ -80683,6 +80698,31 @@ function renderSarif(report, extra, strict = false) {
             },
         ],
     };
+}
+/**
+ * A run over several images as text: one line per image, the report of every image that is not clean, then each
+ * leaking layer with the images that ship it. Image names and errors can come from a registry or an image: every
+ * line goes through the log-line sink, as renderText's do.
+ */
+function renderSweepText(sweep, strict = false) {
+    const word = { clean: 'CLEAN', leak: 'LEAK', unreadable: 'NOT SCANNED' };
+    const lines = sweep.images.map((i) => logLine(`${word[i.verdict].padEnd(11)} ${i.image}`));
+    for (const i of sweep.images)
+        if (i.verdict !== 'clean')
+            lines.push('', logLine(`== ${i.image}`), renderText(i.report, strict));
+    const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
+    if (leaking.length)
+        lines.push('', 'Layers that hold the CA, and the images that ship them:');
+    for (const l of leaking)
+        lines.push(logLine(`  ${l.digest}: ${l.images.join(', ')}`));
+    const bad = sweep.images.filter((i) => i.verdict !== 'clean').length;
+    lines.push('', `${sweep.stats.images} image(s), ${sweep.stats.layers} distinct layer(s), ${sweep.stats.layersRead} read, in ${(sweep.stats.ms / 1000).toFixed(1)} s: ${bad ? `FAILED: ${bad} image(s) leak or could not be read` : 'every image is clean'}.`);
+    return lines.join('\n');
+}
+/** One SARIF log for a run over several images: one run per image. */
+function renderSweepSarif(sweep, strict = false) {
+    const logs = sweep.images.map((i) => renderSarif(i.report, undefined, strict));
+    return { ...(logs[0] ?? {}), runs: logs.flatMap((l) => l.runs) };
 }
 
 ;// CONCATENATED MODULE: ./src/ca-pointers/fix.ts
@@ -80910,20 +80950,6 @@ function strayBlobFindings(id, r) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/leak/types.ts
-const types_DEFAULT_LIMITS = {
-    maxFileBytes: 8 * 1024 ** 3,
-    maxLayerBytes: 32 * 1024 ** 3,
-    maxImageBytes: 128 * 1024 ** 3,
-    maxDepth: 6,
-    maxNestedLayerBytes: 8 * 1024 ** 3,
-    maxNestedImageBytes: 32 * 1024 ** 3,
-    maxKeystoreBytes: 64 * 1024 ** 2,
-    zstdWindowLogMax: 25,
-    // A floor: a check of a big image raises it to a multiple of the image's size (src/leak/check.ts spillBoundFor).
-    maxSpillBytes: 2 * 1024 ** 3,
-};
-
 ;// CONCATENATED MODULE: ./src/leak/check.ts
 
 
@@ -80987,10 +81013,10 @@ async function checkImage(options) {
         opened.close();
     }
 }
-async function diskCache(options, limits) {
-    if (!options.cacheDir)
+async function diskCache(cacheDir, spec, limits) {
+    if (!cacheDir)
         return undefined;
-    return new LayerCache(await ensureDirectory(options.cacheDir, { purpose: '--cache-dir' }), options.spec, limits);
+    return new LayerCache(await ensureDirectory(cacheDir, { purpose: '--cache-dir' }), spec, limits);
 }
 /**
  * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
@@ -81000,7 +81026,7 @@ async function diskCache(options, limits) {
 async function checkImages(images, options, strict = false) {
     const started = Date.now();
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
-    const verdicts = new RunVerdicts(await diskCache({ ...options, image: '' }, limits));
+    const verdicts = new RunVerdicts(await diskCache(options.cacheDir, options.spec, limits));
     const expanded = [];
     for (const image of images) {
         if (!isRepositoryReference(image))
@@ -81022,7 +81048,7 @@ async function checkImages(images, options, strict = false) {
         catch (error) {
             report = failureReport(image, safeMessage(error));
         }
-        const verdict = report.findings.length ? 'leak' : failed(report, strict) ? 'unreadable' : 'clean';
+        const verdict = verdictOf(report, strict);
         checked.push({ image, verdict, report });
         layersRead += report.stats.layers - (report.stats.cachedLayers ?? 0);
         for (const layer of report.layers ?? []) {
@@ -81057,7 +81083,7 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     const matcher = matcher_buildMatcher(options.spec);
     const found = { findings: [], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } };
     const { jobs, contentMembers } = layerJobsOf(source, plan);
-    const cache = options.layerVerdicts ?? (await diskCache(options, limits));
+    const cache = options.layerVerdicts ?? (await diskCache(options.cacheDir, options.spec, limits));
     const cached = new Map();
     for (const job of jobs) {
         const hit = cache?.get(job);
@@ -83893,13 +83919,8 @@ function leakCheckStatement(report, context) {
         throw new AttestationError(report.error !== undefined
             ? 'no attestation: the image could not be checked'
             : `no attestation: '${report.input}' has no manifest digest to name (a root file system is not an image)`);
-    const searchedFor = [
-        ...new Set([
-            ...context.spec.certs.map((c) => (0,external_node_crypto_.createHash)('sha256').update(c.der).digest('hex')),
-            ...context.spec.fingerprints.map((f) => f.toLowerCase().replace(/[^0-9a-f]/g, '')),
-        ]),
-    ];
-    const verdict = report.findings.length ? 'leak' : report_failed(report, context.strict) ? 'unreadable' : 'clean';
+    const searchedFor = searchedFingerprints(context.spec);
+    const verdict = report_verdictOf(report, context.strict);
     return {
         _type: STATEMENT_TYPE,
         subject: subjects.map((s) => {

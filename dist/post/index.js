@@ -31768,20 +31768,19 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
  * `0`, `false` and `null` are values and are kept.
  */
 function present_present(fields) {
-    const kept = {};
-    for (const [key, value] of Object.entries(fields))
-        if (!isAbsent(value))
-            kept[key] = value;
-    return kept;
+    return keep(fields, (value) => !isAbsent(value));
 }
 function isAbsent(value) {
     return value === undefined || value === '';
 }
 /** Keeps the fields whose value is not `undefined`: for values where `''` means something (a password, a link target). */
 function defined(fields) {
+    return keep(fields, (value) => value !== undefined);
+}
+function keep(fields, there) {
     const kept = {};
     for (const [key, value] of Object.entries(fields))
-        if (value !== undefined)
+        if (there(value))
             kept[key] = value;
     return kept;
 }

@@ -1,8 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { checkImage, checkImages, type SweepReport } from '../leak/check.js';
+import { checkImage, checkImages } from '../leak/check.js';
 import { isRepositoryReference } from '../leak/sources/registry/reference.js';
 import { dockerSave } from '../leak/sources/docker.js';
-import { failed, failureReport, renderSarif, renderText, safeMessage } from '../leak/reporting/report.js';
+import {
+  failed,
+  failureReport,
+  renderSarif,
+  renderSweepSarif,
+  renderSweepText,
+  renderText,
+  safeMessage,
+} from '../leak/reporting/report.js';
 import { DEFAULT_LIMITS, type Report, type TargetSpec } from '../leak/types.js';
 import { AttestationError, leakCheckStatement } from '../leak/reporting/attestation.js';
 import { VERSION } from '../runtime/version.js';
@@ -128,18 +136,21 @@ export const leakCheckCommand: Command = {
         maxRequests: maxRequests ? Number(maxRequests) : undefined,
       }),
     };
+    const readSpec = (): TargetSpec => {
+      const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
+      return loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
+    };
     const cacheDir = values['no-cache'] ? undefined : values['cache-dir'] || process.env.ORG_CA_CACHE_DIR || undefined;
     if (images.length > 1 || isRepositoryReference(images[0]!)) {
       if (values.attest !== undefined || values.predicate !== undefined)
         throw new UsageError('leak-check: --attest and --predicate name one image: check the images one at a time');
-      const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
-      const spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
+      const spec = readSpec();
       const sweep = await checkImages(
         images,
         { spec, dockerSave, limits, registry, ...present({ parallel, cacheDir }) },
         strict,
       );
-      if (values.sarif) writeFileSync(values.sarif, JSON.stringify(sweepSarif(sweep, strict), null, 2) + '\n');
+      if (values.sarif) writeFileSync(values.sarif, JSON.stringify(renderSweepSarif(sweep, strict), null, 2) + '\n');
       if (values.report) writeFileSync(values.report, JSON.stringify(sweep, null, 2) + '\n');
       process.stdout.write(values.json ? JSON.stringify(sweep, null, 2) + '\n' : renderSweepText(sweep, strict) + '\n');
       return sweep.images.every((i) => i.verdict === 'clean') ? EXIT.ok : EXIT.failed;
@@ -149,8 +160,7 @@ export const leakCheckCommand: Command = {
     let failure: Error | undefined;
     let spec: TargetSpec | undefined;
     try {
-      const ca = values.ca === '-' ? { ca: readFileSync(0, 'utf8') } : values.ca ? { caFile: values.ca } : {};
-      spec = loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
+      spec = readSpec();
       report = await checkImage({ image, spec, dockerSave, limits, registry, ...present({ parallel, cacheDir }) });
     } catch (error) {
       // The same files as on success, saying why, so a pipeline's SARIF upload still gets one; then the one line,
@@ -200,27 +210,4 @@ function readImageList(file: string): string[] {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
-}
-
-/** One line per image, the details of every image that is not clean, then each leaking layer with its images. */
-function renderSweepText(sweep: SweepReport, strict: boolean): string {
-  const word = { clean: 'CLEAN', leak: 'LEAK', unreadable: 'NOT SCANNED' } as const;
-  const lines = sweep.images.map((i) => `${word[i.verdict].padEnd(11)} ${i.image}`);
-  for (const i of sweep.images)
-    if (i.verdict !== 'clean') lines.push('', `== ${i.image}`, i.report.error ?? renderText(i.report, strict));
-  const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
-  if (leaking.length) lines.push('', 'Layers that hold the CA, and the images that ship them:');
-  for (const l of leaking) lines.push(`  ${l.digest}: ${l.images.join(', ')}`);
-  const bad = sweep.images.filter((i) => i.verdict !== 'clean').length;
-  lines.push(
-    '',
-    `${sweep.stats.images} image(s), ${sweep.stats.layers} distinct layer(s), ${sweep.stats.layersRead} read, in ${(sweep.stats.ms / 1000).toFixed(1)} s: ${bad ? `FAILED: ${bad} image(s) leak or could not be read` : 'every image is clean'}.`,
-  );
-  return lines.join('\n');
-}
-
-/** One SARIF log, one run per image. */
-function sweepSarif(sweep: SweepReport, strict: boolean): unknown {
-  const logs = sweep.images.map((i) => renderSarif(i.report, undefined, strict) as { runs: unknown[] });
-  return { ...(logs[0] ?? {}), runs: logs.flatMap((l) => l.runs) };
 }

@@ -15,9 +15,7 @@ export type Present<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
  * `0`, `false` and `null` are values and are kept.
  */
 export function present<T extends Record<string, unknown>>(fields: T): Present<T> {
-  const kept: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) if (!isAbsent(value)) kept[key] = value;
-  return kept as Present<T>;
+  return keep(fields, (value) => !isAbsent(value));
 }
 
 function isAbsent(value: unknown): value is Absent {
@@ -26,7 +24,11 @@ function isAbsent(value: unknown): value is Absent {
 
 /** Keeps the fields whose value is not `undefined`: for values where `''` means something (a password, a link target). */
 export function defined<T extends Record<string, unknown>>(fields: T): Present<T> {
+  return keep(fields, (value) => value !== undefined);
+}
+
+function keep<T extends Record<string, unknown>>(fields: T, there: (value: unknown) => boolean): Present<T> {
   const kept: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) if (value !== undefined) kept[key] = value;
+  for (const [key, value] of Object.entries(fields)) if (there(value)) kept[key] = value;
   return kept as Present<T>;
 }

@@ -20,7 +20,7 @@ import {
   RegistryError,
   type RegistrySourceOptions,
 } from './sources/registry/index.js';
-import { failed, failureReport, safeMessage } from './reporting/report.js';
+import { failureReport, safeMessage, verdictOf } from './reporting/report.js';
 import {
   configFindings,
   contentFindings,
@@ -40,6 +40,9 @@ import {
   type Report,
   type ScanLimits,
   type TargetSpec,
+  type Verdict,
+  type CheckedImage,
+  type SweepReport,
 } from './types.js';
 
 /**
@@ -127,33 +130,13 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
   }
 }
 
-async function diskCache(options: CheckOptions, limits: ScanLimits): Promise<LayerCache | undefined> {
-  if (!options.cacheDir) return undefined;
-  return new LayerCache(await ensureDirectory(options.cacheDir, { purpose: '--cache-dir' }), options.spec, limits);
-}
-
-/** One image of a run over several, with its verdict. */
-export interface CheckedImage {
-  readonly image: string;
-  readonly verdict: 'clean' | 'leak' | 'unreadable';
-  readonly report: Report;
-}
-
-/** A run over several images (or every tag of a repository): a report per image, and which images hold each layer. */
-export interface SweepReport {
-  readonly inputs: readonly string[];
-  readonly images: readonly CheckedImage[];
-  readonly layers: readonly {
-    readonly digest: string;
-    readonly verdict: 'clean' | 'leak' | 'unreadable';
-    readonly images: readonly string[];
-  }[];
-  readonly stats: {
-    readonly images: number;
-    readonly layers: number;
-    readonly layersRead: number;
-    readonly ms: number;
-  };
+async function diskCache(
+  cacheDir: string | undefined,
+  spec: TargetSpec,
+  limits: ScanLimits,
+): Promise<LayerCache | undefined> {
+  if (!cacheDir) return undefined;
+  return new LayerCache(await ensureDirectory(cacheDir, { purpose: '--cache-dir' }), spec, limits);
 }
 
 /**
@@ -168,7 +151,7 @@ export async function checkImages(
 ): Promise<SweepReport> {
   const started = Date.now();
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const verdicts = new RunVerdicts(await diskCache({ ...options, image: '' }, limits));
+  const verdicts = new RunVerdicts(await diskCache(options.cacheDir, options.spec, limits));
   const expanded: string[] = [];
   for (const image of images) {
     if (!isRepositoryReference(image)) expanded.push(image);
@@ -179,7 +162,7 @@ export async function checkImages(
     }
   }
   const checked: CheckedImage[] = [];
-  const layerImages = new Map<string, { images: string[]; verdict: 'clean' | 'leak' | 'unreadable' }>();
+  const layerImages = new Map<string, { images: string[]; verdict: Verdict }>();
   let layersRead = 0;
   for (const image of [...new Set(expanded)]) {
     let report: Report;
@@ -188,7 +171,7 @@ export async function checkImages(
     } catch (error) {
       report = failureReport(image, safeMessage(error));
     }
-    const verdict = report.findings.length ? 'leak' : failed(report, strict) ? 'unreadable' : 'clean';
+    const verdict = verdictOf(report, strict);
     checked.push({ image, verdict, report });
     layersRead += report.stats.layers - (report.stats.cachedLayers ?? 0);
     for (const layer of report.layers ?? []) {
@@ -237,7 +220,7 @@ async function checkSource(
   const matcher = buildMatcher(options.spec);
   const found = { findings: [] as Finding[], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } as Gaps };
   const { jobs, contentMembers } = layerJobsOf(source, plan);
-  const cache = options.layerVerdicts ?? (await diskCache(options, limits));
+  const cache = options.layerVerdicts ?? (await diskCache(options.cacheDir, options.spec, limits));
   const cached = new Map<string, LayerResult>();
   for (const job of jobs) {
     const hit = cache?.get(job);
@@ -308,7 +291,7 @@ async function checkSource(
   }
   for (const [id, r] of results) if (!inImage.has(id)) gather(found, strayBlobFindings(id, r));
   // Per layer, by digest: a leak when a finding names it, unreadable when it could not be read to its end.
-  const layers = new Map<string, 'clean' | 'leak' | 'unreadable'>();
+  const layers = new Map<string, Verdict>();
   for (const r of results.values()) if (r.digest) layers.set(r.digest, r.error !== undefined ? 'unreadable' : 'clean');
   for (const f of found.findings) if (f.layer && layers.has(f.layer.digest)) layers.set(f.layer.digest, 'leak');
   return { ...found, stats, layers: [...layers].map(([digest, verdict]) => ({ digest, verdict })) };

@@ -16,7 +16,14 @@ import { join } from 'node:path';
 import { CHECK_WIDE_BOUNDS } from './scanning/nested/budget.js';
 import { VERSION } from '../runtime/version.js';
 import { digestAlgorithm } from './digest.js';
-import type { LayerIndex, LayerJob, LayerResult, ScanLimits, TargetSpec } from './types.js';
+import {
+  searchedFingerprints,
+  type LayerIndex,
+  type LayerJob,
+  type LayerResult,
+  type ScanLimits,
+  type TargetSpec,
+} from './types.js';
 
 /** Bumped when an entry's meaning changes: old entries are then simply not found. */
 const FORMAT = 1;
@@ -32,12 +39,7 @@ export class LayerCache implements LayerVerdicts {
   constructor(dir: string, spec: TargetSpec, limits: ScanLimits) {
     this.dir = join(dir, `layers-v${FORMAT}`);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const fingerprints = [
-      ...new Set([
-        ...spec.certs.map((c) => createHash('sha256').update(c.der).digest('hex')),
-        ...spec.fingerprints.map((f) => f.toLowerCase().replace(/[^0-9a-f]/g, '')),
-      ]),
-    ].sort();
+    const fingerprints = searchedFingerprints(spec).sort();
     // The check-wide bounds are left out: results they shaped are never kept (see cacheable).
     const { maxImageBytes: _i, maxNestedImageBytes: _n, maxSpillBytes: _s, ...perLayer } = limits;
     this.context = JSON.stringify({ format: FORMAT, scanner: VERSION, fingerprints, limits: sortKeys(perLayer) });

@@ -1,5 +1,6 @@
 /** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
 import type { Readable } from 'node:stream';
+import { sha256Hex } from '../ca/certificate.js';
 
 /** What was matched. The `base64-` kinds were found inside base64 text (one line, any of the 3 byte alignments). */
 export type MatchKind =
@@ -41,6 +42,15 @@ export interface TargetSpec {
   readonly certs: readonly { readonly der: Uint8Array }[];
   readonly fingerprints: readonly string[];
 }
+
+/** The SHA-256 fingerprints (lower-case hex) a check searches for: the certificates' and those given, once each. */
+export function searchedFingerprints(spec: TargetSpec): string[] {
+  const given = spec.fingerprints.map((f) => f.toLowerCase().replace(/[^0-9a-f]/g, ''));
+  return [...new Set([...spec.certs.map((c) => sha256Hex(Buffer.from(c.der))), ...given])];
+}
+
+/** `clean`: nothing found, everything read; `leak`: the CA is in it; `unreadable`: a part could not be read. */
+export type Verdict = 'clean' | 'leak' | 'unreadable';
 
 /**
  * Bounds on absolute work, so that a hostile input ends in a clear message instead of eating the machine (see
@@ -232,7 +242,7 @@ export interface Report {
   /** The manifests (or indexes) checked, by digest: the subjects of an attestation (--attest). */
   readonly subjects?: readonly Subject[];
   /** Each layer of the images checked, by digest, with what was found in it. */
-  readonly layers?: readonly { readonly digest: string; readonly verdict: 'clean' | 'leak' | 'unreadable' }[];
+  readonly layers?: readonly { readonly digest: string; readonly verdict: Verdict }[];
   /** Set when the input could not be checked at all (bad input, unreadable image): nothing was counted clean. */
   readonly error?: string;
   readonly findings: readonly Finding[];
@@ -254,3 +264,27 @@ export interface Report {
 /** Opens a blob's bytes wherever they live (a file, a member of an archive, a registry): the sources' side, handed to
  * the scanners so that they never need to know. */
 export type BlobOpener = (blob: BlobRef) => Promise<Readable>;
+
+/** One image of a run over several, with its verdict. */
+export interface CheckedImage {
+  readonly image: string;
+  readonly verdict: Verdict;
+  readonly report: Report;
+}
+
+/** A run over several images (or every tag of a repository): a report per image, and which images hold each layer. */
+export interface SweepReport {
+  readonly inputs: readonly string[];
+  readonly images: readonly CheckedImage[];
+  readonly layers: readonly {
+    readonly digest: string;
+    readonly verdict: Verdict;
+    readonly images: readonly string[];
+  }[];
+  readonly stats: {
+    readonly images: number;
+    readonly layers: number;
+    readonly layersRead: number;
+    readonly ms: number;
+  };
+}

@@ -4,9 +4,8 @@
  * the CA), what was found, what could not be read or looked inside, and under which limits. A deploy gate verifies
  * it once it is signed and attached (actions/attest, cosign attest). Pure: report in, statement out.
  */
-import { createHash } from 'node:crypto';
-import type { Report, ScanLimits, TargetSpec } from '../types.js';
-import { failed } from './report.js';
+import { searchedFingerprints, type Report, type ScanLimits, type TargetSpec, type Verdict } from '../types.js';
+import { verdictOf } from './report.js';
 import { defined } from '../../lang/present.js';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -15,9 +14,8 @@ export const LEAK_CHECK_PREDICATE_TYPE = 'https://github.com/org-ca/org-ca/blob/
 
 export interface LeakCheckPredicate {
   readonly scanner: { readonly name: 'org-ca'; readonly version: string };
-  /** `clean`: nothing found, everything read; `leak`: the CA (or a setting pointing at it) is in the image;
-   * `unreadable`: a part could not be read (never counted clean). */
-  readonly verdict: 'clean' | 'leak' | 'unreadable';
+  /** A leak includes a setting that points a tool at the CA; unreadable is never counted clean. */
+  readonly verdict: Verdict;
   /** With strict, a file not looked inside fails the check as well. */
   readonly strict: boolean;
   /** SHA-256 fingerprints of the certificates searched for (lower-case hex). */
@@ -65,13 +63,8 @@ export function leakCheckStatement(
         ? 'no attestation: the image could not be checked'
         : `no attestation: '${report.input}' has no manifest digest to name (a root file system is not an image)`,
     );
-  const searchedFor = [
-    ...new Set([
-      ...context.spec.certs.map((c) => createHash('sha256').update(c.der).digest('hex')),
-      ...context.spec.fingerprints.map((f) => f.toLowerCase().replace(/[^0-9a-f]/g, '')),
-    ]),
-  ];
-  const verdict = report.findings.length ? 'leak' : failed(report, context.strict) ? 'unreadable' : 'clean';
+  const searchedFor = searchedFingerprints(context.spec);
+  const verdict = verdictOf(report, context.strict);
   return {
     _type: STATEMENT_TYPE,
     subject: subjects.map((s) => {

@@ -1,7 +1,7 @@
 import { colonFingerprint } from '../../ca/certificate.js';
 import { CaInputError } from '../../ca/parse.js';
 import { redactCertificateText } from '../../output/redact.js';
-import type { Finding, MatchKind, Report } from '../types.js';
+import type { Finding, MatchKind, Report, SweepReport, Verdict } from '../types.js';
 import { escapeMarkdown, markdownCode } from '../../output/markdown.js';
 import { logLine } from '../../output/log-line.js';
 
@@ -15,6 +15,11 @@ export function failed(report: Report, strict = false): boolean {
     report.unscanned.length > 0 ||
     (strict && notLookedInside(report).length > 0)
   );
+}
+
+/** One word for a report: a finding is a leak; else anything that fails the check is unreadable; else clean. */
+export function verdictOf(report: Report, strict = false): Verdict {
+  return report.findings.length ? 'leak' : failed(report, strict) ? 'unreadable' : 'clean';
 }
 
 /** Older reports (and hand-made ones) may lack the field. */
@@ -309,4 +314,31 @@ export function renderSarif(report: Report, extra?: SarifExtra, strict = false):
       },
     ],
   };
+}
+
+/**
+ * A run over several images as text: one line per image, the report of every image that is not clean, then each
+ * leaking layer with the images that ship it. Image names and errors can come from a registry or an image: every
+ * line goes through the log-line sink, as renderText's do.
+ */
+export function renderSweepText(sweep: SweepReport, strict = false): string {
+  const word = { clean: 'CLEAN', leak: 'LEAK', unreadable: 'NOT SCANNED' } as const;
+  const lines = sweep.images.map((i) => logLine(`${word[i.verdict].padEnd(11)} ${i.image}`));
+  for (const i of sweep.images)
+    if (i.verdict !== 'clean') lines.push('', logLine(`== ${i.image}`), renderText(i.report, strict));
+  const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
+  if (leaking.length) lines.push('', 'Layers that hold the CA, and the images that ship them:');
+  for (const l of leaking) lines.push(logLine(`  ${l.digest}: ${l.images.join(', ')}`));
+  const bad = sweep.images.filter((i) => i.verdict !== 'clean').length;
+  lines.push(
+    '',
+    `${sweep.stats.images} image(s), ${sweep.stats.layers} distinct layer(s), ${sweep.stats.layersRead} read, in ${(sweep.stats.ms / 1000).toFixed(1)} s: ${bad ? `FAILED: ${bad} image(s) leak or could not be read` : 'every image is clean'}.`,
+  );
+  return lines.join('\n');
+}
+
+/** One SARIF log for a run over several images: one run per image. */
+export function renderSweepSarif(sweep: SweepReport, strict = false): unknown {
+  const logs = sweep.images.map((i) => renderSarif(i.report, undefined, strict) as { runs: unknown[] });
+  return { ...(logs[0] ?? {}), runs: logs.flatMap((l) => l.runs) };
 }

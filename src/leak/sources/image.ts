@@ -153,13 +153,13 @@ const READ_LAYOUT: Readonly<Record<Layout, (planner: ImagePlanner, layouts: read
       p.refs.push(`@${i}`);
       // Without an index (Docker before 25) there is no manifest: the config's digest is the image ID.
       const configDigest =
-        digestOfName(item.Config) ?? digestOfName(`blobs/sha256/${item.Config.replace(/\.json$/, '')}`);
+        digestOfBlobPath(item.Config) ?? digestOfBlobPath(`blobs/sha256/${item.Config.replace(/\.json$/, '')}`);
       if (!layouts.includes('oci') && configDigest)
         p.subjects.push({ name: item.RepoTags?.[0] ?? p.label(), digest: configDigest });
       p.addImage(
         item.RepoTags?.[0] ?? item.Config,
         item.Config,
-        (item.Layers ?? []).map((member) => ({ member, ...present({ digest: digestOfName(member) }) })),
+        (item.Layers ?? []).map((member) => ({ member, ...present({ digest: digestOfBlobPath(member) }) })),
       );
     }),
   dir: (p) => {
@@ -388,12 +388,7 @@ class ImagePlanner {
   }
 }
 
-/** The digest a member stored under blobs/sha256/<hex> must have. */
-function digestOfName(name: string): string | undefined {
-  return digestOfBlobPath(name);
-}
-
 /** The expected digest of a member stored under blobs/<alg>/<hex>. */
 export function digestOfMember(m: Member): string | undefined {
-  return digestOfName(m.name);
+  return digestOfBlobPath(m.name);
 }
