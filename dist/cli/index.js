@@ -39531,7 +39531,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(890);
 
 
 // Checked before anything else runs: the modules load on an older Node, but the OS store reads as empty there.
@@ -39549,7 +39549,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 73:
+/***/ 890:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42516,6 +42516,7 @@ function cacheable(result, job) {
 function sortKeys(o) {
     return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 }
+/** A layer result as JSON-ready data: the index's hash arrays as base64. */
 function encodeResult(r) {
     const { id: _id, index, ...rest } = r;
     return {
@@ -42549,28 +42550,40 @@ function decodeEntry(text, key, digest) {
         if ((0,external_node_crypto_.createHash)('sha256').update(outer.body).digest('hex') !== outer.sha256)
             return undefined;
         const entry = JSON.parse(outer.body);
-        if (entry.key !== key || entry.digest !== digest || !entry.result)
+        if (entry.key !== key || entry.digest !== digest)
             return undefined;
-        const r = entry.result;
-        const index = r.index;
-        const dirs = hashes(index?.dirs);
-        const nondirs = hashes(index?.nondirs);
-        const lists = [r.hits, r.unreadable, r.notLookedInside, r.captured, r.blobHits];
-        const indexLists = [index?.whiteouts, index?.opaques, index?.symlinks, index?.hardlinks, index?.others];
-        if (!dirs || !nondirs || !lists.every(isArray) || !indexLists.every(isArray))
-            return undefined;
-        if (r.digest !== digest || !isString(r.diffId) || !isString(r.compression))
-            return undefined;
-        if (![r.bytes, r.files, r.nestedFiles].every(isCount))
-            return undefined;
-        return {
-            ...r,
-            index: { ...index, dirs, nondirs },
-        };
+        const result = decodeResult(entry.result);
+        return result?.digest === digest ? result : undefined;
     }
     catch {
         return undefined;
     }
+}
+/**
+ * A layer result as encodeResult wrote it, when every field a report reads has its type (the index hashes whole);
+ * otherwise undefined. Used for cache entries and shard reports alike.
+ */
+function decodeResult(value) {
+    if (typeof value !== 'object' || value === null)
+        return undefined;
+    const r = value;
+    const index = r.index;
+    const dirs = hashes(index?.dirs);
+    const nondirs = hashes(index?.nondirs);
+    const lists = [r.hits, r.unreadable, r.notLookedInside, r.captured, r.blobHits];
+    const indexLists = [index?.whiteouts, index?.opaques, index?.symlinks, index?.hardlinks, index?.others];
+    if (!dirs || !nondirs || !lists.every(isArray) || !indexLists.every(isArray))
+        return undefined;
+    if (!isString(r.digest) || !isString(r.diffId) || !isString(r.compression))
+        return undefined;
+    if (r.error !== undefined && !isString(r.error))
+        return undefined;
+    if (![r.bytes, r.files, r.nestedFiles].every(isCount))
+        return undefined;
+    return {
+        ...r,
+        index: { ...index, dirs, nondirs },
+    };
 }
 /**
  * One run over several images: a layer they share is read once (and the disk cache, when there is one, is asked
@@ -42579,13 +42592,17 @@ function decodeEntry(text, key, digest) {
 class RunVerdicts {
     disk;
     memo = new Map();
+    /** Layers the disk cache judged (not those this run had read already). */
+    fromDisk = 0;
     constructor(disk) {
         this.disk = disk;
     }
     get(job) {
         if (!job.digest || !digestAlgorithm(job.digest))
             return undefined;
-        const seen = this.memo.get(job.digest) ?? this.disk?.get(job);
+        let seen = this.memo.get(job.digest);
+        if (!seen && (seen = this.disk?.get(job)))
+            this.fromDisk++;
         if (!seen)
             return undefined;
         this.memo.set(job.digest, seen);
@@ -51113,15 +51130,15 @@ function describeCa(h) {
  * A registry layer that could not be read to its end, or whose bytes do not hash to its digest, fails the whole
  * check with one line naming the blob: what was scanned is not what was pushed.
  */
-function registryLayerFailure(job, r) {
-    if (job.blob.kind !== 'registry' || !r.error)
+function registryLayerFailure(blob, r) {
+    if (!r.error)
         return undefined;
     // The stream's own one line (a break, a short body, an HTTP status), possibly wrapped by the scan's wording.
-    const own = r.error.indexOf(`blob ${job.blob.digest} of `);
+    const own = r.error.indexOf(`blob ${blob.digest} of `);
     if (own >= 0)
         return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
-    const what = `blob ${job.blob.digest} of ${job.blob.label}`;
-    if (r.digest !== job.blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
+    const what = `blob ${blob.digest} of ${blob.label}`;
+    if (r.digest !== blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
         return `${what}: the registry served content whose digest is ${r.digest}`;
     return `${what}: ${r.error}`;
 }
@@ -51329,6 +51346,7 @@ function strayBlobFindings(id, r) {
 
 
 
+
 /**
  * The default spill bound (SPILL_BOUND): four times the input's bytes, never below the floor. An archive is written to
  * TMPDIR at most once per level it sits at, so a real image needs far less; a bomb of archives in archives stops there.
@@ -51337,6 +51355,27 @@ function spillBoundFor(jobs, floor) {
     return Math.max(floor, 4 * jobs.reduce((total, job) => total + job.blob.size, 0));
 }
 async function checkImage(options) {
+    const started = Date.now();
+    const checked = await checkInput(options, WHOLE_INPUT);
+    if ('report' in checked)
+        return checked.report;
+    const { part, results, cachedLayers } = checked;
+    const composed = composeReport(part, (layer) => results.get(layer.key), cachedLayers);
+    return { ...composed, stats: { ...composed.stats, ms: Date.now() - started } };
+}
+const WHOLE_INPUT = { ownsInput: true, ownsLayer: () => true };
+/**
+ * A layer's name across inputs and shards: its digest when that is verifiable (the same layer in two images is one),
+ * else the input and member that hold it.
+ */
+function layerKey(input, job) {
+    return job.digest && digestAlgorithm(job.digest) ? job.digest : `${input}!${job.id}`;
+}
+/**
+ * Opens an input and reads the share of it a run owns. A root file system is read whole by its owner (it has no
+ * layers to share); an image gives its part (owner only) and the results of the owned layers.
+ */
+async function checkInput(options, share) {
     const started = Date.now();
     const limits = {
         ...DEFAULT_LIMITS,
@@ -51349,24 +51388,25 @@ async function checkImage(options) {
     });
     try {
         const { input } = opened;
-        if (input.kind === 'image') {
-            const { findings, gaps, stats, layers } = await checkSource(input.source, input.plan, options, limits, input.fromRegistry);
-            const checked = report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
-            return { ...checked, subjects: input.plan.subjects, layers };
-        }
+        if (input.kind === 'image')
+            return await readImageInput(input.source, input.plan, options, limits, share);
+        if (!share.ownsInput)
+            return { report: emptyReport(options.image) };
         const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
         const result = input.kind === 'rootfs-dir'
             ? await scanDirectory('rootfs', input.dir, matcher_buildMatcher(options.spec), limits)
             : (await runLayerJobs([{ id: input.file, blob: { file: input.file, start: 0, size: (0,external_node_fs_namespaceObject.statSync)(input.file).size }, where }], options.spec, limits, openBlob, options.parallel))[0];
         const { findings, ...gaps } = rootfsFindings(result, where);
-        return report(options.image, findings, gaps, {
-            images: 0,
-            layers: 0,
-            files: result.files,
-            nestedFiles: result.nestedFiles,
-            bytes: result.bytes,
-            ms: Date.now() - started,
-        });
+        return {
+            report: report(options.image, findings, gaps, {
+                images: 0,
+                layers: 0,
+                files: result.files,
+                nestedFiles: result.nestedFiles,
+                bytes: result.bytes,
+                ms: Date.now() - started,
+            }),
+        };
     }
     finally {
         opened.close();
@@ -51377,15 +51417,8 @@ async function diskCache(cacheDir, spec, limits) {
         return undefined;
     return new LayerCache(await ensureDirectory(cacheDir, { purpose: '--cache-dir' }), spec, limits);
 }
-/**
- * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
- * layer several images share is read once. An image that cannot be checked is reported as unreadable and the rest
- * are still checked.
- */
-async function checkImages(images, options, strict = false) {
-    const started = Date.now();
-    const limits = { ...DEFAULT_LIMITS, ...options.limits };
-    const verdicts = new RunVerdicts(await diskCache(options.cacheDir, options.spec, limits));
+/** The images a run names, in order, once each: `registry:HOST/REPO` with no tag becomes every tag of it. */
+async function expandImages(images, options) {
     const expanded = [];
     for (const image of images) {
         if (!isRepositoryReference(image))
@@ -51396,31 +51429,47 @@ async function checkImages(images, options, strict = false) {
                 expanded.push(`${base}:${tag}`);
         }
     }
-    const checked = [];
-    const layerImages = new Map();
-    let layersRead = 0;
-    for (const image of [...new Set(expanded)]) {
-        let report;
+    return [...new Set(expanded)];
+}
+/** A run's memory of the layers it read (and the disk cache behind it, when there is one). */
+async function runVerdicts(options) {
+    return new RunVerdicts(await diskCache(options.cacheDir, options.spec, { ...DEFAULT_LIMITS, ...options.limits }));
+}
+/**
+ * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
+ * layer several images share is read once. An image that cannot be checked is reported as unreadable and the rest
+ * are still checked.
+ */
+async function checkImages(images, options, strict = false) {
+    const started = Date.now();
+    const verdicts = await runVerdicts(options);
+    const reports = [];
+    for (const image of await expandImages(images, options)) {
         try {
-            report = await checkImage({ ...options, image, layerVerdicts: verdicts });
+            reports.push(await checkImage({ ...options, image, layerVerdicts: verdicts }));
         }
         catch (error) {
-            report = failureReport(image, safeMessage(error));
+            reports.push(failureReport(image, safeMessage(error)));
         }
-        const verdict = verdictOf(report, strict);
-        checked.push({ image, verdict, report });
-        layersRead += report.stats.layers - (report.stats.cachedLayers ?? 0);
+    }
+    const layersRead = reports.reduce((n, r) => n + r.stats.layers - (r.stats.cachedLayers ?? 0), 0);
+    return sweepOf(images, reports, strict, { layersRead, ms: Date.now() - started });
+}
+/** The reports of a run over several images as one: a verdict per image, and which images hold each layer. */
+function sweepOf(inputs, reports, strict, work) {
+    const layerImages = new Map();
+    for (const report of reports) {
         for (const layer of report.layers ?? []) {
             const entry = layerImages.get(layer.digest) ?? { images: [], verdict: layer.verdict };
-            entry.images.push(image);
+            entry.images.push(report.input);
             layerImages.set(layer.digest, entry);
         }
     }
     return {
-        inputs: images,
-        images: checked,
+        inputs,
+        images: reports.map((report) => ({ image: report.input, verdict: verdictOf(report, strict), report })),
         layers: [...layerImages].map(([digest, e]) => ({ digest, verdict: e.verdict, images: e.images })),
-        stats: { images: checked.length, layers: layerImages.size, layersRead, ms: Date.now() - started },
+        stats: { images: reports.length, layers: layerImages.size, ...work },
     };
 }
 function report(input, findings, gaps, stats) {
@@ -51438,19 +51487,35 @@ function gather(into, part) {
     into.gaps.unscanned.push(...part.unscanned);
     into.gaps.notLookedInside.push(...part.notLookedInside);
 }
-async function checkSource(source, plan, options, limits, fromRegistry) {
-    const matcher = matcher_buildMatcher(options.spec);
-    const found = { findings: [], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } };
+/** Reads an image input's share: the owned layers (from the verdicts when judged before), and, for its owner, the part. */
+async function readImageInput(source, plan, options, limits, share) {
     const { jobs, contentMembers } = layerJobsOf(source, plan);
+    const keyOf = new Map(jobs.map((job) => [job.id, layerKey(options.image, job)]));
+    const owned = jobs.filter((job) => share.ownsLayer(keyOf.get(job.id)));
     const cache = options.layerVerdicts ?? (await diskCache(options.cacheDir, options.spec, limits));
-    const cached = new Map();
-    for (const job of jobs) {
+    const results = new Map();
+    for (const job of owned) {
         const hit = cache?.get(job);
         if (hit)
-            cached.set(job.id, hit);
+            results.set(keyOf.get(job.id), hit);
     }
-    const toScan = jobs.filter((job) => !cached.has(job.id));
+    const cachedLayers = results.size;
+    const toScan = owned.filter((job) => !results.has(keyOf.get(job.id)));
     const layerRun = runLayerJobs(toScan, options.spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, openBlob, options.parallel, newTotals());
+    const part = share.ownsInput
+        ? await describeInput(source, plan, { jobs, contentMembers }, keyOf, options)
+        : undefined;
+    const byId = new Map(toScan.map((job) => [job.id, job]));
+    for (const r of await layerRun) {
+        cache?.put(byId.get(r.id), r);
+        results.set(keyOf.get(r.id), r);
+    }
+    return { subjects: plan.subjects, results, ...present_present({ part, cachedLayers: cache ? cachedLayers : undefined }) };
+}
+/** The owner's part of an image input: the plan, and what its config fields and text members hold. */
+async function describeInput(source, plan, { jobs, contentMembers }, keyOf, options) {
+    const matcher = matcher_buildMatcher(options.spec);
+    const found = { findings: [], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } };
     // Config fields are judged as fields; the same CA found again in the config's raw text is not a second finding.
     const inConfigFields = new Map();
     for (const image of plan.images) {
@@ -51465,22 +51530,46 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     }
     for (const name of contentMembers)
         await checkContent(source, plan, name, matcher, inConfigFields, found);
-    const scanned = await layerRun;
-    for (const r of scanned)
-        cache?.put(toScan.find((j) => j.id === r.id), r);
-    const results = new Map([...cached, ...scanned.map((r) => [r.id, r])]);
-    for (const job of jobs) {
-        const failure = fromRegistry ? registryLayerFailure(job, results.get(job.id)) : undefined;
+    return {
+        input: options.image,
+        subjects: plan.subjects,
+        images: plan.images,
+        layers: jobs.map((job) => ({
+            id: job.id,
+            key: keyOf.get(job.id),
+            ...present_present({
+                registry: job.blob.kind === 'registry' ? { digest: job.blob.digest, label: job.blob.label } : undefined,
+            }),
+        })),
+        ...found,
+    };
+}
+/**
+ * An image input's report from its part and its layers' results, wherever they were read (here, the cache, another
+ * shard). A registry layer that could not be read to its end fails the input (RegistryError).
+ */
+function composeReport(part, resultOf, cachedLayers) {
+    const found = {
+        findings: [...part.findings],
+        gaps: { unscanned: [...part.gaps.unscanned], notLookedInside: [...part.gaps.notLookedInside] },
+    };
+    const results = new Map();
+    for (const layer of part.layers) {
+        const r = resultOf(layer);
+        if (!r)
+            throw new Error(`no result for layer ${layer.key} of ${part.input}`);
+        const failure = layer.registry ? registryLayerFailure(layer.registry, r) : undefined;
         if (failure)
             throw new RegistryError(failure);
+        results.set(layer.id, { ...r, id: layer.id });
     }
     const stats = {
-        images: plan.images.length,
-        layers: jobs.length,
+        images: part.images.length,
+        layers: part.layers.length,
         files: 0,
         nestedFiles: 0,
         bytes: 0,
-        ...present_present({ cachedLayers: cache ? cached.size : undefined }),
+        ...present_present({ cachedLayers }),
     };
     for (const r of results.values()) {
         stats.files += r.files;
@@ -51495,7 +51584,7 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
             });
     }
     const inImage = new Set();
-    for (const image of plan.images) {
+    for (const image of part.images) {
         for (const l of image.layers)
             if (results.has(l.member))
                 inImage.add(l.member);
@@ -51512,7 +51601,8 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     for (const f of found.findings)
         if (f.layer && layers.has(f.layer.digest))
             layers.set(f.layer.digest, 'leak');
-    return { ...found, stats, layers: [...layers].map(([digest, verdict]) => ({ digest, verdict })) };
+    const checked = report(part.input, found.findings, found.gaps, { ...stats, ms: 0 });
+    return { ...checked, subjects: part.subjects, layers: [...layers].map(([digest, verdict]) => ({ digest, verdict })) };
 }
 /** A member read as text: its hits (less those its image's config fields already reported), its digest checked. */
 async function checkContent(source, plan, name, matcher, inConfigFields, found) {
@@ -51527,6 +51617,350 @@ async function checkContent(source, plan, name, matcher, inConfigFields, found) 
     const reported = inConfigFields.get(name);
     const fresh = hits.filter((h) => !reported?.has(h.fingerprint));
     found.findings.push(...contentFindings(name, fresh, plan.attestations.get(name)));
+}
+
+;// CONCATENATED MODULE: ./src/leak/fanout/shares.ts
+/**
+ * How a run over many images is split over CI jobs: which shard reads a layer (by its key, so the shards read
+ * disjoint sets and a layer shared by many images is read by one), which shard owns an image's own parts (config,
+ * manifests, attestations), and where `--shard auto` finds its index. Pure.
+ */
+
+/** More shards than a GitHub Actions matrix may hold (256 jobs) helps no one. */
+const MAX_SHARDS = 256;
+class ShardError extends Error {
+    name = 'ShardError';
+}
+/** The shard (1…total) a key belongs to: the first 48 bits of its SHA-256, so keys spread evenly whatever they are. */
+function shardOf(key, total) {
+    const head = (0,external_node_crypto_.createHash)('sha256').update(key).digest().readUIntBE(0, 6);
+    return (head % total) + 1;
+}
+/** The key an image's own parts are owned by; a layer's key is its digest (or input!member), never this shape. */
+function imageKey(image) {
+    return `image:${image}`;
+}
+/**
+ * A CI system's variables for "this is job I of N" in a parallel job, read by `--shard auto`. The first whose index
+ * variable is set wins. Kubernetes gives only the index: the total is the Job's `completions`, written `auto/N`.
+ */
+const CI_SHARD_VARIABLES = [
+    { ci: 'GitLab CI (parallel)', index: 'CI_NODE_INDEX', total: 'CI_NODE_TOTAL', base: 1 },
+    { ci: 'a Kubernetes Indexed Job', index: 'JOB_COMPLETION_INDEX', base: 0 },
+    { ci: 'CircleCI (parallelism)', index: 'CIRCLE_NODE_INDEX', total: 'CIRCLE_NODE_TOTAL', base: 0 },
+    { ci: 'Buildkite (parallelism)', index: 'BUILDKITE_PARALLEL_JOB', total: 'BUILDKITE_PARALLEL_JOB_COUNT', base: 0 },
+];
+function shares_count(text, what, min) {
+    if (!/^\d{1,6}$/.test(text.trim()))
+        throw new ShardError(`${what} '${text}' is not a whole number`);
+    const n = Number(text.trim());
+    if (n < min)
+        throw new ShardError(`${what} '${text}' is below ${min}`);
+    return n;
+}
+function checked(index, total, what) {
+    if (total > MAX_SHARDS)
+        throw new ShardError(`${what}: ${total} shards is more than ${MAX_SHARDS}`);
+    if (index > total)
+        throw new ShardError(`${what}: shard ${index} of ${total} does not exist (1 to ${total})`);
+    return { index, total };
+}
+/**
+ * `--shard I/N` (I from 1 to N), `--shard auto` (the CI's variables), or `--shard auto/N` (the CI gives the index
+ * only, or N is to be checked against it). Every mistake is one line naming the value and what was expected.
+ */
+function parseShard(text, env) {
+    const given = /^(\d+|auto)(?:\/(\d+))?$/.exec(text.trim());
+    if (!given || (given[1] !== 'auto' && given[2] === undefined))
+        throw new ShardError(`--shard '${text}': expected I/N (e.g. 1/3), auto or auto/N`);
+    const total = given[2] === undefined ? undefined : shares_count(given[2], '--shard total', 1);
+    if (given[1] !== 'auto')
+        return checked(shares_count(given[1], '--shard index', 1), total, `--shard '${text}'`);
+    const found = CI_SHARD_VARIABLES.find((v) => env[v.index] !== undefined && env[v.index] !== '');
+    if (!found)
+        throw new ShardError(`--shard auto: none of ${CI_SHARD_VARIABLES.map((v) => v.index).join(', ')} is set: write --shard I/N`);
+    const index = shares_count(env[found.index], found.index, found.base) + (found.base === 0 ? 1 : 0);
+    const fromEnv = found.total && env[found.total] ? shares_count(env[found.total], found.total, 1) : undefined;
+    if (fromEnv !== undefined && total !== undefined && fromEnv !== total)
+        throw new ShardError(`--shard '${text}': ${found.total} says ${fromEnv} shards, not ${total}`);
+    const n = total ?? fromEnv;
+    if (n === undefined)
+        throw new ShardError(`--shard auto: ${found.index} is set (${found.ci}) but not how many shards there are: write --shard auto/N, N the Job's completions`);
+    return checked(index, n, `--shard auto (${found.index}=${env[found.index]})`);
+}
+/** `--plan N`: the matrix a workflow fans out over, for `strategy.matrix` (`fromJSON`). */
+function shardMatrix(total) {
+    return { shard: Array.from({ length: total }, (_, i) => `${i + 1}/${total}`) };
+}
+/** `--plan N` as given: a whole number from 1 to MAX_SHARDS. */
+function parseShardCount(text) {
+    const n = shares_count(text, '--plan', 1);
+    if (n > MAX_SHARDS)
+        throw new ShardError(`--plan '${text}': at most ${MAX_SHARDS} shards`);
+    return n;
+}
+
+;// CONCATENATED MODULE: ./src/leak/fanout/shard-report.ts
+/**
+ * A run over many images split over CI jobs (`leak-check --shard I/N`), and the join of the shards' reports
+ * (`org-ca report merge`). Every shard lists the same images and plans every one of them (manifests and configs are
+ * small); it reads only the layers in its share, and the config, manifests and attestations of the images it owns.
+ * Its report carries what the merge needs to compose each image's report as a single run would: the layers' results
+ * (with the indexes that say what a later layer hides) and the owned images' parts.
+ *
+ * The merge fails closed: a shard missing, twice, of another run (other images, a tag that moved between the
+ * shards' listings, another CA, other limits or another org-ca), damaged, or holding layers outside its share is
+ * refused in one line; nothing is ever judged clean for want of a shard.
+ */
+
+
+
+
+
+
+
+
+
+const KIND = 'org-ca/leak-check-shard';
+/** Bumped when the report's meaning changes: a merge of another format is refused, never guessed at. */
+const shard_report_FORMAT = 1;
+/** A shard report is read whole; one this big is not a shard report of any fleet that exists. */
+const MAX_SHARD_REPORT_BYTES = 1024 ** 3;
+class MergeError extends Error {
+    name = 'MergeError';
+}
+function runIdOf(run) {
+    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(run)).digest('hex');
+}
+/** Reads this shard's share of a run over the images (see the module comment). */
+async function checkShard(images, options, strict, shard) {
+    const started = Date.now();
+    const verdicts = await runVerdicts(options);
+    const mine = (key) => shardOf(key, shard.total) === shard.index;
+    const seen = [];
+    const owned = [];
+    const layers = new Map();
+    let layersRead = 0;
+    for (const image of await expandImages(images, options)) {
+        const ownsInput = mine(imageKey(image));
+        let read;
+        try {
+            read = await checkInput({ ...options, image, layerVerdicts: verdicts }, { ownsInput, ownsLayer: mine });
+        }
+        catch (error) {
+            seen.push({ image, seen: 'unreadable' });
+            if (ownsInput)
+                owned.push({ image, report: failureReport(image, safeMessage(error)) });
+            continue;
+        }
+        if (read.subjects === undefined) {
+            seen.push({ image, seen: 'rootfs' });
+            if (ownsInput)
+                owned.push({ image, report: read.report });
+            continue;
+        }
+        seen.push({ image, seen: read.subjects.map((s) => s.digest) });
+        layersRead += read.results.size - (read.cachedLayers ?? 0);
+        for (const [key, result] of read.results)
+            if (!layers.has(key))
+                layers.set(key, result);
+        if (read.part)
+            owned.push({ image, part: read.part });
+    }
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const run = {
+        scanner: VERSION,
+        fingerprints: searchedFingerprints(options.spec).sort(),
+        limits: Object.fromEntries(Object.entries(limits).sort(([a], [b]) => a.localeCompare(b))),
+        strict,
+        shards: shard.total,
+        inputs: images,
+        images: seen,
+    };
+    return {
+        kind: KIND,
+        format: shard_report_FORMAT,
+        runId: runIdOf(run),
+        shard,
+        verdict: shardVerdict(owned, layers.values(), strict),
+        run,
+        owned,
+        layers: [...layers].map(([key, result]) => ({ key, result: encodeResult(result) })),
+        stats: { layersRead, cachedLayers: verdicts.fromDisk, ms: Date.now() - started },
+    };
+}
+/**
+ * What a shard can already say from its share: a hit in a layer is a finding in every image that holds it (visible or
+ * hidden by a later layer, it ships), so the run leaks whatever the other shards find.
+ */
+function shardVerdict(owned, layers, strict) {
+    let verdict = 'clean';
+    const worse = (v) => {
+        if (v === 'leak' || (v === 'unreadable' && verdict === 'clean'))
+            verdict = v;
+    };
+    for (const r of layers) {
+        if (r.hits.length || r.blobHits.length)
+            worse('leak');
+        else if (r.error !== undefined || r.unreadable.length || (strict && r.notLookedInside.length))
+            worse('unreadable');
+    }
+    for (const o of owned) {
+        if ('report' in o)
+            worse(verdictOf(o.report, strict));
+        else if (o.part.findings.length)
+            worse('leak');
+        else if (o.part.gaps.unscanned.length)
+            worse('unreadable');
+    }
+    return verdict;
+}
+/** What a shard says on its terminal: its share, what it found there, and what comes next. */
+function renderShardText(report) {
+    const { index, total } = report.shard;
+    const images = report.run.images.length;
+    const word = {
+        clean: 'nothing found',
+        leak: 'LEAK: the CA is in this share',
+        unreadable: 'NOT SCANNED: a part of this share could not be read',
+    };
+    return [
+        `org-ca leak-check: shard ${index}/${total} of a run over ${images} image(s) (run ${report.runId.slice(0, 12)})`,
+        `  ${report.layers.length} layer(s) in this share (${report.stats.cachedLayers} judged from the cache), the own parts of ${report.owned.length} image(s), in ${(report.stats.ms / 1000).toFixed(1)} s`,
+        `  ${word[report.verdict]}`,
+        `The run's verdict per image: org-ca report merge with the reports of all ${total} shards.`,
+    ].join('\n');
+}
+/** The report as written to a file: its own SHA-256 first, so that a damaged or cut file is told from a real one. */
+function serializeShardReport(report) {
+    const body = JSON.stringify(report);
+    return JSON.stringify({ sha256: (0,external_node_crypto_.createHash)('sha256').update(body).digest('hex'), report }) + '\n';
+}
+/** A shard report from a file, or a one-line MergeError naming the file and what is wrong with it. */
+function readShardReport(file) {
+    let text;
+    try {
+        if ((0,external_node_fs_namespaceObject.statSync)(file).size > MAX_SHARD_REPORT_BYTES)
+            throw new MergeError(`${file} is over ${MAX_SHARD_REPORT_BYTES / 1024 ** 3} GiB: not a shard report`);
+        text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        if (error instanceof MergeError)
+            throw error;
+        throw new MergeError(`${file} cannot be read (${error.code ?? 'error'})`);
+    }
+    let outer;
+    try {
+        outer = JSON.parse(text);
+    }
+    catch {
+        throw new MergeError(`${file} is not JSON: give the files leak-check --shard wrote with --report`);
+    }
+    const report = outer?.report;
+    if (typeof outer !== 'object' || outer === null || report?.kind !== KIND)
+        throw new MergeError(`${file} is not a shard report (written by leak-check --shard I/N --report FILE)`);
+    if (report.format !== shard_report_FORMAT)
+        throw new MergeError(`${file} is a shard report of format ${String(report.format)}; this org-ca reads ${shard_report_FORMAT}`);
+    if ((0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(report)).digest('hex') !== outer.sha256)
+        throw new MergeError(`${file} is damaged: its content does not match its checksum`);
+    return report;
+}
+/** The first thing two shards' runs differ in, for the message. */
+function difference(a, b) {
+    if (a.scanner !== b.scanner)
+        return `org-ca ${a.scanner} against ${b.scanner}`;
+    if (a.shards !== b.shards)
+        return `${a.shards} shards against ${b.shards}`;
+    if (JSON.stringify(a.fingerprints) !== JSON.stringify(b.fingerprints))
+        return 'another CA';
+    if (JSON.stringify(a.limits) !== JSON.stringify(b.limits) || a.strict !== b.strict)
+        return 'other limits';
+    if (JSON.stringify(a.inputs) !== JSON.stringify(b.inputs))
+        return 'other images named';
+    const listed = (r) => JSON.stringify(r.images.map((i) => i.image));
+    if (listed(a) !== listed(b))
+        return 'another list of tags (a tag was pushed or deleted between the shards)';
+    const moved = a.images.find((x, i) => JSON.stringify(x.seen) !== JSON.stringify(b.images[i].seen));
+    return moved
+        ? `${moved.image} seen as ${JSON.stringify(moved.seen)} against ${JSON.stringify(b.images.find((x) => x.image === moved.image).seen)} (it moved, or one shard could not read it)`
+        : 'another run';
+}
+/**
+ * The shards' reports joined into the report of one run: the same verdicts, findings and per-layer table a single
+ * `leak-check` over the images gives (but the time, which is the slowest shard's).
+ */
+function mergeShards(files) {
+    if (files.length === 0)
+        throw new MergeError('report merge: expected the shard reports (A.json B.json …)');
+    const first = files[0];
+    const { run } = first.report;
+    if (VERSION !== run.scanner)
+        throw new MergeError(`${first.file} was written by org-ca ${run.scanner}; merge it with that version, not ${VERSION}`);
+    const byShard = new Map();
+    for (const { file, report } of files) {
+        if (report.runId !== first.report.runId || runIdOf(report.run) !== report.runId)
+            throw new MergeError(`${file} is of another run than ${first.file} (${difference(run, report.run)}): run every shard again`);
+        const { index, total } = report.shard;
+        if (!(Number.isInteger(index) && index >= 1 && index <= total && total === run.shards))
+            throw new MergeError(`${file} names shard ${index}/${total} of a run of ${run.shards}`);
+        const twice = byShard.get(index);
+        if (twice)
+            throw new MergeError(`${twice} and ${file} are both shard ${index}/${total}`);
+        byShard.set(index, file);
+    }
+    const missing = Array.from({ length: run.shards }, (_, i) => i + 1).filter((i) => !byShard.has(i));
+    if (missing.length)
+        throw new MergeError(`shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${run.shards}`).join(', ')} missing: a run is judged only with all ${run.shards}`);
+    const results = new Map();
+    const owners = new Map();
+    for (const { file, report } of files) {
+        for (const { key, result } of report.layers) {
+            const decoded = typeof key === 'string' ? decodeResult(result) : undefined;
+            if (!decoded)
+                throw new MergeError(`${file}: the result of layer ${String(key)} is malformed`);
+            if (shardOf(key, run.shards) !== report.shard.index)
+                throw new MergeError(`${file} holds layer ${key}, which is not in shard ${report.shard.index}'s share`);
+            results.set(key, { ...decoded, id: key });
+        }
+        for (const o of report.owned) {
+            if (shardOf(imageKey(o.image), run.shards) !== report.shard.index || owners.has(o.image))
+                throw new MergeError(`${file} holds ${o.image}, which shard ${report.shard.index} does not own`);
+            owners.set(o.image, { ...o, file });
+        }
+    }
+    const reports = [];
+    const judged = new Set();
+    for (const { image } of run.images) {
+        const o = owners.get(image);
+        if (!o)
+            throw new MergeError(`no shard report holds ${image}, though every shard listed it`);
+        if ('report' in o) {
+            reports.push(o.report);
+            continue;
+        }
+        // As a single run counts them: a layer an earlier image already had is judged from the run's memory, not read.
+        const cachedLayers = o.part.layers.filter((l) => judged.has(l.key)).length;
+        try {
+            reports.push(composeReport(o.part, (layer) => {
+                const r = results.get(layer.key);
+                if (!r)
+                    throw new MergeError(`no shard report holds layer ${layer.key} of ${image}`);
+                return r;
+            }, cachedLayers));
+        }
+        catch (error) {
+            if (error instanceof MergeError)
+                throw error;
+            if (!(error instanceof RegistryError))
+                throw new MergeError(`${o.file}: the part of ${image} is malformed (${safeMessage(error)})`);
+            reports.push(failureReport(image, safeMessage(error)));
+        }
+        for (const l of o.part.layers)
+            judged.add(l.key);
+    }
+    const layersRead = files.reduce((n, f) => n + f.report.stats.layersRead, 0);
+    const ms = Math.max(...files.map((f) => f.report.stats.ms));
+    return { sweep: sweepOf(run.inputs, reports, run.strict, { layersRead, ms }), strict: run.strict };
 }
 
 ;// CONCATENATED MODULE: ./src/fs/trusted-path.ts
@@ -52125,6 +52559,8 @@ function didYouMean(word, known) {
 
 
 
+
+
 /** The exit codes of every command (a command run by `exec` passes its own status on instead). */
 const EXIT = {
     /** Everything verified, nothing found. */
@@ -52163,6 +52599,8 @@ const INPUT_ERRORS = [
     ImageInputError,
     PathError,
     RunnerDirError,
+    ShardError,
+    MergeError,
 ];
 function exitCodeFor(error) {
     if (error instanceof CommandNotRunError)
@@ -55236,8 +55674,11 @@ function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 
 
 
 
+
+
 const leak_check_HELP = `Usage: org-ca leak-check IMAGE... (--ca FILE | --fingerprint SHA256...) [--json] [--sarif FILE] [--report FILE]
-                          [--attest FILE] [--predicate FILE]
+                          [--attest FILE] [--predicate FILE] [--shard I/N|auto --report FILE]
+       org-ca leak-check --plan N
 
 Fails (exit 1) when the org CA is anywhere in a release image: every layer (also files deleted by later layers),
 the image config (Env, Labels, Entrypoint, Cmd, history) and attestations; or when a part cannot be read.
@@ -55265,6 +55706,12 @@ Options:
   --attest FILE           write an in-toto Statement v1 about the checked manifests (by digest); not for a root file
                           system, which has no digest (docs/attestation.md)
   --predicate FILE        write its predicate alone, for actions/attest predicate-path or cosign attest --predicate
+  --shard I/N             read only shard I of N of the run (I from 1): the layers in its share (by digest) and the
+                          config and manifests of the images it owns; --report writes a shard report, and
+                          'org-ca report merge' joins all N into the run's report (docs/leak-check.md#fan-out)
+  --shard auto            the same, I and N from the CI: CI_NODE_INDEX/CI_NODE_TOTAL (GitLab), CIRCLE_NODE_*,
+                          BUILDKITE_PARALLEL_JOB*, or JOB_COMPLETION_INDEX (Kubernetes: write auto/N)
+  --plan N                print the shards of a run in N jobs as JSON for a GitHub Actions strategy.matrix
   --cache-dir DIR         a layer-verdict cache: a layer judged before (same digest, CA and limits) is not read
                           again; trust only a cache your own branch wrote (docs/leak-check.md#layer-cache)
   --no-cache              read every layer, even with --cache-dir (or ORG_CA_CACHE_DIR) set
@@ -55308,7 +55755,16 @@ const leakCheckCommand = {
             'password-stdin': { type: 'boolean' },
             platform: { type: 'string' },
             'max-registry-requests': { type: 'string' },
+            shard: { type: 'string' },
+            plan: { type: 'string' },
         }, true);
+        if (values.plan !== undefined) {
+            const others = Object.keys(values).filter((k) => k !== 'plan');
+            if (positionals.length || others.length)
+                throw new UsageError(`leak-check: --plan N takes nothing else (got ${[...positionals, ...others.map((o) => `--${o}`)].join(' ')})`);
+            process.stdout.write(JSON.stringify(shardMatrix(parseShardCount(values.plan))) + '\n');
+            return EXIT.ok;
+        }
         const images = [...positionals, ...(values.images !== undefined ? readImageList(values.images) : [])];
         if (images.length === 0)
             throw new UsageError("leak-check: expected an IMAGE (or --images FILE; see 'org-ca leak-check --help')");
@@ -55347,6 +55803,19 @@ const leakCheckCommand = {
             return loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
         };
         const cacheDir = values['no-cache'] ? undefined : values['cache-dir'] || process.env.ORG_CA_CACHE_DIR || undefined;
+        if (values.shard !== undefined) {
+            const shard = parseShard(values.shard, process.env);
+            if (values.sarif !== undefined || values.attest !== undefined || values.predicate !== undefined)
+                throw new UsageError("leak-check: --shard writes a shard report; --sarif, --attest and --predicate belong to 'org-ca report merge'");
+            if (values.report === undefined && !values.json)
+                throw new UsageError("leak-check: --shard needs --report FILE (or --json): 'org-ca report merge' reads it");
+            const sharded = await checkShard(images, { spec: readSpec(), dockerSave: dockerSave, limits, registry, ...present_present({ parallel, cacheDir }) }, strict, shard);
+            const text = serializeShardReport(sharded);
+            if (values.report)
+                (0,external_node_fs_namespaceObject.writeFileSync)(values.report, text);
+            process.stdout.write(values.json ? text : renderShardText(sharded) + '\n');
+            return sharded.verdict === 'clean' ? EXIT.ok : EXIT.failed;
+        }
         if (images.length > 1 || isRepositoryReference(images[0])) {
             if (values.attest !== undefined || values.predicate !== undefined)
                 throw new UsageError('leak-check: --attest and --predicate name one image: check the images one at a time');
@@ -57914,6 +58383,50 @@ function defaultContext(dockerfile) {
     return dirname(dockerfile) || '.';
 }
 
+;// CONCATENATED MODULE: ./src/cli/report.ts
+
+
+
+
+
+const report_HELP = `Usage: org-ca report merge SHARD-REPORT... [--json] [--report FILE] [--sarif FILE]
+
+Joins the reports of the shards of one leak-check run (leak-check --shard I/N --report FILE, one per CI job) into
+the run's report: a verdict per image and per layer, the same as one leak-check over all the images gives.
+
+Refused, in one line, when a shard is missing or given twice, or a report is of another run (other images, a tag
+that moved between the shards' listings, another CA, other limits, another org-ca version), damaged, or holds
+layers outside its share: a run is never judged clean for want of a shard.
+
+Options:
+  --json          print the merged report as JSON on standard output
+  --report FILE   write the merged JSON report to FILE
+  --sarif FILE    write SARIF 2.1.0 (for github/codeql-action/upload-sarif)
+  -h, --help      this help
+
+Exit status: 0 every image is clean; 1 an image leaks or could not be read; 2 usage error, or the shard reports do
+not make one whole run.`;
+const reportCommand = {
+    name: 'report',
+    summary: 'merge the shard reports of a leak-check run fanned out over CI jobs',
+    help: report_HELP,
+    run(argv) {
+        const [sub, ...rest] = argv;
+        if (sub !== 'merge')
+            throw new UsageError(`report: unknown subcommand '${sub ?? ''}'.${sub ? didYouMean(sub, ['merge']) : ''} Expected: org-ca report merge SHARD-REPORT... (see 'org-ca report --help')`);
+        const { values, positionals } = parseCommandArgs('report merge', rest, { json: { type: 'boolean' }, report: { type: 'string' }, sarif: { type: 'string' } }, true);
+        if (positionals.length === 0)
+            throw new UsageError("report merge: expected the shard reports (see 'org-ca report --help')");
+        const { sweep: merged, strict } = mergeShards(positionals.map((file) => ({ file, report: readShardReport(file) })));
+        if (values.sarif)
+            (0,external_node_fs_namespaceObject.writeFileSync)(values.sarif, JSON.stringify(renderSweepSarif(merged, strict), null, 2) + '\n');
+        if (values.report)
+            (0,external_node_fs_namespaceObject.writeFileSync)(values.report, JSON.stringify(merged, null, 2) + '\n');
+        process.stdout.write(values.json ? JSON.stringify(merged, null, 2) + '\n' : renderSweepText(merged, strict) + '\n');
+        return Promise.resolve(merged.images.every((i) => i.verdict === 'clean') ? EXIT.ok : EXIT.failed);
+    },
+};
+
 ;// CONCATENATED MODULE: ./src/runner/config.ts
 
 const JOB_PATHS = ['host', 'container'];
@@ -59930,6 +60443,7 @@ const storeCommand = {
 
 
 
+
 /** Every `org-ca` command, in the order `org-ca --help` lists them. */
 const command_list_COMMANDS = [
     envCommand,
@@ -59937,6 +60451,7 @@ const command_list_COMMANDS = [
     detectCommand,
     doctorCommand,
     leakCheckCommand,
+    reportCommand,
     lintCommand,
     storeCommand,
     runnerCommand,

@@ -71308,6 +71308,7 @@ function cacheable(result, job) {
 function sortKeys(o) {
     return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 }
+/** A layer result as JSON-ready data: the index's hash arrays as base64. */
 function encodeResult(r) {
     const { id: _id, index, ...rest } = r;
     return {
@@ -71341,28 +71342,40 @@ function decodeEntry(text, key, digest) {
         if ((0,external_node_crypto_.createHash)('sha256').update(outer.body).digest('hex') !== outer.sha256)
             return undefined;
         const entry = JSON.parse(outer.body);
-        if (entry.key !== key || entry.digest !== digest || !entry.result)
+        if (entry.key !== key || entry.digest !== digest)
             return undefined;
-        const r = entry.result;
-        const index = r.index;
-        const dirs = hashes(index?.dirs);
-        const nondirs = hashes(index?.nondirs);
-        const lists = [r.hits, r.unreadable, r.notLookedInside, r.captured, r.blobHits];
-        const indexLists = [index?.whiteouts, index?.opaques, index?.symlinks, index?.hardlinks, index?.others];
-        if (!dirs || !nondirs || !lists.every(isArray) || !indexLists.every(isArray))
-            return undefined;
-        if (r.digest !== digest || !isString(r.diffId) || !isString(r.compression))
-            return undefined;
-        if (![r.bytes, r.files, r.nestedFiles].every(isCount))
-            return undefined;
-        return {
-            ...r,
-            index: { ...index, dirs, nondirs },
-        };
+        const result = decodeResult(entry.result);
+        return result?.digest === digest ? result : undefined;
     }
     catch {
         return undefined;
     }
+}
+/**
+ * A layer result as encodeResult wrote it, when every field a report reads has its type (the index hashes whole);
+ * otherwise undefined. Used for cache entries and shard reports alike.
+ */
+function decodeResult(value) {
+    if (typeof value !== 'object' || value === null)
+        return undefined;
+    const r = value;
+    const index = r.index;
+    const dirs = hashes(index?.dirs);
+    const nondirs = hashes(index?.nondirs);
+    const lists = [r.hits, r.unreadable, r.notLookedInside, r.captured, r.blobHits];
+    const indexLists = [index?.whiteouts, index?.opaques, index?.symlinks, index?.hardlinks, index?.others];
+    if (!dirs || !nondirs || !lists.every(isArray) || !indexLists.every(isArray))
+        return undefined;
+    if (!isString(r.digest) || !isString(r.diffId) || !isString(r.compression))
+        return undefined;
+    if (r.error !== undefined && !isString(r.error))
+        return undefined;
+    if (![r.bytes, r.files, r.nestedFiles].every(isCount))
+        return undefined;
+    return {
+        ...r,
+        index: { ...index, dirs, nondirs },
+    };
 }
 /**
  * One run over several images: a layer they share is read once (and the disk cache, when there is one, is asked
@@ -71371,13 +71384,17 @@ function decodeEntry(text, key, digest) {
 class layer_cache_RunVerdicts {
     disk;
     memo = new Map();
+    /** Layers the disk cache judged (not those this run had read already). */
+    fromDisk = 0;
     constructor(disk) {
         this.disk = disk;
     }
     get(job) {
         if (!job.digest || !digestAlgorithm(job.digest))
             return undefined;
-        const seen = this.memo.get(job.digest) ?? this.disk?.get(job);
+        let seen = this.memo.get(job.digest);
+        if (!seen && (seen = this.disk?.get(job)))
+            this.fromDisk++;
         if (!seen)
             return undefined;
         this.memo.set(job.digest, seen);
@@ -80754,15 +80771,15 @@ function describeCa(h) {
  * A registry layer that could not be read to its end, or whose bytes do not hash to its digest, fails the whole
  * check with one line naming the blob: what was scanned is not what was pushed.
  */
-function registryLayerFailure(job, r) {
-    if (job.blob.kind !== 'registry' || !r.error)
+function registryLayerFailure(blob, r) {
+    if (!r.error)
         return undefined;
     // The stream's own one line (a break, a short body, an HTTP status), possibly wrapped by the scan's wording.
-    const own = r.error.indexOf(`blob ${job.blob.digest} of `);
+    const own = r.error.indexOf(`blob ${blob.digest} of `);
     if (own >= 0)
         return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
-    const what = `blob ${job.blob.digest} of ${job.blob.label}`;
-    if (r.digest !== job.blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
+    const what = `blob ${blob.digest} of ${blob.label}`;
+    if (r.digest !== blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
         return `${what}: the registry served content whose digest is ${r.digest}`;
     return `${what}: ${r.error}`;
 }
@@ -80970,6 +80987,7 @@ function strayBlobFindings(id, r) {
 
 
 
+
 /**
  * The default spill bound (SPILL_BOUND): four times the input's bytes, never below the floor. An archive is written to
  * TMPDIR at most once per level it sits at, so a real image needs far less; a bomb of archives in archives stops there.
@@ -80978,6 +80996,27 @@ function spillBoundFor(jobs, floor) {
     return Math.max(floor, 4 * jobs.reduce((total, job) => total + job.blob.size, 0));
 }
 async function checkImage(options) {
+    const started = Date.now();
+    const checked = await checkInput(options, WHOLE_INPUT);
+    if ('report' in checked)
+        return checked.report;
+    const { part, results, cachedLayers } = checked;
+    const composed = composeReport(part, (layer) => results.get(layer.key), cachedLayers);
+    return { ...composed, stats: { ...composed.stats, ms: Date.now() - started } };
+}
+const WHOLE_INPUT = { ownsInput: true, ownsLayer: () => true };
+/**
+ * A layer's name across inputs and shards: its digest when that is verifiable (the same layer in two images is one),
+ * else the input and member that hold it.
+ */
+function layerKey(input, job) {
+    return job.digest && digest_digestAlgorithm(job.digest) ? job.digest : `${input}!${job.id}`;
+}
+/**
+ * Opens an input and reads the share of it a run owns. A root file system is read whole by its owner (it has no
+ * layers to share); an image gives its part (owner only) and the results of the owned layers.
+ */
+async function checkInput(options, share) {
     const started = Date.now();
     const limits = {
         ...types_DEFAULT_LIMITS,
@@ -80990,24 +81029,25 @@ async function checkImage(options) {
     });
     try {
         const { input } = opened;
-        if (input.kind === 'image') {
-            const { findings, gaps, stats, layers } = await checkSource(input.source, input.plan, options, limits, input.fromRegistry);
-            const checked = report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
-            return { ...checked, subjects: input.plan.subjects, layers };
-        }
+        if (input.kind === 'image')
+            return await readImageInput(input.source, input.plan, options, limits, share);
+        if (!share.ownsInput)
+            return { report: emptyReport(options.image) };
         const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
         const result = input.kind === 'rootfs-dir'
             ? await scanDirectory('rootfs', input.dir, matcher_buildMatcher(options.spec), limits)
             : (await runLayerJobs([{ id: input.file, blob: { file: input.file, start: 0, size: (0,external_node_fs_namespaceObject.statSync)(input.file).size }, where }], options.spec, limits, openBlob, options.parallel))[0];
         const { findings, ...gaps } = rootfsFindings(result, where);
-        return report(options.image, findings, gaps, {
-            images: 0,
-            layers: 0,
-            files: result.files,
-            nestedFiles: result.nestedFiles,
-            bytes: result.bytes,
-            ms: Date.now() - started,
-        });
+        return {
+            report: report(options.image, findings, gaps, {
+                images: 0,
+                layers: 0,
+                files: result.files,
+                nestedFiles: result.nestedFiles,
+                bytes: result.bytes,
+                ms: Date.now() - started,
+            }),
+        };
     }
     finally {
         opened.close();
@@ -81018,15 +81058,8 @@ async function diskCache(cacheDir, spec, limits) {
         return undefined;
     return new LayerCache(await ensureDirectory(cacheDir, { purpose: '--cache-dir' }), spec, limits);
 }
-/**
- * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
- * layer several images share is read once. An image that cannot be checked is reported as unreadable and the rest
- * are still checked.
- */
-async function checkImages(images, options, strict = false) {
-    const started = Date.now();
-    const limits = { ...DEFAULT_LIMITS, ...options.limits };
-    const verdicts = new RunVerdicts(await diskCache(options.cacheDir, options.spec, limits));
+/** The images a run names, in order, once each: `registry:HOST/REPO` with no tag becomes every tag of it. */
+async function expandImages(images, options) {
     const expanded = [];
     for (const image of images) {
         if (!isRepositoryReference(image))
@@ -81037,31 +81070,47 @@ async function checkImages(images, options, strict = false) {
                 expanded.push(`${base}:${tag}`);
         }
     }
-    const checked = [];
-    const layerImages = new Map();
-    let layersRead = 0;
-    for (const image of [...new Set(expanded)]) {
-        let report;
+    return [...new Set(expanded)];
+}
+/** A run's memory of the layers it read (and the disk cache behind it, when there is one). */
+async function runVerdicts(options) {
+    return new RunVerdicts(await diskCache(options.cacheDir, options.spec, { ...DEFAULT_LIMITS, ...options.limits }));
+}
+/**
+ * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
+ * layer several images share is read once. An image that cannot be checked is reported as unreadable and the rest
+ * are still checked.
+ */
+async function checkImages(images, options, strict = false) {
+    const started = Date.now();
+    const verdicts = await runVerdicts(options);
+    const reports = [];
+    for (const image of await expandImages(images, options)) {
         try {
-            report = await checkImage({ ...options, image, layerVerdicts: verdicts });
+            reports.push(await checkImage({ ...options, image, layerVerdicts: verdicts }));
         }
         catch (error) {
-            report = failureReport(image, safeMessage(error));
+            reports.push(failureReport(image, safeMessage(error)));
         }
-        const verdict = verdictOf(report, strict);
-        checked.push({ image, verdict, report });
-        layersRead += report.stats.layers - (report.stats.cachedLayers ?? 0);
+    }
+    const layersRead = reports.reduce((n, r) => n + r.stats.layers - (r.stats.cachedLayers ?? 0), 0);
+    return sweepOf(images, reports, strict, { layersRead, ms: Date.now() - started });
+}
+/** The reports of a run over several images as one: a verdict per image, and which images hold each layer. */
+function sweepOf(inputs, reports, strict, work) {
+    const layerImages = new Map();
+    for (const report of reports) {
         for (const layer of report.layers ?? []) {
             const entry = layerImages.get(layer.digest) ?? { images: [], verdict: layer.verdict };
-            entry.images.push(image);
+            entry.images.push(report.input);
             layerImages.set(layer.digest, entry);
         }
     }
     return {
-        inputs: images,
-        images: checked,
+        inputs,
+        images: reports.map((report) => ({ image: report.input, verdict: verdictOf(report, strict), report })),
         layers: [...layerImages].map(([digest, e]) => ({ digest, verdict: e.verdict, images: e.images })),
-        stats: { images: checked.length, layers: layerImages.size, layersRead, ms: Date.now() - started },
+        stats: { images: reports.length, layers: layerImages.size, ...work },
     };
 }
 function report(input, findings, gaps, stats) {
@@ -81079,19 +81128,35 @@ function gather(into, part) {
     into.gaps.unscanned.push(...part.unscanned);
     into.gaps.notLookedInside.push(...part.notLookedInside);
 }
-async function checkSource(source, plan, options, limits, fromRegistry) {
-    const matcher = matcher_buildMatcher(options.spec);
-    const found = { findings: [], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } };
+/** Reads an image input's share: the owned layers (from the verdicts when judged before), and, for its owner, the part. */
+async function readImageInput(source, plan, options, limits, share) {
     const { jobs, contentMembers } = layerJobsOf(source, plan);
+    const keyOf = new Map(jobs.map((job) => [job.id, layerKey(options.image, job)]));
+    const owned = jobs.filter((job) => share.ownsLayer(keyOf.get(job.id)));
     const cache = options.layerVerdicts ?? (await diskCache(options.cacheDir, options.spec, limits));
-    const cached = new Map();
-    for (const job of jobs) {
+    const results = new Map();
+    for (const job of owned) {
         const hit = cache?.get(job);
         if (hit)
-            cached.set(job.id, hit);
+            results.set(keyOf.get(job.id), hit);
     }
-    const toScan = jobs.filter((job) => !cached.has(job.id));
+    const cachedLayers = results.size;
+    const toScan = owned.filter((job) => !results.has(keyOf.get(job.id)));
     const layerRun = runLayerJobs(toScan, options.spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, openBlob, options.parallel, newTotals());
+    const part = share.ownsInput
+        ? await describeInput(source, plan, { jobs, contentMembers }, keyOf, options)
+        : undefined;
+    const byId = new Map(toScan.map((job) => [job.id, job]));
+    for (const r of await layerRun) {
+        cache?.put(byId.get(r.id), r);
+        results.set(keyOf.get(r.id), r);
+    }
+    return { subjects: plan.subjects, results, ...present_present({ part, cachedLayers: cache ? cachedLayers : undefined }) };
+}
+/** The owner's part of an image input: the plan, and what its config fields and text members hold. */
+async function describeInput(source, plan, { jobs, contentMembers }, keyOf, options) {
+    const matcher = matcher_buildMatcher(options.spec);
+    const found = { findings: [], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } };
     // Config fields are judged as fields; the same CA found again in the config's raw text is not a second finding.
     const inConfigFields = new Map();
     for (const image of plan.images) {
@@ -81106,22 +81171,46 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     }
     for (const name of contentMembers)
         await checkContent(source, plan, name, matcher, inConfigFields, found);
-    const scanned = await layerRun;
-    for (const r of scanned)
-        cache?.put(toScan.find((j) => j.id === r.id), r);
-    const results = new Map([...cached, ...scanned.map((r) => [r.id, r])]);
-    for (const job of jobs) {
-        const failure = fromRegistry ? registryLayerFailure(job, results.get(job.id)) : undefined;
+    return {
+        input: options.image,
+        subjects: plan.subjects,
+        images: plan.images,
+        layers: jobs.map((job) => ({
+            id: job.id,
+            key: keyOf.get(job.id),
+            ...present_present({
+                registry: job.blob.kind === 'registry' ? { digest: job.blob.digest, label: job.blob.label } : undefined,
+            }),
+        })),
+        ...found,
+    };
+}
+/**
+ * An image input's report from its part and its layers' results, wherever they were read (here, the cache, another
+ * shard). A registry layer that could not be read to its end fails the input (RegistryError).
+ */
+function composeReport(part, resultOf, cachedLayers) {
+    const found = {
+        findings: [...part.findings],
+        gaps: { unscanned: [...part.gaps.unscanned], notLookedInside: [...part.gaps.notLookedInside] },
+    };
+    const results = new Map();
+    for (const layer of part.layers) {
+        const r = resultOf(layer);
+        if (!r)
+            throw new Error(`no result for layer ${layer.key} of ${part.input}`);
+        const failure = layer.registry ? registryLayerFailure(layer.registry, r) : undefined;
         if (failure)
             throw new client_RegistryError(failure);
+        results.set(layer.id, { ...r, id: layer.id });
     }
     const stats = {
-        images: plan.images.length,
-        layers: jobs.length,
+        images: part.images.length,
+        layers: part.layers.length,
         files: 0,
         nestedFiles: 0,
         bytes: 0,
-        ...present_present({ cachedLayers: cache ? cached.size : undefined }),
+        ...present_present({ cachedLayers }),
     };
     for (const r of results.values()) {
         stats.files += r.files;
@@ -81136,7 +81225,7 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
             });
     }
     const inImage = new Set();
-    for (const image of plan.images) {
+    for (const image of part.images) {
         for (const l of image.layers)
             if (results.has(l.member))
                 inImage.add(l.member);
@@ -81153,7 +81242,8 @@ async function checkSource(source, plan, options, limits, fromRegistry) {
     for (const f of found.findings)
         if (f.layer && layers.has(f.layer.digest))
             layers.set(f.layer.digest, 'leak');
-    return { ...found, stats, layers: [...layers].map(([digest, verdict]) => ({ digest, verdict })) };
+    const checked = report(part.input, found.findings, found.gaps, { ...stats, ms: 0 });
+    return { ...checked, subjects: part.subjects, layers: [...layers].map(([digest, verdict]) => ({ digest, verdict })) };
 }
 /** A member read as text: its hits (less those its image's config fields already reported), its digest checked. */
 async function checkContent(source, plan, name, matcher, inConfigFields, found) {

@@ -7,6 +7,8 @@ import { CaInputError } from '../ca/parse.js';
 import { TargetError } from '../detect/route.js';
 import { PathError } from '../fs/ensure-directory.js';
 import { ImageInputError } from '../leak/check.js';
+import { ShardError } from '../leak/fanout/shares.js';
+import { MergeError } from '../leak/fanout/shard-report.js';
 import { OptionError } from '../options/parse.js';
 import { RunnerDirError } from '../runner/install.js';
 import { didYouMean } from '../options/suggest.js';
@@ -61,6 +63,8 @@ const INPUT_ERRORS = [
   ImageInputError,
   PathError,
   RunnerDirError,
+  ShardError,
+  MergeError,
 ] as const;
 
 export function exitCodeFor(error: unknown): number {

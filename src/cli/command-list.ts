@@ -7,6 +7,7 @@ import { detectCommand } from './detect.js';
 import { doctorCommand } from './doctor.js';
 import { leakCheckCommand } from './leak-check.js';
 import { lintCommand } from './lint.js';
+import { reportCommand } from './report.js';
 import { runnerCommand } from './runner.js';
 import { storeCommand } from './store.js';
 
@@ -17,6 +18,7 @@ export const COMMANDS: readonly Command[] = [
   detectCommand,
   doctorCommand,
   leakCheckCommand,
+  reportCommand,
   lintCommand,
   storeCommand,
   runnerCommand,

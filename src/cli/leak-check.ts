@@ -19,9 +19,12 @@ import { loadTargets } from '../leak/scanning/targets.js';
 import { CA_FLAG_NAMES } from './ca-options.js';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command-kit.js';
 import { present } from '../lang/present.js';
+import { parseShard, parseShardCount, shardMatrix } from '../leak/fanout/shares.js';
+import { checkShard, renderShardText, serializeShardReport } from '../leak/fanout/shard-report.js';
 
 const HELP = `Usage: org-ca leak-check IMAGE... (--ca FILE | --fingerprint SHA256...) [--json] [--sarif FILE] [--report FILE]
-                          [--attest FILE] [--predicate FILE]
+                          [--attest FILE] [--predicate FILE] [--shard I/N|auto --report FILE]
+       org-ca leak-check --plan N
 
 Fails (exit 1) when the org CA is anywhere in a release image: every layer (also files deleted by later layers),
 the image config (Env, Labels, Entrypoint, Cmd, history) and attestations; or when a part cannot be read.
@@ -49,6 +52,12 @@ Options:
   --attest FILE           write an in-toto Statement v1 about the checked manifests (by digest); not for a root file
                           system, which has no digest (docs/attestation.md)
   --predicate FILE        write its predicate alone, for actions/attest predicate-path or cosign attest --predicate
+  --shard I/N             read only shard I of N of the run (I from 1): the layers in its share (by digest) and the
+                          config and manifests of the images it owns; --report writes a shard report, and
+                          'org-ca report merge' joins all N into the run's report (docs/leak-check.md#fan-out)
+  --shard auto            the same, I and N from the CI: CI_NODE_INDEX/CI_NODE_TOTAL (GitLab), CIRCLE_NODE_*,
+                          BUILDKITE_PARALLEL_JOB*, or JOB_COMPLETION_INDEX (Kubernetes: write auto/N)
+  --plan N                print the shards of a run in N jobs as JSON for a GitHub Actions strategy.matrix
   --cache-dir DIR         a layer-verdict cache: a layer judged before (same digest, CA and limits) is not read
                           again; trust only a cache your own branch wrote (docs/leak-check.md#layer-cache)
   --no-cache              read every layer, even with --cache-dir (or ORG_CA_CACHE_DIR) set
@@ -96,9 +105,20 @@ export const leakCheckCommand: Command = {
         'password-stdin': { type: 'boolean' },
         platform: { type: 'string' },
         'max-registry-requests': { type: 'string' },
+        shard: { type: 'string' },
+        plan: { type: 'string' },
       },
       true,
     );
+    if (values.plan !== undefined) {
+      const others = Object.keys(values).filter((k) => k !== 'plan');
+      if (positionals.length || others.length)
+        throw new UsageError(
+          `leak-check: --plan N takes nothing else (got ${[...positionals, ...others.map((o) => `--${o}`)].join(' ')})`,
+        );
+      process.stdout.write(JSON.stringify(shardMatrix(parseShardCount(values.plan))) + '\n');
+      return EXIT.ok;
+    }
     const images = [...positionals, ...(values.images !== undefined ? readImageList(values.images) : [])];
     if (images.length === 0)
       throw new UsageError("leak-check: expected an IMAGE (or --images FILE; see 'org-ca leak-check --help')");
@@ -141,6 +161,25 @@ export const leakCheckCommand: Command = {
       return loadTargets({ ...ca, fingerprints: values.fingerprint ?? [] }, CA_FLAG_NAMES);
     };
     const cacheDir = values['no-cache'] ? undefined : values['cache-dir'] || process.env.ORG_CA_CACHE_DIR || undefined;
+    if (values.shard !== undefined) {
+      const shard = parseShard(values.shard, process.env);
+      if (values.sarif !== undefined || values.attest !== undefined || values.predicate !== undefined)
+        throw new UsageError(
+          "leak-check: --shard writes a shard report; --sarif, --attest and --predicate belong to 'org-ca report merge'",
+        );
+      if (values.report === undefined && !values.json)
+        throw new UsageError("leak-check: --shard needs --report FILE (or --json): 'org-ca report merge' reads it");
+      const sharded = await checkShard(
+        images,
+        { spec: readSpec(), dockerSave, limits, registry, ...present({ parallel, cacheDir }) },
+        strict,
+        shard,
+      );
+      const text = serializeShardReport(sharded);
+      if (values.report) writeFileSync(values.report, text);
+      process.stdout.write(values.json ? text : renderShardText(sharded) + '\n');
+      return sharded.verdict === 'clean' ? EXIT.ok : EXIT.failed;
+    }
     if (images.length > 1 || isRepositoryReference(images[0]!)) {
       if (values.attest !== undefined || values.predicate !== undefined)
         throw new UsageError('leak-check: --attest and --predicate name one image: check the images one at a time');

@@ -9,7 +9,7 @@ import { scanDirectory } from './scanning/rootfs.js';
 import { scanContent } from './scanning/text.js';
 import type { Source } from './sources/archive.js';
 import { openBlob } from './sources/blob.js';
-import { digestOfMember, type Plan } from './sources/image.js';
+import { digestOfMember, type Plan, type PlannedImage } from './sources/image.js';
 import { ImageInputError } from './sources/input.js';
 import { layerJobsOf } from './sources/members.js';
 import { openCheckInput } from './sources/open.js';
@@ -20,7 +20,8 @@ import {
   RegistryError,
   type RegistrySourceOptions,
 } from './sources/registry/index.js';
-import { failureReport, safeMessage, verdictOf } from './reporting/report.js';
+import { emptyReport, failureReport, safeMessage, verdictOf } from './reporting/report.js';
+import { digestAlgorithm } from './digest.js';
 import {
   configFindings,
   contentFindings,
@@ -41,8 +42,8 @@ import {
   type ScanLimits,
   type TargetSpec,
   type Verdict,
-  type CheckedImage,
   type SweepReport,
+  type Subject,
 } from './types.js';
 
 /**
@@ -81,6 +82,70 @@ export function spillBoundFor(jobs: readonly LayerJob[], floor: number): number 
 
 export async function checkImage(options: CheckOptions): Promise<Report> {
   const started = Date.now();
+  const checked = await checkInput(options, WHOLE_INPUT);
+  if ('report' in checked) return checked.report;
+  const { part, results, cachedLayers } = checked;
+  const composed = composeReport(part!, (layer) => results.get(layer.key), cachedLayers);
+  return { ...composed, stats: { ...composed.stats, ms: Date.now() - started } };
+}
+
+/** Which part of an input a run reads: all of it, or one shard's share (fanout/). */
+export interface InputShare {
+  /** The input's own parts (config, manifests, attestations, a root file system) are read here. */
+  readonly ownsInput: boolean;
+  /** The layer with this key (layerKey) is read here. */
+  ownsLayer(key: string): boolean;
+}
+
+const WHOLE_INPUT: InputShare = { ownsInput: true, ownsLayer: () => true };
+
+/**
+ * A layer's name across inputs and shards: its digest when that is verifiable (the same layer in two images is one),
+ * else the input and member that hold it.
+ */
+export function layerKey(input: string, job: LayerJob): string {
+  return job.digest && digestAlgorithm(job.digest) ? job.digest : `${input}!${job.id}`;
+}
+
+/** A layer of a planned input, as composing its report needs it: plain data, so a shard report can carry it. */
+export interface PartLayer {
+  readonly id: string;
+  readonly key: string;
+  /** A registry blob: one that cannot be read to its end fails the input (registryLayerFailure). */
+  readonly registry?: { readonly digest: string; readonly label: string };
+}
+
+/**
+ * Everything an image input's report needs except what its layers' scans found: the plan, and what its config,
+ * manifests and attestations hold. Plain data, so a shard can hand it to `report merge`.
+ */
+export interface InputPart {
+  readonly input: string;
+  readonly subjects: readonly Subject[];
+  readonly images: readonly PlannedImage[];
+  readonly layers: readonly PartLayer[];
+  readonly findings: readonly Finding[];
+  readonly gaps: Gaps;
+}
+
+/** What reading one input (or a share of it) gave: a finished report, or the part and its layers' results by key. */
+export type InputRead =
+  | { readonly report: Report; readonly subjects?: undefined }
+  | {
+      readonly subjects: readonly Subject[];
+      /** Only when the share owns the input. */
+      readonly part?: InputPart;
+      readonly results: ReadonlyMap<string, LayerResult>;
+      /** Layers judged from the cache, not read. */
+      readonly cachedLayers?: number;
+    };
+
+/**
+ * Opens an input and reads the share of it a run owns. A root file system is read whole by its owner (it has no
+ * layers to share); an image gives its part (owner only) and the results of the owned layers.
+ */
+export async function checkInput(options: CheckOptions, share: InputShare): Promise<InputRead> {
+  const started = Date.now();
   const limits: CheckLimits = {
     ...DEFAULT_LIMITS,
     ...options.limits,
@@ -92,17 +157,8 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
   });
   try {
     const { input } = opened;
-    if (input.kind === 'image') {
-      const { findings, gaps, stats, layers } = await checkSource(
-        input.source,
-        input.plan,
-        options,
-        limits,
-        input.fromRegistry,
-      );
-      const checked = report(options.image, findings, gaps, { ...stats, ms: Date.now() - started });
-      return { ...checked, subjects: input.plan.subjects, layers };
-    }
+    if (input.kind === 'image') return await readImageInput(input.source, input.plan, options, limits, share);
+    if (!share.ownsInput) return { report: emptyReport(options.image) };
     const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
     const result =
       input.kind === 'rootfs-dir'
@@ -117,14 +173,16 @@ export async function checkImage(options: CheckOptions): Promise<Report> {
             )
           )[0]!;
     const { findings, ...gaps } = rootfsFindings(result, where);
-    return report(options.image, findings, gaps, {
-      images: 0,
-      layers: 0,
-      files: result.files,
-      nestedFiles: result.nestedFiles,
-      bytes: result.bytes,
-      ms: Date.now() - started,
-    });
+    return {
+      report: report(options.image, findings, gaps, {
+        images: 0,
+        layers: 0,
+        files: result.files,
+        nestedFiles: result.nestedFiles,
+        bytes: result.bytes,
+        ms: Date.now() - started,
+      }),
+    };
   } finally {
     opened.close();
   }
@@ -139,19 +197,11 @@ async function diskCache(
   return new LayerCache(await ensureDirectory(cacheDir, { purpose: '--cache-dir' }), spec, limits);
 }
 
-/**
- * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
- * layer several images share is read once. An image that cannot be checked is reported as unreadable and the rest
- * are still checked.
- */
-export async function checkImages(
+/** The images a run names, in order, once each: `registry:HOST/REPO` with no tag becomes every tag of it. */
+export async function expandImages(
   images: readonly string[],
-  options: Omit<CheckOptions, 'image' | 'layerVerdicts'>,
-  strict = false,
-): Promise<SweepReport> {
-  const started = Date.now();
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const verdicts = new RunVerdicts(await diskCache(options.cacheDir, options.spec, limits));
+  options: Pick<CheckOptions, 'spec' | 'registry'>,
+): Promise<string[]> {
   const expanded: string[] = [];
   for (const image of images) {
     if (!isRepositoryReference(image)) expanded.push(image);
@@ -161,30 +211,61 @@ export async function checkImages(
         expanded.push(`${base}:${tag}`);
     }
   }
-  const checked: CheckedImage[] = [];
-  const layerImages = new Map<string, { images: string[]; verdict: Verdict }>();
-  let layersRead = 0;
-  for (const image of [...new Set(expanded)]) {
-    let report: Report;
+  return [...new Set(expanded)];
+}
+
+/** The options of a run over several images: one check's, less the image (and the verdicts the run keeps itself). */
+export type SweepOptions = Omit<CheckOptions, 'image' | 'layerVerdicts'>;
+
+/** A run's memory of the layers it read (and the disk cache behind it, when there is one). */
+export async function runVerdicts(options: SweepOptions): Promise<RunVerdicts> {
+  return new RunVerdicts(await diskCache(options.cacheDir, options.spec, { ...DEFAULT_LIMITS, ...options.limits }));
+}
+
+/**
+ * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
+ * layer several images share is read once. An image that cannot be checked is reported as unreadable and the rest
+ * are still checked.
+ */
+export async function checkImages(
+  images: readonly string[],
+  options: SweepOptions,
+  strict = false,
+): Promise<SweepReport> {
+  const started = Date.now();
+  const verdicts = await runVerdicts(options);
+  const reports: Report[] = [];
+  for (const image of await expandImages(images, options)) {
     try {
-      report = await checkImage({ ...options, image, layerVerdicts: verdicts });
+      reports.push(await checkImage({ ...options, image, layerVerdicts: verdicts }));
     } catch (error) {
-      report = failureReport(image, safeMessage(error));
+      reports.push(failureReport(image, safeMessage(error)));
     }
-    const verdict = verdictOf(report, strict);
-    checked.push({ image, verdict, report });
-    layersRead += report.stats.layers - (report.stats.cachedLayers ?? 0);
+  }
+  const layersRead = reports.reduce((n, r) => n + r.stats.layers - (r.stats.cachedLayers ?? 0), 0);
+  return sweepOf(images, reports, strict, { layersRead, ms: Date.now() - started });
+}
+
+/** The reports of a run over several images as one: a verdict per image, and which images hold each layer. */
+export function sweepOf(
+  inputs: readonly string[],
+  reports: readonly Report[],
+  strict: boolean,
+  work: { readonly layersRead: number; readonly ms: number },
+): SweepReport {
+  const layerImages = new Map<string, { images: string[]; verdict: Verdict }>();
+  for (const report of reports) {
     for (const layer of report.layers ?? []) {
       const entry = layerImages.get(layer.digest) ?? { images: [], verdict: layer.verdict };
-      entry.images.push(image);
+      entry.images.push(report.input);
       layerImages.set(layer.digest, entry);
     }
   }
   return {
-    inputs: images,
-    images: checked,
+    inputs,
+    images: reports.map((report) => ({ image: report.input, verdict: verdictOf(report, strict), report })),
     layers: [...layerImages].map(([digest, e]) => ({ digest, verdict: e.verdict, images: e.images })),
-    stats: { images: checked.length, layers: layerImages.size, layersRead, ms: Date.now() - started },
+    stats: { images: reports.length, layers: layerImages.size, ...work },
   };
 }
 
@@ -205,28 +286,25 @@ function gather(into: { findings: Finding[]; gaps: Gaps }, part: Gaps & { findin
   into.gaps.notLookedInside.push(...part.notLookedInside);
 }
 
-async function checkSource(
+/** Reads an image input's share: the owned layers (from the verdicts when judged before), and, for its owner, the part. */
+async function readImageInput(
   source: Source,
   plan: Plan,
   options: CheckOptions,
   limits: CheckLimits,
-  fromRegistry: boolean,
-): Promise<{
-  findings: Finding[];
-  gaps: Gaps;
-  stats: Omit<Report['stats'], 'ms'>;
-  layers: NonNullable<Report['layers']>;
-}> {
-  const matcher = buildMatcher(options.spec);
-  const found = { findings: [] as Finding[], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } as Gaps };
+  share: InputShare,
+): Promise<InputRead> {
   const { jobs, contentMembers } = layerJobsOf(source, plan);
+  const keyOf = new Map(jobs.map((job) => [job.id, layerKey(options.image, job)]));
+  const owned = jobs.filter((job) => share.ownsLayer(keyOf.get(job.id)!));
   const cache = options.layerVerdicts ?? (await diskCache(options.cacheDir, options.spec, limits));
-  const cached = new Map<string, LayerResult>();
-  for (const job of jobs) {
+  const results = new Map<string, LayerResult>();
+  for (const job of owned) {
     const hit = cache?.get(job);
-    if (hit) cached.set(job.id, hit);
+    if (hit) results.set(keyOf.get(job.id)!, hit);
   }
-  const toScan = jobs.filter((job) => !cached.has(job.id));
+  const cachedLayers = results.size;
+  const toScan = owned.filter((job) => !results.has(keyOf.get(job.id)!));
   const layerRun = runLayerJobs(
     toScan,
     options.spec,
@@ -235,6 +313,27 @@ async function checkSource(
     options.parallel,
     newTotals(),
   );
+  const part = share.ownsInput
+    ? await describeInput(source, plan, { jobs, contentMembers }, keyOf, options)
+    : undefined;
+  const byId = new Map(toScan.map((job) => [job.id, job]));
+  for (const r of await layerRun) {
+    cache?.put(byId.get(r.id)!, r);
+    results.set(keyOf.get(r.id)!, r);
+  }
+  return { subjects: plan.subjects, results, ...present({ part, cachedLayers: cache ? cachedLayers : undefined }) };
+}
+
+/** The owner's part of an image input: the plan, and what its config fields and text members hold. */
+async function describeInput(
+  source: Source,
+  plan: Plan,
+  { jobs, contentMembers }: { readonly jobs: readonly LayerJob[]; readonly contentMembers: readonly string[] },
+  keyOf: ReadonlyMap<string, string>,
+  options: CheckOptions,
+): Promise<InputPart> {
+  const matcher = buildMatcher(options.spec);
+  const found = { findings: [] as Finding[], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } as Gaps };
   // Config fields are judged as fields; the same CA found again in the config's raw text is not a second finding.
   const inConfigFields = new Map<string, Set<string>>();
   for (const image of plan.images) {
@@ -247,25 +346,49 @@ async function checkSource(
     }
   }
   for (const name of contentMembers) await checkContent(source, plan, name, matcher, inConfigFields, found);
+  return {
+    input: options.image,
+    subjects: plan.subjects,
+    images: plan.images,
+    layers: jobs.map((job) => ({
+      id: job.id,
+      key: keyOf.get(job.id)!,
+      ...present({
+        registry: job.blob.kind === 'registry' ? { digest: job.blob.digest, label: job.blob.label } : undefined,
+      }),
+    })),
+    ...found,
+  };
+}
 
-  const scanned = await layerRun;
-  for (const r of scanned)
-    cache?.put(
-      toScan.find((j) => j.id === r.id)!,
-      r,
-    );
-  const results = new Map([...cached, ...scanned.map((r) => [r.id, r] as const)]);
-  for (const job of jobs) {
-    const failure = fromRegistry ? registryLayerFailure(job, results.get(job.id)!) : undefined;
+/**
+ * An image input's report from its part and its layers' results, wherever they were read (here, the cache, another
+ * shard). A registry layer that could not be read to its end fails the input (RegistryError).
+ */
+export function composeReport(
+  part: InputPart,
+  resultOf: (layer: PartLayer) => LayerResult | undefined,
+  cachedLayers?: number,
+): Report {
+  const found = {
+    findings: [...part.findings],
+    gaps: { unscanned: [...part.gaps.unscanned], notLookedInside: [...part.gaps.notLookedInside] },
+  };
+  const results = new Map<string, LayerResult>();
+  for (const layer of part.layers) {
+    const r = resultOf(layer);
+    if (!r) throw new Error(`no result for layer ${layer.key} of ${part.input}`);
+    const failure = layer.registry ? registryLayerFailure(layer.registry, r) : undefined;
     if (failure) throw new RegistryError(failure);
+    results.set(layer.id, { ...r, id: layer.id });
   }
   const stats = {
-    images: plan.images.length,
-    layers: jobs.length,
+    images: part.images.length,
+    layers: part.layers.length,
     files: 0,
     nestedFiles: 0,
     bytes: 0,
-    ...present({ cachedLayers: cache ? cached.size : undefined }),
+    ...present({ cachedLayers }),
   };
   for (const r of results.values()) {
     stats.files += r.files;
@@ -279,7 +402,7 @@ async function checkSource(
       });
   }
   const inImage = new Set<string>();
-  for (const image of plan.images) {
+  for (const image of part.images) {
     for (const l of image.layers) if (results.has(l.member)) inImage.add(l.member);
     gather(
       found,
@@ -294,7 +417,8 @@ async function checkSource(
   const layers = new Map<string, Verdict>();
   for (const r of results.values()) if (r.digest) layers.set(r.digest, r.error !== undefined ? 'unreadable' : 'clean');
   for (const f of found.findings) if (f.layer && layers.has(f.layer.digest)) layers.set(f.layer.digest, 'leak');
-  return { ...found, stats, layers: [...layers].map(([digest, verdict]) => ({ digest, verdict })) };
+  const checked = report(part.input, found.findings, found.gaps, { ...stats, ms: 0 });
+  return { ...checked, subjects: part.subjects, layers: [...layers].map(([digest, verdict]) => ({ digest, verdict })) };
 }
 
 /** A member read as text: its hits (less those its image's config fields already reported), its digest checked. */

@@ -10,7 +10,7 @@ import { NESTED } from './scanning/nested/scan.js';
 import type { Matcher } from './scanning/matcher.js';
 import { scanText } from './scanning/text.js';
 import type { PlannedImage } from './sources/image.js';
-import type { Finding, Hit, LayerJob, LayerResult, Report, Unscanned } from './types.js';
+import type { Finding, Hit, LayerResult, Report, Unscanned } from './types.js';
 import { present } from '../lang/present.js';
 export function hitFields(h: Hit): Pick<Finding, 'kind' | 'fingerprint' | 'subject'> {
   return { kind: h.kind, fingerprint: h.fingerprint, ...present({ subject: h.subject }) };
@@ -26,13 +26,16 @@ export function describeCa(h: { kind: string; fingerprint: string; subject?: str
  * A registry layer that could not be read to its end, or whose bytes do not hash to its digest, fails the whole
  * check with one line naming the blob: what was scanned is not what was pushed.
  */
-export function registryLayerFailure(job: LayerJob, r: LayerResult): string | undefined {
-  if (job.blob.kind !== 'registry' || !r.error) return undefined;
+export function registryLayerFailure(
+  blob: { readonly digest: string; readonly label: string },
+  r: LayerResult,
+): string | undefined {
+  if (!r.error) return undefined;
   // The stream's own one line (a break, a short body, an HTTP status), possibly wrapped by the scan's wording.
-  const own = r.error.indexOf(`blob ${job.blob.digest} of `);
+  const own = r.error.indexOf(`blob ${blob.digest} of `);
   if (own >= 0) return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
-  const what = `blob ${job.blob.digest} of ${job.blob.label}`;
-  if (r.digest !== job.blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
+  const what = `blob ${blob.digest} of ${blob.label}`;
+  if (r.digest !== blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
     return `${what}: the registry served content whose digest is ${r.digest}`;
   return `${what}: ${r.error}`;
 }

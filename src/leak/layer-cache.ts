@@ -96,7 +96,8 @@ function sortKeys<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b))) as T;
 }
 
-function encodeResult(r: LayerResult): unknown {
+/** A layer result as JSON-ready data: the index's hash arrays as base64. */
+export function encodeResult(r: LayerResult): unknown {
   const { id: _id, index, ...rest } = r;
   return {
     ...rest,
@@ -127,24 +128,35 @@ function decodeEntry(text: string, key: string, digest: string): Omit<LayerResul
     const outer = JSON.parse(text) as { sha256?: unknown; body?: unknown };
     if (!isString(outer.body) || !isString(outer.sha256)) return undefined;
     if (createHash('sha256').update(outer.body).digest('hex') !== outer.sha256) return undefined;
-    const entry = JSON.parse(outer.body) as { key?: unknown; digest?: unknown; result?: Record<string, unknown> };
-    if (entry.key !== key || entry.digest !== digest || !entry.result) return undefined;
-    const r = entry.result;
-    const index = r.index as Record<string, unknown> | undefined;
-    const dirs = hashes(index?.dirs);
-    const nondirs = hashes(index?.nondirs);
-    const lists = [r.hits, r.unreadable, r.notLookedInside, r.captured, r.blobHits];
-    const indexLists = [index?.whiteouts, index?.opaques, index?.symlinks, index?.hardlinks, index?.others];
-    if (!dirs || !nondirs || !lists.every(isArray) || !indexLists.every(isArray)) return undefined;
-    if (r.digest !== digest || !isString(r.diffId) || !isString(r.compression)) return undefined;
-    if (![r.bytes, r.files, r.nestedFiles].every(isCount)) return undefined;
-    return {
-      ...(r as unknown as Omit<LayerResult, 'id' | 'index'>),
-      index: { ...(index as unknown as LayerIndex), dirs, nondirs },
-    };
+    const entry = JSON.parse(outer.body) as { key?: unknown; digest?: unknown; result?: unknown };
+    if (entry.key !== key || entry.digest !== digest) return undefined;
+    const result = decodeResult(entry.result);
+    return result?.digest === digest ? result : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A layer result as encodeResult wrote it, when every field a report reads has its type (the index hashes whole);
+ * otherwise undefined. Used for cache entries and shard reports alike.
+ */
+export function decodeResult(value: unknown): Omit<LayerResult, 'id'> | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const r = value as Record<string, unknown>;
+  const index = r.index as Record<string, unknown> | undefined;
+  const dirs = hashes(index?.dirs);
+  const nondirs = hashes(index?.nondirs);
+  const lists = [r.hits, r.unreadable, r.notLookedInside, r.captured, r.blobHits];
+  const indexLists = [index?.whiteouts, index?.opaques, index?.symlinks, index?.hardlinks, index?.others];
+  if (!dirs || !nondirs || !lists.every(isArray) || !indexLists.every(isArray)) return undefined;
+  if (!isString(r.digest) || !isString(r.diffId) || !isString(r.compression)) return undefined;
+  if (r.error !== undefined && !isString(r.error)) return undefined;
+  if (![r.bytes, r.files, r.nestedFiles].every(isCount)) return undefined;
+  return {
+    ...(r as unknown as Omit<LayerResult, 'id' | 'index'>),
+    index: { ...(index as unknown as LayerIndex), dirs, nondirs },
+  };
 }
 
 /** What a check asks of a store of layer verdicts: the disk cache, or one run's memory of the layers it read. */
@@ -159,12 +171,15 @@ export interface LayerVerdicts {
  */
 export class RunVerdicts implements LayerVerdicts {
   private readonly memo = new Map<string, LayerResult>();
+  /** Layers the disk cache judged (not those this run had read already). */
+  fromDisk = 0;
 
   constructor(private readonly disk?: LayerVerdicts) {}
 
   get(job: LayerJob): LayerResult | undefined {
     if (!job.digest || !digestAlgorithm(job.digest)) return undefined;
-    const seen = this.memo.get(job.digest) ?? this.disk?.get(job);
+    let seen = this.memo.get(job.digest);
+    if (!seen && (seen = this.disk?.get(job))) this.fromDisk++;
     if (!seen) return undefined;
     this.memo.set(job.digest, seen);
     return { ...seen, id: job.id };

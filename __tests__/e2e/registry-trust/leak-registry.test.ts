@@ -195,6 +195,39 @@ function check(
   }
 }
 
+/** What the sweep JSON holds that these tests read. */
+interface SweepJson {
+  images: { image: string; verdict: string; report: Report }[];
+  layers: { digest: string; verdict: string; images: string[] }[];
+  stats: { images: number; layers: number; layersRead: number; ms: number };
+}
+
+/** The shard report fields these tests read. */
+interface ShardJson {
+  shard: { index: number; total: number };
+  layers: { key: string }[];
+}
+
+/** A sweep as a single run and a merged one must agree on it: everything but the times. */
+function comparable(sweep: SweepJson): unknown {
+  const { stats: _s, ...rest } = sweep;
+  return {
+    ...rest,
+    images: sweep.images.map(
+      ({
+        report: {
+          stats: { ms: _ms, ...stats },
+          ...report
+        },
+        ...i
+      }) => ({
+        ...i,
+        report: { ...report, stats },
+      }),
+    ),
+  };
+}
+
 function oneLineFailure(run: Run, pattern: RegExp): void {
   expect(run.status).not.toBe(0);
   const lines = run.stderr.trim().split('\n');
@@ -254,6 +287,98 @@ maybe('leak-check reading a registry through TLS inspection', () => {
       [`registry:${open.host}/app:leaky-config`, 'leak'],
     ]);
   }, 120000);
+
+  test('--shard I/N from --plan N over every tag: the merged report is the single run’s', () => {
+    const l = lab();
+    const dir = l.scratch('shards');
+    mkdirSync(dir, { recursive: true });
+    const proxy = { HTTPS_PROXY: l.mitmproxy!.url, NO_PROXY: '' };
+    const plan = runCli(dist, ['leak-check', '--plan', '3']);
+    expect(plan.status).toBe(0);
+    const matrix = JSON.parse(plan.stdout) as { shard: string[] };
+    expect(matrix).toEqual({ shard: ['1/3', '2/3', '3/3'] });
+    const repo = `registry:${open.host}/app`;
+    const { run: singleRun } = check(l, repo);
+    const single = JSON.parse(singleRun.stdout) as SweepJson;
+    const files = matrix.shard.map((shard, i) => {
+      const file = join(dir, `shard-${i + 1}.json`);
+      const run = runCli(
+        dist,
+        ['leak-check', repo, '--ca', l.pki.paths.orgCa, '--shard', shard, '--report', file],
+        proxy,
+      );
+      // A shard fails on what its own share holds; the run's verdict is the merge's.
+      expect([0, 1]).toContain(run.status);
+      expect(run.stdout).toContain(`shard ${shard} of a run over ${single.images.length} image(s)`);
+      return file;
+    });
+    const shards = files.map((f) => (JSON.parse(readFileSync(f, 'utf8')) as { report: ShardJson }).report);
+    const keys = shards.flatMap((r) => r.layers.map((x) => x.key));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.sort()).toEqual(single.layers.map((x) => x.digest).sort());
+    const sarif = join(dir, 'merged.sarif');
+    const merge = runCli(dist, ['report', 'merge', ...files, '--json', '--sarif', sarif]);
+    expect(merge.status).toBe(1);
+    expect(comparable(JSON.parse(merge.stdout) as SweepJson)).toEqual(comparable(single));
+    expect((JSON.parse(readFileSync(sarif, 'utf8')) as { runs: unknown[] }).runs).toHaveLength(single.images.length);
+    // --shard auto: GitLab's parallel job names this job 2 of 3, and it reads shard 2's share.
+    const autoFile = join(dir, 'auto.json');
+    const auto = runCli(
+      dist,
+      ['leak-check', repo, '--ca', l.pki.paths.orgCa, '--shard', 'auto', '--report', autoFile],
+      {
+        ...proxy,
+        CI_NODE_INDEX: '2',
+        CI_NODE_TOTAL: '3',
+      },
+    );
+    expect([0, 1]).toContain(auto.status);
+    const autoReport = (JSON.parse(readFileSync(autoFile, 'utf8')) as { report: ShardJson }).report;
+    expect(autoReport.shard).toEqual({ index: 2, total: 3 });
+    expect(autoReport.layers.map((x) => x.key)).toEqual(shards[1]!.layers.map((x) => x.key));
+    // Without shard 3, no verdict: exit 2, one line.
+    const partial = runCli(dist, ['report', 'merge', files[0]!, files[1]!]);
+    expect(partial.status).toBe(2);
+    expect(partial.stderr.trim().split('\n')).toEqual([
+      'org-ca report: shard 3/3 missing: a run is judged only with all 3',
+    ]);
+  }, 300000);
+
+  test('a tag pushed between two shards’ listings: the merge is refused, never judged on half a fleet', async () => {
+    const l = lab();
+    const dir = l.scratch('moving');
+    mkdirSync(dir, { recursive: true });
+    const proxy = { HTTPS_PROXY: l.mitmproxy!.url, NO_PROXY: '' };
+    const pushTag = async (tag: string): Promise<void> => {
+      const b = new Blobs();
+      const img = b.image({ architecture: 'amd64', os: 'linux' }, [
+        { files: { 'etc/tag': `${tag}\n` }, createdBy: 'COPY tag /etc/' },
+      ]);
+      await push(open, 'fleet', b, [{ reference: tag, descriptor: img.descriptor }]);
+    };
+    await pushTag('1.0');
+    await pushTag('1.1');
+    const shard = (s: string): string => {
+      const file = join(dir, `${s.replace('/', '-of-')}.json`);
+      const run = runCli(
+        dist,
+        ['leak-check', `registry:${open.host}/fleet`, '--ca', l.pki.paths.orgCa, '--shard', s, '--report', file],
+        proxy,
+      );
+      expect(run.status).toBe(0);
+      return file;
+    };
+    const first = shard('1/2');
+    await pushTag('1.2');
+    const second = shard('2/2');
+    const merge = runCli(dist, ['report', 'merge', first, second]);
+    expect(merge.status).toBe(2);
+    const lines = merge.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /2-of-2\.json is of another run than .*1-of-2\.json \(another list of tags \(a tag was pushed or deleted between the shards\)\): run every shard again/,
+    );
+  }, 180000);
 
   test('--attest: an in-toto statement whose subject is the digest the registry serves the tag by', () => {
     const l = lab();

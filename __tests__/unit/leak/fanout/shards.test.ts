@@ -1,0 +1,191 @@
+/**
+ * A run split into shards over real OCI layouts (real gzip, real digests): every shard reads a disjoint share of the
+ * distinct layers, and the merge of all shards' reports is the report of one run over the images, findings hidden by
+ * a later layer in another shard included. A missing, doubled, foreign, damaged or other-run shard is refused.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mintRoot } from '../../../support/pki.js';
+import { writeOciLayout } from '../../../e2e/leak/layout.js';
+import { checkImages } from '../../../../src/leak/check.js';
+import {
+  checkShard,
+  MergeError,
+  mergeShards,
+  readShardReport,
+  serializeShardReport,
+  type ShardReport,
+} from '../../../../src/leak/fanout/shard-report.js';
+import { shardOf } from '../../../../src/leak/fanout/shares.js';
+import type { Report, SweepReport } from '../../../../src/leak/types.js';
+
+const org = mintRoot({ cn: 'Shard Test Org Root', org: 'Org' });
+const spec = { certs: [org], fingerprints: [] };
+let work: string;
+let images: string[];
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'org-ca-shards-'));
+  const BASE = { 'bin/app': 'binary\n', 'etc/os-release': 'ID=test\n' };
+  const CA = 'usr/local/share/ca-certificates/org.crt';
+  const layouts: Record<string, Record<string, string | Buffer>[]> = {
+    clean: [BASE, { 'app/one': '1\n' }],
+    // The CA copied in, then deleted by a later layer: still shipped, in the lower layer.
+    hidden: [BASE, { [CA]: org.certPem }, { 'usr/local/share/ca-certificates/.wh.org.crt': '' }],
+    visible: [BASE, { 'app/two': '2\n', [CA]: org.certPem }],
+    // A setting that points tools at a CA file a later layer removed: judged against the final file system.
+    pointer: [
+      BASE,
+      { 'etc/ssl/org.pem': 'placeholder\n' },
+      { 'root/.npmrc': 'cafile=/etc/ssl/org.pem\n' },
+      { 'etc/ssl/.wh.org.pem': '' },
+    ],
+  };
+  images = Object.entries(layouts).map(([name, layers]) => writeOciLayout(join(work, name), layers));
+  images.push(writeOciLayout(join(work, 'tampered'), [BASE, { 'app/three': '3\n' }], { tamperLayer: 1 }));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A report as both runs must agree on: everything but the time it took. */
+function comparable(sweep: SweepReport): unknown {
+  const { stats: _s, ...rest } = sweep;
+  return {
+    ...rest,
+    images: sweep.images.map(
+      ({
+        report: {
+          stats: { ms: _ms, ...stats },
+          ...report
+        },
+        ...i
+      }) => ({
+        ...i,
+        report: { ...report, stats },
+      }),
+    ),
+  };
+}
+
+async function shards(total: number, extra: { limits?: { maxDepth: number } } = {}): Promise<string[]> {
+  const files: string[] = [];
+  for (let index = 1; index <= total; index++) {
+    const report = await checkShard(images, { spec, ...extra }, false, { index, total });
+    const file = join(work, `shard-${total}-${index}-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, serializeShardReport(report));
+    files.push(file);
+  }
+  return files;
+}
+
+const merge = (files: readonly string[]): SweepReport =>
+  mergeShards(files.map((file) => ({ file, report: readShardReport(file) }))).sweep;
+
+test.each([2, 3])('%i shards read disjoint shares and merge into the single run’s report', async (total) => {
+  const single = await checkImages(images, { spec });
+  const files = await shards(total);
+  const reports = files.map((f) => readShardReport(f));
+  const keys = reports.map((r) => r.layers.map((l) => l.key));
+  expect(new Set(keys.flat()).size).toBe(keys.flat().length);
+  // Keyed by the digest the manifest gives (the tampered layer's content hashes to another), one per distinct layer.
+  expect(keys.flat()).toHaveLength(single.layers.length);
+  for (const k of keys) expect(k.length).toBeLessThan(single.layers.length);
+  const merged = merge(files);
+  expect(comparable(merged)).toEqual(comparable(single));
+  expect(merged.stats.layersRead).toBe(single.stats.layersRead);
+  // The verdicts themselves, so that equal-but-wrong cannot pass.
+  expect(Object.fromEntries(merged.images.map((i) => [i.image.split('/').pop(), i.verdict]))).toEqual({
+    clean: 'clean',
+    hidden: 'leak',
+    visible: 'leak',
+    pointer: 'leak',
+    tampered: 'unreadable',
+  });
+  const hidden = merged.images.find((i) => i.image.endsWith('hidden'))!.report as Report;
+  expect(hidden.findings.map((f) => f.visibility)).toEqual(['lower-layer']);
+});
+
+test('the whiteout and the file it hides are judged together though different shards read them', async () => {
+  const single = await checkImages([images[1]!], { spec });
+  const layerDigests = single.images[0]!.report.layers!.map((l) => l.digest);
+  // The smallest shard count that puts the CA's layer and the whiteout's layer in different shards.
+  const total = [2, 3, 4, 5, 6, 7, 8].find((n) => shardOf(layerDigests[1]!, n) !== shardOf(layerDigests[2]!, n))!;
+  const files: string[] = [];
+  for (let index = 1; index <= total; index++) {
+    const file = join(work, `hidden-${total}-${index}.json`);
+    writeFileSync(file, serializeShardReport(await checkShard([images[1]!], { spec }, false, { index, total })));
+    files.push(file);
+  }
+  const merged = merge(files);
+  expect(merged.images[0]!.report.findings.map((f) => [f.visibility, f.path])).toEqual([
+    ['lower-layer', '/usr/local/share/ca-certificates/org.crt'],
+  ]);
+});
+
+test('a shard whose share holds the CA says so itself', async () => {
+  const reports = await Promise.all([1, 2].map((index) => checkShard(images, { spec }, false, { index, total: 2 })));
+  expect(reports.map((r) => r.verdict)).toContain('leak');
+});
+
+describe('a merge that is not of one whole run is refused in one line', () => {
+  let files: string[];
+  beforeAll(async () => (files = await shards(3)));
+
+  const refused = (given: string[], pattern: RegExp): void => {
+    let error: unknown;
+    try {
+      merge(given);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(MergeError);
+    expect((error as Error).message).toMatch(pattern);
+    expect((error as Error).message).not.toContain('\n');
+  };
+
+  test('a shard missing', () => refused([files[0]!, files[2]!], /^shard 2\/3 missing/));
+  test('a shard given twice', () => refused([files[0]!, files[1]!, files[1]!], /are both shard 2\/3/));
+  test('no shard at all', () => refused([], /expected the shard reports/));
+  test('a shard of a run with other limits', async () => {
+    const [, other] = await shards(3, { limits: { maxDepth: 2 } });
+    refused([files[0]!, other!, files[2]!], /is of another run than .* \(other limits\)/);
+  });
+  test('a shard of a run over another number of shards', async () => {
+    const [, other] = await shards(2);
+    refused([files[0]!, other!, files[2]!], /\(3 shards against 2\)/);
+  });
+  test('a damaged report', () => {
+    const damaged = join(work, 'damaged.json');
+    writeFileSync(damaged, readFileSync(files[1]!, 'utf8').replace('"shard":{"index":2', '"shard":{"index":1'));
+    refused([files[0]!, damaged, files[2]!], /damaged\.json is damaged/);
+  });
+  test('not a shard report', () => {
+    const other = join(work, 'other.json');
+    writeFileSync(other, JSON.stringify({ images: [] }));
+    refused([other], /is not a shard report/);
+    writeFileSync(other, 'not json');
+    refused([other], /is not JSON/);
+  });
+  test('a layer moved into a shard that does not own it (checksum recomputed)', () => {
+    const [a, b] = [readShardReport(files[0]!), readShardReport(files[1]!)];
+    const moved: ShardReport = { ...b, layers: [...b.layers, a.layers[0]!] };
+    const forged = join(work, 'forged.json');
+    writeFileSync(forged, serializeShardReport(moved));
+    const rest: ShardReport = { ...a, layers: a.layers.slice(1) };
+    const restFile = join(work, 'rest.json');
+    writeFileSync(restFile, serializeShardReport(rest));
+    refused(
+      [restFile, forged, files[2]!],
+      /forged\.json holds layer sha256:[0-9a-f]{64}, which is not in shard 2's share/,
+    );
+  });
+  test('a layer no shard holds', () => {
+    const withLayers = files.map((f) => readShardReport(f)).findIndex((r) => r.layers.length > 0);
+    const r = readShardReport(files[withLayers]!);
+    const cut = join(work, 'cut.json');
+    writeFileSync(cut, serializeShardReport({ ...r, layers: r.layers.slice(1) }));
+    refused(
+      files.map((f, i) => (i === withLayers ? cut : f)),
+      /^no shard report holds layer sha256:[0-9a-f]{64} of /,
+    );
+  });
+});
