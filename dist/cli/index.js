@@ -58416,7 +58416,7 @@ const reportCommand = {
             throw new UsageError(`report: unknown subcommand '${sub ?? ''}'.${sub ? didYouMean(sub, ['merge']) : ''} Expected: org-ca report merge SHARD-REPORT... (see 'org-ca report --help')`);
         const { values, positionals } = parseCommandArgs('report merge', rest, { json: { type: 'boolean' }, report: { type: 'string' }, sarif: { type: 'string' } }, true);
         if (positionals.length === 0)
-            throw new UsageError("report merge: expected the shard reports (see 'org-ca report --help')");
+            throw new UsageError("expected the shard reports: org-ca report merge SHARD-REPORT... (see 'org-ca report --help')");
         const { sweep: merged, strict } = mergeShards(positionals.map((file) => ({ file, report: readShardReport(file) })));
         if (values.sarif)
             (0,external_node_fs_namespaceObject.writeFileSync)(values.sarif, JSON.stringify(renderSweepSarif(merged, strict), null, 2) + '\n');

@@ -39,7 +39,9 @@ export const reportCommand: Command = {
       true,
     );
     if (positionals.length === 0)
-      throw new UsageError("report merge: expected the shard reports (see 'org-ca report --help')");
+      throw new UsageError(
+        "expected the shard reports: org-ca report merge SHARD-REPORT... (see 'org-ca report --help')",
+      );
     const { sweep: merged, strict } = mergeShards(positionals.map((file) => ({ file, report: readShardReport(file) })));
     if (values.sarif) writeFileSync(values.sarif, JSON.stringify(renderSweepSarif(merged, strict), null, 2) + '\n');
     if (values.report) writeFileSync(values.report, JSON.stringify(merged, null, 2) + '\n');

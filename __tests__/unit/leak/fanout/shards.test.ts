@@ -18,7 +18,7 @@ import {
   type ShardReport,
 } from '../../../../src/leak/fanout/shard-report.js';
 import { shardOf } from '../../../../src/leak/fanout/shares.js';
-import type { Report, SweepReport } from '../../../../src/leak/types.js';
+import type { SweepReport } from '../../../../src/leak/types.js';
 
 const org = mintRoot({ cn: 'Shard Test Org Root', org: 'Org' });
 const spec = { certs: [org], fingerprints: [] };
@@ -100,7 +100,7 @@ test.each([2, 3])('%i shards read disjoint shares and merge into the single runâ
     pointer: 'leak',
     tampered: 'unreadable',
   });
-  const hidden = merged.images.find((i) => i.image.endsWith('hidden'))!.report as Report;
+  const hidden = merged.images.find((i) => i.image.endsWith('hidden'))!.report;
   expect(hidden.findings.map((f) => f.visibility)).toEqual(['lower-layer']);
 });
 
