@@ -51371,46 +51371,57 @@ const WHOLE_INPUT = { ownsInput: true, ownsLayer: () => true };
 function layerKey(input, job) {
     return job.digest && digestAlgorithm(job.digest) ? job.digest : `${input}!${job.id}`;
 }
-/**
- * Opens an input and reads the share of it a run owns. A root file system is read whole by its owner (it has no
- * layers to share); an image gives its part (owner only) and the results of the owned layers.
- */
+async function listInput(options) {
+    const opened = await openCheckInput(options.image, {
+        extraCa: pemOf(options.spec.certs),
+        ...present_present({ dockerSave: options.dockerSave, registry: options.registry }),
+    });
+    const { input } = opened;
+    const { jobs, contentMembers } = input.kind === 'image' ? layerJobsOf(input.source, input.plan) : { jobs: [], contentMembers: [] };
+    const layers = jobs.map((job) => ({ key: layerKey(options.image, job), size: job.blob.size }));
+    return { image: options.image, input, jobs, contentMembers, layers, close: () => opened.close() };
+}
+/** Opens an input and reads the share of it a run owns (readInput). */
 async function checkInput(options, share) {
+    const listed = await listInput(options);
+    try {
+        return await readInput(listed, options, share);
+    }
+    finally {
+        listed.close();
+    }
+}
+/**
+ * Reads the share of an opened input a run owns. A root file system is read whole by its owner (it has no layers to
+ * share); an image gives its part (owner only) and the results of the owned layers.
+ */
+async function readInput(listed, options, share) {
     const started = Date.now();
     const limits = {
         ...DEFAULT_LIMITS,
         ...options.limits,
         spillGiven: options.limits?.maxSpillBytes !== undefined,
     };
-    const opened = await openCheckInput(options.image, {
-        extraCa: pemOf(options.spec.certs),
-        ...present_present({ dockerSave: options.dockerSave, registry: options.registry }),
-    });
-    try {
-        const { input } = opened;
-        if (input.kind === 'image')
-            return await readImageInput(input.source, input.plan, options, limits, share);
-        if (!share.ownsInput)
-            return { report: emptyReport(options.image) };
-        const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
-        const result = input.kind === 'rootfs-dir'
-            ? await scanDirectory('rootfs', input.dir, matcher_buildMatcher(options.spec), limits)
-            : (await runLayerJobs([{ id: input.file, blob: { file: input.file, start: 0, size: (0,external_node_fs_namespaceObject.statSync)(input.file).size }, where }], options.spec, limits, openBlob, options.parallel))[0];
-        const { findings, ...gaps } = rootfsFindings(result, where);
-        return {
-            report: report(options.image, findings, gaps, {
-                images: 0,
-                layers: 0,
-                files: result.files,
-                nestedFiles: result.nestedFiles,
-                bytes: result.bytes,
-                ms: Date.now() - started,
-            }),
-        };
-    }
-    finally {
-        opened.close();
-    }
+    const { input } = listed;
+    if (input.kind === 'image')
+        return await readImageInput(listed, input.source, input.plan, options, limits, share);
+    if (!share.ownsInput)
+        return { report: emptyReport(options.image) };
+    const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
+    const result = input.kind === 'rootfs-dir'
+        ? await scanDirectory('rootfs', input.dir, matcher_buildMatcher(options.spec), limits)
+        : (await runLayerJobs([{ id: input.file, blob: { file: input.file, start: 0, size: (0,external_node_fs_namespaceObject.statSync)(input.file).size }, where }], options.spec, limits, openBlob, options.parallel))[0];
+    const { findings, ...gaps } = rootfsFindings(result, where);
+    return {
+        report: report(options.image, findings, gaps, {
+            images: 0,
+            layers: 0,
+            files: result.files,
+            nestedFiles: result.nestedFiles,
+            bytes: result.bytes,
+            ms: Date.now() - started,
+        }),
+    };
 }
 async function diskCache(cacheDir, spec, limits) {
     if (!cacheDir)
@@ -51488,9 +51499,8 @@ function gather(into, part) {
     into.gaps.notLookedInside.push(...part.notLookedInside);
 }
 /** Reads an image input's share: the owned layers (from the verdicts when judged before), and, for its owner, the part. */
-async function readImageInput(source, plan, options, limits, share) {
-    const { jobs, contentMembers } = layerJobsOf(source, plan);
-    const keyOf = new Map(jobs.map((job) => [job.id, layerKey(options.image, job)]));
+async function readImageInput({ jobs, contentMembers, layers }, source, plan, options, limits, share) {
+    const keyOf = new Map(jobs.map((job, i) => [job.id, layers[i].key]));
     const owned = jobs.filter((job) => share.ownsLayer(keyOf.get(job.id)));
     const cache = options.layerVerdicts ?? (await diskCache(options.cacheDir, options.spec, limits));
     const results = new Map();
@@ -51620,25 +51630,36 @@ async function checkContent(source, plan, name, matcher, inConfigFields, found) 
 }
 
 ;// CONCATENATED MODULE: ./src/leak/fanout/shares.ts
-/**
- * How a run over many images is split over CI jobs: which shard reads a layer (by its key, so the shards read
- * disjoint sets and a layer shared by many images is read by one), which shard owns an image's own parts (config,
- * manifests, attestations), and where `--shard auto` finds its index. Pure.
- */
-
 /** More shards than a GitHub Actions matrix may hold (256 jobs) helps no one. */
 const MAX_SHARDS = 256;
 class ShardError extends Error {
     name = 'ShardError';
 }
-/** The shard (1…total) a key belongs to: the first 48 bits of its SHA-256, so keys spread evenly whatever they are. */
-function shardOf(key, total) {
-    const head = (0,external_node_crypto_.createHash)('sha256').update(key).digest().readUIntBE(0, 6);
-    return (head % total) + 1;
+/**
+ * Which shard reads each distinct layer: the largest first, each to the shard with the fewest bytes so far (ties to
+ * the lower index), so the shards' reading stays even when a few base layers are most of the bytes. Every shard
+ * computes the same from the same list, whatever its order.
+ */
+function assignLayers(layers, total) {
+    const distinct = new Map();
+    for (const { key, size } of layers)
+        distinct.set(key, Math.max(distinct.get(key) ?? 0, size));
+    const order = [...distinct].sort(([ka, a], [kb, b]) => b - a || (ka < kb ? -1 : ka > kb ? 1 : 0));
+    const load = new Array(total).fill(0);
+    const shardOf = new Map();
+    for (const [key, size] of order) {
+        let least = 0;
+        for (let i = 1; i < total; i++)
+            if (load[i] < load[least])
+                least = i;
+        load[least] += size;
+        shardOf.set(key, least + 1);
+    }
+    return shardOf;
 }
-/** The key an image's own parts are owned by; a layer's key is its digest (or input!member), never this shape. */
-function imageKey(image) {
-    return `image:${image}`;
+/** The shard that reads an image's own parts (config, manifests, attestations): by its place in the run's list. */
+function ownerOf(position, total) {
+    return (position % total) + 1;
 }
 /**
  * A CI system's variables for "this is job I of N" in a parallel job, read by `--shard auto`. The first whose index
@@ -51732,34 +51753,61 @@ class MergeError extends Error {
 function runIdOf(run) {
     return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(run)).digest('hex');
 }
-/** Reads this shard's share of a run over the images (see the module comment). */
+/**
+ * Reads this shard's share of a run over the images (see the module comment). First every image is listed (its
+ * manifests fetched, its layers named and sized) so that every shard computes the same shares; then each is opened
+ * again and the shard's share read. An image that changed in between is reported unreadable, never half-read.
+ */
 async function checkShard(images, options, strict, shard) {
     const started = Date.now();
     const verdicts = await runVerdicts(options);
-    const mine = (key) => shardOf(key, shard.total) === shard.index;
+    const expanded = await expandImages(images, options);
     const seen = [];
+    const sized = [];
+    const unlisted = new Map();
+    for (const image of expanded) {
+        try {
+            const listed = await listInput({ ...options, image });
+            listed.close();
+            sized.push(...listed.layers);
+            seen.push({ image, seen: subjectsOf(listed) ?? 'rootfs' });
+        }
+        catch (error) {
+            seen.push({ image, seen: 'unreadable' });
+            unlisted.set(image, safeMessage(error));
+        }
+    }
+    const layerShards = assignLayers(sized, shard.total);
+    const mine = (key) => layerShards.get(key) === shard.index;
     const owned = [];
     const layers = new Map();
     let layersRead = 0;
-    for (const image of await expandImages(images, options)) {
-        const ownsInput = mine(imageKey(image));
+    for (const [position, { image, seen: listed }] of seen.entries()) {
+        const ownsInput = ownerOf(position, shard.total) === shard.index;
+        if (listed === 'unreadable' || (listed === 'rootfs' && !ownsInput)) {
+            if (ownsInput)
+                owned.push({ image, report: failureReport(image, unlisted.get(image) ?? MOVED) });
+            continue;
+        }
         let read;
         try {
             read = await checkInput({ ...options, image, layerVerdicts: verdicts }, { ownsInput, ownsLayer: mine });
         }
         catch (error) {
-            seen.push({ image, seen: 'unreadable' });
             if (ownsInput)
                 owned.push({ image, report: failureReport(image, safeMessage(error)) });
             continue;
         }
         if (read.subjects === undefined) {
-            seen.push({ image, seen: 'rootfs' });
             if (ownsInput)
                 owned.push({ image, report: read.report });
             continue;
         }
-        seen.push({ image, seen: read.subjects.map((s) => s.digest) });
+        if (JSON.stringify(read.subjects.map((s) => s.digest)) !== JSON.stringify(listed)) {
+            if (ownsInput)
+                owned.push({ image, report: failureReport(image, MOVED) });
+            continue;
+        }
         layersRead += read.results.size - (read.cachedLayers ?? 0);
         for (const [key, result] of read.results)
             if (!layers.has(key))
@@ -51768,6 +51816,7 @@ async function checkShard(images, options, strict, shard) {
             owned.push({ image, part: read.part });
     }
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const distinct = [...new Map(sized.map((l) => [l.key, l.size])).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
     const run = {
         scanner: VERSION,
         fingerprints: searchedFingerprints(options.spec).sort(),
@@ -51776,6 +51825,7 @@ async function checkShard(images, options, strict, shard) {
         shards: shard.total,
         inputs: images,
         images: seen,
+        layers: distinct.map(([key, size]) => ({ key, size })),
     };
     return {
         kind: KIND,
@@ -51788,6 +51838,10 @@ async function checkShard(images, options, strict, shard) {
         layers: [...layers].map(([key, result]) => ({ key, result: encodeResult(result) })),
         stats: { layersRead, cachedLayers: verdicts.fromDisk, ms: Date.now() - started },
     };
+}
+const MOVED = 'the image changed while the run read it (a tag was pushed again): run the shards again';
+function subjectsOf(listed) {
+    return listed.input.kind === 'image' ? listed.input.plan.subjects.map((s) => s.digest) : undefined;
 }
 /**
  * What a shard can already say from its share: a hit in a layer is a finding in every image that holds it (visible or
@@ -51911,6 +51965,8 @@ function mergeShards(files) {
     const missing = Array.from({ length: run.shards }, (_, i) => i + 1).filter((i) => !byShard.has(i));
     if (missing.length)
         throw new MergeError(`shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${run.shards}`).join(', ')} missing: a run is judged only with all ${run.shards}`);
+    const layerShards = assignLayers(run.layers, run.shards);
+    const owner = new Map(run.images.map(({ image }, position) => [image, ownerOf(position, run.shards)]));
     const results = new Map();
     const owners = new Map();
     for (const { file, report } of files) {
@@ -51918,12 +51974,12 @@ function mergeShards(files) {
             const decoded = typeof key === 'string' ? decodeResult(result) : undefined;
             if (!decoded)
                 throw new MergeError(`${file}: the result of layer ${String(key)} is malformed`);
-            if (shardOf(key, run.shards) !== report.shard.index)
+            if (layerShards.get(key) !== report.shard.index)
                 throw new MergeError(`${file} holds layer ${key}, which is not in shard ${report.shard.index}'s share`);
             results.set(key, { ...decoded, id: key });
         }
         for (const o of report.owned) {
-            if (shardOf(imageKey(o.image), run.shards) !== report.shard.index || owners.has(o.image))
+            if (owner.get(o.image) !== report.shard.index || owners.has(o.image))
                 throw new MergeError(`${file} holds ${o.image}, which shard ${report.shard.index} does not own`);
             owners.set(o.image, { ...o, file });
         }
@@ -52190,7 +52246,7 @@ function removeEmptyDirectory(path, options) {
     }
 }
 /** The owner of `path` (not following a link). */
-function ownerOf(path) {
+function privileged_file_ownerOf(path) {
     const stats = (0,external_node_fs_namespaceObject.lstatSync)(path);
     return { uid: stats.uid, gid: stats.gid };
 }
@@ -52425,7 +52481,7 @@ function inside(parent, child) {
 }
 /** The runner user: who owns the runner directory. Root writes nothing there itself (AS_OWNER). */
 function runnerAccount(runnerDir) {
-    return ownerOf(runnerDir);
+    return privileged_file_ownerOf(runnerDir);
 }
 function install(request) {
     const runnerDir = runnerDirOf(request.runnerDir);

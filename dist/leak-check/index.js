@@ -81012,46 +81012,57 @@ const WHOLE_INPUT = { ownsInput: true, ownsLayer: () => true };
 function layerKey(input, job) {
     return job.digest && digest_digestAlgorithm(job.digest) ? job.digest : `${input}!${job.id}`;
 }
-/**
- * Opens an input and reads the share of it a run owns. A root file system is read whole by its owner (it has no
- * layers to share); an image gives its part (owner only) and the results of the owned layers.
- */
+async function listInput(options) {
+    const opened = await openCheckInput(options.image, {
+        extraCa: registry_pemOf(options.spec.certs),
+        ...present_present({ dockerSave: options.dockerSave, registry: options.registry }),
+    });
+    const { input } = opened;
+    const { jobs, contentMembers } = input.kind === 'image' ? layerJobsOf(input.source, input.plan) : { jobs: [], contentMembers: [] };
+    const layers = jobs.map((job) => ({ key: layerKey(options.image, job), size: job.blob.size }));
+    return { image: options.image, input, jobs, contentMembers, layers, close: () => opened.close() };
+}
+/** Opens an input and reads the share of it a run owns (readInput). */
 async function checkInput(options, share) {
+    const listed = await listInput(options);
+    try {
+        return await readInput(listed, options, share);
+    }
+    finally {
+        listed.close();
+    }
+}
+/**
+ * Reads the share of an opened input a run owns. A root file system is read whole by its owner (it has no layers to
+ * share); an image gives its part (owner only) and the results of the owned layers.
+ */
+async function readInput(listed, options, share) {
     const started = Date.now();
     const limits = {
         ...types_DEFAULT_LIMITS,
         ...options.limits,
         spillGiven: options.limits?.maxSpillBytes !== undefined,
     };
-    const opened = await openCheckInput(options.image, {
-        extraCa: registry_pemOf(options.spec.certs),
-        ...present_present({ dockerSave: options.dockerSave, registry: options.registry }),
-    });
-    try {
-        const { input } = opened;
-        if (input.kind === 'image')
-            return await readImageInput(input.source, input.plan, options, limits, share);
-        if (!share.ownsInput)
-            return { report: emptyReport(options.image) };
-        const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
-        const result = input.kind === 'rootfs-dir'
-            ? await scanDirectory('rootfs', input.dir, matcher_buildMatcher(options.spec), limits)
-            : (await runLayerJobs([{ id: input.file, blob: { file: input.file, start: 0, size: (0,external_node_fs_namespaceObject.statSync)(input.file).size }, where }], options.spec, limits, openBlob, options.parallel))[0];
-        const { findings, ...gaps } = rootfsFindings(result, where);
-        return {
-            report: report(options.image, findings, gaps, {
-                images: 0,
-                layers: 0,
-                files: result.files,
-                nestedFiles: result.nestedFiles,
-                bytes: result.bytes,
-                ms: Date.now() - started,
-            }),
-        };
-    }
-    finally {
-        opened.close();
-    }
+    const { input } = listed;
+    if (input.kind === 'image')
+        return await readImageInput(listed, input.source, input.plan, options, limits, share);
+    if (!share.ownsInput)
+        return { report: emptyReport(options.image) };
+    const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
+    const result = input.kind === 'rootfs-dir'
+        ? await scanDirectory('rootfs', input.dir, matcher_buildMatcher(options.spec), limits)
+        : (await runLayerJobs([{ id: input.file, blob: { file: input.file, start: 0, size: (0,external_node_fs_namespaceObject.statSync)(input.file).size }, where }], options.spec, limits, openBlob, options.parallel))[0];
+    const { findings, ...gaps } = rootfsFindings(result, where);
+    return {
+        report: report(options.image, findings, gaps, {
+            images: 0,
+            layers: 0,
+            files: result.files,
+            nestedFiles: result.nestedFiles,
+            bytes: result.bytes,
+            ms: Date.now() - started,
+        }),
+    };
 }
 async function diskCache(cacheDir, spec, limits) {
     if (!cacheDir)
@@ -81129,9 +81140,8 @@ function gather(into, part) {
     into.gaps.notLookedInside.push(...part.notLookedInside);
 }
 /** Reads an image input's share: the owned layers (from the verdicts when judged before), and, for its owner, the part. */
-async function readImageInput(source, plan, options, limits, share) {
-    const { jobs, contentMembers } = layerJobsOf(source, plan);
-    const keyOf = new Map(jobs.map((job) => [job.id, layerKey(options.image, job)]));
+async function readImageInput({ jobs, contentMembers, layers }, source, plan, options, limits, share) {
+    const keyOf = new Map(jobs.map((job, i) => [job.id, layers[i].key]));
     const owned = jobs.filter((job) => share.ownsLayer(keyOf.get(job.id)));
     const cache = options.layerVerdicts ?? (await diskCache(options.cacheDir, options.spec, limits));
     const results = new Map();

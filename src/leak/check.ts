@@ -12,7 +12,7 @@ import { openBlob } from './sources/blob.js';
 import { digestOfMember, type Plan, type PlannedImage } from './sources/image.js';
 import { ImageInputError } from './sources/input.js';
 import { layerJobsOf } from './sources/members.js';
-import { openCheckInput } from './sources/open.js';
+import { openCheckInput, type CheckInput } from './sources/open.js';
 import {
   isRepositoryReference,
   listRepositoryTags,
@@ -141,51 +141,79 @@ export type InputRead =
     };
 
 /**
- * Opens an input and reads the share of it a run owns. A root file system is read whole by its owner (it has no
- * layers to share); an image gives its part (owner only) and the results of the owned layers.
+ * An input opened and its layers listed: enough for a run to decide which shard reads what before anything is read.
+ * `close` removes what opening wrote.
  */
+export interface ListedInput {
+  readonly image: string;
+  readonly input: CheckInput;
+  readonly jobs: readonly LayerJob[];
+  readonly contentMembers: readonly string[];
+  /** Each layer by key (layerKey) with its stored size: a run's shares are balanced by bytes. */
+  readonly layers: readonly { readonly key: string; readonly size: number }[];
+  close(): void;
+}
+
+export async function listInput(options: CheckOptions): Promise<ListedInput> {
+  const opened = await openCheckInput(options.image, {
+    extraCa: pemOf(options.spec.certs),
+    ...present({ dockerSave: options.dockerSave, registry: options.registry }),
+  });
+  const { input } = opened;
+  const { jobs, contentMembers } =
+    input.kind === 'image' ? layerJobsOf(input.source, input.plan) : { jobs: [], contentMembers: [] };
+  const layers = jobs.map((job) => ({ key: layerKey(options.image, job), size: job.blob.size }));
+  return { image: options.image, input, jobs, contentMembers, layers, close: () => opened.close() };
+}
+
+/** Opens an input and reads the share of it a run owns (readInput). */
 export async function checkInput(options: CheckOptions, share: InputShare): Promise<InputRead> {
+  const listed = await listInput(options);
+  try {
+    return await readInput(listed, options, share);
+  } finally {
+    listed.close();
+  }
+}
+
+/**
+ * Reads the share of an opened input a run owns. A root file system is read whole by its owner (it has no layers to
+ * share); an image gives its part (owner only) and the results of the owned layers.
+ */
+export async function readInput(listed: ListedInput, options: CheckOptions, share: InputShare): Promise<InputRead> {
   const started = Date.now();
   const limits: CheckLimits = {
     ...DEFAULT_LIMITS,
     ...options.limits,
     spillGiven: options.limits?.maxSpillBytes !== undefined,
   };
-  const opened = await openCheckInput(options.image, {
-    extraCa: pemOf(options.spec.certs),
-    ...present({ dockerSave: options.dockerSave, registry: options.registry }),
-  });
-  try {
-    const { input } = opened;
-    if (input.kind === 'image') return await readImageInput(input.source, input.plan, options, limits, share);
-    if (!share.ownsInput) return { report: emptyReport(options.image) };
-    const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
-    const result =
-      input.kind === 'rootfs-dir'
-        ? await scanDirectory('rootfs', input.dir, buildMatcher(options.spec), limits)
-        : (
-            await runLayerJobs(
-              [{ id: input.file, blob: { file: input.file, start: 0, size: statSync(input.file).size }, where }],
-              options.spec,
-              limits,
-              openBlob,
-              options.parallel,
-            )
-          )[0]!;
-    const { findings, ...gaps } = rootfsFindings(result, where);
-    return {
-      report: report(options.image, findings, gaps, {
-        images: 0,
-        layers: 0,
-        files: result.files,
-        nestedFiles: result.nestedFiles,
-        bytes: result.bytes,
-        ms: Date.now() - started,
-      }),
-    };
-  } finally {
-    opened.close();
-  }
+  const { input } = listed;
+  if (input.kind === 'image') return await readImageInput(listed, input.source, input.plan, options, limits, share);
+  if (!share.ownsInput) return { report: emptyReport(options.image) };
+  const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
+  const result =
+    input.kind === 'rootfs-dir'
+      ? await scanDirectory('rootfs', input.dir, buildMatcher(options.spec), limits)
+      : (
+          await runLayerJobs(
+            [{ id: input.file, blob: { file: input.file, start: 0, size: statSync(input.file).size }, where }],
+            options.spec,
+            limits,
+            openBlob,
+            options.parallel,
+          )
+        )[0]!;
+  const { findings, ...gaps } = rootfsFindings(result, where);
+  return {
+    report: report(options.image, findings, gaps, {
+      images: 0,
+      layers: 0,
+      files: result.files,
+      nestedFiles: result.nestedFiles,
+      bytes: result.bytes,
+      ms: Date.now() - started,
+    }),
+  };
 }
 
 async function diskCache(
@@ -288,14 +316,14 @@ function gather(into: { findings: Finding[]; gaps: Gaps }, part: Gaps & { findin
 
 /** Reads an image input's share: the owned layers (from the verdicts when judged before), and, for its owner, the part. */
 async function readImageInput(
+  { jobs, contentMembers, layers }: ListedInput,
   source: Source,
   plan: Plan,
   options: CheckOptions,
   limits: CheckLimits,
   share: InputShare,
 ): Promise<InputRead> {
-  const { jobs, contentMembers } = layerJobsOf(source, plan);
-  const keyOf = new Map(jobs.map((job) => [job.id, layerKey(options.image, job)]));
+  const keyOf = new Map(jobs.map((job, i) => [job.id, layers[i]!.key]));
   const owned = jobs.filter((job) => share.ownsLayer(keyOf.get(job.id)!));
   const cache = options.layerVerdicts ?? (await diskCache(options.cacheDir, options.spec, limits));
   const results = new Map<string, LayerResult>();
@@ -328,7 +356,7 @@ async function readImageInput(
 async function describeInput(
   source: Source,
   plan: Plan,
-  { jobs, contentMembers }: { readonly jobs: readonly LayerJob[]; readonly contentMembers: readonly string[] },
+  { jobs, contentMembers }: Pick<ListedInput, 'jobs' | 'contentMembers'>,
   keyOf: ReadonlyMap<string, string>,
   options: CheckOptions,
 ): Promise<InputPart> {

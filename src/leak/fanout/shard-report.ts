@@ -15,10 +15,12 @@ import {
   checkInput,
   composeReport,
   expandImages,
+  listInput,
   runVerdicts,
   sweepOf,
   type InputPart,
   type InputRead,
+  type ListedInput,
   type SweepOptions,
 } from '../check.js';
 import { decodeResult, encodeResult } from '../layer-cache.js';
@@ -33,7 +35,7 @@ import {
   type Verdict,
 } from '../types.js';
 import { VERSION } from '../../runtime/version.js';
-import { imageKey, shardOf, type Shard } from './shares.js';
+import { assignLayers, ownerOf, type Shard, type SizedLayer } from './shares.js';
 
 const KIND = 'org-ca/leak-check-shard';
 /** Bumped when the report's meaning changes: a merge of another format is refused, never guessed at. */
@@ -50,7 +52,9 @@ export interface ShardRun {
   readonly shards: number;
   readonly inputs: readonly string[];
   /** Each image listed, and what the shard saw of it: its manifest digests, `unreadable`, or `rootfs`. */
-  readonly images: readonly { readonly image: string; readonly seen: readonly string[] | 'unreadable' | 'rootfs' }[];
+  readonly images: readonly { readonly image: string; readonly seen: Seen }[];
+  /** Every distinct layer of the images, by key, with its size: the shares are computed from this. */
+  readonly layers: readonly SizedLayer[];
 }
 
 /** An image the shard owns: its part (layers' results are in the shards that own them), or its finished report. */
@@ -79,7 +83,14 @@ function runIdOf(run: ShardRun): string {
   return createHash('sha256').update(JSON.stringify(run)).digest('hex');
 }
 
-/** Reads this shard's share of a run over the images (see the module comment). */
+/** What a shard saw of an image when it listed it: its manifest digests, or why it has none. */
+type Seen = readonly string[] | 'unreadable' | 'rootfs';
+
+/**
+ * Reads this shard's share of a run over the images (see the module comment). First every image is listed (its
+ * manifests fetched, its layers named and sized) so that every shard computes the same shares; then each is opened
+ * again and the shard's share read. An image that changed in between is reported unreadable, never half-read.
+ */
 export async function checkShard(
   images: readonly string[],
   options: SweepOptions,
@@ -88,32 +99,53 @@ export async function checkShard(
 ): Promise<ShardReport> {
   const started = Date.now();
   const verdicts = await runVerdicts(options);
-  const mine = (key: string): boolean => shardOf(key, shard.total) === shard.index;
-  const seen: { image: string; seen: readonly string[] | 'unreadable' | 'rootfs' }[] = [];
+  const expanded = await expandImages(images, options);
+  const seen: { image: string; seen: Seen }[] = [];
+  const sized: SizedLayer[] = [];
+  const unlisted = new Map<string, string>();
+  for (const image of expanded) {
+    try {
+      const listed = await listInput({ ...options, image });
+      listed.close();
+      sized.push(...listed.layers);
+      seen.push({ image, seen: subjectsOf(listed) ?? 'rootfs' });
+    } catch (error) {
+      seen.push({ image, seen: 'unreadable' });
+      unlisted.set(image, safeMessage(error));
+    }
+  }
+  const layerShards = assignLayers(sized, shard.total);
+  const mine = (key: string): boolean => layerShards.get(key) === shard.index;
   const owned: OwnedImage[] = [];
   const layers = new Map<string, LayerResult>();
   let layersRead = 0;
-  for (const image of await expandImages(images, options)) {
-    const ownsInput = mine(imageKey(image));
+  for (const [position, { image, seen: listed }] of seen.entries()) {
+    const ownsInput = ownerOf(position, shard.total) === shard.index;
+    if (listed === 'unreadable' || (listed === 'rootfs' && !ownsInput)) {
+      if (ownsInput) owned.push({ image, report: failureReport(image, unlisted.get(image) ?? MOVED) });
+      continue;
+    }
     let read: InputRead;
     try {
       read = await checkInput({ ...options, image, layerVerdicts: verdicts }, { ownsInput, ownsLayer: mine });
     } catch (error) {
-      seen.push({ image, seen: 'unreadable' });
       if (ownsInput) owned.push({ image, report: failureReport(image, safeMessage(error)) });
       continue;
     }
     if (read.subjects === undefined) {
-      seen.push({ image, seen: 'rootfs' });
       if (ownsInput) owned.push({ image, report: read.report });
       continue;
     }
-    seen.push({ image, seen: read.subjects.map((s) => s.digest) });
+    if (JSON.stringify(read.subjects.map((s) => s.digest)) !== JSON.stringify(listed)) {
+      if (ownsInput) owned.push({ image, report: failureReport(image, MOVED) });
+      continue;
+    }
     layersRead += read.results.size - (read.cachedLayers ?? 0);
     for (const [key, result] of read.results) if (!layers.has(key)) layers.set(key, result);
     if (read.part) owned.push({ image, part: read.part });
   }
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const distinct = [...new Map(sized.map((l) => [l.key, l.size])).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
   const run: ShardRun = {
     scanner: VERSION,
     fingerprints: searchedFingerprints(options.spec).sort(),
@@ -122,6 +154,7 @@ export async function checkShard(
     shards: shard.total,
     inputs: images,
     images: seen,
+    layers: distinct.map(([key, size]) => ({ key, size })),
   };
   return {
     kind: KIND,
@@ -134,6 +167,12 @@ export async function checkShard(
     layers: [...layers].map(([key, result]) => ({ key, result: encodeResult(result) })),
     stats: { layersRead, cachedLayers: verdicts.fromDisk, ms: Date.now() - started },
   };
+}
+
+const MOVED = 'the image changed while the run read it (a tag was pushed again): run the shards again';
+
+function subjectsOf(listed: ListedInput): string[] | undefined {
+  return listed.input.kind === 'image' ? listed.input.plan.subjects.map((s) => s.digest) : undefined;
 }
 
 /**
@@ -257,18 +296,20 @@ export function mergeShards(files: readonly { readonly file: string; readonly re
       `shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${run.shards}`).join(', ')} missing: a run is judged only with all ${run.shards}`,
     );
 
+  const layerShards = assignLayers(run.layers, run.shards);
+  const owner = new Map(run.images.map(({ image }, position) => [image, ownerOf(position, run.shards)]));
   const results = new Map<string, LayerResult>();
   const owners = new Map<string, OwnedImage & { readonly file: string }>();
   for (const { file, report } of files) {
     for (const { key, result } of report.layers) {
       const decoded = typeof key === 'string' ? decodeResult(result) : undefined;
       if (!decoded) throw new MergeError(`${file}: the result of layer ${String(key)} is malformed`);
-      if (shardOf(key, run.shards) !== report.shard.index)
+      if (layerShards.get(key) !== report.shard.index)
         throw new MergeError(`${file} holds layer ${key}, which is not in shard ${report.shard.index}'s share`);
       results.set(key, { ...decoded, id: key });
     }
     for (const o of report.owned) {
-      if (shardOf(imageKey(o.image), run.shards) !== report.shard.index || owners.has(o.image))
+      if (owner.get(o.image) !== report.shard.index || owners.has(o.image))
         throw new MergeError(`${file} holds ${o.image}, which shard ${report.shard.index} does not own`);
       owners.set(o.image, { ...o, file });
     }

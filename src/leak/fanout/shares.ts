@@ -1,10 +1,8 @@
 /**
  * How a run over many images is split over CI jobs: which shard reads a layer (by its key, so the shards read
- * disjoint sets and a layer shared by many images is read by one), which shard owns an image's own parts (config,
- * manifests, attestations), and where `--shard auto` finds its index. Pure.
+ * disjoint sets and a layer shared by many images is read by one; balanced by bytes), which shard owns an image's own
+ * parts (config, manifests, attestations), and where `--shard auto` finds its index. Pure.
  */
-import { createHash } from 'node:crypto';
-
 /** One shard of a run: `index` of `total`, counted from 1 (`--shard 2/3`), as jest and Playwright count. */
 export interface Shard {
   readonly index: number;
@@ -18,15 +16,35 @@ export class ShardError extends Error {
   override readonly name = 'ShardError';
 }
 
-/** The shard (1…total) a key belongs to: the first 48 bits of its SHA-256, so keys spread evenly whatever they are. */
-export function shardOf(key: string, total: number): number {
-  const head = createHash('sha256').update(key).digest().readUIntBE(0, 6);
-  return (head % total) + 1;
+/** A layer as a run's shares are balanced: its key (digest) and its stored size. */
+export interface SizedLayer {
+  readonly key: string;
+  readonly size: number;
 }
 
-/** The key an image's own parts are owned by; a layer's key is its digest (or input!member), never this shape. */
-export function imageKey(image: string): string {
-  return `image:${image}`;
+/**
+ * Which shard reads each distinct layer: the largest first, each to the shard with the fewest bytes so far (ties to
+ * the lower index), so the shards' reading stays even when a few base layers are most of the bytes. Every shard
+ * computes the same from the same list, whatever its order.
+ */
+export function assignLayers(layers: readonly SizedLayer[], total: number): ReadonlyMap<string, number> {
+  const distinct = new Map<string, number>();
+  for (const { key, size } of layers) distinct.set(key, Math.max(distinct.get(key) ?? 0, size));
+  const order = [...distinct].sort(([ka, a], [kb, b]) => b - a || (ka < kb ? -1 : ka > kb ? 1 : 0));
+  const load = new Array<number>(total).fill(0);
+  const shardOf = new Map<string, number>();
+  for (const [key, size] of order) {
+    let least = 0;
+    for (let i = 1; i < total; i++) if (load[i]! < load[least]!) least = i;
+    load[least]! += size;
+    shardOf.set(key, least + 1);
+  }
+  return shardOf;
+}
+
+/** The shard that reads an image's own parts (config, manifests, attestations): by its place in the run's list. */
+export function ownerOf(position: number, total: number): number {
+  return (position % total) + 1;
 }
 
 /**

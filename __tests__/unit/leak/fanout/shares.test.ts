@@ -1,11 +1,12 @@
 /** Which shard reads what, and where `--shard auto` finds its index: pure, table-driven. */
 import {
+  assignLayers,
   MAX_SHARDS,
+  ownerOf,
   parseShard,
   parseShardCount,
   ShardError,
   shardMatrix,
-  shardOf,
 } from '../../../../src/leak/fanout/shares.js';
 
 test.each([
@@ -55,12 +56,31 @@ test.each([
   expect((error as Error).message).toMatch(message);
 });
 
-test('keys spread evenly over the shards, the same way every time', () => {
-  const counts = [0, 0, 0, 0];
-  for (let i = 0; i < 4000; i++) counts[shardOf(`sha256:${i.toString(16).padStart(64, '0')}`, 4) - 1]!++;
-  for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(150);
-  expect(shardOf('sha256:abc', 7)).toBe(shardOf('sha256:abc', 7));
-  expect(shardOf('anything', 1)).toBe(1);
+test('layers are shared out by bytes: the big base layers spread over the shards, the same whatever the order', () => {
+  const layers = [
+    { key: 'sha256:base-a', size: 400 },
+    { key: 'sha256:base-b', size: 350 },
+    { key: 'sha256:base-c', size: 300 },
+    ...Array.from({ length: 30 }, (_, i) => ({ key: `sha256:app-${String(i).padStart(2, '0')}`, size: 10 + i })),
+    // The same layer in two images is one layer.
+    { key: 'sha256:base-a', size: 400 },
+  ];
+  const shares = assignLayers(layers, 2);
+  expect(shares.size).toBe(33);
+  const load = [0, 0];
+  for (const [key, shard] of shares) load[shard - 1]! += layers.find((l) => l.key === key)!.size;
+  // Even to within the largest layer that is not a base.
+  expect(Math.abs(load[0]! - load[1]!)).toBeLessThanOrEqual(39);
+  expect(shares.get('sha256:base-a')).not.toBe(shares.get('sha256:base-b'));
+  const reversed = assignLayers([...layers].reverse(), 2);
+  expect([...reversed].sort()).toEqual([...shares].sort());
+  // Every layer in its own shard when there are as many shards.
+  expect(new Set(assignLayers(layers.slice(0, 3), 3).values())).toEqual(new Set([1, 2, 3]));
+  expect([...assignLayers(layers, 1).values()].every((s) => s === 1)).toBe(true);
+});
+
+test('images are owned round the shards by their place in the run', () => {
+  expect([0, 1, 2, 3, 4].map((p) => ownerOf(p, 3))).toEqual([1, 2, 3, 1, 2]);
 });
 
 test('--plan N is the matrix of every shard, for strategy.matrix', () => {
