@@ -39531,7 +39531,7 @@ function readPkcs12(bytes, passwords = [undefined, '', _jks_js__WEBPACK_IMPORTED
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(890);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7663);
 
 
 // Checked before anything else runs: the modules load on an older Node, but the OS store reads as empty there.
@@ -39549,7 +39549,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 890:
+/***/ 7663:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -50213,6 +50213,18 @@ function layerJobsOf(source, plan) {
     return { jobs, contentMembers };
 }
 
+;// CONCATENATED MODULE: ./src/leak/sources/registry/memo.ts
+/**
+ * What a run over a repository's tags learns once: its whole tag list (so each image's referrer and cosign tags are
+ * looked up only when the list holds them), and which registries have no referrers API (distribution-spec 1.1
+ * answers 200 for any subject, so a 404 means the API is not there).
+ */
+class RegistryRunMemo {
+    /** `HOST/REPO` → every tag the list gave, referrer tags included. */
+    tags = new Map();
+    noReferrersApi = new Set();
+}
+
 ;// CONCATENATED MODULE: ./src/leak/sources/registry/credentials.ts
 /**
  * Registry credentials the way the docker CLI keeps them (~/.docker/config.json, or $DOCKER_CONFIG/config.json):
@@ -50534,30 +50546,42 @@ class RegistryPull {
         // The tag schema spells a digest `<algorithm>-<encoded>` (distribution-spec, referrers tag schema).
         const schemaTag = subject.replace(':', '-');
         let list = [];
-        const res = await this.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
-        if (res.status === 200) {
+        const { memo } = this.options;
+        const host = this.options.reference.registry;
+        const listed = memo?.tags.get(`${host}/${this.options.reference.repository}`);
+        /** A tag worth asking for: any, unless the run holds the repository's whole list and it is not in it. */
+        const mayExist = (tag) => !listed || listed.has(tag);
+        const res = memo?.noReferrersApi.has(host)
+            ? undefined
+            : await this.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
+        if (res?.status === 200) {
             const doc = JSON.parse(await readText(res.body, MAX_MANIFEST));
             list = doc.manifests ?? [];
         }
         else {
-            res.body.destroy();
-            if (res.status !== 404)
-                check(res, 'referrers', `${label} (${subject})`);
-            const tagged = await this.get(`${base}/manifests/${schemaTag}`, ACCEPT);
-            if (tagged.status === 200) {
+            if (res) {
+                res.body.destroy();
+                if (res.status !== 404)
+                    check(res, 'referrers', `${label} (${subject})`);
+                memo?.noReferrersApi.add(host);
+            }
+            const tagged = mayExist(schemaTag) ? await this.get(`${base}/manifests/${schemaTag}`, ACCEPT) : undefined;
+            if (tagged?.status === 200) {
                 tagged.body.destroy();
                 const index = await this.fetchManifest(schemaTag);
                 list = index.doc.manifests ?? [];
                 this.addReferrer(index, schemaTag);
             }
-            else if (tagged.status === 404)
+            else if (tagged?.status === 404)
                 tagged.body.destroy();
-            else
+            else if (tagged)
                 check(tagged, 'referrers tag', `${label} (${schemaTag})`);
         }
         // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
         for (const suffix of ['sig', 'att', 'sbom']) {
             const tag = `${schemaTag}.${suffix}`;
+            if (!mayExist(tag))
+                continue;
             const res = await this.get(`${base}/manifests/${tag}`, ACCEPT);
             res.body.destroy();
             if (res.status === 404)
@@ -50673,6 +50697,7 @@ async function fetchSmallBlob(client, base, label, d) {
 
 
 
+
 /** DER certificates as PEM, for the TLS trust store. */
 function pemOf(certs) {
     return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`);
@@ -50696,7 +50721,7 @@ function clientOptions(registry, extraCa, options) {
     return {
         extraCa,
         env,
-        ...present_present({ credentials, platform: options.platform, parallel: options.parallel }),
+        ...present_present({ credentials, platform: options.platform, parallel: options.parallel, memo: options.memo }),
         ...defined({
             retries: options.retries,
             backoffMs: options.backoffMs,
@@ -50752,8 +50777,10 @@ async function listRepositoryTags(image, extraCa, options = {}) {
         const nextUrl = next ? new URL(next, `https://${apiHost(reference.registry)}`) : undefined;
         path = nextUrl ? `${nextUrl.pathname}${nextUrl.search}` : undefined;
     }
+    options.memo?.tags.set(label, new Set(tags));
     return [...new Set(tags)].filter((t) => !REFERRER_TAG.test(t)).sort();
 }
+
 
 ;// CONCATENATED MODULE: ./src/leak/sources/open.ts
 /**
@@ -51347,6 +51374,9 @@ function strayBlobFindings(id, r) {
 
 
 
+function checkLimits(options) {
+    return { ...DEFAULT_LIMITS, ...options.limits, spillGiven: options.limits?.maxSpillBytes !== undefined };
+}
 /**
  * The default spill bound (SPILL_BOUND): four times the input's bytes, never below the floor. An archive is written to
  * TMPDIR at most once per level it sits at, so a real image needs far less; a bomb of archives in archives stops there.
@@ -51379,7 +51409,12 @@ async function listInput(options) {
     const { input } = opened;
     const { jobs, contentMembers } = input.kind === 'image' ? layerJobsOf(input.source, input.plan) : { jobs: [], contentMembers: [] };
     const layers = jobs.map((job) => ({ key: layerKey(options.image, job), size: job.blob.size }));
-    return { image: options.image, input, jobs, contentMembers, layers, close: () => opened.close() };
+    let heldBytes = 0;
+    if (input.kind === 'image')
+        for (const m of input.source.members.values())
+            if (m.blob.kind === 'bytes')
+                heldBytes += m.blob.size;
+    return { image: options.image, input, jobs, contentMembers, layers, heldBytes, close: () => opened.close() };
 }
 /** Opens an input and reads the share of it a run owns (readInput). */
 async function checkInput(options, share) {
@@ -51397,11 +51432,7 @@ async function checkInput(options, share) {
  */
 async function readInput(listed, options, share) {
     const started = Date.now();
-    const limits = {
-        ...DEFAULT_LIMITS,
-        ...options.limits,
-        spillGiven: options.limits?.maxSpillBytes !== undefined,
-    };
+    const limits = checkLimits(options);
     const { input } = listed;
     if (input.kind === 'image')
         return await readImageInput(listed, input.source, input.plan, options, limits, share);
@@ -51423,65 +51454,11 @@ async function readInput(listed, options, share) {
         }),
     };
 }
+/** The disk cache behind a check or a run, when `cacheDir` names one. */
 async function diskCache(cacheDir, spec, limits) {
     if (!cacheDir)
         return undefined;
     return new LayerCache(await ensureDirectory(cacheDir, { purpose: '--cache-dir' }), spec, limits);
-}
-/** The images a run names, in order, once each: `registry:HOST/REPO` with no tag becomes every tag of it. */
-async function expandImages(images, options) {
-    const expanded = [];
-    for (const image of images) {
-        if (!isRepositoryReference(image))
-            expanded.push(image);
-        else {
-            const base = image.replace(/^(registry:|docker:\/\/)/, 'registry:');
-            for (const tag of await listRepositoryTags(image, pemOf(options.spec.certs), options.registry))
-                expanded.push(`${base}:${tag}`);
-        }
-    }
-    return [...new Set(expanded)];
-}
-/** A run's memory of the layers it read (and the disk cache behind it, when there is one). */
-async function runVerdicts(options) {
-    return new RunVerdicts(await diskCache(options.cacheDir, options.spec, { ...DEFAULT_LIMITS, ...options.limits }));
-}
-/**
- * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
- * layer several images share is read once. An image that cannot be checked is reported as unreadable and the rest
- * are still checked.
- */
-async function checkImages(images, options, strict = false) {
-    const started = Date.now();
-    const verdicts = await runVerdicts(options);
-    const reports = [];
-    for (const image of await expandImages(images, options)) {
-        try {
-            reports.push(await checkImage({ ...options, image, layerVerdicts: verdicts }));
-        }
-        catch (error) {
-            reports.push(failureReport(image, safeMessage(error)));
-        }
-    }
-    const layersRead = reports.reduce((n, r) => n + r.stats.layers - (r.stats.cachedLayers ?? 0), 0);
-    return sweepOf(images, reports, strict, { layersRead, ms: Date.now() - started });
-}
-/** The reports of a run over several images as one: a verdict per image, and which images hold each layer. */
-function sweepOf(inputs, reports, strict, work) {
-    const layerImages = new Map();
-    for (const report of reports) {
-        for (const layer of report.layers ?? []) {
-            const entry = layerImages.get(layer.digest) ?? { images: [], verdict: layer.verdict };
-            entry.images.push(report.input);
-            layerImages.set(layer.digest, entry);
-        }
-    }
-    return {
-        inputs,
-        images: reports.map((report) => ({ image: report.input, verdict: verdictOf(report, strict), report })),
-        layers: [...layerImages].map(([digest, e]) => ({ digest, verdict: e.verdict, images: e.images })),
-        stats: { images: reports.length, layers: layerImages.size, ...work },
-    };
 }
 function report(input, findings, gaps, stats) {
     return {
@@ -51502,7 +51479,7 @@ function gather(into, part) {
 async function readImageInput({ jobs, contentMembers, layers }, source, plan, options, limits, share) {
     const keyOf = new Map(jobs.map((job, i) => [job.id, layers[i].key]));
     const owned = jobs.filter((job) => share.ownsLayer(keyOf.get(job.id)));
-    const cache = options.layerVerdicts ?? (await diskCache(options.cacheDir, options.spec, limits));
+    const cache = await diskCache(options.cacheDir, options.spec, limits);
     const results = new Map();
     for (const job of owned) {
         const hit = cache?.get(job);
@@ -51721,6 +51698,209 @@ function parseShardCount(text) {
     return n;
 }
 
+;// CONCATENATED MODULE: ./src/lang/in-turns.ts
+/** `work` over every item, at most `width` at a time; the results in the items' order. */
+async function inTurns(items, width, work) {
+    const out = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        for (let i = next++; i < items.length; i = next++)
+            out[i] = await work(items[i], i);
+    };
+    await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/leak/sweep.ts
+/**
+ * A run over many images (several IMAGE arguments, `--images FILE`, every tag of a repository), and the share of one
+ * shard of it (fanout/). Images are taken in batches: a batch's images are listed together (their manifests and
+ * configs fetched a few at a time), then every distinct layer of the batch not judged before is read in one pool of
+ * workers, then each image's report is composed. So a layer many images share is read once, the workers stay busy
+ * across images, and the cost follows the distinct layers, not the images. Memory is bounded by the batch.
+ */
+
+
+
+
+
+
+
+
+
+/** Images listed and read together: enough to keep the workers busy, few enough that their metadata stays small. */
+const BATCH = 32;
+/** Manifests and configs fetched at once while a batch is listed. */
+const LISTING_CONCURRENCY = 8;
+
+/** The images a run names, in order, once each: `registry:HOST/REPO` with no tag becomes every tag of it. */
+async function expandImages(images, options) {
+    const expanded = [];
+    for (const image of images) {
+        if (!isRepositoryReference(image))
+            expanded.push(image);
+        else {
+            const base = image.replace(/^(registry:|docker:\/\/)/, 'registry:');
+            for (const tag of await listRepositoryTags(image, pemOf(options.spec.certs), options.registry))
+                expanded.push(`${base}:${tag}`);
+        }
+    }
+    return [...new Set(expanded)];
+}
+/** A run's options with its memory of the registries it reads (tags listed, the referrers API), shared by its images. */
+function withRunMemo(options) {
+    return { ...options, registry: { ...options.registry, memo: new RegistryRunMemo() } };
+}
+/** A run's memory of the layers it read (and the disk cache behind it, when there is one). */
+async function runVerdicts(options) {
+    return new RunVerdicts(await diskCache(options.cacheDir, options.spec, { ...DEFAULT_LIMITS, ...options.limits }));
+}
+const WHOLE_RUN = { ownsImage: () => true, ownsLayer: () => true };
+/**
+ * Reads the share of a run: for each batch, the images listed, their owned layers read once, then `each` called per
+ * image in order with the results of the batch's layers by key.
+ */
+async function readImages(images, options, verdicts, each, share = WHOLE_RUN, 
+/** Inputs the caller listed already (by place), handed over: they are used instead of listing again, and closed. */
+listedBefore = new Map()) {
+    const limits = checkLimits(options);
+    /** The place of the image whose reading first needed each layer. */
+    const firstNeeded = new Map();
+    let layersRead = 0;
+    for (let from = 0; from < images.length; from += BATCH) {
+        const batch = images.slice(from, from + BATCH).map((image, i) => ({ image, position: from + i }));
+        const listed = await inTurns(batch, LISTING_CONCURRENCY, async ({ image, position }) => {
+            const before = listedBefore.get(position);
+            if (before)
+                return before;
+            try {
+                return await listInput({ ...options, image });
+            }
+            catch (error) {
+                return safeMessage(error);
+            }
+        });
+        try {
+            const results = new Map();
+            const toRead = [];
+            const jobOf = new Map();
+            const allJobs = [];
+            for (const [i, l] of listed.entries()) {
+                if (typeof l === 'string' || l.input.kind !== 'image')
+                    continue;
+                l.jobs.forEach((job, j) => {
+                    const key = l.layers[j].key;
+                    allJobs.push(job);
+                    if (!share.ownsLayer(key) || results.has(key) || jobOf.has(key))
+                        return;
+                    if (!firstNeeded.has(key))
+                        firstNeeded.set(key, batch[i].position);
+                    const known = verdicts.get(job);
+                    if (known)
+                        results.set(key, known);
+                    else
+                        jobOf.set(key, job);
+                });
+            }
+            // One id a layer across the batch: two inputs may name different layers alike (`layer.tar`).
+            for (const [key, job] of jobOf)
+                toRead.push({ ...job, id: key });
+            const images = batch.length;
+            const layerRun = runLayerJobs(toRead, options.spec, {
+                ...limits,
+                // The check-wide bounds hold per image, so a batch of images has the sum of theirs.
+                maxImageBytes: limits.maxImageBytes * images,
+                maxNestedImageBytes: limits.maxNestedImageBytes * images,
+                maxSpillBytes: limits.spillGiven
+                    ? limits.maxSpillBytes * images
+                    : spillBoundFor(allJobs, limits.maxSpillBytes),
+            }, openBlob, options.parallel, newTotals());
+            const reads = [];
+            for (const [i, l] of listed.entries()) {
+                const { image, position } = batch[i];
+                const owns = share.ownsImage(position);
+                if (typeof l === 'string') {
+                    reads.push({ image, position, report: failureReport(image, l) });
+                }
+                else if (l.input.kind !== 'image') {
+                    if (owns)
+                        reads.push({ image, position, report: await rootfsReport(l, options) });
+                }
+                else {
+                    const part = owns ? await describeImage(l, options) : undefined;
+                    const cachedLayers = l.layers.filter((x) => firstNeeded.get(x.key) !== position || !jobOf.has(x.key)).length;
+                    reads.push({ image, position, subjects: l.input.plan.subjects, cachedLayers, ...(part ? { part } : {}) });
+                }
+            }
+            for (const r of await layerRun) {
+                verdicts.put(jobOf.get(r.id), r);
+                results.set(r.id, r);
+                layersRead++;
+            }
+            for (const read of reads)
+                each(read, results);
+        }
+        finally {
+            for (const l of listed)
+                if (typeof l !== 'string')
+                    l.close();
+        }
+    }
+    return { layersRead };
+}
+async function rootfsReport(listed, options) {
+    const read = await readInput(listed, { ...options, image: listed.image }, { ownsInput: true, ownsLayer: () => true });
+    return 'report' in read ? read.report : failureReport(listed.image, 'not a root file system');
+}
+async function describeImage(listed, options) {
+    if (listed.input.kind !== 'image')
+        throw new Error('not an image');
+    const keyOf = new Map(listed.jobs.map((job, i) => [job.id, listed.layers[i].key]));
+    return describeInput(listed.input.source, listed.input.plan, listed, keyOf, { ...options, image: listed.image });
+}
+/**
+ * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository); a layer several images
+ * share is read once. An image that cannot be checked is reported as unreadable and the rest are still checked.
+ */
+async function checkImages(images, options, strict = false) {
+    const started = Date.now();
+    options = withRunMemo(options);
+    const verdicts = await runVerdicts(options);
+    const reports = [];
+    const { layersRead } = await readImages(await expandImages(images, options), options, verdicts, (read, results) => {
+        reports.push('report' in read ? read.report : imageReport(read.image, read.part, results, read.cachedLayers));
+    });
+    return sweepOf(images, reports, strict, { layersRead, ms: Date.now() - started });
+}
+/** An image's report from its part and its layers' results; a registry layer that broke off makes it unreadable. */
+function imageReport(image, part, results, cachedLayers) {
+    try {
+        return composeReport(part, (layer) => results.get(layer.key), cachedLayers);
+    }
+    catch (error) {
+        if (!(error instanceof RegistryError))
+            throw error;
+        return failureReport(image, safeMessage(error));
+    }
+}
+/** The reports of a run over several images as one: a verdict per image, and which images hold each layer. */
+function sweepOf(inputs, reports, strict, work) {
+    const layerImages = new Map();
+    for (const report of reports) {
+        for (const layer of report.layers ?? []) {
+            const entry = layerImages.get(layer.digest) ?? { images: [], verdict: layer.verdict };
+            entry.images.push(report.input);
+            layerImages.set(layer.digest, entry);
+        }
+    }
+    return {
+        inputs,
+        images: reports.map((report) => ({ image: report.input, verdict: verdictOf(report, strict), report })),
+        layers: [...layerImages].map(([digest, e]) => ({ digest, verdict: e.verdict, images: e.images })),
+        stats: { images: reports.length, layers: layerImages.size, ...work },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/leak/fanout/shard-report.ts
 /**
  * A run over many images split over CI jobs (`leak-check --shard I/N`), and the join of the shards' reports
@@ -51733,6 +51913,7 @@ function parseShardCount(text) {
  * shards' listings, another CA, other limits or another org-ca), damaged, or holding layers outside its share is
  * refused in one line; nothing is ever judged clean for want of a shard.
  */
+
 
 
 
@@ -51760,60 +51941,61 @@ function runIdOf(run) {
  */
 async function checkShard(images, options, strict, shard) {
     const started = Date.now();
+    options = withRunMemo(options);
     const verdicts = await runVerdicts(options);
     const expanded = await expandImages(images, options);
-    const seen = [];
-    const sized = [];
-    const unlisted = new Map();
-    for (const image of expanded) {
+    // Listings are kept for the reading while their metadata stays small; past that they are listed again then.
+    const kept = new Map();
+    let held = 0;
+    const listings = await inTurns(expanded, LISTING_CONCURRENCY, async (image, position) => {
         try {
             const listed = await listInput({ ...options, image });
-            listed.close();
-            sized.push(...listed.layers);
-            seen.push({ image, seen: subjectsOf(listed) ?? 'rootfs' });
+            if (held + listed.heldBytes <= MAX_KEPT_LISTING_BYTES) {
+                held += listed.heldBytes;
+                kept.set(position, listed);
+            }
+            else
+                listed.close();
+            return { seen: subjectsOf(listed) ?? 'rootfs', layers: listed.layers };
         }
-        catch (error) {
-            seen.push({ image, seen: 'unreadable' });
-            unlisted.set(image, safeMessage(error));
+        catch {
+            return { seen: 'unreadable', layers: [] };
         }
-    }
+    });
+    const seen = expanded.map((image, i) => ({ image, seen: listings[i].seen }));
+    const sized = listings.flatMap((l) => l.layers);
     const layerShards = assignLayers(sized, shard.total);
-    const mine = (key) => layerShards.get(key) === shard.index;
+    const owns = (position) => ownerOf(position, shard.total) === shard.index;
     const owned = [];
     const layers = new Map();
-    let layersRead = 0;
-    for (const [position, { image, seen: listed }] of seen.entries()) {
-        const ownsInput = ownerOf(position, shard.total) === shard.index;
-        if (listed === 'unreadable' || (listed === 'rootfs' && !ownsInput)) {
-            if (ownsInput)
-                owned.push({ image, report: failureReport(image, unlisted.get(image) ?? MOVED) });
-            continue;
-        }
-        let read;
-        try {
-            read = await checkInput({ ...options, image, layerVerdicts: verdicts }, { ownsInput, ownsLayer: mine });
-        }
-        catch (error) {
-            if (ownsInput)
-                owned.push({ image, report: failureReport(image, safeMessage(error)) });
-            continue;
-        }
-        if (read.subjects === undefined) {
-            if (ownsInput)
-                owned.push({ image, report: read.report });
-            continue;
-        }
-        if (JSON.stringify(read.subjects.map((s) => s.digest)) !== JSON.stringify(listed)) {
-            if (ownsInput)
-                owned.push({ image, report: failureReport(image, MOVED) });
-            continue;
-        }
-        layersRead += read.results.size - (read.cachedLayers ?? 0);
-        for (const [key, result] of read.results)
-            if (!layers.has(key))
+    let layersRead;
+    try {
+        ({ layersRead } = await readImages(expanded, options, verdicts, (read, results) => {
+            const { image, position } = read;
+            const listed = seen[position].seen;
+            if ('report' in read) {
+                // Unreadable now though listed before: every shard says so, and a merge of shards that differ is refused.
+                if (read.report.error !== undefined)
+                    seen[position] = { image, seen: 'unreadable' };
+                if (owns(position))
+                    owned.push({ image, report: read.report });
+                return;
+            }
+            if (JSON.stringify(read.subjects.map((s) => s.digest)) !== JSON.stringify(listed)) {
+                seen[position] = { image, seen: 'unreadable' };
+                if (owns(position))
+                    owned.push({ image, report: failureReport(image, MOVED) });
+                return;
+            }
+            for (const [key, result] of results)
                 layers.set(key, result);
-        if (read.part)
-            owned.push({ image, part: read.part });
+            if (read.part)
+                owned.push({ image, part: read.part });
+        }, { ownsImage: owns, ownsLayer: (key) => layerShards.get(key) === shard.index }, kept));
+    }
+    finally {
+        for (const listed of kept.values())
+            listed.close();
     }
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const distinct = [...new Map(sized.map((l) => [l.key, l.size])).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
@@ -51839,6 +52021,8 @@ async function checkShard(images, options, strict, shard) {
         stats: { layersRead, cachedLayers: verdicts.fromDisk, ms: Date.now() - started },
     };
 }
+/** Metadata of listed images kept in memory between a shard's listing and its reading. */
+const MAX_KEPT_LISTING_BYTES = 64 * 1024 * 1024;
 const MOVED = 'the image changed while the run read it (a tag was pushed again): run the shards again';
 function subjectsOf(listed) {
     return listed.input.kind === 'image' ? listed.input.plan.subjects.map((s) => s.digest) : undefined;
@@ -51996,20 +52180,14 @@ function mergeShards(files) {
         }
         // As a single run counts them: a layer an earlier image already had is judged from the run's memory, not read.
         const cachedLayers = o.part.layers.filter((l) => judged.has(l.key)).length;
+        const missing = o.part.layers.find((l) => !results.has(l.key));
+        if (missing)
+            throw new MergeError(`no shard report holds layer ${missing.key} of ${image}`);
         try {
-            reports.push(composeReport(o.part, (layer) => {
-                const r = results.get(layer.key);
-                if (!r)
-                    throw new MergeError(`no shard report holds layer ${layer.key} of ${image}`);
-                return r;
-            }, cachedLayers));
+            reports.push(imageReport(image, o.part, results, cachedLayers));
         }
         catch (error) {
-            if (error instanceof MergeError)
-                throw error;
-            if (!(error instanceof RegistryError))
-                throw new MergeError(`${o.file}: the part of ${image} is malformed (${safeMessage(error)})`);
-            reports.push(failureReport(image, safeMessage(error)));
+            throw new MergeError(`${o.file}: the part of ${image} is malformed (${safeMessage(error)})`);
         }
         for (const l of o.part.layers)
             judged.add(l.key);
@@ -55717,6 +55895,7 @@ function loadTargets(input, names = { ca: 'ca', caFile: 'ca-file', fingerprint: 
 }
 
 ;// CONCATENATED MODULE: ./src/cli/leak-check.ts
+
 
 
 

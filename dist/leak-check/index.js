@@ -71381,7 +71381,7 @@ function decodeResult(value) {
  * One run over several images: a layer they share is read once (and the disk cache, when there is one, is asked
  * first and told after). Keyed by the verified digest, as the disk cache is; the same kept and not kept.
  */
-class layer_cache_RunVerdicts {
+class RunVerdicts {
     disk;
     memo = new Map();
     /** Layers the disk cache judged (not those this run had read already). */
@@ -79978,7 +79978,7 @@ function describeReference(ref) {
     return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
 /** `registry:HOST/REPO` with neither tag nor digest: every tag of the repository (a sweep). */
-function reference_isRepositoryReference(image) {
+function isRepositoryReference(image) {
     if (!isRegistryReference(image))
         return false;
     try {
@@ -80175,30 +80175,42 @@ class RegistryPull {
         // The tag schema spells a digest `<algorithm>-<encoded>` (distribution-spec, referrers tag schema).
         const schemaTag = subject.replace(':', '-');
         let list = [];
-        const res = await this.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
-        if (res.status === 200) {
+        const { memo } = this.options;
+        const host = this.options.reference.registry;
+        const listed = memo?.tags.get(`${host}/${this.options.reference.repository}`);
+        /** A tag worth asking for: any, unless the run holds the repository's whole list and it is not in it. */
+        const mayExist = (tag) => !listed || listed.has(tag);
+        const res = memo?.noReferrersApi.has(host)
+            ? undefined
+            : await this.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
+        if (res?.status === 200) {
             const doc = JSON.parse(await client_readText(res.body, MAX_MANIFEST));
             list = doc.manifests ?? [];
         }
         else {
-            res.body.destroy();
-            if (res.status !== 404)
-                check(res, 'referrers', `${label} (${subject})`);
-            const tagged = await this.get(`${base}/manifests/${schemaTag}`, ACCEPT);
-            if (tagged.status === 200) {
+            if (res) {
+                res.body.destroy();
+                if (res.status !== 404)
+                    check(res, 'referrers', `${label} (${subject})`);
+                memo?.noReferrersApi.add(host);
+            }
+            const tagged = mayExist(schemaTag) ? await this.get(`${base}/manifests/${schemaTag}`, ACCEPT) : undefined;
+            if (tagged?.status === 200) {
                 tagged.body.destroy();
                 const index = await this.fetchManifest(schemaTag);
                 list = index.doc.manifests ?? [];
                 this.addReferrer(index, schemaTag);
             }
-            else if (tagged.status === 404)
+            else if (tagged?.status === 404)
                 tagged.body.destroy();
-            else
+            else if (tagged)
                 check(tagged, 'referrers tag', `${label} (${schemaTag})`);
         }
         // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
         for (const suffix of ['sig', 'att', 'sbom']) {
             const tag = `${schemaTag}.${suffix}`;
+            if (!mayExist(tag))
+                continue;
             const res = await this.get(`${base}/manifests/${tag}`, ACCEPT);
             res.body.destroy();
             if (res.status === 404)
@@ -80314,8 +80326,9 @@ async function fetchSmallBlob(client, base, label, d) {
 
 
 
+
 /** DER certificates as PEM, for the TLS trust store. */
-function registry_pemOf(certs) {
+function pemOf(certs) {
     return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`);
 }
 async function openRegistryImage(image, extraCa, options = {}) {
@@ -80337,7 +80350,7 @@ function clientOptions(registry, extraCa, options) {
     return {
         extraCa,
         env,
-        ...present_present({ credentials, platform: options.platform, parallel: options.parallel }),
+        ...present_present({ credentials, platform: options.platform, parallel: options.parallel, memo: options.memo }),
         ...defined({
             retries: options.retries,
             backoffMs: options.backoffMs,
@@ -80355,7 +80368,7 @@ const MAX_TAGS = 10_000;
  * Every tag of `registry:HOST/REPO`, by the distribution API's tag list (`/v2/<repo>/tags/list`, paginated by its
  * Link header), with the same credentials, proxy and retries as the check; referrer tags left out.
  */
-async function registry_listRepositoryTags(image, extraCa, options = {}) {
+async function listRepositoryTags(image, extraCa, options = {}) {
     const reference = parseRegistryReference(image, { repositoryOnly: true });
     const label = `${reference.registry}/${reference.repository}`;
     const client = new RegistryClient({
@@ -80393,8 +80406,10 @@ async function registry_listRepositoryTags(image, extraCa, options = {}) {
         const nextUrl = next ? new URL(next, `https://${apiHost(reference.registry)}`) : undefined;
         path = nextUrl ? `${nextUrl.pathname}${nextUrl.search}` : undefined;
     }
+    options.memo?.tags.set(label, new Set(tags));
     return [...new Set(tags)].filter((t) => !REFERRER_TAG.test(t)).sort();
 }
+
 
 ;// CONCATENATED MODULE: ./src/leak/sources/open.ts
 /**
@@ -80495,7 +80510,7 @@ function report_failed(report, strict = false) {
         (strict && notLookedInside(report).length > 0));
 }
 /** One word for a report: a finding is a leak; else anything that fails the check is unreadable; else clean. */
-function report_verdictOf(report, strict = false) {
+function verdictOf(report, strict = false) {
     return report.findings.length ? 'leak' : report_failed(report, strict) ? 'unreadable' : 'clean';
 }
 /** Older reports (and hand-made ones) may lack the field. */
@@ -80509,12 +80524,12 @@ function nlWhere(n) {
  * An error as one line for the report files and the summary. The CA input's messages quote the bad value (a
  * fingerprint token, say), which may be certificate text pasted into the wrong input: those are redacted.
  */
-function report_safeMessage(error) {
+function safeMessage(error) {
     const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
     return error instanceof parse_CaInputError ? redactCertificateText(message) : message;
 }
 /** The report of a check that could not run: the same files and outputs as any other, saying why. */
-function report_failureReport(input, error) {
+function failureReport(input, error) {
     return { ...emptyReport(input), error };
 }
 function emptyReport(input) {
@@ -80988,6 +81003,9 @@ function strayBlobFindings(id, r) {
 
 
 
+function checkLimits(options) {
+    return { ...types_DEFAULT_LIMITS, ...options.limits, spillGiven: options.limits?.maxSpillBytes !== undefined };
+}
 /**
  * The default spill bound (SPILL_BOUND): four times the input's bytes, never below the floor. An archive is written to
  * TMPDIR at most once per level it sits at, so a real image needs far less; a bomb of archives in archives stops there.
@@ -81014,13 +81032,18 @@ function layerKey(input, job) {
 }
 async function listInput(options) {
     const opened = await openCheckInput(options.image, {
-        extraCa: registry_pemOf(options.spec.certs),
+        extraCa: pemOf(options.spec.certs),
         ...present_present({ dockerSave: options.dockerSave, registry: options.registry }),
     });
     const { input } = opened;
     const { jobs, contentMembers } = input.kind === 'image' ? layerJobsOf(input.source, input.plan) : { jobs: [], contentMembers: [] };
     const layers = jobs.map((job) => ({ key: layerKey(options.image, job), size: job.blob.size }));
-    return { image: options.image, input, jobs, contentMembers, layers, close: () => opened.close() };
+    let heldBytes = 0;
+    if (input.kind === 'image')
+        for (const m of input.source.members.values())
+            if (m.blob.kind === 'bytes')
+                heldBytes += m.blob.size;
+    return { image: options.image, input, jobs, contentMembers, layers, heldBytes, close: () => opened.close() };
 }
 /** Opens an input and reads the share of it a run owns (readInput). */
 async function checkInput(options, share) {
@@ -81038,11 +81061,7 @@ async function checkInput(options, share) {
  */
 async function readInput(listed, options, share) {
     const started = Date.now();
-    const limits = {
-        ...types_DEFAULT_LIMITS,
-        ...options.limits,
-        spillGiven: options.limits?.maxSpillBytes !== undefined,
-    };
+    const limits = checkLimits(options);
     const { input } = listed;
     if (input.kind === 'image')
         return await readImageInput(listed, input.source, input.plan, options, limits, share);
@@ -81064,65 +81083,11 @@ async function readInput(listed, options, share) {
         }),
     };
 }
+/** The disk cache behind a check or a run, when `cacheDir` names one. */
 async function diskCache(cacheDir, spec, limits) {
     if (!cacheDir)
         return undefined;
     return new LayerCache(await ensureDirectory(cacheDir, { purpose: '--cache-dir' }), spec, limits);
-}
-/** The images a run names, in order, once each: `registry:HOST/REPO` with no tag becomes every tag of it. */
-async function expandImages(images, options) {
-    const expanded = [];
-    for (const image of images) {
-        if (!isRepositoryReference(image))
-            expanded.push(image);
-        else {
-            const base = image.replace(/^(registry:|docker:\/\/)/, 'registry:');
-            for (const tag of await listRepositoryTags(image, pemOf(options.spec.certs), options.registry))
-                expanded.push(`${base}:${tag}`);
-        }
-    }
-    return [...new Set(expanded)];
-}
-/** A run's memory of the layers it read (and the disk cache behind it, when there is one). */
-async function runVerdicts(options) {
-    return new RunVerdicts(await diskCache(options.cacheDir, options.spec, { ...DEFAULT_LIMITS, ...options.limits }));
-}
-/**
- * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
- * layer several images share is read once. An image that cannot be checked is reported as unreadable and the rest
- * are still checked.
- */
-async function checkImages(images, options, strict = false) {
-    const started = Date.now();
-    const verdicts = await runVerdicts(options);
-    const reports = [];
-    for (const image of await expandImages(images, options)) {
-        try {
-            reports.push(await checkImage({ ...options, image, layerVerdicts: verdicts }));
-        }
-        catch (error) {
-            reports.push(failureReport(image, safeMessage(error)));
-        }
-    }
-    const layersRead = reports.reduce((n, r) => n + r.stats.layers - (r.stats.cachedLayers ?? 0), 0);
-    return sweepOf(images, reports, strict, { layersRead, ms: Date.now() - started });
-}
-/** The reports of a run over several images as one: a verdict per image, and which images hold each layer. */
-function sweepOf(inputs, reports, strict, work) {
-    const layerImages = new Map();
-    for (const report of reports) {
-        for (const layer of report.layers ?? []) {
-            const entry = layerImages.get(layer.digest) ?? { images: [], verdict: layer.verdict };
-            entry.images.push(report.input);
-            layerImages.set(layer.digest, entry);
-        }
-    }
-    return {
-        inputs,
-        images: reports.map((report) => ({ image: report.input, verdict: verdictOf(report, strict), report })),
-        layers: [...layerImages].map(([digest, e]) => ({ digest, verdict: e.verdict, images: e.images })),
-        stats: { images: reports.length, layers: layerImages.size, ...work },
-    };
 }
 function report(input, findings, gaps, stats) {
     return {
@@ -81143,7 +81108,7 @@ function gather(into, part) {
 async function readImageInput({ jobs, contentMembers, layers }, source, plan, options, limits, share) {
     const keyOf = new Map(jobs.map((job, i) => [job.id, layers[i].key]));
     const owned = jobs.filter((job) => share.ownsLayer(keyOf.get(job.id)));
-    const cache = options.layerVerdicts ?? (await diskCache(options.cacheDir, options.spec, limits));
+    const cache = await diskCache(options.cacheDir, options.spec, limits);
     const results = new Map();
     for (const job of owned) {
         const hit = cache?.get(job);
@@ -84020,7 +83985,7 @@ function leakCheckStatement(report, context) {
             ? 'no attestation: the image could not be checked'
             : `no attestation: '${report.input}' has no manifest digest to name (a root file system is not an image)`);
     const searchedFor = searchedFingerprints(context.spec);
-    const verdict = report_verdictOf(report, context.strict);
+    const verdict = verdictOf(report, context.strict);
     return {
         _type: STATEMENT_TYPE,
         subject: subjects.map((s) => {
@@ -84234,11 +84199,11 @@ async function run() {
         }
     }
     catch (e) {
-        error = report_safeMessage(e);
+        error = safeMessage(e);
     }
     try {
         // A Dockerfile-only run has no image report, but the same files: SARIF carries the lint findings.
-        const written = error !== undefined ? report_failureReport(image, error) : (report ?? emptyReport(''));
+        const written = error !== undefined ? failureReport(image, error) : (report ?? emptyReport(''));
         const temp = await makeTempDirectory(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'org-ca-leak-', {
             purpose: process.env.RUNNER_TEMP ? 'RUNNER_TEMP' : 'TMPDIR',
             mode: 0o700,

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { checkImage, checkImages } from '../leak/check.js';
+import { checkImage } from '../leak/check.js';
+import { checkImages } from '../leak/sweep.js';
 import { isRepositoryReference } from '../leak/sources/registry/reference.js';
 import { dockerSave } from '../leak/sources/docker.js';
 import {

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { ensureDirectory } from '../fs/ensure-directory.js';
-import { LayerCache, RunVerdicts, type LayerVerdicts } from './layer-cache.js';
+import { LayerCache } from './layer-cache.js';
 import { present } from '../lang/present.js';
 import { newTotals } from './scanning/nested/budget.js';
 import { buildMatcher, type Matcher } from './scanning/matcher.js';
@@ -13,14 +13,8 @@ import { digestOfMember, type Plan, type PlannedImage } from './sources/image.js
 import { ImageInputError } from './sources/input.js';
 import { layerJobsOf } from './sources/members.js';
 import { openCheckInput, type CheckInput } from './sources/open.js';
-import {
-  isRepositoryReference,
-  listRepositoryTags,
-  pemOf,
-  RegistryError,
-  type RegistrySourceOptions,
-} from './sources/registry/index.js';
-import { emptyReport, failureReport, safeMessage, verdictOf } from './reporting/report.js';
+import { pemOf, RegistryError, type RegistrySourceOptions } from './sources/registry/index.js';
+import { emptyReport } from './reporting/report.js';
 import { digestAlgorithm } from './digest.js';
 import {
   configFindings,
@@ -42,7 +36,6 @@ import {
   type ScanLimits,
   type TargetSpec,
   type Verdict,
-  type SweepReport,
   type Subject,
 } from './types.js';
 
@@ -63,14 +56,16 @@ export interface CheckOptions {
   readonly registry?: RegistrySourceOptions;
   /** A layer-verdict cache (layer-cache.ts): layers judged before under the same CA and limits are not read again. */
   readonly cacheDir?: string;
-  /** Several images in one run (checkImages): the layers they share, read once. */
-  readonly layerVerdicts?: LayerVerdicts;
 }
 
 export { ImageInputError };
 
 /** The limits of one check, and whether the user set the spill bound (else it is sized to the image). */
-type CheckLimits = ScanLimits & { readonly spillGiven: boolean };
+export type CheckLimits = ScanLimits & { readonly spillGiven: boolean };
+
+export function checkLimits(options: Pick<CheckOptions, 'limits'>): CheckLimits {
+  return { ...DEFAULT_LIMITS, ...options.limits, spillGiven: options.limits?.maxSpillBytes !== undefined };
+}
 
 /**
  * The default spill bound (SPILL_BOUND): four times the input's bytes, never below the floor. An archive is written to
@@ -151,6 +146,8 @@ export interface ListedInput {
   readonly contentMembers: readonly string[];
   /** Each layer by key (layerKey) with its stored size: a run's shares are balanced by bytes. */
   readonly layers: readonly { readonly key: string; readonly size: number }[];
+  /** Bytes of metadata the opened input holds in memory (a registry's manifests and configs). */
+  readonly heldBytes: number;
   close(): void;
 }
 
@@ -163,7 +160,10 @@ export async function listInput(options: CheckOptions): Promise<ListedInput> {
   const { jobs, contentMembers } =
     input.kind === 'image' ? layerJobsOf(input.source, input.plan) : { jobs: [], contentMembers: [] };
   const layers = jobs.map((job) => ({ key: layerKey(options.image, job), size: job.blob.size }));
-  return { image: options.image, input, jobs, contentMembers, layers, close: () => opened.close() };
+  let heldBytes = 0;
+  if (input.kind === 'image')
+    for (const m of input.source.members.values()) if (m.blob.kind === 'bytes') heldBytes += m.blob.size;
+  return { image: options.image, input, jobs, contentMembers, layers, heldBytes, close: () => opened.close() };
 }
 
 /** Opens an input and reads the share of it a run owns (readInput). */
@@ -182,11 +182,7 @@ export async function checkInput(options: CheckOptions, share: InputShare): Prom
  */
 export async function readInput(listed: ListedInput, options: CheckOptions, share: InputShare): Promise<InputRead> {
   const started = Date.now();
-  const limits: CheckLimits = {
-    ...DEFAULT_LIMITS,
-    ...options.limits,
-    spillGiven: options.limits?.maxSpillBytes !== undefined,
-  };
+  const limits = checkLimits(options);
   const { input } = listed;
   if (input.kind === 'image') return await readImageInput(listed, input.source, input.plan, options, limits, share);
   if (!share.ownsInput) return { report: emptyReport(options.image) };
@@ -216,85 +212,14 @@ export async function readInput(listed: ListedInput, options: CheckOptions, shar
   };
 }
 
-async function diskCache(
+/** The disk cache behind a check or a run, when `cacheDir` names one. */
+export async function diskCache(
   cacheDir: string | undefined,
   spec: TargetSpec,
   limits: ScanLimits,
 ): Promise<LayerCache | undefined> {
   if (!cacheDir) return undefined;
   return new LayerCache(await ensureDirectory(cacheDir, { purpose: '--cache-dir' }), spec, limits);
-}
-
-/** The images a run names, in order, once each: `registry:HOST/REPO` with no tag becomes every tag of it. */
-export async function expandImages(
-  images: readonly string[],
-  options: Pick<CheckOptions, 'spec' | 'registry'>,
-): Promise<string[]> {
-  const expanded: string[] = [];
-  for (const image of images) {
-    if (!isRepositoryReference(image)) expanded.push(image);
-    else {
-      const base = image.replace(/^(registry:|docker:\/\/)/, 'registry:');
-      for (const tag of await listRepositoryTags(image, pemOf(options.spec.certs), options.registry))
-        expanded.push(`${base}:${tag}`);
-    }
-  }
-  return [...new Set(expanded)];
-}
-
-/** The options of a run over several images: one check's, less the image (and the verdicts the run keeps itself). */
-export type SweepOptions = Omit<CheckOptions, 'image' | 'layerVerdicts'>;
-
-/** A run's memory of the layers it read (and the disk cache behind it, when there is one). */
-export async function runVerdicts(options: SweepOptions): Promise<RunVerdicts> {
-  return new RunVerdicts(await diskCache(options.cacheDir, options.spec, { ...DEFAULT_LIMITS, ...options.limits }));
-}
-
-/**
- * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository), one after another; a
- * layer several images share is read once. An image that cannot be checked is reported as unreadable and the rest
- * are still checked.
- */
-export async function checkImages(
-  images: readonly string[],
-  options: SweepOptions,
-  strict = false,
-): Promise<SweepReport> {
-  const started = Date.now();
-  const verdicts = await runVerdicts(options);
-  const reports: Report[] = [];
-  for (const image of await expandImages(images, options)) {
-    try {
-      reports.push(await checkImage({ ...options, image, layerVerdicts: verdicts }));
-    } catch (error) {
-      reports.push(failureReport(image, safeMessage(error)));
-    }
-  }
-  const layersRead = reports.reduce((n, r) => n + r.stats.layers - (r.stats.cachedLayers ?? 0), 0);
-  return sweepOf(images, reports, strict, { layersRead, ms: Date.now() - started });
-}
-
-/** The reports of a run over several images as one: a verdict per image, and which images hold each layer. */
-export function sweepOf(
-  inputs: readonly string[],
-  reports: readonly Report[],
-  strict: boolean,
-  work: { readonly layersRead: number; readonly ms: number },
-): SweepReport {
-  const layerImages = new Map<string, { images: string[]; verdict: Verdict }>();
-  for (const report of reports) {
-    for (const layer of report.layers ?? []) {
-      const entry = layerImages.get(layer.digest) ?? { images: [], verdict: layer.verdict };
-      entry.images.push(report.input);
-      layerImages.set(layer.digest, entry);
-    }
-  }
-  return {
-    inputs,
-    images: reports.map((report) => ({ image: report.input, verdict: verdictOf(report, strict), report })),
-    layers: [...layerImages].map(([digest, e]) => ({ digest, verdict: e.verdict, images: e.images })),
-    stats: { images: reports.length, layers: layerImages.size, ...work },
-  };
 }
 
 function report(input: string, findings: Finding[], gaps: Gaps, stats: Report['stats']): Report {
@@ -325,7 +250,7 @@ async function readImageInput(
 ): Promise<InputRead> {
   const keyOf = new Map(jobs.map((job, i) => [job.id, layers[i]!.key]));
   const owned = jobs.filter((job) => share.ownsLayer(keyOf.get(job.id)!));
-  const cache = options.layerVerdicts ?? (await diskCache(options.cacheDir, options.spec, limits));
+  const cache = await diskCache(options.cacheDir, options.spec, limits);
   const results = new Map<string, LayerResult>();
   for (const job of owned) {
     const hit = cache?.get(job);
@@ -353,7 +278,7 @@ async function readImageInput(
 }
 
 /** The owner's part of an image input: the plan, and what its config fields and text members hold. */
-async function describeInput(
+export async function describeInput(
   source: Source,
   plan: Plan,
   { jobs, contentMembers }: Pick<ListedInput, 'jobs' | 'contentMembers'>,

@@ -11,21 +11,20 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { listInput, type InputPart, type ListedInput } from '../check.js';
 import {
-  checkInput,
-  composeReport,
   expandImages,
-  listInput,
+  imageReport,
+  LISTING_CONCURRENCY,
+  readImages,
   runVerdicts,
   sweepOf,
-  type InputPart,
-  type InputRead,
-  type ListedInput,
+  withRunMemo,
   type SweepOptions,
-} from '../check.js';
+} from '../sweep.js';
+import { inTurns } from '../../lang/in-turns.js';
 import { decodeResult, encodeResult } from '../layer-cache.js';
 import { failureReport, safeMessage, verdictOf } from '../reporting/report.js';
-import { RegistryError } from '../sources/registry/index.js';
 import {
   DEFAULT_LIMITS,
   searchedFingerprints,
@@ -98,51 +97,58 @@ export async function checkShard(
   shard: Shard,
 ): Promise<ShardReport> {
   const started = Date.now();
+  options = withRunMemo(options);
   const verdicts = await runVerdicts(options);
   const expanded = await expandImages(images, options);
-  const seen: { image: string; seen: Seen }[] = [];
-  const sized: SizedLayer[] = [];
-  const unlisted = new Map<string, string>();
-  for (const image of expanded) {
+  // Listings are kept for the reading while their metadata stays small; past that they are listed again then.
+  const kept = new Map<number, ListedInput>();
+  let held = 0;
+  const listings = await inTurns(expanded, LISTING_CONCURRENCY, async (image, position) => {
     try {
       const listed = await listInput({ ...options, image });
-      listed.close();
-      sized.push(...listed.layers);
-      seen.push({ image, seen: subjectsOf(listed) ?? 'rootfs' });
-    } catch (error) {
-      seen.push({ image, seen: 'unreadable' });
-      unlisted.set(image, safeMessage(error));
+      if (held + listed.heldBytes <= MAX_KEPT_LISTING_BYTES) {
+        held += listed.heldBytes;
+        kept.set(position, listed);
+      } else listed.close();
+      return { seen: subjectsOf(listed) ?? ('rootfs' as const), layers: listed.layers };
+    } catch {
+      return { seen: 'unreadable' as const, layers: [] };
     }
-  }
+  });
+  const seen: { image: string; seen: Seen }[] = expanded.map((image, i) => ({ image, seen: listings[i]!.seen }));
+  const sized = listings.flatMap((l) => l.layers);
   const layerShards = assignLayers(sized, shard.total);
-  const mine = (key: string): boolean => layerShards.get(key) === shard.index;
+  const owns = (position: number): boolean => ownerOf(position, shard.total) === shard.index;
   const owned: OwnedImage[] = [];
   const layers = new Map<string, LayerResult>();
-  let layersRead = 0;
-  for (const [position, { image, seen: listed }] of seen.entries()) {
-    const ownsInput = ownerOf(position, shard.total) === shard.index;
-    if (listed === 'unreadable' || (listed === 'rootfs' && !ownsInput)) {
-      if (ownsInput) owned.push({ image, report: failureReport(image, unlisted.get(image) ?? MOVED) });
-      continue;
-    }
-    let read: InputRead;
-    try {
-      read = await checkInput({ ...options, image, layerVerdicts: verdicts }, { ownsInput, ownsLayer: mine });
-    } catch (error) {
-      if (ownsInput) owned.push({ image, report: failureReport(image, safeMessage(error)) });
-      continue;
-    }
-    if (read.subjects === undefined) {
-      if (ownsInput) owned.push({ image, report: read.report });
-      continue;
-    }
-    if (JSON.stringify(read.subjects.map((s) => s.digest)) !== JSON.stringify(listed)) {
-      if (ownsInput) owned.push({ image, report: failureReport(image, MOVED) });
-      continue;
-    }
-    layersRead += read.results.size - (read.cachedLayers ?? 0);
-    for (const [key, result] of read.results) if (!layers.has(key)) layers.set(key, result);
-    if (read.part) owned.push({ image, part: read.part });
+  let layersRead: number;
+  try {
+    ({ layersRead } = await readImages(
+      expanded,
+      options,
+      verdicts,
+      (read, results) => {
+        const { image, position } = read;
+        const listed = seen[position]!.seen;
+        if ('report' in read) {
+          // Unreadable now though listed before: every shard says so, and a merge of shards that differ is refused.
+          if (read.report.error !== undefined) seen[position] = { image, seen: 'unreadable' };
+          if (owns(position)) owned.push({ image, report: read.report });
+          return;
+        }
+        if (JSON.stringify(read.subjects.map((s) => s.digest)) !== JSON.stringify(listed)) {
+          seen[position] = { image, seen: 'unreadable' };
+          if (owns(position)) owned.push({ image, report: failureReport(image, MOVED) });
+          return;
+        }
+        for (const [key, result] of results) layers.set(key, result);
+        if (read.part) owned.push({ image, part: read.part });
+      },
+      { ownsImage: owns, ownsLayer: (key) => layerShards.get(key) === shard.index },
+      kept,
+    ));
+  } finally {
+    for (const listed of kept.values()) listed.close();
   }
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const distinct = [...new Map(sized.map((l) => [l.key, l.size])).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
@@ -168,6 +174,9 @@ export async function checkShard(
     stats: { layersRead, cachedLayers: verdicts.fromDisk, ms: Date.now() - started },
   };
 }
+
+/** Metadata of listed images kept in memory between a shard's listing and its reading. */
+const MAX_KEPT_LISTING_BYTES = 64 * 1024 * 1024;
 
 const MOVED = 'the image changed while the run read it (a tag was pushed again): run the shards again';
 
@@ -326,23 +335,12 @@ export function mergeShards(files: readonly { readonly file: string; readonly re
     }
     // As a single run counts them: a layer an earlier image already had is judged from the run's memory, not read.
     const cachedLayers = o.part.layers.filter((l) => judged.has(l.key)).length;
+    const missing = o.part.layers.find((l) => !results.has(l.key));
+    if (missing) throw new MergeError(`no shard report holds layer ${missing.key} of ${image}`);
     try {
-      reports.push(
-        composeReport(
-          o.part,
-          (layer) => {
-            const r = results.get(layer.key);
-            if (!r) throw new MergeError(`no shard report holds layer ${layer.key} of ${image}`);
-            return r;
-          },
-          cachedLayers,
-        ),
-      );
+      reports.push(imageReport(image, o.part, results, cachedLayers));
     } catch (error) {
-      if (error instanceof MergeError) throw error;
-      if (!(error instanceof RegistryError))
-        throw new MergeError(`${o.file}: the part of ${image} is malformed (${safeMessage(error)})`);
-      reports.push(failureReport(image, safeMessage(error)));
+      throw new MergeError(`${o.file}: the part of ${image} is malformed (${safeMessage(error)})`);
     }
     for (const l of o.part.layers) judged.add(l.key);
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintRoot } from '../../../support/pki.js';
 import { writeOciLayout } from '../../../e2e/leak/layout.js';
-import { checkImages } from '../../../../src/leak/check.js';
+import { checkImages } from '../../../../src/leak/sweep.js';
 import {
   checkShard,
   MergeError,

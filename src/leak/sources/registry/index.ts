@@ -3,6 +3,7 @@
  * into an in-memory Source whose image layers the scanner streams from the registry (see pull.ts). The org CA being checked for is also what the connection trusts:
  * behind inspection, the registry's chain ends in it.
  */
+import { RegistryRunMemo } from './memo.js';
 import { credentialsFor, dockerConfigPath, type Credentials } from './credentials.js';
 import { RegistryClient, RegistryError, readText } from './client.js';
 import { readRegistryImage, type PullResult } from './pull.js';
@@ -24,6 +25,8 @@ export interface RegistrySourceOptions {
   readonly backoffMs?: number;
   readonly timeoutMs?: number;
   readonly maxRequests?: number;
+  /** What a run over many images learnt of the registry once (tags, the referrers API), so each image need not ask. */
+  readonly memo?: RegistryRunMemo;
 }
 
 /** DER certificates as PEM, for the TLS trust store. */
@@ -57,7 +60,7 @@ function clientOptions(registry: string, extraCa: readonly string[], options: Re
   return {
     extraCa,
     env,
-    ...present({ credentials, platform: options.platform, parallel: options.parallel }),
+    ...present({ credentials, platform: options.platform, parallel: options.parallel, memo: options.memo }),
     ...defined({
       retries: options.retries,
       backoffMs: options.backoffMs,
@@ -118,5 +121,8 @@ export async function listRepositoryTags(
     const nextUrl = next ? new URL(next, `https://${apiHost(reference.registry)}`) : undefined;
     path = nextUrl ? `${nextUrl.pathname}${nextUrl.search}` : undefined;
   }
+  options.memo?.tags.set(label, new Set(tags));
   return [...new Set(tags)].filter((t) => !REFERRER_TAG.test(t)).sort();
 }
+
+export { RegistryRunMemo };

@@ -12,6 +12,7 @@ import type { Member, Source } from '../archive.js';
 import type { RegistryBlob, Subject } from '../../types.js';
 import { RegistryClient, RegistryError, readText, type ClientOptions, type Response } from './client.js';
 import { apiHost, describeReference, type RegistryReference } from './reference.js';
+import type { RegistryRunMemo } from './memo.js';
 
 const INDEX_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -40,6 +41,8 @@ export interface PullOptions extends Omit<ClientOptions, 'host' | 'repository'> 
   readonly parallel?: number;
   /** Bound on the manifest, index, referrer and tag requests of one check (REGISTRY_BOUNDS); default 1024. */
   readonly maxRequests?: number;
+  /** What the run knows of the registry already: a tag the repository's list lacks is not asked for. */
+  readonly memo?: RegistryRunMemo;
 }
 
 /**
@@ -235,25 +238,36 @@ class RegistryPull {
     // The tag schema spells a digest `<algorithm>-<encoded>` (distribution-spec, referrers tag schema).
     const schemaTag = subject.replace(':', '-');
     let list: Descriptor[] = [];
-    const res = await this.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
-    if (res.status === 200) {
+    const { memo } = this.options;
+    const host = this.options.reference.registry;
+    const listed = memo?.tags.get(`${host}/${this.options.reference.repository}`);
+    /** A tag worth asking for: any, unless the run holds the repository's whole list and it is not in it. */
+    const mayExist = (tag: string): boolean => !listed || listed.has(tag);
+    const res = memo?.noReferrersApi.has(host)
+      ? undefined
+      : await this.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
+    if (res?.status === 200) {
       const doc = JSON.parse(await readText(res.body, MAX_MANIFEST)) as { manifests?: Descriptor[] };
       list = doc.manifests ?? [];
     } else {
-      res.body.destroy();
-      if (res.status !== 404) check(res, 'referrers', `${label} (${subject})`);
-      const tagged = await this.get(`${base}/manifests/${schemaTag}`, ACCEPT);
-      if (tagged.status === 200) {
+      if (res) {
+        res.body.destroy();
+        if (res.status !== 404) check(res, 'referrers', `${label} (${subject})`);
+        memo?.noReferrersApi.add(host);
+      }
+      const tagged = mayExist(schemaTag) ? await this.get(`${base}/manifests/${schemaTag}`, ACCEPT) : undefined;
+      if (tagged?.status === 200) {
         tagged.body.destroy();
         const index = await this.fetchManifest(schemaTag);
         list = (index.doc.manifests as Descriptor[] | undefined) ?? [];
         this.addReferrer(index, schemaTag);
-      } else if (tagged.status === 404) tagged.body.destroy();
-      else check(tagged, 'referrers tag', `${label} (${schemaTag})`);
+      } else if (tagged?.status === 404) tagged.body.destroy();
+      else if (tagged) check(tagged, 'referrers tag', `${label} (${schemaTag})`);
     }
     // cosign's tag schema for signatures, attestations and SBOMs (sigstore/cosign specs/SIGNATURE_SPEC.md).
     for (const suffix of ['sig', 'att', 'sbom']) {
       const tag = `${schemaTag}.${suffix}`;
+      if (!mayExist(tag)) continue;
       const res = await this.get(`${base}/manifests/${tag}`, ACCEPT);
       res.body.destroy();
       if (res.status === 404) continue;
