@@ -73,7 +73,9 @@ function run() {
   sh(
     `openssl req -x509 -newkey rsa:2048 -nodes -keyout ${work}/reg-ca.key -subj "/CN=Bench Registry Root" -days 2 -addext basicConstraints=critical,CA:TRUE -out ${work}/reg-ca.pem 2>/dev/null`,
   );
-  sh(`openssl req -newkey rsa:2048 -nodes -keyout ${work}/reg.key -subj "/CN=${HOST}" -out ${work}/reg.csr 2>/dev/null`);
+  sh(
+    `openssl req -newkey rsa:2048 -nodes -keyout ${work}/reg.key -subj "/CN=${HOST}" -out ${work}/reg.csr 2>/dev/null`,
+  );
   writeFileSync(join(work, 'ext'), `subjectAltName=DNS:${HOST}\nextendedKeyUsage=serverAuth\n`);
   sh(
     `openssl x509 -req -in ${work}/reg.csr -CA ${work}/reg-ca.pem -CAkey ${work}/reg-ca.key -CAcreateserial -days 2 -extfile ${work}/ext -out ${work}/reg.pem 2>/dev/null`,
@@ -102,18 +104,25 @@ function run() {
     detached: true,
   });
   pids.push(registry.pid);
-  waitFor(() => spawnSync('curl', ['-s', '--cacert', `${work}/reg-ca.pem`, `https://${HOST}:${port}/v2/`]).status === 0);
+  waitFor(
+    () => spawnSync('curl', ['-s', '--cacert', `${work}/reg-ca.pem`, `https://${HOST}:${port}/v2/`]).status === 0,
+  );
   const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
   const tags = index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name']);
   for (const tag of tags) {
     const repo = tag === 'unique' ? 'fleet-unique' : 'fleet';
-    sh(`skopeo copy --quiet --dest-cert-dir ${work}/certs oci:${layout}:${tag} docker://${HOST}:${port}/${repo}:${tag}`);
+    sh(
+      `skopeo copy --quiet --dest-cert-dir ${work}/certs oci:${layout}:${tag} docker://${HOST}:${port}/${repo}:${tag}`,
+    );
   }
 
   // The inspection proxy: mitmdump re-signing every connection with the org CA, verifying the registry upstream.
   const confdir = join(work, 'mitm');
   mkdirSync(confdir);
-  writeFileSync(join(confdir, 'mitmproxy-ca.pem'), readFileSync(join(cache, 'org-ca.key'), 'utf8') + readFileSync(orgCa));
+  writeFileSync(
+    join(confdir, 'mitmproxy-ca.pem'),
+    readFileSync(join(cache, 'org-ca.key'), 'utf8') + readFileSync(orgCa),
+  );
   const proxyPort = port + 10000;
   const proxy = spawn(
     'timeout',
@@ -224,7 +233,8 @@ function run() {
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
   if (sweepRatio > 1.3) misses.push(`fleet sweep ${sweepRatio.toFixed(2)}x the distinct layers (target <= 1.3x)`);
   shardRuns.forEach((r, i) => {
-    if (r.s / sweep.s > 0.6) misses.push(`shard ${i + 1}/2 ${(r.s / sweep.s).toFixed(2)}x the single run (target <= 0.6x)`);
+    if (r.s / sweep.s > 0.6)
+      misses.push(`shard ${i + 1}/2 ${(r.s / sweep.s).toFixed(2)}x the single run (target <= 0.6x)`);
   });
   if (!sameAsSingle || merge.status !== 1) misses.push('the merged report differs from the single run');
   if (cacheRatio > 0.1) misses.push(`warm cache ${cacheRatio.toFixed(3)}x the cold run (target <= 0.1x)`);
@@ -238,7 +248,9 @@ function parsed(timed, what) {
   try {
     return JSON.parse(timed.out.stdout);
   } catch {
-    throw new Error(`${what} gave no report (exit ${timed.out.status}): ${timed.out.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    throw new Error(
+      `${what} gave no report (exit ${timed.out.status}): ${timed.out.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    );
   }
 }
 
@@ -288,7 +300,14 @@ function buildFleet() {
       diffId: `sha256:${diffId}`,
     };
   };
-  const bases = BASES.map((base) => base.map((paths) => layer('/', paths.filter((p) => existsSync(`/${p}`)))));
+  const bases = BASES.map((base) =>
+    base.map((paths) =>
+      layer(
+        '/',
+        paths.filter((p) => existsSync(`/${p}`)),
+      ),
+    ),
+  );
   const apps = [];
   const text = readFileSync('/usr/share/common-licenses/GPL-3', 'utf8');
   for (let i = 0; i < TAGS; i++) {

@@ -1,7 +1,7 @@
 // Benchmarks (not tests): `npm run bench`. Each part prints a table and exits non-zero when it misses its target.
 //   main step: wall time of dist/main/index.js as the runner runs it, no network (target: median < 150 ms), against
 //              Node's own start-up and against X.509-parsing the OS trust store once; size of dist/.
-//   detect / leak: scripts/bench-detect.mjs and scripts/bench-leak.mjs, when present (run with `all`).
+//   detect / leak / fleet: scripts/bench-detect.mjs, scripts/bench-leak.mjs and scripts/bench-fleet.mjs (run with `all`).
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   existsSync,
@@ -151,6 +151,7 @@ if (which === 'main' || which === 'all') ok = benchMain() && ok;
 for (const [name, script] of [
   ['detect', 'bench-detect.mjs'],
   ['leak', 'bench-leak.mjs'],
+  ['fleet', 'bench-fleet.mjs'],
 ]) {
   if (which !== name && which !== 'all') continue;
   const path = join(root, 'scripts', script);
