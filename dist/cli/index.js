@@ -50945,8 +50945,8 @@ function renderText(report, strict = false) {
     // File names and messages come from the image: one printable line each, for the terminal and the job log.
     return lines.map(logLine).join('\n');
 }
-function renderMarkdown(report, strict = false) {
-    const lines = ['## org-ca leak check', ''];
+function renderMarkdown(report, strict = false, heading = '## org-ca leak check') {
+    const lines = [heading, ''];
     if (report.error !== undefined) {
         lines.push(`**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
         return lines.join('\n');
@@ -51122,9 +51122,36 @@ function renderSweepText(sweep, strict = false) {
     lines.push('', `${sweep.stats.images} image(s), ${sweep.stats.layers} distinct layer(s), ${sweep.stats.layersRead} read, in ${(sweep.stats.ms / 1000).toFixed(1)} s: ${bad ? `FAILED: ${bad} image(s) leak or could not be read` : 'every image is clean'}.`);
     return lines.join('\n');
 }
+/** The job summary of a run over several images: a verdict per image, the leaking layers, then each failing image. */
+function renderSweepMarkdown(sweep, strict = false) {
+    const word = { clean: 'clean', leak: '**LEAK**', unreadable: '**not scanned**' };
+    const bad = sweep.images.filter((i) => i.verdict !== 'clean');
+    const lines = [
+        `## org-ca leak check: ${sweep.stats.images} image(s)`,
+        '',
+        bad.length
+            ? `**Failed**: ${bad.length} of ${sweep.stats.images} image(s) leak or could not be read.`
+            : `**Clean**: the CA is in none of the ${sweep.stats.images} image(s) (${sweep.stats.layers} distinct layers).`,
+        '',
+        '| Image | Verdict | Layers | Findings |',
+        '|---|---|---|---|',
+        ...sweep.images.map((i) => `| ${markdownCode(i.image)} | ${word[i.verdict]} | ${i.report.stats.layers} | ${i.report.findings.length} |`),
+        '',
+    ];
+    const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
+    if (leaking.length) {
+        lines.push('### Layers that hold the CA', '', '| Layer | Shipped by |', '|---|---|');
+        for (const l of leaking)
+            lines.push(`| \`${l.digest.slice(0, 19)}\` | ${l.images.map((i) => markdownCode(i)).join(', ')} |`);
+        lines.push('');
+    }
+    for (const i of bad)
+        lines.push(renderMarkdown(i.report, strict, `### ${markdownCode(i.image)}`));
+    return lines.join('\n');
+}
 /** One SARIF log for a run over several images: one run per image. */
-function renderSweepSarif(sweep, strict = false) {
-    const logs = sweep.images.map((i) => renderSarif(i.report, undefined, strict));
+function renderSweepSarif(sweep, strict = false, extra) {
+    const logs = sweep.images.map((i, n) => renderSarif(i.report, n === 0 ? extra : undefined, strict));
     return { ...(logs[0] ?? {}), runs: logs.flatMap((l) => l.runs) };
 }
 

@@ -67696,27 +67696,27 @@ function defaultCallback(err) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(19);
-/* harmony import */ var _leak_check_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8050);
+/* harmony import */ var _leak_check_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3494);
 
 
 // The runner starts `using: node24` actions with its own Node 24; anything else running this bundle is refused.
-await (0,_runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__/* .runOnSupportedNode */ .bs)(_leak_check_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e);
+await (0,_runtime_node_version_js__WEBPACK_IMPORTED_MODULE_1__/* .runOnSupportedNode */ .bs)(_leak_check_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF);
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 8050:
+/***/ 3494:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  eF: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: parseLeakInputs
+// UNUSED EXPORTS: isSweep, parseLeakInputs
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -71113,13 +71113,13 @@ const VERSION = '1.0.0';
 const DIGEST_ALGORITHMS = ['sha256', 'sha512'];
 const HEX_LENGTH = { sha256: 64, sha512: 128 };
 /** The algorithm of a digest org-ca can verify; undefined for any other (or for no digest). */
-function digest_digestAlgorithm(digest) {
+function digestAlgorithm(digest) {
     const alg = digest?.slice(0, digest.indexOf(':'));
     return DIGEST_ALGORITHMS.find((a) => a === alg);
 }
 /** A well-formed digest of a registered algorithm: the right number of lower-case hex digits. */
 function isVerifiableDigest(digest) {
-    const alg = digest_digestAlgorithm(digest);
+    const alg = digestAlgorithm(digest);
     return alg !== undefined && new RegExp(`^${alg}:[0-9a-f]{${HEX_LENGTH[alg]}}$`).test(digest);
 }
 /** A running hash that prints itself as a digest of its algorithm (sha256 when none is expected). */
@@ -71132,7 +71132,7 @@ class DigestHash {
     }
     /** The hash for the digest a blob is expected to have. */
     static for(expected) {
-        return new DigestHash(digest_digestAlgorithm(expected) ?? 'sha256');
+        return new DigestHash(digestAlgorithm(expected) ?? 'sha256');
     }
     update(bytes) {
         this.hash.update(bytes);
@@ -71256,7 +71256,7 @@ class LayerCache {
     }
     /** The key of a layer by its verified content digest; none for a blob whose digest is not known or verifiable. */
     key(job) {
-        if (!job.digest || !digest_digestAlgorithm(job.digest))
+        if (!job.digest || !digestAlgorithm(job.digest))
             return undefined;
         return (0,external_node_crypto_.createHash)('sha256').update(this.context).update('\0').update(job.digest).digest('hex');
     }
@@ -76825,7 +76825,7 @@ function hitsThroughHardlinks(hits, hardlinks) {
  * is corrupt, whatever the tar reader saw; a blob that matches really holds a bad tar stream.
  */
 async function blameTarFailure(job, tarMessage, openBlob) {
-    if (!digest_digestAlgorithm(job.digest))
+    if (!digestAlgorithm(job.digest))
         return tarMessage;
     const hash = DigestHash.for(job.digest);
     try {
@@ -77691,7 +77691,7 @@ async function layer_scanLayer(job, matcher, limits, openBlob, budget = new budg
         acc.linkHits();
         const r = result();
         const problems = [];
-        if (job.digest && !digest_digestAlgorithm(job.digest))
+        if (job.digest && !digestAlgorithm(job.digest))
             problems.push(`its digest ${job.digest} uses an algorithm org-ca cannot verify (sha256, sha512)`);
         else if (job.digest && r.digest !== job.digest)
             problems.push(`blob digest is ${r.digest}, expected ${job.digest}`);
@@ -78638,7 +78638,7 @@ async function* inPieces(body, size = http_get_PIECE) {
 
 
 
-class client_RegistryError extends Error {
+class RegistryError extends Error {
     name = 'RegistryError';
 }
 /**
@@ -78659,16 +78659,16 @@ function trustedContext(extra) {
 }
 function once(url, headers, env, trust, timeoutMs) {
     // One wording whether the handshake or the answer is what never came.
-    const timeoutError = () => new client_RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`);
+    const timeoutError = () => new RegistryError(`no answer from ${url.host} within ${timeoutMs} ms`);
     return httpGet(url, headers, { env, trust, timeoutMs, timeoutError });
 }
-async function client_readText(res, max = 1024 * 1024) {
+async function readText(res, max = 1024 * 1024) {
     const chunks = [];
     let n = 0;
     for await (const c of res) {
         n += c.length;
         if (n > max)
-            throw new client_RegistryError(`an answer over ${max} bytes where a small JSON document was expected`);
+            throw new RegistryError(`an answer over ${max} bytes where a small JSON document was expected`);
         chunks.push(c);
     }
     return Buffer.concat(chunks).toString('utf8');
@@ -78681,7 +78681,7 @@ function parseChallenge(header) {
         params[p[1].toLowerCase()] = p[2];
     return { scheme: (m?.[1] ?? '').toLowerCase(), params };
 }
-class client_RegistryClient {
+class RegistryClient {
     options;
     authorization;
     trust;
@@ -78719,12 +78719,12 @@ class client_RegistryClient {
                 res = await this.follow(new URL(`https://${this.options.host}${path}`), accept);
             }
             catch (error) {
-                const final = error instanceof client_RegistryError || (error instanceof HttpError && !error.retryable);
+                const final = error instanceof RegistryError || (error instanceof HttpError && !error.retryable);
                 if (attempt < retries && !final) {
                     await this.backoff(attempt);
                     continue;
                 }
-                throw new client_RegistryError(`GET https://${this.options.host}${path} failed: ${oneLine(error)}`);
+                throw new RegistryError(`GET https://${this.options.host}${path} failed: ${oneLine(error)}`);
             }
             if ((res.status === 429 || res.status >= 500) && attempt < retries) {
                 res.body.destroy();
@@ -78758,13 +78758,13 @@ class client_RegistryClient {
                 const next = new URL(res.headers.location, current);
                 // Verification is never traded for a redirect: https only, the same trust as the registry.
                 if (next.protocol !== 'https:')
-                    throw new client_RegistryError(`${current.host} redirected to a non-https URL (${next.protocol}//${next.host})`);
+                    throw new RegistryError(`${current.host} redirected to a non-https URL (${next.protocol}//${next.host})`);
                 current = next;
                 continue;
             }
             return { status, headers: res.headers, body: res.body, url: current.href };
         }
-        throw new client_RegistryError(`more than 5 redirects from ${url.href}`);
+        throw new RegistryError(`more than 5 redirects from ${url.href}`);
     }
     async authenticate(header) {
         const { scheme, params } = parseChallenge(header);
@@ -78772,22 +78772,22 @@ class client_RegistryClient {
         const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` : undefined;
         if (scheme === 'basic') {
             if (!basic)
-                throw new client_RegistryError(`${this.options.host} asks for a user name and password (401): pass --username/--password-stdin or log in with docker login`);
+                throw new RegistryError(`${this.options.host} asks for a user name and password (401): pass --username/--password-stdin or log in with docker login`);
             this.authorization = basic;
             return;
         }
         if (scheme !== 'bearer' || !params.realm)
-            throw new client_RegistryError(`${this.options.host} asks for unsupported authentication '${header.split(' ')[0]}'`);
+            throw new RegistryError(`${this.options.host} asks for unsupported authentication '${header.split(' ')[0]}'`);
         const realm = new URL(params.realm);
         if (realm.protocol !== 'https:')
-            throw new client_RegistryError(`${this.options.host}'s token service is not https (${realm.origin})`);
+            throw new RegistryError(`${this.options.host}'s token service is not https (${realm.origin})`);
         if (params.service)
             realm.searchParams.set('service', params.service);
         realm.searchParams.set('scope', params.scope ?? `repository:${this.options.repository}:pull`);
         const res = await once(realm, { 'user-agent': 'org-ca-leak-check', ...present_present({ authorization: basic }) }, this.options.env, this.trust, this.timeoutMs);
-        const text = await client_readText(res.body);
+        const text = await readText(res.body);
         if (res.status !== 200)
-            throw new client_RegistryError(`the token service ${realm.host} answered ${res.status}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
+            throw new RegistryError(`the token service ${realm.host} answered ${res.status}${creds ? ' for the credentials given' : ' to an anonymous request'}`);
         let token;
         try {
             const doc = JSON.parse(text);
@@ -78797,7 +78797,7 @@ class client_RegistryClient {
             // handled below
         }
         if (!token)
-            throw new client_RegistryError(`the token service ${realm.host} answered without a token`);
+            throw new RegistryError(`the token service ${realm.host} answered without a token`);
         this.authorization = `Bearer ${token}`;
     }
 }
@@ -78823,11 +78823,11 @@ function oneLine(error) {
 async function openRegistryBlob(blob) {
     const spec = blob.fetch;
     const what = `blob ${blob.digest} of ${blob.label}`;
-    const client = new client_RegistryClient({ ...spec, ...defined({ credentials: spec.credentials }), env: spec.env });
+    const client = new RegistryClient({ ...spec, ...defined({ credentials: spec.credentials }), env: spec.env });
     const res = await client.get(`/v2/${spec.repository}/blobs/${blob.digest}`);
     if (res.status < 200 || res.status >= 300) {
         res.body.destroy();
-        throw new client_RegistryError(`${what}: the registry answered ${res.status}`);
+        throw new RegistryError(`${what}: the registry answered ${res.status}`);
     }
     const body = res.body;
     // The body is handed on in pieces of 256 KiB, as a file read gives (inPieces), so the scan's steps are per piece,
@@ -78838,18 +78838,18 @@ async function openRegistryBlob(blob) {
             for await (const chunk of inPieces(body)) {
                 bytes += chunk.length;
                 if (bytes > blob.size)
-                    throw new client_RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
+                    throw new RegistryError(`${what}: the registry sent more than the ${blob.size} bytes its descriptor says`);
                 yield chunk;
             }
         }
         catch (error) {
             body.destroy();
-            if (error instanceof client_RegistryError)
+            if (error instanceof RegistryError)
                 throw error;
-            throw new client_RegistryError(`${what}: the download broke off after ${bytes} of ${blob.size} bytes (${oneLine(error)})`);
+            throw new RegistryError(`${what}: the download broke off after ${bytes} of ${blob.size} bytes (${oneLine(error)})`);
         }
         if (bytes !== blob.size)
-            throw new client_RegistryError(`${what}: got ${bytes} of ${blob.size} bytes`);
+            throw new RegistryError(`${what}: got ${bytes} of ${blob.size} bytes`);
     })(), { objectMode: false, highWaterMark: 256 * 1024 });
 }
 
@@ -79854,6 +79854,18 @@ function layerJobsOf(source, plan) {
     return { jobs, contentMembers };
 }
 
+;// CONCATENATED MODULE: ./src/leak/sources/registry/memo.ts
+/**
+ * What a run over a repository's tags learns once: its whole tag list (so each image's referrer and cosign tags are
+ * looked up only when the list holds them), and which registries have no referrers API (distribution-spec 1.1
+ * answers 200 for any subject, so a 404 means the API is not there).
+ */
+class RegistryRunMemo {
+    /** `HOST/REPO` → every tag the list gave, referrer tags included. */
+    tags = new Map();
+    noReferrersApi = new Set();
+}
+
 ;// CONCATENATED MODULE: ./src/leak/sources/registry/credentials.ts
 /**
  * Registry credentials the way the docker CLI keeps them (~/.docker/config.json, or $DOCKER_CONFIG/config.json):
@@ -79955,10 +79967,10 @@ function isRegistryReference(image) {
     return PREFIX.test(image);
 }
 /** Docker Hub's API host, and its `library/` namespace for official images. */
-function reference_apiHost(registry) {
+function apiHost(registry) {
     return registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
 }
-function reference_parseRegistryReference(image, options = {}) {
+function parseRegistryReference(image, options = {}) {
     const text = image.replace(PREFIX, '');
     const expected = `expected registry:HOST/REPOSITORY:TAG or registry:HOST/REPOSITORY@sha256:DIGEST (e.g., registry:ghcr.io/org/app:1.2)`;
     const m = /^([^/]+)\/([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[0-9a-f]{64}))?$/.exec(text);
@@ -79982,7 +79994,7 @@ function isRepositoryReference(image) {
     if (!isRegistryReference(image))
         return false;
     try {
-        const ref = reference_parseRegistryReference(image, { repositoryOnly: true });
+        const ref = parseRegistryReference(image, { repositoryOnly: true });
         return !ref.tag && !ref.digest;
     }
     catch {
@@ -80032,7 +80044,7 @@ function check(res, what, ref) {
         403: 'access denied (403)',
         404: 'not found (404)',
     };
-    throw new client_RegistryError(`${what} of ${ref}: ${why[res.status] ?? `the registry answered ${res.status}`}`);
+    throw new RegistryError(`${what} of ${ref}: ${why[res.status] ?? `the registry answered ${res.status}`}`);
 }
 async function readRegistryImage(options) {
     const pull = new RegistryPull(options);
@@ -80074,7 +80086,7 @@ class RegistryPull {
         this.options = options;
         const ref = options.reference;
         this.label = describeReference(ref);
-        this.client = new client_RegistryClient({ ...options, host: reference_apiHost(ref.registry), repository: ref.repository });
+        this.client = new RegistryClient({ ...options, host: apiHost(ref.registry), repository: ref.repository });
         this.base = `/v2/${ref.repository}`;
         this.maxRequests = options.maxRequests ?? DEFAULT_MAX_REGISTRY_REQUESTS;
     }
@@ -80082,7 +80094,7 @@ class RegistryPull {
     get(path, accept) {
         this.requests += 1;
         if (this.requests > this.maxRequests) {
-            throw new client_RegistryError(`${this.label}: over ${this.maxRequests} manifest and referrer requests (the registry keeps naming more); nothing is counted clean: raise --max-registry-requests if this image is really that large`);
+            throw new RegistryError(`${this.label}: over ${this.maxRequests} manifest and referrer requests (the registry keeps naming more); nothing is counted clean: raise --max-registry-requests if this image is really that large`);
         }
         return this.client.get(path, accept);
     }
@@ -80094,23 +80106,23 @@ class RegistryPull {
         const label = this.label;
         const res = await this.get(`${this.base}/manifests/${reference}`, ACCEPT);
         check(res, 'manifest', `${label}${reference.startsWith('sha256:') && !label.includes(reference) ? ` (${reference})` : ''}`);
-        const text = await client_readText(res.body, MAX_MANIFEST);
+        const text = await readText(res.body, MAX_MANIFEST);
         const bytes = Buffer.from(text, 'utf8');
         const digest = DigestHash.for(expected).update(bytes).digest();
         const claimed = res.headers['docker-content-digest'];
         if (expected && digest !== expected)
-            throw new client_RegistryError(`manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`);
+            throw new RegistryError(`manifest ${expected} of ${label}: the registry served content whose digest is ${digest}`);
         if (typeof claimed === 'string' &&
             isVerifiableDigest(claimed) &&
             DigestHash.for(claimed).update(bytes).digest() !== claimed) {
-            throw new client_RegistryError(`manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`);
+            throw new RegistryError(`manifest ${reference} of ${label}: content digest ${digest} differs from the Docker-Content-Digest header ${claimed}`);
         }
         let doc;
         try {
             doc = JSON.parse(text);
         }
         catch {
-            throw new client_RegistryError(`manifest ${reference} of ${label} is not JSON`);
+            throw new RegistryError(`manifest ${reference} of ${label} is not JSON`);
         }
         const declared = typeof doc.mediaType === 'string' ? doc.mediaType : res.headers['content-type'];
         const mediaType = typeof declared === 'string' ? declared : '';
@@ -80135,7 +80147,7 @@ class RegistryPull {
         this.walked.add(m.digest);
         if (Array.isArray(m.doc.manifests)) {
             if (depth > 8)
-                throw new client_RegistryError(`${this.label}: image indexes nested deeper than 8`);
+                throw new RegistryError(`${this.label}: image indexes nested deeper than 8`);
             const platform = this.options.platform;
             const list = m.doc.manifests.filter((d) => this.wantPlatform(d));
             const chosen = new Set(list.filter((d) => d.platform?.os !== 'unknown').map((d) => d.digest));
@@ -80148,7 +80160,7 @@ class RegistryPull {
                     this.selected.push(d);
             }
             if (platform && chosen.size === 0)
-                throw new client_RegistryError(`${this.label} has no image for platform '${platform}'`);
+                throw new RegistryError(`${this.label} has no image for platform '${platform}'`);
         }
         else {
             const config = m.doc.config;
@@ -80157,7 +80169,7 @@ class RegistryPull {
             for (const layer of m.doc.layers ?? [])
                 this.blobQueue.set(layer.digest, layer);
             if (this.blobQueue.size > MAX_REGISTRY_BLOBS)
-                throw new client_RegistryError(`${this.label}: its manifests name over ${MAX_REGISTRY_BLOBS} blobs; nothing is counted clean`);
+                throw new RegistryError(`${this.label}: its manifests name over ${MAX_REGISTRY_BLOBS} blobs; nothing is counted clean`);
         }
         return m;
     }
@@ -80184,7 +80196,7 @@ class RegistryPull {
             ? undefined
             : await this.get(`${base}/referrers/${subject}`, 'application/vnd.oci.image.index.v1+json');
         if (res?.status === 200) {
-            const doc = JSON.parse(await client_readText(res.body, MAX_MANIFEST));
+            const doc = JSON.parse(await readText(res.body, MAX_MANIFEST));
             list = doc.manifests ?? [];
         }
         else {
@@ -80254,9 +80266,9 @@ class RegistryPull {
         const fetch = this.client.fetchSpec();
         for (const d of this.blobQueue.values()) {
             if (!isVerifiableDigest(d.digest))
-                throw new client_RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256 or sha512`);
+                throw new RegistryError(`${label} references a blob with an unsupported digest '${d.digest}': expected sha256 or sha512`);
             if (!Number.isSafeInteger(d.size) || d.size < 0)
-                throw new client_RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
+                throw new RegistryError(`${label} describes blob ${d.digest} with an invalid size '${String(d.size)}'`);
             const name = memberOf(d.digest);
             if (this.members.has(name))
                 continue;
@@ -80284,7 +80296,7 @@ function memberOf(digest) {
 }
 async function fetchSmallBlob(client, base, label, d) {
     if (d.size > MAX_SMALL_BLOB)
-        throw new client_RegistryError(`blob ${d.digest} of ${label} is ${d.size} bytes and not an image layer: over the ${MAX_SMALL_BLOB}-byte bound for configs and documents`);
+        throw new RegistryError(`blob ${d.digest} of ${label} is ${d.size} bytes and not an image layer: over the ${MAX_SMALL_BLOB}-byte bound for configs and documents`);
     const res = await client.get(`${base}/blobs/${d.digest}`);
     check(res, `blob ${d.digest}`, label);
     const hash = DigestHash.for(d.digest);
@@ -80294,22 +80306,22 @@ async function fetchSmallBlob(client, base, label, d) {
         for await (const chunk of res.body) {
             bytes += chunk.length;
             if (bytes > d.size)
-                throw new client_RegistryError(`blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`);
+                throw new RegistryError(`blob ${d.digest} of ${label}: the registry sent more than the ${d.size} bytes its descriptor says`);
             hash.update(chunk);
             chunks.push(chunk);
         }
     }
     catch (error) {
         res.body.destroy();
-        if (error instanceof client_RegistryError)
+        if (error instanceof RegistryError)
             throw error;
-        throw new client_RegistryError(`blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${error.message.split('\n')[0]})`);
+        throw new RegistryError(`blob ${d.digest} of ${label}: the download broke off after ${bytes} of ${d.size} bytes (${error.message.split('\n')[0]})`);
     }
     const got = hash.digest();
     if (bytes !== d.size)
-        throw new client_RegistryError(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
+        throw new RegistryError(`blob ${d.digest} of ${label}: got ${bytes} of ${d.size} bytes`);
     if (got !== d.digest)
-        throw new client_RegistryError(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
+        throw new RegistryError(`blob ${d.digest} of ${label}: the registry served content whose digest is ${got}`);
     return Buffer.concat(chunks);
 }
 
@@ -80332,7 +80344,7 @@ function pemOf(certs) {
     return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`);
 }
 async function openRegistryImage(image, extraCa, options = {}) {
-    const reference = reference_parseRegistryReference(image);
+    const reference = parseRegistryReference(image);
     return readRegistryImage({ reference, ...clientOptions(reference.registry, extraCa, options) });
 }
 /** Credentials (given, else the docker config's), proxy environment and bounds, as every request of a check uses them. */
@@ -80344,7 +80356,7 @@ function clientOptions(registry, extraCa, options) {
             credentials = credentialsFor(registry, options.dockerConfig ?? dockerConfigPath(env), { ...process.env, ...env });
         }
         catch (error) {
-            throw new client_RegistryError(`credentials for ${registry}: ${error.message}`);
+            throw new RegistryError(`credentials for ${registry}: ${error.message}`);
         }
     }
     return {
@@ -80574,8 +80586,8 @@ function renderText(report, strict = false) {
     // File names and messages come from the image: one printable line each, for the terminal and the job log.
     return lines.map(logLine).join('\n');
 }
-function renderMarkdown(report, strict = false) {
-    const lines = ['## org-ca leak check', ''];
+function renderMarkdown(report, strict = false, heading = '## org-ca leak check') {
+    const lines = [heading, ''];
     if (report.error !== undefined) {
         lines.push(`**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
         return lines.join('\n');
@@ -80751,9 +80763,36 @@ function renderSweepText(sweep, strict = false) {
     lines.push('', `${sweep.stats.images} image(s), ${sweep.stats.layers} distinct layer(s), ${sweep.stats.layersRead} read, in ${(sweep.stats.ms / 1000).toFixed(1)} s: ${bad ? `FAILED: ${bad} image(s) leak or could not be read` : 'every image is clean'}.`);
     return lines.join('\n');
 }
+/** The job summary of a run over several images: a verdict per image, the leaking layers, then each failing image. */
+function renderSweepMarkdown(sweep, strict = false) {
+    const word = { clean: 'clean', leak: '**LEAK**', unreadable: '**not scanned**' };
+    const bad = sweep.images.filter((i) => i.verdict !== 'clean');
+    const lines = [
+        `## org-ca leak check: ${sweep.stats.images} image(s)`,
+        '',
+        bad.length
+            ? `**Failed**: ${bad.length} of ${sweep.stats.images} image(s) leak or could not be read.`
+            : `**Clean**: the CA is in none of the ${sweep.stats.images} image(s) (${sweep.stats.layers} distinct layers).`,
+        '',
+        '| Image | Verdict | Layers | Findings |',
+        '|---|---|---|---|',
+        ...sweep.images.map((i) => `| ${markdownCode(i.image)} | ${word[i.verdict]} | ${i.report.stats.layers} | ${i.report.findings.length} |`),
+        '',
+    ];
+    const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
+    if (leaking.length) {
+        lines.push('### Layers that hold the CA', '', '| Layer | Shipped by |', '|---|---|');
+        for (const l of leaking)
+            lines.push(`| \`${l.digest.slice(0, 19)}\` | ${l.images.map((i) => markdownCode(i)).join(', ')} |`);
+        lines.push('');
+    }
+    for (const i of bad)
+        lines.push(renderMarkdown(i.report, strict, `### ${markdownCode(i.image)}`));
+    return lines.join('\n');
+}
 /** One SARIF log for a run over several images: one run per image. */
-function renderSweepSarif(sweep, strict = false) {
-    const logs = sweep.images.map((i) => renderSarif(i.report, undefined, strict));
+function renderSweepSarif(sweep, strict = false, extra) {
+    const logs = sweep.images.map((i, n) => renderSarif(i.report, n === 0 ? extra : undefined, strict));
     return { ...(logs[0] ?? {}), runs: logs.flatMap((l) => l.runs) };
 }
 
@@ -81028,7 +81067,7 @@ const WHOLE_INPUT = { ownsInput: true, ownsLayer: () => true };
  * else the input and member that hold it.
  */
 function layerKey(input, job) {
-    return job.digest && digest_digestAlgorithm(job.digest) ? job.digest : `${input}!${job.id}`;
+    return job.digest && digestAlgorithm(job.digest) ? job.digest : `${input}!${job.id}`;
 }
 async function listInput(options) {
     const opened = await openCheckInput(options.image, {
@@ -81176,7 +81215,7 @@ function composeReport(part, resultOf, cachedLayers) {
             throw new Error(`no result for layer ${layer.key} of ${part.input}`);
         const failure = layer.registry ? registryLayerFailure(layer.registry, r) : undefined;
         if (failure)
-            throw new client_RegistryError(failure);
+            throw new RegistryError(failure);
         results.set(layer.id, { ...r, id: layer.id });
     }
     const stats = {
@@ -83658,6 +83697,209 @@ function artifactUri(path, workspace) {
     return (0,external_node_url_.pathToFileURL)(path).href;
 }
 
+;// CONCATENATED MODULE: ./src/lang/in-turns.ts
+/** `work` over every item, at most `width` at a time; the results in the items' order. */
+async function inTurns(items, width, work) {
+    const out = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        for (let i = next++; i < items.length; i = next++)
+            out[i] = await work(items[i], i);
+    };
+    await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/leak/sweep.ts
+/**
+ * A run over many images (several IMAGE arguments, `--images FILE`, every tag of a repository), and the share of one
+ * shard of it (fanout/). Images are taken in batches: a batch's images are listed together (their manifests and
+ * configs fetched a few at a time), then every distinct layer of the batch not judged before is read in one pool of
+ * workers, then each image's report is composed. So a layer many images share is read once, the workers stay busy
+ * across images, and the cost follows the distinct layers, not the images. Memory is bounded by the batch.
+ */
+
+
+
+
+
+
+
+
+
+/** Images listed and read together: enough to keep the workers busy, few enough that their metadata stays small. */
+const BATCH = 32;
+/** Manifests and configs fetched at once while a batch is listed. */
+const LISTING_CONCURRENCY = 8;
+
+/** The images a run names, in order, once each: `registry:HOST/REPO` with no tag becomes every tag of it. */
+async function expandImages(images, options) {
+    const expanded = [];
+    for (const image of images) {
+        if (!isRepositoryReference(image))
+            expanded.push(image);
+        else {
+            const base = image.replace(/^(registry:|docker:\/\/)/, 'registry:');
+            for (const tag of await listRepositoryTags(image, pemOf(options.spec.certs), options.registry))
+                expanded.push(`${base}:${tag}`);
+        }
+    }
+    return [...new Set(expanded)];
+}
+/** A run's options with its memory of the registries it reads (tags listed, the referrers API), shared by its images. */
+function withRunMemo(options) {
+    return { ...options, registry: { ...options.registry, memo: new RegistryRunMemo() } };
+}
+/** A run's memory of the layers it read (and the disk cache behind it, when there is one). */
+async function runVerdicts(options) {
+    return new RunVerdicts(await diskCache(options.cacheDir, options.spec, { ...types_DEFAULT_LIMITS, ...options.limits }));
+}
+const WHOLE_RUN = { ownsImage: () => true, ownsLayer: () => true };
+/**
+ * Reads the share of a run: for each batch, the images listed, their owned layers read once, then `each` called per
+ * image in order with the results of the batch's layers by key.
+ */
+async function readImages(images, options, verdicts, each, share = WHOLE_RUN, 
+/** Inputs the caller listed already (by place), handed over: they are used instead of listing again, and closed. */
+listedBefore = new Map()) {
+    const limits = checkLimits(options);
+    /** The place of the image whose reading first needed each layer. */
+    const firstNeeded = new Map();
+    let layersRead = 0;
+    for (let from = 0; from < images.length; from += BATCH) {
+        const batch = images.slice(from, from + BATCH).map((image, i) => ({ image, position: from + i }));
+        const listed = await inTurns(batch, LISTING_CONCURRENCY, async ({ image, position }) => {
+            const before = listedBefore.get(position);
+            if (before)
+                return before;
+            try {
+                return await listInput({ ...options, image });
+            }
+            catch (error) {
+                return safeMessage(error);
+            }
+        });
+        try {
+            const results = new Map();
+            const toRead = [];
+            const jobOf = new Map();
+            const allJobs = [];
+            for (const [i, l] of listed.entries()) {
+                if (typeof l === 'string' || l.input.kind !== 'image')
+                    continue;
+                l.jobs.forEach((job, j) => {
+                    const key = l.layers[j].key;
+                    allJobs.push(job);
+                    if (!share.ownsLayer(key) || results.has(key) || jobOf.has(key))
+                        return;
+                    if (!firstNeeded.has(key))
+                        firstNeeded.set(key, batch[i].position);
+                    const known = verdicts.get(job);
+                    if (known)
+                        results.set(key, known);
+                    else
+                        jobOf.set(key, job);
+                });
+            }
+            // One id a layer across the batch: two inputs may name different layers alike (`layer.tar`).
+            for (const [key, job] of jobOf)
+                toRead.push({ ...job, id: key });
+            const images = batch.length;
+            const layerRun = runLayerJobs(toRead, options.spec, {
+                ...limits,
+                // The check-wide bounds hold per image, so a batch of images has the sum of theirs.
+                maxImageBytes: limits.maxImageBytes * images,
+                maxNestedImageBytes: limits.maxNestedImageBytes * images,
+                maxSpillBytes: limits.spillGiven
+                    ? limits.maxSpillBytes * images
+                    : spillBoundFor(allJobs, limits.maxSpillBytes),
+            }, openBlob, options.parallel, newTotals());
+            const reads = [];
+            for (const [i, l] of listed.entries()) {
+                const { image, position } = batch[i];
+                const owns = share.ownsImage(position);
+                if (typeof l === 'string') {
+                    reads.push({ image, position, report: failureReport(image, l) });
+                }
+                else if (l.input.kind !== 'image') {
+                    if (owns)
+                        reads.push({ image, position, report: await rootfsReport(l, options) });
+                }
+                else {
+                    const part = owns ? await describeImage(l, options) : undefined;
+                    const cachedLayers = l.layers.filter((x) => firstNeeded.get(x.key) !== position || !jobOf.has(x.key)).length;
+                    reads.push({ image, position, subjects: l.input.plan.subjects, cachedLayers, ...(part ? { part } : {}) });
+                }
+            }
+            for (const r of await layerRun) {
+                verdicts.put(jobOf.get(r.id), r);
+                results.set(r.id, r);
+                layersRead++;
+            }
+            for (const read of reads)
+                each(read, results);
+        }
+        finally {
+            for (const l of listed)
+                if (typeof l !== 'string')
+                    l.close();
+        }
+    }
+    return { layersRead };
+}
+async function rootfsReport(listed, options) {
+    const read = await readInput(listed, { ...options, image: listed.image }, { ownsInput: true, ownsLayer: () => true });
+    return 'report' in read ? read.report : failureReport(listed.image, 'not a root file system');
+}
+async function describeImage(listed, options) {
+    if (listed.input.kind !== 'image')
+        throw new Error('not an image');
+    const keyOf = new Map(listed.jobs.map((job, i) => [job.id, listed.layers[i].key]));
+    return describeInput(listed.input.source, listed.input.plan, listed, keyOf, { ...options, image: listed.image });
+}
+/**
+ * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository); a layer several images
+ * share is read once. An image that cannot be checked is reported as unreadable and the rest are still checked.
+ */
+async function checkImages(images, options, strict = false) {
+    const started = Date.now();
+    options = withRunMemo(options);
+    const verdicts = await runVerdicts(options);
+    const reports = [];
+    const { layersRead } = await readImages(await expandImages(images, options), options, verdicts, (read, results) => {
+        reports.push('report' in read ? read.report : imageReport(read.image, read.part, results, read.cachedLayers));
+    });
+    return sweepOf(images, reports, strict, { layersRead, ms: Date.now() - started });
+}
+/** An image's report from its part and its layers' results; a registry layer that broke off makes it unreadable. */
+function imageReport(image, part, results, cachedLayers) {
+    try {
+        return composeReport(part, (layer) => results.get(layer.key), cachedLayers);
+    }
+    catch (error) {
+        if (!(error instanceof RegistryError))
+            throw error;
+        return failureReport(image, safeMessage(error));
+    }
+}
+/** The reports of a run over several images as one: a verdict per image, and which images hold each layer. */
+function sweepOf(inputs, reports, strict, work) {
+    const layerImages = new Map();
+    for (const report of reports) {
+        for (const layer of report.layers ?? []) {
+            const entry = layerImages.get(layer.digest) ?? { images: [], verdict: layer.verdict };
+            entry.images.push(report.input);
+            layerImages.set(layer.digest, entry);
+        }
+    }
+    return {
+        inputs,
+        images: reports.map((report) => ({ image: report.input, verdict: verdictOf(report, strict), report })),
+        layers: [...layerImages].map(([digest, e]) => ({ digest, verdict: e.verdict, images: e.images })),
+        stats: { images: reports.length, layers: layerImages.size, ...work },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/leak/scanning/limits.ts
 
 
@@ -84111,9 +84353,15 @@ const log = {
 
 
 
+
+
 function parseLeakInputs(raw) {
     const inputs = {
         image: raw('image').trim(),
+        images: raw('image')
+            .split(/\r?\n/)
+            .map((l) => l.trim())
+            .filter((l) => l && !l.startsWith('#')),
         ca: raw('ca'),
         caFile: raw('ca-file').trim(),
         fingerprints: eitherSpelling(raw, 'fingerprint', 'ca-fingerprint')
@@ -84132,7 +84380,13 @@ function parseLeakInputs(raw) {
     };
     if (!inputs.image && !inputs.dockerfile)
         throw new Error("Nothing to check: set 'image' (an image or archive) and/or 'dockerfile'.");
+    if (inputs.attest && isSweep(inputs))
+        throw new Error(`'attest' names one image, and 'image' names ${inputs.images.length > 1 ? `${inputs.images.length} images` : 'every tag of a repository'}: attest them one step each`);
     return inputs;
+}
+/** Several images, or every tag of a repository: one run over many, with a verdict per image. */
+function isSweep(inputs) {
+    return inputs.images.length > 1 || (inputs.images.length === 1 && isRepositoryReference(inputs.images[0]));
 }
 /**
  * Always reports: on a leak, a clean image, an unreadable image or a bad input alike, the step sets `leaks`,
@@ -84145,6 +84399,7 @@ async function run() {
     let image = '';
     let strict = false;
     let report;
+    let sweep;
     let attestation;
     let error;
     let lint;
@@ -84178,7 +84433,17 @@ async function run() {
             leaks += errors;
             sections.push(`### Dockerfile lint: ${errors} finding(s) in the stages of target '${result.target}'`);
         }
-        if (inputs.image) {
+        if (inputs.image && isSweep(inputs)) {
+            const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
+            sweep = await group(`Checking ${inputs.images.length} image reference(s)`, () => checkImages(inputs.images, { spec, dockerSave: dockerSave, limits: inputs.limits, ...present_present({ cacheDir: inputs.cacheDir }) }, inputs.strict));
+            for (const i of sweep.images) {
+                for (const a of report_annotations(i.report, inputs.strict))
+                    (a.level === 'error' ? log.error : log.warning)(a.message, { title: `${a.title} (${i.image})` });
+                leaks += i.report.findings.length;
+                problems += i.report.unscanned.length + (i.report.error !== undefined ? 1 : 0);
+            }
+        }
+        else if (inputs.image) {
             const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
             report = await group(`Checking ${inputs.image}`, () => checkImage({
                 image: inputs.image,
@@ -84210,11 +84475,15 @@ async function run() {
         });
         const reportFile = (0,external_node_path_namespaceObject.join)(temp, 'leak-report.json');
         const sarifFile = (0,external_node_path_namespaceObject.join)(temp, 'leak-report.sarif');
-        (0,external_node_fs_namespaceObject.writeFileSync)(reportFile, JSON.stringify({ ...written, ...present_present({ dockerfile: lint ? { file: lint.file, ...lint.result } : undefined }) }, null, 2) + '\n');
+        const dockerfile = present_present({ dockerfile: lint ? { file: lint.file, ...lint.result } : undefined });
+        (0,external_node_fs_namespaceObject.writeFileSync)(reportFile, JSON.stringify(sweep && error === undefined ? { ...sweep, ...dockerfile } : { ...written, ...dockerfile }, null, 2) + '\n');
         const lintSarif = lint
             ? { rules: lintSarifRules(), results: lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) }
             : undefined;
-        (0,external_node_fs_namespaceObject.writeFileSync)(sarifFile, JSON.stringify(renderSarif(written, lintSarif, strict), null, 2) + '\n');
+        const sarif = sweep && error === undefined
+            ? renderSweepSarif(sweep, strict, lintSarif)
+            : renderSarif(written, lintSarif, strict);
+        (0,external_node_fs_namespaceObject.writeFileSync)(sarifFile, JSON.stringify(sarif, null, 2) + '\n');
         setOutput('report-file', reportFile);
         setOutput('sarif-file', sarifFile);
         if (attestation && error === undefined) {
@@ -84228,7 +84497,9 @@ async function run() {
             setOutput('predicate-type', statement.predicateType);
         }
         setOutput('leaks', String(leaks));
-        if (error !== undefined || report)
+        if (sweep && error === undefined)
+            sections.unshift(renderSweepMarkdown(sweep, strict));
+        else if (error !== undefined || report)
             sections.unshift(renderMarkdown(written, strict));
         if (leaks > 0 || problems > 0)
             sections.push(fixMarkdown({ leaks, unscanned: problems }));
@@ -84241,7 +84512,10 @@ async function run() {
     const unopened = report && strict ? (report.notLookedInside ?? []).length : 0;
     if (error !== undefined)
         log.setFailed(error);
-    else if (leaks > 0 || (report && report_failed(report, strict)) || problems > 0) {
+    else if (leaks > 0 ||
+        (report && report_failed(report, strict)) ||
+        problems > 0 ||
+        sweep?.images.some((i) => i.verdict !== 'clean')) {
         log.setFailed(`org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`);
     }
 }

@@ -17,12 +17,16 @@ import {
   fixMarkdown,
   renderMarkdown,
   renderSarif,
+  renderSweepMarkdown,
+  renderSweepSarif,
   safeMessage,
 } from '../leak/reporting/report.js';
+import { checkImages } from '../leak/sweep.js';
+import { isRepositoryReference } from '../leak/sources/registry/reference.js';
 import { parseBoolean, parseLimits } from '../leak/scanning/limits.js';
 import { eitherSpelling } from '../options/parse.js';
 import { loadTargets } from '../leak/scanning/targets.js';
-import { DEFAULT_LIMITS, type Report, type ScanLimits } from '../leak/types.js';
+import { DEFAULT_LIMITS, type Report, type ScanLimits, type SweepReport } from '../leak/types.js';
 import { leakCheckStatement, type Statement } from '../leak/reporting/attestation.js';
 import { VERSION } from '../runtime/version.js';
 import { log } from './log.js';
@@ -31,6 +35,8 @@ import { present } from '../lang/present.js';
 /** The leak-check sub-action's inputs: read here only, validated early. */
 export interface LeakInputs {
   readonly image: string;
+  /** `image` as one reference a line: several, or a repository with no tag (every tag), make a run over many. */
+  readonly images: readonly string[];
   readonly ca: string;
   readonly caFile: string;
   readonly fingerprints: readonly string[];
@@ -52,6 +58,10 @@ export interface LeakInputs {
 export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
   const inputs = {
     image: raw('image').trim(),
+    images: raw('image')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#')),
     ca: raw('ca'),
     caFile: raw('ca-file').trim(),
     fingerprints: eitherSpelling(raw, 'fingerprint', 'ca-fingerprint')
@@ -70,7 +80,16 @@ export function parseLeakInputs(raw: (name: string) => string): LeakInputs {
   };
   if (!inputs.image && !inputs.dockerfile)
     throw new Error("Nothing to check: set 'image' (an image or archive) and/or 'dockerfile'.");
+  if (inputs.attest && isSweep(inputs))
+    throw new Error(
+      `'attest' names one image, and 'image' names ${inputs.images.length > 1 ? `${inputs.images.length} images` : 'every tag of a repository'}: attest them one step each`,
+    );
   return inputs;
+}
+
+/** Several images, or every tag of a repository: one run over many, with a verdict per image. */
+export function isSweep(inputs: Pick<LeakInputs, 'images'>): boolean {
+  return inputs.images.length > 1 || (inputs.images.length === 1 && isRepositoryReference(inputs.images[0]!));
 }
 
 /**
@@ -84,6 +103,7 @@ export async function run(): Promise<void> {
   let image = '';
   let strict = false;
   let report: Report | undefined;
+  let sweep: SweepReport | undefined;
   let attestation: (() => Statement) | undefined;
   let error: string | undefined;
   let lint: { file: string; result: LintResult; workspace?: string } | undefined;
@@ -117,7 +137,22 @@ export async function run(): Promise<void> {
       leaks += errors;
       sections.push(`### Dockerfile lint: ${errors} finding(s) in the stages of target '${result.target}'`);
     }
-    if (inputs.image) {
+    if (inputs.image && isSweep(inputs)) {
+      const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
+      sweep = await core.group(`Checking ${inputs.images.length} image reference(s)`, () =>
+        checkImages(
+          inputs.images,
+          { spec, dockerSave, limits: inputs.limits, ...present({ cacheDir: inputs.cacheDir }) },
+          inputs.strict,
+        ),
+      );
+      for (const i of sweep.images) {
+        for (const a of annotations(i.report, inputs.strict))
+          (a.level === 'error' ? log.error : log.warning)(a.message, { title: `${a.title} (${i.image})` });
+        leaks += i.report.findings.length;
+        problems += i.report.unscanned.length + (i.report.error !== undefined ? 1 : 0);
+      }
+    } else if (inputs.image) {
       const spec = loadTargets({ ca: inputs.ca, caFile: inputs.caFile, fingerprints: inputs.fingerprints });
       report = await core.group(`Checking ${inputs.image}`, () =>
         checkImage({
@@ -150,10 +185,11 @@ export async function run(): Promise<void> {
     });
     const reportFile = join(temp, 'leak-report.json');
     const sarifFile = join(temp, 'leak-report.sarif');
+    const dockerfile = present({ dockerfile: lint ? { file: lint.file, ...lint.result } : undefined });
     writeFileSync(
       reportFile,
       JSON.stringify(
-        { ...written, ...present({ dockerfile: lint ? { file: lint.file, ...lint.result } : undefined }) },
+        sweep && error === undefined ? { ...sweep, ...dockerfile } : { ...written, ...dockerfile },
         null,
         2,
       ) + '\n',
@@ -161,7 +197,11 @@ export async function run(): Promise<void> {
     const lintSarif = lint
       ? { rules: lintSarifRules(), results: lintSarifResults(artifactUri(lint.file, lint.workspace), lint.result) }
       : undefined;
-    writeFileSync(sarifFile, JSON.stringify(renderSarif(written, lintSarif, strict), null, 2) + '\n');
+    const sarif =
+      sweep && error === undefined
+        ? renderSweepSarif(sweep, strict, lintSarif)
+        : renderSarif(written, lintSarif, strict);
+    writeFileSync(sarifFile, JSON.stringify(sarif, null, 2) + '\n');
     core.setOutput('report-file', reportFile);
     core.setOutput('sarif-file', sarifFile);
     if (attestation && error === undefined) {
@@ -175,7 +215,8 @@ export async function run(): Promise<void> {
       core.setOutput('predicate-type', statement.predicateType);
     }
     core.setOutput('leaks', String(leaks));
-    if (error !== undefined || report) sections.unshift(renderMarkdown(written, strict));
+    if (sweep && error === undefined) sections.unshift(renderSweepMarkdown(sweep, strict));
+    else if (error !== undefined || report) sections.unshift(renderMarkdown(written, strict));
     if (leaks > 0 || problems > 0) sections.push(fixMarkdown({ leaks, unscanned: problems }));
     if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(sections.join('\n\n'), true).write();
   } catch (e) {
@@ -183,7 +224,12 @@ export async function run(): Promise<void> {
   }
   const unopened = report && strict ? (report.notLookedInside ?? []).length : 0;
   if (error !== undefined) log.setFailed(error);
-  else if (leaks > 0 || (report && failed(report, strict)) || problems > 0) {
+  else if (
+    leaks > 0 ||
+    (report && failed(report, strict)) ||
+    problems > 0 ||
+    sweep?.images.some((i) => i.verdict !== 'clean')
+  ) {
     log.setFailed(
       `org-ca leak check failed: ${leaks} leak(s)${problems ? `, ${problems} part(s) of the image not scanned` : ''}${unopened ? `, ${unopened} file(s) not looked inside (strict)` : ''}.`,
     );

@@ -573,6 +573,37 @@ maybe('leak-check reading a registry through TLS inspection', () => {
     expect(clean.outputs.leaks).toBe('0');
   }, 240000);
 
+  test('the sub-action over every tag: a verdict per image in the report and the job summary', async () => {
+    const l = lab();
+    const env = { ...l.jobEnv(), HTTPS_PROXY: l.mitmproxy!.url, NO_PROXY: '' };
+    const swept = await runAction('leak-check', {
+      inputs: { image: `registry:${open.host}/app`, 'ca-file': l.pki.paths.orgCa },
+      env,
+      timeoutMs: 180000,
+    });
+    expect(swept.exitCode).not.toBe(0);
+    const at = (tag: string): string => `registry:${open.host}/app:${tag}`;
+    const report = JSON.parse(readFileSync(swept.outputs['report-file']!, 'utf8')) as SweepJson;
+    expect(report.images.find((i) => i.image === at('clean'))?.verdict).toBe('clean');
+    expect(report.images.find((i) => i.image === at('leaky-layer'))?.verdict).toBe('leak');
+    expect(swept.summary).toMatch(/^## org-ca leak check: 6 image\(s\)$/m);
+    expect(swept.summary).toContain(`| <code>${at('clean')}</code> | clean |`);
+    expect(swept.summary).toContain(`| <code>${at('leaky-layer')}</code> | **LEAK** |`);
+    expect(swept.summary).toContain(`### <code>${at('leaky-layer')}</code>`);
+    const sarif = JSON.parse(readFileSync(swept.outputs['sarif-file']!, 'utf8')) as { runs: unknown[] };
+    expect(sarif.runs).toHaveLength(6);
+    // Two images in one input, one a line; with attest, refused in one line (a statement names one image).
+    const two = await runAction('leak-check', {
+      inputs: { image: `${at('clean')}\n${at('leaky-config')}\n`, 'ca-file': l.pki.paths.orgCa, attest: 'true' },
+      env,
+      timeoutMs: 120000,
+    });
+    expect(two.exitCode).not.toBe(0);
+    expect(two.stdout).toMatch(
+      /^::error::'attest' names one image, and 'image' names 2 images: attest them one step each$/m,
+    );
+  }, 300000);
+
   test('a missing tag (404) fails closed with one line', () => {
     oneLineFailure(
       check(lab(), `registry:${open.host}/app:missing`).run,

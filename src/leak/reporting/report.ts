@@ -93,8 +93,8 @@ export function renderText(report: Report, strict = false): string {
   return lines.map(logLine).join('\n');
 }
 
-export function renderMarkdown(report: Report, strict = false): string {
-  const lines = ['## org-ca leak check', ''];
+export function renderMarkdown(report: Report, strict = false, heading = '## org-ca leak check'): string {
+  const lines = [heading, ''];
   if (report.error !== undefined) {
     lines.push(
       `**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`,
@@ -337,8 +337,40 @@ export function renderSweepText(sweep: SweepReport, strict = false): string {
   return lines.join('\n');
 }
 
+/** The job summary of a run over several images: a verdict per image, the leaking layers, then each failing image. */
+export function renderSweepMarkdown(sweep: SweepReport, strict = false): string {
+  const word = { clean: 'clean', leak: '**LEAK**', unreadable: '**not scanned**' } as const;
+  const bad = sweep.images.filter((i) => i.verdict !== 'clean');
+  const lines = [
+    `## org-ca leak check: ${sweep.stats.images} image(s)`,
+    '',
+    bad.length
+      ? `**Failed**: ${bad.length} of ${sweep.stats.images} image(s) leak or could not be read.`
+      : `**Clean**: the CA is in none of the ${sweep.stats.images} image(s) (${sweep.stats.layers} distinct layers).`,
+    '',
+    '| Image | Verdict | Layers | Findings |',
+    '|---|---|---|---|',
+    ...sweep.images.map(
+      (i) =>
+        `| ${markdownCode(i.image)} | ${word[i.verdict]} | ${i.report.stats.layers} | ${i.report.findings.length} |`,
+    ),
+    '',
+  ];
+  const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
+  if (leaking.length) {
+    lines.push('### Layers that hold the CA', '', '| Layer | Shipped by |', '|---|---|');
+    for (const l of leaking)
+      lines.push(`| \`${l.digest.slice(0, 19)}\` | ${l.images.map((i) => markdownCode(i)).join(', ')} |`);
+    lines.push('');
+  }
+  for (const i of bad) lines.push(renderMarkdown(i.report, strict, `### ${markdownCode(i.image)}`));
+  return lines.join('\n');
+}
+
 /** One SARIF log for a run over several images: one run per image. */
-export function renderSweepSarif(sweep: SweepReport, strict = false): unknown {
-  const logs = sweep.images.map((i) => renderSarif(i.report, undefined, strict) as { runs: unknown[] });
+export function renderSweepSarif(sweep: SweepReport, strict = false, extra?: SarifExtra): unknown {
+  const logs = sweep.images.map(
+    (i, n) => renderSarif(i.report, n === 0 ? extra : undefined, strict) as { runs: unknown[] },
+  );
   return { ...(logs[0] ?? {}), runs: logs.flatMap((l) => l.runs) };
 }

@@ -2,7 +2,7 @@
  * LOG_LINE for a run over several images: an image's error and its findings' paths come from a registry or an image,
  * so no line of the text report may start a workflow command or carry a terminal escape.
  */
-import { failureReport, renderSweepText } from '../../../../src/leak/reporting/report.js';
+import { failureReport, renderSweepMarkdown, renderSweepText } from '../../../../src/leak/reporting/report.js';
 import type { Report, SweepReport } from '../../../../src/leak/types.js';
 
 const leaking: Report = {
@@ -48,4 +48,15 @@ test('no line starts a workflow command, and no escape reaches the terminal', ()
   expect(text).toContain('forged');
   expect(lines[0]).toMatch(/^LEAK +registry:r\.example\/app:1$/);
   expect(lines[1]).toMatch(/^NOT SCANNED registry:r\.example\/app:2/);
+});
+
+test('the job summary of a run: a row per image, hostile names kept inside their cells', () => {
+  const markdown = renderSweepMarkdown(sweep);
+  const rows = markdown.split('\n').filter((l) => /^\| (<code>|`sha256)/.test(l));
+  // One row per image and one per leaking layer; a name's line break or pipe cannot open another row or cell.
+  expect(rows).toHaveLength(3);
+  for (const row of rows) expect(row.split(/(?<!\\)\|/).length).toBe(row.includes('sha256') ? 4 : 6);
+  expect(markdown).toMatch(/^\*\*Failed\*\*: 2 of 2 image\(s\) leak or could not be read\.$/m);
+  expect(markdown).toContain('### <code>registry:r.example/app:1</code>');
+  expect(markdown).not.toMatch(/^::/m);
 });
