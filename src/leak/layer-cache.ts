@@ -17,6 +17,7 @@ import { CHECK_WIDE_BOUNDS } from './scanning/nested/budget.js';
 import { VERSION } from '../runtime/version.js';
 import { digestAlgorithm } from './digest.js';
 import {
+  DEFAULT_LIMITS,
   searchedFingerprints,
   type LayerIndex,
   type LayerJob,
@@ -40,9 +41,7 @@ export class LayerCache implements LayerVerdicts {
     this.dir = join(dir, `layers-v${FORMAT}`);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const fingerprints = searchedFingerprints(spec).sort();
-    // The check-wide bounds are left out: results they shaped are never kept (see cacheable).
-    const { maxImageBytes: _i, maxNestedImageBytes: _n, maxSpillBytes: _s, ...perLayer } = limits;
-    this.context = JSON.stringify({ format: FORMAT, scanner: VERSION, fingerprints, limits: sortKeys(perLayer) });
+    this.context = JSON.stringify({ format: FORMAT, scanner: VERSION, fingerprints, limits: perLayerLimits(limits) });
   }
 
   /** The key of a layer by its verified content digest; none for a blob whose digest is not known or verifiable. */
@@ -92,8 +91,20 @@ function cacheable(result: LayerResult, job: LayerJob): boolean {
   return !CHECK_WIDE_BOUNDS.some((flag) => said.includes(flag));
 }
 
-function sortKeys<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b))) as T;
+/** Limits the check-wide bounds shape nothing that is kept (see cacheable), so they are not part of the key. */
+const CHECK_WIDE_LIMITS: readonly (keyof ScanLimits)[] = ['maxImageBytes', 'maxNestedImageBytes', 'maxSpillBytes'];
+
+/**
+ * The limits that change what one layer's scan finds, by name and in one order: nothing else a caller's limits carry
+ * (a check's own flags, say) may make the same layer miss the cache.
+ */
+function perLayerLimits(limits: ScanLimits): Record<string, number> {
+  return Object.fromEntries(
+    (Object.keys(DEFAULT_LIMITS) as (keyof ScanLimits)[])
+      .filter((k) => !CHECK_WIDE_LIMITS.includes(k))
+      .sort()
+      .map((k) => [k, limits[k]]),
+  );
 }
 
 /** A layer result as JSON-ready data: the index's hash arrays as base64. */

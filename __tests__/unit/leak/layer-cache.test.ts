@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { mintRoot } from '../../support/pki.js';
 import { writeOciLayout } from '../../e2e/leak/layout.js';
 import { checkImage } from '../../../src/leak/check.js';
+import { checkImages } from '../../../src/leak/sweep.js';
 import type { Report } from '../../../src/leak/types.js';
 
 const org = mintRoot({ cn: 'Cache Test Org Root', org: 'Org' });
@@ -112,4 +113,18 @@ test('a layer that could not be read is not kept', async () => {
   const report = await checkImage({ image, spec, cacheDir });
   expect(report.unscanned.length).toBeGreaterThan(0);
   expect(readdirSync(join(cacheDir, 'layers-v1'))).toEqual([]);
+});
+
+test('a single check and a run over many images share the cache: what one judged, the other does not read', async () => {
+  const cacheDir = join(work, 'cache-shared');
+  const image = layout('shared', [BASE, LEAKY]);
+  await checkImage({ image, spec, cacheDir });
+  const run = await checkImages([image], { spec, cacheDir });
+  expect(run.stats.layersRead).toBe(0);
+  expect(run.images[0]!.report.stats.cachedLayers).toBe(2);
+  // And the other way round, with the spill bound given (a check's own flag, no part of a layer's answer).
+  const other = layout('shared-2', [BASE, { 'etc/other': 'x\n' }]);
+  await checkImages([other], { spec, cacheDir });
+  const single = await checkImage({ image: other, spec, cacheDir, limits: { maxSpillBytes: 4 * 1024 ** 3 } });
+  expect(single.stats.cachedLayers).toBe(2);
 });
