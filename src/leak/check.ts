@@ -14,7 +14,6 @@ import { ImageInputError } from './sources/input.js';
 import { layerJobsOf } from './sources/members.js';
 import { openCheckInput, type CheckInput } from './sources/open.js';
 import { pemOf, RegistryError, type RegistrySourceOptions } from './sources/registry/index.js';
-import { emptyReport } from './reporting/report.js';
 import { digestAlgorithm } from './digest.js';
 import {
   configFindings,
@@ -77,22 +76,12 @@ export function spillBoundFor(jobs: readonly LayerJob[], floor: number): number 
 
 export async function checkImage(options: CheckOptions): Promise<Report> {
   const started = Date.now();
-  const checked = await checkInput(options, WHOLE_INPUT);
+  const checked = await checkInput(options);
   if ('report' in checked) return checked.report;
   const { part, results, cachedLayers } = checked;
-  const composed = composeReport(part!, (layer) => results.get(layer.key), cachedLayers);
+  const composed = composeReport(part, (layer) => results.get(layer.key), cachedLayers);
   return { ...composed, stats: { ...composed.stats, ms: Date.now() - started } };
 }
-
-/** Which part of an input a run reads: all of it, or one shard's share (fanout/). */
-export interface InputShare {
-  /** The input's own parts (config, manifests, attestations, a root file system) are read here. */
-  readonly ownsInput: boolean;
-  /** The layer with this key (layerKey) is read here. */
-  ownsLayer(key: string): boolean;
-}
-
-const WHOLE_INPUT: InputShare = { ownsInput: true, ownsLayer: () => true };
 
 /**
  * A layer's name across inputs and shards: its digest when that is verifiable (the same layer in two images is one),
@@ -123,13 +112,11 @@ export interface InputPart {
   readonly gaps: Gaps;
 }
 
-/** What reading one input (or a share of it) gave: a finished report, or the part and its layers' results by key. */
+/** What reading one input gave: a finished report (a root file system), or the part and its layers' results by key. */
 export type InputRead =
-  | { readonly report: Report; readonly subjects?: undefined }
+  | { readonly report: Report }
   | {
-      readonly subjects: readonly Subject[];
-      /** Only when the share owns the input. */
-      readonly part?: InputPart;
+      readonly part: InputPart;
       readonly results: ReadonlyMap<string, LayerResult>;
       /** Layers judged from the cache, not read. */
       readonly cachedLayers?: number;
@@ -166,26 +153,25 @@ export async function listInput(options: CheckOptions): Promise<ListedInput> {
   return { image: options.image, input, jobs, contentMembers, layers, heldBytes, close: () => opened.close() };
 }
 
-/** Opens an input and reads the share of it a run owns (readInput). */
-export async function checkInput(options: CheckOptions, share: InputShare): Promise<InputRead> {
+/** Opens an input and reads it (readInput). */
+export async function checkInput(options: CheckOptions): Promise<InputRead> {
   const listed = await listInput(options);
   try {
-    return await readInput(listed, options, share);
+    return await readInput(listed, options);
   } finally {
     listed.close();
   }
 }
 
 /**
- * Reads the share of an opened input a run owns. A root file system is read whole by its owner (it has no layers to
- * share); an image gives its part (owner only) and the results of the owned layers.
+ * Reads an opened input: a root file system into its report; an image into its part and its layers' results (runs
+ * over many images read the layers themselves, see sweep.ts).
  */
-export async function readInput(listed: ListedInput, options: CheckOptions, share: InputShare): Promise<InputRead> {
+export async function readInput(listed: ListedInput, options: CheckOptions): Promise<InputRead> {
   const started = Date.now();
   const limits = checkLimits(options);
   const { input } = listed;
-  if (input.kind === 'image') return await readImageInput(listed, input.source, input.plan, options, limits, share);
-  if (!share.ownsInput) return { report: emptyReport(options.image) };
+  if (input.kind === 'image') return await readImageInput(listed, options, limits);
   const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
   const result =
     input.kind === 'rootfs-dir'
@@ -239,25 +225,18 @@ function gather(into: { findings: Finding[]; gaps: Gaps }, part: Gaps & { findin
   into.gaps.notLookedInside.push(...part.notLookedInside);
 }
 
-/** Reads an image input's share: the owned layers (from the verdicts when judged before), and, for its owner, the part. */
-async function readImageInput(
-  { jobs, contentMembers, layers }: ListedInput,
-  source: Source,
-  plan: Plan,
-  options: CheckOptions,
-  limits: CheckLimits,
-  share: InputShare,
-): Promise<InputRead> {
-  const keyOf = new Map(jobs.map((job, i) => [job.id, layers[i]!.key]));
-  const owned = jobs.filter((job) => share.ownsLayer(keyOf.get(job.id)!));
+/** Reads an image input: its layers (from the disk cache when judged before), and its part. */
+async function readImageInput(listed: ListedInput, options: CheckOptions, limits: CheckLimits): Promise<InputRead> {
+  const { jobs } = listed;
+  const keyOf = keysOf(listed);
   const cache = await diskCache(options.cacheDir, options.spec, limits);
   const results = new Map<string, LayerResult>();
-  for (const job of owned) {
+  for (const job of jobs) {
     const hit = cache?.get(job);
     if (hit) results.set(keyOf.get(job.id)!, hit);
   }
   const cachedLayers = results.size;
-  const toScan = owned.filter((job) => !results.has(keyOf.get(job.id)!));
+  const toScan = jobs.filter((job) => !results.has(keyOf.get(job.id)!));
   const layerRun = runLayerJobs(
     toScan,
     options.spec,
@@ -266,25 +245,26 @@ async function readImageInput(
     options.parallel,
     newTotals(),
   );
-  const part = share.ownsInput
-    ? await describeInput(source, plan, { jobs, contentMembers }, keyOf, options)
-    : undefined;
+  const part = await describeInput(listed, options);
   const byId = new Map(toScan.map((job) => [job.id, job]));
   for (const r of await layerRun) {
     cache?.put(byId.get(r.id)!, r);
     results.set(keyOf.get(r.id)!, r);
   }
-  return { subjects: plan.subjects, results, ...present({ part, cachedLayers: cache ? cachedLayers : undefined }) };
+  return { part, results, ...present({ cachedLayers: cache ? cachedLayers : undefined }) };
+}
+
+/** Each layer job's key (layerKey), by job id. */
+function keysOf({ jobs, layers }: ListedInput): ReadonlyMap<string, string> {
+  return new Map(jobs.map((job, i) => [job.id, layers[i]!.key]));
 }
 
 /** The owner's part of an image input: the plan, and what its config fields and text members hold. */
-export async function describeInput(
-  source: Source,
-  plan: Plan,
-  { jobs, contentMembers }: Pick<ListedInput, 'jobs' | 'contentMembers'>,
-  keyOf: ReadonlyMap<string, string>,
-  options: CheckOptions,
-): Promise<InputPart> {
+export async function describeInput(listed: ListedInput, options: Omit<CheckOptions, 'image'>): Promise<InputPart> {
+  if (listed.input.kind !== 'image') throw new Error(`${listed.image} is not an image input`);
+  const { source, plan } = listed.input;
+  const { jobs, contentMembers } = listed;
+  const keyOf = keysOf(listed);
   const matcher = buildMatcher(options.spec);
   const found = { findings: [] as Finding[], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } as Gaps };
   // Config fields are judged as fields; the same CA found again in the config's raw text is not a second finding.
@@ -300,7 +280,7 @@ export async function describeInput(
   }
   for (const name of contentMembers) await checkContent(source, plan, name, matcher, inConfigFields, found);
   return {
-    input: options.image,
+    input: listed.image,
     subjects: plan.subjects,
     images: plan.images,
     layers: jobs.map((job) => ({

@@ -17,6 +17,7 @@ import {
   type InputPart,
   type ListedInput,
 } from './check.js';
+import { present } from '../lang/present.js';
 import { RunVerdicts } from './layer-cache.js';
 import { inTurns } from '../lang/in-turns.js';
 import { failureReport, safeMessage, verdictOf } from './reporting/report.js';
@@ -43,9 +44,7 @@ import {
 /** Images listed and read together: enough to keep the workers busy, few enough that their metadata stays small. */
 const BATCH = 32;
 /** Manifests and configs fetched at once while a batch is listed. */
-const LISTING_CONCURRENCY = 8;
-
-export { LISTING_CONCURRENCY };
+export const LISTING_CONCURRENCY = 8;
 
 /** The options of a run over several images: one check's, less the image. */
 export type SweepOptions = Omit<CheckOptions, 'image'>;
@@ -174,9 +173,9 @@ export async function readImages(
         } else if (l.input.kind !== 'image') {
           if (owns) reads.push({ image, position, report: await rootfsReport(l, options) });
         } else {
-          const part = owns ? await describeImage(l, options) : undefined;
+          const part = owns ? await describeInput(l, options) : undefined;
           const cachedLayers = l.layers.filter((x) => firstNeeded.get(x.key) !== position || !jobOf.has(x.key)).length;
-          reads.push({ image, position, subjects: l.input.plan.subjects, cachedLayers, ...(part ? { part } : {}) });
+          reads.push({ image, position, subjects: l.input.plan.subjects, cachedLayers, ...present({ part }) });
         }
       }
       for (const r of await layerRun) {
@@ -193,14 +192,8 @@ export async function readImages(
 }
 
 async function rootfsReport(listed: ListedInput, options: SweepOptions): Promise<Report> {
-  const read = await readInput(listed, { ...options, image: listed.image }, { ownsInput: true, ownsLayer: () => true });
+  const read = await readInput(listed, { ...options, image: listed.image });
   return 'report' in read ? read.report : failureReport(listed.image, 'not a root file system');
-}
-
-async function describeImage(listed: ListedInput, options: SweepOptions): Promise<InputPart> {
-  if (listed.input.kind !== 'image') throw new Error('not an image');
-  const keyOf = new Map(listed.jobs.map((job, i) => [job.id, listed.layers[i]!.key]));
-  return describeInput(listed.input.source, listed.input.plan, listed, keyOf, { ...options, image: listed.image });
 }
 
 /**
