@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { node24Path } from './node24.mjs';
+import { startBenchRegistry } from './bench-registry.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -69,50 +70,15 @@ console.log('all targets met');
 
 function run() {
   const orgCa = join(cache, 'org-ca.pem');
-  // The registry's own TLS: a root of its own and a leaf for `vm`, as a registry on the internet has.
-  sh(
-    `openssl req -x509 -newkey rsa:2048 -nodes -keyout ${work}/reg-ca.key -subj "/CN=Bench Registry Root" -days 2 -addext basicConstraints=critical,CA:TRUE -out ${work}/reg-ca.pem 2>/dev/null`,
-  );
-  sh(
-    `openssl req -newkey rsa:2048 -nodes -keyout ${work}/reg.key -subj "/CN=${HOST}" -out ${work}/reg.csr 2>/dev/null`,
-  );
-  writeFileSync(join(work, 'ext'), `subjectAltName=DNS:${HOST}\nextendedKeyUsage=serverAuth\n`);
-  sh(
-    `openssl x509 -req -in ${work}/reg.csr -CA ${work}/reg-ca.pem -CAkey ${work}/reg-ca.key -CAcreateserial -days 2 -extfile ${work}/ext -out ${work}/reg.pem 2>/dev/null`,
-  );
-  mkdirSync(join(work, 'certs'));
-  sh(`cp ${work}/reg-ca.pem ${work}/certs/ca.crt`);
-  const port = 20000 + Math.floor(Math.random() * 10000);
-  writeFileSync(
-    join(work, 'registry.yml'),
-    [
-      'version: 0.1',
-      'log:',
-      '  level: error',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${work}/storage`,
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
-      '  tls:',
-      `    certificate: ${work}/reg.pem`,
-      `    key: ${work}/reg.key`,
-    ].join('\n') + '\n',
-  );
-  const registry = spawn('timeout', ['900', 'docker-registry', 'serve', join(work, 'registry.yml')], {
-    stdio: 'ignore',
-    detached: true,
-  });
+  const registry = startBenchRegistry(work, { host: HOST });
   pids.push(registry.pid);
-  waitFor(
-    () => spawnSync('curl', ['-s', '--cacert', `${work}/reg-ca.pem`, `https://${HOST}:${port}/v2/`]).status === 0,
-  );
+  const { port } = registry;
   const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
   const tags = index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name']);
   for (const tag of tags) {
     const repo = tag === 'unique' ? 'fleet-unique' : 'fleet';
     sh(
-      `skopeo copy --quiet --dest-cert-dir ${work}/certs oci:${layout}:${tag} docker://${HOST}:${port}/${repo}:${tag}`,
+      `skopeo copy --quiet --dest-cert-dir ${registry.certsDir} oci:${layout}:${tag} docker://${HOST}:${port}/${repo}:${tag}`,
     );
   }
 
@@ -138,7 +104,7 @@ function run() {
       '--set',
       `confdir=${confdir}`,
       '--set',
-      `ssl_verify_upstream_trusted_ca=${work}/reg-ca.pem`,
+      `ssl_verify_upstream_trusted_ca=${registry.ca}`,
       '--set',
       args.includes('--serve') ? 'flow_detail=1' : 'flow_detail=0',
       // As an inspecting proxy does: bodies stream through (mitmproxy otherwise holds each whole before passing it on).

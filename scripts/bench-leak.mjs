@@ -21,7 +21,7 @@
 // A sixth case, "cache", checks the large image twice with --cache-dir (the second run finds every layer judged).
 // Target: the warm run <= 0.1 x the first, with the same findings.
 //   node scripts/bench-leak.mjs [--cache DIR] [--rebuild] [--only large|many|jars|registry|config|cache]
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -38,6 +38,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { node24Path } from './node24.mjs';
+import { startBenchRegistry } from './bench-registry.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -565,52 +566,15 @@ function benchRegistry() {
   const caPem = join(cache, 'ca.pem');
   let registry;
   try {
-    sh(
-      `openssl req -x509 -newkey rsa:2048 -nodes -keyout ${work}/ca.key -subj "/CN=Bench Registry Root" -days 2 -addext basicConstraints=critical,CA:TRUE -out ${work}/ca.pem 2>/dev/null`,
-    );
-    sh(
-      `openssl req -newkey rsa:2048 -nodes -keyout ${work}/reg.key -subj "/CN=127.0.0.1" -out ${work}/reg.csr 2>/dev/null`,
-    );
-    writeFileSync(join(work, 'ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-    sh(
-      `openssl x509 -req -in ${work}/reg.csr -CA ${work}/ca.pem -CAkey ${work}/ca.key -CAcreateserial -days 2 -extfile ${work}/ext -out ${work}/reg.pem 2>/dev/null`,
-    );
-    mkdirSync(join(work, 'certs'));
-    sh(`cp ${work}/ca.pem ${work}/certs/ca.crt`);
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    writeFileSync(
-      join(work, 'config.yml'),
-      [
-        'version: 0.1',
-        'log:',
-        '  level: error',
-        'storage:',
-        '  filesystem:',
-        `    rootdirectory: ${work}/storage`,
-        'http:',
-        `  addr: 127.0.0.1:${port}`,
-        '  tls:',
-        `    certificate: ${work}/reg.pem`,
-        `    key: ${work}/reg.key`,
-      ].join('\n') + '\n',
-    );
-    registry = spawn('timeout', ['600', 'docker-registry', 'serve', join(work, 'config.yml')], {
-      stdio: 'ignore',
-      detached: true,
-    });
-    for (
-      let i = 0;
-      i < 100 && spawnSync('curl', ['-s', '--cacert', `${work}/ca.pem`, `https://127.0.0.1:${port}/v2/`]).status !== 0;
-      i++
-    )
-      sh('sleep 0.1');
-    sh(`skopeo copy --quiet --dest-cert-dir ${work}/certs oci:${image} docker://127.0.0.1:${port}/bench:1`);
+    registry = startBenchRegistry(work);
+    const { port } = registry;
+    sh(`skopeo copy --quiet --dest-cert-dir ${registry.certsDir} oci:${image} docker://127.0.0.1:${port}/bench:1`);
     const run = (source) => {
       const t = time(() =>
         spawnSync('/usr/bin/time', ['-f', '%U %S %M', node, cli, 'leak-check', source, '--ca', caPem, '--json'], {
           encoding: 'utf8',
           maxBuffer: 1 << 26,
-          env: { ...process.env, NODE_EXTRA_CA_CERTS: `${work}/ca.pem`, HTTPS_PROXY: '', https_proxy: '' },
+          env: { ...process.env, NODE_EXTRA_CA_CERTS: registry.ca, HTTPS_PROXY: '', https_proxy: '' },
         }),
       );
       const [user, sys, rss] = t.out.stderr.trim().split('\n').pop().split(' ').map(Number);

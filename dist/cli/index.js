@@ -42458,9 +42458,7 @@ class LayerCache {
         this.dir = (0,external_node_path_namespaceObject.join)(dir, `layers-v${FORMAT}`);
         (0,external_node_fs_namespaceObject.mkdirSync)(this.dir, { recursive: true, mode: 0o700 });
         const fingerprints = searchedFingerprints(spec).sort();
-        // The check-wide bounds are left out: results they shaped are never kept (see cacheable).
-        const { maxImageBytes: _i, maxNestedImageBytes: _n, maxSpillBytes: _s, ...perLayer } = limits;
-        this.context = JSON.stringify({ format: FORMAT, scanner: VERSION, fingerprints, limits: sortKeys(perLayer) });
+        this.context = JSON.stringify({ format: FORMAT, scanner: VERSION, fingerprints, limits: perLayerLimits(limits) });
     }
     /** The key of a layer by its verified content digest; none for a blob whose digest is not known or verifiable. */
     key(job) {
@@ -42513,8 +42511,17 @@ function cacheable(result, job) {
     const said = JSON.stringify([result.notLookedInside, result.unreadable]);
     return !CHECK_WIDE_BOUNDS.some((flag) => said.includes(flag));
 }
-function sortKeys(o) {
-    return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+/** Limits the check-wide bounds shape nothing that is kept (see cacheable), so they are not part of the key. */
+const CHECK_WIDE_LIMITS = ['maxImageBytes', 'maxNestedImageBytes', 'maxSpillBytes'];
+/**
+ * The limits that change what one layer's scan finds, by name and in one order: nothing else a caller's limits carry
+ * (a check's own flags, say) may make the same layer miss the cache.
+ */
+function perLayerLimits(limits) {
+    return Object.fromEntries(Object.keys(DEFAULT_LIMITS)
+        .filter((k) => !CHECK_WIDE_LIMITS.includes(k))
+        .sort()
+        .map((k) => [k, limits[k]]));
 }
 /** A layer result as JSON-ready data: the index's hash arrays as base64. */
 function encodeResult(r) {
@@ -50839,6 +50846,592 @@ async function openCheckInput(image, options) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/ca-pointers/fix.ts
+/** The one fix for every leak, said the same way by the image check and the Dockerfile lint. */
+const LEAK_FIX = 'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org_ca … with-org-ca <command>), ' +
+    'and copy only build outputs into the release stage.';
+
+;// CONCATENATED MODULE: ./src/leak/findings.ts
+/**
+ * Hits become findings: the CA's description, one message per place with the one fix, duplicates merged, the
+ * settings that point tools at it judged against the final file system. Used by check.ts, which composes the rooms.
+ */
+
+
+
+
+
+
+
+function hitFields(h) {
+    return { kind: h.kind, fingerprint: h.fingerprint, ...present_present({ subject: h.subject }) };
+}
+function describeCa(h) {
+    // An intermediate the CA signed is an anchor for Java, Go and Node as much as the CA itself.
+    const what = h.kind.endsWith('-intermediate') ? 'An intermediate CA signed by the org CA,' : 'The CA';
+    return `${what}${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${certificate_colonFingerprint(h.fingerprint)})`;
+}
+/**
+ * A registry layer that could not be read to its end, or whose bytes do not hash to its digest, fails the whole
+ * check with one line naming the blob: what was scanned is not what was pushed.
+ */
+function registryLayerFailure(blob, r) {
+    if (!r.error)
+        return undefined;
+    // The stream's own one line (a break, a short body, an HTTP status), possibly wrapped by the scan's wording.
+    const own = r.error.indexOf(`blob ${blob.digest} of `);
+    if (own >= 0)
+        return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
+    const what = `blob ${blob.digest} of ${blob.label}`;
+    if (r.digest !== blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
+        return `${what}: the registry served content whose digest is ${r.digest}`;
+    return `${what}: ${r.error}`;
+}
+/** A layer shared by several images (platforms) is listed once per layer and path. */
+function dedupeNotLookedInside(list) {
+    const seen = new Set();
+    return list.filter((n) => {
+        const key = `${n.layer}|${n.path}|${n.reason}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+function dedupeFindings(findings) {
+    const seen = new Set();
+    return findings.filter((f) => {
+        const key = `${f.image}|${f.layer?.index}|${f.path}|${f.kind}|${f.fingerprint}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+function pointerFindings(pointers, fs, caPaths, cwd, image, layer) {
+    const out = [];
+    for (const p of pointers) {
+        const verdict = judgePointer(p, fs, caPaths, cwd);
+        if (!verdict)
+            continue;
+        const what = `${p.setting} in ${p.where}${layer !== undefined ? ` (layer ${layer})` : ''}`;
+        const message = verdict.kind === 'pointer-inline'
+            ? `${what} holds certificate text instead of a path. ${LEAK_FIX}`
+            : verdict.kind === 'pointer-to-ca'
+                ? `${what} points tools at ${verdict.file}, which holds the CA. ${LEAK_FIX}`
+                : `${what} points at ${verdict.file}, which is not in the image: a build-time CA setting was left in the release image ` +
+                    '(tools fail on the missing file, or trust whatever is put there). Set it only in the builder stage, e.g. through with-org-ca.';
+        out.push({
+            kind: verdict.kind,
+            fingerprint: '',
+            ...present_present({ image }),
+            path: p.where,
+            visibility: p.where.startsWith('config.') ? 'config' : 'final',
+            message,
+        });
+    }
+    return out;
+}
+/** Env, Labels, Entrypoint, Cmd and every history entry (ARG values appear there as `RUN |N K=v …`). */
+function configFindings(image, matcher) {
+    const c = image.config;
+    const fields = [];
+    (c.config?.Env ?? []).forEach((v, i) => fields.push([`config.Env[${i}]`, v]));
+    for (const [k, v] of Object.entries(c.config?.Labels ?? {}))
+        fields.push([`config.Labels[${JSON.stringify(k)}]`, `${k}=${v}`]);
+    for (const key of ['Entrypoint', 'Cmd']) {
+        const v = c.config?.[key];
+        if (v)
+            fields.push([`config.${key}`, Array.isArray(v) ? v.join(' ') : v]);
+    }
+    (c.history ?? []).forEach((h, i) => h.created_by && fields.push([`history[${i}].created_by`, h.created_by]));
+    const out = [];
+    for (const [where, text] of fields) {
+        for (const h of scanText(matcher, text)) {
+            out.push({
+                ...hitFields(h),
+                image: image.name,
+                path: where,
+                visibility: 'config',
+                message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}`,
+            });
+        }
+    }
+    return out;
+}
+const INSIDE_ARCHIVE = ' (inside a file that holds other files)';
+/** Hits in a blob's own bytes that no decoder reads (zstd skippable frames), named by `where` the blob is. */
+function blobFindings(where, r, at) {
+    return r.blobHits.map((h) => ({
+        ...hitFields(h),
+        ...at,
+        path: `${where}: ${h.path}`,
+        visibility: 'n/a',
+        message: `${describeCa(h)} is in ${where}, in a ${h.path} (${h.kind}): decompressors skip such frames, but their bytes ship with the image. ${LEAK_FIX}`,
+    }));
+}
+/** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
+function rootfsFindings(result, where) {
+    const fs = FinalFs.build([result.index]);
+    const findings = result.hits.map((h) => ({
+        ...hitFields(h),
+        path: `/${h.path}`,
+        visibility: 'final',
+        message: `${describeCa(h)} is in the file system at /${h.path}${h.path.includes(NESTED) ? INSIDE_ARCHIVE : ''} (${h.kind}). ${LEAK_FIX}`,
+    }));
+    const caPaths = new Set(result.hits.filter((h) => !h.path.includes(NESTED)).map((h) => `/${h.path}`));
+    for (const c of result.captured)
+        findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
+    findings.push(...blobFindings(where, result, {}));
+    const unscanned = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
+    if (result.error)
+        unscanned.push({ what: where, reason: result.error });
+    return { findings, unscanned, notLookedInside: result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` })) };
+}
+/** Hits in a member read as text (a config, a manifest, an attestation, legacy json) of an image archive. */
+function contentFindings(name, hits, attestation) {
+    return hits.map((h) => ({
+        ...hitFields(h),
+        ...present_present({ image: attestation }),
+        path: name,
+        visibility: 'n/a',
+        message: attestation
+            ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${LEAK_FIX}`
+            : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${LEAK_FIX}`,
+    }));
+}
+/**
+ * One image's layers, judged against its final file system: each hit visible there or hidden by a later layer (yet
+ * shipped), the diff_ids the config promised, and the settings in its config and files that point tools at a CA.
+ */
+function imageFindings(image, layerResults) {
+    const findings = [];
+    const unscanned = [];
+    const notLookedInside = [];
+    const fs = FinalFs.build(layerResults.map((r) => r?.index ?? emptyLayerIndex()));
+    const caPaths = new Set();
+    image.layers.forEach((l, i) => {
+        const r = layerResults[i];
+        if (!r)
+            return;
+        if (l.diffId && !r.error && r.diffId && r.diffId !== l.diffId)
+            unscanned.push({
+                what: `${image.name} layer ${l.index}`,
+                reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}`,
+            });
+        for (const n of r.notLookedInside)
+            notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
+        const layer = { index: l.index, digest: r.digest, ...present_present({ instruction: l.instruction }) };
+        findings.push(...blobFindings(`the blob of layer ${l.index}`, r, { image: image.name, layer }));
+        for (const h of r.hits) {
+            // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.
+            const cut = h.path.indexOf(NESTED);
+            const nested = cut !== -1;
+            const visible = fs.layerOf(nested ? h.path.slice(0, cut) : h.path) === i;
+            if (visible && !nested)
+                caPaths.add(`/${h.path}`);
+            findings.push({
+                ...hitFields(h),
+                image: image.name,
+                layer,
+                path: `/${h.path}`,
+                visibility: visible ? 'final' : 'lower-layer',
+                message: `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? INSIDE_ARCHIVE : ''} (${h.kind}), ` +
+                    (visible
+                        ? 'visible in the final file system'
+                        : 'hidden or deleted by a later layer but still shipped in this one') +
+                    `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
+            });
+        }
+    });
+    const cwd = image.config.config?.WorkingDir || '/';
+    findings.push(...pointerFindings(envPointers(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
+    image.layers.forEach((l, i) => {
+        for (const c of layerResults[i]?.captured ?? []) {
+            if (fs.layerOf(c.path) === i)
+                findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
+        }
+    });
+    return { findings, unscanned, notLookedInside };
+}
+/** A blob no manifest references still ships with the image: what is in it is a leak all the same. */
+function strayBlobFindings(id, r) {
+    return {
+        findings: [
+            ...r.hits.map((h) => ({
+                ...hitFields(h),
+                path: `${id}: /${h.path}`,
+                visibility: 'n/a',
+                message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}`,
+            })),
+            ...blobFindings(`blob ${id}`, r, {}),
+        ],
+        unscanned: [],
+        notLookedInside: r.notLookedInside.map((n) => ({ path: `${id}: /${n.path}`, reason: n.reason })),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/leak/check.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+function checkLimits(options) {
+    return { ...DEFAULT_LIMITS, ...options.limits, spillGiven: options.limits?.maxSpillBytes !== undefined };
+}
+/**
+ * The default spill bound (SPILL_BOUND): four times the input's bytes, never below the floor. An archive is written to
+ * TMPDIR at most once per level it sits at, so a real image needs far less; a bomb of archives in archives stops there.
+ */
+function spillBoundFor(jobs, floor) {
+    return Math.max(floor, 4 * jobs.reduce((total, job) => total + job.blob.size, 0));
+}
+async function checkImage(options) {
+    const started = Date.now();
+    const checked = await checkInput(options);
+    if ('report' in checked)
+        return checked.report;
+    const { part, results, cachedLayers } = checked;
+    const composed = composeReport(part, (layer) => results.get(layer.key), cachedLayers);
+    return { ...composed, stats: { ...composed.stats, ms: Date.now() - started } };
+}
+/**
+ * A layer's name across inputs and shards: its digest when that is verifiable (the same layer in two images is one),
+ * else the input and member that hold it.
+ */
+function layerKey(input, job) {
+    return job.digest && digestAlgorithm(job.digest) ? job.digest : `${input}!${job.id}`;
+}
+async function listInput(options) {
+    const opened = await openCheckInput(options.image, {
+        extraCa: pemOf(options.spec.certs),
+        ...present_present({ dockerSave: options.dockerSave, registry: options.registry }),
+    });
+    const { input } = opened;
+    const { jobs, contentMembers } = input.kind === 'image' ? layerJobsOf(input.source, input.plan) : { jobs: [], contentMembers: [] };
+    const layers = jobs.map((job) => ({ key: layerKey(options.image, job), size: job.blob.size }));
+    let heldBytes = 0;
+    if (input.kind === 'image')
+        for (const m of input.source.members.values())
+            if (m.blob.kind === 'bytes')
+                heldBytes += m.blob.size;
+    return { image: options.image, input, jobs, contentMembers, layers, heldBytes, close: () => opened.close() };
+}
+/** Opens an input and reads it (readInput). */
+async function checkInput(options) {
+    const listed = await listInput(options);
+    try {
+        return await readInput(listed, options);
+    }
+    finally {
+        listed.close();
+    }
+}
+/**
+ * Reads an opened input: a root file system into its report; an image into its part and its layers' results (runs
+ * over many images read the layers themselves, see sweep.ts).
+ */
+async function readInput(listed, options) {
+    const started = Date.now();
+    const limits = checkLimits(options);
+    const { input } = listed;
+    if (input.kind === 'image')
+        return await readImageInput(listed, options, limits);
+    const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
+    const result = input.kind === 'rootfs-dir'
+        ? await scanDirectory('rootfs', input.dir, matcher_buildMatcher(options.spec), limits)
+        : (await runLayerJobs([{ id: input.file, blob: { file: input.file, start: 0, size: (0,external_node_fs_namespaceObject.statSync)(input.file).size }, where }], options.spec, limits, openBlob, options.parallel))[0];
+    const { findings, ...gaps } = rootfsFindings(result, where);
+    return {
+        report: report(options.image, findings, gaps, {
+            images: 0,
+            layers: 0,
+            files: result.files,
+            nestedFiles: result.nestedFiles,
+            bytes: result.bytes,
+            ms: Date.now() - started,
+        }),
+    };
+}
+/** The disk cache behind a check or a run, when `cacheDir` names one. */
+async function diskCache(cacheDir, spec, limits) {
+    if (!cacheDir)
+        return undefined;
+    return new LayerCache(await ensureDirectory(cacheDir, { purpose: '--cache-dir' }), spec, limits);
+}
+function report(input, findings, gaps, stats) {
+    return {
+        input,
+        findings: dedupeFindings(findings),
+        unscanned: gaps.unscanned,
+        notLookedInside: dedupeNotLookedInside(gaps.notLookedInside),
+        stats,
+    };
+}
+/** Adds what one part of the check found to the whole. */
+function gather(into, part) {
+    into.findings.push(...part.findings);
+    into.gaps.unscanned.push(...part.unscanned);
+    into.gaps.notLookedInside.push(...part.notLookedInside);
+}
+/** Reads an image input: its layers (from the disk cache when judged before), and its part. */
+async function readImageInput(listed, options, limits) {
+    const { jobs } = listed;
+    const keyOf = keysOf(listed);
+    const cache = await diskCache(options.cacheDir, options.spec, limits);
+    const results = new Map();
+    for (const job of jobs) {
+        const hit = cache?.get(job);
+        if (hit)
+            results.set(keyOf.get(job.id), hit);
+    }
+    const cachedLayers = results.size;
+    const toScan = jobs.filter((job) => !results.has(keyOf.get(job.id)));
+    const layerRun = runLayerJobs(toScan, options.spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, openBlob, options.parallel, newTotals());
+    const part = await describeInput(listed, options);
+    const byId = new Map(toScan.map((job) => [job.id, job]));
+    for (const r of await layerRun) {
+        cache?.put(byId.get(r.id), r);
+        results.set(keyOf.get(r.id), r);
+    }
+    return { part, results, ...present_present({ cachedLayers: cache ? cachedLayers : undefined }) };
+}
+/** Each layer job's key (layerKey), by job id. */
+function keysOf({ jobs, layers }) {
+    return new Map(jobs.map((job, i) => [job.id, layers[i].key]));
+}
+/** The owner's part of an image input: the plan, and what its config fields and text members hold. */
+async function describeInput(listed, options) {
+    if (listed.input.kind !== 'image')
+        throw new Error(`${listed.image} is not an image input`);
+    const { source, plan } = listed.input;
+    const { jobs, contentMembers } = listed;
+    const keyOf = keysOf(listed);
+    const matcher = matcher_buildMatcher(options.spec);
+    const found = { findings: [], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } };
+    // Config fields are judged as fields; the same CA found again in the config's raw text is not a second finding.
+    const inConfigFields = new Map();
+    for (const image of plan.images) {
+        const fromConfig = configFindings(image, matcher);
+        found.findings.push(...fromConfig);
+        if (image.configMember) {
+            const seen = inConfigFields.get(image.configMember) ?? new Set();
+            for (const f of fromConfig)
+                seen.add(f.fingerprint);
+            inConfigFields.set(image.configMember, seen);
+        }
+    }
+    for (const name of contentMembers)
+        await checkContent(source, plan, name, matcher, inConfigFields, found);
+    return {
+        input: listed.image,
+        subjects: plan.subjects,
+        images: plan.images,
+        layers: jobs.map((job) => ({
+            id: job.id,
+            key: keyOf.get(job.id),
+            ...present_present({
+                registry: job.blob.kind === 'registry' ? { digest: job.blob.digest, label: job.blob.label } : undefined,
+            }),
+        })),
+        ...found,
+    };
+}
+/**
+ * An image input's report from its part and its layers' results, wherever they were read (here, the cache, another
+ * shard). A registry layer that could not be read to its end fails the input (RegistryError).
+ */
+function composeReport(part, resultOf, cachedLayers) {
+    const found = {
+        findings: [...part.findings],
+        gaps: { unscanned: [...part.gaps.unscanned], notLookedInside: [...part.gaps.notLookedInside] },
+    };
+    const results = new Map();
+    for (const layer of part.layers) {
+        const r = resultOf(layer);
+        if (!r)
+            throw new Error(`no result for layer ${layer.key} of ${part.input}`);
+        const failure = layer.registry ? registryLayerFailure(layer.registry, r) : undefined;
+        if (failure)
+            throw new RegistryError(failure);
+        results.set(layer.id, { ...r, id: layer.id });
+    }
+    const stats = {
+        images: part.images.length,
+        layers: part.layers.length,
+        files: 0,
+        nestedFiles: 0,
+        bytes: 0,
+        ...present_present({ cachedLayers }),
+    };
+    for (const r of results.values()) {
+        stats.files += r.files;
+        stats.nestedFiles += r.nestedFiles;
+        stats.bytes += r.bytes;
+        for (const u of r.unreadable)
+            found.gaps.unscanned.push({ what: `${r.id}: /${u.path}`, reason: u.reason });
+        if (r.error)
+            found.gaps.unscanned.push({
+                what: `layer ${r.digest && r.compression !== 'unknown' ? r.digest : r.id}`,
+                reason: r.error,
+            });
+    }
+    const inImage = new Set();
+    for (const image of part.images) {
+        for (const l of image.layers)
+            if (results.has(l.member))
+                inImage.add(l.member);
+        gather(found, imageFindings(image, image.layers.map((l) => results.get(l.member))));
+    }
+    for (const [id, r] of results)
+        if (!inImage.has(id))
+            gather(found, strayBlobFindings(id, r));
+    // Per layer, by digest: a leak when a finding names it, unreadable when it could not be read to its end.
+    const layers = new Map();
+    for (const r of results.values())
+        if (r.digest)
+            layers.set(r.digest, r.error !== undefined ? 'unreadable' : 'clean');
+    for (const f of found.findings)
+        if (f.layer && layers.has(f.layer.digest))
+            layers.set(f.layer.digest, 'leak');
+    const checked = report(part.input, found.findings, found.gaps, { ...stats, ms: 0 });
+    return { ...checked, subjects: part.subjects, layers: [...layers].map(([digest, verdict]) => ({ digest, verdict })) };
+}
+/** A member read as text: its hits (less those its image's config fields already reported), its digest checked. */
+async function checkContent(source, plan, name, matcher, inConfigFields, found) {
+    const m = source.members.get(name);
+    const isConfig = plan.images.some((i) => i.configMember === name);
+    const expected = digestOfMember(m);
+    const { hits, digest, error } = await scanContent(m.blob, matcher, isConfig || name.endsWith('.json') || /^blobs\//.test(name), openBlob, expected);
+    if (error)
+        found.gaps.unscanned.push({ what: name, reason: error });
+    if (expected && digest !== expected)
+        found.gaps.unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
+    const reported = inConfigFields.get(name);
+    const fresh = hits.filter((h) => !reported?.has(h.fingerprint));
+    found.findings.push(...contentFindings(name, fresh, plan.attestations.get(name)));
+}
+
+;// CONCATENATED MODULE: ./src/leak/fanout/shares.ts
+/** More shards than a GitHub Actions matrix may hold (256 jobs) helps no one. */
+const MAX_SHARDS = 256;
+class ShardError extends Error {
+    name = 'ShardError';
+}
+/**
+ * Which shard reads each distinct layer: the largest first, each to the shard with the fewest bytes so far (ties to
+ * the lower index), so the shards' reading stays even when a few base layers are most of the bytes. Every shard
+ * computes the same from the same list, whatever its order.
+ */
+function assignLayers(layers, total) {
+    const distinct = new Map();
+    for (const { key, size } of layers)
+        distinct.set(key, Math.max(distinct.get(key) ?? 0, size));
+    const order = [...distinct].sort(([ka, a], [kb, b]) => b - a || (ka < kb ? -1 : ka > kb ? 1 : 0));
+    const load = new Array(total).fill(0);
+    const shardOf = new Map();
+    for (const [key, size] of order) {
+        let least = 0;
+        for (let i = 1; i < total; i++)
+            if (load[i] < load[least])
+                least = i;
+        load[least] += size;
+        shardOf.set(key, least + 1);
+    }
+    return shardOf;
+}
+/** The shard that reads an image's own parts (config, manifests, attestations): by its place in the run's list. */
+function ownerOf(position, total) {
+    return (position % total) + 1;
+}
+/**
+ * A CI system's variables for "this is job I of N" in a parallel job, read by `--shard auto`. The first whose index
+ * variable is set wins. Kubernetes gives only the index: the total is the Job's `completions`, written `auto/N`.
+ */
+const CI_SHARD_VARIABLES = [
+    { ci: 'GitLab CI (parallel)', index: 'CI_NODE_INDEX', total: 'CI_NODE_TOTAL', base: 1 },
+    { ci: 'a Kubernetes Indexed Job', index: 'JOB_COMPLETION_INDEX', base: 0 },
+    { ci: 'CircleCI (parallelism)', index: 'CIRCLE_NODE_INDEX', total: 'CIRCLE_NODE_TOTAL', base: 0 },
+    { ci: 'Buildkite (parallelism)', index: 'BUILDKITE_PARALLEL_JOB', total: 'BUILDKITE_PARALLEL_JOB_COUNT', base: 0 },
+];
+function shares_count(text, what, min) {
+    if (!/^\d{1,6}$/.test(text.trim()))
+        throw new ShardError(`${what} '${text}' is not a whole number`);
+    const n = Number(text.trim());
+    if (n < min)
+        throw new ShardError(`${what} '${text}' is below ${min}`);
+    return n;
+}
+function checked(index, total, what) {
+    if (total > MAX_SHARDS)
+        throw new ShardError(`${what}: ${total} shards is more than ${MAX_SHARDS}`);
+    if (index > total)
+        throw new ShardError(`${what}: shard ${index} of ${total} does not exist (1 to ${total})`);
+    return { index, total };
+}
+/**
+ * `--shard I/N` (I from 1 to N), `--shard auto` (the CI's variables), or `--shard auto/N` (the CI gives the index
+ * only, or N is to be checked against it). Every mistake is one line naming the value and what was expected.
+ */
+function parseShard(text, env) {
+    const given = /^(\d+|auto)(?:\/(\d+))?$/.exec(text.trim());
+    if (!given || (given[1] !== 'auto' && given[2] === undefined))
+        throw new ShardError(`--shard '${text}': expected I/N (e.g. 1/3), auto or auto/N`);
+    const total = given[2] === undefined ? undefined : shares_count(given[2], '--shard total', 1);
+    if (given[1] !== 'auto')
+        return checked(shares_count(given[1], '--shard index', 1), total, `--shard '${text}'`);
+    const found = CI_SHARD_VARIABLES.find((v) => env[v.index] !== undefined && env[v.index] !== '');
+    if (!found)
+        throw new ShardError(`--shard auto: none of ${CI_SHARD_VARIABLES.map((v) => v.index).join(', ')} is set: write --shard I/N`);
+    const index = shares_count(env[found.index], found.index, found.base) + (found.base === 0 ? 1 : 0);
+    const fromEnv = found.total && env[found.total] ? shares_count(env[found.total], found.total, 1) : undefined;
+    if (fromEnv !== undefined && total !== undefined && fromEnv !== total)
+        throw new ShardError(`--shard '${text}': ${found.total} says ${fromEnv} shards, not ${total}`);
+    const n = total ?? fromEnv;
+    if (n === undefined)
+        throw new ShardError(`--shard auto: ${found.index} is set (${found.ci}) but not how many shards there are: write --shard auto/N, N the Job's completions`);
+    return checked(index, n, `--shard auto (${found.index}=${env[found.index]})`);
+}
+/** `--plan N`: the matrix a workflow fans out over, for `strategy.matrix` (`fromJSON`). */
+function shardMatrix(total) {
+    return { shard: Array.from({ length: total }, (_, i) => `${i + 1}/${total}`) };
+}
+/** `--plan N` as given: a whole number from 1 to MAX_SHARDS. */
+function parseShardCount(text) {
+    const n = shares_count(text, '--plan', 1);
+    if (n > MAX_SHARDS)
+        throw new ShardError(`--plan '${text}': at most ${MAX_SHARDS} shards`);
+    return n;
+}
+
+;// CONCATENATED MODULE: ./src/lang/in-turns.ts
+/** `work` over every item, at most `width` at a time; the results in the items' order. */
+async function inTurns(items, width, work) {
+    const out = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        for (let i = next++; i < items.length; i = next++)
+            out[i] = await work(items[i], i);
+    };
+    await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/output/markdown.ts
 /**
  * The Markdown/HTML sink for job summaries: untrusted text (certificate names, paths, proxy answers, file names in an
@@ -51155,589 +51748,6 @@ function renderSweepSarif(sweep, strict = false, extra) {
     return { ...(logs[0] ?? {}), runs: logs.flatMap((l) => l.runs) };
 }
 
-;// CONCATENATED MODULE: ./src/ca-pointers/fix.ts
-/** The one fix for every leak, said the same way by the image check and the Dockerfile lint. */
-const LEAK_FIX = 'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org_ca … with-org-ca <command>), ' +
-    'and copy only build outputs into the release stage.';
-
-;// CONCATENATED MODULE: ./src/leak/findings.ts
-/**
- * Hits become findings: the CA's description, one message per place with the one fix, duplicates merged, the
- * settings that point tools at it judged against the final file system. Used by check.ts, which composes the rooms.
- */
-
-
-
-
-
-
-
-function hitFields(h) {
-    return { kind: h.kind, fingerprint: h.fingerprint, ...present_present({ subject: h.subject }) };
-}
-function describeCa(h) {
-    // An intermediate the CA signed is an anchor for Java, Go and Node as much as the CA itself.
-    const what = h.kind.endsWith('-intermediate') ? 'An intermediate CA signed by the org CA,' : 'The CA';
-    return `${what}${h.subject ? ` '${h.subject}'` : ''} (SHA-256 ${certificate_colonFingerprint(h.fingerprint)})`;
-}
-/**
- * A registry layer that could not be read to its end, or whose bytes do not hash to its digest, fails the whole
- * check with one line naming the blob: what was scanned is not what was pushed.
- */
-function registryLayerFailure(blob, r) {
-    if (!r.error)
-        return undefined;
-    // The stream's own one line (a break, a short body, an HTTP status), possibly wrapped by the scan's wording.
-    const own = r.error.indexOf(`blob ${blob.digest} of `);
-    if (own >= 0)
-        return own > 0 ? r.error.slice(own, -1) : r.error; // friendly() wraps as `… (<message>)`
-    const what = `blob ${blob.digest} of ${blob.label}`;
-    if (r.digest !== blob.digest && /^(blob digest is |the blob is corrupt: its digest is )/.test(r.error))
-        return `${what}: the registry served content whose digest is ${r.digest}`;
-    return `${what}: ${r.error}`;
-}
-/** A layer shared by several images (platforms) is listed once per layer and path. */
-function dedupeNotLookedInside(list) {
-    const seen = new Set();
-    return list.filter((n) => {
-        const key = `${n.layer}|${n.path}|${n.reason}`;
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-function dedupeFindings(findings) {
-    const seen = new Set();
-    return findings.filter((f) => {
-        const key = `${f.image}|${f.layer?.index}|${f.path}|${f.kind}|${f.fingerprint}`;
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-function pointerFindings(pointers, fs, caPaths, cwd, image, layer) {
-    const out = [];
-    for (const p of pointers) {
-        const verdict = judgePointer(p, fs, caPaths, cwd);
-        if (!verdict)
-            continue;
-        const what = `${p.setting} in ${p.where}${layer !== undefined ? ` (layer ${layer})` : ''}`;
-        const message = verdict.kind === 'pointer-inline'
-            ? `${what} holds certificate text instead of a path. ${LEAK_FIX}`
-            : verdict.kind === 'pointer-to-ca'
-                ? `${what} points tools at ${verdict.file}, which holds the CA. ${LEAK_FIX}`
-                : `${what} points at ${verdict.file}, which is not in the image: a build-time CA setting was left in the release image ` +
-                    '(tools fail on the missing file, or trust whatever is put there). Set it only in the builder stage, e.g. through with-org-ca.';
-        out.push({
-            kind: verdict.kind,
-            fingerprint: '',
-            ...present_present({ image }),
-            path: p.where,
-            visibility: p.where.startsWith('config.') ? 'config' : 'final',
-            message,
-        });
-    }
-    return out;
-}
-/** Env, Labels, Entrypoint, Cmd and every history entry (ARG values appear there as `RUN |N K=v …`). */
-function configFindings(image, matcher) {
-    const c = image.config;
-    const fields = [];
-    (c.config?.Env ?? []).forEach((v, i) => fields.push([`config.Env[${i}]`, v]));
-    for (const [k, v] of Object.entries(c.config?.Labels ?? {}))
-        fields.push([`config.Labels[${JSON.stringify(k)}]`, `${k}=${v}`]);
-    for (const key of ['Entrypoint', 'Cmd']) {
-        const v = c.config?.[key];
-        if (v)
-            fields.push([`config.${key}`, Array.isArray(v) ? v.join(' ') : v]);
-    }
-    (c.history ?? []).forEach((h, i) => h.created_by && fields.push([`history[${i}].created_by`, h.created_by]));
-    const out = [];
-    for (const [where, text] of fields) {
-        for (const h of scanText(matcher, text)) {
-            out.push({
-                ...hitFields(h),
-                image: image.name,
-                path: where,
-                visibility: 'config',
-                message: `${describeCa(h)} is in the image config at ${where} (${h.kind}); anyone who pulls the image can read it. ${LEAK_FIX}`,
-            });
-        }
-    }
-    return out;
-}
-const INSIDE_ARCHIVE = ' (inside a file that holds other files)';
-/** Hits in a blob's own bytes that no decoder reads (zstd skippable frames), named by `where` the blob is. */
-function blobFindings(where, r, at) {
-    return r.blobHits.map((h) => ({
-        ...hitFields(h),
-        ...at,
-        path: `${where}: ${h.path}`,
-        visibility: 'n/a',
-        message: `${describeCa(h)} is in ${where}, in a ${h.path} (${h.kind}): decompressors skip such frames, but their bytes ship with the image. ${LEAK_FIX}`,
-    }));
-}
-/** A root file system (a directory, or the tar of one): one layer, all of it the final file system. */
-function rootfsFindings(result, where) {
-    const fs = FinalFs.build([result.index]);
-    const findings = result.hits.map((h) => ({
-        ...hitFields(h),
-        path: `/${h.path}`,
-        visibility: 'final',
-        message: `${describeCa(h)} is in the file system at /${h.path}${h.path.includes(NESTED) ? INSIDE_ARCHIVE : ''} (${h.kind}). ${LEAK_FIX}`,
-    }));
-    const caPaths = new Set(result.hits.filter((h) => !h.path.includes(NESTED)).map((h) => `/${h.path}`));
-    for (const c of result.captured)
-        findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
-    findings.push(...blobFindings(where, result, {}));
-    const unscanned = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
-    if (result.error)
-        unscanned.push({ what: where, reason: result.error });
-    return { findings, unscanned, notLookedInside: result.notLookedInside.map((n) => ({ ...n, path: `/${n.path}` })) };
-}
-/** Hits in a member read as text (a config, a manifest, an attestation, legacy json) of an image archive. */
-function contentFindings(name, hits, attestation) {
-    return hits.map((h) => ({
-        ...hitFields(h),
-        ...present_present({ image: attestation }),
-        path: name,
-        visibility: 'n/a',
-        message: attestation
-            ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${LEAK_FIX}`
-            : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${LEAK_FIX}`,
-    }));
-}
-/**
- * One image's layers, judged against its final file system: each hit visible there or hidden by a later layer (yet
- * shipped), the diff_ids the config promised, and the settings in its config and files that point tools at a CA.
- */
-function imageFindings(image, layerResults) {
-    const findings = [];
-    const unscanned = [];
-    const notLookedInside = [];
-    const fs = FinalFs.build(layerResults.map((r) => r?.index ?? emptyLayerIndex()));
-    const caPaths = new Set();
-    image.layers.forEach((l, i) => {
-        const r = layerResults[i];
-        if (!r)
-            return;
-        if (l.diffId && !r.error && r.diffId && r.diffId !== l.diffId)
-            unscanned.push({
-                what: `${image.name} layer ${l.index}`,
-                reason: `uncompressed digest is ${r.diffId}, expected diff_id ${l.diffId}`,
-            });
-        for (const n of r.notLookedInside)
-            notLookedInside.push({ path: `/${n.path}`, reason: n.reason, image: image.name, layer: l.index });
-        const layer = { index: l.index, digest: r.digest, ...present_present({ instruction: l.instruction }) };
-        findings.push(...blobFindings(`the blob of layer ${l.index}`, r, { image: image.name, layer }));
-        for (const h of r.hits) {
-            // Inside an archive, the archive's own path decides visibility: `/app/app.jar!/x.pem` ships with /app/app.jar.
-            const cut = h.path.indexOf(NESTED);
-            const nested = cut !== -1;
-            const visible = fs.layerOf(nested ? h.path.slice(0, cut) : h.path) === i;
-            if (visible && !nested)
-                caPaths.add(`/${h.path}`);
-            findings.push({
-                ...hitFields(h),
-                image: image.name,
-                layer,
-                path: `/${h.path}`,
-                visibility: visible ? 'final' : 'lower-layer',
-                message: `${describeCa(h)} is in layer ${l.index} at /${h.path}${nested ? INSIDE_ARCHIVE : ''} (${h.kind}), ` +
-                    (visible
-                        ? 'visible in the final file system'
-                        : 'hidden or deleted by a later layer but still shipped in this one') +
-                    `${l.instruction ? `; made by: ${l.instruction.slice(0, 200)}` : ''}. ${LEAK_FIX}`,
-            });
-        }
-    });
-    const cwd = image.config.config?.WorkingDir || '/';
-    findings.push(...pointerFindings(envPointers(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
-    image.layers.forEach((l, i) => {
-        for (const c of layerResults[i]?.captured ?? []) {
-            if (fs.layerOf(c.path) === i)
-                findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
-        }
-    });
-    return { findings, unscanned, notLookedInside };
-}
-/** A blob no manifest references still ships with the image: what is in it is a leak all the same. */
-function strayBlobFindings(id, r) {
-    return {
-        findings: [
-            ...r.hits.map((h) => ({
-                ...hitFields(h),
-                path: `${id}: /${h.path}`,
-                visibility: 'n/a',
-                message: `${describeCa(h)} is in /${h.path} of blob ${id}, which no manifest references but which ships with the image (${h.kind}). ${LEAK_FIX}`,
-            })),
-            ...blobFindings(`blob ${id}`, r, {}),
-        ],
-        unscanned: [],
-        notLookedInside: r.notLookedInside.map((n) => ({ path: `${id}: /${n.path}`, reason: n.reason })),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/leak/check.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-function checkLimits(options) {
-    return { ...DEFAULT_LIMITS, ...options.limits, spillGiven: options.limits?.maxSpillBytes !== undefined };
-}
-/**
- * The default spill bound (SPILL_BOUND): four times the input's bytes, never below the floor. An archive is written to
- * TMPDIR at most once per level it sits at, so a real image needs far less; a bomb of archives in archives stops there.
- */
-function spillBoundFor(jobs, floor) {
-    return Math.max(floor, 4 * jobs.reduce((total, job) => total + job.blob.size, 0));
-}
-async function checkImage(options) {
-    const started = Date.now();
-    const checked = await checkInput(options, WHOLE_INPUT);
-    if ('report' in checked)
-        return checked.report;
-    const { part, results, cachedLayers } = checked;
-    const composed = composeReport(part, (layer) => results.get(layer.key), cachedLayers);
-    return { ...composed, stats: { ...composed.stats, ms: Date.now() - started } };
-}
-const WHOLE_INPUT = { ownsInput: true, ownsLayer: () => true };
-/**
- * A layer's name across inputs and shards: its digest when that is verifiable (the same layer in two images is one),
- * else the input and member that hold it.
- */
-function layerKey(input, job) {
-    return job.digest && digestAlgorithm(job.digest) ? job.digest : `${input}!${job.id}`;
-}
-async function listInput(options) {
-    const opened = await openCheckInput(options.image, {
-        extraCa: pemOf(options.spec.certs),
-        ...present_present({ dockerSave: options.dockerSave, registry: options.registry }),
-    });
-    const { input } = opened;
-    const { jobs, contentMembers } = input.kind === 'image' ? layerJobsOf(input.source, input.plan) : { jobs: [], contentMembers: [] };
-    const layers = jobs.map((job) => ({ key: layerKey(options.image, job), size: job.blob.size }));
-    let heldBytes = 0;
-    if (input.kind === 'image')
-        for (const m of input.source.members.values())
-            if (m.blob.kind === 'bytes')
-                heldBytes += m.blob.size;
-    return { image: options.image, input, jobs, contentMembers, layers, heldBytes, close: () => opened.close() };
-}
-/** Opens an input and reads the share of it a run owns (readInput). */
-async function checkInput(options, share) {
-    const listed = await listInput(options);
-    try {
-        return await readInput(listed, options, share);
-    }
-    finally {
-        listed.close();
-    }
-}
-/**
- * Reads the share of an opened input a run owns. A root file system is read whole by its owner (it has no layers to
- * share); an image gives its part (owner only) and the results of the owned layers.
- */
-async function readInput(listed, options, share) {
-    const started = Date.now();
-    const limits = checkLimits(options);
-    const { input } = listed;
-    if (input.kind === 'image')
-        return await readImageInput(listed, input.source, input.plan, options, limits, share);
-    if (!share.ownsInput)
-        return { report: emptyReport(options.image) };
-    const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
-    const result = input.kind === 'rootfs-dir'
-        ? await scanDirectory('rootfs', input.dir, matcher_buildMatcher(options.spec), limits)
-        : (await runLayerJobs([{ id: input.file, blob: { file: input.file, start: 0, size: (0,external_node_fs_namespaceObject.statSync)(input.file).size }, where }], options.spec, limits, openBlob, options.parallel))[0];
-    const { findings, ...gaps } = rootfsFindings(result, where);
-    return {
-        report: report(options.image, findings, gaps, {
-            images: 0,
-            layers: 0,
-            files: result.files,
-            nestedFiles: result.nestedFiles,
-            bytes: result.bytes,
-            ms: Date.now() - started,
-        }),
-    };
-}
-/** The disk cache behind a check or a run, when `cacheDir` names one. */
-async function diskCache(cacheDir, spec, limits) {
-    if (!cacheDir)
-        return undefined;
-    return new LayerCache(await ensureDirectory(cacheDir, { purpose: '--cache-dir' }), spec, limits);
-}
-function report(input, findings, gaps, stats) {
-    return {
-        input,
-        findings: dedupeFindings(findings),
-        unscanned: gaps.unscanned,
-        notLookedInside: dedupeNotLookedInside(gaps.notLookedInside),
-        stats,
-    };
-}
-/** Adds what one part of the check found to the whole. */
-function gather(into, part) {
-    into.findings.push(...part.findings);
-    into.gaps.unscanned.push(...part.unscanned);
-    into.gaps.notLookedInside.push(...part.notLookedInside);
-}
-/** Reads an image input's share: the owned layers (from the verdicts when judged before), and, for its owner, the part. */
-async function readImageInput({ jobs, contentMembers, layers }, source, plan, options, limits, share) {
-    const keyOf = new Map(jobs.map((job, i) => [job.id, layers[i].key]));
-    const owned = jobs.filter((job) => share.ownsLayer(keyOf.get(job.id)));
-    const cache = await diskCache(options.cacheDir, options.spec, limits);
-    const results = new Map();
-    for (const job of owned) {
-        const hit = cache?.get(job);
-        if (hit)
-            results.set(keyOf.get(job.id), hit);
-    }
-    const cachedLayers = results.size;
-    const toScan = owned.filter((job) => !results.has(keyOf.get(job.id)));
-    const layerRun = runLayerJobs(toScan, options.spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, openBlob, options.parallel, newTotals());
-    const part = share.ownsInput
-        ? await describeInput(source, plan, { jobs, contentMembers }, keyOf, options)
-        : undefined;
-    const byId = new Map(toScan.map((job) => [job.id, job]));
-    for (const r of await layerRun) {
-        cache?.put(byId.get(r.id), r);
-        results.set(keyOf.get(r.id), r);
-    }
-    return { subjects: plan.subjects, results, ...present_present({ part, cachedLayers: cache ? cachedLayers : undefined }) };
-}
-/** The owner's part of an image input: the plan, and what its config fields and text members hold. */
-async function describeInput(source, plan, { jobs, contentMembers }, keyOf, options) {
-    const matcher = matcher_buildMatcher(options.spec);
-    const found = { findings: [], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } };
-    // Config fields are judged as fields; the same CA found again in the config's raw text is not a second finding.
-    const inConfigFields = new Map();
-    for (const image of plan.images) {
-        const fromConfig = configFindings(image, matcher);
-        found.findings.push(...fromConfig);
-        if (image.configMember) {
-            const seen = inConfigFields.get(image.configMember) ?? new Set();
-            for (const f of fromConfig)
-                seen.add(f.fingerprint);
-            inConfigFields.set(image.configMember, seen);
-        }
-    }
-    for (const name of contentMembers)
-        await checkContent(source, plan, name, matcher, inConfigFields, found);
-    return {
-        input: options.image,
-        subjects: plan.subjects,
-        images: plan.images,
-        layers: jobs.map((job) => ({
-            id: job.id,
-            key: keyOf.get(job.id),
-            ...present_present({
-                registry: job.blob.kind === 'registry' ? { digest: job.blob.digest, label: job.blob.label } : undefined,
-            }),
-        })),
-        ...found,
-    };
-}
-/**
- * An image input's report from its part and its layers' results, wherever they were read (here, the cache, another
- * shard). A registry layer that could not be read to its end fails the input (RegistryError).
- */
-function composeReport(part, resultOf, cachedLayers) {
-    const found = {
-        findings: [...part.findings],
-        gaps: { unscanned: [...part.gaps.unscanned], notLookedInside: [...part.gaps.notLookedInside] },
-    };
-    const results = new Map();
-    for (const layer of part.layers) {
-        const r = resultOf(layer);
-        if (!r)
-            throw new Error(`no result for layer ${layer.key} of ${part.input}`);
-        const failure = layer.registry ? registryLayerFailure(layer.registry, r) : undefined;
-        if (failure)
-            throw new RegistryError(failure);
-        results.set(layer.id, { ...r, id: layer.id });
-    }
-    const stats = {
-        images: part.images.length,
-        layers: part.layers.length,
-        files: 0,
-        nestedFiles: 0,
-        bytes: 0,
-        ...present_present({ cachedLayers }),
-    };
-    for (const r of results.values()) {
-        stats.files += r.files;
-        stats.nestedFiles += r.nestedFiles;
-        stats.bytes += r.bytes;
-        for (const u of r.unreadable)
-            found.gaps.unscanned.push({ what: `${r.id}: /${u.path}`, reason: u.reason });
-        if (r.error)
-            found.gaps.unscanned.push({
-                what: `layer ${r.digest && r.compression !== 'unknown' ? r.digest : r.id}`,
-                reason: r.error,
-            });
-    }
-    const inImage = new Set();
-    for (const image of part.images) {
-        for (const l of image.layers)
-            if (results.has(l.member))
-                inImage.add(l.member);
-        gather(found, imageFindings(image, image.layers.map((l) => results.get(l.member))));
-    }
-    for (const [id, r] of results)
-        if (!inImage.has(id))
-            gather(found, strayBlobFindings(id, r));
-    // Per layer, by digest: a leak when a finding names it, unreadable when it could not be read to its end.
-    const layers = new Map();
-    for (const r of results.values())
-        if (r.digest)
-            layers.set(r.digest, r.error !== undefined ? 'unreadable' : 'clean');
-    for (const f of found.findings)
-        if (f.layer && layers.has(f.layer.digest))
-            layers.set(f.layer.digest, 'leak');
-    const checked = report(part.input, found.findings, found.gaps, { ...stats, ms: 0 });
-    return { ...checked, subjects: part.subjects, layers: [...layers].map(([digest, verdict]) => ({ digest, verdict })) };
-}
-/** A member read as text: its hits (less those its image's config fields already reported), its digest checked. */
-async function checkContent(source, plan, name, matcher, inConfigFields, found) {
-    const m = source.members.get(name);
-    const isConfig = plan.images.some((i) => i.configMember === name);
-    const expected = digestOfMember(m);
-    const { hits, digest, error } = await scanContent(m.blob, matcher, isConfig || name.endsWith('.json') || /^blobs\//.test(name), openBlob, expected);
-    if (error)
-        found.gaps.unscanned.push({ what: name, reason: error });
-    if (expected && digest !== expected)
-        found.gaps.unscanned.push({ what: name, reason: `blob digest is ${digest}, expected ${expected}` });
-    const reported = inConfigFields.get(name);
-    const fresh = hits.filter((h) => !reported?.has(h.fingerprint));
-    found.findings.push(...contentFindings(name, fresh, plan.attestations.get(name)));
-}
-
-;// CONCATENATED MODULE: ./src/leak/fanout/shares.ts
-/** More shards than a GitHub Actions matrix may hold (256 jobs) helps no one. */
-const MAX_SHARDS = 256;
-class ShardError extends Error {
-    name = 'ShardError';
-}
-/**
- * Which shard reads each distinct layer: the largest first, each to the shard with the fewest bytes so far (ties to
- * the lower index), so the shards' reading stays even when a few base layers are most of the bytes. Every shard
- * computes the same from the same list, whatever its order.
- */
-function assignLayers(layers, total) {
-    const distinct = new Map();
-    for (const { key, size } of layers)
-        distinct.set(key, Math.max(distinct.get(key) ?? 0, size));
-    const order = [...distinct].sort(([ka, a], [kb, b]) => b - a || (ka < kb ? -1 : ka > kb ? 1 : 0));
-    const load = new Array(total).fill(0);
-    const shardOf = new Map();
-    for (const [key, size] of order) {
-        let least = 0;
-        for (let i = 1; i < total; i++)
-            if (load[i] < load[least])
-                least = i;
-        load[least] += size;
-        shardOf.set(key, least + 1);
-    }
-    return shardOf;
-}
-/** The shard that reads an image's own parts (config, manifests, attestations): by its place in the run's list. */
-function ownerOf(position, total) {
-    return (position % total) + 1;
-}
-/**
- * A CI system's variables for "this is job I of N" in a parallel job, read by `--shard auto`. The first whose index
- * variable is set wins. Kubernetes gives only the index: the total is the Job's `completions`, written `auto/N`.
- */
-const CI_SHARD_VARIABLES = [
-    { ci: 'GitLab CI (parallel)', index: 'CI_NODE_INDEX', total: 'CI_NODE_TOTAL', base: 1 },
-    { ci: 'a Kubernetes Indexed Job', index: 'JOB_COMPLETION_INDEX', base: 0 },
-    { ci: 'CircleCI (parallelism)', index: 'CIRCLE_NODE_INDEX', total: 'CIRCLE_NODE_TOTAL', base: 0 },
-    { ci: 'Buildkite (parallelism)', index: 'BUILDKITE_PARALLEL_JOB', total: 'BUILDKITE_PARALLEL_JOB_COUNT', base: 0 },
-];
-function shares_count(text, what, min) {
-    if (!/^\d{1,6}$/.test(text.trim()))
-        throw new ShardError(`${what} '${text}' is not a whole number`);
-    const n = Number(text.trim());
-    if (n < min)
-        throw new ShardError(`${what} '${text}' is below ${min}`);
-    return n;
-}
-function checked(index, total, what) {
-    if (total > MAX_SHARDS)
-        throw new ShardError(`${what}: ${total} shards is more than ${MAX_SHARDS}`);
-    if (index > total)
-        throw new ShardError(`${what}: shard ${index} of ${total} does not exist (1 to ${total})`);
-    return { index, total };
-}
-/**
- * `--shard I/N` (I from 1 to N), `--shard auto` (the CI's variables), or `--shard auto/N` (the CI gives the index
- * only, or N is to be checked against it). Every mistake is one line naming the value and what was expected.
- */
-function parseShard(text, env) {
-    const given = /^(\d+|auto)(?:\/(\d+))?$/.exec(text.trim());
-    if (!given || (given[1] !== 'auto' && given[2] === undefined))
-        throw new ShardError(`--shard '${text}': expected I/N (e.g. 1/3), auto or auto/N`);
-    const total = given[2] === undefined ? undefined : shares_count(given[2], '--shard total', 1);
-    if (given[1] !== 'auto')
-        return checked(shares_count(given[1], '--shard index', 1), total, `--shard '${text}'`);
-    const found = CI_SHARD_VARIABLES.find((v) => env[v.index] !== undefined && env[v.index] !== '');
-    if (!found)
-        throw new ShardError(`--shard auto: none of ${CI_SHARD_VARIABLES.map((v) => v.index).join(', ')} is set: write --shard I/N`);
-    const index = shares_count(env[found.index], found.index, found.base) + (found.base === 0 ? 1 : 0);
-    const fromEnv = found.total && env[found.total] ? shares_count(env[found.total], found.total, 1) : undefined;
-    if (fromEnv !== undefined && total !== undefined && fromEnv !== total)
-        throw new ShardError(`--shard '${text}': ${found.total} says ${fromEnv} shards, not ${total}`);
-    const n = total ?? fromEnv;
-    if (n === undefined)
-        throw new ShardError(`--shard auto: ${found.index} is set (${found.ci}) but not how many shards there are: write --shard auto/N, N the Job's completions`);
-    return checked(index, n, `--shard auto (${found.index}=${env[found.index]})`);
-}
-/** `--plan N`: the matrix a workflow fans out over, for `strategy.matrix` (`fromJSON`). */
-function shardMatrix(total) {
-    return { shard: Array.from({ length: total }, (_, i) => `${i + 1}/${total}`) };
-}
-/** `--plan N` as given: a whole number from 1 to MAX_SHARDS. */
-function parseShardCount(text) {
-    const n = shares_count(text, '--plan', 1);
-    if (n > MAX_SHARDS)
-        throw new ShardError(`--plan '${text}': at most ${MAX_SHARDS} shards`);
-    return n;
-}
-
-;// CONCATENATED MODULE: ./src/lang/in-turns.ts
-/** `work` over every item, at most `width` at a time; the results in the items' order. */
-async function inTurns(items, width, work) {
-    const out = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        for (let i = next++; i < items.length; i = next++)
-            out[i] = await work(items[i], i);
-    };
-    await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-    return out;
-}
-
 ;// CONCATENATED MODULE: ./src/leak/sweep.ts
 /**
  * A run over many images (several IMAGE arguments, `--images FILE`, every tag of a repository), and the share of one
@@ -51755,11 +51765,11 @@ async function inTurns(items, width, work) {
 
 
 
+
 /** Images listed and read together: enough to keep the workers busy, few enough that their metadata stays small. */
 const BATCH = 32;
 /** Manifests and configs fetched at once while a batch is listed. */
 const LISTING_CONCURRENCY = 8;
-
 /** The images a run names, in order, once each: `registry:HOST/REPO` with no tag becomes every tag of it. */
 async function expandImages(images, options) {
     const expanded = [];
@@ -51854,9 +51864,9 @@ listedBefore = new Map()) {
                         reads.push({ image, position, report: await rootfsReport(l, options) });
                 }
                 else {
-                    const part = owns ? await describeImage(l, options) : undefined;
+                    const part = owns ? await describeInput(l, options) : undefined;
                     const cachedLayers = l.layers.filter((x) => firstNeeded.get(x.key) !== position || !jobOf.has(x.key)).length;
-                    reads.push({ image, position, subjects: l.input.plan.subjects, cachedLayers, ...(part ? { part } : {}) });
+                    reads.push({ image, position, subjects: l.input.plan.subjects, cachedLayers, ...present_present({ part }) });
                 }
             }
             for (const r of await layerRun) {
@@ -51876,14 +51886,8 @@ listedBefore = new Map()) {
     return { layersRead };
 }
 async function rootfsReport(listed, options) {
-    const read = await readInput(listed, { ...options, image: listed.image }, { ownsInput: true, ownsLayer: () => true });
+    const read = await readInput(listed, { ...options, image: listed.image });
     return 'report' in read ? read.report : failureReport(listed.image, 'not a root file system');
-}
-async function describeImage(listed, options) {
-    if (listed.input.kind !== 'image')
-        throw new Error('not an image');
-    const keyOf = new Map(listed.jobs.map((job, i) => [job.id, listed.layers[i].key]));
-    return describeInput(listed.input.source, listed.input.plan, listed, keyOf, { ...options, image: listed.image });
 }
 /**
  * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository); a layer several images

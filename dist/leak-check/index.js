@@ -71250,9 +71250,7 @@ class LayerCache {
         this.dir = (0,external_node_path_namespaceObject.join)(dir, `layers-v${FORMAT}`);
         (0,external_node_fs_namespaceObject.mkdirSync)(this.dir, { recursive: true, mode: 0o700 });
         const fingerprints = searchedFingerprints(spec).sort();
-        // The check-wide bounds are left out: results they shaped are never kept (see cacheable).
-        const { maxImageBytes: _i, maxNestedImageBytes: _n, maxSpillBytes: _s, ...perLayer } = limits;
-        this.context = JSON.stringify({ format: FORMAT, scanner: VERSION, fingerprints, limits: sortKeys(perLayer) });
+        this.context = JSON.stringify({ format: FORMAT, scanner: VERSION, fingerprints, limits: perLayerLimits(limits) });
     }
     /** The key of a layer by its verified content digest; none for a blob whose digest is not known or verifiable. */
     key(job) {
@@ -71305,8 +71303,17 @@ function cacheable(result, job) {
     const said = JSON.stringify([result.notLookedInside, result.unreadable]);
     return !CHECK_WIDE_BOUNDS.some((flag) => said.includes(flag));
 }
-function sortKeys(o) {
-    return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+/** Limits the check-wide bounds shape nothing that is kept (see cacheable), so they are not part of the key. */
+const CHECK_WIDE_LIMITS = ['maxImageBytes', 'maxNestedImageBytes', 'maxSpillBytes'];
+/**
+ * The limits that change what one layer's scan finds, by name and in one order: nothing else a caller's limits carry
+ * (a check's own flags, say) may make the same layer miss the cache.
+ */
+function perLayerLimits(limits) {
+    return Object.fromEntries(Object.keys(types_DEFAULT_LIMITS)
+        .filter((k) => !CHECK_WIDE_LIMITS.includes(k))
+        .sort()
+        .map((k) => [k, limits[k]]));
 }
 /** A layer result as JSON-ready data: the index's hash arrays as base64. */
 function encodeResult(r) {
@@ -80480,322 +80487,6 @@ async function openCheckInput(image, options) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/output/markdown.ts
-/**
- * The Markdown/HTML sink for job summaries: untrusted text (certificate names, paths, proxy answers, file names in an
- * image) is written as HTML entities wherever Markdown or HTML would give it meaning, so it can neither open a link,
- * an image, a code span or a tag nor break the table it sits in (`[`, `]`, `!`, `<`, `>`, `&`, quotes, `|`, backtick,
- * a backslash that would escape our own pipe, and what GFM autolinks); line breaks become spaces. Emphasis characters
- * are left as they are: they change no meaning and keep paths readable. Pure.
- */
-const SPECIAL = /[&<>"'|`[\]!\\@]/g;
-/** The HTML names where there is one, as summaries have always written them; numeric references for the rest. */
-const NAMED = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
-/** Text for a summary paragraph or a table cell: one line, nothing rendered. */
-function escapeMarkdown(text) {
-    // '@', the colon of '://' and the dot of 'www.' too: GFM turns e-mail addresses, bare URLs and www. names into links.
-    return text
-        .replace(CONTROL, ' ')
-        .replace(SPECIAL, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`)
-        .replace(/:\/\//g, '&#58;//')
-        .replace(/(www)\./gi, '$1&#46;');
-}
-/** Text shown as code: `<code>` rather than backticks, so a backtick in it cannot end the span and entities still decode. */
-function markdownCode(text) {
-    return `<code>${escapeMarkdown(text)}</code>`;
-}
-
-;// CONCATENATED MODULE: ./src/leak/reporting/report.ts
-
-
-
-
-
-/** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
-/** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
-function report_failed(report, strict = false) {
-    return (report.error !== undefined ||
-        report.findings.length > 0 ||
-        report.unscanned.length > 0 ||
-        (strict && notLookedInside(report).length > 0));
-}
-/** One word for a report: a finding is a leak; else anything that fails the check is unreadable; else clean. */
-function verdictOf(report, strict = false) {
-    return report.findings.length ? 'leak' : report_failed(report, strict) ? 'unreadable' : 'clean';
-}
-/** Older reports (and hand-made ones) may lack the field. */
-function notLookedInside(report) {
-    return report.notLookedInside ?? [];
-}
-function nlWhere(n) {
-    return `${n.image ? `[${n.image}] ` : ''}${n.layer !== undefined ? `layer ${n.layer} ` : ''}${n.path}`;
-}
-/**
- * An error as one line for the report files and the summary. The CA input's messages quote the bad value (a
- * fingerprint token, say), which may be certificate text pasted into the wrong input: those are redacted.
- */
-function safeMessage(error) {
-    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
-    return error instanceof parse_CaInputError ? redactCertificateText(message) : message;
-}
-/** The report of a check that could not run: the same files and outputs as any other, saying why. */
-function failureReport(input, error) {
-    return { ...emptyReport(input), error };
-}
-function emptyReport(input) {
-    return {
-        input,
-        findings: [],
-        unscanned: [],
-        notLookedInside: [],
-        stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 },
-    };
-}
-function where(f) {
-    return f.layer
-        ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}`
-        : f.visibility === 'config'
-            ? 'image config'
-            : 'archive';
-}
-function renderText(report, strict = false) {
-    const lines = [];
-    if (report.error !== undefined)
-        return logLine(`FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`);
-    const s = report.stats;
-    const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
-    lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
-    for (const f of report.findings) {
-        lines.push(`LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`);
-        lines.push(`     ${f.message}`);
-    }
-    for (const u of report.unscanned)
-        lines.push(`NOT SCANNED ${u.what}: ${u.reason}`);
-    const unopened = notLookedInside(report);
-    for (const n of unopened)
-        lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
-    const warn = unopened.length
-        ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.`
-        : '';
-    if (!report_failed(report, strict))
-        lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
-    else
-        lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
-    // File names and messages come from the image: one printable line each, for the terminal and the job log.
-    return lines.map(logLine).join('\n');
-}
-function renderMarkdown(report, strict = false, heading = '## org-ca leak check') {
-    const lines = [heading, ''];
-    if (report.error !== undefined) {
-        lines.push(`**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
-        return lines.join('\n');
-    }
-    lines.push(report_failed(report, strict)
-        ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in ${markdownCode(report.input)}.`
-        : `**Clean**: the CA is nowhere in ${markdownCode(report.input)} (${report.stats.layers} layers, ${report.stats.files} files).`, '');
-    if (report.findings.length) {
-        lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
-        for (const f of report.findings) {
-            lines.push(`| ${f.kind} | ${escapeMarkdown(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${escapeMarkdown((f.layer?.instruction ?? '').slice(0, 80))} | ${escapeMarkdown(f.path)} | ${f.visibility} | ${f.fingerprint ? `${escapeMarkdown(f.subject ?? '')} \`${certificate_colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`);
-        }
-        lines.push('');
-    }
-    if (report.unscanned.length) {
-        lines.push('| Not scanned | Why |', '|---|---|');
-        for (const u of report.unscanned)
-            lines.push(`| ${escapeMarkdown(u.what)} | ${escapeMarkdown(u.reason)} |`);
-        lines.push('');
-    }
-    const unopened = notLookedInside(report);
-    if (unopened.length) {
-        lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
-        lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
-        for (const n of unopened)
-            lines.push(`| ${escapeMarkdown(n.image ?? '')} | ${n.layer ?? ''} | ${escapeMarkdown(n.path)} | ${escapeMarkdown(n.reason)} |`);
-        lines.push('');
-    }
-    return lines.join('\n');
-}
-/** The last lines of a failed check's summary: what to do about it. Pure. */
-function fixMarkdown(failure) {
-    const lines = [];
-    if (failure.leaks > 0) {
-        lines.push('**Fix**: use the CA only in a builder stage, through a BuildKit secret mount ' +
-            '(`RUN --mount=type=secret,id=org_ca --mount=type=bind,from=org-ca,target=/org-ca /org-ca/with-org-ca npm ci`), ' +
-            'copy only build outputs into the release stage, and rebuild; `org-ca lint Dockerfile --target <release stage>` names the instruction.');
-    }
-    if (failure.unscanned > 0) {
-        lines.push('**Fix** for the parts not scanned: a part that cannot be read is never counted clean; export the image again ' +
-            '(`docker save`, `skopeo copy … oci-archive:`), check the archive is complete, and run the check on it.');
-    }
-    return lines.join('\n\n');
-}
-function report_annotations(report, strict = false) {
-    return [
-        ...report.findings.map((f) => ({
-            level: 'error',
-            title: `CA leak (${f.kind}) at ${f.path}`,
-            message: f.message,
-        })),
-        ...report.unscanned.map((u) => ({
-            level: 'error',
-            title: `Not scanned: ${u.what}`,
-            message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.`,
-        })),
-        ...notLookedInside(report).map((n) => ({
-            level: strict ? 'error' : 'warning',
-            title: `Not looked inside: ${n.path}`,
-            message: `${nlWhere(n)}: ${n.reason}. ${strict ? 'strict: this fails the check.' : 'The CA could hide there unseen; set strict to fail on this.'}`,
-        })),
-    ];
-}
-const RULES = {
-    pem: 'The CA certificate as PEM',
-    'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
-    der: 'The CA certificate as DER bytes',
-    'der-same-key': 'A certificate with the CA key, DER',
-    'public-key': 'The CA public key',
-    'pem-body': 'The CA PEM body without its BEGIN line',
-    'base64-der': 'base64 of the CA DER',
-    'base64-der-same-key': 'base64 of a certificate with the CA key',
-    'base64-public-key': 'base64 of the CA public key',
-    'base64-pem': 'base64 of the CA PEM',
-    'pem-intermediate': 'An intermediate CA the org CA signed (a trust anchor for Java, Go and Node), PEM',
-    'der-intermediate': 'An intermediate CA the org CA signed, DER',
-    'base64-der-intermediate': 'base64 of an intermediate CA the org CA signed',
-    'base64-pem-intermediate': 'base64 of the PEM of an intermediate CA the org CA signed',
-    jks: 'The CA in a Java keystore',
-    pkcs12: 'The CA in a PKCS#12 store',
-    'jks-intermediate': 'An intermediate CA the org CA signed, in a Java keystore',
-    'pkcs12-intermediate': 'An intermediate CA the org CA signed, in a PKCS#12 store',
-    'pointer-inline': 'A CA setting holding certificate text',
-    'pointer-to-ca': 'A CA setting naming a file that holds the CA',
-    'pointer-missing': 'A CA setting naming a file absent from the image',
-    'not-scanned': 'A part of the image that could not be read',
-    'not-looked-inside': 'An archive or compressed file inside the image that could not be opened',
-};
-/** Notification descriptors (toolExecutionNotifications refer to them by id). */
-const NOTIFICATIONS = {
-    'input-error': 'The image could not be checked at all (a bad input or an unreadable image): the check fails closed.',
-    'not-scanned': 'A part of the image could not be read: it is not counted clean.',
-};
-function renderSarif(report, extra, strict = false) {
-    const result = (ruleId, text, uri, key, level = 'error') => ({
-        ruleId,
-        level,
-        message: { text },
-        locations: [
-            { physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } },
-        ],
-        partialFingerprints: { 'orgCaLeak/v1': key },
-    });
-    return {
-        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-        version: '2.1.0',
-        runs: [
-            {
-                tool: {
-                    driver: {
-                        name: 'org-ca leak-check',
-                        rules: [
-                            ...Object.entries(RULES).map(([id, text]) => ({
-                                id,
-                                shortDescription: { text },
-                                defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
-                            })),
-                            ...(extra?.rules ?? []),
-                        ],
-                        notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({
-                            id,
-                            shortDescription: { text },
-                            defaultConfiguration: { level: 'error' },
-                        })),
-                    },
-                },
-                // An unreadable image or a bad input is a run that did not execute successfully, with the reason as a tool
-                // notification (SARIF 2.1.0 §3.20.14, §3.20.21): upload-sarif still gets a valid file, and a reader sees why.
-                // A part that could not be read is a result (an alert) and also a notification: the run did not fully succeed.
-                invocations: [
-                    {
-                        executionSuccessful: report.error === undefined && report.unscanned.length === 0,
-                        toolExecutionNotifications: [
-                            ...(report.error === undefined
-                                ? []
-                                : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
-                            ...report.unscanned.map((u) => ({
-                                level: 'error',
-                                message: { text: `${u.what}: ${u.reason}` },
-                                descriptor: { id: 'not-scanned' },
-                            })),
-                        ],
-                    },
-                ],
-                originalUriBaseIds: { IMAGE: { description: { text: `Inside the image ${report.input}` } } },
-                results: [
-                    ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
-                    ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
-                    ...(extra?.results ?? []),
-                    ...notLookedInside(report).map((n) => result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning')),
-                ],
-            },
-        ],
-    };
-}
-/**
- * A run over several images as text: one line per image, the report of every image that is not clean, then each
- * leaking layer with the images that ship it. Image names and errors can come from a registry or an image: every
- * line goes through the log-line sink, as renderText's do.
- */
-function renderSweepText(sweep, strict = false) {
-    const word = { clean: 'CLEAN', leak: 'LEAK', unreadable: 'NOT SCANNED' };
-    const lines = sweep.images.map((i) => logLine(`${word[i.verdict].padEnd(11)} ${i.image}`));
-    for (const i of sweep.images)
-        if (i.verdict !== 'clean')
-            lines.push('', logLine(`== ${i.image}`), renderText(i.report, strict));
-    const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
-    if (leaking.length)
-        lines.push('', 'Layers that hold the CA, and the images that ship them:');
-    for (const l of leaking)
-        lines.push(logLine(`  ${l.digest}: ${l.images.join(', ')}`));
-    const bad = sweep.images.filter((i) => i.verdict !== 'clean').length;
-    lines.push('', `${sweep.stats.images} image(s), ${sweep.stats.layers} distinct layer(s), ${sweep.stats.layersRead} read, in ${(sweep.stats.ms / 1000).toFixed(1)} s: ${bad ? `FAILED: ${bad} image(s) leak or could not be read` : 'every image is clean'}.`);
-    return lines.join('\n');
-}
-/** The job summary of a run over several images: a verdict per image, the leaking layers, then each failing image. */
-function renderSweepMarkdown(sweep, strict = false) {
-    const word = { clean: 'clean', leak: '**LEAK**', unreadable: '**not scanned**' };
-    const bad = sweep.images.filter((i) => i.verdict !== 'clean');
-    const lines = [
-        `## org-ca leak check: ${sweep.stats.images} image(s)`,
-        '',
-        bad.length
-            ? `**Failed**: ${bad.length} of ${sweep.stats.images} image(s) leak or could not be read.`
-            : `**Clean**: the CA is in none of the ${sweep.stats.images} image(s) (${sweep.stats.layers} distinct layers).`,
-        '',
-        '| Image | Verdict | Layers | Findings |',
-        '|---|---|---|---|',
-        ...sweep.images.map((i) => `| ${markdownCode(i.image)} | ${word[i.verdict]} | ${i.report.stats.layers} | ${i.report.findings.length} |`),
-        '',
-    ];
-    const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
-    if (leaking.length) {
-        lines.push('### Layers that hold the CA', '', '| Layer | Shipped by |', '|---|---|');
-        for (const l of leaking)
-            lines.push(`| \`${l.digest.slice(0, 19)}\` | ${l.images.map((i) => markdownCode(i)).join(', ')} |`);
-        lines.push('');
-    }
-    for (const i of bad)
-        lines.push(renderMarkdown(i.report, strict, `### ${markdownCode(i.image)}`));
-    return lines.join('\n');
-}
-/** One SARIF log for a run over several images: one run per image. */
-function renderSweepSarif(sweep, strict = false, extra) {
-    const logs = sweep.images.map((i, n) => renderSarif(i.report, n === 0 ? extra : undefined, strict));
-    return { ...(logs[0] ?? {}), runs: logs.flatMap((l) => l.runs) };
-}
-
 ;// CONCATENATED MODULE: ./src/ca-pointers/fix.ts
 /** The one fix for every leak, said the same way by the image check and the Dockerfile lint. */
 const LEAK_FIX = 'Fix: use the CA only in a builder stage, through a secret mount (RUN --mount=type=secret,id=org_ca … with-org-ca <command>), ' +
@@ -81041,7 +80732,6 @@ function strayBlobFindings(id, r) {
 
 
 
-
 function checkLimits(options) {
     return { ...types_DEFAULT_LIMITS, ...options.limits, spillGiven: options.limits?.maxSpillBytes !== undefined };
 }
@@ -81054,14 +80744,13 @@ function spillBoundFor(jobs, floor) {
 }
 async function checkImage(options) {
     const started = Date.now();
-    const checked = await checkInput(options, WHOLE_INPUT);
+    const checked = await checkInput(options);
     if ('report' in checked)
         return checked.report;
     const { part, results, cachedLayers } = checked;
     const composed = composeReport(part, (layer) => results.get(layer.key), cachedLayers);
     return { ...composed, stats: { ...composed.stats, ms: Date.now() - started } };
 }
-const WHOLE_INPUT = { ownsInput: true, ownsLayer: () => true };
 /**
  * A layer's name across inputs and shards: its digest when that is verifiable (the same layer in two images is one),
  * else the input and member that hold it.
@@ -81084,28 +80773,26 @@ async function listInput(options) {
                 heldBytes += m.blob.size;
     return { image: options.image, input, jobs, contentMembers, layers, heldBytes, close: () => opened.close() };
 }
-/** Opens an input and reads the share of it a run owns (readInput). */
-async function checkInput(options, share) {
+/** Opens an input and reads it (readInput). */
+async function checkInput(options) {
     const listed = await listInput(options);
     try {
-        return await readInput(listed, options, share);
+        return await readInput(listed, options);
     }
     finally {
         listed.close();
     }
 }
 /**
- * Reads the share of an opened input a run owns. A root file system is read whole by its owner (it has no layers to
- * share); an image gives its part (owner only) and the results of the owned layers.
+ * Reads an opened input: a root file system into its report; an image into its part and its layers' results (runs
+ * over many images read the layers themselves, see sweep.ts).
  */
-async function readInput(listed, options, share) {
+async function readInput(listed, options) {
     const started = Date.now();
     const limits = checkLimits(options);
     const { input } = listed;
     if (input.kind === 'image')
-        return await readImageInput(listed, input.source, input.plan, options, limits, share);
-    if (!share.ownsInput)
-        return { report: emptyReport(options.image) };
+        return await readImageInput(listed, options, limits);
     const where = input.kind === 'rootfs-dir' ? input.dir : input.file;
     const result = input.kind === 'rootfs-dir'
         ? await scanDirectory('rootfs', input.dir, matcher_buildMatcher(options.spec), limits)
@@ -81143,32 +80830,39 @@ function gather(into, part) {
     into.gaps.unscanned.push(...part.unscanned);
     into.gaps.notLookedInside.push(...part.notLookedInside);
 }
-/** Reads an image input's share: the owned layers (from the verdicts when judged before), and, for its owner, the part. */
-async function readImageInput({ jobs, contentMembers, layers }, source, plan, options, limits, share) {
-    const keyOf = new Map(jobs.map((job, i) => [job.id, layers[i].key]));
-    const owned = jobs.filter((job) => share.ownsLayer(keyOf.get(job.id)));
+/** Reads an image input: its layers (from the disk cache when judged before), and its part. */
+async function readImageInput(listed, options, limits) {
+    const { jobs } = listed;
+    const keyOf = keysOf(listed);
     const cache = await diskCache(options.cacheDir, options.spec, limits);
     const results = new Map();
-    for (const job of owned) {
+    for (const job of jobs) {
         const hit = cache?.get(job);
         if (hit)
             results.set(keyOf.get(job.id), hit);
     }
     const cachedLayers = results.size;
-    const toScan = owned.filter((job) => !results.has(keyOf.get(job.id)));
+    const toScan = jobs.filter((job) => !results.has(keyOf.get(job.id)));
     const layerRun = runLayerJobs(toScan, options.spec, limits.spillGiven ? limits : { ...limits, maxSpillBytes: spillBoundFor(jobs, limits.maxSpillBytes) }, openBlob, options.parallel, newTotals());
-    const part = share.ownsInput
-        ? await describeInput(source, plan, { jobs, contentMembers }, keyOf, options)
-        : undefined;
+    const part = await describeInput(listed, options);
     const byId = new Map(toScan.map((job) => [job.id, job]));
     for (const r of await layerRun) {
         cache?.put(byId.get(r.id), r);
         results.set(keyOf.get(r.id), r);
     }
-    return { subjects: plan.subjects, results, ...present_present({ part, cachedLayers: cache ? cachedLayers : undefined }) };
+    return { part, results, ...present_present({ cachedLayers: cache ? cachedLayers : undefined }) };
+}
+/** Each layer job's key (layerKey), by job id. */
+function keysOf({ jobs, layers }) {
+    return new Map(jobs.map((job, i) => [job.id, layers[i].key]));
 }
 /** The owner's part of an image input: the plan, and what its config fields and text members hold. */
-async function describeInput(source, plan, { jobs, contentMembers }, keyOf, options) {
+async function describeInput(listed, options) {
+    if (listed.input.kind !== 'image')
+        throw new Error(`${listed.image} is not an image input`);
+    const { source, plan } = listed.input;
+    const { jobs, contentMembers } = listed;
+    const keyOf = keysOf(listed);
     const matcher = matcher_buildMatcher(options.spec);
     const found = { findings: [], gaps: { unscanned: [...plan.unscanned], notLookedInside: [] } };
     // Config fields are judged as fields; the same CA found again in the config's raw text is not a second finding.
@@ -81186,7 +80880,7 @@ async function describeInput(source, plan, { jobs, contentMembers }, keyOf, opti
     for (const name of contentMembers)
         await checkContent(source, plan, name, matcher, inConfigFields, found);
     return {
-        input: options.image,
+        input: listed.image,
         subjects: plan.subjects,
         images: plan.images,
         layers: jobs.map((job) => ({
@@ -83368,7 +83062,7 @@ function copyFromContext(instr, stage, fs, source, dest, destIsDir, context, rep
 
 // The image check says its fix inside a sentence ("… Fix: use …"); a finding's own `fix` field is the bare advice.
 const USE_A_SECRET = LEAK_FIX.replace(/^Fix:\s*(.)/, (_m, first) => first.toUpperCase());
-const rules_RULES = [
+const RULES = [
     {
         id: 'OCA101',
         name: 'copy-ca-file',
@@ -83441,12 +83135,12 @@ const rules_RULES = [
     },
 ];
 function ruleById(id) {
-    return rules_RULES.find((r) => r.id === id);
+    return RULES.find((r) => r.id === id);
 }
 /** A rule by id (OCA101, case-insensitive) or by name (copy-ca-file). */
 function findRule(idOrName) {
     const key = idOrName.trim().toLowerCase();
-    return rules_RULES.find((r) => r.id.toLowerCase() === key || r.name === key);
+    return RULES.find((r) => r.id.toLowerCase() === key || r.name === key);
 }
 
 ;// CONCATENATED MODULE: ./src/lint/lint.ts
@@ -83477,7 +83171,7 @@ function inlineIgnores(file, notes) {
             if (rule)
                 rules.add(rule.id);
             else
-                notes.push(`line ${line}: '${name}' in an org-ca ignore comment is not a rule (expected one of ${rules_RULES.map((r) => r.id).join(', ')} or their names); it ignores nothing.`);
+                notes.push(`line ${line}: '${name}' in an org-ca ignore comment is not a rule (expected one of ${RULES.map((r) => r.id).join(', ')} or their names); it ignores nothing.`);
         }
         const entry = out.get(next) ?? { rules: new Set(), reason: m[2].trim() };
         for (const r of rules)
@@ -83493,7 +83187,7 @@ function parseIgnoreList(values) {
         .map((name) => {
         const rule = findRule(name);
         if (!rule)
-            throw new LintError(`--ignore '${name}' is not a rule: expected one of ${rules_RULES.map((r) => `${r.id} (${r.name})`).join(', ')}.`);
+            throw new LintError(`--ignore '${name}' is not a rule: expected one of ${RULES.map((r) => `${r.id} (${r.name})`).join(', ')}.`);
         return rule.id;
     });
 }
@@ -83640,7 +83334,7 @@ function lintAnnotations(result) {
 /** SARIF 2.1.0; an ignored finding carries a `suppressions` entry (inSource for comments, external for --ignore). */
 /** The lint's rules as SARIF reportingDescriptors (shared with the leak-check sub-action's combined SARIF). */
 function lintSarifRules() {
-    return rules_RULES.map((r) => ({
+    return RULES.map((r) => ({
         id: r.id,
         name: r.name,
         shortDescription: { text: r.what },
@@ -83697,6 +83391,322 @@ function artifactUri(path, workspace) {
     return (0,external_node_url_.pathToFileURL)(path).href;
 }
 
+;// CONCATENATED MODULE: ./src/output/markdown.ts
+/**
+ * The Markdown/HTML sink for job summaries: untrusted text (certificate names, paths, proxy answers, file names in an
+ * image) is written as HTML entities wherever Markdown or HTML would give it meaning, so it can neither open a link,
+ * an image, a code span or a tag nor break the table it sits in (`[`, `]`, `!`, `<`, `>`, `&`, quotes, `|`, backtick,
+ * a backslash that would escape our own pipe, and what GFM autolinks); line breaks become spaces. Emphasis characters
+ * are left as they are: they change no meaning and keep paths readable. Pure.
+ */
+const SPECIAL = /[&<>"'|`[\]!\\@]/g;
+/** The HTML names where there is one, as summaries have always written them; numeric references for the rest. */
+const NAMED = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+/** Text for a summary paragraph or a table cell: one line, nothing rendered. */
+function escapeMarkdown(text) {
+    // '@', the colon of '://' and the dot of 'www.' too: GFM turns e-mail addresses, bare URLs and www. names into links.
+    return text
+        .replace(CONTROL, ' ')
+        .replace(SPECIAL, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`)
+        .replace(/:\/\//g, '&#58;//')
+        .replace(/(www)\./gi, '$1&#46;');
+}
+/** Text shown as code: `<code>` rather than backticks, so a backtick in it cannot end the span and entities still decode. */
+function markdownCode(text) {
+    return `<code>${escapeMarkdown(text)}</code>`;
+}
+
+;// CONCATENATED MODULE: ./src/leak/reporting/report.ts
+
+
+
+
+
+/** Renderings of a Report: terminal text, job-summary Markdown, annotations (data), SARIF 2.1.0. Pure. */
+/** Leaks and unreadable parts always fail; files that could not be looked inside fail only in strict mode. */
+function report_failed(report, strict = false) {
+    return (report.error !== undefined ||
+        report.findings.length > 0 ||
+        report.unscanned.length > 0 ||
+        (strict && notLookedInside(report).length > 0));
+}
+/** One word for a report: a finding is a leak; else anything that fails the check is unreadable; else clean. */
+function verdictOf(report, strict = false) {
+    return report.findings.length ? 'leak' : report_failed(report, strict) ? 'unreadable' : 'clean';
+}
+/** Older reports (and hand-made ones) may lack the field. */
+function notLookedInside(report) {
+    return report.notLookedInside ?? [];
+}
+function nlWhere(n) {
+    return `${n.image ? `[${n.image}] ` : ''}${n.layer !== undefined ? `layer ${n.layer} ` : ''}${n.path}`;
+}
+/**
+ * An error as one line for the report files and the summary. The CA input's messages quote the bad value (a
+ * fingerprint token, say), which may be certificate text pasted into the wrong input: those are redacted.
+ */
+function safeMessage(error) {
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+    return error instanceof parse_CaInputError ? redactCertificateText(message) : message;
+}
+/** The report of a check that could not run: the same files and outputs as any other, saying why. */
+function failureReport(input, error) {
+    return { ...emptyReport(input), error };
+}
+function emptyReport(input) {
+    return {
+        input,
+        findings: [],
+        unscanned: [],
+        notLookedInside: [],
+        stats: { images: 0, layers: 0, files: 0, nestedFiles: 0, bytes: 0, ms: 0 },
+    };
+}
+function where(f) {
+    return f.layer
+        ? `layer ${f.layer.index} ${f.layer.digest.slice(0, 19)}`
+        : f.visibility === 'config'
+            ? 'image config'
+            : 'archive';
+}
+function renderText(report, strict = false) {
+    const lines = [];
+    if (report.error !== undefined)
+        return logLine(`FAILED: ${report.input ? `${report.input}: ` : ''}${report.error}`);
+    const s = report.stats;
+    const inside = s.nestedFiles ? ` (+${s.nestedFiles} inside archives and compressed files)` : '';
+    lines.push(`org-ca leak-check: ${report.input}: ${s.images} image(s), ${s.layers} layer(s), ${s.files} file(s)${inside}, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.ms / 1000).toFixed(1)} s`);
+    for (const f of report.findings) {
+        lines.push(`LEAK ${f.kind.padEnd(15)} ${where(f).padEnd(28)} ${f.visibility.padEnd(11)} ${f.image ? `[${f.image}] ` : ''}${f.path}`);
+        lines.push(`     ${f.message}`);
+    }
+    for (const u of report.unscanned)
+        lines.push(`NOT SCANNED ${u.what}: ${u.reason}`);
+    const unopened = notLookedInside(report);
+    for (const n of unopened)
+        lines.push(`${strict ? 'NOT LOOKED INSIDE' : 'WARNING: not looked inside'} ${nlWhere(n)}: ${n.reason}`);
+    const warn = unopened.length
+        ? ` ${unopened.length} file(s) not looked inside${strict ? '' : ' (a warning; --strict makes it fail)'}.`
+        : '';
+    if (!report_failed(report, strict))
+        lines.push(`OK: the CA was not found anywhere in the image.${warn}`);
+    else
+        lines.push(`FAILED: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned (a part that cannot be read is never counted clean).${warn}`);
+    // File names and messages come from the image: one printable line each, for the terminal and the job log.
+    return lines.map(logLine).join('\n');
+}
+function renderMarkdown(report, strict = false, heading = '## org-ca leak check') {
+    const lines = [heading, ''];
+    if (report.error !== undefined) {
+        lines.push(`**Could not check**${report.input ? ` ${markdownCode(report.input)}` : ''}: ${escapeMarkdown(report.error)}`, '', 'Nothing was scanned, so nothing is counted clean: fix the input and run the check again.', '');
+        return lines.join('\n');
+    }
+    lines.push(report_failed(report, strict)
+        ? `**Failed**: ${report.findings.length} leak(s), ${report.unscanned.length} part(s) not scanned in ${markdownCode(report.input)}.`
+        : `**Clean**: the CA is nowhere in ${markdownCode(report.input)} (${report.stats.layers} layers, ${report.stats.files} files).`, '');
+    if (report.findings.length) {
+        lines.push('| Kind | Image | Layer | Instruction | Path | Visible | Certificate |', '|---|---|---|---|---|---|---|');
+        for (const f of report.findings) {
+            lines.push(`| ${f.kind} | ${escapeMarkdown(f.image ?? '')} | ${f.layer ? `${f.layer.index} \`${f.layer.digest.slice(7, 19)}\`` : ''} | ${escapeMarkdown((f.layer?.instruction ?? '').slice(0, 80))} | ${escapeMarkdown(f.path)} | ${f.visibility} | ${f.fingerprint ? `${escapeMarkdown(f.subject ?? '')} \`${certificate_colonFingerprint(f.fingerprint).slice(0, 23)}…\`` : ''} |`);
+        }
+        lines.push('');
+    }
+    if (report.unscanned.length) {
+        lines.push('| Not scanned | Why |', '|---|---|');
+        for (const u of report.unscanned)
+            lines.push(`| ${escapeMarkdown(u.what)} | ${escapeMarkdown(u.reason)} |`);
+        lines.push('');
+    }
+    const unopened = notLookedInside(report);
+    if (unopened.length) {
+        lines.push(`${strict ? '**Not looked inside** (fails with strict):' : '**Warning**: not looked inside (set `strict` to fail on these):'}`, '');
+        lines.push('| Image | Layer | File | Why |', '|---|---|---|---|');
+        for (const n of unopened)
+            lines.push(`| ${escapeMarkdown(n.image ?? '')} | ${n.layer ?? ''} | ${escapeMarkdown(n.path)} | ${escapeMarkdown(n.reason)} |`);
+        lines.push('');
+    }
+    return lines.join('\n');
+}
+/** The last lines of a failed check's summary: what to do about it. Pure. */
+function fixMarkdown(failure) {
+    const lines = [];
+    if (failure.leaks > 0) {
+        lines.push('**Fix**: use the CA only in a builder stage, through a BuildKit secret mount ' +
+            '(`RUN --mount=type=secret,id=org_ca --mount=type=bind,from=org-ca,target=/org-ca /org-ca/with-org-ca npm ci`), ' +
+            'copy only build outputs into the release stage, and rebuild; `org-ca lint Dockerfile --target <release stage>` names the instruction.');
+    }
+    if (failure.unscanned > 0) {
+        lines.push('**Fix** for the parts not scanned: a part that cannot be read is never counted clean; export the image again ' +
+            '(`docker save`, `skopeo copy … oci-archive:`), check the archive is complete, and run the check on it.');
+    }
+    return lines.join('\n\n');
+}
+function report_annotations(report, strict = false) {
+    return [
+        ...report.findings.map((f) => ({
+            level: 'error',
+            title: `CA leak (${f.kind}) at ${f.path}`,
+            message: f.message,
+        })),
+        ...report.unscanned.map((u) => ({
+            level: 'error',
+            title: `Not scanned: ${u.what}`,
+            message: `${u.what}: ${u.reason}. A part that cannot be read fails the check.`,
+        })),
+        ...notLookedInside(report).map((n) => ({
+            level: strict ? 'error' : 'warning',
+            title: `Not looked inside: ${n.path}`,
+            message: `${nlWhere(n)}: ${n.reason}. ${strict ? 'strict: this fails the check.' : 'The CA could hide there unseen; set strict to fail on this.'}`,
+        })),
+    ];
+}
+const report_RULES = {
+    pem: 'The CA certificate as PEM',
+    'pem-same-key': 'A certificate with the CA key (re-issued or cross-signed), PEM',
+    der: 'The CA certificate as DER bytes',
+    'der-same-key': 'A certificate with the CA key, DER',
+    'public-key': 'The CA public key',
+    'pem-body': 'The CA PEM body without its BEGIN line',
+    'base64-der': 'base64 of the CA DER',
+    'base64-der-same-key': 'base64 of a certificate with the CA key',
+    'base64-public-key': 'base64 of the CA public key',
+    'base64-pem': 'base64 of the CA PEM',
+    'pem-intermediate': 'An intermediate CA the org CA signed (a trust anchor for Java, Go and Node), PEM',
+    'der-intermediate': 'An intermediate CA the org CA signed, DER',
+    'base64-der-intermediate': 'base64 of an intermediate CA the org CA signed',
+    'base64-pem-intermediate': 'base64 of the PEM of an intermediate CA the org CA signed',
+    jks: 'The CA in a Java keystore',
+    pkcs12: 'The CA in a PKCS#12 store',
+    'jks-intermediate': 'An intermediate CA the org CA signed, in a Java keystore',
+    'pkcs12-intermediate': 'An intermediate CA the org CA signed, in a PKCS#12 store',
+    'pointer-inline': 'A CA setting holding certificate text',
+    'pointer-to-ca': 'A CA setting naming a file that holds the CA',
+    'pointer-missing': 'A CA setting naming a file absent from the image',
+    'not-scanned': 'A part of the image that could not be read',
+    'not-looked-inside': 'An archive or compressed file inside the image that could not be opened',
+};
+/** Notification descriptors (toolExecutionNotifications refer to them by id). */
+const NOTIFICATIONS = {
+    'input-error': 'The image could not be checked at all (a bad input or an unreadable image): the check fails closed.',
+    'not-scanned': 'A part of the image could not be read: it is not counted clean.',
+};
+function renderSarif(report, extra, strict = false) {
+    const result = (ruleId, text, uri, key, level = 'error') => ({
+        ruleId,
+        level,
+        message: { text },
+        locations: [
+            { physicalLocation: { artifactLocation: { uri: uri.replace(/^\/+/, '') || 'image', uriBaseId: 'IMAGE' } } },
+        ],
+        partialFingerprints: { 'orgCaLeak/v1': key },
+    });
+    return {
+        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+        version: '2.1.0',
+        runs: [
+            {
+                tool: {
+                    driver: {
+                        name: 'org-ca leak-check',
+                        rules: [
+                            ...Object.entries(report_RULES).map(([id, text]) => ({
+                                id,
+                                shortDescription: { text },
+                                defaultConfiguration: { level: id === 'not-looked-inside' && !strict ? 'warning' : 'error' },
+                            })),
+                            ...(extra?.rules ?? []),
+                        ],
+                        notifications: Object.entries(NOTIFICATIONS).map(([id, text]) => ({
+                            id,
+                            shortDescription: { text },
+                            defaultConfiguration: { level: 'error' },
+                        })),
+                    },
+                },
+                // An unreadable image or a bad input is a run that did not execute successfully, with the reason as a tool
+                // notification (SARIF 2.1.0 §3.20.14, §3.20.21): upload-sarif still gets a valid file, and a reader sees why.
+                // A part that could not be read is a result (an alert) and also a notification: the run did not fully succeed.
+                invocations: [
+                    {
+                        executionSuccessful: report.error === undefined && report.unscanned.length === 0,
+                        toolExecutionNotifications: [
+                            ...(report.error === undefined
+                                ? []
+                                : [{ level: 'error', message: { text: report.error }, descriptor: { id: 'input-error' } }]),
+                            ...report.unscanned.map((u) => ({
+                                level: 'error',
+                                message: { text: `${u.what}: ${u.reason}` },
+                                descriptor: { id: 'not-scanned' },
+                            })),
+                        ],
+                    },
+                ],
+                originalUriBaseIds: { IMAGE: { description: { text: `Inside the image ${report.input}` } } },
+                results: [
+                    ...report.findings.map((f) => result(f.kind, f.message, f.path.startsWith('config') || f.path.startsWith('history') ? 'image-config' : f.path, `${f.kind}|${f.path}|${f.layer?.digest ?? ''}|${f.fingerprint}`)),
+                    ...report.unscanned.map((u) => result('not-scanned', `${u.what}: ${u.reason}`, 'image', `not-scanned|${u.what}`)),
+                    ...(extra?.results ?? []),
+                    ...notLookedInside(report).map((n) => result('not-looked-inside', `Not looked inside ${nlWhere(n)}: ${n.reason}`, n.path.replace(/^[^/]*: /, ''), `not-looked-inside|${n.path}|${n.layer ?? ''}`, strict ? 'error' : 'warning')),
+                ],
+            },
+        ],
+    };
+}
+/**
+ * A run over several images as text: one line per image, the report of every image that is not clean, then each
+ * leaking layer with the images that ship it. Image names and errors can come from a registry or an image: every
+ * line goes through the log-line sink, as renderText's do.
+ */
+function renderSweepText(sweep, strict = false) {
+    const word = { clean: 'CLEAN', leak: 'LEAK', unreadable: 'NOT SCANNED' };
+    const lines = sweep.images.map((i) => logLine(`${word[i.verdict].padEnd(11)} ${i.image}`));
+    for (const i of sweep.images)
+        if (i.verdict !== 'clean')
+            lines.push('', logLine(`== ${i.image}`), renderText(i.report, strict));
+    const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
+    if (leaking.length)
+        lines.push('', 'Layers that hold the CA, and the images that ship them:');
+    for (const l of leaking)
+        lines.push(logLine(`  ${l.digest}: ${l.images.join(', ')}`));
+    const bad = sweep.images.filter((i) => i.verdict !== 'clean').length;
+    lines.push('', `${sweep.stats.images} image(s), ${sweep.stats.layers} distinct layer(s), ${sweep.stats.layersRead} read, in ${(sweep.stats.ms / 1000).toFixed(1)} s: ${bad ? `FAILED: ${bad} image(s) leak or could not be read` : 'every image is clean'}.`);
+    return lines.join('\n');
+}
+/** The job summary of a run over several images: a verdict per image, the leaking layers, then each failing image. */
+function renderSweepMarkdown(sweep, strict = false) {
+    const word = { clean: 'clean', leak: '**LEAK**', unreadable: '**not scanned**' };
+    const bad = sweep.images.filter((i) => i.verdict !== 'clean');
+    const lines = [
+        `## org-ca leak check: ${sweep.stats.images} image(s)`,
+        '',
+        bad.length
+            ? `**Failed**: ${bad.length} of ${sweep.stats.images} image(s) leak or could not be read.`
+            : `**Clean**: the CA is in none of the ${sweep.stats.images} image(s) (${sweep.stats.layers} distinct layers).`,
+        '',
+        '| Image | Verdict | Layers | Findings |',
+        '|---|---|---|---|',
+        ...sweep.images.map((i) => `| ${markdownCode(i.image)} | ${word[i.verdict]} | ${i.report.stats.layers} | ${i.report.findings.length} |`),
+        '',
+    ];
+    const leaking = sweep.layers.filter((l) => l.verdict === 'leak');
+    if (leaking.length) {
+        lines.push('### Layers that hold the CA', '', '| Layer | Shipped by |', '|---|---|');
+        for (const l of leaking)
+            lines.push(`| \`${l.digest.slice(0, 19)}\` | ${l.images.map((i) => markdownCode(i)).join(', ')} |`);
+        lines.push('');
+    }
+    for (const i of bad)
+        lines.push(renderMarkdown(i.report, strict, `### ${markdownCode(i.image)}`));
+    return lines.join('\n');
+}
+/** One SARIF log for a run over several images: one run per image. */
+function renderSweepSarif(sweep, strict = false, extra) {
+    const logs = sweep.images.map((i, n) => renderSarif(i.report, n === 0 ? extra : undefined, strict));
+    return { ...(logs[0] ?? {}), runs: logs.flatMap((l) => l.runs) };
+}
+
 ;// CONCATENATED MODULE: ./src/lang/in-turns.ts
 /** `work` over every item, at most `width` at a time; the results in the items' order. */
 async function inTurns(items, width, work) {
@@ -83727,11 +83737,11 @@ async function inTurns(items, width, work) {
 
 
 
+
 /** Images listed and read together: enough to keep the workers busy, few enough that their metadata stays small. */
 const BATCH = 32;
 /** Manifests and configs fetched at once while a batch is listed. */
 const LISTING_CONCURRENCY = 8;
-
 /** The images a run names, in order, once each: `registry:HOST/REPO` with no tag becomes every tag of it. */
 async function expandImages(images, options) {
     const expanded = [];
@@ -83826,9 +83836,9 @@ listedBefore = new Map()) {
                         reads.push({ image, position, report: await rootfsReport(l, options) });
                 }
                 else {
-                    const part = owns ? await describeImage(l, options) : undefined;
+                    const part = owns ? await describeInput(l, options) : undefined;
                     const cachedLayers = l.layers.filter((x) => firstNeeded.get(x.key) !== position || !jobOf.has(x.key)).length;
-                    reads.push({ image, position, subjects: l.input.plan.subjects, cachedLayers, ...(part ? { part } : {}) });
+                    reads.push({ image, position, subjects: l.input.plan.subjects, cachedLayers, ...present_present({ part }) });
                 }
             }
             for (const r of await layerRun) {
@@ -83848,14 +83858,8 @@ listedBefore = new Map()) {
     return { layersRead };
 }
 async function rootfsReport(listed, options) {
-    const read = await readInput(listed, { ...options, image: listed.image }, { ownsInput: true, ownsLayer: () => true });
+    const read = await readInput(listed, { ...options, image: listed.image });
     return 'report' in read ? read.report : failureReport(listed.image, 'not a root file system');
-}
-async function describeImage(listed, options) {
-    if (listed.input.kind !== 'image')
-        throw new Error('not an image');
-    const keyOf = new Map(listed.jobs.map((job, i) => [job.id, listed.layers[i].key]));
-    return describeInput(listed.input.source, listed.input.plan, listed, keyOf, { ...options, image: listed.image });
 }
 /**
  * Checks every image named (`registry:HOST/REPO` with no tag: every tag of the repository); a layer several images

@@ -23,6 +23,7 @@ import {
   type Registry,
   type RegistryTls,
 } from '../../support/registry/index.js';
+import { comparableSweep as comparable } from '../../support/sweep.js';
 
 const lab = useInspectionLab({ mitmproxy: true });
 // Root (daemons, certs.d) and the loopback registry names scripts/setup.sh maps in /etc/hosts: missing, the file
@@ -206,26 +207,6 @@ interface SweepJson {
 interface ShardJson {
   shard: { index: number; total: number };
   layers: { key: string }[];
-}
-
-/** A sweep as a single run and a merged one must agree on it: everything but the times. */
-function comparable(sweep: SweepJson): unknown {
-  const { stats: _s, ...rest } = sweep;
-  return {
-    ...rest,
-    images: sweep.images.map(
-      ({
-        report: {
-          stats: { ms: _ms, ...stats },
-          ...report
-        },
-        ...i
-      }) => ({
-        ...i,
-        report: { ...report, stats },
-      }),
-    ),
-  };
 }
 
 function oneLineFailure(run: Run, pattern: RegExp): void {

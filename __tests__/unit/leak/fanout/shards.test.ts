@@ -18,6 +18,7 @@ import {
   type ShardReport,
 } from '../../../../src/leak/fanout/shard-report.js';
 import type { SweepReport } from '../../../../src/leak/types.js';
+import { comparableSweep as comparable } from '../../../support/sweep.js';
 
 const org = mintRoot({ cn: 'Shard Test Org Root', org: 'Org' });
 const spec = { certs: [org], fingerprints: [] };
@@ -44,26 +45,6 @@ beforeAll(() => {
   images.push(writeOciLayout(join(work, 'tampered'), [BASE, { 'app/three': '3\n' }], { tamperLayer: 1 }));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** A report as both runs must agree on: everything but the time it took. */
-function comparable(sweep: SweepReport): unknown {
-  const { stats: _s, ...rest } = sweep;
-  return {
-    ...rest,
-    images: sweep.images.map(
-      ({
-        report: {
-          stats: { ms: _ms, ...stats },
-          ...report
-        },
-        ...i
-      }) => ({
-        ...i,
-        report: { ...report, stats },
-      }),
-    ),
-  };
-}
 
 async function shards(total: number, extra: { limits?: { maxDepth: number } } = {}): Promise<string[]> {
   const files: string[] = [];
