@@ -392,6 +392,17 @@ export function looksLikeCertText(value: string): boolean {
   return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());
 }
 
+/** What stands for certificate text in a kept pointer: still judged inline, without the certificate itself. */
+const CERT_TEXT_KEPT_AS = '-----BEGIN (certificate text, not kept)';
+
+/**
+ * Pointers as they may be kept beyond the scan (layer cache, shard reports): a value that is certificate text is
+ * replaced by a marker judged the same, so the CA never travels; the settings' other values are paths.
+ */
+export function keptPointers(pointers: readonly Pointer[]): Pointer[] {
+  return pointers.map((p) => (looksLikeCertText(p.value) ? { ...p, value: CERT_TEXT_KEPT_AS } : p));
+}
+
 /**
  * Judges one pointer against the final file system. `caPaths` are the absolute paths whose visible version holds
  * the CA; `cwd` is the image's WorkingDir, against which a relative value resolves.

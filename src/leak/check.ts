@@ -9,13 +9,14 @@ import { scanDirectory } from './scanning/rootfs.js';
 import { scanContent } from './scanning/text.js';
 import type { Source } from './sources/archive.js';
 import { openBlob } from './sources/blob.js';
-import { digestOfMember, type Plan, type PlannedImage } from './sources/image.js';
+import { digestOfMember, type Plan } from './sources/image.js';
 import { ImageInputError } from './sources/input.js';
 import { layerJobsOf } from './sources/members.js';
 import { openCheckInput, type CheckInput } from './sources/open.js';
 import { pemOf, RegistryError, type RegistrySourceOptions } from './sources/registry/index.js';
 import { digestAlgorithm } from './digest.js';
 import {
+  composableImage,
   configFindings,
   contentFindings,
   dedupeFindings,
@@ -24,6 +25,7 @@ import {
   registryLayerFailure,
   rootfsFindings,
   strayBlobFindings,
+  type ComposableImage,
   type Gaps,
 } from './findings.js';
 import {
@@ -106,7 +108,7 @@ export interface PartLayer {
 export interface InputPart {
   readonly input: string;
   readonly subjects: readonly Subject[];
-  readonly images: readonly PlannedImage[];
+  readonly images: readonly ComposableImage[];
   readonly layers: readonly PartLayer[];
   readonly findings: readonly Finding[];
   readonly gaps: Gaps;
@@ -282,7 +284,7 @@ export async function describeInput(listed: ListedInput, options: Omit<CheckOpti
   return {
     input: listed.image,
     subjects: plan.subjects,
-    images: plan.images,
+    images: plan.images.map(composableImage),
     layers: jobs.map((job) => ({
       id: job.id,
       key: keyOf.get(job.id)!,

@@ -4,7 +4,7 @@
  */
 import { colonFingerprint } from '../ca/certificate.js';
 import { LEAK_FIX } from '../ca-pointers/fix.js';
-import { envPointers, filePointers, judgePointer, type Pointer } from '../ca-pointers/pointers.js';
+import { envPointers, judgePointer, keptPointers, type Pointer } from '../ca-pointers/pointers.js';
 import { emptyLayerIndex, FinalFs } from './scanning/final-fs.js';
 import { NESTED } from './scanning/nested/scan.js';
 import type { Matcher } from './scanning/matcher.js';
@@ -152,8 +152,7 @@ export function rootfsFindings(result: LayerResult, where: string): Gaps & { fin
     message: `${describeCa(h)} is in the file system at /${h.path}${h.path.includes(NESTED) ? INSIDE_ARCHIVE : ''} (${h.kind}). ${LEAK_FIX}`,
   }));
   const caPaths = new Set(result.hits.filter((h) => !h.path.includes(NESTED)).map((h) => `/${h.path}`));
-  for (const c of result.captured)
-    findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
+  for (const c of result.captured) findings.push(...pointerFindings([...c.pointers], fs, caPaths, '/', undefined));
   findings.push(...blobFindings(where, result, {}));
   const unscanned: Unscanned[] = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
   if (result.error) unscanned.push({ what: where, reason: result.error });
@@ -174,11 +173,29 @@ export function contentFindings(name: string, hits: readonly Hit[], attestation:
 }
 
 /**
+ * An image as its layers are judged: its plan without the config, whose fields were judged already (configFindings),
+ * but for what the final file system is asked about: the working directory and the CA settings of its Env, kept
+ * without certificate text. Plain data that may be written (a shard report) without the config's secrets.
+ */
+export interface ComposableImage extends Omit<PlannedImage, 'config'> {
+  readonly workingDir: string;
+  readonly envPointers: readonly Pointer[];
+}
+
+export function composableImage({ config, ...image }: PlannedImage): ComposableImage {
+  return {
+    ...image,
+    workingDir: config.config?.WorkingDir ?? '',
+    envPointers: keptPointers(envPointers(config.config?.Env ?? [])),
+  };
+}
+
+/**
  * One image's layers, judged against its final file system: each hit visible there or hidden by a later layer (yet
  * shipped), the diff_ids the config promised, and the settings in its config and files that point tools at a CA.
  */
 export function imageFindings(
-  image: PlannedImage,
+  image: ComposableImage,
   layerResults: readonly (LayerResult | undefined)[],
 ): Gaps & { findings: Finding[] } {
   const findings: Finding[] = [];
@@ -219,12 +236,12 @@ export function imageFindings(
       });
     }
   });
-  const cwd = image.config.config?.WorkingDir || '/';
-  findings.push(...pointerFindings(envPointers(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
+  const cwd = image.workingDir || '/';
+  findings.push(...pointerFindings([...image.envPointers], fs, caPaths, cwd, image.name));
   image.layers.forEach((l, i) => {
     for (const c of layerResults[i]?.captured ?? []) {
       if (fs.layerOf(c.path) === i)
-        findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
+        findings.push(...pointerFindings([...c.pointers], fs, caPaths, cwd, image.name, l.index));
     }
   });
   return { findings, unscanned, notLookedInside };

@@ -26,8 +26,8 @@ import {
   type TargetSpec,
 } from './types.js';
 
-/** Bumped when an entry's meaning changes: old entries are then simply not found. */
-const FORMAT = 1;
+/** Bumped when an entry's meaning changes: old entries are then simply not found (2: captured files as pointers). */
+const FORMAT = 2;
 /** An entry bigger than this is not read (a million-file layer's index is a few tens of MB). */
 const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 

@@ -1,6 +1,7 @@
 /** The data the leak check passes between its readers, scanners and reports. Plain objects: they cross worker_threads. */
 import type { Readable } from 'node:stream';
 import { sha256Hex } from '../ca/certificate.js';
+import type { Pointer } from '../ca-pointers/pointers.js';
 
 /** What was matched. The `base64-` kinds were found inside base64 text (one line, any of the 3 byte alignments). */
 export type MatchKind =
@@ -167,10 +168,13 @@ export interface LayerIndex {
   readonly others: readonly string[];
 }
 
-/** A file whose content the pointer check needs (.npmrc, pip.conf, …): small, captured whole. */
+/**
+ * The CA settings of a file the pointer check reads (.npmrc, pip.conf, …), extracted where the file was read: its text
+ * (tokens, passwords, the CA inline) never leaves the scan.
+ */
 export interface CapturedFile {
   readonly path: string;
-  readonly text: string;
+  readonly pointers: readonly Pointer[];
 }
 
 export interface FileHit extends Hit {

@@ -206,7 +206,7 @@ export function archive(dir: string, outTar: string, removeDir = true): string {
 export function writeOciLayout(
   dir: string,
   layers: readonly Readonly<Record<string, string | Buffer>>[],
-  options: { algorithm?: 'sha256' | 'sha512'; tamperLayer?: number } = {},
+  options: { algorithm?: 'sha256' | 'sha512'; tamperLayer?: number; env?: readonly string[] } = {},
 ): string {
   const algorithm = options.algorithm ?? 'sha256';
   const hash = (b: Buffer): string => createHash(algorithm).update(b).digest('hex');
@@ -227,6 +227,7 @@ export function writeOciLayout(
       JSON.stringify({
         architecture: 'amd64',
         os: 'linux',
+        ...(options.env ? { config: { Env: options.env } } : {}),
         rootfs: { type: 'layers', diff_ids: tars.map((t) => `${algorithm}:${hash(t)}`) },
         history: layers.map(() => ({ created_by: 'COPY . /app' })),
       }),

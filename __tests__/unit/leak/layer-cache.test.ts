@@ -76,7 +76,7 @@ test.each([
   const cacheDir = join(work, `cache-d-${Math.random().toString(36).slice(2)}`);
   const image = layout(`d-${Math.random().toString(36).slice(2)}`, [BASE, LEAKY]);
   const first = await checkImage({ image, spec, cacheDir });
-  const entries = readdirSync(join(cacheDir, 'layers-v1')).map((f) => join(cacheDir, 'layers-v1', f));
+  const entries = readdirSync(join(cacheDir, 'layers-v2')).map((f) => join(cacheDir, 'layers-v2', f));
   expect(entries).toHaveLength(2);
   for (const e of entries) {
     const text = readFileSync(e, 'utf8');
@@ -92,7 +92,7 @@ test("a foreign entry (another layer's, under this layer's name) is not trusted"
   const cacheDir = join(work, 'cache-e');
   const image = layout('e', [BASE, LEAKY]);
   const first = await checkImage({ image, spec, cacheDir });
-  const dir = join(cacheDir, 'layers-v1');
+  const dir = join(cacheDir, 'layers-v2');
   const [a, b] = readdirSync(dir);
   // Swap the two entries: each now sits under the other layer's key.
   renameSync(join(dir, a!), join(dir, 'swap'));
@@ -112,7 +112,7 @@ test('a layer that could not be read is not kept', async () => {
   writeFileSync(blob, readFileSync(blob).subarray(0, 40));
   const report = await checkImage({ image, spec, cacheDir });
   expect(report.unscanned.length).toBeGreaterThan(0);
-  expect(readdirSync(join(cacheDir, 'layers-v1'))).toEqual([]);
+  expect(readdirSync(join(cacheDir, 'layers-v2'))).toEqual([]);
 });
 
 test('a single check and a run over many images share the cache: what one judged, the other does not read', async () => {

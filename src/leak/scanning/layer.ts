@@ -9,7 +9,7 @@ import { hitsThroughHardlinks } from './nested/offer.js';
 import { sniff, type Compression } from '../sniff.js';
 import { digestAlgorithm, DigestHash } from '../digest.js';
 import { blameTarFailure } from './blame.js';
-import { isCapturedPath } from '../../ca-pointers/pointers.js';
+import { filePointers, isCapturedPath, keptPointers } from '../../ca-pointers/pointers.js';
 import { TarError, TarParser, type TarHeader } from '../tar.js';
 import { LayerIndexBuilder } from './final-fs.js';
 import type {
@@ -84,7 +84,10 @@ export class LayerAccumulator {
     const file = this.file;
     this.file = undefined;
     if (!file) return;
-    if (this.capture) this.captured.push({ path: file.path, text: Buffer.concat(this.capture).toString('utf8') });
+    if (this.capture) {
+      const text = Buffer.concat(this.capture).toString('utf8');
+      this.captured.push({ path: file.path, pointers: keptPointers(filePointers(file.path, text)) });
+    }
     this.capture = undefined;
     for (const job of file.end()) if (!this.offer?.(job)) this.pending.push(job);
   }

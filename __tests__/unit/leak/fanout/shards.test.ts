@@ -3,7 +3,7 @@
  * distinct layers (balanced by bytes), and the merge of all shards' reports is the report of one run over the images, findings hidden by
  * a later layer in another shard included. A missing, doubled, foreign, damaged or other-run shard is refused.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintRoot } from '../../../support/pki.js';
@@ -167,4 +167,48 @@ describe('a merge that is not of one whole run is refused in one line', () => {
       /^no shard report holds layer sha256:[0-9a-f]{64} of /,
     );
   });
+});
+
+test('shard reports and cache entries carry no secret of the image: tokens, passwords and the CA stay where they were', async () => {
+  const pemBody = org.certPem.split('\n')[5]!;
+  const image = writeOciLayout(
+    join(work, 'secrets'),
+    [
+      { 'bin/app': 'binary\n' },
+      {
+        'root/.npmrc': `//registry.example/:_authToken=npm_SECRET_TOKEN_42\ncafile=/etc/ssl/gone.pem\n`,
+        'etc/pip.conf': `[global]\ncert = /etc/ssl/gone.pem\nindex-url = https://user:pip_SECRET_PASSWORD@pypi.example/simple\n`,
+      },
+    ],
+    { env: [`NODE_EXTRA_CA_CERTS=${org.certPem}`, 'API_TOKEN=env_SECRET_VALUE_7', 'SSL_CERT_FILE=/etc/ssl/gone.pem'] },
+  );
+  const cacheDir = join(work, 'secrets-cache');
+  const single = await checkImages([image], { spec, cacheDir });
+  const files: string[] = [];
+  for (let index = 1; index <= 2; index++) {
+    const file = join(work, `secrets-${index}.json`);
+    writeFileSync(file, serializeShardReport(await checkShard([image], { spec }, false, { index, total: 2 })));
+    files.push(file);
+  }
+  const written = [
+    ...files.map((f) => readFileSync(f, 'utf8')),
+    ...readdirSync(join(cacheDir, 'layers-v2')).map((f) => readFileSync(join(cacheDir, 'layers-v2', f), 'utf8')),
+  ];
+  expect(written.length).toBeGreaterThan(2);
+  for (const text of written) {
+    expect(text).not.toMatch(/SECRET/);
+    expect(text).not.toContain(pemBody);
+  }
+  // The settings are still judged: inline in Env, pointing at a file the image lacks in Env, .npmrc and pip.conf.
+  const merged = merge(files);
+  expect(comparable(merged)).toEqual(comparable(single));
+  const kinds = merged.images[0]!.report.findings.map((f) => `${f.kind} ${f.path}`).sort();
+  expect(kinds).toEqual(
+    expect.arrayContaining([
+      'pointer-inline config.Env[0]',
+      'pointer-missing config.Env[2]',
+      expect.stringMatching(/^pointer-missing \/root\/\.npmrc/),
+      expect.stringMatching(/^pointer-missing \/etc\/pip\.conf/),
+    ]),
+  );
 });
