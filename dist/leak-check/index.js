@@ -71237,8 +71237,8 @@ const types_DEFAULT_LIMITS = {
 
 
 
-/** Bumped when an entry's meaning changes: old entries are then simply not found. */
-const FORMAT = 1;
+/** Bumped when an entry's meaning changes: old entries are then simply not found (2: captured files as pointers). */
+const FORMAT = 2;
 /** An entry bigger than this is not read (a million-file layer's index is a few tens of MB). */
 const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 class LayerCache {
@@ -77380,6 +77380,15 @@ function filePointers(path, text) {
 function looksLikeCertText(value) {
     return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());
 }
+/** What stands for certificate text in a kept pointer: still judged inline, without the certificate itself. */
+const CERT_TEXT_KEPT_AS = '-----BEGIN (certificate text, not kept)';
+/**
+ * Pointers as they may be kept beyond the scan (layer cache, shard reports): a value that is certificate text is
+ * replaced by a marker judged the same, so the CA never travels; the settings' other values are paths.
+ */
+function keptPointers(pointers) {
+    return pointers.map((p) => (looksLikeCertText(p.value) ? { ...p, value: CERT_TEXT_KEPT_AS } : p));
+}
 function judgePointer(p, fs, caPaths, cwd = '/') {
     if (looksLikeCertText(p.value))
         return { kind: 'pointer-inline' };
@@ -77486,8 +77495,10 @@ class LayerAccumulator {
         this.file = undefined;
         if (!file)
             return;
-        if (this.capture)
-            this.captured.push({ path: file.path, text: Buffer.concat(this.capture).toString('utf8') });
+        if (this.capture) {
+            const text = Buffer.concat(this.capture).toString('utf8');
+            this.captured.push({ path: file.path, pointers: keptPointers(filePointers(file.path, text)) });
+        }
         this.capture = undefined;
         for (const job of file.end())
             if (!this.offer?.(job))
@@ -80622,7 +80633,7 @@ function rootfsFindings(result, where) {
     }));
     const caPaths = new Set(result.hits.filter((h) => !h.path.includes(NESTED)).map((h) => `/${h.path}`));
     for (const c of result.captured)
-        findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, '/', undefined));
+        findings.push(...pointerFindings([...c.pointers], fs, caPaths, '/', undefined));
     findings.push(...blobFindings(where, result, {}));
     const unscanned = result.unreadable.map((u) => ({ what: `/${u.path}`, reason: u.reason }));
     if (result.error)
@@ -80640,6 +80651,13 @@ function contentFindings(name, hits, attestation) {
             ? `${describeCa(h)} is in the ${attestation} at ${name} (${h.kind}): BuildKit records build arguments and the Dockerfile there, and the attestation is pushed with the image. ${LEAK_FIX}`
             : `${describeCa(h)} is in ${name} of the image archive (${h.kind}). ${LEAK_FIX}`,
     }));
+}
+function composableImage({ config, ...image }) {
+    return {
+        ...image,
+        workingDir: config.config?.WorkingDir ?? '',
+        envPointers: keptPointers(envPointers(config.config?.Env ?? [])),
+    };
 }
 /**
  * One image's layers, judged against its final file system: each hit visible there or hidden by a later layer (yet
@@ -80685,12 +80703,12 @@ function imageFindings(image, layerResults) {
             });
         }
     });
-    const cwd = image.config.config?.WorkingDir || '/';
-    findings.push(...pointerFindings(envPointers(image.config.config?.Env ?? []), fs, caPaths, cwd, image.name));
+    const cwd = image.workingDir || '/';
+    findings.push(...pointerFindings([...image.envPointers], fs, caPaths, cwd, image.name));
     image.layers.forEach((l, i) => {
         for (const c of layerResults[i]?.captured ?? []) {
             if (fs.layerOf(c.path) === i)
-                findings.push(...pointerFindings(filePointers(c.path, c.text), fs, caPaths, cwd, image.name, l.index));
+                findings.push(...pointerFindings([...c.pointers], fs, caPaths, cwd, image.name, l.index));
         }
     });
     return { findings, unscanned, notLookedInside };
@@ -80882,7 +80900,7 @@ async function describeInput(listed, options) {
     return {
         input: listed.image,
         subjects: plan.subjects,
-        images: plan.images,
+        images: plan.images.map(composableImage),
         layers: jobs.map((job) => ({
             id: job.id,
             key: keyOf.get(job.id),

@@ -38289,7 +38289,7 @@ function filePointers(path, text) {
             let value = found.value;
             // git, npm, pip and shells expand ~ to the home of the file's owner: the directory holding a dotfile.
             if (value.startsWith('~/'))
-                value = posix.join('/', posix.dirname(normalised), value.slice(2));
+                value = external_node_path_namespaceObject.posix.join('/', external_node_path_namespaceObject.posix.dirname(normalised), value.slice(2));
             out.push({ where: `/${normalised}`, setting: found.setting, value, form: found.form ?? 'file' });
         }
     }
@@ -38297,6 +38297,15 @@ function filePointers(path, text) {
 }
 function looksLikeCertText(value) {
     return value.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{200,}$/.test(value.trim());
+}
+/** What stands for certificate text in a kept pointer: still judged inline, without the certificate itself. */
+const CERT_TEXT_KEPT_AS = '-----BEGIN (certificate text, not kept)';
+/**
+ * Pointers as they may be kept beyond the scan (layer cache, shard reports): a value that is certificate text is
+ * replaced by a marker judged the same, so the CA never travels; the settings' other values are paths.
+ */
+function keptPointers(pointers) {
+    return pointers.map((p) => (looksLikeCertText(p.value) ? { ...p, value: CERT_TEXT_KEPT_AS } : p));
 }
 function judgePointer(p, fs, caPaths, cwd = '/') {
     if (looksLikeCertText(p.value))
@@ -38404,8 +38413,10 @@ class LayerAccumulator {
         this.file = undefined;
         if (!file)
             return;
-        if (this.capture)
-            this.captured.push({ path: file.path, text: Buffer.concat(this.capture).toString('utf8') });
+        if (this.capture) {
+            const text = Buffer.concat(this.capture).toString('utf8');
+            this.captured.push({ path: file.path, pointers: keptPointers(filePointers(file.path, text)) });
+        }
         this.capture = undefined;
         for (const job of file.end())
             if (!this.offer?.(job))
